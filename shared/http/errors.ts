@@ -1,0 +1,118 @@
+/**
+ * The archive's one error type. Use cases throw `ArchiveError(code, …)`; the HTTP
+ * layer maps the code to a status and an RFC 9457 problem+json body. Every code
+ * the archive can answer with is listed here, so the compiler checks the table.
+ */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  empty_body: 400,
+  malformed_multipart: 400,
+  invalid_metadata: 400,
+  invalid_query: 400,
+  invalid_file_name: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  document_not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  duplicate_document: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  range_not_satisfiable: 416,
+  corrupt_file: 422,
+  encrypted_pdf: 422,
+  active_content: 422,
+  too_many_pixels: 422,
+  too_many_pages: 422,
+  idempotency_key_reused: 422,
+  worm_unavailable: 503,
+  dependency_unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+const TITLES: Record<ErrorCode, string> = {
+  bad_request: 'Bad request',
+  empty_body: 'The upload is empty',
+  malformed_multipart: 'The multipart body is malformed',
+  invalid_metadata: 'The document metadata is invalid',
+  invalid_query: 'The query parameters are invalid',
+  invalid_file_name: 'The file name is not acceptable',
+  unauthenticated: 'A valid credential is required',
+  forbidden: 'The credential does not allow this',
+  document_not_found: 'No such document',
+  route_not_found: 'No such route',
+  method_not_allowed: 'Method not allowed',
+  duplicate_document: 'This original is already archived',
+  payload_too_large: 'The upload is too large',
+  unsupported_media_type: 'The file type is not accepted',
+  range_not_satisfiable: 'The requested range cannot be served',
+  corrupt_file: 'The file is corrupt or truncated',
+  encrypted_pdf: 'Encrypted PDFs cannot be archived',
+  active_content: 'The PDF carries active or embedded content',
+  too_many_pixels: 'The image is larger than the archive accepts',
+  too_many_pages: 'The document has more pages than the archive accepts',
+  idempotency_key_reused: 'The Idempotency-Key was used for a different upload',
+  worm_unavailable: 'Immutable storage is not available; nothing was archived',
+  dependency_unavailable: 'A storage dependency is unavailable',
+  internal: 'Internal error',
+};
+
+export interface ArchiveErrorOptions {
+  /** Safe, client-facing explanation of what is wrong. */
+  detail?: string;
+  /** Extra problem members (RFC 9457 extensions), safe to show the client. */
+  extensions?: Record<string, unknown>;
+  /** Developer-only context; logged, never sent. */
+  cause?: unknown;
+  headers?: Record<string, string>;
+}
+
+export class ArchiveError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, options: ArchiveErrorOptions = {}) {
+    super(options.detail ?? TITLES[code], { cause: options.cause });
+    this.name = 'ArchiveError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.detail = options.detail;
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: ErrorCode;
+  requestId: string;
+  [extension: string]: unknown;
+}
+
+/** Normalise anything thrown into an ArchiveError; unknown errors become `internal` (detail hidden). */
+export function toArchiveError(err: unknown): ArchiveError {
+  if (err instanceof ArchiveError) return err;
+  return new ArchiveError('internal', { cause: err });
+}
+
+export function problemOf(err: ArchiveError, requestId: string, instance?: string): ProblemDetails {
+  return {
+    ...err.extensions,
+    type: `https://archive.example/problems/${err.code.replace(/_/g, '-')}`,
+    title: TITLES[err.code],
+    status: err.status,
+    ...(err.code === 'internal' ? { detail: `Unexpected error; quote request id ${requestId}` } : err.detail ? { detail: err.detail } : {}),
+    ...(instance ? { instance } : {}),
+    code: err.code,
+    requestId,
+  };
+}
