@@ -1,0 +1,19 @@
+import type { Deps } from '../shared/app';
+import type { RouteDef } from '../shared/http/pipeline';
+import { json } from '../shared/http/respond';
+
+/** Readiness: both stores answer. No credential needed; no tenant data shown. */
+async function ready(_: unknown, deps: Deps) {
+  const checks: Record<string, 'ok' | 'failed'> = {};
+  await Promise.all([
+    deps.blobs.ping().then(() => (checks.blob = 'ok'), () => (checks.blob = 'failed')),
+    deps.cosmos.database.read().then(() => (checks.cosmos = 'ok'), () => (checks.cosmos = 'failed')),
+  ]);
+  const ok = Object.values(checks).every((c) => c === 'ok');
+  return json(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM });
+}
+
+export const healthRoutes: RouteDef[] = [
+  { name: 'health', method: 'GET', route: 'health', auth: 'public', handler: async () => json(200, { status: 'ok' }) },
+  { name: 'healthReady', method: 'GET', route: 'health/ready', auth: 'public', handler: ready },
+];

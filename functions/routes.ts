@@ -1,0 +1,7 @@
+import type { RouteDef } from '../shared/http/pipeline';
+import { auditRoutes } from './audit';
+import { documentRoutes } from './documents';
+import { healthRoutes } from './health';
+
+/** The one route table: Azure Functions registrations (functions/index.ts) and the local host both read it. */
+export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...auditRoutes];

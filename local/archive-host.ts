@@ -1,0 +1,52 @@
+import * as path from 'node:path';
+import * as http from 'node:http';
+import { buildDeps, Deps, Logger } from '../shared/app';
+import { loadConfig } from '../shared/config';
+import { unsafeRebuildCatalogFromManifests } from '../shared/documents/rebuild-catalog';
+import { ROUTES } from '../functions/routes';
+import { closeServer, listen } from './emulators';
+import { createArchiveServer } from './server';
+import { debounced, loadCosmosSnapshot, saveCosmosSnapshot } from './state';
+
+export interface ArchiveHostOptions {
+  env: NodeJS.ProcessEnv;
+  port?: number;
+  /** Where the Cosmos snapshot lives; without it nothing is persisted (tests). */
+  dataDir?: string;
+  log?: Logger;
+}
+
+export interface ArchiveHost {
+  url: string;
+  deps: Deps;
+  server: http.Server;
+  restored: { snapshotItems: number; indexedFromManifests: number };
+  stop(): Promise<void>;
+}
+
+/** The archive on the local host: same config loader, deps and route table as on Azure. */
+export async function startArchiveHost(opts: ArchiveHostOptions): Promise<ArchiveHost> {
+  const config = loadConfig(opts.env);
+  const deps = await buildDeps(config, opts.log ? { log: opts.log } : {});
+  const snapshotFile = opts.dataDir ? path.join(opts.dataDir, 'cosmos-snapshot.json') : null;
+  const restored = { snapshotItems: 0, indexedFromManifests: 0 };
+  if (snapshotFile) restored.snapshotItems = await loadCosmosSnapshot(deps.cosmos, snapshotFile);
+  // Manifests are the source of truth for documents: index any the snapshot missed.
+  restored.indexedFromManifests = (await unsafeRebuildCatalogFromManifests(deps)).indexed;
+
+  const snapshot = debounced(async () => {
+    if (snapshotFile) await saveCosmosSnapshot(deps.cosmos, snapshotFile);
+  }, 250);
+  const server = createArchiveServer(ROUTES, deps, () => snapshot.trigger());
+  const port = await listen(server, opts.port ?? 0);
+  return {
+    url: `http://127.0.0.1:${port}/api`,
+    deps,
+    server,
+    restored,
+    stop: async () => {
+      await closeServer(server);
+      await snapshot.flush();
+    },
+  };
+}

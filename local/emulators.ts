@@ -1,0 +1,92 @@
+/**
+ * Local stand-ins for the Azure services, shared by `npm start`, the test setup and
+ * the benchmarks: Azurite (Blob), the Cosmos DB protocol server, and an OIDC issuer.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { createHttpServer } from '@vercel/cosmosdb-server';
+
+/** The emulators' published development credentials (not secrets). */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const COSMOS_EMULATOR_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+
+export interface Running {
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export async function listen(server: http.Server, port: number): Promise<number> {
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as net.AddressInfo).port;
+}
+
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}
+
+export interface AzuriteOptions {
+  port?: number;
+  /** Directory for durable data; in memory when absent (tests). */
+  location?: string;
+}
+
+export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running & { connectionString: string; port: number; pid: number }> {
+  const port = opts.port ?? (await freePort());
+  const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/blob/main.js');
+  const args = [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--loose', '--skipApiVersionCheck', '--disableTelemetry', '--silent'];
+  args.push(...(opts.location ? ['--location', opts.location] : ['--inMemoryPersistence']));
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Azurite did not start on port ${port}:\n${output}`)), 30_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (/successfully listens/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Azurite exited with ${code}:\n${output}`));
+    });
+  });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    port,
+    pid: child.pid!,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** The Cosmos DB protocol server keeps everything in memory: the local host snapshots it (local/state.ts). */
+export async function startCosmos(opts: { port?: number } = {}): Promise<Running & { endpoint: string; key: string }> {
+  const server = createHttpServer();
+  const port = await listen(server, opts.port ?? 0);
+  return { endpoint: `http://127.0.0.1:${port}`, key: COSMOS_EMULATOR_KEY, stop: () => closeServer(server) };
+}

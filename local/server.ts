@@ -1,0 +1,96 @@
+/** Serves the route table over plain Node HTTP: the local twin of the Functions host. */
+import * as http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Deps } from '../shared/app';
+import { ArchiveError } from '../shared/http/errors';
+import { handleRequest, problemResponse, RouteDef } from '../shared/http/pipeline';
+import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
+
+interface CompiledRoute {
+  route: RouteDef;
+  pattern: RegExp;
+  names: string[];
+}
+
+/** Same template syntax as Azure Functions (`documents/{id}`), under the same /api prefix. */
+export function compileRoutes(routes: RouteDef[], prefix = '/api'): CompiledRoute[] {
+  return routes.map((route) => {
+    const names: string[] = [];
+    const source = route.route
+      .split('/')
+      .map((seg) => {
+        const m = /^\{(\w+)\}$/.exec(seg);
+        if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(m[1]!);
+        return '([^/]+)';
+      })
+      .join('/');
+    return { route, pattern: new RegExp(`^${prefix}/${source}/?$`), names };
+  });
+}
+
+export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void): http.Server {
+  const table = compileRoutes(routes);
+  return http.createServer((req, res) => {
+    void serve(table, deps, req, res)
+      .catch((err) => {
+        deps.log.error('local host failure', { error: String(err) });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      })
+      .finally(() => onResponse?.());
+  });
+}
+
+async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse) {
+  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  const requestId = randomUUID();
+  let pathMatched = false;
+  let response: ArchiveResponse | undefined;
+  for (const { route, pattern, names } of table) {
+    const m = pattern.exec(url.pathname);
+    if (!m) continue;
+    pathMatched = true;
+    if (route.method !== req.method) continue;
+    const params: Record<string, string> = {};
+    names.forEach((n, i) => {
+      params[n] = safeDecode(m[i + 1]!);
+    });
+    const archiveRequest: ArchiveRequest = {
+      method: req.method,
+      url,
+      params,
+      headers: { get: (name) => headerValue(req.headers[name.toLowerCase()]) },
+      body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+      clientIp: req.socket.remoteAddress ?? null,
+      requestId,
+    };
+    response = await handleRequest(route, archiveRequest, deps);
+    break;
+  }
+  response ??= problemResponse(new ArchiveError(pathMatched ? 'method_not_allowed' : 'route_not_found'), requestId, url.pathname);
+  // An unread upload (refused early) is drained so the client sees our answer, not a reset.
+  if (!req.readableEnded) req.resume();
+  res.writeHead(response.status, { 'X-Request-Id': requestId, ...response.headers });
+  const body = response.body;
+  if (body instanceof Readable) {
+    body.on('error', () => res.destroy());
+    body.pipe(res);
+  } else {
+    res.end(body);
+  }
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null;
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

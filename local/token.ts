@@ -1,0 +1,26 @@
+/** `npm run token -- --tenant acme --sub alice@acme.example [--rights archivist] [--minutes 60]` */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadOrCreateSigningKey, mintToken } from './oidc';
+import { LOCAL_DIR, LOCAL_ISSUER, SIGNING_KEY_FILE } from './paths';
+
+async function main() {
+  const { values } = parseArgs({
+    options: { tenant: { type: 'string' }, sub: { type: 'string' }, rights: { type: 'string' }, minutes: { type: 'string', default: '60' } },
+  });
+  if (!values.tenant || !values.sub) {
+    console.error('usage: npm run token -- --tenant <tenant> --sub <subject> [--rights uploader|accountant|archivist|auditor|tenant-admin] [--minutes 60]');
+    process.exit(2);
+  }
+  fs.mkdirSync(LOCAL_DIR, { recursive: true });
+  const key = await loadOrCreateSigningKey(SIGNING_KEY_FILE);
+  const token = await mintToken(key, LOCAL_ISSUER, {
+    tenant: values.tenant,
+    sub: values.sub,
+    ...(values.rights ? { rights: values.rights } : {}),
+    expiresIn: Number(values.minutes) * 60,
+  });
+  process.stdout.write(`${token}\n`);
+}
+
+void main();

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * The one config loader: zod over the environment (local.settings.json "Values"
+ * under Functions). Startup fails with one message listing every bad setting.
+ */
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const ZConfig = z
+  .object({
+    /** `azure` when WEBSITE_SITE_NAME is set (the Functions host sets it); otherwise `local`. */
+    runtime: z.enum(['azure', 'local']),
+    STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+    STORAGE_ACCOUNT_URL: z.url().optional(),
+    COSMOS_ENDPOINT: z.url(),
+    /** Only for the local protocol server; in Azure Cosmos is reached with managed identity. */
+    COSMOS_KEY: z.string().min(1).optional(),
+    COSMOS_DATABASE: z.string().min(1).default('archive'),
+    AUTH_ISSUER: z.url(),
+    AUTH_AUDIENCE: z.string().min(1),
+    AUTH_JWKS_URI: z.url(),
+    AUTH_ALGORITHMS: csv.pipe(z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1)).default(['RS256', 'ES256']),
+    AUTH_TENANT_CLAIM: z.string().min(1).default('archive_tenant'),
+    AUTH_RIGHTS_CLAIM: z.string().min(1).default('archive_rights'),
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    ARCHIVE_WORM: z.enum(['enforce', 'emulator']).default('enforce'),
+    ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+    ARCHIVE_MAX_PIXELS_PER_PAGE: z.coerce.number().int().positive().default(150_000_000),
+    ARCHIVE_MAX_PAGES: z.coerce.number().int().positive().default(500),
+    ARCHIVE_ALLOWED_REGIONS: csv.default(['northeurope']),
+    ARCHIVE_PUBLIC_BASE_PATH: z.string().default('/api'),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.STORAGE_CONNECTION_STRING && !c.STORAGE_ACCOUNT_URL) {
+      ctx.addIssue({ code: 'custom', path: ['STORAGE_ACCOUNT_URL'], message: 'set STORAGE_ACCOUNT_URL (Azure, managed identity) or STORAGE_CONNECTION_STRING (local emulator)' });
+    }
+    if (c.runtime === 'azure') {
+      if (c.ARCHIVE_WORM === 'emulator') ctx.addIssue({ code: 'custom', path: ['ARCHIVE_WORM'], message: "'emulator' is refused when running in Azure: storage-level WORM must be enforced" });
+      if (c.STORAGE_CONNECTION_STRING) ctx.addIssue({ code: 'custom', path: ['STORAGE_CONNECTION_STRING'], message: 'not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity' });
+      if (c.COSMOS_KEY) ctx.addIssue({ code: 'custom', path: ['COSMOS_KEY'], message: 'not allowed in Azure: Cosmos is reached with managed identity' });
+    }
+  });
+
+export type Config = z.infer<typeof ZConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid archive configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input = { ...env, runtime: env.WEBSITE_SITE_NAME ? 'azure' : 'local' };
+  const parsed = ZConfig.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,125 @@
+import type { Deps } from '../app';
+import type { Principal } from '../auth/types';
+import { ArchiveError } from '../http/errors';
+import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
+import { normalise } from '../normalise';
+import { fiscalYearOf, retainUntil } from '../retention/policy';
+import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
+
+export interface IngestCommand {
+  principal: Principal;
+  files: { bytes: Buffer; fileName: string | null }[];
+  metadata: unknown;
+  idempotencyKey: string | null;
+}
+
+export interface IngestResult {
+  document: ArchivedDocument;
+  /** True when an earlier request with the same Idempotency-Key already created it. */
+  replayed: boolean;
+}
+
+/**
+ * ingest = [validate, dedupe, normalise, hash, store (create-only, WORM), index].
+ * The audit entry is appended by the request pipeline, once, after the outcome is known.
+ */
+export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config'>): Promise<IngestResult> {
+  const { tenantId } = cmd.principal;
+  const metadata = parseMetadata(cmd.metadata);
+  if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
+    throw new ArchiveError('bad_request', { detail: 'The Idempotency-Key must be 1–200 printable ASCII characters.' });
+  }
+  const hashes = cmd.files.map((f) => sha256(f.bytes));
+  const contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
+
+  const id = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
+  if (cmd.idempotencyKey) {
+    const earlier = (await deps.catalog.get(tenantId, id)) ?? (await readManifest(deps, tenantId, id));
+    if (earlier) {
+      if (earlier.contentKey !== contentKey) {
+        throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
+      }
+      await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
+      return { document: earlier, replayed: true };
+    }
+  }
+
+  const duplicate = await deps.catalog.findByContentKey(tenantId, contentKey);
+  if (duplicate) {
+    throw new ArchiveError('duplicate_document', {
+      detail: `These original bytes are already archived as document ${duplicate.id}.`,
+      extensions: { documentId: duplicate.id, location: `/documents/${duplicate.id}` },
+    });
+  }
+
+  const now = deps.clock.now();
+  const createdAt = now.toISOString();
+  const limits = { maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE, maxPages: deps.config.ARCHIVE_MAX_PAGES };
+  const result = await normalise({ files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits });
+
+  const originals: OriginalFile[] = cmd.files.map((f, i) => {
+    const sniffed = result.originals[i]!;
+    const blobName = cmd.files.length === 1 ? `${id}/original.${sniffed.extension}` : `${id}/original-${String(i + 1).padStart(3, '0')}.${sniffed.extension}`;
+    return { mediaType: sniffed.mediaType, size: f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
+  });
+  const fiscalYear = fiscalYearOf(metadata, now);
+  const retentionClass = metadata.retentionClass ?? 'fiscal-7y';
+  const document: ArchivedDocument = {
+    id,
+    tenantId,
+    type: 'document',
+    status: 'active',
+    pages: result.pageCount,
+    original: originals[0]!,
+    originals,
+    contentKey,
+    rendition: { mediaType: 'application/pdf', size: result.rendition.length, sha256: sha256(result.rendition), blobName: `${id}/rendition.pdf`, conformance: result.conversion.conformance },
+    conversion: result.conversion,
+    metadata,
+    fiscalYear,
+    retention: { class: retentionClass, retainUntil: retainUntil(retentionClass, fiscalYear) },
+    legalHold: false,
+    createdAt,
+    createdBy: { subject: cmd.principal.subject, kind: cmd.principal.kind },
+    ...(cmd.idempotencyKey ? { idempotencyKey: cmd.idempotencyKey } : {}),
+  };
+
+  // Write order: originals, rendition, manifest (all create-only with WORM), then the catalog.
+  await deps.blobs.prepareTenant(tenantId);
+  const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+  for (const [i, original] of originals.entries()) {
+    await deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256 });
+  }
+  await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256 });
+  const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), Buffer.from(JSON.stringify(document, null, 2)), 'application/json', worm, {});
+  if (manifestState === 'exists') {
+    // A concurrent request with the same Idempotency-Key won the race: answer with its document.
+    const winner = await readManifest(deps, tenantId, id);
+    if (winner) {
+      await deps.catalog.create(winner);
+      return { document: winner, replayed: true };
+    }
+  }
+  await deps.catalog.create(document);
+  return { document, replayed: false };
+}
+
+export function manifestName(documentId: string): string {
+  return `${documentId}/manifest.json`;
+}
+
+async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
+  if (!(await deps.blobs.exists(tenantId, manifestName(id)))) return null;
+  return JSON.parse((await deps.blobs.readAll(tenantId, manifestName(id))).toString('utf8')) as ArchivedDocument;
+}
+
+function parseMetadata(raw: unknown): TDocumentMetadata {
+  const parsed = ZDocumentMetadata.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new ArchiveError('invalid_metadata', {
+      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'metadata'}: ${i.message}`).join('; '),
+      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { ConversionRecord } from '../normalise/types';
+
+export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
+export const RETENTION_CLASSES = ['fiscal-7y', 'immovable-property-10y'] as const;
+export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date');
+
+/** Metadata a client may send with a document; unknown keys are refused. */
+export const ZDocumentMetadata = z
+  .strictObject({
+    documentDate: isoDate.optional(),
+    fiscalYear: z.number().int().min(1900).max(2200).optional(),
+    kind: z.enum(DOCUMENT_KINDS).optional(),
+    counterparty: z.string().trim().min(1).max(200).optional(),
+    amount: z.number().finite().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    reference: z.string().trim().min(1).max(200).optional(),
+    tags: z.array(z.string().trim().min(1).max(50)).max(20).optional(),
+    retentionClass: z.enum(RETENTION_CLASSES).optional(),
+  })
+  .refine((m) => (m.amount === undefined) === (m.currency === undefined), { message: 'amount and currency go together', path: ['currency'] });
+export type TDocumentMetadata = z.infer<typeof ZDocumentMetadata>;
+
+export interface StoredFile {
+  mediaType: string;
+  size: number;
+  sha256: string;
+  blobName: string;
+}
+
+export interface OriginalFile extends StoredFile {
+  fileName: string | null;
+}
+
+/** A catalog item as kept in Cosmos (`documents`, partition /tenantId) and in manifest.json. */
+export interface ArchivedDocument {
+  id: string;
+  tenantId: string;
+  type: 'document';
+  status: 'active';
+  pages: number;
+  /** The first (usually only) uploaded file. */
+  original: OriginalFile;
+  /** Every uploaded file, in upload order (several images make one document). */
+  originals: OriginalFile[];
+  /** Dedupe key: sha256 of the single original, or of the joined hashes of several. */
+  contentKey: string;
+  rendition: StoredFile & { conformance: ConversionRecord['conformance'] };
+  conversion: ConversionRecord;
+  metadata: TDocumentMetadata;
+  fiscalYear: number;
+  retention: { class: RetentionClass; retainUntil: string };
+  legalHold: boolean;
+  createdAt: string;
+  createdBy: { subject: string; kind: string };
+  idempotencyKey?: string;
+}
+
+/** What clients see: the catalog item without storage internals. */
+export function toPublicDocument(d: ArchivedDocument) {
+  const file = ({ blobName: _b, ...rest }: OriginalFile) => rest;
+  const { blobName: _r, ...rendition } = d.rendition;
+  return {
+    id: d.id,
+    status: d.status,
+    pages: d.pages,
+    original: file(d.original),
+    originals: d.originals.map(file),
+    rendition,
+    conversion: d.conversion,
+    metadata: d.metadata,
+    fiscalYear: d.fiscalYear,
+    retention: d.retention,
+    legalHold: d.legalHold,
+    createdAt: d.createdAt,
+    createdBy: d.createdBy,
+  };
+}
+export type PublicDocument = ReturnType<typeof toPublicDocument>;

@@ -1,0 +1,18 @@
+/**
+ * A client's file name is only ever a label: never a storage path. Keep the last
+ * path segment, drop control and bidi-override characters, trim, and bound the length.
+ */
+export function sanitiseFileName(raw: string | null | undefined): string | null {
+  if (!raw) return null;
+  let name = raw.normalize('NFC');
+  name = name.split(/[/\\]/).pop() ?? '';
+  // C0/C1 controls (NUL, CR, LF, …) and bidi controls that disguise extensions (U+202E).
+  name = name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '');
+  name = name.trim().replace(/^\.+/, '');
+  if (name.length > 200) {
+    const dot = name.lastIndexOf('.');
+    const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
+    name = name.slice(0, 200 - ext.length) + ext;
+  }
+  return name.length > 0 ? name : null;
+}

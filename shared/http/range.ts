@@ -1,0 +1,36 @@
+import { ArchiveError } from './errors';
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * One `bytes=` range (RFC 9110 §14.2). Several ranges, or a unit we do not serve,
+ * yield null: the whole representation is sent, which the RFC allows.
+ */
+export function parseRange(header: string | null, size: number): ByteRange | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return null;
+  const [, a, b] = m;
+  let start: number;
+  let end: number;
+  if (a === '' && b === '') return null;
+  if (a === '') {
+    const suffix = Number(b);
+    if (suffix === 0) throw unsatisfiable(size);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(a);
+    end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+    if (b !== '' && Number(b) < start) return null;
+  }
+  if (start >= size) throw unsatisfiable(size);
+  return { start, end };
+}
+
+function unsatisfiable(size: number): ArchiveError {
+  return new ArchiveError('range_not_satisfiable', { detail: `The document has ${size} bytes.`, headers: { 'Content-Range': `bytes */${size}` } });
+}

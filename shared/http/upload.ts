@@ -1,0 +1,136 @@
+import busboy from 'busboy';
+import type { Readable } from 'node:stream';
+import { ArchiveError } from './errors';
+import { sanitiseFileName } from './file-name';
+import type { ArchiveRequest } from './types';
+
+export interface ParsedUpload {
+  files: { bytes: Buffer; fileName: string | null }[];
+  /** The `metadata` part, parsed as JSON but not yet validated. */
+  metadata: unknown;
+}
+
+export interface UploadLimits {
+  maxBytes: number;
+  maxFiles: number;
+}
+
+const RAW_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', 'application/octet-stream'];
+
+/**
+ * Read an upload from a stream, bounded: a raw body of one accepted type, or
+ * multipart/form-data with `file` parts and an optional `metadata` JSON part.
+ */
+export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Promise<ParsedUpload> {
+  const contentType = req.headers.get('content-type') ?? '';
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
+  if (!req.body) throw new ArchiveError('empty_body', { detail: 'The request has no body.' });
+
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  if (mediaType === 'multipart/form-data') return parseMultipart(req.body, contentType, limits);
+  if (!RAW_TYPES.includes(mediaType)) {
+    throw new ArchiveError('unsupported_media_type', {
+      detail: `Send the file as multipart/form-data or as a raw body with Content-Type ${RAW_TYPES.slice(0, 4).join(', ')}.`,
+    });
+  }
+  const bytes = await readBounded(req.body, limits.maxBytes);
+  if (bytes.length === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
+  return { files: [{ bytes, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: undefined };
+}
+
+async function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseMultipart(body: Readable, contentType: string, limits: UploadLimits): Promise<ParsedUpload> {
+  return new Promise((resolve, reject) => {
+    let bb: busboy.Busboy;
+    try {
+      bb = busboy({ headers: { 'content-type': contentType }, limits: { fileSize: limits.maxBytes, files: limits.maxFiles, fields: 4, fieldSize: 64 * 1024, parts: limits.maxFiles + 4 }, defParamCharset: 'utf8' });
+    } catch (cause) {
+      reject(new ArchiveError('malformed_multipart', { detail: 'The multipart Content-Type has no valid boundary.', cause }));
+      return;
+    }
+    const files: { bytes: Buffer; fileName: string | null }[] = [];
+    let metadataText: string | undefined;
+    let total = 0;
+    let failed: ArchiveError | null = null;
+    const fail = (err: ArchiveError) => {
+      if (failed) return;
+      failed = err;
+      body.unpipe(bb);
+      body.resume();
+      reject(err);
+    };
+    bb.on('file', (name, stream, info) => {
+      if (name !== 'file') {
+        stream.resume();
+        fail(new ArchiveError('malformed_multipart', { detail: `Unexpected file part "${name.slice(0, 40)}"; files go in parts named "file".` }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => {
+        total += c.length;
+        if (total > limits.maxBytes) fail(tooLarge(limits.maxBytes));
+        else chunks.push(c);
+      });
+      stream.on('limit', () => fail(tooLarge(limits.maxBytes)));
+      stream.on('end', () => files.push({ bytes: Buffer.concat(chunks), fileName: sanitiseFileName(info.filename) }));
+    });
+    bb.on('field', (name, value, info) => {
+      if (name !== 'metadata') return fail(new ArchiveError('malformed_multipart', { detail: `Unexpected field "${name.slice(0, 40)}"; only "metadata" is accepted.` }));
+      if (info.valueTruncated) return fail(new ArchiveError('invalid_metadata', { detail: 'The metadata part is larger than 64 KiB.' }));
+      metadataText = value;
+    });
+    bb.on('filesLimit', () => fail(new ArchiveError('too_many_pages', { detail: `At most ${limits.maxFiles} files may be sent at once.` })));
+    bb.on('partsLimit', () => fail(new ArchiveError('malformed_multipart', { detail: 'Too many parts.' })));
+    bb.on('fieldsLimit', () => fail(new ArchiveError('malformed_multipart', { detail: 'Too many fields.' })));
+    bb.on('error', (cause) => fail(new ArchiveError('malformed_multipart', { detail: 'The multipart body is malformed or incomplete.', cause })));
+    bb.on('close', () => {
+      if (failed) return;
+      if (files.length === 0) return reject(new ArchiveError('empty_body', { detail: 'The multipart body has no "file" part.' }));
+      const empty = files.findIndex((f) => f.bytes.length === 0);
+      if (empty >= 0) return reject(new ArchiveError('empty_body', { detail: `File part ${empty + 1} is empty.` }));
+      let metadata: unknown;
+      if (metadataText !== undefined) {
+        try {
+          metadata = JSON.parse(metadataText);
+        } catch {
+          return reject(new ArchiveError('invalid_metadata', { detail: 'The metadata part is not valid JSON.' }));
+        }
+      }
+      resolve({ files, metadata });
+    });
+    body.on('error', (cause) => fail(new ArchiveError('malformed_multipart', { detail: 'The upload was interrupted.', cause })));
+    body.pipe(bb);
+  });
+}
+
+function fileNameFromDisposition(header: string | null): string | null {
+  if (!header) return null;
+  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1]!.trim());
+    } catch {
+      return null;
+    }
+  }
+  const plain = /filename\s*=\s*"((?:[^"\\]|\\.)*)"|filename\s*=\s*([^;]+)/i.exec(header);
+  return plain ? (plain[1] ?? plain[2] ?? '').replace(/\\(.)/g, '$1').trim() : null;
+}
+
+function tooLarge(maxBytes: number): ArchiveError {
+  return new ArchiveError('payload_too_large', { detail: `The upload exceeds the limit of ${maxBytes} bytes.`, extensions: { maxBytes } });
+}

@@ -1,0 +1,33 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Time-ordered document id (UUIDv7, RFC 9562): sorts by creation time. */
+export function uuidv7(now: number = Date.now()): string {
+  const b = randomBytes(16);
+  b.writeUIntBE(now, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return format(b);
+}
+
+/**
+ * Id derived from (tenant, Idempotency-Key): a retry lands on the same id, so the
+ * create-only blob writes and catalog create cannot make a second document.
+ * UUIDv8 (custom) since it is a hash, not a time.
+ */
+export function idFromIdempotencyKey(tenantId: string, key: string): string {
+  const b = createHash('sha256').update(`${tenantId}\u0000${key}`).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return format(b);
+}
+
+function format(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export const DOCUMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[78][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function sha256(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

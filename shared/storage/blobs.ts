@@ -1,0 +1,111 @@
+import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
+import type { Readable } from 'node:stream';
+import { ArchiveError } from '../http/errors';
+
+export type WormMode = 'enforce' | 'emulator';
+
+export interface WormSettings {
+  /** ISO instant until which the blob version cannot be changed or deleted. */
+  retainUntil: string;
+  legalHold: boolean;
+}
+
+export interface BlobRead {
+  stream: Readable;
+  /** Total size of the blob. */
+  size: number;
+  contentLength: number;
+  etag: string;
+  contentType: string;
+}
+
+/**
+ * The document blobs of every tenant. Create-only writes with the WORM policy set in the
+ * same Put Blob call. Deliberately has no delete: only retention disposal removes versions.
+ */
+export class BlobArchive {
+  private readonly checked = new Set<string>();
+
+  constructor(
+    private readonly service: BlobServiceClient,
+    private readonly worm: WormMode,
+    private readonly policyMode: 'Locked' | 'Unlocked' = 'Locked',
+  ) {}
+
+  static containerName(tenantId: string): string {
+    return `tenant-${tenantId}`;
+  }
+
+  private container(tenantId: string): ContainerClient {
+    return this.service.getContainerClient(BlobArchive.containerName(tenantId));
+  }
+
+  /** Before the first write to a tenant: the container exists and (in enforce mode) has version-level WORM. */
+  async prepareTenant(tenantId: string): Promise<void> {
+    if (this.checked.has(tenantId)) return;
+    const container = this.container(tenantId);
+    await container.createIfNotExists();
+    if (this.worm === 'enforce') {
+      const props = await container.getProperties();
+      if (!props.isImmutableStorageWithVersioningEnabled) {
+        throw new ArchiveError('worm_unavailable', {
+          detail: 'The tenant container does not have version-level immutability enabled; the archive refuses to store documents it cannot protect.',
+        });
+      }
+    }
+    this.checked.add(tenantId);
+  }
+
+  /** Create-only upload; a second write to the same name fails instead of overwriting. */
+  async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<'created' | 'exists'> {
+    try {
+      await this.container(tenantId).getBlockBlobClient(blobName).upload(bytes, bytes.length, {
+        conditions: { ifNoneMatch: '*' },
+        blobHTTPHeaders: { blobContentType: contentType },
+        metadata,
+        immutabilityPolicy: { expiriesOn: new Date(worm.retainUntil), policyMode: this.policyMode },
+        legalHold: worm.legalHold,
+      });
+      return 'created';
+    } catch (err) {
+      if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return 'exists';
+      throw err;
+    }
+  }
+
+  async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
+    const res = await this.container(tenantId).getBlobClient(blobName).download(range?.offset ?? 0, range?.count);
+    const total = res.contentRange ? Number(res.contentRange.split('/')[1]) : Number(res.contentLength ?? 0);
+    return {
+      stream: res.readableStreamBody as Readable,
+      size: total,
+      contentLength: Number(res.contentLength ?? 0),
+      etag: res.etag ?? '',
+      contentType: res.contentType ?? 'application/octet-stream',
+    };
+  }
+
+  async readAll(tenantId: string, blobName: string): Promise<Buffer> {
+    return this.container(tenantId).getBlobClient(blobName).downloadToBuffer();
+  }
+
+  async exists(tenantId: string, blobName: string): Promise<boolean> {
+    return this.container(tenantId).getBlobClient(blobName).exists();
+  }
+
+  async ping(): Promise<void> {
+    await this.service.getProperties();
+  }
+
+  /** Every manifest of a tenant; used to rebuild the catalog. */
+  async *manifests(tenantId: string): AsyncGenerator<string> {
+    for await (const blob of this.container(tenantId).listBlobsFlat()) {
+      if (blob.name.endsWith('/manifest.json')) yield blob.name;
+    }
+  }
+
+  /** Cross-tenant: the only listing of all tenants, for timers and catalog rebuilds. */
+  async *unsafeListTenants(): AsyncGenerator<string> {
+    for await (const c of this.service.listContainers({ prefix: 'tenant-' })) yield c.name.slice('tenant-'.length);
+  }
+}

@@ -1,0 +1,56 @@
+import { Container, CosmosClient, Database } from '@azure/cosmos';
+import type { TokenCredential } from '@azure/identity';
+
+export interface CosmosContainers {
+  database: Database;
+  documents: Container;
+  audit: Container;
+  tenants: Container;
+}
+
+/** Database `archive` and its three containers, with their partition keys. */
+export const CONTAINER_SPECS = {
+  documents: { partitionKey: '/tenantId' },
+  /** `<tenantId>:<yyyy-mm>`: keeps a busy tenant's log under the logical-partition cap. */
+  audit: { partitionKey: '/partition' },
+  tenants: { partitionKey: '/tenantId' },
+} as const;
+
+export function cosmosClient(endpoint: string, auth: { key: string } | { credential: TokenCredential }): CosmosClient {
+  return new CosmosClient({
+    endpoint,
+    ...('key' in auth ? { key: auth.key } : { aadCredentials: auth.credential }),
+    connectionPolicy: { enableEndpointDiscovery: !('key' in auth) },
+  });
+}
+
+/**
+ * Locally the containers are created on start; in Azure they come from infra/ (data-plane
+ * roles cannot create them), so there we only open them.
+ */
+export async function openContainers(client: CosmosClient, databaseId: string, create: boolean): Promise<CosmosContainers> {
+  if (create) {
+    const { database } = await client.databases.createIfNotExists({ id: databaseId });
+    for (const [id, spec] of Object.entries(CONTAINER_SPECS)) {
+      await database.containers.createIfNotExists({ id, partitionKey: { paths: [spec.partitionKey] } });
+    }
+  }
+  const database = client.database(databaseId);
+  return {
+    database,
+    documents: database.container('documents'),
+    audit: database.container('audit'),
+    tenants: database.container('tenants'),
+  };
+}
+
+export function isCosmosStatus(err: unknown, status: number): boolean {
+  return typeof err === 'object' && err !== null && ((err as { code?: unknown }).code === status || (err as { statusCode?: unknown }).statusCode === status);
+}
+
+/** Drop Cosmos system properties (_rid, _etag, …) so manifests and answers stay clean. */
+export function withoutSystemProperties<T extends object>(item: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (!k.startsWith('_')) out[k] = v;
+  return out as T;
+}
