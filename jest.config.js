@@ -2,7 +2,7 @@
  * Two projects: unit tests need nothing; integration tests share one Azurite and
  * one Cosmos server per run (their globalSetup runs only when one of them is selected).
  */
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,

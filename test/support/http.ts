@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  bytes: Buffer;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** fetch, with the body read once as bytes and (when it is JSON) parsed. */
+export async function call(url: string, init: RequestInit & { token?: string } = {}): Promise<Answer> {
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
+  const res = await fetch(url, { ...init, headers });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const type = res.headers.get('content-type') ?? '';
+  return { status: res.status, headers: res.headers, bytes, json: /json/.test(type) && bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined };
+}
+
+export function sha256hex(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+export function multipart(files: { bytes: Buffer; name: string; type?: string }[], metadata?: unknown): FormData {
+  const form = new FormData();
+  for (const f of files) form.append('file', new Blob([new Uint8Array(f.bytes)], { type: f.type ?? 'application/octet-stream' }), f.name);
+  if (metadata !== undefined) form.append('metadata', JSON.stringify(metadata));
+  return form;
+}
+
+export function rawUpload(bytes: Buffer, type: string, fileName?: string): RequestInit {
+  return {
+    method: 'POST',
+    body: new Uint8Array(bytes),
+    headers: { 'Content-Type': type, ...(fileName ? { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}` } : {}) },
+  };
+}
