@@ -86,6 +86,7 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
         else chunks.push(c);
       });
       stream.on('limit', () => fail(tooLarge(limits.maxBytes)));
+      stream.on('error', (cause: Error) => fail(new ArchiveError('malformed_multipart', { detail: 'The multipart body is malformed or incomplete.', cause })));
       stream.on('end', () => files.push({ bytes: Buffer.concat(chunks), fileName: sanitiseFileName(info.filename) }));
     });
     bb.on('field', (name, value, info) => {

@@ -29,19 +29,28 @@ export function cosmosClient(endpoint: string, auth: { key: string } | { credent
  * roles cannot create them), so there we only open them.
  */
 export async function openContainers(client: CosmosClient, databaseId: string, create: boolean): Promise<CosmosContainers> {
+  const database = client.database(databaseId);
   if (create) {
-    const { database } = await client.databases.createIfNotExists({ id: databaseId });
+    await tolerateConflict(() => client.databases.createIfNotExists({ id: databaseId }));
     for (const [id, spec] of Object.entries(CONTAINER_SPECS)) {
-      await database.containers.createIfNotExists({ id, partitionKey: { paths: [spec.partitionKey] } });
+      await tolerateConflict(() => database.containers.createIfNotExists({ id, partitionKey: { paths: [spec.partitionKey] } }));
     }
   }
-  const database = client.database(databaseId);
   return {
     database,
     documents: database.container('documents'),
     audit: database.container('audit'),
     tenants: database.container('tenants'),
   };
+}
+
+/** Two hosts starting at once may both try to create: the loser's 409 means it exists. */
+async function tolerateConflict(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if (!isCosmosStatus(err, 409)) throw err;
+  }
 }
 
 export function isCosmosStatus(err: unknown, status: number): boolean {

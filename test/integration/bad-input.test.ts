@@ -1,0 +1,105 @@
+/** Every bad input: a 4xx problem+json that says what is wrong, nothing stored, the process alive. */
+import { call, multipart, rawUpload } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
+
+let archive: TestArchive;
+let tenant: string;
+let token: string;
+let seeded: Awaited<ReturnType<typeof tenantState>>;
+
+beforeAll(async () => {
+  archive = await startTestArchive({ ARCHIVE_MAX_UPLOAD_BYTES: String(2 * 1024 * 1024) });
+  tenant = newTenant('bad');
+  token = await archive.token({ tenant, sub: 'app', rights: 'uploader' });
+  // One good document first, so "unchanged" compares against a non-empty tenant.
+  expect((await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token })).status).toBe(201);
+  seeded = await tenantState(archive, tenant);
+});
+afterAll(() => archive.stop());
+
+async function expectRefused(init: RequestInit, status: number, code: string) {
+  const res = await call(`${archive.url}/documents`, { ...init, token });
+  expect({ status: res.status, code: res.json?.code }).toEqual({ status, code });
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.json).toMatchObject({ status, type: expect.stringContaining('/problems/'), title: expect.any(String), requestId: expect.any(String) });
+  expect(await tenantState(archive, tenant)).toEqual(seeded);
+  expect((await call(`${archive.url}/health`)).status).toBe(200);
+  return res.json;
+}
+
+const file = (f: string, type: string) => rawUpload(corpusFile(f), type);
+
+describe('bad uploads change nothing', () => {
+  it('empty body', () => expectRefused({ method: 'POST', body: new Uint8Array(0), headers: { 'Content-Type': 'image/jpeg' } }, 400, 'empty_body'));
+  it('zero-byte PDF', () => expectRefused(file('bad/empty.pdf', 'application/pdf'), 400, 'empty_body'));
+  it('truncated JPEG', () => expectRefused(file('bad/truncated.jpg', 'image/jpeg'), 422, 'corrupt_file'));
+  it('truncated PNG', () => expectRefused(file('bad/truncated.png', 'image/png'), 422, 'corrupt_file'));
+  it('PNG with a broken CRC', () => expectRefused(file('bad/bad-crc.png', 'image/png'), 422, 'corrupt_file'));
+  it('JPEG declaring 65000×65000 pixels', () => expectRefused(file('bad/huge-dimensions.jpg', 'image/jpeg'), 422, 'too_many_pixels'));
+  it('TIFF declaring 200000×200000 pixels', () => expectRefused(file('bad/huge-dimensions.tif', 'image/tiff'), 422, 'too_many_pixels'));
+  it('animated GIF', () => expectRefused(file('img2pdf/animation.gif', 'image/jpeg'), 415, 'unsupported_media_type'));
+  it('raw JBIG2', () => expectRefused(file('img2pdf/mono.jb2', 'image/tiff'), 415, 'unsupported_media_type'));
+  it('SVG with a script named .png', () => expectRefused(file('bad/script.svg.png', 'image/png'), 415, 'unsupported_media_type'));
+  it('ELF binary named .tif', () => expectRefused(file('bad/elf-binary.tif', 'image/tiff'), 415, 'unsupported_media_type'));
+  it('a type lie: HTML sent as image/jpeg', async () => {
+    const body = await expectRefused(rawUpload(Buffer.from('<!doctype html><script>alert(1)</script>'), 'image/jpeg'), 415, 'unsupported_media_type');
+    expect(body.detail).toMatch(/accepted are/);
+  });
+  it('an unsupported Content-Type', () => expectRefused(rawUpload(Buffer.from('hello'), 'text/plain'), 415, 'unsupported_media_type'));
+  it('encrypted PDF (user password)', () => expectRefused(file('bad/encrypted-user-password.pdf', 'application/pdf'), 422, 'encrypted_pdf'));
+  it('encrypted PDF (owner password only)', () => expectRefused(file('bad/encrypted-owner-only.pdf', 'application/pdf'), 422, 'encrypted_pdf'));
+  it('oversize body (Content-Length)', () => expectRefused(rawUpload(Buffer.alloc(3 * 1024 * 1024, 0xff), 'image/jpeg'), 413, 'payload_too_large'));
+  it('oversize multipart body', () =>
+    expectRefused({ method: 'POST', body: multipart([{ bytes: Buffer.alloc(3 * 1024 * 1024, 1), name: 'big.jpg' }]) }, 413, 'payload_too_large'));
+  it('malformed multipart (no boundary)', () => expectRefused({ method: 'POST', body: 'x', headers: { 'Content-Type': 'multipart/form-data' } }, 400, 'malformed_multipart'));
+  it('truncated multipart', () =>
+    expectRefused({ method: 'POST', body: '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\nabc', headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' } }, 400, 'malformed_multipart'));
+  it('multipart without a file part', () => expectRefused({ method: 'POST', body: (() => { const f = new FormData(); f.append('metadata', '{}'); return f; })() }, 400, 'empty_body'));
+  it('an unexpected multipart field', () => expectRefused({ method: 'POST', body: (() => { const f = new FormData(); f.append('tenantId', 'other'); return f; })() }, 400, 'malformed_multipart'));
+  it('metadata that is not JSON', async () => {
+    const form = multipart([{ bytes: corpusFile('img2pdf/gray.png'), name: 'a.png' }]);
+    form.append('metadata', '{not json');
+    await expectRefused({ method: 'POST', body: form }, 400, 'invalid_metadata');
+  });
+  it.each([
+    [{ tenantId: 'someone-else' }, 'tenantId'],
+    [{ documentDate: '2024-02-30' }, 'documentDate'],
+    [{ kind: 'love-letter' }, 'kind'],
+    [{ amount: 10 }, 'currency'],
+    [{ amount: 10, currency: 'euro' }, 'currency'],
+    [{ tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, 'tags'],
+    [{ retentionClass: '1-day' }, 'retentionClass'],
+  ])('metadata %j names %s', async (metadata, field) => {
+    const body = await expectRefused({ method: 'POST', body: multipart([{ bytes: corpusFile('img2pdf/gray.png'), name: 'a.png' }], metadata) }, 400, 'invalid_metadata');
+    expect(body.detail).toContain(field === 'tenantId' ? 'tenantId' : field);
+  });
+  it('a PDF together with images', () =>
+    expectRefused({ method: 'POST', body: multipart([{ bytes: corpusFile('ocrmypdf/trivial.pdf'), name: 'a.pdf' }, { bytes: corpusFile('img2pdf/gray.png'), name: 'b.png' }]) }, 400, 'bad_request'));
+});
+
+describe('hostile file names', () => {
+  const names = corpusFile('bad/hostile-file-names.txt').toString('utf8').split('\n').filter((n) => n.length > 0);
+  names.push('a'.repeat(500) + '.png', 'evil\u0000.png', 'line\r\nbreak.png');
+  it.each(names.map((n) => [JSON.stringify(n).slice(0, 60), n]))('%s is refused cleanly or stored only as a sanitised label and echoed safely', async (_, name) => {
+    const t = newTenant('names');
+    const tok = await archive.token({ tenant: t, sub: 'app', rights: 'archivist' });
+    const up = await call(`${archive.url}/documents`, { method: 'POST', body: multipart([{ bytes: corpusFile('img2pdf/gray.png'), name }]), token: tok });
+    if (up.status !== 201) {
+      // Refusing is as good as sanitising, as long as it is clean and stores nothing.
+      expect(up.status).toBe(400);
+      expect(up.headers.get('content-type')).toBe('application/problem+json');
+      expect(await tenantState(archive, t)).toEqual({ blobs: [], documents: 0 });
+      return;
+    }
+    const stored: string | null = up.json.original.fileName;
+    if (stored !== null) {
+      expect(stored).not.toMatch(/[/\\\u0000-\u001f\u202e]/);
+      expect(stored.length).toBeLessThanOrEqual(200);
+    }
+    const state = await tenantState(archive, t);
+    expect(state.blobs).toEqual([`${up.json.id}/manifest.json`, `${up.json.id}/original.png`, `${up.json.id}/rendition.pdf`]);
+    const dl = await call(`${archive.url}/documents/${up.json.id}/original`, { token: tok });
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get('content-disposition')).toMatch(/^attachment; filename="[\x20-\x7e]*"; filename\*=UTF-8''[A-Za-z0-9%._~!-]*$/);
+  });
+});
