@@ -1,10 +1,29 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** Time-ordered document id (UUIDv7, RFC 9562): sorts by creation time. */
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * Time-ordered id (UUIDv7, RFC 9562): sorts by creation time, and within one process
+ * strictly increases (a 12-bit counter in rand_a, RFC 9562 §6.2 method 1), so audit
+ * entries of the same millisecond keep their order.
+ */
 export function uuidv7(now: number = Date.now()): string {
+  if (now <= lastMs) {
+    sequence++;
+    if (sequence > 0xfff) {
+      lastMs++;
+      sequence = 0;
+    }
+    now = lastMs;
+  } else {
+    lastMs = now;
+    sequence = 0;
+  }
   const b = randomBytes(16);
   b.writeUIntBE(now, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[6] = 0x70 | (sequence >> 8);
+  b[7] = sequence & 0xff;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return format(b);
 }
