@@ -4,7 +4,6 @@
  */
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { buildDeps, Deps } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { handleRequest } from '../shared/http/pipeline';
@@ -25,7 +24,7 @@ function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveReq
     url: new URL(request.url),
     params: { ...request.params },
     headers: request.headers,
-    body: request.body ? Readable.fromWeb(request.body as unknown as NodeReadableStream) : null,
+    body: request.body ? Readable.fromWeb(request.body) : null,
     // Front ends write "ip:port"; keep the address only.
     clientIp: forwarded ? forwarded.replace(/:\d+$/, '') : null,
     requestId: context.invocationId,

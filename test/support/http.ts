@@ -4,7 +4,7 @@ export interface Answer {
   status: number;
   headers: Headers;
   bytes: Buffer;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 /** fetch, with the body read once as bytes and (when it is JSON) parsed. */
