@@ -31,16 +31,6 @@ const ZConfig = z
     ARCHIVE_MAX_PAGES: z.coerce.number().int().positive().default(500),
     ARCHIVE_ALLOWED_REGIONS: csv.default(['northeurope']),
     ARCHIVE_PUBLIC_BASE_PATH: z.string().default('/api'),
-  })
-  .superRefine((c, ctx) => {
-    if (!c.STORAGE_CONNECTION_STRING && !c.STORAGE_ACCOUNT_URL) {
-      ctx.addIssue({ code: 'custom', path: ['STORAGE_ACCOUNT_URL'], message: 'set STORAGE_ACCOUNT_URL (Azure, managed identity) or STORAGE_CONNECTION_STRING (local emulator)' });
-    }
-    if (c.runtime === 'azure') {
-      if (c.ARCHIVE_WORM === 'emulator') ctx.addIssue({ code: 'custom', path: ['ARCHIVE_WORM'], message: "'emulator' is refused when running in Azure: storage-level WORM must be enforced" });
-      if (c.STORAGE_CONNECTION_STRING) ctx.addIssue({ code: 'custom', path: ['STORAGE_CONNECTION_STRING'], message: 'not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity' });
-      if (c.COSMOS_KEY) ctx.addIssue({ code: 'custom', path: ['COSMOS_KEY'], message: 'not allowed in Azure: Cosmos is reached with managed identity' });
-    }
   });
 
 export type Config = z.infer<typeof ZConfig>;
@@ -52,11 +42,24 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const input = { ...env, runtime: env.WEBSITE_SITE_NAME ? 'azure' : 'local' };
-  const parsed = ZConfig.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`));
+/** Rules across settings; checked even when single settings are bad, so one message lists all. */
+function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string[] {
+  const problems: string[] = [];
+  if (!env.STORAGE_CONNECTION_STRING && !env.STORAGE_ACCOUNT_URL) {
+    problems.push('STORAGE_ACCOUNT_URL: set STORAGE_ACCOUNT_URL (Azure, managed identity) or STORAGE_CONNECTION_STRING (local emulator)');
   }
+  if (runtime === 'azure') {
+    if (env.ARCHIVE_WORM === 'emulator') problems.push("ARCHIVE_WORM: 'emulator' is refused when running in Azure: storage-level WORM must be enforced");
+    if (env.STORAGE_CONNECTION_STRING) problems.push('STORAGE_CONNECTION_STRING: not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity');
+    if (env.COSMOS_KEY) problems.push('COSMOS_KEY: not allowed in Azure: Cosmos is reached with managed identity');
+  }
+  return problems;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const runtime = env.WEBSITE_SITE_NAME ? 'azure' : 'local';
+  const parsed = ZConfig.safeParse({ ...env, runtime });
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)), ...crossChecks(env, runtime)];
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }

@@ -1,0 +1,47 @@
+import { ConfigError, loadConfig } from '../../../shared/config';
+
+const base = {
+  STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+  COSMOS_ENDPOINT: 'http://127.0.0.1:8081',
+  COSMOS_KEY: 'k',
+  AUTH_ISSUER: 'http://127.0.0.1:7072',
+  AUTH_AUDIENCE: 'api://document-archive',
+  AUTH_JWKS_URI: 'http://127.0.0.1:7072/jwks',
+};
+
+describe('loadConfig', () => {
+  it('applies the defaults: WORM enforced, 50 MB uploads, North Europe only', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({ runtime: 'local', ARCHIVE_WORM: 'enforce', ARCHIVE_MAX_UPLOAD_BYTES: 52428800, ARCHIVE_ALLOWED_REGIONS: ['northeurope'], COSMOS_DATABASE: 'archive' });
+  });
+
+  it('lists every bad or missing setting in one message', () => {
+    try {
+      loadConfig({ COSMOS_ENDPOINT: 'not a url', ARCHIVE_WORM: 'maybe', ARCHIVE_MAX_UPLOAD_BYTES: '-1' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as ConfigError).message;
+      for (const name of ['COSMOS_ENDPOINT', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URI', 'ARCHIVE_WORM', 'ARCHIVE_MAX_UPLOAD_BYTES', 'STORAGE_ACCOUNT_URL']) expect(msg).toContain(name);
+    }
+  });
+
+  it('refuses emulator WORM, connection strings and keys when running in Azure', () => {
+    expect(() => loadConfig({ ...base, WEBSITE_SITE_NAME: 'archive-prod', ARCHIVE_WORM: 'emulator' })).toThrow(/ARCHIVE_WORM.*refused when running in Azure/s);
+    const err = (() => {
+      try {
+        loadConfig({ ...base, WEBSITE_SITE_NAME: 'archive-prod' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(err.problems.join('\n')).toMatch(/STORAGE_CONNECTION_STRING: not allowed in Azure/);
+    expect(err.problems.join('\n')).toMatch(/COSMOS_KEY: not allowed in Azure/);
+  });
+
+  it('accepts managed-identity settings in Azure', () => {
+    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', WEBSITE_SITE_NAME: 'archive-prod' });
+    expect(c.runtime).toBe('azure');
+  });
+});

@@ -1,0 +1,26 @@
+import { ArchiveError, ERROR_STATUS, problemOf, toArchiveError } from '../../../shared/http/errors';
+
+describe('problem+json', () => {
+  it('maps each code to its status, with an RFC 9457 body', () => {
+    const p = problemOf(new ArchiveError('duplicate_document', { detail: 'already there', extensions: { documentId: 'x' } }), 'req-1', '/api/documents');
+    expect(p).toEqual({ type: 'https://archive.example/problems/duplicate-document', title: 'This original is already archived', status: 409, detail: 'already there', instance: '/api/documents', code: 'duplicate_document', requestId: 'req-1', documentId: 'x' });
+  });
+
+  it('hides the detail of unknown errors and quotes the request id', () => {
+    const err = toArchiveError(new Error('connection string AccountKey=secret leaked'));
+    expect(err.code).toBe('internal');
+    const p = problemOf(err, 'req-2');
+    expect(JSON.stringify(p)).not.toContain('secret');
+    expect(p.detail).toContain('req-2');
+  });
+
+  it('extensions cannot override the standard members', () => {
+    const p = problemOf(new ArchiveError('forbidden', { extensions: { status: 200, code: 'ok' } }), 'r');
+    expect(p.status).toBe(403);
+    expect(p.code).toBe('forbidden');
+  });
+
+  it('every status is a 4xx or 5xx', () => {
+    for (const status of Object.values(ERROR_STATUS)) expect(status).toBeGreaterThanOrEqual(400);
+  });
+});
