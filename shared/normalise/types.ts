@@ -18,6 +18,8 @@ export interface SourceFile {
 export interface NormaliseLimits {
   maxPixelsPerPage: number;
   maxPages: number;
+  /** Ceiling on bytes any single decompression may produce; default 512 MiB. */
+  maxDecompressedBytes?: number;
 }
 
 export interface NormaliseInput {
@@ -38,6 +40,19 @@ export interface PageRecord {
   check: 'stream-identity' | 'pixel-equality' | 'none';
   widthPx?: number;
   heightPx?: number;
+  /** Page size in PDF points (after orientation). */
+  widthPt?: number;
+  heightPt?: number;
+  /** Resolution used for the page size and where it came from. */
+  dpi?: { x: number; y: number; source: 'jfif' | 'exif' | 'png-phys' | 'tiff' | 'default' };
+  /** Source compression, e.g. 'jpeg-baseline', 'ccitt-g4', 'png-deflate', 'tiff-lzw'. */
+  compression?: string;
+  /** Number of image XObjects that make up the page (several for multi-strip TIFF pages). */
+  images?: number;
+  /** EXIF orientation applied with a placement matrix (1 = none). */
+  orientation?: number;
+  /** Anything else done to the data, e.g. 'fill-order-2 bits reversed', 'alpha kept as /SMask'. */
+  notes?: string[];
 }
 
 export interface ConversionRecord {
@@ -46,6 +61,10 @@ export interface ConversionRecord {
   pages: PageRecord[];
   conformance: 'PDF/A-2b' | 'none';
   conformanceReason?: string;
+  /** What an uploaded PDF declares in its XMP (e.g. 'PDF/A-1B'); not a claim made by the archive. */
+  declaredConformance?: string;
+  /** The PDF/A OutputIntent profile used, when a rendition was made. */
+  outputIntent?: 'sRGB' | 'CMYK';
 }
 
 export interface NormalisedFile {

@@ -1,0 +1,208 @@
+import { ArchiveError } from '../http/errors';
+import { iccInfo } from './icc';
+import { ColorSpec, ImageSpec, PageSource } from './pdfa';
+import { TiffReader } from './tiff-ifd';
+import { NormaliseLimits } from './types';
+import { checkPixels, corrupt } from './util';
+
+export const DEFAULT_DPI = 96;
+
+export interface JpegInfo {
+  width: number;
+  height: number;
+  components: number;
+  precision: number;
+  sof: number;
+  componentIds: number[];
+  adobe?: { transform: number };
+  jfif?: { units: number; x: number; y: number };
+  exif?: { orientation?: number; xres?: number; yres?: number; unit?: number };
+  icc?: Buffer;
+  /** Offset just past EOI. */
+  end: number;
+}
+
+function isSof(m: number): boolean {
+  return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+}
+
+/**
+ * Walk the JPEG marker structure: frame header, APP segments we use, and every
+ * scan's entropy-coded data up to EOI. A file without a complete scan and EOI
+ * is corrupt (decoders only warn about truncation, we refuse it).
+ * `headerOnly` stops at the first SOF (for pixel limits before anything else).
+ */
+export function parseJpeg(b: Buffer, limits?: NormaliseLimits): JpegInfo {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) throw corrupt('The JPEG does not start with an SOI marker.');
+  let pos = 2;
+  let info: Partial<JpegInfo> = {};
+  const iccChunks: { seq: number; data: Buffer }[] = [];
+  let scans = 0;
+  for (;;) {
+    if (pos >= b.length) throw corrupt('The JPEG is truncated: it ends before its EOI marker.');
+    if (b[pos] !== 0xff) throw corrupt(`The JPEG has garbage where a marker should be (offset ${pos}).`);
+    while (pos < b.length && b[pos] === 0xff) pos++;
+    if (pos >= b.length) throw corrupt('The JPEG is truncated: it ends before its EOI marker.');
+    const m = b[pos]!;
+    pos++;
+    if (m === 0xd9) {
+      if (info.width === undefined) throw corrupt('The JPEG has no frame header.');
+      if (scans === 0) throw corrupt('The JPEG has no scan data.');
+      break;
+    }
+    if (m === 0xd8 || (m >= 0xd0 && m <= 0xd7) || m === 0x01) continue;
+    if (pos + 2 > b.length) throw corrupt('The JPEG is truncated inside a marker segment.');
+    const len = b.readUInt16BE(pos);
+    if (len < 2 || pos + len > b.length) throw corrupt('The JPEG is truncated inside a marker segment.');
+    const seg = b.subarray(pos + 2, pos + len);
+    pos += len;
+    if (isSof(m)) {
+      if (info.width !== undefined) throw corrupt('The JPEG has more than one frame header.');
+      if (seg.length < 6) throw corrupt('The JPEG frame header is truncated.');
+      const nc = seg[5]!;
+      if (seg.length < 6 + 3 * nc) throw corrupt('The JPEG frame header is truncated.');
+      info = {
+        ...info,
+        sof: m,
+        precision: seg[0]!,
+        height: seg.readUInt16BE(1),
+        width: seg.readUInt16BE(3),
+        components: nc,
+        componentIds: Array.from({ length: nc }, (_, i) => seg[6 + 3 * i]!),
+      };
+      if (info.height === 0) throw new ArchiveError('unsupported_media_type', { detail: 'JPEGs whose height is set by a DNL marker are not accepted.' });
+      if (limits) checkPixels(info.width!, info.height!, limits, 'JPEG');
+    } else if (m === 0xe0 && seg.length >= 12 && seg.toString('latin1', 0, 5) === 'JFIF\0') {
+      info.jfif = { units: seg[7]!, x: seg.readUInt16BE(8), y: seg.readUInt16BE(10) };
+    } else if (m === 0xe1 && seg.length > 14 && seg.toString('latin1', 0, 6) === 'Exif\0\0' && !info.exif) {
+      info.exif = readExif(seg.subarray(6));
+    } else if (m === 0xe2 && seg.length > 14 && seg.toString('latin1', 0, 12) === 'ICC_PROFILE\0') {
+      iccChunks.push({ seq: seg[12]!, data: seg.subarray(14) });
+    } else if (m === 0xee && seg.length >= 12 && seg.toString('latin1', 0, 5) === 'Adobe') {
+      info.adobe = { transform: seg[11]! };
+    } else if (m === 0xda) {
+      if (info.width === undefined) throw corrupt('The JPEG has a scan before its frame header.');
+      scans++;
+      // Entropy-coded data: runs to the next marker that is not a stuffed 0xFF00 or a restart marker.
+      let i = pos;
+      for (;;) {
+        const ff = b.indexOf(0xff, i);
+        if (ff < 0 || ff + 1 >= b.length) throw corrupt('The JPEG is truncated: its scan data ends without an EOI marker.');
+        const n = b[ff + 1]!;
+        if (n === 0x00 || (n >= 0xd0 && n <= 0xd7) || n === 0xff) {
+          i = n === 0xff ? ff + 1 : ff + 2;
+          continue;
+        }
+        pos = ff;
+        break;
+      }
+    }
+  }
+  if (iccChunks.length) {
+    iccChunks.sort((a, z) => a.seq - z.seq);
+    info.icc = Buffer.concat(iccChunks.map((c) => c.data));
+  }
+  info.end = pos;
+  return info as JpegInfo;
+}
+
+function readExif(tiff: Buffer): JpegInfo['exif'] {
+  try {
+    const r = new TiffReader(tiff);
+    const { entries } = r.readIfd(r.firstIfd);
+    const out: NonNullable<JpegInfo['exif']> = {};
+    const o = r.value(entries.get(0x0112));
+    if (o !== undefined) out.orientation = o;
+    const x = r.value(entries.get(0x011a));
+    const y = r.value(entries.get(0x011b));
+    const u = r.value(entries.get(0x0128));
+    if (x !== undefined) out.xres = x;
+    if (y !== undefined) out.yres = y;
+    if (u !== undefined) out.unit = u;
+    return out;
+  } catch {
+    return undefined; // a broken Exif block does not make the image unusable
+  }
+}
+
+function sane(d: number | undefined): d is number {
+  return d !== undefined && Number.isFinite(d) && d >= 1 && d <= 100000;
+}
+
+export function jpegDpi(info: JpegInfo): { x: number; y: number; source: 'jfif' | 'exif' | 'default' } {
+  const j = info.jfif;
+  if (j && (j.units === 1 || j.units === 2)) {
+    const f = j.units === 2 ? 2.54 : 1;
+    if (sane(j.x * f) && sane(j.y * f)) return { x: j.x * f, y: j.y * f, source: 'jfif' };
+  }
+  const e = info.exif;
+  if (e && e.unit !== 1) {
+    const f = e.unit === 3 ? 2.54 : 1;
+    const x = e.xres !== undefined ? e.xres * f : undefined;
+    const y = e.yres !== undefined ? e.yres * f : x;
+    if (sane(x) && sane(y)) return { x, y, source: 'exif' };
+  }
+  return { x: DEFAULT_DPI, y: DEFAULT_DPI, source: 'default' };
+}
+
+/** The image XObject for a complete JPEG, passed through as /DCTDecode. */
+export function dctImage(data: Buffer, info: JpegInfo, opts: { adobeInvertedCmyk?: boolean; colorTransform?: number } = {}): ImageSpec {
+  const name = info.components === 1 ? 'DeviceGray' : info.components === 3 ? 'DeviceRGB' : 'DeviceCMYK';
+  let colorSpace: ColorSpec = { kind: 'device', name };
+  if (info.icc) {
+    const icc = iccInfo(info.icc);
+    if (icc && icc.n === info.components) colorSpace = { kind: 'icc', profile: info.icc, n: icc.n };
+  }
+  const img: ImageSpec = { width: info.width, height: info.height, bitsPerComponent: 8, colorSpace, filter: 'DCTDecode', data };
+  // Adobe (Photoshop) writes CMYK JPEGs inverted; the APP14 marker is the tell.
+  if (info.components === 4 && (opts.adobeInvertedCmyk ?? info.adobe !== undefined)) img.decode = [1, 0, 1, 0, 1, 0, 1, 0];
+  if (opts.colorTransform !== undefined && !info.adobe) {
+    const dflt = info.components === 3 ? 1 : 0;
+    if (opts.colorTransform !== dflt) img.decodeParms = { ColorTransform: opts.colorTransform };
+  } else if (info.components === 3 && !info.adobe && !info.jfif && info.componentIds.join() === '82,71,66') {
+    img.decodeParms = { ColorTransform: 0 }; // components named R, G, B: stored without YCbCr transform
+  }
+  return img;
+}
+
+export function checkJpegKind(info: JpegInfo, what = 'JPEG'): void {
+  if (![0xc0, 0xc1, 0xc2].includes(info.sof)) {
+    const kind = info.sof === 0xc3 ? 'lossless' : info.sof >= 0xc9 ? 'arithmetic-coded' : 'hierarchical';
+    throw new ArchiveError('unsupported_media_type', { detail: `${kind} ${what} files are not accepted (PDF's DCTDecode carries baseline and progressive JPEG only).` });
+  }
+  if (info.precision !== 8) throw new ArchiveError('unsupported_media_type', { detail: `${info.precision}-bit ${what} files are not accepted (PDF's DCTDecode carries 8-bit JPEG only).` });
+  if (![1, 3, 4].includes(info.components)) throw new ArchiveError('unsupported_media_type', { detail: `${what} files with ${info.components} components are not accepted.` });
+}
+
+export function jpegPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
+  const info = parseJpeg(bytes, limits);
+  checkJpegKind(info);
+  const image = dctImage(bytes, info);
+  // The check: the stream we embed is the uploaded file, byte for byte.
+  if (!image.data.equals(bytes)) throw new Error('JPEG stream identity check failed');
+  const dpi = jpegDpi(info);
+  const rawOrientation = info.exif?.orientation;
+  const orientation = rawOrientation !== undefined && rawOrientation >= 1 && rawOrientation <= 8 ? rawOrientation : 1;
+  const notes: string[] = [];
+  if (rawOrientation !== undefined && orientation !== rawOrientation) notes.push(`invalid EXIF orientation ${rawOrientation} treated as 1`);
+  if (image.decode) notes.push('Adobe CMYK: /Decode [1 0 1 0 1 0 1 0]');
+  if (image.colorSpace.kind === 'icc') notes.push('embedded ICC profile used as /ICCBased colour space');
+  if (info.end < bytes.length) notes.push(`${bytes.length - info.end} bytes after EOI kept in the stream`);
+  return {
+    widthPx: info.width,
+    heightPx: info.height,
+    dpiX: dpi.x,
+    dpiY: dpi.y,
+    dpiSource: dpi.source,
+    orientation,
+    pieces: [{ image, row: 0 }],
+    record: {
+      sourceFile: 0,
+      sourceFormat: 'image/jpeg',
+      handling: 'passed-through',
+      check: 'stream-identity',
+      compression: info.sof === 0xc2 ? 'jpeg-progressive' : 'jpeg-baseline',
+      ...(notes.length ? { notes } : {}),
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import * as zlib from 'zlib';
+import { ArchiveError } from '../http/errors';
+import { iccInfo } from './icc';
+import { DEFAULT_DPI } from './jpeg';
+import { ColorSpec, ImageSpec, PageSource } from './pdfa';
+import { NormaliseLimits } from './types';
+import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed } from './util';
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+
+export interface PngInfo {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlace: number;
+  palette?: Buffer;
+  trns?: Buffer;
+  icc?: Buffer;
+  phys?: { x: number; y: number; unit: number };
+  idat: Buffer[];
+}
+
+/** Walk the chunks, checking every CRC and the chunk order we rely on. */
+export function parsePng(b: Buffer, limits: NormaliseLimits): PngInfo {
+  if (b.length < 8 || !b.subarray(0, 8).equals(SIGNATURE)) throw corrupt('The PNG signature is invalid.');
+  let pos = 8;
+  let info: PngInfo | undefined;
+  let sawIend = false;
+  let idatDone = false;
+  const idat: Buffer[] = [];
+  while (pos < b.length) {
+    if (pos + 12 > b.length) throw corrupt('The PNG is truncated inside a chunk header.');
+    const len = b.readUInt32BE(pos);
+    const type = b.toString('latin1', pos + 4, pos + 8);
+    if (len > 0x7fffffff || pos + 12 + len > b.length) throw corrupt(`The PNG is truncated: its ${type.replace(/[^\x20-\x7e]/g, '?')} chunk is cut short.`);
+    const data = b.subarray(pos + 8, pos + 8 + len);
+    const crc = b.readUInt32BE(pos + 8 + len);
+    if (zlib.crc32(data, zlib.crc32(b.subarray(pos + 4, pos + 8))) !== crc) throw corrupt(`The PNG ${type.replace(/[^\x20-\x7e]/g, '?')} chunk fails its CRC check.`);
+    pos += 12 + len;
+    if (!info && type !== 'IHDR') throw corrupt('The PNG does not start with an IHDR chunk.');
+    if (type !== 'IDAT' && idat.length) idatDone = true;
+    switch (type) {
+      case 'IHDR': {
+        if (info || len !== 13) throw corrupt('The PNG IHDR chunk is invalid.');
+        const width = data.readUInt32BE(0);
+        const height = data.readUInt32BE(4);
+        const depth = data[8]!;
+        const colorType = data[9]!;
+        if (data[10] !== 0 || data[11] !== 0 || data[12]! > 1) throw corrupt('The PNG declares an unknown compression, filter or interlace method.');
+        if (!DEPTHS[colorType]?.includes(depth)) throw corrupt(`The PNG declares an invalid colour type ${colorType} / bit depth ${depth}.`);
+        checkPixels(width, height, limits, 'PNG');
+        info = { width, height, depth, colorType, interlace: data[12]!, idat };
+        break;
+      }
+      case 'PLTE':
+        if (len % 3 !== 0 || len === 0 || len > 768) throw corrupt('The PNG palette is invalid.');
+        info!.palette = data;
+        break;
+      case 'tRNS':
+        info!.trns = data;
+        break;
+      case 'iCCP': {
+        const nul = data.indexOf(0);
+        if (nul > 0 && nul < 80 && data[nul + 1] === 0) {
+          try {
+            info!.icc = inflateBounded(data.subarray(nul + 2), 16 * 1024 * 1024, 'PNG ICC profile');
+          } catch {
+            /* an unreadable profile is ignored, not fatal */
+          }
+        }
+        break;
+      }
+      case 'pHYs':
+        if (len === 9) info!.phys = { x: data.readUInt32BE(0), y: data.readUInt32BE(4), unit: data[8]! };
+        break;
+      case 'IDAT':
+        if (idatDone) throw corrupt('The PNG IDAT chunks are not consecutive.');
+        idat.push(data);
+        break;
+      case 'acTL':
+        throw new ArchiveError('unsupported_media_type', { detail: 'Animated PNGs are not accepted.' });
+      case 'IEND':
+        sawIend = true;
+        break;
+    }
+    if (sawIend) break;
+  }
+  if (!info) throw corrupt('The PNG has no IHDR chunk.');
+  if (!sawIend) throw corrupt('The PNG is truncated: it has no IEND chunk.');
+  if (!idat.length) throw corrupt('The PNG has no image data.');
+  if (info.colorType === 3 && !info.palette) throw corrupt('The palette PNG has no PLTE chunk.');
+  return info;
+}
+
+interface Pass { w: number; h: number; x0: number; y0: number; dx: number; dy: number }
+const ADAM7: [number, number, number, number][] = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+
+function passes(info: PngInfo): Pass[] {
+  if (!info.interlace) return [{ w: info.width, h: info.height, x0: 0, y0: 0, dx: 1, dy: 1 }];
+  return ADAM7.map(([x0, y0, dx, dy]) => ({
+    x0, y0, dx, dy,
+    w: Math.max(0, Math.ceil((info.width - x0) / dx)),
+    h: Math.max(0, Math.ceil((info.height - y0) / dy)),
+  }));
+}
+
+const rowBytes = (w: number, bitsPerPixel: number) => Math.ceil((w * bitsPerPixel) / 8);
+
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/** Undo the PNG filters of one pass in place; returns the unfiltered rows without filter bytes. */
+function unfilter(src: Buffer, at: number, w: number, h: number, bpp: number, rb: number): Buffer {
+  const out = Buffer.alloc(rb * h);
+  for (let y = 0; y < h; y++) {
+    const f = src[at + y * (rb + 1)]!;
+    const s = at + y * (rb + 1) + 1;
+    const o = y * rb;
+    const p = o - rb;
+    switch (f) {
+      case 0: src.copy(out, o, s, s + rb); break;
+      case 1: for (let i = 0; i < rb; i++) out[o + i] = (src[s + i]! + (i >= bpp ? out[o + i - bpp]! : 0)) & 255; break;
+      case 2: for (let i = 0; i < rb; i++) out[o + i] = (src[s + i]! + (y ? out[p + i]! : 0)) & 255; break;
+      case 3: for (let i = 0; i < rb; i++) out[o + i] = (src[s + i]! + (((i >= bpp ? out[o + i - bpp]! : 0) + (y ? out[p + i]! : 0)) >> 1)) & 255; break;
+      case 4:
+        for (let i = 0; i < rb; i++) {
+          const a = i >= bpp ? out[o + i - bpp]! : 0;
+          const b = y ? out[p + i]! : 0;
+          const c = i >= bpp && y ? out[p + i - bpp]! : 0;
+          out[o + i] = (src[s + i]! + paeth(a, b, c)) & 255;
+        }
+        break;
+      default:
+        throw corrupt(`The PNG uses an unknown row filter ${f}.`);
+    }
+  }
+  return out;
+}
+
+/** Decode to packed rows of `bitsPerPixel` (PDF sample layout: rows padded to whole bytes). */
+function decodePixels(info: PngInfo, inflated: Buffer): Buffer {
+  const bitsPerPixel = CHANNELS[info.colorType]! * info.depth;
+  const bpp = Math.max(1, bitsPerPixel >> 3);
+  const full = rowBytes(info.width, bitsPerPixel);
+  let at = 0;
+  const ps = passes(info);
+  if (!info.interlace) return unfilter(inflated, 0, info.width, info.height, bpp, full);
+  const out = Buffer.alloc(full * info.height);
+  for (const p of ps) {
+    if (p.w === 0 || p.h === 0) continue;
+    const rb = rowBytes(p.w, bitsPerPixel);
+    const rows = unfilter(inflated, at, p.w, p.h, bpp, rb);
+    at += (rb + 1) * p.h;
+    for (let y = 0; y < p.h; y++) {
+      const oy = p.y0 + y * p.dy;
+      for (let x = 0; x < p.w; x++) {
+        const ox = p.x0 + x * p.dx;
+        if (bitsPerPixel >= 8) {
+          rows.copy(out, oy * full + ox * bpp, y * rb + x * bpp, y * rb + x * bpp + bpp);
+        } else {
+          const sbit = x * bitsPerPixel;
+          const v = (rows[y * rb + (sbit >> 3)]! >> (8 - bitsPerPixel - (sbit & 7))) & ((1 << bitsPerPixel) - 1);
+          const dbit = ox * bitsPerPixel;
+          const di = oy * full + (dbit >> 3);
+          out[di] = out[di]! | (v << (8 - bitsPerPixel - (dbit & 7)));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function inflatedSize(info: PngInfo): number {
+  const bitsPerPixel = CHANNELS[info.colorType]! * info.depth;
+  return passes(info).reduce((n, p) => n + (p.w && p.h ? (rowBytes(p.w, bitsPerPixel) + 1) * p.h : 0), 0);
+}
+
+export function pngPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
+  const info = parsePng(bytes, limits);
+  const expected = inflatedSize(info);
+  checkDecodedSize(expected, limits, 'PNG image');
+  const zdata = info.idat.length === 1 ? info.idat[0]! : Buffer.concat(info.idat);
+  // Inflating everything proves the data is complete and sound even when it is passed through.
+  const inflated = inflateBounded(zdata, Math.min(expected + 1, maxDecompressed(limits) + 1), 'PNG image data');
+  if (inflated.length !== expected) throw corrupt(`The PNG image data inflates to ${inflated.length} bytes, ${expected} expected.`);
+
+  const channels = CHANNELS[info.colorType]!;
+  const colorChannels = info.colorType === 4 ? 1 : info.colorType === 6 ? 3 : channels;
+  let colorSpace: ColorSpec = { kind: 'device', name: info.colorType === 0 || info.colorType === 4 ? 'DeviceGray' : 'DeviceRGB' };
+  const notes: string[] = [];
+  if (info.icc) {
+    const icc = iccInfo(info.icc);
+    const n = info.colorType === 0 || info.colorType === 4 ? 1 : 3;
+    if (icc && icc.n === n) {
+      colorSpace = { kind: 'icc', profile: info.icc, n: icc.n };
+      notes.push('embedded ICC profile used as /ICCBased colour space');
+    } else notes.push('embedded ICC profile unusable, ignored');
+  }
+  let alphaTable: Buffer | undefined;
+  if (info.colorType === 3) {
+    const pal = info.palette!;
+    const entries = pal.length / 3;
+    colorSpace = { kind: 'indexed', base: colorSpace, hival: entries - 1, lookup: pal };
+    if (info.trns && info.trns.length) {
+      alphaTable = Buffer.alloc(256, 255);
+      info.trns.copy(alphaTable, 0, 0, Math.min(256, info.trns.length));
+    }
+  }
+  let colorKeyMask: number[] | undefined;
+  if (info.trns && (info.colorType === 0 || info.colorType === 2)) {
+    const n = info.colorType === 0 ? 1 : 3;
+    if (info.trns.length >= 2 * n) {
+      const mask = (1 << info.depth) - 1;
+      colorKeyMask = [];
+      for (let i = 0; i < n; i++) {
+        const v = info.trns.readUInt16BE(2 * i) & mask;
+        colorKeyMask.push(v, v);
+      }
+      notes.push('tRNS colour key kept as /Mask');
+    }
+  }
+  const dpi = pngDpi(info);
+  const base = { widthPx: info.width, heightPx: info.height, dpiX: dpi.x, dpiY: dpi.y, dpiSource: dpi.source, orientation: 1 };
+  const passThrough = !info.interlace && colorChannels === channels && !alphaTable;
+  if (passThrough) {
+    const image: ImageSpec = {
+      width: info.width,
+      height: info.height,
+      bitsPerComponent: info.depth,
+      colorSpace,
+      filter: 'FlateDecode',
+      decodeParms: { Predictor: 15, Colors: channels, BitsPerComponent: info.depth, Columns: info.width },
+      data: zdata,
+      ...(colorKeyMask ? { colorKeyMask } : {}),
+    };
+    // The check: the stream is the concatenated IDAT payload of the upload, byte for byte.
+    let off = 0;
+    for (const chunk of info.idat) {
+      if (!image.data.subarray(off, off + chunk.length).equals(chunk)) throw new Error('PNG stream identity check failed');
+      off += chunk.length;
+    }
+    return {
+      ...base,
+      pieces: [{ image, row: 0 }],
+      record: { sourceFile: 0, sourceFormat: 'image/png', handling: 'passed-through', check: 'stream-identity', compression: 'png-deflate', ...(notes.length ? { notes } : {}) },
+    };
+  }
+
+  // Decoded: interlaced, alpha channel, or palette transparency. Samples keep their values.
+  const pixels = decodePixels(info, inflated);
+  let color = pixels;
+  let alpha: Buffer | undefined;
+  let alphaDepth = info.depth;
+  if (colorChannels !== channels) {
+    const bps = info.depth / 8;
+    const n = info.width * info.height;
+    color = Buffer.alloc(n * colorChannels * bps);
+    alpha = Buffer.alloc(n * bps);
+    const px = channels * bps;
+    const cb = colorChannels * bps;
+    for (let i = 0; i < n; i++) {
+      pixels.copy(color, i * cb, i * px, i * px + cb);
+      pixels.copy(alpha, i * bps, i * px + cb, i * px + px);
+    }
+    notes.push('alpha channel kept as /SMask');
+  } else if (alphaTable) {
+    alpha = Buffer.alloc(info.width * info.height);
+    const rb = rowBytes(info.width, info.depth);
+    const m = (1 << info.depth) - 1;
+    for (let y = 0, k = 0; y < info.height; y++) {
+      for (let x = 0; x < info.width; x++, k++) {
+        const bit = x * info.depth;
+        const idx = (pixels[y * rb + (bit >> 3)]! >> (8 - info.depth - (bit & 7))) & m;
+        alpha[k] = alphaTable[idx]!;
+      }
+    }
+    alphaDepth = 8;
+    notes.push('palette transparency kept as /SMask');
+  }
+  if (info.interlace) notes.push('Adam7 interlacing undone');
+  const image: ImageSpec = {
+    width: info.width,
+    height: info.height,
+    bitsPerComponent: info.depth,
+    colorSpace,
+    filter: 'FlateDecode',
+    data: deflateChecked(color),
+    ...(colorKeyMask ? { colorKeyMask } : {}),
+    ...(alpha ? { smask: { width: info.width, height: info.height, bitsPerComponent: alphaDepth, filter: 'FlateDecode' as const, data: deflateChecked(alpha) } } : {}),
+  };
+  return {
+    ...base,
+    pieces: [{ image, row: 0 }],
+    record: { sourceFile: 0, sourceFormat: 'image/png', handling: 'lossless-converted', check: 'pixel-equality', compression: 'png-deflate', ...(notes.length ? { notes } : {}) },
+  };
+}
+
+function pngDpi(info: PngInfo): { x: number; y: number; source: 'png-phys' | 'default' } {
+  const p = info.phys;
+  if (p && p.unit === 1) {
+    const x = p.x * 0.0254;
+    const y = p.y * 0.0254;
+    if (x >= 1 && y >= 1 && x <= 100000 && y <= 100000) return { x, y, source: 'png-phys' };
+  }
+  return { x: DEFAULT_DPI, y: DEFAULT_DPI, source: 'default' };
+}

@@ -1,0 +1,101 @@
+import { createHash } from 'crypto';
+import * as zlib from 'zlib';
+import { ArchiveError } from '../http/errors';
+import { NormaliseLimits } from './types';
+
+/** Default ceiling on bytes any one decompression may produce (PDF streams, TIFF strips, PNG data). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024;
+
+export function maxDecompressed(limits: NormaliseLimits): number {
+  return limits.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+}
+
+export function corrupt(detail: string, cause?: unknown): ArchiveError {
+  return new ArchiveError('corrupt_file', { detail, cause });
+}
+
+/** Pixel and decoded-size limits, checked from header values before anything is allocated. */
+export function checkPixels(width: number, height: number, limits: NormaliseLimits, what: string): void {
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
+    throw corrupt(`The ${what} declares invalid dimensions ${width}×${height}.`);
+  }
+  if (width * height > limits.maxPixelsPerPage) {
+    throw new ArchiveError('too_many_pixels', {
+      detail: `The ${what} declares ${width}×${height} pixels; at most ${limits.maxPixelsPerPage} pixels a page are accepted.`,
+      extensions: { width, height, maxPixelsPerPage: limits.maxPixelsPerPage },
+    });
+  }
+}
+
+export function checkDecodedSize(bytes: number, limits: NormaliseLimits, what: string): void {
+  const max = maxDecompressed(limits);
+  if (bytes > max) {
+    throw new ArchiveError('decompressed_too_large', {
+      detail: `The ${what} would decompress to ${bytes} bytes; at most ${max} are accepted.`,
+    });
+  }
+}
+
+/** Inflate a zlib stream, never producing more than `max` bytes. */
+export function inflateBounded(data: Buffer, max: number, what: string, raw = false): Buffer {
+  try {
+    return raw ? zlib.inflateRawSync(data, { maxOutputLength: Math.max(1, max) }) : zlib.inflateSync(data, { maxOutputLength: Math.max(1, max) });
+  } catch (cause) {
+    if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ArchiveError('decompressed_too_large', { detail: `The ${what} decompresses to more than ${max} bytes.`, cause });
+    }
+    throw corrupt(`The ${what} has corrupt compressed data.`, cause);
+  }
+}
+
+/** Inflate that tolerates a missing zlib trailer (some writers omit it); used where completeness is checked by size. */
+export function inflateLenient(data: Buffer, max: number, what: string): Buffer {
+  try {
+    return zlib.inflateSync(data, { maxOutputLength: Math.max(1, max), finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (cause) {
+    if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new ArchiveError('decompressed_too_large', { detail: `The ${what} decompresses to more than ${max} bytes.`, cause });
+    }
+    throw corrupt(`The ${what} has corrupt compressed data.`, cause);
+  }
+}
+
+/** Flate-compress decoded samples and prove the round trip gives the same bytes (pixel-equality). */
+export function deflateChecked(raw: Buffer, level = 6): Buffer {
+  const out = zlib.deflateSync(raw, { level });
+  const back = zlib.inflateSync(out, { maxOutputLength: Math.max(1, raw.length) });
+  if (!back.equals(raw)) throw new Error('Flate round trip changed the pixels');
+  return out;
+}
+
+export function sha256(...parts: (Buffer | string)[]): Buffer {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    h.update(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+    h.update('\u0000');
+  }
+  return h.digest();
+}
+
+/** Reverse the bit order of every byte (TIFF FillOrder 2). */
+const REVERSED = (() => {
+  const t = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) {
+    let r = 0;
+    for (let b = 0; b < 8; b++) if (i & (1 << b)) r |= 1 << (7 - b);
+    t[i] = r;
+  }
+  return t;
+})();
+export function reverseBits(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = REVERSED[data[i]!]!;
+  return out;
+}
+
+/** Number formatting for content streams: deterministic, at most 4 decimals. */
+export function num(n: number): string {
+  if (Object.is(n, -0)) n = 0;
+  const s = n.toFixed(4).replace(/\.?0+$/, '');
+  return s === '-0' ? '0' : s;
+}

@@ -1,0 +1,81 @@
+/**
+ * XMP for renditions, and a deliberately small reader for uploaded XMP: it never
+ * resolves entities or DTDs (a DOCTYPE is simply refused), it only looks for the
+ * pdfaid properties, by namespace URI, as elements or attributes.
+ */
+export interface XmpFields {
+  title?: string;
+  producer: string;
+  creatorTool: string;
+  date: Date;
+  documentId: string;
+}
+
+export function xmlEscape(s: string): string {
+  // Characters XML 1.0 cannot carry at all are dropped; markup characters escaped.
+  return s
+    .replace(/[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}
+
+export function xmpDate(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function buildXmp(f: XmpFields): string {
+  const date = xmpDate(f.date);
+  const title = f.title !== undefined && f.title !== ''
+    ? `\n      <dc:title><rdf:Alt><rdf:li xml:lang="x-default">${xmlEscape(f.title)}</rdf:li></rdf:Alt></dc:title>`
+    : '';
+  const body = `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+    <rdf:Description rdf:about=""
+        xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+        xmlns:dc="http://purl.org/dc/elements/1.1/"
+        xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+        xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
+        xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">
+      <pdfaid:part>2</pdfaid:part>
+      <pdfaid:conformance>B</pdfaid:conformance>
+      <dc:format>application/pdf</dc:format>${title}
+      <xmp:CreateDate>${date}</xmp:CreateDate>
+      <xmp:ModifyDate>${date}</xmp:ModifyDate>
+      <xmp:MetadataDate>${date}</xmp:MetadataDate>
+      <xmp:CreatorTool>${xmlEscape(f.creatorTool)}</xmp:CreatorTool>
+      <pdf:Producer>${xmlEscape(f.producer)}</pdf:Producer>
+      <xmpMM:DocumentID>urn:archive:document:${xmlEscape(encodeURIComponent(f.documentId))}</xmpMM:DocumentID>
+    </rdf:Description>
+  </rdf:RDF>
+</x:xmpmeta>
+`;
+  // Padding lets in-place editors grow the packet; fixed size keeps output deterministic.
+  return body + (' '.repeat(99) + '\n').repeat(20) + '<?xpacket end="w"?>';
+}
+
+const PDFAID_NS = 'http://www.aiim.org/pdfa/ns/id/';
+
+/** pdfaid:part / conformance declared by an uploaded XMP packet, or undefined. Throws on DTDs. */
+export function readPdfaId(xmp: string): { part: string; conformance?: string } | undefined {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xmp)) throw new Error('XMP with a DTD or entity declarations is not read');
+  const prefixes = new Set<string>();
+  for (const m of xmp.matchAll(/xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']([^"']*)["']/g)) if (m[2] === PDFAID_NS) prefixes.add(m[1]!);
+  for (const p of prefixes) {
+    const q = p.replace(/[.]/g, '\\.');
+    const get = (prop: string): string | undefined => {
+      const el = new RegExp(`<${q}:${prop}\\b[^>]*>\\s*([^<]*?)\\s*</${q}:${prop}>`).exec(xmp);
+      if (el) return el[1];
+      const at = new RegExp(`\\b${q}:${prop}\\s*=\\s*["']([^"']*)["']`).exec(xmp);
+      return at?.[1]?.trim();
+    };
+    const part = get('part');
+    if (part) {
+      const conformance = get('conformance');
+      return conformance ? { part, conformance } : { part };
+    }
+  }
+  return undefined;
+}
