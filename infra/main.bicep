@@ -1,0 +1,654 @@
+// Document archive: everything it runs on, in one resource group, in North Europe.
+// Deploy: az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json
+targetScope = 'resourceGroup'
+
+@description('Azure region. The archive promises EU data residency in North Europe; other regions are refused here and by the app\'s region guard.')
+@allowed([
+  'northeurope'
+])
+param location string = 'northeurope'
+
+@description('Short name used to derive resource names (lowercase letters and digits).')
+@minLength(3)
+@maxLength(11)
+param namePrefix string = 'docarchive'
+
+@description('Blob redundancy for the archive account. ZRS keeps every copy inside North Europe (three zones). GZRS adds a copy in the paired region West Europe (still EU, but outside the promised region): choose it only if the customer contract allows.')
+@allowed([
+  'Standard_ZRS'
+  'Standard_GZRS'
+])
+param archiveRedundancy string = 'Standard_ZRS'
+
+@description('Immutability policy mode written on every blob version. Locked cannot be shortened or removed by anyone, Microsoft included.')
+@allowed([
+  'Locked'
+  'Unlocked'
+])
+param wormPolicyMode string = 'Locked'
+
+@description('Entra ID issuer of user tokens, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0')
+param authIssuer string
+
+@description('Audience (application ID URI or client id) of the archive API registration.')
+param authAudience string
+
+@description('JWKS of the issuer, e.g. https://login.microsoftonline.com/<tenant-id>/discovery/v2.0/keys')
+param authJwksUri string
+
+@description('Claim that names the archive tenant in user tokens.')
+param authTenantClaim string = 'archive_tenant'
+
+@description('Where operational alerts go.')
+param alertEmail string
+
+@description('Initial API-key pepper; rotate later in Key Vault (see README). The default is generated at deployment and never output.')
+@secure()
+param apiKeyPepper string = newGuid()
+
+var suffix = uniqueString(resourceGroup().id)
+var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
+var runtimeAccountName = toLower('${namePrefix}fn${take(suffix, 8)}')
+var cosmosName = toLower('${namePrefix}-cosmos-${take(suffix, 6)}')
+var vaultName = toLower('${namePrefix}-kv-${take(suffix, 6)}')
+var appName = toLower('${namePrefix}-api-${take(suffix, 6)}')
+
+// ---------------------------------------------------------------- archive storage (documents, WORM)
+resource archiveStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: archiveAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: archiveRedundancy
+  }
+  properties: {
+    accessTier: 'Hot'
+    // Version-level WORM for every container of the account: each blob version carries its own retain-until and legal hold.
+    immutableStorageWithVersioning: {
+      enabled: true
+    }
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    encryption: {
+      keySource: 'Microsoft.Storage'
+      requireInfrastructureEncryption: true
+      services: {
+        blob: {
+          enabled: true
+        }
+      }
+    }
+  }
+}
+
+resource archiveBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: archiveStorage
+  name: 'default'
+  properties: {
+    isVersioningEnabled: true
+    changeFeed: {
+      enabled: true
+    }
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 30
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 30
+    }
+  }
+}
+
+// Runtime storage for the Functions host and its deployment package: kept apart from the archive.
+resource runtimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: runtimeAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_ZRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource runtimeBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: runtimeStorage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: runtimeBlobService
+  name: 'app-package'
+}
+
+// ---------------------------------------------------------------- Cosmos DB (catalog, audit, tenants)
+resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
+  name: cosmosName
+  location: location
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    // Entra ID only: no account keys can be used against the data plane.
+    disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+        isZoneRedundant: true
+      }
+    ]
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    // Point-in-time restore to any second of the last 30 days.
+    backupPolicy: {
+      type: 'Continuous'
+      continuousModeProperties: {
+        tier: 'Continuous30Days'
+      }
+    }
+    capabilities: []
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-05-15' = {
+  parent: cosmos
+  name: 'archive'
+  properties: {
+    resource: {
+      id: 'archive'
+    }
+  }
+}
+
+resource documentsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = {
+  parent: database
+  name: 'documents'
+  properties: {
+    resource: {
+      id: 'documents'
+      partitionKey: {
+        paths: [
+          '/tenantId'
+        ]
+        kind: 'Hash'
+      }
+      indexingPolicy: loadJsonContent('cosmos-documents-indexing-policy.json')
+    }
+    options: {
+      autoscaleSettings: {
+        maxThroughput: 4000
+      }
+    }
+  }
+}
+
+resource auditContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = {
+  parent: database
+  name: 'audit'
+  properties: {
+    resource: {
+      id: 'audit'
+      // <tenant>:<yyyy-mm>: keeps a busy tenant's log under the 20 GB logical-partition cap.
+      partitionKey: {
+        paths: [
+          '/partition'
+        ]
+        kind: 'Hash'
+      }
+    }
+    options: {
+      autoscaleSettings: {
+        maxThroughput: 4000
+      }
+    }
+  }
+}
+
+resource tenantsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = {
+  parent: database
+  name: 'tenants'
+  properties: {
+    resource: {
+      id: 'tenants'
+      partitionKey: {
+        paths: [
+          '/tenantId'
+        ]
+        kind: 'Hash'
+      }
+    }
+    options: {
+      autoscaleSettings: {
+        maxThroughput: 1000
+      }
+    }
+  }
+}
+
+// A data-plane role that can only add and read audit entries: no replace, no upsert, no delete.
+resource auditAppenderRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-05-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, 'audit-appender')
+  properties: {
+    roleName: 'Archive audit appender'
+    type: 'CustomRole'
+    assignableScopes: [
+      '${cosmos.id}/dbs/archive/colls/audit'
+    ]
+    permissions: [
+      {
+        dataActions: [
+          'Microsoft.DocumentDB/databaseAccounts/readMetadata'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/create'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/read'
+          'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/executeQuery'
+        ]
+      }
+    ]
+  }
+}
+
+// Built-in "Cosmos DB Built-in Data Contributor", only on the containers that hold mutable state.
+var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
+
+resource appDocumentsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, app.id, 'documents')
+  properties: {
+    principalId: app.identity.principalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: '${cosmos.id}/dbs/archive/colls/documents'
+  }
+}
+
+resource appTenantsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, app.id, 'tenants')
+  properties: {
+    principalId: app.identity.principalId
+    roleDefinitionId: '${cosmos.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    scope: '${cosmos.id}/dbs/archive/colls/tenants'
+  }
+}
+
+resource appAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+  parent: cosmos
+  name: guid(cosmos.id, app.id, 'audit')
+  properties: {
+    principalId: app.identity.principalId
+    roleDefinitionId: auditAppenderRole.id
+    scope: '${cosmos.id}/dbs/archive/colls/audit'
+  }
+}
+
+// ---------------------------------------------------------------- Key Vault (API-key pepper)
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: vaultName
+  location: location
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource pepper 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'api-key-pepper'
+  properties: {
+    value: apiKeyPepper
+    contentType: 'text/plain'
+  }
+}
+
+// ---------------------------------------------------------------- monitoring
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: '${namePrefix}-logs-${take(suffix, 6)}'
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 90
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: '${namePrefix}-ai-${take(suffix, 6)}'
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+    // Telemetry only with Entra ID: the connection string alone cannot write.
+    DisableLocalAuth: true
+  }
+}
+
+// ---------------------------------------------------------------- Function App (Flex Consumption, Linux, Node 20)
+resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: '${namePrefix}-plan-${take(suffix, 6)}'
+  location: location
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource app 'Microsoft.Web/sites@2023-12-01' = {
+  name: appName
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: runtimeStorage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
+        { name: 'STORAGE_ACCOUNT_URL', value: archiveStorage.properties.primaryEndpoints.blob }
+        { name: 'STORAGE_ACCOUNT_RESOURCE_ID', value: archiveStorage.id }
+        { name: 'COSMOS_ENDPOINT', value: cosmos.properties.documentEndpoint }
+        { name: 'COSMOS_DATABASE', value: 'archive' }
+        { name: 'KEY_VAULT_URL', value: vault.properties.vaultUri }
+        { name: 'AUTH_ISSUER', value: authIssuer }
+        { name: 'AUTH_AUDIENCE', value: authAudience }
+        { name: 'AUTH_JWKS_URI', value: authJwksUri }
+        { name: 'AUTH_TENANT_CLAIM', value: authTenantClaim }
+        { name: 'ARCHIVE_WORM', value: 'enforce' }
+        { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
+        { name: 'ARCHIVE_ALLOWED_REGIONS', value: location }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${runtimeStorage.properties.primaryEndpoints.blob}app-package'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- least-privilege role assignments (control and data plane)
+var roles = {
+  // Writing blobs with version-level immutability policies and legal holds needs Owner on blob data;
+  // Locked policies still make every version undeletable until its retain-until, whatever the role.
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  // The region guard reads the archive account's location from ARM.
+  reader: 'acdd72a7-3c48-4ee3-b2c7-5c8c7d2fb1d8'
+}
+
+resource archiveBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: archiveStorage
+  name: guid(archiveStorage.id, app.id, roles.storageBlobDataOwner)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+  }
+}
+
+resource archiveReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: archiveStorage
+  name: guid(archiveStorage.id, app.id, roles.reader)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.reader)
+  }
+}
+
+resource runtimeBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: runtimeStorage
+  name: guid(runtimeStorage.id, app.id, roles.storageBlobDataContributor)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource runtimeQueueAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: runtimeStorage
+  name: guid(runtimeStorage.id, app.id, roles.storageQueueDataContributor)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
+}
+
+resource runtimeTableAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: runtimeStorage
+  name: guid(runtimeStorage.id, app.id, roles.storageTableDataContributor)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+  }
+}
+
+resource vaultAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: vault
+  name: guid(vault.id, app.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
+resource insightsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: insights
+  name: guid(insights.id, app.id, roles.monitoringMetricsPublisher)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+// ---------------------------------------------------------------- alerts
+resource operators 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${namePrefix}-operators'
+  location: 'global'
+  properties: {
+    groupShortName: 'archiveops'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'operators'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+resource serverErrorsAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: '${namePrefix}-5xx-rate'
+  location: 'global'
+  properties: {
+    description: 'More than 5 server errors (5xx) in 5 minutes.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1M'
+    windowSize: 'PT5M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          name: 'failed-requests'
+          metricNamespace: 'microsoft.insights/components'
+          metricName: 'requests/failed'
+          operator: 'GreaterThan'
+          threshold: 5
+          timeAggregation: 'Count'
+          criterionType: 'StaticThresholdCriterion'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: operators.id
+      }
+    ]
+  }
+}
+
+resource storageCapacityAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: '${namePrefix}-storage-capacity'
+  location: 'global'
+  properties: {
+    description: 'Archive storage above 80% of the planned capacity (capacity planning, not a hard limit).'
+    severity: 2
+    enabled: true
+    scopes: [
+      archiveStorage.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT6H'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          name: 'used-capacity'
+          metricNamespace: 'Microsoft.Storage/storageAccounts'
+          metricName: 'UsedCapacity'
+          operator: 'GreaterThan'
+          threshold: 4000000000000
+          timeAggregation: 'Average'
+          criterionType: 'StaticThresholdCriterion'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: operators.id
+      }
+    ]
+  }
+}
+
+// The app logs one structured line per sweep and per fixity finding (see README, Operating).
+resource sweepFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-sweep-failed'
+  location: location
+  properties: {
+    description: 'A retention sweep run failed.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "retention sweep failed"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource fixityAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-fixity-mismatch'
+  location: location
+  properties: {
+    description: 'A stored blob no longer matches its SHA-256, or is missing.'
+    severity: 0
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "fixity mismatch"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+// Names and endpoints only: no keys, connection strings or secrets leave this template.
+output functionAppName string = app.name
+output apiBaseUrl string = 'https://${app.properties.defaultHostName}/api'
+output archiveStorageAccount string = archiveStorage.name
+output cosmosAccount string = cosmos.name
+output keyVaultName string = vault.name
+output appPrincipalId string = app.identity.principalId

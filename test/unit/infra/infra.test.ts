@@ -1,0 +1,127 @@
+/**
+ * Reads infra/main.bicep and checks the safety properties the archive promises, so a
+ * later edit cannot silently drop one. (No Bicep compiler here: a small block reader.)
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const INFRA = path.resolve(__dirname, '..', '..', '..', 'infra');
+const bicep = fs.readFileSync(path.join(INFRA, 'main.bicep'), 'utf8');
+
+interface ResourceBlock {
+  symbol: string;
+  type: string;
+  body: string;
+}
+
+/** Every `resource sym 'Type@version' = { … }` with its brace-matched body (comments dropped). */
+function resources(source: string): ResourceBlock[] {
+  const text = source.replace(/\/\/.*$/gm, '');
+  const out: ResourceBlock[] = [];
+  const head = /resource\s+(\w+)\s+'([^'@]+)@[^']+'\s*=\s*\{/g;
+  for (let m = head.exec(text); m; m = head.exec(text)) {
+    let depth = 1;
+    let i = head.lastIndex;
+    while (depth > 0 && i < text.length) {
+      if (text[i] === '{') depth++;
+      else if (text[i] === '}') depth--;
+      i++;
+    }
+    out.push({ symbol: m[1]!, type: m[2]!, body: text.slice(head.lastIndex, i - 1) });
+  }
+  return out;
+}
+
+const all = resources(bicep);
+const ofType = (type: string) => all.filter((r) => r.type === type);
+const one = (symbol: string) => {
+  const r = all.find((x) => x.symbol === symbol);
+  if (!r) throw new Error(`no resource ${symbol} in main.bicep`);
+  return r;
+};
+
+describe('infra/main.bicep', () => {
+  it('pins every resource to North Europe (or global for alert plumbing)', () => {
+    expect(bicep).toMatch(/@allowed\(\[\s*'northeurope'\s*\]\)\s*param location string = 'northeurope'/);
+    for (const r of all) {
+      const loc = /^\s*location:\s*(.+)$/m.exec(r.body)?.[1]?.trim();
+      if (loc === undefined) continue; // child resources inherit
+      expect({ resource: r.symbol, location: ['location', "'global'"].includes(loc) }).toEqual({ resource: r.symbol, location: true });
+    }
+    expect(one('cosmos').body).toMatch(/locationName:\s*location/);
+  });
+
+  it('creates the archive account with version-level immutability, versioning, no shared key, TLS 1.2, HTTPS only', () => {
+    const storage = one('archiveStorage');
+    expect(storage.body).toMatch(/kind:\s*'StorageV2'/);
+    expect(storage.body).toMatch(/immutableStorageWithVersioning:\s*\{\s*enabled:\s*true\s*\}/);
+    expect(storage.body).toMatch(/allowSharedKeyAccess:\s*false/);
+    expect(storage.body).toMatch(/minimumTlsVersion:\s*'TLS1_2'/);
+    expect(storage.body).toMatch(/supportsHttpsTrafficOnly:\s*true/);
+    expect(storage.body).toMatch(/allowBlobPublicAccess:\s*false/);
+    expect(one('archiveBlobService').body).toMatch(/isVersioningEnabled:\s*true/);
+    expect(bicep).toMatch(/param archiveRedundancy string = 'Standard_ZRS'/);
+  });
+
+  it('turns shared keys off on every storage account', () => {
+    const accounts = ofType('Microsoft.Storage/storageAccounts');
+    expect(accounts.length).toBeGreaterThanOrEqual(1);
+    for (const a of accounts) expect(a.body).toMatch(/allowSharedKeyAccess:\s*false/);
+  });
+
+  it('makes Cosmos Entra-only with continuous backup, and the archive containers with their partition keys', () => {
+    const cosmos = one('cosmos');
+    expect(cosmos.body).toMatch(/disableLocalAuth:\s*true/);
+    expect(cosmos.body).toMatch(/type:\s*'Continuous'/);
+    expect(one('database').body).toMatch(/name:\s*'archive'/);
+    expect(one('documentsContainer').body).toMatch(/'\/tenantId'/);
+    expect(one('auditContainer').body).toMatch(/'\/partition'/);
+    expect(one('tenantsContainer').body).toMatch(/'\/tenantId'/);
+  });
+
+  it('gives the app a custom Cosmos role on the audit container that can only create and read', () => {
+    const role = one('auditAppenderRole').body;
+    const actions = [...role.matchAll(/'(Microsoft\.DocumentDB\/[^']+)'/g)].map((m) => m[1]);
+    expect(actions.length).toBeGreaterThan(0);
+    for (const a of actions) expect(a).toMatch(/readMetadata$|items\/create$|items\/read$|executeQuery$/);
+    expect(one('appAuditAccess').body).toMatch(/roleDefinitionId:\s*auditAppenderRole\.id/);
+  });
+
+  it('protects the Key Vault with RBAC and purge protection', () => {
+    const vault = one('vault').body;
+    expect(vault).toMatch(/enableRbacAuthorization:\s*true/);
+    expect(vault).toMatch(/enablePurgeProtection:\s*true/);
+  });
+
+  it('runs the app on Flex Consumption, Linux, Node 20, with a system-assigned identity and HTTPS only', () => {
+    expect(one('plan').body).toMatch(/tier:\s*'FlexConsumption'/);
+    const app = one('app').body;
+    expect(app).toMatch(/type:\s*'SystemAssigned'/);
+    expect(app).toMatch(/httpsOnly:\s*true/);
+    expect(app).toMatch(/name:\s*'node'\s*version:\s*'20'/);
+    expect(app).toMatch(/name: 'ARCHIVE_WORM', value: 'enforce'/);
+  });
+
+  it('puts no key, connection string or secret in app settings or outputs', () => {
+    expect(bicep).not.toMatch(/listKeys\(|listConnectionStrings\(|primaryMasterKey|AccountKey=/);
+    const settings = /appSettings:\s*\[([\s\S]*?)\]\s*\}/.exec(one('app').body)?.[1] ?? '';
+    expect(settings).not.toMatch(/STORAGE_CONNECTION_STRING|COSMOS_KEY|PEPPER/i);
+    for (const line of bicep.split('\n').filter((l) => /^output\s/.test(l))) {
+      const value = line.slice(line.indexOf('=') + 1);
+      expect(value).not.toMatch(/ConnectionString|listKeys|listSecrets|apiKeyPepper|pepper\.|secret|password/i);
+    }
+    expect(bicep).toMatch(/@secure\(\)\s*param apiKeyPepper/);
+  });
+
+  it('alerts on 5xx rate, storage capacity, failed sweeps and fixity mismatches', () => {
+    expect(one('serverErrorsAlert').body).toMatch(/requests\/failed/);
+    expect(one('storageCapacityAlert').body).toMatch(/UsedCapacity/);
+    expect(one('sweepFailedAlert').body).toMatch(/retention sweep failed/);
+    expect(one('fixityAlert').body).toMatch(/fixity mismatch/);
+  });
+
+  it('ships the documents indexing policy it loads', () => {
+    const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-documents-indexing-policy.json'), 'utf8')) as { compositeIndexes?: unknown[] };
+    expect(Array.isArray(policy.compositeIndexes)).toBe(true);
+  });
+});
