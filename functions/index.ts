@@ -2,6 +2,7 @@
  * Azure Functions entry point (v4 programming model). Registers every route of the one
  * route table and the timers; the handlers are the same ones the local host serves.
  */
+import './telemetry';
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { Readable } from 'node:stream';
 import { buildDeps, Deps } from '../shared/app';
