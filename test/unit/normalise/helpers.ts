@@ -146,7 +146,14 @@ export async function renditionPages(pdfBytes: Buffer): Promise<{ pdf: PDFDocume
     const images: RenditionImage[] = [];
     if (xo instanceof PDFDict) for (const [k, v] of xo.entries()) images.push(image(k.decodeText(), v));
     const c = look(p.node.get(PDFName.of('Contents')));
-    const content = c instanceof PDFRawStream ? zlib.inflateSync(Buffer.from(c.contents)).toString('latin1') : '';
+    const streams = c instanceof PDFArray ? c.asArray().map(look) : [c];
+    const content = streams
+      .map((s) => {
+        if (!(s instanceof PDFRawStream)) return '';
+        const flate = nameOf(s.dict.get(PDFName.of('Filter'))) === 'FlateDecode';
+        return (flate ? zlib.inflateSync(Buffer.from(s.contents)) : Buffer.from(s.contents)).toString('latin1');
+      })
+      .join('\n');
     const rot = p.node.get(PDFName.of('Rotate'));
     return { width, height, rotate: rot instanceof PDFNumber ? rot.asNumber() : 0, images, content };
   });

@@ -1,0 +1,61 @@
+import { ArchiveError, ErrorCode } from '../../../shared/http/errors';
+import { corpus, input, run } from './helpers';
+import { normalise } from '../../../shared/normalise';
+
+/** Each hostile or unsupported corpus file and the refusal it must get (see the corpus README). */
+const REFUSED: [string, ErrorCode, number][] = [
+  ['bad/truncated.jpg', 'corrupt_file', 422],
+  ['bad/huge-dimensions.jpg', 'too_many_pixels', 422],
+  ['bad/truncated.png', 'corrupt_file', 422],
+  ['bad/bad-crc.png', 'corrupt_file', 422],
+  ['bad/huge-dimensions.tif', 'too_many_pixels', 422],
+  ['bad/encrypted-user-password.pdf', 'encrypted_pdf', 422],
+  ['bad/encrypted-owner-only.pdf', 'encrypted_pdf', 422],
+  ['bad/launch-action.pdf', 'active_content', 422],
+  ['bad/page-open-javascript.pdf', 'active_content', 422],
+  ['bad/embedded-file.pdf', 'embedded_file', 422],
+  ['bad/script.svg.png', 'unsupported_media_type', 415],
+  ['bad/elf-binary.tif', 'unsupported_media_type', 415],
+  ['bad/empty.pdf', 'empty_body', 400],
+  ['img2pdf/animation.gif', 'unsupported_media_type', 415],
+  ['img2pdf/mono.jb2', 'unsupported_media_type', 415],
+  ['ocrmypdf/livecycle.pdf', 'xfa_form', 422],
+  ['ocrmypdf/invalid.pdf', 'corrupt_file', 422],
+  ['ocrmypdf/hugemono.pdf', 'too_many_pixels', 422],
+];
+
+describe('refusals', () => {
+  test.each(REFUSED)('%s → %s (%d)', async (f, code, status) => {
+    const err = await run(f).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ArchiveError);
+    expect(err).toMatchObject({ code, status });
+    expect((err as ArchiveError).detail).toEqual(expect.any(String));
+  });
+
+  test('decompression bombs are refused from headers: nothing is decoded', async () => {
+    // 200000² TIFF in 138 bytes and a 65000² JPEG: refused before any pixel is touched.
+    for (const f of ['bad/huge-dimensions.tif', 'bad/huge-dimensions.jpg']) {
+      await expect(run(f, { limits: { maxPixelsPerPage: 150_000_000, maxPages: 10 } })).rejects.toMatchObject({ code: 'too_many_pixels' });
+    }
+  });
+
+  test('the decompressed-bytes limit applies to image data', async () => {
+    await expect(run('derived/baiona-lzw.tif', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large', status: 422 });
+    await expect(run('ocrmypdf/baiona.png', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large' });
+  });
+
+  test('page limits count across several uploaded files', async () => {
+    await expect(run(['derived/two-pages-g4.tif', 'derived/mixed-lzw-rgb-plus-g4.tif'], { limits: { maxPixelsPerPage: 1e8, maxPages: 3 } })).rejects.toMatchObject({ code: 'too_many_pages' });
+  });
+
+  test('no files is an empty body', async () => {
+    await expect(normalise(input([]))).rejects.toMatchObject({ code: 'empty_body' });
+  });
+
+  test('a JPEG cut anywhere is refused as corrupt', async () => {
+    const jpg = corpus('ocrmypdf/baiona_color.jpg');
+    for (const cut of [3, 200, 5000, 100000, jpg.length - 1]) {
+      await expect(normalise(input([jpg.subarray(0, cut)]))).rejects.toBeInstanceOf(ArchiveError);
+    }
+  });
+});
