@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../app';
 import { ArchiveError } from '../http/errors';
-import type { Page } from '../storage/catalog';
+import { DOCUMENT_SORT_KEYS, Page } from '../storage/catalog';
 import { ArchivedDocument, DOCUMENT_KINDS } from './types';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
@@ -11,6 +11,18 @@ export const ZListQuery = z.strictObject({
   to: date.optional(),
   kind: z.enum(DOCUMENT_KINDS).optional(),
   counterparty: z.string().min(1).max(200).optional(),
+  amountMin: z.coerce.number().finite().optional(),
+  amountMax: z.coerce.number().finite().optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+  reference: z.string().min(1).max(200).optional(),
+  /** Comma-separated; every tag must be present. */
+  tags: z
+    .string()
+    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(1).max(50)).min(1).max(10))
+    .optional(),
+  sort: z.enum(DOCUMENT_SORT_KEYS).default('createdAt'),
+  order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   continuationToken: z.string().min(1).max(4000).optional(),
 });
@@ -24,8 +36,11 @@ export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchPara
   return parsed.data;
 }
 
-/** The tenant's documents, newest first, paged with an opaque continuation token. */
+/** The tenant's documents matching a search, sorted (newest first by default), paged with an opaque continuation token. */
 export async function listDocuments(tenantId: string, q: TListQuery, deps: Pick<Deps, 'catalog'>): Promise<Page<ArchivedDocument>> {
+  if (q.amountMin !== undefined && q.amountMax !== undefined && q.amountMin > q.amountMax) {
+    throw new ArchiveError('invalid_query', { detail: 'amountMin must not be greater than amountMax.' });
+  }
   const token = q.continuationToken ? decodeToken(q.continuationToken) : undefined;
   const page = await deps.catalog.list(tenantId, { ...q, continuationToken: token });
   return { items: page.items, continuationToken: page.continuationToken ? Buffer.from(page.continuationToken).toString('base64url') : null };

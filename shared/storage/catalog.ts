@@ -9,8 +9,42 @@ export interface DocumentQuery {
   to?: string;
   kind?: string;
   counterparty?: string;
+  amountMin?: number;
+  amountMax?: number;
+  currency?: string;
+  reference?: string;
+  /** Every tag must be present. */
+  tags?: string[];
+  /** Sort key and direction; `id` breaks ties (composite indexes in infra/cosmos-documents-indexing-policy.json). */
+  sort?: DocumentSortKey;
+  order?: 'asc' | 'desc';
   limit: number;
   continuationToken?: string;
+}
+
+export const DOCUMENT_SORT_KEYS = ['createdAt', 'documentDate', 'amount'] as const;
+export type DocumentSortKey = (typeof DOCUMENT_SORT_KEYS)[number];
+const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
+
+/** WHERE clause of a catalog search: always the tenant's partition, only indexed paths. */
+function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken' | 'sort' | 'order'>): { where: string; parameters: SqlParameter[] } {
+  const where = ['c.tenantId = @t', 'c.type = "document"'];
+  const parameters: SqlParameter[] = [{ name: '@t', value: tenantId }];
+  const add = (clause: string, name: string, value: string | number) => {
+    where.push(clause);
+    parameters.push({ name, value });
+  };
+  if (q.fiscalYear !== undefined) add('c.fiscalYear = @fy', '@fy', q.fiscalYear);
+  if (q.from) add('c.metadata.documentDate >= @from', '@from', q.from);
+  if (q.to) add('c.metadata.documentDate <= @to', '@to', q.to);
+  if (q.kind) add('c.metadata.kind = @kind', '@kind', q.kind);
+  if (q.counterparty) add('c.metadata.counterparty = @cp', '@cp', q.counterparty);
+  if (q.amountMin !== undefined) add('c.metadata.amount >= @amin', '@amin', q.amountMin);
+  if (q.amountMax !== undefined) add('c.metadata.amount <= @amax', '@amax', q.amountMax);
+  if (q.currency) add('c.metadata.currency = @cur', '@cur', q.currency);
+  if (q.reference) add('c.metadata.reference = @ref', '@ref', q.reference);
+  (q.tags ?? []).forEach((tag, i) => add(`ARRAY_CONTAINS(c.metadata.tags, @tag${i})`, `@tag${i}`, tag));
+  return { where: where.join(' AND '), parameters };
 }
 
 export interface Page<T> {
@@ -46,7 +80,7 @@ export class DocumentCatalog {
   async findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null> {
     const { resources } = await this.container.items
       .query<ArchivedDocument>(
-        { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "document" AND c.contentKey = @k', parameters: [{ name: '@t', value: tenantId }, { name: '@k', value: contentKey }] },
+        { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "document" AND c.contentKey = @k AND c.status != "disposed"', parameters: [{ name: '@t', value: tenantId }, { name: '@k', value: contentKey }] },
         { partitionKey: tenantId },
       )
       .fetchAll();
@@ -54,18 +88,9 @@ export class DocumentCatalog {
   }
 
   async list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>> {
-    const where = ['c.tenantId = @t', 'c.type = "document"'];
-    const parameters: SqlParameter[] = [{ name: '@t', value: tenantId }];
-    const add = (clause: string, name: string, value: string | number) => {
-      where.push(clause);
-      parameters.push({ name, value });
-    };
-    if (q.fiscalYear !== undefined) add('c.fiscalYear = @fy', '@fy', q.fiscalYear);
-    if (q.from) add('c.metadata.documentDate >= @from', '@from', q.from);
-    if (q.to) add('c.metadata.documentDate <= @to', '@to', q.to);
-    if (q.kind) add('c.metadata.kind = @kind', '@kind', q.kind);
-    if (q.counterparty) add('c.metadata.counterparty = @cp', '@cp', q.counterparty);
-    const query = `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.createdAt DESC`;
+    const { where, parameters } = searchFilter(tenantId, q);
+    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+    const query = `SELECT * FROM c WHERE ${where} ORDER BY ${SORT_PATH[q.sort ?? 'createdAt']} ${dir}, c.id ${dir}`;
     try {
       const res = await this.container.items
         .query<ArchivedDocument>({ query, parameters }, { partitionKey: tenantId, maxItemCount: q.limit, continuationToken: q.continuationToken })
@@ -77,6 +102,15 @@ export class DocumentCatalog {
       }
       throw err;
     }
+  }
+
+  /** How many documents a search matches (within the tenant's partition). */
+  async countMatching(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number> {
+    const { where, parameters } = searchFilter(tenantId, q);
+    const { resources } = await this.container.items
+      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE ${where}`, parameters }, { partitionKey: tenantId })
+      .fetchAll();
+    return resources[0] ?? 0;
   }
 
   async count(tenantId: string): Promise<number> {

@@ -1,5 +1,7 @@
 import { Container, CosmosClient, Database } from '@azure/cosmos';
+import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
+import documentsIndexingPolicy from '../../infra/cosmos-documents-indexing-policy.json';
 
 export interface CosmosContainers {
   database: Database;
@@ -10,7 +12,8 @@ export interface CosmosContainers {
 
 /** Database `archive` and its three containers, with their partition keys. */
 export const CONTAINER_SPECS = {
-  documents: { partitionKey: '/tenantId' },
+  /** Same indexing policy as infra/ deploys: the local server refuses ORDER BY without its composite index, like Cosmos. */
+  documents: { partitionKey: '/tenantId', indexingPolicy: documentsIndexingPolicy as IndexingPolicy },
   /** `<tenantId>:<yyyy-mm>`: keeps a busy tenant's log under the logical-partition cap. */
   audit: { partitionKey: '/partition' },
   tenants: { partitionKey: '/tenantId' },
@@ -33,7 +36,7 @@ export async function openContainers(client: CosmosClient, databaseId: string, c
   if (create) {
     await tolerateConflict(() => client.databases.createIfNotExists({ id: databaseId }));
     for (const [id, spec] of Object.entries(CONTAINER_SPECS)) {
-      await tolerateConflict(() => database.containers.createIfNotExists({ id, partitionKey: { paths: [spec.partitionKey] } }));
+      await tolerateConflict(() => database.containers.createIfNotExists({ id, partitionKey: { paths: [spec.partitionKey] }, ...('indexingPolicy' in spec ? { indexingPolicy: spec.indexingPolicy } : {}) }));
     }
   }
   return {

@@ -1,0 +1,69 @@
+/**
+ * Fast seeding for search and export tests: catalog items and blobs written straight through
+ * the host's deps (the storage ports), not through HTTP ingest. The items have the same shape
+ * ingest writes; the "rendition" is a tiny stand-in PDF, which is all a search or export needs.
+ */
+import { createHash } from 'node:crypto';
+import type { Deps } from '../../shared/app';
+import type { ArchivedDocument, TDocumentMetadata } from '../../shared/documents/types';
+import { uuidv7 } from '../../shared/ids';
+
+export interface SeedSpec {
+  metadata: TDocumentMetadata;
+  fiscalYear?: number;
+  createdAt?: string;
+  /** Original bytes; distinct per document. Default: a small unique text. */
+  original?: Buffer;
+  originalType?: string;
+  fileName?: string;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const WORM = { retainUntil: '2099-01-01T00:00:00.000Z', legalHold: false };
+
+export async function seedDocument(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, spec: SeedSpec): Promise<ArchivedDocument> {
+  const id = uuidv7();
+  const original = spec.original ?? Buffer.from(`original of ${id}\n`);
+  const originalType = spec.originalType ?? 'image/jpeg';
+  const ext = originalType === 'application/pdf' ? 'pdf' : originalType.split('/')[1]!;
+  const rendition = Buffer.from(`%PDF-1.7\n% rendition of ${id}\n%%EOF\n`);
+  await deps.blobs.prepareTenant(tenantId);
+  const originalFile = { mediaType: originalType, size: original.length, sha256: sha(original), blobName: `${id}/original.${ext}`, fileName: spec.fileName ?? `scan-${id.slice(-6)}.${ext}` };
+  const doc = {
+    id,
+    tenantId,
+    type: 'document',
+    status: 'active',
+    pages: 1,
+    original: originalFile,
+    originals: [originalFile],
+    contentKey: originalFile.sha256,
+    rendition: { mediaType: 'application/pdf', size: rendition.length, sha256: sha(rendition), blobName: `${id}/rendition.pdf`, conformance: 'none' },
+    conversion: { normaliser: 'seed', pageCount: 1, pages: [], conformance: 'none' },
+    metadata: spec.metadata,
+    fiscalYear: spec.fiscalYear ?? Number((spec.metadata.documentDate ?? '2024').slice(0, 4)),
+    retention: { class: 'fiscal-7y', retainUntil: WORM.retainUntil },
+    legalHold: false,
+    createdAt: spec.createdAt ?? new Date().toISOString(),
+    createdBy: { subject: 'seed', kind: 'user' },
+  } as unknown as ArchivedDocument;
+  await deps.blobs.putCreateOnly(tenantId, originalFile.blobName, original, originalType, WORM, {});
+  await deps.blobs.putCreateOnly(tenantId, doc.rendition.blobName, rendition, 'application/pdf', WORM, {});
+  await deps.catalog.create(doc);
+  return doc;
+}
+
+/** Seed many documents, a few at a time. */
+export async function seedMany(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, specs: SeedSpec[], concurrency = 8): Promise<ArchivedDocument[]> {
+  const out: ArchivedDocument[] = new Array<ArchivedDocument>(specs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < specs.length) {
+        const i = next++;
+        out[i] = await seedDocument(deps, tenantId, specs[i]!);
+      }
+    }),
+  );
+  return out;
+}
