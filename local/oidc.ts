@@ -13,6 +13,8 @@ export interface TokenClaims {
   tenant: string;
   sub: string;
   rights?: string;
+  /** `support` for provider staff; absent means a user. */
+  kind?: 'user' | 'support';
   /** Seconds until expiry (negative for an already expired token). */
   expiresIn?: number;
   issuer?: string;
@@ -43,7 +45,7 @@ export async function loadOrCreateSigningKey(file: string): Promise<SigningKey> 
 
 export async function mintToken(key: SigningKey, issuer: string, claims: TokenClaims): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ archive_tenant: claims.tenant, ...(claims.rights ? { archive_rights: claims.rights } : {}) })
+  const jwt = new SignJWT({ archive_tenant: claims.tenant, ...(claims.rights ? { archive_rights: claims.rights } : {}), ...(claims.kind ? { archive_kind: claims.kind } : {}) })
     .setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid!, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(claims.issuer ?? issuer)

@@ -1,12 +1,17 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
+import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
+import { TenantRights } from './auth/rights';
+import { KeyVaultSecretSource, SecretSource, StaticSecretSource } from './auth/secrets';
+import { SupportGrants } from './auth/support-grants';
 import { AuditLog } from './audit/log';
 import { Clock, systemClock } from './clock';
 import type { Config } from './config';
 import { BlobArchive } from './storage/blobs';
 import { DocumentCatalog } from './storage/catalog';
 import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos';
+import { TenantRecords } from './storage/tenant-records';
 
 /** Everything a use case may touch, built once from config (the composition root). */
 export interface Deps {
@@ -15,6 +20,9 @@ export interface Deps {
   catalog: DocumentCatalog;
   audit: AuditLog;
   authenticator: Authenticator;
+  apiKeys: ApiKeys;
+  rights: TenantRights;
+  supportGrants: SupportGrants;
   clock: Clock;
   cosmos: CosmosContainers;
   log: Logger;
@@ -32,7 +40,10 @@ export const consoleLogger: Logger = {
   error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
 };
 
-export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> = {}): Promise<Deps> {
+/** Locally, without API_KEY_PEPPER: a fixed development pepper (never accepted in Azure, see config). */
+const LOCAL_DEV_PEPPER = 'local-development-pepper-not-a-secret-0000';
+
+export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource } = {}): Promise<Deps> {
   // In Azure: managed identity only; locally: the emulators' well-known keys.
   const credential = config.runtime === 'azure' ? new DefaultAzureCredential() : undefined;
   const blobService = config.STORAGE_CONNECTION_STRING
@@ -47,6 +58,16 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   if (config.ARCHIVE_WORM === 'emulator') {
     log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
   }
+  const clock = overrides.clock ?? systemClock;
+  const tenantRecords = new TenantRecords(cosmos.tenants);
+  const secrets =
+    overrides.secrets ??
+    (config.KEY_VAULT_URL
+      ? new KeyVaultSecretSource(config.KEY_VAULT_URL, credential ?? new DefaultAzureCredential())
+      : new StaticSecretSource({ [config.API_KEY_PEPPER_SECRET_NAME]: config.API_KEY_PEPPER ?? LOCAL_DEV_PEPPER }));
+  const apiKeys = new ApiKeys(tenantRecords, secrets, config.API_KEY_PEPPER_SECRET_NAME);
+  const rights = new TenantRights(tenantRecords);
+  const supportGrants = new SupportGrants(tenantRecords);
   return {
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM),
@@ -59,9 +80,14 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       algorithms: config.AUTH_ALGORITHMS,
       tenantClaim: config.AUTH_TENANT_CLAIM,
       rightsClaim: config.AUTH_RIGHTS_CLAIM,
+      kindClaim: config.AUTH_KIND_CLAIM,
+      rightsSource: config.AUTH_RIGHTS_SOURCE,
       clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
-    }),
-    clock: overrides.clock ?? systemClock,
+    }, { apiKeys, rights, grants: supportGrants, clock }),
+    apiKeys,
+    rights,
+    supportGrants,
+    clock,
     cosmos,
     log,
   };

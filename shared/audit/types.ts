@@ -9,6 +9,21 @@ export const ZAuditAction = z.enum([
   'document.download-rendition',
   'audit.read',
   'catalog.rebuild',
+  'audit.verify',
+  'api-key.create',
+  'api-key.list',
+  'api-key.revoke',
+  'rights-set.list',
+  'rights-set.put',
+  'rights-set.delete',
+  'rights-assignment.list',
+  'rights-assignment.put',
+  'rights-assignment.delete',
+  'sod-policy.read',
+  'sod-policy.put',
+  'support-grant.create',
+  'support-grant.list',
+  'support-grant.revoke',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 
@@ -20,7 +35,8 @@ export interface AuditEntry {
   partition: string;
   tenantId: string;
   at: string;
-  actor: { subject: string; kind: string };
+  /** Personal data kept: the subject id (no name, no e-mail unless the IdP's `sub` is one), the API key or support grant id. */
+  actor: { subject: string; kind: string; keyId?: string; grantId?: string };
   action: AuditAction;
   target: string | null;
   outcome: AuditOutcome;

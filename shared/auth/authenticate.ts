@@ -1,6 +1,11 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
+import type { Clock } from '../clock';
 import { ArchiveError } from '../http/errors';
-import { BUILT_IN_RIGHTS_SETS, Principal, TENANT_ID } from './types';
+import type { ApiKeys } from './api-keys';
+import type { TenantRights } from './rights';
+import { conflictIn, sodRefusal } from './sod';
+import type { SupportGrants } from './support-grants';
+import { Permission, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from './types';
 
 export interface JwtSettings {
   issuer: string;
@@ -9,27 +14,55 @@ export interface JwtSettings {
   algorithms: string[];
   tenantClaim: string;
   rightsClaim: string;
+  /** Claim naming the kind: absent or `user` → user, `support` → provider staff. */
+  kindClaim: string;
+  /** `tenant`: rights only from the tenant's assignment; `tenant-then-claim`: else from the rights claim. */
+  rightsSource: 'tenant' | 'tenant-then-claim';
   clockToleranceSeconds: number;
 }
 
+/** What the authenticator reads from the tenant to turn a verified credential into a principal. */
+export interface AccessSources {
+  apiKeys: ApiKeys;
+  rights: TenantRights;
+  grants: SupportGrants;
+  clock: Clock;
+}
+
+/** The rights set a user holds when the token names none (tenant-then-claim only; documented). */
+export const DEFAULT_CLAIM_RIGHTS_SET = 'archivist';
+
 /**
- * Bearer JWT → principal. The tenant and subject come from verified claims only;
- * nothing in the request body or query can choose them.
+ * Credential → principal. `Authorization: Bearer <OIDC JWT>` for users and provider staff,
+ * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
+ * verified credential only; nothing in the request body or query can choose them.
  */
 export class Authenticator {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
-  constructor(private readonly settings: JwtSettings) {
+  constructor(
+    private readonly settings: JwtSettings,
+    private readonly sources: AccessSources,
+  ) {
     // jose caches the key set and refetches on an unknown `kid` (rotation), at most every 30 s.
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   }
 
   async authenticate(authorization: string | null): Promise<Principal> {
-    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization?.trim() ?? '');
-    if (!match) throw unauthenticated('Send a bearer token in the Authorization header.');
+    const header = authorization?.trim() ?? '';
+    const apiKey = /^ApiKey (\S+)$/.exec(header);
+    if (apiKey) return this.fromApiKey(apiKey[1]!);
+    const bearer = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
+    if (!bearer) throw unauthenticated('Send a bearer token or an API key in the Authorization header.');
+    const identity = await this.verifyJwt(bearer[1]!);
+    if (identity.kind === 'support') return this.supportPrincipal(identity.tenantId, identity.subject);
+    return this.userPrincipal(identity.tenantId, identity.subject, identity.claimedRightsSet);
+  }
+
+  private async verifyJwt(token: string): Promise<{ tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null }> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1]!, this.jwks, {
+      ({ payload } = await jwtVerify(token, this.jwks, {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         algorithms: this.settings.algorithms,
@@ -42,13 +75,60 @@ export class Authenticator {
     }
     const tenantId = payload[this.settings.tenantClaim];
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw unauthenticated('The token names no valid tenant.');
-    const rightsSet = typeof payload[this.settings.rightsClaim] === 'string' ? (payload[this.settings.rightsClaim] as string) : 'archivist';
-    const permissions = BUILT_IN_RIGHTS_SETS[rightsSet];
-    if (!permissions) throw unauthenticated(`The token names an unknown rights set.`);
-    return { tenantId, subject: payload.sub!, kind: 'user', rightsSet, permissions: new Set(permissions) };
+    const kindClaim = payload[this.settings.kindClaim];
+    if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
+    const rights = payload[this.settings.rightsClaim];
+    return { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null };
+  }
+
+  private async userPrincipal(tenantId: string, subject: string, claimed: string | null): Promise<Principal> {
+    const assignment = await this.sources.rights.assignmentOf(tenantId, subject);
+    let rightsSet: string | null = assignment?.rightsSet ?? null;
+    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') rightsSet = claimed ?? DEFAULT_CLAIM_RIGHTS_SET;
+    if (!rightsSet) {
+      // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
+      return { tenantId, subject, kind: 'user', rightsSet: '', permissions: new Set() };
+    }
+    const permissions = await this.sources.rights.permissionsOf(tenantId, rightsSet);
+    if (!permissions) {
+      if (assignment) return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set() };
+      throw unauthenticated('The token names an unknown rights set.');
+    }
+    return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) });
+  }
+
+  private async fromApiKey(key: string): Promise<Principal> {
+    const record = await this.sources.apiKeys.verify(key, this.sources.clock.now());
+    const permissions = (await this.sources.rights.permissionsOf(record.tenantId, record.rightsSet)) ?? [];
+    return this.withConflictCheck({ tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(permissions) });
+  }
+
+  /**
+   * Provider staff see nothing of a tenant without its active grant. Without one the answer
+   * is the same whether or not the tenant exists; the attempt is still audited under it.
+   */
+  private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
+    const grant = await this.sources.grants.active(tenantId, this.sources.clock.now());
+    if (!grant) {
+      return {
+        tenantId,
+        subject,
+        kind: 'support',
+        rightsSet: '',
+        permissions: new Set(),
+        denial: new ArchiveError('support_access_not_granted', { detail: 'Support access needs an active grant from the tenant.' }),
+      };
+    }
+    return { tenantId, subject, kind: 'support', grantId: grant.grantId, rightsSet: `support:${grant.scope}`, permissions: new Set<Permission>(SUPPORT_SCOPES[grant.scope]) };
+  }
+
+  /** Whatever the source of the rights, a principal never acts holding a pair the tenant declared conflicting. */
+  private async withConflictCheck(principal: Principal): Promise<Principal> {
+    const pair = conflictIn(principal.permissions, await this.sources.rights.policy(principal.tenantId));
+    return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
 }
 
 function unauthenticated(detail: string, cause?: unknown): ArchiveError {
-  return new ArchiveError('unauthenticated', { detail, cause, headers: { 'WWW-Authenticate': 'Bearer realm="archive"' } });
+  return new ArchiveError('unauthenticated', { detail, cause, headers: { 'WWW-Authenticate': 'Bearer realm="archive", ApiKey realm="archive"' } });
 }

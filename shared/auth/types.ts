@@ -1,3 +1,5 @@
+import type { ArchiveError } from '../http/errors';
+
 /** Closed list of permissions; every route in the route table names the one it needs. */
 export const PERMISSIONS = [
   'documents:read',
@@ -14,7 +16,7 @@ export const PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-/** Built-in rights sets (templates); tenants define their own in a later step. */
+/** Built-in rights sets (templates). Tenants define their own (`/rights-sets`); these names are reserved. */
 export const BUILT_IN_RIGHTS_SETS: Record<string, readonly Permission[]> = {
   uploader: ['documents:write', 'documents:read'],
   accountant: ['documents:read', 'documents:download'],
@@ -31,6 +33,26 @@ export interface Principal {
   kind: PrincipalKind;
   rightsSet: string;
   permissions: ReadonlySet<Permission>;
+  /** API key id, for `client` principals. */
+  keyId?: string;
+  /** The tenant's support-access grant a `support` principal acts under. */
+  grantId?: string;
+  /**
+   * Set when the credential is valid but the tenant refuses it as a whole (support without an
+   * active grant, a principal holding a conflicting permission pair). The pipeline throws it
+   * after authentication, so the refusal is audited under the tenant.
+   */
+  denial?: ArchiveError;
 }
+
+export const RIGHTS_SET_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
+
+/** What a support-access grant lets provider staff do: never more than reading. */
+export const SUPPORT_SCOPES = {
+  'read-only': ['documents:read', 'documents:download'],
+  'metadata-only': ['documents:read'],
+  'read-only-with-audit': ['documents:read', 'documents:download', 'audit:read'],
+} as const satisfies Record<string, readonly Permission[]>;
+export type SupportScope = keyof typeof SUPPORT_SCOPES;
 
 export const TENANT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;

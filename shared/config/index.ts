@@ -25,6 +25,21 @@ const ZConfig = z
     AUTH_TENANT_CLAIM: z.string().min(1).default('archive_tenant'),
     AUTH_RIGHTS_CLAIM: z.string().min(1).default('archive_rights'),
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    /** Claim naming the principal kind: absent or `user` → user; `support` → provider staff. */
+    AUTH_KIND_CLAIM: z.string().min(1).default('archive_kind'),
+    /**
+     * Where a user's rights come from. `tenant`: only the tenant's assignment (/rights-assignments).
+     * `tenant-then-claim`: the assignment if there is one, else the rights-set claim (default archivist).
+     */
+    AUTH_RIGHTS_SOURCE: z.enum(['tenant', 'tenant-then-claim']).default('tenant-then-claim'),
+    /** Key Vault holding the API-key pepper (Azure, managed identity). */
+    KEY_VAULT_URL: z.url().optional(),
+    API_KEY_PEPPER_SECRET_NAME: z.string().min(1).default('api-key-pepper'),
+    /** Local only: the API-key pepper itself (in Azure it comes from Key Vault). */
+    API_KEY_PEPPER: z.string().min(32).optional(),
+    API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(730).default(365),
+    /** NCRONTAB schedule of the audit sealing timer. */
+    AUDIT_SEAL_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
     ARCHIVE_WORM: z.enum(['enforce', 'emulator']).default('enforce'),
     ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
     ARCHIVE_MAX_PIXELS_PER_PAGE: z.coerce.number().int().positive().default(150_000_000),
@@ -52,6 +67,8 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.ARCHIVE_WORM === 'emulator') problems.push("ARCHIVE_WORM: 'emulator' is refused when running in Azure: storage-level WORM must be enforced");
     if (env.STORAGE_CONNECTION_STRING) problems.push('STORAGE_CONNECTION_STRING: not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity');
     if (env.COSMOS_KEY) problems.push('COSMOS_KEY: not allowed in Azure: Cosmos is reached with managed identity');
+    if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
+    if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
   }
   return problems;
 }

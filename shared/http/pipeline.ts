@@ -62,6 +62,8 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       response = await route.handler({ req }, deps);
     } else {
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'));
+      // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
+      if (principal.denial) throw principal.denial;
       if (!principal.permissions.has(route.permission)) {
         throw new ArchiveError('forbidden', { detail: `This needs the permission ${route.permission}.`, extensions: { permission: route.permission } });
       }
@@ -80,7 +82,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       await deps.audit.append({
         tenantId: principal.tenantId,
         at: deps.clock.now().toISOString(),
-        actor: { subject: principal.subject, kind: principal.kind },
+        actor: { subject: principal.subject, kind: principal.kind, ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) },
         action: route.action,
         target: audit.target,
         outcome: failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success',
@@ -88,7 +90,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         requestId: req.requestId,
         clientIp: req.clientIp,
         userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
-        ...(failure ? { detail: failure.code } : {}),
+        ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : {}),
       });
     } catch (err) {
       // Fail closed: an access that cannot be audited is not served.

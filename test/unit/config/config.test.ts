@@ -38,10 +38,11 @@ describe('loadConfig', () => {
     })();
     expect(err.problems.join('\n')).toMatch(/STORAGE_CONNECTION_STRING: not allowed in Azure/);
     expect(err.problems.join('\n')).toMatch(/COSMOS_KEY: not allowed in Azure/);
+    expect(err.problems.join('\n')).toMatch(/KEY_VAULT_URL: required in Azure/);
   });
 
   it('accepts managed-identity settings in Azure', () => {
-    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', WEBSITE_SITE_NAME: 'archive-prod' });
+    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', WEBSITE_SITE_NAME: 'archive-prod' });
     expect(c.runtime).toBe('azure');
   });
 });

@@ -1,0 +1,56 @@
+import { ArchiveError } from '../http/errors';
+import type { Permission, Principal } from './types';
+
+/** Closed list of segregation-of-duties rules; a refusal names its rule (problem+json `rule`, audit `detail`). */
+export const SOD_RULES = {
+  'self-assignment': 'Nobody assigns a rights set to, or removes one from, themselves.',
+  'own-rights': 'Nobody changes or deletes the rights set they hold themselves.',
+  'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
+  'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
+  'hold-placer-releases': 'The principal who placed a legal hold cannot release it.',
+} as const;
+export type SodRule = keyof typeof SOD_RULES;
+
+export interface SodPolicy {
+  /** Permission pairs no single principal (user, key or rights set) may hold together. */
+  conflicts: [Permission, Permission][];
+  uploaderCannotApproveDisposal: boolean;
+  holdReleaserDiffersFromPlacer: boolean;
+}
+
+/** Applies until a tenant stores its own (`PUT /sod-policy`). */
+export const DEFAULT_SOD_POLICY: SodPolicy = {
+  conflicts: [['documents:write', 'retention:approve']],
+  uploaderCannotApproveDisposal: true,
+  holdReleaserDiffersFromPlacer: true,
+};
+
+export function sodRefusal(rule: SodRule, extensions: Record<string, unknown> = {}): ArchiveError {
+  return new ArchiveError('segregation_of_duties', { detail: SOD_RULES[rule], extensions: { rule, ...extensions } });
+}
+
+/** The first declared conflicting pair that `permissions` holds completely, if any. */
+export function conflictIn(permissions: Iterable<Permission>, policy: SodPolicy): [Permission, Permission] | null {
+  const held = new Set(permissions);
+  return policy.conflicts.find(([a, b]) => held.has(a) && held.has(b)) ?? null;
+}
+
+export function assertNoConflict(permissions: Iterable<Permission>, policy: SodPolicy, extensions: Record<string, unknown> = {}): void {
+  const pair = conflictIn(permissions, policy);
+  if (pair) throw sodRefusal('conflicting-permissions', { conflict: pair, ...extensions });
+}
+
+/** Same human, whatever credential: a principal's identity for four-eyes checks. */
+export function sameActor(principal: Pick<Principal, 'subject' | 'kind'>, other: { subject: string; kind?: string }): boolean {
+  return principal.subject === other.subject && (other.kind === undefined || other.kind === principal.kind);
+}
+
+/** For retention (issue #4): call at action time before approving a disposal. */
+export function assertMayApproveDisposal(principal: Principal, uploadedBy: { subject: string; kind?: string }, policy: SodPolicy): void {
+  if (policy.uploaderCannotApproveDisposal && sameActor(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
+}
+
+/** For legal holds (issue #4): call at action time before releasing a hold. */
+export function assertMayReleaseHold(principal: Principal, placedBy: { subject: string; kind?: string }, policy: SodPolicy): void {
+  if (policy.holdReleaserDiffersFromPlacer && sameActor(principal, placedBy)) throw sodRefusal('hold-placer-releases');
+}

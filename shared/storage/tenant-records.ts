@@ -1,0 +1,83 @@
+import type { Container, SqlParameter } from '@azure/cosmos';
+import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+
+/** What every record of the `tenants` container carries. */
+export interface TenantRecord {
+  /** `<type>:<key>`, unique within the tenant's partition. */
+  id: string;
+  tenantId: string;
+  type: string;
+}
+
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/**
+ * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights
+ * sets and assignments, the segregation-of-duties policy, support-access grants. Every call
+ * names the tenant, which is the partition key, so no read crosses tenants.
+ */
+export class TenantRecords {
+  constructor(private readonly container: Container) {}
+
+  async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<Versioned<T> | null> {
+    try {
+      const res = await this.container.item(id, tenantId).read<T>();
+      const r = res.resource;
+      if (!r || r.tenantId !== tenantId || r.type !== type) return null;
+      return { value: strip(r), etag: res.etag };
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  /** Create, never upsert: `exists` when the id is taken. */
+  async create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'> {
+    try {
+      await this.container.items.create(record);
+      return 'created';
+    } catch (err) {
+      if (isCosmosStatus(err, 409)) return 'exists';
+      throw err;
+    }
+  }
+
+  /** Replace only if nobody changed it since it was read (optimistic concurrency). */
+  async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
+    try {
+      await this.container.item(record.id, record.tenantId).replace(record, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return 'replaced';
+    } catch (err) {
+      if (isCosmosStatus(err, 412) || isCosmosStatus(err, 404)) return 'conflict';
+      throw err;
+    }
+  }
+
+  /** Write whatever is there (records that carry no history, such as a policy document). */
+  async upsert<T extends TenantRecord>(record: T): Promise<void> {
+    await this.container.items.upsert(record);
+  }
+
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    try {
+      await this.container.item(id, tenantId).delete();
+      return true;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return false;
+      throw err;
+    }
+  }
+
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: SqlParameter[] = []): Promise<T[]> {
+    const { resources } = await this.container.items
+      .query<T>(
+        { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type${where ? ` AND ${where}` : ''}`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, ...parameters] },
+        { partitionKey: tenantId },
+      )
+      .fetchAll();
+    return resources.map(strip);
+  }
+}
