@@ -31,8 +31,10 @@ function download(representation: Representation) {
     const part = req.params.part === undefined ? 1 : Number(req.params.part);
     if (!Number.isInteger(part) || part < 1) throw new ArchiveError('document_not_found', { detail: 'No such original file.' });
     const h = (name: string) => req.headers.get(name);
+    const delivery = req.url.searchParams.get('delivery') ?? 'stream';
+    if (delivery !== 'stream' && delivery !== 'redirect') throw new ArchiveError('invalid_query', { detail: 'delivery must be stream or redirect.' });
     const result = await downloadFile(
-      { tenantId: principal.tenantId, documentId: req.params.id!, representation, part, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match') },
+      { tenantId: principal.tenantId, documentId: req.params.id!, representation, part, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery },
       deps,
     );
     return { status: result.status, headers: result.headers, ...(result.body ? { body: result.body } : {}) };

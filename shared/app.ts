@@ -10,6 +10,7 @@ import { Clock, systemClock } from './clock';
 import type { Config } from './config';
 import { BlobArchive } from './storage/blobs';
 import { DocumentCatalog } from './storage/catalog';
+import { BlobLinks } from './storage/links';
 import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos';
 import { TenantRecords } from './storage/tenant-records';
 
@@ -18,6 +19,8 @@ export interface Deps {
   config: Config;
   blobs: BlobArchive;
   catalog: DocumentCatalog;
+  /** Short-lived read-only SAS links to one blob (user delegation in Azure). */
+  links: BlobLinks;
   audit: AuditLog;
   authenticator: Authenticator;
   apiKeys: ApiKeys;
@@ -72,6 +75,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM),
     catalog: new DocumentCatalog(cosmos.documents),
+    links: new BlobLinks(blobService, config.runtime, log),
     audit: new AuditLog(cosmos.audit),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,

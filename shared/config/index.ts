@@ -41,6 +41,14 @@ const ZConfig = z
     /** NCRONTAB schedule of the audit sealing timer. */
     AUDIT_SEAL_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
     ARCHIVE_WORM: z.enum(['enforce', 'emulator']).default('enforce'),
+    /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */
+    ARCHIVE_DOWNLOAD_LINK_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    /** Exports (ZIP of a search): kept this long, then deleted by the export maintenance timer. */
+    ARCHIVE_EXPORT_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
+    ARCHIVE_EXPORT_MAX_DOCUMENTS: z.coerce.number().int().positive().default(100_000),
+    /** A running export whose heartbeat is older than this is restarted by the maintenance timer. */
+    ARCHIVE_EXPORT_STALE_SECONDS: z.coerce.number().int().min(30).default(600),
+    ARCHIVE_EXPORT_SCHEDULE: z.string().min(1).default('0 */10 * * * *'),
     ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
     ARCHIVE_MAX_PIXELS_PER_PAGE: z.coerce.number().int().positive().default(150_000_000),
     ARCHIVE_MAX_PAGES: z.coerce.number().int().positive().default(500),

@@ -3,6 +3,7 @@ import type { Deps } from '../app';
 import { ArchiveError } from '../http/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
+import { BlobArchive } from '../storage/blobs';
 import { getDocument } from './get-document';
 import type { StoredFile } from './types';
 
@@ -17,10 +18,12 @@ export interface DownloadRequest {
   range: string | null;
   ifRange: string | null;
   ifNoneMatch: string | null;
+  /** `redirect`: answer 303 with a short-lived read-only link to the blob instead of the bytes. */
+  delivery?: 'stream' | 'redirect';
 }
 
 export interface DownloadResult {
-  status: 200 | 206 | 304;
+  status: 200 | 206 | 303 | 304;
   headers: Record<string, string>;
   body?: Readable;
 }
@@ -29,7 +32,7 @@ export interface DownloadResult {
  * Stream a stored file with its checksum (RFC 9530 Repr-Digest), a strong ETag derived
  * from the SHA-256, and single byte ranges. Nothing is buffered whole.
  */
-export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs'>): Promise<DownloadResult> {
+export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
   const doc = await getDocument(r.tenantId, r.documentId, deps);
   let file: StoredFile;
   let name: string;
@@ -51,6 +54,16 @@ export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog
   };
   if (r.ifNoneMatch && r.ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
     return { status: 304, headers: common };
+  }
+  if (r.delivery === 'redirect') {
+    // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an hour.
+    const link = await deps.links.readOnlyUrl(
+      BlobArchive.containerName(r.tenantId),
+      file.blobName,
+      { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(name), contentType: file.mediaType },
+      deps.clock.now(),
+    );
+    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() } };
   }
   // If-Range: the range applies only while the representation is unchanged.
   const rangeHeader = r.ifRange && r.ifRange.trim() !== etag ? null : r.range;
