@@ -236,7 +236,7 @@ export function decodeFlateImage(ctxPdf: PDFDocument, img: RenditionImage): Deco
     n = isMask ? 1 : compsOf(cs);
     baseN = n;
   }
-  let data = zlib.inflateSync(img.raw);
+  let data: Buffer = zlib.inflateSync(img.raw);
   const parms = look(d.get(PDFName.of('DecodeParms')));
   if (parms instanceof PDFDict && num(parms, 'Predictor') >= 10) data = unpredict(data, num(parms, 'Colors'), num(parms, 'BitsPerComponent'), num(parms, 'Columns'));
   const rb = Math.ceil((width * n * bpc) / 8);
