@@ -10,6 +10,7 @@ import { loadConfig } from '../shared/config';
 import { handleRequest } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
 import { ROUTES } from './routes';
+import { TIMERS } from './timers';
 
 app.setup({ enableHttpStream: true });
 
@@ -40,6 +41,17 @@ for (const route of ROUTES) {
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
       const res = await handleRequest(route, fromAzure(request, context), await getDeps());
       return { status: res.status, headers: res.headers, body: res.body };
+    },
+  });
+}
+
+// Retention timers (sweep, fixity check, reconciler): plain functions of deps, schedules from config.
+for (const timer of TIMERS) {
+  app.timer(timer.name, {
+    schedule: timer.schedule(config),
+    handler: async (_: unknown, context: InvocationContext) => {
+      const result = await timer.run(await getDeps());
+      context.log(JSON.stringify({ timer: timer.name, result }).slice(0, 4000));
     },
   });
 }

@@ -2,6 +2,8 @@ import type { RouteDef } from '../shared/http/pipeline';
 import { auditRoutes } from './audit';
 import { documentRoutes } from './documents';
 import { healthRoutes } from './health';
+import { legalHoldRoutes } from './legal-holds';
+import { retentionRoutes } from './retention';
 
 /** The one route table: Azure Functions registrations (functions/index.ts) and the local host both read it. */
-export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...auditRoutes];
+export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes];

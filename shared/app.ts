@@ -12,6 +12,7 @@ import { BlobArchive } from './storage/blobs';
 import { DocumentCatalog } from './storage/catalog';
 import { BlobLinks } from './storage/links';
 import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos';
+import { buildRetentionDeps, RetentionDeps } from './retention/deps';
 import { TenantRecords } from './storage/tenant-records';
 
 /** Everything a use case may touch, built once from config (the composition root). */
@@ -29,6 +30,8 @@ export interface Deps {
   clock: Clock;
   cosmos: CosmosContainers;
   log: Logger;
+  /** Retention state, timers' records and the one blob disposer (shared/retention). */
+  retention: RetentionDeps;
 }
 
 export interface Logger {
@@ -73,7 +76,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const supportGrants = new SupportGrants(tenantRecords);
   return {
     config,
-    blobs: new BlobArchive(blobService, config.ARCHIVE_WORM),
+    blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
     catalog: new DocumentCatalog(cosmos.documents),
     links: new BlobLinks(blobService, config.runtime, log),
     audit: new AuditLog(cosmos.audit),
@@ -94,5 +97,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     clock,
     cosmos,
     log,
+    retention: buildRetentionDeps(blobService, cosmos),
   };
 }

@@ -41,6 +41,17 @@ const ZConfig = z
     /** NCRONTAB schedule of the audit sealing timer. */
     AUDIT_SEAL_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
     ARCHIVE_WORM: z.enum(['enforce', 'emulator']).default('enforce'),
+    /** Mode of the version-level immutability policy set on every blob; `Unlocked` only locally. */
+    ARCHIVE_WORM_POLICY_MODE: z.enum(['Locked', 'Unlocked']).default('Locked'),
+    /** NCRONTAB schedules (Azure Functions timers) and per-run budgets of the retention timers. */
+    ARCHIVE_SWEEP_SCHEDULE: z.string().min(1).default('0 15 2 * * *'),
+    ARCHIVE_SWEEP_MAX_ITEMS: z.coerce.number().int().positive().default(2000),
+    ARCHIVE_SWEEP_MAX_SECONDS: z.coerce.number().int().positive().default(240),
+    ARCHIVE_FIXITY_SCHEDULE: z.string().min(1).default('0 45 3 * * *'),
+    /** Every stored blob is re-read and re-hashed at least once per cycle. */
+    ARCHIVE_FIXITY_CYCLE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    ARCHIVE_FIXITY_MAX_ITEMS: z.coerce.number().int().positive().default(500),
+    ARCHIVE_RECONCILE_SCHEDULE: z.string().min(1).default('0 */30 * * * *'),
     /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */
     ARCHIVE_DOWNLOAD_LINK_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     /** Exports (ZIP of a search): kept this long, then deleted by the export maintenance timer. */
@@ -73,6 +84,7 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
   }
   if (runtime === 'azure') {
     if (env.ARCHIVE_WORM === 'emulator') problems.push("ARCHIVE_WORM: 'emulator' is refused when running in Azure: storage-level WORM must be enforced");
+    if (env.ARCHIVE_WORM_POLICY_MODE === 'Unlocked') problems.push("ARCHIVE_WORM_POLICY_MODE: 'Unlocked' is refused when running in Azure: immutability policies must be locked");
     if (env.STORAGE_CONNECTION_STRING) problems.push('STORAGE_CONNECTION_STRING: not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity');
     if (env.COSMOS_KEY) problems.push('COSMOS_KEY: not allowed in Azure: Cosmos is reached with managed identity');
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');

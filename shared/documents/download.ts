@@ -34,6 +34,7 @@ export interface DownloadResult {
  */
 export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
   const doc = await getDocument(r.tenantId, r.documentId, deps);
+  if (doc.status !== 'active') throw new ArchiveError('document_disposed', { detail: `Document ${doc.id} was disposed of after its retention ended; only its tombstone remains.` });
   let file: StoredFile;
   let name: string;
   if (r.representation === 'rendition') {

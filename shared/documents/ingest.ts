@@ -3,7 +3,8 @@ import type { Principal } from '../auth/types';
 import { ArchiveError } from '../http/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import { normalise } from '../normalise';
-import { fiscalYearOf, retainUntil } from '../retention/policy';
+import { resolveRetention } from '../retention/policy';
+import { tenantPolicy } from '../retention/review';
 import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
 
 export interface IngestCommand {
@@ -23,7 +24,7 @@ export interface IngestResult {
  * ingest = [validate, dedupe, normalise, hash, store (create-only, WORM), index].
  * The audit entry is appended by the request pipeline, once, after the outcome is known.
  */
-export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config'>): Promise<IngestResult> {
+export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention'>): Promise<IngestResult> {
   const { tenantId } = cmd.principal;
   const metadata = parseMetadata(cmd.metadata);
   if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
@@ -62,8 +63,8 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     const blobName = cmd.files.length === 1 ? `${id}/original.${sniffed.extension}` : `${id}/original-${String(i + 1).padStart(3, '0')}.${sniffed.extension}`;
     return { mediaType: sniffed.mediaType, size: f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
-  const fiscalYear = fiscalYearOf(metadata, now);
-  const retentionClass = metadata.retentionClass ?? 'fiscal-7y';
+  // Class and retain-until are fixed here, from the tenant's retention policy.
+  const { fiscalYear, retention } = resolveRetention(await tenantPolicy(tenantId, deps), metadata, now);
   const document: ArchivedDocument = {
     id,
     tenantId,
@@ -77,7 +78,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     conversion: result.conversion,
     metadata,
     fiscalYear,
-    retention: { class: retentionClass, retainUntil: retainUntil(retentionClass, fiscalYear) },
+    retention,
     legalHold: false,
     createdAt,
     createdBy: { subject: cmd.principal.subject, kind: cmd.principal.kind },

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import type { ConversionRecord } from '../normalise/types';
+import { RETENTION_CLASS_NAME } from '../retention/types';
+import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from '../retention/types';
 
 export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
-export const RETENTION_CLASSES = ['fiscal-7y', 'immovable-property-10y'] as const;
-export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+/** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
+export type RetentionClass = string;
 
 const isoDate = z
   .string()
@@ -21,7 +23,7 @@ export const ZDocumentMetadata = z
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     reference: z.string().trim().min(1).max(200).optional(),
     tags: z.array(z.string().trim().min(1).max(50)).max(20).optional(),
-    retentionClass: z.enum(RETENTION_CLASSES).optional(),
+    retentionClass: z.string().regex(RETENTION_CLASS_NAME, 'must be a retention class name').optional(),
   })
   .refine((m) => (m.amount === undefined) === (m.currency === undefined), { message: 'amount and currency go together', path: ['currency'] });
 export type TDocumentMetadata = z.infer<typeof ZDocumentMetadata>;
@@ -42,7 +44,8 @@ export interface ArchivedDocument {
   id: string;
   tenantId: string;
   type: 'document';
-  status: 'active';
+  /** `disposing` while the retention sweep removes its blobs; `disposed`: a tombstone. */
+  status: 'active' | 'disposing' | 'disposed';
   pages: number;
   /** The first (usually only) uploaded file. */
   original: OriginalFile;
@@ -54,8 +57,14 @@ export interface ArchivedDocument {
   conversion: ConversionRecord;
   metadata: TDocumentMetadata;
   fiscalYear: number;
-  retention: { class: RetentionClass; retainUntil: string };
+  retention: { class: RetentionClass; retainUntil: string; extensions?: RetentionExtension[] };
+  /** True while any legal hold is open; the blobs' legal-hold flag follows. */
   legalHold: boolean;
+  /** Mutable retention state lives here, not in the (immutable, ingest-time) manifest. */
+  holds?: LegalHold[];
+  disposalApproval?: DisposalApproval;
+  disposal?: DisposalRecord;
+  fixity?: FixityRecord;
   createdAt: string;
   createdBy: { subject: string; kind: string };
   idempotencyKey?: string;
@@ -77,6 +86,9 @@ export function toPublicDocument(d: ArchivedDocument) {
     fiscalYear: d.fiscalYear,
     retention: d.retention,
     legalHold: d.legalHold,
+    holds: d.holds ?? [],
+    ...(d.disposalApproval ? { disposalApproval: d.disposalApproval } : {}),
+    ...(d.disposal ? { disposal: { at: d.disposal.at, by: d.disposal.by, reason: d.disposal.reason } } : {}),
     createdAt: d.createdAt,
     createdBy: d.createdBy,
   };

@@ -1,23 +1,79 @@
-import type { RetentionClass } from '../documents/types';
+import { ArchiveError } from '../http/errors';
+import { TTenantRetentionPolicy } from './types';
 
 /**
- * Legal retention per class. `fiscal-7y` (art. 52 AWR): kept until the end of the
- * 7th year after the end of the fiscal year; `immovable-property-10y`: 10 years.
- * Fiscal years are taken as calendar years.
+ * Legal retention per class. `fiscal-7y` (art. 52 AWR): kept until the end of the 7th
+ * year after the end of the fiscal year; `immovable-property-10y`: 10 years. Tenants may
+ * add classes, never shorter than the legal floor.
  */
-export const RETENTION_YEARS: Record<RetentionClass, number> = {
-  'fiscal-7y': 7,
-  'immovable-property-10y': 10,
-};
+export const BUILT_IN_CLASSES = {
+  'fiscal-7y': { years: 7, description: 'Art. 52 AWR: 7 years after the end of the fiscal year' },
+  'immovable-property-10y': { years: 10, description: 'Immovable property: 10 years after the end of the fiscal year' },
+} as const;
+export type BuiltInRetentionClass = keyof typeof BUILT_IN_CLASSES;
 
-/** First instant after the retention period: 1 January of (fiscalYear + years + 1), UTC. */
-export function retainUntil(retentionClass: RetentionClass, fiscalYear: number): string {
-  return new Date(Date.UTC(fiscalYear + RETENTION_YEARS[retentionClass] + 1, 0, 1)).toISOString();
+/** No class may keep documents for less than this many years after the fiscal year ends. */
+export const LEGAL_FLOOR_YEARS = 7;
+
+export const DEFAULT_POLICY: TTenantRetentionPolicy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: 12 };
+
+/**
+ * First instant after the retention period, UTC: the end of the `years`-th year after the
+ * end of the fiscal year. Fiscal year N ends with the last day of `fiscalYearEndMonth` in
+ * calendar year N, so retention ends with the last day of that month in year N + years
+ * (28 or 29 February handled by the calendar). UTC midnight is 01:00 in the Netherlands:
+ * the period only ever runs slightly longer, never shorter.
+ */
+export function retainUntilFor(years: number, fiscalYear: number, fiscalYearEndMonth = 12): string {
+  return new Date(Date.UTC(fiscalYear + years, fiscalYearEndMonth, 1)).toISOString();
 }
 
-/** The fiscal year of a document: stated, else the year of its date, else the year it was archived. */
-export function fiscalYearOf(meta: { fiscalYear?: number; documentDate?: string }, archivedAt: Date): number {
+/** Built-in classes with calendar fiscal years (kept for callers that know only the class). */
+export function retainUntil(retentionClass: BuiltInRetentionClass, fiscalYear: number): string {
+  return retainUntilFor(BUILT_IN_CLASSES[retentionClass].years, fiscalYear);
+}
+
+/**
+ * The fiscal year of a document: stated, else the fiscal year its date falls in (named
+ * after the calendar year in which that fiscal year ends), else the one it was archived in.
+ */
+export function fiscalYearOf(meta: { fiscalYear?: number; documentDate?: string }, archivedAt: Date, fiscalYearEndMonth = 12): number {
   if (meta.fiscalYear !== undefined) return meta.fiscalYear;
-  if (meta.documentDate) return Number(meta.documentDate.slice(0, 4));
-  return archivedAt.getUTCFullYear();
+  const [year, month] = meta.documentDate ? [Number(meta.documentDate.slice(0, 4)), Number(meta.documentDate.slice(5, 7))] : [archivedAt.getUTCFullYear(), archivedAt.getUTCMonth() + 1];
+  return month <= fiscalYearEndMonth ? year : year + 1;
+}
+
+/** Every class a tenant may use, built-in first. */
+export function classesOf(policy: TTenantRetentionPolicy): Map<string, number> {
+  const all = new Map<string, number>(Object.entries(BUILT_IN_CLASSES).map(([name, c]) => [name, c.years]));
+  for (const c of policy.classes) all.set(c.name, c.years);
+  return all;
+}
+
+/** A tenant policy must keep the legal floor, not redefine built-in classes, and name a known default. */
+export function checkTenantPolicy(policy: TTenantRetentionPolicy): void {
+  const names = new Set<string>();
+  for (const c of policy.classes) {
+    if (c.name in BUILT_IN_CLASSES) throw new ArchiveError('invalid_retention_policy', { detail: `The class ${c.name} is built in and cannot be redefined.` });
+    if (names.has(c.name)) throw new ArchiveError('invalid_retention_policy', { detail: `The class ${c.name} is defined twice.` });
+    names.add(c.name);
+    if (c.years < LEGAL_FLOOR_YEARS) {
+      throw new ArchiveError('retention_below_legal_floor', {
+        detail: `The class ${c.name} keeps documents ${c.years} years; the legal floor is ${LEGAL_FLOOR_YEARS} years after the end of the fiscal year.`,
+        extensions: { retentionClass: c.name, years: c.years, floorYears: LEGAL_FLOOR_YEARS },
+      });
+    }
+  }
+  if (!classesOf(policy).has(policy.defaultClass)) throw new ArchiveError('invalid_retention_policy', { detail: `The default class ${policy.defaultClass} is not defined.` });
+}
+
+/** Class, fiscal year and retain-until of a new document, fixed at ingest. */
+export function resolveRetention(policy: TTenantRetentionPolicy, meta: { fiscalYear?: number; documentDate?: string; retentionClass?: string }, archivedAt: Date): { fiscalYear: number; retention: { class: string; retainUntil: string } } {
+  const name = meta.retentionClass ?? policy.defaultClass;
+  const years = classesOf(policy).get(name);
+  if (years === undefined) {
+    throw new ArchiveError('invalid_metadata', { detail: `retentionClass: ${name} is not a retention class of this archive.`, extensions: { errors: [{ path: 'retentionClass', message: 'unknown retention class' }] } });
+  }
+  const fiscalYear = fiscalYearOf(meta, archivedAt, policy.fiscalYearEndMonth);
+  return { fiscalYear, retention: { class: name, retainUntil: retainUntilFor(years, fiscalYear, policy.fiscalYearEndMonth) } };
 }

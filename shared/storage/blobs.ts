@@ -93,6 +93,33 @@ export class BlobArchive {
     return this.container(tenantId).getBlobClient(blobName).exists();
   }
 
+  /** Sets or clears the legal-hold flag of a blob (Set Legal Hold). */
+  async setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void> {
+    await this.tolerateEmulator(() => this.container(tenantId).getBlobClient(blobName).setLegalHold(legalHold));
+  }
+
+  /** Moves a blob's retain-until later (Set Immutability Policy); storage refuses shortening a locked policy. */
+  async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
+    await this.tolerateEmulator(() => this.container(tenantId).getBlobClient(blobName).setImmutabilityPolicy({ expiriesOn: new Date(retainUntil), policyMode: this.policyMode }));
+  }
+
+  /** Azurite does not implement the WORM calls; in emulator mode (local only) they are best effort. */
+  private async tolerateEmulator(call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      if (this.worm === 'emulator' && err instanceof RestError && err.statusCode !== 404) return;
+      throw err;
+    }
+  }
+
+  /** Names of every blob stored under a document. */
+  async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/` })) names.push(b.name);
+    return names;
+  }
+
   async ping(): Promise<void> {
     await this.service.getProperties();
   }

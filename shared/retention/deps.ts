@@ -1,0 +1,26 @@
+import type { BlobServiceClient } from '@azure/storage-blob';
+import type { Container } from '@azure/cosmos';
+import type { CosmosContainers } from '../storage/cosmos';
+import { RetentionCatalog, RetentionPolicies, TimerState } from '../storage/retention-store';
+import { BlobDisposer } from './dispose';
+
+/** What retention use cases and timers need beyond the document spine. */
+export interface RetentionDeps {
+  catalog: RetentionCatalog;
+  policies: RetentionPolicies;
+  timers: TimerState;
+  /** The one holder of blob deletion (shared/retention/dispose.ts). */
+  disposer: BlobDisposer;
+  /** Read-only lookups in the audit log (idempotent disposal entries). */
+  audit: Container;
+}
+
+export function buildRetentionDeps(service: BlobServiceClient, cosmos: CosmosContainers): RetentionDeps {
+  return {
+    catalog: new RetentionCatalog(cosmos.documents),
+    policies: new RetentionPolicies(cosmos.tenants),
+    timers: new TimerState(cosmos.tenants),
+    disposer: new BlobDisposer(service),
+    audit: cosmos.audit,
+  };
+}

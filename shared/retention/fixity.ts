@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { RestError } from '@azure/storage-blob';
+import type { Deps } from '../app';
+import type { AuditAction } from '../audit/types';
+import type { ArchivedDocument } from '../documents/types';
+import { cursor, unsafeTenantsFrom } from './sweep';
+import type { FixityRecord } from './types';
+import type { Actor } from './types';
+
+export const FIXITY_ACTOR: Actor = { subject: 'system:fixity-check', kind: 'system' };
+
+export interface FixityInput {
+  now: Date;
+  /** A document checked less than this long ago is skipped. */
+  cycleDays: number;
+  maxItems: number;
+  continuation: string | null;
+}
+
+export interface FixityResult {
+  checked: number;
+  failures: { tenantId: string; documentId: string; mismatched: string[]; missing: string[] }[];
+  continuation: string | null;
+}
+
+async function sha256Of(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<string | null> {
+  try {
+    const read = await deps.blobs.read(tenantId, blobName);
+    const hash = createHash('sha256');
+    for await (const chunk of read.stream) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return null;
+    throw err;
+  }
+}
+
+/** Re-reads the stored files of one document and compares their SHA-256 with the catalog. */
+export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>): Promise<{ mismatched: string[]; missing: string[] }> {
+  const mismatched: string[] = [];
+  const missing: string[] = [];
+  for (const file of [...doc.originals, doc.rendition]) {
+    const actual = await sha256Of(deps, doc.tenantId, file.blobName);
+    if (actual === null) missing.push(file.blobName);
+    else if (actual !== file.sha256) mismatched.push(file.blobName);
+  }
+  if (!(await deps.blobs.exists(doc.tenantId, `${doc.id}/manifest.json`))) missing.push(`${doc.id}/manifest.json`);
+  return { mismatched, missing };
+}
+
+/** Records a check on the catalog item and, when something is wrong, logs and audits it. */
+export async function recordFixity(doc: ArchivedDocument, found: { mismatched: string[]; missing: string[] }, at: Date, action: AuditAction, actor: Actor, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<void> {
+  const ok = found.mismatched.length === 0 && found.missing.length === 0;
+  const record: FixityRecord = { checkedAt: at.toISOString(), ok, ...(found.mismatched.length ? { mismatched: found.mismatched } : {}), ...(found.missing.length ? { missing: found.missing } : {}) };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
+    if (!current || current.item.status !== 'active') return;
+    if ((await deps.retention.catalog.replace({ ...current.item, fixity: record }, current.etag)) === 'replaced') break;
+  }
+  if (!ok) {
+    deps.log.error('fixity failure: stored files differ from the catalog', { tenantId: doc.tenantId, documentId: doc.id, ...found });
+    await deps.audit.append({
+      tenantId: doc.tenantId,
+      at: at.toISOString(),
+      actor,
+      action,
+      target: doc.id,
+      outcome: 'failed',
+      status: 500,
+      requestId: `${actor.subject}:${at.toISOString()}`,
+      clientIp: null,
+      userAgent: null,
+      detail: [...found.mismatched.map((n) => `mismatch:${n.split('/').pop()}`), ...found.missing.map((n) => `missing:${n.split('/').pop()}`)].join(',').slice(0, 300),
+    });
+  }
+}
+
+/**
+ * Fixity check: re-reads stored blobs over a cycle (each document at most once per
+ * `cycleDays`) and compares SHA-256 with the catalog. Bounded; returns a continuation.
+ */
+export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log'>): Promise<FixityResult> {
+  const from = cursor.decode(input.continuation);
+  const due = input.now.getTime() - input.cycleDays * 86_400_000;
+  const result: FixityResult = { checked: 0, failures: [], continuation: null };
+  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
+    let after = from && tenantId === from.tenant ? from.after : '';
+    for (;;) {
+      if (result.checked >= input.maxItems) {
+        result.continuation = cursor.encode({ tenant: tenantId, after });
+        return result;
+      }
+      const batch = await deps.retention.catalog.activeAfter(tenantId, after, 50);
+      if (batch.length === 0) break;
+      for (const doc of batch) {
+        if (result.checked >= input.maxItems) break;
+        after = doc.id;
+        if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) continue;
+        result.checked++;
+        const found = await checkDocument(doc, deps);
+        await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
+        if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
+      }
+    }
+  }
+  return result;
+}
+
+/** For /health/ready: documents whose last check found damage (no tenant data). */
+export async function unsafeFixityReport(deps: Pick<Deps, 'retention'>): Promise<{ status: 'ok' | 'failures'; damagedDocuments: number }> {
+  const damagedDocuments = await deps.retention.catalog.unsafeCountFixityFailures();
+  return { status: damagedDocuments === 0 ? 'ok' : 'failures', damagedDocuments };
+}

@@ -1,0 +1,87 @@
+import type { Deps } from '../app';
+import type { Principal } from '../auth/types';
+import { ArchiveError } from '../http/errors';
+import { uuidv7 } from '../ids';
+import type { LegalHold } from './types';
+import { actorOf, blobNamesOf, updateDocument } from './update';
+
+export interface PlaceHold {
+  principal: Principal;
+  documentId: string;
+  reason: string;
+  caseReference: string;
+}
+
+type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock'>;
+
+async function setBlobHolds(deps: HoldDeps, tenantId: string, names: string[], hold: boolean): Promise<void> {
+  for (const name of names) await deps.blobs.setLegalHold(tenantId, name, hold);
+}
+
+/**
+ * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
+ * second write fails the store is still protected (fail closed), and a retry is harmless.
+ */
+export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query'] }, deps: HoldDeps): Promise<LegalHold> {
+  const tenantId = cmd.principal.tenantId;
+  const hold: LegalHold = {
+    id: cmd.holdId ?? uuidv7(deps.clock.now().getTime()),
+    reason: cmd.reason,
+    caseReference: cmd.caseReference,
+    placedAt: deps.clock.now().toISOString(),
+    placedBy: actorOf(cmd.principal),
+    ...(cmd.query ? { query: cmd.query } : {}),
+  };
+  return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
+    if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
+    return {
+      next: { ...doc, legalHold: true, holds: [...(doc.holds ?? []), hold] },
+      result: hold,
+      before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
+    };
+  });
+}
+
+/** One hold over every active document matching the query (a tax audit of a year, a dispute with a counterparty). */
+export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: { fiscalYear?: number; counterparty?: string } }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[] }> {
+  const holdId = uuidv7(deps.clock.now().getTime());
+  const documentIds: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await deps.retention.catalog.matching(cmd.principal.tenantId, cmd.query, 100, token);
+    for (const doc of page.items) {
+      await placeHold({ ...cmd, documentId: doc.id, holdId, query: cmd.query }, deps);
+      documentIds.push(doc.id);
+    }
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  return { holdId, documentIds };
+}
+
+/**
+ * Releases one hold. Four eyes: the principal who placed it cannot release it. The
+ * catalog is written first; the blobs' flag is cleared only when no other hold is open.
+ */
+export async function releaseHold(cmd: { principal: Principal; documentId: string; holdId: string; reason: string }, deps: HoldDeps): Promise<LegalHold> {
+  const tenantId = cmd.principal.tenantId;
+  return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
+    const holds = doc.holds ?? [];
+    const hold = holds.find((h) => h.id === cmd.holdId);
+    if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
+    if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
+    if (hold.placedBy.subject === cmd.principal.subject) {
+      throw new ArchiveError('four_eyes_required', {
+        detail: 'Four-eyes rule: a legal hold must be released by a different principal than the one who placed it.',
+        extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject },
+      });
+    }
+    const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
+    const next = holds.map((h) => (h.id === hold.id ? released : h));
+    const stillHeld = next.some((h) => !h.releasedAt);
+    return {
+      next: { ...doc, holds: next, legalHold: stillHeld },
+      result: released,
+      ...(stillHeld ? {} : { after: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), false) }),
+    };
+  });
+}

@@ -1,0 +1,133 @@
+import type { Deps } from '../app';
+import type { Principal } from '../auth/types';
+import type { ArchivedDocument } from '../documents/types';
+import { ArchiveError } from '../http/errors';
+import { uuidv7 } from '../ids';
+import type { Page } from '../storage/catalog';
+import { disposalBlocker } from './dispose';
+import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS } from './policy';
+import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from './types';
+import { actorOf, blobNamesOf, updateDocument } from './update';
+
+/** The tenant's policy, or the built-in default. */
+export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<TTenantRetentionPolicy> {
+  const stored = await deps.retention.policies.get(tenantId);
+  if (!stored) return DEFAULT_POLICY;
+  const { updatedAt: _a, updatedBy: _b, ...policy } = stored;
+  return policy;
+}
+
+export async function describePolicy(tenantId: string, deps: Pick<Deps, 'retention'>) {
+  const stored = await deps.retention.policies.get(tenantId);
+  const policy = await tenantPolicy(tenantId, deps);
+  return {
+    ...policy,
+    legalFloorYears: LEGAL_FLOOR_YEARS,
+    effectiveClasses: [...classesOf(policy)].map(([name, years]) => ({ name, years })),
+    ...(stored?.updatedAt ? { updatedAt: stored.updatedAt, updatedBy: stored.updatedBy } : {}),
+  };
+}
+
+export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock'>) {
+  checkTenantPolicy(policy);
+  await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal));
+  return describePolicy(principal.tenantId, deps);
+}
+
+/**
+ * Moves retain-until later, on every blob (Set Immutability Policy) and then in the
+ * catalog. Never shorter: 422. The same date again is a no-op.
+ */
+export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<ArchivedDocument> {
+  const tenantId = cmd.principal.tenantId;
+  const to = new Date(cmd.retainUntil).toISOString();
+  return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
+    const from = doc.retention.retainUntil;
+    if (to < from) {
+      throw new ArchiveError('retention_shortening_refused', { detail: `Retention of ${doc.id} runs until ${from}; it can be extended, never shortened.`, extensions: { retainUntil: from } });
+    }
+    if (to === from) return { next: null, result: doc };
+    const extension: RetentionExtension = { from, to, at: deps.clock.now().toISOString(), by: actorOf(cmd.principal), reason: cmd.reason };
+    const next: ArchivedDocument = { ...doc, retention: { ...doc.retention, retainUntil: to, extensions: [...(doc.retention.extensions ?? []), extension] } };
+    return {
+      next,
+      result: next,
+      before: async () => {
+        for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, to);
+      },
+    };
+  });
+}
+
+export interface DueItem {
+  id: string;
+  retention: ArchivedDocument['retention'];
+  fiscalYear: number;
+  kind: string | null;
+  legalHold: boolean;
+  approved: boolean;
+  /** What keeps it from the next sweep, or null if the sweep would dispose of it now. */
+  blockedBy: string | null;
+}
+
+/** Disposal review: documents whose retention ends by `before`, with what the sweep would do. */
+export async function listDue(tenantId: string, q: { before: string; limit: number; continuationToken?: string }, deps: Pick<Deps, 'retention' | 'clock'>): Promise<Page<DueItem> & { requireDisposalApproval: boolean }> {
+  const policy = await tenantPolicy(tenantId, deps);
+  const page = await deps.retention.catalog.due(tenantId, new Date(q.before).toISOString(), q.limit, q.continuationToken);
+  const at = new Date(Math.max(new Date(q.before).getTime(), deps.clock.now().getTime()));
+  return {
+    requireDisposalApproval: policy.requireDisposalApproval,
+    continuationToken: page.continuationToken,
+    items: page.items.map((d) => ({
+      id: d.id,
+      retention: d.retention,
+      fiscalYear: d.fiscalYear,
+      kind: d.metadata.kind ?? null,
+      legalHold: d.legalHold,
+      approved: d.disposalApproval?.retainUntil === d.retention.retainUntil,
+      blockedBy: disposalBlocker(d, at, policy.requireDisposalApproval),
+    })),
+  };
+}
+
+export const MAX_APPROVALS_PER_REQUEST = 500;
+
+/**
+ * Approves the disposal of documents due by `before` (all of them, or the listed ones),
+ * pinned to their current retain-until: an extension afterwards voids the approval.
+ * Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
+ */
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[] }, deps: Pick<Deps, 'retention' | 'clock'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
+  const tenantId = cmd.principal.tenantId;
+  const approvalId = uuidv7(deps.clock.now().getTime());
+  const before = new Date(cmd.before).toISOString();
+  const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
+  const approved: string[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  let token: string | undefined;
+  let more = false;
+  outer: do {
+    const page = await deps.retention.catalog.due(tenantId, before, 100, token);
+    for (const doc of page.items) {
+      if (wanted && !wanted.has(doc.id)) continue;
+      if (doc.disposalApproval?.retainUntil === doc.retention.retainUntil) continue;
+      if (approved.length >= MAX_APPROVALS_PER_REQUEST) {
+        more = true;
+        break outer;
+      }
+      if (doc.legalHold) {
+        skipped.push({ id: doc.id, reason: 'legal-hold' });
+        continue;
+      }
+      const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
+      const ok = await updateDocument(tenantId, doc.id, deps, (d) =>
+        d.legalHold || d.retention.retainUntil > before ? { next: null, result: false } : { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: true },
+      ).catch((err: unknown) => (err instanceof ArchiveError && err.code === 'document_disposed' ? false : Promise.reject(err)));
+      if (ok) approved.push(doc.id);
+      else skipped.push({ id: doc.id, reason: 'changed' });
+    }
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  for (const id of wanted ?? []) if (!approved.includes(id) && !skipped.some((s) => s.id === id)) skipped.push({ id, reason: 'not-due' });
+  return { approvalId, approved, skipped, more };
+}

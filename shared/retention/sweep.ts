@@ -1,0 +1,102 @@
+import type { Deps } from '../app';
+import { uuidv7 } from '../ids';
+import { disposeDocument } from './dispose';
+import { tenantPolicy } from './review';
+
+export interface Budget {
+  /** Documents looked at (disposed or not) before the run stops with a continuation. */
+  maxItems: number;
+  /** Wall time (by deps.clock) before the run stops with a continuation. */
+  maxMillis: number;
+}
+
+export interface SweepInput {
+  /** The instant retention is judged against. */
+  now: Date;
+  budget: Budget;
+  /** From the previous run's result; null starts from the first tenant. */
+  continuation: string | null;
+}
+
+export interface SweepResult {
+  runId: string;
+  /** Documents disposed of in this run (`tenantId/documentId`). */
+  disposed: string[];
+  /** Disposals a crashed run had started and this run finished. */
+  completed: string[];
+  /** Candidates left in place, with the reason (approval missing, storage refused, changed meanwhile…). */
+  blocked: { tenantId: string; documentId: string; reason: string }[];
+  tenants: number;
+  /** Where the next run resumes; null when every tenant was swept. */
+  continuation: string | null;
+}
+
+interface Cursor {
+  tenant: string;
+  after: string;
+}
+
+export const cursor = {
+  encode: (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url'),
+  decode: (s: string | null): Cursor | null => {
+    if (!s) return null;
+    try {
+      const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
+      return typeof c.tenant === 'string' && typeof c.after === 'string' ? c : null;
+    } catch {
+      return null;
+    }
+  },
+};
+
+/** Tenants in a stable order, from the cross-tenant listing (timers only). */
+export async function unsafeTenantsFrom(deps: Pick<Deps, 'blobs'>, first: string | null): Promise<string[]> {
+  const all: string[] = [];
+  for await (const t of deps.blobs.unsafeListTenants()) if (first === null || t >= first) all.push(t);
+  return all.sort();
+}
+
+/**
+ * The retention sweep: walks the tenants and disposes of every document past its
+ * retain-until, without an open legal hold, and approved where the tenant requires it.
+ * Bounded by `budget`; returns a continuation. Idempotent: a re-run finds nothing new,
+ * and a run after a crash finishes the disposals the crash interrupted.
+ */
+export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log' | 'clock'>): Promise<SweepResult> {
+  const started = deps.clock.now().getTime();
+  const runId = `sweep-${uuidv7(started)}`;
+  const now = input.now.toISOString();
+  const from = cursor.decode(input.continuation);
+  const result: SweepResult = { runId, disposed: [], completed: [], blocked: [], tenants: 0, continuation: null };
+  let items = 0;
+  const exhausted = () => items >= input.budget.maxItems || deps.clock.now().getTime() - started >= input.budget.maxMillis;
+
+  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
+    result.tenants++;
+    const policy = await tenantPolicy(tenantId, deps);
+    let after = from && tenantId === from.tenant ? from.after : '';
+    for (;;) {
+      if (exhausted()) {
+        result.continuation = cursor.encode({ tenant: tenantId, after });
+        return summarise(result, deps);
+      }
+      const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(50, input.budget.maxItems - items));
+      if (batch.length === 0) break;
+      for (const doc of batch) {
+        if (exhausted()) break;
+        items++;
+        after = doc.id;
+        const outcome = await disposeDocument(tenantId, doc.id, { now: input.now, runId, requireApproval: policy.requireDisposalApproval }, deps);
+        if (outcome === 'disposed') result.disposed.push(`${tenantId}/${doc.id}`);
+        else if (outcome === 'completed') result.completed.push(`${tenantId}/${doc.id}`);
+        else result.blocked.push({ tenantId, documentId: doc.id, reason: outcome.detail ? `${outcome.blocked}: ${outcome.detail}` : outcome.blocked });
+      }
+    }
+  }
+  return summarise(result, deps);
+}
+
+function summarise(result: SweepResult, deps: Pick<Deps, 'log'>): SweepResult {
+  deps.log.info('retention sweep', { runId: result.runId, disposed: result.disposed.length, completed: result.completed.length, blocked: result.blocked.length, tenants: result.tenants, more: result.continuation !== null });
+  return result;
+}

@@ -1,0 +1,32 @@
+import type { Deps } from '../app';
+import { checkFixity } from './fixity';
+import { reconcile } from './reconcile';
+import { sweep } from './sweep';
+
+/**
+ * The retention timers as plain functions of (deps): each resumes from the continuation
+ * its previous run stored, does one bounded run and stores where the next one resumes.
+ */
+export async function runSweepTimer(deps: Deps) {
+  const continuation = await deps.retention.timers.get<string>('sweep-continuation');
+  const result = await sweep({ now: deps.clock.now(), budget: { maxItems: deps.config.ARCHIVE_SWEEP_MAX_ITEMS, maxMillis: deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 }, continuation }, deps);
+  await deps.retention.timers.set('sweep-continuation', result.continuation);
+  return result;
+}
+
+export async function runFixityTimer(deps: Deps) {
+  const continuation = await deps.retention.timers.get<string>('fixity-continuation');
+  const result = await checkFixity({ now: deps.clock.now(), cycleDays: deps.config.ARCHIVE_FIXITY_CYCLE_DAYS, maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation }, deps);
+  await deps.retention.timers.set('fixity-continuation', result.continuation);
+  await deps.retention.timers.set('fixity-last-run', { at: deps.clock.now().toISOString(), checked: result.checked, failures: result.failures.length });
+  deps.log.info('fixity check', { checked: result.checked, failures: result.failures.length, more: result.continuation !== null });
+  return result;
+}
+
+export async function runReconcileTimer(deps: Deps) {
+  const continuation = await deps.retention.timers.get<string>('reconcile-continuation');
+  const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation }, deps);
+  await deps.retention.timers.set('reconcile-continuation', result.continuation);
+  deps.log.info('reconciler', { indexed: result.indexed.length, flagged: result.flagged.length, checked: result.checked, more: result.continuation !== null });
+  return result;
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** Retention class names: built-in ones and those a tenant defines. */
+export const RETENTION_CLASS_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
+
+export interface Actor {
+  subject: string;
+  kind: string;
+}
+
+/** One legal hold on one document. A document is held while any of its holds is open. */
+export interface LegalHold {
+  id: string;
+  reason: string;
+  caseReference: string;
+  placedAt: string;
+  placedBy: Actor;
+  /** Set when the hold was placed for every document matching a query. */
+  query?: { fiscalYear?: number; counterparty?: string };
+  releasedAt?: string;
+  releasedBy?: Actor;
+  releaseReason?: string;
+}
+
+export interface RetentionExtension {
+  from: string;
+  to: string;
+  at: string;
+  by: Actor;
+  reason: string;
+}
+
+export interface DisposalApproval {
+  approvalId: string;
+  approvedAt: string;
+  approvedBy: Actor;
+  reason: string;
+  /** The retain-until the approval was given for; an extension afterwards voids it. */
+  retainUntil: string;
+}
+
+/** Kept on the tombstone: who disposed of the document, when and why. */
+export interface DisposalRecord {
+  at: string;
+  by: Actor;
+  reason: string;
+  runId: string;
+  approval?: DisposalApproval;
+  /** False between the tombstone write and the audit entry (a crash there is finished by the next run). */
+  audited: boolean;
+}
+
+export interface FixityRecord {
+  checkedAt: string;
+  ok: boolean;
+  /** Blob names whose SHA-256 differed from the catalog. */
+  mismatched?: string[];
+  /** Blob names that were not found. */
+  missing?: string[];
+}
+
+/** A tenant's retention policy (Cosmos `tenants`, id `retention-policy`). */
+export const ZTenantRetentionPolicy = z.strictObject({
+  classes: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(RETENTION_CLASS_NAME, 'must be a lower-case slug'),
+        years: z.number().int().min(1).max(100),
+        description: z.string().trim().max(300).optional(),
+      }),
+    )
+    .max(50)
+    .default([]),
+  defaultClass: z.string().regex(RETENTION_CLASS_NAME).default('fiscal-7y'),
+  /** Documents are disposed of only after a principal with retention:approve approved them. */
+  requireDisposalApproval: z.boolean().default(false),
+  /** Month (1–12) in which the tenant's fiscal year ends; 12 = calendar year. */
+  fiscalYearEndMonth: z.number().int().min(1).max(12).default(12),
+});
+export type TTenantRetentionPolicy = z.infer<typeof ZTenantRetentionPolicy>;

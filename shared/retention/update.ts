@@ -1,0 +1,42 @@
+import type { Deps } from '../app';
+import type { ArchivedDocument } from '../documents/types';
+import { ArchiveError } from '../http/errors';
+import { DOCUMENT_ID } from '../ids';
+import type { Actor } from './types';
+import type { Principal } from '../auth/types';
+
+export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind });
+
+/** The blobs of a document: every original, the rendition, the manifest. */
+export function blobNamesOf(doc: ArchivedDocument): string[] {
+  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, `${doc.id}/manifest.json`];
+}
+
+/**
+ * Read-modify-write of a catalog item with optimistic concurrency. `decide` sees the
+ * current item and returns the new one (or null: nothing to change); `before` runs the
+ * storage-side effect for that decision before the catalog is written (fail closed:
+ * storage is never less protective than the catalog says). Retries on a concurrent write.
+ */
+export async function updateDocument<R>(
+  tenantId: string,
+  id: string,
+  deps: Pick<Deps, 'retention'>,
+  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: () => Promise<void> },
+): Promise<R> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
+    if (!current) throw new ArchiveError('document_not_found', { detail: `No document ${id.slice(0, 64)} in this archive.` });
+    if (current.item.status !== 'active') {
+      throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: current.item.disposal ?? null } });
+    }
+    const step = decide(current.item);
+    if (!step.next) return step.result;
+    await step.before?.();
+    if ((await deps.retention.catalog.replace(step.next, current.etag)) === 'replaced') {
+      await step.after?.();
+      return step.result;
+    }
+  }
+  throw new ArchiveError('dependency_unavailable', { detail: 'The document is being changed concurrently; try again.' });
+}

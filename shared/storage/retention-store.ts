@@ -1,0 +1,148 @@
+import type { Container, SqlParameter } from '@azure/cosmos';
+import type { ArchivedDocument } from '../documents/types';
+import { ArchiveError } from '../http/errors';
+import type { Actor, TTenantRetentionPolicy } from '../retention/types';
+import type { Page } from './catalog';
+import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+
+export interface Versioned<T> {
+  item: T;
+  etag: string;
+}
+
+/**
+ * The catalog as retention sees it: optimistic-concurrency updates of the mutable
+ * retention state (holds, retain-until, approvals, tombstones) and the queries of the
+ * sweep, the fixity check and the disposal review. Tenant-scoped except the `unsafe…` ones.
+ */
+export class RetentionCatalog {
+  constructor(private readonly container: Container) {}
+
+  async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
+    try {
+      const { resource } = await this.container.item(id, tenantId).read<ArchivedDocument & { _etag: string }>();
+      if (!resource || resource.tenantId !== tenantId || resource.type !== 'document') return null;
+      return { item: strip(resource), etag: resource._etag };
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  /** Replace only if unchanged since read; 'conflict' means someone else wrote first (re-read and retry). */
+  async replace(doc: ArchivedDocument, etag: string): Promise<'replaced' | 'conflict'> {
+    try {
+      await this.container.item(doc.id, doc.tenantId).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return 'replaced';
+    } catch (err) {
+      if (isCosmosStatus(err, 412)) return 'conflict';
+      throw err;
+    }
+  }
+
+  private async page(tenantId: string, where: string[], parameters: SqlParameter[], orderBy: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+    const query = `SELECT * FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${where.join(' AND ')} ORDER BY ${orderBy}`;
+    try {
+      const res = await this.container.items
+        .query<ArchivedDocument>({ query, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId, maxItemCount: limit, continuationToken })
+        .fetchNext();
+      return { items: res.resources.map(strip), continuationToken: res.continuationToken ?? null };
+    } catch (err) {
+      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+      throw err;
+    }
+  }
+
+  /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished. */
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
+    const page = await this.page(
+      tenantId,
+      ['c.id > @after', '((c.status = "active" AND c.retention.retainUntil <= @now AND c.legalHold = false) OR c.status = "disposing" OR (c.status = "disposed" AND c.disposal.audited = false))'],
+      [{ name: '@after', value: afterId }, { name: '@now', value: now }],
+      'c.id',
+      limit,
+    );
+    return page.items;
+  }
+
+  /** Disposal review: active documents whose retention ends at or before `before`, earliest first. */
+  async due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+    return this.page(tenantId, ['c.status = "active"', 'c.retention.retainUntil <= @before'], [{ name: '@before', value: before }], 'c.retention.retainUntil', limit, continuationToken);
+  }
+
+  /** Active documents matching a hold query. */
+  async matching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+    const where = ['c.status = "active"'];
+    const parameters: SqlParameter[] = [];
+    if (q.fiscalYear !== undefined) {
+      where.push('c.fiscalYear = @fy');
+      parameters.push({ name: '@fy', value: q.fiscalYear });
+    }
+    if (q.counterparty !== undefined) {
+      where.push('c.metadata.counterparty = @cp');
+      parameters.push({ name: '@cp', value: q.counterparty });
+    }
+    return this.page(tenantId, where, parameters, 'c.id', limit, continuationToken);
+  }
+
+  /** Active documents after `afterId`, for the fixity check and the reconciler. */
+  async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
+    return (await this.page(tenantId, ['c.status = "active"', 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;
+  }
+
+  /** Cross-tenant, for /health/ready: how many documents the last fixity checks found damaged. */
+  async unsafeCountFixityFailures(): Promise<number> {
+    const { resources } = await this.container.items.query<number>('SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND c.status = "active" AND c.fixity.ok = false').fetchAll();
+    return resources.reduce((a, b) => a + b, 0);
+  }
+}
+
+interface PolicyItem extends TTenantRetentionPolicy {
+  id: 'retention-policy';
+  tenantId: string;
+  type: 'retention-policy';
+  updatedAt: string;
+  updatedBy: Actor;
+}
+
+/** Per-tenant retention policy in the `tenants` container (partition /tenantId). */
+export class RetentionPolicies {
+  constructor(private readonly container: Container) {}
+
+  async get(tenantId: string): Promise<(TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor }) | null> {
+    try {
+      const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
+      if (!resource || resource.tenantId !== tenantId) return null;
+      const { id: _i, tenantId: _t, type: _y, ...policy } = strip(resource);
+      return policy;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor): Promise<void> {
+    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by };
+    await this.container.items.upsert(item);
+  }
+}
+
+/** Small records the timers keep between runs (sweep continuation, last results), outside every tenant. */
+export class TimerState {
+  static readonly PARTITION = '_timers';
+  constructor(private readonly container: Container) {}
+
+  async get<T>(name: string): Promise<T | null> {
+    try {
+      const { resource } = await this.container.item(name, TimerState.PARTITION).read<{ value: T }>();
+      return resource ? resource.value : null;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  async set<T>(name: string, value: T): Promise<void> {
+    await this.container.items.upsert({ id: name, tenantId: TimerState.PARTITION, type: 'timer-state', value });
+  }
+}

@@ -1,0 +1,165 @@
+/** Immutable storage through the WORM proxy: policies on every write, refusals, enforce mode, holds and extensions. */
+import { RestError } from '@azure/storage-blob';
+import { call, sha256hex } from '../support/http';
+import { newTenant, tenantState } from '../support/harness';
+import { ingest, startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
+
+let archive: WormArchive;
+beforeAll(async () => {
+  archive = await startWormArchive('2025-03-01T12:00:00Z');
+});
+afterAll(() => archive.stop());
+
+const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+const httpDate = (iso: string) => new Date(iso).toUTCString();
+
+async function tenantWith(prefix: string) {
+  const tenant = newTenant(prefix);
+  return {
+    tenant,
+    container: `tenant-${tenant}`,
+    archivist: await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' }),
+    archivist2: await archive.token({ tenant, sub: 'archivist-2', rights: 'archivist' }),
+    admin: await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' }),
+  };
+}
+
+describe('every blob is written create-only with its retention policy and hold flag', () => {
+  it('sends retain-until (from the class), Locked mode and the hold flag on original, rendition and manifest', async () => {
+    const t = await tenantWith('worm');
+    const id = await ingest(archive, t.archivist, { documentDate: '2024-12-31', kind: 'invoice' });
+    const puts = archive.proxy.records.filter((r) => r.container === t.container && r.op === 'put');
+    expect(puts.map((p) => p.blob).sort()).toEqual([`${id}/manifest.json`, `${id}/original.jpg`, `${id}/rendition.pdf`]);
+    for (const p of puts) {
+      expect(p).toMatchObject({ status: 201, until: httpDate('2032-01-01T00:00:00Z'), mode: 'Locked', legalHold: 'false' });
+    }
+    const doc = (await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json;
+    expect(doc.retention).toEqual({ class: 'fiscal-7y', retainUntil: '2032-01-01T00:00:00.000Z' });
+
+    const immovable = await ingest(archive, t.archivist, { fiscalYear: 2024, retentionClass: 'immovable-property-10y' });
+    for (const p of archive.proxy.records.filter((r) => r.blob.startsWith(immovable) && r.op === 'put')) expect(p.until).toBe(httpDate('2035-01-01T00:00:00Z'));
+  });
+
+  it('refuses early delete and overwrite (409 BlobImmutableDueToPolicy); the document is unchanged', async () => {
+    const t = await tenantWith('worm-del');
+    const id = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    const before = await call(`${archive.url}/documents/${id}/original`, { token: t.archivist });
+    const blob = archive.storage.getContainerClient(t.container).getBlockBlobClient(`${id}/original.jpg`);
+    const refusal = async (p: Promise<unknown>) => {
+      const err = await p.then(() => null, (e: unknown) => e as RestError);
+      return err && { status: err.statusCode, code: err.code };
+    };
+    expect(await refusal(blob.delete())).toEqual({ status: 409, code: 'BlobImmutableDueToPolicy' });
+    expect(await refusal(blob.upload(Buffer.from('forged'), 6))).toEqual({ status: 409, code: 'BlobImmutableDueToPolicy' });
+    expect(await refusal(blob.setMetadata({ x: 'y' }))).toEqual({ status: 409, code: 'BlobImmutableDueToPolicy' });
+    // A locked policy cannot be shortened at storage level either.
+    expect(await refusal(blob.setImmutabilityPolicy({ expiriesOn: new Date('2026-01-01'), policyMode: 'Locked' }))).toMatchObject({ status: 409 });
+    const after = await call(`${archive.url}/documents/${id}/original`, { token: t.archivist });
+    expect(after.status).toBe(200);
+    expect(sha256hex(after.bytes)).toBe(sha256hex(before.bytes));
+    // Re-sending the same upload with the same Idempotency-Key replays; nothing is overwritten.
+    const puts = archive.proxy.records.filter((r) => r.container === t.container && r.op === 'put' && r.status === 201);
+    expect(puts).toHaveLength(3);
+  });
+
+  it('ARCHIVE_WORM=enforce: a container without version-level immutability → 503 worm_unavailable, nothing stored', async () => {
+    const t = await tenantWith('worm-off');
+    archive.proxy.disableImmutability(t.container);
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(uniqueJpeg())], { type: 'image/jpeg' }), 'scan.jpg');
+    const res = await call(`${archive.url}/documents`, { method: 'POST', body: form, token: t.archivist });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json.code).toBe('worm_unavailable');
+    expect(await tenantState(archive, t.tenant)).toEqual({ blobs: [], documents: 0 });
+    expect(archive.proxy.records.filter((r) => r.container === t.container && r.op === 'put')).toEqual([]);
+  });
+});
+
+describe('legal holds', () => {
+  it('set the hold flag on every blob, block deletion after retention ends, and need a second principal to release', async () => {
+    const t = await tenantWith('hold');
+    const id = await ingest(archive, t.archivist, { fiscalYear: 2016 }); // retain-until 2024-01-01: already past
+    const placed = await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'tax audit 2016', caseReference: 'BD-2025-17' }), token: t.archivist });
+    expect(placed.status).toBe(201);
+    expect(placed.json).toMatchObject({ reason: 'tax audit 2016', caseReference: 'BD-2025-17', placedBy: { subject: 'archivist-1', kind: 'user' } });
+    const second = await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'dispute', caseReference: 'C-1' }), token: t.archivist2 });
+    expect(second.status).toBe(201);
+    for (const name of ['original.jpg', 'rendition.pdf', 'manifest.json']) expect(archive.proxy.state(t.container, `${id}/${name}`)?.legalHold).toBe(true);
+    const doc = (await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json;
+    expect(doc.legalHold).toBe(true);
+    expect(doc.holds).toHaveLength(2);
+
+    const blob = archive.storage.getContainerClient(t.container).getBlobClient(`${id}/original.jpg`);
+    expect(await blob.delete().then(() => 'deleted', (e: RestError) => e.code)).toBe('BlobImmutableDueToLegalHold');
+
+    // Four eyes: the admin who wants to release is fine; the placer is not, even with the permission.
+    const placerAdmin = await archive.token({ tenant: t.tenant, sub: 'archivist-1', rights: 'tenant-admin' });
+    const self = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'done' }), token: placerAdmin });
+    expect(self.status).toBe(403);
+    expect(self.json).toMatchObject({ code: 'four_eyes_required', rule: 'four-eyes:legal-hold-release' });
+    const noRight = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'done' }), token: t.archivist2 });
+    expect(noRight.status).toBe(403);
+    expect(noRight.json.code).toBe('forbidden');
+
+    const released = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'audit closed' }), token: t.admin });
+    expect(released.status).toBe(200);
+    expect(released.json).toMatchObject({ releasedBy: { subject: 'admin-1' }, releaseReason: 'audit closed' });
+    // Still held by the second hold: flags stay.
+    expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.legalHold).toBe(true);
+    expect(archive.proxy.state(t.container, `${id}/original.jpg`)?.legalHold).toBe(true);
+    const again = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'x' }), token: t.admin });
+    expect(again.json.code).toBe('hold_already_released');
+
+    expect((await call(`${archive.url}/documents/${id}/legal-holds/${second.json.id}`, { ...json('DELETE', { reason: 'settled' }), token: t.admin })).status).toBe(200);
+    expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.legalHold).toBe(false);
+    for (const name of ['original.jpg', 'rendition.pdf', 'manifest.json']) expect(archive.proxy.state(t.container, `${id}/${name}`)?.legalHold).toBe(false);
+    // The manifest is the ingest-time record: unchanged.
+    const manifest = JSON.parse((await archive.storage.getContainerClient(t.container).getBlobClient(`${id}/manifest.json`).downloadToBuffer()).toString());
+    expect(manifest.legalHold).toBe(false);
+    expect(manifest.holds).toBeUndefined();
+  });
+
+  it('by query: every document of a fiscal year, one hold id; bad input and unknown holds are refused', async () => {
+    const t = await tenantWith('hold-q');
+    const a = await ingest(archive, t.archivist, { fiscalYear: 2021, counterparty: 'ACME' });
+    const b = await ingest(archive, t.archivist, { fiscalYear: 2021 });
+    const c = await ingest(archive, t.archivist, { fiscalYear: 2022, counterparty: 'ACME' });
+    const res = await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'tax audit', caseReference: 'BD-1', query: { fiscalYear: 2021 } }), token: t.archivist });
+    expect(res.status).toBe(201);
+    expect(res.json.documentIds.sort()).toEqual([a, b].sort());
+    const docC = (await call(`${archive.url}/documents/${c}`, { token: t.archivist })).json;
+    expect(docC.legalHold).toBe(false);
+    const docA = (await call(`${archive.url}/documents/${a}`, { token: t.archivist })).json;
+    expect(docA.holds[0]).toMatchObject({ id: res.json.holdId, query: { fiscalYear: 2021 } });
+
+    expect((await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y', query: {} }), token: t.archivist })).status).toBe(400);
+    expect((await call(`${archive.url}/documents/${a}/legal-holds`, { ...json('POST', { reason: 'x' }), token: t.archivist })).status).toBe(400);
+    expect((await call(`${archive.url}/documents/${a}/legal-holds/nope`, { ...json('DELETE', { reason: 'x' }), token: t.admin })).json.code).toBe('hold_not_found');
+    const uploader = await archive.token({ tenant: t.tenant, sub: 'u', rights: 'uploader' });
+    expect((await call(`${archive.url}/documents/${a}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y' }), token: uploader })).status).toBe(403);
+    // Another tenant's document answers like a missing one.
+    const other = await tenantWith('hold-o');
+    expect((await call(`${archive.url}/documents/${a}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y' }), token: other.archivist })).json.code).toBe('document_not_found');
+  });
+});
+
+describe('retention extension', () => {
+  it('moves retain-until later on every blob and in the catalog, never earlier', async () => {
+    const t = await tenantWith('extend');
+    const id = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    const res = await call(`${archive.url}/documents/${id}/retention`, { ...json('POST', { retainUntil: '2040-01-01', reason: 'pending litigation' }), token: t.archivist });
+    expect(res.status).toBe(200);
+    expect(res.json.retention).toMatchObject({ class: 'fiscal-7y', retainUntil: '2040-01-01T00:00:00.000Z', extensions: [{ from: '2032-01-01T00:00:00.000Z', to: '2040-01-01T00:00:00.000Z', reason: 'pending litigation' }] });
+    const sets = archive.proxy.records.filter((r) => r.container === t.container && r.op === 'set-immutability-policy');
+    expect(sets.map((s) => s.blob).sort()).toEqual([`${id}/manifest.json`, `${id}/original.jpg`, `${id}/rendition.pdf`]);
+    for (const s of sets) expect(s).toMatchObject({ status: 200, until: httpDate('2040-01-01T00:00:00Z'), mode: 'Locked' });
+    expect(archive.proxy.state(t.container, `${id}/rendition.pdf`)?.until?.toISOString()).toBe('2040-01-01T00:00:00.000Z');
+
+    const shorter = await call(`${archive.url}/documents/${id}/retention`, { ...json('POST', { retainUntil: '2035-01-01T00:00:00Z', reason: 'oops' }), token: t.archivist });
+    expect(shorter.status).toBe(422);
+    expect(shorter.json).toMatchObject({ code: 'retention_shortening_refused', retainUntil: '2040-01-01T00:00:00.000Z' });
+    const accountant = await archive.token({ tenant: t.tenant, sub: 'acc', rights: 'accountant' });
+    expect((await call(`${archive.url}/documents/${id}/retention`, { ...json('POST', { retainUntil: '2050-01-01', reason: 'x' }), token: accountant })).status).toBe(403);
+  });
+});
