@@ -53,8 +53,7 @@ export interface DocInfo {
   idSeed: Buffer;
 }
 
-export const PRODUCER = 'document-archive normaliser 2 (pdf-lib 1.17.1)';
-export const CREATOR = 'document-archive';
+export const PRODUCER = 'document-archive normaliser 2';
 const MIN_PT = 3;
 const MAX_PT = 14400;
 
@@ -97,6 +96,16 @@ function round4(n: number): number {
 }
 
 const DEFLATED = new Map<string, Buffer>();
+/** Profiles are compressed once a process (the built-in CMYK one is ~960 KB); uploaded ones are not cached. */
+function deflateCached(profile: Buffer): Buffer {
+  const key = `${zlib.crc32(profile)}:${profile.length}`;
+  let packed = DEFLATED.get(key);
+  if (!packed) {
+    packed = zlib.deflateSync(profile, { level: 9 });
+    if (DEFLATED.size < 8 && (profile.length > 100_000 || profile.length < 1000)) DEFLATED.set(key, packed);
+  }
+  return packed;
+}
 
 class Resources {
   private iccRefs = new Map<string, PDFRef>();
@@ -106,12 +115,7 @@ class Resources {
     const key = `${n}:${zlib.crc32(profile)}:${profile.length}`;
     const found = this.iccRefs.get(key);
     if (found) return found;
-    let packed = DEFLATED.get(key);
-    if (!packed) {
-      packed = zlib.deflateSync(profile, { level: 9 });
-      if (profile.length > 100_000) DEFLATED.set(key, packed); // the big built-in CMYK profile: compress once a process
-    }
-    const stream = PDFRawStream.of(this.ctx.obj({ N: n, Filter: 'FlateDecode' }), packed);
+    const stream = PDFRawStream.of(this.ctx.obj({ N: n, Filter: 'FlateDecode' }), deflateCached(profile));
     const ref = this.ctx.register(stream);
     this.iccRefs.set(key, ref);
     return ref;
@@ -215,25 +219,25 @@ export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { prof
   const ctx = pdf.context;
   const date = archiveDate(info.createdAt);
   // Info: replaced as a whole so nothing in it can disagree with the XMP.
-  ctx.trailerInfo.Info = ctx.register(ctx.obj({}));
-  if (info.title !== undefined && info.title !== '') pdf.setTitle(info.title);
-  pdf.setProducer(PRODUCER);
-  pdf.setCreator(CREATOR);
-  pdf.setCreationDate(date);
-  pdf.setModificationDate(date);
+  const infoDict = ctx.obj({});
+  const text = (v: string) => (/^[\x20-\x7e]*$/.test(v) && !/[()\\]/.test(v) ? PDFString.of(v) : PDFHexString.fromText(v));
+  if (info.title !== undefined && info.title !== '') infoDict.set(PDFName.of('Title'), text(info.title));
+  infoDict.set(PDFName.of('Producer'), text(PRODUCER));
+  infoDict.set(PDFName.of('CreationDate'), PDFString.fromDate(date));
+  infoDict.set(PDFName.of('ModDate'), PDFString.fromDate(date));
+  ctx.trailerInfo.Info = ctx.register(infoDict);
 
-  const xmp = buildXmp({ title: info.title, producer: PRODUCER, creatorTool: CREATOR, date, documentId: info.documentId });
-  const meta = ctx.stream(Buffer.from(xmp, 'utf8'), { Type: 'Metadata', Subtype: 'XML' });
+  const xmp = buildXmp({ ...(info.title !== undefined ? { title: info.title } : {}), producer: PRODUCER, date });
+  const meta = PDFRawStream.of(ctx.obj({ Type: 'Metadata', Subtype: 'XML' }), Buffer.from(xmp, 'utf8'));
   pdf.catalog.set(PDFName.of('Metadata'), ctx.register(meta));
 
   const icc = iccInfo(intent.profile);
   if (!icc || icc.n !== intent.n) throw new Error('OutputIntent profile does not match its component count');
-  const profileRef = ctx.register(ctx.flateStream(intent.profile, { N: intent.n }));
+  const profileRef = ctx.register(PDFRawStream.of(ctx.obj({ N: intent.n, Filter: 'FlateDecode' }), deflateCached(intent.profile)));
   const oi = ctx.obj({
     Type: 'OutputIntent',
     S: 'GTS_PDFA1',
-    OutputConditionIdentifier: PDFString.of(intent.name === 'sRGB' ? 'sRGB IEC61966-2.1' : 'CMYK (libvips default)'),
-    Info: PDFString.of(intent.name === 'sRGB' ? 'sRGB IEC61966-2.1' : 'CMYK printer profile bundled with libvips'),
+    OutputConditionIdentifier: PDFString.of(intent.name === 'sRGB' ? 'sRGB IEC61966-2.1' : 'CMYK (libvips)'),
     DestOutputProfile: profileRef,
   });
   pdf.catalog.set(PDFName.of('OutputIntents'), ctx.obj([oi]));

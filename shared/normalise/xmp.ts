@@ -6,9 +6,8 @@
 export interface XmpFields {
   title?: string;
   producer: string;
-  creatorTool: string;
+  creatorTool?: string;
   date: Date;
-  documentId: string;
 }
 
 export function xmlEscape(s: string): string {
@@ -28,32 +27,17 @@ export function xmpDate(d: Date): string {
 export function buildXmp(f: XmpFields): string {
   const date = xmpDate(f.date);
   const title = f.title !== undefined && f.title !== ''
-    ? `\n      <dc:title><rdf:Alt><rdf:li xml:lang="x-default">${xmlEscape(f.title)}</rdf:li></rdf:Alt></dc:title>`
+    ? `<dc:title><rdf:Alt><rdf:li xml:lang="x-default">${xmlEscape(f.title)}</rdf:li></rdf:Alt></dc:title>`
     : '';
-  const body = `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-    <rdf:Description rdf:about=""
-        xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
-        xmlns:dc="http://purl.org/dc/elements/1.1/"
-        xmlns:xmp="http://ns.adobe.com/xap/1.0/"
-        xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
-        xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">
-      <pdfaid:part>2</pdfaid:part>
-      <pdfaid:conformance>B</pdfaid:conformance>
-      <dc:format>application/pdf</dc:format>${title}
-      <xmp:CreateDate>${date}</xmp:CreateDate>
-      <xmp:ModifyDate>${date}</xmp:ModifyDate>
-      <xmp:MetadataDate>${date}</xmp:MetadataDate>
-      <xmp:CreatorTool>${xmlEscape(f.creatorTool)}</xmp:CreatorTool>
-      <pdf:Producer>${xmlEscape(f.producer)}</pdf:Producer>
-      <xmpMM:DocumentID>urn:archive:document:${xmlEscape(encodeURIComponent(f.documentId))}</xmpMM:DocumentID>
-    </rdf:Description>
-  </rdf:RDF>
-</x:xmpmeta>
-`;
-  // Padding lets in-place editors grow the packet; fixed size keeps output deterministic.
-  return body + (' '.repeat(99) + '\n').repeat(20) + '<?xpacket end="w"?>';
+  const tool = f.creatorTool !== undefined ? `<xmp:CreatorTool>${xmlEscape(f.creatorTool)}</xmp:CreatorTool>` : '';
+  // Compact on purpose (no padding): it is part of every rendition's size.
+  return `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+<pdfaid:part>2</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance>${title}
+<xmp:CreateDate>${date}</xmp:CreateDate><xmp:ModifyDate>${date}</xmp:ModifyDate>${tool}<pdf:Producer>${xmlEscape(f.producer)}</pdf:Producer>
+</rdf:Description></rdf:RDF></x:xmpmeta>
+<?xpacket end="r"?>`;
 }
 
 const PDFAID_NS = 'http://www.aiim.org/pdfa/ns/id/';
