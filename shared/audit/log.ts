@@ -1,30 +1,135 @@
-import type { Container } from '@azure/cosmos';
-import { uuidv7 } from '../ids';
+import type { Container, SqlParameter } from '@azure/cosmos';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from '../storage/catalog';
 import { ArchiveError } from '../http/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from '../storage/cosmos';
-import { AuditEntry, auditPartition } from './types';
+import { entryId, GENESIS_HASH, hashEntry } from './chain';
+import { AuditAction, AuditEntry, auditPartition } from './types';
 
-/** Append-only audit log. There is no update or delete path here, by design. */
+/** What a writer supplies; the log adds the id, partition and the chain fields. */
+export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash'>;
+
+/** Per partition: the last entry's sequence number and hash. A hint: writers walk forward from it. */
+export interface AuditHead {
+  id: typeof HEAD_ID;
+  partition: string;
+  tenantId: string;
+  type: 'audit-head';
+  seq: number;
+  hash: string;
+}
+
+export interface AuditFilter {
+  from?: string;
+  to?: string;
+  actor?: string;
+  action?: AuditAction;
+  target?: string;
+}
+
+const HEAD_ID = 'head';
+const MAX_ATTEMPTS = 25;
+
+/**
+ * Append-only, hash-chained audit log. There is no update or delete path for entries, by
+ * design; the only document ever replaced is the per-partition head, a hint kept with
+ * optimistic concurrency (IfMatch). Concurrent writers cannot fork the chain: entry ids are
+ * sequence numbers, so only one create of entry n can succeed; the loser re-reads and retries.
+ */
 export class AuditLog {
   constructor(private readonly container: Container) {}
 
-  async append(entry: Omit<AuditEntry, 'id' | 'partition'>): Promise<AuditEntry> {
-    const at = new Date(entry.at);
-    const full: AuditEntry = { id: uuidv7(at.getTime()), partition: auditPartition(entry.tenantId, at), ...entry };
-    await this.container.items.create(full);
-    return full;
+  async append(input: AuditInput): Promise<AuditEntry> {
+    const partition = auditPartition(input.tenantId, new Date(input.at));
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const head = await this.readHead(partition);
+      let seq = head?.value.seq ?? 0;
+      let prevHash = head?.value.hash ?? GENESIS_HASH;
+      // Entries whose writer had not yet moved the head (or crashed before it) come first.
+      for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
+        seq = next.seq;
+        prevHash = next.hash;
+      }
+      const body: Omit<AuditEntry, 'hash'> = { id: entryId(seq + 1), partition, seq: seq + 1, prevHash, ...input };
+      const entry: AuditEntry = { ...body, hash: hashEntry(body) };
+      try {
+        await this.container.items.create(entry);
+      } catch (err) {
+        if (!isCosmosStatus(err, 409)) throw err;
+        await sleep(Math.floor(Math.random() * (5 + attempt * 5))); // another writer took seq+1
+        continue;
+      }
+      await this.advanceHead(partition, input.tenantId, entry, head?.etag ?? null);
+      return entry;
+    }
+    throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
   }
 
-  /** A tenant's entries of one month, newest first. */
-  async list(tenantId: string, month: string, limit: number, continuationToken?: string): Promise<Page<AuditEntry>> {
+  private async readHead(partition: string): Promise<{ value: AuditHead; etag: string } | null> {
+    try {
+      const res = await this.container.item(HEAD_ID, partition).read<AuditHead>();
+      return res.resource ? { value: res.resource, etag: res.etag } : null;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  /** Best effort: a head that lags is only slower for the next writer, never wrong. */
+  private async advanceHead(partition: string, tenantId: string, entry: AuditEntry, etag: string | null): Promise<void> {
+    const head: AuditHead = { id: HEAD_ID, partition, tenantId, type: 'audit-head', seq: entry.seq, hash: entry.hash };
+    try {
+      if (etag) await this.container.item(HEAD_ID, partition).replace(head, { accessCondition: { type: 'IfMatch', condition: etag } });
+      else await this.container.items.create(head);
+    } catch (err) {
+      if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409)) throw err;
+    }
+  }
+
+  private async entry(partition: string, seq: number): Promise<AuditEntry | null> {
+    try {
+      const { resource } = await this.container.item(entryId(seq), partition).read<AuditEntry>();
+      return resource ?? null;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  /** The chain's true end: the head, walked forward. */
+  async end(tenantId: string, month: string): Promise<{ seq: number; hash: string }> {
     const partition = `${tenantId}:${month}`;
+    const head = await this.readHead(partition);
+    let seq = head?.value.seq ?? 0;
+    let hash = head?.value.hash ?? GENESIS_HASH;
+    for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
+      seq = next.seq;
+      hash = next.hash;
+    }
+    return { seq, hash };
+  }
+
+  async headSeq(tenantId: string, month: string): Promise<number> {
+    return (await this.readHead(`${tenantId}:${month}`))?.value.seq ?? 0;
+  }
+
+  /** A tenant's entries of one month, newest first, optionally filtered. */
+  async list(tenantId: string, month: string, limit: number, continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
+    const partition = `${tenantId}:${month}`;
+    const where = ['c.partition = @p', 'c.tenantId = @t', `c.id != '${HEAD_ID}'`];
+    const parameters: SqlParameter[] = [{ name: '@p', value: partition }, { name: '@t', value: tenantId }];
+    const add = (clause: string, name: string, value: string) => {
+      where.push(clause);
+      parameters.push({ name, value });
+    };
+    if (filter.from) add('c.at >= @from', '@from', filter.from);
+    if (filter.to) add('c.at <= @to', '@to', filter.to);
+    if (filter.actor) add('c.actor.subject = @actor', '@actor', filter.actor);
+    if (filter.action) add('c.action = @action', '@action', filter.action);
+    if (filter.target) add('c.target = @target', '@target', filter.target);
     try {
       const res = await this.container.items
-        .query<AuditEntry>(
-          { query: 'SELECT * FROM c WHERE c.partition = @p AND c.tenantId = @t ORDER BY c.id DESC', parameters: [{ name: '@p', value: partition }, { name: '@t', value: tenantId }] },
-          { partitionKey: partition, maxItemCount: limit, continuationToken },
-        )
+        .query<AuditEntry>({ query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.id DESC`, parameters }, { partitionKey: partition, maxItemCount: limit, continuationToken })
         .fetchNext();
       return { items: res.resources.map(clean), continuationToken: res.continuationToken ?? null };
     } catch (err) {
@@ -32,5 +137,21 @@ export class AuditLog {
       throw err;
     }
   }
-}
 
+  /** Every stored entry of a partition, for verification (no filter: anything in the partition counts). */
+  async all(tenantId: string, month: string): Promise<AuditEntry[]> {
+    const partition = `${tenantId}:${month}`;
+    const { resources } = await this.container.items
+      .query<AuditEntry>({ query: `SELECT * FROM c WHERE c.partition = @p AND c.id != '${HEAD_ID}'`, parameters: [{ name: '@p', value: partition }] }, { partitionKey: partition })
+      .fetchAll();
+    return resources.map(clean);
+  }
+
+  /** Cross-tenant: every partition that has a head, for the sealing timer only. */
+  async unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]> {
+    const { resources } = await this.container.items
+      .query<{ tenantId: string; partition: string }>({ query: `SELECT c.tenantId, c.partition FROM c WHERE c.id = '${HEAD_ID}'` })
+      .fetchAll();
+    return resources.map((r) => ({ tenantId: r.tenantId, month: r.partition.slice(r.tenantId.length + 1) }));
+  }
+}

@@ -48,7 +48,14 @@ export type AuditAction = z.infer<typeof ZAuditAction>;
 export type AuditOutcome = 'success' | 'refused' | 'failed';
 
 export interface AuditEntry {
+  /** The sequence number, zero-padded to 12 digits (see audit/chain.ts). */
   id: string;
+  /** Position in the partition's hash chain, from 1, without gaps. */
+  seq: number;
+  /** `hash` of entry seq-1 (64 zeros for the first). */
+  prevHash: string;
+  /** sha256 over prevHash and this entry's canonical JSON (audit/chain.ts). */
+  hash: string;
   /** `<tenantId>:<yyyy-mm>` */
   partition: string;
   tenantId: string;

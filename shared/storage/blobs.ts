@@ -120,6 +120,18 @@ export class BlobArchive {
     return names;
   }
 
+  /** Names of a tenant's blobs under a prefix (none when the tenant has no container yet). */
+  async blobNames(tenantId: string, prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) names.push(b.name);
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return [];
+      throw err;
+    }
+    return names;
+  }
+
   async ping(): Promise<void> {
     await this.service.getProperties();
   }

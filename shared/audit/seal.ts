@@ -1,0 +1,56 @@
+import type { Deps } from '../app';
+import { AuditSeal, ChainReport, entryId, verifyChain } from './chain';
+
+/** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */
+const SEAL_PREFIX = 'audit-seals';
+/** How long a seal blob is immutable. */
+export const AUDIT_SEAL_RETENTION_YEARS = 10;
+
+type SealDeps = Pick<Deps, 'audit' | 'blobs' | 'log'>;
+
+export const sealBlobName = (month: string, seq: number) => `${SEAL_PREFIX}/${month}/${entryId(seq)}.json`;
+
+/**
+ * Write the chain head of one partition as an immutable blob (create-only, WORM), if the
+ * chain grew since the last seal. Re-running it does nothing new.
+ */
+export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
+  const end = await deps.audit.end(tenantId, month);
+  if (end.seq === 0) return null;
+  const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
+  if (names.includes(sealBlobName(month, end.seq)) || names.some((n) => n > sealBlobName(month, end.seq))) return null;
+  const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString() };
+  const retainUntil = new Date(now);
+  retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + AUDIT_SEAL_RETENTION_YEARS);
+  await deps.blobs.prepareTenant(tenantId);
+  await deps.blobs.putCreateOnly(tenantId, sealBlobName(month, end.seq), Buffer.from(JSON.stringify(seal)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {});
+  return seal;
+}
+
+/** Timer: seal every partition that grew. Returns what it sealed; one failing partition does not stop the rest. */
+export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps }): Promise<{ sealed: AuditSeal[]; failed: string[] }> {
+  const sealed: AuditSeal[] = [];
+  const failed: string[] = [];
+  for (const { tenantId, month } of await deps.audit.unsafeListPartitions()) {
+    try {
+      const seal = await sealPartition(tenantId, month, now, deps);
+      if (seal) sealed.push(seal);
+    } catch (err) {
+      failed.push(`${tenantId}:${month}`);
+      deps.log.error('audit seal failed', { tenantId, month, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { sealed, failed };
+}
+
+export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs'>): Promise<AuditSeal[]> {
+  const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
+  const seals = await Promise.all(names.map(async (n) => JSON.parse((await deps.blobs.readAll(tenantId, n)).toString('utf8')) as AuditSeal));
+  return seals.filter((s) => s.partition === `${tenantId}:${month}`).sort((a, b) => a.seq - b.seq);
+}
+
+/** `GET /audit/verify`: recompute a tenant's month against its seals. */
+export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>): Promise<ChainReport & { month: string; seals: number }> {
+  const [entries, seals, headSeq] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month)]);
+  return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, headSeq) };
+}

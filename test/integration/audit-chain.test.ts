@@ -1,0 +1,128 @@
+/** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
+import { sealAuditLog, sealPartition } from '../../shared/audit/seal';
+import { call } from '../support/http';
+import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+
+let archive: TestArchive;
+beforeAll(async () => {
+  archive = await startTestArchive();
+});
+afterAll(() => archive.stop());
+
+const month = () => new Date().toISOString().slice(0, 7);
+
+async function tenantWithEntries(prefix: string, n: number) {
+  const tenant = newTenant(prefix);
+  const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+  for (let i = 0; i < n; i++) await call(`${archive.url}/documents?limit=${i + 1}`, { token: auditor });
+  return { tenant, auditor };
+}
+
+const verify = async (token: string) => (await call(`${archive.url}/audit/verify?month=${month()}`, { token })).json;
+
+describe('hash chain', () => {
+  it('chains entries 1..n, and many concurrent writers neither fork nor leave gaps', async () => {
+    const { tenant, auditor } = await tenantWithEntries('chain', 2);
+    await Promise.all(Array.from({ length: 24 }, () => call(`${archive.url}/documents`, { token: auditor })));
+    const entries = await archive.host.deps.audit.all(tenant, month());
+    expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
+    const report = await verify(auditor);
+    expect(report).toMatchObject({ ok: true, entries: 26, lastSeq: 26, problems: [] });
+  });
+
+  it('reports an edited, a deleted and an inserted entry, and a truncated tail, against the seals', async () => {
+    const { tenant, auditor } = await tenantWithEntries('tamper', 8);
+    const m = month();
+    const partition = `${tenant}:${m}`;
+    const seal = await sealPartition(tenant, m, new Date(), archive.host.deps);
+    expect(seal).toMatchObject({ partition, seq: 8 });
+    // Sealing again without new entries writes nothing new.
+    expect(await sealPartition(tenant, m, new Date(), archive.host.deps)).toBeNull();
+    expect(await verify(auditor)).toMatchObject({ ok: true, sealedSeq: 8, seals: 1 });
+
+    const container = archive.host.deps.cosmos.audit;
+    const read = async (id: string) => (await container.item(id, partition).read()).resource;
+    // Edit entry 2 (the outcome), leaving its hash.
+    await container.item('000000000002', partition).replace({ ...(await read('000000000002')), status: 200, outcome: 'success', detail: undefined, actor: { subject: 'someone-else', kind: 'user' } });
+    // Delete entry 5.
+    await container.item('000000000005', partition).delete();
+    // Insert a plausible entry of one's own.
+    const forged = { ...(await read('000000000003')), id: '0190aaaa-0000-7000-8000-000000000000', action: 'document.read', target: 'forged' };
+    delete forged._rid; delete forged._etag; delete forged._self; delete forged._ts;
+    await container.items.create(forged);
+    // Rewrite entry 7 with a recomputed, self-consistent hash: its successor's link no longer matches.
+    const { hashEntry } = await import('../../shared/audit/chain');
+    const e7 = await read('000000000007');
+    const { _rid, _etag, _self, _ts, _attachments, ...clean7 } = e7;
+    const rewritten = { ...clean7, target: 'rewritten' };
+    rewritten.hash = hashEntry(rewritten);
+    await container.item('000000000007', partition).replace(rewritten);
+    // Truncate: delete the sealed last entry (8).
+    await container.item('000000000008', partition).delete();
+
+    const report = await verify(auditor);
+    expect(report.ok).toBe(false);
+    const problems = report.problems as { kind: string; seq?: number; id?: string; detail?: string }[];
+    // Entry 7, rewritten consistently with its successor deleted, hides behind "8 missing": the seal
+    // of 8 is what reveals that the tail was cut.
+    expect(problems).toEqual([
+      { kind: 'inserted', id: forged.id, detail: 'not-part-of-the-chain' },
+      { kind: 'changed', seq: 2, id: '000000000002', detail: 'content-does-not-match-hash' },
+      { kind: 'missing', seq: 5 },
+      { kind: 'missing', seq: 8 },
+    ]);
+  });
+
+  it('catches a consistently rewritten entry by its successor\'s link', async () => {
+    const { tenant, auditor } = await tenantWithEntries('relink', 4);
+    const partition = `${tenant}:${month()}`;
+    const { hashEntry } = await import('../../shared/audit/chain');
+    const container = archive.host.deps.cosmos.audit;
+    const { _rid, _etag, _self, _ts, _attachments, ...e2 } = (await container.item('000000000002', partition).read()).resource;
+    const rewritten = { ...e2, actor: { subject: 'not-me', kind: 'user' } };
+    rewritten.hash = hashEntry(rewritten);
+    await container.item('000000000002', partition).replace(rewritten);
+    const report = await verify(auditor);
+    expect(report.problems).toEqual([{ kind: 'broken-link', seq: 3, id: '000000000003' }]);
+  });
+
+  it('the sealing timer seals every partition that grew, once', async () => {
+    const { tenant } = await tenantWithEntries('timer', 2);
+    const first = await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(first.sealed.map((s) => s.partition)).toContain(`${tenant}:${month()}`);
+    const second = await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(second.sealed.map((s) => s.partition)).not.toContain(`${tenant}:${month()}`);
+  });
+});
+
+describe('GET /audit filters', () => {
+  it('filters by actor, action, target and time, and pages', async () => {
+    const tenant = newTenant('filter');
+    const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+    const other = await archive.token({ tenant, sub: 'acc-2', rights: 'accountant' });
+    const t0 = new Date(Date.now() - 1000).toISOString();
+    for (let i = 0; i < 3; i++) await call(`${archive.url}/documents`, { token: other });
+    await call(`${archive.url}/documents/0190aaaa-0000-7000-8000-000000000000`, { token: other });
+    const get = async (qs: string) => (await call(`${archive.url}/audit?${qs}`, { token: auditor })).json;
+    expect((await get('actor=acc-2')).items).toHaveLength(4);
+    expect((await get('action=document.read')).items.map((e: { target: string }) => e.target)).toEqual(['0190aaaa-0000-7000-8000-000000000000']);
+    expect((await get('target=0190aaaa-0000-7000-8000-000000000000')).items).toHaveLength(1);
+    expect((await get(`from=${encodeURIComponent(t0)}&actor=acc-2`)).items).toHaveLength(4);
+    expect((await get(`to=${encodeURIComponent(t0)}`)).items).toHaveLength(0);
+    const page1 = await get('actor=acc-2&limit=3');
+    expect(page1.items).toHaveLength(3);
+    const page2 = await get(`actor=acc-2&limit=3&continuationToken=${page1.continuationToken}`);
+    expect(page2.items).toHaveLength(1);
+    expect(page2.continuationToken).toBeNull();
+    expect((await call(`${archive.url}/audit?action=no.such`, { token: auditor })).status).toBe(400);
+    expect((await call(`${archive.url}/audit?from=2020-01-01T00:00:00Z`, { token: auditor })).status).toBe(400);
+    // Across months: an older, empty month is walked with a token.
+    const prev = new Date();
+    prev.setUTCDate(1);
+    prev.setUTCMonth(prev.getUTCMonth() - 1);
+    const span = await get(`from=${encodeURIComponent(prev.toISOString())}&actor=acc-2`);
+    expect(span.items).toHaveLength(4);
+    const older = await get(`from=${encodeURIComponent(prev.toISOString())}&actor=acc-2&continuationToken=${span.continuationToken}`);
+    expect(older).toMatchObject({ month: prev.toISOString().slice(0, 7), items: [], continuationToken: null });
+  });
+});

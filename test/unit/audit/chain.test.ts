@@ -1,0 +1,55 @@
+import { canonicalJson, entryId, GENESIS_HASH, hashEntry, verifyChain } from '../../../shared/audit/chain';
+import type { AuditEntry } from '../../../shared/audit/types';
+
+const P = 'acme:2026-01';
+
+function chain(n: number): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= n; seq++) {
+    const body = { id: entryId(seq), partition: P, seq, prevHash: prev, tenantId: 'acme', at: `2026-01-0${seq}T00:00:00.000Z`, actor: { subject: 'a', kind: 'user' }, action: 'document.read' as const, target: null, outcome: 'success' as const, status: 200, requestId: `r${seq}`, clientIp: null, userAgent: null };
+    const e = { ...body, hash: hashEntry(body) };
+    out.push(e);
+    prev = e.hash;
+  }
+  return out;
+}
+
+describe('audit hash chain', () => {
+  it('canonical JSON ignores key order and undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: undefined } })).toBe('{"a":{"d":[1,{"x":1,"y":2}]},"b":1}');
+  });
+
+  it('an intact chain verifies', () => {
+    expect(verifyChain(P, chain(5), [{ partition: P, seq: 5, hash: chain(5)[4]!.hash, sealedAt: '' }], 5)).toMatchObject({ ok: true, lastSeq: 5, sealedSeq: 5, problems: [] });
+  });
+
+  it('reports a changed, a missing and an inserted entry, and a broken link', () => {
+    const c = chain(6);
+    c[1] = { ...c[1]!, status: 500 };
+    const forged = { ...c[2]!, id: 'x-1' };
+    const relinked = { ...c[4]!, prevHash: 'f'.repeat(64) };
+    relinked.hash = hashEntry(relinked);
+    const stored = [c[0]!, c[1]!, c[2]!, relinked, c[5]!, forged];
+    expect(verifyChain(P, stored, [], 6).problems).toEqual([
+      { kind: 'inserted', id: 'x-1', detail: 'not-part-of-the-chain' },
+      { kind: 'changed', seq: 2, id: entryId(2), detail: 'content-does-not-match-hash' },
+      { kind: 'missing', seq: 4 },
+      { kind: 'broken-link', seq: 6, id: entryId(6) },
+    ]);
+  });
+
+  it('a truncated tail is caught by the seal or the head', () => {
+    const c = chain(4);
+    expect(verifyChain(P, c.slice(0, 2), [{ partition: P, seq: 3, hash: c[2]!.hash, sealedAt: '' }], 0).problems).toEqual([{ kind: 'missing', seq: 3 }]);
+    expect(verifyChain(P, c.slice(0, 3), [], 4).problems).toEqual([{ kind: 'missing', seq: 4 }]);
+  });
+
+  it('a rewritten tail with recomputed hashes differs from the seal', () => {
+    const c = chain(3);
+    const seal = { partition: P, seq: 3, hash: c[2]!.hash, sealedAt: '' };
+    const e3 = { ...c[2]!, target: 'x' };
+    e3.hash = hashEntry(e3);
+    expect(verifyChain(P, [c[0]!, c[1]!, e3], [seal], 3).problems).toEqual([{ kind: 'changed', seq: 3, id: entryId(3), detail: 'hash-differs-from-seal' }]);
+  });
+});
