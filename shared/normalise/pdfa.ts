@@ -135,10 +135,19 @@ class Resources {
   }
 }
 
-function params(ctx: PDFContext, p: Record<string, number | boolean>): PDFDict {
+const PARAMS_CACHE = new WeakMap<PDFContext, Map<string, PDFRef>>();
+/** DecodeParms dictionaries, shared by reference between images that have the same ones (strips of a page). */
+function params(ctx: PDFContext, p: Record<string, number | boolean>): PDFRef {
+  let cache = PARAMS_CACHE.get(ctx);
+  if (!cache) PARAMS_CACHE.set(ctx, (cache = new Map()));
+  const key = JSON.stringify(p);
+  const found = cache.get(key);
+  if (found) return found;
   const d = ctx.obj({});
   for (const [k, v] of Object.entries(p)) d.set(PDFName.of(k), typeof v === 'boolean' ? (v ? PDFBool.True : PDFBool.False) : PDFNumber.of(v));
-  return d;
+  const ref = ctx.register(d);
+  cache.set(key, ref);
+  return ref;
 }
 
 async function imageRef(ctx: PDFContext, res: Resources, img: ImageSpec): Promise<PDFRef> {

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import {
   PDFArray, PDFBool, PDFDict, PDFDocument, PDFHeader, PDFName, PDFNumber, PDFObject, PDFRawStream, PDFRef, PDFStream,
@@ -246,7 +247,7 @@ function pageFingerprints(pdf: PDFDocument): string[] {
     const parts: string[] = [];
     const add = (o: PDFObject | undefined) => {
       const s = o instanceof PDFRef ? ctx.lookup(o) : o;
-      if (s instanceof PDFRawStream) parts.push(zlib.crc32(s.contents).toString(16) + ':' + s.contents.length);
+      if (s instanceof PDFRawStream) parts.push(createHash('sha256').update(s.contents).digest('hex'));
     };
     const c = page.node.get(N('Contents'));
     if (c instanceof PDFArray) c.asArray().forEach(add);
@@ -262,9 +263,43 @@ function keptPages(n: number, handling: PageRecord['handling'] = 'kept'): PageRe
   return Array.from({ length: n }, (_, i) => ({ page: i + 1, sourceFile: 0, sourceFormat: 'application/pdf', handling, check: 'stream-identity' as const }));
 }
 
+/**
+ * pdf-lib inflates object and cross-reference streams while parsing, without a
+ * size limit. Before it runs, every such stream we can locate is inflated here
+ * under the decompressed-bytes limit, so a bomb hidden there is refused first.
+ */
+function checkObjectStreams(bytes: Buffer, limits: NormaliseLimits): void {
+  const text = bytes.toString('latin1');
+  const max = maxDecompressed(limits);
+  let total = 0;
+  const re = /\/Type\s*\/(?:ObjStm|XRef)\b/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const dictStart = text.lastIndexOf('obj', m.index);
+    const streamAt = text.indexOf('stream', m.index);
+    if (dictStart < 0 || streamAt < 0 || streamAt - m.index > 4096) continue;
+    const dict = text.slice(dictStart, streamAt);
+    if (!/\/FlateDecode\b/.test(dict)) continue;
+    let start = streamAt + 6;
+    if (text[start] === '\r') start++;
+    if (text[start] === '\n') start++;
+    const len = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dict);
+    const end = len ? start + Number(len[1]) : text.indexOf('endstream', start);
+    if (end <= start || end > bytes.length) continue;
+    try {
+      total += zlib.inflateSync(bytes.subarray(start, end), { maxOutputLength: Math.max(1, max - total), finishFlush: zlib.constants.Z_SYNC_FLUSH }).length;
+    } catch (cause) {
+      if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new ArchiveError('decompressed_too_large', { detail: 'The PDF object streams decompress to more data than the archive accepts.', cause });
+      }
+      // A stream that does not inflate is left to the parser to judge.
+    }
+  }
+}
+
 export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info: DocInfo): Promise<PdfOutcome> {
   const head = bytes.subarray(0, 1024).toString('latin1');
   if (!head.includes('%PDF-')) throw corrupt('The PDF has no %PDF header.');
+  checkObjectStreams(bytes, limits);
   let pdf: PDFDocument;
   try {
     pdf = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });

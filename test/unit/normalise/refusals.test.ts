@@ -1,3 +1,4 @@
+import * as zlib from 'zlib';
 import { ArchiveError, ErrorCode } from '../../../shared/http/errors';
 import { corpus, input, run } from './helpers';
 import { normalise } from '../../../shared/normalise';
@@ -42,6 +43,32 @@ describe('refusals', () => {
   test('the decompressed-bytes limit applies to image data', async () => {
     await expect(run('derived/baiona-lzw.tif', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large', status: 422 });
     await expect(run('ocrmypdf/baiona.png', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large' });
+  });
+
+  test('a PNG bomb (8000² zeros in a few KB) is refused from its header under the decompressed-bytes limit', async () => {
+    const chunk = (type: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length, 0);
+      head.write(type, 4, 'latin1');
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
+      return Buffer.concat([head, data, crc]);
+    };
+    const ihdr = Buffer.from([0, 0, 0x1f, 0x40, 0, 0, 0x1f, 0x40, 8, 0, 0, 0, 0]);
+    const idat = zlib.deflateSync(Buffer.alloc(8001 * 8000), { level: 9 });
+    const png = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+    expect(png.length).toBeLessThan(200_000);
+    await expect(normalise(input([png], { limits: { maxPixelsPerPage: 1e8, maxPages: 1, maxDecompressedBytes: 16e6 } }))).rejects.toMatchObject({ code: 'decompressed_too_large' });
+  });
+
+  test('a PDF object-stream bomb is refused before the PDF parser inflates it', async () => {
+    const bomb = zlib.deflateSync(Buffer.alloc(40e6, 0x20), { level: 9 });
+    const pdf = Buffer.concat([
+      Buffer.from(`%PDF-1.7\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length ${bomb.length} >>\nstream\n`, 'latin1'),
+      bomb,
+      Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 2 0 R >>\n%%EOF\n', 'latin1'),
+    ]);
+    await expect(normalise(input([pdf], { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 8e6 } }))).rejects.toMatchObject({ code: 'decompressed_too_large', status: 422 });
   });
 
   test('page limits count across several uploaded files', async () => {
