@@ -1,0 +1,24 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const sources = (dir: string): string[] =>
+  fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+
+describe('the audit log has no update or delete path', () => {
+  it('outside AuditLog, code that reaches the audit container only reads it', () => {
+    const write = /audit\s*\.\s*(items\s*\.\s*(create|upsert|batch|bulk)|item\([^)]*\)\s*\.\s*(replace|delete|patch))\s*\(/;
+    const writers = [...sources('shared'), ...sources('functions'), ...sources('local')]
+      .filter((f) => f !== path.join('shared', 'audit', 'log.ts'))
+      .filter((f) => write.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\s+/g, ' ')));
+    expect(writers).toEqual([]);
+  });
+
+  it('AuditLog creates entries and never deletes, upserts or patches; its one replace is the head hint', () => {
+    const text = fs.readFileSync(path.join(ROOT, 'shared', 'audit', 'log.ts'), 'utf8');
+    expect(text).not.toMatch(/\.(delete|upsert|patch|batch|bulk)\(/);
+    const replaces = text.split('\n').filter((l) => /\.replace\(/.test(l));
+    expect(replaces).toHaveLength(1);
+    expect(replaces[0]).toMatch(/item\(HEAD_ID, partition\)\.replace\(head,/);
+  });
+});
