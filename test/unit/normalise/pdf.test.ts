@@ -1,4 +1,4 @@
-import { PDFDocument } from 'pdf-lib';
+import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
 import { ArchiveError } from '../../../shared/http/errors';
 import { corpus, pdfaProblems, qpdfCheck, renditionPages, run } from './helpers';
 
@@ -74,6 +74,46 @@ describe('PDF uploads', () => {
     });
     expect(r.conversion.conformance).toBe('none');
     expect(r.conversion.conformanceReason).toMatch(/without an appearance stream/);
+  });
+
+  describe('active and embedded content built here is refused with the reason', () => {
+    async function pdfWith(build: (pdf: PDFDocument) => void): Promise<Buffer> {
+      const pdf = await PDFDocument.create();
+      pdf.addPage([100, 100]);
+      build(pdf);
+      return Buffer.from(await pdf.save());
+    }
+    const refuse = async (bytes: Buffer) => (await import('../../../shared/normalise')).normalise({
+      files: [{ bytes }], documentId: 'x', createdAt: '2026-01-01T00:00:00Z', limits: { maxPixelsPerPage: 1e8, maxPages: 10 },
+    }).then(() => undefined, (e: unknown) => e);
+    const N = (s: string) => PDFName.of(s);
+
+    test('document-level JavaScript in /Names', async () => {
+      const bytes = await pdfWith((pdf) => {
+        const js = pdf.context.obj({ S: 'JavaScript', JS: PDFString.of('app.alert(1)') });
+        pdf.catalog.set(N('Names'), pdf.context.obj({ JavaScript: pdf.context.obj({ Names: [PDFString.of('a'), pdf.context.register(js)] }) }));
+      });
+      expect(await refuse(bytes)).toMatchObject({ code: 'active_content', detail: expect.stringMatching(/JavaScript/) });
+    });
+    test('an /OpenAction running JavaScript', async () => {
+      const bytes = await pdfWith((pdf) => pdf.catalog.set(N('OpenAction'), pdf.context.obj({ S: 'JavaScript', JS: PDFString.of('1') })));
+      expect(await refuse(bytes)).toMatchObject({ code: 'active_content' });
+    });
+    test('a /FileAttachment annotation', async () => {
+      const bytes = await pdfWith((pdf) => {
+        const annot = pdf.context.obj({ Type: 'Annot', Subtype: 'FileAttachment', Rect: [0, 0, 10, 10], FS: pdf.context.obj({ Type: 'Filespec', F: PDFString.of('a.exe') }) });
+        pdf.getPage(0).node.set(N('Annots'), pdf.context.obj([pdf.context.register(annot)]));
+      });
+      expect(await refuse(bytes)).toMatchObject({ code: 'embedded_file', status: 422 });
+    });
+    test('an XFA form', async () => {
+      const bytes = await pdfWith((pdf) => pdf.catalog.set(N('AcroForm'), pdf.context.obj({ Fields: [], XFA: PDFString.of('<xdp/>') })));
+      expect(await refuse(bytes)).toMatchObject({ code: 'xfa_form', status: 422 });
+    });
+    test('a catalog /AA', async () => {
+      const bytes = await pdfWith((pdf) => pdf.catalog.set(N('AA'), pdf.context.obj({ WC: pdf.context.obj({ S: 'Named', N: 'NextPage' }) })));
+      expect(await refuse(bytes)).toMatchObject({ code: 'active_content' });
+    });
   });
 
   test('a PDF with other files in the same upload is a bad request', async () => {
