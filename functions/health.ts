@@ -1,6 +1,7 @@
 import type { Deps } from '../shared/app';
 import type { RouteDef } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
+import { unsafeFixityReport } from '../shared/retention/fixity';
 
 /** Readiness: both stores answer. No credential needed; no tenant data shown. */
 async function ready(_: unknown, deps: Deps) {
@@ -10,7 +11,9 @@ async function ready(_: unknown, deps: Deps) {
     deps.cosmos.database.read().then(() => (checks.cosmos = 'ok'), () => (checks.cosmos = 'failed')),
   ]);
   const ok = Object.values(checks).every((c) => c === 'ok');
-  return json(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM });
+  // Damaged documents (fixity check, reconciler) are reported, without tenant data; they do not take the instance out of service.
+  const fixity = checks.cosmos === 'ok' ? await unsafeFixityReport(deps).catch(() => ({ status: 'unknown' as const })) : { status: 'unknown' as const };
+  return json(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity });
 }
 
 export const healthRoutes: RouteDef[] = [

@@ -16,6 +16,8 @@ export interface SweepInput {
   budget: Budget;
   /** From the previous run's result; null starts from the first tenant. */
   continuation: string | null;
+  /** Documents of one tenant disposed of at once (the tenant's audit chain serialises their entries). Default 4. */
+  concurrency?: number;
 }
 
 export interface SweepResult {
@@ -82,15 +84,20 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       }
       const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(50, input.budget.maxItems - items));
       if (batch.length === 0) break;
-      for (const doc of batch) {
-        if (exhausted()) break;
-        items++;
-        after = doc.id;
-        const outcome = await disposeDocument(tenantId, doc.id, { now: input.now, runId, requireApproval: policy.requireDisposalApproval }, deps);
-        if (outcome === 'disposed') result.disposed.push(`${tenantId}/${doc.id}`);
-        else if (outcome === 'completed') result.completed.push(`${tenantId}/${doc.id}`);
-        else result.blocked.push({ tenantId, documentId: doc.id, reason: outcome.detail ? `${outcome.blocked}: ${outcome.detail}` : outcome.blocked });
-      }
+      // The batch is in id order; `after` moves only past documents whose disposal was attempted.
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length && !exhausted()) {
+          const doc = batch[next++]!;
+          items++;
+          const outcome = await disposeDocument(tenantId, doc.id, { now: input.now, runId, requireApproval: policy.requireDisposalApproval }, deps);
+          if (outcome === 'disposed') result.disposed.push(`${tenantId}/${doc.id}`);
+          else if (outcome === 'completed') result.completed.push(`${tenantId}/${doc.id}`);
+          else result.blocked.push({ tenantId, documentId: doc.id, reason: outcome.detail ? `${outcome.blocked}: ${outcome.detail}` : outcome.blocked });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 4) }, worker));
+      if (next > 0) after = batch[next - 1]!.id;
     }
   }
   return summarise(result, deps);

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench:sweep`: the retention sweep disposing of N expired documents (default
+ * 10,000; 3 blobs, a catalog item and an audit entry each) beside raw Azurite deletes of
+ * the same number of blobs, same run. Starts its own Azurite and Cosmos protocol server;
+ * seeds blobs and catalog directly (not through HTTP ingest) to keep seeding fast.
+ */
+import { randomBytes } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { buildDeps } from '../shared/app';
+import { loadConfig } from '../shared/config';
+import type { ArchivedDocument } from '../shared/documents/types';
+import { sha256, uuidv7 } from '../shared/ids';
+import { sweep } from '../shared/retention/sweep';
+import { startAzurite, startCosmos } from '../local/emulators';
+
+const COUNT = Number(process.env.BENCH_DOCS ?? 10_000);
+const TENANTS = Number(process.env.BENCH_TENANTS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const quiet = { info: () => undefined, warn: () => undefined, error: (m: string, f?: Record<string, unknown>) => console.error(m, f) };
+
+async function pool<T>(items: T[], worker: (item: T) => Promise<void>, concurrency = CONCURRENCY): Promise<number> {
+  const started = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await worker(items[next++]!);
+  }));
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function document(tenantId: string, i: number, original: Buffer, rendition: Buffer): ArchivedDocument {
+  const id = uuidv7(Date.UTC(2020, 5, 1) + i);
+  const o = { mediaType: 'image/jpeg', size: original.length, sha256: sha256(original), fileName: `scan-${i}.jpg`, blobName: `${id}/original.jpg` };
+  return {
+    id, tenantId, type: 'document', status: 'active', pages: 1, original: o, originals: [o], contentKey: o.sha256,
+    rendition: { mediaType: 'application/pdf', size: rendition.length, sha256: sha256(rendition), blobName: `${id}/rendition.pdf`, conformance: 'PDF/A-2b' },
+    conversion: {} as ArchivedDocument['conversion'],
+    metadata: { fiscalYear: 2020, kind: 'invoice' }, fiscalYear: 2020,
+    retention: { class: 'fiscal-7y', retainUntil: '2028-01-01T00:00:00.000Z' }, legalHold: false,
+    createdAt: '2020-06-01T00:00:00.000Z', createdBy: { subject: 'bench', kind: 'user' },
+  };
+}
+
+async function main() {
+  const [azurite, cosmos] = await Promise.all([startAzurite(), startCosmos()]);
+  const config = loadConfig({
+    STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key,
+    AUTH_ISSUER: 'http://127.0.0.1:9', AUTH_AUDIENCE: 'api://bench', AUTH_JWKS_URI: 'http://127.0.0.1:9/jwks', ARCHIVE_WORM: 'emulator',
+  });
+  let now = new Date('2025-01-01T00:00:00Z');
+  const deps = await buildDeps(config, { log: quiet, clock: { now: () => now } });
+  const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+
+  // Seed: N documents over TENANTS tenants, blobs + manifest + catalog item each; and the raw blobs.
+  const original = randomBytes(20 * 1024);
+  const rendition = randomBytes(24 * 1024);
+  const tenants = Array.from({ length: TENANTS }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
+  for (const t of tenants) await deps.blobs.prepareTenant(t);
+  const docs = Array.from({ length: COUNT }, (_, i) => document(tenants[i % TENANTS]!, i, original, rendition));
+  const worm = { retainUntil: '2028-01-01T00:00:00.000Z', legalHold: false };
+  const raw = service.getContainerClient('raw-bench');
+  await raw.createIfNotExists();
+  const seedStart = process.hrtime.bigint();
+  await pool(docs, async (d) => {
+    await deps.blobs.putCreateOnly(d.tenantId, d.original.blobName, original, 'image/jpeg', worm, {});
+    await deps.blobs.putCreateOnly(d.tenantId, d.rendition.blobName, rendition, 'application/pdf', worm, {});
+    const manifest = Buffer.from(JSON.stringify(d));
+    await deps.blobs.putCreateOnly(d.tenantId, `${d.id}/manifest.json`, manifest, 'application/json', worm, {});
+    await deps.catalog.create(d);
+    for (const [name, bytes] of [['original.jpg', original], ['rendition.pdf', rendition], ['manifest.json', manifest]] as const) {
+      await raw.getBlockBlobClient(`${d.id}/${name}`).upload(bytes, bytes.length);
+    }
+  }, 16);
+  const seedSeconds = Number(process.hrtime.bigint() - seedStart) / 1e9;
+
+  // Sweep at the end of retention, until done.
+  now = new Date('2028-01-01T00:00:00Z');
+  let continuation: string | null = null;
+  let disposed = 0;
+  let runs = 0;
+  const sweepStart = process.hrtime.bigint();
+  do {
+    const r = await sweep({ now, budget: { maxItems: 2000, maxMillis: 240_000 }, continuation, concurrency: CONCURRENCY }, deps);
+    disposed += r.disposed.length;
+    if (r.blocked.length) console.error('blocked:', r.blocked.slice(0, 5));
+    continuation = r.continuation;
+    runs++;
+  } while (continuation);
+  const sweepSeconds = Number(process.hrtime.bigint() - sweepStart) / 1e9;
+  const second = await sweep({ now, budget: { maxItems: 100_000, maxMillis: 240_000 }, continuation: null }, deps);
+
+  // Raw: delete the same number of blobs (3 per document) straight from Azurite, same concurrency.
+  const rawNames = docs.flatMap((d) => [`${d.id}/original.jpg`, `${d.id}/rendition.pdf`, `${d.id}/manifest.json`]);
+  const rawSeconds = await pool(rawNames, async (name) => {
+    await raw.getBlobClient(name).delete();
+  });
+
+  console.log(`\n${COUNT} expired documents (3 blobs each, ${TENANTS} tenants), concurrency ${CONCURRENCY}, one run; seeding took ${seedSeconds.toFixed(1)} s\n`);
+  console.log(`${'retention sweep (claim, delete 3 blobs, tombstone, audit entry)'.padEnd(66)} ${(disposed / sweepSeconds).toFixed(1).padStart(8)} disposals/s  (${disposed} in ${sweepSeconds.toFixed(1)} s, ${runs} bounded runs of ≤2000)`);
+  console.log(`${'raw Azurite delete of the same blobs'.padEnd(66)} ${(COUNT / rawSeconds).toFixed(1).padStart(8)} docs/s       (${rawNames.length} blobs, ${(rawNames.length / rawSeconds).toFixed(0)} blobs/s, ${rawSeconds.toFixed(1)} s)`);
+  console.log(`\nsweep/raw: ${((COUNT / sweepSeconds / (COUNT / rawSeconds)) * 100).toFixed(0)}% of raw delete throughput; second sweep disposed ${second.disposed.length} (idempotent)\n`);
+  if (disposed !== COUNT || second.disposed.length !== 0) throw new Error(`expected ${COUNT} disposals then none, got ${disposed} and ${second.disposed.length}`);
+  await Promise.all([cosmos.stop(), azurite.stop()]);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,239 @@
+/**
+ * The retention sweep, disposal review, fixity check and reconciler, with a fake clock,
+ * through the WORM proxy (ARCHIVE_WORM=enforce). This file uses its own Cosmos database,
+ * so the cross-tenant timers see only its tenants' catalog items.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { randomBytes } from 'node:crypto';
+import type { ArchivedDocument } from '../../shared/documents/types';
+import { checkFixity } from '../../shared/retention/fixity';
+import { reconcile } from '../../shared/retention/reconcile';
+import { sweep, SweepInput } from '../../shared/retention/sweep';
+import { call } from '../support/http';
+import { newTenant } from '../support/harness';
+import { ingest, startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
+
+let archive: WormArchive;
+beforeAll(async () => {
+  archive = await startWormArchive('2025-03-01T12:00:00Z', { COSMOS_DATABASE: `sweep-${randomBytes(4).toString('hex')}` });
+});
+afterAll(() => archive.stop());
+
+const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+const EXPIRY = '2028-01-01T00:00:00.000Z'; // fiscal year 2020 + 7
+const run = (over: Partial<SweepInput> = {}) => sweep({ now: archive.clock.now(), budget: { maxItems: 1000, maxMillis: 60_000 }, continuation: null, ...over }, archive.host.deps);
+const mine = (tenant: string, keys: string[]) => keys.filter((k) => k.startsWith(`${tenant}/`)).map((k) => k.split('/')[1]).sort();
+
+async function tenantWith(prefix: string) {
+  const tenant = newTenant(prefix);
+  return {
+    tenant,
+    container: `tenant-${tenant}`,
+    archivist: await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' }),
+    admin: await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' }),
+    auditor: await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' }),
+  };
+}
+
+async function auditOf(token: string, month: string) {
+  return (await call(`${archive.url}/audit?month=${month}&limit=500`, { token })).json.items as { action: string; target: string; actor: { subject: string }; detail?: string }[];
+}
+
+/** Direct Azurite access, bypassing the WORM proxy: what a broken disk or an attacker with account keys could do. */
+const behindTheProxy = () => BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString);
+
+describe('retention sweep', () => {
+  it('disposes exactly the expired, unheld documents, leaves tombstones and audit entries, resumes, and a second run does nothing', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('sweep');
+    const expired = [
+      await ingest(archive, t.archivist, { fiscalYear: 2020, counterparty: 'ACME BV', kind: 'invoice' }),
+      await ingest(archive, t.archivist, { fiscalYear: 2020 }),
+      await ingest(archive, t.archivist, { documentDate: '2020-12-31' }),
+    ].sort();
+    const held = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    const young = await ingest(archive, t.archivist, { documentDate: '2021-01-01' });
+    const hold = await call(`${archive.url}/documents/${held}/legal-holds`, { ...json('POST', { reason: 'tax audit', caseReference: 'BD-9' }), token: t.archivist });
+    expect(hold.status).toBe(201);
+
+    // One millisecond before the end of retention: nothing.
+    archive.clock.set('2027-12-31T23:59:59.999Z');
+    expect(mine(t.tenant, (await run()).disposed)).toEqual([]);
+
+    archive.clock.set(EXPIRY);
+    const first = await run({ budget: { maxItems: 2, maxMillis: 60_000 } });
+    expect(first.continuation).not.toBeNull();
+    const second = await run({ continuation: first.continuation });
+    expect(second.continuation).toBeNull();
+    const disposed = mine(t.tenant, [...first.disposed, ...second.disposed]);
+    expect(disposed).toEqual(expired);
+    expect(first.disposed.length + second.disposed.length).toBe(3);
+
+    for (const id of expired) {
+      const doc = (await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json;
+      expect(doc).toMatchObject({ id, status: 'disposed', fiscalYear: 2020, retention: { class: 'fiscal-7y', retainUntil: EXPIRY }, disposal: { at: EXPIRY, by: { subject: 'system:retention-sweep', kind: 'system' } } });
+      expect(doc.disposal.reason).toMatch(/retention ended/);
+      expect(doc.original.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(doc.rendition.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(doc.original.fileName).toBeNull();
+      expect(doc.metadata.counterparty).toBeUndefined();
+      const dl = await call(`${archive.url}/documents/${id}/original`, { token: t.archivist });
+      expect(dl.status).toBe(410);
+      expect(dl.json.code).toBe('document_disposed');
+      const left: string[] = [];
+      for await (const b of archive.storage.getContainerClient(t.container).listBlobsFlat({ prefix: `${id}/` })) left.push(b.name);
+      expect(left).toEqual([]);
+    }
+    const deletes = archive.proxy.records.filter((r) => r.container === t.container && r.op === 'delete');
+    expect(deletes.every((d) => d.status === 202)).toBe(true);
+    expect(deletes).toHaveLength(9);
+
+    const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
+    expect(entries.map((e) => e.target).sort()).toEqual(expired);
+    expect(entries.every((e) => e.actor.subject === 'system:retention-sweep')).toBe(true);
+
+    // Idempotent: nothing new.
+    const again = await run();
+    expect(mine(t.tenant, [...again.disposed, ...again.completed])).toEqual([]);
+    expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose')).toHaveLength(3);
+
+    // The held one stays until its hold is released (by someone else), then goes.
+    expect((await call(`${archive.url}/documents/${held}`, { token: t.archivist })).json.status).toBe('active');
+    expect((await call(`${archive.url}/documents/${young}`, { token: t.archivist })).json.status).toBe('active');
+    expect((await call(`${archive.url}/documents/${held}/legal-holds/${hold.json.id}`, { ...json('DELETE', { reason: 'closed' }), token: t.admin })).status).toBe(200);
+    expect(mine(t.tenant, (await run()).disposed)).toEqual([held]);
+  });
+
+  it('with approval required, disposes only what a principal approved; due list shows why', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('approve');
+    const policy = await call(`${archive.url}/retention/policy`, { ...json('PUT', { classes: [{ name: 'contracts-12y', years: 12 }], defaultClass: 'fiscal-7y', requireDisposalApproval: true }), token: t.admin });
+    expect(policy.status).toBe(200);
+    expect(policy.json.effectiveClasses).toContainEqual({ name: 'contracts-12y', years: 12 });
+    const tooShort = await call(`${archive.url}/retention/policy`, { ...json('PUT', { classes: [{ name: 'short-5y', years: 5 }] }), token: t.admin });
+    expect(tooShort.status).toBe(422);
+    expect(tooShort.json.code).toBe('retention_below_legal_floor');
+    expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', { requireDisposalApproval: false }), token: t.archivist })).status).toBe(403);
+
+    const a = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    const b = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    const contract = await ingest(archive, t.archivist, { fiscalYear: 2020, retentionClass: 'contracts-12y' });
+    expect((await call(`${archive.url}/documents/${contract}`, { token: t.archivist })).json.retention.retainUntil).toBe('2033-01-01T00:00:00.000Z');
+
+    archive.clock.set(EXPIRY);
+    const blocked = await run();
+    expect(mine(t.tenant, blocked.disposed)).toEqual([]);
+    expect(blocked.blocked.filter((x) => x.tenantId === t.tenant).map((x) => x.reason)).toEqual(['approval-required', 'approval-required']);
+
+    const due = await call(`${archive.url}/retention/due?before=2028-01-01`, { token: t.admin });
+    expect(due.status).toBe(200);
+    expect(due.json.requireDisposalApproval).toBe(true);
+    expect(due.json.items.map((i: { id: string }) => i.id).sort()).toEqual([a, b].sort());
+    expect(due.json.items[0]).toMatchObject({ approved: false, blockedBy: 'approval-required', retention: { retainUntil: EXPIRY } });
+
+    const approval = await call(`${archive.url}/retention/approvals`, { ...json('POST', { before: '2028-01-01', reason: 'reviewed 2028 batch', documentIds: [a] }), token: t.admin });
+    expect(approval.status).toBe(201);
+    expect(approval.json.approved).toEqual([a]);
+    expect(mine(t.tenant, (await run()).disposed)).toEqual([a]);
+    expect((await call(`${archive.url}/documents/${a}`, { token: t.archivist })).json.disposal).toMatchObject({ by: { subject: 'system:retention-sweep' } });
+    expect((await call(`${archive.url}/documents/${b}`, { token: t.archivist })).json.status).toBe('active');
+    const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.detail).toBe(`retention-ended;approval=${approval.json.approvalId}`);
+  });
+
+  it('a crash between blob deletion and tombstone, or before the audit flag, is finished by the next run with one audit entry', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('crash');
+    const id = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    archive.clock.set(EXPIRY);
+    const catalog = archive.host.deps.retention.catalog;
+    const replace = catalog.replace.bind(catalog);
+    let crashes = 0;
+    const spy = jest.spyOn(catalog, 'replace').mockImplementation(async (doc: ArchivedDocument, etag: string) => {
+      if (doc.id === id && ((doc.status === 'disposed' && !doc.disposal?.audited && crashes === 0) || (doc.disposal?.audited && crashes === 1))) {
+        crashes++;
+        throw new Error('injected crash');
+      }
+      return replace(doc, etag);
+    });
+    try {
+      await expect(run()).rejects.toThrow('injected crash');
+      const half = (await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json;
+      expect(half.status).toBe('disposing');
+      const left: string[] = [];
+      for await (const b of archive.storage.getContainerClient(t.container).listBlobsFlat({ prefix: `${id}/` })) left.push(b.name);
+      expect(left).toEqual([]);
+      // While disposing, a legal hold is refused rather than placed on a half-removed document.
+      expect((await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y' }), token: t.archivist })).json.code).toBe('document_disposed');
+
+      await expect(run()).rejects.toThrow('injected crash'); // tombstone written, audit appended, flag not set
+      const done = await run();
+      expect(mine(t.tenant, done.completed)).toEqual([id]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposed');
+    expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id)).toHaveLength(1);
+    expect(mine(t.tenant, [...(await run()).disposed, ...(await run()).completed])).toEqual([]);
+  });
+});
+
+describe('fixity check and reconciler', () => {
+  it('finds a corrupted blob, audits it and reports it on /health/ready', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('fixity');
+    const good = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    const bad = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    const clean = await checkFixity({ now: archive.clock.now(), cycleDays: 30, maxItems: 1000, continuation: null }, archive.host.deps);
+    expect(clean.failures.filter((f) => f.tenantId === t.tenant)).toEqual([]);
+
+    // Bit rot (or tampering past the store's protection): overwrite the original behind the proxy.
+    const forged = uniqueJpeg();
+    await behindTheProxy().getContainerClient(t.container).getBlockBlobClient(`${bad}/original.jpg`).upload(forged, forged.length);
+    archive.clock.set('2025-05-01T00:00:00Z'); // a cycle later
+    const result = await checkFixity({ now: archive.clock.now(), cycleDays: 30, maxItems: 1000, continuation: null }, archive.host.deps);
+    expect(result.failures.filter((f) => f.tenantId === t.tenant)).toEqual([{ tenantId: t.tenant, documentId: bad, mismatched: [`${bad}/original.jpg`], missing: [] }]);
+    expect((await call(`${archive.url}/documents/${good}`, { token: t.archivist })).status).toBe(200);
+    const entries = (await auditOf(t.auditor, '2025-05')).filter((e) => e.action === 'document.fixity-failed');
+    expect(entries).toMatchObject([{ target: bad, actor: { subject: 'system:fixity-check' }, detail: 'mismatch:original.jpg' }]);
+    const ready = await call(`${archive.url}/health/ready`);
+    expect(ready.json.fixity).toMatchObject({ status: 'failures' });
+    expect(ready.json.fixity.damagedDocuments).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(ready.json)).not.toContain(t.tenant);
+  });
+
+  it('indexes a document whose catalog write crashed, and flags a catalog item without blobs', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('recon');
+    const catalog = archive.host.deps.catalog;
+    const spy = jest.spyOn(catalog, 'create').mockRejectedValueOnce(new Error('injected crash before indexing'));
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(uniqueJpeg())], { type: 'image/jpeg' }), 'scan.jpg');
+    const failed = await call(`${archive.url}/documents`, { method: 'POST', body: form, token: t.archivist });
+    spy.mockRestore();
+    expect(failed.status).toBe(500);
+    const stored: string[] = [];
+    for await (const b of archive.storage.getContainerClient(t.container).listBlobsFlat()) stored.push(b.name);
+    expect(stored).toHaveLength(3);
+    const id = stored[0]!.split('/')[0]!;
+    expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).status).toBe(404);
+
+    const lost = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    await behindTheProxy().getContainerClient(t.container).getBlobClient(`${lost}/rendition.pdf`).delete();
+
+    const result = await reconcile({ now: archive.clock.now(), maxItems: 1000, continuation: null }, archive.host.deps);
+    expect(result.indexed).toContain(`${t.tenant}/${id}`);
+    expect(result.flagged).toContainEqual({ tenantId: t.tenant, documentId: lost, missing: [`${lost}/rendition.pdf`] });
+    const doc = await call(`${archive.url}/documents/${id}`, { token: t.archivist });
+    expect(doc.status).toBe(200);
+    expect(doc.json.retention.retainUntil).toBe('2033-01-01T00:00:00.000Z');
+    const entries = await auditOf(t.auditor, '2025-03');
+    expect(entries.filter((e) => e.action === 'document.reindex').map((e) => e.target)).toEqual([id]);
+    expect(entries.filter((e) => e.action === 'document.blobs-missing').map((e) => e.target)).toEqual([lost]);
+    // A second run changes nothing.
+    const again = await reconcile({ now: archive.clock.now(), maxItems: 1000, continuation: null }, archive.host.deps);
+    expect(again.indexed.filter((k) => k.startsWith(t.tenant))).toEqual([]);
+    expect(again.flagged.filter((f) => f.tenantId === t.tenant)).toEqual([]);
+  });
+});
