@@ -1,0 +1,94 @@
+/** Security cases of the retention and legal-hold routes (emulator WORM mode: plain Azurite). */
+import { call, rawUpload } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+
+let archive: TestArchive;
+let tenantA: string;
+let archivistA: string;
+let adminA: string;
+let uploaderA: string;
+let archivistB: string;
+let docA: string;
+
+beforeAll(async () => {
+  archive = await startTestArchive();
+  tenantA = newTenant('rsec-a');
+  const tenantB = newTenant('rsec-b');
+  archivistA = await archive.token({ tenant: tenantA, sub: 'alice', rights: 'archivist' });
+  adminA = await archive.token({ tenant: tenantA, sub: 'carol', rights: 'tenant-admin' });
+  uploaderA = await archive.token({ tenant: tenantA, sub: 'ulrich', rights: 'uploader' });
+  archivistB = await archive.token({ tenant: tenantB, sub: 'bob', rights: 'archivist' });
+  const bytes = Buffer.concat([corpusFile('img2pdf/normal.jpg'), Buffer.from(tenantA)]);
+  docA = (await call(`${archive.url}/documents`, { ...rawUpload(bytes, 'image/jpeg'), token: archivistA })).json.id;
+});
+afterAll(() => archive.stop());
+
+const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+const routes = () => [
+  ['POST', `/documents/${docA}/legal-holds`, { reason: 'r', caseReference: 'c' }],
+  ['DELETE', `/documents/${docA}/legal-holds/0190aaaa-0000-7000-8000-000000000000`, { reason: 'r' }],
+  ['POST', '/legal-holds', { reason: 'r', caseReference: 'c', query: { fiscalYear: 2024 } }],
+  ['POST', `/documents/${docA}/retention`, { retainUntil: '2050-01-01', reason: 'r' }],
+  ['GET', '/retention/policy', undefined],
+  ['PUT', '/retention/policy', { requireDisposalApproval: true }],
+  ['GET', '/retention/due', undefined],
+  ['POST', '/retention/approvals', { before: '2030-01-01', reason: 'r' }],
+] as const;
+
+it('every retention route needs a credential (401 problem+json)', async () => {
+  for (const [method, path, body] of routes()) {
+    const res = await call(`${archive.url}${path}`, body === undefined ? { method } : json(method, body));
+    expect([method, path, res.status]).toEqual([method, path, 401]);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  }
+});
+
+it('an uploader holds none of the retention permissions (403), and the refusal is audited', async () => {
+  for (const [method, path, body] of routes()) {
+    if (path === '/retention/policy' && method === 'GET') continue; // documents:read
+    const res = await call(`${archive.url}${path}`, { ...(body === undefined ? { method } : json(method, body)), token: uploaderA });
+    expect([method, path, res.status, res.json.code]).toEqual([method, path, 403, 'forbidden']);
+  }
+});
+
+it('another tenant\'s document answers like a missing one; nothing changes', async () => {
+  const missing = '0190aaaa-0000-7000-8000-000000000000';
+  for (const suffix of ['/legal-holds', '/retention']) {
+    const body = suffix === '/retention' ? { retainUntil: '2050-01-01', reason: 'r' } : { reason: 'r', caseReference: 'c' };
+    const other = await call(`${archive.url}/documents/${docA}${suffix}`, { ...json('POST', body), token: archivistB });
+    const none = await call(`${archive.url}/documents/${missing}${suffix}`, { ...json('POST', body), token: archivistB });
+    expect([other.status, none.status]).toEqual([404, 404]);
+    expect(other.json.code).toBe('document_not_found');
+  }
+  const queryHold = await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'r', caseReference: 'c', query: { fiscalYear: new Date().getUTCFullYear() } }), token: archivistB });
+  expect(queryHold.json.documents).toBe(0);
+  const doc = (await call(`${archive.url}/documents/${docA}`, { token: archivistA })).json;
+  expect(doc.legalHold).toBe(false);
+  expect(doc.retention.extensions).toBeUndefined();
+});
+
+it('hostile or malformed bodies are refused before anything changes', async () => {
+  const post = (body: string, type = 'application/json') => call(`${archive.url}/documents/${docA}/legal-holds`, { method: 'POST', body, headers: { 'Content-Type': type }, token: archivistA });
+  expect((await post(JSON.stringify({ reason: 'r', caseReference: 'c', tenantId: 'other' }))).status).toBe(400);
+  expect((await post('{"reason": ')).json.code).toBe('bad_request');
+  expect((await post('reason=r', 'application/x-www-form-urlencoded')).status).toBe(415);
+  expect((await post(JSON.stringify({ reason: 'x'.repeat(70_000), caseReference: 'c' }))).status).toBe(413);
+  expect((await post(JSON.stringify({ reason: ' ', caseReference: 'c' }))).status).toBe(400);
+  const extend = await call(`${archive.url}/documents/${docA}/retention`, { ...json('POST', { retainUntil: 'next year', reason: 'r' }), token: archivistA });
+  expect(extend.status).toBe(400);
+  expect((await call(`${archive.url}/retention/due?before=yesterday`, { token: adminA })).json.code).toBe('invalid_query');
+  expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', { classes: [{ name: '../x', years: 9 }] }), token: adminA })).status).toBe(400);
+  expect((await call(`${archive.url}/documents/${docA}`, { token: archivistA })).json).toMatchObject({ legalHold: false, holds: [] });
+});
+
+it('in emulator mode (Azurite), holds still work on the catalog, and placing and releasing are audited', async () => {
+  const placed = await call(`${archive.url}/documents/${docA}/legal-holds`, { ...json('POST', { reason: 'dispute', caseReference: 'X-1' }), token: archivistA });
+  expect(placed.status).toBe(201);
+  expect(placed.headers.get('location')).toBe(`/api/documents/${docA}/legal-holds/${placed.json.id}`);
+  const released = await call(`${archive.url}/documents/${docA}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'settled' }), token: adminA });
+  expect(released.status).toBe(200);
+  const audit = (await call(`${archive.url}/audit?limit=500`, { token: await archive.token({ tenant: tenantA, sub: 'aud', rights: 'auditor' }) })).json.items as { action: string; outcome: string; target: string }[];
+  expect(audit.filter((e) => e.action === 'legal-hold.place' && e.outcome === 'success').map((e) => e.target)).toContain(docA);
+  expect(audit.filter((e) => e.action === 'legal-hold.release' && e.outcome === 'success').map((e) => e.target)).toContain(docA);
+  expect(audit.some((e) => e.action === 'legal-hold.place' && e.outcome === 'refused')).toBe(true);
+});
