@@ -1,0 +1,351 @@
+/**
+ * The `archive` command-line client's core, for accountants: log in, search, download single
+ * files and whole-year exports with resume, and verify every checksum. Every function takes a
+ * fetch-like function and file-system paths, so tests drive it without a terminal.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as yauzl from 'yauzl';
+
+export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Response>;
+
+export interface CliConfig {
+  url: string;
+  token: string;
+}
+
+export interface Client {
+  config: CliConfig;
+  fetch: FetchLike;
+  /** Progress lines (stderr in the real CLI). */
+  progress?: (line: string) => void;
+}
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** `$ARCHIVE_CONFIG_DIR`, else `$XDG_CONFIG_HOME/archive`, else `~/.config/archive` (Windows: `%APPDATA%\archive`). */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ARCHIVE_CONFIG_DIR) return env.ARCHIVE_CONFIG_DIR;
+  if (env.XDG_CONFIG_HOME) return path.join(env.XDG_CONFIG_HOME, 'archive');
+  if (process.platform === 'win32' && env.APPDATA) return path.join(env.APPDATA, 'archive');
+  return path.join(os.homedir(), '.config', 'archive');
+}
+
+/** Stores base URL and token, readable by the user only (0600, directory 0700). */
+export function login(dir: string, config: CliConfig): string {
+  const url = new URL(config.url); // throws on a bad URL
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ url: url.toString().replace(/\/$/, ''), token: config.token }, null, 2), { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
+}
+
+export function loadCliConfig(dir: string): CliConfig {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) throw new CliError('Not logged in: run `archive login --url <base> --token <jwt>` first.');
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
+}
+
+async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
+  if (res.status >= 400 && res.status !== 416) {
+    let detail = '';
+    try {
+      const p = (await res.json()) as { code?: string; detail?: string; title?: string };
+      detail = `${p.code ?? ''}: ${p.detail ?? p.title ?? ''}`;
+    } catch {
+      detail = res.statusText;
+    }
+    throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status} ${detail}`);
+  }
+  return res;
+}
+
+async function getJson<T>(client: Client, pathAndQuery: string): Promise<T> {
+  return (await (await request(client, pathAndQuery)).json()) as T;
+}
+
+export interface SearchFilter {
+  fiscalYear?: number;
+  from?: string;
+  to?: string;
+  kind?: string;
+  counterparty?: string;
+  amountMin?: number;
+  amountMax?: number;
+  currency?: string;
+  reference?: string;
+  tags?: string[];
+}
+
+export interface ListedDocument {
+  id: string;
+  fiscalYear: number;
+  createdAt: string;
+  metadata: { documentDate?: string; kind?: string; counterparty?: string; amount?: number; currency?: string; reference?: string };
+  original: { fileName: string | null; size: number; sha256: string };
+  originals: { fileName: string | null; size: number; sha256: string; mediaType: string }[];
+  rendition: { size: number; sha256: string };
+}
+
+/** Every document of a search, following continuation tokens. */
+export async function listAll(client: Client, filter: SearchFilter, sort = 'documentDate', order = 'asc'): Promise<ListedDocument[]> {
+  const out: ListedDocument[] = [];
+  let cont: string | null = null;
+  do {
+    const q = new URLSearchParams({ sort, order, limit: '200' });
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    if (cont) q.set('continuationToken', cont);
+    const page: { items: ListedDocument[]; continuationToken: string | null } = await getJson(client, `/documents?${q.toString()}`);
+    out.push(...page.items);
+    cont = page.continuationToken;
+  } while (cont);
+  return out;
+}
+
+export function formatTable(docs: ListedDocument[]): string {
+  const rows = docs.map((d) => [d.id, d.metadata.documentDate ?? '', d.metadata.kind ?? '', d.metadata.counterparty ?? '', d.metadata.amount === undefined ? '' : `${d.metadata.amount} ${d.metadata.currency ?? ''}`, d.metadata.reference ?? '']);
+  const header = ['id', 'date', 'kind', 'counterparty', 'amount', 'reference'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function progressBar(label: string, done: number, total: number): string {
+  const pct = total > 0 ? Math.min(1, done / total) : 0;
+  const width = 30;
+  const filled = Math.round(pct * width);
+  return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(pct * 100).toFixed(0).padStart(3)}% ${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB`;
+}
+
+export interface DownloadOutcome {
+  file: string;
+  size: number;
+  sha256: string;
+  /** Bytes already on disk from an earlier, interrupted attempt. */
+  resumedFrom: number;
+  verified: boolean;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(fs.createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+function digestOf(reprDigest: string | null): string | null {
+  const m = reprDigest ? /sha-256=:([A-Za-z0-9+/=]+):/.exec(reprDigest) : null;
+  return m ? Buffer.from(m[1]!, 'base64').toString('hex') : null;
+}
+
+/**
+ * Download to `dest`, through `dest.part`: an interrupted download resumes with Range, guarded by
+ * If-Range with the ETag of the first attempt (a changed representation restarts from zero).
+ * At the end the whole file is hashed and compared with the server's Repr-Digest (SHA-256).
+ */
+export async function downloadTo(client: Client, pathAndQuery: string, dest: string, label = path.basename(dest)): Promise<DownloadOutcome> {
+  const part = `${dest}.part`;
+  const meta = `${dest}.part.json`;
+  let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
+  const etag = have > 0 && fs.existsSync(meta) ? (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag: string }).etag : null;
+  if (have > 0 && !etag) have = 0;
+  const headers: Record<string, string> = have > 0 && etag ? { Range: `bytes=${have}-`, 'If-Range': etag } : {};
+  let res = await request(client, pathAndQuery, { headers });
+  let complete = false;
+  if (res.status === 416) {
+    // The part file already holds every byte (interrupted between the last byte and the rename): just verify it.
+    await res.body?.cancel();
+    res = await request(client, pathAndQuery, { headers: { Range: 'bytes=0-0' } });
+    await res.body?.cancel();
+    complete = true;
+  }
+  const resumedFrom = res.status === 206 ? have : 0;
+  const expected = digestOf(res.headers.get('repr-digest'));
+  const total = res.status === 206 ? Number(res.headers.get('content-range')?.split('/')[1]) : Number(res.headers.get('content-length') ?? 0);
+  if (res.status === 200) fs.writeFileSync(meta, JSON.stringify({ etag: res.headers.get('etag') }));
+  if (!complete && res.body && (res.status === 200 || res.status === 206)) {
+    let done = resumedFrom;
+    let last = 0;
+    const out = fs.createWriteStream(part, { flags: res.status === 206 ? 'a' : 'w' });
+    try {
+      for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)) {
+        done += (chunk as Buffer).length;
+        if (client.progress && (Date.now() - last > 200 || done === total)) {
+          last = Date.now();
+          client.progress(progressBar(label, done, total));
+        }
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+    } finally {
+      // Whatever arrived is on disk before an interruption propagates: the next run resumes after it.
+      await new Promise<void>((resolve) => out.end(resolve));
+    }
+  }
+  const sha256 = await sha256File(part);
+  const size = fs.statSync(part).size;
+  const verified = expected !== null && sha256 === expected;
+  if (!verified) {
+    fs.rmSync(part, { force: true });
+    fs.rmSync(meta, { force: true });
+    throw new CliError(`${label}: SHA-256 ${sha256} does not match the server's Repr-Digest ${expected ?? '(none)'}; the partial file was removed, run again.`);
+  }
+  fs.renameSync(part, dest);
+  fs.rmSync(meta, { force: true });
+  return { file: dest, size, sha256, resumedFrom, verified };
+}
+
+/** `archive get <id> [--original]`: one document's rendition (or first original) into `outDir`. */
+export async function getDocumentFile(client: Client, id: string, opts: { original?: boolean; outDir: string }): Promise<DownloadOutcome> {
+  const doc: ListedDocument = await getJson(client, `/documents/${encodeURIComponent(id)}`);
+  const base = safeName(doc.original.fileName ?? id);
+  const name = opts.original ? base : `${base.replace(/\.[^.]*$/, '')}.pdf`;
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  return downloadTo(client, `/documents/${encodeURIComponent(id)}/${opts.original ? 'original' : 'rendition'}`, path.join(opts.outDir, name));
+}
+
+function safeName(name: string): string {
+  return path.basename(name).replace(/[\\/:*?"<>|\x00-\x1f]/g, '_') || 'document';
+}
+
+interface ExportStatus {
+  id: string;
+  status: 'running' | 'completed' | 'failed' | 'expired';
+  progress: { total: number; documents: number; files: number; bytes: number };
+  archive?: { size: number; sha256: string };
+  error?: string;
+}
+
+export interface ExportSummary {
+  exportId: string;
+  zip: string;
+  documents: number;
+  files: number;
+  bytes: number;
+  verified: number;
+  mismatched: string[];
+  missing: string[];
+  unexpected: string[];
+  resumedFrom: number;
+}
+
+/**
+ * `archive export`: start (or, after an interruption, pick up) an export, wait for it with a
+ * progress line, download the ZIP with resume, unpack it into `outDir` and check every file
+ * against manifest.json's SHA-256.
+ */
+export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; pollMs?: number }): Promise<ExportSummary> {
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const stateFile = path.join(opts.outDir, '.archive-export.json');
+  let status: ExportStatus | null = null;
+  if (fs.existsSync(stateFile)) {
+    const { exportId } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { exportId: string };
+    try {
+      status = await getJson<ExportStatus>(client, `/exports/${exportId}`);
+      if (status.status === 'failed' || status.status === 'expired') status = null;
+    } catch {
+      status = null;
+    }
+  }
+  if (!status) {
+    const res = await request(client, '/exports', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...filter, includeOriginals: !!opts.includeOriginals }) });
+    status = (await res.json()) as ExportStatus;
+    fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
+  }
+  while (status.status === 'running') {
+    client.progress?.(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(status.progress.bytes / 1e6).toFixed(1)} MB`);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+    status = await getJson<ExportStatus>(client, `/exports/${status.id}`);
+  }
+  if (status.status !== 'completed') throw new CliError(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`);
+
+  const zipFile = path.join(opts.outDir, `export-${status.id}.zip`);
+  let resumedFrom = 0;
+  if (!fs.existsSync(zipFile)) resumedFrom = (await downloadTo(client, `/exports/${status.id}/download`, zipFile, 'export.zip')).resumedFrom;
+  const check = await unpackAndVerify(zipFile, opts.outDir);
+  fs.rmSync(stateFile, { force: true });
+  return { exportId: status.id, zip: zipFile, resumedFrom, ...check };
+}
+
+interface Manifest {
+  documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
+}
+
+/** Unpack every entry (names checked to stay inside `outDir`), hashing on the way; compare with manifest.json. */
+export async function unpackAndVerify(zipFile: string, outDir: string): Promise<Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  const hashes = new Map<string, string>();
+  let manifestText = '';
+  const root = path.resolve(outDir);
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      const target = path.resolve(root, entry.fileName);
+      if (!target.startsWith(root + path.sep) || entry.fileName.endsWith('/')) {
+        zip.readEntry();
+        return;
+      }
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        const hash = createHash('sha256');
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => {
+          hash.update(c);
+          if (entry.fileName === 'manifest.json') chunks.push(c);
+        });
+        pipeline(stream, fs.createWriteStream(target))
+          .then(() => {
+            hashes.set(entry.fileName, hash.digest('hex'));
+            if (entry.fileName === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
+            zip.readEntry();
+          })
+          .catch(reject);
+      });
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
+  const manifest = JSON.parse(manifestText) as Manifest;
+  const listed = new Set<string>(['manifest.json', 'manifest.csv']);
+  const mismatched: string[] = [];
+  const missing: string[] = [];
+  let verified = 0;
+  let bytes = 0;
+  let files = 0;
+  for (const d of manifest.documents) {
+    for (const f of d.files) {
+      files++;
+      bytes += f.size;
+      listed.add(f.path);
+      const got = hashes.get(f.path);
+      if (got === undefined) missing.push(f.path);
+      else if (got !== f.sha256) mismatched.push(f.path);
+      else verified++;
+    }
+  }
+  const unexpected = [...hashes.keys()].filter((k) => !listed.has(k));
+  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
+}
+
+export function exportSummaryText(s: ExportSummary): string {
+  const ok = s.mismatched.length === 0 && s.missing.length === 0 && s.unexpected.length === 0 && s.verified === s.files;
+  return [
+    `export ${s.exportId}: ${s.documents} documents, ${s.files} files, ${(s.bytes / 1e6).toFixed(1)} MB${s.resumedFrom ? ` (download resumed at ${s.resumedFrom} bytes)` : ''}`,
+    `${s.verified}/${s.files} files match the SHA-256 in manifest.json`,
+    ...s.mismatched.map((p) => `MISMATCH ${p}`),
+    ...s.missing.map((p) => `MISSING  ${p}`),
+    ...s.unexpected.map((p) => `NOT IN MANIFEST ${p}`),
+    ok ? 'VERIFIED: every file is what the archive holds.' : 'NOT VERIFIED: see above.',
+  ].join('\n');
+}
