@@ -3,7 +3,7 @@ import type { Deps } from '../shared/app';
 import { ArchiveError } from '../shared/http/errors';
 import type { RouteDef, TenantContext, TenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';
-import { placeHold, placeHoldsByQuery, releaseHold } from '../shared/retention/holds';
+import { placeHold, placeHoldsByQuery, releaseHold, releaseHoldEverywhere } from '../shared/retention/holds';
 import { parseJsonBody } from '../shared/http/json-body';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -34,10 +34,18 @@ async function releaseDocumentHold({ req, principal }: TenantContext, deps: Deps
   return json(200, await releaseHold({ principal, documentId: req.params.id!, holdId: req.params.holdId, reason: body.reason }, deps));
 }
 
+async function releaseQueryHold({ req, principal, audit }: TenantContext, deps: Deps) {
+  const body = await parseJsonBody(req, ZReleaseHold);
+  audit.target = req.params.holdId ?? null;
+  const result = await releaseHoldEverywhere({ principal, holdId: req.params.holdId!, reason: body.reason }, deps);
+  return json(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
+}
+
 const route = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
 
 export const legalHoldRoutes: RouteDef[] = [
   route({ name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', permission: 'holds:place', action: 'legal-hold.place', handler: placeDocumentHold }),
   route({ name: 'releaseLegalHold', method: 'DELETE', route: 'documents/{id}/legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseDocumentHold }),
+  route({ name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseQueryHold }),
   route({ name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', permission: 'holds:place', action: 'legal-hold.place-by-query', handler: placeQueryHold }),
 ];

@@ -85,6 +85,11 @@ export class RetentionCatalog {
     return this.page(tenantId, where, parameters, 'c.id', limit, continuationToken);
   }
 
+  /** Active documents under at least one open legal hold. */
+  async held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+    return this.page(tenantId, ['c.status = "active"', 'c.legalHold = true'], [], 'c.id', limit, continuationToken);
+  }
+
   /** Active documents after `afterId`, for the fixity check and the reconciler. */
   async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
     return (await this.page(tenantId, ['c.status = "active"', 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;

@@ -28,6 +28,7 @@ const routes = () => [
   ['POST', `/documents/${docA}/legal-holds`, { reason: 'r', caseReference: 'c' }],
   ['DELETE', `/documents/${docA}/legal-holds/0190aaaa-0000-7000-8000-000000000000`, { reason: 'r' }],
   ['POST', '/legal-holds', { reason: 'r', caseReference: 'c', query: { fiscalYear: 2024 } }],
+  ['DELETE', '/legal-holds/0190aaaa-0000-7000-8000-000000000000', { reason: 'r' }],
   ['POST', `/documents/${docA}/retention`, { retainUntil: '2050-01-01', reason: 'r' }],
   ['GET', '/retention/policy', undefined],
   ['PUT', '/retention/policy', { requireDisposalApproval: true }],

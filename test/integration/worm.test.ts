@@ -133,6 +133,16 @@ describe('legal holds', () => {
     const docA = (await call(`${archive.url}/documents/${a}`, { token: t.archivist })).json;
     expect(docA.holds[0]).toMatchObject({ id: res.json.holdId, query: { fiscalYear: 2021 } });
 
+    // Released in one call by a second principal; the placer may not.
+    const selfRelease = await call(`${archive.url}/legal-holds/${res.json.holdId}`, { ...json('DELETE', { reason: 'done' }), token: await archive.token({ tenant: t.tenant, sub: 'archivist-1', rights: 'tenant-admin' }) });
+    expect(selfRelease.json.code).toBe('four_eyes_required');
+    const releasedAll = await call(`${archive.url}/legal-holds/${res.json.holdId}`, { ...json('DELETE', { reason: 'audit closed' }), token: t.admin });
+    expect(releasedAll.status).toBe(200);
+    expect(releasedAll.json.documentIds.sort()).toEqual([a, b].sort());
+    expect((await call(`${archive.url}/documents/${a}`, { token: t.archivist })).json.legalHold).toBe(false);
+    expect(archive.proxy.state(t.container, `${b}/original.jpg`)?.legalHold).toBe(false);
+    expect((await call(`${archive.url}/legal-holds/${res.json.holdId}`, { ...json('DELETE', { reason: 'again' }), token: t.admin })).json.code).toBe('hold_not_found');
+
     expect((await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y', query: {} }), token: t.archivist })).status).toBe(400);
     expect((await call(`${archive.url}/documents/${a}/legal-holds`, { ...json('POST', { reason: 'x' }), token: t.archivist })).status).toBe(400);
     expect((await call(`${archive.url}/documents/${a}/legal-holds/nope`, { ...json('DELETE', { reason: 'x' }), token: t.admin })).json.code).toBe('hold_not_found');
