@@ -108,7 +108,6 @@ const ZSodPolicy = z.strictObject({
     .array(z.tuple([ZPermission, ZPermission]).refine(([a, b]) => a !== b, 'a permission cannot conflict with itself'))
     .max(50),
   uploaderCannotApproveDisposal: z.boolean().default(true),
-  holdReleaserDiffersFromPlacer: z.boolean().default(true),
 });
 
 async function readSodPolicy({ principal }: TenantContext, deps: Deps) {

@@ -50,7 +50,7 @@ export class TenantRights {
 
   async policy(tenantId: string): Promise<SodPolicy> {
     const p = (await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy'))?.value;
-    return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal, holdReleaserDiffersFromPlacer: p.holdReleaserDiffersFromPlacer } : DEFAULT_SOD_POLICY;
+    return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal } : DEFAULT_SOD_POLICY;
   }
 
   async listSets(tenantId: string): Promise<{ name: string; builtIn: boolean; permissions: Permission[] }[]> {

@@ -7,7 +7,6 @@ export const SOD_RULES = {
   'own-rights': 'Nobody changes or deletes the rights set they hold themselves.',
   'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
-  'hold-placer-releases': 'The principal who placed a legal hold cannot release it.',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 
@@ -15,14 +14,12 @@ export interface SodPolicy {
   /** Permission pairs no single principal (user, key or rights set) may hold together. */
   conflicts: [Permission, Permission][];
   uploaderCannotApproveDisposal: boolean;
-  holdReleaserDiffersFromPlacer: boolean;
 }
 
 /** Applies until a tenant stores its own (`PUT /sod-policy`). */
 export const DEFAULT_SOD_POLICY: SodPolicy = {
   conflicts: [['documents:write', 'retention:approve']],
   uploaderCannotApproveDisposal: true,
-  holdReleaserDiffersFromPlacer: true,
 };
 
 export function sodRefusal(rule: SodRule, extensions: Record<string, unknown> = {}): ArchiveError {
@@ -50,7 +47,7 @@ export function assertMayApproveDisposal(principal: Principal, uploadedBy: { sub
   if (policy.uploaderCannotApproveDisposal && sameActor(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
 }
 
-/** For legal holds (issue #4): call at action time before releasing a hold. */
-export function assertMayReleaseHold(principal: Principal, placedBy: { subject: string; kind?: string }, policy: SodPolicy): void {
-  if (policy.holdReleaserDiffersFromPlacer && sameActor(principal, placedBy)) throw sodRefusal('hold-placer-releases');
-}
+/*
+ * Legal holds: the placer of a hold cannot release it. Enforced by shared/retention/holds.ts
+ * (issue #4; code four_eyes_required, rule four-eyes:legal-hold-release), for every tenant.
+ */

@@ -1,4 +1,5 @@
 import type { Deps } from '../app';
+import { assertMayApproveDisposal, sameActor } from '../auth/sod';
 import type { Principal } from '../auth/types';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
@@ -97,8 +98,15 @@ export const MAX_APPROVALS_PER_REQUEST = 500;
  * pinned to their current retain-until: an extension afterwards voids the approval.
  * Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
  */
-export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[] }, deps: Pick<Deps, 'retention' | 'clock'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[] }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
   const tenantId = cmd.principal.tenantId;
+  // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
+  // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
+  const sod = await deps.rights.policy(tenantId);
+  for (const id of cmd.documentIds ?? []) {
+    const named = await deps.catalog.get(tenantId, id);
+    if (named) assertMayApproveDisposal(cmd.principal, named.createdBy, sod);
+  }
   const approvalId = uuidv7(deps.clock.now().getTime());
   const before = new Date(cmd.before).toISOString();
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
@@ -117,6 +125,10 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       }
       if (doc.legalHold) {
         skipped.push({ id: doc.id, reason: 'legal-hold' });
+        continue;
+      }
+      if (sod.uploaderCannotApproveDisposal && sameActor(cmd.principal, doc.createdBy)) {
+        skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
         continue;
       }
       const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
