@@ -1,0 +1,131 @@
+/**
+ * `npm run bench:download`: single-file download throughput through the local host beside raw
+ * Azurite reads of the same blob (same run), the `?delivery=redirect` path, export documents/s
+ * for 1,000 documents, and peak memory. Everything runs in this one process (host included).
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { startArchiveHost } from '../local/archive-host';
+import { startAzurite, startCosmos } from '../local/emulators';
+import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { BlobArchive } from '../shared/storage/blobs';
+import { seedDocument, seedMany } from '../test/support/seed';
+
+const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
+const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 32);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const EXPORT_DOCS = Number(process.env.BENCH_EXPORT_DOCS ?? 1000);
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 50);
+
+async function drain(body: ReadableStream<Uint8Array> | NodeJS.ReadableStream): Promise<number> {
+  let n = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) n += chunk.length;
+  return n;
+}
+
+async function timed(fn: () => Promise<number>): Promise<{ seconds: number; bytes: number }> {
+  const t = process.hrtime.bigint();
+  const bytes = await fn();
+  return { seconds: Number(process.hrtime.bigint() - t) / 1e9, bytes };
+}
+
+const mbps = (r: { seconds: number; bytes: number }) => r.bytes / r.seconds / 1e6;
+const best = (xs: number[]) => Math.max(...xs);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(await newSigningKey())]);
+  const host = await startArchiveHost({
+    env: { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' },
+    log: quiet,
+  });
+  const tenant = 'bench-download';
+  const auth = { Authorization: `Bearer ${await oidc.mint({ tenant, sub: 'bench', rights: 'archivist' })}` };
+  const deps = host.deps;
+
+  // One large original written straight to the blob store + catalog.
+  const big = randomBytes(FILE_MB * 1024 * 1024);
+  const doc = await seedDocument(deps, tenant, { metadata: { documentDate: '2023-06-30', kind: 'contract' }, original: big, originalType: 'application/pdf', fileName: 'big.pdf' });
+  const raw = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(BlobArchive.containerName(tenant)).getBlobClient(doc.original.blobName);
+
+  const archive: number[] = [];
+  const direct: number[] = [];
+  const redirect: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternate which goes first so neither always gets the warmer cache.
+    const viaHost = () =>
+      timed(async () => {
+        const res = await fetch(`${host.url}/documents/${doc.id}/original`, { headers: auth });
+        if (res.status !== 200) throw new Error(`download ${res.status}`);
+        return drain(res.body!);
+      });
+    const viaAzurite = () => timed(async () => drain((await raw.download()).readableStreamBody!));
+    const a = i % 2 ? await viaAzurite() : await viaHost();
+    const b = i % 2 ? await viaHost() : await viaAzurite();
+    archive.push(mbps(i % 2 ? b : a));
+    direct.push(mbps(i % 2 ? a : b));
+    redirect.push(
+      mbps(
+        await timed(async () => {
+          const res = await fetch(`${host.url}/documents/${doc.id}/original?delivery=redirect`, { headers: auth, redirect: 'manual' });
+          const link = await fetch(res.headers.get('location')!);
+          return drain(link.body!);
+        }),
+      ),
+    );
+  }
+
+  // Export of EXPORT_DOCS documents (rendition + a ~200 KB JPEG original each).
+  const jpeg = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_color.jpg'));
+  const exportTenant = 'bench-export';
+  await seedMany(
+    deps,
+    exportTenant,
+    Array.from({ length: EXPORT_DOCS }, (_, i) => ({
+      metadata: { documentDate: `2024-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`, kind: 'receipt' as const, counterparty: `Shop ${i % 40}` },
+      original: Buffer.concat([jpeg, Buffer.from(`bench-${i}`)]),
+    })),
+    16,
+  );
+  const exportAuth = { Authorization: `Bearer ${await oidc.mint({ tenant: exportTenant, sub: 'bench', rights: 'accountant' })}`, 'Content-Type': 'application/json' };
+  const rssBeforeExport = process.memoryUsage().rss;
+  peakRss = rssBeforeExport;
+  const t0 = process.hrtime.bigint();
+  const started = (await (await fetch(`${host.url}/exports`, { method: 'POST', headers: exportAuth, body: JSON.stringify({ fiscalYear: 2024, includeOriginals: true }) })).json()) as { id: string };
+  let job: { status: string; progress: { documents: number; bytes: number }; archive?: { size: number } };
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    job = (await (await fetch(`${host.url}/exports/${started.id}`, { headers: exportAuth })).json()) as typeof job;
+  } while (job.status === 'running');
+  const exportSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (job.status !== 'completed') throw new Error(`export ${job.status}`);
+  const exportPeak = peakRss;
+
+  const ratio = median(archive) / median(direct);
+  console.log(`\nsingle file of ${FILE_MB} MiB, ${ROUNDS} rounds each, same run (median / best):\n`);
+  console.log(`  archive download (GET …/original)        ${median(archive).toFixed(0).padStart(6)} / ${best(archive).toFixed(0).padStart(6)} MB/s`);
+  console.log(`  raw Azurite read of the same blob        ${median(direct).toFixed(0).padStart(6)} / ${best(direct).toFixed(0).padStart(6)} MB/s`);
+  console.log(`  ?delivery=redirect (303 + SAS read)      ${median(redirect).toFixed(0).padStart(6)} / ${best(redirect).toFixed(0).padStart(6)} MB/s`);
+  console.log(`  archive / raw (median)                   ${(ratio * 100).toFixed(0).padStart(6)} %`);
+  console.log(`\nexport of ${EXPORT_DOCS} documents (rendition + original each, ${(job.archive!.size / 1e6).toFixed(1)} MB ZIP):`);
+  console.log(`  ${(EXPORT_DOCS / exportSeconds).toFixed(0)} documents/s, ${(job.archive!.size / exportSeconds / 1e6).toFixed(1)} MB/s, ${exportSeconds.toFixed(1)} s`);
+  console.log(`\nmemory (whole process: host, emulator clients, bench):`);
+  console.log(`  RSS before export ${(rssBeforeExport / 1e6).toFixed(0)} MB, peak during export ${(exportPeak / 1e6).toFixed(0)} MB`);
+  console.log(`  peak RSS of the run (resourceUsage maxRSS) ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB\n`);
+
+  clearInterval(sampler);
+  await host.stop();
+  await Promise.all([oidc.stop(), cosmos.stop(), azurite.stop()]);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
