@@ -35,6 +35,8 @@ function ifdAt(r: TiffReader, off: number): Ifd {
   };
 }
 
+const MAX_PASS_THROUGH_STRIPS = 256;
+
 function unsupported(detail: string): ArchiveError {
   return new ArchiveError('unsupported_media_type', { detail });
 }
@@ -109,7 +111,12 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
   const notes: string[] = [];
   if (orientation !== 1) notes.push(`TIFF orientation ${orientation} applied with the placement matrix`);
 
-  if ((compression === 3 || compression === 4) && !tiled && bps === 1 && spp === 1 && (photometric === 0 || photometric === 1)) {
+  // Each passed-through strip becomes an image object: a page cut in thousands of strips is decoded instead.
+  const stripCount = Math.ceil(height / Math.max(1, Math.min(d.num(T.RowsPerStrip, height)! || height, height)));
+  const fewStrips = stripCount <= MAX_PASS_THROUGH_STRIPS;
+  if (!fewStrips) notes.push(`${stripCount} strips: decoded rather than passed through as ${stripCount} images`);
+
+  if (fewStrips && (compression === 3 || compression === 4) && !tiled && bps === 1 && spp === 1 && (photometric === 0 || photometric === 1)) {
     // CCITT: every strip passed through as its own /CCITTFaxDecode image.
     const t4 = d.num(T.T4Options, 0)!;
     const t6 = d.num(T.T6Options, 0)!;
@@ -137,7 +144,7 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
     };
   }
 
-  if (compression === 7 && !tiled && planar === 1 && bps === 8) {
+  if (fewStrips && compression === 7 && !tiled && planar === 1 && bps === 8) {
     const pieces = jpegStrips(bytes, d, width, height, photometric, spp);
     if (pieces) {
       if (pieces.length > 1) notes.push(`${pieces.length} JPEG strips placed as ${pieces.length} images`);
@@ -154,7 +161,7 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
   if (decodable && !tiled && planar === 1) {
     return { ...base, ...decodeOwn(bytes, d, width, height, compression, photometric, spp, bps, limits, notes, compName) };
   }
-  return { ...base, ...(await decodeWithSharp(bytes, index, width, height, limits, notes, compName)) };
+  return { ...base, ...(await decodeWithSharp(bytes, index, width, height, limits, notes, compName, bps === 1 && spp === 1)) };
 }
 
 /** JPEG-in-TIFF: each strip becomes a complete JPEG (JPEGTables + strip); its scan data unchanged. */
@@ -423,7 +430,7 @@ function decodeOwn(
 }
 
 /** Everything else (tiles, planar, JPEG strips that cannot be passed through…): libvips decodes the page. */
-async function decodeWithSharp(bytes: Buffer, page: number, width: number, height: number, limits: NormaliseLimits, notes: string[], compName: string): Promise<Pick<PageSource, 'pieces' | 'record'>> {
+async function decodeWithSharp(bytes: Buffer, page: number, width: number, height: number, limits: NormaliseLimits, notes: string[], compName: string, bilevel: boolean): Promise<Pick<PageSource, 'pieces' | 'record'>> {
   let out: { data: Buffer; info: OutputInfo };
   let meta: Metadata;
   try {
@@ -434,7 +441,8 @@ async function decodeWithSharp(bytes: Buffer, page: number, width: number, heigh
     }
     if ((meta.bitsPerSample ?? 8) > 8) throw unsupported(`16-bit TIFF pages stored as ${compName} are not accepted.`);
     checkDecodedSize(width * height * (meta.channels ?? 4), limits, 'TIFF page');
-    out = await img.raw().toBuffer({ resolveWithObject: true });
+    // libvips would hand gray back as RGB unless told: keep the page's own colour model.
+    out = await img.toColourspace((meta.channels ?? 3) <= 2 ? 'b-w' : 'srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (cause) {
     if (cause instanceof ArchiveError) throw cause;
     throw corrupt(`The TIFF page ${page + 1} (${compName}) cannot be decoded.`, cause);
@@ -455,8 +463,17 @@ async function decodeWithSharp(bytes: Buffer, page: number, width: number, heigh
     notes.push('alpha kept as /SMask');
   }
   notes.push('decoded by libvips');
+  let bpc = 8;
+  if (bilevel && colorChannels === 1 && !alpha && color.every((v) => v === 0 || v === 255)) {
+    // A bi-level page stays 1 bit a pixel: 0 → black, 255 → white, rows padded to bytes as PDF wants.
+    const rb = Math.ceil(width / 8);
+    const packed = Buffer.alloc(rb * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (color[y * width + x]) packed[y * rb + (x >> 3)] = packed[y * rb + (x >> 3)]! | (0x80 >> (x & 7));
+    color = packed;
+    bpc = 1;
+  }
   const image: ImageSpec = {
-    width, height, bitsPerComponent: 8, colorSpace: { kind: 'device', name: colorChannels === 1 ? 'DeviceGray' : 'DeviceRGB' }, filter: 'FlateDecode', data: deflateChecked(color),
+    width, height, bitsPerComponent: bpc, colorSpace: { kind: 'device', name: colorChannels === 1 ? 'DeviceGray' : 'DeviceRGB' }, filter: 'FlateDecode', data: deflateChecked(color),
     ...(alpha ? { smask: { width, height, bitsPerComponent: 8, filter: 'FlateDecode' as const, data: deflateChecked(alpha) } } : {}),
   };
   return {

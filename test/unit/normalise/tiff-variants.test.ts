@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { corpus, gsRender, pdfaProblems, qpdfCheck, renditionPages, run, tiffStrips } from './helpers';
+import { normalise } from '../../../shared/normalise';
+import { corpus, decodeFlateImage, gsRender, input, pdfaProblems, qpdfCheck, renditionPages, run, tiffStrips } from './helpers';
 
 /**
  * TIFF layouts scanners write, re-encoded from corpus files with libtiff's tiffcp:
@@ -17,6 +18,19 @@ const VARIANTS: [string, 'passed-through' | 'lossless-converted'][] = [
 ];
 
 describe('TIFF layouts', () => {
+  test('a G4 page cut in hundreds of strips is decoded, kept 1-bit, pixels equal', async () => {
+    const { data, info } = await sharp(corpus('derived/linn-g4.tif')).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const tif = await sharp(data, { raw: { width: info.width, height: info.height, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'ccittfax4', bitdepth: 1, tileHeight: 8 }).toBuffer();
+    expect(tiffStrips(tif)[0]!.strips.length).toBe(413);
+    const r = await normalise(input([tif]));
+    expect(r.conversion.pages[0]).toMatchObject({ handling: 'lossless-converted', check: 'pixel-equality', images: 1 });
+    const { pdf, pages } = await renditionPages(r.rendition);
+    const dec = decodeFlateImage(pdf, pages[0]!.images[0]!);
+    expect(pages[0]!.images[0]!.dict.toString()).toContain('/BitsPerComponent 1');
+    expect(Buffer.from(Uint8Array.from(dec.data)).equals(data)).toBe(true);
+    expect(await pdfaProblems(r.rendition)).toEqual([]);
+  });
+
   test.each(VARIANTS)('%s is %s and renders with the original pixels', async (f, handling) => {
     const r = await run(f);
     expect(r.conversion.pages[0]).toMatchObject({ handling });
