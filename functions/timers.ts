@@ -1,5 +1,6 @@
 import type { Deps } from '../shared/app';
 import type { Config } from '../shared/config';
+import { sealAuditLog } from '../shared/audit/seal';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../shared/retention/timers';
 
 export interface TimerDef {
@@ -14,4 +15,6 @@ export const TIMERS: TimerDef[] = [
   { name: 'retentionSweep', schedule: (c) => c.ARCHIVE_SWEEP_SCHEDULE, run: runSweepTimer },
   { name: 'fixityCheck', schedule: (c) => c.ARCHIVE_FIXITY_SCHEDULE, run: runFixityTimer },
   { name: 'reconcileCatalog', schedule: (c) => c.ARCHIVE_RECONCILE_SCHEDULE, run: runReconcileTimer },
+  /** Writes each grown audit partition's chain head as an immutable blob (shared/audit/seal.ts). */
+  { name: 'sealAuditLog', schedule: (c) => c.AUDIT_SEAL_SCHEDULE, run: (deps) => sealAuditLog({ now: deps.clock.now(), deps }) },
 ];
