@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { PDFArray, PDFContext, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRef, PDFString, PDFBool, PDFRawStream } from 'pdf-lib';
 import { cmykProfile, iccInfo, srgbProfile } from './icc';
@@ -112,7 +113,7 @@ class Resources {
   constructor(private ctx: PDFContext, private cmyk: () => Promise<Buffer>) {}
 
   async iccRef(profile: Buffer, n: number): Promise<PDFRef> {
-    const key = `${n}:${zlib.crc32(profile)}:${profile.length}`;
+    const key = `${n}:${createHash('sha256').update(profile).digest('hex')}`;
     const found = this.iccRefs.get(key);
     if (found) return found;
     const stream = PDFRawStream.of(this.ctx.obj({ N: n, Filter: 'FlateDecode' }), deflateCached(profile));
@@ -190,7 +191,8 @@ export async function writeImagePdfA(pages: PageSource[], info: DocInfo): Promis
     content += 'Q\n';
     const page = pdf.addPage([W, H]);
     page.node.set(PDFName.of('Resources'), ctx.obj({ XObject: xobjects }));
-    page.node.set(PDFName.of('Contents'), ctx.register(ctx.flateStream(content)));
+    // A one-image page's content is a few dozen bytes: compressing it would only add a /Filter entry.
+    page.node.set(PDFName.of('Contents'), ctx.register(content.length < 256 ? ctx.stream(content) : ctx.flateStream(content)));
     const notes = [...(src.record.notes ?? [])];
     if (scaled) notes.push('page size clamped to the PDF/A 3..14400 pt range');
     records.push({
@@ -206,8 +208,11 @@ export async function writeImagePdfA(pages: PageSource[], info: DocInfo): Promis
       ...(notes.length ? { notes } : {}),
     });
   }
-  await finishPdfA(pdf, info, { profile: await srgbProfile(), n: 3, name: 'sRGB' });
-  const bytes = Buffer.from(await pdf.save({ useObjectStreams: false, addDefaultPage: false, updateFieldAppearances: false }));
+  const srgb = await srgbProfile();
+  // An image tagged with the very sRGB profile of the OutputIntent shares its stream.
+  await finishPdfA(pdf, info, { profile: srgb, n: 3, name: 'sRGB', ref: await res.iccRef(srgb, 3) });
+  // Object streams (PDF 1.5, allowed by PDF/A-2) keep the fixed overhead of a rendition small.
+  const bytes = Buffer.from(await pdf.save({ useObjectStreams: true, addDefaultPage: false, updateFieldAppearances: false }));
   return { bytes, records };
 }
 
@@ -224,7 +229,7 @@ export function archiveDate(createdAt: string): Date {
  * metadata stream (uncompressed) declaring part 2 conformance B, an OutputIntent
  * with an embedded profile, and a trailer /ID derived from the content.
  */
-export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { profile: Buffer; n: number; name: string }): Promise<void> {
+export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { profile: Buffer; n: number; name: string; ref?: PDFRef }): Promise<void> {
   const ctx = pdf.context;
   const date = archiveDate(info.createdAt);
   // Info: replaced as a whole so nothing in it can disagree with the XMP.
@@ -242,7 +247,7 @@ export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { prof
 
   const icc = iccInfo(intent.profile);
   if (!icc || icc.n !== intent.n) throw new Error('OutputIntent profile does not match its component count');
-  const profileRef = ctx.register(PDFRawStream.of(ctx.obj({ N: intent.n, Filter: 'FlateDecode' }), deflateCached(intent.profile)));
+  const profileRef = intent.ref ?? ctx.register(PDFRawStream.of(ctx.obj({ N: intent.n, Filter: 'FlateDecode' }), deflateCached(intent.profile)));
   const oi = ctx.obj({
     Type: 'OutputIntent',
     S: 'GTS_PDFA1',
