@@ -183,15 +183,11 @@ function inflatedSize(info: PngInfo): number {
   return passes(info).reduce((n, p) => n + (p.w && p.h ? (rowBytes(p.w, bitsPerPixel) + 1) * p.h : 0), 0);
 }
 
-export function pngPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
+export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<PageSource> {
   const info = parsePng(bytes, limits);
   const expected = inflatedSize(info);
   checkDecodedSize(expected, limits, 'PNG image');
   const zdata = info.idat.length === 1 ? info.idat[0]! : Buffer.concat(info.idat);
-  // Inflating everything proves the data is complete and sound even when it is passed through.
-  const inflated = inflateBounded(zdata, Math.min(expected + 1, maxDecompressed(limits) + 1), 'PNG image data');
-  if (inflated.length !== expected) throw corrupt(`The PNG image data inflates to ${inflated.length} bytes, ${expected} expected.`);
-
   const channels = CHANNELS[info.colorType]!;
   const colorChannels = info.colorType === 4 ? 1 : info.colorType === 6 ? 3 : channels;
   let colorSpace: ColorSpec = { kind: 'device', name: info.colorType === 0 || info.colorType === 4 ? 'DeviceGray' : 'DeviceRGB' };
@@ -231,6 +227,8 @@ export function pngPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
   const base = { widthPx: info.width, heightPx: info.height, dpiX: dpi.x, dpiY: dpi.y, dpiSource: dpi.source, orientation: 1 };
   const passThrough = !info.interlace && colorChannels === channels && !alphaTable;
   if (passThrough) {
+    // Inflating everything (streamed, nothing kept) proves the data complete and every row filter valid.
+    await checkInflatedRows(zdata, expected, rowBytes(info.width, channels * info.depth) + 1);
     const image: ImageSpec = {
       width: info.width,
       height: info.height,
@@ -255,6 +253,8 @@ export function pngPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
   }
 
   // Decoded: interlaced, alpha channel, or palette transparency. Samples keep their values.
+  const inflated = inflateBounded(zdata, Math.min(expected + 1, maxDecompressed(limits) + 1), 'PNG image data');
+  if (inflated.length !== expected) throw corrupt(`The PNG image data inflates to ${inflated.length} bytes, ${expected} expected.`);
   const pixels = decodePixels(info, inflated);
   let color = pixels;
   let alpha: Buffer | undefined;
@@ -301,6 +301,35 @@ export function pngPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
     pieces: [{ image, row: 0 }],
     record: { sourceFile: 0, sourceFormat: 'image/png', handling: 'lossless-converted', check: 'pixel-equality', compression: 'png-deflate', ...(notes.length ? { notes } : {}) },
   };
+}
+
+/** Stream-inflate without keeping the output: exact size and a valid filter byte at the start of every row. */
+function checkInflatedRows(zdata: Buffer, expected: number, stride: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const inf = zlib.createInflate({ chunkSize: 256 * 1024 });
+    let seen = 0;
+    let failed = false;
+    const fail = (e: Error) => {
+      if (failed) return;
+      failed = true;
+      inf.destroy();
+      reject(e);
+    };
+    inf.on('data', (chunk: Buffer) => {
+      // Offsets k·stride in the whole stream are filter bytes.
+      for (let at = Math.ceil(seen / stride) * stride; at < seen + chunk.length; at += stride) {
+        if (chunk[at - seen]! > 4) return fail(corrupt(`The PNG uses an unknown row filter ${chunk[at - seen]}.`));
+      }
+      seen += chunk.length;
+      if (seen > expected) fail(corrupt(`The PNG image data inflates to more than the ${expected} bytes its header declares.`));
+    });
+    inf.on('error', (cause) => fail(corrupt('The PNG image data is corrupt or truncated.', cause)));
+    inf.on('end', () => {
+      if (seen !== expected) fail(corrupt(`The PNG image data inflates to ${seen} bytes, ${expected} expected.`));
+      else if (!failed) resolve();
+    });
+    inf.end(zdata);
+  });
 }
 
 function pngDpi(info: PngInfo): { x: number; y: number; source: 'png-phys' | 'default' } {

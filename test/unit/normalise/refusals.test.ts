@@ -61,6 +61,24 @@ describe('refusals', () => {
     await expect(normalise(input([png], { limits: { maxPixelsPerPage: 1e8, maxPages: 1, maxDecompressedBytes: 16e6 } }))).rejects.toMatchObject({ code: 'decompressed_too_large' });
   });
 
+  test('a PNG whose rows use an unknown filter type is refused, though every CRC is right', async () => {
+    const chunk = (type: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length, 0);
+      head.write(type, 4, 'latin1');
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
+      return Buffer.concat([head, data, crc]);
+    };
+    const raw = Buffer.alloc((1 + 10) * 10);
+    raw[5 * 11] = 9; // row 5: filter type 9
+    const png = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', Buffer.from([0, 0, 0, 10, 0, 0, 0, 10, 8, 0, 0, 0, 0])), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    await expect(normalise(input([png]))).rejects.toMatchObject({ code: 'corrupt_file', detail: expect.stringMatching(/row filter 9/) });
+    raw[5 * 11] = 4;
+    const ok = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', Buffer.from([0, 0, 0, 10, 0, 0, 0, 10, 8, 0, 0, 0, 0])), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    expect((await normalise(input([ok]))).pageCount).toBe(1);
+  });
+
   test('a PDF object-stream bomb is refused before the PDF parser inflates it', async () => {
     const bomb = zlib.deflateSync(Buffer.alloc(40e6, 0x20), { level: 9 });
     const pdf = Buffer.concat([
