@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
-import { PDFArray, PDFContext, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRef, PDFString, PDFBool, PDFRawStream } from 'pdf-lib';
+import { PDFContext, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRef, PDFString, PDFBool, PDFRawStream } from 'pdf-lib';
 import { cmykProfile, iccInfo, srgbProfile } from './icc';
 import { buildXmp } from './xmp';
 import { num } from './util';
@@ -140,7 +140,7 @@ const PARAMS_CACHE = new WeakMap<PDFContext, Map<string, PDFRef>>();
 /** DecodeParms dictionaries, shared by reference between images that have the same ones (strips of a page). */
 function params(ctx: PDFContext, p: Record<string, number | boolean>): PDFRef {
   let cache = PARAMS_CACHE.get(ctx);
-  if (!cache) PARAMS_CACHE.set(ctx, (cache = new Map()));
+  if (!cache) PARAMS_CACHE.set(ctx, (cache = new Map<string, PDFRef>()));
   const key = JSON.stringify(p);
   const found = cache.get(key);
   if (found) return found;
@@ -257,6 +257,6 @@ export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { prof
   pdf.catalog.set(PDFName.of('OutputIntents'), ctx.obj([oi]));
 
   const id = PDFHexString.of(info.idSeed.subarray(0, 16).toString('hex'));
-  ctx.trailerInfo.ID = ctx.obj([id, id]) as PDFArray;
+  ctx.trailerInfo.ID = ctx.obj([id, id]);
   ctx.trailerInfo.Encrypt = undefined;
 }

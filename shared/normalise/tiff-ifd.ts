@@ -72,7 +72,7 @@ export class TiffReader {
     if (e.count > max) throw corrupt(`A TIFF field (tag ${e.tag}) has ${e.count} values.`);
     const size = TYPE_SIZE[e.type]!;
     this.need(e.offset, size * e.count);
-    const out: number[] = new Array(e.count);
+    const out = new Array<number>(e.count);
     const b = this.buf;
     const L = this.little;
     for (let i = 0; i < e.count; i++) {
