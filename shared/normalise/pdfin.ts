@@ -259,8 +259,18 @@ function pageFingerprints(pdf: PDFDocument): string[] {
   });
 }
 
-function keptPages(n: number, handling: PageRecord['handling'] = 'kept'): PageRecord[] {
-  return Array.from({ length: n }, (_, i) => ({ page: i + 1, sourceFile: 0, sourceFormat: 'application/pdf', handling, check: 'stream-identity' as const }));
+function keptPages(pdf: PDFDocument, handling: PageRecord['handling'] = 'kept'): PageRecord[] {
+  return pdf.getPages().map((p, i) => {
+    const rec: PageRecord = { page: i + 1, sourceFile: 0, sourceFormat: 'application/pdf', handling, check: 'stream-identity' };
+    try {
+      const { width, height } = p.getSize();
+      const turned = p.getRotation().angle % 180 !== 0;
+      if (Number.isFinite(width) && Number.isFinite(height)) Object.assign(rec, { widthPt: turned ? height : width, heightPt: turned ? width : height });
+    } catch {
+      /* a page without a usable MediaBox keeps its record without a size */
+    }
+    return rec;
+  });
 }
 
 /**
@@ -332,7 +342,7 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
   const declared = declaredPdfa(pdf, limits);
   if (declared) {
     return {
-      bytes, pageCount, pages: keptPages(pageCount),
+      bytes, pageCount, pages: keptPages(pdf),
       conversion: {
         conformance: 'none', declaredConformance: declared,
         conformanceReason: `The PDF declares ${declared} in its XMP and is kept as uploaded; the declaration is the file's own, not verified by the archive.`,
@@ -343,7 +353,7 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
   scanContent(pdf, f, limits);
   if (f.problems.size) {
     return {
-      bytes, pageCount, pages: keptPages(pageCount),
+      bytes, pageCount, pages: keptPages(pdf),
       conversion: { conformance: 'none', conformanceReason: `Kept as uploaded after validation; no PDF/A-2b rendition because the PDF has ${[...f.problems].sort().join('; ')}.` },
     };
   }
@@ -391,7 +401,7 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
   return {
     bytes: out,
     pageCount,
-    pages: keptPages(pageCount, 'passed-through'),
+    pages: keptPages(pdf, 'passed-through'),
     conversion: {
       conformance: 'PDF/A-2b',
       outputIntent: intent.name,

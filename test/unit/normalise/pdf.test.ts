@@ -49,7 +49,7 @@ describe('PDF uploads', () => {
     expect(r.rendition.equals(corpus('ocrmypdf/acroform.pdf'))).toBe(true);
     expect(r.conversion.conformance).toBe('none');
     expect(r.conversion.conformanceReason).toMatch(/font .* is not embedded/);
-    expect(r.conversion.pages).toEqual([{ page: 1, sourceFile: 0, sourceFormat: 'application/pdf', handling: 'kept', check: 'stream-identity' }]);
+    expect(r.conversion.pages).toEqual([{ page: 1, sourceFile: 0, sourceFormat: 'application/pdf', handling: 'kept', check: 'stream-identity', widthPt: expect.any(Number), heightPt: expect.any(Number) }]);
   });
 
   test('hugemono.pdf (35000² JBIG2 in 11 KB) is refused by pixel limit without decoding, and accepted under a larger limit', async () => {
