@@ -135,6 +135,12 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
       if (!expect.equals(slice)) throw new Error('CCITT stream identity check failed');
       pieces.push({ image, row: s.row });
     }
+    // Nothing short of decoding shows a damaged CCITT strip: libtiff (via libvips) decodes the page once.
+    try {
+      await sharp(bytes, { page: index, failOn: 'error', limitInputPixels: limits.maxPixelsPerPage }).toColourspace('b-w').raw().toBuffer();
+    } catch (cause) {
+      throw corrupt(`The TIFF page ${index + 1} has corrupt ${compName === 'ccitt-g4' ? 'CCITT G4' : 'CCITT G3'} data.`, cause);
+    }
     if (fillOrder === 2) notes.push('FillOrder 2: bits of every byte reversed (lossless)');
     if (pieces.length > 1) notes.push(`${pieces.length} strips placed as ${pieces.length} images`);
     return {

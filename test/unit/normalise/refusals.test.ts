@@ -79,6 +79,12 @@ describe('refusals', () => {
     expect((await normalise(input([ok]))).pageCount).toBe(1);
   });
 
+  test('a G4 TIFF whose strip data is damaged is refused (the data is decoded once to check it)', async () => {
+    const tif = Buffer.from(corpus('derived/linn-g4.tif'));
+    for (let i = 0; i < 20; i++) tif[30000 + i] = tif[30000 + i]! ^ 0x5a;
+    await expect(normalise(input([tif]))).rejects.toMatchObject({ code: 'corrupt_file', detail: expect.stringMatching(/CCITT G4/) });
+  });
+
   test('a PDF object-stream bomb is refused before the PDF parser inflates it', async () => {
     const bomb = zlib.deflateSync(Buffer.alloc(40e6, 0x20), { level: 9 });
     const pdf = Buffer.concat([
