@@ -137,7 +137,8 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
     }
     // Nothing short of decoding shows a damaged CCITT strip: libtiff (via libvips) decodes the page once.
     try {
-      await sharp(bytes, { page: index, failOn: 'error', limitInputPixels: limits.maxPixelsPerPage }).toColourspace('b-w').raw().toBuffer();
+      // A one-pixel column needs every row decoded, but no page-sized buffer is kept.
+      await sharp(bytes, { page: index, failOn: 'error', limitInputPixels: limits.maxPixelsPerPage }).extract({ left: 0, top: 0, width: 1, height }).raw().toBuffer();
     } catch (cause) {
       throw corrupt(`The TIFF page ${index + 1} has corrupt ${compName === 'ccitt-g4' ? 'CCITT G4' : 'CCITT G3'} data.`, cause);
     }
