@@ -98,7 +98,7 @@ function round4(n: number): number {
 
 const DEFLATED = new Map<string, Buffer>();
 /** Profiles are compressed once a process (the built-in CMYK one is ~960 KB); uploaded ones are not cached. */
-function deflateCached(profile: Buffer): Buffer {
+export function deflateCached(profile: Buffer): Buffer {
   const key = `${zlib.crc32(profile)}:${profile.length}`;
   let packed = DEFLATED.get(key);
   if (!packed) {

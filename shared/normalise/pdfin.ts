@@ -5,7 +5,7 @@ import {
 } from 'pdf-lib';
 import { ArchiveError } from '../http/errors';
 import { cmykProfile, srgbProfile } from './icc';
-import { DocInfo, finishPdfA } from './pdfa';
+import { deflateCached, DocInfo, finishPdfA } from './pdfa';
 import { ConversionRecord, NormaliseLimits, PageRecord } from './types';
 import { corrupt, inflateBounded, maxDecompressed } from './util';
 import { readPdfaId } from './xmp';
@@ -358,54 +358,63 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
     };
   }
 
-  const before = pageFingerprints(pdf);
-  const ctx = pdf.context;
-  // Fixes that change no content: rendering hints and print flags.
-  for (const d of f.interpolate) d.set(N('Interpolate'), PDFBool.False);
-  for (const a of f.annotsWithoutPrint) {
-    const flags = a.get(N('F'));
-    a.set(N('F'), PDFNumber.of((flags instanceof PDFNumber ? flags.asNumber() : 0) | 4));
-  }
-  // OutputIntent: CMYK when the file draws in CMYK only, else sRGB with CMYK given an ICC profile.
-  let intent: { profile: Buffer; n: number; name: 'sRGB' | 'CMYK' };
-  if (f.usesCMYK && !f.usesRGB) intent = { profile: await cmykProfile(), n: 4, name: 'CMYK' };
-  else {
-    intent = { profile: await srgbProfile(), n: 3, name: 'sRGB' };
-    if (f.usesCMYK) {
-      const cmykRef = ctx.register(ctx.flateStream(await cmykProfile(), { N: 4 }));
-      const cs = ctx.obj([N('ICCBased'), cmykRef]);
-      for (const img of f.cmykImages) img.set(N('ColorSpace'), cs);
-      for (const res of f.resourceDicts) {
-        const existing = res.get(N('ColorSpace'));
-        const csd = existing instanceof PDFRef ? ctx.lookup(existing) : existing;
-        if (csd instanceof PDFDict) csd.set(N('DefaultCMYK'), cs);
-        else res.set(N('ColorSpace'), ctx.obj({ DefaultCMYK: cs }));
+  try {
+    const before = pageFingerprints(pdf);
+    const ctx = pdf.context;
+    // Fixes that change no content: rendering hints and print flags.
+    for (const d of f.interpolate) d.set(N('Interpolate'), PDFBool.False);
+    for (const a of f.annotsWithoutPrint) {
+      const flags = a.get(N('F'));
+      a.set(N('F'), PDFNumber.of((flags instanceof PDFNumber ? flags.asNumber() : 0) | 4));
+    }
+    // OutputIntent: CMYK when the file draws in CMYK only, else sRGB with CMYK given an ICC profile.
+    let intent: { profile: Buffer; n: number; name: 'sRGB' | 'CMYK' };
+    if (f.usesCMYK && !f.usesRGB) intent = { profile: await cmykProfile(), n: 4, name: 'CMYK' };
+    else {
+      intent = { profile: await srgbProfile(), n: 3, name: 'sRGB' };
+      if (f.usesCMYK) {
+        const cmykRef = ctx.register(PDFRawStream.of(ctx.obj({ N: 4, Filter: 'FlateDecode' }), deflateCached(await cmykProfile())));
+        const cs = ctx.obj([N('ICCBased'), cmykRef]);
+        for (const img of f.cmykImages) img.set(N('ColorSpace'), cs);
+        for (const res of f.resourceDicts) {
+          const existing = res.get(N('ColorSpace'));
+          const csd = existing instanceof PDFRef ? ctx.lookup(existing) : existing;
+          if (csd instanceof PDFDict) csd.set(N('DefaultCMYK'), cs);
+          else res.set(N('ColorSpace'), ctx.obj({ DefaultCMYK: cs }));
+        }
       }
     }
-  }
-  await finishPdfA(pdf, info, intent);
-  ctx.header = PDFHeader.forVersion(1, 7);
-  const catalog = pdf.catalog;
-  catalog.delete(N('Version'));
-  catalog.delete(N('Perms'));
-  const out = Buffer.from(await pdf.save({ useObjectStreams: false, addDefaultPage: false, updateFieldAppearances: false }));
+    await finishPdfA(pdf, info, intent);
+    ctx.header = PDFHeader.forVersion(1, 7);
+    const catalog = pdf.catalog;
+    catalog.delete(N('Version'));
+    catalog.delete(N('Perms'));
+    const out = Buffer.from(await pdf.save({ useObjectStreams: false, addDefaultPage: false, updateFieldAppearances: false }));
 
-  // The check: re-read the rendition; every page's content and image streams are the upload's, byte for byte.
-  const again = await PDFDocument.load(out, { updateMetadata: false, throwOnInvalidObject: true });
-  const after = pageFingerprints(again);
-  if (after.length !== before.length || after.some((x, i) => x !== before[i])) throw new Error('PDF rewrite changed page streams');
-  const notes: string[] = [];
-  if (f.interpolate.length) notes.push(`/Interpolate set to false on ${f.interpolate.length} image(s)`);
-  if (f.annotsWithoutPrint.length) notes.push(`print flag set on ${f.annotsWithoutPrint.length} annotation(s)`);
-  if (intent.name === 'sRGB' && f.usesCMYK) notes.push('DeviceCMYK given an ICCBased CMYK profile (DefaultCMYK)');
-  return {
-    bytes: out,
-    pageCount,
-    pages: keptPages(pdf, 'passed-through'),
-    conversion: {
-      conformance: 'PDF/A-2b',
-      outputIntent: intent.name,
-      conformanceReason: `Page content and images carried over unchanged; PDF/A-2b metadata, OutputIntent and /ID added${notes.length ? `; ${notes.join('; ')}` : ''}.`,
-    },
-  };
+    // The check: re-read the rendition; every page's content and image streams are the upload's, byte for byte.
+    const again = await PDFDocument.load(out, { updateMetadata: false, throwOnInvalidObject: true });
+    const after = pageFingerprints(again);
+    if (after.length !== before.length || after.some((x, i) => x !== before[i])) throw new Error('PDF rewrite changed page streams');
+    const notes: string[] = [];
+    if (f.interpolate.length) notes.push(`/Interpolate set to false on ${f.interpolate.length} image(s)`);
+    if (f.annotsWithoutPrint.length) notes.push(`print flag set on ${f.annotsWithoutPrint.length} annotation(s)`);
+    if (intent.name === 'sRGB' && f.usesCMYK) notes.push('DeviceCMYK given an ICCBased CMYK profile (DefaultCMYK)');
+    return {
+      bytes: out,
+      pageCount,
+      pages: keptPages(pdf, 'passed-through'),
+      conversion: {
+        conformance: 'PDF/A-2b',
+        outputIntent: intent.name,
+        conformanceReason: `Page content and images carried over unchanged; PDF/A-2b metadata, OutputIntent and /ID added${notes.length ? `; ${notes.join('; ')}` : ''}.`,
+      },
+    };
+  } catch (cause) {
+    if (cause instanceof ArchiveError) throw cause;
+    // The upload passed validation; a rewrite that fails or does not prove itself leaves it as it was.
+    return {
+      bytes, pageCount, pages: keptPages(pdf),
+      conversion: { conformance: 'none', conformanceReason: `Kept as uploaded after validation; the PDF/A-2b rewrite could not be completed (${cause instanceof Error ? cause.message : String(cause)}).` },
+    };
+  }
 }
