@@ -42,6 +42,8 @@ interface Findings {
   contentStreams: Set<PDFRawStream>;
   resourceDicts: Set<PDFDict>;
   cmykImages: PDFDict[];
+  /** Object-level XMP (images, pages, fonts): not ours to vouch for, dropped from a PDF/A rewrite. */
+  objectMetadata: PDFDict[];
 }
 
 function dictOf(o: PDFObject | undefined): PDFDict | undefined {
@@ -55,7 +57,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
   const ctx = pdf.context;
   const f: Findings = {
     javascript: [], launch: false, embedded: [], xfa: [], pageAA: false, problems: new Set(), usesRGB: false, usesCMYK: false,
-    interpolate: [], annotsWithoutPrint: [], contentStreams: new Set(), resourceDicts: new Set(), cmykImages: [],
+    interpolate: [], annotsWithoutPrint: [], contentStreams: new Set(), resourceDicts: new Set(), cmykImages: [], objectMetadata: [],
   };
   const look = (o: PDFObject | undefined): PDFObject | undefined => (o instanceof PDFRef ? ctx.lookup(o) : o);
 
@@ -112,6 +114,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
     if (type === 'XObject' && subtype === 'Form' && d.has(N('Ref'))) f.problems.add('a reference XObject');
     if (subtype === 'Form' && o instanceof PDFRawStream) f.contentStreams.add(o);
     if (type === 'Pattern' && o instanceof PDFRawStream) f.contentStreams.add(o);
+    if (type !== 'Catalog' && d.has(N('Metadata'))) f.objectMetadata.push(d);
     const res = look(d.get(N('Resources')));
     if (res instanceof PDFDict) f.resourceDicts.add(res);
 
@@ -128,6 +131,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
         const fd = look(d.get(N('FontDescriptor')));
         const embedded = fd instanceof PDFDict && (fd.has(N('FontFile')) || fd.has(N('FontFile2')) || fd.has(N('FontFile3')));
         if (!embedded) f.problems.add(`font ${nameOf(d.get(N('BaseFont'))) ?? '(unnamed)'} is not embedded`);
+        if (subtype === 'CIDFontType2' && !d.has(N('CIDToGIDMap'))) f.problems.add(`CID font ${nameOf(d.get(N('BaseFont'))) ?? '(unnamed)'} without /CIDToGIDMap`);
       }
       if (subtype === 'Type3') {
         const procs = look(d.get(N('CharProcs')));
@@ -363,6 +367,7 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
     const ctx = pdf.context;
     // Fixes that change no content: rendering hints and print flags.
     for (const d of f.interpolate) d.set(N('Interpolate'), PDFBool.False);
+    for (const d of f.objectMetadata) d.delete(N('Metadata'));
     for (const a of f.annotsWithoutPrint) {
       const flags = a.get(N('F'));
       a.set(N('F'), PDFNumber.of((flags instanceof PDFNumber ? flags.asNumber() : 0) | 4));
@@ -397,6 +402,7 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
     if (after.length !== before.length || after.some((x, i) => x !== before[i])) throw new Error('PDF rewrite changed page streams');
     const notes: string[] = [];
     if (f.interpolate.length) notes.push(`/Interpolate set to false on ${f.interpolate.length} image(s)`);
+    if (f.objectMetadata.length) notes.push(`object-level XMP removed from ${f.objectMetadata.length} object(s) (kept in the original)`);
     if (f.annotsWithoutPrint.length) notes.push(`print flag set on ${f.annotsWithoutPrint.length} annotation(s)`);
     if (intent.name === 'sRGB' && f.usesCMYK) notes.push('DeviceCMYK given an ICCBased CMYK profile (DefaultCMYK)');
     return {
