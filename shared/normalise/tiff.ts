@@ -164,7 +164,8 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
     }
   }
 
-  const decodable = [1, 5, 8, 32946, 32773].includes(compression);
+  // Own decoder: the common compressions and colour models; the rest (YCbCr, tiles, planes…) go to libvips.
+  const decodable = [1, 5, 8, 32946, 32773].includes(compression) && [0, 1, 2, 3, 5].includes(photometric ?? -1);
   if (decodable && !tiled && planar === 1) {
     return { ...base, ...decodeOwn(bytes, d, width, height, compression, photometric, spp, bps, limits, notes, compName) };
   }
