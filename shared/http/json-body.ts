@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ArchiveError } from './errors';
 import type { ArchiveRequest } from './types';
@@ -16,7 +15,7 @@ export async function parseJsonBody<T extends z.ZodType>(req: ArchiveRequest, sc
   const chunks: Buffer[] = [];
   let size = 0;
   if (req.body) {
-    for await (const chunk of req.body as Readable) {
+    for await (const chunk of req.body) {
       const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       size += b.length;
       if (size > MAX_JSON_BYTES) throw new ArchiveError('payload_too_large', { detail: `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.` });

@@ -30,7 +30,7 @@ describe('audit hash chain', () => {
     const forged = { ...c[2]!, id: 'x-1' };
     const relinked = { ...c[4]!, prevHash: 'f'.repeat(64) };
     relinked.hash = hashEntry(relinked);
-    const stored = [c[0]!, c[1]!, c[2]!, relinked, c[5]!, forged];
+    const stored = [c[0]!, c[1], c[2]!, relinked, c[5]!, forged];
     expect(verifyChain(P, stored, [], 6).problems).toEqual([
       { kind: 'inserted', id: 'x-1', detail: 'not-part-of-the-chain' },
       { kind: 'changed', seq: 2, id: entryId(2), detail: 'content-does-not-match-hash' },

@@ -47,8 +47,8 @@ describe('handleRequest', () => {
     const { deps, entries, logged } = fakeDeps();
     const res = await handleRequest(route(async () => { throw new Error('AccountKey=hunter2 rejected'); }), request('Bearer ok'), deps);
     expect(res.status).toBe(500);
-    expect(String(res.body)).not.toContain('hunter2');
-    expect(JSON.parse(String(res.body))).toMatchObject({ code: 'internal', requestId: 'req-1' });
+    expect((res.body as string)).not.toContain('hunter2');
+    expect(JSON.parse((res.body as string))).toMatchObject({ code: 'internal', requestId: 'req-1' });
     expect(logged.join()).toContain('hunter2');
     expect(entries).toEqual([expect.objectContaining({ outcome: 'failed', status: 500, target: 'x' })]);
   });
