@@ -9,6 +9,7 @@ import { buildDeps, Deps } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { handleRequest } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
+import { exportTimer } from './exports';
 import { ROUTES } from './routes';
 import { TIMERS } from './timers';
 
@@ -44,6 +45,15 @@ for (const route of ROUTES) {
     },
   });
 }
+
+// Export maintenance: delete expired export ZIPs, restart exports whose worker died.
+app.timer(exportTimer.name, {
+  schedule: exportTimer.schedule(config),
+  handler: async (_: unknown, context: InvocationContext) => {
+    const result = await exportTimer.run(await getDeps());
+    context.log(JSON.stringify({ timer: exportTimer.name, result }).slice(0, 4000));
+  },
+});
 
 // Retention timers (sweep, fixity check, reconciler): plain functions of deps, schedules from config.
 for (const timer of TIMERS) {

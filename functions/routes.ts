@@ -2,9 +2,10 @@ import type { RouteDef } from '../shared/http/pipeline';
 import { accessRoutes } from './access';
 import { auditRoutes } from './audit';
 import { documentRoutes } from './documents';
+import { exportRoutes } from './exports';
 import { healthRoutes } from './health';
 import { legalHoldRoutes } from './legal-holds';
 import { retentionRoutes } from './retention';
 
 /** The one route table: Azure Functions registrations (functions/index.ts) and the local host both read it. */
-export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes, ...accessRoutes];
+export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...exportRoutes, ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes, ...accessRoutes];

@@ -11,6 +11,7 @@ import type { Config } from './config';
 import { BlobArchive } from './storage/blobs';
 import { DocumentCatalog } from './storage/catalog';
 import { BlobLinks } from './storage/links';
+import { ExportBlobs } from './exports/store';
 import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos';
 import { buildRetentionDeps, RetentionDeps } from './retention/deps';
 import { TenantRecords } from './storage/tenant-records';
@@ -22,6 +23,8 @@ export interface Deps {
   catalog: DocumentCatalog;
   /** Short-lived read-only SAS links to one blob (user delegation in Azure). */
   links: BlobLinks;
+  /** Export ZIPs: `exports-<tenant>` containers, plain (not WORM) blobs that expire. */
+  exportBlobs: ExportBlobs;
   audit: AuditLog;
   authenticator: Authenticator;
   apiKeys: ApiKeys;
@@ -79,6 +82,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
     catalog: new DocumentCatalog(cosmos.documents),
     links: new BlobLinks(blobService, config.runtime, log),
+    exportBlobs: new ExportBlobs(blobService),
     audit: new AuditLog(cosmos.audit),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,

@@ -1,0 +1,44 @@
+import type { Deps } from '../app';
+import { runExport } from './run-export';
+import { ExportJobs } from './store';
+
+export interface MaintainResult {
+  expired: string[];
+  restarted: string[];
+}
+
+/**
+ * Export maintenance (timer, and callable on its own): delete expired export blobs and mark
+ * their jobs `expired`; restart running jobs whose worker died (stale heartbeat). Idempotent:
+ * a second run finds nothing new to do.
+ */
+export async function maintainExports({ now, deps, maxItems = 100 }: { now: Date; deps: Deps; maxItems?: number }): Promise<MaintainResult> {
+  const jobs = new ExportJobs(deps.cosmos.tenants);
+  const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
+  const result: MaintainResult = { expired: [], restarted: [] };
+  for (const job of await jobs.unsafeListDue(now, staleBefore, maxItems)) {
+    if (Date.parse(job.expiresAt) <= now.getTime()) {
+      await deps.exportBlobs.delete(job.tenantId, job.blobName);
+      const { archive: _gone, ...rest } = job;
+      await jobs.save({ ...rest, status: 'expired', heartbeatAt: now.toISOString() });
+      await deps.audit.append({
+        tenantId: job.tenantId,
+        at: now.toISOString(),
+        actor: { subject: 'system:export-maintenance', kind: 'client' },
+        action: 'export.expired',
+        target: job.id,
+        outcome: 'success',
+        status: 200,
+        requestId: job.requestId,
+        clientIp: null,
+        userAgent: 'export-maintenance',
+      });
+      result.expired.push(job.id);
+    } else {
+      // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start.
+      await runExport(job.tenantId, job.id, deps);
+      result.restarted.push(job.id);
+    }
+  }
+  return result;
+}

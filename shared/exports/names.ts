@@ -1,0 +1,39 @@
+import type { ArchivedDocument } from '../documents/types';
+
+/**
+ * Readable, collision-free names inside an export: `2024-03-15 invoice Bakkerij Jansen INV-001`.
+ * Only letters, digits, space and `._-()&` survive; names are compared case-insensitively (an
+ * export is often unpacked on a case-insensitive file system); a clash gets the document id.
+ */
+export class ExportNames {
+  private readonly taken = new Set<string>();
+
+  baseName(doc: ArchivedDocument): string {
+    const m = doc.metadata;
+    const parts = [m.documentDate ?? doc.createdAt.slice(0, 10), m.kind, m.counterparty, m.reference].filter((p): p is string => !!p);
+    const readable = clean(parts.join(' ')).slice(0, 120).trim() || doc.id;
+    for (const candidate of [readable, `${readable} (${doc.id.slice(-8)})`, `${readable} (${doc.id})`]) {
+      if (!this.taken.has(candidate.toLowerCase())) {
+        this.taken.add(candidate.toLowerCase());
+        return candidate;
+      }
+    }
+    return doc.id; // unreachable: document ids are unique
+  }
+}
+
+function clean(s: string): string {
+  return s
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N} ._\-()&]/gu, '_')
+    .replace(/\.{2,}/g, '.')
+    .replace(/\s+/g, ' ')
+    .replace(/^[.\s]+/, '');
+}
+
+/** One CSV field (RFC 4180), with a leading quote against formula injection in spreadsheets. */
+export function csvField(v: string | number | boolean | readonly string[] | null | undefined): string {
+  let s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { ZipFile } from 'yazl';
+import type { Deps } from '../app';
+import type { AuditEntry } from '../audit/types';
+import type { ArchivedDocument, StoredFile } from '../documents/types';
+import { ArchiveError, toArchiveError } from '../http/errors';
+import type { BlobRead } from '../storage/blobs';
+import { csvField, ExportNames } from './names';
+import { ExportJobs } from './store';
+import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from './types';
+
+export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'cosmos' | 'audit' | 'clock' | 'config' | 'log'>;
+
+const PAGE = 100;
+/** Blob downloads opened ahead of the one being zipped (each buffers at most a stream's high-water mark). */
+const PREFETCH = 4;
+
+interface PlannedFile {
+  doc: ArchivedDocument;
+  file: StoredFile;
+  entry: ManifestFile;
+}
+
+/**
+ * The export worker: streams every matching document's rendition (and, on request, originals)
+ * from the archive blobs through a ZIP writer (zip64 when needed) into the export blob, hashing
+ * every file on the way (and refusing a file whose hash differs from the catalog), then adds
+ * manifest.json and manifest.csv. Memory stays flat: nothing is buffered whole except the manifest.
+ */
+export async function runExport(tenantId: string, exportId: string, deps: ExportDeps): Promise<ExportJob> {
+  const jobs = new ExportJobs(deps.cosmos.tenants);
+  const found = await jobs.get(tenantId, exportId);
+  if (!found) throw new ArchiveError('export_not_found');
+  let job: ExportJob = { ...found, status: 'running', attempts: found.attempts + 1, heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.progress, documents: 0, files: 0, bytes: 0 } };
+  delete job.error;
+  await jobs.save(job);
+  try {
+    job = await writeArchive(job, jobs, deps);
+    await audit(deps, job, 'export.completed', 'success', 200);
+    return job;
+  } catch (err) {
+    const e = toArchiveError(err);
+    if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    job = { ...job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
+    await jobs.save(job);
+    await audit(deps, job, 'export.failed', 'failed', e.status, e.code);
+    return job;
+  }
+}
+
+async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps): Promise<ExportJob> {
+  let job = start;
+  const { tenantId } = job;
+  const total = await deps.catalog.countMatching(tenantId, job.filter);
+  if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
+    throw new ArchiveError('export_too_large', { detail: `The search matches ${total} documents; an export holds at most ${deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS}. Narrow it (e.g. by date range).` });
+  }
+  job = { ...job, progress: { ...job.progress, total } };
+
+  const zip = new ZipFile();
+  const archiveHash = createHash('sha256');
+  let archiveSize = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      archiveHash.update(chunk);
+      archiveSize += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const output = (zip.outputStream as Readable).pipe(counted);
+  const zipFailure: { error: Error | null } = { error: null };
+  zip.on('error', (err: unknown) => {
+    zipFailure.error = err instanceof Error ? err : new Error(String(err));
+    counted.destroy(zipFailure.error);
+  });
+  const upload = deps.exportBlobs.upload(tenantId, job.blobName, output);
+  upload.catch(() => undefined); // awaited below; a failure here surfaces there
+
+  const names = new ExportNames();
+  const manifestDocs: ManifestDocument[] = [];
+  let lastSave = Date.now();
+  try {
+    const queue: { planned: PlannedFile; read: Promise<BlobRead> }[] = [];
+    const pending = plan(job, deps, names);
+    const fill = async () => {
+      while (queue.length < PREFETCH) {
+        const next = await pending.next();
+        if (next.done) return;
+        const p = next.value;
+        if ('doc' in p && 'file' in p) {
+          const read = deps.blobs.read(tenantId, p.file.blobName);
+          read.catch(() => undefined);
+          queue.push({ planned: p, read });
+        } else {
+          manifestDocs.push(p.manifest);
+        }
+      }
+    };
+    await fill();
+    while (queue.length > 0) {
+      const { planned, read } = queue.shift()!;
+      await fill();
+      const blob = await read;
+      const hash = createHash('sha256');
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
+      blob.stream.on('error', (err) => hashing.destroy(err));
+      blob.stream.pipe(hashing);
+      zip.addReadStream(hashing, planned.entry.path, { compress: false, size: planned.file.size, mtime: new Date(planned.doc.createdAt) });
+      await finished(hashing);
+      if (zipFailure.error) throw zipFailure.error;
+      const sha256 = hash.digest('hex');
+      if (sha256 !== planned.file.sha256) {
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} does not match its archived SHA-256.` });
+      }
+      job.progress.files++;
+      job.progress.bytes += planned.file.size;
+      if (planned.entry.role === 'rendition') job.progress.documents++;
+      if (Date.now() - lastSave > 1000) {
+        lastSave = Date.now();
+        job = { ...job, heartbeatAt: deps.clock.now().toISOString() };
+        await jobs.save(job);
+      }
+    }
+    while (true) {
+      const rest = await pending.next();
+      if (rest.done) break;
+      if (!('file' in rest.value)) manifestDocs.push(rest.value.manifest);
+    }
+
+    const manifest: ExportManifest = {
+      format: 'archive-export/1',
+      export: {
+        id: job.id,
+        tenantId,
+        createdAt: job.createdAt,
+        createdBy: job.createdBy,
+        filter: job.filter,
+        includeOriginals: job.includeOriginals,
+        requestId: job.requestId,
+        auditEntryId: await findAuditEntryId(deps, job),
+      },
+      counts: { documents: manifestDocs.length, files: job.progress.files, bytes: job.progress.bytes },
+      documents: manifestDocs,
+    };
+    const now = deps.clock.now();
+    zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'manifest.json', { mtime: now });
+    zip.addBuffer(Buffer.from(manifestCsv(manifest)), 'manifest.csv', { mtime: now });
+    zip.end();
+    await upload;
+    if (zipFailure.error) throw zipFailure.error;
+  } catch (err) {
+    counted.destroy();
+    await upload.catch(() => undefined);
+    await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+    throw err;
+  }
+  const completedAt = deps.clock.now().toISOString();
+  job = { ...job, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } };
+  await jobs.save(job);
+  return job;
+}
+
+type Planned = PlannedFile | { manifest: ManifestDocument };
+
+/** Walk the search page by page (document date order) and name each file; the manifest entry follows a document's files. */
+async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): AsyncGenerator<Planned> {
+  let continuationToken: string | undefined;
+  do {
+    const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
+    for (const doc of page.items) {
+      if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
+      const base = names.baseName(doc);
+      const files: PlannedFile[] = [
+        { doc, file: doc.rendition, entry: { path: `documents/${base}.pdf`, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256 } },
+      ];
+      if (job.includeOriginals) {
+        doc.originals.forEach((o, i) => {
+          const ext = o.blobName.split('.').pop() ?? 'bin';
+          const suffix = doc.originals.length > 1 ? `-${String(i + 1).padStart(3, '0')}` : '';
+          files.push({ doc, file: o, entry: { path: `originals/${base}${suffix}.${ext}`, role: 'original', mediaType: o.mediaType, size: o.size, sha256: o.sha256 } });
+        });
+      }
+      yield* files;
+      yield { manifest: { id: doc.id, fiscalYear: doc.fiscalYear, createdAt: doc.createdAt, metadata: { ...doc.metadata }, files: files.map((f) => f.entry) } };
+    }
+    continuationToken = page.continuationToken ?? undefined;
+  } while (continuationToken);
+}
+
+const CSV_COLUMNS = ['documentId', 'path', 'role', 'mediaType', 'size', 'sha256', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt'] as const;
+
+function manifestCsv(m: ExportManifest): string {
+  const lines = [`# export ${m.export.id}; request ${m.export.requestId}; audit entry ${m.export.auditEntryId ?? 'pending'}`, CSV_COLUMNS.join(',')];
+  for (const d of m.documents) {
+    for (const f of d.files) {
+      const md = d.metadata;
+      lines.push(
+        [d.id, f.path, f.role, f.mediaType, f.size, f.sha256, d.fiscalYear, md.documentDate, md.kind, md.counterparty, md.amount, md.currency, md.reference, md.tags, d.createdAt].map((v) => csvField(v as Parameters<typeof csvField>[0])).join(','),
+      );
+    }
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** The POST's audit entry, written by the pipeline once the 202 is sent: found by request id, in the tenant's month partition. */
+async function findAuditEntryId(deps: ExportDeps, job: ExportJob): Promise<string | null> {
+  const months = new Set([job.createdAt.slice(0, 7), deps.clock.now().toISOString().slice(0, 7)]);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    for (const month of months) {
+      const partition = `${job.tenantId}:${month}`;
+      const { resources } = await deps.cosmos.audit.items
+        .query<Pick<AuditEntry, 'id'>>(
+          { query: 'SELECT c.id FROM c WHERE c.partition = @p AND c.requestId = @r AND c.action = "export.create"', parameters: [{ name: '@p', value: partition }, { name: '@r', value: job.requestId }] },
+          { partitionKey: partition },
+        )
+        .fetchAll();
+      if (resources[0]) return resources[0].id;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
+async function audit(deps: ExportDeps, job: ExportJob, action: 'export.completed' | 'export.failed', outcome: 'success' | 'failed', status: number, detail?: string) {
+  try {
+    await deps.audit.append({
+      tenantId: job.tenantId,
+      at: deps.clock.now().toISOString(),
+      actor: job.createdBy,
+      action,
+      target: job.id,
+      outcome,
+      status,
+      requestId: job.requestId,
+      clientIp: null,
+      userAgent: 'export-worker',
+      ...(detail ? { detail } : {}),
+    });
+  } catch (err) {
+    deps.log.error('export audit append failed', { exportId: job.id, error: String(err) });
+  }
+}

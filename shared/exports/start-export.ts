@@ -1,0 +1,49 @@
+import type { Deps } from '../app';
+import type { Principal } from '../auth/types';
+import { ArchiveError } from '../http/errors';
+import { uuidv7 } from '../ids';
+import { runExport } from './run-export';
+import { ExportJobs } from './store';
+import type { ExportJob, TExportRequest } from './types';
+
+/**
+ * Create the export job and start the worker in this process once the caller has its 202.
+ *
+ * Trade-off (documented in the README): no queue, so nothing new to deploy or secure; but a
+ * Functions instance may be recycled mid-export. The worker writes a heartbeat; the export
+ * maintenance timer restarts any running job whose heartbeat is stale (the ZIP is rebuilt from
+ * the start: exports are plain blobs and a restart overwrites it).
+ */
+export async function startExport(principal: Principal, request: TExportRequest, requestId: string, deps: Deps): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
+  const now = deps.clock.now();
+  if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
+    throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
+  }
+  const { includeOriginals, ...filter } = request;
+  const id = uuidv7(now.getTime());
+  const job: ExportJob = {
+    id,
+    tenantId: principal.tenantId,
+    type: 'export',
+    status: 'running',
+    filter,
+    includeOriginals,
+    createdAt: now.toISOString(),
+    createdBy: { subject: principal.subject, kind: principal.kind },
+    requestId,
+    heartbeatAt: now.toISOString(),
+    attempts: 0,
+    progress: { total: await deps.catalog.countMatching(principal.tenantId, filter), documents: 0, files: 0, bytes: 0 },
+    blobName: `${id}.zip`,
+    expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
+  };
+  await new ExportJobs(deps.cosmos.tenants).create(job);
+  return { job, run: () => runExport(job.tenantId, job.id, deps) };
+}
+
+/** A tenant's export; another tenant's answers the same 404 as a missing one. */
+export async function getExport(tenantId: string, id: string, deps: Pick<Deps, 'cosmos'>): Promise<ExportJob> {
+  const job = await new ExportJobs(deps.cosmos.tenants).get(tenantId, id);
+  if (!job) throw new ArchiveError('export_not_found', { detail: `No export ${id}.` });
+  return job;
+}

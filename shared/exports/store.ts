@@ -1,0 +1,92 @@
+import type { Container } from '@azure/cosmos';
+import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
+import type { Readable } from 'node:stream';
+import type { BlobRead } from '../storage/blobs';
+import { isCosmosStatus, withoutSystemProperties as strip } from '../storage/cosmos';
+import type { ExportJob } from './types';
+
+/**
+ * Export archives: one container per tenant, `exports-<tenant>`, apart from the WORM document
+ * containers. Exports are copies, not archived documents: plain blobs, overwritten when a job is
+ * restarted and deleted when they expire.
+ */
+export class ExportBlobs {
+  private readonly created = new Set<string>();
+
+  constructor(private readonly service: BlobServiceClient) {}
+
+  static containerName(tenantId: string): string {
+    return `exports-${tenantId}`;
+  }
+
+  private container(tenantId: string): ContainerClient {
+    return this.service.getContainerClient(ExportBlobs.containerName(tenantId));
+  }
+
+  /** Streams `source` into the blob in 4 MiB blocks, at most 4 in flight: memory stays flat. */
+  async upload(tenantId: string, blobName: string, source: Readable): Promise<void> {
+    if (!this.created.has(tenantId)) {
+      await this.container(tenantId).createIfNotExists();
+      this.created.add(tenantId);
+    }
+    await this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: 'application/zip' } });
+  }
+
+  async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
+    const res = await this.container(tenantId).getBlobClient(blobName).download(range?.offset ?? 0, range?.count);
+    const total = res.contentRange ? Number(res.contentRange.split('/')[1]) : Number(res.contentLength ?? 0);
+    return { stream: res.readableStreamBody as Readable, size: total, contentLength: Number(res.contentLength ?? 0), etag: res.etag ?? '', contentType: res.contentType ?? 'application/zip' };
+  }
+
+  async delete(tenantId: string, blobName: string): Promise<void> {
+    try {
+      await this.container(tenantId).getBlobClient(blobName).deleteIfExists();
+    } catch (err) {
+      if (!(err instanceof RestError && err.statusCode === 404)) throw err;
+    }
+  }
+}
+
+/** Export job records in the `tenants` container, partition /tenantId. */
+export class ExportJobs {
+  constructor(private readonly container: Container) {}
+
+  async create(job: ExportJob): Promise<void> {
+    await this.container.items.create(job);
+  }
+
+  async get(tenantId: string, id: string): Promise<ExportJob | null> {
+    try {
+      const { resource } = await this.container.item(id, tenantId).read<ExportJob>();
+      return resource && resource.tenantId === tenantId && resource.type === 'export' ? strip(resource) : null;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  async save(job: ExportJob): Promise<void> {
+    await this.container.item(job.id, job.tenantId).replace(job);
+  }
+
+  /**
+   * Cross-tenant, for the maintenance timer only: jobs past their expiry, and running jobs whose
+   * worker stopped giving signs of life.
+   */
+  async unsafeListDue(now: Date, staleBefore: Date, limit: number): Promise<ExportJob[]> {
+    const { resources } = await this.container.items
+      .query<ExportJob>(
+        {
+          query:
+            'SELECT * FROM c WHERE c.type = "export" AND ((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))',
+          parameters: [
+            { name: '@now', value: now.toISOString() },
+            { name: '@stale', value: staleBefore.toISOString() },
+          ],
+        },
+        { maxItemCount: limit },
+      )
+      .fetchNext();
+    return resources.map(strip);
+  }
+}

@@ -1,0 +1,163 @@
+/** POST /exports: a fiscal year as one streamed ZIP with manifests; progress, download with ranges, expiry and restart. */
+import * as yauzl from 'yauzl';
+import { startExport } from '../../shared/exports/start-export';
+import { ExportBlobs } from '../../shared/exports/store';
+import { maintainExports } from '../../shared/exports/maintain-exports';
+import type { ExportManifest } from '../../shared/exports/types';
+import { call, multipart, sha256hex } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedMany } from '../support/seed';
+
+let archive: TestArchive;
+let tenant: string;
+let token: string;
+
+async function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  const out = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          out.set(entry.fileName, Buffer.concat(chunks));
+          zip.readEntry();
+        });
+      });
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return out;
+}
+
+async function waitFor(id: string, tok = token): Promise<any> {
+  for (let i = 0; i < 300; i++) {
+    const r = await call(`${archive.url}/exports/${id}`, { token: tok });
+    expect(r.status).toBe(200);
+    if (r.json.status !== 'running') return r.json;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error('export did not finish');
+}
+
+beforeAll(async () => {
+  archive = await startTestArchive();
+  tenant = newTenant('export');
+  token = await archive.token({ tenant, sub: 'accountant@export.example', rights: 'accountant' });
+  const deps = archive.host.deps;
+  await seedMany(deps, tenant, [
+    ...Array.from({ length: 50 }, (_, i) => ({ metadata: { documentDate: `2024-${String(1 + (i % 12)).padStart(2, '0')}-10`, kind: 'invoice' as const, counterparty: `Supplier ${i % 7}`, reference: `INV-${i}`, amount: i, currency: 'EUR' } })),
+    // Same readable name twice: the export must still give each its own file.
+    { metadata: { documentDate: '2024-05-05', kind: 'receipt', counterparty: 'Café "Zürich"/../x', reference: 'R-1' } },
+    { metadata: { documentDate: '2024-05-05', kind: 'receipt', counterparty: 'Café "Zürich"/../x', reference: 'R-1' } },
+    ...Array.from({ length: 10 }, (_, i) => ({ metadata: { documentDate: `2023-0${1 + (i % 9)}-01`, kind: 'receipt' as const } })),
+  ]);
+  // And one through real ingest: two originals, a PDF/A rendition.
+  const archivist = await archive.token({ tenant, sub: 'archivist@export.example', rights: 'archivist' });
+  const up = await call(`${archive.url}/documents`, {
+    method: 'POST',
+    token: archivist,
+    body: multipart([{ bytes: corpusFile('img2pdf/normal.png'), name: 'p1.png' }, { bytes: corpusFile('img2pdf/mono.tif'), name: 'p2.tif' }], { documentDate: '2024-12-31', kind: 'bank-statement' }),
+  });
+  expect(up.status).toBe(201);
+});
+afterAll(() => archive.stop());
+
+describe('POST /exports', () => {
+  let exportId: string;
+  let zipBytes: Buffer;
+
+  it('exports a fiscal year as a ZIP whose manifest matches the catalog and every file', async () => {
+    const start = await call(`${archive.url}/exports`, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fiscalYear: 2024, includeOriginals: true }) });
+    expect(start.status).toBe(202);
+    exportId = start.json.id;
+    expect(start.headers.get('location')).toBe(`/api/exports/${exportId}`);
+    expect(start.json.progress.total).toBe(53);
+    const done = await waitFor(exportId);
+    expect(done.status).toBe('completed');
+    expect(done.progress).toMatchObject({ total: 53, documents: 53, files: 53 * 2 + 1 });
+
+    const dl = await call(`${archive.url}/exports/${exportId}/download`, { token });
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get('content-type')).toBe('application/zip');
+    zipBytes = dl.bytes;
+    expect(sha256hex(zipBytes)).toBe(done.archive.sha256);
+    expect(dl.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(done.archive.sha256, 'hex').toString('base64')}:`);
+
+    const files = await unzip(zipBytes);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as ExportManifest;
+    const catalog = (await archive.host.deps.catalog.list(tenant, { fiscalYear: 2024, limit: 200 })).items;
+    expect(manifest.documents.map((d) => d.id).sort()).toEqual(catalog.map((d) => d.id).sort());
+    expect(manifest.export).toMatchObject({ id: exportId, tenantId: tenant, requestId: start.headers.get('x-request-id'), filter: { fiscalYear: 2024 }, includeOriginals: true });
+    const byId = new Map(catalog.map((d) => [d.id, d]));
+    const paths = new Set<string>();
+    for (const d of manifest.documents) {
+      const doc = byId.get(d.id)!;
+      expect(d.metadata).toEqual(doc.metadata);
+      expect(d.files.map((f) => f.sha256)).toEqual([doc.rendition.sha256, ...doc.originals.map((o) => o.sha256)]);
+      for (const f of d.files) {
+        expect(paths.has(f.path.toLowerCase())).toBe(false);
+        paths.add(f.path.toLowerCase());
+        expect(f.path).not.toMatch(/\.\.|["\\]|\/.*\//);
+        expect(sha256hex(files.get(f.path)!)).toBe(f.sha256);
+      }
+    }
+    expect(files.size).toBe(paths.size + 2);
+    const csv = files.get('manifest.csv')!.toString('utf8').trim().split('\r\n');
+    expect(csv[0]).toContain(`request ${manifest.export.requestId}`);
+    expect(csv.length).toBe(2 + 53 * 2 + 1);
+
+    // The audit reference in the manifest is the POST's audit entry; completion is audited too.
+    const month = new Date().toISOString().slice(0, 7);
+    const log = (await archive.host.deps.audit.list(tenant, month, 200)).items;
+    expect(log.find((e) => e.id === manifest.export.auditEntryId)).toMatchObject({ action: 'export.create', requestId: manifest.export.requestId, target: exportId });
+    expect(log.find((e) => e.action === 'export.completed')).toMatchObject({ target: exportId, outcome: 'success' });
+  });
+
+  it('serves the archive with Range, If-Range and If-None-Match', async () => {
+    const etag = `"${sha256hex(zipBytes)}"`;
+    const part = await call(`${archive.url}/exports/${exportId}/download`, { token, headers: { Range: 'bytes=100-1099' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-1099/${zipBytes.length}`);
+    expect(part.bytes.equals(zipBytes.subarray(100, 1100))).toBe(true);
+    const stale = await call(`${archive.url}/exports/${exportId}/download`, { token, headers: { Range: 'bytes=100-1099', 'If-Range': '"other"' } });
+    expect([stale.status, stale.bytes.length]).toEqual([200, zipBytes.length]);
+    expect((await call(`${archive.url}/exports/${exportId}/download`, { token, headers: { 'If-None-Match': etag } })).status).toBe(304);
+    expect((await call(`${archive.url}/exports/${exportId}/download`, { token, headers: { Range: `bytes=${zipBytes.length}-` } })).status).toBe(416);
+  });
+
+  it('refuses bad requests, other tenants and missing rights', async () => {
+    const bad = await call(`${archive.url}/exports`, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fiscalYear: 'all', tenantId: 'x' }) });
+    expect([bad.status, bad.json.code]).toEqual([400, 'bad_request']);
+    const other = await archive.token({ tenant: newTenant('export'), sub: 'x', rights: 'accountant' });
+    expect((await call(`${archive.url}/exports/${exportId}`, { token: other })).json.code).toBe('export_not_found');
+    expect((await call(`${archive.url}/exports/${exportId}/download`, { token: other })).status).toBe(404);
+    const uploader = await archive.token({ tenant, sub: 'up', rights: 'uploader' });
+    expect((await call(`${archive.url}/exports`, { method: 'POST', token: uploader, body: '{}' })).status).toBe(403);
+  });
+
+  it('restarts an export whose worker died, and expires exports (blob deleted, 410)', async () => {
+    const deps = archive.host.deps;
+    const principal = { tenantId: tenant, subject: 'accountant@export.example', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set<never>() };
+    const { job } = await startExport(principal, { fiscalYear: 2023, includeOriginals: false }, 'req-orphan', deps); // never run: as if the instance died
+    const later = new Date(Date.now() + 20 * 60_000);
+    const first = await maintainExports({ now: later, deps });
+    expect(first.restarted).toContain(job.id);
+    const restarted = await waitFor(job.id);
+    expect(restarted).toMatchObject({ status: 'completed', progress: { total: 10, documents: 10, files: 10 } });
+
+    const afterExpiry = new Date(Date.parse(restarted.expiresAt) + 1000);
+    const second = await maintainExports({ now: afterExpiry, deps });
+    expect(second.expired).toEqual(expect.arrayContaining([job.id, exportId]));
+    expect((await maintainExports({ now: afterExpiry, deps })).expired).toEqual([]);
+    expect((await call(`${archive.url}/exports/${job.id}`, { token })).json.status).toBe('expired');
+    const gone = await call(`${archive.url}/exports/${job.id}/download`, { token });
+    expect([gone.status, gone.json.code]).toEqual([410, 'export_expired']);
+    const blobs = (deps.exportBlobs as unknown as { service: import('@azure/storage-blob').BlobServiceClient }).service.getContainerClient(ExportBlobs.containerName(tenant));
+    expect(await blobs.getBlobClient(`${job.id}.zip`).exists()).toBe(false);
+  });
+});
