@@ -4,8 +4,9 @@ import { auditRoutes } from './audit';
 import { documentRoutes } from './documents';
 import { exportRoutes } from './exports';
 import { healthRoutes } from './health';
+import { openApiRoutes } from './openapi';
 import { legalHoldRoutes } from './legal-holds';
 import { retentionRoutes } from './retention';
 
 /** The one route table: Azure Functions registrations (functions/index.ts) and the local host both read it. */
-export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...exportRoutes, ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes, ...accessRoutes];
+export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...exportRoutes, ...openApiRoutes, ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes, ...accessRoutes];
