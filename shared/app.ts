@@ -13,6 +13,7 @@ import { DocumentCatalog } from './storage/catalog';
 import { BlobLinks } from './storage/links';
 import { ExportBlobs } from './exports/store';
 import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos';
+import { assertAllowedRegions, azureRegionSource, RegionSource } from './storage/region-guard';
 import { buildRetentionDeps, RetentionDeps } from './retention/deps';
 import { TenantRecords } from './storage/tenant-records';
 
@@ -52,17 +53,18 @@ export const consoleLogger: Logger = {
 /** Locally, without API_KEY_PEPPER: a fixed development pepper (never accepted in Azure, see config). */
 const LOCAL_DEV_PEPPER = 'local-development-pepper-not-a-secret-0000';
 
-export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource } = {}): Promise<Deps> {
+export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<Deps> {
   // In Azure: managed identity only; locally: the emulators' well-known keys.
   const credential = config.runtime === 'azure' ? new DefaultAzureCredential() : undefined;
   const blobService = config.STORAGE_CONNECTION_STRING
     ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
     : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());
-  const cosmos = await openContainers(
-    cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() }),
-    config.COSMOS_DATABASE,
-    config.runtime === 'local',
-  );
+  const cosmosConnection = cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() });
+  if (config.runtime === 'azure') {
+    // Fail closed before anything is served: no store may sit outside the allowed regions.
+    await assertAllowedRegions(overrides.regions ?? azureRegionSource(config.STORAGE_ACCOUNT_RESOURCE_ID!, credential!, cosmosConnection), config.ARCHIVE_ALLOWED_REGIONS);
+  }
+  const cosmos = await openContainers(cosmosConnection, config.COSMOS_DATABASE, config.runtime === 'local');
   const log = overrides.log ?? consoleLogger;
   if (config.ARCHIVE_WORM === 'emulator') {
     log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');

@@ -34,6 +34,8 @@ const ZConfig = z
     AUTH_RIGHTS_SOURCE: z.enum(['tenant', 'tenant-then-claim']).default('tenant-then-claim'),
     /** Key Vault holding the API-key pepper (Azure, managed identity). */
     KEY_VAULT_URL: z.url().optional(),
+    /** ARM id of the archive storage account: the region guard reads its location (Azure only). */
+    STORAGE_ACCOUNT_RESOURCE_ID: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[^/]+$/i, 'must be the storage account resource id').optional(),
     API_KEY_PEPPER_SECRET_NAME: z.string().min(1).default('api-key-pepper'),
     /** Local only: the API-key pepper itself (in Azure it comes from Key Vault). */
     API_KEY_PEPPER: z.string().min(32).optional(),
@@ -88,6 +90,7 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.STORAGE_CONNECTION_STRING) problems.push('STORAGE_CONNECTION_STRING: not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity');
     if (env.COSMOS_KEY) problems.push('COSMOS_KEY: not allowed in Azure: Cosmos is reached with managed identity');
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
+    if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
   }
   return problems;

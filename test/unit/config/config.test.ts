@@ -42,7 +42,7 @@ describe('loadConfig', () => {
   });
 
   it('accepts managed-identity settings in Azure', () => {
-    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', WEBSITE_SITE_NAME: 'archive-prod' });
+    const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod' });
     expect(c.runtime).toBe('azure');
   });
 });

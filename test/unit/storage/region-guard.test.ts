@@ -24,3 +24,28 @@ describe('region guard', () => {
     expect((err as RegionGuardError).problems).toEqual(['Blob storage: its region cannot be read (ARM answered 403)', 'Cosmos DB reports no region']);
   });
 });
+
+describe('start-up in Azure', () => {
+  const azure = {
+    WEBSITE_SITE_NAME: 'archive-prod',
+    STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
+    STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
+    COSMOS_ENDPOINT: 'https://archive.documents.azure.com',
+    KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
+    AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0',
+    AUTH_AUDIENCE: 'api://document-archive',
+    AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys',
+  };
+
+  it('buildDeps refuses to build the archive when a store is outside the allowed regions', async () => {
+    const { buildDeps } = await import('../../../shared/app');
+    const { loadConfig } = await import('../../../shared/config');
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    await expect(buildDeps(loadConfig(azure), { log: quiet, regions: source('westeurope', ['North Europe']) })).rejects.toThrow(RegionGuardError);
+  });
+
+  it('the config loader requires the storage account resource id in Azure', async () => {
+    const { loadConfig } = await import('../../../shared/config');
+    expect(() => loadConfig({ ...azure, STORAGE_ACCOUNT_RESOURCE_ID: undefined })).toThrow(/STORAGE_ACCOUNT_RESOURCE_ID: required in Azure/);
+  });
+});
