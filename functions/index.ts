@@ -7,7 +7,8 @@ import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { Readable } from 'node:stream';
 import { buildDeps, Deps } from '../shared/app';
 import { loadConfig } from '../shared/config';
-import { handleRequest } from '../shared/http/pipeline';
+import { ArchiveError } from '../shared/http/errors';
+import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
 import { exportTimer } from './exports';
 import { ROUTES } from './routes';
@@ -18,7 +19,11 @@ app.setup({ enableHttpStream: true });
 // Fail at start-up, with every bad setting listed, rather than on the first request.
 const config = loadConfig();
 let deps: Promise<Deps> | undefined;
-const getDeps = () => (deps ??= buildDeps(config));
+const getDeps = () =>
+  (deps ??= buildDeps(config).catch((err: unknown) => {
+    deps = undefined; // a passing outage is retried; a region refusal refuses again
+    throw err;
+  }));
 
 function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveRequest {
   const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
@@ -40,23 +45,24 @@ for (const route of ROUTES) {
     route: route.route,
     authLevel: 'anonymous',
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-      const res = await handleRequest(route, fromAzure(request, context), await getDeps());
+      const req = fromAzure(request, context);
+      let ready: Deps;
+      try {
+        ready = await getDeps();
+      } catch (err) {
+        // Fail closed: without its safety checks passed (region, config, stores) the archive serves nothing.
+        context.error(JSON.stringify({ msg: 'archive not started', requestId: req.requestId, error: err instanceof Error ? err.message : String(err) }));
+        const res = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The archive is not available.' }), req.requestId);
+        return { status: res.status, headers: res.headers, body: res.body };
+      }
+      const res = await handleRequest(route, req, ready);
       return { status: res.status, headers: res.headers, body: res.body };
     },
   });
 }
 
-// Export maintenance: delete expired export ZIPs, restart exports whose worker died.
-app.timer(exportTimer.name, {
-  schedule: exportTimer.schedule(config),
-  handler: async (_: unknown, context: InvocationContext) => {
-    const result = await exportTimer.run(await getDeps());
-    context.log(JSON.stringify({ timer: exportTimer.name, result }).slice(0, 4000));
-  },
-});
-
-// Retention timers (sweep, fixity check, reconciler): plain functions of deps, schedules from config.
-for (const timer of TIMERS) {
+// Timers (sweep, fixity, reconciler, audit seals, export maintenance): plain functions of deps, schedules from config.
+for (const timer of [...TIMERS, exportTimer]) {
   app.timer(timer.name, {
     schedule: timer.schedule(config),
     handler: async (_: unknown, context: InvocationContext) => {
