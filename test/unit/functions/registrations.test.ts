@@ -1,0 +1,40 @@
+/**
+ * The Azure Functions entry registers exactly the route table the local host serves,
+ * plus every timer. The Functions runtime has no local stand-in, so only its `app` is replaced.
+ */
+const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], setup: [] as unknown[] };
+
+jest.mock('@azure/functions', () => ({
+  app: {
+    setup: (o: unknown) => registered.setup.push(o),
+    http: (name: string, options: { methods: string[]; route: string; authLevel: string }) => registered.http.push({ name, options }),
+    timer: (name: string, options: { schedule: string }) => registered.timer.push({ name, options }),
+  },
+}));
+
+describe('functions/index.ts', () => {
+  const env = { ...process.env };
+  beforeAll(() => {
+    Object.assign(process.env, {
+      STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+      COSMOS_ENDPOINT: 'http://127.0.0.1:8081',
+      COSMOS_KEY: 'k',
+      AUTH_ISSUER: 'http://127.0.0.1:7072',
+      AUTH_AUDIENCE: 'api://document-archive',
+      AUTH_JWKS_URI: 'http://127.0.0.1:7072/jwks',
+    });
+  });
+  afterAll(() => {
+    process.env = env;
+  });
+
+  it('registers every route of the one route table, anonymous (the archive authenticates), with streaming on', async () => {
+    await import('../../../functions/index');
+    const { ROUTES } = await import('../../../functions/routes');
+    expect(registered.setup).toEqual([{ enableHttpStream: true }]);
+    expect(registered.http.map((r) => [r.name, r.options.methods, r.options.route, r.options.authLevel])).toEqual(ROUTES.map((r) => [r.name, [r.method], r.route, 'anonymous']));
+    const { TIMERS } = await import('../../../functions/timers');
+    expect(registered.timer.map((t) => t.name).sort()).toEqual([...TIMERS.map((t) => t.name), 'exportMaintenance'].sort());
+    for (const t of registered.timer) expect(t.options.schedule).toMatch(/^\S+( \S+){5}$/);
+  });
+});
