@@ -5,6 +5,9 @@
  * seeds blobs and catalog directly (not through HTTP ingest) to keep seeding fast.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { buildDeps } from '../shared/app';
 import { loadConfig } from '../shared/config';
@@ -14,7 +17,7 @@ import { sweep } from '../shared/retention/sweep';
 import { startAzurite, startCosmos } from '../local/emulators';
 
 const COUNT = Number(process.env.BENCH_DOCS ?? 10_000);
-const TENANTS = Number(process.env.BENCH_TENANTS ?? 10);
+const TENANTS = Number(process.env.BENCH_TENANTS ?? 50);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const quiet = { info: () => undefined, warn: () => undefined, error: (m: string, f?: Record<string, unknown>) => console.error(m, f) };
 
@@ -41,7 +44,8 @@ function document(tenantId: string, i: number, original: Buffer, rendition: Buff
 }
 
 async function main() {
-  const [azurite, cosmos] = await Promise.all([startAzurite(), startCosmos()]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sweep-'));
+  const [azurite, cosmos] = await Promise.all([startAzurite({ location: dir }), startCosmos()]);
   const config = loadConfig({
     STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key,
     AUTH_ISSUER: 'http://127.0.0.1:9', AUTH_AUDIENCE: 'api://bench', AUTH_JWKS_URI: 'http://127.0.0.1:9/jwks', ARCHIVE_WORM: 'emulator',
@@ -51,8 +55,9 @@ async function main() {
   const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
 
   // Seed: N documents over TENANTS tenants, blobs + manifest + catalog item each; and the raw blobs.
-  const original = randomBytes(20 * 1024);
-  const rendition = randomBytes(24 * 1024);
+  // Small files: the sweep's cost is per blob and per catalog item, not per byte.
+  const original = randomBytes(2 * 1024);
+  const rendition = randomBytes(3 * 1024);
   const tenants = Array.from({ length: TENANTS }, (_, i) => `bench-${String(i).padStart(3, '0')}`);
   for (const t of tenants) await deps.blobs.prepareTenant(t);
   const docs = Array.from({ length: COUNT }, (_, i) => document(tenants[i % TENANTS]!, i, original, rendition));
@@ -60,7 +65,9 @@ async function main() {
   const raw = service.getContainerClient('raw-bench');
   await raw.createIfNotExists();
   const seedStart = process.hrtime.bigint();
+  let seeded = 0;
   await pool(docs, async (d) => {
+    if (++seeded % 2000 === 0) console.error(`  seeding: ${seeded}/${COUNT}`);
     await deps.blobs.putCreateOnly(d.tenantId, d.original.blobName, original, 'image/jpeg', worm, {});
     await deps.blobs.putCreateOnly(d.tenantId, d.rendition.blobName, rendition, 'application/pdf', worm, {});
     const manifest = Buffer.from(JSON.stringify(d));
@@ -71,6 +78,7 @@ async function main() {
     }
   }, 16);
   const seedSeconds = Number(process.hrtime.bigint() - seedStart) / 1e9;
+  console.error(`seeded ${COUNT} documents in ${seedSeconds.toFixed(1)} s; sweeping…`);
 
   // Sweep at the end of retention, until done.
   now = new Date('2028-01-01T00:00:00Z');
@@ -84,6 +92,7 @@ async function main() {
     if (r.blocked.length) console.error('blocked:', r.blocked.slice(0, 5));
     continuation = r.continuation;
     runs++;
+    console.error(`  run ${runs}: ${disposed} disposed so far`);
   } while (continuation);
   const sweepSeconds = Number(process.hrtime.bigint() - sweepStart) / 1e9;
   const second = await sweep({ now, budget: { maxItems: 100_000, maxMillis: 240_000 }, continuation: null }, deps);
@@ -100,6 +109,7 @@ async function main() {
   console.log(`\nsweep/raw: ${((COUNT / sweepSeconds / (COUNT / rawSeconds)) * 100).toFixed(0)}% of raw delete throughput; second sweep disposed ${second.disposed.length} (idempotent)\n`);
   if (disposed !== COUNT || second.disposed.length !== 0) throw new Error(`expected ${COUNT} disposals then none, got ${disposed} and ${second.disposed.length}`);
   await Promise.all([cosmos.stop(), azurite.stop()]);
+  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((err) => {
