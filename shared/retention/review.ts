@@ -134,7 +134,10 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
       const ok = await updateDocument(tenantId, doc.id, deps, (d) =>
         d.legalHold || d.retention.retainUntil > before ? { next: null, result: false } : { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: true },
-      ).catch((err: unknown) => (err instanceof ArchiveError && err.code === 'document_disposed' ? false : Promise.reject(err)));
+      ).catch((err: unknown) => {
+        if (err instanceof ArchiveError && err.code === 'document_disposed') return false;
+        throw err;
+      });
       if (ok) approved.push(doc.id);
       else skipped.push({ id: doc.id, reason: 'changed' });
     }
