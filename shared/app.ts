@@ -85,7 +85,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     catalog: new DocumentCatalog(cosmos.documents),
     links: new BlobLinks(blobService, config.runtime, log),
     exportBlobs: new ExportBlobs(blobService),
-    audit: new AuditLog(cosmos.audit),
+    audit: new AuditLog(cosmos.audit, cosmos.tenants),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,
       audience: config.AUTH_AUDIENCE,

@@ -9,9 +9,13 @@ import { AuditAction, AuditEntry, auditPartition } from './types';
 /** What a writer supplies; the log adds the id, partition and the chain fields. */
 export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash'>;
 
-/** Per partition: the last entry's sequence number and hash. A hint: writers walk forward from it. */
+/**
+ * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
+ * from it. Kept in the `tenants` container, so the audit container itself only ever sees creates
+ * (in Azure the app's role there can create and read, nothing else).
+ */
 export interface AuditHead {
-  id: typeof HEAD_ID;
+  id: string;
   partition: string;
   tenantId: string;
   type: 'audit-head';
@@ -27,22 +31,26 @@ export interface AuditFilter {
   target?: string;
 }
 
-const HEAD_ID = 'head';
+const headId = (partition: string) => `audit-head:${partition}`;
 const MAX_ATTEMPTS = 25;
 
 /**
  * Append-only, hash-chained audit log. There is no update or delete path for entries, by
- * design; the only document ever replaced is the per-partition head, a hint kept with
- * optimistic concurrency (IfMatch). Concurrent writers cannot fork the chain: entry ids are
+ * design; the only document ever replaced is the per-partition head, a hint kept (in another
+ * container) with optimistic concurrency (IfMatch). Concurrent writers cannot fork the chain: entry ids are
  * sequence numbers, so only one create of entry n can succeed; the loser re-reads and retries.
  */
 export class AuditLog {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    /** The `tenants` container (partition /tenantId), where the chain heads live. */
+    private readonly heads: Container,
+  ) {}
 
   async append(input: AuditInput): Promise<AuditEntry> {
     const partition = auditPartition(input.tenantId, new Date(input.at));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const head = await this.readHead(partition);
+      const head = await this.readHead(input.tenantId, partition);
       let seq = head?.value.seq ?? 0;
       let prevHash = head?.value.hash ?? GENESIS_HASH;
       // Entries whose writer had not yet moved the head (or crashed before it) come first.
@@ -65,9 +73,9 @@ export class AuditLog {
     throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
   }
 
-  private async readHead(partition: string): Promise<{ value: AuditHead; etag: string } | null> {
+  private async readHead(tenantId: string, partition: string): Promise<{ value: AuditHead; etag: string } | null> {
     try {
-      const res = await this.container.item(HEAD_ID, partition).read<AuditHead>();
+      const res = await this.heads.item(headId(partition), tenantId).read<AuditHead>();
       return res.resource ? { value: res.resource, etag: res.etag } : null;
     } catch (err) {
       if (isCosmosStatus(err, 404)) return null;
@@ -77,10 +85,10 @@ export class AuditLog {
 
   /** Best effort: a head that lags is only slower for the next writer, never wrong. */
   private async advanceHead(partition: string, tenantId: string, entry: AuditEntry, etag: string | null): Promise<void> {
-    const head: AuditHead = { id: HEAD_ID, partition, tenantId, type: 'audit-head', seq: entry.seq, hash: entry.hash };
+    const head: AuditHead = { id: headId(partition), partition, tenantId, type: 'audit-head', seq: entry.seq, hash: entry.hash };
     try {
-      if (etag) await this.container.item(HEAD_ID, partition).replace(head, { accessCondition: { type: 'IfMatch', condition: etag } });
-      else await this.container.items.create(head);
+      if (etag) await this.heads.item(head.id, tenantId).replace(head, { accessCondition: { type: 'IfMatch', condition: etag } });
+      else await this.heads.items.create(head);
     } catch (err) {
       if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409)) throw err;
     }
@@ -99,7 +107,7 @@ export class AuditLog {
   /** The chain's true end: the head, walked forward. */
   async end(tenantId: string, month: string): Promise<{ seq: number; hash: string }> {
     const partition = `${tenantId}:${month}`;
-    const head = await this.readHead(partition);
+    const head = await this.readHead(tenantId, partition);
     let seq = head?.value.seq ?? 0;
     let hash = head?.value.hash ?? GENESIS_HASH;
     for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
@@ -110,13 +118,13 @@ export class AuditLog {
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {
-    return (await this.readHead(`${tenantId}:${month}`))?.value.seq ?? 0;
+    return (await this.readHead(tenantId, `${tenantId}:${month}`))?.value.seq ?? 0;
   }
 
   /** A tenant's entries of one month, newest first, optionally filtered. */
   async list(tenantId: string, month: string, limit: number, continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
     const partition = `${tenantId}:${month}`;
-    const where = ['c.partition = @p', 'c.tenantId = @t', `c.id != '${HEAD_ID}'`];
+    const where = ['c.partition = @p', 'c.tenantId = @t'];
     const parameters: SqlParameter[] = [{ name: '@p', value: partition }, { name: '@t', value: tenantId }];
     const add = (clause: string, name: string, value: string) => {
       where.push(clause);
@@ -142,15 +150,15 @@ export class AuditLog {
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
     const partition = `${tenantId}:${month}`;
     const { resources } = await this.container.items
-      .query<AuditEntry>({ query: `SELECT * FROM c WHERE c.partition = @p AND c.id != '${HEAD_ID}'`, parameters: [{ name: '@p', value: partition }] }, { partitionKey: partition })
+      .query<AuditEntry>({ query: 'SELECT * FROM c WHERE c.partition = @p', parameters: [{ name: '@p', value: partition }] }, { partitionKey: partition })
       .fetchAll();
     return resources.map(clean);
   }
 
   /** Cross-tenant: every partition that has a head, for the sealing timer only. */
   async unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]> {
-    const { resources } = await this.container.items
-      .query<{ tenantId: string; partition: string }>({ query: `SELECT c.tenantId, c.partition FROM c WHERE c.id = '${HEAD_ID}'` })
+    const { resources } = await this.heads.items
+      .query<{ tenantId: string; partition: string }>({ query: `SELECT c.tenantId, c.partition FROM c WHERE c.type = 'audit-head'` })
       .fetchAll();
     return resources.map((r) => ({ tenantId: r.tenantId, month: r.partition.slice(r.tenantId.length + 1) }));
   }
