@@ -53,10 +53,13 @@ export class AuditLog {
       const head = await this.readHead(input.tenantId, partition);
       let seq = head?.value.seq ?? 0;
       let prevHash = head?.value.hash ?? GENESIS_HASH;
-      // Entries whose writer had not yet moved the head (or crashed before it) come first.
-      for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
-        seq = next.seq;
-        prevHash = next.hash;
+      // Entries whose writer had not yet moved the head (or crashed before it) come first. The
+      // first attempt skips the walk: if seq+1 is taken, its create fails (409) and the retry walks.
+      if (attempt > 0) {
+        for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
+          seq = next.seq;
+          prevHash = next.hash;
+        }
       }
       const body: Omit<AuditEntry, 'hash'> = { id: entryId(seq + 1), partition, seq: seq + 1, prevHash, ...input };
       const entry: AuditEntry = { ...body, hash: hashEntry(body) };
