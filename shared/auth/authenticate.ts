@@ -82,6 +82,9 @@ export class Authenticator {
   }
 
   private async userPrincipal(tenantId: string, subject: string, claimed: string | null): Promise<Principal> {
+    // The tenant's SoD policy is read alongside the assignment: one round trip less per request.
+    const policy = this.sources.rights.policy(tenantId);
+    policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
     const assignment = await this.sources.rights.assignmentOf(tenantId, subject);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
     if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') rightsSet = claimed ?? DEFAULT_CLAIM_RIGHTS_SET;
@@ -94,7 +97,7 @@ export class Authenticator {
       if (assignment) return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set() };
       throw unauthenticated('The token names an unknown rights set.');
     }
-    return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) });
+    return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) }, policy);
   }
 
   private async fromApiKey(key: string): Promise<Principal> {
@@ -123,8 +126,8 @@ export class Authenticator {
   }
 
   /** Whatever the source of the rights, a principal never acts holding a pair the tenant declared conflicting. */
-  private async withConflictCheck(principal: Principal): Promise<Principal> {
-    const pair = conflictIn(principal.permissions, await this.sources.rights.policy(principal.tenantId));
+  private async withConflictCheck(principal: Principal, policy = this.sources.rights.policy(principal.tenantId)): Promise<Principal> {
+    const pair = conflictIn(principal.permissions, await policy);
     return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
 }
