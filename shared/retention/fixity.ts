@@ -3,7 +3,7 @@ import { RestError } from '@azure/storage-blob';
 import type { Deps } from '../app';
 import type { AuditAction } from '../audit/types';
 import type { ArchivedDocument } from '../documents/types';
-import { cursor, unsafeTenantsFrom } from './sweep';
+import { unsafeWalkActiveDocuments } from './sweep';
 import type { FixityRecord } from './types';
 import type { Actor } from './types';
 
@@ -80,30 +80,16 @@ export async function recordFixity(doc: ArchivedDocument, found: { mismatched: s
  * `cycleDays`) and compares SHA-256 with the catalog. Bounded; returns a continuation.
  */
 export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log'>): Promise<FixityResult> {
-  const from = cursor.decode(input.continuation);
   const due = input.now.getTime() - input.cycleDays * 86_400_000;
   const result: FixityResult = { checked: 0, failures: [], continuation: null };
-  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
-    let after = from && tenantId === from.tenant ? from.after : '';
-    for (;;) {
-      if (result.checked >= input.maxItems) {
-        result.continuation = cursor.encode({ tenant: tenantId, after });
-        return result;
-      }
-      const batch = await deps.retention.catalog.activeAfter(tenantId, after, 50);
-      if (batch.length === 0) break;
-      for (const doc of batch) {
-        if (result.checked >= input.maxItems) break;
-        after = doc.id;
-        if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) continue;
-        result.checked++;
-        const found = await checkDocument(doc, deps);
-        await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
-        if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
-      }
-    }
-  }
-  return result;
+  const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, async (tenantId, doc) => {
+    if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) return false;
+    const found = await checkDocument(doc, deps);
+    await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
+    if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
+    return true;
+  });
+  return { ...result, checked: walk.visited, continuation: walk.continuation };
 }
 
 /** For /health/ready: documents whose last check found damage (no tenant data). */

@@ -3,7 +3,7 @@ import { unsafeRebuildCatalogFromManifests } from '../documents/rebuild-catalog'
 import type { ArchivedDocument } from '../documents/types';
 import type { DocumentCatalog } from '../storage/catalog';
 import { recordFixity } from './fixity';
-import { cursor, unsafeTenantsFrom } from './sweep';
+import { unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from './types';
 import { blobNamesOf } from './update';
 
@@ -39,28 +39,14 @@ export async function reconcile(input: { now: Date; maxItems: number; continuati
     await deps.audit.append({ tenantId, at: input.now.toISOString(), actor: RECONCILE_ACTOR, action: 'document.reindex', target: documentId, outcome: 'success', status: 201, requestId: `reconcile:${input.now.toISOString()}`, clientIp: null, userAgent: null, detail: 'indexed-from-manifest' });
   }
 
-  const from = cursor.decode(input.continuation);
-  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
-    let after = from && tenantId === from.tenant ? from.after : '';
-    for (;;) {
-      if (result.checked >= input.maxItems) {
-        result.continuation = cursor.encode({ tenant: tenantId, after });
-        return result;
-      }
-      const batch = await deps.retention.catalog.activeAfter(tenantId, after, 50);
-      if (batch.length === 0) break;
-      for (const doc of batch) {
-        if (result.checked >= input.maxItems) break;
-        after = doc.id;
-        result.checked++;
-        const stored = new Set(await deps.blobs.documentBlobs(tenantId, doc.id));
-        const missing = blobNamesOf(doc).filter((n) => !stored.has(n));
-        if (missing.length === 0) continue;
-        if (doc.fixity && !doc.fixity.ok && (doc.fixity.missing ?? []).join() === missing.join()) continue; // already flagged
-        result.flagged.push({ tenantId, documentId: doc.id, missing });
-        await recordFixity(doc, { mismatched: [], missing }, input.now, 'document.blobs-missing', RECONCILE_ACTOR, deps);
-      }
-    }
-  }
-  return result;
+  const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, async (tenantId, doc) => {
+    const stored = new Set(await deps.blobs.documentBlobs(tenantId, doc.id));
+    const missing = blobNamesOf(doc).filter((n) => !stored.has(n));
+    if (missing.length === 0) return true;
+    if (doc.fixity && !doc.fixity.ok && (doc.fixity.missing ?? []).join() === missing.join()) return true; // already flagged
+    result.flagged.push({ tenantId, documentId: doc.id, missing });
+    await recordFixity(doc, { mismatched: [], missing }, input.now, 'document.blobs-missing', RECONCILE_ACTOR, deps);
+    return true;
+  });
+  return { ...result, checked: walk.visited, continuation: walk.continuation };
 }

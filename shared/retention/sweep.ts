@@ -1,4 +1,5 @@
 import type { Deps } from '../app';
+import type { ArchivedDocument } from '../documents/types';
 import { uuidv7 } from '../ids';
 import { disposeDocument } from './dispose';
 import { tenantPolicy } from './review';
@@ -50,6 +51,35 @@ export const cursor = {
     }
   },
 };
+
+/**
+ * Visit active documents tenant by tenant, resuming from a continuation, until `maxItems`
+ * visits have counted (a visit that returns false, e.g. a fresh fixity check, does not count).
+ * The bounded walk shared by the fixity check and the reconciler.
+ */
+export async function unsafeWalkActiveDocuments(
+  deps: Pick<Deps, 'blobs' | 'retention'>,
+  continuation: string | null,
+  maxItems: number,
+  visit: (tenantId: string, doc: ArchivedDocument) => Promise<boolean>,
+): Promise<{ visited: number; continuation: string | null }> {
+  const from = cursor.decode(continuation);
+  let visited = 0;
+  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
+    let after = from && tenantId === from.tenant ? from.after : '';
+    for (;;) {
+      if (visited >= maxItems) return { visited, continuation: cursor.encode({ tenant: tenantId, after }) };
+      const batch = await deps.retention.catalog.activeAfter(tenantId, after, 50);
+      if (batch.length === 0) break;
+      for (const doc of batch) {
+        if (visited >= maxItems) break;
+        after = doc.id;
+        if (await visit(tenantId, doc)) visited++;
+      }
+    }
+  }
+  return { visited, continuation: null };
+}
 
 /** Tenants in a stable order, from the cross-tenant listing (timers only). */
 export async function unsafeTenantsFrom(deps: Pick<Deps, 'blobs'>, first: string | null): Promise<string[]> {
