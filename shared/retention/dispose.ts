@@ -136,7 +136,9 @@ export async function disposeDocument(
 
   if (doc.status === 'disposed' && doc.disposal && !doc.disposal.audited) {
     const at = new Date(doc.disposal.at);
-    if (!(await hasDisposalEntry(deps, tenantId, id, at))) {
+    // Only a resumed disposal can have logged already (a tombstone made in this call cannot): the
+    // query is skipped on the common path, which keeps a large sweep from rescanning the log.
+    if (!(resumed && (await hasDisposalEntry(deps, tenantId, id, at)))) {
       await deps.audit.append({
         tenantId,
         at: doc.disposal.at,
