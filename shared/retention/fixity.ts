@@ -58,7 +58,7 @@ export async function recordFixity(doc: ArchivedDocument, found: { mismatched: s
     if ((await deps.retention.catalog.replace({ ...current.item, fixity: record }, current.etag)) === 'replaced') break;
   }
   if (!ok) {
-    deps.log.error('fixity failure: stored files differ from the catalog', { tenantId: doc.tenantId, documentId: doc.id, ...found });
+    deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, ...found });
     await deps.audit.append({
       tenantId: doc.tenantId,
       at: at.toISOString(),
@@ -79,6 +79,9 @@ export async function recordFixity(doc: ArchivedDocument, found: { mismatched: s
  * Fixity check: re-reads stored blobs over a cycle (each document at most once per
  * `cycleDays`) and compares SHA-256 with the catalog. Bounded; returns a continuation.
  */
+/** Operators are alerted on this exact phrase (infra/main.bicep, fixityAlert). */
+export const FIXITY_MISMATCH = 'fixity mismatch: stored files differ from the catalog or are missing';
+
 export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log'>): Promise<FixityResult> {
   const due = input.now.getTime() - input.cycleDays * 86_400_000;
   const result: FixityResult = { checked: 0, failures: [], continuation: null };

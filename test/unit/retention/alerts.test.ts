@@ -1,0 +1,25 @@
+/** The operators' alerts in infra/ match the log lines the timers really write. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Deps, Logger } from '../../../shared/app';
+import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
+import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
+
+const bicep = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'infra', 'main.bicep'), 'utf8');
+const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g)].map((m) => m[1]!);
+
+describe('alert phrases', () => {
+  it('every log-based alert in infra names a phrase the code logs', () => {
+    expect(alertPhrases.sort()).toEqual(['fixity mismatch', 'retention sweep failed']);
+    expect(FIXITY_MISMATCH).toContain('fixity mismatch');
+    expect(SWEEP_FAILED).toBe('retention sweep failed');
+  });
+
+  it('a failing sweep run logs the phrase the alert watches, and still fails', async () => {
+    const errors: string[] = [];
+    const log: Logger = { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) };
+    const deps = { log, retention: { timers: { get: async () => { throw new Error('cosmos unavailable'); } } } } as unknown as Deps;
+    await expect(runSweepTimer(deps)).rejects.toThrow('cosmos unavailable');
+    expect(errors).toEqual([SWEEP_FAILED]);
+  });
+});
