@@ -1,4 +1,4 @@
-/** `npm run token -- --tenant acme --sub alice@acme.example [--rights archivist] [--minutes 60]` */
+/** `npm run token -- --tenant acme --sub alice@acme.example [--rights archivist] [--kind support] [--minutes 60]` */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadOrCreateSigningKey, mintToken } from './oidc';
@@ -6,10 +6,10 @@ import { LOCAL_DIR, LOCAL_ISSUER, SIGNING_KEY_FILE } from './paths';
 
 async function main() {
   const { values } = parseArgs({
-    options: { tenant: { type: 'string' }, sub: { type: 'string' }, rights: { type: 'string' }, minutes: { type: 'string', default: '60' } },
+    options: { tenant: { type: 'string' }, sub: { type: 'string' }, rights: { type: 'string' }, kind: { type: 'string' }, minutes: { type: 'string', default: '60' } },
   });
   if (!values.tenant || !values.sub) {
-    console.error('usage: npm run token -- --tenant <tenant> --sub <subject> [--rights uploader|accountant|archivist|auditor|tenant-admin] [--minutes 60]');
+    console.error('usage: npm run token -- --tenant <tenant> --sub <subject> [--rights uploader|accountant|archivist|auditor|tenant-admin] [--kind user|support] [--minutes 60]');
     process.exit(2);
   }
   fs.mkdirSync(LOCAL_DIR, { recursive: true });
@@ -18,6 +18,7 @@ async function main() {
     tenant: values.tenant,
     sub: values.sub,
     ...(values.rights ? { rights: values.rights } : {}),
+    ...(values.kind === 'support' || values.kind === 'user' ? { kind: values.kind } : {}),
     expiresIn: Number(values.minutes) * 60,
   });
   process.stdout.write(`${token}\n`);
