@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as yauzl from 'yauzl';
+import type { DocumentQuery } from '../shared/storage/catalog';
 
 export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Response>;
 
@@ -76,18 +77,8 @@ async function getJson<T>(client: Client, pathAndQuery: string): Promise<T> {
   return (await (await request(client, pathAndQuery)).json()) as T;
 }
 
-export interface SearchFilter {
-  fiscalYear?: number;
-  from?: string;
-  to?: string;
-  kind?: string;
-  counterparty?: string;
-  amountMin?: number;
-  amountMax?: number;
-  currency?: string;
-  reference?: string;
-  tags?: string[];
-}
+/** The search filters of `GET /documents` (the API's own query shape, minus paging and sort). */
+export type SearchFilter = Omit<DocumentQuery, 'sort' | 'order' | 'limit' | 'continuationToken'>;
 
 export interface ListedDocument {
   id: string;
