@@ -1,13 +1,7 @@
 import { ConfigError, loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 
-const base = {
-  STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
-  COSMOS_ENDPOINT: 'http://127.0.0.1:8081',
-  COSMOS_KEY: 'k',
-  AUTH_ISSUER: 'http://127.0.0.1:7072',
-  AUTH_AUDIENCE: 'api://document-archive',
-  AUTH_JWKS_URI: 'http://127.0.0.1:7072/jwks',
-};
+const base = minimalLocalEnv;
 
 describe('loadConfig', () => {
   it('applies the defaults: WORM enforced, 50 MB uploads, North Europe only', () => {

@@ -1,13 +1,7 @@
 import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 
-const base = {
-  STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
-  COSMOS_ENDPOINT: 'http://127.0.0.1:8081',
-  COSMOS_KEY: 'k',
-  AUTH_ISSUER: 'http://127.0.0.1:7072',
-  AUTH_AUDIENCE: 'api://document-archive',
-  AUTH_JWKS_URI: 'http://127.0.0.1:7072/jwks',
-};
+const base = minimalLocalEnv;
 
 describe('ARCHIVE_WORM_POLICY_MODE and the retention timers', () => {
   it('defaults to Locked policies and bounded timer runs', () => {

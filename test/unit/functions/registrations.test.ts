@@ -4,6 +4,8 @@
  */
 const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], setup: [] as unknown[] };
 
+import { minimalLocalEnv } from '../../support/config-env';
+
 jest.mock('@azure/functions', () => ({
   app: {
     setup: (o: unknown) => registered.setup.push(o),
@@ -15,14 +17,7 @@ jest.mock('@azure/functions', () => ({
 describe('functions/index.ts', () => {
   const env = { ...process.env };
   beforeAll(() => {
-    Object.assign(process.env, {
-      STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
-      COSMOS_ENDPOINT: 'http://127.0.0.1:8081',
-      COSMOS_KEY: 'k',
-      AUTH_ISSUER: 'http://127.0.0.1:7072',
-      AUTH_AUDIENCE: 'api://document-archive',
-      AUTH_JWKS_URI: 'http://127.0.0.1:7072/jwks',
-    });
+    Object.assign(process.env, minimalLocalEnv);
   });
   afterAll(() => {
     process.env = env;
