@@ -8,7 +8,7 @@ import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-gran
 import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, SupportScope } from '../shared/auth/types';
 import { ArchiveError } from '../shared/http/errors';
 import { parseJsonBody } from '../shared/http/json-body';
-import type { RouteDef, TenantContext, TenantRoute } from '../shared/http/pipeline';
+import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';
 
 const DAY = 24 * 3600 * 1000;
@@ -143,21 +143,19 @@ async function revokeSupportGrant({ req, principal, audit }: TenantContext, deps
   return json(200, toPublicGrant(await deps.supportGrants.revoke(principal.tenantId, req.params.id!, actor(principal), deps.clock.now())));
 }
 
-const route = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
-
 export const accessRoutes: RouteDef[] = [
-  route({ name: 'createApiKey', method: 'POST', route: 'api-keys', permission: 'keys:manage', action: 'api-key.create', handler: createApiKey }),
-  route({ name: 'listApiKeys', method: 'GET', route: 'api-keys', permission: 'keys:manage', action: 'api-key.list', handler: listApiKeys }),
-  route({ name: 'revokeApiKey', method: 'DELETE', route: 'api-keys/{id}', permission: 'keys:manage', action: 'api-key.revoke', handler: revokeApiKey }),
-  route({ name: 'listRightsSets', method: 'GET', route: 'rights-sets', permission: 'rights:manage', action: 'rights-set.list', handler: listRightsSets }),
-  route({ name: 'putRightsSet', method: 'PUT', route: 'rights-sets/{name}', permission: 'rights:manage', action: 'rights-set.put', handler: putRightsSet }),
-  route({ name: 'deleteRightsSet', method: 'DELETE', route: 'rights-sets/{name}', permission: 'rights:manage', action: 'rights-set.delete', handler: deleteRightsSet }),
-  route({ name: 'listRightsAssignments', method: 'GET', route: 'rights-assignments', permission: 'rights:manage', action: 'rights-assignment.list', handler: listAssignments }),
-  route({ name: 'putRightsAssignment', method: 'PUT', route: 'rights-assignments/{subject}', permission: 'rights:manage', action: 'rights-assignment.put', handler: putAssignment }),
-  route({ name: 'deleteRightsAssignment', method: 'DELETE', route: 'rights-assignments/{subject}', permission: 'rights:manage', action: 'rights-assignment.delete', handler: deleteAssignment }),
-  route({ name: 'readSodPolicy', method: 'GET', route: 'sod-policy', permission: 'rights:manage', action: 'sod-policy.read', handler: readSodPolicy }),
-  route({ name: 'putSodPolicy', method: 'PUT', route: 'sod-policy', permission: 'rights:manage', action: 'sod-policy.put', handler: putSodPolicy }),
-  route({ name: 'createSupportGrant', method: 'POST', route: 'support-grants', permission: 'support:grant', action: 'support-grant.create', handler: createSupportGrant }),
-  route({ name: 'listSupportGrants', method: 'GET', route: 'support-grants', permission: 'support:grant', action: 'support-grant.list', handler: listSupportGrants }),
-  route({ name: 'revokeSupportGrant', method: 'DELETE', route: 'support-grants/{id}', permission: 'support:grant', action: 'support-grant.revoke', handler: revokeSupportGrant }),
+  tenantRoute({ name: 'createApiKey', method: 'POST', route: 'api-keys', permission: 'keys:manage', action: 'api-key.create', handler: createApiKey }),
+  tenantRoute({ name: 'listApiKeys', method: 'GET', route: 'api-keys', permission: 'keys:manage', action: 'api-key.list', handler: listApiKeys }),
+  tenantRoute({ name: 'revokeApiKey', method: 'DELETE', route: 'api-keys/{id}', permission: 'keys:manage', action: 'api-key.revoke', handler: revokeApiKey }),
+  tenantRoute({ name: 'listRightsSets', method: 'GET', route: 'rights-sets', permission: 'rights:manage', action: 'rights-set.list', handler: listRightsSets }),
+  tenantRoute({ name: 'putRightsSet', method: 'PUT', route: 'rights-sets/{name}', permission: 'rights:manage', action: 'rights-set.put', handler: putRightsSet }),
+  tenantRoute({ name: 'deleteRightsSet', method: 'DELETE', route: 'rights-sets/{name}', permission: 'rights:manage', action: 'rights-set.delete', handler: deleteRightsSet }),
+  tenantRoute({ name: 'listRightsAssignments', method: 'GET', route: 'rights-assignments', permission: 'rights:manage', action: 'rights-assignment.list', handler: listAssignments }),
+  tenantRoute({ name: 'putRightsAssignment', method: 'PUT', route: 'rights-assignments/{subject}', permission: 'rights:manage', action: 'rights-assignment.put', handler: putAssignment }),
+  tenantRoute({ name: 'deleteRightsAssignment', method: 'DELETE', route: 'rights-assignments/{subject}', permission: 'rights:manage', action: 'rights-assignment.delete', handler: deleteAssignment }),
+  tenantRoute({ name: 'readSodPolicy', method: 'GET', route: 'sod-policy', permission: 'rights:manage', action: 'sod-policy.read', handler: readSodPolicy }),
+  tenantRoute({ name: 'putSodPolicy', method: 'PUT', route: 'sod-policy', permission: 'rights:manage', action: 'sod-policy.put', handler: putSodPolicy }),
+  tenantRoute({ name: 'createSupportGrant', method: 'POST', route: 'support-grants', permission: 'support:grant', action: 'support-grant.create', handler: createSupportGrant }),
+  tenantRoute({ name: 'listSupportGrants', method: 'GET', route: 'support-grants', permission: 'support:grant', action: 'support-grant.list', handler: listSupportGrants }),
+  tenantRoute({ name: 'revokeSupportGrant', method: 'DELETE', route: 'support-grants/{id}', permission: 'support:grant', action: 'support-grant.revoke', handler: revokeSupportGrant }),
 ];

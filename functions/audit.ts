@@ -4,7 +4,7 @@ import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/audit/types';
 import { parseQuery } from '../shared/documents/list-documents';
 import { ArchiveError } from '../shared/http/errors';
-import type { RouteDef, TenantContext } from '../shared/http/pipeline';
+import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 
 const ZMonth = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM');
@@ -73,6 +73,6 @@ async function verifyAudit({ req, principal, audit }: TenantContext, deps: Deps)
 }
 
 export const auditRoutes: RouteDef[] = [
-  { name: 'listAudit', method: 'GET', route: 'audit', auth: 'tenant', permission: 'audit:read', action: 'audit.read', handler: listAudit },
-  { name: 'verifyAudit', method: 'GET', route: 'audit/verify', auth: 'tenant', permission: 'audit:read', action: 'audit.verify', handler: verifyAudit },
+  tenantRoute({ name: 'listAudit', method: 'GET', route: 'audit', permission: 'audit:read', action: 'audit.read', handler: listAudit }),
+  tenantRoute({ name: 'verifyAudit', method: 'GET', route: 'audit/verify', permission: 'audit:read', action: 'audit.verify', handler: verifyAudit }),
 ];

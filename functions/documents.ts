@@ -4,7 +4,7 @@ import { ingestDocument } from '../shared/documents/ingest';
 import { listDocuments, parseQuery, ZListQuery } from '../shared/documents/list-documents';
 import { toPublicDocument } from '../shared/documents/types';
 import { ArchiveError } from '../shared/http/errors';
-import type { RouteDef, TenantContext, TenantRoute } from '../shared/http/pipeline';
+import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';
 import { parseUpload } from '../shared/http/upload';
 import type { Deps } from '../shared/app';
@@ -41,13 +41,11 @@ function download(representation: Representation) {
   };
 }
 
-const route = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
-
 export const documentRoutes: RouteDef[] = [
-  route({ name: 'uploadDocument', method: 'POST', route: 'documents', permission: 'documents:write', action: 'document.ingest', handler: uploadDocument }),
-  route({ name: 'listDocuments', method: 'GET', route: 'documents', permission: 'documents:read', action: 'document.list', handler: listTenantDocuments }),
-  route({ name: 'getDocument', method: 'GET', route: 'documents/{id}', permission: 'documents:read', action: 'document.read', handler: readDocument }),
-  route({ name: 'downloadOriginal', method: 'GET', route: 'documents/{id}/original', permission: 'documents:download', action: 'document.download-original', handler: download('original') }),
-  route({ name: 'downloadOriginalPart', method: 'GET', route: 'documents/{id}/originals/{part}', permission: 'documents:download', action: 'document.download-original', handler: download('original') }),
-  route({ name: 'downloadRendition', method: 'GET', route: 'documents/{id}/rendition', permission: 'documents:download', action: 'document.download-rendition', handler: download('rendition') }),
+  tenantRoute({ name: 'uploadDocument', method: 'POST', route: 'documents', permission: 'documents:write', action: 'document.ingest', handler: uploadDocument }),
+  tenantRoute({ name: 'listDocuments', method: 'GET', route: 'documents', permission: 'documents:read', action: 'document.list', handler: listTenantDocuments }),
+  tenantRoute({ name: 'getDocument', method: 'GET', route: 'documents/{id}', permission: 'documents:read', action: 'document.read', handler: readDocument }),
+  tenantRoute({ name: 'downloadOriginal', method: 'GET', route: 'documents/{id}/original', permission: 'documents:download', action: 'document.download-original', handler: download('original') }),
+  tenantRoute({ name: 'downloadOriginalPart', method: 'GET', route: 'documents/{id}/originals/{part}', permission: 'documents:download', action: 'document.download-original', handler: download('original') }),
+  tenantRoute({ name: 'downloadRendition', method: 'GET', route: 'documents/{id}/rendition', permission: 'documents:download', action: 'document.download-rendition', handler: download('rendition') }),
 ];

@@ -6,7 +6,7 @@ import { getExport, startExport } from '../shared/exports/start-export';
 import { toPublicExport, ZExportRequest } from '../shared/exports/types';
 import { ArchiveError } from '../shared/http/errors';
 import { parseJsonBody } from '../shared/http/json-body';
-import type { RouteDef, TenantContext, TenantRoute } from '../shared/http/pipeline';
+import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 
 /** Thin handlers for bulk exports (a ZIP of a search, e.g. a fiscal year). */
@@ -34,12 +34,10 @@ async function downloadExportArchive({ req, principal }: TenantContext, deps: De
   return { status: result.status, headers: result.headers, ...(result.body ? { body: result.body } : {}) };
 }
 
-const route = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
-
 export const exportRoutes: RouteDef[] = [
-  route({ name: 'createExport', method: 'POST', route: 'exports', permission: 'documents:download', action: 'export.create', handler: createExport }),
-  route({ name: 'getExport', method: 'GET', route: 'exports/{id}', permission: 'documents:read', action: 'export.read', handler: readExport }),
-  route({ name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', permission: 'documents:download', action: 'export.download', handler: downloadExportArchive }),
+  tenantRoute({ name: 'createExport', method: 'POST', route: 'exports', permission: 'documents:download', action: 'export.create', handler: createExport }),
+  tenantRoute({ name: 'getExport', method: 'GET', route: 'exports/{id}', permission: 'documents:read', action: 'export.read', handler: readExport }),
+  tenantRoute({ name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', permission: 'documents:download', action: 'export.download', handler: downloadExportArchive }),
 ];
 
 /** Registered with app.timer by functions/index.ts. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../shared/app';
 import { ArchiveError } from '../shared/http/errors';
-import type { RouteDef, TenantContext, TenantRoute } from '../shared/http/pipeline';
+import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';
 import { placeHold, placeHoldsByQuery, releaseHold, releaseHoldEverywhere } from '../shared/retention/holds';
 import { parseJsonBody } from '../shared/http/json-body';
@@ -41,11 +41,9 @@ async function releaseQueryHold({ req, principal, audit }: TenantContext, deps: 
   return json(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
 }
 
-const route = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
-
 export const legalHoldRoutes: RouteDef[] = [
-  route({ name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', permission: 'holds:place', action: 'legal-hold.place', handler: placeDocumentHold }),
-  route({ name: 'releaseLegalHold', method: 'DELETE', route: 'documents/{id}/legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseDocumentHold }),
-  route({ name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseQueryHold }),
-  route({ name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', permission: 'holds:place', action: 'legal-hold.place-by-query', handler: placeQueryHold }),
+  tenantRoute({ name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', permission: 'holds:place', action: 'legal-hold.place', handler: placeDocumentHold }),
+  tenantRoute({ name: 'releaseLegalHold', method: 'DELETE', route: 'documents/{id}/legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseDocumentHold }),
+  tenantRoute({ name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseQueryHold }),
+  tenantRoute({ name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', permission: 'holds:place', action: 'legal-hold.place-by-query', handler: placeQueryHold }),
 ];

@@ -3,7 +3,7 @@ import type { Deps } from '../shared/app';
 import { toPublicDocument } from '../shared/documents/types';
 import { parseQuery } from '../shared/documents/list-documents';
 import { readJsonBody } from '../shared/http/json-body';
-import type { RouteDef, TenantContext, TenantRoute } from '../shared/http/pipeline';
+import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 import { approveDisposal, describePolicy, extendRetention, listDue, setPolicy } from '../shared/retention/review';
 import { ZTenantRetentionPolicy } from '../shared/retention/types';
@@ -51,12 +51,10 @@ async function approve({ req, principal, audit }: TenantContext, deps: Deps) {
   return json(201, result);
 }
 
-const route = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
-
 export const retentionRoutes: RouteDef[] = [
-  route({ name: 'getRetentionPolicy', method: 'GET', route: 'retention/policy', permission: 'documents:read', action: 'retention.policy-read', handler: readPolicy }),
-  route({ name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', permission: 'retention:approve', action: 'retention.policy-set', handler: putPolicy }),
-  route({ name: 'extendRetention', method: 'POST', route: 'documents/{id}/retention', permission: 'retention:extend', action: 'retention.extend', handler: extend }),
-  route({ name: 'listRetentionDue', method: 'GET', route: 'retention/due', permission: 'retention:approve', action: 'retention.due-list', handler: due }),
-  route({ name: 'approveDisposal', method: 'POST', route: 'retention/approvals', permission: 'retention:approve', action: 'retention.approve', handler: approve }),
+  tenantRoute({ name: 'getRetentionPolicy', method: 'GET', route: 'retention/policy', permission: 'documents:read', action: 'retention.policy-read', handler: readPolicy }),
+  tenantRoute({ name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', permission: 'retention:approve', action: 'retention.policy-set', handler: putPolicy }),
+  tenantRoute({ name: 'extendRetention', method: 'POST', route: 'documents/{id}/retention', permission: 'retention:extend', action: 'retention.extend', handler: extend }),
+  tenantRoute({ name: 'listRetentionDue', method: 'GET', route: 'retention/due', permission: 'retention:approve', action: 'retention.due-list', handler: due }),
+  tenantRoute({ name: 'approveDisposal', method: 'POST', route: 'retention/approvals', permission: 'retention:approve', action: 'retention.approve', handler: approve }),
 ];

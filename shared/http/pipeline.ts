@@ -39,6 +39,9 @@ export interface PublicRoute extends RouteBase {
 
 export type RouteDef = TenantRoute | PublicRoute;
 
+/** A route that needs a credential: tenant, permission and audit action come with it. */
+export const tenantRoute = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
+
 export function problemResponse(err: ArchiveError, requestId: string, instance?: string): ArchiveResponse {
   return {
     status: err.status,
