@@ -1,7 +1,8 @@
 /**
  * `npm run bench:download`: single-file download throughput through the local host beside raw
  * Azurite reads of the same blob (same run), the `?delivery=redirect` path, export documents/s
- * for 1,000 documents, and peak memory. The host runs in its own process (bench/download-host.ts).
+ * for 1,000 documents, and peak memory. The host runs in its own process (bench/download-host.ts),
+ * which also serves a bare relay: the ceiling for any server that streams bytes it does not hold.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,6 +65,7 @@ async function main() {
         child.kill('SIGTERM');
       }),
   };
+  const relayUrl = /RELAY (\S+)/.exec(childOut)![1]!;
   const deps = await buildDeps(loadConfig(env), { log: quiet });
   const tenant = 'bench-download';
   const auth = { Authorization: `Bearer ${await oidc.mint({ tenant, sub: 'bench', rights: 'archivist' })}` };
@@ -75,27 +77,30 @@ async function main() {
 
   const archive: number[] = [];
   const direct: number[] = [];
+  const relay: number[] = [];
   const redirect: number[] = [];
+  const httpGet = (url: string, headers: Record<string, string> = {}) =>
+    timed(
+      () =>
+        new Promise<number>((resolve, reject) => {
+          http
+            .get(url, { headers }, (res) => {
+              if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
+              drain(res).then(resolve, reject);
+            })
+            .on('error', reject);
+        }),
+    );
   for (let i = 0; i < ROUNDS; i++) {
     // Alternate which goes first so neither always gets the warmer cache.
     // Both sides read with Node's http client (the SDK uses it too), so the client is not what differs.
-    const viaHost = () =>
-      timed(
-        () =>
-          new Promise<number>((resolve, reject) => {
-            http
-              .get(`${host.url}/documents/${doc.id}/original`, { headers: auth }, (res) => {
-                if (res.statusCode !== 200) reject(new Error(`download ${res.statusCode}`));
-                drain(res).then(resolve, reject);
-              })
-              .on('error', reject);
-          }),
-      );
+    const viaHost = () => httpGet(`${host.url}/documents/${doc.id}/original`, auth);
     const viaAzurite = () => timed(async () => drain((await raw.download()).readableStreamBody!));
     const a = i % 2 ? await viaAzurite() : await viaHost();
     const b = i % 2 ? await viaHost() : await viaAzurite();
     archive.push(mbps(i % 2 ? b : a));
     direct.push(mbps(i % 2 ? a : b));
+    relay.push(mbps(await httpGet(`${relayUrl}/${BlobArchive.containerName(tenant)}/${encodeURIComponent(doc.original.blobName)}`)));
     redirect.push(
       mbps(
         await timed(async () => {
@@ -140,11 +145,13 @@ async function main() {
   const exportPeak = peakRss;
 
   const ratio = median(archive) / median(direct);
+  const relayRatio = median(relay) / median(direct);
   console.log(`\nsingle file of ${FILE_MB} MiB, ${ROUNDS} rounds each, same run (median / best):\n`);
   console.log(`  archive download (GET …/original)        ${median(archive).toFixed(0).padStart(6)} / ${best(archive).toFixed(0).padStart(6)} MB/s`);
   console.log(`  raw Azurite read of the same blob        ${median(direct).toFixed(0).padStart(6)} / ${best(direct).toFixed(0).padStart(6)} MB/s`);
   console.log(`  ?delivery=redirect (303 + SAS read)      ${median(redirect).toFixed(0).padStart(6)} / ${best(redirect).toFixed(0).padStart(6)} MB/s`);
-  console.log(`  archive / raw (median)                   ${(ratio * 100).toFixed(0).padStart(6)} %`);
+  console.log(`  bare relay, no archive logic (ceiling)   ${median(relay).toFixed(0).padStart(6)} / ${best(relay).toFixed(0).padStart(6)} MB/s`);
+  console.log(`  archive / raw (median)                   ${(ratio * 100).toFixed(0).padStart(6)} %   (bare relay / raw ${(relayRatio * 100).toFixed(0)} %; archive / bare relay ${((median(archive) / median(relay)) * 100).toFixed(0)} %)`);
   console.log(`  one-byte range through the archive       ${median(oneByte).toFixed(1).padStart(6)} ms median (fixed cost a request)`);
   console.log(`\nexport of ${EXPORT_DOCS} documents (rendition + original each, ${(job.archive!.size / 1e6).toFixed(1)} MB ZIP):`);
   console.log(`  ${(EXPORT_DOCS / exportSeconds).toFixed(0)} documents/s, ${(job.archive!.size / exportSeconds / 1e6).toFixed(1)} MB/s, ${exportSeconds.toFixed(1)} s`);
