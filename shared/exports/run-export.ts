@@ -7,7 +7,8 @@ import type { AuditEntry } from '../audit/types';
 import type { ArchivedDocument, StoredFile } from '../documents/types';
 import { ArchiveError, toArchiveError } from '../http/errors';
 import type { BlobRead } from '../storage/blobs';
-import { csvField, ExportNames } from './names';
+import { ManifestSpool } from './manifest-spool';
+import { ExportNames } from './names';
 import { ExportJobs } from './store';
 import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from './types';
 
@@ -27,7 +28,8 @@ interface PlannedFile {
  * The export worker: streams every matching document's rendition (and, on request, originals)
  * from the archive blobs through a ZIP writer (zip64 when needed) into the export blob, hashing
  * every file on the way (and refusing a file whose hash differs from the catalog), then adds
- * manifest.json and manifest.csv. Memory stays flat: nothing is buffered whole except the manifest.
+ * manifest.json and manifest.csv. Memory stays flat: nothing is buffered whole; manifest entries are
+ * spooled to a temporary file and streamed into the ZIP at the end.
  */
 export async function runExport(tenantId: string, exportId: string, deps: ExportDeps): Promise<ExportJob> {
   const jobs = new ExportJobs(deps.cosmos.tenants);
@@ -79,7 +81,7 @@ async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps
   upload.catch(() => undefined); // awaited below; a failure here surfaces there
 
   const names = new ExportNames();
-  const manifestDocs: ManifestDocument[] = [];
+  const spool = new ManifestSpool();
   let lastSave = Date.now();
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead> }[] = [];
@@ -94,7 +96,7 @@ async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps
           read.catch(() => undefined);
           queue.push({ planned: p, read });
         } else {
-          manifestDocs.push(p.manifest);
+          await spool.add(p.manifest);
         }
       }
     };
@@ -131,10 +133,11 @@ async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps
     while (true) {
       const rest = await pending.next();
       if (rest.done) break;
-      if (!('file' in rest.value)) manifestDocs.push(rest.value.manifest);
+      if (!('file' in rest.value)) await spool.add(rest.value.manifest);
     }
 
-    const manifest: ExportManifest = {
+    await spool.close();
+    const manifest: Omit<ExportManifest, 'documents'> = {
       format: 'archive-export/1',
       export: {
         id: job.id,
@@ -146,12 +149,11 @@ async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps
         requestId: job.requestId,
         auditEntryId: await findAuditEntryId(deps, job),
       },
-      counts: { documents: manifestDocs.length, files: job.progress.files, bytes: job.progress.bytes },
-      documents: manifestDocs,
+      counts: { documents: spool.count, files: job.progress.files, bytes: job.progress.bytes },
     };
     const now = deps.clock.now();
-    zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'manifest.json', { mtime: now });
-    zip.addBuffer(Buffer.from(manifestCsv(manifest)), 'manifest.csv', { mtime: now });
+    zip.addReadStream(spool.json(manifest), 'manifest.json', { mtime: now });
+    zip.addReadStream(spool.csv(manifest), 'manifest.csv', { mtime: now });
     zip.end();
     await upload;
     if (zipFailure.error) throw zipFailure.error;
@@ -160,6 +162,8 @@ async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps
     await upload.catch(() => undefined);
     await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
     throw err;
+  } finally {
+    await spool.dispose();
   }
   const completedAt = deps.clock.now().toISOString();
   job = { ...job, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } };
@@ -192,21 +196,6 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): Asyn
     }
     continuationToken = page.continuationToken ?? undefined;
   } while (continuationToken);
-}
-
-const CSV_COLUMNS = ['documentId', 'path', 'role', 'mediaType', 'size', 'sha256', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt'] as const;
-
-function manifestCsv(m: ExportManifest): string {
-  const lines = [`# export ${m.export.id}; request ${m.export.requestId}; audit entry ${m.export.auditEntryId ?? 'pending'}`, CSV_COLUMNS.join(',')];
-  for (const d of m.documents) {
-    for (const f of d.files) {
-      const md = d.metadata;
-      lines.push(
-        [d.id, f.path, f.role, f.mediaType, f.size, f.sha256, d.fiscalYear, md.documentDate, md.kind, md.counterparty, md.amount, md.currency, md.reference, md.tags, d.createdAt].map((v) => csvField(v as Parameters<typeof csvField>[0])).join(','),
-      );
-    }
-  }
-  return `${lines.join('\r\n')}\r\n`;
 }
 
 /** The POST's audit entry, written by the pipeline once the 202 is sent: found by request id, in the tenant's month partition. */
