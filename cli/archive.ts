@@ -4,8 +4,8 @@
  *
  *   archive login --url http://localhost:7071/api --token <jwt>
  *   archive ls --fiscal-year 2024 [--kind invoice] [--counterparty X] [--from D] [--to D] [--reference R] [--tags a,b]
- *   archive get <id> [--original] [--out DIR]
- *   archive export --fiscal-year 2024 --out ./2024 [--originals]
+ *   archive get <id> [--original] [--out DIR] [--via-archive]
+ *   archive export --fiscal-year 2024 --out ./2024 [--originals] [--via-archive]
  */
 import { parseArgs } from 'node:util';
 import { CliError, Client, configDir, exportSummaryText, exportToDir, formatTable, getDocumentFile, listAll, loadCliConfig, login, SearchFilter } from './core';
@@ -13,8 +13,11 @@ import { CliError, Client, configDir, exportSummaryText, exportToDir, formatTabl
 const USAGE = `usage:
   archive login --url <base, e.g. http://localhost:7071/api> --token <jwt>
   archive ls [--fiscal-year Y] [--from D] [--to D] [--kind K] [--counterparty C] [--reference R] [--tags a,b] [--amount-min N] [--amount-max N]
-  archive get <id> [--original] [--out DIR]
-  archive export [search options] --out DIR [--originals]`;
+  archive get <id> [--original] [--out DIR] [--via-archive]
+  archive export [search options] --out DIR [--originals] [--via-archive]
+
+Files of 16 MiB or more come straight from storage through a short-lived read-only link the
+archive hands out (and audits); --via-archive streams them through the API instead.`;
 
 const OPTIONS = {
   url: { type: 'string' },
@@ -31,6 +34,7 @@ const OPTIONS = {
   original: { type: 'boolean' },
   originals: { type: 'boolean' },
   out: { type: 'string' },
+  'via-archive': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -76,14 +80,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'get': {
       const id = rest[0];
       if (!id) throw new CliError('get needs a document id', 2);
-      const r = await getDocumentFile(client, id, { original: !!values.original, outDir: values.out ?? '.' });
+      const r = await getDocumentFile(client, id, { original: !!values.original, outDir: values.out ?? '.', viaArchive: !!values['via-archive'] });
       process.stderr.write('\n');
       console.log(`${r.file}: ${r.size} bytes, SHA-256 ${r.sha256} verified against Repr-Digest${r.resumedFrom ? ` (resumed at ${r.resumedFrom})` : ''}`);
       return 0;
     }
     case 'export': {
       if (!values.out) throw new CliError('export needs --out DIR', 2);
-      const summary = await exportToDir(client, filterOf(values), { outDir: values.out, includeOriginals: !!values.originals });
+      const summary = await exportToDir(client, filterOf(values), { outDir: values.out, includeOriginals: !!values.originals, viaArchive: !!values['via-archive'] });
       process.stderr.write('\n');
       console.log(exportSummaryText(summary));
       return summary.verified === summary.files && summary.mismatched.length + summary.missing.length + summary.unexpected.length === 0 ? 0 : 3;

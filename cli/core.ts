@@ -13,7 +13,14 @@ import { pipeline } from 'node:stream/promises';
 import * as yauzl from 'yauzl';
 import type { DocumentQuery } from '../shared/storage/catalog';
 
-export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Response>;
+export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' }) => Promise<Response>;
+
+/**
+ * Files at least this large are fetched straight from Blob Storage through the archive's
+ * `?delivery=redirect` link (read-only, one blob, short-lived) instead of through the API: storage
+ * serves them faster and the API's instances stay free. `--via-archive` turns it off.
+ */
+export const DIRECT_MIN_BYTES = 16 * 1024 * 1024;
 
 export interface CliConfig {
   url: string;
@@ -58,7 +65,7 @@ export function loadCliConfig(dir: string): CliConfig {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
 }
 
-async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
   const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
   if (res.status >= 400 && res.status !== 416) {
     let detail = '';
@@ -144,20 +151,22 @@ function digestOf(reprDigest: string | null): string | null {
  * If-Range with the ETag of the first attempt (a changed representation restarts from zero).
  * At the end the whole file is hashed and compared with the server's Repr-Digest (SHA-256).
  */
-export async function downloadTo(client: Client, pathAndQuery: string, dest: string, label = path.basename(dest)): Promise<DownloadOutcome> {
+export async function downloadTo(client: Client, pathAndQuery: string, dest: string, label = path.basename(dest), opts: { direct?: boolean } = {}): Promise<DownloadOutcome> {
   const part = `${dest}.part`;
   const meta = `${dest}.part.json`;
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
   const etag = have > 0 && fs.existsSync(meta) ? (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag: string }).etag : null;
   if (have > 0 && !etag) have = 0;
-  const headers: Record<string, string> = have > 0 && etag ? { Range: `bytes=${have}-`, 'If-Range': etag } : {};
-  let res = await request(client, pathAndQuery, { headers });
+  const resume = have > 0 && etag ? { have, etag } : null;
+  let res = opts.direct ? await openDirect(client, pathAndQuery, resume) : await request(client, pathAndQuery, { headers: resume ? { Range: `bytes=${have}-`, 'If-Range': resume.etag } : {} });
   let complete = false;
   if (res.status === 416) {
     // The part file already holds every byte (interrupted between the last byte and the rename): just verify it.
     await res.body?.cancel();
-    res = await request(client, pathAndQuery, { headers: { Range: 'bytes=0-0' } });
-    await res.body?.cancel();
+    if (!opts.direct) {
+      res = await request(client, pathAndQuery, { headers: { Range: 'bytes=0-0' } });
+      await res.body?.cancel();
+    }
     complete = true;
   }
   const resumedFrom = res.status === 206 ? have : 0;
@@ -195,13 +204,38 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
   return { file: dest, size, sha256, resumedFrom, verified };
 }
 
+/**
+ * Asks the archive for a `?delivery=redirect` link (the archive checks the credential, audits the
+ * access and answers 303 with the file's ETag and Repr-Digest), then reads the bytes from storage.
+ * The answer looks like the archive's own: the ETag and digest are the archive's, and a resume
+ * sends Range only when the ETag is the one the partial file was started with (If-Range, done here
+ * because storage has its own ETags).
+ */
+async function openDirect(client: Client, pathAndQuery: string, resume: { have: number; etag: string } | null): Promise<Response> {
+  const link = await request(client, `${pathAndQuery}${pathAndQuery.includes('?') ? '&' : '?'}delivery=redirect`, { redirect: 'manual' });
+  const location = link.headers.get('location');
+  if (link.status !== 303 || !location) throw new CliError(`${pathAndQuery}: the archive gave no download link (status ${link.status}); run again with --via-archive.`);
+  await link.body?.cancel();
+  const etag = link.headers.get('etag') ?? '';
+  const ranged = resume !== null && resume.etag === etag;
+  // No Authorization header: the link is the credential, and storage must not see the archive's token.
+  const blob = await client.fetch(location, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {} });
+  if (blob.status === 403) throw new CliError(`${pathAndQuery}: the download link was refused or expired; run again to resume.`);
+  if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);
+  const headers = new Headers(blob.headers);
+  headers.set('etag', etag);
+  headers.set('repr-digest', link.headers.get('repr-digest') ?? '');
+  return new Response(blob.body, { status: blob.status, headers });
+}
+
 /** `archive get <id> [--original]`: one document's rendition (or first original) into `outDir`. */
-export async function getDocumentFile(client: Client, id: string, opts: { original?: boolean; outDir: string }): Promise<DownloadOutcome> {
+export async function getDocumentFile(client: Client, id: string, opts: { original?: boolean; outDir: string; viaArchive?: boolean }): Promise<DownloadOutcome> {
   const doc: ListedDocument = await getJson(client, `/documents/${encodeURIComponent(id)}`);
   const base = safeName(doc.original.fileName ?? id);
   const name = opts.original ? base : `${base.replace(/\.[^.]*$/, '')}.pdf`;
+  const size = opts.original ? doc.original.size : doc.rendition.size;
   fs.mkdirSync(opts.outDir, { recursive: true });
-  return downloadTo(client, `/documents/${encodeURIComponent(id)}/${opts.original ? 'original' : 'rendition'}`, path.join(opts.outDir, name));
+  return downloadTo(client, `/documents/${encodeURIComponent(id)}/${opts.original ? 'original' : 'rendition'}`, path.join(opts.outDir, name), name, { direct: !opts.viaArchive && size >= DIRECT_MIN_BYTES });
 }
 
 function safeName(name: string): string {
@@ -234,7 +268,7 @@ export interface ExportSummary {
  * progress line, download the ZIP with resume, unpack it into `outDir` and check every file
  * against manifest.json's SHA-256.
  */
-export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; pollMs?: number }): Promise<ExportSummary> {
+export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; pollMs?: number; viaArchive?: boolean }): Promise<ExportSummary> {
   fs.mkdirSync(opts.outDir, { recursive: true });
   const stateFile = path.join(opts.outDir, '.archive-export.json');
   let status: ExportStatus | null = null;
@@ -261,7 +295,8 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
 
   const zipFile = path.join(opts.outDir, `export-${status.id}.zip`);
   let resumedFrom = 0;
-  if (!fs.existsSync(zipFile)) resumedFrom = (await downloadTo(client, `/exports/${status.id}/download`, zipFile, 'export.zip')).resumedFrom;
+  const direct = !opts.viaArchive && (status.archive?.size ?? 0) >= DIRECT_MIN_BYTES;
+  if (!fs.existsSync(zipFile)) resumedFrom = (await downloadTo(client, `/exports/${status.id}/download`, zipFile, 'export.zip', { direct })).resumedFrom;
   const check = await unpackAndVerify(zipFile, opts.outDir);
   fs.rmSync(stateFile, { force: true });
   return { exportId: status.id, zip: zipFile, resumedFrom, ...check };

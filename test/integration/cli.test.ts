@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../cli/archive';
-import { Client, configDir, exportToDir, FetchLike, getDocumentFile, listAll, loadCliConfig, login } from '../../cli/core';
+import { Client, configDir, downloadTo, exportToDir, FetchLike, getDocumentFile, listAll, loadCliConfig, login } from '../../cli/core';
 import { sha256hex } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument, seedMany } from '../support/seed';
@@ -78,6 +78,28 @@ describe('archive CLI', () => {
     expect(r).toMatchObject({ resumedFrom: have, verified: true, sha256: sha256hex(original), size: original.length });
     expect(sha256hex(fs.readFileSync(path.join(out, 'big-scan.jpg')))).toBe(sha256hex(original));
     expect(fs.existsSync(part)).toBe(false);
+  });
+
+  it('direct: a large file comes from storage through the audited link, resumes after a cut and is verified', async () => {
+    const original = randomBytes(2 * 1024 * 1024);
+    const doc = await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: '2023-03-03', kind: 'invoice' }, original, originalType: 'application/pdf', fileName: 'large.pdf' });
+    const dest = path.join(work, 'direct', 'large.pdf');
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const route = `/documents/${doc.id}/original`;
+    seen.length = 0;
+    await expect(downloadTo({ ...client, fetch: flakyFetch(700_000) }, route, dest, 'large.pdf', { direct: true })).rejects.toThrow(/connection reset/);
+    const have = fs.statSync(`${dest}.part`).size;
+    expect(have).toBeGreaterThan(0);
+    seen.length = 0;
+    const r = await downloadTo(client, route, dest, 'large.pdf', { direct: true });
+    expect(r).toMatchObject({ resumedFrom: have, verified: true, sha256: sha256hex(original), size: original.length });
+    // The archive was asked for the link (with the token); storage got the range and never the token.
+    const [asked, fetched] = seen;
+    expect(asked!.url).toContain(`${route}?delivery=redirect`);
+    expect(asked!.headers.Authorization).toMatch(/^Bearer /);
+    expect(new URL(fetched!.url).searchParams.get('sp')).toBe('r');
+    expect(fetched!.headers).toEqual({ Range: `bytes=${have}-` });
+    expect(sha256hex(fs.readFileSync(dest))).toBe(sha256hex(original));
   });
 
   it('export: a fiscal year, download interrupted and resumed, unpacked and every checksum verified', async () => {
