@@ -226,7 +226,7 @@ export function archiveDate(createdAt: string): Date {
 
 /**
  * Everything PDF/A-2b asks of the document level: Info and XMP in step, an XMP
- * metadata stream (uncompressed) declaring part 2 conformance B, an OutputIntent
+ * metadata stream (Flate-compressed, which PDF/A-2 allows) declaring part 2 conformance B, an OutputIntent
  * with an embedded profile, and a trailer /ID derived from the content.
  */
 export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { profile: Buffer; n: number; name: string; ref?: PDFRef }): Promise<void> {
@@ -242,7 +242,9 @@ export async function finishPdfA(pdf: PDFDocument, info: DocInfo, intent: { prof
   ctx.trailerInfo.Info = ctx.register(infoDict);
 
   const xmp = buildXmp({ ...(info.title !== undefined ? { title: info.title } : {}), producer: PRODUCER, date });
-  const meta = PDFRawStream.of(ctx.obj({ Type: 'Metadata', Subtype: 'XML' }), Buffer.from(xmp, 'utf8'));
+  // Flate-compressed (fixed level, deterministic): PDF/A-1 forbade a filter on the metadata stream
+  // (ISO 19005-1 6.7.2), PDF/A-2 has no such rule (6.6.2.1 in the veraPDF PDF/A-2b profile).
+  const meta = PDFRawStream.of(ctx.obj({ Type: 'Metadata', Subtype: 'XML', Filter: 'FlateDecode' }), zlib.deflateSync(Buffer.from(xmp, 'utf8'), { level: 9 }));
   pdf.catalog.set(PDFName.of('Metadata'), ctx.register(meta));
 
   const icc = iccInfo(intent.profile);

@@ -20,24 +20,44 @@ export function xmlEscape(s: string): string {
     .replace(/"/g, '&quot;');
 }
 
+/** For attribute values: XML parsers turn raw tab, CR and LF there into spaces, so they go as references. */
+export function xmlAttrEscape(s: string): string {
+  return xmlEscape(s).replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
+}
+
 export function xmpDate(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * The rendition's XMP packet, compact on purpose (it is part of every rendition's size):
+ * one rdf:Description, simple properties in RDF attribute form, no whitespace between
+ * elements, no padding. The xpacket header has no bytes/encoding attributes (PDF/A).
+ * Only the namespaces the packet uses are declared.
+ */
 export function buildXmp(f: XmpFields): string {
   const date = xmpDate(f.date);
-  const title = f.title !== undefined && f.title !== ''
-    ? `<dc:title><rdf:Alt><rdf:li xml:lang="x-default">${xmlEscape(f.title)}</rdf:li></rdf:Alt></dc:title>`
-    : '';
-  const tool = f.creatorTool !== undefined ? `<xmp:CreatorTool>${xmlEscape(f.creatorTool)}</xmp:CreatorTool>` : '';
-  // Compact on purpose (no padding): it is part of every rendition's size.
-  return `<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
-<pdfaid:part>2</pdfaid:part><pdfaid:conformance>B</pdfaid:conformance>${title}
-<xmp:CreateDate>${date}</xmp:CreateDate><xmp:ModifyDate>${date}</xmp:ModifyDate>${tool}<pdf:Producer>${xmlEscape(f.producer)}</pdf:Producer>
-</rdf:Description></rdf:RDF></x:xmpmeta>
-<?xpacket end="r"?>`;
+  const hasTitle = f.title !== undefined && f.title !== '';
+  const ns = [
+    'xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"',
+    ...(hasTitle ? ['xmlns:dc="http://purl.org/dc/elements/1.1/"'] : []),
+    'xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
+    'xmlns:pdf="http://ns.adobe.com/pdf/1.3/"',
+  ];
+  const attrs = [
+    'pdfaid:part="2"',
+    'pdfaid:conformance="B"',
+    `xmp:CreateDate="${date}"`,
+    `xmp:ModifyDate="${date}"`,
+    ...(f.creatorTool !== undefined ? [`xmp:CreatorTool="${xmlAttrEscape(f.creatorTool)}"`] : []),
+    `pdf:Producer="${xmlAttrEscape(f.producer)}"`,
+  ];
+  // dc:title is a language alternative: it cannot be an attribute.
+  const body = hasTitle ? `><dc:title><rdf:Alt><rdf:li xml:lang="x-default">${xmlEscape(f.title!)}</rdf:li></rdf:Alt></dc:title></rdf:Description>` : '/>';
+  return '<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+    + '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    + `<rdf:Description rdf:about="" ${ns.join(' ')} ${attrs.join(' ')}${body}`
+    + '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>';
 }
 
 const PDFAID_NS = 'http://www.aiim.org/pdfa/ns/id/';

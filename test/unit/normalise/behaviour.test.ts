@@ -1,8 +1,10 @@
+import { PDFDocument, PDFName, PDFRawStream, PDFRef } from 'pdf-lib';
 import sharp from 'sharp';
+import * as zlib from 'zlib';
 import { normalise } from '../../../shared/normalise';
 import { orientationMatrix } from '../../../shared/normalise/pdfa';
-import { readPdfaId } from '../../../shared/normalise/xmp';
-import { corpus, gsRender, input, pdfaProblems, renditionPages, run } from './helpers';
+import { buildXmp, readPdfaId } from '../../../shared/normalise/xmp';
+import { corpus, gsRender, input, pdfaProblems, renditionPages, renditionXmp, run, xmpProperties } from './helpers';
 
 /** A small asymmetric test image: a red block top-left, blue bottom-right, on white. */
 async function asymmetricJpeg(orientation: number): Promise<Buffer> {
@@ -104,13 +106,55 @@ describe('determinism and metadata', () => {
     expect(pdf.getModificationDate()?.toISOString()).toBe('2026-03-04T05:06:07.000Z');
     expect(pdf.getTitle()).toBe('Rechnung <Nr. 7> & "Müller"');
     expect(pdf.getProducer()).toMatch(/document-archive/);
-    const text = r.rendition.toString('latin1');
-    expect(text).toContain('<xmp:CreateDate>2026-03-04T05:06:07Z</xmp:CreateDate>');
-    const xmp = r.rendition.toString('utf8');
+    const xmp = await renditionXmp(r.rendition);
+    expect(xmp).toContain('xmp:CreateDate="2026-03-04T05:06:07Z"');
     expect(xmp).toContain('<rdf:li xml:lang="x-default">Rechnung &lt;Nr. 7&gt; &amp; &quot;Müller&quot;</rdf:li>');
+    expect(Object.fromEntries(xmpProperties(xmp).props)).toEqual({
+      'pdfaid:part': '2', 'pdfaid:conformance': 'B', 'dc:title': 'Rechnung <Nr. 7> & "Müller"', 'pdf:Producer': pdf.getProducer(),
+      'xmp:CreateDate': '2026-03-04T05:06:07Z', 'xmp:ModifyDate': '2026-03-04T05:06:07Z',
+    });
     expect(await pdfaProblems(r.rendition)).toEqual([]);
     const untitled = await normalise({ ...input([corpus('img2pdf/normal.jpg')]), title: undefined });
     expect(await pdfaProblems(untitled.rendition)).toEqual([]);
+    expect(xmpProperties(await renditionXmp(untitled.rendition)).props.has('dc:title')).toBe(false);
+  });
+
+  test('the XMP packet is compact, Flate-compressed (allowed in PDF/A-2, not in PDF/A-1) and well-formed', async () => {
+    const r = await run('img2pdf/normal.jpg', { title: 'Tab\there, line\nbreak' });
+    const { pdf } = await renditionPages(r.rendition);
+    const meta = pdf.context.lookup(pdf.catalog.get(PDFName.of('Metadata'))) as PDFRawStream;
+    expect(meta.dict.get(PDFName.of('Filter'))).toBe(PDFName.of('FlateDecode'));
+    const xmp = await renditionXmp(r.rendition);
+    expect(xmp.startsWith('<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta ')).toBe(true);
+    expect(xmp.endsWith('</x:xmpmeta><?xpacket end="r"?>')).toBe(true);
+    expect(xmp).not.toMatch(/>\s+</);
+    expect(xmpProperties(xmp).props.get('dc:title')).toBe('Tab\there, line\nbreak');
+    expect(pdf.getTitle()).toBe('Tab\there, line\nbreak');
+    expect(await pdfaProblems(r.rendition)).toEqual([]);
+    // Attribute values keep tabs and line breaks as character references (parsers would turn raw ones into spaces).
+    const tool = buildXmp({ producer: 'p\tq\nr "s" <t>', creatorTool: 'a & b', date: new Date('2026-01-02T03:04:05Z') });
+    expect(Object.fromEntries(xmpProperties(tool).props)).toEqual({
+      'pdfaid:part': '2', 'pdfaid:conformance': 'B', 'xmp:CreateDate': '2026-01-02T03:04:05Z', 'xmp:ModifyDate': '2026-01-02T03:04:05Z',
+      'xmp:CreatorTool': 'a & b', 'pdf:Producer': 'p\tq\nr "s" <t>',
+    });
+  });
+
+  test('the structural check inflates the XMP and still compares it with Info', async () => {
+    const r = await run('img2pdf/normal.jpg');
+    const pdf = await PDFDocument.load(r.rendition, { updateMetadata: false });
+    const meta = pdf.context.lookup(pdf.catalog.get(PDFName.of('Metadata'))) as PDFRawStream;
+    const xmp = zlib.inflateSync(Buffer.from(meta.contents)).toString('utf8');
+    const swap = async (text: string): Promise<string[]> => {
+      const copy = await PDFDocument.load(r.rendition, { updateMetadata: false });
+      const ref = copy.catalog.get(PDFName.of('Metadata')) as PDFRef;
+      copy.context.assign(ref, PDFRawStream.of(copy.context.obj({ Type: 'Metadata', Subtype: 'XML', Filter: 'FlateDecode' }), zlib.deflateSync(Buffer.from(text, 'utf8'))));
+      return pdfaProblems(Buffer.from(await copy.save({ useObjectStreams: false })));
+    };
+    expect(await swap(xmp)).toEqual([]);
+    expect(await swap(xmp.replace('xmp:ModifyDate="2026-03-04T05:06:07Z"', 'xmp:ModifyDate="2026-03-04T05:06:08Z"'))).toEqual([expect.stringContaining('Info /ModDate')]);
+    expect(await swap(xmp.replace('pdfaid:part="2"', 'pdfaid:part="1"'))).toEqual(['pdfaid:part is not 2']);
+    expect(await swap(xmp.replace('</rdf:RDF>', ''))).toEqual([expect.stringContaining('XMP is not well-formed'), 'pdfaid:part is not 2', 'pdfaid:conformance is not B', expect.stringContaining('differ'), expect.stringContaining('differ'), expect.stringContaining('differ'), expect.stringContaining('differ')]);
+    expect(await swap(xmp.replace('begin="\uFEFF"', 'begin="\uFEFF" bytes="1234"'))).toEqual([expect.stringContaining('XMP packet header')]);
   });
 
   test('uploaded XMP is read without resolving entities', () => {

@@ -276,15 +276,184 @@ function pdfDateToIso(s: string): string {
   return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
 }
 
-function xmpValue(xmp: string, prop: string): string | undefined {
-  const el = new RegExp(`<${prop}>([^<]*)</${prop}>`).exec(xmp);
-  if (el) return el[1];
-  const alt = new RegExp(`<${prop}>\\s*<rdf:Alt>\\s*<rdf:li[^>]*>([^<]*)</rdf:li>`).exec(xmp);
-  if (alt) return alt[1];
-  const at = new RegExp(`${prop}="([^"]*)"`).exec(xmp);
-  return at?.[1];
+// ---------- a strict little XML reader for the XMP packet ----------
+
+export interface XmlElement {
+  /** Qualified name as written (prefix:local). */
+  name: string;
+  /** Namespace URI the prefix is bound to. */
+  ns: string;
+  local: string;
+  /** Attributes (not xmlns ones) by qualified name, values unescaped; and by '{uri}local'. */
+  attrs: Map<string, string>;
+  children: XmlElement[];
+  text: string;
 }
-const unxml = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+
+const XML_NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/;
+function unescapeXml(s: string, where: string): string {
+  return s.replace(/&([^;&\s]*);?/g, (m, ent: string) => {
+    if (!m.endsWith(';')) throw new Error(`${where}: bare & in XML`);
+    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+    if (named[ent] !== undefined) return named[ent];
+    const num = /^#(?:x([0-9a-fA-F]+)|([0-9]+))$/.exec(ent);
+    if (!num) throw new Error(`${where}: unknown entity &${ent};`);
+    return String.fromCodePoint(num[1] ? parseInt(num[1], 16) : parseInt(num[2]!, 10));
+  });
+}
+
+/**
+ * Parses an XMP packet as well-formed, namespace-aware XML (no DTDs, no entities beyond the
+ * predefined ones): balanced tags, quoted unique attributes, every prefix bound. Returns the
+ * processing instructions in order and the root element; throws on anything malformed.
+ */
+export function parseXml(xml: string): { pis: string[]; root: XmlElement } {
+  const pis: string[] = [];
+  let i = 0;
+  let root: XmlElement | undefined;
+  const stack: { el: XmlElement; scope: Map<string, string> }[] = [];
+  const bind = (qname: string, scope: Map<string, string>, attr: boolean): { ns: string; local: string } => {
+    const c = qname.indexOf(':');
+    if (c < 0) return { ns: attr ? '' : (scope.get('') ?? ''), local: qname };
+    const prefix = qname.slice(0, c);
+    const ns = prefix === 'xml' ? 'http://www.w3.org/XML/1998/namespace' : scope.get(prefix);
+    if (ns === undefined) throw new Error(`unbound namespace prefix ${prefix}`);
+    return { ns, local: qname.slice(c + 1) };
+  };
+  while (i < xml.length) {
+    if (xml.startsWith('<?', i)) {
+      const e = xml.indexOf('?>', i);
+      if (e < 0) throw new Error('unterminated processing instruction');
+      pis.push(xml.slice(i + 2, e));
+      i = e + 2;
+    } else if (xml.startsWith('<!--', i)) {
+      const e = xml.indexOf('-->', i);
+      if (e < 0) throw new Error('unterminated comment');
+      i = e + 3;
+    } else if (xml.startsWith('<!', i)) {
+      throw new Error('DTD, CDATA or other declaration in the XMP');
+    } else if (xml.startsWith('</', i)) {
+      const m = XML_NAME.exec(xml.slice(i + 2));
+      const top = stack.pop();
+      if (!m || !top || top.el.name !== m[0]) throw new Error(`mismatched end tag at ${i}`);
+      i += 2 + m[0].length;
+      while (/\s/.test(xml[i] ?? '')) i++;
+      if (xml[i] !== '>') throw new Error(`bad end tag at ${i}`);
+      i++;
+      if (stack.length === 0) root = top.el;
+    } else if (xml[i] === '<') {
+      if (root) throw new Error('second root element');
+      const m = XML_NAME.exec(xml.slice(i + 1));
+      if (!m) throw new Error(`bad start tag at ${i}`);
+      const name = m[0];
+      i += 1 + name.length;
+      const raw = new Map<string, string>();
+      for (;;) {
+        const ws = /^\s*/.exec(xml.slice(i))![0].length;
+        i += ws;
+        if (xml.startsWith('/>', i) || xml[i] === '>') break;
+        if (!ws) throw new Error(`no space before attribute at ${i}`);
+        const a = /^([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/.exec(xml.slice(i));
+        if (!a) throw new Error(`bad attribute at ${i}`);
+        if (raw.has(a[1]!)) throw new Error(`duplicate attribute ${a[1]}`);
+        raw.set(a[1]!, unescapeXml(a[2] ?? a[3]!, a[1]!));
+        i += a[0].length;
+      }
+      const scope = new Map(stack.at(-1)?.scope ?? []);
+      for (const [k, v] of raw) if (k === 'xmlns') scope.set('', v); else if (k.startsWith('xmlns:')) scope.set(k.slice(6), v);
+      const el: XmlElement = { name, ...bind(name, scope, false), attrs: new Map(), children: [], text: '' };
+      for (const [k, v] of raw) {
+        if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+        const b = bind(k, scope, true);
+        if (el.attrs.has(`{${b.ns}}${b.local}`)) throw new Error(`duplicate attribute {${b.ns}}${b.local}`);
+        el.attrs.set(k, v);
+        el.attrs.set(`{${b.ns}}${b.local}`, v);
+      }
+      stack.at(-1)?.el.children.push(el);
+      if (xml.startsWith('/>', i)) {
+        i += 2;
+        if (stack.length === 0) root = el;
+      } else {
+        i++;
+        stack.push({ el, scope });
+      }
+    } else {
+      const e = xml.indexOf('<', i);
+      const text = xml.slice(i, e < 0 ? xml.length : e);
+      if (stack.length) stack.at(-1)!.el.text += unescapeXml(text, 'text');
+      else if (text.trim() !== '') throw new Error('text outside the root element');
+      i = e < 0 ? xml.length : e;
+    }
+  }
+  if (stack.length || !root) throw new Error('unclosed elements or no root element');
+  return { pis, root };
+}
+
+export const XMP_NS: Record<string, string> = {
+  x: 'adobe:ns:meta/',
+  rdf: 'http://www.w3.org/1999/02/22-rdf-syntax-ns#',
+  pdfaid: 'http://www.aiim.org/pdfa/ns/id/',
+  dc: 'http://purl.org/dc/elements/1.1/',
+  xmp: 'http://ns.adobe.com/xap/1.0/',
+  pdf: 'http://ns.adobe.com/pdf/1.3/',
+};
+
+/**
+ * The XMP properties of a packet, by prefix:local of the namespaces above: simple properties as
+ * attributes or elements of any rdf:Description with rdf:about="", language alternatives
+ * (dc:title) as their x-default item. Throws when the packet is not well-formed XMP.
+ */
+export function xmpProperties(xmp: string): { pis: string[]; props: Map<string, string> } {
+  const { pis, root } = parseXml(xmp);
+  const rdf = XMP_NS.rdf!;
+  const rdfRoot = root.ns === XMP_NS.x && root.local === 'xmpmeta' ? root.children.find((c) => c.ns === rdf && c.local === 'RDF') : root;
+  if (!rdfRoot || rdfRoot.ns !== rdf || rdfRoot.local !== 'RDF') throw new Error('no rdf:RDF element');
+  const prefixOf = new Map(Object.entries(XMP_NS).map(([p, u]) => [u, p]));
+  const props = new Map<string, string>();
+  const put = (ns: string, local: string, v: string) => {
+    const p = prefixOf.get(ns);
+    const key = `${p ?? `{${ns}}`}:${local}`;
+    if (props.has(key)) throw new Error(`property ${key} given twice`);
+    props.set(key, v);
+  };
+  for (const d of rdfRoot.children) {
+    if (d.ns !== rdf || d.local !== 'Description') throw new Error(`unexpected ${d.name} in rdf:RDF`);
+    if (d.attrs.get(`{${rdf}}about`) !== '') throw new Error('rdf:Description without rdf:about=""');
+    for (const [k, v] of d.attrs) {
+      const m = /^\{(.*)\}(.*)$/.exec(k);
+      if (!m || m[1] === rdf || m[1] === '') continue;
+      put(m[1]!, m[2]!, v);
+    }
+    for (const c of d.children) {
+      const alt = c.children.find((a) => a.ns === rdf && a.local === 'Alt');
+      if (alt) {
+        const li = alt.children.find((l) => l.ns === rdf && l.local === 'li' && l.attrs.get('xml:lang') === 'x-default');
+        if (!li) throw new Error(`${c.name}: no x-default item`);
+        put(c.ns, c.local, li.text);
+      } else if (c.children.length === 0) put(c.ns, c.local, c.text);
+      else put(c.ns, c.local, `(structured ${c.children.map((x) => x.name).join(',')})`);
+    }
+  }
+  return { pis, props };
+}
+
+/** The catalog's XMP packet of a PDF, inflated when the stream is Flate-compressed. */
+export function metadataXmp(meta: PDFRawStream): string {
+  const flt = meta.dict.get(PDFName.of('Filter'));
+  const filters = flt instanceof PDFArray ? flt.asArray().map(nameOf) : flt ? [nameOf(flt)] : [];
+  if (filters.some((f) => f !== 'FlateDecode') || meta.dict.has(PDFName.of('DecodeParms'))) throw new Error(`metadata stream filters ${filters.join(',')}`);
+  const raw = Buffer.from(meta.contents);
+  // UTF-8 only (fatal on anything else); the BOM sits inside the xpacket header, not in front of it.
+  return new TextDecoder('utf-8', { fatal: true }).decode(filters.length ? zlib.inflateSync(raw) : raw);
+}
+
+/** The rendition's XMP packet as text. */
+export async function renditionXmp(pdfBytes: Buffer): Promise<string> {
+  const pdf = await PDFDocument.load(pdfBytes, { updateMetadata: false });
+  const meta = pdf.context.lookup(pdf.catalog.get(PDFName.of('Metadata')));
+  if (!(meta instanceof PDFRawStream)) throw new Error('no catalog /Metadata stream');
+  return metadataXmp(meta);
+}
 
 /** Returns the list of PDF/A-2b violations found (empty = passes). */
 export async function pdfaProblems(bytes: Buffer): Promise<string[]> {
@@ -303,11 +472,22 @@ export async function pdfaProblems(bytes: Buffer): Promise<string[]> {
   if (!(meta instanceof PDFRawStream)) p.push('no catalog /Metadata stream');
   else {
     if (nameOf(meta.dict.get(PDFName.of('Type'))) !== 'Metadata' || nameOf(meta.dict.get(PDFName.of('Subtype'))) !== 'XML') p.push('metadata stream /Type /Subtype');
-    if (meta.dict.has(PDFName.of('Filter'))) p.push('metadata stream is compressed');
-    const xmp = Buffer.from(meta.contents).toString('utf8');
-    if (!/<\?xpacket begin=/.test(xmp) || !/<\?xpacket end="[rw]"\?>/.test(xmp)) p.push('XMP packet wrapper');
-    if (xmpValue(xmp, 'pdfaid:part') !== '2') p.push('pdfaid:part is not 2');
-    if (xmpValue(xmp, 'pdfaid:conformance') !== 'B') p.push('pdfaid:conformance is not B');
+    let xmp = '';
+    let props = new Map<string, string>();
+    try {
+      xmp = metadataXmp(meta);
+      const parsed = xmpProperties(xmp);
+      props = parsed.props;
+      // PDF/A: the packet header carries neither bytes nor encoding attributes; the packet is UTF-8.
+      const head = parsed.pis[0] ?? '';
+      if (!/^xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"$/.test(head)) p.push(`XMP packet header ${JSON.stringify(head)}`);
+      if (parsed.pis.at(-1) !== 'xpacket end="r"' && parsed.pis.at(-1) !== 'xpacket end="w"') p.push('XMP packet trailer');
+      if (!xmp.startsWith('<?xpacket ') || !/<\?xpacket end="[rw]"\?>$/.test(xmp)) p.push('XMP packet wrapper');
+    } catch (e) {
+      p.push(`XMP is not well-formed: ${(e as Error).message}`);
+    }
+    if (props.get('pdfaid:part') !== '2') p.push('pdfaid:part is not 2');
+    if (props.get('pdfaid:conformance') !== 'B') p.push('pdfaid:conformance is not B');
     const infoStr = (k: string): string | undefined => {
       const v = info?.get(PDFName.of(k));
       return v instanceof PDFString || v instanceof PDFHexString ? v.decodeText() : undefined;
@@ -319,9 +499,9 @@ export async function pdfaProblems(bytes: Buffer): Promise<string[]> {
     ];
     for (const [ik, xk, conv] of pairs) {
       const iv = infoStr(ik);
-      const xv = xmpValue(xmp, xk);
+      const xv = props.get(xk);
       if (iv === undefined && xv === undefined) continue;
-      if (iv === undefined || xv === undefined || conv(iv) !== unxml(xv)) p.push(`Info /${ik} (${iv}) and XMP ${xk} (${xv}) differ`);
+      if (iv === undefined || xv === undefined || conv(iv) !== xv) p.push(`Info /${ik} (${iv}) and XMP ${xk} (${xv}) differ`);
     }
   }
 
