@@ -5,7 +5,7 @@ import { checkJpegKind, dctImage, DEFAULT_DPI, parseJpeg } from './jpeg';
 import { ColorSpec, ImageSpec, PagePiece, PageSource } from './pdfa';
 import { IfdEntry, TiffReader } from './tiff-ifd';
 import { NormaliseLimits } from './types';
-import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateLenient, reverseBits } from './util';
+import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateLenient, maxDecompressed, reverseBits } from './util';
 
 const T = {
   NewSubfileType: 254, Width: 256, Height: 257, BitsPerSample: 258, Compression: 259, Photometric: 262, FillOrder: 266,
@@ -117,18 +117,32 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
   if (!fewStrips) notes.push(`${stripCount} strips: decoded rather than passed through as ${stripCount} images`);
 
   if (fewStrips && (compression === 3 || compression === 4) && !tiled && bps === 1 && spp === 1 && (photometric === 0 || photometric === 1)) {
-    // CCITT: every strip passed through as its own /CCITTFaxDecode image.
     const t4 = d.num(T.T4Options, 0)!;
     const t6 = d.num(T.T6Options, 0)!;
     if ((compression === 3 && t4 & 2) || (compression === 4 && t6 & 2)) throw unsupported('CCITT TIFF pages using uncompressed mode are not accepted.');
+    const pageStrips = strips(bytes, d, width, height);
+    // A G4 page in several strips would cost an image object per strip: it is re-encoded as one
+    // G4 strip when the decoded pixels prove the re-encode lossless; otherwise passed through.
+    let fallback: string | undefined;
+    if (compression === 4 && pageStrips.length > 1) {
+      const one = await singleStripG4(bytes, index, width, height, limits);
+      if ('image' in one) {
+        notes.push(`${pageStrips.length} CCITT G4 strips re-encoded as one G4 strip by libtiff (libvips); decoded pixels equal the original's`);
+        if (fillOrder === 2) notes.push('FillOrder 2 source: the re-encoded strip is FillOrder 1');
+        return {
+          ...base,
+          pieces: [{ image: one.image, row: 0 }],
+          record: { sourceFile: 0, sourceFormat: 'image/tiff', handling: 'lossless-converted', check: 'pixel-equality', compression: compName, notes },
+        };
+      }
+      fallback = one.reason;
+    }
+    // CCITT: every strip passed through as its own /CCITTFaxDecode image.
     const pieces: PagePiece[] = [];
-    for (const s of strips(bytes, d, width, height)) {
+    for (const s of pageStrips) {
       const slice = bytes.subarray(s.offset, s.offset + s.length);
       const data = fillOrder === 2 ? reverseBits(slice) : slice;
-      const parms: Record<string, number | boolean> = { K: compression === 4 ? -1 : t4 & 1 ? 1 : 0, Columns: width, Rows: s.rows };
-      if (photometric === 1) parms.BlackIs1 = true;
-      // TIFF "EOL padding": fill bits so each EOL ends, and each line begins, on a byte boundary.
-      if (compression === 3 && t4 & 4) Object.assign(parms, { EndOfLine: true, EncodedByteAlign: true });
+      const parms = ccittParms(compression, t4, width, s.rows, photometric);
       const image: ImageSpec = { width, height: s.rows, bitsPerComponent: 1, colorSpace: { kind: 'device', name: 'DeviceGray' }, filter: 'CCITTFaxDecode', decodeParms: parms, data };
       // The check: each embedded stream is the strip's bytes (bit-reversed for FillOrder 2).
       const expect = fillOrder === 2 ? reverseBits(data) : data;
@@ -143,6 +157,7 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
       throw corrupt(`The TIFF page ${index + 1} has corrupt ${compName === 'ccitt-g4' ? 'CCITT G4' : 'CCITT G3'} data.`, cause);
     }
     if (fillOrder === 2) notes.push('FillOrder 2: bits of every byte reversed (lossless)');
+    if (fallback) notes.push(`not re-encoded as one G4 strip (${fallback})`);
     if (pieces.length > 1) notes.push(`${pieces.length} strips placed as ${pieces.length} images`);
     return {
       ...base,
@@ -170,6 +185,56 @@ async function tiffPage(bytes: Buffer, d: Ifd, index: number, limits: NormaliseL
     return { ...base, ...decodeOwn(bytes, d, width, height, compression, photometric, spp, bps, limits, notes, compName) };
   }
   return { ...base, ...(await decodeWithSharp(bytes, index, width, height, limits, notes, compName, bps === 1 && spp === 1)) };
+}
+
+/** /CCITTFaxDecode parameters for a TIFF G3/G4 strip of `rows` rows. */
+function ccittParms(compression: number, t4: number, width: number, rows: number, photometric: number | undefined): Record<string, number | boolean> {
+  const parms: Record<string, number | boolean> = { K: compression === 4 ? -1 : t4 & 1 ? 1 : 0, Columns: width, Rows: rows };
+  if (photometric === 1) parms.BlackIs1 = true;
+  // TIFF "EOL padding": fill bits so each EOL ends, and each line begins, on a byte boundary.
+  if (compression === 3 && t4 & 4) Object.assign(parms, { EndOfLine: true, EncodedByteAlign: true });
+  return parms;
+}
+
+/**
+ * A multi-strip G4 page re-encoded as one G4 strip: libtiff (via libvips) decodes the page,
+ * encodes it again in one strip, and the new TIFF is decoded once more; only when those pixels
+ * equal the source's byte for byte is the strip used, with the parameters the pass-through
+ * path gives a G4 strip. Anything else (limits, a decoder or encoder error, a TIFF layout other
+ * than expected, a pixel difference) is a reason, and the caller passes the strips through.
+ */
+async function singleStripG4(bytes: Buffer, page: number, width: number, height: number, limits: NormaliseLimits): Promise<{ image: ImageSpec } | { reason: string }> {
+  // One byte a pixel, held twice (source and re-decoded): the decompression limit applies to each.
+  if (width * height > maxDecompressed(limits)) return { reason: `${width}×${height} pixels exceed the decompression limit` };
+  try {
+    const src = await sharp(bytes, { page, failOn: 'error', limitInputPixels: limits.maxPixelsPerPage }).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    if (src.info.width !== width || src.info.height !== height || src.info.channels !== 1) return { reason: 'the page decodes to an unexpected size' };
+    const tif = await sharp(src.data, { raw: { width, height, channels: 1 } })
+      .toColourspace('b-w')
+      .tiff({ compression: 'ccittfax4', bitdepth: 1, tileHeight: height })
+      .toBuffer();
+    const r = new TiffReader(tif);
+    const d = ifdAt(r, r.firstIfd);
+    const photometric = d.num(T.Photometric);
+    const layout = d.num(T.Width) === width && d.num(T.Height) === height && d.num(T.Compression) === 4 && d.num(T.BitsPerSample, 1) === 1
+      && d.num(T.SamplesPerPixel, 1) === 1 && d.num(T.FillOrder, 1) === 1 && !(d.num(T.T6Options, 0)! & 2) && !d.e.has(T.TileWidth)
+      && (photometric === 0 || photometric === 1);
+    const one = layout ? strips(tif, d, width, height) : [];
+    if (one.length !== 1) return { reason: 'the re-encoded TIFF is not one G4 strip' };
+    const data = Buffer.from(tif.subarray(one[0]!.offset, one[0]!.offset + one[0]!.length));
+    // The check: the re-encoded TIFF, decoded again, has the source's pixels byte for byte.
+    const back = await sharp(tif, { failOn: 'error', limitInputPixels: limits.maxPixelsPerPage }).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    if (back.info.width !== width || back.info.height !== height || back.info.channels !== 1 || !back.data.equals(src.data)) {
+      return { reason: 'the re-encoded strip does not decode to the same pixels' };
+    }
+    const image: ImageSpec = {
+      width, height, bitsPerComponent: 1, colorSpace: { kind: 'device', name: 'DeviceGray' }, filter: 'CCITTFaxDecode',
+      decodeParms: ccittParms(4, 0, width, height, photometric), data,
+    };
+    return { image };
+  } catch (cause) {
+    return { reason: `libvips: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)}` };
+  }
 }
 
 /** JPEG-in-TIFF: each strip becomes a complete JPEG (JPEGTables + strip); its scan data unchanged. */

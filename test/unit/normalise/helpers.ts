@@ -115,6 +115,33 @@ export function tiffStrips(b: Buffer): TiffStripsPage[] {
   return pages;
 }
 
+/**
+ * A one-strip G4 TIFF (little-endian) around a /CCITTFaxDecode K -1 stream, so that libtiff can
+ * decode the stream exactly as embedded: BlackIs1 true ↔ Photometric 1 (MinIsBlack), false ↔ 0.
+ */
+export function g4Tiff(width: number, height: number, data: Buffer, blackIs1: boolean): Buffer {
+  const tags: [number, number, number][] = [
+    [256, 4, width], [257, 4, height], [258, 3, 1], [259, 3, 4], [262, 3, blackIs1 ? 1 : 0],
+    [273, 4, 0], [277, 3, 1], [278, 4, height], [279, 4, data.length],
+  ];
+  const ifdSize = 2 + tags.length * 12 + 4;
+  const head = Buffer.alloc(8 + ifdSize);
+  head.write('II', 0, 'latin1');
+  head.writeUInt16LE(42, 2);
+  head.writeUInt32LE(8, 4);
+  head.writeUInt16LE(tags.length, 8);
+  tags.forEach(([tag, type, value], i) => {
+    const e = 10 + i * 12;
+    head.writeUInt16LE(tag, e);
+    head.writeUInt16LE(type, e + 2);
+    head.writeUInt32LE(1, e + 4);
+    if (tag === 273) value = head.length;
+    if (type === 3) head.writeUInt16LE(value, e + 8);
+    else head.writeUInt32LE(value, e + 8);
+  });
+  return Buffer.concat([head, data]);
+}
+
 // ---------- rendition inspection ----------
 
 export interface RenditionImage {

@@ -1,8 +1,8 @@
-import { PDFName } from 'pdf-lib';
+import { PDFBool, PDFDict, PDFName } from 'pdf-lib';
 import sharp from 'sharp';
 import { NormaliseResult } from '../../../shared/normalise';
 import {
-  corpus, decodeFlateImage, Decoded, gsRender, pdfaProblems, qpdfCheck, renditionPages, run, tiffStrips,
+  corpus, decodeFlateImage, Decoded, g4Tiff, gsRender, LIMITS, pdfaProblems, qpdfCheck, renditionPages, run, tiffStrips,
 } from './helpers';
 
 /** Image uploads in the corpus: how each page must be carried, page count and page size in points. */
@@ -135,18 +135,45 @@ describe('JPEG: DCT data passed through byte for byte', () => {
   });
 });
 
-describe('CCITT TIFF: G3/G4 strips passed through byte for byte, black stays black', () => {
+/** Multi-strip G4 pages: re-encoded as one G4 strip, proven by pixel equality (not stream identity). */
+const REENCODED = new Set(['derived/linn-g4-multistrip.tif']);
+
+describe('CCITT TIFF: single G3/G4 strips passed through byte for byte, multi-strip G4 re-encoded losslessly, black stays black', () => {
   test.each(Object.keys(CCITT))('%s', async (f) => {
     const r = await result(f);
-    const { pages } = await renditionPages(r.rendition);
+    const { pdf, pages } = await renditionPages(r.rendition);
     expectSizes(pages, CCITT[f]!);
     const tiff = tiffStrips(corpus(f));
-    pages.forEach((p, i) => {
+    for (const [i, p] of pages.entries()) {
       const strips = tiff[i]!.strips;
-      expect(p.images.map((im) => im.raw.equals(strips[p.images.indexOf(im)]!))).toEqual(strips.map(() => true));
       for (const im of p.images) expect(im.dict.get(PDFName.of('Filter'))?.toString()).toBe('/CCITTFaxDecode');
-      expect(r.conversion.pages[i]).toMatchObject({ handling: 'passed-through', check: 'stream-identity', images: strips.length });
-    });
+      if (REENCODED.has(f)) {
+        expect(strips.length).toBeGreaterThan(1);
+        expect(p.images).toHaveLength(1);
+        const im = p.images[0]!;
+        const parms = pdf.context.lookup(im.dict.get(PDFName.of('DecodeParms'))) as PDFDict;
+        const width = tiff[i]!.width;
+        const height = tiff[i]!.height;
+        expect(parms.get(PDFName.of('K'))?.toString()).toBe('-1');
+        expect(parms.get(PDFName.of('Columns'))?.toString()).toBe(String(width));
+        expect(parms.get(PDFName.of('Rows'))?.toString()).toBe(String(height));
+        expect(im.dict.get(PDFName.of('Width'))?.toString()).toBe(String(width));
+        expect(im.dict.get(PDFName.of('Height'))?.toString()).toBe(String(height));
+        // The embedded stream, decoded by libtiff as the PDF declares it, has the original's pixels.
+        const blackIs1 = parms.get(PDFName.of('BlackIs1')) === PDFBool.True;
+        const a = await sharp(g4Tiff(width, height, im.raw, blackIs1), { failOn: 'error' }).toColourspace('b-w').raw().toBuffer();
+        const b = await sharp(corpus(f), { page: i }).toColourspace('b-w').raw().toBuffer();
+        expect(a.length).toBe(width * height);
+        expect(a.equals(b)).toBe(true);
+        expect(r.conversion.pages[i]).toMatchObject({
+          handling: 'lossless-converted', check: 'pixel-equality', compression: 'ccitt-g4', images: 1,
+          notes: expect.arrayContaining([expect.stringMatching(/^\d+ CCITT G4 strips re-encoded as one G4 strip/)]),
+        });
+      } else {
+        expect(p.images.map((im, k) => im.raw.equals(strips[k]!))).toEqual(strips.map(() => true));
+        expect(r.conversion.pages[i]).toMatchObject({ handling: 'passed-through', check: 'stream-identity', images: strips.length });
+      }
+    }
     // Rendered at the scan's own resolution, ghostscript's pixels equal libtiff's.
     for (let i = 0; i < pages.length; i++) {
       const dpi = f.includes('g3') ? 200 : 300;
@@ -157,6 +184,22 @@ describe('CCITT TIFF: G3/G4 strips passed through byte for byte, black stays bla
       expect(a.length).toBe(b.length);
       expect(a.equals(b)).toBe(true);
     }
+    await checkRendition(r);
+  });
+
+  test('multi-strip G4: the re-encode is deterministic; over the decompression limit the strips are passed through byte for byte', async () => {
+    const f = 'derived/linn-g4-multistrip.tif';
+    const again = await run(f);
+    expect(again.rendition.equals((await result(f)).rendition)).toBe(true);
+    const strips = tiffStrips(corpus(f))[0]!.strips;
+    // 2550×3300 one-byte pixels would exceed a 4 MB ceiling: no decode for the re-encode, pass-through instead.
+    const r = await run(f, { limits: { ...LIMITS, maxDecompressedBytes: 4_000_000 } });
+    const { pages } = await renditionPages(r.rendition);
+    expect(pages[0]!.images.map((im, k) => im.raw.equals(strips[k]!))).toEqual(strips.map(() => true));
+    expect(r.conversion.pages[0]).toMatchObject({
+      handling: 'passed-through', check: 'stream-identity', images: strips.length,
+      notes: expect.arrayContaining([expect.stringMatching(/^not re-encoded as one G4 strip \(2550×3300 pixels exceed the decompression limit\)$/)]),
+    });
     await checkRendition(r);
   });
 });
