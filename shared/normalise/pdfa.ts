@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { PDFContext, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRef, PDFString, PDFBool, PDFRawStream } from 'pdf-lib';
 import { cmykProfile, iccInfo, srgbProfile } from './icc';
+import { writeCompactPdf } from './pdfwrite';
 import { buildXmp } from './xmp';
 import { num } from './util';
 import { PageRecord } from './types';
@@ -211,8 +212,10 @@ export async function writeImagePdfA(pages: PageSource[], info: DocInfo): Promis
   const srgb = await srgbProfile();
   // An image tagged with the very sRGB profile of the OutputIntent shares its stream.
   await finishPdfA(pdf, info, { profile: srgb, n: 3, name: 'sRGB', ref: await res.iccRef(srgb, 3) });
-  // Object streams (PDF 1.5, allowed by PDF/A-2) keep the fixed overhead of a rendition small.
-  const bytes = Buffer.from(await pdf.save({ useObjectStreams: true, addDefaultPage: false, updateFieldAppearances: false }));
+  // Object and cross-reference streams (PDF 1.5, allowed by PDF/A-2) and compact syntax keep the
+  // fixed overhead of a rendition small.
+  await pdf.flush();
+  const bytes = writeCompactPdf(ctx);
   return { bytes, records };
 }
 
