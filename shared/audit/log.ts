@@ -76,6 +76,54 @@ export class AuditLog {
     throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
   }
 
+  /**
+   * Appends several entries of one partition in order, as one writer: one head read, one create
+   * per entry, one head move. The chain rules are those of `append` (entry n is created once, so
+   * no fork; numbers are taken in order, so no gap), and every entry gets the seq, prevHash and
+   * hash it would have got from appending them one by one. When another writer takes a number
+   * meanwhile (409), the batch walks to the chain's end and goes on from there.
+   */
+  async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+    if (inputs.length === 0) return [];
+    const tenantId = inputs[0]!.tenantId;
+    const partition = auditPartition(tenantId, new Date(inputs[0]!.at));
+    if (inputs.some((i) => i.tenantId !== tenantId || auditPartition(i.tenantId, new Date(i.at)) !== partition)) {
+      throw new Error('appendBatch: every entry must belong to the same audit partition');
+    }
+    const head = await this.readHead(tenantId, partition);
+    let seq = head?.value.seq ?? 0;
+    let prevHash = head?.value.hash ?? GENESIS_HASH;
+    const written: AuditEntry[] = [];
+    let conflicts = 0;
+    for (const input of inputs) {
+      for (;;) {
+        const body: Omit<AuditEntry, 'hash'> = { id: entryId(seq + 1), partition, seq: seq + 1, prevHash, ...input };
+        const entry: AuditEntry = { ...body, hash: hashEntry(body) };
+        try {
+          await this.container.items.create(entry);
+        } catch (err) {
+          if (!isCosmosStatus(err, 409)) throw err;
+          if (++conflicts >= MAX_ATTEMPTS) {
+            if (written.length) await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
+            throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
+          }
+          // Another writer took seq+1: walk to the true end and chain on from there.
+          for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
+            seq = next.seq;
+            prevHash = next.hash;
+          }
+          continue;
+        }
+        written.push(entry);
+        seq = entry.seq;
+        prevHash = entry.hash;
+        break;
+      }
+    }
+    await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
+    return written;
+  }
+
   private async readHead(tenantId: string, partition: string): Promise<{ value: AuditHead; etag: string } | null> {
     try {
       const res = await this.heads.item(headId(partition), tenantId).read<AuditHead>();

@@ -1,8 +1,10 @@
 import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import type { Deps } from '../app';
+import type { AuditInput } from '../audit/log';
 import type { AuditEntry } from '../audit/types';
 import { auditPartition } from '../audit/types';
 import { BlobArchive } from '../storage/blobs';
+import type { Versioned } from '../storage/retention-store';
 import type { ArchivedDocument } from '../documents/types';
 import type { Actor, DisposalRecord } from './types';
 
@@ -15,30 +17,35 @@ export class BlobDisposer {
   constructor(private readonly service: BlobServiceClient) {}
 
   /**
-   * Deletes every version of every blob under the document (manifest last, so the
-   * reconciler can never re-index a half-disposed document). Already-gone blobs count as
+   * Deletes every version of every blob under the document, the content blobs at once and
+   * the manifest last (so the reconciler can never re-index a half-disposed document). Already-gone blobs count as
    * deleted, so a re-run after a crash finishes the job. Storage refusals propagate.
    */
   async deleteDocument(tenantId: string, documentId: string, ordered: string[]): Promise<number> {
     const container = this.service.getContainerClient(BlobArchive.containerName(tenantId));
     const listed: { name: string; versionId?: string }[] = [];
     for await (const b of container.listBlobsFlat({ prefix: `${documentId}/`, includeVersions: true })) listed.push({ name: b.name, ...(b.versionId ? { versionId: b.versionId } : {}) });
-    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])].sort((a, b) => rank(a) - rank(b));
+    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
     let deleted = 0;
-    for (const name of names) {
-      const blob = container.getBlobClient(name);
-      // With versioning, deleting the base blob turns the current version into a previous one;
-      // then every version is deleted by id.
-      if (await gone(() => blob.delete())) deleted++;
-      for (const v of listed.filter((b) => b.name === name && b.versionId)) {
-        await gone(() => blob.withVersion(v.versionId!).delete());
-      }
+    // Originals and rendition at once, then the manifest.
+    for (const r of [0, 1]) {
+      await Promise.all(
+        names
+          .filter((name) => rank(name) === r)
+          .map(async (name) => {
+            const blob = container.getBlobClient(name);
+            // With versioning, deleting the base blob turns the current version into a previous one;
+            // then every version is deleted by id.
+            if (await gone(() => blob.delete())) deleted++;
+            await Promise.all(listed.filter((b) => b.name === name && b.versionId).map((v) => gone(() => blob.withVersion(v.versionId!).delete())));
+          }),
+      );
     }
     return deleted;
   }
 }
 
-const rank = (name: string) => (name.endsWith('/manifest.json') ? 2 : name.endsWith('/rendition.pdf') ? 1 : 0);
+const rank = (name: string) => (name.endsWith('/manifest.json') ? 1 : 0);
 
 /** Runs a delete; true if it deleted, false if the blob was already gone. */
 async function gone(del: () => Promise<unknown>): Promise<boolean> {
@@ -81,31 +88,67 @@ export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): Ar
 
 export type DisposeOutcome = 'disposed' | 'completed' | { blocked: Blocker | 'storage-refused' | 'changed'; detail?: string };
 
+export interface DisposalContext {
+  now: Date;
+  runId: string;
+  requireApproval: boolean;
+}
+
+/** A disposal whose blobs are gone; its audit entry and its tombstone are still to be written. */
+export interface PreparedDisposal {
+  tenantId: string;
+  id: string;
+  /** The catalog item as this run last wrote or read it (`disposing`, or an unaudited tombstone of an earlier version). */
+  doc: ArchivedDocument;
+  etag: string;
+  /** The record the tombstone will carry (planned at claim time, so a resumed run writes the same). */
+  disposal: DisposalRecord;
+  /** Started by an earlier run: its audit entry may exist already. */
+  resumed: boolean;
+}
+
+/** The disposal record a claim carries: when, by which run, why, under which approval. */
+function planDisposal(doc: ArchivedDocument, ctx: DisposalContext): DisposalRecord {
+  const approval = doc.disposalApproval;
+  return {
+    at: ctx.now.toISOString(),
+    by: SWEEP_ACTOR,
+    reason: `retention ended: class ${doc.retention.class}, retain-until ${doc.retention.retainUntil}`,
+    runId: ctx.runId,
+    ...(approval ? { approval } : {}),
+    audited: false,
+  };
+}
+
 /**
- * Disposes of one document, idempotently and crash-safely:
- * claim (status `disposing`, so a concurrent hold sees it) → delete blobs → tombstone
- * (`audited: false`) → audit entry (unless one exists) → `audited: true`.
- * Every step is re-checked against the catalog, so a re-run resumes where a crash stopped.
+ * First half of a disposal, crash-safe and idempotent: claim (status `disposing`, with the
+ * planned disposal record, so a concurrent hold sees it and a resumed run writes the same
+ * tombstone) → delete every blob version. Uses the etag each write returns; no re-reads.
+ * Resumes a claim or an unaudited tombstone an earlier (crashed) run left.
  */
-export async function disposeDocument(
+export async function prepareDisposal(
   tenantId: string,
   id: string,
-  ctx: { now: Date; runId: string; requireApproval: boolean },
-  deps: Pick<Deps, 'retention' | 'audit' | 'log'>,
-): Promise<DisposeOutcome> {
+  ctx: DisposalContext,
+  deps: Pick<Deps, 'retention' | 'log'>,
+  /** The item as the sweep's query just returned it: saves a read; if it changed since, the claim fails and the item is read again. */
+  listed?: Versioned<ArchivedDocument>,
+): Promise<PreparedDisposal | Exclude<DisposeOutcome, 'disposed' | 'completed'>> {
   const { catalog, disposer } = deps.retention;
-  let current = await catalog.getVersioned(tenantId, id);
+  const current = listed ?? (await catalog.getVersioned(tenantId, id));
   if (!current) return { blocked: 'changed', detail: 'gone from the catalog' };
   let doc = current.item;
+  let etag = current.etag;
   const resumed = doc.status !== 'active';
 
   if (doc.status === 'active') {
     const blocker = disposalBlocker(doc, ctx.now, ctx.requireApproval);
     if (blocker) return { blocked: blocker };
-    const claimed: ArchivedDocument = { ...doc, status: 'disposing' };
-    if ((await catalog.replace(claimed, current.etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while being claimed' };
-    current = (await catalog.getVersioned(tenantId, id))!;
-    doc = current.item;
+    const claimed: ArchivedDocument = { ...doc, status: 'disposing', disposal: planDisposal(doc, ctx) };
+    const written = await catalog.replace(claimed, etag);
+    if (written === 'conflict') return listed ? prepareDisposal(tenantId, id, ctx, deps) : { blocked: 'changed', detail: 'changed while being claimed' };
+    doc = claimed;
+    etag = written.etag;
   }
 
   if (doc.status === 'disposing') {
@@ -116,47 +159,75 @@ export async function disposeDocument(
       // The store refused (retention extended or hold set at storage level): the catalog goes back to active.
       const code = err instanceof RestError ? (err.code ?? String(err.statusCode)) : String(err);
       deps.log.warn('disposal refused by storage', { tenantId, documentId: id, code });
-      const back = await catalog.getVersioned(tenantId, id);
-      if (back?.item.status === 'disposing') await catalog.replace({ ...back.item, status: 'active' }, back.etag);
+      const { disposal: _planned, ...active } = doc;
+      await catalog.replace({ ...active, status: 'active' }, etag);
       return { blocked: 'storage-refused', detail: code };
     }
-    const approval = doc.disposalApproval;
-    const disposal: DisposalRecord = {
-      at: ctx.now.toISOString(),
-      by: SWEEP_ACTOR,
-      reason: `retention ended: class ${doc.retention.class}, retain-until ${doc.retention.retainUntil}`,
-      runId: ctx.runId,
-      ...(approval ? { approval } : {}),
-      audited: false,
-    };
-    if ((await catalog.replace(tombstoneOf(doc, disposal), current.etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while blobs were deleted' };
-    current = (await catalog.getVersioned(tenantId, id))!;
-    doc = current.item;
+    // A claim written before claims carried the plan gets one now.
+    return { tenantId, id, doc, etag, disposal: doc.disposal ?? planDisposal(doc, ctx), resumed };
   }
 
-  if (doc.status === 'disposed' && doc.disposal && !doc.disposal.audited) {
-    const at = new Date(doc.disposal.at);
-    // Only a resumed disposal can have logged already (a tombstone made in this call cannot): the
-    // query is skipped on the common path, which keeps a large sweep from rescanning the log.
-    if (!(resumed && (await hasDisposalEntry(deps, tenantId, id, at)))) {
-      await deps.audit.append({
-        tenantId,
-        at: doc.disposal.at,
-        actor: doc.disposal.by,
-        action: 'document.dispose',
-        target: id,
-        outcome: 'success',
-        status: 200,
-        requestId: doc.disposal.runId,
-        clientIp: null,
-        userAgent: null,
-        detail: doc.disposal.approval ? `retention-ended;approval=${doc.disposal.approval.approvalId}` : 'retention-ended',
-      });
-    }
-    await catalog.replace({ ...doc, disposal: { ...doc.disposal, audited: true } }, current.etag);
-    return resumed ? 'completed' : 'disposed';
-  }
+  if (doc.status === 'disposed' && doc.disposal && !doc.disposal.audited) return { tenantId, id, doc, etag, disposal: doc.disposal, resumed };
   return { blocked: 'not-active' };
+}
+
+function disposalEntry(p: PreparedDisposal): AuditInput {
+  return {
+    tenantId: p.tenantId,
+    at: p.disposal.at,
+    actor: p.disposal.by,
+    action: 'document.dispose',
+    target: p.id,
+    outcome: 'success',
+    status: 200,
+    requestId: p.disposal.runId,
+    clientIp: null,
+    userAgent: null,
+    detail: p.disposal.approval ? `retention-ended;approval=${p.disposal.approval.approvalId}` : 'retention-ended',
+  };
+}
+
+/**
+ * Second half, for a batch of one tenant's prepared disposals: one audit entry each (a resumed
+ * one only if it has none yet), appended as one batch per audit partition (one chain-head
+ * read and move for the batch instead of one per disposal, and no contention between the
+ * batch's disposals), then the tombstones, already `audited: true`. A crash before the
+ * tombstone leaves the item `disposing`: the next run finds the entry and does not log twice.
+ */
+export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<Deps, 'retention' | 'audit'>): Promise<DisposeOutcome[]> {
+  const entries: AuditInput[] = [];
+  for (const p of prepared) {
+    // Only a resumed disposal can have logged already (one claimed in this run cannot): the
+    // query is skipped on the common path, which keeps a large sweep from rescanning the log.
+    if (!(p.resumed && (await hasDisposalEntry(deps, p.tenantId, p.id, new Date(p.disposal.at))))) entries.push(disposalEntry(p));
+  }
+  const partitions = new Map<string, AuditInput[]>();
+  for (const e of entries) {
+    const key = auditPartition(e.tenantId, new Date(e.at));
+    partitions.set(key, [...(partitions.get(key) ?? []), e]);
+  }
+  for (const batch of partitions.values()) await deps.audit.appendBatch(batch);
+
+  return Promise.all(
+    prepared.map(async (p): Promise<DisposeOutcome> => {
+      const disposal: DisposalRecord = { ...p.disposal, audited: true };
+      const next = p.doc.status === 'disposing' ? tombstoneOf(p.doc, disposal) : { ...p.doc, disposal };
+      if ((await deps.retention.catalog.replace(next, p.etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while blobs were deleted' };
+      return p.resumed ? 'completed' : 'disposed';
+    }),
+  );
+}
+
+/**
+ * Disposes of one document, idempotently and crash-safely: claim (status `disposing`, with the
+ * planned disposal record) → delete blobs → audit entry (unless one exists) → tombstone
+ * (`audited: true`). Every step is re-checked against the catalog, so a re-run resumes where
+ * a crash stopped. The sweep runs the two halves itself, to append a batch's entries at once.
+ */
+export async function disposeDocument(tenantId: string, id: string, ctx: DisposalContext, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<DisposeOutcome> {
+  const prepared = await prepareDisposal(tenantId, id, ctx, deps);
+  if (!('disposal' in prepared)) return prepared;
+  return (await finishDisposals([prepared], deps))[0]!;
 }
 
 /** A crash between the audit append and `audited: true` must not log the disposal twice. */

@@ -55,7 +55,7 @@ export async function recordFixity(doc: ArchivedDocument, found: { mismatched: s
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
     if (!current || current.item.status !== 'active') return;
-    if ((await deps.retention.catalog.replace({ ...current.item, fixity: record }, current.etag)) === 'replaced') break;
+    if ((await deps.retention.catalog.replace({ ...current.item, fixity: record }, current.etag)) !== 'conflict') break;
   }
   if (!ok) {
     deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, ...found });

@@ -1,7 +1,7 @@
 import type { Deps } from '../app';
 import type { ArchivedDocument } from '../documents/types';
 import { uuidv7 } from '../ids';
-import { disposeDocument } from './dispose';
+import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
 import { tenantPolicy } from './review';
 
 export interface Budget {
@@ -17,7 +17,7 @@ export interface SweepInput {
   budget: Budget;
   /** From the previous run's result; null starts from the first tenant. */
   continuation: string | null;
-  /** Documents of one tenant disposed of at once (the tenant's audit chain serialises their entries). Default 4. */
+  /** Claims and blob deletes of one tenant's batch run this many at once (the batch's audit entries are appended together). Default 4. */
   concurrency?: number;
 }
 
@@ -102,35 +102,71 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
   const result: SweepResult = { runId, disposed: [], completed: [], blocked: [], tenants: 0, continuation: null };
   let items = 0;
   const exhausted = () => items >= input.budget.maxItems || deps.clock.now().getTime() - started >= input.budget.maxMillis;
+  // Each batch's audit entries and tombstones are written while the next batch is claimed and its
+  // blobs deleted; batches finish one after the other, in order. A failure stops the run.
+  let finishing: Promise<void> = Promise.resolve();
+  let failed = false;
+  const finishLater = (tenantId: string, prepared: PreparedDisposal[]) => {
+    finishing = finishing.then(async () => {
+      const outcomes = await finishDisposals(prepared, deps);
+      prepared.forEach((p, i) => record(result, tenantId, p.id, outcomes[i]!));
+    });
+    finishing.catch(() => {
+      failed = true;
+    });
+  };
 
-  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
-    result.tenants++;
-    const policy = await tenantPolicy(tenantId, deps);
-    let after = from && tenantId === from.tenant ? from.after : '';
-    for (;;) {
-      if (exhausted()) {
-        result.continuation = cursor.encode({ tenant: tenantId, after });
-        return summarise(result, deps);
-      }
-      const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(50, input.budget.maxItems - items));
-      if (batch.length === 0) break;
-      // The batch is in id order; `after` moves only past documents whose disposal was attempted.
-      let next = 0;
-      const worker = async () => {
-        while (next < batch.length && !exhausted()) {
-          const doc = batch[next++]!;
-          items++;
-          const outcome = await disposeDocument(tenantId, doc.id, { now: input.now, runId, requireApproval: policy.requireDisposalApproval }, deps);
-          if (outcome === 'disposed') result.disposed.push(`${tenantId}/${doc.id}`);
-          else if (outcome === 'completed') result.completed.push(`${tenantId}/${doc.id}`);
-          else result.blocked.push({ tenantId, documentId: doc.id, reason: outcome.detail ? `${outcome.blocked}: ${outcome.detail}` : outcome.blocked });
+  const walk = async (): Promise<void> => {
+    for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
+      result.tenants++;
+      const policy = await tenantPolicy(tenantId, deps);
+      let after = from && tenantId === from.tenant ? from.after : '';
+      for (;;) {
+        if (failed) return;
+        if (exhausted()) {
+          result.continuation = cursor.encode({ tenant: tenantId, after });
+          return;
         }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 4) }, worker));
-      if (next > 0) after = batch[next - 1]!.id;
+        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(50, input.budget.maxItems - items));
+        if (batch.length === 0) break;
+        // The batch is in id order; `after` moves only past documents whose disposal was attempted.
+        // Claims and blob deletes run `concurrency` at a time; then the batch's audit entries are
+        // appended at once (the tenant's chain head is read and moved once, no writers racing for it)
+        // and the tombstones written.
+        const ctx = { now: input.now, runId, requireApproval: policy.requireDisposalApproval };
+        const prepared: PreparedDisposal[] = [];
+        let next = 0;
+        const worker = async () => {
+          while (next < batch.length && !exhausted() && !failed) {
+            const listed = batch[next++]!;
+            items++;
+            const outcome = await prepareDisposal(tenantId, listed.item.id, ctx, deps, listed);
+            if ('disposal' in outcome) prepared.push(outcome);
+            else record(result, tenantId, listed.item.id, outcome);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.max(1, input.concurrency ?? 4) }, worker));
+        prepared.sort((a, b) => (a.id < b.id ? -1 : 1));
+        finishLater(tenantId, prepared);
+        if (next > 0) after = batch[next - 1]!.item.id;
+      }
     }
+  };
+
+  try {
+    await walk();
+  } finally {
+    // Never leave a batch unfinished behind a returned (or thrown) run.
+    await finishing.catch(() => undefined);
   }
+  await finishing;
   return summarise(result, deps);
+}
+
+function record(result: SweepResult, tenantId: string, id: string, outcome: DisposeOutcome): void {
+  if (outcome === 'disposed') result.disposed.push(`${tenantId}/${id}`);
+  else if (outcome === 'completed') result.completed.push(`${tenantId}/${id}`);
+  else result.blocked.push({ tenantId, documentId: id, reason: outcome.detail ? `${outcome.blocked}: ${outcome.detail}` : outcome.blocked });
 }
 
 function summarise(result: SweepResult, deps: Pick<Deps, 'log'>): SweepResult {

@@ -46,7 +46,7 @@ export interface DisposalRecord {
   reason: string;
   runId: string;
   approval?: DisposalApproval;
-  /** False between the tombstone write and the audit entry (a crash there is finished by the next run). */
+  /** False on the plan a claim (`disposing`) carries; true on the tombstone, which is written after the audit entry. (Tombstones of earlier versions may be false: the next sweep logs and flags them.) */
   audited: boolean;
 }
 

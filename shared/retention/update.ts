@@ -33,7 +33,7 @@ export async function updateDocument<R>(
     const step = decide(current.item);
     if (!step.next) return step.result;
     await step.before?.();
-    if ((await deps.retention.catalog.replace(step.next, current.etag)) === 'replaced') {
+    if ((await deps.retention.catalog.replace(step.next, current.etag)) !== 'conflict') {
       await step.after?.();
       return step.result;
     }

@@ -29,11 +29,14 @@ export class RetentionCatalog {
     }
   }
 
-  /** Replace only if unchanged since read; 'conflict' means someone else wrote first (re-read and retry). */
-  async replace(doc: ArchivedDocument, etag: string): Promise<'replaced' | 'conflict'> {
+  /**
+   * Replace only if unchanged since read; 'conflict' means someone else wrote first (re-read and retry).
+   * On success, the new etag: a caller that writes the item again uses it instead of re-reading.
+   */
+  async replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'> {
     try {
-      await this.container.item(doc.id, doc.tenantId).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
-      return 'replaced';
+      const res = await this.container.item(doc.id, doc.tenantId).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return { etag: res.etag };
     } catch (err) {
       if (isCosmosStatus(err, 412)) return 'conflict';
       throw err;
@@ -41,21 +44,26 @@ export class RetentionCatalog {
   }
 
   private async page(tenantId: string, where: string[], parameters: SqlParameter[], orderBy: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+    const page = await this.versionedPage(tenantId, where, parameters, orderBy, limit, continuationToken);
+    return { items: page.items.map((v) => v.item), continuationToken: page.continuationToken };
+  }
+
+  private async versionedPage(tenantId: string, where: string[], parameters: SqlParameter[], orderBy: string, limit: number, continuationToken?: string): Promise<Page<Versioned<ArchivedDocument>>> {
     const query = `SELECT * FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${where.join(' AND ')} ORDER BY ${orderBy}`;
     try {
       const res = await this.container.items
-        .query<ArchivedDocument>({ query, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId, maxItemCount: limit, continuationToken })
+        .query<ArchivedDocument & { _etag: string }>({ query, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId, maxItemCount: limit, continuationToken })
         .fetchNext();
-      return { items: res.resources.map(strip), continuationToken: res.continuationToken ?? null };
+      return { items: res.resources.map((r) => ({ item: strip(r), etag: r._etag })), continuationToken: res.continuationToken ?? null };
     } catch (err) {
       if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
       throw err;
     }
   }
 
-  /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished. */
-  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
-    const page = await this.page(
+  /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished; with their etags. */
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
+    const page = await this.versionedPage(
       tenantId,
       ['c.id > @after', '((c.status = "active" AND c.retention.retainUntil <= @now AND c.legalHold = false) OR c.status = "disposing" OR (c.status = "disposed" AND c.disposal.audited = false))'],
       [{ name: '@after', value: afterId }, { name: '@now', value: now }],

@@ -5,6 +5,7 @@
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
+import { hashEntry, verifyChain } from '../../shared/audit/chain';
 import type { ArchivedDocument } from '../../shared/documents/types';
 import { checkFixity } from '../../shared/retention/fixity';
 import { reconcile } from '../../shared/retention/reconcile';
@@ -36,7 +37,7 @@ async function tenantWith(prefix: string) {
 }
 
 async function auditOf(token: string, month: string) {
-  return (await call(`${archive.url}/audit?month=${month}&limit=500`, { token })).json.items as { action: string; target: string; actor: { subject: string }; detail?: string }[];
+  return (await call(`${archive.url}/audit?month=${month}&limit=500`, { token })).json.items as { action: string; target: string; actor: { subject: string }; detail?: string; requestId: string }[];
 }
 
 /** Direct Azurite access, bypassing the WORM proxy: what a broken disk or an attacker with account keys could do. */
@@ -142,16 +143,23 @@ describe('retention sweep', () => {
     expect(entries[0]!.detail).toBe(`retention-ended;approval=${approval.json.approvalId}`);
   });
 
-  it('a crash between blob deletion and tombstone, or before the audit flag, is finished by the next run with one audit entry', async () => {
+  it('a crash between blob deletion and the audit entry, or between the entry and the tombstone, is finished by the next run with one audit entry', async () => {
     archive.clock.set('2025-03-01T12:00:00Z');
     const t = await tenantWith('crash');
     const id = await ingest(archive, t.archivist, { fiscalYear: 2020 });
     archive.clock.set(EXPIRY);
+    const { audit } = archive.host.deps;
     const catalog = archive.host.deps.retention.catalog;
     const replace = catalog.replace.bind(catalog);
+    const appendBatch = audit.appendBatch.bind(audit);
+    // 1st run: crashes when it is about to log (blobs gone, no entry). 2nd run: logs, crashes writing the tombstone.
+    const auditSpy = jest.spyOn(audit, 'appendBatch').mockImplementation(async (inputs) => {
+      if (inputs.some((i) => i.target === id) && auditSpy.mock.calls.length === 1) throw new Error('injected crash');
+      return appendBatch(inputs);
+    });
     let crashes = 0;
     const spy = jest.spyOn(catalog, 'replace').mockImplementation(async (doc: ArchivedDocument, etag: string) => {
-      if (doc.id === id && ((doc.status === 'disposed' && !doc.disposal?.audited && crashes === 0) || (doc.disposal?.audited && crashes === 1))) {
+      if (doc.id === id && doc.status === 'disposed' && crashes === 0) {
         crashes++;
         throw new Error('injected crash');
       }
@@ -161,21 +169,101 @@ describe('retention sweep', () => {
       await expect(run()).rejects.toThrow('injected crash');
       const half = (await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json;
       expect(half.status).toBe('disposing');
+      expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id)).toHaveLength(0);
       const left: string[] = [];
       for await (const b of archive.storage.getContainerClient(t.container).listBlobsFlat({ prefix: `${id}/` })) left.push(b.name);
       expect(left).toEqual([]);
       // While disposing, a legal hold is refused rather than placed on a half-removed document.
       expect((await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y' }), token: t.archivist })).json.code).toBe('document_disposed');
 
-      await expect(run()).rejects.toThrow('injected crash'); // tombstone written, audit appended, flag not set
+      await expect(run()).rejects.toThrow('injected crash'); // audit entry appended, tombstone not written
+      expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposing');
+      expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id)).toHaveLength(1);
       const done = await run();
       expect(mine(t.tenant, done.completed)).toEqual([id]);
     } finally {
       spy.mockRestore();
+      auditSpy.mockRestore();
     }
-    expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposed');
-    expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id)).toHaveLength(1);
+    expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json).toMatchObject({ status: 'disposed', disposal: { at: EXPIRY } });
+    const tombstone = (await catalog.getVersioned(t.tenant, id))!.item;
+    expect(tombstone.disposal).toMatchObject({ at: EXPIRY, audited: true });
+    const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id);
+    expect(entries).toHaveLength(1);
+    // The tombstone names the run that claimed the document, as the audit entry does.
+    expect(entries[0]).toMatchObject({ requestId: tombstone.disposal!.runId });
     expect(mine(t.tenant, [...(await run()).disposed, ...(await run()).completed])).toEqual([]);
+  });
+
+  it('a crash halfway through appending a batch of disposal entries: the next run logs only the missing ones, and the chain stays whole', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('crash-batch');
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await ingest(archive, t.archivist, { fiscalYear: 2020 }));
+    ids.sort();
+    archive.clock.set(EXPIRY);
+    // The audit container's creates: the first two disposal entries of this tenant go through, the third crashes.
+    const items = (archive.host.deps.audit as unknown as { container: { items: { create: (e: { tenantId: string; action: string }) => Promise<unknown> } } }).container.items;
+    const create = items.create.bind(items);
+    let mineCreated = 0;
+    const spy = jest.spyOn(items, 'create').mockImplementation(async (entry: { tenantId: string; action: string }) => {
+      if (entry.tenantId === t.tenant && entry.action === 'document.dispose' && ++mineCreated === 3) throw new Error('injected crash');
+      return create(entry);
+    });
+    try {
+      await expect(run({ concurrency: 4 })).rejects.toThrow('injected crash');
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose')).toHaveLength(2);
+    for (const id of ids) expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposing');
+
+    const done = await run();
+    expect(mine(t.tenant, done.completed)).toEqual(ids);
+    const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
+    expect(entries.map((e) => e.target).sort()).toEqual(ids);
+    const report = (await call(`${archive.url}/audit/verify?month=2028-01`, { token: t.auditor })).json;
+    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(report.lastSeq).toBe(report.entries);
+  });
+
+  it('finishes what an earlier version left: a claim without a planned record, and a tombstone not yet audited', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('legacy');
+    const claimedId = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    const tombId = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    archive.clock.set(EXPIRY);
+    const catalog = archive.host.deps.retention.catalog;
+    const claimed = (await catalog.getVersioned(t.tenant, claimedId))!;
+    expect(await catalog.replace({ ...claimed.item, status: 'disposing' }, claimed.etag)).not.toBe('conflict');
+    const tomb = (await catalog.getVersioned(t.tenant, tombId))!;
+    const oldRun = 'sweep-earlier-version';
+    expect(await catalog.replace({ ...tomb.item, status: 'disposed', disposal: { at: EXPIRY, by: { subject: 'system:retention-sweep', kind: 'system' }, reason: 'retention ended', runId: oldRun, audited: false } }, tomb.etag)).not.toBe('conflict');
+
+    const done = await run();
+    expect(mine(t.tenant, done.completed)).toEqual([claimedId, tombId].sort());
+    for (const id of [claimedId, tombId]) expect((await catalog.getVersioned(t.tenant, id))!.item).toMatchObject({ status: 'disposed', disposal: { audited: true } });
+    const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
+    expect(entries.map((e) => e.target).sort()).toEqual([claimedId, tombId].sort());
+    expect(entries.find((e) => e.target === tombId)!.requestId).toBe(oldRun);
+    expect(mine(t.tenant, [...(await run()).disposed, ...(await run()).completed])).toEqual([]);
+  });
+
+  it('disposal entries of one batch are chained like single appends, also when other writers append meanwhile', async () => {
+    const { audit } = archive.host.deps;
+    const tenant = newTenant('batch');
+    const entry = (i: number) => ({ tenantId: tenant, at: `2028-02-01T00:00:0${i % 10}.000Z`, actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: 'r', clientIp: null, userAgent: null });
+    const [batch] = await Promise.all([audit.appendBatch(Array.from({ length: 12 }, (_, i) => entry(i))), ...Array.from({ length: 6 }, (_, i) => audit.append(entry(100 + i)))]);
+    expect(batch.map((e) => e.target)).toEqual(Array.from({ length: 12 }, (_, i) => `doc-${i}`));
+    const stored = await audit.all(tenant, '2028-02');
+    expect(stored.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    expect(verifyChain(`${tenant}:2028-02`, stored, [], await audit.headSeq(tenant, '2028-02'))).toMatchObject({ ok: true, problems: [] });
+    // Each batch entry links to whatever entry precedes it in the chain, and carries the hash a single append would give it.
+    const bySeq = new Map(stored.map((e) => [e.seq, e]));
+    for (const e of batch) {
+      expect(e.prevHash).toBe(bySeq.get(e.seq - 1)?.hash ?? '0'.repeat(64));
+      expect(hashEntry(e)).toBe(e.hash);
+    }
   });
 });
 
