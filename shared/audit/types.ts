@@ -38,6 +38,7 @@ export const ZAuditAction = z.enum([
   'legal-hold.place',
   'legal-hold.place-by-query',
   'legal-hold.release',
+  'legal-hold.resync',
   'document.dispose',
   'document.fixity-failed',
   'document.reindex',

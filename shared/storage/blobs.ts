@@ -120,6 +120,27 @@ export class BlobArchive {
     return names;
   }
 
+  /**
+   * Every blob stored under a document with its legal-hold flag: from the listing (Azure reports
+   * it with `include=legalhold`), else from the blob's properties; null where the store reports
+   * no flag at all (Azurite, emulator mode).
+   */
+  async documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]> {
+    const listed: { name: string; legalHold: boolean | null }[] = [];
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/`, includeLegalHold: true })) listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null });
+    return Promise.all(
+      listed.map(async (b) => {
+        if (b.legalHold !== null) return b;
+        try {
+          return { name: b.name, legalHold: (await this.container(tenantId).getBlobClient(b.name).getProperties()).legalHold ?? null };
+        } catch (err) {
+          if (err instanceof RestError && err.statusCode === 404) return b;
+          throw err;
+        }
+      }),
+    );
+  }
+
   /** Names of a tenant's blobs under a prefix (none when the tenant has no container yet). */
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     const names: string[] = [];

@@ -324,4 +324,48 @@ describe('fixity check and reconciler', () => {
     expect(again.indexed.filter((k) => k.startsWith(t.tenant))).toEqual([]);
     expect(again.flagged.filter((f) => f.tenantId === t.tenant)).toEqual([]);
   });
+
+  it('a hold release that crashed before clearing the blob flags, and a flag lost at storage, are brought in line with the catalog, audited, once', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('resync');
+    const released = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    const held = await ingest(archive, t.archivist, { fiscalYear: 2024 });
+    const place = (id: string) => call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'dispute', caseReference: 'C-9' }), token: t.archivist });
+    const hold = (await place(released)).json;
+    expect((await place(held)).status).toBe(201);
+    const flags = (id: string) => ['original.jpg', 'rendition.pdf', 'manifest.json'].map((n) => archive.proxy.state(t.container, `${id}/${n}`)?.legalHold);
+
+    // The release writes the catalog, then crashes before the blobs' flags are cleared.
+    const blobs = archive.host.deps.blobs;
+    const spy = jest.spyOn(blobs, 'setLegalHold').mockRejectedValueOnce(new Error('injected crash'));
+    const crashed = await call(`${archive.url}/documents/${released}/legal-holds/${hold.id}`, { ...json('DELETE', { reason: 'settled' }), token: t.admin });
+    spy.mockRestore();
+    expect(crashed.status).toBe(500);
+    expect((await call(`${archive.url}/documents/${released}`, { token: t.archivist })).json.legalHold).toBe(false);
+    expect(flags(released)).toEqual([true, true, true]);
+    // The other one lost a flag at storage level (someone with account access).
+    await archive.storage.getContainerClient(t.container).getBlobClient(`${held}/rendition.pdf`).setLegalHold(false);
+    expect(flags(held)).toEqual([true, false, true]);
+
+    const result = await reconcile({ now: archive.clock.now(), maxItems: 1000, continuation: null }, archive.host.deps);
+    const mineResynced = result.holdsResynced.filter((r) => r.tenantId === t.tenant).sort((a, b) => (a.documentId === released ? -1 : b.documentId === released ? 1 : 0));
+    expect(mineResynced).toEqual([
+      { tenantId: t.tenant, documentId: released, legalHold: false, blobs: [`${released}/manifest.json`, `${released}/original.jpg`, `${released}/rendition.pdf`] },
+      { tenantId: t.tenant, documentId: held, legalHold: true, blobs: [`${held}/rendition.pdf`] },
+    ]);
+    expect(flags(released)).toEqual([false, false, false]);
+    expect(flags(held)).toEqual([true, true, true]);
+    const entries = (await auditOf(t.auditor, '2025-03')).filter((e) => e.action === 'legal-hold.resync');
+    expect(entries.map((e) => [e.target, e.detail]).sort()).toEqual(
+      [
+        [released, 'cleared:manifest.json,original.jpg,rendition.pdf'],
+        [held, 'set:rendition.pdf'],
+      ].sort(),
+    );
+    expect(entries.every((e) => e.actor.subject === 'system:reconciler')).toBe(true);
+    // The released document can now go when its retention ends; a second run changes nothing.
+    const again = await reconcile({ now: archive.clock.now(), maxItems: 1000, continuation: null }, archive.host.deps);
+    expect(again.holdsResynced.filter((r) => r.tenantId === t.tenant)).toEqual([]);
+    expect((await auditOf(t.auditor, '2025-03')).filter((e) => e.action === 'legal-hold.resync')).toHaveLength(2);
+  });
 });
