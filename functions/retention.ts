@@ -53,7 +53,7 @@ async function approve({ req, principal, audit }: TenantContext, deps: Deps) {
 
 export const retentionRoutes: RouteDef[] = [
   tenantRoute({ name: 'getRetentionPolicy', method: 'GET', route: 'retention/policy', permission: 'documents:read', action: 'retention.policy-read', handler: readPolicy }),
-  tenantRoute({ name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', permission: 'retention:approve', action: 'retention.policy-set', handler: putPolicy }),
+  tenantRoute({ name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', permission: 'retention:manage', action: 'retention.policy-set', handler: putPolicy }),
   tenantRoute({ name: 'extendRetention', method: 'POST', route: 'documents/{id}/retention', permission: 'retention:extend', action: 'retention.extend', handler: extend }),
   tenantRoute({ name: 'listRetentionDue', method: 'GET', route: 'retention/due', permission: 'retention:approve', action: 'retention.due-list', handler: due }),
   tenantRoute({ name: 'approveDisposal', method: 'POST', route: 'retention/approvals', permission: 'retention:approve', action: 'retention.approve', handler: approve }),

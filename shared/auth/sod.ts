@@ -7,6 +7,8 @@ export const SOD_RULES = {
   'own-rights': 'Nobody changes or deletes the rights set they hold themselves.',
   'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
+  'approver-lowers-safeguards':
+    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, end the fiscal year earlier); a principal with retention:manage and without retention:approve can.',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 
@@ -45,6 +47,15 @@ export function sameActor(principal: Pick<Principal, 'subject' | 'kind'>, other:
 /** For retention (issue #4): call at action time before approving a disposal. */
 export function assertMayApproveDisposal(principal: Principal, uploadedBy: { subject: string; kind?: string }, policy: SodPolicy): void {
   if (policy.uploaderCannotApproveDisposal && sameActor(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
+}
+
+/**
+ * For the retention policy (always on, like the legal-hold four-eyes rule): whoever may approve
+ * disposals must not also be able to switch that control off or shorten retention, else one
+ * principal could both remove the safeguard and act under it. `lowered` names what the change lowers.
+ */
+export function assertMayLowerSafeguards(principal: Principal, lowered: string[]): void {
+  if (lowered.length > 0 && principal.permissions.has('retention:approve')) throw sodRefusal('approver-lowers-safeguards', { lowered });
 }
 
 /*

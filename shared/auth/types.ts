@@ -9,6 +9,7 @@ export const PERMISSIONS = [
   'holds:release',
   'retention:extend',
   'retention:approve',
+  'retention:manage',
   'audit:read',
   'keys:manage',
   'rights:manage',
@@ -22,7 +23,7 @@ export const BUILT_IN_RIGHTS_SETS: Record<string, readonly Permission[]> = {
   accountant: ['documents:read', 'documents:download'],
   archivist: ['documents:read', 'documents:download', 'documents:write', 'holds:place', 'retention:extend'],
   auditor: ['documents:read', 'documents:download', 'audit:read'],
-  'tenant-admin': ['documents:read', 'documents:download', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve'],
+  'tenant-admin': ['documents:read', 'documents:download', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
 };
 
 export type PrincipalKind = 'user' | 'client' | 'support';

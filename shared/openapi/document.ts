@@ -62,7 +62,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   releaseLegalHoldEverywhere: t('retention', 'Release a hold on every document it covers', { '200': 'Released', '404': 'No such hold' }),
   placeLegalHoldsByQuery: t('retention', 'Place a legal hold on every document matching a search', { '201': 'Placed' }),
   getRetentionPolicy: t('retention', 'The tenant\'s retention policy', { '200': 'The policy' }),
-  putRetentionPolicy: t('retention', 'Set the tenant\'s retention policy (never below the legal floor)', { '200': 'Set', '422': 'Invalid policy' }),
+  putRetentionPolicy: t('retention', 'Set the tenant\'s retention policy (never below the legal floor; lowering a safeguard is refused to a holder of retention:approve)', { '200': 'Set', '403': 'Missing retention:manage, or segregation of duties (approver-lowers-safeguards)', '422': 'Invalid policy' }),
   extendRetention: t('retention', 'Extend a document\'s retention (never shorten)', { '200': 'Extended', '422': 'Shortening refused' }),
   listRetentionDue: t('retention', 'Documents whose retention has ended', { '200': 'A page' }),
   approveDisposal: t('retention', 'Approve disposal of documents due', { '200': 'Approved' }),

@@ -77,3 +77,19 @@ export function resolveRetention(policy: TTenantRetentionPolicy, meta: { fiscalY
   const fiscalYear = fiscalYearOf(meta, archivedAt, policy.fiscalYearEndMonth);
   return { fiscalYear, retention: { class: name, retainUntil: retainUntilFor(years, fiscalYear, policy.fiscalYearEndMonth) } };
 }
+
+/**
+ * What a policy change lowers, compared with the policy in force: required approval turned off,
+ * a tenant class kept fewer years, a default class kept fewer years, an earlier fiscal-year end
+ * (retain-until of a stated fiscal year moves earlier). Empty when nothing is lowered.
+ */
+export function loweredSafeguards(before: TTenantRetentionPolicy, after: TTenantRetentionPolicy): string[] {
+  const lowered: string[] = [];
+  if (before.requireDisposalApproval && !after.requireDisposalApproval) lowered.push('disposal-approval-off');
+  const was = classesOf(before);
+  const now = classesOf(after);
+  for (const [name, years] of now) if ((was.get(name) ?? 0) > years) lowered.push(`class-shortened:${name}`);
+  if ((now.get(after.defaultClass) ?? 0) < (was.get(before.defaultClass) ?? 0)) lowered.push('default-class-shorter');
+  if (after.fiscalYearEndMonth < before.fiscalYearEndMonth) lowered.push('fiscal-year-end-earlier');
+  return lowered;
+}

@@ -1,12 +1,12 @@
 import type { Deps } from '../app';
-import { assertMayApproveDisposal, sameActor } from '../auth/sod';
+import { assertMayApproveDisposal, assertMayLowerSafeguards, sameActor } from '../auth/sod';
 import type { Principal } from '../auth/types';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import { uuidv7 } from '../ids';
 import type { Page } from '../storage/catalog';
 import { disposalBlocker } from './dispose';
-import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS } from './policy';
+import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards } from './policy';
 import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from './types';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
@@ -29,8 +29,13 @@ export async function describePolicy(tenantId: string, deps: Pick<Deps, 'retenti
   };
 }
 
+/**
+ * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard is refused to a
+ * principal who also holds retention:approve (segregation of duties, `approver-lowers-safeguards`).
+ */
 export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock'>) {
   checkTenantPolicy(policy);
+  assertMayLowerSafeguards(principal, loweredSafeguards(await tenantPolicy(principal.tenantId, deps), policy));
   await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal));
   return describePolicy(principal.tenantId, deps);
 }

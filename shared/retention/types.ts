@@ -59,7 +59,7 @@ export interface FixityRecord {
   missing?: string[];
 }
 
-/** A tenant's retention policy (Cosmos `tenants`, id `retention-policy`). */
+/** A tenant's retention policy (Cosmos `tenants`, id `retention-policy`), set by a principal with retention:manage. */
 export const ZTenantRetentionPolicy = z.strictObject({
   classes: z
     .array(

@@ -93,3 +93,42 @@ it('in emulator mode (Azurite), holds still work on the catalog, and placing and
   expect(audit.filter((e) => e.action === 'legal-hold.release' && e.outcome === 'success').map((e) => e.target)).toContain(docA);
   expect(audit.some((e) => e.action === 'legal-hold.place' && e.outcome === 'refused')).toBe(true);
 });
+
+it('the policy needs retention:manage, not retention:approve; a holder of retention:approve cannot lower a safeguard (segregation of duties, audited)', async () => {
+  const tenant = newTenant('rsec-sod');
+  const admin = await archive.token({ tenant, sub: 'carol', rights: 'tenant-admin' });
+  const put = (token: string, body: unknown) => call(`${archive.url}/retention/policy`, { ...json('PUT', body), token });
+  const putAs = (path: string, body: unknown) => call(`${archive.url}${path}`, { ...json('PUT', body), token: admin });
+  expect((await putAs('/rights-sets/approver', { permissions: ['documents:read', 'retention:approve'] })).status).toBe(200);
+  expect((await putAs('/rights-sets/records-manager', { permissions: ['documents:read', 'retention:manage'] })).status).toBe(200);
+  expect((await putAs('/rights-assignments/ann', { rightsSet: 'approver' })).status).toBe(200);
+  expect((await putAs('/rights-assignments/rita', { rightsSet: 'records-manager' })).status).toBe(200);
+  const ann = await archive.token({ tenant, sub: 'ann' });
+  const rita = await archive.token({ tenant, sub: 'rita' });
+
+  // retention:approve alone no longer sets the policy; retention:manage alone approves nothing.
+  expect((await put(ann, { requireDisposalApproval: true })).json).toMatchObject({ status: 403, code: 'forbidden' });
+  expect((await call(`${archive.url}/retention/approvals`, { ...json('POST', { before: '2030-01-01', reason: 'r' }), token: rita })).json.code).toBe('forbidden');
+
+  // tenant-admin holds both: raising and other changes are fine, lowering is not.
+  const strict = { classes: [{ name: 'contracts-12y', years: 12 }], defaultClass: 'contracts-12y', requireDisposalApproval: true };
+  expect((await put(admin, strict)).status).toBe(200);
+  const off = await put(admin, { ...strict, requireDisposalApproval: false });
+  expect(off.status).toBe(403);
+  expect(off.json).toMatchObject({ code: 'segregation_of_duties', rule: 'approver-lowers-safeguards', lowered: ['disposal-approval-off'] });
+  const shorter = await put(admin, { ...strict, classes: [{ name: 'contracts-12y', years: 8 }] });
+  expect(shorter.json).toMatchObject({ rule: 'approver-lowers-safeguards', lowered: ['class-shortened:contracts-12y', 'default-class-shorter'] });
+  // Omitting requireDisposalApproval means false: that lowers it too.
+  expect((await put(admin, { classes: strict.classes, defaultClass: 'contracts-12y' })).json.lowered).toEqual(['disposal-approval-off']);
+  expect((await call(`${archive.url}/retention/policy`, { token: admin })).json).toMatchObject({ requireDisposalApproval: true, defaultClass: 'contracts-12y', updatedBy: { subject: 'carol' } });
+
+  // A records manager without retention:approve may lower it (the legal floor still holds).
+  expect((await put(rita, { ...strict, classes: [{ name: 'contracts-12y', years: 5 }] })).json.code).toBe('retention_below_legal_floor');
+  const lowered = await put(rita, { ...strict, requireDisposalApproval: false });
+  expect(lowered.status).toBe(200);
+  expect(lowered.json).toMatchObject({ requireDisposalApproval: false, updatedBy: { subject: 'rita' } });
+
+  const audit = (await call(`${archive.url}/audit?action=retention.policy-set&limit=50`, { token: await archive.token({ tenant, sub: 'aud', rights: 'auditor' }) })).json.items as { outcome: string; actor: { subject: string }; detail?: string }[];
+  expect(audit.filter((e) => e.outcome === 'refused' && e.actor.subject === 'carol')).toHaveLength(3);
+  expect(audit.filter((e) => e.outcome === 'success').map((e) => e.actor.subject).sort()).toEqual(['carol', 'rita']);
+});

@@ -1,5 +1,5 @@
 import { ArchiveError } from '../../../shared/http/errors';
-import { checkTenantPolicy, DEFAULT_POLICY, fiscalYearOf, resolveRetention, retainUntil, retainUntilFor } from '../../../shared/retention/policy';
+import { checkTenantPolicy, DEFAULT_POLICY, fiscalYearOf, loweredSafeguards, resolveRetention, retainUntil, retainUntilFor } from '../../../shared/retention/policy';
 import { disposalBlocker } from '../../../shared/retention/dispose';
 import type { ArchivedDocument } from '../../../shared/documents/types';
 
@@ -81,5 +81,21 @@ describe('what keeps a document from disposal', () => {
     expect(disposalBlocker(doc({ disposalApproval: approval }), new Date('2040-01-01'), true)).toBeNull();
     // An extension after the approval voids it.
     expect(disposalBlocker(doc({ disposalApproval: approval, retention: { class: 'fiscal-7y', retainUntil: '2035-01-01T00:00:00.000Z' } }), new Date('2040-01-01'), true)).toBe('approval-required');
+  });
+});
+
+describe('what a policy change lowers', () => {
+  const strict = { ...DEFAULT_POLICY, requireDisposalApproval: true, classes: [{ name: 'contracts-12y', years: 12 }, { name: 'permits-20y', years: 20 }], defaultClass: 'contracts-12y' };
+  it('names approval off, a shortened class, a shorter default and an earlier fiscal-year end', () => {
+    expect(loweredSafeguards(strict, strict)).toEqual([]);
+    expect(loweredSafeguards(strict, { ...strict, requireDisposalApproval: false })).toEqual(['disposal-approval-off']);
+    expect(loweredSafeguards(strict, { ...strict, classes: [{ name: 'contracts-12y', years: 10 }, { name: 'permits-20y', years: 20 }], defaultClass: 'permits-20y' })).toEqual(['class-shortened:contracts-12y']);
+    expect(loweredSafeguards(strict, { ...strict, defaultClass: 'fiscal-7y' })).toEqual(['default-class-shorter']);
+    expect(loweredSafeguards(strict, { ...strict, fiscalYearEndMonth: 6 })).toEqual(['fiscal-year-end-earlier']);
+  });
+  it('raising a safeguard, adding a class or dropping an unused one lowers nothing', () => {
+    expect(loweredSafeguards(DEFAULT_POLICY, strict)).toEqual([]);
+    expect(loweredSafeguards(strict, { ...strict, classes: [...strict.classes, { name: 'extra-9y', years: 9 }] })).toEqual([]);
+    expect(loweredSafeguards(strict, { ...strict, classes: [{ name: 'contracts-12y', years: 12 }] })).toEqual([]);
   });
 });
