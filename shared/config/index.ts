@@ -54,6 +54,8 @@ const ZConfig = z
     ARCHIVE_FIXITY_CYCLE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     ARCHIVE_FIXITY_MAX_ITEMS: z.coerce.number().int().positive().default(500),
     ARCHIVE_RECONCILE_SCHEDULE: z.string().min(1).default('0 */30 * * * *'),
+    /** A legal hold by query places at most this many holds in its one request; a broader query is refused (400) before anything changes. */
+    ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS: z.coerce.number().int().positive().max(10_000).default(1000),
     /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */
     ARCHIVE_DOWNLOAD_LINK_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     /** Exports (ZIP of a search): kept this long, then deleted by the export maintenance timer. */

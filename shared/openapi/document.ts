@@ -60,7 +60,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   placeLegalHold: t('retention', 'Place a legal hold on a document', { '201': 'Placed', '404': 'No such document' }),
   releaseLegalHold: t('retention', 'Release a legal hold (four eyes: not by the placing principal)', { '200': 'Released', '403': 'Four-eyes rule', '404': 'No such hold' }),
   releaseLegalHoldEverywhere: t('retention', 'Release a hold on every document it covers', { '200': 'Released', '404': 'No such hold' }),
-  placeLegalHoldsByQuery: t('retention', 'Place a legal hold on every document matching a search', { '201': 'Placed' }),
+  placeLegalHoldsByQuery: t('retention', 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)', { '201': 'Placed', '400': 'Invalid query, or it matches more documents than one hold covers (nothing held)' }),
   getRetentionPolicy: t('retention', 'The tenant\'s retention policy', { '200': 'The policy' }),
   putRetentionPolicy: t('retention', 'Set the tenant\'s retention policy (never below the legal floor; lowering a safeguard is refused to a holder of retention:approve)', { '200': 'Set', '403': 'Missing retention:manage, or segregation of duties (approver-lowers-safeguards)', '422': 'Invalid policy' }),
   extendRetention: t('retention', 'Extend a document\'s retention (never shorten)', { '200': 'Extended', '422': 'Shortening refused' }),

@@ -42,19 +42,31 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
   });
 }
 
-/** One hold over every active document matching the query (a tax audit of a year, a dispute with a counterparty). */
-export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: { fiscalYear?: number; counterparty?: string } }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[] }> {
-  const holdId = uuidv7(deps.clock.now().getTime());
+/**
+ * One hold over every active document matching the query (a tax audit of a year, a dispute with
+ * a counterparty). At most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS documents: the matches are collected
+ * first, and a broader query is refused (400 `invalid_query`, with `matched` and `limit`) before
+ * any hold is placed; the caller narrows it (a counterparty within a year) or holds in parts.
+ */
+export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: { fiscalYear?: number; counterparty?: string } }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[] }> {
+  const tenantId = cmd.principal.tenantId;
+  const limit = deps.config.ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS;
   const documentIds: string[] = [];
   let token: string | undefined;
   do {
-    const page = await deps.retention.catalog.matching(cmd.principal.tenantId, cmd.query, 100, token);
-    for (const doc of page.items) {
-      await placeHold({ ...cmd, documentId: doc.id, holdId, query: cmd.query }, deps);
-      documentIds.push(doc.id);
+    const page = await deps.retention.catalog.matching(tenantId, cmd.query, 100, token);
+    documentIds.push(...page.items.map((d) => d.id));
+    if (documentIds.length > limit) {
+      const matched = await deps.retention.catalog.countMatching(tenantId, cmd.query);
+      throw new ArchiveError('invalid_query', {
+        detail: `The query matches ${matched} documents; one legal hold by query covers at most ${limit}. Nothing was held: narrow the query (e.g. a counterparty within a fiscal year) or place the hold in parts.`,
+        extensions: { reason: 'hold-query-too-broad', matched, limit },
+      });
     }
     token = page.continuationToken ?? undefined;
   } while (token);
+  const holdId = uuidv7(deps.clock.now().getTime());
+  for (const documentId of documentIds) await placeHold({ ...cmd, documentId, holdId, query: cmd.query }, deps);
   return { holdId, documentIds };
 }
 

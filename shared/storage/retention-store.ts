@@ -80,17 +80,17 @@ export class RetentionCatalog {
 
   /** Active documents matching a hold query. */
   async matching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
-    const where = ['c.status = "active"'];
-    const parameters: SqlParameter[] = [];
-    if (q.fiscalYear !== undefined) {
-      where.push('c.fiscalYear = @fy');
-      parameters.push({ name: '@fy', value: q.fiscalYear });
-    }
-    if (q.counterparty !== undefined) {
-      where.push('c.metadata.counterparty = @cp');
-      parameters.push({ name: '@cp', value: q.counterparty });
-    }
+    const { where, parameters } = holdFilter(q);
     return this.page(tenantId, where, parameters, 'c.id', limit, continuationToken);
+  }
+
+  /** How many active documents a hold query matches. */
+  async countMatching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }): Promise<number> {
+    const { where, parameters } = holdFilter(q);
+    const { resources } = await this.container.items
+      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${where.join(' AND ')}`, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId })
+      .fetchAll();
+    return resources[0] ?? 0;
   }
 
   /** Active documents under at least one open legal hold. */
@@ -108,6 +108,20 @@ export class RetentionCatalog {
     const { resources } = await this.container.items.query<number>('SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND c.status = "active" AND c.fixity.ok = false').fetchAll();
     return resources.reduce((a, b) => a + b, 0);
   }
+}
+
+function holdFilter(q: { fiscalYear?: number; counterparty?: string }): { where: string[]; parameters: SqlParameter[] } {
+  const where = ['c.status = "active"'];
+  const parameters: SqlParameter[] = [];
+  if (q.fiscalYear !== undefined) {
+    where.push('c.fiscalYear = @fy');
+    parameters.push({ name: '@fy', value: q.fiscalYear });
+  }
+  if (q.counterparty !== undefined) {
+    where.push('c.metadata.counterparty = @cp');
+    parameters.push({ name: '@cp', value: q.counterparty });
+  }
+  return { where, parameters };
 }
 
 interface PolicyItem extends TTenantRetentionPolicy {

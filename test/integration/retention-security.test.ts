@@ -11,7 +11,7 @@ let archivistB: string;
 let docA: string;
 
 beforeAll(async () => {
-  archive = await startTestArchive();
+  archive = await startTestArchive({ ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS: '2' }); // small, to test the cap of a hold by query
   tenantA = newTenant('rsec-a');
   const tenantB = newTenant('rsec-b');
   archivistA = await archive.token({ tenant: tenantA, sub: 'alice', rights: 'archivist' });
@@ -131,4 +131,32 @@ it('the policy needs retention:manage, not retention:approve; a holder of retent
   const audit = (await call(`${archive.url}/audit?action=retention.policy-set&limit=50`, { token: await archive.token({ tenant, sub: 'aud', rights: 'auditor' }) })).json.items as { outcome: string; actor: { subject: string }; detail?: string }[];
   expect(audit.filter((e) => e.outcome === 'refused' && e.actor.subject === 'carol')).toHaveLength(3);
   expect(audit.filter((e) => e.outcome === 'success').map((e) => e.actor.subject).sort()).toEqual(['carol', 'rita']);
+});
+
+it('a hold by query that matches more documents than one hold may cover is refused before anything is held (400 problem+json)', async () => {
+  const tenant = newTenant('rsec-cap');
+  const archivist = await archive.token({ tenant, sub: 'alice', rights: 'archivist' });
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const bytes = Buffer.concat([corpusFile('img2pdf/normal.jpg'), Buffer.from(`${tenant}-${i}`)]);
+    const metadata = i < 2 ? { fiscalYear: 2023, counterparty: 'ACME' } : { fiscalYear: 2023 };
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'scan.jpg');
+    form.append('metadata', JSON.stringify(metadata));
+    const res = await call(`${archive.url}/documents`, { method: 'POST', body: form, token: archivist });
+    expect(res.status).toBe(201);
+    ids.push(res.json.id as string);
+  }
+  const broad = await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'tax audit', caseReference: 'BD-3', query: { fiscalYear: 2023 } }), token: archivist });
+  expect(broad.status).toBe(400);
+  expect(broad.headers.get('content-type')).toBe('application/problem+json');
+  expect(broad.json).toMatchObject({ code: 'invalid_query', reason: 'hold-query-too-broad', matched: 3, limit: 2 });
+  for (const id of ids) expect((await call(`${archive.url}/documents/${id}`, { token: archivist })).json).toMatchObject({ legalHold: false, holds: [] });
+
+  // Narrowed to the cap: held.
+  const narrow = await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'dispute', caseReference: 'C-3', query: { fiscalYear: 2023, counterparty: 'ACME' } }), token: archivist });
+  expect(narrow.status).toBe(201);
+  expect(narrow.json.documentIds.sort()).toEqual(ids.slice(0, 2).sort());
+  const audit = (await call(`${archive.url}/audit?action=legal-hold.place-by-query&limit=10`, { token: await archive.token({ tenant, sub: 'aud', rights: 'auditor' }) })).json.items as { outcome: string; status: number }[];
+  expect(audit.map((e) => [e.outcome, e.status]).sort()).toEqual([['refused', 400], ['success', 201]].sort());
 });
