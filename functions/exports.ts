@@ -35,7 +35,7 @@ async function downloadExportArchive({ req, principal }: TenantContext, deps: De
 }
 
 export const exportRoutes: RouteDef[] = [
-  tenantRoute({ name: 'createExport', method: 'POST', route: 'exports', permission: 'documents:download', action: 'export.create', handler: createExport }),
+  tenantRoute({ name: 'createExport', method: 'POST', route: 'exports', permission: 'exports:create', action: 'export.create', handler: createExport }),
   tenantRoute({ name: 'getExport', method: 'GET', route: 'exports/{id}', permission: 'documents:read', action: 'export.read', handler: readExport }),
   tenantRoute({ name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', permission: 'documents:download', action: 'export.download', handler: downloadExportArchive }),
 ];

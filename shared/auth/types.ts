@@ -4,6 +4,8 @@ import type { ArchiveError } from '../http/errors';
 export const PERMISSIONS = [
   'documents:read',
   'documents:download',
+  /** Starting a bulk export (a copy of many documents at once), apart from single downloads. */
+  'exports:create',
   'documents:write',
   'holds:place',
   'holds:release',
@@ -20,10 +22,10 @@ export type Permission = (typeof PERMISSIONS)[number];
 /** Built-in rights sets (templates). Tenants define their own (`/rights-sets`); these names are reserved. */
 export const BUILT_IN_RIGHTS_SETS: Record<string, readonly Permission[]> = {
   uploader: ['documents:write', 'documents:read'],
-  accountant: ['documents:read', 'documents:download'],
+  accountant: ['documents:read', 'documents:download', 'exports:create'],
   archivist: ['documents:read', 'documents:download', 'documents:write', 'holds:place', 'retention:extend'],
-  auditor: ['documents:read', 'documents:download', 'audit:read'],
-  'tenant-admin': ['documents:read', 'documents:download', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
+  auditor: ['documents:read', 'documents:download', 'exports:create', 'audit:read'],
+  'tenant-admin': ['documents:read', 'documents:download', 'exports:create', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
 };
 
 export type PrincipalKind = 'user' | 'client' | 'support';

@@ -206,6 +206,10 @@ describe('support access', () => {
     expect((await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.png'), 'image/png'), token: staff })).status).toBe(403);
     expect((await call(`${archive.url}/support-grants`, { token: staff })).status).toBe(403);
     expect((await call(`${archive.url}/audit`, { token: staff })).status).toBe(403);
+    // Reading one by one is not copying a whole year out: a bulk export needs exports:create.
+    const bulk = await call(`${archive.url}/exports`, { ...jsonBody('POST', { fiscalYear: 2024 }), token: staff });
+    expect(bulk.status).toBe(403);
+    expect(bulk.json.permission).toBe('exports:create');
 
     const listed = await call(`${archive.url}/support-grants`, { token: admin });
     expect(listed.json.items).toEqual([expect.objectContaining({ id: grant.json.id, ticket: 'INC-1' })]);
@@ -215,6 +219,7 @@ describe('support access', () => {
     const entries = (await auditItems(tenant)).filter((e) => e.actor.kind === 'support');
     expect(entries.map((e) => [e.action, e.status, e.actor.grantId ?? null])).toEqual([
       ['document.read', 403, null],
+      ['export.create', 403, grant.json.id],
       ['audit.read', 403, grant.json.id],
       ['support-grant.list', 403, grant.json.id],
       ['document.ingest', 403, grant.json.id],
