@@ -11,6 +11,9 @@ export interface Budget {
   maxMillis: number;
 }
 
+/** Candidates fetched per query, and disposal entries appended per audit batch. */
+const SWEEP_BATCH = 100;
+
 export interface SweepInput {
   /** The instant retention is judged against. */
   now: Date;
@@ -127,7 +130,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
           result.continuation = cursor.encode({ tenant: tenantId, after });
           return;
         }
-        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(50, input.budget.maxItems - items));
+        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(SWEEP_BATCH, input.budget.maxItems - items));
         if (batch.length === 0) break;
         // The batch is in id order; `after` moves only past documents whose disposal was attempted.
         // Claims and blob deletes run `concurrency` at a time; then the batch's audit entries are
