@@ -68,7 +68,9 @@ describe('retention sweep', () => {
     expect(second.continuation).toBeNull();
     const disposed = mine(t.tenant, [...first.disposed, ...second.disposed]);
     expect(disposed).toEqual(expired);
-    expect(first.disposed.length + second.disposed.length).toBe(3);
+    // Only this tenant's: the host indexes every manifest in the shared Azurite at start, so expired
+    // documents of test files that ran earlier (worm.test's released hold) may be swept here too.
+    expect([...first.disposed, ...second.disposed].filter((k) => k.startsWith(`${t.tenant}/`))).toHaveLength(3);
 
     for (const id of expired) {
       const doc = (await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json;
