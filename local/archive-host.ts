@@ -11,7 +11,7 @@ import { debounced, loadCosmosSnapshot, saveCosmosSnapshot } from './state';
 export interface ArchiveHostOptions {
   env: NodeJS.ProcessEnv;
   port?: number;
-  /** Where the Cosmos snapshot lives; without it nothing is persisted (tests). */
+  /** Where the Cosmos snapshot lives; without it nothing is persisted and nothing is re-indexed (tests, benches). */
   dataDir?: string;
   log?: Logger;
 }
@@ -30,9 +30,13 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
   const deps = await buildDeps(config, opts.log ? { log: opts.log } : {});
   const snapshotFile = opts.dataDir ? path.join(opts.dataDir, 'cosmos-snapshot.json') : null;
   const restored = { snapshotItems: 0, indexedFromManifests: 0 };
-  if (snapshotFile) restored.snapshotItems = await loadCosmosSnapshot(deps.cosmos, snapshotFile);
-  // Manifests are the source of truth for documents: index any the snapshot missed.
-  restored.indexedFromManifests = (await unsafeRebuildCatalogFromManifests(deps)).indexed;
+  if (snapshotFile) {
+    restored.snapshotItems = await loadCosmosSnapshot(deps.cosmos, snapshotFile);
+    // Manifests are the source of truth for documents: index any the snapshot missed. Only for a
+    // host that keeps its data: a host without (tests, benches) must not adopt the documents of
+    // other hosts that share the emulator's blob store.
+    restored.indexedFromManifests = (await unsafeRebuildCatalogFromManifests(deps)).indexed;
+  }
 
   const snapshot = debounced(async () => {
     if (snapshotFile) await saveCosmosSnapshot(deps.cosmos, snapshotFile);
