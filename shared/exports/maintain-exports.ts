@@ -10,13 +10,13 @@ export interface MaintainResult {
 /**
  * Export maintenance (timer, and callable on its own): delete expired export blobs and mark
  * their jobs `expired`; restart running jobs whose worker died (stale heartbeat). Idempotent:
- * a second run finds nothing new to do.
+ * a second run finds nothing new to do. `tenantId` keeps a run to one tenant (the timer passes none).
  */
-export async function maintainExports({ now, deps, maxItems = 100 }: { now: Date; deps: Deps; maxItems?: number }): Promise<MaintainResult> {
+export async function maintainExports({ now, deps, maxItems = 100, tenantId }: { now: Date; deps: Deps; maxItems?: number; tenantId?: string }): Promise<MaintainResult> {
   const jobs = new ExportJobs(deps.cosmos.tenants);
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
   const result: MaintainResult = { expired: [], restarted: [] };
-  for (const job of await jobs.unsafeListDue(now, staleBefore, maxItems)) {
+  for (const job of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     if (Date.parse(job.expiresAt) <= now.getTime()) {
       await deps.exportBlobs.delete(job.tenantId, job.blobName);
       const { archive: _gone, ...rest } = job;

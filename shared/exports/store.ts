@@ -73,7 +73,8 @@ export class ExportJobs {
    * Cross-tenant, for the maintenance timer only: jobs past their expiry, and running jobs whose
    * worker stopped giving signs of life.
    */
-  async unsafeListDue(now: Date, staleBefore: Date, limit: number): Promise<ExportJob[]> {
+  /** Jobs due for maintenance: across every tenant (the timer), or within one tenant's partition. */
+  async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]> {
     const { resources } = await this.container.items
       .query<ExportJob>(
         {
@@ -84,7 +85,7 @@ export class ExportJobs {
             { name: '@stale', value: staleBefore.toISOString() },
           ],
         },
-        { maxItemCount: limit },
+        { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
       )
       .fetchNext();
     return resources.map(strip);

@@ -145,15 +145,15 @@ describe('POST /exports', () => {
     const principal = { tenantId: tenant, subject: 'accountant@export.example', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set<never>() };
     const { job } = await startExport(principal, { fiscalYear: 2023, includeOriginals: false }, 'req-orphan', deps); // never run: as if the instance died
     const later = new Date(Date.now() + 20 * 60_000);
-    const first = await maintainExports({ now: later, deps });
+    const first = await maintainExports({ now: later, deps, tenantId: tenant });
     expect(first.restarted).toContain(job.id);
     const restarted = await waitFor(job.id);
     expect(restarted).toMatchObject({ status: 'completed', progress: { total: 10, documents: 10, files: 10 } });
 
     const afterExpiry = new Date(Date.parse(restarted.expiresAt) + 1000);
-    const second = await maintainExports({ now: afterExpiry, deps });
+    const second = await maintainExports({ now: afterExpiry, deps, tenantId: tenant });
     expect(second.expired).toEqual(expect.arrayContaining([job.id, exportId]));
-    expect((await maintainExports({ now: afterExpiry, deps })).expired).toEqual([]);
+    expect((await maintainExports({ now: afterExpiry, deps, tenantId: tenant })).expired).toEqual([]);
     expect((await call(`${archive.url}/exports/${job.id}`, { token })).json.status).toBe('expired');
     const gone = await call(`${archive.url}/exports/${job.id}/download`, { token });
     expect([gone.status, gone.json.code]).toEqual([410, 'export_expired']);
