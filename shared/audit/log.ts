@@ -51,22 +51,12 @@ export class AuditLog {
     const partition = auditPartition(input.tenantId, new Date(input.at));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const head = await this.readHead(input.tenantId, partition);
-      let seq = head?.value.seq ?? 0;
-      let prevHash = head?.value.hash ?? GENESIS_HASH;
+      let end = { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH };
       // Entries whose writer had not yet moved the head (or crashed before it) come first. The
       // first attempt skips the walk: if seq+1 is taken, its create fails (409) and the retry walks.
-      if (attempt > 0) {
-        for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
-          seq = next.seq;
-          prevHash = next.hash;
-        }
-      }
-      const body: Omit<AuditEntry, 'hash'> = { id: entryId(seq + 1), partition, seq: seq + 1, prevHash, ...input };
-      const entry: AuditEntry = { ...body, hash: hashEntry(body) };
-      try {
-        await this.container.items.create(entry);
-      } catch (err) {
-        if (!isCosmosStatus(err, 409)) throw err;
+      if (attempt > 0) end = await this.walk(partition, end);
+      const entry = await this.tryCreate(partition, end, input);
+      if (!entry) {
         await sleep(Math.floor(Math.random() * (5 + attempt * 5))); // another writer took seq+1
         continue;
       }
@@ -91,33 +81,23 @@ export class AuditLog {
       throw new Error('appendBatch: every entry must belong to the same audit partition');
     }
     const head = await this.readHead(tenantId, partition);
-    let seq = head?.value.seq ?? 0;
-    let prevHash = head?.value.hash ?? GENESIS_HASH;
+    let end = { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH };
     const written: AuditEntry[] = [];
     let conflicts = 0;
     for (const input of inputs) {
       for (;;) {
-        const body: Omit<AuditEntry, 'hash'> = { id: entryId(seq + 1), partition, seq: seq + 1, prevHash, ...input };
-        const entry: AuditEntry = { ...body, hash: hashEntry(body) };
-        try {
-          await this.container.items.create(entry);
-        } catch (err) {
-          if (!isCosmosStatus(err, 409)) throw err;
-          if (++conflicts >= MAX_ATTEMPTS) {
-            if (written.length) await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
-            throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
-          }
-          // Another writer took seq+1: walk to the true end and chain on from there.
-          for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
-            seq = next.seq;
-            prevHash = next.hash;
-          }
-          continue;
+        const entry = await this.tryCreate(partition, end, input);
+        if (entry) {
+          written.push(entry);
+          end = { seq: entry.seq, hash: entry.hash };
+          break;
         }
-        written.push(entry);
-        seq = entry.seq;
-        prevHash = entry.hash;
-        break;
+        if (++conflicts >= MAX_ATTEMPTS) {
+          if (written.length) await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
+          throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
+        }
+        // Another writer took seq+1: walk to the true end and chain on from there.
+        end = await this.walk(partition, end);
       }
     }
     await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
@@ -159,13 +139,33 @@ export class AuditLog {
   async end(tenantId: string, month: string): Promise<{ seq: number; hash: string }> {
     const partition = `${tenantId}:${month}`;
     const head = await this.readHead(tenantId, partition);
-    let seq = head?.value.seq ?? 0;
-    let hash = head?.value.hash ?? GENESIS_HASH;
+    return this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
+  }
+
+  /** From a known entry to the chain's true end: entries whose writer had not moved the head yet. */
+  private async walk(partition: string, from: { seq: number; hash: string }): Promise<{ seq: number; hash: string }> {
+    let { seq, hash } = from;
     for (let next = await this.entry(partition, seq + 1); next; next = await this.entry(partition, seq + 1)) {
       seq = next.seq;
       hash = next.hash;
     }
     return { seq, hash };
+  }
+
+  /**
+   * Creates the entry after `end`; null when another writer took its number (409). Entry ids are
+   * sequence numbers, so only one create of entry n can succeed: the chain cannot fork.
+   */
+  private async tryCreate(partition: string, end: { seq: number; hash: string }, input: AuditInput): Promise<AuditEntry | null> {
+    const body: Omit<AuditEntry, 'hash'> = { id: entryId(end.seq + 1), partition, seq: end.seq + 1, prevHash: end.hash, ...input };
+    const entry: AuditEntry = { ...body, hash: hashEntry(body) };
+    try {
+      await this.container.items.create(entry);
+      return entry;
+    } catch (err) {
+      if (isCosmosStatus(err, 409)) return null;
+      throw err;
+    }
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {
