@@ -1,27 +1,38 @@
 import sharp from 'sharp';
+import { buildCmykProfile } from './icc-cmyk';
 
 /**
- * ICC profiles for OutputIntents and ICCBased colour spaces. They come from the
- * libvips that sharp bundles (sRGB: 480 B, v4.2; CMYK: ~960 KB printer profile),
- * read once per process. Same sharp build → same bytes → deterministic output.
+ * ICC profiles for OutputIntents and ICCBased colour spaces, made once per process.
+ * sRGB: the libvips one that sharp bundles (480 B, v4.2; same sharp build → same bytes).
+ * CMYK: generated in code (icc-cmyk.ts, ~21 KB, v2.4 printer profile of the naive
+ * DeviceCMYK conversion) instead of libvips' ~960 KB profile; always the same bytes.
  */
 let srgb: Promise<Buffer> | undefined;
 let cmyk: Promise<Buffer> | undefined;
+const BUILT_IN = new Set<Buffer>();
 
-async function profileOf(space: 'srgb' | 'cmyk'): Promise<Buffer> {
-  let img = sharp({ create: { width: 1, height: 1, channels: 3, background: '#ffffff' } });
-  if (space === 'cmyk') img = img.toColourspace('cmyk');
-  const out = await img.withIccProfile(space).tiff().toBuffer();
-  const icc = (await sharp(out).metadata()).icc;
-  if (!icc || !iccInfo(icc)) throw new Error(`sharp gave no usable ${space} ICC profile`);
+function builtIn(icc: Buffer, what: string): Buffer {
+  if (!iccInfo(icc)) throw new Error(`no usable ${what} ICC profile`);
+  BUILT_IN.add(icc);
   return icc;
 }
 
+async function srgbOfSharp(): Promise<Buffer> {
+  const out = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#ffffff' } }).withIccProfile('srgb').tiff().toBuffer();
+  const icc = (await sharp(out).metadata()).icc;
+  if (!icc) throw new Error('sharp gave no sRGB ICC profile');
+  return builtIn(icc, 'sRGB');
+}
+
 export function srgbProfile(): Promise<Buffer> {
-  return (srgb ??= profileOf('srgb'));
+  return (srgb ??= srgbOfSharp());
 }
 export function cmykProfile(): Promise<Buffer> {
-  return (cmyk ??= profileOf('cmyk'));
+  return (cmyk ??= Promise.resolve().then(() => builtIn(buildCmykProfile(), 'CMYK')));
+}
+/** True for the very buffers srgbProfile() and cmykProfile() gave (their compressed forms may be cached). */
+export function isBuiltInProfile(icc: Buffer): boolean {
+  return BUILT_IN.has(icc);
 }
 
 export interface IccInfo {

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { PDFContext, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRef, PDFString, PDFBool, PDFRawStream } from 'pdf-lib';
-import { cmykProfile, iccInfo, srgbProfile } from './icc';
+import { cmykProfile, iccInfo, isBuiltInProfile, srgbProfile } from './icc';
 import { writeCompactPdf } from './pdfwrite';
 import { buildXmp } from './xmp';
 import { num } from './util';
@@ -98,13 +98,13 @@ function round4(n: number): number {
 }
 
 const DEFLATED = new Map<string, Buffer>();
-/** Profiles are compressed once a process (the built-in CMYK one is ~960 KB); uploaded ones are not cached. */
+/** The built-in profiles are compressed once a process; uploaded ones are not cached. */
 export function deflateCached(profile: Buffer): Buffer {
   const key = `${zlib.crc32(profile)}:${profile.length}`;
   let packed = DEFLATED.get(key);
   if (!packed) {
     packed = zlib.deflateSync(profile, { level: 9 });
-    if (DEFLATED.size < 8 && (profile.length > 100_000 || profile.length < 1000)) DEFLATED.set(key, packed);
+    if (DEFLATED.size < 8 && (isBuiltInProfile(profile) || profile.length < 1000)) DEFLATED.set(key, packed);
   }
   return packed;
 }
