@@ -218,18 +218,6 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
   );
 }
 
-/**
- * Disposes of one document, idempotently and crash-safely: claim (status `disposing`, with the
- * planned disposal record) → delete blobs → audit entry (unless one exists) → tombstone
- * (`audited: true`). Every step is re-checked against the catalog, so a re-run resumes where
- * a crash stopped. The sweep runs the two halves itself, to append a batch's entries at once.
- */
-export async function disposeDocument(tenantId: string, id: string, ctx: DisposalContext, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<DisposeOutcome> {
-  const prepared = await prepareDisposal(tenantId, id, ctx, deps);
-  if (!('disposal' in prepared)) return prepared;
-  return (await finishDisposals([prepared], deps))[0]!;
-}
-
 /** A crash between the audit append and `audited: true` must not log the disposal twice. */
 async function hasDisposalEntry(deps: Pick<Deps, 'retention'>, tenantId: string, id: string, at: Date): Promise<boolean> {
   const partition = auditPartition(tenantId, at);
