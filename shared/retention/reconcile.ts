@@ -2,6 +2,7 @@ import type { Deps } from '../app';
 import { unsafeRebuildCatalogFromManifests } from '../documents/rebuild-catalog';
 import type { ArchivedDocument } from '../documents/types';
 import type { DocumentCatalog } from '../storage/catalog';
+import { isHeld } from './dispose';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from './types';
@@ -58,9 +59,6 @@ export async function reconcile(input: { now: Date; maxItems: number; continuati
   });
   return { ...result, checked: walk.visited, continuation: walk.continuation };
 }
-
-/** A document is held while any of its holds is open. */
-const isHeld = (doc: ArchivedDocument) => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
 
 /**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
