@@ -70,19 +70,19 @@ export class ExportJobs {
   }
 
   /**
-   * Cross-tenant, for the maintenance timer only: jobs past their expiry, and running jobs whose
-   * worker stopped giving signs of life.
+   * For export maintenance: jobs past their expiry, and running jobs whose worker stopped giving
+   * signs of life. Cross-tenant for the timer; with `tenantId`, that tenant's jobs only (the filter
+   * is in the query itself, not left to the partition-key option alone).
    */
-  /** Jobs due for maintenance: across every tenant (the timer), or within one tenant's partition. */
   async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]> {
     const { resources } = await this.container.items
       .query<ExportJob>(
         {
-          query:
-            'SELECT * FROM c WHERE c.type = "export" AND ((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))',
+          query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND ((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))`,
           parameters: [
             { name: '@now', value: now.toISOString() },
             { name: '@stale', value: staleBefore.toISOString() },
+            ...(tenantId ? [{ name: '@tenant', value: tenantId }] : []),
           ],
         },
         { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },

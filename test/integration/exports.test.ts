@@ -144,15 +144,20 @@ describe('POST /exports', () => {
     const deps = archive.host.deps;
     const principal = { tenantId: tenant, subject: 'accountant@export.example', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set<never>() };
     const { job } = await startExport(principal, { fiscalYear: 2023, includeOriginals: false }, 'req-orphan', deps); // never run: as if the instance died
+    // Another tenant's orphan, equally due: a run kept to this tenant leaves it alone.
+    const otherTenant = newTenant('export-other');
+    const { job: otherJob } = await startExport({ ...principal, tenantId: otherTenant }, { fiscalYear: 2023, includeOriginals: false }, 'req-orphan-other', deps);
     const later = new Date(Date.now() + 20 * 60_000);
     const first = await maintainExports({ now: later, deps, tenantId: tenant });
     expect(first.restarted).toContain(job.id);
+    expect(first.restarted).not.toContain(otherJob.id);
     const restarted = await waitFor(job.id);
     expect(restarted).toMatchObject({ status: 'completed', progress: { total: 10, documents: 10, files: 10 } });
 
     const afterExpiry = new Date(Date.parse(restarted.expiresAt) + 1000);
     const second = await maintainExports({ now: afterExpiry, deps, tenantId: tenant });
     expect(second.expired).toEqual(expect.arrayContaining([job.id, exportId]));
+    expect(second.expired).not.toContain(otherJob.id);
     expect((await maintainExports({ now: afterExpiry, deps, tenantId: tenant })).expired).toEqual([]);
     expect((await call(`${archive.url}/exports/${job.id}`, { token })).json.status).toBe('expired');
     const gone = await call(`${archive.url}/exports/${job.id}/download`, { token });
