@@ -7,6 +7,7 @@ import { ArchiveError } from '../http/errors';
 import { cmykProfile, srgbProfile } from './icc';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';
 import { ConversionRecord, NormaliseLimits, PageRecord } from './types';
+import { cidFontWidthMismatches, cidWidths, simpleFontWidthMismatches, trueTypeMetrics } from './font-widths';
 import { corrupt, inflateBounded, maxDecompressed } from './util';
 import { readPdfaId } from './xmp';
 
@@ -44,6 +45,8 @@ interface Findings {
   cmykImages: PDFDict[];
   /** Object-level XMP (images, pages, fonts): not ours to vouch for, dropped from a PDF/A rewrite. */
   objectMetadata: PDFDict[];
+  /** TrueType-based font dictionaries, whose widths are checked against their programs (6.2.11.5). */
+  trueTypeFonts: PDFDict[];
 }
 
 function dictOf(o: PDFObject | undefined): PDFDict | undefined {
@@ -57,7 +60,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
   const ctx = pdf.context;
   const f: Findings = {
     javascript: [], launch: false, embedded: [], xfa: [], pageAA: false, problems: new Set(), usesRGB: false, usesCMYK: false,
-    interpolate: [], annotsWithoutPrint: [], contentStreams: new Set(), resourceDicts: new Set(), cmykImages: [], objectMetadata: [],
+    interpolate: [], annotsWithoutPrint: [], contentStreams: new Set(), resourceDicts: new Set(), cmykImages: [], objectMetadata: [], trueTypeFonts: [],
   };
   const look = (o: PDFObject | undefined): PDFObject | undefined => (o instanceof PDFRef ? ctx.lookup(o) : o);
 
@@ -132,6 +135,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
         const embedded = fd instanceof PDFDict && (fd.has(N('FontFile')) || fd.has(N('FontFile2')) || fd.has(N('FontFile3')));
         if (!embedded) f.problems.add(`font ${nameOf(d.get(N('BaseFont'))) ?? '(unnamed)'} is not embedded`);
         if (subtype === 'CIDFontType2' && !d.has(N('CIDToGIDMap'))) f.problems.add(`CID font ${nameOf(d.get(N('BaseFont'))) ?? '(unnamed)'} without /CIDToGIDMap`);
+        if (subtype === 'TrueType' || subtype === 'CIDFontType2') f.trueTypeFonts.push(d);
       }
       if (subtype === 'Type3') {
         const procs = look(d.get(N('CharProcs')));
@@ -229,6 +233,39 @@ function scanContent(pdf: PDFDocument, f: Findings, limits: NormaliseLimits): vo
     if (CMYK_OPS.test(str)) f.usesCMYK = true;
     if (/\/(?:LZW|LZWDecode)\b/.test(str) && /\bBI\b/.test(str)) f.problems.add('an LZW-compressed inline image');
   }
+  for (const font of f.trueTypeFonts) checkFontWidths(ctx, font, f, budget);
+}
+
+const numberOf = (o: PDFObject | undefined): number | undefined => (o instanceof PDFNumber ? o.asNumber() : undefined);
+
+/** 6.2.11.5: glyph widths in the font dictionary agree with the embedded TrueType program. */
+function checkFontWidths(ctx: PDFDocument['context'], font: PDFDict, f: Findings, budget: { left: number }): void {
+  const look = (o: PDFObject | undefined): PDFObject | undefined => (o instanceof PDFRef ? ctx.lookup(o) : o);
+  const fd = look(font.get(N('FontDescriptor')));
+  const program = fd instanceof PDFDict ? look(fd.get(N('FontFile2'))) : undefined;
+  if (!(program instanceof PDFRawStream)) return;
+  const bytes = streamText(program, budget);
+  const metrics = bytes && trueTypeMetrics(bytes);
+  const name = nameOf(font.get(N('BaseFont'))) ?? '(unnamed)';
+  if (!metrics) {
+    f.problems.add(`font ${name} has an embedded TrueType program whose glyph widths cannot be read`);
+    return;
+  }
+  let mismatches: number;
+  if (nameOf(font.get(N('Subtype'))) === 'CIDFontType2') {
+    const w = look(font.get(N('W')));
+    const flat = (a: PDFObject | undefined): (number | number[])[] =>
+      a instanceof PDFArray ? a.asArray().map((x) => { const v = look(x); return v instanceof PDFArray ? v.asArray().map((y) => numberOf(look(y)) ?? NaN) : numberOf(v) ?? NaN; }) : [];
+    const map = look(font.get(N('CIDToGIDMap')));
+    const cidToGid = map instanceof PDFRawStream ? streamText(map, budget) ?? null : null;
+    if (map instanceof PDFRawStream && !cidToGid) return; // a filter we do not read; nothing to compare safely
+    mismatches = cidFontWidthMismatches(metrics, cidWidths(flat(w)), numberOf(look(font.get(N('DW')))) ?? 1000, cidToGid);
+  } else {
+    const widths = look(font.get(N('Widths')));
+    const flags = fd instanceof PDFDict ? numberOf(look(fd.get(N('Flags')))) ?? 0 : 0;
+    mismatches = simpleFontWidthMismatches(metrics, numberOf(look(font.get(N('FirstChar')))) ?? 0, widths instanceof PDFArray ? widths.asArray().map((x) => numberOf(look(x)) ?? 0) : [], (flags & 4) !== 0);
+  }
+  if (mismatches > 0) f.problems.add(`font ${name}: ${mismatches} glyph width(s) in the font dictionary disagree with the embedded font program`);
 }
 
 function declaredPdfa(pdf: PDFDocument, limits: NormaliseLimits): string | undefined {

@@ -1,9 +1,10 @@
 import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
 import { ArchiveError } from '../../../shared/http/errors';
-import { corpus, pdfaProblems, qpdfCheck, renditionPages, run } from './helpers';
+import { normalise } from '../../../shared/normalise';
+import { corpus, input, pdfaProblems, qpdfCheck, renditionPages, run } from './helpers';
 
 /** PDF uploads: what the rendition must be. */
-const CONVERTED = ['ocrmypdf/c02-22.pdf', 'ocrmypdf/multipage.pdf', 'ocrmypdf/ccitt.pdf', 'ocrmypdf/cmyk.pdf', 'ocrmypdf/2400dpi.pdf', 'ocrmypdf/epson.pdf', 'ocrmypdf/kcs.pdf', 'ocrmypdf/trivial.pdf', 'ocrmypdf/enormous.pdf'];
+const CONVERTED = ['ocrmypdf/c02-22.pdf', 'ocrmypdf/multipage.pdf', 'ocrmypdf/ccitt.pdf', 'ocrmypdf/2400dpi.pdf', 'ocrmypdf/epson.pdf', 'ocrmypdf/kcs.pdf', 'ocrmypdf/trivial.pdf', 'ocrmypdf/enormous.pdf'];
 const PAGES: Record<string, number> = { 'ocrmypdf/multipage.pdf': 6 };
 
 describe('PDF uploads', () => {
@@ -31,9 +32,20 @@ describe('PDF uploads', () => {
     expect(corpus('ocrmypdf/ccitt.pdf').includes(img.raw)).toBe(true);
   });
 
-  test('cmyk.pdf draws in CMYK only: the OutputIntent is CMYK', async () => {
+  test('a PDF that draws in CMYK only gets a CMYK OutputIntent', async () => {
+    const doc = await PDFDocument.create({ updateMetadata: false });
+    const page = doc.addPage([200, 200]);
+    page.node.set(PDFName.of('Contents'), doc.context.register(doc.context.flateStream('0 0 0 1 k 10 10 100 100 re f')));
+    const r = await normalise(input([Buffer.from(await doc.save())]));
+    expect(r.conversion).toMatchObject({ conformance: 'PDF/A-2b', outputIntent: 'CMYK' });
+    expect(await pdfaProblems(r.rendition)).toEqual([]);
+  });
+
+  test('cmyk.pdf (glyph widths of its TrueType font disagree with /DW, veraPDF 6.2.11.5-1) is kept with conformance none', async () => {
     const r = await run('ocrmypdf/cmyk.pdf');
-    expect(r.conversion.outputIntent).toBe('CMYK');
+    expect(r.rendition.equals(corpus('ocrmypdf/cmyk.pdf'))).toBe(true);
+    expect(r.conversion.conformance).toBe('none');
+    expect(r.conversion.conformanceReason).toMatch(/font PNYZQP\+Futura-Medium: \d+ glyph width\(s\) in the font dictionary disagree with the embedded font program/);
   });
 
   test('a PDF declaring PDF/A is kept as its own rendition and nothing is claimed for it', async () => {
