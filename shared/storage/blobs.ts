@@ -180,6 +180,31 @@ export class BlobArchive {
     return names;
   }
 
+  /**
+   * One page of a tenant's document folders (the `<documentId>/` prefixes), in name order,
+   * with where the next page starts; null when the listing is complete.
+   */
+  async documentFolders(tenantId: string, continuation: string | null, pageSize: number): Promise<{ documentIds: string[]; continuation: string | null }> {
+    try {
+      const pages = this.container(tenantId).listBlobsByHierarchy('/').byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const page = (await pages.next()).value as { segment: { blobPrefixes?: { name: string }[] }; continuationToken?: string } | undefined;
+      if (!page) return { documentIds: [], continuation: null };
+      return { documentIds: (page.segment.blobPrefixes ?? []).map((p) => p.name.replace(/\/$/, '')), continuation: page.continuationToken || null };
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return { documentIds: [], continuation: null };
+      throw err;
+    }
+  }
+
+  /** Every blob stored under a document with its size and when it was written. */
+  async documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]> {
+    const blobs: { name: string; size: number; lastModified: string }[] = [];
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/` })) {
+      blobs.push({ name: b.name, size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified.toISOString() });
+    }
+    return blobs;
+  }
+
   async ping(): Promise<void> {
     await this.service.getProperties();
   }
