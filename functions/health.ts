@@ -2,6 +2,7 @@ import type { Deps } from '../shared/app';
 import type { RouteDef } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 import { unsafeFixityReport } from '../shared/retention/fixity';
+import { unsafeOrphanReport } from '../shared/retention/reconcile';
 
 /** Readiness: both stores answer. No credential needed; no tenant data shown. */
 async function ready(_: unknown, deps: Deps) {
@@ -13,7 +14,9 @@ async function ready(_: unknown, deps: Deps) {
   const ok = Object.values(checks).every((c) => c === 'ok');
   // Damaged documents (fixity check, reconciler) are reported, without tenant data; they do not take the instance out of service.
   const fixity = checks.cosmos === 'ok' ? await unsafeFixityReport(deps).catch(() => ({ status: 'unknown' as const })) : { status: 'unknown' as const };
-  return json(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity });
+  // Blobs without catalog item or manifest (a crash mid-upload), listed by the reconciler for an operator.
+  const orphans = checks.cosmos === 'ok' ? await unsafeOrphanReport(deps).catch(() => ({ status: 'unknown' as const })) : { status: 'unknown' as const };
+  return json(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity, orphans });
 }
 
 export const healthRoutes: RouteDef[] = [

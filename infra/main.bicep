@@ -645,6 +645,36 @@ resource fixityAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview'
   }
 }
 
+resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-orphaned-blobs'
+  location: location
+  properties: {
+    description: 'The reconciler found a document folder with blobs but no manifest and no catalog item (a crash mid-upload); an operator must look at it.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "orphaned blobs"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // Names and endpoints only: no keys, connection strings or secrets leave this template.
 output functionAppName string = app.name
 output apiBaseUrl string = 'https://${app.properties.defaultHostName}/api'

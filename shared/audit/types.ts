@@ -43,6 +43,7 @@ export const ZAuditAction = z.enum([
   'document.fixity-failed',
   'document.reindex',
   'document.blobs-missing',
+  'document.blobs-orphaned',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 

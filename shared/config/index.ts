@@ -54,6 +54,8 @@ const ZConfig = z
     ARCHIVE_FIXITY_CYCLE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     ARCHIVE_FIXITY_MAX_ITEMS: z.coerce.number().int().positive().default(500),
     ARCHIVE_RECONCILE_SCHEDULE: z.string().min(1).default('0 */30 * * * *'),
+    /** A document folder without catalog item and manifest younger than this may be an upload in flight; the reconciler leaves it alone. */
+    ARCHIVE_ORPHAN_GRACE_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
     /** A legal hold by query places at most this many holds in its one request; a broader query is refused (400) before anything changes. */
     ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS: z.coerce.number().int().positive().max(10_000).default(1000),
     /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/types';
 import { ArchiveError } from '../http/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import { normalise } from '../normalise';
+import type { CreateOnlyOutcome } from '../storage/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
 import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
@@ -46,6 +47,8 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   }
 
   const duplicate = await deps.catalog.findByContentKey(tenantId, contentKey);
+  // Indexed since the check above by a concurrent request with this key and these files: a replay.
+  if (duplicate && duplicate.id === id) return { document: duplicate, replayed: true };
   if (duplicate) {
     throw new ArchiveError('duplicate_document', {
       detail: `These original bytes are already archived as document ${duplicate.id}.`,
@@ -85,25 +88,50 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     ...(cmd.idempotencyKey ? { idempotencyKey: cmd.idempotencyKey } : {}),
   };
 
-  // Write order: originals, rendition, manifest (all create-only with WORM), then the catalog.
+  // Write order: rendition, originals, manifest (all create-only with WORM), then the catalog.
+  // The rendition's name is the same for every request with this Idempotency-Key, whatever
+  // its files, so it is written first and decides which concurrent request owns the document;
+  // it records the content key so that a loser can tell a retry from a reused key.
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+  const writes: CreateOnlyOutcome[] = [];
+  writes.push(await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey }));
+  if (writes[0] === 'different') return answerLoser(deps, tenantId, id, contentKey);
   for (const [i, original] of originals.entries()) {
-    await deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256 });
+    writes.push(await deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey }));
   }
-  await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256 });
-  const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), Buffer.from(JSON.stringify(document, null, 2)), 'application/json', worm, {});
-  if (manifestState === 'exists') {
-    // A concurrent request with the same Idempotency-Key won the race: answer with its document.
-    const winner = await readManifest(deps, tenantId, id);
-    if (winner) {
-      await deps.catalog.create(winner);
-      return { document: winner, replayed: true };
-    }
-  }
+  // Only a request whose every blob is its own (or byte-identical) may write the manifest.
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey);
+  const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), Buffer.from(JSON.stringify(document, null, 2)), 'application/json', worm, { contentkey: contentKey });
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey);
   await deps.catalog.create(document);
   return { document, replayed: false };
 }
+
+/**
+ * A concurrent request with the same Idempotency-Key owns the document's blobs. Its manifest,
+ * once written, is the answer (a replay) if it holds the same files; different files are a
+ * reused key; without a manifest yet the owner has not finished, so the caller retries later.
+ */
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string): Promise<IngestResult> {
+  const winner = await readManifest(deps, tenantId, id);
+  const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, `${id}/rendition.pdf`))?.contentkey;
+  if (winnerKey !== undefined && winnerKey !== contentKey) {
+    throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: id } });
+  }
+  if (!winner) {
+    throw new ArchiveError('idempotency_in_flight', {
+      detail: 'Another request with this Idempotency-Key and the same files is still being archived; retry to get its answer.',
+      extensions: { documentId: id },
+      headers: { 'Retry-After': String(IN_FLIGHT_RETRY_SECONDS) },
+    });
+  }
+  await deps.catalog.create(winner); // completes an attempt that crashed before indexing
+  return { document: winner, replayed: true };
+}
+
+/** How long a request that lost the race for an Idempotency-Key is asked to wait before retrying. */
+const IN_FLIGHT_RETRY_SECONDS = 2;
 
 export function manifestName(documentId: string): string {
   return `${documentId}/manifest.json`;

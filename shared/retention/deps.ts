@@ -1,6 +1,7 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Container } from '@azure/cosmos';
 import type { CosmosContainers } from '../storage/cosmos';
+import { OrphanRecords } from '../storage/orphan-records';
 import { RetentionCatalog, RetentionPolicies, TimerState } from '../storage/retention-store';
 import { BlobDisposer } from './dispose';
 
@@ -11,6 +12,8 @@ export interface RetentionDeps {
   timers: TimerState;
   /** The one holder of blob deletion (shared/retention/dispose.ts). */
   disposer: BlobDisposer;
+  /** Document folders with blobs but no catalog item and no manifest, listed for operators. */
+  orphans: OrphanRecords;
   /** Read-only lookups in the audit log (idempotent disposal entries). */
   audit: Container;
 }
@@ -21,6 +24,7 @@ export function buildRetentionDeps(service: BlobServiceClient, cosmos: CosmosCon
     policies: new RetentionPolicies(cosmos.tenants),
     timers: new TimerState(cosmos.tenants),
     disposer: new BlobDisposer(service),
+    orphans: new OrphanRecords(cosmos.tenants),
     audit: cosmos.audit,
   };
 }

@@ -1,7 +1,8 @@
 import type { Deps } from '../app';
-import { unsafeRebuildCatalogFromManifests } from '../documents/rebuild-catalog';
-import type { ArchivedDocument } from '../documents/types';
-import type { DocumentCatalog } from '../storage/catalog';
+import { manifestName } from '../documents/ingest';
+import { indexFromManifest } from '../documents/rebuild-catalog';
+import { DOCUMENT_ID } from '../ids';
+import { OrphanRecords } from '../storage/orphan-records';
 import { isHeld } from './dispose';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
@@ -13,35 +14,56 @@ export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'sys
 export interface ReconcileResult {
   /** Documents whose blobs and manifest existed but whose catalog item did not (crash between the writes). */
   indexed: string[];
+  /** Document folders with blobs but neither catalog item nor manifest, newly listed for an operator (audited once). */
+  orphaned: { tenantId: string; documentId: string; blobs: string[] }[];
   /** Catalog items whose blobs are missing (flagged, audited, reported on /health/ready). */
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
   checked: number;
   continuation: string | null;
+  /** Document folders looked at in the blob store, and where the next run's blob walk resumes (null: all done). */
+  foldersChecked: number;
+  folderContinuation: string | null;
 }
 
+export interface ReconcileInput {
+  now: Date;
+  /** Bound of each walk (catalog items, blob folders) per run. */
+  maxItems: number;
+  continuation: string | null;
+  folderContinuation?: string | null;
+  /** A folder without catalog item and manifest written more recently than this may be an upload in flight. Default one hour. */
+  orphanGraceMinutes?: number;
+}
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, orphanedBlobsAlert). */
+export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog item and no manifest';
+
 /**
- * Reconciler: indexes documents stored without a catalog item (reusing the catalog
- * rebuild from manifests), flags catalog items without blobs, and brings the blobs'
- * legal-hold flags in line with the catalog (a hold release or placement that crashed
- * between its two writes). The blob check is bounded by `maxItems` with a continuation.
+ * Reconciler, two bounded walks with their own continuations. Blob store → catalog: every
+ * document folder without a catalog item is indexed from its manifest (audited by the
+ * rebuild), or, without a manifest, listed for an operator as orphaned blobs (recorded and
+ * audited once). Catalog → blob store: flags catalog items without blobs, and brings the
+ * blobs' legal-hold flags in line with the catalog (a hold release or placement that crashed
+ * between its two writes).
  */
-export async function reconcile(input: { now: Date; maxItems: number; continuation: string | null }, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log'>): Promise<ReconcileResult> {
-  const result: ReconcileResult = { indexed: [], flagged: [], holdsResynced: [], checked: 0, continuation: null };
-  // Watch what the rebuild creates, to audit each re-indexed document.
-  const catalog = Object.create(deps.catalog) as DocumentCatalog;
-  catalog.create = async (doc: ArchivedDocument) => {
-    const outcome = await deps.catalog.create(doc);
-    if (outcome === 'created') result.indexed.push(`${doc.tenantId}/${doc.id}`);
-    return outcome;
-  };
-  await unsafeRebuildCatalogFromManifests({ blobs: deps.blobs, catalog });
-  for (const key of result.indexed) {
-    const [tenantId, documentId] = key.split('/') as [string, string];
-    deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
-    await deps.audit.append({ tenantId, at: input.now.toISOString(), actor: RECONCILE_ACTOR, action: 'document.reindex', target: documentId, outcome: 'success', status: 201, requestId: `reconcile:${input.now.toISOString()}`, clientIp: null, userAgent: null, detail: 'indexed-from-manifest' });
-  }
+export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'clock'>): Promise<ReconcileResult> {
+  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
+  const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
+  const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, async (tenantId, documentId) => {
+    if (await deps.catalog.get(tenantId, documentId)) return;
+    if (await deps.blobs.exists(tenantId, manifestName(documentId))) {
+      if ((await indexFromManifest(tenantId, manifestName(documentId), RECONCILE_ACTOR, deps)) === 'created') {
+        deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
+        result.indexed.push(`${tenantId}/${documentId}`);
+      }
+      return;
+    }
+    const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
+    if (blobs.length === 0 || blobs.some((b) => input.now.getTime() - Date.parse(b.lastModified) < graceMs)) return;
+    if (await recordOrphanedBlobs(tenantId, documentId, blobs, input.now, deps)) result.orphaned.push({ tenantId, documentId, blobs: blobs.map((b) => b.name) });
+  });
 
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, async (tenantId, doc) => {
     const blobs = await deps.blobs.documentBlobHolds(tenantId, doc.id);
@@ -57,7 +79,90 @@ export async function reconcile(input: { now: Date; maxItems: number; continuati
     await recordFixity(doc, { mismatched: [], missing }, input.now, 'document.blobs-missing', RECONCILE_ACTOR, deps);
     return true;
   });
-  return { ...result, checked: walk.visited, continuation: walk.continuation };
+  return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation };
+}
+
+/**
+ * Lists an orphaned folder for operators: the record first (tenant, folder, blob names and
+ * sizes, first seen), then its audit entry and the alert's log line, then the record is marked
+ * audited. True when this run reported it; a later run reports nothing for the same folder,
+ * unless a crash came between the record and its audit entry.
+ */
+async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<boolean> {
+  await deps.retention.orphans.create({ id: OrphanRecords.id(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: `${documentId}/`, blobs, firstSeen: now.toISOString(), audited: false });
+  const current = await deps.retention.orphans.get(tenantId, documentId);
+  if (!current || current.value.audited) return false;
+  deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: blobs.map((b) => b.name) });
+  await deps.audit.append({
+    tenantId,
+    at: now.toISOString(),
+    actor: RECONCILE_ACTOR,
+    action: 'document.blobs-orphaned',
+    target: documentId,
+    outcome: 'failed',
+    status: 500,
+    requestId: `reconcile:${now.toISOString()}`,
+    clientIp: null,
+    userAgent: null,
+    detail: `orphaned:${blobs.map((b) => b.name.split('/').pop()).join(',')}`.slice(0, 300),
+  });
+  await deps.retention.orphans.markAudited(current.value, current.etag);
+  return true;
+}
+
+interface FolderCursor {
+  tenant: string;
+  /** The blob listing's continuation within the tenant ('' for its start). */
+  marker: string;
+}
+
+const folderCursor = {
+  encode: (c: FolderCursor): string => Buffer.from(JSON.stringify(c)).toString('base64url'),
+  decode: (s: string | null): FolderCursor | null => {
+    if (!s) return null;
+    try {
+      const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as FolderCursor;
+      return typeof c.tenant === 'string' && typeof c.marker === 'string' ? c : null;
+    } catch {
+      return null;
+    }
+  },
+};
+
+/**
+ * Visit the document folders of every tenant's container (seals and other non-document
+ * prefixes skipped), resuming from a continuation, until `maxItems` folders were visited.
+ */
+export async function unsafeWalkDocumentFolders(
+  deps: Pick<Deps, 'blobs'>,
+  continuation: string | null,
+  maxItems: number,
+  visit: (tenantId: string, documentId: string) => Promise<void>,
+): Promise<{ visited: number; continuation: string | null }> {
+  const from = folderCursor.decode(continuation);
+  const tenants: string[] = [];
+  for await (const t of deps.blobs.unsafeListTenants()) if (!from || t >= from.tenant) tenants.push(t);
+  let visited = 0;
+  for (const tenantId of tenants.sort()) {
+    let marker: string | null = from && tenantId === from.tenant ? from.marker || null : null;
+    do {
+      if (visited >= maxItems) return { visited, continuation: folderCursor.encode({ tenant: tenantId, marker: marker ?? '' }) };
+      const page = await deps.blobs.documentFolders(tenantId, marker, Math.min(100, maxItems - visited));
+      for (const documentId of page.documentIds) {
+        if (!DOCUMENT_ID.test(documentId)) continue;
+        await visit(tenantId, documentId);
+        visited++;
+      }
+      marker = page.continuation;
+    } while (marker);
+  }
+  return { visited, continuation: null };
+}
+
+/** For /health/ready: how many orphaned document folders are listed for operators (no tenant data). */
+export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise<{ status: 'ok' | 'found'; orphanedFolders: number }> {
+  const orphanedFolders = await deps.retention.orphans.unsafeCount();
+  return { status: orphanedFolders === 0 ? 'ok' : 'found', orphanedFolders };
 }
 
 /**

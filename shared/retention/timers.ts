@@ -33,8 +33,10 @@ export async function runFixityTimer(deps: Deps) {
 
 export async function runReconcileTimer(deps: Deps) {
   const continuation = await deps.retention.timers.get<string>('reconcile-continuation');
-  const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation }, deps);
+  const folderContinuation = await deps.retention.timers.get<string>('reconcile-folder-continuation');
+  const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation, folderContinuation, orphanGraceMinutes: deps.config.ARCHIVE_ORPHAN_GRACE_MINUTES }, deps);
   await deps.retention.timers.set('reconcile-continuation', result.continuation);
-  deps.log.info('reconciler', { indexed: result.indexed.length, flagged: result.flagged.length, checked: result.checked, more: result.continuation !== null });
+  await deps.retention.timers.set('reconcile-folder-continuation', result.folderContinuation);
+  deps.log.info('reconciler', { indexed: result.indexed.length, orphaned: result.orphaned.length, flagged: result.flagged.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null });
   return result;
 }

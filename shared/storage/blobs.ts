@@ -1,4 +1,5 @@
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ArchiveError } from '../http/errors';
 
@@ -9,6 +10,9 @@ export interface WormSettings {
   retainUntil: string;
   legalHold: boolean;
 }
+
+/** What a create-only write found: a new blob, the same bytes already there, or someone else's bytes. */
+export type CreateOnlyOutcome = 'created' | 'identical' | 'different';
 
 export interface BlobRead {
   stream: Readable;
@@ -56,8 +60,12 @@ export class BlobArchive {
     this.checked.add(tenantId);
   }
 
-  /** Create-only upload; a second write to the same name fails instead of overwriting. */
-  async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<'created' | 'exists'> {
+  /**
+   * Create-only upload; a second write to the same name never overwrites. A name that is
+   * taken is only as good as its bytes: 'identical' when the stored blob has exactly ours
+   * (a retry, or a race with the same bytes), 'different' when it holds someone else's.
+   */
+  async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
     try {
       await this.container(tenantId).getBlockBlobClient(blobName).upload(bytes, bytes.length, {
         conditions: { ifNoneMatch: '*' },
@@ -68,7 +76,26 @@ export class BlobArchive {
       });
       return 'created';
     } catch (err) {
-      if (err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412)) return 'exists';
+      if (!(err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412))) throw err;
+    }
+    // Read back rather than trust metadata: a recorded checksum is only a claim about the bytes.
+    return (await this.sha256Of(tenantId, blobName)) === createHash('sha256').update(bytes).digest('hex') ? 'identical' : 'different';
+  }
+
+  /** SHA-256 of a stored blob, streamed (originals can be large). */
+  async sha256Of(tenantId: string, blobName: string): Promise<string> {
+    const read = await this.read(tenantId, blobName);
+    const hash = createHash('sha256');
+    for await (const chunk of read.stream) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  }
+
+  /** The metadata a blob was written with (names in lower case), null when there is no such blob. */
+  async metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null> {
+    try {
+      return (await this.container(tenantId).getBlobClient(blobName).getProperties()).metadata ?? {};
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return null;
       throw err;
     }
   }
@@ -151,6 +178,31 @@ export class BlobArchive {
       throw err;
     }
     return names;
+  }
+
+  /**
+   * One page of a tenant's document folders (the `<documentId>/` prefixes), in name order,
+   * with where the next page starts; null when the listing is complete.
+   */
+  async documentFolders(tenantId: string, continuation: string | null, pageSize: number): Promise<{ documentIds: string[]; continuation: string | null }> {
+    try {
+      const pages = this.container(tenantId).listBlobsByHierarchy('/').byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
+      const page = (await pages.next()).value as { segment: { blobPrefixes?: { name: string }[] }; continuationToken?: string } | undefined;
+      if (!page) return { documentIds: [], continuation: null };
+      return { documentIds: (page.segment.blobPrefixes ?? []).map((p) => p.name.replace(/\/$/, '')), continuation: page.continuationToken || null };
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return { documentIds: [], continuation: null };
+      throw err;
+    }
+  }
+
+  /** Every blob stored under a document with its size and when it was written. */
+  async documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]> {
+    const blobs: { name: string; size: number; lastModified: string }[] = [];
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/` })) {
+      blobs.push({ name: b.name, size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified.toISOString() });
+    }
+    return blobs;
   }
 
   async ping(): Promise<void> {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Deps, Logger } from '../../../shared/app';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
+import { ORPHANED_BLOBS } from '../../../shared/retention/reconcile';
 import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
 
 const bicep = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'infra', 'main.bicep'), 'utf8');
@@ -10,7 +11,8 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['fixity mismatch', 'retention sweep failed']);
+    expect(alertPhrases.sort()).toEqual(['fixity mismatch', 'orphaned blobs', 'retention sweep failed']);
+    expect(ORPHANED_BLOBS).toContain('orphaned blobs');
     expect(FIXITY_MISMATCH).toContain('fixity mismatch');
     expect(SWEEP_FAILED).toBe('retention sweep failed');
   });

@@ -1,0 +1,102 @@
+/**
+ * Concurrent uploads with one Idempotency-Key, over every interleaving fast-check's scheduler
+ * finds: exactly one request owns the document, the others replay it (same files), are told
+ * the key was reused (different files) or to retry (owner not finished), and every stored blob
+ * of the document matches the catalog. The stores are small in-memory fakes with the real
+ * create-only semantics; the normaliser is replaced by one whose rendition, like the real one,
+ * embeds createdAt (so two requests with the same files can still make different renditions).
+ */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import type { Principal } from '../../../shared/auth/types';
+import { ingestDocument, IngestResult } from '../../../shared/documents/ingest';
+import type { ArchivedDocument } from '../../../shared/documents/types';
+import { ArchiveError } from '../../../shared/http/errors';
+import type { CreateOnlyOutcome } from '../../../shared/storage/blobs';
+
+jest.mock('../../../shared/normalise', () => ({
+  normalise: async (input: { files: { bytes: Buffer }[]; createdAt: string }) => ({
+    rendition: Buffer.from(`%PDF-fake ${input.createdAt} ${input.files.map((f) => f.bytes.toString('hex')).join(',')}`),
+    pageCount: input.files.length,
+    // The first byte picks the type, so different files can have different original names.
+    originals: input.files.map((f) => (f.bytes[0]! % 2 === 0 ? { mediaType: 'image/png', extension: 'png' } : { mediaType: 'image/jpeg', extension: 'jpg' })),
+    conversion: { normaliser: 'fake', pageCount: input.files.length, pages: [], conformance: 'none' },
+  }),
+}));
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function fakes(s: fc.Scheduler, tick: boolean) {
+  const blobs = new Map<string, { bytes: Buffer; metadata: Record<string, string> }>();
+  const catalog = new Map<string, ArchivedDocument>();
+  let t = Date.parse('2025-03-01T12:00:00Z');
+  const store = {
+    prepareTenant: s.scheduleFunction(async (_t: string) => undefined),
+    putCreateOnly: s.scheduleFunction(async (_t: string, name: string, bytes: Buffer, _ct: string, _w: unknown, metadata: Record<string, string>): Promise<CreateOnlyOutcome> => {
+      const stored = blobs.get(name);
+      if (!stored) {
+        blobs.set(name, { bytes, metadata });
+        return 'created';
+      }
+      return stored.bytes.equals(bytes) ? 'identical' : 'different';
+    }),
+    exists: s.scheduleFunction(async (_t: string, name: string) => blobs.has(name)),
+    readAll: s.scheduleFunction(async (_t: string, name: string) => blobs.get(name)!.bytes),
+    metadataOf: s.scheduleFunction(async (_t: string, name: string) => blobs.get(name)?.metadata ?? null),
+  };
+  const cat = {
+    get: s.scheduleFunction(async (_t: string, id: string) => catalog.get(id) ?? null),
+    create: s.scheduleFunction(async (doc: ArchivedDocument) => (catalog.has(doc.id) ? 'exists' : (catalog.set(doc.id, doc), 'created'))),
+    findByContentKey: s.scheduleFunction(async (_t: string, key: string) => [...catalog.values()].find((d) => d.contentKey === key) ?? null),
+  };
+  const deps = {
+    blobs: store,
+    catalog: cat,
+    clock: { now: () => new Date(tick ? t++ : t) },
+    config: { ARCHIVE_MAX_PIXELS_PER_PAGE: 1e6, ARCHIVE_MAX_PAGES: 10 },
+    retention: { policies: { get: s.scheduleFunction(async () => null) } },
+  };
+  return { deps: deps as unknown as Parameters<typeof ingestDocument>[1], blobs, catalog };
+}
+
+const principal = (n: number): Principal => ({ tenantId: 'acme', subject: `user-${n}`, kind: 'user' }) as unknown as Principal;
+const FILES = [Buffer.from([2, 1, 1]), Buffer.from([3, 2, 2]), Buffer.from([4, 3, 3])];
+
+describe('ingest: concurrent requests with one Idempotency-Key', () => {
+  it('exactly one owns the document, the others replay, 422 or 409, and every stored blob matches the catalog', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.array(fc.integer({ min: 0, max: FILES.length - 1 }), { minLength: 2, maxLength: 5 }), fc.boolean(), async (s, picks, tick) => {
+        const { deps, blobs, catalog } = fakes(s, tick);
+        const outcomes: (IngestResult | ArchiveError)[] = [];
+        const requests = picks.map((pick, n) =>
+          ingestDocument({ principal: principal(n), files: [{ bytes: FILES[pick]!, fileName: null }], metadata: {}, idempotencyKey: 'order-42' }, deps).then(
+            (r) => void (outcomes[n] = r),
+            (e: unknown) => {
+              if (!(e instanceof ArchiveError)) throw e;
+              outcomes[n] = e;
+            },
+          ),
+        );
+        await s.waitFor(Promise.all(requests));
+
+        const owners = outcomes.filter((o): o is IngestResult => !(o instanceof ArchiveError) && !o.replayed);
+        expect(owners).toHaveLength(1);
+        const doc = owners[0]!.document;
+        expect([...catalog.values()]).toEqual([doc]);
+        outcomes.forEach((o, n) => {
+          const same = sha(FILES[picks[n]!]!) === doc.contentKey;
+          if (o instanceof ArchiveError) expect(o.code).toBe(same ? 'idempotency_in_flight' : 'idempotency_key_reused');
+          else expect(o.document).toEqual(doc);
+          if (o instanceof ArchiveError && o.code === 'idempotency_in_flight') expect(o.headers['Retry-After']).toMatch(/^\d+$/);
+        });
+        // Nothing stored disagrees with the catalog; nothing is stored that it does not list.
+        const listed = new Map([...doc.originals, doc.rendition].map((f) => [f.blobName, f.sha256]));
+        for (const [name, { bytes }] of blobs) {
+          if (name === `${doc.id}/manifest.json`) expect(JSON.parse(bytes.toString('utf8'))).toEqual(doc);
+          else expect(sha(bytes)).toBe(listed.get(name));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
