@@ -55,7 +55,12 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
 
   const now = deps.clock.now();
   const createdAt = now.toISOString();
-  const limits = { maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE, maxPages: deps.config.ARCHIVE_MAX_PAGES };
+  const limits = {
+    maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE,
+    maxPages: deps.config.ARCHIVE_MAX_PAGES,
+    maxPixelsPerRequest: deps.config.ARCHIVE_MAX_PIXELS_PER_REQUEST,
+    maxDecodedPixelsPerRequest: deps.config.ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST,
+  };
   const result = await normalise({ files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits });
 
   const originals: OriginalFile[] = cmd.files.map((f, i) => {
