@@ -51,6 +51,7 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
     stop: async () => {
       await closeServer(server);
       await snapshot.flush();
+      await deps.normaliser.close();
     },
   };
 }

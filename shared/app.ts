@@ -16,6 +16,7 @@ import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos
 import { assertAllowedRegions, azureRegionSource, RegionSource } from './storage/region-guard';
 import { buildRetentionDeps, RetentionDeps } from './retention/deps';
 import { TenantRecords } from './storage/tenant-records';
+import { Normaliser, NormaliserPool } from './normalise/pool';
 
 /** Everything a use case may touch, built once from config (the composition root). */
 export interface Deps {
@@ -36,6 +37,8 @@ export interface Deps {
   log: Logger;
   /** Retention state, timers' records and the one blob disposer (shared/retention). */
   retention: RetentionDeps;
+  /** Converts uploads in worker threads (bounded pool, timeout per job), off the event loop. */
+  normaliser: Normaliser;
 }
 
 export interface Logger {
@@ -104,5 +107,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     cosmos,
     log,
     retention: buildRetentionDeps(blobService, cosmos),
+    normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
   };
 }

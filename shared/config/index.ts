@@ -69,6 +69,14 @@ const ZConfig = z
     ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
     ARCHIVE_MAX_PIXELS_PER_PAGE: z.coerce.number().int().positive().default(150_000_000),
     ARCHIVE_MAX_PAGES: z.coerce.number().int().positive().default(500),
+    /** Pixels of all pages of all files of one upload, counted from headers before anything is decoded (1 GP: ~260 fine-mode fax pages). */
+    ARCHIVE_MAX_PIXELS_PER_REQUEST: z.coerce.number().int().positive().default(1_000_000_000),
+    /** Of those, pixels that must be decoded and re-compressed (interlaced/alpha PNG, LZW/Deflate/PackBits TIFF): the CPU-heavy ones. */
+    ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST: z.coerce.number().int().positive().default(300_000_000),
+    /** Worker threads converting uploads off the event loop; default: the machine's cores. */
+    ARCHIVE_NORMALISE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+    /** Longest a worker may convert one upload; past it the worker is terminated and the upload refused (422 normalisation_timeout). */
+    ARCHIVE_NORMALISE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(120_000),
     ARCHIVE_ALLOWED_REGIONS: csv.default(['northeurope']),
     ARCHIVE_PUBLIC_BASE_PATH: z.string().default('/api'),
   });

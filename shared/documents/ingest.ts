@@ -2,7 +2,6 @@ import type { Deps } from '../app';
 import type { Principal } from '../auth/types';
 import { ArchiveError } from '../http/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
-import { normalise } from '../normalise';
 import type { CreateOnlyOutcome } from '../storage/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
@@ -25,7 +24,7 @@ export interface IngestResult {
  * ingest = [validate, dedupe, normalise, hash, store (create-only, WORM), index].
  * The audit entry is appended by the request pipeline, once, after the outcome is known.
  */
-export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention'>): Promise<IngestResult> {
+export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser'>): Promise<IngestResult> {
   const { tenantId } = cmd.principal;
   const metadata = parseMetadata(cmd.metadata);
   if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
@@ -58,8 +57,14 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
 
   const now = deps.clock.now();
   const createdAt = now.toISOString();
-  const limits = { maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE, maxPages: deps.config.ARCHIVE_MAX_PAGES };
-  const result = await normalise({ files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits });
+  const limits = {
+    maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE,
+    maxPages: deps.config.ARCHIVE_MAX_PAGES,
+    maxPixelsPerRequest: deps.config.ARCHIVE_MAX_PIXELS_PER_REQUEST,
+    maxDecodedPixelsPerRequest: deps.config.ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST,
+  };
+  // In a worker thread: decoding must not stall the host's other requests.
+  const result = await deps.normaliser.normalise({ files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits });
 
   const originals: OriginalFile[] = cmd.files.map((f, i) => {
     const sniffed = result.originals[i]!;

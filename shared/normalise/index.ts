@@ -1,4 +1,5 @@
 import { ArchiveError } from '../http/errors';
+import { checkPixelBudget, declaredPixels } from './budget';
 import { sniff } from './sniff';
 import { jpegPage } from './jpeg';
 import { pngPage } from './png';
@@ -42,6 +43,12 @@ export async function normalise(input: NormaliseInput): Promise<NormaliseResult>
     };
   }
 
+  // The whole request's pixels are counted from headers before any file is decoded.
+  checkPixelBudget(
+    await guarded(originals.length > 1 ? 'image files' : `${originals[0]!.extension.toUpperCase()} file`, () =>
+      declaredPixels(originals.map((o, i) => ({ bytes: input.files[i]!.bytes, mediaType: o.mediaType })), input.limits)),
+    input.limits,
+  );
   const sources: PageSource[] = [];
   for (const [index, file] of originals.entries()) {
     const bytes = input.files[index]!.bytes;

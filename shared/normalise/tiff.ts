@@ -41,8 +41,8 @@ function unsupported(detail: string): ArchiveError {
   return new ArchiveError('unsupported_media_type', { detail });
 }
 
-/** All pages of a TIFF: reduced-resolution images (thumbnails) are skipped. */
-export async function tiffPages(bytes: Buffer, limits: NormaliseLimits, pagesBefore: number): Promise<PageSource[]> {
+/** The page IFDs of a TIFF, every header checked: reduced-resolution images (thumbnails) are skipped. */
+function pageIfds(bytes: Buffer, limits: NormaliseLimits, pagesBefore: number): Ifd[] {
   const r = new TiffReader(bytes);
   const room = limits.maxPages - pagesBefore;
   const offsets = r.chain(Math.max(0, room) * 2 + 1, (n) => {
@@ -52,8 +52,31 @@ export async function tiffPages(bytes: Buffer, limits: NormaliseLimits, pagesBef
   if (pagesBefore + ifds.length > limits.maxPages) {
     throw new ArchiveError('too_many_pages', { detail: `The document would have ${pagesBefore + ifds.length} pages; at most ${limits.maxPages} are accepted.` });
   }
-  // Every page's header is checked before any page is decoded.
   for (const d of ifds) checkPixels(d.num(T.Width) ?? 0, d.num(T.Height) ?? 0, limits, 'TIFF page');
+  return ifds;
+}
+
+/**
+ * Each page's size from its IFD alone, and whether its pixels must be decoded here: CCITT and JPEG
+ * strips are passed through (CCITT is only scanned by libtiff, one bit a pixel); everything else is
+ * decoded and re-compressed. For the pixel budget, before any page is decoded.
+ */
+export function tiffPageSizes(bytes: Buffer, limits: NormaliseLimits, pagesBefore: number): { width: number; height: number; decoded: boolean }[] {
+  return pageIfds(bytes, limits, pagesBefore).map((d) => {
+    const width = d.num(T.Width)!;
+    const height = d.num(T.Height)!;
+    const compression = d.num(T.Compression, 1)!;
+    const stripCount = Math.ceil(height / Math.max(1, Math.min(d.num(T.RowsPerStrip, height)! || height, height)));
+    const plain = stripCount <= MAX_PASS_THROUGH_STRIPS && !d.e.has(T.TileWidth);
+    const passedThrough = plain && (compression === 3 || compression === 4 || (compression === 7 && d.num(T.PlanarConfig, 1) === 1));
+    return { width, height, decoded: !passedThrough };
+  });
+}
+
+/** All pages of a TIFF: reduced-resolution images (thumbnails) are skipped. */
+export async function tiffPages(bytes: Buffer, limits: NormaliseLimits, pagesBefore: number): Promise<PageSource[]> {
+  // Every page's header is checked before any page is decoded.
+  const ifds = pageIfds(bytes, limits, pagesBefore);
   const out: PageSource[] = [];
   for (const [i, d] of ifds.entries()) out.push(await tiffPage(bytes, d, i, limits));
   return out;

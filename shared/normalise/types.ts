@@ -20,6 +20,10 @@ export interface NormaliseLimits {
   maxPages: number;
   /** Ceiling on bytes any single decompression may produce; default 512 MiB. */
   maxDecompressedBytes?: number;
+  /** Pixels of all pages of all files of one request, from their headers; unlimited when absent. */
+  maxPixelsPerRequest?: number;
+  /** Of those, the pixels decoded and re-compressed here (interlaced/alpha PNG, LZW/Deflate/… TIFF); unlimited when absent. */
+  maxDecodedPixelsPerRequest?: number;
 }
 
 export interface NormaliseInput {

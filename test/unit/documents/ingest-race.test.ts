@@ -14,7 +14,7 @@ import type { ArchivedDocument } from '../../../shared/documents/types';
 import { ArchiveError } from '../../../shared/http/errors';
 import type { CreateOnlyOutcome } from '../../../shared/storage/blobs';
 
-jest.mock('../../../shared/normalise', () => ({
+const normaliser = {
   normalise: async (input: { files: { bytes: Buffer }[]; createdAt: string }) => ({
     rendition: Buffer.from(`%PDF-fake ${input.createdAt} ${input.files.map((f) => f.bytes.toString('hex')).join(',')}`),
     pageCount: input.files.length,
@@ -22,7 +22,7 @@ jest.mock('../../../shared/normalise', () => ({
     originals: input.files.map((f) => (f.bytes[0]! % 2 === 0 ? { mediaType: 'image/png', extension: 'png' } : { mediaType: 'image/jpeg', extension: 'jpg' })),
     conversion: { normaliser: 'fake', pageCount: input.files.length, pages: [], conformance: 'none' },
   }),
-}));
+};
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -55,6 +55,7 @@ function fakes(s: fc.Scheduler, tick: boolean) {
     clock: { now: () => new Date(tick ? t++ : t) },
     config: { ARCHIVE_MAX_PIXELS_PER_PAGE: 1e6, ARCHIVE_MAX_PAGES: 10 },
     retention: { policies: { get: s.scheduleFunction(async () => null) } },
+    normaliser,
   };
   return { deps: deps as unknown as Parameters<typeof ingestDocument>[1], blobs, catalog };
 }

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench:health`: `/health` latency on an idle host beside `/health` latency while the
+ * worst-case accepted image is converted (same run, same host). The image is an interlaced PNG
+ * (every pixel decoded) just under the per-page limit: with conversion in worker threads the
+ * event loop keeps answering.
+ *
+ *   BENCH_SIDE=12000 (pixels a side, gray 8-bit, Adam7)   BENCH_IDLE_SAMPLES=200
+ */
+import * as zlib from 'node:zlib';
+import { startArchiveHost } from '../local/archive-host';
+import { startAzurite, startCosmos } from '../local/emulators';
+import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+
+const SIDE = Number(process.env.BENCH_SIDE ?? 12000);
+const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** Interlaced 8-bit gray PNG of side×side pixels; small on disk (one deflated run of zeros). */
+function interlacedPng(side: number): Buffer {
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+  let raw = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((side - x0) / dx);
+    const ph = Math.ceil((side - y0) / dy);
+    if (pw > 0 && ph > 0) raw += ph * (1 + pw);
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr[8] = 8;
+  ihdr[12] = 1;
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(raw), { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+}
+
+async function healthMs(url: string): Promise<number> {
+  const t = process.hrtime.bigint();
+  const res = await fetch(`${url}/health`);
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function summary(label: string, ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return `${label.padEnd(46)} n=${String(s.length).padStart(5)}  p50 ${q(0.5).toFixed(1).padStart(7)} ms  p95 ${q(0.95).toFixed(1).padStart(7)} ms  max ${s.at(-1)!.toFixed(1).padStart(7)} ms`;
+}
+
+async function main() {
+  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(await newSigningKey())]);
+  const host = await startArchiveHost({
+    env: { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' },
+    log: quiet,
+  });
+  try {
+    const token = await oidc.mint({ tenant: 'bench-health', sub: 'bench', rights: 'archivist' });
+    const png = interlacedPng(SIDE);
+    // Warm-up: one small conversion starts a worker, so the loaded phase measures conversion, not thread start.
+    await fetch(`${host.url}/documents`, { method: 'POST', body: new Uint8Array(interlacedPng(64)), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' } }).then((r) => r.arrayBuffer());
+
+    const idle: number[] = [];
+    for (let i = 0; i < IDLE_SAMPLES; i++) idle.push(await healthMs(host.url));
+
+    const loaded: number[] = [];
+    const t0 = process.hrtime.bigint();
+    let done = false;
+    const upload = fetch(`${host.url}/documents`, { method: 'POST', body: new Uint8Array(png), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' } })
+      .then(async (r) => ({ status: r.status, body: await r.text() }))
+      .finally(() => (done = true));
+    while (!done) loaded.push(await healthMs(host.url));
+    const answer = await upload;
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (answer.status !== 201) throw new Error(`the worst-case image was not accepted: ${answer.status} ${answer.body}`);
+
+    console.log(`/health latency — node ${process.version}; worst-case accepted image: interlaced PNG ${SIDE}×${SIDE} (${(SIDE * SIDE / 1e6).toFixed(0)} MP decoded, ${(png.length / 1024).toFixed(0)} KiB), converted in ${seconds.toFixed(1)} s`);
+    console.log(summary('/health, idle host', idle));
+    console.log(summary('/health, while the image is converted', loaded));
+  } finally {
+    await host.stop();
+    await Promise.all([azurite.stop(), cosmos.stop(), oidc.stop()]);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

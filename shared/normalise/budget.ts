@@ -1,0 +1,66 @@
+import { ArchiveError } from '../http/errors';
+import { parseJpeg } from './jpeg';
+import { parsePng } from './png';
+import { tiffPageSizes } from './tiff';
+import { AcceptedMediaType, NormaliseLimits } from './types';
+
+export interface DeclaredPixels {
+  pages: number;
+  /** Every page's width × height, as the headers declare them. */
+  totalPixels: number;
+  /** Of those, the pixels this normaliser must decode and re-compress (the CPU- and memory-heavy ones). */
+  decodedPixels: number;
+}
+
+/**
+ * What the images of one request declare, from headers only (marker, chunk and IFD walks; nothing
+ * inflated or decoded). Per-page limits are checked on the way, as each format's reader does.
+ */
+export function declaredPixels(files: { bytes: Buffer; mediaType: AcceptedMediaType }[], limits: NormaliseLimits): DeclaredPixels {
+  const sum: DeclaredPixels = { pages: 0, totalPixels: 0, decodedPixels: 0 };
+  const add = (width: number, height: number, decoded: boolean) => {
+    sum.pages += 1;
+    sum.totalPixels += width * height;
+    if (decoded) sum.decodedPixels += width * height;
+  };
+  for (const { bytes, mediaType } of files) {
+    switch (mediaType) {
+      case 'image/jpeg': {
+        // The DCT stream is carried as is: never decoded.
+        const info = parseJpeg(bytes, limits);
+        add(info.width, info.height, false);
+        break;
+      }
+      case 'image/png': {
+        // Plain IDAT data is carried as is (inflated once to check it); Adam7 and alpha are decoded.
+        const info = parsePng(bytes, limits);
+        add(info.width, info.height, info.interlace !== 0 || info.colorType === 4 || info.colorType === 6 || (info.colorType === 3 && info.trns !== undefined));
+        break;
+      }
+      case 'image/tiff':
+        for (const p of tiffPageSizes(bytes, limits, sum.pages)) add(p.width, p.height, p.decoded);
+        break;
+      default:
+        break; // PDFs: images are kept as they are; the per-image limit applies (pdfin.ts)
+    }
+  }
+  return sum;
+}
+
+/** Refuse a request whose declared pixels exceed either budget, naming the budget and the total. */
+export function checkPixelBudget(declared: DeclaredPixels, limits: NormaliseLimits): void {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const { maxPixelsPerRequest: total, maxDecodedPixelsPerRequest: decoded } = limits;
+  if (total !== undefined && declared.totalPixels > total) {
+    throw new ArchiveError('pixel_budget_exceeded', {
+      detail: `The upload declares ${fmt(declared.totalPixels)} pixels on ${declared.pages} page(s); at most ${fmt(total)} pixels are accepted per request.`,
+      extensions: { totalPixels: declared.totalPixels, maxPixelsPerRequest: total, pages: declared.pages },
+    });
+  }
+  if (decoded !== undefined && declared.decodedPixels > decoded) {
+    throw new ArchiveError('pixel_budget_exceeded', {
+      detail: `The upload declares ${fmt(declared.decodedPixels)} pixels that must be decoded (interlaced or transparent PNG, LZW/Deflate/PackBits/uncompressed TIFF); at most ${fmt(decoded)} such pixels are accepted per request.`,
+      extensions: { decodedPixels: declared.decodedPixels, maxDecodedPixelsPerRequest: decoded, totalPixels: declared.totalPixels, pages: declared.pages },
+    });
+  }
+}

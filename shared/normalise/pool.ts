@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { ArchiveError } from '../http/errors';
+import { NormaliseInput, NormaliseResult } from './types';
+import type { NormaliseOutcome, NormaliseTask } from './worker';
+
+/** What ingest needs from the normaliser: `normalise()`'s signature, wherever it runs. */
+export interface Normaliser {
+  normalise(input: NormaliseInput): Promise<NormaliseResult>;
+  close(): Promise<void>;
+}
+
+export interface NormaliserPoolOptions {
+  /** Worker threads; default: the machine's cores. */
+  threads?: number;
+  /** Longest one job may run in its worker; the worker is then terminated. */
+  timeoutMs: number;
+}
+
+/** From `dist/` the compiled worker; from TypeScript sources (ts-jest) a bootstrap that transpiles on require. */
+const WORKER_FILE = path.join(__dirname, __filename.endsWith('.ts') ? 'worker-ts.js' : 'worker.js');
+
+/**
+ * Decoding and re-compressing images is CPU-bound and synchronous in places: on the event loop it
+ * would stall every other request (and `/health`). So each upload is converted in a worker thread
+ * of a bounded pool (piscina); a job past its timeout has its worker terminated (piscina replaces
+ * it) and is refused with `normalisation_timeout`.
+ */
+export class NormaliserPool implements Normaliser {
+  private pool: Piscina | undefined;
+
+  constructor(private readonly opts: NormaliserPoolOptions) {}
+
+  private workers(): Piscina {
+    // Started on first use: hosts that never ingest (timers, CLI) start no threads.
+    this.pool ??= new Piscina({
+      filename: WORKER_FILE,
+      maxThreads: this.opts.threads ?? availableParallelism(),
+      minThreads: 0,
+      idleTimeout: 60_000,
+    });
+    return this.pool;
+  }
+
+  async normalise(input: NormaliseInput): Promise<NormaliseResult> {
+    const pool = this.workers();
+    const abort = new AbortController();
+    const { port1, port2 } = new MessageChannel();
+    let timer: NodeJS.Timeout | undefined;
+    // The clock starts when a worker takes the job: time spent waiting for a free worker is not the upload's fault.
+    port1.once('message', () => {
+      timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
+    });
+    const task: NormaliseTask = { input, started: port2 };
+    let outcome: NormaliseOutcome;
+    try {
+      outcome = (await pool.run(task, { signal: abort.signal, transferList: [port2] })) as NormaliseOutcome;
+    } catch (err) {
+      if (abort.signal.aborted) {
+        throw new ArchiveError('normalisation_timeout', {
+          detail: `Converting the upload took longer than ${this.opts.timeoutMs} ms; it was stopped and nothing was stored.`,
+          extensions: { timeoutMs: this.opts.timeoutMs },
+          cause: err,
+        });
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      port1.close();
+    }
+    if (outcome.ok) {
+      const r = outcome.result;
+      return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
+    }
+    if (outcome.archiveError) {
+      const { code, detail, extensions } = outcome.archiveError;
+      throw new ArchiveError(code, { ...(detail !== undefined ? { detail } : {}), extensions });
+    }
+    const err = new Error(outcome.message);
+    if (outcome.stack) err.stack = outcome.stack;
+    throw err;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+}

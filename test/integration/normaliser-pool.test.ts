@@ -1,0 +1,132 @@
+/**
+ * Small bombs must not stall the host: uploads are converted in worker threads, a pixel budget per
+ * request is checked from headers before anything is decoded, and a job past its timeout is stopped.
+ */
+import * as zlib from 'zlib';
+import sharp from 'sharp';
+import { call, rawUpload } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** Bytes of Adam7 scanlines (filter byte + samples) of an 8-bit gray width×height image. */
+function adam7Size(w: number, h: number): number {
+  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+  let n = 0;
+  for (const [x0, y0, dx, dy] of passes) {
+    const pw = Math.ceil((w - x0) / dx);
+    const ph = Math.ceil((h - y0) / dy);
+    if (pw > 0 && ph > 0) n += ph * (1 + pw);
+  }
+  return n;
+}
+
+/** A valid interlaced gray PNG of side×side pixels, a few KiB on disk: every pixel must be decoded. */
+export function interlacedPng(side: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr[8] = 8;
+  ihdr[12] = 1;
+  const idat = zlib.deflateSync(Buffer.alloc(adam7Size(side, side)), { level: 9 });
+  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+async function uploader(archive: TestArchive) {
+  const tenant = newTenant('pool');
+  const token = await archive.token({ tenant, sub: 'app', rights: 'uploader' });
+  const upload = (bytes: Buffer, type: string) => call(`${archive.url}/documents`, { ...rawUpload(bytes, type), token });
+  return { tenant, upload };
+}
+
+describe('normalisation off the event loop, within a pixel budget', () => {
+  let archive: TestArchive;
+  // The worst file this host accepts: 4000×4000 interlaced, exactly its decoded-pixel budget.
+  const budget = 4000 * 4000;
+  beforeAll(async () => {
+    archive = await startTestArchive({ ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST: String(budget), ARCHIVE_MAX_PIXELS_PER_REQUEST: String(4 * budget), ARCHIVE_NORMALISE_THREADS: '1' });
+  });
+  afterAll(() => archive.stop());
+
+  it('/health answers while the worst accepted file is being converted', async () => {
+    const { upload } = await uploader(archive);
+    // Known once a worker has the job: from then on the conversion is under way.
+    let converting!: () => void;
+    const started = new Promise<void>((resolve) => (converting = resolve));
+    const normaliser = archive.host.deps.normaliser;
+    const original = normaliser.normalise.bind(normaliser);
+    const order: string[] = [];
+    normaliser.normalise = (input) => {
+      converting();
+      return original(input).then((r) => (order.push('converted'), r));
+    };
+    try {
+      const uploaded = upload(interlacedPng(4000), 'image/png').then((r) => (order.push('upload'), r));
+      await started;
+      // /health asked over and over while the file is converted: each answer must come back before the conversion ends.
+      const answers: number[] = [];
+      while (!order.includes('converted')) {
+        const health = await call(`${archive.url}/health`);
+        if (!order.includes('converted')) order.push('health');
+        answers.push(health.status);
+      }
+      expect((await uploaded).status).toBe(201);
+      // Ordering, not timing: several /health answers came while the file was still being converted.
+      expect(order.indexOf('converted')).toBeGreaterThanOrEqual(3);
+      expect(order.slice(0, 3)).toEqual(['health', 'health', 'health']);
+      expect(answers.every((s) => s === 200)).toBe(true);
+      expect(order.at(-1)).toBe('upload');
+    } finally {
+      normaliser.normalise = original;
+    }
+  });
+
+  it('refuses an interlaced PNG over the budget with 422, from its header, and stores nothing', async () => {
+    const { tenant, upload } = await uploader(archive);
+    const bomb = interlacedPng(4001);
+    const res = await upload(bomb, 'image/png');
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json).toMatchObject({ code: 'pixel_budget_exceeded', decodedPixels: 4001 * 4001, maxDecodedPixelsPerRequest: budget });
+    expect(res.json.detail).toContain('16,008,001');
+    expect(await tenantState(archive, tenant)).toEqual({ blobs: [], documents: 0 });
+  });
+
+  it('refuses a multi-page Deflate TIFF whose pages together exceed the budget, each page within it', async () => {
+    const { tenant, upload } = await uploader(archive);
+    // Five 2000×2000 pages: 20 MP in all, 4 MP a page.
+    const tall = Buffer.alloc(2000 * 2000 * 5, 200);
+    const tiff = await sharp(tall, { raw: { width: 2000, height: 10000, channels: 1, pageHeight: 2000 } }).tiff({ compression: 'deflate' }).toBuffer();
+    const res = await upload(tiff, 'image/tiff');
+    expect({ status: res.status, code: res.json?.code, decoded: res.json?.decodedPixels, pages: res.json?.pages }).toEqual({ status: 422, code: 'pixel_budget_exceeded', decoded: 20_000_000, pages: 5 });
+    expect(await tenantState(archive, tenant)).toEqual({ blobs: [], documents: 0 });
+  });
+});
+
+describe('a conversion past its timeout', () => {
+  let archive: TestArchive;
+  beforeAll(async () => {
+    archive = await startTestArchive({ ARCHIVE_NORMALISE_TIMEOUT_MS: '500', ARCHIVE_NORMALISE_THREADS: '1' });
+  });
+  afterAll(() => archive.stop());
+
+  it('is stopped and refused (422 normalisation_timeout, nothing stored), and the pool converts the next upload', async () => {
+    const { tenant, upload } = await uploader(archive);
+    // ~36 MP to decode: many times the 500 ms this host allows.
+    const res = await upload(interlacedPng(6000), 'image/png');
+    expect(res.status).toBe(422);
+    expect(res.json).toMatchObject({ code: 'normalisation_timeout', timeoutMs: 500 });
+    expect(await tenantState(archive, tenant)).toEqual({ blobs: [], documents: 0 });
+    // The one worker was terminated; a new one takes the next job.
+    const next = await upload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg');
+    expect(next.status).toBe(201);
+    expect((await call(`${archive.url}/health`)).status).toBe(200);
+  });
+});
