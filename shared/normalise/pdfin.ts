@@ -5,6 +5,7 @@ import {
 } from 'pdf-lib';
 import { ArchiveError } from '../http/errors';
 import { cmykProfile, srgbProfile } from './icc';
+import { decodeNamesInText, rawNamePattern } from './pdf-names';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';
 import { ConversionRecord, NormaliseLimits, PageRecord } from './types';
 import { corrupt, inflateBounded, maxDecompressed } from './util';
@@ -224,7 +225,7 @@ function scanContent(pdf: PDFDocument, f: Findings, limits: NormaliseLimits): vo
       f.usesCMYK = true;
       continue;
     }
-    const str = text.toString('latin1');
+    const str = decodeNamesInText(text.toString('latin1'));
     if (RGB_OPS.test(str)) f.usesRGB = true;
     if (CMYK_OPS.test(str)) f.usesCMYK = true;
     if (/\/(?:LZW|LZWDecode)\b/.test(str) && /\bBI\b/.test(str)) f.problems.add('an LZW-compressed inline image');
@@ -286,17 +287,20 @@ function checkObjectStreams(bytes: Buffer, limits: NormaliseLimits): void {
   const text = bytes.toString('latin1');
   const max = maxDecompressed(limits);
   let total = 0;
-  const re = /\/Type\s*\/(?:ObjStm|XRef)\b/g;
+  // Names may be #xx-escaped: pdf-lib decodes them, so this scan must recognise them too.
+  const re = new RegExp(`${rawNamePattern('Type')}\\s*(?:${rawNamePattern('ObjStm')}|${rawNamePattern('XRef')})`, 'g');
+  const flate = new RegExp(rawNamePattern('FlateDecode'));
+  const length = new RegExp(`${rawNamePattern('Length')}\\s+(\\d+)(?!\\s+\\d+\\s+R)`);
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const dictStart = text.lastIndexOf('obj', m.index);
     const streamAt = text.indexOf('stream', m.index);
     if (dictStart < 0 || streamAt < 0 || streamAt - m.index > 4096) continue;
     const dict = text.slice(dictStart, streamAt);
-    if (!/\/FlateDecode\b/.test(dict)) continue;
+    if (!flate.test(dict)) continue;
     let start = streamAt + 6;
     if (text[start] === '\r') start++;
     if (text[start] === '\n') start++;
-    const len = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dict);
+    const len = length.exec(dict);
     const end = len ? start + Number(len[1]) : text.indexOf('endstream', start);
     if (end <= start || end > bytes.length) continue;
     try {
