@@ -8,7 +8,7 @@ import { cmykProfile, srgbProfile } from './icc';
 import { decodeNamesInText, rawNamePattern } from './pdf-names';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';
 import { ConversionRecord, NormaliseLimits, PageRecord } from './types';
-import { corrupt, inflateBounded, maxDecompressed } from './util';
+import { corrupt, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
 import { readPdfaId } from './xmp';
 
 export interface PdfOutcome {
@@ -314,9 +314,26 @@ function checkObjectStreams(bytes: Buffer, limits: NormaliseLimits): void {
   }
 }
 
+/**
+ * Only whitespace and NUL padding may follow the last %%EOF (incremental updates
+ * add sections, each with its own %%EOF, so only the last one counts). A ZIP's
+ * comment could end in "%%EOF" too, so a ZIP ending the file is refused as well.
+ */
+function refuseTrailingData(bytes: Buffer): void {
+  const eof = bytes.lastIndexOf('%%EOF', undefined, 'latin1');
+  if (eof >= 0) {
+    const end = eof + 5;
+    let at = end;
+    while (at < bytes.length && [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20].includes(bytes[at]!)) at++;
+    if (at < bytes.length) throw trailingData('PDF', end, bytes.length, 'its last %%EOF');
+  }
+  refuseZipTail(bytes, 'PDF');
+}
+
 export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info: DocInfo): Promise<PdfOutcome> {
   const head = bytes.subarray(0, 1024).toString('latin1');
   if (!head.includes('%PDF-')) throw corrupt('The PDF has no %PDF header.');
+  refuseTrailingData(bytes);
   checkObjectStreams(bytes, limits);
   let pdf: PDFDocument;
   try {
