@@ -70,8 +70,9 @@ async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessa
     break;
   }
   response ??= problemResponse(new ArchiveError(pathMatched ? 'method_not_allowed' : 'route_not_found'), requestId, url.pathname);
-  // An unread upload (refused early) is drained so the client sees our answer, not a reset.
-  if (!req.readableEnded) req.resume();
+  // An unread upload (refused early) is drained so the client sees our answer, not a reset;
+  // but only so much of it: a client that keeps sending after the answer is cut off.
+  if (!req.readableEnded) drainAfterAnswer(req, res);
   res.writeHead(response.status, { 'X-Request-Id': requestId, ...response.headers });
   const body = response.body;
   if (body instanceof Readable) {
@@ -80,6 +81,20 @@ async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessa
   } else {
     res.end(body);
   }
+}
+
+/** Bytes of an unread request body discarded after the answer before the connection is closed. */
+export const DRAIN_AFTER_ANSWER_BYTES = 1024 * 1024;
+
+function drainAfterAnswer(req: http.IncomingMessage, res: http.ServerResponse): void {
+  let drained = 0;
+  const onData = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_AFTER_ANSWER_BYTES && res.writableFinished) req.socket.destroy();
+  };
+  req.on('data', onData);
+  req.once('end', () => req.off('data', onData));
+  req.resume();
 }
 
 function headerValue(v: string | string[] | undefined): string | null {

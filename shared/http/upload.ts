@@ -39,18 +39,33 @@ export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Pr
   return { files: [{ bytes, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: undefined };
 }
 
-async function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      stream.destroy();
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Collects the body until it ends or passes the limit. Past the limit the
+ * rest is discarded, not destroyed: destroying the request would reset the
+ * connection before the host can send its 413 answer.
+ */
+function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      stop();
+      stream.resume();
+      reject(tooLarge(maxBytes));
+    };
+    const onEnd = () => { stop(); resolve(Buffer.concat(chunks)); };
+    const onError = (cause: Error) => { stop(); reject(new ArchiveError('bad_request', { detail: 'The upload was interrupted.', cause })); };
+    const stop = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
 }
 
 function parseMultipart(body: Readable, contentType: string, limits: UploadLimits): Promise<ParsedUpload> {

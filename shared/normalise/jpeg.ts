@@ -3,7 +3,7 @@ import { iccInfo } from './icc';
 import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { TiffReader } from './tiff-ifd';
 import { NormaliseLimits } from './types';
-import { checkPixels, corrupt } from './util';
+import { checkPixels, corrupt, refuseZipTail, trailingData } from './util';
 
 export const DEFAULT_DPI = 96;
 
@@ -177,9 +177,14 @@ export function checkJpegKind(info: JpegInfo, what = 'JPEG'): void {
 export function jpegPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
   const info = parseJpeg(bytes, limits);
   checkJpegKind(info);
-  const image = dctImage(bytes, info);
-  // The check: the stream we embed is the uploaded file, byte for byte.
-  if (!image.data.equals(bytes)) throw new Error('JPEG stream identity check failed');
+  // After EOI only the 0x00/0xFF padding some writers add is tolerated, and it stays out of the rendition.
+  const tail = bytes.subarray(info.end);
+  if (tail.some((x) => x !== 0x00 && x !== 0xff)) throw trailingData('JPEG', info.end, bytes.length, 'its EOI marker');
+  refuseZipTail(bytes, 'JPEG');
+  const stream = bytes.subarray(0, info.end);
+  const image = dctImage(stream, info);
+  // The check: the stream we embed is the uploaded file up to EOI, byte for byte.
+  if (!image.data.equals(stream)) throw new Error('JPEG stream identity check failed');
   const dpi = jpegDpi(info);
   const rawOrientation = info.exif?.orientation;
   const orientation = rawOrientation !== undefined && rawOrientation >= 1 && rawOrientation <= 8 ? rawOrientation : 1;
@@ -187,7 +192,7 @@ export function jpegPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
   if (rawOrientation !== undefined && orientation !== rawOrientation) notes.push(`invalid EXIF orientation ${rawOrientation} treated as 1`);
   if (image.decode) notes.push('Adobe CMYK: /Decode [1 0 1 0 1 0 1 0]');
   if (image.colorSpace.kind === 'icc') notes.push('embedded ICC profile used as /ICCBased colour space');
-  if (info.end < bytes.length) notes.push(`${bytes.length - info.end} bytes after EOI kept in the stream`);
+  if (info.end < bytes.length) notes.push(`${bytes.length - info.end} bytes of padding after EOI left out of the stream`);
   return {
     widthPx: info.width,
     heightPx: info.height,

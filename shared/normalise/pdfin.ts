@@ -5,10 +5,11 @@ import {
 } from 'pdf-lib';
 import { ArchiveError } from '../http/errors';
 import { cmykProfile, srgbProfile } from './icc';
+import { decodeNamesInText, rawNamePattern } from './pdf-names';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';
 import { ConversionRecord, NormaliseLimits, PageRecord } from './types';
 import { cidFontWidthMismatches, cidWidths, simpleFontWidthMismatches, trueTypeMetrics } from './font-widths';
-import { corrupt, inflateBounded, maxDecompressed } from './util';
+import { corrupt, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
 import { readPdfaId } from './xmp';
 
 export interface PdfOutcome {
@@ -228,7 +229,7 @@ function scanContent(pdf: PDFDocument, f: Findings, limits: NormaliseLimits): vo
       f.usesCMYK = true;
       continue;
     }
-    const str = text.toString('latin1');
+    const str = decodeNamesInText(text.toString('latin1'));
     if (RGB_OPS.test(str)) f.usesRGB = true;
     if (CMYK_OPS.test(str)) f.usesCMYK = true;
     if (/\/(?:LZW|LZWDecode)\b/.test(str) && /\bBI\b/.test(str)) f.problems.add('an LZW-compressed inline image');
@@ -323,17 +324,20 @@ function checkObjectStreams(bytes: Buffer, limits: NormaliseLimits): void {
   const text = bytes.toString('latin1');
   const max = maxDecompressed(limits);
   let total = 0;
-  const re = /\/Type\s*\/(?:ObjStm|XRef)\b/g;
+  // Names may be #xx-escaped: pdf-lib decodes them, so this scan must recognise them too.
+  const re = new RegExp(`${rawNamePattern('Type')}\\s*(?:${rawNamePattern('ObjStm')}|${rawNamePattern('XRef')})`, 'g');
+  const flate = new RegExp(rawNamePattern('FlateDecode'));
+  const length = new RegExp(`${rawNamePattern('Length')}\\s+(\\d+)(?!\\s+\\d+\\s+R)`);
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const dictStart = text.lastIndexOf('obj', m.index);
     const streamAt = text.indexOf('stream', m.index);
     if (dictStart < 0 || streamAt < 0 || streamAt - m.index > 4096) continue;
     const dict = text.slice(dictStart, streamAt);
-    if (!/\/FlateDecode\b/.test(dict)) continue;
+    if (!flate.test(dict)) continue;
     let start = streamAt + 6;
     if (text[start] === '\r') start++;
     if (text[start] === '\n') start++;
-    const len = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dict);
+    const len = length.exec(dict);
     const end = len ? start + Number(len[1]) : text.indexOf('endstream', start);
     if (end <= start || end > bytes.length) continue;
     try {
@@ -347,9 +351,26 @@ function checkObjectStreams(bytes: Buffer, limits: NormaliseLimits): void {
   }
 }
 
+/**
+ * Only whitespace and NUL padding may follow the last %%EOF (incremental updates
+ * add sections, each with its own %%EOF, so only the last one counts). A ZIP's
+ * comment could end in "%%EOF" too, so a ZIP ending the file is refused as well.
+ */
+function refuseTrailingData(bytes: Buffer): void {
+  const eof = bytes.lastIndexOf('%%EOF', undefined, 'latin1');
+  if (eof >= 0) {
+    const end = eof + 5;
+    let at = end;
+    while (at < bytes.length && [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20].includes(bytes[at]!)) at++;
+    if (at < bytes.length) throw trailingData('PDF', end, bytes.length, 'its last %%EOF');
+  }
+  refuseZipTail(bytes, 'PDF');
+}
+
 export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info: DocInfo): Promise<PdfOutcome> {
   const head = bytes.subarray(0, 1024).toString('latin1');
   if (!head.includes('%PDF-')) throw corrupt('The PDF has no %PDF header.');
+  refuseTrailingData(bytes);
   checkObjectStreams(bytes, limits);
   let pdf: PDFDocument;
   try {

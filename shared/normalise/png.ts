@@ -4,7 +4,7 @@ import { iccInfo } from './icc';
 import { DEFAULT_DPI } from './jpeg';
 import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { NormaliseLimits } from './types';
-import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed } from './util';
+import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -90,6 +90,10 @@ export function parsePng(b: Buffer, limits: NormaliseLimits): PngInfo {
   }
   if (!info) throw corrupt('The PNG has no IHDR chunk.');
   if (!sawIend) throw corrupt('The PNG is truncated: it has no IEND chunk.');
+  // Nothing may follow IEND (PNG §5.6); bytes there are another file riding along.
+  if (pos < b.length) throw trailingData('PNG', pos, b.length, 'its IEND chunk');
+  // A ZIP can also hide in a chunk, its comment spanning the IEND after it.
+  refuseZipTail(b, 'PNG');
   if (!idat.length) throw corrupt('The PNG has no image data.');
   if (info.colorType === 3 && !info.palette) throw corrupt('The palette PNG has no PLTE chunk.');
   return info;

@@ -5,7 +5,7 @@ import { checkJpegKind, dctImage, DEFAULT_DPI, parseJpeg } from './jpeg';
 import { ColorSpec, ImageSpec, PagePiece, PageSource } from './pdfa';
 import { IfdEntry, TiffReader } from './tiff-ifd';
 import { NormaliseLimits } from './types';
-import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateLenient, maxDecompressed, reverseBits } from './util';
+import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateLenient, maxDecompressed, refuseZipTail, reverseBits } from './util';
 
 const T = {
   NewSubfileType: 254, Width: 256, Height: 257, BitsPerSample: 258, Compression: 259, Photometric: 262, FillOrder: 266,
@@ -44,6 +44,8 @@ function unsupported(detail: string): ArchiveError {
 /** The page IFDs of a TIFF, every header checked: reduced-resolution images (thumbnails) are skipped. */
 function pageIfds(bytes: Buffer, limits: NormaliseLimits, pagesBefore: number): Ifd[] {
   const r = new TiffReader(bytes);
+  // A TIFF has no end marker; a ZIP appended to it still announces itself at the end of the file.
+  refuseZipTail(bytes, 'TIFF');
   const room = limits.maxPages - pagesBefore;
   const offsets = r.chain(Math.max(0, room) * 2 + 1, (n) => {
     throw new ArchiveError('too_many_pages', { detail: `The TIFF has more than ${n - 1} images; at most ${limits.maxPages} pages are accepted.` });

@@ -14,6 +14,38 @@ export function corrupt(detail: string, cause?: unknown): ArchiveError {
   return new ArchiveError('corrupt_file', { detail, cause });
 }
 
+/**
+ * Bytes after a format's end are where polyglots hide (a ZIP after a PDF's %%EOF,
+ * a JPEG's EOI, a PNG's IEND): the original is kept byte for byte, so such a file
+ * is refused rather than archived as something else too.
+ */
+export function trailingData(format: string, offset: number, total: number, what = `its end`): ArchiveError {
+  const trailingBytes = total - offset;
+  return new ArchiveError('trailing_data', {
+    detail: `The ${format} carries ${trailingBytes} bytes of other data after ${what} (from byte offset ${offset}); upload the ${format} alone.`,
+    extensions: { format, offset, trailingBytes },
+  });
+}
+
+/**
+ * A ZIP reader finds an archive by its end-of-central-directory record, which
+ * must end the file (after a comment of at most 64 KiB). When one does, the file
+ * opens as a ZIP whatever else it is: refused, with the ZIP's first byte as offset.
+ */
+export function refuseZipTail(b: Buffer, format: string): void {
+  const from = Math.max(0, b.length - 22 - 0xffff);
+  for (let at = b.length - 22; at >= from; at--) {
+    if (b[at] !== 0x50 || b.readUInt32LE(at) !== 0x06054b50 || b.readUInt16LE(at + 20) !== b.length - at - 22) continue;
+    const cdSize = b.readUInt32LE(at + 12);
+    const cdOffset = b.readUInt32LE(at + 16);
+    // Offsets relative to the ZIP's own start (an appended ZIP) give that start; absolute ones give 0 or less.
+    const start = at - cdSize - cdOffset;
+    const firstLocal = b.indexOf(Buffer.from('PK\x03\x04', 'latin1'));
+    const offset = start > 0 ? start : firstLocal >= 0 && firstLocal < at ? firstLocal : at;
+    throw trailingData(format, offset, b.length, 'its end: a ZIP archive');
+  }
+}
+
 /** Pixel and decoded-size limits, checked from header values before anything is allocated. */
 export function checkPixels(width: number, height: number, limits: NormaliseLimits, what: string): void {
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {

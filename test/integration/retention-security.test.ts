@@ -1,6 +1,7 @@
 /** Security cases of the retention and legal-hold routes (emulator WORM mode: plain Azurite). */
 import { call, rawUpload } from '../support/http';
-import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { taggedJpeg } from '../support/worm-archive';
 
 let archive: TestArchive;
 let tenantA: string;
@@ -18,7 +19,7 @@ beforeAll(async () => {
   adminA = await archive.token({ tenant: tenantA, sub: 'carol', rights: 'tenant-admin' });
   uploaderA = await archive.token({ tenant: tenantA, sub: 'ulrich', rights: 'uploader' });
   archivistB = await archive.token({ tenant: tenantB, sub: 'bob', rights: 'archivist' });
-  const bytes = Buffer.concat([corpusFile('img2pdf/normal.jpg'), Buffer.from(tenantA)]);
+  const bytes = taggedJpeg(tenantA);
   docA = (await call(`${archive.url}/documents`, { ...rawUpload(bytes, 'image/jpeg'), token: archivistA })).json.id;
 });
 afterAll(() => archive.stop());
@@ -138,7 +139,7 @@ it('a hold by query that matches more documents than one hold may cover is refus
   const archivist = await archive.token({ tenant, sub: 'alice', rights: 'archivist' });
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const bytes = Buffer.concat([corpusFile('img2pdf/normal.jpg'), Buffer.from(`${tenant}-${i}`)]);
+    const bytes = taggedJpeg(`${tenant}-${i}`);
     const metadata = i < 2 ? { fiscalYear: 2023, counterparty: 'ACME' } : { fiscalYear: 2023 };
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'scan.jpg');

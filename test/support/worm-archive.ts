@@ -35,7 +35,17 @@ export async function startWormArchive(start = '2025-03-01T12:00:00Z', overrides
 
 /** A distinct small JPEG per call (the archive refuses duplicate originals). */
 export function uniqueJpeg(): Buffer {
-  return Buffer.concat([corpusFile('img2pdf/normal.jpg'), randomBytes(16)]);
+  return taggedJpeg(randomBytes(16).toString('hex'));
+}
+
+/** The corpus JPEG with `tag` in a comment (COM) segment after SOI: distinct bytes, still one clean JPEG. */
+export function taggedJpeg(tag: string): Buffer {
+  const jpg = corpusFile('img2pdf/normal.jpg');
+  const text = Buffer.from(tag, 'utf8');
+  const com = Buffer.alloc(4);
+  com.writeUInt16BE(0xfffe, 0);
+  com.writeUInt16BE(text.length + 2, 2);
+  return Buffer.concat([jpg.subarray(0, 2), com, text, jpg.subarray(2)]);
 }
 
 export async function ingest(archive: TestArchive, token: string, metadata: Record<string, unknown> = {}): Promise<string> {
