@@ -27,6 +27,7 @@ it('keeps documents and audit entries across a restart, and rebuilds the catalog
   const writer = await mintToken(emulators.signingKey, emulators.issuer, { tenant, sub: 'gina', rights: 'archivist' });
 
   const first = await hostOn(dataDir);
+  expect(first.host.timers).toBeNull(); // test hosts run no timers unless asked (timers: true)
   const up = await call(`${first.host.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token: writer });
   expect(up.status).toBe(201);
   const auditBefore = (await call(`${first.host.url}/audit`, { token })).json.items;
