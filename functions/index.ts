@@ -10,7 +10,6 @@ import { loadConfig } from '../shared/config';
 import { ArchiveError } from '../shared/http/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
-import { exportTimer } from './exports';
 import { ROUTES } from './routes';
 import { TIMERS } from './timers';
 
@@ -62,7 +61,7 @@ for (const route of ROUTES) {
 }
 
 // Timers (sweep, fixity, reconciler, audit seals, export maintenance): plain functions of deps, schedules from config.
-for (const timer of [...TIMERS, exportTimer]) {
+for (const timer of TIMERS) {
   app.timer(timer.name, {
     schedule: timer.schedule(config),
     handler: async (_: unknown, context: InvocationContext) => {

@@ -4,23 +4,33 @@ import { buildDeps, Deps, Logger } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { unsafeRebuildCatalogFromManifests } from '../shared/documents/rebuild-catalog';
 import { ROUTES } from '../functions/routes';
+import { TIMERS } from '../functions/timers';
 import { closeServer, listen } from './emulators';
 import { createArchiveServer } from './server';
-import { debounced, loadCosmosSnapshot, saveCosmosSnapshot } from './state';
+import { importLegacySnapshot } from './state';
+import { LocalTimers, startLocalTimers } from './timers';
 
 export interface ArchiveHostOptions {
   env: NodeJS.ProcessEnv;
   port?: number;
-  /** Where the Cosmos snapshot lives; without it nothing is persisted and nothing is re-indexed (tests, benches). */
+  /**
+   * The local host's data directory: documents missing from the catalog are re-indexed from
+   * their manifests, and an old-style Cosmos snapshot there is imported. Without it (tests,
+   * benches) neither happens. Catalog durability is the Cosmos server's (startCosmos dataDir).
+   */
   dataDir?: string;
   log?: Logger;
+  /** Run the Functions timers on their schedules (npm start). Off by default so test hosts stay deterministic. */
+  timers?: boolean;
 }
 
 export interface ArchiveHost {
   url: string;
   deps: Deps;
   server: http.Server;
-  restored: { snapshotItems: number; indexedFromManifests: number };
+  restored: { legacySnapshotItems: number; indexedFromManifests: number };
+  /** The scheduled timers, when asked for (`timers: true`). */
+  timers: LocalTimers | null;
   stop(): Promise<void>;
 }
 
@@ -28,29 +38,27 @@ export interface ArchiveHost {
 export async function startArchiveHost(opts: ArchiveHostOptions): Promise<ArchiveHost> {
   const config = loadConfig(opts.env);
   const deps = await buildDeps(config, opts.log ? { log: opts.log } : {});
-  const snapshotFile = opts.dataDir ? path.join(opts.dataDir, 'cosmos-snapshot.json') : null;
-  const restored = { snapshotItems: 0, indexedFromManifests: 0 };
-  if (snapshotFile) {
-    restored.snapshotItems = await loadCosmosSnapshot(deps.cosmos, snapshotFile);
-    // Manifests are the source of truth for documents: index any the snapshot missed. Only for a
+  const restored = { legacySnapshotItems: 0, indexedFromManifests: 0 };
+  if (opts.dataDir) {
+    restored.legacySnapshotItems = await importLegacySnapshot(deps.cosmos, path.join(opts.dataDir, 'cosmos-snapshot.json'));
+    // Manifests are the source of truth for documents: index any the catalog lacks. Only for a
     // host that keeps its data: a host without (tests, benches) must not adopt the documents of
     // other hosts that share the emulator's blob store.
     restored.indexedFromManifests = (await unsafeRebuildCatalogFromManifests(deps)).indexed;
   }
 
-  const snapshot = debounced(async () => {
-    if (snapshotFile) await saveCosmosSnapshot(deps.cosmos, snapshotFile);
-  }, 250);
-  const server = createArchiveServer(ROUTES, deps, () => snapshot.trigger());
+  const server = createArchiveServer(ROUTES, deps);
   const port = await listen(server, opts.port ?? 0);
+  const timers = opts.timers ? startLocalTimers(TIMERS, deps, deps.log) : null;
   return {
     url: `http://127.0.0.1:${port}/api`,
     deps,
     server,
     restored,
+    timers,
     stop: async () => {
+      await timers?.stop();
       await closeServer(server);
-      await snapshot.flush();
       await deps.normaliser.close();
     },
   };

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { createHttpServer } from '@vercel/cosmosdb-server';
+import { CosmosJournal } from './cosmos-journal';
 
 /** The emulators' published development credentials (not secrets). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -84,9 +85,25 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running &
   };
 }
 
-/** The Cosmos DB protocol server keeps everything in memory: the local host snapshots it (local/state.ts). */
-export async function startCosmos(opts: { port?: number } = {}): Promise<Running & { endpoint: string; key: string }> {
+/**
+ * The Cosmos DB protocol server keeps everything in memory. With `dataDir` every write is
+ * journaled and fsync'ed before it is acknowledged, and the data is restored on start
+ * (local/cosmos-journal.ts); without it (tests, benches) nothing is kept.
+ */
+export async function startCosmos(opts: { port?: number; dataDir?: string } = {}): Promise<Running & { endpoint: string; key: string; restoredEntries: number }> {
   const server = createHttpServer();
+  const journal = opts.dataDir ? new CosmosJournal({ dir: opts.dataDir }) : null;
+  journal?.attach(server);
   const port = await listen(server, opts.port ?? 0);
-  return { endpoint: `http://127.0.0.1:${port}`, key: COSMOS_EMULATOR_KEY, stop: () => closeServer(server) };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const restoredEntries = journal ? await journal.restore(endpoint) : 0;
+  return {
+    endpoint,
+    key: COSMOS_EMULATOR_KEY,
+    restoredEntries,
+    stop: async () => {
+      await journal?.close(); // folds the journal into the snapshot while the server still answers
+      await closeServer(server);
+    },
+  };
 }

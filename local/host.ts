@@ -1,38 +1,50 @@
 /**
  * `npm start`: the whole archive on one machine, on embedded defaults. Starts Azurite
- * (data in .local/azurite), the Cosmos protocol server (snapshotted to .local/), a local
- * OIDC issuer, and serves the same route table as Azure Functions on :7071/api.
+ * (data in .local/azurite; skipped when STORAGE_CONNECTION_STRING names another store), the
+ * Cosmos protocol server (journaled write-through to .local/cosmos), a local OIDC issuer,
+ * serves the same route table as Azure Functions on :7071/api and runs the same timers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startArchiveHost } from './archive-host';
-import { startAzurite, startCosmos } from './emulators';
+import { loadOrCreateAuditChainKey } from './audit-chain-key';
+import { freePort, startAzurite, startCosmos } from './emulators';
 import { LOCAL_AUDIENCE, loadOrCreateSigningKey, startOidcIssuer } from './oidc';
-import { LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE } from './paths';
+import { AUDIT_CHAIN_KEY_FILE, COSMOS_DATA_DIR, LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE } from './paths';
+import { TIMER_ZONE } from './timers';
 
 async function main() {
-  fs.mkdirSync(path.join(LOCAL_DIR, 'azurite'), { recursive: true });
-  const azurite = await startAzurite({ port: LOCAL_PORTS.azurite, location: path.join(LOCAL_DIR, 'azurite') });
-  const cosmos = await startCosmos({ port: LOCAL_PORTS.cosmos });
+  const azuriteDir = path.join(LOCAL_DIR, 'azurite');
+  fs.mkdirSync(azuriteDir, { recursive: true });
+  const azurite = process.env.STORAGE_CONNECTION_STRING ? null : await startAzurite({ port: LOCAL_PORTS.azurite || (await freePort()), location: azuriteDir });
+  const cosmos = await startCosmos({ port: LOCAL_PORTS.cosmos, dataDir: COSMOS_DATA_DIR });
   const oidc = await startOidcIssuer(await loadOrCreateSigningKey(SIGNING_KEY_FILE), { port: LOCAL_PORTS.oidc });
   const env = {
-    STORAGE_CONNECTION_STRING: azurite.connectionString,
+    ...(azurite ? { STORAGE_CONNECTION_STRING: azurite.connectionString } : {}),
     COSMOS_ENDPOINT: cosmos.endpoint,
     COSMOS_KEY: cosmos.key,
     AUTH_ISSUER: oidc.issuer,
     AUTH_AUDIENCE: LOCAL_AUDIENCE,
     AUTH_JWKS_URI: oidc.jwksUri,
     ARCHIVE_WORM: 'emulator',
+    // Harmless until the audit log reads it through the config loader; then it keys the chain.
+    AUDIT_CHAIN_KEY: process.env.AUDIT_CHAIN_KEY ?? loadOrCreateAuditChainKey(AUDIT_CHAIN_KEY_FILE),
     ...process.env, // an explicit setting wins over the embedded defaults
   };
-  const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR });
+  const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR, timers: true });
+  const timers = host.timers?.timers ?? [];
   const banner = [
     '',
     'Document archive (local host) is running',
     `  API            ${host.url.replace('127.0.0.1', 'localhost')}   (try GET /api/health)`,
-    `  Blob storage   Azurite on 127.0.0.1:${azurite.port}, data in ${path.join(LOCAL_DIR, 'azurite')}`,
-    `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, snapshot in ${path.join(LOCAL_DIR, 'cosmos-snapshot.json')}`,
-    `                 restored ${host.restored.snapshotItems} items from the snapshot, indexed ${host.restored.indexedFromManifests} documents from manifests`,
+    azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port}, data in ${azuriteDir}` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment',
+    `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, durable: every write is journaled and fsync'ed`,
+    `                 before it is acknowledged (${COSMOS_DATA_DIR}: snapshot.ndjson + journal.ndjson, compacted)`,
+    `                 replayed ${cosmos.restoredEntries} journal/snapshot entries, imported ${host.restored.legacySnapshotItems} from an old snapshot,`,
+    `                 indexed ${host.restored.indexedFromManifests} documents from manifests`,
+    `  Audit chain    key in ${process.env.AUDIT_CHAIN_KEY ? 'AUDIT_CHAIN_KEY (environment)' : AUDIT_CHAIN_KEY_FILE}`,
+    `  Timers         NCRONTAB in ${TIMER_ZONE}, as in Azure; a run still going skips its next tick`,
+    ...timers.map((t) => `                 ${t.name.padEnd(18)} ${t.schedule.padEnd(16)} next ${t.nextRun?.toISOString() ?? 'never'}`),
     `  Tokens         local OIDC issuer ${oidc.issuer} (JWKS ${oidc.jwksUri}); get one with:`,
     '                 npm run token -- --tenant acme --sub alice@acme.example [--rights archivist]',
     '',
@@ -46,9 +58,9 @@ async function main() {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    console.log('stopping: saving the catalog snapshot…');
+    console.log('stopping: waiting for running timers, compacting the catalog journal…');
     await host.stop();
-    await Promise.all([oidc.stop(), cosmos.stop(), azurite.stop()]);
+    await Promise.all([oidc.stop(), cosmos.stop(), azurite?.stop()]);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());

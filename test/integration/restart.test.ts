@@ -1,6 +1,6 @@
 /**
  * A restart of the local host loses nothing: the Cosmos protocol server is in memory,
- * so the host reloads its snapshot and re-indexes documents from their manifests.
+ * so it replays its snapshot and journal, and the host re-indexes documents from their manifests.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,7 +14,7 @@ import { call, rawUpload } from '../support/http';
 
 async function hostOn(dataDir: string) {
   const emulators = readEmulators();
-  const cosmos = await startCosmos(); // a fresh, empty server: what a restart gives
+  const cosmos = await startCosmos({ dataDir: path.join(dataDir, 'cosmos') }); // a fresh server, restored from its files
   const host = await startArchiveHost({ env: testEnv(emulators, { COSMOS_ENDPOINT: cosmos.endpoint }), dataDir, log: quietLog });
   return { host, stop: async () => { await host.stop(); await cosmos.stop(); } };
 }
@@ -27,6 +27,7 @@ it('keeps documents and audit entries across a restart, and rebuilds the catalog
   const writer = await mintToken(emulators.signingKey, emulators.issuer, { tenant, sub: 'gina', rights: 'archivist' });
 
   const first = await hostOn(dataDir);
+  expect(first.host.timers).toBeNull(); // test hosts run no timers unless asked (timers: true)
   const up = await call(`${first.host.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token: writer });
   expect(up.status).toBe(201);
   const auditBefore = (await call(`${first.host.url}/audit`, { token })).json.items;
@@ -40,8 +41,8 @@ it('keeps documents and audit entries across a restart, and rebuilds the catalog
   expect(auditAfter.length).toBe(auditBefore.length + 2);
   await second.stop();
 
-  // Without the snapshot (say it was lost), the manifests alone bring the documents back.
-  fs.rmSync(path.join(dataDir, 'cosmos-snapshot.json'));
+  // Without the Cosmos files (say they were lost), the manifests alone bring the documents back.
+  fs.rmSync(path.join(dataDir, 'cosmos'), { recursive: true });
   const third = await hostOn(dataDir);
   expect(third.host.restored.indexedFromManifests).toBeGreaterThanOrEqual(1);
   expect((await call(`${third.host.url}/documents/${up.json.id}`, { token })).json).toEqual(up.json);
