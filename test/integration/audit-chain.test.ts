@@ -1,4 +1,6 @@
 /** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
+import { verifyChain } from '../../shared/audit/chain';
+import { AuditLog } from '../../shared/audit/log';
 import { sealAuditLog, sealPartition } from '../../shared/audit/seal';
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
@@ -28,6 +30,27 @@ describe('hash chain', () => {
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
     const report = await verify(auditor);
     expect(report).toMatchObject({ ok: true, entries: 26, lastSeq: 26, problems: [] });
+  });
+
+  it('100 parallel reads in one tenant are all served and all audited, without gaps or forks', async () => {
+    const { tenant, auditor } = await tenantWithEntries('contention', 1);
+    const statuses = await Promise.all(Array.from({ length: 100 }, () => call(`${archive.url}/documents?limit=1`, { token: auditor }).then((r) => r.status)));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const entries = await archive.host.deps.audit.all(tenant, month());
+    expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+    expect(await verify(auditor)).toMatchObject({ ok: true, entries: 101, lastSeq: 101, problems: [] });
+  });
+
+  it('two instances appending to one partition at once chain on from each other', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('instances');
+    const [a, b] = [new AuditLog(cosmos.audit, cosmos.tenants), new AuditLog(cosmos.audit, cosmos.tenants)];
+    const entry = (i: number) => ({ tenantId: tenant, at: `2028-03-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`, actor: { subject: 's', kind: 'user' }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).append(entry(i))));
+    const stored = await a.all(tenant, '2028-03');
+    expect(stored.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(new Set(stored.map((e) => e.target)).size).toBe(60);
+    expect(verifyChain(`${tenant}:2028-03`, stored, [], await a.headSeq(tenant, '2028-03'))).toMatchObject({ ok: true, problems: [] });
   });
 
   it('reports an edited, a deleted and an inserted entry, and a truncated tail, against the seals', async () => {
