@@ -8,6 +8,7 @@ import { SupportGrants } from './auth/support-grants';
 import { AuditLog } from './audit/log';
 import { Clock, systemClock } from './clock';
 import type { Config } from './config';
+import { RefusalLimiter } from './http/refusal-limiter';
 import { BlobArchive } from './storage/blobs';
 import { DocumentCatalog } from './storage/catalog';
 import { BlobLinks } from './storage/links';
@@ -34,6 +35,8 @@ export interface Deps {
   clock: Clock;
   cosmos: CosmosContainers;
   log: Logger;
+  /** Per-principal limit on refused requests (shared/http/refusal-limiter.ts). */
+  refusals: RefusalLimiter;
   /** Retention state, timers' records and the one blob disposer (shared/retention). */
   retention: RetentionDeps;
 }
@@ -104,5 +107,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     cosmos,
     log,
     retention: buildRetentionDeps(blobService, cosmos),
+    refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
   };
 }

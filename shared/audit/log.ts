@@ -2,6 +2,7 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import type { Page } from '../storage/catalog';
 import { ArchiveError } from '../http/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from '../storage/cosmos';
+import { PendingAuditEntries } from './pending';
 import { entryId, GENESIS_HASH, hashEntry } from './chain';
 import { AuditAction, AuditEntry, auditPartition } from './types';
 
@@ -66,12 +67,15 @@ class PartitionWriter {
  */
 export class AuditLog {
   private readonly writers = new Map<string, PartitionWriter>();
+  private readonly pending: PendingAuditEntries;
 
   constructor(
     private readonly container: Container,
     /** The `tenants` container (partition /tenantId), where the chain heads live. */
     private readonly heads: Container,
-  ) {}
+  ) {
+    this.pending = new PendingAuditEntries(heads);
+  }
 
   async append(input: AuditInput): Promise<AuditEntry> {
     const [entry] = await this.appendBatch([input]);
@@ -224,6 +228,19 @@ export class AuditLog {
       if (isCosmosStatus(err, 409)) return null;
       throw err;
     }
+  }
+
+  /**
+   * Parks the entries of a completed change that could not be appended, for
+   * `unsafeAppendPending` (run by the sealing timer) to append later.
+   */
+  savePending(inputs: AuditInput[]): Promise<void> {
+    return this.pending.park(inputs);
+  }
+
+  /** Cross-tenant, for the sealing timer: appends every parked entry. */
+  unsafeAppendPending(): Promise<number> {
+    return this.pending.unsafeDrain((inputs) => this.appendBatch(inputs));
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {

@@ -31,6 +31,12 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
 export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps }): Promise<{ sealed: AuditSeal[]; failed: string[] }> {
   const sealed: AuditSeal[] = [];
   const failed: string[] = [];
+  // Entries of completed changes parked when the log refused them go in before the seal.
+  try {
+    await deps.audit.unsafeAppendPending();
+  } catch (err) {
+    deps.log.error('appending parked audit entries failed', { error: err instanceof Error ? err.message : String(err) });
+  }
   for (const { tenantId, month } of await deps.audit.unsafeListPartitions()) {
     try {
       const seal = await sealPartition(tenantId, month, now, deps);

@@ -43,6 +43,8 @@ export const ZAuditAction = z.enum([
   'document.fixity-failed',
   'document.reindex',
   'document.blobs-missing',
+  /** One entry for the refused requests of a principal answered 429 without an entry each. */
+  'access.refusals-suppressed',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 

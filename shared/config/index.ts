@@ -40,6 +40,12 @@ const ZConfig = z
     /** Local only: the API-key pepper itself (in Azure it comes from Key Vault). */
     API_KEY_PEPPER: z.string().min(32).optional(),
     API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(730).default(365),
+    /**
+     * Refused requests (4xx after authentication) per tenant and subject: a token bucket of this
+     * size, refilled at this rate. Over it the principal gets 429 and no audit entry each.
+     */
+    ARCHIVE_REFUSAL_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
+    ARCHIVE_REFUSAL_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(60_000).default(60),
     /** NCRONTAB schedule of the audit sealing timer. */
     AUDIT_SEAL_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
     ARCHIVE_WORM: z.enum(['enforce', 'emulator']).default('enforce'),

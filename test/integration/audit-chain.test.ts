@@ -109,6 +109,18 @@ describe('hash chain', () => {
     expect(report.problems).toEqual([{ kind: 'broken-link', seq: 3, id: '000000000003' }]);
   });
 
+  it('the sealing timer appends parked entries of completed changes before it seals', async () => {
+    const tenant = newTenant('parked');
+    const { audit } = archive.host.deps;
+    const at = new Date().toISOString();
+    await audit.savePending([{ tenantId: tenant, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
+    const run = await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(run.sealed.map((s) => s.partition)).toContain(`${tenant}:${month()}`);
+    expect(await audit.all(tenant, month())).toEqual([expect.objectContaining({ seq: 1, action: 'document.ingest', requestId: 'r-parked' })]);
+    await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(await audit.all(tenant, month())).toHaveLength(1);
+  });
+
   it('the sealing timer seals every partition that grew, once', async () => {
     const { tenant } = await tenantWithEntries('timer', 2);
     const first = await sealAuditLog({ now: new Date(), deps: archive.host.deps });
