@@ -3,11 +3,11 @@ import type { Page } from '../storage/catalog';
 import { ArchiveError } from '../http/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from '../storage/cosmos';
 import { PendingAuditEntries } from './pending';
-import { entryId, GENESIS_HASH, hashEntry } from './chain';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from './chain';
 import { AuditAction, AuditEntry, auditPartition } from './types';
 
 /** What a writer supplies; the log adds the id, partition and the chain fields. */
-export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash'>;
+export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
 
 /**
  * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
@@ -73,6 +73,8 @@ export class AuditLog {
     private readonly container: Container,
     /** The `tenants` container (partition /tenantId), where the chain heads live. */
     private readonly heads: Container,
+    /** The chain key (SecretSource; see chain.ts): read per round, so a cached secret costs nothing. */
+    readonly chainKey: () => Promise<Buffer>,
   ) {
     this.pending = new PendingAuditEntries(heads);
   }
@@ -122,6 +124,7 @@ export class AuditLog {
     let last: AuditEntry | null = null;
     let i = 0;
     try {
+      const key = await this.chainKey();
       if (!writer.end) {
         const head = await this.readHead(tenantId, partition);
         writer.headEtag = head?.etag ?? null;
@@ -130,7 +133,7 @@ export class AuditLog {
       for (; i < round.length; i++) {
         let conflicts = 0;
         for (;;) {
-          const entry = await this.tryCreate(partition, writer.end, round[i]!.input);
+          const entry = await this.tryCreate(partition, writer.end, round[i]!.input, key);
           if (entry) {
             writer.end = { seq: entry.seq, hash: entry.hash };
             last = entry;
@@ -218,9 +221,9 @@ export class AuditLog {
    * Creates the entry after `end`; null when another writer took its number (409). Entry ids are
    * sequence numbers, so only one create of entry n can succeed: the chain cannot fork.
    */
-  private async tryCreate(partition: string, end: { seq: number; hash: string }, input: AuditInput): Promise<AuditEntry | null> {
-    const body: Omit<AuditEntry, 'hash'> = { id: entryId(end.seq + 1), partition, seq: end.seq + 1, prevHash: end.hash, ...input };
-    const entry: AuditEntry = { ...body, hash: hashEntry(body) };
+  private async tryCreate(partition: string, end: { seq: number; hash: string }, input: AuditInput, key: Buffer): Promise<AuditEntry | null> {
+    const body: Omit<AuditEntry, 'hash'> = { id: entryId(end.seq + 1), partition, seq: end.seq + 1, prevHash: end.hash, alg: CHAIN_ALG, ...input };
+    const entry: AuditEntry = { ...body, hash: hashEntry(body, key) };
     try {
       await this.container.items.create(entry);
       return entry;

@@ -56,7 +56,9 @@ export async function readSeals(tenantId: string, month: string, deps: Pick<Deps
 }
 
 /** `GET /audit/verify`: recompute a tenant's month against its seals. */
-export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>): Promise<ChainReport & { month: string; seals: number }> {
-  const [entries, seals, headSeq] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month)]);
-  return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, headSeq) };
+export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<ChainReport & { month: string; seals: number }> {
+  const [entries, seals, headSeq, key] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
+  const highWater = deps.audit.highWater(tenantId, month);
+  const requireKeyed = keyedSince !== undefined && month >= keyedSince;
+  return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, { headSeq, highWater, key, requireKeyed }) };
 }

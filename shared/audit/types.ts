@@ -57,8 +57,10 @@ export interface AuditEntry {
   seq: number;
   /** `hash` of entry seq-1 (64 zeros for the first). */
   prevHash: string;
-  /** sha256 over prevHash and this entry's canonical JSON (audit/chain.ts). */
+  /** HMAC-SHA256 (with `alg`) or, for entries written before keying, sha256 over prevHash and this entry's canonical JSON (audit/chain.ts). */
   hash: string;
+  /** How `hash` is computed; absent on entries written before the chain was keyed (plain sha256). */
+  alg?: 'hmac-sha256';
   /** `<tenantId>:<yyyy-mm>` */
   partition: string;
   tenantId: string;
