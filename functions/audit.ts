@@ -69,7 +69,7 @@ async function verifyAudit({ req, principal, audit }: TenantContext, deps: Deps)
   const q = parseQuery(ZVerifyQuery, req.url.searchParams);
   const month = q.month ?? deps.clock.now().toISOString().slice(0, 7);
   audit.target = `audit:${month}`;
-  return json(200, await verifyAuditMonth(principal.tenantId, month, deps));
+  return json(200, await verifyAuditMonth(principal.tenantId, month, deps, deps.config.AUDIT_CHAIN_KEYED_SINCE));
 }
 
 export const auditRoutes: RouteDef[] = [

@@ -5,9 +5,11 @@ import { Authenticator } from './auth/authenticate';
 import { TenantRights } from './auth/rights';
 import { KeyVaultSecretSource, SecretSource, StaticSecretSource } from './auth/secrets';
 import { SupportGrants } from './auth/support-grants';
+import { parseChainKey } from './audit/chain';
 import { AuditLog } from './audit/log';
 import { Clock, systemClock } from './clock';
 import type { Config } from './config';
+import { RefusalLimiter } from './http/refusal-limiter';
 import { BlobArchive } from './storage/blobs';
 import { DocumentCatalog } from './storage/catalog';
 import { BlobLinks } from './storage/links';
@@ -35,6 +37,8 @@ export interface Deps {
   clock: Clock;
   cosmos: CosmosContainers;
   log: Logger;
+  /** Per-principal limit on refused requests (shared/http/refusal-limiter.ts). */
+  refusals: RefusalLimiter;
   /** Retention state, timers' records and the one blob disposer (shared/retention). */
   retention: RetentionDeps;
   /** Converts uploads in worker threads (bounded pool, timeout per job), off the event loop. */
@@ -55,6 +59,8 @@ export const consoleLogger: Logger = {
 
 /** Locally, without API_KEY_PEPPER: a fixed development pepper (never accepted in Azure, see config). */
 const LOCAL_DEV_PEPPER = 'local-development-pepper-not-a-secret-0000';
+/** Locally, without AUDIT_CHAIN_KEY: a fixed development chain key (never accepted in Azure, see config). */
+const LOCAL_DEV_AUDIT_CHAIN_KEY = Buffer.from('local-development-audit-chain-key-not-a-secret').toString('hex');
 
 export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<Deps> {
   // In Azure: managed identity only; locally: the emulators' well-known keys.
@@ -78,7 +84,14 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     overrides.secrets ??
     (config.KEY_VAULT_URL
       ? new KeyVaultSecretSource(config.KEY_VAULT_URL, credential ?? new DefaultAzureCredential())
-      : new StaticSecretSource({ [config.API_KEY_PEPPER_SECRET_NAME]: config.API_KEY_PEPPER ?? LOCAL_DEV_PEPPER }));
+      : new StaticSecretSource({
+        [config.API_KEY_PEPPER_SECRET_NAME]: config.API_KEY_PEPPER ?? LOCAL_DEV_PEPPER,
+        [config.AUDIT_CHAIN_KEY_SECRET_NAME]: config.AUDIT_CHAIN_KEY ?? LOCAL_DEV_AUDIT_CHAIN_KEY,
+      }));
+  if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
+    log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
+  }
+  const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
   const apiKeys = new ApiKeys(tenantRecords, secrets, config.API_KEY_PEPPER_SECRET_NAME);
   const rights = new TenantRights(tenantRecords);
   const supportGrants = new SupportGrants(tenantRecords);
@@ -88,7 +101,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     catalog: new DocumentCatalog(cosmos.documents),
     links: new BlobLinks(blobService, config.runtime, log),
     exportBlobs: new ExportBlobs(blobService),
-    audit: new AuditLog(cosmos.audit, cosmos.tenants),
+    audit: new AuditLog(cosmos.audit, cosmos.tenants, chainKey),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,
       audience: config.AUTH_AUDIENCE,
@@ -108,5 +121,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     log,
     retention: buildRetentionDeps(blobService, cosmos),
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
+    refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
   };
 }

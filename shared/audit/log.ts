@@ -1,13 +1,13 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from '../storage/catalog';
 import { ArchiveError } from '../http/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from '../storage/cosmos';
-import { entryId, GENESIS_HASH, hashEntry } from './chain';
+import { PendingAuditEntries } from './pending';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from './chain';
 import { AuditAction, AuditEntry, auditPartition } from './types';
 
 /** What a writer supplies; the log adds the id, partition and the chain fields. */
-export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash'>;
+export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
 
 /**
  * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
@@ -32,46 +32,62 @@ export interface AuditFilter {
 }
 
 const headId = (partition: string) => `audit-head:${partition}`;
-const MAX_ATTEMPTS = 25;
+/** Entries written per round of one partition's writer (one head move per round). */
+const BATCH_MAX = 100;
+/** Numbers lost in a row to another instance before an entry is given up (each loss means that instance progressed). */
+const MAX_CONFLICTS = 200;
+
+interface Pending {
+  input: AuditInput;
+  resolve: (entry: AuditEntry) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * One writer per partition in this instance: the chain end is kept in memory, concurrent
+ * appends wait in a queue and are written in order, a round at a time, with one head move per
+ * round. Requests of one instance therefore never race each other for a sequence number; another
+ * instance's writes show up as a 409 on create, and the writer walks forward past them.
+ */
+class PartitionWriter {
+  /** The chain end as this instance last knew it; null until read (or after an unclear failure). */
+  end: { seq: number; hash: string } | null = null;
+  /** Highest seq this instance wrote or saw: the tail's in-memory high-water mark. */
+  highWater = 0;
+  headEtag: string | null = null;
+  readonly queue: Pending[] = [];
+  running = false;
+}
 
 /**
  * Append-only, hash-chained audit log. There is no update or delete path for entries, by
  * design; the only document ever replaced is the per-partition head, a hint kept (in another
  * container) with optimistic concurrency (IfMatch). Concurrent writers cannot fork the chain: entry ids are
- * sequence numbers, so only one create of entry n can succeed; the loser re-reads and retries.
+ * sequence numbers, so only one create of entry n can succeed; the loser walks forward and retries.
  */
 export class AuditLog {
+  private readonly writers = new Map<string, PartitionWriter>();
+  private readonly pending: PendingAuditEntries;
+
   constructor(
     private readonly container: Container,
     /** The `tenants` container (partition /tenantId), where the chain heads live. */
     private readonly heads: Container,
-  ) {}
+    /** The chain key (SecretSource; see chain.ts): read per round, so a cached secret costs nothing. */
+    readonly chainKey: () => Promise<Buffer>,
+  ) {
+    this.pending = new PendingAuditEntries(heads);
+  }
 
   async append(input: AuditInput): Promise<AuditEntry> {
-    const partition = auditPartition(input.tenantId, new Date(input.at));
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const head = await this.readHead(input.tenantId, partition);
-      let end = { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH };
-      // Entries whose writer had not yet moved the head (or crashed before it) come first. The
-      // first attempt skips the walk: if seq+1 is taken, its create fails (409) and the retry walks.
-      if (attempt > 0) end = await this.walk(partition, end);
-      const entry = await this.tryCreate(partition, end, input);
-      if (!entry) {
-        await sleep(Math.floor(Math.random() * (5 + attempt * 5))); // another writer took seq+1
-        continue;
-      }
-      await this.advanceHead(partition, input.tenantId, entry, head?.etag ?? null);
-      return entry;
-    }
-    throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
+    const [entry] = await this.appendBatch([input]);
+    return entry!;
   }
 
   /**
-   * Appends several entries of one partition in order, as one writer: one head read, one create
-   * per entry, one head move. The chain rules are those of `append` (entry n is created once, so
-   * no fork; numbers are taken in order, so no gap), and every entry gets the seq, prevHash and
-   * hash it would have got from appending them one by one. When another writer takes a number
-   * meanwhile (409), the batch walks to the chain's end and goes on from there.
+   * Appends several entries of one partition in order: they are queued together, so within this
+   * instance they get consecutive numbers, and every entry gets the seq, prevHash and hash it
+   * would have got from appending them one by one.
    */
   async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
     if (inputs.length === 0) return [];
@@ -80,28 +96,66 @@ export class AuditLog {
     if (inputs.some((i) => i.tenantId !== tenantId || auditPartition(i.tenantId, new Date(i.at)) !== partition)) {
       throw new Error('appendBatch: every entry must belong to the same audit partition');
     }
-    const head = await this.readHead(tenantId, partition);
-    let end = { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH };
-    const written: AuditEntry[] = [];
-    let conflicts = 0;
-    for (const input of inputs) {
-      for (;;) {
-        const entry = await this.tryCreate(partition, end, input);
-        if (entry) {
-          written.push(entry);
-          end = { seq: entry.seq, hash: entry.hash };
-          break;
+    let writer = this.writers.get(partition);
+    if (!writer) this.writers.set(partition, (writer = new PartitionWriter()));
+    const written = inputs.map((input) => new Promise<AuditEntry>((resolve, reject) => writer.queue.push({ input, resolve, reject })));
+    if (!writer.running) void this.drain(partition, tenantId, writer);
+    return Promise.all(written);
+  }
+
+  /** The highest sequence number this instance wrote or saw in a partition (0 if none). */
+  highWater(tenantId: string, month: string): number {
+    return this.writers.get(`${tenantId}:${month}`)?.highWater ?? 0;
+  }
+
+  private async drain(partition: string, tenantId: string, writer: PartitionWriter): Promise<void> {
+    writer.running = true;
+    try {
+      while (writer.queue.length > 0) {
+        const round = writer.queue.splice(0, BATCH_MAX);
+        await this.writeRound(partition, tenantId, writer, round);
+      }
+    } finally {
+      writer.running = false;
+    }
+  }
+
+  private async writeRound(partition: string, tenantId: string, writer: PartitionWriter, round: Pending[]): Promise<void> {
+    let last: AuditEntry | null = null;
+    let i = 0;
+    try {
+      const key = await this.chainKey();
+      if (!writer.end) {
+        const head = await this.readHead(tenantId, partition);
+        writer.headEtag = head?.etag ?? null;
+        writer.end = await this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
+      }
+      for (; i < round.length; i++) {
+        let conflicts = 0;
+        for (;;) {
+          const entry = await this.tryCreate(partition, writer.end, round[i]!.input, key);
+          if (entry) {
+            writer.end = { seq: entry.seq, hash: entry.hash };
+            last = entry;
+            round[i]!.resolve(entry);
+            break;
+          }
+          // Another instance took the number: chain on from the true end.
+          if (++conflicts >= MAX_CONFLICTS) throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
+          writer.end = await this.walk(partition, writer.end);
         }
-        if (++conflicts >= MAX_ATTEMPTS) {
-          if (written.length) await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
-          throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
-        }
-        // Another writer took seq+1: walk to the true end and chain on from there.
-        end = await this.walk(partition, end);
+      }
+    } catch (err) {
+      // Whether the failed create was stored is unknown: re-read the end before the next round.
+      writer.end = null;
+      for (; i < round.length; i++) round[i]!.reject(err);
+    } finally {
+      if (writer.end) writer.highWater = Math.max(writer.highWater, writer.end.seq);
+      if (last) {
+        writer.highWater = Math.max(writer.highWater, last.seq);
+        await this.advanceHead(partition, tenantId, writer, last).catch(() => undefined);
       }
     }
-    await this.advanceHead(partition, tenantId, written[written.length - 1]!, head?.etag ?? null);
-    return written;
   }
 
   private async readHead(tenantId: string, partition: string): Promise<{ value: AuditHead; etag: string } | null> {
@@ -114,14 +168,25 @@ export class AuditLog {
     }
   }
 
-  /** Best effort: a head that lags is only slower for the next writer, never wrong. */
-  private async advanceHead(partition: string, tenantId: string, entry: AuditEntry, etag: string | null): Promise<void> {
+  /**
+   * Best effort: a head that lags is only slower for the next reader, never wrong. Never moves the
+   * head backwards: on a conflict the newer head is re-read and only replaced when it is behind.
+   */
+  private async advanceHead(partition: string, tenantId: string, writer: PartitionWriter, entry: AuditEntry): Promise<void> {
     const head: AuditHead = { id: headId(partition), partition, tenantId, type: 'audit-head', seq: entry.seq, hash: entry.hash };
-    try {
-      if (etag) await this.heads.item(head.id, tenantId).replace(head, { accessCondition: { type: 'IfMatch', condition: etag } });
-      else await this.heads.items.create(head);
-    } catch (err) {
-      if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409)) throw err;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const res = writer.headEtag
+          ? await this.heads.item(head.id, tenantId).replace(head, { accessCondition: { type: 'IfMatch', condition: writer.headEtag } })
+          : await this.heads.items.create(head);
+        writer.headEtag = res.etag;
+        return;
+      } catch (err) {
+        if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409)) throw err;
+        const current = await this.readHead(tenantId, partition);
+        writer.headEtag = current?.etag ?? null;
+        if (current && current.value.seq >= entry.seq) return;
+      }
     }
   }
 
@@ -156,9 +221,9 @@ export class AuditLog {
    * Creates the entry after `end`; null when another writer took its number (409). Entry ids are
    * sequence numbers, so only one create of entry n can succeed: the chain cannot fork.
    */
-  private async tryCreate(partition: string, end: { seq: number; hash: string }, input: AuditInput): Promise<AuditEntry | null> {
-    const body: Omit<AuditEntry, 'hash'> = { id: entryId(end.seq + 1), partition, seq: end.seq + 1, prevHash: end.hash, ...input };
-    const entry: AuditEntry = { ...body, hash: hashEntry(body) };
+  private async tryCreate(partition: string, end: { seq: number; hash: string }, input: AuditInput, key: Buffer): Promise<AuditEntry | null> {
+    const body: Omit<AuditEntry, 'hash'> = { id: entryId(end.seq + 1), partition, seq: end.seq + 1, prevHash: end.hash, alg: CHAIN_ALG, ...input };
+    const entry: AuditEntry = { ...body, hash: hashEntry(body, key) };
     try {
       await this.container.items.create(entry);
       return entry;
@@ -166,6 +231,19 @@ export class AuditLog {
       if (isCosmosStatus(err, 409)) return null;
       throw err;
     }
+  }
+
+  /**
+   * Parks the entries of a completed change that could not be appended, for
+   * `unsafeAppendPending` (run by the sealing timer) to append later.
+   */
+  savePending(inputs: AuditInput[]): Promise<void> {
+    return this.pending.park(inputs);
+  }
+
+  /** Cross-tenant, for the sealing timer: appends every parked entry. */
+  unsafeAppendPending(): Promise<number> {
+    return this.pending.unsafeDrain((inputs) => this.appendBatch(inputs));
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {

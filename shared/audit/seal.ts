@@ -31,6 +31,12 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
 export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps }): Promise<{ sealed: AuditSeal[]; failed: string[] }> {
   const sealed: AuditSeal[] = [];
   const failed: string[] = [];
+  // Entries of completed changes parked when the log refused them go in before the seal.
+  try {
+    await deps.audit.unsafeAppendPending();
+  } catch (err) {
+    deps.log.error('appending parked audit entries failed', { error: err instanceof Error ? err.message : String(err) });
+  }
   for (const { tenantId, month } of await deps.audit.unsafeListPartitions()) {
     try {
       const seal = await sealPartition(tenantId, month, now, deps);
@@ -50,7 +56,9 @@ export async function readSeals(tenantId: string, month: string, deps: Pick<Deps
 }
 
 /** `GET /audit/verify`: recompute a tenant's month against its seals. */
-export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>): Promise<ChainReport & { month: string; seals: number }> {
-  const [entries, seals, headSeq] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month)]);
-  return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, headSeq) };
+export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<ChainReport & { month: string; seals: number }> {
+  const [entries, seals, headSeq, key] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
+  const highWater = deps.audit.highWater(tenantId, month);
+  const requireKeyed = keyedSince !== undefined && month >= keyedSince;
+  return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, { headSeq, highWater, key, requireKeyed }) };
 }

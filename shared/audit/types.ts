@@ -44,6 +44,8 @@ export const ZAuditAction = z.enum([
   'document.reindex',
   'document.blobs-missing',
   'document.blobs-orphaned',
+  /** One entry for the refused requests of a principal answered 429 without an entry each. */
+  'access.refusals-suppressed',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 
@@ -56,8 +58,10 @@ export interface AuditEntry {
   seq: number;
   /** `hash` of entry seq-1 (64 zeros for the first). */
   prevHash: string;
-  /** sha256 over prevHash and this entry's canonical JSON (audit/chain.ts). */
+  /** HMAC-SHA256 (with `alg`) or, for entries written before keying, sha256 over prevHash and this entry's canonical JSON (audit/chain.ts). */
   hash: string;
+  /** How `hash` is computed; absent on entries written before the chain was keyed (plain sha256). */
+  alg?: 'hmac-sha256';
   /** `<tenantId>:<yyyy-mm>` */
   partition: string;
   tenantId: string;

@@ -39,9 +39,25 @@ const ZConfig = z
     API_KEY_PEPPER_SECRET_NAME: z.string().min(1).default('api-key-pepper'),
     /** Local only: the API-key pepper itself (in Azure it comes from Key Vault). */
     API_KEY_PEPPER: z.string().min(32).optional(),
+    /** Key Vault secret holding the audit chain's HMAC key (hex, at least 32 bytes). */
+    AUDIT_CHAIN_KEY_SECRET_NAME: z.string().min(1).default('audit-chain-key'),
+    /** Local only: the audit chain key itself, hex (in Azure it comes from Key Vault). */
+    AUDIT_CHAIN_KEY: z.string().regex(/^(?:[0-9a-fA-F]{2}){32,}$/, 'must be at least 32 bytes, hex-encoded').optional(),
+    /**
+     * First month (yyyy-mm) whose audit entries were all written keyed: verify reports any unkeyed
+     * entry from then on, so a month cannot be re-chained wholesale in plain sha256. Unset: only an
+     * unkeyed entry after a keyed one is reported.
+     */
+    AUDIT_CHAIN_KEYED_SINCE: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, yyyy-mm').optional(),
     API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(730).default(365),
-    /** NCRONTAB schedule of the audit sealing timer. */
-    AUDIT_SEAL_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
+    /**
+     * Refused requests (4xx after authentication) per tenant and subject: a token bucket of this
+     * size, refilled at this rate. Over it the principal gets 429 and no audit entry each.
+     */
+    ARCHIVE_REFUSAL_BURST: z.coerce.number().int().min(1).max(10_000).default(30),
+    ARCHIVE_REFUSAL_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(60_000).default(60),
+    /** NCRONTAB schedule of the audit sealing timer; a seal anchors the chain's tail (see README). */
+    AUDIT_SEAL_SCHEDULE: z.string().min(1).default('0 */5 * * * *'),
     ARCHIVE_WORM: z.enum(['enforce', 'emulator']).default('enforce'),
     /** Mode of the version-level immutability policy set on every blob; `Unlocked` only locally. */
     ARCHIVE_WORM_POLICY_MODE: z.enum(['Locked', 'Unlocked']).default('Locked'),
@@ -101,6 +117,7 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.ARCHIVE_WORM_POLICY_MODE === 'Unlocked') problems.push("ARCHIVE_WORM_POLICY_MODE: 'Unlocked' is refused when running in Azure: immutability policies must be locked");
     if (env.STORAGE_CONNECTION_STRING) problems.push('STORAGE_CONNECTION_STRING: not allowed in Azure: use STORAGE_ACCOUNT_URL with managed identity');
     if (env.COSMOS_KEY) problems.push('COSMOS_KEY: not allowed in Azure: Cosmos is reached with managed identity');
+    if (env.AUDIT_CHAIN_KEY) problems.push('AUDIT_CHAIN_KEY: not allowed in Azure: the audit chain key is read from Key Vault (KEY_VAULT_URL)');
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');

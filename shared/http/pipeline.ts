@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Deps } from '../app';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AuditInput } from '../audit/log';
 import type { AuditAction } from '../audit/types';
 import type { Permission, Principal } from '../auth/types';
 import { ArchiveError, problemOf, toArchiveError } from './errors';
@@ -81,28 +83,83 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   }
 
   if (route.auth === 'tenant' && principal) {
-    try {
-      await deps.audit.append({
-        tenantId: principal.tenantId,
-        at: deps.clock.now().toISOString(),
-        actor: { subject: principal.subject, kind: principal.kind, ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) },
-        action: route.action,
-        target: audit.target,
-        outcome: failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success',
-        status: response.status,
-        requestId: req.requestId,
-        clientIp: req.clientIp,
-        userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
-        ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : {}),
-      });
-    } catch (err) {
-      // Fail closed: an access that cannot be audited is not served.
-      deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
-      (response.body as Readable | undefined)?.destroy?.();
-      response = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The audit log is unavailable; the request was not served.' }), req.requestId);
+    const now = deps.clock.now();
+    const outcome = failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success';
+    let limited: { first: boolean } | null = null;
+    if (outcome === 'refused') {
+      const verdict = deps.refusals.take(principal.tenantId, principal.subject, now);
+      if (!verdict.allowed) {
+        (response.body as Readable | undefined)?.destroy?.();
+        failure = new ArchiveError('too_many_refusals', {
+          detail: `Too many refused requests from this principal; retry after ${verdict.retryAfterSeconds} s.`,
+          headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
+        });
+        response = problemResponse(failure, req.requestId, req.url.pathname);
+        limited = { first: verdict.first };
+      }
+    }
+    const actor = { subject: principal.subject, kind: principal.kind, ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
+    const entry: AuditInput = {
+      tenantId: principal.tenantId,
+      at: now.toISOString(),
+      actor,
+      action: route.action,
+      target: audit.target,
+      outcome,
+      status: response.status,
+      requestId: req.requestId,
+      clientIp: req.clientIp,
+      userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
+      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : {}),
+    };
+    // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
+    if (!limited || limited.first) {
+      const suppressed = deps.refusals.takeSuppressed(principal.tenantId, principal.subject);
+      const entries: AuditInput[] = suppressed > 0
+        ? [{ ...entry, action: 'access.refusals-suppressed', target: null, outcome: 'refused', status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }, entry]
+        : [entry];
+      const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
+      try {
+        if (stateChanged) await appendAfterChange(entries, deps, req.requestId);
+        else await deps.audit.appendBatch(entries);
+      } catch (err) {
+        // Fail closed: an access that cannot be audited is not served.
+        deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
+        (response.body as Readable | undefined)?.destroy?.();
+        response = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The audit log is unavailable; the request was not served.' }), req.requestId);
+      }
     }
   }
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
+}
+
+/** Retries of the audit append after a completed state change, with these pauses (ms) between them. */
+export const AUDIT_RETRY_DELAYS_MS = [25, 50, 100, 200, 400, 800];
+
+/**
+ * The audit entries of a completed state change. The change is done and cannot be taken back, so
+ * answering 503 would misreport it: a transient failure is retried (bounded, with backoff), and if
+ * the log still refuses, the entries are parked for the sealing timer to append
+ * (`AuditLog.savePending`); if even that fails, the entries go to the error log. Never throws.
+ */
+async function appendAfterChange(entries: AuditInput[], deps: Deps, requestId: string): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt <= AUDIT_RETRY_DELAYS_MS.length; attempt++) {
+    if (attempt > 0) await sleep(AUDIT_RETRY_DELAYS_MS[attempt - 1]);
+    try {
+      await deps.audit.appendBatch(entries);
+      return;
+    } catch (err) {
+      last = err;
+    }
+  }
+  try {
+    await deps.audit.savePending(entries);
+    deps.log.warn('audit append failed after retries; entry parked for the sealing timer', { requestId, error: describe(last) });
+  } catch (err) {
+    // The last place left: the log keeps the entry for an operator to append.
+    deps.log.error('audit entry of a completed change could not be written or parked', { requestId, entries, error: describe(err), appendError: describe(last) });
+  }
 }
 
 function describe(err: unknown): string {

@@ -1,5 +1,8 @@
 /** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
-import { sealAuditLog, sealPartition } from '../../shared/audit/seal';
+import { verifyChain } from '../../shared/audit/chain';
+import { AuditLog } from '../../shared/audit/log';
+import { randomBytes } from 'node:crypto';
+import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 
@@ -30,6 +33,28 @@ describe('hash chain', () => {
     expect(report).toMatchObject({ ok: true, entries: 26, lastSeq: 26, problems: [] });
   });
 
+  it('100 parallel reads in one tenant are all served and all audited, without gaps or forks', async () => {
+    const { tenant, auditor } = await tenantWithEntries('contention', 1);
+    const statuses = await Promise.all(Array.from({ length: 100 }, () => call(`${archive.url}/documents?limit=1`, { token: auditor }).then((r) => r.status)));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const entries = await archive.host.deps.audit.all(tenant, month());
+    expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 101 }, (_, i) => i + 1));
+    expect(await verify(auditor)).toMatchObject({ ok: true, entries: 101, lastSeq: 101, problems: [] });
+  });
+
+  it('two instances appending to one partition at once chain on from each other', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('instances');
+    const key = archive.host.deps.audit.chainKey;
+    const [a, b] = [new AuditLog(cosmos.audit, cosmos.tenants, key), new AuditLog(cosmos.audit, cosmos.tenants, key)];
+    const entry = (i: number) => ({ tenantId: tenant, at: `2028-03-01T00:00:${String(i % 60).padStart(2, '0')}.000Z`, actor: { subject: 's', kind: 'user' }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).append(entry(i))));
+    const stored = await a.all(tenant, '2028-03');
+    expect(stored.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(new Set(stored.map((e) => e.target)).size).toBe(60);
+    expect(verifyChain(`${tenant}:2028-03`, stored, [], { headSeq: await a.headSeq(tenant, '2028-03'), key: await key() })).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('reports an edited, a deleted and an inserted entry, and a truncated tail, against the seals', async () => {
     const { tenant, auditor } = await tenantWithEntries('tamper', 8);
     const m = month();
@@ -50,10 +75,10 @@ describe('hash chain', () => {
     const forged = { ...(await read('000000000003')), id: '0190aaaa-0000-7000-8000-000000000000', action: 'document.read', target: 'forged' };
     delete forged._rid; delete forged._etag; delete forged._self; delete forged._ts;
     await container.items.create(forged);
-    // Rewrite entry 7 with a recomputed, self-consistent hash: its successor's link no longer matches.
+    // Rewrite entry 7 without the key: plain sha256, marked as an entry from before keying.
     const { hashEntry } = await import('../../shared/audit/chain');
     const e7 = await read('000000000007');
-    const { _rid, _etag, _self, _ts, _attachments, ...clean7 } = e7;
+    const { _rid, _etag, _self, _ts, _attachments, alg: _alg, ...clean7 } = e7;
     const rewritten = { ...clean7, target: 'rewritten' };
     rewritten.hash = hashEntry(rewritten);
     await container.item('000000000007', partition).replace(rewritten);
@@ -62,15 +87,64 @@ describe('hash chain', () => {
 
     const report = await verify(auditor);
     expect(report.ok).toBe(false);
-    const problems = report.problems as { kind: string; seq?: number; id?: string; detail?: string }[];
-    // Entry 7, rewritten consistently with its successor deleted, hides behind "8 missing": the seal
-    // of 8 is what reveals that the tail was cut.
-    expect(problems).toEqual([
+    expect(report.problems).toEqual([
       { kind: 'inserted', id: forged.id, detail: 'not-part-of-the-chain' },
       { kind: 'changed', seq: 2, id: '000000000002', detail: 'content-does-not-match-hash' },
       { kind: 'missing', seq: 5 },
+      { kind: 'unkeyed', seq: 7, id: '000000000007', detail: 'after-a-keyed-entry' },
+      // The verify request above wrote entry 9, so 8 is no longer the tail.
       { kind: 'missing', seq: 8 },
     ]);
+  });
+
+  it('reports re-chaining after an edit by someone without the key', async () => {
+    const { tenant, auditor } = await tenantWithEntries('rechain', 5);
+    const partition = `${tenant}:${month()}`;
+    const { hashEntry } = await import('../../shared/audit/chain');
+    const container = archive.host.deps.cosmos.audit;
+    // Edit entry 2 and re-chain 2..5 consistently, once keeping the keyed mark, once dropping it.
+    let prev = ((await container.item('000000000001', partition).read()).resource as { hash: string }).hash;
+    for (let seq = 2; seq <= 5; seq++) {
+      const id = `00000000000${seq}`;
+      const { _rid, _etag, _self, _ts, _attachments, alg, ...e } = (await container.item(id, partition).read()).resource;
+      const forged = { ...e, ...(seq === 2 ? { actor: { subject: 'not-me', kind: 'user' } } : {}), ...(seq <= 3 ? { alg } : {}), prevHash: prev };
+      // Without the key: a guessed key for the keyed-looking entries, plain sha256 for the others.
+      forged.hash = hashEntry(forged, seq <= 3 ? randomBytes(32) : undefined);
+      prev = forged.hash;
+      await container.item(id, partition).replace(forged);
+    }
+    const report = await verify(auditor);
+    expect(report.problems).toEqual([
+      { kind: 'changed', seq: 2, id: '000000000002', detail: 'content-does-not-match-hash' },
+      { kind: 'changed', seq: 3, id: '000000000003', detail: 'content-does-not-match-hash' },
+      { kind: 'unkeyed', seq: 4, id: '000000000004', detail: 'after-a-keyed-entry' },
+      { kind: 'unkeyed', seq: 5, id: '000000000005', detail: 'after-a-keyed-entry' },
+    ]);
+  });
+
+  it('reports a cut tail with a lowered head, by the high-water mark and, after a restart, by a seal beyond it', async () => {
+    const { cosmos, audit, blobs } = archive.host.deps;
+    const m = month();
+    const cutTail = async (tenant: string) => {
+      const partition = `${tenant}:${m}`;
+      const { resource: e4 } = await cosmos.audit.item('000000000004', partition).read();
+      await cosmos.audit.item('000000000005', partition).delete();
+      const head = (await cosmos.tenants.item(`audit-head:${partition}`, tenant).read()).resource;
+      await cosmos.tenants.item(head.id, tenant).replace({ ...head, seq: 4, hash: e4.hash });
+    };
+    const restarted = { audit: new AuditLog(cosmos.audit, cosmos.tenants, audit.chainKey), blobs };
+    const truncated = (claimedBy: string[]) => [{ kind: 'truncated', chainEnd: 4, expectedSeq: 5, claimedBy }];
+
+    // Between seals: the writer's high-water mark (this instance) is what still names seq 5.
+    const unsealed = await tenantWithEntries('cut-unsealed', 5);
+    await cutTail(unsealed.tenant);
+    expect((await verifyAuditMonth(unsealed.tenant, m, archive.host.deps)).problems).toEqual(truncated(['high-water']));
+
+    const sealed = await tenantWithEntries('cut-sealed', 5);
+    await sealPartition(sealed.tenant, m, new Date(), archive.host.deps);
+    await cutTail(sealed.tenant);
+    expect((await verifyAuditMonth(sealed.tenant, m, restarted)).problems).toEqual(truncated(['seal']));
+    expect((await verify(sealed.auditor)).problems).toEqual(truncated(['seal', 'high-water']));
   });
 
   it('catches a consistently rewritten entry by its successor\'s link', async () => {
@@ -79,11 +153,24 @@ describe('hash chain', () => {
     const { hashEntry } = await import('../../shared/audit/chain');
     const container = archive.host.deps.cosmos.audit;
     const { _rid, _etag, _self, _ts, _attachments, ...e2 } = (await container.item('000000000002', partition).read()).resource;
+    // Even with the key, a rewritten entry no longer matches its successor's link.
     const rewritten = { ...e2, actor: { subject: 'not-me', kind: 'user' } };
-    rewritten.hash = hashEntry(rewritten);
+    rewritten.hash = hashEntry(rewritten, await archive.host.deps.audit.chainKey());
     await container.item('000000000002', partition).replace(rewritten);
     const report = await verify(auditor);
     expect(report.problems).toEqual([{ kind: 'broken-link', seq: 3, id: '000000000003' }]);
+  });
+
+  it('the sealing timer appends parked entries of completed changes before it seals', async () => {
+    const tenant = newTenant('parked');
+    const { audit } = archive.host.deps;
+    const at = new Date().toISOString();
+    await audit.savePending([{ tenantId: tenant, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
+    const run = await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(run.sealed.map((s) => s.partition)).toContain(`${tenant}:${month()}`);
+    expect(await audit.all(tenant, month())).toEqual([expect.objectContaining({ seq: 1, action: 'document.ingest', requestId: 'r-parked' })]);
+    await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(await audit.all(tenant, month())).toHaveLength(1);
   });
 
   it('the sealing timer seals every partition that grew, once', async () => {

@@ -1,4 +1,6 @@
-import { canonicalJson, entryId, GENESIS_HASH, hashEntry, verifyChain } from '../../../shared/audit/chain';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { canonicalJson, CHAIN_ALG, entryId, GENESIS_HASH, hashEntry, verifyChain } from '../../../shared/audit/chain';
 import type { AuditEntry } from '../../../shared/audit/types';
 
 const P = 'acme:2026-01';
@@ -11,6 +13,17 @@ function chain(n: number): AuditEntry[] {
     const e = { ...body, hash: hashEntry(body) };
     out.push(e);
     prev = e.hash;
+  }
+  return out;
+}
+
+function keyedChain(n: number, key: Buffer): AuditEntry[] {
+  const out: AuditEntry[] = [];
+  let prev = GENESIS_HASH;
+  for (const e of chain(n)) {
+    const { hash: _h, ...body } = { ...e, prevHash: prev, alg: CHAIN_ALG };
+    out.push({ ...body, hash: hashEntry(body, key) });
+    prev = out[out.length - 1]!.hash;
   }
   return out;
 }
@@ -41,8 +54,10 @@ describe('audit hash chain', () => {
 
   it('a truncated tail is caught by the seal or the head', () => {
     const c = chain(4);
-    expect(verifyChain(P, c.slice(0, 2), [{ partition: P, seq: 3, hash: c[2]!.hash, sealedAt: '' }], 0).problems).toEqual([{ kind: 'missing', seq: 3 }]);
-    expect(verifyChain(P, c.slice(0, 3), [], 4).problems).toEqual([{ kind: 'missing', seq: 4 }]);
+    expect(verifyChain(P, c.slice(0, 2), [{ partition: P, seq: 3, hash: c[2]!.hash, sealedAt: '' }], 0).problems).toEqual([{ kind: 'truncated', chainEnd: 2, expectedSeq: 3, claimedBy: ['seal'] }]);
+    expect(verifyChain(P, c.slice(0, 3), [], 4).problems).toEqual([{ kind: 'truncated', chainEnd: 3, expectedSeq: 4, claimedBy: ['head'] }]);
+    // Head lowered to the cut: only the writer's high-water mark still knows.
+    expect(verifyChain(P, c.slice(0, 3), [], { headSeq: 3, highWater: 4 }).problems).toEqual([{ kind: 'truncated', chainEnd: 3, expectedSeq: 4, claimedBy: ['high-water'] }]);
   });
 
   it('a rewritten tail with recomputed hashes differs from the seal', () => {
@@ -51,5 +66,29 @@ describe('audit hash chain', () => {
     const e3 = { ...c[2]!, target: 'x' };
     e3.hash = hashEntry(e3);
     expect(verifyChain(P, [c[0]!, c[1]!, e3], [seal], 3).problems).toEqual([{ kind: 'changed', seq: 3, id: entryId(3), detail: 'hash-differs-from-seal' }]);
+  });
+
+  it('keyed entries verify only with the key; re-chaining without it, or dropping the mark, is reported (property)', () => {
+    const key = randomBytes(32);
+    fc.assert(fc.property(fc.integer({ min: 2, max: 8 }), fc.nat(), fc.boolean(), (n, pick, dropMark) => {
+      const c = keyedChain(n, key);
+      expect(verifyChain(P, c, [], { headSeq: n, key }).problems).toEqual([]);
+      // Edit entry k and re-chain k..n without the key: a guessed key, or plain sha256 without the mark.
+      const k = 1 + (pick % n);
+      let prev = k === 1 ? GENESIS_HASH : c[k - 2]!.hash;
+      const forged = c.map((e) => ({ ...e }));
+      for (let i = k - 1; i < n; i++) {
+        const { hash: _h, alg, ...body } = { ...forged[i]!, prevHash: prev, ...(i === k - 1 ? { target: 'edited' } : {}) };
+        const e = dropMark ? { ...body } : { ...body, alg };
+        forged[i] = { ...e, hash: hashEntry(e, dropMark ? undefined : randomBytes(32)) };
+        prev = forged[i]!.hash;
+      }
+      // Re-chained from the first entry with the mark dropped, a month looks written before keying:
+      // only a month known to be keyed (AUDIT_CHAIN_KEYED_SINCE) tells.
+      const report = verifyChain(P, forged, [], { headSeq: n, key, requireKeyed: dropMark && k === 1 });
+      expect(report.ok).toBe(false);
+      const kinds = new Set(report.problems.map((p) => p.kind));
+      expect(kinds).toEqual(new Set([dropMark ? 'unkeyed' : 'changed']));
+    }));
   });
 });

@@ -39,4 +39,14 @@ describe('loadConfig', () => {
     const c = loadConfig({ ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod' });
     expect(c.runtime).toBe('azure');
   });
+
+  it('takes the audit chain key from Key Vault in Azure, never from the environment, and checks its form locally', () => {
+    const azure = { ...base, STORAGE_CONNECTION_STRING: undefined, COSMOS_KEY: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net', KEY_VAULT_URL: 'https://archive-kv.vault.azure.net', STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive', WEBSITE_SITE_NAME: 'archive-prod' };
+    expect(loadConfig(azure).AUDIT_CHAIN_KEY_SECRET_NAME).toBe('audit-chain-key');
+    expect(() => loadConfig({ ...azure, AUDIT_CHAIN_KEY: 'ab'.repeat(32) })).toThrow(/AUDIT_CHAIN_KEY: not allowed in Azure/);
+    expect(loadConfig({ ...base, AUDIT_CHAIN_KEY: 'ab'.repeat(32) }).AUDIT_CHAIN_KEY).toBe('ab'.repeat(32));
+    expect(() => loadConfig({ ...base, AUDIT_CHAIN_KEY: 'ab'.repeat(16) })).toThrow(/AUDIT_CHAIN_KEY: must be at least 32 bytes/);
+    expect(() => loadConfig({ ...base, AUDIT_CHAIN_KEYED_SINCE: '2026-13' })).toThrow(/AUDIT_CHAIN_KEYED_SINCE/);
+  });
 });
+

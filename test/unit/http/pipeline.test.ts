@@ -1,34 +1,48 @@
 /** The request pipeline with stand-in stores: error mapping, permission checks and fail-closed audit. */
 import { Readable } from 'node:stream';
 import type { Deps, Logger } from '../../../shared/app';
-import type { AuditEntry } from '../../../shared/audit/types';
+import fc from 'fast-check';
+import type { AuditInput } from '../../../shared/audit/log';
 import { ArchiveError } from '../../../shared/http/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
+import { RefusalLimiter } from '../../../shared/http/refusal-limiter';
 import type { ArchiveRequest } from '../../../shared/http/types';
 
-function fakeDeps(opts: { auditFails?: boolean } = {}) {
-  const entries: Omit<AuditEntry, 'id' | 'partition'>[] = [];
+function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
+  const entries: AuditInput[] = [];
+  const parked: AuditInput[] = [];
   const logged: string[] = [];
+  let failures = 0;
+  let now = new Date('2026-01-02T03:04:05Z');
   const log: Logger = { info: () => undefined, warn: () => undefined, error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
+  const appendBatch = async (batch: AuditInput[]) => {
+    if (opts.auditFails || failures++ < (opts.auditFailsFirst ?? 0)) throw new Error('cosmos down');
+    entries.push(...batch);
+    return batch;
+  };
   const deps = {
     authenticator: { authenticate: async (h: string | null) => {
-      if (h !== 'Bearer ok') throw new ArchiveError('unauthenticated');
-      return { tenantId: 'acme', subject: 'alice', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:read']) };
+      if (!h?.startsWith('Bearer ok')) throw new ArchiveError('unauthenticated');
+      return { tenantId: 'acme', subject: h === 'Bearer ok' ? 'alice' : h.slice('Bearer ok-'.length), kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:read']) };
     } },
-    audit: { append: async (e: Omit<AuditEntry, 'id' | 'partition'>) => {
-      if (opts.auditFails) throw new Error('cosmos down');
-      entries.push(e);
-      return e;
-    } },
-    clock: { now: () => new Date('2026-01-02T03:04:05Z') },
+    audit: {
+      appendBatch,
+      append: async (e: AuditInput) => (await appendBatch([e]))[0],
+      savePending: async (batch: AuditInput[]) => {
+        if (opts.parkFails) throw new Error('cosmos down');
+        parked.push(...batch);
+      },
+    },
+    refusals: new RefusalLimiter(opts.limits ?? { burst: 1000, perMinute: 1000 }),
+    clock: { now: () => now },
     log,
   } as unknown as Deps;
-  return { deps, entries, logged };
+  return { deps, entries, parked, logged, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
 }
 
-function request(authorization?: string): ArchiveRequest {
+function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): ArchiveRequest {
   return {
-    method: 'GET',
+    method,
     url: new URL('http://localhost/api/documents/x'),
     params: { id: 'x' },
     headers: { get: (n) => (n === 'authorization' ? authorization ?? null : null) },
@@ -78,5 +92,78 @@ describe('handleRequest', () => {
     const { deps } = fakeDeps();
     const res = await handleRequest(route(async () => ({ status: 200, body: '{}' })), request('Bearer ok'), deps);
     expect(res.headers).toMatchObject({ 'X-Request-Id': 'req-1', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' });
+  });
+
+  it('never answers 503 after a completed change: a failing audit append is retried until written', async () => {
+    const { deps, entries } = fakeDeps({ auditFailsFirst: 3 });
+    const res = await handleRequest(route(async () => ({ status: 201, body: '{}' })), request('Bearer ok', 'POST'), deps);
+    expect(res.status).toBe(201);
+    expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
+  });
+
+  it('parks the entry of a completed change for the sealing timer when the log keeps failing, and still answers the success', async () => {
+    const { deps, entries, parked } = fakeDeps({ auditFails: true });
+    const res = await handleRequest(route(async () => ({ status: 201, body: '{}' })), request('Bearer ok', 'POST'), deps);
+    expect(res.status).toBe(201);
+    expect(entries).toEqual([]);
+    expect(parked).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
+  });
+
+  it('logs the entry itself when it can be neither written nor parked, and still answers the success', async () => {
+    const { deps, logged } = fakeDeps({ auditFails: true, parkFails: true });
+    const res = await handleRequest(route(async () => ({ status: 201, body: '{}' })), request('Bearer ok', 'POST'), deps);
+    expect(res.status).toBe(201);
+    expect(logged.join()).toContain('"requestId":"req-1"');
+    expect(logged.join()).toContain('"outcome":"success"');
+  });
+
+  it('rate-limits refused requests per principal with 429 and Retry-After, audits the first and counts the rest in one entry', async () => {
+    const { deps, entries, advance } = fakeDeps({ limits: { burst: 3, perMinute: 6 } });
+    const refused = route(async () => ({ status: 200 }), 'documents:write');
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await handleRequest(refused, request('Bearer ok'), deps)).status);
+    expect(statuses).toEqual([403, 403, 403, 429, 429, 429, 429, 429, 429, 429]);
+    const limited = await handleRequest(refused, request('Bearer ok'), deps);
+    expect(limited.headers).toMatchObject({ 'Content-Type': 'application/problem+json', 'Retry-After': '10' });
+    expect(JSON.parse(limited.body as string)).toMatchObject({ status: 429, code: 'too_many_refusals' });
+    // Another principal of the tenant, and a request alice is allowed to make, are not limited.
+    expect((await handleRequest(refused, request('Bearer ok-bob'), deps)).status).toBe(403);
+    expect((await handleRequest(route(async () => ({ status: 200 })), request('Bearer ok'), deps)).status).toBe(200);
+    expect(entries.map((e) => `${e.actor.subject} ${e.action} ${e.status} ${e.detail ?? ''}`)).toEqual([
+      'alice document.read 403 forbidden',
+      'alice document.read 403 forbidden',
+      'alice document.read 403 forbidden',
+      'alice document.read 429 too_many_refusals',
+      'bob document.read 403 forbidden',
+      'alice access.refusals-suppressed 429 too_many_refusals:suppressed=7',
+      'alice document.read 200 ',
+    ]);
+    advance(10_000);
+    expect((await handleRequest(refused, request('Bearer ok'), deps)).status).toBe(403);
+  });
+
+  it('accounts for every refused request: audited one by one, or counted in a suppressed entry (property)', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 120 }),
+      fc.array(fc.record({ waitMs: fc.integer({ min: 0, max: 5000 }), refused: fc.boolean() }), { maxLength: 60 }),
+      async (burst, perMinute, steps) => {
+        const { deps, entries, advance } = fakeDeps({ limits: { burst, perMinute } });
+        let refusals = 0;
+        let passed = 0;
+        let elapsed = 0;
+        for (const step of steps) {
+          advance(step.waitMs);
+          elapsed += step.waitMs;
+          const res = await handleRequest(route(async () => ({ status: 200 }), step.refused ? 'documents:write' : 'documents:read'), request('Bearer ok'), deps);
+          if (step.refused) refusals++;
+          if (res.status === 403) passed++;
+          if (!step.refused) expect(res.status).toBe(200);
+        }
+        const audited = entries.filter((e) => e.outcome === 'refused' && e.action === 'document.read').length;
+        const counted = entries.filter((e) => e.action === 'access.refusals-suppressed').reduce((n, e) => n + Number(e.detail!.split('=')[1]), 0);
+        expect(audited + counted + deps.refusals.takeSuppressed('acme', 'alice')).toBe(refusals);
+        expect(passed).toBeLessThanOrEqual(burst + Math.floor((elapsed * perMinute) / 60_000));
+      },
+    ), { numRuns: 200 });
   });
 });

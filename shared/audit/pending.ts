@@ -1,0 +1,43 @@
+import type { Container } from '@azure/cosmos';
+import { randomUUID } from 'node:crypto';
+import { isCosmosStatus } from '../storage/cosmos';
+import type { AuditInput } from './log';
+
+/** Entries of a completed change the log could not take at the time. */
+interface PendingEntries {
+  id: string;
+  tenantId: string;
+  type: 'audit-pending';
+  entries: AuditInput[];
+}
+
+/**
+ * Parked audit entries, in the `tenants` container (not the audit container, which is
+ * create-only). A parked entry keeps its time, so it lands in the month of its change.
+ */
+export class PendingAuditEntries {
+  constructor(private readonly container: Container) {}
+
+  async park(inputs: AuditInput[]): Promise<void> {
+    if (inputs.length === 0) return;
+    const pending: PendingEntries = { id: `audit-pending:${randomUUID()}`, tenantId: inputs[0]!.tenantId, type: 'audit-pending', entries: inputs };
+    await this.container.items.create(pending);
+  }
+
+  /** Cross-tenant: hands every parked batch to `append`, and drops it once appended. */
+  async unsafeDrain(append: (inputs: AuditInput[]) => Promise<unknown>): Promise<number> {
+    const { resources } = await this.container.items
+      .query<PendingEntries>({ query: `SELECT * FROM c WHERE c.type = 'audit-pending'` })
+      .fetchAll();
+    let appended = 0;
+    for (const p of resources) {
+      await append(p.entries);
+      // A crash here appends the batch again next run: a duplicate entry (same requestId) rather than none.
+      await this.container.item(p.id, p.tenantId).delete().catch((err: unknown) => {
+        if (!isCosmosStatus(err, 404)) throw err;
+      });
+      appended += p.entries.length;
+    }
+    return appended;
+  }
+}
