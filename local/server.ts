@@ -90,7 +90,11 @@ function drainAfterAnswer(req: http.IncomingMessage, res: http.ServerResponse): 
   let drained = 0;
   const onData = (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > DRAIN_AFTER_ANSWER_BYTES && res.writableFinished) req.socket.destroy();
+    if (drained <= DRAIN_AFTER_ANSWER_BYTES || !res.writableFinished || req.socket.writableEnded) return;
+    // A lingering close: half-close first, so the answer and a FIN reach the client, and reset only
+    // a client that still sends a while later (an immediate reset can discard the unread answer).
+    req.socket.end();
+    setTimeout(() => req.socket.destroy(), 1000).unref();
   };
   req.on('data', onData);
   req.once('end', () => req.off('data', onData));

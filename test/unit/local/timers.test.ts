@@ -18,8 +18,8 @@ it('schedules every timer of the one table on its configured NCRONTAB schedule, 
   const timers = startLocalTimers(TIMERS, deps, quiet, { schedule: false });
   expect(timers.timers.map((t) => [t.name, t.schedule])).toEqual(TIMERS.map((t) => [t.name, t.schedule(deps.config)]));
   const seal = timers.timers.find((t) => t.name === 'sealAuditLog')!;
-  expect(deps.config.AUDIT_SEAL_SCHEDULE).toBe('0 */15 * * * *');
-  expect(seal.nextRun!.getUTCMinutes() % 15).toBe(0);
+  expect(deps.config.AUDIT_SEAL_SCHEDULE).toBe('0 */5 * * * *');
+  expect(seal.nextRun!.getUTCMinutes() % 5).toBe(0);
   expect(seal.nextRun!.getUTCSeconds()).toBe(0);
   await timers.stop();
 });
