@@ -4,7 +4,7 @@ import type { ArchiveError } from '../http/errors';
 export const PERMISSIONS = [
   'documents:read',
   'documents:download',
-  /** Starting a bulk export (a copy of many documents at once), apart from single downloads. */
+  /** Starting and downloading a bulk export (a copy of many documents at once), apart from single downloads. */
   'exports:create',
   'documents:write',
   'holds:place',
@@ -50,12 +50,12 @@ export interface Principal {
 
 export const RIGHTS_SET_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
 
-/** What a support-access grant lets provider staff do: never more than reading. */
+/** What a support-access grant lets provider staff do: never more than reading, never a bulk copy (exports:create). */
 export const SUPPORT_SCOPES = {
   'read-only': ['documents:read', 'documents:download'],
   'metadata-only': ['documents:read'],
   'read-only-with-audit': ['documents:read', 'documents:download', 'audit:read'],
-} as const satisfies Record<string, readonly Permission[]>;
+} as const satisfies Record<string, readonly Exclude<Permission, 'exports:create'>[]>;
 export type SupportScope = keyof typeof SUPPORT_SCOPES;
 
 export const TENANT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;
