@@ -36,6 +36,17 @@ export interface Principal {
   kind: PrincipalKind;
   rightsSet: string;
   permissions: ReadonlySet<Permission>;
+  /**
+   * The accountable person, whom every segregation-of-duties and four-eyes rule compares: a user's
+   * or support principal's subject; for an API key, the person who created it (recorded on the key).
+   * Absent means the subject (see `personOf`).
+   */
+  person?: string;
+  /**
+   * What that person holds through any credential of theirs, as far as known: a user's own
+   * permissions; for an API key, its creator person's permissions at creation. Absent means `permissions`.
+   */
+  personPermissions?: ReadonlySet<Permission>;
   /** API key id, for `client` principals. */
   keyId?: string;
   /** The tenant's support-access grant a `support` principal acts under. */
@@ -47,6 +58,12 @@ export interface Principal {
    */
   denial?: ArchiveError;
 }
+
+/** The accountable person behind a principal or a recorded actor; records from before persons were kept name only their subject. */
+export const personOf = (p: { subject: string; person?: string }): string => p.person ?? p.subject;
+
+/** Whether the person behind a principal holds a permission through any credential of theirs. */
+export const personHolds = (p: Pick<Principal, 'permissions' | 'personPermissions'>, permission: Permission): boolean => (p.personPermissions ?? p.permissions).has(permission);
 
 export const RIGHTS_SET_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
 

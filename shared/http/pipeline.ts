@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Deps } from '../app';
 import type { AuditAction } from '../audit/types';
-import type { Permission, Principal } from '../auth/types';
+import { type Permission, type Principal, personOf } from '../auth/types';
 import { ArchiveError, problemOf, toArchiveError } from './errors';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse, HttpMethod } from './types';
@@ -85,7 +85,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       await deps.audit.append({
         tenantId: principal.tenantId,
         at: deps.clock.now().toISOString(),
-        actor: { subject: principal.subject, kind: principal.kind, ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) },
+        actor: { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) },
         action: route.action,
         target: audit.target,
         outcome: failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success',

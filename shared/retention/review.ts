@@ -1,5 +1,5 @@
 import type { Deps } from '../app';
-import { assertMayApproveDisposal, assertMayLowerSafeguards, sameActor } from '../auth/sod';
+import { assertMayApproveDisposal, assertMayLowerSafeguards, samePerson } from '../auth/sod';
 import type { Principal } from '../auth/types';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
@@ -132,7 +132,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
-      if (sod.uploaderCannotApproveDisposal && sameActor(cmd.principal, doc.createdBy)) {
+      if (sod.uploaderCannotApproveDisposal && samePerson(cmd.principal, doc.createdBy)) {
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
         continue;
       }

@@ -6,6 +6,8 @@ export const RETENTION_CLASS_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
 export interface Actor {
   subject: string;
   kind: string;
+  /** The accountable person (for an API key, its creator); absent on records from before: the subject. */
+  person?: string;
 }
 
 /** One legal hold on one document. A document is held while any of its holds is open. */
