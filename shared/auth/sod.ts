@@ -45,7 +45,7 @@ export function assertNoConflict(permissions: Iterable<Permission>, policy: SodP
  * the identity every SoD and four-eyes check compares. A record from before persons were kept
  * names only its subject, which then stands for the person.
  */
-export function samePerson(principal: Pick<Principal, 'subject' | 'person'>, other: { subject: string; person?: string }): boolean {
+export function samePerson(principal: Pick<Principal, 'subject' | 'person'>, other: { subject: string; kind?: string; person?: string }): boolean {
   return principal.subject === other.subject || personOf(principal) === personOf(other);
 }
 
