@@ -6,7 +6,7 @@ import { ArchiveError } from '../http/errors';
 import { uuidv7 } from '../ids';
 import type { Page } from '../storage/catalog';
 import { disposalBlocker } from './dispose';
-import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards } from './policy';
+import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from './types';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
@@ -14,7 +14,7 @@ import { actorOf, blobNamesOf, updateDocument } from './update';
 export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<TTenantRetentionPolicy> {
   const stored = await deps.retention.policies.get(tenantId);
   if (!stored) return DEFAULT_POLICY;
-  const { updatedAt: _a, updatedBy: _b, ...policy } = stored;
+  const { updatedAt: _a, updatedBy: _b, safeguards: _s, ...policy } = stored;
   return policy;
 }
 
@@ -30,13 +30,17 @@ export async function describePolicy(tenantId: string, deps: Pick<Deps, 'retenti
 }
 
 /**
- * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard is refused to a
- * principal who also holds retention:approve (segregation of duties, `approver-lowers-safeguards`).
+ * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest
+ * that has applied is refused to a person who also holds retention:approve (segregation of duties,
+ * `approver-lowers-safeguards`).
  */
 export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock'>) {
   checkTenantPolicy(policy);
-  assertMayLowerSafeguards(principal, loweredSafeguards(await tenantPolicy(principal.tenantId, deps), policy));
-  await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal));
+  const stored = await deps.retention.policies.get(principal.tenantId);
+  const mark = stored?.safeguards ?? safeguardsOf(await tenantPolicy(principal.tenantId, deps));
+  const lowered = loweredSafeguards(mark, policy);
+  assertMayLowerSafeguards(principal, lowered);
+  await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered));
   return describePolicy(principal.tenantId, deps);
 }
 
