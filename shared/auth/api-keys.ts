@@ -2,7 +2,7 @@ import { createHmac, randomBytes, scrypt as scryptCb, ScryptOptions, timingSafeE
 import { ArchiveError } from '../http/errors';
 import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
 import type { SecretSource } from './secrets';
-import { type Permission, TENANT_ID } from './types';
+import { type Permission, personOf, TENANT_ID } from './types';
 
 /**
  * API keys for client apps. The secret is shown once; only a salted, peppered scrypt hash
@@ -122,6 +122,20 @@ export class ApiKeys {
 
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
     return (await this.records.list<ApiKeyRecord>(tenantId, 'api-key')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /**
+   * What a person holds through their API keys now (unrevoked, unexpired, each capped to its
+   * ceiling): for person-level rules, a person's keys count as their credentials.
+   */
+  async heldByPerson(tenantId: string, person: string, now: Date, permissionsOf: (tenantId: string, rightsSet: string) => Promise<Permission[] | null>): Promise<Set<Permission>> {
+    const held = new Set<Permission>();
+    for (const k of await this.list(tenantId)) {
+      if (k.revokedAt || Date.parse(k.expiresAt) <= now.getTime() || personOf(k.createdBy) !== person) continue;
+      const permissions = (await permissionsOf(tenantId, k.rightsSet)) ?? [];
+      for (const p of permissions) if (!k.ceiling || k.ceiling.includes(p)) held.add(p);
+    }
+    return held;
   }
 
   async rightsSetsInUse(tenantId: string): Promise<string[]> {

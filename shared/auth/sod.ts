@@ -71,8 +71,8 @@ export function assertMayApproveDisposal(principal: Principal, uploadedBy: { sub
  * It is the person who must not hold retention:approve, through any credential: an approver's
  * retention:manage key is refused as the approver is.
  */
-export function assertMayLowerSafeguards(principal: Principal, lowered: string[]): void {
-  if (lowered.length > 0 && personHolds(principal, 'retention:approve')) throw sodRefusal('approver-lowers-safeguards', { lowered });
+export function assertMayLowerSafeguards(principal: Principal, lowered: string[], heldThroughKeys: ReadonlySet<Permission> = new Set()): void {
+  if (lowered.length > 0 && (personHolds(principal, 'retention:approve') || heldThroughKeys.has('retention:approve'))) throw sodRefusal('approver-lowers-safeguards', { lowered });
 }
 
 /*

@@ -1,6 +1,6 @@
 import type { Deps } from '../app';
 import { assertMayApproveDisposal, assertMayLowerSafeguards, samePerson } from '../auth/sod';
-import type { Principal } from '../auth/types';
+import { type Permission, type Principal, personOf } from '../auth/types';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import { uuidv7 } from '../ids';
@@ -34,12 +34,14 @@ export async function describePolicy(tenantId: string, deps: Pick<Deps, 'retenti
  * that has applied is refused to a person who also holds retention:approve (segregation of duties,
  * `approver-lowers-safeguards`).
  */
-export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock'>) {
+export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'apiKeys' | 'rights'>) {
   checkTenantPolicy(policy);
   const stored = await deps.retention.policies.get(principal.tenantId);
   const mark = stored?.safeguards ?? safeguardsOf(await tenantPolicy(principal.tenantId, deps));
   const lowered = loweredSafeguards(mark, policy);
-  assertMayLowerSafeguards(principal, lowered);
+  // The person's API keys are theirs too: one they still hold with retention:approve counts.
+  const viaKeys = lowered.length > 0 ? await deps.apiKeys.heldByPerson(principal.tenantId, personOf(principal), deps.clock.now(), (t, s) => deps.rights.permissionsOf(t, s)) : new Set<Permission>();
+  assertMayLowerSafeguards(principal, lowered, viaKeys);
   await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered));
   return describePolicy(principal.tenantId, deps);
 }

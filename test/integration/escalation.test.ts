@@ -126,6 +126,24 @@ describe('segregation of duties and four eyes by person (#12.6)', () => {
     expect(off.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'approver-lowers-safeguards', lowered: ['disposal-approval-off'] });
   });
 
+  it('a person whose own rights no longer hold retention:approve but whose API key does cannot lower a safeguard', async () => {
+    const tenant = newTenant('esc-lower2');
+    const admin = await archive.token({ tenant, sub: 'carol', rights: 'tenant-admin' });
+    await seedRightsSet(archive, tenant, 'approver-manager', ['documents:read', 'retention:approve', 'retention:manage', 'keys:manage']);
+    await seedRightsSet(archive, tenant, 'approver', ['documents:read', 'retention:approve']);
+    await seedRightsSet(archive, tenant, 'records-manager', ['documents:read', 'retention:manage']);
+    const strict = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true };
+    expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', strict), token: admin })).status).toBe(200);
+    await mintKey(await archive.token({ tenant, sub: 'pat', rights: 'approver-manager' }), 'approver');
+    // Later pat's own rights are only records-manager; the approver key still works.
+    const pat = await archive.token({ tenant, sub: 'pat', rights: 'records-manager' });
+    const off = await call(`${archive.url}/retention/policy`, { ...json('PUT', { ...strict, requireDisposalApproval: false }), token: pat });
+    expect(off.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'approver-lowers-safeguards' });
+    // Someone else with the same rights and no such key may.
+    const rita = await archive.token({ tenant, sub: 'rita', rights: 'records-manager' });
+    expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', { ...strict, requireDisposalApproval: false }), token: rita })).status).toBe(200);
+  });
+
   it('nobody changes their own rights through a key: a key cannot assign its creator a set', async () => {
     const tenant = newTenant('esc-self');
     await seedRightsSet(archive, tenant, 'manager', ['documents:read', 'rights:manage', 'keys:manage']);
