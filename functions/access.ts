@@ -140,6 +140,8 @@ const ZGrant = z.strictObject({
 
 async function createSupportGrant({ req, principal, audit }: TenantContext, deps: Deps) {
   const body = await parseJsonBody(req, ZGrant);
+  // Provider staff act with the scope's permissions: only what the granting principal holds.
+  assertWithinCeiling(principal, SUPPORT_SCOPES[body.scope], { scope: body.scope });
   const grant = await deps.supportGrants.create({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now() });
   audit.target = `support-grant:${grant.grantId}`;
   return created(`${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/support-grants/${grant.grantId}`, toPublicGrant(grant));

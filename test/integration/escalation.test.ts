@@ -56,6 +56,16 @@ describe('rights ceiling (#12.5)', () => {
     expect(widen.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: ['audit:read'] });
   });
 
+  it('a support-access grant cannot give provider staff what its creator lacks', async () => {
+    const tenant = newTenant('esc-grant');
+    await seedRightsSet(archive, tenant, 'grant-clerk', ['support:grant', 'documents:read']);
+    const clerk = await archive.token({ tenant, sub: 'gil', rights: 'grant-clerk' });
+    const expiresAt = new Date(archive.clock.now().getTime() + 3600_000).toISOString();
+    const refused = await call(`${archive.url}/support-grants`, { ...json('POST', { ticket: 'T-9', scope: 'read-only-with-audit', expiresAt }), token: clerk });
+    expect(refused.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: ['audit:read', 'documents:download'] });
+    expect((await call(`${archive.url}/support-grants`, { ...json('POST', { ticket: 'T-9', scope: 'metadata-only', expiresAt }), token: clerk })).status).toBe(201);
+  });
+
   it('a key records its ceiling and never acts beyond what its creator held, even after its set is widened', async () => {
     const tenant = newTenant('esc-cap');
     await seedRightsSet(archive, tenant, 'reader-keys', ['documents:read', 'keys:manage']);
