@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../shared/app';
 import { toPublicApiKey } from '../shared/auth/api-keys';
 import { actor } from '../shared/auth/rights';
-import { assertNoConflict } from '../shared/auth/sod';
+import { assertNoConflict, assertWithinCeiling } from '../shared/auth/sod';
 import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants';
 import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, SupportScope } from '../shared/auth/types';
 import { ArchiveError } from '../shared/http/errors';
@@ -33,7 +33,18 @@ async function createApiKey({ req, principal, audit }: TenantContext, deps: Deps
   const permissions = await deps.rights.permissionsOf(principal.tenantId, body.rightsSet);
   if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${body.rightsSet}.` });
   assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet: body.rightsSet });
-  const { key, record } = await deps.apiKeys.create({ tenantId: principal.tenantId, name: body.name, rightsSet: body.rightsSet, expiresAt, createdBy: actor(principal), now });
+  assertWithinCeiling(principal, permissions, { rightsSet: body.rightsSet });
+  const { key, record } = await deps.apiKeys.create({
+    tenantId: principal.tenantId,
+    name: body.name,
+    rightsSet: body.rightsSet,
+    expiresAt,
+    createdBy: actor(principal),
+    // The key acts for its creator's person and never beyond the creator's permissions now.
+    ceiling: [...principal.permissions],
+    personPermissions: [...(principal.personPermissions ?? principal.permissions)],
+    now,
+  });
   audit.target = `api-key:${record.keyId}`;
   // The only time the secret is shown.
   return created(`${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/api-keys/${record.keyId}`, { ...toPublicApiKey(record), key });
@@ -129,6 +140,8 @@ const ZGrant = z.strictObject({
 
 async function createSupportGrant({ req, principal, audit }: TenantContext, deps: Deps) {
   const body = await parseJsonBody(req, ZGrant);
+  // Provider staff act with the scope's permissions: only what the granting principal holds.
+  assertWithinCeiling(principal, SUPPORT_SCOPES[body.scope], { scope: body.scope });
   const grant = await deps.supportGrants.create({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now() });
   audit.target = `support-grant:${grant.grantId}`;
   return created(`${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/support-grants/${grant.grantId}`, toPublicGrant(grant));

@@ -37,7 +37,8 @@ async function downloadExportArchive({ req, principal }: TenantContext, deps: De
 export const exportRoutes: RouteDef[] = [
   tenantRoute({ name: 'createExport', method: 'POST', route: 'exports', permission: 'exports:create', action: 'export.create', handler: createExport }),
   tenantRoute({ name: 'getExport', method: 'GET', route: 'exports/{id}', permission: 'documents:read', action: 'export.read', handler: readExport }),
-  tenantRoute({ name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', permission: 'documents:download', action: 'export.download', handler: downloadExportArchive }),
+  // A bulk copy: the same right as starting one, so a grant to read single documents never carries it.
+  tenantRoute({ name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', permission: 'exports:create', action: 'export.download', handler: downloadExportArchive }),
 ];
 
 /** Registered with app.timer by functions/index.ts. */

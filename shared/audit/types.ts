@@ -66,8 +66,8 @@ export interface AuditEntry {
   partition: string;
   tenantId: string;
   at: string;
-  /** Personal data kept: the subject id (no name, no e-mail unless the IdP's `sub` is one), the API key or support grant id. */
-  actor: { subject: string; kind: string; keyId?: string; grantId?: string };
+  /** Personal data kept: the subject id (no name, no e-mail unless the IdP's `sub` is one), the API key or support grant id; `person` is the accountable person (for a key, its creator). */
+  actor: { subject: string; kind: string; person?: string; keyId?: string; grantId?: string };
   action: AuditAction;
   target: string | null;
   outcome: AuditOutcome;

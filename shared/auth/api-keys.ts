@@ -2,7 +2,7 @@ import { createHmac, randomBytes, scrypt as scryptCb, ScryptOptions, timingSafeE
 import { ArchiveError } from '../http/errors';
 import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
 import type { SecretSource } from './secrets';
-import { TENANT_ID } from './types';
+import { type Permission, personOf, TENANT_ID } from './types';
 
 /**
  * API keys for client apps. The secret is shown once; only a salted, peppered scrypt hash
@@ -28,17 +28,22 @@ export interface ApiKeyRecord extends TenantRecord {
   prefix: string;
   hash: { alg: 'scrypt'; N: number; r: number; p: number; salt: string; value: string; pepper: string };
   createdAt: string;
-  createdBy: { subject: string; kind: string };
+  /** `person`: the accountable person the key acts for (absent on keys from before: the creator's subject). */
+  createdBy: { subject: string; kind: string; person?: string };
+  /** Rights ceiling: the creator's permissions at creation; the key never acts beyond them (absent on keys from before). */
+  ceiling?: Permission[];
+  /** What the creator person held through any credential at creation, for person-level SoD rules. */
+  personPermissions?: Permission[];
   expiresAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
   revokedBy: { subject: string; kind: string } | null;
 }
 
-export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId'> & { id: string };
+export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions'> & { id: string };
 
 export function toPublicApiKey(k: ApiKeyRecord): PublicApiKey {
-  const { id: _id, tenantId: _t, type: _type, hash: _h, keyId, ...rest } = k;
+  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, keyId, ...rest } = k;
   return { id: keyId, ...rest };
 }
 
@@ -61,7 +66,7 @@ export class ApiKeys {
     return scrypt(peppered, salt, SCRYPT.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 });
   }
 
-  async create(input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string }; now: Date }): Promise<{ key: string; record: ApiKeyRecord }> {
+  async create(input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date }): Promise<{ key: string; record: ApiKeyRecord }> {
     const keyId = randomBytes(12).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
@@ -78,6 +83,8 @@ export class ApiKeys {
       hash: { alg: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), value: value.toString('base64'), pepper: this.pepperName },
       createdAt: input.now.toISOString(),
       createdBy: input.createdBy,
+      ceiling: [...input.ceiling].sort(),
+      personPermissions: [...input.personPermissions].sort(),
       expiresAt: input.expiresAt.toISOString(),
       lastUsedAt: null,
       revokedAt: null,
@@ -115,6 +122,20 @@ export class ApiKeys {
 
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
     return (await this.records.list<ApiKeyRecord>(tenantId, 'api-key')).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /**
+   * What a person holds through their API keys now (unrevoked, unexpired, each capped to its
+   * ceiling): for person-level rules, a person's keys count as their credentials.
+   */
+  async heldByPerson(tenantId: string, person: string, now: Date, permissionsOf: (tenantId: string, rightsSet: string) => Promise<Permission[] | null>): Promise<Set<Permission>> {
+    const held = new Set<Permission>();
+    for (const k of await this.list(tenantId)) {
+      if (k.revokedAt || Date.parse(k.expiresAt) <= now.getTime() || personOf(k.createdBy) !== person) continue;
+      const permissions = (await permissionsOf(tenantId, k.rightsSet)) ?? [];
+      for (const p of permissions) if (!k.ceiling || k.ceiling.includes(p)) held.add(p);
+    }
+    return held;
   }
 
   async rightsSetsInUse(tenantId: string): Promise<string[]> {

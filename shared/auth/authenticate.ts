@@ -5,7 +5,7 @@ import type { ApiKeys } from './api-keys';
 import type { TenantRights } from './rights';
 import { conflictIn, sodRefusal } from './sod';
 import type { SupportGrants } from './support-grants';
-import { Permission, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from './types';
+import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from './types';
 
 export interface JwtSettings {
   issuer: string;
@@ -102,8 +102,19 @@ export class Authenticator {
 
   private async fromApiKey(key: string): Promise<Principal> {
     const record = await this.sources.apiKeys.verify(key, this.sources.clock.now());
-    const permissions = (await this.sources.rights.permissionsOf(record.tenantId, record.rightsSet)) ?? [];
-    return this.withConflictCheck({ tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(permissions) });
+    const held = (await this.sources.rights.permissionsOf(record.tenantId, record.rightsSet)) ?? [];
+    // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator.
+    const permissions = record.ceiling ? held.filter((p) => record.ceiling!.includes(p)) : held;
+    return this.withConflictCheck({
+      tenantId: record.tenantId,
+      subject: `apikey:${record.keyId}`,
+      kind: 'client',
+      keyId: record.keyId,
+      rightsSet: record.rightsSet,
+      permissions: new Set(permissions),
+      person: personOf(record.createdBy),
+      personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? [])]),
+    });
   }
 
   /**

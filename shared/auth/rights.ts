@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ArchiveError } from '../http/errors';
 import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
-import { assertNoConflict, DEFAULT_SOD_POLICY, sodRefusal, SodPolicy } from './sod';
-import { BUILT_IN_RIGHTS_SETS, Permission, Principal } from './types';
+import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, sodRefusal, SodPolicy } from './sod';
+import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from './types';
 
 export interface RightsSetRecord extends TenantRecord {
   type: 'rights-set';
@@ -70,7 +70,10 @@ export class TenantRights {
     if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
     if (principal.rightsSet === name) throw sodRefusal('own-rights');
     const unique = [...new Set(permissions)].sort();
+    // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
     assertNoConflict(unique, await this.policy(principal.tenantId), { rightsSet: name });
+    const before = (await this.records.get<RightsSetRecord>(principal.tenantId, setId(name), 'rights-set'))?.value.permissions ?? [];
+    assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
     const record: RightsSetRecord = { id: setId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
     await this.records.upsert(record);
     return record;
@@ -88,17 +91,18 @@ export class TenantRights {
   }
 
   async assign(principal: Principal, subject: string, rightsSet: string, now: Date): Promise<RightsAssignmentRecord> {
-    if (subject === principal.subject) throw sodRefusal('self-assignment');
+    if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
     const permissions = await this.permissionsOf(principal.tenantId, rightsSet);
     if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
     assertNoConflict(permissions, await this.policy(principal.tenantId), { rightsSet });
+    assertWithinCeiling(principal, permissions, { rightsSet });
     const record: RightsAssignmentRecord = { id: assignmentId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
     await this.records.upsert(record);
     return record;
   }
 
   async unassign(principal: Principal, subject: string): Promise<void> {
-    if (subject === principal.subject) throw sodRefusal('self-assignment');
+    if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
     if (!(await this.records.delete(principal.tenantId, assignmentId(subject)))) throw new ArchiveError('rights_assignment_not_found');
   }
 
@@ -119,6 +123,9 @@ export class TenantRights {
   }
 }
 
-export function actor(p: Principal): { subject: string; kind: string } {
-  return { subject: p.subject, kind: p.kind };
+export function actor(p: Principal): { subject: string; kind: string; person: string } {
+  return { subject: p.subject, kind: p.kind, person: personOf(p) };
 }
+
+/** The principal itself, or the person behind it: a key cannot change its creator's rights. */
+const isSelf = (p: Principal, subject: string) => subject === p.subject || subject === personOf(p);

@@ -1,14 +1,15 @@
 import { ArchiveError } from '../http/errors';
-import type { Permission, Principal } from './types';
+import { type Permission, type Principal, personHolds, personOf } from './types';
 
 /** Closed list of segregation-of-duties rules; a refusal names its rule (problem+json `rule`, audit `detail`). */
 export const SOD_RULES = {
-  'self-assignment': 'Nobody assigns a rights set to, or removes one from, themselves.',
+  'self-assignment': 'Nobody assigns a rights set to, or removes one from, themselves (nor through an API key of theirs).',
+  'rights-ceiling': 'Nobody grants a permission they do not hold: an API key, a rights assignment or an added permission of a rights set carries only permissions its creator holds.',
   'own-rights': 'Nobody changes or deletes the rights set they hold themselves.',
   'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
   'approver-lowers-safeguards':
-    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, end the fiscal year earlier); a principal with retention:manage and without retention:approve can.',
+    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, end the fiscal year earlier) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 
@@ -39,23 +40,39 @@ export function assertNoConflict(permissions: Iterable<Permission>, policy: SodP
   if (pair) throw sodRefusal('conflicting-permissions', { conflict: pair, ...extensions });
 }
 
-/** Same human, whatever credential: a principal's identity for four-eyes checks. */
-export function sameActor(principal: Pick<Principal, 'subject' | 'kind'>, other: { subject: string; kind?: string }): boolean {
-  return principal.subject === other.subject && (other.kind === undefined || other.kind === principal.kind);
+/**
+ * Same accountable person, whatever credential (an API key acts for the person who created it):
+ * the identity every SoD and four-eyes check compares. A record from before persons were kept
+ * names only its subject, which then stands for the person.
+ */
+export function samePerson(principal: Pick<Principal, 'subject' | 'person'>, other: { subject: string; kind?: string; person?: string }): boolean {
+  return principal.subject === other.subject || personOf(principal) === personOf(other);
+}
+
+/**
+ * Rights ceiling: nobody grants what they do not hold. `granted` are the permissions a new key, a
+ * rights assignment or a rights-set change would hand out; any beyond the creator's own is a 403
+ * naming them (`permissions`).
+ */
+export function assertWithinCeiling(principal: Pick<Principal, 'permissions'>, granted: Iterable<Permission>, extensions: Record<string, unknown> = {}): void {
+  const exceeding = [...new Set(granted)].filter((p) => !principal.permissions.has(p)).sort();
+  if (exceeding.length > 0) throw sodRefusal('rights-ceiling', { permissions: exceeding, ...extensions });
 }
 
 /** For retention (issue #4): call at action time before approving a disposal. */
-export function assertMayApproveDisposal(principal: Principal, uploadedBy: { subject: string; kind?: string }, policy: SodPolicy): void {
-  if (policy.uploaderCannotApproveDisposal && sameActor(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
+export function assertMayApproveDisposal(principal: Principal, uploadedBy: { subject: string; kind?: string; person?: string }, policy: SodPolicy): void {
+  if (policy.uploaderCannotApproveDisposal && samePerson(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
 }
 
 /**
  * For the retention policy (always on, like the legal-hold four-eyes rule): whoever may approve
  * disposals must not also be able to switch that control off or shorten retention, else one
  * principal could both remove the safeguard and act under it. `lowered` names what the change lowers.
+ * It is the person who must not hold retention:approve, through any credential: an approver's
+ * retention:manage key is refused as the approver is.
  */
-export function assertMayLowerSafeguards(principal: Principal, lowered: string[]): void {
-  if (lowered.length > 0 && principal.permissions.has('retention:approve')) throw sodRefusal('approver-lowers-safeguards', { lowered });
+export function assertMayLowerSafeguards(principal: Principal, lowered: string[], heldThroughKeys: ReadonlySet<Permission> = new Set()): void {
+  if (lowered.length > 0 && (personHolds(principal, 'retention:approve') || heldThroughKeys.has('retention:approve'))) throw sodRefusal('approver-lowers-safeguards', { lowered });
 }
 
 /*

@@ -4,7 +4,7 @@ import type { ArchiveError } from '../http/errors';
 export const PERMISSIONS = [
   'documents:read',
   'documents:download',
-  /** Starting a bulk export (a copy of many documents at once), apart from single downloads. */
+  /** Starting and downloading a bulk export (a copy of many documents at once), apart from single downloads. */
   'exports:create',
   'documents:write',
   'holds:place',
@@ -26,6 +26,12 @@ export const BUILT_IN_RIGHTS_SETS: Record<string, readonly Permission[]> = {
   archivist: ['documents:read', 'documents:download', 'documents:write', 'holds:place', 'retention:extend'],
   auditor: ['documents:read', 'documents:download', 'exports:create', 'audit:read'],
   'tenant-admin': ['documents:read', 'documents:download', 'exports:create', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
+  /**
+   * Mints upload keys for the tenant's client apps. Under the rights ceiling a key carries only what its
+   * creator holds, and tenant-admin may not hold documents:write (it conflicts with retention:approve),
+   * so this set, granted by the identity provider's rights claim, is who connects bookkeeping software.
+   */
+  'integration-admin': ['documents:read', 'documents:write', 'keys:manage'],
 };
 
 export type PrincipalKind = 'user' | 'client' | 'support';
@@ -36,6 +42,17 @@ export interface Principal {
   kind: PrincipalKind;
   rightsSet: string;
   permissions: ReadonlySet<Permission>;
+  /**
+   * The accountable person, whom every segregation-of-duties and four-eyes rule compares: a user's
+   * or support principal's subject; for an API key, the person who created it (recorded on the key).
+   * Absent means the subject (see `personOf`).
+   */
+  person?: string;
+  /**
+   * What that person holds through any credential of theirs, as far as known: a user's own
+   * permissions; for an API key, its creator person's permissions at creation. Absent means `permissions`.
+   */
+  personPermissions?: ReadonlySet<Permission>;
   /** API key id, for `client` principals. */
   keyId?: string;
   /** The tenant's support-access grant a `support` principal acts under. */
@@ -48,14 +65,20 @@ export interface Principal {
   denial?: ArchiveError;
 }
 
+/** The accountable person behind a principal or a recorded actor; records from before persons were kept name only their subject. */
+export const personOf = (p: { subject: string; person?: string }): string => p.person ?? p.subject;
+
+/** Whether the person behind a principal holds a permission through any credential of theirs. */
+export const personHolds = (p: Pick<Principal, 'permissions' | 'personPermissions'>, permission: Permission): boolean => (p.personPermissions ?? p.permissions).has(permission);
+
 export const RIGHTS_SET_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
 
-/** What a support-access grant lets provider staff do: never more than reading. */
+/** What a support-access grant lets provider staff do: never more than reading, never a bulk copy (exports:create). */
 export const SUPPORT_SCOPES = {
   'read-only': ['documents:read', 'documents:download'],
   'metadata-only': ['documents:read'],
   'read-only-with-audit': ['documents:read', 'documents:download', 'audit:read'],
-} as const satisfies Record<string, readonly Permission[]>;
+} as const satisfies Record<string, readonly Exclude<Permission, 'exports:create'>[]>;
 export type SupportScope = keyof typeof SUPPORT_SCOPES;
 
 export const TENANT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;

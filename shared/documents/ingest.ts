@@ -89,7 +89,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     retention,
     legalHold: false,
     createdAt,
-    createdBy: { subject: cmd.principal.subject, kind: cmd.principal.kind },
+    createdBy: { subject: cmd.principal.subject, kind: cmd.principal.kind, person: cmd.principal.person ?? cmd.principal.subject },
     ...(cmd.idempotencyKey ? { idempotencyKey: cmd.idempotencyKey } : {}),
   };
 

@@ -66,7 +66,8 @@ export interface ArchivedDocument {
   disposal?: DisposalRecord;
   fixity?: FixityRecord;
   createdAt: string;
-  createdBy: { subject: string; kind: string };
+  /** `person`: the accountable person (for an API key, its creator); absent on documents from before: the subject. */
+  createdBy: { subject: string; kind: string; person?: string };
   idempotencyKey?: string;
 }
 

@@ -1,5 +1,5 @@
 import type { Deps } from '../app';
-import type { Principal } from '../auth/types';
+import { type Principal, personOf } from '../auth/types';
 import { ArchiveError } from '../http/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
@@ -29,7 +29,7 @@ export async function startExport(principal: Principal, request: TExportRequest,
     filter,
     includeOriginals,
     createdAt: now.toISOString(),
-    createdBy: { subject: principal.subject, kind: principal.kind },
+    createdBy: { subject: principal.subject, kind: principal.kind, person: personOf(principal) },
     requestId,
     heartbeatAt: now.toISOString(),
     attempts: 0,

@@ -33,7 +33,7 @@ export interface ExportJob {
   filter: ExportFilter;
   includeOriginals: boolean;
   createdAt: string;
-  createdBy: { subject: string; kind: string };
+  createdBy: { subject: string; kind: string; person?: string };
   /** Request id of the POST /exports; its audit entry is found by it. */
   requestId: string;
   /** Last sign of life of the worker; a stale running job is restarted by the maintenance timer. */

@@ -3,7 +3,7 @@ import type { Deps } from '../app';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../audit/log';
 import type { AuditAction } from '../audit/types';
-import type { Permission, Principal } from '../auth/types';
+import { type Permission, type Principal, personOf } from '../auth/types';
 import { ArchiveError, problemOf, toArchiveError } from './errors';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse, HttpMethod } from './types';
@@ -87,7 +87,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     const outcome = failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success';
     let limited: { first: boolean } | null = null;
     if (outcome === 'refused') {
-      const verdict = deps.refusals.take(principal.tenantId, principal.subject, now);
+      const verdict = deps.refusals.take(principal.tenantId, personOf(principal), now);
       if (!verdict.allowed) {
         (response.body as Readable | undefined)?.destroy?.();
         failure = new ArchiveError('too_many_refusals', {
@@ -98,7 +98,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         limited = { first: verdict.first };
       }
     }
-    const actor = { subject: principal.subject, kind: principal.kind, ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
+    const actor = { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
     const entry: AuditInput = {
       tenantId: principal.tenantId,
       at: now.toISOString(),
@@ -114,7 +114,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     };
     // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
     if (!limited || limited.first) {
-      const suppressed = deps.refusals.takeSuppressed(principal.tenantId, principal.subject);
+      const suppressed = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
       const entries: AuditInput[] = suppressed > 0
         ? [{ ...entry, action: 'access.refusals-suppressed', target: null, outcome: 'refused', status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }, entry]
         : [entry];

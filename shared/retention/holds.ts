@@ -1,4 +1,5 @@
 import type { Deps } from '../app';
+import { samePerson } from '../auth/sod';
 import type { Principal } from '../auth/types';
 import { ArchiveError } from '../http/errors';
 import { uuidv7 } from '../ids';
@@ -81,9 +82,9 @@ export async function releaseHold(cmd: { principal: Principal; documentId: strin
     const hold = holds.find((h) => h.id === cmd.holdId);
     if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
     if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
-    if (hold.placedBy.subject === cmd.principal.subject) {
+    if (samePerson(cmd.principal, hold.placedBy)) {
       throw new ArchiveError('four_eyes_required', {
-        detail: 'Four-eyes rule: a legal hold must be released by a different principal than the one who placed it.',
+        detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it).',
         extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject },
       });
     }

@@ -1,5 +1,5 @@
 import { ArchiveError } from '../http/errors';
-import { TTenantRetentionPolicy } from './types';
+import type { SafeguardMark, TTenantRetentionPolicy } from './types';
 
 /**
  * Legal retention per class. `fiscal-7y` (art. 52 AWR): kept until the end of the 7th
@@ -78,18 +78,50 @@ export function resolveRetention(policy: TTenantRetentionPolicy, meta: { fiscalY
   return { fiscalYear, retention: { class: name, retainUntil: retainUntilFor(years, fiscalYear, policy.fiscalYearEndMonth) } };
 }
 
+/** The safeguards one policy sets. */
+export function safeguardsOf(policy: TTenantRetentionPolicy): SafeguardMark {
+  const classes = classesOf(policy);
+  return { classYears: Object.fromEntries(classes), requireDisposalApproval: policy.requireDisposalApproval, defaultClassYears: classes.get(policy.defaultClass) ?? 0, fiscalYearEndMonth: policy.fiscalYearEndMonth };
+}
+
+const yearsIn = (mark: SafeguardMark, name: string): number => (Object.prototype.hasOwnProperty.call(mark.classYears, name) ? mark.classYears[name]! : 0);
+
+/** The stronger of two marks, safeguard by safeguard. */
+export function strongestOf(a: SafeguardMark, b: SafeguardMark): SafeguardMark {
+  const classYears: Record<string, number> = { ...a.classYears };
+  for (const [name, years] of Object.entries(b.classYears)) classYears[name] = Math.max(yearsIn(a, name), years);
+  return {
+    classYears,
+    requireDisposalApproval: a.requireDisposalApproval || b.requireDisposalApproval,
+    defaultClassYears: Math.max(a.defaultClassYears, b.defaultClassYears),
+    fiscalYearEndMonth: Math.max(a.fiscalYearEndMonth, b.fiscalYearEndMonth),
+  };
+}
+
 /**
- * What a policy change lowers, compared with the policy in force: required approval turned off,
- * a tenant class kept fewer years, a default class kept fewer years, an earlier fiscal-year end
- * (retain-until of a stated fiscal year moves earlier). Empty when nothing is lowered.
+ * What a policy lowers, compared with the strongest safeguards that have applied (a mark, or for
+ * a plain comparison a previous policy): required approval turned off, a class kept fewer years
+ * (also one removed earlier and added back), a default class kept fewer years, an earlier
+ * fiscal-year end (retain-until of a stated fiscal year moves earlier). Empty when nothing is lowered.
  */
-export function loweredSafeguards(before: TTenantRetentionPolicy, after: TTenantRetentionPolicy): string[] {
+export function loweredSafeguards(strongest: SafeguardMark | TTenantRetentionPolicy, after: TTenantRetentionPolicy): string[] {
+  const mark = 'classYears' in strongest ? strongest : safeguardsOf(strongest);
+  const now = safeguardsOf(after);
   const lowered: string[] = [];
-  if (before.requireDisposalApproval && !after.requireDisposalApproval) lowered.push('disposal-approval-off');
-  const was = classesOf(before);
-  const now = classesOf(after);
-  for (const [name, years] of now) if ((was.get(name) ?? 0) > years) lowered.push(`class-shortened:${name}`);
-  if ((now.get(after.defaultClass) ?? 0) < (was.get(before.defaultClass) ?? 0)) lowered.push('default-class-shorter');
-  if (after.fiscalYearEndMonth < before.fiscalYearEndMonth) lowered.push('fiscal-year-end-earlier');
+  if (mark.requireDisposalApproval && !now.requireDisposalApproval) lowered.push('disposal-approval-off');
+  for (const [name, years] of Object.entries(now.classYears)) if (yearsIn(mark, name) > years) lowered.push(`class-shortened:${name}`);
+  if (now.defaultClassYears < mark.defaultClassYears) lowered.push('default-class-shorter');
+  if (now.fiscalYearEndMonth < mark.fiscalYearEndMonth) lowered.push('fiscal-year-end-earlier');
   return lowered;
+}
+
+/**
+ * The mark after an accepted change: it only rises, except where the change lowered something,
+ * which only a person without retention:approve may do: that lowering is the new mark there
+ * (classes removed keep their mark, so adding one back is judged against it).
+ */
+export function nextSafeguards(mark: SafeguardMark, after: TTenantRetentionPolicy, lowered: string[]): SafeguardMark {
+  const now = safeguardsOf(after);
+  if (lowered.length === 0) return strongestOf(mark, now);
+  return { ...now, classYears: { ...mark.classYears, ...now.classYears } };
 }

@@ -1,12 +1,12 @@
 import type { Deps } from '../app';
-import { assertMayApproveDisposal, assertMayLowerSafeguards, sameActor } from '../auth/sod';
-import type { Principal } from '../auth/types';
+import { assertMayApproveDisposal, assertMayLowerSafeguards, samePerson } from '../auth/sod';
+import { type Permission, type Principal, personOf } from '../auth/types';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import { uuidv7 } from '../ids';
 import type { Page } from '../storage/catalog';
 import { disposalBlocker } from './dispose';
-import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards } from './policy';
+import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from './types';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
@@ -14,7 +14,7 @@ import { actorOf, blobNamesOf, updateDocument } from './update';
 export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<TTenantRetentionPolicy> {
   const stored = await deps.retention.policies.get(tenantId);
   if (!stored) return DEFAULT_POLICY;
-  const { updatedAt: _a, updatedBy: _b, ...policy } = stored;
+  const { updatedAt: _a, updatedBy: _b, safeguards: _s, ...policy } = stored;
   return policy;
 }
 
@@ -30,13 +30,19 @@ export async function describePolicy(tenantId: string, deps: Pick<Deps, 'retenti
 }
 
 /**
- * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard is refused to a
- * principal who also holds retention:approve (segregation of duties, `approver-lowers-safeguards`).
+ * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest
+ * that has applied is refused to a person who also holds retention:approve (segregation of duties,
+ * `approver-lowers-safeguards`).
  */
-export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock'>) {
+export async function setPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'apiKeys' | 'rights'>) {
   checkTenantPolicy(policy);
-  assertMayLowerSafeguards(principal, loweredSafeguards(await tenantPolicy(principal.tenantId, deps), policy));
-  await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal));
+  const stored = await deps.retention.policies.get(principal.tenantId);
+  const mark = stored?.safeguards ?? safeguardsOf(await tenantPolicy(principal.tenantId, deps));
+  const lowered = loweredSafeguards(mark, policy);
+  // The person's API keys are theirs too: one they still hold with retention:approve counts.
+  const viaKeys = lowered.length > 0 ? await deps.apiKeys.heldByPerson(principal.tenantId, personOf(principal), deps.clock.now(), (t, s) => deps.rights.permissionsOf(t, s)) : new Set<Permission>();
+  assertMayLowerSafeguards(principal, lowered, viaKeys);
+  await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered));
   return describePolicy(principal.tenantId, deps);
 }
 
@@ -132,7 +138,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
-      if (sod.uploaderCannotApproveDisposal && sameActor(cmd.principal, doc.createdBy)) {
+      if (sod.uploaderCannotApproveDisposal && samePerson(cmd.principal, doc.createdBy)) {
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
         continue;
       }

@@ -6,6 +6,8 @@ export const RETENTION_CLASS_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
 export interface Actor {
   subject: string;
   kind: string;
+  /** The accountable person (for an API key, its creator); absent on records from before: the subject. */
+  person?: string;
 }
 
 /** One legal hold on one document. A document is held while any of its holds is open. */
@@ -78,3 +80,18 @@ export const ZTenantRetentionPolicy = z.strictObject({
   fiscalYearEndMonth: z.number().int().min(1).max(12).default(12),
 });
 export type TTenantRetentionPolicy = z.infer<typeof ZTenantRetentionPolicy>;
+
+/**
+ * The strongest retention safeguards that have applied to a tenant (a high-water mark, kept with
+ * its policy): what a policy change is judged against, so removing a class and adding it back
+ * shorter, or lowering in several small steps, lowers as much as doing it at once.
+ */
+export interface SafeguardMark {
+  /** Per class name (also of classes since removed): the most years it has kept documents. */
+  classYears: Record<string, number>;
+  requireDisposalApproval: boolean;
+  /** The most years the default class has kept documents. */
+  defaultClassYears: number;
+  /** The latest month the fiscal year has ended in. */
+  fiscalYearEndMonth: number;
+}

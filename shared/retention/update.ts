@@ -3,9 +3,9 @@ import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import { DOCUMENT_ID } from '../ids';
 import type { Actor } from './types';
-import type { Principal } from '../auth/types';
+import { type Principal, personOf } from '../auth/types';
 
-export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind });
+export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
 /** The blobs of a document: every original, the rendition, the manifest. */
 export function blobNamesOf(doc: ArchivedDocument): string[] {

@@ -1,7 +1,7 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
-import type { Actor, TTenantRetentionPolicy } from '../retention/types';
+import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../retention/types';
 import type { Page } from './catalog';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 
@@ -130,13 +130,15 @@ interface PolicyItem extends TTenantRetentionPolicy {
   type: 'retention-policy';
   updatedAt: string;
   updatedBy: Actor;
+  /** The strongest safeguards that have applied (absent on policies stored before: the policy itself). */
+  safeguards?: SafeguardMark;
 }
 
 /** Per-tenant retention policy in the `tenants` container (partition /tenantId). */
 export class RetentionPolicies {
   constructor(private readonly container: Container) {}
 
-  async get(tenantId: string): Promise<(TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor }) | null> {
+  async get(tenantId: string): Promise<(TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark }) | null> {
     try {
       const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
       if (!resource || resource.tenantId !== tenantId) return null;
@@ -148,8 +150,8 @@ export class RetentionPolicies {
     }
   }
 
-  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor): Promise<void> {
-    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by };
+  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark): Promise<void> {
+    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, ...(safeguards ? { safeguards } : {}) };
     await this.container.items.upsert(item);
   }
 }

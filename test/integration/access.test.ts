@@ -1,6 +1,7 @@
 /** API keys, tenant rights sets, segregation of duties and consented support access, over HTTP. */
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedRightsSet } from '../support/rights-seed';
 
 let archive: TestArchive;
 beforeAll(async () => {
@@ -20,7 +21,9 @@ async function auditItems(tenant: string) {
 describe('API keys', () => {
   it('create → use → list → revoke: the secret is shown once, stored only as a hash, and stops working at once', async () => {
     const tenant = newTenant('keys');
-    const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });
+    // Rights ceiling: whoever mints an uploader key holds the uploader's permissions.
+    await seedRightsSet(archive, tenant, 'scanner-admin', ['keys:manage', 'documents:read', 'documents:write']);
+    const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'scanner-admin' });
     const made = await call(`${archive.url}/api-keys`, { ...jsonBody('POST', { name: 'scanner', rightsSet: 'uploader' }), token: admin });
     expect(made.status).toBe(201);
     const key = made.json.key as string;
@@ -37,7 +40,7 @@ describe('API keys', () => {
     // Use it: the principal is a client, audited with the key id.
     const up = await call(`${archive.url}/documents`, withKey(key, rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg')));
     expect(up.status).toBe(201);
-    expect(up.json.createdBy).toEqual({ subject: `apikey:${made.json.id}`, kind: 'client' });
+    expect(up.json.createdBy).toEqual({ subject: `apikey:${made.json.id}`, kind: 'client', person: 'admin-1' });
     expect((await call(`${archive.url}/documents`, withKey(key))).status).toBe(200);
     // Its rights set does not include audit:read.
     expect((await call(`${archive.url}/audit`, withKey(key))).status).toBe(403);
@@ -63,7 +66,7 @@ describe('API keys', () => {
     expect(after.json).toMatchObject({ code: 'unauthenticated', detail: 'The API key has been revoked.' });
 
     const entries = await auditItems(tenant);
-    expect(entries.find((e) => e.action === 'document.ingest')!.actor).toEqual({ subject: `apikey:${made.json.id}`, kind: 'client', keyId: made.json.id });
+    expect(entries.find((e) => e.action === 'document.ingest')!.actor).toEqual({ subject: `apikey:${made.json.id}`, kind: 'client', person: 'admin-1', keyId: made.json.id });
     expect(entries.filter((e) => e.action.startsWith('api-key.')).map((e) => [e.action, e.status, e.target])).toEqual([
       ['api-key.revoke', 200, `api-key:${made.json.id}`],
       ['api-key.list', 200, null],
@@ -110,7 +113,7 @@ describe('rights sets and segregation of duties', () => {
     expect((await call(`${archive.url}/documents`, { token: bob })).status).toBe(200);
     expect((await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token: bob })).status).toBe(403);
     const sets = await call(`${archive.url}/rights-sets`, { token: admin });
-    expect(sets.json.items.map((s: { name: string }) => s.name)).toEqual(['uploader', 'accountant', 'archivist', 'auditor', 'tenant-admin', 'bookkeeper']);
+    expect(sets.json.items.map((s: { name: string }) => s.name)).toEqual(['uploader', 'accountant', 'archivist', 'auditor', 'tenant-admin', 'integration-admin', 'bookkeeper']);
     expect((await call(`${archive.url}/rights-assignments`, { token: admin })).json.items).toEqual([expect.objectContaining({ subject: 'bob', rightsSet: 'bookkeeper' })]);
     // In use: cannot be deleted; built-ins cannot be changed.
     expect((await call(`${archive.url}/rights-sets/bookkeeper`, { method: 'DELETE', token: admin })).json.code).toBe('rights_set_in_use');

@@ -56,7 +56,7 @@ describe('POST /documents then download', () => {
     expect(up.headers.get('location')).toBe(`/api/documents/${doc.id}`);
     expect(doc.original).toEqual({ mediaType: type, size: bytes.length, sha256: sha256hex(bytes), fileName: file.split('/')[1] });
     expect(doc.pages).toBe(EXPECTED_PAGES[file] ?? 1);
-    expect(doc.createdBy).toEqual({ subject: 'uploader@docs.example', kind: 'user' });
+    expect(doc.createdBy).toEqual({ subject: 'uploader@docs.example', kind: 'user', person: 'uploader@docs.example' });
     expect(doc.retention.class).toBe('fiscal-7y');
 
     const original = await call(`${archive.url}/documents/${doc.id}/original`, { token });

@@ -10,6 +10,7 @@ import type { TenantRoute } from '../../shared/http/pipeline';
 import { LOCAL_AUDIENCE, mintToken, newSigningKey } from '../../local/oidc';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedRightsSet } from '../support/rights-seed';
 
 const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant');
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
@@ -18,6 +19,7 @@ const setName = (p: Permission) => `no-${p.replace(':', '-')}`;
 
 let archive: TestArchive;
 const A = { tenant: '', doc: '', keyId: '', grantId: '', admin: '', sha256: '' };
+const B = { tenant: '', root: '' };
 const auth: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -27,7 +29,7 @@ beforeAll(async () => {
   const tenantB = newTenant('mx-b');
   const tenantC = newTenant('mx-c');
   const token = (tenant: string, sub: string, extra: { rights?: string; kind?: 'support'; expiresIn?: number; audience?: string } = {}) => archive.token({ tenant, sub, ...extra });
-  A.admin = await token(A.tenant, 'admin-a', { rights: 'tenant-admin' });
+  const tenantAdminA = await token(A.tenant, 'admin-a', { rights: 'tenant-admin' });
   const writer = await token(A.tenant, 'writer-a', { rights: 'archivist' });
   const up = await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token: writer });
   A.doc = up.json.id;
@@ -38,23 +40,26 @@ beforeAll(async () => {
     const res = await call(`${archive.url}${path}`, { ...json('PUT', body), token: tenantAdmin });
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.bytes.toString()}`);
   };
-  await put(A.admin, '/sod-policy', { conflicts: [] });
+  await put(tenantAdminA, '/sod-policy', { conflicts: [] });
+  // Rights ceiling: only a principal holding every permission may grant them all; the operator seeds that set.
+  await seedRightsSet(archive, A.tenant, 'everything', PERMISSIONS);
+  A.admin = await token(A.tenant, 'admin-a', { rights: 'everything' });
   for (const p of PERMISSIONS) {
     await put(A.admin, `/rights-sets/${setName(p)}`, { permissions: PERMISSIONS.filter((q) => q !== p) });
     await put(A.admin, `/rights-assignments/without-${p}`, { rightsSet: setName(p) });
     auth[`without ${p}`] = `Bearer ${await token(A.tenant, `without-${p}`)}`;
   }
-  await put(A.admin, '/rights-sets/everything', { permissions: [...PERMISSIONS] });
   const key = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'soon revoked', rightsSet: 'everything' }), token: A.admin });
   A.keyId = key.json.id;
   await call(`${archive.url}/api-keys/${A.keyId}`, { method: 'DELETE', token: A.admin });
   A.grantId = (await call(`${archive.url}/support-grants`, { ...json('POST', { ticket: 'MX-1', expiresAt: inDays(1) }), token: A.admin })).json.id;
 
-  // Tenant B: a principal holding every permission.
+  // Tenant B: principals holding every permission.
   const adminB = await token(tenantB, 'admin-b', { rights: 'tenant-admin' });
   await put(adminB, '/sod-policy', { conflicts: [] });
-  await put(adminB, '/rights-sets/everything', { permissions: [...PERMISSIONS] });
-  await put(adminB, '/rights-assignments/all-b', { rightsSet: 'everything' });
+  await seedRightsSet(archive, tenantB, 'everything', PERMISSIONS);
+  B.tenant = tenantB;
+  B.root = await token(tenantB, 'root-b', { rights: 'everything' });
 
   // Tenant C: a grant that has expired.
   const adminC = await token(tenantC, 'admin-c', { rights: 'tenant-admin' });
@@ -83,7 +88,7 @@ beforeAll(async () => {
     'support without grant': `Bearer ${await token(tenantB, 'staff-1', { kind: 'support', rights: 'tenant-admin' })}`,
     'support with expired grant': `Bearer ${await token(tenantC, 'staff-1', { kind: 'support', rights: 'tenant-admin' })}`,
     'support with grant': `Bearer ${await token(A.tenant, 'staff-1', { kind: 'support', rights: 'tenant-admin' })}`,
-    "other tenant's token": `Bearer ${await token(tenantB, 'all-b')}`,
+    "other tenant's token": `Bearer ${await token(tenantB, 'all-b', { rights: 'everything' })}`,
   });
 });
 afterAll(() => archive.stop());
@@ -172,5 +177,45 @@ describe("another tenant's principal with every permission", () => {
     const allowed = (r: Row & { route0: TenantRoute }) => (r.route0.method === 'GET' ? [404] : [400, 404]).includes(r.status);
     expect(addressed.filter((r) => !allowed(r)).map((r) => ({ route: r.route, status: r.status }))).toEqual([]);
     expect(rows.filter((r) => leaksA(r.body, false)).map((r) => r.route)).toEqual([]);
+  });
+});
+
+describe('rights ceiling: nobody grants a permission they do not hold', () => {
+  it.each(TENANT_ROUTES.map((r) => [`${r.method} ${r.route}`, r] as const))('%s: a key carrying its permission cannot be minted by a principal without it', async (_name, route) => {
+    // The principal holds every permission but this route's; a key for the set holding them all is refused.
+    const res = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'escalate', rightsSet: 'everything' }), headers: { 'Content-Type': 'application/json', Authorization: auth[`without ${route.permission}`]! } });
+    expect(res.status).toBe(403);
+    if (route.permission === 'keys:manage') expect(res.json.code).toBe('forbidden');
+    else expect(res.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: [route.permission] });
+  });
+});
+
+describe('person-level segregation of duties: a key acts for the person who created it', () => {
+  type Actor = { subject: string; kind: string; person?: string; keyId?: string };
+  const actorOf = new Map<string, Actor | undefined>();
+  let keyId = '';
+  beforeAll(async () => {
+    // In tenant B, so the sweep (URLs naming tenant A's objects) changes nothing anywhere.
+    const made = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'root key', rightsSet: 'everything' }), token: B.root });
+    expect(made.status).toBe(201);
+    keyId = made.json.id;
+    const requests = new Map<string, { requestId: string | null; action: string }>();
+    for (const route of TENANT_ROUTES) {
+      const res = await call(`${archive.url}/${pathOf(route)}`, { method: route.method, headers: { Authorization: `ApiKey ${made.json.key}` } });
+      requests.set(`${route.method} ${route.route}`, { requestId: res.headers.get('x-request-id'), action: route.action });
+    }
+    const entries: { requestId: string; action: string; actor: Actor }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await call(`${archive.url}/audit?actor=${encodeURIComponent(`apikey:${keyId}`)}&limit=500${token ? `&continuationToken=${encodeURIComponent(token)}` : ''}`, { token: B.root });
+      entries.push(...page.json.items);
+      token = page.json.continuationToken ?? undefined;
+    } while (token);
+    // The request's own entry (a started export adds the worker's entries under the same request id).
+    for (const [name, r] of requests) actorOf.set(name, entries.find((e) => e.requestId === r.requestId && e.action === r.action)?.actor);
+  });
+
+  it.each(TENANT_ROUTES.map((r) => `${r.method} ${r.route}`))('%s: the audit entry of a request through the key names its creator as the person', (name) => {
+    expect(actorOf.get(name)).toEqual({ subject: `apikey:${keyId}`, kind: 'client', person: 'root-b', keyId });
   });
 });

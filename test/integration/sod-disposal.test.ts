@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { call } from '../support/http';
 import { newTenant } from '../support/harness';
+import { seedRightsSet } from '../support/rights-seed';
 import { ingest, startWormArchive, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
@@ -18,9 +19,9 @@ it('refuses the uploader (403 naming the rule, audited), skips their documents i
   const put = (path: string, body: unknown) => call(`${archive.url}${path}`, { ...json('PUT', body), token: admin });
   // A tenant that lets one clerk both upload and approve (no declared conflict), so only the action-time rule stands.
   expect((await put('/sod-policy', { conflicts: [] })).status).toBe(200);
-  expect((await put('/rights-sets/clerk', { permissions: ['documents:read', 'documents:write', 'retention:approve'] })).status).toBe(200);
-  expect((await put('/rights-assignments/clerk-1', { rightsSet: 'clerk' })).status).toBe(200);
-  const clerk = await archive.token({ tenant, sub: 'clerk-1' });
+  // tenant-admin may not grant documents:write (rights ceiling): the clerk's set comes from the operator, named in the token.
+  await seedRightsSet(archive, tenant, 'clerk', ['documents:read', 'documents:write', 'retention:approve']);
+  const clerk = await archive.token({ tenant, sub: 'clerk-1', rights: 'clerk' });
   const own = await ingest(archive, clerk, { fiscalYear: 2020 });
   const other = await ingest(archive, await archive.token({ tenant, sub: 'arch-1', rights: 'archivist' }), { fiscalYear: 2020 });
 

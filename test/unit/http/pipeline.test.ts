@@ -71,7 +71,7 @@ describe('handleRequest', () => {
     const { deps, entries } = fakeDeps();
     const res = await handleRequest(route(async () => ({ status: 200 }), 'documents:write'), request('Bearer ok'), deps);
     expect(res.status).toBe(403);
-    expect(entries).toEqual([expect.objectContaining({ outcome: 'refused', status: 403, detail: 'forbidden', actor: { subject: 'alice', kind: 'user' } })]);
+    expect(entries).toEqual([expect.objectContaining({ outcome: 'refused', status: 403, detail: 'forbidden', actor: { subject: 'alice', kind: 'user', person: 'alice' } })]);
   });
 
   it('writes no audit entry for an unauthenticated request (no tenant is known)', async () => {

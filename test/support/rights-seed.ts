@@ -1,0 +1,19 @@
+/**
+ * A tenant rights set written straight to the tenants container. Nobody can define a set
+ * holding more than they hold themselves (rights ceiling), so a test that needs a principal
+ * with permissions beyond tenant-admin's starts from a set seeded here, as an operator would.
+ */
+import type { Permission } from '../../shared/auth/types';
+import type { TestArchive } from './harness';
+
+export async function seedRightsSet(archive: TestArchive, tenantId: string, name: string, permissions: readonly Permission[]): Promise<void> {
+  await archive.host.deps.cosmos.tenants.items.upsert({
+    id: `rights-set:${name}`,
+    tenantId,
+    type: 'rights-set',
+    name,
+    permissions: [...new Set(permissions)].sort(),
+    updatedAt: new Date().toISOString(),
+    updatedBy: { subject: 'operator:seed', kind: 'user' },
+  });
+}
