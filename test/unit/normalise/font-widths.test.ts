@@ -87,7 +87,7 @@ describe('glyph widths: font dictionary against the embedded TrueType program (6
     const sym = trueTypeMetrics(trueType([1000, 500, 250], [true, true, false], 1000, { 0xf041: 1, 0xf020: 2 }, 0))!;
     expect(sym.glyphOfCode(0x41, true)).toBe(1);
     // FirstChar 32: code 32 → space (250), code 65 → glyph 1 (500); codes with width 0 are not compared.
-    const widths = Array.from({ length: 34 }, (_, i) => (i === 0 ? 250 : i === 33 ? 500 : 0));
+    const widths: number[] = Array.from({ length: 34 }, (_, i) => (i === 0 ? 250 : i === 33 ? 500 : 0));
     expect(simpleFontWidthMismatches(sym, 32, widths, true)).toBe(0);
     widths[33] = 556;
     expect(simpleFontWidthMismatches(sym, 32, widths, true)).toBe(1);
