@@ -7,6 +7,8 @@ import { ROUTES } from '../functions/routes';
 import { closeServer, listen } from './emulators';
 import { createArchiveServer } from './server';
 import { debounced, loadCosmosSnapshot, saveCosmosSnapshot } from './state';
+import type { RenditionValidator } from '../shared/validation/types';
+import { startValidationLoop } from './validation-loop';
 
 export interface ArchiveHostOptions {
   env: NodeJS.ProcessEnv;
@@ -14,6 +16,8 @@ export interface ArchiveHostOptions {
   /** Where the Cosmos snapshot lives; without it nothing is persisted and nothing is re-indexed (tests, benches). */
   dataDir?: string;
   log?: Logger;
+  /** Run the rendition validation worker every few seconds with this validator (npm start with a JDK); tests call it directly. */
+  validator?: RenditionValidator;
 }
 
 export interface ArchiveHost {
@@ -21,6 +25,8 @@ export interface ArchiveHost {
   deps: Deps;
   server: http.Server;
   restored: { snapshotItems: number; indexedFromManifests: number };
+  /** Whether the validation worker loop runs in this host. */
+  validating: boolean;
   stop(): Promise<void>;
 }
 
@@ -43,12 +49,15 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
   }, 250);
   const server = createArchiveServer(ROUTES, deps, () => snapshot.trigger());
   const port = await listen(server, opts.port ?? 0);
+  const loop = opts.validator ? startValidationLoop({ ...deps, validator: opts.validator }, () => snapshot.trigger()) : null;
   return {
     url: `http://127.0.0.1:${port}/api`,
     deps,
     server,
     restored,
+    validating: loop !== null,
     stop: async () => {
+      await loop?.stop();
       await closeServer(server);
       await snapshot.flush();
     },

@@ -9,10 +9,11 @@ import { startArchiveHost } from './archive-host';
 import { startAzurite, startCosmos } from './emulators';
 import { LOCAL_AUDIENCE, loadOrCreateSigningKey, startOidcIssuer } from './oidc';
 import { LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE } from './paths';
+import { javaToolsPresent, resolveVeraPdf, VeraPdfValidator } from '../shared/validation/verapdf';
 
 async function main() {
   fs.mkdirSync(path.join(LOCAL_DIR, 'azurite'), { recursive: true });
-  const azurite = await startAzurite({ port: LOCAL_PORTS.azurite, location: path.join(LOCAL_DIR, 'azurite') });
+  const azurite = await startAzurite({ port: LOCAL_PORTS.azurite, queuePort: LOCAL_PORTS.azuriteQueue, location: path.join(LOCAL_DIR, 'azurite') });
   const cosmos = await startCosmos({ port: LOCAL_PORTS.cosmos });
   const oidc = await startOidcIssuer(await loadOrCreateSigningKey(SIGNING_KEY_FILE), { port: LOCAL_PORTS.oidc });
   const env = {
@@ -25,12 +26,24 @@ async function main() {
     ARCHIVE_WORM: 'emulator',
     ...process.env, // an explicit setting wins over the embedded defaults
   };
-  const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR });
+  // The validation worker needs veraPDF (a JDK and Maven); Node alone still runs the archive.
+  let validator: VeraPdfValidator | undefined;
+  let validation = 'off: no JDK/Maven on PATH. Install a JDK (17+) and Maven, then restart; documents show validation: pending until then';
+  if (javaToolsPresent()) {
+    try {
+      validator = new VeraPdfValidator(resolveVeraPdf(path.resolve(__dirname, '../..')));
+      validation = 'veraPDF (PDF/A-2B) worker on the rendition-validation queue, every 3 s';
+    } catch (err) {
+      validation = `off: veraPDF could not be resolved through Maven (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); documents show validation: pending`;
+    }
+  }
+  const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR, ...(validator ? { validator } : {}) });
   const banner = [
     '',
     'Document archive (local host) is running',
     `  API            ${host.url.replace('127.0.0.1', 'localhost')}   (try GET /api/health)`,
-    `  Blob storage   Azurite on 127.0.0.1:${azurite.port}, data in ${path.join(LOCAL_DIR, 'azurite')}`,
+    `  Blob storage   Azurite on 127.0.0.1:${azurite.port} (queues on :${azurite.queuePort}), data in ${path.join(LOCAL_DIR, 'azurite')}`,
+    `  Validation     ${validation}`,
     `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, snapshot in ${path.join(LOCAL_DIR, 'cosmos-snapshot.json')}`,
     `                 restored ${host.restored.snapshotItems} items from the snapshot, indexed ${host.restored.indexedFromManifests} documents from manifests`,
     `  Tokens         local OIDC issuer ${oidc.issuer} (JWKS ${oidc.jwksUri}); get one with:`,

@@ -43,6 +43,8 @@ export const ZAuditAction = z.enum([
   'document.fixity-failed',
   'document.reindex',
   'document.blobs-missing',
+  'document.validate-rendition',
+  'document.download-validation',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 

@@ -3,9 +3,11 @@
  * Maven resolves it into a git-ignored cache (.cache/m2) and writes the classpath, and one JVM
  * validates every file of a run (the CLI's batch mode), answering a machine-readable report.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { PDFA_2B, RenditionValidator, StoredReportOutcome, ValidatorBatch } from './types';
 
 export interface VeraPdf {
   classpath: string;
@@ -73,4 +75,84 @@ export function parseVeraPdfReport(xml: string): VeraPdfJob[] {
     jobs.push({ file, compliant: attr(report, 'isCompliant') === 'true', failedRules });
   }
   return jobs;
+}
+
+/**
+ * The RenditionValidator port's local adapter: veraPDF in one JVM per batch (async, so a host's
+ * event loop keeps serving), its JSON report cut into one report per rendition.
+ */
+export class VeraPdfValidator implements RenditionValidator {
+  readonly name = 'veraPDF';
+
+  constructor(private readonly vera: VeraPdf) {}
+
+  async validate(renditions: { name: string; bytes: Buffer }[]): Promise<ValidatorBatch> {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'archive-validation-'));
+    try {
+      const files = await Promise.all(renditions.map(async (r, i) => {
+        const file = path.join(dir, `${i}.pdf`);
+        await fs.promises.writeFile(file, r.bytes);
+        return file;
+      }));
+      const out = await runAsync('java', ['-cp', this.vera.classpath, 'org.verapdf.apps.GreenfieldCliWrapper', '--flavour', '2b', '--format', 'json', '--maxfailuresdisplayed', '5', ...files]);
+      const parsed = JSON.parse(out) as VeraJsonReport;
+      const version = parsed.report.buildInformation.releaseDetails.find((d) => d.id === 'core')?.version;
+      if (!version) throw new Error('veraPDF answered a report without its version');
+      const byFile = new Map(parsed.report.jobs.map((j) => [j.itemDetails.name, j]));
+      return {
+        validator: { name: this.name, version },
+        profile: PDFA_2B,
+        results: renditions.map((r, i) => {
+          const job = byFile.get(files[i]!);
+          if (!job) throw new Error(`veraPDF reported nothing for ${r.name}`);
+          // The worker's temporary path means nothing to a reader: the report names the rendition instead.
+          const report = { report: { buildInformation: parsed.report.buildInformation, jobs: [{ ...job, itemDetails: { ...job.itemDetails, name: r.name } }] } };
+          return { ...outcomeOfJob(job), report: Buffer.from(JSON.stringify(report, null, 2)) };
+        }),
+      };
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  readReport(report: Buffer): StoredReportOutcome {
+    const parsed = JSON.parse(report.toString('utf8')) as VeraJsonReport;
+    const job = parsed.report.jobs[0];
+    const version = parsed.report.buildInformation.releaseDetails.find((d) => d.id === 'core')?.version;
+    if (!job || !version) throw new Error('not a veraPDF report of one rendition');
+    return { validator: { name: this.name, version }, profile: PDFA_2B, ...outcomeOfJob(job) };
+  }
+}
+
+/** Whether a JDK and Maven are on PATH (the local host runs the worker only then). */
+export function javaToolsPresent(): boolean {
+  return ['java', 'mvn'].every((cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0);
+}
+
+interface VeraJsonJob {
+  itemDetails: { name: string; size: number };
+  validationResult?: { compliant: boolean; profileName: string; details?: { ruleSummaries?: { clause: string; testNumber: number; status: string }[] } }[];
+  taskException?: unknown;
+  [more: string]: unknown;
+}
+interface VeraJsonReport {
+  report: { buildInformation: { releaseDetails: { id: string; version: string }[] }; jobs: VeraJsonJob[] };
+}
+
+function outcomeOfJob(job: VeraJsonJob): { passed: boolean; failedRules: string[] } {
+  const results = job.validationResult ?? [];
+  const failedRules = results.flatMap((v) => (v.details?.ruleSummaries ?? []).filter((s) => s.status === 'failed').map((s) => `${s.clause}-${s.testNumber}`));
+  // No validation result (parse error, exception) is a failure, never a pass.
+  return { passed: results.length > 0 && results.every((v) => v.compliant), failedRules: [...new Set(failedRules)] };
+}
+
+function runAsync(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
+      // Exit status 1 only means "some file is not compliant".
+      const status = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? -1 : 0;
+      if (status === 0 || status === 1) resolve(stdout);
+      else reject(new Error(`veraPDF: ${cmd} failed (${err?.message ?? status}); it needs a JDK (java) on PATH\n${stderr.slice(-2000)}`));
+    });
+  });
 }
