@@ -113,6 +113,18 @@ async function record(
     report = await deps.blobs.readAll(doc.tenantId, blobName);
     outcome = deps.validator.readReport(report);
   }
+  return recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
+}
+
+/** Records a stored report's outcome on the catalog item, alerts on a failed claim, audits; null when already recorded. */
+export async function recordOutcome(
+  doc: ArchivedDocument,
+  outcome: { validator: { name: string; version: string }; profile: string; passed: boolean; failedRules: string[] },
+  stored: { blobName: string; bytes: Buffer },
+  now: Date,
+  deps: Pick<Deps, 'retention' | 'audit' | 'log'>,
+): Promise<Extract<ValidationRecord, { passed: boolean }> | null> {
+  const { blobName, bytes: report } = stored;
   const validation: ValidationRecord = {
     status: outcome.passed ? 'passed' : 'failed',
     ...outcome,
@@ -146,4 +158,31 @@ async function record(
     detail: `${outcome.validator.name} ${outcome.validator.version} ${outcome.profile}: ${outcome.passed ? 'passed' : `failed ${outcome.failedRules.join(',')}`}`.slice(0, 300),
   });
   return validation;
+}
+
+/** What the Java Function App (validator/) posts to `<queue>-outcome` after storing a report. */
+interface StoredOutcomeMessage {
+  tenantId: string;
+  documentId: string;
+  renditionSha256: string;
+  reportBlobName: string;
+  reportSha256: string;
+}
+
+/**
+ * Azure: records one outcome the Java validator app posted. Trusts nothing but the stored report:
+ * it must be this document's validation.json, of this rendition, with the SHA-256 announced.
+ */
+export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log'>): Promise<'recorded' | 'unchanged'> {
+  const m = JSON.parse(text) as Partial<StoredOutcomeMessage>;
+  if (typeof m.tenantId !== 'string' || typeof m.documentId !== 'string') throw new Error('malformed validation outcome');
+  const doc = await deps.catalog.get(m.tenantId, m.documentId);
+  if (!doc || doc.status !== 'active' || isRecorded(doc)) return 'unchanged';
+  const blobName = validationReportName(doc.id);
+  if (m.reportBlobName !== blobName || m.renditionSha256 !== doc.rendition.sha256) throw new Error('validation outcome names another report or rendition');
+  const bytes = await deps.blobs.readAll(doc.tenantId, blobName);
+  if (sha256(bytes) !== m.reportSha256) throw new Error('validation report does not match the announced checksum');
+  const r = JSON.parse(bytes.toString('utf8')) as { validator: { name: string; version: string }; profile: string; compliant: boolean; failedRules: string[] };
+  const recorded = await recordOutcome(doc, { validator: r.validator, profile: r.profile, passed: r.compliant === true, failedRules: r.failedRules ?? [] }, { blobName, bytes }, now, deps);
+  return recorded ? 'recorded' : 'unchanged';
 }
