@@ -180,6 +180,9 @@ export async function recordStoredOutcome(text: string, now: Date, deps: Pick<De
   if (!doc || doc.status !== 'active' || isRecorded(doc)) return 'unchanged';
   const blobName = validationReportName(doc.id);
   if (m.reportBlobName !== blobName || m.renditionSha256 !== doc.rendition.sha256) throw new Error('validation outcome names another report or rendition');
+  // The Java identity cannot set immutability: the report gets the document's retain-until and hold here, then is checked.
+  await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+  if (doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
   const bytes = await deps.blobs.readAll(doc.tenantId, blobName);
   if (sha256(bytes) !== m.reportSha256) throw new Error('validation report does not match the announced checksum');
   const r = JSON.parse(bytes.toString('utf8')) as { validator: { name: string; version: string }; profile: string; compliant: boolean; failedRules: string[] };

@@ -11,7 +11,7 @@ import { sha256, uuidv7 } from '../../shared/ids';
 import { requestValidation, requeuePendingValidations } from '../../shared/validation/request';
 import type { RenditionValidator, ValidatorBatch } from '../../shared/validation/types';
 import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapdf';
-import { validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
+import { recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
 
@@ -151,6 +151,24 @@ describe('rendition validation by veraPDF', () => {
     expect(inPoison).toContainEqual({ tenantId: tenant, documentId: doc.id, renditionSha256: expect.any(String) });
     expect(inPoison).toContainEqual(expect.objectContaining({ documentId: 'not-json-at-all' }));
     expect((await getDoc(doc.id)).validation).toEqual({ status: 'pending' });
+  }, 120_000);
+
+  it('Azure path: an outcome posted by the Java app is recorded only when the stored report matches its announced SHA-256', async () => {
+    const doc = await upload('img2pdf/CMYK.jpg', 'image/jpeg');
+    const d = archive.host.deps;
+    const stored = (await d.catalog.get(tenant, doc.id))!;
+    // What validator/ (ValidateRendition.java) writes and posts.
+    const report = Buffer.from(JSON.stringify({ validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', item: `${doc.id}/rendition.pdf`, compliant: true, failedRules: [] }, null, 2));
+    await d.blobs.putCreateOnly(tenant, `${doc.id}/validation.json`, report, 'application/json', { retainUntil: stored.retention.retainUntil, legalHold: false }, {});
+    const message = { tenantId: tenant, documentId: doc.id, renditionSha256: stored.rendition.sha256, reportBlobName: `${doc.id}/validation.json`, validatedAt: new Date().toISOString() };
+    await expect(recordStoredOutcome(JSON.stringify({ ...message, reportSha256: 'ab'.repeat(32) }), new Date(), d)).rejects.toThrow(/checksum/);
+    expect((await getDoc(doc.id)).validation).toEqual({ status: 'pending' });
+    expect(await recordStoredOutcome(JSON.stringify({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('recorded');
+    expect(await recordStoredOutcome(JSON.stringify({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('unchanged');
+    expect((await getDoc(doc.id)).validation).toMatchObject({ status: 'passed', validator: { name: 'veraPDF', version: '1.28.2' }, report: { sha256: sha256(report) } });
+    expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).bytes.equals(report)).toBe(true);
+    await drain(); // its queued request now finds the outcome recorded
+    expect((await getDoc(doc.id)).validation.report.sha256).toBe(sha256(report));
   }, 120_000);
 
   it('an upload whose validation request cannot be queued still succeeds; the maintenance pass queues it again', async () => {
