@@ -134,7 +134,7 @@ describe('rendition validation by veraPDF', () => {
 
   it('a malformed message and one delivered more than five times go to the poison queue', async () => {
     const queue = archive.host.deps.validationQueue;
-    await queue.send({ tenantId: tenant, documentId: 'not-json-at-all', renditionSha256: 'x' } as never);
+    await queue.send({ tenantId: tenant, documentId: 'not-json-at-all', renditionSha256: 'x' });
     const malformed = await drain();
     expect(malformed.poisoned).toBe(1);
 
