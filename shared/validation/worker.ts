@@ -8,6 +8,8 @@ import { RenditionValidator, ValidationRecord, ValidationRequest, validationRepo
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
 export const VALIDATION_FAILED = 'rendition validation failed';
+/** Logged (error) when the Node worker poisons a message; the poison alert matches it (and the Functions host's line naming the poison queue). */
+export const VALIDATION_POISONED = 'rendition validation message moved to the poison queue';
 
 export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
 
@@ -43,7 +45,7 @@ export async function validateRenditions(input: ValidateInput, deps: ValidationD
   for (const message of messages) {
     const request = parseRequest(message.text);
     if (!request || message.dequeueCount > MAX_DEQUEUE_COUNT) {
-      deps.log.error('rendition validation message moved to the poison queue', { messageId: message.messageId, dequeueCount: message.dequeueCount, reason: request ? 'too many deliveries' : 'malformed' });
+      deps.log.error(VALIDATION_POISONED, { messageId: message.messageId, dequeueCount: message.dequeueCount, reason: request ? 'too many deliveries' : 'malformed' });
       await deps.validationQueue.poison(message);
       result.poisoned++;
       continue;
