@@ -116,12 +116,17 @@ export class VeraPdfValidator implements RenditionValidator {
   }
 
   readReport(report: Buffer): StoredReportOutcome {
-    const parsed = JSON.parse(report.toString('utf8')) as VeraJsonReport;
-    const job = parsed.report.jobs[0];
-    const version = parsed.report.buildInformation.releaseDetails.find((d) => d.id === 'core')?.version;
-    if (!job || !version) throw new Error('not a veraPDF report of one rendition');
-    return { validator: { name: this.name, version }, profile: PDFA_2B, ...outcomeOfJob(job) };
+    return readVeraPdfReport(report);
   }
+}
+
+/** The outcome a stored veraPDF JSON report of one rendition states (written here or by the Java app, validator/). */
+export function readVeraPdfReport(report: Buffer): StoredReportOutcome {
+  const parsed = JSON.parse(report.toString('utf8')) as VeraJsonReport;
+  const job = parsed.report?.jobs?.[0];
+  const version = parsed.report?.buildInformation?.releaseDetails?.find((d) => d.id === 'core')?.version;
+  if (!job || !version || parsed.report.jobs.length !== 1) throw new Error('not a veraPDF report of one rendition');
+  return { validator: { name: 'veraPDF', version }, profile: PDFA_2B, ...outcomeOfJob(job) };
 }
 
 /** Whether a JDK and Maven are on PATH (the local host runs the worker only then). */

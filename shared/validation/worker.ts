@@ -4,6 +4,7 @@ import { sha256 } from '../ids';
 import type { Actor } from '../retention/types';
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from './queue';
 import { RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from './types';
+import { readVeraPdfReport } from './verapdf';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
 /** Logged (error) for a rendition that claims PDF/A-2b and fails; the infra alert rule matches this exact phrase. */
@@ -187,7 +188,6 @@ export async function recordStoredOutcome(text: string, now: Date, deps: Pick<De
   if (doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
   const bytes = await deps.blobs.readAll(doc.tenantId, blobName);
   if (sha256(bytes) !== m.reportSha256) throw new Error('validation report does not match the announced checksum');
-  const r = JSON.parse(bytes.toString('utf8')) as { validator: { name: string; version: string }; profile: string; compliant: boolean; failedRules: string[] };
-  const recorded = await recordOutcome(doc, { validator: r.validator, profile: r.profile, passed: r.compliant === true, failedRules: r.failedRules ?? [] }, { blobName, bytes }, now, deps);
+  const recorded = await recordOutcome(doc, readVeraPdfReport(bytes), { blobName, bytes }, now, deps);
   return recorded ? 'recorded' : 'unchanged';
 }

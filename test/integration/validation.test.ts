@@ -157,8 +157,9 @@ describe('rendition validation by veraPDF', () => {
     const doc = await upload('img2pdf/CMYK.jpg', 'image/jpeg');
     const d = archive.host.deps;
     const stored = (await d.catalog.get(tenant, doc.id))!;
-    // What validator/ (ValidateRendition.java) writes and posts.
-    const report = Buffer.from(JSON.stringify({ validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', item: `${doc.id}/rendition.pdf`, compliant: true, failedRules: [] }, null, 2));
+    // What validator/ (ValidateRendition.java) writes: veraPDF's JSON report of the one rendition (same processor and format), then the outcome message.
+    const rendition = await d.blobs.readAll(tenant, stored.rendition.blobName);
+    const report = (await validator.validate([{ name: stored.rendition.blobName, bytes: rendition }])).results[0]!.report;
     await d.blobs.putCreateOnly(tenant, `${doc.id}/validation.json`, report, 'application/json', { retainUntil: stored.retention.retainUntil, legalHold: false }, {});
     const message = { tenantId: tenant, documentId: doc.id, renditionSha256: stored.rendition.sha256, reportBlobName: `${doc.id}/validation.json`, validatedAt: new Date().toISOString() };
     await expect(recordStoredOutcome(JSON.stringify({ ...message, reportSha256: 'ab'.repeat(32) }), new Date(), d)).rejects.toThrow(/checksum/);
