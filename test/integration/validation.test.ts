@@ -192,6 +192,25 @@ describe('rendition validation by veraPDF', () => {
       await cut.stop();
     }
   }, 120_000);
+
+  it('a host asked to run the worker loop (npm start with a JDK) validates uploads by itself; test hosts do not', async () => {
+    expect(archive.host.validating).toBe(false);
+    const looping = await startTestArchive({ ARCHIVE_VALIDATION_QUEUE: `${queueName}-loop` }, undefined, { validator });
+    try {
+      expect(looping.host.validating).toBe(true);
+      const t = await looping.token({ tenant, sub: 'clerk@val.example', rights: 'archivist' });
+      const up = await call(`${looping.url}/documents`, { ...rawUpload(corpusFile('img2pdf/mono.tif'), 'image/tiff', 'mono.tif'), token: t });
+      expect(up.status).toBe(201);
+      let validation = up.json.validation;
+      for (let i = 0; i < 120 && validation.status === 'pending'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        validation = (await call(`${looping.url}/documents/${up.json.id}`, { token: t })).json.validation;
+      }
+      expect(validation).toMatchObject({ status: 'passed', passed: true });
+    } finally {
+      await looping.stop();
+    }
+  }, 120_000);
 });
 
 /** Test-only hook: a copy of a stored document whose rendition lost its OutputIntent (stored and catalogued like any other). */
