@@ -125,7 +125,7 @@ export async function recordOutcome(
   outcome: { validator: { name: string; version: string }; profile: string; passed: boolean; failedRules: string[] },
   stored: { blobName: string; bytes: Buffer },
   now: Date,
-  deps: Pick<Deps, 'retention' | 'audit' | 'log'>,
+  deps: Pick<Deps, 'blobs' | 'retention' | 'audit' | 'log'>,
 ): Promise<Extract<ValidationRecord, { passed: boolean }> | null> {
   const { blobName, bytes: report } = stored;
   const validation: ValidationRecord = {
@@ -138,7 +138,12 @@ export async function recordOutcome(
   for (let attempt = 0; ; attempt++) {
     const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
     if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
-    if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag)) !== 'conflict') break;
+    if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag)) !== 'conflict') {
+      // A retention extension or hold placed since the report was written did not list it yet: it follows now.
+      if (current.item.retention.retainUntil !== doc.retention.retainUntil) await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
+      if (current.item.legalHold && !doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
+      break;
+    }
     if (attempt === 4) throw new Error('catalog item kept changing');
   }
   const claimed = doc.rendition.conformance === 'PDF/A-2b';

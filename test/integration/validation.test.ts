@@ -11,7 +11,7 @@ import { sha256, uuidv7 } from '../../shared/ids';
 import { requestValidation, requeuePendingValidations } from '../../shared/validation/request';
 import type { RenditionValidator, ValidatorBatch } from '../../shared/validation/types';
 import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapdf';
-import { recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
+import { recordOutcome, recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
 
@@ -191,6 +191,22 @@ describe('rendition validation by veraPDF', () => {
     } finally {
       await cut.stop();
     }
+  }, 120_000);
+
+  it('a retention extension or legal hold placed while the report was being written reaches the report too', async () => {
+    const doc = await upload('img2pdf/CMYK.tif', 'image/tiff');
+    const d = archive.host.deps;
+    const snapshot = (await d.catalog.get(tenant, doc.id))!; // what the worker read
+    const later = new Date(Date.parse(snapshot.retention.retainUntil) + 365 * 86400_000).toISOString();
+    const current = (await d.retention.catalog.getVersioned(tenant, doc.id))!;
+    await d.retention.catalog.replace({ ...current.item, retention: { ...current.item.retention, retainUntil: later }, legalHold: true }, current.etag);
+    const calls: string[] = [];
+    const blobs = Object.create(d.blobs) as typeof d.blobs;
+    blobs.extendRetention = async (_t, name, until) => void calls.push(`extend ${name} ${until}`);
+    blobs.setLegalHold = async (_t, name, hold) => void calls.push(`hold ${name} ${hold}`);
+    const report = Buffer.from('{}');
+    await recordOutcome(snapshot, { validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', passed: true, failedRules: [] }, { blobName: `${doc.id}/validation.json`, bytes: report }, new Date(), { ...deps, blobs });
+    expect(calls).toEqual([`extend ${doc.id}/validation.json ${later}`, `hold ${doc.id}/validation.json true`]);
   }, 120_000);
 
   it('a host asked to run the worker loop (npm start with a JDK) validates uploads by itself; test hosts do not', async () => {
