@@ -209,6 +209,18 @@ describe('rendition validation by veraPDF', () => {
     expect(calls).toEqual([`extend ${doc.id}/validation.json ${later}`, `hold ${doc.id}/validation.json true`]);
   }, 120_000);
 
+  it('a delivery after a crash between storing the report and recording it records the stored report, unchanged', async () => {
+    const doc = await upload('derived/baiona-gray.jpg', 'image/jpeg');
+    const d = archive.host.deps;
+    const stored = (await d.catalog.get(tenant, doc.id))!;
+    const earlier = (await validator.validate([{ name: stored.rendition.blobName, bytes: await d.blobs.readAll(tenant, stored.rendition.blobName) }])).results[0]!.report;
+    await d.blobs.putCreateOnly(tenant, `${doc.id}/validation.json`, earlier, 'application/json', { retainUntil: stored.retention.retainUntil, legalHold: false }, {});
+    const run = await drain();
+    expect(run.recorded).toContainEqual({ tenantId: tenant, documentId: doc.id, passed: true, failedRules: [] });
+    expect((await getDoc(doc.id)).validation.report).toEqual({ sha256: sha256(earlier), size: earlier.length });
+    expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).bytes.equals(earlier)).toBe(true);
+  }, 120_000);
+
   it('a host asked to run the worker loop (npm start with a JDK) validates uploads by itself; test hosts do not', async () => {
     expect(archive.host.validating).toBe(false);
     const looping = await startTestArchive({ ARCHIVE_VALIDATION_QUEUE: `${queueName}-loop` }, undefined, { validator });
