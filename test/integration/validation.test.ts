@@ -139,14 +139,17 @@ describe('rendition validation by veraPDF', () => {
     expect(malformed.poisoned).toBe(1);
 
     const doc = await upload('img2pdf/mono.png', 'image/png');
-    const failing: RenditionValidator = { name: 'broken', validate: () => Promise.reject(new Error('JVM crashed')), readReport: () => { throw new Error('unused'); } };
+    let attempts = 0;
+    const failing: RenditionValidator = { name: 'broken', validate: () => (attempts++, Promise.reject(new Error('JVM crashed'))), readReport: () => { throw new Error('unused'); } };
     let poisoned = 0;
-    for (let delivery = 1; delivery <= 6 && poisoned === 0; delivery++) {
-      await new Promise((r) => setTimeout(r, 1100)); // the message becomes visible again
+    // Poll until the message is poisoned (it becomes visible again a second after each failed delivery).
+    for (let pass = 0; pass < 60 && poisoned === 0; pass++) {
+      await new Promise((r) => setTimeout(r, 1100));
       const r = await validateRenditions({ now: new Date(), max: 16, visibilitySeconds: 1 }, { ...deps, validator: failing }).catch(() => null);
       poisoned += r?.poisoned ?? 0;
     }
     expect(poisoned).toBe(1);
+    expect(attempts).toBe(5); // five deliveries tried, the sixth poisoned
     const inPoison = (await queue.peekPoison()).map((t) => JSON.parse(t));
     expect(inPoison).toContainEqual({ tenantId: tenant, documentId: doc.id, renditionSha256: expect.any(String) });
     expect(inPoison).toContainEqual(expect.objectContaining({ documentId: 'not-json-at-all' }));
