@@ -48,4 +48,5 @@ export const documentRoutes: RouteDef[] = [
   tenantRoute({ name: 'downloadOriginal', method: 'GET', route: 'documents/{id}/original', permission: 'documents:download', action: 'document.download-original', handler: download('original') }),
   tenantRoute({ name: 'downloadOriginalPart', method: 'GET', route: 'documents/{id}/originals/{part}', permission: 'documents:download', action: 'document.download-original', handler: download('original') }),
   tenantRoute({ name: 'downloadRendition', method: 'GET', route: 'documents/{id}/rendition', permission: 'documents:download', action: 'document.download-rendition', handler: download('rendition') }),
+  tenantRoute({ name: 'downloadValidationReport', method: 'GET', route: 'documents/{id}/validation', permission: 'documents:download', action: 'document.download-validation', handler: download('validation') }),
 ];

@@ -1,4 +1,5 @@
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
 import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
@@ -19,6 +20,7 @@ import { assertAllowedRegions, azureRegionSource, RegionSource } from './storage
 import { buildRetentionDeps, RetentionDeps } from './retention/deps';
 import { TenantRecords } from './storage/tenant-records';
 import { Normaliser, NormaliserPool } from './normalise/pool';
+import { ValidationQueue } from './validation/queue';
 
 /** Everything a use case may touch, built once from config (the composition root). */
 export interface Deps {
@@ -43,6 +45,8 @@ export interface Deps {
   retention: RetentionDeps;
   /** Converts uploads in worker threads (bounded pool, timeout per job), off the event loop. */
   normaliser: Normaliser;
+  /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
+  validationQueue: ValidationQueue;
 }
 
 export interface Logger {
@@ -68,6 +72,11 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const blobService = config.STORAGE_CONNECTION_STRING
     ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
     : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());
+  // Few, short retries: a queue outage must not hold an upload (its request is re-queued later).
+  const queueOptions = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1000, tryTimeoutInMs: 10_000 } };
+  const queueService = config.STORAGE_CONNECTION_STRING
+    ? QueueServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING, queueOptions)
+    : new QueueServiceClient(config.STORAGE_QUEUE_URL ?? config.STORAGE_ACCOUNT_URL!.replace('.blob.', '.queue.'), credential ?? new DefaultAzureCredential(), queueOptions);
   const cosmosConnection = cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() });
   if (config.runtime === 'azure') {
     // Fail closed before anything is served: no store may sit outside the allowed regions.
@@ -122,5 +131,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     retention: buildRetentionDeps(blobService, cosmos),
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
+    validationQueue: new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE),
   };
 }

@@ -46,6 +46,8 @@ export const ZAuditAction = z.enum([
   'document.blobs-orphaned',
   /** One entry for the refused requests of a principal answered 429 without an entry each. */
   'access.refusals-suppressed',
+  'document.validate-rendition',
+  'document.download-validation',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 

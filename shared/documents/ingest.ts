@@ -5,6 +5,7 @@ import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome } from '../storage/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
+import { requestValidation } from '../validation/request';
 import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
 
 export interface IngestCommand {
@@ -24,7 +25,7 @@ export interface IngestResult {
  * ingest = [validate, dedupe, normalise, hash, store (create-only, WORM), index].
  * The audit entry is appended by the request pipeline, once, after the outcome is known.
  */
-export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser'>): Promise<IngestResult> {
+export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>): Promise<IngestResult> {
   const { tenantId } = cmd.principal;
   const metadata = parseMetadata(cmd.metadata);
   if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
@@ -110,6 +111,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), Buffer.from(JSON.stringify(document, null, 2)), 'application/json', worm, { contentkey: contentKey });
   if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey);
   await deps.catalog.create(document);
+  await requestValidation(document, deps); // never fails the upload: the document is stored
   return { document, replayed: false };
 }
 

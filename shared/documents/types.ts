@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ConversionRecord } from '../normalise/types';
 import { RETENTION_CLASS_NAME } from '../retention/types';
+import type { ValidationRecord } from '../validation/types';
 import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from '../retention/types';
 
 export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
@@ -65,6 +66,8 @@ export interface ArchivedDocument {
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;
+  /** veraPDF's verdict on the rendition (catalog only: the manifest is immutable); absent means pending. */
+  validation?: ValidationRecord;
   createdAt: string;
   /** `person`: the accountable person (for an API key, its creator); absent on documents from before: the subject. */
   createdBy: { subject: string; kind: string; person?: string };
@@ -83,6 +86,7 @@ export function toPublicDocument(d: ArchivedDocument) {
     originals: d.originals.map(file),
     rendition,
     conversion: d.conversion,
+    validation: publicValidation(d.validation),
     metadata: d.metadata,
     fiscalYear: d.fiscalYear,
     retention: d.retention,
@@ -95,3 +99,10 @@ export function toPublicDocument(d: ArchivedDocument) {
   };
 }
 export type PublicDocument = ReturnType<typeof toPublicDocument>;
+
+/** The validation outcome as clients see it: `pending`, or passed/failed with the failed rule ids. */
+export function publicValidation(v: ValidationRecord | undefined) {
+  if (!v || v.status === 'pending') return { status: 'pending' as const };
+  const { report: { blobName: _b, ...report }, ...rest } = v;
+  return { ...rest, report };
+}

@@ -10,7 +10,7 @@ import type { BlobRead } from '../storage/blobs';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
 import { ExportJobs } from './store';
-import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from './types';
+import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile, ManifestValidation } from './types';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'cosmos' | 'audit' | 'clock' | 'config' | 'log'>;
 
@@ -182,7 +182,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): Asyn
       if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
       const base = names.baseName(doc);
       const files: PlannedFile[] = [
-        { doc, file: doc.rendition, entry: { path: `documents/${base}.pdf`, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256 } },
+        { doc, file: doc.rendition, entry: { path: `documents/${base}.pdf`, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },
       ];
       if (job.includeOriginals) {
         doc.originals.forEach((o, i) => {
@@ -235,4 +235,11 @@ async function audit(deps: ExportDeps, job: ExportJob, action: 'export.completed
   } catch (err) {
     deps.log.error('export audit append failed', { exportId: job.id, error: String(err) });
   }
+}
+
+/** The rendition's validation as the export manifest states it. */
+function manifestValidation(doc: ArchivedDocument): ManifestValidation {
+  const v = doc.validation;
+  if (!v || v.status === 'pending') return { status: 'pending' };
+  return { status: v.status, validator: `${v.validator.name} ${v.validator.version}`, profile: v.profile, failedRules: v.failedRules, validatedAt: v.validatedAt, reportSha256: v.report.sha256 };
 }

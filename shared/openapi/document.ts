@@ -49,6 +49,11 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   downloadOriginal: t('documents', 'Download the (first) original', DOWNLOAD_RESPONSES, { query: ZDelivery }),
   downloadOriginalPart: t('documents', 'Download the n-th original (1-based)', DOWNLOAD_RESPONSES, { query: ZDelivery }),
   downloadRendition: t('documents', 'Download the archival PDF rendition', DOWNLOAD_RESPONSES, { query: ZDelivery }),
+  downloadValidationReport: t('documents', "veraPDF's machine-readable report on the rendition (PDF/A-2B), as stored beside it", {
+    ...DOWNLOAD_RESPONSES,
+    '200': { description: 'The report (JSON), streamed, with ETag = its SHA-256 and Repr-Digest', mediaType: 'application/json' },
+    '404': 'No such document, or its rendition is not validated yet (`validation_pending`)',
+  }, { query: ZDelivery }),
   createExport: t('exports', 'Export a search (e.g. a fiscal year) as one ZIP with manifest.json and manifest.csv', { '202': { description: 'Started; Location names the export', schema: 'Export' }, '400': 'Invalid request' }, { body: ZExportRequest }),
   getExport: t('exports', 'Progress of an export', { '200': { description: 'The export', schema: 'Export' }, '404': 'No such export' }),
   downloadExport: t('exports', 'Download a finished export ZIP (needs exports:create, like starting one; Range, If-Range, If-None-Match, ?delivery=redirect)', {
@@ -102,6 +107,19 @@ const COMPONENTS: Record<string, JsonSchema> = {
       original: { $ref: '#/components/schemas/File' },
       originals: { type: 'array', items: { $ref: '#/components/schemas/File' } },
       rendition: { $ref: '#/components/schemas/File' },
+      validation: {
+        type: 'object',
+        description: 'veraPDF on the rendition: `pending` until the worker has stored its report',
+        properties: {
+          status: { enum: ['pending', 'passed', 'failed'] },
+          validator: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
+          profile: { type: 'string' },
+          passed: { type: 'boolean' },
+          failedRules: { type: 'array', items: { type: 'string' } },
+          validatedAt: { type: 'string', format: 'date-time' },
+          report: { type: 'object', properties: { sha256: { type: 'string' }, size: { type: 'integer' } } },
+        },
+      },
       metadata: { $ref: '#/components/schemas/DocumentMetadata' },
       fiscalYear: { type: 'integer' },
       retention: { type: 'object', properties: { class: { type: 'string' }, retainUntil: { type: 'string', format: 'date-time' } } },

@@ -7,6 +7,7 @@ import { BlobArchive } from '../storage/blobs';
 import type { Versioned } from '../storage/retention-store';
 import type { ArchivedDocument } from '../documents/types';
 import type { Actor, DisposalRecord } from './types';
+import { blobNamesOf } from './update';
 
 /**
  * The only code in the archive that removes blob versions. It is built in the composition
@@ -157,7 +158,7 @@ export async function prepareDisposal(
   if (doc.status === 'disposing') {
     if (doc.legalHold) return { blocked: 'legal-hold' };
     try {
-      await disposer.deleteDocument(tenantId, id, [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, `${id}/manifest.json`]);
+      await disposer.deleteDocument(tenantId, id, blobNamesOf(doc));
     } catch (err) {
       // The store refused (retention extended or hold set at storage level): the catalog goes back to active.
       const code = err instanceof RestError ? (err.code ?? String(err.statusCode)) : String(err);

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { normalise } from '../../shared/normalise';
 import { ArchiveError } from '../../shared/http/errors';
 import { imageCases } from '../../test/support/image-cases';
-import { parseVeraPdfReport, resolveVeraPdf, runVeraPdf, VeraPdfJob } from './verapdf';
+import { parseVeraPdfReport, resolveVeraPdf, runVeraPdf, VeraPdfJob } from '../../shared/validation/verapdf';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SHARED_CORPUS = path.resolve(ROOT, '../shared/corpus');
