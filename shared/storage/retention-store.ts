@@ -2,7 +2,7 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../retention/types';
-import type { Page } from './catalog';
+import { contentMarkerId, type ContentKeyMarker, type Page } from './catalog';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -40,6 +40,22 @@ export class RetentionCatalog {
       return { etag: res.etag };
     } catch (err) {
       if (isCosmosStatus(err, 412)) return 'conflict';
+      throw err;
+    }
+  }
+
+  /**
+   * After a disposal: the content-key marker goes if it still names this document (the same
+   * bytes may be archived again). A marker naming another document, or already gone, stays as it is.
+   */
+  async dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void> {
+    const item = this.container.item(contentMarkerId(contentKey), tenantId);
+    try {
+      const { resource, etag } = await item.read<ContentKeyMarker>();
+      if (!resource || resource.documentId !== documentId) return;
+      await item.delete({ accessCondition: { type: 'IfMatch', condition: etag } });
+    } catch (err) {
+      if (isCosmosStatus(err, 404) || isCosmosStatus(err, 412)) return;
       throw err;
     }
   }
