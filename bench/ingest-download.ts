@@ -6,8 +6,7 @@
  * the host's RSS during a 40 MB upload. One run; the figures depend on the (shared) machine.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import * as diagnostics from 'node:diagnostics_channel';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startArchiveHost } from '../local/archive-host';
@@ -20,15 +19,9 @@ const COUNT = Number(process.env.BENCH_DOCS ?? 60);
 const SEEDED = Number(process.env.BENCH_SEEDED ?? 5000);
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-/** SDK round trips: the archive's SDK clients use node's http/https (the bench's own fetch does not). */
+/** SDK round trips: the archive's SDK clients use node's http client (the bench's own fetch, undici, does not). */
 let roundTrips = 0;
-for (const mod of [http, https] as const) {
-  const original = mod.request.bind(mod) as (...args: unknown[]) => http.ClientRequest;
-  (mod as { request: unknown }).request = (...args: unknown[]) => {
-    roundTrips++;
-    return original(...args);
-  };
-}
+diagnostics.subscribe('http.client.request.start', () => void roundTrips++);
 
 const percentile = (ms: number[], p: number) => [...ms].sort((a, b) => a - b)[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]!;
 

@@ -1,4 +1,3 @@
-import * as http from 'node:http';
 import { Container, CosmosClient, Database } from '@azure/cosmos';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
@@ -25,8 +24,6 @@ export function cosmosClient(endpoint: string, auth: { key: string } | { credent
     endpoint,
     ...('key' in auth ? { key: auth.key } : { aadCredentials: auth.credential }),
     connectionPolicy: { enableEndpointDiscovery: !('key' in auth) },
-    // The local protocol server speaks plain http: keep its connections open (the SDK's own keep-alive agent is for https).
-    ...(endpoint.startsWith('http:') ? { agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) } : {}),
   });
 }
 
