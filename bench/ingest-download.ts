@@ -53,7 +53,20 @@ async function main() {
   });
   const base = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_color.jpg'));
   let serial = 0;
-  const scan = () => Buffer.concat([base, Buffer.from(`bench-${serial++}-${Date.now()}`)]);
+  // Distinct bytes per scan (duplicates are refused; trailing data too): tagged in comment (COM) segments after SOI.
+  const tagged = (tag: string, padding = 0) => {
+    const segments: Buffer[] = [];
+    for (let left = padding, first = true; first || left > 0; first = false) {
+      const body = Buffer.concat([Buffer.from(first ? tag : ''), Buffer.alloc(Math.min(left, 60_000), 0x20)]);
+      left -= Math.min(left, 60_000);
+      const head = Buffer.alloc(4);
+      head.writeUInt16BE(0xfffe, 0);
+      head.writeUInt16BE(body.length + 2, 2);
+      segments.push(head, body);
+    }
+    return Buffer.concat([base.subarray(0, 2), ...segments, base.subarray(2)]);
+  };
+  const scan = () => tagged(`bench-${serial++}-${Date.now()}`);
   const small = Buffer.from(`small-${Date.now()}`);
   const floorContainer = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('floor-bench');
   await floorContainer.createIfNotExists();
@@ -111,7 +124,7 @@ async function main() {
   }
 
   // Host RSS during one 40 MB upload (the Cosmos protocol server runs in this process too; Azurite does not).
-  const big = new Uint8Array(Buffer.concat([base, Buffer.alloc(40 * 1024 * 1024 - base.length, 0x20)]));
+  const big = new Uint8Array(tagged('big', 40 * 1024 * 1024 - base.length));
   const token = await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' });
   global.gc?.();
   const baseline = process.memoryUsage().rss;
