@@ -19,6 +19,7 @@ import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos
 import { assertAllowedRegions, azureRegionSource, RegionSource } from './storage/region-guard';
 import { buildRetentionDeps, RetentionDeps } from './retention/deps';
 import { TenantRecords } from './storage/tenant-records';
+import { TenantSettingsCache } from './storage/settings-cache';
 import { Normaliser, NormaliserPool } from './normalise/pool';
 import { ValidationQueue } from './validation/queue';
 
@@ -47,6 +48,8 @@ export interface Deps {
   normaliser: Normaliser;
   /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
   validationQueue: ValidationQueue;
+  /** This instance's short-lived cache of tenant settings (rights, SoD and retention policy). */
+  settings: TenantSettingsCache;
 }
 
 export interface Logger {
@@ -88,7 +91,8 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
   }
   const clock = overrides.clock ?? systemClock;
-  const tenantRecords = new TenantRecords(cosmos.tenants);
+  const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
+  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
   const secrets =
     overrides.secrets ??
     (config.KEY_VAULT_URL
@@ -128,8 +132,9 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     clock,
     cosmos,
     log,
-    retention: buildRetentionDeps(blobService, cosmos),
+    retention: buildRetentionDeps(blobService, cosmos, settings),
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
+    settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
     validationQueue: new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE),
   };

@@ -100,15 +100,16 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   // it records the content key so that a loser can tell a retry from a reused key.
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
-  const writes: CreateOnlyOutcome[] = [];
-  writes.push(await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey }));
-  if (writes[0] === 'different') return answerLoser(deps, tenantId, id, contentKey);
-  for (const [i, original] of originals.entries()) {
-    writes.push(await deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey }));
-  }
+  const rendition = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
+  if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey);
+  // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
+  const writes: CreateOnlyOutcome[] = await Promise.all(
+    originals.map((original, i) => deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey })),
+  );
+  const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey);
-  const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), Buffer.from(JSON.stringify(document, null, 2)), 'application/json', worm, { contentkey: contentKey });
+  const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), manifest, 'application/json', worm, { contentkey: contentKey });
   if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey);
   await deps.catalog.create(document);
   await requestValidation(document, deps); // never fails the upload: the document is stored

@@ -3,6 +3,7 @@ import type { Container } from '@azure/cosmos';
 import type { CosmosContainers } from '../storage/cosmos';
 import { OrphanRecords } from '../storage/orphan-records';
 import { RetentionCatalog, RetentionPolicies, TimerState } from '../storage/retention-store';
+import type { TenantSettingsCache } from '../storage/settings-cache';
 import { BlobDisposer } from './dispose';
 
 /** What retention use cases and timers need beyond the document spine. */
@@ -18,10 +19,10 @@ export interface RetentionDeps {
   audit: Container;
 }
 
-export function buildRetentionDeps(service: BlobServiceClient, cosmos: CosmosContainers): RetentionDeps {
+export function buildRetentionDeps(service: BlobServiceClient, cosmos: CosmosContainers, settings?: TenantSettingsCache): RetentionDeps {
   return {
     catalog: new RetentionCatalog(cosmos.documents),
-    policies: new RetentionPolicies(cosmos.tenants),
+    policies: new RetentionPolicies(cosmos.tenants, settings),
     timers: new TimerState(cosmos.tenants),
     disposer: new BlobDisposer(service),
     orphans: new OrphanRecords(cosmos.tenants),

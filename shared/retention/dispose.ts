@@ -217,6 +217,8 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
       const disposal: DisposalRecord = { ...p.disposal, audited: true };
       const next = p.doc.status === 'disposing' ? tombstoneOf(p.doc, disposal) : { ...p.doc, disposal };
       if ((await deps.retention.catalog.replace(next, p.etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while blobs were deleted' };
+      // The bytes are gone: they may be archived again. (A crash before this leaves a marker naming a tombstone, which the duplicate check ignores.)
+      await deps.retention.catalog.dropContentMarker(p.tenantId, p.doc.contentKey, p.id);
       return p.resumed ? 'completed' : 'disposed';
     }),
   );

@@ -66,6 +66,8 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   });
 
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, async (tenantId, doc) => {
+    // Migration, re-run safely on every pass: documents archived before content-key markers get one.
+    await deps.catalog.ensureContentMarker(doc);
     const blobs = await deps.blobs.documentBlobHolds(tenantId, doc.id);
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);

@@ -2,8 +2,9 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../retention/types';
-import type { Page } from './catalog';
+import { contentMarkerId, type ContentKeyMarker, type Page } from './catalog';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import type { TenantSettingsCache } from './settings-cache';
 
 export interface Versioned<T> {
   item: T;
@@ -39,6 +40,22 @@ export class RetentionCatalog {
       return { etag: res.etag };
     } catch (err) {
       if (isCosmosStatus(err, 412)) return 'conflict';
+      throw err;
+    }
+  }
+
+  /**
+   * After a disposal: the content-key marker goes if it still names this document (the same
+   * bytes may be archived again). A marker naming another document, or already gone, stays as it is.
+   */
+  async dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void> {
+    const item = this.container.item(contentMarkerId(contentKey), tenantId);
+    try {
+      const { resource, etag } = await item.read<ContentKeyMarker>();
+      if (!resource || resource.documentId !== documentId) return;
+      await item.delete({ accessCondition: { type: 'IfMatch', condition: etag } });
+    } catch (err) {
+      if (isCosmosStatus(err, 404) || isCosmosStatus(err, 412)) return;
       throw err;
     }
   }
@@ -134,11 +151,20 @@ interface PolicyItem extends TTenantRetentionPolicy {
   safeguards?: SafeguardMark;
 }
 
-/** Per-tenant retention policy in the `tenants` container (partition /tenantId). */
-export class RetentionPolicies {
-  constructor(private readonly container: Container) {}
+type StoredPolicy = TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark };
 
-  async get(tenantId: string): Promise<(TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark }) | null> {
+/** Per-tenant retention policy in the `tenants` container (partition /tenantId); cached per instance like the rights records (settings-cache.ts). */
+export class RetentionPolicies {
+  constructor(
+    private readonly container: Container,
+    private readonly cache?: TenantSettingsCache,
+  ) {}
+
+  async get(tenantId: string): Promise<StoredPolicy | null> {
+    return this.cache ? this.cache.get(tenantId, 'retention-policy', () => this.read(tenantId)) : this.read(tenantId);
+  }
+
+  private async read(tenantId: string): Promise<StoredPolicy | null> {
     try {
       const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
       if (!resource || resource.tenantId !== tenantId) return null;
@@ -152,7 +178,12 @@ export class RetentionPolicies {
 
   async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark): Promise<void> {
     const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, ...(safeguards ? { safeguards } : {}) };
-    await this.container.items.upsert(item);
+    this.cache?.invalidate(tenantId, 'retention-policy');
+    try {
+      await this.container.items.upsert(item);
+    } finally {
+      this.cache?.invalidate(tenantId, 'retention-policy');
+    }
   }
 }
 
