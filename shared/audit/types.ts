@@ -3,6 +3,8 @@ import { z } from 'zod';
 /** Closed list of what the audit log records. */
 export const ZAuditAction = z.enum([
   'document.ingest',
+  'document.correct-metadata',
+  'document.metadata-history',
   'document.read',
   'document.list',
   'document.download-original',

@@ -5,7 +5,7 @@ import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome } from '../storage/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
-import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
+import { ArchivedDocument, OriginalFile, parseMetadata } from './types';
 
 export interface IngestCommand {
   principal: Principal;
@@ -145,15 +145,4 @@ export function manifestName(documentId: string): string {
 async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
   if (!(await deps.blobs.exists(tenantId, manifestName(id)))) return null;
   return JSON.parse((await deps.blobs.readAll(tenantId, manifestName(id))).toString('utf8')) as ArchivedDocument;
-}
-
-function parseMetadata(raw: unknown): TDocumentMetadata {
-  const parsed = ZDocumentMetadata.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new ArchiveError('invalid_metadata', {
-      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'metadata'}: ${i.message}`).join('; '),
-      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  }
-  return parsed.data;
 }
