@@ -40,7 +40,7 @@ const t = (tag: string, summary: string, responses: OperationDoc['responses'], e
 export const OPERATIONS: Record<string, OperationDoc> = {
   health: t('health', 'Liveness', { '200': 'Up' }),
   healthReady: t('health', 'Readiness: Blob and Cosmos answer', { '200': 'Ready', '503': 'A dependency is unavailable' }),
-  uploadDocument: t('documents', 'Archive a scan (raw body or multipart with a `metadata` part)', { '201': { description: 'Archived; Location names it', schema: 'Document' }, '409': 'Duplicate original', '413': 'Too large', '415': 'Type not accepted', '422': 'Refused content' }, {
+  uploadDocument: t('documents', 'Archive a scan (raw body with metadata in the `Archive-Metadata` header (base64url JSON) or `?metadata=`, or multipart with a `metadata` part); a retry with the same Idempotency-Key and files but other metadata is 422 naming the differences', { '201': { description: 'Archived; Location names it', schema: 'Document' }, '409': 'Duplicate original', '413': 'Too large', '415': 'Type not accepted', '422': 'Refused content' }, {
     rawBody: ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', 'multipart/form-data'],
     description: '`Idempotency-Key` makes retries safe. Metadata (multipart part `metadata`): see the DocumentMetadata schema.',
   }),

@@ -197,3 +197,80 @@ describe('step 2: correct metadata with PATCH /documents/{id}/metadata', () => {
     expect((await call(url, patch({ reason: 'r', reference: 'X' }, other))).status).toBe(404);
   });
 });
+
+describe('raw uploads carry metadata; a retry with other metadata is refused, not replayed', () => {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const raw = (bytes: Buffer, headers: Record<string, string>, query = '') =>
+    call(`${archive.url}/documents${query}`, { method: 'POST', token: uploader, body: new Uint8Array(bytes), headers: { 'Content-Type': 'image/png', ...headers } });
+
+  it('Archive-Metadata (base64url JSON) and ?metadata= are stored; bad ones are 400 and store nothing', async () => {
+    const a = await raw(corpusFile('ocrmypdf/crom.png'), { 'Archive-Metadata': b64({ counterparty: 'Bäckerei Müller', fiscalYear: 2024 }) });
+    expect(a.status).toBe(201);
+    expect(a.json.metadata).toEqual({ counterparty: 'Bäckerei Müller', fiscalYear: 2024 });
+    const q = encodeURIComponent(JSON.stringify({ reference: 'Q-1' }));
+    const b = await raw(corpusFile('derived/baiona-16bit.png'), {}, `?metadata=${q}`);
+    expect(b.status).toBe(201);
+    expect(b.json.metadata).toEqual({ reference: 'Q-1' });
+    for (const bad of [{ 'Archive-Metadata': 'not base64!' }, { 'Archive-Metadata': b64('{') .slice(0, 2) }, { 'Archive-Metadata': b64({ colour: 'red' }) }]) {
+      const res = await raw(corpusFile('derived/baiona-interlaced.png'), bad);
+      expect(res.status).toBe(400);
+      expect(res.json.code).toBe('invalid_metadata');
+    }
+  });
+
+  it('the same Idempotency-Key and files with corrected metadata: 422 naming the difference; the same request replays', async () => {
+    const bytes = corpusFile('ocrmypdf/baiona_alpha.png');
+    const key = `yearend-${Date.now()}`;
+    const first = await raw(bytes, { 'Idempotency-Key': key, 'Archive-Metadata': b64({ counterparty: 'Delta', fiscalYear: 2024 }) });
+    expect(first.status).toBe(201);
+    const again = await raw(bytes, { 'Idempotency-Key': key, 'Archive-Metadata': b64({ counterparty: 'Delta', fiscalYear: 2024 }) });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const corrected = await raw(bytes, { 'Idempotency-Key': key, 'Archive-Metadata': b64({ counterparty: 'Delta BV', fiscalYear: 2025 }) });
+    expect(corrected.status).toBe(422);
+    expect(corrected.json).toMatchObject({ code: 'idempotency_key_reused', documentId: first.json.id, differences: ['counterparty', 'fiscalYear'] });
+    expect(corrected.json.detail).toContain(`PATCH /documents/${first.json.id}/metadata`);
+  });
+});
+
+describe('friction', () => {
+  it('a UTF-8 filename="…" and an RFC 5987 filename* are stored as sent', async () => {
+    const latin1OfUtf8 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+    const a = await call(`${archive.url}/documents`, { method: 'POST', token: uploader, body: new Uint8Array(corpusFile('derived/baiona-gray.jpg')), headers: { 'Content-Type': 'image/jpeg', 'Content-Disposition': latin1OfUtf8('attachment; filename="Factuur café 2024 – €.jpg"') } });
+    expect(a.status).toBe(201);
+    expect(a.json.original.fileName).toBe('Factuur café 2024 – €.jpg');
+    const b = await call(`${archive.url}/documents`, { method: 'POST', token: uploader, body: new Uint8Array(corpusFile('derived/baiona-progressive.jpg')), headers: { 'Content-Type': 'image/jpeg', 'Content-Disposition': `attachment; filename="fallback.jpg"; filename*=UTF-8''${encodeURIComponent('Bon Ève.jpg')}` } });
+    expect(b.json.original.fileName).toBe('Bon Ève.jpg');
+  });
+
+  it('the 409 for a duplicate names its location under /api', async () => {
+    const bytes = corpusFile('img2pdf/normal.jpg');
+    const dup = await call(`${archive.url}/documents`, { method: 'POST', token: uploader, body: new Uint8Array(bytes), headers: { 'Content-Type': 'image/jpeg' } });
+    expect(dup.status).toBe(409);
+    expect(dup.json.location).toBe(`/api/documents/${dup.json.documentId}`);
+  });
+
+  it('GET /retention/policy output is accepted back by PUT', async () => {
+    const admin = await archive.token({ tenant, sub: 'admin@yearend.example', rights: 'tenant-admin' });
+    const read = await call(`${archive.url}/retention/policy`, { token: admin });
+    expect(read.json).toHaveProperty('effectiveClasses');
+    const put = await call(`${archive.url}/retention/policy`, { method: 'PUT', token: admin, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(read.json) });
+    expect(put.status).toBe(200);
+    const again = await call(`${archive.url}/retention/policy`, { method: 'PUT', token: admin, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(put.json) });
+    expect(again.status).toBe(200);
+  });
+
+  it('GET /audit?from= accepts a plain date', async () => {
+    const auditor = await archive.token({ tenant, sub: 'auditor@yearend.example', rights: 'auditor' });
+    const today = new Date().toISOString().slice(0, 10);
+    const res = await call(`${archive.url}/audit?from=${today}&to=${today}`, { token: auditor });
+    expect(res.status).toBe(200);
+    expect(res.json.items.length).toBeGreaterThan(0);
+  });
+
+  it('a type lie (TIFF sent as image/jpeg) is archived as the sniffed type, and original.mediaType says so', async () => {
+    const res = await call(`${archive.url}/documents`, { method: 'POST', token: uploader, body: new Uint8Array(corpusFile('img2pdf/mono.tif')), headers: { 'Content-Type': 'image/jpeg' } });
+    expect(res.status).toBe(201);
+    expect(res.json.original.mediaType).toBe('image/tiff');
+  });
+});
