@@ -68,6 +68,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     '428': 'No If-Match',
   }),
   getDocumentMetadataHistory: t('documents', 'Every version of a document\'s catalog metadata: the ingest version, then each correction', { '200': 'The versions, oldest first', '404': 'No such document' }),
+  listExports: t('exports', 'The tenant\'s exports, newest first, paged (continuationToken)', { '200': 'A page', '400': 'Invalid query' }),
+  listLegalHolds: t('retention', 'Open legal holds (`?status=open`), one item per document under a hold, paged by document', { '200': 'A page', '400': 'Invalid query (status=open is required)' }),
   placeLegalHold: t('retention', 'Place a legal hold on a document', { '201': 'Placed', '404': 'No such document' }),
   releaseLegalHold: t('retention', 'Release a legal hold (four eyes: not by the person who placed it, nor through their API key)', { '200': 'Released', '403': 'Four-eyes rule', '404': 'No such hold' }),
   releaseLegalHoldEverywhere: t('retention', 'Release a hold on every document it covers', { '200': 'Released', '404': 'No such hold' }),

@@ -274,3 +274,29 @@ describe('friction', () => {
     expect(res.json.original.mediaType).toBe('image/tiff');
   });
 });
+
+describe('lists: GET /exports and GET /legal-holds?status=open', () => {
+  it('GET /exports: the tenant\'s exports, newest first, paged; another tenant sees none', async () => {
+    const post = (body: unknown) => call(`${archive.url}/exports`, { method: 'POST', token: accountant, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const first = await post({ fiscalYear: 2024 });
+    const second = await post({ fiscalYear: 2025 });
+    expect([first.status, second.status]).toEqual([202, 202]);
+    const page1 = await call(`${archive.url}/exports?limit=1`, { token: accountant });
+    expect(page1.status).toBe(200);
+    expect(page1.json.items.map((e: { id: string }) => e.id)).toEqual([second.json.id]);
+    const page2 = await call(`${archive.url}/exports?limit=1&continuationToken=${page1.json.continuationToken}`, { token: accountant });
+    expect(page2.json.items.map((e: { id: string }) => e.id)).toEqual([first.json.id]);
+    const other = await archive.token({ tenant: newTenant('other'), sub: 'acc@other.example', rights: 'accountant' });
+    expect((await call(`${archive.url}/exports`, { token: other })).json.items).toEqual([]);
+  });
+
+  it('GET /legal-holds?status=open lists open holds, not released ones', async () => {
+    const doc = await upload('ocrmypdf/baiona_color.jpg', { counterparty: 'Held BV' });
+    const placed = await call(`${archive.url}/documents/${doc.id}/legal-holds`, { method: 'POST', token: archivist, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ reason: 'tax audit', caseReference: 'BD-2025-7' }) });
+    expect(placed.status).toBe(201);
+    const list = await call(`${archive.url}/legal-holds?status=open`, { token: accountant });
+    expect(list.status).toBe(200);
+    expect(list.json.items).toEqual(expect.arrayContaining([expect.objectContaining({ documentId: doc.id, id: placed.json.id, caseReference: 'BD-2025-7' })]));
+    expect((await call(`${archive.url}/legal-holds`, { token: accountant })).status).toBe(400);
+  });
+});
