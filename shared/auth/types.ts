@@ -27,7 +27,7 @@ export const BUILT_IN_RIGHTS_SETS: Record<string, readonly Permission[]> = {
   accountant: ['documents:read', 'documents:download', 'exports:create', 'documents:correct'],
   archivist: ['documents:read', 'documents:download', 'documents:write', 'documents:correct', 'holds:place', 'retention:extend'],
   auditor: ['documents:read', 'documents:download', 'exports:create', 'audit:read'],
-  'tenant-admin': ['documents:read', 'documents:download', 'exports:create', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
+  'tenant-admin': ['documents:read', 'documents:download', 'exports:create', 'documents:correct', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
   /**
    * Mints upload keys for the tenant's client apps. Under the rights ceiling a key carries only what its
    * creator holds, and tenant-admin may not hold documents:write (it conflicts with retention:approve),
