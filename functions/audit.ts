@@ -9,13 +9,16 @@ import { json } from '../shared/http/respond';
 
 const ZMonth = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM');
 const ZInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+// A plain date (YYYY-MM-DD, UTC) means the whole day: `from` its start, `to` its end.
+const ZFrom = ZInstant.or(z.iso.date().transform((d) => `${d}T00:00:00.000Z`));
+const ZTo = ZInstant.or(z.iso.date().transform((d) => `${d}T23:59:59.999Z`));
 const MAX_MONTHS = 24;
 
 const ZAuditQuery = z.strictObject({
   /** One month; without it the months from `from` to `to` (default: this month), newest first. */
   month: ZMonth.optional(),
-  from: ZInstant.optional(),
-  to: ZInstant.optional(),
+  from: ZFrom.optional(),
+  to: ZTo.optional(),
   /** The actor's subject (a user's `sub`, `apikey:<id>`, or a support engineer's `sub`). */
   actor: z.string().min(1).max(256).optional(),
   action: ZAuditAction.optional(),

@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { Deps } from '../shared/app';
+import { parseQuery } from '../shared/documents/list-documents';
 import type { Config } from '../shared/config';
 import { downloadExport } from '../shared/exports/download-export';
 import { maintainExports } from '../shared/exports/maintain-exports';
-import { getExport, startExport } from '../shared/exports/start-export';
+import { getExport, listExports, startExport } from '../shared/exports/start-export';
 import { toPublicExport, ZExportRequest } from '../shared/exports/types';
 import { ArchiveError } from '../shared/http/errors';
 import { parseJsonBody } from '../shared/http/json-body';
@@ -34,7 +36,20 @@ async function downloadExportArchive({ req, principal }: TenantContext, deps: De
   return { status: result.status, headers: result.headers, ...(result.body ? { body: result.body } : {}) };
 }
 
+const ZListExports = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), continuationToken: z.string().min(1).max(4000).optional() });
+const pageToken = {
+  encode: (t: string | null) => (t ? Buffer.from(t).toString('base64url') : null),
+  decode: (t: string | undefined) => (t ? Buffer.from(t, 'base64url').toString('utf8') : undefined),
+};
+
+async function listTenantExports({ req, principal }: TenantContext, deps: Deps) {
+  const q = parseQuery(ZListExports, req.url.searchParams);
+  const page = await listExports(principal.tenantId, q.limit, pageToken.decode(q.continuationToken), deps);
+  return json(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH)), continuationToken: pageToken.encode(page.continuationToken) });
+}
+
 export const exportRoutes: RouteDef[] = [
+  tenantRoute({ name: 'listExports', method: 'GET', route: 'exports', permission: 'documents:read', action: 'export.list', handler: listTenantExports }),
   tenantRoute({ name: 'createExport', method: 'POST', route: 'exports', permission: 'exports:create', action: 'export.create', handler: createExport }),
   tenantRoute({ name: 'getExport', method: 'GET', route: 'exports/{id}', permission: 'documents:read', action: 'export.read', handler: readExport }),
   // A bulk copy: the same right as starting one, so a grant to read single documents never carries it.

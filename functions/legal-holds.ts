@@ -5,6 +5,7 @@ import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/p
 import { created, json } from '../shared/http/respond';
 import { placeHold, placeHoldsByQuery, releaseHold, releaseHoldEverywhere } from '../shared/retention/holds';
 import { parseJsonBody } from '../shared/http/json-body';
+import { parseQuery } from '../shared/documents/list-documents';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const ZPlaceHold = z.strictObject({ reason: text(500), caseReference: text(200) });
@@ -41,7 +42,23 @@ async function releaseQueryHold({ req, principal, audit }: TenantContext, deps: 
   return json(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
 }
 
+const ZListHolds = z.strictObject({
+  status: z.literal('open'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  continuationToken: z.string().min(1).max(4000).optional(),
+});
+
+/** `GET /legal-holds?status=open`: every open hold, per document under it, paged by document. */
+async function listOpenHolds({ req, principal }: TenantContext, deps: Deps) {
+  const q = parseQuery(ZListHolds, req.url.searchParams);
+  const token = q.continuationToken ? Buffer.from(q.continuationToken, 'base64url').toString('utf8') : undefined;
+  const page = await deps.retention.catalog.held(principal.tenantId, q.limit, token);
+  const items = page.items.flatMap((d) => (d.holds ?? []).filter((h) => !h.releasedAt).map((hold) => ({ documentId: d.id, ...hold })));
+  return json(200, { items, continuationToken: page.continuationToken ? Buffer.from(page.continuationToken).toString('base64url') : null });
+}
+
 export const legalHoldRoutes: RouteDef[] = [
+  tenantRoute({ name: 'listLegalHolds', method: 'GET', route: 'legal-holds', permission: 'documents:read', action: 'legal-hold.list', handler: listOpenHolds }),
   tenantRoute({ name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', permission: 'holds:place', action: 'legal-hold.place', handler: placeDocumentHold }),
   tenantRoute({ name: 'releaseLegalHold', method: 'DELETE', route: 'documents/{id}/legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseDocumentHold }),
   tenantRoute({ name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseQueryHold }),

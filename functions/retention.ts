@@ -18,6 +18,13 @@ const ZDueQuery = z.strictObject({
 });
 const ZApprove = z.strictObject({ before: instant, reason, documentIds: z.array(z.string().min(1).max(64)).min(1).max(500).optional() });
 
+/** What GET /retention/policy answers can be sent back: its read-only members are ignored. */
+const ZPolicyBody = z.preprocess((raw) => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = raw as Record<string, unknown>;
+  return policy;
+}, ZTenantRetentionPolicy);
+
 const token = {
   encode: (t: string | null) => (t ? Buffer.from(t).toString('base64url') : null),
   decode: (t: string | undefined) => (t ? Buffer.from(t, 'base64url').toString('utf8') : undefined),
@@ -29,7 +36,7 @@ async function readPolicy({ principal }: TenantContext, deps: Deps) {
 
 async function putPolicy({ req, principal, audit }: TenantContext, deps: Deps) {
   audit.target = 'retention-policy';
-  return json(200, await setPolicy(principal, await readJsonBody(req, ZTenantRetentionPolicy), deps));
+  return json(200, await setPolicy(principal, await readJsonBody(req, ZPolicyBody), deps));
 }
 
 async function extend({ req, principal }: TenantContext, deps: Deps) {

@@ -6,7 +6,8 @@ import type { CreateOnlyOutcome } from '../storage/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
 import { requestValidation } from '../validation/request';
-import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
+import { metadataDiff, metadataHistoryOf } from './correct-metadata';
+import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from './types';
 
 export interface IngestCommand {
   principal: Principal;
@@ -41,6 +42,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
       if (earlier.contentKey !== contentKey) {
         throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
       }
+      assertSameMetadata(earlier, metadata);
       await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
       return { document: earlier, replayed: true };
     }
@@ -48,11 +50,14 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
 
   const duplicate = await deps.catalog.findByContentKey(tenantId, contentKey);
   // Indexed since the check above by a concurrent request with this key and these files: a replay.
-  if (duplicate && duplicate.id === id) return { document: duplicate, replayed: true };
+  if (duplicate && duplicate.id === id) {
+    assertSameMetadata(duplicate, metadata);
+    return { document: duplicate, replayed: true };
+  }
   if (duplicate) {
     throw new ArchiveError('duplicate_document', {
       detail: `These original bytes are already archived as document ${duplicate.id}.`,
-      extensions: { documentId: duplicate.id, location: `/documents/${duplicate.id}` },
+      extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
     });
   }
 
@@ -101,16 +106,16 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
   const rendition = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
-  if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey);
+  if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
   // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
   const writes: CreateOnlyOutcome[] = await Promise.all(
     originals.map((original, i) => deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey })),
   );
   const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
-  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey);
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), manifest, 'application/json', worm, { contentkey: contentKey });
-  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey);
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, metadata);
   await deps.catalog.create(document);
   await requestValidation(document, deps); // never fails the upload: the document is stored
   return { document, replayed: false };
@@ -121,7 +126,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, metadata: TDocumentMetadata): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, `${id}/rendition.pdf`))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
@@ -134,8 +139,23 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
       headers: { 'Retry-After': String(IN_FLIGHT_RETRY_SECONDS) },
     });
   }
+  assertSameMetadata(winner, metadata);
   await deps.catalog.create(winner); // completes an attempt that crashed before indexing
   return { document: winner, replayed: true };
+}
+
+/**
+ * A retry must be the same request: replaying the earlier answer for different metadata would
+ * silently drop the caller's correction. 422 names the fields that differ from what was archived
+ * (as ingested, before any correction); corrections go through PATCH /documents/{id}/metadata.
+ */
+function assertSameMetadata(earlier: ArchivedDocument, metadata: TDocumentMetadata): void {
+  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, metadata).map((c) => c.field);
+  if (differences.length === 0) return;
+  throw new ArchiveError('idempotency_key_reused', {
+    detail: `This Idempotency-Key was already used for the same files with different metadata (${differences.join(', ')}); correct the archived document with PATCH /documents/${earlier.id}/metadata instead.`,
+    extensions: { documentId: earlier.id, differences },
+  });
 }
 
 /** How long a request that lost the race for an Idempotency-Key is asked to wait before retrying. */
@@ -148,15 +168,4 @@ export function manifestName(documentId: string): string {
 async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
   if (!(await deps.blobs.exists(tenantId, manifestName(id)))) return null;
   return JSON.parse((await deps.blobs.readAll(tenantId, manifestName(id))).toString('utf8')) as ArchivedDocument;
-}
-
-function parseMetadata(raw: unknown): TDocumentMetadata {
-  const parsed = ZDocumentMetadata.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new ArchiveError('invalid_metadata', {
-      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'metadata'}: ${i.message}`).join('; '),
-      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  }
-  return parsed.data;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ArchiveError } from '../http/errors';
 import type { ConversionRecord } from '../normalise/types';
 import { RETENTION_CLASS_NAME } from '../retention/types';
 import type { ValidationRecord } from '../validation/types';
@@ -72,6 +73,37 @@ export interface ArchivedDocument {
   /** `person`: the accountable person (for an API key, its creator); absent on documents from before: the subject. */
   createdBy: { subject: string; kind: string; person?: string };
   idempotencyKey?: string;
+  /** Normalised search keys of metadata.counterparty / metadata.reference (documents/search-keys.ts); indexed, searched by prefix. */
+  counterpartyKey?: string;
+  referenceKey?: string;
+  /** Version of the catalog metadata: absent or 1 as ingested, +1 per correction (documents/correct-metadata.ts). */
+  metadataVersion?: number;
+  /** Every correction, oldest first: who, when, why, what changed. The ingest manifest keeps the original. */
+  metadataHistory?: MetadataCorrection[];
+}
+
+export interface MetadataCorrection {
+  version: number;
+  at: string;
+  by: { subject: string; kind: string; person?: string };
+  reason: string;
+  changes: { field: string; from: unknown; to: unknown }[];
+  /** The metadata as of this version. */
+  metadata: TDocumentMetadata;
+  /** Retain-until moved later by this correction. */
+  retention?: { from: string; to: string };
+}
+
+/** Validates client metadata; a 400 listing every problem. */
+export function parseMetadata(raw: unknown): TDocumentMetadata {
+  const parsed = ZDocumentMetadata.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new ArchiveError('invalid_metadata', {
+      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'metadata'}: ${i.message}`).join('; '),
+      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  return parsed.data;
 }
 
 /** What clients see: the catalog item without storage internals. */
@@ -96,6 +128,7 @@ export function toPublicDocument(d: ArchivedDocument) {
     ...(d.disposal ? { disposal: { at: d.disposal.at, by: d.disposal.by, reason: d.disposal.reason } } : {}),
     createdAt: d.createdAt,
     createdBy: d.createdBy,
+    metadataVersion: d.metadataVersion ?? 1,
   };
 }
 export type PublicDocument = ReturnType<typeof toPublicDocument>;

@@ -12,7 +12,7 @@ export interface TenantContext {
   req: ArchiveRequest;
   principal: Principal;
   /** The handler names what it touched; the pipeline writes the one audit entry. */
-  audit: { target: string | null };
+  audit: { target: string | null; detail?: string };
 }
 
 export interface PublicContext {
@@ -61,7 +61,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let response: ArchiveResponse;
   let principal: Principal | null = null;
   let failure: ArchiveError | null = null;
-  const audit = { target: req.params.id ?? null };
+  const audit: TenantContext['audit'] = { target: req.params.id ?? null };
   try {
     if (route.auth === 'public') {
       response = await route.handler({ req }, deps);
@@ -110,7 +110,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       requestId: req.requestId,
       clientIp: req.clientIp,
       userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
-      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : {}),
+      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
     };
     // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
     if (!limited || limited.first) {

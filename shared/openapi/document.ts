@@ -40,7 +40,7 @@ const t = (tag: string, summary: string, responses: OperationDoc['responses'], e
 export const OPERATIONS: Record<string, OperationDoc> = {
   health: t('health', 'Liveness', { '200': 'Up' }),
   healthReady: t('health', 'Readiness: Blob and Cosmos answer', { '200': 'Ready', '503': 'A dependency is unavailable' }),
-  uploadDocument: t('documents', 'Archive a scan (raw body or multipart with a `metadata` part)', { '201': { description: 'Archived; Location names it', schema: 'Document' }, '409': 'Duplicate original', '413': 'Too large', '415': 'Type not accepted', '422': 'Refused content' }, {
+  uploadDocument: t('documents', 'Archive a scan (raw body with metadata in the `Archive-Metadata` header (base64url JSON) or `?metadata=`, or multipart with a `metadata` part); a retry with the same Idempotency-Key and files but other metadata is 422 naming the differences', { '201': { description: 'Archived; Location names it', schema: 'Document' }, '409': 'Duplicate original', '413': 'Too large', '415': 'Type not accepted', '422': 'Refused content' }, {
     rawBody: ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', 'multipart/form-data'],
     description: '`Idempotency-Key` makes retries safe. Metadata (multipart part `metadata`): see the DocumentMetadata schema.',
   }),
@@ -62,6 +62,19 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     '409': 'Not finished',
     '410': 'Expired',
   }, { query: ZDelivery }),
+  correctDocumentMetadata: t('documents', 'Correct a document\'s catalog metadata: RFC 7396 merge patch (application/merge-patch+json) with a required "reason"; If-Match: the ETag of GET /documents/{id}. Files and hashes never change; retention may lengthen, never shorten', {
+    '200': 'The corrected document, with the correction (version, who, when, why, changes); ETag: the new metadata version',
+    '400': 'Invalid metadata or no reason',
+    '404': 'No such document',
+    '410': 'The document was disposed of',
+    '412': 'The metadata changed since it was read (If-Match)',
+    '415': 'Not application/merge-patch+json',
+    '422': 'The correction would shorten retention',
+    '428': 'No If-Match',
+  }),
+  getDocumentMetadataHistory: t('documents', 'Every version of a document\'s catalog metadata: the ingest version, then each correction', { '200': 'The versions, oldest first', '404': 'No such document' }),
+  listExports: t('exports', 'The tenant\'s exports, newest first, paged (continuationToken)', { '200': 'A page', '400': 'Invalid query' }),
+  listLegalHolds: t('retention', 'Open legal holds (`?status=open`), one item per document under a hold, paged by document', { '200': 'A page', '400': 'Invalid query (status=open is required)' }),
   placeLegalHold: t('retention', 'Place a legal hold on a document', { '201': 'Placed', '404': 'No such document' }),
   releaseLegalHold: t('retention', 'Release a legal hold (four eyes: not by the person who placed it, nor through their API key)', { '200': 'Released', '403': 'Four-eyes rule', '404': 'No such hold' }),
   releaseLegalHoldEverywhere: t('retention', 'Release a hold on every document it covers', { '200': 'Released', '404': 'No such hold' }),

@@ -1,4 +1,5 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
+import { searchKey, withSearchKeys } from '../documents/search-keys';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
@@ -38,11 +39,12 @@ function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'contin
   if (q.from) add('c.metadata.documentDate >= @from', '@from', q.from);
   if (q.to) add('c.metadata.documentDate <= @to', '@to', q.to);
   if (q.kind) add('c.metadata.kind = @kind', '@kind', q.kind);
-  if (q.counterparty) add('c.metadata.counterparty = @cp', '@cp', q.counterparty);
+  // Case- and accent-insensitive prefix match on the indexed key, within the partition.
+  if (q.counterparty) add('STARTSWITH(c.counterpartyKey, @cp)', '@cp', searchKey(q.counterparty));
   if (q.amountMin !== undefined) add('c.metadata.amount >= @amin', '@amin', q.amountMin);
   if (q.amountMax !== undefined) add('c.metadata.amount <= @amax', '@amax', q.amountMax);
   if (q.currency) add('c.metadata.currency = @cur', '@cur', q.currency);
-  if (q.reference) add('c.metadata.reference = @ref', '@ref', q.reference);
+  if (q.reference) add('STARTSWITH(c.referenceKey, @ref)', '@ref', searchKey(q.reference));
   (q.tags ?? []).forEach((tag, i) => add(`ARRAY_CONTAINS(c.metadata.tags, @tag${i})`, `@tag${i}`, tag));
   return { where: where.join(' AND '), parameters };
 }
@@ -84,7 +86,7 @@ export class DocumentCatalog {
   async create(doc: ArchivedDocument): Promise<'created' | 'exists'> {
     const operations: OperationInput[] = [
       // Each names the (same) partition: the local protocol server reads it per operation.
-      { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: doc as unknown as JSONObject },
+      { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
       { operationType: 'Upsert', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject },
     ];
     const res = await this.container.items.batch(operations, doc.tenantId);

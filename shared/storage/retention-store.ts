@@ -1,4 +1,5 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
+import { withSearchKeys } from '../documents/search-keys';
 import type { ArchivedDocument } from '../documents/types';
 import { ArchiveError } from '../http/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../retention/types';
@@ -36,7 +37,8 @@ export class RetentionCatalog {
    */
   async replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'> {
     try {
-      const res = await this.container.item(doc.id, doc.tenantId).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      // Every write brings the search keys in line with the metadata it writes.
+      const res = await this.container.item(doc.id, doc.tenantId).replace(withSearchKeys(doc), { accessCondition: { type: 'IfMatch', condition: etag } });
       return { etag: res.etag };
     } catch (err) {
       if (isCosmosStatus(err, 412)) return 'conflict';
