@@ -10,19 +10,11 @@ import * as zlib from 'node:zlib';
 import { startArchiveHost } from '../local/archive-host';
 import { startAzurite, startCosmos } from '../local/emulators';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { pngChunk as chunk } from '../test/support/png';
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 12000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
-  return Buffer.concat([head, data, crc]);
-}
 
 /** Interlaced 8-bit gray PNG of side×side pixels; small on disk (one deflated run of zeros). */
 function interlacedPng(side: number): Buffer {

@@ -2,27 +2,16 @@
  * Part of `npm run bench`: ingest p95 latency on an idle tenant beside ingest p95 while 100 reads
  * are kept in flight in the same tenant (every read appends to the tenant's audit chain), same run.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { startArchiveHost } from '../local/archive-host';
-import { startAzurite, startCosmos } from '../local/emulators';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { startBenchHost, taggedScan } from './bench-host';
 
-const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
 const INGESTS = Number(process.env.BENCH_CONTENTION_DOCS ?? 60);
 const INGEST_CONCURRENCY = 4;
 const READERS = 100;
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const percentile = (ms: number[], p: number) => [...ms].sort((a, b) => a - b)[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]!;
 
 async function main() {
-  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(await newSigningKey())]);
-  const host = await startArchiveHost({
-    env: { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' },
-    log: quiet,
-  });
-  const base = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_color.jpg'));
+  const { host, azurite, cosmos, oidc } = await startBenchHost();
   let serial = 0;
 
   /** Ingest latencies (ms) of INGESTS distinct scans into one tenant, INGEST_CONCURRENCY at a time. */
@@ -31,7 +20,7 @@ async function main() {
     let next = 0;
     await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, async () => {
       while (next++ < INGESTS) {
-        const body = new Uint8Array(Buffer.concat([base, Buffer.from(`contention-${serial++}-${Date.now()}`)]));
+        const body = new Uint8Array(taggedScan(`contention-${serial++}-${Date.now()}`));
         const started = performance.now();
         const res = await fetch(`${host.url}/documents`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' } });
         await res.arrayBuffer();

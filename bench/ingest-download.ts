@@ -5,19 +5,13 @@
  * SDK round trips per request (every http(s).request the host process issues is counted), and
  * the host's RSS during a 40 MB upload. One run; the figures depend on the (shared) machine.
  */
-import * as fs from 'node:fs';
 import * as diagnostics from 'node:diagnostics_channel';
-import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { startArchiveHost } from '../local/archive-host';
-import { startAzurite, startCosmos } from '../local/emulators';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { BENCH_SCAN, startBenchHost, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
 
-const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
 const COUNT = Number(process.env.BENCH_DOCS ?? 60);
 const SEEDED = Number(process.env.BENCH_SEEDED ?? 5000);
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** SDK round trips: the archive's SDK clients use node's http client (the bench's own fetch, undici, does not). */
 let roundTrips = 0;
@@ -46,26 +40,10 @@ const fmt = (label: string, r: { seconds: number; latencies: number[] }, n: numb
   `${label.padEnd(40)} ${(n / r.seconds).toFixed(1).padStart(7)} req/s  p50 ${percentile(r.latencies, 50).toFixed(0).padStart(5)} ms  p95 ${percentile(r.latencies, 95).toFixed(0).padStart(5)} ms${trips === undefined ? '' : `  ${(trips / n).toFixed(1)} round trips/req`}`;
 
 async function main() {
-  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(await newSigningKey())]);
-  const host = await startArchiveHost({
-    env: { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' },
-    log: quiet,
-  });
-  const base = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_color.jpg'));
+  const { host, azurite, cosmos, oidc } = await startBenchHost();
+  const base = BENCH_SCAN;
   let serial = 0;
-  // Distinct bytes per scan (duplicates are refused; trailing data too): tagged in comment (COM) segments after SOI.
-  const tagged = (tag: string, padding = 0) => {
-    const segments: Buffer[] = [];
-    for (let left = padding, first = true; first || left > 0; first = false) {
-      const body = Buffer.concat([Buffer.from(first ? tag : ''), Buffer.alloc(Math.min(left, 60_000), 0x20)]);
-      left -= Math.min(left, 60_000);
-      const head = Buffer.alloc(4);
-      head.writeUInt16BE(0xfffe, 0);
-      head.writeUInt16BE(body.length + 2, 2);
-      segments.push(head, body);
-    }
-    return Buffer.concat([base.subarray(0, 2), ...segments, base.subarray(2)]);
-  };
+  const tagged = taggedScan;
   const scan = () => tagged(`bench-${serial++}-${Date.now()}`);
   const small = Buffer.from(`small-${Date.now()}`);
   const floorContainer = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('floor-bench');

@@ -6,15 +6,7 @@ import * as zlib from 'zlib';
 import sharp from 'sharp';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
-
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
-  return Buffer.concat([head, data, crc]);
-}
+import { pngChunk as chunk } from '../support/png';
 
 /** Bytes of Adam7 scanlines (filter byte + samples) of an 8-bit gray width×height image. */
 function adam7Size(w: number, h: number): number {

@@ -1,5 +1,4 @@
 /** Pixel budget per request: the sum over every page of every file, refused from headers before anything is decoded. */
-import * as zlib from 'zlib';
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { normalise } from '../../../shared/normalise';
@@ -8,15 +7,7 @@ import { loadConfig } from '../../../shared/config';
 import { declaredPixels } from '../../../shared/normalise/budget';
 import { corpus, CORPUS, input, LIMITS } from './helpers';
 import { minimalLocalEnv } from '../../support/config-env';
-
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
-  return Buffer.concat([head, data, crc]);
-}
+import { pngChunk as chunk } from '../../support/png';
 
 /** A PNG whose header declares width×height (interlaced when asked) and whose image data is garbage: decoding it can only fail. */
 function declaredPng(width: number, height: number, interlace: boolean): Buffer {

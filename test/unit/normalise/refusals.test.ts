@@ -2,18 +2,9 @@ import * as zlib from 'zlib';
 import { ArchiveError, ErrorCode } from '../../../shared/http/errors';
 import { corpus, input, run } from './helpers';
 import { normalise } from '../../../shared/normalise';
+import { pngChunk as chunk } from '../../support/png';
 
 /** Each hostile or unsupported corpus file and the refusal it must get (see the corpus README). */
-/** One PNG chunk with a correct CRC, so a refusal cannot come from a checksum. */
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(Buffer.from(type, 'latin1'))), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
 const REFUSED: [string, ErrorCode, number][] = [
   ['bad/truncated.jpg', 'corrupt_file', 422],
   ['bad/huge-dimensions.jpg', 'too_many_pixels', 422],
