@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Deps } from '../shared/app';
 import { verifyAuditMonth } from '../shared/audit/seal';
-import { ZAuditAction } from '../shared/audit/types';
+import { ZAuditAction } from '../shared/kernel/audit';
 import { parseQuery } from '../shared/documents/list-documents';
-import { ArchiveError } from '../shared/http/errors';
+import { ArchiveError } from '../shared/kernel/errors';
 import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 

@@ -7,7 +7,7 @@ import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { Readable } from 'node:stream';
 import { buildDeps, Deps } from '../shared/app';
 import { loadConfig } from '../shared/config';
-import { ArchiveError } from '../shared/http/errors';
+import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
 import { ROUTES } from './routes';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../shared/app';
-import { ArchiveError } from '../shared/http/errors';
+import { ArchiveError } from '../shared/kernel/errors';
 import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';
 import { placeHold, placeHoldsByQuery, releaseHold, releaseHoldEverywhere } from '../shared/retention/holds';

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Deps } from '../shared/app';
-import { toPublicDocument } from '../shared/documents/types';
+import { toPublicDocument } from '../shared/kernel/document';
 import { parseQuery } from '../shared/documents/list-documents';
 import { readJsonBody } from '../shared/http/json-body';
 import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 import { approveDisposal, describePolicy, extendRetention, listDue, setPolicy } from '../shared/retention/review';
-import { ZTenantRetentionPolicy } from '../shared/retention/types';
+import { ZTenantRetentionPolicy } from '../shared/kernel/retention';
 
 const instant = z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
 const reason = z.string().trim().min(1).max(500);

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, scrypt as scryptCb, ScryptOptions, timingSafeEqual } from 'node:crypto';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
 import type { SecretSource } from './secrets';
-import { type Permission, personOf, TENANT_ID } from './types';
+import { type Permission, personOf, TENANT_ID } from '../kernel/principal';
 
 /**
  * API keys for client apps. The secret is shown once; only a salted, peppered scrypt hash

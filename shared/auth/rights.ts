@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
 import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, sodRefusal, SodPolicy } from './sod';
-import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from './types';
+import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from '../kernel/principal';
 
 export interface RightsSetRecord extends TenantRecord {
   type: 'rights-set';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
-import { SUPPORT_SCOPES, SupportScope } from './types';
+import { SUPPORT_SCOPES, SupportScope } from '../kernel/principal';
 
 /** The longest a tenant may let provider staff look in with one grant. */
 export const SUPPORT_GRANT_MAX_MS = 7 * 24 * 3600 * 1000;

@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Deps } from '../app';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
 import { BlobArchive } from '../storage/blobs';
 import { getDocument } from './get-document';
-import type { StoredFile } from './types';
+import type { StoredFile } from '../kernel/document';
 
 export type Representation = 'original' | 'rendition';
 

@@ -1,11 +1,11 @@
 import type { Deps } from '../app';
-import type { Principal } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import type { Principal } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome } from '../storage/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
-import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from './types';
+import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from '../kernel/document';
 
 export interface IngestCommand {
   principal: Principal;

@@ -1,6 +1,6 @@
 import type { Deps } from '../app';
 import type { DownloadResult } from '../documents/download';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
 import { getExport } from './start-export';

@@ -3,14 +3,14 @@ import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { Deps } from '../app';
-import type { AuditEntry } from '../audit/types';
-import type { ArchivedDocument, StoredFile } from '../documents/types';
-import { ArchiveError, toArchiveError } from '../http/errors';
+import type { AuditEntry } from '../kernel/audit';
+import type { ArchivedDocument, StoredFile } from '../kernel/document';
+import { ArchiveError, toArchiveError } from '../kernel/errors';
 import type { BlobRead } from '../storage/blobs';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
 import { ExportJobs } from './store';
-import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from './types';
+import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'cosmos' | 'audit' | 'clock' | 'config' | 'log'>;
 

@@ -1,10 +1,10 @@
 import type { Deps } from '../app';
-import { type Principal, personOf } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import { type Principal, personOf } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
 import { ExportJobs } from './store';
-import type { ExportJob, TExportRequest } from './types';
+import type { ExportJob, TExportRequest } from '../kernel/export';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.

@@ -3,7 +3,7 @@ import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-bl
 import type { Readable } from 'node:stream';
 import type { BlobRead } from '../storage/blobs';
 import { isCosmosStatus, withoutSystemProperties as strip } from '../storage/cosmos';
-import type { ExportJob } from './types';
+import type { ExportJob } from '../kernel/export';
 
 /**
  * Export archives: one container per tenant, `exports-<tenant>`, apart from the WORM document

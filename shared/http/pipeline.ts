@@ -2,9 +2,9 @@ import type { Readable } from 'node:stream';
 import type { Deps } from '../app';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../audit/log';
-import type { AuditAction } from '../audit/types';
-import { type Permission, type Principal, personOf } from '../auth/types';
-import { ArchiveError, problemOf, toArchiveError } from './errors';
+import type { AuditAction } from '../kernel/audit';
+import { type Permission, type Principal, personOf } from '../kernel/principal';
+import { ArchiveError, problemOf, toArchiveError } from '../kernel/errors';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse, HttpMethod } from './types';
 

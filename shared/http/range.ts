@@ -1,4 +1,4 @@
-import { ArchiveError } from './errors';
+import { ArchiveError } from '../kernel/errors';
 
 export interface ByteRange {
   start: number;

@@ -3,7 +3,7 @@ import * as zlib from 'zlib';
 import {
   PDFArray, PDFBool, PDFDict, PDFDocument, PDFHeader, PDFName, PDFNumber, PDFObject, PDFRawStream, PDFRef, PDFStream,
 } from 'pdf-lib';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { cmykProfile, srgbProfile } from './icc';
 import { decodeNamesInText, rawNamePattern } from './pdf-names';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';

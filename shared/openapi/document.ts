@@ -5,10 +5,10 @@
  * route name missing there.
  */
 import { z } from 'zod';
-import { ZDocumentMetadata } from '../documents/types';
+import { ZDocumentMetadata } from '../kernel/document';
 import { ZListQuery } from '../documents/list-documents';
-import { EXPORT_STATUSES, ZExportRequest } from '../exports/types';
-import { ERROR_STATUS } from '../http/errors';
+import { EXPORT_STATUSES, ZExportRequest } from '../kernel/export';
+import { ERROR_STATUS } from '../kernel/errors';
 import type { RouteDef } from '../http/pipeline';
 
 export interface OperationDoc {

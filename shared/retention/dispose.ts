@@ -1,12 +1,12 @@
 import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import type { Deps } from '../app';
 import type { AuditInput } from '../audit/log';
-import type { AuditEntry } from '../audit/types';
-import { auditPartition } from '../audit/types';
+import type { AuditEntry } from '../kernel/audit';
+import { auditPartition } from '../kernel/audit';
 import { BlobArchive } from '../storage/blobs';
 import type { Versioned } from '../storage/retention-store';
-import type { ArchivedDocument } from '../documents/types';
-import type { Actor, DisposalRecord } from './types';
+import type { ArchivedDocument } from '../kernel/document';
+import type { Actor, DisposalRecord } from '../kernel/retention';
 
 /**
  * The only code in the archive that removes blob versions. It is built in the composition

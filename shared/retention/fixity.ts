@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { RestError } from '@azure/storage-blob';
 import type { Deps } from '../app';
-import type { AuditAction } from '../audit/types';
-import type { ArchivedDocument } from '../documents/types';
+import type { AuditAction } from '../kernel/audit';
+import type { ArchivedDocument } from '../kernel/document';
 import { unsafeWalkActiveDocuments } from './sweep';
-import type { FixityRecord } from './types';
-import type { Actor } from './types';
+import type { FixityRecord } from '../kernel/retention';
+import type { Actor } from '../kernel/retention';
 
 export const FIXITY_ACTOR: Actor = { subject: 'system:fixity-check', kind: 'system' };
 

@@ -1,9 +1,9 @@
 import type { Deps } from '../app';
 import { samePerson } from '../auth/sod';
-import type { Principal } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import type { Principal } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
-import type { LegalHold } from './types';
+import type { LegalHold } from '../kernel/retention';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
 export interface PlaceHold {

@@ -6,7 +6,7 @@ import { OrphanRecords } from '../storage/orphan-records';
 import { isHeld } from './dispose';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
-import type { Actor } from './types';
+import type { Actor } from '../kernel/retention';
 import { blobNamesOf } from './update';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };

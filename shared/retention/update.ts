@@ -1,9 +1,9 @@
 import type { Deps } from '../app';
-import type { ArchivedDocument } from '../documents/types';
-import { ArchiveError } from '../http/errors';
+import type { ArchivedDocument } from '../kernel/document';
+import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import type { Actor } from './types';
-import { type Principal, personOf } from '../auth/types';
+import type { Actor } from '../kernel/retention';
+import { type Principal, personOf } from '../kernel/principal';
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 

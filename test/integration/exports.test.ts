@@ -3,7 +3,7 @@ import * as yauzl from 'yauzl';
 import { startExport } from '../../shared/exports/start-export';
 import { ExportBlobs } from '../../shared/exports/store';
 import { maintainExports } from '../../shared/exports/maintain-exports';
-import type { ExportManifest } from '../../shared/exports/types';
+import type { ExportManifest } from '../../shared/kernel/export';
 import { call, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedMany } from '../support/seed';

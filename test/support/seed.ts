@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Deps } from '../../shared/app';
-import type { ArchivedDocument, TDocumentMetadata } from '../../shared/documents/types';
+import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/document';
 import { uuidv7 } from '../../shared/ids';
 
 export interface SeedSpec {

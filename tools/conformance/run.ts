@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { normalise } from '../../shared/normalise';
-import { ArchiveError } from '../../shared/http/errors';
+import { ArchiveError } from '../../shared/kernel/errors';
 import { imageCases } from '../../test/support/image-cases';
 import { parseVeraPdfReport, resolveVeraPdf, runVeraPdf, VeraPdfJob } from './verapdf';
 

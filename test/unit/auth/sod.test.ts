@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { assertMayApproveDisposal, assertMayLowerSafeguards, assertWithinCeiling, conflictIn, DEFAULT_SOD_POLICY, samePerson, SodPolicy } from '../../../shared/auth/sod';
-import { PERMISSIONS, type Permission, type Principal } from '../../../shared/auth/types';
-import { ArchiveError } from '../../../shared/http/errors';
+import { PERMISSIONS, type Permission, type Principal } from '../../../shared/kernel/principal';
+import { ArchiveError } from '../../../shared/kernel/errors';
 
 const principal = (subject: string, kind: Principal['kind'] = 'user'): Principal => ({ tenantId: 'acme', subject, kind, rightsSet: 'tenant-admin', permissions: new Set<Permission>(['retention:approve', 'holds:release']) });
 

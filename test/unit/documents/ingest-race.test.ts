@@ -8,10 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import type { Principal } from '../../../shared/auth/types';
+import type { Principal } from '../../../shared/kernel/principal';
 import { ingestDocument, IngestResult } from '../../../shared/documents/ingest';
-import type { ArchivedDocument } from '../../../shared/documents/types';
-import { ArchiveError } from '../../../shared/http/errors';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import type { CreateOnlyOutcome } from '../../../shared/storage/blobs';
 
 const normaliser = {

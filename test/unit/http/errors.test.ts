@@ -1,4 +1,4 @@
-import { ArchiveError, ERROR_STATUS, problemOf, toArchiveError } from '../../../shared/http/errors';
+import { ArchiveError, ERROR_STATUS, problemOf, toArchiveError } from '../../../shared/kernel/errors';
 
 describe('problem+json', () => {
   it('maps each code to its status, with an RFC 9457 body', () => {

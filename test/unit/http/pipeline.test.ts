@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { Deps, Logger } from '../../../shared/app';
 import fc from 'fast-check';
 import type { AuditInput } from '../../../shared/audit/log';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
 import { RefusalLimiter } from '../../../shared/http/refusal-limiter';
 import type { ArchiveRequest } from '../../../shared/http/types';

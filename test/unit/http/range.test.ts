@@ -1,4 +1,4 @@
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { parseRange } from '../../../shared/http/range';
 
 describe('parseRange', () => {

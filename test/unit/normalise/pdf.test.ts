@@ -1,5 +1,5 @@
 import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { corpus, input, pdfaProblems, qpdfCheck, renditionPages, run } from './helpers';
 

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'fs';
 import { join } from 'path';
 import yazl from 'yazl';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { corpus, CORPUS, input, renditionPages } from './helpers';
 

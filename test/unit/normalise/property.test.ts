@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { corpus, input } from './helpers';
 

@@ -1,5 +1,5 @@
 import * as zlib from 'zlib';
-import { ArchiveError, ErrorCode } from '../../../shared/http/errors';
+import { ArchiveError, ErrorCode } from '../../../shared/kernel/errors';
 import { corpus, input, run } from './helpers';
 import { normalise } from '../../../shared/normalise';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ConversionRecord } from '../normalise/types';
-import { RETENTION_CLASS_NAME } from '../retention/types';
-import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from '../retention/types';
+import { RETENTION_CLASS_NAME } from './retention';
+import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from './retention';
 
 export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
 /** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
