@@ -157,5 +157,5 @@ export class ApiKeys {
 }
 
 function invalidKey(detail = 'The API key is not valid for this archive.'): ArchiveError {
-  return new ArchiveError('unauthenticated', { detail, headers: { 'WWW-Authenticate': 'ApiKey realm="archive", Bearer realm="archive"' } });
+  return new ArchiveError('unauthenticated', { detail });
 }

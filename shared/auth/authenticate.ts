@@ -144,5 +144,5 @@ export class Authenticator {
 }
 
 function unauthenticated(detail: string, cause?: unknown): ArchiveError {
-  return new ArchiveError('unauthenticated', { detail, cause, headers: { 'WWW-Authenticate': 'Bearer realm="archive", ApiKey realm="archive"' } });
+  return new ArchiveError('unauthenticated', { detail, cause });
 }

@@ -128,7 +128,7 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
     throw new ArchiveError('idempotency_in_flight', {
       detail: 'Another request with this Idempotency-Key and the same files is still being archived; retry to get its answer.',
       extensions: { documentId: id },
-      headers: { 'Retry-After': String(IN_FLIGHT_RETRY_SECONDS) },
+      retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
     });
   }
   await deps.catalog.create(winner); // completes an attempt that crashed before indexing

@@ -6,6 +6,8 @@ import type { Deps } from '../app';
 import type { AuditEntry } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
+// The worker's audit entry records the status a request failing the same way would answer.
+import { statusOf } from '../http/problem';
 import type { BlobRead } from '../storage/blobs';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
@@ -47,7 +49,7 @@ export async function runExport(tenantId: string, exportId: string, deps: Export
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     job = { ...job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
     await jobs.save(job);
-    await audit(deps, job, 'export.failed', 'failed', e.status, e.code);
+    await audit(deps, job, 'export.failed', 'failed', statusOf(e.code), e.code);
     return job;
   }
 }

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../audit/log';
 import type { AuditAction } from '../kernel/audit';
 import { type Permission, type Principal, personOf } from '../kernel/principal';
-import { ArchiveError, problemOf, toArchiveError } from '../kernel/errors';
+import { ArchiveError, toArchiveError } from '../kernel/errors';
+import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse, HttpMethod } from './types';
 
@@ -46,8 +47,8 @@ export const tenantRoute = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, 
 
 export function problemResponse(err: ArchiveError, requestId: string, instance?: string): ArchiveResponse {
   return {
-    status: err.status,
-    headers: { 'Content-Type': 'application/problem+json', ...err.headers },
+    status: statusOf(err.code),
+    headers: { 'Content-Type': 'application/problem+json', ...headersOf(err) },
     body: JSON.stringify(problemOf(err, requestId, instance)),
   };
 }
@@ -84,7 +85,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
 
   if (route.auth === 'tenant' && principal) {
     const now = deps.clock.now();
-    const outcome = failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success';
+    const outcome = failure ? (statusOf(failure.code) >= 500 ? 'failed' : 'refused') : 'success';
     let limited: { first: boolean } | null = null;
     if (outcome === 'refused') {
       const verdict = deps.refusals.take(principal.tenantId, personOf(principal), now);
@@ -92,7 +93,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         (response.body as Readable | undefined)?.destroy?.();
         failure = new ArchiveError('too_many_refusals', {
           detail: `Too many refused requests from this principal; retry after ${verdict.retryAfterSeconds} s.`,
-          headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
+          retryAfterSeconds: verdict.retryAfterSeconds,
         });
         response = problemResponse(failure, req.requestId, req.url.pathname);
         limited = { first: verdict.first };

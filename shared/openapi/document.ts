@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ZDocumentMetadata } from '../kernel/document';
 import { ZListQuery } from '../documents/list-documents';
 import { EXPORT_STATUSES, ZExportRequest } from '../kernel/export';
-import { ERROR_STATUS } from '../kernel/errors';
+import { ERROR_CODES } from '../kernel/errors';
 import type { RouteDef } from '../http/pipeline';
 
 export interface OperationDoc {
@@ -134,7 +134,7 @@ const COMPONENTS: Record<string, JsonSchema> = {
       title: { type: 'string' },
       status: { type: 'integer' },
       detail: { type: 'string' },
-      code: { enum: Object.keys(ERROR_STATUS) },
+      code: { enum: ERROR_CODES },
       requestId: { type: 'string' },
     },
     required: ['type', 'title', 'status', 'code', 'requestId'],
