@@ -14,7 +14,7 @@ import { buildDeps } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { startAzurite, startCosmos } from '../local/emulators';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
-import { BlobArchive } from '../shared/storage/blobs';
+import { BlobArchive } from '../shared/adapters/azure/blobs';
 import { seedDocument, seedMany } from '../test/support/seed';
 
 const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, scrypt as scryptCb, ScryptOptions, timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../kernel/errors';
-import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
-import type { SecretSource } from './secrets';
+import type { TenantRecord, TenantRecords } from '../adapters/azure/tenant-records';
+import type { SecretSource } from '../adapters/azure/secrets';
 import { type Permission, personOf, TENANT_ID } from '../kernel/principal';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ArchiveError } from '../kernel/errors';
-import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
+import type { TenantRecord, TenantRecords } from '../adapters/azure/tenant-records';
 import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, sodRefusal, SodPolicy } from './sod';
 import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from '../kernel/principal';
 

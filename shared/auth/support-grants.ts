@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ArchiveError } from '../kernel/errors';
-import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
+import type { TenantRecord, TenantRecords } from '../adapters/azure/tenant-records';
 import { SUPPORT_SCOPES, SupportScope } from '../kernel/principal';
 
 /** The longest a tenant may let provider staff look in with one grant. */

@@ -3,7 +3,7 @@ import type { Deps } from '../app';
 import { ArchiveError } from '../kernel/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
-import { BlobArchive } from '../storage/blobs';
+import { BlobArchive } from '../adapters/azure/blobs';
 import { getDocument } from './get-document';
 import type { StoredFile } from '../kernel/document';
 

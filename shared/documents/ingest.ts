@@ -2,7 +2,7 @@ import type { Deps } from '../app';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
-import type { CreateOnlyOutcome } from '../storage/blobs';
+import type { CreateOnlyOutcome } from '../adapters/azure/blobs';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
 import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from '../kernel/document';

@@ -4,7 +4,7 @@ import { ArchiveError } from '../kernel/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
 import { getExport } from './start-export';
-import { ExportBlobs } from './store';
+import { ExportBlobs } from '../adapters/azure/export-store';
 
 export interface ExportDownloadRequest {
   tenantId: string;

@@ -1,6 +1,6 @@
 import type { Deps } from '../app';
 import { runExport } from './run-export';
-import { ExportJobs } from './store';
+import { ExportJobs } from '../adapters/azure/export-store';
 
 export interface MaintainResult {
   expired: string[];

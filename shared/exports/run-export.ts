@@ -8,10 +8,10 @@ import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 // The worker's audit entry records the status a request failing the same way would answer.
 import { statusOf } from '../http/problem';
-import type { BlobRead } from '../storage/blobs';
+import type { BlobRead } from '../adapters/azure/blobs';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { ExportJobs } from './store';
+import { ExportJobs } from '../adapters/azure/export-store';
 import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'cosmos' | 'audit' | 'clock' | 'config' | 'log'>;

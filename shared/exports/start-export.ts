@@ -3,7 +3,7 @@ import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
-import { ExportJobs } from './store';
+import { ExportJobs } from '../adapters/azure/export-store';
 import type { ExportJob, TExportRequest } from '../kernel/export';
 
 /**

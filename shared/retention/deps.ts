@@ -1,8 +1,8 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Container } from '@azure/cosmos';
-import type { CosmosContainers } from '../storage/cosmos';
-import { OrphanRecords } from '../storage/orphan-records';
-import { RetentionCatalog, RetentionPolicies, TimerState } from '../storage/retention-store';
+import type { CosmosContainers } from '../adapters/azure/cosmos';
+import { OrphanRecords } from '../adapters/azure/orphan-records';
+import { RetentionCatalog, RetentionPolicies, TimerState } from '../adapters/azure/retention-store';
 import { BlobDisposer } from './dispose';
 
 /** What retention use cases and timers need beyond the document spine. */

@@ -1,10 +1,10 @@
 import { BlobServiceClient, RestError } from '@azure/storage-blob';
 import type { Deps } from '../app';
-import type { AuditInput } from '../audit/log';
+import type { AuditInput } from '../adapters/azure/audit-log';
 import type { AuditEntry } from '../kernel/audit';
 import { auditPartition } from '../kernel/audit';
-import { BlobArchive } from '../storage/blobs';
-import type { Versioned } from '../storage/retention-store';
+import { BlobArchive } from '../adapters/azure/blobs';
+import type { Versioned } from '../adapters/azure/retention-store';
 import type { ArchivedDocument } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 

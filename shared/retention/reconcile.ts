@@ -2,7 +2,7 @@ import type { Deps } from '../app';
 import { manifestName } from '../documents/ingest';
 import { indexFromManifest } from '../documents/rebuild-catalog';
 import { DOCUMENT_ID } from '../ids';
-import { OrphanRecords } from '../storage/orphan-records';
+import { OrphanRecords } from '../adapters/azure/orphan-records';
 import { isHeld } from './dispose';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';

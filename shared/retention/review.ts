@@ -4,7 +4,7 @@ import { type Permission, type Principal, personOf } from '../kernel/principal';
 import type { ArchivedDocument } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
-import type { Page } from '../storage/catalog';
+import type { Page } from '../adapters/azure/catalog';
 import { disposalBlocker } from './dispose';
 import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from '../kernel/retention';

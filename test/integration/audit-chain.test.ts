@@ -1,6 +1,6 @@
 /** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
 import { verifyChain } from '../../shared/audit/chain';
-import { AuditLog } from '../../shared/audit/log';
+import { AuditLog } from '../../shared/adapters/azure/audit-log';
 import { randomBytes } from 'node:crypto';
 import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
 import { call } from '../support/http';

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { Deps, Logger } from '../../../shared/app';
 import fc from 'fast-check';
-import type { AuditInput } from '../../../shared/audit/log';
+import type { AuditInput } from '../../../shared/adapters/azure/audit-log';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
 import { RefusalLimiter } from '../../../shared/http/refusal-limiter';

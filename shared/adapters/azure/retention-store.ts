@@ -1,7 +1,7 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import type { ArchivedDocument } from '../kernel/document';
-import { ArchiveError } from '../kernel/errors';
-import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
+import type { ArchivedDocument } from '../../kernel/document';
+import { ArchiveError } from '../../kernel/errors';
+import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
 import type { Page } from './catalog';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 

@@ -1,9 +1,9 @@
 import type { Container } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import type { BlobRead } from '../storage/blobs';
-import { isCosmosStatus, withoutSystemProperties as strip } from '../storage/cosmos';
-import type { ExportJob } from '../kernel/export';
+import type { BlobRead } from './blobs';
+import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import type { ExportJob } from '../../kernel/export';
 
 /**
  * Export archives: one container per tenant, `exports-<tenant>`, apart from the WORM document

@@ -1,10 +1,10 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import type { Page } from '../storage/catalog';
-import { ArchiveError } from '../kernel/errors';
-import { isCosmosStatus, withoutSystemProperties as clean } from '../storage/cosmos';
-import { PendingAuditEntries } from './pending';
-import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from './chain';
-import { AuditAction, AuditEntry, auditPartition } from '../kernel/audit';
+import type { Page } from './catalog';
+import { ArchiveError } from '../../kernel/errors';
+import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
+import { PendingAuditEntries } from './audit-pending';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../audit/chain';
+import { AuditAction, AuditEntry, auditPartition } from '../../kernel/audit';
 
 /** What a writer supplies; the log adds the id, partition and the chain fields. */
 export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;

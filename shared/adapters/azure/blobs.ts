@@ -1,7 +1,7 @@
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ArchiveError } from '../kernel/errors';
+import { ArchiveError } from '../../kernel/errors';
 
 export type WormMode = 'enforce' | 'emulator';
 

@@ -1,6 +1,6 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import type { ArchivedDocument } from '../kernel/document';
-import { ArchiveError } from '../kernel/errors';
+import type { ArchivedDocument } from '../../kernel/document';
+import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 
 export interface DocumentQuery {

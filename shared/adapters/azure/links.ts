@@ -6,7 +6,7 @@ import {
   StorageSharedKeyCredential,
   UserDelegationKey,
 } from '@azure/storage-blob';
-import type { Logger } from '../app';
+import type { Logger } from '../../app';
 
 export interface LinkOptions {
   /** At most 3600: a link outlives nothing by more than an hour. */
