@@ -1,6 +1,6 @@
 /** Who may do what: API keys, rights sets and their assignment, the SoD policy, support-access grants. */
 import { z } from 'zod';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { toPublicApiKey } from '../shared/auth/api-keys';
 import { actor } from '../shared/auth/rights';
 import { assertNoConflict, assertWithinCeiling } from '../shared/auth/sod';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { parseQuery } from '../shared/documents/list-documents';

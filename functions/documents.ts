@@ -7,7 +7,7 @@ import { ArchiveError } from '../shared/kernel/errors';
 import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';
 import { parseUpload } from '../shared/http/upload';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 
 /** Thin handlers: parse, call the core, map the result. Authentication, rights and audit live in the pipeline. */
 async function uploadDocument({ req, principal, audit }: TenantContext, deps: Deps) {

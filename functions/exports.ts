@@ -1,4 +1,4 @@
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
 import { downloadExport } from '../shared/exports/download-export';
 import { maintainExports } from '../shared/exports/maintain-exports';

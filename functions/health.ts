@@ -1,4 +1,4 @@
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import type { RouteDef } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 import { unsafeFixityReport } from '../shared/retention/fixity';
@@ -9,7 +9,7 @@ async function ready(_: unknown, deps: Deps) {
   const checks: Record<string, 'ok' | 'failed'> = {};
   await Promise.all([
     deps.blobs.ping().then(() => (checks.blob = 'ok'), () => (checks.blob = 'failed')),
-    deps.cosmos.database.read().then(() => (checks.cosmos = 'ok'), () => (checks.cosmos = 'failed')),
+    deps.catalog.ping().then(() => (checks.cosmos = 'ok'), () => (checks.cosmos = 'failed')),
   ]);
   const ok = Object.values(checks).every((c) => c === 'ok');
   // Damaged documents (fixity check, reconciler) are reported, without tenant data; they do not take the instance out of service.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { ArchiveError } from '../shared/kernel/errors';
 import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
 import { created, json } from '../shared/http/respond';

@@ -1,4 +1,4 @@
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import type { PublicContext, RouteDef } from '../shared/http/pipeline';
 import { json } from '../shared/http/respond';
 import { buildOpenApi } from '../shared/openapi/document';

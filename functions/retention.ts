@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { toPublicDocument } from '../shared/kernel/document';
 import { parseQuery } from '../shared/documents/list-documents';
 import { readJsonBody } from '../shared/http/json-body';

@@ -1,4 +1,4 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { AuditSeal, ChainReport, entryId, verifyChain } from './chain';
 
 /** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, scrypt as scryptCb, ScryptOptions, timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../kernel/errors';
-import type { TenantRecord, TenantRecords } from '../adapters/azure/tenant-records';
-import type { SecretSource } from '../adapters/azure/secrets';
+import type { TenantRecord, TenantRecordsPort } from '../ports';
+import type { SecretSource } from '../ports';
 import { type Permission, personOf, TENANT_ID } from '../kernel/principal';
 
 /**
@@ -55,7 +55,7 @@ function scrypt(password: Buffer, salt: Buffer, keylen: number, options: ScryptO
 
 export class ApiKeys {
   constructor(
-    private readonly records: TenantRecords,
+    private readonly records: TenantRecordsPort,
     private readonly secrets: SecretSource,
     private readonly pepperName: string,
   ) {}

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
-import { BlobArchive } from '../adapters/azure/blobs';
+import { blobLayout } from '../kernel/blob-layout';
 import { getDocument } from './get-document';
 import type { StoredFile } from '../kernel/document';
 
@@ -59,7 +59,7 @@ export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog
   if (r.delivery === 'redirect') {
     // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an hour.
     const link = await deps.links.readOnlyUrl(
-      BlobArchive.containerName(r.tenantId),
+      blobLayout.documentsContainer(r.tenantId),
       file.blobName,
       { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(name), contentType: file.mediaType },
       deps.clock.now(),

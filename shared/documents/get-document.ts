@@ -1,4 +1,4 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import type { ArchivedDocument } from '../kernel/document';

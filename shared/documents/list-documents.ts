@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
-import { DOCUMENT_SORT_KEYS, Page } from '../adapters/azure/catalog';
+import { DOCUMENT_SORT_KEYS, Page } from '../ports';
 import { ArchivedDocument, DOCUMENT_KINDS } from '../kernel/document';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');

@@ -1,4 +1,4 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 

@@ -1,10 +1,10 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import type { DownloadResult } from '../documents/download';
 import { ArchiveError } from '../kernel/errors';
 import { parseRange } from '../http/range';
 import { contentDisposition } from '../http/respond';
 import { getExport } from './start-export';
-import { ExportBlobs } from '../adapters/azure/export-store';
+import { blobLayout } from '../kernel/blob-layout';
 
 export interface ExportDownloadRequest {
   tenantId: string;
@@ -16,7 +16,7 @@ export interface ExportDownloadRequest {
 }
 
 /** The finished ZIP, streamed with the same headers as a document download: ETag, Repr-Digest, Range, If-Range, If-None-Match. */
-export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'cosmos' | 'exportBlobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
   const job = await getExport(r.tenantId, r.exportId, deps);
   if (job.status === 'expired' || Date.parse(job.expiresAt) <= deps.clock.now().getTime()) {
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} expired at ${job.expiresAt}; start a new one.` });
@@ -36,7 +36,7 @@ export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 
   if (r.ifNoneMatch && r.ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return { status: 304, headers: common };
   if (r.delivery === 'redirect') {
     const link = await deps.links.readOnlyUrl(
-      ExportBlobs.containerName(r.tenantId),
+      blobLayout.exportsContainer(r.tenantId),
       job.blobName,
       { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(name), contentType: 'application/zip' },
       deps.clock.now(),

@@ -1,9 +1,8 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
-import { ExportJobs } from '../adapters/azure/export-store';
 import type { ExportJob, TExportRequest } from '../kernel/export';
 
 /**
@@ -37,13 +36,13 @@ export async function startExport(principal: Principal, request: TExportRequest,
     blobName: `${id}.zip`,
     expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
   };
-  await new ExportJobs(deps.cosmos.tenants).create(job);
+  await deps.exportJobs.create(job);
   return { job, run: () => runExport(job.tenantId, job.id, deps) };
 }
 
 /** A tenant's export; another tenant's answers the same 404 as a missing one. */
-export async function getExport(tenantId: string, id: string, deps: Pick<Deps, 'cosmos'>): Promise<ExportJob> {
-  const job = await new ExportJobs(deps.cosmos.tenants).get(tenantId, id);
+export async function getExport(tenantId: string, id: string, deps: Pick<Deps, 'exportJobs'>): Promise<ExportJob> {
+  const job = await deps.exportJobs.get(tenantId, id);
   if (!job) throw new ArchiveError('export_not_found', { detail: `No export ${id}.` });
   return job;
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditInput } from '../adapters/azure/audit-log';
+import type { AuditInput } from '../ports';
 import type { AuditAction } from '../kernel/audit';
 import { type Permission, type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, toArchiveError } from '../kernel/errors';

@@ -1,4 +1,4 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { samePerson } from '../auth/sod';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';

@@ -1,10 +1,10 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { assertMayApproveDisposal, assertMayLowerSafeguards, samePerson } from '../auth/sod';
 import { type Permission, type Principal, personOf } from '../kernel/principal';
 import type { ArchivedDocument } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
-import type { Page } from '../adapters/azure/catalog';
+import type { Page } from '../ports';
 import { disposalBlocker } from './dispose';
 import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from '../kernel/retention';

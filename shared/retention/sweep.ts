@@ -1,4 +1,4 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';

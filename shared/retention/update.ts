@@ -1,5 +1,6 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
+import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import type { Actor } from '../kernel/retention';
@@ -9,7 +10,7 @@ export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.k
 
 /** The blobs of a document: every original, the rendition, the manifest. */
 export function blobNamesOf(doc: ArchivedDocument): string[] {
-  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, `${doc.id}/manifest.json`];
+  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id)];
 }
 
 /**

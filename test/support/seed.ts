@@ -4,7 +4,7 @@
  * ingest writes; the "rendition" is a tiny stand-in PDF, which is all a search or export needs.
  */
 import { createHash } from 'node:crypto';
-import type { Deps } from '../../shared/app';
+import type { Deps } from '../../shared/deps';
 import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/document';
 import { uuidv7 } from '../../shared/ids';
 

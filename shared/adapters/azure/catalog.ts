@@ -1,29 +1,9 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
+import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 
-export interface DocumentQuery {
-  fiscalYear?: number;
-  from?: string;
-  to?: string;
-  kind?: string;
-  counterparty?: string;
-  amountMin?: number;
-  amountMax?: number;
-  currency?: string;
-  reference?: string;
-  /** Every tag must be present. */
-  tags?: string[];
-  /** Sort key and direction; `id` breaks ties (composite indexes in infra/cosmos-documents-indexing-policy.json). */
-  sort?: DocumentSortKey;
-  order?: 'asc' | 'desc';
-  limit: number;
-  continuationToken?: string;
-}
-
-export const DOCUMENT_SORT_KEYS = ['createdAt', 'documentDate', 'amount'] as const;
-export type DocumentSortKey = (typeof DOCUMENT_SORT_KEYS)[number];
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
 /** WHERE clause of a catalog search: always the tenant's partition, only indexed paths. */
@@ -47,13 +27,8 @@ function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'contin
   return { where: where.join(' AND '), parameters };
 }
 
-export interface Page<T> {
-  items: T[];
-  continuationToken: string | null;
-}
-
 /** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
-export class DocumentCatalog {
+export class DocumentCatalog implements CatalogPort {
   constructor(private readonly container: Container) {}
 
   /** Create, never upsert: an existing id means the document already exists. */
@@ -119,5 +94,8 @@ export class DocumentCatalog {
       .fetchAll();
     return resources[0] ?? 0;
   }
-}
 
+  async ping(): Promise<void> {
+    await this.container.database.read();
+  }
+}

@@ -1,7 +1,8 @@
 import type { Container } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import type { BlobRead } from './blobs';
+import { blobLayout } from '../../kernel/blob-layout';
+import type { BlobRead, ExportBlobsPort, ExportJobsPort } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 import type { ExportJob } from '../../kernel/export';
 
@@ -10,13 +11,13 @@ import type { ExportJob } from '../../kernel/export';
  * containers. Exports are copies, not archived documents: plain blobs, overwritten when a job is
  * restarted and deleted when they expire.
  */
-export class ExportBlobs {
+export class ExportBlobs implements ExportBlobsPort {
   private readonly created = new Set<string>();
 
   constructor(private readonly service: BlobServiceClient) {}
 
   static containerName(tenantId: string): string {
-    return `exports-${tenantId}`;
+    return blobLayout.exportsContainer(tenantId);
   }
 
   private container(tenantId: string): ContainerClient {
@@ -48,7 +49,7 @@ export class ExportBlobs {
 }
 
 /** Export job records in the `tenants` container, partition /tenantId. */
-export class ExportJobs {
+export class ExportJobs implements ExportJobsPort {
   constructor(private readonly container: Container) {}
 
   async create(job: ExportJob): Promise<void> {

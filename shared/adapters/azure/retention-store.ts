@@ -2,20 +2,15 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
-import type { Page } from './catalog';
+import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
-
-export interface Versioned<T> {
-  item: T;
-  etag: string;
-}
 
 /**
  * The catalog as retention sees it: optimistic-concurrency updates of the mutable
  * retention state (holds, retain-until, approvals, tombstones) and the queries of the
  * sweep, the fixity check and the disposal review. Tenant-scoped except the `unsafe…` ones.
  */
-export class RetentionCatalog {
+export class RetentionCatalog implements RetentionCatalogPort {
   constructor(private readonly container: Container) {}
 
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
@@ -135,10 +130,10 @@ interface PolicyItem extends TTenantRetentionPolicy {
 }
 
 /** Per-tenant retention policy in the `tenants` container (partition /tenantId). */
-export class RetentionPolicies {
+export class RetentionPolicies implements RetentionPoliciesPort {
   constructor(private readonly container: Container) {}
 
-  async get(tenantId: string): Promise<(TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark }) | null> {
+  async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
     try {
       const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
       if (!resource || resource.tenantId !== tenantId) return null;
@@ -157,7 +152,7 @@ export class RetentionPolicies {
 }
 
 /** Small records the timers keep between runs (sweep continuation, last results), outside every tenant. */
-export class TimerState {
+export class TimerState implements TimerStatePort {
   static readonly PARTITION = '_timers';
   constructor(private readonly container: Container) {}
 

@@ -12,7 +12,7 @@ import type { Principal } from '../../../shared/kernel/principal';
 import { ingestDocument, IngestResult } from '../../../shared/documents/ingest';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { ArchiveError } from '../../../shared/kernel/errors';
-import type { CreateOnlyOutcome } from '../../../shared/adapters/azure/blobs';
+import type { CreateOnlyOutcome } from '../../../shared/ports';
 
 const normaliser = {
   normalise: async (input: { files: { bytes: Buffer }[]; createdAt: string }) => ({
