@@ -1,4 +1,5 @@
-import { downloadFile, Representation } from '../shared/documents/download';
+import type { Representation } from '../shared/documents/download';
+import { downloadFile } from '../shared/http/download';
 import { getDocument } from '../shared/documents/get-document';
 import { ingestDocument } from '../shared/documents/ingest';
 import { listDocuments, parseQuery, ZListQuery } from '../shared/documents/list-documents';

@@ -1,6 +1,6 @@
 import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
-import { downloadExport } from '../shared/exports/download-export';
+import { downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { getExport, startExport } from '../shared/exports/start-export';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';

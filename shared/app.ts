@@ -17,7 +17,7 @@ import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
 import { SupportGrants } from './auth/support-grants';
-import { parseChainKey } from './audit/chain';
+import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Deps } from './deps';

@@ -42,6 +42,19 @@ export interface BlobRead {
   contentType: string;
 }
 
+/** One stored file ready to hand out (a document's original or rendition, an export ZIP): what a download needs. */
+export interface StoredFileRef {
+  /** Blob container and name, for a read-only link. */
+  container: string;
+  blobName: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+  /** The file name the client should keep. */
+  name: string;
+  read(range?: { offset: number; count?: number }): Promise<BlobRead>;
+}
+
 /** The document blobs of every tenant. Deliberately has no delete: only the disposer removes versions. */
 export interface BlobArchivePort {
   prepareTenant(tenantId: string): Promise<void>;

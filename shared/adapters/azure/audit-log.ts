@@ -3,7 +3,7 @@ import type { AuditFilter, AuditInput, AuditLogPort, Page } from '../../ports';
 import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
 import { PendingAuditEntries } from './audit-pending';
-import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../audit/chain';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../kernel/audit-chain';
 import { AuditEntry, auditPartition } from '../../kernel/audit';
 
 /**
