@@ -4,20 +4,7 @@ import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditPartition } from '../kernel/audit';
 import type { ArchivedDocument } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
-
-/** A document is held while its `legalHold` flag is set or any of its holds is open. */
-export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
-
-export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active';
-
-/** Why a document may not be disposed of now, or null when it may. */
-export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean): Blocker | null {
-  if (doc.status === 'disposed') return 'not-active';
-  if (isHeld(doc)) return 'legal-hold';
-  if (new Date(doc.retention.retainUntil).getTime() > now.getTime()) return 'not-expired';
-  if (requireApproval && doc.disposalApproval?.retainUntil !== doc.retention.retainUntil) return 'approval-required';
-  return null;
-}
+import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
 
 export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'system' };
 

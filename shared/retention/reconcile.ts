@@ -3,7 +3,7 @@ import { blobLayout } from '../kernel/blob-layout';
 import { indexFromManifest } from '../documents/rebuild-catalog';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId } from '../ports';
-import { isHeld } from './dispose';
+import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from '../kernel/retention';

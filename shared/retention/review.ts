@@ -5,7 +5,7 @@ import type { ArchivedDocument } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import type { Page } from '../ports';
-import { disposalBlocker } from './dispose';
+import { disposalBlocker } from '../kernel/retention-rules';
 import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from '../kernel/retention';
 import { actorOf, blobNamesOf, updateDocument } from './update';

@@ -2,6 +2,7 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
+import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 
@@ -60,7 +61,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
   async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
     const page = await this.versionedPage(
       tenantId,
-      ['c.id > @after', '((c.status = "active" AND c.retention.retainUntil <= @now AND c.legalHold = false) OR c.status = "disposing" OR (c.status = "disposed" AND c.disposal.audited = false))'],
+      ['c.id > @after', ruleSql(CATALOG_RULES.sweepWork)],
       [{ name: '@after', value: afterId }, { name: '@now', value: now }],
       'c.id',
       limit,
@@ -70,7 +71,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Disposal review: active documents whose retention ends at or before `before`, earliest first. */
   async due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
-    return this.page(tenantId, ['c.status = "active"', 'c.retention.retainUntil <= @before'], [{ name: '@before', value: before }], 'c.retention.retainUntil', limit, continuationToken);
+    return this.page(tenantId, [ruleSql(CATALOG_RULES.due)], [{ name: '@before', value: before }], 'c.retention.retainUntil', limit, continuationToken);
   }
 
   /** Active documents matching a hold query. */
@@ -90,23 +91,23 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Active documents under at least one open legal hold. */
   async held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
-    return this.page(tenantId, ['c.status = "active"', 'c.legalHold = true'], [], 'c.id', limit, continuationToken);
+    return this.page(tenantId, [ruleSql(CATALOG_RULES.held)], [], 'c.id', limit, continuationToken);
   }
 
   /** Active documents after `afterId`, for the fixity check and the reconciler. */
   async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
-    return (await this.page(tenantId, ['c.status = "active"', 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;
+    return (await this.page(tenantId, [ruleSql(CATALOG_RULES.active), 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;
   }
 
   /** Cross-tenant, for /health/ready: how many documents the last fixity checks found damaged. */
   async unsafeCountFixityFailures(): Promise<number> {
-    const { resources } = await this.container.items.query<number>('SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND c.status = "active" AND c.fixity.ok = false').fetchAll();
+    const { resources } = await this.container.items.query<number>(`SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND ${ruleSql(CATALOG_RULES.active)} AND c.fixity.ok = false`).fetchAll();
     return resources.reduce((a, b) => a + b, 0);
   }
 }
 
 function holdFilter(q: { fiscalYear?: number; counterparty?: string }): { where: string[]; parameters: SqlParameter[] } {
-  const where = ['c.status = "active"'];
+  const where = [ruleSql(CATALOG_RULES.active)];
   const parameters: SqlParameter[] = [];
   if (q.fiscalYear !== undefined) {
     where.push('c.fiscalYear = @fy');
@@ -169,4 +170,16 @@ export class TimerState implements TimerStatePort {
   async set<T>(name: string, value: T): Promise<void> {
     await this.container.items.upsert({ id: name, tenantId: TimerState.PARTITION, type: 'timer-state', value });
   }
+}
+
+/** A retention rule (kernel/retention-rules.ts) as a Cosmos SQL condition; `retainUntilBy: 'now'` compares with `@now`. */
+function ruleSql(rule: CatalogRule): string {
+  const one = (c: Condition): string => {
+    if ('status' in c) return `c.status = "${c.status}"`;
+    if ('legalHold' in c) return `c.legalHold = ${c.legalHold}`;
+    if ('disposalAudited' in c) return `c.disposal.audited = ${c.disposalAudited}`;
+    return `c.retention.retainUntil <= @${c.retainUntilBy}`;
+  };
+  const groups = rule.map((g) => g.map(one).join(' AND '));
+  return groups.length === 1 ? groups[0]! : `(${groups.map((g) => `(${g})`).join(' OR ')})`;
 }

@@ -1,6 +1,6 @@
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { checkTenantPolicy, DEFAULT_POLICY, fiscalYearOf, loweredSafeguards, resolveRetention, retainUntil, retainUntilFor } from '../../../shared/retention/policy';
-import { disposalBlocker } from '../../../shared/retention/dispose';
+import { disposalBlocker } from '../../../shared/kernel/retention-rules';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 
 const code = (f: () => unknown) => {
