@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AuditAction, AuditEntry } from '../kernel/audit';
 import type { ArchivedDocument } from '../kernel/document';
 import type { ExportJob } from '../kernel/export';
+import type { HoldQuery, SearchFilter } from '../kernel/search';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
 
 export interface Logger {
@@ -109,18 +110,8 @@ export interface LinksPort {
 
 // ---- Catalog ----
 
-export interface DocumentQuery {
-  fiscalYear?: number;
-  from?: string;
-  to?: string;
-  kind?: string;
-  counterparty?: string;
-  amountMin?: number;
-  amountMax?: number;
-  currency?: string;
-  reference?: string;
-  /** Every tag must be present. */
-  tags?: string[];
+/** A catalog search: the one search filter (kernel/search.ts), sorted and paged. */
+export interface DocumentQuery extends SearchFilter {
   /** Sort key and direction; `id` breaks ties (composite indexes in infra/cosmos-documents-indexing-policy.json). */
   sort?: DocumentSortKey;
   order?: 'asc' | 'desc';
@@ -153,8 +144,8 @@ export interface RetentionCatalogPort {
   replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'>;
   sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]>;
   due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
-  matching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
-  countMatching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }): Promise<number>;
+  matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
+  countMatching(tenantId: string, q: HoldQuery): Promise<number>;
   held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
   unsafeCountFixityFailures(): Promise<number>;

@@ -2,6 +2,7 @@ import type { Container, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
+import type { HoldQuery } from '../../kernel/search';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
@@ -75,13 +76,13 @@ export class RetentionCatalog implements RetentionCatalogPort {
   }
 
   /** Active documents matching a hold query. */
-  async matching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+  async matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
     const { where, parameters } = holdFilter(q);
     return this.page(tenantId, where, parameters, 'c.id', limit, continuationToken);
   }
 
   /** How many active documents a hold query matches. */
-  async countMatching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }): Promise<number> {
+  async countMatching(tenantId: string, q: HoldQuery): Promise<number> {
     const { where, parameters } = holdFilter(q);
     const { resources } = await this.container.items
       .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${where.join(' AND ')}`, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId })
@@ -106,7 +107,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
   }
 }
 
-function holdFilter(q: { fiscalYear?: number; counterparty?: string }): { where: string[]; parameters: SqlParameter[] } {
+function holdFilter(q: HoldQuery): { where: string[]; parameters: SqlParameter[] } {
   const where = [ruleSql(CATALOG_RULES.active)];
   const parameters: SqlParameter[] = [];
   if (q.fiscalYear !== undefined) {
