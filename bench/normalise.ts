@@ -11,12 +11,13 @@
  * its jpeg/, png/ and tiff/ folders).
  */
 import { spawnSync } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { cpus, tmpdir } from 'os';
 import { join } from 'path';
 import { performance } from 'perf_hooks';
 import { PDFDocument, PDFName, PDFRawStream } from 'pdf-lib';
 import { normalise } from '../shared/normalise';
+import { resolveVeraPdf, runVeraPdf } from '../shared/validation/verapdf';
 
 const ROOT = [join(__dirname, '..'), join(__dirname, '../..'), process.cwd()].find((d) => existsSync(join(d, 'test/fixtures/corpus')));
 if (!ROOT) throw new Error('test/fixtures/corpus not found');
@@ -94,6 +95,9 @@ async function main(): Promise<void> {
   if (img2pdf) console.log(`peer: ${spawnSync('img2pdf', ['--version'], { encoding: 'utf8' }).stdout.trim()}${gs ? `, gs ${spawnSync('gs', ['--version'], { encoding: 'utf8' }).stdout.trim()}` : ''}`);
   else console.log('img2pdf is not on PATH: peer figures are missing (apt-get install img2pdf)');
   const tmp = mkdtempSync(join(tmpdir(), 'bench-norm-'));
+  const renditions: Buffer[] = [];
+  let ourSeconds = 0;
+  let ourFiles = 0;
   const scans = join(tmp, 'scans');
   mkdirSync(scans);
   await synthesizeScans(scans);
@@ -107,6 +111,7 @@ async function main(): Promise<void> {
       // Ours: warm up once (ICC profiles are read on first use), then repeat for at least 1.5 s.
       const outs = new Map<string, Buffer>();
       for (const f of files) outs.set(f, await ours(f));
+      renditions.push(...outs.values());
       let reps = 0;
       let out = 0;
       const t0 = performance.now();
@@ -116,6 +121,8 @@ async function main(): Promise<void> {
       }
       const secs = (performance.now() - t0) / 1000;
       list.push({ tool: 'normalise (in-process, PDF/A-2b)', files: files.length * reps, seconds: secs, inBytes: inBytes * reps, outBytes: out, failed: 0 });
+      ourSeconds += secs;
+      ourFiles += files.length * reps;
 
       if (img2pdf) {
         // img2pdf, one process per file (as an upload pipeline would run it).
@@ -197,9 +204,34 @@ async function main(): Promise<void> {
       list.unshift({ tool: 'normalise (in-process, PDF/A-2b)', files: GS_SUBSET.length * reps, seconds: s, inBytes: GS_SUBSET.reduce((n, f) => n + statSync(f).size, 0) * reps, outBytes: out, failed: 0 });
       print(`PDF/A peer on ${GS_SUBSET.length} files (${GS_SUBSET.map((f) => f.replace(`${CORPUS}/`, '')).join(', ')})`, list);
     }
+    veraPdfTimes(renditions, tmp, ourSeconds / ourFiles);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * veraPDF (what the validation worker runs on every stored rendition) beside our normaliser: time per
+ * rendition in a warm JVM, i.e. a batch of all renditions minus a batch of one (JVM start-up and rule loading).
+ */
+function veraPdfTimes(renditions: Buffer[], dir: string, ourSecondsPerFile: number): void {
+  let vera;
+  try {
+    vera = resolveVeraPdf(ROOT!);
+  } catch (err) {
+    console.log(`\nveraPDF: not measured (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+    return;
+  }
+  const files = renditions.map((r, i) => {
+    const f = join(dir, `vera-${i}.pdf`);
+    writeFileSync(f, r);
+    return f;
+  });
+  const one = runVeraPdf(vera, files.slice(0, 1));
+  const all = runVeraPdf(vera, files);
+  const perFile = (all.seconds - one.seconds) / Math.max(1, files.length - 1);
+  console.log(`\nveraPDF ${all.version} (PDF/A-2B, one JVM per batch) on the ${files.length} renditions above`);
+  console.log(`  JVM start-up + first file ${fmt(one.seconds, 2)} s; warm JVM ${fmt(perFile * 1000, 1)} ms per rendition; normalise ${fmt(ourSecondsPerFile * 1000, 1)} ms per file`);
 }
 
 main().catch((e) => {

@@ -1,21 +1,22 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/deps';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
-import { parseQuery } from '../shared/documents/list-documents';
 import { ArchiveError } from '../shared/kernel/errors';
-import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
-import { json } from '../shared/http/respond';
+import { operation, reply } from '../shared/http/operation';
+import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 
 const ZMonth = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM');
 const ZInstant = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
+// A plain date (YYYY-MM-DD, UTC) means the whole day: `from` its start, `to` its end.
+const ZFrom = ZInstant.or(z.iso.date().transform((d) => `${d}T00:00:00.000Z`));
+const ZTo = ZInstant.or(z.iso.date().transform((d) => `${d}T23:59:59.999Z`));
 const MAX_MONTHS = 24;
 
 const ZAuditQuery = z.strictObject({
   /** One month; without it the months from `from` to `to` (default: this month), newest first. */
   month: ZMonth.optional(),
-  from: ZInstant.optional(),
-  to: ZInstant.optional(),
+  from: ZFrom.optional(),
+  to: ZTo.optional(),
   /** The actor's subject (a user's `sub`, `apikey:<id>`, or a support engineer's `sub`). */
   actor: z.string().min(1).max(256).optional(),
   action: ZAuditAction.optional(),
@@ -38,8 +39,13 @@ function monthsBetween(from: string, to: string): string[] {
 
 const ZToken = z.strictObject({ m: ZMonth, c: z.string().nullable() });
 
-async function listAudit({ req, principal }: TenantContext, deps: Deps) {
-  const q = parseQuery(ZAuditQuery, req.url.searchParams);
+export const listAudit = operation({
+  name: 'listAudit', method: 'GET', route: 'audit', tags: ['audit'], summary: 'The tenant\'s audit entries',
+  auth: 'tenant', permission: 'audit:read', action: 'audit.read',
+  query: ZAuditQuery,
+  responses: { 200: { description: 'A page, newest month first', json: ZAuditPage } },
+  errors: [],
+  handler: async ({ query: q, principal }, deps) => {
   if (q.from && q.to && q.from > q.to) throw new ArchiveError('invalid_query', { detail: 'from must not be after to.' });
   const to = q.month ?? (q.to ?? deps.clock.now().toISOString()).slice(0, 7);
   const months = q.month ? [q.month] : monthsBetween(q.from ? q.from.slice(0, 7) : to, to);
@@ -60,19 +66,23 @@ async function listAudit({ req, principal }: TenantContext, deps: Deps) {
   const page = await deps.audit.list(principal.tenantId, month, q.limit, cosmosToken, filter);
   const older = months[months.indexOf(month) + 1];
   const next = page.continuationToken ? { m: month, c: page.continuationToken } : older ? { m: older, c: null } : null;
-  return json(200, { month, items: page.items, continuationToken: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : null });
+  return reply(200, { month, items: page.items, continuationToken: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : null });
 }
+});
 
 const ZVerifyQuery = z.strictObject({ month: ZMonth.optional() });
 
-async function verifyAudit({ req, principal, audit }: TenantContext, deps: Deps) {
-  const q = parseQuery(ZVerifyQuery, req.url.searchParams);
-  const month = q.month ?? deps.clock.now().toISOString().slice(0, 7);
-  audit.target = `audit:${month}`;
-  return json(200, await verifyAuditMonth(principal.tenantId, month, deps, deps.config.AUDIT_CHAIN_KEYED_SINCE));
-}
+export const verifyAudit = operation({
+  name: 'verifyAudit', method: 'GET', route: 'audit/verify', tags: ['audit'], summary: 'Verify the audit hash chain',
+  auth: 'tenant', permission: 'audit:read', action: 'audit.verify',
+  query: ZVerifyQuery,
+  responses: { 200: { description: 'Verification report', json: ZChainReport } },
+  errors: [],
+  handler: async ({ query, principal, audit }, deps) => {
+    const month = query.month ?? deps.clock.now().toISOString().slice(0, 7);
+    audit.target = `audit:${month}`;
+    return reply(200, await verifyAuditMonth(principal.tenantId, month, deps, deps.config.AUDIT_CHAIN_KEYED_SINCE));
+  },
+});
 
-export const auditRoutes: RouteDef[] = [
-  tenantRoute({ name: 'listAudit', method: 'GET', route: 'audit', permission: 'audit:read', action: 'audit.read', handler: listAudit }),
-  tenantRoute({ name: 'verifyAudit', method: 'GET', route: 'audit/verify', permission: 'audit:read', action: 'audit.verify', handler: verifyAudit }),
-];
+export const auditRoutes = [listAudit, verifyAudit];

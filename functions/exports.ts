@@ -1,49 +1,85 @@
+import { z } from 'zod';
 import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
 import { downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
-import { getExport, startExport } from '../shared/exports/start-export';
+import { getExport, listExports, startExport } from '../shared/exports/start-export';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
-import { ArchiveError } from '../shared/kernel/errors';
-import { parseJsonBody } from '../shared/http/json-body';
-import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
-import { json } from '../shared/http/respond';
+import { operation, reply } from '../shared/http/operation';
+import { ZExport, ZId } from '../shared/http/schemas';
+import { downloadResponses, ZDelivery } from './documents';
 
 /** Thin handlers for bulk exports (a ZIP of a search, e.g. a fiscal year). */
-async function createExport({ req, principal, audit }: TenantContext, deps: Deps) {
-  const request = await parseJsonBody(req, ZExportRequest);
-  const { job, run } = await startExport(principal, request, req.requestId, deps);
-  audit.target = job.id;
-  // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).
-  setImmediate(() => {
-    run().catch((err: unknown) => deps.log.error('export worker crashed', { exportId: job.id, error: String(err) }));
-  });
-  const base = deps.config.ARCHIVE_PUBLIC_BASE_PATH;
-  return json(202, toPublicExport(job, base), { Location: `${base}/exports/${job.id}` });
-}
+const ZExportParams = z.strictObject({ id: ZId });
 
-async function readExport({ req, principal }: TenantContext, deps: Deps) {
-  return json(200, toPublicExport(await getExport(principal.tenantId, req.params.id!, deps), deps.config.ARCHIVE_PUBLIC_BASE_PATH));
-}
+export const createExport = operation({
+  name: 'createExport', method: 'POST', route: 'exports', tags: ['exports'],
+  summary: 'Export a search (e.g. a fiscal year) as one ZIP with manifest.json and manifest.csv',
+  auth: 'tenant', permission: 'exports:create', action: 'export.create',
+  body: { json: ZExportRequest, example: { fiscalYear: 2024, includeOriginals: true } },
+  responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location'] } },
+  errors: ['export_too_large', 'invalid_query'],
+  handler: async ({ body, req, principal, audit }, deps) => {
+    const { job, run } = await startExport(principal, body, req.requestId, deps);
+    audit.target = job.id;
+    // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).
+    setImmediate(() => {
+      run().catch((err: unknown) => deps.log.error('export worker crashed', { exportId: job.id, error: String(err) }));
+    });
+    const base = deps.config.ARCHIVE_PUBLIC_BASE_PATH;
+    return reply(202, toPublicExport(job, base), { Location: `${base}/exports/${job.id}` });
+  },
+});
 
-async function downloadExportArchive({ req, principal }: TenantContext, deps: Deps) {
-  const delivery = req.url.searchParams.get('delivery') ?? 'stream';
-  if (delivery !== 'stream' && delivery !== 'redirect') throw new ArchiveError('invalid_query', { detail: 'delivery must be stream or redirect.' });
-  const h = (name: string) => req.headers.get(name);
-  const result = await downloadExport({ tenantId: principal.tenantId, exportId: req.params.id!, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery }, deps);
-  return { status: result.status, headers: result.headers, ...(result.body ? { body: result.body } : {}) };
-}
+export const readExport = operation({
+  name: 'getExport', method: 'GET', route: 'exports/{id}', tags: ['exports'], summary: 'Progress of an export',
+  auth: 'tenant', permission: 'documents:read', action: 'export.read',
+  params: ZExportParams, paramsError: 'export_not_found',
+  responses: { 200: { description: 'The export', json: ZExport } },
+  errors: ['export_not_found'],
+  handler: async ({ params, principal }, deps) => reply(200, toPublicExport(await getExport(principal.tenantId, params.id, deps), deps.config.ARCHIVE_PUBLIC_BASE_PATH)),
+});
 
-export const exportRoutes: RouteDef[] = [
-  tenantRoute({ name: 'createExport', method: 'POST', route: 'exports', permission: 'exports:create', action: 'export.create', handler: createExport }),
-  tenantRoute({ name: 'getExport', method: 'GET', route: 'exports/{id}', permission: 'documents:read', action: 'export.read', handler: readExport }),
-  // A bulk copy: the same right as starting one, so a grant to read single documents never carries it.
-  tenantRoute({ name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', permission: 'exports:create', action: 'export.download', handler: downloadExportArchive }),
-];
+const ZListExports = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), continuationToken: z.string().min(1).max(4000).optional() });
+const pageToken = {
+  encode: (t: string | null) => (t ? Buffer.from(t).toString('base64url') : null),
+  decode: (t: string | undefined) => (t ? Buffer.from(t, 'base64url').toString('utf8') : undefined),
+};
+
+export const listTenantExports = operation({
+  name: 'listExports', method: 'GET', route: 'exports', tags: ['exports'], summary: "The tenant's exports, newest first, paged",
+  auth: 'tenant', permission: 'documents:read', action: 'export.list',
+  query: ZListExports,
+  responses: { 200: { description: 'A page of exports', json: z.strictObject({ items: z.array(ZExport), continuationToken: z.string().nullable() }) } },
+  errors: [],
+  handler: async ({ query, principal }, deps) => {
+    const page = await listExports(principal.tenantId, query.limit, pageToken.decode(query.continuationToken), deps);
+    return reply(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH)), continuationToken: pageToken.encode(page.continuationToken) });
+  },
+});
+
+// A bulk copy: the same right as starting one, so a grant to read single documents never carries it.
+export const downloadExportArchive = operation({
+  name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', tags: ['exports'],
+  summary: 'Download a finished export ZIP (needs exports:create, like starting one; Range, If-Range, If-None-Match, ?delivery=redirect)',
+  auth: 'tenant', permission: 'exports:create', action: 'export.download',
+  params: ZExportParams, paramsError: 'export_not_found',
+  query: ZDelivery,
+  responses: downloadResponses(['application/zip'], 'The ZIP'),
+  errors: ['export_not_found', 'export_not_ready', 'export_expired', 'range_not_satisfiable', 'export_fixity_mismatch'],
+  handler: async ({ params, query, req, principal }, deps) => {
+    const h = (name: string) => req.headers.get(name);
+    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: query.delivery }, deps);
+    return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
+  },
+});
+
+export const exportRoutes = [listTenantExports, createExport, readExport, downloadExportArchive];
 
 /** Registered with app.timer by functions/index.ts. */
 export const exportTimer = {
   name: 'exportMaintenance',
+  description: 'Restarts stale export jobs and deletes expired export ZIPs',
   schedule: (c: Config) => c.ARCHIVE_EXPORT_SCHEDULE,
   run: (deps: Deps) => maintainExports({ now: deps.clock.now(), deps }),
 };

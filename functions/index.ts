@@ -13,6 +13,7 @@ import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
 import { ROUTES } from './routes';
 import { TIMERS } from './timers';
+import { recordStoredOutcome } from '../shared/validation/worker';
 
 app.setup({ enableHttpStream: true });
 
@@ -71,3 +72,15 @@ for (const timer of TIMERS) {
     },
   });
 }
+
+// Outcomes of the Java validation app (validator/): recorded here, where the catalog and the audit chain live.
+// A failing message is retried by the host and ends in `<queue>-outcome-poison` (alerted in infra).
+app.storageQueue('recordValidationOutcome', {
+  queueName: `${config.ARCHIVE_VALIDATION_QUEUE}-outcome`,
+  connection: 'ArchiveStorage',
+  handler: async (message: unknown, context: InvocationContext) => {
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
+    const result = await recordStoredOutcome(text, new Date(), await getDeps());
+    context.log(JSON.stringify({ queue: 'validation-outcome', result }));
+  },
+});

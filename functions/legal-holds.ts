@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/deps';
-import { ArchiveError } from '../shared/kernel/errors';
-import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
-import { created, json } from '../shared/http/respond';
+import { operation, reply } from '../shared/http/operation';
+import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHold, placeHoldsByQuery, releaseHold, releaseHoldEverywhere } from '../shared/retention/holds';
-import { parseJsonBody } from '../shared/http/json-body';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const ZPlaceHold = z.strictObject({ reason: text(500), caseReference: text(200) });
@@ -15,35 +12,80 @@ const ZPlaceHoldsByQuery = ZPlaceHold.extend({
 });
 const ZReleaseHold = z.strictObject({ reason: text(500) });
 
-async function placeDocumentHold({ req, principal }: TenantContext, deps: Deps) {
-  const body = await parseJsonBody(req, ZPlaceHold);
-  const hold = await placeHold({ principal, documentId: req.params.id!, ...body }, deps);
-  return created(`${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${req.params.id}/legal-holds/${hold.id}`, hold);
-}
+/** The example the other definitions follow: everything about one operation, in one place. */
+export const placeDocumentHold = operation({
+  name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', tags: ['retention'],
+  summary: 'Place a legal hold on a document',
+  auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place',
+  params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
+  body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },
+  responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location'] } },
+  errors: ['document_not_found', 'document_disposed', 'worm_unavailable'],
+  handler: async ({ params, body, principal }, deps) => {
+    const hold = await placeHold({ principal, documentId: params.id, ...body }, deps);
+    return reply(201, hold, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${params.id}/legal-holds/${hold.id}` });
+  },
+});
 
-async function placeQueryHold({ req, principal, audit }: TenantContext, deps: Deps) {
-  const body = await parseJsonBody(req, ZPlaceHoldsByQuery);
-  const result = await placeHoldsByQuery({ principal, ...body }, deps);
-  audit.target = result.holdId;
-  return json(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
-}
+export const placeQueryHold = operation({
+  name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', tags: ['retention'],
+  summary: 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)',
+  auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query',
+  body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
+  responses: { 201: { description: 'Placed on every matching document', json: ZHoldsResult } },
+  errors: ['invalid_query', 'worm_unavailable'],
+  handler: async ({ body, principal, audit }, deps) => {
+    const result = await placeHoldsByQuery({ principal, ...body }, deps);
+    audit.target = result.holdId;
+    return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
+  },
+});
 
-async function releaseDocumentHold({ req, principal }: TenantContext, deps: Deps) {
-  const body = await parseJsonBody(req, ZReleaseHold);
-  if (!req.params.holdId) throw new ArchiveError('hold_not_found');
-  return json(200, await releaseHold({ principal, documentId: req.params.id!, holdId: req.params.holdId, reason: body.reason }, deps));
-}
+export const releaseDocumentHold = operation({
+  name: 'releaseLegalHold', method: 'DELETE', route: 'documents/{id}/legal-holds/{holdId}', tags: ['retention'],
+  summary: 'Release a legal hold (four eyes: not by the person who placed it, nor through their API key)',
+  auth: 'tenant', permission: 'holds:release', action: 'legal-hold.release',
+  params: z.strictObject({ id: ZId, holdId: ZId }), paramsError: 'hold_not_found',
+  body: { json: ZReleaseHold, example: { reason: 'Audit closed' } },
+  responses: { 200: { description: 'Released; the hold as it is now', json: ZLegalHold } },
+  errors: ['document_not_found', 'hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
+  handler: async ({ params, body, principal }, deps) => reply(200, await releaseHold({ principal, documentId: params.id, holdId: params.holdId, reason: body.reason }, deps)),
+});
 
-async function releaseQueryHold({ req, principal, audit }: TenantContext, deps: Deps) {
-  const body = await parseJsonBody(req, ZReleaseHold);
-  audit.target = req.params.holdId ?? null;
-  const result = await releaseHoldEverywhere({ principal, holdId: req.params.holdId!, reason: body.reason }, deps);
-  return json(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
-}
+export const releaseQueryHold = operation({
+  name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', tags: ['retention'],
+  summary: 'Release a hold on every document it covers',
+  auth: 'tenant', permission: 'holds:release', action: 'legal-hold.release',
+  params: z.strictObject({ holdId: ZId }), paramsError: 'hold_not_found',
+  target: (p) => p.holdId,
+  body: { json: ZReleaseHold },
+  responses: { 200: { description: 'Released', json: ZHoldsResult } },
+  errors: ['hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
+  handler: async ({ params, body, principal }, deps) => {
+    const result = await releaseHoldEverywhere({ principal, holdId: params.holdId, reason: body.reason }, deps);
+    return reply(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
+  },
+});
 
-export const legalHoldRoutes: RouteDef[] = [
-  tenantRoute({ name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', permission: 'holds:place', action: 'legal-hold.place', handler: placeDocumentHold }),
-  tenantRoute({ name: 'releaseLegalHold', method: 'DELETE', route: 'documents/{id}/legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseDocumentHold }),
-  tenantRoute({ name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', permission: 'holds:release', action: 'legal-hold.release', handler: releaseQueryHold }),
-  tenantRoute({ name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', permission: 'holds:place', action: 'legal-hold.place-by-query', handler: placeQueryHold }),
-];
+const ZListHolds = z.strictObject({
+  status: z.literal('open'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  continuationToken: z.string().min(1).max(4000).optional(),
+});
+
+/** `GET /legal-holds?status=open`: every open hold, per document under it, paged by document. */
+export const listOpenHolds = operation({
+  name: 'listLegalHolds', method: 'GET', route: 'legal-holds', tags: ['legal holds'], summary: 'Open legal holds (one item per held document and hold), paged by document',
+  auth: 'tenant', permission: 'documents:read', action: 'legal-hold.list',
+  query: ZListHolds,
+  responses: { 200: { description: 'A page of open holds', json: z.strictObject({ items: z.array(ZLegalHold.extend({ documentId: z.string() })), continuationToken: z.string().nullable() }) } },
+  errors: [],
+  handler: async ({ query, principal }, deps) => {
+    const token = query.continuationToken ? Buffer.from(query.continuationToken, 'base64url').toString('utf8') : undefined;
+    const page = await deps.retention.catalog.held(principal.tenantId, query.limit, token);
+    const items = page.items.flatMap((d) => (d.holds ?? []).filter((h) => !h.releasedAt).map((hold) => ({ documentId: d.id, ...hold })));
+    return reply(200, { items, continuationToken: page.continuationToken ? Buffer.from(page.continuationToken).toString('base64url') : null });
+  },
+});
+
+export const legalHoldRoutes = [listOpenHolds, placeDocumentHold, releaseDocumentHold, releaseQueryHold, placeQueryHold];

@@ -1,18 +1,21 @@
-import type { Deps } from '../shared/deps';
-import type { PublicContext, RouteDef } from '../shared/http/pipeline';
-import { json } from '../shared/http/respond';
+import { z } from 'zod';
+import { operation, reply } from '../shared/http/operation';
+import type { RouteDef } from '../shared/http/pipeline';
 import { buildOpenApi } from '../shared/openapi/document';
+import { TIMERS } from './timers';
 
-let cached: string | undefined;
+let cached: ReturnType<typeof buildOpenApi> | undefined;
 
 /**
- * GET /openapi.json (public): the description of the route table, built once. The table is
+ * GET /openapi.json (public): generated from the operation definitions, built once. The table is
  * handed in by functions/routes.ts and read at call time, so this file does not import it (no cycle).
  */
-export function openApiRoutes(table: () => RouteDef[]): RouteDef[] {
-  const openApi = async (_ctx: PublicContext, deps: Deps) => {
-    cached ??= JSON.stringify(buildOpenApi(table(), deps.config.ARCHIVE_PUBLIC_BASE_PATH));
-    return { ...json(200, null), body: cached };
-  };
-  return [{ name: 'openApi', method: 'GET', route: 'openapi.json', auth: 'public', handler: openApi }];
+export function openApiRoutes(table: () => readonly RouteDef[]): RouteDef[] {
+  const openApi = operation({
+    name: 'openApi', method: 'GET', route: 'openapi.json', tags: ['meta'], summary: 'This OpenAPI 3.1 description', auth: 'public',
+    responses: { 200: { description: 'The description', json: z.looseObject({ openapi: z.literal('3.1.0') }) } },
+    errors: [],
+    handler: async (_, deps) => reply(200, (cached ??= buildOpenApi(table(), deps.config.ARCHIVE_PUBLIC_BASE_PATH, TIMERS))),
+  });
+  return [openApi];
 }

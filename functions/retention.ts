@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/deps';
 import { toPublicDocument } from '../shared/kernel/document';
-import { parseQuery } from '../shared/documents/list-documents';
-import { readJsonBody } from '../shared/http/json-body';
-import { type RouteDef, type TenantContext, tenantRoute } from '../shared/http/pipeline';
-import { json } from '../shared/http/respond';
+import { operation, reply } from '../shared/http/operation';
+import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
 import { approveDisposal, describePolicy, extendRetention, listDue, setPolicy } from '../shared/retention/review';
 import { ZTenantRetentionPolicy } from '../shared/kernel/retention';
 
@@ -18,43 +15,74 @@ const ZDueQuery = z.strictObject({
 });
 const ZApprove = z.strictObject({ before: instant, reason, documentIds: z.array(z.string().min(1).max(64)).min(1).max(500).optional() });
 
+/** What GET /retention/policy answers can be sent back: its read-only members are ignored. */
+const ZPolicyBody = z.preprocess((raw) => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = raw as Record<string, unknown>;
+  return policy;
+}, ZTenantRetentionPolicy);
+
 const token = {
   encode: (t: string | null) => (t ? Buffer.from(t).toString('base64url') : null),
   decode: (t: string | undefined) => (t ? Buffer.from(t, 'base64url').toString('utf8') : undefined),
 };
 
-async function readPolicy({ principal }: TenantContext, deps: Deps) {
-  return json(200, await describePolicy(principal.tenantId, deps));
-}
+const POLICY_ERRORS = ['invalid_retention_policy', 'retention_below_legal_floor'] as const;
 
-async function putPolicy({ req, principal, audit }: TenantContext, deps: Deps) {
-  audit.target = 'retention-policy';
-  return json(200, await setPolicy(principal, await readJsonBody(req, ZTenantRetentionPolicy), deps));
-}
+export const readPolicy = operation({
+  name: 'getRetentionPolicy', method: 'GET', route: 'retention/policy', tags: ['retention'], summary: 'The tenant\'s retention policy',
+  auth: 'tenant', permission: 'documents:read', action: 'retention.policy-read',
+  responses: { 200: { description: 'The policy, with the legal floor and the effective classes', json: ZRetentionPolicyOut } },
+  errors: [],
+  handler: async ({ principal }, deps) => reply(200, await describePolicy(principal.tenantId, deps)),
+});
 
-async function extend({ req, principal }: TenantContext, deps: Deps) {
-  const body = await readJsonBody(req, ZExtend);
-  return json(200, toPublicDocument(await extendRetention({ principal, documentId: req.params.id!, ...body }, deps)));
-}
+export const putPolicy = operation({
+  name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', tags: ['retention'],
+  summary: 'Set the tenant\'s retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)',
+  auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-set',
+  target: () => 'retention-policy',
+  body: { json: ZPolicyBody },
+  responses: { 200: { description: 'Set', json: ZRetentionPolicyOut } },
+  errors: [...POLICY_ERRORS],
+  handler: async ({ body, principal }, deps) => reply(200, await setPolicy(principal, body, deps)),
+});
 
-async function due({ req, principal }: TenantContext, deps: Deps) {
-  const q = parseQuery(ZDueQuery, req.url.searchParams);
-  const before = q.before ?? deps.clock.now().toISOString();
-  const page = await listDue(principal.tenantId, { before, limit: q.limit, continuationToken: token.decode(q.continuationToken) }, deps);
-  return json(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: token.encode(page.continuationToken) });
-}
+export const extend = operation({
+  name: 'extendRetention', method: 'POST', route: 'documents/{id}/retention', tags: ['retention'], summary: 'Extend a document\'s retention (never shorten)',
+  auth: 'tenant', permission: 'retention:extend', action: 'retention.extend',
+  params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
+  body: { json: ZExtend, example: { retainUntil: '2040-12-31', reason: 'Pending litigation' } },
+  responses: { 200: { description: 'Extended; the document as it is now', json: ZDocument } },
+  errors: ['document_not_found', 'document_disposed', 'retention_shortening_refused', 'worm_unavailable'],
+  handler: async ({ params, body, principal }, deps) => reply(200, toPublicDocument(await extendRetention({ principal, documentId: params.id, ...body }, deps))),
+});
 
-async function approve({ req, principal, audit }: TenantContext, deps: Deps) {
-  const body = await readJsonBody(req, ZApprove);
-  const result = await approveDisposal({ principal, ...body }, deps);
-  audit.target = `approval:${result.approvalId}`;
-  return json(201, result);
-}
+export const due = operation({
+  name: 'listRetentionDue', method: 'GET', route: 'retention/due', tags: ['retention'], summary: 'Documents whose retention has ended',
+  auth: 'tenant', permission: 'retention:approve', action: 'retention.due-list',
+  query: ZDueQuery,
+  responses: { 200: { description: 'A page', json: ZDuePage } },
+  errors: [],
+  handler: async ({ query, principal }, deps) => {
+    const before = query.before ?? deps.clock.now().toISOString();
+    const page = await listDue(principal.tenantId, { before, limit: query.limit, continuationToken: token.decode(query.continuationToken) }, deps);
+    return reply(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: token.encode(page.continuationToken) });
+  },
+});
 
-export const retentionRoutes: RouteDef[] = [
-  tenantRoute({ name: 'getRetentionPolicy', method: 'GET', route: 'retention/policy', permission: 'documents:read', action: 'retention.policy-read', handler: readPolicy }),
-  tenantRoute({ name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', permission: 'retention:manage', action: 'retention.policy-set', handler: putPolicy }),
-  tenantRoute({ name: 'extendRetention', method: 'POST', route: 'documents/{id}/retention', permission: 'retention:extend', action: 'retention.extend', handler: extend }),
-  tenantRoute({ name: 'listRetentionDue', method: 'GET', route: 'retention/due', permission: 'retention:approve', action: 'retention.due-list', handler: due }),
-  tenantRoute({ name: 'approveDisposal', method: 'POST', route: 'retention/approvals', permission: 'retention:approve', action: 'retention.approve', handler: approve }),
-];
+/** An approval is a new record (its id goes into each document's disposalApproval): 201 Created. */
+export const approve = operation({
+  name: 'approveDisposal', method: 'POST', route: 'retention/approvals', tags: ['retention'], summary: 'Approve disposal of documents due',
+  auth: 'tenant', permission: 'retention:approve', action: 'retention.approve',
+  body: { json: ZApprove, example: { before: '2025-01-01', reason: 'Annual review' } },
+  responses: { 201: { description: 'Approved: the new approval, the documents it covers and those skipped', json: ZApproval } },
+  errors: ['document_not_found'],
+  handler: async ({ body, principal, audit }, deps) => {
+    const result = await approveDisposal({ principal, ...body }, deps);
+    audit.target = `approval:${result.approvalId}`;
+    return reply(201, result);
+  },
+});
+
+export const retentionRoutes = [readPolicy, putPolicy, extend, due, approve];

@@ -3,20 +3,23 @@ import type { Config } from '../shared/config';
 import { sealAuditLog } from '../shared/audit/seal';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../shared/retention/timers';
 import { exportTimer } from './exports';
+import { requeuePendingValidations } from '../shared/validation/request';
 
 export interface TimerDef {
   /** Unique; also the Azure Functions function name. */
   name: string;
+  /** What it does, for the OpenAPI description (x-timers) and the README. */
+  description?: string;
   schedule: (config: Config) => string;
   run: (deps: Deps) => Promise<unknown>;
 }
 
 /** The one timer table: registered by functions/index.ts (app.timer) and run by the local host; each is a plain function of deps. */
 export const TIMERS: TimerDef[] = [
-  { name: 'retentionSweep', schedule: (c) => c.ARCHIVE_SWEEP_SCHEDULE, run: runSweepTimer },
-  { name: 'fixityCheck', schedule: (c) => c.ARCHIVE_FIXITY_SCHEDULE, run: runFixityTimer },
-  { name: 'reconcileCatalog', schedule: (c) => c.ARCHIVE_RECONCILE_SCHEDULE, run: runReconcileTimer },
-  /** Writes each grown audit partition's chain head as an immutable blob (shared/audit/seal.ts). */
-  { name: 'sealAuditLog', schedule: (c) => c.AUDIT_SEAL_SCHEDULE, run: (deps) => sealAuditLog({ now: deps.clock.now(), deps }) },
+  { name: 'retentionSweep', description: 'Disposes of documents whose retention has ended (approved, no legal hold)', schedule: (c) => c.ARCHIVE_SWEEP_SCHEDULE, run: runSweepTimer },
+  { name: 'fixityCheck', description: 'Re-hashes archived files against their catalog SHA-256', schedule: (c) => c.ARCHIVE_FIXITY_SCHEDULE, run: runFixityTimer },
+  { name: 'reconcileCatalog', description: 'Rebuilds missing catalog items from manifests and lists orphan blobs', schedule: (c) => c.ARCHIVE_RECONCILE_SCHEDULE, run: runReconcileTimer },
+  { name: 'requeueValidations', description: 'Queues again the rendition validation of documents still pending (a lost queue message)', schedule: (c) => c.ARCHIVE_VALIDATION_REQUEUE_SCHEDULE, run: (deps) => requeuePendingValidations({ now: deps.clock.now(), olderThanSeconds: deps.config.ARCHIVE_VALIDATION_PENDING_SECONDS, max: 500 }, deps) },
+  { name: 'sealAuditLog', description: 'Writes each grown audit partition\'s chain head as an immutable seal blob', schedule: (c) => c.AUDIT_SEAL_SCHEDULE, run: (deps) => sealAuditLog({ now: deps.clock.now(), deps }) },
   exportTimer,
 ];

@@ -391,6 +391,9 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'ARCHIVE_WORM', value: 'enforce' }
         { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
         { name: 'ARCHIVE_ALLOWED_REGIONS', value: location }
+        { name: 'STORAGE_QUEUE_URL', value: archiveStorage.properties.primaryEndpoints.queue }
+        { name: 'ArchiveStorage__queueServiceUri', value: archiveStorage.properties.primaryEndpoints.queue }
+        { name: 'ArchiveStorage__credential', value: 'managedidentity' }
       ]
     }
     functionAppConfig: {
@@ -675,6 +678,288 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+// ---------------------------------------------------------------- rendition validation (issue #14): queues, Java app, least rights, alerts
+// The Node app queues {tenantId, documentId, renditionSha256} on rendition-validation after each upload. The Java app
+// (validator/, veraPDF library) validates the rendition, stores <documentId>/validation.json create-only and posts the
+// outcome on rendition-validation-outcome; the Node app checks the report's SHA-256, puts the document's retain-until
+// and legal hold on it and records the outcome (catalog + audit chain). Failing messages go to the -poison queues after
+// five deliveries (host.json maxDequeueCount).
+resource archiveQueueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: archiveStorage
+  name: 'default'
+}
+
+resource validationQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueueService
+  name: 'rendition-validation'
+}
+
+resource validationPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueueService
+  name: 'rendition-validation-poison'
+}
+
+resource validationOutcomeQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueueService
+  name: 'rendition-validation-outcome'
+}
+
+resource validationOutcomePoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: archiveQueueService
+  name: 'rendition-validation-outcome-poison'
+}
+
+resource validatorPackageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: runtimeBlobService
+  name: 'validator-package'
+}
+
+resource validatorPlan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: '${namePrefix}-vplan-${take(suffix, 6)}'
+  location: location
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
+  name: toLower('${namePrefix}-validator-${take(suffix, 6)}')
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: validatorPlan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: runtimeStorage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
+        { name: 'ArchiveStorage__blobServiceUri', value: archiveStorage.properties.primaryEndpoints.blob }
+        { name: 'ArchiveStorage__queueServiceUri', value: archiveStorage.properties.primaryEndpoints.queue }
+        { name: 'ArchiveStorage__credential', value: 'managedidentity' }
+        { name: 'ARCHIVE_VALIDATION_QUEUE', value: validationQueue.name }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${runtimeStorage.properties.primaryEndpoints.blob}validator-package'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 10
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'java'
+        version: '17'
+      }
+    }
+  }
+}
+
+var queueRoles = {
+  reader: '19e7f393-937e-4f77-808e-94535e297925'
+  messageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
+  messageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
+}
+
+// Read any blob, write blobs, never delete (no delete data action). The assignment's ABAC condition narrows writes to
+// blobs named validation.json; the app writes with If-None-Match: * (create-only), and the account's version-level
+// immutability keeps the first version even if a later write made a new one. Setting retain-until and legal hold is
+// left to the Node app (Blob Data Owner), which checks the report's SHA-256 before it locks it.
+resource validatorBlobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(archiveStorage.id, 'rendition-validator-blobs')
+  properties: {
+    roleName: 'Archive rendition validator (${archiveAccountName})'
+    description: 'Reads archive blobs and creates validation reports, nothing else (no removal, no immutability or legal-hold changes).'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+        ]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource validatorBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: archiveStorage
+  name: guid(archiveStorage.id, validatorApp.id, 'rendition-validator-blobs')
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: validatorBlobRole.id
+    conditionVersion: '2.0'
+    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))'
+  }
+}
+
+resource validatorQueueRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationQueue
+  name: guid(validationQueue.id, validatorApp.id, queueRoles.messageProcessor)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
+  }
+}
+
+resource validatorPoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationPoisonQueue
+  name: guid(validationPoisonQueue.id, validatorApp.id, queueRoles.messageSender)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+resource validatorOutcomeSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationOutcomeQueue
+  name: guid(validationOutcomeQueue.id, validatorApp.id, queueRoles.messageSender)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+// The Java host's own runtime storage (deployment package, leases): the runtime account, never the archive.
+resource validatorRuntimeBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: runtimeStorage
+  name: guid(runtimeStorage.id, validatorApp.id, roles.storageBlobDataContributor)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
+resource validatorInsightsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: insights
+  name: guid(insights.id, validatorApp.id, roles.monitoringMetricsPublisher)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+// The Node app sends validation requests and consumes outcomes (one queue each).
+resource appValidationSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationQueue
+  name: guid(validationQueue.id, app.id, queueRoles.messageSender)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+resource appOutcomeRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationOutcomeQueue
+  name: guid(validationOutcomeQueue.id, app.id, queueRoles.messageProcessor)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
+  }
+}
+
+resource appOutcomePoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationOutcomePoisonQueue
+  name: guid(validationOutcomePoisonQueue.id, app.id, queueRoles.messageSender)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageSender)
+  }
+}
+
+resource validationFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-rendition-validation-failed'
+  location: location
+  properties: {
+    description: 'veraPDF rejected a rendition that claims PDF/A-2b: the document shows validation failed with the rule ids.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "rendition validation failed"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource validationPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-rendition-validation-poison'
+  location: location
+  properties: {
+    description: 'A validation request or outcome failed five times and was moved to its poison queue: that document stays validation pending.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "rendition-validation-poison" or message has "rendition-validation-outcome-poison" or message has "moved to the poison queue"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // Names and endpoints only: no keys, connection strings or secrets leave this template.
 output functionAppName string = app.name
 output apiBaseUrl string = 'https://${app.properties.defaultHostName}/api'
@@ -682,3 +967,5 @@ output archiveStorageAccount string = archiveStorage.name
 output cosmosAccount string = cosmos.name
 output keyVaultName string = vault.name
 output appPrincipalId string = app.identity.principalId
+output validatorAppName string = validatorApp.name
+output validatorPrincipalId string = validatorApp.identity.principalId

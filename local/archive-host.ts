@@ -10,6 +10,8 @@ import { closeServer, listen } from './emulators';
 import { createArchiveServer } from './server';
 import { importLegacySnapshot } from './state';
 import { LocalTimers, startLocalTimers } from './timers';
+import type { RenditionValidator } from '../shared/kernel/validation';
+import { startValidationLoop } from './validation-loop';
 
 export interface ArchiveHostOptions {
   env: NodeJS.ProcessEnv;
@@ -23,6 +25,8 @@ export interface ArchiveHostOptions {
   log?: Logger;
   /** Run the Functions timers on their schedules (npm start). Off by default so test hosts stay deterministic. */
   timers?: boolean;
+  /** Run the rendition validation worker every few seconds with this validator (npm start with a JDK); tests call it directly. */
+  validator?: RenditionValidator;
 }
 
 export interface ArchiveHost {
@@ -33,6 +37,8 @@ export interface ArchiveHost {
   restored: { legacySnapshotItems: number; indexedFromManifests: number };
   /** The scheduled timers, when asked for (`timers: true`). */
   timers: LocalTimers | null;
+  /** Whether the validation worker loop runs in this host. */
+  validating: boolean;
   stop(): Promise<void>;
 }
 
@@ -52,13 +58,16 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
   const server = createArchiveServer(ROUTES, deps);
   const port = await listen(server, opts.port ?? 0);
   const timers = opts.timers ? startLocalTimers(TIMERS, deps, deps.log) : null;
+  const loop = opts.validator ? startValidationLoop({ ...deps, validator: opts.validator }) : null;
   return {
     url: `http://127.0.0.1:${port}/api`,
     deps,
     server,
     restored,
     timers,
+    validating: loop !== null,
     stop: async () => {
+      await loop?.stop();
       await timers?.stop();
       await closeServer(server);
       await deps.normaliser.close();

@@ -1,6 +1,6 @@
 /**
  * Local stand-ins for the Azure services, shared by `npm start`, the test setup and
- * the benchmarks: Azurite (Blob), the Cosmos DB protocol server, and an OIDC issuer.
+ * the benchmarks: Azurite (Blob and Queue), the Cosmos DB protocol server, and an OIDC issuer.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,17 +46,37 @@ export interface AzuriteOptions {
   port?: number;
   /** Directory for durable data; in memory when absent (tests). */
   location?: string;
+  queuePort?: number;
 }
 
-export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running & { connectionString: string; port: number; pid: number }> {
-  const port = opts.port ?? (await freePort());
-  const main = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/blob/main.js');
-  const args = [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--loose', '--skipApiVersionCheck', '--disableTelemetry', '--silent'];
-  args.push(...(opts.location ? ['--location', opts.location] : ['--inMemoryPersistence']));
+export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running & { connectionString: string; port: number; queuePort: number; pid: number }> {
+  // Blob (documents) and Queue (rendition validation requests): one Azurite process each.
+  const blob = await startAzuriteService('blob', opts.port ?? (await freePort()), opts.location);
+  const queue = await startAzuriteService('queue', opts.queuePort ?? (await freePort()), opts.location).catch(async (err: unknown) => {
+    await blob.stop();
+    throw err;
+  });
+  return {
+    port: blob.port,
+    queuePort: queue.port,
+    pid: blob.pid,
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+      `BlobEndpoint=http://127.0.0.1:${blob.port}/${AZURITE_ACCOUNT};QueueEndpoint=http://127.0.0.1:${queue.port}/${AZURITE_ACCOUNT};`,
+    stop: async () => {
+      await Promise.all([blob.stop(), queue.stop()]);
+    },
+  };
+}
+
+async function startAzuriteService(service: 'blob' | 'queue', port: number, location: string | undefined): Promise<Running & { port: number; pid: number }> {
+  const main = path.join(path.dirname(require.resolve('azurite/package.json')), `dist/src/${service}/main.js`);
+  const args = [main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--loose', '--skipApiVersionCheck', '--disableTelemetry', '--silent'];
+  args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start on port ${port}:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`Azurite (${service}) did not start on port ${port}:\n${output}`)), 30_000);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (/successfully listens/.test(output)) {
@@ -68,7 +88,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running &
     child.stderr!.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`Azurite exited with ${code}:\n${output}`));
+      reject(new Error(`Azurite (${service}) exited with ${code}:\n${output}`));
     });
   });
   child.stdout!.resume();
@@ -76,7 +96,6 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running &
   return {
     port,
     pid: child.pid!,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

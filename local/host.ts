@@ -12,11 +12,14 @@ import { freePort, startAzurite, startCosmos } from './emulators';
 import { LOCAL_AUDIENCE, loadOrCreateSigningKey, startOidcIssuer } from './oidc';
 import { AUDIT_CHAIN_KEY_FILE, COSMOS_DATA_DIR, LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE } from './paths';
 import { TIMER_ZONE } from './timers';
+import { javaToolsPresent, resolveVeraPdf, VeraPdfValidator } from '../shared/validation/verapdf';
 
 async function main() {
   const azuriteDir = path.join(LOCAL_DIR, 'azurite');
   fs.mkdirSync(azuriteDir, { recursive: true });
-  const azurite = process.env.STORAGE_CONNECTION_STRING ? null : await startAzurite({ port: LOCAL_PORTS.azurite || (await freePort()), location: azuriteDir });
+  const azurite = process.env.STORAGE_CONNECTION_STRING
+    ? null
+    : await startAzurite({ port: LOCAL_PORTS.azurite || (await freePort()), queuePort: LOCAL_PORTS.azuriteQueue || (await freePort()), location: azuriteDir });
   const cosmos = await startCosmos({ port: LOCAL_PORTS.cosmos, dataDir: COSMOS_DATA_DIR });
   const oidc = await startOidcIssuer(await loadOrCreateSigningKey(SIGNING_KEY_FILE), { port: LOCAL_PORTS.oidc });
   const env = {
@@ -31,13 +34,25 @@ async function main() {
     AUDIT_CHAIN_KEY: process.env.AUDIT_CHAIN_KEY ?? loadOrCreateAuditChainKey(AUDIT_CHAIN_KEY_FILE),
     ...process.env, // an explicit setting wins over the embedded defaults
   };
-  const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR, timers: true });
+  // The validation worker needs veraPDF (a JDK and Maven); Node alone still runs the archive.
+  let validator: VeraPdfValidator | undefined;
+  let validation = 'off: no JDK/Maven on PATH. Install a JDK (17+) and Maven, then restart; documents show validation: pending until then';
+  if (javaToolsPresent()) {
+    try {
+      validator = new VeraPdfValidator(resolveVeraPdf(path.resolve(__dirname, '../..')));
+      validation = 'veraPDF (PDF/A-2B) worker on the rendition-validation queue, every 3 s';
+    } catch (err) {
+      validation = `off: veraPDF could not be resolved through Maven (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); documents show validation: pending`;
+    }
+  }
+  const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR, timers: true, ...(validator ? { validator } : {}) });
   const timers = host.timers?.timers ?? [];
   const banner = [
     '',
     'Document archive (local host) is running',
     `  API            ${host.url.replace('127.0.0.1', 'localhost')}   (try GET /api/health)`,
-    azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port}, data in ${azuriteDir}` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment',
+    azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port} (queues on :${azurite.queuePort}), data in ${azuriteDir}` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment',
+    `  Validation     ${validation}`,
     `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, durable: every write is journaled and fsync'ed`,
     `                 before it is acknowledged (${COSMOS_DATA_DIR}: snapshot.ndjson + journal.ndjson, compacted)`,
     `                 replayed ${cosmos.restoredEntries} journal/snapshot entries, imported ${host.restored.legacySnapshotItems} from an old snapshot,`,

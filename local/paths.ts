@@ -16,5 +16,5 @@ function port(name: string, fallback: number): number {
   return n;
 }
 
-export const LOCAL_PORTS = { archive: port('ARCHIVE', 7071), oidc: port('OIDC', 7072), azurite: port('AZURITE', 10000), cosmos: port('COSMOS', 8081) } as const;
+export const LOCAL_PORTS = { archive: port('ARCHIVE', 7071), oidc: port('OIDC', 7072), azurite: port('AZURITE', 10000), azuriteQueue: port('AZURITE_QUEUE', 10001), cosmos: port('COSMOS', 8081) } as const;
 export const LOCAL_ISSUER = `http://127.0.0.1:${LOCAL_PORTS.oidc}`;

@@ -1,4 +1,5 @@
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
 import { AuditLog } from './adapters/azure/audit-log';
 import { BlobArchive } from './adapters/azure/blobs';
@@ -12,6 +13,8 @@ import { assertAllowedRegions, azureRegionSource, RegionSource } from './adapter
 import { RetentionCatalog, RetentionPolicies, TimerState } from './adapters/azure/retention-store';
 import { KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
 import { TenantRecords } from './adapters/azure/tenant-records';
+import { TenantSettingsCache } from './adapters/azure/settings-cache';
+import { ValidationQueue } from './adapters/azure/validation-queue';
 import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
@@ -22,14 +25,15 @@ import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Deps } from './deps';
 import { NormaliserPool } from './normalise/pool';
-import type { Logger, SecretSource } from './ports';
+import type { Logger, SecretSource, SettingsCachePort } from './ports';
 
 /**
  * The composition root: the one place that builds the Azure adapters and hands them to the use
  * cases as ports (shared/deps.ts). `cosmos` is returned beside the ports for the health probe and
- * the local host, which sit above the core.
+ * the local host, which sit above the core; `settings` (this instance's tenant settings cache) for
+ * the tests and tools that write records directly and must clear it.
  */
-export type AzureDeps = Deps & { cosmos: CosmosContainers };
+export type AzureDeps = Deps & { cosmos: CosmosContainers; settings: SettingsCachePort };
 
 export const consoleLogger: Logger = {
   info: (m, f) => console.log(JSON.stringify({ level: 'info', msg: m, ...f })),
@@ -48,6 +52,11 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const blobService = config.STORAGE_CONNECTION_STRING
     ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
     : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());
+  // Few, short retries: a queue outage must not hold an upload (its request is re-queued later).
+  const queueOptions = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1000, tryTimeoutInMs: 10_000 } };
+  const queueService = config.STORAGE_CONNECTION_STRING
+    ? QueueServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING, queueOptions)
+    : new QueueServiceClient(config.STORAGE_QUEUE_URL ?? config.STORAGE_ACCOUNT_URL!.replace('.blob.', '.queue.'), credential ?? new DefaultAzureCredential(), queueOptions);
   const cosmosConnection = cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() });
   if (config.runtime === 'azure') {
     // Fail closed before anything is served: no store may sit outside the allowed regions.
@@ -59,7 +68,8 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
   }
   const clock = overrides.clock ?? systemClock;
-  const tenantRecords = new TenantRecords(cosmos.tenants);
+  const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
+  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
   const secrets =
     overrides.secrets ??
     (config.KEY_VAULT_URL
@@ -102,12 +112,14 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     log,
     retention: {
       catalog: new RetentionCatalog(cosmos.documents),
-      policies: new RetentionPolicies(cosmos.tenants),
+      policies: new RetentionPolicies(cosmos.tenants, settings),
       timers: new TimerState(cosmos.tenants),
       disposer: new BlobDisposer(blobService),
       orphans: new OrphanRecords(cosmos.tenants),
     },
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
+    settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
+    validationQueue: new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE),
   };
 }

@@ -19,6 +19,7 @@ import type {
   RetentionCatalogPort,
   RetentionPoliciesPort,
   TimerStatePort,
+  ValidationQueuePort,
 } from './ports';
 
 /** Everything a use case may touch: storage through its ports, built once by the composition root (shared/app.ts). */
@@ -45,6 +46,8 @@ export interface Deps {
   retention: RetentionDeps;
   /** Converts uploads in worker threads (bounded pool, timeout per job), off the event loop. */
   normaliser: Normaliser;
+  /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
+  validationQueue: ValidationQueuePort;
 }
 
 /** What retention use cases and timers need beyond the document spine. */

@@ -93,8 +93,22 @@ const ZConfig = z
     ARCHIVE_NORMALISE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
     /** Longest a worker may convert one upload; past it the worker is terminated and the upload refused (422 normalisation_timeout). */
     ARCHIVE_NORMALISE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(120_000),
+    /**
+     * How long an instance keeps a tenant's rights sets, rights assignments, SoD policy and
+     * retention policy (absent ones too) before reading them again; a change made on another
+     * instance applies here within this time (the changing instance applies it at once). 0: off.
+     */
+    ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
     ARCHIVE_ALLOWED_REGIONS: csv.default(['northeurope']),
     ARCHIVE_PUBLIC_BASE_PATH: z.string().default('/api'),
+    /** Queue service of the archive account (Azure); derived from STORAGE_ACCOUNT_URL when absent. */
+    STORAGE_QUEUE_URL: z.url().optional(),
+    /** Storage queue asking the validation worker to check a rendition; its poison queue is `<name>-poison`. */
+    ARCHIVE_VALIDATION_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/, 'must be a queue name (lowercase letters, digits, single hyphens; 3–56 characters)').default('rendition-validation'),
+    /** A document still `validation: pending` this long after upload (or its last request) is queued again. */
+    ARCHIVE_VALIDATION_PENDING_SECONDS: z.coerce.number().int().min(60).default(900),
+    /** NCRONTAB schedule of the pass that re-queues pending validations. */
+    ARCHIVE_VALIDATION_REQUEUE_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
   });
 
 export type Config = z.infer<typeof ZConfig>;

@@ -5,7 +5,8 @@ import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
 
-export type Representation = 'original' | 'rendition';
+/** `validation`: veraPDF's stored report on the rendition (JSON). */
+export type Representation = 'original' | 'rendition' | 'validation';
 
 export interface DocumentFileRequest {
   tenantId: string;
@@ -24,6 +25,12 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
   if (r.representation === 'rendition') {
     file = doc.rendition;
     name = `${(doc.original.fileName ?? doc.id).replace(/\.[^.]*$/, '')}.pdf`;
+  } else if (r.representation === 'validation') {
+    if (!doc.validation || doc.validation.status === 'pending') {
+      throw new ArchiveError('validation_pending', { detail: `The rendition of document ${doc.id} is queued for validation; its report is not stored yet.` });
+    }
+    file = { mediaType: 'application/json', ...doc.validation.report };
+    name = `${(doc.original.fileName ?? doc.id).replace(/\.[^.]*$/, '')}.validation.json`;
   } else {
     const original = doc.originals[r.part - 1];
     if (!original) throw new ArchiveError('document_not_found', { detail: `Document ${doc.id} has ${doc.originals.length} original file(s).` });

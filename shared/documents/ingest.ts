@@ -6,7 +6,9 @@ import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome } from '../ports';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
-import { ArchivedDocument, OriginalFile, TDocumentMetadata, ZDocumentMetadata } from '../kernel/document';
+import { requestValidation } from '../validation/request';
+import { metadataDiff, metadataHistoryOf } from './correct-metadata';
+import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 
 export interface IngestCommand {
   principal: Principal;
@@ -25,7 +27,7 @@ export interface IngestResult {
  * ingest = [validate, dedupe, normalise, hash, store (create-only, WORM), index].
  * The audit entry is appended by the request pipeline, once, after the outcome is known.
  */
-export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser'>): Promise<IngestResult> {
+export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>): Promise<IngestResult> {
   const { tenantId } = cmd.principal;
   const metadata = parseMetadata(cmd.metadata);
   if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
@@ -41,6 +43,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
       if (earlier.contentKey !== contentKey) {
         throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
       }
+      assertSameMetadata(earlier, metadata);
       await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
       return { document: earlier, replayed: true };
     }
@@ -48,11 +51,14 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
 
   const duplicate = await deps.catalog.findByContentKey(tenantId, contentKey);
   // Indexed since the check above by a concurrent request with this key and these files: a replay.
-  if (duplicate && duplicate.id === id) return { document: duplicate, replayed: true };
+  if (duplicate && duplicate.id === id) {
+    assertSameMetadata(duplicate, metadata);
+    return { document: duplicate, replayed: true };
+  }
   if (duplicate) {
     throw new ArchiveError('duplicate_document', {
       detail: `These original bytes are already archived as document ${duplicate.id}.`,
-      extensions: { documentId: duplicate.id, location: `/documents/${duplicate.id}` },
+      extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
     });
   }
 
@@ -100,17 +106,19 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   // it records the content key so that a loser can tell a retry from a reused key.
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
-  const writes: CreateOnlyOutcome[] = [];
-  writes.push(await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey }));
-  if (writes[0] === 'different') return answerLoser(deps, tenantId, id, contentKey);
-  for (const [i, original] of originals.entries()) {
-    writes.push(await deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey }));
-  }
+  const rendition = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
+  if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
+  // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
+  const writes: CreateOnlyOutcome[] = await Promise.all(
+    originals.map((original, i) => deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey })),
+  );
+  const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
-  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey);
-  const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), Buffer.from(JSON.stringify(document, null, 2)), 'application/json', worm, { contentkey: contentKey });
-  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey);
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
+  const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, metadata);
   await deps.catalog.create(document);
+  await requestValidation(document, deps); // never fails the upload: the document is stored
   return { document, replayed: false };
 }
 
@@ -119,7 +127,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, metadata: TDocumentMetadata): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
@@ -132,8 +140,23 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
       retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
     });
   }
+  assertSameMetadata(winner, metadata);
   await deps.catalog.create(winner); // completes an attempt that crashed before indexing
   return { document: winner, replayed: true };
+}
+
+/**
+ * A retry must be the same request: replaying the earlier answer for different metadata would
+ * silently drop the caller's correction. 422 names the fields that differ from what was archived
+ * (as ingested, before any correction); corrections go through PATCH /documents/{id}/metadata.
+ */
+function assertSameMetadata(earlier: ArchivedDocument, metadata: TDocumentMetadata): void {
+  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, metadata).map((c) => c.field);
+  if (differences.length === 0) return;
+  throw new ArchiveError('idempotency_key_reused', {
+    detail: `This Idempotency-Key was already used for the same files with different metadata (${differences.join(', ')}); correct the archived document with PATCH /documents/${earlier.id}/metadata instead.`,
+    extensions: { documentId: earlier.id, differences },
+  });
 }
 
 /** How long a request that lost the race for an Idempotency-Key is asked to wait before retrying. */
@@ -143,15 +166,4 @@ const IN_FLIGHT_RETRY_SECONDS = 2;
 async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
   if (!(await deps.blobs.exists(tenantId, blobLayout.manifest(id)))) return null;
   return JSON.parse((await deps.blobs.readAll(tenantId, blobLayout.manifest(id))).toString('utf8')) as ArchivedDocument;
-}
-
-function parseMetadata(raw: unknown): TDocumentMetadata {
-  const parsed = ZDocumentMetadata.safeParse(raw ?? {});
-  if (!parsed.success) {
-    throw new ArchiveError('invalid_metadata', {
-      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'metadata'}: ${i.message}`).join('; '),
-      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-    });
-  }
-  return parsed.data;
 }

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { csvField } from './names';
 import type { ExportManifest, ManifestDocument } from '../kernel/export';
 
-const CSV_COLUMNS = ['documentId', 'path', 'role', 'mediaType', 'size', 'sha256', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt'] as const;
+const CSV_COLUMNS = ['documentId', 'path', 'role', 'mediaType', 'size', 'sha256', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt', 'validation', 'validator', 'validationFailedRules'] as const;
 
 /**
  * The manifest entries of a running export, one JSON line each in a temporary file, so that an
@@ -70,7 +70,9 @@ export class ManifestSpool {
           const d = JSON.parse(line) as ManifestDocument;
           const md = d.metadata;
           for (const f of d.files) {
-            const row = [d.id, f.path, f.role, f.mediaType, f.size, f.sha256, d.fiscalYear, md.documentDate, md.kind, md.counterparty, md.amount, md.currency, md.reference, md.tags, d.createdAt];
+            const v = f.validation;
+            const checked = v && v.status !== 'pending' ? v : null;
+            const row = [d.id, f.path, f.role, f.mediaType, f.size, f.sha256, d.fiscalYear, md.documentDate, md.kind, md.counterparty, md.amount, md.currency, md.reference, md.tags, d.createdAt, v?.status, checked && `${checked.validator} ${checked.profile}`, checked?.failedRules];
             yield `${row.map((v) => csvField(v as Parameters<typeof csvField>[0])).join(',')}\r\n`;
           }
         }

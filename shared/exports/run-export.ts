@@ -11,7 +11,7 @@ import { statusOf } from '../http/problem';
 import type { BlobRead, ExportJobsPort } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile } from '../kernel/export';
+import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile, ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log'>;
 
@@ -183,7 +183,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): Asyn
       if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
       const base = names.baseName(doc);
       const files: PlannedFile[] = [
-        { doc, file: doc.rendition, entry: { path: `documents/${base}.pdf`, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256 } },
+        { doc, file: doc.rendition, entry: { path: `documents/${base}.pdf`, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },
       ];
       if (job.includeOriginals) {
         doc.originals.forEach((o, i) => {
@@ -230,4 +230,11 @@ async function audit(deps: ExportDeps, job: ExportJob, action: 'export.completed
   } catch (err) {
     deps.log.error('export audit append failed', { exportId: job.id, error: String(err) });
   }
+}
+
+/** The rendition's validation as the export manifest states it. */
+function manifestValidation(doc: ArchivedDocument): ManifestValidation {
+  const v = doc.validation;
+  if (!v || v.status === 'pending') return { status: 'pending' };
+  return { status: v.status, validator: `${v.validator.name} ${v.validator.version}`, profile: v.profile, failedRules: v.failedRules, validatedAt: v.validatedAt, reportSha256: v.report.sha256 };
 }

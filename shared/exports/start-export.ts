@@ -46,3 +46,8 @@ export async function getExport(tenantId: string, id: string, deps: Pick<Deps, '
   if (!job) throw new ArchiveError('export_not_found', { detail: `No export ${id}.` });
   return job;
 }
+
+/** `GET /exports`: the tenant's exports, newest first, paged. */
+export async function listExports(tenantId: string, limit: number, continuationToken: string | undefined, deps: Pick<Deps, 'exportJobs'>) {
+  return deps.exportJobs.list(tenantId, limit, continuationToken);
+}

@@ -2,48 +2,19 @@ import type { Readable } from 'node:stream';
 import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../ports';
-import type { AuditAction } from '../kernel/audit';
-import { type Permission, type Principal, personOf } from '../kernel/principal';
-import { ArchiveError, toArchiveError } from '../kernel/errors';
+import { type Principal, personOf } from '../kernel/principal';
+import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
+import { parseJsonBody } from './json-body';
+import type { Operation, OperationInput, RequestBodySpec } from './operation';
 import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
-import type { ArchiveRequest, ArchiveResponse, HttpMethod } from './types';
+import type { ArchiveRequest, ArchiveResponse } from './types';
+import { z } from 'zod';
 
-export interface TenantContext {
-  req: ArchiveRequest;
-  principal: Principal;
-  /** The handler names what it touched; the pipeline writes the one audit entry. */
-  audit: { target: string | null };
-}
-
-export interface PublicContext {
-  req: ArchiveRequest;
-}
-
-interface RouteBase {
-  /** Unique; also the Azure Functions function name. */
-  name: string;
-  method: HttpMethod;
-  /** Azure Functions route template under /api, e.g. `documents/{id}`. */
-  route: string;
-}
-
-export interface TenantRoute extends RouteBase {
-  auth: 'tenant';
-  permission: Permission;
-  action: AuditAction;
-  handler: (ctx: TenantContext, deps: Deps) => Promise<ArchiveResponse>;
-}
-
-export interface PublicRoute extends RouteBase {
-  auth: 'public';
-  handler: (ctx: PublicContext, deps: Deps) => Promise<ArchiveResponse>;
-}
-
-export type RouteDef = TenantRoute | PublicRoute;
-
-/** A route that needs a credential: tenant, permission and audit action come with it. */
-export const tenantRoute = (r: Omit<TenantRoute, 'auth'>): RouteDef => ({ ...r, auth: 'tenant' });
+/** The route table holds operations (shared/http/operation.ts): one definition each. */
+export type RouteDef = Operation;
+export type TenantRoute = Extract<Operation, { auth: 'tenant' }>;
+export type PublicRoute = Extract<Operation, { auth: 'public' }>;
 
 export function problemResponse(err: ArchiveError, requestId: string, instance?: string): ArchiveResponse {
   return {
@@ -62,10 +33,10 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let response: ArchiveResponse;
   let principal: Principal | null = null;
   let failure: ArchiveError | null = null;
-  const audit = { target: req.params.id ?? null };
+  const audit: { target: string | null; detail?: string } = { target: req.params.id ?? null };
   try {
     if (route.auth === 'public') {
-      response = await route.handler({ req }, deps);
+      response = toResponse(route, await route.handler(await parseInput(route, req), deps));
     } else {
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'));
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
@@ -73,7 +44,10 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       if (!principal.permissions.has(route.permission)) {
         throw new ArchiveError('forbidden', { detail: `This needs the permission ${route.permission}.`, extensions: { permission: route.permission } });
       }
-      response = await route.handler({ req, principal, audit }, deps);
+      const params = parseParams(route, req);
+      if (route.target) audit.target = route.target(params);
+      const input = await parseInput(route, req, params);
+      response = toResponse(route, await route.handler({ ...input, principal, audit }, deps));
     }
   } catch (err) {
     failure = toArchiveError(err);
@@ -111,7 +85,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       requestId: req.requestId,
       clientIp: req.clientIp,
       userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
-      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : {}),
+      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
     };
     // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
     if (!limited || limited.first) {
@@ -132,6 +106,39 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     }
   }
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
+}
+
+/** Path parameters by the operation's schema; one it refuses names a resource that cannot exist. */
+function parseParams(op: Operation, req: ArchiveRequest): unknown {
+  if (!op.params) return {};
+  const parsed = op.params.safeParse(req.params);
+  if (!parsed.success) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  return parsed.data;
+}
+
+/** Query and body by the operation's schemas, so handlers only see validated, typed input. */
+async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = parseParams(op, req)): Promise<OperationInput<z.ZodType, z.ZodType, RequestBodySpec>> {
+  const query = op.query ? parseQuery(op.query, req.url.searchParams) : {};
+  const body = !op.body ? undefined : 'json' in op.body ? await parseJsonBody(req, op.body.json) : req.body;
+  return { params, query, body, req };
+}
+
+/** The query string by a zod schema; a value it refuses is a 400 invalid_query naming each problem. */
+export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchParams, code: ErrorCode = 'invalid_query'): z.infer<T> {
+  const parsed = schema.safeParse(Object.fromEntries(params));
+  if (!parsed.success) {
+    throw new ArchiveError(code, { detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+  }
+  return parsed.data;
+}
+
+/** A handler's typed reply as bytes: a declared JSON body is serialised here, streams pass through. */
+function toResponse(op: Operation, reply: { status: number; headers?: Record<string, string>; body?: unknown }): ArchiveResponse {
+  const declared = op.responses[reply.status];
+  if (declared?.json) {
+    return { status: reply.status, headers: { 'Content-Type': 'application/json; charset=utf-8', ...reply.headers }, body: JSON.stringify(reply.body) };
+  }
+  return { status: reply.status, ...(reply.headers ? { headers: reply.headers } : {}), ...(reply.body !== undefined ? { body: reply.body as ArchiveResponse['body'] } : {}) };
 }
 
 /** Retries of the audit append after a completed state change, with these pauses (ms) between them. */

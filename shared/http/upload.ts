@@ -36,7 +36,28 @@ export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Pr
   }
   const bytes = await readBounded(req.body, limits.maxBytes);
   if (bytes.length === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
-  return { files: [{ bytes, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: undefined };
+  return { files: [{ bytes, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: rawMetadata(req) };
+}
+
+/**
+ * A raw body has no room for metadata: it comes in the `Archive-Metadata` header (base64url of
+ * the JSON) or the `metadata` query parameter (the JSON, URL-encoded). Not both.
+ */
+function rawMetadata(req: ArchiveRequest): unknown {
+  const header = req.headers.get('archive-metadata');
+  const query = req.url.searchParams.get('metadata');
+  if (header !== null && query !== null) throw new ArchiveError('invalid_metadata', { detail: 'Send metadata in the Archive-Metadata header or the metadata query parameter, not both.' });
+  if (header === null && query === null) return undefined;
+  let text = query;
+  if (header !== null) {
+    if (!/^[A-Za-z0-9_-]*={0,2}$/.test(header.trim()) || header.length > 64 * 1024) throw new ArchiveError('invalid_metadata', { detail: 'The Archive-Metadata header must be base64url-encoded JSON.' });
+    text = Buffer.from(header.trim(), 'base64url').toString('utf8');
+  }
+  try {
+    return JSON.parse(text!);
+  } catch {
+    throw new ArchiveError('invalid_metadata', { detail: header !== null ? 'The Archive-Metadata header does not decode to JSON.' : 'The metadata query parameter is not valid JSON.' });
+  }
 }
 
 /**
@@ -133,18 +154,35 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
   });
 }
 
-function fileNameFromDisposition(header: string | null): string | null {
+/**
+ * RFC 6266: `filename*` (RFC 8187, UTF-8 or ISO-8859-1) wins over `filename`. HTTP header values
+ * reach us as Latin-1 strings, so a `filename="…"` sent as raw UTF-8 (what browsers and curl do)
+ * is re-read as UTF-8 when its bytes are valid UTF-8.
+ */
+export function fileNameFromDisposition(header: string | null): string | null {
   if (!header) return null;
-  const star = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  const star = /filename\*\s*=\s*(UTF-8|ISO-8859-1)'[^']*'([^;\s]+)/i.exec(header);
   if (star) {
-    try {
-      return decodeURIComponent(star[1]!.trim());
-    } catch {
-      return null;
+    const encoded = star[2]!.trim();
+    if (star[1]!.toUpperCase() === 'UTF-8') {
+      try {
+        return decodeURIComponent(encoded);
+      } catch {
+        return null;
+      }
     }
+    return encoded.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
   }
   const plain = /filename\s*=\s*"((?:[^"\\]|\\.)*)"|filename\s*=\s*([^;]+)/i.exec(header);
-  return plain ? (plain[1] ?? plain[2] ?? '').replace(/\\(.)/g, '$1').trim() : null;
+  return plain ? asUtf8((plain[1] ?? plain[2] ?? '').replace(/\\(.)/g, '$1').trim()) : null;
+}
+
+function asUtf8(latin1: string): string {
+  if (!/[\u0080-\u00ff]/.test(latin1) || /[^\u0000-\u00ff]/.test(latin1)) return latin1;
+  const bytes = Buffer.from(latin1, 'latin1');
+  const text = bytes.toString('utf8');
+  // Not valid UTF-8 (a real Latin-1 name such as `café` in ISO-8859-1): keep it as it came.
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : latin1;
 }
 
 function tooLarge(maxBytes: number): ArchiveError {

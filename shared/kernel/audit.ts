@@ -3,6 +3,8 @@ import { z } from 'zod';
 /** Closed list of what the audit log records. */
 export const ZAuditAction = z.enum([
   'document.ingest',
+  'document.correct-metadata',
+  'document.metadata-history',
   'document.read',
   'document.list',
   'document.download-original',
@@ -11,6 +13,7 @@ export const ZAuditAction = z.enum([
   'catalog.rebuild',
   'export.create',
   'export.read',
+  'export.list',
   'export.download',
   'export.completed',
   'export.failed',
@@ -38,6 +41,7 @@ export const ZAuditAction = z.enum([
   'legal-hold.place',
   'legal-hold.place-by-query',
   'legal-hold.release',
+  'legal-hold.list',
   'legal-hold.resync',
   'document.dispose',
   'document.fixity-failed',
@@ -46,6 +50,8 @@ export const ZAuditAction = z.enum([
   'document.blobs-orphaned',
   /** One entry for the refused requests of a principal answered 429 without an entry each. */
   'access.refusals-suppressed',
+  'document.validate-rendition',
+  'document.download-validation',
 ]);
 export type AuditAction = z.infer<typeof ZAuditAction>;
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ArchiveError } from './errors';
 import { RETENTION_CLASS_NAME } from './retention';
+import type { ValidationRecord } from './validation';
 import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from './retention';
 
 export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
@@ -64,10 +66,43 @@ export interface ArchivedDocument {
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;
+  /** veraPDF's verdict on the rendition (catalog only: the manifest is immutable); absent means pending. */
+  validation?: ValidationRecord;
   createdAt: string;
   /** `person`: the accountable person (for an API key, its creator); absent on documents from before: the subject. */
   createdBy: { subject: string; kind: string; person?: string };
   idempotencyKey?: string;
+  /** Normalised search keys of metadata.counterparty / metadata.reference (documents/search-keys.ts); indexed, searched by prefix. */
+  counterpartyKey?: string;
+  referenceKey?: string;
+  /** Version of the catalog metadata: absent or 1 as ingested, +1 per correction (documents/correct-metadata.ts). */
+  metadataVersion?: number;
+  /** Every correction, oldest first: who, when, why, what changed. The ingest manifest keeps the original. */
+  metadataHistory?: MetadataCorrection[];
+}
+
+export interface MetadataCorrection {
+  version: number;
+  at: string;
+  by: { subject: string; kind: string; person?: string };
+  reason: string;
+  changes: { field: string; from: unknown; to: unknown }[];
+  /** The metadata as of this version. */
+  metadata: TDocumentMetadata;
+  /** Retain-until moved later by this correction. */
+  retention?: { from: string; to: string };
+}
+
+/** Validates client metadata; a 400 listing every problem. */
+export function parseMetadata(raw: unknown): TDocumentMetadata {
+  const parsed = ZDocumentMetadata.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new ArchiveError('invalid_metadata', {
+      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'metadata'}: ${i.message}`).join('; '),
+      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
+  }
+  return parsed.data;
 }
 
 /** What clients see: the catalog item without storage internals. */
@@ -82,6 +117,7 @@ export function toPublicDocument(d: ArchivedDocument) {
     originals: d.originals.map(file),
     rendition,
     conversion: d.conversion,
+    validation: publicValidation(d.validation),
     metadata: d.metadata,
     fiscalYear: d.fiscalYear,
     retention: d.retention,
@@ -91,9 +127,17 @@ export function toPublicDocument(d: ArchivedDocument) {
     ...(d.disposal ? { disposal: { at: d.disposal.at, by: d.disposal.by, reason: d.disposal.reason } } : {}),
     createdAt: d.createdAt,
     createdBy: d.createdBy,
+    metadataVersion: d.metadataVersion ?? 1,
   };
 }
 export type PublicDocument = ReturnType<typeof toPublicDocument>;
+
+/** The validation outcome as clients see it: `pending`, or passed/failed with the failed rule ids. */
+export function publicValidation(v: ValidationRecord | undefined) {
+  if (!v || v.status === 'pending') return { status: 'pending' as const };
+  const { report: { blobName: _b, ...report }, ...rest } = v;
+  return { ...rest, report };
+}
 
 /** What the normaliser did to make the rendition, page by page (kept in the manifest). */
 export interface PageRecord {

@@ -64,7 +64,13 @@ export interface ManifestFile {
   mediaType: string;
   size: number;
   sha256: string;
+  /** Renditions: veraPDF's verdict as recorded when the export ran (a failure is never left out). */
+  validation?: ManifestValidation;
 }
+
+export type ManifestValidation =
+  | { status: 'pending' }
+  | { status: 'passed' | 'failed'; validator: string; profile: string; failedRules: string[]; validatedAt: string; reportSha256: string };
 
 export interface ManifestDocument {
   id: string;

@@ -7,6 +7,8 @@ export const PERMISSIONS = [
   /** Starting and downloading a bulk export (a copy of many documents at once), apart from single downloads. */
   'exports:create',
   'documents:write',
+  /** Correcting a document's catalog metadata (never its files); retention may only lengthen. */
+  'documents:correct',
   'holds:place',
   'holds:release',
   'retention:extend',
@@ -22,10 +24,10 @@ export type Permission = (typeof PERMISSIONS)[number];
 /** Built-in rights sets (templates). Tenants define their own (`/rights-sets`); these names are reserved. */
 export const BUILT_IN_RIGHTS_SETS: Record<string, readonly Permission[]> = {
   uploader: ['documents:write', 'documents:read'],
-  accountant: ['documents:read', 'documents:download', 'exports:create'],
-  archivist: ['documents:read', 'documents:download', 'documents:write', 'holds:place', 'retention:extend'],
+  accountant: ['documents:read', 'documents:download', 'exports:create', 'documents:correct'],
+  archivist: ['documents:read', 'documents:download', 'documents:write', 'documents:correct', 'holds:place', 'retention:extend'],
   auditor: ['documents:read', 'documents:download', 'exports:create', 'audit:read'],
-  'tenant-admin': ['documents:read', 'documents:download', 'exports:create', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
+  'tenant-admin': ['documents:read', 'documents:download', 'exports:create', 'documents:correct', 'audit:read', 'keys:manage', 'rights:manage', 'support:grant', 'holds:release', 'retention:approve', 'retention:manage'],
   /**
    * Mints upload keys for the tenant's client apps. Under the rights ceiling a key carries only what its
    * creator holds, and tenant-admin may not hold documents:write (it conflicts with retention:approve),

@@ -9,6 +9,7 @@ import type { ArchivedDocument } from '../kernel/document';
 import type { ExportJob } from '../kernel/export';
 import type { HoldQuery, SearchFilter } from '../kernel/search';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
+import type { ValidationRequest } from '../kernel/validation';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -127,6 +128,8 @@ export interface CatalogPort {
   create(doc: ArchivedDocument): Promise<'created' | 'exists'>;
   get(tenantId: string, id: string): Promise<ArchivedDocument | null>;
   findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null>;
+  /** Migration (the reconciler): gives a document archived before content-key markers its marker; idempotent. */
+  ensureContentMarker(doc: ArchivedDocument): Promise<'created' | 'exists'>;
   list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>>;
   countMatching(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number>;
   count(tenantId: string): Promise<number>;
@@ -142,6 +145,8 @@ export interface Versioned<T> {
 export interface RetentionCatalogPort {
   getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null>;
   replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'>;
+  /** After a disposal: drop the content-key marker if it still names this document. */
+  dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void>;
   sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]>;
   due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
@@ -149,6 +154,8 @@ export interface RetentionCatalogPort {
   held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
   unsafeCountFixityFailures(): Promise<number>;
+  /** Cross-tenant (a timer): active documents created before `cutoff` whose validation is missing, or pending and last asked for before `cutoff`. */
+  pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]>;
 }
 
 export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark };
@@ -229,6 +236,8 @@ export interface ExportJobsPort {
   get(tenantId: string, id: string): Promise<ExportJob | null>;
   save(job: ExportJob): Promise<void>;
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]>;
+  /** The tenant's exports, newest first, paged. */
+  list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
 }
 
 // ---- Audit log ----
@@ -266,4 +275,33 @@ export interface AuditLogPort {
 /** Where the archive reads its own secrets (API-key pepper, audit-chain key). */
 export interface SecretSource {
   get(name: string): Promise<string>;
+}
+
+/** A message taken from the rendition-validation queue. */
+export interface QueuedMessage {
+  messageId: string;
+  popReceipt: string;
+  dequeueCount: number;
+  text: string;
+}
+
+/** After this many deliveries a message goes to `<queue>-poison` (as the Functions queue trigger does). */
+export const MAX_DEQUEUE_COUNT = 5;
+
+/** The `rendition-validation` queue and its poison queue (shared/adapters/azure/validation-queue.ts). */
+export interface ValidationQueuePort {
+  readonly name: string;
+  send(request: ValidationRequest): Promise<void>;
+  receive(max: number, visibilitySeconds: number): Promise<QueuedMessage[]>;
+  complete(message: QueuedMessage): Promise<void>;
+  /** Moves a message that cannot be processed to the poison queue, unchanged. */
+  poison(message: QueuedMessage): Promise<void>;
+  /** Messages waiting in the poison queue (peek; for tests and the health view). */
+  peekPoison(max?: number): Promise<string[]>;
+}
+
+/** This instance's short-lived cache of tenant settings (shared/adapters/azure/settings-cache.ts). */
+export interface SettingsCachePort {
+  /** Forget everything (an operator wrote records directly, bypassing this instance). */
+  clear(): void;
 }

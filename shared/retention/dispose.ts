@@ -1,10 +1,10 @@
 import type { Deps } from '../deps';
-import { blobLayout } from '../kernel/blob-layout';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditPartition } from '../kernel/audit';
 import type { ArchivedDocument } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
+import { blobNamesOf } from './update';
 
 export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'system' };
 
@@ -91,7 +91,7 @@ export async function prepareDisposal(
   if (doc.status === 'disposing') {
     if (doc.legalHold) return { blocked: 'legal-hold' };
     try {
-      await disposer.deleteDocument(tenantId, id, [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(id)]);
+      await disposer.deleteDocument(tenantId, id, blobNamesOf(doc));
     } catch (err) {
       // The store refused (retention extended or hold set at storage level): the catalog goes back to active.
       const code = err instanceof StorageRefusal ? err.code : String(err);
@@ -150,6 +150,8 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
       const disposal: DisposalRecord = { ...p.disposal, audited: true };
       const next = p.doc.status === 'disposing' ? tombstoneOf(p.doc, disposal) : { ...p.doc, disposal };
       if ((await deps.retention.catalog.replace(next, p.etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while blobs were deleted' };
+      // The bytes are gone: they may be archived again. (A crash before this leaves a marker naming a tombstone, which the duplicate check ignores.)
+      await deps.retention.catalog.dropContentMarker(p.tenantId, p.doc.contentKey, p.id);
       return p.resumed ? 'completed' : 'disposed';
     }),
   );

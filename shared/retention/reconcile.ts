@@ -1,13 +1,15 @@
 import type { Deps } from '../deps';
 import { blobLayout } from '../kernel/blob-layout';
 import { indexFromManifest } from '../documents/rebuild-catalog';
+import { hasCurrentSearchKeys } from '../kernel/search-keys';
+import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId } from '../ports';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from '../kernel/retention';
-import { blobNamesOf } from './update';
+import { blobNamesOf, updateDocument } from './update';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -20,6 +22,8 @@ export interface ReconcileResult {
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
+  /** Catalog items given the search keys of their metadata (documents from before the keys; idempotent). */
+  keysMigrated: string[];
   checked: number;
   continuation: string | null;
   /** Document folders looked at in the blob store, and where the next run's blob walk resumes (null: all done). */
@@ -49,7 +53,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  * between its two writes).
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'clock'>): Promise<ReconcileResult> {
-  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, async (tenantId, documentId) => {
     if (await deps.catalog.get(tenantId, documentId)) return;
@@ -66,6 +70,17 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   });
 
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, async (tenantId, doc) => {
+    // Migration, re-run safely on every pass: documents archived before content-key markers get one.
+    await deps.catalog.ensureContentMarker(doc);
+    if (!hasCurrentSearchKeys(doc)) {
+      // The catalog's replace derives the keys; a concurrent write that already did so leaves nothing to do.
+      const migrated = await updateDocument(tenantId, doc.id, deps, (d) => (hasCurrentSearchKeys(d) ? { next: null, result: false } : { next: d, result: true })).catch((err: unknown) => {
+        // Disposed or gone since the walk read it: nothing to migrate.
+        if (err instanceof ArchiveError && (err.code === 'document_disposed' || err.code === 'document_not_found')) return false;
+        throw err;
+      });
+      if (migrated) result.keysMigrated.push(`${tenantId}/${doc.id}`);
+    }
     const blobs = await deps.blobs.documentBlobHolds(tenantId, doc.id);
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);

@@ -8,9 +8,10 @@ import { type Principal, personOf } from '../kernel/principal';
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
-/** The blobs of a document: every original, the rendition, the manifest. */
+/** The blobs of a document: every original, the rendition, the manifest, the validation report once stored. */
 export function blobNamesOf(doc: ArchivedDocument): string[] {
-  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id)];
+  const report = doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report.blobName] : [];
+  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id), ...report];
 }
 
 /**

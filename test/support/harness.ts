@@ -6,6 +6,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { ArchiveHost, startArchiveHost } from '../../local/archive-host';
 import { LOCAL_AUDIENCE, mintToken, TokenClaims } from '../../local/oidc';
 import type { Logger } from '../../shared/ports';
+import type { RenditionValidator } from '../../shared/kernel/validation';
 import { readEmulators, TestEmulators } from './emulators-file';
 
 export const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'corpus');
@@ -38,9 +39,10 @@ export interface TestArchive {
   stop(): Promise<void>;
 }
 
-export async function startTestArchive(overrides: Record<string, string> = {}, dataDir?: string): Promise<TestArchive> {
+/** `validator`: run the validation worker loop in the host, as `npm start` does with a JDK (tests otherwise call the worker directly). */
+export async function startTestArchive(overrides: Record<string, string> = {}, dataDir?: string, opts: { validator?: RenditionValidator } = {}): Promise<TestArchive> {
   const emulators = readEmulators();
-  const host = await startArchiveHost({ env: testEnv(emulators, overrides), log: quietLog, ...(dataDir ? { dataDir } : {}) });
+  const host = await startArchiveHost({ env: testEnv(emulators, overrides), log: quietLog, ...(dataDir ? { dataDir } : {}), ...(opts.validator ? { validator: opts.validator } : {}) });
   return {
     host,
     emulators,

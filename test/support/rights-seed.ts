@@ -16,4 +16,6 @@ export async function seedRightsSet(archive: TestArchive, tenantId: string, name
     updatedAt: new Date().toISOString(),
     updatedBy: { subject: 'operator:seed', kind: 'user' },
   });
+  // Written past the instance, as an operator would: the instance forgets its cached settings.
+  archive.host.deps.settings.clear();
 }

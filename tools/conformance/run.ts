@@ -13,7 +13,7 @@ import { normalise } from '../../shared/normalise';
 import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
 import { imageCases } from '../../test/support/image-cases';
-import { parseVeraPdfReport, resolveVeraPdf, runVeraPdf, VeraPdfJob } from './verapdf';
+import { parseVeraPdfReport, resolveVeraPdf, runVeraPdf, VeraPdfJob } from '../../shared/validation/verapdf';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const SHARED_CORPUS = path.resolve(ROOT, '../shared/corpus');

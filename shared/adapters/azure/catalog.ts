@@ -1,6 +1,7 @@
-import type { Container, SqlParameter } from '@azure/cosmos';
+import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
+import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 
@@ -18,23 +19,65 @@ function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'contin
   if (q.from) add('c.metadata.documentDate >= @from', '@from', q.from);
   if (q.to) add('c.metadata.documentDate <= @to', '@to', q.to);
   if (q.kind) add('c.metadata.kind = @kind', '@kind', q.kind);
-  if (q.counterparty) add('c.metadata.counterparty = @cp', '@cp', q.counterparty);
+  // Case- and accent-insensitive prefix match on the indexed key, within the partition.
+  if (q.counterparty) add('STARTSWITH(c.counterpartyKey, @cp)', '@cp', searchKey(q.counterparty));
   if (q.amountMin !== undefined) add('c.metadata.amount >= @amin', '@amin', q.amountMin);
   if (q.amountMax !== undefined) add('c.metadata.amount <= @amax', '@amax', q.amountMax);
   if (q.currency) add('c.metadata.currency = @cur', '@cur', q.currency);
-  if (q.reference) add('c.metadata.reference = @ref', '@ref', q.reference);
+  if (q.reference) add('STARTSWITH(c.referenceKey, @ref)', '@ref', searchKey(q.reference));
   (q.tags ?? []).forEach((tag, i) => add(`ARRAY_CONTAINS(c.metadata.tags, @tag${i})`, `@tag${i}`, tag));
   return { where: where.join(' AND '), parameters };
+}
+
+/**
+ * Content-key marker: which document holds these original bytes, in the documents container
+ * beside the catalog item (same partition), so the duplicate check is one point read however
+ * large the tenant grows. Written with the item; removed by disposal (shared/retention).
+ */
+export interface ContentKeyMarker {
+  id: string;
+  tenantId: string;
+  type: 'content-key';
+  contentKey: string;
+  documentId: string;
+}
+
+export const contentMarkerId = (contentKey: string) => `content:${contentKey}`;
+
+export function contentMarkerOf(doc: Pick<ArchivedDocument, 'tenantId' | 'id' | 'contentKey'>): ContentKeyMarker {
+  return { id: contentMarkerId(doc.contentKey), tenantId: doc.tenantId, type: 'content-key', contentKey: doc.contentKey, documentId: doc.id };
 }
 
 /** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
 export class DocumentCatalog implements CatalogPort {
   constructor(private readonly container: Container) {}
 
-  /** Create, never upsert: an existing id means the document already exists. */
+  /**
+   * Create, never upsert: an existing id means the document already exists. The item and its
+   * content-key marker go in one transactional batch (one round trip); the marker is only
+   * written when the item is new. Upserted, not created: bytes archived twice by concurrent
+   * requests leave the marker on one of them, and either answers the duplicate check.
+   */
   async create(doc: ArchivedDocument): Promise<'created' | 'exists'> {
+    const operations: OperationInput[] = [
+      // Each names the (same) partition: the local protocol server reads it per operation.
+      { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
+      { operationType: 'Upsert', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject },
+    ];
+    const res = await this.container.items.batch(operations, doc.tenantId);
+    const first = res.result?.[0]?.statusCode ?? res.code ?? 0;
+    if (first === 409) return 'exists';
+    if (first >= 200 && first < 300 && (res.result?.[1]?.statusCode ?? 0) < 300) return 'created';
+    throw Object.assign(new Error(`catalog create failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: first });
+  }
+
+  /**
+   * Gives an existing document its content-key marker if it has none (the one-off migration the
+   * reconciler re-runs; idempotent). Create-only: a marker already there is left as it is.
+   */
+  async ensureContentMarker(doc: ArchivedDocument): Promise<'created' | 'exists'> {
     try {
-      await this.container.items.create(doc);
+      await this.container.items.create(contentMarkerOf(doc));
       return 'created';
     } catch (err) {
       if (isCosmosStatus(err, 409)) return 'exists';
@@ -52,14 +95,21 @@ export class DocumentCatalog implements CatalogPort {
     }
   }
 
+  /**
+   * The document that holds these original bytes, unless disposed: a point read of the marker
+   * (a 404 on the common path), then of the document it names. Never a query.
+   */
   async findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null> {
-    const { resources } = await this.container.items
-      .query<ArchivedDocument>(
-        { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "document" AND c.contentKey = @k AND c.status != "disposed"', parameters: [{ name: '@t', value: tenantId }, { name: '@k', value: contentKey }] },
-        { partitionKey: tenantId },
-      )
-      .fetchAll();
-    return resources[0] ? strip(resources[0]) : null;
+    let marker: ContentKeyMarker | undefined;
+    try {
+      marker = (await this.container.item(contentMarkerId(contentKey), tenantId).read<ContentKeyMarker>()).resource;
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+    if (!marker || marker.tenantId !== tenantId || marker.type !== 'content-key' || marker.contentKey !== contentKey) return null;
+    const doc = await this.get(tenantId, marker.documentId);
+    return doc && doc.status !== 'disposed' && doc.contentKey === contentKey ? doc : null;
   }
 
   async list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>> {
@@ -90,7 +140,7 @@ export class DocumentCatalog implements CatalogPort {
 
   async count(tenantId: string): Promise<number> {
     const { resources } = await this.container.items
-      .query<number>({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t', parameters: [{ name: '@t', value: tenantId }] }, { partitionKey: tenantId })
+      .query<number>({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "document"', parameters: [{ name: '@t', value: tenantId }] }, { partitionKey: tenantId })
       .fetchAll();
     return resources[0] ?? 0;
   }

@@ -1,3 +1,4 @@
+import { ArchiveError } from '../../kernel/errors';
 import type { Container } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
@@ -62,6 +63,22 @@ export class ExportJobs implements ExportJobsPort {
       return resource && resource.tenantId === tenantId && resource.type === 'export' ? strip(resource) : null;
     } catch (err) {
       if (isCosmosStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  /** The tenant's exports, newest first, paged (within the tenant's partition). */
+  async list(tenantId: string, limit: number, continuationToken?: string): Promise<{ items: ExportJob[]; continuationToken: string | null }> {
+    try {
+      const res = await this.container.items
+        .query<ExportJob>(
+          { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "export" ORDER BY c.createdAt DESC', parameters: [{ name: '@t', value: tenantId }] },
+          { partitionKey: tenantId, maxItemCount: limit, continuationToken },
+        )
+        .fetchNext();
+      return { items: res.resources.map(strip), continuationToken: res.continuationToken ?? null };
+    } catch (err) {
+      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
       throw err;
     }
   }

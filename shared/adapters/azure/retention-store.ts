@@ -3,9 +3,12 @@ import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
 import type { HoldQuery } from '../../kernel/search';
+import { withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
+import { contentMarkerId, type ContentKeyMarker } from './catalog';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import type { TenantSettingsCache } from './settings-cache';
 
 /**
  * The catalog as retention sees it: optimistic-concurrency updates of the mutable
@@ -32,10 +35,27 @@ export class RetentionCatalog implements RetentionCatalogPort {
    */
   async replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'> {
     try {
-      const res = await this.container.item(doc.id, doc.tenantId).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      // Every write brings the search keys in line with the metadata it writes.
+      const res = await this.container.item(doc.id, doc.tenantId).replace(withSearchKeys(doc), { accessCondition: { type: 'IfMatch', condition: etag } });
       return { etag: res.etag };
     } catch (err) {
       if (isCosmosStatus(err, 412)) return 'conflict';
+      throw err;
+    }
+  }
+
+  /**
+   * After a disposal: the content-key marker goes if it still names this document (the same
+   * bytes may be archived again). A marker naming another document, or already gone, stays as it is.
+   */
+  async dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void> {
+    const item = this.container.item(contentMarkerId(contentKey), tenantId);
+    try {
+      const { resource, etag } = await item.read<ContentKeyMarker>();
+      if (!resource || resource.documentId !== documentId) return;
+      await item.delete({ accessCondition: { type: 'IfMatch', condition: etag } });
+    } catch (err) {
+      if (isCosmosStatus(err, 404) || isCosmosStatus(err, 412)) return;
       throw err;
     }
   }
@@ -105,6 +125,20 @@ export class RetentionCatalog implements RetentionCatalogPort {
     const { resources } = await this.container.items.query<number>(`SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND ${ruleSql(CATALOG_RULES.active)} AND c.fixity.ok = false`).fetchAll();
     return resources.reduce((a, b) => a + b, 0);
   }
+
+  /** Cross-tenant (the re-queue timer): active documents whose rendition validation is missing, or pending and last asked for before `cutoff`. */
+  async pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]> {
+    const { resources } = await this.container.items
+      .query<{ id: string; tenantId: string }>({
+        query:
+          'SELECT c.id, c.tenantId FROM c WHERE c.type = "document" AND c.status = "active" AND c.createdAt < @cutoff' +
+          ' AND (NOT IS_DEFINED(c.validation) OR (c.validation.status = "pending" AND (NOT IS_DEFINED(c.validation.requestedAt) OR c.validation.requestedAt < @cutoff)))' +
+          (q.onlyTenant ? ' AND c.tenantId = @t' : ''),
+        parameters: [{ name: '@cutoff', value: q.cutoff }, ...(q.onlyTenant ? [{ name: '@t', value: q.onlyTenant }] : [])],
+      }, { maxItemCount: q.max })
+      .fetchNext();
+    return resources.slice(0, q.max);
+  }
 }
 
 function holdFilter(q: HoldQuery): { where: string[]; parameters: SqlParameter[] } {
@@ -131,11 +165,18 @@ interface PolicyItem extends TTenantRetentionPolicy {
   safeguards?: SafeguardMark;
 }
 
-/** Per-tenant retention policy in the `tenants` container (partition /tenantId). */
+/** Per-tenant retention policy in the `tenants` container (partition /tenantId); cached per instance like the rights records (settings-cache.ts). */
 export class RetentionPolicies implements RetentionPoliciesPort {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly cache?: TenantSettingsCache,
+  ) {}
 
   async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
+    return this.cache ? this.cache.get(tenantId, 'retention-policy', () => this.read(tenantId)) : this.read(tenantId);
+  }
+
+  private async read(tenantId: string): Promise<StoredRetentionPolicy | null> {
     try {
       const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
       if (!resource || resource.tenantId !== tenantId) return null;
@@ -149,7 +190,12 @@ export class RetentionPolicies implements RetentionPoliciesPort {
 
   async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark): Promise<void> {
     const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, ...(safeguards ? { safeguards } : {}) };
-    await this.container.items.upsert(item);
+    this.cache?.invalidate(tenantId, 'retention-policy');
+    try {
+      await this.container.items.upsert(item);
+    } finally {
+      this.cache?.invalidate(tenantId, 'retention-policy');
+    }
   }
 }
 

@@ -1,6 +1,14 @@
 import type { Container } from '@azure/cosmos';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import type { TenantSettingsCache } from './settings-cache';
+
+/**
+ * Records read on nearly every request and changed rarely: cached per instance for a short
+ * lifetime (settings-cache.ts). API keys and support grants are not among them: a revocation
+ * applies at once on every instance.
+ */
+const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy']);
 
 /**
  * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights
@@ -8,9 +16,17 @@ import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
  * names the tenant, which is the partition key, so no read crosses tenants.
  */
 export class TenantRecords implements TenantRecordsPort {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly cache?: TenantSettingsCache,
+  ) {}
 
   async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<Versioned<T> | null> {
+    if (this.cache && CACHED_TYPES.has(type)) return this.cache.get(tenantId, id, () => this.read<T>(tenantId, id, type));
+    return this.read<T>(tenantId, id, type);
+  }
+
+  private async read<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<Versioned<T> | null> {
     try {
       const res = await this.container.item(id, tenantId).read<T>();
       const r = res.resource;
@@ -25,7 +41,7 @@ export class TenantRecords implements TenantRecordsPort {
   /** Create, never upsert: `exists` when the id is taken. */
   async create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'> {
     try {
-      await this.container.items.create(record);
+      await this.written(record.tenantId, record.id, () => this.container.items.create(record));
       return 'created';
     } catch (err) {
       if (isCosmosStatus(err, 409)) return 'exists';
@@ -36,7 +52,7 @@ export class TenantRecords implements TenantRecordsPort {
   /** Replace only if nobody changed it since it was read (optimistic concurrency). */
   async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
     try {
-      await this.container.item(record.id, record.tenantId).replace(record, { accessCondition: { type: 'IfMatch', condition: etag } });
+      await this.written(record.tenantId, record.id, () => this.container.item(record.id, record.tenantId).replace(record, { accessCondition: { type: 'IfMatch', condition: etag } }));
       return 'replaced';
     } catch (err) {
       if (isCosmosStatus(err, 412) || isCosmosStatus(err, 404)) return 'conflict';
@@ -46,16 +62,26 @@ export class TenantRecords implements TenantRecordsPort {
 
   /** Write whatever is there (records that carry no history, such as a policy document). */
   async upsert<T extends TenantRecord>(record: T): Promise<void> {
-    await this.container.items.upsert(record);
+    await this.written(record.tenantId, record.id, () => this.container.items.upsert(record));
   }
 
   async delete(tenantId: string, id: string): Promise<boolean> {
     try {
-      await this.container.item(id, tenantId).delete();
+      await this.written(tenantId, id, () => this.container.item(id, tenantId).delete());
       return true;
     } catch (err) {
       if (isCosmosStatus(err, 404)) return false;
       throw err;
+    }
+  }
+
+  /** A write of (tenant, id): this instance forgets the cached record before and after it, whatever the outcome. */
+  private async written<R>(tenantId: string, id: string, write: () => Promise<R>): Promise<R> {
+    this.cache?.invalidate(tenantId, id);
+    try {
+      return await write();
+    } finally {
+      this.cache?.invalidate(tenantId, id);
     }
   }
 

@@ -56,6 +56,9 @@ function fakes(s: fc.Scheduler, tick: boolean) {
     config: { ARCHIVE_MAX_PIXELS_PER_PAGE: 1e6, ARCHIVE_MAX_PAGES: 10 },
     retention: { policies: { get: s.scheduleFunction(async () => null) } },
     normaliser,
+    // Validation requests are fire-and-forget after the catalog write; the race is about the blobs.
+    validationQueue: { send: async () => undefined },
+    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
   };
   return { deps: deps as unknown as Parameters<typeof ingestDocument>[1], blobs, catalog };
 }

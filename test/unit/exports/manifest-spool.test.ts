@@ -56,4 +56,24 @@ describe('manifest spool', () => {
     await spool.dispose();
     expect(fs.existsSync(path.dirname(spool.file))).toBe(false);
   });
+
+  it("carries each rendition's validation outcome in manifest.json and in the CSV's validation columns", async () => {
+    const spool = new ManifestSpool();
+    const failed = doc(0);
+    failed.files[0]!.validation = { status: 'failed', validator: 'veraPDF 1.28.2', profile: 'PDF/A-2B', failedRules: ['6.2.4.3-2', '6.2.4.3-4'], validatedAt: '2024-02-01T00:05:00Z', reportSha256: 'ef'.repeat(32) };
+    const pending = doc(1);
+    pending.files[0]!.validation = { status: 'pending' };
+    await spool.add(failed);
+    await spool.add(pending);
+    await spool.close();
+    const parsed = JSON.parse(await text(spool.json(header))) as ExportManifest;
+    expect(parsed.documents[0]!.files[0]!.validation).toEqual(failed.files[0]!.validation);
+    const rows = (await text(spool.csv(header))).trimEnd().split('\r\n');
+    const columns = rows[1]!.split(',');
+    expect(columns.slice(-3)).toEqual(['validation', 'validator', 'validationFailedRules']);
+    expect(rows[2]!.endsWith(',failed,veraPDF 1.28.2 PDF/A-2B,6.2.4.3-2;6.2.4.3-4')).toBe(true);
+    expect(rows[3]!.endsWith(',,,')).toBe(true); // an original: no validation of its own
+    expect(rows[4]!.endsWith(',pending,,')).toBe(true);
+    await spool.dispose();
+  });
 });

@@ -2,7 +2,7 @@
  * The Azure Functions entry registers exactly the route table the local host serves,
  * plus every timer. The Functions runtime has no local stand-in, so only its `app` is replaced.
  */
-const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], setup: [] as unknown[] };
+const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], queue: [] as { name: string; options: { queueName: string } }[], setup: [] as unknown[] };
 
 import { minimalLocalEnv } from '../../support/config-env';
 
@@ -11,6 +11,7 @@ jest.mock('@azure/functions', () => ({
     setup: (o: unknown) => registered.setup.push(o),
     http: (name: string, options: { methods: string[]; route: string; authLevel: string }) => registered.http.push({ name, options }),
     timer: (name: string, options: { schedule: string }) => registered.timer.push({ name, options }),
+    storageQueue: (name: string, options: { queueName: string }) => registered.queue.push({ name, options }),
   },
 }));
 
@@ -32,5 +33,7 @@ describe('functions/index.ts', () => {
     expect(registered.timer.map((t) => t.name).sort()).toEqual(TIMERS.map((t) => t.name).sort());
     expect(TIMERS.map((t) => t.name)).toContain('exportMaintenance');
     for (const t of registered.timer) expect(t.options.schedule).toMatch(/^\S+( \S+){5}$/);
+    // The Java validator app's outcomes are recorded by the Node app (catalog + audit chain).
+    expect(registered.queue.map((q) => [q.name, q.options.queueName])).toEqual([['recordValidationOutcome', 'rendition-validation-outcome']]);
   });
 });

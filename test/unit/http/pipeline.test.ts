@@ -53,9 +53,8 @@ function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): Archiv
   };
 }
 
-const route = (handler: () => Promise<{ status: number; body?: Readable | string }>, permission: 'documents:read' | 'documents:write' = 'documents:read'): RouteDef => ({
-  name: 't', method: 'GET', route: 'documents/{id}', auth: 'tenant', permission, action: 'document.read', handler,
-});
+const route = (handler: () => Promise<{ status: number; body?: Readable | string }>, permission: 'documents:read' | 'documents:write' = 'documents:read'): RouteDef =>
+  ({ name: 't', method: 'GET', route: 'documents/{id}', summary: 't', tags: ['t'], responses: { 200: { description: 'ok', stream: ['text/plain'] } }, errors: [], auth: 'tenant', permission, action: 'document.read', handler }) as unknown as RouteDef;
 
 describe('handleRequest', () => {
   it('turns an unknown error into a generic 500 with the request id; the detail goes to the log only', async () => {

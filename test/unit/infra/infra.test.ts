@@ -124,4 +124,56 @@ describe('infra/main.bicep', () => {
     const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-documents-indexing-policy.json'), 'utf8')) as { compositeIndexes?: unknown[] };
     expect(Array.isArray(policy.compositeIndexes)).toBe(true);
   });
+
+  describe('the rendition validation app (issue #14)', () => {
+    const principalOf = (body: string) => /principalId:\s*(\w+)\.identity\.principalId/.exec(body)?.[1];
+    const assignmentsOf = (app: string) => all.filter((r) => principalOf(r.body) === app);
+
+    it('runs on its own Flex Consumption plan, Java 17, system-assigned identity, HTTPS only, in the same region', () => {
+      const plan = one('validatorPlan').body;
+      expect(plan).toMatch(/tier:\s*'FlexConsumption'/);
+      expect(plan).toMatch(/location:\s*location/);
+      const app = one('validatorApp').body;
+      expect(app).toMatch(/location:\s*location/);
+      expect(app).toMatch(/serverFarmId:\s*validatorPlan\.id/);
+      expect(app).toMatch(/type:\s*'SystemAssigned'/);
+      expect(app).toMatch(/httpsOnly:\s*true/);
+      expect(app).toMatch(/name:\s*'java'\s*version:\s*'17'/);
+      expect(app).not.toMatch(/STORAGE_CONNECTION_STRING|AccountKey|COSMOS/i);
+    });
+
+    it('has the queue, its poison queue and the outcome queues', () => {
+      const names = ofType('Microsoft.Storage/storageAccounts/queueServices/queues').map((q) => /name:\s*'([^']+)'/.exec(q.body)?.[1]);
+      expect(names.sort()).toEqual(['rendition-validation', 'rendition-validation-outcome', 'rendition-validation-outcome-poison', 'rendition-validation-poison']);
+    });
+
+    it('gives its identity least rights: read renditions, create validation.json only, no delete, no Cosmos, queue roles scoped to one queue each', () => {
+      const role = one('validatorBlobRole').body;
+      const dataActions = [...role.matchAll(/'(Microsoft\.Storage\/[^']+)'/g)].map((m) => m[1]);
+      expect(dataActions.sort()).toEqual(['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read', 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'].sort());
+      expect(role).not.toMatch(/delete|\*/i);
+      const assignments = assignmentsOf('validatorApp');
+      expect(assignments.length).toBeGreaterThan(0);
+      for (const a of assignments) {
+        expect(a.type).toBe('Microsoft.Authorization/roleAssignments');
+        // On the archive account and its queues: no broad role at all (the runtime account is the host's own).
+        if (!/scope:\s*(runtimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
+      }
+      const blob = assignments.find((a) => /validatorBlobRole\.id/.test(a.body))!.body;
+      // ABAC: writes only to blobs named validation.json; reads stay allowed.
+      expect(blob).toMatch(/conditionVersion:\s*'2\.0'/);
+      expect(blob).toMatch(/blobs\/write/);
+      expect(blob).toMatch(/validation\.json/);
+      expect(assignments.filter((a) => /scope:\s*validationQueue\b/.test(a.body)).length).toBe(1);
+      expect(assignments.filter((a) => /scope:\s*validationOutcomeQueue\b/.test(a.body)).length).toBe(1);
+      expect(ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').some((r) => principalOf(r.body) === 'validatorApp')).toBe(false);
+    });
+
+    it('alerts on a failed validation of a claimed rendition and on poison messages', () => {
+      expect(one('validationFailedAlert').body).toMatch(/rendition validation failed/);
+      expect(one('validationPoisonAlert').body).toMatch(/rendition-validation-poison/);
+      expect(one('validationPoisonAlert').body).toMatch(/rendition-validation-outcome-poison/);
+    });
+  });
 });
+

@@ -1,31 +1,58 @@
 import { ROUTES } from '../../../functions/routes';
-import { buildOpenApi, OPERATIONS } from '../../../shared/openapi/document';
+import { TIMERS } from '../../../functions/timers';
+import { errorsOf } from '../../../shared/http/operation';
+import { buildOpenApi } from '../../../shared/openapi/document';
 
-describe('OpenAPI description', () => {
-  it('describes every route of the route table by name (add new routes to OPERATIONS)', () => {
-    const missing = ROUTES.map((r) => r.name).filter((name) => !(name in OPERATIONS));
-    expect(missing).toEqual([]);
-  });
+describe('OpenAPI description (generated from the operation definitions)', () => {
+  const doc = buildOpenApi(ROUTES, '/api', TIMERS) as any;
+  const opOf = (name: string) => {
+    const r = ROUTES.find((x) => x.name === name)!;
+    return doc.paths[`/${r.route}`][r.method.toLowerCase()];
+  };
 
-  it('lists every route under its path and method, with permission and audit action', () => {
-    const doc = buildOpenApi(ROUTES) as any;
+  it('lists every operation under its path and method, with permission, audit action and both security schemes', () => {
     expect(doc.openapi).toBe('3.1.0');
     for (const r of ROUTES) {
       const op = doc.paths[`/${r.route}`]?.[r.method.toLowerCase()];
       expect([r.name, op?.operationId]).toEqual([r.name, r.name]);
-      expect(op['x-undescribed']).toBeUndefined();
-      if (r.auth === 'tenant') expect(op).toMatchObject({ 'x-permission': r.permission, 'x-audit-action': r.action, security: [{ bearer: [] }] });
+      if (r.auth === 'tenant') expect(op).toMatchObject({ 'x-permission': r.permission, 'x-audit-action': r.action, security: [{ bearer: [] }, { apiKey: [] }] });
     }
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'bearer']);
   });
 
-  it('takes query and body schemas from the zod schemas the handlers parse with', () => {
-    const doc = buildOpenApi(ROUTES) as any;
-    const list = doc.paths['/documents'].get.parameters.map((p: { name: string }) => p.name);
-    expect(list).toEqual(expect.arrayContaining(['fiscalYear', 'from', 'to', 'kind', 'counterparty', 'amountMin', 'amountMax', 'reference', 'tags', 'sort', 'order', 'limit', 'continuationToken']));
-    const body = doc.paths['/exports'].post.requestBody.content['application/json'].schema;
+  it('describes every request body: JSON by its zod schema, uploads as streams', () => {
+    for (const r of ROUTES.filter((x) => x.method === 'POST' || x.method === 'PUT')) expect([r.name, opOf(r.name).requestBody?.content]).toEqual([r.name, expect.any(Object)]);
+    const body = opOf('createExport').requestBody.content['application/json'].schema;
     expect(body.properties.includeOriginals.type).toBe('boolean');
     expect(body.additionalProperties).toBe(false);
-    expect(doc.components.schemas.Problem.properties.code.enum).toContain('export_expired');
+    expect(Object.keys(opOf('uploadDocument').requestBody.content)).toEqual(expect.arrayContaining(['application/pdf', 'multipart/form-data']));
+  });
+
+  it('documents the status each handler answers: revocations answer 200 with the record, a disposal approval 201', () => {
+    expect(Object.keys(opOf('revokeApiKey').responses)).toContain('200');
+    expect(Object.keys(opOf('revokeApiKey').responses)).not.toContain('204');
+    expect(Object.keys(opOf('revokeSupportGrant').responses)).toContain('200');
+    expect(Object.keys(opOf('revokeSupportGrant').responses)).not.toContain('204');
+    expect(Object.keys(opOf('approveDisposal').responses)).toContain('201');
+    expect(Object.keys(opOf('approveDisposal').responses)).not.toContain('200');
+  });
+
+  it('gives every success a body schema or a stream, the declared headers, and every error code as problem+json', () => {
+    const list = opOf('listDocuments').parameters.map((p: { name: string }) => p.name);
+    expect(list).toEqual(expect.arrayContaining(['fiscalYear', 'from', 'to', 'kind', 'counterparty', 'amountMin', 'amountMax', 'reference', 'tags', 'sort', 'order', 'limit', 'continuationToken']));
+    expect(opOf('downloadRendition').responses['200'].headers).toHaveProperty('Repr-Digest');
+    expect(opOf('downloadRendition').responses['200'].headers).toHaveProperty('ETag');
+    expect(opOf('uploadDocument').responses['201'].headers).toHaveProperty('Location');
+    for (const r of ROUTES) {
+      const op = opOf(r.name);
+      const codes = Object.entries(op.responses).filter(([s]) => Number(s) >= 400).flatMap(([, v]: [string, any]) => v.content['application/problem+json'].schema.allOf[1].properties.code.enum);
+      expect([r.name, codes.sort()]).toEqual([r.name, errorsOf(r).sort()]);
+    }
+    expect(opOf('downloadExport').responses['410'].content['application/problem+json'].schema.allOf[1].properties.code.enum).toEqual(['export_expired']);
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+  });
+
+  it('lists the timers', () => {
+    expect(doc['x-timers'].map((t: { name: string }) => t.name)).toEqual(TIMERS.map((t) => t.name));
   });
 });

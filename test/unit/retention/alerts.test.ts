@@ -6,14 +6,18 @@ import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { ORPHANED_BLOBS } from '../../../shared/retention/reconcile';
 import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
+import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
 
 const bicep = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'infra', 'main.bicep'), 'utf8');
 const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g)].map((m) => m[1]!);
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['fixity mismatch', 'orphaned blobs', 'retention sweep failed']);
+    expect(alertPhrases.sort()).toEqual(['fixity mismatch', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed']);
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
+    expect(VALIDATION_FAILED).toBe('rendition validation failed');
+    // The poison alert also matches the Node worker's line (and the Functions host's, which names the poison queue).
+    expect(bicep).toContain(`message has "${VALIDATION_POISONED.slice(VALIDATION_POISONED.indexOf('moved'))}"`);
     expect(FIXITY_MISMATCH).toContain('fixity mismatch');
     expect(SWEEP_FAILED).toBe('retention sweep failed');
   });

@@ -1,0 +1,60 @@
+import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import type { ValidationRequest } from '../../kernel/validation';
+import type { QueuedMessage, ValidationQueuePort } from '../../ports';
+
+/**
+ * The `rendition-validation` Storage queue and its poison queue. Message text is base64 JSON,
+ * the encoding the Functions queue trigger (Java app in Azure) expects.
+ */
+export class ValidationQueue implements ValidationQueuePort {
+  private readonly queue: QueueClient;
+  private readonly poisonQueue: QueueClient;
+  private ready: Promise<void> | null = null;
+
+  constructor(service: QueueServiceClient, readonly name: string) {
+    this.queue = service.getQueueClient(name);
+    this.poisonQueue = service.getQueueClient(`${name}-poison`);
+  }
+
+  private ensure(): Promise<void> {
+    this.ready ??= Promise.all([this.queue.createIfNotExists(), this.poisonQueue.createIfNotExists()]).then(
+      () => undefined,
+      (err: unknown) => {
+        this.ready = null;
+        throw err;
+      },
+    );
+    return this.ready;
+  }
+
+  async send(request: ValidationRequest): Promise<void> {
+    await this.ensure();
+    await this.queue.sendMessage(encode(JSON.stringify(request)));
+  }
+
+  async receive(max: number, visibilitySeconds: number): Promise<QueuedMessage[]> {
+    await this.ensure();
+    const res = await this.queue.receiveMessages({ numberOfMessages: Math.min(32, Math.max(1, max)), visibilityTimeout: visibilitySeconds });
+    return res.receivedMessageItems.map((m) => ({ messageId: m.messageId, popReceipt: m.popReceipt, dequeueCount: m.dequeueCount, text: decode(m.messageText) }));
+  }
+
+  async complete(message: QueuedMessage): Promise<void> {
+    await this.queue.deleteMessage(message.messageId, message.popReceipt);
+  }
+
+  /** Moves a message that cannot be processed to the poison queue, unchanged. */
+  async poison(message: QueuedMessage): Promise<void> {
+    await this.poisonQueue.sendMessage(encode(message.text));
+    await this.complete(message);
+  }
+
+  /** Messages waiting in the poison queue (peek; for tests and the health view). */
+  async peekPoison(max = 32): Promise<string[]> {
+    await this.ensure();
+    const res = await this.poisonQueue.peekMessages({ numberOfMessages: Math.min(32, max) });
+    return res.peekedMessageItems.map((m) => decode(m.messageText));
+  }
+}
+
+const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+const decode = (text: string) => Buffer.from(text, 'base64').toString('utf8');

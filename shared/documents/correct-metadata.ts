@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import type { Deps } from '../deps';
+import type { Principal } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
+import { resolveRetention } from '../retention/policy';
+import { tenantPolicy } from '../retention/review';
+import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
+import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from '../kernel/document';
+
+export interface CorrectMetadataCommand {
+  principal: Principal;
+  documentId: string;
+  /** RFC 7396 merge patch of the document's metadata (`null` removes a field). */
+  patch: Record<string, unknown>;
+  reason: string;
+  /** The metadata version the caller corrects (If-Match); another version is a 412. */
+  ifMatch: number;
+}
+
+/** Version of a document's catalog metadata: 1 at ingest, +1 per correction. */
+export const metadataVersionOf = (doc: ArchivedDocument): number => doc.metadataVersion ?? 1;
+export const metadataETag = (doc: ArchivedDocument): string => `"metadata-${metadataVersionOf(doc)}"`;
+
+/** `If-Match: "metadata-N"` (or a bare N): the version a correction applies to; null when absent or unreadable. */
+export function parseMetadataIfMatch(header: string | null): number | null {
+  const m = /^\s*(?:W\/)?"?(?:metadata-)?(\d{1,9})"?\s*$/.exec(header ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** RFC 7396 on a flat object whose values are replaced whole (arrays included): null removes. */
+export function applyMergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (typeof value === 'object' && !Array.isArray(value) && typeof out[key] === 'object' && out[key] !== null && !Array.isArray(out[key])) {
+      out[key] = applyMergePatch(out[key] as Record<string, unknown>, value as Record<string, unknown>);
+    } else out[key] = value;
+  }
+  return out;
+}
+
+/** What changed, field by field (absent on one side: null). */
+export function metadataDiff(before: TDocumentMetadata, after: TDocumentMetadata): MetadataCorrection['changes'] {
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  const value = (m: TDocumentMetadata, f: string) => (m as Record<string, unknown>)[f] ?? null;
+  return fields.filter((f) => JSON.stringify(value(before, f)) !== JSON.stringify(value(after, f))).map((field) => ({ field, from: value(before, field), to: value(after, field) }));
+}
+
+/** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
+export function correctionDigest(c: MetadataCorrection): string {
+  return createHash('sha256').update(JSON.stringify(c)).digest('hex');
+}
+
+/**
+ * `PATCH /documents/{id}/metadata`: a new version of the catalog metadata. Originals, rendition,
+ * their hashes and the immutable ingest manifest never change. Retention may only lengthen: a
+ * correction whose metadata gives an earlier retain-until than the metadata it replaces is refused
+ * (422); a later one extends the blobs' immutability before the catalog is written.
+ */
+export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
+  const tenantId = cmd.principal.tenantId;
+  const policy = await tenantPolicy(tenantId, deps);
+  return updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
+    const version = metadataVersionOf(doc);
+    if (cmd.ifMatch !== version) {
+      throw new ArchiveError('precondition_failed', {
+        detail: `The document's metadata is at version ${version}, not ${cmd.ifMatch}; read it again and re-apply the correction.`,
+        extensions: { metadataVersion: version },
+      });
+    }
+    const metadata = parseMetadata(applyMergePatch(doc.metadata, cmd.patch));
+    const changes = metadataDiff(doc.metadata, metadata);
+    if (changes.length === 0) return { next: null, result: { document: doc, correction: null } };
+
+    const archivedAt = new Date(doc.createdAt);
+    const previous = resolveRetention(policy, { ...doc.metadata, retentionClass: doc.metadata.retentionClass ?? doc.retention.class }, archivedAt);
+    const corrected = resolveRetention(policy, { ...metadata, retentionClass: metadata.retentionClass ?? doc.retention.class }, archivedAt);
+    if (corrected.retention.retainUntil < previous.retention.retainUntil) {
+      throw new ArchiveError('retention_shortening_refused', {
+        detail: `This correction would end retention on ${corrected.retention.retainUntil} instead of ${previous.retention.retainUntil}; a correction can lengthen retention, never shorten it.`,
+        extensions: { retainUntil: doc.retention.retainUntil, correctedRetainUntil: corrected.retention.retainUntil },
+      });
+    }
+    // Never earlier than now (an earlier extension stays), later when the corrected metadata says so.
+    const retainUntil = corrected.retention.retainUntil > doc.retention.retainUntil ? corrected.retention.retainUntil : doc.retention.retainUntil;
+    const correction: MetadataCorrection = {
+      version: version + 1,
+      at: deps.clock.now().toISOString(),
+      by: actorOf(cmd.principal),
+      reason: cmd.reason,
+      changes,
+      metadata,
+      ...(retainUntil !== doc.retention.retainUntil ? { retention: { from: doc.retention.retainUntil, to: retainUntil } } : {}),
+    };
+    const next: ArchivedDocument = {
+      ...doc,
+      metadata,
+      fiscalYear: corrected.fiscalYear,
+      retention: { ...doc.retention, class: corrected.retention.class, retainUntil },
+      metadataVersion: version + 1,
+      metadataHistory: [...(doc.metadataHistory ?? []), correction],
+    };
+    return {
+      next,
+      result: { document: next, correction },
+      // Storage is never less protective than the catalog says: blobs first.
+      before: retainUntil !== doc.retention.retainUntil ? async () => {
+        for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, retainUntil);
+      } : undefined,
+    };
+  });
+}
+
+/** Every version of a document's catalog metadata, oldest first: the ingest version, then each correction. */
+export function metadataHistoryOf(doc: ArchivedDocument) {
+  const corrections = doc.metadataHistory ?? [];
+  // The ingest metadata is the first correction's starting point (the catalog keeps only what changed).
+  const original: Record<string, unknown> = { ...(corrections[0]?.metadata ?? doc.metadata) };
+  for (const ch of corrections[0]?.changes ?? []) {
+    if (ch.from === null) delete original[ch.field];
+    else original[ch.field] = ch.from;
+  }
+  return {
+    documentId: doc.id,
+    metadataVersion: metadataVersionOf(doc),
+    versions: [
+      { version: 1, at: doc.createdAt, by: doc.createdBy, reason: null, changes: [], metadata: original },
+      ...corrections,
+    ],
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * zod schemas of what the API answers: the response halves of the operation definitions. Strict
+ * objects, so the integration harness fails on a field nobody declared. Nested domain records that
+ * the archive stores and hands back as they are (conversion details, retention policy classes) are
+ * described loosely on purpose: their own modules own their shape.
+ */
+import { z } from 'zod';
+import { ZAuditAction } from '../kernel/audit';
+import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, type SupportScope } from '../kernel/principal';
+import { ZDocumentMetadata } from '../kernel/document';
+import { EXPORT_STATUSES, ZExportRequest } from '../kernel/export';
+import { ERROR_CODES, type ErrorCode } from '../kernel/errors';
+
+export const ZInstant = z.string().meta({ format: 'date-time' });
+
+export const ZId = z.string().min(1).max(128);
+export const ZRightsSetName = z.string().regex(RIGHTS_SET_NAME, 'must match ^[a-z0-9][a-z0-9-]{1,40}$');
+export const ZPermission = z.enum(PERMISSIONS);
+export const ZSupportScope = z.enum(Object.keys(SUPPORT_SCOPES) as [SupportScope, ...SupportScope[]]);
+
+export const ZActor = z.strictObject({ subject: z.string(), kind: z.string(), person: z.string().optional() });
+
+const ZFileOut = z.strictObject({ mediaType: z.string(), size: z.number().int(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+export const ZOriginalFile = ZFileOut.extend({ fileName: z.string().nullable() });
+export const ZRenditionFile = ZFileOut.extend({ conformance: z.enum(['PDF/A-2b', 'none']) });
+
+export const ZLegalHold = z.strictObject({
+  id: z.string(),
+  reason: z.string(),
+  caseReference: z.string(),
+  placedAt: ZInstant,
+  placedBy: ZActor,
+  query: z.strictObject({ fiscalYear: z.number().int().optional(), counterparty: z.string().optional() }).optional(),
+  releasedAt: ZInstant.optional(),
+  releasedBy: ZActor.optional(),
+  releaseReason: z.string().optional(),
+});
+
+const ZDisposalApproval = z.strictObject({ approvalId: z.string(), approvedAt: ZInstant, approvedBy: ZActor, reason: z.string(), retainUntil: ZInstant });
+
+export const ZDocument = z
+  .strictObject({
+    id: z.string(),
+    status: z.enum(['active', 'disposing', 'disposed']),
+    pages: z.number().int(),
+    original: ZOriginalFile,
+    originals: z.array(ZOriginalFile),
+    rendition: ZRenditionFile,
+    conversion: z
+      .strictObject({
+        normaliser: z.string(),
+        pageCount: z.number().int(),
+        pages: z.array(z.unknown()),
+        conformance: z.enum(['PDF/A-2b', 'none']),
+        conformanceReason: z.string().optional(),
+        declaredConformance: z.string().optional(),
+        outputIntent: z.enum(['sRGB', 'CMYK']).optional(),
+      })
+      .meta({ description: 'How the rendition was made' }),
+    metadata: ZDocumentMetadata,
+    fiscalYear: z.number().int(),
+    retention: z.strictObject({
+      class: z.string(),
+      retainUntil: ZInstant,
+      extensions: z.array(z.strictObject({ from: ZInstant, to: ZInstant, at: ZInstant, by: ZActor, reason: z.string() })).optional(),
+    }),
+    legalHold: z.boolean(),
+    holds: z.array(ZLegalHold),
+    disposalApproval: ZDisposalApproval.optional(),
+    disposal: z.strictObject({ at: ZInstant, by: ZActor, reason: z.string() }).optional(),
+    createdAt: ZInstant,
+    createdBy: ZActor,
+    validation: z
+      .looseObject({ status: z.enum(['pending', 'passed', 'failed']) })
+      .meta({ description: 'veraPDF outcome: pending, or passed/failed with validator, profile, failedRules, validatedAt and the report (sha256, size)' }),
+    metadataVersion: z.number().int().min(1).meta({ description: 'Version of the metadata (also the ETag `"metadata-N"`)' }),
+  });
+
+/** One version of a document's metadata: the ingest version (reason null) or a correction (PATCH /documents/{id}/metadata). */
+export const ZMetadataCorrection = z.strictObject({
+  version: z.number().int().min(1),
+  at: ZInstant,
+  by: ZActor,
+  reason: z.string().nullable(),
+  changes: z.array(z.strictObject({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+  metadata: z.record(z.string(), z.unknown()),
+  retention: z.strictObject({ from: ZInstant, to: ZInstant }).optional(),
+});
+export const ZMetadataHistory = z.strictObject({ documentId: z.string(), metadataVersion: z.number().int(), versions: z.array(ZMetadataCorrection) });
+
+export const ZDocumentPage = z.strictObject({ items: z.array(ZDocument), continuationToken: z.string().nullable() });
+
+export const ZExport = z
+  .strictObject({
+    id: z.string(),
+    status: z.enum(EXPORT_STATUSES),
+    filter: ZExportRequest.omit({ includeOriginals: true }).partial(),
+    includeOriginals: z.boolean(),
+    createdAt: ZInstant,
+    createdBy: ZActor,
+    requestId: z.string(),
+    progress: z.strictObject({ total: z.number().int(), documents: z.number().int(), files: z.number().int(), bytes: z.number().int() }),
+    archive: z.strictObject({ size: z.number().int(), sha256: z.string(), download: z.string() }).optional(),
+    completedAt: ZInstant.optional(),
+    expiresAt: ZInstant,
+    error: z.string().optional(),
+  });
+
+const ZRevocable = { revokedAt: ZInstant.nullable(), revokedBy: ZActor.nullable() };
+export const ZApiKey = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    rightsSet: z.string(),
+    prefix: z.string(),
+    createdAt: ZInstant,
+    createdBy: ZActor,
+    ceiling: z.array(ZPermission).optional(),
+    expiresAt: ZInstant,
+    lastUsedAt: ZInstant.nullable(),
+    ...ZRevocable,
+  });
+export const ZApiKeyCreated = ZApiKey.extend({ key: z.string().meta({ description: 'The secret; shown this once only' }) });
+
+export const ZRightsSet = z.strictObject({ name: z.string(), builtIn: z.boolean(), permissions: z.array(ZPermission), updatedAt: ZInstant.optional(), updatedBy: ZActor.optional() });
+export const ZRightsAssignment = z.strictObject({ subject: z.string(), rightsSet: z.string(), assignedAt: ZInstant, assignedBy: ZActor });
+export const ZSodPolicyOut = z.strictObject({
+  conflicts: z.array(z.tuple([ZPermission, ZPermission])),
+  uploaderCannotApproveDisposal: z.boolean(),
+  updatedAt: ZInstant.optional(),
+  updatedBy: ZActor.optional(),
+});
+
+export const ZSupportGrant = z.strictObject({
+  id: z.string(),
+  ticket: z.string(),
+  scope: ZSupportScope,
+  createdAt: ZInstant,
+  createdBy: ZActor,
+  expiresAt: ZInstant,
+  ...ZRevocable,
+  permissions: z.array(ZPermission),
+});
+
+export const ZHoldsResult = z.strictObject({ holdId: z.string(), documents: z.number().int(), documentIds: z.array(z.string()) });
+
+export const ZRetentionPolicyOut = z.looseObject({
+  legalFloorYears: z.number().int(),
+  effectiveClasses: z.array(z.strictObject({ name: z.string(), years: z.number() })),
+});
+
+export const ZDuePage = z.strictObject({
+  before: ZInstant,
+  requireDisposalApproval: z.boolean(),
+  items: z.array(
+    z.strictObject({
+      id: z.string(),
+      retention: ZDocument.shape.retention,
+      fiscalYear: z.number().int(),
+      kind: z.string().nullable(),
+      legalHold: z.boolean(),
+      approved: z.boolean(),
+      blockedBy: z.string().nullable(),
+    }),
+  ),
+  continuationToken: z.string().nullable(),
+});
+
+export const ZApproval = z.strictObject({
+  approvalId: z.string(),
+  approved: z.array(z.string()),
+  skipped: z.array(z.strictObject({ id: z.string(), reason: z.string() })),
+  more: z.boolean(),
+});
+
+export const ZAuditEntry = z.strictObject({
+  id: z.string(),
+  seq: z.number().int(),
+  prevHash: z.string(),
+  hash: z.string(),
+  alg: z.literal('hmac-sha256').optional(),
+  partition: z.string(),
+  tenantId: z.string(),
+  at: ZInstant,
+  actor: z.strictObject({ subject: z.string(), kind: z.string(), person: z.string().optional(), keyId: z.string().optional(), grantId: z.string().optional() }),
+  action: ZAuditAction,
+  target: z.string().nullable(),
+  outcome: z.enum(['success', 'refused', 'failed']),
+  status: z.number().int(),
+  requestId: z.string(),
+  clientIp: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  detail: z.string().optional(),
+});
+export const ZAuditPage = z.strictObject({ month: z.string(), items: z.array(ZAuditEntry), continuationToken: z.string().nullable() });
+
+export const ZChainReport = z.strictObject({
+  month: z.string(),
+  partition: z.string(),
+  ok: z.boolean(),
+  entries: z.number().int(),
+  lastSeq: z.number().int(),
+  sealedSeq: z.number().int(),
+  seals: z.number().int(),
+  problems: z.array(z.unknown()),
+});
+
+export const ZItems = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item) });
+
+/** RFC 9457 problem details; extension members (e.g. `errors`, `permission`, `rule`) depend on the code. */
+export const ZProblem = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
+    requestId: z.string(),
+  })
+  .meta({ description: 'RFC 9457 problem details; `code` is from the archive\'s closed table' });

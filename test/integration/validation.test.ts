@@ -1,0 +1,272 @@
+/**
+ * Issue #14, per document: every stored rendition is validated by veraPDF through the
+ * `rendition-validation` queue; the report is stored beside it and served, the outcome shown.
+ * Needs a JDK and Maven (veraPDF): without them this file fails loudly, it never skips.
+ */
+import * as path from 'node:path';
+import { PDFDocument, PDFName } from 'pdf-lib';
+import type { Logger } from '../../shared/ports';
+import type { ArchivedDocument } from '../../shared/kernel/document';
+import { sha256, uuidv7 } from '../../shared/ids';
+import { requestValidation, requeuePendingValidations } from '../../shared/validation/request';
+import type { RenditionValidator, ValidatorBatch } from '../../shared/kernel/validation';
+import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapdf';
+import { recordOutcome, recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
+import { call, rawUpload } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The real validator, recording what veraPDF produced for each rendition. */
+class RecordingValidator implements RenditionValidator {
+  readonly name = 'veraPDF';
+  readonly produced = new Map<string, Buffer>();
+  constructor(private readonly inner: RenditionValidator) {}
+  async validate(renditions: { name: string; bytes: Buffer }[]): Promise<ValidatorBatch> {
+    const batch = await this.inner.validate(renditions);
+    batch.results.forEach((r, i) => this.produced.set(renditions[i]!.name, r.report));
+    return batch;
+  }
+  readReport(report: Buffer) {
+    return this.inner.readReport(report);
+  }
+}
+
+let archive: TestArchive;
+let tenant: string;
+let token: string;
+let validator: RecordingValidator;
+const errors: { message: string; fields?: Record<string, unknown> }[] = [];
+const log: Logger = { info: () => undefined, warn: () => undefined, error: (message, fields) => void errors.push({ message, ...(fields ? { fields } : {}) }) };
+const queueName = `validation-${newTenant('q').slice(2)}`;
+let deps: ValidationDeps;
+
+beforeAll(async () => {
+  // veraPDF through Maven: a machine without java/mvn fails here, loudly.
+  validator = new RecordingValidator(new VeraPdfValidator(resolveVeraPdf(ROOT)));
+  archive = await startTestArchive({ ARCHIVE_VALIDATION_QUEUE: queueName });
+  deps = { ...archive.host.deps, log, validator };
+  tenant = newTenant('val');
+  token = await archive.token({ tenant, sub: 'clerk@val.example', rights: 'archivist' });
+}, 120_000);
+afterAll(() => archive.stop());
+
+async function upload(file: string, type: string): Promise<{ id: string; validation: unknown }> {
+  const up = await call(`${archive.url}/documents`, { ...rawUpload(corpusFile(file), type, path.basename(file)), token });
+  expect(up.status).toBe(201);
+  return up.json;
+}
+
+const getDoc = async (id: string) => (await call(`${archive.url}/documents/${id}`, { token })).json;
+
+/** Runs the worker until the queue is drained (messages of this test's own queue only). */
+async function drain(d: ValidationDeps = deps) {
+  const total = { recorded: [] as { documentId: string; passed: boolean; failedRules: string[] }[], unchanged: 0, poisoned: 0 };
+  for (;;) {
+    const r = await validateRenditions({ now: new Date(), max: 16 }, d);
+    total.recorded.push(...r.recorded);
+    total.unchanged += r.unchanged;
+    total.poisoned += r.poisoned;
+    if (r.received === 0) return total;
+  }
+}
+
+describe('rendition validation by veraPDF', () => {
+  it('an uploaded scan shows pending, then passed, and its report is served byte for byte as veraPDF produced it', async () => {
+    const doc = await upload('img2pdf/normal.jpg', 'image/jpeg');
+    expect(doc.validation).toEqual({ status: 'pending' });
+    expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).json.code).toBe('validation_pending');
+
+    const run = await drain();
+    expect(run.recorded).toContainEqual({ tenantId: tenant, documentId: doc.id, passed: true, failedRules: [] });
+
+    const after = await getDoc(doc.id);
+    expect(after.validation).toMatchObject({ status: 'passed', passed: true, failedRules: [], validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B' });
+    const produced = validator.produced.get(`${doc.id}/rendition.pdf`)!;
+    expect(produced).toBeDefined();
+    expect(after.validation.report).toEqual({ sha256: sha256(produced), size: produced.length });
+
+    const report = await call(`${archive.url}/documents/${doc.id}/validation`, { token });
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-type')).toBe('application/json');
+    expect(report.bytes.equals(produced)).toBe(true);
+    expect(report.headers.get('etag')).toBe(`"${sha256(produced)}"`);
+    expect(report.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(sha256(produced), 'hex').toString('base64')}:`);
+    expect(report.json.report.jobs[0].validationResult[0].compliant).toBe(true);
+
+    const month = new Date().toISOString().slice(0, 7);
+    const audit = await archive.host.deps.audit.list(tenant, month, 1000);
+    expect(audit.items.filter((e) => e.action === 'document.validate-rendition' && e.target === doc.id)).toEqual([
+      expect.objectContaining({ actor: { subject: 'system:rendition-validator', kind: 'system' }, outcome: 'success', detail: 'veraPDF 1.28.2 PDF/A-2B: passed' }),
+    ]);
+  }, 120_000);
+
+  it('a re-delivered message changes nothing: no new blob, no catalog change, no audit entry', async () => {
+    const doc = await upload('img2pdf/gray.png', 'image/png');
+    await drain();
+    const month = new Date().toISOString().slice(0, 7);
+    const before = { state: await tenantState(archive, tenant), item: await archive.host.deps.catalog.get(tenant, doc.id), auditSeq: await archive.host.deps.audit.headSeq(tenant, month) };
+    const stored = await archive.host.deps.catalog.get(tenant, doc.id);
+    await deps.validationQueue.send({ tenantId: tenant, documentId: doc.id, renditionSha256: stored!.rendition.sha256 });
+    const again = await drain();
+    expect(again.recorded).toEqual([]);
+    expect(again.unchanged).toBe(1);
+    expect(await tenantState(archive, tenant)).toEqual(before.state);
+    expect(await archive.host.deps.catalog.get(tenant, doc.id)).toEqual(before.item);
+    expect(await archive.host.deps.audit.headSeq(tenant, month)).toBe(before.auditSeq);
+  }, 120_000);
+
+  it('a rendition without its OutputIntent shows passed: false with the rule ids, logged for the alert', async () => {
+    const source = await upload('ocrmypdf/baiona_color.jpg', 'image/jpeg');
+    const broken = await storeBrokenCopy(source.id);
+    errors.length = 0;
+    const run = await drain();
+    const outcome = run.recorded.find((r) => r.documentId === broken.id)!;
+    expect(outcome.passed).toBe(false);
+    expect(outcome.failedRules.some((r) => r.startsWith('6.2.4.3'))).toBe(true);
+
+    const shown = await getDoc(broken.id);
+    expect(shown.validation).toMatchObject({ status: 'failed', passed: false, failedRules: outcome.failedRules });
+    expect(errors).toContainEqual({ message: VALIDATION_FAILED, fields: expect.objectContaining({ documentId: broken.id, failedRules: outcome.failedRules }) });
+    const report = await call(`${archive.url}/documents/${broken.id}/validation`, { token });
+    expect(report.json.report.jobs[0].validationResult[0].compliant).toBe(false);
+  }, 120_000);
+
+  it('a malformed message and one delivered more than five times go to the poison queue', async () => {
+    const queue = archive.host.deps.validationQueue;
+    await queue.send({ tenantId: tenant, documentId: 'not-json-at-all', renditionSha256: 'x' });
+    const malformed = await drain();
+    expect(malformed.poisoned).toBe(1);
+
+    const doc = await upload('img2pdf/mono.png', 'image/png');
+    let attempts = 0;
+    const failing: RenditionValidator = { name: 'broken', validate: () => (attempts++, Promise.reject(new Error('JVM crashed'))), readReport: () => { throw new Error('unused'); } };
+    let poisoned = 0;
+    // Poll until the message is poisoned (it becomes visible again a second after each failed delivery).
+    for (let pass = 0; pass < 60 && poisoned === 0; pass++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      const r = await validateRenditions({ now: new Date(), max: 16, visibilitySeconds: 1 }, { ...deps, validator: failing }).catch(() => null);
+      poisoned += r?.poisoned ?? 0;
+    }
+    expect(poisoned).toBe(1);
+    expect(attempts).toBe(5); // five deliveries tried, the sixth poisoned
+    const inPoison = (await queue.peekPoison()).map((t) => JSON.parse(t));
+    expect(inPoison).toContainEqual({ tenantId: tenant, documentId: doc.id, renditionSha256: expect.any(String) });
+    expect(inPoison).toContainEqual(expect.objectContaining({ documentId: 'not-json-at-all' }));
+    expect((await getDoc(doc.id)).validation).toEqual({ status: 'pending' });
+  }, 120_000);
+
+  it('Azure path: an outcome posted by the Java app is recorded only when the stored report matches its announced SHA-256', async () => {
+    const doc = await upload('img2pdf/CMYK.jpg', 'image/jpeg');
+    const d = archive.host.deps;
+    const stored = (await d.catalog.get(tenant, doc.id))!;
+    // What validator/ (ValidateRendition.java) writes: veraPDF's JSON report of the one rendition (same processor and format), then the outcome message.
+    const rendition = await d.blobs.readAll(tenant, stored.rendition.blobName);
+    const report = (await validator.validate([{ name: stored.rendition.blobName, bytes: rendition }])).results[0]!.report;
+    await d.blobs.putCreateOnly(tenant, `${doc.id}/validation.json`, report, 'application/json', { retainUntil: stored.retention.retainUntil, legalHold: false }, {});
+    const message = { tenantId: tenant, documentId: doc.id, renditionSha256: stored.rendition.sha256, reportBlobName: `${doc.id}/validation.json`, validatedAt: new Date().toISOString() };
+    await expect(recordStoredOutcome(JSON.stringify({ ...message, reportSha256: 'ab'.repeat(32) }), new Date(), d)).rejects.toThrow(/checksum/);
+    expect((await getDoc(doc.id)).validation).toEqual({ status: 'pending' });
+    expect(await recordStoredOutcome(JSON.stringify({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('recorded');
+    expect(await recordStoredOutcome(JSON.stringify({ ...message, reportSha256: sha256(report) }), new Date(), d)).toBe('unchanged');
+    expect((await getDoc(doc.id)).validation).toMatchObject({ status: 'passed', validator: { name: 'veraPDF', version: '1.28.2' }, report: { sha256: sha256(report) } });
+    expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).bytes.equals(report)).toBe(true);
+    await drain(); // its queued request now finds the outcome recorded
+    expect((await getDoc(doc.id)).validation.report.sha256).toBe(sha256(report));
+  }, 120_000);
+
+  it('an upload whose validation request cannot be queued still succeeds; the maintenance pass queues it again', async () => {
+    const emu = archive.emulators;
+    const downQueue = emu.storageConnectionString.replace(/QueueEndpoint=http:\/\/127\.0\.0\.1:\d+/, 'QueueEndpoint=http://127.0.0.1:9');
+    const cut = await startTestArchive({ ARCHIVE_VALIDATION_QUEUE: queueName, STORAGE_CONNECTION_STRING: downQueue });
+    try {
+      const t = await cut.token({ tenant, sub: 'clerk@val.example', rights: 'archivist' });
+      const up = await call(`${cut.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.png'), 'image/png', 'normal.png'), token: t });
+      expect(up.status).toBe(201);
+      expect(up.json.validation).toEqual({ status: 'pending' });
+      expect((await drain()).recorded.map((r) => r.documentId)).not.toContain(up.json.id);
+
+      const later = new Date(Date.now() + 3600_000);
+      const { requeued } = await requeuePendingValidations({ now: later, olderThanSeconds: 900, max: 50, onlyTenant: tenant }, archive.host.deps);
+      expect(requeued).toBeGreaterThanOrEqual(1);
+      const run = await drain();
+      expect(run.recorded).toContainEqual(expect.objectContaining({ documentId: up.json.id, passed: true }));
+    } finally {
+      await cut.stop();
+    }
+  }, 120_000);
+
+  it('a retention extension or legal hold placed while the report was being written reaches the report too', async () => {
+    const doc = await upload('img2pdf/CMYK.tif', 'image/tiff');
+    const d = archive.host.deps;
+    const snapshot = (await d.catalog.get(tenant, doc.id))!; // what the worker read
+    const later = new Date(Date.parse(snapshot.retention.retainUntil) + 365 * 86400_000).toISOString();
+    const current = (await d.retention.catalog.getVersioned(tenant, doc.id))!;
+    await d.retention.catalog.replace({ ...current.item, retention: { ...current.item.retention, retainUntil: later }, legalHold: true }, current.etag);
+    const calls: string[] = [];
+    const blobs = Object.create(d.blobs) as typeof d.blobs;
+    blobs.extendRetention = async (_t, name, until) => void calls.push(`extend ${name} ${until}`);
+    blobs.setLegalHold = async (_t, name, hold) => void calls.push(`hold ${name} ${hold}`);
+    const report = Buffer.from('{}');
+    await recordOutcome(snapshot, { validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', passed: true, failedRules: [] }, { blobName: `${doc.id}/validation.json`, bytes: report }, new Date(), { ...deps, blobs });
+    expect(calls).toEqual([`extend ${doc.id}/validation.json ${later}`, `hold ${doc.id}/validation.json true`]);
+  }, 120_000);
+
+  it('a delivery after a crash between storing the report and recording it records the stored report, unchanged', async () => {
+    const doc = await upload('derived/baiona-gray.jpg', 'image/jpeg');
+    const d = archive.host.deps;
+    const stored = (await d.catalog.get(tenant, doc.id))!;
+    const earlier = (await validator.validate([{ name: stored.rendition.blobName, bytes: await d.blobs.readAll(tenant, stored.rendition.blobName) }])).results[0]!.report;
+    await d.blobs.putCreateOnly(tenant, `${doc.id}/validation.json`, earlier, 'application/json', { retainUntil: stored.retention.retainUntil, legalHold: false }, {});
+    const run = await drain();
+    expect(run.recorded).toContainEqual({ tenantId: tenant, documentId: doc.id, passed: true, failedRules: [] });
+    expect((await getDoc(doc.id)).validation.report).toEqual({ sha256: sha256(earlier), size: earlier.length });
+    expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).bytes.equals(earlier)).toBe(true);
+  }, 120_000);
+
+  it('a host asked to run the worker loop (npm start with a JDK) validates uploads by itself; test hosts do not', async () => {
+    expect(archive.host.validating).toBe(false);
+    const looping = await startTestArchive({ ARCHIVE_VALIDATION_QUEUE: `${queueName}-loop` }, undefined, { validator });
+    try {
+      expect(looping.host.validating).toBe(true);
+      const t = await looping.token({ tenant, sub: 'clerk@val.example', rights: 'archivist' });
+      const up = await call(`${looping.url}/documents`, { ...rawUpload(corpusFile('img2pdf/mono.tif'), 'image/tiff', 'mono.tif'), token: t });
+      expect(up.status).toBe(201);
+      let validation = up.json.validation;
+      for (let i = 0; i < 120 && validation.status === 'pending'; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        validation = (await call(`${looping.url}/documents/${up.json.id}`, { token: t })).json.validation;
+      }
+      expect(validation).toMatchObject({ status: 'passed', passed: true });
+    } finally {
+      await looping.stop();
+    }
+  }, 120_000);
+});
+
+/** Test-only hook: a copy of a stored document whose rendition lost its OutputIntent (stored and catalogued like any other). */
+async function storeBrokenCopy(sourceId: string): Promise<ArchivedDocument> {
+  const d = archive.host.deps;
+  const source = (await d.catalog.get(tenant, sourceId))!;
+  const pdf = await PDFDocument.load(await d.blobs.readAll(tenant, source.rendition.blobName), { updateMetadata: false });
+  pdf.catalog.delete(PDFName.of('OutputIntents'));
+  const rendition = Buffer.from(await pdf.save({ useObjectStreams: false, updateFieldAppearances: false }));
+  const id = uuidv7();
+  const original = { ...source.original, blobName: `${id}/original.jpg` };
+  const doc: ArchivedDocument = {
+    ...source,
+    id,
+    contentKey: sha256(`broken:${id}`),
+    original,
+    originals: [original],
+    rendition: { ...source.rendition, blobName: `${id}/rendition.pdf`, sha256: sha256(rendition), size: rendition.length },
+  };
+  const worm = { retainUntil: doc.retention.retainUntil, legalHold: false };
+  await d.blobs.putCreateOnly(tenant, original.blobName, await d.blobs.readAll(tenant, source.original.blobName), original.mediaType, worm, {});
+  await d.blobs.putCreateOnly(tenant, doc.rendition.blobName, rendition, 'application/pdf', worm, {});
+  await d.blobs.putCreateOnly(tenant, `${id}/manifest.json`, Buffer.from(JSON.stringify(doc)), 'application/json', worm, {});
+  await d.catalog.create(doc);
+  await requestValidation(doc, d);
+  return doc;
+}
+

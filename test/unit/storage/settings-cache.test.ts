@@ -1,0 +1,120 @@
+/**
+ * Tenant settings are cached per instance for a stated lifetime (absent records too), a write
+ * through the instance applies at once, and API keys / support grants are never cached.
+ * The tenants container is an in-memory fake that counts point reads.
+ */
+import fc from 'fast-check';
+import type { Container } from '@azure/cosmos';
+import { TenantRights } from '../../../shared/auth/rights';
+import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
+import { TenantSettingsCache } from '../../../shared/adapters/azure/settings-cache';
+import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
+import { FakeClock } from '../../support/fake-clock';
+
+function fakeContainer() {
+  const items = new Map<string, Record<string, unknown>>();
+  const reads: string[] = [];
+  const key = (tenantId: string, id: string) => `${tenantId}/${id}`;
+  const notFound = () => Object.assign(new Error('not found'), { code: 404 });
+  const container = {
+    item: (id: string, tenantId: string) => ({
+      read: async () => {
+        reads.push(id);
+        const r = items.get(key(tenantId, id));
+        if (!r) throw notFound();
+        return { resource: structuredClone(r), etag: 'e' };
+      },
+      replace: async (doc: Record<string, unknown>) => void items.set(key(tenantId, id), doc),
+      delete: async () => {
+        if (!items.delete(key(tenantId, id))) throw notFound();
+      },
+    }),
+    items: {
+      upsert: async (doc: Record<string, unknown>) => void items.set(key(doc.tenantId as string, doc.id as string), doc),
+      create: async (doc: Record<string, unknown>) => void items.set(key(doc.tenantId as string, doc.id as string), doc),
+    },
+  };
+  /** Another instance (or an operator) writing straight to the store. */
+  const writeElsewhere = (doc: Record<string, unknown>) => items.set(key(doc.tenantId as string, doc.id as string), doc);
+  return { container: container as unknown as Container, reads, writeElsewhere };
+}
+
+const admin = { tenantId: 'acme', subject: 'admin', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['archivist']) } as unknown as Principal;
+const TTL_MS = 30_000;
+
+function setup() {
+  const clock = new FakeClock('2025-03-01T12:00:00Z');
+  const store = fakeContainer();
+  const cache = new TenantSettingsCache(TTL_MS, clock);
+  const rights = new TenantRights(new TenantRecords(store.container, cache));
+  return { clock, store, cache, rights };
+}
+
+describe('tenant settings cache', () => {
+  it('reads an assignment, the SoD policy and a rights set once per lifetime, absent ones included', async () => {
+    const { store, rights, clock } = setup();
+    for (let i = 0; i < 5; i++) {
+      expect(await rights.assignmentOf('acme', 'alice')).toBeNull();
+      await rights.policy('acme');
+      expect(await rights.permissionsOf('acme', 'custom')).toBeNull();
+    }
+    expect(store.reads).toHaveLength(3);
+    clock.advance(TTL_MS);
+    await rights.assignmentOf('acme', 'alice');
+    expect(store.reads).toHaveLength(4);
+  });
+
+  it('a change on another instance applies within the lifetime, never later', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: TTL_MS * 2 }), { minLength: 1, maxLength: 8 }), async (steps) => {
+        const { store, rights, clock } = setup();
+        store.writeElsewhere({ id: 'rights-set:custom', tenantId: 'acme', type: 'rights-set', name: 'custom', permissions: ['documents:read'] });
+        expect(await rights.permissionsOf('acme', 'custom')).toEqual(['documents:read']);
+        const changedAt = clock.now().getTime();
+        store.writeElsewhere({ id: 'rights-set:custom', tenantId: 'acme', type: 'rights-set', name: 'custom', permissions: [] });
+        for (const step of steps) {
+          clock.advance(step);
+          const seen = await rights.permissionsOf('acme', 'custom');
+          if (clock.now().getTime() - changedAt >= TTL_MS) expect(seen).toEqual([]);
+        }
+      }),
+    );
+  });
+
+  it('a change through this instance applies at once', async () => {
+    const { rights } = setup();
+    expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
+    await rights.assign(admin, 'bob', 'archivist', new Date());
+    expect((await rights.assignmentOf('acme', 'bob'))?.rightsSet).toBe('archivist');
+    await rights.unassign(admin, 'bob');
+    expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
+  });
+
+  it('callers cannot change what the next request sees', async () => {
+    const { store, rights } = setup();
+    store.writeElsewhere({ id: 'rights-set:custom', tenantId: 'acme', type: 'rights-set', name: 'custom', permissions: ['documents:read'] });
+    (await rights.permissionsOf('acme', 'custom'))!.push('documents:write');
+    expect(await rights.permissionsOf('acme', 'custom')).toEqual(['documents:read']);
+  });
+
+  it('API keys and support grants are read every time (revocation applies at once)', async () => {
+    const { store, cache } = setup();
+    const records = new TenantRecords(store.container, cache);
+    for (let i = 0; i < 3; i++) {
+      await records.get('acme', 'api-key:k1', 'api-key');
+      await records.get('acme', 'support-grant:g1', 'support-grant');
+    }
+    expect(store.reads).toHaveLength(6);
+  });
+
+  it('the retention policy is cached, and a put through this instance applies at once', async () => {
+    const { store, cache } = setup();
+    const policies = new RetentionPolicies(store.container, cache);
+    expect(await policies.get('acme')).toBeNull();
+    expect(await policies.get('acme')).toBeNull();
+    expect(store.reads).toHaveLength(1);
+    await policies.put('acme', { classes: [], defaultClass: 'immovable-property-10y', requireDisposalApproval: true, fiscalYearEndMonth: 12 }, '2025-03-01T12:00:00Z', { subject: 'a', kind: 'user' });
+    expect((await policies.get('acme'))?.defaultClass).toBe('immovable-property-10y');
+  });
+});
