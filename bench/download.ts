@@ -14,7 +14,7 @@ import { buildDeps } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { startAzurite, startCosmos } from '../local/emulators';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
-import { BlobArchive } from '../shared/storage/blobs';
+import { blobLayout } from '../shared/kernel/blob-layout';
 import { seedDocument, seedMany } from '../test/support/seed';
 
 const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
@@ -74,7 +74,7 @@ async function main() {
   // One large original written straight to the blob store + catalog.
   const big = randomBytes(FILE_MB * 1024 * 1024);
   const doc = await seedDocument(deps, tenant, { metadata: { documentDate: '2023-06-30', kind: 'contract' }, original: big, originalType: 'application/pdf', fileName: 'big.pdf' });
-  const raw = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(BlobArchive.containerName(tenant)).getBlobClient(doc.original.blobName);
+  const raw = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(blobLayout.documentsContainer(tenant)).getBlobClient(doc.original.blobName);
 
   // Raw reads: the same Node http client as every other line, straight at Azurite (account-key SAS), no SDK in between.
   const rawUrl = await raw.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000) });
@@ -111,14 +111,14 @@ async function main() {
     const b = i % 2 ? await viaHost() : await viaAzurite();
     archive.push(mbps(i % 2 ? b : a));
     direct.push(mbps(i % 2 ? a : b));
-    relay.push(mbps(await httpGet(`${relayUrl}/${BlobArchive.containerName(tenant)}/${encodeURIComponent(doc.original.blobName)}`)));
+    relay.push(mbps(await httpGet(`${relayUrl}/${blobLayout.documentsContainer(tenant)}/${encodeURIComponent(doc.original.blobName)}`)));
     redirect.push(mbps(await viaRedirect(doc.id)));
   }
 
   // The redirect path on a large file, where the one request to the archive weighs little.
   const large = randomBytes(LARGE_MB * 1024 * 1024);
   const largeDoc = await seedDocument(deps, tenant, { metadata: { documentDate: '2023-06-30', kind: 'contract' }, original: large, originalType: 'application/pdf', fileName: 'large.pdf' });
-  const largeRaw = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(BlobArchive.containerName(tenant)).getBlobClient(largeDoc.original.blobName);
+  const largeRaw = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(blobLayout.documentsContainer(tenant)).getBlobClient(largeDoc.original.blobName);
   const largeRedirect: number[] = [];
   const largeDirect: number[] = [];
   for (let i = 0; i < 3; i++) {

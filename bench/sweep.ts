@@ -12,7 +12,7 @@ import { Item, Items, QueryIterator } from '@azure/cosmos';
 import { BlobClient, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { buildDeps } from '../shared/app';
 import { loadConfig } from '../shared/config';
-import type { ArchivedDocument } from '../shared/documents/types';
+import type { ArchivedDocument } from '../shared/kernel/document';
 import { sha256, uuidv7 } from '../shared/ids';
 import { sweep } from '../shared/retention/sweep';
 import { spawn } from 'node:child_process';

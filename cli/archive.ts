@@ -45,7 +45,7 @@ function filterOf(v: Record<string, string | boolean | undefined>): SearchFilter
     fiscalYear: num(v['fiscal-year']),
     from: str(v.from),
     to: str(v.to),
-    kind: str(v.kind),
+    kind: str(v.kind) as SearchFilter['kind'], // the archive checks it against its kinds
     counterparty: str(v.counterparty),
     reference: str(v.reference),
     tags: typeof v.tags === 'string' ? v.tags.split(',') : undefined,

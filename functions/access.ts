@@ -4,8 +4,8 @@ import { toPublicApiKey } from '../shared/auth/api-keys';
 import { actor } from '../shared/auth/rights';
 import { assertNoConflict, assertWithinCeiling } from '../shared/auth/sod';
 import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants';
-import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/auth/types';
-import { ArchiveError } from '../shared/http/errors';
+import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
+import { ArchiveError } from '../shared/kernel/errors';
 import { operation, reply } from '../shared/http/operation';
 import { ZApiKey, ZApiKeyCreated, ZItems, ZPermission, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
 

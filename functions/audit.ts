@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { verifyAuditMonth } from '../shared/audit/seal';
-import { ZAuditAction } from '../shared/audit/types';
-import { ArchiveError } from '../shared/http/errors';
+import { ZAuditAction } from '../shared/kernel/audit';
+import { ArchiveError } from '../shared/kernel/errors';
 import { operation, reply } from '../shared/http/operation';
 import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { correctionDigest, correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
-import { downloadFile, Representation } from '../shared/documents/download';
+import type { Representation } from '../shared/documents/download';
+import { downloadFile } from '../shared/http/download';
 import { getDocument } from '../shared/documents/get-document';
 import { ingestDocument } from '../shared/documents/ingest';
 import { listDocuments, ZListQuery } from '../shared/documents/list-documents';
-import { toPublicDocument } from '../shared/documents/types';
-import type { ErrorCode } from '../shared/http/errors';
-import { ArchiveError } from '../shared/http/errors';
+import { toPublicDocument } from '../shared/kernel/document';
+import type { ErrorCode } from '../shared/kernel/errors';
+import { ArchiveError } from '../shared/kernel/errors';
 import { parseJsonBody } from '../shared/http/json-body';
 import { operation, reply, type Responses } from '../shared/http/operation';
 import { ZDocument, ZDocumentPage, ZId, ZMetadataCorrection, ZMetadataHistory } from '../shared/http/schemas';

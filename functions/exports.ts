@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
-import { downloadExport } from '../shared/exports/download-export';
+import { downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { getExport, listExports, startExport } from '../shared/exports/start-export';
-import { toPublicExport, ZExportRequest } from '../shared/exports/types';
+import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
 import { operation, reply } from '../shared/http/operation';
 import { ZExport, ZId } from '../shared/http/schemas';
 import { downloadResponses, ZDelivery } from './documents';

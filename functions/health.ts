@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { operation, reply } from '../shared/http/operation';
 import { unsafeFixityReport } from '../shared/retention/fixity';
 import { unsafeOrphanReport } from '../shared/retention/reconcile';
@@ -13,7 +13,7 @@ async function ready(deps: Deps) {
   const checks = { blob: 'failed', cosmos: 'failed' } as { blob: 'ok' | 'failed'; cosmos: 'ok' | 'failed' };
   await Promise.all([
     deps.blobs.ping().then(() => (checks.blob = 'ok'), () => (checks.blob = 'failed')),
-    deps.cosmos.database.read().then(() => (checks.cosmos = 'ok'), () => (checks.cosmos = 'failed')),
+    deps.catalog.ping().then(() => (checks.cosmos = 'ok'), () => (checks.cosmos = 'failed')),
   ]);
   const ok = Object.values(checks).every((c) => c === 'ok');
   // Damaged documents (fixity check, reconciler) are reported, without tenant data; they do not take the instance out of service.

@@ -5,9 +5,10 @@
 import './telemetry';
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { Readable } from 'node:stream';
-import { buildDeps, Deps } from '../shared/app';
+import { buildDeps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { loadConfig } from '../shared/config';
-import { ArchiveError } from '../shared/http/errors';
+import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
 import { ROUTES } from './routes';

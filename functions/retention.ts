@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { toPublicDocument } from '../shared/documents/types';
+import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
 import { approveDisposal, describePolicy, extendRetention, listDue, setPolicy } from '../shared/retention/review';
-import { ZTenantRetentionPolicy } from '../shared/retention/types';
+import { ZTenantRetentionPolicy } from '../shared/kernel/retention';
 
 const instant = z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
 const reason = z.string().trim().min(1).max(500);

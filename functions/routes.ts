@@ -9,4 +9,4 @@ import { legalHoldRoutes } from './legal-holds';
 import { retentionRoutes } from './retention';
 
 /** The one route table: Azure Functions registrations (functions/index.ts) and the local host both read it. */
-export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...exportRoutes, ...openApiRoutes, ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes, ...accessRoutes];
+export const ROUTES: RouteDef[] = [...healthRoutes, ...documentRoutes, ...exportRoutes, ...openApiRoutes(() => ROUTES), ...legalHoldRoutes, ...retentionRoutes, ...auditRoutes, ...accessRoutes];

@@ -1,4 +1,4 @@
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
 import { sealAuditLog } from '../shared/audit/seal';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../shared/retention/timers';

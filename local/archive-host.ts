@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as http from 'node:http';
-import { buildDeps, Deps, Logger } from '../shared/app';
+import { buildDeps, type AzureDeps } from '../shared/app';
+import type { Logger } from '../shared/ports';
 import { loadConfig } from '../shared/config';
 import { unsafeRebuildCatalogFromManifests } from '../shared/documents/rebuild-catalog';
 import { ROUTES } from '../functions/routes';
@@ -9,7 +10,7 @@ import { closeServer, listen } from './emulators';
 import { createArchiveServer } from './server';
 import { importLegacySnapshot } from './state';
 import { LocalTimers, startLocalTimers } from './timers';
-import type { RenditionValidator } from '../shared/validation/types';
+import type { RenditionValidator } from '../shared/kernel/validation';
 import { startValidationLoop } from './validation-loop';
 
 export interface ArchiveHostOptions {
@@ -30,7 +31,8 @@ export interface ArchiveHostOptions {
 
 export interface ArchiveHost {
   url: string;
-  deps: Deps;
+  /** The ports and, for tests and the snapshot import, the Cosmos containers behind them. */
+  deps: AzureDeps;
   server: http.Server;
   restored: { legacySnapshotItems: number; indexedFromManifests: number };
   /** The scheduled timers, when asked for (`timers: true`). */

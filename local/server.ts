@@ -2,8 +2,8 @@
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Deps } from '../shared/app';
-import { ArchiveError } from '../shared/http/errors';
+import type { Deps } from '../shared/deps';
+import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse, RouteDef } from '../shared/http/pipeline';
 import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
 

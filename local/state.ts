@@ -4,8 +4,8 @@
  * once (the writes go through the journal, so they are durable) and the file is set aside.
  */
 import * as fs from 'node:fs';
-import type { CosmosContainers } from '../shared/storage/cosmos';
-import { CONTAINER_SPECS, isCosmosStatus } from '../shared/storage/cosmos';
+import type { CosmosContainers } from '../shared/adapters/azure/cosmos';
+import { CONTAINER_SPECS, isCosmosStatus } from '../shared/adapters/azure/cosmos';
 
 type Snapshot = Record<string, Record<string, unknown>[]>;
 

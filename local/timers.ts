@@ -5,7 +5,8 @@
  * does (singleton timer lock); stop() cancels the schedules and waits for runs in flight.
  */
 import { Cron } from 'croner';
-import type { Deps, Logger } from '../shared/app';
+import type { Deps } from '../shared/deps';
+import type { Logger } from '../shared/ports';
 import type { TimerDef } from '../functions/timers';
 
 export interface ScheduledTimer {

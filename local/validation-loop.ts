@@ -1,4 +1,4 @@
-import type { Deps } from '../shared/app';
+import type { Deps } from '../shared/deps';
 import { validateRenditions, ValidationDeps } from '../shared/validation/worker';
 
 const INTERVAL_MS = 3000;
@@ -8,7 +8,7 @@ const INTERVAL_MS = 3000;
  * (one JVM). A failing pass is logged and the loop goes on. (Re-queueing documents left pending
  * is the requeueValidations timer's, which the local host runs on its Azure schedule.)
  */
-export function startValidationLoop(deps: ValidationDeps & Pick<Deps, 'config' | 'clock' | 'cosmos'>): { stop(): Promise<void> } {
+export function startValidationLoop(deps: ValidationDeps & Pick<Deps, 'config' | 'clock'>): { stop(): Promise<void> } {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const pass = async () => {

@@ -1,62 +1,39 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
+import { AuditLog } from './adapters/azure/audit-log';
+import { BlobArchive } from './adapters/azure/blobs';
+import { DocumentCatalog } from './adapters/azure/catalog';
+import { CosmosContainers, cosmosClient, openContainers } from './adapters/azure/cosmos';
+import { BlobDisposer } from './adapters/azure/disposer';
+import { ExportBlobs, ExportJobs } from './adapters/azure/export-store';
+import { BlobLinks } from './adapters/azure/links';
+import { OrphanRecords } from './adapters/azure/orphan-records';
+import { assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
+import { RetentionCatalog, RetentionPolicies, TimerState } from './adapters/azure/retention-store';
+import { KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
+import { TenantRecords } from './adapters/azure/tenant-records';
+import { TenantSettingsCache } from './adapters/azure/settings-cache';
+import { ValidationQueue } from './adapters/azure/validation-queue';
 import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
+import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
-import { KeyVaultSecretSource, SecretSource, StaticSecretSource } from './auth/secrets';
 import { SupportGrants } from './auth/support-grants';
-import { parseChainKey } from './audit/chain';
-import { AuditLog } from './audit/log';
-import { Clock, systemClock } from './clock';
+import { parseChainKey } from './kernel/audit-chain';
+import { systemClock } from './clock';
 import type { Config } from './config';
-import { RefusalLimiter } from './http/refusal-limiter';
-import { BlobArchive } from './storage/blobs';
-import { DocumentCatalog } from './storage/catalog';
-import { BlobLinks } from './storage/links';
-import { ExportBlobs } from './exports/store';
-import { CosmosContainers, cosmosClient, openContainers } from './storage/cosmos';
-import { assertAllowedRegions, azureRegionSource, RegionSource } from './storage/region-guard';
-import { buildRetentionDeps, RetentionDeps } from './retention/deps';
-import { TenantRecords } from './storage/tenant-records';
-import { TenantSettingsCache } from './storage/settings-cache';
-import { Normaliser, NormaliserPool } from './normalise/pool';
-import { ValidationQueue } from './validation/queue';
+import type { Deps } from './deps';
+import { NormaliserPool } from './normalise/pool';
+import type { Logger, SecretSource, SettingsCachePort } from './ports';
 
-/** Everything a use case may touch, built once from config (the composition root). */
-export interface Deps {
-  config: Config;
-  blobs: BlobArchive;
-  catalog: DocumentCatalog;
-  /** Short-lived read-only SAS links to one blob (user delegation in Azure). */
-  links: BlobLinks;
-  /** Export ZIPs: `exports-<tenant>` containers, plain (not WORM) blobs that expire. */
-  exportBlobs: ExportBlobs;
-  audit: AuditLog;
-  authenticator: Authenticator;
-  apiKeys: ApiKeys;
-  rights: TenantRights;
-  supportGrants: SupportGrants;
-  clock: Clock;
-  cosmos: CosmosContainers;
-  log: Logger;
-  /** Per-principal limit on refused requests (shared/http/refusal-limiter.ts). */
-  refusals: RefusalLimiter;
-  /** Retention state, timers' records and the one blob disposer (shared/retention). */
-  retention: RetentionDeps;
-  /** Converts uploads in worker threads (bounded pool, timeout per job), off the event loop. */
-  normaliser: Normaliser;
-  /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
-  validationQueue: ValidationQueue;
-  /** This instance's short-lived cache of tenant settings (rights, SoD and retention policy). */
-  settings: TenantSettingsCache;
-}
-
-export interface Logger {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+/**
+ * The composition root: the one place that builds the Azure adapters and hands them to the use
+ * cases as ports (shared/deps.ts). `cosmos` is returned beside the ports for the health probe and
+ * the local host, which sit above the core; `settings` (this instance's tenant settings cache) for
+ * the tests and tools that write records directly and must clear it.
+ */
+export type AzureDeps = Deps & { cosmos: CosmosContainers; settings: SettingsCachePort };
 
 export const consoleLogger: Logger = {
   info: (m, f) => console.log(JSON.stringify({ level: 'info', msg: m, ...f })),
@@ -69,7 +46,7 @@ const LOCAL_DEV_PEPPER = 'local-development-pepper-not-a-secret-0000';
 /** Locally, without AUDIT_CHAIN_KEY: a fixed development chain key (never accepted in Azure, see config). */
 const LOCAL_DEV_AUDIT_CHAIN_KEY = Buffer.from('local-development-audit-chain-key-not-a-secret').toString('hex');
 
-export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<Deps> {
+export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<AzureDeps> {
   // In Azure: managed identity only; locally: the emulators' well-known keys.
   const credential = config.runtime === 'azure' ? new DefaultAzureCredential() : undefined;
   const blobService = config.STORAGE_CONNECTION_STRING
@@ -114,6 +91,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     catalog: new DocumentCatalog(cosmos.documents),
     links: new BlobLinks(blobService, config.runtime, log),
     exportBlobs: new ExportBlobs(blobService),
+    exportJobs: new ExportJobs(cosmos.tenants),
     audit: new AuditLog(cosmos.audit, cosmos.tenants, chainKey),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,
@@ -132,7 +110,13 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     clock,
     cosmos,
     log,
-    retention: buildRetentionDeps(blobService, cosmos, settings),
+    retention: {
+      catalog: new RetentionCatalog(cosmos.documents),
+      policies: new RetentionPolicies(cosmos.tenants, settings),
+      timers: new TimerState(cosmos.tenants),
+      disposer: new BlobDisposer(blobService),
+      orphans: new OrphanRecords(cosmos.tenants),
+    },
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
     settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),

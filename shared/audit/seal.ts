@@ -1,5 +1,5 @@
-import type { Deps } from '../app';
-import { AuditSeal, ChainReport, entryId, verifyChain } from './chain';
+import type { Deps } from '../deps';
+import { AuditSeal, ChainReport, entryId, verifyChain } from '../kernel/audit-chain';
 
 /** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */
 const SEAL_PREFIX = 'audit-seals';

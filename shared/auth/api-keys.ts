@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, scrypt as scryptCb, ScryptOptions, timingSafeEqual } from 'node:crypto';
-import { ArchiveError } from '../http/errors';
-import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
-import type { SecretSource } from './secrets';
-import { type Permission, personOf, TENANT_ID } from './types';
+import { ArchiveError } from '../kernel/errors';
+import type { TenantRecord, TenantRecordsPort } from '../ports';
+import type { SecretSource } from '../ports';
+import { type Permission, personOf, TENANT_ID } from '../kernel/principal';
 
 /**
  * API keys for client apps. The secret is shown once; only a salted, peppered scrypt hash
@@ -55,7 +55,7 @@ function scrypt(password: Buffer, salt: Buffer, keylen: number, options: ScryptO
 
 export class ApiKeys {
   constructor(
-    private readonly records: TenantRecords,
+    private readonly records: TenantRecordsPort,
     private readonly secrets: SecretSource,
     private readonly pepperName: string,
   ) {}
@@ -157,5 +157,5 @@ export class ApiKeys {
 }
 
 function invalidKey(detail = 'The API key is not valid for this archive.'): ArchiveError {
-  return new ArchiveError('unauthenticated', { detail, headers: { 'WWW-Authenticate': 'ApiKey realm="archive", Bearer realm="archive"' } });
+  return new ArchiveError('unauthenticated', { detail });
 }

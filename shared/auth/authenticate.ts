@@ -1,11 +1,11 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import type { ApiKeys } from './api-keys';
 import type { TenantRights } from './rights';
 import { conflictIn, sodRefusal } from './sod';
 import type { SupportGrants } from './support-grants';
-import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from './types';
+import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
 export interface JwtSettings {
   issuer: string;
@@ -144,5 +144,5 @@ export class Authenticator {
 }
 
 function unauthenticated(detail: string, cause?: unknown): ArchiveError {
-  return new ArchiveError('unauthenticated', { detail, cause, headers: { 'WWW-Authenticate': 'Bearer realm="archive", ApiKey realm="archive"' } });
+  return new ArchiveError('unauthenticated', { detail, cause });
 }

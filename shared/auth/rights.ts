@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ArchiveError } from '../http/errors';
-import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
+import { ArchiveError } from '../kernel/errors';
+import type { TenantRecord, TenantRecordsPort } from '../ports';
 import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, sodRefusal, SodPolicy } from './sod';
-import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from './types';
+import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from '../kernel/principal';
 
 export interface RightsSetRecord extends TenantRecord {
   type: 'rights-set';
@@ -35,7 +35,7 @@ export const isBuiltIn = (name: string) => Object.prototype.hasOwnProperty.call(
 
 /** A tenant's rights sets, who holds which, and its segregation-of-duties policy. */
 export class TenantRights {
-  constructor(private readonly records: TenantRecords) {}
+  constructor(private readonly records: TenantRecordsPort) {}
 
   /** Built-in template or the tenant's own set; null when neither exists. */
   async permissionsOf(tenantId: string, name: string): Promise<Permission[] | null> {

@@ -1,5 +1,5 @@
-import { ArchiveError } from '../http/errors';
-import { type Permission, type Principal, personHolds, personOf } from './types';
+import { ArchiveError } from '../kernel/errors';
+import { type Permission, type Principal, personHolds, personOf } from '../kernel/principal';
 
 /** Closed list of segregation-of-duties rules; a refusal names its rule (problem+json `rule`, audit `detail`). */
 export const SOD_RULES = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ArchiveError } from '../http/errors';
-import type { TenantRecord, TenantRecords } from '../storage/tenant-records';
-import { SUPPORT_SCOPES, SupportScope } from './types';
+import { ArchiveError } from '../kernel/errors';
+import type { TenantRecord, TenantRecordsPort } from '../ports';
+import { SUPPORT_SCOPES, SupportScope } from '../kernel/principal';
 
 /** The longest a tenant may let provider staff look in with one grant. */
 export const SUPPORT_GRANT_MAX_MS = 7 * 24 * 3600 * 1000;
@@ -28,7 +28,7 @@ const isActive = (g: SupportGrantRecord, now: Date) => !g.revokedAt && Date.pars
 
 /** A tenant's consent for provider staff to read its data: time-boxed, scoped, revocable at once. */
 export class SupportGrants {
-  constructor(private readonly records: TenantRecords) {}
+  constructor(private readonly records: TenantRecordsPort) {}
 
   async create(input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string }; now: Date }): Promise<SupportGrantRecord> {
     const ms = input.expiresAt.getTime() - input.now.getTime();

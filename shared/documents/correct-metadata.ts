@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Deps } from '../app';
-import type { Principal } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import type { Deps } from '../deps';
+import type { Principal } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
-import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from './types';
+import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from '../kernel/document';
 
 export interface CorrectMetadataCommand {
   principal: Principal;

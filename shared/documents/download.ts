@@ -1,39 +1,23 @@
-import type { Readable } from 'node:stream';
-import type { Deps } from '../app';
-import { ArchiveError } from '../http/errors';
-import { parseRange } from '../http/range';
-import { contentDisposition } from '../http/respond';
-import { BlobArchive } from '../storage/blobs';
+import type { Deps } from '../deps';
+import { blobLayout } from '../kernel/blob-layout';
+import type { StoredFile } from '../kernel/document';
+import { ArchiveError } from '../kernel/errors';
+import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
-import type { StoredFile } from './types';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
 
-export interface DownloadRequest {
+export interface DocumentFileRequest {
   tenantId: string;
   documentId: string;
   representation: Representation;
   /** 1-based index among several originals; 1 for the only one. */
   part: number;
-  range: string | null;
-  ifRange: string | null;
-  ifNoneMatch: string | null;
-  /** `redirect`: answer 303 with a short-lived read-only link to the blob instead of the bytes. */
-  delivery?: 'stream' | 'redirect';
 }
 
-export interface DownloadResult {
-  status: 200 | 206 | 303 | 304;
-  headers: Record<string, string>;
-  body?: Readable;
-}
-
-/**
- * Stream a stored file with its checksum (RFC 9530 Repr-Digest), a strong ETag derived
- * from the SHA-256, and single byte ranges. Nothing is buffered whole.
- */
-export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+/** The stored file a document download hands out: its rendition or one of its originals, never a disposed document's. */
+export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs'>): Promise<StoredFileRef> {
   const doc = await getDocument(r.tenantId, r.documentId, deps);
   if (doc.status !== 'active') throw new ArchiveError('document_disposed', { detail: `Document ${doc.id} was disposed of after its retention ended; only its tombstone remains.` });
   let file: StoredFile;
@@ -53,39 +37,13 @@ export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog
     file = original;
     name = original.fileName ?? `${doc.id}-original-${r.part}.${original.blobName.split('.').pop()}`;
   }
-  const etag = `"${file.sha256}"`;
-  const common: Record<string, string> = {
-    ETag: etag,
-    'Repr-Digest': `sha-256=:${Buffer.from(file.sha256, 'hex').toString('base64')}:`,
-    'Accept-Ranges': 'bytes',
-    'Cache-Control': 'private, no-cache',
+  return {
+    container: blobLayout.documentsContainer(r.tenantId),
+    blobName: file.blobName,
+    sha256: file.sha256,
+    size: file.size,
+    mediaType: file.mediaType,
+    name,
+    read: (range) => deps.blobs.read(r.tenantId, file.blobName, range),
   };
-  if (r.ifNoneMatch && r.ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-    return { status: 304, headers: common };
-  }
-  if (r.delivery === 'redirect') {
-    // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an hour.
-    const link = await deps.links.readOnlyUrl(
-      BlobArchive.containerName(r.tenantId),
-      file.blobName,
-      { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(name), contentType: file.mediaType },
-      deps.clock.now(),
-    );
-    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() } };
-  }
-  // If-Range: the range applies only while the representation is unchanged.
-  const rangeHeader = r.ifRange && r.ifRange.trim() !== etag ? null : r.range;
-  const range = parseRange(rangeHeader, file.size);
-  const read = await deps.blobs.read(r.tenantId, file.blobName, range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
-  const headers: Record<string, string> = {
-    ...common,
-    'Content-Type': file.mediaType,
-    'Content-Length': String(read.contentLength),
-    'Content-Disposition': contentDisposition(name),
-  };
-  if (range) {
-    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${file.size}`;
-    return { status: 206, headers, body: read.stream };
-  }
-  return { status: 200, headers, body: read.stream };
 }

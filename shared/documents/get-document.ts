@@ -1,7 +1,7 @@
-import type { Deps } from '../app';
-import { ArchiveError } from '../http/errors';
+import type { Deps } from '../deps';
+import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import type { ArchivedDocument } from './types';
+import type { ArchivedDocument } from '../kernel/document';
 
 /** Another tenant's document answers exactly like a missing one. */
 export async function getDocument(tenantId: string, id: string, deps: Pick<Deps, 'catalog'>): Promise<ArchivedDocument> {

@@ -1,13 +1,14 @@
-import type { Deps } from '../app';
-import type { Principal } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import type { Deps } from '../deps';
+import type { Principal } from '../kernel/principal';
+import { blobLayout } from '../kernel/blob-layout';
+import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
-import type { CreateOnlyOutcome } from '../storage/blobs';
+import type { CreateOnlyOutcome } from '../ports';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
 import { requestValidation } from '../validation/request';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
-import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from './types';
+import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 
 export interface IngestCommand {
   principal: Principal;
@@ -74,7 +75,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
 
   const originals: OriginalFile[] = cmd.files.map((f, i) => {
     const sniffed = result.originals[i]!;
-    const blobName = cmd.files.length === 1 ? `${id}/original.${sniffed.extension}` : `${id}/original-${String(i + 1).padStart(3, '0')}.${sniffed.extension}`;
+    const blobName = blobLayout.original(id, i, cmd.files.length, sniffed.extension);
     return { mediaType: sniffed.mediaType, size: f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
   // Class and retain-until are fixed here, from the tenant's retention policy.
@@ -88,7 +89,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     original: originals[0]!,
     originals,
     contentKey,
-    rendition: { mediaType: 'application/pdf', size: result.rendition.length, sha256: sha256(result.rendition), blobName: `${id}/rendition.pdf`, conformance: result.conversion.conformance },
+    rendition: { mediaType: 'application/pdf', size: result.rendition.length, sha256: sha256(result.rendition), blobName: blobLayout.rendition(id), conformance: result.conversion.conformance },
     conversion: result.conversion,
     metadata,
     fiscalYear,
@@ -114,7 +115,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
-  const manifestState = await deps.blobs.putCreateOnly(tenantId, manifestName(id), manifest, 'application/json', worm, { contentkey: contentKey });
+  const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
   if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, metadata);
   await deps.catalog.create(document);
   await requestValidation(document, deps); // never fails the upload: the document is stored
@@ -128,7 +129,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
  */
 async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, metadata: TDocumentMetadata): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
-  const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, `${id}/rendition.pdf`))?.contentkey;
+  const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: id } });
   }
@@ -136,7 +137,7 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
     throw new ArchiveError('idempotency_in_flight', {
       detail: 'Another request with this Idempotency-Key and the same files is still being archived; retry to get its answer.',
       extensions: { documentId: id },
-      headers: { 'Retry-After': String(IN_FLIGHT_RETRY_SECONDS) },
+      retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
     });
   }
   assertSameMetadata(winner, metadata);
@@ -161,11 +162,8 @@ function assertSameMetadata(earlier: ArchivedDocument, metadata: TDocumentMetada
 /** How long a request that lost the race for an Idempotency-Key is asked to wait before retrying. */
 const IN_FLIGHT_RETRY_SECONDS = 2;
 
-export function manifestName(documentId: string): string {
-  return `${documentId}/manifest.json`;
-}
 
 async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
-  if (!(await deps.blobs.exists(tenantId, manifestName(id)))) return null;
-  return JSON.parse((await deps.blobs.readAll(tenantId, manifestName(id))).toString('utf8')) as ArchivedDocument;
+  if (!(await deps.blobs.exists(tenantId, blobLayout.manifest(id)))) return null;
+  return JSON.parse((await deps.blobs.readAll(tenantId, blobLayout.manifest(id))).toString('utf8')) as ArchivedDocument;
 }

@@ -1,26 +1,12 @@
 import { z } from 'zod';
-import type { Deps } from '../app';
-import { ArchiveError } from '../http/errors';
-import { DOCUMENT_SORT_KEYS, Page } from '../storage/catalog';
-import { ArchivedDocument, DOCUMENT_KINDS } from './types';
+import type { Deps } from '../deps';
+import { ArchiveError } from '../kernel/errors';
+import { DOCUMENT_SORT_KEYS, Page } from '../ports';
+import type { ArchivedDocument } from '../kernel/document';
+import { searchFilterShape } from '../kernel/search';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 export const ZListQuery = z.strictObject({
-  fiscalYear: z.coerce.number().int().min(1900).max(2200).optional(),
-  from: date.optional(),
-  to: date.optional(),
-  kind: z.enum(DOCUMENT_KINDS).optional(),
-  counterparty: z.string().min(1).max(200).optional(),
-  amountMin: z.coerce.number().finite().optional(),
-  amountMax: z.coerce.number().finite().optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
-  reference: z.string().min(1).max(200).optional(),
-  /** Comma-separated; every tag must be present. */
-  tags: z
-    .string()
-    .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
-    .pipe(z.array(z.string().min(1).max(50)).min(1).max(10))
-    .optional(),
+  ...searchFilterShape('query'),
   sort: z.enum(DOCUMENT_SORT_KEYS).default('createdAt'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(200).default(50),

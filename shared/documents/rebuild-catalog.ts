@@ -1,6 +1,6 @@
-import type { Deps } from '../app';
-import type { Actor } from '../retention/types';
-import type { ArchivedDocument } from './types';
+import type { Deps } from '../deps';
+import type { Actor } from '../kernel/retention';
+import type { ArchivedDocument } from '../kernel/document';
 
 /** Who re-indexes at start-up (the reconciler passes its own actor). */
 export const CATALOG_REBUILD_ACTOR: Actor = { subject: 'system:catalog-rebuild', kind: 'system' };

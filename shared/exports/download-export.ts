@@ -1,22 +1,11 @@
-import type { Deps } from '../app';
-import type { DownloadResult } from '../documents/download';
-import { ArchiveError } from '../http/errors';
-import { parseRange } from '../http/range';
-import { contentDisposition } from '../http/respond';
+import type { Deps } from '../deps';
+import { blobLayout } from '../kernel/blob-layout';
+import { ArchiveError } from '../kernel/errors';
+import type { StoredFileRef } from '../ports';
 import { getExport } from './start-export';
-import { ExportBlobs } from './store';
 
-export interface ExportDownloadRequest {
-  tenantId: string;
-  exportId: string;
-  range: string | null;
-  ifRange: string | null;
-  ifNoneMatch: string | null;
-  delivery?: 'stream' | 'redirect';
-}
-
-/** The finished ZIP, streamed with the same headers as a document download: ETag, Repr-Digest, Range, If-Range, If-None-Match. */
-export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'cosmos' | 'exportBlobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+/** The finished ZIP of an export, once it is complete and until it expires. */
+export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock'>): Promise<StoredFileRef> {
   const job = await getExport(r.tenantId, r.exportId, deps);
   if (job.status === 'expired' || Date.parse(job.expiresAt) <= deps.clock.now().getTime()) {
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} expired at ${job.expiresAt}; start a new one.` });
@@ -24,28 +13,13 @@ export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 
   if (job.status !== 'completed' || !job.archive) {
     throw new ArchiveError('export_not_ready', { detail: `Export ${job.id} is ${job.status}.`, extensions: { status: job.status, progress: job.progress } });
   }
-  const { size, sha256 } = job.archive;
-  const etag = `"${sha256}"`;
-  const name = `export-${job.filter.fiscalYear ?? 'search'}-${job.id}.zip`;
-  const common: Record<string, string> = {
-    ETag: etag,
-    'Repr-Digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
-    'Accept-Ranges': 'bytes',
-    'Cache-Control': 'private, no-cache',
+  return {
+    container: blobLayout.exportsContainer(r.tenantId),
+    blobName: job.blobName,
+    sha256: job.archive.sha256,
+    size: job.archive.size,
+    mediaType: 'application/zip',
+    name: `export-${job.filter.fiscalYear ?? 'search'}-${job.id}.zip`,
+    read: (range) => deps.exportBlobs.read(r.tenantId, job.blobName, range),
   };
-  if (r.ifNoneMatch && r.ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return { status: 304, headers: common };
-  if (r.delivery === 'redirect') {
-    const link = await deps.links.readOnlyUrl(
-      ExportBlobs.containerName(r.tenantId),
-      job.blobName,
-      { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(name), contentType: 'application/zip' },
-      deps.clock.now(),
-    );
-    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() } };
-  }
-  const range = parseRange(r.ifRange && r.ifRange.trim() !== etag ? null : r.range, size);
-  const read = await deps.exportBlobs.read(r.tenantId, job.blobName, range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
-  const headers: Record<string, string> = { ...common, 'Content-Type': 'application/zip', 'Content-Length': String(read.contentLength), 'Content-Disposition': contentDisposition(name) };
-  if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${size}` }, body: read.stream };
-  return { status: 200, headers, body: read.stream };
 }

@@ -1,6 +1,5 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { runExport } from './run-export';
-import { ExportJobs } from './store';
 
 export interface MaintainResult {
   expired: string[];
@@ -13,7 +12,7 @@ export interface MaintainResult {
  * a second run finds nothing new to do. `tenantId` keeps a run to one tenant (the timer passes none).
  */
 export async function maintainExports({ now, deps, maxItems = 100, tenantId }: { now: Date; deps: Deps; maxItems?: number; tenantId?: string }): Promise<MaintainResult> {
-  const jobs = new ExportJobs(deps.cosmos.tenants);
+  const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
   const result: MaintainResult = { expired: [], restarted: [] };
   for (const job of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { csvField } from './names';
-import type { ExportManifest, ManifestDocument } from './types';
+import type { ExportManifest, ManifestDocument } from '../kernel/export';
 
 const CSV_COLUMNS = ['documentId', 'path', 'role', 'mediaType', 'size', 'sha256', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt', 'validation', 'validator', 'validationFailedRules'] as const;
 

@@ -1,4 +1,4 @@
-import type { ArchivedDocument } from '../documents/types';
+import type { ArchivedDocument } from '../kernel/document';
 
 /**
  * Readable, collision-free names inside an export: `2024-03-15 invoice Bakkerij Jansen INV-001`.

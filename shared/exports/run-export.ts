@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
-import type { Deps } from '../app';
-import type { AuditEntry } from '../audit/types';
-import type { ArchivedDocument, StoredFile } from '../documents/types';
-import { ArchiveError, toArchiveError } from '../http/errors';
-import type { BlobRead } from '../storage/blobs';
+import type { Deps } from '../deps';
+import { auditMonth } from '../kernel/audit';
+import type { ArchivedDocument, StoredFile } from '../kernel/document';
+import { ArchiveError, toArchiveError } from '../kernel/errors';
+// The worker's audit entry records the status a request failing the same way would answer.
+import { statusOf } from '../http/problem';
+import type { BlobRead, ExportJobsPort } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { ExportJobs } from './store';
-import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile, ManifestValidation } from './types';
+import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile, ManifestValidation } from '../kernel/export';
 
-export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'cosmos' | 'audit' | 'clock' | 'config' | 'log'>;
+export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log'>;
 
 const PAGE = 100;
 /** Blob downloads opened ahead of the one being zipped (each buffers at most a stream's high-water mark). */
@@ -32,7 +33,7 @@ interface PlannedFile {
  * spooled to a temporary file and streamed into the ZIP at the end.
  */
 export async function runExport(tenantId: string, exportId: string, deps: ExportDeps): Promise<ExportJob> {
-  const jobs = new ExportJobs(deps.cosmos.tenants);
+  const jobs = deps.exportJobs;
   const found = await jobs.get(tenantId, exportId);
   if (!found) throw new ArchiveError('export_not_found');
   let job: ExportJob = { ...found, status: 'running', attempts: found.attempts + 1, heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.progress, documents: 0, files: 0, bytes: 0 } };
@@ -47,12 +48,12 @@ export async function runExport(tenantId: string, exportId: string, deps: Export
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     job = { ...job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
     await jobs.save(job);
-    await audit(deps, job, 'export.failed', 'failed', e.status, e.code);
+    await audit(deps, job, 'export.failed', 'failed', statusOf(e.code), e.code);
     return job;
   }
 }
 
-async function writeArchive(start: ExportJob, jobs: ExportJobs, deps: ExportDeps): Promise<ExportJob> {
+async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: ExportDeps): Promise<ExportJob> {
   let job = start;
   const { tenantId } = job;
   const total = await deps.catalog.countMatching(tenantId, job.filter);
@@ -200,17 +201,11 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): Asyn
 
 /** The POST's audit entry, written by the pipeline once the 202 is sent: found by request id, in the tenant's month partition. */
 async function findAuditEntryId(deps: ExportDeps, job: ExportJob): Promise<string | null> {
-  const months = new Set([job.createdAt.slice(0, 7), deps.clock.now().toISOString().slice(0, 7)]);
+  const months = new Set([job.createdAt.slice(0, 7), auditMonth(deps.clock.now())]);
   for (let attempt = 0; attempt < 5; attempt++) {
     for (const month of months) {
-      const partition = `${job.tenantId}:${month}`;
-      const { resources } = await deps.cosmos.audit.items
-        .query<Pick<AuditEntry, 'id'>>(
-          { query: 'SELECT c.id FROM c WHERE c.partition = @p AND c.requestId = @r AND c.action = "export.create"', parameters: [{ name: '@p', value: partition }, { name: '@r', value: job.requestId }] },
-          { partitionKey: partition },
-        )
-        .fetchAll();
-      if (resources[0]) return resources[0].id;
+      const found = await deps.audit.list(job.tenantId, month, 1, undefined, { action: 'export.create', requestId: job.requestId });
+      if (found.items[0]) return found.items[0].id;
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,10 +1,9 @@
-import type { Deps } from '../app';
-import { type Principal, personOf } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import type { Deps } from '../deps';
+import { type Principal, personOf } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
-import { ExportJobs } from './store';
-import type { ExportJob, TExportRequest } from './types';
+import type { ExportJob, TExportRequest } from '../kernel/export';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.
@@ -37,18 +36,18 @@ export async function startExport(principal: Principal, request: TExportRequest,
     blobName: `${id}.zip`,
     expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
   };
-  await new ExportJobs(deps.cosmos.tenants).create(job);
+  await deps.exportJobs.create(job);
   return { job, run: () => runExport(job.tenantId, job.id, deps) };
 }
 
 /** A tenant's export; another tenant's answers the same 404 as a missing one. */
-export async function getExport(tenantId: string, id: string, deps: Pick<Deps, 'cosmos'>): Promise<ExportJob> {
-  const job = await new ExportJobs(deps.cosmos.tenants).get(tenantId, id);
+export async function getExport(tenantId: string, id: string, deps: Pick<Deps, 'exportJobs'>): Promise<ExportJob> {
+  const job = await deps.exportJobs.get(tenantId, id);
   if (!job) throw new ArchiveError('export_not_found', { detail: `No export ${id}.` });
   return job;
 }
 
 /** `GET /exports`: the tenant's exports, newest first, paged. */
-export async function listExports(tenantId: string, limit: number, continuationToken: string | undefined, deps: Pick<Deps, 'cosmos'>) {
-  return new ExportJobs(deps.cosmos.tenants).list(tenantId, limit, continuationToken);
+export async function listExports(tenantId: string, limit: number, continuationToken: string | undefined, deps: Pick<Deps, 'exportJobs'>) {
+  return deps.exportJobs.list(tenantId, limit, continuationToken);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ArchiveError } from './errors';
+import { ArchiveError } from '../kernel/errors';
 import type { ArchiveRequest } from './types';
 
 const MAX_JSON_BYTES = 64 * 1024;

@@ -18,10 +18,10 @@
  */
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { Deps } from '../app';
-import type { AuditAction } from '../audit/types';
-import type { Permission, Principal } from '../auth/types';
-import type { ErrorCode } from './errors';
+import type { Deps } from '../deps';
+import type { AuditAction } from '../kernel/audit';
+import type { Permission, Principal } from '../kernel/principal';
+import type { ErrorCode } from '../kernel/errors';
 import type { ArchiveRequest, HttpMethod } from './types';
 
 /** Response headers an operation may declare; the OpenAPI description documents each once. */

@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditInput } from '../audit/log';
-import { type Principal, personOf } from '../auth/types';
-import { ArchiveError, type ErrorCode, problemOf, toArchiveError } from './errors';
+import type { AuditInput } from '../ports';
+import { type Principal, personOf } from '../kernel/principal';
+import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
 import type { Operation, OperationInput, RequestBodySpec } from './operation';
+import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse } from './types';
 import { z } from 'zod';
@@ -17,8 +18,8 @@ export type PublicRoute = Extract<Operation, { auth: 'public' }>;
 
 export function problemResponse(err: ArchiveError, requestId: string, instance?: string): ArchiveResponse {
   return {
-    status: err.status,
-    headers: { 'Content-Type': 'application/problem+json', ...err.headers },
+    status: statusOf(err.code),
+    headers: { 'Content-Type': 'application/problem+json', ...headersOf(err) },
     body: JSON.stringify(problemOf(err, requestId, instance)),
   };
 }
@@ -58,7 +59,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
 
   if (route.auth === 'tenant' && principal) {
     const now = deps.clock.now();
-    const outcome = failure ? (failure.status >= 500 ? 'failed' : 'refused') : 'success';
+    const outcome = failure ? (statusOf(failure.code) >= 500 ? 'failed' : 'refused') : 'success';
     let limited: { first: boolean } | null = null;
     if (outcome === 'refused') {
       const verdict = deps.refusals.take(principal.tenantId, personOf(principal), now);
@@ -66,7 +67,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         (response.body as Readable | undefined)?.destroy?.();
         failure = new ArchiveError('too_many_refusals', {
           detail: `Too many refused requests from this principal; retry after ${verdict.retryAfterSeconds} s.`,
-          headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
+          retryAfterSeconds: verdict.retryAfterSeconds,
         });
         response = problemResponse(failure, req.requestId, req.url.pathname);
         limited = { first: verdict.first };

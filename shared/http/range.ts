@@ -1,4 +1,4 @@
-import { ArchiveError } from './errors';
+import { ArchiveError } from '../kernel/errors';
 
 export interface ByteRange {
   start: number;
@@ -32,5 +32,5 @@ export function parseRange(header: string | null, size: number): ByteRange | nul
 }
 
 function unsatisfiable(size: number): ArchiveError {
-  return new ArchiveError('range_not_satisfiable', { detail: `The document has ${size} bytes.`, headers: { 'Content-Range': `bytes */${size}` } });
+  return new ArchiveError('range_not_satisfiable', { detail: `The document has ${size} bytes.`, extensions: { size } });
 }

@@ -5,11 +5,11 @@
  * described loosely on purpose: their own modules own their shape.
  */
 import { z } from 'zod';
-import { ZAuditAction } from '../audit/types';
-import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, type SupportScope } from '../auth/types';
-import { ZDocumentMetadata } from '../documents/types';
-import { EXPORT_STATUSES, ZExportRequest } from '../exports/types';
-import { ERROR_STATUS, type ErrorCode } from './errors';
+import { ZAuditAction } from '../kernel/audit';
+import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, type SupportScope } from '../kernel/principal';
+import { ZDocumentMetadata } from '../kernel/document';
+import { EXPORT_STATUSES, ZExportRequest } from '../kernel/export';
+import { ERROR_CODES, type ErrorCode } from '../kernel/errors';
 
 export const ZInstant = z.string().meta({ format: 'date-time' });
 
@@ -215,7 +215,7 @@ export const ZProblem = z
     status: z.number().int(),
     detail: z.string().optional(),
     instance: z.string().optional(),
-    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
     requestId: z.string(),
   })
   .meta({ description: 'RFC 9457 problem details; `code` is from the archive\'s closed table' });

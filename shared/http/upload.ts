@@ -1,6 +1,6 @@
 import busboy from 'busboy';
 import type { Readable } from 'node:stream';
-import { ArchiveError } from './errors';
+import { ArchiveError } from '../kernel/errors';
 import { sanitiseFileName } from './file-name';
 import type { ArchiveRequest } from './types';
 

@@ -1,4 +1,4 @@
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { parseJpeg } from './jpeg';
 import { parsePng } from './png';
 import { tiffPageSizes } from './tiff';

@@ -1,4 +1,4 @@
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { checkPixelBudget, declaredPixels } from './budget';
 import { sniff } from './sniff';
 import { jpegPage } from './jpeg';

@@ -1,4 +1,4 @@
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { iccInfo } from './icc';
 import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { TiffReader } from './tiff-ifd';

@@ -5,7 +5,7 @@ import { cmykProfile, iccInfo, isBuiltInProfile, srgbProfile } from './icc';
 import { writeCompactPdf } from './pdfwrite';
 import { buildXmp } from './xmp';
 import { num } from './util';
-import { PageRecord } from './types';
+import type { PageRecord } from '../kernel/document';
 
 /** The colour space of an image as the source format declares it. */
 export type ColorSpec =

@@ -3,11 +3,12 @@ import * as zlib from 'zlib';
 import {
   PDFArray, PDFBool, PDFDict, PDFDocument, PDFHeader, PDFName, PDFNumber, PDFObject, PDFRawStream, PDFRef, PDFStream,
 } from 'pdf-lib';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { cmykProfile, srgbProfile } from './icc';
 import { decodeNamesInText, rawNamePattern } from './pdf-names';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';
-import { ConversionRecord, NormaliseLimits, PageRecord } from './types';
+import type { ConversionRecord, PageRecord } from '../kernel/document';
+import { NormaliseLimits } from './types';
 import { cidFontWidthMismatches, cidWidths, simpleFontWidthMismatches, trueTypeMetrics } from './font-widths';
 import { corrupt, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
 import { readPdfaId } from './xmp';

@@ -1,5 +1,5 @@
 import * as zlib from 'zlib';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { iccInfo } from './icc';
 import { DEFAULT_DPI } from './jpeg';
 import { ColorSpec, ImageSpec, PageSource } from './pdfa';

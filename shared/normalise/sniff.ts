@@ -1,5 +1,5 @@
 import { fromBuffer } from 'file-type';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { ACCEPTED_MEDIA_TYPES, AcceptedMediaType, EXTENSION_OF, NormalisedFile } from './types';
 
 /** Decide the type from the bytes alone; the client's header and file name are never trusted. */

@@ -1,5 +1,5 @@
 import sharp, { Metadata, OutputInfo } from 'sharp';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { iccInfo } from './icc';
 import { checkJpegKind, dctImage, DEFAULT_DPI, parseJpeg } from './jpeg';
 import { ColorSpec, ImageSpec, PagePiece, PageSource } from './pdfa';

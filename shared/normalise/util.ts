@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../kernel/errors';
 import { NormaliseLimits } from './types';
 
 /** Default ceiling on bytes any one decompression may produce (PDF streams, TIFF strips, PNG data). */

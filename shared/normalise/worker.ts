@@ -4,7 +4,7 @@
  * ArchiveError is sent as its code, detail and extensions and rebuilt on the other side.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { ArchiveError, ErrorCode } from '../http/errors';
+import { ArchiveError, ErrorCode } from '../kernel/errors';
 import { normalise } from './index';
 import { NormaliseInput, NormaliseResult } from './types';
 

@@ -5,7 +5,8 @@
  * restates an operation; a route is described by declaring it.
  */
 import { z } from 'zod';
-import { ERROR_STATUS, type ErrorCode } from '../http/errors';
+import type { ErrorCode } from '../kernel/errors';
+import { ERROR_STATUS } from '../http/problem';
 import { errorsOf, RESPONSE_HEADERS, type Operation } from '../http/operation';
 import { ZProblem } from '../http/schemas';
 

@@ -1,77 +1,10 @@
-import { BlobServiceClient, RestError } from '@azure/storage-blob';
-import type { Deps } from '../app';
-import type { AuditInput } from '../audit/log';
-import type { AuditEntry } from '../audit/types';
-import { auditPartition } from '../audit/types';
-import { BlobArchive } from '../storage/blobs';
-import type { Versioned } from '../storage/retention-store';
-import type { ArchivedDocument } from '../documents/types';
-import type { Actor, DisposalRecord } from './types';
+import type { Deps } from '../deps';
+import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
+import { auditMonth, auditPartition } from '../kernel/audit';
+import type { ArchivedDocument } from '../kernel/document';
+import type { Actor, DisposalRecord } from '../kernel/retention';
+import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
 import { blobNamesOf } from './update';
-
-/**
- * The only code in the archive that removes blob versions. It is built in the composition
- * root and used by the retention sweep alone, after `disposalBlocker` found nothing that
- * keeps the document.
- */
-export class BlobDisposer {
-  constructor(private readonly service: BlobServiceClient) {}
-
-  /**
-   * Deletes every version of every blob under the document, the content blobs at once and
-   * the manifest last (so the reconciler can never re-index a half-disposed document). Already-gone blobs count as
-   * deleted, so a re-run after a crash finishes the job. Storage refusals propagate.
-   */
-  async deleteDocument(tenantId: string, documentId: string, ordered: string[]): Promise<number> {
-    const container = this.service.getContainerClient(BlobArchive.containerName(tenantId));
-    const listed: { name: string; versionId?: string }[] = [];
-    for await (const b of container.listBlobsFlat({ prefix: `${documentId}/`, includeVersions: true })) listed.push({ name: b.name, ...(b.versionId ? { versionId: b.versionId } : {}) });
-    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
-    let deleted = 0;
-    // Originals and rendition at once, then the manifest.
-    for (const r of [0, 1]) {
-      await Promise.all(
-        names
-          .filter((name) => rank(name) === r)
-          .map(async (name) => {
-            const blob = container.getBlobClient(name);
-            // With versioning, deleting the base blob turns the current version into a previous one;
-            // then every version is deleted by id.
-            if (await gone(() => blob.delete())) deleted++;
-            await Promise.all(listed.filter((b) => b.name === name && b.versionId).map((v) => gone(() => blob.withVersion(v.versionId!).delete())));
-          }),
-      );
-    }
-    return deleted;
-  }
-}
-
-const rank = (name: string) => (name.endsWith('/manifest.json') ? 1 : 0);
-
-/** Runs a delete; true if it deleted, false if the blob was already gone. */
-async function gone(del: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await del();
-    return true;
-  } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return false;
-    throw err;
-  }
-}
-
-/** A document is held while its `legalHold` flag is set or any of its holds is open. */
-export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
-
-export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active';
-
-/** Why a document may not be disposed of now, or null when it may. */
-export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean): Blocker | null {
-  if (doc.status === 'disposed') return 'not-active';
-  if (isHeld(doc)) return 'legal-hold';
-  if (new Date(doc.retention.retainUntil).getTime() > now.getTime()) return 'not-expired';
-  if (requireApproval && doc.disposalApproval?.retainUntil !== doc.retention.retainUntil) return 'approval-required';
-  return null;
-}
 
 export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'system' };
 
@@ -161,7 +94,7 @@ export async function prepareDisposal(
       await disposer.deleteDocument(tenantId, id, blobNamesOf(doc));
     } catch (err) {
       // The store refused (retention extended or hold set at storage level): the catalog goes back to active.
-      const code = err instanceof RestError ? (err.code ?? String(err.statusCode)) : String(err);
+      const code = err instanceof StorageRefusal ? err.code : String(err);
       deps.log.warn('disposal refused by storage', { tenantId, documentId: id, code });
       const { disposal: _planned, ...active } = doc;
       await catalog.replace({ ...active, status: 'active' }, etag);
@@ -225,13 +158,7 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
 }
 
 /** A crash between the audit append and `audited: true` must not log the disposal twice. */
-async function hasDisposalEntry(deps: Pick<Deps, 'retention'>, tenantId: string, id: string, at: Date): Promise<boolean> {
-  const partition = auditPartition(tenantId, at);
-  const { resources } = await deps.retention.audit.items
-    .query<AuditEntry>(
-      { query: 'SELECT c.id FROM c WHERE c.partition = @p AND c.action = "document.dispose" AND c.target = @id', parameters: [{ name: '@p', value: partition }, { name: '@id', value: id }] },
-      { partitionKey: partition },
-    )
-    .fetchAll();
-  return resources.length > 0;
+async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id: string, at: Date): Promise<boolean> {
+  const found = await deps.audit.list(tenantId, auditMonth(at), 1, undefined, { action: 'document.dispose', target: id });
+  return found.items.length > 0;
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { RestError } from '@azure/storage-blob';
-import type { Deps } from '../app';
-import type { AuditAction } from '../audit/types';
-import type { ArchivedDocument } from '../documents/types';
+import type { Deps } from '../deps';
+import type { AuditAction } from '../kernel/audit';
+import { blobLayout } from '../kernel/blob-layout';
+import type { ArchivedDocument } from '../kernel/document';
 import { unsafeWalkActiveDocuments } from './sweep';
-import type { FixityRecord } from './types';
-import type { Actor } from './types';
+import type { FixityRecord } from '../kernel/retention';
+import type { Actor } from '../kernel/retention';
 
 export const FIXITY_ACTOR: Actor = { subject: 'system:fixity-check', kind: 'system' };
 
@@ -24,15 +24,11 @@ export interface FixityResult {
 }
 
 async function sha256Of(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<string | null> {
-  try {
-    const read = await deps.blobs.read(tenantId, blobName);
-    const hash = createHash('sha256');
-    for await (const chunk of read.stream) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  } catch (err) {
-    if (err instanceof RestError && err.statusCode === 404) return null;
-    throw err;
-  }
+  const read = await deps.blobs.readIfExists(tenantId, blobName);
+  if (!read) return null;
+  const hash = createHash('sha256');
+  for await (const chunk of read.stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Re-reads the stored files of one document and compares their SHA-256 with the catalog. */
@@ -44,7 +40,7 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
     if (actual === null) missing.push(file.blobName);
     else if (actual !== file.sha256) mismatched.push(file.blobName);
   }
-  if (!(await deps.blobs.exists(doc.tenantId, `${doc.id}/manifest.json`))) missing.push(`${doc.id}/manifest.json`);
+  if (!(await deps.blobs.exists(doc.tenantId, blobLayout.manifest(doc.id)))) missing.push(blobLayout.manifest(doc.id));
   return { mismatched, missing };
 }
 

@@ -1,9 +1,10 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
+import type { HoldQuery } from '../kernel/search';
 import { samePerson } from '../auth/sod';
-import type { Principal } from '../auth/types';
-import { ArchiveError } from '../http/errors';
+import type { Principal } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
-import type { LegalHold } from './types';
+import type { LegalHold } from '../kernel/retention';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
 export interface PlaceHold {
@@ -49,7 +50,7 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
  * first, and a broader query is refused (400 `invalid_query`, with `matched` and `limit`) before
  * any hold is placed; the caller narrows it (a counterparty within a year) or holds in parts.
  */
-export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: { fiscalYear?: number; counterparty?: string } }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[] }> {
+export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[] }> {
   const tenantId = cmd.principal.tenantId;
   const limit = deps.config.ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS;
   const documentIds: string[] = [];

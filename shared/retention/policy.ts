@@ -1,5 +1,5 @@
-import { ArchiveError } from '../http/errors';
-import type { SafeguardMark, TTenantRetentionPolicy } from './types';
+import { ArchiveError } from '../kernel/errors';
+import type { SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
 
 /**
  * Legal retention per class. `fiscal-7y` (art. 52 AWR): kept until the end of the 7th

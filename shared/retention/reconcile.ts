@@ -1,14 +1,14 @@
-import type { Deps } from '../app';
-import { manifestName } from '../documents/ingest';
+import type { Deps } from '../deps';
+import { blobLayout } from '../kernel/blob-layout';
 import { indexFromManifest } from '../documents/rebuild-catalog';
-import { hasCurrentSearchKeys } from '../documents/search-keys';
-import { ArchiveError } from '../http/errors';
+import { hasCurrentSearchKeys } from '../kernel/search-keys';
+import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import { OrphanRecords } from '../storage/orphan-records';
-import { isHeld } from './dispose';
+import { orphanRecordId } from '../ports';
+import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
-import type { Actor } from './types';
+import type { Actor } from '../kernel/retention';
 import { blobNamesOf, updateDocument } from './update';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
@@ -57,8 +57,8 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, async (tenantId, documentId) => {
     if (await deps.catalog.get(tenantId, documentId)) return;
-    if (await deps.blobs.exists(tenantId, manifestName(documentId))) {
-      if ((await indexFromManifest(tenantId, manifestName(documentId), RECONCILE_ACTOR, deps)) === 'created') {
+    if (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId))) {
+      if ((await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps)) === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
       }
@@ -104,7 +104,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
  * unless a crash came between the record and its audit entry.
  */
 async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<boolean> {
-  await deps.retention.orphans.create({ id: OrphanRecords.id(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: `${documentId}/`, blobs, firstSeen: now.toISOString(), audited: false });
+  await deps.retention.orphans.create({ id: orphanRecordId(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: blobLayout.folder(documentId), blobs, firstSeen: now.toISOString(), audited: false });
   const current = await deps.retention.orphans.get(tenantId, documentId);
   if (!current || current.value.audited) return false;
   deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: blobs.map((b) => b.name) });

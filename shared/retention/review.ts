@@ -1,13 +1,13 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { assertMayApproveDisposal, assertMayLowerSafeguards, samePerson } from '../auth/sod';
-import { type Permission, type Principal, personOf } from '../auth/types';
-import type { ArchivedDocument } from '../documents/types';
-import { ArchiveError } from '../http/errors';
+import { type Permission, type Principal, personOf } from '../kernel/principal';
+import type { ArchivedDocument } from '../kernel/document';
+import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
-import type { Page } from '../storage/catalog';
-import { disposalBlocker } from './dispose';
+import type { Page } from '../ports';
+import { disposalBlocker } from '../kernel/retention-rules';
 import { checkTenantPolicy, classesOf, DEFAULT_POLICY, LEGAL_FLOOR_YEARS, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
-import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from './types';
+import type { DisposalApproval, RetentionExtension, TTenantRetentionPolicy } from '../kernel/retention';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
 /** The tenant's policy, or the built-in default. */

@@ -1,5 +1,5 @@
-import type { Deps } from '../app';
-import type { ArchivedDocument } from '../documents/types';
+import type { Deps } from '../deps';
+import type { ArchivedDocument } from '../kernel/document';
 import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
 import { tenantPolicy } from './review';

@@ -1,4 +1,4 @@
-import type { Deps } from '../app';
+import type { Deps } from '../deps';
 import { checkFixity } from './fixity';
 import { reconcile } from './reconcile';
 import { sweep } from './sweep';

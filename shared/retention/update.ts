@@ -1,16 +1,17 @@
-import type { Deps } from '../app';
-import type { ArchivedDocument } from '../documents/types';
-import { ArchiveError } from '../http/errors';
+import type { Deps } from '../deps';
+import type { ArchivedDocument } from '../kernel/document';
+import { blobLayout } from '../kernel/blob-layout';
+import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import type { Actor } from './types';
-import { type Principal, personOf } from '../auth/types';
+import type { Actor } from '../kernel/retention';
+import { type Principal, personOf } from '../kernel/principal';
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
 /** The blobs of a document: every original, the rendition, the manifest, the validation report once stored. */
 export function blobNamesOf(doc: ArchivedDocument): string[] {
   const report = doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report.blobName] : [];
-  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, `${doc.id}/manifest.json`, ...report];
+  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id), ...report];
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Deps } from '../app';
-import type { ArchivedDocument } from '../documents/types';
+import type { Deps } from '../deps';
+import type { ArchivedDocument } from '../kernel/document';
 
 /**
  * Asks the worker to validate a stored rendition. Never fails the caller: the write is done, the
@@ -19,17 +19,9 @@ export async function requestValidation(doc: ArchivedDocument, deps: Pick<Deps, 
  * Maintenance: every active document whose validation is still pending after `olderThanSeconds`
  * (since upload, or since it was last asked for) is put on the queue again. Cross-tenant (a timer).
  */
-export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: Pick<Deps, 'cosmos' | 'retention' | 'validationQueue' | 'log'>): Promise<{ requeued: number }> {
+export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: Pick<Deps, 'retention' | 'validationQueue' | 'log'>): Promise<{ requeued: number }> {
   const cutoff = new Date(input.now.getTime() - input.olderThanSeconds * 1000).toISOString();
-  const { resources } = await deps.cosmos.documents.items
-    .query<{ id: string; tenantId: string }>({
-      query:
-        'SELECT c.id, c.tenantId FROM c WHERE c.type = "document" AND c.status = "active" AND c.createdAt < @cutoff' +
-        ' AND (NOT IS_DEFINED(c.validation) OR (c.validation.status = "pending" AND (NOT IS_DEFINED(c.validation.requestedAt) OR c.validation.requestedAt < @cutoff)))' +
-        (input.onlyTenant ? ' AND c.tenantId = @t' : ''),
-      parameters: [{ name: '@cutoff', value: cutoff }, ...(input.onlyTenant ? [{ name: '@t', value: input.onlyTenant }] : [])],
-    }, { maxItemCount: input.max })
-    .fetchNext();
+  const resources = await deps.retention.catalog.pendingValidations({ cutoff, max: input.max, ...(input.onlyTenant ? { onlyTenant: input.onlyTenant } : {}) });
   let requeued = 0;
   for (const { id, tenantId } of resources.slice(0, input.max)) {
     const current = await deps.retention.catalog.getVersioned(tenantId, id);

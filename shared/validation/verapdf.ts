@@ -7,7 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PDFA_2B, RenditionValidator, StoredReportOutcome, ValidatorBatch } from './types';
+import { PDFA_2B, RenditionValidator, StoredReportOutcome, ValidatorBatch } from '../kernel/validation';
 
 export interface VeraPdf {
   classpath: string;

@@ -1,9 +1,9 @@
-import type { Deps } from '../app';
-import type { ArchivedDocument } from '../documents/types';
+import type { Deps } from '../deps';
+import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
-import type { Actor } from '../retention/types';
-import { MAX_DEQUEUE_COUNT, QueuedMessage } from './queue';
-import { RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from './types';
+import type { Actor } from '../kernel/retention';
+import { RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from '../kernel/validation';
+import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { readVeraPdfReport } from './verapdf';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };

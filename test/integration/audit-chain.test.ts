@@ -1,6 +1,6 @@
 /** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
-import { verifyChain } from '../../shared/audit/chain';
-import { AuditLog } from '../../shared/audit/log';
+import { verifyChain } from '../../shared/kernel/audit-chain';
+import { AuditLog } from '../../shared/adapters/azure/audit-log';
 import { randomBytes } from 'node:crypto';
 import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
 import { call } from '../support/http';
@@ -76,7 +76,7 @@ describe('hash chain', () => {
     delete forged._rid; delete forged._etag; delete forged._self; delete forged._ts;
     await container.items.create(forged);
     // Rewrite entry 7 without the key: plain sha256, marked as an entry from before keying.
-    const { hashEntry } = await import('../../shared/audit/chain');
+    const { hashEntry } = await import('../../shared/kernel/audit-chain');
     const e7 = await read('000000000007');
     const { _rid, _etag, _self, _ts, _attachments, alg: _alg, ...clean7 } = e7;
     const rewritten = { ...clean7, target: 'rewritten' };
@@ -100,7 +100,7 @@ describe('hash chain', () => {
   it('reports re-chaining after an edit by someone without the key', async () => {
     const { tenant, auditor } = await tenantWithEntries('rechain', 5);
     const partition = `${tenant}:${month()}`;
-    const { hashEntry } = await import('../../shared/audit/chain');
+    const { hashEntry } = await import('../../shared/kernel/audit-chain');
     const container = archive.host.deps.cosmos.audit;
     // Edit entry 2 and re-chain 2..5 consistently, once keeping the keyed mark, once dropping it.
     let prev = ((await container.item('000000000001', partition).read()).resource as { hash: string }).hash;
@@ -150,7 +150,7 @@ describe('hash chain', () => {
   it('catches a consistently rewritten entry by its successor\'s link', async () => {
     const { tenant, auditor } = await tenantWithEntries('relink', 4);
     const partition = `${tenant}:${month()}`;
-    const { hashEntry } = await import('../../shared/audit/chain');
+    const { hashEntry } = await import('../../shared/kernel/audit-chain');
     const container = archive.host.deps.cosmos.audit;
     const { _rid, _etag, _self, _ts, _attachments, ...e2 } = (await container.item('000000000002', partition).read()).resource;
     // Even with the key, a rewritten entry no longer matches its successor's link.

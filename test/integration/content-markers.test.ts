@@ -5,8 +5,8 @@
  * (idempotent, re-runnable).
  */
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../../shared/app';
-import { contentMarkerId } from '../../shared/storage/catalog';
+import type { Deps } from '../../shared/deps';
+import { contentMarkerId } from '../../shared/adapters/azure/catalog';
 import { reconcile } from '../../shared/retention/reconcile';
 import { sweep } from '../../shared/retention/sweep';
 import { call, multipart, sha256hex } from '../support/http';

@@ -1,5 +1,5 @@
 /** `?delivery=redirect`: a 303 to a read-only, one-blob SAS that expires within the hour. */
-import { BlobArchive } from '../../shared/storage/blobs';
+import { BlobArchive } from '../../shared/adapters/azure/blobs';
 import { call, rawUpload, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 

@@ -1,9 +1,9 @@
 /** POST /exports: a fiscal year as one streamed ZIP with manifests; progress, download with ranges, expiry and restart. */
 import * as yauzl from 'yauzl';
 import { startExport } from '../../shared/exports/start-export';
-import { ExportBlobs } from '../../shared/exports/store';
+import { ExportBlobs } from '../../shared/adapters/azure/export-store';
 import { maintainExports } from '../../shared/exports/maintain-exports';
-import type { ExportManifest } from '../../shared/exports/types';
+import type { ExportManifest } from '../../shared/kernel/export';
 import { call, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedMany } from '../support/seed';

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import type { Deps } from '../../shared/app';
+import type { Deps } from '../../shared/deps';
 import { uuidv7 } from '../../shared/ids';
 import { reconcile, ReconcileResult } from '../../shared/retention/reconcile';
 import { call } from '../support/http';

@@ -1,5 +1,5 @@
 /** GET /documents as a search: filters, sort orders and continuation paging over a few hundred documents. */
-import type { ArchivedDocument } from '../../shared/documents/types';
+import type { ArchivedDocument } from '../../shared/kernel/document';
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedMany, SeedSpec } from '../support/seed';

@@ -5,7 +5,7 @@
  */
 import { importJWK, SignJWT } from 'jose';
 import { ROUTES } from '../../functions/routes';
-import { PERMISSIONS, Permission, SUPPORT_SCOPES } from '../../shared/auth/types';
+import { PERMISSIONS, Permission, SUPPORT_SCOPES } from '../../shared/kernel/principal';
 import type { TenantRoute } from '../../shared/http/pipeline';
 import { LOCAL_AUDIENCE, mintToken, newSigningKey } from '../../local/oidc';
 import { call, rawUpload } from '../support/http';

@@ -5,8 +5,8 @@
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
-import { hashEntry, verifyChain } from '../../shared/audit/chain';
-import type { ArchivedDocument } from '../../shared/documents/types';
+import { hashEntry, verifyChain } from '../../shared/kernel/audit-chain';
+import type { ArchivedDocument } from '../../shared/kernel/document';
 import { checkFixity } from '../../shared/retention/fixity';
 import { reconcile } from '../../shared/retention/reconcile';
 import { sweep, SweepInput } from '../../shared/retention/sweep';

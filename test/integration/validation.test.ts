@@ -5,11 +5,11 @@
  */
 import * as path from 'node:path';
 import { PDFDocument, PDFName } from 'pdf-lib';
-import type { Logger } from '../../shared/app';
-import type { ArchivedDocument } from '../../shared/documents/types';
+import type { Logger } from '../../shared/ports';
+import type { ArchivedDocument } from '../../shared/kernel/document';
 import { sha256, uuidv7 } from '../../shared/ids';
 import { requestValidation, requeuePendingValidations } from '../../shared/validation/request';
-import type { RenditionValidator, ValidatorBatch } from '../../shared/validation/types';
+import type { RenditionValidator, ValidatorBatch } from '../../shared/kernel/validation';
 import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapdf';
 import { recordOutcome, recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
 import { call, rawUpload } from '../support/http';

@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { ArchiveHost, startArchiveHost } from '../../local/archive-host';
 import { LOCAL_AUDIENCE, mintToken, TokenClaims } from '../../local/oidc';
-import type { Logger } from '../../shared/app';
-import type { RenditionValidator } from '../../shared/validation/types';
+import type { Logger } from '../../shared/ports';
+import type { RenditionValidator } from '../../shared/kernel/validation';
 import { readEmulators, TestEmulators } from './emulators-file';
 
 export const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'corpus');

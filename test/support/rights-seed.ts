@@ -3,7 +3,7 @@
  * holding more than they hold themselves (rights ceiling), so a test that needs a principal
  * with permissions beyond tenant-admin's starts from a set seeded here, as an operator would.
  */
-import type { Permission } from '../../shared/auth/types';
+import type { Permission } from '../../shared/kernel/principal';
 import type { TestArchive } from './harness';
 
 export async function seedRightsSet(archive: TestArchive, tenantId: string, name: string, permissions: readonly Permission[]): Promise<void> {

@@ -4,8 +4,8 @@
  * ingest writes; the "rendition" is a tiny stand-in PDF, which is all a search or export needs.
  */
 import { createHash } from 'node:crypto';
-import type { Deps } from '../../shared/app';
-import type { ArchivedDocument, TDocumentMetadata } from '../../shared/documents/types';
+import type { Deps } from '../../shared/deps';
+import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/document';
 import { uuidv7 } from '../../shared/ids';
 
 export interface SeedSpec {

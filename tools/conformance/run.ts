@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { normalise } from '../../shared/normalise';
-import { ArchiveError } from '../../shared/http/errors';
+import { ArchiveError } from '../../shared/kernel/errors';
+import { statusOf } from '../../shared/http/problem';
 import { imageCases } from '../../test/support/image-cases';
 import { parseVeraPdfReport, resolveVeraPdf, runVeraPdf, VeraPdfJob } from '../../shared/validation/verapdf';
 
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
       renditions.push({ source, file, conformance: r.conversion.conformance, ...(r.conversion.conformanceReason ? { reason: r.conversion.conformanceReason } : {}) });
     } catch (err) {
       // Refused input (the corpus's bad/ files) makes no rendition; anything else is a bug.
-      if (!(err instanceof ArchiveError) || err.status >= 500) throw err;
+      if (!(err instanceof ArchiveError) || statusOf(err.code) >= 500) throw err;
       refused.push(`${source}: ${err.code}`);
     }
   };

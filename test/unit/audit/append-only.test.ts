@@ -9,13 +9,13 @@ describe('the audit log has no update or delete path', () => {
   it('outside AuditLog, code that reaches the audit container only reads it', () => {
     const write = /audit\s*\.\s*(items\s*\.\s*(create|upsert|batch|bulk)|item\([^)]*\)\s*\.\s*(replace|delete|patch))\s*\(/;
     const writers = [...sources('shared'), ...sources('functions'), ...sources('local')]
-      .filter((f) => f !== path.join('shared', 'audit', 'log.ts'))
+      .filter((f) => f !== path.join('shared', 'adapters', 'azure', 'audit-log.ts'))
       .filter((f) => write.test(fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\s+/g, ' ')));
     expect(writers).toEqual([]);
   });
 
   it('AuditLog only creates in the audit container; its one replace is the head hint, kept in the tenants container', () => {
-    const text = fs.readFileSync(path.join(ROOT, 'shared', 'audit', 'log.ts'), 'utf8');
+    const text = fs.readFileSync(path.join(ROOT, 'shared', 'adapters', 'azure', 'audit-log.ts'), 'utf8');
     expect(text).not.toMatch(/\.(delete|upsert|patch|batch|bulk)\(/);
     const replaces = text.split('\n').filter((l) => /\.replace\(/.test(l));
     expect(replaces).toHaveLength(1);

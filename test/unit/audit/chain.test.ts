@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { canonicalJson, CHAIN_ALG, entryId, GENESIS_HASH, hashEntry, verifyChain } from '../../../shared/audit/chain';
-import type { AuditEntry } from '../../../shared/audit/types';
+import { canonicalJson, CHAIN_ALG, entryId, GENESIS_HASH, hashEntry, verifyChain } from '../../../shared/kernel/audit-chain';
+import type { AuditEntry } from '../../../shared/kernel/audit';
 
 const P = 'acme:2026-01';
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { assertMayApproveDisposal, assertMayLowerSafeguards, assertWithinCeiling, conflictIn, DEFAULT_SOD_POLICY, samePerson, SodPolicy } from '../../../shared/auth/sod';
-import { PERMISSIONS, type Permission, type Principal } from '../../../shared/auth/types';
-import { ArchiveError } from '../../../shared/http/errors';
+import { PERMISSIONS, type Permission, type Principal } from '../../../shared/kernel/principal';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { statusOf } from '../../../shared/http/problem';
 
 const principal = (subject: string, kind: Principal['kind'] = 'user'): Principal => ({ tenantId: 'acme', subject, kind, rightsSet: 'tenant-admin', permissions: new Set<Permission>(['retention:approve', 'holds:release']) });
 
@@ -9,7 +10,7 @@ function refusal(fn: () => void): { code: string; rule: unknown; status: number 
   try {
     fn();
   } catch (err) {
-    if (err instanceof ArchiveError) return { code: err.code, rule: err.extensions.rule, status: err.status };
+    if (err instanceof ArchiveError) return { code: err.code, rule: err.extensions.rule, status: statusOf(err.code) };
     throw err;
   }
   throw new Error('expected a refusal');

@@ -1,5 +1,5 @@
 import { ROUTES } from '../../../functions/routes';
-import { SUPPORT_SCOPES } from '../../../shared/auth/types';
+import { SUPPORT_SCOPES } from '../../../shared/kernel/principal';
 import type { TenantRoute } from '../../../shared/http/pipeline';
 
 describe('bulk copies are not part of support access (#12.8)', () => {

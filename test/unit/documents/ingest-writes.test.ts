@@ -2,9 +2,9 @@
  * Write order of an ingest: the rendition first (it decides the owner), then every original at
  * once, then the manifest, then the catalog. Fakes record how many writes were in flight together.
  */
-import type { Principal } from '../../../shared/auth/types';
+import type { Principal } from '../../../shared/kernel/principal';
 import { ingestDocument } from '../../../shared/documents/ingest';
-import type { ArchivedDocument } from '../../../shared/documents/types';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
 
 const normaliser = {
   normalise: async (input: { files: { bytes: Buffer }[] }) => ({

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { searchKey } from '../../../shared/documents/search-keys';
+import { searchKey } from '../../../shared/kernel/search-keys';
 
 describe('searchKey', () => {
   it('is idempotent and ignores case, accents and runs of white space', () => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { ManifestSpool } from '../../../shared/exports/manifest-spool';
-import type { ExportManifest, ManifestDocument } from '../../../shared/exports/types';
+import type { ExportManifest, ManifestDocument } from '../../../shared/kernel/export';
 
 const header: Omit<ExportManifest, 'documents'> = {
   format: 'archive-export/1',

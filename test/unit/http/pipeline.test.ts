@@ -1,11 +1,12 @@
 /** The request pipeline with stand-in stores: error mapping, permission checks and fail-closed audit. */
 import { Readable } from 'node:stream';
-import type { Deps, Logger } from '../../../shared/app';
+import type { Deps } from '../../../shared/deps';
+import type { Logger } from '../../../shared/ports';
 import fc from 'fast-check';
-import type { AuditInput } from '../../../shared/audit/log';
-import { ArchiveError } from '../../../shared/http/errors';
+import type { AuditInput } from '../../../shared/ports';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
-import { RefusalLimiter } from '../../../shared/http/refusal-limiter';
+import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
 import type { ArchiveRequest } from '../../../shared/http/types';
 
 function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {

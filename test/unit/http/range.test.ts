@@ -1,4 +1,5 @@
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { headersOf } from '../../../shared/http/problem';
 import { parseRange } from '../../../shared/http/range';
 
 describe('parseRange', () => {
@@ -17,7 +18,7 @@ describe('parseRange', () => {
     try {
       parseRange(header, 100);
     } catch (e) {
-      expect((e as ArchiveError).headers['Content-Range']).toBe('bytes */100');
+      expect(headersOf(e as ArchiveError)['Content-Range']).toBe('bytes */100');
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { Deps } from '../../../shared/app';
+import type { Deps } from '../../../shared/deps';
 import { loadConfig } from '../../../shared/config';
 import type { TimerDef } from '../../../functions/timers';
 import { TIMERS } from '../../../functions/timers';

@@ -1,7 +1,7 @@
 import * as zlib from 'zlib';
 import fc from 'fast-check';
 import { PDFName } from 'pdf-lib';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { input } from './helpers';
 

@@ -1,5 +1,5 @@
 import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { corpus, input, pdfaProblems, qpdfCheck, renditionPages, run } from './helpers';
 
@@ -65,7 +65,7 @@ describe('PDF uploads', () => {
   });
 
   test('hugemono.pdf (35000² JBIG2 in 11 KB) is refused by pixel limit without decoding, and accepted under a larger limit', async () => {
-    await expect(run('ocrmypdf/hugemono.pdf')).rejects.toMatchObject({ code: 'too_many_pixels', status: 422 });
+    await expect(run('ocrmypdf/hugemono.pdf')).rejects.toMatchObject({ code: 'too_many_pixels' });
     const r = await run('ocrmypdf/hugemono.pdf', { limits: { maxPixelsPerPage: 2_000_000_000, maxPages: 10 } });
     expect(r.pageCount).toBe(1);
     expect(r.rendition.length).toBeLessThan(200_000); // nothing rasterised
@@ -116,11 +116,11 @@ describe('PDF uploads', () => {
         const annot = pdf.context.obj({ Type: 'Annot', Subtype: 'FileAttachment', Rect: [0, 0, 10, 10], FS: pdf.context.obj({ Type: 'Filespec', F: PDFString.of('a.exe') }) });
         pdf.getPage(0).node.set(N('Annots'), pdf.context.obj([pdf.context.register(annot)]));
       });
-      expect(await refuse(bytes)).toMatchObject({ code: 'embedded_file', status: 422 });
+      expect(await refuse(bytes)).toMatchObject({ code: 'embedded_file' });
     });
     test('an XFA form', async () => {
       const bytes = await pdfWith((pdf) => pdf.catalog.set(N('AcroForm'), pdf.context.obj({ Fields: [], XFA: PDFString.of('<xdp/>') })));
-      expect(await refuse(bytes)).toMatchObject({ code: 'xfa_form', status: 422 });
+      expect(await refuse(bytes)).toMatchObject({ code: 'xfa_form' });
     });
     test('a catalog /AA', async () => {
       const bytes = await pdfWith((pdf) => pdf.catalog.set(N('AA'), pdf.context.obj({ WC: pdf.context.obj({ S: 'Named', N: 'NextPage' }) })));
@@ -129,7 +129,7 @@ describe('PDF uploads', () => {
   });
 
   test('a PDF with other files in the same upload is a bad request', async () => {
-    await expect(run(['ocrmypdf/trivial.pdf', 'img2pdf/normal.jpg'])).rejects.toMatchObject({ code: 'bad_request', status: 400 });
+    await expect(run(['ocrmypdf/trivial.pdf', 'img2pdf/normal.jpg'])).rejects.toMatchObject({ code: 'bad_request' });
   });
 
   test('errors are ArchiveErrors', async () => {

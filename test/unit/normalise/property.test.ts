@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { statusOf } from '../../../shared/http/problem';
 import { normalise } from '../../../shared/normalise';
 import { corpus, input } from './helpers';
 
@@ -20,8 +21,8 @@ async function outcome(bytes: Buffer): Promise<string> {
     return 'ok';
   } catch (e) {
     if (!(e instanceof ArchiveError)) throw e;
-    expect(e.status).toBeGreaterThanOrEqual(400);
-    expect(e.status).toBeLessThan(500);
+    expect(statusOf(e.code)).toBeGreaterThanOrEqual(400);
+    expect(statusOf(e.code)).toBeLessThan(500);
     return e.code;
   }
 }

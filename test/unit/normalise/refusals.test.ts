@@ -1,5 +1,6 @@
 import * as zlib from 'zlib';
-import { ArchiveError, ErrorCode } from '../../../shared/http/errors';
+import { ArchiveError, ErrorCode } from '../../../shared/kernel/errors';
+import { statusOf } from '../../../shared/http/problem';
 import { corpus, input, run } from './helpers';
 import { normalise } from '../../../shared/normalise';
 import { pngChunk as chunk } from '../../support/png';
@@ -30,7 +31,8 @@ describe('refusals', () => {
   test.each(REFUSED)('%s → %s (%d)', async (f, code, status) => {
     const err = await run(f).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(ArchiveError);
-    expect(err).toMatchObject({ code, status });
+    expect(err).toMatchObject({ code });
+    expect(statusOf((err as ArchiveError).code)).toBe(status);
     expect((err as ArchiveError).detail).toEqual(expect.any(String));
   });
 
@@ -42,7 +44,7 @@ describe('refusals', () => {
   });
 
   test('the decompressed-bytes limit applies to image data', async () => {
-    await expect(run('derived/baiona-lzw.tif', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large', status: 422 });
+    await expect(run('derived/baiona-lzw.tif', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large' });
     await expect(run('ocrmypdf/baiona.png', { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 100_000 } })).rejects.toMatchObject({ code: 'decompressed_too_large' });
   });
 
@@ -77,7 +79,7 @@ describe('refusals', () => {
       bomb,
       Buffer.from('\nendstream\nendobj\ntrailer\n<< /Root 2 0 R >>\n%%EOF\n', 'latin1'),
     ]);
-    await expect(normalise(input([pdf], { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 8e6 } }))).rejects.toMatchObject({ code: 'decompressed_too_large', status: 422 });
+    await expect(normalise(input([pdf], { limits: { maxPixelsPerPage: 1e8, maxPages: 10, maxDecompressedBytes: 8e6 } }))).rejects.toMatchObject({ code: 'decompressed_too_large' });
   });
 
   test('page limits count across several uploaded files', async () => {

@@ -1,7 +1,8 @@
 /** The operators' alerts in infra/ match the log lines the timers really write. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Deps, Logger } from '../../../shared/app';
+import type { Deps } from '../../../shared/deps';
+import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { ORPHANED_BLOBS } from '../../../shared/retention/reconcile';
 import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';

@@ -1,7 +1,7 @@
-import { ArchiveError } from '../../../shared/http/errors';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { checkTenantPolicy, DEFAULT_POLICY, fiscalYearOf, loweredSafeguards, resolveRetention, retainUntil, retainUntilFor } from '../../../shared/retention/policy';
-import { disposalBlocker } from '../../../shared/retention/dispose';
-import type { ArchivedDocument } from '../../../shared/documents/types';
+import { disposalBlocker } from '../../../shared/kernel/retention-rules';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
 
 const code = (f: () => unknown) => {
   try {

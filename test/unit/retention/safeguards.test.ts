@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DEFAULT_POLICY, loweredSafeguards, nextSafeguards, safeguardsOf } from '../../../shared/retention/policy';
-import type { TTenantRetentionPolicy } from '../../../shared/retention/types';
+import type { TTenantRetentionPolicy } from '../../../shared/kernel/retention';
 
 /** Random valid policies over a few class names, so sequences remove and re-add classes. */
 const policy: fc.Arbitrary<TTenantRetentionPolicy> = fc

@@ -1,4 +1,4 @@
-import { assertAllowedRegions, RegionGuardError, RegionSource } from '../../../shared/storage/region-guard';
+import { assertAllowedRegions, RegionGuardError, RegionSource } from '../../../shared/adapters/azure/region-guard';
 
 const source = (storage: string | Error, cosmos: string[] | Error): RegionSource => ({
   storageRegion: async () => { if (storage instanceof Error) throw storage; return storage; },

@@ -6,10 +6,10 @@
 import fc from 'fast-check';
 import type { Container } from '@azure/cosmos';
 import { TenantRights } from '../../../shared/auth/rights';
-import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/auth/types';
-import { RetentionPolicies } from '../../../shared/storage/retention-store';
-import { TenantSettingsCache } from '../../../shared/storage/settings-cache';
-import { TenantRecords } from '../../../shared/storage/tenant-records';
+import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
+import { TenantSettingsCache } from '../../../shared/adapters/azure/settings-cache';
+import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
 import { FakeClock } from '../../support/fake-clock';
 
 function fakeContainer() {

@@ -1,33 +1,15 @@
 import type { Container } from '@azure/cosmos';
-import { TenantRecord, TenantRecords } from './tenant-records';
+import { orphanRecordId, type OrphanedBlobsRecord, type OrphanRecordsPort } from '../../ports';
+import { TenantRecords } from './tenant-records';
 
-/**
- * A document folder that holds blobs but has neither a catalog item nor a manifest (a crash
- * between the blob writes and the manifest): its metadata is lost, so it is never turned into
- * a document; it is listed for an operator. Kept in the tenant's partition of `tenants`.
- */
-export interface OrphanedBlobsRecord extends TenantRecord {
-  type: 'orphaned-blobs';
-  documentId: string;
-  folder: string;
-  blobs: { name: string; size: number; lastModified: string }[];
-  firstSeen: string;
-  /** Set once its audit entry is written; until then every run tries again. */
-  audited: boolean;
-}
-
-export class OrphanRecords {
+export class OrphanRecords implements OrphanRecordsPort {
   private readonly records: TenantRecords;
   constructor(private readonly container: Container) {
     this.records = new TenantRecords(container);
   }
 
-  static id(documentId: string): string {
-    return `orphaned-blobs:${documentId}`;
-  }
-
   async get(tenantId: string, documentId: string) {
-    return this.records.get<OrphanedBlobsRecord>(tenantId, OrphanRecords.id(documentId), 'orphaned-blobs');
+    return this.records.get<OrphanedBlobsRecord>(tenantId, orphanRecordId(documentId), 'orphaned-blobs');
   }
 
   async create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'> {

@@ -1,23 +1,24 @@
-import { ArchiveError } from '../http/errors';
+import { ArchiveError } from '../../kernel/errors';
 import type { Container } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import type { BlobRead } from '../storage/blobs';
-import { isCosmosStatus, withoutSystemProperties as strip } from '../storage/cosmos';
-import type { ExportJob } from './types';
+import { blobLayout } from '../../kernel/blob-layout';
+import type { BlobRead, ExportBlobsPort, ExportJobsPort } from '../../ports';
+import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import type { ExportJob } from '../../kernel/export';
 
 /**
  * Export archives: one container per tenant, `exports-<tenant>`, apart from the WORM document
  * containers. Exports are copies, not archived documents: plain blobs, overwritten when a job is
  * restarted and deleted when they expire.
  */
-export class ExportBlobs {
+export class ExportBlobs implements ExportBlobsPort {
   private readonly created = new Set<string>();
 
   constructor(private readonly service: BlobServiceClient) {}
 
   static containerName(tenantId: string): string {
-    return `exports-${tenantId}`;
+    return blobLayout.exportsContainer(tenantId);
   }
 
   private container(tenantId: string): ContainerClient {
@@ -49,7 +50,7 @@ export class ExportBlobs {
 }
 
 /** Export job records in the `tenants` container, partition /tenantId. */
-export class ExportJobs {
+export class ExportJobs implements ExportJobsPort {
   constructor(private readonly container: Container) {}
 
   async create(job: ExportJob): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Container } from '@azure/cosmos';
 import { randomUUID } from 'node:crypto';
-import { isCosmosStatus } from '../storage/cosmos';
-import type { AuditInput } from './log';
+import { isCosmosStatus } from './cosmos';
+import type { AuditInput } from '../../ports';
 
 /** Entries of a completed change the log could not take at the time. */
 interface PendingEntries {

@@ -1,33 +1,15 @@
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ArchiveError } from '../http/errors';
-
-export type WormMode = 'enforce' | 'emulator';
-
-export interface WormSettings {
-  /** ISO instant until which the blob version cannot be changed or deleted. */
-  retainUntil: string;
-  legalHold: boolean;
-}
-
-/** What a create-only write found: a new blob, the same bytes already there, or someone else's bytes. */
-export type CreateOnlyOutcome = 'created' | 'identical' | 'different';
-
-export interface BlobRead {
-  stream: Readable;
-  /** Total size of the blob. */
-  size: number;
-  contentLength: number;
-  etag: string;
-  contentType: string;
-}
+import { blobLayout, DOCUMENTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
+import { ArchiveError } from '../../kernel/errors';
+import type { BlobArchivePort, BlobRead, CreateOnlyOutcome, WormMode, WormSettings } from '../../ports';
 
 /**
  * The document blobs of every tenant. Create-only writes with the WORM policy set in the
  * same Put Blob call. Deliberately has no delete: only retention disposal removes versions.
  */
-export class BlobArchive {
+export class BlobArchive implements BlobArchivePort {
   private readonly checked = new Set<string>();
 
   constructor(
@@ -37,7 +19,7 @@ export class BlobArchive {
   ) {}
 
   static containerName(tenantId: string): string {
-    return `tenant-${tenantId}`;
+    return blobLayout.documentsContainer(tenantId);
   }
 
   private container(tenantId: string): ContainerClient {
@@ -112,6 +94,15 @@ export class BlobArchive {
     };
   }
 
+  async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
+    try {
+      return await this.read(tenantId, blobName);
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return null;
+      throw err;
+    }
+  }
+
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.container(tenantId).getBlobClient(blobName).downloadToBuffer();
   }
@@ -143,7 +134,7 @@ export class BlobArchive {
   /** Names of every blob stored under a document. */
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     const names: string[] = [];
-    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/` })) names.push(b.name);
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId) })) names.push(b.name);
     return names;
   }
 
@@ -154,7 +145,7 @@ export class BlobArchive {
    */
   async documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]> {
     const listed: { name: string; legalHold: boolean | null }[] = [];
-    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/`, includeLegalHold: true })) listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null });
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId), includeLegalHold: true })) listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null });
     return Promise.all(
       listed.map(async (b) => {
         if (b.legalHold !== null) return b;
@@ -199,7 +190,7 @@ export class BlobArchive {
   /** Every blob stored under a document with its size and when it was written. */
   async documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]> {
     const blobs: { name: string; size: number; lastModified: string }[] = [];
-    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: `${documentId}/` })) {
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId) })) {
       blobs.push({ name: b.name, size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified.toISOString() });
     }
     return blobs;
@@ -212,12 +203,12 @@ export class BlobArchive {
   /** Every manifest of a tenant; used to rebuild the catalog. */
   async *manifests(tenantId: string): AsyncGenerator<string> {
     for await (const blob of this.container(tenantId).listBlobsFlat()) {
-      if (blob.name.endsWith('/manifest.json')) yield blob.name;
+      if (blobLayout.isManifest(blob.name)) yield blob.name;
     }
   }
 
   /** Cross-tenant: the only listing of all tenants, for timers and catalog rebuilds. */
   async *unsafeListTenants(): AsyncGenerator<string> {
-    for await (const c of this.service.listContainers({ prefix: 'tenant-' })) yield c.name.slice('tenant-'.length);
+    for await (const c of this.service.listContainers({ prefix: DOCUMENTS_CONTAINER_PREFIX })) yield c.name.slice(DOCUMENTS_CONTAINER_PREFIX.length);
   }
 }

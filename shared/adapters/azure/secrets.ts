@@ -1,13 +1,6 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
-
-/**
- * Where the archive reads its own secrets (today: the API-key pepper). In Azure: Key Vault
- * through managed identity; locally: config. Tests replace it at this interface only.
- */
-export interface SecretSource {
-  get(name: string): Promise<string>;
-}
+import type { SecretSource } from '../../ports';
 
 /** Key Vault, read once per secret name and kept in memory (a pepper is not rotated in place). */
 export class KeyVaultSecretSource implements SecretSource {

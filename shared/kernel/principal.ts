@@ -1,4 +1,4 @@
-import type { ArchiveError } from '../http/errors';
+import type { ArchiveError } from './errors';
 
 /** Closed list of permissions; every route in the route table names the one it needs. */
 export const PERMISSIONS = [

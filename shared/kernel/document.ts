@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { ArchiveError } from '../http/errors';
-import type { ConversionRecord } from '../normalise/types';
-import { RETENTION_CLASS_NAME } from '../retention/types';
-import type { ValidationRecord } from '../validation/types';
-import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from '../retention/types';
+import { ArchiveError } from './errors';
+import { RETENTION_CLASS_NAME } from './retention';
+import type { ValidationRecord } from './validation';
+import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from './retention';
 
 export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
 /** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
@@ -138,4 +137,41 @@ export function publicValidation(v: ValidationRecord | undefined) {
   if (!v || v.status === 'pending') return { status: 'pending' as const };
   const { report: { blobName: _b, ...report }, ...rest } = v;
   return { ...rest, report };
+}
+
+/** What the normaliser did to make the rendition, page by page (kept in the manifest). */
+export interface PageRecord {
+  page: number;
+  /** 0-based index of the uploaded file the page came from. */
+  sourceFile: number;
+  sourceFormat: string;
+  handling: 'passed-through' | 'lossless-converted' | 'kept';
+  check: 'stream-identity' | 'pixel-equality' | 'none';
+  widthPx?: number;
+  heightPx?: number;
+  /** Page size in PDF points (after orientation). */
+  widthPt?: number;
+  heightPt?: number;
+  /** Resolution used for the page size and where it came from. */
+  dpi?: { x: number; y: number; source: 'jfif' | 'exif' | 'png-phys' | 'tiff' | 'default' };
+  /** Source compression, e.g. 'jpeg-baseline', 'ccitt-g4', 'png-deflate', 'tiff-lzw'. */
+  compression?: string;
+  /** Number of image XObjects that make up the page (several for multi-strip TIFF pages). */
+  images?: number;
+  /** EXIF orientation applied with a placement matrix (1 = none). */
+  orientation?: number;
+  /** Anything else done to the data, e.g. 'fill-order-2 bits reversed', 'alpha kept as /SMask'. */
+  notes?: string[];
+}
+
+export interface ConversionRecord {
+  normaliser: string;
+  pageCount: number;
+  pages: PageRecord[];
+  conformance: 'PDF/A-2b' | 'none';
+  conformanceReason?: string;
+  /** What an uploaded PDF declares in its XMP (e.g. 'PDF/A-1B'); not a claim made by the archive. */
+  declaredConformance?: string;
+  /** The PDF/A OutputIntent profile used, when a rendition was made. */
+  outputIntent?: 'sRGB' | 'CMYK';
 }

@@ -1,30 +1,10 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
-import { searchKey, withSearchKeys } from '../documents/search-keys';
-import type { ArchivedDocument } from '../documents/types';
-import { ArchiveError } from '../http/errors';
+import type { ArchivedDocument } from '../../kernel/document';
+import { ArchiveError } from '../../kernel/errors';
+import { searchKey, withSearchKeys } from '../../kernel/search-keys';
+import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 
-export interface DocumentQuery {
-  fiscalYear?: number;
-  from?: string;
-  to?: string;
-  kind?: string;
-  counterparty?: string;
-  amountMin?: number;
-  amountMax?: number;
-  currency?: string;
-  reference?: string;
-  /** Every tag must be present. */
-  tags?: string[];
-  /** Sort key and direction; `id` breaks ties (composite indexes in infra/cosmos-documents-indexing-policy.json). */
-  sort?: DocumentSortKey;
-  order?: 'asc' | 'desc';
-  limit: number;
-  continuationToken?: string;
-}
-
-export const DOCUMENT_SORT_KEYS = ['createdAt', 'documentDate', 'amount'] as const;
-export type DocumentSortKey = (typeof DOCUMENT_SORT_KEYS)[number];
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
 /** WHERE clause of a catalog search: always the tenant's partition, only indexed paths. */
@@ -49,11 +29,6 @@ function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'contin
   return { where: where.join(' AND '), parameters };
 }
 
-export interface Page<T> {
-  items: T[];
-  continuationToken: string | null;
-}
-
 /**
  * Content-key marker: which document holds these original bytes, in the documents container
  * beside the catalog item (same partition), so the duplicate check is one point read however
@@ -74,7 +49,7 @@ export function contentMarkerOf(doc: Pick<ArchivedDocument, 'tenantId' | 'id' | 
 }
 
 /** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
-export class DocumentCatalog {
+export class DocumentCatalog implements CatalogPort {
   constructor(private readonly container: Container) {}
 
   /**
@@ -169,5 +144,8 @@ export class DocumentCatalog {
       .fetchAll();
     return resources[0] ?? 0;
   }
-}
 
+  async ping(): Promise<void> {
+    await this.container.database.read();
+  }
+}

@@ -1,4 +1,4 @@
-import type { ArchivedDocument } from './types';
+import type { ArchivedDocument } from './document';
 
 /**
  * The normalised form counterparty and reference are searched by: compatibility-decomposed (NFKD),

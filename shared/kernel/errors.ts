@@ -1,70 +1,11 @@
 /**
  * The archive's one error type. Use cases throw `ArchiveError(code, …)`; the HTTP
- * layer maps the code to a status and an RFC 9457 problem+json body. Every code
- * the archive can answer with is listed here, so the compiler checks the table.
+ * layer (shared/http/problem.ts) maps the code to a status and an RFC 9457
+ * problem+json body. Every code the archive can answer with is listed here, with
+ * its title; nothing here knows about HTTP.
  */
-export const ERROR_STATUS = {
-  bad_request: 400,
-  empty_body: 400,
-  malformed_multipart: 400,
-  invalid_metadata: 400,
-  invalid_query: 400,
-  invalid_file_name: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  segregation_of_duties: 403,
-  support_access_not_granted: 403,
-  document_not_found: 404,
-  validation_pending: 404,
-  export_not_found: 404,
-  export_not_ready: 409,
-  export_expired: 410,
-  export_too_large: 422,
-  export_fixity_mismatch: 500,
-  api_key_not_found: 404,
-  rights_set_not_found: 404,
-  rights_assignment_not_found: 404,
-  support_grant_not_found: 404,
-  route_not_found: 404,
-  method_not_allowed: 405,
-  precondition_failed: 412,
-  precondition_required: 428,
-  duplicate_document: 409,
-  rights_set_in_use: 409,
-  rights_set_reserved: 409,
-  audit_contention: 503,
-  payload_too_large: 413,
-  too_many_refusals: 429,
-  unsupported_media_type: 415,
-  range_not_satisfiable: 416,
-  corrupt_file: 422,
-  encrypted_pdf: 422,
-  active_content: 422,
-  too_many_pixels: 422,
-  pixel_budget_exceeded: 422,
-  normalisation_timeout: 422,
-  too_many_pages: 422,
-  decompressed_too_large: 422,
-  embedded_file: 422,
-  xfa_form: 422,
-  trailing_data: 422,
-  idempotency_key_reused: 422,
-  idempotency_in_flight: 409,
-  invalid_retention_policy: 422,
-  retention_below_legal_floor: 422,
-  retention_shortening_refused: 422,
-  four_eyes_required: 403,
-  hold_not_found: 404,
-  hold_already_released: 409,
-  document_disposed: 410,
-  worm_unavailable: 503,
-  dependency_unavailable: 503,
-  internal: 500,
-} as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-const TITLES: Record<ErrorCode, string> = {
+export const ERROR_TITLES = {
   bad_request: 'Bad request',
   empty_body: 'The upload is empty',
   malformed_multipart: 'The multipart body is malformed',
@@ -121,7 +62,10 @@ const TITLES: Record<ErrorCode, string> = {
   worm_unavailable: 'Immutable storage is not available; nothing was archived',
   dependency_unavailable: 'A storage dependency is unavailable',
   internal: 'Internal error',
-};
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_TITLES;
+export const ERROR_CODES = Object.keys(ERROR_TITLES) as ErrorCode[];
 
 export interface ArchiveErrorOptions {
   /** Safe, client-facing explanation of what is wrong. */
@@ -130,53 +74,28 @@ export interface ArchiveErrorOptions {
   extensions?: Record<string, unknown>;
   /** Developer-only context; logged, never sent. */
   cause?: unknown;
-  headers?: Record<string, string>;
+  /** When a retry can succeed (busy, rate-limited): the seconds to wait. */
+  retryAfterSeconds?: number;
 }
 
 export class ArchiveError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   readonly detail: string | undefined;
   readonly extensions: Record<string, unknown>;
-  readonly headers: Record<string, string>;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, options: ArchiveErrorOptions = {}) {
-    super(options.detail ?? TITLES[code], { cause: options.cause });
+    super(options.detail ?? ERROR_TITLES[code], { cause: options.cause });
     this.name = 'ArchiveError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
     this.detail = options.detail;
     this.extensions = options.extensions ?? {};
-    this.headers = options.headers ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
-}
-
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  instance?: string;
-  code: ErrorCode;
-  requestId: string;
-  [extension: string]: unknown;
 }
 
 /** Normalise anything thrown into an ArchiveError; unknown errors become `internal` (detail hidden). */
 export function toArchiveError(err: unknown): ArchiveError {
   if (err instanceof ArchiveError) return err;
   return new ArchiveError('internal', { cause: err });
-}
-
-export function problemOf(err: ArchiveError, requestId: string, instance?: string): ProblemDetails {
-  return {
-    ...err.extensions,
-    type: `https://archive.example/problems/${err.code.replace(/_/g, '-')}`,
-    title: TITLES[err.code],
-    status: err.status,
-    ...(err.code === 'internal' ? { detail: `Unexpected error; quote request id ${requestId}` } : err.detail ? { detail: err.detail } : {}),
-    ...(instance ? { instance } : {}),
-    code: err.code,
-    requestId,
-  };
 }

@@ -1,21 +1,12 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
-import type { ValidationRequest } from './types';
-
-export interface QueuedMessage {
-  messageId: string;
-  popReceipt: string;
-  dequeueCount: number;
-  text: string;
-}
-
-/** After this many deliveries a message goes to `<queue>-poison` (as the Functions queue trigger does). */
-export const MAX_DEQUEUE_COUNT = 5;
+import type { ValidationRequest } from '../../kernel/validation';
+import type { QueuedMessage, ValidationQueuePort } from '../../ports';
 
 /**
  * The `rendition-validation` Storage queue and its poison queue. Message text is base64 JSON,
  * the encoding the Functions queue trigger (Java app in Azure) expects.
  */
-export class ValidationQueue {
+export class ValidationQueue implements ValidationQueuePort {
   private readonly queue: QueueClient;
   private readonly poisonQueue: QueueClient;
   private ready: Promise<void> | null = null;

@@ -6,15 +6,7 @@ import {
   StorageSharedKeyCredential,
   UserDelegationKey,
 } from '@azure/storage-blob';
-import type { Logger } from '../app';
-
-export interface LinkOptions {
-  /** At most 3600: a link outlives nothing by more than an hour. */
-  ttlSeconds: number;
-  /** Served by Blob Storage with the download (rscd / rsct), so the browser keeps the archive's name. */
-  contentDisposition?: string;
-  contentType?: string;
-}
+import type { LinkOptions, LinksPort, Logger } from '../../ports';
 
 export const MAX_LINK_SECONDS = 3600;
 
@@ -29,7 +21,7 @@ export const MAX_LINK_SECONDS = 3600;
  * in Azure (the config loader already refuses connection strings there, and this class refuses
  * account-key signing unless runtime is `local`).
  */
-export class BlobLinks {
+export class BlobLinks implements LinksPort {
   private delegation: { key: UserDelegationKey; expiresOn: Date } | null = null;
   private warned = false;
 

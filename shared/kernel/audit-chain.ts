@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { AuditEntry } from './types';
+import type { AuditEntry } from './audit';
 
 /**
  * The hash chain of one audit partition (`<tenant>:<yyyy-mm>`). Entry n carries its sequence

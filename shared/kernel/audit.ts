@@ -85,6 +85,11 @@ export interface AuditEntry {
   detail?: string;
 }
 
+/** An audit partition is one tenant's month: `YYYY-MM` (UTC). */
+export function auditMonth(at: Date): string {
+  return at.toISOString().slice(0, 7);
+}
+
 export function auditPartition(tenantId: string, at: Date): string {
-  return `${tenantId}:${at.toISOString().slice(0, 7)}`;
+  return `${tenantId}:${auditMonth(at)}`;
 }

@@ -1,4 +1,9 @@
-import type { Clock } from '../clock';
+import type { SettingsCachePort } from '../../ports';
+
+/** The clock the cache reads (the core's Clock, structurally). */
+interface Clock {
+  now(): Date;
+}
 
 /**
  * Per-instance cache of a tenant's settings records (rights sets, rights assignments, the SoD
@@ -11,7 +16,7 @@ import type { Clock } from '../clock';
  * - Callers get their own copy: nobody can change what the next request sees.
  * API keys and support grants are never cached (their revocation applies at once).
  */
-export class TenantSettingsCache {
+export class TenantSettingsCache implements SettingsCachePort {
   private readonly entries = new Map<string, { value: unknown; expiresAt: number }>();
   /** Bumped by every invalidation of a key: a read started before it does not store. */
   private readonly generations = new Map<string, number>();

@@ -1,20 +1,9 @@
 import { z } from 'zod';
-import { DOCUMENT_KINDS } from '../documents/types';
+import { searchFilterShape } from './search';
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
-
-/** `POST /exports` body: a search (the same filters as `GET /documents`) and what to include. */
+/** `POST /exports` body: a search (the same filter as `GET /documents`) and what to include. */
 export const ZExportRequest = z.strictObject({
-  fiscalYear: z.number().int().min(1900).max(2200).optional(),
-  from: date.optional(),
-  to: date.optional(),
-  kind: z.enum(DOCUMENT_KINDS).optional(),
-  counterparty: z.string().min(1).max(200).optional(),
-  amountMin: z.number().finite().optional(),
-  amountMax: z.number().finite().optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
-  reference: z.string().min(1).max(200).optional(),
-  tags: z.array(z.string().min(1).max(50)).min(1).max(10).optional(),
+  ...searchFilterShape('json'),
   /** Add every original beside the rendition. */
   includeOriginals: z.boolean().default(false),
 });

@@ -1,13 +1,10 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import type { Page } from '../storage/catalog';
-import { ArchiveError } from '../http/errors';
-import { isCosmosStatus, withoutSystemProperties as clean } from '../storage/cosmos';
-import { PendingAuditEntries } from './pending';
-import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from './chain';
-import { AuditAction, AuditEntry, auditPartition } from './types';
-
-/** What a writer supplies; the log adds the id, partition and the chain fields. */
-export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
+import type { AuditFilter, AuditInput, AuditLogPort, Page } from '../../ports';
+import { ArchiveError } from '../../kernel/errors';
+import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
+import { PendingAuditEntries } from './audit-pending';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../kernel/audit-chain';
+import { AuditEntry, auditPartition } from '../../kernel/audit';
 
 /**
  * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
@@ -21,14 +18,6 @@ export interface AuditHead {
   type: 'audit-head';
   seq: number;
   hash: string;
-}
-
-export interface AuditFilter {
-  from?: string;
-  to?: string;
-  actor?: string;
-  action?: AuditAction;
-  target?: string;
 }
 
 const headId = (partition: string) => `audit-head:${partition}`;
@@ -65,7 +54,7 @@ class PartitionWriter {
  * container) with optimistic concurrency (IfMatch). Concurrent writers cannot fork the chain: entry ids are
  * sequence numbers, so only one create of entry n can succeed; the loser walks forward and retries.
  */
-export class AuditLog {
+export class AuditLog implements AuditLogPort {
   private readonly writers = new Map<string, PartitionWriter>();
   private readonly pending: PendingAuditEntries;
 
@@ -264,6 +253,7 @@ export class AuditLog {
     if (filter.actor) add('c.actor.subject = @actor', '@actor', filter.actor);
     if (filter.action) add('c.action = @action', '@action', filter.action);
     if (filter.target) add('c.target = @target', '@target', filter.target);
+    if (filter.requestId) add('c.requestId = @rid', '@rid', filter.requestId);
     try {
       const res = await this.container.items
         .query<AuditEntry>({ query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.id DESC`, parameters }, { partitionKey: partition, maxItemCount: limit, continuationToken })

@@ -1,4 +1,5 @@
-import { ArchiveError, ERROR_STATUS, problemOf, toArchiveError } from '../../../shared/http/errors';
+import { ArchiveError, ERROR_CODES, toArchiveError } from '../../../shared/kernel/errors';
+import { ERROR_STATUS, headersOf, problemOf, statusOf } from '../../../shared/http/problem';
 
 describe('problem+json', () => {
   it('maps each code to its status, with an RFC 9457 body', () => {
@@ -22,5 +23,16 @@ describe('problem+json', () => {
 
   it('every status is a 4xx or 5xx', () => {
     for (const status of Object.values(ERROR_STATUS)) expect(status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('the status table covers exactly the kernel codes', () => {
+    expect(Object.keys(ERROR_STATUS).sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it('derives the headers from the error: challenge on 401, size on 416, wait when retryable', () => {
+    expect(headersOf(new ArchiveError('unauthenticated'))).toEqual({ 'WWW-Authenticate': 'Bearer realm="archive", ApiKey realm="archive"' });
+    expect(headersOf(new ArchiveError('range_not_satisfiable', { extensions: { size: 100 } }))).toEqual({ 'Content-Range': 'bytes */100' });
+    expect(headersOf(new ArchiveError('audit_contention', { retryAfterSeconds: 3 }))).toEqual({ 'Retry-After': '3' });
+    expect(statusOf('range_not_satisfiable')).toBe(416);
   });
 });

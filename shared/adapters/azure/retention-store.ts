@@ -1,23 +1,21 @@
 import type { Container, SqlParameter } from '@azure/cosmos';
-import { withSearchKeys } from '../documents/search-keys';
-import type { ArchivedDocument } from '../documents/types';
-import { ArchiveError } from '../http/errors';
-import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../retention/types';
-import { contentMarkerId, type ContentKeyMarker, type Page } from './catalog';
+import type { ArchivedDocument } from '../../kernel/document';
+import { ArchiveError } from '../../kernel/errors';
+import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
+import type { HoldQuery } from '../../kernel/search';
+import { withSearchKeys } from '../../kernel/search-keys';
+import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
+import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
+import { contentMarkerId, type ContentKeyMarker } from './catalog';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
-
-export interface Versioned<T> {
-  item: T;
-  etag: string;
-}
 
 /**
  * The catalog as retention sees it: optimistic-concurrency updates of the mutable
  * retention state (holds, retain-until, approvals, tombstones) and the queries of the
  * sweep, the fixity check and the disposal review. Tenant-scoped except the `unsafe…` ones.
  */
-export class RetentionCatalog {
+export class RetentionCatalog implements RetentionCatalogPort {
   constructor(private readonly container: Container) {}
 
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
@@ -84,7 +82,7 @@ export class RetentionCatalog {
   async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
     const page = await this.versionedPage(
       tenantId,
-      ['c.id > @after', '((c.status = "active" AND c.retention.retainUntil <= @now AND c.legalHold = false) OR c.status = "disposing" OR (c.status = "disposed" AND c.disposal.audited = false))'],
+      ['c.id > @after', ruleSql(CATALOG_RULES.sweepWork)],
       [{ name: '@after', value: afterId }, { name: '@now', value: now }],
       'c.id',
       limit,
@@ -94,17 +92,17 @@ export class RetentionCatalog {
 
   /** Disposal review: active documents whose retention ends at or before `before`, earliest first. */
   async due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
-    return this.page(tenantId, ['c.status = "active"', 'c.retention.retainUntil <= @before'], [{ name: '@before', value: before }], 'c.retention.retainUntil', limit, continuationToken);
+    return this.page(tenantId, [ruleSql(CATALOG_RULES.due)], [{ name: '@before', value: before }], 'c.retention.retainUntil', limit, continuationToken);
   }
 
   /** Active documents matching a hold query. */
-  async matching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
+  async matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
     const { where, parameters } = holdFilter(q);
     return this.page(tenantId, where, parameters, 'c.id', limit, continuationToken);
   }
 
   /** How many active documents a hold query matches. */
-  async countMatching(tenantId: string, q: { fiscalYear?: number; counterparty?: string }): Promise<number> {
+  async countMatching(tenantId: string, q: HoldQuery): Promise<number> {
     const { where, parameters } = holdFilter(q);
     const { resources } = await this.container.items
       .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${where.join(' AND ')}`, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId })
@@ -114,23 +112,37 @@ export class RetentionCatalog {
 
   /** Active documents under at least one open legal hold. */
   async held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
-    return this.page(tenantId, ['c.status = "active"', 'c.legalHold = true'], [], 'c.id', limit, continuationToken);
+    return this.page(tenantId, [ruleSql(CATALOG_RULES.held)], [], 'c.id', limit, continuationToken);
   }
 
   /** Active documents after `afterId`, for the fixity check and the reconciler. */
   async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
-    return (await this.page(tenantId, ['c.status = "active"', 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;
+    return (await this.page(tenantId, [ruleSql(CATALOG_RULES.active), 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;
   }
 
   /** Cross-tenant, for /health/ready: how many documents the last fixity checks found damaged. */
   async unsafeCountFixityFailures(): Promise<number> {
-    const { resources } = await this.container.items.query<number>('SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND c.status = "active" AND c.fixity.ok = false').fetchAll();
+    const { resources } = await this.container.items.query<number>(`SELECT VALUE COUNT(1) FROM c WHERE c.type = "document" AND ${ruleSql(CATALOG_RULES.active)} AND c.fixity.ok = false`).fetchAll();
     return resources.reduce((a, b) => a + b, 0);
+  }
+
+  /** Cross-tenant (the re-queue timer): active documents whose rendition validation is missing, or pending and last asked for before `cutoff`. */
+  async pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]> {
+    const { resources } = await this.container.items
+      .query<{ id: string; tenantId: string }>({
+        query:
+          'SELECT c.id, c.tenantId FROM c WHERE c.type = "document" AND c.status = "active" AND c.createdAt < @cutoff' +
+          ' AND (NOT IS_DEFINED(c.validation) OR (c.validation.status = "pending" AND (NOT IS_DEFINED(c.validation.requestedAt) OR c.validation.requestedAt < @cutoff)))' +
+          (q.onlyTenant ? ' AND c.tenantId = @t' : ''),
+        parameters: [{ name: '@cutoff', value: q.cutoff }, ...(q.onlyTenant ? [{ name: '@t', value: q.onlyTenant }] : [])],
+      }, { maxItemCount: q.max })
+      .fetchNext();
+    return resources.slice(0, q.max);
   }
 }
 
-function holdFilter(q: { fiscalYear?: number; counterparty?: string }): { where: string[]; parameters: SqlParameter[] } {
-  const where = ['c.status = "active"'];
+function holdFilter(q: HoldQuery): { where: string[]; parameters: SqlParameter[] } {
+  const where = [ruleSql(CATALOG_RULES.active)];
   const parameters: SqlParameter[] = [];
   if (q.fiscalYear !== undefined) {
     where.push('c.fiscalYear = @fy');
@@ -153,20 +165,18 @@ interface PolicyItem extends TTenantRetentionPolicy {
   safeguards?: SafeguardMark;
 }
 
-type StoredPolicy = TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark };
-
 /** Per-tenant retention policy in the `tenants` container (partition /tenantId); cached per instance like the rights records (settings-cache.ts). */
-export class RetentionPolicies {
+export class RetentionPolicies implements RetentionPoliciesPort {
   constructor(
     private readonly container: Container,
     private readonly cache?: TenantSettingsCache,
   ) {}
 
-  async get(tenantId: string): Promise<StoredPolicy | null> {
+  async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
     return this.cache ? this.cache.get(tenantId, 'retention-policy', () => this.read(tenantId)) : this.read(tenantId);
   }
 
-  private async read(tenantId: string): Promise<StoredPolicy | null> {
+  private async read(tenantId: string): Promise<StoredRetentionPolicy | null> {
     try {
       const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
       if (!resource || resource.tenantId !== tenantId) return null;
@@ -190,7 +200,7 @@ export class RetentionPolicies {
 }
 
 /** Small records the timers keep between runs (sweep continuation, last results), outside every tenant. */
-export class TimerState {
+export class TimerState implements TimerStatePort {
   static readonly PARTITION = '_timers';
   constructor(private readonly container: Container) {}
 
@@ -207,4 +217,16 @@ export class TimerState {
   async set<T>(name: string, value: T): Promise<void> {
     await this.container.items.upsert({ id: name, tenantId: TimerState.PARTITION, type: 'timer-state', value });
   }
+}
+
+/** A retention rule (kernel/retention-rules.ts) as a Cosmos SQL condition; `retainUntilBy: 'now'` compares with `@now`. */
+function ruleSql(rule: CatalogRule): string {
+  const one = (c: Condition): string => {
+    if ('status' in c) return `c.status = "${c.status}"`;
+    if ('legalHold' in c) return `c.legalHold = ${c.legalHold}`;
+    if ('disposalAudited' in c) return `c.disposal.audited = ${c.disposalAudited}`;
+    return `c.retention.retainUntil <= @${c.retainUntilBy}`;
+  };
+  const groups = rule.map((g) => g.map(one).join(' AND '));
+  return groups.length === 1 ? groups[0]! : `(${groups.map((g) => `(${g})`).join(' OR ')})`;
 }

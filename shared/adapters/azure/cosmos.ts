@@ -1,7 +1,7 @@
 import { Container, CosmosClient, Database } from '@azure/cosmos';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
-import documentsIndexingPolicy from '../../infra/cosmos-documents-indexing-policy.json';
+import documentsIndexingPolicy from '../../../infra/cosmos-documents-indexing-policy.json';
 
 export interface CosmosContainers {
   database: Database;

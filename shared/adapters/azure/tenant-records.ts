@@ -1,4 +1,5 @@
-import type { Container, SqlParameter } from '@azure/cosmos';
+import type { Container } from '@azure/cosmos';
+import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
 import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -9,25 +10,12 @@ import type { TenantSettingsCache } from './settings-cache';
  */
 const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy']);
 
-/** What every record of the `tenants` container carries. */
-export interface TenantRecord {
-  /** `<type>:<key>`, unique within the tenant's partition. */
-  id: string;
-  tenantId: string;
-  type: string;
-}
-
-export interface Versioned<T> {
-  value: T;
-  etag: string;
-}
-
 /**
  * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights
  * sets and assignments, the segregation-of-duties policy, support-access grants. Every call
  * names the tenant, which is the partition key, so no read crosses tenants.
  */
-export class TenantRecords {
+export class TenantRecords implements TenantRecordsPort {
   constructor(
     private readonly container: Container,
     private readonly cache?: TenantSettingsCache,
@@ -97,7 +85,7 @@ export class TenantRecords {
     }
   }
 
-  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: SqlParameter[] = []): Promise<T[]> {
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: QueryParameter[] = []): Promise<T[]> {
     const { resources } = await this.container.items
       .query<T>(
         { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type${where ? ` AND ${where}` : ''}`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, ...parameters] },

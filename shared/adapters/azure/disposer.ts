@@ -1,0 +1,62 @@
+import { BlobServiceClient, RestError } from '@azure/storage-blob';
+import { blobLayout } from '../../kernel/blob-layout';
+import { StorageRefusal, type DisposerPort } from '../../ports';
+
+/**
+ * The only code in the archive that removes blob versions. It is built in the composition
+ * root and used by the retention sweep alone, after `disposalBlocker` found nothing that
+ * keeps the document.
+ */
+export class BlobDisposer implements DisposerPort {
+  constructor(private readonly service: BlobServiceClient) {}
+
+  /**
+   * Deletes every version of every blob under the document, the content blobs at once and
+   * the manifest last (so the reconciler can never re-index a half-disposed document). Already-gone blobs count as
+   * deleted, so a re-run after a crash finishes the job. Storage refusals reject as StorageRefusal.
+   */
+  async deleteDocument(tenantId: string, documentId: string, ordered: string[]): Promise<number> {
+    try {
+      return await this.deleteAll(tenantId, documentId, ordered);
+    } catch (err) {
+      if (err instanceof RestError) throw new StorageRefusal(err.code ?? String(err.statusCode), { cause: err });
+      throw err;
+    }
+  }
+
+  private async deleteAll(tenantId: string, documentId: string, ordered: string[]): Promise<number> {
+    const container = this.service.getContainerClient(blobLayout.documentsContainer(tenantId));
+    const listed: { name: string; versionId?: string }[] = [];
+    for await (const b of container.listBlobsFlat({ prefix: blobLayout.folder(documentId), includeVersions: true })) listed.push({ name: b.name, ...(b.versionId ? { versionId: b.versionId } : {}) });
+    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
+    let deleted = 0;
+    // Originals and rendition at once, then the manifest.
+    for (const r of [0, 1]) {
+      await Promise.all(
+        names
+          .filter((name) => rank(name) === r)
+          .map(async (name) => {
+            const blob = container.getBlobClient(name);
+            // With versioning, deleting the base blob turns the current version into a previous one;
+            // then every version is deleted by id.
+            if (await gone(() => blob.delete())) deleted++;
+            await Promise.all(listed.filter((b) => b.name === name && b.versionId).map((v) => gone(() => blob.withVersion(v.versionId!).delete())));
+          }),
+      );
+    }
+    return deleted;
+  }
+}
+
+const rank = (name: string) => (blobLayout.isManifest(name) ? 1 : 0);
+
+/** Runs a delete; true if it deleted, false if the blob was already gone. */
+async function gone(del: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await del();
+    return true;
+  } catch (err) {
+    if (err instanceof RestError && err.statusCode === 404) return false;
+    throw err;
+  }
+}

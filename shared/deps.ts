@@ -1,0 +1,62 @@
+import type { ApiKeys } from './auth/api-keys';
+import type { Authenticator } from './auth/authenticate';
+import type { TenantRights } from './auth/rights';
+import type { SupportGrants } from './auth/support-grants';
+import type { Clock } from './clock';
+import type { Config } from './config';
+import type { RefusalLimiter } from './auth/refusal-limiter';
+import type { Normaliser } from './normalise/pool';
+import type {
+  AuditLogPort,
+  BlobArchivePort,
+  CatalogPort,
+  DisposerPort,
+  ExportBlobsPort,
+  ExportJobsPort,
+  LinksPort,
+  Logger,
+  OrphanRecordsPort,
+  RetentionCatalogPort,
+  RetentionPoliciesPort,
+  TimerStatePort,
+  ValidationQueuePort,
+} from './ports';
+
+/** Everything a use case may touch: storage through its ports, built once by the composition root (shared/app.ts). */
+export interface Deps {
+  config: Config;
+  blobs: BlobArchivePort;
+  catalog: CatalogPort;
+  /** Short-lived read-only SAS links to one blob (user delegation in Azure). */
+  links: LinksPort;
+  /** Export ZIPs: `exports-<tenant>` containers, plain (not WORM) blobs that expire. */
+  exportBlobs: ExportBlobsPort;
+  /** Export jobs (status, progress, expiry), kept with the tenant's records. */
+  exportJobs: ExportJobsPort;
+  audit: AuditLogPort;
+  authenticator: Authenticator;
+  apiKeys: ApiKeys;
+  rights: TenantRights;
+  supportGrants: SupportGrants;
+  clock: Clock;
+  log: Logger;
+  /** Per-principal limit on refused requests (shared/auth/refusal-limiter.ts). */
+  refusals: RefusalLimiter;
+  /** Retention state, timers' records and the one blob disposer (shared/retention). */
+  retention: RetentionDeps;
+  /** Converts uploads in worker threads (bounded pool, timeout per job), off the event loop. */
+  normaliser: Normaliser;
+  /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
+  validationQueue: ValidationQueuePort;
+}
+
+/** What retention use cases and timers need beyond the document spine. */
+export interface RetentionDeps {
+  catalog: RetentionCatalogPort;
+  policies: RetentionPoliciesPort;
+  timers: TimerStatePort;
+  /** The one holder of blob deletion (shared/adapters/azure/disposer.ts). */
+  disposer: DisposerPort;
+  /** Document folders with blobs but no catalog item and no manifest, listed for operators. */
+  orphans: OrphanRecordsPort;
+}

@@ -1,0 +1,72 @@
+import type { Readable } from 'node:stream';
+import type { Deps } from '../deps';
+import { documentFile, type DocumentFileRequest } from '../documents/download';
+import { exportFile } from '../exports/download-export';
+import type { StoredFileRef } from '../ports';
+import { parseRange } from './range';
+import { contentDisposition } from './respond';
+
+export interface DownloadConditions {
+  range: string | null;
+  ifRange: string | null;
+  ifNoneMatch: string | null;
+  /** `redirect`: answer 303 with a short-lived read-only link to the blob instead of the bytes. */
+  delivery?: 'stream' | 'redirect';
+}
+
+export interface DownloadResult {
+  status: 200 | 206 | 303 | 304;
+  headers: Record<string, string>;
+  body?: Readable;
+}
+
+/**
+ * The one conditional download, for documents and exports alike: a strong ETag from the SHA-256,
+ * its checksum (RFC 9530 Repr-Digest), If-None-Match, If-Range, single byte ranges, or a 303 to a
+ * short-lived read-only link. Nothing is buffered whole.
+ */
+export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditions, deps: Pick<Deps, 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+  const etag = `"${file.sha256}"`;
+  const common: Record<string, string> = {
+    ETag: etag,
+    'Repr-Digest': `sha-256=:${Buffer.from(file.sha256, 'hex').toString('base64')}:`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'private, no-cache',
+  };
+  if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+    return { status: 304, headers: common };
+  }
+  if (c.delivery === 'redirect') {
+    // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an hour.
+    const link = await deps.links.readOnlyUrl(
+      file.container,
+      file.blobName,
+      { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
+      deps.clock.now(),
+    );
+    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() } };
+  }
+  // If-Range: the range applies only while the representation is unchanged.
+  const range = parseRange(c.ifRange && c.ifRange.trim() !== etag ? null : c.range, file.size);
+  const read = await file.read(range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
+  const headers: Record<string, string> = {
+    ...common,
+    'Content-Type': file.mediaType,
+    'Content-Length': String(read.contentLength),
+    'Content-Disposition': contentDisposition(file.name),
+  };
+  if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }, body: read.stream };
+  return { status: 200, headers, body: read.stream };
+}
+
+export type DownloadRequest = DocumentFileRequest & DownloadConditions;
+
+export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+  return deliverStoredFile(await documentFile(r, deps), r, deps);
+}
+
+export type ExportDownloadRequest = { tenantId: string; exportId: string } & DownloadConditions;
+
+export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+  return deliverStoredFile(await exportFile(r, deps), r, deps);
+}

@@ -1,0 +1,20 @@
+/**
+ * Where the archive keeps its blobs: one container per tenant for documents, one per tenant
+ * for export ZIPs, and inside the document container one folder per document. The only
+ * place these names are spelled; adapters, ingest, disposal and fixity all ask here.
+ */
+export const DOCUMENTS_CONTAINER_PREFIX = 'tenant-';
+export const EXPORTS_CONTAINER_PREFIX = 'exports-';
+
+export const blobLayout = {
+  documentsContainer: (tenantId: string): string => `${DOCUMENTS_CONTAINER_PREFIX}${tenantId}`,
+  exportsContainer: (tenantId: string): string => `${EXPORTS_CONTAINER_PREFIX}${tenantId}`,
+  /** Every blob of a document starts with this prefix. */
+  folder: (documentId: string): string => `${documentId}/`,
+  manifest: (documentId: string): string => `${documentId}/manifest.json`,
+  rendition: (documentId: string): string => `${documentId}/rendition.pdf`,
+  /** One upload: `original.<ext>`; several: `original-001.<ext>`, … in upload order. */
+  original: (documentId: string, index: number, count: number, extension: string): string =>
+    count === 1 ? `${documentId}/original.${extension}` : `${documentId}/original-${String(index + 1).padStart(3, '0')}.${extension}`,
+  isManifest: (blobName: string): boolean => blobName.endsWith('/manifest.json'),
+} as const;

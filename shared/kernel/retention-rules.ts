@@ -1,0 +1,57 @@
+/**
+ * The retention rules, stated once. The use cases check them on a document in memory
+ * (`disposalBlocker`, `isHeld`, `satisfies`); the catalog adapter turns the same rules into its
+ * query (`CATALOG_RULES` → SQL), so the sweep's query and the sweep's check cannot drift apart.
+ */
+import type { ArchivedDocument } from './document';
+
+/** A document is held while its `legalHold` flag is set or any of its holds is open. */
+export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
+
+/** Retention is over once `retainUntil` is at or before `now`. */
+export const retentionOver = (doc: ArchivedDocument, now: Date): boolean => new Date(doc.retention.retainUntil).getTime() <= now.getTime();
+
+export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active';
+
+/** Why a document may not be disposed of now, or null when it may. */
+export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean): Blocker | null {
+  if (doc.status === 'disposed') return 'not-active';
+  if (isHeld(doc)) return 'legal-hold';
+  if (!retentionOver(doc, now)) return 'not-expired';
+  if (requireApproval && doc.disposalApproval?.retainUntil !== doc.retention.retainUntil) return 'approval-required';
+  return null;
+}
+
+/** One condition on a catalog item; `retainUntilBy` compares with an instant the caller names (`now`, `before`). */
+export type Condition =
+  | { status: ArchivedDocument['status'] }
+  | { legalHold: boolean }
+  | { disposalAudited: boolean }
+  | { retainUntilBy: string };
+
+/** Any one of the groups, every condition of a group. */
+export type CatalogRule = readonly (readonly Condition[])[];
+
+export const CATALOG_RULES = {
+  /** What the sweep has work for: retention over and not held, or a disposal a crash left unfinished (claimed, or gone but not audited). */
+  sweepWork: [[{ status: 'active' }, { retainUntilBy: 'now' }, { legalHold: false }], [{ status: 'disposing' }], [{ status: 'disposed' }, { disposalAudited: false }]],
+  /** Due for the disposal review: active, retention over by `before`. */
+  due: [[{ status: 'active' }, { retainUntilBy: 'before' }]],
+  /** Under at least one open legal hold. */
+  held: [[{ status: 'active' }, { legalHold: true }]],
+  /** Still archived (fixity check, reconciler, hold queries). */
+  active: [[{ status: 'active' }]],
+} as const satisfies Record<string, CatalogRule>;
+
+/** The in-memory reading of a catalog rule (used by tests and fakes to keep the query honest). */
+export function satisfies(doc: ArchivedDocument, rule: CatalogRule, instants: Record<string, string>): boolean {
+  return rule.some((group) =>
+    group.every((c) => {
+      if ('status' in c) return doc.status === c.status;
+      if ('legalHold' in c) return doc.legalHold === c.legalHold;
+      if ('disposalAudited' in c) return doc.disposal?.audited === c.disposalAudited;
+      const by = instants[c.retainUntilBy];
+      return by !== undefined && doc.retention.retainUntil <= by;
+    }),
+  );
+}

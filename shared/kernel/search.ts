@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { DOCUMENT_KINDS } from './document';
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+
+/**
+ * The one search filter over the catalog (GET /documents, POST /exports, the catalog port).
+ * Stated once; `query` reads it from a URL (numbers as text, tags comma-separated), `json`
+ * from a request body. Both parse to the same `SearchFilter`.
+ */
+export function searchFilterShape(encoding: 'query' | 'json') {
+  const number = encoding === 'query' ? z.coerce.number() : z.number();
+  const tags = z.array(z.string().min(1).max(50)).min(1).max(10);
+  return {
+    fiscalYear: number.int().min(1900).max(2200).optional(),
+    from: date.optional(),
+    to: date.optional(),
+    kind: z.enum(DOCUMENT_KINDS).optional(),
+    counterparty: z.string().min(1).max(200).optional(),
+    amountMin: number.finite().optional(),
+    amountMax: number.finite().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    reference: z.string().min(1).max(200).optional(),
+    /** Every tag must be present (in a URL: comma-separated). */
+    tags: (encoding === 'query'
+      ? z
+        .string()
+        .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+        .pipe(tags)
+      : tags
+    ).optional(),
+  };
+}
+
+export const ZSearchFilter = z.strictObject(searchFilterShape('json'));
+export type SearchFilter = z.infer<typeof ZSearchFilter>;
+
+/** A bulk legal hold names its documents by a narrower search: fiscal year and/or counterparty. */
+export type HoldQuery = Pick<SearchFilter, 'fiscalYear' | 'counterparty'>;

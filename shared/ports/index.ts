@@ -1,0 +1,307 @@
+/**
+ * The archive's storage ports: what use cases may ask of storage, in the archive's words.
+ * Azure implements them in shared/adapters/azure; tests implement them in memory. Nothing
+ * here names a storage SDK type.
+ */
+import type { Readable } from 'node:stream';
+import type { AuditAction, AuditEntry } from '../kernel/audit';
+import type { ArchivedDocument } from '../kernel/document';
+import type { ExportJob } from '../kernel/export';
+import type { HoldQuery, SearchFilter } from '../kernel/search';
+import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
+import type { ValidationRequest } from '../kernel/validation';
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Page<T> {
+  items: T[];
+  continuationToken: string | null;
+}
+
+// ---- Blob archive (documents' originals, renditions, manifests; WORM) ----
+
+export type WormMode = 'enforce' | 'emulator';
+
+export interface WormSettings {
+  /** ISO instant until which the blob version cannot be changed or deleted. */
+  retainUntil: string;
+  legalHold: boolean;
+}
+
+/** What a create-only write found: a new blob, the same bytes already there, or someone else's bytes. */
+export type CreateOnlyOutcome = 'created' | 'identical' | 'different';
+
+export interface BlobRead {
+  stream: Readable;
+  /** Total size of the blob. */
+  size: number;
+  contentLength: number;
+  etag: string;
+  contentType: string;
+}
+
+/** One stored file ready to hand out (a document's original or rendition, an export ZIP): what a download needs. */
+export interface StoredFileRef {
+  /** Blob container and name, for a read-only link. */
+  container: string;
+  blobName: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+  /** The file name the client should keep. */
+  name: string;
+  read(range?: { offset: number; count?: number }): Promise<BlobRead>;
+}
+
+/** The document blobs of every tenant. Deliberately has no delete: only the disposer removes versions. */
+export interface BlobArchivePort {
+  prepareTenant(tenantId: string): Promise<void>;
+  putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome>;
+  metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null>;
+  read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
+  readAll(tenantId: string, blobName: string): Promise<Buffer>;
+  /** null when the blob does not exist. */
+  readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null>;
+  exists(tenantId: string, blobName: string): Promise<boolean>;
+  setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void>;
+  extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void>;
+  documentBlobs(tenantId: string, documentId: string): Promise<string[]>;
+  documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]>;
+  blobNames(tenantId: string, prefix: string): Promise<string[]>;
+  documentFolders(tenantId: string, continuation: string | null, pageSize: number): Promise<{ documentIds: string[]; continuation: string | null }>;
+  documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]>;
+  ping(): Promise<void>;
+  manifests(tenantId: string): AsyncGenerator<string>;
+  unsafeListTenants(): AsyncGenerator<string>;
+}
+
+/** The one holder of blob deletion, used by retention disposal alone. */
+export interface DisposerPort {
+  /**
+   * Deletes every version of every blob of the document (the manifest last); blobs already gone
+   * count as deleted. Storage refusals reject with a `StorageRefusal` naming the store's code.
+   */
+  deleteDocument(tenantId: string, documentId: string, ordered: string[]): Promise<number>;
+}
+
+/** A store refused a change (e.g. a WORM policy still in force); `code` is the store's own error code. */
+export class StorageRefusal extends Error {
+  constructor(readonly code: string, options?: { cause?: unknown }) {
+    super(`storage refused: ${code}`, options);
+    this.name = 'StorageRefusal';
+  }
+}
+
+export interface LinkOptions {
+  /** At most 3600: a link outlives nothing by more than an hour. */
+  ttlSeconds: number;
+  /** Served by Blob Storage with the download (rscd / rsct), so the browser keeps the archive's name. */
+  contentDisposition?: string;
+  contentType?: string;
+}
+
+/** Short-lived, read-only links to exactly one blob. */
+export interface LinksPort {
+  readOnlyUrl(containerName: string, blobName: string, opts: LinkOptions, now: Date): Promise<{ url: string; expiresOn: Date }>;
+}
+
+// ---- Catalog ----
+
+/** A catalog search: the one search filter (kernel/search.ts), sorted and paged. */
+export interface DocumentQuery extends SearchFilter {
+  /** Sort key and direction; `id` breaks ties (composite indexes in infra/cosmos-documents-indexing-policy.json). */
+  sort?: DocumentSortKey;
+  order?: 'asc' | 'desc';
+  limit: number;
+  continuationToken?: string;
+}
+
+export const DOCUMENT_SORT_KEYS = ['createdAt', 'documentDate', 'amount'] as const;
+export type DocumentSortKey = (typeof DOCUMENT_SORT_KEYS)[number];
+
+/** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
+export interface CatalogPort {
+  create(doc: ArchivedDocument): Promise<'created' | 'exists'>;
+  get(tenantId: string, id: string): Promise<ArchivedDocument | null>;
+  findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null>;
+  /** Migration (the reconciler): gives a document archived before content-key markers its marker; idempotent. */
+  ensureContentMarker(doc: ArchivedDocument): Promise<'created' | 'exists'>;
+  list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>>;
+  countMatching(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number>;
+  count(tenantId: string): Promise<number>;
+  ping(): Promise<void>;
+}
+
+export interface Versioned<T> {
+  item: T;
+  etag: string;
+}
+
+/** The catalog as retention sees it: optimistic-concurrency updates and the sweep's queries. */
+export interface RetentionCatalogPort {
+  getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null>;
+  replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'>;
+  /** After a disposal: drop the content-key marker if it still names this document. */
+  dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void>;
+  sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]>;
+  due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
+  matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
+  countMatching(tenantId: string, q: HoldQuery): Promise<number>;
+  held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
+  activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
+  unsafeCountFixityFailures(): Promise<number>;
+  /** Cross-tenant (a timer): active documents created before `cutoff` whose validation is missing, or pending and last asked for before `cutoff`. */
+  pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]>;
+}
+
+export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark };
+
+export interface RetentionPoliciesPort {
+  get(tenantId: string): Promise<StoredRetentionPolicy | null>;
+  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark): Promise<void>;
+}
+
+/** Small records the timers keep between runs, outside every tenant. */
+export interface TimerStatePort {
+  get<T>(name: string): Promise<T | null>;
+  set<T>(name: string, value: T): Promise<void>;
+}
+
+// ---- Tenant records (API keys, rights sets, grants, orphans) ----
+
+/** What every tenant record carries. */
+export interface TenantRecord {
+  /** `<type>:<key>`, unique within the tenant's partition. */
+  id: string;
+  tenantId: string;
+  type: string;
+}
+
+export interface VersionedRecord<T> {
+  value: T;
+  etag: string;
+}
+
+export interface QueryParameter {
+  name: string;
+  value: string | number | boolean | null;
+}
+
+export interface TenantRecordsPort {
+  get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null>;
+  create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'>;
+  replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'>;
+  upsert<T extends TenantRecord>(record: T): Promise<void>;
+  delete(tenantId: string, id: string): Promise<boolean>;
+  /** `where`: an extra condition on `c` (the record), with its parameters. */
+  list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
+}
+
+/** A document folder with blobs but neither catalog item nor manifest, listed for an operator. */
+export interface OrphanedBlobsRecord extends TenantRecord {
+  type: 'orphaned-blobs';
+  documentId: string;
+  folder: string;
+  blobs: { name: string; size: number; lastModified: string }[];
+  firstSeen: string;
+  /** Set once its audit entry is written; until then every run tries again. */
+  audited: boolean;
+}
+
+export const orphanRecordId = (documentId: string): string => `orphaned-blobs:${documentId}`;
+
+export interface OrphanRecordsPort {
+  get(tenantId: string, documentId: string): Promise<VersionedRecord<OrphanedBlobsRecord> | null>;
+  create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'>;
+  markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void>;
+  list(tenantId: string): Promise<OrphanedBlobsRecord[]>;
+  unsafeCount(): Promise<number>;
+}
+
+// ---- Exports ----
+
+/** Export ZIPs: plain (not WORM) blobs that expire. */
+export interface ExportBlobsPort {
+  upload(tenantId: string, blobName: string, source: Readable): Promise<void>;
+  read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
+  delete(tenantId: string, blobName: string): Promise<void>;
+}
+
+export interface ExportJobsPort {
+  create(job: ExportJob): Promise<void>;
+  get(tenantId: string, id: string): Promise<ExportJob | null>;
+  save(job: ExportJob): Promise<void>;
+  unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]>;
+  /** The tenant's exports, newest first, paged. */
+  list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
+}
+
+// ---- Audit log ----
+
+/** What a writer supplies; the log adds the id, partition and the chain fields. */
+export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
+
+export interface AuditFilter {
+  from?: string;
+  to?: string;
+  actor?: string;
+  action?: AuditAction;
+  target?: string;
+  requestId?: string;
+}
+
+/** Append-only, hash-chained audit log: no update or delete path for entries. */
+export interface AuditLogPort {
+  append(input: AuditInput): Promise<AuditEntry>;
+  appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]>;
+  highWater(tenantId: string, month: string): number;
+  end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
+  savePending(inputs: AuditInput[]): Promise<void>;
+  unsafeAppendPending(): Promise<number>;
+  headSeq(tenantId: string, month: string): Promise<number>;
+  list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry>>;
+  all(tenantId: string, month: string): Promise<AuditEntry[]>;
+  unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]>;
+  /** The HMAC key of the chain, for verification and seals. */
+  readonly chainKey: () => Promise<Buffer>;
+}
+
+// ---- Secrets ----
+
+/** Where the archive reads its own secrets (API-key pepper, audit-chain key). */
+export interface SecretSource {
+  get(name: string): Promise<string>;
+}
+
+/** A message taken from the rendition-validation queue. */
+export interface QueuedMessage {
+  messageId: string;
+  popReceipt: string;
+  dequeueCount: number;
+  text: string;
+}
+
+/** After this many deliveries a message goes to `<queue>-poison` (as the Functions queue trigger does). */
+export const MAX_DEQUEUE_COUNT = 5;
+
+/** The `rendition-validation` queue and its poison queue (shared/adapters/azure/validation-queue.ts). */
+export interface ValidationQueuePort {
+  readonly name: string;
+  send(request: ValidationRequest): Promise<void>;
+  receive(max: number, visibilitySeconds: number): Promise<QueuedMessage[]>;
+  complete(message: QueuedMessage): Promise<void>;
+  /** Moves a message that cannot be processed to the poison queue, unchanged. */
+  poison(message: QueuedMessage): Promise<void>;
+  /** Messages waiting in the poison queue (peek; for tests and the health view). */
+  peekPoison(max?: number): Promise<string[]>;
+}
+
+/** This instance's short-lived cache of tenant settings (shared/adapters/azure/settings-cache.ts). */
+export interface SettingsCachePort {
+  /** Forget everything (an operator wrote records directly, bypassing this instance). */
+  clear(): void;
+}
