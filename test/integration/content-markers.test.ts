@@ -5,12 +5,11 @@
  * (idempotent, re-runnable).
  */
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../../shared/deps';
 import { contentMarkerId } from '../../shared/adapters/azure/catalog';
 import { reconcile } from '../../shared/retention/reconcile';
 import { sweep } from '../../shared/retention/sweep';
 import { call, multipart, sha256hex } from '../support/http';
-import { newTenant } from '../support/harness';
+import { depsForOnlyTenant, newTenant } from '../support/harness';
 import { startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
@@ -28,14 +27,7 @@ const marker = async (tenant: string, contentKey: string) => {
   }
 };
 /** The cross-tenant timers narrowed to one tenant (other files' tenants share the emulators). */
-function onlyTenant(tenant: string): Deps {
-  const deps = archive.host.deps;
-  const blobs = Object.create(deps.blobs) as Deps['blobs'];
-  blobs.unsafeListTenants = async function* () {
-    yield tenant;
-  };
-  return { ...deps, blobs };
-}
+const onlyTenant = (tenant: string) => depsForOnlyTenant(archive.host.deps, tenant);
 
 describe('content-key markers', () => {
   it('a duplicate upload is refused without any catalog query', async () => {

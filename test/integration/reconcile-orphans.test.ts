@@ -12,7 +12,7 @@ import type { Deps } from '../../shared/deps';
 import { uuidv7 } from '../../shared/ids';
 import { reconcile, ReconcileResult } from '../../shared/retention/reconcile';
 import { call } from '../support/http';
-import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { uniqueJpeg } from '../support/worm-archive';
 
 let archive: TestArchive;
@@ -21,14 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => archive.stop());
 
-function onlyTenant(tenant: string): Deps {
-  const deps = archive.host.deps;
-  const blobs = Object.create(deps.blobs) as Deps['blobs'];
-  blobs.unsafeListTenants = async function* () {
-    yield tenant;
-  };
-  return { ...deps, blobs };
-}
+const onlyTenant = (tenant: string) => depsForOnlyTenant(archive.host.deps, tenant);
 
 async function reconcileAll(deps: Deps, maxItems: number, orphanGraceMinutes = 0) {
   const runs: ReconcileResult[] = [];

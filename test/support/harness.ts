@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { ArchiveHost, startArchiveHost } from '../../local/archive-host';
 import { LOCAL_AUDIENCE, mintToken, TokenClaims } from '../../local/oidc';
+import type { Deps } from '../../shared/deps';
 import type { Logger } from '../../shared/ports';
 import type { RenditionValidator } from '../../shared/kernel/validation';
 import { readEmulators, TestEmulators } from './emulators-file';
@@ -65,4 +66,16 @@ export async function tenantState(archive: TestArchive, tenantId: string): Promi
   if (await container.exists()) for await (const b of container.listBlobsFlat()) blobs.push(b.name);
   const documents = await archive.host.deps.catalog.count(tenantId);
   return { blobs: blobs.sort(), documents };
+}
+
+/**
+ * The host's deps with the cross-tenant blob walk narrowed to one tenant, so a timer run in a test
+ * (sweep, reconciler) sees only that test's documents in the shared emulators.
+ */
+export function depsForOnlyTenant(deps: Deps, tenant: string): Deps {
+  const blobs = Object.create(deps.blobs) as Deps['blobs'];
+  blobs.unsafeListTenants = async function* () {
+    yield tenant;
+  };
+  return { ...deps, blobs };
 }
