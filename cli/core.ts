@@ -10,8 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import createClient from 'openapi-fetch';
 import * as yauzl from 'yauzl';
 import type { DocumentQuery } from '../shared/ports';
+import type { paths } from './api/openapi-types';
 
 export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' }) => Promise<Response>;
 
@@ -80,8 +82,23 @@ async function request(client: Client, pathAndQuery: string, init: { method?: st
   return res;
 }
 
-async function getJson<T>(client: Client, pathAndQuery: string): Promise<T> {
-  return (await (await request(client, pathAndQuery)).json()) as T;
+/**
+ * The typed client generated from the archive's OpenAPI description (npm run gen:client) for the
+ * JSON calls; it goes through the injected fetch, so tests drive it like the byte downloads.
+ */
+function api(client: Client) {
+  return createClient<paths>({
+    baseUrl: client.config.url,
+    headers: { Authorization: `Bearer ${client.config.token}` },
+    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), ...(req.body ? { body: await req.text() } : {}) }),
+  });
+}
+
+/** The data of a typed call, or the CLI's error naming the problem's code and detail. */
+function dataOf<T>(what: string, r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.data !== undefined && r.response.ok) return r.data;
+  const p = (r.error ?? {}) as { code?: string; detail?: string; title?: string };
+  throw new CliError(`${what} failed with ${r.response.status} ${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`);
 }
 
 /** The search filters of `GET /documents` (the API's own query shape, minus paging and sort). */
@@ -102,11 +119,11 @@ export async function listAll(client: Client, filter: SearchFilter, sort = 'docu
   const out: ListedDocument[] = [];
   let cont: string | null = null;
   do {
-    const q = new URLSearchParams({ sort, order, limit: '200' });
-    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, Array.isArray(v) ? v.join(',') : String(v));
-    if (cont) q.set('continuationToken', cont);
-    const page: { items: ListedDocument[]; continuationToken: string | null } = await getJson(client, `/documents?${q.toString()}`);
-    out.push(...page.items);
+    const query: Record<string, string | number> = { sort, order, limit: 200 };
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) query[k] = Array.isArray(v) ? v.join(',') : v;
+    if (cont) query.continuationToken = cont;
+    const page = dataOf('GET /documents', await api(client).GET('/documents', { params: { query: query as never } }));
+    out.push(...(page.items as ListedDocument[]));
     cont = page.continuationToken;
   } while (cont);
   return out;
@@ -230,7 +247,7 @@ async function openDirect(client: Client, pathAndQuery: string, resume: { have: 
 
 /** `archive get <id> [--original]`: one document's rendition (or first original) into `outDir`. */
 export async function getDocumentFile(client: Client, id: string, opts: { original?: boolean; outDir: string; viaArchive?: boolean }): Promise<DownloadOutcome> {
-  const doc: ListedDocument = await getJson(client, `/documents/${encodeURIComponent(id)}`);
+  const doc = dataOf(`GET /documents/${id}`, await api(client).GET('/documents/{id}', { params: { path: { id } } })) as ListedDocument;
   const base = safeName(doc.original.fileName ?? id);
   const name = opts.original ? base : `${base.replace(/\.[^.]*$/, '')}.pdf`;
   const size = opts.original ? doc.original.size : doc.rendition.size;
@@ -242,13 +259,8 @@ function safeName(name: string): string {
   return path.basename(name).replace(/[\\/:*?"<>|\x00-\x1f]/g, '_') || 'document';
 }
 
-interface ExportStatus {
-  id: string;
-  status: 'running' | 'completed' | 'failed' | 'expired';
-  progress: { total: number; documents: number; files: number; bytes: number };
-  archive?: { size: number; sha256: string };
-  error?: string;
-}
+/** GET /exports/{id}'s answer, as the generated types describe it. */
+type ExportStatus = paths['/exports/{id}']['get']['responses'][200]['content']['application/json'];
 
 export interface ExportSummary {
   exportId: string;
@@ -275,21 +287,20 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   if (fs.existsSync(stateFile)) {
     const { exportId } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { exportId: string };
     try {
-      status = await getJson<ExportStatus>(client, `/exports/${exportId}`);
+      status = dataOf(`GET /exports/${exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } }));
       if (status.status === 'failed' || status.status === 'expired') status = null;
     } catch {
       status = null;
     }
   }
   if (!status) {
-    const res = await request(client, '/exports', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...filter, includeOriginals: !!opts.includeOriginals }) });
-    status = (await res.json()) as ExportStatus;
+    status = dataOf('POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals } as never }));
     fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
   }
   while (status.status === 'running') {
     client.progress?.(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(status.progress.bytes / 1e6).toFixed(1)} MB`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
-    status = await getJson<ExportStatus>(client, `/exports/${status.id}`);
+    status = dataOf(`GET /exports/${status.id}`, await api(client).GET('/exports/{id}', { params: { path: { id: status.id } } }));
   }
   if (status.status !== 'completed') throw new CliError(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`);
 

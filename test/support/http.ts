@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkContract } from './contract';
 
 export interface Answer {
   status: number;
@@ -7,14 +8,19 @@ export interface Answer {
   json: any;
 }
 
-/** fetch, with the body read once as bytes and (when it is JSON) parsed. */
+/**
+ * fetch, with the body read once as bytes and (when it is JSON) parsed; the answer is checked
+ * against the operation it hit (test/support/contract.ts) and a violation fails the test.
+ */
 export async function call(url: string, init: RequestInit & { token?: string } = {}): Promise<Answer> {
   const headers = new Headers(init.headers);
   if (init.token) headers.set('Authorization', `Bearer ${init.token}`);
   const res = await fetch(url, { ...init, headers });
   const bytes = Buffer.from(await res.arrayBuffer());
   const type = res.headers.get('content-type') ?? '';
-  return { status: res.status, headers: res.headers, bytes, json: /json/.test(type) && bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined };
+  const json = /json/.test(type) && bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined;
+  checkContract((init.method ?? 'GET').toUpperCase(), url, res.status, { contentType: type, json });
+  return { status: res.status, headers: res.headers, bytes, json };
 }
 
 export function sha256hex(b: Buffer): string {
