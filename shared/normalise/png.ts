@@ -230,19 +230,20 @@ export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<P
   const dpi = pngDpi(info);
   const base = { widthPx: info.width, heightPx: info.height, dpiX: dpi.x, dpiY: dpi.y, dpiSource: dpi.source, orientation: 1 };
   const passThrough = !info.interlace && colorChannels === channels && !alphaTable;
+  /** The image dictionary either way: Flate data, with the PNG predictors when the IDAT payload is passed through. */
+  const flateImage = (data: Pick<ImageSpec, 'data' | 'decodeParms'>): ImageSpec => ({
+    width: info.width,
+    height: info.height,
+    bitsPerComponent: info.depth,
+    colorSpace,
+    filter: 'FlateDecode',
+    ...data,
+    ...(colorKeyMask ? { colorKeyMask } : {}),
+  });
   if (passThrough) {
     // Inflating everything (streamed, nothing kept) proves the data complete and every row filter valid.
     await checkInflatedRows(zdata, expected, rowBytes(info.width, channels * info.depth) + 1);
-    const image: ImageSpec = {
-      width: info.width,
-      height: info.height,
-      bitsPerComponent: info.depth,
-      colorSpace,
-      filter: 'FlateDecode',
-      decodeParms: { Predictor: 15, Colors: channels, BitsPerComponent: info.depth, Columns: info.width },
-      data: zdata,
-      ...(colorKeyMask ? { colorKeyMask } : {}),
-    };
+    const image = flateImage({ decodeParms: { Predictor: 15, Colors: channels, BitsPerComponent: info.depth, Columns: info.width }, data: zdata });
     // The check: the stream is the concatenated IDAT payload of the upload, byte for byte.
     let off = 0;
     for (const chunk of info.idat) {
@@ -291,13 +292,7 @@ export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<P
   }
   if (info.interlace) notes.push('Adam7 interlacing undone');
   const image: ImageSpec = {
-    width: info.width,
-    height: info.height,
-    bitsPerComponent: info.depth,
-    colorSpace,
-    filter: 'FlateDecode',
-    data: deflateChecked(color),
-    ...(colorKeyMask ? { colorKeyMask } : {}),
+    ...flateImage({ data: deflateChecked(color) }),
     ...(alpha ? { smask: { width: info.width, height: info.height, bitsPerComponent: alphaDepth, filter: 'FlateDecode' as const, data: deflateChecked(alpha) } } : {}),
   };
   return {
