@@ -10,6 +10,7 @@ import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from '../kernel/retention';
 import { blobNamesOf, updateDocument } from './update';
+import { walkCursor } from './cursor';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -131,18 +132,7 @@ interface FolderCursor {
   marker: string;
 }
 
-const folderCursor = {
-  encode: (c: FolderCursor): string => Buffer.from(JSON.stringify(c)).toString('base64url'),
-  decode: (s: string | null): FolderCursor | null => {
-    if (!s) return null;
-    try {
-      const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as FolderCursor;
-      return typeof c.tenant === 'string' && typeof c.marker === 'string' ? c : null;
-    } catch {
-      return null;
-    }
-  },
-};
+const folderCursor = walkCursor<FolderCursor>((c) => typeof c.marker === 'string');
 
 /**
  * Visit the document folders of every tenant's container (seals and other non-document

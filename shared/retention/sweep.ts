@@ -3,6 +3,7 @@ import type { ArchivedDocument } from '../kernel/document';
 import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
 import { tenantPolicy } from './review';
+import { walkCursor } from './cursor';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -42,18 +43,7 @@ interface Cursor {
   after: string;
 }
 
-export const cursor = {
-  encode: (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url'),
-  decode: (s: string | null): Cursor | null => {
-    if (!s) return null;
-    try {
-      const c = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Cursor;
-      return typeof c.tenant === 'string' && typeof c.after === 'string' ? c : null;
-    } catch {
-      return null;
-    }
-  },
-};
+export const cursor = walkCursor<Cursor>((c) => typeof c.after === 'string');
 
 /**
  * Visit active documents tenant by tenant, resuming from a continuation, until `maxItems`
