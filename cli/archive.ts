@@ -4,17 +4,26 @@
  *
  *   archive login --url http://localhost:7071/api --token <jwt>
  *   archive ls --fiscal-year 2024 [--kind invoice] [--counterparty X] [--from D] [--to D] [--reference R] [--tags a,b]
- *   archive get <id> [--original] [--out DIR] [--via-archive]
- *   archive export --fiscal-year 2024 --out ./2024 [--originals] [--via-archive]
+ *   archive get <id> [--original] [--out DIR] [--via-archive] [--force]
+ *   archive export --fiscal-year 2024 --out ./2024 [--originals] [--csv-dutch] [--via-archive] [--force]
+ *   archive exports
+ *   archive verify <folder|zip>
  */
 import { parseArgs } from 'node:util';
-import { CliError, Client, configDir, exportSummaryText, exportToDir, formatTable, getDocumentFile, listAll, loadCliConfig, login, SearchFilter } from './core';
+import { CliError, Client, configDir, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, SearchFilter, verifyExport, verifyText } from './core';
 
 const USAGE = `usage:
   archive login --url <base, e.g. http://localhost:7071/api> --token <jwt>
   archive ls [--fiscal-year Y] [--from D] [--to D] [--kind K] [--counterparty C] [--reference R] [--tags a,b] [--amount-min N] [--amount-max N]
-  archive get <id> [--original] [--out DIR] [--via-archive]
-  archive export [search options] --out DIR [--originals] [--via-archive]
+  archive get <id> [--original] [--out DIR] [--via-archive] [--force]
+  archive export [search options] --out DIR [--originals] [--csv-dutch] [--via-archive] [--force]
+  archive exports
+  archive verify <folder|zip>
+
+get saves <name>.rendition.pdf, or with --original every original as <name>.original-<n>.<ext>.
+export picks up the unfinished export recorded in DIR instead of starting another.
+No command replaces an existing file unless --force is given; verify works offline.
+--csv-dutch writes manifest.csv with ';' between fields and ',' as decimal mark.
 
 Files of 16 MiB or more come straight from storage through a short-lived read-only link the
 archive hands out (and audits); --via-archive streams them through the API instead.`;
@@ -35,6 +44,8 @@ const OPTIONS = {
   originals: { type: 'boolean' },
   out: { type: 'string' },
   'via-archive': { type: 'boolean' },
+  force: { type: 'boolean' },
+  'csv-dutch': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,9 +72,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const [command, ...rest] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return values.help ? 0 : 2;
   }
   const dir = configDir(env);
+  if (command === 'verify') {
+    const target = rest[0];
+    if (!target) throw new CliError('verify needs a folder or a ZIP', 2);
+    const r = await verifyExport(target);
+    console.log(verifyText(target, r));
+    return r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0 ? 0 : 3;
+  }
   if (command === 'login') {
     if (!values.url || !values.token) throw new CliError('login needs --url and --token', 2);
     console.log(`saved to ${login(dir, { url: values.url, token: values.token })} (readable by you only)`);
@@ -80,14 +98,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     case 'get': {
       const id = rest[0];
       if (!id) throw new CliError('get needs a document id', 2);
-      const r = await getDocumentFile(client, id, { original: !!values.original, outDir: values.out ?? '.', viaArchive: !!values['via-archive'] });
+      const files = await getDocumentFiles(client, id, { original: !!values.original, outDir: values.out ?? '.', viaArchive: !!values['via-archive'], force: !!values.force });
       process.stderr.write('\n');
-      console.log(`${r.file}: ${r.size} bytes, SHA-256 ${r.sha256} verified against Repr-Digest${r.resumedFrom ? ` (resumed at ${r.resumedFrom})` : ''}`);
+      for (const r of files) console.log(`${r.file}: ${r.size} bytes, SHA-256 ${r.sha256} verified against Repr-Digest${r.resumedFrom ? ` (resumed at ${r.resumedFrom})` : ''}`);
+      return 0;
+    }
+    case 'exports': {
+      console.log(formatExports(await listExports(client)));
       return 0;
     }
     case 'export': {
       if (!values.out) throw new CliError('export needs --out DIR', 2);
-      const summary = await exportToDir(client, filterOf(values), { outDir: values.out, includeOriginals: !!values.originals, viaArchive: !!values['via-archive'] });
+      const summary = await exportToDir(client, filterOf(values), { outDir: values.out, includeOriginals: !!values.originals, viaArchive: !!values['via-archive'], force: !!values.force, ...(values['csv-dutch'] ? { csv: { separator: ';', decimalMark: ',' } as const } : {}) });
       process.stderr.write('\n');
       console.log(exportSummaryText(summary));
       return summary.verified === summary.files && summary.mismatched.length + summary.missing.length + summary.unexpected.length === 0 ? 0 : 3;

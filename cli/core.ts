@@ -67,8 +67,15 @@ export function loadCliConfig(dir: string): CliConfig {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
 }
 
+/** A 401 means the token expired or is not valid here: say how to log in again, whatever call met it. */
+const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --token <new token>`);
+
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
   const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
+  if (res.status === 401) {
+    await res.body?.cancel();
+    throw tokenRefused(client);
+  }
   if (res.status >= 400 && res.status !== 416) {
     let detail = '';
     try {
@@ -95,8 +102,9 @@ function api(client: Client) {
 }
 
 /** The data of a typed call, or the CLI's error naming the problem's code and detail. */
-function dataOf<T>(what: string, r: { data?: T; error?: unknown; response: Response }): T {
+function dataOf<T>(client: Client, what: string, r: { data?: T; error?: unknown; response: Response }): T {
   if (r.data !== undefined && r.response.ok) return r.data;
+  if (r.response.status === 401) throw tokenRefused(client);
   const p = (r.error ?? {}) as { code?: string; detail?: string; title?: string };
   throw new CliError(`${what} failed with ${r.response.status} ${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`);
 }
@@ -122,7 +130,7 @@ export async function listAll(client: Client, filter: SearchFilter, sort = 'docu
     const query: Record<string, string | number> = { sort, order, limit: 200 };
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) query[k] = Array.isArray(v) ? v.join(',') : v;
     if (cont) query.continuationToken = cont;
-    const page = dataOf('GET /documents', await api(client).GET('/documents', { params: { query: query as never } }));
+    const page = dataOf(client, 'GET /documents', await api(client).GET('/documents', { params: { query: query as never } }));
     out.push(...(page.items as ListedDocument[]));
     cont = page.continuationToken;
   } while (cont);
@@ -168,7 +176,8 @@ function digestOf(reprDigest: string | null): string | null {
  * If-Range with the ETag of the first attempt (a changed representation restarts from zero).
  * At the end the whole file is hashed and compared with the server's Repr-Digest (SHA-256).
  */
-export async function downloadTo(client: Client, pathAndQuery: string, dest: string, label = path.basename(dest), opts: { direct?: boolean } = {}): Promise<DownloadOutcome> {
+export async function downloadTo(client: Client, pathAndQuery: string, dest: string, label = path.basename(dest), opts: { direct?: boolean; force?: boolean } = {}): Promise<DownloadOutcome> {
+  refuseOverwrite([dest], opts.force);
   const part = `${dest}.part`;
   const meta = `${dest}.part.json`;
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
@@ -245,14 +254,46 @@ async function openDirect(client: Client, pathAndQuery: string, resume: { have: 
   return new Response(blob.body, { status: blob.status, headers });
 }
 
-/** `archive get <id> [--original]`: one document's rendition (or first original) into `outDir`. */
-export async function getDocumentFile(client: Client, id: string, opts: { original?: boolean; outDir: string; viaArchive?: boolean }): Promise<DownloadOutcome> {
-  const doc = dataOf(`GET /documents/${id}`, await api(client).GET('/documents/{id}', { params: { path: { id } } })) as ListedDocument;
-  const base = safeName(doc.original.fileName ?? id);
-  const name = opts.original ? base : `${base.replace(/\.[^.]*$/, '')}.pdf`;
-  const size = opts.original ? doc.original.size : doc.rendition.size;
+/** Throws, naming them, when any of `files` exists and `force` is not set: the CLI never replaces a file silently. */
+export function refuseOverwrite(files: string[], force = false): void {
+  const existing = force ? [] : files.filter((f) => fs.existsSync(f));
+  if (existing.length > 0) throw new CliError(`Not overwritten (use --force to replace): ${existing.join(', ')}`, 4);
+}
+
+/**
+ * The names `archive get` saves a document under, which cannot collide with each other:
+ * `<name>.rendition.pdf` and `<name>.original-<n>.<ext>` (n from 1, in upload order), where
+ * `<name>` is the first original's file name without its extension (else the document id).
+ */
+export function documentFileNames(doc: Pick<ListedDocument, 'id' | 'original' | 'originals'>): { rendition: string; originals: string[] } {
+  const first = doc.originals[0]?.fileName ?? doc.original.fileName;
+  const base = first ? safeName(first).replace(/\.[^.]*$/, '') || doc.id : safeName(doc.id);
+  const extOf = (o: { fileName: string | null; mediaType?: string }) => {
+    const fromName = o.fileName ? /\.([A-Za-z0-9]{1,8})$/.exec(o.fileName)?.[1] : undefined;
+    return (fromName ?? MEDIA_EXTENSIONS[o.mediaType ?? ''] ?? 'bin').toLowerCase();
+  };
+  const originals = doc.originals.length > 0 ? doc.originals : [doc.original];
+  return { rendition: `${base}.rendition.pdf`, originals: originals.map((o, i) => `${base}.original-${i + 1}.${extOf(o)}`) };
+}
+
+const MEDIA_EXTENSIONS: Record<string, string> = { 'application/pdf': 'pdf', 'image/jpeg': 'jpg', 'image/png': 'png', 'image/tiff': 'tif', 'image/webp': 'webp', 'image/heic': 'heic' };
+
+/**
+ * `archive get <id> [--original]`: the document's rendition, or every one of its originals, into
+ * `outDir`. Every target name is checked before the first byte is fetched, so a refusal changes nothing.
+ */
+export async function getDocumentFiles(client: Client, id: string, opts: { original?: boolean; outDir: string; viaArchive?: boolean; force?: boolean }): Promise<DownloadOutcome[]> {
+  const doc = dataOf(client, `GET /documents/${id}`, await api(client).GET('/documents/{id}', { params: { path: { id } } })) as ListedDocument;
+  const names = documentFileNames(doc);
+  const route = `/documents/${encodeURIComponent(id)}`;
+  const wanted = opts.original
+    ? (doc.originals.length > 0 ? doc.originals : [doc.original]).map((o, i) => ({ name: names.originals[i]!, route: `${route}/originals/${i + 1}`, size: o.size }))
+    : [{ name: names.rendition, route: `${route}/rendition`, size: doc.rendition.size }];
+  refuseOverwrite(wanted.map((w) => path.join(opts.outDir, w.name)), opts.force);
   fs.mkdirSync(opts.outDir, { recursive: true });
-  return downloadTo(client, `/documents/${encodeURIComponent(id)}/${opts.original ? 'original' : 'rendition'}`, path.join(opts.outDir, name), name, { direct: !opts.viaArchive && size >= DIRECT_MIN_BYTES });
+  const out: DownloadOutcome[] = [];
+  for (const w of wanted) out.push(await downloadTo(client, w.route, path.join(opts.outDir, w.name), w.name, { direct: !opts.viaArchive && w.size >= DIRECT_MIN_BYTES, force: opts.force }));
+  return out;
 }
 
 function safeName(name: string): string {
@@ -280,27 +321,27 @@ export interface ExportSummary {
  * progress line, download the ZIP with resume, unpack it into `outDir` and check every file
  * against manifest.json's SHA-256.
  */
-export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; pollMs?: number; viaArchive?: boolean }): Promise<ExportSummary> {
+export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; csv?: { separator: ';' | ','; decimalMark: ',' | '.' }; pollMs?: number; viaArchive?: boolean; force?: boolean }): Promise<ExportSummary> {
   fs.mkdirSync(opts.outDir, { recursive: true });
   const stateFile = path.join(opts.outDir, '.archive-export.json');
   let status: ExportStatus | null = null;
   if (fs.existsSync(stateFile)) {
     const { exportId } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { exportId: string };
     try {
-      status = dataOf(`GET /exports/${exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } }));
+      status = dataOf(client, `GET /exports/${exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } }));
       if (status.status === 'failed' || status.status === 'expired') status = null;
     } catch {
       status = null;
     }
   }
   if (!status) {
-    status = dataOf('POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals } as never }));
+    status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } as never }));
     fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
   }
   while (status.status === 'running') {
     client.progress?.(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(status.progress.bytes / 1e6).toFixed(1)} MB`);
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
-    status = dataOf(`GET /exports/${status.id}`, await api(client).GET('/exports/{id}', { params: { path: { id: status.id } } }));
+    status = dataOf(client, `GET /exports/${status.id}`, await api(client).GET('/exports/{id}', { params: { path: { id: status.id } } }));
   }
   if (status.status !== 'completed') throw new CliError(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`);
 
@@ -308,7 +349,7 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   let resumedFrom = 0;
   const direct = !opts.viaArchive && (status.archive?.size ?? 0) >= DIRECT_MIN_BYTES;
   if (!fs.existsSync(zipFile)) resumedFrom = (await downloadTo(client, `/exports/${status.id}/download`, zipFile, 'export.zip', { direct })).resumedFrom;
-  const check = await unpackAndVerify(zipFile, opts.outDir);
+  const check = await unpackAndVerify(zipFile, opts.outDir, { force: opts.force });
   fs.rmSync(stateFile, { force: true });
   return { exportId: status.id, zip: zipFile, resumedFrom, ...check };
 }
@@ -317,44 +358,15 @@ interface Manifest {
   documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
 }
 
-/** Unpack every entry (names checked to stay inside `outDir`), hashing on the way; compare with manifest.json. */
-export async function unpackAndVerify(zipFile: string, outDir: string): Promise<Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
-  const hashes = new Map<string, string>();
-  let manifestText = '';
-  const root = path.resolve(outDir);
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      const target = path.resolve(root, entry.fileName);
-      if (!target.startsWith(root + path.sep) || entry.fileName.endsWith('/')) {
-        zip.readEntry();
-        return;
-      }
-      zip.openReadStream(entry, (err, stream) => {
-        if (err) return reject(err);
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        const hash = createHash('sha256');
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => {
-          hash.update(c);
-          if (entry.fileName === 'manifest.json') chunks.push(c);
-        });
-        pipeline(stream, fs.createWriteStream(target))
-          .then(() => {
-            hashes.set(entry.fileName, hash.digest('hex'));
-            if (entry.fileName === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
-            zip.readEntry();
-          })
-          .catch(reject);
-      });
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
-  const manifest = JSON.parse(manifestText) as Manifest;
-  const listed = new Set<string>(['manifest.json', 'manifest.csv']);
+/** What an export holds besides its listed files, and what the CLI itself leaves in an export folder. */
+const NOT_LISTED = new Set(['manifest.json', 'manifest.csv', '.archive-export.json']);
+const isCliLeftover = (rel: string) => /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
+
+export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>;
+
+/** Every file the manifest lists against what was found (SHA-256 and size); anything else found is `unexpected`. */
+function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>): VerifyResult {
+  const listed = new Set<string>(NOT_LISTED);
   const mismatched: string[] = [];
   const missing: string[] = [];
   let verified = 0;
@@ -365,14 +377,154 @@ export async function unpackAndVerify(zipFile: string, outDir: string): Promise<
       files++;
       bytes += f.size;
       listed.add(f.path);
-      const got = hashes.get(f.path);
+      const got = found.get(f.path);
       if (got === undefined) missing.push(f.path);
-      else if (got !== f.sha256) mismatched.push(f.path);
+      else if (got.sha256 !== f.sha256 || got.size !== f.size) mismatched.push(f.path);
       else verified++;
     }
   }
-  const unexpected = [...hashes.keys()].filter((k) => !listed.has(k));
+  const unexpected = [...found.keys()].filter((k) => !listed.has(k) && !isCliLeftover(k)).sort();
   return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
+}
+
+function parseManifest(text: string, where: string): Manifest {
+  try {
+    const m = JSON.parse(text) as Manifest;
+    if (Array.isArray(m.documents)) return m;
+  } catch {
+    // reported below
+  }
+  throw new CliError(`${where}: manifest.json is not an export manifest.`);
+}
+
+/** Reads every entry of an export ZIP, handing each (name checked to stay inside the archive) to `onEntry`. */
+async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<void> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      const name = entry.fileName;
+      if (name.endsWith('/') || path.posix.isAbsolute(name) || name.split('/').includes('..')) {
+        zip.readEntry();
+        return;
+      }
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        onEntry(name, stream).then(() => zip.readEntry(), reject);
+      });
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  zip.close();
+}
+
+async function hashStream(stream: Readable, sink?: fs.WriteStream, keep?: Buffer[]): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  stream.on('data', (c: Buffer) => {
+    hash.update(c);
+    size += c.length;
+    keep?.push(c);
+  });
+  if (sink) await pipeline(stream, sink);
+  else {
+    stream.resume();
+    await once(stream, 'end');
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/**
+ * Unpack every entry into `outDir`, hashing on the way, and compare with manifest.json. Each entry
+ * goes to a temporary file first: a file already there with the same bytes is left as it is, one
+ * with other bytes (e.g. edited after an earlier run) is never replaced without `force` — the run
+ * ends with an error naming it.
+ */
+export async function unpackAndVerify(zipFile: string, outDir: string, opts: { force?: boolean } = {}): Promise<VerifyResult> {
+  const root = path.resolve(outDir);
+  const found = new Map<string, { sha256: string; size: number }>();
+  const refused: string[] = [];
+  let manifestText = '';
+  await readZip(zipFile, async (name, stream) => {
+    const target = path.resolve(root, name);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const temp = `${target}.unpacking`;
+    const chunks: Buffer[] = [];
+    const got = await hashStream(stream, fs.createWriteStream(temp), name === 'manifest.json' ? chunks : undefined);
+    if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
+    found.set(name, got);
+    if (fs.existsSync(target) && !opts.force && (await sha256File(target)) !== got.sha256) {
+      refused.push(target);
+      fs.rmSync(temp, { force: true });
+    } else fs.renameSync(temp, target);
+  });
+  if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
+  if (refused.length > 0) throw new CliError(`Not overwritten, they differ from the export (check them; --force replaces them): ${refused.join(', ')}`, 4);
+  return compareWithManifest(parseManifest(manifestText, zipFile), found);
+}
+
+/**
+ * `archive verify <folder|zip>`: checks a downloaded export offline against its manifest.json —
+ * SHA-256 and size of every listed file, files missing, files the manifest does not list. Needs
+ * no login and no network.
+ */
+export async function verifyExport(target: string): Promise<VerifyResult> {
+  if (!fs.existsSync(target)) throw new CliError(`${target}: no such file or folder.`, 2);
+  const found = new Map<string, { sha256: string; size: number }>();
+  if (fs.statSync(target).isFile()) {
+    let manifestText = '';
+    await readZip(target, async (name, stream) => {
+      const chunks: Buffer[] = [];
+      found.set(name, await hashStream(stream, undefined, name === 'manifest.json' ? chunks : undefined));
+      if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
+    });
+    if (!manifestText) throw new CliError(`${target}: no manifest.json in the export.`);
+    return compareWithManifest(parseManifest(manifestText, target), found);
+  }
+  const manifestFile = path.join(target, 'manifest.json');
+  if (!fs.existsSync(manifestFile)) throw new CliError(`${target}: no manifest.json; is this an unpacked export?`);
+  for (const entry of fs.readdirSync(target, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(target, full).split(path.sep).join('/');
+    found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
+  }
+  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found);
+}
+
+export function verifyText(target: string, r: VerifyResult): string {
+  const ok = r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
+  return [
+    `${target}: ${r.documents} documents, ${r.files} files in manifest.json; ${r.verified} match their SHA-256 and size`,
+    ...r.mismatched.map((p) => `DIFFERS  ${p}`),
+    ...r.missing.map((p) => `MISSING  ${p}`),
+    ...r.unexpected.map((p) => `NOT IN MANIFEST ${p}`),
+    ok ? 'VERIFIED: every file is what the archive exported.' : 'NOT VERIFIED: see above.',
+  ].join('\n');
+}
+
+export interface ListedExport {
+  id: string;
+  status: string;
+  filter: Record<string, unknown>;
+  includeOriginals: boolean;
+  createdAt: string;
+  progress: { total: number; documents: number };
+  expiresAt: string;
+}
+
+/** `archive exports`: the tenant's exports, newest first. */
+export async function listExports(client: Client, limit = 50): Promise<ListedExport[]> {
+  const page = dataOf(client, 'GET /exports', await api(client).GET('/exports', { params: { query: { limit } } }));
+  return page.items;
+}
+
+export function formatExports(items: ListedExport[]): string {
+  const rows = items.map((e) => [e.id, e.status, e.createdAt.slice(0, 16).replace('T', ' '), `${e.progress.documents}/${e.progress.total}`, e.includeOriginals ? 'yes' : 'no', JSON.stringify(e.filter), e.expiresAt.slice(0, 10)]);
+  const header = ['id', 'status', 'created', 'documents', 'originals', 'search', 'expires'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 export function exportSummaryText(s: ExportSummary): string {

@@ -3461,6 +3461,12 @@ export interface operations {
                                 tags?: string[];
                             };
                             includeOriginals: boolean;
+                            csv: {
+                                /** @enum {string} */
+                                separator: "," | ";";
+                                /** @enum {string} */
+                                decimalMark: "." | ",";
+                            };
                             /** Format: date-time */
                             createdAt: string;
                             createdBy: {
@@ -3651,6 +3657,24 @@ export interface operations {
                     tags?: string[];
                     /** @default false */
                     includeOriginals?: boolean;
+                    /**
+                     * @default {
+                     *       "separator": ",",
+                     *       "decimalMark": "."
+                     *     }
+                     */
+                    csv?: {
+                        /**
+                         * @default ,
+                         * @enum {string}
+                         */
+                        separator?: "," | ";";
+                        /**
+                         * @default .
+                         * @enum {string}
+                         */
+                        decimalMark?: "." | ",";
+                    };
                 };
             };
         };
@@ -3681,6 +3705,12 @@ export interface operations {
                             tags?: string[];
                         };
                         includeOriginals: boolean;
+                        csv: {
+                            /** @enum {string} */
+                            separator: "," | ";";
+                            /** @enum {string} */
+                            decimalMark: "." | ",";
+                        };
                         /** Format: date-time */
                         createdAt: string;
                         createdBy: {
@@ -3938,6 +3968,12 @@ export interface operations {
                             tags?: string[];
                         };
                         includeOriginals: boolean;
+                        csv: {
+                            /** @enum {string} */
+                            separator: "," | ";";
+                            /** @enum {string} */
+                            decimalMark: "." | ",";
+                        };
                         /** Format: date-time */
                         createdAt: string;
                         createdBy: {

@@ -5,9 +5,14 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { csvField } from './names';
-import type { ExportManifest, ManifestDocument } from '../kernel/export';
+import type { CsvFormat, ExportManifest, ManifestDocument } from '../kernel/export';
 
-const CSV_COLUMNS = ['documentId', 'path', 'role', 'mediaType', 'size', 'sha256', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt', 'validation', 'validator', 'validationFailedRules'] as const;
+/**
+ * One row per document, so that summing a column never counts a document twice. The originals of
+ * a document share one cell per attribute, joined with ` | ` in upload order (`originalCount` says
+ * how many).
+ */
+const CSV_COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt', 'renditionPath', 'renditionSize', 'renditionSha256', 'validation', 'validator', 'validationFailedRules', 'originalCount', 'originalPaths', 'originalMediaTypes', 'originalSizes', 'originalSha256s'] as const;
 
 /**
  * The manifest entries of a running export, one JSON line each in a temporary file, so that an
@@ -60,21 +65,27 @@ export class ManifestSpool {
     );
   }
 
-  /** manifest.csv: one row per file, RFC 4180, CRLF line ends. */
-  csv(header: Omit<ExportManifest, 'documents'>): Readable {
+  /** manifest.csv: UTF-8 with a BOM (spreadsheets then read it as UTF-8), a header row, one row per document, CRLF line ends. */
+  csv(format: CsvFormat): Readable {
     const lines = this.lines.bind(this);
+    const field = (v: unknown) => csvField(v as Parameters<typeof csvField>[0], format);
     return Readable.from(
       (async function* () {
-        yield `# export ${header.export.id}; request ${header.export.requestId}; audit entry ${header.export.auditEntryId ?? 'pending'}\r\n${CSV_COLUMNS.join(',')}\r\n`;
+        yield `\uFEFF${CSV_COLUMNS.join(format.separator)}\r\n`;
         for await (const line of lines()) {
           const d = JSON.parse(line) as ManifestDocument;
           const md = d.metadata;
-          for (const f of d.files) {
-            const v = f.validation;
-            const checked = v && v.status !== 'pending' ? v : null;
-            const row = [d.id, f.path, f.role, f.mediaType, f.size, f.sha256, d.fiscalYear, md.documentDate, md.kind, md.counterparty, md.amount, md.currency, md.reference, md.tags, d.createdAt, v?.status, checked && `${checked.validator} ${checked.profile}`, checked?.failedRules];
-            yield `${row.map((v) => csvField(v as Parameters<typeof csvField>[0])).join(',')}\r\n`;
-          }
+          const rendition = d.files.find((f) => f.role === 'rendition');
+          const originals = d.files.filter((f) => f.role === 'original');
+          const v = rendition?.validation;
+          const checked = v && v.status !== 'pending' ? v : null;
+          const many = (values: (string | number)[]) => (values.length > 0 ? values.map(String) : null);
+          const row = [
+            d.id, d.fiscalYear, md.documentDate, md.kind, md.counterparty, md.amount, md.currency, md.reference, md.tags, d.createdAt,
+            rendition?.path, rendition?.size, rendition?.sha256, v?.status, checked && `${checked.validator} ${checked.profile}`, checked?.failedRules,
+            originals.length, many(originals.map((o) => o.path)), many(originals.map((o) => o.mediaType)), many(originals.map((o) => o.size)), many(originals.map((o) => o.sha256)),
+          ];
+          yield `${row.map(field).join(format.separator)}\r\n`;
         }
       })(),
     );

@@ -31,9 +31,17 @@ function clean(s: string): string {
     .replace(/^[.\s]+/, '');
 }
 
-/** One CSV field (RFC 4180), with a leading quote against formula injection in spreadsheets. */
-export function csvField(v: string | number | boolean | readonly string[] | null | undefined): string {
-  let s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(';') : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * One CSV field (RFC 4180) for the given separator. Text that a spreadsheet would run as a formula
+ * gets a leading quote; numbers never do (a negative amount must stay a number), and are written
+ * with the chosen decimal mark. Several values in one field are joined with ` | `.
+ */
+export function csvField(v: string | number | boolean | readonly string[] | null | undefined, format: { separator: string; decimalMark: string } = { separator: ',', decimalMark: '.' }): string {
+  let s: string;
+  if (typeof v === 'number') s = format.decimalMark === '.' ? String(v) : String(v).replace('.', format.decimalMark);
+  else {
+    s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(' | ') : String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  }
+  return s.includes(format.separator) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

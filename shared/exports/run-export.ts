@@ -11,7 +11,7 @@ import { statusOf } from '../http/problem';
 import type { BlobRead, ExportJobsPort } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import type { ExportJob, ExportManifest, ManifestDocument, ManifestFile, ManifestValidation } from '../kernel/export';
+import { DEFAULT_CSV_FORMAT, type ExportJob, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log'>;
 
@@ -147,6 +147,7 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
         createdBy: job.createdBy,
         filter: job.filter,
         includeOriginals: job.includeOriginals,
+        csv: job.csv ?? DEFAULT_CSV_FORMAT,
         requestId: job.requestId,
         auditEntryId: await findAuditEntryId(deps, job),
       },
@@ -154,7 +155,7 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
     };
     const now = deps.clock.now();
     zip.addReadStream(spool.json(manifest), 'manifest.json', { mtime: now });
-    zip.addReadStream(spool.csv(manifest), 'manifest.csv', { mtime: now });
+    zip.addReadStream(spool.csv(manifest.export.csv), 'manifest.csv', { mtime: now });
     zip.end();
     await upload;
     if (zipFailure.error) throw zipFailure.error;

@@ -3,7 +3,7 @@ import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
-import type { ExportJob, TExportRequest } from '../kernel/export';
+import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, type TExportRequest } from '../kernel/export';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.
@@ -13,12 +13,12 @@ import type { ExportJob, TExportRequest } from '../kernel/export';
  * maintenance timer restarts any running job whose heartbeat is stale (the ZIP is rebuilt from
  * the start: exports are plain blobs and a restart overwrites it).
  */
-export async function startExport(principal: Principal, request: TExportRequest, requestId: string, deps: Deps): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
+export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
   const now = deps.clock.now();
   if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
     throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
   }
-  const { includeOriginals, ...filter } = request;
+  const { includeOriginals, csv, ...filter } = request;
   const id = uuidv7(now.getTime());
   const job: ExportJob = {
     id,
@@ -27,6 +27,7 @@ export async function startExport(principal: Principal, request: TExportRequest,
     status: 'running',
     filter,
     includeOriginals,
+    csv: csv ?? DEFAULT_CSV_FORMAT,
     createdAt: now.toISOString(),
     createdBy: { subject: principal.subject, kind: principal.kind, person: personOf(principal) },
     requestId,

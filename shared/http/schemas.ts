@@ -94,8 +94,9 @@ export const ZExport = z
   .strictObject({
     id: z.string(),
     status: z.enum(EXPORT_STATUSES),
-    filter: ZExportRequest.omit({ includeOriginals: true }).partial(),
+    filter: ZExportRequest.omit({ includeOriginals: true, csv: true }).partial(),
     includeOriginals: z.boolean(),
+    csv: z.strictObject({ separator: z.enum([',', ';']), decimalMark: z.enum(['.', ',']) }),
     createdAt: ZInstant,
     createdBy: ZActor,
     requestId: z.string(),

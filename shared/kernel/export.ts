@@ -6,9 +6,17 @@ export const ZExportRequest = z.strictObject({
   ...searchFilterShape('json'),
   /** Add every original beside the rendition. */
   includeOriginals: z.boolean().default(false),
+  /** How manifest.csv separates fields and writes decimals; a Dutch spreadsheet expects `;` and `,`. */
+  csv: z
+    .strictObject({ separator: z.enum([',', ';']).default(','), decimalMark: z.enum(['.', ',']).default('.') })
+    .refine((c) => c.separator !== c.decimalMark, { message: 'csv.separator and csv.decimalMark must differ' })
+    .default({ separator: ',', decimalMark: '.' }),
 });
 export type TExportRequest = z.infer<typeof ZExportRequest>;
-export type ExportFilter = Omit<TExportRequest, 'includeOriginals'>;
+export type ExportFilter = Omit<TExportRequest, 'includeOriginals' | 'csv'>;
+export type CsvFormat = TExportRequest['csv'];
+/** Jobs stored before the option existed export with the default. */
+export const DEFAULT_CSV_FORMAT: CsvFormat = { separator: ',', decimalMark: '.' };
 
 export const EXPORT_STATUSES = ['running', 'completed', 'failed', 'expired'] as const;
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
@@ -21,6 +29,7 @@ export interface ExportJob {
   status: ExportStatus;
   filter: ExportFilter;
   includeOriginals: boolean;
+  csv?: CsvFormat;
   createdAt: string;
   createdBy: { subject: string; kind: string; person?: string };
   /** Request id of the POST /exports; its audit entry is found by it. */
@@ -45,6 +54,7 @@ export function toPublicExport(job: ExportJob, basePath: string) {
     status: job.status,
     filter: job.filter,
     includeOriginals: job.includeOriginals,
+    csv: job.csv ?? DEFAULT_CSV_FORMAT,
     createdAt: job.createdAt,
     createdBy: job.createdBy,
     requestId: job.requestId,
@@ -89,6 +99,8 @@ export interface ExportManifest {
     createdBy: { subject: string; kind: string };
     filter: ExportFilter;
     includeOriginals: boolean;
+    /** The format of manifest.csv (separator and decimal mark). */
+    csv: CsvFormat;
     /** The audit reference of the export: the POST's request id and its audit entry id. */
     requestId: string;
     auditEntryId: string | null;

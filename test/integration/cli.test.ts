@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../cli/archive';
-import { Client, configDir, downloadTo, exportToDir, FetchLike, getDocumentFile, listAll, loadCliConfig, login } from '../../cli/core';
-import { sha256hex } from '../support/http';
-import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { Client, configDir, downloadTo, exportToDir, FetchLike, getDocumentFiles, listAll, listExports, loadCliConfig, login, verifyExport } from '../../cli/core';
+import { call, multipart, sha256hex } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument, seedMany } from '../support/seed';
 
 let archive: TestArchive;
@@ -67,16 +67,16 @@ describe('archive CLI', () => {
     const original = randomBytes(3 * 1024 * 1024);
     const doc = await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: '2024-02-02', kind: 'invoice' }, original, originalType: 'image/jpeg', fileName: 'big-scan.jpg' });
     const out = path.join(work, 'get');
-    await expect(getDocumentFile({ ...client, fetch: flakyFetch(1024 * 1024) }, doc.id, { original: true, outDir: out })).rejects.toThrow(/connection reset/);
-    const part = path.join(out, 'big-scan.jpg.part');
+    await expect(getDocumentFiles({ ...client, fetch: flakyFetch(1024 * 1024) }, doc.id, { original: true, outDir: out })).rejects.toThrow(/connection reset/);
+    const part = path.join(out, 'big-scan.original-1.jpg.part');
     const have = fs.statSync(part).size;
     expect(have).toBeGreaterThan(0);
     expect(have).toBeLessThanOrEqual(1024 * 1024);
     seen.length = 0;
-    const r = await getDocumentFile(client, doc.id, { original: true, outDir: out });
-    expect(seen.find((s) => s.url.endsWith('/original'))!.headers).toMatchObject({ Range: `bytes=${have}-`, 'If-Range': `"${sha256hex(original)}"` });
+    const [r] = await getDocumentFiles(client, doc.id, { original: true, outDir: out });
+    expect(seen.find((s) => s.url.endsWith('/originals/1'))!.headers).toMatchObject({ Range: `bytes=${have}-`, 'If-Range': `"${sha256hex(original)}"` });
     expect(r).toMatchObject({ resumedFrom: have, verified: true, sha256: sha256hex(original), size: original.length });
-    expect(sha256hex(fs.readFileSync(path.join(out, 'big-scan.jpg')))).toBe(sha256hex(original));
+    expect(sha256hex(fs.readFileSync(path.join(out, 'big-scan.original-1.jpg')))).toBe(sha256hex(original));
     expect(fs.existsSync(part)).toBe(false);
   });
 
@@ -120,6 +120,76 @@ describe('archive CLI', () => {
     expect(again.verified).toBe(50);
     fs.appendFileSync(path.join(out, 'documents', victim), 'x');
     expect(sha256hex(fs.readFileSync(path.join(out, 'documents', victim)))).not.toBe(sha256hex(fs.readFileSync(path.join(work, 'recheck', 'documents', victim))));
+  });
+
+  it('get --original fetches every original of a multi-file document; names never collide; nothing is overwritten without --force', async () => {
+    const archivist = await archive.token({ tenant, sub: 'archivist@cli.example', rights: 'archivist' });
+    const files = [{ bytes: corpusFile('img2pdf/normal.png'), name: 'scan-04.png' }, { bytes: corpusFile('img2pdf/mono.tif'), name: 'p2.tif' }];
+    const up = await call(`${archive.url}/documents`, { method: 'POST', token: archivist, body: multipart(files, { documentDate: '2022-06-01', kind: 'invoice' }) });
+    expect(up.status).toBe(201);
+    const out = path.join(work, 'multi');
+    const originals = await getDocumentFiles(client, up.json.id, { original: true, outDir: out });
+    expect(originals.map((r) => path.basename(r.file))).toEqual(['scan-04.original-1.png', 'scan-04.original-2.tif']);
+    expect(originals.map((r) => r.sha256)).toEqual(files.map((f) => sha256hex(f.bytes)));
+    const [rendition] = await getDocumentFiles(client, up.json.id, { outDir: out });
+    expect(path.basename(rendition!.file)).toBe('scan-04.rendition.pdf');
+    expect(fs.readdirSync(out).sort()).toEqual(['scan-04.original-1.png', 'scan-04.original-2.tif', 'scan-04.rendition.pdf']);
+
+    // A second run refuses, names the file and changes nothing; --force replaces.
+    fs.writeFileSync(path.join(out, 'scan-04.original-2.tif'), 'my notes');
+    await expect(getDocumentFiles(client, up.json.id, { original: true, outDir: out })).rejects.toMatchObject({ exitCode: 4, message: expect.stringContaining('scan-04.original-1.png') });
+    expect(fs.readFileSync(path.join(out, 'scan-04.original-2.tif'), 'utf8')).toBe('my notes');
+    await getDocumentFiles(client, up.json.id, { original: true, outDir: out, force: true });
+    expect(sha256hex(fs.readFileSync(path.join(out, 'scan-04.original-2.tif')))).toBe(sha256hex(files[1]!.bytes));
+  });
+
+  it('export re-run refuses to overwrite a tampered file; verify checks a folder and a ZIP offline and names every difference', async () => {
+    await seedMany(archive.host.deps, tenant, [1, 2, 3].map((i) => ({ metadata: { documentDate: `2021-0${i}-01`, kind: 'receipt' as const, counterparty: `Kiosk ${i}` } })));
+    const out = path.join(work, 'verify');
+    const first = await exportToDir(client, { fiscalYear: 2021 }, { outDir: out, includeOriginals: true, pollMs: 50 });
+    expect(first.missing).toEqual([]);
+    expect(await verifyExport(out)).toMatchObject({ verified: first.files, mismatched: [], missing: [], unexpected: [] });
+    expect(await verifyExport(first.zip)).toMatchObject({ verified: first.files, mismatched: [], missing: [], unexpected: [] });
+
+    const [victim, gone] = fs.readdirSync(path.join(out, 'documents')).sort();
+    fs.appendFileSync(path.join(out, 'documents', victim!), 'x');
+    const tampered = fs.readFileSync(path.join(out, 'documents', victim!));
+    await expect(exportToDir(client, { fiscalYear: 2021 }, { outDir: out, includeOriginals: true, pollMs: 50 })).rejects.toMatchObject({ exitCode: 4, message: expect.stringContaining(victim!) });
+    expect(fs.readFileSync(path.join(out, 'documents', victim!)).equals(tampered)).toBe(true);
+
+    fs.rmSync(path.join(out, 'documents', gone!));
+    fs.writeFileSync(path.join(out, 'documents', 'stray.pdf'), 'not from the archive');
+    const logs: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
+    try {
+      expect(await main(['verify', out], { ARCHIVE_CONFIG_DIR: path.join(work, 'nowhere') })).toBe(3);
+      expect(await main(['verify', first.zip], { ARCHIVE_CONFIG_DIR: path.join(work, 'nowhere') })).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logs[0]).toContain(`DIFFERS  documents/${victim}`);
+    expect(logs[0]).toContain(`MISSING  documents/${gone}`);
+    expect(logs[0]).toContain('NOT IN MANIFEST documents/stray.pdf');
+    expect(logs[0]).toContain('NOT VERIFIED');
+    expect(logs[1]).toContain('VERIFIED: every file');
+  });
+
+  it('export resumes the unfinished export recorded in the folder instead of starting another; exports lists them', async () => {
+    const out = path.join(work, 'resume');
+    fs.mkdirSync(out, { recursive: true });
+    const before = await listExports(client);
+    const started = await call(`${archive.url}/exports`, { method: 'POST', token: client.config.token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fiscalYear: 2022 }) });
+    fs.writeFileSync(path.join(out, '.archive-export.json'), JSON.stringify({ exportId: started.json.id }));
+    const summary = await exportToDir(client, { fiscalYear: 2022 }, { outDir: out, pollMs: 50 });
+    expect(summary.exportId).toBe(started.json.id);
+    const after = await listExports(client);
+    expect(after.length).toBe(before.length + 1);
+    expect(after[0]!.id).toBe(started.json.id);
+  });
+
+  it('an expired or invalid token says how to log in again', async () => {
+    const stale = { ...client, config: { ...client.config, token: 'not-a-token' } };
+    await expect(listAll(stale, { fiscalYear: 2024 })).rejects.toThrow(/Log in again: archive login --url .* --token <new token>/);
   });
 
   it('argv layer: ls prints a table; bad usage exits 2', async () => {

@@ -7,6 +7,7 @@ import type { ExportManifest } from '../../shared/kernel/export';
 import { call, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedMany } from '../support/seed';
+import { csvRecords } from '../support/csv';
 
 let archive: TestArchive;
 let tenant: string;
@@ -107,9 +108,16 @@ describe('POST /exports', () => {
       }
     }
     expect(files.size).toBe(paths.size + 2);
-    const csv = files.get('manifest.csv')!.toString('utf8').trim().split('\r\n');
-    expect(csv[0]).toContain(`request ${manifest.export.requestId}`);
-    expect(csv.length).toBe(2 + 53 * 2 + 1);
+    // manifest.csv: one row per document (originals in columns), so the amounts add up.
+    expect(manifest.export.csv).toEqual({ separator: ',', decimalMark: '.' });
+    const csvBytes = files.get('manifest.csv')!;
+    expect(csvBytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(true);
+    const rows = csvRecords(csvBytes.toString('utf8'));
+    expect(rows.map((r) => r.documentId).sort()).toEqual(catalog.map((d) => d.id).sort());
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(rows.map((r) => Number(r.amount || 0)))).toBe(sum(catalog.map((d) => d.metadata.amount ?? 0)));
+    const twoOriginals = rows.find((r) => r.originalCount === '2')!;
+    expect(twoOriginals.originalPaths!.split(' | ')).toEqual(manifest.documents.find((d) => d.id === twoOriginals.documentId)!.files.filter((f) => f.role === 'original').map((f) => f.path));
 
     // The audit reference in the manifest is the POST's audit entry; completion is audited too.
     const month = new Date().toISOString().slice(0, 7);
@@ -138,6 +146,24 @@ describe('POST /exports', () => {
     expect((await call(`${archive.url}/exports/${exportId}/download`, { token: other })).status).toBe(404);
     const uploader = await archive.token({ tenant, sub: 'up', rights: 'uploader' });
     expect((await call(`${archive.url}/exports`, { method: 'POST', token: uploader, body: '{}' })).status).toBe(403);
+  });
+
+  it('csv option: the Dutch-spreadsheet choice (`;` and `,`) is recorded in manifest.json and parses back to the same amounts', async () => {
+    const post = (body: unknown) => call(`${archive.url}/exports`, { method: 'POST', token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const same = await post({ fiscalYear: 2024, csv: { separator: ';', decimalMark: ';' } });
+    expect([same.status, same.json.code]).toEqual([400, 'bad_request']);
+    expect((await post({ fiscalYear: 2024, csv: { separator: '\t' } })).status).toBe(400);
+    const start = await post({ fiscalYear: 2024, kind: 'invoice', csv: { separator: ';', decimalMark: ',' } });
+    expect(start.status).toBe(202);
+    expect(start.json.csv).toEqual({ separator: ';', decimalMark: ',' });
+    expect((await waitFor(start.json.id)).status).toBe('completed');
+    const files = await unzip((await call(`${archive.url}/exports/${start.json.id}/download`, { token })).bytes);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as ExportManifest;
+    expect(manifest.export.csv).toEqual({ separator: ';', decimalMark: ',' });
+    const rows = csvRecords(files.get('manifest.csv')!.toString('utf8'), ';');
+    expect(rows).toHaveLength(50);
+    const amounts = rows.map((r) => Number(r.amount!.replace(',', '.')));
+    expect(amounts.reduce((a, b) => a + b, 0)).toBe((49 * 50) / 2);
   });
 
   it('restarts an export whose worker died, and expires exports (blob deleted, 410)', async () => {

@@ -28,7 +28,7 @@ describe('one search filter', () => {
       fc.property(filter, (f) => {
         const params = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
         const { sort: _s, order: _o, limit: _l, continuationToken: _c, ...fromUrl } = ZListQuery.parse(params);
-        const { includeOriginals: _i, ...fromBody } = ZExportRequest.parse(f);
+        const { includeOriginals: _i, csv: _csv, ...fromBody } = ZExportRequest.parse(f);
         expect(fromUrl).toEqual(ZSearchFilter.parse(f));
         expect(fromBody).toEqual(ZSearchFilter.parse(f));
       }),

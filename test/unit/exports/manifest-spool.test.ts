@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { ManifestSpool } from '../../../shared/exports/manifest-spool';
+import * as fc from 'fast-check';
 import type { ExportManifest, ManifestDocument } from '../../../shared/kernel/export';
+import { csvRecords, parseCsv } from '../../support/csv';
 
 const header: Omit<ExportManifest, 'documents'> = {
   format: 'archive-export/1',
-  export: { id: 'exp-1', tenantId: 't', createdAt: '2026-01-01T00:00:00Z', createdBy: { subject: 'a', kind: 'user' }, filter: { fiscalYear: 2024 }, includeOriginals: true, requestId: 'req-1', auditEntryId: 'e-1' },
+  export: { id: 'exp-1', tenantId: 't', createdAt: '2026-01-01T00:00:00Z', createdBy: { subject: 'a', kind: 'user' }, filter: { fiscalYear: 2024 }, includeOriginals: true, csv: { separator: ',', decimalMark: '.' }, requestId: 'req-1', auditEntryId: 'e-1' },
   counts: { documents: 0, files: 0, bytes: 0 },
 };
 
@@ -14,10 +16,11 @@ const doc = (i: number): ManifestDocument => ({
   id: `doc-${i}`,
   fiscalYear: 2024,
   createdAt: '2024-02-01T00:00:00Z',
-  metadata: { documentDate: '2024-01-31', kind: 'invoice', counterparty: i === 1 ? '=HYPERLINK("x"), "quoted"' : `Shop ${i}`, tags: ['a', 'b'] },
+  metadata: { documentDate: '2024-01-31', kind: 'invoice', counterparty: i === 1 ? '=HYPERLINK("x"), "quoted"' : `Shop ${i}`, tags: ['a', 'b'], amount: i === 1 ? -12.5 : 1000.25 + i },
   files: [
     { path: `documents/doc ${i}.pdf`, role: 'rendition', mediaType: 'application/pdf', size: 10 + i, sha256: 'ab'.repeat(32) },
     { path: `originals/doc ${i}.jpg`, role: 'original', mediaType: 'image/jpeg', size: 20 + i, sha256: 'cd'.repeat(32) },
+    { path: `originals/doc ${i}-2.png`, role: 'original', mediaType: 'image/png', size: 30 + i, sha256: 'ef'.repeat(32) },
   ],
 });
 
@@ -27,34 +30,49 @@ describe('manifest spool', () => {
     const docs = Array.from({ length: 250 }, (_, i) => doc(i));
     for (const d of docs) await spool.add(d);
     await spool.close();
-    const parsed = JSON.parse(await text(spool.json({ ...header, counts: { documents: spool.count, files: 500, bytes: 1 } }))) as ExportManifest;
-    expect(parsed).toEqual({ ...header, counts: { documents: 250, files: 500, bytes: 1 }, documents: docs });
+    const parsed = JSON.parse(await text(spool.json({ ...header, counts: { documents: spool.count, files: 750, bytes: 1 } }))) as ExportManifest;
+    expect(parsed).toEqual({ ...header, counts: { documents: 250, files: 750, bytes: 1 }, documents: docs });
     await spool.dispose();
   });
 
-  it('writes valid JSON and a header-only CSV for an export with no documents', async () => {
+  it('writes valid JSON and a CSV with a BOM, the header row first and no comment line, for an export with no documents', async () => {
     const spool = new ManifestSpool();
     await spool.close();
     expect(JSON.parse(await text(spool.json(header)))).toEqual({ ...header, documents: [] });
-    const csv = (await text(spool.csv(header))).split('\r\n');
-    expect(csv[0]).toBe('# export exp-1; request req-1; audit entry e-1');
-    expect(csv.slice(2)).toEqual(['']);
+    const csv = await text(spool.csv(header.export.csv));
+    expect(csv.startsWith('\uFEFFdocumentId,fiscalYear,')).toBe(true);
+    expect(csv.split('\r\n')).toHaveLength(2);
     await spool.dispose();
   });
 
-  it('writes one CSV row per file, quoting and defusing formula-like fields, and removes its temporary file', async () => {
+  it('writes one CSV row per document, originals side by side, quoting and defusing formula-like text, and removes its temporary file', async () => {
     const spool = new ManifestSpool();
     await spool.add(doc(0));
     await spool.add(doc(1));
     await spool.close();
-    const rows = (await text(spool.csv(header))).trimEnd().split('\r\n');
-    expect(rows).toHaveLength(2 + 4);
-    expect(rows[1]!.split(',')[0]).toBe('documentId');
-    expect(rows[2]).toContain('doc-0,documents/doc 0.pdf,rendition,application/pdf,10,');
-    expect(rows[4]).toContain(`"'=HYPERLINK(""x""), ""quoted"""`);
-    expect(rows[4]).toContain(',a;b,');
+    const csv = await text(spool.csv(header.export.csv));
+    const rows = csvRecords(csv);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ documentId: 'doc-0', renditionPath: 'documents/doc 0.pdf', renditionSize: '10', originalCount: '2', originalPaths: 'originals/doc 0.jpg | originals/doc 0-2.png', originalSizes: '20 | 30', originalSha256s: `${'cd'.repeat(32)} | ${'ef'.repeat(32)}`, tags: 'a | b', amount: '1000.25' });
+    expect(rows[1]).toMatchObject({ counterparty: `'=HYPERLINK("x"), "quoted"`, amount: '-12.5' }); // a negative amount stays a number
     await spool.dispose();
     expect(fs.existsSync(path.dirname(spool.file))).toBe(false);
+  });
+
+  it('the Dutch option (`;` and `,`) reads back to the same values and amounts, whatever the text holds', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ counterparty: fc.string(), amount: fc.double({ min: -1e9, max: 1e9, noNaN: true }) }), { maxLength: 8 }), async (items) => {
+        const spool = new ManifestSpool();
+        for (const [i, it] of items.entries()) await spool.add({ ...doc(i), metadata: { counterparty: it.counterparty, amount: it.amount } });
+        await spool.close();
+        const rows = csvRecords(await text(spool.csv({ separator: ';', decimalMark: ',' })), ';');
+        await spool.dispose();
+        // -0 is written as 0: the same amount (`+ 0` turns -0 into 0 for the comparison).
+        expect(rows.map((r) => Number(r.amount!.replace(',', '.')))).toEqual(items.map((it) => it.amount + 0));
+        expect(rows.map((r) => r.counterparty!.replace(/^'(?=[=+\-@\t\r])/, ''))).toEqual(items.map((it) => it.counterparty));
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("carries each rendition's validation outcome in manifest.json and in the CSV's validation columns", async () => {
@@ -68,12 +86,10 @@ describe('manifest spool', () => {
     await spool.close();
     const parsed = JSON.parse(await text(spool.json(header))) as ExportManifest;
     expect(parsed.documents[0]!.files[0]!.validation).toEqual(failed.files[0]!.validation);
-    const rows = (await text(spool.csv(header))).trimEnd().split('\r\n');
-    const columns = rows[1]!.split(',');
-    expect(columns.slice(-3)).toEqual(['validation', 'validator', 'validationFailedRules']);
-    expect(rows[2]!.endsWith(',failed,veraPDF 1.28.2 PDF/A-2B,6.2.4.3-2;6.2.4.3-4')).toBe(true);
-    expect(rows[3]!.endsWith(',,,')).toBe(true); // an original: no validation of its own
-    expect(rows[4]!.endsWith(',pending,,')).toBe(true);
+    const rows = csvRecords(await text(spool.csv(header.export.csv)));
+    expect(rows[0]).toMatchObject({ validation: 'failed', validator: 'veraPDF 1.28.2 PDF/A-2B', validationFailedRules: '6.2.4.3-2 | 6.2.4.3-4' });
+    expect(rows[1]).toMatchObject({ validation: 'pending', validator: '', validationFailedRules: '' });
+    expect(parseCsv('a,"b\r\nc"\r\n')).toEqual([['a', 'b\r\nc']]);
     await spool.dispose();
   });
 });

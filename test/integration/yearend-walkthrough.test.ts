@@ -1,0 +1,98 @@
+/**
+ * The README's year-end walk-through for the accountant ("The `archive` command-line client"),
+ * step by step through the CLI's argv layer: search, correct, export (Dutch CSV), verify offline.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../cli/archive';
+import { login } from '../../cli/core';
+import { csvRecords } from '../support/csv';
+import { call } from '../support/http';
+import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedDocument } from '../support/seed';
+
+let archive: TestArchive;
+let tenant: string;
+let work: string;
+let env: NodeJS.ProcessEnv;
+let token: string;
+const ids: string[] = [];
+
+/** Runs `archive <argv>` and returns its exit code and what it printed. */
+async function archiveCmd(...argv: string[]): Promise<{ code: number; out: string }> {
+  const logs: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return { code: await main(argv, env), out: logs.join('\n') };
+  } finally {
+    log.mockRestore();
+    err.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  archive = await startTestArchive();
+  tenant = newTenant('walkthrough');
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-walkthrough-'));
+  env = { ARCHIVE_CONFIG_DIR: path.join(work, 'config') };
+  for (const [date, amount] of [['2024-01-15', 100.25], ['2024-06-30', 250.5], ['2024-11-02', 99.99]] as const) {
+    ids.push((await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: date, kind: 'invoice', counterparty: 'Bakkerij Jansen', reference: `INV-${date}`, amount, currency: 'EUR' } })).id);
+  }
+  await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: '2024-03-03', kind: 'receipt', counterparty: 'Café Ève', amount: 4.5, currency: 'EUR' } });
+  token = await archive.token({ tenant, sub: 'accountant@walkthrough.example', rights: 'accountant' });
+});
+afterAll(async () => {
+  await archive.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('year-end walk-through (README)', () => {
+  it('0. log in', async () => {
+    login(env.ARCHIVE_CONFIG_DIR!, { url: archive.url, token });
+  });
+
+  it('1. search: `archive ls --fiscal-year 2024 --counterparty bakkerij` finds the supplier case-insensitively, by prefix', async () => {
+    const { code, out } = await archiveCmd('ls', '--fiscal-year', '2024', '--counterparty', 'bakkerij');
+    expect(code).toBe(0);
+    expect(out).toContain('3 document(s)');
+    for (const id of ids) expect(out).toContain(id);
+  });
+
+  it('2. correct: a wrong amount is fixed with PATCH /documents/{id}/metadata and a reason', async () => {
+    const res = await call(`${archive.url}/documents/${ids[1]}/metadata`, {
+      method: 'PATCH',
+      token,
+      headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-1"' },
+      body: JSON.stringify({ reason: 'Amount on the invoice is 205.50, typed as 250.50', amount: 205.5 }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('3. export: `archive export --fiscal-year 2024 --out ./2024 --originals --csv-dutch`; the CSV adds up, one row per document', async () => {
+    const out = path.join(work, '2024');
+    const { code, out: printed } = await archiveCmd('export', '--fiscal-year', '2024', '--out', out, '--originals', '--csv-dutch');
+    expect(code).toBe(0);
+    expect(printed).toContain('VERIFIED');
+    const rows = csvRecords(fs.readFileSync(path.join(out, 'manifest.csv'), 'utf8'), ';');
+    expect(rows).toHaveLength(4);
+    const cents = rows.map((r) => Math.round(Number(r.amount!.replace(',', '.')) * 100)).reduce((a, b) => a + b, 0);
+    expect(cents).toBe(10025 + 20550 + 9999 + 450);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).export.csv).toEqual({ separator: ';', decimalMark: ',' });
+    // `archive exports` lists it.
+    expect((await archiveCmd('exports')).out).toContain('completed');
+  });
+
+  it('4. verify offline: `archive verify ./2024` (no network), and it notices an edited file', async () => {
+    const out = path.join(work, '2024');
+    const offline = { ...env, ARCHIVE_CONFIG_DIR: path.join(work, 'no-login') };
+    env = offline;
+    expect((await archiveCmd('verify', out)).code).toBe(0);
+    const file = path.join(out, 'documents', fs.readdirSync(path.join(out, 'documents'))[0]!);
+    fs.appendFileSync(file, 'edited');
+    const after = await archiveCmd('verify', out);
+    expect(after.code).toBe(3);
+    expect(after.out).toContain('DIFFERS');
+  });
+});
