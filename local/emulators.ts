@@ -110,7 +110,10 @@ async function startAzuriteService(service: 'blob' | 'queue', port: number, loca
  * (local/cosmos-journal.ts); without it (tests, benches) nothing is kept.
  */
 export async function startCosmos(opts: { port?: number; dataDir?: string } = {}): Promise<Running & { endpoint: string; key: string; restoredEntries: number }> {
-  const server = createHttpServer();
+  // The server answers `Connection: close` unless told otherwise, so every SDK call paid a new
+  // connection. The SDK's default http agent already keeps alive (a custom `agent` would be
+  // refused for plain http: the SDK only sets allowInsecureConnection with its own agent).
+  const server = createHttpServer({ keepAlive: true });
   const journal = opts.dataDir ? new CosmosJournal({ dir: opts.dataDir }) : null;
   journal?.attach(server);
   const port = await listen(server, opts.port ?? 0);

@@ -12,7 +12,8 @@ import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from
 
 export interface IngestCommand {
   principal: Principal;
-  files: { bytes: Buffer; fileName: string | null }[];
+  /** `sha256`: when the upload parser already hashed the bytes while receiving them. */
+  files: { bytes: Buffer; fileName: string | null; sha256?: string }[];
   metadata: unknown;
   idempotencyKey: string | null;
 }
@@ -33,7 +34,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
     throw new ArchiveError('bad_request', { detail: 'The Idempotency-Key must be 1–200 printable ASCII characters.' });
   }
-  const hashes = cmd.files.map((f) => sha256(f.bytes));
+  const hashes = cmd.files.map((f) => f.sha256 ?? sha256(f.bytes));
   const contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
 
   const id = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());

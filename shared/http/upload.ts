@@ -1,11 +1,20 @@
 import busboy from 'busboy';
+import { createHash, Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ArchiveError } from '../kernel/errors';
 import { sanitiseFileName } from './file-name';
 import type { ArchiveRequest } from './types';
 
+export interface UploadedFile {
+  /** Backed by a SharedArrayBuffer: the normaliser's worker thread reads it without a copy. */
+  bytes: Buffer;
+  fileName: string | null;
+  /** SHA-256 (hex) of `bytes`, computed while they arrived. */
+  sha256: string;
+}
+
 export interface ParsedUpload {
-  files: { bytes: Buffer; fileName: string | null }[];
+  files: UploadedFile[];
   /** The `metadata` part, parsed as JSON but not yet validated. */
   metadata: unknown;
 }
@@ -28,15 +37,15 @@ export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Pr
   if (!req.body) throw new ArchiveError('empty_body', { detail: 'The request has no body.' });
 
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-  if (mediaType === 'multipart/form-data') return parseMultipart(req.body, contentType, limits);
+  if (mediaType === 'multipart/form-data') return parseMultipart(req.body, contentType, limits, declared);
   if (!RAW_TYPES.includes(mediaType)) {
     throw new ArchiveError('unsupported_media_type', {
       detail: `Send the file as multipart/form-data or as a raw body with Content-Type ${RAW_TYPES.slice(0, 4).join(', ')}.`,
     });
   }
-  const bytes = await readBounded(req.body, limits.maxBytes);
-  if (bytes.length === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
-  return { files: [{ bytes, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: rawMetadata(req) };
+  const file = await readBounded(req.body, new ReceivedFile(declared, limits.maxBytes));
+  if (file.bytes.length === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
+  return { files: [{ ...file, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: rawMetadata(req) };
 }
 
 /**
@@ -61,22 +70,59 @@ function rawMetadata(req: ArchiveRequest): unknown {
 }
 
 /**
+ * One file's bytes as they arrive, kept once: written into a buffer pre-sized from Content-Length
+ * (grown by doubling when there is none, or it understated), and hashed chunk by chunk. Collecting
+ * chunks and concatenating them held the file twice; the shared memory lets the normaliser's
+ * worker thread read it without a third copy.
+ */
+class ReceivedFile {
+  private store: Buffer;
+  private size = 0;
+  private readonly hash: Hash = createHash('sha256');
+
+  /** `expected`: Content-Length (NaN when absent); never more than the limit is reserved. */
+  constructor(expected: number, readonly maxBytes: number) {
+    this.store = sharedBuffer(Number.isFinite(expected) && expected > 0 ? Math.min(expected, maxBytes) : Math.min(64 * 1024, maxBytes));
+  }
+
+  /** False when the chunk would pass the limit (nothing is kept then). */
+  append(chunk: Buffer): boolean {
+    const needed = this.size + chunk.length;
+    if (needed > this.maxBytes) return false;
+    if (needed > this.store.length) {
+      const grown = sharedBuffer(Math.min(Math.max(needed, this.store.length * 2), this.maxBytes));
+      this.store.copy(grown, 0, 0, this.size);
+      this.store = grown;
+    }
+    chunk.copy(this.store, this.size);
+    this.size = needed;
+    this.hash.update(chunk);
+    return true;
+  }
+
+  finish(): { bytes: Buffer; sha256: string } {
+    return { bytes: this.store.subarray(0, this.size), sha256: this.hash.digest('hex') };
+  }
+}
+
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
+/**
  * Collects the body until it ends or passes the limit. Past the limit the
  * rest is discarded, not destroyed: destroying the request would reset the
  * connection before the host can send its 413 answer.
  */
-function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
+function readBounded(stream: Readable, file: ReceivedFile): Promise<{ bytes: Buffer; sha256: string }> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) return void chunks.push(chunk);
+      if (file.append(chunk)) return;
       stop();
       stream.resume();
-      reject(tooLarge(maxBytes));
+      reject(tooLarge(file.maxBytes));
     };
-    const onEnd = () => { stop(); resolve(Buffer.concat(chunks)); };
+    const onEnd = () => { stop(); resolve(file.finish()); };
     const onError = (cause: Error) => { stop(); reject(new ArchiveError('bad_request', { detail: 'The upload was interrupted.', cause })); };
     const stop = () => {
       stream.off('data', onData);
@@ -89,7 +135,7 @@ function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
   });
 }
 
-function parseMultipart(body: Readable, contentType: string, limits: UploadLimits): Promise<ParsedUpload> {
+function parseMultipart(body: Readable, contentType: string, limits: UploadLimits, declared: number): Promise<ParsedUpload> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -98,7 +144,7 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       reject(new ArchiveError('malformed_multipart', { detail: 'The multipart Content-Type has no valid boundary.', cause }));
       return;
     }
-    const files: { bytes: Buffer; fileName: string | null }[] = [];
+    const files: UploadedFile[] = [];
     let metadataText: string | undefined;
     let total = 0;
     let failed: ArchiveError | null = null;
@@ -115,15 +161,16 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
         fail(new ArchiveError('malformed_multipart', { detail: `Unexpected file part "${name.slice(0, 40)}"; files go in parts named "file".` }));
         return;
       }
-      const chunks: Buffer[] = [];
+      // At most what the body has left: Content-Length bounds all files together.
+      const file = new ReceivedFile(declared - total, limits.maxBytes - total);
       stream.on('data', (c: Buffer) => {
+        if (failed) return;
+        if (!file.append(c)) return fail(tooLarge(limits.maxBytes));
         total += c.length;
-        if (total > limits.maxBytes) fail(tooLarge(limits.maxBytes));
-        else chunks.push(c);
       });
       stream.on('limit', () => fail(tooLarge(limits.maxBytes)));
       stream.on('error', (cause: Error) => fail(new ArchiveError('malformed_multipart', { detail: 'The multipart body is malformed or incomplete.', cause })));
-      stream.on('end', () => files.push({ bytes: Buffer.concat(chunks), fileName: sanitiseFileName(info.filename) }));
+      stream.on('end', () => files.push({ ...file.finish(), fileName: sanitiseFileName(info.filename) }));
     });
     bb.on('field', (name, value, info) => {
       if (name !== 'metadata') return fail(new ArchiveError('malformed_multipart', { detail: `Unexpected field "${name.slice(0, 40)}"; only "metadata" is accepted.` }));

@@ -4,6 +4,7 @@
  * ArchiveError is sent as its code, detail and extensions and rebuilt on the other side.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ArchiveError, ErrorCode } from '../kernel/errors';
 import { normalise } from './index';
 import { NormaliseInput, NormaliseResult } from './types';
@@ -23,12 +24,30 @@ function asBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * The rendition goes back to the host moved, not cloned (a clone would hold it twice until this
+ * worker's copy is collected). Only a buffer that owns its whole ArrayBuffer can be moved:
+ * a slice of Node's shared pool or of a bigger allocation is first copied into its own.
+ */
+function ownedBuffer(b: Buffer): Buffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b;
+  const own = Buffer.from(new ArrayBuffer(b.byteLength));
+  b.copy(own);
+  return own;
+}
+
+function moved(outcome: NormaliseOutcome, transfer: ArrayBuffer): NormaliseOutcome {
+  return move({ [transferableSymbol]: [transfer], [valueSymbol]: outcome }) as unknown as NormaliseOutcome;
+}
+
 export default async function runNormaliseTask(task: NormaliseTask): Promise<NormaliseOutcome> {
   task.started.postMessage('started');
   task.started.close();
   try {
     const input = { ...task.input, files: task.input.files.map((f) => ({ ...f, bytes: asBuffer(f.bytes) })) };
-    return { ok: true, result: await normalise(input) };
+    const result = await normalise(input);
+    const rendition = ownedBuffer(result.rendition);
+    return moved({ ok: true, result: { ...result, rendition } }, rendition.buffer as ArrayBuffer);
   } catch (err) {
     if (err instanceof ArchiveError) {
       return { ok: false, archiveError: { code: err.code, ...(err.detail !== undefined ? { detail: err.detail } : {}), extensions: err.extensions }, message: err.message };

@@ -55,6 +55,30 @@ describe('hash chain', () => {
     expect(verifyChain(`${tenant}:2028-03`, stored, [], { headSeq: await a.headSeq(tenant, '2028-03'), key: await key() })).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('the head (a hint) is created with a partition\'s first entry but not replaced per request: it catches up later, at most HEAD_LAG_MAX entries behind', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('headlag');
+    let headWrites = 0;
+    const heads = {
+      items: { create: (...a: Parameters<typeof cosmos.tenants.items.create>) => (headWrites++, cosmos.tenants.items.create(...a)) },
+      item: (id: string, pk: string) => {
+        const it = cosmos.tenants.item(id, pk);
+        return { read: () => it.read(), replace: (...a: Parameters<typeof it.replace>) => (headWrites++, it.replace(...a)) };
+      },
+    } as unknown as typeof cosmos.tenants;
+    const log = new AuditLog(cosmos.audit, heads, archive.host.deps.audit.chainKey);
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-04-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    for (let i = 0; i < 10; i++) await log.append(entry(i));
+    // One write: the head's creation, which also makes the partition visible to the sealing timer.
+    expect(headWrites).toBe(1);
+    expect(await log.headSeq(tenant, '2028-04')).toBe(1);
+    // Another instance (or a reader) finds the true end by walking forward from the hint.
+    expect((await new AuditLog(cosmos.audit, cosmos.tenants, archive.host.deps.audit.chainKey).end(tenant, '2028-04')).seq).toBe(10);
+    await log.flushHeads();
+    expect(await log.headSeq(tenant, '2028-04')).toBe(10);
+    expect(headWrites).toBe(2);
+  });
+
   it('reports an edited, a deleted and an inserted entry, and a truncated tail, against the seals', async () => {
     const { tenant, auditor } = await tenantWithEntries('tamper', 8);
     const m = month();

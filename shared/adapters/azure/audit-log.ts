@@ -23,6 +23,14 @@ export interface AuditHead {
 const headId = (partition: string) => `audit-head:${partition}`;
 /** Entries written per round of one partition's writer (one head move per round). */
 const BATCH_MAX = 100;
+/**
+ * The head is a hint (readers walk forward from it), so it is not replaced on every round, which
+ * cost each audited request a second round trip: it moves once it lags this many entries, or
+ * HEAD_DELAY_MS after the last unrecorded round. Its creation is never delayed: the sealing
+ * timer finds partitions by their heads.
+ */
+const HEAD_LAG_MAX = 100;
+const HEAD_DELAY_MS = 1000;
 /** Numbers lost in a row to another instance before an entry is given up (each loss means that instance progressed). */
 const MAX_CONFLICTS = 200;
 
@@ -44,6 +52,12 @@ class PartitionWriter {
   /** Highest seq this instance wrote or saw: the tail's in-memory high-water mark. */
   highWater = 0;
   headEtag: string | null = null;
+  /** Whether a head document exists (created by this instance or read). */
+  headKnown = false;
+  /** The newest entry this instance wrote that the head does not name yet. */
+  unrecorded: AuditEntry | null = null;
+  lag = 0;
+  headTimer: NodeJS.Timeout | undefined;
   readonly queue: Pending[] = [];
   running = false;
 }
@@ -117,6 +131,7 @@ export class AuditLog implements AuditLogPort {
       if (!writer.end) {
         const head = await this.readHead(tenantId, partition);
         writer.headEtag = head?.etag ?? null;
+        writer.headKnown = head !== null;
         writer.end = await this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
       }
       for (; i < round.length; i++) {
@@ -142,9 +157,33 @@ export class AuditLog implements AuditLogPort {
       if (writer.end) writer.highWater = Math.max(writer.highWater, writer.end.seq);
       if (last) {
         writer.highWater = Math.max(writer.highWater, last.seq);
-        await this.advanceHead(partition, tenantId, writer, last).catch(() => undefined);
+        writer.unrecorded = last;
+        writer.lag += i;
+        if (!writer.headKnown || writer.lag >= HEAD_LAG_MAX) await this.recordHead(partition, tenantId, writer);
+        else writer.headTimer ??= setTimeout(() => void this.recordHead(partition, tenantId, writer), HEAD_DELAY_MS).unref();
       }
     }
+  }
+
+  /** Moves the head to the newest entry this instance wrote, if it is behind. Never fails. */
+  private async recordHead(partition: string, tenantId: string, writer: PartitionWriter): Promise<void> {
+    clearTimeout(writer.headTimer);
+    writer.headTimer = undefined;
+    const entry = writer.unrecorded;
+    if (!entry) return;
+    writer.unrecorded = null;
+    writer.lag = 0;
+    try {
+      await this.advanceHead(partition, tenantId, writer, entry);
+      writer.headKnown = true;
+    } catch {
+      // Best effort: the next round tries again.
+    }
+  }
+
+  /** Moves every lagging head now (sealing, shutdown, tests). */
+  async flushHeads(): Promise<void> {
+    await Promise.all([...this.writers.entries()].map(([partition, writer]) => this.recordHead(partition, writer.unrecorded?.tenantId ?? '', writer)));
   }
 
   private async readHead(tenantId: string, partition: string): Promise<{ value: AuditHead; etag: string } | null> {
