@@ -114,6 +114,10 @@ export async function startCosmos(opts: { port?: number; dataDir?: string } = {}
   // connection. The SDK's default http agent already keeps alive (a custom `agent` would be
   // refused for plain http: the SDK only sets allowInsecureConnection with its own agent).
   const server = createHttpServer({ keepAlive: true });
+  // The SDK's agent keeps idle sockets without a timeout of its own; with Node's 5 s server default a
+  // socket the server is closing can be picked for the next request ("socket hang up"). Idle sockets
+  // are kept far longer than any pause between calls, so that race needs a 10-minute idle client.
+  server.keepAliveTimeout = 10 * 60_000;
   const journal = opts.dataDir ? new CosmosJournal({ dir: opts.dataDir }) : null;
   journal?.attach(server);
   const port = await listen(server, opts.port ?? 0);
