@@ -6,32 +6,14 @@
  *
  *   BENCH_SIDE=12000 (pixels a side, gray 8-bit, Adam7)   BENCH_IDLE_SAMPLES=200
  */
-import * as zlib from 'node:zlib';
 import { startArchiveHost } from '../local/archive-host';
 import { startAzurite, startCosmos } from '../local/emulators';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
-import { pngChunk as chunk } from '../test/support/png';
+import { interlacedGrayPng as interlacedPng } from '../test/support/png';
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 12000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Interlaced 8-bit gray PNG of side×side pixels; small on disk (one deflated run of zeros). */
-function interlacedPng(side: number): Buffer {
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
-  let raw = 0;
-  for (const [x0, y0, dx, dy] of passes) {
-    const pw = Math.ceil((side - x0) / dx);
-    const ph = Math.ceil((side - y0) / dy);
-    if (pw > 0 && ph > 0) raw += ph * (1 + pw);
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr[8] = 8;
-  ihdr[12] = 1;
-  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(raw), { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
-}
 
 async function healthMs(url: string): Promise<number> {
   const t = process.hrtime.bigint();

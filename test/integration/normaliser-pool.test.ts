@@ -2,34 +2,10 @@
  * Small bombs must not stall the host: uploads are converted in worker threads, a pixel budget per
  * request is checked from headers before anything is decoded, and a job past its timeout is stopped.
  */
-import * as zlib from 'zlib';
 import sharp from 'sharp';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
-import { pngChunk as chunk } from '../support/png';
-
-/** Bytes of Adam7 scanlines (filter byte + samples) of an 8-bit gray width×height image. */
-function adam7Size(w: number, h: number): number {
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
-  let n = 0;
-  for (const [x0, y0, dx, dy] of passes) {
-    const pw = Math.ceil((w - x0) / dx);
-    const ph = Math.ceil((h - y0) / dy);
-    if (pw > 0 && ph > 0) n += ph * (1 + pw);
-  }
-  return n;
-}
-
-/** A valid interlaced gray PNG of side×side pixels, a few KiB on disk: every pixel must be decoded. */
-export function interlacedPng(side: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr[8] = 8;
-  ihdr[12] = 1;
-  const idat = zlib.deflateSync(Buffer.alloc(adam7Size(side, side)), { level: 9 });
-  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
+import { interlacedGrayPng as interlacedPng } from '../support/png';
 
 async function uploader(archive: TestArchive) {
   const tenant = newTenant('pool');
