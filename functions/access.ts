@@ -2,12 +2,13 @@
 import { z } from 'zod';
 import { toPublicApiKey } from '../shared/auth/api-keys';
 import { actor } from '../shared/auth/rights';
-import { assertNoConflict, assertWithinCeiling } from '../shared/auth/sod';
+import { assertNoConflict, assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
+import { toPublicProposal } from '../shared/auth/sod-policy-proposals';
 import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants';
 import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
 import { ArchiveError } from '../shared/kernel/errors';
 import { operation, reply } from '../shared/http/operation';
-import { ZApiKey, ZApiKeyCreated, ZItems, ZPermission, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
+import { ZActor, ZApiKey, ZApiKeyCreated, ZInstant, ZItems, ZPermission, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
 
 const DAY = 24 * 3600 * 1000;
 const instant = z.iso.datetime({ offset: true });
@@ -179,16 +180,77 @@ export const readSodPolicyOp = operation({
   },
 });
 
+const ZSodPolicyBody = z.strictObject({ conflicts: z.array(z.tuple([ZPermission, ZPermission])), uploaderCannotApproveDisposal: z.boolean() });
+const ZSodPolicyProposal = z.strictObject({
+  id: z.string(),
+  state: z.enum(['pending', 'approved', 'withdrawn', 'rejected', 'expired']),
+  policy: ZSodPolicyBody,
+  base: ZSodPolicyBody.meta({ description: 'The policy in force when it was proposed; approval applies the proposal only over exactly this' }),
+  weakens: z.array(z.string()).meta({ description: '`conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off`' }),
+  proposedAt: ZInstant,
+  proposedBy: ZActor,
+  expiresAt: ZInstant,
+  decidedAt: ZInstant.optional(),
+  decidedBy: ZActor.optional(),
+});
+const ZProposalParams = z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
+const proposalTarget = (p: { id: string }) => `sod-policy-proposal:${p.id}`;
+
 export const putSodPolicyOp = operation({
-  name: 'putSodPolicy', method: 'PUT', route: 'sod-policy', tags: ['access'], summary: 'Set the segregation-of-duties policy',
+  name: 'putSodPolicy', method: 'PUT', route: 'sod-policy', tags: ['access'], summary: 'Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it',
+  description: `A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (\`POST /sod-policy/proposals/{id}/approve\`) within ${SOD_PROPOSAL_LIFETIME_DAYS} days. A policy that existing rights sets, assignments or API keys would break is refused (409 \`conflicting_rights_held\`, naming them), and nothing changes.`,
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.put',
   target: () => 'sod-policy',
   body: { json: ZSodPolicy, example: { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true } },
-  responses: { 200: { description: 'Saved', json: ZSodPolicyOut } },
+  responses: {
+    200: { description: 'Applied', json: ZSodPolicyOut },
+    202: { description: 'A weakening: proposed, not applied; a second person approves it', json: ZSodPolicyProposal, headers: ['Location'] },
+  },
+  errors: ['conflicting_rights_held', 'sod_policy_changed'],
+  handler: async ({ body, principal, audit }, deps) => {
+    const now = deps.clock.now();
+    const outcome = await deps.sodPolicy.change(principal, body, now);
+    if ('applied' in outcome) return reply(200, body);
+    audit.target = `sod-policy-proposal:${outcome.proposed.proposalId}`;
+    audit.detail = 'proposed';
+    return reply(202, toPublicProposal(outcome.proposed, now), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/sod-policy/proposals/${outcome.proposed.proposalId}` });
+  },
+});
+
+export const listSodPolicyProposalsOp = operation({
+  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy, newest first, with their state',
+  auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-list',
+  responses: { 200: { description: 'Proposals', json: ZItems(ZSodPolicyProposal) } },
   errors: [],
-  handler: async ({ body, principal }, deps) => {
-    await deps.rights.putPolicy(principal, body, await deps.apiKeys.rightsSetsInUse(principal.tenantId), deps.clock.now());
-    return reply(200, body);
+  handler: async ({ principal }, deps) => {
+    const now = deps.clock.now();
+    return reply(200, { items: (await deps.sodPolicy.list(principal.tenantId)).map((p) => toPublicProposal(p, now)) });
+  },
+});
+
+export const approveSodPolicyProposalOp = operation({
+  name: 'approveSodPolicyProposal', method: 'POST', route: 'sod-policy/proposals/{id}/approve', tags: ['access'], summary: 'Approve a proposed weakening of the SoD policy (never its proposer, through any credential); it applies at once',
+  auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-approve',
+  params: ZProposalParams, paramsError: 'sod_policy_proposal_not_found',
+  target: proposalTarget,
+  responses: { 200: { description: 'Approved and applied; the proposal as it is now', json: ZSodPolicyProposal } },
+  errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed', 'sod_policy_changed', 'conflicting_rights_held'],
+  handler: async ({ params, principal }, deps) => {
+    const now = deps.clock.now();
+    return reply(200, toPublicProposal(await deps.sodPolicy.approve(principal, params.id, now), now));
+  },
+});
+
+export const withdrawSodPolicyProposalOp = operation({
+  name: 'withdrawSodPolicyProposal', method: 'DELETE', route: 'sod-policy/proposals/{id}', tags: ['access'], summary: 'Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now',
+  auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-withdraw',
+  params: ZProposalParams, paramsError: 'sod_policy_proposal_not_found',
+  target: proposalTarget,
+  responses: { 200: { description: 'Withdrawn or rejected', json: ZSodPolicyProposal } },
+  errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed'],
+  handler: async ({ params, principal }, deps) => {
+    const now = deps.clock.now();
+    return reply(200, toPublicProposal(await deps.sodPolicy.withdraw(principal, params.id, now), now));
   },
 });
 
@@ -229,4 +291,4 @@ export const revokeSupportGrantOp = operation({
   },
 });
 
-export const accessRoutes = [createApiKeyOp, listApiKeysOp, revokeApiKeyOp, listRightsSetsOp, putRightsSetOp, deleteRightsSetOp, listRightsAssignmentsOp, putRightsAssignmentOp, deleteRightsAssignmentOp, readSodPolicyOp, putSodPolicyOp, createSupportGrantOp, listSupportGrantsOp, revokeSupportGrantOp];
+export const accessRoutes = [createApiKeyOp, listApiKeysOp, revokeApiKeyOp, listRightsSetsOp, putRightsSetOp, deleteRightsSetOp, listRightsAssignmentsOp, putRightsAssignmentOp, deleteRightsAssignmentOp, readSodPolicyOp, putSodPolicyOp, listSodPolicyProposalsOp, approveSodPolicyProposalOp, withdrawSodPolicyProposalOp, createSupportGrantOp, listSupportGrantsOp, revokeSupportGrantOp];

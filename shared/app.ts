@@ -19,6 +19,7 @@ import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
+import { SodPolicyProposals } from './auth/sod-policy-proposals';
 import { SupportGrants } from './auth/support-grants';
 import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
@@ -106,6 +107,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     }, { apiKeys, rights, grants: supportGrants, clock }),
     apiKeys,
     rights,
+    sodPolicy: new SodPolicyProposals(tenantRecords, rights, apiKeys),
     supportGrants,
     clock,
     cosmos,

@@ -1,6 +1,7 @@
 import type { ApiKeys } from './auth/api-keys';
 import type { Authenticator } from './auth/authenticate';
 import type { TenantRights } from './auth/rights';
+import type { SodPolicyProposals } from './auth/sod-policy-proposals';
 import type { SupportGrants } from './auth/support-grants';
 import type { Clock } from './clock';
 import type { Config } from './config';
@@ -37,6 +38,8 @@ export interface Deps {
   authenticator: Authenticator;
   apiKeys: ApiKeys;
   rights: TenantRights;
+  /** Changes of the SoD policy: a weakening waits for a second person (shared/auth/sod-policy-proposals.ts). */
+  sodPolicy: SodPolicyProposals;
   supportGrants: SupportGrants;
   clock: Clock;
   log: Logger;

@@ -533,10 +533,64 @@ export interface paths {
         };
         /** Segregation-of-duties policy */
         get: operations["readSodPolicy"];
-        /** Set the segregation-of-duties policy */
+        /**
+         * Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it
+         * @description A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (`POST /sod-policy/proposals/{id}/approve`) within 7 days. A policy that existing rights sets, assignments or API keys would break is refused (409 `conflicting_rights_held`, naming them), and nothing changes.
+         */
         put: operations["putSodPolicy"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sod-policy/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Proposed weakenings of the segregation-of-duties policy, newest first, with their state */
+        get: operations["listSodPolicyProposals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sod-policy/proposals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a proposed weakening of the SoD policy (never its proposer, through any credential); it applies at once */
+        post: operations["approveSodPolicyProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sod-policy/proposals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now */
+        delete: operations["withdrawSodPolicyProposal"];
         options?: never;
         head?: never;
         patch?: never;
@@ -589,7 +643,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "invalid_file_name" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_below_legal_floor" | "retention_shortening_refused" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "invalid_file_name" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_below_legal_floor" | "retention_shortening_refused" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -6882,7 +6936,7 @@ export interface operations {
                 from?: string;
                 to?: string;
                 actor?: string;
-                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
+                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
                 target?: string;
                 limit?: number;
                 continuationToken?: string;
@@ -6920,7 +6974,7 @@ export interface operations {
                                 grantId?: string;
                             };
                             /** @enum {string} */
-                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
+                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
                             target: string | null;
                             /** @enum {string} */
                             outcome: "success" | "refused" | "failed";
@@ -9082,7 +9136,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Saved */
+            /** @description Applied */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9097,6 +9151,54 @@ export interface operations {
                         /** Format: date-time */
                         updatedAt?: string;
                         updatedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                    };
+                };
+            };
+            /** @description A weakening: proposed, not applied; a second person approves it */
+            202: {
+                headers: {
+                    /** @description Where the created (or redirected-to) resource is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description The policy in force when it was proposed; approval applies the proposal only over exactly this */
+                        base: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description `conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off` */
+                        weakens: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
                             subject: string;
                             kind: string;
                             person?: string;
@@ -9167,6 +9269,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: conflicting_rights_held, sod_policy_changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/conflicting-rights-held",
+                     *       "title": "conflicting_rights_held",
+                     *       "status": 409,
+                     *       "code": "conflicting_rights_held",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "conflicting_rights_held" | "sod_policy_changed";
+                    };
+                };
+            };
             /** @description Problem: payload_too_large */
             413: {
                 headers: {
@@ -9206,6 +9329,594 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    listSodPolicyProposals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Proposals */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            /** @enum {string} */
+                            state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                            policy: {
+                                conflicts: [
+                                    "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                    "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                                ][];
+                                uploaderCannotApproveDisposal: boolean;
+                            };
+                            /** @description The policy in force when it was proposed; approval applies the proposal only over exactly this */
+                            base: {
+                                conflicts: [
+                                    "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                    "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                                ][];
+                                uploaderCannotApproveDisposal: boolean;
+                            };
+                            /** @description `conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off` */
+                            weakens: string[];
+                            /** Format: date-time */
+                            proposedAt: string;
+                            proposedBy: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            /** Format: date-time */
+                            expiresAt: string;
+                            /** Format: date-time */
+                            decidedAt?: string;
+                            decidedBy?: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    approveSodPolicyProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved and applied; the proposal as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description The policy in force when it was proposed; approval applies the proposal only over exactly this */
+                        base: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description `conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off` */
+                        weakens: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: sod_policy_proposal_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/sod-policy-proposal-not-found",
+                     *       "title": "sod_policy_proposal_not_found",
+                     *       "status": 404,
+                     *       "code": "sod_policy_proposal_not_found",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "sod_policy_proposal_not_found";
+                    };
+                };
+            };
+            /** @description Problem: sod_policy_proposal_closed, sod_policy_changed, conflicting_rights_held */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/sod-policy-proposal-closed",
+                     *       "title": "sod_policy_proposal_closed",
+                     *       "status": 409,
+                     *       "code": "sod_policy_proposal_closed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "sod_policy_proposal_closed" | "sod_policy_changed" | "conflicting_rights_held";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    withdrawSodPolicyProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn or rejected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description The policy in force when it was proposed; approval applies the proposal only over exactly this */
+                        base: {
+                            conflicts: [
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant",
+                                "documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant"
+                            ][];
+                            uploaderCannotApproveDisposal: boolean;
+                        };
+                        /** @description `conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off` */
+                        weakens: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: sod_policy_proposal_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/sod-policy-proposal-not-found",
+                     *       "title": "sod_policy_proposal_not_found",
+                     *       "status": 404,
+                     *       "code": "sod_policy_proposal_not_found",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "sod_policy_proposal_not_found";
+                    };
+                };
+            };
+            /** @description Problem: sod_policy_proposal_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/sod-policy-proposal-closed",
+                     *       "title": "sod_policy_proposal_closed",
+                     *       "status": 409,
+                     *       "code": "sod_policy_proposal_closed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "sod_policy_proposal_closed";
                     };
                 };
             };

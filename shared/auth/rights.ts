@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ArchiveError } from '../kernel/errors';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
-import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, sodRefusal, SodPolicy } from './sod';
+import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, heldConflicts, type RightsHolding, sodRefusal, SodPolicy } from './sod';
 import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from '../kernel/principal';
 
 export interface RightsSetRecord extends TenantRecord {
@@ -106,19 +106,53 @@ export class TenantRights {
     if (!(await this.records.delete(principal.tenantId, assignmentId(subject)))) throw new ArchiveError('rights_assignment_not_found');
   }
 
+  /** The policy with the version of its record (null: none stored, the default applies), for a conditional write. */
+  async versionedPolicy(tenantId: string): Promise<{ policy: SodPolicy; etag: string | null }> {
+    const found = await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy');
+    return found ? { policy: { conflicts: found.value.conflicts, uploaderCannotApproveDisposal: found.value.uploaderCannotApproveDisposal }, etag: found.etag } : { policy: DEFAULT_SOD_POLICY, etag: null };
+  }
+
   /**
-   * A new policy must not be violated by what exists already: every tenant set, and every
-   * built-in set that is assigned, held by a key or by the caller, is checked; the change is refused
-   * otherwise (so nobody is locked out by, or keeps holding, a pair the tenant just declared).
+   * A policy must not be violated by what exists already: every tenant set, and every built-in set
+   * that is assigned, held by an unrevoked key or by the caller, is checked; otherwise 409
+   * `conflicting_rights_held` naming the sets, their subjects and keys (so nobody is locked out by,
+   * or keeps holding, a pair the tenant just declared). Rights claimed only in other people's tokens
+   * are not known here: such a principal is refused at action time.
    */
-  async putPolicy(principal: Principal, policy: SodPolicy, keyRightsSets: string[], now: Date): Promise<SodPolicyRecord> {
+  async checkPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[]): Promise<void> {
     const tenantId = principal.tenantId;
     const [sets, assignments] = await Promise.all([this.records.list<RightsSetRecord>(tenantId, 'rights-set'), this.listAssignments(tenantId)]);
-    const held = new Set([...assignments.map((a) => a.rightsSet), ...keyRightsSets, principal.rightsSet].filter(isBuiltIn));
-    const candidates = [...sets.map((s) => ({ name: s.name, permissions: s.permissions })), ...[...held].map((name) => ({ name, permissions: [...BUILT_IN_RIGHTS_SETS[name]!] }))];
-    for (const c of candidates) assertNoConflict(c.permissions, policy, { rightsSet: c.name });
+    const holding = (rightsSet: string, permissions: readonly Permission[]): RightsHolding => ({
+      rightsSet,
+      permissions,
+      subjects: assignments.filter((a) => a.rightsSet === rightsSet).map((a) => a.subject),
+      apiKeys: keys.filter((k) => k.rightsSet === rightsSet).map((k) => k.keyId).sort(),
+      caller: principal.rightsSet === rightsSet,
+    });
+    const builtInHeld = new Set([...assignments.map((a) => a.rightsSet), ...keys.map((k) => k.rightsSet), principal.rightsSet].filter(isBuiltIn));
+    const conflicting = heldConflicts(policy, [
+      ...sets.map((s) => holding(s.name, s.permissions)),
+      ...[...builtInHeld].sort().map((name) => holding(name, BUILT_IN_RIGHTS_SETS[name]!)),
+    ]);
+    if (conflicting.length > 0) {
+      throw new ArchiveError('conflicting_rights_held', {
+        detail: `Under this policy ${conflicting.map((c) => c.rightsSet).join(', ')} would hold a conflicting pair. Nothing changed: change those sets, or reassign their holders and revoke their keys, first.`,
+        extensions: { holders: conflicting.map(({ permissions: _p, ...c }) => c) },
+      });
+    }
+  }
+
+  /**
+   * Stores a policy that `checkPolicy` accepts, only over the version `expected` (null: none stored
+   * yet); a policy changed meanwhile is 409 `sod_policy_changed`. Whether the change may apply at
+   * once (it does not weaken the policy) is decided by the caller (sod-policy-proposals.ts).
+   */
+  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], expected: string | null, now: Date): Promise<SodPolicyRecord> {
+    const tenantId = principal.tenantId;
+    await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal) };
-    await this.records.upsert(record);
+    const written = expected === null ? await this.records.create(record) : await this.records.replace(record, expected);
+    if (written !== 'created' && written !== 'replaced') throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
     return record;
   }
 }

@@ -10,6 +10,8 @@ export const SOD_RULES = {
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
   'approver-lowers-safeguards':
     'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, end the fiscal year earlier) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
+  'four-eyes-sod-policy':
+    'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs.',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 
@@ -27,6 +29,50 @@ export const DEFAULT_SOD_POLICY: SodPolicy = {
 
 export function sodRefusal(rule: SodRule, extensions: Record<string, unknown> = {}): ArchiveError {
   return new ArchiveError('segregation_of_duties', { detail: SOD_RULES[rule], extensions: { rule, ...extensions } });
+}
+
+/** How long a proposed weakening of the SoD policy waits for a second person before it lapses. */
+export const SOD_PROPOSAL_LIFETIME_DAYS = 7;
+
+const pairKey = ([a, b]: readonly [Permission, Permission]) => (a < b ? `${a}×${b}` : `${b}×${a}`);
+
+/**
+ * What `after` weakens compared with `before`: each declared pair it no longer declares
+ * (`conflict-removed:<a>×<b>`, halves in sorted order, whichever way round either policy lists them) and
+ * `uploader-rule-off` when the uploader may approve disposal again. Empty for a change that only
+ * strengthens or keeps the policy: such a change applies at once, a weakening needs a second person.
+ */
+export function weakenedBy(before: SodPolicy, after: SodPolicy): string[] {
+  const kept = new Set(after.conflicts.map(pairKey));
+  const removed = [...new Set(before.conflicts.map(pairKey))].filter((k) => !kept.has(k)).sort().map((k) => `conflict-removed:${k}`);
+  return before.uploaderCannotApproveDisposal && !after.uploaderCannotApproveDisposal ? [...removed, 'uploader-rule-off'] : removed;
+}
+
+/** The same rules, whatever the order or duplication of the pairs. */
+export const samePolicy = (a: SodPolicy, b: SodPolicy): boolean => weakenedBy(a, b).length === 0 && weakenedBy(b, a).length === 0;
+
+/** A rights set as a policy sees it: what it grants and who holds it now. */
+export interface RightsHolding {
+  rightsSet: string;
+  permissions: readonly Permission[];
+  /** Subjects the set is assigned to. */
+  subjects: string[];
+  /** Unrevoked API keys acting with the set. */
+  apiKeys: string[];
+  /** The principal changing the policy holds it (an assignment or its token's rights claim). */
+  caller: boolean;
+}
+
+/**
+ * The holdings a policy would make conflicting: a tenant set (held or not: its definition would break
+ * the policy), or a built-in set somebody holds. A stronger policy is refused while any exist, naming
+ * them, so nobody keeps (or is silently locked out by) a pair the tenant just declared.
+ */
+export function heldConflicts(policy: SodPolicy, holdings: readonly RightsHolding[]): (RightsHolding & { conflict: [Permission, Permission] })[] {
+  return holdings.flatMap((h) => {
+    const conflict = conflictIn(h.permissions, policy);
+    return conflict ? [{ ...h, conflict }] : [];
+  });
 }
 
 /** The first declared conflicting pair that `permissions` holds completely, if any. */

@@ -30,6 +30,10 @@ export const ZAuditAction = z.enum([
   'rights-assignment.delete',
   'sod-policy.read',
   'sod-policy.put',
+  /** A weakening of the SoD policy waits for a second person: listed, approved (then applied), withdrawn or rejected. */
+  'sod-policy.proposal-list',
+  'sod-policy.proposal-approve',
+  'sod-policy.proposal-withdraw',
   'support-grant.create',
   'support-grant.list',
   'support-grant.revoke',

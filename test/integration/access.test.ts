@@ -159,22 +159,24 @@ describe('rights sets and segregation of duties', () => {
     expect(bad.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'conflicting-permissions', conflict: ['documents:write', 'retention:approve'] });
     expect((await call(`${archive.url}/api-keys`, { ...jsonBody('POST', { name: 'k', rightsSet: 'all-in-one' }), token: admin })).json.code).toBe('rights_set_not_found');
 
-    // The tenant declares its own pair: download vs audit. An existing holder blocks the policy…
+    // The tenant declares its own pair: download vs audit. An existing holder blocks the policy (409 naming it), nothing changes…
+    const DEFAULT = ['documents:write', 'retention:approve'];
     expect((await put('/rights-assignments/erin', { rightsSet: 'auditor' })).status).toBe(200);
-    const blocked = await put('/sod-policy', { conflicts: [['documents:download', 'audit:read']] });
-    expect(blocked.json).toMatchObject({ status: 403, rule: 'conflicting-permissions', rightsSet: 'auditor' });
+    const blocked = await put('/sod-policy', { conflicts: [DEFAULT, ['documents:download', 'audit:read']] });
+    expect(blocked.json).toMatchObject({ status: 409, code: 'conflicting_rights_held', holders: [{ rightsSet: 'auditor', conflict: ['documents:download', 'audit:read'], subjects: ['erin'], apiKeys: [], caller: false }] });
+    expect((await call(`${archive.url}/sod-policy`, { token: admin })).json.conflicts).toEqual([DEFAULT]);
     await call(`${archive.url}/rights-assignments/erin`, { method: 'DELETE', token: admin });
     // …and the caller's own set too (tenant-admin holds both): nobody locks themselves out silently.
-    expect((await put('/sod-policy', { conflicts: [['documents:download', 'audit:read']] })).json.rightsSet).toBe('tenant-admin');
-    // A pair tenant-admin does not hold is accepted; then assigning or creating a set with it is refused.
-    expect((await put('/sod-policy', { conflicts: [['documents:write', 'audit:read']] })).status).toBe(200);
+    expect((await put('/sod-policy', { conflicts: [DEFAULT, ['documents:download', 'audit:read']] })).json.holders).toEqual([expect.objectContaining({ rightsSet: 'tenant-admin', caller: true })]);
+    // A pair tenant-admin does not hold is accepted at once (it only strengthens); then assigning or creating a set with it is refused.
+    expect((await put('/sod-policy', { conflicts: [DEFAULT, ['documents:write', 'audit:read']] })).status).toBe(200);
     expect((await put('/rights-sets/clerk', { permissions: ['documents:write', 'audit:read'] })).json.rule).toBe('conflicting-permissions');
     await put('/rights-sets/reader', { permissions: ['documents:read', 'audit:read'] });
     expect((await put('/rights-assignments/frank', { rightsSet: 'reader' })).status).toBe(200);
     // A token whose claimed set holds the pair is refused at action time.
     const claimed = await archive.token({ tenant, sub: 'gina', rights: 'archivist' });
     expect((await call(`${archive.url}/documents`, { token: claimed })).status).toBe(200);
-    await put('/sod-policy', { conflicts: [['documents:write', 'holds:place']] });
+    expect((await put('/sod-policy', { conflicts: [DEFAULT, ['documents:write', 'audit:read'], ['documents:write', 'holds:place']] })).status).toBe(200);
     const refused = await call(`${archive.url}/documents`, { token: claimed });
     expect(refused.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'conflicting-permissions' });
   });

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
-import { seedRightsSet } from '../support/rights-seed';
+import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
 import { ingest, startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
@@ -100,8 +100,7 @@ describe('rights ceiling (#12.5)', () => {
 describe('segregation of duties and four eyes by person (#12.6)', () => {
   it('an uploader cannot approve the disposal of their own upload through a key they minted', async () => {
     const tenant = newTenant('esc-disp');
-    const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });
-    expect((await call(`${archive.url}/sod-policy`, { ...json('PUT', { conflicts: [] }), token: admin })).status).toBe(200);
+    await seedSodPolicy(archive, tenant, { conflicts: [] });
     await seedRightsSet(archive, tenant, 'clerk', ['documents:read', 'documents:write', 'retention:approve', 'keys:manage']);
     await seedRightsSet(archive, tenant, 'approver', ['documents:read', 'retention:approve']);
     const clerk = await archive.token({ tenant, sub: 'uma', rights: 'clerk' });

@@ -10,7 +10,7 @@ import type { TenantRoute } from '../../shared/http/pipeline';
 import { LOCAL_AUDIENCE, mintToken, newSigningKey } from '../../local/oidc';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
-import { seedRightsSet } from '../support/rights-seed';
+import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
 
 const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant');
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
@@ -29,7 +29,6 @@ beforeAll(async () => {
   const tenantB = newTenant('mx-b');
   const tenantC = newTenant('mx-c');
   const token = (tenant: string, sub: string, extra: { rights?: string; kind?: 'support'; expiresIn?: number; audience?: string } = {}) => archive.token({ tenant, sub, ...extra });
-  const tenantAdminA = await token(A.tenant, 'admin-a', { rights: 'tenant-admin' });
   const writer = await token(A.tenant, 'writer-a', { rights: 'archivist' });
   const up = await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token: writer });
   A.doc = up.json.id;
@@ -40,7 +39,7 @@ beforeAll(async () => {
     const res = await call(`${archive.url}${path}`, { ...json('PUT', body), token: tenantAdmin });
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${res.bytes.toString()}`);
   };
-  await put(tenantAdminA, '/sod-policy', { conflicts: [] });
+  await seedSodPolicy(archive, A.tenant, { conflicts: [] });
   // Rights ceiling: only a principal holding every permission may grant them all; the operator seeds that set.
   await seedRightsSet(archive, A.tenant, 'everything', PERMISSIONS);
   A.admin = await token(A.tenant, 'admin-a', { rights: 'everything' });
@@ -55,8 +54,7 @@ beforeAll(async () => {
   A.grantId = (await call(`${archive.url}/support-grants`, { ...json('POST', { ticket: 'MX-1', expiresAt: inDays(1) }), token: A.admin })).json.id;
 
   // Tenant B: principals holding every permission.
-  const adminB = await token(tenantB, 'admin-b', { rights: 'tenant-admin' });
-  await put(adminB, '/sod-policy', { conflicts: [] });
+  await seedSodPolicy(archive, tenantB, { conflicts: [] });
   await seedRightsSet(archive, tenantB, 'everything', PERMISSIONS);
   B.tenant = tenantB;
   B.root = await token(tenantB, 'root-b', { rights: 'everything' });

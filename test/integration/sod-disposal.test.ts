@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { call } from '../support/http';
 import { newTenant } from '../support/harness';
-import { seedRightsSet } from '../support/rights-seed';
+import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
 import { ingest, startWormArchive, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
@@ -16,9 +16,8 @@ const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(
 it('refuses the uploader (403 naming the rule, audited), skips their documents in a bulk approval, lets someone else approve', async () => {
   const tenant = newTenant('sod-disp');
   const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });
-  const put = (path: string, body: unknown) => call(`${archive.url}${path}`, { ...json('PUT', body), token: admin });
   // A tenant that lets one clerk both upload and approve (no declared conflict), so only the action-time rule stands.
-  expect((await put('/sod-policy', { conflicts: [] })).status).toBe(200);
+  await seedSodPolicy(archive, tenant, { conflicts: [] });
   // tenant-admin may not grant documents:write (rights ceiling): the clerk's set comes from the operator, named in the token.
   await seedRightsSet(archive, tenant, 'clerk', ['documents:read', 'documents:write', 'retention:approve']);
   const clerk = await archive.token({ tenant, sub: 'clerk-1', rights: 'clerk' });

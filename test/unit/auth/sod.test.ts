@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { assertMayApproveDisposal, assertMayLowerSafeguards, assertWithinCeiling, conflictIn, DEFAULT_SOD_POLICY, samePerson, SodPolicy } from '../../../shared/auth/sod';
+import { assertMayApproveDisposal, assertMayLowerSafeguards, assertWithinCeiling, conflictIn, DEFAULT_SOD_POLICY, heldConflicts, samePerson, samePolicy, SOD_RULES, SodPolicy, weakenedBy } from '../../../shared/auth/sod';
 import { PERMISSIONS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { statusOf } from '../../../shared/http/problem';
@@ -62,5 +62,54 @@ describe('rights ceiling and person-level identity (#12.5, #12.6)', () => {
     const managerKey: Principal = { ...principal('apikey:0456'), kind: 'client', person: 'carol', permissions: new Set<Permission>(['retention:manage']), personPermissions: new Set<Permission>(['retention:manage', 'retention:approve']) };
     expect(refusal(() => assertMayLowerSafeguards(managerKey, ['disposal-approval-off'])).rule).toBe('approver-lowers-safeguards');
     expect(() => assertMayLowerSafeguards({ ...managerKey, personPermissions: new Set<Permission>(['retention:manage']) }, ['disposal-approval-off'])).not.toThrow();
+  });
+});
+
+describe('weakening the SoD policy needs a second person: what counts as a weakening', () => {
+  const W: [Permission, Permission] = ['documents:write', 'retention:approve'];
+  const policy = (conflicts: [Permission, Permission][], uploaderCannotApproveDisposal = true): SodPolicy => ({ conflicts, uploaderCannotApproveDisposal });
+
+  it('names each removed pair and the uploader rule turned off; adding pairs or turning the rule on weakens nothing', () => {
+    expect(weakenedBy(DEFAULT_SOD_POLICY, policy([]))).toEqual(['conflict-removed:documents:write×retention:approve']);
+    expect(weakenedBy(DEFAULT_SOD_POLICY, policy([W], false))).toEqual(['uploader-rule-off']);
+    expect(weakenedBy(DEFAULT_SOD_POLICY, policy([], false))).toEqual(['conflict-removed:documents:write×retention:approve', 'uploader-rule-off']);
+    expect(weakenedBy(DEFAULT_SOD_POLICY, policy([W, ['audit:read', 'keys:manage']]))).toEqual([]);
+    expect(weakenedBy(policy([W], false), policy([W], true))).toEqual([]);
+    // A mixed change (one pair swapped for another) is a weakening.
+    expect(weakenedBy(DEFAULT_SOD_POLICY, policy([['audit:read', 'keys:manage']]))).toEqual(['conflict-removed:documents:write×retention:approve']);
+  });
+
+  it('a pair is the same pair either way round, and listing it twice changes nothing', () => {
+    expect(weakenedBy(DEFAULT_SOD_POLICY, policy([['retention:approve', 'documents:write']]))).toEqual([]);
+    expect(weakenedBy(policy([W, W, ['retention:approve', 'documents:write']]), policy([W]))).toEqual([]);
+    expect(samePolicy(policy([W, ['keys:manage', 'audit:read']]), policy([['audit:read', 'keys:manage'], ['retention:approve', 'documents:write']]))).toBe(true);
+    expect(samePolicy(DEFAULT_SOD_POLICY, policy([W], false))).toBe(false);
+  });
+
+  it('property: nothing is weakened exactly when every pair is kept and the uploader rule is not turned off', () => {
+    const pair = fc.tuple(fc.constantFrom(...PERMISSIONS), fc.constantFrom(...PERMISSIONS)).filter(([a, b]) => a !== b);
+    const arbPolicy = fc.record({ conflicts: fc.array(pair, { maxLength: 6 }), uploaderCannotApproveDisposal: fc.boolean() });
+    fc.assert(
+      fc.property(arbPolicy, arbPolicy, (before, after) => {
+        const key = ([a, b]: [Permission, Permission]) => [a, b].sort().join(' ');
+        const kept = new Set(after.conflicts.map(key));
+        const safe = before.conflicts.every((p) => kept.has(key(p))) && (!before.uploaderCannotApproveDisposal || after.uploaderCannotApproveDisposal);
+        return (weakenedBy(before, after).length === 0) === safe && weakenedBy(before, before).length === 0;
+      }),
+    );
+  });
+
+  it('a stronger policy names every holding it would make conflicting, and only those', () => {
+    const holding = (rightsSet: string, permissions: Permission[], subjects: string[] = []) => ({ rightsSet, permissions, subjects, apiKeys: [], caller: false });
+    const stronger = policy([W, ['documents:download', 'audit:read']]);
+    const found = heldConflicts(stronger, [holding('auditor', ['documents:read', 'documents:download', 'audit:read'], ['erin']), holding('uploader', ['documents:read', 'documents:write'])]);
+    expect(found.map((h) => [h.rightsSet, h.conflict, h.subjects])).toEqual([['auditor', ['documents:download', 'audit:read'], ['erin']]]);
+    expect(heldConflicts(DEFAULT_SOD_POLICY, [holding('auditor', ['documents:download', 'audit:read'])])).toEqual([]);
+  });
+
+  it('the four-eyes rule is declared, and a changed policy or conflicting holders answer 409', () => {
+    expect(SOD_RULES['four-eyes-sod-policy']).toMatch(/second person/);
+    expect(statusOf('sod_policy_changed')).toBe(409);
+    expect(statusOf('conflicting_rights_held')).toBe(409);
   });
 });

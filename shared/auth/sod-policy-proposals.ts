@@ -1,0 +1,169 @@
+/**
+ * Four eyes over the segregation-of-duties policy. A change that weakens it (removes a conflicting
+ * pair, or lets the uploader approve disposal) is stored as a proposal; a second person with
+ * rights:manage approves it, and only then does it apply. Otherwise one rights:manage account could
+ * switch a rule off, grant itself (or a key) the pair, and act under it. A change that only
+ * strengthens applies at once.
+ */
+import { ArchiveError } from '../kernel/errors';
+import { personOf, type Principal } from '../kernel/principal';
+import type { TenantRecord, TenantRecordsPort } from '../ports';
+import { uuidv7 } from '../ids';
+import type { ApiKeys } from './api-keys';
+import { actor, type SodPolicyRecord, type TenantRights } from './rights';
+import { samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodRefusal, weakenedBy } from './sod';
+
+type Actor = { subject: string; kind: string; person: string };
+
+export interface SodPolicyProposalRecord extends TenantRecord {
+  type: 'sod-policy-proposal';
+  proposalId: string;
+  /** The policy as it would be once approved. */
+  policy: SodPolicy;
+  /** The policy in force when it was proposed: approval applies it only over exactly this. */
+  base: SodPolicy;
+  /** What it weakens (`weakenedBy`). */
+  weakens: string[];
+  proposedAt: string;
+  proposedBy: Actor;
+  expiresAt: string;
+  /** Stored state; a pending proposal past `expiresAt` reads as `expired`. */
+  state: 'pending' | 'approved' | 'withdrawn' | 'rejected';
+  decidedAt?: string;
+  decidedBy?: Actor;
+}
+
+export type ProposalState = SodPolicyProposalRecord['state'] | 'expired';
+
+export interface PublicSodPolicyProposal {
+  id: string;
+  state: ProposalState;
+  policy: SodPolicy;
+  base: SodPolicy;
+  weakens: string[];
+  proposedAt: string;
+  proposedBy: Actor;
+  expiresAt: string;
+  decidedAt?: string;
+  decidedBy?: Actor;
+}
+
+const DAY = 24 * 3600 * 1000;
+const proposalId = (id: string) => `sod-policy-proposal:${id}`;
+
+export const stateOf = (p: SodPolicyProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
+
+export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicSodPolicyProposal {
+  return {
+    id: p.proposalId,
+    state: stateOf(p, now),
+    policy: p.policy,
+    base: p.base,
+    weakens: p.weakens,
+    proposedAt: p.proposedAt,
+    proposedBy: p.proposedBy,
+    expiresAt: p.expiresAt,
+    ...(p.decidedAt ? { decidedAt: p.decidedAt, decidedBy: p.decidedBy } : {}),
+  };
+}
+
+const stripped = (p: SodPolicy): SodPolicy => ({ conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal });
+
+export class SodPolicyProposals {
+  constructor(
+    private readonly records: TenantRecordsPort,
+    private readonly rights: TenantRights,
+    private readonly apiKeys: ApiKeys,
+  ) {}
+
+  /** Keys that still act (unrevoked), by rights set: a stronger policy must not be broken by them. */
+  private async keysOf(tenantId: string): Promise<{ keyId: string; rightsSet: string }[]> {
+    return (await this.apiKeys.list(tenantId)).filter((k) => !k.revokedAt).map((k) => ({ keyId: k.keyId, rightsSet: k.rightsSet }));
+  }
+
+  /**
+   * `PUT /sod-policy`: a change that does not weaken applies at once (`applied`); a weakening is
+   * stored as a pending proposal (`proposed`) and changes nothing yet. Either way, a policy that
+   * existing holdings would break is refused (409 `conflicting_rights_held`), even as a proposal.
+   */
+  async change(principal: Principal, wanted: SodPolicy, now: Date): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
+    const tenantId = principal.tenantId;
+    const policy = stripped(wanted);
+    const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId), this.keysOf(tenantId)]);
+    const weakens = weakenedBy(base, policy);
+    if (weakens.length === 0) return { applied: await this.rights.putPolicy(principal, policy, keys, etag, now) };
+    // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval.
+    await this.rights.checkPolicy(principal, policy, keys);
+    const id = uuidv7(now.getTime());
+    const proposal: SodPolicyProposalRecord = {
+      id: proposalId(id),
+      tenantId,
+      type: 'sod-policy-proposal',
+      proposalId: id,
+      policy,
+      base,
+      weakens,
+      proposedAt: now.toISOString(),
+      proposedBy: actor(principal),
+      expiresAt: new Date(now.getTime() + SOD_PROPOSAL_LIFETIME_DAYS * DAY).toISOString(),
+      state: 'pending',
+    };
+    await this.records.create(proposal);
+    return { proposed: proposal };
+  }
+
+  /** Every proposal, newest first, with its state now. */
+  async list(tenantId: string): Promise<SodPolicyProposalRecord[]> {
+    return (await this.records.list<SodPolicyProposalRecord>(tenantId, 'sod-policy-proposal')).sort((a, b) => b.proposalId.localeCompare(a.proposalId));
+  }
+
+  private async pending(principal: Principal, id: string, now: Date): Promise<{ value: SodPolicyProposalRecord; etag: string }> {
+    const found = await this.records.get<SodPolicyProposalRecord>(principal.tenantId, proposalId(id), 'sod-policy-proposal');
+    if (!found) throw new ArchiveError('sod_policy_proposal_not_found', { detail: `The tenant has no proposal ${id.slice(0, 64)}.` });
+    const state = stateOf(found.value, now);
+    if (state !== 'pending') {
+      throw new ArchiveError('sod_policy_proposal_closed', { detail: `The proposal is ${state}; propose the change again if it is still wanted.`, extensions: { state } });
+    }
+    return found;
+  }
+
+  /**
+   * A second person approves: not the proposer, through any credential (403, rule
+   * `four-eyes-sod-policy`). It applies only over the policy it was proposed against (409
+   * `sod_policy_changed` otherwise: propose again against the policy now) and only if no holding
+   * conflicts with it. The proposal is claimed first, so two approvals cannot both apply it; if the
+   * policy cannot be written, it is pending again.
+   */
+  async approve(principal: Principal, id: string, now: Date): Promise<SodPolicyProposalRecord> {
+    const found = await this.pending(principal, id, now);
+    const proposal = found.value;
+    if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
+    const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId), this.keysOf(principal.tenantId)]);
+    if (!samePolicy(current, proposal.base)) {
+      throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
+    }
+    await this.rights.checkPolicy(principal, proposal.policy, keys);
+    const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal) };
+    if ((await this.records.replace(approved, found.etag)) === 'conflict') {
+      throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
+    }
+    try {
+      await this.rights.putPolicy(principal, proposal.policy, keys, etag, now);
+    } catch (err) {
+      await this.records.upsert(proposal);
+      throw err;
+    }
+    return approved;
+  }
+
+  /** The proposer withdraws it, or another person with rights:manage rejects it; either way it never applies. */
+  async withdraw(principal: Principal, id: string, now: Date): Promise<SodPolicyProposalRecord> {
+    const found = await this.pending(principal, id, now);
+    const state = samePerson(principal, found.value.proposedBy) ? 'withdrawn' : 'rejected';
+    const closed: SodPolicyProposalRecord = { ...found.value, state, decidedAt: now.toISOString(), decidedBy: actor(principal) };
+    if ((await this.records.replace(closed, found.etag)) === 'conflict') {
+      throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
+    }
+    return closed;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Four eyes over the segregation-of-duties policy: one rights:manage account cannot switch a rule off,
+ * through any credential of its person; a stronger policy applies at once unless existing rights break it.
+ */
+import { call } from '../support/http';
+import { FakeClock } from '../support/fake-clock';
+import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedRightsSet } from '../support/rights-seed';
+
+let archive: TestArchive;
+let clock: FakeClock;
+beforeAll(async () => {
+  archive = await startTestArchive();
+  clock = new FakeClock(new Date());
+  archive.host.deps.clock = clock;
+});
+afterAll(() => archive.stop());
+
+const DEFAULT = ['documents:write', 'retention:approve'];
+const DAY = 86400_000;
+const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+const withKey = (key: string, init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string>), Authorization: `ApiKey ${key}` } });
+
+interface Entry { action: string; status: number; detail?: string; target: string | null; actor: { subject: string; person?: string } }
+async function auditOf(tenant: string, prefix = 'sod-policy.'): Promise<[string, number, string | null, string | null, string | undefined][]> {
+  const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+  const items = (await call(`${archive.url}/audit?limit=500`, { token: auditor })).json.items as Entry[];
+  return items.filter((e) => e.action.startsWith(prefix) && e.action !== 'sod-policy.read').reverse().map((e) => [e.action, e.status, e.detail ?? null, e.target, e.actor.person]);
+}
+
+async function tenantWithAdmins(prefix: string) {
+  const tenant = newTenant(prefix);
+  const alice = await archive.token({ tenant, sub: 'alice', rights: 'tenant-admin' });
+  const bob = await archive.token({ tenant, sub: 'bob', rights: 'tenant-admin' });
+  const as = (token: string) => ({
+    put: (body: unknown) => call(`${archive.url}/sod-policy`, { ...json('PUT', body), token }),
+    approve: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}/approve`, { method: 'POST', token }),
+    withdraw: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}`, { method: 'DELETE', token }),
+  });
+  const policy = async () => (await call(`${archive.url}/sod-policy`, { token: bob })).json;
+  return { tenant, alice, bob, asAlice: as(alice), asBob: as(bob), policy };
+}
+
+it('a weakening by one person is only proposed and changes nothing; its proposer cannot approve it, nor through their own key; a second person does, and then it applies', async () => {
+  const { tenant, alice, bob, asAlice, asBob, policy } = await tenantWithAdmins('sodp-4eyes');
+  // A set holding the default conflicting pair (seeded by the operator): whoever claims it is refused at action time.
+  await seedRightsSet(archive, tenant, 'clerk', ['documents:read', 'documents:write', 'retention:approve']);
+  const clerk = await archive.token({ tenant, sub: 'carl', rights: 'clerk' });
+  expect((await call(`${archive.url}/documents`, { token: clerk })).json).toMatchObject({ status: 403, rule: 'conflicting-permissions' });
+
+  const proposed = await asAlice.put({ conflicts: [] });
+  expect(proposed.status).toBe(202);
+  const id = proposed.json.id as string;
+  expect(proposed.headers.get('location')).toBe(`/api/sod-policy/proposals/${id}`);
+  expect(proposed.json).toMatchObject({ state: 'pending', policy: { conflicts: [], uploaderCannotApproveDisposal: true }, base: { conflicts: [DEFAULT] }, weakens: ['conflict-removed:documents:write×retention:approve'], proposedBy: { subject: 'alice', person: 'alice' } });
+  expect(Date.parse(proposed.json.expiresAt) - Date.parse(proposed.json.proposedAt)).toBe(7 * DAY);
+  // Pending: the policy is as it was, and the pair is still refused.
+  expect((await policy()).conflicts).toEqual([DEFAULT]);
+  expect((await call(`${archive.url}/documents`, { token: clerk })).json).toMatchObject({ status: 403, rule: 'conflicting-permissions' });
+
+  // The proposer cannot approve: neither herself nor through an API key she minted (it acts for her).
+  const mint = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'alice-admin', rightsSet: 'tenant-admin' }), token: alice });
+  expect(mint.status).toBe(201);
+  const viaKey = await call(`${archive.url}/sod-policy/proposals/${id}/approve`, withKey(mint.json.key, { method: 'POST' }));
+  expect(viaKey.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'four-eyes-sod-policy', proposedBy: 'alice' });
+  expect((await asAlice.approve(id)).json).toMatchObject({ status: 403, rule: 'four-eyes-sod-policy' });
+  expect((await policy()).conflicts).toEqual([DEFAULT]);
+
+  const listed = await call(`${archive.url}/sod-policy/proposals`, { token: bob });
+  expect(listed.json.items).toEqual([expect.objectContaining({ id, state: 'pending' })]);
+
+  const approved = await asBob.approve(id);
+  expect(approved.status).toBe(200);
+  expect(approved.json).toMatchObject({ id, state: 'approved', decidedBy: { subject: 'bob', person: 'bob' } });
+  expect(await policy()).toMatchObject({ conflicts: [], uploaderCannotApproveDisposal: true });
+  expect((await call(`${archive.url}/documents`, { token: clerk })).status).toBe(200);
+  // Decided once: a second approval (or a withdrawal) is 409.
+  expect((await asBob.approve(id)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed', state: 'approved' });
+  expect((await asAlice.withdraw(id)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed' });
+
+  const target = `sod-policy-proposal:${id}`;
+  expect(await auditOf(tenant)).toEqual([
+    ['sod-policy.put', 202, 'proposed', target, 'alice'],
+    ['sod-policy.proposal-approve', 403, 'segregation_of_duties:four-eyes-sod-policy', target, 'alice'],
+    ['sod-policy.proposal-approve', 403, 'segregation_of_duties:four-eyes-sod-policy', target, 'alice'],
+    ['sod-policy.proposal-list', 200, null, null, 'bob'],
+    ['sod-policy.proposal-approve', 200, null, target, 'bob'],
+    ['sod-policy.proposal-approve', 409, 'sod_policy_proposal_closed', target, 'bob'],
+    ['sod-policy.proposal-withdraw', 409, 'sod_policy_proposal_closed', target, 'alice'],
+  ]);
+});
+
+it('a stronger policy applies at once; one that existing assignments, keys or sets would break is refused (409 naming them) and nothing changes', async () => {
+  const { tenant, asAlice, policy } = await tenantWithAdmins('sodp-strong');
+  // Holders of documents:read with documents:write: erin by assignment, an upload key, and a tenant set.
+  await seedRightsSet(archive, tenant, 'admin-writer', ['documents:read', 'documents:write', 'rights:manage']);
+  const dora = await archive.token({ tenant, sub: 'dora', rights: 'admin-writer' });
+  expect((await call(`${archive.url}/rights-assignments/erin`, { ...json('PUT', { rightsSet: 'uploader' }), token: dora })).status).toBe(200);
+  const ines = await archive.token({ tenant, sub: 'ines', rights: 'integration-admin' });
+  const key = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'scanner', rightsSet: 'uploader' }), token: ines });
+  expect(key.status).toBe(201);
+
+  const refused = await asAlice.put({ conflicts: [DEFAULT, ['documents:read', 'documents:write']] });
+  expect(refused.status).toBe(409);
+  expect(refused.json).toMatchObject({ code: 'conflicting_rights_held' });
+  expect(refused.json.holders).toEqual([
+    { rightsSet: 'admin-writer', conflict: ['documents:read', 'documents:write'], subjects: [], apiKeys: [], caller: false },
+    { rightsSet: 'uploader', conflict: ['documents:read', 'documents:write'], subjects: ['erin'], apiKeys: [key.json.id], caller: false },
+  ]);
+  expect((await policy()).conflicts).toEqual([DEFAULT]);
+  // The same holders block a weakening that also adds the pair: not even proposed.
+  expect((await asAlice.put({ conflicts: [['documents:read', 'documents:write']] })).json.code).toBe('conflicting_rights_held');
+  expect((await call(`${archive.url}/sod-policy/proposals`, { token: dora })).json.items).toEqual([]);
+
+  // A pair nobody holds: applied at once, no proposal.
+  const stronger = await asAlice.put({ conflicts: [DEFAULT, ['documents:write', 'holds:place']], uploaderCannotApproveDisposal: true });
+  expect(stronger.status).toBe(200);
+  expect((await policy()).conflicts).toEqual([DEFAULT, ['documents:write', 'holds:place']]);
+  expect(await auditOf(tenant, 'sod-policy.put')).toEqual([
+    ['sod-policy.put', 409, 'conflicting_rights_held', 'sod-policy', 'alice'],
+    ['sod-policy.put', 409, 'conflicting_rights_held', 'sod-policy', 'alice'],
+    ['sod-policy.put', 200, null, 'sod-policy', 'alice'],
+  ]);
+});
+
+it('turning the uploader rule off is a weakening; a policy changed meanwhile voids the approval (409); proposals are withdrawn, rejected, or lapse after 7 days', async () => {
+  const { tenant, asAlice, asBob, bob, policy } = await tenantWithAdmins('sodp-life');
+  const off = await asAlice.put({ conflicts: [DEFAULT], uploaderCannotApproveDisposal: false });
+  expect(off.json).toMatchObject({ state: 'pending', weakens: ['uploader-rule-off'] });
+  // Alice strengthens meanwhile (applies at once); Bob's approval of the older proposal no longer fits the policy.
+  expect((await asAlice.put({ conflicts: [DEFAULT, ['documents:write', 'holds:place']] })).status).toBe(200);
+  expect((await asBob.approve(off.json.id)).json).toMatchObject({ status: 409, code: 'sod_policy_changed' });
+  expect(await policy()).toMatchObject({ uploaderCannotApproveDisposal: true });
+
+  // The proposer withdraws; another person rejects.
+  expect((await asAlice.withdraw(off.json.id)).json).toMatchObject({ state: 'withdrawn', decidedBy: { person: 'alice' } });
+  const again = await asAlice.put({ conflicts: [DEFAULT], uploaderCannotApproveDisposal: false });
+  expect((await asBob.withdraw(again.json.id)).json).toMatchObject({ state: 'rejected', decidedBy: { person: 'bob' } });
+  expect((await asBob.approve(again.json.id)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed', state: 'rejected' });
+  expect(await auditOf(tenant, 'sod-policy.proposal-withdraw')).toEqual([
+    ['sod-policy.proposal-withdraw', 200, null, `sod-policy-proposal:${off.json.id}`, 'alice'],
+    ['sod-policy.proposal-withdraw', 200, null, `sod-policy-proposal:${again.json.id}`, 'bob'],
+  ]);
+
+  // Unapproved for 7 days: it lapses.
+  const late = await asAlice.put({ conflicts: [DEFAULT], uploaderCannotApproveDisposal: false });
+  clock.advance(7 * DAY + 1000);
+  expect((await asBob.approve(late.json.id)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed', state: 'expired' });
+  const states = (await call(`${archive.url}/sod-policy/proposals`, { token: bob })).json.items.map((p: { id: string; state: string }) => [p.id, p.state]);
+  expect(states).toEqual([
+    [late.json.id, 'expired'],
+    [again.json.id, 'rejected'],
+    [off.json.id, 'withdrawn'],
+  ]);
+  expect(await policy()).toMatchObject({ uploaderCannotApproveDisposal: true });
+  // An id that is no proposal of this tenant: 404.
+  expect((await asBob.approve('0190aaaa-0000-7000-8000-000000000001')).json.code).toBe('sod_policy_proposal_not_found');
+});
