@@ -192,7 +192,9 @@ const ZSodPolicyProposal = z.strictObject({
   expiresAt: ZInstant,
   decidedAt: ZInstant.optional(),
   decidedBy: ZActor.optional(),
+  decisionReason: z.string().optional(),
 });
+const ZApproveProposal = z.strictObject({ reason: z.string().trim().min(1).max(500) });
 const ZProposalParams = z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
 const proposalTarget = (p: { id: string }) => `sod-policy-proposal:${p.id}`;
 
@@ -233,11 +235,12 @@ export const approveSodPolicyProposalOp = operation({
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-approve',
   params: ZProposalParams, paramsError: 'sod_policy_proposal_not_found',
   target: proposalTarget,
+  body: { json: ZApproveProposal, example: { reason: 'Clerks upload and approve in our two-person office; agreed with the auditor' } },
   responses: { 200: { description: 'Approved and applied; the proposal as it is now', json: ZSodPolicyProposal } },
   errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed', 'sod_policy_changed', 'conflicting_rights_held'],
-  handler: async ({ params, principal }, deps) => {
+  handler: async ({ params, body, principal }, deps) => {
     const now = deps.clock.now();
-    return reply(200, toPublicProposal(await deps.sodPolicy.approve(principal, params.id, now), now));
+    return reply(200, toPublicProposal(await deps.sodPolicy.approve(principal, params.id, body.reason, now), now));
   },
 });
 

@@ -9203,6 +9203,7 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                        decisionReason?: string;
                     };
                 };
             };
@@ -9454,6 +9455,7 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             };
+                            decisionReason?: string;
                         }[];
                     };
                 };
@@ -9578,7 +9580,18 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Clerks upload and approve in our two-person office; agreed with the auditor"
+                 *     }
+                 */
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
         responses: {
             /** @description Approved and applied; the proposal as it is now */
             200: {
@@ -9623,6 +9636,28 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                        decisionReason?: string;
+                    };
+                };
+            };
+            /** @description Problem: bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/bad-request",
+                     *       "title": "bad_request",
+                     *       "status": 400,
+                     *       "code": "bad_request",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "bad_request";
                     };
                 };
             };
@@ -9707,6 +9742,48 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "sod_policy_proposal_closed" | "sod_policy_changed" | "conflicting_rights_held";
+                    };
+                };
+            };
+            /** @description Problem: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/payload-too-large",
+                     *       "title": "payload_too_large",
+                     *       "status": 413,
+                     *       "code": "payload_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unsupported-media-type",
+                     *       "title": "unsupported_media_type",
+                     *       "status": 415,
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unsupported_media_type";
                     };
                 };
             };
@@ -9833,6 +9910,7 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                        decisionReason?: string;
                     };
                 };
             };

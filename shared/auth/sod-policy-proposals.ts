@@ -31,6 +31,8 @@ export interface SodPolicyProposalRecord extends TenantRecord {
   state: 'pending' | 'approved' | 'withdrawn' | 'rejected';
   decidedAt?: string;
   decidedBy?: Actor;
+  /** Why the approver agreed. */
+  decisionReason?: string;
 }
 
 export type ProposalState = SodPolicyProposalRecord['state'] | 'expired';
@@ -46,6 +48,7 @@ export interface PublicSodPolicyProposal {
   expiresAt: string;
   decidedAt?: string;
   decidedBy?: Actor;
+  decisionReason?: string;
 }
 
 const DAY = 24 * 3600 * 1000;
@@ -64,6 +67,7 @@ export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicS
     proposedBy: p.proposedBy,
     expiresAt: p.expiresAt,
     ...(p.decidedAt ? { decidedAt: p.decidedAt, decidedBy: p.decidedBy } : {}),
+    ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}),
   };
 }
 
@@ -134,7 +138,7 @@ export class SodPolicyProposals {
    * conflicts with it. The proposal is claimed first, so two approvals cannot both apply it; if the
    * policy cannot be written, it is pending again.
    */
-  async approve(principal: Principal, id: string, now: Date): Promise<SodPolicyProposalRecord> {
+  async approve(principal: Principal, id: string, reason: string, now: Date): Promise<SodPolicyProposalRecord> {
     const found = await this.pending(principal, id, now);
     const proposal = found.value;
     if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
@@ -143,7 +147,7 @@ export class SodPolicyProposals {
       throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
     }
     await this.rights.checkPolicy(principal, proposal.policy, keys);
-    const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal) };
+    const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
     if ((await this.records.replace(approved, found.etag)) === 'conflict') {
       throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
     }

@@ -163,7 +163,12 @@ describe('rights sets and segregation of duties', () => {
     const DEFAULT = ['documents:write', 'retention:approve'];
     expect((await put('/rights-assignments/erin', { rightsSet: 'auditor' })).status).toBe(200);
     const blocked = await put('/sod-policy', { conflicts: [DEFAULT, ['documents:download', 'audit:read']] });
-    expect(blocked.json).toMatchObject({ status: 409, code: 'conflicting_rights_held', holders: [{ rightsSet: 'auditor', conflict: ['documents:download', 'audit:read'], subjects: ['erin'], apiKeys: [], caller: false }] });
+    // Every holding is named at once: erin's auditor set, and the caller's own tenant-admin.
+    expect(blocked.json).toMatchObject({ status: 409, code: 'conflicting_rights_held' });
+    expect(blocked.json.holders).toEqual([
+      { rightsSet: 'auditor', conflict: ['documents:download', 'audit:read'], subjects: ['erin'], apiKeys: [], caller: false },
+      { rightsSet: 'tenant-admin', conflict: ['documents:download', 'audit:read'], subjects: [], apiKeys: [], caller: true },
+    ]);
     expect((await call(`${archive.url}/sod-policy`, { token: admin })).json.conflicts).toEqual([DEFAULT]);
     await call(`${archive.url}/rights-assignments/erin`, { method: 'DELETE', token: admin });
     // …and the caller's own set too (tenant-admin holds both): nobody locks themselves out silently.

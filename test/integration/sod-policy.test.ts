@@ -34,7 +34,7 @@ async function tenantWithAdmins(prefix: string) {
   const bob = await archive.token({ tenant, sub: 'bob', rights: 'tenant-admin' });
   const as = (token: string) => ({
     put: (body: unknown) => call(`${archive.url}/sod-policy`, { ...json('PUT', body), token }),
-    approve: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}/approve`, { method: 'POST', token }),
+    approve: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}/approve`, { ...json('POST', { reason: 'agreed' }), token }),
     withdraw: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}`, { method: 'DELETE', token }),
   });
   const policy = async () => (await call(`${archive.url}/sod-policy`, { token: bob })).json;
@@ -61,7 +61,7 @@ it('a weakening by one person is only proposed and changes nothing; its proposer
   // The proposer cannot approve: neither herself nor through an API key she minted (it acts for her).
   const mint = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'alice-admin', rightsSet: 'tenant-admin' }), token: alice });
   expect(mint.status).toBe(201);
-  const viaKey = await call(`${archive.url}/sod-policy/proposals/${id}/approve`, withKey(mint.json.key, { method: 'POST' }));
+  const viaKey = await call(`${archive.url}/sod-policy/proposals/${id}/approve`, withKey(mint.json.key, json('POST', { reason: 'agreed' })));
   expect(viaKey.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'four-eyes-sod-policy', proposedBy: 'alice' });
   expect((await asAlice.approve(id)).json).toMatchObject({ status: 403, rule: 'four-eyes-sod-policy' });
   expect((await policy()).conflicts).toEqual([DEFAULT]);
@@ -71,7 +71,7 @@ it('a weakening by one person is only proposed and changes nothing; its proposer
 
   const approved = await asBob.approve(id);
   expect(approved.status).toBe(200);
-  expect(approved.json).toMatchObject({ id, state: 'approved', decidedBy: { subject: 'bob', person: 'bob' } });
+  expect(approved.json).toMatchObject({ id, state: 'approved', decidedBy: { subject: 'bob', person: 'bob' }, decisionReason: 'agreed' });
   expect(await policy()).toMatchObject({ conflicts: [], uploaderCannotApproveDisposal: true });
   expect((await call(`${archive.url}/documents`, { token: clerk })).status).toBe(200);
   // Decided once: a second approval (or a withdrawal) is 409.
