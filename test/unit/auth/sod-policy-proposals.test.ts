@@ -1,0 +1,88 @@
+import { ApiKeys } from '../../../shared/auth/api-keys';
+import { TenantRights } from '../../../shared/auth/rights';
+import { SodPolicyProposals } from '../../../shared/auth/sod-policy-proposals';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
+import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord } from '../../../shared/ports';
+
+/** Tenant records in memory, with etags, and a hook that runs before a replace (a concurrent writer). */
+class MemoryRecords implements TenantRecordsPort {
+  readonly items = new Map<string, { value: TenantRecord; etag: string }>();
+  private n = 0;
+  beforeReplace: ((record: TenantRecord) => Promise<void>) | null = null;
+  private put(record: TenantRecord) {
+    this.items.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: `e${++this.n}` });
+  }
+  async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null> {
+    const found = this.items.get(`${tenantId}/${id}`);
+    return found && found.value.type === type ? { value: structuredClone(found.value) as T, etag: found.etag } : null;
+  }
+  async create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'> {
+    if (this.items.has(`${record.tenantId}/${record.id}`)) return 'exists';
+    this.put(record);
+    return 'created';
+  }
+  async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
+    const hook = this.beforeReplace;
+    this.beforeReplace = null;
+    await hook?.(record);
+    if (this.items.get(`${record.tenantId}/${record.id}`)?.etag !== etag) return 'conflict';
+    this.put(record);
+    return 'replaced';
+  }
+  async upsert<T extends TenantRecord>(record: T): Promise<void> {
+    this.put(record);
+  }
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    return this.items.delete(`${tenantId}/${id}`);
+  }
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
+    return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type);
+  }
+}
+
+const admin = (subject: string, extra: Partial<Principal> = {}): Principal => ({ tenantId: 'acme', subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']), ...extra });
+const now = new Date('2030-01-01T00:00:00Z');
+
+function setup() {
+  const records = new MemoryRecords();
+  const rights = new TenantRights(records);
+  const proposals = new SodPolicyProposals(records, rights, new ApiKeys(records, { get: async () => 'pepper' }, 'pepper'));
+  return { records, rights, proposals };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ArchiveError) return typeof err.extensions.rule === 'string' ? `${err.code}:${err.extensions.rule}` : err.code;
+    throw err;
+  }
+  return undefined;
+}
+
+it('the proposer cannot approve, also as a key acting for them; another person can, once', async () => {
+  const { rights, proposals } = setup();
+  const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
+  if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  const id = outcome.proposed.proposalId;
+  const aliceKey = admin('apikey:0123', { kind: 'client', person: 'alice' });
+  expect(await codeOf(proposals.approve(aliceKey, id, 'ok', now))).toBe('segregation_of_duties:four-eyes-sod-policy');
+  expect((await rights.policy('acme')).conflicts).toHaveLength(1);
+  expect((await proposals.approve(admin('bob'), id, 'ok', now)).state).toBe('approved');
+  expect((await rights.policy('acme')).conflicts).toEqual([]);
+  expect(await codeOf(proposals.approve(admin('carol'), id, 'ok', now))).toBe('sod_policy_proposal_closed');
+});
+
+it('a policy written between the approval\'s check and its write: 409, the policy as the other writer left it, the proposal pending again', async () => {
+  const { records, rights, proposals } = setup();
+  const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
+  if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  // When the approval claims the proposal, someone else strengthens the policy (applies at once).
+  records.beforeReplace = async () => {
+    await proposals.change(admin('dave'), { conflicts: [['documents:write', 'retention:approve'], ['documents:write', 'holds:place']], uploaderCannotApproveDisposal: true }, now);
+  };
+  expect(await codeOf(proposals.approve(admin('bob'), outcome.proposed.proposalId, 'ok', now))).toBe('sod_policy_changed');
+  expect((await rights.policy('acme')).conflicts).toHaveLength(2);
+  expect((await proposals.list('acme')).map((p) => p.state)).toEqual(['pending']);
+});
