@@ -1,5 +1,5 @@
 import type { ApiKeys } from './auth/api-keys';
-import type { Authenticator } from './auth/authenticate';
+import type { Authenticates } from './auth/authenticate';
 import type { TenantRights } from './auth/rights';
 import type { SupportGrants } from './auth/support-grants';
 import type { Clock } from './clock';
@@ -34,7 +34,7 @@ export interface Deps {
   /** Export jobs (status, progress, expiry), kept with the tenant's records. */
   exportJobs: ExportJobsPort;
   audit: AuditLogPort;
-  authenticator: Authenticator;
+  authenticator: Authenticates;
   apiKeys: ApiKeys;
   rights: TenantRights;
   supportGrants: SupportGrants;

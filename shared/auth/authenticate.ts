@@ -21,6 +21,11 @@ export interface JwtSettings {
   clockToleranceSeconds: number;
 }
 
+/** Credential → principal: what the request pipeline needs of authentication (tests hand in their own). */
+export interface Authenticates {
+  authenticate(authorization: string | null): Promise<Principal>;
+}
+
 /** What the authenticator reads from the tenant to turn a verified credential into a principal. */
 export interface AccessSources {
   apiKeys: ApiKeys;
@@ -37,7 +42,7 @@ export const DEFAULT_CLAIM_RIGHTS_SET = 'archivist';
  * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
  * verified credential only; nothing in the request body or query can choose them.
  */
-export class Authenticator {
+export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(
