@@ -15,11 +15,9 @@ import { KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secre
 import { TenantRecords } from './adapters/azure/tenant-records';
 import { TenantSettingsCache } from './adapters/azure/settings-cache';
 import { ValidationQueue } from './adapters/azure/validation-queue';
-import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
-import { SupportGrants } from './auth/support-grants';
 import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
 import type { Config } from './config';
@@ -82,9 +80,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }
   const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
-  const apiKeys = new ApiKeys(tenantRecords, secrets, config.API_KEY_PEPPER_SECRET_NAME);
   const rights = new TenantRights(tenantRecords);
-  const supportGrants = new SupportGrants(tenantRecords);
   return {
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
@@ -103,10 +99,10 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       kindClaim: config.AUTH_KIND_CLAIM,
       rightsSource: config.AUTH_RIGHTS_SOURCE,
       clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
-    }, { apiKeys, rights, grants: supportGrants, clock }),
-    apiKeys,
+    }, { tenantRecords, secrets, config, rights, clock }),
+    tenantRecords,
+    secrets,
     rights,
-    supportGrants,
     clock,
     cosmos,
     log,

@@ -1,7 +1,5 @@
-import type { ApiKeys } from './auth/api-keys';
 import type { Authenticates } from './auth/authenticate';
 import type { TenantRights } from './auth/rights';
-import type { SupportGrants } from './auth/support-grants';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { RefusalLimiter } from './auth/refusal-limiter';
@@ -16,6 +14,8 @@ import type {
   LinksPort,
   Logger,
   OrphanRecordsPort,
+  SecretSource,
+  TenantRecordsPort,
   RetentionCatalogPort,
   RetentionPoliciesPort,
   TimerStatePort,
@@ -35,9 +35,12 @@ export interface Deps {
   exportJobs: ExportJobsPort;
   audit: AuditLogPort;
   authenticator: Authenticates;
-  apiKeys: ApiKeys;
+  /** The tenant's own records: API keys, rights sets and assignments, support grants (shared/auth). */
+  tenantRecords: TenantRecordsPort;
+  /** The archive's own secrets (the API-key pepper). */
+  secrets: SecretSource;
+  /** The tenant's segregation-of-duties policy. */
   rights: TenantRights;
-  supportGrants: SupportGrants;
   clock: Clock;
   log: Logger;
   /** Per-principal limit on refused requests (shared/auth/refusal-limiter.ts). */

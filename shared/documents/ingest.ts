@@ -5,7 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome } from '../ports';
 import { resolveRetention } from '../retention/policy';
-import { tenantPolicy } from '../retention/review';
+import { tenantPolicy } from '../retention/tenant-policy';
 import { requestValidation } from '../validation/request';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';

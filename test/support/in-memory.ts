@@ -8,9 +8,7 @@
 import { Readable } from 'node:stream';
 import { loadConfig } from '../../shared/config';
 import type { Deps, RetentionDeps } from '../../shared/deps';
-import { ApiKeys } from '../../shared/auth/api-keys';
 import { TenantRights } from '../../shared/auth/rights';
-import { SupportGrants } from '../../shared/auth/support-grants';
 import { RefusalLimiter } from '../../shared/auth/refusal-limiter';
 import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
@@ -462,10 +460,9 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     exportJobs: new InMemoryExportJobs(),
     audit: new InMemoryAuditLog(),
     authenticator: refuseEveryCredential,
-    apiKeys: new ApiKeys(tenantRecords, secrets, config.API_KEY_PEPPER_SECRET_NAME),
-    rights: new TenantRights(tenantRecords),
-    supportGrants: new SupportGrants(tenantRecords),
     tenantRecords,
+    secrets,
+    rights: new TenantRights(tenantRecords),
     clock: new FakeClock('2025-03-01T12:00:00Z'),
     log: new RecordingLogger(),
     refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
