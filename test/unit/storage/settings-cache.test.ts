@@ -10,7 +10,7 @@ import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-
 import { findRightsAssignment } from '../../../shared/auth/rights-sets/find-rights-assignment';
 import { rightsSetPermissions } from '../../../shared/auth/rights-sets/rights-set-permissions';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
-import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
 import { TenantSettingsCache } from '../../../shared/adapters/azure/settings-cache';
 import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
@@ -44,7 +44,7 @@ function fakeContainer() {
   return { container: container as unknown as Container, reads, writeElsewhere };
 }
 
-const admin = { tenantId: 'acme', subject: 'admin', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['archivist']) } as unknown as Principal;
+const admin: Principal = { tenantId: 'acme', subject: 'admin', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['archivist']) };
 const TTL_MS = 30_000;
 
 function setup() {
