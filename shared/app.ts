@@ -18,6 +18,7 @@ import { ValidationQueue } from './adapters/azure/validation-queue';
 import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
+import { statusOf } from './http/problem';
 import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
 import type { Config } from './config';
@@ -117,5 +118,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
     validationQueue: new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE),
+    errorStatus: statusOf,
   };
 }

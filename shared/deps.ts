@@ -4,6 +4,7 @@ import type { Clock } from './clock';
 import type { Config } from './config';
 import type { RefusalLimiter } from './auth/refusal-limiter';
 import type { Normaliser } from './normalise/pool';
+import type { ErrorCode } from './kernel/errors';
 import type {
   AuditLogPort,
   BlobArchivePort,
@@ -51,6 +52,12 @@ export interface Deps {
   normaliser: Normaliser;
   /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
   validationQueue: ValidationQueuePort;
+  /**
+   * The HTTP status a request failing with this code answers. The table is HTTP's
+   * (shared/http/problem.ts); the composition root hands it in so that a worker outside any
+   * request (the export runner) records the same status in its audit entry without importing HTTP.
+   */
+  errorStatus: (code: ErrorCode) => number;
 }
 
 /** What retention use cases and timers need beyond the document spine. */

@@ -12,6 +12,7 @@ import { TenantRights } from '../../shared/auth/rights';
 import { RefusalLimiter } from '../../shared/auth/refusal-limiter';
 import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
+import { statusOf } from '../../shared/http/problem';
 import type { ArchivedDocument } from '../../shared/kernel/document';
 import type { AuditEntry } from '../../shared/kernel/audit';
 import type { ExportJob } from '../../shared/kernel/export';
@@ -469,5 +470,6 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords() },
     normaliser: new FakeNormaliser(),
     validationQueue: new InMemoryValidationQueue(),
+    errorStatus: statusOf,
   };
 }
