@@ -14,7 +14,7 @@ const PORTS = '^shared/ports/';
 const ADAPTERS = '^shared/adapters/';
 const HTTP = '^shared/(http|openapi)/';
 const APP = '^shared/app\\.ts$';
-const CORE = '^shared/(?!kernel/|ports/|adapters/|http/|openapi/|app\\.ts$|exports/run-export\\.ts$)';
+const CORE = '^shared/(?!kernel/|ports/|adapters/|http/|openapi/|app\\.ts$)';
 
 module.exports = {
   forbidden: [
@@ -27,14 +27,6 @@ module.exports = {
       comment: 'Use cases reach storage through ports (shared/deps.ts), never adapters, HTTP, the composition root or a host.',
       from: { path: CORE },
       to: { path: `${ADAPTERS}|${HTTP}|${APP}|^(functions|local|cli|tools|bench)/` },
-    },
-    {
-      // The one known exception, kept visible: the export worker's audit entry records the HTTP status a
-      // request failing the same way would answer. To remove: record the error code only (AuditEntry.status optional).
-      name: 'core-never-calls-up-export-worker',
-      severity: 'error',
-      from: { path: '^shared/exports/run-export\\.ts$' },
-      to: { path: `${ADAPTERS}|${HTTP}|${APP}|^(functions|local|cli|tools|bench)/`, pathNot: '^shared/http/problem\\.ts$' },
     },
     { name: 'adapters-implement-ports', severity: 'error', comment: 'Adapters see the kernel and the ports (and each other), nothing above.', from: { path: ADAPTERS }, to: { path: '^(shared|functions|local|cli|tools|bench)/', pathNot: `${KERNEL}|${PORTS}|${ADAPTERS}` } },
     { name: 'http-below-hosts', severity: 'error', comment: 'HTTP maps use cases to requests; it builds nothing and knows no host.', from: { path: HTTP }, to: { path: `${ADAPTERS}|${APP}|^(functions|local|cli|tools|bench)/` } },

@@ -12,8 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import createClient from 'openapi-fetch';
 import * as yauzl from 'yauzl';
-import type { DocumentQuery } from '../shared/ports';
-import type { paths } from './api/openapi-types';
+import type { operations, paths } from './api/openapi-types';
 
 export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' }) => Promise<Response>;
 
@@ -109,8 +108,11 @@ function dataOf<T>(client: Client, what: string, r: { data?: T; error?: unknown;
   throw new CliError(`${what} failed with ${r.response.status} ${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`);
 }
 
-/** The search filters of `GET /documents` (the API's own query shape, minus paging and sort). */
-export type SearchFilter = Omit<DocumentQuery, 'sort' | 'order' | 'limit' | 'continuationToken'>;
+type ListDocumentsQuery = NonNullable<operations['listDocuments']['parameters']['query']>;
+type CreateExportBody = operations['createExport']['requestBody']['content']['application/json'];
+
+/** The one search filter, as `POST /exports` takes it in its body (`GET /documents` takes it as query parameters, tags comma-joined). */
+export type SearchFilter = Omit<CreateExportBody, 'includeOriginals' | 'csv'>;
 
 export interface ListedDocument {
   id: string;
@@ -123,14 +125,14 @@ export interface ListedDocument {
 }
 
 /** Every document of a search, following continuation tokens. */
-export async function listAll(client: Client, filter: SearchFilter, sort = 'documentDate', order = 'asc'): Promise<ListedDocument[]> {
+export async function listAll(client: Client, filter: SearchFilter, sort: ListDocumentsQuery['sort'] = 'documentDate', order: ListDocumentsQuery['order'] = 'asc'): Promise<ListedDocument[]> {
   const out: ListedDocument[] = [];
   let cont: string | null = null;
+  const { tags, ...rest } = filter;
   do {
-    const query: Record<string, string | number> = { sort, order, limit: 200 };
-    for (const [k, v] of Object.entries(filter)) if (v !== undefined) query[k] = Array.isArray(v) ? v.join(',') : v;
-    if (cont) query.continuationToken = cont;
-    const page = dataOf(client, 'GET /documents', await api(client).GET('/documents', { params: { query: query as never } }));
+    // Undefined filters are left out of the URL by openapi-fetch.
+    const query: ListDocumentsQuery = { sort, order, limit: 200, ...rest, ...(tags ? { tags: tags.join(',') } : {}), ...(cont ? { continuationToken: cont } : {}) };
+    const page = dataOf(client, 'GET /documents', await api(client).GET('/documents', { params: { query } }));
     out.push(...(page.items as ListedDocument[]));
     cont = page.continuationToken;
   } while (cont);
@@ -335,7 +337,7 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
     }
   }
   if (!status) {
-    status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } as never }));
+    status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody }));
     fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
   }
   while (status.status === 'running') {

@@ -1,10 +1,23 @@
 /** Who may do what: API keys, rights sets and their assignment, the SoD policy, support-access grants. */
 import { z } from 'zod';
-import { toPublicApiKey } from '../shared/auth/api-keys';
-import { actor } from '../shared/auth/rights';
+import { toPublicApiKey } from '../shared/auth/api-keys/api-key';
+import { createApiKey } from '../shared/auth/api-keys/create-api-key';
+import { listApiKeys } from '../shared/auth/api-keys/list-api-keys';
+import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
+import { assignRightsSet } from '../shared/auth/rights-sets/assign-rights-set';
+import { deleteRightsSet } from '../shared/auth/rights-sets/delete-rights-set';
+import { listRightsAssignments } from '../shared/auth/rights-sets/list-rights-assignments';
+import { listRightsSets } from '../shared/auth/rights-sets/list-rights-sets';
+import { putRightsSet } from '../shared/auth/rights-sets/put-rights-set';
+import { actor } from '../shared/auth/rights-sets/rights-records';
+import { rightsSetPermissions } from '../shared/auth/rights-sets/rights-set-permissions';
+import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
 import { assertNoConflict, assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
 import { toPublicProposal } from '../shared/auth/sod-policy-proposals';
-import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants';
+import { createSupportGrant } from '../shared/auth/support-grants/create-support-grant';
+import { listSupportGrants } from '../shared/auth/support-grants/list-support-grants';
+import { revokeSupportGrant } from '../shared/auth/support-grants/revoke-support-grant';
+import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants/support-grant';
 import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
 import { ArchiveError } from '../shared/kernel/errors';
 import { operation, reply } from '../shared/http/operation';
@@ -54,11 +67,11 @@ export const createApiKeyOp = operation({
     if (expiresAt.getTime() <= now.getTime() || expiresAt.getTime() > now.getTime() + deps.config.API_KEY_MAX_DAYS * DAY) {
       throw new ArchiveError('bad_request', { detail: `expiresAt must be in the future and at most ${deps.config.API_KEY_MAX_DAYS} days away.` });
     }
-    const permissions = await deps.rights.permissionsOf(principal.tenantId, body.rightsSet);
+    const permissions = await rightsSetPermissions(principal.tenantId, body.rightsSet, deps);
     if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${body.rightsSet}.` });
     assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet: body.rightsSet });
     assertWithinCeiling(principal, permissions, { rightsSet: body.rightsSet });
-    const { key, record } = await deps.apiKeys.create({
+    const { key, record } = await createApiKey({
       tenantId: principal.tenantId,
       name: body.name,
       rightsSet: body.rightsSet,
@@ -68,7 +81,7 @@ export const createApiKeyOp = operation({
       ceiling: [...principal.permissions],
       personPermissions: [...(principal.personPermissions ?? principal.permissions)],
       now,
-    });
+    }, deps);
     audit.target = `api-key:${record.keyId}`;
     // The only time the secret is shown.
     return reply(201, { ...toPublicApiKey(record), key }, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/api-keys/${record.keyId}` });
@@ -81,7 +94,7 @@ export const listApiKeysOp = operation({
   responses: { 200: { description: 'Keys', json: ZItems(ZApiKey) } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await deps.apiKeys.list(principal.tenantId)).map(toPublicApiKey) });
+    return reply(200, { items: (await listApiKeys(principal.tenantId, deps)).map(toPublicApiKey) });
   },
 });
 
@@ -93,7 +106,7 @@ export const revokeApiKeyOp = operation({
   responses: { 200: { description: 'Revoked; the key as it is now', json: ZApiKey } },
   errors: ['api_key_not_found'],
   handler: async ({ params, principal }, deps) => {
-    return reply(200, toPublicApiKey(await deps.apiKeys.revoke(principal.tenantId, params.id, actor(principal), deps.clock.now())));
+    return reply(200, toPublicApiKey(await revokeApiKey(principal.tenantId, params.id, actor(principal), deps.clock.now(), deps)));
   },
 });
 
@@ -103,7 +116,7 @@ export const listRightsSetsOp = operation({
   responses: { 200: { description: 'Rights sets', json: ZItems(ZRightsSet) } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, { items: await deps.rights.listSets(principal.tenantId) });
+    return reply(200, { items: await listRightsSets(principal.tenantId, deps) });
   },
 });
 
@@ -116,7 +129,7 @@ export const putRightsSetOp = operation({
   responses: { 200: { description: 'Saved', json: ZRightsSet } },
   errors: ['rights_set_reserved'],
   handler: async ({ params, body, principal }, deps) => {
-    const record = await deps.rights.putSet(principal, params.name, body.permissions, deps.clock.now());
+    const record = await putRightsSet(principal, params.name, body.permissions, deps.clock.now(), deps);
     return reply(200, { name: record.name, builtIn: false, permissions: record.permissions, updatedAt: record.updatedAt, updatedBy: record.updatedBy });
   },
 });
@@ -129,7 +142,7 @@ export const deleteRightsSetOp = operation({
   responses: { 204: { description: 'Deleted' } },
   errors: ['rights_set_not_found', 'rights_set_in_use', 'rights_set_reserved'],
   handler: async ({ params, principal }, deps) => {
-    await deps.rights.deleteSet(principal, params.name, async (t, n) => (await deps.apiKeys.rightsSetsInUse(t)).includes(n));
+    await deleteRightsSet(principal, params.name, deps);
     return reply(204);
   },
 });
@@ -140,7 +153,7 @@ export const listRightsAssignmentsOp = operation({
   responses: { 200: { description: 'Assignments', json: ZItems(ZRightsAssignment) } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await deps.rights.listAssignments(principal.tenantId)).map(publicAssignment) });
+    return reply(200, { items: (await listRightsAssignments(principal.tenantId, deps)).map(publicAssignment) });
   },
 });
 
@@ -153,7 +166,7 @@ export const putRightsAssignmentOp = operation({
   responses: { 200: { description: 'Saved', json: ZRightsAssignment } },
   errors: ['rights_set_not_found'],
   handler: async ({ params, body, principal }, deps) => {
-    return reply(200, publicAssignment(await deps.rights.assign(principal, params.subject, body.rightsSet, deps.clock.now())));
+    return reply(200, publicAssignment(await assignRightsSet(principal, params.subject, body.rightsSet, deps.clock.now(), deps)));
   },
 });
 
@@ -165,7 +178,7 @@ export const deleteRightsAssignmentOp = operation({
   responses: { 204: { description: 'Deleted' } },
   errors: ['rights_assignment_not_found'],
   handler: async ({ params, principal }, deps) => {
-    await deps.rights.unassign(principal, params.subject);
+    await unassignRightsSet(principal, params.subject, deps);
     return reply(204);
   },
 });
@@ -266,7 +279,7 @@ export const createSupportGrantOp = operation({
   handler: async ({ body, principal, audit }, deps) => {
     // Provider staff act with the scope's permissions: only what the granting principal holds.
     assertWithinCeiling(principal, SUPPORT_SCOPES[body.scope], { scope: body.scope });
-    const grant = await deps.supportGrants.create({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now() });
+    const grant = await createSupportGrant({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now() }, deps);
     audit.target = `support-grant:${grant.grantId}`;
     return reply(201, toPublicGrant(grant), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/support-grants/${grant.grantId}` });
   },
@@ -278,7 +291,7 @@ export const listSupportGrantsOp = operation({
   responses: { 200: { description: 'Grants', json: ZItems(ZSupportGrant).extend({ maxDurationSeconds: z.number() }) } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await deps.supportGrants.list(principal.tenantId)).map(toPublicGrant), maxDurationSeconds: SUPPORT_GRANT_MAX_MS / 1000 });
+    return reply(200, { items: (await listSupportGrants(principal.tenantId, deps)).map(toPublicGrant), maxDurationSeconds: SUPPORT_GRANT_MAX_MS / 1000 });
   },
 });
 
@@ -290,7 +303,7 @@ export const revokeSupportGrantOp = operation({
   responses: { 200: { description: 'Revoked; the grant as it is now', json: ZSupportGrant } },
   errors: ['support_grant_not_found'],
   handler: async ({ params, principal }, deps) => {
-    return reply(200, toPublicGrant(await deps.supportGrants.revoke(principal.tenantId, params.id, actor(principal), deps.clock.now())));
+    return reply(200, toPublicGrant(await revokeSupportGrant(principal.tenantId, params.id, actor(principal), deps.clock.now(), deps)));
   },
 });
 

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
-import { placeHold, placeHoldsByQuery, releaseHold, releaseHoldEverywhere } from '../shared/retention/holds';
+import { placeHold } from '../shared/retention/holds/place-hold';
+import { placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
+import { releaseHold } from '../shared/retention/holds/release-hold';
+import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const ZPlaceHold = z.strictObject({ reason: text(500), caseReference: text(200) });

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
-import { approveDisposal, describePolicy, extendRetention, listDue, setPolicy } from '../shared/retention/review';
+import { approveDisposal } from '../shared/retention/approve-disposal';
+import { extendRetention } from '../shared/retention/extend-retention';
+import { getRetentionPolicy } from '../shared/retention/get-retention-policy';
+import { listDueDocuments } from '../shared/retention/list-due-documents';
+import { setRetentionPolicy } from '../shared/retention/set-retention-policy';
 import { ZTenantRetentionPolicy } from '../shared/kernel/retention';
 
 const instant = z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
@@ -34,7 +38,7 @@ export const readPolicy = operation({
   auth: 'tenant', permission: 'documents:read', action: 'retention.policy-read',
   responses: { 200: { description: 'The policy, with the legal floor and the effective classes', json: ZRetentionPolicyOut } },
   errors: [],
-  handler: async ({ principal }, deps) => reply(200, await describePolicy(principal.tenantId, deps)),
+  handler: async ({ principal }, deps) => reply(200, await getRetentionPolicy(principal.tenantId, deps)),
 });
 
 export const putPolicy = operation({
@@ -45,7 +49,7 @@ export const putPolicy = operation({
   body: { json: ZPolicyBody },
   responses: { 200: { description: 'Set', json: ZRetentionPolicyOut } },
   errors: [...POLICY_ERRORS],
-  handler: async ({ body, principal }, deps) => reply(200, await setPolicy(principal, body, deps)),
+  handler: async ({ body, principal }, deps) => reply(200, await setRetentionPolicy(principal, body, deps)),
 });
 
 export const extend = operation({
@@ -66,7 +70,7 @@ export const due = operation({
   errors: [],
   handler: async ({ query, principal }, deps) => {
     const before = query.before ?? deps.clock.now().toISOString();
-    const page = await listDue(principal.tenantId, { before, limit: query.limit, continuationToken: token.decode(query.continuationToken) }, deps);
+    const page = await listDueDocuments(principal.tenantId, { before, limit: query.limit, continuationToken: token.decode(query.continuationToken) }, deps);
     return reply(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: token.encode(page.continuationToken) });
   },
 });

@@ -15,12 +15,11 @@ import { KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secre
 import { TenantRecords } from './adapters/azure/tenant-records';
 import { TenantSettingsCache } from './adapters/azure/settings-cache';
 import { ValidationQueue } from './adapters/azure/validation-queue';
-import { ApiKeys } from './auth/api-keys';
 import { Authenticator } from './auth/authenticate';
 import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
 import { SodPolicyProposals } from './auth/sod-policy-proposals';
-import { SupportGrants } from './auth/support-grants';
+import { statusOf } from './http/problem';
 import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
 import type { Config } from './config';
@@ -83,9 +82,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }
   const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
-  const apiKeys = new ApiKeys(tenantRecords, secrets, config.API_KEY_PEPPER_SECRET_NAME);
   const rights = new TenantRights(tenantRecords);
-  const supportGrants = new SupportGrants(tenantRecords);
   return {
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
@@ -104,11 +101,11 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       kindClaim: config.AUTH_KIND_CLAIM,
       rightsSource: config.AUTH_RIGHTS_SOURCE,
       clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
-    }, { apiKeys, rights, grants: supportGrants, clock }),
-    apiKeys,
+    }, { tenantRecords, secrets, config, rights, clock }),
+    tenantRecords,
+    secrets,
     rights,
-    sodPolicy: new SodPolicyProposals(tenantRecords, rights, apiKeys),
-    supportGrants,
+    sodPolicy: new SodPolicyProposals(tenantRecords, rights),
     clock,
     cosmos,
     log,
@@ -123,5 +120,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
     validationQueue: new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE),
+    errorStatus: statusOf,
   };
 }

@@ -1,12 +1,11 @@
-import type { ApiKeys } from './auth/api-keys';
-import type { Authenticator } from './auth/authenticate';
+import type { Authenticates } from './auth/authenticate';
 import type { TenantRights } from './auth/rights';
 import type { SodPolicyProposals } from './auth/sod-policy-proposals';
-import type { SupportGrants } from './auth/support-grants';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { RefusalLimiter } from './auth/refusal-limiter';
 import type { Normaliser } from './normalise/pool';
+import type { ErrorCode } from './kernel/errors';
 import type {
   AuditLogPort,
   BlobArchivePort,
@@ -17,6 +16,8 @@ import type {
   LinksPort,
   Logger,
   OrphanRecordsPort,
+  SecretSource,
+  TenantRecordsPort,
   RetentionCatalogPort,
   RetentionPoliciesPort,
   TimerStatePort,
@@ -35,12 +36,15 @@ export interface Deps {
   /** Export jobs (status, progress, expiry), kept with the tenant's records. */
   exportJobs: ExportJobsPort;
   audit: AuditLogPort;
-  authenticator: Authenticator;
-  apiKeys: ApiKeys;
+  authenticator: Authenticates;
+  /** The tenant's own records: API keys, rights sets and assignments, support grants (shared/auth). */
+  tenantRecords: TenantRecordsPort;
+  /** The archive's own secrets (the API-key pepper). */
+  secrets: SecretSource;
+  /** The tenant's segregation-of-duties policy. */
   rights: TenantRights;
   /** Changes of the SoD policy: a weakening waits for a second person (shared/auth/sod-policy-proposals.ts). */
   sodPolicy: SodPolicyProposals;
-  supportGrants: SupportGrants;
   clock: Clock;
   log: Logger;
   /** Per-principal limit on refused requests (shared/auth/refusal-limiter.ts). */
@@ -51,6 +55,12 @@ export interface Deps {
   normaliser: Normaliser;
   /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
   validationQueue: ValidationQueuePort;
+  /**
+   * The HTTP status a request failing with this code answers. The table is HTTP's
+   * (shared/http/problem.ts); the composition root hands it in so that a worker outside any
+   * request (the export runner) records the same status in its audit entry without importing HTTP.
+   */
+  errorStatus: (code: ErrorCode) => number;
 }
 
 /** What retention use cases and timers need beyond the document spine. */

@@ -1,10 +1,13 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
-import type { ApiKeys } from './api-keys';
+import type { ApiKeyDeps } from './api-keys/api-key';
+import { verifyApiKey } from './api-keys/verify-api-key';
 import type { TenantRights } from './rights';
+import { findRightsAssignment } from './rights-sets/find-rights-assignment';
+import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
 import { conflictIn, sodRefusal } from './sod';
-import type { SupportGrants } from './support-grants';
+import { findActiveSupportGrant } from './support-grants/find-active-support-grant';
 import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
 export interface JwtSettings {
@@ -21,11 +24,15 @@ export interface JwtSettings {
   clockToleranceSeconds: number;
 }
 
+/** Credential → principal: what the request pipeline needs of authentication (tests hand in their own). */
+export interface Authenticates {
+  authenticate(authorization: string | null): Promise<Principal>;
+}
+
 /** What the authenticator reads from the tenant to turn a verified credential into a principal. */
-export interface AccessSources {
-  apiKeys: ApiKeys;
-  rights: TenantRights;
-  grants: SupportGrants;
+export interface AccessSources extends ApiKeyDeps {
+  /** The tenant's segregation-of-duties policy. */
+  rights: Pick<TenantRights, 'policy'>;
   clock: Clock;
 }
 
@@ -37,7 +44,7 @@ export const DEFAULT_CLAIM_RIGHTS_SET = 'archivist';
  * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
  * verified credential only; nothing in the request body or query can choose them.
  */
-export class Authenticator {
+export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(
@@ -85,14 +92,14 @@ export class Authenticator {
     // The tenant's SoD policy is read alongside the assignment: one round trip less per request.
     const policy = this.sources.rights.policy(tenantId);
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
-    const assignment = await this.sources.rights.assignmentOf(tenantId, subject);
+    const assignment = await findRightsAssignment(tenantId, subject, this.sources);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
     if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') rightsSet = claimed ?? DEFAULT_CLAIM_RIGHTS_SET;
     if (!rightsSet) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
       return { tenantId, subject, kind: 'user', rightsSet: '', permissions: new Set() };
     }
-    const permissions = await this.sources.rights.permissionsOf(tenantId, rightsSet);
+    const permissions = await rightsSetPermissions(tenantId, rightsSet, this.sources);
     if (!permissions) {
       if (assignment) return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set() };
       throw unauthenticated('The token names an unknown rights set.');
@@ -101,8 +108,8 @@ export class Authenticator {
   }
 
   private async fromApiKey(key: string): Promise<Principal> {
-    const record = await this.sources.apiKeys.verify(key, this.sources.clock.now());
-    const held = (await this.sources.rights.permissionsOf(record.tenantId, record.rightsSet)) ?? [];
+    const record = await verifyApiKey(key, this.sources.clock.now(), this.sources);
+    const held = (await rightsSetPermissions(record.tenantId, record.rightsSet, this.sources)) ?? [];
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator.
     const permissions = record.ceiling ? held.filter((p) => record.ceiling!.includes(p)) : held;
     return this.withConflictCheck({
@@ -122,7 +129,7 @@ export class Authenticator {
    * is the same whether or not the tenant exists; the attempt is still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const grant = await this.sources.grants.active(tenantId, this.sources.clock.now());
+    const grant = await findActiveSupportGrant(tenantId, this.sources.clock.now(), this.sources);
     if (!grant) {
       return {
         tenantId,

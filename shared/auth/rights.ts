@@ -1,24 +1,9 @@
-import { createHash } from 'node:crypto';
-import { ArchiveError } from '../kernel/errors';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
-import { assertNoConflict, assertWithinCeiling, DEFAULT_SOD_POLICY, heldConflicts, type RightsHolding, sodRefusal, SodPolicy } from './sod';
-import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from '../kernel/principal';
-
-export interface RightsSetRecord extends TenantRecord {
-  type: 'rights-set';
-  name: string;
-  permissions: Permission[];
-  updatedAt: string;
-  updatedBy: { subject: string; kind: string };
-}
-
-export interface RightsAssignmentRecord extends TenantRecord {
-  type: 'rights-assignment';
-  subject: string;
-  rightsSet: string;
-  assignedAt: string;
-  assignedBy: { subject: string; kind: string };
-}
+import { ArchiveError } from '../kernel/errors';
+import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy } from './sod';
+import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
+import { listRightsAssignments } from './rights-sets/list-rights-assignments';
+import { actor, isBuiltIn, RightsAssignmentRecord, RightsSetRecord } from './rights-sets/rights-records';
 
 export interface SodPolicyRecord extends TenantRecord, SodPolicy {
   type: 'sod-policy';
@@ -26,84 +11,22 @@ export interface SodPolicyRecord extends TenantRecord, SodPolicy {
   updatedBy: { subject: string; kind: string };
 }
 
-const setId = (name: string) => `rights-set:${name}`;
-/** Subjects are free text (e.g. `alice@acme.example`, or with `/`); the id hashes them. */
-const assignmentId = (subject: string) => `rights-assignment:${createHash('sha256').update(subject).digest('hex')}`;
 const POLICY_ID = 'sod-policy';
 
-export const isBuiltIn = (name: string) => Object.prototype.hasOwnProperty.call(BUILT_IN_RIGHTS_SETS, name);
-
-/** A tenant's rights sets, who holds which, and its segregation-of-duties policy. */
+/**
+ * A tenant's segregation-of-duties policy. The rights sets and who holds which are one
+ * operation a file in rights-sets/ (shared records and ids in rights-sets/rights-records.ts).
+ */
 export class TenantRights {
   constructor(private readonly records: TenantRecordsPort) {}
-
-  /** Built-in template or the tenant's own set; null when neither exists. */
-  async permissionsOf(tenantId: string, name: string): Promise<Permission[] | null> {
-    if (isBuiltIn(name)) return [...BUILT_IN_RIGHTS_SETS[name]!];
-    const set = await this.records.get<RightsSetRecord>(tenantId, setId(name), 'rights-set');
-    return set ? set.value.permissions : null;
-  }
-
-  async assignmentOf(tenantId: string, subject: string): Promise<RightsAssignmentRecord | null> {
-    return (await this.records.get<RightsAssignmentRecord>(tenantId, assignmentId(subject), 'rights-assignment'))?.value ?? null;
-  }
 
   async policy(tenantId: string): Promise<SodPolicy> {
     const p = (await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy'))?.value;
     return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal } : DEFAULT_SOD_POLICY;
   }
 
-  async listSets(tenantId: string): Promise<{ name: string; builtIn: boolean; permissions: Permission[] }[]> {
-    const own = await this.records.list<RightsSetRecord>(tenantId, 'rights-set');
-    return [
-      ...Object.entries(BUILT_IN_RIGHTS_SETS).map(([name, permissions]) => ({ name, builtIn: true, permissions: [...permissions] })),
-      ...own.sort((a, b) => a.name.localeCompare(b.name)).map((s) => ({ name: s.name, builtIn: false, permissions: s.permissions })),
-    ];
-  }
-
   async listAssignments(tenantId: string): Promise<RightsAssignmentRecord[]> {
-    return (await this.records.list<RightsAssignmentRecord>(tenantId, 'rights-assignment')).sort((a, b) => a.subject.localeCompare(b.subject));
-  }
-
-  /** Create or replace a tenant rights set. */
-  async putSet(principal: Principal, name: string, permissions: Permission[], now: Date): Promise<RightsSetRecord> {
-    if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
-    if (principal.rightsSet === name) throw sodRefusal('own-rights');
-    const unique = [...new Set(permissions)].sort();
-    // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
-    assertNoConflict(unique, await this.policy(principal.tenantId), { rightsSet: name });
-    const before = (await this.records.get<RightsSetRecord>(principal.tenantId, setId(name), 'rights-set'))?.value.permissions ?? [];
-    assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
-    const record: RightsSetRecord = { id: setId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
-    await this.records.upsert(record);
-    return record;
-  }
-
-  async deleteSet(principal: Principal, name: string, inUseByKeys: (tenantId: string, name: string) => Promise<boolean>): Promise<void> {
-    if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
-    if (principal.rightsSet === name) throw sodRefusal('own-rights');
-    if (!(await this.records.get<RightsSetRecord>(principal.tenantId, setId(name), 'rights-set'))) throw new ArchiveError('rights_set_not_found');
-    const assigned = await this.records.list<RightsAssignmentRecord>(principal.tenantId, 'rights-assignment', 'c.rightsSet = @n', [{ name: '@n', value: name }]);
-    if (assigned.length > 0 || (await inUseByKeys(principal.tenantId, name))) {
-      throw new ArchiveError('rights_set_in_use', { detail: 'Reassign the users and revoke the API keys that hold this set first.' });
-    }
-    await this.records.delete(principal.tenantId, setId(name));
-  }
-
-  async assign(principal: Principal, subject: string, rightsSet: string, now: Date): Promise<RightsAssignmentRecord> {
-    if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-    const permissions = await this.permissionsOf(principal.tenantId, rightsSet);
-    if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
-    assertNoConflict(permissions, await this.policy(principal.tenantId), { rightsSet });
-    assertWithinCeiling(principal, permissions, { rightsSet });
-    const record: RightsAssignmentRecord = { id: assignmentId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
-    await this.records.upsert(record);
-    return record;
-  }
-
-  async unassign(principal: Principal, subject: string): Promise<void> {
-    if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-    if (!(await this.records.delete(principal.tenantId, assignmentId(subject)))) throw new ArchiveError('rights_assignment_not_found');
+    return listRightsAssignments(tenantId, { tenantRecords: this.records });
   }
 
   /** The policy with the version of its record (null: none stored, the default applies), for a conditional write. */
@@ -156,10 +79,3 @@ export class TenantRights {
     return record;
   }
 }
-
-export function actor(p: Principal): { subject: string; kind: string; person: string } {
-  return { subject: p.subject, kind: p.kind, person: personOf(p) };
-}
-
-/** The principal itself, or the person behind it: a key cannot change its creator's rights. */
-const isSelf = (p: Principal, subject: string) => subject === p.subject || subject === personOf(p);

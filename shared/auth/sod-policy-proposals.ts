@@ -9,8 +9,9 @@ import { ArchiveError } from '../kernel/errors';
 import { personOf, type Principal } from '../kernel/principal';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
 import { uuidv7 } from '../ids';
-import type { ApiKeys } from './api-keys';
-import { actor, type SodPolicyRecord, type TenantRights } from './rights';
+import { listApiKeys } from './api-keys/list-api-keys';
+import { type SodPolicyRecord, type TenantRights } from './rights';
+import { actor } from './rights-sets/rights-records';
 import { samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodRefusal, weakenedBy } from './sod';
 
 type Actor = { subject: string; kind: string; person: string };
@@ -77,12 +78,11 @@ export class SodPolicyProposals {
   constructor(
     private readonly records: TenantRecordsPort,
     private readonly rights: TenantRights,
-    private readonly apiKeys: ApiKeys,
   ) {}
 
   /** Keys that still act (unrevoked), by rights set: a stronger policy must not be broken by them. */
   private async keysOf(tenantId: string): Promise<{ keyId: string; rightsSet: string }[]> {
-    return (await this.apiKeys.list(tenantId)).filter((k) => !k.revokedAt).map((k) => ({ keyId: k.keyId, rightsSet: k.rightsSet }));
+    return (await listApiKeys(tenantId, { tenantRecords: this.records })).filter((k) => !k.revokedAt).map((k) => ({ keyId: k.keyId, rightsSet: k.rightsSet }));
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { resolveRetention } from '../retention/policy';
-import { tenantPolicy } from '../retention/review';
+import { tenantPolicy } from '../retention/tenant-policy';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
 import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from '../kernel/document';
 

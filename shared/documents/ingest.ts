@@ -5,10 +5,11 @@ import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome } from '../ports';
 import { resolveRetention } from '../retention/policy';
-import { tenantPolicy } from '../retention/review';
+import { tenantPolicy } from '../retention/tenant-policy';
 import { requestValidation } from '../validation/request';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
+import type { NormaliseResult } from '../normalise/types';
 
 export interface IngestCommand {
   principal: Principal;
@@ -24,47 +25,118 @@ export interface IngestResult {
   replayed: boolean;
 }
 
+type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>;
+
+/** What the steps share: the command, the ports, and what earlier steps found. */
+export interface IngestContext {
+  readonly cmd: IngestCommand;
+  readonly deps: IngestDeps;
+  metadata?: TDocumentMetadata;
+  /** SHA-256 of each original, in upload order. */
+  hashes?: string[];
+  /** The original's hash, or the hash of all originals' hashes: what duplicates and retries are recognised by. */
+  contentKey?: string;
+  id?: string;
+  now?: Date;
+  normalised?: NormaliseResult;
+  originals?: OriginalFile[];
+  document?: ArchivedDocument;
+}
+
+/** One named step. It answers early (a replay) by returning a result; it refuses by throwing; otherwise the next step runs. */
+export interface IngestStep {
+  readonly name: string;
+  run(ctx: IngestContext): Promise<IngestResult | void> | IngestResult | void;
+}
+
 /**
- * ingest = [validate, dedupe, normalise, hash, store (create-only, WORM), index].
+ * ingest = [parseRequest, hashContent, checkIdempotency, checkDuplicate, normalise, describe, store, index, requestValidation].
  * The audit entry is appended by the request pipeline, once, after the outcome is known.
  */
-export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>): Promise<IngestResult> {
-  const { tenantId } = cmd.principal;
-  const metadata = parseMetadata(cmd.metadata);
-  if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
+export const INGEST_STEPS: readonly IngestStep[] = [
+  { name: 'parseRequest', run: parseRequest },
+  { name: 'hashContent', run: hashContent },
+  { name: 'checkIdempotency', run: checkIdempotency },
+  { name: 'checkDuplicate', run: checkDuplicate },
+  { name: 'normalise', run: normalise },
+  { name: 'describe', run: describe },
+  { name: 'store', run: store },
+  { name: 'index', run: index },
+  { name: 'requestValidation', run: askForValidation },
+];
+
+export async function ingestDocument(cmd: IngestCommand, deps: IngestDeps): Promise<IngestResult> {
+  return runIngestSteps(INGEST_STEPS, { cmd, deps });
+}
+
+/** Runs the steps in order; the first answer ends the ingest, a throw refuses it, and after the last step the described document is new. */
+export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestContext): Promise<IngestResult> {
+  for (const step of steps) {
+    const answer = await step.run(ctx);
+    if (answer) return answer;
+  }
+  return { document: need(ctx.document, 'document'), replayed: false };
+}
+
+/** What an earlier step must have set; missing means the step list is out of order (a programming error). */
+function need<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`ingest: ${name} is set by an earlier step`);
+  return value;
+}
+
+function parseRequest(ctx: IngestContext): void {
+  ctx.metadata = parseMetadata(ctx.cmd.metadata);
+  const key = ctx.cmd.idempotencyKey;
+  if (key !== null && !/^[\x21-\x7e]{1,200}$/.test(key)) {
     throw new ArchiveError('bad_request', { detail: 'The Idempotency-Key must be 1–200 printable ASCII characters.' });
   }
+}
+
+function hashContent(ctx: IngestContext): void {
+  const { cmd, deps } = ctx;
   const hashes = cmd.files.map((f) => f.sha256 ?? sha256(f.bytes));
-  const contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
+  ctx.hashes = hashes;
+  ctx.contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
+  // With an Idempotency-Key the id is derived from it, so a retry lands on the same document.
+  ctx.id = cmd.idempotencyKey ? idFromIdempotencyKey(cmd.principal.tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
+}
 
-  const id = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
-  if (cmd.idempotencyKey) {
-    const earlier = (await deps.catalog.get(tenantId, id)) ?? (await readManifest(deps, tenantId, id));
-    if (earlier) {
-      if (earlier.contentKey !== contentKey) {
-        throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
-      }
-      assertSameMetadata(earlier, metadata);
-      await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
-      return { document: earlier, replayed: true };
-    }
+/** A retry of a request that already archived (or wrote the manifest of) this document is answered with it. */
+async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void> {
+  const { cmd, deps } = ctx;
+  if (!cmd.idempotencyKey) return;
+  const tenantId = cmd.principal.tenantId;
+  const id = need(ctx.id, 'id');
+  const earlier = (await deps.catalog.get(tenantId, id)) ?? (await readManifest(deps, tenantId, id));
+  if (!earlier) return;
+  if (earlier.contentKey !== need(ctx.contentKey, 'contentKey')) {
+    throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
+  assertSameMetadata(earlier, need(ctx.metadata, 'metadata'));
+  await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
+  return { document: earlier, replayed: true };
+}
 
-  const duplicate = await deps.catalog.findByContentKey(tenantId, contentKey);
-  // Indexed since the check above by a concurrent request with this key and these files: a replay.
-  if (duplicate && duplicate.id === id) {
-    assertSameMetadata(duplicate, metadata);
+/** SHA-256 duplicate check before any work: the same original bytes are archived once per tenant. */
+async function checkDuplicate(ctx: IngestContext): Promise<IngestResult | void> {
+  const { deps } = ctx;
+  const duplicate = await deps.catalog.findByContentKey(ctx.cmd.principal.tenantId, need(ctx.contentKey, 'contentKey'));
+  if (!duplicate) return;
+  // Indexed since the idempotency check by a concurrent request with this key and these files: a replay.
+  if (duplicate.id === ctx.id) {
+    assertSameMetadata(duplicate, need(ctx.metadata, 'metadata'));
     return { document: duplicate, replayed: true };
   }
-  if (duplicate) {
-    throw new ArchiveError('duplicate_document', {
-      detail: `These original bytes are already archived as document ${duplicate.id}.`,
-      extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
-    });
-  }
+  throw new ArchiveError('duplicate_document', {
+    detail: `These original bytes are already archived as document ${duplicate.id}.`,
+    extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
+  });
+}
 
+async function normalise(ctx: IngestContext): Promise<void> {
+  const { cmd, deps } = ctx;
   const now = deps.clock.now();
-  const createdAt = now.toISOString();
+  ctx.now = now;
   const limits = {
     maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE,
     maxPages: deps.config.ARCHIVE_MAX_PAGES,
@@ -72,16 +144,33 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     maxDecodedPixelsPerRequest: deps.config.ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST,
   };
   // In a worker thread: decoding must not stall the host's other requests.
-  const result = await deps.normaliser.normalise({ files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits });
+  ctx.normalised = await deps.normaliser.normalise({
+    files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })),
+    documentId: need(ctx.id, 'id'),
+    createdAt: now.toISOString(),
+    title: need(ctx.metadata, 'metadata').reference,
+    limits,
+  });
+}
 
+/** Builds the ArchivedDocument: originals' names, the rendition, and retention fixed from the tenant's policy. */
+async function describe(ctx: IngestContext): Promise<void> {
+  const { cmd, deps } = ctx;
+  const { tenantId } = cmd.principal;
+  const id = need(ctx.id, 'id');
+  const hashes = need(ctx.hashes, 'hashes');
+  const result = need(ctx.normalised, 'normalised');
+  const metadata = need(ctx.metadata, 'metadata');
+  const now = need(ctx.now, 'now');
   const originals: OriginalFile[] = cmd.files.map((f, i) => {
     const sniffed = result.originals[i]!;
     const blobName = blobLayout.original(id, i, cmd.files.length, sniffed.extension);
     return { mediaType: sniffed.mediaType, size: f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
+  ctx.originals = originals;
   // Class and retain-until are fixed here, from the tenant's retention policy.
   const { fiscalYear, retention } = resolveRetention(await tenantPolicy(tenantId, deps), metadata, now);
-  const document: ArchivedDocument = {
+  ctx.document = {
     id,
     tenantId,
     type: 'document',
@@ -89,26 +178,36 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     pages: result.pageCount,
     original: originals[0]!,
     originals,
-    contentKey,
+    contentKey: need(ctx.contentKey, 'contentKey'),
     rendition: { mediaType: 'application/pdf', size: result.rendition.length, sha256: sha256(result.rendition), blobName: blobLayout.rendition(id), conformance: result.conversion.conformance },
     conversion: result.conversion,
     metadata,
     fiscalYear,
     retention,
     legalHold: false,
-    createdAt,
+    createdAt: now.toISOString(),
     createdBy: { subject: cmd.principal.subject, kind: cmd.principal.kind, person: cmd.principal.person ?? cmd.principal.subject },
     ...(cmd.idempotencyKey ? { idempotencyKey: cmd.idempotencyKey } : {}),
   };
+}
 
-  // Write order: rendition, originals, manifest (all create-only with WORM), then the catalog.
-  // The rendition's name is the same for every request with this Idempotency-Key, whatever
-  // its files, so it is written first and decides which concurrent request owns the document;
-  // it records the content key so that a loser can tell a retry from a reused key.
+/**
+ * Write order: rendition, originals, manifest (all create-only with WORM); the catalog follows.
+ * The rendition's name is the same for every request with this Idempotency-Key, whatever
+ * its files, so it is written first and decides which concurrent request owns the document;
+ * it records the content key so that a loser can tell a retry from a reused key.
+ */
+async function store(ctx: IngestContext): Promise<IngestResult | void> {
+  const { cmd, deps } = ctx;
+  const { tenantId } = cmd.principal;
+  const document = need(ctx.document, 'document');
+  const originals = need(ctx.originals, 'originals');
+  const rendition = need(ctx.normalised, 'normalised').rendition;
+  const { id, contentKey, metadata } = document;
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
-  const rendition = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
-  if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
+  const renditionState = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
+  if (renditionState === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
   // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
   const writes: CreateOnlyOutcome[] = await Promise.all(
     originals.map((original, i) => deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey })),
@@ -118,9 +217,14 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
   if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, metadata);
-  await deps.catalog.create(document);
-  await requestValidation(document, deps); // never fails the upload: the document is stored
-  return { document, replayed: false };
+}
+
+async function index(ctx: IngestContext): Promise<void> {
+  await ctx.deps.catalog.create(need(ctx.document, 'document'));
+}
+
+async function askForValidation(ctx: IngestContext): Promise<void> {
+  await requestValidation(need(ctx.document, 'document'), ctx.deps); // never fails the upload: the document is stored
 }
 
 /**

@@ -7,13 +7,12 @@ import { auditMonth } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 // The worker's audit entry records the status a request failing the same way would answer.
-import { statusOf } from '../http/problem';
 import type { BlobRead, ExportJobsPort } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
 import { DEFAULT_CSV_FORMAT, type ExportJob, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
-export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log'>;
+export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
 const PAGE = 100;
 /** Blob downloads opened ahead of the one being zipped (each buffers at most a stream's high-water mark). */
@@ -48,7 +47,7 @@ export async function runExport(tenantId: string, exportId: string, deps: Export
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     job = { ...job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
     await jobs.save(job);
-    await audit(deps, job, 'export.failed', 'failed', statusOf(e.code), e.code);
+    await audit(deps, job, 'export.failed', 'failed', deps.errorStatus(e.code), e.code);
     return job;
   }
 }

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
-import { tenantPolicy } from './review';
+import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
 
 export interface Budget {

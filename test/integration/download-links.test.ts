@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => archive.stop());
 
 async function redirect(path: string): Promise<URL> {
-  const r = await fetch(`${archive.url}/documents/${id}/${path}?delivery=redirect`, { headers: { Authorization: `Bearer ${token}` }, redirect: 'manual' });
+  const r = await call(`${archive.url}/documents/${id}/${path}?delivery=redirect`, { token, redirect: 'manual' });
   expect(r.status).toBe(303);
   expect(r.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(sha256hex(bytes), 'hex').toString('base64')}:`);
   expect(r.headers.get('cache-control')).toBe('no-store');
@@ -37,6 +37,7 @@ describe('GET /documents/{id}/original?delivery=redirect', () => {
     const expires = Date.parse(link.searchParams.get('se')!);
     expect(expires).toBeGreaterThan(before);
     expect(expires - before).toBeLessThanOrEqual(3600_000 + 1000);
+    // The link is Blob Storage's, not an archive operation: raw fetch, no contract to check.
     const got = await fetch(link);
     expect(got.status).toBe(200);
     expect(sha256hex(Buffer.from(await got.arrayBuffer()))).toBe(sha256hex(bytes));
@@ -45,6 +46,7 @@ describe('GET /documents/{id}/original?delivery=redirect', () => {
 
   it('refuses writes, deletes and other blobs through the link', async () => {
     const link = await redirect('original');
+    // Blob Storage itself answers these (raw fetch: not an archive operation).
     const put = await fetch(link, { method: 'PUT', body: 'overwritten', headers: { 'x-ms-blob-type': 'BlockBlob' } });
     expect(put.status).toBe(403);
     expect((await fetch(link, { method: 'DELETE' })).status).toBe(403);
@@ -59,6 +61,7 @@ describe('GET /documents/{id}/original?delivery=redirect', () => {
     const { deps } = archive.host;
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
     const { url } = await deps.links.readOnlyUrl(BlobArchive.containerName(tenant), `${id}/rendition.pdf`, { ttlSeconds: 3600 }, twoHoursAgo);
+    // Blob Storage judges the signature (raw fetch: not an archive operation).
     expect((await fetch(url)).status).toBe(403);
     const fresh = await deps.links.readOnlyUrl(BlobArchive.containerName(tenant), `${id}/rendition.pdf`, { ttlSeconds: 7200 }, new Date());
     expect(Date.parse(new URL(fresh.url).searchParams.get('se')!) - Date.now()).toBeLessThanOrEqual(3600_000);
@@ -69,7 +72,7 @@ describe('GET /documents/{id}/original?delivery=redirect', () => {
     const bad = await call(`${archive.url}/documents/${id}/original?delivery=email`, { token });
     expect([bad.status, bad.json.code]).toEqual([400, 'invalid_query']);
     const other = await archive.token({ tenant: newTenant('links'), sub: 'x', rights: 'archivist' });
-    const r = await fetch(`${archive.url}/documents/${id}/original?delivery=redirect`, { headers: { Authorization: `Bearer ${other}` }, redirect: 'manual' });
+    const r = await call(`${archive.url}/documents/${id}/original?delivery=redirect`, { token: other, redirect: 'manual' });
     expect(r.status).toBe(404);
   });
 });

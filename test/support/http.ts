@@ -23,6 +23,17 @@ export async function call(url: string, init: RequestInit & { token?: string } =
   return { status: res.status, headers: res.headers, bytes, json };
 }
 
+/**
+ * For a caller that needs the Response itself (a client under test with its own fetch): checks a
+ * copy of the answer against the operation it hit, leaving the original unread for the caller.
+ */
+export async function checkFetched(url: string, init: RequestInit | undefined, res: Response): Promise<void> {
+  const copy = res.clone();
+  const type = copy.headers.get('content-type') ?? '';
+  const json = /json/.test(type) ? await copy.json().catch(() => undefined) : (await copy.arrayBuffer(), undefined);
+  checkContract((init?.method ?? 'GET').toUpperCase(), url, res.status, { contentType: type, json });
+}
+
 export function sha256hex(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }

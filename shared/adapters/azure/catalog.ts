@@ -3,7 +3,7 @@ import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
-import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
@@ -86,13 +86,7 @@ export class DocumentCatalog implements CatalogPort {
   }
 
   async get(tenantId: string, id: string): Promise<ArchivedDocument | null> {
-    try {
-      const { resource } = await this.container.item(id, tenantId).read<ArchivedDocument>();
-      return resource && resource.tenantId === tenantId && resource.type === 'document' ? strip(resource) : null;
-    } catch (err) {
-      if (isCosmosStatus(err, 404)) return null;
-      throw err;
-    }
+    return (await readTenantItem<ArchivedDocument>(this.container, tenantId, id, 'document'))?.item ?? null;
   }
 
   /**

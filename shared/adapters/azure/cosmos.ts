@@ -60,6 +60,23 @@ export function isCosmosStatus(err: unknown, status: number): boolean {
   return typeof err === 'object' && err !== null && ((err as { code?: unknown }).code === status || (err as { statusCode?: unknown }).statusCode === status);
 }
 
+/**
+ * A point read in a tenant's partition: the item (without system properties) and its etag, or
+ * null when it is missing or is not that tenant's item of that type (an id never reaches
+ * another tenant's record, or another kind of record).
+ */
+export async function readTenantItem<T extends { tenantId: string; type: string }>(container: Container, tenantId: string, id: string, type: T['type']): Promise<{ item: T; etag: string } | null> {
+  try {
+    const res = await container.item(id, tenantId).read<T>();
+    const r = res.resource;
+    if (!r || r.tenantId !== tenantId || r.type !== type) return null;
+    return { item: withoutSystemProperties(r), etag: res.etag };
+  } catch (err) {
+    if (isCosmosStatus(err, 404)) return null;
+    throw err;
+  }
+}
+
 /** Drop Cosmos system properties (_rid, _etag, …) so manifests and answers stay clean. */
 export function withoutSystemProperties<T extends object>(item: T): T {
   const out: Record<string, unknown> = {};

@@ -4,7 +4,7 @@ import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-bl
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort } from '../../ports';
-import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { ExportJob } from '../../kernel/export';
 
 /**
@@ -58,13 +58,7 @@ export class ExportJobs implements ExportJobsPort {
   }
 
   async get(tenantId: string, id: string): Promise<ExportJob | null> {
-    try {
-      const { resource } = await this.container.item(id, tenantId).read<ExportJob>();
-      return resource && resource.tenantId === tenantId && resource.type === 'export' ? strip(resource) : null;
-    } catch (err) {
-      if (isCosmosStatus(err, 404)) return null;
-      throw err;
-    }
+    return (await readTenantItem<ExportJob>(this.container, tenantId, id, 'export'))?.item ?? null;
   }
 
   /** The tenant's exports, newest first, paged (within the tenant's partition). */

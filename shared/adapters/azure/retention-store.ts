@@ -7,7 +7,7 @@ import { withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
-import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -19,14 +19,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
   constructor(private readonly container: Container) {}
 
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
-    try {
-      const { resource } = await this.container.item(id, tenantId).read<ArchivedDocument & { _etag: string }>();
-      if (!resource || resource.tenantId !== tenantId || resource.type !== 'document') return null;
-      return { item: strip(resource), etag: resource._etag };
-    } catch (err) {
-      if (isCosmosStatus(err, 404)) return null;
-      throw err;
-    }
+    return readTenantItem<ArchivedDocument>(this.container, tenantId, id, 'document');
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
-import { isCosmosStatus, withoutSystemProperties as strip } from './cosmos';
+import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -27,15 +27,8 @@ export class TenantRecords implements TenantRecordsPort {
   }
 
   private async read<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<Versioned<T> | null> {
-    try {
-      const res = await this.container.item(id, tenantId).read<T>();
-      const r = res.resource;
-      if (!r || r.tenantId !== tenantId || r.type !== type) return null;
-      return { value: strip(r), etag: res.etag };
-    } catch (err) {
-      if (isCosmosStatus(err, 404)) return null;
-      throw err;
-    }
+    const found = await readTenantItem<T>(this.container, tenantId, id, type);
+    return found ? { value: found.item, etag: found.etag } : null;
   }
 
   /** Create, never upsert: `exists` when the id is taken. */

@@ -52,4 +52,22 @@ describe('the layering rules (.dependency-cruiser.js)', () => {
     ]));
     expect(found.some((v) => v.startsWith('no-circular:'))).toBe(true);
   }, 60_000);
+
+  it('fail on a cycle between two use cases that break no layer', async () => {
+    const cycle = {
+      ...GOOD,
+      'shared/documents/a.ts': "import { b } from './b';\nexport const a = () => b;\n",
+      'shared/documents/b.ts': "import { a } from './a';\nexport const b = () => a;\n",
+    };
+    expect(await violationsIn(cycle)).toEqual(['no-circular: shared/documents/a.ts → shared/documents/b.ts']);
+  }, 60_000);
+
+  it('give the export runner no exception: core importing HTTP fails there too', async () => {
+    const bad = {
+      ...GOOD,
+      'shared/http/problem.ts': 'export const statusOf = (code: string) => code.length;\n',
+      'shared/exports/run-export.ts': "import { statusOf } from '../http/problem';\nexport const run = () => statusOf('internal');\n",
+    };
+    expect(await violationsIn(bad)).toEqual(['core-never-calls-up: shared/exports/run-export.ts → shared/http/problem.ts']);
+  }, 60_000);
 });

@@ -1,4 +1,3 @@
-import { ApiKeys } from '../../../shared/auth/api-keys';
 import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals } from '../../../shared/auth/sod-policy-proposals';
 import { ArchiveError } from '../../../shared/kernel/errors';
@@ -47,7 +46,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 function setup() {
   const records = new MemoryRecords();
   const rights = new TenantRights(records);
-  const proposals = new SodPolicyProposals(records, rights, new ApiKeys(records, { get: async () => 'pepper' }, 'pepper'));
+  const proposals = new SodPolicyProposals(records, rights);
   return { records, rights, proposals };
 }
 

@@ -10,60 +10,56 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { Principal } from '../../../shared/kernel/principal';
 import { ingestDocument, IngestResult } from '../../../shared/documents/ingest';
-import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { ArchiveError } from '../../../shared/kernel/errors';
-import type { CreateOnlyOutcome } from '../../../shared/ports';
+import type { Normaliser } from '../../../shared/normalise/pool';
+import { inMemoryDeps } from '../../support/in-memory';
 
-const normaliser = {
-  normalise: async (input: { files: { bytes: Buffer }[]; createdAt: string }) => ({
+const normaliser: Normaliser = {
+  normalise: async (input) => ({
     rendition: Buffer.from(`%PDF-fake ${input.createdAt} ${input.files.map((f) => f.bytes.toString('hex')).join(',')}`),
     pageCount: input.files.length,
     // The first byte picks the type, so different files can have different original names.
     originals: input.files.map((f) => (f.bytes[0]! % 2 === 0 ? { mediaType: 'image/png', extension: 'png' } : { mediaType: 'image/jpeg', extension: 'jpg' })),
     conversion: { normaliser: 'fake', pageCount: input.files.length, pages: [], conformance: 'none' },
   }),
+  close: async () => undefined,
 };
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function fakes(s: fc.Scheduler, tick: boolean) {
-  const blobs = new Map<string, { bytes: Buffer; metadata: Record<string, string> }>();
-  const catalog = new Map<string, ArchivedDocument>();
+  const base = inMemoryDeps();
+  const b = base.blobs;
+  const c = base.catalog;
+  const p = base.retention.policies;
+  // Every store call is a point where fast-check's scheduler may let another request run.
+  const blobs = Object.assign(b, {
+    prepareTenant: s.scheduleFunction(b.prepareTenant.bind(b)),
+    putCreateOnly: s.scheduleFunction(b.putCreateOnly.bind(b)),
+    exists: s.scheduleFunction(b.exists.bind(b)),
+    readAll: s.scheduleFunction(b.readAll.bind(b)),
+    metadataOf: s.scheduleFunction(b.metadataOf.bind(b)),
+  });
+  const catalog = Object.assign(c, {
+    get: s.scheduleFunction(c.get.bind(c)),
+    create: s.scheduleFunction(c.create.bind(c)),
+    findByContentKey: s.scheduleFunction(c.findByContentKey.bind(c)),
+  });
+  const policies = Object.assign(p, { get: s.scheduleFunction(p.get.bind(p)) });
   let t = Date.parse('2025-03-01T12:00:00Z');
-  const store = {
-    prepareTenant: s.scheduleFunction(async (_t: string) => undefined),
-    putCreateOnly: s.scheduleFunction(async (_t: string, name: string, bytes: Buffer, _ct: string, _w: unknown, metadata: Record<string, string>): Promise<CreateOnlyOutcome> => {
-      const stored = blobs.get(name);
-      if (!stored) {
-        blobs.set(name, { bytes, metadata });
-        return 'created';
-      }
-      return stored.bytes.equals(bytes) ? 'identical' : 'different';
-    }),
-    exists: s.scheduleFunction(async (_t: string, name: string) => blobs.has(name)),
-    readAll: s.scheduleFunction(async (_t: string, name: string) => blobs.get(name)!.bytes),
-    metadataOf: s.scheduleFunction(async (_t: string, name: string) => blobs.get(name)?.metadata ?? null),
-  };
-  const cat = {
-    get: s.scheduleFunction(async (_t: string, id: string) => catalog.get(id) ?? null),
-    create: s.scheduleFunction(async (doc: ArchivedDocument) => (catalog.has(doc.id) ? 'exists' : (catalog.set(doc.id, doc), 'created'))),
-    findByContentKey: s.scheduleFunction(async (_t: string, key: string) => [...catalog.values()].find((d) => d.contentKey === key) ?? null),
-  };
   const deps = {
-    blobs: store,
-    catalog: cat,
+    ...base,
+    blobs,
+    catalog,
     clock: { now: () => new Date(tick ? t++ : t) },
-    config: { ARCHIVE_MAX_PIXELS_PER_PAGE: 1e6, ARCHIVE_MAX_PAGES: 10 },
-    retention: { policies: { get: s.scheduleFunction(async () => null) } },
+    retention: { ...base.retention, policies },
     normaliser,
-    // Validation requests are fire-and-forget after the catalog write; the race is about the blobs.
-    validationQueue: { send: async () => undefined },
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    // Validation requests are fire-and-forget after the catalog write; the race is about the blobs (unscheduled).
   };
-  return { deps: deps as unknown as Parameters<typeof ingestDocument>[1], blobs, catalog };
+  return { deps, blobs: b.blobs, catalog: c.documents };
 }
 
-const principal = (n: number): Principal => ({ tenantId: 'acme', subject: `user-${n}`, kind: 'user' }) as unknown as Principal;
+const principal = (n: number): Principal => ({ tenantId: 'acme', subject: `user-${n}`, kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write']) });
 const FILES = [Buffer.from([2, 1, 1]), Buffer.from([3, 2, 2]), Buffer.from([4, 3, 3])];
 
 describe('ingest: concurrent requests with one Idempotency-Key', () => {
@@ -95,7 +91,8 @@ describe('ingest: concurrent requests with one Idempotency-Key', () => {
         });
         // Nothing stored disagrees with the catalog; nothing is stored that it does not list.
         const listed = new Map([...doc.originals, doc.rendition].map((f) => [f.blobName, f.sha256]));
-        for (const [name, { bytes }] of blobs) {
+        for (const [key, { bytes }] of blobs) {
+          const name = key.slice('acme/'.length);
           if (name === `${doc.id}/manifest.json`) expect(JSON.parse(bytes.toString('utf8'))).toEqual(doc);
           else expect(sha(bytes)).toBe(listed.get(name));
         }

@@ -6,8 +6,13 @@ import fc from 'fast-check';
 import type { AuditInput } from '../../../shared/ports';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
+import { operation, type Reply } from '../../../shared/http/operation';
 import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
 import type { ArchiveRequest } from '../../../shared/http/types';
+import type { Authenticates } from '../../../shared/auth/authenticate';
+import type { AuditEntry } from '../../../shared/kernel/audit';
+import type { Permission } from '../../../shared/kernel/principal';
+import { InMemoryAuditLog, inMemoryDeps } from '../../support/in-memory';
 
 function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
   const entries: AuditInput[] = [];
@@ -16,28 +21,32 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFa
   let failures = 0;
   let now = new Date('2026-01-02T03:04:05Z');
   const log: Logger = { info: () => undefined, warn: () => undefined, error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
-  const appendBatch = async (batch: AuditInput[]) => {
-    if (opts.auditFails || failures++ < (opts.auditFailsFirst ?? 0)) throw new Error('cosmos down');
-    entries.push(...batch);
-    return batch;
-  };
-  const deps = {
-    authenticator: { authenticate: async (h: string | null) => {
+  /** An audit log that fails while told to (Cosmos down), and whose parking place can fail too. */
+  class FlakyAuditLog extends InMemoryAuditLog {
+    override async appendBatch(batch: AuditInput[]): Promise<AuditEntry[]> {
+      if (opts.auditFails || failures++ < (opts.auditFailsFirst ?? 0)) throw new Error('cosmos down');
+      entries.push(...batch);
+      return super.appendBatch(batch);
+    }
+    override async savePending(batch: AuditInput[]): Promise<void> {
+      if (opts.parkFails) throw new Error('cosmos down');
+      parked.push(...batch);
+    }
+  }
+  const authenticator: Authenticates = {
+    authenticate: async (h) => {
       if (!h?.startsWith('Bearer ok')) throw new ArchiveError('unauthenticated');
-      return { tenantId: 'acme', subject: h === 'Bearer ok' ? 'alice' : h.slice('Bearer ok-'.length), kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:read']) };
-    } },
-    audit: {
-      appendBatch,
-      append: async (e: AuditInput) => (await appendBatch([e]))[0],
-      savePending: async (batch: AuditInput[]) => {
-        if (opts.parkFails) throw new Error('cosmos down');
-        parked.push(...batch);
-      },
+      return { tenantId: 'acme', subject: h === 'Bearer ok' ? 'alice' : h.slice('Bearer ok-'.length), kind: 'user', rightsSet: 'uploader', permissions: new Set<Permission>(['documents:read']) };
     },
+  };
+  const deps: Deps = {
+    ...inMemoryDeps(),
+    authenticator,
+    audit: new FlakyAuditLog(),
     refusals: new RefusalLimiter(opts.limits ?? { burst: 1000, perMinute: 1000 }),
     clock: { now: () => now },
     log,
-  } as unknown as Deps;
+  };
   return { deps, entries, parked, logged, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
 }
 
@@ -53,8 +62,9 @@ function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): Archiv
   };
 }
 
-const route = (handler: () => Promise<{ status: number; body?: Readable | string }>, permission: 'documents:read' | 'documents:write' = 'documents:read'): RouteDef =>
-  ({ name: 't', method: 'GET', route: 'documents/{id}', summary: 't', tags: ['t'], responses: { 200: { description: 'ok', stream: ['text/plain'] } }, errors: [], auth: 'tenant', permission, action: 'document.read', handler }) as unknown as RouteDef;
+const responses = { 200: { description: 'ok', stream: ['text/plain'] }, 201: { description: 'created', stream: ['text/plain'] } } as const;
+const route = (handler: () => Promise<Reply<typeof responses>>, permission: 'documents:read' | 'documents:write' = 'documents:read'): RouteDef =>
+  operation({ name: 't', method: 'GET', route: 'documents/{id}', summary: 't', tags: ['t'], responses, errors: [], auth: 'tenant', permission, action: 'document.read', handler });
 
 describe('handleRequest', () => {
   it('turns an unknown error into a generic 500 with the request id; the detail goes to the log only', async () => {
@@ -90,20 +100,20 @@ describe('handleRequest', () => {
 
   it('adds the security headers to every answer', async () => {
     const { deps } = fakeDeps();
-    const res = await handleRequest(route(async () => ({ status: 200, body: '{}' })), request('Bearer ok'), deps);
+    const res = await handleRequest(route(async () => ({ status: 200, body: Buffer.from('{}') })), request('Bearer ok'), deps);
     expect(res.headers).toMatchObject({ 'X-Request-Id': 'req-1', 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' });
   });
 
   it('never answers 503 after a completed change: a failing audit append is retried until written', async () => {
     const { deps, entries } = fakeDeps({ auditFailsFirst: 3 });
-    const res = await handleRequest(route(async () => ({ status: 201, body: '{}' })), request('Bearer ok', 'POST'), deps);
+    const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);
     expect(res.status).toBe(201);
     expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
   });
 
   it('parks the entry of a completed change for the sealing timer when the log keeps failing, and still answers the success', async () => {
     const { deps, entries, parked } = fakeDeps({ auditFails: true });
-    const res = await handleRequest(route(async () => ({ status: 201, body: '{}' })), request('Bearer ok', 'POST'), deps);
+    const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);
     expect(res.status).toBe(201);
     expect(entries).toEqual([]);
     expect(parked).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
@@ -111,7 +121,7 @@ describe('handleRequest', () => {
 
   it('logs the entry itself when it can be neither written nor parked, and still answers the success', async () => {
     const { deps, logged } = fakeDeps({ auditFails: true, parkFails: true });
-    const res = await handleRequest(route(async () => ({ status: 201, body: '{}' })), request('Bearer ok', 'POST'), deps);
+    const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);
     expect(res.status).toBe(201);
     expect(logged.join()).toContain('"requestId":"req-1"');
     expect(logged.join()).toContain('"outcome":"success"');

@@ -1,12 +1,10 @@
-import type { Deps } from '../../../shared/deps';
-import { loadConfig } from '../../../shared/config';
 import type { TimerDef } from '../../../functions/timers';
 import { TIMERS } from '../../../functions/timers';
 import { startLocalTimers } from '../../../local/timers';
-import { minimalLocalEnv } from '../../support/config-env';
+import { inMemoryDeps } from '../../support/in-memory';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const deps = { config: loadConfig(minimalLocalEnv) } as unknown as Deps;
+const deps = inMemoryDeps();
 
 function gate() {
   let open!: () => void;

@@ -1,12 +1,19 @@
 /** The operators' alerts in infra/ match the log lines the timers really write. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Deps } from '../../../shared/deps';
 import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { ORPHANED_BLOBS } from '../../../shared/retention/reconcile';
 import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
+import { InMemoryTimerState, inMemoryDeps } from '../../support/in-memory';
+
+/** Timer records that cannot be read, as when Cosmos is down. */
+class UnreadableTimerState extends InMemoryTimerState {
+  override async get<T>(): Promise<T | null> {
+    throw new Error('cosmos unavailable');
+  }
+}
 
 const bicep = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'infra', 'main.bicep'), 'utf8');
 const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g)].map((m) => m[1]!);
@@ -25,7 +32,8 @@ describe('alert phrases', () => {
   it('a failing sweep run logs the phrase the alert watches, and still fails', async () => {
     const errors: string[] = [];
     const log: Logger = { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) };
-    const deps = { log, retention: { timers: { get: async () => { throw new Error('cosmos unavailable'); } } } } as unknown as Deps;
+    const base = inMemoryDeps();
+    const deps = { ...base, log, retention: { ...base.retention, timers: new UnreadableTimerState() } };
     await expect(runSweepTimer(deps)).rejects.toThrow('cosmos unavailable');
     expect(errors).toEqual([SWEEP_FAILED]);
   });

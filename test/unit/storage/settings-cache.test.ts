@@ -6,7 +6,11 @@
 import fc from 'fast-check';
 import type { Container } from '@azure/cosmos';
 import { TenantRights } from '../../../shared/auth/rights';
-import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { findRightsAssignment } from '../../../shared/auth/rights-sets/find-rights-assignment';
+import { rightsSetPermissions } from '../../../shared/auth/rights-sets/rights-set-permissions';
+import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
+import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
 import { TenantSettingsCache } from '../../../shared/adapters/azure/settings-cache';
 import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
@@ -40,14 +44,23 @@ function fakeContainer() {
   return { container: container as unknown as Container, reads, writeElsewhere };
 }
 
-const admin = { tenantId: 'acme', subject: 'admin', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['archivist']) } as unknown as Principal;
+const admin: Principal = { tenantId: 'acme', subject: 'admin', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['archivist']) };
 const TTL_MS = 30_000;
 
 function setup() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
   const store = fakeContainer();
   const cache = new TenantSettingsCache(TTL_MS, clock);
-  const rights = new TenantRights(new TenantRecords(store.container, cache));
+  const tenantRecords = new TenantRecords(store.container, cache);
+  const deps = { tenantRecords, rights: new TenantRights(tenantRecords) };
+  // The reads and writes the authenticator and the rights operations make, over one cached records port.
+  const rights = {
+    assignmentOf: (tenantId: string, subject: string) => findRightsAssignment(tenantId, subject, deps),
+    policy: (tenantId: string) => deps.rights.policy(tenantId),
+    permissionsOf: (tenantId: string, name: string) => rightsSetPermissions(tenantId, name, deps),
+    assign: (p: Principal, subject: string, rightsSet: string, now: Date) => assignRightsSet(p, subject, rightsSet, now, deps),
+    unassign: (p: Principal, subject: string) => unassignRightsSet(p, subject, deps),
+  };
   return { clock, store, cache, rights };
 }
 

@@ -1,0 +1,68 @@
+import { createHmac, scrypt as scryptCb, ScryptOptions } from 'node:crypto';
+import { ArchiveError } from '../../kernel/errors';
+import type { Permission } from '../../kernel/principal';
+import type { SecretSource, TenantRecord, TenantRecordsPort } from '../../ports';
+
+/**
+ * API keys for client apps: what every key operation shares (the record, its id, the hash).
+ * The secret is shown once; only a salted, peppered scrypt hash is stored. The key names its
+ * tenant and id, so verification is one point read in the tenant's partition, never a scan:
+ *
+ *   arch_<tenant>_<key id: 24 hex>_<secret: 43 base64url chars (256 bits)>
+ *
+ * Send it as `Authorization: ApiKey <key>`.
+ */
+export const API_KEY_PATTERN = /^arch_([a-z0-9][a-z0-9-]{2,40})_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
+
+export const SCRYPT = { N: 1 << 14, r: 8, p: 1, keylen: 32 } as const;
+
+export interface ApiKeyRecord extends TenantRecord {
+  type: 'api-key';
+  keyId: string;
+  name: string;
+  rightsSet: string;
+  /** The recognisable, non-secret part: `arch_<tenant>_<key id>`. */
+  prefix: string;
+  hash: { alg: 'scrypt'; N: number; r: number; p: number; salt: string; value: string; pepper: string };
+  createdAt: string;
+  /** `person`: the accountable person the key acts for (absent on keys from before: the creator's subject). */
+  createdBy: { subject: string; kind: string; person?: string };
+  /** Rights ceiling: the creator's permissions at creation; the key never acts beyond them (absent on keys from before). */
+  ceiling?: Permission[];
+  /** What the creator person held through any credential at creation, for person-level SoD rules. */
+  personPermissions?: Permission[];
+  expiresAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  revokedBy: { subject: string; kind: string } | null;
+}
+
+export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions'> & { id: string };
+
+export function toPublicApiKey(k: ApiKeyRecord): PublicApiKey {
+  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, keyId, ...rest } = k;
+  return { id: keyId, ...rest };
+}
+
+/** What the key operations read and write: the tenant's records and the pepper (by its secret's name). */
+export interface ApiKeyDeps {
+  tenantRecords: TenantRecordsPort;
+  secrets: SecretSource;
+  config: { API_KEY_PEPPER_SECRET_NAME: string };
+}
+
+export const apiKeyRecordId = (keyId: string) => `api-key:${keyId}`;
+
+function scrypt(password: Buffer, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+}
+
+export async function hashSecret(deps: Pick<ApiKeyDeps, 'secrets'>, secret: string, salt: Buffer, params: { N: number; r: number; p: number }, pepperName: string): Promise<Buffer> {
+  const pepper = await deps.secrets.get(pepperName);
+  const peppered = createHmac('sha256', pepper).update(secret).digest();
+  return scrypt(peppered, salt, SCRYPT.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 });
+}
+
+export function invalidKey(detail = 'The API key is not valid for this archive.'): ArchiveError {
+  return new ArchiveError('unauthenticated', { detail });
+}

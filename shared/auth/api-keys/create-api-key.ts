@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import type { Permission } from '../../kernel/principal';
+import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
+
+/** A new key; the secret is in `key`, returned this once (only its hash is stored). */
+export async function createApiKey(
+  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date },
+  deps: ApiKeyDeps,
+): Promise<{ key: string; record: ApiKeyRecord }> {
+  const pepperName = deps.config.API_KEY_PEPPER_SECRET_NAME;
+  const keyId = randomBytes(12).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const salt = randomBytes(16);
+  const value = await hashSecret(deps, secret, salt, SCRYPT, pepperName);
+  const prefix = `arch_${input.tenantId}_${keyId}`;
+  const record: ApiKeyRecord = {
+    id: apiKeyRecordId(keyId),
+    tenantId: input.tenantId,
+    type: 'api-key',
+    keyId,
+    name: input.name,
+    rightsSet: input.rightsSet,
+    prefix,
+    hash: { alg: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), value: value.toString('base64'), pepper: pepperName },
+    createdAt: input.now.toISOString(),
+    createdBy: input.createdBy,
+    ceiling: [...input.ceiling].sort(),
+    personPermissions: [...input.personPermissions].sort(),
+    expiresAt: input.expiresAt.toISOString(),
+    lastUsedAt: null,
+    revokedAt: null,
+    revokedBy: null,
+  };
+  if ((await deps.tenantRecords.create(record)) !== 'created') throw new Error('API key id collision');
+  return { key: `${prefix}_${secret}`, record };
+}

@@ -1,0 +1,20 @@
+import { ArchiveError } from '../../kernel/errors';
+import type { Permission, Principal } from '../../kernel/principal';
+import type { TenantRecordsPort } from '../../ports';
+import type { TenantRights } from '../rights';
+import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
+import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-records';
+
+/** Create or replace a tenant rights set. */
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }): Promise<RightsSetRecord> {
+  if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
+  if (principal.rightsSet === name) throw sodRefusal('own-rights');
+  const unique = [...new Set(permissions)].sort();
+  // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
+  assertNoConflict(unique, await deps.rights.policy(principal.tenantId), { rightsSet: name });
+  const before = (await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set'))?.value.permissions ?? [];
+  assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
+  const record: RightsSetRecord = { id: rightsSetRecordId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
+  await deps.tenantRecords.upsert(record);
+  return record;
+}

@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import { ArchiveError } from '../../kernel/errors';
+import type { SupportScope } from '../../kernel/principal';
+import type { TenantRecordsPort } from '../../ports';
+import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
+
+export async function createSupportGrant(
+  input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string }; now: Date },
+  deps: { tenantRecords: TenantRecordsPort },
+): Promise<SupportGrantRecord> {
+  const ms = input.expiresAt.getTime() - input.now.getTime();
+  if (!(ms > 0 && ms <= SUPPORT_GRANT_MAX_MS)) throw new ArchiveError('bad_request', { detail: 'expiresAt must be in the future and at most 7 days away.' });
+  const grantId = randomUUID();
+  const record: SupportGrantRecord = {
+    id: supportGrantRecordId(grantId),
+    tenantId: input.tenantId,
+    type: 'support-grant',
+    grantId,
+    ticket: input.ticket,
+    scope: input.scope,
+    createdAt: input.now.toISOString(),
+    createdBy: input.createdBy,
+    expiresAt: input.expiresAt.toISOString(),
+    revokedAt: null,
+    revokedBy: null,
+  };
+  await deps.tenantRecords.create(record);
+  return record;
+}

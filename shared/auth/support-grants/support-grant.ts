@@ -1,0 +1,28 @@
+import { SUPPORT_SCOPES, SupportScope } from '../../kernel/principal';
+import type { TenantRecord } from '../../ports';
+
+/**
+ * A tenant's consent for provider staff to read its data: time-boxed, scoped, revocable at once.
+ * What every grant operation shares: the record, its id, and when a grant is in force.
+ */
+export const SUPPORT_GRANT_MAX_MS = 7 * 24 * 3600 * 1000;
+
+export interface SupportGrantRecord extends TenantRecord {
+  type: 'support-grant';
+  grantId: string;
+  ticket: string;
+  scope: SupportScope;
+  createdAt: string;
+  createdBy: { subject: string; kind: string };
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: { subject: string; kind: string } | null;
+}
+
+export function toPublicGrant(g: SupportGrantRecord) {
+  const { id: _id, tenantId: _t, type: _type, grantId, ...rest } = g;
+  return { id: grantId, ...rest, permissions: [...SUPPORT_SCOPES[g.scope]] };
+}
+
+export const supportGrantRecordId = (grantId: string) => `support-grant:${grantId}`;
+export const isActiveGrant = (g: SupportGrantRecord, now: Date) => !g.revokedAt && Date.parse(g.expiresAt) > now.getTime();

@@ -1,0 +1,63 @@
+import type { Deps } from '../deps';
+import { assertMayApproveDisposal, samePerson } from '../auth/sod';
+import type { Principal } from '../kernel/principal';
+import { ArchiveError } from '../kernel/errors';
+import { uuidv7 } from '../ids';
+import type { DisposalApproval } from '../kernel/retention';
+import { actorOf, updateDocument } from './update';
+
+export const MAX_APPROVALS_PER_REQUEST = 500;
+
+/**
+ * Approves the disposal of documents due by `before` (all of them, or the listed ones),
+ * pinned to their current retain-until: an extension afterwards voids the approval.
+ * Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
+ */
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[] }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
+  const tenantId = cmd.principal.tenantId;
+  // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
+  // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
+  const sod = await deps.rights.policy(tenantId);
+  for (const id of cmd.documentIds ?? []) {
+    const named = await deps.catalog.get(tenantId, id);
+    if (named) assertMayApproveDisposal(cmd.principal, named.createdBy, sod);
+  }
+  const approvalId = uuidv7(deps.clock.now().getTime());
+  const before = new Date(cmd.before).toISOString();
+  const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
+  const approved: string[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  let token: string | undefined;
+  let more = false;
+  outer: do {
+    const page = await deps.retention.catalog.due(tenantId, before, 100, token);
+    for (const doc of page.items) {
+      if (wanted && !wanted.has(doc.id)) continue;
+      if (doc.disposalApproval?.retainUntil === doc.retention.retainUntil) continue;
+      if (approved.length >= MAX_APPROVALS_PER_REQUEST) {
+        more = true;
+        break outer;
+      }
+      if (doc.legalHold) {
+        skipped.push({ id: doc.id, reason: 'legal-hold' });
+        continue;
+      }
+      if (sod.uploaderCannotApproveDisposal && samePerson(cmd.principal, doc.createdBy)) {
+        skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
+        continue;
+      }
+      const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
+      const ok = await updateDocument(tenantId, doc.id, deps, (d) =>
+        d.legalHold || d.retention.retainUntil > before ? { next: null, result: false } : { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: true },
+      ).catch((err: unknown) => {
+        if (err instanceof ArchiveError && err.code === 'document_disposed') return false;
+        throw err;
+      });
+      if (ok) approved.push(doc.id);
+      else skipped.push({ id: doc.id, reason: 'changed' });
+    }
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  for (const id of wanted ?? []) if (!approved.includes(id) && !skipped.some((s) => s.id === id)) skipped.push({ id, reason: 'not-due' });
+  return { approvalId, approved, skipped, more };
+}

@@ -1,0 +1,31 @@
+import type { Deps } from '../deps';
+import type { Principal } from '../kernel/principal';
+import type { ArchivedDocument } from '../kernel/document';
+import { ArchiveError } from '../kernel/errors';
+import type { RetentionExtension } from '../kernel/retention';
+import { actorOf, blobNamesOf, updateDocument } from './update';
+
+/**
+ * Moves retain-until later, on every blob (Set Immutability Policy) and then in the
+ * catalog. Never shorter: 422. The same date again is a no-op.
+ */
+export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<ArchivedDocument> {
+  const tenantId = cmd.principal.tenantId;
+  const to = new Date(cmd.retainUntil).toISOString();
+  return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
+    const from = doc.retention.retainUntil;
+    if (to < from) {
+      throw new ArchiveError('retention_shortening_refused', { detail: `Retention of ${doc.id} runs until ${from}; it can be extended, never shortened.`, extensions: { retainUntil: from } });
+    }
+    if (to === from) return { next: null, result: doc };
+    const extension: RetentionExtension = { from, to, at: deps.clock.now().toISOString(), by: actorOf(cmd.principal), reason: cmd.reason };
+    const next: ArchivedDocument = { ...doc, retention: { ...doc.retention, retainUntil: to, extensions: [...(doc.retention.extensions ?? []), extension] } };
+    return {
+      next,
+      result: next,
+      before: async () => {
+        for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, to);
+      },
+    };
+  });
+}

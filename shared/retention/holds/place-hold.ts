@@ -1,0 +1,28 @@
+import { uuidv7 } from '../../ids';
+import type { LegalHold } from '../../kernel/retention';
+import { actorOf, blobNamesOf, updateDocument } from '../update';
+import { HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
+
+/**
+ * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
+ * second write fails the store is still protected (fail closed), and a retry is harmless.
+ */
+export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query'] }, deps: HoldDeps): Promise<LegalHold> {
+  const tenantId = cmd.principal.tenantId;
+  const hold: LegalHold = {
+    id: cmd.holdId ?? uuidv7(deps.clock.now().getTime()),
+    reason: cmd.reason,
+    caseReference: cmd.caseReference,
+    placedAt: deps.clock.now().toISOString(),
+    placedBy: actorOf(cmd.principal),
+    ...(cmd.query ? { query: cmd.query } : {}),
+  };
+  return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
+    if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
+    return {
+      next: { ...doc, legalHold: true, holds: [...(doc.holds ?? []), hold] },
+      result: hold,
+      before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
+    };
+  });
+}

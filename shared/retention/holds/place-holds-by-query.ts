@@ -1,0 +1,34 @@
+import type { Deps } from '../../deps';
+import { ArchiveError } from '../../kernel/errors';
+import type { HoldQuery } from '../../kernel/search';
+import { uuidv7 } from '../../ids';
+import type { HoldDeps, PlaceHold } from './legal-hold';
+import { placeHold } from './place-hold';
+
+/**
+ * One hold over every active document matching the query (a tax audit of a year, a dispute with
+ * a counterparty). At most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS documents: the matches are collected
+ * first, and a broader query is refused (400 `invalid_query`, with `matched` and `limit`) before
+ * any hold is placed; the caller narrows it (a counterparty within a year) or holds in parts.
+ */
+export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[] }> {
+  const tenantId = cmd.principal.tenantId;
+  const limit = deps.config.ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS;
+  const documentIds: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await deps.retention.catalog.matching(tenantId, cmd.query, 100, token);
+    documentIds.push(...page.items.map((d) => d.id));
+    if (documentIds.length > limit) {
+      const matched = await deps.retention.catalog.countMatching(tenantId, cmd.query);
+      throw new ArchiveError('invalid_query', {
+        detail: `The query matches ${matched} documents; one legal hold by query covers at most ${limit}. Nothing was held: narrow the query (e.g. a counterparty within a fiscal year) or place the hold in parts.`,
+        extensions: { reason: 'hold-query-too-broad', matched, limit },
+      });
+    }
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  const holdId = uuidv7(deps.clock.now().getTime());
+  for (const documentId of documentIds) await placeHold({ ...cmd, documentId, holdId, query: cmd.query }, deps);
+  return { holdId, documentIds };
+}

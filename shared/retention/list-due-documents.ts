@@ -1,0 +1,36 @@
+import type { Deps } from '../deps';
+import type { ArchivedDocument } from '../kernel/document';
+import type { Page } from '../ports';
+import { disposalBlocker } from '../kernel/retention-rules';
+import { tenantPolicy } from './tenant-policy';
+
+export interface DueItem {
+  id: string;
+  retention: ArchivedDocument['retention'];
+  fiscalYear: number;
+  kind: string | null;
+  legalHold: boolean;
+  approved: boolean;
+  /** What keeps it from the next sweep, or null if the sweep would dispose of it now. */
+  blockedBy: string | null;
+}
+
+/** Disposal review: documents whose retention ends by `before`, with what the sweep would do. */
+export async function listDueDocuments(tenantId: string, q: { before: string; limit: number; continuationToken?: string }, deps: Pick<Deps, 'retention' | 'clock'>): Promise<Page<DueItem> & { requireDisposalApproval: boolean }> {
+  const policy = await tenantPolicy(tenantId, deps);
+  const page = await deps.retention.catalog.due(tenantId, new Date(q.before).toISOString(), q.limit, q.continuationToken);
+  const at = new Date(Math.max(new Date(q.before).getTime(), deps.clock.now().getTime()));
+  return {
+    requireDisposalApproval: policy.requireDisposalApproval,
+    continuationToken: page.continuationToken,
+    items: page.items.map((d) => ({
+      id: d.id,
+      retention: d.retention,
+      fiscalYear: d.fiscalYear,
+      kind: d.metadata.kind ?? null,
+      legalHold: d.legalHold,
+      approved: d.disposalApproval?.retainUntil === d.retention.retainUntil,
+      blockedBy: disposalBlocker(d, at, policy.requireDisposalApproval),
+    })),
+  };
+}

@@ -1,0 +1,478 @@
+/**
+ * In-memory implementations of the storage ports, so unit tests build a whole `Deps` with no
+ * casts. They keep what the unit tests rely on (create-only blobs, catalog items by id and
+ * content key, timer records, queued validation requests, audit entries in order); a query
+ * they do not model throws `NotModelled`, so a test that reaches one fails loudly instead of
+ * passing on a silent stub.
+ */
+import { Readable } from 'node:stream';
+import { loadConfig } from '../../shared/config';
+import type { Deps, RetentionDeps } from '../../shared/deps';
+import { SodPolicyProposals } from '../../shared/auth/sod-policy-proposals';
+import { TenantRights } from '../../shared/auth/rights';
+import { RefusalLimiter } from '../../shared/auth/refusal-limiter';
+import type { Authenticates } from '../../shared/auth/authenticate';
+import { ArchiveError } from '../../shared/kernel/errors';
+import { statusOf } from '../../shared/http/problem';
+import type { ArchivedDocument } from '../../shared/kernel/document';
+import type { AuditEntry } from '../../shared/kernel/audit';
+import type { ExportJob } from '../../shared/kernel/export';
+import type { Principal } from '../../shared/kernel/principal';
+import { entryId, GENESIS_HASH } from '../../shared/kernel/audit-chain';
+import type { Normaliser } from '../../shared/normalise/pool';
+import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
+import type { ValidationRequest } from '../../shared/kernel/validation';
+import type {
+  AuditInput,
+  AuditLogPort,
+  BlobArchivePort,
+  BlobRead,
+  CatalogPort,
+  CreateOnlyOutcome,
+  DisposerPort,
+  ExportBlobsPort,
+  ExportJobsPort,
+  LinksPort,
+  Logger,
+  OrphanedBlobsRecord,
+  OrphanRecordsPort,
+  Page,
+  QueuedMessage,
+  RetentionCatalogPort,
+  RetentionPoliciesPort,
+  SecretSource,
+  StoredRetentionPolicy,
+  TenantRecord,
+  TenantRecordsPort,
+  TimerStatePort,
+  ValidationQueuePort,
+  Versioned,
+  VersionedRecord,
+  WormSettings,
+} from '../../shared/ports';
+import { minimalLocalEnv } from './config-env';
+import { FakeClock } from './fake-clock';
+
+/** A port method these fakes do not model was called: the test needs a richer fake. */
+export class NotModelled extends Error {
+  constructor(what: string) {
+    super(`${what} is not modelled by the in-memory fakes`);
+  }
+}
+
+function readOf(bytes: Buffer, contentType: string, range?: { offset: number; count?: number }): BlobRead {
+  const start = range?.offset ?? 0;
+  const end = range?.count === undefined ? bytes.length : Math.min(bytes.length, start + range.count);
+  return { stream: Readable.from([bytes.subarray(start, end)]), size: bytes.length, contentLength: end - start, etag: `"${bytes.length}"`, contentType };
+}
+
+export interface StoredBlob {
+  bytes: Buffer;
+  contentType: string;
+  worm: WormSettings;
+  metadata: Record<string, string>;
+}
+
+/** Document blobs with the real create-only semantics (same bytes: `identical`; other bytes: `different`). */
+export class InMemoryBlobArchive implements BlobArchivePort {
+  readonly blobs = new Map<string, StoredBlob>();
+  private key = (tenantId: string, name: string) => `${tenantId}/${name}`;
+  private of(tenantId: string, name: string): StoredBlob {
+    const blob = this.blobs.get(this.key(tenantId, name));
+    if (!blob) throw new Error(`no blob ${name}`);
+    return blob;
+  }
+  private namesOf(tenantId: string, prefix: string): string[] {
+    return [...this.blobs.keys()].filter((k) => k.startsWith(`${tenantId}/${prefix}`)).map((k) => k.slice(tenantId.length + 1));
+  }
+
+  async prepareTenant(): Promise<void> {}
+  async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
+    const stored = this.blobs.get(this.key(tenantId, blobName));
+    if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
+    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm, metadata });
+    return 'created';
+  }
+  async metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null> {
+    return this.blobs.get(this.key(tenantId, blobName))?.metadata ?? null;
+  }
+  async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
+    const blob = this.of(tenantId, blobName);
+    return readOf(blob.bytes, blob.contentType, range);
+  }
+  async readAll(tenantId: string, blobName: string): Promise<Buffer> {
+    return this.of(tenantId, blobName).bytes;
+  }
+  async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
+    return (await this.exists(tenantId, blobName)) ? this.read(tenantId, blobName) : null;
+  }
+  async exists(tenantId: string, blobName: string): Promise<boolean> {
+    return this.blobs.has(this.key(tenantId, blobName));
+  }
+  async setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void> {
+    this.of(tenantId, blobName).worm.legalHold = legalHold;
+  }
+  async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
+    this.of(tenantId, blobName).worm.retainUntil = retainUntil;
+  }
+  async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
+    return this.namesOf(tenantId, `${documentId}/`);
+  }
+  async documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]> {
+    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold }));
+  }
+  async blobNames(tenantId: string, prefix: string): Promise<string[]> {
+    return this.namesOf(tenantId, prefix);
+  }
+  async documentFolders(): Promise<{ documentIds: string[]; continuation: string | null }> {
+    throw new NotModelled('BlobArchivePort.documentFolders');
+  }
+  async documentBlobDetails(): Promise<{ name: string; size: number; lastModified: string }[]> {
+    throw new NotModelled('BlobArchivePort.documentBlobDetails');
+  }
+  async ping(): Promise<void> {}
+  async *manifests(): AsyncGenerator<string> {
+    throw new NotModelled('BlobArchivePort.manifests');
+  }
+  async *unsafeListTenants(): AsyncGenerator<string> {
+    yield* new Set([...this.blobs.keys()].map((k) => k.split('/')[0]!));
+  }
+}
+
+/** Catalog items by tenant and id; the content-key lookup sees active documents only, like the markers. */
+export class InMemoryCatalog implements CatalogPort {
+  readonly documents = new Map<string, ArchivedDocument>();
+  async create(doc: ArchivedDocument): Promise<'created' | 'exists'> {
+    const key = `${doc.tenantId}/${doc.id}`;
+    if (this.documents.has(key)) return 'exists';
+    this.documents.set(key, doc);
+    return 'created';
+  }
+  async get(tenantId: string, id: string): Promise<ArchivedDocument | null> {
+    return this.documents.get(`${tenantId}/${id}`) ?? null;
+  }
+  async findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null> {
+    return [...this.documents.values()].find((d) => d.tenantId === tenantId && d.status === 'active' && d.contentKey === contentKey) ?? null;
+  }
+  async ensureContentMarker(): Promise<'created' | 'exists'> {
+    return 'exists';
+  }
+  async list(): Promise<Page<ArchivedDocument>> {
+    throw new NotModelled('CatalogPort.list');
+  }
+  async countMatching(): Promise<number> {
+    throw new NotModelled('CatalogPort.countMatching');
+  }
+  async count(tenantId: string): Promise<number> {
+    return [...this.documents.values()].filter((d) => d.tenantId === tenantId).length;
+  }
+  async ping(): Promise<void> {}
+}
+
+export class InMemoryRetentionCatalog implements RetentionCatalogPort {
+  constructor(private readonly catalog: InMemoryCatalog) {}
+  async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
+    const item = await this.catalog.get(tenantId, id);
+    return item ? { item, etag: JSON.stringify(item).length.toString() } : null;
+  }
+  async replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'> {
+    const current = await this.getVersioned(doc.tenantId, doc.id);
+    if (!current || current.etag !== etag) return 'conflict';
+    this.catalog.documents.set(`${doc.tenantId}/${doc.id}`, doc);
+    return { etag: JSON.stringify(doc).length.toString() };
+  }
+  async dropContentMarker(): Promise<void> {}
+  async sweepCandidates(): Promise<Versioned<ArchivedDocument>[]> {
+    throw new NotModelled('RetentionCatalogPort.sweepCandidates');
+  }
+  async due(): Promise<Page<ArchivedDocument>> {
+    throw new NotModelled('RetentionCatalogPort.due');
+  }
+  async matching(): Promise<Page<ArchivedDocument>> {
+    throw new NotModelled('RetentionCatalogPort.matching');
+  }
+  async countMatching(): Promise<number> {
+    throw new NotModelled('RetentionCatalogPort.countMatching');
+  }
+  async held(): Promise<Page<ArchivedDocument>> {
+    throw new NotModelled('RetentionCatalogPort.held');
+  }
+  async activeAfter(): Promise<ArchivedDocument[]> {
+    throw new NotModelled('RetentionCatalogPort.activeAfter');
+  }
+  async unsafeCountFixityFailures(): Promise<number> {
+    return 0;
+  }
+  async pendingValidations(): Promise<{ id: string; tenantId: string }[]> {
+    return [];
+  }
+}
+
+export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
+  readonly policies = new Map<string, StoredRetentionPolicy>();
+  async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
+    return this.policies.get(tenantId) ?? null;
+  }
+  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards?: StoredRetentionPolicy['safeguards']): Promise<void> {
+    this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), ...(safeguards ? { safeguards } : {}) });
+  }
+}
+
+export class InMemoryTimerState implements TimerStatePort {
+  readonly records = new Map<string, unknown>();
+  async get<T>(name: string): Promise<T | null> {
+    return (this.records.get(name) as T | undefined) ?? null;
+  }
+  async set<T>(name: string, value: T): Promise<void> {
+    this.records.set(name, value);
+  }
+}
+
+export class InMemoryDisposer implements DisposerPort {
+  constructor(private readonly blobs: InMemoryBlobArchive) {}
+  async deleteDocument(tenantId: string, documentId: string): Promise<number> {
+    const names = await this.blobs.documentBlobs(tenantId, documentId);
+    for (const name of names) this.blobs.blobs.delete(`${tenantId}/${name}`);
+    return names.length;
+  }
+}
+
+export class InMemoryOrphanRecords implements OrphanRecordsPort {
+  readonly records = new Map<string, OrphanedBlobsRecord>();
+  async get(tenantId: string, documentId: string): Promise<VersionedRecord<OrphanedBlobsRecord> | null> {
+    const value = this.records.get(`${tenantId}/${documentId}`);
+    return value ? { value, etag: '1' } : null;
+  }
+  async create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'> {
+    const key = `${record.tenantId}/${record.documentId}`;
+    if (this.records.has(key)) return 'exists';
+    this.records.set(key, record);
+    return 'created';
+  }
+  async markAudited(record: OrphanedBlobsRecord): Promise<void> {
+    this.records.set(`${record.tenantId}/${record.documentId}`, { ...record, audited: true });
+  }
+  async list(tenantId: string): Promise<OrphanedBlobsRecord[]> {
+    return [...this.records.values()].filter((r) => r.tenantId === tenantId);
+  }
+  async unsafeCount(): Promise<number> {
+    return this.records.size;
+  }
+}
+
+/** Tenant records by id; `list` keeps the type filter but cannot run a `where` clause. */
+export class InMemoryTenantRecords implements TenantRecordsPort {
+  readonly records = new Map<string, { value: TenantRecord; etag: number }>();
+  private version = 0;
+  async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null> {
+    const found = this.records.get(`${tenantId}/${id}`);
+    if (!found || found.value.type !== type) return null;
+    return { value: found.value as T, etag: String(found.etag) };
+  }
+  async create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'> {
+    if (this.records.has(`${record.tenantId}/${record.id}`)) return 'exists';
+    this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+    return 'created';
+  }
+  async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
+    const found = this.records.get(`${record.tenantId}/${record.id}`);
+    if (!found || String(found.etag) !== etag) return 'conflict';
+    this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+    return 'replaced';
+  }
+  async upsert<T extends TenantRecord>(record: T): Promise<void> {
+    this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+  }
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    return this.records.delete(`${tenantId}/${id}`);
+  }
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
+    if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
+    return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
+  }
+}
+
+export class InMemoryExportBlobs implements ExportBlobsPort {
+  readonly blobs = new Map<string, Buffer>();
+  async upload(tenantId: string, blobName: string, source: Readable): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array));
+    this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));
+  }
+  async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
+    const bytes = this.blobs.get(`${tenantId}/${blobName}`);
+    if (!bytes) throw new Error(`no export blob ${blobName}`);
+    return readOf(bytes, 'application/zip', range);
+  }
+  async delete(tenantId: string, blobName: string): Promise<void> {
+    this.blobs.delete(`${tenantId}/${blobName}`);
+  }
+}
+
+export class InMemoryExportJobs implements ExportJobsPort {
+  readonly jobs = new Map<string, ExportJob>();
+  async create(job: ExportJob): Promise<void> {
+    this.jobs.set(`${job.tenantId}/${job.id}`, job);
+  }
+  async get(tenantId: string, id: string): Promise<ExportJob | null> {
+    return this.jobs.get(`${tenantId}/${id}`) ?? null;
+  }
+  async save(job: ExportJob): Promise<void> {
+    this.jobs.set(`${job.tenantId}/${job.id}`, job);
+  }
+  async unsafeListDue(): Promise<ExportJob[]> {
+    return [];
+  }
+  async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {
+    return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit), continuationToken: null };
+  }
+}
+
+/** Entries in order, per tenant and month; no hash chain (tests of the chain use the real log). */
+export class InMemoryAuditLog implements AuditLogPort {
+  readonly entries: AuditEntry[] = [];
+  readonly pending: AuditInput[] = [];
+  readonly chainKey = async (): Promise<Buffer> => Buffer.alloc(32);
+  async append(input: AuditInput): Promise<AuditEntry> {
+    return (await this.appendBatch([input]))[0]!;
+  }
+  async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+    const written = inputs.map((input) => {
+      const seq = this.entries.length + 1;
+      const entry: AuditEntry = { ...input, id: entryId(seq), seq, prevHash: GENESIS_HASH, hash: GENESIS_HASH, partition: `${input.tenantId}:${input.at.slice(0, 7)}` };
+      this.entries.push(entry);
+      return entry;
+    });
+    return written;
+  }
+  highWater(): number {
+    return this.entries.length;
+  }
+  async end(): Promise<{ seq: number; hash: string }> {
+    return { seq: this.entries.length, hash: GENESIS_HASH };
+  }
+  async savePending(inputs: AuditInput[]): Promise<void> {
+    this.pending.push(...inputs);
+  }
+  async unsafeAppendPending(): Promise<number> {
+    const moved = this.pending.splice(0);
+    await this.appendBatch(moved);
+    return moved.length;
+  }
+  async headSeq(): Promise<number> {
+    return this.entries.length;
+  }
+  async list(tenantId: string, month: string, limit: number): Promise<Page<AuditEntry>> {
+    return { items: (await this.all(tenantId, month)).slice(0, limit), continuationToken: null };
+  }
+  async all(tenantId: string, month: string): Promise<AuditEntry[]> {
+    return this.entries.filter((e) => e.partition === `${tenantId}:${month}`);
+  }
+  async unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]> {
+    return [...new Set(this.entries.map((e) => e.partition))].map((p) => ({ tenantId: p.split(':')[0]!, month: p.split(':')[1]! }));
+  }
+}
+
+export class InMemoryValidationQueue implements ValidationQueuePort {
+  readonly name = 'rendition-validation';
+  readonly sent: ValidationRequest[] = [];
+  readonly poisoned: string[] = [];
+  async send(request: ValidationRequest): Promise<void> {
+    this.sent.push(request);
+  }
+  async receive(): Promise<QueuedMessage[]> {
+    return [];
+  }
+  async complete(): Promise<void> {}
+  async poison(message: QueuedMessage): Promise<void> {
+    this.poisoned.push(message.text);
+  }
+  async peekPoison(): Promise<string[]> {
+    return [...this.poisoned];
+  }
+}
+
+export const inMemoryLinks: LinksPort = {
+  readOnlyUrl: async (containerName, blobName, opts, now) => ({ url: `http://links.invalid/${containerName}/${blobName}`, expiresOn: new Date(now.getTime() + opts.ttlSeconds * 1000) }),
+};
+
+export const staticSecrets = (values: Record<string, string> = {}): SecretSource => ({
+  get: async (name) => values[name] ?? `secret-${name}`,
+});
+
+/** A logger that keeps its lines, for tests that check what was logged. */
+export class RecordingLogger implements Logger {
+  readonly lines: { level: 'info' | 'warn' | 'error'; message: string; fields?: Record<string, unknown> }[] = [];
+  info(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, ...(fields ? { fields } : {}) });
+  }
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, ...(fields ? { fields } : {}) });
+  }
+  error(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, ...(fields ? { fields } : {}) });
+  }
+}
+
+/** A normaliser that makes a tiny fake rendition (one page per file, every file a PNG) without decoding. */
+export class FakeNormaliser implements Normaliser {
+  readonly calls: NormaliseInput[] = [];
+  async normalise(input: NormaliseInput): Promise<NormaliseResult> {
+    this.calls.push(input);
+    return {
+      rendition: Buffer.from(`%PDF-fake ${input.documentId}`),
+      pageCount: input.files.length,
+      originals: input.files.map(() => ({ mediaType: 'image/png', extension: 'png' })),
+      conversion: { normaliser: 'fake', pageCount: input.files.length, pages: [], conformance: 'none' },
+    };
+  }
+  async close(): Promise<void> {}
+}
+
+/** Refuses every credential: unit tests that need a principal hand in their own authenticator. */
+export const refuseEveryCredential: Authenticates = {
+  authenticate: async (): Promise<Principal> => {
+    throw new ArchiveError('unauthenticated');
+  },
+};
+
+export interface InMemoryDeps extends Deps {
+  blobs: InMemoryBlobArchive;
+  catalog: InMemoryCatalog;
+  audit: InMemoryAuditLog;
+  validationQueue: InMemoryValidationQueue;
+  tenantRecords: InMemoryTenantRecords;
+  retention: RetentionDeps & { timers: InMemoryTimerState; policies: InMemoryRetentionPolicies };
+}
+
+/** A whole `Deps` over the in-memory ports; a test replaces any part by spreading (`{ ...inMemoryDeps(), log }`). */
+export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps {
+  const blobs = new InMemoryBlobArchive();
+  const catalog = new InMemoryCatalog();
+  const tenantRecords = new InMemoryTenantRecords();
+  const secrets = staticSecrets();
+  const timers = new InMemoryTimerState();
+  const policies = new InMemoryRetentionPolicies();
+  const rights = new TenantRights(tenantRecords);
+  return {
+    config,
+    blobs,
+    catalog,
+    links: inMemoryLinks,
+    exportBlobs: new InMemoryExportBlobs(),
+    exportJobs: new InMemoryExportJobs(),
+    audit: new InMemoryAuditLog(),
+    authenticator: refuseEveryCredential,
+    tenantRecords,
+    secrets,
+    rights,
+    sodPolicy: new SodPolicyProposals(tenantRecords, rights),
+    clock: new FakeClock('2025-03-01T12:00:00Z'),
+    log: new RecordingLogger(),
+    refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
+    retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords() },
+    normaliser: new FakeNormaliser(),
+    validationQueue: new InMemoryValidationQueue(),
+    errorStatus: statusOf,
+  };
+}

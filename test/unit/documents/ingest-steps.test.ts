@@ -1,0 +1,57 @@
+/**
+ * Ingest is a declared, ordered list of named steps (paperless-ngx's consumer): the list is the
+ * documentation (ARCHITECTURE.md shows it), and a step that refuses stops every later one.
+ */
+import { INGEST_STEPS, ingestDocument, runIngestSteps } from '../../../shared/documents/ingest';
+import type { IngestStep } from '../../../shared/documents/ingest';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import type { Principal } from '../../../shared/kernel/principal';
+import type { NormaliseResult } from '../../../shared/normalise/types';
+import { FakeNormaliser, inMemoryDeps } from '../../support/in-memory';
+
+const principal: Principal = { tenantId: 'acme', subject: 'u', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write']) };
+const files = [{ bytes: Buffer.from([1, 2, 3]), fileName: 'scan.png' }];
+
+/** Refuses every upload, as the real normaliser refuses an unreadable one. */
+class RefusingNormaliser extends FakeNormaliser {
+  override async normalise(): Promise<NormaliseResult> {
+    throw new ArchiveError('unsupported_media_type', { detail: 'not an image' });
+  }
+}
+
+it('runs the steps in their declared order', () => {
+  expect(INGEST_STEPS.map((s) => s.name)).toEqual(['parseRequest', 'hashContent', 'checkIdempotency', 'checkDuplicate', 'normalise', 'describe', 'store', 'index', 'requestValidation']);
+});
+
+it('stores, indexes and asks for validation when every step passes', async () => {
+  const deps = inMemoryDeps();
+  const { document, replayed } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  expect(replayed).toBe(false);
+  expect([...deps.blobs.blobs.keys()].sort()).toEqual([`acme/${document.id}/manifest.json`, `acme/${document.id}/original.png`, `acme/${document.id}/rendition.pdf`]);
+  expect(await deps.catalog.get('acme', document.id)).toEqual(document);
+  expect(deps.validationQueue.sent).toEqual([{ tenantId: 'acme', documentId: document.id, renditionSha256: document.rendition.sha256 }]);
+});
+
+it('a failed normalise stops the later steps: no blob, no catalog item, no validation request', async () => {
+  const deps = { ...inMemoryDeps(), normaliser: new RefusingNormaliser() };
+  await expect(ingestDocument({ principal, files, metadata: {}, idempotencyKey: 'k-1' }, deps)).rejects.toMatchObject({ code: 'unsupported_media_type' });
+  expect(deps.blobs.blobs.size).toBe(0);
+  expect(deps.catalog.documents.size).toBe(0);
+  expect(deps.validationQueue.sent).toEqual([]);
+});
+
+it('the runner stops at the first step that refuses or answers', async () => {
+  const ran: string[] = [];
+  const step = (name: string, run: IngestStep['run'] = () => undefined): IngestStep => ({ name, run: (ctx) => (ran.push(name), run(ctx)) });
+  const deps = inMemoryDeps();
+  const ctx = { cmd: { principal, files, metadata: {}, idempotencyKey: null }, deps };
+
+  await expect(runIngestSteps([step('a'), step('b', () => { throw new ArchiveError('bad_request'); }), step('c')], ctx)).rejects.toBeInstanceOf(ArchiveError);
+  expect(ran).toEqual(['a', 'b']);
+
+  ran.length = 0;
+  const earlier = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  const answer = await runIngestSteps([step('a', () => earlier), step('b')], ctx);
+  expect(answer).toBe(earlier);
+  expect(ran).toEqual(['a']);
+});
