@@ -122,6 +122,6 @@ export function assertMayLowerSafeguards(principal: Principal, lowered: string[]
 }
 
 /*
- * Legal holds: the placer of a hold cannot release it. Enforced by shared/retention/holds/release-legal-hold.ts
+ * Legal holds: the placer of a hold cannot release it. Enforced by shared/retention/holds/release-hold.ts
  * (issue #4; code four_eyes_required, rule four-eyes:legal-hold-release), for every tenant.
  */
