@@ -3,17 +3,24 @@ import type { Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
-import type { CreateOnlyOutcome } from '../ports';
+import type { NormaliseResult } from '../normalise/types';
+import type { CreateOnlyOutcome, SpooledFile } from '../ports';
+import { removeSpooled, spoolPath } from '../spool';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/review';
 import { requestValidation } from '../validation/request';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 
+/**
+ * One uploaded file: in memory (`sha256` when the upload parser already hashed the bytes while
+ * receiving them), or spooled to a temporary file that the caller removes afterwards.
+ */
+export type IngestFile = { fileName: string | null } & ({ bytes: Buffer; sha256?: string; spooled?: undefined } | { bytes?: undefined; spooled: SpooledFile });
+
 export interface IngestCommand {
   principal: Principal;
-  /** `sha256`: when the upload parser already hashed the bytes while receiving them. */
-  files: { bytes: Buffer; fileName: string | null; sha256?: string }[];
+  files: IngestFile[];
   metadata: unknown;
   idempotencyKey: string | null;
 }
@@ -34,7 +41,7 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   if (cmd.idempotencyKey !== null && !/^[\x21-\x7e]{1,200}$/.test(cmd.idempotencyKey)) {
     throw new ArchiveError('bad_request', { detail: 'The Idempotency-Key must be 1–200 printable ASCII characters.' });
   }
-  const hashes = cmd.files.map((f) => f.sha256 ?? sha256(f.bytes));
+  const hashes = cmd.files.map((f) => (f.spooled ? f.spooled.sha256 : (f.sha256 ?? sha256(f.bytes))));
   const contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
 
   const id = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
@@ -71,13 +78,32 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     maxPixelsPerRequest: deps.config.ARCHIVE_MAX_PIXELS_PER_REQUEST,
     maxDecodedPixelsPerRequest: deps.config.ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST,
   };
-  // In a worker thread: decoding must not stall the host's other requests.
-  const result = await deps.normaliser.normalise({ files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits });
+  // In a worker thread: decoding must not stall the host's other requests. A spooled upload's
+  // rendition goes to a temporary file too (removed here, whatever happens), never into memory.
+  const spooled = cmd.files.some((f) => f.spooled);
+  const renditionPath = spooled ? spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR) : undefined;
+  try {
+    const input = { files: cmd.files.map((f) => ({ ...(f.spooled ? { spooled: f.spooled } : { bytes: f.bytes }), fileName: f.fileName ?? undefined })), documentId: id, createdAt, title: metadata.reference, limits };
+    const result = renditionPath !== undefined ? await deps.normaliser.normaliseToFile(input, renditionPath) : await deps.normaliser.normalise(input);
+    return await store(cmd, deps, { id, now, metadata, contentKey, hashes }, result);
+  } finally {
+    await removeSpooled(renditionPath);
+  }
+}
 
+/** Everything after the conversion: the document record, then its blobs and catalog item. */
+async function store(
+  cmd: IngestCommand,
+  deps: Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'validationQueue' | 'log'>,
+  { id, now, metadata, contentKey, hashes }: { id: string; now: Date; metadata: TDocumentMetadata; contentKey: string; hashes: string[] },
+  result: NormaliseResult | NormaliseResult<SpooledFile>,
+): Promise<IngestResult> {
+  const { tenantId } = cmd.principal;
+  const createdAt = now.toISOString();
   const originals: OriginalFile[] = cmd.files.map((f, i) => {
     const sniffed = result.originals[i]!;
     const blobName = blobLayout.original(id, i, cmd.files.length, sniffed.extension);
-    return { mediaType: sniffed.mediaType, size: f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
+    return { mediaType: sniffed.mediaType, size: f.spooled ? f.spooled.size : f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
   // Class and retain-until are fixed here, from the tenant's retention policy.
   const { fiscalYear, retention } = resolveRetention(await tenantPolicy(tenantId, deps), metadata, now);
@@ -90,7 +116,12 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
     original: originals[0]!,
     originals,
     contentKey,
-    rendition: { mediaType: 'application/pdf', size: result.rendition.length, sha256: sha256(result.rendition), blobName: blobLayout.rendition(id), conformance: result.conversion.conformance },
+    rendition: {
+      mediaType: 'application/pdf',
+      ...(Buffer.isBuffer(result.rendition) ? { size: result.rendition.length, sha256: sha256(result.rendition) } : { size: result.rendition.size, sha256: result.rendition.sha256 }),
+      blobName: blobLayout.rendition(id),
+      conformance: result.conversion.conformance,
+    },
     conversion: result.conversion,
     metadata,
     fiscalYear,
@@ -107,11 +138,18 @@ export async function ingestDocument(cmd: IngestCommand, deps: Pick<Deps, 'blobs
   // it records the content key so that a loser can tell a retry from a reused key.
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
-  const rendition = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
+  const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
+  const rendition = Buffer.isBuffer(result.rendition)
+    ? await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, renditionMetadata)
+    : await deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, result.rendition, 'application/pdf', worm, renditionMetadata);
   if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
   // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
   const writes: CreateOnlyOutcome[] = await Promise.all(
-    originals.map((original, i) => deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey })),
+    originals.map((original, i) => {
+      const file = cmd.files[i]!;
+      const meta = { sha256: original.sha256, contentkey: contentKey };
+      return file.spooled ? deps.blobs.putFileCreateOnly(tenantId, original.blobName, file.spooled, original.mediaType, worm, meta) : deps.blobs.putCreateOnly(tenantId, original.blobName, file.bytes, original.mediaType, worm, meta);
+    }),
   );
   const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
