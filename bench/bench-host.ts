@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ArchiveHost, startArchiveHost } from '../local/archive-host';
 import { startAzurite, startCosmos } from '../local/emulators';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { paddedJpeg } from '../test/support/large-jpeg';
 
 export const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
 export const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -33,14 +34,5 @@ export const BENCH_SCAN = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_
  * and `padding` spaces if asked, in comment (COM) segments right after SOI.
  */
 export function taggedScan(tag: string, padding = 0): Buffer {
-  const segments: Buffer[] = [];
-  for (let left = padding, first = true; first || left > 0; first = false) {
-    const body = Buffer.concat([Buffer.from(first ? tag : ''), Buffer.alloc(Math.min(left, 60_000), 0x20)]);
-    left -= Math.min(left, 60_000);
-    const head = Buffer.alloc(4);
-    head.writeUInt16BE(0xfffe, 0);
-    head.writeUInt16BE(body.length + 2, 2);
-    segments.push(head, body);
-  }
-  return Buffer.concat([BENCH_SCAN.subarray(0, 2), ...segments, BENCH_SCAN.subarray(2)]);
+  return paddedJpeg(BENCH_SCAN, tag, padding);
 }

@@ -6,6 +6,11 @@
  * The same process also serves a bare relay (`RELAY <url>`): `GET /<container>/<blob>` pipes the
  * blob from storage to the client with no archive logic at all. It is the ceiling for any server
  * that streams bytes it does not hold, so the bench can show what the archive's own work costs.
+ *
+ * Memory, on stdin (for `npm run bench`'s large upload): `MARK` collects garbage (with --expose-gc),
+ * takes the idle RSS as the baseline and samples RSS every 2 ms from then on; `PEAK` answers
+ * `PEAK <peak rise in bytes> <baseline in bytes>`, the peak being the larger of the samples and the
+ * kernel's high-water mark (maxRSS) when that rose after MARK.
  */
 import * as http from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -31,7 +36,34 @@ async function main() {
   });
   const relayPort = await listen(relay, 0);
   process.stdout.write(`RELAY http://127.0.0.1:${relayPort}\nREADY ${host.url}\n`);
+  let baseline = 0;
+  let peak = 0;
+  let maxRssAtMark = 0;
+  let sampler: NodeJS.Timeout | undefined;
+  const sample = () => (peak = Math.max(peak, process.memoryUsage.rss()));
+  let input = '';
+  process.stdin.on('data', (d: Buffer) => {
+    input += d.toString();
+    for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
+      const command = input.slice(0, nl).trim();
+      input = input.slice(nl + 1);
+      if (command === 'MARK') {
+        (globalThis as { gc?: () => void }).gc?.();
+        clearInterval(sampler);
+        baseline = peak = process.memoryUsage.rss();
+        maxRssAtMark = process.resourceUsage().maxRSS * 1024;
+        sampler = setInterval(sample, 2);
+      } else if (command === 'PEAK') {
+        sample();
+        const maxRss = process.resourceUsage().maxRSS * 1024;
+        const highest = maxRss > maxRssAtMark ? Math.max(peak, maxRss) : peak;
+        process.stdout.write(`PEAK ${highest - baseline} ${baseline}\n`);
+      }
+    }
+  });
   process.on('SIGTERM', () => {
+    clearInterval(sampler);
+    process.stdin.destroy();
     relay.close();
     void host.stop().finally(() => {
       process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\n`, () => process.exit(0));

@@ -83,6 +83,13 @@ const ZConfig = z
     ARCHIVE_EXPORT_STALE_SECONDS: z.coerce.number().int().min(30).default(600),
     ARCHIVE_EXPORT_SCHEDULE: z.string().min(1).default('0 */10 * * * *'),
     ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+    /**
+     * An uploaded file larger than this is spooled to a temporary file (os.tmpdir()) as it arrives
+     * and streamed from there, so a large upload is not held in memory; smaller ones stay in memory.
+     */
+    ARCHIVE_UPLOAD_SPOOL_BYTES: z.coerce.number().int().min(0).default(8 * 1024 * 1024),
+    /** Where spooled uploads and their renditions are written (removed once stored or refused); default os.tmpdir(). */
+    ARCHIVE_SPOOL_DIR: z.string().min(1).optional(),
     ARCHIVE_MAX_PIXELS_PER_PAGE: z.coerce.number().int().positive().default(150_000_000),
     ARCHIVE_MAX_PAGES: z.coerce.number().int().positive().default(500),
     /** Pixels of all pages of all files of one upload, counted from headers before anything is decoded (1 GP: ~260 fine-mode fax pages). */

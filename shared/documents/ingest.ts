@@ -3,7 +3,8 @@ import type { Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
-import type { CreateOnlyOutcome } from '../ports';
+import type { CreateOnlyOutcome, SpooledFile } from '../ports';
+import { removeSpooled, spoolPath } from '../spool';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { requestValidation } from '../validation/request';
@@ -11,10 +12,15 @@ import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 import type { NormaliseResult } from '../normalise/types';
 
+/**
+ * One uploaded file: in memory (`sha256` when the upload parser already hashed the bytes while
+ * receiving them), or spooled to a temporary file that the caller removes afterwards.
+ */
+export type IngestFile = { fileName: string | null } & ({ bytes: Buffer; sha256?: string; spooled?: undefined } | { bytes?: undefined; spooled: SpooledFile });
+
 export interface IngestCommand {
   principal: Principal;
-  /** `sha256`: when the upload parser already hashed the bytes while receiving them. */
-  files: { bytes: Buffer; fileName: string | null; sha256?: string }[];
+  files: IngestFile[];
   metadata: unknown;
   idempotencyKey: string | null;
 }
@@ -38,7 +44,9 @@ export interface IngestContext {
   contentKey?: string;
   id?: string;
   now?: Date;
-  normalised?: NormaliseResult;
+  normalised?: NormaliseResult | NormaliseResult<SpooledFile>;
+  /** Temporary files this ingest made (a spooled upload's rendition), removed when it ends, whatever the outcome. */
+  readonly temporaryFiles: string[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
 }
@@ -66,16 +74,20 @@ export const INGEST_STEPS: readonly IngestStep[] = [
 ];
 
 export async function ingestDocument(cmd: IngestCommand, deps: IngestDeps): Promise<IngestResult> {
-  return runIngestSteps(INGEST_STEPS, { cmd, deps });
+  return runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [] });
 }
 
 /** Runs the steps in order; the first answer ends the ingest, a throw refuses it, and after the last step the described document is new. */
 export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestContext): Promise<IngestResult> {
-  for (const step of steps) {
-    const answer = await step.run(ctx);
-    if (answer) return answer;
+  try {
+    for (const step of steps) {
+      const answer = await step.run(ctx);
+      if (answer) return answer;
+    }
+    return { document: need(ctx.document, 'document'), replayed: false };
+  } finally {
+    await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
   }
-  return { document: need(ctx.document, 'document'), replayed: false };
 }
 
 /** What an earlier step must have set; missing means the step list is out of order (a programming error). */
@@ -94,7 +106,7 @@ function parseRequest(ctx: IngestContext): void {
 
 function hashContent(ctx: IngestContext): void {
   const { cmd, deps } = ctx;
-  const hashes = cmd.files.map((f) => f.sha256 ?? sha256(f.bytes));
+  const hashes = cmd.files.map((f) => (f.spooled ? f.spooled.sha256 : (f.sha256 ?? sha256(f.bytes))));
   ctx.hashes = hashes;
   ctx.contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
   // With an Idempotency-Key the id is derived from it, so a retry lands on the same document.
@@ -143,14 +155,22 @@ async function normalise(ctx: IngestContext): Promise<void> {
     maxPixelsPerRequest: deps.config.ARCHIVE_MAX_PIXELS_PER_REQUEST,
     maxDecodedPixelsPerRequest: deps.config.ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST,
   };
-  // In a worker thread: decoding must not stall the host's other requests.
-  ctx.normalised = await deps.normaliser.normalise({
-    files: cmd.files.map((f) => ({ bytes: f.bytes, fileName: f.fileName ?? undefined })),
+  const input = {
+    files: cmd.files.map((f) => ({ ...(f.spooled ? { spooled: f.spooled } : { bytes: f.bytes }), fileName: f.fileName ?? undefined })),
     documentId: need(ctx.id, 'id'),
     createdAt: now.toISOString(),
     title: need(ctx.metadata, 'metadata').reference,
     limits,
-  });
+  };
+  // In a worker thread: decoding must not stall the host's other requests. A spooled upload's
+  // rendition goes to a temporary file too, never into memory.
+  if (!cmd.files.some((f) => f.spooled)) {
+    ctx.normalised = await deps.normaliser.normalise(input);
+    return;
+  }
+  const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
+  ctx.temporaryFiles.push(renditionPath);
+  ctx.normalised = await deps.normaliser.normaliseToFile(input, renditionPath);
 }
 
 /** Builds the ArchivedDocument: originals' names, the rendition, and retention fixed from the tenant's policy. */
@@ -165,7 +185,7 @@ async function describe(ctx: IngestContext): Promise<void> {
   const originals: OriginalFile[] = cmd.files.map((f, i) => {
     const sniffed = result.originals[i]!;
     const blobName = blobLayout.original(id, i, cmd.files.length, sniffed.extension);
-    return { mediaType: sniffed.mediaType, size: f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
+    return { mediaType: sniffed.mediaType, size: f.spooled ? f.spooled.size : f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
   ctx.originals = originals;
   // Class and retain-until are fixed here, from the tenant's retention policy.
@@ -179,7 +199,12 @@ async function describe(ctx: IngestContext): Promise<void> {
     original: originals[0]!,
     originals,
     contentKey: need(ctx.contentKey, 'contentKey'),
-    rendition: { mediaType: 'application/pdf', size: result.rendition.length, sha256: sha256(result.rendition), blobName: blobLayout.rendition(id), conformance: result.conversion.conformance },
+    rendition: {
+      mediaType: 'application/pdf',
+      ...(Buffer.isBuffer(result.rendition) ? { size: result.rendition.length, sha256: sha256(result.rendition) } : { size: result.rendition.size, sha256: result.rendition.sha256 }),
+      blobName: blobLayout.rendition(id),
+      conformance: result.conversion.conformance,
+    },
     conversion: result.conversion,
     metadata,
     fiscalYear,
@@ -206,11 +231,18 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const { id, contentKey, metadata } = document;
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
-  const renditionState = await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, { sha256: document.rendition.sha256, contentkey: contentKey });
+  const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
+  const renditionState = Buffer.isBuffer(rendition)
+    ? await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata)
+    : await deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata);
   if (renditionState === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
   // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
   const writes: CreateOnlyOutcome[] = await Promise.all(
-    originals.map((original, i) => deps.blobs.putCreateOnly(tenantId, original.blobName, cmd.files[i]!.bytes, original.mediaType, worm, { sha256: original.sha256, contentkey: contentKey })),
+    originals.map((original, i) => {
+      const file = cmd.files[i]!;
+      const meta = { sha256: original.sha256, contentkey: contentKey };
+      return file.spooled ? deps.blobs.putFileCreateOnly(tenantId, original.blobName, file.spooled, original.mediaType, worm, meta) : deps.blobs.putCreateOnly(tenantId, original.blobName, file.bytes, original.mediaType, worm, meta);
+    }),
   );
   const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.

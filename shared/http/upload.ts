@@ -1,27 +1,45 @@
 import busboy from 'busboy';
 import { createHash, Hash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ArchiveError } from '../kernel/errors';
+import type { SpooledFile } from '../ports';
+import { removeSpooled, spoolPath } from '../spool';
 import { sanitiseFileName } from './file-name';
 import type { ArchiveRequest } from './types';
 
-export interface UploadedFile {
-  /** Backed by a SharedArrayBuffer: the normaliser's worker thread reads it without a copy. */
-  bytes: Buffer;
-  fileName: string | null;
-  /** SHA-256 (hex) of `bytes`, computed while they arrived. */
+/** Where a received file's bytes are: in memory, or (above the spool threshold) in a temporary file. */
+type Held =
+  | {
+      /** Backed by a SharedArrayBuffer: the normaliser's worker thread reads it without a copy. */
+      bytes: Buffer;
+      spooled?: undefined;
+    }
+  | { bytes?: undefined; spooled: SpooledFile };
+
+type Received = {
+  /** SHA-256 (hex) of the bytes, computed while they arrived. */
   sha256: string;
-}
+  size: number;
+} & Held;
+
+export type UploadedFile = Received & { fileName: string | null };
 
 export interface ParsedUpload {
   files: UploadedFile[];
   /** The `metadata` part, parsed as JSON but not yet validated. */
   metadata: unknown;
+  /** Removes the spooled files; call it in a `finally` once the upload is stored or refused. */
+  discard(): Promise<void>;
 }
 
 export interface UploadLimits {
   maxBytes: number;
   maxFiles: number;
+  /** A file larger than this is spooled to a temporary file as it arrives; default: never. */
+  spoolAboveBytes?: number;
+  /** Where spooled files go; default os.tmpdir(). */
+  spoolDir?: string;
 }
 
 const RAW_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', 'application/octet-stream'];
@@ -29,22 +47,33 @@ const RAW_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', '
 /**
  * Read an upload from a stream, bounded: a raw body of one accepted type, or
  * multipart/form-data with `file` parts and an optional `metadata` JSON part.
+ * A refused upload leaves no spooled file behind.
  */
 export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Promise<ParsedUpload> {
+  const spools = new Spools(limits.spoolAboveBytes ?? Infinity, limits.spoolDir);
+  try {
+    return { ...(await parse(req, limits, spools)), discard: () => spools.discard() };
+  } catch (err) {
+    await spools.discard();
+    throw err;
+  }
+}
+
+async function parse(req: ArchiveRequest, limits: UploadLimits, spools: Spools): Promise<Omit<ParsedUpload, 'discard'>> {
   const contentType = req.headers.get('content-type') ?? '';
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
   if (!req.body) throw new ArchiveError('empty_body', { detail: 'The request has no body.' });
 
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-  if (mediaType === 'multipart/form-data') return parseMultipart(req.body, contentType, limits, declared);
+  if (mediaType === 'multipart/form-data') return parseMultipart(req.body, contentType, limits, declared, spools);
   if (!RAW_TYPES.includes(mediaType)) {
     throw new ArchiveError('unsupported_media_type', {
       detail: `Send the file as multipart/form-data or as a raw body with Content-Type ${RAW_TYPES.slice(0, 4).join(', ')}.`,
     });
   }
-  const file = await readBounded(req.body, new ReceivedFile(declared, limits.maxBytes));
-  if (file.bytes.length === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
+  const file = await readBounded(req.body, spools.file(declared, true, limits.maxBytes));
+  if (file.size === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
   return { files: [{ ...file, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: rawMetadata(req) };
 }
 
@@ -69,39 +98,110 @@ function rawMetadata(req: ArchiveRequest): unknown {
   }
 }
 
+/** The files of one upload, and the temporary files any of them spooled to. */
+class Spools {
+  private readonly files: ReceivedFile[] = [];
+  constructor(private readonly spoolAbove: number, private readonly dir: string | undefined) {}
+
+  file(expected: number, exact: boolean, maxBytes: number): ReceivedFile {
+    const file = new ReceivedFile(expected, exact, maxBytes, this.spoolAbove, this.dir);
+    this.files.push(file);
+    return file;
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all(this.files.map((f) => f.discard()));
+  }
+}
+
 /**
- * One file's bytes as they arrive, kept once: written into a buffer pre-sized from Content-Length
- * (grown by doubling when there is none, or it understated), and hashed chunk by chunk. Collecting
- * chunks and concatenating them held the file twice; the shared memory lets the normaliser's
- * worker thread read it without a third copy.
+ * One file's bytes as they arrive, kept once and hashed chunk by chunk. Up to the spool threshold
+ * they go into a buffer pre-sized from Content-Length (grown by doubling when there is none, or it
+ * understated); the shared memory lets the normaliser's worker thread read it without a copy.
+ * Past the threshold (known from Content-Length, or reached while reading) they go to a
+ * temporary file instead, so a large upload costs the host no more than the stream's buffers.
  */
 class ReceivedFile {
-  private store: Buffer;
+  private store: Buffer | null = null;
   private size = 0;
   private readonly hash: Hash = createHash('sha256');
+  private out: WriteStream | null = null;
+  private path: string | undefined;
+  private failure: Error | null = null;
 
-  /** `expected`: Content-Length (NaN when absent); never more than the limit is reserved. */
-  constructor(expected: number, readonly maxBytes: number) {
-    this.store = sharedBuffer(Number.isFinite(expected) && expected > 0 ? Math.min(expected, maxBytes) : Math.min(64 * 1024, maxBytes));
+  /**
+   * `expected`: Content-Length (NaN when absent), `exact` when it is this file's size (a raw body)
+   * rather than a bound (a multipart body's); never more than the limit or the threshold is reserved.
+   */
+  constructor(expected: number, exact: boolean, readonly maxBytes: number, private readonly spoolAbove: number, private readonly dir: string | undefined) {
+    const known = Number.isFinite(expected) && expected > 0;
+    if (known && exact && Math.min(expected, maxBytes) > spoolAbove) this.spool();
+    else this.store = sharedBuffer(Math.min(known ? expected : 64 * 1024, maxBytes, spoolAbove));
+  }
+
+  private spool(): WriteStream {
+    this.path = spoolPath('upload', this.dir);
+    this.out = createWriteStream(this.path, { flags: 'wx', mode: 0o600 });
+    this.out.on('error', (err) => (this.failure ??= err));
+    return this.out;
   }
 
   /** False when the chunk would pass the limit (nothing is kept then). */
   append(chunk: Buffer): boolean {
     const needed = this.size + chunk.length;
     if (needed > this.maxBytes) return false;
-    if (needed > this.store.length) {
-      const grown = sharedBuffer(Math.min(Math.max(needed, this.store.length * 2), this.maxBytes));
-      this.store.copy(grown, 0, 0, this.size);
-      this.store = grown;
-    }
-    chunk.copy(this.store, this.size);
-    this.size = needed;
     this.hash.update(chunk);
+    if (this.store && needed > this.spoolAbove) {
+      // Crossed the threshold without a Content-Length saying so: what is held so far goes to the file first.
+      this.spool().write(this.store.subarray(0, this.size));
+      this.store = null;
+    }
+    if (this.out) {
+      this.out.write(chunk);
+    } else {
+      if (needed > this.store!.length) {
+        const grown = sharedBuffer(Math.min(Math.max(needed, this.store!.length * 2), this.maxBytes));
+        this.store!.copy(grown, 0, 0, this.size);
+        this.store = grown;
+      }
+      chunk.copy(this.store!, this.size);
+    }
+    this.size = needed;
     return true;
   }
 
-  finish(): { bytes: Buffer; sha256: string } {
-    return { bytes: this.store.subarray(0, this.size), sha256: this.hash.digest('hex') };
+  /** Backpressure: when the file is behind, `resume` is called once it has caught up (or failed). */
+  holdUntilWritten(pause: () => void, resume: () => void): void {
+    const out = this.out;
+    if (!out?.writableNeedDrain) return;
+    pause();
+    const go = () => {
+      out.off('drain', go);
+      out.off('close', go);
+      resume();
+    };
+    out.on('drain', go);
+    out.on('close', go);
+  }
+
+  async finish(): Promise<Received> {
+    const sha256 = this.hash.digest('hex');
+    if (!this.out) return { bytes: this.store!.subarray(0, this.size), sha256, size: this.size };
+    const out = this.out;
+    await new Promise<void>((resolve, reject) =>
+      out.end((err?: Error | null) => {
+        const failure = err ?? this.failure;
+        if (failure) reject(failure);
+        else resolve();
+      }),
+    );
+    return { spooled: { path: this.path!, size: this.size, sha256 }, sha256, size: this.size };
+  }
+
+  async discard(): Promise<void> {
+    this.out?.destroy();
+    this.store = null;
+    await removeSpooled(this.path);
   }
 }
 
@@ -114,15 +214,18 @@ function sharedBuffer(size: number): Buffer {
  * rest is discarded, not destroyed: destroying the request would reset the
  * connection before the host can send its 413 answer.
  */
-function readBounded(stream: Readable, file: ReceivedFile): Promise<{ bytes: Buffer; sha256: string }> {
+function readBounded(stream: Readable, file: ReceivedFile): Promise<Received> {
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      if (file.append(chunk)) return;
+      if (file.append(chunk)) return file.holdUntilWritten(() => stream.pause(), () => stream.resume());
       stop();
       stream.resume();
       reject(tooLarge(file.maxBytes));
     };
-    const onEnd = () => { stop(); resolve(file.finish()); };
+    const onEnd = () => {
+      stop();
+      file.finish().then(resolve, reject);
+    };
     const onError = (cause: Error) => { stop(); reject(new ArchiveError('bad_request', { detail: 'The upload was interrupted.', cause })); };
     const stop = () => {
       stream.off('data', onData);
@@ -135,7 +238,7 @@ function readBounded(stream: Readable, file: ReceivedFile): Promise<{ bytes: Buf
   });
 }
 
-function parseMultipart(body: Readable, contentType: string, limits: UploadLimits, declared: number): Promise<ParsedUpload> {
+function parseMultipart(body: Readable, contentType: string, limits: UploadLimits, declared: number, spools: Spools): Promise<Omit<ParsedUpload, 'discard'>> {
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
@@ -145,6 +248,7 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       return;
     }
     const files: UploadedFile[] = [];
+    const finishing: Promise<void>[] = [];
     let metadataText: string | undefined;
     let total = 0;
     let failed: ArchiveError | null = null;
@@ -162,15 +266,30 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
         return;
       }
       // At most what the body has left: Content-Length bounds all files together.
-      const file = new ReceivedFile(declared - total, limits.maxBytes - total);
+      const file = spools.file(declared - total, false, limits.maxBytes - total);
+      const index = finishing.length;
+      let ended!: () => void;
+      finishing.push(new Promise<void>((resolve) => (ended = resolve)));
       stream.on('data', (c: Buffer) => {
         if (failed) return;
         if (!file.append(c)) return fail(tooLarge(limits.maxBytes));
         total += c.length;
+        file.holdUntilWritten(() => stream.pause(), () => stream.resume());
       });
       stream.on('limit', () => fail(tooLarge(limits.maxBytes)));
       stream.on('error', (cause: Error) => fail(new ArchiveError('malformed_multipart', { detail: 'The multipart body is malformed or incomplete.', cause })));
-      stream.on('end', () => files.push({ ...file.finish(), fileName: sanitiseFileName(info.filename) }));
+      stream.on('end', () => {
+        file.finish().then(
+          (f) => {
+            files[index] = { ...f, fileName: sanitiseFileName(info.filename) };
+            ended();
+          },
+          (cause: unknown) => {
+            fail(new ArchiveError('bad_request', { detail: 'The upload could not be received.', cause }));
+            ended();
+          },
+        );
+      });
     });
     bb.on('field', (name, value, info) => {
       if (name !== 'metadata') return fail(new ArchiveError('malformed_multipart', { detail: `Unexpected field "${name.slice(0, 40)}"; only "metadata" is accepted.` }));
@@ -182,19 +301,21 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
     bb.on('fieldsLimit', () => fail(new ArchiveError('malformed_multipart', { detail: 'Too many fields.' })));
     bb.on('error', (cause) => fail(new ArchiveError('malformed_multipart', { detail: 'The multipart body is malformed or incomplete.', cause })));
     bb.on('close', () => {
-      if (failed) return;
-      if (files.length === 0) return reject(new ArchiveError('empty_body', { detail: 'The multipart body has no "file" part.' }));
-      const empty = files.findIndex((f) => f.bytes.length === 0);
-      if (empty >= 0) return reject(new ArchiveError('empty_body', { detail: `File part ${empty + 1} is empty.` }));
-      let metadata: unknown;
-      if (metadataText !== undefined) {
-        try {
-          metadata = JSON.parse(metadataText);
-        } catch {
-          return reject(new ArchiveError('invalid_metadata', { detail: 'The metadata part is not valid JSON.' }));
+      void Promise.all(finishing).then(() => {
+        if (failed) return;
+        if (files.length === 0) return reject(new ArchiveError('empty_body', { detail: 'The multipart body has no "file" part.' }));
+        const empty = files.findIndex((f) => f.size === 0);
+        if (empty >= 0) return reject(new ArchiveError('empty_body', { detail: `File part ${empty + 1} is empty.` }));
+        let metadata: unknown;
+        if (metadataText !== undefined) {
+          try {
+            metadata = JSON.parse(metadataText);
+          } catch {
+            return reject(new ArchiveError('invalid_metadata', { detail: 'The metadata part is not valid JSON.' }));
+          }
         }
-      }
-      resolve({ files, metadata });
+        resolve({ files, metadata });
+      });
     });
     body.on('error', (cause) => fail(new ArchiveError('malformed_multipart', { detail: 'The upload was interrupted.', cause })));
     body.pipe(bb);

@@ -1,4 +1,5 @@
 import { ArchiveError } from '../kernel/errors';
+import { FileBytes } from './file-source';
 import { parseJpeg } from './jpeg';
 import { parsePng } from './png';
 import { tiffPageSizes } from './tiff';
@@ -16,7 +17,7 @@ export interface DeclaredPixels {
  * What the images of one request declare, from headers only (marker, chunk and IFD walks; nothing
  * inflated or decoded). Per-page limits are checked on the way, as each format's reader does.
  */
-export function declaredPixels(files: { bytes: Buffer; mediaType: AcceptedMediaType }[], limits: NormaliseLimits): DeclaredPixels {
+export function declaredPixels(files: { bytes: Buffer | FileBytes; mediaType: AcceptedMediaType }[], limits: NormaliseLimits): DeclaredPixels {
   const sum: DeclaredPixels = { pages: 0, totalPixels: 0, decodedPixels: 0 };
   const add = (width: number, height: number, decoded: boolean) => {
     sum.pages += 1;
@@ -33,12 +34,12 @@ export function declaredPixels(files: { bytes: Buffer; mediaType: AcceptedMediaT
       }
       case 'image/png': {
         // Plain IDAT data is carried as is (inflated once to check it); Adam7 and alpha are decoded.
-        const info = parsePng(bytes, limits);
+        const info = parsePng(inMemory(bytes), limits);
         add(info.width, info.height, info.interlace !== 0 || info.colorType === 4 || info.colorType === 6 || (info.colorType === 3 && info.trns !== undefined));
         break;
       }
       case 'image/tiff':
-        for (const p of tiffPageSizes(bytes, limits, sum.pages)) add(p.width, p.height, p.decoded);
+        for (const p of tiffPageSizes(inMemory(bytes), limits, sum.pages)) add(p.width, p.height, p.decoded);
         break;
       default:
         break; // PDFs: images are kept as they are; the per-image limit applies (pdfin.ts)
@@ -63,4 +64,10 @@ export function checkPixelBudget(declared: DeclaredPixels, limits: NormaliseLimi
       extensions: { decodedPixels: declared.decodedPixels, maxDecodedPixelsPerRequest: decoded, totalPixels: declared.totalPixels, pages: declared.pages },
     });
   }
+}
+
+/** Only JPEGs are walked through their file; any other spooled format is read in first (normalise()). */
+export function inMemory(bytes: Buffer | FileBytes): Buffer {
+  if (Buffer.isBuffer(bytes)) return bytes;
+  throw new Error('only a JPEG is read from its spooled file');
 }

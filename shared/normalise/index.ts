@@ -1,11 +1,13 @@
 import { ArchiveError } from '../kernel/errors';
-import { checkPixelBudget, declaredPixels } from './budget';
+import type { SpooledFile } from '../ports';
+import { checkPixelBudget, declaredPixels, inMemory } from './budget';
+import { concatSegments, FileBytes, Segment, writeSegments } from './file-source';
 import { sniff } from './sniff';
 import { jpegPage } from './jpeg';
 import { pngPage } from './png';
 import { tiffPages } from './tiff';
 import { normalisePdf } from './pdfin';
-import { PageSource, writeImagePdfA } from './pdfa';
+import { imagePdfASegments, PageSource } from './pdfa';
 import { NormaliseInput, NormaliseResult, NormalisedFile } from './types';
 import { corrupt, sha256 } from './util';
 
@@ -26,17 +28,66 @@ async function guarded<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
 
 /** The single entry point: uploaded files in, one rendition PDF and its conversion record out. */
 export async function normalise(input: NormaliseInput): Promise<NormaliseResult> {
+  const { segments, ...rest } = await convert(input);
+  return { ...rest, rendition: concatSegments(segments) };
+}
+
+/**
+ * The same rendition, byte for byte, written to `renditionPath` (created; hashed as written) instead
+ * of returned: for spooled uploads, whose passed-through image data is copied from their file in chunks.
+ */
+export async function normaliseToFile(input: NormaliseInput, renditionPath: string): Promise<NormaliseResult<SpooledFile>> {
+  const { segments, ...rest } = await convert(input);
+  return { ...rest, rendition: await writeSegments(segments, renditionPath) };
+}
+
+/** Head of a spooled file the type is sniffed from (file-type reads far less; a JPEG is told by its first 3 bytes). */
+const SNIFF_HEAD = 64 * 1024;
+
+/**
+ * A spooled JPEG stays in its file, walked through a window; any other spooled file is read in (its
+ * parsers want the whole buffer), and sniffed again from all its bytes, as an in-memory upload is.
+ */
+async function openSource(file: NormaliseInput['files'][number]): Promise<{ bytes: Buffer | FileBytes; type: NormalisedFile }> {
+  if (file.bytes) return { bytes: file.bytes, type: await sniff(file.bytes) };
+  const f = new FileBytes(file.spooled);
+  try {
+    const type = await sniff(f.subarray(0, SNIFF_HEAD));
+    if (type.mediaType === 'image/jpeg') return { bytes: f, type };
+    const bytes = f.readAll();
+    f.close();
+    return { bytes, type: await sniff(bytes) };
+  } catch (err) {
+    f.close();
+    throw err;
+  }
+}
+
+type Converted = Omit<NormaliseResult, 'rendition'> & { segments: Segment[] };
+
+async function convert(input: NormaliseInput): Promise<Converted> {
   if (input.files.length === 0) throw new ArchiveError('empty_body', { detail: 'No file was uploaded.' });
-  const originals: NormalisedFile[] = [];
-  for (const file of input.files) originals.push(await sniff(file.bytes));
-  const idSeed = sha256(NORMALISER, input.documentId, input.createdAt, input.title ?? '', ...input.files.map((f) => sha256(f.bytes)));
+  const opened: { bytes: Buffer | FileBytes; type: NormalisedFile }[] = [];
+  try {
+    for (const file of input.files) opened.push(await openSource(file));
+    return await convertOpened(input, opened);
+  } finally {
+    for (const o of opened) if (o.bytes instanceof FileBytes) o.bytes.close();
+  }
+}
+
+async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | FileBytes; type: NormalisedFile }[]): Promise<Converted> {
+  const originals: NormalisedFile[] = opened.map((o) => o.type);
+  // Each file's util.sha256 (not the plain SHA-256 the upload parser took): the /ID must not depend on where the bytes were.
+  const digests = opened.map((o) => (o.bytes instanceof FileBytes ? o.bytes.digest() : sha256(o.bytes)));
+  const idSeed = sha256(NORMALISER, input.documentId, input.createdAt, input.title ?? '', ...digests);
   const info = { documentId: input.documentId, createdAt: input.createdAt, ...(input.title !== undefined ? { title: input.title } : {}), idSeed };
 
   if (originals.some((o) => o.mediaType === 'application/pdf')) {
     if (originals.length > 1) throw new ArchiveError('bad_request', { detail: 'A PDF must be uploaded on its own, not together with other files.' });
-    const r = await guarded('PDF', () => normalisePdf(input.files[0]!.bytes, input.limits, info));
+    const r = await guarded('PDF', () => normalisePdf(inMemory(opened[0]!.bytes), input.limits, info));
     return {
-      rendition: r.bytes,
+      segments: [r.bytes],
       pageCount: r.pageCount,
       originals,
       conversion: { normaliser: NORMALISER, pageCount: r.pageCount, pages: r.pages, ...r.conversion },
@@ -46,18 +97,18 @@ export async function normalise(input: NormaliseInput): Promise<NormaliseResult>
   // The whole request's pixels are counted from headers before any file is decoded.
   checkPixelBudget(
     await guarded(originals.length > 1 ? 'image files' : `${originals[0]!.extension.toUpperCase()} file`, () =>
-      declaredPixels(originals.map((o, i) => ({ bytes: input.files[i]!.bytes, mediaType: o.mediaType })), input.limits)),
+      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits)),
     input.limits,
   );
   const sources: PageSource[] = [];
   for (const [index, file] of originals.entries()) {
-    const bytes = input.files[index]!.bytes;
+    const bytes = opened[index]!.bytes;
     const what = `${file.extension.toUpperCase()} file${originals.length > 1 ? ` #${index + 1}` : ''}`;
     let pages: PageSource[];
     switch (file.mediaType) {
       case 'image/jpeg': pages = [await guarded(what, () => jpegPage(bytes, input.limits))]; break;
-      case 'image/png': pages = [await guarded(what, () => pngPage(bytes, input.limits))]; break;
-      case 'image/tiff': pages = await guarded(what, () => tiffPages(bytes, input.limits, sources.length)); break;
+      case 'image/png': pages = [await guarded(what, () => pngPage(inMemory(bytes), input.limits))]; break;
+      case 'image/tiff': pages = await guarded(what, () => tiffPages(inMemory(bytes), input.limits, sources.length)); break;
       default: throw new ArchiveError('unsupported_media_type');
     }
     if (sources.length + pages.length > input.limits.maxPages) {
@@ -65,9 +116,9 @@ export async function normalise(input: NormaliseInput): Promise<NormaliseResult>
     }
     for (const p of pages) sources.push({ ...p, record: { ...p.record, sourceFile: index } });
   }
-  const { bytes, records } = await writeImagePdfA(sources, info);
+  const { segments, records } = await imagePdfASegments(sources, info);
   return {
-    rendition: bytes,
+    segments,
     pageCount: records.length,
     originals,
     conversion: { normaliser: NORMALISER, pageCount: records.length, pages: records, conformance: 'PDF/A-2b', outputIntent: 'sRGB' },

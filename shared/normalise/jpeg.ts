@@ -1,9 +1,10 @@
 import { ArchiveError } from '../kernel/errors';
+import { ByteSource, FileBytes } from './file-source';
 import { iccInfo } from './icc';
 import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { TiffReader } from './tiff-ifd';
 import { NormaliseLimits } from './types';
-import { checkPixels, corrupt, refuseZipTail, trailingData } from './util';
+import { checkPixels, corrupt, refuseZipTail, refuseZipTailOfFile, trailingData } from './util';
 
 export const DEFAULT_DPI = 96;
 
@@ -22,6 +23,8 @@ export interface JpegInfo {
   end: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function isSof(m: number): boolean {
   return m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
 }
@@ -32,18 +35,18 @@ function isSof(m: number): boolean {
  * is corrupt (decoders only warn about truncation, we refuse it).
  * `headerOnly` stops at the first SOF (for pixel limits before anything else).
  */
-export function parseJpeg(b: Buffer, limits?: NormaliseLimits): JpegInfo {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) throw corrupt('The JPEG does not start with an SOI marker.');
+export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
+  if (b.length < 4 || b.at(0) !== 0xff || b.at(1) !== 0xd8) throw corrupt('The JPEG does not start with an SOI marker.');
   let pos = 2;
   let info: Partial<JpegInfo> = {};
   const iccChunks: { seq: number; data: Buffer }[] = [];
   let scans = 0;
   for (;;) {
     if (pos >= b.length) throw corrupt('The JPEG is truncated: it ends before its EOI marker.');
-    if (b[pos] !== 0xff) throw corrupt(`The JPEG has garbage where a marker should be (offset ${pos}).`);
-    while (pos < b.length && b[pos] === 0xff) pos++;
+    if (b.at(pos) !== 0xff) throw corrupt(`The JPEG has garbage where a marker should be (offset ${pos}).`);
+    while (pos < b.length && b.at(pos) === 0xff) pos++;
     if (pos >= b.length) throw corrupt('The JPEG is truncated: it ends before its EOI marker.');
-    const m = b[pos]!;
+    const m = b.at(pos)!;
     pos++;
     if (m === 0xd9) {
       if (info.width === undefined) throw corrupt('The JPEG has no frame header.');
@@ -54,7 +57,8 @@ export function parseJpeg(b: Buffer, limits?: NormaliseLimits): JpegInfo {
     if (pos + 2 > b.length) throw corrupt('The JPEG is truncated inside a marker segment.');
     const len = b.readUInt16BE(pos);
     if (len < 2 || pos + len > b.length) throw corrupt('The JPEG is truncated inside a marker segment.');
-    const seg = b.subarray(pos + 2, pos + len);
+    // Only the segments read below are taken (a copy when walking a file: comments and other APPn can be megabytes).
+    const seg = isSof(m) || m === 0xe0 || m === 0xe1 || m === 0xe2 || m === 0xee ? b.subarray(pos + 2, pos + len) : EMPTY;
     pos += len;
     if (isSof(m)) {
       if (info.width !== undefined) throw corrupt('The JPEG has more than one frame header.');
@@ -88,7 +92,7 @@ export function parseJpeg(b: Buffer, limits?: NormaliseLimits): JpegInfo {
       for (;;) {
         const ff = b.indexOf(0xff, i);
         if (ff < 0 || ff + 1 >= b.length) throw corrupt('The JPEG is truncated: its scan data ends without an EOI marker.');
-        const n = b[ff + 1]!;
+        const n = b.at(ff + 1)!;
         if (n === 0x00 || (n >= 0xd0 && n <= 0xd7) || n === 0xff) {
           i = n === 0xff ? ff + 1 : ff + 2;
           continue;
@@ -146,14 +150,14 @@ export function jpegDpi(info: JpegInfo): { x: number; y: number; source: 'jfif' 
 }
 
 /** The image XObject for a complete JPEG, passed through as /DCTDecode. */
-export function dctImage(data: Buffer, info: JpegInfo, opts: { adobeInvertedCmyk?: boolean; colorTransform?: number } = {}): ImageSpec {
+export function dctImage(data: Buffer, info: JpegInfo, opts: { adobeInvertedCmyk?: boolean; colorTransform?: number } = {}): ImageSpec<Buffer> {
   const name = info.components === 1 ? 'DeviceGray' : info.components === 3 ? 'DeviceRGB' : 'DeviceCMYK';
   let colorSpace: ColorSpec = { kind: 'device', name };
   if (info.icc) {
     const icc = iccInfo(info.icc);
     if (icc && icc.n === info.components) colorSpace = { kind: 'icc', profile: info.icc, n: icc.n };
   }
-  const img: ImageSpec = { width: info.width, height: info.height, bitsPerComponent: 8, colorSpace, filter: 'DCTDecode', data };
+  const img: ImageSpec<Buffer> = { width: info.width, height: info.height, bitsPerComponent: 8, colorSpace, filter: 'DCTDecode', data };
   // Adobe (Photoshop) writes CMYK JPEGs inverted; the APP14 marker is the tell.
   if (info.components === 4 && (opts.adobeInvertedCmyk ?? info.adobe !== undefined)) img.decode = [1, 0, 1, 0, 1, 0, 1, 0];
   if (opts.colorTransform !== undefined && !info.adobe) {
@@ -174,17 +178,35 @@ export function checkJpegKind(info: JpegInfo, what = 'JPEG'): void {
   if (![1, 3, 4].includes(info.components)) throw new ArchiveError('unsupported_media_type', { detail: `${what} files with ${info.components} components are not accepted.` });
 }
 
-export function jpegPage(bytes: Buffer, limits: NormaliseLimits): PageSource {
+/**
+ * A JPEG in memory, or a spooled one walked through its file: then the stream is passed through as
+ * a range of that file (the same bytes, never read into memory at once).
+ */
+export function jpegPage(bytes: Buffer | FileBytes, limits: NormaliseLimits): PageSource {
   const info = parseJpeg(bytes, limits);
   checkJpegKind(info);
   // After EOI only the 0x00/0xFF padding some writers add is tolerated, and it stays out of the rendition.
-  const tail = bytes.subarray(info.end);
-  if (tail.some((x) => x !== 0x00 && x !== 0xff)) throw trailingData('JPEG', info.end, bytes.length, 'its EOI marker');
-  refuseZipTail(bytes, 'JPEG');
-  const stream = bytes.subarray(0, info.end);
-  const image = dctImage(stream, info);
-  // The check: the stream we embed is the uploaded file up to EOI, byte for byte.
-  if (!image.data.equals(stream)) throw new Error('JPEG stream identity check failed');
+  if (Buffer.isBuffer(bytes)) {
+    if (bytes.subarray(info.end).some((x) => x !== 0x00 && x !== 0xff)) throw trailingData('JPEG', info.end, bytes.length, 'its EOI marker');
+    refuseZipTail(bytes, 'JPEG');
+  } else {
+    for (let i = info.end; i < bytes.length; i++) {
+      const x = bytes.at(i);
+      if (x !== 0x00 && x !== 0xff) throw trailingData('JPEG', info.end, bytes.length, 'its EOI marker');
+    }
+    refuseZipTailOfFile(bytes, 'JPEG');
+  }
+  let image: ImageSpec;
+  if (Buffer.isBuffer(bytes)) {
+    const stream = bytes.subarray(0, info.end);
+    const own = dctImage(stream, info);
+    // The check: the stream we embed is the uploaded file up to EOI, byte for byte.
+    if (!own.data.equals(stream)) throw new Error('JPEG stream identity check failed');
+    image = own;
+  } else {
+    // The stream is the uploaded file up to EOI by construction: the range names exactly those bytes.
+    image = { ...dctImage(Buffer.alloc(0), info), data: bytes.range(0, info.end) };
+  }
   const dpi = jpegDpi(info);
   const rawOrientation = info.exif?.orientation;
   const orientation = rawOrientation !== undefined && rawOrientation >= 1 && rawOrientation <= 8 ? rawOrientation : 1;

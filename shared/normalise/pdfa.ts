@@ -2,7 +2,8 @@ import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { PDFContext, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRef, PDFString, PDFBool, PDFRawStream } from 'pdf-lib';
 import { cmykProfile, iccInfo, isBuiltInProfile, srgbProfile } from './icc';
-import { writeCompactPdf } from './pdfwrite';
+import { concatSegments, externalContents, FileRange, Segment } from './file-source';
+import { compactPdfSegments } from './pdfwrite';
 import { buildXmp } from './xmp';
 import { num } from './util';
 import type { PageRecord } from '../kernel/document';
@@ -13,7 +14,7 @@ export type ColorSpec =
   | { kind: 'icc'; profile: Buffer; n: 1 | 3 | 4 }
   | { kind: 'indexed'; base: ColorSpec; hival: number; lookup: Buffer };
 
-export interface ImageSpec {
+export interface ImageSpec<D extends Buffer | FileRange = Buffer | FileRange> {
   width: number;
   height: number;
   bitsPerComponent: number;
@@ -21,10 +22,10 @@ export interface ImageSpec {
   filter: 'DCTDecode' | 'FlateDecode' | 'CCITTFaxDecode';
   decodeParms?: Record<string, number | boolean>;
   decode?: number[];
-  /** The stream contents exactly as they go into the file. */
-  data: Buffer;
+  /** The stream contents exactly as they go into the file (a range of the upload's file when it was spooled). */
+  data: D;
   /** Soft mask (alpha), DeviceGray. */
-  smask?: Omit<ImageSpec, 'smask' | 'colorKeyMask' | 'colorSpace'>;
+  smask?: Omit<ImageSpec<Buffer>, 'smask' | 'colorKeyMask' | 'colorSpace'>;
   /** Colour-key mask ranges (PNG tRNS for gray/RGB). */
   colorKeyMask?: number[];
 }
@@ -165,11 +166,21 @@ async function imageRef(ctx: PDFContext, res: Resources, img: ImageSpec): Promis
     if (s.decodeParms) sd.set(PDFName.of('DecodeParms'), params(ctx, s.decodeParms));
     dict.set(PDFName.of('SMask'), ctx.register(PDFRawStream.of(sd, s.data)));
   }
-  return ctx.register(PDFRawStream.of(dict, img.data));
+  if (Buffer.isBuffer(img.data)) return ctx.register(PDFRawStream.of(dict, img.data));
+  // Passed through from the upload's file: the writer copies the range in (pdfwrite.ts).
+  const stream = PDFRawStream.of(dict, new Uint8Array(0));
+  externalContents.set(stream, img.data);
+  return ctx.register(stream);
 }
 
 /** Build the one PDF/A-2b rendition from page sources. */
 export async function writeImagePdfA(pages: PageSource[], info: DocInfo): Promise<{ bytes: Buffer; records: PageRecord[] }> {
+  const { segments, records } = await imagePdfASegments(pages, info);
+  return { bytes: concatSegments(segments), records };
+}
+
+/** The rendition as the pieces it is written from: image streams of a spooled upload stay in its file. */
+export async function imagePdfASegments(pages: PageSource[], info: DocInfo): Promise<{ segments: Segment[]; records: PageRecord[] }> {
   const pdf = await PDFDocument.create({ updateMetadata: false });
   const ctx = pdf.context;
   const res = new Resources(ctx, cmykProfile);
@@ -215,8 +226,7 @@ export async function writeImagePdfA(pages: PageSource[], info: DocInfo): Promis
   // Object and cross-reference streams (PDF 1.5, allowed by PDF/A-2) and compact syntax keep the
   // fixed overhead of a rendition small.
   await pdf.flush();
-  const bytes = writeCompactPdf(ctx);
-  return { bytes, records };
+  return { segments: compactPdfSegments(ctx), records };
 }
 
 /** Seconds-precision UTC date, the form both Info (D:…Z) and XMP (…Z) carry. */

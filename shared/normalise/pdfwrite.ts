@@ -1,4 +1,5 @@
 import * as zlib from 'zlib';
+import { concatSegments, externalContents, FileRange, Segment } from './file-source';
 import { PDFArray, PDFBool, PDFContext, PDFDict, PDFHexString, PDFName, PDFNull, PDFNumber, PDFObject, PDFRef, PDFStream, PDFString } from 'pdf-lib';
 
 /**
@@ -11,9 +12,17 @@ import { PDFArray, PDFBool, PDFContext, PDFDict, PDFHexString, PDFName, PDFNull,
  * before `endstream`, /Length exact, the trailer (Root, Info, ID) in the cross-reference stream.
  */
 export function writeCompactPdf(ctx: PDFContext): Buffer {
-  const chunks: Buffer[] = [];
+  return concatSegments(compactPdfSegments(ctx));
+}
+
+/**
+ * The same file as the pieces it is made of, not joined: a stream whose contents live in the
+ * upload's file (externalContents) is a file range here, copied in only when the file is written.
+ */
+export function compactPdfSegments(ctx: PDFContext): Segment[] {
+  const chunks: Segment[] = [];
   let at = 0;
-  const put = (b: Buffer) => {
+  const put = (b: Segment) => {
     chunks.push(b);
     at += b.length;
   };
@@ -35,14 +44,14 @@ export function writeCompactPdf(ctx: PDFContext): Buffer {
   /** Per object number: [type, field 2, field 3] of its cross-reference entry. */
   const entries: [number, number, number][] = Array.from({ length: size }, () => [0, 0, 0]);
   entries[0] = [0, 0, 65535];
-  const writeStream = (num: number, dict: PDFDict, data: Uint8Array) => {
+  const writeStream = (num: number, dict: PDFDict, data: Uint8Array | FileRange) => {
     dict.set(PDFName.of('Length'), PDFNumber.of(data.length));
     entries[num] = [1, at, 0];
     put(Buffer.from(`${num} 0 obj\n${serialise(dict)}\nstream\n`, 'latin1'));
-    put(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    put(data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : data);
     put(Buffer.from('\nendstream\nendobj\n', 'latin1'));
   };
-  for (const [ref, s] of streams) writeStream(ref.objectNumber, s.dict, s.getContents());
+  for (const [ref, s] of streams) writeStream(ref.objectNumber, s.dict, externalContents.get(s) ?? s.getContents());
 
   if (packed.length) {
     const offsets: string[] = [];
@@ -79,7 +88,7 @@ export function writeCompactPdf(ctx: PDFContext): Buffer {
   if (t.ID) xref.set(PDFName.of('ID'), t.ID);
   writeStream(xrefNumber, xref, zlib.deflateSync(table, { level: 9 }));
   put(Buffer.from(`startxref\n${xrefOffset}\n%%EOF\n`, 'latin1'));
-  return Buffer.concat(chunks, at);
+  return chunks;
 }
 
 /** One object in PDF syntax: tokens separated by a space only where no delimiter separates them. */

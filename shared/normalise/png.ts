@@ -231,7 +231,7 @@ export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<P
   const base = { widthPx: info.width, heightPx: info.height, dpiX: dpi.x, dpiY: dpi.y, dpiSource: dpi.source, orientation: 1 };
   const passThrough = !info.interlace && colorChannels === channels && !alphaTable;
   /** The image dictionary either way: Flate data, with the PNG predictors when the IDAT payload is passed through. */
-  const flateImage = (data: Pick<ImageSpec, 'data' | 'decodeParms'>): ImageSpec => ({
+  const flateImage = (data: Pick<ImageSpec<Buffer>, 'data' | 'decodeParms'>): ImageSpec<Buffer> => ({
     width: info.width,
     height: info.height,
     bitsPerComponent: info.depth,

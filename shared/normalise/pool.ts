@@ -3,12 +3,15 @@ import * as path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { ArchiveError } from '../kernel/errors';
+import type { SpooledFile } from '../ports';
 import { NormaliseInput, NormaliseResult } from './types';
 import type { NormaliseOutcome, NormaliseTask } from './worker';
 
 /** What ingest needs from the normaliser: `normalise()`'s signature, wherever it runs. */
 export interface Normaliser {
   normalise(input: NormaliseInput): Promise<NormaliseResult>;
+  /** `normaliseToFile()`: the rendition written to `renditionPath` (for spooled uploads); the caller removes it. */
+  normaliseToFile(input: NormaliseInput, renditionPath: string): Promise<NormaliseResult<SpooledFile>>;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,15 @@ export class NormaliserPool implements Normaliser {
   }
 
   async normalise(input: NormaliseInput): Promise<NormaliseResult> {
+    const r = (await this.run({ input })) as NormaliseResult<Uint8Array>;
+    return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
+  }
+
+  async normaliseToFile(input: NormaliseInput, renditionPath: string): Promise<NormaliseResult<SpooledFile>> {
+    return (await this.run({ input, renditionPath })) as NormaliseResult<SpooledFile>;
+  }
+
+  private async run(job: Omit<NormaliseTask, 'started'>): Promise<NormaliseResult<Uint8Array | SpooledFile>> {
     const pool = this.workers();
     const abort = new AbortController();
     const { port1, port2 } = new MessageChannel();
@@ -53,7 +65,7 @@ export class NormaliserPool implements Normaliser {
     port1.once('message', () => {
       timer = setTimeout(() => abort.abort(), this.opts.timeoutMs);
     });
-    const task: NormaliseTask = { input, started: port2 };
+    const task: NormaliseTask = { ...job, started: port2 };
     let outcome: NormaliseOutcome;
     try {
       outcome = (await pool.run(task, { signal: abort.signal, transferList: [port2] })) as NormaliseOutcome;
@@ -70,10 +82,7 @@ export class NormaliserPool implements Normaliser {
       clearTimeout(timer);
       port1.close();
     }
-    if (outcome.ok) {
-      const r = outcome.result;
-      return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
-    }
+    if (outcome.ok) return outcome.result;
     if (outcome.archiveError) {
       const { code, detail, extensions } = outcome.archiveError;
       throw new ArchiveError(code, { ...(detail !== undefined ? { detail } : {}), extensions });

@@ -1,5 +1,6 @@
 /** Public shapes of the normaliser: what goes in, what comes out, and the conversion record. */
 import type { ConversionRecord } from '../kernel/document';
+import type { SpooledFile } from '../ports';
 export const ACCEPTED_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf'] as const;
 export type AcceptedMediaType = (typeof ACCEPTED_MEDIA_TYPES)[number];
 
@@ -10,11 +11,11 @@ export const EXTENSION_OF: Record<AcceptedMediaType, string> = {
   'application/pdf': 'pdf',
 };
 
-export interface SourceFile {
-  bytes: Buffer;
+/** One uploaded file: its bytes, or (a large upload) the temporary file they were spooled to. */
+export type SourceFile = {
   /** As the client named it; informational only, never trusted for the type. */
   fileName?: string;
-}
+} & ({ bytes: Buffer; spooled?: undefined } | { bytes?: undefined; spooled: SpooledFile });
 
 export interface NormaliseLimits {
   maxPixelsPerPage: number;
@@ -41,8 +42,9 @@ export interface NormalisedFile {
   extension: string;
 }
 
-export interface NormaliseResult {
-  rendition: Buffer;
+export interface NormaliseResult<R = Buffer> {
+  /** In memory; or, from `normaliseToFile`, the file it was written to (with its size and SHA-256). */
+  rendition: R;
   pageCount: number;
   /** The sniffed type of each uploaded file, in upload order. */
   originals: NormalisedFile[];

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as zlib from 'zlib';
 import { ArchiveError } from '../kernel/errors';
+import type { FileBytes } from './file-source';
 import { NormaliseLimits } from './types';
 
 /** Default ceiling on bytes any one decompression may produce (PDF streams, TIFF strips, PNG data). */
@@ -43,6 +44,17 @@ export function refuseZipTail(b: Buffer, format: string): void {
     const firstLocal = b.indexOf(Buffer.from('PK\x03\x04', 'latin1'));
     const offset = start > 0 ? start : firstLocal >= 0 && firstLocal < at ? firstLocal : at;
     throw trailingData(format, offset, b.length, 'its end: a ZIP archive');
+  }
+}
+
+/**
+ * refuseZipTail for a spooled file: the search reads only the last 64 KiB; a candidate record (a
+ * refusal, in practice) reads the whole file, so the answer names the same offset as in memory.
+ */
+export function refuseZipTailOfFile(f: FileBytes, format: string): void {
+  const tail = f.subarray(Math.max(0, f.length - 22 - 0xffff), f.length);
+  for (let at = tail.length - 22; at >= 0; at--) {
+    if (tail[at] === 0x50 && tail.readUInt32LE(at) === 0x06054b50 && tail.readUInt16LE(at + 20) === tail.length - at - 22) return refuseZipTail(f.readAll(), format);
   }
 }
 

@@ -6,17 +6,20 @@
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { ArchiveError, ErrorCode } from '../kernel/errors';
-import { normalise } from './index';
+import type { SpooledFile } from '../ports';
+import { normalise, normaliseToFile } from './index';
 import { NormaliseInput, NormaliseResult } from './types';
 
 export interface NormaliseTask {
   input: NormaliseInput;
+  /** Write the rendition to this (new) file instead of sending it back: a spooled upload's. */
+  renditionPath?: string;
   /** Told when this worker starts the job, so the timeout measures conversion, not the wait in the queue. */
   started: MessagePort;
 }
 
 export type NormaliseOutcome =
-  | { ok: true; result: NormaliseResult }
+  | { ok: true; result: NormaliseResult | NormaliseResult<SpooledFile> }
   | { ok: false; archiveError?: { code: ErrorCode; detail?: string; extensions: Record<string, unknown> }; message: string; stack?: string };
 
 /** Buffers arrive as plain Uint8Arrays after the structured clone. */
@@ -44,7 +47,8 @@ export default async function runNormaliseTask(task: NormaliseTask): Promise<Nor
   task.started.postMessage('started');
   task.started.close();
   try {
-    const input = { ...task.input, files: task.input.files.map((f) => ({ ...f, bytes: asBuffer(f.bytes) })) };
+    const input: NormaliseInput = { ...task.input, files: task.input.files.map((f) => (f.bytes ? { ...f, bytes: asBuffer(f.bytes) } : f)) };
+    if (task.renditionPath !== undefined) return { ok: true, result: await normaliseToFile(input, task.renditionPath) };
     const result = await normalise(input);
     const rendition = ownedBuffer(result.rendition);
     return moved({ ok: true, result: { ...result, rendition } }, rendition.buffer as ArrayBuffer);

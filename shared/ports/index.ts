@@ -57,10 +57,22 @@ export interface StoredFileRef {
   read(range?: { offset: number; count?: number }): Promise<BlobRead>;
 }
 
+/**
+ * A file's bytes held in a temporary file instead of memory (a large upload, its rendition), with
+ * their size and SHA-256 (hex), taken while they were written. Whoever made the file removes it.
+ */
+export interface SpooledFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
 /** The document blobs of every tenant. Deliberately has no delete: only the disposer removes versions. */
 export interface BlobArchivePort {
   prepareTenant(tenantId: string): Promise<void>;
   putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome>;
+  /** `putCreateOnly` with the bytes streamed from a spooled file (same create-only and WORM settings, one write). */
+  putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome>;
   metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   readAll(tenantId: string, blobName: string): Promise<Buffer>;

@@ -5,6 +5,8 @@
  * they do not model throws `NotModelled`, so a test that reaches one fails loudly instead of
  * passing on a silent stub.
  */
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { loadConfig } from '../../shared/config';
 import type { Deps, RetentionDeps } from '../../shared/deps';
@@ -41,6 +43,7 @@ import type {
   RetentionCatalogPort,
   RetentionPoliciesPort,
   SecretSource,
+  SpooledFile,
   StoredRetentionPolicy,
   TenantRecord,
   TenantRecordsPort,
@@ -92,6 +95,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
     this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm, metadata });
     return 'created';
+  }
+  async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
+    return this.putCreateOnly(tenantId, blobName, await readFile(file.path), contentType, worm, metadata);
   }
   async metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null> {
     return this.blobs.get(this.key(tenantId, blobName))?.metadata ?? null;
@@ -425,6 +431,12 @@ export class FakeNormaliser implements Normaliser {
       originals: input.files.map(() => ({ mediaType: 'image/png', extension: 'png' })),
       conversion: { normaliser: 'fake', pageCount: input.files.length, pages: [], conformance: 'none' },
     };
+  }
+  /** The same fake rendition, written to `renditionPath`. */
+  async normaliseToFile(input: NormaliseInput, renditionPath: string): Promise<NormaliseResult<SpooledFile>> {
+    const result = await this.normalise(input);
+    await writeFile(renditionPath, result.rendition);
+    return { ...result, rendition: { path: renditionPath, size: result.rendition.length, sha256: createHash('sha256').update(result.rendition).digest('hex') } };
   }
   async close(): Promise<void> {}
 }

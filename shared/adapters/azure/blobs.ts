@@ -1,9 +1,10 @@
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { blobLayout, DOCUMENTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
 import { ArchiveError } from '../../kernel/errors';
-import type { BlobArchivePort, BlobRead, CreateOnlyOutcome, WormMode, WormSettings } from '../../ports';
+import type { BlobArchivePort, BlobRead, CreateOnlyOutcome, SpooledFile, WormMode, WormSettings } from '../../ports';
 
 /**
  * The document blobs of every tenant. Create-only writes with the WORM policy set in the
@@ -48,20 +49,36 @@ export class BlobArchive implements BlobArchivePort {
    * (a retry, or a race with the same bytes), 'different' when it holds someone else's.
    */
   async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
+    if (await this.createOnly(tenantId, blobName, bytes, bytes.length, contentType, worm, metadata)) return 'created';
+    // Read back rather than trust metadata: a recorded checksum is only a claim about the bytes.
+    return (await this.sha256Of(tenantId, blobName)) === createHash('sha256').update(bytes).digest('hex') ? 'identical' : 'different';
+  }
+
+  /**
+   * The same single Put Blob, its body streamed from the file (a factory, so the SDK's retry
+   * reopens it): memory stays at the stream's buffers whatever the size. Put Blob takes up to
+   * 5,000 MiB, far above ARCHIVE_MAX_UPLOAD_BYTES, so no staged blocks are needed.
+   */
+  async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
+    if (await this.createOnly(tenantId, blobName, () => createReadStream(file.path), file.size, contentType, worm, metadata)) return 'created';
+    return (await this.sha256Of(tenantId, blobName)) === file.sha256 ? 'identical' : 'different';
+  }
+
+  /** True when created; false when the name is taken (409/412). */
+  private async createOnly(tenantId: string, blobName: string, body: Buffer | (() => NodeJS.ReadableStream), size: number, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<boolean> {
     try {
-      await this.container(tenantId).getBlockBlobClient(blobName).upload(bytes, bytes.length, {
+      await this.container(tenantId).getBlockBlobClient(blobName).upload(body, size, {
         conditions: { ifNoneMatch: '*' },
         blobHTTPHeaders: { blobContentType: contentType },
         metadata,
         immutabilityPolicy: { expiriesOn: new Date(worm.retainUntil), policyMode: this.policyMode },
         legalHold: worm.legalHold,
       });
-      return 'created';
+      return true;
     } catch (err) {
       if (!(err instanceof RestError && (err.statusCode === 409 || err.statusCode === 412))) throw err;
+      return false;
     }
-    // Read back rather than trust metadata: a recorded checksum is only a claim about the bytes.
-    return (await this.sha256Of(tenantId, blobName)) === createHash('sha256').update(bytes).digest('hex') ? 'identical' : 'different';
   }
 
   /** SHA-256 of a stored blob, streamed (originals can be large). */

@@ -12,16 +12,26 @@ import type { Principal } from '../../../shared/kernel/principal';
 import { ingestDocument, IngestResult } from '../../../shared/documents/ingest';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import type { Normaliser } from '../../../shared/normalise/pool';
+import type { NormaliseInput } from '../../../shared/normalise/types';
 import { inMemoryDeps } from '../../support/in-memory';
+
+/** Every upload here is in memory (no spooling). */
+const bytesOf = (f: NormaliseInput['files'][number]): Buffer => {
+  if (!f.bytes) throw new Error('this test uploads in memory only');
+  return f.bytes;
+};
 
 const normaliser: Normaliser = {
   normalise: async (input) => ({
-    rendition: Buffer.from(`%PDF-fake ${input.createdAt} ${input.files.map((f) => f.bytes.toString('hex')).join(',')}`),
+    rendition: Buffer.from(`%PDF-fake ${input.createdAt} ${input.files.map((f) => bytesOf(f).toString('hex')).join(',')}`),
     pageCount: input.files.length,
     // The first byte picks the type, so different files can have different original names.
-    originals: input.files.map((f) => (f.bytes[0]! % 2 === 0 ? { mediaType: 'image/png', extension: 'png' } : { mediaType: 'image/jpeg', extension: 'jpg' })),
+    originals: input.files.map((f) => (bytesOf(f)[0]! % 2 === 0 ? { mediaType: 'image/png', extension: 'png' } : { mediaType: 'image/jpeg', extension: 'jpg' })),
     conversion: { normaliser: 'fake', pageCount: input.files.length, pages: [], conformance: 'none' },
   }),
+  normaliseToFile: async () => {
+    throw new Error('this test uploads in memory only');
+  },
   close: async () => undefined,
 };
 

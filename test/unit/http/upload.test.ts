@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { parseUpload } from '../../../shared/http/upload';
@@ -32,9 +35,9 @@ describe('parseUpload: one copy of each file, hashed while it arrives', () => {
     const bytes = Buffer.alloc(200_000, 7);
     const upload = await parseUpload(request({ 'content-type': 'image/jpeg', 'content-length': String(bytes.length) }, split(bytes, [1000, 65_536, 100_001])), limits);
     const file = upload.files[0]!;
-    expect(file.bytes.equals(bytes)).toBe(true);
-    expect(file.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
-    expect(file.bytes.buffer.byteLength).toBe(bytes.length);
+    expect(file.bytes!.equals(bytes)).toBe(true);
+    expect(file.bytes!.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(file.bytes!.buffer.byteLength).toBe(bytes.length);
     expect(file.sha256).toBe(sha(bytes));
   });
 
@@ -48,7 +51,7 @@ describe('parseUpload: one copy of each file, hashed while it arrives', () => {
           const files = raw.map((u) => Buffer.from(u));
           const { body, type } = files.length === 1 ? { body: files[0]!, type: 'image/jpeg' } : multipart(files);
           const upload = await parseUpload(request({ 'content-type': type, ...(declare ? { 'content-length': String(body.length) } : {}) }, split(body, cuts)), limits);
-          expect(upload.files.map((f) => f.bytes.toString('hex'))).toEqual(files.map((f) => f.toString('hex')));
+          expect(upload.files.map((f) => f.bytes!.toString('hex'))).toEqual(files.map((f) => f.toString('hex')));
           expect(upload.files.map((f) => f.sha256)).toEqual(files.map(sha));
         },
       ),
@@ -59,5 +62,51 @@ describe('parseUpload: one copy of each file, hashed while it arrives', () => {
   it('still refuses a body past the limit when Content-Length understates it', async () => {
     const bytes = Buffer.alloc(limits.maxBytes + 10, 1);
     await expect(parseUpload(request({ 'content-type': 'image/jpeg', 'content-length': '10' }, split(bytes, [5, 70_000])), limits)).rejects.toMatchObject({ code: 'payload_too_large' });
+  });
+});
+
+describe('parseUpload: a file above the spool threshold goes to a temporary file, never into memory', () => {
+  let tmp: string;
+  // A spool directory of this test's own, so "nothing left behind" is exact.
+  beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upload-spool-'))));
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('keeps every byte and the right hash in memory or spooled, whatever the chunking and threshold, and discard() removes the files', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        fc.nat({ max: 3000 }),
+        async (raw, cuts, declare, spoolAboveBytes) => {
+          const files = raw.map((u) => Buffer.from(u));
+          const { body, type } = files.length === 1 ? { body: files[0]!, type: 'image/jpeg' } : multipart(files);
+          const upload = await parseUpload(request({ 'content-type': type, ...(declare ? { 'content-length': String(body.length) } : {}) }, split(body, cuts)), { ...limits, spoolAboveBytes, spoolDir: tmp });
+          try {
+            upload.files.forEach((f, i) => {
+              const expected = files[i]!;
+              expect(f.spooled !== undefined).toBe(expected.length > spoolAboveBytes);
+              expect((f.spooled ? fs.readFileSync(f.spooled.path) : f.bytes).toString('hex')).toBe(expected.toString('hex'));
+              expect(f.sha256).toBe(sha(expected));
+              expect(f.size).toBe(expected.length);
+              if (f.spooled) expect(f.spooled).toEqual({ path: expect.stringContaining(tmp), size: expected.length, sha256: sha(expected) });
+            });
+          } finally {
+            await upload.discard();
+          }
+          expect(fs.readdirSync(tmp)).toEqual([]);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a refused upload leaves no spooled file behind (too large, raw or multipart)', async () => {
+    const bytes = Buffer.alloc(limits.maxBytes + 10, 1);
+    await expect(parseUpload(request({ 'content-type': 'image/jpeg', 'content-length': '10' }, split(bytes, [5, 70_000])), { ...limits, spoolAboveBytes: 1000, spoolDir: tmp })).rejects.toMatchObject({ code: 'payload_too_large' });
+    const { body, type } = multipart([Buffer.alloc(5000, 2), bytes]);
+    await expect(parseUpload(request({ 'content-type': type }, split(body, [100, 9000, 70_000])), { ...limits, spoolAboveBytes: 1000, spoolDir: tmp })).rejects.toMatchObject({ code: 'payload_too_large' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ describe('the normaliser pool hands memory over instead of copying it', () => {
     expect(Piscina.transferableSymbol in moved).toBe(true);
     const outcome = moved[Piscina.valueSymbol] as NormaliseOutcome;
     if (!outcome.ok) throw new Error(outcome.message);
-    const rendition = outcome.result.rendition;
+    const rendition = outcome.result.rendition as Buffer;
     expect(moved[Piscina.transferableSymbol]).toEqual([rendition.buffer]);
     expect(rendition.byteLength).toBe(rendition.buffer.byteLength);
   });

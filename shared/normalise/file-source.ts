@@ -1,0 +1,171 @@
+/**
+ * Spooled uploads in the normaliser: a large JPEG is walked through a small window of its file and
+ * passed through into the rendition as a file range, which is copied in chunks when the rendition is
+ * written (to a file, hashed as written). Neither the upload nor the rendition is ever held whole.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { SpooledFile } from '../ports';
+
+/** Bytes of a file that go into the rendition unchanged (an image stream passed through). */
+export interface FileRange {
+  path: string;
+  offset: number;
+  length: number;
+}
+
+/** A piece of a rendition as written: bytes made here, or bytes copied from the upload's file. */
+export type Segment = Buffer | FileRange;
+
+/** The stream objects whose contents live in a file (their in-memory contents are empty placeholders). */
+export const externalContents = new WeakMap<object, FileRange>();
+
+/** What the marker walkers need of their input; a Buffer is one, and so is a FileBytes. */
+export interface ByteSource {
+  readonly length: number;
+  at(index: number): number | undefined;
+  indexOf(byte: number, from: number): number;
+  /** A Buffer of [start, end): a view for a Buffer, a copy for a file (only short segments are taken). */
+  subarray(start: number, end: number): Buffer;
+  readUInt16BE(offset: number): number;
+}
+
+const WINDOW = 1 << 20;
+const CHUNK = 1 << 20;
+
+/**
+ * Random access to a file through one 1 MiB window, with synchronous reads: it runs in the
+ * normaliser's worker thread, where blocking is what the thread is for.
+ */
+export class FileBytes implements ByteSource {
+  private readonly window = Buffer.allocUnsafe(WINDOW);
+  private start = 0;
+  private end = 0;
+  private fd: number | null;
+
+  constructor(readonly file: SpooledFile) {
+    this.fd = openSync(file.path, 'r');
+  }
+
+  get length(): number {
+    return this.file.size;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private read(into: Buffer, from: number): number {
+    let n = 0;
+    while (n < into.length) {
+      const got = readSync(this.fd!, into, n, into.length - n, from + n);
+      if (got === 0) break;
+      n += got;
+    }
+    return n;
+  }
+
+  private load(at: number): void {
+    this.start = at;
+    this.end = at + this.read(this.window.subarray(0, Math.min(WINDOW, this.length - at)), at);
+  }
+
+  at(index: number): number | undefined {
+    if (index < 0 || index >= this.length) return undefined;
+    if (index < this.start || index >= this.end) this.load(index);
+    return this.window[index - this.start];
+  }
+
+  indexOf(byte: number, from: number): number {
+    for (let i = Math.max(0, from); i < this.length; i = this.end) {
+      if (i < this.start || i >= this.end) this.load(i);
+      const k = this.window.subarray(i - this.start, this.end - this.start).indexOf(byte);
+      if (k >= 0) return i + k;
+    }
+    return -1;
+  }
+
+  subarray(start: number, end: number): Buffer {
+    const from = Math.max(0, Math.min(start, this.length));
+    const out = Buffer.alloc(Math.max(0, Math.min(end, this.length) - from));
+    this.read(out, from);
+    return out;
+  }
+
+  readUInt16BE(offset: number): number {
+    if (offset < 0 || offset + 2 > this.length) throw new RangeError(`offset ${offset} is out of range`);
+    return (this.at(offset)! << 8) | this.at(offset + 1)!;
+  }
+
+  range(offset: number, length: number): FileRange {
+    return { path: this.file.path, offset, length };
+  }
+
+  /** util.sha256(bytes) of the file's bytes (the rendition's /ID seed), read through the window. */
+  digest(): Buffer {
+    const hash = createHash('sha256');
+    for (let at = 0; at < this.length; at = this.end) {
+      this.load(at);
+      hash.update(this.window.subarray(0, this.end - this.start));
+    }
+    return hash.update('\u0000').digest();
+  }
+
+  /** The whole file in memory: for formats that are not walked through a window. */
+  readAll(): Buffer {
+    return this.subarray(0, this.length);
+  }
+}
+
+/** The rendition in memory (small uploads): file ranges, if any, are read in. */
+export function concatSegments(segments: Segment[]): Buffer {
+  return Buffer.concat(
+    segments.map((s) => {
+      if (Buffer.isBuffer(s)) return s;
+      const f = new FileBytes({ path: s.path, size: s.offset + s.length, sha256: '' });
+      try {
+        return f.subarray(s.offset, s.offset + s.length);
+      } finally {
+        f.close();
+      }
+    }),
+  );
+}
+
+/** The rendition written to `path` (created, never replaced), hashed as written; file ranges are copied 1 MiB at a time. */
+export async function writeSegments(segments: Segment[], path: string): Promise<SpooledFile> {
+  const hash = createHash('sha256');
+  const out = await open(path, 'wx', 0o600);
+  let size = 0;
+  const write = async (b: Buffer) => {
+    hash.update(b);
+    for (let at = 0; at < b.length; ) at += (await out.write(b, at, b.length - at)).bytesWritten;
+    size += b.length;
+  };
+  try {
+    let chunk: Buffer | undefined;
+    for (const s of segments) {
+      if (Buffer.isBuffer(s)) {
+        await write(s);
+        continue;
+      }
+      chunk ??= Buffer.allocUnsafe(CHUNK);
+      const source = await open(s.path, 'r');
+      try {
+        for (let done = 0; done < s.length; ) {
+          const { bytesRead } = await source.read(chunk, 0, Math.min(CHUNK, s.length - done), s.offset + done);
+          if (bytesRead === 0) throw new Error(`the upload's file ended before byte ${s.offset + s.length}`);
+          await write(chunk.subarray(0, bytesRead));
+          done += bytesRead;
+        }
+      } finally {
+        await source.close();
+      }
+    }
+  } finally {
+    await out.close();
+  }
+  return { path, size, sha256: hash.digest('hex') };
+}
