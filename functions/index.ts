@@ -11,7 +11,8 @@ import { loadConfig } from '../shared/config';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import type { ArchiveRequest } from '../shared/http/types';
-import { ROUTES } from './routes';
+import { API_ROUTE_PREFIX, ROUTES } from './routes';
+import { registerWebApp } from './web';
 import { TIMERS } from './timers';
 import { recordStoredOutcome } from '../shared/validation/worker';
 
@@ -40,10 +41,11 @@ function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveReq
   };
 }
 
+// host.json's routePrefix is "" so that the `web` function can answer `/`; the API keeps its /api prefix here.
 for (const route of ROUTES) {
   app.http(route.name, {
     methods: [route.method],
-    route: route.route,
+    route: `${API_ROUTE_PREFIX}/${route.route}`,
     authLevel: 'anonymous',
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
       const req = fromAzure(request, context);
@@ -61,6 +63,9 @@ for (const route of ROUTES) {
     },
   });
 }
+
+// The web app (web/dist) from the same origin as the API: every path the API's routes do not take.
+registerWebApp(config);
 
 // Timers (sweep, fixity, reconciler, audit seals, export maintenance): plain functions of deps, schedules from config.
 for (const timer of TIMERS) {

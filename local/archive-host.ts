@@ -11,6 +11,7 @@ import { createArchiveServer } from './server';
 import { importLegacySnapshot } from './state';
 import { LocalTimers, startLocalTimers } from './timers';
 import type { RenditionValidator } from '../shared/kernel/validation';
+import { WebApp, webAppDir } from '../shared/http/web-app';
 import { startValidationLoop } from './validation-loop';
 
 export interface ArchiveHostOptions {
@@ -31,6 +32,9 @@ export interface ArchiveHostOptions {
 
 export interface ArchiveHost {
   url: string;
+  /** The web app's origin and root (the API is at `url`, under it). */
+  appUrl: string;
+  web: WebApp;
   /** The ports and, for tests and the snapshot import, the Cosmos containers behind them. */
   deps: AzureDeps;
   server: http.Server;
@@ -55,12 +59,16 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
     restored.indexedFromManifests = (await unsafeRebuildCatalogFromManifests(deps)).indexed;
   }
 
-  const server = createArchiveServer(ROUTES, deps);
+  // The web app beside the API, from the same origin (web/dist, or ARCHIVE_WEB_DIR).
+  const web = new WebApp({ dir: webAppDir(config), config });
+  const server = createArchiveServer(ROUTES, deps, undefined, web);
   const port = await listen(server, opts.port ?? 0);
   const timers = opts.timers ? startLocalTimers(TIMERS, deps, deps.log) : null;
   const loop = opts.validator ? startValidationLoop({ ...deps, validator: opts.validator }) : null;
   return {
     url: `http://127.0.0.1:${port}/api`,
+    appUrl: `http://127.0.0.1:${port}/`,
+    web,
     deps,
     server,
     restored,

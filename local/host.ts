@@ -51,6 +51,7 @@ async function main() {
     '',
     'Document archive (local host) is running',
     `  API            ${host.url.replace('127.0.0.1', 'localhost')}   (try GET /api/health)`,
+    `  Web app        ${host.appUrl.replace('127.0.0.1', 'localhost')}   ${fs.existsSync(path.join(host.web.dir, 'index.html')) ? 'sign in with the local issuer\'s development form' : `not built: npm run build builds it into ${host.web.dir}`}`,
     azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port} (queues on :${azurite.queuePort}), data in ${azuriteDir}` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment',
     `  Validation     ${validation}`,
     `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, durable: every write is journaled and fsync'ed`,

@@ -6,6 +6,7 @@ import type { Deps } from '../shared/deps';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse, RouteDef } from '../shared/http/pipeline';
 import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
+import { API_BASE, type WebApp } from '../shared/http/web-app';
 
 interface CompiledRoute {
   route: RouteDef;
@@ -30,10 +31,11 @@ export function compileRoutes(routes: RouteDef[], prefix = '/api'): CompiledRout
   });
 }
 
-export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void): http.Server {
+/** `web`: the built web app, answered for every path outside /api (as the Function App's `web` function does). */
+export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void, web?: WebApp): http.Server {
   const table = compileRoutes(routes);
   return http.createServer((req, res) => {
-    void serve(table, deps, req, res)
+    void serve(table, deps, req, res, web)
       .catch((err) => {
         deps.log.error('local host failure', { error: String(err) });
         if (!res.headersSent) res.writeHead(500);
@@ -43,12 +45,16 @@ export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?:
   });
 }
 
-async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse) {
+async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse, web: WebApp | undefined) {
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
   const requestId = randomUUID();
   let pathMatched = false;
   let response: ArchiveResponse | undefined;
-  for (const { route, pattern, names } of table) {
+  const headers = { get: (name: string) => headerValue(req.headers[name.toLowerCase()]) };
+  if (web && url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) {
+    response = await web.answer({ method: req.method ?? 'GET', pathname: url.pathname, headers, requestId });
+  }
+  for (const { route, pattern, names } of response ? [] : table) {
     const m = pattern.exec(url.pathname);
     if (!m) continue;
     pathMatched = true;
@@ -61,7 +67,7 @@ async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessa
       method: req.method,
       url,
       params,
-      headers: { get: (name) => headerValue(req.headers[name.toLowerCase()]) },
+      headers,
       body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
       clientIp: req.socket.remoteAddress ?? null,
       requestId,

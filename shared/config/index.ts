@@ -109,6 +109,21 @@ const ZConfig = z
     ARCHIVE_VALIDATION_PENDING_SECONDS: z.coerce.number().int().min(60).default(900),
     /** NCRONTAB schedule of the pass that re-queues pending validations. */
     ARCHIVE_VALIDATION_REQUEUE_SCHEDULE: z.string().min(1).default('0 */15 * * * *'),
+    /**
+     * How the web app signs people in (GET /web-config.json). `local-oidc`: the local issuer (AUTH_ISSUER),
+     * locally only; `entra`: Microsoft Entra ID (ARCHIVE_WEB_AUTHORITY, ARCHIVE_WEB_CLIENT_ID, ARCHIVE_WEB_SCOPE);
+     * `off`: the app is served but cannot sign in. Default: `local-oidc` locally; in Azure `entra` when
+     * ARCHIVE_WEB_CLIENT_ID is set, else `off`.
+     */
+    ARCHIVE_WEB_AUTH: z.enum(['local-oidc', 'entra', 'off']).optional(),
+    /** Entra authority of the web app's sign-in, e.g. https://login.microsoftonline.com/<tenant-id>. */
+    ARCHIVE_WEB_AUTHORITY: z.url({ protocol: /^https$/ }).optional(),
+    /** Client id of the web app (a public SPA client); the local issuer knows only `archive-web`. */
+    ARCHIVE_WEB_CLIENT_ID: z.string().min(1).optional(),
+    /** Scopes the web app asks for: `openid archive` locally; in Entra the API's scope, e.g. api://<api-app-id>/archive.access. */
+    ARCHIVE_WEB_SCOPE: z.string().min(1).optional(),
+    /** Folder of the built web app (index.html + assets/); default: web/dist of the deployed package. */
+    ARCHIVE_WEB_DIR: z.string().min(1).optional(),
   });
 
 export type Config = z.infer<typeof ZConfig>;
@@ -135,9 +150,37 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
+    if (env.ARCHIVE_WEB_AUTH === 'local-oidc') problems.push("ARCHIVE_WEB_AUTH: 'local-oidc' is refused when running in Azure: the web app signs in with Entra ID");
+  }
+  if (webAuthKind(env, runtime) === 'entra') {
+    for (const name of ['ARCHIVE_WEB_AUTHORITY', 'ARCHIVE_WEB_CLIENT_ID', 'ARCHIVE_WEB_SCOPE'] as const) {
+      if (!env[name]) problems.push(`${name}: required when the web app signs in with Entra ID (ARCHIVE_WEB_AUTH=entra)`);
+    }
   }
   return problems;
 }
+
+function webAuthKind(env: { ARCHIVE_WEB_AUTH?: string | undefined; ARCHIVE_WEB_CLIENT_ID?: string | undefined }, runtime: 'azure' | 'local'): string {
+  return env.ARCHIVE_WEB_AUTH ?? (runtime === 'local' ? 'local-oidc' : env.ARCHIVE_WEB_CLIENT_ID ? 'entra' : 'off');
+}
+
+/** The web app's sign-in, as GET /web-config.json hands it to the browser; null when it is off. */
+export type WebSignIn =
+  | { kind: 'local-oidc'; issuer: string; clientId: string; scope: string }
+  | { kind: 'entra'; authority: string; clientId: string; scope: string };
+
+export function webSignInOf(config: Config): WebSignIn | null {
+  const kind = webAuthKind(config, config.runtime);
+  if (kind === 'local-oidc') {
+    return { kind, issuer: config.AUTH_ISSUER, clientId: config.ARCHIVE_WEB_CLIENT_ID ?? LOCAL_WEB_CLIENT_ID, scope: config.ARCHIVE_WEB_SCOPE ?? 'openid archive' };
+  }
+  // Cross-checked at load: all three are set for entra.
+  if (kind === 'entra') return { kind, authority: config.ARCHIVE_WEB_AUTHORITY!, clientId: config.ARCHIVE_WEB_CLIENT_ID!, scope: config.ARCHIVE_WEB_SCOPE! };
+  return null;
+}
+
+/** The one client the local issuer knows: the web app, a public client (PKCE, no secret). */
+export const LOCAL_WEB_CLIENT_ID = 'archive-web';
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const runtime = env.WEBSITE_SITE_NAME ? 'azure' : 'local';

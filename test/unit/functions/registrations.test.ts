@@ -4,6 +4,8 @@
  */
 const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], queue: [] as { name: string; options: { queueName: string } }[], setup: [] as unknown[] };
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { minimalLocalEnv } from '../../support/config-env';
 
 jest.mock('@azure/functions', () => ({
@@ -28,7 +30,13 @@ describe('functions/index.ts', () => {
     await import('../../../functions/index');
     const { ROUTES } = await import('../../../functions/routes');
     expect(registered.setup).toEqual([{ enableHttpStream: true }]);
-    expect(registered.http.map((r) => [r.name, r.options.methods, r.options.route, r.options.authLevel])).toEqual(ROUTES.map((r) => [r.name, [r.method], r.route, 'anonymous']));
+    // host.json's routePrefix is "": the API's routes carry api/ themselves, and `web` takes every other GET.
+    expect(registered.http.map((r) => [r.name, r.options.methods, r.options.route, r.options.authLevel])).toEqual([
+      ...ROUTES.map((r) => [r.name, [r.method], `api/${r.route}`, 'anonymous']),
+      ['web', ['GET', 'HEAD'], '{*path}', 'anonymous'],
+    ]);
+    const hostJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'host.json'), 'utf8'));
+    expect(hostJson.extensions.http.routePrefix).toBe('');
     const { TIMERS } = await import('../../../functions/timers');
     expect(registered.timer.map((t) => t.name).sort()).toEqual(TIMERS.map((t) => t.name).sort());
     expect(TIMERS.map((t) => t.name)).toContain('exportMaintenance');
