@@ -242,6 +242,7 @@ export const en = {
     missingPermission: (p: string) => `It needs the permission "${p}".`,
     field: (field: string, message: string) => `${field}: ${message}`,
     required: 'This is required.',
+    checkFields: 'Please check the marked fields.',
     reference: (id: string) => `Reference for support: ${id}`,
   },
 };

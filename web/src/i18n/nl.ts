@@ -238,6 +238,7 @@ export const nl: Dictionary = {
     missingPermission: (p) => `Daarvoor is het recht "${p}" nodig.`,
     field: (field, message) => `${field}: ${message}`,
     required: 'Dit is verplicht.',
+    checkFields: 'Controleer de gemarkeerde velden.',
     reference: (id) => `Kenmerk voor support: ${id}`,
   },
 };
