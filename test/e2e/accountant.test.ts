@@ -54,22 +54,22 @@ it('signs the accountant in and shows the documents of the organisation', async 
 
 it('filters as the accountant types and sorts by amount', async () => {
   await page.getByLabel('Counterparty').fill('Bakkerij');
-  await page.waitForFunction(rows(1));
+  await until(async () => (await page.locator('table.data tbody tr').count()) === 1);
   expect(await page.locator('table.data tbody').textContent()).toContain('INV-2025-001');
   expect(new URL(page.url()).searchParams.get('counterparty')).toBe('Bakkerij');
 
   await page.getByRole('button', { name: 'Clear filters' }).click();
   await page.getByLabel('Kind').selectOption('invoice');
   await page.getByLabel('Amount from').fill('100');
-  await page.waitForFunction(rows(1));
+  await until(async () => (await page.locator('table.data tbody tr').count()) === 1);
   expect(await page.locator('table.data tbody').textContent()).toContain('INV-2025-001');
 
   await page.getByRole('button', { name: 'Clear filters' }).click();
-  await page.waitForFunction(rows(3));
+  await until(async () => (await page.locator('table.data tbody tr').count()) === 3);
   await page.getByRole('button', { name: /^Amount/ }).click(); // descending first
-  await page.waitForFunction(firstRowHas('INV-2025-001'));
+  await until(async () => ((await page.locator('table.data tbody tr').first().textContent()) ?? '').includes('INV-2025-001'));
   await page.getByRole('button', { name: /^Amount/ }).click();
-  await page.waitForFunction(firstRowHas('INV-2025-002'));
+  await until(async () => ((await page.locator('table.data tbody tr').first().textContent()) ?? '').includes('INV-2025-002'));
   expect(await page.locator('th[aria-sort]').textContent()).toContain('Amount');
   await checkA11y(page, 'documents sorted');
   await screenshot(page, 'accountant-2-documents-sorted');
@@ -155,9 +155,17 @@ it('shows amounts and dates in Dutch when the reader chooses Nederlands, and by 
   expect(opened.problems.filter((p) => !/status of 40[03]/.test(p))).toEqual([]);
 });
 
-// Page-side checks as strings: the test compiles without the DOM library.
-const rows = (n: number) => `document.querySelectorAll('table.data tbody tr').length === ${n}`;
-const firstRowHas = (text: string) => `document.querySelector('table.data tbody tr')?.textContent?.includes(${JSON.stringify(text)})`;
+/**
+ * Asks again until the page shows what is expected (the search is debounced and fetched). Polled from
+ * here: a waitForFunction predicate is evaluated inside the page, which the app's CSP forbids.
+ */
+async function until(check: () => Promise<boolean>, tries = 200): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the page did not get there: ${check.toString()}`);
+}
 
 function zipEntries(file: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
