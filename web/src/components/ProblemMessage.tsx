@@ -1,0 +1,65 @@
+/**
+ * Turns the API's problem+json into a sentence in the reader's language: what went wrong, the
+ * segregation-of-duties rule or missing permission behind a refusal, and field errors (shown next to
+ * their fields by <FieldError>, listed here only when no field on the screen owns them). Never a dump.
+ */
+import { ProblemError, type Problem } from '../api';
+import { useI18n } from '../i18n';
+import type { Dictionary } from '../i18n/en';
+
+export function asProblem(error: unknown): Problem {
+  if (error instanceof ProblemError) return error.problem;
+  return { type: 'about:blank', title: String(error), status: 0, code: 'internal', requestId: '' };
+}
+
+/** Field errors by path (`reason`, `metadata.amount` → `amount`), each in the reader's words where we know them. */
+export function fieldErrors(problem: Problem | null, t: Dictionary): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of problem?.errors ?? []) {
+    const path = e.path.replace(/^(metadata|body)\./, '');
+    out[path] = /too small|required|expected string, received undefined|>=1 characters/i.test(e.message) ? t.problem.required : e.message;
+  }
+  return out;
+}
+
+export function problemSentence(problem: Problem, t: Dictionary): string[] {
+  const sentences = [t.problem.problems[problem.code] ?? problem.title];
+  if (problem.code === 'segregation_of_duties' && problem.rule) sentences.push(t.problem.sod[problem.rule] ?? '');
+  if (problem.code === 'forbidden' && problem.permission) sentences.push(t.problem.missingPermission(problem.permission));
+  return sentences.filter(Boolean);
+}
+
+export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?: Problem | null; error?: unknown; ownedFields?: string[] }) {
+  const { t } = useI18n();
+  const p = problem ?? (error ? asProblem(error) : null);
+  if (!p) return null;
+  const fields = fieldErrors(p, t);
+  const loose = Object.entries(fields).filter(([path]) => !ownedFields.includes(path));
+  // A form refused only for fields it shows: point at them rather than at the request.
+  const allOwned = Object.keys(fields).length > 0 && loose.length === 0 && ['bad_request', 'invalid_metadata', 'invalid_query'].includes(p.code);
+  return (
+    <div className="problem" role="alert">
+      <p>
+        <strong>{allOwned ? t.problem.checkFields : problemSentence(p, t).join(' ')}</strong>
+      </p>
+      {loose.length > 0 && (
+        <ul>
+          {loose.map(([path, message]) => (
+            <li key={path}>{t.problem.field(t.fields[path] ?? path, message)}</li>
+          ))}
+        </ul>
+      )}
+      {p.requestId && p.status >= 500 && <p className="muted">{t.problem.reference(p.requestId)}</p>}
+    </div>
+  );
+}
+
+/** The error of one field, placed under it and named by its aria-describedby. */
+export function FieldError({ id, message }: { id: string; message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p className="field-error" id={id}>
+      {message}
+    </p>
+  );
+}

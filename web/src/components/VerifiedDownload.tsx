@@ -1,0 +1,30 @@
+/** A download button that says "verified" only after the browser checked the SHA-256 itself. */
+import { useState } from 'react';
+import { useI18n } from '../i18n';
+import { verifiedDownload, type VerifyOutcome } from '../lib/verified-download';
+import { ProblemMessage } from './ProblemMessage';
+
+type State = { stage: 'idle' } | { stage: 'fetching' | 'hashing' } | { stage: 'done'; outcome: VerifyOutcome } | { stage: 'error'; error: unknown };
+
+export function VerifiedDownload({ path, sha256, fileName, label }: { path: string; sha256: string; fileName: string; label: string }) {
+  const { t } = useI18n();
+  const [state, setState] = useState<State>({ stage: 'idle' });
+  const busy = state.stage === 'fetching' || state.stage === 'hashing';
+  const start = () => {
+    verifiedDownload(path, sha256, fileName, (stage) => setState({ stage }))
+      .then((outcome) => setState({ stage: 'done', outcome }))
+      .catch((error: unknown) => setState({ stage: 'error', error }));
+  };
+  return (
+    <div className="download">
+      <button type="button" onClick={start} disabled={busy} aria-busy={busy}>{label}</button>
+      <p className="download-status" role="status" aria-live="polite">
+        {state.stage === 'fetching' && t.verify.fetching(fileName)}
+        {state.stage === 'hashing' && t.verify.hashing}
+        {state.stage === 'done' && state.outcome.ok && <span className="verified">✓ {t.verify.verified(state.outcome.fileName)}</span>}
+        {state.stage === 'done' && !state.outcome.ok && <span className="not-verified">✗ {t.verify.mismatch(state.outcome.fileName)}</span>}
+      </p>
+      {state.stage === 'error' && <ProblemMessage error={state.error} />}
+    </div>
+  );
+}

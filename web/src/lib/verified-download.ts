@@ -1,0 +1,57 @@
+/**
+ * Download through the API, check the bytes' SHA-256 (WebCrypto) against the checksum the archive
+ * holds for them, and only then hand them to the reader as a file. A mismatch saves nothing.
+ */
+import { apiFetch } from '../api';
+
+export type VerifyOutcome = { ok: true; fileName: string; sha256: string } | { ok: false; fileName: string; expected: string; actual: string };
+
+export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** `sha-256=:base64:` (RFC 9530 Repr-Digest) as hex; null when the header does not carry SHA-256. */
+export function reprDigestHex(header: string | null): string | null {
+  const m = header?.match(/sha-256=:([A-Za-z0-9+/=]+):/i);
+  if (!m) return null;
+  return Array.from(atob(m[1]!), (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+}
+
+function fileNameOf(disposition: string | null, fallback: string): string {
+  const star = disposition?.match(/filename\*=UTF-8''([^;]+)/i);
+  if (star) return decodeURIComponent(star[1]!);
+  const plain = disposition?.match(/filename="([^"]+)"/i);
+  return plain ? plain[1]! : fallback;
+}
+
+/**
+ * `expected`: the archive's record of the checksum (document or export record). The Repr-Digest header
+ * must agree with it when present; either way the bytes must hash to it.
+ */
+export async function verifiedDownload(path: string, expected: string, fallbackName: string, onStage: (stage: 'fetching' | 'hashing') => void): Promise<VerifyOutcome> {
+  onStage('fetching');
+  const response = await apiFetch(path);
+  const fileName = fileNameOf(response.headers.get('content-disposition'), fallbackName);
+  const bytes = await response.arrayBuffer();
+  onStage('hashing');
+  const actual = await sha256Hex(bytes);
+  const header = reprDigestHex(response.headers.get('repr-digest'));
+  const want = expected.toLowerCase();
+  if (actual !== want || (header !== null && header !== want)) return { ok: false, fileName, expected: want, actual };
+  save(new Blob([bytes], { type: response.headers.get('content-type') ?? 'application/octet-stream' }), fileName);
+  return { ok: true, fileName, sha256: actual };
+}
+
+function save(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Give the browser time to start the save before the URL is revoked.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,0 +1,150 @@
+/** Fiscal-year exports: start one, watch its progress bar, download finished ones after checking their SHA-256. */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, ProblemError, unwrap, type ArchiveExport } from '../api';
+import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { VerifiedDownload } from '../components/VerifiedDownload';
+import { useI18n } from '../i18n';
+import type { ScreenProps } from '.';
+
+const POLL_MS = 1000;
+
+export function ExportsScreen(_: ScreenProps) {
+  const { t } = useI18n();
+  const queries = useQueryClient();
+  const [fiscalYear, setFiscalYear] = useState(String(new Date().getFullYear() - 1));
+  const [includeOriginals, setIncludeOriginals] = useState(true);
+  const [dutchCsv, setDutchCsv] = useState(true);
+  const [current, setCurrent] = useState<string | null>(null);
+
+  const list = useQuery({
+    queryKey: ['exports'],
+    queryFn: () => unwrap(api().GET('/exports', { params: { query: { limit: 50 } } })),
+    refetchInterval: (q) => (q.state.data?.items.some((e) => e.status === 'running') ? POLL_MS * 3 : false),
+  });
+
+  const start = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api().POST('/exports', {
+          body: { fiscalYear: Number(fiscalYear), includeOriginals, csv: dutchCsv ? { separator: ';', decimalMark: ',' } : { separator: ',', decimalMark: '.' } },
+        }),
+      ),
+    onSuccess: (job) => {
+      setCurrent(job.id);
+      queries.setQueryData(['export', job.id], job);
+      void queries.invalidateQueries({ queryKey: ['exports'] });
+    },
+  });
+  const problem = start.error instanceof ProblemError ? start.error.problem : null;
+  const errors = fieldErrors(problem, t);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    start.mutate();
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.exports.title}</h1>
+      <section className="panel" aria-labelledby="h-start">
+        <h2 id="h-start">{t.exports.start}</h2>
+        <p className="muted">{t.exports.intro}</p>
+        <form onSubmit={submit} className="export-form" noValidate>
+          <div className="field">
+            <label htmlFor="x-fiscalYear">{t.exports.fiscalYear}</label>
+            <input id="x-fiscalYear" inputMode="numeric" size={6} value={fiscalYear} onChange={(e) => setFiscalYear(e.target.value)} aria-invalid={errors.fiscalYear ? true : undefined} aria-describedby={errors.fiscalYear ? 'x-fiscalYear-error' : undefined} />
+            <FieldError id="x-fiscalYear-error" message={errors.fiscalYear} />
+          </div>
+          <label className="check">
+            <input type="checkbox" checked={includeOriginals} onChange={(e) => setIncludeOriginals(e.target.checked)} />
+            {t.exports.includeOriginals}
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={dutchCsv} onChange={(e) => setDutchCsv(e.target.checked)} />
+            {t.exports.csvDutch}
+          </label>
+          <div>
+            <button type="submit" disabled={start.isPending}>{start.isPending ? t.exports.starting : t.exports.submit}</button>
+          </div>
+        </form>
+        {start.error ? <ProblemMessage error={start.error} ownedFields={['fiscalYear']} /> : null}
+        {current && <ExportProgress id={current} />}
+      </section>
+
+      <section className="panel" aria-labelledby="h-earlier">
+        <h2 id="h-earlier">{t.exports.earlier}</h2>
+        {list.error ? <ProblemMessage error={list.error} /> : null}
+        {list.data && list.data.items.length === 0 && <p className="muted">{t.exports.none}</p>}
+        {list.data && list.data.items.length > 0 && <ExportTable items={list.data.items} />}
+      </section>
+    </>
+  );
+}
+
+/** The export just started: a <progress> bar fed by polling GET /exports/{id} until it ends. */
+function ExportProgress({ id }: { id: string }) {
+  const { t } = useI18n();
+  const queries = useQueryClient();
+  const job = useQuery({
+    queryKey: ['export', id],
+    queryFn: async () => {
+      const result = await unwrap(api().GET('/exports/{id}', { params: { path: { id } } }));
+      if (result.status !== 'running') void queries.invalidateQueries({ queryKey: ['exports'] });
+      return result;
+    },
+    refetchInterval: (q) => (q.state.data?.status === 'running' ? POLL_MS : false),
+  });
+  const e = job.data;
+  if (!e) return null;
+  const { total, documents } = e.progress;
+  return (
+    <div className="export-progress">
+      <label htmlFor={`progress-${id}`}>{t.exports.progress}: {t.exports.statuses[e.status] ?? e.status}</label>
+      <progress id={`progress-${id}`} max={Math.max(total, 1)} value={e.status === 'completed' ? Math.max(total, 1) : documents} />
+      <p role="status" aria-live="polite" className="status-line">
+        {t.exports.statuses[e.status]} — {t.exports.progressText(documents, total)}
+      </p>
+      {e.status === 'failed' && <ProblemMessage problem={{ type: 'about:blank', title: e.error ?? '', status: 500, code: 'internal', requestId: e.requestId, detail: e.error }} />}
+      {e.status === 'completed' && e.archive && <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />}
+    </div>
+  );
+}
+
+function ExportTable({ items }: { items: ArchiveExport[] }) {
+  const { t, dateTime, bytes } = useI18n();
+  return (
+    <div className="table-wrap">
+      <table className="data">
+        <thead>
+          <tr>
+            <th scope="col">{t.exports.created}</th>
+            <th scope="col">{t.exports.filter}</th>
+            <th scope="col">{t.exports.status}</th>
+            <th scope="col" className="num">{t.exports.size}</th>
+            <th scope="col">{t.exports.expires}</th>
+            <th scope="col">{t.exports.download}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((e) => (
+            <tr key={e.id}>
+              <td>{dateTime(e.createdAt)}</td>
+              <td>{e.filter.fiscalYear !== undefined ? `${t.exports.fiscalYear} ${e.filter.fiscalYear}` : t.exports.all}{e.includeOriginals ? ` + ${t.document.originals.toLowerCase()}` : ''}</td>
+              <td><span className={`badge ${e.status}`}>{t.exports.statuses[e.status] ?? e.status}</span>{e.status === 'running' ? ` (${t.exports.progressText(e.progress.documents, e.progress.total)})` : ''}</td>
+              <td className="num">{e.archive ? bytes(e.archive.size) : ''}</td>
+              <td>{dateTime(e.expiresAt)}</td>
+              <td>
+                {e.status === 'completed' && e.archive ? (
+                  <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />
+                ) : (
+                  <span className="muted">—</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,217 @@
+/** Search the organisation's documents: filters as they type, a sortable table, paged by continuation token. */
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table';
+import { useEffect, useMemo, useState, type InputHTMLAttributes } from 'react';
+import { api, ProblemError, unwrap, type ArchiveDocument, type DocumentQuery } from '../api';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import { useDebounced } from '../lib/useDebounced';
+import { Link, navigate, useLocation } from '../router';
+import type { ScreenProps } from '.';
+
+const KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
+const FILTERS = ['fiscalYear', 'from', 'to', 'kind', 'counterparty', 'reference', 'amountMin', 'amountMax', 'currency', 'tags'] as const;
+type Filter = (typeof FILTERS)[number];
+type Filters = Record<Filter, string>;
+const SORTABLE = new Set(['documentDate', 'amount', 'createdAt']);
+const PAGE_SIZE = 25;
+
+function filtersFrom(search: URLSearchParams): Filters {
+  return Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Filters;
+}
+
+function toQuery(f: Filters): DocumentQuery {
+  const q: DocumentQuery = {};
+  const num = (s: string) => (s.trim() === '' || Number.isNaN(Number(s.replace(',', '.'))) ? undefined : Number(s.replace(',', '.')));
+  if (num(f.fiscalYear) !== undefined) q.fiscalYear = num(f.fiscalYear);
+  if (f.from) q.from = f.from;
+  if (f.to) q.to = f.to;
+  if (f.kind) q.kind = f.kind as DocumentQuery['kind'];
+  if (f.counterparty.trim()) q.counterparty = f.counterparty.trim();
+  if (f.reference.trim()) q.reference = f.reference.trim();
+  if (num(f.amountMin) !== undefined) q.amountMin = num(f.amountMin);
+  if (num(f.amountMax) !== undefined) q.amountMax = num(f.amountMax);
+  if (/^[A-Za-z]{3}$/.test(f.currency.trim())) q.currency = f.currency.trim().toUpperCase();
+  if (f.tags.trim()) q.tags = f.tags.split(',').map((s) => s.trim()).filter(Boolean).join(',');
+  return q;
+}
+
+const column = createColumnHelper<ArchiveDocument>();
+
+export function SearchScreen(_: ScreenProps) {
+  const { t, money, date, dateTime } = useI18n();
+  const { search } = useLocation();
+  const [filters, setFilters] = useState<Filters>(() => filtersFrom(search));
+  const settled = useDebounced(filters, 300);
+  const [sorting, setSorting] = useState<SortingState>([{ id: search.get('sort') ?? 'createdAt', desc: search.get('order') !== 'asc' }]);
+  // Continuation tokens of the pages seen so far: index n holds the token that fetches page n+1.
+  const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
+  const page = tokens.length - 1;
+
+  const query = useMemo(() => toQuery(settled), [settled]);
+  const sort = sorting[0] ?? { id: 'createdAt', desc: true };
+
+  // Keep the search in the address, so Back from a document returns to it.
+  useEffect(() => {
+    const params = new URLSearchParams();
+    for (const f of FILTERS) if (settled[f]) params.set(f, settled[f]);
+    if (sort.id !== 'createdAt' || !sort.desc) {
+      params.set('sort', sort.id);
+      params.set('order', sort.desc ? 'desc' : 'asc');
+    }
+    const qs = params.toString();
+    navigate(qs ? `/?${qs}` : '/', { replace: true });
+    setTokens([undefined]);
+  }, [settled, sort.id, sort.desc]);
+
+  const result = useQuery({
+    queryKey: ['documents', query, sort.id, sort.desc, tokens[page]],
+    queryFn: () =>
+      unwrap(api().GET('/documents', { params: { query: { ...query, sort: sort.id as DocumentQuery['sort'], order: sort.desc ? 'desc' : 'asc', limit: PAGE_SIZE, continuationToken: tokens[page] } } })),
+    placeholderData: keepPreviousData,
+  });
+
+  const columns = useMemo(
+    () => [
+      column.accessor((d) => d.metadata.reference ?? '', {
+        id: 'reference',
+        header: t.fields.reference!,
+        enableSorting: false,
+        cell: (c) => (
+          <Link href={`/documents/${encodeURIComponent(c.row.original.id)}`}>
+            {c.getValue() || <span className="muted">{t.document.untitled}</span>}
+          </Link>
+        ),
+      }),
+      column.accessor((d) => d.metadata.documentDate ?? '', { id: 'documentDate', header: t.fields.documentDate!, cell: (c) => (c.getValue() ? date(c.getValue()) : '') }),
+      column.accessor((d) => d.metadata.kind ?? '', { id: 'kind', header: t.fields.kind!, enableSorting: false, cell: (c) => t.kinds[c.getValue()] ?? '' }),
+      column.accessor((d) => d.metadata.counterparty ?? '', { id: 'counterparty', header: t.fields.counterparty!, enableSorting: false }),
+      column.accessor((d) => d.metadata.amount, {
+        id: 'amount',
+        header: t.fields.amount!,
+        meta: { numeric: true },
+        cell: (c) => {
+          const m = c.row.original.metadata;
+          return m.amount !== undefined && m.currency ? money(m.amount, m.currency) : '';
+        },
+      }),
+      column.accessor('fiscalYear', { header: t.fields.fiscalYear!, enableSorting: false }),
+      column.accessor('createdAt', { header: t.fields.createdAt!, cell: (c) => dateTime(c.getValue()) }),
+    ],
+    [t, money, date, dateTime],
+  );
+
+  const table = useReactTable({
+    data: result.data?.items ?? [],
+    columns,
+    state: { sorting },
+    manualSorting: true,
+    enableSortingRemoval: false,
+    onSortingChange: setSorting,
+    getCoreRowModel: getCoreRowModel(),
+  });
+
+  const set = (f: Filter) => (e: { target: { value: string } }) => setFilters((old) => ({ ...old, [f]: e.target.value }));
+  const errors = fieldErrors(result.error instanceof ProblemError ? result.error.problem : null, t);
+  const items = result.data?.items ?? [];
+  const more = Boolean(result.data?.continuationToken);
+
+  const input = (f: Filter, label: string, props: InputHTMLAttributes<HTMLInputElement> = {}) => (
+    <div className="field">
+      <label htmlFor={`f-${f}`}>{label}</label>
+      <input id={`f-${f}`} name={f} value={filters[f]} onChange={set(f)} aria-invalid={errors[f] ? true : undefined} aria-describedby={errors[f] ? `f-${f}-error` : undefined} {...props} />
+      {errors[f] && <p className="field-error" id={`f-${f}-error`}>{errors[f]}</p>}
+    </div>
+  );
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.search.title}</h1>
+      <form className="filters" role="search" aria-label={t.search.filters} onSubmit={(e) => e.preventDefault()}>
+        {input('counterparty', t.search.counterparty, { type: 'search', autoComplete: 'off' })}
+        {input('reference', t.search.reference, { type: 'search', autoComplete: 'off' })}
+        {input('fiscalYear', t.search.fiscalYear, { inputMode: 'numeric', pattern: '[0-9]{4}', size: 6 })}
+        <div className="field">
+          <label htmlFor="f-kind">{t.search.kind}</label>
+          <select id="f-kind" value={filters.kind} onChange={set('kind')}>
+            <option value="">{t.search.anyKind}</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>{t.kinds[k]}</option>
+            ))}
+          </select>
+        </div>
+        {input('from', t.search.from, { type: 'date' })}
+        {input('to', t.search.to, { type: 'date' })}
+        {input('amountMin', t.search.amountMin, { inputMode: 'decimal' })}
+        {input('amountMax', t.search.amountMax, { inputMode: 'decimal' })}
+        {input('currency', t.search.currency, { maxLength: 3, size: 4, autoCapitalize: 'characters' })}
+        <div className="field">
+          <label htmlFor="f-tags">{t.search.tags}</label>
+          <input id="f-tags" value={filters.tags} onChange={set('tags')} aria-describedby="f-tags-hint" />
+          <p className="hint" id="f-tags-hint">{t.search.tagsHint}</p>
+        </div>
+        <div className="field actions">
+          <button type="button" className="secondary" onClick={() => setFilters(filtersFrom(new URLSearchParams()))}>{t.search.clear}</button>
+        </div>
+      </form>
+
+      {result.error ? <ProblemMessage error={result.error} ownedFields={[...FILTERS]} /> : null}
+      <p role="status" aria-live="polite" className="status-line">
+        {result.isFetching ? t.loading : result.data ? t.search.results(items.length, more) : ''}
+      </p>
+
+      <div className="table-wrap">
+        <table className="data">
+          <caption className="visually-hidden">{t.search.caption}</caption>
+          <thead>
+            {table.getHeaderGroups().map((group) => (
+              <tr key={group.id}>
+                {group.headers.map((header) => {
+                  const sorted = header.column.getIsSorted();
+                  const label = flexRender(header.column.columnDef.header, header.getContext());
+                  const numeric = header.column.columnDef.meta?.numeric;
+                  return (
+                    <th key={header.id} scope="col" className={numeric ? 'num' : undefined} aria-sort={sorted ? (sorted === 'asc' ? 'ascending' : 'descending') : undefined}>
+                      {SORTABLE.has(header.column.id) ? (
+                        <button type="button" className="sort" onClick={header.column.getToggleSortingHandler()}>
+                          {label}
+                          <span aria-hidden="true" className="sort-mark">{sorted === 'asc' ? '▲' : sorted === 'desc' ? '▼' : '↕'}</span>
+                        </button>
+                      ) : (
+                        label
+                      )}
+                    </th>
+                  );
+                })}
+              </tr>
+            ))}
+          </thead>
+          <tbody>
+            {table.getRowModel().rows.map((row) => (
+              <tr key={row.id}>
+                {row.getVisibleCells().map((cell) => {
+                  const numeric = cell.column.columnDef.meta?.numeric;
+                  return (
+                    <td key={cell.id} className={numeric ? 'num' : undefined}>
+                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <nav className="pager" aria-label={t.search.page(page + 1)}>
+        <button type="button" className="secondary" disabled={page === 0} onClick={() => setTokens((old) => old.slice(0, -1))}>
+          {t.search.previous}
+        </button>
+        <span>{t.search.page(page + 1)}</span>
+        <button type="button" className="secondary" disabled={!more} onClick={() => setTokens((old) => [...old, result.data?.continuationToken ?? undefined])}>
+          {t.search.next}
+        </button>
+      </nav>
+    </>
+  );
+}
