@@ -39,6 +39,15 @@ param authJwksUri string
 @description('Claim that names the archive tenant in user tokens.')
 param authTenantClaim string = 'archive_tenant'
 
+@description('Client id of the web app\'s Entra ID registration: a single-page application (public client, authorization code + PKCE) whose redirect URI is the output webAppUrl. See README, "Web app".')
+param webClientId string
+
+@description('Entra authority the web app signs in with; default: the issuer without /v2.0.')
+param webAuthority string = replace(authIssuer, '/v2.0', '')
+
+@description('Scope the web app asks for: the archive API\'s exposed scope.')
+param webScope string = '${authAudience}/archive.access'
+
 @description('Where operational alerts go.')
 param alertEmail string
 
@@ -391,6 +400,11 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'ARCHIVE_WORM', value: 'enforce' }
         { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
         { name: 'ARCHIVE_ALLOWED_REGIONS', value: location }
+        // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.
+        { name: 'ARCHIVE_WEB_AUTH', value: 'entra' }
+        { name: 'ARCHIVE_WEB_AUTHORITY', value: webAuthority }
+        { name: 'ARCHIVE_WEB_CLIENT_ID', value: webClientId }
+        { name: 'ARCHIVE_WEB_SCOPE', value: webScope }
         { name: 'STORAGE_QUEUE_URL', value: archiveStorage.properties.primaryEndpoints.queue }
         { name: 'ArchiveStorage__queueServiceUri', value: archiveStorage.properties.primaryEndpoints.queue }
         { name: 'ArchiveStorage__credential', value: 'managedidentity' }
@@ -963,6 +977,7 @@ resource validationPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
 // Names and endpoints only: no keys, connection strings or secrets leave this template.
 output functionAppName string = app.name
 output apiBaseUrl string = 'https://${app.properties.defaultHostName}/api'
+output webAppUrl string = 'https://${app.properties.defaultHostName}/'
 output archiveStorageAccount string = archiveStorage.name
 output cosmosAccount string = cosmos.name
 output keyVaultName string = vault.name

@@ -102,6 +102,14 @@ describe('infra/main.bicep', () => {
     expect(app).toMatch(/name: 'ARCHIVE_WORM', value: 'enforce'/);
   });
 
+  it('serves the web app from the Function App, signing in with Entra ID (issue #16)', () => {
+    const app = one('app').body;
+    expect(app).toMatch(/name: 'ARCHIVE_WEB_AUTH', value: 'entra'/);
+    expect(app).toMatch(/name: 'ARCHIVE_WEB_CLIENT_ID', value: webClientId/);
+    expect(app).toMatch(/name: 'ARCHIVE_WEB_SCOPE', value: webScope/);
+    expect(bicep).toMatch(/^output webAppUrl string = 'https:\/\/\$\{app\.properties\.defaultHostName\}\/'/m);
+  });
+
   it('puts no key, connection string or secret in app settings or outputs', () => {
     expect(bicep).not.toMatch(/listKeys\(|listConnectionStrings\(|primaryMasterKey|AccountKey=/);
     const settings = /appSettings:\s*\[([\s\S]*?)\]\s*\}/.exec(one('app').body)?.[1] ?? '';

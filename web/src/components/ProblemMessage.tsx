@@ -46,10 +46,12 @@ export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?:
   if (!p) return null;
   const fields = fieldErrors(p, t);
   const loose = Object.entries(fields).filter(([path]) => !ownedFields.includes(path));
+  // A form refused only for fields it shows: point at them rather than at the request.
+  const allOwned = Object.keys(fields).length > 0 && loose.length === 0 && ['bad_request', 'invalid_metadata', 'invalid_query'].includes(p.code);
   return (
     <div className="problem" role="alert">
       <p>
-        <strong>{problemSentence(p, t).join(' ')}</strong>
+        <strong>{allOwned ? t.problem.checkFields : problemSentence(p, t).join(' ')}</strong>
       </p>
       {loose.length > 0 && (
         <ul>

@@ -532,6 +532,7 @@ export const en = {
     } as Record<string, string>,
     field: (field: string, message: string) => `${field}: ${message}`,
     required: 'This is required.',
+    checkFields: 'Please check the marked fields.',
     reference: (id: string) => `Reference for support: ${id}`,
   },
 };

@@ -528,6 +528,7 @@ export const nl: Dictionary = {
     },
     field: (field, message) => `${field}: ${message}`,
     required: 'Dit is verplicht.',
+    checkFields: 'Controleer de gemarkeerde velden.',
     reference: (id) => `Kenmerk voor support: ${id}`,
   },
 };

@@ -144,7 +144,7 @@ export function SearchScreen(_: ScreenProps) {
         {input('to', t.search.to, { type: 'date' })}
         {input('amountMin', t.search.amountMin, { inputMode: 'decimal' })}
         {input('amountMax', t.search.amountMax, { inputMode: 'decimal' })}
-        {input('currency', t.search.currency, { maxLength: 3, size: 4, placeholder: 'EUR', autoCapitalize: 'characters' })}
+        {input('currency', t.search.currency, { maxLength: 3, size: 4, autoCapitalize: 'characters' })}
         <div className="field">
           <label htmlFor="f-tags">{t.search.tags}</label>
           <input id="f-tags" value={filters.tags} onChange={set('tags')} aria-describedby="f-tags-hint" />
