@@ -342,7 +342,7 @@ export const en = {
     copy: 'Copy',
     copied: 'Copied to the clipboard.',
     copyFailed: 'Copying did not work; select the secret and copy it yourself.',
-    usage: (prefix: string) => `Programs send it as "Authorization: Bearer …". In the list it appears as ${prefix}….`,
+    usage: (prefix: string) => `Programs send it in the header "Authorization: ApiKey <secret>". In the list it appears as ${prefix}….`,
     stored: 'I have stored the secret',
     list: 'Keys',
     none: 'No API keys yet.',

@@ -281,7 +281,7 @@ export const nl: Dictionary = {
     copy: 'Kopiëren',
     copied: 'Gekopieerd naar het klembord.',
     copyFailed: 'Kopiëren lukte niet; selecteer het geheim en kopieer het zelf.',
-    usage: (prefix) => `Programma's sturen het mee als "Authorization: Bearer …". In de lijst staat het als ${prefix}….`,
+    usage: (prefix) => `Programma's sturen het mee in de header "Authorization: ApiKey <geheim>". In de lijst staat het als ${prefix}….`,
     stored: 'Ik heb het geheim bewaard',
     list: 'Sleutels',
     none: 'Nog geen API-sleutels.',
