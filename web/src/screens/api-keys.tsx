@@ -116,7 +116,7 @@ function SecretOnce({ created, onDone }: { created: CreatedKey; onDone: () => vo
       <p role="status" aria-live="polite" className="status-line">
         {copied === 'yes' ? t.apiKeys.copied : copied === 'failed' ? t.apiKeys.copyFailed : ''}
       </p>
-      <p className="muted">{t.apiKeys.usage(created.prefix)}</p>
+      <p className="muted">{t.apiKeys.usage}</p>
       <div className="form-actions">
         <button type="button" className="secondary" onClick={onDone}>{t.apiKeys.stored}</button>
       </div>
@@ -176,7 +176,7 @@ function KeyList() {
                 return (
                   <tr key={k.id}>
                     <th scope="row">{k.name}</th>
-                    <td><code>{k.prefix}…</code></td>
+                    <td><code className="prefix">{k.prefix}…</code></td>
                     <td>{k.rightsSet}</td>
                     <td>{k.createdBy.subject === me ? t.you : k.createdBy.subject}<br /><span className="muted small">{dateTime(k.createdAt)}</span></td>
                     <td>{date(k.expiresAt)}</td>

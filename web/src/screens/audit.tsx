@@ -227,7 +227,9 @@ function problemLine(p: ChainProblem, t: Dictionary): string {
 }
 
 function VerifyMonth() {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
+  // "December 2026" rather than 2026-12, in the reader's language.
+  const monthName = (m: string) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${m}-01T00:00:00Z`));
   const [month, setMonth] = useState(thisMonth);
   const verify = useMutation({ mutationFn: (m: string) => unwrap(api().GET('/audit/verify', { params: { query: { month: m } } })) });
   const submit = (e: FormEvent) => {
@@ -258,13 +260,13 @@ function VerifyMonth() {
         {report && report.ok && (
           <p className="outcome ok">
             <span aria-hidden="true">✓ </span>
-            {t.audit.ok(report.month, report.entries, report.sealedSeq)}
+            {t.audit.ok(monthName(report.month), report.entries, report.sealedSeq)}
           </p>
         )}
         {report && !report.ok && (
           <div className="outcome bad">
             <p>
-              <strong><span aria-hidden="true">✗ </span>{t.audit.notOk(report.month)}</strong>
+              <strong><span aria-hidden="true">✗ </span>{t.audit.notOk(monthName(report.month))}</strong>
             </p>
             <p>{t.audit.summary(counts('changed') + counts('broken-link') + counts('unkeyed'), counts('missing') + (counts('truncated') > 0 ? 1 : 0), counts('inserted'))}</p>
             <ul>
