@@ -1,0 +1,176 @@
+/**
+ * An accountant's year end in a real browser (Debian chromium): sign in, search with filters, open a
+ * document (the rendition previewed by pdf.js), a verified download, a correction refused for want of
+ * a reason, a fiscal-year export with its progress bar to completion and a verified ZIP, and the
+ * Dutch locale's amounts. axe-core on every screen; screenshots in test/e2e/screenshots/.
+ */
+import * as fs from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import * as yauzl from 'yauzl';
+import { checkA11y, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
+import { e2eTarget } from '../support/e2e-target';
+import { corpusFile, newTenant } from '../support/harness';
+import { call, multipart, sha256hex } from '../support/http';
+
+const tenant = newTenant('e2e-acc');
+const seeds = [
+  { file: 'img2pdf/normal.jpg', type: 'image/jpeg', metadata: { counterparty: 'Bakkerij de Vries', reference: 'INV-2025-001', amount: 1234.5, currency: 'EUR', documentDate: '2025-03-14', kind: 'invoice', tags: ['q1'] } },
+  { file: 'img2pdf/normal.png', type: 'image/png', metadata: { counterparty: 'Van Dam Transport', reference: 'INV-2025-002', amount: 89.95, currency: 'EUR', documentDate: '2025-05-02', kind: 'invoice', tags: ['q2'] } },
+  { file: 'img2pdf/gray.png', type: 'image/png', metadata: { counterparty: 'Hotel Centraal', reference: 'R-7781', amount: 245, currency: 'EUR', documentDate: '2025-06-20', kind: 'receipt' } },
+];
+const renditionHash = new Map<string, string>();
+
+let browser: Browser;
+let opened: OpenedPage;
+let page: Page;
+
+beforeAll(async () => {
+  const target = e2eTarget();
+  const token = await target.token({ tenant, sub: 'ann@acme.example', rights: 'archivist' });
+  for (const s of seeds) {
+    const answer = await call(`${target.apiUrl}/documents`, { method: 'POST', token, body: multipart([{ bytes: corpusFile(s.file), name: s.file.split('/')[1]!, type: s.type }], s.metadata) });
+    expect(answer.status).toBe(201);
+    renditionHash.set(s.metadata.reference, answer.json.rendition.sha256);
+  }
+  browser = await launchBrowser();
+  opened = await openPage(browser, { locale: 'en-GB' });
+  page = opened.page;
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+it('signs the accountant in and shows the documents of the organisation', async () => {
+  await page.goto(e2eTarget().appUrl);
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await page.waitForSelector('table.data tbody tr');
+  expect(await page.locator('h1').textContent()).toBe('Documents');
+  expect(await page.locator('.who').textContent()).toContain(tenant);
+  expect(await page.locator('table.data tbody tr').count()).toBe(3);
+  expect(await page.evaluate('document.documentElement.lang')).toBe('en');
+  await checkA11y(page, 'documents');
+  await screenshot(page, 'accountant-1-documents');
+});
+
+it('filters as the accountant types and sorts by amount', async () => {
+  await page.getByLabel('Counterparty').fill('Bakkerij');
+  await page.waitForFunction(rows(1));
+  expect(await page.locator('table.data tbody').textContent()).toContain('INV-2025-001');
+  expect(new URL(page.url()).searchParams.get('counterparty')).toBe('Bakkerij');
+
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.getByLabel('Kind').selectOption('invoice');
+  await page.getByLabel('Amount from').fill('100');
+  await page.waitForFunction(rows(1));
+  expect(await page.locator('table.data tbody').textContent()).toContain('INV-2025-001');
+
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await page.waitForFunction(rows(3));
+  await page.getByRole('button', { name: /^Amount/ }).click(); // descending first
+  await page.waitForFunction(firstRowHas('INV-2025-001'));
+  await page.getByRole('button', { name: /^Amount/ }).click();
+  await page.waitForFunction(firstRowHas('INV-2025-002'));
+  expect(await page.locator('th[aria-sort]').textContent()).toContain('Amount');
+  await checkA11y(page, 'documents sorted');
+  await screenshot(page, 'accountant-2-documents-sorted');
+});
+
+it('opens a document: the rendition is previewed in the page, with its details and retention', async () => {
+  await page.getByRole('link', { name: 'INV-2025-001' }).click();
+  await page.waitForSelector('.pdf-preview[aria-busy="false"] canvas');
+  const size = await page.evaluate<{ width: number; height: number }>("({ width: document.querySelector('canvas').width, height: document.querySelector('canvas').height })");
+  expect(size.width).toBeGreaterThan(100);
+  expect(size.height).toBeGreaterThan(100);
+  expect(await page.locator('h1').textContent()).toBe('Document INV-2025-001');
+  expect(await page.locator('#h-metadata + dl').textContent()).toContain('€1,234.50');
+  expect(await page.locator('#h-retention + dl').textContent()).toContain('fiscal-7y');
+  await checkA11y(page, 'document');
+  await screenshot(page, 'accountant-3-document');
+});
+
+it('downloads the rendition and says "verified" only after checking its SHA-256', async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download rendition (PDF)' }).click()]);
+  const saved = fs.readFileSync((await download.path()));
+  expect(sha256hex(saved)).toBe(renditionHash.get('INV-2025-001'));
+  await page.waitForSelector('.verified');
+  expect(await page.locator('.verified').first().textContent()).toMatch(/Verified: .* matches the archive's SHA-256 checksum/);
+  await screenshot(page, 'accountant-4-verified');
+});
+
+it('refuses a metadata correction without a reason, with the sentence next to the field', async () => {
+  await page.getByRole('button', { name: 'Correct details' }).click();
+  await page.getByLabel('Counterparty').fill('Bakkerij De Vries B.V.');
+  await page.getByRole('button', { name: 'Save correction' }).click();
+  await page.waitForSelector('#c-reason-error');
+  expect(await page.locator('#c-reason-error').textContent()).toBe('This is required.');
+  expect(await page.locator('#c-reason').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('.problem').textContent()).toBe('Please check the marked fields.');
+  await checkA11y(page, 'correction refused');
+  await screenshot(page, 'accountant-5-correction-refused');
+
+  await page.getByLabel(/Reason for the correction/).fill('Legal name on the chamber of commerce register');
+  await page.getByRole('button', { name: 'Save correction' }).click();
+  await page.waitForSelector('text=Saved as version 2 of the details.');
+  expect(await page.locator('#h-metadata + dl').textContent()).toContain('Bakkerij De Vries B.V.');
+});
+
+it('starts a fiscal-year export, shows its progress to completion and downloads the verified ZIP', async () => {
+  await page.getByRole('link', { name: 'Exports' }).click();
+  await page.getByLabel('Fiscal year').fill('2025');
+  await page.getByRole('button', { name: 'Start export' }).click();
+  await page.waitForSelector('.export-progress progress');
+  await checkA11y(page, 'export running');
+  await screenshot(page, 'accountant-6-export-progress');
+  await page.waitForSelector('.export-progress >> text=Completed — 3 of 3 documents', { timeout: 60_000 });
+  expect(await page.evaluate("(() => { const p = document.querySelector('.export-progress progress'); return p.value === p.max; })()")).toBe(true);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.export-progress').getByRole('button', { name: 'Download ZIP' }).click()]);
+  await page.waitForSelector('.export-progress .verified');
+  const entries = await zipEntries((await download.path()));
+  expect(entries).toEqual(expect.arrayContaining(['manifest.json', 'manifest.csv']));
+  expect(entries.filter((e) => e.endsWith('.pdf')).length).toBeGreaterThanOrEqual(3);
+  await page.waitForSelector('table.data tbody tr');
+  await checkA11y(page, 'exports');
+  await screenshot(page, 'accountant-7-exports');
+});
+
+it('shows amounts and dates in Dutch when the reader chooses Nederlands, and by default in a Dutch browser', async () => {
+  await page.getByRole('link', { name: 'Documents' }).click();
+  await page.waitForSelector('table.data tbody tr');
+  await page.getByLabel('Language').selectOption('nl');
+  await page.waitForSelector('h1 >> text=Documenten');
+  expect(await page.evaluate('document.documentElement.lang')).toBe('nl');
+  expect(await page.locator('table.data tbody').textContent()).toMatch(/€\s1\.234,50/);
+  await checkA11y(page, 'documents (nl)');
+  await screenshot(page, 'accountant-8-documents-nl');
+
+  const dutch = await openPage(browser, { locale: 'nl-NL' });
+  await dutch.page.goto(e2eTarget().appUrl);
+  await signIn(dutch.page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await dutch.page.waitForSelector('table.data tbody tr');
+  expect(await dutch.page.locator('h1').textContent()).toBe('Documenten');
+  expect(await dutch.page.locator('table.data tbody').textContent()).toMatch(/€\s1\.234,50/);
+  await dutch.context.close();
+  // Nothing the CSP refused, no script errors (the accountant's 403 on the audit log is an answer, not an error).
+  expect(opened.problems.filter((p) => !/status of 40[03]/.test(p))).toEqual([]);
+});
+
+// Page-side checks as strings: the test compiles without the DOM library.
+const rows = (n: number) => `document.querySelectorAll('table.data tbody tr').length === ${n}`;
+const firstRowHas = (text: string) => `document.querySelector('table.data tbody tr')?.textContent?.includes(${JSON.stringify(text)})`;
+
+function zipEntries(file: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error('no zip'));
+      const names: string[] = [];
+      zip.on('entry', (e: yauzl.Entry) => {
+        names.push(e.fileName);
+        zip.readEntry();
+      });
+      zip.on('end', () => resolve(names));
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
