@@ -160,7 +160,7 @@ function OpenHolds() {
                   <dd>
                     {t.holds.documentCount(h.documentIds.length)}:{' '}
                     {h.documentIds.slice(0, 5).map((id, i) => (
-                      <span key={id}>{i > 0 && ', '}<Link href={`/documents/${encodeURIComponent(id)}`} aria-label={t.holds.documentLink(id)}><code>…{id.slice(-8)}</code></Link></span>
+                      <span key={id}>{i > 0 && ', '}<Link href={`/documents/${encodeURIComponent(id)}`} title={t.holds.documentLink(id)}><code>…{id.slice(-8)}</code></Link></span>
                     ))}
                     {h.documentIds.length > 5 && <span className="muted"> {t.holds.andMore(h.documentIds.length - 5)}</span>}
                   </dd>
