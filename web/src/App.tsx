@@ -1,5 +1,5 @@
 /** Signs the reader in, then shows the screen the address names. */
-import { useEffect, useState } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import { activeAuthenticator, currentSession, setSession, type Session } from './auth/session';
 import { Shell } from './components/Shell';
 import { useI18n } from './i18n';
@@ -37,7 +37,12 @@ export function App({ initial }: { initial: Session | null }) {
     const params = matchPath(screen.path, path);
     if (params) {
       const Component = screen.component;
-      content = <Component params={params} key={path} />;
+      // Lazy screens (auditor, tenant admin) arrive as their own chunk.
+      content = (
+        <Suspense key={path} fallback={<p role="status">{t.loading}</p>}>
+          <Component params={params} />
+        </Suspense>
+      );
       break;
     }
   }

@@ -7,7 +7,15 @@ import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from '../../cli/api/openapi-types';
 import { activeAuthenticator, currentSession, setSession } from './auth/session';
 
-export type Problem = components['schemas']['Problem'] & { errors?: { path: string; message: string }[]; rule?: string; permission?: string };
+export type Problem = components['schemas']['Problem'] & {
+  errors?: { path: string; message: string }[];
+  rule?: string;
+  permission?: string;
+  /** segregation_of_duties: the declared pair one principal would hold (conflicting-permissions). */
+  conflict?: string[];
+  /** segregation_of_duties: the permissions beyond the caller's own (rights-ceiling). */
+  permissions?: string[];
+};
 export type ArchiveDocument = paths['/documents/{id}']['get']['responses'][200]['content']['application/json'];
 export type DocumentQuery = NonNullable<paths['/documents']['get']['parameters']['query']>;
 export type ArchiveExport = paths['/exports/{id}']['get']['responses'][200]['content']['application/json'];
@@ -90,4 +98,10 @@ export async function apiFetch(path: string, init: RequestInit = {}): Promise<Re
   if (response.status === 401) await signInAgain();
   if (!response.ok) throw new ProblemError(await problemOf(response));
   return response;
+}
+
+/** A call answered without a body (204): resolves when it succeeded, else a ProblemError. */
+export async function unwrapEmpty(call: Promise<{ error?: unknown; response: Response }>): Promise<void> {
+  const { error, response } = await call;
+  if (!response.ok) throw new ProblemError(await problemOf(response, error));
 }

@@ -25,8 +25,19 @@ export function fieldErrors(problem: Problem | null, t: Dictionary): Record<stri
 export function problemSentence(problem: Problem, t: Dictionary): string[] {
   const sentences = [t.problem.problems[problem.code] ?? problem.title];
   if (problem.code === 'segregation_of_duties' && problem.rule) sentences.push(t.problem.sod[problem.rule] ?? '');
+  // Which pair conflicts, or which permissions lie beyond the caller's own: the person can act on that.
+  const [a, b] = Array.isArray(problem.conflict) ? problem.conflict : [];
+  if (problem.code === 'segregation_of_duties' && a && b) sentences.push(t.problem.conflictPair(permissionName(a, t), permissionName(b, t)));
+  if (problem.code === 'segregation_of_duties' && Array.isArray(problem.permissions) && problem.permissions.length > 0) sentences.push(t.problem.beyondCeiling(problem.permissions.map((p) => permissionName(p, t))));
+  if (problem.code === 'four_eyes_required' && problem.rule) sentences.push(t.problem.fourEyes[problem.rule] ?? '');
   if (problem.code === 'forbidden' && problem.permission) sentences.push(t.problem.missingPermission(problem.permission));
   return sentences.filter(Boolean);
+}
+
+/** `documents:read` in the reader's words, with the technical name an administrator may look for. */
+export function permissionName(permission: string, t: Dictionary): string {
+  const words = t.permissions[permission];
+  return words ? `${words} (${permission})` : permission;
 }
 
 export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?: Problem | null; error?: unknown; ownedFields?: string[] }) {

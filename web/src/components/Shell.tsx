@@ -2,6 +2,7 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 import type { Person } from '../auth/session';
 import { LOCALES, useI18n, type Locale } from '../i18n';
+import { mayUse } from '../lib/permissions';
 import { Link, matchPath, useLocation } from '../router';
 import { screens } from '../screens';
 
@@ -27,7 +28,7 @@ export function Shell({ person, onSignOut, children }: { person: Person; onSignO
         <div className="brand">{t.appName}</div>
         <nav aria-label={t.mainNav} className="main-nav">
           <ul>
-            {screens.filter((s) => s.nav).map((s) => {
+            {screens.filter((s) => s.nav && mayUse(person, s.needs)).map((s) => {
               const current = s.path === '/' ? path === '/' || matchPath('/documents/:id', path) !== null : matchPath(s.path, path) !== null;
               return (
                 <li key={s.path}>

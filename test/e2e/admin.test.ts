@@ -1,0 +1,197 @@
+/**
+ * A tenant admin's screens in a real browser (Debian chromium): the menu by rights set, an API key
+ * refused beyond the admin's own rights, then created with its secret shown once (copied, working),
+ * and revoked after a confirmation; rights assignments (oneself refused); support access; retention;
+ * the disposal review; a legal hold placed by one person, refused to that same person under another
+ * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { checkA11y, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
+import { e2eTarget } from '../support/e2e-target';
+import { corpusFile, newTenant } from '../support/harness';
+import { call, multipart } from '../support/http';
+
+const tenant = newTenant('e2e-adm');
+const ADMIN = 'ada@acme.example';
+const SECOND = 'bert@acme.example';
+
+let browser: Browser;
+let admin: OpenedPage;
+let page: Page;
+
+async function open(path: string, who: { person: string; rightsSet: string }): Promise<OpenedPage> {
+  const opened = await openPage(browser, { locale: 'en-GB' });
+  await opened.page.goto(new URL(path, e2eTarget().appUrl).toString());
+  await signIn(opened.page, { tenant, ...who });
+  await opened.page.waitForSelector('main h1');
+  return opened;
+}
+
+/** Through the menu, as a person would; waits for the screen's heading. */
+async function go(p: Page, menu: string, heading: string): Promise<void> {
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: menu, exact: true }).click();
+  await p.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+}
+
+beforeAll(async () => {
+  const target = e2eTarget();
+  const token = await target.token({ tenant, sub: 'otto@acme.example', rights: 'archivist' });
+  for (const [i, file] of ['img2pdf/normal.jpg', 'img2pdf/normal.png'].entries()) {
+    const answer = await call(`${target.apiUrl}/documents`, {
+      method: 'POST',
+      token,
+      body: multipart([{ bytes: corpusFile(file), name: file.split('/')[1]!, type: i === 0 ? 'image/jpeg' : 'image/png' }], { counterparty: 'ACME GmbH', reference: `LIT-${i}`, documentDate: '2024-04-0' + (i + 1), kind: 'invoice' }),
+    });
+    expect(answer.status).toBe(201);
+  }
+  browser = await launchBrowser();
+  admin = await open('/api-keys', { person: ADMIN, rightsSet: 'tenant-admin' });
+  page = admin.page;
+  await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(target.appUrl).origin });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+it('shows the admin every screen their rights allow, and lands on the one asked for', async () => {
+  expect(await page.locator('main h1').textContent()).toBe('API keys');
+  const menu = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+  expect(menu).toEqual(['Documents', 'Exports', 'Audit log', 'Legal holds', 'Disposal', 'Retention', 'API keys', 'Rights', 'Support access']);
+  await checkA11y(page, 'api keys');
+  await screenshot(page, 'admin-1-api-keys');
+});
+
+it('refuses a key beyond the admin\'s own rights, with a sentence naming what is missing', async () => {
+  await page.getByLabel('Name', { exact: true }).fill('scanner reception');
+  await page.getByLabel('Rights set').selectOption('uploader');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const problem = page.locator('.problem');
+  await problem.waitFor();
+  expect(await problem.textContent()).toBe('Segregation of duties does not allow you to do this. You cannot grant a permission you do not hold yourself. Beyond your own rights: Archive documents (documents:write).');
+  await checkA11y(page, 'api key refused');
+  await screenshot(page, 'admin-2-api-key-refused');
+});
+
+let secret = '';
+
+it('creates a key and shows its secret once, with a warning and a copy button; the key works', async () => {
+  await page.getByLabel('Rights set').selectOption('auditor');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.waitForSelector('#k-secret');
+  expect(await page.locator('.warning').textContent()).toMatch(/shown only this once/);
+  secret = await page.locator('#k-secret').inputValue();
+  expect(secret.length).toBeGreaterThan(20);
+  expect(await page.evaluate('document.activeElement?.id')).toBe('h-secret');
+  await page.getByRole('button', { name: 'Copy', exact: true }).click();
+  await page.getByText('Copied to the clipboard.').waitFor();
+  expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
+  await checkA11y(page, 'api key secret');
+  await screenshot(page, 'admin-3-api-key-secret-once');
+
+  const works = await call(`${e2eTarget().apiUrl}/documents`, { headers: { Authorization: `ApiKey ${secret}` } });
+  expect(works.status).toBe(200);
+
+  await page.getByRole('button', { name: 'I have stored the secret' }).click();
+  await page.locator('#k-secret').waitFor({ state: 'detached' });
+  await page.getByRole('row', { name: /scanner reception/ }).waitFor();
+  // Once dismissed, the secret is nowhere on the page; the list shows its first characters only.
+  expect(await page.content()).not.toContain(secret);
+});
+
+it('revokes the key after a confirmation; the key stops working', async () => {
+  await page.getByRole('button', { name: 'Revoke scanner reception' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Revoke API key "scanner reception"?' });
+  await dialog.waitFor();
+  await checkA11y(page, 'api key revoke dialog');
+  await screenshot(page, 'admin-4-api-key-revoke-confirm');
+  await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await page.getByRole('row', { name: /scanner reception/ }).getByText('Revoked').waitFor();
+  expect(await page.getByRole('button', { name: 'Revoke scanner reception' }).count()).toBe(0);
+  const refused = await call(`${e2eTarget().apiUrl}/documents`, { headers: { Authorization: `ApiKey ${secret}` } });
+  expect(refused.status).toBe(401);
+  await screenshot(page, 'admin-5-api-key-revoked');
+});
+
+it('assigns a rights set to someone, and refuses the admin their own, as a sentence', async () => {
+  await go(page, 'Rights', 'Rights');
+  await page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
+  await page.locator('#r-set').selectOption('accountant');
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
+  await page.getByRole('row', { name: /carla@acme\.example/ }).waitFor();
+
+  await page.getByLabel('Person', { exact: true }).fill(ADMIN);
+  await page.locator('#r-set').selectOption('auditor');
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
+  await page.locator('.problem').first().waitFor();
+  expect(await page.locator('.problem').first().textContent()).toBe('Segregation of duties does not allow you to do this. Nobody can assign rights to themselves.');
+  await checkA11y(page, 'rights');
+  await screenshot(page, 'admin-6-rights');
+});
+
+it('grants support access for a ticket and lists it', async () => {
+  await go(page, 'Support access', 'Support access');
+  await page.getByLabel('Ticket', { exact: true }).fill('SUP-4711');
+  await page.getByLabel('Read, download and audit log').check();
+  await page.getByRole('button', { name: 'Grant access' }).last().click();
+  await page.getByRole('row', { name: /SUP-4711/ }).getByText('Active').waitFor();
+  await checkA11y(page, 'support access');
+  await screenshot(page, 'admin-7-support-access');
+});
+
+it('shows the retention policy and saves a stronger one', async () => {
+  await go(page, 'Retention', 'Retention');
+  expect(await page.locator('main').textContent()).toContain('fiscal-7y');
+  await page.getByLabel('Documents are disposed of only after someone approved it').check();
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByText('Saved.').waitFor();
+  await checkA11y(page, 'retention');
+  await screenshot(page, 'admin-8-retention');
+});
+
+it('shows the disposal review (nothing due yet)', async () => {
+  await go(page, 'Disposal', 'Disposal review');
+  await page.getByText('No documents are due.').waitFor();
+  await checkA11y(page, 'disposal');
+  await screenshot(page, 'admin-9-disposal');
+});
+
+it('a legal hold placed by one person is refused to that same person, with a sentence, and released by another', async () => {
+  // Ada, signed in as an archivist, places the hold.
+  const archivist = await open('/legal-holds', { person: ADMIN, rightsSet: 'archivist' });
+  const menu = await archivist.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+  expect(menu).toEqual(['Documents', 'Legal holds']);
+  await archivist.page.getByLabel('Counterparty', { exact: true }).fill('ACME GmbH');
+  await archivist.page.getByLabel('Reason', { exact: true }).fill('Litigation with ACME');
+  await archivist.page.getByLabel('Case reference').fill('LG-9');
+  await archivist.page.getByRole('button', { name: 'Place hold' }).click();
+  await archivist.page.getByText('Placed on 2 documents.').waitFor();
+  await archivist.page.getByRole('heading', { name: 'Case LG-9' }).waitFor();
+  await checkA11y(archivist.page, 'legal holds');
+  await screenshot(archivist.page, 'admin-10-legal-hold-placed');
+  await archivist.context.close();
+
+  // Ada, now as tenant admin, may release holds, but not her own.
+  await go(page, 'Legal holds', 'Legal holds');
+  await page.getByRole('heading', { name: 'Case LG-9' }).waitFor();
+  await page.getByRole('button', { name: 'Release the hold for case LG-9' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Reason for releasing').fill('Settled');
+  await checkA11y(page, 'legal hold release dialog');
+  await dialog.getByRole('button', { name: 'Release', exact: true }).click();
+  const refusal = page.locator('.hold .problem');
+  await refusal.waitFor();
+  expect(await refusal.textContent()).toBe('Four-eyes rule: another person must do this. You placed this legal hold yourself, so another person must release it (an API key of yours counts as you).');
+  await checkA11y(page, 'legal hold refused');
+  await screenshot(page, 'admin-11-legal-hold-four-eyes');
+
+  // Bert releases it.
+  const second = await open('/legal-holds', { person: SECOND, rightsSet: 'tenant-admin' });
+  await second.page.getByRole('button', { name: 'Release the hold for case LG-9' }).click();
+  await second.page.getByRole('dialog').getByLabel('Reason for releasing').fill('Settled out of court');
+  await second.page.getByRole('dialog').getByRole('button', { name: 'Release', exact: true }).click();
+  await second.page.getByText('No open legal holds.').waitFor();
+  await screenshot(second.page, 'admin-12-legal-hold-released');
+  expect(admin.problems.filter((p) => /Content Security Policy/i.test(p))).toEqual([]);
+  expect(second.problems.filter((p) => /Content Security Policy/i.test(p))).toEqual([]);
+  await second.context.close();
+});

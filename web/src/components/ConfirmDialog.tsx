@@ -1,0 +1,45 @@
+/**
+ * A modal question before something that cannot be undone (revoke a key, release a hold). The native
+ * <dialog> traps focus, closes on Escape and returns focus to the button that opened it.
+ */
+import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
+import { useI18n } from '../i18n';
+
+export function ConfirmDialog({ open, title, children, confirmLabel, busy = false, danger = true, onConfirm, onCancel }: {
+  open: boolean;
+  title: string;
+  children?: ReactNode;
+  confirmLabel: string;
+  busy?: boolean;
+  danger?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useI18n();
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onConfirm();
+  };
+  return (
+    <dialog ref={ref} className="confirm" aria-labelledby={`${id}-title`} onCancel={(e) => { e.preventDefault(); onCancel(); }}>
+      {open && (
+        <form onSubmit={submit} noValidate>
+          <h2 id={`${id}-title`}>{title}</h2>
+          {children}
+          <div className="form-actions">
+            <button type="submit" className={danger ? 'danger' : undefined} disabled={busy} aria-busy={busy}>{confirmLabel}</button>
+            <button type="button" className="secondary" onClick={onCancel}>{t.cancel}</button>
+          </div>
+        </form>
+      )}
+    </dialog>
+  );
+}

@@ -1,0 +1,215 @@
+/**
+ * API keys for the organisation's programs: create one (its secret shown this once, with a copy button),
+ * see them all (never a secret), revoke one after a confirmation.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { paths } from '../../../cli/api/openapi-types';
+import { api, ProblemError, unwrap } from '../api';
+import { currentSession } from '../auth/session';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import { BUILT_IN_SETS } from '../lib/permissions';
+import type { ScreenProps } from '.';
+
+type ApiKey = paths['/api-keys']['get']['responses'][200]['content']['application/json']['items'][number];
+type CreatedKey = paths['/api-keys']['post']['responses'][201]['content']['application/json'];
+
+const DAY = 24 * 3600 * 1000;
+const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
+
+export function ApiKeysScreen(_: ScreenProps) {
+  const { t } = useI18n();
+  const [created, setCreated] = useState<CreatedKey | null>(null);
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.apiKeys.title}</h1>
+      <p className="muted lead">{t.apiKeys.intro}</p>
+      {created ? <SecretOnce created={created} onDone={() => setCreated(null)} /> : <CreateKey onCreated={setCreated} />}
+      <KeyList />
+    </>
+  );
+}
+
+function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
+  const { t } = useI18n();
+  const queries = useQueryClient();
+  const [name, setName] = useState('');
+  const [rightsSet, setRightsSet] = useState('uploader');
+  const [expires, setExpires] = useState(inDays(90));
+  // The organisation's own sets, when this person may read them; the built-in ones otherwise.
+  const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')), retry: false });
+  const names = sets.data ? sets.data.items.map((s) => s.name) : BUILT_IN_SETS;
+
+  const create = useMutation({
+    mutationFn: () => unwrap(api().POST('/api-keys', { body: { name: name.trim(), rightsSet, ...(expires ? { expiresAt: `${expires}T23:59:59Z` } : {}) } })),
+    onSuccess: (key) => {
+      onCreated(key);
+      void queries.invalidateQueries({ queryKey: ['api-keys'] });
+    },
+  });
+  const problem = create.error instanceof ProblemError ? create.error.problem : null;
+  const errors = fieldErrors(problem, t);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <section className="panel" aria-labelledby="h-create">
+      <h2 id="h-create">{t.apiKeys.create}</h2>
+      <form onSubmit={submit} noValidate>
+        <div className="form-grid">
+          <div className="field">
+            <label htmlFor="k-name">{t.apiKeys.name}</label>
+            <input id="k-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} aria-describedby={`k-name-hint${errors.name ? ' k-name-error' : ''}`} aria-invalid={errors.name ? true : undefined} />
+            <p className="hint" id="k-name-hint">{t.apiKeys.nameHint}</p>
+            <FieldError id="k-name-error" message={errors.name} />
+          </div>
+          <div className="field">
+            <label htmlFor="k-set">{t.apiKeys.rightsSet}</label>
+            <select id="k-set" value={rightsSet} onChange={(e) => setRightsSet(e.target.value)} aria-invalid={errors.rightsSet ? true : undefined} aria-describedby={errors.rightsSet ? 'k-set-error' : undefined}>
+              {names.map((n) => (
+                <option key={n} value={n}>{t.rightsSets[n] ? `${t.rightsSets[n]} (${n})` : n}</option>
+              ))}
+            </select>
+            <FieldError id="k-set-error" message={errors.rightsSet} />
+          </div>
+          <div className="field">
+            <label htmlFor="k-expires">{t.apiKeys.expires}</label>
+            <input id="k-expires" type="date" value={expires} min={inDays(1)} onChange={(e) => setExpires(e.target.value)} aria-invalid={errors.expiresAt ? true : undefined} aria-describedby={errors.expiresAt ? 'k-expires-error' : undefined} />
+            <FieldError id="k-expires-error" message={errors.expiresAt} />
+          </div>
+        </div>
+        <div className="form-actions">
+          <button type="submit" disabled={create.isPending || name.trim() === ''} aria-busy={create.isPending}>{t.apiKeys.createButton}</button>
+        </div>
+      </form>
+      {create.error ? <ProblemMessage error={create.error} ownedFields={['name', 'rightsSet', 'expiresAt']} /> : null}
+    </section>
+  );
+}
+
+/** The secret, once: a warning that says so, a copy button, and a deliberate "I have stored it". */
+function SecretOnce({ created, onDone }: { created: CreatedKey; onDone: () => void }) {
+  const { t } = useI18n();
+  const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
+  const copy = () => {
+    navigator.clipboard.writeText(created.key).then(
+      () => setCopied('yes'),
+      () => setCopied('failed'),
+    );
+  };
+  return (
+    <section className="panel secret-panel" aria-labelledby="h-secret">
+      <h2 id="h-secret" tabIndex={-1} ref={(el) => el?.focus()}>{t.apiKeys.createdTitle(created.name)}</h2>
+      <p className="warning" role="alert">
+        <strong>{t.apiKeys.onceWarning}</strong>
+      </p>
+      <div className="field">
+        <label htmlFor="k-secret">{t.apiKeys.secret}</label>
+        <div className="secret-row">
+          <input id="k-secret" className="secret" readOnly value={created.key} spellCheck={false} onFocus={(e) => e.target.select()} />
+          <button type="button" onClick={copy}>{t.apiKeys.copy}</button>
+        </div>
+      </div>
+      <p role="status" aria-live="polite" className="status-line">
+        {copied === 'yes' ? t.apiKeys.copied : copied === 'failed' ? t.apiKeys.copyFailed : ''}
+      </p>
+      <p className="muted">{t.apiKeys.usage}</p>
+      <div className="form-actions">
+        <button type="button" className="secondary" onClick={onDone}>{t.apiKeys.stored}</button>
+      </div>
+    </section>
+  );
+}
+
+function keyState(k: ApiKey): 'active' | 'revoked' | 'expired' {
+  if (k.revokedAt) return 'revoked';
+  return new Date(k.expiresAt).getTime() <= Date.now() ? 'expired' : 'active';
+}
+
+function KeyList() {
+  const { t, dateTime, date } = useI18n();
+  const queries = useQueryClient();
+  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => unwrap(api().GET('/api-keys')) });
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const [failed, setFailed] = useState<{ id: string; error: unknown } | null>(null);
+  const revoke = useMutation({
+    mutationFn: (id: string) => unwrap(api().DELETE('/api-keys/{id}', { params: { path: { id } } })),
+    onSuccess: () => {
+      setRevoking(null);
+      void queries.invalidateQueries({ queryKey: ['api-keys'] });
+    },
+    onError: (error, id) => {
+      setRevoking(null);
+      setFailed({ id, error });
+    },
+  });
+  const me = currentSession()?.person.subject;
+  const items = [...(keys.data?.items ?? [])].sort((a, b) => Number(keyState(a) !== 'active') - Number(keyState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt));
+  return (
+    <section className="panel" aria-labelledby="h-keys">
+      <h2 id="h-keys">{t.apiKeys.list}</h2>
+      {keys.error ? <ProblemMessage error={keys.error} /> : null}
+      {keys.isLoading && <p role="status">{t.loading}</p>}
+      {keys.data && items.length === 0 && <p className="muted">{t.apiKeys.none}</p>}
+      {items.length > 0 && (
+        <div className="table-wrap">
+          <table className="data">
+            <caption className="visually-hidden">{t.apiKeys.list}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t.apiKeys.name}</th>
+                <th scope="col">{t.apiKeys.prefix}</th>
+                <th scope="col">{t.apiKeys.rightsSet}</th>
+                <th scope="col">{t.apiKeys.createdBy}</th>
+                <th scope="col">{t.apiKeys.expires}</th>
+                <th scope="col">{t.apiKeys.lastUsed}</th>
+                <th scope="col">{t.apiKeys.state}</th>
+                <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((k) => {
+                const state = keyState(k);
+                return (
+                  <tr key={k.id}>
+                    <th scope="row">{k.name}</th>
+                    <td><code className="prefix">{k.prefix}…</code></td>
+                    <td>{k.rightsSet}</td>
+                    <td>{k.createdBy.subject === me ? t.you : k.createdBy.subject}<br /><span className="muted small">{dateTime(k.createdAt)}</span></td>
+                    <td>{date(k.expiresAt)}</td>
+                    <td>{k.lastUsedAt ? dateTime(k.lastUsedAt) : <span className="muted">{t.apiKeys.never}</span>}</td>
+                    <td>
+                      <span className={`badge ${state === 'active' ? 'success' : 'refused'}`}>{t.apiKeys.states[state]}</span>
+                      {k.revokedAt && <span className="muted small"> {dateTime(k.revokedAt)}</span>}
+                    </td>
+                    <td>
+                      {state === 'active' && (
+                        <button type="button" className="secondary danger-outline" onClick={() => { setFailed(null); setRevoking(k); }} aria-label={t.apiKeys.revokeNamed(k.name)}>
+                          {t.apiKeys.revoke}
+                        </button>
+                      )}
+                      {failed?.id === k.id && <ProblemMessage error={failed.error} />}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog
+        open={revoking !== null}
+        title={revoking ? t.apiKeys.confirmTitle(revoking.name) : ''}
+        confirmLabel={t.apiKeys.revoke}
+        busy={revoke.isPending}
+        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        onCancel={() => setRevoking(null)}
+      >
+        <p>{t.apiKeys.confirmText}</p>
+      </ConfirmDialog>
+    </section>
+  );
+}

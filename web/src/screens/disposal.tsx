@@ -1,0 +1,136 @@
+/**
+ * Disposal review: the documents whose retention has ended, what still keeps each one (a legal hold, a
+ * missing approval), and approving their disposal with a reason. Whoever archived a document cannot
+ * approve it: the archive skips those, and the screen says so per document.
+ */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, ProblemError, unwrap } from '../api';
+import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import { Link } from '../router';
+import type { ScreenProps } from '.';
+
+const PAGE_SIZE = 100;
+const today = () => new Date().toISOString().slice(0, 10);
+
+export function DisposalScreen(_: ScreenProps) {
+  const { t, date } = useI18n();
+  const queries = useQueryClient();
+  const [before, setBefore] = useState(today);
+  const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
+  const page = tokens.length - 1;
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [reason, setReason] = useState('');
+  const due = useQuery({
+    queryKey: ['retention-due', before, tokens[page]],
+    queryFn: () => unwrap(api().GET('/retention/due', { params: { query: { before, limit: PAGE_SIZE, continuationToken: tokens[page] } } })),
+    placeholderData: keepPreviousData,
+    enabled: /^\d{4}-\d{2}-\d{2}$/.test(before),
+  });
+  const approve = useMutation({
+    mutationFn: () => unwrap(api().POST('/retention/approvals', { body: { before, reason: reason.trim(), documentIds: [...selected] } })),
+    onSuccess: () => {
+      setSelected(new Set());
+      void queries.invalidateQueries({ queryKey: ['retention-due'] });
+    },
+  });
+  const errors = fieldErrors(approve.error instanceof ProblemError ? approve.error.problem : null, t);
+  const items = due.data?.items ?? [];
+  const approvable = items.filter((d) => !d.approved && !d.legalHold);
+  const allSelected = approvable.length > 0 && approvable.every((d) => selected.has(d.id));
+  const toggle = (id: string, on: boolean) => setSelected((old) => {
+    const next = new Set(old);
+    if (on) next.add(id);
+    else next.delete(id);
+    return next;
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    approve.mutate();
+  };
+  const result = approve.data;
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.disposal.title}</h1>
+      <p className="muted lead">{t.disposal.intro}</p>
+      <section className="panel" aria-labelledby="h-due">
+        <h2 id="h-due">{t.disposal.due}</h2>
+        <div className="inline-form">
+          <div className="field">
+            <label htmlFor="d-before">{t.disposal.before}</label>
+            <input id="d-before" type="date" value={before} onChange={(e) => { setBefore(e.target.value); setTokens([undefined]); setSelected(new Set()); }} />
+          </div>
+        </div>
+        {due.data && <p className="hint">{due.data.requireDisposalApproval ? t.disposal.approvalRequired : t.disposal.approvalOptional}</p>}
+        {due.error ? <ProblemMessage error={due.error} /> : null}
+        <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? t.disposal.count(items.length, Boolean(due.data.continuationToken)) : ''}</p>
+        {items.length > 0 && (
+          <div className="table-wrap">
+            <table className="data">
+              <caption className="visually-hidden">{t.disposal.due}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">
+                    <input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />
+                  </th>
+                  <th scope="col">{t.disposal.document}</th>
+                  <th scope="col">{t.fields.kind}</th>
+                  <th scope="col">{t.fields.fiscalYear}</th>
+                  <th scope="col">{t.disposal.retainUntil}</th>
+                  <th scope="col">{t.disposal.state}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((d) => {
+                  const can = !d.approved && !d.legalHold;
+                  const skipped = result?.skipped.find((s) => s.id === d.id);
+                  return (
+                    <tr key={d.id}>
+                      <td>{can && <input type="checkbox" aria-label={t.disposal.select(d.id)} checked={selected.has(d.id)} onChange={(e) => toggle(d.id, e.target.checked)} />}</td>
+                      <th scope="row"><Link href={`/documents/${encodeURIComponent(d.id)}`}><code>{d.id}</code></Link></th>
+                      <td>{d.kind ? (t.kinds[d.kind] ?? d.kind) : ''}</td>
+                      <td>{d.fiscalYear}</td>
+                      <td>{date(d.retention.retainUntil)} <span className="muted small">({d.retention.class})</span></td>
+                      <td>
+                        <span className={`badge ${d.legalHold ? 'refused' : d.approved ? 'success' : 'pending'}`}>
+                          {d.legalHold ? t.disposal.held : d.approved ? t.disposal.approved : d.blockedBy ? (t.disposal.blockers[d.blockedBy] ?? d.blockedBy) : t.disposal.willBeDisposed}
+                        </span>
+                        {skipped && <p className="field-error">{t.disposal.skipped[skipped.reason] ?? skipped.reason}</p>}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {(page > 0 || due.data?.continuationToken) && (
+          <nav className="pager" aria-label={t.disposal.pages}>
+            <button type="button" className="secondary" disabled={page === 0} onClick={() => setTokens((old) => old.slice(0, -1))}>{t.search.previous}</button>
+            <span>{t.search.page(page + 1)}</span>
+            <button type="button" className="secondary" disabled={!due.data?.continuationToken} onClick={() => setTokens((old) => [...old, due.data?.continuationToken ?? undefined])}>{t.search.next}</button>
+          </nav>
+        )}
+      </section>
+
+      <form className="panel" aria-labelledby="h-approve" onSubmit={submit} noValidate>
+        <h2 id="h-approve">{t.disposal.approve}</h2>
+        <p className="muted">{t.disposal.approveIntro}</p>
+        <div className="field">
+          <label htmlFor="d-reason">{t.disposal.reason}</label>
+          <input id="d-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-invalid={errors.reason ? true : undefined} aria-describedby={errors.reason ? 'd-reason-error' : undefined} />
+          <FieldError id="d-reason-error" message={errors.reason} />
+        </div>
+        <div className="form-actions spaced">
+          <button type="submit" disabled={approve.isPending || selected.size === 0 || reason.trim() === ''}>{t.disposal.approveButton(selected.size)}</button>
+        </div>
+        {approve.error ? <ProblemMessage error={approve.error} ownedFields={['reason']} /> : null}
+        <p role="status" aria-live="polite" className="status-line">
+          {result ? t.disposal.result(result.approved.length, result.skipped.length) : ''}
+        </p>
+      </form>
+    </>
+  );
+}

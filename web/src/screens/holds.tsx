@@ -1,0 +1,192 @@
+/**
+ * Legal holds: place one on every document of a fiscal year and/or counterparty (with a reason and a
+ * case reference), see the open holds, and release one. Four eyes: the person who placed a hold cannot
+ * release it; that refusal is shown as a sentence beside the hold.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo, useState, type FormEvent } from 'react';
+import type { paths } from '../../../cli/api/openapi-types';
+import { api, ProblemError, unwrap } from '../api';
+import { currentSession } from '../auth/session';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import { Link } from '../router';
+import type { ScreenProps } from '.';
+
+type HeldItem = paths['/legal-holds']['get']['responses'][200]['content']['application/json']['items'][number];
+interface Hold {
+  id: string;
+  reason: string;
+  caseReference: string;
+  placedAt: string;
+  placedBy: HeldItem['placedBy'];
+  documentIds: string[];
+}
+
+/** The API lists one item per document and hold; a person thinks of one hold covering documents. */
+function groupHolds(items: HeldItem[]): Hold[] {
+  const byId = new Map<string, Hold>();
+  for (const item of items) {
+    const hold = byId.get(item.id) ?? { id: item.id, reason: item.reason, caseReference: item.caseReference, placedAt: item.placedAt, placedBy: item.placedBy, documentIds: [] };
+    hold.documentIds.push(item.documentId);
+    byId.set(item.id, hold);
+  }
+  return [...byId.values()].sort((a, b) => b.placedAt.localeCompare(a.placedAt));
+}
+
+export function HoldsScreen(_: ScreenProps) {
+  const { t } = useI18n();
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.holds.title}</h1>
+      <p className="muted lead">{t.holds.intro}</p>
+      <PlaceHold />
+      <OpenHolds />
+    </>
+  );
+}
+
+function PlaceHold() {
+  const { t } = useI18n();
+  const queries = useQueryClient();
+  const [fiscalYear, setFiscalYear] = useState('');
+  const [counterparty, setCounterparty] = useState('');
+  const [reason, setReason] = useState('');
+  const [caseReference, setCaseReference] = useState('');
+  const place = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api().POST('/legal-holds', {
+          body: {
+            reason: reason.trim(),
+            caseReference: caseReference.trim(),
+            query: { ...(fiscalYear.trim() ? { fiscalYear: Number(fiscalYear) } : {}), ...(counterparty.trim() ? { counterparty: counterparty.trim() } : {}) },
+          },
+        }),
+      ),
+    onSuccess: () => {
+      setReason('');
+      setCaseReference('');
+      void queries.invalidateQueries({ queryKey: ['legal-holds'] });
+    },
+  });
+  const problem = place.error instanceof ProblemError ? place.error.problem : null;
+  const errors = fieldErrors(problem, t);
+  // "name a fiscalYear and/or a counterparty" arrives on `query`: shown under the selection.
+  const selectionError = errors.query ?? errors['query.fiscalYear'] ?? errors['query.counterparty'];
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    place.mutate();
+  };
+  const field = (id: string, label: string, value: string, set: (v: string) => void, error: string | undefined, props: { hint?: string; inputMode?: 'numeric'; maxLength?: number } = {}) => (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} value={value} onChange={(e) => set(e.target.value)} inputMode={props.inputMode} maxLength={props.maxLength} aria-invalid={error ? true : undefined} aria-describedby={[props.hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined} />
+      {props.hint && <p className="hint" id={`${id}-hint`}>{props.hint}</p>}
+      <FieldError id={`${id}-error`} message={error} />
+    </div>
+  );
+  return (
+    <section className="panel" aria-labelledby="h-place">
+      <h2 id="h-place">{t.holds.place}</h2>
+      <form onSubmit={submit} noValidate>
+        <fieldset>
+          <legend>{t.holds.which}</legend>
+          <div className="form-grid">
+            {field('h-fy', t.holds.fiscalYear, fiscalYear, setFiscalYear, errors['query.fiscalYear'], { inputMode: 'numeric', maxLength: 4 })}
+            {field('h-cp', t.holds.counterparty, counterparty, setCounterparty, errors['query.counterparty'], { hint: t.holds.counterpartyHint })}
+          </div>
+          {selectionError && !errors['query.fiscalYear'] && !errors['query.counterparty'] && <p className="field-error">{t.holds.nameSelection}</p>}
+        </fieldset>
+        <div className="form-grid">
+          {field('h-reason', t.holds.reason, reason, setReason, errors.reason, { maxLength: 500 })}
+          {field('h-case', t.holds.caseReference, caseReference, setCaseReference, errors.caseReference, { hint: t.holds.caseHint, maxLength: 200 })}
+        </div>
+        <div className="form-actions">
+          <button type="submit" disabled={place.isPending || (!fiscalYear.trim() && !counterparty.trim())} aria-busy={place.isPending}>{t.holds.placeButton}</button>
+        </div>
+      </form>
+      <p role="status" aria-live="polite" className="status-line">{place.data ? t.holds.placed(place.data.documents) : ''}</p>
+      {place.error ? <ProblemMessage error={place.error} ownedFields={['reason', 'caseReference', 'query', 'query.fiscalYear', 'query.counterparty']} /> : null}
+    </section>
+  );
+}
+
+function OpenHolds() {
+  const { t, dateTime } = useI18n();
+  const queries = useQueryClient();
+  const list = useQuery({ queryKey: ['legal-holds'], queryFn: () => unwrap(api().GET('/legal-holds', { params: { query: { status: 'open', limit: 200 } } })) });
+  const holds = useMemo(() => groupHolds(list.data?.items ?? []), [list.data]);
+  const [releasing, setReleasing] = useState<Hold | null>(null);
+  const [reason, setReason] = useState('');
+  const [refusal, setRefusal] = useState<{ id: string; error: unknown } | null>(null);
+  const release = useMutation({
+    mutationFn: (h: Hold) => unwrap(api().DELETE('/legal-holds/{holdId}', { params: { path: { holdId: h.id } }, body: { reason: reason.trim() } })),
+    onSuccess: () => {
+      setReleasing(null);
+      setReason('');
+      void queries.invalidateQueries({ queryKey: ['legal-holds'] });
+    },
+    onError: (error, h) => {
+      // A field error stays in the dialog; a refusal (four eyes, already released) goes beside the hold.
+      const problem = error instanceof ProblemError ? error.problem : null;
+      if (problem?.errors?.length) return;
+      setReleasing(null);
+      setRefusal({ id: h.id, error });
+    },
+  });
+  const me = currentSession()?.person.subject;
+  const dialogErrors = fieldErrors(release.error instanceof ProblemError ? release.error.problem : null, t);
+  return (
+    <section className="panel" aria-labelledby="h-open">
+      <h2 id="h-open">{t.holds.open}</h2>
+      {list.error ? <ProblemMessage error={list.error} /> : null}
+      {list.isLoading && <p role="status">{t.loading}</p>}
+      {list.data && holds.length === 0 && <p className="muted">{t.holds.none}</p>}
+      {holds.length > 0 && (
+        <ul className="hold-list">
+          {holds.map((h) => (
+            <li key={h.id} className="hold">
+              <div className="hold-head">
+                <h3>{t.holds.caseTitle(h.caseReference)}</h3>
+                <button type="button" className="secondary danger-outline" onClick={() => { setRefusal(null); release.reset(); setReleasing(h); }} aria-label={t.holds.releaseNamed(h.caseReference)}>{t.holds.release}</button>
+              </div>
+              <dl className="facts">
+                <div><dt>{t.holds.reason}</dt><dd>{h.reason}</dd></div>
+                <div><dt>{t.holds.placedBy}</dt><dd>{h.placedBy.subject === me ? t.holds.byYou(h.placedBy.subject) : h.placedBy.subject}, {dateTime(h.placedAt)}</dd></div>
+                <div>
+                  <dt>{t.holds.documents}</dt>
+                  <dd>
+                    {t.holds.documentCount(h.documentIds.length)}:{' '}
+                    {h.documentIds.slice(0, 5).map((id, i) => (
+                      <span key={id}>{i > 0 && ', '}<Link href={`/documents/${encodeURIComponent(id)}`} title={t.holds.documentLink(id)}><code>…{id.slice(-8)}</code></Link></span>
+                    ))}
+                    {h.documentIds.length > 5 && <span className="muted"> {t.holds.andMore(h.documentIds.length - 5)}</span>}
+                  </dd>
+                </div>
+              </dl>
+              {h.placedBy.subject === me && <p className="hint">{t.holds.ownHoldHint}</p>}
+              {refusal?.id === h.id && <ProblemMessage error={refusal.error} />}
+            </li>
+          ))}
+        </ul>
+      )}
+      <ConfirmDialog
+        open={releasing !== null}
+        title={releasing ? t.holds.releaseTitle(releasing.caseReference) : ''}
+        confirmLabel={t.holds.release}
+        busy={release.isPending}
+        onConfirm={() => releasing && release.mutate(releasing)}
+        onCancel={() => { setReleasing(null); release.reset(); }}
+      >
+        <p>{releasing ? t.holds.releaseText(releasing.documentIds.length) : ''}</p>
+        <div className="field">
+          <label htmlFor="rel-reason">{t.holds.releaseReason}</label>
+          <textarea id="rel-reason" rows={3} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-invalid={dialogErrors.reason ? true : undefined} aria-describedby={dialogErrors.reason ? 'rel-reason-error' : undefined} />
+          <FieldError id="rel-reason-error" message={dialogErrors.reason} />
+        </div>
+      </ConfirmDialog>
+    </section>
+  );
+}

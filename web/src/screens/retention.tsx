@@ -1,0 +1,151 @@
+/**
+ * The organisation's retention policy: its own retention classes (never below the legal minimum), the
+ * default class, whether disposal needs an approval, and the month the fiscal year ends.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, ProblemError, unwrap } from '../api';
+import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import type { ScreenProps } from '.';
+
+interface PolicyClass {
+  name: string;
+  years: number;
+  description?: string;
+}
+interface Policy {
+  classes: PolicyClass[];
+  defaultClass: string;
+  requireDisposalApproval: boolean;
+  fiscalYearEndMonth: number;
+}
+interface PolicyAnswer extends Policy {
+  legalFloorYears: number;
+  effectiveClasses: { name: string; years: number }[];
+  updatedAt?: string;
+  updatedBy?: { subject: string };
+}
+/** A class row being edited: years as typed. */
+type DraftClass = { name: string; years: string; description: string };
+
+const MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+export function RetentionScreen(_: ScreenProps) {
+  const { t, dateTime, locale } = useI18n();
+  const queries = useQueryClient();
+  const policy = useQuery({ queryKey: ['retention-policy'], queryFn: async () => (await unwrap(api().GET('/retention/policy'))) as unknown as PolicyAnswer });
+  const [draft, setDraft] = useState<{ classes: DraftClass[]; defaultClass: string; requireDisposalApproval: boolean; fiscalYearEndMonth: number } | null>(null);
+  const save = useMutation({
+    mutationFn: (body: Policy) => unwrap(api().PUT('/retention/policy', { body: body as never })) as unknown as Promise<PolicyAnswer>,
+    onSuccess: (saved) => {
+      queries.setQueryData(['retention-policy'], saved);
+      setDraft(null);
+    },
+  });
+
+  if (policy.error) {
+    return (
+      <>
+        <h1 tabIndex={-1}>{t.retention.title}</h1>
+        <ProblemMessage error={policy.error} />
+      </>
+    );
+  }
+  if (!policy.data) return <p role="status">{t.loading}</p>;
+  const p = policy.data;
+  const current = draft ?? {
+    classes: p.classes.map((c) => ({ name: c.name, years: String(c.years), description: c.description ?? '' })),
+    defaultClass: p.defaultClass,
+    requireDisposalApproval: p.requireDisposalApproval,
+    fiscalYearEndMonth: p.fiscalYearEndMonth,
+  };
+  const errors = fieldErrors(save.error instanceof ProblemError ? save.error.problem : null, t);
+  const monthName = (m: number) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2000, m - 1, 1)));
+  const setClass = (i: number, change: Partial<DraftClass>) => setDraft({ ...current, classes: current.classes.map((c, j) => (j === i ? { ...c, ...change } : c)) });
+  // The classes the default may name: the built-in ones and the rows as typed.
+  const classNames = [...new Set([...p.effectiveClasses.filter((c) => !p.classes.some((o) => o.name === c.name)).map((c) => c.name), ...current.classes.map((c) => c.name.trim()).filter(Boolean)])];
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate({
+      classes: current.classes.map((c) => ({ name: c.name.trim(), years: Number(c.years), ...(c.description.trim() ? { description: c.description.trim() } : {}) })),
+      defaultClass: current.defaultClass,
+      requireDisposalApproval: current.requireDisposalApproval,
+      fiscalYearEndMonth: current.fiscalYearEndMonth,
+    });
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.retention.title}</h1>
+      <p className="muted lead">{t.retention.intro(p.legalFloorYears)}</p>
+      <section className="panel" aria-labelledby="h-effective">
+        <h2 id="h-effective">{t.retention.effective}</h2>
+        <ul className="tags">
+          {p.effectiveClasses.map((c) => (
+            <li key={c.name}>
+              <code>{c.name}</code> — {t.retention.years(c.years)}{c.name === p.defaultClass ? ` (${t.retention.isDefault})` : ''}
+            </li>
+          ))}
+        </ul>
+        {p.updatedAt && <p className="muted small">{t.retention.lastChanged(dateTime(p.updatedAt), p.updatedBy?.subject ?? '')}</p>}
+      </section>
+
+      <form className="panel" aria-labelledby="h-policy" onSubmit={submit} noValidate>
+        <h2 id="h-policy">{t.retention.policy}</h2>
+        <h3>{t.retention.ownClasses}</h3>
+        {current.classes.length === 0 && <p className="muted">{t.retention.noOwnClasses}</p>}
+        {current.classes.map((c, i) => {
+          const err = (f: string) => errors[`classes.${i}.${f}`];
+          return (
+            <fieldset key={i} className="class-row">
+              <legend className="visually-hidden">{t.retention.classN(i + 1)}</legend>
+              <div className="field">
+                <label htmlFor={`c-${i}-name`}>{t.retention.className}</label>
+                <input id={`c-${i}-name`} value={c.name} onChange={(e) => setClass(i, { name: e.target.value })} aria-invalid={err('name') ? true : undefined} aria-describedby={err('name') ? `c-${i}-name-error` : undefined} />
+                <FieldError id={`c-${i}-name-error`} message={err('name')} />
+              </div>
+              <div className="field">
+                <label htmlFor={`c-${i}-years`}>{t.retention.classYears}</label>
+                <input id={`c-${i}-years`} inputMode="numeric" size={4} value={c.years} onChange={(e) => setClass(i, { years: e.target.value })} aria-invalid={err('years') ? true : undefined} aria-describedby={err('years') ? `c-${i}-years-error` : undefined} />
+                <FieldError id={`c-${i}-years-error`} message={err('years')} />
+              </div>
+              <div className="field grow">
+                <label htmlFor={`c-${i}-description`}>{t.retention.classDescription}</label>
+                <input id={`c-${i}-description`} value={c.description} maxLength={300} onChange={(e) => setClass(i, { description: e.target.value })} />
+              </div>
+              <button type="button" className="secondary" onClick={() => setDraft({ ...current, classes: current.classes.filter((_, j) => j !== i) })} aria-label={t.retention.removeClass(c.name || String(i + 1))}>{t.rights.remove}</button>
+            </fieldset>
+          );
+        })}
+        <p>
+          <button type="button" className="secondary" onClick={() => setDraft({ ...current, classes: [...current.classes, { name: '', years: String(p.legalFloorYears), description: '' }] })}>{t.retention.addClass}</button>
+        </p>
+        <div className="form-grid">
+          <div className="field">
+            <label htmlFor="p-default">{t.retention.defaultClass}</label>
+            <select id="p-default" value={current.defaultClass} onChange={(e) => setDraft({ ...current, defaultClass: e.target.value })}>
+              {classNames.map((n) => <option key={n} value={n}>{n}</option>)}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="p-fy">{t.retention.fiscalYearEnd}</label>
+            <select id="p-fy" value={current.fiscalYearEndMonth} onChange={(e) => setDraft({ ...current, fiscalYearEndMonth: Number(e.target.value) })}>
+              {MONTHS.map((m) => <option key={m} value={m}>{monthName(m)}</option>)}
+            </select>
+          </div>
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={current.requireDisposalApproval} onChange={(e) => setDraft({ ...current, requireDisposalApproval: e.target.checked })} />
+          {t.retention.requireApproval}
+        </label>
+        {save.error ? <ProblemMessage error={save.error} ownedFields={current.classes.flatMap((_, i) => [`classes.${i}.name`, `classes.${i}.years`])} /> : null}
+        <div className="form-actions spaced">
+          <button type="submit" disabled={!draft || save.isPending}>{t.retention.save}</button>
+          {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
+        </div>
+        <p role="status" aria-live="polite" className="status-line">{save.isSuccess && !draft ? t.retention.saved : draft ? t.sod.unsaved : ''}</p>
+      </form>
+    </>
+  );
+}

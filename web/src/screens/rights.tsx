@@ -1,0 +1,345 @@
+/**
+ * Who may do what: the organisation's rights sets (built-in ones read-only), who holds which, and the
+ * segregation-of-duties rules (permission pairs nobody may hold together). Each refusal is shown as a
+ * sentence beside the form or row that caused it.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { paths } from '../../../cli/api/openapi-types';
+import { api, ProblemError, unwrap, unwrapEmpty } from '../api';
+import { currentSession } from '../auth/session';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { fieldErrors, FieldError, permissionName, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import { PERMISSIONS, type Permission } from '../lib/permissions';
+import type { ScreenProps } from '.';
+
+type RightsSet = paths['/rights-sets']['get']['responses'][200]['content']['application/json']['items'][number];
+type Assignment = paths['/rights-assignments']['get']['responses'][200]['content']['application/json']['items'][number];
+
+export function RightsScreen(_: ScreenProps) {
+  const { t } = useI18n();
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.rights.title}</h1>
+      <Assignments />
+      <RightsSets />
+      <SodPolicy />
+    </>
+  );
+}
+
+const who = (subject: string) => (subject === currentSession()?.person.subject ? null : subject);
+
+function Assignments() {
+  const { t, dateTime } = useI18n();
+  const queries = useQueryClient();
+  const list = useQuery({ queryKey: ['rights-assignments'], queryFn: () => unwrap(api().GET('/rights-assignments')) });
+  const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')) });
+  const [subject, setSubject] = useState('');
+  const [rightsSet, setRightsSet] = useState('accountant');
+  const [removing, setRemoving] = useState<Assignment | null>(null);
+  const [rowError, setRowError] = useState<{ subject: string; error: unknown } | null>(null);
+  const refresh = () => void queries.invalidateQueries({ queryKey: ['rights-assignments'] });
+  const assign = useMutation({
+    mutationFn: () => unwrap(api().PUT('/rights-assignments/{subject}', { params: { path: { subject: subject.trim() } }, body: { rightsSet } })),
+    onSuccess: () => {
+      setSubject('');
+      refresh();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: (s: string) => unwrapEmpty(api().DELETE('/rights-assignments/{subject}', { params: { path: { subject: s } } })),
+    onSuccess: () => {
+      setRemoving(null);
+      refresh();
+    },
+    onError: (error, s) => {
+      setRemoving(null);
+      setRowError({ subject: s, error });
+    },
+  });
+  const errors = fieldErrors(assign.error instanceof ProblemError ? assign.error.problem : null, t);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    assign.mutate();
+  };
+  return (
+    <section className="panel" aria-labelledby="h-assign">
+      <h2 id="h-assign">{t.rights.assignments}</h2>
+      <p className="muted">{t.rights.assignmentsIntro}</p>
+      <form onSubmit={submit} className="inline-form" noValidate>
+        <div className="field grow">
+          <label htmlFor="r-subject">{t.rights.subject}</label>
+          <input id="r-subject" value={subject} onChange={(e) => setSubject(e.target.value)} autoComplete="off" aria-describedby="r-subject-hint" aria-invalid={errors.subject ? true : undefined} />
+          <p className="hint" id="r-subject-hint">{t.rights.subjectHint}</p>
+          <FieldError id="r-subject-error" message={errors.subject} />
+        </div>
+        <div className="field">
+          <label htmlFor="r-set">{t.rights.rightsSet}</label>
+          <select id="r-set" value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
+            {(sets.data?.items ?? []).map((s) => (
+              <option key={s.name} value={s.name}>{t.rightsSets[s.name] ? `${t.rightsSets[s.name]} (${s.name})` : s.name}</option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" disabled={assign.isPending || subject.trim() === ''}>{t.rights.assign}</button>
+      </form>
+      {assign.error ? <ProblemMessage error={assign.error} ownedFields={['subject']} /> : null}
+      {list.error ? <ProblemMessage error={list.error} /> : null}
+      {list.data && list.data.items.length === 0 && <p className="muted">{t.rights.noAssignments}</p>}
+      {list.data && list.data.items.length > 0 && (
+        <div className="table-wrap">
+          <table className="data">
+            <caption className="visually-hidden">{t.rights.assignments}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t.rights.subject}</th>
+                <th scope="col">{t.rights.rightsSet}</th>
+                <th scope="col">{t.rights.assignedBy}</th>
+                <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((a) => (
+                <tr key={a.subject}>
+                  <th scope="row">{a.subject}{who(a.subject) === null && <span className="muted small"> ({t.you})</span>}</th>
+                  <td>{a.rightsSet}</td>
+                  <td>{who(a.assignedBy.subject) ?? t.you}<br /><span className="muted small">{dateTime(a.assignedAt)}</span></td>
+                  <td>
+                    <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRemoving(a); }} aria-label={t.rights.removeNamed(a.subject)}>{t.rights.remove}</button>
+                    {rowError?.subject === a.subject && <ProblemMessage error={rowError.error} />}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ConfirmDialog open={removing !== null} title={removing ? t.rights.removeTitle(removing.subject) : ''} confirmLabel={t.rights.remove} busy={remove.isPending} onConfirm={() => removing && remove.mutate(removing.subject)} onCancel={() => setRemoving(null)}>
+        <p>{t.rights.removeText}</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function PermissionBoxes({ idPrefix, value, onChange, disabled }: { idPrefix: string; value: ReadonlySet<string>; onChange?: (next: Set<string>) => void; disabled?: boolean }) {
+  const { t } = useI18n();
+  return (
+    <ul className="permission-grid">
+      {PERMISSIONS.map((p) => (
+        <li key={p}>
+          <label className="check">
+            <input
+              type="checkbox"
+              id={`${idPrefix}-${p}`}
+              checked={value.has(p)}
+              disabled={disabled}
+              onChange={(e) => {
+                const next = new Set(value);
+                if (e.target.checked) next.add(p);
+                else next.delete(p);
+                onChange?.(next);
+              }}
+            />
+            <span>{t.permissions[p]} <code className="small muted">{p}</code></span>
+          </label>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function RightsSets() {
+  const { t } = useI18n();
+  const queries = useQueryClient();
+  const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')) });
+  // The set being edited; `name === ''` with `isNew` is a new one.
+  const [editing, setEditing] = useState<{ name: string; permissions: Set<string>; isNew: boolean } | null>(null);
+  const [deleting, setDeleting] = useState<RightsSet | null>(null);
+  const [rowError, setRowError] = useState<{ name: string; error: unknown } | null>(null);
+  const refresh = () => void queries.invalidateQueries({ queryKey: ['rights-sets'] });
+  const save = useMutation({
+    mutationFn: (s: { name: string; permissions: Set<string> }) => unwrap(api().PUT('/rights-sets/{name}', { params: { path: { name: s.name.trim() } }, body: { permissions: [...s.permissions] as Permission[] } })),
+    onSuccess: () => {
+      setEditing(null);
+      refresh();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: (name: string) => unwrapEmpty(api().DELETE('/rights-sets/{name}', { params: { path: { name } } })),
+    onSuccess: () => {
+      setDeleting(null);
+      refresh();
+    },
+    onError: (error, name) => {
+      setDeleting(null);
+      setRowError({ name, error });
+    },
+  });
+  const errors = fieldErrors(save.error instanceof ProblemError ? save.error.problem : null, t);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (editing) save.mutate(editing);
+  };
+  const mine = currentSession()?.person.rightsSet;
+  return (
+    <section className="panel" aria-labelledby="h-sets">
+      <h2 id="h-sets">{t.rights.sets}</h2>
+      <p className="muted">{t.rights.setsIntro}</p>
+      {sets.error ? <ProblemMessage error={sets.error} /> : null}
+      {sets.data && (
+        <div className="table-wrap">
+          <table className="data">
+            <caption className="visually-hidden">{t.rights.sets}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t.rights.setName}</th>
+                <th scope="col">{t.rights.permissions}</th>
+                <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {sets.data.items.map((s) => (
+                <tr key={s.name}>
+                  <th scope="row">
+                    {t.rightsSets[s.name] ?? s.name}
+                    <br />
+                    <code className="small muted">{s.name}</code>
+                    {s.builtIn && <span className="badge">{t.rights.builtIn}</span>}
+                    {s.name === mine && <span className="badge">{t.rights.yours}</span>}
+                  </th>
+                  <td>
+                    <ul className="tags">
+                      {s.permissions.map((p) => (
+                        <li key={p} title={p}>{t.permissions[p] ?? p}</li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td className="row-actions">
+                    {!s.builtIn && (
+                      <>
+                        <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: s.name, permissions: new Set(s.permissions), isNew: false }); }} aria-label={t.rights.editNamed(s.name)}>{t.rights.edit}</button>
+                        <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setDeleting(s); }} aria-label={t.rights.deleteNamed(s.name)}>{t.rights.delete}</button>
+                      </>
+                    )}
+                    {rowError?.name === s.name && <ProblemMessage error={rowError.error} />}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {!editing && (
+        <p>
+          <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: '', permissions: new Set(['documents:read']), isNew: true }); }}>{t.rights.newSet}</button>
+        </p>
+      )}
+      {editing && (
+        <form onSubmit={submit} className="subpanel" noValidate aria-labelledby="h-edit-set">
+          <h3 id="h-edit-set">{editing.isNew ? t.rights.newSet : t.rights.editTitle(editing.name)}</h3>
+          {editing.isNew && (
+            <div className="field narrow">
+              <label htmlFor="s-name">{t.rights.setName}</label>
+              <input id="s-name" value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} pattern="[a-z0-9][a-z0-9-]{1,40}" aria-describedby="s-name-hint" aria-invalid={errors.name ? true : undefined} />
+              <p className="hint" id="s-name-hint">{t.rights.setNameHint}</p>
+              <FieldError id="s-name-error" message={errors.name} />
+            </div>
+          )}
+          <fieldset>
+            <legend>{t.rights.permissions}</legend>
+            <PermissionBoxes idPrefix="s-p" value={editing.permissions} onChange={(permissions) => setEditing({ ...editing, permissions })} />
+          </fieldset>
+          {save.error ? <ProblemMessage error={save.error} ownedFields={['name']} /> : null}
+          <div className="form-actions">
+            <button type="submit" disabled={save.isPending || !/^[a-z0-9][a-z0-9-]{1,40}$/.test(editing.name.trim())}>{t.rights.save}</button>
+            <button type="button" className="secondary" onClick={() => setEditing(null)}>{t.cancel}</button>
+          </div>
+        </form>
+      )}
+      <ConfirmDialog open={deleting !== null} title={deleting ? t.rights.deleteTitle(deleting.name) : ''} confirmLabel={t.rights.delete} busy={remove.isPending} onConfirm={() => deleting && remove.mutate(deleting.name)} onCancel={() => setDeleting(null)}>
+        <p>{t.rights.deleteText}</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function SodPolicy() {
+  const { t, dateTime } = useI18n();
+  const queries = useQueryClient();
+  const policy = useQuery({ queryKey: ['sod-policy'], queryFn: () => unwrap(api().GET('/sod-policy')) });
+  const [draft, setDraft] = useState<{ conflicts: [Permission, Permission][]; uploaderCannotApproveDisposal: boolean } | null>(null);
+  const [a, setA] = useState<Permission>('documents:write');
+  const [b, setB] = useState<Permission>('retention:approve');
+  const current = draft ?? (policy.data ? { conflicts: policy.data.conflicts as [Permission, Permission][], uploaderCannotApproveDisposal: policy.data.uploaderCannotApproveDisposal } : null);
+  const save = useMutation({
+    mutationFn: () => unwrap(api().PUT('/sod-policy', { body: current! })),
+    onSuccess: (saved) => {
+      setDraft(null);
+      queries.setQueryData(['sod-policy'], saved);
+      void queries.invalidateQueries({ queryKey: ['sod-policy'] });
+    },
+  });
+  if (policy.error) {
+    return (
+      <section className="panel" aria-labelledby="h-sod">
+        <h2 id="h-sod">{t.sod.title}</h2>
+        <ProblemMessage error={policy.error} />
+      </section>
+    );
+  }
+  if (!current) return null;
+  const has = (x: string, y: string) => current.conflicts.some(([p, q]) => (p === x && q === y) || (p === y && q === x));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate();
+  };
+  return (
+    <section className="panel" aria-labelledby="h-sod">
+      <h2 id="h-sod">{t.sod.title}</h2>
+      <p className="muted">{t.sod.intro}</p>
+      <form onSubmit={submit} noValidate>
+        <h3>{t.sod.conflicts}</h3>
+        {current.conflicts.length === 0 && <p className="muted">{t.sod.noConflicts}</p>}
+        <ul className="pairs">
+          {current.conflicts.map(([p, q]) => (
+            <li key={`${p}|${q}`}>
+              <span>{t.sod.pair(permissionName(p, t), permissionName(q, t))}</span>
+              <button type="button" className="secondary small-button" onClick={() => setDraft({ ...current, conflicts: current.conflicts.filter(([x, y]) => !(x === p && y === q)) })} aria-label={t.sod.removePair(p, q)}>{t.rights.remove}</button>
+            </li>
+          ))}
+        </ul>
+        <fieldset className="inline-form">
+          <legend>{t.sod.addPair}</legend>
+          <div className="field">
+            <label htmlFor="sod-a">{t.sod.first}</label>
+            <select id="sod-a" value={a} onChange={(e) => setA(e.target.value as Permission)}>
+              {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="sod-b">{t.sod.second}</label>
+            <select id="sod-b" value={b} onChange={(e) => setB(e.target.value as Permission)}>
+              {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
+            </select>
+          </div>
+          <button type="button" className="secondary" disabled={a === b || has(a, b)} onClick={() => setDraft({ ...current, conflicts: [...current.conflicts, [a, b]] })}>{t.sod.add}</button>
+        </fieldset>
+        <label className="check">
+          <input type="checkbox" checked={current.uploaderCannotApproveDisposal} onChange={(e) => setDraft({ ...current, uploaderCannotApproveDisposal: e.target.checked })} />
+          {t.sod.uploaderRule}
+        </label>
+        {save.error ? <ProblemMessage error={save.error} /> : null}
+        <div className="form-actions spaced">
+          <button type="submit" disabled={!draft || save.isPending}>{t.sod.save}</button>
+          {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
+        </div>
+        <p role="status" aria-live="polite" className="status-line">
+          {save.isSuccess && !draft ? t.sod.saved : draft ? t.sod.unsaved : ''}
+          {!draft && policy.data?.updatedAt && !save.isSuccess ? t.sod.lastChanged(dateTime(policy.data.updatedAt), policy.data.updatedBy?.subject ?? '') : ''}
+        </p>
+      </form>
+    </section>
+  );
+}

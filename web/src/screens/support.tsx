@@ -1,0 +1,152 @@
+/**
+ * Support access: let the archive provider's staff look in, for one ticket, with a narrow scope and an
+ * end date; see every grant; revoke one at once.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { paths } from '../../../cli/api/openapi-types';
+import { api, ProblemError, unwrap } from '../api';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { useI18n } from '../i18n';
+import type { ScreenProps } from '.';
+
+type Grant = paths['/support-grants']['get']['responses'][200]['content']['application/json']['items'][number];
+type Scope = Grant['scope'];
+const SCOPES: Scope[] = ['metadata-only', 'read-only', 'read-only-with-audit'];
+const DAY = 24 * 3600 * 1000;
+const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
+
+function grantState(g: Grant): 'active' | 'revoked' | 'expired' {
+  if (g.revokedAt) return 'revoked';
+  return new Date(g.expiresAt).getTime() <= Date.now() ? 'expired' : 'active';
+}
+
+export function SupportScreen(_: ScreenProps) {
+  const { t, dateTime } = useI18n();
+  const queries = useQueryClient();
+  const grants = useQuery({ queryKey: ['support-grants'], queryFn: () => unwrap(api().GET('/support-grants')) });
+  const maxDays = grants.data ? Math.floor(grants.data.maxDurationSeconds / 86400) : 30;
+  const [ticket, setTicket] = useState('');
+  const [scope, setScope] = useState<Scope>('read-only');
+  const [until, setUntil] = useState(inDays(7));
+  const [revoking, setRevoking] = useState<Grant | null>(null);
+  const [rowError, setRowError] = useState<{ id: string; error: unknown } | null>(null);
+  const refresh = () => void queries.invalidateQueries({ queryKey: ['support-grants'] });
+
+  const grant = useMutation({
+    // The grant ends at the end of the chosen day (UTC), or sooner if that is beyond the maximum.
+    mutationFn: () => unwrap(api().POST('/support-grants', { body: { ticket: ticket.trim(), scope, expiresAt: new Date(Math.min(new Date(`${until}T23:59:59Z`).getTime(), Date.now() + maxDays * DAY - 60_000)).toISOString() } })),
+    onSuccess: () => {
+      setTicket('');
+      refresh();
+    },
+  });
+  const revoke = useMutation({
+    mutationFn: (id: string) => unwrap(api().DELETE('/support-grants/{id}', { params: { path: { id } } })),
+    onSuccess: () => {
+      setRevoking(null);
+      refresh();
+    },
+    onError: (error, id) => {
+      setRevoking(null);
+      setRowError({ id, error });
+    },
+  });
+  const errors = fieldErrors(grant.error instanceof ProblemError ? grant.error.problem : null, t);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    grant.mutate();
+  };
+  const items = [...(grants.data?.items ?? [])].sort((a, b) => Number(grantState(a) !== 'active') - Number(grantState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt));
+
+  return (
+    <>
+      <h1 tabIndex={-1}>{t.support.title}</h1>
+      <p className="muted lead">{t.support.intro}</p>
+      <section className="panel" aria-labelledby="h-grant">
+        <h2 id="h-grant">{t.support.grant}</h2>
+        <form onSubmit={submit} noValidate>
+          <div className="form-grid">
+            <div className="field">
+              <label htmlFor="g-ticket">{t.support.ticket}</label>
+              <input id="g-ticket" value={ticket} onChange={(e) => setTicket(e.target.value)} maxLength={100} aria-describedby={`g-ticket-hint${errors.ticket ? ' g-ticket-error' : ''}`} aria-invalid={errors.ticket ? true : undefined} />
+              <p className="hint" id="g-ticket-hint">{t.support.ticketHint}</p>
+              <FieldError id="g-ticket-error" message={errors.ticket} />
+            </div>
+            <div className="field">
+              <label htmlFor="g-until">{t.support.until}</label>
+              <input id="g-until" type="date" value={until} min={inDays(0)} max={inDays(maxDays)} onChange={(e) => setUntil(e.target.value)} aria-describedby={`g-until-hint${errors.expiresAt ? ' g-until-error' : ''}`} aria-invalid={errors.expiresAt ? true : undefined} />
+              <p className="hint" id="g-until-hint">{t.support.untilHint(maxDays)}</p>
+              <FieldError id="g-until-error" message={errors.expiresAt} />
+            </div>
+          </div>
+          <fieldset className="choices">
+            <legend>{t.support.scope}</legend>
+            {SCOPES.map((s) => (
+              <label key={s} className="choice">
+                <input type="radio" name="scope" value={s} checked={scope === s} onChange={() => setScope(s)} />
+                <span>
+                  <strong>{t.support.scopes[s]}</strong>
+                  <br />
+                  <span className="muted">{t.support.scopeText[s]}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          <div className="form-actions">
+            <button type="submit" disabled={grant.isPending || ticket.trim() === '' || !until}>{t.support.grantButton}</button>
+          </div>
+        </form>
+        {grant.error ? <ProblemMessage error={grant.error} ownedFields={['ticket', 'expiresAt']} /> : null}
+      </section>
+
+      <section className="panel" aria-labelledby="h-grants">
+        <h2 id="h-grants">{t.support.grants}</h2>
+        {grants.error ? <ProblemMessage error={grants.error} /> : null}
+        {grants.data && items.length === 0 && <p className="muted">{t.support.none}</p>}
+        {items.length > 0 && (
+          <div className="table-wrap">
+            <table className="data">
+              <caption className="visually-hidden">{t.support.grants}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t.support.ticket}</th>
+                  <th scope="col">{t.support.scope}</th>
+                  <th scope="col">{t.support.grantedBy}</th>
+                  <th scope="col">{t.support.until}</th>
+                  <th scope="col">{t.apiKeys.state}</th>
+                  <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((g) => {
+                  const state = grantState(g);
+                  return (
+                    <tr key={g.id}>
+                      <th scope="row">{g.ticket}</th>
+                      <td>{t.support.scopes[g.scope] ?? g.scope}</td>
+                      <td>{g.createdBy.subject}<br /><span className="muted small">{dateTime(g.createdAt)}</span></td>
+                      <td>{dateTime(g.expiresAt)}</td>
+                      <td>
+                        <span className={`badge ${state === 'active' ? 'running' : 'refused'}`}>{t.support.states[state]}</span>
+                        {g.revokedAt && <span className="muted small"> {dateTime(g.revokedAt)}</span>}
+                      </td>
+                      <td>
+                        {state === 'active' && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
+                        {rowError?.id === g.id && <ProblemMessage error={rowError.error} />}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <ConfirmDialog open={revoking !== null} title={revoking ? t.support.confirmTitle(revoking.ticket) : ''} confirmLabel={t.support.revoke} busy={revoke.isPending} onConfirm={() => revoking && revoke.mutate(revoking.id)} onCancel={() => setRevoking(null)}>
+        <p>{t.support.confirmText}</p>
+      </ConfirmDialog>
+    </>
+  );
+}
