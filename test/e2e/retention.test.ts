@@ -63,7 +63,7 @@ it('adds a retention class of the tenant\'s own and saves it', async () => {
 it('approves the disposal of a document whose retention has ended by the chosen date', async () => {
   await go(page, 'Disposal', 'Disposal review');
   await page.getByText('No documents are due.').waitFor();
-  await page.getByLabel('Retention ended before').fill('2031-01-01');
+  await page.getByLabel('Retention ends before').fill('2031-01-01');
   const row = page.getByRole('row', { name: new RegExp(documentId) });
   await row.waitFor();
   expect(await row.textContent()).toContain('1 Jan 2031');

@@ -522,7 +522,7 @@ export const en = {
     title: 'Disposal review',
     intro: 'Documents whose retention has ended. Approve their disposal; documents under a legal hold are kept.',
     due: 'Due for disposal',
-    before: 'Retention ended before',
+    before: 'Retention ends before',
     approvalRequired: 'Your policy requires an approval before a document is disposed of.',
     approvalOptional: 'Your policy does not require approval: these documents are disposed of by the next sweep unless held.',
     count: (n: number, more: boolean) => (n === 0 ? 'No documents are due.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 's'} due.`),

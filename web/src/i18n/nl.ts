@@ -457,7 +457,7 @@ export const nl: Dictionary = {
     title: 'Vernietiging beoordelen',
     intro: 'Documenten waarvan de bewaartermijn voorbij is. Keur hun vernietiging goed; documenten met een juridische blokkade blijven bewaard.',
     due: 'Klaar voor vernietiging',
-    before: 'Bewaartermijn verstreken vóór',
+    before: 'Bewaartermijn eindigt vóór',
     approvalRequired: 'Uw beleid vraagt een goedkeuring voordat een document wordt vernietigd.',
     approvalOptional: 'Uw beleid vraagt geen goedkeuring: deze documenten worden bij de volgende ronde vernietigd, tenzij geblokkeerd.',
     count: (n, more) => (n === 0 ? 'Er zijn geen documenten aan de beurt.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 'en'} aan de beurt.`),
