@@ -136,6 +136,7 @@ it('lets the proposer withdraw a proposal', async () => {
   const dialog = page.getByRole('dialog', { name: 'Withdraw your proposal?' });
   await dialog.getByRole('button', { name: 'Withdraw', exact: true }).click();
   await page.getByText('Withdrawn: the rules stay as they are.').waitFor();
+  expect(await page.getByText('Proposed — a second person must approve it', { exact: false }).count()).toBe(0);
   expect(await page.getByLabel('Whoever archived a document cannot approve its disposal').isChecked()).toBe(true);
   await checkA11y(page, 'sod withdrawn');
   await screenshot(page, 'rights-7-sod-withdrawn');

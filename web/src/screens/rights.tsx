@@ -358,7 +358,8 @@ function SodPolicy() {
           <p role="status" aria-live="polite" className={`status-line${save.data && 'proposed' in save.data && !draft ? ' notice' : ''}`}>{status}</p>
         </form>
       </section>
-      <SodProposals />
+      {/* Once a proposal is decided, the "proposed" note above is old news. */}
+      <SodProposals onDecided={() => save.reset()} />
     </>
   );
 }
@@ -378,7 +379,7 @@ function proposalChanges(p: Proposal, t: Dictionary): string[] {
 
 const personOf = (a: { subject: string; person?: string }) => a.person ?? a.subject;
 
-function SodProposals() {
+function SodProposals({ onDecided }: { onDecided: () => void }) {
   const { t, dateTime } = useI18n();
   const proposals = useQuery({ queryKey: ['sod-policy-proposals'], queryFn: listProposals });
   const [outcome, setOutcome] = useState('');
@@ -391,7 +392,7 @@ function SodProposals() {
       {proposals.error ? <ProblemMessage error={proposals.error} /> : null}
       <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
       {proposals.data && pending.length === 0 && <p className="muted">{t.sod.noProposals}</p>}
-      {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={i + 1} onDecided={setOutcome} />)}
+      {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
       {decided.length > 0 && <h3 id="h-decided">{t.sod.decided}</h3>}
       {decided.length > 0 && (
         <div className="table-wrap">
