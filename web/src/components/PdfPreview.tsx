@@ -9,6 +9,9 @@ import { useI18n } from '../i18n';
 
 pdfjs.GlobalWorkerOptions.workerSrc = new URL('pdfjs-dist/build/pdf.worker.min.mjs', import.meta.url).toString();
 
+/** Copied into the build by web/vite.config.mts (same origin). */
+declare const __PDFJS_STANDARD_FONTS__: string;
+
 export default function PdfPreview({ path }: { path: string }) {
   const { t } = useI18n();
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -22,8 +25,9 @@ export default function PdfPreview({ path }: { path: string }) {
     let loaded: pdfjs.PDFDocumentProxy | null = null;
     (async () => {
       const bytes = new Uint8Array(await (await apiFetch(path)).arrayBuffer());
-      // No eval (CSP script-src 'self'), no font or wasm fetches from elsewhere.
-      loaded = await pdfjs.getDocument({ data: bytes, isEvalSupported: false, useSystemFonts: false }).promise;
+      // No eval and no WebAssembly (CSP script-src 'self' has neither 'unsafe-eval' nor 'wasm-unsafe-eval': ICC
+      // colours fall back to their alternate space); the 14 standard fonts come from our own build.
+      loaded = await pdfjs.getDocument({ data: bytes, isEvalSupported: false, useSystemFonts: false, useWasm: false, standardFontDataUrl: __PDFJS_STANDARD_FONTS__ }).promise;
       if (cancelled) await loaded.destroy();
       else setDoc(loaded);
     })().catch(() => !cancelled && setFailed(true));

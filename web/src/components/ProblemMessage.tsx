@@ -53,6 +53,7 @@ export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?:
       <p>
         <strong>{allOwned ? t.problem.checkFields : problemSentence(p, t).join(' ')}</strong>
       </p>
+      {Array.isArray(p.holders) && p.holders.length > 0 && <Holders holders={p.holders} />}
       {loose.length > 0 && (
         <ul>
           {loose.map(([path, message]) => (
@@ -62,6 +63,27 @@ export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?:
       )}
       {p.requestId && p.status >= 500 && <p className="muted">{t.problem.reference(p.requestId)}</p>}
     </div>
+  );
+}
+
+/** Which rights sets would hold a declared pair under a policy, and who holds them (409 conflicting_rights_held). */
+function Holders({ holders }: { holders: NonNullable<Problem['holders']> }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <p>{t.problem.holdersTitle}</p>
+      <ul>
+        {holders.map((h) => {
+          const who = [...(h.caller ? [t.you] : []), ...h.subjects, ...h.apiKeys.map((k) => t.problem.holderKey(k))];
+          const [a, b] = h.conflict;
+          return (
+            <li key={h.rightsSet}>
+              {t.problem.holder(t.rightsSets[h.rightsSet] ? `${t.rightsSets[h.rightsSet]} (${h.rightsSet})` : h.rightsSet, permissionName(a, t), permissionName(b, t), who.length > 0 ? t.problem.heldBy(who) : t.problem.holdersNobody)}
+            </li>
+          );
+        })}
+      </ul>
+    </>
   );
 }
 

@@ -10,7 +10,7 @@ import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { BUILT_IN_SETS } from '../lib/permissions';
+import { BUILT_IN_SET_LIST, defaultKeyRightsSet } from '../lib/permissions';
 import type { ScreenProps } from '.';
 
 type ApiKey = paths['/api-keys']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -36,11 +36,15 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
   const { t } = useI18n();
   const queries = useQueryClient();
   const [name, setName] = useState('');
-  const [rightsSet, setRightsSet] = useState('uploader');
+  const [chosenSet, setRightsSet] = useState<string | null>(null);
   const [expires, setExpires] = useState(inDays(90));
   // The organisation's own sets, when this person may read them; the built-in ones otherwise.
   const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')), retry: false });
-  const names = sets.data ? sets.data.items.map((s) => s.name) : BUILT_IN_SETS;
+  const list = sets.data ? sets.data.items : BUILT_IN_SET_LIST;
+  const names = list.map((s) => s.name);
+  // Until the person picks one: a set they may grant (within their own rights), never one the API would refuse.
+  const person = currentSession()?.person;
+  const rightsSet = chosenSet ?? (person ? defaultKeyRightsSet(person, list) : undefined) ?? names[0] ?? '';
 
   const create = useMutation({
     mutationFn: () => unwrap(api().POST('/api-keys', { body: { name: name.trim(), rightsSet, ...(expires ? { expiresAt: `${expires}T23:59:59Z` } : {}) } })),

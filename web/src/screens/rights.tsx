@@ -1,16 +1,18 @@
 /**
  * Who may do what: the organisation's rights sets (built-in ones read-only), who holds which, and the
- * segregation-of-duties rules (permission pairs nobody may hold together). Each refusal is shown as a
- * sentence beside the form or row that caused it.
+ * segregation-of-duties rules (permission pairs nobody may hold together), where a weakening is only
+ * proposed and a second person approves it. Each refusal is shown as a sentence beside the form or row
+ * that caused it.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
-import { api, ProblemError, unwrap, unwrapEmpty } from '../api';
+import { api, ProblemError, problemOf, unwrap, unwrapEmpty } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { fieldErrors, FieldError, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import type { Dictionary } from '../i18n/en';
 import { PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
 
@@ -211,7 +213,7 @@ function RightsSets() {
                   </th>
                   <td>
                     <ul className="tags">
-                      {s.permissions.map((p) => (
+                      {[...s.permissions].sort((x, y) => PERMISSIONS.indexOf(x) - PERMISSIONS.indexOf(y)).map((p) => (
                         <li key={p} title={p}>{t.permissions[p] ?? p}</li>
                       ))}
                     </ul>
@@ -265,20 +267,33 @@ function RightsSets() {
   );
 }
 
+type SodRules = { conflicts: [Permission, Permission][]; uploaderCannotApproveDisposal: boolean };
+/** A proposal as the list answers it (its pairs typed as plain arrays by the JSON client). */
+type Proposal = Awaited<ReturnType<typeof listProposals>>['items'][number];
+const listProposals = () => unwrap(api().GET('/sod-policy/proposals'));
+
+const pairKey = ([a, b]: readonly string[]) => (a! < b! ? `${a}|${b}` : `${b}|${a}`);
+
 function SodPolicy() {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
   const policy = useQuery({ queryKey: ['sod-policy'], queryFn: () => unwrap(api().GET('/sod-policy')) });
-  const [draft, setDraft] = useState<{ conflicts: [Permission, Permission][]; uploaderCannotApproveDisposal: boolean } | null>(null);
+  const [draft, setDraft] = useState<SodRules | null>(null);
   const [a, setA] = useState<Permission>('documents:write');
   const [b, setB] = useState<Permission>('retention:approve');
-  const current = draft ?? (policy.data ? { conflicts: policy.data.conflicts as [Permission, Permission][], uploaderCannotApproveDisposal: policy.data.uploaderCannotApproveDisposal } : null);
+  const current: SodRules | null = draft ?? (policy.data ? { conflicts: policy.data.conflicts as [Permission, Permission][], uploaderCannotApproveDisposal: policy.data.uploaderCannotApproveDisposal } : null);
+  // 200: applied at once (it only strengthens); 202: a weakening, stored as a proposal for a second person.
   const save = useMutation({
-    mutationFn: () => unwrap(api().PUT('/sod-policy', { body: current! })),
-    onSuccess: (saved) => {
+    mutationFn: async (rules: SodRules) => {
+      const { data, error, response } = await api().PUT('/sod-policy', { body: rules });
+      if (!response.ok || data === undefined) throw new ProblemError(await problemOf(response, error));
+      return response.status === 202 ? { proposed: data as unknown as Proposal } : { applied: data };
+    },
+    onSuccess: (outcome) => {
       setDraft(null);
-      queries.setQueryData(['sod-policy'], saved);
+      if ('applied' in outcome) queries.setQueryData(['sod-policy'], outcome.applied);
       void queries.invalidateQueries({ queryKey: ['sod-policy'] });
+      void queries.invalidateQueries({ queryKey: ['sod-policy-proposals'] });
     },
   });
   if (policy.error) {
@@ -293,53 +308,173 @@ function SodPolicy() {
   const has = (x: string, y: string) => current.conflicts.some(([p, q]) => (p === x && q === y) || (p === y && q === x));
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate();
+    save.mutate(current);
   };
+  const status = draft ? t.sod.unsaved
+    : save.data && 'proposed' in save.data ? t.sod.proposed
+    : save.isSuccess ? t.sod.saved
+    : policy.data?.updatedAt ? t.sod.lastChanged(dateTime(policy.data.updatedAt), policy.data.updatedBy?.subject ?? '') : '';
   return (
-    <section className="panel" aria-labelledby="h-sod">
-      <h2 id="h-sod">{t.sod.title}</h2>
-      <p className="muted">{t.sod.intro}</p>
-      <form onSubmit={submit} noValidate>
-        <h3>{t.sod.conflicts}</h3>
-        {current.conflicts.length === 0 && <p className="muted">{t.sod.noConflicts}</p>}
-        <ul className="pairs">
-          {current.conflicts.map(([p, q]) => (
-            <li key={`${p}|${q}`}>
-              <span>{t.sod.pair(permissionName(p, t), permissionName(q, t))}</span>
-              <button type="button" className="secondary small-button" onClick={() => setDraft({ ...current, conflicts: current.conflicts.filter(([x, y]) => !(x === p && y === q)) })} aria-label={t.sod.removePair(p, q)}>{t.rights.remove}</button>
-            </li>
-          ))}
-        </ul>
-        <fieldset className="inline-form">
-          <legend>{t.sod.addPair}</legend>
-          <div className="field">
-            <label htmlFor="sod-a">{t.sod.first}</label>
-            <select id="sod-a" value={a} onChange={(e) => setA(e.target.value as Permission)}>
-              {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
-            </select>
+    <>
+      <section className="panel" aria-labelledby="h-sod">
+        <h2 id="h-sod">{t.sod.title}</h2>
+        <p className="muted">{t.sod.intro}</p>
+        <form onSubmit={submit} noValidate>
+          <h3>{t.sod.conflicts}</h3>
+          {current.conflicts.length === 0 && <p className="muted">{t.sod.noConflicts}</p>}
+          <ul className="pairs">
+            {current.conflicts.map(([p, q]) => (
+              <li key={`${p}|${q}`}>
+                <span>{t.sod.pair(permissionName(p, t), permissionName(q, t))}</span>
+                <button type="button" className="secondary small-button" onClick={() => { save.reset(); setDraft({ ...current, conflicts: current.conflicts.filter(([x, y]) => !(x === p && y === q)) }); }} aria-label={t.sod.removePair(p, q)}>{t.rights.remove}</button>
+              </li>
+            ))}
+          </ul>
+          <fieldset className="inline-form">
+            <legend>{t.sod.addPair}</legend>
+            <div className="field">
+              <label htmlFor="sod-a">{t.sod.first}</label>
+              <select id="sod-a" value={a} onChange={(e) => setA(e.target.value as Permission)}>
+                {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="sod-b">{t.sod.second}</label>
+              <select id="sod-b" value={b} onChange={(e) => setB(e.target.value as Permission)}>
+                {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
+              </select>
+            </div>
+            <button type="button" className="secondary" disabled={a === b || has(a, b)} onClick={() => { save.reset(); setDraft({ ...current, conflicts: [...current.conflicts, [a, b]] }); }}>{t.sod.add}</button>
+          </fieldset>
+          <label className="check">
+            <input type="checkbox" checked={current.uploaderCannotApproveDisposal} onChange={(e) => { save.reset(); setDraft({ ...current, uploaderCannotApproveDisposal: e.target.checked }); }} />
+            {t.sod.uploaderRule}
+          </label>
+          {save.error ? <ProblemMessage error={save.error} /> : null}
+          <div className="form-actions spaced">
+            <button type="submit" disabled={!draft || save.isPending}>{t.sod.save}</button>
+            {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
           </div>
-          <div className="field">
-            <label htmlFor="sod-b">{t.sod.second}</label>
-            <select id="sod-b" value={b} onChange={(e) => setB(e.target.value as Permission)}>
-              {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
-            </select>
-          </div>
-          <button type="button" className="secondary" disabled={a === b || has(a, b)} onClick={() => setDraft({ ...current, conflicts: [...current.conflicts, [a, b]] })}>{t.sod.add}</button>
-        </fieldset>
-        <label className="check">
-          <input type="checkbox" checked={current.uploaderCannotApproveDisposal} onChange={(e) => setDraft({ ...current, uploaderCannotApproveDisposal: e.target.checked })} />
-          {t.sod.uploaderRule}
-        </label>
-        {save.error ? <ProblemMessage error={save.error} /> : null}
-        <div className="form-actions spaced">
-          <button type="submit" disabled={!draft || save.isPending}>{t.sod.save}</button>
-          {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
+          <p role="status" aria-live="polite" className={`status-line${save.data && 'proposed' in save.data && !draft ? ' notice' : ''}`}>{status}</p>
+        </form>
+      </section>
+      {/* Once a proposal is decided, the "proposed" note above is old news. */}
+      <SodProposals onDecided={() => save.reset()} />
+    </>
+  );
+}
+
+/** What a proposal changes, in the reader's words: pairs removed or added, the uploader rule turned off or on. */
+function proposalChanges(p: Proposal, t: Dictionary): string[] {
+  const before = new Set(p.base.conflicts.map(pairKey));
+  const after = new Set(p.policy.conflicts.map(pairKey));
+  const words = ([x = '', y = '']: readonly string[]) => t.sod.pair(permissionName(x, t), permissionName(y, t));
+  return [
+    ...p.base.conflicts.filter((c) => !after.has(pairKey(c))).map((c) => t.sod.removesPair(words(c))),
+    ...p.policy.conflicts.filter((c) => !before.has(pairKey(c))).map((c) => t.sod.addsPair(words(c))),
+    ...(p.base.uploaderCannotApproveDisposal && !p.policy.uploaderCannotApproveDisposal ? [t.sod.uploaderOff] : []),
+    ...(!p.base.uploaderCannotApproveDisposal && p.policy.uploaderCannotApproveDisposal ? [t.sod.uploaderOn] : []),
+  ];
+}
+
+const personOf = (a: { subject: string; person?: string }) => a.person ?? a.subject;
+
+function SodProposals({ onDecided }: { onDecided: () => void }) {
+  const { t, dateTime } = useI18n();
+  const proposals = useQuery({ queryKey: ['sod-policy-proposals'], queryFn: listProposals });
+  const [outcome, setOutcome] = useState('');
+  const pending = (proposals.data?.items ?? []).filter((p) => p.state === 'pending');
+  const decided = (proposals.data?.items ?? []).filter((p) => p.state !== 'pending').slice(0, 5);
+  return (
+    <section className="panel" aria-labelledby="h-proposals">
+      <h2 id="h-proposals">{t.sod.proposals}</h2>
+      <p className="muted">{t.sod.proposalsIntro}</p>
+      {proposals.error ? <ProblemMessage error={proposals.error} /> : null}
+      <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
+      {proposals.data && pending.length === 0 && <p className="muted">{t.sod.noProposals}</p>}
+      {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
+      {decided.length > 0 && <h3 id="h-decided">{t.sod.decided}</h3>}
+      {decided.length > 0 && (
+        <div className="table-wrap">
+          <table className="data" aria-labelledby="h-decided">
+            <thead>
+              <tr>
+                <th scope="col">{t.sod.changes}</th>
+                <th scope="col">{t.sod.state}</th>
+                <th scope="col">{t.sod.decidedBy}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {decided.map((p) => (
+                <tr key={p.id}>
+                  <td>{proposalChanges(p, t).join('; ')}<br /><span className="muted small">{t.sod.proposedBy(who(personOf(p.proposedBy)) ?? t.you, dateTime(p.proposedAt))}</span></td>
+                  <td><span className={`badge ${p.state === 'approved' ? 'success' : 'pending'}`}>{t.sod.states[p.state] ?? p.state}</span></td>
+                  <td>{p.decidedBy ? (who(personOf(p.decidedBy)) ?? t.you) : ''}{p.decidedAt && <><br /><span className="muted small">{dateTime(p.decidedAt)}</span></>}{p.decisionReason && <><br /><span className="small">{p.decisionReason}</span></>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
-        <p role="status" aria-live="polite" className="status-line">
-          {save.isSuccess && !draft ? t.sod.saved : draft ? t.sod.unsaved : ''}
-          {!draft && policy.data?.updatedAt && !save.isSuccess ? t.sod.lastChanged(dateTime(policy.data.updatedAt), policy.data.updatedBy?.subject ?? '') : ''}
-        </p>
-      </form>
+      )}
     </section>
+  );
+}
+
+function SodProposalCard({ proposal: p, n, onDecided }: { proposal: Proposal; n: number; onDecided: (sentence: string) => void }) {
+  const { t, dateTime } = useI18n();
+  const queries = useQueryClient();
+  const [reason, setReason] = useState('');
+  const [closing, setClosing] = useState(false);
+  const mine = who(personOf(p.proposedBy)) === null;
+  const refresh = () => {
+    void queries.invalidateQueries({ queryKey: ['sod-policy-proposals'] });
+    void queries.invalidateQueries({ queryKey: ['sod-policy'] });
+  };
+  const approve = useMutation({
+    mutationFn: () => unwrap(api().POST('/sod-policy/proposals/{id}/approve', { params: { path: { id: p.id } }, body: { reason: reason.trim() } })),
+    onSuccess: () => {
+      onDecided(t.sod.approved);
+      refresh();
+    },
+  });
+  const close = useMutation({
+    mutationFn: () => unwrap(api().DELETE('/sod-policy/proposals/{id}', { params: { path: { id: p.id } } })),
+    onSuccess: (closed) => {
+      setClosing(false);
+      onDecided(closed.state === 'withdrawn' ? t.sod.withdrawn : t.sod.rejected);
+      refresh();
+    },
+    onError: () => setClosing(false),
+  });
+  const errors = fieldErrors(approve.error instanceof ProblemError ? approve.error.problem : null, t);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    approve.mutate();
+  };
+  const id = `proposal-${p.id}`;
+  return (
+    <article className="proposal" aria-labelledby={`${id}-h`}>
+      <h3 id={`${id}-h`}>{t.sod.proposal(n)}</h3>
+      <p>{t.sod.proposedBy(mine ? t.you : personOf(p.proposedBy), dateTime(p.proposedAt))} {t.sod.expires(dateTime(p.expiresAt))}</p>
+      <h4>{t.sod.changes}</h4>
+      <ul>
+        {proposalChanges(p, t).map((c) => <li key={c}>{c}</li>)}
+      </ul>
+      <form onSubmit={submit} className="inline-form" noValidate>
+        <div className="field grow">
+          <label htmlFor={`${id}-reason`}>{t.sod.reason}</label>
+          <input id={`${id}-reason`} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-describedby={`${id}-hint${errors.reason ? ` ${id}-reason-error` : ''}`} aria-invalid={errors.reason ? true : undefined} />
+          <p className="hint" id={`${id}-hint`}>{t.sod.reasonHint}</p>
+          <FieldError id={`${id}-reason-error`} message={errors.reason} />
+        </div>
+        <button type="submit" disabled={approve.isPending || reason.trim() === ''}>{t.sod.approve}</button>
+        <button type="button" className="secondary danger-outline" onClick={() => { close.reset(); setClosing(true); }}>{mine ? t.sod.withdraw : t.sod.reject}</button>
+      </form>
+      {approve.error ? <ProblemMessage error={approve.error} ownedFields={['reason']} /> : null}
+      {close.error ? <ProblemMessage error={close.error} /> : null}
+      <ConfirmDialog open={closing} title={mine ? t.sod.withdrawTitle : t.sod.rejectTitle} confirmLabel={mine ? t.sod.withdraw : t.sod.reject} busy={close.isPending} onConfirm={() => close.mutate()} onCancel={() => setClosing(false)}>
+        <p>{t.sod.closeText}</p>
+      </ConfirmDialog>
+    </article>
   );
 }
