@@ -6,7 +6,7 @@
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, launchBrowser, openSignedIn, screenshot, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart } from '../support/http';
@@ -19,19 +19,8 @@ let browser: Browser;
 let admin: OpenedPage;
 let page: Page;
 
-async function open(path: string, who: { person: string; rightsSet: string }): Promise<OpenedPage> {
-  const opened = await openPage(browser, { locale: 'en-GB' });
-  await opened.page.goto(new URL(path, e2eTarget().appUrl).toString());
-  await signIn(opened.page, { tenant, ...who });
-  await opened.page.waitForSelector('main h1');
-  return opened;
-}
+const open = (path: string, who: { person: string; rightsSet: string }): Promise<OpenedPage> => openSignedIn(browser, e2eTarget().appUrl, path, { tenant, ...who });
 
-/** Through the menu, as a person would; waits for the screen's heading. */
-async function go(p: Page, menu: string, heading: string): Promise<void> {
-  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: menu, exact: true }).click();
-  await p.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
-}
 
 beforeAll(async () => {
   const target = e2eTarget();
@@ -115,7 +104,7 @@ it('revokes the key after a confirmation; the key stops working', async () => {
 });
 
 it('assigns a rights set to someone, and refuses the admin their own, as a sentence', async () => {
-  await go(page, 'Rights', 'Rights');
+  await goTo(page, 'Rights', 'Rights');
   await page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
   await page.locator('#r-set').selectOption('accountant');
   await page.getByRole('button', { name: 'Assign', exact: true }).click();
@@ -131,7 +120,7 @@ it('assigns a rights set to someone, and refuses the admin their own, as a sente
 });
 
 it('grants support access for a ticket and lists it', async () => {
-  await go(page, 'Support access', 'Support access');
+  await goTo(page, 'Support access', 'Support access');
   await page.getByLabel('Ticket', { exact: true }).fill('SUP-4711');
   await page.getByLabel('Read, download and audit log').check();
   await page.getByRole('button', { name: 'Grant access' }).last().click();
@@ -141,7 +130,7 @@ it('grants support access for a ticket and lists it', async () => {
 });
 
 it('shows the retention policy and saves a stronger one', async () => {
-  await go(page, 'Retention', 'Retention');
+  await goTo(page, 'Retention', 'Retention');
   expect(await page.locator('main').textContent()).toContain('fiscal-7y');
   await page.getByLabel('Documents are disposed of only after someone approved it').check();
   await page.getByRole('button', { name: 'Save policy' }).click();
@@ -151,7 +140,7 @@ it('shows the retention policy and saves a stronger one', async () => {
 });
 
 it('shows the disposal review (nothing due yet)', async () => {
-  await go(page, 'Disposal', 'Disposal review');
+  await goTo(page, 'Disposal', 'Disposal review');
   await page.getByText('No documents are due.').waitFor();
   await checkA11y(page, 'disposal');
   await screenshot(page, 'admin-9-disposal');
@@ -173,7 +162,7 @@ it('a legal hold placed by one person is refused to that same person, with a sen
   await archivist.context.close();
 
   // Ada, now as tenant admin, may release holds, but not her own.
-  await go(page, 'Legal holds', 'Legal holds');
+  await goTo(page, 'Legal holds', 'Legal holds');
   await page.getByRole('heading', { name: 'Case LG-9' }).waitFor();
   await page.getByRole('button', { name: 'Release the hold for case LG-9' }).click();
   const dialog = page.getByRole('dialog');

@@ -7,7 +7,7 @@
  * axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart } from '../support/http';
@@ -19,10 +19,6 @@ let admin: OpenedPage;
 let page: Page;
 let documentId = '';
 
-async function go(p: Page, menu: string, heading: string): Promise<void> {
-  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: menu, exact: true }).click();
-  await p.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
-}
 
 beforeAll(async () => {
   const target = e2eTarget();
@@ -61,7 +57,7 @@ it('adds a retention class of the tenant\'s own and saves it', async () => {
 });
 
 it('approves the disposal of a document whose retention has ended by the chosen date', async () => {
-  await go(page, 'Disposal', 'Disposal review');
+  await goTo(page, 'Disposal', 'Disposal review');
   await page.getByText('No documents are due.').waitFor();
   await page.getByLabel('Retention ends before').fill('2031-01-01');
   const row = page.getByRole('row', { name: new RegExp(documentId) });

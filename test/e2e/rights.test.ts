@@ -5,7 +5,7 @@
  * proposal withdrawn. axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
+import { checkA11y, launchBrowser, openSignedIn, screenshot, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { newTenant } from '../support/harness';
 import { call } from '../support/http';
@@ -18,13 +18,7 @@ let browser: Browser;
 let ada: OpenedPage;
 let page: Page;
 
-async function open(path: string, who: { person: string; rightsSet: string }): Promise<OpenedPage> {
-  const opened = await openPage(browser, { locale: 'en-GB' });
-  await opened.page.goto(new URL(path, e2eTarget().appUrl).toString());
-  await signIn(opened.page, { tenant, ...who });
-  await opened.page.waitForSelector('main h1');
-  return opened;
-}
+const open = (path: string, who: { person: string; rightsSet: string }): Promise<OpenedPage> => openSignedIn(browser, e2eTarget().appUrl, path, { tenant, ...who });
 
 beforeAll(async () => {
   browser = await launchBrowser();

@@ -56,6 +56,21 @@ export async function signIn(page: Page, choice: SignInChoice): Promise<void> {
   await Promise.all([page.waitForURL((url) => url.origin !== issuerOrigin, { waitUntil: 'commit' }), page.getByRole('button', { name: 'Sign in' }).click()]);
 }
 
+/** A fresh page at `appPath` of the app at `appUrl`, signed in through the development login form; returns once the screen's heading shows. */
+export async function openSignedIn(browser: Browser, appUrl: string, appPath: string, choice: SignInChoice, opts: { locale?: string } = {}): Promise<OpenedPage> {
+  const opened = await openPage(browser, opts);
+  await opened.page.goto(new URL(appPath, appUrl).toString());
+  await signIn(opened.page, choice);
+  await opened.page.waitForSelector('main h1');
+  return opened;
+}
+
+/** Through the main menu, as a person would; waits for the screen's heading. */
+export async function goTo(page: Page, menu: string, heading: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: menu, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+}
+
 interface AxeResult {
   violations: { id: string; impact: string | null; help: string; helpUrl: string; nodes: { target: unknown[]; failureSummary?: string }[] }[];
 }
