@@ -184,12 +184,12 @@ export const deleteRightsAssignmentOp = operation({
 });
 
 export const readSodPolicyOp = operation({
-  name: 'readSodPolicy', method: 'GET', route: 'sod-policy', tags: ['access'], summary: 'Segregation-of-duties policy',
+  name: 'readSodPolicy', method: 'GET', route: 'sod-policy', tags: ['access'], summary: 'Segregation-of-duties policy in force, with who stored it and when (absent for the default)',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.read',
   responses: { 200: { description: 'Policy', json: ZSodPolicyOut } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, await deps.rights.policy(principal.tenantId));
+    return reply(200, await deps.rights.describedPolicy(principal.tenantId));
   },
 });
 

@@ -531,7 +531,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Segregation-of-duties policy */
+        /** Segregation-of-duties policy in force, with who stored it and when (absent for the default) */
         get: operations["readSodPolicy"];
         /**
          * Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it

@@ -25,6 +25,12 @@ export class TenantRights {
     return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal } : DEFAULT_SOD_POLICY;
   }
 
+  /** The policy in force with who stored it and when (absent: the default applies, nobody stored one). */
+  async describedPolicy(tenantId: string): Promise<SodPolicy & { updatedAt?: string; updatedBy?: { subject: string; kind: string } }> {
+    const p = (await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy'))?.value;
+    return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal, updatedAt: p.updatedAt, updatedBy: p.updatedBy } : DEFAULT_SOD_POLICY;
+  }
+
   async listAssignments(tenantId: string): Promise<RightsAssignmentRecord[]> {
     return listRightsAssignments(tenantId, { tenantRecords: this.records });
   }

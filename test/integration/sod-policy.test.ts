@@ -57,6 +57,8 @@ it('a weakening by one person is only proposed and changes nothing; its proposer
   // Pending: the policy is as it was, and the pair is still refused.
   expect((await policy()).conflicts).toEqual([DEFAULT]);
   expect((await call(`${archive.url}/documents`, { token: clerk })).json).toMatchObject({ status: 403, rule: 'conflicting-permissions' });
+  // Nobody stored a policy yet: the default applies, with no one named as its author.
+  expect(await policy()).not.toHaveProperty('updatedBy');
 
   // The proposer cannot approve: neither herself nor through an API key she minted (it acts for her).
   const mint = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'alice-admin', rightsSet: 'tenant-admin' }), token: alice });
@@ -72,7 +74,8 @@ it('a weakening by one person is only proposed and changes nothing; its proposer
   const approved = await asBob.approve(id);
   expect(approved.status).toBe(200);
   expect(approved.json).toMatchObject({ id, state: 'approved', decidedBy: { subject: 'bob', person: 'bob' }, decisionReason: 'agreed' });
-  expect(await policy()).toMatchObject({ conflicts: [], uploaderCannotApproveDisposal: true });
+  // Stored by the approval: the policy names who put it in force, and when.
+  expect(await policy()).toMatchObject({ conflicts: [], uploaderCannotApproveDisposal: true, updatedBy: { subject: 'bob' }, updatedAt: expect.any(String) });
   expect((await call(`${archive.url}/documents`, { token: clerk })).status).toBe(200);
   // Decided once: a second approval (or a withdrawal) is 409.
   expect((await asBob.approve(id)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed', state: 'approved' });
