@@ -7,17 +7,24 @@
  * blob from storage to the client with no archive logic at all. It is the ceiling for any server
  * that streams bytes it does not hold, so the bench can show what the archive's own work costs.
  *
+ * Round trips, on stdin: `TRIPS` answers `TRIPS <n>`, the http(s) client requests this process has
+ * issued so far (the SDKs use node's http client), so `npm run bench` can count them per request.
+ *
  * Memory, on stdin (for `npm run bench`'s large upload): `MARK` collects garbage (with --expose-gc),
  * takes the idle RSS as the baseline and samples RSS every 2 ms from then on; `PEAK` answers
  * `PEAK <peak rise in bytes> <baseline in bytes>`, the peak being the larger of the samples and the
  * kernel's high-water mark (maxRSS) when that rose after MARK.
  */
+import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startArchiveHost } from '../local/archive-host';
 import { listen } from '../local/emulators';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+let roundTrips = 0;
+diagnostics.subscribe('http.client.request.start', () => void roundTrips++);
 
 async function main() {
   const host = await startArchiveHost({ env: process.env, log: quiet });
@@ -47,7 +54,9 @@ async function main() {
     for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
       const command = input.slice(0, nl).trim();
       input = input.slice(nl + 1);
-      if (command === 'MARK') {
+      if (command === 'TRIPS') {
+        process.stdout.write(`TRIPS ${roundTrips}\n`);
+      } else if (command === 'MARK') {
         (globalThis as { gc?: () => void }).gc?.();
         clearInterval(sampler);
         baseline = peak = process.memoryUsage.rss();
