@@ -218,9 +218,12 @@ async function describe(ctx: IngestContext): Promise<void> {
 
 /**
  * Write order: rendition, originals, manifest (all create-only with WORM); the catalog follows.
- * The rendition's name is the same for every request with this Idempotency-Key, whatever
- * its files, so it is written first and decides which concurrent request owns the document;
- * it records the content key so that a loser can tell a retry from a reused key.
+ * With an Idempotency-Key the rendition's name is the same for every request with this key,
+ * whatever its files, so it is written first and decides which concurrent request owns the
+ * document; it records the content key so that a loser can tell a retry from a reused key.
+ * Without a key the id is a fresh UUIDv7 no other request can name: there is no owner to decide,
+ * and the rendition and originals are written together (one round trip's wait, not two).
+ * The manifest always comes last: its presence says every blob of the document is stored.
  */
 async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
@@ -232,18 +235,24 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
   const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
-  const renditionState = Buffer.isBuffer(rendition)
-    ? await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata)
-    : await deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata);
-  if (renditionState === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
-  // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
-  const writes: CreateOnlyOutcome[] = await Promise.all(
+  const writeRendition = () =>
+    Buffer.isBuffer(rendition)
+      ? deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata)
+      : deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata);
+  const writeOriginals = () =>
     originals.map((original, i) => {
       const file = cmd.files[i]!;
       const meta = { sha256: original.sha256, contentkey: contentKey };
       return file.spooled ? deps.blobs.putFileCreateOnly(tenantId, original.blobName, file.spooled, original.mediaType, worm, meta) : deps.blobs.putCreateOnly(tenantId, original.blobName, file.bytes, original.mediaType, worm, meta);
-    }),
-  );
+    });
+  let writes: CreateOnlyOutcome[];
+  if (cmd.idempotencyKey) {
+    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
+    // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
+    writes = await Promise.all(writeOriginals());
+  } else {
+    writes = await Promise.all([writeRendition(), ...writeOriginals()]);
+  }
   const manifest = Buffer.from(JSON.stringify(document, null, 2));
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
