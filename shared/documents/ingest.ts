@@ -29,6 +29,11 @@ export interface IngestResult {
   document: ArchivedDocument;
   /** True when an earlier request with the same Idempotency-Key already created it. */
   replayed: boolean;
+  /**
+   * A new document's validation request, under way (never rejects; false when the queue refused
+   * it, and maintenance asks again): the caller awaits it alongside the audit append.
+   */
+  validationRequested?: Promise<boolean>;
 }
 
 type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>;
@@ -49,6 +54,7 @@ export interface IngestContext {
   readonly temporaryFiles: string[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
+  validationRequested?: Promise<boolean>;
 }
 
 /** One named step. It answers early (a replay) by returning a result; it refuses by throwing; otherwise the next step runs. */
@@ -84,7 +90,7 @@ export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestCo
       const answer = await step.run(ctx);
       if (answer) return answer;
     }
-    return { document: need(ctx.document, 'document'), replayed: false };
+    return { document: need(ctx.document, 'document'), replayed: false, ...(ctx.validationRequested ? { validationRequested: ctx.validationRequested } : {}) };
   } finally {
     await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
   }
@@ -253,7 +259,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   } else {
     writes = await Promise.all([writeRendition(), ...writeOriginals()]);
   }
-  const manifest = Buffer.from(JSON.stringify(document, null, 2));
+  const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
@@ -264,8 +270,9 @@ async function index(ctx: IngestContext): Promise<void> {
   await ctx.deps.catalog.create(need(ctx.document, 'document'));
 }
 
-async function askForValidation(ctx: IngestContext): Promise<void> {
-  await requestValidation(need(ctx.document, 'document'), ctx.deps); // never fails the upload: the document is stored
+/** Sent, not awaited here: the document is stored and indexed, the answer does not depend on it (it never fails the upload). */
+function askForValidation(ctx: IngestContext): void {
+  ctx.validationRequested = requestValidation(need(ctx.document, 'document'), ctx.deps);
 }
 
 /**

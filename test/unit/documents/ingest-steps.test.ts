@@ -25,8 +25,9 @@ it('runs the steps in their declared order', () => {
 
 it('stores, indexes and asks for validation when every step passes', async () => {
   const deps = inMemoryDeps();
-  const { document, replayed } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  const { document, replayed, validationRequested } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
   expect(replayed).toBe(false);
+  expect(await validationRequested).toBe(true);
   expect([...deps.blobs.blobs.keys()].sort()).toEqual([`acme/${document.id}/manifest.json`, `acme/${document.id}/original.png`, `acme/${document.id}/rendition.pdf`]);
   expect(await deps.catalog.get('acme', document.id)).toEqual(document);
   expect(deps.validationQueue.sent).toEqual([{ tenantId: 'acme', documentId: document.id, renditionSha256: document.rendition.sha256 }]);
