@@ -54,6 +54,8 @@ export interface IngestContext {
   readonly temporaryFiles: string[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
+  /** The duplicate check's verdict, under way while the upload is converted (checkDuplicate starts it, normalise awaits it first). */
+  duplicateVerdict?: Promise<IngestResult | void>;
   validationRequested?: Promise<boolean>;
 }
 
@@ -135,8 +137,17 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   return { document: earlier, replayed: true };
 }
 
-/** SHA-256 duplicate check before any work: the same original bytes are archived once per tenant. */
-async function checkDuplicate(ctx: IngestContext): Promise<IngestResult | void> {
+/**
+ * SHA-256 duplicate check: the same original bytes are archived once per tenant. The point read is
+ * started here and runs while the next step converts the upload (one wait instead of two in a row);
+ * its verdict is taken before anything is stored, and before the conversion's own outcome.
+ */
+function checkDuplicate(ctx: IngestContext): void {
+  ctx.duplicateVerdict = duplicateVerdict(ctx);
+  ctx.duplicateVerdict.catch(() => undefined); // awaited by the normalise step; never an unhandled rejection meanwhile
+}
+
+async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void> {
   const { deps } = ctx;
   const duplicate = await deps.catalog.findByContentKey(ctx.cmd.principal.tenantId, need(ctx.contentKey, 'contentKey'));
   if (!duplicate) return;
@@ -151,7 +162,7 @@ async function checkDuplicate(ctx: IngestContext): Promise<IngestResult | void> 
   });
 }
 
-async function normalise(ctx: IngestContext): Promise<void> {
+async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
   const now = deps.clock.now();
   ctx.now = now;
@@ -170,13 +181,27 @@ async function normalise(ctx: IngestContext): Promise<void> {
   };
   // In a worker thread: decoding must not stall the host's other requests. A spooled upload's
   // rendition goes to a temporary file too, never into memory.
+  let conversion: Promise<NormaliseResult | NormaliseResult<SpooledFile>>;
   if (!cmd.files.some((f) => f.spooled)) {
-    ctx.normalised = await deps.normaliser.normalise(input);
-    return;
+    conversion = deps.normaliser.normalise(input);
+  } else {
+    const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
+    ctx.temporaryFiles.push(renditionPath);
+    conversion = deps.normaliser.normaliseToFile(input, renditionPath);
   }
-  const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
-  ctx.temporaryFiles.push(renditionPath);
-  ctx.normalised = await deps.normaliser.normaliseToFile(input, renditionPath);
+  conversion.catch(() => undefined); // awaited below, after the verdict; never an unhandled rejection meanwhile
+  let answer: IngestResult | void;
+  try {
+    answer = await ctx.duplicateVerdict;
+  } catch (refusal) {
+    await conversion.catch(() => undefined); // its temporary file is removed only once the worker is done with it
+    throw refusal;
+  }
+  if (answer) {
+    await conversion.catch(() => undefined);
+    return answer;
+  }
+  ctx.normalised = await conversion;
 }
 
 /** Builds the ArchivedDocument: originals' names, the rendition, and retention fixed from the tenant's policy. */
