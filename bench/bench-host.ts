@@ -88,6 +88,8 @@ export function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, nodeAr
  */
 export async function startBenchServices(): Promise<{
   hostUrl: string;
+  /** The host process's bare relay (bench/download-host.ts), e.g. `POST /floor/<name>`. */
+  relayUrl: string;
   host: BenchProcess;
   /** The bench's own ports on the same servers: seeding and the floor. */
   deps: AzureDeps;
@@ -103,10 +105,12 @@ export async function startBenchServices(): Promise<{
   const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const host = spawnBenchProcess('download-host.js', env, ['--expose-gc', ...profile]);
+  const relayUrl = (await host.waitFor(/RELAY (\S+)\n/))[1]!;
   const hostUrl = (await host.waitFor(/READY (\S+)\n/))[1]!;
   const deps = await buildDeps(loadConfig(env), { log: quiet });
   return {
     hostUrl,
+    relayUrl,
     host,
     deps,
     env,

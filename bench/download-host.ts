@@ -7,6 +7,10 @@
  * blob from storage to the client with no archive logic at all. It is the ceiling for any server
  * that streams bytes it does not hold, so the bench can show what the archive's own work costs.
  *
+ * The relay also answers `POST /floor/<name>`: the ingest floor's writes (rendition, original and
+ * manifest blob creates, catalog and audit Cosmos creates) of the posted bytes, from this process, with
+ * no archive logic: what ingest costs at the least once the upload has to cross HTTP to a server.
+ *
  * Round trips, on stdin: `TRIPS` answers `TRIPS <n>`, the http(s) client requests this process has
  * issued so far (the SDKs use node's http client), so `npm run bench` can count them per request.
  *
@@ -29,7 +33,10 @@ diagnostics.subscribe('http.client.request.start', () => void roundTrips++);
 async function main() {
   const host = await startArchiveHost({ env: process.env, log: quiet });
   const service = BlobServiceClient.fromConnectionString(process.env.STORAGE_CONNECTION_STRING!);
+  const floorBlobs = service.getContainerClient('floor-bench');
+  await floorBlobs.createIfNotExists();
   const relay = http.createServer((req, res) => {
+    if (req.method === 'POST') return void floorBehindHttp(req, res);
     const [, container, ...blob] = (req.url ?? '/').split('/');
     service
       .getContainerClient(container!)
@@ -41,6 +48,22 @@ async function main() {
       })
       .catch(() => res.writeHead(502).end());
   });
+  async function floorBehindHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      const name = decodeURIComponent((req.url ?? '').slice('/floor/'.length));
+      await floorBlobs.getBlockBlobClient(`${name}/rendition.pdf`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
+      await floorBlobs.getBlockBlobClient(`${name}/original.jpg`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
+      await floorBlobs.getBlockBlobClient(`${name}/manifest.json`).upload('{}', 2, { conditions: { ifNoneMatch: '*' } });
+      await host.deps.cosmos.documents.items.create({ id: name, tenantId: 'floor-relay', type: 'floor' });
+      await host.deps.cosmos.documents.items.create({ id: `${name}-audit`, tenantId: 'floor-relay', type: 'floor' });
+      res.writeHead(201).end('{}');
+    } catch {
+      res.writeHead(502).end();
+    }
+  }
   const relayPort = await listen(relay, 0);
   process.stdout.write(`RELAY http://127.0.0.1:${relayPort}\nREADY ${host.url}\n`);
   let baseline = 0;

@@ -105,6 +105,13 @@ async function main() {
         await floorCosmos.items.create({ id: name, tenantId: `floor-${tenant}`, type: 'floor' });
         await floorCosmos.items.create({ id: `${name}-audit`, tenantId: `floor-${tenant}`, type: 'floor' });
       };
+      // Reference, not the target: the same writes issued by a bare server in the host's process
+      // that first receives the upload over HTTP, as the archive must.
+      const floorViaHttpOne = async (bytes: Uint8Array, i: number) => {
+        const res = await fetch(`${svc.relayUrl}/floor/${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`, { method: 'POST', body: bytes });
+        if (res.status !== 201) throw new Error(`floor via HTTP ${res.status}`);
+        await res.arrayBuffer();
+      };
       const downloadOne = async (id: string) => {
         const res = await fetch(`${hostUrl}/documents/${id}/original`, { headers: auth });
         if (res.status !== 200) throw new Error(`download ${res.status}`);
@@ -121,16 +128,18 @@ async function main() {
       // Warm-up: connections, JIT, the host's caches; not measured.
       await pool(scans(WARMUP), concurrency, ingestOne);
       await pool(scans(WARMUP), concurrency, floorOne);
+      await pool(scans(WARMUP), concurrency, floorViaHttpOne);
       await pool(downloads(WARMUP), concurrency, downloadOne);
       await pool(downloads(WARMUP), concurrency, downloadFloorOne);
 
-      const s = { ingest: new Series(COUNT), floor: new Series(COUNT), download: new Series(COUNT), downloadFloor: new Series(COUNT) };
+      const s = { ingest: new Series(COUNT), floor: new Series(COUNT), floorViaHttp: new Series(COUNT), download: new Series(COUNT), downloadFloor: new Series(COUNT) };
       for (let rep = 0; rep < REPS; rep++) {
         const docs = scans(COUNT);
         let before = await svc.roundTrips();
         s.ingest.runs.push(await pool(docs, concurrency, ingestOne));
         s.ingest.trips += (await svc.roundTrips()) - before;
         s.floor.runs.push(await pool(docs, concurrency, floorOne));
+        s.floorViaHttp.runs.push(await pool(scans(COUNT), concurrency, floorViaHttpOne));
         before = await svc.roundTrips();
         s.download.runs.push(await pool(downloads(COUNT), concurrency, downloadOne));
         s.download.trips += (await svc.roundTrips()) - before;
@@ -141,18 +150,19 @@ async function main() {
       console.log(`  ${concurrency} concurrent:`);
       console.log(`    ${s.ingest.line('ingest (POST /documents)')}`);
       console.log(`    ${s.floor.line('ingest floor (3 blob + 2 Cosmos creates)')}  → ${ingestRatio.text}`);
+      console.log(`    ${s.floorViaHttp.line('reference: the floor behind HTTP')}  → ${ratio(s.ingest, s.floorViaHttp).text.replace('floor', 'it')}`);
       console.log(`    ${s.download.line('small download (GET …/original)')}`);
       console.log(`    ${s.downloadFloor.line('download floor (one blob read)')}  → ${downloadRatio.text}`);
       const cell = (x: Series) => `${median(x.rates).toFixed(1)}`;
       const all = (x: Series) => x.runs.flatMap((r) => r.latencies);
       const spread = (r: { median: number; min: number; max: number }) => `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
       table.push(
-        `| ${size.toLocaleString('en')} docs | ${concurrency} | ${cell(s.ingest)} (${percentile(all(s.ingest), 50).toFixed(0)}/${percentile(all(s.ingest), 95).toFixed(0)}) | ${cell(s.floor)} | ${spread(ingestRatio)} | ${(s.ingest.trips / (COUNT * REPS)).toFixed(1)} | ${cell(s.download)} | ${cell(s.downloadFloor)} | ${spread(downloadRatio)} | ${(s.download.trips / (COUNT * REPS)).toFixed(1)} |`,
+        `| ${size.toLocaleString('en')} docs | ${concurrency} | ${cell(s.ingest)} (${percentile(all(s.ingest), 50).toFixed(0)}/${percentile(all(s.ingest), 95).toFixed(0)}) | ${cell(s.floor)} | ${spread(ingestRatio)} | ${(s.ingest.trips / (COUNT * REPS)).toFixed(1)} | ${cell(s.floorViaHttp)} | ${cell(s.download)} | ${cell(s.downloadFloor)} | ${spread(downloadRatio)} | ${(s.download.trips / (COUNT * REPS)).toFixed(1)} |`,
       );
     }
   }
-  console.log('\n| tenant | concurrent | ingest req/s (p50/p95 ms) | floor req/s | × floor (spread) | trips | download req/s | floor req/s | × floor (spread) | trips |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('\n| tenant | concurrent | ingest req/s (p50/p95 ms) | floor req/s | × floor (spread) | trips | floor behind HTTP req/s | download req/s | floor req/s | × floor (spread) | trips |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of table) console.log(row);
 
   // Host RSS during one 40 MB upload, in a fresh host process: this process holds the 40 MB body
