@@ -32,6 +32,18 @@ profile.samples.forEach((id, i) => {
 });
 const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
 console.log(`sampled ${(total / 1e6).toFixed(1)} s, of which busy ${((total - idle) / 1e6).toFixed(1)} s`);
-for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(n))) {
+// Busy time by where the code lives: the archive's own (dist/), a package, node's internals, native/VM.
+const byArea = new Map<string, number>();
+profile.samples.forEach((id, i) => {
+  const { functionName, url } = byId.get(id)!.callFrame;
+  if (functionName === '(idle)') return;
+  const area = !url ? '(native: syscalls, GC, VM)' : /node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? 'node internals' : /\/dist\/(shared|local|functions|bench)\//.test(url) ? 'ours' : url);
+  byArea.set(area, (byArea.get(area) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
+for (const [area, us] of [...byArea].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+  console.log(`${(us / 1e3).toFixed(0).padStart(8)} ms ${((100 * us) / (total - idle)).toFixed(1).padStart(5)}%  [${area}]`);
+}
+console.log('top functions by self time:');
+for (const [key, us] of [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, Number(n))) {
   console.log(`${(us / 1e3).toFixed(0).padStart(8)} ms ${((100 * us) / (total - idle)).toFixed(1).padStart(5)}%  ${key}`);
 }
