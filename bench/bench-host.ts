@@ -2,10 +2,13 @@
  * What the ingest benches share: the archive host on fresh emulators (as `npm start` runs it, minus
  * timers and persistence), and distinct scans of one corpus JPEG.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArchiveHost, startArchiveHost } from '../local/archive-host';
-import { startAzurite, startCosmos } from '../local/emulators';
+import { COSMOS_EMULATOR_KEY, startAzurite, startCosmos } from '../local/emulators';
+import { buildDeps, type AzureDeps } from '../shared/app';
+import { loadConfig } from '../shared/config';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
 import { paddedJpeg } from '../test/support/large-jpeg';
 
@@ -35,4 +38,92 @@ export const BENCH_SCAN = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_
  */
 export function taggedScan(tag: string, padding = 0): Buffer {
   return paddedJpeg(BENCH_SCAN, tag, padding);
+}
+
+/** A bench process of our own (the host, the Cosmos server): commands on stdin, lines on stdout. */
+export interface BenchProcess {
+  pid: number;
+  send(command: string): void;
+  /** The next stdout match of `re` (output before it is consumed). */
+  waitFor(re: RegExp): Promise<RegExpExecArray>;
+  stop(): Promise<void>;
+}
+
+export function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): BenchProcess {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
+  return {
+    pid: child.pid!,
+    send: (command) => void child.stdin.write(`${command}\n`),
+    waitFor: (re) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (!m) return;
+          out = out.slice(m.index + m[0].length);
+          child.stdout.off('data', check);
+          child.off('exit', onExit);
+          resolve(m);
+        };
+        const onExit = (code: number | null) => reject(new Error(`${script} exited ${code}`));
+        child.stdout.on('data', check);
+        child.once('exit', onExit);
+        check();
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * `npm run bench`'s set-up, as on Azure: Azurite, the Cosmos protocol server and the archive host
+ * each in a process of their own, so the bench (client and floor) and the host reach the same
+ * servers over HTTP and none competes with another's event loop. `BENCH_PROFILE_DIR` writes a CPU
+ * profile of the host process there (`node dist/bench/cpu-top.js <file>` lists its top functions).
+ */
+export async function startBenchServices(): Promise<{
+  hostUrl: string;
+  /** The host process's bare relay (bench/download-host.ts), e.g. `POST /floor/<name>`. */
+  relayUrl: string;
+  host: BenchProcess;
+  /** The bench's own ports on the same servers: seeding and the floor. */
+  deps: AzureDeps;
+  env: NodeJS.ProcessEnv;
+  azurite: Awaited<ReturnType<typeof startAzurite>>;
+  oidc: Awaited<ReturnType<typeof startOidcIssuer>>;
+  /** SDK round trips the host process has issued so far. */
+  roundTrips(): Promise<number>;
+  stop(): Promise<void>;
+}> {
+  const cosmos = spawnBenchProcess('cosmos-host.js', {});
+  const [azurite, oidc, endpoint] = await Promise.all([startAzurite(), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
+  const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const host = spawnBenchProcess('download-host.js', env, ['--expose-gc', ...profile]);
+  const relayUrl = (await host.waitFor(/RELAY (\S+)\n/))[1]!;
+  const hostUrl = (await host.waitFor(/READY (\S+)\n/))[1]!;
+  const deps = await buildDeps(loadConfig(env), { log: quiet });
+  return {
+    hostUrl,
+    relayUrl,
+    host,
+    deps,
+    env,
+    azurite,
+    oidc,
+    roundTrips: async () => {
+      host.send('TRIPS');
+      return Number((await host.waitFor(/TRIPS (\d+)\n/))[1]);
+    },
+    stop: async () => {
+      await host.stop();
+      await deps.normaliser.close();
+      await Promise.all([oidc.stop(), cosmos.stop(), azurite.stop()]);
+    },
+  };
 }

@@ -7,11 +7,19 @@
  * blob from storage to the client with no archive logic at all. It is the ceiling for any server
  * that streams bytes it does not hold, so the bench can show what the archive's own work costs.
  *
+ * The relay also answers `POST /floor/<name>`: the ingest floor's writes (rendition, original and
+ * manifest blob creates, catalog and audit Cosmos creates) of the posted bytes, from this process, with
+ * no archive logic: what ingest costs at the least once the upload has to cross HTTP to a server.
+ *
+ * Round trips, on stdin: `TRIPS` answers `TRIPS <n>`, the http(s) client requests this process has
+ * issued so far (the SDKs use node's http client), so `npm run bench` can count them per request.
+ *
  * Memory, on stdin (for `npm run bench`'s large upload): `MARK` collects garbage (with --expose-gc),
  * takes the idle RSS as the baseline and samples RSS every 2 ms from then on; `PEAK` answers
  * `PEAK <peak rise in bytes> <baseline in bytes>`, the peak being the larger of the samples and the
  * kernel's high-water mark (maxRSS) when that rose after MARK.
  */
+import * as diagnostics from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startArchiveHost } from '../local/archive-host';
@@ -19,10 +27,16 @@ import { listen } from '../local/emulators';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+let roundTrips = 0;
+diagnostics.subscribe('http.client.request.start', () => void roundTrips++);
+
 async function main() {
   const host = await startArchiveHost({ env: process.env, log: quiet });
   const service = BlobServiceClient.fromConnectionString(process.env.STORAGE_CONNECTION_STRING!);
+  const floorBlobs = service.getContainerClient('floor-bench');
+  await floorBlobs.createIfNotExists();
   const relay = http.createServer((req, res) => {
+    if (req.method === 'POST') return void floorBehindHttp(req, res);
     const [, container, ...blob] = (req.url ?? '/').split('/');
     service
       .getContainerClient(container!)
@@ -34,6 +48,22 @@ async function main() {
       })
       .catch(() => res.writeHead(502).end());
   });
+  async function floorBehindHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const bytes = Buffer.concat(chunks);
+      const name = decodeURIComponent((req.url ?? '').slice('/floor/'.length));
+      await floorBlobs.getBlockBlobClient(`${name}/rendition.pdf`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
+      await floorBlobs.getBlockBlobClient(`${name}/original.jpg`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
+      await floorBlobs.getBlockBlobClient(`${name}/manifest.json`).upload('{}', 2, { conditions: { ifNoneMatch: '*' } });
+      await host.deps.cosmos.documents.items.create({ id: name, tenantId: 'floor-relay', type: 'floor' });
+      await host.deps.cosmos.documents.items.create({ id: `${name}-audit`, tenantId: 'floor-relay', type: 'floor' });
+      res.writeHead(201).end('{}');
+    } catch {
+      res.writeHead(502).end();
+    }
+  }
   const relayPort = await listen(relay, 0);
   process.stdout.write(`RELAY http://127.0.0.1:${relayPort}\nREADY ${host.url}\n`);
   let baseline = 0;
@@ -47,7 +77,9 @@ async function main() {
     for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
       const command = input.slice(0, nl).trim();
       input = input.slice(nl + 1);
-      if (command === 'MARK') {
+      if (command === 'TRIPS') {
+        process.stdout.write(`TRIPS ${roundTrips}\n`);
+      } else if (command === 'MARK') {
         (globalThis as { gc?: () => void }).gc?.();
         clearInterval(sampler);
         baseline = peak = process.memoryUsage.rss();

@@ -1,28 +1,33 @@
 /**
- * `npm run bench`: ingest and small download through the local host (real handlers, Azurite,
+ * `npm run bench`: ingest and small download through the archive host (real handlers, Azurite,
  * Cosmos protocol server) beside the floor (the same blob creates and Cosmos creates issued
  * directly with the SDKs), at 1 and 4 concurrent, with 0 and 5,000 documents in the tenant; the
  * SDK round trips per request (every http(s).request the host process issues is counted), and
- * the host's RSS rise during a 40 MB upload (the host then in a process of its own). One run; the figures depend on the (shared) machine.
+ * the host's RSS rise during a 40 MB upload.
+ *
+ * As on Azure, the host, the Cosmos protocol server and Azurite each run in a process of their own;
+ * the floor is issued from the bench's process to the same servers. Each row is warmed up, then
+ * measured BENCH_REPS (3) times, archive and floor alternating, and printed as the median with its
+ * spread (min–max); × floor is the median of the paired ratios. The figures depend on the (shared) machine.
  */
-import { spawn } from 'node:child_process';
-import * as diagnostics from 'node:diagnostics_channel';
-import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { BENCH_SCAN, startBenchHost, taggedScan } from './bench-host';
-import { LOCAL_AUDIENCE } from '../local/oidc';
+import { BENCH_SCAN, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
 
 const COUNT = Number(process.env.BENCH_DOCS ?? 60);
 const SEEDED = Number(process.env.BENCH_SEEDED ?? 5000);
-
-/** SDK round trips: the archive's SDK clients use node's http client (the bench's own fetch, undici, does not). */
-let roundTrips = 0;
-diagnostics.subscribe('http.client.request.start', () => void roundTrips++);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 12);
 
 const percentile = (ms: number[], p: number) => [...ms].sort((a, b) => a - b)[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]!;
+const median = (xs: number[]) => percentile(xs, 50);
 
-async function pool<T>(items: T[], concurrency: number, worker: (item: T, i: number) => Promise<void>): Promise<{ seconds: number; latencies: number[] }> {
+interface Run {
+  seconds: number;
+  latencies: number[];
+}
+
+async function pool<T>(items: T[], concurrency: number, worker: (item: T, i: number) => Promise<void>): Promise<Run> {
   const started = process.hrtime.bigint();
   const latencies: number[] = [];
   let next = 0;
@@ -39,124 +44,153 @@ async function pool<T>(items: T[], concurrency: number, worker: (item: T, i: num
   return { seconds: Number(process.hrtime.bigint() - started) / 1e9, latencies };
 }
 
-const fmt = (label: string, r: { seconds: number; latencies: number[] }, n: number, trips?: number) =>
-  `${label.padEnd(40)} ${(n / r.seconds).toFixed(1).padStart(7)} req/s  p50 ${percentile(r.latencies, 50).toFixed(0).padStart(5)} ms  p95 ${percentile(r.latencies, 95).toFixed(0).padStart(5)} ms${trips === undefined ? '' : `  ${(trips / n).toFixed(1)} round trips/req`}`;
+/** Repeated runs of one measurement: median req/s with its spread, latencies over all runs. */
+class Series {
+  runs: Run[] = [];
+  trips = 0;
+  constructor(readonly n: number) {}
+  get rates() {
+    return this.runs.map((r) => this.n / r.seconds);
+  }
+  line(label: string): string {
+    const rates = this.rates;
+    const all = this.runs.flatMap((r) => r.latencies);
+    const trips = this.trips ? `  ${(this.trips / (this.n * this.runs.length)).toFixed(1)} round trips/req` : '';
+    return `${label.padEnd(40)} ${median(rates).toFixed(1).padStart(6)} req/s [${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}]  p50 ${percentile(all, 50).toFixed(0).padStart(4)} ms  p95 ${percentile(all, 95).toFixed(0).padStart(5)} ms${trips}`;
+  }
+}
+
+/** Median and spread of the paired per-run ratios archive/floor. */
+function ratio(ours: Series, floor: Series): { median: number; min: number; max: number; text: string } {
+  const r = ours.runs.map((run, i) => floor.runs[i]!.seconds / run.seconds);
+  const m = { median: median(r), min: Math.min(...r), max: Math.max(...r) };
+  return { ...m, text: `${m.median.toFixed(2)}× floor [${m.min.toFixed(2)}–${m.max.toFixed(2)}]` };
+}
 
 async function main() {
-  const { host, azurite, cosmos, oidc } = await startBenchHost();
-  const base = BENCH_SCAN;
+  const svc = await startBenchServices();
+  const { hostUrl, deps, azurite, oidc } = svc;
   let serial = 0;
-  const tagged = taggedScan;
-  const scan = () => tagged(`bench-${serial++}-${Date.now()}`);
+  const scan = () => taggedScan(`bench-${serial++}-${Date.now()}`);
   const small = Buffer.from(`small-${Date.now()}`);
   const floorContainer = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('floor-bench');
   await floorContainer.createIfNotExists();
-  const floorCosmos = host.deps.cosmos.documents;
+  const floorCosmos = deps.cosmos.documents;
+  const table: string[] = [];
 
-  console.log(`\nOne run, shared 2-core machine; ${COUNT} scans of ${(base.length / 1024).toFixed(0)} KiB per row.\n`);
+  console.log(`\nShared 2-core machine; host, Cosmos server and Azurite in processes of their own; ${COUNT} scans of ${(BENCH_SCAN.length / 1024).toFixed(0)} KiB per run, ${WARMUP} warm-up requests, ${REPS} runs per row (median [min–max]).\n`);
   for (const size of [0, SEEDED]) {
     const tenant = `bench${size}`;
     const token = await oidc.mint({ tenant, sub: 'bench', rights: 'archivist' });
     const auth = { Authorization: `Bearer ${token}` };
     if (size > 0) {
       // Catalog items and markers written directly (not through HTTP), with stand-in blobs.
-      await seedMany(host.deps, tenant, Array.from({ length: size }, () => ({ metadata: {} })), 32);
+      await seedMany(deps, tenant, Array.from({ length: size }, () => ({ metadata: {} })), 32);
     }
-    const warm = await fetch(`${host.url}/documents`, { method: 'POST', body: new Uint8Array(scan()), headers: { ...auth, 'Content-Type': 'image/jpeg' } });
+    const warm = await fetch(`${hostUrl}/documents`, { method: 'POST', body: new Uint8Array(scan()), headers: { ...auth, 'Content-Type': 'image/jpeg' } });
     const smallId = ((await warm.json()) as { id: string }).id;
     console.log(`tenant with ${size} documents:`);
     for (const concurrency of [1, 4]) {
-      const docs = Array.from({ length: COUNT }, () => new Uint8Array(scan()));
-      let before = roundTrips;
-      const ingest = await pool(docs, concurrency, async (bytes) => {
-        const res = await fetch(`${host.url}/documents`, { method: 'POST', body: bytes, headers: { ...auth, 'Content-Type': 'image/jpeg' } });
+      const ingestOne = async (bytes: Uint8Array) => {
+        const res = await fetch(`${hostUrl}/documents`, { method: 'POST', body: bytes, headers: { ...auth, 'Content-Type': 'image/jpeg' } });
         if (res.status !== 201) throw new Error(`ingest ${res.status}: ${await res.text()}`);
         await res.arrayBuffer();
-      });
-      const ingestTrips = roundTrips - before;
+      };
       // The floor: what ingest must store, issued directly: rendition + original + manifest blobs, catalog item + audit entry.
-      const floor = await pool(docs, concurrency, async (bytes, i) => {
-        const name = `${tenant}-${concurrency}-${i}-${Date.now()}`;
+      const floorOne = async (bytes: Uint8Array, i: number) => {
+        const name = `${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`;
         await floorContainer.getBlockBlobClient(`${name}/rendition.pdf`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
         await floorContainer.getBlockBlobClient(`${name}/original.jpg`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
         await floorContainer.getBlockBlobClient(`${name}/manifest.json`).upload('{}', 2, { conditions: { ifNoneMatch: '*' } });
         await floorCosmos.items.create({ id: name, tenantId: `floor-${tenant}`, type: 'floor' });
         await floorCosmos.items.create({ id: `${name}-audit`, tenantId: `floor-${tenant}`, type: 'floor' });
-      });
-      before = roundTrips;
-      const downloads = Array.from({ length: COUNT }, () => smallId);
-      const download = await pool(downloads, concurrency, async (id) => {
-        const res = await fetch(`${host.url}/documents/${id}/original`, { headers: auth });
+      };
+      // Reference, not the target: the same writes issued by a bare server in the host's process
+      // that first receives the upload over HTTP, as the archive must.
+      const floorViaHttpOne = async (bytes: Uint8Array, i: number) => {
+        const res = await fetch(`${svc.relayUrl}/floor/${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`, { method: 'POST', body: bytes });
+        if (res.status !== 201) throw new Error(`floor via HTTP ${res.status}`);
+        await res.arrayBuffer();
+      };
+      const downloadOne = async (id: string) => {
+        const res = await fetch(`${hostUrl}/documents/${id}/original`, { headers: auth });
         if (res.status !== 200) throw new Error(`download ${res.status}`);
         await res.arrayBuffer();
-      });
-      const downloadTrips = roundTrips - before;
-      const downloadFloor = await pool(downloads, concurrency, async () => {
+      };
+      const downloadFloorOne = async () => {
         await floorContainer.getBlobClient(`${tenant}-small`).downloadToBuffer().catch(async () => {
           await floorContainer.getBlockBlobClient(`${tenant}-small`).upload(small, small.length);
         });
-      });
+      };
+      const scans = (n: number) => Array.from({ length: n }, () => new Uint8Array(scan()));
+      const downloads = (n: number) => Array.from({ length: n }, () => smallId);
+
+      // Warm-up: connections, JIT, the host's caches; not measured.
+      await pool(scans(WARMUP), concurrency, ingestOne);
+      await pool(scans(WARMUP), concurrency, floorOne);
+      await pool(scans(WARMUP), concurrency, floorViaHttpOne);
+      await pool(downloads(WARMUP), concurrency, downloadOne);
+      await pool(downloads(WARMUP), concurrency, downloadFloorOne);
+
+      const s = { ingest: new Series(COUNT), floor: new Series(COUNT), floorViaHttp: new Series(COUNT), download: new Series(COUNT), downloadFloor: new Series(COUNT) };
+      for (let rep = 0; rep < REPS; rep++) {
+        const docs = scans(COUNT);
+        let before = await svc.roundTrips();
+        s.ingest.runs.push(await pool(docs, concurrency, ingestOne));
+        s.ingest.trips += (await svc.roundTrips()) - before;
+        s.floor.runs.push(await pool(docs, concurrency, floorOne));
+        s.floorViaHttp.runs.push(await pool(scans(COUNT), concurrency, floorViaHttpOne));
+        before = await svc.roundTrips();
+        s.download.runs.push(await pool(downloads(COUNT), concurrency, downloadOne));
+        s.download.trips += (await svc.roundTrips()) - before;
+        s.downloadFloor.runs.push(await pool(downloads(COUNT), concurrency, downloadFloorOne));
+      }
+      const ingestRatio = ratio(s.ingest, s.floor);
+      const downloadRatio = ratio(s.download, s.downloadFloor);
       console.log(`  ${concurrency} concurrent:`);
-      console.log(`    ${fmt('ingest (POST /documents)', ingest, COUNT, ingestTrips)}`);
-      console.log(`    ${fmt('ingest floor (3 blob + 2 Cosmos creates)', floor, COUNT)}  → ${(floor.seconds / ingest.seconds).toFixed(2)}× floor`);
-      console.log(`    ${fmt('small download (GET …/original)', download, COUNT, downloadTrips)}`);
-      console.log(`    ${fmt('download floor (one blob read)', downloadFloor, COUNT)}  → ${(downloadFloor.seconds / download.seconds).toFixed(2)}× floor`);
+      console.log(`    ${s.ingest.line('ingest (POST /documents)')}`);
+      console.log(`    ${s.floor.line('ingest floor (3 blob + 2 Cosmos creates)')}  → ${ingestRatio.text}`);
+      console.log(`    ${s.floorViaHttp.line('reference: the floor behind HTTP')}  → ${ratio(s.ingest, s.floorViaHttp).text.replace('floor', 'it')}`);
+      console.log(`    ${s.download.line('small download (GET …/original)')}`);
+      console.log(`    ${s.downloadFloor.line('download floor (one blob read)')}  → ${downloadRatio.text}`);
+      const cell = (x: Series) => `${median(x.rates).toFixed(1)}`;
+      const all = (x: Series) => x.runs.flatMap((r) => r.latencies);
+      const spread = (r: { median: number; min: number; max: number }) => `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+      table.push(
+        `| ${size.toLocaleString('en')} docs | ${concurrency} | ${cell(s.ingest)} (${percentile(all(s.ingest), 50).toFixed(0)}/${percentile(all(s.ingest), 95).toFixed(0)}) | ${cell(s.floor)} | ${spread(ingestRatio)} | ${(s.ingest.trips / (COUNT * REPS)).toFixed(1)} | ${cell(s.floorViaHttp)} | ${cell(s.download)} | ${cell(s.downloadFloor)} | ${spread(downloadRatio)} | ${(s.download.trips / (COUNT * REPS)).toFixed(1)} |`,
+      );
     }
   }
+  console.log('\n| tenant | concurrent | ingest req/s (p50/p95 ms) | floor req/s | × floor (spread) | trips | floor behind HTTP req/s | download req/s | floor req/s | × floor (spread) | trips |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of table) console.log(row);
 
-  // Host RSS during one 40 MB upload, measured in a host process of its own (bench/download-host.ts):
-  // this process holds the 40 MB body and the client's copies of it, which are not the host's.
-  const big = new Uint8Array(tagged('big', 40 * 1024 * 1024 - base.length));
-  const memory = await largeUpload(big, { azurite, cosmos, oidc });
+  // Host RSS during one 40 MB upload, in a fresh host process: this process holds the 40 MB body
+  // and the client's copies of it, which are not the host's.
+  const big = new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length));
+  const memory = await largeUpload(big, svc.env, await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' }));
   console.log(`\n40 MB upload (host in its own process): ${memory.status}; host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / big.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)\n`);
 
-  await host.stop();
-  await Promise.all([oidc.stop(), cosmos.stop(), azurite.stop()]);
+  await svc.stop();
 }
 
 /** One large upload to a fresh host process, warmed by one small upload first; its RSS rise over its idle baseline. */
-async function largeUpload(body: Uint8Array, emulators: Pick<Awaited<ReturnType<typeof startBenchHost>>, 'azurite' | 'cosmos' | 'oidc'>): Promise<{ status: number; rise: number; baseline: number }> {
-  const { azurite, cosmos, oidc } = emulators;
-  const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
-  const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'download-host.js')], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  const waitFor = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(out);
-        if (!m) return;
-        out = out.slice(m.index + m[0].length);
-        child.stdout.off('data', onData);
-        child.off('exit', onExit);
-        resolve(m);
-      };
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        check();
-      };
-      const onExit = (code: number | null) => reject(new Error(`bench host exited ${code}`));
-      child.stdout.on('data', onData);
-      child.once('exit', onExit);
-      check();
-    });
+async function largeUpload(body: Uint8Array, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
+  const child = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   try {
-    const url = (await waitFor(/READY (\S+)\n/))[1]!;
-    const auth = { Authorization: `Bearer ${await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' })}`, 'Content-Type': 'image/jpeg' };
+    const url = (await child.waitFor(/READY (\S+)\n/))[1]!;
+    const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' };
     const warm = await fetch(`${url}/documents`, { method: 'POST', body: new Uint8Array(taggedScan(`warm-${Date.now()}`)), headers: auth });
     await warm.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 500));
-    child.stdin.write('MARK\n');
+    child.send('MARK');
     const res = await fetch(`${url}/documents`, { method: 'POST', body, headers: auth });
     await res.arrayBuffer();
-    child.stdin.write('PEAK\n');
-    const m = await waitFor(/PEAK (\d+) (\d+)\n/);
+    child.send('PEAK');
+    const m = await child.waitFor(/PEAK (\d+) (\d+)\n/);
     return { status: res.status, rise: Number(m[1]), baseline: Number(m[2]) };
   } finally {
-    await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+    await child.stop();
   }
 }
 

@@ -8,6 +8,7 @@ import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
 import { conflictIn, sodRefusal } from './sod';
 import { findActiveSupportGrant } from './support-grants/find-active-support-grant';
+import { VerifiedTokens } from './verified-tokens';
 import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
 export interface JwtSettings {
@@ -44,8 +45,12 @@ export const DEFAULT_CLAIM_RIGHTS_SET = 'archivist';
  * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
  * verified credential only; nothing in the request body or query can choose them.
  */
+type JwtIdentity = { tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null };
+
 export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  /** Tokens verified here lately: no second signature check within min(exp, 60 s) (verified-tokens.ts). */
+  private readonly verified = new VerifiedTokens<JwtIdentity>();
 
   constructor(
     private readonly settings: JwtSettings,
@@ -66,7 +71,10 @@ export class Authenticator implements Authenticates {
     return this.userPrincipal(identity.tenantId, identity.subject, identity.claimedRightsSet);
   }
 
-  private async verifyJwt(token: string): Promise<{ tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null }> {
+  private async verifyJwt(token: string): Promise<JwtIdentity> {
+    // The wall clock, as jose's own expiry check uses (not the injected clock, which tests move).
+    const cached = this.verified.get(token, Date.now());
+    if (cached) return cached;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.jwks, {
@@ -85,7 +93,9 @@ export class Authenticator implements Authenticates {
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    return { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null };
+    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null };
+    this.verified.set(token, identity, payload.exp!, Date.now());
+    return identity;
   }
 
   private async userPrincipal(tenantId: string, subject: string, claimed: string | null): Promise<Principal> {

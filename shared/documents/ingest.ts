@@ -29,6 +29,11 @@ export interface IngestResult {
   document: ArchivedDocument;
   /** True when an earlier request with the same Idempotency-Key already created it. */
   replayed: boolean;
+  /**
+   * A new document's validation request, under way (never rejects; false when the queue refused
+   * it, and maintenance asks again): the caller awaits it alongside the audit append.
+   */
+  validationRequested?: Promise<boolean>;
 }
 
 type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>;
@@ -49,6 +54,9 @@ export interface IngestContext {
   readonly temporaryFiles: string[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
+  /** The duplicate check's verdict, under way while the upload is converted (checkDuplicate starts it, normalise awaits it first). */
+  duplicateVerdict?: Promise<IngestResult | void>;
+  validationRequested?: Promise<boolean>;
 }
 
 /** One named step. It answers early (a replay) by returning a result; it refuses by throwing; otherwise the next step runs. */
@@ -84,7 +92,7 @@ export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestCo
       const answer = await step.run(ctx);
       if (answer) return answer;
     }
-    return { document: need(ctx.document, 'document'), replayed: false };
+    return { document: need(ctx.document, 'document'), replayed: false, ...(ctx.validationRequested ? { validationRequested: ctx.validationRequested } : {}) };
   } finally {
     await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
   }
@@ -129,8 +137,17 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   return { document: earlier, replayed: true };
 }
 
-/** SHA-256 duplicate check before any work: the same original bytes are archived once per tenant. */
-async function checkDuplicate(ctx: IngestContext): Promise<IngestResult | void> {
+/**
+ * SHA-256 duplicate check: the same original bytes are archived once per tenant. The point read is
+ * started here and runs while the next step converts the upload (one wait instead of two in a row);
+ * its verdict is taken before anything is stored, and before the conversion's own outcome.
+ */
+function checkDuplicate(ctx: IngestContext): void {
+  ctx.duplicateVerdict = duplicateVerdict(ctx);
+  ctx.duplicateVerdict.catch(() => undefined); // awaited by the normalise step; never an unhandled rejection meanwhile
+}
+
+async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void> {
   const { deps } = ctx;
   const duplicate = await deps.catalog.findByContentKey(ctx.cmd.principal.tenantId, need(ctx.contentKey, 'contentKey'));
   if (!duplicate) return;
@@ -145,7 +162,7 @@ async function checkDuplicate(ctx: IngestContext): Promise<IngestResult | void> 
   });
 }
 
-async function normalise(ctx: IngestContext): Promise<void> {
+async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
   const now = deps.clock.now();
   ctx.now = now;
@@ -164,13 +181,27 @@ async function normalise(ctx: IngestContext): Promise<void> {
   };
   // In a worker thread: decoding must not stall the host's other requests. A spooled upload's
   // rendition goes to a temporary file too, never into memory.
+  let conversion: Promise<NormaliseResult | NormaliseResult<SpooledFile>>;
   if (!cmd.files.some((f) => f.spooled)) {
-    ctx.normalised = await deps.normaliser.normalise(input);
-    return;
+    conversion = deps.normaliser.normalise(input);
+  } else {
+    const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
+    ctx.temporaryFiles.push(renditionPath);
+    conversion = deps.normaliser.normaliseToFile(input, renditionPath);
   }
-  const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
-  ctx.temporaryFiles.push(renditionPath);
-  ctx.normalised = await deps.normaliser.normaliseToFile(input, renditionPath);
+  conversion.catch(() => undefined); // awaited below, after the verdict; never an unhandled rejection meanwhile
+  let answer: IngestResult | void;
+  try {
+    answer = await ctx.duplicateVerdict;
+  } catch (refusal) {
+    await conversion.catch(() => undefined); // its temporary file is removed only once the worker is done with it
+    throw refusal;
+  }
+  if (answer) {
+    await conversion.catch(() => undefined);
+    return answer;
+  }
+  ctx.normalised = await conversion;
 }
 
 /** Builds the ArchivedDocument: originals' names, the rendition, and retention fixed from the tenant's policy. */
@@ -218,9 +249,12 @@ async function describe(ctx: IngestContext): Promise<void> {
 
 /**
  * Write order: rendition, originals, manifest (all create-only with WORM); the catalog follows.
- * The rendition's name is the same for every request with this Idempotency-Key, whatever
- * its files, so it is written first and decides which concurrent request owns the document;
- * it records the content key so that a loser can tell a retry from a reused key.
+ * With an Idempotency-Key the rendition's name is the same for every request with this key,
+ * whatever its files, so it is written first and decides which concurrent request owns the
+ * document; it records the content key so that a loser can tell a retry from a reused key.
+ * Without a key the id is a fresh UUIDv7 no other request can name: there is no owner to decide,
+ * and the rendition and originals are written together (one round trip's wait, not two).
+ * The manifest always comes last: its presence says every blob of the document is stored.
  */
 async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
@@ -232,19 +266,25 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
   const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
-  const renditionState = Buffer.isBuffer(rendition)
-    ? await deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata)
-    : await deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata);
-  if (renditionState === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
-  // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
-  const writes: CreateOnlyOutcome[] = await Promise.all(
+  const writeRendition = () =>
+    Buffer.isBuffer(rendition)
+      ? deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata)
+      : deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata);
+  const writeOriginals = () =>
     originals.map((original, i) => {
       const file = cmd.files[i]!;
       const meta = { sha256: original.sha256, contentkey: contentKey };
       return file.spooled ? deps.blobs.putFileCreateOnly(tenantId, original.blobName, file.spooled, original.mediaType, worm, meta) : deps.blobs.putCreateOnly(tenantId, original.blobName, file.bytes, original.mediaType, worm, meta);
-    }),
-  );
-  const manifest = Buffer.from(JSON.stringify(document, null, 2));
+    });
+  let writes: CreateOnlyOutcome[];
+  if (cmd.idempotencyKey) {
+    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
+    // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
+    writes = await Promise.all(writeOriginals());
+  } else {
+    writes = await Promise.all([writeRendition(), ...writeOriginals()]);
+  }
+  const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
@@ -255,8 +295,9 @@ async function index(ctx: IngestContext): Promise<void> {
   await ctx.deps.catalog.create(need(ctx.document, 'document'));
 }
 
-async function askForValidation(ctx: IngestContext): Promise<void> {
-  await requestValidation(need(ctx.document, 'document'), ctx.deps); // never fails the upload: the document is stored
+/** Sent, not awaited here: the document is stored and indexed, the answer does not depend on it (it never fails the upload). */
+function askForValidation(ctx: IngestContext): void {
+  ctx.validationRequested = requestValidation(need(ctx.document, 'document'), ctx.deps);
 }
 
 /**

@@ -70,7 +70,19 @@ export interface OperationInput<P, Q, B> {
 export interface TenantInput<P, Q, B> extends OperationInput<P, Q, B> {
   principal: Principal;
   /** The handler names what it touched (and a short machine detail); the pipeline writes the one audit entry. */
-  audit: { target: string | null; detail?: string };
+  audit: TenantAudit;
+}
+
+/** What the handler tells the pipeline for the request's one audit entry. */
+export interface TenantAudit {
+  target: string | null;
+  detail?: string;
+  /**
+   * Work the handler started that the answer does not depend on and that never rejects (ingest's
+   * validation request): the pipeline awaits it together with the audit append, so it costs no
+   * round trip of its own, and the request still ends only when it is done.
+   */
+  alongside?: Promise<unknown>;
 }
 
 interface SpecBase<P, Q, B, R extends Responses> {

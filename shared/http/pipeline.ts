@@ -5,7 +5,7 @@ import type { AuditInput } from '../ports';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
-import type { Operation, OperationInput, RequestBodySpec } from './operation';
+import type { Operation, OperationInput, RequestBodySpec, TenantAudit } from './operation';
 import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse } from './types';
@@ -33,7 +33,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let response: ArchiveResponse;
   let principal: Principal | null = null;
   let failure: ArchiveError | null = null;
-  const audit: { target: string | null; detail?: string } = { target: req.params.id ?? null };
+  const audit: TenantAudit = { target: req.params.id ?? null };
   try {
     if (route.auth === 'public') {
       response = toResponse(route, await route.handler(await parseInput(route, req), deps));
@@ -95,8 +95,8 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         : [entry];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
       try {
-        if (stateChanged) await appendAfterChange(entries, deps, req.requestId);
-        else await deps.audit.appendBatch(entries);
+        const append = stateChanged ? appendAfterChange(entries, deps, req.requestId) : deps.audit.appendBatch(entries);
+        await Promise.all([append, audit.alongside]);
       } catch (err) {
         // Fail closed: an access that cannot be audited is not served.
         deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
@@ -105,6 +105,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       }
     }
   }
+  await audit.alongside; // when no audit entry was written (nothing else awaited it)
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
 }
 

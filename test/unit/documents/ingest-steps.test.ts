@@ -25,8 +25,9 @@ it('runs the steps in their declared order', () => {
 
 it('stores, indexes and asks for validation when every step passes', async () => {
   const deps = inMemoryDeps();
-  const { document, replayed } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  const { document, replayed, validationRequested } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
   expect(replayed).toBe(false);
+  expect(await validationRequested).toBe(true);
   expect([...deps.blobs.blobs.keys()].sort()).toEqual([`acme/${document.id}/manifest.json`, `acme/${document.id}/original.png`, `acme/${document.id}/rendition.pdf`]);
   expect(await deps.catalog.get('acme', document.id)).toEqual(document);
   expect(deps.validationQueue.sent).toEqual([{ tenantId: 'acme', documentId: document.id, renditionSha256: document.rendition.sha256 }]);
@@ -54,4 +55,30 @@ it('the runner stops at the first step that refuses or answers', async () => {
   const answer = await runIngestSteps([step('a', () => earlier), step('b')], ctx);
   expect(answer).toBe(earlier);
   expect(ran).toEqual(['a']);
+});
+
+it('the duplicate check runs while the upload is converted, and its verdict comes first', async () => {
+  const deps = inMemoryDeps();
+  const { document } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  // Same bytes again, with a normaliser that would refuse them: the answer is the duplicate, not the conversion's refusal.
+  const refusing = { ...deps, normaliser: new RefusingNormaliser() };
+  await expect(ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, refusing)).rejects.toMatchObject({ code: 'duplicate_document', extensions: { documentId: document.id } });
+  expect(deps.blobs.blobs.size).toBe(3);
+
+  // Overlap: the conversion has started before the duplicate look-up answers.
+  const order: string[] = [];
+  const catalog = deps.catalog;
+  const slowCatalog = Object.assign(Object.create(Object.getPrototypeOf(catalog)), catalog, {
+    findByContentKey: async (...args: Parameters<typeof catalog.findByContentKey>) => {
+      order.push('look-up');
+      await new Promise((r) => setTimeout(r, 10));
+      order.push('verdict');
+      return catalog.findByContentKey(...args);
+    },
+  });
+  const normaliser = new FakeNormaliser();
+  const normalise = normaliser.normalise.bind(normaliser);
+  normaliser.normalise = async (input) => (order.push('conversion'), normalise(input));
+  await ingestDocument({ principal, files: [{ bytes: Buffer.from([7, 7, 7]), fileName: 'other.png' }], metadata: {}, idempotencyKey: null }, { ...deps, catalog: slowCatalog, normaliser });
+  expect(order).toEqual(['look-up', 'conversion', 'verdict']);
 });

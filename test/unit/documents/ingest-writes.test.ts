@@ -1,6 +1,7 @@
 /**
- * Write order of an ingest: the rendition first (it decides the owner), then every original at
- * once, then the manifest, then the catalog. The blob fake records how many writes were in flight together.
+ * Write order of an ingest: with an Idempotency-Key the rendition first (it decides the owner), then
+ * every original at once; without one (a fresh id) the rendition and originals together; then the
+ * manifest, then the catalog. The blob fake records how many writes were in flight together.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -26,17 +27,30 @@ class SlowBlobArchive extends InMemoryBlobArchive {
 
 const principal: Principal = { tenantId: 'acme', subject: 'u', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write']) };
 
-it('writes the rendition alone, then all originals in parallel, then the manifest', async () => {
+it('with an Idempotency-Key: the rendition alone, then all originals in parallel, then the manifest', async () => {
   const blobs = new SlowBlobArchive();
   const deps = { ...inMemoryDeps(), blobs };
   const files = [1, 2, 3, 4].map((n) => ({ bytes: Buffer.from([n, n, n]), fileName: null }));
-  await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  await ingestDocument({ principal, files, metadata: {}, idempotencyKey: 'order-7' }, deps);
 
   const { log } = blobs;
   expect(log[0]).toEqual({ name: 'rendition.pdf', inFlight: 1 });
   expect(log.slice(1, 5).map((w) => w.name).sort()).toEqual(['original-001.png', 'original-002.png', 'original-003.png', 'original-004.png']);
   expect(Math.max(...log.slice(1, 5).map((w) => w.inFlight))).toBe(4);
   expect(log[5]).toEqual({ name: 'manifest.json', inFlight: 1 });
+  expect(deps.catalog.documents.size).toBe(1);
+});
+
+it('without an Idempotency-Key (no owner to decide): the rendition and all originals together, then the manifest', async () => {
+  const blobs = new SlowBlobArchive();
+  const deps = { ...inMemoryDeps(), blobs };
+  const files = [1, 2].map((n) => ({ bytes: Buffer.from([n, n, n]), fileName: null }));
+  await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+
+  const { log } = blobs;
+  expect(log.slice(0, 3).map((w) => w.name).sort()).toEqual(['original-001.png', 'original-002.png', 'rendition.pdf']);
+  expect(Math.max(...log.slice(0, 3).map((w) => w.inFlight))).toBe(3);
+  expect(log[3]).toEqual({ name: 'manifest.json', inFlight: 1 });
   expect(deps.catalog.documents.size).toBe(1);
 });
 

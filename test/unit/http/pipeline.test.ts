@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { AuditInput } from '../../../shared/ports';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
-import { operation, type Reply } from '../../../shared/http/operation';
+import { operation, type Reply, type TenantAudit } from '../../../shared/http/operation';
 import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
 import type { ArchiveRequest } from '../../../shared/http/types';
 import type { Authenticates } from '../../../shared/auth/authenticate';
@@ -63,7 +63,7 @@ function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): Archiv
 }
 
 const responses = { 200: { description: 'ok', stream: ['text/plain'] }, 201: { description: 'created', stream: ['text/plain'] } } as const;
-const route = (handler: () => Promise<Reply<typeof responses>>, permission: 'documents:read' | 'documents:write' = 'documents:read'): RouteDef =>
+const route = (handler: (input: { audit: TenantAudit }) => Promise<Reply<typeof responses>>, permission: 'documents:read' | 'documents:write' = 'documents:read'): RouteDef =>
   operation({ name: 't', method: 'GET', route: 'documents/{id}', summary: 't', tags: ['t'], responses, errors: [], auth: 'tenant', permission, action: 'document.read', handler });
 
 describe('handleRequest', () => {
@@ -109,6 +109,20 @@ describe('handleRequest', () => {
     const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);
     expect(res.status).toBe(201);
     expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
+  });
+
+  it('awaits work the handler left alongside together with the audit append, and answers only when both are done', async () => {
+    const { deps, entries } = fakeDeps();
+    let finish: () => void = () => undefined;
+    const alongside = new Promise<void>((resolve) => (finish = resolve));
+    let answered = false;
+    const answer = handleRequest(route(async ({ audit }) => ((audit.alongside = alongside), { status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps).then((res) => ((answered = true), res));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The audit entry is written while the alongside work is still under way; the answer waits for it.
+    expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201 })]);
+    expect(answered).toBe(false);
+    finish();
+    expect((await answer).status).toBe(201);
   });
 
   it('parks the entry of a completed change for the sealing timer when the log keeps failing, and still answers the success', async () => {
