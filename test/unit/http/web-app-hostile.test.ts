@@ -63,7 +63,7 @@ describe('/api is never the app, however it is spelled', () => {
   it.each(['/api', '/api/nope', '/%61pi/nope', '/API/nope', '/Api', '/api%2fnope', '//api/nope', '/%41PI/x'])('%s → problem+json 404 route_not_found', async (p) => {
     const res = await get(p);
     expect(res.status).toBe(404);
-    expect(res.headers['Content-Type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers!['Content-Type']).toMatch(/^application\/problem\+json/);
     expect(text(res)).not.toContain('<title>app</title>');
   });
 });
@@ -80,23 +80,23 @@ describe('every answer of the app carries the CSP and nosniff', () => {
   ])('%s (%i)', async (p, status) => {
     const res = await get(p);
     expect(res.status).toBe(status);
-    expect(res.headers['Content-Security-Policy']).toContain("default-src 'self'");
-    expect(res.headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(res.headers!['Content-Security-Policy']).toContain("default-src 'self'");
+    expect(res.headers!['X-Content-Type-Options']).toBe('nosniff');
   });
 
   it('a 405 and a 304 too', async () => {
     const post = await get('/', 'POST');
     expect(post.status).toBe(405);
-    expect(post.headers['Content-Security-Policy']).toBeDefined();
+    expect(post.headers!['Content-Security-Policy']).toBeDefined();
     const first = await get('/assets/app-abc.js');
-    const again = await app.answer({ method: 'GET', pathname: '/assets/app-abc.js', headers: { get: (n) => (n === 'if-none-match' ? first.headers.ETag! : null) }, requestId: 'r-2' });
+    const again = await app.answer({ method: 'GET', pathname: '/assets/app-abc.js', headers: { get: (n) => (n === 'if-none-match' ? first.headers!.ETag! : null) }, requestId: 'r-2' });
     expect(again.status).toBe(304);
-    expect(again.headers['Content-Security-Policy']).toBeDefined();
+    expect(again.headers!['Content-Security-Policy']).toBeDefined();
   });
 
   it('a file of unknown type is octet-stream, never sniffed as HTML', async () => {
     const res = await get('/notes.xyz');
-    expect(res.headers['Content-Type']).toBe('application/octet-stream');
-    expect(res.headers['X-Content-Type-Options']).toBe('nosniff');
+    expect(res.headers!['Content-Type']).toBe('application/octet-stream');
+    expect(res.headers!['X-Content-Type-Options']).toBe('nosniff');
   });
 });
