@@ -32,7 +32,7 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const get = (pathname: string, method = 'GET') => app.answer({ method, pathname, headers: { get: () => null }, requestId: 'r-1' });
-const text = (res: ArchiveResponse) => (res.body === undefined || res.body === null ? '' : Buffer.isBuffer(res.body) ? res.body.toString('utf8') : String(res.body));
+const text = (res: ArchiveResponse): string => (Buffer.isBuffer(res.body) ? res.body.toString('utf8') : typeof res.body === 'string' ? res.body : '');
 
 describe('static serving never leaves web/dist', () => {
   it.each([
