@@ -119,9 +119,11 @@ export class Authenticator implements Authenticates {
 
   private async fromApiKey(key: string): Promise<Principal> {
     const record = await verifyApiKey(key, this.sources.clock.now(), this.sources);
-    const held = (await rightsSetPermissions(record.tenantId, record.rightsSet, this.sources)) ?? [];
-    // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator.
-    const permissions = record.ceiling ? held.filter((p) => record.ceiling!.includes(p)) : held;
+    const person = personOf(record.createdBy);
+    const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record.tenantId, person, record.personAssigned === true)]);
+    // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;
+    // and to what the tenant lets the person do now: taking a right from a person takes it from their keys too.
+    const permissions = (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!personNow || personNow.has(p)));
     return this.withConflictCheck({
       tenantId: record.tenantId,
       subject: `apikey:${record.keyId}`,
@@ -129,9 +131,20 @@ export class Authenticator implements Authenticates {
       keyId: record.keyId,
       rightsSet: record.rightsSet,
       permissions: new Set(permissions),
-      person: personOf(record.createdBy),
+      person,
       personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? [])]),
     });
+  }
+
+  /**
+   * What the tenant lets a key's person do now, where the tenant decides it: their rights assignment
+   * (nothing if it was removed since the key was minted, or if only assignments count). Null when the
+   * person's rights come from their identity provider's claim, which the archive sees only in their token.
+   */
+  private async personRightsNow(tenantId: string, person: string, assignedAtCreation: boolean): Promise<ReadonlySet<Permission> | null> {
+    const assignment = await findRightsAssignment(tenantId, person, this.sources);
+    if (assignment) return new Set((await rightsSetPermissions(tenantId, assignment.rightsSet, this.sources)) ?? []);
+    return assignedAtCreation || this.settings.rightsSource === 'tenant' ? new Set() : null;
   }
 
   /**

@@ -1,3 +1,5 @@
+import { statSync, accessSync, constants as fsConstants } from 'node:fs';
+import * as path from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -158,13 +160,43 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
     if (env.ARCHIVE_WEB_AUTH === 'local-oidc') problems.push("ARCHIVE_WEB_AUTH: 'local-oidc' is refused when running in Azure: the web app signs in with Entra ID");
+    // The local issuer signs anyone in as anyone: in Azure tokens come from a real issuer, over HTTPS.
+    for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URI'] as const) {
+      if (env[name] && !isPublicHttps(env[name])) problems.push(`${name}: must be an https URL of a real issuer in Azure (not plain http, not a loopback address such as the local issuer)`);
+    }
   }
+  const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;
+  if (spool) problems.push(`ARCHIVE_SPOOL_DIR: ${spool}`);
   if (webAuthKind(env, runtime) === 'entra') {
     for (const name of ['ARCHIVE_WEB_AUTHORITY', 'ARCHIVE_WEB_CLIENT_ID', 'ARCHIVE_WEB_SCOPE'] as const) {
       if (!env[name]) problems.push(`${name}: required when the web app signs in with Entra ID (ARCHIVE_WEB_AUTH=entra)`);
     }
   }
   return problems;
+}
+
+function isPublicHttps(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return true; // the schema reports a malformed URL
+  }
+  const host = url.hostname.toLowerCase();
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
+  return url.protocol === 'https:' && !loopback;
+}
+
+/** Large uploads are spooled there: a folder that is missing or read-only would fail every one of them with a 500. */
+function spoolDirProblem(dir: string): string | null {
+  if (!path.isAbsolute(dir)) return `${dir} must be an absolute path`;
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir} is not a folder`;
+    accessSync(dir, fsConstants.W_OK);
+    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${dir} does not exist: create it (the archive writes temporary files of large uploads there)` : `${dir} is not writable by the archive`;
+  }
 }
 
 function webAuthKind(env: { ARCHIVE_WEB_AUTH?: string | undefined; ARCHIVE_WEB_CLIENT_ID?: string | undefined }, runtime: 'azure' | 'local'): string {

@@ -227,14 +227,19 @@ function readBounded(stream: Readable, file: ReceivedFile): Promise<Received> {
       file.finish().then(resolve, reject);
     };
     const onError = (cause: Error) => { stop(); reject(new ArchiveError('bad_request', { detail: 'The upload was interrupted.', cause })); };
+    // A body closed before its end without an error (a client gone, as some hosts report it) must not
+    // leave the request waiting forever with its temporary file.
+    const onClose = () => onError(new Error('The request body closed before its end.'));
     const stop = () => {
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
+      stream.off('close', onClose);
     };
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
+    stream.on('close', onClose);
   });
 }
 
@@ -318,6 +323,10 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       });
     });
     body.on('error', (cause) => fail(new ArchiveError('malformed_multipart', { detail: 'The upload was interrupted.', cause })));
+    // Closed before its end without an error: busboy would wait for the rest forever.
+    body.on('close', () => {
+      if (!body.readableEnded) fail(new ArchiveError('malformed_multipart', { detail: 'The upload was interrupted.' }));
+    });
     body.pipe(bb);
   });
 }

@@ -89,6 +89,8 @@ export class WebApp {
   readonly csp: string;
   private readonly webConfig: string | null;
   private readonly files = new Map<string, CachedFile>();
+  /** The folder with its links resolved, once it exists: every file served must resolve inside it. */
+  private realDir: string | null = null;
 
   constructor(opts: WebAppOptions) {
     this.dir = path.resolve(opts.dir);
@@ -109,7 +111,9 @@ export class WebApp {
 
   async answer(req: WebRequest): Promise<ArchiveResponse> {
     const { pathname, requestId } = req;
-    if (pathname === API_BASE || pathname.startsWith(`${API_BASE}/`)) {
+    const rel = relativePath(pathname);
+    // Also /API/…, /%61pi/…, //api: a host whose routing ignores case or decodes first must not get the app there.
+    if (pathname === API_BASE || pathname.startsWith(`${API_BASE}/`) || (rel !== null && /^api(\/|$)/i.test(rel))) {
       return problemResponse(new ArchiveError('route_not_found'), requestId, pathname);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -123,7 +127,6 @@ export class WebApp {
       return { status: 200, headers: this.headers({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache' }, requestId), body: head ? '' : this.webConfig };
     }
 
-    const rel = relativePath(pathname);
     let file = rel === null ? null : await this.read(rel === '' ? 'index.html' : rel);
     // The app's own paths (/documents/…, /audit) are routes of the app, answered by index.html;
     // a missing file (a name with an extension, or anything under assets/) is a plain 404.
@@ -149,9 +152,13 @@ export class WebApp {
 
   /** A file of the app, read once and kept (with its compressed forms) until it changes on disk. */
   private async read(rel: string): Promise<CachedFile | null> {
-    const full = path.join(this.dir, rel);
+    let full: string;
     let stat;
     try {
+      // A symbolic link that leads out of the folder (a file or a folder on the way) is not the app's.
+      this.realDir ??= await fsp.realpath(this.dir);
+      full = await fsp.realpath(path.join(this.dir, rel));
+      if (!full.startsWith(this.realDir + path.sep)) return null;
       stat = await fsp.stat(full);
     } catch {
       return null;
@@ -160,7 +167,12 @@ export class WebApp {
     const key = `${rel}|${stat.size}|${stat.mtimeMs}`;
     const cached = this.files.get(rel);
     if (cached?.key === key) return cached;
-    const body = await fsp.readFile(full);
+    let body: Buffer;
+    try {
+      body = await fsp.readFile(full);
+    } catch {
+      return null; // unreadable (or gone meanwhile): a 404 with the CSP, not a bare 500
+    }
     const type = TYPES[path.extname(rel).toLowerCase()] ?? 'application/octet-stream';
     const file: CachedFile = { key, type, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
     if (COMPRESSIBLE.test(type) && body.length > 1024) {

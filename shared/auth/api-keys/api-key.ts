@@ -31,16 +31,21 @@ export interface ApiKeyRecord extends TenantRecord {
   ceiling?: Permission[];
   /** What the creator person held through any credential at creation, for person-level SoD rules. */
   personPermissions?: Permission[];
+  /**
+   * The creator person's rights came from a tenant rights assignment at creation. If the tenant later
+   * removes it, the key acts with nothing: what the person may do is then no longer known to the archive.
+   */
+  personAssigned?: boolean;
   expiresAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
   revokedBy: { subject: string; kind: string } | null;
 }
 
-export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions'> & { id: string };
+export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned'> & { id: string };
 
 export function toPublicApiKey(k: ApiKeyRecord): PublicApiKey {
-  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, keyId, ...rest } = k;
+  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, keyId, ...rest } = k;
   return { id: keyId, ...rest };
 }
 

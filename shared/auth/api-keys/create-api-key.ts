@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Permission } from '../../kernel/principal';
+import { findRightsAssignment } from '../rights-sets/find-rights-assignment';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 
 /** A new key; the secret is in `key`, returned this once (only its hash is stored). */
@@ -12,6 +13,8 @@ export async function createApiKey(
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(16);
   const value = await hashSecret(deps, secret, salt, SCRYPT, pepperName);
+  // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
+  const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
   const prefix = `arch_${input.tenantId}_${keyId}`;
   const record: ApiKeyRecord = {
     id: apiKeyRecordId(keyId),
@@ -26,6 +29,7 @@ export async function createApiKey(
     createdBy: input.createdBy,
     ceiling: [...input.ceiling].sort(),
     personPermissions: [...input.personPermissions].sort(),
+    personAssigned,
     expiresAt: input.expiresAt.toISOString(),
     lastUsedAt: null,
     revokedAt: null,

@@ -6,6 +6,8 @@ const azure = {
   STORAGE_CONNECTION_STRING: undefined,
   COSMOS_KEY: undefined,
   STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/0000-tenant/v2.0',
+  AUTH_JWKS_URI: 'https://login.microsoftonline.com/0000-tenant/discovery/v2.0/keys',
   KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
   STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
   WEBSITE_SITE_NAME: 'archive-prod',
