@@ -150,7 +150,7 @@ it('a legal hold placed by one person is refused to that same person, with a sen
   // Ada, signed in as an archivist, places the hold.
   const archivist = await open('/legal-holds', { person: ADMIN, rightsSet: 'archivist' });
   const menu = await archivist.page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-  expect(menu).toEqual(['Documents', 'Legal holds']);
+  expect(menu).toEqual(['Documents', 'Archive a scan', 'Legal holds']);
   await archivist.page.getByLabel('Counterparty', { exact: true }).fill('ACME GmbH');
   await archivist.page.getByLabel('Reason', { exact: true }).fill('Litigation with ACME');
   await archivist.page.getByLabel('Case reference').fill('LG-9');

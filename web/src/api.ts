@@ -16,6 +16,10 @@ export type Problem = components['schemas']['Problem'] & {
   /** segregation_of_duties: the permissions beyond the caller's own (rights-ceiling). */
   permissions?: string[];
   /** conflicting_rights_held: the rights sets that would hold a declared pair, and who holds them. */
+  /** duplicate_document, idempotency_key_reused: the document already archived. */
+  documentId?: string;
+  /** retention_shortening_refused: the retain-until in force. */
+  retainUntil?: string;
   holders?: { rightsSet: string; subjects: string[]; apiKeys: string[]; caller: boolean; conflict: [string, string] }[];
 };
 export type ArchiveDocument = paths['/documents/{id}']['get']['responses'][200]['content']['application/json'];

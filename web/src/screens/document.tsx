@@ -10,6 +10,7 @@ import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
+import { ExtendRetention, PlaceHold, ReleaseHold } from './document-jobs';
 
 const PdfPreview = lazy(() => import('../components/PdfPreview'));
 
@@ -95,6 +96,7 @@ function Metadata({ d }: { d: ArchiveDocument }) {
 
 function Retention({ d }: { d: ArchiveDocument }) {
   const { t, date, dateTime } = useI18n();
+  const extensions = d.retention.extensions ?? [];
   return (
     <section className="panel" aria-labelledby="h-retention">
       <h2 id="h-retention">{t.document.retention}</h2>
@@ -103,6 +105,19 @@ function Retention({ d }: { d: ArchiveDocument }) {
         <div><dt>{t.document.retainUntil}</dt><dd>{date(d.retention.retainUntil)}</dd></div>
         <div><dt>{t.document.legalHold}</dt><dd>{d.legalHold ? t.yes : t.no}</dd></div>
       </dl>
+      {extensions.length > 0 && (
+        <ul className="holds" aria-label={t.jobs.extensions}>
+          {extensions.map((x) => (
+            <li key={x.at}>
+              {t.jobs.extension(date(x.from), date(x.to))} — {x.reason}
+              <br />
+              <span className="muted">{dateTime(x.at)} ({x.by.person ?? x.by.subject})</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <ExtendRetention d={d} />
+      <h3 className="sub">{t.document.holds}</h3>
       {d.holds.length === 0 ? (
         <p className="muted">{t.document.noHolds}</p>
       ) : (
@@ -113,12 +128,14 @@ function Retention({ d }: { d: ArchiveDocument }) {
               <br />
               <span className="muted">
                 {t.document.placed} {dateTime(h.placedAt)} ({h.placedBy.person ?? h.placedBy.subject});{' '}
-                {h.releasedAt ? `${t.document.released} ${dateTime(h.releasedAt)}` : t.document.open}
+                {h.releasedAt ? `${t.document.released} ${dateTime(h.releasedAt)}${h.releasedBy ? ` (${h.releasedBy.person ?? h.releasedBy.subject})` : ''}` : t.document.open}
               </span>
+              <ReleaseHold d={d} hold={h} />
             </li>
           ))}
         </ul>
       )}
+      <PlaceHold d={d} />
     </section>
   );
 }

@@ -17,6 +17,8 @@ const RightsScreen = lazy(() => import('./rights').then((m) => ({ default: m.Rig
 const SupportScreen = lazy(() => import('./support').then((m) => ({ default: m.SupportScreen })));
 const RetentionScreen = lazy(() => import('./retention').then((m) => ({ default: m.RetentionScreen })));
 const HoldsScreen = lazy(() => import('./holds').then((m) => ({ default: m.HoldsScreen })));
+// Uploaders' screen carries the metadata schema (zod): loaded when opened.
+const UploadScreen = lazy(() => import('./upload').then((m) => ({ default: m.UploadScreen })));
 const DisposalScreen = lazy(() => import('./disposal').then((m) => ({ default: m.DisposalScreen })));
 
 export interface ScreenProps {
@@ -36,6 +38,7 @@ export interface Screen {
 export const screens: Screen[] = [
   { path: '/', component: SearchScreen, nav: (t) => t.nav.documents, needs: ['documents:read'] },
   { path: '/documents/:id', component: DocumentScreen },
+  { path: '/upload', component: UploadScreen, nav: (t) => t.nav.upload, needs: ['documents:write'] },
   { path: '/exports', component: ExportsScreen, nav: (t) => t.nav.exports, needs: ['exports:create'] },
   { path: '/audit', component: AuditScreen, nav: (t) => t.nav.audit, needs: ['audit:read'] },
   { path: '/legal-holds', component: HoldsScreen, nav: (t) => t.nav.holds, needs: ['holds:place', 'holds:release'] },

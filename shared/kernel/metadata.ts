@@ -1,0 +1,31 @@
+/**
+ * A document's metadata as a client sends it: its own file (zod and the retention class name only), so
+ * the web app checks an upload's details with the very schema the API applies, without Node types.
+ */
+import { z } from 'zod';
+import { RETENTION_CLASS_NAME } from './retention';
+
+export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
+/** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
+export type RetentionClass = string;
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date');
+
+/** Metadata a client may send with a document; unknown keys are refused. */
+export const ZDocumentMetadata = z
+  .strictObject({
+    documentDate: isoDate.optional(),
+    fiscalYear: z.number().int().min(1900).max(2200).optional(),
+    kind: z.enum(DOCUMENT_KINDS).optional(),
+    counterparty: z.string().trim().min(1).max(200).optional(),
+    amount: z.number().finite().optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    reference: z.string().trim().min(1).max(200).optional(),
+    tags: z.array(z.string().trim().min(1).max(50)).max(20).optional(),
+    retentionClass: z.string().regex(RETENTION_CLASS_NAME, 'must be a retention class name').optional(),
+  })
+  .refine((m) => (m.amount === undefined) === (m.currency === undefined), { message: 'amount and currency go together', path: ['currency'] });
+export type TDocumentMetadata = z.infer<typeof ZDocumentMetadata>;
