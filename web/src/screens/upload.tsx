@@ -113,7 +113,9 @@ export function UploadScreen(_: ScreenProps) {
   };
   const addFiles = (files: FileList | null) => {
     if (!files || files.length === 0) return;
-    setPicked((old) => [...old, ...[...files].map((file) => ({ key: `f${++seq.current}`, file }))]);
+    // Copied now: the FileList is live and empties when the input is reset.
+    const added = [...files].map((file) => ({ key: `f${++seq.current}`, file }));
+    setPicked((old) => [...old, ...added]);
     changed();
   };
   const move = (index: number, by: -1 | 1, direction: 'up' | 'down') => {
