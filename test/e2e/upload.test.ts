@@ -57,7 +57,7 @@ it('archives two pages in the order set by keyboard, with the details checked, a
   await page.getByRole('button', { name: 'Move page-1.png up' }).focus();
   await page.keyboard.press('Enter');
   expect(await fileOrder()).toEqual(['page-1.png', 'page-2.png']);
-  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Move page-1.png down');
+  await page.waitForFunction("document.activeElement?.getAttribute('aria-label') === 'Move page-1.png down'");
 
   await page.getByLabel('Kind').selectOption('invoice');
   await page.getByLabel('Document date').fill('2024-05-02');

@@ -204,7 +204,7 @@ export const en = {
     amountHint: 'For example 1234.50',
     currencyHint: 'Three letters, such as EUR',
     tagsHint: 'Comma-separated',
-    defaultClass: 'The organisation\'s default',
+    defaultClass: 'Default',
     classOption: (name: string, years: number) => `${name} (${years} years)`,
     amountInvalid: 'Enter an amount such as 1234.50.',
     amountNeeded: 'A currency needs an amount.',

@@ -139,7 +139,7 @@ export const nl: Dictionary = {
     amountHint: 'Bijvoorbeeld 1234,50',
     currencyHint: 'Drie letters, zoals EUR',
     tagsHint: 'Gescheiden door komma\'s',
-    defaultClass: 'Standaard van de organisatie',
+    defaultClass: 'Standaard',
     classOption: (name, years) => `${name} (${years} jaar)`,
     amountInvalid: 'Vul een bedrag in zoals 1234,50.',
     amountNeeded: 'Een valuta hoort bij een bedrag.',

@@ -70,7 +70,6 @@ export function PlaceHold({ d }: { d: ArchiveDocument }) {
   };
   return (
     <div className="job">
-      <p role="status" aria-live="polite" className="status-line">{place.isSuccess && !open ? t.jobs.holdPlaced : ''}</p>
       {!open ? (
         <button type="button" className="secondary" onClick={() => { place.reset(); setOpen(true); }} aria-expanded="false" aria-controls="place-hold-form">{t.jobs.placeHold}</button>
       ) : (
@@ -87,6 +86,7 @@ export function PlaceHold({ d }: { d: ArchiveDocument }) {
           </div>
         </form>
       )}
+      <p role="status" aria-live="polite" className="status-line">{place.isSuccess && !open ? t.jobs.holdPlaced : ''}</p>
     </div>
   );
 }
@@ -160,7 +160,6 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
   const current = d.retention.retainUntil.slice(0, 10);
   return (
     <div className="job">
-      <p role="status" aria-live="polite" className="status-line">{extend.isSuccess && !open ? t.jobs.extended(date(extend.data.retention.retainUntil)) : ''}</p>
       {!open ? (
         <button type="button" className="secondary" onClick={() => { extend.reset(); setOpen(true); }} aria-expanded="false" aria-controls="extend-form">{t.jobs.extend}</button>
       ) : (
@@ -179,6 +178,7 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
           </div>
         </form>
       )}
+      <p role="status" aria-live="polite" className="status-line">{extend.isSuccess && !open ? t.jobs.extended(date(extend.data.retention.retainUntil)) : ''}</p>
     </div>
   );
 }

@@ -126,7 +126,7 @@ export function UploadScreen(_: ScreenProps) {
     setPicked(next);
     changed();
     // Keep the keyboard on the moved file: the same button, or the other one when it reached the end.
-    const key = next[to]!.key;
+    const key = next[to].key;
     const atEnd = direction === 'up' ? to === 0 : to === next.length - 1;
     requestAnimationFrame(() => document.getElementById(`${key}-${atEnd ? (direction === 'up' ? 'down' : 'up') : direction}`)?.focus());
   };
@@ -344,7 +344,7 @@ function Result({ archived, files, onAgain }: { archived: Archived; files: File[
                 return (
                   <tr key={o.sha256 + i}>
                     <td>{i + 1}</td>
-                    <td>{files[i]?.name ?? o.fileName}</td>
+                    <td className="nowrap">{files[i]?.name ?? o.fileName}</td>
                     <td><code className="hash">{archived.local[i] ?? '—'}</code></td>
                     <td><code className="hash">{o.sha256}</code></td>
                     <td><span className={`badge ${same ? 'success' : 'failed'}`}>{same ? t.upload.verified : t.upload.notVerified}</span></td>
@@ -354,7 +354,7 @@ function Result({ archived, files, onAgain }: { archived: Archived; files: File[
             </tbody>
           </table>
         </div>
-        <div className="form-actions">
+        <div className="form-actions spaced">
           <Link href={`/documents/${encodeURIComponent(d.id)}`} className="button">{t.upload.openDocument}</Link>
           <button type="button" className="secondary" onClick={onAgain}>{t.upload.another}</button>
         </div>
