@@ -1,9 +1,9 @@
-import type { TenantRecord, TenantRecordsPort } from '../ports';
+import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
 import { ArchiveError } from '../kernel/errors';
-import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy } from './sod';
+import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPolicyOf } from './sod';
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
 import { listRightsAssignments } from './rights-sets/list-rights-assignments';
-import { actor, isBuiltIn, RightsAssignmentRecord, RightsSetRecord } from './rights-sets/rights-records';
+import { actor, isBuiltIn, RightsSetRecord } from './rights-sets/rights-records';
 
 export interface SodPolicyRecord extends TenantRecord, SodPolicy {
   type: 'sod-policy';
@@ -21,24 +21,23 @@ export class TenantRights {
   constructor(private readonly records: TenantRecordsPort) {}
 
   async policy(tenantId: string): Promise<SodPolicy> {
-    const p = (await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy'))?.value;
-    return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal } : DEFAULT_SOD_POLICY;
+    return (await this.versionedPolicy(tenantId)).policy;
   }
 
   /** The policy in force with who stored it and when (absent: the default applies, nobody stored one). */
   async describedPolicy(tenantId: string): Promise<SodPolicy & { updatedAt?: string; updatedBy?: { subject: string; kind: string } }> {
-    const p = (await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy'))?.value;
-    return p ? { conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal, updatedAt: p.updatedAt, updatedBy: p.updatedBy } : DEFAULT_SOD_POLICY;
-  }
-
-  async listAssignments(tenantId: string): Promise<RightsAssignmentRecord[]> {
-    return listRightsAssignments(tenantId, { tenantRecords: this.records });
+    const p = (await this.stored(tenantId))?.value;
+    return p ? { ...sodPolicyOf(p), updatedAt: p.updatedAt, updatedBy: p.updatedBy } : DEFAULT_SOD_POLICY;
   }
 
   /** The policy with the version of its record (null: none stored, the default applies), for a conditional write. */
   async versionedPolicy(tenantId: string): Promise<{ policy: SodPolicy; etag: string | null }> {
-    const found = await this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy');
-    return found ? { policy: { conflicts: found.value.conflicts, uploaderCannotApproveDisposal: found.value.uploaderCannotApproveDisposal }, etag: found.etag } : { policy: DEFAULT_SOD_POLICY, etag: null };
+    const found = await this.stored(tenantId);
+    return found ? { policy: sodPolicyOf(found.value), etag: found.etag } : { policy: DEFAULT_SOD_POLICY, etag: null };
+  }
+
+  private stored(tenantId: string): Promise<VersionedRecord<SodPolicyRecord> | null> {
+    return this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy');
   }
 
   /**
@@ -50,7 +49,7 @@ export class TenantRights {
    */
   async checkPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[]): Promise<void> {
     const tenantId = principal.tenantId;
-    const [sets, assignments] = await Promise.all([this.records.list<RightsSetRecord>(tenantId, 'rights-set'), this.listAssignments(tenantId)]);
+    const [sets, assignments] = await Promise.all([this.records.list<RightsSetRecord>(tenantId, 'rights-set'), listRightsAssignments(tenantId, { tenantRecords: this.records })]);
     const holding = (rightsSet: string, permissions: readonly Permission[]): RightsHolding => ({
       rightsSet,
       permissions,

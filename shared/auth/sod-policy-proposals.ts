@@ -12,7 +12,7 @@ import { uuidv7 } from '../ids';
 import { listApiKeys } from './api-keys/list-api-keys';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { actor } from './rights-sets/rights-records';
-import { samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodRefusal, weakenedBy } from './sod';
+import { samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodPolicyOf, sodRefusal, weakenedBy } from './sod';
 
 type Actor = { subject: string; kind: string; person: string };
 
@@ -72,8 +72,6 @@ export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicS
   };
 }
 
-const stripped = (p: SodPolicy): SodPolicy => ({ conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal });
-
 export class SodPolicyProposals {
   constructor(
     private readonly records: TenantRecordsPort,
@@ -92,7 +90,7 @@ export class SodPolicyProposals {
    */
   async change(principal: Principal, wanted: SodPolicy, now: Date): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
     const tenantId = principal.tenantId;
-    const policy = stripped(wanted);
+    const policy = sodPolicyOf(wanted);
     const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId), this.keysOf(tenantId)]);
     const weakens = weakenedBy(base, policy);
     if (weakens.length === 0) return { applied: await this.rights.putPolicy(principal, policy, keys, etag, now) };

@@ -27,6 +27,9 @@ export const DEFAULT_SOD_POLICY: SodPolicy = {
   uploaderCannotApproveDisposal: true,
 };
 
+/** Just the policy's rules, from a stored record or a request body (their other fields dropped). */
+export const sodPolicyOf = (p: SodPolicy): SodPolicy => ({ conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal });
+
 export function sodRefusal(rule: SodRule, extensions: Record<string, unknown> = {}): ArchiveError {
   return new ArchiveError('segregation_of_duties', { detail: SOD_RULES[rule], extensions: { rule, ...extensions } });
 }
