@@ -34,17 +34,15 @@ export function trailingData(format: string, offset: number, total: number, what
  * opens as a ZIP whatever else it is: refused, with the ZIP's first byte as offset.
  */
 export function refuseZipTail(b: Buffer, format: string): void {
-  const from = Math.max(0, b.length - 22 - 0xffff);
-  for (let at = b.length - 22; at >= from; at--) {
-    if (b[at] !== 0x50 || b.readUInt32LE(at) !== 0x06054b50 || b.readUInt16LE(at + 20) !== b.length - at - 22) continue;
-    const cdSize = b.readUInt32LE(at + 12);
-    const cdOffset = b.readUInt32LE(at + 16);
-    // Offsets relative to the ZIP's own start (an appended ZIP) give that start; absolute ones give 0 or less.
-    const start = at - cdSize - cdOffset;
-    const firstLocal = b.indexOf(Buffer.from('PK\x03\x04', 'latin1'));
-    const offset = start > 0 ? start : firstLocal >= 0 && firstLocal < at ? firstLocal : at;
-    throw trailingData(format, offset, b.length, 'its end: a ZIP archive');
-  }
+  const at = zipEndRecordAt(b);
+  if (at < 0) return;
+  const cdSize = b.readUInt32LE(at + 12);
+  const cdOffset = b.readUInt32LE(at + 16);
+  // Offsets relative to the ZIP's own start (an appended ZIP) give that start; absolute ones give 0 or less.
+  const start = at - cdSize - cdOffset;
+  const firstLocal = b.indexOf(Buffer.from('PK\x03\x04', 'latin1'));
+  const offset = start > 0 ? start : firstLocal >= 0 && firstLocal < at ? firstLocal : at;
+  throw trailingData(format, offset, b.length, 'its end: a ZIP archive');
 }
 
 /**
@@ -52,10 +50,16 @@ export function refuseZipTail(b: Buffer, format: string): void {
  * refusal, in practice) reads the whole file, so the answer names the same offset as in memory.
  */
 export function refuseZipTailOfFile(f: FileBytes, format: string): void {
-  const tail = f.subarray(Math.max(0, f.length - 22 - 0xffff), f.length);
-  for (let at = tail.length - 22; at >= 0; at--) {
-    if (tail[at] === 0x50 && tail.readUInt32LE(at) === 0x06054b50 && tail.readUInt16LE(at + 20) === tail.length - at - 22) return refuseZipTail(f.readAll(), format);
+  if (zipEndRecordAt(f.subarray(Math.max(0, f.length - 22 - 0xffff), f.length)) >= 0) refuseZipTail(f.readAll(), format);
+}
+
+/** Where the last end-of-central-directory record that ends `b` exactly (with its comment) starts; -1 when none. */
+function zipEndRecordAt(b: Buffer): number {
+  const from = Math.max(0, b.length - 22 - 0xffff);
+  for (let at = b.length - 22; at >= from; at--) {
+    if (b[at] === 0x50 && b.readUInt32LE(at) === 0x06054b50 && b.readUInt16LE(at + 20) === b.length - at - 22) return at;
   }
+  return -1;
 }
 
 /** Pixel and decoded-size limits, checked from header values before anything is allocated. */
