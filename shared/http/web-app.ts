@@ -6,11 +6,15 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { type Config, webSignInOf } from '../config';
 import { ArchiveError } from '../kernel/errors';
 import { problemResponse } from './pipeline';
 import type { ArchiveResponse } from './types';
+
+const brotliAsync = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
 
 /** The API's own path; nothing under it is ever answered with the app. */
 export const API_BASE = '/api';
@@ -176,8 +180,11 @@ export class WebApp {
     const type = TYPES[path.extname(rel).toLowerCase()] ?? 'application/octet-stream';
     const file: CachedFile = { key, type, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
     if (COMPRESSIBLE.test(type) && body.length > 1024) {
-      file.br = brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } });
-      file.gzip = gzipSync(body, { level: 9 });
+      // On libuv's thread pool: level-11 brotli of a bundle takes long enough to stall other requests on the event loop.
+      [file.br, file.gzip] = await Promise.all([
+        brotliAsync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } }),
+        gzipAsync(body, { level: 9 }),
+      ]);
     }
     this.files.set(rel, file);
     return file;
@@ -217,6 +224,7 @@ function etagMatches(header: string | null, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*');
 }
 
-function escapeHtml(s: string): string {
+/** Text for an HTML page (the not-built page here, the local issuer's login form). */
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
