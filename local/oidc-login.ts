@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { BUILT_IN_RIGHTS_SETS } from '../shared/kernel/principal';
 import { LOCAL_WEB_CLIENT_ID } from '../shared/config';
+import { escapeHtml } from '../shared/http/web-app';
 
 /** What a client asks for at /authorize (query on GET, hidden fields on POST). */
 export interface AuthorizeRequest {
@@ -117,7 +118,6 @@ export function loginPageCsp(redirectUri: string | null): string {
   return `default-src 'none'; style-src ${STYLE_HASH}; img-src 'none'; form-action 'self'${target}; frame-ancestors 'none'; base-uri 'none'`;
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(title: string, body: string): string {
   return `<!doctype html>
@@ -126,7 +126,7 @@ function page(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${escape(title)}</title>
+<title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -140,7 +140,7 @@ ${body}
 }
 
 export function errorPage(message: string): string {
-  return page('Sign-in refused — local issuer', `<h1>This sign-in request is refused</h1>\n<p>${escape(message)}</p>`);
+  return page('Sign-in refused — local issuer', `<h1>This sign-in request is refused</h1>\n<p>${escapeHtml(message)}</p>`);
 }
 
 export function loginPage(req: AuthorizeRequest, state: { values?: Partial<LoginChoice>; errors?: Partial<Record<keyof LoginChoice, string>> } = {}): string {
@@ -152,26 +152,26 @@ export function loginPage(req: AuthorizeRequest, state: { values?: Partial<Login
     const ids = [hint ? `${name}-hint` : '', errors[name] ? `${name}-error` : ''].filter(Boolean).join(' ');
     return `${ids ? ` aria-describedby="${ids}"` : ''}${errors[name] ? ' aria-invalid="true"' : ''}${first === name ? ' autofocus' : ''}`;
   };
-  const errorOf = (name: keyof LoginChoice) => (errors[name] ? `<p class="error" id="${name}-error">${escape(errors[name])}</p>` : '');
+  const errorOf = (name: keyof LoginChoice) => (errors[name] ? `<p class="error" id="${name}-error">${escapeHtml(errors[name])}</p>` : '');
   const summary = Object.keys(errors).length
     ? `<div class="summary" role="alert"><h2>Check the form</h2><p>${Object.keys(errors).length === 1 ? 'One field needs' : 'Some fields need'} a change before you can sign in.</p></div>\n`
     : '';
-  const options = RIGHTS_SET_NAMES.map((name) => `<option value="${escape(name)}"${name === v.rights ? ' selected' : ''}>${escape(name)}</option>`).join('');
+  const options = RIGHTS_SET_NAMES.map((name) => `<option value="${escapeHtml(name)}"${name === v.rights ? ' selected' : ''}>${escapeHtml(name)}</option>`).join('');
   const radio = (kind: 'user' | 'support', label: string) =>
     `<label><input type="radio" name="kind" value="${kind}"${v.kind === kind ? ' checked' : ''}${kind === 'user' && first === 'kind' ? ' autofocus' : ''}> ${label}</label>`;
   return page(
     'Sign in (local development) — Document archive',
     `<h1>Sign in to the document archive</h1>
 ${summary}<form method="post" action="/authorize" novalidate>
-${Object.entries(hidden).map(([k, val]) => `<input type="hidden" name="${k}" value="${escape(val)}">`).join('\n')}
+${Object.entries(hidden).map(([k, val]) => `<input type="hidden" name="${k}" value="${escapeHtml(val)}">`).join('\n')}
 <div class="field">
 <label for="tenant">Tenant</label>
-<input type="text" id="tenant" name="tenant" value="${escape(v.tenant)}" autocomplete="organization" spellcheck="false" autocapitalize="none" required${described('tenant', true)}>
+<input type="text" id="tenant" name="tenant" value="${escapeHtml(v.tenant)}" autocomplete="organization" spellcheck="false" autocapitalize="none" required${described('tenant', true)}>
 <p class="hint" id="tenant-hint">The tenant id, for example <code>acme</code>.</p>
 ${errorOf('tenant')}</div>
 <div class="field">
 <label for="person">Person</label>
-<input type="text" id="person" name="person" value="${escape(v.person)}" autocomplete="username" spellcheck="false" autocapitalize="none" required${described('person', true)}>
+<input type="text" id="person" name="person" value="${escapeHtml(v.person)}" autocomplete="username" spellcheck="false" autocapitalize="none" required${described('person', true)}>
 <p class="hint" id="person-hint">The subject the archive records in its audit log, for example <code>alice@acme.example</code>.</p>
 ${errorOf('person')}</div>
 <div class="field">
