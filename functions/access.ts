@@ -226,7 +226,7 @@ export const putSodPolicyOp = operation({
     const now = deps.clock.now();
     const outcome = await deps.sodPolicy.change(principal, body, now);
     if ('applied' in outcome) return reply(200, body);
-    audit.target = `sod-policy-proposal:${outcome.proposed.proposalId}`;
+    audit.target = proposalTarget({ id: outcome.proposed.proposalId });
     audit.detail = 'proposed';
     return reply(202, toPublicProposal(outcome.proposed, now), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/sod-policy/proposals/${outcome.proposed.proposalId}` });
   },
