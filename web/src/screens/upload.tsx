@@ -12,6 +12,7 @@ import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument, type Problem
 import { asProblem, fieldErrors, FieldError, ProblemMessage, problemSentence } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 
@@ -35,11 +36,6 @@ interface Archived {
 
 /** Codes about a file's bytes (415/422), not about the details: the sentence names the file. */
 const FILE_CODES = new Set(['unsupported_media_type', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'embedded_file', 'xfa_form', 'trailing_data', 'decompressed_too_large', 'invalid_file_name', 'normalisation_timeout', 'empty_body', 'payload_too_large']);
-
-async function sha256(file: Blob): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** Whether a file starts like one the archive accepts (JPEG, PNG, TIFF, PDF): to name the refused one of several. */
 async function looksAccepted(file: File): Promise<boolean> {
@@ -91,7 +87,7 @@ export function UploadScreen(_: ScreenProps) {
       const body = new FormData();
       for (const p of picked) body.append('file', p.file, p.file.name);
       body.append('metadata', JSON.stringify(metadataOf(form)));
-      const hashes = Promise.all(picked.map((p) => sha256(p.file)));
+      const hashes = Promise.all(picked.map(async (p) => sha256Hex(await p.file.arrayBuffer())));
       const response = await apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body });
       const document = (await response.json()) as ArchiveDocument;
       return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local: await hashes };
