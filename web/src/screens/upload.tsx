@@ -87,10 +87,13 @@ export function UploadScreen(_: ScreenProps) {
       const body = new FormData();
       for (const p of picked) body.append('file', p.file, p.file.name);
       body.append('metadata', JSON.stringify(metadataOf(form)));
-      const hashes = Promise.all(picked.map(async (p) => sha256Hex(await p.file.arrayBuffer())));
-      const response = await apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body });
+      // Hashed while the upload runs; awaited together, so a file that can no longer be read is this attempt's error, not an unhandled rejection.
+      const [response, local] = await Promise.all([
+        apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body }),
+        Promise.all(picked.map(async (p) => sha256Hex(await p.file.arrayBuffer()))),
+      ]);
       const document = (await response.json()) as ArchiveDocument;
-      return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local: await hashes };
+      return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local };
     },
     onError: async (error) => {
       const problem = asProblem(error);
