@@ -170,7 +170,7 @@ export function UploadScreen(_: ScreenProps) {
     const common = { id, name: f, value: form[f], 'aria-invalid': err ? true : undefined, 'aria-describedby': describedBy };
     return (
       <div className="field">
-        <label htmlFor={id}>{f === 'retentionClass' ? t.fields.retentionClass : t.fields[f]}</label>
+        <label htmlFor={id}>{t.fields[f]}</label>
         {control === 'kind' ? (
           <select {...common} onChange={(e) => set(f, e.target.value)}>
             <option value="">—</option>
