@@ -117,8 +117,8 @@ export function UploadScreen(_: ScreenProps) {
     setPicked((old) => [...old, ...added]);
     changed();
   };
-  const move = (index: number, by: -1 | 1, direction: 'up' | 'down') => {
-    const to = index + by;
+  const move = (index: number, direction: 'up' | 'down') => {
+    const to = index + (direction === 'up' ? -1 : 1);
     if (to < 0 || to >= picked.length) return;
     const next = [...picked];
     [next[index], next[to]] = [next[to]!, next[index]!];
@@ -210,8 +210,8 @@ export function UploadScreen(_: ScreenProps) {
                     <span className="file-name">{p.file.name}</span>
                     <FileSize size={p.file.size} />
                     <span className="file-actions">
-                      <button type="button" className="secondary small-button" id={`${p.key}-up`} onClick={() => move(i, -1, 'up')} disabled={i === 0} aria-label={t.upload.moveUp(p.file.name)}>↑</button>
-                      <button type="button" className="secondary small-button" id={`${p.key}-down`} onClick={() => move(i, 1, 'down')} disabled={i === picked.length - 1} aria-label={t.upload.moveDown(p.file.name)}>↓</button>
+                      <button type="button" className="secondary small-button" id={`${p.key}-up`} onClick={() => move(i, 'up')} disabled={i === 0} aria-label={t.upload.moveUp(p.file.name)}>↑</button>
+                      <button type="button" className="secondary small-button" id={`${p.key}-down`} onClick={() => move(i, 'down')} disabled={i === picked.length - 1} aria-label={t.upload.moveDown(p.file.name)}>↓</button>
                       <button type="button" className="secondary small-button danger-outline" onClick={() => remove(i)} aria-label={t.upload.remove(p.file.name)}>{t.upload.removeShort}</button>
                     </span>
                   </li>
