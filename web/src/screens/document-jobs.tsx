@@ -11,14 +11,12 @@ import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { permissionsOf, type Permission } from '../lib/permissions';
+import { mayUse, type Permission } from '../lib/permissions';
 
 /** Whether the signed-in person's rights include `permission` (a rights set the app does not know: yes, the API decides). */
-export function mayDo(permission: Permission): boolean {
+function mayDo(permission: Permission): boolean {
   const person = currentSession()?.person;
-  if (!person) return false;
-  const held = permissionsOf(person);
-  return held === null || held.has(permission);
+  return person !== undefined && mayUse(person, [permission]);
 }
 
 type Hold = ArchiveDocument['holds'][number];
