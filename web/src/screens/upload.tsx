@@ -12,6 +12,7 @@ import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument, type Problem
 import { asProblem, fieldErrors, FieldError, ProblemMessage, problemSentence } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { metadataValue } from '../lib/metadata-form';
 import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -49,11 +50,7 @@ function metadataOf(form: Form): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of FIELDS) {
     const v = form[f].trim();
-    if (v === '') continue;
-    if (f === 'amount') out.amount = /^-?\d+([.,]\d+)?$/.test(v) ? Number(v.replace(',', '.')) : NaN;
-    else if (f === 'tags') out.tags = v.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (f === 'currency') out.currency = v.toUpperCase();
-    else out[f] = v;
+    if (v !== '') out[f] = metadataValue(f, v);
   }
   return out;
 }
