@@ -21,10 +21,12 @@ function mayDo(permission: Permission): boolean {
 
 type Hold = ArchiveDocument['holds'][number];
 
+/** After a job: the document as the API answered it when it did (no second GET), else fetched again; its audit and the holds list too. */
 function useDocumentChanged(id: string) {
   const queries = useQueryClient();
-  return () => {
-    void queries.invalidateQueries({ queryKey: ['document', id] });
+  return (updated?: ArchiveDocument) => {
+    if (updated) queries.setQueryData(['document', id], updated);
+    else void queries.invalidateQueries({ queryKey: ['document', id] });
     void queries.invalidateQueries({ queryKey: ['audit', id] });
     void queries.invalidateQueries({ queryKey: ['legal-holds'] });
   };
@@ -133,7 +135,6 @@ export function ReleaseHold({ d, hold }: { d: ArchiveDocument; hold: Hold }) {
 
 export function ExtendRetention({ d }: { d: ArchiveDocument }) {
   const { t, date } = useI18n();
-  const queries = useQueryClient();
   const changed = useDocumentChanged(d.id);
   const [open, setOpen] = useState(false);
   const [until, setUntil] = useState('');
@@ -141,10 +142,9 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
   const extend = useMutation({
     mutationFn: () => unwrap(api().POST('/documents/{id}/retention', { params: { path: { id: d.id } }, body: { retainUntil: until, reason: reason.trim() } })),
     onSuccess: (updated) => {
-      queries.setQueryData(['document', d.id], updated);
       setOpen(false);
       setReason('');
-      changed();
+      changed(updated);
     },
   });
   if (!mayDo('retention:extend') || d.status !== 'active') return null;
