@@ -62,14 +62,18 @@ const auth: Middleware = {
   },
 };
 
-let client = createClient<paths>({ baseUrl: apiBase });
-client.use(auth);
+function clientFor(baseUrl: string) {
+  const created = createClient<paths>({ baseUrl });
+  created.use(auth);
+  return created;
+}
+
+let client = clientFor(apiBase);
 
 /** Called once with web-config.json's apiBase, before the first call. */
 export function setApiBase(base: string): void {
   apiBase = base.replace(/\/$/, '');
-  client = createClient<paths>({ baseUrl: apiBase });
-  client.use(auth);
+  client = clientFor(apiBase);
 }
 
 export const api = () => client;
