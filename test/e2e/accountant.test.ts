@@ -109,6 +109,13 @@ it('refuses a metadata correction without a reason, with the sentence next to th
   await screenshot(page, 'accountant-5-correction-refused');
 
   await page.getByLabel(/Reason for the correction/).fill('Legal name on the chamber of commerce register');
+  // An amount that is not a number is refused by name, not sent as null (which would remove the amount).
+  await page.locator('#c-amount').fill('12abc');
+  await page.getByRole('button', { name: 'Save correction' }).click();
+  await page.waitForSelector('#c-amount-error');
+  expect(await page.locator('#c-amount').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('#h-metadata + dl').textContent()).not.toContain('Bakkerij De Vries B.V.');
+  await page.locator('#c-amount').fill('1234.5');
   await page.getByRole('button', { name: 'Save correction' }).click();
   await page.waitForSelector('text=Saved as version 2 of the details.');
   expect(await page.locator('#h-metadata + dl').textContent()).toContain('Bakkerij De Vries B.V.');

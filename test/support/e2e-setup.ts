@@ -10,6 +10,7 @@ import { startArchiveHost, type ArchiveHost } from '../../local/archive-host';
 import { readEmulators } from './emulators-file';
 import type { E2eTarget } from './e2e-target';
 import globalSetup from './global-setup';
+import globalTeardown from './global-teardown';
 import { quietLog, testEnv } from './harness';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -30,7 +31,14 @@ export default async function e2eSetup(): Promise<void> {
   const webDir = builtApp();
   await globalSetup();
   const emulators = readEmulators();
-  const host: ArchiveHost = await startArchiveHost({ env: testEnv(emulators, { ARCHIVE_WEB_DIR: webDir }), log: quietLog });
+  let host: ArchiveHost;
+  try {
+    host = await startArchiveHost({ env: testEnv(emulators, { ARCHIVE_WEB_DIR: webDir }), log: quietLog });
+  } catch (err) {
+    // Jest runs no teardown after a failed setup: stop the emulators just started rather than leave them running.
+    await globalTeardown();
+    throw err;
+  }
   const target: E2eTarget = { appUrl: host.appUrl, apiUrl: host.url, issuer: emulators.issuer };
   const file = path.join(os.tmpdir(), `archive-e2e-target-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify(target));

@@ -15,11 +15,11 @@ export type Problem = components['schemas']['Problem'] & {
   conflict?: string[];
   /** segregation_of_duties: the permissions beyond the caller's own (rights-ceiling). */
   permissions?: string[];
-  /** conflicting_rights_held: the rights sets that would hold a declared pair, and who holds them. */
   /** duplicate_document, idempotency_key_reused: the document already archived. */
   documentId?: string;
   /** retention_shortening_refused: the retain-until in force. */
   retainUntil?: string;
+  /** conflicting_rights_held: the rights sets that would hold a declared pair, and who holds them. */
   holders?: { rightsSet: string; subjects: string[]; apiKeys: string[]; caller: boolean; conflict: [string, string] }[];
 };
 export type ArchiveDocument = paths['/documents/{id}']['get']['responses'][200]['content']['application/json'];
@@ -62,14 +62,18 @@ const auth: Middleware = {
   },
 };
 
-let client = createClient<paths>({ baseUrl: apiBase });
-client.use(auth);
+function clientFor(baseUrl: string) {
+  const created = createClient<paths>({ baseUrl });
+  created.use(auth);
+  return created;
+}
+
+let client = clientFor(apiBase);
 
 /** Called once with web-config.json's apiBase, before the first call. */
 export function setApiBase(base: string): void {
   apiBase = base.replace(/\/$/, '');
-  client = createClient<paths>({ baseUrl: apiBase });
-  client.use(auth);
+  client = clientFor(apiBase);
 }
 
 export const api = () => client;

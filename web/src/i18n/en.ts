@@ -108,13 +108,9 @@ export const en = {
     clear: 'Clear filters',
     results: (n: number, more: boolean) => (n === 0 ? 'No documents match.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 's'} on this page.`),
     caption: 'Documents matching the filters; select a column heading to sort.',
-    sortBy: (column: string) => `Sort by ${column}`,
-    ascending: 'ascending',
-    descending: 'descending',
     previous: 'Previous page',
     next: 'Next page',
     page: (n: number) => `Page ${n}`,
-    open: (what: string) => `Open ${what}`,
   },
   kinds: { invoice: 'Invoice', receipt: 'Receipt', 'credit-note': 'Credit note', 'bank-statement': 'Bank statement', contract: 'Contract', other: 'Other' } as Record<string, string>,
   fields: {
@@ -161,8 +157,6 @@ export const en = {
     legalHold: 'Under legal hold',
     holds: 'Legal holds',
     noHolds: 'No legal holds.',
-    holdReason: 'Reason',
-    caseReference: 'Case',
     placed: 'Placed',
     released: 'Released',
     open: 'open',
@@ -261,7 +255,6 @@ export const en = {
     hashing: 'Checking the checksum…',
     verified: (name: string) => `Verified: ${name} matches the archive's SHA-256 checksum.`,
     mismatch: (name: string) => `Not verified: ${name} does not match the archive's checksum. It was not saved.`,
-    failed: 'The download failed.',
   },
   exports: {
     title: 'Exports',
@@ -619,7 +612,6 @@ export const en = {
     result: (approved: number, skipped: number) => `${approved} approved${skipped > 0 ? `, ${skipped} not approved (see the list)` : ''}.`,
   },
   problem: {
-    heading: 'That did not work',
     problems,
     sod: {
       'self-assignment': 'Nobody can assign rights to themselves.',

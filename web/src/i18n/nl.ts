@@ -43,13 +43,9 @@ export const nl: Dictionary = {
     clear: 'Filters wissen',
     results: (n, more) => (n === 0 ? 'Geen documenten gevonden.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 'en'} op deze pagina.`),
     caption: 'Documenten die aan de filters voldoen; kies een kolomkop om te sorteren.',
-    sortBy: (column) => `Sorteer op ${column}`,
-    ascending: 'oplopend',
-    descending: 'aflopend',
     previous: 'Vorige pagina',
     next: 'Volgende pagina',
     page: (n) => `Pagina ${n}`,
-    open: (what) => `Open ${what}`,
   },
   kinds: { invoice: 'Factuur', receipt: 'Bon', 'credit-note': 'Creditnota', 'bank-statement': 'Bankafschrift', contract: 'Contract', other: 'Overig' },
   fields: {
@@ -96,8 +92,6 @@ export const nl: Dictionary = {
     legalHold: 'Juridisch geblokkeerd',
     holds: 'Juridische blokkades',
     noHolds: 'Geen juridische blokkades.',
-    holdReason: 'Reden',
-    caseReference: 'Zaak',
     placed: 'Geplaatst',
     released: 'Opgeheven',
     open: 'actief',
@@ -196,7 +190,6 @@ export const nl: Dictionary = {
     hashing: 'Controlegetal nakijken…',
     verified: (name) => `Geverifieerd: ${name} komt overeen met het SHA-256-controlegetal van het archief.`,
     mismatch: (name) => `Niet geverifieerd: ${name} komt niet overeen met het controlegetal van het archief. Het is niet opgeslagen.`,
-    failed: 'Het downloaden is mislukt.',
   },
   exports: {
     title: 'Exports',
@@ -554,7 +547,6 @@ export const nl: Dictionary = {
     result: (approved, skipped) => `${approved} goedgekeurd${skipped > 0 ? `, ${skipped} niet goedgekeurd (zie de lijst)` : ''}.`,
   },
   problem: {
-    heading: 'Dat is niet gelukt',
     problems: {
       bad_request: 'Het verzoek is niet geaccepteerd.',
       empty_body: 'Het bestand is leeg.',

@@ -11,22 +11,22 @@ import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { permissionsOf, type Permission } from '../lib/permissions';
+import { mayUse, type Permission } from '../lib/permissions';
 
 /** Whether the signed-in person's rights include `permission` (a rights set the app does not know: yes, the API decides). */
-export function mayDo(permission: Permission): boolean {
+function mayDo(permission: Permission): boolean {
   const person = currentSession()?.person;
-  if (!person) return false;
-  const held = permissionsOf(person);
-  return held === null || held.has(permission);
+  return person !== undefined && mayUse(person, [permission]);
 }
 
 type Hold = ArchiveDocument['holds'][number];
 
+/** After a job: the document as the API answered it when it did (no second GET), else fetched again; its audit and the holds list too. */
 function useDocumentChanged(id: string) {
   const queries = useQueryClient();
-  return () => {
-    void queries.invalidateQueries({ queryKey: ['document', id] });
+  return (updated?: ArchiveDocument) => {
+    if (updated) queries.setQueryData(['document', id], updated);
+    else void queries.invalidateQueries({ queryKey: ['document', id] });
     void queries.invalidateQueries({ queryKey: ['audit', id] });
     void queries.invalidateQueries({ queryKey: ['legal-holds'] });
   };
@@ -135,7 +135,6 @@ export function ReleaseHold({ d, hold }: { d: ArchiveDocument; hold: Hold }) {
 
 export function ExtendRetention({ d }: { d: ArchiveDocument }) {
   const { t, date } = useI18n();
-  const queries = useQueryClient();
   const changed = useDocumentChanged(d.id);
   const [open, setOpen] = useState(false);
   const [until, setUntil] = useState('');
@@ -143,10 +142,9 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
   const extend = useMutation({
     mutationFn: () => unwrap(api().POST('/documents/{id}/retention', { params: { path: { id: d.id } }, body: { retainUntil: until, reason: reason.trim() } })),
     onSuccess: (updated) => {
-      queries.setQueryData(['document', d.id], updated);
       setOpen(false);
       setReason('');
-      changed();
+      changed(updated);
     },
   });
   if (!mayDo('retention:extend') || d.status !== 'active') return null;

@@ -8,6 +8,7 @@ import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument } from '../ap
 import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
+import { metadataValue } from '../lib/metadata-form';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { ExtendRetention, PlaceHold, ReleaseHold } from './document-jobs';
@@ -234,7 +235,7 @@ function Correction({ d }: { d: ArchiveDocument }) {
       for (const f of EDITABLE) {
         if (form[f] === before[f]) continue;
         const v = form[f].trim();
-        patch[f] = v === '' ? null : f === 'amount' ? Number(v.replace(',', '.')) : f === 'tags' ? v.split(',').map((s) => s.trim()).filter(Boolean) : f === 'currency' ? v.toUpperCase() : v;
+        patch[f] = v === '' ? null : metadataValue(f, v);
       }
       const response = await apiFetch(`/documents/${encodeURIComponent(d.id)}/metadata`, {
         method: 'PATCH',

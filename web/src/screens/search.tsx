@@ -2,6 +2,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table';
 import { useEffect, useMemo, useState, type InputHTMLAttributes } from 'react';
+import { DOCUMENT_KINDS } from '../../../shared/kernel/metadata';
 import { api, ProblemError, unwrap, type ArchiveDocument, type DocumentQuery } from '../api';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
@@ -9,7 +10,6 @@ import { useDebounced } from '../lib/useDebounced';
 import { Link, navigate, useLocation } from '../router';
 import type { ScreenProps } from '.';
 
-const KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
 const FILTERS = ['fiscalYear', 'from', 'to', 'kind', 'counterparty', 'reference', 'amountMin', 'amountMax', 'currency', 'tags'] as const;
 type Filter = (typeof FILTERS)[number];
 type Filters = Record<Filter, string>;
@@ -135,7 +135,7 @@ export function SearchScreen(_: ScreenProps) {
           <label htmlFor="f-kind">{t.search.kind}</label>
           <select id="f-kind" value={filters.kind} onChange={set('kind')}>
             <option value="">{t.search.anyKind}</option>
-            {KINDS.map((k) => (
+            {DOCUMENT_KINDS.map((k) => (
               <option key={k} value={k}>{t.kinds[k]}</option>
             ))}
           </select>

@@ -12,6 +12,8 @@ import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument, type Problem
 import { asProblem, fieldErrors, FieldError, ProblemMessage, problemSentence } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { metadataValue } from '../lib/metadata-form';
+import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 
@@ -34,12 +36,7 @@ interface Archived {
 }
 
 /** Codes about a file's bytes (415/422), not about the details: the sentence names the file. */
-const FILE_CODES = new Set(['unsupported_media_type', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'embedded_file', 'xfa_form', 'trailing_data', 'decompressed_too_large', 'invalid_file_name', 'normalisation_timeout', 'empty_body', 'payload_too_large']);
-
-async function sha256(file: Blob): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
+const FILE_CODES = new Set<Problem['code']>(['unsupported_media_type', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'embedded_file', 'xfa_form', 'trailing_data', 'decompressed_too_large', 'invalid_file_name', 'normalisation_timeout', 'empty_body', 'payload_too_large']);
 
 /** Whether a file starts like one the archive accepts (JPEG, PNG, TIFF, PDF): to name the refused one of several. */
 async function looksAccepted(file: File): Promise<boolean> {
@@ -53,11 +50,7 @@ function metadataOf(form: Form): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of FIELDS) {
     const v = form[f].trim();
-    if (v === '') continue;
-    if (f === 'amount') out.amount = /^-?\d+([.,]\d+)?$/.test(v) ? Number(v.replace(',', '.')) : NaN;
-    else if (f === 'tags') out.tags = v.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (f === 'currency') out.currency = v.toUpperCase();
-    else out[f] = v;
+    if (v !== '') out[f] = metadataValue(f, v);
   }
   return out;
 }
@@ -91,10 +84,13 @@ export function UploadScreen(_: ScreenProps) {
       const body = new FormData();
       for (const p of picked) body.append('file', p.file, p.file.name);
       body.append('metadata', JSON.stringify(metadataOf(form)));
-      const hashes = Promise.all(picked.map((p) => sha256(p.file)));
-      const response = await apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body });
+      // Hashed while the upload runs; awaited together, so a file that can no longer be read is this attempt's error, not an unhandled rejection.
+      const [response, local] = await Promise.all([
+        apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body }),
+        Promise.all(picked.map(async (p) => sha256Hex(await p.file.arrayBuffer()))),
+      ]);
       const document = (await response.json()) as ArchiveDocument;
-      return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local: await hashes };
+      return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local };
     },
     onError: async (error) => {
       const problem = asProblem(error);
@@ -118,8 +114,8 @@ export function UploadScreen(_: ScreenProps) {
     setPicked((old) => [...old, ...added]);
     changed();
   };
-  const move = (index: number, by: -1 | 1, direction: 'up' | 'down') => {
-    const to = index + by;
+  const move = (index: number, direction: 'up' | 'down') => {
+    const to = index + (direction === 'up' ? -1 : 1);
     if (to < 0 || to >= picked.length) return;
     const next = [...picked];
     [next[index], next[to]] = [next[to]!, next[index]!];
@@ -171,7 +167,7 @@ export function UploadScreen(_: ScreenProps) {
     const common = { id, name: f, value: form[f], 'aria-invalid': err ? true : undefined, 'aria-describedby': describedBy };
     return (
       <div className="field">
-        <label htmlFor={id}>{f === 'retentionClass' ? t.fields.retentionClass : t.fields[f]}</label>
+        <label htmlFor={id}>{t.fields[f]}</label>
         {control === 'kind' ? (
           <select {...common} onChange={(e) => set(f, e.target.value)}>
             <option value="">—</option>
@@ -211,8 +207,8 @@ export function UploadScreen(_: ScreenProps) {
                     <span className="file-name">{p.file.name}</span>
                     <FileSize size={p.file.size} />
                     <span className="file-actions">
-                      <button type="button" className="secondary small-button" id={`${p.key}-up`} onClick={() => move(i, -1, 'up')} disabled={i === 0} aria-label={t.upload.moveUp(p.file.name)}>↑</button>
-                      <button type="button" className="secondary small-button" id={`${p.key}-down`} onClick={() => move(i, 1, 'down')} disabled={i === picked.length - 1} aria-label={t.upload.moveDown(p.file.name)}>↓</button>
+                      <button type="button" className="secondary small-button" id={`${p.key}-up`} onClick={() => move(i, 'up')} disabled={i === 0} aria-label={t.upload.moveUp(p.file.name)}>↑</button>
+                      <button type="button" className="secondary small-button" id={`${p.key}-down`} onClick={() => move(i, 'down')} disabled={i === picked.length - 1} aria-label={t.upload.moveDown(p.file.name)}>↓</button>
                       <button type="button" className="secondary small-button danger-outline" onClick={() => remove(i)} aria-label={t.upload.remove(p.file.name)}>{t.upload.removeShort}</button>
                     </span>
                   </li>
