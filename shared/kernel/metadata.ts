@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { RETENTION_CLASS_NAME } from './retention';
 
-export const DOCUMENT_KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'] as const;
+import { DOCUMENT_KINDS } from './document-kinds';
+
+export { DOCUMENT_KINDS };
 /** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
 export type RetentionClass = string;
 

@@ -2,7 +2,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table';
 import { useEffect, useMemo, useState, type InputHTMLAttributes } from 'react';
-import { DOCUMENT_KINDS } from '../../../shared/kernel/metadata';
+import { DOCUMENT_KINDS } from '../../../shared/kernel/document-kinds';
 import { api, ProblemError, unwrap, type ArchiveDocument, type DocumentQuery } from '../api';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
