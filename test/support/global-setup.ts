@@ -25,19 +25,25 @@ export default async function globalSetup(): Promise<void> {
     return;
   }
   const key = await newSigningKey();
-  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(key)]);
+  const started = await Promise.allSettled([startAzurite(), startCosmos(), startOidcIssuer(key)]);
+  const [azurite, cosmos, oidc] = started;
+  if (azurite.status === 'rejected' || cosmos.status === 'rejected' || oidc.status === 'rejected') {
+    // jest runs no teardown after a failed setup: stop what did start, so no emulator outlives the run.
+    await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop().catch(() => undefined)] : [])));
+    throw started.map((s) => (s.status === 'rejected' ? s.reason : null)).find((reason) => reason !== null);
+  }
   const file = path.join(os.tmpdir(), `archive-test-emulators-${process.pid}.json`);
   const info: TestEmulators = {
-    storageConnectionString: azurite.connectionString,
-    azuritePort: azurite.port,
-    cosmosEndpoint: cosmos.endpoint,
-    cosmosKey: cosmos.key,
-    issuer: oidc.issuer,
-    jwksUri: oidc.jwksUri,
+    storageConnectionString: azurite.value.connectionString,
+    azuritePort: azurite.value.port,
+    cosmosEndpoint: cosmos.value.endpoint,
+    cosmosKey: cosmos.value.key,
+    issuer: oidc.value.issuer,
+    jwksUri: oidc.value.jwksUri,
     signingKey: key,
   };
   fs.writeFileSync(file, JSON.stringify(info));
   process.env.ARCHIVE_TEST_EMULATORS = file;
-  const state: EmulatorsState = { stops: [azurite.stop, cosmos.stop, oidc.stop], file, users: 1 };
+  const state: EmulatorsState = { stops: [azurite.value.stop, cosmos.value.stop, oidc.value.stop], file, users: 1 };
   (globalThis as Record<string, unknown>).__archiveEmulators = state;
 }
