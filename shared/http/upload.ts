@@ -199,7 +199,10 @@ class ReceivedFile {
   }
 
   async discard(): Promise<void> {
-    this.out?.destroy();
+    const out = this.out;
+    // The file is opened asynchronously: removing it before the stream has closed could run before
+    // the open creates it, and leave it behind.
+    if (out && !out.closed) await new Promise<void>((resolve) => (out.once('close', () => resolve()), out.destroy()));
     this.store = null;
     await removeSpooled(this.path);
   }
