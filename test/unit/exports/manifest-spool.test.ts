@@ -69,7 +69,8 @@ describe('manifest spool', () => {
         await spool.dispose();
         // -0 is written as 0: the same amount (`+ 0` turns -0 into 0 for the comparison).
         expect(rows.map((r) => Number(r.amount!.replace(',', '.')))).toEqual(items.map((it) => it.amount + 0));
-        expect(rows.map((r) => r.counterparty!.replace(/^'(?=[=+\-@\t\r])/, ''))).toEqual(items.map((it) => it.counterparty));
+        // Text a spreadsheet would run as a formula is written behind a guard quote; other text (even one starting with a quote) as it is.
+        expect(rows.map((r) => r.counterparty)).toEqual(items.map((it) => (/^[=+\-@\t\r]/.test(it.counterparty) ? `'${it.counterparty}` : it.counterparty)));
       }),
       { numRuns: 40 },
     );
