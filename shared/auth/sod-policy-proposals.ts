@@ -55,7 +55,7 @@ export interface PublicSodPolicyProposal {
 const DAY = 24 * 3600 * 1000;
 const proposalId = (id: string) => `sod-policy-proposal:${id}`;
 
-export const stateOf = (p: SodPolicyProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
+const stateOf = (p: SodPolicyProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
 
 export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicSodPolicyProposal {
   return {
