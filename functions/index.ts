@@ -89,3 +89,10 @@ app.storageQueue('recordValidationOutcome', {
     context.log(JSON.stringify({ queue: 'validation-outcome', result }));
   },
 });
+
+// Validation requests are gathered for a moment after each upload (shared/validation/request.ts):
+// send what is waiting when the host shuts this worker down. One lost anyway is asked again by
+// the requeueValidations timer.
+app.hook.appTerminate(async () => {
+  if (deps) await (await deps.catch(() => null))?.validationRequests.flush();
+});

@@ -78,6 +78,7 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
       await loop?.stop();
       await timers?.stop();
       await closeServer(server);
+      await deps.validationRequests.flush(); // gathered requests go out before the process does
       await deps.normaliser.close();
     },
   };

@@ -25,6 +25,7 @@ import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Deps } from './deps';
 import { NormaliserPool } from './normalise/pool';
+import { ValidationRequests } from './validation/request';
 import type { Logger, SecretSource, SettingsCachePort } from './ports';
 
 /**
@@ -52,7 +53,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const blobService = config.STORAGE_CONNECTION_STRING
     ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
     : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());
-  // Few, short retries: a queue outage must not hold an upload (its request is re-queued later).
+  // Few, short retries: a queue outage must not pile up sends (a lost request is re-queued later).
   const queueOptions = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1000, tryTimeoutInMs: 10_000 } };
   const queueService = config.STORAGE_CONNECTION_STRING
     ? QueueServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING, queueOptions)
@@ -83,6 +84,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   }
   const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
   const rights = new TenantRights(tenantRecords);
+  const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE);
   return {
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
@@ -119,7 +121,8 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
     settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
-    validationQueue: new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE),
+    validationQueue,
+    validationRequests: new ValidationRequests({ validationQueue, log }, config.ARCHIVE_VALIDATION_REQUEST_LINGER_MS),
     errorStatus: statusOf,
   };
 }

@@ -5,6 +5,7 @@ import type { Clock } from './clock';
 import type { Config } from './config';
 import type { RefusalLimiter } from './auth/refusal-limiter';
 import type { Normaliser } from './normalise/pool';
+import type { ValidationRequests } from './validation/request';
 import type { ErrorCode } from './kernel/errors';
 import type {
   AuditLogPort,
@@ -55,6 +56,8 @@ export interface Deps {
   normaliser: Normaliser;
   /** `rendition-validation` Storage queue: each stored rendition is validated by veraPDF (shared/validation). */
   validationQueue: ValidationQueuePort;
+  /** This instance's validation requests, several uploads' per queue message, sent after the answer (shared/validation/request.ts). */
+  validationRequests: ValidationRequests;
   /**
    * The HTTP status a request failing with this code answers. The table is HTTP's
    * (shared/http/problem.ts); the composition root hands it in so that a worker outside any

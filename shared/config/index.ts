@@ -114,6 +114,8 @@ const ZConfig = z
     STORAGE_QUEUE_URL: z.url().optional(),
     /** Storage queue asking the validation worker to check a rendition; its poison queue is `<name>-poison`. */
     ARCHIVE_VALIDATION_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,54}[a-z0-9]$/, 'must be a queue name (lowercase letters, digits, single hyphens; 3–56 characters)').default('rendition-validation'),
+    /** How long an upload's validation request waits for others to share its queue message. */
+    ARCHIVE_VALIDATION_REQUEST_LINGER_MS: z.coerce.number().int().min(0).max(5000).default(200),
     /** A document still `validation: pending` this long after upload (or its last request) is queued again. */
     ARCHIVE_VALIDATION_PENDING_SECONDS: z.coerce.number().int().min(60).default(900),
     /** NCRONTAB schedule of the pass that re-queues pending validations. */

@@ -7,7 +7,6 @@ import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import { removeSpooled, spoolPath } from '../spool';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
-import { requestValidation } from '../validation/request';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 import type { NormaliseResult } from '../normalise/types';
@@ -29,14 +28,9 @@ export interface IngestResult {
   document: ArchivedDocument;
   /** True when an earlier request with the same Idempotency-Key already created it. */
   replayed: boolean;
-  /**
-   * A new document's validation request, under way (never rejects; false when the queue refused
-   * it, and maintenance asks again): the caller awaits it alongside the audit append.
-   */
-  validationRequested?: Promise<boolean>;
 }
 
-type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationQueue' | 'log'>;
+type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationRequests' | 'log'>;
 
 /** What the steps share: the command, the ports, and what earlier steps found. */
 export interface IngestContext {
@@ -56,7 +50,6 @@ export interface IngestContext {
   document?: ArchivedDocument;
   /** The duplicate check's verdict, under way while the upload is converted (checkDuplicate starts it, normalise awaits it first). */
   duplicateVerdict?: Promise<IngestResult | void>;
-  validationRequested?: Promise<boolean>;
 }
 
 /** One named step. It answers early (a replay) by returning a result; it refuses by throwing; otherwise the next step runs. */
@@ -92,7 +85,7 @@ export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestCo
       const answer = await step.run(ctx);
       if (answer) return answer;
     }
-    return { document: need(ctx.document, 'document'), replayed: false, ...(ctx.validationRequested ? { validationRequested: ctx.validationRequested } : {}) };
+    return { document: need(ctx.document, 'document'), replayed: false };
   } finally {
     await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
   }
@@ -295,9 +288,9 @@ async function index(ctx: IngestContext): Promise<void> {
   await ctx.deps.catalog.create(need(ctx.document, 'document'));
 }
 
-/** Sent, not awaited here: the document is stored and indexed, the answer does not depend on it (it never fails the upload). */
+/** Gathered and sent after the answer (shared/validation/request.ts): the document is stored and indexed, the answer does not depend on it. */
 function askForValidation(ctx: IngestContext): void {
-  ctx.validationRequested = requestValidation(need(ctx.document, 'document'), ctx.deps);
+  ctx.deps.validationRequests.add(need(ctx.document, 'document'));
 }
 
 /**

@@ -77,12 +77,6 @@ export interface TenantInput<P, Q, B> extends OperationInput<P, Q, B> {
 export interface TenantAudit {
   target: string | null;
   detail?: string;
-  /**
-   * Work the handler started that the answer does not depend on and that never rejects (ingest's
-   * validation request): the pipeline awaits it together with the audit append, so it costs no
-   * round trip of its own, and the request still ends only when it is done.
-   */
-  alongside?: Promise<unknown>;
 }
 
 interface SpecBase<P, Q, B, R extends Responses> {

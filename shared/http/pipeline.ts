@@ -95,8 +95,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         : [entry];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
       try {
-        const append = stateChanged ? appendAfterChange(entries, deps, req.requestId) : deps.audit.appendBatch(entries);
-        await Promise.all([append, audit.alongside]);
+        await (stateChanged ? appendAfterChange(entries, deps, req.requestId) : deps.audit.appendBatch(entries));
       } catch (err) {
         // Fail closed: an access that cannot be audited is not served.
         deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
@@ -105,7 +104,6 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       }
     }
   }
-  await audit.alongside; // when no audit entry was written (nothing else awaited it)
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
 }
 

@@ -10,6 +10,41 @@ export interface ValidationRequest {
 }
 
 /**
+ * Requests per queue message at most. One message carries the requests of the uploads of a short
+ * while (`{"requests":[…]}`), so ingest sends no message of its own; 32 requests are ~6 KB, far
+ * below a Storage queue message's 64 KB.
+ */
+export const VALIDATION_REQUESTS_PER_MESSAGE = 32;
+
+/** A queue message's text: the requests it carries (the Java validator reads the same shape). */
+export function validationMessageText(requests: readonly ValidationRequest[]): string {
+  return JSON.stringify({ requests });
+}
+
+/**
+ * The requests of one queue message, or null when any of it is malformed (the message is then
+ * poisoned whole). A message of one bare request, as sent before requests were gathered, is read too.
+ */
+export function parseValidationMessage(text: string): ValidationRequest[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const list: unknown[] = 'requests' in parsed ? (Array.isArray(parsed.requests) ? parsed.requests : []) : [parsed];
+  if (list.length === 0 || list.length > VALIDATION_REQUESTS_PER_MESSAGE) return null;
+  const requests: ValidationRequest[] = [];
+  for (const item of list) {
+    const v = (typeof item === 'object' && item !== null ? item : {}) as Partial<Record<keyof ValidationRequest, unknown>>;
+    if (typeof v.tenantId !== 'string' || typeof v.documentId !== 'string' || typeof v.renditionSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.renditionSha256)) return null;
+    requests.push({ tenantId: v.tenantId, documentId: v.documentId, renditionSha256: v.renditionSha256 });
+  }
+  return requests;
+}
+
+/**
  * The outcome on the catalog item (the manifest is immutable, so the conversion record in the
  * catalog carries it). `pending` until the worker has stored a report.
  */

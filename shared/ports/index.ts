@@ -303,7 +303,8 @@ export const MAX_DEQUEUE_COUNT = 5;
 /** The `rendition-validation` queue and its poison queue (shared/adapters/azure/validation-queue.ts). */
 export interface ValidationQueuePort {
   readonly name: string;
-  send(request: ValidationRequest): Promise<void>;
+  /** One message carrying these requests (at most VALIDATION_REQUESTS_PER_MESSAGE). */
+  send(requests: readonly ValidationRequest[]): Promise<void>;
   receive(max: number, visibilitySeconds: number): Promise<QueuedMessage[]>;
   complete(message: QueuedMessage): Promise<void>;
   /** Moves a message that cannot be processed to the poison queue, unchanged. */

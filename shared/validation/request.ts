@@ -1,35 +1,84 @@
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
+import { ValidationRequest, VALIDATION_REQUESTS_PER_MESSAGE } from '../kernel/validation';
+import type { Logger, ValidationQueuePort, Versioned } from '../ports';
+
+const requestOf = (doc: ArchivedDocument): ValidationRequest => ({ tenantId: doc.tenantId, documentId: doc.id, renditionSha256: doc.rendition.sha256 });
 
 /**
- * Asks the worker to validate a stored rendition. Never fails the caller: the write is done, the
- * document shows `validation: pending`, and `requeuePendingValidations` asks again later.
+ * This instance's validation requests, gathered: an upload's request waits up to `lingerMs` and
+ * goes in one queue message with those of other uploads (at most VALIDATION_REQUESTS_PER_MESSAGE),
+ * after the upload has been answered. A queue message per upload cost every ingest a round trip
+ * and the queue's own CPU. The catalog item says `validation: pending` from the start, so a request
+ * lost with its instance (or refused by the queue) is asked again by `requeuePendingValidations`.
  */
-export async function requestValidation(doc: ArchivedDocument, deps: Pick<Deps, 'validationQueue' | 'log'>): Promise<boolean> {
-  try {
-    await deps.validationQueue.send({ tenantId: doc.tenantId, documentId: doc.id, renditionSha256: doc.rendition.sha256 });
-    return true;
-  } catch (err) {
-    deps.log.warn('rendition validation not requested; the maintenance pass asks again', { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
-    return false;
+export class ValidationRequests {
+  private waiting: ValidationRequest[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: { validationQueue: ValidationQueuePort; log: Logger },
+    private readonly lingerMs: number,
+  ) {}
+
+  /** Asks for the document's rendition to be validated. Never fails and never waits: the document is stored either way. */
+  add(doc: ArchivedDocument): void {
+    this.waiting.push(requestOf(doc));
+    if (this.waiting.length >= VALIDATION_REQUESTS_PER_MESSAGE) this.sendWaiting();
+    else this.timer ??= setTimeout(() => this.sendWaiting(), this.lingerMs).unref();
+  }
+
+  /** Sends what is waiting now and waits for every send under way (host shutdown, tests). */
+  async flush(): Promise<void> {
+    this.sendWaiting();
+    await Promise.all([...this.sending]);
+  }
+
+  private sendWaiting(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, VALIDATION_REQUESTS_PER_MESSAGE);
+      const sent: Promise<void> = this.deps.validationQueue
+        .send(batch)
+        .catch((err: unknown) => {
+          this.deps.log.warn('rendition validation not requested; the maintenance pass asks again', { requests: batch, error: String(err) });
+        })
+        .finally(() => this.sending.delete(sent));
+      this.sending.add(sent);
+    }
   }
 }
 
 /**
  * Maintenance: every active document whose validation is still pending after `olderThanSeconds`
- * (since upload, or since it was last asked for) is put on the queue again. Cross-tenant (a timer).
+ * (since upload, or since it was last asked for) is put on the queue again, several per message.
+ * Cross-tenant (a timer).
  */
 export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: Pick<Deps, 'retention' | 'validationQueue' | 'log'>): Promise<{ requeued: number }> {
   const cutoff = new Date(input.now.getTime() - input.olderThanSeconds * 1000).toISOString();
   const resources = await deps.retention.catalog.pendingValidations({ cutoff, max: input.max, ...(input.onlyTenant ? { onlyTenant: input.onlyTenant } : {}) });
   let requeued = 0;
+  const still: Versioned<ArchivedDocument>[] = [];
   for (const { id, tenantId } of resources.slice(0, input.max)) {
     const current = await deps.retention.catalog.getVersioned(tenantId, id);
     if (!current || current.item.status !== 'active' || (current.item.validation && current.item.validation.status !== 'pending')) continue;
-    if (!(await requestValidation(current.item, deps))) break; // the queue is down: try on the next pass
-    // A lost race here only means one more request; the worker is idempotent.
-    await deps.retention.catalog.replace({ ...current.item, validation: { status: 'pending', requestedAt: input.now.toISOString() } }, current.etag);
-    requeued++;
+    still.push(current);
+  }
+  for (let i = 0; i < still.length; i += VALIDATION_REQUESTS_PER_MESSAGE) {
+    const batch = still.slice(i, i + VALIDATION_REQUESTS_PER_MESSAGE);
+    try {
+      await deps.validationQueue.send(batch.map((c) => requestOf(c.item)));
+    } catch (err) {
+      deps.log.warn('pending validations not requested again; the next pass tries again', { error: String(err) });
+      break; // the queue is down: try on the next pass
+    }
+    for (const current of batch) {
+      // A lost race here only means one more request; the worker is idempotent.
+      await deps.retention.catalog.replace({ ...current.item, validation: { status: 'pending', requestedAt: input.now.toISOString() } }, current.etag);
+      requeued++;
+    }
   }
   return { requeued };
 }

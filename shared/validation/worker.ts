@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
 import type { Actor } from '../kernel/retention';
-import { RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from '../kernel/validation';
+import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from '../kernel/validation';
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { readVeraPdfReport } from './verapdf';
 
@@ -16,89 +16,114 @@ export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'aud
 
 export interface ValidateInput {
   now: Date;
-  /** At most this many messages (renditions) per batch, i.e. per JVM. */
+  /** At most this many messages per receive, and this many renditions per validator run (one JVM). */
   max: number;
   /** How long a received message stays invisible before it is delivered again. */
   visibilitySeconds?: number;
 }
 
 export interface ValidateResult {
+  /** Messages received (each carries one or more requests). */
   received: number;
   recorded: { tenantId: string; documentId: string; passed: boolean; failedRules: string[] }[];
-  /** Messages that changed nothing: a re-delivery, or a document no longer active. */
+  /** Requests that changed nothing: a re-delivery, or a document no longer active. */
   unchanged: number;
+  /** Messages moved to the poison queue. */
   poisoned: number;
-  /** Left on the queue for another delivery (a transient failure). */
+  /** Requests left for another delivery of their message (a transient failure). */
   retried: number;
 }
 
+/** A received message and how many of its requests are still open; it is completed once none is, unless one is retried. */
+interface Delivery {
+  message: QueuedMessage;
+  open: number;
+  retry: boolean;
+}
+
 /**
- * The validation worker: one batch from the `rendition-validation` queue, each rendition read
- * (tenant-scoped, hash checked against the catalog), validated in one validator run, its report
- * stored create-only beside it under the document's retention and hold, the outcome recorded on
- * the catalog item and audited. Idempotent: a re-delivered message finds the outcome recorded.
+ * The validation worker: one batch from the `rendition-validation` queue. Each request of each
+ * message: its rendition read (tenant-scoped, hash checked against the catalog), validated in one
+ * validator run per `max` renditions, its report stored create-only beside it under the document's
+ * retention and hold, the outcome recorded on the catalog item and audited. A message is completed
+ * when all its requests are done; one transient failure leaves the whole message for another
+ * delivery. Idempotent: a re-delivered request finds its outcome recorded.
  */
 export async function validateRenditions(input: ValidateInput, deps: ValidationDeps): Promise<ValidateResult> {
   const result: ValidateResult = { received: 0, recorded: [], unchanged: 0, poisoned: 0, retried: 0 };
   const messages = await deps.validationQueue.receive(input.max, input.visibilitySeconds ?? 300);
   result.received = messages.length;
-  const work: { message: QueuedMessage; doc: ArchivedDocument; bytes: Buffer }[] = [];
+  const requests: { delivery: Delivery; request: ValidationRequest }[] = [];
   for (const message of messages) {
-    const request = parseRequest(message.text);
-    if (!request || message.dequeueCount > MAX_DEQUEUE_COUNT) {
-      deps.log.error(VALIDATION_POISONED, { messageId: message.messageId, dequeueCount: message.dequeueCount, reason: request ? 'too many deliveries' : 'malformed' });
+    const parsed = parseValidationMessage(message.text);
+    if (!parsed || message.dequeueCount > MAX_DEQUEUE_COUNT) {
+      deps.log.error(VALIDATION_POISONED, { messageId: message.messageId, dequeueCount: message.dequeueCount, reason: parsed ? 'too many deliveries' : 'malformed' });
       await deps.validationQueue.poison(message);
       result.poisoned++;
       continue;
     }
+    const delivery: Delivery = { message, open: parsed.length, retry: false };
+    for (const request of parsed) requests.push({ delivery, request });
+  }
+  const done = async (delivery: Delivery, outcome: 'done' | 'retry') => {
+    if (outcome === 'retry') {
+      delivery.retry = true;
+      result.retried++;
+    }
+    if (--delivery.open === 0 && !delivery.retry) await deps.validationQueue.complete(delivery.message);
+  };
+  for (let i = 0; i < requests.length; i += input.max) {
+    await validateChunk(requests.slice(i, i + input.max), input.now, deps, result, done);
+  }
+  return result;
+}
+
+async function validateChunk(
+  chunk: { delivery: Delivery; request: ValidationRequest }[],
+  now: Date,
+  deps: ValidationDeps,
+  result: ValidateResult,
+  done: (delivery: Delivery, outcome: 'done' | 'retry') => Promise<void>,
+): Promise<void> {
+  const work: { delivery: Delivery; doc: ArchivedDocument; bytes: Buffer }[] = [];
+  for (const { delivery, request } of chunk) {
     try {
       const doc = await deps.catalog.get(request.tenantId, request.documentId);
       if (!doc || doc.status !== 'active' || isRecorded(doc)) {
-        await deps.validationQueue.complete(message);
         result.unchanged++;
+        await done(delivery, 'done');
         continue;
       }
       const bytes = await deps.blobs.readAll(doc.tenantId, doc.rendition.blobName);
       // Only the rendition the catalog vouches for is validated; anything else is retried, then poisoned.
       if (request.renditionSha256 !== doc.rendition.sha256 || sha256(bytes) !== doc.rendition.sha256) {
         deps.log.error('rendition to validate does not match the catalog checksum', { tenantId: doc.tenantId, documentId: doc.id });
-        result.retried++;
+        await done(delivery, 'retry');
         continue;
       }
-      work.push({ message, doc, bytes });
+      work.push({ delivery, doc, bytes });
     } catch (err) {
-      deps.log.warn('rendition validation deferred', { messageId: message.messageId, error: String(err) });
-      result.retried++;
+      deps.log.warn('rendition validation deferred', { messageId: delivery.message.messageId, error: String(err) });
+      await done(delivery, 'retry');
     }
   }
-  if (work.length === 0) return result;
+  if (work.length === 0) return;
 
   const batch = await deps.validator.validate(work.map((w) => ({ name: w.doc.rendition.blobName, bytes: w.bytes })));
   for (const [i, w] of work.entries()) {
     try {
-      const outcome = await record(w.doc, { validator: batch.validator, profile: batch.profile, ...batch.results[i]! }, input.now, deps);
+      const outcome = await record(w.doc, { validator: batch.validator, profile: batch.profile, ...batch.results[i]! }, now, deps);
       if (outcome) result.recorded.push({ tenantId: w.doc.tenantId, documentId: w.doc.id, passed: outcome.passed, failedRules: outcome.failedRules });
       else result.unchanged++;
-      await deps.validationQueue.complete(w.message);
+      await done(w.delivery, 'done');
     } catch (err) {
       deps.log.warn('rendition validation not recorded; retried on the next delivery', { tenantId: w.doc.tenantId, documentId: w.doc.id, error: String(err) });
-      result.retried++;
+      await done(w.delivery, 'retry');
     }
   }
-  return result;
 }
 
 const isRecorded = (doc: ArchivedDocument) => doc.validation !== undefined && doc.validation.status !== 'pending';
-
-function parseRequest(text: string): ValidationRequest | null {
-  try {
-    const v = JSON.parse(text) as Partial<ValidationRequest>;
-    const ok = typeof v.tenantId === 'string' && typeof v.documentId === 'string' && typeof v.renditionSha256 === 'string' && /^[0-9a-f]{64}$/.test(v.renditionSha256);
-    return ok ? { tenantId: v.tenantId!, documentId: v.documentId!, renditionSha256: v.renditionSha256! } : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Stores the report (create-only), records the outcome, audits it; null when already recorded. */
 async function record(

@@ -8,7 +8,7 @@ import { PDFDocument, PDFName } from 'pdf-lib';
 import type { Logger } from '../../shared/ports';
 import type { ArchivedDocument } from '../../shared/kernel/document';
 import { sha256, uuidv7 } from '../../shared/ids';
-import { requestValidation, requeuePendingValidations } from '../../shared/validation/request';
+import { requeuePendingValidations } from '../../shared/validation/request';
 import type { RenditionValidator, ValidatorBatch } from '../../shared/kernel/validation';
 import { resolveVeraPdf, VeraPdfValidator } from '../../shared/validation/verapdf';
 import { recordOutcome, recordStoredOutcome, validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../shared/validation/worker';
@@ -61,6 +61,7 @@ const getDoc = async (id: string) => (await call(`${archive.url}/documents/${id}
 
 /** Runs the worker until the queue is drained (messages of this test's own queue only). */
 async function drain(d: ValidationDeps = deps) {
+  await archive.host.deps.validationRequests.flush(); // this instance's gathered requests, on the queue now
   const total = { recorded: [] as { documentId: string; passed: boolean; failedRules: string[] }[], unchanged: 0, poisoned: 0 };
   for (;;) {
     const r = await validateRenditions({ now: new Date(), max: 16 }, d);
@@ -107,7 +108,7 @@ describe('rendition validation by veraPDF', () => {
     const month = new Date().toISOString().slice(0, 7);
     const before = { state: await tenantState(archive, tenant), item: await archive.host.deps.catalog.get(tenant, doc.id), auditSeq: await archive.host.deps.audit.headSeq(tenant, month) };
     const stored = await archive.host.deps.catalog.get(tenant, doc.id);
-    await deps.validationQueue.send({ tenantId: tenant, documentId: doc.id, renditionSha256: stored!.rendition.sha256 });
+    await deps.validationQueue.send([{ tenantId: tenant, documentId: doc.id, renditionSha256: stored!.rendition.sha256 }]);
     const again = await drain();
     expect(again.recorded).toEqual([]);
     expect(again.unchanged).toBe(1);
@@ -134,11 +135,12 @@ describe('rendition validation by veraPDF', () => {
 
   it('a malformed message and one delivered more than five times go to the poison queue', async () => {
     const queue = archive.host.deps.validationQueue;
-    await queue.send({ tenantId: tenant, documentId: 'not-json-at-all', renditionSha256: 'x' });
+    await queue.send([{ tenantId: tenant, documentId: 'not-json-at-all', renditionSha256: 'x' }]);
     const malformed = await drain();
     expect(malformed.poisoned).toBe(1);
 
     const doc = await upload('img2pdf/mono.png', 'image/png');
+    await archive.host.deps.validationRequests.flush();
     let attempts = 0;
     const failing: RenditionValidator = { name: 'broken', validate: () => (attempts++, Promise.reject(new Error('JVM crashed'))), readReport: () => { throw new Error('unused'); } };
     let poisoned = 0;
@@ -150,7 +152,7 @@ describe('rendition validation by veraPDF', () => {
     }
     expect(poisoned).toBe(1);
     expect(attempts).toBe(5); // five deliveries tried, the sixth poisoned
-    const inPoison = (await queue.peekPoison()).map((t) => JSON.parse(t));
+    const inPoison = (await queue.peekPoison()).flatMap((t) => (JSON.parse(t) as { requests: unknown[] }).requests);
     expect(inPoison).toContainEqual({ tenantId: tenant, documentId: doc.id, renditionSha256: expect.any(String) });
     expect(inPoison).toContainEqual(expect.objectContaining({ documentId: 'not-json-at-all' }));
     expect((await getDoc(doc.id)).validation).toEqual({ status: 'pending' });
@@ -184,6 +186,7 @@ describe('rendition validation by veraPDF', () => {
       const up = await call(`${cut.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.png'), 'image/png', 'normal.png'), token: t });
       expect(up.status).toBe(201);
       expect(up.json.validation).toEqual({ status: 'pending' });
+      await cut.host.deps.validationRequests.flush(); // its send fails and is logged; the upload is done either way
       expect((await drain()).recorded.map((r) => r.documentId)).not.toContain(up.json.id);
 
       const later = new Date(Date.now() + 3600_000);
@@ -222,6 +225,35 @@ describe('rendition validation by veraPDF', () => {
     expect(run.recorded).toContainEqual({ tenantId: tenant, documentId: doc.id, passed: true, failedRules: [] });
     expect((await getDoc(doc.id)).validation.report).toEqual({ sha256: sha256(earlier), size: earlier.length });
     expect((await call(`${archive.url}/documents/${doc.id}/validation`, { token })).bytes.equals(earlier)).toBe(true);
+  }, 120_000);
+
+  it('one message carries several requests: the others are recorded while one that failed keeps the message for another delivery', async () => {
+    const own = newTenant('valm');
+    const ownToken = await archive.token({ tenant: own, sub: 'clerk@valm.example', rights: 'archivist' });
+    const uploadOwn = async (file: string, type: string) => (await call(`${archive.url}/documents`, { ...rawUpload(corpusFile(file), type, path.basename(file)), token: ownToken })).json as { id: string };
+    const [a, b] = [await uploadOwn('img2pdf/normal.png', 'image/png'), await uploadOwn('img2pdf/gray.png', 'image/png')];
+    await drain(); // their own requests, recorded; both are set back to pending for this one message
+    const d = archive.host.deps;
+    for (const doc of [a, b]) {
+      const current = (await d.retention.catalog.getVersioned(own, doc.id))!;
+      await d.retention.catalog.replace({ ...current.item, validation: { status: 'pending' } }, current.etag);
+    }
+    const request = async (id: string) => ({ tenantId: own, documentId: id, renditionSha256: (await d.catalog.get(own, id))!.rendition.sha256 });
+    await d.validationQueue.send([await request(a.id), await request(b.id)]);
+    // b's catalog read fails once (a passing outage); a's does not.
+    let failures = 0;
+    const catalog = Object.create(d.catalog) as typeof d.catalog;
+    catalog.get = (t, id) => (id === b.id && failures++ === 0 ? Promise.reject(new Error('Cosmos timed out')) : d.catalog.get(t, id));
+    const pass = () => validateRenditions({ now: new Date(), max: 16, visibilitySeconds: 1 }, { ...deps, catalog });
+    const first = await pass();
+    expect(first).toMatchObject({ received: 1, retried: 1, poisoned: 0 });
+    expect(first.recorded.map((r) => r.documentId)).toEqual([a.id]);
+    await new Promise((r) => setTimeout(r, 1100)); // not completed: delivered again
+    const second = await pass();
+    expect(second).toMatchObject({ received: 1, retried: 0, unchanged: 1 });
+    expect(second.recorded.map((r) => r.documentId)).toEqual([b.id]);
+    await new Promise((r) => setTimeout(r, 1100)); // completed: never delivered again
+    expect((await pass()).received).toBe(0);
   }, 120_000);
 
   it('a host asked to run the worker loop (npm start with a JDK) validates uploads by itself; test hosts do not', async () => {
@@ -266,7 +298,7 @@ async function storeBrokenCopy(sourceId: string): Promise<ArchivedDocument> {
   await d.blobs.putCreateOnly(tenant, doc.rendition.blobName, rendition, 'application/pdf', worm, {});
   await d.blobs.putCreateOnly(tenant, `${id}/manifest.json`, Buffer.from(JSON.stringify(doc)), 'application/json', worm, {});
   await d.catalog.create(doc);
-  await requestValidation(doc, d);
+  d.validationRequests.add(doc);
   return doc;
 }
 

@@ -13,6 +13,7 @@ import type { Deps, RetentionDeps } from '../../shared/deps';
 import { SodPolicyProposals } from '../../shared/auth/sod-policy-proposals';
 import { TenantRights } from '../../shared/auth/rights';
 import { RefusalLimiter } from '../../shared/auth/refusal-limiter';
+import { ValidationRequests } from '../../shared/validation/request';
 import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
@@ -381,10 +382,13 @@ export class InMemoryAuditLog implements AuditLogPort {
 
 export class InMemoryValidationQueue implements ValidationQueuePort {
   readonly name = 'rendition-validation';
+  /** Every request sent, in order; `messages` says how they were grouped. */
   readonly sent: ValidationRequest[] = [];
+  readonly messages: ValidationRequest[][] = [];
   readonly poisoned: string[] = [];
-  async send(request: ValidationRequest): Promise<void> {
-    this.sent.push(request);
+  async send(requests: readonly ValidationRequest[]): Promise<void> {
+    this.messages.push([...requests]);
+    this.sent.push(...requests);
   }
   async receive(): Promise<QueuedMessage[]> {
     return [];
@@ -466,6 +470,8 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const timers = new InMemoryTimerState();
   const policies = new InMemoryRetentionPolicies();
   const rights = new TenantRights(tenantRecords);
+  const log = new RecordingLogger();
+  const validationQueue = new InMemoryValidationQueue();
   return {
     config,
     blobs,
@@ -480,11 +486,12 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     rights,
     sodPolicy: new SodPolicyProposals(tenantRecords, rights),
     clock: new FakeClock('2025-03-01T12:00:00Z'),
-    log: new RecordingLogger(),
+    log,
     refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
     retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords() },
     normaliser: new FakeNormaliser(),
-    validationQueue: new InMemoryValidationQueue(),
+    validationQueue,
+    validationRequests: new ValidationRequests({ validationQueue, log }, 0),
     errorStatus: statusOf,
   };
 }

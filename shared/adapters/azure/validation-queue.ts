@@ -1,10 +1,11 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
-import type { ValidationRequest } from '../../kernel/validation';
+import { ValidationRequest, validationMessageText } from '../../kernel/validation';
 import type { QueuedMessage, ValidationQueuePort } from '../../ports';
 
 /**
- * The `rendition-validation` Storage queue and its poison queue. Message text is base64 JSON,
- * the encoding the Functions queue trigger (Java app in Azure) expects.
+ * The `rendition-validation` Storage queue and its poison queue. Message text is base64 JSON
+ * (`{"requests":[…]}`, shared/kernel/validation.ts), the encoding the Functions queue trigger
+ * (Java app in Azure) expects.
  */
 export class ValidationQueue implements ValidationQueuePort {
   private readonly queue: QueueClient;
@@ -27,9 +28,9 @@ export class ValidationQueue implements ValidationQueuePort {
     return this.ready;
   }
 
-  async send(request: ValidationRequest): Promise<void> {
+  async send(requests: readonly ValidationRequest[]): Promise<void> {
     await this.ensure();
-    await this.queue.sendMessage(encode(JSON.stringify(request)));
+    await this.queue.sendMessage(encode(validationMessageText(requests)));
   }
 
   async receive(max: number, visibilitySeconds: number): Promise<QueuedMessage[]> {

@@ -25,9 +25,9 @@ it('runs the steps in their declared order', () => {
 
 it('stores, indexes and asks for validation when every step passes', async () => {
   const deps = inMemoryDeps();
-  const { document, replayed, validationRequested } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  const { document, replayed } = await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
   expect(replayed).toBe(false);
-  expect(await validationRequested).toBe(true);
+  await deps.validationRequests.flush();
   expect([...deps.blobs.blobs.keys()].sort()).toEqual([`acme/${document.id}/manifest.json`, `acme/${document.id}/original.png`, `acme/${document.id}/rendition.pdf`]);
   expect(await deps.catalog.get('acme', document.id)).toEqual(document);
   expect(deps.validationQueue.sent).toEqual([{ tenantId: 'acme', documentId: document.id, renditionSha256: document.rendition.sha256 }]);
@@ -38,6 +38,7 @@ it('a failed normalise stops the later steps: no blob, no catalog item, no valid
   await expect(ingestDocument({ principal, files, metadata: {}, idempotencyKey: 'k-1' }, deps)).rejects.toMatchObject({ code: 'unsupported_media_type' });
   expect(deps.blobs.blobs.size).toBe(0);
   expect(deps.catalog.documents.size).toBe(0);
+  await deps.validationRequests.flush();
   expect(deps.validationQueue.sent).toEqual([]);
 });
 

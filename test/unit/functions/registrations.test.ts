@@ -2,7 +2,7 @@
  * The Azure Functions entry registers exactly the route table the local host serves,
  * plus every timer. The Functions runtime has no local stand-in, so only its `app` is replaced.
  */
-const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], queue: [] as { name: string; options: { queueName: string } }[], setup: [] as unknown[] };
+const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], queue: [] as { name: string; options: { queueName: string } }[], setup: [] as unknown[], appTerminate: [] as unknown[] };
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +14,7 @@ jest.mock('@azure/functions', () => ({
     http: (name: string, options: { methods: string[]; route: string; authLevel: string }) => registered.http.push({ name, options }),
     timer: (name: string, options: { schedule: string }) => registered.timer.push({ name, options }),
     storageQueue: (name: string, options: { queueName: string }) => registered.queue.push({ name, options }),
+    hook: { appTerminate: (handler: unknown) => registered.appTerminate.push(handler) },
   },
 }));
 
@@ -43,5 +44,8 @@ describe('functions/index.ts', () => {
     for (const t of registered.timer) expect(t.options.schedule).toMatch(/^\S+( \S+){5}$/);
     // The Java validator app's outcomes are recorded by the Node app (catalog + audit chain).
     expect(registered.queue.map((q) => [q.name, q.options.queueName])).toEqual([['recordValidationOutcome', 'rendition-validation-outcome']]);
+    // Gathered validation requests are sent when the host stops the worker (nothing started: nothing to send).
+    expect(registered.appTerminate).toHaveLength(1);
+    await expect((registered.appTerminate[0] as () => Promise<void>)()).resolves.toBeUndefined();
   });
 });

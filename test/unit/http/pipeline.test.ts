@@ -111,20 +111,6 @@ describe('handleRequest', () => {
     expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
   });
 
-  it('awaits work the handler left alongside together with the audit append, and answers only when both are done', async () => {
-    const { deps, entries } = fakeDeps();
-    let finish: () => void = () => undefined;
-    const alongside = new Promise<void>((resolve) => (finish = resolve));
-    let answered = false;
-    const answer = handleRequest(route(async ({ audit }) => ((audit.alongside = alongside), { status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps).then((res) => ((answered = true), res));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    // The audit entry is written while the alongside work is still under way; the answer waits for it.
-    expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201 })]);
-    expect(answered).toBe(false);
-    finish();
-    expect((await answer).status).toBe(201);
-  });
-
   it('parks the entry of a completed change for the sealing timer when the log keeps failing, and still answers the success', async () => {
     const { deps, entries, parked } = fakeDeps({ auditFails: true });
     const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);

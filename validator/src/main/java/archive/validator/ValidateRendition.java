@@ -40,7 +40,7 @@ import org.verapdf.processor.plugins.PluginsCollectionConfig;
 import org.verapdf.processor.reports.ItemDetails;
 
 /**
- * Validates one stored rendition with veraPDF (PDF/A-2B) per queue message. The identity may read
+ * Validates stored renditions with veraPDF (PDF/A-2B), the ones a queue message names. The identity may read
  * renditions and create validation.json, nothing else: the outcome goes to a queue and the Node
  * app records it (catalog item, hash-chained audit entry) after checking the report's SHA-256, so
  * the catalog and audit logic stay in one place. The Functions host retries a failing message
@@ -60,7 +60,25 @@ public final class ValidateRendition {
 
   @FunctionName("validateRendition")
   public void run(@QueueTrigger(name = "message", queueName = "%ARCHIVE_VALIDATION_QUEUE%", connection = "ArchiveStorage") String message, ExecutionContext context) throws Exception {
-    JsonNode request = JSON.readTree(message);
+    // One message carries the requests of several uploads ({"requests":[…]}); a bare request is read too.
+    JsonNode parsed = JSON.readTree(message);
+    JsonNode requests = parsed.has("requests") ? parsed.path("requests") : JSON.createArrayNode().add(parsed);
+    if (!requests.isArray() || requests.isEmpty()) throw new IllegalArgumentException("malformed validation request"); // retried, then poisoned
+    // Every request is tried; a failure of one fails the message after the others are done, so the
+    // host delivers it again, and the requests already done find their report stored (create-only).
+    Exception failed = null;
+    for (JsonNode request : requests) {
+      try {
+        validate(request, context);
+      } catch (Exception e) {
+        context.getLogger().warning("validation request failed: " + e.getMessage());
+        if (failed == null) failed = e;
+      }
+    }
+    if (failed != null) throw failed;
+  }
+
+  private void validate(JsonNode request, ExecutionContext context) throws Exception {
     String tenantId = request.path("tenantId").asText();
     String documentId = request.path("documentId").asText();
     String expected = request.path("renditionSha256").asText();
