@@ -29,6 +29,12 @@ export async function startBenchHost(): Promise<{
   return { host, azurite, cosmos, oidc };
 }
 
+/**
+ * Node arguments that preload bench/azurite-index-patch into a bench's Azurite (indexed lookups
+ * instead of scans; see there), unless BENCH_AZURITE_PATCH=0. Both sides of a comparison get it.
+ */
+export const azuriteIndexPatch: string[] = process.env.BENCH_AZURITE_PATCH === '0' ? [] : ['--require', path.join(__dirname, 'azurite-index-patch.js')];
+
 /** The bench scan: a 128 KiB baseline colour JPEG from the corpus. */
 export const BENCH_SCAN = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_color.jpg'));
 
@@ -101,7 +107,7 @@ export async function startBenchServices(): Promise<{
   stop(): Promise<void>;
 }> {
   const cosmos = spawnBenchProcess('cosmos-host.js', {});
-  const [azurite, oidc, endpoint] = await Promise.all([startAzurite(), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
+  const [azurite, oidc, endpoint] = await Promise.all([startAzurite({ nodeArgs: azuriteIndexPatch }), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
   const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
   const host = spawnBenchProcess('download-host.js', env, ['--expose-gc', ...profile]);

@@ -18,6 +18,7 @@ import { sweep } from '../shared/retention/sweep';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { COSMOS_EMULATOR_KEY, freePort, startAzurite } from '../local/emulators';
+import { azuriteIndexPatch } from './bench-host';
 
 const COUNT = Number(process.env.BENCH_DOCS ?? 10_000);
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 50);
@@ -117,13 +118,8 @@ async function main() {
   // In memory: on disk, Azurite took ~1000 s to seed 10,000 documents. The raw blobs get an
   // Azurite of their own: in-memory Azurite's cost per call grows with the blobs it holds, so
   // both sides then work against the same number of blobs (3 per document).
-  // Both get bench/azurite-index-patch (indexed lookups instead of scans; see there), through
-  // NODE_OPTIONS, which the Azurite child processes inherit; this process is already running.
-  const nodeOptions = process.env.NODE_OPTIONS;
-  if (process.env.BENCH_AZURITE_PATCH !== '0') process.env.NODE_OPTIONS = `${nodeOptions ?? ''} --require ${path.join(__dirname, 'azurite-index-patch.js')}`.trim();
-  const [azurite, rawAzurite] = await Promise.all([startAzurite(), startAzurite()]);
-  if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
-  else process.env.NODE_OPTIONS = nodeOptions;
+  // Both get bench/azurite-index-patch (indexed lookups instead of scans; see there).
+  const [azurite, rawAzurite] = await Promise.all([startAzurite({ nodeArgs: azuriteIndexPatch }), startAzurite({ nodeArgs: azuriteIndexPatch })]);
   const cosmos = await startCosmosProcess();
   const config = loadConfig({
     STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key,

@@ -47,12 +47,14 @@ export interface AzuriteOptions {
   /** Directory for durable data; in memory when absent (tests). */
   location?: string;
   queuePort?: number;
+  /** Extra node arguments for the Azurite processes (benches: `--require` bench/azurite-index-patch). */
+  nodeArgs?: string[];
 }
 
 export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running & { connectionString: string; port: number; queuePort: number; pid: number }> {
   // Blob (documents) and Queue (rendition validation requests): one Azurite process each.
-  const blob = await startAzuriteService('blob', opts.port ?? (await freePort()), opts.location);
-  const queue = await startAzuriteService('queue', opts.queuePort ?? (await freePort()), opts.location).catch(async (err: unknown) => {
+  const blob = await startAzuriteService('blob', opts.port ?? (await freePort()), opts.location, opts.nodeArgs);
+  const queue = await startAzuriteService('queue', opts.queuePort ?? (await freePort()), opts.location, opts.nodeArgs).catch(async (err: unknown) => {
     await blob.stop();
     throw err;
   });
@@ -69,9 +71,9 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running &
   };
 }
 
-async function startAzuriteService(service: 'blob' | 'queue', port: number, location: string | undefined): Promise<Running & { port: number; pid: number }> {
+async function startAzuriteService(service: 'blob' | 'queue', port: number, location: string | undefined, nodeArgs: string[] = []): Promise<Running & { port: number; pid: number }> {
   const main = path.join(path.dirname(require.resolve('azurite/package.json')), `dist/src/${service}/main.js`);
-  const args = [main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--loose', '--skipApiVersionCheck', '--disableTelemetry', '--silent'];
+  const args = [...nodeArgs, main, `--${service}Host`, '127.0.0.1', `--${service}Port`, String(port), '--loose', '--skipApiVersionCheck', '--disableTelemetry', '--silent'];
   args.push(...(location ? ['--location', location] : ['--inMemoryPersistence']));
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
