@@ -1,12 +1,12 @@
 /**
- * What the ingest benches share: the archive host on fresh emulators (as `npm start` runs it, minus
- * timers and persistence), and distinct scans of one corpus JPEG.
+ * What the ingest benches share: the archive host, the Cosmos server and Azurite each in a process
+ * of their own (as `npm start` runs them, minus timers and persistence), and distinct scans of one
+ * corpus JPEG.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArchiveHost, startArchiveHost } from '../local/archive-host';
-import { COSMOS_EMULATOR_KEY, startAzurite, startCosmos } from '../local/emulators';
+import { COSMOS_EMULATOR_KEY, startAzurite } from '../local/emulators';
 import { buildDeps, type AzureDeps } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
@@ -14,20 +14,6 @@ import { paddedJpeg } from '../test/support/large-jpeg';
 
 export const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
 export const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-export async function startBenchHost(): Promise<{
-  host: ArchiveHost;
-  azurite: Awaited<ReturnType<typeof startAzurite>>;
-  cosmos: Awaited<ReturnType<typeof startCosmos>>;
-  oidc: Awaited<ReturnType<typeof startOidcIssuer>>;
-}> {
-  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(await newSigningKey())]);
-  const host = await startArchiveHost({
-    env: { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' },
-    log: quiet,
-  });
-  return { host, azurite, cosmos, oidc };
-}
 
 /**
  * Node arguments that preload bench/azurite-index-patch into a bench's Azurite (indexed lookups
@@ -89,8 +75,9 @@ export function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, nodeAr
 /**
  * `npm run bench`'s set-up, as on Azure: Azurite, the Cosmos protocol server and the archive host
  * each in a process of their own, so the bench (client and floor) and the host reach the same
- * servers over HTTP and none competes with another's event loop. `BENCH_PROFILE_DIR` writes a CPU
- * profile of the host process there (`node dist/bench/cpu-top.js <file>` lists its top functions).
+ * servers over HTTP and none competes with another's event loop. `profile(file)` records a CPU
+ * profile of the host process's main thread until the returned stop is called (a measured run only,
+ * not start-up or warm-up); `node dist/bench/cpu-top.js <file>` lists its top functions.
  */
 export async function startBenchServices(): Promise<{
   hostUrl: string;
@@ -104,13 +91,14 @@ export async function startBenchServices(): Promise<{
   oidc: Awaited<ReturnType<typeof startOidcIssuer>>;
   /** SDK round trips the host process has issued so far. */
   roundTrips(): Promise<number>;
+  /** Starts a CPU profile of the host's main thread; the returned function stops it and writes it to `file`. */
+  profile(file: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }> {
   const cosmos = spawnBenchProcess('cosmos-host.js', {});
   const [azurite, oidc, endpoint] = await Promise.all([startAzurite({ nodeArgs: azuriteIndexPatch }), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
   const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
-  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const host = spawnBenchProcess('download-host.js', env, ['--expose-gc', ...profile]);
+  const host = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   const relayUrl = (await host.waitFor(/RELAY (\S+)\n/))[1]!;
   const hostUrl = (await host.waitFor(/READY (\S+)\n/))[1]!;
   const deps = await buildDeps(loadConfig(env), { log: quiet });
@@ -125,6 +113,14 @@ export async function startBenchServices(): Promise<{
     roundTrips: async () => {
       host.send('TRIPS');
       return Number((await host.waitFor(/TRIPS (\d+)\n/))[1]);
+    },
+    profile: async (file) => {
+      host.send('PROFILE');
+      await host.waitFor(/PROFILING\n/);
+      return async () => {
+        host.send(`PROFILE-END ${file}`);
+        await host.waitFor(/PROFILED\n/);
+      };
     },
     stop: async () => {
       await host.stop();

@@ -15,13 +15,18 @@
  * issued so far (the SDKs use node's http client), so `npm run bench` can count them per request;
  * gathered validation requests are sent first, so their queue messages count too.
  *
+ * CPU, on stdin: `PROFILE` starts the V8 profiler on this process's main thread (answers `PROFILING`),
+ * `PROFILE-END <file>` stops it and writes the profile there (answers `PROFILED`).
+ *
  * Memory, on stdin (for `npm run bench`'s large upload): `MARK` collects garbage (with --expose-gc),
  * takes the idle RSS as the baseline and samples RSS every 2 ms from then on; `PEAK` answers
  * `PEAK <peak rise in bytes> <baseline in bytes>`, the peak being the larger of the samples and the
  * kernel's high-water mark (maxRSS) when that rose after MARK.
  */
 import * as diagnostics from 'node:diagnostics_channel';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { Session } from 'node:inspector/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startArchiveHost } from '../local/archive-host';
 import { listen } from '../local/emulators';
@@ -78,7 +83,11 @@ async function main() {
     for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
       const command = input.slice(0, nl).trim();
       input = input.slice(nl + 1);
-      if (command === 'TRIPS') {
+      if (command === 'PROFILE') {
+        void startProfile().then(() => process.stdout.write('PROFILING\n'));
+      } else if (command.startsWith('PROFILE-END ')) {
+        void endProfile(command.slice('PROFILE-END '.length)).then(() => process.stdout.write('PROFILED\n'));
+      } else if (command === 'TRIPS') {
         // Validation requests gathered during a run go out first: their messages are that run's trips.
         void host.deps.validationRequests.flush().then(() => process.stdout.write(`TRIPS ${roundTrips}\n`));
       } else if (command === 'MARK') {
@@ -103,6 +112,18 @@ async function main() {
       process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\n`, () => process.exit(0));
     });
   });
+}
+
+const profiler = new Session();
+async function startProfile(): Promise<void> {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+async function endProfile(file: string): Promise<void> {
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  fs.writeFileSync(file, JSON.stringify(profile));
 }
 
 main().catch((err: unknown) => {

@@ -2,18 +2,16 @@
  * `npm run bench:health`: `/health` latency on an idle host beside `/health` latency while the
  * worst-case accepted image is converted (same run, same host). The image is an interlaced PNG
  * (every pixel decoded) just under the per-page limit: with conversion in worker threads the
- * event loop keeps answering.
+ * event loop keeps answering. The host, the Cosmos server and Azurite each run in a process of their
+ * own (startBenchServices), so only the host's own work competes with `/health`.
  *
  *   BENCH_SIDE=12000 (pixels a side, gray 8-bit, Adam7)   BENCH_IDLE_SAMPLES=200
  */
-import { startArchiveHost } from '../local/archive-host';
-import { startAzurite, startCosmos } from '../local/emulators';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { startBenchServices } from './bench-host';
 import { interlacedGrayPng as interlacedPng } from '../test/support/png';
 
 const SIDE = Number(process.env.BENCH_SIDE ?? 12000);
 const IDLE_SAMPLES = Number(process.env.BENCH_IDLE_SAMPLES ?? 200);
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 async function healthMs(url: string): Promise<number> {
   const t = process.hrtime.bigint();
@@ -30,27 +28,24 @@ function summary(label: string, ms: number[]): string {
 }
 
 async function main() {
-  const [azurite, cosmos, oidc] = await Promise.all([startAzurite(), startCosmos(), startOidcIssuer(await newSigningKey())]);
-  const host = await startArchiveHost({
-    env: { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' },
-    log: quiet,
-  });
+  const svc = await startBenchServices();
+  const { hostUrl, oidc } = svc;
   try {
     const token = await oidc.mint({ tenant: 'bench-health', sub: 'bench', rights: 'archivist' });
     const png = interlacedPng(SIDE);
     // Warm-up: one small conversion starts a worker, so the loaded phase measures conversion, not thread start.
-    await fetch(`${host.url}/documents`, { method: 'POST', body: new Uint8Array(interlacedPng(64)), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' } }).then((r) => r.arrayBuffer());
+    await fetch(`${hostUrl}/documents`, { method: 'POST', body: new Uint8Array(interlacedPng(64)), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' } }).then((r) => r.arrayBuffer());
 
     const idle: number[] = [];
-    for (let i = 0; i < IDLE_SAMPLES; i++) idle.push(await healthMs(host.url));
+    for (let i = 0; i < IDLE_SAMPLES; i++) idle.push(await healthMs(hostUrl));
 
     const loaded: number[] = [];
     const t0 = process.hrtime.bigint();
     let done = false;
-    const upload = fetch(`${host.url}/documents`, { method: 'POST', body: new Uint8Array(png), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' } })
+    const upload = fetch(`${hostUrl}/documents`, { method: 'POST', body: new Uint8Array(png), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' } })
       .then(async (r) => ({ status: r.status, body: await r.text() }))
       .finally(() => (done = true));
-    while (!done) loaded.push(await healthMs(host.url));
+    while (!done) loaded.push(await healthMs(hostUrl));
     const answer = await upload;
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     if (answer.status !== 201) throw new Error(`the worst-case image was not accepted: ${answer.status} ${answer.body}`);
@@ -59,8 +54,7 @@ async function main() {
     console.log(summary('/health, idle host', idle));
     console.log(summary('/health, while the image is converted', loaded));
   } finally {
-    await host.stop();
-    await Promise.all([azurite.stop(), cosmos.stop(), oidc.stop()]);
+    await svc.stop();
   }
 }
 

@@ -9,7 +9,9 @@
  * the floor is issued from the bench's process to the same servers. Each row is warmed up, then
  * measured BENCH_REPS (3) times, archive and floor alternating, and printed as the median with its
  * spread (min–max); × floor is the median of the paired ratios. The figures depend on the (shared) machine.
+ * BENCH_PROFILE_DIR=dir writes a CPU profile of the host's main thread for each measured ingest run.
  */
+import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BENCH_SCAN, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
@@ -136,7 +138,9 @@ async function main() {
       for (let rep = 0; rep < REPS; rep++) {
         const docs = scans(COUNT);
         let before = await svc.roundTrips();
+        const profiled = process.env.BENCH_PROFILE_DIR ? await svc.profile(path.join(process.env.BENCH_PROFILE_DIR, `ingest-${size}docs-${concurrency}c-${rep + 1}.cpuprofile`)) : null;
         s.ingest.runs.push(await pool(docs, concurrency, ingestOne));
+        await profiled?.();
         s.ingest.trips += (await svc.roundTrips()) - before;
         s.floor.runs.push(await pool(docs, concurrency, floorOne));
         s.floorViaHttp.runs.push(await pool(scans(COUNT), concurrency, floorViaHttpOne));
