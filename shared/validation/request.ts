@@ -1,7 +1,6 @@
-import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { ValidationRequest, VALIDATION_REQUESTS_PER_MESSAGE } from '../kernel/validation';
-import type { Logger, ValidationQueuePort, Versioned } from '../ports';
+import type { Logger, RetentionCatalogPort, ValidationQueuePort, Versioned } from '../ports';
 
 const requestOf = (doc: ArchivedDocument): ValidationRequest => ({ tenantId: doc.tenantId, documentId: doc.id, renditionSha256: doc.rendition.sha256 });
 
@@ -56,7 +55,7 @@ export class ValidationRequests {
  * (since upload, or since it was last asked for) is put on the queue again, several per message.
  * Cross-tenant (a timer).
  */
-export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: Pick<Deps, 'retention' | 'validationQueue' | 'log'>): Promise<{ requeued: number }> {
+export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: { retention: { catalog: RetentionCatalogPort }; validationQueue: ValidationQueuePort; log: Logger }): Promise<{ requeued: number }> {
   const cutoff = new Date(input.now.getTime() - input.olderThanSeconds * 1000).toISOString();
   const resources = await deps.retention.catalog.pendingValidations({ cutoff, max: input.max, ...(input.onlyTenant ? { onlyTenant: input.onlyTenant } : {}) });
   let requeued = 0;
