@@ -693,8 +693,8 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
 }
 
 // ---------------------------------------------------------------- rendition validation (issue #14): queues, Java app, least rights, alerts
-// The Node app queues {tenantId, documentId, renditionSha256} on rendition-validation after each upload. The Java app
-// (validator/, veraPDF library) validates the rendition, stores <documentId>/validation.json create-only and posts the
+// The Node app queues {"requests":[{tenantId, documentId, renditionSha256}, …]} on rendition-validation, the uploads of
+// ~200 ms per message. The Java app (validator/, veraPDF library) validates each rendition, stores <documentId>/validation.json create-only and posts the
 // outcome on rendition-validation-outcome; the Node app checks the report's SHA-256, puts the document's retain-until
 // and legal hold on it and records the outcome (catalog + audit chain). Failing messages go to the -poison queues after
 // five deliveries (host.json maxDequeueCount).
