@@ -118,7 +118,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       disposer: new BlobDisposer(blobService),
       orphans: new OrphanRecords(cosmos.tenants),
     },
-    normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
+    normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, inlineJpegBytes: config.ARCHIVE_INLINE_JPEG_BYTES, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
     settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
     validationQueue,

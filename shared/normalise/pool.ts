@@ -20,6 +20,24 @@ export interface NormaliserPoolOptions {
   threads?: number;
   /** Longest one job may run in its worker; the worker is then terminated. */
   timeoutMs: number;
+  /** In-memory JPEG uploads up to this many bytes in all are converted on the calling thread (0: never). */
+  inlineJpegBytes?: number;
+}
+
+/**
+ * A JPEG is never decoded: it is passed through into the rendition or refused from its headers. Its
+ * conversion is a walk over its markers, a hash and a copy, bounded by its size (~1 ms for 128 KiB),
+ * and handing it to a worker thread cost the host more CPU than that (~2 ms an upload, measured by
+ * `npm run bench`). So a small in-memory JPEG upload is converted on the calling thread; every
+ * other upload, which may be decoded (PNG, TIFF, PDF) or is large, goes to a worker.
+ */
+function isSmallJpegUpload(input: NormaliseInput, limit: number): boolean {
+  let total = 0;
+  for (const f of input.files) {
+    if (!f.bytes || f.bytes[0] !== 0xff || f.bytes[1] !== 0xd8 || f.bytes[2] !== 0xff) return false;
+    total += f.bytes.length;
+  }
+  return input.files.length > 0 && total <= limit;
 }
 
 /** From `dist/` the compiled worker; from TypeScript sources (ts-jest) a bootstrap that transpiles on require. */
@@ -27,8 +45,8 @@ const WORKER_FILE = path.join(__dirname, __filename.endsWith('.ts') ? 'worker-ts
 
 /**
  * Decoding and re-compressing images is CPU-bound and synchronous in places: on the event loop it
- * would stall every other request (and `/health`). So each upload is converted in a worker thread
- * of a bounded pool (piscina); a job past its timeout has its worker terminated (piscina replaces
+ * would stall every other request (and `/health`). So each upload (but a small JPEG, see
+ * isSmallJpegUpload) is converted in a worker thread of a bounded pool (piscina); a job past its timeout has its worker terminated (piscina replaces
  * it) and is refused with `normalisation_timeout`.
  */
 export class NormaliserPool implements Normaliser {
@@ -48,6 +66,7 @@ export class NormaliserPool implements Normaliser {
   }
 
   async normalise(input: NormaliseInput): Promise<NormaliseResult> {
+    if (isSmallJpegUpload(input, this.opts.inlineJpegBytes ?? 0)) return (await import('./index')).normalise(input); // loaded on first use: hosts that never ingest load no converter
     const r = (await this.run({ input })) as NormaliseResult<Uint8Array>;
     return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
   }

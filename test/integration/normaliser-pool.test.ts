@@ -92,8 +92,8 @@ describe('a conversion past its timeout', () => {
     expect(res.status).toBe(422);
     expect(res.json).toMatchObject({ code: 'normalisation_timeout', timeoutMs: 500 });
     expect(await tenantState(archive, tenant)).toEqual({ blobs: [], documents: 0 });
-    // The one worker was terminated; a new one takes the next job.
-    const next = await upload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg');
+    // The one worker was terminated; a new one takes the next job (a PNG: a small JPEG would not need a worker).
+    const next = await upload(corpusFile('img2pdf/normal.png'), 'image/png');
     expect(next.status).toBe(201);
     expect((await call(`${archive.url}/health`)).status).toBe(200);
   });

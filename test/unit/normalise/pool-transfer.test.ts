@@ -42,3 +42,44 @@ describe('the normaliser pool hands memory over instead of copying it', () => {
     }
   });
 });
+
+describe('small JPEG uploads are converted on the calling thread', () => {
+  const JPEG = corpus('img2pdf/normal.jpg');
+  const PNG = corpus('img2pdf/normal.png');
+
+  async function viaPool(files: Buffer[], inlineJpegBytes: number): Promise<{ usedWorker: boolean; outcome: Awaited<ReturnType<NormaliserPool['normalise']>> | { code: unknown } }> {
+    const pool = new NormaliserPool({ threads: 1, timeoutMs: 60_000, inlineJpegBytes });
+    const run = jest.spyOn(Piscina.prototype, 'run');
+    try {
+      const outcome = await pool.normalise(input(files)).catch((err: { code?: unknown }) => ({ code: err.code }));
+      return { usedWorker: run.mock.calls.length > 0, outcome };
+    } finally {
+      run.mockRestore();
+      await pool.close();
+    }
+  }
+
+  it('a JPEG within the limit never reaches a worker, and its rendition is the worker\'s', async () => {
+    const inline = await viaPool([JPEG], JPEG.length);
+    const worker = await viaPool([JPEG], 0);
+    expect([inline.usedWorker, worker.usedWorker]).toEqual([false, true]);
+    expect((inline.outcome as { rendition: Buffer }).rendition.equals((worker.outcome as { rendition: Buffer }).rendition)).toBe(true);
+  });
+
+  it.each([
+    ['a JPEG over the limit', () => [JPEG], JPEG.length - 1],
+    ['a PNG (it may have to be decoded)', () => [PNG], 10 * PNG.length],
+    ['a JPEG together with a PNG', () => [JPEG, PNG], 10 * (JPEG.length + PNG.length)],
+  ])('%s goes to a worker', async (_, files, limit) => {
+    expect((await viaPool(files(), limit)).usedWorker).toBe(true);
+  });
+
+  it('a corrupt JPEG is refused on the calling thread exactly as a worker refuses it', async () => {
+    const cut = JPEG.subarray(0, Math.floor(JPEG.length / 2));
+    const inline = await viaPool([cut], JPEG.length);
+    const worker = await viaPool([cut], 0);
+    expect(inline.usedWorker).toBe(false);
+    expect(inline.outcome).toEqual({ code: 'corrupt_file' });
+    expect(worker.outcome).toEqual(inline.outcome);
+  });
+});
