@@ -4,6 +4,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { ArchiveError } from '../kernel/errors';
 import type { SpooledFile } from '../ports';
+import { normalise } from './index';
 import { NormaliseInput, NormaliseResult } from './types';
 import type { NormaliseOutcome, NormaliseTask } from './worker';
 
@@ -66,7 +67,7 @@ export class NormaliserPool implements Normaliser {
   }
 
   async normalise(input: NormaliseInput): Promise<NormaliseResult> {
-    if (isSmallJpegUpload(input, this.opts.inlineJpegBytes ?? 0)) return (await import('./index')).normalise(input); // loaded on first use: hosts that never ingest load no converter
+    if (isSmallJpegUpload(input, this.opts.inlineJpegBytes ?? 0)) return normalise(input);
     const r = (await this.run({ input })) as NormaliseResult<Uint8Array>;
     return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
   }
