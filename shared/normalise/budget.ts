@@ -34,7 +34,7 @@ export function declaredPixels(files: { bytes: Buffer | FileBytes; mediaType: Ac
       }
       case 'image/png': {
         // Plain IDAT data is carried as is (inflated once to check it); Adam7 and alpha are decoded.
-        const info = parsePng(inMemory(bytes), limits);
+        const info = parsePng(bytes, limits);
         add(info.width, info.height, info.interlace !== 0 || info.colorType === 4 || info.colorType === 6 || (info.colorType === 3 && info.trns !== undefined));
         break;
       }
@@ -66,8 +66,8 @@ export function checkPixelBudget(declared: DeclaredPixels, limits: NormaliseLimi
   }
 }
 
-/** Only JPEGs are walked through their file; any other spooled format is read in first (normalise()). */
+/** Only JPEGs and PNGs are walked through their file; any other spooled format is read in first (normalise()). */
 export function inMemory(bytes: Buffer | FileBytes): Buffer {
   if (Buffer.isBuffer(bytes)) return bytes;
-  throw new Error('only a JPEG is read from its spooled file');
+  throw new Error('only a JPEG or a PNG is read from its spooled file');
 }
