@@ -10,7 +10,9 @@
  * measured BENCH_REPS (3) times, archive and floor alternating, and printed as the median with its
  * spread (min–max); × floor is the median of the paired ratios. The figures depend on the (shared) machine.
  */
+import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
+import sharp from 'sharp';
 import { BENCH_SCAN, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
 
@@ -166,25 +168,42 @@ async function main() {
   for (const row of table) console.log(row);
 
   // Host RSS during one 40 MB upload, in a fresh host process: this process holds the 40 MB body
-  // and the client's copies of it, which are not the host's.
-  const big = new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length));
-  const memory = await largeUpload(big, svc.env, await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' }));
-  console.log(`\n40 MB upload (host in its own process): ${memory.status}; host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / big.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)\n`);
+  // and the client's copies of it, which are not the host's. A JPEG, and a noise PNG (passed through
+  // like the JPEG, its IDAT data copied from the spool file into the rendition).
+  const token = await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' });
+  const rows: string[] = [];
+  for (const [kind, body] of [['JPEG', new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length))], ['PNG', await noisePng()]] as const) {
+    const memory = await largeUpload(body, kind === 'PNG' ? 'image/png' : 'image/jpeg', svc.env, token);
+    rows.push(`${kind} ${(body.length / 1e6).toFixed(0)} MB ${memory.status}: host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / body.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)`);
+  }
+  console.log(`\n40 MB upload (host in its own process): ${rows.join('; ')}\n`);
 
   await svc.stop();
 }
 
+/**
+ * A 4000×3400 RGB noise PNG (~41 MB, under ARCHIVE_MAX_UPLOAD_BYTES = 50 MB): non-interlaced, no alpha,
+ * so it is passed through. Noise, so its IDAT data is as large as its pixels (zlib level 1).
+ */
+async function noisePng(): Promise<Uint8Array> {
+  const [width, height] = [4000, 3400];
+  return new Uint8Array(await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer());
+}
+
 /** One large upload to a fresh host process, warmed by one small upload first; its RSS rise over its idle baseline. */
-async function largeUpload(body: Uint8Array, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
+async function largeUpload(body: Uint8Array, contentType: string, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
   const child = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   try {
     const url = (await child.waitFor(/READY (\S+)\n/))[1]!;
-    const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' };
-    const warm = await fetch(`${url}/documents`, { method: 'POST', body: new Uint8Array(taggedScan(`warm-${Date.now()}`)), headers: auth });
+    const warm = await fetch(`${url}/documents`, {
+      method: 'POST',
+      body: new Uint8Array(taggedScan(`warm-${Date.now()}`)),
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' },
+    });
     await warm.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.send('MARK');
-    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers: auth });
+    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType } });
     await res.arrayBuffer();
     child.send('PEAK');
     const m = await child.waitFor(/PEAK (\d+) (\d+)\n/);

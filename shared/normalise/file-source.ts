@@ -136,32 +136,11 @@ export class FileBytes implements ByteSource {
  * file's window (see FileBytes.chunks). For checks that stream over data (CRCs, inflating).
  */
 export function* chunksOf(b: Buffer | FileBytes, start: number, end: number): Generator<Buffer> {
-  if (!Buffer.isBuffer(b)) return yield* b.chunks(start, end);
-  for (let at = start; at < end; at += CHUNK) yield b.subarray(at, Math.min(end, at + CHUNK));
-}
-
-/**
- * The bytes of `ranges`, in order, of a Buffer or a file, gathered into one reused buffer of 1 MiB:
- * each view yielded is valid until the next is asked for. Thousands of small ranges (a PNG's IDAT
- * payloads) reach a consumer as a few large pieces.
- */
-export function* gatherRanges(b: Buffer | FileBytes, ranges: readonly { offset: number; length: number }[]): Generator<Buffer> {
-  const out = Buffer.allocUnsafe(Math.min(CHUNK, ranges.reduce((n, r) => n + r.length, 0)));
-  let filled = 0;
-  for (const r of ranges) {
-    for (const piece of chunksOf(b, r.offset, r.offset + r.length)) {
-      for (let at = 0; at < piece.length; ) {
-        const n = piece.copy(out, filled, at);
-        filled += n;
-        at += n;
-        if (filled === out.length) {
-          yield out;
-          filled = 0;
-        }
-      }
-    }
+  if (!Buffer.isBuffer(b)) {
+    yield* b.chunks(start, end);
+    return;
   }
-  if (filled) yield out.subarray(0, filled);
+  for (let at = start; at < end; at += CHUNK) yield b.subarray(at, Math.min(end, at + CHUNK));
 }
 
 /** The rendition in memory (small uploads): file ranges, if any, are read in (each file opened once). */
