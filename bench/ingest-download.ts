@@ -172,8 +172,12 @@ async function main() {
   // like the JPEG, its IDAT data copied from the spool file into the rendition).
   const token = await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' });
   const rows: string[] = [];
-  for (const [kind, body] of [['JPEG', new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length))], ['PNG', await noisePng()]] as const) {
-    const memory = await largeUpload(body, kind === 'PNG' ? 'image/png' : 'image/jpeg', svc.env, token);
+  const uploads = [
+    { kind: 'JPEG', type: 'image/jpeg', body: new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length)), warm: () => new Uint8Array(taggedScan(`warm-${Date.now()}`)) },
+    { kind: 'PNG', type: 'image/png', body: await noisePng(4000, 3400), warm: () => noisePng(64, 64) },
+  ];
+  for (const { kind, type, body, warm } of uploads) {
+    const memory = await largeUpload(body, await warm(), type, svc.env, token);
     rows.push(`${kind} ${(body.length / 1e6).toFixed(0)} MB ${memory.status}: host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / body.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)`);
   }
   console.log(`\n40 MB upload (host in its own process): ${rows.join('; ')}\n`);
@@ -182,28 +186,27 @@ async function main() {
 }
 
 /**
- * A 4000×3400 RGB noise PNG (~41 MB, under ARCHIVE_MAX_UPLOAD_BYTES = 50 MB): non-interlaced, no alpha,
- * so it is passed through. Noise, so its IDAT data is as large as its pixels (zlib level 1).
+ * An RGB noise PNG; at 4000×3400 ~41 MB, under ARCHIVE_MAX_UPLOAD_BYTES = 50 MB. Non-interlaced, no
+ * alpha, so it is passed through; noise, so its IDAT data is as large as its pixels (zlib level 1).
  */
-async function noisePng(): Promise<Uint8Array> {
-  const [width, height] = [4000, 3400];
+async function noisePng(width: number, height: number): Promise<Uint8Array> {
   return new Uint8Array(await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer());
 }
 
-/** One large upload to a fresh host process, warmed by one small upload first; its RSS rise over its idle baseline. */
-async function largeUpload(body: Uint8Array, contentType: string, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
+/**
+ * One large upload to a fresh host process, warmed by one small upload of the same format first (code
+ * loaded and compiled once a process is not the upload's); its RSS rise over its idle baseline.
+ */
+async function largeUpload(body: Uint8Array, warmBody: Uint8Array, contentType: string, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
   const child = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   try {
     const url = (await child.waitFor(/READY (\S+)\n/))[1]!;
-    const warm = await fetch(`${url}/documents`, {
-      method: 'POST',
-      body: new Uint8Array(taggedScan(`warm-${Date.now()}`)),
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' },
-    });
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': contentType };
+    const warm = await fetch(`${url}/documents`, { method: 'POST', body: warmBody, headers });
     await warm.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.send('MARK');
-    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType } });
+    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers });
     await res.arrayBuffer();
     child.send('PEAK');
     const m = await child.waitFor(/PEAK (\d+) (\d+)\n/);

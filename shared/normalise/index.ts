@@ -4,7 +4,7 @@ import { checkPixelBudget, declaredPixels, inMemory } from './budget';
 import { concatSegments, FileBytes, Segment, writeSegments } from './file-source';
 import { sniff } from './sniff';
 import { jpegPage } from './jpeg';
-import { pngPage, pngSniffLength } from './png';
+import { pngPage, PngInfo, pngSniffLength } from './png';
 import { tiffPages } from './tiff';
 import { normalisePdf } from './pdfin';
 import { imagePdfASegments, PageSource } from './pdfa';
@@ -98,9 +98,10 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
   }
 
   // The whole request's pixels are counted from headers before any file is decoded.
+  const pngWalks = new Map<Buffer | FileBytes, PngInfo>();
   checkPixelBudget(
     await guarded(originals.length > 1 ? 'image files' : `${originals[0]!.extension.toUpperCase()} file`, () =>
-      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits)),
+      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits, pngWalks)),
     input.limits,
   );
   const sources: PageSource[] = [];
@@ -110,7 +111,7 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
     let pages: PageSource[];
     switch (file.mediaType) {
       case 'image/jpeg': pages = [await guarded(what, () => jpegPage(bytes, input.limits))]; break;
-      case 'image/png': pages = [await guarded(what, () => pngPage(bytes, input.limits))]; break;
+      case 'image/png': pages = [await guarded(what, () => pngPage(bytes, input.limits, pngWalks.get(bytes)))]; break;
       case 'image/tiff': pages = await guarded(what, () => tiffPages(inMemory(bytes), input.limits, sources.length)); break;
       default: throw new ArchiveError('unsupported_media_type');
     }

@@ -249,8 +249,9 @@ function readIdat(bytes: Buffer | FileBytes, idat: ChunkRange[]): Buffer {
  * checked by inflating them streaming, never read into memory at once. Decoded PNGs read the IDAT
  * data in whole and keep the pixels, as in memory: the decoded-pixel budget bounds them.
  */
-export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits): Promise<PageSource> {
-  const info = parsePng(bytes, limits);
+export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, walked?: PngInfo): Promise<PageSource> {
+  // The pixel budget has walked the chunks already (declaredPixels): that walk, CRCs over the whole file, serves here too.
+  const info = walked ?? parsePng(bytes, limits);
   const expected = inflatedSize(info);
   checkDecodedSize(expected, limits, 'PNG image');
   const channels = CHANNELS[info.colorType]!;
@@ -303,14 +304,13 @@ export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits
   });
   if (passThrough) {
     // Inflating everything (streamed, nothing kept) proves the data complete and every row filter valid.
-    const zchunks = function* () {
-      for (const r of info.idat) yield* chunksOf(bytes, r.offset, r.offset + r.length);
-    };
-    checkInflatedRows(zchunks(), expected, rowBytes(info.width, channels * info.depth) + 1);
+    const stride = rowBytes(info.width, channels * info.depth) + 1;
     const decodeParms = { Predictor: 15, Colors: channels, BitsPerComponent: info.depth, Columns: info.width };
     let image: ImageSpec;
     if (Buffer.isBuffer(bytes)) {
-      const own = flateImage({ decodeParms, data: readIdat(bytes, info.idat) });
+      const zdata = readIdat(bytes, info.idat);
+      await checkInflatedRows(zdata, expected, stride);
+      const own = flateImage({ decodeParms, data: zdata });
       // The check: the stream is the concatenated IDAT payload of the upload, byte for byte.
       let off = 0;
       for (const r of info.idat) {
@@ -319,6 +319,13 @@ export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits
       }
       image = own;
     } else {
+      checkInflatedRowsOfFile(
+        (function* () {
+          for (const r of info.idat) yield* chunksOf(bytes, r.offset, r.offset + r.length);
+        })(),
+        expected,
+        stride,
+      );
       // The stream is the IDAT payloads by construction: the ranges name exactly those bytes, in order.
       image = { ...flateImage({ decodeParms, data: Buffer.alloc(0) }), data: info.idat.map((r) => bytes.range(r.offset, r.length)) };
     }
@@ -375,21 +382,74 @@ export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits
   };
 }
 
+/** Counts the inflated bytes and checks the filter byte at the start of every row as the output goes by (nothing kept). */
+class RowCheck {
+  private seen = 0;
+  constructor(private readonly expected: number, private readonly stride: number) {}
+
+  take(out: Uint8Array, n: number): void {
+    // Offsets k·stride in the whole stream are filter bytes.
+    for (let at = Math.ceil(this.seen / this.stride) * this.stride; at < this.seen + n; at += this.stride) {
+      if (out[at - this.seen]! > 4) throw corrupt(`The PNG uses an unknown row filter ${out[at - this.seen]}.`);
+    }
+    this.seen += n;
+    if (this.seen > this.expected) throw corrupt(`The PNG image data inflates to more than the ${this.expected} bytes its header declares.`);
+  }
+
+  end(): void {
+    if (this.seen !== this.expected) throw corrupt(`The PNG image data inflates to ${this.seen} bytes, ${this.expected} expected.`);
+  }
+}
+
+const brokenData = (cause?: unknown) => corrupt('The PNG image data is corrupt or truncated.', cause);
+
+/** Stream-inflate a PNG in memory without keeping the output: exact size and a valid filter byte at the start of every row. */
+function checkInflatedRows(zdata: Buffer, expected: number, stride: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const inf = zlib.createInflate({ chunkSize: 256 * 1024 });
+    const rows = new RowCheck(expected, stride);
+    let failed = false;
+    const fail = (e: Error) => {
+      if (failed) return;
+      failed = true;
+      inf.destroy();
+      reject(e);
+    };
+    inf.on('data', (chunk: Buffer) => {
+      try {
+        rows.take(chunk, chunk.length);
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    inf.on('error', (cause) => fail(brokenData(cause)));
+    inf.on('end', () => {
+      try {
+        rows.end();
+        if (!failed) resolve();
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    inf.end(zdata);
+  });
+}
+
 /**
- * Inflate without keeping the output: the exact size and a valid filter byte at the start of every
- * row. pako's port of zlib's inflate, driven directly, writes into one reused 64 KiB buffer: node's
- * zlib streams allocate a new buffer for each piece of output, and for a 40 MB PNG that garbage
- * raised the host's RSS by ~25 MB before V8 collected it (issue #17). Bytes after the end of the
- * zlib stream are ignored, as zlib ignores them.
+ * The same check for a spooled PNG, over its IDAT payloads as views of the file's window. pako's port
+ * of zlib's inflate, driven directly, writes into one reused 64 KiB buffer: node's zlib streams
+ * allocate a new buffer for each piece of output, and for a 40 MB PNG that garbage raised the host's
+ * RSS by ~25 MB before V8 collected it (issue #17). pako is ~3× slower than node's zlib, so PNGs in
+ * memory keep the check above; both ignore bytes after the end of the zlib stream, as zlib does, and
+ * answer each fault with the same error (test/unit/normalise/spooled.test.ts).
  */
-function checkInflatedRows(zchunks: Iterable<Buffer>, expected: number, stride: number): void {
+function checkInflatedRowsOfFile(zchunks: Iterable<Buffer>, expected: number, stride: number): void {
   const { Z_OK, Z_STREAM_END, Z_BUF_ERROR, Z_NO_FLUSH } = zlib.constants;
   const strm = new ZStream();
   inflateInit(strm);
   const out = new Uint8Array(64 * 1024);
-  let seen = 0;
+  const rows = new RowCheck(expected, stride);
   let status = Z_OK;
-  const broken = () => corrupt('The PNG image data is corrupt or truncated.', strm.msg ? new Error(strm.msg) : undefined);
   try {
     for (const chunk of zchunks) {
       strm.input = chunk;
@@ -401,21 +461,16 @@ function checkInflatedRows(zchunks: Iterable<Buffer>, expected: number, stride: 
         strm.avail_out = out.length;
         status = inflate(strm, Z_NO_FLUSH);
         // Z_BUF_ERROR: no progress possible until more input comes.
-        if (status !== Z_OK && status !== Z_STREAM_END && status !== Z_BUF_ERROR) throw broken();
-        // Offsets k·stride in the whole stream are filter bytes.
-        for (let at = Math.ceil(seen / stride) * stride; at < seen + strm.next_out; at += stride) {
-          if (out[at - seen]! > 4) throw corrupt(`The PNG uses an unknown row filter ${out[at - seen]}.`);
-        }
-        seen += strm.next_out;
-        if (seen > expected) throw corrupt(`The PNG image data inflates to more than the ${expected} bytes its header declares.`);
+        if (status !== Z_OK && status !== Z_STREAM_END && status !== Z_BUF_ERROR) throw brokenData(new Error(strm.msg));
+        rows.take(out, strm.next_out);
       } while (status === Z_OK && (strm.avail_in > 0 || strm.avail_out === 0));
       if (status === Z_STREAM_END) break;
     }
   } finally {
     inflateEnd(strm);
   }
-  if (status !== Z_STREAM_END) throw broken();
-  if (seen !== expected) throw corrupt(`The PNG image data inflates to ${seen} bytes, ${expected} expected.`);
+  if (status !== Z_STREAM_END) throw brokenData();
+  rows.end();
 }
 
 function pngDpi(info: PngInfo): { x: number; y: number; source: 'png-phys' | 'default' } {

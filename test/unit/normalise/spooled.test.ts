@@ -203,6 +203,7 @@ describe('a spooled PNG converts to the same rendition, byte for byte, its image
   });
 });
 
+/** In memory the inflate check runs on node's zlib, spooled on pako's port of it (png.ts): the table holds them to one answer. */
 describe('a spooled PNG is refused exactly as the same bytes in memory', () => {
   const W = 2000;
   const H = 1100;
@@ -245,6 +246,8 @@ describe('a spooled PNG is refused exactly as the same bytes in memory', () => {
     ['inflates to a row too few', grayPngFromRows(W, H, grayRows(W, H - 1, () => 0)), 'corrupt_file'],
     ['inflates to a row too many', grayPngFromRows(W, H, grayRows(W, H + 1, () => 0)), 'corrupt_file'],
     ['corrupt compressed data', withZ(badZ), 'corrupt_file'],
+    ['compressed data with a preset dictionary', withZ(zlib.deflateSync(grayRows(W, H, () => 1), { level: 1, dictionary: Buffer.from('dictionary') })), 'corrupt_file'],
+    ['raw deflate data without the zlib header', withZ(zlib.deflateRawSync(grayRows(W, H, () => 1), { level: 1 })), 'corrupt_file'],
     ['compressed data cut short', withZ(deflated.subarray(0, deflated.length - 1000)), 'corrupt_file'],
     ['2 MB after the end of the compressed data (ignored, as zlib does)', withZ(Buffer.concat([deflated, Buffer.alloc(2 << 20, 0x33)])), null],
     ['a chunk before IHDR', rebuild([{ type: 'tEXt', data: Buffer.from('a\0b') }, ...chunks]), 'corrupt_file'],
