@@ -11,8 +11,10 @@
  * spread (min–max); × floor is the median of the paired ratios. The figures depend on the (shared) machine.
  * BENCH_PROFILE_DIR=dir writes a CPU profile of the host's main thread for each measured ingest run.
  */
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
+import sharp from 'sharp';
 import { BENCH_SCAN, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
 
@@ -170,25 +172,45 @@ async function main() {
   for (const row of table) console.log(row);
 
   // Host RSS during one 40 MB upload, in a fresh host process: this process holds the 40 MB body
-  // and the client's copies of it, which are not the host's.
-  const big = new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length));
-  const memory = await largeUpload(big, svc.env, await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' }));
-  console.log(`\n40 MB upload (host in its own process): ${memory.status}; host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / big.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)\n`);
+  // and the client's copies of it, which are not the host's. A JPEG, and a noise PNG (passed through
+  // like the JPEG, its IDAT data copied from the spool file into the rendition).
+  const token = await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' });
+  const rows: string[] = [];
+  const uploads = [
+    { kind: 'JPEG', type: 'image/jpeg', body: new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length)), warm: () => new Uint8Array(taggedScan(`warm-${Date.now()}`)) },
+    { kind: 'PNG', type: 'image/png', body: await noisePng(4000, 3400), warm: () => noisePng(64, 64) },
+  ];
+  for (const { kind, type, body, warm } of uploads) {
+    const memory = await largeUpload(body, await warm(), type, svc.env, token);
+    rows.push(`${kind} ${(body.length / 1e6).toFixed(0)} MB ${memory.status}: host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / body.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)`);
+  }
+  console.log(`\n40 MB upload (host in its own process): ${rows.join('; ')}\n`);
 
   await svc.stop();
 }
 
-/** One large upload to a fresh host process, warmed by one small upload first; its RSS rise over its idle baseline. */
-async function largeUpload(body: Uint8Array, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
+/**
+ * An RGB noise PNG; at 4000×3400 ~41 MB, under ARCHIVE_MAX_UPLOAD_BYTES = 50 MB. Non-interlaced, no
+ * alpha, so it is passed through; noise, so its IDAT data is as large as its pixels (zlib level 1).
+ */
+async function noisePng(width: number, height: number): Promise<Uint8Array> {
+  return new Uint8Array(await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer());
+}
+
+/**
+ * One large upload to a fresh host process, warmed by one small upload of the same format first (code
+ * loaded and compiled once a process is not the upload's); its RSS rise over its idle baseline.
+ */
+async function largeUpload(body: Uint8Array, warmBody: Uint8Array, contentType: string, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
   const child = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   try {
     const url = (await child.waitFor(/READY (\S+)\n/))[1]!;
-    const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' };
-    const warm = await fetch(`${url}/documents`, { method: 'POST', body: new Uint8Array(taggedScan(`warm-${Date.now()}`)), headers: auth });
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': contentType };
+    const warm = await fetch(`${url}/documents`, { method: 'POST', body: warmBody, headers });
     await warm.arrayBuffer();
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.send('MARK');
-    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers: auth });
+    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers });
     await res.arrayBuffer();
     child.send('PEAK');
     const m = await child.waitFor(/PEAK (\d+) (\d+)\n/);

@@ -1,7 +1,7 @@
 import { ArchiveError } from '../kernel/errors';
 import { FileBytes } from './file-source';
 import { parseJpeg } from './jpeg';
-import { parsePng } from './png';
+import { parsePng, PngInfo } from './png';
 import { tiffPageSizes } from './tiff';
 import { AcceptedMediaType, NormaliseLimits } from './types';
 
@@ -15,9 +15,14 @@ export interface DeclaredPixels {
 
 /**
  * What the images of one request declare, from headers only (marker, chunk and IFD walks; nothing
- * inflated or decoded). Per-page limits are checked on the way, as each format's reader does.
+ * inflated or decoded). Per-page limits are checked on the way, as each format's reader does. Each
+ * PNG's chunk walk is left in `pngWalks`, if given, for its page source to use.
  */
-export function declaredPixels(files: { bytes: Buffer | FileBytes; mediaType: AcceptedMediaType }[], limits: NormaliseLimits): DeclaredPixels {
+export function declaredPixels(
+  files: { bytes: Buffer | FileBytes; mediaType: AcceptedMediaType }[],
+  limits: NormaliseLimits,
+  pngWalks?: Map<Buffer | FileBytes, PngInfo>,
+): DeclaredPixels {
   const sum: DeclaredPixels = { pages: 0, totalPixels: 0, decodedPixels: 0 };
   const add = (width: number, height: number, decoded: boolean) => {
     sum.pages += 1;
@@ -34,7 +39,8 @@ export function declaredPixels(files: { bytes: Buffer | FileBytes; mediaType: Ac
       }
       case 'image/png': {
         // Plain IDAT data is carried as is (inflated once to check it); Adam7 and alpha are decoded.
-        const info = parsePng(inMemory(bytes), limits);
+        const info = parsePng(bytes, limits);
+        pngWalks?.set(bytes, info);
         add(info.width, info.height, info.interlace !== 0 || info.colorType === 4 || info.colorType === 6 || (info.colorType === 3 && info.trns !== undefined));
         break;
       }
@@ -66,8 +72,8 @@ export function checkPixelBudget(declared: DeclaredPixels, limits: NormaliseLimi
   }
 }
 
-/** Only JPEGs are walked through their file; any other spooled format is read in first (normalise()). */
+/** Only JPEGs and PNGs are walked through their file; any other spooled format is read in first (normalise()). */
 export function inMemory(bytes: Buffer | FileBytes): Buffer {
   if (Buffer.isBuffer(bytes)) return bytes;
-  throw new Error('only a JPEG is read from its spooled file');
+  throw new Error('only a JPEG or a PNG is read from its spooled file');
 }

@@ -4,7 +4,7 @@ import { checkPixelBudget, declaredPixels, inMemory } from './budget';
 import { concatSegments, FileBytes, Segment, writeSegments } from './file-source';
 import { sniff } from './sniff';
 import { jpegPage } from './jpeg';
-import { pngPage } from './png';
+import { pngPage, PngInfo, pngSniffLength } from './png';
 import { tiffPages } from './tiff';
 import { normalisePdf } from './pdfin';
 import { imagePdfASegments, PageSource } from './pdfa';
@@ -45,8 +45,9 @@ export async function normaliseToFile(input: NormaliseInput, renditionPath: stri
 const SNIFF_HEAD = 64 * 1024;
 
 /**
- * A spooled JPEG stays in its file, walked through a window; any other spooled file is read in (its
- * parsers want the whole buffer), and sniffed again from all its bytes, as an in-memory upload is.
+ * A spooled JPEG or PNG stays in its file, walked through a window (a PNG that must be decoded reads
+ * its image data in, pngPage); any other spooled file is read in (its parsers want the whole buffer),
+ * and sniffed again from all its bytes, as an in-memory upload is.
  */
 async function openSource(file: NormaliseInput['files'][number]): Promise<{ bytes: Buffer | FileBytes; type: NormalisedFile }> {
   if (file.bytes) return { bytes: file.bytes, type: await sniff(file.bytes) };
@@ -54,6 +55,8 @@ async function openSource(file: NormaliseInput['files'][number]): Promise<{ byte
   try {
     const type = await sniff(f.subarray(0, SNIFF_HEAD));
     if (type.mediaType === 'image/jpeg') return { bytes: f, type };
+    // A PNG head must reach the chunk the sniffer stops at (an acTL after large chunks makes it an APNG).
+    if (type.mediaType === 'image/png') return { bytes: f, type: await sniff(f.subarray(0, Math.max(SNIFF_HEAD, pngSniffLength(f)))) };
     const bytes = f.readAll();
     f.close();
     return { bytes, type: await sniff(bytes) };
@@ -95,9 +98,10 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
   }
 
   // The whole request's pixels are counted from headers before any file is decoded.
+  const pngWalks = new Map<Buffer | FileBytes, PngInfo>();
   checkPixelBudget(
     await guarded(originals.length > 1 ? 'image files' : `${originals[0]!.extension.toUpperCase()} file`, () =>
-      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits)),
+      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits, pngWalks)),
     input.limits,
   );
   const sources: PageSource[] = [];
@@ -107,7 +111,7 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
     let pages: PageSource[];
     switch (file.mediaType) {
       case 'image/jpeg': pages = [await guarded(what, () => jpegPage(bytes, input.limits))]; break;
-      case 'image/png': pages = [await guarded(what, () => pngPage(inMemory(bytes), input.limits))]; break;
+      case 'image/png': pages = [await guarded(what, () => pngPage(bytes, input.limits, pngWalks.get(bytes)))]; break;
       case 'image/tiff': pages = await guarded(what, () => tiffPages(inMemory(bytes), input.limits, sources.length)); break;
       default: throw new ArchiveError('unsupported_media_type');
     }

@@ -205,7 +205,7 @@ export function jpegPage(bytes: Buffer | FileBytes, limits: NormaliseLimits): Pa
     image = own;
   } else {
     // The stream is the uploaded file up to EOI by construction: the range names exactly those bytes.
-    image = { ...dctImage(Buffer.alloc(0), info), data: bytes.range(0, info.end) };
+    image = { ...dctImage(Buffer.alloc(0), info), data: [bytes.range(0, info.end)] };
   }
   const dpi = jpegDpi(info);
   const rawOrientation = info.exif?.orientation;

@@ -14,7 +14,7 @@ export type ColorSpec =
   | { kind: 'icc'; profile: Buffer; n: 1 | 3 | 4 }
   | { kind: 'indexed'; base: ColorSpec; hival: number; lookup: Buffer };
 
-export interface ImageSpec<D extends Buffer | FileRange = Buffer | FileRange> {
+export interface ImageSpec<D extends Buffer | FileRange[] = Buffer | FileRange[]> {
   width: number;
   height: number;
   bitsPerComponent: number;
@@ -22,7 +22,7 @@ export interface ImageSpec<D extends Buffer | FileRange = Buffer | FileRange> {
   filter: 'DCTDecode' | 'FlateDecode' | 'CCITTFaxDecode';
   decodeParms?: Record<string, number | boolean>;
   decode?: number[];
-  /** The stream contents exactly as they go into the file (a range of the upload's file when it was spooled). */
+  /** The stream contents exactly as they go into the file (ranges of the upload's file, in order, when it was spooled). */
   data: D;
   /** Soft mask (alpha), DeviceGray. */
   smask?: Omit<ImageSpec<Buffer>, 'smask' | 'colorKeyMask' | 'colorSpace'>;
@@ -167,7 +167,7 @@ async function imageRef(ctx: PDFContext, res: Resources, img: ImageSpec): Promis
     dict.set(PDFName.of('SMask'), ctx.register(PDFRawStream.of(sd, s.data)));
   }
   if (Buffer.isBuffer(img.data)) return ctx.register(PDFRawStream.of(dict, img.data));
-  // Passed through from the upload's file: the writer copies the range in (pdfwrite.ts).
+  // Passed through from the upload's file: the writer copies the ranges in (pdfwrite.ts).
   const stream = PDFRawStream.of(dict, new Uint8Array(0));
   externalContents.set(stream, img.data);
   return ctx.register(stream);

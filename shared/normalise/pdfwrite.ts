@@ -17,7 +17,7 @@ export function writeCompactPdf(ctx: PDFContext): Buffer {
 
 /**
  * The same file as the pieces it is made of, not joined: a stream whose contents live in the
- * upload's file (externalContents) is a file range here, copied in only when the file is written.
+ * upload's file (externalContents) is file ranges here, copied in only when the file is written.
  */
 export function compactPdfSegments(ctx: PDFContext): Segment[] {
   const chunks: Segment[] = [];
@@ -44,11 +44,13 @@ export function compactPdfSegments(ctx: PDFContext): Segment[] {
   /** Per object number: [type, field 2, field 3] of its cross-reference entry. */
   const entries: [number, number, number][] = Array.from({ length: size }, () => [0, 0, 0]);
   entries[0] = [0, 0, 65535];
-  const writeStream = (num: number, dict: PDFDict, data: Uint8Array | FileRange) => {
-    dict.set(PDFName.of('Length'), PDFNumber.of(data.length));
+  const writeStream = (num: number, dict: PDFDict, data: Uint8Array | FileRange[]) => {
+    const length = data instanceof Uint8Array ? data.length : data.reduce((n, r) => n + r.length, 0);
+    dict.set(PDFName.of('Length'), PDFNumber.of(length));
     entries[num] = [1, at, 0];
     put(Buffer.from(`${num} 0 obj\n${serialise(dict)}\nstream\n`, 'latin1'));
-    put(data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : data);
+    if (data instanceof Uint8Array) put(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    else for (const r of data) put(r);
     put(Buffer.from('\nendstream\nendobj\n', 'latin1'));
   };
   for (const [ref, s] of streams) writeStream(ref.objectNumber, s.dict, externalContents.get(s) ?? s.getContents());

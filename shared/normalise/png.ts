@@ -2,13 +2,22 @@ import * as zlib from 'zlib';
 import { ArchiveError } from '../kernel/errors';
 import { iccInfo } from './icc';
 import { DEFAULT_DPI } from './jpeg';
+import { inflate, inflateEnd, inflateInit } from 'pako/lib/zlib/inflate';
+import ZStream from 'pako/lib/zlib/zstream';
+import { chunksOf, FileBytes } from './file-source';
 import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { NormaliseLimits } from './types';
-import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
+import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed, refuseZipTail, refuseZipTailOfFile, trailingData } from './util';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+
+/** Where a chunk's data lies in the PNG (in its Buffer or its spooled file). */
+export interface ChunkRange {
+  offset: number;
+  length: number;
+}
 
 export interface PngInfo {
   width: number;
@@ -20,53 +29,70 @@ export interface PngInfo {
   trns?: Buffer;
   icc?: Buffer;
   phys?: { x: number; y: number; unit: number };
-  idat: Buffer[];
+  /** The IDAT payloads, in order: never read here, only their CRCs are checked. */
+  idat: ChunkRange[];
 }
 
-/** Walk the chunks, checking every CRC and the chunk order we rely on. */
-export function parsePng(b: Buffer, limits: NormaliseLimits): PngInfo {
+/** CRC-32 of bytes [start, end), read 1 MiB at a time from a file. */
+function crcOf(b: Buffer | FileBytes, start: number, end: number, crc: number): number {
+  for (const chunk of chunksOf(b, start, end)) crc = zlib.crc32(chunk, crc);
+  return crc;
+}
+
+/**
+ * Walk the chunks, checking every CRC and the chunk order we rely on. A spooled PNG is walked through
+ * its file's window: only the small chunks read below are taken, the rest (image data, text) is only
+ * CRC-checked, streaming.
+ */
+export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInfo {
   if (b.length < 8 || !b.subarray(0, 8).equals(SIGNATURE)) throw corrupt('The PNG signature is invalid.');
   let pos = 8;
   let info: PngInfo | undefined;
   let sawIend = false;
   let idatDone = false;
-  const idat: Buffer[] = [];
+  const idat: ChunkRange[] = [];
   while (pos < b.length) {
     if (pos + 12 > b.length) throw corrupt('The PNG is truncated inside a chunk header.');
-    const len = b.readUInt32BE(pos);
-    const type = b.toString('latin1', pos + 4, pos + 8);
+    const head = b.subarray(pos, pos + 8);
+    const len = head.readUInt32BE(0);
+    const type = head.toString('latin1', 4, 8);
     if (len > 0x7fffffff || pos + 12 + len > b.length) throw corrupt(`The PNG is truncated: its ${type.replace(/[^\x20-\x7e]/g, '?')} chunk is cut short.`);
-    const data = b.subarray(pos + 8, pos + 8 + len);
-    const crc = b.readUInt32BE(pos + 8 + len);
-    if (zlib.crc32(data, zlib.crc32(b.subarray(pos + 4, pos + 8))) !== crc) throw corrupt(`The PNG ${type.replace(/[^\x20-\x7e]/g, '?')} chunk fails its CRC check.`);
+    const start = pos + 8;
+    const end = start + len;
+    const crc = b.subarray(end, end + 4).readUInt32BE(0);
+    if (crcOf(b, start, end, zlib.crc32(head.subarray(4, 8))) !== crc) throw corrupt(`The PNG ${type.replace(/[^\x20-\x7e]/g, '?')} chunk fails its CRC check.`);
     pos += 12 + len;
     if (!info && type !== 'IHDR') throw corrupt('The PNG does not start with an IHDR chunk.');
     if (type !== 'IDAT' && idat.length) idatDone = true;
+    // Only the chunks read below are taken (a copy when walking a file).
+    const data = () => b.subarray(start, end);
     switch (type) {
       case 'IHDR': {
         if (info || len !== 13) throw corrupt('The PNG IHDR chunk is invalid.');
-        const width = data.readUInt32BE(0);
-        const height = data.readUInt32BE(4);
-        const depth = data[8]!;
-        const colorType = data[9]!;
-        if (data[10] !== 0 || data[11] !== 0 || data[12]! > 1) throw corrupt('The PNG declares an unknown compression, filter or interlace method.');
+        const ihdr = data();
+        const width = ihdr.readUInt32BE(0);
+        const height = ihdr.readUInt32BE(4);
+        const depth = ihdr[8]!;
+        const colorType = ihdr[9]!;
+        if (ihdr[10] !== 0 || ihdr[11] !== 0 || ihdr[12]! > 1) throw corrupt('The PNG declares an unknown compression, filter or interlace method.');
         if (!DEPTHS[colorType]?.includes(depth)) throw corrupt(`The PNG declares an invalid colour type ${colorType} / bit depth ${depth}.`);
         checkPixels(width, height, limits, 'PNG');
-        info = { width, height, depth, colorType, interlace: data[12]!, idat };
+        info = { width, height, depth, colorType, interlace: ihdr[12]!, idat };
         break;
       }
       case 'PLTE':
         if (len % 3 !== 0 || len === 0 || len > 768) throw corrupt('The PNG palette is invalid.');
-        info!.palette = data;
+        info!.palette = data();
         break;
       case 'tRNS':
-        info!.trns = data;
+        info!.trns = data();
         break;
       case 'iCCP': {
-        const nul = data.indexOf(0);
-        if (nul > 0 && nul < 80 && data[nul + 1] === 0) {
+        const iccp = data();
+        const nul = iccp.indexOf(0);
+        if (nul > 0 && nul < 80 && iccp[nul + 1] === 0) {
           try {
-            info!.icc = inflateBounded(data.subarray(nul + 2), 16 * 1024 * 1024, 'PNG ICC profile');
+            info!.icc = inflateBounded(iccp.subarray(nul + 2), 16 * 1024 * 1024, 'PNG ICC profile');
           } catch {
             /* an unreadable profile is ignored, not fatal */
           }
@@ -74,11 +100,14 @@ export function parsePng(b: Buffer, limits: NormaliseLimits): PngInfo {
         break;
       }
       case 'pHYs':
-        if (len === 9) info!.phys = { x: data.readUInt32BE(0), y: data.readUInt32BE(4), unit: data[8]! };
+        if (len === 9) {
+          const phys = data();
+          info!.phys = { x: phys.readUInt32BE(0), y: phys.readUInt32BE(4), unit: phys[8]! };
+        }
         break;
       case 'IDAT':
         if (idatDone) throw corrupt('The PNG IDAT chunks are not consecutive.');
-        idat.push(data);
+        idat.push({ offset: start, length: len });
         break;
       case 'acTL':
         throw new ArchiveError('unsupported_media_type', { detail: 'Animated PNGs are not accepted.' });
@@ -93,10 +122,28 @@ export function parsePng(b: Buffer, limits: NormaliseLimits): PngInfo {
   // Nothing may follow IEND (PNG §5.6); bytes there are another file riding along.
   if (pos < b.length) throw trailingData('PNG', pos, b.length, 'its IEND chunk');
   // A ZIP can also hide in a chunk, its comment spanning the IEND after it.
-  refuseZipTail(b, 'PNG');
+  if (Buffer.isBuffer(b)) refuseZipTail(b, 'PNG');
+  else refuseZipTailOfFile(b, 'PNG');
   if (!idat.length) throw corrupt('The PNG has no image data.');
   if (info.colorType === 3 && !info.palette) throw corrupt('The palette PNG has no PLTE chunk.');
   return info;
+}
+
+/**
+ * How much of a spooled PNG the type sniffer must see to answer as it would on the whole file:
+ * file-type walks the chunk headers up to the first IDAT (a PNG) or acTL (an APNG), so the head
+ * read must reach past that header even when large chunks come before it.
+ */
+export function pngSniffLength(f: FileBytes): number {
+  let pos = 8;
+  while (pos + 8 <= f.length) {
+    const head = f.subarray(pos, pos + 8);
+    const type = head.toString('latin1', 4, 8);
+    // A length file-type reads as negative ends its walk too.
+    if (type === 'IDAT' || type === 'acTL' || head.readUInt32BE(0) > 0x7fffffff) return Math.min(f.length, pos + 12);
+    pos += 12 + head.readUInt32BE(0);
+  }
+  return f.length;
 }
 
 interface Pass { w: number; h: number; x0: number; y0: number; dx: number; dy: number }
@@ -187,11 +234,26 @@ function inflatedSize(info: PngInfo): number {
   return passes(info).reduce((n, p) => n + (p.w && p.h ? (rowBytes(p.w, bitsPerPixel) + 1) * p.h : 0), 0);
 }
 
-export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<PageSource> {
-  const info = parsePng(bytes, limits);
+/** The IDAT payloads joined: a view when there is one and the PNG is in memory, else a copy. */
+function readIdat(bytes: Buffer | FileBytes, idat: ChunkRange[]): Buffer {
+  if (Buffer.isBuffer(bytes) && idat.length === 1) return bytes.subarray(idat[0]!.offset, idat[0]!.offset + idat[0]!.length);
+  const out = Buffer.allocUnsafe(idat.reduce((n, r) => n + r.length, 0));
+  let at = 0;
+  for (const r of idat) for (const chunk of chunksOf(bytes, r.offset, r.offset + r.length)) at += chunk.copy(out, at);
+  return out;
+}
+
+/**
+ * A PNG in memory, or a spooled one walked through its file. Passed through (no alpha, no palette
+ * transparency, not interlaced), a spooled PNG's stream is its IDAT payloads as ranges of that file:
+ * checked by inflating them streaming, never read into memory at once. Decoded PNGs read the IDAT
+ * data in whole and keep the pixels, as in memory: the decoded-pixel budget bounds them.
+ */
+export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, walked?: PngInfo): Promise<PageSource> {
+  // The pixel budget has walked the chunks already (declaredPixels): that walk, CRCs over the whole file, serves here too.
+  const info = walked ?? parsePng(bytes, limits);
   const expected = inflatedSize(info);
   checkDecodedSize(expected, limits, 'PNG image');
-  const zdata = info.idat.length === 1 ? info.idat[0]! : Buffer.concat(info.idat);
   const channels = CHANNELS[info.colorType]!;
   const colorChannels = info.colorType === 4 ? 1 : info.colorType === 6 ? 3 : channels;
   let colorSpace: ColorSpec = { kind: 'device', name: info.colorType === 0 || info.colorType === 4 ? 'DeviceGray' : 'DeviceRGB' };
@@ -242,13 +304,30 @@ export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<P
   });
   if (passThrough) {
     // Inflating everything (streamed, nothing kept) proves the data complete and every row filter valid.
-    await checkInflatedRows(zdata, expected, rowBytes(info.width, channels * info.depth) + 1);
-    const image = flateImage({ decodeParms: { Predictor: 15, Colors: channels, BitsPerComponent: info.depth, Columns: info.width }, data: zdata });
-    // The check: the stream is the concatenated IDAT payload of the upload, byte for byte.
-    let off = 0;
-    for (const chunk of info.idat) {
-      if (!image.data.subarray(off, off + chunk.length).equals(chunk)) throw new Error('PNG stream identity check failed');
-      off += chunk.length;
+    const stride = rowBytes(info.width, channels * info.depth) + 1;
+    const decodeParms = { Predictor: 15, Colors: channels, BitsPerComponent: info.depth, Columns: info.width };
+    let image: ImageSpec;
+    if (Buffer.isBuffer(bytes)) {
+      const zdata = readIdat(bytes, info.idat);
+      await checkInflatedRows(zdata, expected, stride);
+      const own = flateImage({ decodeParms, data: zdata });
+      // The check: the stream is the concatenated IDAT payload of the upload, byte for byte.
+      let off = 0;
+      for (const r of info.idat) {
+        if (!own.data.subarray(off, off + r.length).equals(bytes.subarray(r.offset, r.offset + r.length))) throw new Error('PNG stream identity check failed');
+        off += r.length;
+      }
+      image = own;
+    } else {
+      checkInflatedRowsOfFile(
+        (function* () {
+          for (const r of info.idat) yield* chunksOf(bytes, r.offset, r.offset + r.length);
+        })(),
+        expected,
+        stride,
+      );
+      // The stream is the IDAT payloads by construction: the ranges name exactly those bytes, in order.
+      image = { ...flateImage({ decodeParms, data: Buffer.alloc(0) }), data: info.idat.map((r) => bytes.range(r.offset, r.length)) };
     }
     return {
       ...base,
@@ -258,6 +337,7 @@ export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<P
   }
 
   // Decoded: interlaced, alpha channel, or palette transparency. Samples keep their values.
+  const zdata = readIdat(bytes, info.idat);
   const inflated = inflateBounded(zdata, Math.min(expected + 1, maxDecompressed(limits) + 1), 'PNG image data');
   if (inflated.length !== expected) throw corrupt(`The PNG image data inflates to ${inflated.length} bytes, ${expected} expected.`);
   const pixels = decodePixels(info, inflated);
@@ -302,11 +382,32 @@ export async function pngPage(bytes: Buffer, limits: NormaliseLimits): Promise<P
   };
 }
 
-/** Stream-inflate without keeping the output: exact size and a valid filter byte at the start of every row. */
+/** Counts the inflated bytes and checks the filter byte at the start of every row as the output goes by (nothing kept). */
+class RowCheck {
+  private seen = 0;
+  constructor(private readonly expected: number, private readonly stride: number) {}
+
+  take(out: Uint8Array, n: number): void {
+    // Offsets k·stride in the whole stream are filter bytes.
+    for (let at = Math.ceil(this.seen / this.stride) * this.stride; at < this.seen + n; at += this.stride) {
+      if (out[at - this.seen]! > 4) throw corrupt(`The PNG uses an unknown row filter ${out[at - this.seen]}.`);
+    }
+    this.seen += n;
+    if (this.seen > this.expected) throw corrupt(`The PNG image data inflates to more than the ${this.expected} bytes its header declares.`);
+  }
+
+  end(): void {
+    if (this.seen !== this.expected) throw corrupt(`The PNG image data inflates to ${this.seen} bytes, ${this.expected} expected.`);
+  }
+}
+
+const brokenData = (cause?: unknown) => corrupt('The PNG image data is corrupt or truncated.', cause);
+
+/** Stream-inflate a PNG in memory without keeping the output: exact size and a valid filter byte at the start of every row. */
 function checkInflatedRows(zdata: Buffer, expected: number, stride: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const inf = zlib.createInflate({ chunkSize: 256 * 1024 });
-    let seen = 0;
+    const rows = new RowCheck(expected, stride);
     let failed = false;
     const fail = (e: Error) => {
       if (failed) return;
@@ -315,20 +416,61 @@ function checkInflatedRows(zdata: Buffer, expected: number, stride: number): Pro
       reject(e);
     };
     inf.on('data', (chunk: Buffer) => {
-      // Offsets k·stride in the whole stream are filter bytes.
-      for (let at = Math.ceil(seen / stride) * stride; at < seen + chunk.length; at += stride) {
-        if (chunk[at - seen]! > 4) return fail(corrupt(`The PNG uses an unknown row filter ${chunk[at - seen]}.`));
+      try {
+        rows.take(chunk, chunk.length);
+      } catch (e) {
+        fail(e as Error);
       }
-      seen += chunk.length;
-      if (seen > expected) fail(corrupt(`The PNG image data inflates to more than the ${expected} bytes its header declares.`));
     });
-    inf.on('error', (cause) => fail(corrupt('The PNG image data is corrupt or truncated.', cause)));
+    inf.on('error', (cause) => fail(brokenData(cause)));
     inf.on('end', () => {
-      if (seen !== expected) fail(corrupt(`The PNG image data inflates to ${seen} bytes, ${expected} expected.`));
-      else if (!failed) resolve();
+      try {
+        rows.end();
+        if (!failed) resolve();
+      } catch (e) {
+        fail(e as Error);
+      }
     });
     inf.end(zdata);
   });
+}
+
+/**
+ * The same check for a spooled PNG, over its IDAT payloads as views of the file's window. pako's port
+ * of zlib's inflate, driven directly, writes into one reused 64 KiB buffer: node's zlib streams
+ * allocate a new buffer for each piece of output, and for a 40 MB PNG that garbage raised the host's
+ * RSS by ~25 MB before V8 collected it (issue #17). pako is ~3× slower than node's zlib, so PNGs in
+ * memory keep the check above; both ignore bytes after the end of the zlib stream, as zlib does, and
+ * answer each fault with the same error (test/unit/normalise/spooled.test.ts).
+ */
+function checkInflatedRowsOfFile(zchunks: Iterable<Buffer>, expected: number, stride: number): void {
+  const { Z_OK, Z_STREAM_END, Z_BUF_ERROR, Z_NO_FLUSH } = zlib.constants;
+  const strm = new ZStream();
+  inflateInit(strm);
+  const out = new Uint8Array(64 * 1024);
+  const rows = new RowCheck(expected, stride);
+  let status = Z_OK;
+  try {
+    for (const chunk of zchunks) {
+      strm.input = chunk;
+      strm.next_in = 0;
+      strm.avail_in = chunk.length;
+      do {
+        strm.output = out;
+        strm.next_out = 0;
+        strm.avail_out = out.length;
+        status = inflate(strm, Z_NO_FLUSH);
+        // Z_BUF_ERROR: no progress possible until more input comes.
+        if (status !== Z_OK && status !== Z_STREAM_END && status !== Z_BUF_ERROR) throw brokenData(new Error(strm.msg));
+        rows.take(out, strm.next_out);
+      } while (status === Z_OK && (strm.avail_in > 0 || strm.avail_out === 0));
+      if (status === Z_STREAM_END) break;
+    }
+  } finally {
+    inflateEnd(strm);
+  }
+  if (status !== Z_STREAM_END) throw brokenData();
+  rows.end();
 }
 
 function pngDpi(info: PngInfo): { x: number; y: number; source: 'png-phys' | 'default' } {
