@@ -72,6 +72,23 @@ export function spawnBenchProcess(script: string, env: NodeJS.ProcessEnv, nodeAr
   };
 }
 
+export interface CpuByProcess {
+  bench: number;
+  host: number;
+  azurite: number;
+  cosmos: number;
+}
+
+/** CPU time (ms) a process has used, from /proc (Linux; USER_HZ is 100 ticks a second); NaN elsewhere. */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * `npm run bench`'s set-up, as on Azure: Azurite, the Cosmos protocol server and the archive host
  * each in a process of their own, so the bench (client and floor) and the host reach the same
@@ -91,6 +108,8 @@ export async function startBenchServices(): Promise<{
   oidc: Awaited<ReturnType<typeof startOidcIssuer>>;
   /** SDK round trips the host process has issued so far. */
   roundTrips(): Promise<number>;
+  /** CPU time (ms, user + system) each process has used so far: this bench, the host, Azurite (blob and queue), the Cosmos server. */
+  cpu(): CpuByProcess;
   /** Starts a CPU profile of the host's main thread; the returned function stops it and writes it to `file`. */
   profile(file: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
@@ -110,6 +129,12 @@ export async function startBenchServices(): Promise<{
     env,
     azurite,
     oidc,
+    cpu: () => ({
+      bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      host: cpuMsOf(host.pid),
+      azurite: cpuMsOf(azurite.pid) + cpuMsOf(azurite.queuePid),
+      cosmos: cpuMsOf(cosmos.pid),
+    }),
     roundTrips: async () => {
       host.send('TRIPS');
       return Number((await host.waitFor(/TRIPS (\d+)\n/))[1]);

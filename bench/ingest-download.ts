@@ -10,12 +10,15 @@
  * measured BENCH_REPS (3) times, archive and floor alternating, and printed as the median with its
  * spread (min–max); × floor is the median of the paired ratios. The figures depend on the (shared) machine.
  * BENCH_PROFILE_DIR=dir writes a CPU profile of the host's main thread for each measured ingest run.
+ * Each row also says how much CPU each process spent per request (from /proc; the bench process
+ * is the client for ingest and the SDK caller for the floor): on a machine whose cores every process
+ * shares, that sum, not any one latency, bounds the throughput at 4 concurrent.
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import sharp from 'sharp';
-import { BENCH_SCAN, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
+import { BENCH_SCAN, CpuByProcess, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
 
 const COUNT = Number(process.env.BENCH_DOCS ?? 60);
@@ -52,9 +55,26 @@ async function pool<T>(items: T[], concurrency: number, worker: (item: T, i: num
 class Series {
   runs: Run[] = [];
   trips = 0;
+  /** CPU (ms) each process used over all runs. */
+  cpu: CpuByProcess = { bench: 0, host: 0, azurite: 0, cosmos: 0 };
   constructor(readonly n: number) {}
   get rates() {
     return this.runs.map((r) => this.n / r.seconds);
+  }
+  /** Runs `run`, adding the CPU every process used meanwhile. */
+  async measure(svc: { cpu(): CpuByProcess }, run: () => Promise<Run>): Promise<void> {
+    const before = svc.cpu();
+    this.runs.push(await run());
+    const after = svc.cpu();
+    for (const k of Object.keys(this.cpu) as (keyof CpuByProcess)[]) this.cpu[k] += after[k] - before[k];
+  }
+  /** CPU per request (ms) by process, and their sum. */
+  cpuLine(label: string): string {
+    const n = this.n * this.runs.length;
+    const per = (k: keyof CpuByProcess) => this.cpu[k] / n;
+    const total = per('bench') + per('host') + per('azurite') + per('cosmos');
+    const f = (x: number) => x.toFixed(1).padStart(5);
+    return `${label.padEnd(40)} ${f(per('bench'))} ${f(per('host'))} ${f(per('azurite'))} ${f(per('cosmos'))}  = ${f(total)}`;
   }
   line(label: string): string {
     const rates = this.rates;
@@ -141,11 +161,11 @@ async function main() {
         const docs = scans(COUNT);
         let before = await svc.roundTrips();
         const profiled = process.env.BENCH_PROFILE_DIR ? await svc.profile(path.join(process.env.BENCH_PROFILE_DIR, `ingest-${size}docs-${concurrency}c-${rep + 1}.cpuprofile`)) : null;
-        s.ingest.runs.push(await pool(docs, concurrency, ingestOne));
+        await s.ingest.measure(svc, () => pool(docs, concurrency, ingestOne));
         await profiled?.();
         s.ingest.trips += (await svc.roundTrips()) - before;
-        s.floor.runs.push(await pool(docs, concurrency, floorOne));
-        s.floorViaHttp.runs.push(await pool(scans(COUNT), concurrency, floorViaHttpOne));
+        await s.floor.measure(svc, () => pool(docs, concurrency, floorOne));
+        await s.floorViaHttp.measure(svc, () => pool(scans(COUNT), concurrency, floorViaHttpOne));
         before = await svc.roundTrips();
         s.download.runs.push(await pool(downloads(COUNT), concurrency, downloadOne));
         s.download.trips += (await svc.roundTrips()) - before;
@@ -159,6 +179,10 @@ async function main() {
       console.log(`    ${s.floorViaHttp.line('reference: the floor behind HTTP')}  → ${ratio(s.ingest, s.floorViaHttp).text.replace('floor', 'it')}`);
       console.log(`    ${s.download.line('small download (GET …/original)')}`);
       console.log(`    ${s.downloadFloor.line('download floor (one blob read)')}  → ${downloadRatio.text}`);
+      console.log(`    CPU per ingest, ms: ${' '.repeat(20)} bench  host Azurite Cosmos   total`);
+      console.log(`      ${s.ingest.cpuLine('ingest')}`);
+      console.log(`      ${s.floor.cpuLine('floor')}`);
+      console.log(`      ${s.floorViaHttp.cpuLine('floor behind HTTP')}`);
       const cell = (x: Series) => `${median(x.rates).toFixed(1)}`;
       const all = (x: Series) => x.runs.flatMap((r) => r.latencies);
       const spread = (r: { median: number; min: number; max: number }) => `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
@@ -177,11 +201,13 @@ async function main() {
   const token = await oidc.mint({ tenant: 'benchbig', sub: 'bench', rights: 'archivist' });
   const rows: string[] = [];
   const uploads = [
-    { kind: 'JPEG', type: 'image/jpeg', body: new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length)), warm: () => new Uint8Array(taggedScan(`warm-${Date.now()}`)) },
-    { kind: 'PNG', type: 'image/png', body: await noisePng(4000, 3400), warm: () => noisePng(64, 64) },
+    { kind: 'JPEG', type: 'image/jpeg', body: new Uint8Array(taggedScan('big', 40 * 1024 * 1024 - BENCH_SCAN.length)) },
+    { kind: 'PNG', type: 'image/png', body: await noisePng(4000, 3400) },
   ];
-  for (const { kind, type, body, warm } of uploads) {
-    const memory = await largeUpload(body, await warm(), type, svc.env, token);
+  for (const { kind, type, body } of uploads) {
+    // Warmed by a small JPEG (converted on the request's thread) and a small PNG (which starts the worker pool a large upload uses).
+    const warm = [{ type: 'image/jpeg', body: new Uint8Array(taggedScan(`warm-${kind}-${Date.now()}`)) }, { type: 'image/png', body: await noisePng(64, 64) }];
+    const memory = await largeUpload(body, warm, type, svc.env, token);
     rows.push(`${kind} ${(body.length / 1e6).toFixed(0)} MB ${memory.status}: host RSS rose by ${(memory.rise / 1e6).toFixed(0)} MB = ${(memory.rise / body.length).toFixed(2)}× the file (idle baseline ${(memory.baseline / 1e6).toFixed(0)} MB)`);
   }
   console.log(`\n40 MB upload (host in its own process): ${rows.join('; ')}\n`);
@@ -201,13 +227,15 @@ async function noisePng(width: number, height: number): Promise<Uint8Array> {
  * One large upload to a fresh host process, warmed by one small upload of the same format first (code
  * loaded and compiled once a process is not the upload's); its RSS rise over its idle baseline.
  */
-async function largeUpload(body: Uint8Array, warmBody: Uint8Array, contentType: string, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
+async function largeUpload(body: Uint8Array, warmUploads: { type: string; body: Uint8Array }[], contentType: string, env: NodeJS.ProcessEnv, token: string): Promise<{ status: number; rise: number; baseline: number }> {
   const child = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   try {
     const url = (await child.waitFor(/READY (\S+)\n/))[1]!;
     const headers = { Authorization: `Bearer ${token}`, 'Content-Type': contentType };
-    const warm = await fetch(`${url}/documents`, { method: 'POST', body: warmBody, headers });
-    await warm.arrayBuffer();
+    for (const w of warmUploads) {
+      const warm = await fetch(`${url}/documents`, { method: 'POST', body: w.body, headers: { ...headers, 'Content-Type': w.type } });
+      await warm.arrayBuffer();
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.send('MARK');
     const res = await fetch(`${url}/documents`, { method: 'POST', body, headers });

@@ -51,7 +51,7 @@ export interface AzuriteOptions {
   nodeArgs?: string[];
 }
 
-export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running & { connectionString: string; port: number; queuePort: number; pid: number }> {
+export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running & { connectionString: string; port: number; queuePort: number; pid: number; queuePid: number }> {
   // Blob (documents) and Queue (rendition validation requests): one Azurite process each.
   const blob = await startAzuriteService('blob', opts.port ?? (await freePort()), opts.location, opts.nodeArgs);
   const queue = await startAzuriteService('queue', opts.queuePort ?? (await freePort()), opts.location, opts.nodeArgs).catch(async (err: unknown) => {
@@ -62,6 +62,7 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running &
     port: blob.port,
     queuePort: queue.port,
     pid: blob.pid,
+    queuePid: queue.pid,
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
       `BlobEndpoint=http://127.0.0.1:${blob.port}/${AZURITE_ACCOUNT};QueueEndpoint=http://127.0.0.1:${queue.port}/${AZURITE_ACCOUNT};`,
