@@ -6,7 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { paddedJpeg } from '../support/large-jpeg';
+import { grayPngFromRows, pngChunks } from '../support/png';
 import { call, multipart, rawUpload, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
 
@@ -55,6 +57,42 @@ describe('a large upload is spooled, archived, and reads back byte for byte', ()
     expect(sha256hex(rendition)).toBe(doc.rendition.sha256);
     // The JPEG is passed through: the rendition carries the upload up to EOI, unchanged.
     expect(rendition.indexOf(bytes)).toBeGreaterThan(0);
+    expect(fs.readdirSync(spoolDir)).toEqual([]);
+  });
+});
+
+/** A gray PNG of random rows (filter byte 0), ~1.2 MiB in 8 KiB IDAT chunks: spooled, and passed through. */
+function noisePng(): Buffer {
+  const width = 1100;
+  const height = 1100;
+  const rows = randomBytes((width + 1) * height);
+  for (let y = 0; y < height; y++) rows[y * (width + 1)] = 0;
+  return grayPngFromRows(width, height, rows);
+}
+
+describe('a large PNG is spooled too', () => {
+  it('archived and read back byte for byte, its IDAT data passed into the rendition; no temporary file', async () => {
+    const bytes = noisePng();
+    expect(bytes.length).toBeGreaterThan(SPOOL_ABOVE);
+    const res = await call(`${archive.url}/documents`, { ...rawUpload(bytes, 'image/png', 'big.png'), token });
+    expect(res.status).toBe(201);
+    const doc = res.json as { id: string; rendition: { sha256: string; size: number } };
+    expect((await readBack(doc.id, 'original')).equals(bytes)).toBe(true);
+    const rendition = await readBack(doc.id, 'rendition');
+    expect(sha256hex(rendition)).toBe(doc.rendition.sha256);
+    const idat = Buffer.concat(pngChunks(bytes).filter((c) => c.type === 'IDAT').map((c) => c.data));
+    expect(rendition.indexOf(idat)).toBeGreaterThan(0);
+    expect(fs.readdirSync(spoolDir)).toEqual([]);
+  });
+
+  it('one flipped byte in its image data → 422 corrupt_file (the chunk CRC), nothing stored, no temporary file', async () => {
+    const bytes = noisePng();
+    bytes[bytes.length >> 1] ^= 0xff;
+    const before = await tenantState(archive, tenant);
+    const res = await call(`${archive.url}/documents`, { ...rawUpload(bytes, 'image/png'), token });
+    expect(res.status).toBe(422);
+    expect(res.json).toMatchObject({ code: 'corrupt_file', detail: expect.stringMatching(/CRC/) });
+    expect(await tenantState(archive, tenant)).toEqual(before);
     expect(fs.readdirSync(spoolDir)).toEqual([]);
   });
 });
