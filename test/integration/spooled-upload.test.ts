@@ -87,7 +87,8 @@ describe('a large PNG is spooled too', () => {
 
   it('one flipped byte in its image data → 422 corrupt_file (the chunk CRC), nothing stored, no temporary file', async () => {
     const bytes = noisePng();
-    bytes[bytes.length >> 1] ^= 0xff;
+    const mid = bytes.length >> 1;
+    bytes[mid] = bytes[mid]! ^ 0xff;
     const before = await tenantState(archive, tenant);
     const res = await call(`${archive.url}/documents`, { ...rawUpload(bytes, 'image/png'), token });
     expect(res.status).toBe(422);
