@@ -129,12 +129,10 @@ export async function startBenchServices(): Promise<{
     env,
     azurite,
     oidc,
-    cpu: () => ({
-      bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
-      host: cpuMsOf(host.pid),
-      azurite: cpuMsOf(azurite.pid) + cpuMsOf(azurite.queuePid),
-      cosmos: cpuMsOf(cosmos.pid),
-    }),
+    cpu: () => {
+      const own = process.cpuUsage(); // one reading: user and system of the same moment
+      return { bench: (own.user + own.system) / 1000, host: cpuMsOf(host.pid), azurite: cpuMsOf(azurite.pid) + cpuMsOf(azurite.queuePid), cosmos: cpuMsOf(cosmos.pid) };
+    },
     roundTrips: async () => {
       host.send('TRIPS');
       return Number((await host.waitFor(/TRIPS (\d+)\n/))[1]);
