@@ -20,6 +20,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import sharp from 'sharp';
 import { BENCH_SCAN, CpuByProcess, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
+import { closeClient, request } from './http-client';
 
 const COUNT = Number(process.env.BENCH_DOCS ?? 60);
 const SEEDED = Number(process.env.BENCH_SEEDED ?? 5000);
@@ -111,14 +112,13 @@ async function main() {
       // Catalog items and markers written directly (not through HTTP), with stand-in blobs.
       await seedMany(deps, tenant, Array.from({ length: size }, () => ({ metadata: {} })), 32);
     }
-    const warm = await fetch(`${hostUrl}/documents`, { method: 'POST', body: new Uint8Array(scan()), headers: { ...auth, 'Content-Type': 'image/jpeg' } });
-    const smallId = ((await warm.json()) as { id: string }).id;
+    const warm = await request(`${hostUrl}/documents`, { method: 'POST', body: scan(), headers: { ...auth, 'Content-Type': 'image/jpeg' } });
+    const smallId = warm.json<{ id: string }>().id;
     console.log(`tenant with ${size} documents:`);
     for (const concurrency of [1, 4]) {
       const ingestOne = async (bytes: Uint8Array) => {
-        const res = await fetch(`${hostUrl}/documents`, { method: 'POST', body: bytes, headers: { ...auth, 'Content-Type': 'image/jpeg' } });
-        if (res.status !== 201) throw new Error(`ingest ${res.status}: ${await res.text()}`);
-        await res.arrayBuffer();
+        const res = await request(`${hostUrl}/documents`, { method: 'POST', body: bytes, headers: { ...auth, 'Content-Type': 'image/jpeg' } });
+        if (res.status !== 201) throw new Error(`ingest ${res.status}: ${res.text()}`);
       };
       // The floor: what ingest must store, issued directly: rendition + original + manifest blobs, catalog item + audit entry.
       const floorOne = async (bytes: Uint8Array, i: number) => {
@@ -132,21 +132,19 @@ async function main() {
       // Reference, not the target: the same writes issued by a bare server in the host's process
       // that first receives the upload over HTTP, as the archive must.
       const floorViaHttpOne = async (bytes: Uint8Array, i: number) => {
-        const res = await fetch(`${svc.relayUrl}/floor/${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`, { method: 'POST', body: bytes });
+        const res = await request(`${svc.relayUrl}/floor/${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`, { method: 'POST', body: bytes });
         if (res.status !== 201) throw new Error(`floor via HTTP ${res.status}`);
-        await res.arrayBuffer();
       };
       const downloadOne = async (id: string) => {
-        const res = await fetch(`${hostUrl}/documents/${id}/original`, { headers: auth });
+        const res = await request(`${hostUrl}/documents/${id}/original`, { headers: auth });
         if (res.status !== 200) throw new Error(`download ${res.status}`);
-        await res.arrayBuffer();
       };
       const downloadFloorOne = async () => {
         await floorContainer.getBlobClient(`${tenant}-small`).downloadToBuffer().catch(async () => {
           await floorContainer.getBlockBlobClient(`${tenant}-small`).upload(small, small.length);
         });
       };
-      const scans = (n: number) => Array.from({ length: n }, () => new Uint8Array(scan()));
+      const scans = (n: number) => Array.from({ length: n }, () => scan());
       const downloads = (n: number) => Array.from({ length: n }, () => smallId);
 
       // Warm-up: connections, JIT, the host's caches; not measured.
@@ -165,7 +163,8 @@ async function main() {
         await profiled?.();
         s.ingest.trips += (await svc.roundTrips()) - before;
         await s.floor.measure(svc, () => pool(docs, concurrency, floorOne));
-        await s.floorViaHttp.measure(svc, () => pool(scans(COUNT), concurrency, floorViaHttpOne));
+        const relayed = scans(COUNT);
+        await s.floorViaHttp.measure(svc, () => pool(relayed, concurrency, floorViaHttpOne));
         before = await svc.roundTrips();
         s.download.runs.push(await pool(downloads(COUNT), concurrency, downloadOne));
         s.download.trips += (await svc.roundTrips()) - before;
@@ -212,6 +211,7 @@ async function main() {
   }
   console.log(`\n40 MB upload (host in its own process): ${rows.join('; ')}\n`);
 
+  closeClient();
   await svc.stop();
 }
 
@@ -233,13 +233,11 @@ async function largeUpload(body: Uint8Array, warmUploads: { type: string; body: 
     const url = (await child.waitFor(/READY (\S+)\n/))[1]!;
     const headers = { Authorization: `Bearer ${token}`, 'Content-Type': contentType };
     for (const w of warmUploads) {
-      const warm = await fetch(`${url}/documents`, { method: 'POST', body: w.body, headers: { ...headers, 'Content-Type': w.type } });
-      await warm.arrayBuffer();
+      await request(`${url}/documents`, { method: 'POST', body: w.body, headers: { ...headers, 'Content-Type': w.type } });
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     child.send('MARK');
-    const res = await fetch(`${url}/documents`, { method: 'POST', body, headers });
-    await res.arrayBuffer();
+    const res = await request(`${url}/documents`, { method: 'POST', body, headers });
     child.send('PEAK');
     const m = await child.waitFor(/PEAK (\d+) (\d+)\n/);
     return { status: res.status, rise: Number(m[1]), baseline: Number(m[2]) };
