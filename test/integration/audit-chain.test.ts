@@ -55,6 +55,44 @@ describe('hash chain', () => {
     expect(verifyChain(`${tenant}:2028-03`, stored, [], { headSeq: await a.headSeq(tenant, '2028-03'), key: await key() })).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('appends waiting in one instance go in one transactional batch per round: one round trip, not one per entry', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('batched');
+    const writes: number[] = [];
+    const audit = {
+      items: {
+        create: (...a: Parameters<typeof cosmos.audit.items.create>) => (writes.push(1), cosmos.audit.items.create(...a)),
+        batch: (...a: Parameters<typeof cosmos.audit.items.batch>) => (writes.push(a[0].length), cosmos.audit.items.batch(...a)),
+        query: (...a: Parameters<typeof cosmos.audit.items.query>) => cosmos.audit.items.query(...a),
+      },
+      item: (id: string, pk: string) => cosmos.audit.item(id, pk),
+    } as unknown as typeof cosmos.audit;
+    const log = new AuditLog(audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-05-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    const written = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(entry(i))));
+    // The first round starts with the first entry alone; the 39 that queued meanwhile go in the next, as one batch.
+    expect(writes).toEqual([1, 39]);
+    expect(written.map((e) => e.target)).toEqual(Array.from({ length: 40 }, (_, i) => `doc-${i}`));
+    const stored = await log.all(tenant, '2028-05');
+    expect(stored.map((e) => e.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(verifyChain(`${tenant}:2028-05`, stored, [], { headSeq: await log.headSeq(tenant, '2028-05'), key: await archive.host.deps.audit.chainKey() })).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('a batch that loses a number to another instance stores none of its entries, and is written again after the true end', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('batchlost');
+    const key = archive.host.deps.audit.chainKey;
+    const [a, b] = [new AuditLog(cosmos.audit, cosmos.tenants, key), new AuditLog(cosmos.audit, cosmos.tenants, key)];
+    const entry = (who: string, i: number) => ({ tenantId: tenant, at: '2028-06-01T00:00:00.000Z', actor: { subject: who, kind: 'user' as const }, action: 'document.read' as const, target: `${who}-${i}`, outcome: 'success' as const, status: 200, requestId: `${who}${i}`, clientIp: null, userAgent: null });
+    await a.append(entry('a', 0)); // a now believes the chain ends at 1
+    await b.appendBatch([entry('b', 1), entry('b', 2)]); // b walks past it: 2 and 3
+    const batch = await a.appendBatch([1, 2, 3, 4].map((i) => entry('a', i))); // a's batch from 2 loses, then lands at 4..7
+    expect(batch.map((e) => e.seq)).toEqual([4, 5, 6, 7]);
+    const stored = await a.all(tenant, '2028-06');
+    expect(stored.map((e) => `${e.seq}:${e.target}`).sort()).toEqual(['1:a-0', '2:b-1', '3:b-2', '4:a-1', '5:a-2', '6:a-3', '7:a-4']);
+    expect(verifyChain(`${tenant}:2028-06`, stored, [], { headSeq: await a.headSeq(tenant, '2028-06'), key: await key() })).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('the head (a hint) is created with a partition\'s first entry but not replaced per request: it catches up later, at most HEAD_LAG_MAX entries behind', async () => {
     const { cosmos } = archive.host.deps;
     const tenant = newTenant('headlag');

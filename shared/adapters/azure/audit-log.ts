@@ -1,4 +1,4 @@
-import type { Container, SqlParameter } from '@azure/cosmos';
+import type { Container, JSONObject, SqlParameter } from '@azure/cosmos';
 import type { AuditFilter, AuditInput, AuditLogPort, Page } from '../../ports';
 import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
@@ -134,20 +134,18 @@ export class AuditLog implements AuditLogPort {
         writer.headKnown = head !== null;
         writer.end = await this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
       }
-      for (; i < round.length; i++) {
-        let conflicts = 0;
-        for (;;) {
-          const entry = await this.tryCreate(partition, writer.end, round[i]!.input, key);
-          if (entry) {
-            writer.end = { seq: entry.seq, hash: entry.hash };
-            last = entry;
-            round[i]!.resolve(entry);
-            break;
-          }
-          // Another instance took the number: chain on from the true end.
-          if (++conflicts >= MAX_CONFLICTS) throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
-          writer.end = await this.walk(partition, writer.end);
+      let conflicts = 0;
+      while (i < round.length) {
+        const entries = this.chained(partition, writer.end, round.slice(i).map((p) => p.input), key);
+        if (await this.tryCreate(partition, entries)) {
+          for (const entry of entries) round[i++]!.resolve(entry);
+          last = entries[entries.length - 1]!;
+          writer.end = { seq: last.seq, hash: last.hash };
+          continue;
         }
+        // Another instance took a number: chain on from the true end.
+        if (++conflicts >= MAX_CONFLICTS) throw new ArchiveError('audit_contention', { detail: 'The audit log is busy; the request was not served.' });
+        writer.end = await this.walk(partition, writer.end);
       }
     } catch (err) {
       // Whether the failed create was stored is unknown: re-read the end before the next round.
@@ -245,20 +243,43 @@ export class AuditLog implements AuditLogPort {
     return { seq, hash };
   }
 
-  /**
-   * Creates the entry after `end`; null when another writer took its number (409). Entry ids are
-   * sequence numbers, so only one create of entry n can succeed: the chain cannot fork.
-   */
-  private async tryCreate(partition: string, end: { seq: number; hash: string }, input: AuditInput, key: Buffer): Promise<AuditEntry | null> {
-    const body: Omit<AuditEntry, 'hash'> = { id: entryId(end.seq + 1), partition, seq: end.seq + 1, prevHash: end.hash, alg: CHAIN_ALG, ...input };
-    const entry: AuditEntry = { ...body, hash: hashEntry(body, key) };
-    try {
-      await this.container.items.create(entry);
-      return entry;
-    } catch (err) {
-      if (isCosmosStatus(err, 409)) return null;
-      throw err;
+  /** The entries that follow `end`, numbered and linked in order. */
+  private chained(partition: string, end: { seq: number; hash: string }, inputs: AuditInput[], key: Buffer): AuditEntry[] {
+    const entries: AuditEntry[] = [];
+    let prev = end;
+    for (const input of inputs) {
+      const body: Omit<AuditEntry, 'hash'> = { id: entryId(prev.seq + 1), partition, seq: prev.seq + 1, prevHash: prev.hash, alg: CHAIN_ALG, ...input };
+      const entry: AuditEntry = { ...body, hash: hashEntry(body, key) };
+      entries.push(entry);
+      prev = entry;
     }
+    return entries;
+  }
+
+  /**
+   * Creates entries that follow the chain end, all or none; false when another writer took a
+   * number (409). Entry ids are sequence numbers, so only one create of entry n can succeed: the
+   * chain cannot fork. Several entries go in one transactional batch (one round trip for a
+   * round, atomic in Cosmos DB: a lost number stores none of them).
+   */
+  private async tryCreate(partition: string, entries: AuditEntry[]): Promise<boolean> {
+    if (entries.length === 1) {
+      try {
+        await this.container.items.create(entries[0]!);
+        return true;
+      } catch (err) {
+        if (isCosmosStatus(err, 409)) return false;
+        throw err;
+      }
+    }
+    const res = await this.container.items.batch(
+      entries.map((entry) => ({ operationType: 'Create' as const, partitionKey: partition, resourceBody: entry as unknown as JSONObject })),
+      partition,
+    );
+    const statuses = res.result?.map((r) => r.statusCode) ?? [];
+    if (statuses.length === entries.length && statuses.every((s) => s >= 200 && s < 300)) return true;
+    if (statuses.includes(409)) return false;
+    throw Object.assign(new Error(`audit batch failed: ${statuses.join(',') || res.code}`), { code: res.code ?? statuses.find((s) => s !== 424) });
   }
 
   /**
