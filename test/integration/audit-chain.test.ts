@@ -78,6 +78,29 @@ describe('hash chain', () => {
     expect(verifyChain(`${tenant}:2028-05`, stored, [], { headSeq: await log.headSeq(tenant, '2028-05'), key: await archive.host.deps.audit.chainKey() })).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('if the account\'s role refuses transactional batches (403), entries are created one at a time and nothing is lost', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('nobatch');
+    const writes: string[] = [];
+    const audit = {
+      items: {
+        create: (...a: Parameters<typeof cosmos.audit.items.create>) => (writes.push('create'), cosmos.audit.items.create(...a)),
+        batch: () => (writes.push('batch'), Promise.reject(Object.assign(new Error('Forbidden'), { code: 403 }))),
+        query: (...a: Parameters<typeof cosmos.audit.items.query>) => cosmos.audit.items.query(...a),
+      },
+      item: (id: string, pk: string) => cosmos.audit.item(id, pk),
+    } as unknown as typeof cosmos.audit;
+    const log = new AuditLog(audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-07-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(entry(i))));
+    await Promise.all(Array.from({ length: 3 }, (_, i) => log.append(entry(5 + i))));
+    // One refused batch, then creates only.
+    expect(writes).toEqual(['create', 'batch', ...Array(4).fill('create'), 'create', 'create', 'create']);
+    const stored = await log.all(tenant, '2028-07');
+    expect(stored.map((e) => e.target).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `doc-${i}`));
+    expect(verifyChain(`${tenant}:2028-07`, stored, [], { headSeq: await log.headSeq(tenant, '2028-07'), key: await archive.host.deps.audit.chainKey() })).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('a batch that loses a number to another instance stores none of its entries, and is written again after the true end', async () => {
     const { cosmos } = archive.host.deps;
     const tenant = newTenant('batchlost');

@@ -60,6 +60,8 @@ class PartitionWriter {
   headTimer: NodeJS.Timeout | undefined;
   readonly queue: Pending[] = [];
   running = false;
+  /** The drain under way (it never rejects): readers in this instance wait for it. */
+  draining: Promise<void> = Promise.resolve();
 }
 
 /**
@@ -71,6 +73,8 @@ class PartitionWriter {
 export class AuditLog implements AuditLogPort {
   private readonly writers = new Map<string, PartitionWriter>();
   private readonly pending: PendingAuditEntries;
+  /** Whether rounds go in transactional batches (false once the account refused one). */
+  private batches = true;
 
   constructor(
     private readonly container: Container,
@@ -102,8 +106,16 @@ export class AuditLog implements AuditLogPort {
     let writer = this.writers.get(partition);
     if (!writer) this.writers.set(partition, (writer = new PartitionWriter()));
     const written = inputs.map((input) => new Promise<AuditEntry>((resolve, reject) => writer.queue.push({ input, resolve, reject })));
-    if (!writer.running) void this.drain(partition, tenantId, writer);
+    if (!writer.running) writer.draining = this.drain(partition, tenantId, writer);
     return Promise.all(written);
+  }
+
+  /**
+   * Waits until this instance's writer of the partition has written what it was given: an entry
+   * appended after its request's answer (the audit outbox) is then visible to a reader here.
+   */
+  private async settled(partition: string): Promise<void> {
+    await this.writers.get(partition)?.draining;
   }
 
   /** The highest sequence number this instance wrote or saw in a partition (0 if none). */
@@ -137,9 +149,10 @@ export class AuditLog implements AuditLogPort {
       let conflicts = 0;
       while (i < round.length) {
         const entries = this.chained(partition, writer.end, round.slice(i).map((p) => p.input), key);
-        if (await this.tryCreate(partition, entries)) {
-          for (const entry of entries) round[i++]!.resolve(entry);
-          last = entries[entries.length - 1]!;
+        const stored = await this.tryCreate(partition, entries);
+        if (stored > 0) {
+          for (const entry of entries.slice(0, stored)) round[i++]!.resolve(entry);
+          last = entries[stored - 1]!;
           writer.end = { seq: last.seq, hash: last.hash };
           continue;
         }
@@ -229,6 +242,7 @@ export class AuditLog implements AuditLogPort {
   /** The chain's true end: the head, walked forward. */
   async end(tenantId: string, month: string): Promise<{ seq: number; hash: string }> {
     const partition = `${tenantId}:${month}`;
+    await this.settled(partition);
     const head = await this.readHead(tenantId, partition);
     return this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
   }
@@ -257,29 +271,35 @@ export class AuditLog implements AuditLogPort {
   }
 
   /**
-   * Creates entries that follow the chain end, all or none; false when another writer took a
-   * number (409). Entry ids are sequence numbers, so only one create of entry n can succeed: the
-   * chain cannot fork. Several entries go in one transactional batch (one round trip for a
-   * round, atomic in Cosmos DB: a lost number stores none of them).
+   * Creates entries that follow the chain end, from the first; how many were stored, 0 when
+   * another writer took the first number (409). Entry ids are sequence numbers, so only one create
+   * of entry n can succeed: the chain cannot fork. Several entries go in one transactional batch
+   * of creates (one round trip for a round; atomic in Cosmos DB, so a lost number stores none).
+   * Should the account's role refuse batches (403), entries are created one at a time from then on.
    */
-  private async tryCreate(partition: string, entries: AuditEntry[]): Promise<boolean> {
-    if (entries.length === 1) {
-      try {
-        await this.container.items.create(entries[0]!);
-        return true;
-      } catch (err) {
-        if (isCosmosStatus(err, 409)) return false;
-        throw err;
+  private async tryCreate(partition: string, entries: AuditEntry[]): Promise<number> {
+    if (entries.length > 1 && this.batches) {
+      const res = await this.container.items
+        .batch(entries.map((entry) => ({ operationType: 'Create' as const, partitionKey: partition, resourceBody: entry as unknown as JSONObject })), partition)
+        .catch((err: unknown) => {
+          if (isCosmosStatus(err, 403)) return null;
+          throw err;
+        });
+      if (res) {
+        const statuses = res.result?.map((r) => r.statusCode) ?? [];
+        if (statuses.length === entries.length && statuses.every((s) => s >= 200 && s < 300)) return entries.length;
+        if (statuses.includes(409)) return 0;
+        if (res.code !== 403 && !statuses.includes(403)) throw Object.assign(new Error(`audit batch failed: ${statuses.join(',') || res.code}`), { code: res.code ?? statuses.find((s) => s !== 424) });
       }
+      this.batches = false;
     }
-    const res = await this.container.items.batch(
-      entries.map((entry) => ({ operationType: 'Create' as const, partitionKey: partition, resourceBody: entry as unknown as JSONObject })),
-      partition,
-    );
-    const statuses = res.result?.map((r) => r.statusCode) ?? [];
-    if (statuses.length === entries.length && statuses.every((s) => s >= 200 && s < 300)) return true;
-    if (statuses.includes(409)) return false;
-    throw Object.assign(new Error(`audit batch failed: ${statuses.join(',') || res.code}`), { code: res.code ?? statuses.find((s) => s !== 424) });
+    try {
+      await this.container.items.create(entries[0]!);
+      return 1;
+    } catch (err) {
+      if (isCosmosStatus(err, 409)) return 0;
+      throw err;
+    }
   }
 
   /**
@@ -302,6 +322,7 @@ export class AuditLog implements AuditLogPort {
   /** A tenant's entries of one month, newest first, optionally filtered. */
   async list(tenantId: string, month: string, limit: number, continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
     const partition = `${tenantId}:${month}`;
+    await this.settled(partition);
     const where = ['c.partition = @p', 'c.tenantId = @t'];
     const parameters: SqlParameter[] = [{ name: '@p', value: partition }, { name: '@t', value: tenantId }];
     const add = (clause: string, name: string, value: string) => {
@@ -328,6 +349,7 @@ export class AuditLog implements AuditLogPort {
   /** Every stored entry of a partition, for verification (no filter: anything in the partition counts). */
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
     const partition = `${tenantId}:${month}`;
+    await this.settled(partition);
     const { resources } = await this.container.items
       .query<AuditEntry>({ query: 'SELECT * FROM c WHERE c.partition = @p', parameters: [{ name: '@p', value: partition }] }, { partitionKey: partition })
       .fetchAll();
