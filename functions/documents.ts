@@ -27,8 +27,10 @@ export const uploadDocument = operation({
   errors: ['bad_request', 'empty_body', 'malformed_multipart', 'invalid_metadata', 'invalid_file_name', 'payload_too_large', 'unsupported_media_type', 'duplicate_document', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'normalisation_timeout', 'too_many_pages', 'decompressed_too_large', 'embedded_file', 'xfa_form', 'trailing_data', 'idempotency_key_reused', 'idempotency_in_flight', 'invalid_retention_policy', 'worm_unavailable'],
   handler: async ({ req, principal, audit }, deps) => {
     const upload = await parseUpload(req, { maxBytes: deps.config.ARCHIVE_MAX_UPLOAD_BYTES, maxFiles: deps.config.ARCHIVE_MAX_PAGES, spoolAboveBytes: deps.config.ARCHIVE_UPLOAD_SPOOL_BYTES, spoolDir: deps.config.ARCHIVE_SPOOL_DIR });
-    const { document, replayed } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey: req.headers.get('idempotency-key') }, deps).finally(() => upload.discard());
+    const stageAudit = (documentId: string) => audit.successEntry(documentId, 201);
+    const { document, replayed, auditOutbox } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey: req.headers.get('idempotency-key'), stageAudit }, deps).finally(() => upload.discard());
     audit.target = document.id;
+    audit.outboxed = auditOutbox;
     return reply(201, toPublicDocument(document), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${document.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },
 });

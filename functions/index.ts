@@ -90,9 +90,12 @@ app.storageQueue('recordValidationOutcome', {
   },
 });
 
-// Validation requests are gathered for a moment after each upload (shared/validation/request.ts):
-// send what is waiting when the host shuts this worker down. One lost anyway is asked again by
-// the requeueValidations timer.
+// Validation requests are gathered for a moment after each upload (shared/validation/request.ts),
+// and outboxed audit entries are appended after the answer (shared/audit/outbox.ts): finish both
+// when the host shuts this worker down. What is lost anyway is taken up by the requeueValidations
+// and sealAuditLog timers.
 app.hook.appTerminate(async () => {
-  if (deps) await (await deps.catch(() => null))?.validationRequests.flush();
+  const ready = deps ? await deps.catch(() => null) : null;
+  await ready?.validationRequests.flush();
+  await ready?.auditOutbox.flush();
 });

@@ -248,7 +248,8 @@ resource tenantsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/co
   }
 }
 
-// A data-plane role that can only add and read audit entries: no replace, no upsert, no delete.
+// A data-plane role that can only add and read audit entries: no replace, no upsert, no delete. The appender writes a
+// round of entries as a transactional batch of creates (authorised per operation; on a 403 it falls back to single creates).
 resource auditAppenderRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-05-15' = {
   parent: cosmos
   name: guid(cosmos.id, 'audit-appender')

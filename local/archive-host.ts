@@ -79,6 +79,7 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
       await timers?.stop();
       await closeServer(server);
       await deps.validationRequests.flush(); // gathered requests go out before the process does
+      await deps.auditOutbox.flush(); // and outboxed audit entries go into the chain
       await deps.normaliser.close();
     },
   };

@@ -2,6 +2,8 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
 import { AuditLog } from './adapters/azure/audit-log';
+import { AuditOutboxItems } from './adapters/azure/audit-outbox';
+import { AUDIT_OUTBOX_REMOVE_LINGER_MS, AuditOutbox } from './audit/outbox';
 import { BlobArchive } from './adapters/azure/blobs';
 import { DocumentCatalog } from './adapters/azure/catalog';
 import { CosmosContainers, cosmosClient, openContainers } from './adapters/azure/cosmos';
@@ -85,6 +87,8 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
   const rights = new TenantRights(tenantRecords);
   const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE);
+  const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKey);
+  const auditOutboxItems = new AuditOutboxItems(cosmos.documents);
   return {
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
@@ -92,7 +96,9 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     links: new BlobLinks(blobService, config.runtime, log),
     exportBlobs: new ExportBlobs(blobService),
     exportJobs: new ExportJobs(cosmos.tenants),
-    audit: new AuditLog(cosmos.audit, cosmos.tenants, chainKey),
+    audit,
+    auditOutboxItems,
+    auditOutbox: new AuditOutbox({ audit, auditOutboxItems, log }, AUDIT_OUTBOX_REMOVE_LINGER_MS),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,
       audience: config.AUTH_AUDIENCE,

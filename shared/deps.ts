@@ -6,9 +6,11 @@ import type { Config } from './config';
 import type { RefusalLimiter } from './auth/refusal-limiter';
 import type { Normaliser } from './normalise/pool';
 import type { ValidationRequests } from './validation/request';
+import type { AuditOutbox } from './audit/outbox';
 import type { ErrorCode } from './kernel/errors';
 import type {
   AuditLogPort,
+  AuditOutboxPort,
   BlobArchivePort,
   CatalogPort,
   DisposerPort,
@@ -37,6 +39,10 @@ export interface Deps {
   /** Export jobs (status, progress, expiry), kept with the tenant's records. */
   exportJobs: ExportJobsPort;
   audit: AuditLogPort;
+  /** Audit entries written with their change (the audit outbox's items, beside the catalog). */
+  auditOutboxItems: AuditOutboxPort;
+  /** This instance's release of outboxed audit entries to the chain, after the answer (shared/audit/outbox.ts). */
+  auditOutbox: AuditOutbox;
   authenticator: Authenticates;
   /** The tenant's own records: API keys, rights sets and assignments, support grants (shared/auth). */
   tenantRecords: TenantRecordsPort;

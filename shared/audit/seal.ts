@@ -6,7 +6,12 @@ const SEAL_PREFIX = 'audit-seals';
 /** How long a seal blob is immutable. */
 export const AUDIT_SEAL_RETENTION_YEARS = 10;
 
-type SealDeps = Pick<Deps, 'audit' | 'blobs' | 'log'>;
+type SealDeps = Pick<Deps, 'audit' | 'auditOutbox' | 'blobs' | 'log'>;
+
+/** Outbox items younger than this are left to the instance that wrote them (it appends them within milliseconds of its answer). */
+export const AUDIT_OUTBOX_GRACE_MS = 60_000;
+/** Outbox items one sealing run appends at most (each costs a lookup, an append and a removal); the next run takes the rest. */
+export const AUDIT_OUTBOX_DRAIN_MAX = 500;
 
 export const sealBlobName = (month: string, seq: number) => `${SEAL_PREFIX}/${month}/${entryId(seq)}.json`;
 
@@ -31,7 +36,13 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
 export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps }): Promise<{ sealed: AuditSeal[]; failed: string[] }> {
   const sealed: AuditSeal[] = [];
   const failed: string[] = [];
-  // Entries of completed changes parked when the log refused them go in before the seal.
+  // Entries of completed changes go in before the seal: those an instance left in the audit
+  // outbox (it stopped, or the log refused them), and those parked when the log refused them.
+  try {
+    await deps.auditOutbox.drain(new Date(now.getTime() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX);
+  } catch (err) {
+    deps.log.error('appending audit outbox entries failed', { error: err instanceof Error ? err.message : String(err) });
+  }
   try {
     await deps.audit.unsafeAppendPending();
   } catch (err) {

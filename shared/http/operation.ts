@@ -19,7 +19,7 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Deps } from '../deps';
-import type { AuditAction } from '../kernel/audit';
+import type { AuditAction, AuditInput, AuditOutboxItem } from '../kernel/audit';
 import type { Permission, Principal } from '../kernel/principal';
 import type { ErrorCode } from '../kernel/errors';
 import type { ArchiveRequest, HttpMethod } from './types';
@@ -77,6 +77,13 @@ export interface TenantInput<P, Q, B> extends OperationInput<P, Q, B> {
 export interface TenantAudit {
   target: string | null;
   detail?: string;
+  /**
+   * The success entry this request gets, for a change that stores it with itself (the audit
+   * outbox, shared/audit/outbox.ts). Once that change is stored, the handler sets `outboxed`, and
+   * the pipeline appends the entry after the answer instead of before it.
+   */
+  successEntry(target: string, status: number): AuditInput;
+  outboxed?: AuditOutboxItem;
 }
 
 interface SpecBase<P, Q, B, R extends Responses> {

@@ -33,7 +33,13 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let response: ArchiveResponse;
   let principal: Principal | null = null;
   let failure: ArchiveError | null = null;
-  const audit: TenantAudit = { target: req.params.id ?? null };
+  const audit: TenantAudit = {
+    target: req.params.id ?? null,
+    successEntry: (target, status) => {
+      if (!principal || route.auth !== 'tenant') throw new Error('successEntry: only a tenant route\'s handler stages its entry');
+      return auditEntryOf(principal, route, req, deps.clock.now(), { target, outcome: 'success', status });
+    },
+  };
   try {
     if (route.auth === 'public') {
       response = toResponse(route, await route.handler(await parseInput(route, req), deps));
@@ -60,6 +66,9 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   if (route.auth === 'tenant' && principal) {
     const now = deps.clock.now();
     const outcome = failure ? (statusOf(failure.code) >= 500 ? 'failed' : 'refused') : 'success';
+    // The change stored its own success entry (the audit outbox): it goes into the chain after the answer.
+    const outboxed = outcome === 'success' ? (audit.outboxed ?? null) : null;
+    if (outboxed) deps.auditOutbox.release(outboxed);
     let limited: { first: boolean } | null = null;
     if (outcome === 'refused') {
       const verdict = deps.refusals.take(principal.tenantId, personOf(principal), now);
@@ -73,29 +82,22 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         limited = { first: verdict.first };
       }
     }
-    const actor = { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
-    const entry: AuditInput = {
-      tenantId: principal.tenantId,
-      at: now.toISOString(),
-      actor,
-      action: route.action,
+    const entry = auditEntryOf(principal, route, req, now, {
       target: audit.target,
       outcome,
       status: response.status,
-      requestId: req.requestId,
-      clientIp: req.clientIp,
-      userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
       ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
-    };
+    });
     // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
     if (!limited || limited.first) {
       const suppressed = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
-      const entries: AuditInput[] = suppressed > 0
-        ? [{ ...entry, action: 'access.refusals-suppressed', target: null, outcome: 'refused', status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }, entry]
-        : [entry];
+      const entries: AuditInput[] = [
+        ...(suppressed > 0 ? [{ ...entry, action: 'access.refusals-suppressed' as const, target: null, outcome: 'refused' as const, status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }] : []),
+        ...(outboxed ? [] : [entry]),
+      ];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
       try {
-        await (stateChanged ? appendAfterChange(entries, deps, req.requestId) : deps.audit.appendBatch(entries));
+        if (entries.length > 0) await (stateChanged ? appendAfterChange(entries, deps, req.requestId) : deps.audit.appendBatch(entries));
       } catch (err) {
         // Fail closed: an access that cannot be audited is not served.
         deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
@@ -105,6 +107,24 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     }
   }
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
+}
+
+/** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */
+function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequest, at: Date, fields: Pick<AuditInput, 'target' | 'outcome' | 'status' | 'detail'>): AuditInput {
+  const actor = { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
+  return {
+    tenantId: principal.tenantId,
+    at: at.toISOString(),
+    actor,
+    action: route.action,
+    target: fields.target,
+    outcome: fields.outcome,
+    status: fields.status,
+    requestId: req.requestId,
+    clientIp: req.clientIp,
+    userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
+    ...(fields.detail !== undefined ? { detail: fields.detail } : {}),
+  };
 }
 
 /** Path parameters by the operation's schema; one it refuses names a resource that cannot exist. */

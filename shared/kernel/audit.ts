@@ -97,3 +97,27 @@ export function auditMonth(at: Date): string {
 export function auditPartition(tenantId: string, at: Date): string {
   return `${tenantId}:${auditMonth(at)}`;
 }
+
+/** What a writer supplies; the log adds the id, partition and the chain fields. */
+export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
+
+/**
+ * The audit outbox: a change's audit entries, written in the change's own catalog batch (same
+ * partition, all or none), so a change can never be stored without them. The request's instance
+ * appends them to the chain after its answer and removes the item; the sealing timer appends the
+ * items an instance left behind (shared/audit/outbox.ts).
+ */
+export interface AuditOutboxItem {
+  id: string;
+  tenantId: string;
+  type: 'audit-outbox';
+  /** When the change was written (its entries' `at`); the sealing timer takes items older than a grace period. */
+  at: string;
+  entries: AuditInput[];
+}
+
+/** One request's outbox item: named by its (server-made) request id, which its entries carry. */
+export function auditOutboxItem(entries: [AuditInput, ...AuditInput[]]): AuditOutboxItem {
+  const first = entries[0];
+  return { id: `audit-outbox:${first.requestId}`, tenantId: first.tenantId, type: 'audit-outbox', at: first.at, entries };
+}

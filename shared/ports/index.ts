@@ -4,7 +4,7 @@
  * here names a storage SDK type.
  */
 import type { Readable } from 'node:stream';
-import type { AuditAction, AuditEntry } from '../kernel/audit';
+import type { AuditAction, AuditEntry, AuditInput, AuditOutboxItem } from '../kernel/audit';
 import type { ArchivedDocument } from '../kernel/document';
 import type { ExportJob } from '../kernel/export';
 import type { HoldQuery, SearchFilter } from '../kernel/search';
@@ -137,7 +137,8 @@ export type DocumentSortKey = (typeof DOCUMENT_SORT_KEYS)[number];
 
 /** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
 export interface CatalogPort {
-  create(doc: ArchivedDocument): Promise<'created' | 'exists'>;
+  /** Creates the item and its content-key marker, with the change's audit outbox item if given, all or none. */
+  create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
   get(tenantId: string, id: string): Promise<ArchivedDocument | null>;
   findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null>;
   /** Migration (the reconciler): gives a document archived before content-key markers its marker; idempotent. */
@@ -254,8 +255,15 @@ export interface ExportJobsPort {
 
 // ---- Audit log ----
 
-/** What a writer supplies; the log adds the id, partition and the chain fields. */
-export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
+export type { AuditInput } from '../kernel/audit';
+
+/** The audit outbox's items in the catalog (see AuditOutboxItem): written by `CatalogPort.create`, appended by shared/audit/outbox.ts. */
+export interface AuditOutboxPort {
+  /** Removes items whose entries are in the chain; one already gone is no error. */
+  remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void>;
+  /** Cross-tenant, for the sealing timer: items written before `before`, oldest first, at most `max`. */
+  unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]>;
+}
 
 export interface AuditFilter {
   from?: string;

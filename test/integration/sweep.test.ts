@@ -204,18 +204,32 @@ describe('retention sweep', () => {
     for (let i = 0; i < 4; i++) ids.push(await ingest(archive, t.archivist, { fiscalYear: 2020 }));
     ids.sort();
     archive.clock.set(EXPIRY);
-    // The audit container's creates: the first two disposal entries of this tenant go through, the third crashes.
-    const items = (archive.host.deps.audit as unknown as { container: { items: { create: (e: { tenantId: string; action: string }) => Promise<unknown> } } }).container.items;
+    // The audit container's writes: the first two disposal entries of this tenant go in, then the
+    // instance crashes. (A round's entries go in one atomic batch, so "halfway" is two rounds: the
+    // batch is split here into a stored part and a crash.)
+    type Entry = { tenantId: string; action: string };
+    const items = (archive.host.deps.audit as unknown as { container: { items: { create: (e: Entry) => Promise<unknown>; batch: (ops: { resourceBody: Entry }[], pk: string) => Promise<unknown> } } }).container.items;
     const create = items.create.bind(items);
+    const batch = items.batch.bind(items);
     let mineCreated = 0;
-    const spy = jest.spyOn(items, 'create').mockImplementation(async (entry: { tenantId: string; action: string }) => {
-      if (entry.tenantId === t.tenant && entry.action === 'document.dispose' && ++mineCreated === 3) throw new Error('injected crash');
+    const isMine = (entry: Entry) => entry.tenantId === t.tenant && entry.action === 'document.dispose';
+    const createSpy = jest.spyOn(items, 'create').mockImplementation(async (entry: Entry) => {
+      if (isMine(entry) && ++mineCreated === 3) throw new Error('injected crash');
       return create(entry);
+    });
+    const batchSpy = jest.spyOn(items, 'batch').mockImplementation(async (ops: { resourceBody: Entry }[], pk: string) => {
+      if (!ops.some((op) => isMine(op.resourceBody))) return batch(ops, pk);
+      for (const op of ops) {
+        if (isMine(op.resourceBody) && ++mineCreated === 3) throw new Error('injected crash');
+        await create(op.resourceBody);
+      }
+      return { result: ops.map(() => ({ statusCode: 201 })) };
     });
     try {
       await expect(run({ concurrency: 4 })).rejects.toThrow('injected crash');
     } finally {
-      spy.mockRestore();
+      createSpy.mockRestore();
+      batchSpy.mockRestore();
     }
     expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose')).toHaveLength(2);
     for (const id of ids) expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposing');

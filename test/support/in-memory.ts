@@ -18,7 +18,8 @@ import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
 import type { ArchivedDocument } from '../../shared/kernel/document';
-import type { AuditEntry } from '../../shared/kernel/audit';
+import type { AuditEntry, AuditOutboxItem } from '../../shared/kernel/audit';
+import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
 import type { Principal } from '../../shared/kernel/principal';
 import { entryId, GENESIS_HASH } from '../../shared/kernel/audit-chain';
@@ -26,8 +27,10 @@ import type { Normaliser } from '../../shared/normalise/pool';
 import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
 import type { ValidationRequest } from '../../shared/kernel/validation';
 import type {
+  AuditFilter,
   AuditInput,
   AuditLogPort,
+  AuditOutboxPort,
   BlobArchivePort,
   BlobRead,
   CatalogPort,
@@ -149,10 +152,13 @@ export class InMemoryBlobArchive implements BlobArchivePort {
 /** Catalog items by tenant and id; the content-key lookup sees active documents only, like the markers. */
 export class InMemoryCatalog implements CatalogPort {
   readonly documents = new Map<string, ArchivedDocument>();
-  async create(doc: ArchivedDocument): Promise<'created' | 'exists'> {
+  /** Audit outbox items, by tenant and id (InMemoryAuditOutboxItems reads them). */
+  readonly outbox = new Map<string, AuditOutboxItem>();
+  async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     const key = `${doc.tenantId}/${doc.id}`;
     if (this.documents.has(key)) return 'exists';
     this.documents.set(key, doc);
+    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
     return 'created';
   }
   async get(tenantId: string, id: string): Promise<ArchivedDocument | null> {
@@ -174,6 +180,16 @@ export class InMemoryCatalog implements CatalogPort {
     return [...this.documents.values()].filter((d) => d.tenantId === tenantId).length;
   }
   async ping(): Promise<void> {}
+}
+
+export class InMemoryAuditOutboxItems implements AuditOutboxPort {
+  constructor(private readonly catalog: InMemoryCatalog) {}
+  async remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void> {
+    for (const { tenantId, id } of items) this.catalog.outbox.delete(`${tenantId}/${id}`);
+  }
+  async unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]> {
+    return [...this.catalog.outbox.values()].filter((i) => i.at < before).sort((a, b) => a.at.localeCompare(b.at)).slice(0, max);
+  }
 }
 
 export class InMemoryRetentionCatalog implements RetentionCatalogPort {
@@ -369,8 +385,9 @@ export class InMemoryAuditLog implements AuditLogPort {
   async headSeq(): Promise<number> {
     return this.entries.length;
   }
-  async list(tenantId: string, month: string, limit: number): Promise<Page<AuditEntry>> {
-    return { items: (await this.all(tenantId, month)).slice(0, limit), continuationToken: null };
+  async list(tenantId: string, month: string, limit: number, _continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
+    const items = (await this.all(tenantId, month)).filter((e) => (!filter.requestId || e.requestId === filter.requestId) && (!filter.action || e.action === filter.action));
+    return { items: items.slice(0, limit), continuationToken: null };
   }
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
     return this.entries.filter((e) => e.partition === `${tenantId}:${month}`);
@@ -456,6 +473,7 @@ export interface InMemoryDeps extends Deps {
   blobs: InMemoryBlobArchive;
   catalog: InMemoryCatalog;
   audit: InMemoryAuditLog;
+  auditOutboxItems: InMemoryAuditOutboxItems;
   validationQueue: InMemoryValidationQueue;
   tenantRecords: InMemoryTenantRecords;
   retention: RetentionDeps & { timers: InMemoryTimerState; policies: InMemoryRetentionPolicies };
@@ -472,6 +490,8 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const rights = new TenantRights(tenantRecords);
   const log = new RecordingLogger();
   const validationQueue = new InMemoryValidationQueue();
+  const audit = new InMemoryAuditLog();
+  const auditOutboxItems = new InMemoryAuditOutboxItems(catalog);
   return {
     config,
     blobs,
@@ -479,7 +499,9 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     links: inMemoryLinks,
     exportBlobs: new InMemoryExportBlobs(),
     exportJobs: new InMemoryExportJobs(),
-    audit: new InMemoryAuditLog(),
+    audit,
+    auditOutboxItems,
+    auditOutbox: new AuditOutbox({ audit, auditOutboxItems, log }, 0),
     authenticator: refuseEveryCredential,
     tenantRecords,
     secrets,

@@ -1,4 +1,5 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
+import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
@@ -56,18 +57,21 @@ export class DocumentCatalog implements CatalogPort {
    * Create, never upsert: an existing id means the document already exists. The item and its
    * content-key marker go in one transactional batch (one round trip); the marker is only
    * written when the item is new. Upserted, not created: bytes archived twice by concurrent
-   * requests leave the marker on one of them, and either answers the duplicate check.
+   * requests leave the marker on one of them, and either answers the duplicate check. The change's
+   * audit outbox item, if given, goes in the same batch: the document is never indexed without it.
    */
-  async create(doc: ArchivedDocument): Promise<'created' | 'exists'> {
+  async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     const operations: OperationInput[] = [
       // Each names the (same) partition: the local protocol server reads it per operation.
       { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
       { operationType: 'Upsert', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject },
+      ...(outbox ? [{ operationType: 'Create' as const, partitionKey: doc.tenantId, resourceBody: outbox as unknown as JSONObject }] : []),
     ];
+    if (outbox && outbox.tenantId !== doc.tenantId) throw new Error('catalog create: the audit outbox item belongs to another tenant');
     const res = await this.container.items.batch(operations, doc.tenantId);
     const first = res.result?.[0]?.statusCode ?? res.code ?? 0;
     if (first === 409) return 'exists';
-    if (first >= 200 && first < 300 && (res.result?.[1]?.statusCode ?? 0) < 300) return 'created';
+    if (first >= 200 && first < 300 && (res.result ?? []).slice(1).every((r) => r.statusCode < 300) && res.result?.length === operations.length) return 'created';
     throw Object.assign(new Error(`catalog create failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: first });
   }
 

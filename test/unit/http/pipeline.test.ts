@@ -13,8 +13,10 @@ import type { Authenticates } from '../../../shared/auth/authenticate';
 import type { AuditEntry } from '../../../shared/kernel/audit';
 import type { Permission } from '../../../shared/kernel/principal';
 import { InMemoryAuditLog, inMemoryDeps } from '../../support/in-memory';
+import { AuditOutbox } from '../../../shared/audit/outbox';
+import { auditOutboxItem } from '../../../shared/kernel/audit';
 
-function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
+function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditHangs?: boolean; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
   const entries: AuditInput[] = [];
   const parked: AuditInput[] = [];
   const logged: string[] = [];
@@ -24,6 +26,7 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFa
   /** An audit log that fails while told to (Cosmos down), and whose parking place can fail too. */
   class FlakyAuditLog extends InMemoryAuditLog {
     override async appendBatch(batch: AuditInput[]): Promise<AuditEntry[]> {
+      while (opts.auditHangs) await new Promise((resolve) => setTimeout(resolve, 5));
       if (opts.auditFails || failures++ < (opts.auditFailsFirst ?? 0)) throw new Error('cosmos down');
       entries.push(...batch);
       return super.appendBatch(batch);
@@ -39,15 +42,18 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; parkFa
       return { tenantId: 'acme', subject: h === 'Bearer ok' ? 'alice' : h.slice('Bearer ok-'.length), kind: 'user', rightsSet: 'uploader', permissions: new Set<Permission>(['documents:read']) };
     },
   };
+  const base = inMemoryDeps();
+  const audit = new FlakyAuditLog();
   const deps: Deps = {
-    ...inMemoryDeps(),
+    ...base,
     authenticator,
-    audit: new FlakyAuditLog(),
+    audit,
+    auditOutbox: new AuditOutbox({ audit, auditOutboxItems: base.auditOutboxItems, log }, 0),
     refusals: new RefusalLimiter(opts.limits ?? { burst: 1000, perMinute: 1000 }),
     clock: { now: () => now },
     log,
   };
-  return { deps, entries, parked, logged, advance: (ms: number) => (now = new Date(now.getTime() + ms)) };
+  return { deps, base, entries, parked, logged, advance: (ms: number) => (now = new Date(now.getTime() + ms)), resume: () => void (opts.auditHangs = false) };
 }
 
 function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): ArchiveRequest {
@@ -125,6 +131,39 @@ describe('handleRequest', () => {
     expect(res.status).toBe(201);
     expect(logged.join()).toContain('"requestId":"req-1"');
     expect(logged.join()).toContain('"outcome":"success"');
+  });
+
+  it('a change that stored its own success entry (the audit outbox) is answered without waiting for the chain; the entry follows, unchanged', async () => {
+    const { deps, base, entries, resume } = fakeDeps({ auditHangs: true });
+    // The handler stores its change with the staged entry, as ingest does in its catalog batch.
+    const change = route(async ({ audit }) => {
+      const item = auditOutboxItem([audit.successEntry('doc-1', 201)]);
+      await base.catalog.create({ id: 'doc-1', tenantId: 'acme' } as never, item);
+      audit.target = 'doc-1';
+      audit.outboxed = item;
+      return { status: 201 };
+    }, 'documents:read');
+    const res = await handleRequest(change, request('Bearer ok', 'POST'), deps);
+    expect(res.status).toBe(201);
+    expect(entries).toEqual([]); // the log still hangs: the answer did not wait for it
+    const [stored] = [...base.catalog.outbox.values()];
+    expect(stored?.entries).toEqual([expect.objectContaining({ tenantId: 'acme', action: 'document.read', target: 'doc-1', outcome: 'success', status: 201, requestId: 'req-1', clientIp: '10.0.0.1', actor: { subject: 'alice', kind: 'user', person: 'alice' } })]);
+    resume();
+    await deps.auditOutbox.flush();
+    expect(entries).toEqual(stored?.entries); // the same entry, its time that of the change
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
+  it('a change that staged its entry but then failed is audited as failed, before the answer, and its staged entry is not released', async () => {
+    const { deps, base, entries } = fakeDeps();
+    const failing = route(async ({ audit }) => {
+      audit.successEntry('doc-2', 201);
+      throw new ArchiveError('dependency_unavailable');
+    }, 'documents:read');
+    const res = await handleRequest(failing, request('Bearer ok', 'POST'), deps);
+    expect(res.status).toBe(503);
+    expect(entries).toEqual([expect.objectContaining({ outcome: 'failed', status: 503, detail: 'dependency_unavailable' })]);
+    expect(base.catalog.outbox.size).toBe(0);
   });
 
   it('rate-limits refused requests per principal with 429 and Retry-After, audits the first and counts the rest in one entry', async () => {

@@ -1,0 +1,91 @@
+import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
+import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
+
+/** How long an appended item waits to be removed together with others (one round trip for several uploads). */
+export const AUDIT_OUTBOX_REMOVE_LINGER_MS = 200;
+/** Outbox items removed per call (a transactional batch holds at most 100 operations). */
+const REMOVE_PER_CALL = 100;
+
+/**
+ * The audit outbox's release (see AuditOutboxItem): a change wrote its audit entries with itself,
+ * so the answer need not wait for the chain. After the answer this instance appends them, then
+ * removes the item; removals wait up to `lingerMs` and go together, per tenant. An append that
+ * fails leaves the item where it is: the sealing timer appends it (`drain`), once.
+ */
+export class AuditOutbox {
+  private readonly releasing = new Set<Promise<void>>();
+  private appended: Pick<AuditOutboxItem, 'tenantId' | 'id'>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private removals: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: { audit: AuditLogPort; auditOutboxItems: AuditOutboxPort; log: Logger },
+    private readonly lingerMs: number,
+  ) {}
+
+  /**
+   * Appends a stored item's entries to the chain, after the answer. Never fails and never waits:
+   * the entries are stored with the change either way. Within this instance a reader of the log
+   * sees them (the log's readers wait for its writers); elsewhere within milliseconds.
+   */
+  release(item: AuditOutboxItem): void {
+    const released: Promise<void> = this.deps.audit
+      .appendBatch(item.entries)
+      .then(() => this.removeLater(item))
+      .catch((err: unknown) => {
+        this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });
+      })
+      .finally(() => this.releasing.delete(released));
+    this.releasing.add(released);
+  }
+
+  /** Waits for every release under way and removes their items now (host shutdown, tests). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.releasing]);
+    await this.removeAppended();
+  }
+
+  /**
+   * The sealing timer: appends the entries of items no instance released (it stopped first, or the
+   * log refused them) that were written before `before`, and removes the items. An item whose
+   * entries are already in the chain (its instance stopped between the append and the removal) is
+   * only removed: each request's entries are appended once.
+   */
+  async drain(before: Date, max: number): Promise<number> {
+    const items = await this.deps.auditOutboxItems.unsafeWrittenBefore(before.toISOString(), max);
+    let appended = 0;
+    for (const item of items) {
+      const first = item.entries[0];
+      if (first) {
+        const found = await this.deps.audit.list(item.tenantId, auditMonth(new Date(first.at)), 1, undefined, { requestId: first.requestId, action: first.action });
+        if (found.items.length === 0) {
+          await this.deps.audit.appendBatch(item.entries);
+          appended += item.entries.length;
+        }
+      }
+      await this.deps.auditOutboxItems.remove([item]);
+    }
+    return appended;
+  }
+
+  private removeLater(item: AuditOutboxItem): void {
+    this.appended.push({ tenantId: item.tenantId, id: item.id });
+    if (this.appended.length >= REMOVE_PER_CALL) void this.removeAppended();
+    else this.timer ??= setTimeout(() => void this.removeAppended(), this.lingerMs).unref();
+  }
+
+  /** One removal at a time, in order; a failed one leaves its items for the sealing timer, which finds their entries in the chain. */
+  private removeAppended(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const items = this.appended.splice(0);
+    if (items.length > 0) {
+      this.removals = this.removals
+        .then(() => this.deps.auditOutboxItems.remove(items))
+        .catch((err: unknown) => {
+          this.deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: items.length, error: String(err) });
+        });
+    }
+    return this.removals;
+  }
+}

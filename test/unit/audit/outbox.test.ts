@@ -1,0 +1,77 @@
+/** The audit outbox's release and the sealing timer's drain, over the in-memory ports. */
+import { AuditOutbox } from '../../../shared/audit/outbox';
+import { auditOutboxItem, type AuditInput } from '../../../shared/kernel/audit';
+import type { AuditEntry } from '../../../shared/kernel/audit';
+import { InMemoryAuditLog, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
+
+const entry = (requestId: string, at = '2026-11-30T10:00:00.000Z'): AuditInput => ({ tenantId: 'acme', at, actor: { subject: 'alice', kind: 'user', person: 'alice' }, action: 'document.ingest', target: `doc-${requestId}`, outcome: 'success', status: 201, requestId, clientIp: null, userAgent: null });
+
+/** An audit log that refuses appends while told to. */
+class RefusingAuditLog extends InMemoryAuditLog {
+  refusing = false;
+  override async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+    if (this.refusing) throw new Error('cosmos down');
+    return super.appendBatch(inputs);
+  }
+}
+
+function setUp() {
+  const base = inMemoryDeps();
+  const audit = new RefusingAuditLog();
+  const log = new RecordingLogger();
+  const outbox = new AuditOutbox({ audit, auditOutboxItems: base.auditOutboxItems, log }, 0);
+  /** A change stored with its outbox item, as ingest's catalog batch does. */
+  const store = async (item = auditOutboxItem([entry(`r${base.catalog.outbox.size + 1}`)])) => {
+    await base.catalog.create({ id: item.entries[0]!.target, tenantId: 'acme' } as never, item);
+    return item;
+  };
+  return { base, audit, log, outbox, store };
+}
+
+describe('audit outbox', () => {
+  it('release appends the stored entries to the chain and then removes the item', async () => {
+    const { base, audit, outbox, store } = setUp();
+    const items = [await store(), await store(), await store()];
+    for (const item of items) outbox.release(item);
+    await outbox.flush();
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['r1', 'r2', 'r3']);
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
+  it('an append the log refuses leaves the item; the sealing timer appends it once, and a second run finds nothing', async () => {
+    const { base, audit, log, outbox, store } = setUp();
+    const item = await store();
+    audit.refusing = true;
+    outbox.release(item);
+    await outbox.flush();
+    expect(audit.entries).toEqual([]);
+    expect(base.catalog.outbox.size).toBe(1);
+    expect(log.lines.map((l) => l.message)).toContain('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox');
+    audit.refusing = false;
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 100)).toBe(1);
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 100)).toBe(0);
+    expect(audit.entries).toEqual([expect.objectContaining({ requestId: 'r1', at: '2026-11-30T10:00:00.000Z', partition: 'acme:2026-11' })]);
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
+  it('an item whose entries are already in the chain (its instance stopped before removing it) is only removed: appended once', async () => {
+    const { base, audit, outbox, store } = setUp();
+    const item = await store();
+    await audit.appendBatch(item.entries);
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 100)).toBe(0);
+    expect(audit.entries).toHaveLength(1);
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
+  it('the drain leaves items younger than its cut-off to their instance, and takes at most `max`, oldest first', async () => {
+    const { base, audit, outbox, store } = setUp();
+    await store(auditOutboxItem([entry('late', '2026-11-30T10:04:59.000Z')]));
+    await store(auditOutboxItem([entry('young', '2026-11-30T10:06:00.000Z')]));
+    await store(auditOutboxItem([entry('old', '2026-11-30T09:00:00.000Z')]));
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 1)).toBe(1);
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['old']);
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 10)).toBe(1);
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['old', 'late']);
+    expect([...base.catalog.outbox.values()].map((i) => i.entries[0]!.requestId)).toEqual(['young']);
+  });
+});
