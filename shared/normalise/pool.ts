@@ -67,7 +67,12 @@ export class NormaliserPool implements Normaliser {
   }
 
   async normalise(input: NormaliseInput): Promise<NormaliseResult> {
-    if (isSmallJpegUpload(input, this.opts.inlineJpegBytes ?? 0)) return normalise(input);
+    if (isSmallJpegUpload(input, this.opts.inlineJpegBytes ?? 0)) {
+      // After this turn of the event loop: requests started just before (the duplicate check's
+      // read) go out first, so the conversion overlaps their round trips instead of delaying them.
+      await new Promise((resolve) => setImmediate(resolve));
+      return normalise(input);
+    }
     const r = (await this.run({ input })) as NormaliseResult<Uint8Array>;
     return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
   }
