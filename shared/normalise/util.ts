@@ -53,11 +53,17 @@ export function refuseZipTailOfFile(f: FileBytes, format: string): void {
   if (zipEndRecordAt(f.subarray(Math.max(0, f.length - 22 - 0xffff), f.length)) >= 0) refuseZipTail(f.readAll(), format);
 }
 
-/** Where the last end-of-central-directory record that ends `b` exactly (with its comment) starts; -1 when none. */
+const ZIP_END_SIGNATURE = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
+
+/**
+ * Where the last end-of-central-directory record that ends `b` exactly (with its comment) starts;
+ * -1 when none. Candidates are found by the native search (every upload's tail is scanned).
+ */
 function zipEndRecordAt(b: Buffer): number {
+  if (b.length < 22) return -1;
   const from = Math.max(0, b.length - 22 - 0xffff);
-  for (let at = b.length - 22; at >= from; at--) {
-    if (b[at] === 0x50 && b.readUInt32LE(at) === 0x06054b50 && b.readUInt16LE(at + 20) === b.length - at - 22) return at;
+  for (let at = b.lastIndexOf(ZIP_END_SIGNATURE, b.length - 22); at >= from; at = at > 0 ? b.lastIndexOf(ZIP_END_SIGNATURE, at - 1) : -1) {
+    if (b.readUInt16LE(at + 20) === b.length - at - 22) return at;
   }
   return -1;
 }
