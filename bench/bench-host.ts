@@ -28,8 +28,8 @@ export const BENCH_SCAN = fs.readFileSync(path.join(CORPUS, 'ocrmypdf', 'baiona_
  * Distinct bytes per scan (duplicates are refused, and so is data after the JPEG's end): the tag,
  * and `padding` spaces if asked, in comment (COM) segments right after SOI.
  */
-export function taggedScan(tag: string, padding = 0): Buffer {
-  return paddedJpeg(BENCH_SCAN, tag, padding);
+export function taggedScan(tag: string, padding = 0, base: Buffer = BENCH_SCAN): Buffer {
+  return paddedJpeg(base, tag, padding);
 }
 
 /** A bench process of our own (the host, the Cosmos server): commands on stdin, lines on stdout. */

@@ -96,14 +96,21 @@ async function main() {
   const svc = await startBenchServices();
   const { hostUrl, deps, azurite, oidc } = svc;
   let serial = 0;
-  const scan = () => taggedScan(`bench-${serial++}-${Date.now()}`);
+  // The corpus scan, and one of the size issue #17 was measured with (a 660 KB JPEG of noise: its
+  // bytes cost what a scan's do, and it is passed through like any baseline JPEG).
+  const kinds = [
+    { label: `${(BENCH_SCAN.length / 1024).toFixed(0)} KiB`, base: BENCH_SCAN, downloads: true },
+    { label: '660 KB', base: await noiseJpeg(660_000), downloads: false },
+  ];
+  let base: Buffer = BENCH_SCAN;
+  const scan = () => taggedScan(`bench-${serial++}-${Date.now()}`, 0, base);
   const small = Buffer.from(`small-${Date.now()}`);
   const floorContainer = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('floor-bench');
   await floorContainer.createIfNotExists();
   const floorCosmos = deps.cosmos.documents;
   const table: string[] = [];
 
-  console.log(`\nShared 2-core machine; host, Cosmos server and Azurite in processes of their own; ${COUNT} scans of ${(BENCH_SCAN.length / 1024).toFixed(0)} KiB per run, ${WARMUP} warm-up requests, ${REPS} runs per row (median [min–max]).\n`);
+  console.log(`\nShared 2-core machine; host, Cosmos server and Azurite in processes of their own; ${COUNT} scans per run (${kinds.map((k) => k.label).join(', then ')}), ${WARMUP} warm-up requests, ${REPS} runs per row (median [min–max]).\n`);
   for (const size of [0, SEEDED]) {
     const tenant = `bench${size}`;
     const token = await oidc.mint({ tenant, sub: 'bench', rights: 'archivist' });
@@ -114,84 +121,93 @@ async function main() {
     }
     const warm = await request(`${hostUrl}/documents`, { method: 'POST', body: scan(), headers: { ...auth, 'Content-Type': 'image/jpeg' } });
     const smallId = warm.json<{ id: string }>().id;
-    console.log(`tenant with ${size} documents:`);
-    for (const concurrency of [1, 4]) {
-      const ingestOne = async (bytes: Uint8Array) => {
-        const res = await request(`${hostUrl}/documents`, { method: 'POST', body: bytes, headers: { ...auth, 'Content-Type': 'image/jpeg' } });
-        if (res.status !== 201) throw new Error(`ingest ${res.status}: ${res.text()}`);
-      };
-      // The floor: what ingest must store, issued directly: rendition + original + manifest blobs, catalog item + audit entry.
-      const floorOne = async (bytes: Uint8Array, i: number) => {
-        const name = `${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`;
-        await floorContainer.getBlockBlobClient(`${name}/rendition.pdf`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
-        await floorContainer.getBlockBlobClient(`${name}/original.jpg`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
-        await floorContainer.getBlockBlobClient(`${name}/manifest.json`).upload('{}', 2, { conditions: { ifNoneMatch: '*' } });
-        await floorCosmos.items.create({ id: name, tenantId: `floor-${tenant}`, type: 'floor' });
-        await floorCosmos.items.create({ id: `${name}-audit`, tenantId: `floor-${tenant}`, type: 'floor' });
-      };
-      // Reference, not the target: the same writes issued by a bare server in the host's process
-      // that first receives the upload over HTTP, as the archive must.
-      const floorViaHttpOne = async (bytes: Uint8Array, i: number) => {
-        const res = await request(`${svc.relayUrl}/floor/${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`, { method: 'POST', body: bytes });
-        if (res.status !== 201) throw new Error(`floor via HTTP ${res.status}`);
-      };
-      const downloadOne = async (id: string) => {
-        const res = await request(`${hostUrl}/documents/${id}/original`, { headers: auth });
-        if (res.status !== 200) throw new Error(`download ${res.status}`);
-      };
-      const downloadFloorOne = async () => {
-        await floorContainer.getBlobClient(`${tenant}-small`).downloadToBuffer().catch(async () => {
-          await floorContainer.getBlockBlobClient(`${tenant}-small`).upload(small, small.length);
-        });
-      };
-      const scans = (n: number) => Array.from({ length: n }, () => scan());
-      const downloads = (n: number) => Array.from({ length: n }, () => smallId);
+    for (const kind of kinds) {
+      base = kind.base;
+      console.log(`tenant with ${size} documents, scans of ${kind.label}:`);
+      for (const concurrency of [1, 4]) {
+        const ingestOne = async (bytes: Uint8Array) => {
+          const res = await request(`${hostUrl}/documents`, { method: 'POST', body: bytes, headers: { ...auth, 'Content-Type': 'image/jpeg' } });
+          if (res.status !== 201) throw new Error(`ingest ${res.status}: ${res.text()}`);
+        };
+        // The floor: what ingest must store, issued directly: rendition + original + manifest blobs, catalog item + audit entry.
+        const floorOne = async (bytes: Uint8Array, i: number) => {
+          const name = `${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`;
+          await floorContainer.getBlockBlobClient(`${name}/rendition.pdf`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
+          await floorContainer.getBlockBlobClient(`${name}/original.jpg`).upload(bytes, bytes.length, { conditions: { ifNoneMatch: '*' } });
+          await floorContainer.getBlockBlobClient(`${name}/manifest.json`).upload('{}', 2, { conditions: { ifNoneMatch: '*' } });
+          await floorCosmos.items.create({ id: name, tenantId: `floor-${tenant}`, type: 'floor' });
+          await floorCosmos.items.create({ id: `${name}-audit`, tenantId: `floor-${tenant}`, type: 'floor' });
+        };
+        // Reference, not the target: the same writes issued by a bare server in the host's process
+        // that first receives the upload over HTTP, as the archive must.
+        const floorViaHttpOne = async (bytes: Uint8Array, i: number) => {
+          const res = await request(`${svc.relayUrl}/floor/${tenant}-${concurrency}-${i}-${serial++}-${Date.now()}`, { method: 'POST', body: bytes });
+          if (res.status !== 201) throw new Error(`floor via HTTP ${res.status}`);
+        };
+        const downloadOne = async (id: string) => {
+          const res = await request(`${hostUrl}/documents/${id}/original`, { headers: auth });
+          if (res.status !== 200) throw new Error(`download ${res.status}`);
+        };
+        const downloadFloorOne = async () => {
+          await floorContainer.getBlobClient(`${tenant}-small`).downloadToBuffer().catch(async () => {
+            await floorContainer.getBlockBlobClient(`${tenant}-small`).upload(small, small.length);
+          });
+        };
+        const scans = (n: number) => Array.from({ length: n }, () => scan());
+        const downloads = (n: number) => Array.from({ length: n }, () => smallId);
 
-      // Warm-up: connections, JIT, the host's caches; not measured.
-      await pool(scans(WARMUP), concurrency, ingestOne);
-      await pool(scans(WARMUP), concurrency, floorOne);
-      await pool(scans(WARMUP), concurrency, floorViaHttpOne);
-      await pool(downloads(WARMUP), concurrency, downloadOne);
-      await pool(downloads(WARMUP), concurrency, downloadFloorOne);
+        // Warm-up: connections, JIT, the host's caches; not measured.
+        await pool(scans(WARMUP), concurrency, ingestOne);
+        await pool(scans(WARMUP), concurrency, floorOne);
+        await pool(scans(WARMUP), concurrency, floorViaHttpOne);
+        if (kind.downloads) {
+          await pool(downloads(WARMUP), concurrency, downloadOne);
+          await pool(downloads(WARMUP), concurrency, downloadFloorOne);
+        }
 
-      const s = { ingest: new Series(COUNT), floor: new Series(COUNT), floorViaHttp: new Series(COUNT), download: new Series(COUNT), downloadFloor: new Series(COUNT) };
-      for (let rep = 0; rep < REPS; rep++) {
-        const docs = scans(COUNT);
-        let before = await svc.roundTrips();
-        const profiled = process.env.BENCH_PROFILE_DIR ? await svc.profile(path.join(process.env.BENCH_PROFILE_DIR, `ingest-${size}docs-${concurrency}c-${rep + 1}.cpuprofile`)) : null;
-        await s.ingest.measure(svc, () => pool(docs, concurrency, ingestOne));
-        await profiled?.();
-        s.ingest.trips += (await svc.roundTrips()) - before;
-        await s.floor.measure(svc, () => pool(docs, concurrency, floorOne));
-        const relayed = scans(COUNT);
-        await s.floorViaHttp.measure(svc, () => pool(relayed, concurrency, floorViaHttpOne));
-        before = await svc.roundTrips();
-        s.download.runs.push(await pool(downloads(COUNT), concurrency, downloadOne));
-        s.download.trips += (await svc.roundTrips()) - before;
-        s.downloadFloor.runs.push(await pool(downloads(COUNT), concurrency, downloadFloorOne));
+        const s = { ingest: new Series(COUNT), floor: new Series(COUNT), floorViaHttp: new Series(COUNT), download: new Series(COUNT), downloadFloor: new Series(COUNT) };
+        for (let rep = 0; rep < REPS; rep++) {
+          const docs = scans(COUNT);
+          let before = await svc.roundTrips();
+          const profiled = process.env.BENCH_PROFILE_DIR ? await svc.profile(path.join(process.env.BENCH_PROFILE_DIR, `ingest-${size}docs-${kind.label.replace(' ', '')}-${concurrency}c-${rep + 1}.cpuprofile`)) : null;
+          await s.ingest.measure(svc, () => pool(docs, concurrency, ingestOne));
+          await profiled?.();
+          s.ingest.trips += (await svc.roundTrips()) - before;
+          await s.floor.measure(svc, () => pool(docs, concurrency, floorOne));
+          const relayed = scans(COUNT);
+          await s.floorViaHttp.measure(svc, () => pool(relayed, concurrency, floorViaHttpOne));
+          if (!kind.downloads) continue;
+          before = await svc.roundTrips();
+          s.download.runs.push(await pool(downloads(COUNT), concurrency, downloadOne));
+          s.download.trips += (await svc.roundTrips()) - before;
+          s.downloadFloor.runs.push(await pool(downloads(COUNT), concurrency, downloadFloorOne));
+        }
+        const ingestRatio = ratio(s.ingest, s.floor);
+        const downloadRatio = kind.downloads ? ratio(s.download, s.downloadFloor) : { median: NaN, min: NaN, max: NaN, text: '' };
+        console.log(`  ${concurrency} concurrent:`);
+        console.log(`    ${s.ingest.line('ingest (POST /documents)')}`);
+        console.log(`    ${s.floor.line('ingest floor (3 blob + 2 Cosmos creates)')}  → ${ingestRatio.text}`);
+        console.log(`    ${s.floorViaHttp.line('reference: the floor behind HTTP')}  → ${ratio(s.ingest, s.floorViaHttp).text.replace('floor', 'it')}`);
+        if (kind.downloads) {
+          console.log(`    ${s.download.line('small download (GET …/original)')}`);
+          console.log(`    ${s.downloadFloor.line('download floor (one blob read)')}  → ${downloadRatio.text}`);
+        }
+        console.log(`    CPU per ingest, ms: ${' '.repeat(20)} bench  host Azurite Cosmos   total`);
+        console.log(`      ${s.ingest.cpuLine('ingest')}`);
+        console.log(`      ${s.floor.cpuLine('floor')}`);
+        console.log(`      ${s.floorViaHttp.cpuLine('floor behind HTTP')}`);
+        const cell = (x: Series) => `${median(x.rates).toFixed(1)}`;
+        const all = (x: Series) => x.runs.flatMap((r) => r.latencies);
+        const spread = (r: { median: number; min: number; max: number }) => `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+        table.push(
+          `| ${size.toLocaleString('en')} docs | ${kind.label} | ${concurrency} | ${cell(s.ingest)} (${percentile(all(s.ingest), 50).toFixed(0)}/${percentile(all(s.ingest), 95).toFixed(0)}) | ${cell(s.floor)} | ${spread(ingestRatio)} | ${(s.ingest.trips / (COUNT * REPS)).toFixed(1)} | ${cell(s.floorViaHttp)} | ` +
+            (kind.downloads ? `${cell(s.download)} | ${cell(s.downloadFloor)} | ${spread(downloadRatio)} | ${(s.download.trips / (COUNT * REPS)).toFixed(1)} |` : '— | — | — | — |'),
+        );
       }
-      const ingestRatio = ratio(s.ingest, s.floor);
-      const downloadRatio = ratio(s.download, s.downloadFloor);
-      console.log(`  ${concurrency} concurrent:`);
-      console.log(`    ${s.ingest.line('ingest (POST /documents)')}`);
-      console.log(`    ${s.floor.line('ingest floor (3 blob + 2 Cosmos creates)')}  → ${ingestRatio.text}`);
-      console.log(`    ${s.floorViaHttp.line('reference: the floor behind HTTP')}  → ${ratio(s.ingest, s.floorViaHttp).text.replace('floor', 'it')}`);
-      console.log(`    ${s.download.line('small download (GET …/original)')}`);
-      console.log(`    ${s.downloadFloor.line('download floor (one blob read)')}  → ${downloadRatio.text}`);
-      console.log(`    CPU per ingest, ms: ${' '.repeat(20)} bench  host Azurite Cosmos   total`);
-      console.log(`      ${s.ingest.cpuLine('ingest')}`);
-      console.log(`      ${s.floor.cpuLine('floor')}`);
-      console.log(`      ${s.floorViaHttp.cpuLine('floor behind HTTP')}`);
-      const cell = (x: Series) => `${median(x.rates).toFixed(1)}`;
-      const all = (x: Series) => x.runs.flatMap((r) => r.latencies);
-      const spread = (r: { median: number; min: number; max: number }) => `**${r.median.toFixed(2)}** (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
-      table.push(
-        `| ${size.toLocaleString('en')} docs | ${concurrency} | ${cell(s.ingest)} (${percentile(all(s.ingest), 50).toFixed(0)}/${percentile(all(s.ingest), 95).toFixed(0)}) | ${cell(s.floor)} | ${spread(ingestRatio)} | ${(s.ingest.trips / (COUNT * REPS)).toFixed(1)} | ${cell(s.floorViaHttp)} | ${cell(s.download)} | ${cell(s.downloadFloor)} | ${spread(downloadRatio)} | ${(s.download.trips / (COUNT * REPS)).toFixed(1)} |`,
-      );
     }
   }
-  console.log('\n| tenant | concurrent | ingest req/s (p50/p95 ms) | floor req/s | × floor (spread) | trips | floor behind HTTP req/s | download req/s | floor req/s | × floor (spread) | trips |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('\n| tenant | scans | concurrent | ingest req/s (p50/p95 ms) | floor req/s | × floor (spread) | trips | floor behind HTTP req/s | download req/s | floor req/s | × floor (spread) | trips |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of table) console.log(row);
 
   // Host RSS during one 40 MB upload, in a fresh host process: this process holds the 40 MB body
@@ -213,6 +229,15 @@ async function main() {
 
   closeClient();
   await svc.stop();
+}
+
+/** A baseline colour JPEG of noise of about `bytes` (sharp, quality 90): a scan's size without a scan's file. */
+async function noiseJpeg(bytes: number): Promise<Buffer> {
+  const make = (side: number) => sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  let side = 500;
+  let jpeg = await make(side);
+  for (let i = 0; i < 3; i++) jpeg = await make((side = Math.round(side * Math.sqrt(bytes / jpeg.length))));
+  return jpeg;
 }
 
 /**
