@@ -23,6 +23,23 @@ async function tenantWithEntries(prefix: string, n: number) {
 
 const verify = async (token: string) => (await call(`${archive.url}/audit/verify?month=${month()}`, { token })).json;
 
+/**
+ * An AuditLog over the real audit container whose two write calls the test sees first; `batch` may
+ * answer in the container's place (a promise), or let it answer (undefined).
+ */
+function observedAuditLog(seen: { create(): void; batch(ops: unknown[]): Promise<never> | void }): AuditLog {
+  const { cosmos } = archive.host.deps;
+  const audit = {
+    items: {
+      create: (...a: Parameters<typeof cosmos.audit.items.create>) => (seen.create(), cosmos.audit.items.create(...a)),
+      batch: (...a: Parameters<typeof cosmos.audit.items.batch>) => seen.batch(a[0]) ?? cosmos.audit.items.batch(...a),
+      query: (...a: Parameters<typeof cosmos.audit.items.query>) => cosmos.audit.items.query(...a),
+    },
+    item: (id: string, pk: string) => cosmos.audit.item(id, pk),
+  } as unknown as typeof cosmos.audit;
+  return new AuditLog(audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+}
+
 describe('hash chain', () => {
   it('chains entries 1..n, and many concurrent writers neither fork nor leave gaps', async () => {
     const { tenant, auditor } = await tenantWithEntries('chain', 2);
@@ -56,18 +73,9 @@ describe('hash chain', () => {
   });
 
   it('appends waiting in one instance go in one transactional batch per round: one round trip, not one per entry', async () => {
-    const { cosmos } = archive.host.deps;
     const tenant = newTenant('batched');
     const writes: number[] = [];
-    const audit = {
-      items: {
-        create: (...a: Parameters<typeof cosmos.audit.items.create>) => (writes.push(1), cosmos.audit.items.create(...a)),
-        batch: (...a: Parameters<typeof cosmos.audit.items.batch>) => (writes.push(a[0].length), cosmos.audit.items.batch(...a)),
-        query: (...a: Parameters<typeof cosmos.audit.items.query>) => cosmos.audit.items.query(...a),
-      },
-      item: (id: string, pk: string) => cosmos.audit.item(id, pk),
-    } as unknown as typeof cosmos.audit;
-    const log = new AuditLog(audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+    const log = observedAuditLog({ create: () => writes.push(1), batch: (ops) => void writes.push(ops.length) });
     const entry = (i: number) => ({ tenantId: tenant, at: '2028-05-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
     const written = await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(entry(i))));
     // The first round starts with the first entry alone; the 39 that queued meanwhile go in the next, as one batch.
@@ -79,18 +87,9 @@ describe('hash chain', () => {
   });
 
   it('if the account\'s role refuses transactional batches (403), entries are created one at a time and nothing is lost', async () => {
-    const { cosmos } = archive.host.deps;
     const tenant = newTenant('nobatch');
     const writes: string[] = [];
-    const audit = {
-      items: {
-        create: (...a: Parameters<typeof cosmos.audit.items.create>) => (writes.push('create'), cosmos.audit.items.create(...a)),
-        batch: () => (writes.push('batch'), Promise.reject(Object.assign(new Error('Forbidden'), { code: 403 }))),
-        query: (...a: Parameters<typeof cosmos.audit.items.query>) => cosmos.audit.items.query(...a),
-      },
-      item: (id: string, pk: string) => cosmos.audit.item(id, pk),
-    } as unknown as typeof cosmos.audit;
-    const log = new AuditLog(audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+    const log = observedAuditLog({ create: () => writes.push('create'), batch: () => (writes.push('batch'), Promise.reject(Object.assign(new Error('Forbidden'), { code: 403 }))) });
     const entry = (i: number) => ({ tenantId: tenant, at: '2028-07-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
     await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(entry(i))));
     await Promise.all(Array.from({ length: 3 }, (_, i) => log.append(entry(5 + i))));
