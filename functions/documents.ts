@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { correctionDigest, correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
+import { correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
 import type { Representation } from '../shared/documents/download';
 import { downloadFile } from '../shared/http/download';
 import { getDocument } from '../shared/documents/get-document';
@@ -27,10 +27,8 @@ export const uploadDocument = operation({
   errors: ['bad_request', 'empty_body', 'malformed_multipart', 'invalid_metadata', 'invalid_file_name', 'payload_too_large', 'unsupported_media_type', 'duplicate_document', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'normalisation_timeout', 'too_many_pages', 'decompressed_too_large', 'embedded_file', 'xfa_form', 'trailing_data', 'idempotency_key_reused', 'idempotency_in_flight', 'invalid_retention_policy', 'worm_unavailable'],
   handler: async ({ req, principal, audit }, deps) => {
     const upload = await parseUpload(req, { maxBytes: deps.config.ARCHIVE_MAX_UPLOAD_BYTES, maxFiles: deps.config.ARCHIVE_MAX_PAGES, spoolAboveBytes: deps.config.ARCHIVE_UPLOAD_SPOOL_BYTES, spoolDir: deps.config.ARCHIVE_SPOOL_DIR });
-    const stageAudit = (documentId: string) => audit.successEntry(documentId, 201);
-    const { document, replayed, auditOutbox } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey: req.headers.get('idempotency-key'), stageAudit }, deps).finally(() => upload.discard());
+    const { document, replayed } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey: req.headers.get('idempotency-key'), audit: audit.staging(201) }, deps).finally(() => upload.discard());
     audit.target = document.id;
-    audit.outboxed = auditOutbox;
     return reply(201, toPublicDocument(document), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${document.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },
 });
@@ -81,8 +79,7 @@ export const correctDocumentMetadata = operation({
     const ifMatch = parseMetadataIfMatch(req.headers.get('if-match'));
     if (ifMatch === null) throw new ArchiveError('precondition_required', { detail: 'Send If-Match with the ETag of the document (its metadata version, e.g. "metadata-1"), as read from GET /documents/{id}.' });
     const { reason, ...patch } = await parseJsonBody(req, ZCorrection);
-    const { document, correction } = await correctMetadata({ principal, documentId: params.id, patch, reason, ifMatch }, deps);
-    if (correction) audit.detail = `metadata-version=${correction.version};fields=${correction.changes.map((c) => c.field).join(',')};sha256=${correctionDigest(correction)}`;
+    const { document, correction } = await correctMetadata({ principal, documentId: params.id, patch, reason, ifMatch, audit: audit.staging(200) }, deps);
     return reply(200, { ...toPublicDocument(document), ...(correction ? { correction } : {}) }, { ETag: metadataETag(document) });
   },
 });

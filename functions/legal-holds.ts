@@ -24,8 +24,8 @@ export const placeDocumentHold = operation({
   body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },
   responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location'] } },
   errors: ['document_not_found', 'document_disposed', 'worm_unavailable'],
-  handler: async ({ params, body, principal }, deps) => {
-    const hold = await placeHold({ principal, documentId: params.id, ...body }, deps);
+  handler: async ({ params, body, principal, audit }, deps) => {
+    const hold = await placeHold({ principal, documentId: params.id, ...body, audit: audit.staging(201) }, deps);
     return reply(201, hold, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${params.id}/legal-holds/${hold.id}` });
   },
 });
@@ -52,7 +52,7 @@ export const releaseDocumentHold = operation({
   body: { json: ZReleaseHold, example: { reason: 'Audit closed' } },
   responses: { 200: { description: 'Released; the hold as it is now', json: ZLegalHold } },
   errors: ['document_not_found', 'hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
-  handler: async ({ params, body, principal }, deps) => reply(200, await releaseHold({ principal, documentId: params.id, holdId: params.holdId, reason: body.reason }, deps)),
+  handler: async ({ params, body, principal, audit }, deps) => reply(200, await releaseHold({ principal, documentId: params.id, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps)),
 });
 
 export const releaseQueryHold = operation({

@@ -59,7 +59,7 @@ export const extend = operation({
   body: { json: ZExtend, example: { retainUntil: '2040-12-31', reason: 'Pending litigation' } },
   responses: { 200: { description: 'Extended; the document as it is now', json: ZDocument } },
   errors: ['document_not_found', 'document_disposed', 'retention_shortening_refused', 'worm_unavailable'],
-  handler: async ({ params, body, principal }, deps) => reply(200, toPublicDocument(await extendRetention({ principal, documentId: params.id, ...body }, deps))),
+  handler: async ({ params, body, principal, audit }, deps) => reply(200, toPublicDocument(await extendRetention({ principal, documentId: params.id, ...body, audit: audit.staging(200) }, deps))),
 });
 
 export const due = operation({

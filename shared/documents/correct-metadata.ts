@@ -5,6 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
+import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from '../kernel/document';
 
 export interface CorrectMetadataCommand {
@@ -15,6 +16,8 @@ export interface CorrectMetadataCommand {
   reason: string;
   /** The metadata version the caller corrects (If-Match); another version is a 412. */
   ifMatch: number;
+  /** The request's success audit entry, stored with the correction (the audit outbox). */
+  audit?: AuditStaging;
 }
 
 /** Version of a document's catalog metadata: 1 at ingest, +1 per correction. */
@@ -47,6 +50,11 @@ export function metadataDiff(before: TDocumentMetadata, after: TDocumentMetadata
 }
 
 /** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
+/** A correction's audit detail: its version, the fields it changed, and the digest that pins its content in the chain. */
+export function correctionAuditDetail(c: MetadataCorrection): string {
+  return `metadata-version=${c.version};fields=${c.changes.map((x) => x.field).join(',')};sha256=${correctionDigest(c)}`;
+}
+
 export function correctionDigest(c: MetadataCorrection): string {
   return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }
@@ -103,12 +111,13 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     return {
       next,
       result: { document: next, correction },
+      auditDetail: correctionAuditDetail(correction),
       // Storage is never less protective than the catalog says: blobs first.
       before: retainUntil !== doc.retention.retainUntil ? async () => {
         for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, retainUntil);
       } : undefined,
     };
-  });
+  }, cmd.audit);
 }
 
 /** Every version of a document's catalog metadata, oldest first: the ingest version, then each correction. */

@@ -3,8 +3,8 @@ import type { Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
-import type { AuditInput, CreateOnlyOutcome, SpooledFile } from '../ports';
-import { auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
+import type { CreateOnlyOutcome, SpooledFile } from '../ports';
+import type { AuditStaging } from '../kernel/audit';
 import { removeSpooled, spoolPath } from '../spool';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
@@ -23,16 +23,14 @@ export interface IngestCommand {
   files: IngestFile[];
   metadata: unknown;
   idempotencyKey: string | null;
-  /** The request's success audit entry for a new document, to store in the catalog batch (the audit outbox); without it the caller audits on its own. */
-  stageAudit?: (documentId: string) => AuditInput;
+  /** The request's success audit entry, stored in a new document's catalog batch (the audit outbox); without it the caller audits on its own. */
+  audit?: AuditStaging;
 }
 
 export interface IngestResult {
   document: ArchivedDocument;
   /** True when an earlier request with the same Idempotency-Key already created it. */
   replayed: boolean;
-  /** The audit outbox item stored with the new document's catalog item, for the caller to release after its answer. */
-  auditOutbox?: AuditOutboxItem;
 }
 
 type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationRequests' | 'log'>;
@@ -53,8 +51,6 @@ export interface IngestContext {
   readonly temporaryFiles: string[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
-  /** Stored with the catalog item by the index step. */
-  auditOutbox?: AuditOutboxItem;
   /** The duplicate check's verdict, under way while the upload is converted (checkDuplicate starts it, normalise awaits it first). */
   duplicateVerdict?: Promise<IngestResult | void>;
 }
@@ -93,7 +89,7 @@ export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestCo
       const answer = await step.run(ctx);
       if (answer) return answer;
     }
-    return { document: need(ctx.document, 'document'), replayed: false, ...(ctx.auditOutbox ? { auditOutbox: ctx.auditOutbox } : {}) };
+    return { document: need(ctx.document, 'document'), replayed: false };
   } finally {
     await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
   }
@@ -295,10 +291,9 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
 async function index(ctx: IngestContext): Promise<void> {
   const document = need(ctx.document, 'document');
-  const entry = ctx.cmd.stageAudit?.(document.id);
-  const outbox = entry ? auditOutboxItem([entry]) : undefined;
+  const outbox = ctx.cmd.audit?.item(document.id);
   // 'exists': an earlier attempt indexed it, and this batch stored nothing; the caller audits the request itself.
-  if ((await ctx.deps.catalog.create(document, outbox)) === 'created') ctx.auditOutbox = outbox;
+  if ((await ctx.deps.catalog.create(document, outbox)) === 'created' && outbox) ctx.cmd.audit!.stored(outbox);
 }
 
 /** Gathered and sent after the answer (shared/validation/request.ts): the document is stored and indexed, the answer does not depend on it. */

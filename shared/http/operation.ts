@@ -19,7 +19,7 @@
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Deps } from '../deps';
-import type { AuditAction, AuditInput, AuditOutboxItem } from '../kernel/audit';
+import type { AuditAction, AuditOutboxItem, AuditStaging } from '../kernel/audit';
 import type { Permission, Principal } from '../kernel/principal';
 import type { ErrorCode } from '../kernel/errors';
 import type { ArchiveRequest, HttpMethod } from './types';
@@ -78,11 +78,12 @@ export interface TenantAudit {
   target: string | null;
   detail?: string;
   /**
-   * The success entry this request gets, for a change that stores it with itself (the audit
-   * outbox, shared/audit/outbox.ts). Once that change is stored, the handler sets `outboxed`, and
-   * the pipeline appends the entry after the answer instead of before it.
+   * The success entry this request gets if it answers `status`, for a core that stores it with
+   * its change (the audit outbox, shared/audit/outbox.ts). Once the core says it stored it, the
+   * pipeline appends it after the answer instead of before.
    */
-  successEntry(target: string, status: number): AuditInput;
+  staging(status: number): AuditStaging;
+  /** Set through `staging(…).stored`. */
   outboxed?: AuditOutboxItem;
 }
 

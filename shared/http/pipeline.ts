@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../ports';
+import { auditOutboxItem } from '../kernel/audit';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
@@ -35,10 +36,16 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let failure: ArchiveError | null = null;
   const audit: TenantAudit = {
     target: req.params.id ?? null,
-    successEntry: (target, status) => {
-      if (!principal || route.auth !== 'tenant') throw new Error('successEntry: only a tenant route\'s handler stages its entry');
-      return auditEntryOf(principal, route, req, deps.clock.now(), { target, outcome: 'success', status });
-    },
+    staging: (status) => ({
+      item: (target, detail) => {
+        if (!principal || route.auth !== 'tenant') throw new Error('audit staging: only a tenant route\'s handler stages its entry');
+        return auditOutboxItem([auditEntryOf(principal, route, req, deps.clock.now(), { target, outcome: 'success', status, ...(detail !== undefined ? { detail } : {}) })]);
+      },
+      stored: (item) => {
+        audit.outboxed = item;
+        audit.target = item.entries[0]!.target;
+      },
+    }),
   };
   try {
     if (route.auth === 'public') {

@@ -116,6 +116,18 @@ export interface AuditOutboxItem {
   entries: AuditInput[];
 }
 
+/**
+ * A request's success entry, offered by the request pipeline to a core that can store it in the
+ * same transactional batch as its change (the audit outbox). The core asks for the item when it
+ * writes, and says when the batch was stored; the pipeline then appends the entry after its answer.
+ */
+export interface AuditStaging {
+  /** The entry about `target` (with a short machine detail, if any), as an outbox item. */
+  item(target: string, detail?: string): AuditOutboxItem;
+  /** The change and `item` were stored, all or none. */
+  stored(item: AuditOutboxItem): void;
+}
+
 /** One request's outbox item: named by its (server-made) request id, which its entries carry. */
 export function auditOutboxItem(entries: [AuditInput, ...AuditInput[]]): AuditOutboxItem {
   const first = entries[0];

@@ -157,7 +157,8 @@ export interface Versioned<T> {
 /** The catalog as retention sees it: optimistic-concurrency updates and the sweep's queries. */
 export interface RetentionCatalogPort {
   getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null>;
-  replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'>;
+  /** Replace if unchanged since read; with the change's audit outbox item if given, all or none. */
+  replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'>;
   /** After a disposal: drop the content-key marker if it still names this document. */
   dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void>;
   sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]>;

@@ -3,13 +3,14 @@ import type { Principal } from '../kernel/principal';
 import type { ArchivedDocument } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { RetentionExtension } from '../kernel/retention';
+import type { AuditStaging } from '../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from './update';
 
 /**
  * Moves retain-until later, on every blob (Set Immutability Policy) and then in the
  * catalog. Never shorter: 422. The same date again is a no-op.
  */
-export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<ArchivedDocument> {
+export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<ArchivedDocument> {
   const tenantId = cmd.principal.tenantId;
   const to = new Date(cmd.retainUntil).toISOString();
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
@@ -27,5 +28,5 @@ export async function extendRetention(cmd: { principal: Principal; documentId: s
         for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, to);
       },
     };
-  });
+  }, cmd.audit);
 }

@@ -5,6 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import type { Actor } from '../kernel/retention';
 import { type Principal, personOf } from '../kernel/principal';
+import type { AuditStaging } from '../kernel/audit';
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
@@ -19,12 +20,15 @@ export function blobNamesOf(doc: ArchivedDocument): string[] {
  * current item and returns the new one (or null: nothing to change); `before` runs the
  * storage-side effect for that decision before the catalog is written (fail closed:
  * storage is never less protective than the catalog says). Retries on a concurrent write.
+ * With `audit`, the request's success entry (with the decision's `auditDetail`) is written
+ * in the same batch as the item (the audit outbox).
  */
 export async function updateDocument<R>(
   tenantId: string,
   id: string,
   deps: Pick<Deps, 'retention'>,
-  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: () => Promise<void> },
+  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: () => Promise<void>; auditDetail?: string },
+  audit?: AuditStaging,
 ): Promise<R> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
@@ -35,7 +39,9 @@ export async function updateDocument<R>(
     const step = decide(current.item);
     if (!step.next) return step.result;
     await step.before?.();
-    if ((await deps.retention.catalog.replace(step.next, current.etag)) !== 'conflict') {
+    const outbox = audit?.item(id, step.auditDetail);
+    if ((await deps.retention.catalog.replace(step.next, current.etag, outbox)) !== 'conflict') {
+      if (outbox) audit!.stored(outbox);
       await step.after?.();
       return step.result;
     }

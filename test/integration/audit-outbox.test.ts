@@ -41,6 +41,34 @@ describe('audit outbox', () => {
     expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('a hold placed by one person, a metadata correction and the release by another: each entry is stored with its change, then in the chain once', async () => {
+    const tenant = newTenant('outboxholds');
+    const alice = await archive.token({ tenant, sub: 'alice', rights: 'archivist' });
+    const bob = await archive.token({ tenant, sub: 'bob', rights: 'tenant-admin' });
+    const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
+    const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
+    const id = (await call(`${archive.url}/documents`, { ...rawUpload(scan('h'), 'image/jpeg'), token: alice })).json.id as string;
+    const json = (method: string, body: unknown, headers: Record<string, string> = {}) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+    const placed = await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'tax audit', caseReference: 'FA-1' }), token: alice });
+    expect(placed.status).toBe(201);
+    const corrected = await call(`${archive.url}/documents/${id}/metadata`, { ...json('PATCH', { reference: 'INV-7', reason: 'typo' }, { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-1"' }), token: alice });
+    expect(corrected.status).toBe(200);
+    const released = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'closed' }), token: bob });
+    expect(released.status).toBe(200);
+    const entries = (await call(`${archive.url}/audit?month=${month()}&target=${id}`, { token: auditor })).json.items as { action: string; actor: { subject: string }; status: number; detail?: string; requestId: string }[];
+    expect(entries.map((e) => `${e.action}:${e.actor.subject}:${e.status}`).reverse()).toEqual(['document.ingest:alice:201', 'legal-hold.place:alice:201', 'document.correct-metadata:alice:200', 'legal-hold.release:bob:200']);
+    // The correction's entry carries its detail, pinned in the chain with it.
+    expect(entries.find((e) => e.action === 'document.correct-metadata')?.detail).toMatch(/^metadata-version=2;fields=reference;sha256=[0-9a-f]{64}$/);
+    expect(new Set(entries.map((e) => e.requestId)).size).toBe(4);
+    // Every one of the four went through the outbox: stored with its change, appended after the answer.
+    const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
+    releases.mockRestore();
+    expect(outboxed.map((e) => e.requestId).sort()).toEqual(entries.map((e) => e.requestId).sort());
+    await archive.host.deps.auditOutbox.flush();
+    expect(await outboxItems(tenant)).toEqual([]);
+    expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('the catalog batch stores the item with the document, all or none: a document that exists already stores no item', async () => {
     const { catalog } = archive.host.deps;
     const tenant = newTenant('outboxatomic');

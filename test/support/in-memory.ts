@@ -198,10 +198,11 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
     const item = await this.catalog.get(tenantId, id);
     return item ? { item, etag: JSON.stringify(item).length.toString() } : null;
   }
-  async replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'> {
+  async replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
     const current = await this.getVersioned(doc.tenantId, doc.id);
     if (!current || current.etag !== etag) return 'conflict';
     this.catalog.documents.set(`${doc.tenantId}/${doc.id}`, doc);
+    if (outbox) this.catalog.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
     return { etag: JSON.stringify(doc).length.toString() };
   }
   async dropContentMarker(): Promise<void> {}

@@ -1,4 +1,5 @@
-import type { Container, SqlParameter } from '@azure/cosmos';
+import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
+import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
@@ -26,7 +27,8 @@ export class RetentionCatalog implements RetentionCatalogPort {
    * Replace only if unchanged since read; 'conflict' means someone else wrote first (re-read and retry).
    * On success, the new etag: a caller that writes the item again uses it instead of re-reading.
    */
-  async replace(doc: ArchivedDocument, etag: string): Promise<{ etag: string } | 'conflict'> {
+  async replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
+    if (outbox) return this.replaceWithOutbox(doc, etag, outbox);
     try {
       // Every write brings the search keys in line with the metadata it writes.
       const res = await this.container.item(doc.id, doc.tenantId).replace(withSearchKeys(doc), { accessCondition: { type: 'IfMatch', condition: etag } });
@@ -35,6 +37,20 @@ export class RetentionCatalog implements RetentionCatalogPort {
       if (isCosmosStatus(err, 412)) return 'conflict';
       throw err;
     }
+  }
+
+  /** The replace and the change's audit outbox item in one transactional batch (same partition): both or neither. */
+  private async replaceWithOutbox(doc: ArchivedDocument, etag: string, outbox: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
+    if (outbox.tenantId !== doc.tenantId) throw new Error('catalog replace: the audit outbox item belongs to another tenant');
+    const operations: OperationInput[] = [
+      { operationType: 'Replace', partitionKey: doc.tenantId, id: doc.id, ifMatch: etag, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
+      { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: outbox as unknown as JSONObject },
+    ];
+    const res = await this.container.items.batch(operations, doc.tenantId);
+    const [replaced, created] = res.result ?? [];
+    if (replaced?.statusCode === 412) return 'conflict';
+    if (replaced && created && replaced.statusCode < 300 && created.statusCode < 300) return { etag: replaced.eTag ?? '' };
+    throw Object.assign(new Error(`catalog replace failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: replaced?.statusCode ?? res.code });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { uuidv7 } from '../../ids';
 import type { LegalHold } from '../../kernel/retention';
+import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
 import { HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
 
@@ -7,7 +8,7 @@ import { HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
  * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
  * second write fails the store is still protected (fail closed), and a retry is harmless.
  */
-export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query'] }, deps: HoldDeps): Promise<LegalHold> {
+export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query']; /** One document's hold: its audit entry is stored with it (the audit outbox). */ audit?: AuditStaging }, deps: HoldDeps): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
   const hold: LegalHold = {
     id: cmd.holdId ?? uuidv7(deps.clock.now().getTime()),
@@ -24,5 +25,5 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
       result: hold,
       before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
     };
-  });
+  }, cmd.audit);
 }

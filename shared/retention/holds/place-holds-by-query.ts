@@ -29,6 +29,6 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     token = page.continuationToken ?? undefined;
   } while (token);
   const holdId = uuidv7(deps.clock.now().getTime());
-  for (const documentId of documentIds) await placeHold({ ...cmd, documentId, holdId, query: cmd.query }, deps);
+  for (const documentId of documentIds) await placeHold({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query }, deps);
   return { holdId, documentIds };
 }

@@ -2,6 +2,7 @@ import { samePerson } from '../../auth/sod';
 import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
+import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
 import { HoldDeps, setBlobHolds } from './legal-hold';
 
@@ -9,7 +10,7 @@ import { HoldDeps, setBlobHolds } from './legal-hold';
  * Releases one hold. Four eyes: the principal who placed it cannot release it. The
  * catalog is written first; the blobs' flag is cleared only when no other hold is open.
  */
-export async function releaseHold(cmd: { principal: Principal; documentId: string; holdId: string; reason: string }, deps: HoldDeps): Promise<LegalHold> {
+export async function releaseHold(cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const holds = doc.holds ?? [];
@@ -30,5 +31,5 @@ export async function releaseHold(cmd: { principal: Principal; documentId: strin
       result: released,
       ...(stillHeld ? {} : { after: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), false) }),
     };
-  });
+  }, cmd.audit);
 }

@@ -14,7 +14,6 @@ import type { AuditEntry } from '../../../shared/kernel/audit';
 import type { Permission } from '../../../shared/kernel/principal';
 import { InMemoryAuditLog, inMemoryDeps } from '../../support/in-memory';
 import { AuditOutbox } from '../../../shared/audit/outbox';
-import { auditOutboxItem } from '../../../shared/kernel/audit';
 
 function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditHangs?: boolean; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
   const entries: AuditInput[] = [];
@@ -137,10 +136,10 @@ describe('handleRequest', () => {
     const { deps, base, entries, resume } = fakeDeps({ auditHangs: true });
     // The handler stores its change with the staged entry, as ingest does in its catalog batch.
     const change = route(async ({ audit }) => {
-      const item = auditOutboxItem([audit.successEntry('doc-1', 201)]);
+      const staging = audit.staging(201);
+      const item = staging.item('doc-1');
       await base.catalog.create({ id: 'doc-1', tenantId: 'acme' } as never, item);
-      audit.target = 'doc-1';
-      audit.outboxed = item;
+      staging.stored(item);
       return { status: 201 };
     }, 'documents:read');
     const res = await handleRequest(change, request('Bearer ok', 'POST'), deps);
@@ -157,7 +156,7 @@ describe('handleRequest', () => {
   it('a change that staged its entry but then failed is audited as failed, before the answer, and its staged entry is not released', async () => {
     const { deps, base, entries } = fakeDeps();
     const failing = route(async ({ audit }) => {
-      audit.successEntry('doc-2', 201);
+      audit.staging(201).item('doc-2');
       throw new ArchiveError('dependency_unavailable');
     }, 'documents:read');
     const res = await handleRequest(failing, request('Bearer ok', 'POST'), deps);
