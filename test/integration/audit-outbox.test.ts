@@ -9,6 +9,7 @@ import { call, rawUpload } from '../support/http';
 import { paddedJpeg } from '../support/large-jpeg';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import type { ArchivedDocument } from '../../shared/kernel/document';
+import { seedDocument } from '../support/seed';
 
 let archive: TestArchive;
 beforeAll(async () => {
@@ -69,40 +70,33 @@ describe('audit outbox', () => {
     expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
   });
 
+  // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
+  const ingestEntry = (tenant: string, requestId: string, at = new Date().toISOString()) => ({ tenantId: tenant, at, actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: null, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
+
   it('the catalog batch stores the item with the document, all or none: a document that exists already stores no item', async () => {
-    const { catalog } = archive.host.deps;
     const tenant = newTenant('outboxatomic');
-    const doc = { id: 'doc-atomic', tenantId: tenant, type: 'document', status: 'active', metadata: {}, contentKey: 'k'.repeat(64) } as unknown as ArchivedDocument;
-    const entry = (requestId: string) => ({ tenantId: tenant, at: new Date().toISOString(), actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: doc.id, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
-    expect(await catalog.create(doc, auditOutboxItem([entry('first')]))).toBe('created');
-    expect(await catalog.create(doc, auditOutboxItem([entry('second')]))).toBe('exists');
-    expect((await outboxItems(tenant)).map((i) => i.id)).toEqual(['audit-outbox:first']);
+    const doc = await seedDocument(archive.host.deps, tenant, { metadata: {}, auditOutbox: auditOutboxItem([ingestEntry(tenant, `first-${tenant}`)]) });
+    expect(await archive.host.deps.catalog.create(doc, auditOutboxItem([ingestEntry(tenant, `second-${tenant}`)]))).toBe('exists');
+    expect((await outboxItems(tenant)).map((i) => i.id)).toEqual([`audit-outbox:first-${tenant}`]);
   });
 
   it('an item its instance never released (it stopped) is appended by the sealing timer after the grace period, once', async () => {
-    const { catalog, audit } = archive.host.deps;
     const tenant = newTenant('outboxcrash');
     const at = new Date(Date.now() - 5 * 60_000).toISOString();
-    const doc = { id: 'doc-crash', tenantId: tenant, type: 'document', status: 'active', metadata: {}, contentKey: 'c'.repeat(64) } as unknown as ArchivedDocument;
-    const item = auditOutboxItem([{ tenantId: tenant, at, actor: { subject: 'bob', kind: 'user' }, action: 'document.ingest', target: doc.id, outcome: 'success', status: 201, requestId: `crash-${tenant}`, clientIp: null, userAgent: null }]);
-    expect(await catalog.create(doc, item)).toBe('created');
+    const doc = await seedDocument(archive.host.deps, tenant, { metadata: {}, auditOutbox: auditOutboxItem([ingestEntry(tenant, `crash-${tenant}`, at)]) });
     await sealAuditLog({ now: new Date(), deps: archive.host.deps });
     await sealAuditLog({ now: new Date(), deps: archive.host.deps });
-    const entries = await audit.all(tenant, at.slice(0, 7));
-    expect(entries).toEqual([expect.objectContaining({ requestId: `crash-${tenant}`, at, target: doc.id, seq: 1 })]);
+    const entries = await archive.host.deps.audit.all(tenant, at.slice(0, 7));
+    expect(entries).toEqual([expect.objectContaining({ requestId: `crash-${tenant}`, at, seq: 1 })]);
+    expect(doc.tenantId).toBe(tenant);
     expect(await outboxItems(tenant)).toEqual([]);
   });
 
   it('removal takes several items in one batch, and one already gone does not stop the others', async () => {
-    const { catalog, cosmos } = archive.host.deps;
     const tenant = newTenant('outboxremove');
-    const items = await Promise.all(['r1', 'r2', 'r3'].map(async (requestId, i) => {
-      const doc = { id: `doc-${i}`, tenantId: tenant, type: 'document', status: 'active', metadata: {}, contentKey: String(i).repeat(64) } as unknown as ArchivedDocument;
-      const item = auditOutboxItem([{ tenantId: tenant, at: new Date().toISOString(), actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest', target: doc.id, outcome: 'success', status: 201, requestId: `${tenant}-${requestId}`, clientIp: null, userAgent: null }]);
-      await catalog.create(doc, item);
-      return item;
-    }));
-    const removal = new AuditOutboxItems(cosmos.documents);
+    const items = ['r1', 'r2', 'r3'].map((r) => auditOutboxItem([ingestEntry(tenant, `${tenant}-${r}`)]));
+    for (const item of items) await seedDocument(archive.host.deps, tenant, { metadata: {}, auditOutbox: item });
+    const removal = new AuditOutboxItems(archive.host.deps.cosmos.documents);
     await removal.remove([items[1]!]);
     await removal.remove(items);
     expect(await outboxItems(tenant)).toEqual([]);

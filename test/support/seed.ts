@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../../shared/deps';
 import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/document';
 import { uuidv7 } from '../../shared/ids';
+import type { AuditOutboxItem } from '../../shared/kernel/audit';
 
 export interface SeedSpec {
   metadata: TDocumentMetadata;
@@ -16,6 +17,8 @@ export interface SeedSpec {
   original?: Buffer;
   originalType?: string;
   fileName?: string;
+  /** An audit outbox item to store in the catalog batch, as ingest does with its staged entry. */
+  auditOutbox?: AuditOutboxItem;
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -49,7 +52,7 @@ export async function seedDocument(deps: Pick<Deps, 'blobs' | 'catalog'>, tenant
   } as unknown as ArchivedDocument;
   await deps.blobs.putCreateOnly(tenantId, originalFile.blobName, original, originalType, WORM, {});
   await deps.blobs.putCreateOnly(tenantId, doc.rendition.blobName, rendition, 'application/pdf', WORM, {});
-  await deps.catalog.create(doc);
+  await deps.catalog.create(doc, spec.auditOutbox);
   return doc;
 }
 
