@@ -81,6 +81,7 @@ export const createApiKeyOp = operation({
       ceiling: [...principal.permissions],
       personPermissions: [...(principal.personPermissions ?? principal.permissions)],
       now,
+      audit: audit.staging(201),
     }, deps);
     audit.target = `api-key:${record.keyId}`;
     // The only time the secret is shown.
@@ -105,8 +106,8 @@ export const revokeApiKeyOp = operation({
   target: (p) => `api-key:${p.id}`,
   responses: { 200: { description: 'Revoked; the key as it is now', json: ZApiKey } },
   errors: ['api_key_not_found'],
-  handler: async ({ params, principal }, deps) => {
-    return reply(200, toPublicApiKey(await revokeApiKey(principal.tenantId, params.id, actor(principal), deps.clock.now(), deps)));
+  handler: async ({ params, principal, audit }, deps) => {
+    return reply(200, toPublicApiKey(await revokeApiKey(principal.tenantId, params.id, actor(principal), deps.clock.now(), deps, audit.staging(200))));
   },
 });
 
@@ -128,8 +129,8 @@ export const putRightsSetOp = operation({
   body: { json: ZRightsSetBody, example: { permissions: ['documents:read', 'documents:download'] } },
   responses: { 200: { description: 'Saved', json: ZRightsSet } },
   errors: ['rights_set_reserved'],
-  handler: async ({ params, body, principal }, deps) => {
-    const record = await putRightsSet(principal, params.name, body.permissions, deps.clock.now(), deps);
+  handler: async ({ params, body, principal, audit }, deps) => {
+    const record = await putRightsSet(principal, params.name, body.permissions, deps.clock.now(), deps, audit.staging(200));
     return reply(200, { name: record.name, builtIn: false, permissions: record.permissions, updatedAt: record.updatedAt, updatedBy: record.updatedBy });
   },
 });
@@ -141,8 +142,8 @@ export const deleteRightsSetOp = operation({
   target: (p) => `rights-set:${p.name}`,
   responses: { 204: { description: 'Deleted' } },
   errors: ['rights_set_not_found', 'rights_set_in_use', 'rights_set_reserved'],
-  handler: async ({ params, principal }, deps) => {
-    await deleteRightsSet(principal, params.name, deps);
+  handler: async ({ params, principal, audit }, deps) => {
+    await deleteRightsSet(principal, params.name, deps, audit.staging(204));
     return reply(204);
   },
 });
@@ -165,8 +166,8 @@ export const putRightsAssignmentOp = operation({
   body: { json: ZAssignment, example: { rightsSet: 'auditor' } },
   responses: { 200: { description: 'Saved', json: ZRightsAssignment } },
   errors: ['rights_set_not_found'],
-  handler: async ({ params, body, principal }, deps) => {
-    return reply(200, publicAssignment(await assignRightsSet(principal, params.subject, body.rightsSet, deps.clock.now(), deps)));
+  handler: async ({ params, body, principal, audit }, deps) => {
+    return reply(200, publicAssignment(await assignRightsSet(principal, params.subject, body.rightsSet, deps.clock.now(), deps, audit.staging(200))));
   },
 });
 
@@ -177,8 +178,8 @@ export const deleteRightsAssignmentOp = operation({
   target: (p) => `subject:${p.subject}`,
   responses: { 204: { description: 'Deleted' } },
   errors: ['rights_assignment_not_found'],
-  handler: async ({ params, principal }, deps) => {
-    await unassignRightsSet(principal, params.subject, deps);
+  handler: async ({ params, principal, audit }, deps) => {
+    await unassignRightsSet(principal, params.subject, deps, audit.staging(204));
     return reply(204);
   },
 });
@@ -279,7 +280,7 @@ export const createSupportGrantOp = operation({
   handler: async ({ body, principal, audit }, deps) => {
     // Provider staff act with the scope's permissions: only what the granting principal holds.
     assertWithinCeiling(principal, SUPPORT_SCOPES[body.scope], { scope: body.scope });
-    const grant = await createSupportGrant({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now() }, deps);
+    const grant = await createSupportGrant({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now(), audit: audit.staging(201) }, deps);
     audit.target = `support-grant:${grant.grantId}`;
     return reply(201, toPublicGrant(grant), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/support-grants/${grant.grantId}` });
   },
@@ -302,8 +303,8 @@ export const revokeSupportGrantOp = operation({
   target: (p) => `support-grant:${p.id}`,
   responses: { 200: { description: 'Revoked; the grant as it is now', json: ZSupportGrant } },
   errors: ['support_grant_not_found'],
-  handler: async ({ params, principal }, deps) => {
-    return reply(200, toPublicGrant(await revokeSupportGrant(principal.tenantId, params.id, actor(principal), deps.clock.now(), deps)));
+  handler: async ({ params, principal, audit }, deps) => {
+    return reply(200, toPublicGrant(await revokeSupportGrant(principal.tenantId, params.id, actor(principal), deps.clock.now(), deps, audit.staging(200))));
   },
 });
 

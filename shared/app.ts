@@ -88,7 +88,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const rights = new TenantRights(tenantRecords);
   const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE);
   const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKey);
-  const auditOutboxItems = new AuditOutboxItems(cosmos.documents);
+  const auditOutboxItems = new AuditOutboxItems(cosmos.documents, cosmos.tenants);
   return {
     config,
     blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),

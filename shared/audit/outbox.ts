@@ -1,10 +1,22 @@
-import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
+import { auditMonth, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 
 /** How long an appended item waits to be removed together with others (one round trip for several uploads). */
 export const AUDIT_OUTBOX_REMOVE_LINGER_MS = 200;
 /** Outbox items removed per call (a transactional batch holds at most 100 operations). */
 const REMOVE_PER_CALL = 100;
+
+/**
+ * A write that stores the request's staged audit entry with its change, if one is staged:
+ * `write` gets the outbox item to put in its batch, `stored` says from its result whether the
+ * batch was stored (then the pipeline appends the entry after its answer).
+ */
+export async function writeWithAuditEntry<R>(audit: AuditStaging | undefined, entry: { target?: string; detail?: string }, write: (outbox?: AuditOutboxItem) => Promise<R>, stored: (result: R) => boolean): Promise<R> {
+  const outbox = audit?.item(entry.target, entry.detail);
+  const result = await write(outbox);
+  if (outbox && stored(result)) audit!.stored(outbox);
+  return result;
+}
 
 /**
  * The audit outbox's release (see AuditOutboxItem): a change wrote its audit entries with itself,

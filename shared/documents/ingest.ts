@@ -5,6 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
+import { writeWithAuditEntry } from '../audit/outbox';
 import { removeSpooled, spoolPath } from '../spool';
 import { resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
@@ -291,9 +292,8 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
 async function index(ctx: IngestContext): Promise<void> {
   const document = need(ctx.document, 'document');
-  const outbox = ctx.cmd.audit?.item(document.id);
   // 'exists': an earlier attempt indexed it, and this batch stored nothing; the caller audits the request itself.
-  if ((await ctx.deps.catalog.create(document, outbox)) === 'created' && outbox) ctx.cmd.audit!.stored(outbox);
+  await writeWithAuditEntry(ctx.cmd.audit, { target: document.id }, (outbox) => ctx.deps.catalog.create(document, outbox), (r) => r === 'created');
 }
 
 /** Gathered and sent after the answer (shared/validation/request.ts): the document is stored and indexed, the answer does not depend on it. */

@@ -39,7 +39,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     staging: (status) => ({
       item: (target, detail) => {
         if (!principal || route.auth !== 'tenant') throw new Error('audit staging: only a tenant route\'s handler stages its entry');
-        return auditOutboxItem([auditEntryOf(principal, route, req, deps.clock.now(), { target, outcome: 'success', status, ...(detail !== undefined ? { detail } : {}) })]);
+        return auditOutboxItem([auditEntryOf(principal, route, req, deps.clock.now(), { target: target ?? audit.target, outcome: 'success', status, ...(detail !== undefined ? { detail } : {}) })]);
       },
       stored: (item) => {
         audit.outboxed = item;

@@ -122,8 +122,8 @@ export interface AuditOutboxItem {
  * writes, and says when the batch was stored; the pipeline then appends the entry after its answer.
  */
 export interface AuditStaging {
-  /** The entry about `target` (with a short machine detail, if any), as an outbox item. */
-  item(target: string, detail?: string): AuditOutboxItem;
+  /** The entry about `target` (default: what the request's path names), with a short machine detail if any, as an outbox item. */
+  item(target?: string, detail?: string): AuditOutboxItem;
   /** The change and `item` were stored, all or none. */
   stored(item: AuditOutboxItem): void;
 }

@@ -207,10 +207,11 @@ export interface QueryParameter {
 
 export interface TenantRecordsPort {
   get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null>;
-  create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'>;
-  replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'>;
-  upsert<T extends TenantRecord>(record: T): Promise<void>;
-  delete(tenantId: string, id: string): Promise<boolean>;
+  /** Each write takes the change's audit outbox item, if given, into the same batch: both or neither. */
+  create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
+  replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'>;
+  upsert<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<void>;
+  delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean>;
   /** `where`: an extra condition on `c` (the record), with its parameters. */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
 }

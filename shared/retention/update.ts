@@ -6,6 +6,7 @@ import { DOCUMENT_ID } from '../ids';
 import type { Actor } from '../kernel/retention';
 import { type Principal, personOf } from '../kernel/principal';
 import type { AuditStaging } from '../kernel/audit';
+import { writeWithAuditEntry } from '../audit/outbox';
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
@@ -39,9 +40,9 @@ export async function updateDocument<R>(
     const step = decide(current.item);
     if (!step.next) return step.result;
     await step.before?.();
-    const outbox = audit?.item(id, step.auditDetail);
-    if ((await deps.retention.catalog.replace(step.next, current.etag, outbox)) !== 'conflict') {
-      if (outbox) audit!.stored(outbox);
+    const next = step.next;
+    const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
+    if (written !== 'conflict') {
       await step.after?.();
       return step.result;
     }

@@ -19,8 +19,12 @@ afterAll(() => archive.stop());
 
 const scan = (tag: string) => paddedJpeg(corpusFile('ocrmypdf/baiona_color.jpg'), `${tag}-${Date.now()}-${Math.random()}`);
 const month = () => new Date().toISOString().slice(0, 7);
-const outboxItems = async (tenant: string) =>
-  (await archive.host.deps.cosmos.documents.items.query<AuditOutboxItem>({ query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "audit-outbox"', parameters: [{ name: '@t', value: tenant }] }).fetchAll()).resources;
+/** A tenant's outbox items, in both containers that hold them. */
+const outboxItems = async (tenant: string) => {
+  const { documents, tenants } = archive.host.deps.cosmos;
+  const query = { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "audit-outbox"', parameters: [{ name: '@t', value: tenant }] };
+  return (await Promise.all([documents, tenants].map(async (c) => (await c.items.query<AuditOutboxItem>(query).fetchAll()).resources))).flat();
+};
 
 describe('audit outbox', () => {
   it('an upload\'s entry is in the chain for the next reader, once, with the time of the change; its outbox item is removed', async () => {
@@ -70,6 +74,46 @@ describe('audit outbox', () => {
     expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('rights, keys and support grants: each change\'s entry is stored with its record in the tenants container, then in the chain once', async () => {
+    const tenant = newTenant('outboxrights');
+    const admin = await archive.token({ tenant, sub: 'erin', rights: 'tenant-admin' });
+    const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
+    const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
+    const json = (method: string, body?: unknown) => ({ method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}), token: admin });
+    const statuses = [
+      (await call(`${archive.url}/rights-sets/readers`, json('PUT', { permissions: ['documents:read'] }))).status,
+      (await call(`${archive.url}/rights-assignments/dave`, json('PUT', { rightsSet: 'readers' }))).status,
+    ];
+    const key = await call(`${archive.url}/api-keys`, json('POST', { name: 'reader-key', rightsSet: 'readers' }));
+    const grant = await call(`${archive.url}/support-grants`, json('POST', { ticket: 'T-1', expiresAt: new Date(Date.now() + 86_400_000).toISOString() }));
+    statuses.push(
+      key.status,
+      (await call(`${archive.url}/api-keys/${key.json.id}`, json('DELETE'))).status,
+      grant.status,
+      (await call(`${archive.url}/support-grants/${grant.json.id}`, json('DELETE'))).status,
+      (await call(`${archive.url}/rights-assignments/dave`, json('DELETE'))).status,
+      (await call(`${archive.url}/rights-sets/readers`, json('DELETE'))).status,
+    );
+    expect(statuses).toEqual([200, 200, 201, 200, 201, 200, 204, 204]); // key, then its revocation; grant, then its revocation
+    const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
+    releases.mockRestore();
+    expect(outboxed.map((e) => `${e.action} ${e.target} ${e.status}`)).toEqual([
+      'rights-set.put rights-set:readers 200',
+      'rights-assignment.put subject:dave 200',
+      `api-key.create api-key:${key.json.id} 201`,
+      `support-grant.create support-grant:${grant.json.id} 201`,
+      `api-key.revoke api-key:${key.json.id} 200`,
+      `support-grant.revoke support-grant:${grant.json.id} 200`,
+      'rights-assignment.delete subject:dave 204',
+      'rights-set.delete rights-set:readers 204',
+    ]);
+    const chain = (await call(`${archive.url}/audit?month=${month()}&actor=erin`, { token: auditor })).json.items as { requestId: string }[];
+    expect(chain.map((e) => e.requestId).sort()).toEqual(outboxed.map((e) => e.requestId).sort());
+    await archive.host.deps.auditOutbox.flush();
+    expect(await outboxItems(tenant)).toEqual([]);
+    expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
+  });
+
   // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
   const ingestEntry = (tenant: string, requestId: string, at = new Date().toISOString()) => ({ tenantId: tenant, at, actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: null, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
 
@@ -96,7 +140,7 @@ describe('audit outbox', () => {
     const tenant = newTenant('outboxremove');
     const items = ['r1', 'r2', 'r3'].map((r) => auditOutboxItem([ingestEntry(tenant, `${tenant}-${r}`)]));
     for (const item of items) await seedDocument(archive.host.deps, tenant, { metadata: {}, auditOutbox: item });
-    const removal = new AuditOutboxItems(archive.host.deps.cosmos.documents);
+    const removal = new AuditOutboxItems(archive.host.deps.cosmos.documents, archive.host.deps.cosmos.tenants);
     await removal.remove([items[1]!]);
     await removal.remove(items);
     expect(await outboxItems(tenant)).toEqual([]);

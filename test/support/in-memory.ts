@@ -288,27 +288,37 @@ export class InMemoryOrphanRecords implements OrphanRecordsPort {
 export class InMemoryTenantRecords implements TenantRecordsPort {
   readonly records = new Map<string, { value: TenantRecord; etag: number }>();
   private version = 0;
+  /** Audit outbox items written with a record (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
+  constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
+  private keep(outbox: AuditOutboxItem | undefined): void {
+    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
+  }
   async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null> {
     const found = this.records.get(`${tenantId}/${id}`);
     if (!found || found.value.type !== type) return null;
     return { value: found.value as T, etag: String(found.etag) };
   }
-  async create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'> {
+  async create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     if (this.records.has(`${record.tenantId}/${record.id}`)) return 'exists';
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+    this.keep(outbox);
     return 'created';
   }
-  async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
+  async replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'> {
     const found = this.records.get(`${record.tenantId}/${record.id}`);
     if (!found || String(found.etag) !== etag) return 'conflict';
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+    this.keep(outbox);
     return 'replaced';
   }
-  async upsert<T extends TenantRecord>(record: T): Promise<void> {
+  async upsert<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<void> {
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+    this.keep(outbox);
   }
-  async delete(tenantId: string, id: string): Promise<boolean> {
-    return this.records.delete(`${tenantId}/${id}`);
+  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean> {
+    const found = this.records.delete(`${tenantId}/${id}`);
+    if (found) this.keep(outbox);
+    return found;
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
@@ -484,7 +494,7 @@ export interface InMemoryDeps extends Deps {
 export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps {
   const blobs = new InMemoryBlobArchive();
   const catalog = new InMemoryCatalog();
-  const tenantRecords = new InMemoryTenantRecords();
+  const tenantRecords = new InMemoryTenantRecords(catalog.outbox);
   const secrets = staticSecrets();
   const timers = new InMemoryTimerState();
   const policies = new InMemoryRetentionPolicies();

@@ -6,11 +6,20 @@ import { isCosmosStatus } from './cosmos';
 /** Deletes per transactional batch (Cosmos DB's limit). */
 const DELETES_PER_BATCH = 100;
 
-/** The audit outbox's items, in the `documents` container beside the change they were written with (same partition). */
+/**
+ * The audit outbox's items, beside the change they were written with (same container, same
+ * partition): in `documents` for the catalog's changes, in `tenants` for the tenant records'.
+ */
 export class AuditOutboxItems implements AuditOutboxPort {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    private readonly tenants: Container,
+  ) {}
 
-  /** Per tenant, one transactional batch of deletes; if one of them is gone already (the batch fails whole), one delete each. */
+  /**
+   * Per tenant, one transactional batch of deletes in `documents`, where nearly all items are; if
+   * one of them is not there (the batch fails whole), one delete each, in `tenants` when not found.
+   */
   async remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void> {
     const byTenant = new Map<string, string[]>();
     for (const { tenantId, id } of items) byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), id]);
@@ -23,18 +32,30 @@ export class AuditOutboxItems implements AuditOutboxPort {
           if (res.result?.length === chunk.length && res.result.every((r) => r.statusCode >= 200 && r.statusCode < 300)) continue;
         }
         for (const id of chunk) {
-          await this.container.item(id, tenantId).delete().catch((err: unknown) => {
-            if (!isCosmosStatus(err, 404)) throw err;
-          });
+          if (!(await deleted(this.container, tenantId, id))) await deleted(this.tenants, tenantId, id);
         }
       }
     }
   }
 
   async unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]> {
-    const { resources } = await this.container.items
-      .query<AuditOutboxItem>({ query: 'SELECT * FROM c WHERE c.type = "audit-outbox" AND c.at < @before ORDER BY c.at', parameters: [{ name: '@before', value: before }] }, { maxItemCount: max })
-      .fetchNext();
-    return resources.slice(0, max).map(({ id, tenantId, type, at, entries }) => ({ id, tenantId, type, at, entries }));
+    const query = { query: 'SELECT * FROM c WHERE c.type = "audit-outbox" AND c.at < @before ORDER BY c.at', parameters: [{ name: '@before', value: before }] };
+    const found = await Promise.all([this.container, this.tenants].map(async (c) => (await c.items.query<AuditOutboxItem>(query, { maxItemCount: max }).fetchNext()).resources));
+    return found
+      .flat()
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .slice(0, max)
+      .map(({ id, tenantId, type, at, entries }) => ({ id, tenantId, type, at, entries }));
+  }
+}
+
+/** False when there was nothing to delete. */
+async function deleted(container: Container, tenantId: string, id: string): Promise<boolean> {
+  try {
+    await container.item(id, tenantId).delete();
+    return true;
+  } catch (err) {
+    if (isCosmosStatus(err, 404)) return false;
+    throw err;
   }
 }

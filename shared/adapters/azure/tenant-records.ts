@@ -1,4 +1,5 @@
-import type { Container } from '@azure/cosmos';
+import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
+import type { AuditOutboxItem } from '../../kernel/audit';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
 import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
@@ -32,7 +33,8 @@ export class TenantRecords implements TenantRecordsPort {
   }
 
   /** Create, never upsert: `exists` when the id is taken. */
-  async create<T extends TenantRecord>(record: T): Promise<'created' | 'exists'> {
+  async create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
+    if (outbox) return (await this.withOutbox(record.tenantId, record.id, { operationType: 'Create', partitionKey: record.tenantId, resourceBody: record as unknown as JSONObject }, outbox, [409])) === 409 ? 'exists' : 'created';
     try {
       await this.written(record.tenantId, record.id, () => this.container.items.create(record));
       return 'created';
@@ -43,7 +45,11 @@ export class TenantRecords implements TenantRecordsPort {
   }
 
   /** Replace only if nobody changed it since it was read (optimistic concurrency). */
-  async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
+  async replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'> {
+    if (outbox) {
+      const status = await this.withOutbox(record.tenantId, record.id, { operationType: 'Replace', partitionKey: record.tenantId, id: record.id, ifMatch: etag, resourceBody: record as unknown as JSONObject }, outbox, [412, 404]);
+      return status < 300 ? 'replaced' : 'conflict';
+    }
     try {
       await this.written(record.tenantId, record.id, () => this.container.item(record.id, record.tenantId).replace(record, { accessCondition: { type: 'IfMatch', condition: etag } }));
       return 'replaced';
@@ -54,11 +60,16 @@ export class TenantRecords implements TenantRecordsPort {
   }
 
   /** Write whatever is there (records that carry no history, such as a policy document). */
-  async upsert<T extends TenantRecord>(record: T): Promise<void> {
+  async upsert<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<void> {
+    if (outbox) {
+      await this.withOutbox(record.tenantId, record.id, { operationType: 'Upsert', partitionKey: record.tenantId, resourceBody: record as unknown as JSONObject }, outbox, []);
+      return;
+    }
     await this.written(record.tenantId, record.id, () => this.container.items.upsert(record));
   }
 
-  async delete(tenantId: string, id: string): Promise<boolean> {
+  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean> {
+    if (outbox) return (await this.withOutbox(tenantId, id, { operationType: 'Delete', partitionKey: tenantId, id }, outbox, [404])) < 300;
     try {
       await this.written(tenantId, id, () => this.container.item(id, tenantId).delete());
       return true;
@@ -66,6 +77,20 @@ export class TenantRecords implements TenantRecordsPort {
       if (isCosmosStatus(err, 404)) return false;
       throw err;
     }
+  }
+
+  /**
+   * One write and the change's audit outbox item in a transactional batch (same partition): both
+   * or neither. The write's status; one of `refusals` (the record's own answer: taken, changed,
+   * gone) means nothing was stored; any other failure throws.
+   */
+  private async withOutbox(tenantId: string, id: string, write: OperationInput, outbox: AuditOutboxItem, refusals: number[]): Promise<number> {
+    if (outbox.tenantId !== tenantId) throw new Error('tenant records: the audit outbox item belongs to another tenant');
+    const res = await this.written(tenantId, id, () => this.container.items.batch([write, { operationType: 'Create', partitionKey: tenantId, resourceBody: outbox as unknown as JSONObject }], tenantId));
+    const [own, item] = res.result ?? [];
+    if (own && refusals.includes(own.statusCode)) return own.statusCode;
+    if (own && item && own.statusCode < 300 && item.statusCode < 300) return own.statusCode;
+    throw Object.assign(new Error(`tenant record write failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: own?.statusCode ?? res.code });
   }
 
   /** A write of (tenant, id): this instance forgets the cached record before and after it, whatever the outcome. */

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { AuditStaging } from '../../kernel/audit';
+import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Permission } from '../../kernel/principal';
 import { findRightsAssignment } from '../rights-sets/find-rights-assignment';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 
 /** A new key; the secret is in `key`, returned this once (only its hash is stored). */
 export async function createApiKey(
-  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date },
+  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging },
   deps: ApiKeyDeps,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const pepperName = deps.config.API_KEY_PEPPER_SECRET_NAME;
@@ -35,6 +37,7 @@ export async function createApiKey(
     revokedAt: null,
     revokedBy: null,
   };
-  if ((await deps.tenantRecords.create(record)) !== 'created') throw new Error('API key id collision');
+  const created = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
+  if (created !== 'created') throw new Error('API key id collision');
   return { key: `${prefix}_${secret}`, record };
 }

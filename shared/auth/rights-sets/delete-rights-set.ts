@@ -1,4 +1,6 @@
 import { ArchiveError } from '../../kernel/errors';
+import type { AuditStaging } from '../../kernel/audit';
+import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
@@ -6,7 +8,7 @@ import { sodRefusal } from '../sod';
 import { isBuiltIn, RightsAssignmentRecord, RightsSetRecord, rightsSetRecordId } from './rights-records';
 
 /** Only a set nobody holds (no assignment, no unrevoked key) may go. */
-export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort }): Promise<void> {
+export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
   if (principal.rightsSet === name) throw sodRefusal('own-rights');
   if (!(await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set'))) throw new ArchiveError('rights_set_not_found');
@@ -14,5 +16,5 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
   if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps)).includes(name)) {
     throw new ArchiveError('rights_set_in_use', { detail: 'Reassign the users and revoke the API keys that hold this set first.' });
   }
-  await deps.tenantRecords.delete(principal.tenantId, rightsSetRecordId(name));
+  await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsSetRecordId(name), outbox), (found) => found);
 }

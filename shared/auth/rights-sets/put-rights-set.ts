@@ -1,4 +1,6 @@
 import { ArchiveError } from '../../kernel/errors';
+import type { AuditStaging } from '../../kernel/audit';
+import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Permission, Principal } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import type { TenantRights } from '../rights';
@@ -6,7 +8,7 @@ import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-records';
 
 /** Create or replace a tenant rights set. */
-export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }): Promise<RightsSetRecord> {
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (principal.rightsSet === name) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
@@ -15,6 +17,6 @@ export async function putRightsSet(principal: Principal, name: string, permissio
   const before = (await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set'))?.value.permissions ?? [];
   assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
   const record: RightsSetRecord = { id: rightsSetRecordId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
-  await deps.tenantRecords.upsert(record);
+  await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsert(record, outbox), () => true);
   return record;
 }

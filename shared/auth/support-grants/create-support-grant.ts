@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
+import type { AuditStaging } from '../../kernel/audit';
+import { writeWithAuditEntry } from '../../audit/outbox';
 import type { SupportScope } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
 
 export async function createSupportGrant(
-  input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string }; now: Date },
+  input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string }; now: Date; /** The request's audit entry, stored with the grant. */ audit?: AuditStaging },
   deps: { tenantRecords: TenantRecordsPort },
 ): Promise<SupportGrantRecord> {
   const ms = input.expiresAt.getTime() - input.now.getTime();
@@ -24,6 +26,6 @@ export async function createSupportGrant(
     revokedAt: null,
     revokedBy: null,
   };
-  await deps.tenantRecords.create(record);
+  await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
   return record;
 }
