@@ -26,6 +26,13 @@ const outboxItems = async (tenant: string) => {
   return (await Promise.all([documents, tenants].map(async (c) => (await c.items.query<AuditOutboxItem>(query).fetchAll()).resources))).flat();
 };
 
+/** Once this instance's releases are done: no outbox item is left, and the month's chain verifies. */
+async function expectReleasedAndVerified(tenant: string, auditor: string): Promise<void> {
+  await archive.host.deps.auditOutbox.flush();
+  expect(await outboxItems(tenant)).toEqual([]);
+  expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
+}
+
 describe('audit outbox', () => {
   it('an upload\'s entry is in the chain for the next reader, once, with the time of the change; its outbox item is removed', async () => {
     const tenant = newTenant('outbox');
@@ -41,9 +48,7 @@ describe('audit outbox', () => {
     const stored = (await archive.host.deps.catalog.get(tenant, uploaded.json.id)) as ArchivedDocument;
     // Its time is the change's: the catalog batch, after the conversion began (createdAt) and before the answer.
     expect(listed.json.items[0].at >= stored.createdAt && listed.json.items[0].at <= new Date().toISOString()).toBe(true);
-    await archive.host.deps.auditOutbox.flush();
-    expect(await outboxItems(tenant)).toEqual([]);
-    expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
+    await expectReleasedAndVerified(tenant, auditor);
   });
 
   it('a hold placed by one person, a metadata correction and the release by another: each entry is stored with its change, then in the chain once', async () => {
@@ -69,9 +74,7 @@ describe('audit outbox', () => {
     const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
     releases.mockRestore();
     expect(outboxed.map((e) => e.requestId).sort()).toEqual(entries.map((e) => e.requestId).sort());
-    await archive.host.deps.auditOutbox.flush();
-    expect(await outboxItems(tenant)).toEqual([]);
-    expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
+    await expectReleasedAndVerified(tenant, auditor);
   });
 
   it('rights, keys and support grants: each change\'s entry is stored with its record in the tenants container, then in the chain once', async () => {
@@ -109,9 +112,7 @@ describe('audit outbox', () => {
     ]);
     const chain = (await call(`${archive.url}/audit?month=${month()}&actor=erin`, { token: auditor })).json.items as { requestId: string }[];
     expect(chain.map((e) => e.requestId).sort()).toEqual(outboxed.map((e) => e.requestId).sort());
-    await archive.host.deps.auditOutbox.flush();
-    expect(await outboxItems(tenant)).toEqual([]);
-    expect(await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor }).then((r) => r.json)).toMatchObject({ ok: true, problems: [] });
+    await expectReleasedAndVerified(tenant, auditor);
   });
 
   // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
