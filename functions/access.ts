@@ -13,7 +13,7 @@ import { actor } from '../shared/auth/rights-sets/rights-records';
 import { rightsSetPermissions } from '../shared/auth/rights-sets/rights-set-permissions';
 import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
 import { assertNoConflict, assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
-import { toPublicProposal } from '../shared/auth/sod-policy-proposals';
+import { proposalTarget, toPublicProposal } from '../shared/auth/sod-policy-proposals';
 import { createSupportGrant } from '../shared/auth/support-grants/create-support-grant';
 import { listSupportGrants } from '../shared/auth/support-grants/list-support-grants';
 import { revokeSupportGrant } from '../shared/auth/support-grants/revoke-support-grant';
@@ -210,7 +210,7 @@ const ZSodPolicyProposal = z.strictObject({
 });
 const ZApproveProposal = z.strictObject({ reason: z.string().trim().min(1).max(500) });
 const ZProposalParams = z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
-const proposalTarget = (p: { id: string }) => `sod-policy-proposal:${p.id}`;
+const proposalParamsTarget = (p: { id: string }) => proposalTarget(p.id);
 
 export const putSodPolicyOp = operation({
   name: 'putSodPolicy', method: 'PUT', route: 'sod-policy', tags: ['access'], summary: 'Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it',
@@ -225,9 +225,9 @@ export const putSodPolicyOp = operation({
   errors: ['conflicting_rights_held', 'sod_policy_changed'],
   handler: async ({ body, principal, audit }, deps) => {
     const now = deps.clock.now();
-    const outcome = await deps.sodPolicy.change(principal, body, now);
+    const outcome = await deps.sodPolicy.change(principal, body, now, { applied: audit.staging(200), proposed: audit.staging(202) });
     if ('applied' in outcome) return reply(200, body);
-    audit.target = proposalTarget({ id: outcome.proposed.proposalId });
+    audit.target = proposalTarget(outcome.proposed.proposalId);
     audit.detail = 'proposed';
     return reply(202, toPublicProposal(outcome.proposed, now), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/sod-policy/proposals/${outcome.proposed.proposalId}` });
   },
@@ -248,13 +248,13 @@ export const approveSodPolicyProposalOp = operation({
   name: 'approveSodPolicyProposal', method: 'POST', route: 'sod-policy/proposals/{id}/approve', tags: ['access'], summary: 'Approve a proposed weakening of the SoD policy (never its proposer, through any credential); it applies at once',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-approve',
   params: ZProposalParams, paramsError: 'sod_policy_proposal_not_found',
-  target: proposalTarget,
+  target: proposalParamsTarget,
   body: { json: ZApproveProposal, example: { reason: 'Clerks upload and approve in our two-person office; agreed with the auditor' } },
   responses: { 200: { description: 'Approved and applied; the proposal as it is now', json: ZSodPolicyProposal } },
   errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed', 'sod_policy_changed', 'conflicting_rights_held'],
-  handler: async ({ params, body, principal }, deps) => {
+  handler: async ({ params, body, principal, audit }, deps) => {
     const now = deps.clock.now();
-    return reply(200, toPublicProposal(await deps.sodPolicy.approve(principal, params.id, body.reason, now), now));
+    return reply(200, toPublicProposal(await deps.sodPolicy.approve(principal, params.id, body.reason, now, audit.staging(200)), now));
   },
 });
 
@@ -262,12 +262,12 @@ export const withdrawSodPolicyProposalOp = operation({
   name: 'withdrawSodPolicyProposal', method: 'DELETE', route: 'sod-policy/proposals/{id}', tags: ['access'], summary: 'Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-withdraw',
   params: ZProposalParams, paramsError: 'sod_policy_proposal_not_found',
-  target: proposalTarget,
+  target: proposalParamsTarget,
   responses: { 200: { description: 'Withdrawn or rejected', json: ZSodPolicyProposal } },
   errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed'],
-  handler: async ({ params, principal }, deps) => {
+  handler: async ({ params, principal, audit }, deps) => {
     const now = deps.clock.now();
-    return reply(200, toPublicProposal(await deps.sodPolicy.withdraw(principal, params.id, now), now));
+    return reply(200, toPublicProposal(await deps.sodPolicy.withdraw(principal, params.id, now, audit.staging(200)), now));
   },
 });
 

@@ -1,4 +1,6 @@
 import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
+import type { AuditStaging } from '../kernel/audit';
+import { writeWithAuditEntry } from '../audit/outbox';
 import { ArchiveError } from '../kernel/errors';
 import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPolicyOf } from './sod';
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
@@ -75,11 +77,16 @@ export class TenantRights {
    * yet); a policy changed meanwhile is 409 `sod_policy_changed`. Whether the change may apply at
    * once (it does not weaken the policy) is decided by the caller (sod-policy-proposals.ts).
    */
-  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], expected: string | null, now: Date): Promise<SodPolicyRecord> {
+  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], expected: string | null, now: Date, audit?: AuditStaging): Promise<SodPolicyRecord> {
     const tenantId = principal.tenantId;
     await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal) };
-    const written = expected === null ? await this.records.create(record) : await this.records.replace(record, expected);
+    const written = await writeWithAuditEntry(
+      audit,
+      {},
+      (outbox) => (expected === null ? this.records.create(record, outbox) : this.records.replace(record, expected, outbox)),
+      (w) => w === 'created' || w === 'replaced',
+    );
     if (written !== 'created' && written !== 'replaced') throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
     return record;
   }

@@ -6,6 +6,8 @@
  * strengthens applies at once.
  */
 import { ArchiveError } from '../kernel/errors';
+import type { AuditStaging } from '../kernel/audit';
+import { writeWithAuditEntry } from '../audit/outbox';
 import { personOf, type Principal } from '../kernel/principal';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
 import { uuidv7 } from '../ids';
@@ -72,6 +74,9 @@ export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicS
   };
 }
 
+/** What a proposal's audit entries name. */
+export const proposalTarget = (id: string): string => `sod-policy-proposal:${id}`;
+
 export class SodPolicyProposals {
   constructor(
     private readonly records: TenantRecordsPort,
@@ -88,12 +93,12 @@ export class SodPolicyProposals {
    * stored as a pending proposal (`proposed`) and changes nothing yet. Either way, a policy that
    * existing holdings would break is refused (409 `conflicting_rights_held`), even as a proposal.
    */
-  async change(principal: Principal, wanted: SodPolicy, now: Date): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
+  async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
     const tenantId = principal.tenantId;
     const policy = sodPolicyOf(wanted);
     const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId), this.keysOf(tenantId)]);
     const weakens = weakenedBy(base, policy);
-    if (weakens.length === 0) return { applied: await this.rights.putPolicy(principal, policy, keys, etag, now) };
+    if (weakens.length === 0) return { applied: await this.rights.putPolicy(principal, policy, keys, etag, now, audit?.applied) };
     // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval.
     await this.rights.checkPolicy(principal, policy, keys);
     const id = uuidv7(now.getTime());
@@ -110,7 +115,7 @@ export class SodPolicyProposals {
       expiresAt: new Date(now.getTime() + SOD_PROPOSAL_LIFETIME_DAYS * DAY).toISOString(),
       state: 'pending',
     };
-    await this.records.create(proposal);
+    await writeWithAuditEntry(audit?.proposed, { target: proposalTarget(id), detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
     return { proposed: proposal };
   }
 
@@ -136,7 +141,7 @@ export class SodPolicyProposals {
    * conflicts with it. The proposal is claimed first, so two approvals cannot both apply it; if the
    * policy cannot be written, it is pending again.
    */
-  async approve(principal: Principal, id: string, reason: string, now: Date): Promise<SodPolicyProposalRecord> {
+  async approve(principal: Principal, id: string, reason: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
     const found = await this.pending(principal, id, now);
     const proposal = found.value;
     if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
@@ -150,7 +155,7 @@ export class SodPolicyProposals {
       throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
     }
     try {
-      await this.rights.putPolicy(principal, proposal.policy, keys, etag, now);
+      await this.rights.putPolicy(principal, proposal.policy, keys, etag, now, audit);
     } catch (err) {
       await this.records.upsert(proposal);
       throw err;
@@ -159,11 +164,11 @@ export class SodPolicyProposals {
   }
 
   /** The proposer withdraws it, or another person with rights:manage rejects it; either way it never applies. */
-  async withdraw(principal: Principal, id: string, now: Date): Promise<SodPolicyProposalRecord> {
+  async withdraw(principal: Principal, id: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
     const found = await this.pending(principal, id, now);
     const state = samePerson(principal, found.value.proposedBy) ? 'withdrawn' : 'rejected';
     const closed: SodPolicyProposalRecord = { ...found.value, state, decidedAt: now.toISOString(), decidedBy: actor(principal) };
-    if ((await this.records.replace(closed, found.etag)) === 'conflict') {
+    if ((await writeWithAuditEntry(audit, {}, (outbox) => this.records.replace(closed, found.etag, outbox), (r) => r === 'replaced')) === 'conflict') {
       throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
     }
     return closed;

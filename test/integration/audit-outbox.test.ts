@@ -115,6 +115,32 @@ describe('audit outbox', () => {
     await expectReleasedAndVerified(tenant, auditor);
   });
 
+  it('the SoD policy: a weakening proposed by one person and approved by another, a strengthening, a withdrawal: each entry stored with its record', async () => {
+    const tenant = newTenant('outboxsod');
+    const erin = await archive.token({ tenant, sub: 'erin', rights: 'tenant-admin' });
+    const frank = await archive.token({ tenant, sub: 'frank', rights: 'tenant-admin' });
+    const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
+    const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
+    const json = (method: string, token: string, body?: unknown) => ({ method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}), token });
+    const weaker = { conflicts: [], uploaderCannotApproveDisposal: true };
+    const proposed = await call(`${archive.url}/sod-policy`, json('PUT', erin, weaker));
+    const approved = await call(`${archive.url}/sod-policy/proposals/${proposed.json.id}/approve`, json('POST', frank, { reason: 'agreed' }));
+    const stronger = await call(`${archive.url}/sod-policy`, json('PUT', frank, { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }));
+    const again = await call(`${archive.url}/sod-policy`, json('PUT', erin, weaker));
+    const withdrawn = await call(`${archive.url}/sod-policy/proposals/${again.json.id}`, json('DELETE', erin));
+    expect([proposed.status, approved.status, stronger.status, again.status, withdrawn.status]).toEqual([202, 200, 200, 202, 200]);
+    const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
+    releases.mockRestore();
+    expect(outboxed.map((e) => `${e.action} ${e.target} ${e.status} ${e.detail ?? '-'} ${e.actor.subject}`)).toEqual([
+      `sod-policy.put sod-policy-proposal:${proposed.json.id} 202 proposed erin`,
+      `sod-policy.proposal-approve sod-policy-proposal:${proposed.json.id} 200 - frank`,
+      'sod-policy.put sod-policy 200 - frank',
+      `sod-policy.put sod-policy-proposal:${again.json.id} 202 proposed erin`,
+      `sod-policy.proposal-withdraw sod-policy-proposal:${again.json.id} 200 - erin`,
+    ]);
+    await expectReleasedAndVerified(tenant, auditor);
+  });
+
   // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
   const ingestEntry = (tenant: string, requestId: string, at = new Date().toISOString()) => ({ tenantId: tenant, at, actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: null, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
 
