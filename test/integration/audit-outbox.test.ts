@@ -163,6 +163,17 @@ describe('audit outbox', () => {
     expect(await outboxItems(tenant)).toEqual([]);
   });
 
+  it('an item left in the tenants container is drained the same way', async () => {
+    const tenant = newTenant('outboxcrashrights');
+    const at = new Date(Date.now() - 5 * 60_000).toISOString();
+    const item = auditOutboxItem([{ ...ingestEntry(tenant, `crash-${tenant}`, at), action: 'rights-set.put', target: 'rights-set:readers', status: 200 }]);
+    await archive.host.deps.tenantRecords.upsert({ id: 'rights-set:readers', tenantId: tenant, type: 'rights-set', name: 'readers', permissions: ['documents:read'], updatedAt: at, updatedBy: { subject: 'alice', kind: 'user' } }, item);
+    expect((await outboxItems(tenant)).map((i) => i.id)).toEqual([item.id]);
+    await sealAuditLog({ now: new Date(), deps: archive.host.deps });
+    expect(await archive.host.deps.audit.all(tenant, at.slice(0, 7))).toEqual([expect.objectContaining({ requestId: `crash-${tenant}`, action: 'rights-set.put', at, seq: 1 })]);
+    expect(await outboxItems(tenant)).toEqual([]);
+  });
+
   it('removal takes several items in one batch, and one already gone does not stop the others', async () => {
     const tenant = newTenant('outboxremove');
     const items = ['r1', 'r2', 'r3'].map((r) => auditOutboxItem([ingestEntry(tenant, `${tenant}-${r}`)]));
