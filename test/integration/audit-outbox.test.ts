@@ -2,7 +2,7 @@
  * The audit outbox against the real Cosmos protocol server: an upload's audit entry is stored in
  * its catalog batch, appended to the chain after the answer, and never lost or doubled.
  */
-import { auditOutboxItem, type AuditOutboxItem } from '../../shared/kernel/audit';
+import { auditOutboxItem, type AuditInput, type AuditOutboxItem } from '../../shared/kernel/audit';
 import { AuditOutboxItems } from '../../shared/adapters/azure/audit-outbox';
 import { sealAuditLog } from '../../shared/audit/seal';
 import { call, rawUpload } from '../support/http';
@@ -25,6 +25,19 @@ const outboxItems = async (tenant: string) => {
   const query = { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "audit-outbox"', parameters: [{ name: '@t', value: tenant }] };
   return (await Promise.all([documents, tenants].map(async (c) => (await c.items.query<AuditOutboxItem>(query).fetchAll()).resources))).flat();
 };
+
+/** A request with a JSON body (if any), as `token`. */
+const json = (method: string, token: string, body?: unknown, headers: Record<string, string> = {}) => ({ method, token, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } } : {}) });
+
+/** Watches the instance's outbox releases; the returned function stops and gives the tenant's released entries, in order. */
+function watchReleases(tenant: string): () => AuditInput[] {
+  const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
+  return () => {
+    const entries = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
+    releases.mockRestore();
+    return entries;
+  };
+}
 
 /** Once this instance's releases are done: no outbox item is left, and the month's chain verifies. */
 async function expectReleasedAndVerified(tenant: string, auditor: string): Promise<void> {
@@ -56,14 +69,13 @@ describe('audit outbox', () => {
     const alice = await archive.token({ tenant, sub: 'alice', rights: 'archivist' });
     const bob = await archive.token({ tenant, sub: 'bob', rights: 'tenant-admin' });
     const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
-    const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
+    const releasedEntries = watchReleases(tenant);
     const id = (await call(`${archive.url}/documents`, { ...rawUpload(scan('h'), 'image/jpeg'), token: alice })).json.id as string;
-    const json = (method: string, body: unknown, headers: Record<string, string> = {}) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
-    const placed = await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'tax audit', caseReference: 'FA-1' }), token: alice });
+    const placed = await call(`${archive.url}/documents/${id}/legal-holds`, json('POST', alice, { reason: 'tax audit', caseReference: 'FA-1' }));
     expect(placed.status).toBe(201);
-    const corrected = await call(`${archive.url}/documents/${id}/metadata`, { ...json('PATCH', { reference: 'INV-7', reason: 'typo' }, { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-1"' }), token: alice });
+    const corrected = await call(`${archive.url}/documents/${id}/metadata`, json('PATCH', alice, { reference: 'INV-7', reason: 'typo' }, { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-1"' }));
     expect(corrected.status).toBe(200);
-    const released = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'closed' }), token: bob });
+    const released = await call(`${archive.url}/documents/${id}/legal-holds/${placed.json.id}`, json('DELETE', bob, { reason: 'closed' }));
     expect(released.status).toBe(200);
     const entries = (await call(`${archive.url}/audit?month=${month()}&target=${id}`, { token: auditor })).json.items as { action: string; actor: { subject: string }; status: number; detail?: string; requestId: string }[];
     expect(entries.map((e) => `${e.action}:${e.actor.subject}:${e.status}`).reverse()).toEqual(['document.ingest:alice:201', 'legal-hold.place:alice:201', 'document.correct-metadata:alice:200', 'legal-hold.release:bob:200']);
@@ -71,8 +83,7 @@ describe('audit outbox', () => {
     expect(entries.find((e) => e.action === 'document.correct-metadata')?.detail).toMatch(/^metadata-version=2;fields=reference;sha256=[0-9a-f]{64}$/);
     expect(new Set(entries.map((e) => e.requestId)).size).toBe(4);
     // Every one of the four went through the outbox: stored with its change, appended after the answer.
-    const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
-    releases.mockRestore();
+    const outboxed = releasedEntries();
     expect(outboxed.map((e) => e.requestId).sort()).toEqual(entries.map((e) => e.requestId).sort());
     await expectReleasedAndVerified(tenant, auditor);
   });
@@ -81,25 +92,23 @@ describe('audit outbox', () => {
     const tenant = newTenant('outboxrights');
     const admin = await archive.token({ tenant, sub: 'erin', rights: 'tenant-admin' });
     const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
-    const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
-    const json = (method: string, body?: unknown) => ({ method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}), token: admin });
+    const releasedEntries = watchReleases(tenant);
     const statuses = [
-      (await call(`${archive.url}/rights-sets/readers`, json('PUT', { permissions: ['documents:read'] }))).status,
-      (await call(`${archive.url}/rights-assignments/dave`, json('PUT', { rightsSet: 'readers' }))).status,
+      (await call(`${archive.url}/rights-sets/readers`, json('PUT', admin, { permissions: ['documents:read'] }))).status,
+      (await call(`${archive.url}/rights-assignments/dave`, json('PUT', admin, { rightsSet: 'readers' }))).status,
     ];
-    const key = await call(`${archive.url}/api-keys`, json('POST', { name: 'reader-key', rightsSet: 'readers' }));
-    const grant = await call(`${archive.url}/support-grants`, json('POST', { ticket: 'T-1', expiresAt: new Date(Date.now() + 86_400_000).toISOString() }));
+    const key = await call(`${archive.url}/api-keys`, json('POST', admin, { name: 'reader-key', rightsSet: 'readers' }));
+    const grant = await call(`${archive.url}/support-grants`, json('POST', admin, { ticket: 'T-1', expiresAt: new Date(Date.now() + 86_400_000).toISOString() }));
     statuses.push(
       key.status,
-      (await call(`${archive.url}/api-keys/${key.json.id}`, json('DELETE'))).status,
+      (await call(`${archive.url}/api-keys/${key.json.id}`, json('DELETE', admin))).status,
       grant.status,
-      (await call(`${archive.url}/support-grants/${grant.json.id}`, json('DELETE'))).status,
-      (await call(`${archive.url}/rights-assignments/dave`, json('DELETE'))).status,
-      (await call(`${archive.url}/rights-sets/readers`, json('DELETE'))).status,
+      (await call(`${archive.url}/support-grants/${grant.json.id}`, json('DELETE', admin))).status,
+      (await call(`${archive.url}/rights-assignments/dave`, json('DELETE', admin))).status,
+      (await call(`${archive.url}/rights-sets/readers`, json('DELETE', admin))).status,
     );
     expect(statuses).toEqual([200, 200, 201, 200, 201, 200, 204, 204]); // key, then its revocation; grant, then its revocation
-    const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
-    releases.mockRestore();
+    const outboxed = releasedEntries();
     expect(outboxed.map((e) => `${e.action} ${e.target} ${e.status}`)).toEqual([
       'rights-set.put rights-set:readers 200',
       'rights-assignment.put subject:dave 200',
@@ -120,8 +129,7 @@ describe('audit outbox', () => {
     const erin = await archive.token({ tenant, sub: 'erin', rights: 'tenant-admin' });
     const frank = await archive.token({ tenant, sub: 'frank', rights: 'tenant-admin' });
     const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
-    const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
-    const json = (method: string, token: string, body?: unknown) => ({ method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}), token });
+    const releasedEntries = watchReleases(tenant);
     const weaker = { conflicts: [], uploaderCannotApproveDisposal: true };
     const proposed = await call(`${archive.url}/sod-policy`, json('PUT', erin, weaker));
     const approved = await call(`${archive.url}/sod-policy/proposals/${proposed.json.id}/approve`, json('POST', frank, { reason: 'agreed' }));
@@ -129,8 +137,7 @@ describe('audit outbox', () => {
     const again = await call(`${archive.url}/sod-policy`, json('PUT', erin, weaker));
     const withdrawn = await call(`${archive.url}/sod-policy/proposals/${again.json.id}`, json('DELETE', erin));
     expect([proposed.status, approved.status, stronger.status, again.status, withdrawn.status]).toEqual([202, 200, 200, 202, 200]);
-    const outboxed = releases.mock.calls.map(([item]) => item.entries[0]!).filter((e) => e.tenantId === tenant);
-    releases.mockRestore();
+    const outboxed = releasedEntries();
     expect(outboxed.map((e) => `${e.action} ${e.target} ${e.status} ${e.detail ?? '-'} ${e.actor.subject}`)).toEqual([
       `sod-policy.put sod-policy-proposal:${proposed.json.id} 202 proposed erin`,
       `sod-policy.proposal-approve sod-policy-proposal:${proposed.json.id} 200 - frank`,
