@@ -4,7 +4,7 @@ import type { ArchivedDocument } from '../../kernel/document';
 import { ArchiveError } from '../../kernel/errors';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
-import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
@@ -65,13 +65,12 @@ export class DocumentCatalog implements CatalogPort {
       // Each names the (same) partition: the local protocol server reads it per operation.
       { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
       { operationType: 'Upsert', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject },
-      ...(outbox ? [{ operationType: 'Create' as const, partitionKey: doc.tenantId, resourceBody: outbox as unknown as JSONObject }] : []),
     ];
-    if (outbox && outbox.tenantId !== doc.tenantId) throw new Error('catalog create: the audit outbox item belongs to another tenant');
+    if (outbox) return (await batchWithOutbox(this.container, doc.tenantId, operations, outbox, [409])).statuses[0] === 409 ? 'exists' : 'created';
     const res = await this.container.items.batch(operations, doc.tenantId);
     const first = res.result?.[0]?.statusCode ?? res.code ?? 0;
     if (first === 409) return 'exists';
-    if (first >= 200 && first < 300 && (res.result ?? []).slice(1).every((r) => r.statusCode < 300) && res.result?.length === operations.length) return 'created';
+    if (first >= 200 && first < 300 && (res.result?.[1]?.statusCode ?? 0) < 300) return 'created';
     throw Object.assign(new Error(`catalog create failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: first });
   }
 

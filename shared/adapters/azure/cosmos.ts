@@ -1,4 +1,6 @@
 import { Container, CosmosClient, Database } from '@azure/cosmos';
+import type { JSONObject, OperationInput } from '@azure/cosmos';
+import type { AuditOutboxItem } from '../../kernel/audit';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
 import documentsIndexingPolicy from '../../../infra/cosmos-documents-indexing-policy.json';
@@ -82,4 +84,21 @@ export function withoutSystemProperties<T extends object>(item: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(item)) if (!k.startsWith('_')) out[k] = v;
   return out as T;
+}
+
+/**
+ * Writes and the change's audit outbox item in one transactional batch in the same partition: all
+ * or none. The writes' statuses when the batch was stored, or when a write gave one of `refusals`
+ * (its own answer: taken, changed, gone), with which nothing is stored; any other outcome throws.
+ */
+export async function batchWithOutbox(container: Container, partition: string, writes: OperationInput[], outbox: AuditOutboxItem, refusals: readonly number[]): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
+  if (outbox.tenantId !== partition) throw new Error('the audit outbox item belongs to another tenant');
+  const res = await container.items.batch([...writes, { operationType: 'Create', partitionKey: partition, resourceBody: outbox as unknown as JSONObject }], partition);
+  const results = res.result ?? [];
+  const statuses = results.map((r) => r.statusCode);
+  const refused = statuses.slice(0, writes.length).some((s) => refusals.includes(s));
+  if (refused || (results.length === writes.length + 1 && statuses.every((s) => s >= 200 && s < 300))) {
+    return { statuses: statuses.slice(0, writes.length), etags: results.slice(0, writes.length).map((r) => r.eTag) };
+  }
+  throw Object.assign(new Error(`transactional batch failed: ${statuses.join(',') || res.code}`), { code: statuses.find((s) => s >= 300 && s !== 424) ?? res.code });
 }

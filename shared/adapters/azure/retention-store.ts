@@ -8,7 +8,7 @@ import { withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
-import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -41,16 +41,9 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** The replace and the change's audit outbox item in one transactional batch (same partition): both or neither. */
   private async replaceWithOutbox(doc: ArchivedDocument, etag: string, outbox: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
-    if (outbox.tenantId !== doc.tenantId) throw new Error('catalog replace: the audit outbox item belongs to another tenant');
-    const operations: OperationInput[] = [
-      { operationType: 'Replace', partitionKey: doc.tenantId, id: doc.id, ifMatch: etag, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
-      { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: outbox as unknown as JSONObject },
-    ];
-    const res = await this.container.items.batch(operations, doc.tenantId);
-    const [replaced, created] = res.result ?? [];
-    if (replaced?.statusCode === 412) return 'conflict';
-    if (replaced && created && replaced.statusCode < 300 && created.statusCode < 300) return { etag: replaced.eTag ?? '' };
-    throw Object.assign(new Error(`catalog replace failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: replaced?.statusCode ?? res.code });
+    const replace: OperationInput = { operationType: 'Replace', partitionKey: doc.tenantId, id: doc.id, ifMatch: etag, resourceBody: withSearchKeys(doc) as unknown as JSONObject };
+    const { statuses, etags } = await batchWithOutbox(this.container, doc.tenantId, [replace], outbox, [412]);
+    return statuses[0] === 412 ? 'conflict' : { etag: etags[0] ?? '' };
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
-import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -79,18 +79,9 @@ export class TenantRecords implements TenantRecordsPort {
     }
   }
 
-  /**
-   * One write and the change's audit outbox item in a transactional batch (same partition): both
-   * or neither. The write's status; one of `refusals` (the record's own answer: taken, changed,
-   * gone) means nothing was stored; any other failure throws.
-   */
+  /** One write and the change's audit outbox item, both or neither (cosmos.ts `batchWithOutbox`): the write's status. */
   private async withOutbox(tenantId: string, id: string, write: OperationInput, outbox: AuditOutboxItem, refusals: number[]): Promise<number> {
-    if (outbox.tenantId !== tenantId) throw new Error('tenant records: the audit outbox item belongs to another tenant');
-    const res = await this.written(tenantId, id, () => this.container.items.batch([write, { operationType: 'Create', partitionKey: tenantId, resourceBody: outbox as unknown as JSONObject }], tenantId));
-    const [own, item] = res.result ?? [];
-    if (own && refusals.includes(own.statusCode)) return own.statusCode;
-    if (own && item && own.statusCode < 300 && item.statusCode < 300) return own.statusCode;
-    throw Object.assign(new Error(`tenant record write failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: own?.statusCode ?? res.code });
+    return (await this.written(tenantId, id, () => batchWithOutbox(this.container, tenantId, [write], outbox, refusals))).statuses[0]!;
   }
 
   /** A write of (tenant, id): this instance forgets the cached record before and after it, whatever the outcome. */
