@@ -102,8 +102,9 @@ export function auditPartition(tenantId: string, at: Date): string {
 export type AuditInput = Omit<AuditEntry, 'id' | 'partition' | 'seq' | 'prevHash' | 'hash' | 'alg'>;
 
 /**
- * The audit outbox: a change's audit entries, written in the change's own catalog batch (same
- * partition, all or none), so a change can never be stored without them. The request's instance
+ * The audit outbox: a change's audit entries, written in the change's own transactional batch
+ * (same container, same partition: the catalog's or the tenant records'; all or none), so a change
+ * can never be stored without them. The request's instance
  * appends them to the chain after its answer and removes the item; the sealing timer appends the
  * items an instance left behind (shared/audit/outbox.ts).
  */

@@ -1,7 +1,7 @@
 import type { Container, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { AuditOutboxPort } from '../../ports';
-import { isCosmosStatus } from './cosmos';
+import { deleteItem } from './cosmos';
 
 /** Deletes per transactional batch (Cosmos DB's limit). */
 const DELETES_PER_BATCH = 100;
@@ -32,7 +32,7 @@ export class AuditOutboxItems implements AuditOutboxPort {
           if (res.result?.length === chunk.length && res.result.every((r) => r.statusCode >= 200 && r.statusCode < 300)) continue;
         }
         for (const id of chunk) {
-          if (!(await deleted(this.container, tenantId, id))) await deleted(this.tenants, tenantId, id);
+          if (!(await deleteItem(this.container, tenantId, id))) await deleteItem(this.tenants, tenantId, id);
         }
       }
     }
@@ -46,16 +46,5 @@ export class AuditOutboxItems implements AuditOutboxPort {
       .sort((a, b) => a.at.localeCompare(b.at))
       .slice(0, max)
       .map(({ id, tenantId, type, at, entries }) => ({ id, tenantId, type, at, entries }));
-  }
-}
-
-/** False when there was nothing to delete. */
-async function deleted(container: Container, tenantId: string, id: string): Promise<boolean> {
-  try {
-    await container.item(id, tenantId).delete();
-    return true;
-  } catch (err) {
-    if (isCosmosStatus(err, 404)) return false;
-    throw err;
   }
 }

@@ -1,6 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import { randomUUID } from 'node:crypto';
-import { isCosmosStatus } from './cosmos';
+import { deleteItem } from './cosmos';
 import type { AuditInput } from '../../ports';
 
 /** Entries of a completed change the log could not take at the time. */
@@ -33,9 +33,7 @@ export class PendingAuditEntries {
     for (const p of resources) {
       await append(p.entries);
       // A crash here appends the batch again next run: a duplicate entry (same requestId) rather than none.
-      await this.container.item(p.id, p.tenantId).delete().catch((err: unknown) => {
-        if (!isCosmosStatus(err, 404)) throw err;
-      });
+      await deleteItem(this.container, p.tenantId, p.id);
       appended += p.entries.length;
     }
     return appended;

@@ -86,6 +86,17 @@ export function withoutSystemProperties<T extends object>(item: T): T {
   return out as T;
 }
 
+/** Deletes one item; false when it was not there (404), which is no error. */
+export async function deleteItem(container: Container, partition: string, id: string): Promise<boolean> {
+  try {
+    await container.item(id, partition).delete();
+    return true;
+  } catch (err) {
+    if (isCosmosStatus(err, 404)) return false;
+    throw err;
+  }
+}
+
 /**
  * Writes and the change's audit outbox item in one transactional batch in the same partition: all
  * or none. The writes' statuses when the batch was stored, or when a write gave one of `refusals`

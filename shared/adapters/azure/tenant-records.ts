@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
-import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -70,13 +70,7 @@ export class TenantRecords implements TenantRecordsPort {
 
   async delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean> {
     if (outbox) return (await this.withOutbox(tenantId, id, { operationType: 'Delete', partitionKey: tenantId, id }, outbox, [404])) < 300;
-    try {
-      await this.written(tenantId, id, () => this.container.item(id, tenantId).delete());
-      return true;
-    } catch (err) {
-      if (isCosmosStatus(err, 404)) return false;
-      throw err;
-    }
+    return this.written(tenantId, id, () => deleteItem(this.container, tenantId, id));
   }
 
   /** One write and the change's audit outbox item, both or neither (cosmos.ts `batchWithOutbox`): the write's status. */
