@@ -1,5 +1,6 @@
 import { auditMonth, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
+import { Gathered } from '../gathered';
 
 /** How long an appended item waits to be removed together with others (one round trip for several uploads). */
 export const AUDIT_OUTBOX_REMOVE_LINGER_MS = 200;
@@ -26,14 +27,19 @@ export async function writeWithAuditEntry<R>(audit: AuditStaging | undefined, en
  */
 export class AuditOutbox {
   private readonly releasing = new Set<Promise<void>>();
-  private appended: Pick<AuditOutboxItem, 'tenantId' | 'id'>[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private removals: Promise<void> = Promise.resolve();
+  /** Items whose entries are in the chain, removed together; a failed removal leaves them for the sealing timer, which finds their entries there. */
+  private readonly appended: Gathered<Pick<AuditOutboxItem, 'tenantId' | 'id'>>;
 
   constructor(
     private readonly deps: { audit: AuditLogPort; auditOutboxItems: AuditOutboxPort; log: Logger },
-    private readonly lingerMs: number,
-  ) {}
+    lingerMs: number,
+  ) {
+    const remove = (items: Pick<AuditOutboxItem, 'tenantId' | 'id'>[]) =>
+      deps.auditOutboxItems.remove(items).catch((err: unknown) => {
+        deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: items.length, error: String(err) });
+      });
+    this.appended = new Gathered(remove, REMOVE_PER_CALL, lingerMs);
+  }
 
   /**
    * Appends a stored item's entries to the chain, after the answer. Never fails and never waits:
@@ -43,7 +49,7 @@ export class AuditOutbox {
   release(item: AuditOutboxItem): void {
     const released: Promise<void> = this.deps.audit
       .appendBatch(item.entries)
-      .then(() => this.removeLater(item))
+      .then(() => this.appended.add({ tenantId: item.tenantId, id: item.id }))
       .catch((err: unknown) => {
         this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });
       })
@@ -54,7 +60,7 @@ export class AuditOutbox {
   /** Waits for every release under way and removes their items now (host shutdown, tests). */
   async flush(): Promise<void> {
     await Promise.all([...this.releasing]);
-    await this.removeAppended();
+    await this.appended.flush();
   }
 
   /**
@@ -78,26 +84,5 @@ export class AuditOutbox {
       await this.deps.auditOutboxItems.remove([item]);
     }
     return appended;
-  }
-
-  private removeLater(item: AuditOutboxItem): void {
-    this.appended.push({ tenantId: item.tenantId, id: item.id });
-    if (this.appended.length >= REMOVE_PER_CALL) void this.removeAppended();
-    else this.timer ??= setTimeout(() => void this.removeAppended(), this.lingerMs).unref();
-  }
-
-  /** One removal at a time, in order; a failed one leaves its items for the sealing timer, which finds their entries in the chain. */
-  private removeAppended(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const items = this.appended.splice(0);
-    if (items.length > 0) {
-      this.removals = this.removals
-        .then(() => this.deps.auditOutboxItems.remove(items))
-        .catch((err: unknown) => {
-          this.deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: items.length, error: String(err) });
-        });
-    }
-    return this.removals;
   }
 }

@@ -1,6 +1,7 @@
 import type { ArchivedDocument } from '../kernel/document';
 import { ValidationRequest, VALIDATION_REQUESTS_PER_MESSAGE } from '../kernel/validation';
 import type { Logger, RetentionCatalogPort, ValidationQueuePort, Versioned } from '../ports';
+import { Gathered } from '../gathered';
 
 const requestOf = (doc: ArchivedDocument): ValidationRequest => ({ tenantId: doc.tenantId, documentId: doc.id, renditionSha256: doc.rendition.sha256 });
 
@@ -12,41 +13,24 @@ const requestOf = (doc: ArchivedDocument): ValidationRequest => ({ tenantId: doc
  * lost with its instance (or refused by the queue) is asked again by `requeuePendingValidations`.
  */
 export class ValidationRequests {
-  private waiting: ValidationRequest[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private readonly sending = new Set<Promise<void>>();
+  private readonly requests: Gathered<ValidationRequest>;
 
-  constructor(
-    private readonly deps: { validationQueue: ValidationQueuePort; log: Logger },
-    private readonly lingerMs: number,
-  ) {}
+  constructor(deps: { validationQueue: ValidationQueuePort; log: Logger }, lingerMs: number) {
+    const send = (batch: ValidationRequest[]) =>
+      deps.validationQueue.send(batch).catch((err: unknown) => {
+        deps.log.warn('rendition validation not requested; the maintenance pass asks again', { requests: batch, error: String(err) });
+      });
+    this.requests = new Gathered(send, VALIDATION_REQUESTS_PER_MESSAGE, lingerMs);
+  }
 
   /** Asks for the document's rendition to be validated. Never fails and never waits: the document is stored either way. */
   add(doc: ArchivedDocument): void {
-    this.waiting.push(requestOf(doc));
-    if (this.waiting.length >= VALIDATION_REQUESTS_PER_MESSAGE) this.sendWaiting();
-    else this.timer ??= setTimeout(() => this.sendWaiting(), this.lingerMs).unref();
+    this.requests.add(requestOf(doc));
   }
 
   /** Sends what is waiting now and waits for every send under way (host shutdown, tests). */
-  async flush(): Promise<void> {
-    this.sendWaiting();
-    await Promise.all([...this.sending]);
-  }
-
-  private sendWaiting(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, VALIDATION_REQUESTS_PER_MESSAGE);
-      const sent: Promise<void> = this.deps.validationQueue
-        .send(batch)
-        .catch((err: unknown) => {
-          this.deps.log.warn('rendition validation not requested; the maintenance pass asks again', { requests: batch, error: String(err) });
-        })
-        .finally(() => this.sending.delete(sent));
-      this.sending.add(sent);
-    }
+  flush(): Promise<void> {
+    return this.requests.flush();
   }
 }
 
