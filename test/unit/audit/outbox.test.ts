@@ -1,5 +1,6 @@
 /** The audit outbox's release and the sealing timer's drain, over the in-memory ports. */
 import { AuditOutbox } from '../../../shared/audit/outbox';
+import { sealAuditLog } from '../../../shared/audit/seal';
 import { auditOutboxItem, type AuditInput } from '../../../shared/kernel/audit';
 import type { AuditEntry } from '../../../shared/kernel/audit';
 import { InMemoryAuditLog, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
@@ -73,5 +74,14 @@ describe('audit outbox', () => {
     expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 10)).toBe(1);
     expect(audit.entries.map((e) => e.requestId)).toEqual(['old', 'late']);
     expect([...base.catalog.outbox.values()].map((i) => i.entries[0]!.requestId)).toEqual(['young']);
+  });
+
+  it('the sealing timer drains the outbox before it seals, so a left-behind entry is sealed with its month', async () => {
+    const { base, audit, outbox, store } = setUp();
+    await store();
+    await sealAuditLog({ now: new Date('2026-11-30T10:05:00Z'), deps: { ...base, audit, auditOutbox: outbox } });
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['r1']);
+    expect(base.catalog.outbox.size).toBe(0);
+    expect(await base.blobs.blobNames('acme', 'audit-seals/2026-11/')).toHaveLength(1);
   });
 });
