@@ -693,6 +693,36 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+resource reconcileItemFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-reconcile-item-failed'
+  location: location
+  properties: {
+    description: 'The reconciler could not check a catalog item or document folder (a malformed item or manifest) and skipped it; an operator must look at it.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "reconciler could not check a document"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // ---------------------------------------------------------------- rendition validation (issue #14): queues, Java app, least rights, alerts
 // The Node app queues {"requests":[{tenantId, documentId, renditionSha256}, …]} on rendition-validation, the uploads of
 // ~200 ms per message. The Java app (validator/, veraPDF library) validates each rendition, stores <documentId>/validation.json create-only and posts the

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Deps } from '../../shared/deps';
 import { uuidv7 } from '../../shared/ids';
-import { reconcile, ReconcileResult } from '../../shared/retention/reconcile';
+import { RECONCILE_ITEM_FAILED, RECONCILE_MAX_FAILED_ITEMS, reconcile, ReconcileResult } from '../../shared/retention/reconcile';
 import { call } from '../support/http';
 import { depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { uniqueJpeg } from '../support/worm-archive';
@@ -92,4 +92,42 @@ it('lists folders with blobs but no manifest for an operator, reports them on /h
   expect((await reconcileAll(deps, 100)).flatMap((r) => r.orphaned)).toEqual([]);
   expect(await orphanEntries()).toHaveLength(2);
   expect((await call(`${archive.url}/health/ready`)).json.orphans.orphanedFolders).toBe(2);
+});
+
+it('lists a malformed catalog item and a malformed manifest for an operator and checks the documents behind them', async () => {
+  const t = newTenant('malformed');
+  const uploader = await archive.token({ tenant: t, sub: 'app', rights: 'uploader' });
+  const upload = async () => {
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(uniqueJpeg())], { type: 'image/jpeg' }), 'scan.jpg');
+    const res = await call(`${archive.url}/documents`, { method: 'POST', body: form, token: uploader });
+    expect(res.status).toBe(201);
+    return res.json.id as string;
+  };
+  const before = await upload();
+  // A catalog item without its originals (as a hand edit or an old bug could leave), and a folder
+  // whose manifest is not JSON, with no catalog item: each used to stop the whole walk.
+  const bareItem = uuidv7();
+  await archive.host.deps.cosmos.documents.items.create({ id: bareItem, tenantId: t, type: 'document', status: 'active' });
+  const badManifest = uuidv7();
+  const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
+  await container.getBlockBlobClient(`${badManifest}/manifest.json`).upload(Buffer.from('{not json'), 9);
+  const after = await upload();
+
+  const errors: { message: string; fields: Record<string, unknown> }[] = [];
+  const deps = { ...onlyTenant(t), log: { ...archive.host.deps.log, error: (message: string, fields?: Record<string, unknown>) => errors.push({ message, fields: fields ?? {} }) } };
+  const run = await reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps);
+  expect(run.failed.map((f) => f.documentId).sort()).toEqual([bareItem, badManifest].sort());
+  expect(errors.filter((e) => e.message === RECONCILE_ITEM_FAILED).map((e) => e.fields.documentId).sort()).toEqual([bareItem, badManifest].sort());
+  expect({ continuation: run.continuation, folderContinuation: run.folderContinuation }).toEqual({ continuation: null, folderContinuation: null });
+  // Both walks went past the bad items to the documents either side of them, which are whole.
+  expect(run.checked).toBe(3);
+  expect(run.foldersChecked).toBe(3);
+  expect(run.flagged).toEqual([]);
+  expect([before, after].every((id) => !run.failed.some((f) => f.documentId === id))).toBe(true);
+
+  // Past RECONCILE_MAX_FAILED_ITEMS in one run it is the store failing, not the items: the run fails
+  // (so the timer keeps its continuation) rather than walk on past documents it never checked.
+  for (let i = 0; i < RECONCILE_MAX_FAILED_ITEMS; i++) await archive.host.deps.cosmos.documents.items.create({ id: uuidv7(), tenantId: t, type: 'document', status: 'active' });
+  await expect(reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps)).rejects.toThrow(TypeError);
 });

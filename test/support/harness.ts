@@ -69,13 +69,16 @@ export async function tenantState(archive: TestArchive, tenantId: string): Promi
 }
 
 /**
- * The host's deps with the cross-tenant blob walk narrowed to one tenant, so a timer run in a test
- * (sweep, reconciler) sees only that test's documents in the shared emulators.
+ * The host's deps with the cross-tenant walks (blobs, audit partitions) narrowed to one tenant, so a
+ * timer run in a test (sweep, reconciler, sealing) sees and writes only that test's tenant in the
+ * shared emulators: a seal blob put into another test file's tenant once broke its "nothing stored".
  */
 export function depsForOnlyTenant(deps: Deps, tenant: string): Deps {
   const blobs = Object.create(deps.blobs) as Deps['blobs'];
   blobs.unsafeListTenants = async function* () {
     yield tenant;
   };
-  return { ...deps, blobs };
+  const audit = Object.create(deps.audit) as Deps['audit'];
+  audit.unsafeListPartitions = async () => (await deps.audit.unsafeListPartitions()).filter((p) => p.tenantId === tenant);
+  return { ...deps, blobs, audit };
 }
