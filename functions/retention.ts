@@ -49,7 +49,7 @@ export const putPolicy = operation({
   body: { json: ZPolicyBody },
   responses: { 200: { description: 'Set', json: ZRetentionPolicyOut } },
   errors: [...POLICY_ERRORS],
-  handler: async ({ body, principal }, deps) => reply(200, await setRetentionPolicy(principal, body, deps)),
+  handler: async ({ body, principal, audit }, deps) => reply(200, await setRetentionPolicy(principal, body, deps, audit.staging(200))),
 });
 
 export const extend = operation({

@@ -176,7 +176,8 @@ export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: strin
 
 export interface RetentionPoliciesPort {
   get(tenantId: string): Promise<StoredRetentionPolicy | null>;
-  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark): Promise<void>;
+  /** With `outbox`, the change's audit outbox item is stored in the same transactional batch: both or neither. */
+  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark, outbox?: AuditOutboxItem): Promise<void>;
 }
 
 /** Small records the timers keep between runs, outside every tenant. */

@@ -7,13 +7,15 @@ import { checkTenantPolicy, loweredSafeguards, nextSafeguards, safeguardsOf } fr
 import { getRetentionPolicy } from './get-retention-policy';
 import { tenantPolicy } from './tenant-policy';
 import { actorOf } from './update';
+import type { AuditStaging } from '../kernel/audit';
+import { writeWithAuditEntry } from '../audit/outbox';
 
 /**
  * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest
  * that has applied is refused to a person who also holds retention:approve (segregation of duties,
  * `approver-lowers-safeguards`).
  */
-export async function setRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>) {
+export async function setRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>, audit?: AuditStaging) {
   checkTenantPolicy(policy);
   const stored = await deps.retention.policies.get(principal.tenantId);
   const mark = stored?.safeguards ?? safeguardsOf(await tenantPolicy(principal.tenantId, deps));
@@ -21,6 +23,7 @@ export async function setRetentionPolicy(principal: Principal, policy: TTenantRe
   // The person's API keys are theirs too: one they still hold with retention:approve counts.
   const viaKeys = lowered.length > 0 ? await listPersonKeyPermissions(principal.tenantId, personOf(principal), deps.clock.now(), deps) : new Set<Permission>();
   assertMayLowerSafeguards(principal, lowered, viaKeys);
-  await deps.retention.policies.put(principal.tenantId, policy, deps.clock.now().toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered));
+  const at = deps.clock.now().toISOString();
+  await writeWithAuditEntry(audit, {}, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox), () => true);
   return getRetentionPolicy(principal.tenantId, deps);
 }

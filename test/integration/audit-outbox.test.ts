@@ -154,6 +154,24 @@ describe('audit outbox', () => {
     await expectReleasedAndVerified(tenant, auditor);
   });
 
+  it('the retention policy: its entry is stored with the policy record; a refused lowering stores neither', async () => {
+    const tenant = newTenant('outboxpolicy');
+    const admin = await archive.token({ tenant, sub: 'erin', rights: 'tenant-admin' });
+    const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
+    const releasedEntries = watchReleases(tenant);
+    const strict = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true };
+    const set = await call(`${archive.url}/retention/policy`, json('PUT', admin, strict));
+    expect(set.status).toBe(200);
+    // erin holds retention:approve too: lowering the safeguard is refused, and audited as refused, not through the outbox.
+    const lowered = await call(`${archive.url}/retention/policy`, json('PUT', admin, { ...strict, requireDisposalApproval: false }));
+    expect(lowered.json).toMatchObject({ status: 403, code: 'segregation_of_duties' });
+    expect(releasedEntries().map((e) => `${e.action} ${e.target} ${e.status} ${e.actor.subject} ${e.requestId}`)).toEqual([`retention.policy-set retention-policy 200 erin ${set.headers.get('x-request-id')}`]);
+    const chain = (await call(`${archive.url}/audit?month=${month()}&action=retention.policy-set`, { token: auditor })).json.items as { outcome: string; status: number }[];
+    expect(chain.map((e) => `${e.outcome} ${e.status}`)).toEqual(['refused 403', 'success 200']);
+    expect((await call(`${archive.url}/retention/policy`, { token: admin })).json).toMatchObject({ requireDisposalApproval: true });
+    await expectReleasedAndVerified(tenant, auditor);
+  });
+
   // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
   const ingestEntry = (tenant: string, requestId: string, at = new Date().toISOString()) => ({ tenantId: tenant, at, actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: null, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
 

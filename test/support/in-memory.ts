@@ -234,11 +234,14 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
 
 export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   readonly policies = new Map<string, StoredRetentionPolicy>();
+  /** Audit outbox items written with a policy (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
+  constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
   async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
     return this.policies.get(tenantId) ?? null;
   }
-  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards?: StoredRetentionPolicy['safeguards']): Promise<void> {
+  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards?: StoredRetentionPolicy['safeguards'], outbox?: AuditOutboxItem): Promise<void> {
     this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), ...(safeguards ? { safeguards } : {}) });
+    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
   }
 }
 
@@ -497,7 +500,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const tenantRecords = new InMemoryTenantRecords(catalog.outbox);
   const secrets = staticSecrets();
   const timers = new InMemoryTimerState();
-  const policies = new InMemoryRetentionPolicies();
+  const policies = new InMemoryRetentionPolicies(catalog.outbox);
   const rights = new TenantRights(tenantRecords);
   const log = new RecordingLogger();
   const validationQueue = new InMemoryValidationQueue();

@@ -190,11 +190,12 @@ export class RetentionPolicies implements RetentionPoliciesPort {
     }
   }
 
-  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark): Promise<void> {
+  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark, outbox?: AuditOutboxItem): Promise<void> {
     const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, ...(safeguards ? { safeguards } : {}) };
     this.cache?.invalidate(tenantId, 'retention-policy');
     try {
-      await this.container.items.upsert(item);
+      if (outbox) await batchWithOutbox(this.container, tenantId, [{ operationType: 'Upsert', partitionKey: tenantId, resourceBody: item as unknown as JSONObject }], outbox, []);
+      else await this.container.items.upsert(item);
     } finally {
       this.cache?.invalidate(tenantId, 'retention-policy');
     }
