@@ -38,7 +38,7 @@ export const placeQueryHold = operation({
   responses: { 201: { description: 'Placed on every matching document', json: ZHoldsResult } },
   errors: ['invalid_query', 'worm_unavailable'],
   handler: async ({ body, principal, audit }, deps) => {
-    const result = await placeHoldsByQuery({ principal, ...body }, deps);
+    const result = await placeHoldsByQuery({ principal, ...body, audit: audit.staging(201) }, deps);
     audit.target = result.holdId;
     return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
   },
@@ -64,8 +64,8 @@ export const releaseQueryHold = operation({
   body: { json: ZReleaseHold },
   responses: { 200: { description: 'Released', json: ZHoldsResult } },
   errors: ['hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
-  handler: async ({ params, body, principal }, deps) => {
-    const result = await releaseHoldEverywhere({ principal, holdId: params.holdId, reason: body.reason }, deps);
+  handler: async ({ params, body, principal, audit }, deps) => {
+    const result = await releaseHoldEverywhere({ principal, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps);
     return reply(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
   },
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
-import { approveDisposal } from '../shared/retention/approve-disposal';
+import { approvalTarget, approveDisposal } from '../shared/retention/approve-disposal';
 import { extendRetention } from '../shared/retention/extend-retention';
 import { getRetentionPolicy } from '../shared/retention/get-retention-policy';
 import { listDueDocuments } from '../shared/retention/list-due-documents';
@@ -83,8 +83,8 @@ export const approve = operation({
   responses: { 201: { description: 'Approved: the new approval, the documents it covers and those skipped', json: ZApproval } },
   errors: ['document_not_found'],
   handler: async ({ body, principal, audit }, deps) => {
-    const result = await approveDisposal({ principal, ...body }, deps);
-    audit.target = `approval:${result.approvalId}`;
+    const result = await approveDisposal({ principal, ...body, audit: audit.staging(201) }, deps);
+    audit.target = approvalTarget(result.approvalId);
     return reply(201, result);
   },
 });

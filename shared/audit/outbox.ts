@@ -20,6 +20,29 @@ export async function writeWithAuditEntry<R>(audit: AuditStaging | undefined, en
 }
 
 /**
+ * The staging of a request that changes many documents one by one (holds by query, a disposal
+ * approval): its one entry, about `target` (the hold, the approval), is stored with the first
+ * change that is stored, so no document changes before the request's entry is durable; later
+ * changes carry none (`staging` is then undefined). Should the request fail after that, its
+ * failure entry is appended as usual and the sealing timer, finding it, only removes the item.
+ */
+export function stagedWithFirstChange(audit: AuditStaging | undefined, target: string): { readonly staging: AuditStaging | undefined } {
+  let pending = audit;
+  const staging: AuditStaging = {
+    item: () => audit!.item(target),
+    stored: (item) => {
+      pending = undefined;
+      audit!.stored(item);
+    },
+  };
+  return {
+    get staging() {
+      return pending ? staging : undefined;
+    },
+  };
+}
+
+/**
  * The audit outbox's release (see AuditOutboxItem): a change wrote its audit entries with itself,
  * so the answer need not wait for the chain. After the answer this instance appends them, then
  * removes the item; removals wait up to `lingerMs` and go together, per tenant. An append that

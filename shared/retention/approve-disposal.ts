@@ -5,15 +5,20 @@ import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import type { DisposalApproval } from '../kernel/retention';
 import { actorOf, updateDocument } from './update';
+import type { AuditStaging } from '../kernel/audit';
+import { stagedWithFirstChange } from '../audit/outbox';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
+
+/** What an approval's audit entry names. */
+export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
 
 /**
  * Approves the disposal of documents due by `before` (all of them, or the listed ones),
  * pinned to their current retain-until: an extension afterwards voids the approval.
  * Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
  */
-export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[] }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
   const tenantId = cmd.principal.tenantId;
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
@@ -23,6 +28,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     if (named) assertMayApproveDisposal(cmd.principal, named.createdBy, sod);
   }
   const approvalId = uuidv7(deps.clock.now().getTime());
+  const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
   const before = new Date(cmd.before).toISOString();
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
   const approved: string[] = [];
@@ -49,6 +55,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
       const ok = await updateDocument(tenantId, doc.id, deps, (d) =>
         d.legalHold || d.retention.retainUntil > before ? { next: null, result: false } : { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: true },
+        entry.staging,
       ).catch((err: unknown) => {
         if (err instanceof ArchiveError && err.code === 'document_disposed') return false;
         throw err;

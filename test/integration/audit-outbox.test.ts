@@ -172,6 +172,35 @@ describe('audit outbox', () => {
     await expectReleasedAndVerified(tenant, auditor);
   });
 
+  it('holds by query: the request\'s one entry is stored with the first document it holds, and the release everywhere\'s with the first it releases', async () => {
+    const tenant = newTenant('outboxqueryhold');
+    const alice = await archive.token({ tenant, sub: 'alice', rights: 'archivist' });
+    const bob = await archive.token({ tenant, sub: 'bob', rights: 'tenant-admin' });
+    const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
+    const upload = async () => {
+      const form = new FormData();
+      form.append('file', new Blob([new Uint8Array(scan('q'))], { type: 'image/jpeg' }), 'scan.jpg');
+      form.append('metadata', JSON.stringify({ counterparty: 'ACME GmbH' }));
+      return (await call(`${archive.url}/documents`, { method: 'POST', body: form, token: alice })).json.id as string;
+    };
+    const ids = [await upload(), await upload()];
+    const releasedEntries = watchReleases(tenant);
+    const placed = await call(`${archive.url}/legal-holds`, json('POST', alice, { reason: 'dispute', caseReference: 'LG-1', query: { counterparty: 'ACME GmbH' } }));
+    expect(placed.status).toBe(201);
+    expect([...placed.json.documentIds].sort()).toEqual([...ids].sort());
+    const released = await call(`${archive.url}/legal-holds/${placed.json.holdId}`, json('DELETE', bob, { reason: 'settled' }));
+    expect(released.status).toBe(200);
+    const requestIds = [placed.headers.get('x-request-id'), released.headers.get('x-request-id')];
+    expect(releasedEntries().map((e) => `${e.action} ${e.target} ${e.status} ${e.actor.subject} ${e.requestId}`)).toEqual([
+      `legal-hold.place-by-query ${placed.json.holdId} 201 alice ${requestIds[0]}`,
+      `legal-hold.release ${placed.json.holdId} 200 bob ${requestIds[1]}`,
+    ]);
+    // One entry per request in the chain, not one per document.
+    const chain = (await call(`${archive.url}/audit?month=${month()}&target=${placed.json.holdId}`, { token: auditor })).json.items as { requestId: string }[];
+    expect(chain.map((e) => e.requestId)).toEqual([...requestIds].reverse());
+    await expectReleasedAndVerified(tenant, auditor);
+  });
+
   // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
   const ingestEntry = (tenant: string, requestId: string, at = new Date().toISOString()) => ({ tenantId: tenant, at, actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: null, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
 

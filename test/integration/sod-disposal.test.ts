@@ -29,8 +29,12 @@ it('refuses the uploader (403 naming the rule, audited), skips their documents i
   expect(named.status).toBe(403);
   expect(named.json).toMatchObject({ code: 'segregation_of_duties', rule: 'uploader-approves-disposal' });
 
+  const releases = jest.spyOn(archive.host.deps.auditOutbox, 'release');
   const bulk = await call(`${archive.url}/retention/approvals`, { ...json('POST', { before: '2028-01-01', reason: 'batch' }), token: clerk });
   expect(bulk.status).toBe(201);
+  // The approval's one entry was stored with the first document it changed (the audit outbox).
+  expect(releases.mock.calls.map(([item]) => item.entries.map((e) => `${e.action} ${e.target} ${e.status} ${e.actor.subject}`))).toEqual([[`retention.approve approval:${bulk.json.approvalId} 201 clerk-1`]]);
+  releases.mockRestore();
   expect(bulk.json.approved).toEqual([other]);
   expect(bulk.json.skipped).toEqual([{ id: own, reason: 'segregation-of-duties:uploader-approves-disposal' }]);
 

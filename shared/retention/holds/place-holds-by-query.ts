@@ -4,6 +4,8 @@ import type { HoldQuery } from '../../kernel/search';
 import { uuidv7 } from '../../ids';
 import type { HoldDeps, PlaceHold } from './legal-hold';
 import { placeHold } from './place-hold';
+import type { AuditStaging } from '../../kernel/audit';
+import { stagedWithFirstChange } from '../../audit/outbox';
 
 /**
  * One hold over every active document matching the query (a tax audit of a year, a dispute with
@@ -11,7 +13,7 @@ import { placeHold } from './place-hold';
  * first, and a broader query is refused (400 `invalid_query`, with `matched` and `limit`) before
  * any hold is placed; the caller narrows it (a counterparty within a year) or holds in parts.
  */
-export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[] }> {
+export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery; audit?: AuditStaging }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[] }> {
   const tenantId = cmd.principal.tenantId;
   const limit = deps.config.ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS;
   const documentIds: string[] = [];
@@ -29,6 +31,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     token = page.continuationToken ?? undefined;
   } while (token);
   const holdId = uuidv7(deps.clock.now().getTime());
-  for (const documentId of documentIds) await placeHold({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query }, deps);
+  const entry = stagedWithFirstChange(cmd.audit, holdId);
+  for (const documentId of documentIds) await placeHold({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit: entry.staging }, deps);
   return { holdId, documentIds };
 }

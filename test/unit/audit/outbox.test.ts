@@ -1,7 +1,7 @@
 /** The audit outbox's release and the sealing timer's drain, over the in-memory ports. */
-import { AuditOutbox } from '../../../shared/audit/outbox';
+import { AuditOutbox, stagedWithFirstChange } from '../../../shared/audit/outbox';
 import { sealAuditLog } from '../../../shared/audit/seal';
-import { auditOutboxItem, type AuditInput } from '../../../shared/kernel/audit';
+import { auditOutboxItem, type AuditInput, type AuditStaging } from '../../../shared/kernel/audit';
 import type { AuditEntry } from '../../../shared/kernel/audit';
 import { InMemoryAuditLog, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 
@@ -28,6 +28,24 @@ function setUp() {
   };
   return { base, audit, log, outbox, store };
 }
+
+describe('a request that changes many documents', () => {
+  it('stores its one entry, about its own target, with the first change that is stored, and none with the later ones', () => {
+    const stored: string[] = [];
+    const request: AuditStaging = { item: (target) => auditOutboxItem([{ ...entry('r1'), target: target ?? null }]), stored: (item) => stored.push(item.entries[0]!.target!) };
+    const entry1 = stagedWithFirstChange(request, 'hold-1');
+    const first = entry1.staging!;
+    // A document's change names the document; the request's entry names the hold.
+    const item = first.item('doc-1');
+    expect(item.entries[0]!.target).toBe('hold-1');
+    // A change that stored nothing (the document had the hold already) leaves the entry for the next.
+    expect(entry1.staging).toBe(first);
+    first.stored(item);
+    expect(stored).toEqual(['hold-1']);
+    expect(entry1.staging).toBeUndefined();
+    expect(stagedWithFirstChange(undefined, 'hold-2').staging).toBeUndefined();
+  });
+});
 
 describe('audit outbox', () => {
   it('release appends the stored entries to the chain and then removes the item', async () => {
