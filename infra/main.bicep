@@ -693,11 +693,11 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
-resource reconcileItemFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
-  name: '${namePrefix}-reconcile-item-failed'
+resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-document-check-failed'
   location: location
   properties: {
-    description: 'The reconciler could not check a catalog item or document folder (a malformed item or manifest) and skipped it; an operator must look at it.'
+    description: 'The reconciler, the fixity check or the catalog rebuild could not check a catalog item or document folder (a malformed item or manifest) and skipped it; an operator must look at it.'
     severity: 2
     enabled: true
     scopes: [
@@ -708,7 +708,7 @@ resource reconcileItemFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-0
     criteria: {
       allOf: [
         {
-          query: 'traces | where message has "reconciler could not check a document"'
+          query: 'traces | where message has "could not check a document"'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

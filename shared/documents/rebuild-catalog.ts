@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
+import { type UncheckedDocument, UncheckedDocuments } from '../retention/unchecked';
 
 /** Who re-indexes at start-up (the reconciler passes its own actor). */
 export const CATALOG_REBUILD_ACTOR: Actor = { subject: 'system:catalog-rebuild', kind: 'system' };
@@ -27,17 +28,19 @@ export async function indexFromManifest(tenantId: string, manifestBlob: string, 
  * (a restart of the in-memory local Cosmos server, or a crash between blob and catalog write).
  * Cross-tenant by nature; used by the local host at start-up.
  */
-export async function unsafeRebuildCatalogFromManifests(deps: RebuildDeps, actor: Actor = CATALOG_REBUILD_ACTOR): Promise<{ tenants: number; indexed: number; present: number }> {
+export async function unsafeRebuildCatalogFromManifests(deps: RebuildDeps & Pick<Deps, 'log'>, actor: Actor = CATALOG_REBUILD_ACTOR): Promise<{ tenants: number; indexed: number; present: number; unchecked: UncheckedDocument[] }> {
   let tenants = 0;
   let indexed = 0;
   let present = 0;
+  // A manifest that cannot be read as one is named for an operator; the host still starts.
+  const unchecked = new UncheckedDocuments('catalog rebuild', deps.log);
   for await (const tenantId of deps.blobs.unsafeListTenants()) {
     tenants++;
     for await (const name of deps.blobs.manifests(tenantId)) {
-      const outcome = await indexFromManifest(tenantId, name, actor, deps);
+      const outcome = await unchecked.check(tenantId, name.split('/')[0]!, () => indexFromManifest(tenantId, name, actor, deps), 'skipped');
       if (outcome === 'created') indexed++;
       else if (outcome === 'exists') present++;
     }
   }
-  return { tenants, indexed, present };
+  return { tenants, indexed, present, unchecked: unchecked.documents };
 }

@@ -6,6 +6,7 @@ import type { ArchivedDocument } from '../kernel/document';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { FixityRecord } from '../kernel/retention';
 import type { Actor } from '../kernel/retention';
+import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 
 export const FIXITY_ACTOR: Actor = { subject: 'system:fixity-check', kind: 'system' };
 
@@ -20,6 +21,8 @@ export interface FixityInput {
 export interface FixityResult {
   checked: number;
   failures: { tenantId: string; documentId: string; mismatched: string[]; missing: string[] }[];
+  /** Catalog items the check could not look at (a malformed item, say): logged for an operator, skipped. */
+  unchecked: UncheckedDocument[];
   continuation: string | null;
 }
 
@@ -80,14 +83,17 @@ export const FIXITY_MISMATCH = 'fixity mismatch: stored files differ from the ca
 
 export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log'>): Promise<FixityResult> {
   const due = input.now.getTime() - input.cycleDays * 86_400_000;
-  const result: FixityResult = { checked: 0, failures: [], continuation: null };
-  const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, async (tenantId, doc) => {
-    if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) return false;
-    const found = await checkDocument(doc, deps);
-    await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
-    if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
-    return true;
-  });
+  const unchecked = new UncheckedDocuments('fixity check', deps.log);
+  const result: FixityResult = { checked: 0, failures: [], unchecked: unchecked.documents, continuation: null };
+  const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) =>
+    unchecked.check(tenantId, String(doc.id), async () => {
+      if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) return false;
+      const found = await checkDocument(doc, deps);
+      await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
+      if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
+      return true;
+    }, true),
+  );
   return { ...result, checked: walk.visited, continuation: walk.continuation };
 }
 

@@ -12,6 +12,7 @@ import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, updateDocument } from './update';
 import { walkCursor } from './cursor';
+import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -27,7 +28,7 @@ export interface ReconcileResult {
   /** Catalog items given the search keys of their metadata (documents from before the keys; idempotent). */
   keysMigrated: string[];
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
-  failed: { tenantId: string; documentId: string; error: string }[];
+  unchecked: UncheckedDocument[];
   checked: number;
   continuation: string | null;
   /** Document folders looked at in the blob store, and where the next run's blob walk resumes (null: all done). */
@@ -47,13 +48,6 @@ export interface ReconcileInput {
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, orphanedBlobsAlert). */
 export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog item and no manifest';
-/** Operators are alerted on this exact phrase (infra/main.bicep, reconcileItemFailedAlert). */
-export const RECONCILE_ITEM_FAILED = 'reconciler could not check a document';
-/**
- * More failed items than this in one run is the store failing, not the items: the run stops
- * (and the timer fails) rather than move its continuations past documents it never checked.
- */
-export const RECONCILE_MAX_FAILED_ITEMS = 20;
 
 /**
  * Reconciler, two bounded walks with their own continuations. Blob store → catalog: every
@@ -64,22 +58,10 @@ export const RECONCILE_MAX_FAILED_ITEMS = 20;
  * between its two writes).
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'clock'>): Promise<ReconcileResult> {
-  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], failed: [], checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
+  const unchecked = new UncheckedDocuments('reconciler', deps.log);
+  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
-  // One item that cannot be checked (a malformed catalog item or manifest) is listed for an
-  // operator and skipped, so it cannot stop the walk for every tenant behind it.
-  const isolated = async <T>(tenantId: string, documentId: string, check: () => Promise<T>, skipped: T): Promise<T> => {
-    try {
-      return await check();
-    } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      result.failed.push({ tenantId, documentId, error });
-      deps.log.error(RECONCILE_ITEM_FAILED, { tenantId, documentId, error });
-      if (result.failed.length > RECONCILE_MAX_FAILED_ITEMS) throw err;
-      return skipped;
-    }
-  };
-  const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => isolated(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
+  const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
     if (await deps.catalog.get(tenantId, documentId)) return;
     if (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId))) {
@@ -94,7 +76,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     if (await recordOrphanedBlobs(tenantId, documentId, blobs, input.now, deps)) result.orphaned.push({ tenantId, documentId, blobs: blobs.map((b) => b.name) });
   }
 
-  const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) => isolated(tenantId, String(doc.id), () => checkCatalogItem(tenantId, doc), true));
+  const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) => unchecked.check(tenantId, String(doc.id), () => checkCatalogItem(tenantId, doc), true));
   async function checkCatalogItem(tenantId: string, doc: ArchivedDocument): Promise<boolean> {
     // Migration, re-run safely on every pass: documents archived before content-key markers get one.
     await deps.catalog.ensureContentMarker(doc);

@@ -27,7 +27,7 @@ export async function runFixityTimer(deps: Deps) {
   const result = await checkFixity({ now: deps.clock.now(), cycleDays: deps.config.ARCHIVE_FIXITY_CYCLE_DAYS, maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation }, deps);
   await deps.retention.timers.set('fixity-continuation', result.continuation);
   await deps.retention.timers.set('fixity-last-run', { at: deps.clock.now().toISOString(), checked: result.checked, failures: result.failures.length });
-  deps.log.info('fixity check', { checked: result.checked, failures: result.failures.length, more: result.continuation !== null });
+  deps.log.info('fixity check', { checked: result.checked, failures: result.failures.length, unchecked: result.unchecked.length, more: result.continuation !== null });
   return result;
 }
 
@@ -37,6 +37,6 @@ export async function runReconcileTimer(deps: Deps) {
   const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation, folderContinuation, orphanGraceMinutes: deps.config.ARCHIVE_ORPHAN_GRACE_MINUTES }, deps);
   await deps.retention.timers.set('reconcile-continuation', result.continuation);
   await deps.retention.timers.set('reconcile-folder-continuation', result.folderContinuation);
-  deps.log.info('reconciler', { indexed: result.indexed.length, orphaned: result.orphaned.length, flagged: result.flagged.length, failed: result.failed.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null });
+  deps.log.info('reconciler', { indexed: result.indexed.length, orphaned: result.orphaned.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null });
   return result;
 }

@@ -10,7 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Deps } from '../../shared/deps';
 import { uuidv7 } from '../../shared/ids';
-import { RECONCILE_ITEM_FAILED, RECONCILE_MAX_FAILED_ITEMS, reconcile, ReconcileResult } from '../../shared/retention/reconcile';
+import { reconcile, ReconcileResult } from '../../shared/retention/reconcile';
+import { checkFixity } from '../../shared/retention/fixity';
+import { unsafeRebuildCatalogFromManifests } from '../../shared/documents/rebuild-catalog';
+import { DOCUMENT_CHECK_FAILED, MAX_UNCHECKED_PER_RUN } from '../../shared/retention/unchecked';
 import { call } from '../support/http';
 import { depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { uniqueJpeg } from '../support/worm-archive';
@@ -94,7 +97,7 @@ it('lists folders with blobs but no manifest for an operator, reports them on /h
   expect((await call(`${archive.url}/health/ready`)).json.orphans.orphanedFolders).toBe(2);
 });
 
-it('lists a malformed catalog item and a malformed manifest for an operator and checks the documents behind them', async () => {
+it('names a malformed catalog item and a malformed manifest for an operator and checks the documents behind them: reconciler, fixity check, start-up re-index', async () => {
   const t = newTenant('malformed');
   const uploader = await archive.token({ tenant: t, sub: 'app', rights: 'uploader' });
   const upload = async () => {
@@ -107,27 +110,48 @@ it('lists a malformed catalog item and a malformed manifest for an operator and 
   const before = await upload();
   // A catalog item without its originals (as a hand edit or an old bug could leave), and a folder
   // whose manifest is not JSON, with no catalog item: each used to stop the whole walk.
+  const items = archive.host.deps.cosmos.documents.items;
   const bareItem = uuidv7();
-  await archive.host.deps.cosmos.documents.items.create({ id: bareItem, tenantId: t, type: 'document', status: 'active' });
+  await items.create({ id: bareItem, tenantId: t, type: 'document', status: 'active' });
   const badManifest = uuidv7();
   const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
-  await container.getBlockBlobClient(`${badManifest}/manifest.json`).upload(Buffer.from('{not json'), 9);
+  const manifestBlob = container.getBlockBlobClient(`${badManifest}/manifest.json`);
+  await manifestBlob.upload(Buffer.from('{not json'), 9);
   const after = await upload();
+  const bare: string[] = [bareItem];
+  try {
+    const errors: { message: string; fields: Record<string, unknown> }[] = [];
+    const deps = { ...onlyTenant(t), log: { ...archive.host.deps.log, error: (message: string, fields?: Record<string, unknown>) => errors.push({ message, fields: fields ?? {} }) } };
+    const named = (walk: string) => errors.filter((e) => e.message === `${walk} ${DOCUMENT_CHECK_FAILED}`).map((e) => e.fields.documentId);
+    const run = await reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps);
+    expect(run.unchecked.map((f) => f.documentId).sort()).toEqual([bareItem, badManifest].sort());
+    expect(named('reconciler').sort()).toEqual([bareItem, badManifest].sort());
+    expect({ continuation: run.continuation, folderContinuation: run.folderContinuation }).toEqual({ continuation: null, folderContinuation: null });
+    // Both walks went past the bad items to the documents either side of them, which are whole.
+    expect(run.checked).toBe(3);
+    expect(run.foldersChecked).toBe(3);
+    expect(run.flagged).toEqual([]);
 
-  const errors: { message: string; fields: Record<string, unknown> }[] = [];
-  const deps = { ...onlyTenant(t), log: { ...archive.host.deps.log, error: (message: string, fields?: Record<string, unknown>) => errors.push({ message, fields: fields ?? {} }) } };
-  const run = await reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps);
-  expect(run.failed.map((f) => f.documentId).sort()).toEqual([bareItem, badManifest].sort());
-  expect(errors.filter((e) => e.message === RECONCILE_ITEM_FAILED).map((e) => e.fields.documentId).sort()).toEqual([bareItem, badManifest].sort());
-  expect({ continuation: run.continuation, folderContinuation: run.folderContinuation }).toEqual({ continuation: null, folderContinuation: null });
-  // Both walks went past the bad items to the documents either side of them, which are whole.
-  expect(run.checked).toBe(3);
-  expect(run.foldersChecked).toBe(3);
-  expect(run.flagged).toEqual([]);
-  expect([before, after].every((id) => !run.failed.some((f) => f.documentId === id))).toBe(true);
+    const fixity = await checkFixity({ now: new Date(), cycleDays: 0, maxItems: 100, continuation: null }, deps);
+    expect({ checked: fixity.checked, failures: fixity.failures, unchecked: fixity.unchecked.map((u) => u.documentId), continuation: fixity.continuation }).toEqual({ checked: 3, failures: [], unchecked: [bareItem], continuation: null });
+    expect(named('fixity check')).toEqual([bareItem]);
 
-  // Past RECONCILE_MAX_FAILED_ITEMS in one run it is the store failing, not the items: the run fails
-  // (so the timer keeps its continuation) rather than walk on past documents it never checked.
-  for (let i = 0; i < RECONCILE_MAX_FAILED_ITEMS; i++) await archive.host.deps.cosmos.documents.items.create({ id: uuidv7(), tenantId: t, type: 'document', status: 'active' });
-  await expect(reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps)).rejects.toThrow(TypeError);
+    // The local host's start-up re-index still starts: the bad manifest is named, the others are present.
+    const rebuilt = await unsafeRebuildCatalogFromManifests(deps);
+    expect({ indexed: rebuilt.indexed, present: rebuilt.present, unchecked: rebuilt.unchecked.map((u) => u.documentId) }).toEqual({ indexed: 0, present: 2, unchecked: [badManifest] });
+    expect(named('catalog rebuild')).toEqual([badManifest]);
+    expect([before, after].every((id) => !errors.some((e) => e.fields.documentId === id))).toBe(true);
+
+    // Past MAX_UNCHECKED_PER_RUN in one run it is the store failing, not the documents: the run fails
+    // (so the timer keeps its continuation) rather than walk on past documents it never checked.
+    for (let i = 0; i < MAX_UNCHECKED_PER_RUN; i++) {
+      bare.push(uuidv7());
+      await items.create({ id: bare.at(-1), tenantId: t, type: 'document', status: 'active' });
+    }
+    await expect(reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps)).rejects.toThrow(TypeError);
+  } finally {
+    // Out of the shared emulators: the other test files' cross-tenant walks are not about them.
+    for (const id of bare) await archive.host.deps.cosmos.documents.item(id, t).delete();
+    await manifestBlob.delete();
+  }
 });

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
-import { ORPHANED_BLOBS, RECONCILE_ITEM_FAILED } from '../../../shared/retention/reconcile';
+import { ORPHANED_BLOBS } from '../../../shared/retention/reconcile';
+import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
 import { InMemoryTimerState, inMemoryDeps } from '../../support/in-memory';
@@ -20,9 +21,9 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['fixity mismatch', 'orphaned blobs', 'reconciler could not check a document', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed']);
+    expect(alertPhrases.sort()).toEqual(['could not check a document', 'fixity mismatch', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed']);
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
-    expect(RECONCILE_ITEM_FAILED).toBe('reconciler could not check a document');
+    expect(DOCUMENT_CHECK_FAILED).toBe('could not check a document');
     expect(VALIDATION_FAILED).toBe('rendition validation failed');
     // The poison alert also matches the Node worker's line (and the Functions host's, which names the poison queue).
     expect(bicep).toContain(`message has "${VALIDATION_POISONED.slice(VALIDATION_POISONED.indexOf('moved'))}"`);
