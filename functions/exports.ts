@@ -20,7 +20,7 @@ export const createExport = operation({
   responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location'] } },
   errors: ['export_too_large', 'invalid_query'],
   handler: async ({ body, req, principal, audit }, deps) => {
-    const { job, run } = await startExport(principal, body, req.requestId, deps);
+    const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202));
     audit.target = job.id;
     // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).
     setImmediate(() => {

@@ -3,6 +3,8 @@ import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
+import type { AuditStaging } from '../kernel/audit';
+import { writeWithAuditEntry } from '../audit/outbox';
 import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, type TExportRequest } from '../kernel/export';
 
 /**
@@ -13,7 +15,7 @@ import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, type TExportRequest
  * maintenance timer restarts any running job whose heartbeat is stale (the ZIP is rebuilt from
  * the start: exports are plain blobs and a restart overwrites it).
  */
-export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
+export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps, audit?: AuditStaging): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
   const now = deps.clock.now();
   if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
     throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
@@ -37,7 +39,8 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
     blobName: `${id}.zip`,
     expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
   };
-  await deps.exportJobs.create(job);
+  // Stored with its audit entry: an export (a tenant's documents leaving the archive) never starts unrecorded.
+  await writeWithAuditEntry(audit, { target: id }, (outbox) => deps.exportJobs.create(job, outbox), () => true);
   return { job, run: () => runExport(job.tenantId, job.id, deps) };
 }
 

@@ -248,7 +248,8 @@ export interface ExportBlobsPort {
 }
 
 export interface ExportJobsPort {
-  create(job: ExportJob): Promise<void>;
+  /** With `outbox`, the request's audit outbox item is stored in the same transactional batch: both or neither. */
+  create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void>;
   get(tenantId: string, id: string): Promise<ExportJob | null>;
   save(job: ExportJob): Promise<void>;
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]>;

@@ -201,6 +201,16 @@ describe('audit outbox', () => {
     await expectReleasedAndVerified(tenant, auditor);
   });
 
+  it('an export: its entry is stored with the job before the 202, so no export runs unrecorded', async () => {
+    const tenant = newTenant('outboxexport');
+    const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
+    const releasedEntries = watchReleases(tenant);
+    const started = await call(`${archive.url}/exports`, json('POST', auditor, { fiscalYear: 2024, includeOriginals: false }));
+    expect(started.status).toBe(202);
+    expect(releasedEntries().map((e) => `${e.action} ${e.target} ${e.status} ${e.actor.subject} ${e.requestId}`)).toEqual([`export.create ${started.json.id} 202 carol ${started.headers.get('x-request-id')}`]);
+    await expectReleasedAndVerified(tenant, auditor);
+  });
+
   // Documents seeded whole (the reconciler and the sweep walk every tenant of the shared emulators).
   const ingestEntry = (tenant: string, requestId: string, at = new Date().toISOString()) => ({ tenantId: tenant, at, actor: { subject: 'alice', kind: 'user' }, action: 'document.ingest' as const, target: null, outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null });
 

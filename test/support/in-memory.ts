@@ -348,8 +348,11 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
 
 export class InMemoryExportJobs implements ExportJobsPort {
   readonly jobs = new Map<string, ExportJob>();
-  async create(job: ExportJob): Promise<void> {
+  /** Audit outbox items written with a job (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
+  constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
+  async create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void> {
     this.jobs.set(`${job.tenantId}/${job.id}`, job);
+    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
   }
   async get(tenantId: string, id: string): Promise<ExportJob | null> {
     return this.jobs.get(`${tenantId}/${id}`) ?? null;
@@ -512,7 +515,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     catalog,
     links: inMemoryLinks,
     exportBlobs: new InMemoryExportBlobs(),
-    exportJobs: new InMemoryExportJobs(),
+    exportJobs: new InMemoryExportJobs(catalog.outbox),
     audit,
     auditOutboxItems,
     auditOutbox: new AuditOutbox({ audit, auditOutboxItems, log }, 0),

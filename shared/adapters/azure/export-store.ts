@@ -1,10 +1,11 @@
 import { ArchiveError } from '../../kernel/errors';
-import type { Container } from '@azure/cosmos';
+import type { Container, JSONObject } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort } from '../../ports';
-import { isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
 
 /**
@@ -53,8 +54,9 @@ export class ExportBlobs implements ExportBlobsPort {
 export class ExportJobs implements ExportJobsPort {
   constructor(private readonly container: Container) {}
 
-  async create(job: ExportJob): Promise<void> {
-    await this.container.items.create(job);
+  async create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void> {
+    if (outbox) await batchWithOutbox(this.container, job.tenantId, [{ operationType: 'Create', partitionKey: job.tenantId, resourceBody: job as unknown as JSONObject }], outbox, []);
+    else await this.container.items.create(job);
   }
 
   async get(tenantId: string, id: string): Promise<ExportJob | null> {
