@@ -108,6 +108,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       rightsClaim: config.AUTH_RIGHTS_CLAIM,
       kindClaim: config.AUTH_KIND_CLAIM,
       rightsSource: config.AUTH_RIGHTS_SOURCE,
+      keyPersonIdleDays: config.ARCHIVE_KEY_PERSON_IDLE_DAYS,
       clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
     }, { tenantRecords, secrets, config, rights, clock }),
     tenantRecords,

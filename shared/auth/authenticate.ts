@@ -9,6 +9,8 @@ import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
 import { conflictIn, sodRefusal } from './sod';
 import { findActiveSupportGrant } from './support-grants/find-active-support-grant';
 import { VerifiedTokens } from './verified-tokens';
+import { PersonSightings } from './person-sightings';
+import type { ApiKeyRecord } from './api-keys/api-key';
 import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
 export interface JwtSettings {
@@ -23,6 +25,11 @@ export interface JwtSettings {
   /** `tenant`: rights only from the tenant's assignment; `tenant-then-claim`: else from the rights claim. */
   rightsSource: 'tenant' | 'tenant-then-claim';
   clockToleranceSeconds: number;
+  /**
+   * An API key whose person's rights come from the claim acts only while that person has signed
+   * in within this many days (or the key, minted by their own sign-in, is that young).
+   */
+  keyPersonIdleDays: number;
 }
 
 /** Credential → principal: what the request pipeline needs of authentication (tests hand in their own). */
@@ -51,11 +58,14 @@ export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   /** Tokens verified here lately: no second signature check within min(exp, 60 s) (verified-tokens.ts). */
   private readonly verified = new VerifiedTokens<JwtIdentity>();
+  /** Sign-ins of people whose rights come from the claim: all the archive knows of those rights between sign-ins. */
+  private readonly sightings: PersonSightings;
 
   constructor(
     private readonly settings: JwtSettings,
     private readonly sources: AccessSources,
   ) {
+    this.sightings = new PersonSightings(sources.tenantRecords);
     // jose caches the key set and refetches on an unknown `kid` (rotation), at most every 30 s.
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   }
@@ -104,7 +114,11 @@ export class Authenticator implements Authenticates {
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
     const assignment = await findRightsAssignment(tenantId, subject, this.sources);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
-    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') rightsSet = claimed ?? DEFAULT_CLAIM_RIGHTS_SET;
+    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') {
+      rightsSet = claimed ?? DEFAULT_CLAIM_RIGHTS_SET;
+      // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
+      await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now());
+    }
     if (!rightsSet) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
       return { tenantId, subject, kind: 'user', rightsSet: '', permissions: new Set() };
@@ -120,7 +134,22 @@ export class Authenticator implements Authenticates {
   private async fromApiKey(key: string): Promise<Principal> {
     const record = await verifyApiKey(key, this.sources.clock.now(), this.sources);
     const person = personOf(record.createdBy);
-    const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record.tenantId, person, record.personAssigned === true)]);
+    const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
+    if (personNow === 'idle') {
+      return {
+        tenantId: record.tenantId,
+        subject: `apikey:${record.keyId}`,
+        kind: 'client',
+        keyId: record.keyId,
+        rightsSet: record.rightsSet,
+        permissions: new Set(),
+        person,
+        denial: new ArchiveError('forbidden', {
+          detail: `This key acts for ${person}, whose rights come from the identity provider; they have not signed in to the archive for ${this.settings.keyPersonIdleDays} days, so the key acts no more until they do (or the tenant assigns their rights in the archive).`,
+          extensions: { rule: 'key-person-idle', idleDays: this.settings.keyPersonIdleDays },
+        }),
+      };
+    }
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;
     // and to what the tenant lets the person do now: taking a right from a person takes it from their keys too.
     const permissions = (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!personNow || personNow.has(p)));
@@ -137,14 +166,24 @@ export class Authenticator implements Authenticates {
   }
 
   /**
-   * What the tenant lets a key's person do now, where the tenant decides it: their rights assignment
-   * (nothing if it was removed since the key was minted, or if only assignments count). Null when the
-   * person's rights come from their identity provider's claim, which the archive sees only in their token.
+   * What a key's person may do now. Where the tenant decides it: their rights assignment (nothing if
+   * it was removed since the key was minted, or if only assignments count). Where the identity
+   * provider's claim does (seen only in the person's token): the set claimed at their last sign-in,
+   * if within `keyPersonIdleDays`; else, for a key their own sign-in minted that recently, null (the
+   * ceiling recorded at creation applies); else 'idle': the person may have left, the key acts no more.
+   * A key minted by a key does not count as a sign-in, so keys cannot keep each other alive.
    */
-  private async personRightsNow(tenantId: string, person: string, assignedAtCreation: boolean): Promise<ReadonlySet<Permission> | null> {
+  private async personRightsNow(record: ApiKeyRecord, person: string): Promise<ReadonlySet<Permission> | null | 'idle'> {
+    const { tenantId } = record;
     const assignment = await findRightsAssignment(tenantId, person, this.sources);
     if (assignment) return new Set((await rightsSetPermissions(tenantId, assignment.rightsSet, this.sources)) ?? []);
-    return assignedAtCreation || this.settings.rightsSource === 'tenant' ? new Set() : null;
+    if (record.personAssigned === true || this.settings.rightsSource === 'tenant') return new Set();
+    const idleMs = this.settings.keyPersonIdleDays * 86_400_000;
+    const now = this.sources.clock.now().getTime();
+    const sighting = await this.sightings.last(tenantId, person);
+    if (sighting && now - Date.parse(sighting.seenAt) <= idleMs) return new Set((await rightsSetPermissions(tenantId, sighting.rightsSet, this.sources)) ?? []);
+    if (record.createdBy.kind === 'user' && now - Date.parse(record.createdAt) <= idleMs) return null;
+    return 'idle';
   }
 
   /**

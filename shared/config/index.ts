@@ -34,6 +34,8 @@ const ZConfig = z
      * `tenant-then-claim`: the assignment if there is one, else the rights-set claim (default archivist).
      */
     AUTH_RIGHTS_SOURCE: z.enum(['tenant', 'tenant-then-claim']).default('tenant-then-claim'),
+    /** An API key whose person's rights come from the claim acts only while the person signed in within this many days. */
+    ARCHIVE_KEY_PERSON_IDLE_DAYS: z.coerce.number().int().min(1).max(365).default(30),
     /** Key Vault holding the API-key pepper (Azure, managed identity). */
     KEY_VAULT_URL: z.url().optional(),
     /** ARM id of the archive storage account: the region guard reads its location (Azure only). */

@@ -9,7 +9,7 @@ import type { TenantSettingsCache } from './settings-cache';
  * lifetime (settings-cache.ts). API keys and support grants are not among them: a revocation
  * applies at once on every instance.
  */
-const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy']);
+const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
 
 /**
  * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights

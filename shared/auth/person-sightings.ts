@@ -1,0 +1,53 @@
+import type { TenantRecord, TenantRecordsPort } from '../ports';
+
+/**
+ * When a person whose rights come from the identity provider's claim last signed in here, and
+ * with which rights set: the archive sees that claim only in the person's token, so this is all
+ * it knows of them between sign-ins. Their API keys act on it (authenticate.ts).
+ */
+export interface PersonSightingRecord extends TenantRecord {
+  type: 'person-sighting';
+  person: string;
+  /** The rights set the claim gave at that sign-in. */
+  rightsSet: string;
+  seenAt: string;
+}
+
+export const personSightingRecordId = (person: string) => `person-sighting:${person}`;
+
+/** A sighting is written again once it is this old (or at once if the claimed set changed). */
+const REFRESH_MS = 24 * 3600_000;
+/** Bounds memory on an instance serving many people. */
+const MAX_REMEMBERED = 10_000;
+
+export class PersonSightings {
+  /** What this instance last wrote (or read) per (tenant, person): at most one write a day each. */
+  private readonly remembered = new Map<string, { rightsSet: string; seenAt: number }>();
+
+  constructor(private readonly records: TenantRecordsPort) {}
+
+  /** A sign-in with claimed rights: recorded when the stored sighting is a day old or names another set. */
+  async seen(tenantId: string, person: string, rightsSet: string, now: Date): Promise<void> {
+    const key = `${tenantId}\n${person}`;
+    const known = this.remembered.get(key) ?? (await this.read(tenantId, person));
+    if (known && known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) return this.remember(key, known);
+    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString() };
+    await this.records.upsert(record);
+    this.remember(key, { rightsSet, seenAt: now.getTime() });
+  }
+
+  async last(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
+    return (await this.records.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting'))?.value ?? null;
+  }
+
+  private async read(tenantId: string, person: string): Promise<{ rightsSet: string; seenAt: number } | null> {
+    const stored = await this.last(tenantId, person);
+    return stored ? { rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt) } : null;
+  }
+
+  private remember(key: string, value: { rightsSet: string; seenAt: number }): void {
+    this.remembered.delete(key);
+    if (this.remembered.size >= MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
+    this.remembered.set(key, value);
+  }
+}
