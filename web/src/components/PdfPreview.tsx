@@ -11,6 +11,7 @@ pdfjs.GlobalWorkerOptions.workerSrc = new URL('pdfjs-dist/build/pdf.worker.min.m
 
 /** Copied into the build by web/vite.config.mts (same origin). */
 declare const __PDFJS_STANDARD_FONTS__: string;
+declare const __PDFJS_WASM__: string;
 
 export default function PdfPreview({ path }: { path: string }) {
   const { t } = useI18n();
@@ -26,8 +27,9 @@ export default function PdfPreview({ path }: { path: string }) {
     (async () => {
       const bytes = new Uint8Array(await (await apiFetch(path)).arrayBuffer());
       // No eval and no WebAssembly (CSP script-src 'self' has neither 'unsafe-eval' nor 'wasm-unsafe-eval': ICC
-      // colours fall back to their alternate space); the 14 standard fonts come from our own build.
-      loaded = await pdfjs.getDocument({ data: bytes, isEvalSupported: false, useSystemFonts: false, useWasm: false, standardFontDataUrl: __PDFJS_STANDARD_FONTS__ }).promise;
+      // colours fall back to their alternate space, JBIG2 to pdf.js's JavaScript decoder, JPEG 2000 to OpenJPEG
+      // compiled to JavaScript); the 14 standard fonts and that decoder come from our own build.
+      loaded = await pdfjs.getDocument({ data: bytes, isEvalSupported: false, useSystemFonts: false, useWasm: false, standardFontDataUrl: __PDFJS_STANDARD_FONTS__, wasmUrl: __PDFJS_WASM__ }).promise;
       if (cancelled) await loaded.destroy();
       else setDoc(loaded);
     })().catch(() => !cancelled && setFailed(true));
