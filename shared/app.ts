@@ -3,7 +3,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential } from '@azure/identity';
 import { AuditLog } from './adapters/azure/audit-log';
 import { AuditOutboxItems } from './adapters/azure/audit-outbox';
-import { AUDIT_OUTBOX_REMOVE_LINGER_MS, AuditOutbox } from './audit/outbox';
+import { AUDIT_OUTBOX_APPEND_LINGER_MS, AUDIT_OUTBOX_REMOVE_LINGER_MS, AuditOutbox } from './audit/outbox';
 import { BlobArchive } from './adapters/azure/blobs';
 import { DocumentCatalog } from './adapters/azure/catalog';
 import { CosmosContainers, cosmosClient, openContainers } from './adapters/azure/cosmos';
@@ -98,7 +98,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     exportJobs: new ExportJobs(cosmos.tenants),
     audit,
     auditOutboxItems,
-    auditOutbox: new AuditOutbox({ audit, auditOutboxItems, log }, AUDIT_OUTBOX_REMOVE_LINGER_MS),
+    auditOutbox: new AuditOutbox({ audit, auditOutboxItems, log }, AUDIT_OUTBOX_REMOVE_LINGER_MS, AUDIT_OUTBOX_APPEND_LINGER_MS),
     authenticator: new Authenticator({
       issuer: config.AUTH_ISSUER,
       audience: config.AUTH_AUDIENCE,

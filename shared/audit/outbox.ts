@@ -4,6 +4,12 @@ import { Gathered } from '../gathered';
 
 /** How long an appended item waits to be removed together with others (one round trip for several uploads). */
 export const AUDIT_OUTBOX_REMOVE_LINGER_MS = 200;
+/**
+ * How long a released entry may wait for others to share its audit round: nobody waits for it (a
+ * reader on this instance starts the round at once), and one write then carries the entries of the
+ * uploads of that moment.
+ */
+export const AUDIT_OUTBOX_APPEND_LINGER_MS = 100;
 /** Outbox items removed per call (a transactional batch holds at most 100 operations). */
 const REMOVE_PER_CALL = 100;
 
@@ -56,6 +62,8 @@ export class AuditOutbox {
   constructor(
     private readonly deps: { audit: AuditLogPort; auditOutboxItems: AuditOutboxPort; log: Logger },
     lingerMs: number,
+    /** See AUDIT_OUTBOX_APPEND_LINGER_MS. */
+    private readonly appendLingerMs = 0,
   ) {
     const remove = (items: Pick<AuditOutboxItem, 'tenantId' | 'id'>[]) =>
       deps.auditOutboxItems.remove(items).catch((err: unknown) => {
@@ -71,7 +79,7 @@ export class AuditOutbox {
    */
   release(item: AuditOutboxItem): void {
     const released: Promise<void> = this.deps.audit
-      .appendBatch(item.entries)
+      .appendBatch(item.entries, { lingerMs: this.appendLingerMs })
       .then(() => this.appended.add({ tenantId: item.tenantId, id: item.id }))
       .catch((err: unknown) => {
         this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });

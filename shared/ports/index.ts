@@ -281,7 +281,12 @@ export interface AuditFilter {
 /** Append-only, hash-chained audit log: no update or delete path for entries. */
 export interface AuditLogPort {
   append(input: AuditInput): Promise<AuditEntry>;
-  appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]>;
+  /**
+   * `lingerMs`: the entries may wait that long for others to share their round (one write for many),
+   * when nobody waits for them (the audit outbox's release). An append without it, or a reader of
+   * the partition, starts the round at once.
+   */
+  appendBatch(inputs: AuditInput[], opts?: { lingerMs?: number }): Promise<AuditEntry[]>;
   highWater(tenantId: string, month: string): number;
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
   savePending(inputs: AuditInput[]): Promise<void>;

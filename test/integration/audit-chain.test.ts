@@ -86,6 +86,31 @@ describe('hash chain', () => {
     expect(verifyChain(`${tenant}:2028-05`, stored, [], { headSeq: await log.headSeq(tenant, '2028-05'), key: await archive.host.deps.audit.chainKey() })).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('released entries linger for their round: entries appended one after another share one write; a reader or an append that waits starts it at once', async () => {
+    const tenant = newTenant('linger');
+    const writes: number[] = [];
+    const log = observedAuditLog({ create: () => writes.push(1), batch: (ops) => void writes.push(ops.length) });
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-06-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.ingest' as const, target: `doc-${i}`, outcome: 'success' as const, status: 201, requestId: `r${i}`, clientIp: null, userAgent: null });
+    // Lingering a minute: only a waiting append or a reader can start these rounds within the test.
+    const linger = { lingerMs: 60_000 };
+    const released: Promise<unknown>[] = [];
+    for (let i = 0; i < 5; i++) {
+      released.push(log.appendBatch([entry(i)], linger));
+      await new Promise((resolve) => setImmediate(resolve)); // one after another, not in one tick
+    }
+    expect(writes).toEqual([]);
+    // A reader of the partition starts the round and sees all five.
+    expect((await log.all(tenant, '2028-06')).map((e) => e.target)).toEqual(['doc-0', 'doc-1', 'doc-2', 'doc-3', 'doc-4']);
+    await Promise.all(released);
+    expect(writes).toEqual([5]);
+    // So does an append whose request waits for it (not lingering).
+    const more = [log.appendBatch([entry(5)], linger), log.appendBatch([entry(6)], linger)];
+    await new Promise((resolve) => setImmediate(resolve));
+    await log.append(entry(7));
+    await Promise.all(more);
+    expect(writes).toEqual([5, 3]);
+  });
+
   it('if the account\'s role refuses transactional batches (403), entries are created one at a time and nothing is lost', async () => {
     const tenant = newTenant('nobatch');
     const writes: string[] = [];

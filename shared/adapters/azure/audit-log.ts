@@ -60,6 +60,8 @@ class PartitionWriter {
   headTimer: NodeJS.Timeout | undefined;
   readonly queue: Pending[] = [];
   running = false;
+  /** Ends the wait of a lingering round (an append or a reader that cannot wait came). */
+  wake: (() => void) | null = null;
   /** The drain under way (it never rejects): readers in this instance wait for it. */
   draining: Promise<void> = Promise.resolve();
 }
@@ -96,7 +98,7 @@ export class AuditLog implements AuditLogPort {
    * instance they get consecutive numbers, and every entry gets the seq, prevHash and hash it
    * would have got from appending them one by one.
    */
-  async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+  async appendBatch(inputs: AuditInput[], opts: { lingerMs?: number } = {}): Promise<AuditEntry[]> {
     if (inputs.length === 0) return [];
     const tenantId = inputs[0]!.tenantId;
     const partition = auditPartition(tenantId, new Date(inputs[0]!.at));
@@ -106,8 +108,27 @@ export class AuditLog implements AuditLogPort {
     let writer = this.writers.get(partition);
     if (!writer) this.writers.set(partition, (writer = new PartitionWriter()));
     const written = inputs.map((input) => new Promise<AuditEntry>((resolve, reject) => writer.queue.push({ input, resolve, reject })));
-    if (!writer.running) writer.draining = this.drain(partition, tenantId, writer);
+    const lingerMs = opts.lingerMs ?? 0;
+    if (!writer.running) {
+      // Claimed now: whatever is appended while the round lingers joins it.
+      writer.running = true;
+      writer.draining = this.lingerThenDrain(partition, tenantId, writer, lingerMs);
+    } else if (lingerMs === 0) writer.wake?.();
     return Promise.all(written);
+  }
+
+  private async lingerThenDrain(partition: string, tenantId: string, writer: PartitionWriter, lingerMs: number): Promise<void> {
+    if (lingerMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, lingerMs);
+        writer.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      writer.wake = null;
+    }
+    await this.drain(partition, tenantId, writer);
   }
 
   /**
@@ -115,7 +136,9 @@ export class AuditLog implements AuditLogPort {
    * appended after its request's answer (the audit outbox) is then visible to a reader here.
    */
   private async settled(partition: string): Promise<void> {
-    await this.writers.get(partition)?.draining;
+    const writer = this.writers.get(partition);
+    writer?.wake?.();
+    await writer?.draining;
   }
 
   /** The highest sequence number this instance wrote or saw in a partition (0 if none). */
