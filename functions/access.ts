@@ -85,7 +85,9 @@ export const createApiKeyOp = operation({
     }, deps);
     audit.target = `api-key:${record.keyId}`;
     // The only time the secret is shown.
-    return reply(201, { ...toPublicApiKey(record), key }, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/api-keys/${record.keyId}` });
+    // Whether the key rests when its person stops signing in (authenticate.ts, personRightsNow).
+    const personIdleDays = record.personAssigned || deps.config.AUTH_RIGHTS_SOURCE === 'tenant' ? null : deps.config.ARCHIVE_KEY_PERSON_IDLE_DAYS;
+    return reply(201, { ...toPublicApiKey(record), key, personIdleDays }, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/api-keys/${record.keyId}` });
   },
 });
 

@@ -7490,6 +7490,8 @@ export interface operations {
                         } | null;
                         /** @description The secret; shown this once only */
                         key: string;
+                        /** @description Where the creator's rights come from the identity provider's claim: the key acts only while its person has signed in within this many days. Null where the tenant assigns the person's rights (the assignment decides). */
+                        personIdleDays: number | null;
                     };
                 };
             };

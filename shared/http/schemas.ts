@@ -121,7 +121,14 @@ export const ZApiKey = z
     lastUsedAt: ZInstant.nullable(),
     ...ZRevocable,
   });
-export const ZApiKeyCreated = ZApiKey.extend({ key: z.string().meta({ description: 'The secret; shown this once only' }) });
+export const ZApiKeyCreated = ZApiKey.extend({
+  key: z.string().meta({ description: 'The secret; shown this once only' }),
+  personIdleDays: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: "Where the creator's rights come from the identity provider's claim: the key acts only while its person has signed in within this many days. Null where the tenant assigns the person's rights (the assignment decides)." }),
+});
 
 export const ZRightsSet = z.strictObject({ name: z.string(), builtIn: z.boolean(), permissions: z.array(ZPermission), updatedAt: ZInstant.optional(), updatedBy: ZActor.optional() });
 export const ZRightsAssignment = z.strictObject({ subject: z.string(), rightsSet: z.string(), assignedAt: ZInstant, assignedBy: ZActor });

@@ -69,7 +69,9 @@ it('creates a key and shows its secret once, with a warning and a copy button; t
   await page.getByLabel('Rights set').selectOption('auditor');
   await page.getByRole('button', { name: 'Create key' }).click();
   await page.waitForSelector('#k-secret');
-  expect(await page.locator('.warning').textContent()).toMatch(/shown only this once/);
+  expect(await page.locator('.warning').first().textContent()).toMatch(/shown only this once/);
+  // The admin's rights come from the sign-in (the rights claim): the key rests if they stop signing in, and the panel says so.
+  expect(await page.locator('#k-idle-limit').textContent()).toMatch(/signed in to the archive within the last 30 days/);
   secret = await page.locator('#k-secret').inputValue();
   expect(secret.length).toBeGreaterThan(20);
   expect(await page.evaluate('document.activeElement?.id')).toBe('h-secret');

@@ -31,18 +31,22 @@ const upload = () => {
   return { method: 'POST', body: form };
 };
 
-/** Mints a key as `as` (a bearer token, or another key's headers). */
-async function mint(as: { token: string } | { headers: Record<string, string> }, rightsSet: string): Promise<string> {
+/** Mints a key as `as` (a bearer token, or another key's headers); its secret, and the idle limit the answer states. */
+async function minted(as: { token: string } | { headers: Record<string, string> }, rightsSet: string): Promise<{ key: string; personIdleDays: number | null }> {
   const body = json('POST', { name: `k-${rightsSet}-${Math.random()}`, rightsSet });
   const made = await call(`${archive.url}/api-keys`, 'token' in as ? { ...body, token: as.token } : { ...body, headers: { ...body.headers, ...as.headers } });
   if (made.status !== 201) throw new Error(`mint ${rightsSet}: ${made.status} ${made.bytes.toString()}`);
-  return made.json.key as string;
+  return made.json as { key: string; personIdleDays: number | null };
 }
+const mint = async (...a: Parameters<typeof minted>) => (await minted(...a)).key;
 
 it('a key of a person with claimed rights acts on the set claimed at their last sign-in, and not after 30 days without one', async () => {
   const tenant = newTenant('idle');
   const ines = await archive.token({ tenant, sub: 'ines', rights: 'integration-admin' });
-  const key = await mint({ token: ines }, 'uploader');
+  const made = await minted({ token: ines }, 'uploader');
+  // The creation answer says so (the web app shows it beside the secret).
+  expect(made.personIdleDays).toBe(30);
+  const key = made.key;
   expect((await call(`${archive.url}/documents`, withKey(key, upload()))).status).toBe(201);
 
   // 31 days on, ines has not signed in: she may have left; the key acts no more, and says why.
@@ -92,7 +96,9 @@ it('a person whose rights the tenant assigned is not idle-limited: the assignmen
   const dave = await archive.token({ tenant, sub: 'dave', rights: 'accountant' });
   expect((await call(`${archive.url}/rights-sets/minters`, { ...json('PUT', { permissions: ['documents:read', 'keys:manage'] }), token: admin })).status).toBe(200);
   expect((await call(`${archive.url}/rights-assignments/dave`, { ...json('PUT', { rightsSet: 'minters' }), token: admin })).status).toBe(200);
-  const key = await mint({ token: dave }, 'minters');
+  const made = await minted({ token: dave }, 'minters');
+  expect(made.personIdleDays).toBeNull();
+  const key = made.key;
   shift = 60 * DAY; // past the 30 days, within the key's own 90
   expect((await call(`${archive.url}/documents`, withKey(key))).status).toBe(200);
 });

@@ -413,6 +413,7 @@ export const en = {
     copied: 'Copied to the clipboard.',
     copyFailed: 'Copying did not work; select the secret and copy it yourself.',
     usage: 'Programs send it in the header "Authorization: ApiKey <secret>". The list below shows only its beginning.',
+    idleLimit: (days: number) => `Your rights come from your organisation's sign-in, so the archive sees them only when you sign in: this key works only while you have signed in to the archive within the last ${days} days. For a program that runs unattended, ask an administrator to assign your rights in the archive.`,
     stored: 'I have stored the secret',
     list: 'Keys',
     none: 'No API keys yet.',

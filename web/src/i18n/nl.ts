@@ -348,6 +348,7 @@ export const nl: Dictionary = {
     copied: 'Gekopieerd naar het klembord.',
     copyFailed: 'Kopiëren lukte niet; selecteer het geheim en kopieer het zelf.',
     usage: 'Programma\'s sturen het mee in de header "Authorization: ApiKey <geheim>". De lijst hieronder toont alleen het begin.',
+    idleLimit: (days: number) => `Uw rechten komen uit de aanmelding van uw organisatie; het archief ziet ze alleen als u zich aanmeldt. Deze sleutel werkt daarom alleen zolang u zich de afgelopen ${days} dagen bij het archief hebt aangemeld. Voor een programma dat zonder toezicht draait: vraag een beheerder uw rechten in het archief toe te wijzen.`,
     stored: 'Ik heb het geheim bewaard',
     list: 'Sleutels',
     none: 'Nog geen API-sleutels.',

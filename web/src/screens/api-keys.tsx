@@ -121,6 +121,7 @@ function SecretOnce({ created, onDone }: { created: CreatedKey; onDone: () => vo
         {copied === 'yes' ? t.apiKeys.copied : copied === 'failed' ? t.apiKeys.copyFailed : ''}
       </p>
       <p className="muted">{t.apiKeys.usage}</p>
+      {created.personIdleDays !== null && <p className="warning" id="k-idle-limit">{t.apiKeys.idleLimit(created.personIdleDays)}</p>}
       <div className="form-actions">
         <button type="button" className="secondary" onClick={onDone}>{t.apiKeys.stored}</button>
       </div>
