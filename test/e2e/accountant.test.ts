@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import * as yauzl from 'yauzl';
-import { checkA11y, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
+import { checkA11y, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart, sha256hex } from '../support/http';
@@ -54,22 +54,22 @@ it('signs the accountant in and shows the documents of the organisation', async 
 
 it('filters as the accountant types and sorts by amount', async () => {
   await page.getByLabel('Counterparty').fill('Bakkerij');
-  await until(async () => (await page.locator('table.data tbody tr').count()) === 1);
+  await until(page, async () => (await page.locator('table.data tbody tr').count()) === 1);
   expect(await page.locator('table.data tbody').textContent()).toContain('INV-2025-001');
   expect(new URL(page.url()).searchParams.get('counterparty')).toBe('Bakkerij');
 
   await page.getByRole('button', { name: 'Clear filters' }).click();
   await page.getByLabel('Kind').selectOption('invoice');
   await page.getByLabel('Amount from').fill('100');
-  await until(async () => (await page.locator('table.data tbody tr').count()) === 1);
+  await until(page, async () => (await page.locator('table.data tbody tr').count()) === 1);
   expect(await page.locator('table.data tbody').textContent()).toContain('INV-2025-001');
 
   await page.getByRole('button', { name: 'Clear filters' }).click();
-  await until(async () => (await page.locator('table.data tbody tr').count()) === 3);
+  await until(page, async () => (await page.locator('table.data tbody tr').count()) === 3);
   await page.getByRole('button', { name: /^Amount/ }).click(); // descending first
-  await until(async () => ((await page.locator('table.data tbody tr').first().textContent()) ?? '').includes('INV-2025-001'));
+  await until(page, async () => ((await page.locator('table.data tbody tr').first().textContent()) ?? '').includes('INV-2025-001'));
   await page.getByRole('button', { name: /^Amount/ }).click();
-  await until(async () => ((await page.locator('table.data tbody tr').first().textContent()) ?? '').includes('INV-2025-002'));
+  await until(page, async () => ((await page.locator('table.data tbody tr').first().textContent()) ?? '').includes('INV-2025-002'));
   expect(await page.locator('th[aria-sort]').textContent()).toContain('Amount');
   await checkA11y(page, 'documents sorted');
   await screenshot(page, 'accountant-2-documents-sorted');
@@ -161,18 +161,6 @@ it('shows amounts and dates in Dutch when the reader chooses Nederlands, and by 
   // Nothing the CSP refused, no script errors (the accountant's 403 on the audit log is an answer, not an error).
   expect(opened.problems.filter((p) => !/status of 40[03]/.test(p))).toEqual([]);
 });
-
-/**
- * Asks again until the page shows what is expected (the search is debounced and fetched). Polled from
- * here: a waitForFunction predicate is evaluated inside the page, which the app's CSP forbids.
- */
-async function until(check: () => Promise<boolean>, tries = 200): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`the page did not get there: ${check.toString()}`);
-}
 
 function zipEntries(file: string): Promise<string[]> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@
  * retention is refused shorter (a sentence) and extended. axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, goTo, launchBrowser, openSignedIn, screenshot, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, launchBrowser, openSignedIn, screenshot, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call } from '../support/http';
@@ -57,7 +57,7 @@ it('archives two pages in the order set by keyboard, with the details checked, a
   await page.getByRole('button', { name: 'Move page-1.png up' }).focus();
   await page.keyboard.press('Enter');
   expect(await fileOrder()).toEqual(['page-1.png', 'page-2.png']);
-  await page.waitForFunction("document.activeElement?.getAttribute('aria-label') === 'Move page-1.png down'");
+  await until(page, async () => (await page.evaluate("document.activeElement?.getAttribute('aria-label')")) === 'Move page-1.png down');
 
   await page.getByLabel('Kind').selectOption('invoice');
   await page.getByLabel('Document date').fill('2024-05-02');

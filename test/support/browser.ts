@@ -65,6 +65,19 @@ export async function openSignedIn(browser: Browser, appUrl: string, appPath: st
   return opened;
 }
 
+/**
+ * Asks again until the page shows what is expected (a debounced search, a focus that moves). Polled
+ * from here: a waitForFunction predicate is evaluated inside the page with eval, which the app's CSP
+ * forbids (it failed only when the first check came too early, so it looked like a flake).
+ */
+export async function until(page: Page, check: () => Promise<boolean>, tries = 200): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the page did not get there: ${check.toString()}`);
+}
+
 /** Through the main menu, as a person would; waits for the screen's heading. */
 export async function goTo(page: Page, menu: string, heading: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: menu, exact: true }).click();
