@@ -12,6 +12,7 @@ import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMe
 import { useI18n } from '../i18n';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet } from '../lib/permissions';
 import type { ScreenProps } from '.';
+import { DataTable } from '../components/DataTable';
 
 type ApiKey = paths['/api-keys']['get']['responses'][200]['content']['application/json']['items'][number];
 type CreatedKey = paths['/api-keys']['post']['responses'][201]['content']['application/json'];
@@ -160,50 +161,33 @@ function KeyList() {
       {keys.isLoading && <p role="status">{t.loading}</p>}
       {keys.data && items.length === 0 && <p className="muted">{t.apiKeys.none}</p>}
       {items.length > 0 && (
-        <div className="table-wrap">
-          <table className="data">
-            <caption className="visually-hidden">{t.apiKeys.list}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.apiKeys.name}</th>
-                <th scope="col">{t.apiKeys.prefix}</th>
-                <th scope="col">{t.apiKeys.rightsSet}</th>
-                <th scope="col">{t.apiKeys.createdBy}</th>
-                <th scope="col">{t.apiKeys.expires}</th>
-                <th scope="col">{t.apiKeys.lastUsed}</th>
-                <th scope="col">{t.apiKeys.state}</th>
-                <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
+        <DataTable caption={t.apiKeys.list} columns={[t.apiKeys.name, t.apiKeys.prefix, t.apiKeys.rightsSet, t.apiKeys.createdBy, t.apiKeys.expires, t.apiKeys.lastUsed, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
+          {items.map((k) => {
+            const state = keyState(k);
+            return (
+              <tr key={k.id}>
+                <th scope="row">{k.name}</th>
+                <td><code className="prefix">{k.prefix}…</code></td>
+                <td>{k.rightsSet}</td>
+                <td>{k.createdBy.subject === me ? t.you : k.createdBy.subject}<br /><span className="muted small">{dateTime(k.createdAt)}</span></td>
+                <td>{date(k.expiresAt)}</td>
+                <td>{k.lastUsedAt ? dateTime(k.lastUsedAt) : <span className="muted">{t.apiKeys.never}</span>}</td>
+                <td>
+                  <span className={`badge ${state === 'active' ? 'success' : 'refused'}`}>{t.apiKeys.states[state]}</span>
+                  {k.revokedAt && <span className="muted small"> {dateTime(k.revokedAt)}</span>}
+                </td>
+                <td>
+                  {state === 'active' && (
+                    <button type="button" className="secondary danger-outline" onClick={() => { setFailed(null); setRevoking(k); }} aria-label={t.apiKeys.revokeNamed(k.name)}>
+                      {t.apiKeys.revoke}
+                    </button>
+                  )}
+                  {failed?.id === k.id && <ProblemMessage error={failed.error} />}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((k) => {
-                const state = keyState(k);
-                return (
-                  <tr key={k.id}>
-                    <th scope="row">{k.name}</th>
-                    <td><code className="prefix">{k.prefix}…</code></td>
-                    <td>{k.rightsSet}</td>
-                    <td>{k.createdBy.subject === me ? t.you : k.createdBy.subject}<br /><span className="muted small">{dateTime(k.createdAt)}</span></td>
-                    <td>{date(k.expiresAt)}</td>
-                    <td>{k.lastUsedAt ? dateTime(k.lastUsedAt) : <span className="muted">{t.apiKeys.never}</span>}</td>
-                    <td>
-                      <span className={`badge ${state === 'active' ? 'success' : 'refused'}`}>{t.apiKeys.states[state]}</span>
-                      {k.revokedAt && <span className="muted small"> {dateTime(k.revokedAt)}</span>}
-                    </td>
-                    <td>
-                      {state === 'active' && (
-                        <button type="button" className="secondary danger-outline" onClick={() => { setFailed(null); setRevoking(k); }} aria-label={t.apiKeys.revokeNamed(k.name)}>
-                          {t.apiKeys.revoke}
-                        </button>
-                      )}
-                      {failed?.id === k.id && <ProblemMessage error={failed.error} />}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
       <ConfirmDialog
         open={revoking !== null}

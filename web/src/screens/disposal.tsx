@@ -10,6 +10,7 @@ import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMe
 import { useI18n } from '../i18n';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
+import { DataTable } from '../components/DataTable';
 
 const PAGE_SIZE = 100;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -67,44 +68,27 @@ export function DisposalScreen(_: ScreenProps) {
         {due.error ? <ProblemMessage error={due.error} /> : null}
         <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? t.disposal.count(items.length, Boolean(due.data.continuationToken)) : ''}</p>
         {items.length > 0 && (
-          <div className="table-wrap">
-            <table className="data">
-              <caption className="visually-hidden">{t.disposal.due}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">
-                    <input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />
-                  </th>
-                  <th scope="col">{t.disposal.document}</th>
-                  <th scope="col">{t.fields.kind}</th>
-                  <th scope="col">{t.fields.fiscalYear}</th>
-                  <th scope="col">{t.disposal.retainUntil}</th>
-                  <th scope="col">{t.disposal.state}</th>
+          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
+            {items.map((d) => {
+              const can = !d.approved && !d.legalHold;
+              const skipped = result?.skipped.find((s) => s.id === d.id);
+              return (
+                <tr key={d.id}>
+                  <td>{can && <input type="checkbox" aria-label={t.disposal.select(d.id)} checked={selected.has(d.id)} onChange={(e) => toggle(d.id, e.target.checked)} />}</td>
+                  <th scope="row"><Link href={`/documents/${encodeURIComponent(d.id)}`}><code>{d.id}</code></Link></th>
+                  <td>{d.kind ? (t.kinds[d.kind] ?? d.kind) : ''}</td>
+                  <td>{d.fiscalYear}</td>
+                  <td>{date(d.retention.retainUntil)} <span className="muted small">({d.retention.class})</span></td>
+                  <td>
+                    <span className={`badge ${d.legalHold ? 'refused' : d.approved ? 'success' : 'pending'}`}>
+                      {d.legalHold ? t.disposal.held : d.approved ? t.disposal.approved : d.blockedBy ? (t.disposal.blockers[d.blockedBy] ?? d.blockedBy) : t.disposal.willBeDisposed}
+                    </span>
+                    {skipped && <p className="field-error">{t.disposal.skipped[skipped.reason] ?? skipped.reason}</p>}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((d) => {
-                  const can = !d.approved && !d.legalHold;
-                  const skipped = result?.skipped.find((s) => s.id === d.id);
-                  return (
-                    <tr key={d.id}>
-                      <td>{can && <input type="checkbox" aria-label={t.disposal.select(d.id)} checked={selected.has(d.id)} onChange={(e) => toggle(d.id, e.target.checked)} />}</td>
-                      <th scope="row"><Link href={`/documents/${encodeURIComponent(d.id)}`}><code>{d.id}</code></Link></th>
-                      <td>{d.kind ? (t.kinds[d.kind] ?? d.kind) : ''}</td>
-                      <td>{d.fiscalYear}</td>
-                      <td>{date(d.retention.retainUntil)} <span className="muted small">({d.retention.class})</span></td>
-                      <td>
-                        <span className={`badge ${d.legalHold ? 'refused' : d.approved ? 'success' : 'pending'}`}>
-                          {d.legalHold ? t.disposal.held : d.approved ? t.disposal.approved : d.blockedBy ? (t.disposal.blockers[d.blockedBy] ?? d.blockedBy) : t.disposal.willBeDisposed}
-                        </span>
-                        {skipped && <p className="field-error">{t.disposal.skipped[skipped.reason] ?? skipped.reason}</p>}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
         {(page > 0 || due.data?.continuationToken) && (
           <nav className="pager" aria-label={t.disposal.pages}>

@@ -12,6 +12,7 @@ import { metadataValue } from '../lib/metadata-form';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { ExtendRetention, PlaceHold, ReleaseHold } from './document-jobs';
+import { DataTable } from '../components/DataTable';
 
 const PdfPreview = lazy(() => import('../components/PdfPreview'));
 
@@ -146,39 +147,26 @@ function Files({ d, base }: { d: ArchiveDocument; base: string }) {
   return (
     <section className="panel" aria-labelledby="h-files">
       <h2 id="h-files">{t.document.originals}</h2>
-      <div className="table-wrap">
-        <table className="data">
-          <thead>
-            <tr>
-              <th scope="col">{t.document.fileName}</th>
-              <th scope="col">{t.document.mediaType}</th>
-              <th scope="col" className="num">{t.document.size}</th>
-              <th scope="col">{t.document.sha256}</th>
-              <th scope="col">{t.document.download}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.originals.map((o, i) => (
-              <tr key={o.sha256 + i}>
-                <td>{o.fileName ?? `original-${i + 1}`}</td>
-                <td>{o.mediaType}</td>
-                <td className="num">{bytes(o.size)}</td>
-                <td><code className="hash">{o.sha256}</code></td>
-                <td>
-                  <VerifiedDownload path={`${base}/originals/${i + 1}`} sha256={o.sha256} fileName={o.fileName ?? `original-${i + 1}`} label={t.document.downloadOriginal(i + 1)} />
-                </td>
-              </tr>
-            ))}
-            <tr>
-              <td>{t.document.rendition}</td>
-              <td>{d.rendition.mediaType}</td>
-              <td className="num">{bytes(d.rendition.size)}</td>
-              <td><code className="hash">{d.rendition.sha256}</code></td>
-              <td className="muted">—</td>
-            </tr>
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={[t.document.fileName, t.document.mediaType, { label: t.document.size, numeric: true }, t.document.sha256, t.document.download]}>
+        {d.originals.map((o, i) => (
+          <tr key={o.sha256 + i}>
+            <td>{o.fileName ?? `original-${i + 1}`}</td>
+            <td>{o.mediaType}</td>
+            <td className="num">{bytes(o.size)}</td>
+            <td><code className="hash">{o.sha256}</code></td>
+            <td>
+              <VerifiedDownload path={`${base}/originals/${i + 1}`} sha256={o.sha256} fileName={o.fileName ?? `original-${i + 1}`} label={t.document.downloadOriginal(i + 1)} />
+            </td>
+          </tr>
+        ))}
+        <tr>
+          <td>{t.document.rendition}</td>
+          <td>{d.rendition.mediaType}</td>
+          <td className="num">{bytes(d.rendition.size)}</td>
+          <td><code className="hash">{d.rendition.sha256}</code></td>
+          <td className="muted">—</td>
+        </tr>
+      </DataTable>
     </section>
   );
 }
@@ -358,28 +346,16 @@ function AuditTrail({ d }: { d: ArchiveDocument }) {
       ) : items.length === 0 ? (
         <p className="muted">{audit.isFetching ? t.loading : t.document.auditEmpty}</p>
       ) : (
-        <div className="table-wrap">
-          <table className="data">
-            <thead>
-              <tr>
-                <th scope="col">{t.document.auditWhen}</th>
-                <th scope="col">{t.document.auditWho}</th>
-                <th scope="col">{t.document.auditWhat}</th>
-                <th scope="col">{t.document.auditOutcome}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((e) => (
-                <tr key={e.id}>
-                  <td>{dateTime(e.at)}</td>
-                  <td>{e.actor.person ?? e.actor.subject}</td>
-                  <td>{t.auditActions[e.action] ?? e.action}</td>
-                  <td><span className={`badge ${e.outcome}`}>{t.auditOutcomes[e.outcome] ?? e.outcome}</span></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={[t.document.auditWhen, t.document.auditWho, t.document.auditWhat, t.document.auditOutcome]}>
+          {items.map((e) => (
+            <tr key={e.id}>
+              <td>{dateTime(e.at)}</td>
+              <td>{e.actor.person ?? e.actor.subject}</td>
+              <td>{t.auditActions[e.action] ?? e.action}</td>
+              <td><span className={`badge ${e.outcome}`}>{t.auditOutcomes[e.outcome] ?? e.outcome}</span></td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {audit.hasNextPage && (
         <button type="button" className="secondary" onClick={() => void audit.fetchNextPage()} disabled={audit.isFetchingNextPage}>{t.document.auditMore}</button>

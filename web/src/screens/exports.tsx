@@ -6,6 +6,7 @@ import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMe
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import type { ScreenProps } from '.';
+import { DataTable } from '../components/DataTable';
 
 const POLL_MS = 1000;
 
@@ -114,37 +115,23 @@ function ExportProgress({ id }: { id: string }) {
 function ExportTable({ items }: { items: ArchiveExport[] }) {
   const { t, dateTime, bytes } = useI18n();
   return (
-    <div className="table-wrap">
-      <table className="data">
-        <thead>
-          <tr>
-            <th scope="col">{t.exports.created}</th>
-            <th scope="col">{t.exports.filter}</th>
-            <th scope="col">{t.exports.status}</th>
-            <th scope="col" className="num">{t.exports.size}</th>
-            <th scope="col">{t.exports.expires}</th>
-            <th scope="col">{t.exports.download}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((e) => (
-            <tr key={e.id}>
-              <td>{dateTime(e.createdAt)}</td>
-              <td>{e.filter.fiscalYear !== undefined ? `${t.exports.fiscalYear} ${e.filter.fiscalYear}` : t.exports.all}{e.includeOriginals ? ` + ${t.document.originals.toLowerCase()}` : ''}</td>
-              <td><span className={`badge ${e.status}`}>{t.exports.statuses[e.status] ?? e.status}</span>{e.status === 'running' ? ` (${t.exports.progressText(e.progress.documents, e.progress.total)})` : ''}</td>
-              <td className="num">{e.archive ? bytes(e.archive.size) : ''}</td>
-              <td>{dateTime(e.expiresAt)}</td>
-              <td>
-                {e.status === 'completed' && e.archive ? (
-                  <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />
-                ) : (
-                  <span className="muted">—</span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={[t.exports.created, t.exports.filter, t.exports.status, { label: t.exports.size, numeric: true }, t.exports.expires, t.exports.download]}>
+      {items.map((e) => (
+        <tr key={e.id}>
+          <td>{dateTime(e.createdAt)}</td>
+          <td>{e.filter.fiscalYear !== undefined ? `${t.exports.fiscalYear} ${e.filter.fiscalYear}` : t.exports.all}{e.includeOriginals ? ` + ${t.document.originals.toLowerCase()}` : ''}</td>
+          <td><span className={`badge ${e.status}`}>{t.exports.statuses[e.status] ?? e.status}</span>{e.status === 'running' ? ` (${t.exports.progressText(e.progress.documents, e.progress.total)})` : ''}</td>
+          <td className="num">{e.archive ? bytes(e.archive.size) : ''}</td>
+          <td>{dateTime(e.expiresAt)}</td>
+          <td>
+            {e.status === 'completed' && e.archive ? (
+              <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />
+            ) : (
+              <span className="muted">—</span>
+            )}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -15,6 +15,7 @@ import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
+import { DataTable } from '../components/DataTable';
 
 type RightsSet = paths['/rights-sets']['get']['responses'][200]['content']['application/json']['items'][number];
 type Assignment = paths['/rights-assignments']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -91,32 +92,19 @@ function Assignments() {
       {list.error ? <ProblemMessage error={list.error} /> : null}
       {list.data && list.data.items.length === 0 && <p className="muted">{t.rights.noAssignments}</p>}
       {list.data && list.data.items.length > 0 && (
-        <div className="table-wrap">
-          <table className="data">
-            <caption className="visually-hidden">{t.rights.assignments}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.rights.subject}</th>
-                <th scope="col">{t.rights.rightsSet}</th>
-                <th scope="col">{t.rights.assignedBy}</th>
-                <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((a) => (
-                <tr key={a.subject}>
-                  <th scope="row">{a.subject}{who(a.subject) === null && <span className="muted small"> ({t.you})</span>}</th>
-                  <td>{a.rightsSet}</td>
-                  <td>{who(a.assignedBy.subject) ?? t.you}<br /><span className="muted small">{dateTime(a.assignedAt)}</span></td>
-                  <td>
-                    <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRemoving(a); }} aria-label={t.rights.removeNamed(a.subject)}>{t.rights.remove}</button>
-                    {rowError?.subject === a.subject && <ProblemMessage error={rowError.error} />}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption={t.rights.assignments} columns={[t.rights.subject, t.rights.rightsSet, t.rights.assignedBy, { label: t.apiKeys.actions, visuallyHidden: true }]}>
+          {list.data.items.map((a) => (
+            <tr key={a.subject}>
+              <th scope="row">{a.subject}{who(a.subject) === null && <span className="muted small"> ({t.you})</span>}</th>
+              <td>{a.rightsSet}</td>
+              <td>{who(a.assignedBy.subject) ?? t.you}<br /><span className="muted small">{dateTime(a.assignedAt)}</span></td>
+              <td>
+                <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRemoving(a); }} aria-label={t.rights.removeNamed(a.subject)}>{t.rights.remove}</button>
+                {rowError?.subject === a.subject && <ProblemMessage error={rowError.error} />}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <ConfirmDialog open={removing !== null} title={removing ? t.rights.removeTitle(removing.subject) : ''} confirmLabel={t.rights.remove} busy={remove.isPending} onConfirm={() => removing && remove.mutate(removing.subject)} onCancel={() => setRemoving(null)}>
         <p>{t.rights.removeText}</p>
@@ -191,47 +179,35 @@ function RightsSets() {
       <p className="muted">{t.rights.setsIntro}</p>
       {sets.error ? <ProblemMessage error={sets.error} /> : null}
       {sets.data && (
-        <div className="table-wrap">
-          <table className="data">
-            <caption className="visually-hidden">{t.rights.sets}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.rights.setName}</th>
-                <th scope="col">{t.rights.permissions}</th>
-                <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {sets.data.items.map((s) => (
-                <tr key={s.name}>
-                  <th scope="row">
-                    {t.rightsSets[s.name] ?? s.name}
-                    <br />
-                    <code className="small muted">{s.name}</code>
-                    {s.builtIn && <span className="badge">{t.rights.builtIn}</span>}
-                    {s.name === mine && <span className="badge">{t.rights.yours}</span>}
-                  </th>
-                  <td>
-                    <ul className="tags">
-                      {[...s.permissions].sort((x, y) => PERMISSIONS.indexOf(x) - PERMISSIONS.indexOf(y)).map((p) => (
-                        <li key={p} title={p}>{t.permissions[p] ?? p}</li>
-                      ))}
-                    </ul>
-                  </td>
-                  <td className="row-actions">
-                    {!s.builtIn && (
-                      <>
-                        <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: s.name, permissions: new Set(s.permissions), isNew: false }); }} aria-label={t.rights.editNamed(s.name)}>{t.rights.edit}</button>
-                        <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setDeleting(s); }} aria-label={t.rights.deleteNamed(s.name)}>{t.rights.delete}</button>
-                      </>
-                    )}
-                    {rowError?.name === s.name && <ProblemMessage error={rowError.error} />}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption={t.rights.sets} columns={[t.rights.setName, t.rights.permissions, { label: t.apiKeys.actions, visuallyHidden: true }]}>
+          {sets.data.items.map((s) => (
+            <tr key={s.name}>
+              <th scope="row">
+                {t.rightsSets[s.name] ?? s.name}
+                <br />
+                <code className="small muted">{s.name}</code>
+                {s.builtIn && <span className="badge">{t.rights.builtIn}</span>}
+                {s.name === mine && <span className="badge">{t.rights.yours}</span>}
+              </th>
+              <td>
+                <ul className="tags">
+                  {[...s.permissions].sort((x, y) => PERMISSIONS.indexOf(x) - PERMISSIONS.indexOf(y)).map((p) => (
+                    <li key={p} title={p}>{t.permissions[p] ?? p}</li>
+                  ))}
+                </ul>
+              </td>
+              <td className="row-actions">
+                {!s.builtIn && (
+                  <>
+                    <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: s.name, permissions: new Set(s.permissions), isNew: false }); }} aria-label={t.rights.editNamed(s.name)}>{t.rights.edit}</button>
+                    <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setDeleting(s); }} aria-label={t.rights.deleteNamed(s.name)}>{t.rights.delete}</button>
+                  </>
+                )}
+                {rowError?.name === s.name && <ProblemMessage error={rowError.error} />}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {!editing && (
         <p>
@@ -395,26 +371,15 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
       {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
       {decided.length > 0 && <h3 id="h-decided">{t.sod.decided}</h3>}
       {decided.length > 0 && (
-        <div className="table-wrap">
-          <table className="data" aria-labelledby="h-decided">
-            <thead>
-              <tr>
-                <th scope="col">{t.sod.changes}</th>
-                <th scope="col">{t.sod.state}</th>
-                <th scope="col">{t.sod.decidedBy}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {decided.map((p) => (
-                <tr key={p.id}>
-                  <td>{proposalChanges(p, t).join('; ')}<br /><span className="muted small">{t.sod.proposedBy(who(personOf(p.proposedBy)) ?? t.you, dateTime(p.proposedAt))}</span></td>
-                  <td><span className={`badge ${p.state === 'approved' ? 'success' : 'pending'}`}>{t.sod.states[p.state] ?? p.state}</span></td>
-                  <td>{p.decidedBy ? (who(personOf(p.decidedBy)) ?? t.you) : ''}{p.decidedAt && <><br /><span className="muted small">{dateTime(p.decidedAt)}</span></>}{p.decisionReason && <><br /><span className="small">{p.decisionReason}</span></>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable labelledBy="h-decided" columns={[t.sod.changes, t.sod.state, t.sod.decidedBy]}>
+          {decided.map((p) => (
+            <tr key={p.id}>
+              <td>{proposalChanges(p, t).join('; ')}<br /><span className="muted small">{t.sod.proposedBy(who(personOf(p.proposedBy)) ?? t.you, dateTime(p.proposedAt))}</span></td>
+              <td><span className={`badge ${p.state === 'approved' ? 'success' : 'pending'}`}>{t.sod.states[p.state] ?? p.state}</span></td>
+              <td>{p.decidedBy ? (who(personOf(p.decidedBy)) ?? t.you) : ''}{p.decidedAt && <><br /><span className="muted small">{dateTime(p.decidedAt)}</span></>}{p.decisionReason && <><br /><span className="small">{p.decisionReason}</span></>}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

@@ -10,6 +10,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { ScreenProps } from '.';
+import { DataTable } from '../components/DataTable';
 
 type Grant = paths['/support-grants']['get']['responses'][200]['content']['application/json']['items'][number];
 type Scope = Grant['scope'];
@@ -106,42 +107,27 @@ export function SupportScreen(_: ScreenProps) {
         {grants.error ? <ProblemMessage error={grants.error} /> : null}
         {grants.data && items.length === 0 && <p className="muted">{t.support.none}</p>}
         {items.length > 0 && (
-          <div className="table-wrap">
-            <table className="data">
-              <caption className="visually-hidden">{t.support.grants}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t.support.ticket}</th>
-                  <th scope="col">{t.support.scope}</th>
-                  <th scope="col">{t.support.grantedBy}</th>
-                  <th scope="col">{t.support.until}</th>
-                  <th scope="col">{t.apiKeys.state}</th>
-                  <th scope="col"><span className="visually-hidden">{t.apiKeys.actions}</span></th>
+          <DataTable caption={t.support.grants} columns={[t.support.ticket, t.support.scope, t.support.grantedBy, t.support.until, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
+            {items.map((g) => {
+              const state = grantState(g);
+              return (
+                <tr key={g.id}>
+                  <th scope="row">{g.ticket}</th>
+                  <td>{t.support.scopes[g.scope] ?? g.scope}</td>
+                  <td>{g.createdBy.subject}<br /><span className="muted small">{dateTime(g.createdAt)}</span></td>
+                  <td>{dateTime(g.expiresAt)}</td>
+                  <td>
+                    <span className={`badge ${state === 'active' ? 'running' : 'refused'}`}>{t.support.states[state]}</span>
+                    {g.revokedAt && <span className="muted small"> {dateTime(g.revokedAt)}</span>}
+                  </td>
+                  <td>
+                    {state === 'active' && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
+                    {rowError?.id === g.id && <ProblemMessage error={rowError.error} />}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((g) => {
-                  const state = grantState(g);
-                  return (
-                    <tr key={g.id}>
-                      <th scope="row">{g.ticket}</th>
-                      <td>{t.support.scopes[g.scope] ?? g.scope}</td>
-                      <td>{g.createdBy.subject}<br /><span className="muted small">{dateTime(g.createdAt)}</span></td>
-                      <td>{dateTime(g.expiresAt)}</td>
-                      <td>
-                        <span className={`badge ${state === 'active' ? 'running' : 'refused'}`}>{t.support.states[state]}</span>
-                        {g.revokedAt && <span className="muted small"> {dateTime(g.revokedAt)}</span>}
-                      </td>
-                      <td>
-                        {state === 'active' && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
-                        {rowError?.id === g.id && <ProblemMessage error={rowError.error} />}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
       </section>
       <ConfirmDialog open={revoking !== null} title={revoking ? t.support.confirmTitle(revoking.ticket) : ''} confirmLabel={t.support.revoke} busy={revoke.isPending} onConfirm={() => revoking && revoke.mutate(revoking.id)} onCancel={() => setRevoking(null)}>

@@ -16,6 +16,7 @@ import { metadataValue } from '../lib/metadata-form';
 import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
+import { DataTable } from '../components/DataTable';
 
 const ACCEPT = '.jpg,.jpeg,.png,.tif,.tiff,.pdf,image/jpeg,image/png,image/tiff,application/pdf';
 const FIELDS = ['documentDate', 'kind', 'counterparty', 'reference', 'amount', 'currency', 'tags', 'retentionClass'] as const;
@@ -322,34 +323,20 @@ function Result({ archived, files, onAgain }: { archived: Archived; files: File[
           <span className={`badge ${all ? 'success' : 'failed'}`}>{all ? t.upload.verified : t.upload.notVerified}</span>{' '}
           {all ? t.upload.verifiedText : t.upload.notVerifiedText}
         </p>
-        <div className="table-wrap">
-          <table className="data">
-            <caption className="visually-hidden">{t.upload.hashCaption}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.upload.page}</th>
-                <th scope="col">{t.document.fileName}</th>
-                <th scope="col">{t.upload.yourHash}</th>
-                <th scope="col">{t.upload.archiveHash}</th>
-                <th scope="col">{t.fields.status}</th>
+        <DataTable caption={t.upload.hashCaption} columns={[t.upload.page, t.document.fileName, t.upload.yourHash, t.upload.archiveHash, t.fields.status]}>
+          {d.originals.map((o, i) => {
+            const same = o.sha256 === archived.local[i];
+            return (
+              <tr key={o.sha256 + i}>
+                <td>{i + 1}</td>
+                <td className="nowrap">{files[i]?.name ?? o.fileName}</td>
+                <td><code className="hash">{archived.local[i] ?? '—'}</code></td>
+                <td><code className="hash">{o.sha256}</code></td>
+                <td><span className={`badge ${same ? 'success' : 'failed'}`}>{same ? t.upload.verified : t.upload.notVerified}</span></td>
               </tr>
-            </thead>
-            <tbody>
-              {d.originals.map((o, i) => {
-                const same = o.sha256 === archived.local[i];
-                return (
-                  <tr key={o.sha256 + i}>
-                    <td>{i + 1}</td>
-                    <td className="nowrap">{files[i]?.name ?? o.fileName}</td>
-                    <td><code className="hash">{archived.local[i] ?? '—'}</code></td>
-                    <td><code className="hash">{o.sha256}</code></td>
-                    <td><span className={`badge ${same ? 'success' : 'failed'}`}>{same ? t.upload.verified : t.upload.notVerified}</span></td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
         <div className="form-actions spaced">
           <Link href={`/documents/${encodeURIComponent(d.id)}`} className="button">{t.upload.openDocument}</Link>
           <button type="button" className="secondary" onClick={onAgain}>{t.upload.another}</button>
