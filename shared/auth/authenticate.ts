@@ -135,25 +135,10 @@ export class Authenticator implements Authenticates {
     const record = await verifyApiKey(key, this.sources.clock.now(), this.sources);
     const person = personOf(record.createdBy);
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
-    if (personNow === 'idle') {
-      return {
-        tenantId: record.tenantId,
-        subject: `apikey:${record.keyId}`,
-        kind: 'client',
-        keyId: record.keyId,
-        rightsSet: record.rightsSet,
-        permissions: new Set(),
-        person,
-        denial: new ArchiveError('forbidden', {
-          detail: `This key acts for ${person}, whose rights come from the identity provider; they have not signed in to the archive for ${this.settings.keyPersonIdleDays} days, so the key acts no more until they do (or the tenant assigns their rights in the archive).`,
-          extensions: { rule: 'key-person-idle', idleDays: this.settings.keyPersonIdleDays },
-        }),
-      };
-    }
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;
     // and to what the tenant lets the person do now: taking a right from a person takes it from their keys too.
-    const permissions = (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!personNow || personNow.has(p)));
-    return this.withConflictCheck({
+    const permissions = personNow === 'idle' ? [] : (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!personNow || personNow.has(p)));
+    const principal: Principal = {
       tenantId: record.tenantId,
       subject: `apikey:${record.keyId}`,
       kind: 'client',
@@ -162,7 +147,15 @@ export class Authenticator implements Authenticates {
       permissions: new Set(permissions),
       person,
       personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? [])]),
-    });
+    };
+    if (personNow !== 'idle') return this.withConflictCheck(principal);
+    return {
+      ...principal,
+      denial: new ArchiveError('forbidden', {
+        detail: `This key acts for ${person}, whose rights come from the identity provider; they have not signed in to the archive for ${this.settings.keyPersonIdleDays} days, so the key acts no more until they do (or the tenant assigns their rights in the archive).`,
+        extensions: { rule: 'key-person-idle', idleDays: this.settings.keyPersonIdleDays },
+      }),
+    };
   }
 
   /**
