@@ -149,6 +149,12 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   }
 }
 
+/** Audit outbox items by tenant and id, one map for every in-memory port that writes them (InMemoryAuditOutboxItems reads it). */
+const outboxKey = (item: Pick<AuditOutboxItem, 'tenantId' | 'id'>) => `${item.tenantId}/${item.id}`;
+function keepOutboxItem(items: Map<string, AuditOutboxItem>, item: AuditOutboxItem | undefined): void {
+  if (item) items.set(outboxKey(item), item);
+}
+
 /** Catalog items by tenant and id; the content-key lookup sees active documents only, like the markers. */
 export class InMemoryCatalog implements CatalogPort {
   readonly documents = new Map<string, ArchivedDocument>();
@@ -158,7 +164,7 @@ export class InMemoryCatalog implements CatalogPort {
     const key = `${doc.tenantId}/${doc.id}`;
     if (this.documents.has(key)) return 'exists';
     this.documents.set(key, doc);
-    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
+    keepOutboxItem(this.outbox, outbox);
     return 'created';
   }
   async get(tenantId: string, id: string): Promise<ArchivedDocument | null> {
@@ -185,7 +191,7 @@ export class InMemoryCatalog implements CatalogPort {
 export class InMemoryAuditOutboxItems implements AuditOutboxPort {
   constructor(private readonly catalog: InMemoryCatalog) {}
   async remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void> {
-    for (const { tenantId, id } of items) this.catalog.outbox.delete(`${tenantId}/${id}`);
+    for (const item of items) this.catalog.outbox.delete(outboxKey(item));
   }
   async unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]> {
     return [...this.catalog.outbox.values()].filter((i) => i.at < before).sort((a, b) => a.at.localeCompare(b.at)).slice(0, max);
@@ -202,7 +208,7 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
     const current = await this.getVersioned(doc.tenantId, doc.id);
     if (!current || current.etag !== etag) return 'conflict';
     this.catalog.documents.set(`${doc.tenantId}/${doc.id}`, doc);
-    if (outbox) this.catalog.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
+    keepOutboxItem(this.catalog.outbox, outbox);
     return { etag: JSON.stringify(doc).length.toString() };
   }
   async dropContentMarker(): Promise<void> {}
@@ -241,7 +247,7 @@ export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   }
   async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards?: StoredRetentionPolicy['safeguards'], outbox?: AuditOutboxItem): Promise<void> {
     this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), ...(safeguards ? { safeguards } : {}) });
-    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
+    keepOutboxItem(this.outbox, outbox);
   }
 }
 
@@ -294,7 +300,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   /** Audit outbox items written with a record (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
   constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
   private keep(outbox: AuditOutboxItem | undefined): void {
-    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
+    keepOutboxItem(this.outbox, outbox);
   }
   async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null> {
     const found = this.records.get(`${tenantId}/${id}`);
@@ -352,7 +358,7 @@ export class InMemoryExportJobs implements ExportJobsPort {
   constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
   async create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void> {
     this.jobs.set(`${job.tenantId}/${job.id}`, job);
-    if (outbox) this.outbox.set(`${outbox.tenantId}/${outbox.id}`, outbox);
+    keepOutboxItem(this.outbox, outbox);
   }
   async get(tenantId: string, id: string): Promise<ExportJob | null> {
     return this.jobs.get(`${tenantId}/${id}`) ?? null;
