@@ -104,7 +104,7 @@ const ZConfig = z
     ARCHIVE_NORMALISE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
     /** Longest a worker may convert one upload; past it the worker is terminated and the upload refused (422 normalisation_timeout). */
     /** In-memory JPEG uploads up to this size (all files together) are converted on the request's thread, not a worker (0: never). A JPEG is never decoded. */
-    ARCHIVE_INLINE_JPEG_BYTES: z.coerce.number().int().min(0).max(4 * 1024 * 1024).default(512 * 1024),
+    ARCHIVE_INLINE_JPEG_BYTES: z.coerce.number().int().min(0).max(4 * 1024 * 1024).default(2 * 1024 * 1024),
     ARCHIVE_NORMALISE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(120_000),
     /**
      * How long an instance keeps a tenant's rights sets, rights assignments, SoD policy and

@@ -171,7 +171,7 @@ async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
     maxDecodedPixelsPerRequest: deps.config.ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST,
   };
   const input = {
-    files: cmd.files.map((f) => ({ ...(f.spooled ? { spooled: f.spooled } : { bytes: f.bytes }), fileName: f.fileName ?? undefined })),
+    files: cmd.files.map((f, i) => ({ ...(f.spooled ? { spooled: f.spooled } : { bytes: f.bytes, sha256: need(ctx.hashes, 'hashes')[i]! }), fileName: f.fileName ?? undefined })),
     documentId: need(ctx.id, 'id'),
     createdAt: now.toISOString(),
     title: need(ctx.metadata, 'metadata').reference,

@@ -115,16 +115,6 @@ export class FileBytes implements ByteSource {
     }
   }
 
-  /** util.sha256(bytes) of the file's bytes (the rendition's /ID seed), read through the window. */
-  digest(): Buffer {
-    const hash = createHash('sha256');
-    for (let at = 0; at < this.length; at = this.end) {
-      this.load(at);
-      hash.update(this.window.subarray(0, this.end - this.start));
-    }
-    return hash.update('\u0000').digest();
-  }
-
   /** The whole file in memory: for formats that are not walked through a window. */
   readAll(): Buffer {
     return this.subarray(0, this.length);

@@ -9,6 +9,7 @@ import { tiffPages } from './tiff';
 import { normalisePdf } from './pdfin';
 import { imagePdfASegments, PageSource } from './pdfa';
 import { NormaliseInput, NormaliseResult, NormalisedFile } from './types';
+import { createHash } from 'node:crypto';
 import { corrupt, sha256 } from './util';
 
 export * from './types';
@@ -66,6 +67,11 @@ async function openSource(file: NormaliseInput['files'][number]): Promise<{ byte
   }
 }
 
+/** An in-memory file's SHA-256 (hex), for callers that did not hash it while receiving it. */
+function plainSha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 type Converted = Omit<NormaliseResult, 'rendition'> & { segments: Segment[] };
 
 async function convert(input: NormaliseInput): Promise<Converted> {
@@ -81,8 +87,9 @@ async function convert(input: NormaliseInput): Promise<Converted> {
 
 async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | FileBytes; type: NormalisedFile }[]): Promise<Converted> {
   const originals: NormalisedFile[] = opened.map((o) => o.type);
-  // Each file's util.sha256 (not the plain SHA-256 the upload parser took): the /ID must not depend on where the bytes were.
-  const digests = opened.map((o) => (o.bytes instanceof FileBytes ? o.bytes.digest() : sha256(o.bytes)));
+  // Each file's plain SHA-256, as the upload parser took it while the bytes arrived (a spooled file's
+  // is its spool's): not hashed again here. The /ID is the same wherever the bytes were.
+  const digests = input.files.map((f) => Buffer.from(f.spooled ? f.spooled.sha256 : (f.sha256 ?? plainSha256(f.bytes)), 'hex'));
   const idSeed = sha256(NORMALISER, input.documentId, input.createdAt, input.title ?? '', ...digests);
   const info = { documentId: input.documentId, createdAt: input.createdAt, ...(input.title !== undefined ? { title: input.title } : {}), idSeed };
 

@@ -15,7 +15,15 @@ export const EXTENSION_OF: Record<AcceptedMediaType, string> = {
 export type SourceFile = {
   /** As the client named it; informational only, never trusted for the type. */
   fileName?: string;
-} & ({ bytes: Buffer; spooled?: undefined } | { bytes?: undefined; spooled: SpooledFile });
+} & (
+  | {
+      bytes: Buffer;
+      /** SHA-256 (hex) of `bytes` when the caller already took it (the upload parser hashes as it receives); else hashed here. */
+      sha256?: string;
+      spooled?: undefined;
+    }
+  | { bytes?: undefined; spooled: SpooledFile }
+);
 
 export interface NormaliseLimits {
   maxPixelsPerPage: number;
