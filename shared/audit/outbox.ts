@@ -1,4 +1,4 @@
-import { auditMonth, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditMonth, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
@@ -52,7 +52,8 @@ export function stagedWithFirstChange(audit: AuditStaging | undefined, target: s
  * The audit outbox's release (see AuditOutboxItem): a change wrote its audit entries with itself,
  * so the answer need not wait for the chain. After the answer this instance appends them, then
  * removes the item; removals wait up to `lingerMs` and go together, per tenant. An append that
- * fails leaves the item where it is: the sealing timer appends it (`drain`), once.
+ * fails, or is not sent within AUDIT_OUTBOX_SEND_WITHIN_MS of the change, leaves the item where it
+ * is: the sealing timer appends it (`drain`), once.
  */
 export class AuditOutbox {
   private readonly releasing = new Set<Promise<void>>();
@@ -79,7 +80,8 @@ export class AuditOutbox {
    */
   release(item: AuditOutboxItem): void {
     const released: Promise<void> = this.deps.audit
-      .appendBatch(item.entries, { lingerMs: this.appendLingerMs })
+      // Sent within AUDIT_OUTBOX_SEND_WITHIN_MS of the change or not at all: later, the sealing timer owns the item.
+      .appendBatch(item.entries, { lingerMs: this.appendLingerMs, sendBy: Date.parse(item.at) + AUDIT_OUTBOX_SEND_WITHIN_MS })
       .then(() => this.appended.add({ tenantId: item.tenantId, id: item.id }))
       .catch((err: unknown) => {
         this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps';
 import { AuditSeal, ChainReport, entryId, verifyChain } from '../kernel/audit-chain';
+import { AUDIT_OUTBOX_GRACE_MS } from '../kernel/audit';
 
 /** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */
 const SEAL_PREFIX = 'audit-seals';
@@ -8,8 +9,8 @@ export const AUDIT_SEAL_RETENTION_YEARS = 10;
 
 type SealDeps = Pick<Deps, 'audit' | 'auditOutbox' | 'blobs' | 'log'>;
 
-/** Outbox items younger than this are left to the instance that wrote them (it appends them within milliseconds of its answer). */
-export const AUDIT_OUTBOX_GRACE_MS = 60_000;
+/** Outbox items younger than this are left to the instance that wrote them (see AUDIT_OUTBOX_GRACE_MS). */
+export { AUDIT_OUTBOX_GRACE_MS };
 /** Outbox items one sealing run appends at most (each costs a lookup, an append and a removal); the next run takes the rest. */
 export const AUDIT_OUTBOX_DRAIN_MAX = 500;
 

@@ -129,6 +129,19 @@ export interface AuditStaging {
   stored(item: AuditOutboxItem): void;
 }
 
+/**
+ * The audit outbox's timing, which keeps each stored change's entries in the chain once: the
+ * instance that stored a change sends its entries within AUDIT_OUTBOX_SEND_WITHIN_MS of the change
+ * (the item's `at`) or never, and gives up a create the store has not answered (retries included)
+ * after AUDIT_CREATE_TIMEOUT_MS; the sealing timer takes over an item only once it is older than
+ * AUDIT_OUTBOX_GRACE_MS, past both with minutes to spare (clock skew, a write the store was still
+ * finishing). Before, a release that came late (a hold by query over many documents) or hung in
+ * throttling for a minute could be appended by the timer as well: the same entry twice.
+ */
+export const AUDIT_OUTBOX_SEND_WITHIN_MS = 5 * 60_000;
+export const AUDIT_CREATE_TIMEOUT_MS = 60_000;
+export const AUDIT_OUTBOX_GRACE_MS = 10 * 60_000;
+
 /** One request's outbox item: named by its (server-made) request id, which its entries carry. */
 export function auditOutboxItem(entries: [AuditInput, ...AuditInput[]]): AuditOutboxItem {
   const first = entries[0];

@@ -285,8 +285,11 @@ export interface AuditLogPort {
    * `lingerMs`: the entries may wait that long for others to share their round (one write for many),
    * when nobody waits for them (the audit outbox's release). An append without it, or a reader of
    * the partition, starts the round at once.
+   * `sendBy` (ms since the epoch): entries not yet sent by then are never sent, and the promise
+   * rejects; for a caller whose fallback appends them later (the audit outbox and its sealing
+   * timer), so that no entry is appended by both.
    */
-  appendBatch(inputs: AuditInput[], opts?: { lingerMs?: number }): Promise<AuditEntry[]>;
+  appendBatch(inputs: AuditInput[], opts?: { lingerMs?: number; sendBy?: number }): Promise<AuditEntry[]>;
   highWater(tenantId: string, month: string): number;
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
   savePending(inputs: AuditInput[]): Promise<void>;

@@ -112,6 +112,25 @@ describe('hash chain', () => {
     expect(writes).toEqual([5, 3]);
   });
 
+  it('an entry whose send-by time has passed is never sent: the others of its round are chained without it', async () => {
+    const tenant = newTenant('sendby');
+    const writes: number[] = [];
+    const log = observedAuditLog({ create: () => writes.push(1), batch: (ops) => void writes.push(ops.length) });
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-08-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.ingest' as const, target: `doc-${i}`, outcome: 'success' as const, status: 201, requestId: `r${i}`, clientIp: null, userAgent: null });
+    // Three entries in one round (two lingering, then one whose request waits); the middle one was due to be sent by a moment ago.
+    const first = log.appendBatch([entry(0)], { lingerMs: 60_000 });
+    const overdue = log.appendBatch([entry(1)], { lingerMs: 60_000, sendBy: Date.now() - 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const last = log.append(entry(2));
+    await expect(overdue).rejects.toThrow('not sent by its send-by time');
+    const [[a], c] = await Promise.all([first, last]);
+    expect(writes).toEqual([2]);
+    expect([a!.seq, c.seq, c.prevHash]).toEqual([1, 2, a!.hash]);
+    const stored = await log.all(tenant, '2028-08');
+    expect(stored.map((e) => e.target).sort()).toEqual(['doc-0', 'doc-2']);
+    expect(verifyChain(`${tenant}:2028-08`, stored, [], { headSeq: await log.headSeq(tenant, '2028-08'), key: await archive.host.deps.audit.chainKey() })).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('if the account\'s role refuses transactional batches (403), entries are created one at a time and nothing is lost', async () => {
     const tenant = newTenant('nobatch');
     const writes: string[] = [];

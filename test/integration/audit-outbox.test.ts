@@ -223,7 +223,7 @@ describe('audit outbox', () => {
 
   it('an item its instance never released (it stopped) is appended by the sealing timer after the grace period, once', async () => {
     const tenant = newTenant('outboxcrash');
-    const at = new Date(Date.now() - 5 * 60_000).toISOString();
+    const at = new Date(Date.now() - AUDIT_OUTBOX_GRACE_MS - 60_000).toISOString();
     const doc = await seedDocument(archive.host.deps, tenant, { metadata: {}, auditOutbox: auditOutboxItem([ingestEntry(tenant, `crash-${tenant}`, at)]) });
     await drainAsTheSealingTimerDoes();
     await drainAsTheSealingTimerDoes();
@@ -235,7 +235,7 @@ describe('audit outbox', () => {
 
   it('an item left in the tenants container is drained the same way', async () => {
     const tenant = newTenant('outboxcrashrights');
-    const at = new Date(Date.now() - 5 * 60_000).toISOString();
+    const at = new Date(Date.now() - AUDIT_OUTBOX_GRACE_MS - 60_000).toISOString();
     const item = auditOutboxItem([{ ...ingestEntry(tenant, `crash-${tenant}`, at), action: 'rights-set.put', target: 'rights-set:readers', status: 200 }]);
     await archive.host.deps.tenantRecords.upsert({ id: 'rights-set:readers', tenantId: tenant, type: 'rights-set', name: 'readers', permissions: ['documents:read'], updatedAt: at, updatedBy: { subject: 'alice', kind: 'user' } }, item);
     expect((await outboxItems(tenant)).map((i) => i.id)).toEqual([item.id]);

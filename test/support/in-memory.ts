@@ -382,7 +382,8 @@ export class InMemoryAuditLog implements AuditLogPort {
   async append(input: AuditInput): Promise<AuditEntry> {
     return (await this.appendBatch([input]))[0]!;
   }
-  async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+  async appendBatch(inputs: AuditInput[], opts: { sendBy?: number } = {}): Promise<AuditEntry[]> {
+    if (opts.sendBy !== undefined && opts.sendBy < Date.now()) throw new Error('audit entry not sent by its send-by time');
     const written = inputs.map((input) => {
       const seq = this.entries.length + 1;
       const entry: AuditEntry = { ...input, id: entryId(seq), seq, prevHash: GENESIS_HASH, hash: GENESIS_HASH, partition: `${input.tenantId}:${input.at.slice(0, 7)}` };

@@ -4,7 +4,7 @@ import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
 import { PendingAuditEntries } from './audit-pending';
 import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../kernel/audit-chain';
-import { AuditEntry, auditPartition } from '../../kernel/audit';
+import { AUDIT_CREATE_TIMEOUT_MS, AuditEntry, auditPartition } from '../../kernel/audit';
 
 /**
  * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
@@ -38,6 +38,22 @@ interface Pending {
   input: AuditInput;
   resolve: (entry: AuditEntry) => void;
   reject: (err: unknown) => void;
+  /** Not sent after this (ms since the epoch): the caller's fallback appends it instead. */
+  sendBy?: number;
+}
+
+/**
+ * The entries of `round` from `from` on whose send-by time has passed are taken out and refused
+ * (their callers' fallback appends them); the others keep their order and are chained without them.
+ */
+function withoutOverdue(round: Pending[], from: number, now: number): Pending[] {
+  const overdue = (p: Pending, k: number) => k >= from && p.sendBy !== undefined && p.sendBy < now;
+  if (!round.some(overdue)) return round;
+  return round.filter((p, k) => {
+    if (!overdue(p, k)) return true;
+    p.reject(new Error('audit entry not sent by its send-by time; it is left to its fallback (the sealing timer)'));
+    return false;
+  });
 }
 
 /**
@@ -98,7 +114,7 @@ export class AuditLog implements AuditLogPort {
    * instance they get consecutive numbers, and every entry gets the seq, prevHash and hash it
    * would have got from appending them one by one.
    */
-  async appendBatch(inputs: AuditInput[], opts: { lingerMs?: number } = {}): Promise<AuditEntry[]> {
+  async appendBatch(inputs: AuditInput[], opts: { lingerMs?: number; sendBy?: number } = {}): Promise<AuditEntry[]> {
     if (inputs.length === 0) return [];
     const tenantId = inputs[0]!.tenantId;
     const partition = auditPartition(tenantId, new Date(inputs[0]!.at));
@@ -107,7 +123,7 @@ export class AuditLog implements AuditLogPort {
     }
     let writer = this.writers.get(partition);
     if (!writer) this.writers.set(partition, (writer = new PartitionWriter()));
-    const written = inputs.map((input) => new Promise<AuditEntry>((resolve, reject) => writer.queue.push({ input, resolve, reject })));
+    const written = inputs.map((input) => new Promise<AuditEntry>((resolve, reject) => writer.queue.push({ input, resolve, reject, ...(opts.sendBy !== undefined ? { sendBy: opts.sendBy } : {}) })));
     const lingerMs = opts.lingerMs ?? 0;
     if (!writer.running) {
       // Claimed now: whatever is appended while the round lingers joins it.
@@ -158,7 +174,8 @@ export class AuditLog implements AuditLogPort {
     }
   }
 
-  private async writeRound(partition: string, tenantId: string, writer: PartitionWriter, round: Pending[]): Promise<void> {
+  private async writeRound(partition: string, tenantId: string, writer: PartitionWriter, given: Pending[]): Promise<void> {
+    let round = given;
     let last: AuditEntry | null = null;
     let i = 0;
     try {
@@ -171,6 +188,9 @@ export class AuditLog implements AuditLogPort {
       }
       let conflicts = 0;
       while (i < round.length) {
+        // Checked before every send, retries included: an overdue entry is never sent.
+        round = withoutOverdue(round, i, Date.now());
+        if (i >= round.length) break;
         const entries = this.chained(partition, writer.end, round.slice(i).map((p) => p.input), key);
         const stored = await this.tryCreate(partition, entries);
         if (stored > 0) {
@@ -303,7 +323,7 @@ export class AuditLog implements AuditLogPort {
   private async tryCreate(partition: string, entries: AuditEntry[]): Promise<number> {
     if (entries.length > 1 && this.batches) {
       const res = await this.container.items
-        .batch(entries.map((entry) => ({ operationType: 'Create' as const, partitionKey: partition, resourceBody: entry as unknown as JSONObject })), partition)
+        .batch(entries.map((entry) => ({ operationType: 'Create' as const, partitionKey: partition, resourceBody: entry as unknown as JSONObject })), partition, { abortSignal: AbortSignal.timeout(AUDIT_CREATE_TIMEOUT_MS) })
         .catch((err: unknown) => {
           if (isCosmosStatus(err, 403)) return null;
           throw err;
@@ -317,7 +337,7 @@ export class AuditLog implements AuditLogPort {
       this.batches = false;
     }
     try {
-      await this.container.items.create(entries[0]!);
+      await this.container.items.create(entries[0]!, { abortSignal: AbortSignal.timeout(AUDIT_CREATE_TIMEOUT_MS) });
       return 1;
     } catch (err) {
       if (isCosmosStatus(err, 409)) return 0;

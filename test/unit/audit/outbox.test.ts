@@ -1,7 +1,7 @@
 /** The audit outbox's release and the sealing timer's drain, over the in-memory ports. */
 import { AuditOutbox, stagedWithFirstChange } from '../../../shared/audit/outbox';
 import { sealAuditLog } from '../../../shared/audit/seal';
-import { auditOutboxItem, type AuditInput, type AuditStaging } from '../../../shared/kernel/audit';
+import { AUDIT_OUTBOX_GRACE_MS, AUDIT_OUTBOX_SEND_WITHIN_MS, auditOutboxItem, type AuditInput, type AuditStaging } from '../../../shared/kernel/audit';
 import type { AuditEntry } from '../../../shared/kernel/audit';
 import { InMemoryAuditLog, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 
@@ -10,11 +10,17 @@ const entry = (requestId: string, at = '2026-11-30T10:00:00.000Z'): AuditInput =
 /** An audit log that refuses appends while told to. */
 class RefusingAuditLog extends InMemoryAuditLog {
   refusing = false;
-  override async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+  override async appendBatch(inputs: AuditInput[], opts?: { sendBy?: number }): Promise<AuditEntry[]> {
     if (this.refusing) throw new Error('cosmos down');
-    return super.appendBatch(inputs);
+    return super.appendBatch(inputs, opts);
   }
 }
+
+/** The entries' time, and the instance's clock: half a minute after the change, when a release comes. */
+const CHANGE_AT = Date.parse('2026-11-30T10:00:00.000Z');
+const now = jest.spyOn(Date, 'now');
+beforeEach(() => now.mockReturnValue(CHANGE_AT + 30_000));
+afterAll(() => now.mockRestore());
 
 function setUp() {
   const base = inMemoryDeps();
@@ -94,10 +100,31 @@ describe('audit outbox', () => {
     expect([...base.catalog.outbox.values()].map((i) => i.entries[0]!.requestId)).toEqual(['young']);
   });
 
+  it('a release that comes later than AUDIT_OUTBOX_SEND_WITHIN_MS after the change sends nothing: the sealing timer appends the entry, once', async () => {
+    const { base, audit, log, outbox, store } = setUp();
+    const item = await store();
+    // A request that changed its first document, then ran on past the send-by time (a hold over many documents).
+    now.mockReturnValue(CHANGE_AT + AUDIT_OUTBOX_SEND_WITHIN_MS + 1);
+    outbox.release(item);
+    await outbox.flush();
+    expect(audit.entries).toEqual([]);
+    expect(base.catalog.outbox.size).toBe(1);
+    expect(log.lines.map((l) => l.message)).toContain('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox');
+    // The timer takes it only after the grace, which is past the send-by time and the store's answer to any send before it.
+    expect(AUDIT_OUTBOX_GRACE_MS).toBeGreaterThanOrEqual(AUDIT_OUTBOX_SEND_WITHIN_MS + 2 * 60_000);
+    const timerRunsAt = (t: number) => outbox.drain(new Date(t - AUDIT_OUTBOX_GRACE_MS), 100); // as sealAuditLog calls it
+    expect(await timerRunsAt(CHANGE_AT + AUDIT_OUTBOX_SEND_WITHIN_MS + 60_000)).toBe(0);
+    expect(await timerRunsAt(CHANGE_AT + AUDIT_OUTBOX_GRACE_MS)).toBe(0);
+    expect(await timerRunsAt(CHANGE_AT + AUDIT_OUTBOX_GRACE_MS + 1)).toBe(1);
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['r1']);
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
   it('the sealing timer drains the outbox before it seals, so a left-behind entry is sealed with its month', async () => {
     const { base, audit, outbox, store } = setUp();
     await store();
-    await sealAuditLog({ now: new Date('2026-11-30T10:05:00Z'), deps: { ...base, audit, auditOutbox: outbox } });
+    // Past the grace after the change (the timer's `now` decides, not the clock).
+    await sealAuditLog({ now: new Date(CHANGE_AT + AUDIT_OUTBOX_GRACE_MS + 60_000), deps: { ...base, audit, auditOutbox: outbox } });
     expect(audit.entries.map((e) => e.requestId)).toEqual(['r1']);
     expect(base.catalog.outbox.size).toBe(0);
     expect(await base.blobs.blobNames('acme', 'audit-seals/2026-11/')).toHaveLength(1);
