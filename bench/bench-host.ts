@@ -10,6 +10,8 @@ import { COSMOS_EMULATOR_KEY, startAzurite } from '../local/emulators';
 import { buildDeps, type AzureDeps } from '../shared/app';
 import { loadConfig } from '../shared/config';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
 import { paddedJpeg } from '../test/support/large-jpeg';
 
 export const CORPUS = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'corpus');
@@ -80,7 +82,7 @@ export interface CpuByProcess {
 }
 
 /** CPU time (ms) a process has used, from /proc (Linux; USER_HZ is 100 ticks a second); NaN elsewhere. */
-function cpuMsOf(pid: number): number {
+export function cpuMsOf(pid: number): number {
   try {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -151,4 +153,13 @@ export async function startBenchServices(): Promise<{
       await Promise.all([oidc.stop(), cosmos.stop(), azurite.stop()]);
     },
   };
+}
+
+/** A baseline colour JPEG of noise of about `bytes` (sharp, quality 90): a scan's size without a scan's file. */
+export async function noiseJpeg(bytes: number): Promise<Buffer> {
+  const make = (side: number) => sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  let side = 500;
+  let jpeg = await make(side);
+  for (let i = 0; i < 3; i++) jpeg = await make((side = Math.round(side * Math.sqrt(bytes / jpeg.length))));
+  return jpeg;
 }

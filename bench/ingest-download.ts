@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import sharp from 'sharp';
-import { BENCH_SCAN, CpuByProcess, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
+import { BENCH_SCAN, CpuByProcess, noiseJpeg, startBenchServices, spawnBenchProcess, taggedScan } from './bench-host';
 import { seedMany } from '../test/support/seed';
 import { closeClient, request } from './http-client';
 
@@ -230,15 +230,6 @@ async function main() {
 
   closeClient();
   await svc.stop();
-}
-
-/** A baseline colour JPEG of noise of about `bytes` (sharp, quality 90): a scan's size without a scan's file. */
-async function noiseJpeg(bytes: number): Promise<Buffer> {
-  const make = (side: number) => sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-  let side = 500;
-  let jpeg = await make(side);
-  for (let i = 0; i < 3; i++) jpeg = await make((side = Math.round(side * Math.sqrt(bytes / jpeg.length))));
-  return jpeg;
 }
 
 /**
