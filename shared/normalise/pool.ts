@@ -23,6 +23,8 @@ export interface NormaliserPoolOptions {
   timeoutMs: number;
   /** In-memory JPEG uploads up to this many bytes in all are converted on the calling thread (0: never). */
   inlineJpegBytes?: number;
+  /** How long a worker beyond the first may idle before it exits; default 60 s. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -56,12 +58,14 @@ export class NormaliserPool implements Normaliser {
   constructor(private readonly opts: NormaliserPoolOptions) {}
 
   private workers(): Piscina {
-    // Started on first use: hosts that never ingest (timers, CLI) start no threads.
+    // Started on first use: hosts that never ingest (timers, CLI) start no threads. From then on
+    // one worker stays, however long the host idles: a new one takes ~200 ms to load the normaliser,
+    // which an upload that came alone (a receipt every few minutes) would otherwise pay every time.
     this.pool ??= new Piscina({
       filename: WORKER_FILE,
       maxThreads: this.opts.threads ?? availableParallelism(),
-      minThreads: 0,
-      idleTimeout: 60_000,
+      minThreads: 1,
+      idleTimeout: this.opts.idleTimeoutMs ?? 60_000,
     });
     return this.pool;
   }
@@ -115,6 +119,11 @@ export class NormaliserPool implements Normaliser {
     const err = new Error(outcome.message);
     if (outcome.stack) err.stack = outcome.stack;
     throw err;
+  }
+
+  /** Worker threads running now: 0 until a worker is first needed, then at least 1. */
+  get threadCount(): number {
+    return this.pool?.threads.length ?? 0;
   }
 
   async close(): Promise<void> {

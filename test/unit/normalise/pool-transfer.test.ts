@@ -83,3 +83,22 @@ describe('small JPEG uploads are converted on the calling thread', () => {
     expect(worker.outcome).toEqual(inline.outcome);
   });
 });
+
+describe('the pool keeps one worker warm', () => {
+  it('no thread before a worker is needed; once started, one stays however long the pool idles', async () => {
+    const pool = new NormaliserPool({ threads: 2, timeoutMs: 60_000, idleTimeoutMs: 20 });
+    try {
+      expect(pool.threadCount).toBe(0);
+      const png = corpus('img2pdf/normal.png');
+      await pool.normalise(input([png]));
+      expect(pool.threadCount).toBe(1);
+      // Ten idle timeouts: a worker past the first would have exited (with no minimum, this one would have).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(pool.threadCount).toBe(1);
+      await pool.normalise(input([png]));
+      expect(pool.threadCount).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+});
