@@ -8,7 +8,8 @@ import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet } from '../lib/permissions';
 import type { ScreenProps } from '.';
@@ -65,26 +66,19 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
       <h2 id="h-create">{t.apiKeys.create}</h2>
       <form onSubmit={submit} noValidate>
         <div className="form-grid">
-          <div className="field">
-            <label htmlFor="k-name">{t.apiKeys.name}</label>
-            <input id="k-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} aria-describedby={`k-name-hint${errors.name ? ' k-name-error' : ''}`} aria-invalid={errors.name ? true : undefined} />
-            <p className="hint" id="k-name-hint">{t.apiKeys.nameHint}</p>
-            <FieldError id="k-name-error" message={errors.name} />
-          </div>
-          <div className="field">
-            <label htmlFor="k-set">{t.apiKeys.rightsSet}</label>
-            <select id="k-set" value={rightsSet} onChange={(e) => setRightsSet(e.target.value)} aria-invalid={errors.rightsSet ? true : undefined} aria-describedby={errors.rightsSet ? 'k-set-error' : undefined}>
+          <FormField id="k-name" label={t.apiKeys.name} hint={t.apiKeys.nameHint} error={errors.name}>
+            <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+          </FormField>
+          <FormField id="k-set" label={t.apiKeys.rightsSet} error={errors.rightsSet}>
+            <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
               {names.map((n) => (
                 <option key={n} value={n}>{t.rightsSets[n] ? `${t.rightsSets[n]} (${n})` : n}</option>
               ))}
             </select>
-            <FieldError id="k-set-error" message={errors.rightsSet} />
-          </div>
-          <div className="field">
-            <label htmlFor="k-expires">{t.apiKeys.expires}</label>
-            <input id="k-expires" type="date" value={expires} min={inDays(1)} onChange={(e) => setExpires(e.target.value)} aria-invalid={errors.expiresAt ? true : undefined} aria-describedby={errors.expiresAt ? 'k-expires-error' : undefined} />
-            <FieldError id="k-expires-error" message={errors.expiresAt} />
-          </div>
+          </FormField>
+          <FormField id="k-expires" label={t.apiKeys.expires} error={errors.expiresAt}>
+            <input type="date" value={expires} min={inDays(1)} onChange={(e) => setExpires(e.target.value)} />
+          </FormField>
         </div>
         <div className="form-actions">
           <button type="submit" disabled={create.isPending || name.trim() === ''} aria-busy={create.isPending}>{t.apiKeys.createButton}</button>

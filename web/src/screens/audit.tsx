@@ -7,7 +7,8 @@ import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from '
 import { useMemo, useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap, type AuditEntry } from '../api';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { useDebounced } from '../lib/useDebounced';
@@ -124,20 +125,9 @@ function AuditLog() {
   const set = (f: keyof Filters) => (e: { target: { value: string } }) => setFilters((old) => ({ ...old, [f]: e.target.value }));
   const more = Boolean(result.data?.continuationToken);
   const text = (f: 'actor' | 'target' | 'from' | 'to', label: string, type = 'search', hint?: string) => (
-    <div className="field">
-      <label htmlFor={`a-${f}`}>{label}</label>
-      <input
-        id={`a-${f}`}
-        type={type}
-        value={filters[f]}
-        onChange={set(f)}
-        autoComplete="off"
-        aria-invalid={errors[f] ? true : undefined}
-        aria-describedby={[hint ? `a-${f}-hint` : '', errors[f] ? `a-${f}-error` : ''].filter(Boolean).join(' ') || undefined}
-      />
-      {hint && <p className="hint" id={`a-${f}-hint`}>{hint}</p>}
-      <FieldError id={`a-${f}-error`} message={errors[f]} />
-    </div>
+    <FormField id={`a-${f}`} label={label} hint={hint} error={errors[f]}>
+      <input type={type} value={filters[f]} onChange={set(f)} autoComplete="off" />
+    </FormField>
   );
 
   return (
@@ -145,15 +135,14 @@ function AuditLog() {
       <h2 id="h-log">{t.audit.log}</h2>
       <form className="filters inset" role="search" aria-label={t.audit.filters} onSubmit={(e) => e.preventDefault()}>
         {text('actor', t.audit.who, 'search', t.audit.whoHint)}
-        <div className="field">
-          <label htmlFor="a-action">{t.audit.what}</label>
-          <select id="a-action" value={filters.action} onChange={set('action')}>
+        <FormField id="a-action" label={t.audit.what}>
+          <select value={filters.action} onChange={set('action')}>
             <option value="">{t.audit.anyAction}</option>
             {ACTIONS.map((a) => (
               <option key={a} value={a}>{actionName(a, t)}</option>
             ))}
           </select>
-        </div>
+        </FormField>
         {text('target', t.audit.target, 'search', t.audit.targetHint)}
         {text('from', t.audit.from, 'date')}
         {text('to', t.audit.to, 'date')}
@@ -246,11 +235,9 @@ function VerifyMonth() {
       <h2 id="h-verify">{t.audit.verifyTitle}</h2>
       <p className="muted">{t.audit.verifyIntro}</p>
       <form onSubmit={submit} className="inline-form" noValidate>
-        <div className="field">
-          <label htmlFor="v-month">{t.audit.month}</label>
-          <input id="v-month" type="month" value={month} onChange={(e) => setMonth(e.target.value)} max={thisMonth()} aria-invalid={errors.month ? true : undefined} aria-describedby={errors.month ? 'v-month-error' : undefined} />
-          <FieldError id="v-month-error" message={errors.month} />
-        </div>
+        <FormField id="v-month" label={t.audit.month} error={errors.month}>
+          <input type="month" value={month} onChange={(e) => setMonth(e.target.value)} max={thisMonth()} />
+        </FormField>
         <button type="submit" disabled={verify.isPending || !/^\d{4}-\d{2}$/.test(month)} aria-busy={verify.isPending}>
           {month === thisMonth() ? t.audit.verifyThisMonth : t.audit.verifyMonth}
         </button>

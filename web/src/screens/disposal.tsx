@@ -6,7 +6,8 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ProblemError, unwrap } from '../api';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -59,10 +60,9 @@ export function DisposalScreen(_: ScreenProps) {
       <section className="panel" aria-labelledby="h-due">
         <h2 id="h-due">{t.disposal.due}</h2>
         <div className="inline-form">
-          <div className="field">
-            <label htmlFor="d-before">{t.disposal.before}</label>
-            <input id="d-before" type="date" value={before} onChange={(e) => { setBefore(e.target.value); setTokens([undefined]); setSelected(new Set()); }} />
-          </div>
+          <FormField id="d-before" label={t.disposal.before}>
+            <input type="date" value={before} onChange={(e) => { setBefore(e.target.value); setTokens([undefined]); setSelected(new Set()); }} />
+          </FormField>
         </div>
         {due.data && <p className="hint">{due.data.requireDisposalApproval ? t.disposal.approvalRequired : t.disposal.approvalOptional}</p>}
         {due.error ? <ProblemMessage error={due.error} /> : null}
@@ -102,11 +102,9 @@ export function DisposalScreen(_: ScreenProps) {
       <form className="panel" aria-labelledby="h-approve" onSubmit={submit} noValidate>
         <h2 id="h-approve">{t.disposal.approve}</h2>
         <p className="muted">{t.disposal.approveIntro}</p>
-        <div className="field">
-          <label htmlFor="d-reason">{t.disposal.reason}</label>
-          <input id="d-reason" value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-invalid={errors.reason ? true : undefined} aria-describedby={errors.reason ? 'd-reason-error' : undefined} />
-          <FieldError id="d-reason-error" message={errors.reason} />
-        </div>
+        <FormField id="d-reason" label={t.disposal.reason} error={errors.reason}>
+          <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+        </FormField>
         <div className="form-actions spaced">
           <button type="submit" disabled={approve.isPending || selected.size === 0 || reason.trim() === ''}>{t.disposal.approveButton(selected.size)}</button>
         </div>

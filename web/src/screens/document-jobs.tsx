@@ -9,7 +9,8 @@ import { useState, type FormEvent } from 'react';
 import { api, ProblemError, unwrap, type ArchiveDocument } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { mayUse, type Permission } from '../lib/permissions';
 
@@ -35,15 +36,10 @@ function useDocumentChanged(id: string) {
 function TextField({ id, label, value, onChange, error, hint, maxLength, type = 'text', min, textarea = false }: {
   id: string; label: string; value: string; onChange: (v: string) => void; error?: string; hint?: string; maxLength?: number; type?: string; min?: string; textarea?: boolean;
 }) {
-  const describedBy = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-  const common = { id, value, maxLength, 'aria-invalid': error ? true : undefined, 'aria-describedby': describedBy };
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      {textarea ? <textarea {...common} rows={2} onChange={(e) => onChange(e.target.value)} /> : <input {...common} type={type} min={min} onChange={(e) => onChange(e.target.value)} />}
-      {hint && <p className="hint" id={`${id}-hint`}>{hint}</p>}
-      <FieldError id={`${id}-error`} message={error} />
-    </div>
+    <FormField id={id} label={label} hint={hint} error={error}>
+      {textarea ? <textarea value={value} maxLength={maxLength} rows={2} onChange={(e) => onChange(e.target.value)} /> : <input value={value} maxLength={maxLength} type={type} min={min} onChange={(e) => onChange(e.target.value)} />}
+    </FormField>
   );
 }
 

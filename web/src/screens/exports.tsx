@@ -2,7 +2,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ProblemError, unwrap, type ArchiveExport } from '../api';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import type { ScreenProps } from '.';
@@ -52,11 +53,9 @@ export function ExportsScreen(_: ScreenProps) {
         <h2 id="h-start">{t.exports.start}</h2>
         <p className="muted">{t.exports.intro}</p>
         <form onSubmit={submit} className="export-form" noValidate>
-          <div className="field">
-            <label htmlFor="x-fiscalYear">{t.exports.fiscalYear}</label>
-            <input id="x-fiscalYear" inputMode="numeric" size={6} value={fiscalYear} onChange={(e) => setFiscalYear(e.target.value)} aria-invalid={errors.fiscalYear ? true : undefined} aria-describedby={errors.fiscalYear ? 'x-fiscalYear-error' : undefined} />
-            <FieldError id="x-fiscalYear-error" message={errors.fiscalYear} />
-          </div>
+          <FormField id="x-fiscalYear" label={t.exports.fiscalYear} error={errors.fiscalYear}>
+            <input inputMode="numeric" size={6} value={fiscalYear} onChange={(e) => setFiscalYear(e.target.value)} />
+          </FormField>
           <label className="check">
             <input type="checkbox" checked={includeOriginals} onChange={(e) => setIncludeOriginals(e.target.checked)} />
             {t.exports.includeOriginals}

@@ -9,7 +9,8 @@ import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -80,12 +81,9 @@ function PlaceHold() {
     place.mutate();
   };
   const field = (id: string, label: string, value: string, set: (v: string) => void, error: string | undefined, props: { hint?: string; inputMode?: 'numeric'; maxLength?: number } = {}) => (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input id={id} value={value} onChange={(e) => set(e.target.value)} inputMode={props.inputMode} maxLength={props.maxLength} aria-invalid={error ? true : undefined} aria-describedby={[props.hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined} />
-      {props.hint && <p className="hint" id={`${id}-hint`}>{props.hint}</p>}
-      <FieldError id={`${id}-error`} message={error} />
-    </div>
+    <FormField id={id} label={label} hint={props.hint} error={error}>
+      <input value={value} onChange={(e) => set(e.target.value)} inputMode={props.inputMode} maxLength={props.maxLength} />
+    </FormField>
   );
   return (
     <section className="panel" aria-labelledby="h-place">
@@ -181,11 +179,9 @@ function OpenHolds() {
         onCancel={() => { setReleasing(null); release.reset(); }}
       >
         <p>{releasing ? t.holds.releaseText(releasing.documentIds.length) : ''}</p>
-        <div className="field">
-          <label htmlFor="rel-reason">{t.holds.releaseReason}</label>
-          <textarea id="rel-reason" rows={3} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-invalid={dialogErrors.reason ? true : undefined} aria-describedby={dialogErrors.reason ? 'rel-reason-error' : undefined} />
-          <FieldError id="rel-reason-error" message={dialogErrors.reason} />
-        </div>
+        <FormField id="rel-reason" label={t.holds.releaseReason} error={dialogErrors.reason}>
+          <textarea rows={3} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+        </FormField>
       </ConfirmDialog>
     </section>
   );

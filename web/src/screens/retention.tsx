@@ -5,7 +5,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ProblemError, unwrap } from '../api';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { ScreenProps } from '.';
 
@@ -100,20 +101,15 @@ export function RetentionScreen(_: ScreenProps) {
           return (
             <fieldset key={i} className="class-row">
               <legend className="visually-hidden">{t.retention.classN(i + 1)}</legend>
-              <div className="field">
-                <label htmlFor={`c-${i}-name`}>{t.retention.className}</label>
-                <input id={`c-${i}-name`} value={c.name} onChange={(e) => setClass(i, { name: e.target.value })} aria-invalid={err('name') ? true : undefined} aria-describedby={err('name') ? `c-${i}-name-error` : undefined} />
-                <FieldError id={`c-${i}-name-error`} message={err('name')} />
-              </div>
-              <div className="field">
-                <label htmlFor={`c-${i}-years`}>{t.retention.classYears}</label>
-                <input id={`c-${i}-years`} inputMode="numeric" size={4} value={c.years} onChange={(e) => setClass(i, { years: e.target.value })} aria-invalid={err('years') ? true : undefined} aria-describedby={err('years') ? `c-${i}-years-error` : undefined} />
-                <FieldError id={`c-${i}-years-error`} message={err('years')} />
-              </div>
-              <div className="field grow">
-                <label htmlFor={`c-${i}-description`}>{t.retention.classDescription}</label>
-                <input id={`c-${i}-description`} value={c.description} maxLength={300} onChange={(e) => setClass(i, { description: e.target.value })} />
-              </div>
+              <FormField id={`c-${i}-name`} label={t.retention.className} error={err('name')}>
+                <input value={c.name} onChange={(e) => setClass(i, { name: e.target.value })} />
+              </FormField>
+              <FormField id={`c-${i}-years`} label={t.retention.classYears} error={err('years')}>
+                <input inputMode="numeric" size={4} value={c.years} onChange={(e) => setClass(i, { years: e.target.value })} />
+              </FormField>
+              <FormField id={`c-${i}-description`} className="grow" label={t.retention.classDescription}>
+                <input value={c.description} maxLength={300} onChange={(e) => setClass(i, { description: e.target.value })} />
+              </FormField>
               <button type="button" className="secondary" onClick={() => setDraft({ ...current, classes: current.classes.filter((_, j) => j !== i) })} aria-label={t.retention.removeClass(c.name || String(i + 1))}>{t.rights.remove}</button>
             </fieldset>
           );
@@ -122,18 +118,16 @@ export function RetentionScreen(_: ScreenProps) {
           <button type="button" className="secondary" onClick={() => setDraft({ ...current, classes: [...current.classes, { name: '', years: String(p.legalFloorYears), description: '' }] })}>{t.retention.addClass}</button>
         </p>
         <div className="form-grid">
-          <div className="field">
-            <label htmlFor="p-default">{t.retention.defaultClass}</label>
-            <select id="p-default" value={current.defaultClass} onChange={(e) => setDraft({ ...current, defaultClass: e.target.value })}>
+          <FormField id="p-default" label={t.retention.defaultClass}>
+            <select value={current.defaultClass} onChange={(e) => setDraft({ ...current, defaultClass: e.target.value })}>
               {classNames.map((n) => <option key={n} value={n}>{n}</option>)}
             </select>
-          </div>
-          <div className="field">
-            <label htmlFor="p-fy">{t.retention.fiscalYearEnd}</label>
-            <select id="p-fy" value={current.fiscalYearEndMonth} onChange={(e) => setDraft({ ...current, fiscalYearEndMonth: Number(e.target.value) })}>
+          </FormField>
+          <FormField id="p-fy" label={t.retention.fiscalYearEnd}>
+            <select value={current.fiscalYearEndMonth} onChange={(e) => setDraft({ ...current, fiscalYearEndMonth: Number(e.target.value) })}>
               {MONTHS.map((m) => <option key={m} value={m}>{monthName(m)}</option>)}
             </select>
-          </div>
+          </FormField>
         </div>
         <label className="check">
           <input type="checkbox" checked={current.requireDisposalApproval} onChange={(e) => setDraft({ ...current, requireDisposalApproval: e.target.checked })} />

@@ -10,7 +10,8 @@ import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, problemOf, unwrap, unwrapEmpty } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { fieldErrors, FieldError, permissionName, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { PERMISSIONS, type Permission } from '../lib/permissions';
@@ -72,20 +73,16 @@ function Assignments() {
       <h2 id="h-assign">{t.rights.assignments}</h2>
       <p className="muted">{t.rights.assignmentsIntro}</p>
       <form onSubmit={submit} className="inline-form" noValidate>
-        <div className="field grow">
-          <label htmlFor="r-subject">{t.rights.subject}</label>
-          <input id="r-subject" value={subject} onChange={(e) => setSubject(e.target.value)} autoComplete="off" aria-describedby="r-subject-hint" aria-invalid={errors.subject ? true : undefined} />
-          <p className="hint" id="r-subject-hint">{t.rights.subjectHint}</p>
-          <FieldError id="r-subject-error" message={errors.subject} />
-        </div>
-        <div className="field">
-          <label htmlFor="r-set">{t.rights.rightsSet}</label>
-          <select id="r-set" value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
+        <FormField id="r-subject" className="grow" label={t.rights.subject} hint={t.rights.subjectHint} error={errors.subject}>
+          <input value={subject} onChange={(e) => setSubject(e.target.value)} autoComplete="off" />
+        </FormField>
+        <FormField id="r-set" label={t.rights.rightsSet}>
+          <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
             {(sets.data?.items ?? []).map((s) => (
               <option key={s.name} value={s.name}>{t.rightsSets[s.name] ? `${t.rightsSets[s.name]} (${s.name})` : s.name}</option>
             ))}
           </select>
-        </div>
+        </FormField>
         <button type="submit" disabled={assign.isPending || subject.trim() === ''}>{t.rights.assign}</button>
       </form>
       {assign.error ? <ProblemMessage error={assign.error} ownedFields={['subject']} /> : null}
@@ -218,12 +215,9 @@ function RightsSets() {
         <form onSubmit={submit} className="subpanel" noValidate aria-labelledby="h-edit-set">
           <h3 id="h-edit-set">{editing.isNew ? t.rights.newSet : t.rights.editTitle(editing.name)}</h3>
           {editing.isNew && (
-            <div className="field narrow">
-              <label htmlFor="s-name">{t.rights.setName}</label>
-              <input id="s-name" value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} pattern="[a-z0-9][a-z0-9-]{1,40}" aria-describedby="s-name-hint" aria-invalid={errors.name ? true : undefined} />
-              <p className="hint" id="s-name-hint">{t.rights.setNameHint}</p>
-              <FieldError id="s-name-error" message={errors.name} />
-            </div>
+            <FormField id="s-name" className="narrow" label={t.rights.setName} hint={t.rights.setNameHint} error={errors.name}>
+              <input value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} pattern="[a-z0-9][a-z0-9-]{1,40}" />
+            </FormField>
           )}
           <fieldset>
             <legend>{t.rights.permissions}</legend>
@@ -308,18 +302,16 @@ function SodPolicy() {
           </ul>
           <fieldset className="inline-form">
             <legend>{t.sod.addPair}</legend>
-            <div className="field">
-              <label htmlFor="sod-a">{t.sod.first}</label>
-              <select id="sod-a" value={a} onChange={(e) => setA(e.target.value as Permission)}>
+            <FormField id="sod-a" label={t.sod.first}>
+              <select value={a} onChange={(e) => setA(e.target.value as Permission)}>
                 {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
               </select>
-            </div>
-            <div className="field">
-              <label htmlFor="sod-b">{t.sod.second}</label>
-              <select id="sod-b" value={b} onChange={(e) => setB(e.target.value as Permission)}>
+            </FormField>
+            <FormField id="sod-b" label={t.sod.second}>
+              <select value={b} onChange={(e) => setB(e.target.value as Permission)}>
                 {PERMISSIONS.map((p) => <option key={p} value={p}>{permissionName(p, t)}</option>)}
               </select>
-            </div>
+            </FormField>
             <button type="button" className="secondary" disabled={a === b || has(a, b)} onClick={() => { save.reset(); setDraft({ ...current, conflicts: [...current.conflicts, [a, b]] }); }}>{t.sod.add}</button>
           </fieldset>
           <label className="check">
@@ -426,12 +418,9 @@ function SodProposalCard({ proposal: p, n, onDecided }: { proposal: Proposal; n:
         {proposalChanges(p, t).map((c) => <li key={c}>{c}</li>)}
       </ul>
       <form onSubmit={submit} className="inline-form" noValidate>
-        <div className="field grow">
-          <label htmlFor={`${id}-reason`}>{t.sod.reason}</label>
-          <input id={`${id}-reason`} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} aria-describedby={`${id}-hint${errors.reason ? ` ${id}-reason-error` : ''}`} aria-invalid={errors.reason ? true : undefined} />
-          <p className="hint" id={`${id}-hint`}>{t.sod.reasonHint}</p>
-          <FieldError id={`${id}-reason-error`} message={errors.reason} />
-        </div>
+        <FormField id={`${id}-reason`} className="grow" label={t.sod.reason} hint={t.sod.reasonHint} error={errors.reason}>
+          <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+        </FormField>
         <button type="submit" disabled={approve.isPending || reason.trim() === ''}>{t.sod.approve}</button>
         <button type="button" className="secondary danger-outline" onClick={() => { close.reset(); setClosing(true); }}>{mine ? t.sod.withdraw : t.sod.reject}</button>
       </form>

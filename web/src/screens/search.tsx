@@ -4,6 +4,7 @@ import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type So
 import { useEffect, useMemo, useState, type InputHTMLAttributes } from 'react';
 import { DOCUMENT_KINDS } from '../../../shared/kernel/document-kinds';
 import { api, ProblemError, unwrap, type ArchiveDocument, type DocumentQuery } from '../api';
+import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useDebounced } from '../lib/useDebounced';
@@ -117,11 +118,9 @@ export function SearchScreen(_: ScreenProps) {
   const more = Boolean(result.data?.continuationToken);
 
   const input = (f: Filter, label: string, props: InputHTMLAttributes<HTMLInputElement> = {}) => (
-    <div className="field">
-      <label htmlFor={`f-${f}`}>{label}</label>
-      <input id={`f-${f}`} name={f} value={filters[f]} onChange={set(f)} aria-invalid={errors[f] ? true : undefined} aria-describedby={errors[f] ? `f-${f}-error` : undefined} {...props} />
-      {errors[f] && <p className="field-error" id={`f-${f}-error`}>{errors[f]}</p>}
-    </div>
+    <FormField id={`f-${f}`} label={label} error={errors[f]}>
+      <input name={f} value={filters[f]} onChange={set(f)} {...props} />
+    </FormField>
   );
 
   return (
@@ -131,25 +130,22 @@ export function SearchScreen(_: ScreenProps) {
         {input('counterparty', t.search.counterparty, { type: 'search', autoComplete: 'off' })}
         {input('reference', t.search.reference, { type: 'search', autoComplete: 'off' })}
         {input('fiscalYear', t.search.fiscalYear, { inputMode: 'numeric', pattern: '[0-9]{4}', size: 6 })}
-        <div className="field">
-          <label htmlFor="f-kind">{t.search.kind}</label>
-          <select id="f-kind" value={filters.kind} onChange={set('kind')}>
+        <FormField id="f-kind" label={t.search.kind}>
+          <select value={filters.kind} onChange={set('kind')}>
             <option value="">{t.search.anyKind}</option>
             {DOCUMENT_KINDS.map((k) => (
               <option key={k} value={k}>{t.kinds[k]}</option>
             ))}
           </select>
-        </div>
+        </FormField>
         {input('from', t.search.from, { type: 'date' })}
         {input('to', t.search.to, { type: 'date' })}
         {input('amountMin', t.search.amountMin, { inputMode: 'decimal' })}
         {input('amountMax', t.search.amountMax, { inputMode: 'decimal' })}
         {input('currency', t.search.currency, { maxLength: 3, size: 4, autoCapitalize: 'characters' })}
-        <div className="field">
-          <label htmlFor="f-tags">{t.search.tags}</label>
-          <input id="f-tags" value={filters.tags} onChange={set('tags')} aria-describedby="f-tags-hint" />
-          <p className="hint" id="f-tags-hint">{t.search.tagsHint}</p>
-        </div>
+        <FormField id="f-tags" label={t.search.tags} hint={t.search.tagsHint}>
+          <input value={filters.tags} onChange={set('tags')} />
+        </FormField>
         <div className="field actions">
           <button type="button" className="secondary" onClick={() => setFilters(filtersFrom(new URLSearchParams()))}>{t.search.clear}</button>
         </div>

@@ -7,7 +7,8 @@ import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -69,18 +70,12 @@ export function SupportScreen(_: ScreenProps) {
         <h2 id="h-grant">{t.support.grant}</h2>
         <form onSubmit={submit} noValidate>
           <div className="form-grid">
-            <div className="field">
-              <label htmlFor="g-ticket">{t.support.ticket}</label>
-              <input id="g-ticket" value={ticket} onChange={(e) => setTicket(e.target.value)} maxLength={100} aria-describedby={`g-ticket-hint${errors.ticket ? ' g-ticket-error' : ''}`} aria-invalid={errors.ticket ? true : undefined} />
-              <p className="hint" id="g-ticket-hint">{t.support.ticketHint}</p>
-              <FieldError id="g-ticket-error" message={errors.ticket} />
-            </div>
-            <div className="field">
-              <label htmlFor="g-until">{t.support.until}</label>
-              <input id="g-until" type="date" value={until} min={inDays(0)} max={inDays(maxDays)} onChange={(e) => setUntil(e.target.value)} aria-describedby={`g-until-hint${errors.expiresAt ? ' g-until-error' : ''}`} aria-invalid={errors.expiresAt ? true : undefined} />
-              <p className="hint" id="g-until-hint">{t.support.untilHint(maxDays)}</p>
-              <FieldError id="g-until-error" message={errors.expiresAt} />
-            </div>
+            <FormField id="g-ticket" label={t.support.ticket} hint={t.support.ticketHint} error={errors.ticket}>
+              <input value={ticket} onChange={(e) => setTicket(e.target.value)} maxLength={100} />
+            </FormField>
+            <FormField id="g-until" label={t.support.until} hint={t.support.untilHint(maxDays)} error={errors.expiresAt}>
+              <input type="date" value={until} min={inDays(0)} max={inDays(maxDays)} onChange={(e) => setUntil(e.target.value)} />
+            </FormField>
           </div>
           <fieldset className="choices">
             <legend>{t.support.scope}</legend>

@@ -9,7 +9,8 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { ZDocumentMetadata } from '../../../shared/kernel/metadata';
 import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument, type Problem } from '../api';
-import { asProblem, fieldErrors, FieldError, ProblemMessage, problemSentence } from '../components/ProblemMessage';
+import { FormField } from '../components/FormField';
+import { asProblem, fieldErrors, ProblemMessage, problemSentence } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { metadataValue } from '../lib/metadata-form';
@@ -162,13 +163,9 @@ export function UploadScreen(_: ScreenProps) {
   const problem = archive.error instanceof ProblemError ? archive.error.problem : null;
   const errors = { ...fieldErrors(problem?.code === 'invalid_metadata' ? problem : null, t), ...Object.fromEntries(Object.entries(checked).filter(([, v]) => v)) };
   const field = (f: Field, control: 'input' | 'kind' | 'class' = 'input', props: { type?: string; hint?: string; inputMode?: 'decimal'; maxLength?: number } = {}) => {
-    const id = `u-${f}`;
-    const err = errors[f];
-    const describedBy = [props.hint ? `${id}-hint` : '', err ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-    const common = { id, name: f, value: form[f], 'aria-invalid': err ? true : undefined, 'aria-describedby': describedBy };
+    const common = { name: f, value: form[f] };
     return (
-      <div className="field">
-        <label htmlFor={id}>{t.fields[f]}</label>
+      <FormField id={`u-${f}`} label={t.fields[f]} hint={props.hint} error={errors[f]}>
         {control === 'kind' ? (
           <select {...common} onChange={(e) => set(f, e.target.value)}>
             <option value="">—</option>
@@ -182,9 +179,7 @@ export function UploadScreen(_: ScreenProps) {
         ) : (
           <input {...common} type={props.type ?? 'text'} inputMode={props.inputMode} maxLength={props.maxLength} onChange={(e) => set(f, e.target.value)} />
         )}
-        {props.hint && <p className="hint" id={`${id}-hint`}>{props.hint}</p>}
-        <FieldError id={`${id}-error`} message={err} />
-      </div>
+      </FormField>
     );
   };
 
