@@ -104,6 +104,8 @@ it('refuses a metadata correction without a reason, with the sentence next to th
   await page.waitForSelector('#c-reason-error');
   expect(await page.locator('#c-reason-error').textContent()).toBe('This is required.');
   expect(await page.locator('#c-reason').getAttribute('aria-invalid')).toBe('true');
+  // The sentence is the field's description (FormField wires it), so a screen reader reads it with the field.
+  expect((await page.locator('#c-reason').getAttribute('aria-describedby'))?.split(' ')).toContain('c-reason-error');
   expect(await page.locator('.problem').textContent()).toBe('Please check the marked fields.');
   await checkA11y(page, 'correction refused');
   await screenshot(page, 'accountant-5-correction-refused');
