@@ -1,4 +1,4 @@
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditMonth, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
@@ -106,14 +106,7 @@ export class AuditOutbox {
     const items = await this.deps.auditOutboxItems.unsafeWrittenBefore(before.toISOString(), max);
     let appended = 0;
     for (const item of items) {
-      const first = item.entries[0];
-      if (first) {
-        const found = await this.deps.audit.list(item.tenantId, auditMonth(new Date(first.at)), 1, undefined, { requestId: first.requestId, action: first.action });
-        if (found.items.length === 0) {
-          await this.deps.audit.appendBatch(item.entries);
-          appended += item.entries.length;
-        }
-      }
+      if (await this.deps.audit.appendOnce(item.entries)) appended += item.entries.length;
       await this.deps.auditOutboxItems.remove([item]);
     }
     return appended;

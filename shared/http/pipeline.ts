@@ -181,7 +181,9 @@ async function appendAfterChange(entries: AuditInput[], deps: Deps, requestId: s
   for (let attempt = 0; attempt <= AUDIT_RETRY_DELAYS_MS.length; attempt++) {
     if (attempt > 0) await sleep(AUDIT_RETRY_DELAYS_MS[attempt - 1]);
     try {
-      await deps.audit.appendBatch(entries);
+      // A failed attempt may have been stored all the same (a timeout): a retry appends only if it was not.
+      if (attempt === 0) await deps.audit.appendBatch(entries);
+      else await deps.audit.appendOnce(entries);
       return;
     } catch (err) {
       last = err;

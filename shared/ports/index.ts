@@ -290,6 +290,12 @@ export interface AuditLogPort {
    * timer), so that no entry is appended by both.
    */
   appendBatch(inputs: AuditInput[], opts?: { lingerMs?: number; sendBy?: number }): Promise<AuditEntry[]>;
+  /**
+   * Appends `inputs` unless their request's entry (the first one's requestId and action) is in the
+   * chain already; true when it appended. For whatever may append what an earlier attempt stored: a
+   * retry after a write whose outcome is unknown, the sealing timer's appends after a crash.
+   */
+  appendOnce(inputs: AuditInput[]): Promise<boolean>;
   highWater(tenantId: string, month: string): number;
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
   savePending(inputs: AuditInput[]): Promise<void>;

@@ -301,6 +301,10 @@ describe('hash chain', () => {
     expect(await audit.all(tenant, month())).toEqual([expect.objectContaining({ seq: 1, action: 'document.ingest', requestId: 'r-parked' })]);
     await sealAuditLog({ now: new Date(), deps });
     expect(await audit.all(tenant, month())).toHaveLength(1);
+    // Parked although stored (the append's answer was lost), or left by a crash before its removal: appended once.
+    await audit.savePending([{ tenantId: tenant, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
+    await sealAuditLog({ now: new Date(), deps });
+    expect(await audit.all(tenant, month())).toHaveLength(1);
   });
 
   it('the sealing timer seals every partition that grew, once', async () => {

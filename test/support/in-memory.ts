@@ -392,6 +392,12 @@ export class InMemoryAuditLog implements AuditLogPort {
     });
     return written;
   }
+  async appendOnce(inputs: AuditInput[]): Promise<boolean> {
+    const first = inputs[0];
+    if (!first || this.entries.some((e) => e.tenantId === first.tenantId && e.requestId === first.requestId && e.action === first.action)) return false;
+    await this.appendBatch(inputs);
+    return true;
+  }
   highWater(): number {
     return this.entries.length;
   }

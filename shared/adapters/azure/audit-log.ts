@@ -4,7 +4,7 @@ import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
 import { PendingAuditEntries } from './audit-pending';
 import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../kernel/audit-chain';
-import { AUDIT_CREATE_TIMEOUT_MS, AuditEntry, auditPartition } from '../../kernel/audit';
+import { AUDIT_CREATE_TIMEOUT_MS, AuditEntry, auditMonth, auditPartition } from '../../kernel/audit';
 
 /**
  * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
@@ -131,6 +131,15 @@ export class AuditLog implements AuditLogPort {
       writer.draining = this.lingerThenDrain(partition, tenantId, writer, lingerMs);
     } else if (lingerMs === 0) writer.wake?.();
     return Promise.all(written);
+  }
+
+  async appendOnce(inputs: AuditInput[]): Promise<boolean> {
+    const first = inputs[0];
+    if (!first) return false;
+    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), 1, undefined, { requestId: first.requestId, action: first.action });
+    if (found.items.length > 0) return false;
+    await this.appendBatch(inputs);
+    return true;
   }
 
   private async lingerThenDrain(partition: string, tenantId: string, writer: PartitionWriter, lingerMs: number): Promise<void> {
@@ -355,7 +364,8 @@ export class AuditLog implements AuditLogPort {
 
   /** Cross-tenant, for the sealing timer: appends every parked entry. */
   unsafeAppendPending(): Promise<number> {
-    return this.pending.unsafeDrain((inputs) => this.appendBatch(inputs));
+    // Once: a parked batch whose first attempt was stored after all, or whose removal a crash cut off, is not appended again.
+    return this.pending.unsafeDrain((inputs) => this.appendOnce(inputs));
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {

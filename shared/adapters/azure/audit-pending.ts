@@ -32,7 +32,7 @@ export class PendingAuditEntries {
     let appended = 0;
     for (const p of resources) {
       await append(p.entries);
-      // A crash here appends the batch again next run: a duplicate entry (same requestId) rather than none.
+      // A crash here leaves the batch for the next run, whose append finds it in the chain (appendOnce).
       await deleteItem(this.container, p.tenantId, p.id);
       appended += p.entries.length;
     }

@@ -15,7 +15,7 @@ import type { Permission } from '../../../shared/kernel/principal';
 import { InMemoryAuditLog, inMemoryDeps } from '../../support/in-memory';
 import { AuditOutbox } from '../../../shared/audit/outbox';
 
-function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditHangs?: boolean; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
+function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditStoresThenFailsFirst?: number; auditHangs?: boolean; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
   const entries: AuditInput[] = [];
   const parked: AuditInput[] = [];
   const logged: string[] = [];
@@ -28,7 +28,10 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditH
       while (opts.auditHangs) await new Promise((resolve) => setTimeout(resolve, 5));
       if (opts.auditFails || failures++ < (opts.auditFailsFirst ?? 0)) throw new Error('cosmos down');
       entries.push(...batch);
-      return super.appendBatch(batch);
+      const stored = await super.appendBatch(batch);
+      // Stored, but the answer is lost (a timeout): the caller cannot tell.
+      if ((opts.auditStoresThenFailsFirst ?? 0) > 0 && opts.auditStoresThenFailsFirst!-- > 0) throw new Error('request timed out');
+      return stored;
     }
     override async savePending(batch: AuditInput[]): Promise<void> {
       if (opts.parkFails) throw new Error('cosmos down');
@@ -111,6 +114,13 @@ describe('handleRequest', () => {
 
   it('never answers 503 after a completed change: a failing audit append is retried until written', async () => {
     const { deps, entries } = fakeDeps({ auditFailsFirst: 3 });
+    const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);
+    expect(res.status).toBe(201);
+    expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
+  });
+
+  it('a retry after an append whose answer was lost (stored all the same) does not append the entry again', async () => {
+    const { deps, entries } = fakeDeps({ auditStoresThenFailsFirst: 1 });
     const res = await handleRequest(route(async () => ({ status: 201, body: Buffer.from('{}') })), request('Bearer ok', 'POST'), deps);
     expect(res.status).toBe(201);
     expect(entries).toEqual([expect.objectContaining({ outcome: 'success', status: 201, requestId: 'req-1' })]);
