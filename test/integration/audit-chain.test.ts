@@ -307,6 +307,17 @@ describe('hash chain', () => {
     expect(await audit.all(tenant, month())).toHaveLength(1);
   });
 
+  it('appendOnce appends only the entries of a request the chain does not hold yet (an earlier attempt stored some)', async () => {
+    const tenant = newTenant('once');
+    const { audit } = archive.host.deps;
+    const at = '2028-09-01T00:00:00.000Z';
+    const entry = (action: 'document.ingest' | 'access.refusals-suppressed') => ({ tenantId: tenant, at, actor: { subject: 'u', kind: 'user' as const }, action, target: 'doc-1', outcome: 'success' as const, status: 201, requestId: 'r-once', clientIp: null, userAgent: null });
+    await audit.appendBatch([entry('access.refusals-suppressed')]);
+    expect(await audit.appendOnce([entry('access.refusals-suppressed'), entry('document.ingest')])).toBe(true);
+    expect(await audit.appendOnce([entry('access.refusals-suppressed'), entry('document.ingest')])).toBe(false);
+    expect((await audit.all(tenant, '2028-09')).map((e) => `${e.seq} ${e.action}`).sort()).toEqual(['1 access.refusals-suppressed', '2 document.ingest']);
+  });
+
   it('the sealing timer seals every partition that grew, once', async () => {
     const { tenant } = await tenantWithEntries('timer', 2);
     const deps = depsForOnlyTenant(archive.host.deps, tenant);

@@ -393,9 +393,9 @@ export class InMemoryAuditLog implements AuditLogPort {
     return written;
   }
   async appendOnce(inputs: AuditInput[]): Promise<boolean> {
-    const first = inputs[0];
-    if (!first || this.entries.some((e) => e.tenantId === first.tenantId && e.requestId === first.requestId && e.action === first.action)) return false;
-    await this.appendBatch(inputs);
+    const missing = inputs.filter((i) => !this.entries.some((e) => e.tenantId === i.tenantId && e.requestId === i.requestId && e.action === i.action));
+    if (missing.length === 0) return false;
+    await this.appendBatch(missing);
     return true;
   }
   highWater(): number {

@@ -136,9 +136,12 @@ export class AuditLog implements AuditLogPort {
   async appendOnce(inputs: AuditInput[]): Promise<boolean> {
     const first = inputs[0];
     if (!first) return false;
-    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), 1, undefined, { requestId: first.requestId, action: first.action });
-    if (found.items.length > 0) return false;
-    await this.appendBatch(inputs);
+    // A request has one entry per action; without batches (403) an earlier attempt may have stored some of them only.
+    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), inputs.length + 1, undefined, { requestId: first.requestId });
+    const stored = new Set(found.items.map((e) => e.action));
+    const missing = inputs.filter((i) => !stored.has(i.action));
+    if (missing.length === 0) return false;
+    await this.appendBatch(missing);
     return true;
   }
 
