@@ -9,8 +9,6 @@ export const AUDIT_SEAL_RETENTION_YEARS = 10;
 
 type SealDeps = Pick<Deps, 'audit' | 'auditOutbox' | 'blobs' | 'log'>;
 
-/** Outbox items younger than this are left to the instance that wrote them (see AUDIT_OUTBOX_GRACE_MS). */
-export { AUDIT_OUTBOX_GRACE_MS };
 /** Outbox items one sealing run appends at most (each costs a lookup, an append and a removal); the next run takes the rest. */
 export const AUDIT_OUTBOX_DRAIN_MAX = 500;
 

@@ -31,8 +31,9 @@ export interface NormaliserPoolOptions {
  * A JPEG is never decoded: it is passed through into the rendition or refused from its headers. Its
  * conversion is a walk over its markers and a copy, bounded by its size (~1 ms for 128 KiB, ~4 ms
  * for 2 MiB), and handing it to a worker thread cost the host more CPU than that (~2 ms an upload
- * at 128 KiB, 3–5 ms at 660 KB; see the README's "Conversion off the event loop"). So a small in-memory JPEG upload is converted on the calling thread; every
- * other upload, which may be decoded (PNG, TIFF, PDF) or is large, goes to a worker.
+ * at 128 KiB, 3–4 ms at 660 KB: `npm run bench:inline-jpeg`). So a small in-memory JPEG upload is
+ * converted on the calling thread; every other upload, which may be decoded (PNG, TIFF, PDF) or is
+ * large, goes to a worker.
  */
 function isSmallJpegUpload(input: NormaliseInput, limit: number): boolean {
   let total = 0;

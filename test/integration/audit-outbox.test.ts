@@ -2,9 +2,9 @@
  * The audit outbox against the real Cosmos protocol server: an upload's audit entry is stored in
  * its catalog batch, appended to the chain after the answer, and never lost or doubled.
  */
-import { auditOutboxItem, type AuditInput, type AuditOutboxItem } from '../../shared/kernel/audit';
+import { AUDIT_OUTBOX_GRACE_MS, auditOutboxItem, type AuditInput, type AuditOutboxItem } from '../../shared/kernel/audit';
 import { AuditOutboxItems } from '../../shared/adapters/azure/audit-outbox';
-import { AUDIT_OUTBOX_DRAIN_MAX, AUDIT_OUTBOX_GRACE_MS } from '../../shared/audit/seal';
+import { AUDIT_OUTBOX_DRAIN_MAX } from '../../shared/audit/seal';
 import { call, rawUpload } from '../support/http';
 import { paddedJpeg } from '../support/large-jpeg';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
