@@ -9,7 +9,7 @@ import { tiffPages } from './tiff';
 import { normalisePdf } from './pdfin';
 import { imagePdfASegments, PageSource } from './pdfa';
 import { NormaliseInput, NormaliseResult, NormalisedFile } from './types';
-import { createHash } from 'node:crypto';
+import { sha256 as sha256Hex } from '../ids';
 import { corrupt, sha256 } from './util';
 
 export * from './types';
@@ -67,11 +67,6 @@ async function openSource(file: NormaliseInput['files'][number]): Promise<{ byte
   }
 }
 
-/** An in-memory file's SHA-256 (hex), for callers that did not hash it while receiving it. */
-function plainSha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 type Converted = Omit<NormaliseResult, 'rendition'> & { segments: Segment[] };
 
 async function convert(input: NormaliseInput): Promise<Converted> {
@@ -89,7 +84,7 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
   const originals: NormalisedFile[] = opened.map((o) => o.type);
   // Each file's plain SHA-256, as the upload parser took it while the bytes arrived (a spooled file's
   // is its spool's): not hashed again here. The /ID is the same wherever the bytes were.
-  const digests = input.files.map((f) => Buffer.from(f.spooled ? f.spooled.sha256 : (f.sha256 ?? plainSha256(f.bytes)), 'hex'));
+  const digests = input.files.map((f) => Buffer.from(f.spooled ? f.spooled.sha256 : (f.sha256 ?? sha256Hex(f.bytes)), 'hex'));
   const idSeed = sha256(NORMALISER, input.documentId, input.createdAt, input.title ?? '', ...digests);
   const info = { documentId: input.documentId, createdAt: input.createdAt, ...(input.title !== undefined ? { title: input.title } : {}), idSeed };
 
