@@ -92,6 +92,23 @@ export function cpuMsOf(pid: number): number {
 }
 
 /**
+ * The servers a bench host runs against, each in a process of its own (Azurite with the index
+ * patch, the Cosmos protocol server) plus the OIDC issuer, and the host's environment for them.
+ */
+export async function startBenchEmulators(): Promise<{
+  cosmos: BenchProcess;
+  azurite: Awaited<ReturnType<typeof startAzurite>>;
+  oidc: Awaited<ReturnType<typeof startOidcIssuer>>;
+  /** An archive host's environment against these servers (emulator WORM). */
+  env: Record<string, string>;
+}> {
+  const cosmos = spawnBenchProcess('cosmos-host.js', {});
+  const [azurite, oidc, endpoint] = await Promise.all([startAzurite({ nodeArgs: azuriteIndexPatch }), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
+  const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
+  return { cosmos, azurite, oidc, env };
+}
+
+/**
  * `npm run bench`'s set-up, as on Azure: Azurite, the Cosmos protocol server and the archive host
  * each in a process of their own, so the bench (client and floor) and the host reach the same
  * servers over HTTP and none competes with another's event loop. `profile(file)` records a CPU
@@ -116,9 +133,7 @@ export async function startBenchServices(): Promise<{
   profile(file: string): Promise<() => Promise<void>>;
   stop(): Promise<void>;
 }> {
-  const cosmos = spawnBenchProcess('cosmos-host.js', {});
-  const [azurite, oidc, endpoint] = await Promise.all([startAzurite({ nodeArgs: azuriteIndexPatch }), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
-  const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator' };
+  const { cosmos, azurite, oidc, env } = await startBenchEmulators();
   const host = spawnBenchProcess('download-host.js', env, ['--expose-gc']);
   const relayUrl = (await host.waitFor(/RELAY (\S+)\n/))[1]!;
   const hostUrl = (await host.waitFor(/READY (\S+)\n/))[1]!;

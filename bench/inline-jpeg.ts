@@ -8,9 +8,7 @@
  * CPU per upload (all its threads, from /proc). On this shared 2-core machine one run says little
  * alone: compare within a pair.
  */
-import { COSMOS_EMULATOR_KEY, startAzurite } from '../local/emulators';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../local/oidc';
-import { azuriteIndexPatch, cpuMsOf, noiseJpeg, spawnBenchProcess, taggedScan } from './bench-host';
+import { cpuMsOf, noiseJpeg, spawnBenchProcess, startBenchEmulators, taggedScan } from './bench-host';
 import { closeClient, request } from './http-client';
 
 const TRIALS = Number(process.env.BENCH_INLINE_TRIALS ?? 4);
@@ -22,8 +20,7 @@ const LIMITS = [
 ];
 
 async function main() {
-  const cosmos = spawnBenchProcess('cosmos-host.js', {});
-  const [azurite, oidc, endpoint] = await Promise.all([startAzurite({ nodeArgs: azuriteIndexPatch }), startOidcIssuer(await newSigningKey()), cosmos.waitFor(/READY (\S+)\n/).then((m) => m[1]!)]);
+  const { cosmos, azurite, oidc, env: emulators } = await startBenchEmulators();
   const base = await noiseJpeg(660_000);
   const token = await oidc.mint({ tenant: 'benchinline', sub: 'bench', rights: 'archivist' });
   let serial = 0;
@@ -32,8 +29,7 @@ async function main() {
   for (const concurrency of [4, 1]) {
     for (let trial = 0; trial < TRIALS; trial++) {
       for (const limit of LIMITS) {
-        const env = { STORAGE_CONNECTION_STRING: azurite.connectionString, COSMOS_ENDPOINT: endpoint, COSMOS_KEY: COSMOS_EMULATOR_KEY, AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URI: oidc.jwksUri, ARCHIVE_WORM: 'emulator', ARCHIVE_INLINE_JPEG_BYTES: String(limit.bytes) };
-        const host = spawnBenchProcess('download-host.js', env);
+        const host = spawnBenchProcess('download-host.js', { ...emulators, ARCHIVE_INLINE_JPEG_BYTES: String(limit.bytes) });
         try {
           const url = (await host.waitFor(/READY (\S+)\n/))[1]!;
           const one = async () => {
