@@ -35,12 +35,12 @@ export const placeQueryHold = operation({
   summary: 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)',
   auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query',
   body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
-  responses: { 201: { description: 'Placed on every matching document', json: ZHoldsResult } },
+  responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult } },
   errors: ['invalid_query', 'worm_unavailable'],
   handler: async ({ body, principal, audit }, deps) => {
     const result = await placeHoldsByQuery({ principal, ...body, audit: audit.staging(201) }, deps);
     audit.target = result.holdId;
-    return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
+    return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds, skipped: result.skipped });
   },
 });
 
@@ -62,11 +62,11 @@ export const releaseQueryHold = operation({
   params: z.strictObject({ holdId: ZId }), paramsError: 'hold_not_found',
   target: (p) => p.holdId,
   body: { json: ZReleaseHold },
-  responses: { 200: { description: 'Released', json: ZHoldsResult } },
+  responses: { 200: { description: 'Released on every document carrying it but those in `skipped` (released by another request meanwhile)', json: ZHoldsResult } },
   errors: ['hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
   handler: async ({ params, body, principal, audit }, deps) => {
     const result = await releaseHoldEverywhere({ principal, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps);
-    return reply(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds });
+    return reply(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds, skipped: result.skipped });
   },
 });
 

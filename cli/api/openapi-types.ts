@@ -4753,7 +4753,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Placed on every matching document */
+            /** @description Placed on every matching document but those in `skipped` (disposed of meanwhile) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4763,6 +4763,11 @@ export interface operations {
                         holdId: string;
                         documents: number;
                         documentIds: string[];
+                        skipped: {
+                            documentId: string;
+                            /** @enum {string} */
+                            reason: "document_disposed" | "document_not_found" | "hold_already_released";
+                        }[];
                     };
                 };
             };
@@ -5502,7 +5507,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Released */
+            /** @description Released on every document carrying it but those in `skipped` (released by another request meanwhile) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5512,6 +5517,11 @@ export interface operations {
                         holdId: string;
                         documents: number;
                         documentIds: string[];
+                        skipped: {
+                            documentId: string;
+                            /** @enum {string} */
+                            reason: "document_disposed" | "document_not_found" | "hold_already_released";
+                        }[];
                     };
                 };
             };

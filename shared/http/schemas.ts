@@ -150,7 +150,14 @@ export const ZSupportGrant = z.strictObject({
   permissions: z.array(ZPermission),
 });
 
-export const ZHoldsResult = z.strictObject({ holdId: z.string(), documents: z.number().int(), documentIds: z.array(z.string()) });
+export const ZHoldsResult = z.strictObject({
+  holdId: z.string(),
+  /** How many documents this request changed, and which. */
+  documents: z.number().int(),
+  documentIds: z.array(z.string()),
+  /** Matches another request changed meanwhile (disposed of, or the hold released): passed over, not changed. */
+  skipped: z.array(z.strictObject({ documentId: z.string(), reason: z.enum(['document_disposed', 'document_not_found', 'hold_already_released']) })),
+});
 
 export const ZRetentionPolicyOut = z.looseObject({
   legalFloorYears: z.number().int(),

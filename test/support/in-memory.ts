@@ -18,6 +18,8 @@ import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
 import type { ArchivedDocument } from '../../shared/kernel/document';
+import type { HoldQuery } from '../../shared/kernel/search';
+import { CATALOG_RULES, type CatalogRule, satisfies } from '../../shared/kernel/retention-rules';
 import type { AuditEntry, AuditOutboxItem } from '../../shared/kernel/audit';
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
@@ -218,14 +220,18 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   async due(): Promise<Page<ArchivedDocument>> {
     throw new NotModelled('RetentionCatalogPort.due');
   }
-  async matching(): Promise<Page<ArchivedDocument>> {
-    throw new NotModelled('RetentionCatalogPort.matching');
+  /** One page with every match (no continuation). */
+  async matching(tenantId: string, q: HoldQuery): Promise<Page<ArchivedDocument>> {
+    return { items: this.inTenant(tenantId, CATALOG_RULES.active).filter((d) => (q.fiscalYear === undefined || d.fiscalYear === q.fiscalYear) && (q.counterparty === undefined || d.metadata.counterparty === q.counterparty)), continuationToken: null };
   }
-  async countMatching(): Promise<number> {
-    throw new NotModelled('RetentionCatalogPort.countMatching');
+  async countMatching(tenantId: string, q: HoldQuery): Promise<number> {
+    return (await this.matching(tenantId, q)).items.length;
   }
-  async held(): Promise<Page<ArchivedDocument>> {
-    throw new NotModelled('RetentionCatalogPort.held');
+  async held(tenantId: string): Promise<Page<ArchivedDocument>> {
+    return { items: this.inTenant(tenantId, CATALOG_RULES.held), continuationToken: null };
+  }
+  private inTenant(tenantId: string, rule: CatalogRule): ArchivedDocument[] {
+    return [...this.catalog.documents.values()].filter((d) => d.tenantId === tenantId && satisfies(d, rule, {})).sort((a, b) => a.id.localeCompare(b.id));
   }
   async activeAfter(): Promise<ArchivedDocument[]> {
     throw new NotModelled('RetentionCatalogPort.activeAfter');

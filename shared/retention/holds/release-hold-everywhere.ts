@@ -1,24 +1,42 @@
 import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
-import type { HoldDeps } from './legal-hold';
-import { releaseHold } from './release-hold';
+import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
+import { fourEyesRefusal, releaseHold } from './release-hold';
+import { samePerson } from '../../auth/sod';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
 
 /**
  * Releases a hold on every document that carries it (a hold placed by query). Four eyes
- * as for one document. Documents without that open hold are left alone.
+ * as for one document, checked on every document before any is released. Documents without
+ * that open hold are left alone; one released or disposed of by another request meanwhile is
+ * reported in `skipped`, and the release goes on to the rest, so the request never stops
+ * half-way with some documents released and the answer saying it failed.
  */
-export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[] }> {
+export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
   const carrying: string[] = [];
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.held(cmd.principal.tenantId, 100, token);
-    for (const doc of page.items) if ((doc.holds ?? []).some((h) => h.id === cmd.holdId && !h.releasedAt)) carrying.push(doc.id);
+    for (const doc of page.items) {
+      const hold = (doc.holds ?? []).find((h) => h.id === cmd.holdId && !h.releasedAt);
+      if (!hold) continue;
+      if (samePerson(cmd.principal, hold.placedBy)) throw fourEyesRefusal(hold.placedBy.subject);
+      carrying.push(doc.id);
+    }
     token = page.continuationToken ?? undefined;
   } while (token);
   if (carrying.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
   const entry = stagedWithFirstChange(cmd.audit, cmd.holdId);
-  for (const documentId of carrying) await releaseHold({ ...cmd, documentId, audit: entry.staging }, deps);
-  return { holdId: cmd.holdId, documentIds: carrying };
+  const released: string[] = [];
+  const skipped: SkippedDocument[] = [];
+  for (const documentId of carrying) {
+    try {
+      await releaseHold({ ...cmd, documentId, audit: entry.staging }, deps);
+      released.push(documentId);
+    } catch (err) {
+      skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found']));
+    }
+  }
+  return { holdId: cmd.holdId, documentIds: released, skipped };
 }

@@ -6,6 +6,12 @@ import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
 import { HoldDeps, setBlobHolds } from './legal-hold';
 
+export const fourEyesRefusal = (placedBy: string) =>
+  new ArchiveError('four_eyes_required', {
+    detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it).',
+    extensions: { rule: 'four-eyes:legal-hold-release', placedBy },
+  });
+
 /**
  * Releases one hold. Four eyes: the principal who placed it cannot release it. The
  * catalog is written first; the blobs' flag is cleared only when no other hold is open.
@@ -17,12 +23,7 @@ export async function releaseHold(cmd: { principal: Principal; documentId: strin
     const hold = holds.find((h) => h.id === cmd.holdId);
     if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
     if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
-    if (samePerson(cmd.principal, hold.placedBy)) {
-      throw new ArchiveError('four_eyes_required', {
-        detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it).',
-        extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject },
-      });
-    }
+    if (samePerson(cmd.principal, hold.placedBy)) throw fourEyesRefusal(hold.placedBy.subject);
     const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
     const next = holds.map((h) => (h.id === hold.id ? released : h));
     const stillHeld = next.some((h) => !h.releasedAt);

@@ -565,7 +565,9 @@ export const en = {
     caseReference: 'Case reference',
     caseHint: 'E.g. the tax authority\'s or the court\'s reference.',
     placeButton: 'Place hold',
-    placed: (n: number) => (n === 0 ? 'No documents matched; no hold was placed.' : `Placed on ${n} document${n === 1 ? '' : 's'}.`),
+    placed: (n: number, skipped = 0) =>
+      (n === 0 && skipped === 0 ? 'No documents matched; no hold was placed.' : `Placed on ${n} document${n === 1 ? '' : 's'}.`) +
+      (skipped > 0 ? ` ${skipped} matching document${skipped === 1 ? ' was' : 's were'} disposed of meanwhile and not held.` : ''),
     open: 'Open holds',
     none: 'No open legal holds.',
     caseTitle: (c: string) => `Case ${c}`,

@@ -500,7 +500,9 @@ export const nl: Dictionary = {
     caseReference: 'Zaakkenmerk',
     caseHint: 'Bijv. het kenmerk van de Belastingdienst of de rechtbank.',
     placeButton: 'Blokkade plaatsen',
-    placed: (n) => (n === 0 ? 'Geen documenten gevonden; er is geen blokkade geplaatst.' : `Geplaatst op ${n} document${n === 1 ? '' : 'en'}.`),
+    placed: (n, skipped = 0) =>
+      (n === 0 && skipped === 0 ? 'Geen documenten gevonden; er is geen blokkade geplaatst.' : `Geplaatst op ${n} document${n === 1 ? '' : 'en'}.`) +
+      (skipped > 0 ? ` ${skipped} gevonden document${skipped === 1 ? ' is' : 'en zijn'} intussen vernietigd en niet geblokkeerd.` : ''),
     open: 'Open blokkades',
     none: 'Geen open juridische blokkades.',
     caseTitle: (c) => `Zaak ${c}`,

@@ -105,7 +105,7 @@ function PlaceHold() {
           <button type="submit" disabled={place.isPending || (!fiscalYear.trim() && !counterparty.trim())} aria-busy={place.isPending}>{t.holds.placeButton}</button>
         </div>
       </form>
-      <p role="status" aria-live="polite" className="status-line">{place.data ? t.holds.placed(place.data.documents) : ''}</p>
+      <p role="status" aria-live="polite" className="status-line">{place.data ? t.holds.placed(place.data.documents, place.data.skipped.length) : ''}</p>
       {place.error ? <ProblemMessage error={place.error} ownedFields={['reason', 'caseReference', 'query', 'query.fiscalYear', 'query.counterparty']} /> : null}
     </section>
   );

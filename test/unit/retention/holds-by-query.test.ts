@@ -1,0 +1,65 @@
+import type { Principal } from '../../../shared/kernel/principal';
+import { disposalBlocker } from '../../../shared/kernel/retention-rules';
+import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
+import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
+import { placeHold } from '../../../shared/retention/holds/place-hold';
+import { releaseHold } from '../../../shared/retention/holds/release-hold';
+import { inMemoryDeps } from '../../support/in-memory';
+import { seedMany } from '../../support/seed';
+
+const T = 'acme';
+const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place']) };
+const archivist: Principal = { tenantId: T, subject: 'bob', kind: 'user', person: 'bob', rightsSet: 'archivist', permissions: new Set(['holds:release']) };
+
+async function fiscal2017(n: number) {
+  const deps = inMemoryDeps();
+  const docs = (await seedMany(deps, T, Array.from({ length: n }, () => ({ metadata: {}, fiscalYear: 2017 })))).sort((a, b) => a.id.localeCompare(b.id));
+  // Seeding writes no manifest; ingest does, and a hold flags it too.
+  for (const d of docs) await deps.blobs.putCreateOnly(T, `${d.id}/manifest.json`, Buffer.from(JSON.stringify(d)), 'application/json', { retainUntil: d.retention.retainUntil, legalHold: false }, {});
+  return { deps, ids: docs.map((d) => d.id) };
+}
+
+describe('a legal hold by query over documents another request changes meanwhile', () => {
+  it('passes over a match the sweep claimed after the query, and still holds every later match', async () => {
+    const { deps, ids } = await fiscal2017(3);
+    // The sweep claims the middle document between the hold's query and its turn.
+    const matching = deps.retention.catalog.matching.bind(deps.retention.catalog);
+    deps.retention.catalog.matching = async (...args) => {
+      const page = await matching(...args);
+      const claimed = deps.catalog.documents.get(`${T}/${ids[1]}`)!;
+      deps.catalog.documents.set(`${T}/${ids[1]}`, { ...claimed, status: 'disposing' });
+      return page;
+    };
+    const result = await placeHoldsByQuery({ principal: auditor, reason: 'tax audit', caseReference: 'FY2017', query: { fiscalYear: 2017 } }, deps);
+    expect(result.documentIds).toEqual([ids[0], ids[2]]);
+    expect(result.skipped).toEqual([{ documentId: ids[1], reason: 'document_disposed' }]);
+    const last = deps.catalog.documents.get(`${T}/${ids[2]}`)!;
+    expect(last.legalHold).toBe(true);
+    // The next sweep may not dispose of it, however long its retention is over.
+    expect(disposalBlocker({ ...last, retention: { ...last.retention, retainUntil: '2020-01-01T00:00:00.000Z' } }, new Date('2025-06-01T00:00:00Z'), false)).toBe('legal-hold');
+  });
+
+  it('release everywhere passes over a document whose hold another request released, and releases the rest', async () => {
+    const { deps, ids } = await fiscal2017(3);
+    const { holdId } = await placeHoldsByQuery({ principal: auditor, reason: 'tax audit', caseReference: 'FY2017', query: { fiscalYear: 2017 } }, deps);
+    await releaseHold({ principal: archivist, documentId: ids[1]!, holdId, reason: 'released alone' }, deps);
+    // The everywhere-release read its list before that: replay the race by listing the old holds.
+    const held = deps.retention.catalog.held.bind(deps.retention.catalog);
+    const before = await held(T);
+    deps.retention.catalog.held = async () => ({ ...before, items: [...before.items, { ...deps.catalog.documents.get(`${T}/${ids[1]}`)!, holds: before.items[0]!.holds }].sort((a, b) => a.id.localeCompare(b.id)) });
+    const result = await releaseHoldEverywhere({ principal: archivist, holdId, reason: 'audit closed' }, deps);
+    expect(result.documentIds).toEqual([ids[0], ids[2]]);
+    expect(result.skipped).toEqual([{ documentId: ids[1], reason: 'hold_already_released' }]);
+    for (const id of ids) expect(deps.catalog.documents.get(`${T}/${id}`)!.legalHold).toBe(false);
+  });
+
+  it('release everywhere checks four eyes on every document before it releases any', async () => {
+    const { deps, ids } = await fiscal2017(2);
+    // One hold id, placed on the first document by Bob and on the second by Ann: Ann may release only Bob's.
+    const holdId = '0190aaaa-0000-7000-8000-00000000abcd';
+    await placeHold({ principal: { ...auditor, subject: 'bob', person: 'bob' }, documentId: ids[0]!, holdId, reason: 'r', caseReference: 'c' }, deps);
+    await placeHold({ principal: auditor, documentId: ids[1]!, holdId, reason: 'r', caseReference: 'c' }, deps);
+    await expect(releaseHoldEverywhere({ principal: { ...archivist, subject: 'ann', person: 'ann' }, holdId, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    expect(ids.map((id) => deps.catalog.documents.get(`${T}/${id}`)!.legalHold)).toEqual([true, true]);
+  });
+});
