@@ -7,6 +7,9 @@ import { HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
 /**
  * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
  * second write fails the store is still protected (fail closed), and a retry is harmless.
+ * A disposal approval given before the hold is withdrawn with it: what the hold is about (an
+ * audit, a dispute) was not known to the approver, so after its release the document is
+ * reviewed again instead of being disposed of on the old approval.
  */
 export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query']; /** One document's hold: its audit entry is stored with it (the audit outbox). */ audit?: AuditStaging }, deps: HoldDeps): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
@@ -20,8 +23,9 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
   };
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
+    const { disposalApproval: _withdrawn, ...unapproved } = doc;
     return {
-      next: { ...doc, legalHold: true, holds: [...(doc.holds ?? []), hold] },
+      next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), hold] },
       result: hold,
       before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
     };

@@ -45,7 +45,7 @@ describe('a legal hold by query over documents another request changes meanwhile
     await releaseHold({ principal: archivist, documentId: ids[1]!, holdId, reason: 'released alone' }, deps);
     // The everywhere-release read its list before that: replay the race by listing the old holds.
     const held = deps.retention.catalog.held.bind(deps.retention.catalog);
-    const before = await held(T);
+    const before = await held(T, 100);
     deps.retention.catalog.held = async () => ({ ...before, items: [...before.items, { ...deps.catalog.documents.get(`${T}/${ids[1]}`)!, holds: before.items[0]!.holds }].sort((a, b) => a.id.localeCompare(b.id)) });
     const result = await releaseHoldEverywhere({ principal: archivist, holdId, reason: 'audit closed' }, deps);
     expect(result.documentIds).toEqual([ids[0], ids[2]]);
@@ -61,5 +61,21 @@ describe('a legal hold by query over documents another request changes meanwhile
     await placeHold({ principal: auditor, documentId: ids[1]!, holdId, reason: 'r', caseReference: 'c' }, deps);
     await expect(releaseHoldEverywhere({ principal: { ...archivist, subject: 'ann', person: 'ann' }, holdId, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
     expect(ids.map((id) => deps.catalog.documents.get(`${T}/${id}`)!.legalHold)).toEqual([true, true]);
+  });
+});
+
+describe('a disposal approval and a later legal hold', () => {
+  it('the hold withdraws the approval: after its release the document needs a new review before the sweep may dispose of it', async () => {
+    const { deps, ids } = await fiscal2017(1);
+    const key = `${T}/${ids[0]}`;
+    const doc = deps.catalog.documents.get(key)!;
+    const over = { ...doc.retention, retainUntil: '2025-01-01T00:00:00.000Z' };
+    deps.catalog.documents.set(key, { ...doc, retention: over, disposalApproval: { approvalId: '0190aaaa-0000-7000-8000-00000000a001', retainUntil: over.retainUntil, approvedAt: '2025-02-01T00:00:00.000Z', approvedBy: { subject: 'cy', kind: 'user', person: 'cy' }, reason: 'reviewed' } });
+    const now = new Date('2025-06-01T00:00:00Z');
+    expect(disposalBlocker(deps.catalog.documents.get(key)!, now, true)).toBeNull();
+    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-1' }, deps);
+    await releaseHold({ principal: archivist, documentId: ids[0]!, holdId: hold.id, reason: 'settled' }, deps);
+    expect(deps.catalog.documents.get(key)!.disposalApproval).toBeUndefined();
+    expect(disposalBlocker(deps.catalog.documents.get(key)!, now, true)).toBe('approval-required');
   });
 });
