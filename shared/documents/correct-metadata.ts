@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
-import { resolveRetention } from '../retention/policy';
+import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
@@ -80,6 +80,8 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     const changes = metadataDiff(doc.metadata, metadata);
     if (changes.length === 0) return { next: null, result: { document: doc, correction: null } };
 
+    // Checked when the correction touches the year or the date (an older item may predate the check).
+    if (changes.some((c) => c.field === 'fiscalYear' || c.field === 'documentDate')) checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
     const archivedAt = new Date(doc.createdAt);
     const previous = resolveRetention(policy, { ...doc.metadata, retentionClass: doc.metadata.retentionClass ?? doc.retention.class }, archivedAt);
     const corrected = resolveRetention(policy, { ...metadata, retentionClass: metadata.retentionClass ?? doc.retention.class }, archivedAt);

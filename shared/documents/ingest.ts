@@ -7,7 +7,7 @@ import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { removeSpooled, spoolPath } from '../spool';
-import { resolveRetention } from '../retention/policy';
+import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
@@ -218,7 +218,9 @@ async function describe(ctx: IngestContext): Promise<void> {
   });
   ctx.originals = originals;
   // Class and retain-until are fixed here, from the tenant's retention policy.
-  const { fiscalYear, retention } = resolveRetention(await tenantPolicy(tenantId, deps), metadata, now);
+  const policy = await tenantPolicy(tenantId, deps);
+  checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
+  const { fiscalYear, retention } = resolveRetention(policy, metadata, now);
   ctx.document = {
     id,
     tenantId,

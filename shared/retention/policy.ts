@@ -43,6 +43,21 @@ export function fiscalYearOf(meta: { fiscalYear?: number; documentDate?: string 
   return month <= fiscalYearEndMonth ? year : year + 1;
 }
 
+/**
+ * A stated fiscal year may be the one the document's date falls in, a later one, or the one before
+ * it (an invoice dated just after the year end, booked in the year it belongs to). An earlier one is
+ * refused: it would end retention years before the law allows for a document of that date, and the
+ * sweep would dispose of it (`fiscalYear: 1990` on a 2024 invoice). Without a date there is nothing
+ * to check against: back-scanning an old year is ordinary.
+ */
+export function checkStatedFiscalYear(meta: { fiscalYear?: number; documentDate?: string }, fiscalYearEndMonth = 12): void {
+  if (meta.fiscalYear === undefined || meta.documentDate === undefined) return;
+  const ofDate = fiscalYearOf({ documentDate: meta.documentDate }, new Date(0), fiscalYearEndMonth);
+  if (meta.fiscalYear >= ofDate - 1) return;
+  const message = `is ${meta.fiscalYear}, but documentDate ${meta.documentDate} falls in fiscal year ${ofDate}: a document belongs to that year, or the one before it at the earliest (${ofDate - 1})`;
+  throw new ArchiveError('invalid_metadata', { detail: `fiscalYear ${message}.`, extensions: { errors: [{ path: 'fiscalYear', message }] } });
+}
+
 /** Every class a tenant may use, built-in first. */
 export function classesOf(policy: TTenantRetentionPolicy): Map<string, number> {
   const all = new Map<string, number>(Object.entries(BUILT_IN_CLASSES).map(([name, c]) => [name, c.years]));

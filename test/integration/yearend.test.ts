@@ -172,6 +172,9 @@ describe('step 2: correct metadata with PATCH /documents/{id}/metadata', () => {
     expect(later.json.fiscalYear).toBe(2025);
     expect(later.json.retention.retainUntil).toBe('2033-01-01T00:00:00.000Z');
     expect(later.json.correction.retention).toEqual({ from: '2032-01-01T00:00:00.000Z', to: '2033-01-01T00:00:00.000Z' });
+    // A date years after the stated fiscal year would make that year a way to cut retention short: 400, nothing changes.
+    const inconsistent = await call(url, patch({ reason: 'r', documentDate: '2030-05-01' }, accountant, '"metadata-2"'));
+    expect([inconsistent.status, inconsistent.json.code, inconsistent.json.errors?.[0]?.path]).toEqual([400, 'invalid_metadata', 'fiscalYear']);
 
     // Every blob's immutability is extended (before the catalog says so).
     const extended = jest.spyOn(archive.host.deps.blobs, 'extendRetention');

@@ -83,3 +83,14 @@ it('the duplicate check runs while the upload is converted, and its verdict come
   await ingestDocument({ principal, files: [{ bytes: Buffer.from([7, 7, 7]), fileName: 'other.png' }], metadata: {}, idempotencyKey: null }, { ...deps, catalog: slowCatalog, normaliser });
   expect(order).toEqual(['look-up', 'conversion', 'verdict']);
 });
+
+it('a stated fiscal year more than one before the document date\'s is refused (400 invalid_metadata): nothing stored, no retention cut short', async () => {
+  const deps = inMemoryDeps();
+  const refused = ingestDocument({ principal, files, metadata: { documentDate: '2024-05-01', fiscalYear: 1990 }, idempotencyKey: null }, deps);
+  await expect(refused).rejects.toMatchObject({ code: 'invalid_metadata', extensions: { errors: [{ path: 'fiscalYear' }] } });
+  expect(deps.blobs.blobs.size).toBe(0);
+  expect(deps.catalog.documents.size).toBe(0);
+  // The year before the date's (an invoice dated after the year end) and later years are the client's to state.
+  const accrued = await ingestDocument({ principal, files: [{ bytes: Buffer.from([4]), fileName: 'a.png' }], metadata: { documentDate: '2025-01-03', fiscalYear: 2024 }, idempotencyKey: null }, deps);
+  expect(accrued.document.retention.retainUntil).toBe('2032-01-01T00:00:00.000Z');
+});

@@ -1,5 +1,5 @@
 import { ArchiveError } from '../../../shared/kernel/errors';
-import { checkTenantPolicy, DEFAULT_POLICY, fiscalYearOf, loweredSafeguards, resolveRetention, retainUntil, retainUntilFor } from '../../../shared/retention/policy';
+import { checkStatedFiscalYear, checkTenantPolicy, DEFAULT_POLICY, fiscalYearOf, loweredSafeguards, resolveRetention, retainUntil, retainUntilFor } from '../../../shared/retention/policy';
 import { disposalBlocker } from '../../../shared/kernel/retention-rules';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 
@@ -97,5 +97,21 @@ describe('what a policy change lowers', () => {
     expect(loweredSafeguards(DEFAULT_POLICY, strict)).toEqual([]);
     expect(loweredSafeguards(strict, { ...strict, classes: [...strict.classes, { name: 'extra-9y', years: 9 }] })).toEqual([]);
     expect(loweredSafeguards(strict, { ...strict, classes: [{ name: 'contracts-12y', years: 12 }] })).toEqual([]);
+  });
+});
+
+describe('a stated fiscal year against the document date', () => {
+  it('may be the date\'s fiscal year, a later one or the one before; an earlier one is refused', () => {
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-05-01', fiscalYear: 2024 }))).toBeNull();
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-05-01', fiscalYear: 2023 }))).toBeNull();
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-05-01', fiscalYear: 2026 }))).toBeNull();
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-05-01', fiscalYear: 2022 }))).toBe('invalid_metadata');
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-05-01', fiscalYear: 1990 }))).toBe('invalid_metadata');
+    expect(code(() => checkStatedFiscalYear({ fiscalYear: 2017 }))).toBeNull(); // no date: back-scanning an old year
+  });
+
+  it('follows the tenant\'s fiscal year end: a July date in a year ending in June belongs to the next year', () => {
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-07-15', fiscalYear: 2024 }, 6))).toBeNull();
+    expect(code(() => checkStatedFiscalYear({ documentDate: '2024-07-15', fiscalYear: 2023 }, 6))).toBe('invalid_metadata');
   });
 });
