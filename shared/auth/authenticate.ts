@@ -135,9 +135,10 @@ export class Authenticator implements Authenticates {
     const record = await verifyApiKey(key, this.sources.clock.now(), this.sources);
     const person = personOf(record.createdBy);
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
+    const current = personNow === 'idle' ? null : personNow;
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;
     // and to what the tenant lets the person do now: taking a right from a person takes it from their keys too.
-    const permissions = personNow === 'idle' ? [] : (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!personNow || personNow.has(p)));
+    const permissions = personNow === 'idle' ? [] : (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!current || current.permissions.has(p)));
     const principal: Principal = {
       tenantId: record.tenantId,
       subject: `apikey:${record.keyId}`,
@@ -146,7 +147,10 @@ export class Authenticator implements Authenticates {
       rightsSet: record.rightsSet,
       permissions: new Set(permissions),
       person,
-      personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? [])]),
+      // What the person held when the key was minted and what they hold now: a rule about what the person
+      // holds (an approver may not lower safeguards) sees a right they were given after minting the key too.
+      personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? []), ...(current?.permissions ?? [])]),
+      personRightsSets: new Set([record.rightsSet, ...(current?.rightsSet ? [current.rightsSet] : [])]),
     };
     if (personNow !== 'idle') return this.withConflictCheck(principal);
     return {
@@ -166,15 +170,16 @@ export class Authenticator implements Authenticates {
    * ceiling recorded at creation applies); else 'idle': the person may have left, the key acts no more.
    * A key minted by a key does not count as a sign-in, so keys cannot keep each other alive.
    */
-  private async personRightsNow(record: ApiKeyRecord, person: string): Promise<ReadonlySet<Permission> | null | 'idle'> {
+  private async personRightsNow(record: ApiKeyRecord, person: string): Promise<{ rightsSet: string; permissions: ReadonlySet<Permission> } | null | 'idle'> {
     const { tenantId } = record;
+    const holding = async (rightsSet: string) => ({ rightsSet, permissions: new Set((await rightsSetPermissions(tenantId, rightsSet, this.sources)) ?? []) });
     const assignment = await findRightsAssignment(tenantId, person, this.sources);
-    if (assignment) return new Set((await rightsSetPermissions(tenantId, assignment.rightsSet, this.sources)) ?? []);
-    if (record.personAssigned === true || this.settings.rightsSource === 'tenant') return new Set();
+    if (assignment) return holding(assignment.rightsSet);
+    if (record.personAssigned === true || this.settings.rightsSource === 'tenant') return { rightsSet: '', permissions: new Set() };
     const idleMs = this.settings.keyPersonIdleDays * 86_400_000;
     const now = this.sources.clock.now().getTime();
     const sighting = await this.sightings.last(tenantId, person);
-    if (sighting && now - Date.parse(sighting.seenAt) <= idleMs) return new Set((await rightsSetPermissions(tenantId, sighting.rightsSet, this.sources)) ?? []);
+    if (sighting && now - Date.parse(sighting.seenAt) <= idleMs) return holding(sighting.rightsSet);
     if (record.createdBy.kind === 'user' && now - Date.parse(record.createdAt) <= idleMs) return null;
     return 'idle';
   }

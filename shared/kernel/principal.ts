@@ -55,6 +55,11 @@ export interface Principal {
    * permissions; for an API key, its creator person's permissions at creation. Absent means `permissions`.
    */
   personPermissions?: ReadonlySet<Permission>;
+  /**
+   * The rights sets that person holds through this credential and in their own name, as far as known
+   * (for an API key: the key's set and the person's current one). Absent means `rightsSet`.
+   */
+  personRightsSets?: ReadonlySet<string>;
   /** API key id, for `client` principals. */
   keyId?: string;
   /** The tenant's support-access grant a `support` principal acts under. */
@@ -71,6 +76,8 @@ export interface Principal {
 export const personOf = (p: { subject: string; person?: string }): string => p.person ?? p.subject;
 
 /** Whether the person behind a principal holds a permission through any credential of theirs. */
+/** Whether the person behind `p` holds the rights set `name` (through this credential or in their own name). */
+export const personHoldsSet = (p: Pick<Principal, 'rightsSet' | 'personRightsSets'>, name: string): boolean => p.rightsSet === name || (p.personRightsSets?.has(name) ?? false);
 export const personHolds = (p: Pick<Principal, 'permissions' | 'personPermissions'>, permission: Permission): boolean => (p.personPermissions ?? p.permissions).has(permission);
 
 export const RIGHTS_SET_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;

@@ -1,7 +1,7 @@
 import { ArchiveError } from '../../kernel/errors';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
-import type { Principal } from '../../kernel/principal';
+import { type Principal, personHoldsSet } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { sodRefusal } from '../sod';
@@ -10,7 +10,7 @@ import { isBuiltIn, RightsAssignmentRecord, RightsSetRecord, rightsSetRecordId }
 /** Only a set nobody holds (no assignment, no unrevoked key) may go. */
 export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
-  if (principal.rightsSet === name) throw sodRefusal('own-rights');
+  if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   if (!(await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set'))) throw new ArchiveError('rights_set_not_found');
   const assigned = await deps.tenantRecords.list<RightsAssignmentRecord>(principal.tenantId, 'rights-assignment', 'c.rightsSet = @n', [{ name: '@n', value: name }]);
   if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps)).includes(name)) {

@@ -1,7 +1,7 @@
 import { ArchiveError } from '../../kernel/errors';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
-import type { Permission, Principal } from '../../kernel/principal';
+import { type Permission, type Principal, personHoldsSet } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
@@ -10,7 +10,7 @@ import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-r
 /** Create or replace a tenant rights set. */
 export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
-  if (principal.rightsSet === name) throw sodRefusal('own-rights');
+  if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
   // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
   assertNoConflict(unique, await deps.rights.policy(principal.tenantId), { rightsSet: name });
