@@ -2,13 +2,13 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
 import type { ApiKeyDeps } from './api-keys/api-key';
-import { verifyApiKey } from './api-keys/verify-api-key';
+import { VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import type { TenantRights } from './rights';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
 import { conflictIn, sodRefusal } from './sod';
 import { findActiveSupportGrant } from './support-grants/find-active-support-grant';
-import { VerifiedTokens } from './verified-tokens';
+import { VERIFIED_TOKEN_MAX_ENTRIES, VerifiedTokens } from './verified-tokens';
 import { PersonSightings } from './person-sightings';
 import type { ApiKeyRecord } from './api-keys/api-key';
 import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
@@ -58,6 +58,8 @@ export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   /** Tokens verified here lately: no second signature check within min(exp, 60 s) (verified-tokens.ts). */
   private readonly verified = new VerifiedTokens<JwtIdentity>();
+  /** API keys whose secret was checked here lately, with the record hash it matched (verify-api-key.ts). */
+  private readonly verifiedKeys = new VerifiedTokens<string>({ maxAgeMs: VERIFIED_KEY_MAX_AGE_MS, maxEntries: VERIFIED_TOKEN_MAX_ENTRIES });
   /** Sign-ins of people whose rights come from the claim: all the archive knows of those rights between sign-ins. */
   private readonly sightings: PersonSightings;
 
@@ -132,7 +134,7 @@ export class Authenticator implements Authenticates {
   }
 
   private async fromApiKey(key: string): Promise<Principal> {
-    const record = await verifyApiKey(key, this.sources.clock.now(), this.sources);
+    const record = await verifyApiKey(key, this.sources.clock.now(), this.sources, this.verifiedKeys);
     const person = personOf(record.createdBy);
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
     const current = personNow === 'idle' ? null : personNow;
