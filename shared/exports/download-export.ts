@@ -20,6 +20,7 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
     size: job.archive.size,
     mediaType: 'application/zip',
     name: `export-${job.filter.fiscalYear ?? 'search'}-${job.id}.zip`,
+    availableUntil: job.expiresAt,
     read: (range) => deps.exportBlobs.read(r.tenantId, job.blobName, range),
   };
 }

@@ -37,11 +37,13 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
     return { status: 304, headers: common };
   }
   if (c.delivery === 'redirect') {
-    // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an hour.
+    // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an
+    // hour, and never past the file's own availability (an export fetched just before it expires).
+    const left = file.availableUntil ? Math.floor((Date.parse(file.availableUntil) - deps.clock.now().getTime()) / 1000) : Infinity;
     const link = await deps.links.readOnlyUrl(
       file.container,
       file.blobName,
-      { ttlSeconds: deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
+      { ttlSeconds: Math.max(1, Math.min(deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, left)), contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
       deps.clock.now(),
     );
     return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() } };

@@ -54,6 +54,8 @@ export interface StoredFileRef {
   mediaType: string;
   /** The file name the client should keep. */
   name: string;
+  /** When the archive stops handing the file out (an export's expiry): a read-only link never outlives it. */
+  availableUntil?: string;
   read(range?: { offset: number; count?: number }): Promise<BlobRead>;
 }
 
