@@ -178,8 +178,15 @@ export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: strin
 
 export interface RetentionPoliciesPort {
   get(tenantId: string): Promise<StoredRetentionPolicy | null>;
-  /** With `outbox`, the change's audit outbox item is stored in the same transactional batch: both or neither. */
-  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark, outbox?: AuditOutboxItem): Promise<void>;
+  /** The same with its version (`etag` null: none stored), for a change decided on it; may come from the instance's cache. */
+  getVersioned(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }>;
+  /**
+   * Only over the version the change was decided on (`expected`; etag null: none stored), else
+   * 'conflict' (a newer policy, or a stale cached read): a decision on an old policy never
+   * overwrites a newer one. With `outbox`, the change's audit outbox item is stored in the same
+   * transactional batch: both or neither.
+   */
+  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }): Promise<'written' | 'conflict'>;
 }
 
 /** Small records the timers keep between runs, outside every tenant. */

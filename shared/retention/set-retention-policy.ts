@@ -5,7 +5,8 @@ import { type Permission, type Principal, personOf } from '../kernel/principal';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
 import { checkTenantPolicy, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import { getRetentionPolicy } from './get-retention-policy';
-import { tenantPolicy } from './tenant-policy';
+import { policyOf } from './tenant-policy';
+import { ArchiveError } from '../kernel/errors';
 import { actorOf } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -13,17 +14,23 @@ import { writeWithAuditEntry } from '../audit/outbox';
 /**
  * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest
  * that has applied is refused to a person who also holds retention:approve (segregation of duties,
- * `approver-lowers-safeguards`).
+ * `approver-lowers-safeguards`). Decided on the stored policy and written only over that version:
+ * a decision on an older one (a stale cached read on another instance, a change in between) is
+ * taken again on the newer policy, so a just-raised safeguard and its mark are never overwritten
+ * by a lowering that the newer policy would refuse.
  */
 export async function setRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>, audit?: AuditStaging) {
   checkTenantPolicy(policy);
-  const stored = await deps.retention.policies.get(principal.tenantId);
-  const mark = stored?.safeguards ?? safeguardsOf(await tenantPolicy(principal.tenantId, deps));
-  const lowered = loweredSafeguards(mark, policy);
-  // The person's API keys are theirs too: one they still hold with retention:approve counts.
-  const viaKeys = lowered.length > 0 ? await listPersonKeyPermissions(principal.tenantId, personOf(principal), deps.clock.now(), deps) : new Set<Permission>();
-  assertMayLowerSafeguards(principal, lowered, viaKeys);
-  const at = deps.clock.now().toISOString();
-  await writeWithAuditEntry(audit, {}, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox), () => true);
-  return getRetentionPolicy(principal.tenantId, deps);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const { policy: stored, etag } = await deps.retention.policies.getVersioned(principal.tenantId);
+    const mark = stored?.safeguards ?? safeguardsOf(policyOf(stored));
+    const lowered = loweredSafeguards(mark, policy);
+    // The person's API keys are theirs too: one they still hold with retention:approve counts.
+    const viaKeys = lowered.length > 0 ? await listPersonKeyPermissions(principal.tenantId, personOf(principal), deps.clock.now(), deps) : new Set<Permission>();
+    assertMayLowerSafeguards(principal, lowered, viaKeys);
+    const at = deps.clock.now().toISOString();
+    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');
+    if (written === 'written') return getRetentionPolicy(principal.tenantId, deps);
+  }
+  throw new ArchiveError('dependency_unavailable', { detail: 'The retention policy is being changed concurrently; try again.' });
 }

@@ -1,10 +1,15 @@
 import type { Deps } from '../deps';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
+import type { StoredRetentionPolicy } from '../ports';
 import { DEFAULT_POLICY } from './policy';
 
 /** The tenant's policy, or the built-in default. */
 export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<TTenantRetentionPolicy> {
-  const stored = await deps.retention.policies.get(tenantId);
+  return policyOf(await deps.retention.policies.get(tenantId));
+}
+
+/** The policy in a stored record (without who stored it and the safeguard mark), or the built-in default. */
+export function policyOf(stored: StoredRetentionPolicy | null): TTenantRetentionPolicy {
   if (!stored) return DEFAULT_POLICY;
   const { updatedAt: _a, updatedBy: _b, safeguards: _s, ...policy } = stored;
   return policy;

@@ -19,6 +19,7 @@ import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
 import type { ArchivedDocument } from '../../shared/kernel/document';
 import type { HoldQuery } from '../../shared/kernel/search';
+import type { SafeguardMark } from '../../shared/kernel/retention';
 import { CATALOG_RULES, type CatalogRule, satisfies } from '../../shared/kernel/retention-rules';
 import type { AuditEntry, AuditOutboxItem } from '../../shared/kernel/audit';
 import { AuditOutbox } from '../../shared/audit/outbox';
@@ -246,14 +247,24 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
 
 export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   readonly policies = new Map<string, StoredRetentionPolicy>();
+  private readonly versions = new Map<string, number>();
   /** Audit outbox items written with a policy (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
   constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
   async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
     return this.policies.get(tenantId) ?? null;
   }
-  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards?: StoredRetentionPolicy['safeguards'], outbox?: AuditOutboxItem): Promise<void> {
-    this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), ...(safeguards ? { safeguards } : {}) });
+  async getVersioned(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
+    return { policy: this.policies.get(tenantId) ?? null, etag: this.etagOf(tenantId) };
+  }
+  private etagOf(tenantId: string): string | null {
+    return this.policies.has(tenantId) ? String(this.versions.get(tenantId)) : null;
+  }
+  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }): Promise<'written' | 'conflict'> {
+    if (this.etagOf(tenantId) !== expected.etag) return 'conflict';
+    this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), safeguards });
+    this.versions.set(tenantId, (this.versions.get(tenantId) ?? 0) + 1);
     keepOutboxItem(this.outbox, outbox);
+    return 'written';
   }
 }
 

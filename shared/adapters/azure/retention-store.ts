@@ -175,27 +175,38 @@ export class RetentionPolicies implements RetentionPoliciesPort {
   ) {}
 
   async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
+    return (await this.getVersioned(tenantId)).policy;
+  }
+
+  async getVersioned(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
     return this.cache ? this.cache.get(tenantId, 'retention-policy', () => this.read(tenantId)) : this.read(tenantId);
   }
 
-  private async read(tenantId: string): Promise<StoredRetentionPolicy | null> {
+  private async read(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
     try {
-      const { resource } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
-      if (!resource || resource.tenantId !== tenantId) return null;
+      const { resource, etag } = await this.container.item('retention-policy', tenantId).read<PolicyItem>();
+      if (!resource || resource.tenantId !== tenantId) return { policy: null, etag: null };
       const { id: _i, tenantId: _t, type: _y, ...policy } = strip(resource);
-      return policy;
+      return { policy, etag };
     } catch (err) {
-      if (isCosmosStatus(err, 404)) return null;
+      if (isCosmosStatus(err, 404)) return { policy: null, etag: null };
       throw err;
     }
   }
 
-  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards?: SafeguardMark, outbox?: AuditOutboxItem): Promise<void> {
-    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, ...(safeguards ? { safeguards } : {}) };
+  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }): Promise<'written' | 'conflict'> {
+    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, safeguards };
+    const body = item as unknown as JSONObject;
+    const write: OperationInput = expected.etag === null ? { operationType: 'Create', partitionKey: tenantId, resourceBody: body } : { operationType: 'Replace', partitionKey: tenantId, id: item.id, ifMatch: expected.etag, resourceBody: body };
     this.cache?.invalidate(tenantId, 'retention-policy');
     try {
-      if (outbox) await batchWithOutbox(this.container, tenantId, [{ operationType: 'Upsert', partitionKey: tenantId, resourceBody: item as unknown as JSONObject }], outbox, []);
-      else await this.container.items.upsert(item);
+      if (outbox) return (await batchWithOutbox(this.container, tenantId, [write], outbox, [404, 409, 412])).statuses[0]! < 300 ? 'written' : 'conflict';
+      if (expected.etag === null) await this.container.items.create(item);
+      else await this.container.item(item.id, tenantId).replace(item, { accessCondition: { type: 'IfMatch', condition: expected.etag } });
+      return 'written';
+    } catch (err) {
+      if (isCosmosStatus(err, 404) || isCosmosStatus(err, 409) || isCosmosStatus(err, 412)) return 'conflict';
+      throw err;
     } finally {
       this.cache?.invalidate(tenantId, 'retention-policy');
     }

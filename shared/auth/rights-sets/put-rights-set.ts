@@ -7,16 +7,30 @@ import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-records';
 
-/** Create or replace a tenant rights set. */
+/**
+ * Create or replace a tenant rights set. What is added is judged against the set as stored, and the
+ * set is written only over that version: a decision on an older copy (another instance's cached read,
+ * a change in between) is taken again, so nobody puts back a permission another admin just removed
+ * unless they hold it themselves.
+ */
 export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
   // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
   assertNoConflict(unique, await deps.rights.policy(principal.tenantId), { rightsSet: name });
-  const before = (await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set'))?.value.permissions ?? [];
-  assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
-  const record: RightsSetRecord = { id: rightsSetRecordId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
-  await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsert(record, outbox), () => true);
-  return record;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set');
+    const before = current?.value.permissions ?? [];
+    assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
+    const record: RightsSetRecord = { id: rightsSetRecordId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
+    const written = await writeWithAuditEntry(
+      audit,
+      {},
+      (outbox) => (current ? deps.tenantRecords.replace(record, current.etag, outbox) : deps.tenantRecords.create(record, outbox)),
+      (r) => r === 'replaced' || r === 'created',
+    );
+    if (written === 'replaced' || written === 'created') return record;
+  }
+  throw new ArchiveError('dependency_unavailable', { detail: 'The rights set is being changed concurrently; try again.' });
 }

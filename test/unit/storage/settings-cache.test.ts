@@ -12,6 +12,7 @@ import { rightsSetPermissions } from '../../../shared/auth/rights-sets/rights-se
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
+import { safeguardsOf } from '../../../shared/retention/policy';
 import { TenantSettingsCache } from '../../../shared/adapters/azure/settings-cache';
 import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
 import { FakeClock } from '../../support/fake-clock';
@@ -127,7 +128,8 @@ describe('tenant settings cache', () => {
     expect(await policies.get('acme')).toBeNull();
     expect(await policies.get('acme')).toBeNull();
     expect(store.reads).toHaveLength(1);
-    await policies.put('acme', { classes: [], defaultClass: 'immovable-property-10y', requireDisposalApproval: true, fiscalYearEndMonth: 12 }, '2025-03-01T12:00:00Z', { subject: 'a', kind: 'user' });
+    const policy = { classes: [], defaultClass: 'immovable-property-10y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
+    expect(await policies.put('acme', policy, '2025-03-01T12:00:00Z', { subject: 'a', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null })).toBe('written');
     expect((await policies.get('acme'))?.defaultClass).toBe('immovable-property-10y');
   });
 });
