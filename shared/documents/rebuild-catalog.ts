@@ -1,5 +1,8 @@
 import type { Deps } from '../deps';
-import type { Actor } from '../kernel/retention';
+import type { Actor, LegalHold } from '../kernel/retention';
+import type { BlobWorm } from '../ports';
+import { isHeld } from '../kernel/retention-rules';
+import { uuidv7 } from '../ids';
 import type { ArchivedDocument } from '../kernel/document';
 import { type UncheckedDocument, UncheckedDocuments } from '../retention/unchecked';
 
@@ -13,14 +16,46 @@ type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'clock'>;
  * entry: the one place a document enters the catalog other than by ingest, so whoever triggers
  * it, the entry is written. The entry goes first: a crash in between leaves an entry for an
  * index that the next run completes (and audits once more), never an index without an entry.
+ *
+ * The manifest is the document as ingested: holds and retention extensions came later and lived
+ * in the lost catalog item. Storage still carries them (the blobs' legal-hold flag and immutability
+ * expiry), so the item is never less protective than its blobs: a held blob gives the item an open
+ * hold (the reconciler would otherwise clear the flags to match, and the sweep dispose of it), and
+ * the latest expiry is its retain-until.
  */
 export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped'> {
   const manifest = JSON.parse((await deps.blobs.readAll(tenantId, manifestBlob)).toString('utf8')) as ArchivedDocument;
-  if (manifest.tenantId !== tenantId) return 'skipped'; // a manifest only ever indexes into its own tenant
+  // A manifest only ever indexes into its own tenant, and under its own folder.
+  if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
   const at = deps.clock.now().toISOString();
-  await deps.audit.append({ tenantId, at, actor, action: 'document.reindex', target: manifest.id, outcome: 'success', status: 201, requestId: `${actor.subject}:${at}`, clientIp: null, userAgent: null, detail: 'indexed-from-manifest' });
-  return deps.catalog.create(manifest);
+  const { document, restored } = withStorageProtection(manifest, await deps.blobs.documentBlobWorm(tenantId, manifest.id), actor, at, deps);
+  const detail = ['indexed-from-manifest', ...restored].join(';');
+  await deps.audit.append({ tenantId, at, actor, action: 'document.reindex', target: manifest.id, outcome: 'success', status: 201, requestId: `${actor.subject}:${at}`, clientIp: null, userAgent: null, detail });
+  return deps.catalog.create(document);
+}
+
+/** The manifest's document with the hold and retain-until its blobs still carry; `restored` names what was taken over. */
+function withStorageProtection(manifest: ArchivedDocument, blobs: BlobWorm[], actor: Actor, at: string, deps: Pick<Deps, 'clock'>): { document: ArchivedDocument; restored: string[] } {
+  const restored: string[] = [];
+  let document = manifest;
+  const latest = blobs.reduce<string | null>((max, b) => (b.retainUntil && (!max || b.retainUntil > max) ? b.retainUntil : max), null);
+  if (latest && latest > document.retention.retainUntil) {
+    document = { ...document, retention: { ...document.retention, retainUntil: latest } };
+    restored.push(`retain-until=${latest}`);
+  }
+  if (blobs.some((b) => b.legalHold === true) && !isHeld(document)) {
+    const hold: LegalHold = {
+      id: uuidv7(deps.clock.now().getTime()),
+      reason: 'The stored blobs carry a legal hold that the lost catalog item held; restored when the document was re-indexed from its manifest. Release it once the original hold is known to be over.',
+      caseReference: 'catalog-rebuild',
+      placedAt: at,
+      placedBy: actor,
+    };
+    document = { ...document, legalHold: true, holds: [...(document.holds ?? []), hold] };
+    restored.push(`legal-hold=${hold.id}`);
+  }
+  return { document, restored };
 }
 
 /**

@@ -45,6 +45,12 @@ export interface BlobRead {
 }
 
 /** One stored file ready to hand out (a document's original or rendition, an export ZIP): what a download needs. */
+export interface BlobWorm {
+  name: string;
+  legalHold: boolean | null;
+  retainUntil: string | null;
+}
+
 export interface StoredFileRef {
   /** Blob container and name, for a read-only link. */
   container: string;
@@ -84,7 +90,8 @@ export interface BlobArchivePort {
   setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void>;
   extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void>;
   documentBlobs(tenantId: string, documentId: string): Promise<string[]>;
-  documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]>;
+  /** Each blob of a document with its legal-hold flag and immutability expiry, as storage reports them (null: not reported, as by Azurite). */
+  documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]>;
   blobNames(tenantId: string, prefix: string): Promise<string[]>;
   documentFolders(tenantId: string, continuation: string | null, pageSize: number): Promise<{ documentIds: string[]; continuation: string | null }>;
   documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]>;

@@ -89,7 +89,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       });
       if (migrated) result.keysMigrated.push(`${tenantId}/${doc.id}`);
     }
-    const blobs = await deps.blobs.documentBlobHolds(tenantId, doc.id);
+    const blobs = await deps.blobs.documentBlobWorm(tenantId, doc.id);
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);
       if (resynced) result.holdsResynced.push(resynced);
@@ -192,7 +192,7 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
     if (!current || current.item.status !== 'active') return null;
     const held = isHeld(current.item);
-    const drift = (await deps.blobs.documentBlobHolds(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
+    const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
     if (drift.length === 0) return null;
     // Logged before the flags change: a crash in between logs it again on the next run, never not at all.
     if (audited !== held) {

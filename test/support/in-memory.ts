@@ -35,6 +35,7 @@ import type {
   AuditLogPort,
   AuditOutboxPort,
   BlobArchivePort,
+  BlobWorm,
   BlobRead,
   CatalogPort,
   CreateOnlyOutcome,
@@ -131,8 +132,8 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     return this.namesOf(tenantId, `${documentId}/`);
   }
-  async documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]> {
-    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold }));
+  async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
+    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.retainUntil }));
   }
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);

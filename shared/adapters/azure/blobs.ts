@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { blobLayout, DOCUMENTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
 import { ArchiveError } from '../../kernel/errors';
-import type { BlobArchivePort, BlobRead, CreateOnlyOutcome, SpooledFile, WormMode, WormSettings } from '../../ports';
+import type { BlobArchivePort, BlobRead, BlobWorm, CreateOnlyOutcome, SpooledFile, WormMode, WormSettings } from '../../ports';
 
 /**
  * The document blobs of every tenant. Create-only writes with the WORM policy set in the
@@ -164,14 +164,18 @@ export class BlobArchive implements BlobArchivePort {
    * it with `include=legalhold`), else from the blob's properties; null where the store reports
    * no flag at all (Azurite, emulator mode).
    */
-  async documentBlobHolds(tenantId: string, documentId: string): Promise<{ name: string; legalHold: boolean | null }[]> {
-    const listed: { name: string; legalHold: boolean | null }[] = [];
-    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId), includeLegalHold: true })) listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null });
+  async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
+    const expiry = (d: Date | undefined) => (d ? d.toISOString() : null);
+    const listed: BlobWorm[] = [];
+    for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId), includeLegalHold: true, includeImmutabilityPolicy: true })) {
+      listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: expiry(b.properties.immutabilityPolicyExpiresOn) });
+    }
     return Promise.all(
       listed.map(async (b) => {
         if (b.legalHold !== null) return b;
         try {
-          return { name: b.name, legalHold: (await this.container(tenantId).getBlobClient(b.name).getProperties()).legalHold ?? null };
+          const props = await this.container(tenantId).getBlobClient(b.name).getProperties();
+          return { name: b.name, legalHold: props.legalHold ?? null, retainUntil: b.retainUntil ?? expiry(props.immutabilityPolicyExpiresOn) };
         } catch (err) {
           if (err instanceof RestError && err.statusCode === 404) return b;
           throw err;
@@ -179,6 +183,7 @@ export class BlobArchive implements BlobArchivePort {
       }),
     );
   }
+
 
   /** Names of a tenant's blobs under a prefix (none when the tenant has no container yet). */
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
