@@ -105,8 +105,11 @@ export interface DisposerPort {
   /**
    * Deletes every version of every blob of the document (the manifest last); blobs already gone
    * count as deleted. Storage refusals reject with a `StorageRefusal` naming the store's code.
+   * Before deleting anything it reads every blob's legal-hold flag and immutability expiry: if any
+   * still protects its blob at `now`, it deletes nothing and rejects with `StorageRefusal('blob-protected')`
+   * (one protected blob must not leave the others deleted and the document half gone).
    */
-  deleteDocument(tenantId: string, documentId: string, ordered: string[]): Promise<number>;
+  deleteDocument(tenantId: string, documentId: string, ordered: string[], now: Date): Promise<number>;
 }
 
 /** A store refused a change (e.g. a WORM policy still in force); `code` is the store's own error code. */

@@ -91,9 +91,9 @@ export async function prepareDisposal(
   if (doc.status === 'disposing') {
     if (doc.legalHold) return { blocked: 'legal-hold' };
     try {
-      await disposer.deleteDocument(tenantId, id, blobNamesOf(doc));
+      await disposer.deleteDocument(tenantId, id, blobNamesOf(doc), ctx.now);
     } catch (err) {
-      // The store refused (retention extended or hold set at storage level): the catalog goes back to active.
+      // The store protects a blob (retention extended or hold set at storage level; found before any delete): the catalog goes back to active.
       const code = err instanceof StorageRefusal ? err.code : String(err);
       deps.log.warn('disposal refused by storage', { tenantId, documentId: id, code });
       const { disposal: _planned, ...active } = doc;

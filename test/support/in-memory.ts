@@ -62,6 +62,7 @@ import type {
   WormSettings,
 } from '../../shared/ports';
 import { minimalLocalEnv } from './config-env';
+import { StorageRefusal } from '../../shared/ports';
 import { FakeClock } from './fake-clock';
 
 /** A port method these fakes do not model was called: the test needs a richer fake. */
@@ -101,7 +102,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
-    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm, metadata });
+    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm }, metadata });
     return 'created';
   }
   async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
@@ -281,8 +282,10 @@ export class InMemoryTimerState implements TimerStatePort {
 
 export class InMemoryDisposer implements DisposerPort {
   constructor(private readonly blobs: InMemoryBlobArchive) {}
-  async deleteDocument(tenantId: string, documentId: string): Promise<number> {
+  async deleteDocument(tenantId: string, documentId: string, _ordered: string[], now: Date): Promise<number> {
     const names = await this.blobs.documentBlobs(tenantId, documentId);
+    const worm = await this.blobs.documentBlobWorm(tenantId, documentId);
+    if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected');
     for (const name of names) this.blobs.blobs.delete(`${tenantId}/${name}`);
     return names.length;
   }

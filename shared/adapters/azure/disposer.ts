@@ -15,19 +15,26 @@ export class BlobDisposer implements DisposerPort {
    * the manifest last (so the reconciler can never re-index a half-disposed document). Already-gone blobs count as
    * deleted, so a re-run after a crash finishes the job. Storage refusals reject as StorageRefusal.
    */
-  async deleteDocument(tenantId: string, documentId: string, ordered: string[]): Promise<number> {
+  async deleteDocument(tenantId: string, documentId: string, ordered: string[], now: Date): Promise<number> {
     try {
-      return await this.deleteAll(tenantId, documentId, ordered);
+      return await this.deleteAll(tenantId, documentId, ordered, now);
     } catch (err) {
       if (err instanceof RestError) throw new StorageRefusal(err.code ?? String(err.statusCode), { cause: err });
       throw err;
     }
   }
 
-  private async deleteAll(tenantId: string, documentId: string, ordered: string[]): Promise<number> {
+  private async deleteAll(tenantId: string, documentId: string, ordered: string[], now: Date): Promise<number> {
     const container = this.service.getContainerClient(blobLayout.documentsContainer(tenantId));
     const listed: { name: string; versionId?: string }[] = [];
-    for await (const b of container.listBlobsFlat({ prefix: blobLayout.folder(documentId), includeVersions: true })) listed.push({ name: b.name, ...(b.versionId ? { versionId: b.versionId } : {}) });
+    const protectedBlobs: string[] = [];
+    // One listing gives the versions to delete and what still protects them (a hold or an expiry the catalog did not know).
+    for await (const b of container.listBlobsFlat({ prefix: blobLayout.folder(documentId), includeVersions: true, includeLegalHold: true, includeImmutabilityPolicy: true })) {
+      listed.push({ name: b.name, ...(b.versionId ? { versionId: b.versionId } : {}) });
+      const expires = b.properties.immutabilityPolicyExpiresOn;
+      if (b.properties.legalHold === true || (expires && expires.getTime() > now.getTime())) protectedBlobs.push(b.name);
+    }
+    if (protectedBlobs.length > 0) throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`) });
     const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
     let deleted = 0;
     // Originals and rendition at once, then the manifest.
