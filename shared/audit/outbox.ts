@@ -29,8 +29,8 @@ export async function writeWithAuditEntry<R>(audit: AuditStaging | undefined, en
  * The staging of a request that changes many documents one by one (holds by query, a disposal
  * approval): its one entry, about `target` (the hold, the approval), is stored with the first
  * change that is stored, so no document changes before the request's entry is durable; later
- * changes carry none (`staging` is then undefined). Should the request fail after that, its
- * failure entry is appended as usual and the sealing timer, finding it, only removes the item.
+ * changes carry none (`staging` is then undefined). Should the request fail after that, the
+ * stored entry is still appended (the change was made), beside the failure's own entry.
  */
 export function stagedWithFirstChange(audit: AuditStaging | undefined, target: string): { readonly staging: AuditStaging | undefined } {
   let pending = audit;

@@ -73,8 +73,10 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   if (route.auth === 'tenant' && principal) {
     const now = deps.clock.now();
     const outcome = failure ? (statusOf(failure.code) >= 500 ? 'failed' : 'refused') : 'success';
-    // The change stored its own success entry (the audit outbox): it goes into the chain after the answer.
-    const outboxed = outcome === 'success' ? (audit.outboxed ?? null) : null;
+    // The change stored its own success entry (the audit outbox): it goes into the chain after the answer. It does
+    // so whatever the outcome: a request that failed after a stored change (a bulk change stopped half-way) made that
+    // change, and its chain shows the success entry of what was done beside the entry of the failure.
+    const outboxed = audit.outboxed ?? null;
     if (outboxed) deps.auditOutbox.release(outboxed);
     let limited: { first: boolean } | null = null;
     if (outcome === 'refused') {
@@ -100,7 +102,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       const suppressed = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
       const entries: AuditInput[] = [
         ...(suppressed > 0 ? [{ ...entry, action: 'access.refusals-suppressed' as const, target: null, outcome: 'refused' as const, status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }] : []),
-        ...(outboxed ? [] : [entry]),
+        ...(outboxed && outcome === 'success' ? [] : [entry]),
       ];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
       try {

@@ -310,8 +310,8 @@ export interface AuditLogPort {
    */
   appendBatch(inputs: AuditInput[], opts?: { lingerMs?: number; sendBy?: number }): Promise<AuditEntry[]>;
   /**
-   * Appends those of `inputs` whose request's entry (requestId and action) is not in the chain
-   * already; true when it appended any. For whatever may append what an earlier attempt stored: a
+   * Appends those of `inputs` whose request's entry (requestId, action and outcome) is not in the
+   * chain already; true when it appended any. For whatever may append what an earlier attempt stored: a
    * retry after a write whose outcome is unknown, the sealing timer's appends after a crash.
    */
   appendOnce(inputs: AuditInput[]): Promise<boolean>;

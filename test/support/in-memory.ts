@@ -414,7 +414,7 @@ export class InMemoryAuditLog implements AuditLogPort {
     return written;
   }
   async appendOnce(inputs: AuditInput[]): Promise<boolean> {
-    const missing = inputs.filter((i) => !this.entries.some((e) => e.tenantId === i.tenantId && e.requestId === i.requestId && e.action === i.action));
+    const missing = inputs.filter((i) => !this.entries.some((e) => e.tenantId === i.tenantId && e.requestId === i.requestId && e.action === i.action && e.outcome === i.outcome));
     if (missing.length === 0) return false;
     await this.appendBatch(missing);
     return true;

@@ -136,10 +136,11 @@ export class AuditLog implements AuditLogPort {
   async appendOnce(inputs: AuditInput[]): Promise<boolean> {
     const first = inputs[0];
     if (!first) return false;
-    // A request has one entry per action; without batches (403) an earlier attempt may have stored some of them only.
-    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), inputs.length + 1, undefined, { requestId: first.requestId });
-    const stored = new Set(found.items.map((e) => e.action));
-    const missing = inputs.filter((i) => !stored.has(i.action));
+    // A request has one entry per action and outcome (a change stored before the request failed has its success entry
+    // beside the failure's); without batches (403) an earlier attempt may have stored some of them only.
+    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), inputs.length + 4, undefined, { requestId: first.requestId });
+    const stored = new Set(found.items.map((e) => `${e.action} ${e.outcome}`));
+    const missing = inputs.filter((i) => !stored.has(`${i.action} ${i.outcome}`));
     if (missing.length === 0) return false;
     await this.appendBatch(missing);
     return true;

@@ -175,6 +175,30 @@ describe('handleRequest', () => {
     expect(base.catalog.outbox.size).toBe(0);
   });
 
+  it('a request that stored a change with its entry and then failed (a bulk change stopped half-way) is audited twice: what was done, and the failure', async () => {
+    const { deps, base, entries } = fakeDeps();
+    const halfWay = route(async ({ audit }) => {
+      const staging = audit.staging(200);
+      const item = staging.item('hold-1');
+      await base.catalog.create({ id: 'doc-3', tenantId: 'acme' } as never, item);
+      staging.stored(item);
+      throw new ArchiveError('hold_already_released');
+    }, 'documents:read');
+    const res = await handleRequest(halfWay, request('Bearer ok', 'DELETE'), deps);
+    expect(res.status).toBe(409);
+    await deps.auditOutbox.flush();
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ requestId: 'req-1', target: 'hold-1', outcome: 'success', status: 200 }),
+        expect.objectContaining({ requestId: 'req-1', outcome: 'refused', status: 409, detail: 'hold_already_released' }),
+      ]),
+    );
+    expect(entries).toHaveLength(2);
+    expect(base.catalog.outbox.size).toBe(0);
+    // The sealing timer's later drain finds the success entry in the chain: nothing appended twice.
+    expect(await deps.audit.appendOnce([entries.find((e) => e.outcome === 'success')!])).toBe(false);
+  });
+
   it('rate-limits refused requests per principal with 429 and Retry-After, audits the first and counts the rest in one entry', async () => {
     const { deps, entries, advance } = fakeDeps({ limits: { burst: 3, perMinute: 6 } });
     const refused = route(async () => ({ status: 200 }), 'documents:write');
