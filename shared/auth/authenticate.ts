@@ -128,14 +128,17 @@ export class Authenticator implements Authenticates {
     const permissions = await rightsSetPermissions(tenantId, rightsSet, this.sources);
     if (!permissions) {
       if (assignment) return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set() };
-      throw unauthenticated('The token names an unknown rights set.');
+      // A verified token of this tenant: refused, and audited under its subject.
+      return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set(), denial: unauthenticated('The token names an unknown rights set.') };
     }
     return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) }, policy);
   }
 
   private async fromApiKey(key: string): Promise<Principal> {
-    const record = await verifyApiKey(key, this.sources.clock.now(), this.sources, this.verifiedKeys);
+    const { key: record, refusal } = await verifyApiKey(key, this.sources.clock.now(), this.sources, this.verifiedKeys);
     const person = personOf(record.createdBy);
+    // Revoked or expired: refused, and audited under the key (its tenant, its person), as a refusal is.
+    if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
     const current = personNow === 'idle' ? null : personNow;
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;

@@ -72,6 +72,8 @@ describe('API keys', () => {
       ['api-key.list', 200, null],
       ['api-key.create', 201, `api-key:${made.json.id}`],
     ]);
+    // The revoked key's attempt is in the tenant's log, under the key and its person.
+    expect(entries[0]).toMatchObject({ outcome: 'refused', status: 401, detail: 'unauthenticated', actor: { subject: `apikey:${made.json.id}`, kind: 'client', person: 'admin-1', keyId: made.json.id } });
   });
 
   it('an expired key stops working', async () => {

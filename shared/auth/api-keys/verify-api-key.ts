@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { ArchiveError } from '../../kernel/errors';
 import { TENANT_ID } from '../../kernel/principal';
 import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
@@ -17,8 +18,10 @@ export const VERIFIED_KEY_MAX_AGE_MS = 10 * 60_000;
  * thread pool, which also serves spooling and zlib, busy at ~40 requests a second). A key this
  * instance verified lately (`verified`: the presented key's SHA-256 and the record's hash) is not
  * hashed again while the record keeps that hash.
+ * A key whose secret matches but that is revoked or expired comes back with its `refusal` (401):
+ * the caller is known, so the attempt is audited under the key's tenant and person.
  */
-export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDeps, verified?: VerifiedTokens<string>): Promise<ApiKeyRecord> {
+export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDeps, verified?: VerifiedTokens<string>): Promise<{ key: ApiKeyRecord; refusal: ArchiveError | null }> {
   const m = API_KEY_PATTERN.exec(presented);
   const [, tenantId, keyId, secret] = m ?? [];
   if (tenantId === undefined || keyId === undefined || secret === undefined || !TENANT_ID.test(tenantId)) throw invalidKey();
@@ -31,11 +34,11 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) throw invalidKey();
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
-  if (key.revokedAt) throw invalidKey('The API key has been revoked.');
-  if (Date.parse(key.expiresAt) <= now.getTime()) throw invalidKey('The API key has expired.');
+  if (key.revokedAt) return { key, refusal: invalidKey('The API key has been revoked.') };
+  if (Date.parse(key.expiresAt) <= now.getTime()) return { key, refusal: invalidKey('The API key has expired.') };
   if (!key.lastUsedAt || now.getTime() - Date.parse(key.lastUsedAt) >= LAST_USED_RESOLUTION_MS) {
     // IfMatch: a concurrent revoke wins; losing a last-used stamp is harmless.
     await deps.tenantRecords.replace({ ...key, lastUsedAt: now.toISOString() }, found.etag);
   }
-  return key;
+  return { key, refusal: null };
 }

@@ -44,5 +44,6 @@ it('revocation applies at once, verified secret or not', async () => {
   await verifyApiKey(key, deps.clock.now(), deps, verified);
   const stored = (await deps.tenantRecords.get<typeof record>('acme', record.id, 'api-key'))!;
   await deps.tenantRecords.replace({ ...stored.value, revokedAt: deps.clock.now().toISOString() }, stored.etag);
-  await expect(verifyApiKey(key, deps.clock.now(), deps, verified)).rejects.toMatchObject({ detail: 'The API key has been revoked.' });
+  const { refusal } = await verifyApiKey(key, deps.clock.now(), deps, verified);
+  expect(refusal).toMatchObject({ code: 'unauthenticated', detail: 'The API key has been revoked.' });
 });

@@ -184,7 +184,7 @@ describe('handleRequest', () => {
       staging.stored(item);
       throw new ArchiveError('hold_already_released');
     }, 'documents:read');
-    const res = await handleRequest(halfWay, request('Bearer ok', 'DELETE'), deps);
+    const res = await handleRequest(halfWay, request('Bearer ok', 'POST'), deps);
     expect(res.status).toBe(409);
     await deps.auditOutbox.flush();
     expect(entries).toEqual(
