@@ -10,6 +10,7 @@ import type { Deps } from '../shared/deps';
 import { loadConfig } from '../shared/config';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
+import { clientIpFromForwarded } from '../shared/http/client-ip';
 import type { ArchiveRequest } from '../shared/http/types';
 import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
@@ -28,15 +29,13 @@ const getDeps = () =>
   }));
 
 function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveRequest {
-  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
   return {
     method: request.method,
     url: new URL(request.url),
     params: { ...request.params },
     headers: request.headers,
     body: request.body ? Readable.fromWeb(request.body) : null,
-    // Front ends write "ip:port"; keep the address only.
-    clientIp: forwarded ? forwarded.replace(/:\d+$/, '') : null,
+    clientIp: clientIpFromForwarded(request.headers.get('x-forwarded-for')),
     requestId: context.invocationId,
   };
 }
