@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
 import type { Representation } from '../shared/documents/download';
-import { downloadFile } from '../shared/http/download';
+import { deliveryFor, downloadFile } from '../shared/http/download';
 import { getDocument } from '../shared/documents/get-document';
 import { ingestDocument } from '../shared/documents/ingest';
 import { listDocuments, ZListQuery } from '../shared/documents/list-documents';
@@ -128,7 +128,7 @@ function download(name: string, route: string, representation: Representation, s
     handler: async ({ params, query, req, principal }, deps) => {
       const h = (header: string) => req.headers.get(header);
       const result = await downloadFile(
-        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: query.delivery },
+        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: deliveryFor(principal, query.delivery) },
         deps,
       );
       return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };

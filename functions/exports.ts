@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
-import { downloadExport } from '../shared/http/download';
+import { deliveryFor, downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { getExport, listExports, startExport } from '../shared/exports/start-export';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
@@ -69,7 +69,7 @@ export const downloadExportArchive = operation({
   errors: ['export_not_found', 'export_not_ready', 'export_expired', 'range_not_satisfiable', 'export_fixity_mismatch'],
   handler: async ({ params, query, req, principal }, deps) => {
     const h = (name: string) => req.headers.get(name);
-    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: query.delivery }, deps);
+    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: deliveryFor(principal, query.delivery) }, deps);
     return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
   },
 });

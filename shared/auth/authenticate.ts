@@ -205,7 +205,8 @@ export class Authenticator implements Authenticates {
         denial: new ArchiveError('support_access_not_granted', { detail: 'Support access needs an active grant from the tenant.' }),
       };
     }
-    return { tenantId, subject, kind: 'support', grantId: grant.grantId, rightsSet: `support:${grant.scope}`, permissions: new Set<Permission>(SUPPORT_SCOPES[grant.scope]) };
+    // A grant's scope is one more way to hold permissions: the tenant's declared conflicting pairs hold for it too.
+    return this.withConflictCheck({ tenantId, subject, kind: 'support', grantId: grant.grantId, rightsSet: `support:${grant.scope}`, permissions: new Set<Permission>(SUPPORT_SCOPES[grant.scope]) });
   }
 
   /** Whatever the source of the rights, a principal never acts holding a pair the tenant declared conflicting. */

@@ -3,6 +3,8 @@ import type { Deps } from '../deps';
 import { documentFile, type DocumentFileRequest } from '../documents/download';
 import { exportFile } from '../exports/download-export';
 import type { StoredFileRef } from '../ports';
+import { ArchiveError } from '../kernel/errors';
+import type { Principal } from '../kernel/principal';
 import { parseRange } from './range';
 import { contentDisposition } from './respond';
 
@@ -71,4 +73,16 @@ export type ExportDownloadRequest = { tenantId: string; exportId: string } & Dow
 
 export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
   return deliverStoredFile(await exportFile(r, deps), r, deps);
+}
+
+/**
+ * `?delivery=redirect` for a principal that may take a link. Provider staff may not: a link is a
+ * bearer URL nothing in the archive can revoke, and a grant is "revocable at once"; they stream,
+ * and each streamed request checks the grant again.
+ */
+export function deliveryFor(principal: Pick<Principal, 'kind'>, delivery: DownloadConditions['delivery']): DownloadConditions['delivery'] {
+  if (delivery === 'redirect' && principal.kind === 'support') {
+    throw new ArchiveError('forbidden', { detail: 'Support access streams downloads: a read-only link would outlive a revoked grant. Leave out ?delivery=redirect.', extensions: { rule: 'support-no-links' } });
+  }
+  return delivery;
 }

@@ -214,6 +214,9 @@ describe('support access', () => {
 
     expect((await call(`${archive.url}/documents/${doc}`, { token: staff })).status).toBe(200);
     expect((await call(`${archive.url}/documents/${doc}/rendition`, { token: staff })).status).toBe(200);
+    // A read-only link would outlive the grant's revocation: support streams, checked on every request.
+    const link = await call(`${archive.url}/documents/${doc}/rendition?delivery=redirect`, { token: staff });
+    expect([link.status, link.json.rule]).toEqual([403, 'support-no-links']);
     // Read-only: no writes, no admin, whatever the token claims.
     expect((await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.png'), 'image/png'), token: staff })).status).toBe(403);
     expect((await call(`${archive.url}/support-grants`, { token: staff })).status).toBe(403);
@@ -235,6 +238,7 @@ describe('support access', () => {
       ['audit.read', 403, grant.json.id],
       ['support-grant.list', 403, grant.json.id],
       ['document.ingest', 403, grant.json.id],
+      ['document.download-rendition', 403, grant.json.id],
       ['document.download-rendition', 200, grant.json.id],
       ['document.read', 200, grant.json.id],
       ['document.read', 403, null],
