@@ -51,6 +51,9 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     if (route.auth === 'public') {
       response = toResponse(route, await route.handler(await parseInput(route, req), deps));
     } else {
+      // The target first, from well-formed parameters: a refused request's entry names what it was aimed at too.
+      const early = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
+      if (route.target && early.success) audit.target = route.target(early.data);
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'));
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
       if (principal.denial) throw principal.denial;

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { Deps } from '../../../shared/deps';
 import type { Logger } from '../../../shared/ports';
 import fc from 'fast-check';
+import { z } from 'zod';
 import type { AuditInput } from '../../../shared/ports';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { handleRequest, RouteDef } from '../../../shared/http/pipeline';
@@ -90,6 +91,16 @@ describe('handleRequest', () => {
     const res = await handleRequest(route(async () => ({ status: 200 }), 'documents:write'), request('Bearer ok'), deps);
     expect(res.status).toBe(403);
     expect(entries).toEqual([expect.objectContaining({ outcome: 'refused', status: 403, detail: 'forbidden', actor: { subject: 'alice', kind: 'user', person: 'alice' } })]);
+  });
+
+  it('a refused request\'s entry names its target, worked out from well-formed parameters before the permission check', async () => {
+    const { deps, entries } = fakeDeps();
+    const targeted = operation({
+      name: 't', method: 'GET', route: 'documents/{id}', summary: 't', tags: ['t'], responses, errors: [], auth: 'tenant', permission: 'documents:write', action: 'document.read',
+      params: z.strictObject({ id: z.string() }), target: (p) => `hold-of:${p.id}`, handler: async () => ({ status: 200 as const }),
+    });
+    expect((await handleRequest(targeted, request('Bearer ok'), deps)).status).toBe(403);
+    expect(entries).toEqual([expect.objectContaining({ outcome: 'refused', status: 403, target: 'hold-of:x' })]);
   });
 
   it('writes no audit entry for an unauthenticated request (no tenant is known)', async () => {
