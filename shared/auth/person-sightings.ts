@@ -1,3 +1,4 @@
+import { sha256 } from '../ids';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
 
 /**
@@ -13,7 +14,12 @@ export interface PersonSightingRecord extends TenantRecord {
   seenAt: string;
 }
 
-export const personSightingRecordId = (person: string) => `person-sighting:${person}`;
+/**
+ * The record id: the person as it is, or its SHA-256 when it holds a character a Cosmos id may not
+ * (`/`, `\`, `?`, `#`: an identity provider's `sub` is free text, and such a person's sign-in failed with a 500).
+ * Ids already stored (persons without those characters) stay as they were.
+ */
+export const personSightingRecordId = (person: string) => (/[/\\?#]/.test(person) ? `person-sighting:sha256:${sha256(person)}` : `person-sighting:${person}`);
 
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */
 const REFRESH_MS = 24 * 3600_000;
