@@ -14,7 +14,8 @@ import { uuidv7 } from '../ids';
 import { listApiKeys } from './api-keys/list-api-keys';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { actor } from './rights-sets/rights-records';
-import { samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodPolicyOf, sodRefusal, weakenedBy } from './sod';
+import { findRightsAssignment } from './rights-sets/find-rights-assignment';
+import { madeSecondBy, samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodPolicyOf, sodRefusal, weakenedBy } from './sod';
 
 type Actor = { subject: string; kind: string; person: string };
 
@@ -145,6 +146,12 @@ export class SodPolicyProposals {
     const found = await this.pending(principal, id, now);
     const proposal = found.value;
     if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
+    // The second person must not be one the proposer made a second person since: an identity of their own (a guest
+    // account) that they assigned rights to after proposing would otherwise approve for them.
+    const assignment = await findRightsAssignment(principal.tenantId, personOf(principal), { tenantRecords: this.records });
+    if (madeSecondBy(assignment, proposal.proposedBy, proposal.proposedAt)) {
+      throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverAssignedBy: personOf(assignment!.assignedBy), approverAssignedAt: assignment!.assignedAt });
+    }
     const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId), this.keysOf(principal.tenantId)]);
     if (!samePolicy(current, proposal.base)) {
       throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });

@@ -1,5 +1,6 @@
 import { ArchiveError } from '../kernel/errors';
 import { type Permission, type Principal, personHolds, personOf } from '../kernel/principal';
+import type { RightsAssignmentRecord } from './rights-sets/rights-records';
 
 /** Closed list of segregation-of-duties rules; a refusal names its rule (problem+json `rule`, audit `detail`). */
 export const SOD_RULES = {
@@ -11,7 +12,7 @@ export const SOD_RULES = {
   'approver-lowers-safeguards':
     'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, end the fiscal year earlier) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
   'four-eyes-sod-policy':
-    'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs.',
+    'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it.',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 
@@ -128,3 +129,12 @@ export function assertMayLowerSafeguards(principal: Principal, lowered: string[]
  * Legal holds: the placer of a hold cannot release it. Enforced by shared/retention/holds/release-hold.ts
  * (issue #4; code four_eyes_required, rule four-eyes:legal-hold-release), for every tenant.
  */
+
+/**
+ * Four eyes, for the second person: true when `approver`'s rights were assigned by `first`'s person
+ * at or after `since` (the act they now approve or undo). Such a person may be a second identity of
+ * the first (a guest account given rights for the purpose), so they do not count as a second person.
+ */
+export function madeSecondBy(assignment: Pick<RightsAssignmentRecord, 'assignedAt' | 'assignedBy'> | null, first: { subject: string; person?: string }, since: string): boolean {
+  return !!assignment && assignment.assignedAt >= since && samePerson({ subject: assignment.assignedBy.subject, person: personOf(assignment.assignedBy) }, first);
+}

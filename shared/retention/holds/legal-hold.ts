@@ -10,7 +10,7 @@ export interface PlaceHold {
   caseReference: string;
 }
 
-export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock'>;
+export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'tenantRecords'>;
 
 export async function setBlobHolds(deps: HoldDeps, tenantId: string, names: string[], hold: boolean): Promise<void> {
   for (const name of names) await deps.blobs.setLegalHold(tenantId, name, hold);

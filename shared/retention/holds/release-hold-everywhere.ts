@@ -1,8 +1,9 @@
 import { ArchiveError } from '../../kernel/errors';
-import type { Principal } from '../../kernel/principal';
+import { type Principal, personOf } from '../../kernel/principal';
 import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
 import { fourEyesRefusal, releaseHold } from './release-hold';
-import { samePerson } from '../../auth/sod';
+import { madeSecondBy, samePerson } from '../../auth/sod';
+import { findRightsAssignment } from '../../auth/rights-sets/find-rights-assignment';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
 
@@ -15,13 +16,14 @@ import { stagedWithFirstChange } from '../../audit/outbox';
  */
 export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
   const carrying: string[] = [];
+  const assignment = await findRightsAssignment(cmd.principal.tenantId, personOf(cmd.principal), deps);
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.held(cmd.principal.tenantId, 100, token);
     for (const doc of page.items) {
       const hold = (doc.holds ?? []).find((h) => h.id === cmd.holdId && !h.releasedAt);
       if (!hold) continue;
-      if (samePerson(cmd.principal, hold.placedBy)) throw fourEyesRefusal(hold.placedBy.subject);
+      if (samePerson(cmd.principal, hold.placedBy) || madeSecondBy(assignment, hold.placedBy, hold.placedAt)) throw fourEyesRefusal(hold.placedBy.subject);
       carrying.push(doc.id);
     }
     token = page.continuationToken ?? undefined;

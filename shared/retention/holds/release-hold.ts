@@ -1,6 +1,7 @@
-import { samePerson } from '../../auth/sod';
+import { madeSecondBy, samePerson } from '../../auth/sod';
+import { findRightsAssignment } from '../../auth/rights-sets/find-rights-assignment';
 import { ArchiveError } from '../../kernel/errors';
-import type { Principal } from '../../kernel/principal';
+import { type Principal, personOf } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
@@ -8,7 +9,7 @@ import { HoldDeps, setBlobHolds } from './legal-hold';
 
 export const fourEyesRefusal = (placedBy: string) =>
   new ArchiveError('four_eyes_required', {
-    detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it).',
+    detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it; someone the placer gave rights to after placing it does not count as different).',
     extensions: { rule: 'four-eyes:legal-hold-release', placedBy },
   });
 
@@ -18,12 +19,13 @@ export const fourEyesRefusal = (placedBy: string) =>
  */
 export async function releaseHold(cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
+  const assignment = await findRightsAssignment(tenantId, personOf(cmd.principal), deps);
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const holds = doc.holds ?? [];
     const hold = holds.find((h) => h.id === cmd.holdId);
     if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
     if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
-    if (samePerson(cmd.principal, hold.placedBy)) throw fourEyesRefusal(hold.placedBy.subject);
+    if (samePerson(cmd.principal, hold.placedBy) || madeSecondBy(assignment, hold.placedBy, hold.placedAt)) throw fourEyesRefusal(hold.placedBy.subject);
     const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
     const next = holds.map((h) => (h.id === hold.id ? released : h));
     const stillHeld = next.some((h) => !h.releasedAt);

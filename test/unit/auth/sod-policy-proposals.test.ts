@@ -1,5 +1,6 @@
 import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals } from '../../../shared/auth/sod-policy-proposals';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord } from '../../../shared/ports';
@@ -71,6 +72,20 @@ it('the proposer cannot approve, also as a key acting for them; another person c
   expect((await proposals.approve(admin('bob'), id, 'ok', now)).state).toBe('approved');
   expect((await rights.policy('acme')).conflicts).toEqual([]);
   expect(await codeOf(proposals.approve(admin('carol'), id, 'ok', now))).toBe('sod_policy_proposal_closed');
+});
+
+it('nor can someone the proposer gave rights to after proposing (a second identity of their own); someone assigned before can', async () => {
+  const { records, rights, proposals } = setup();
+  const deps = { tenantRecords: records, rights };
+  const earlier = new Date(now.getTime() - 86_400_000);
+  await assignRightsSet(admin('alice'), 'bob', 'tenant-admin', earlier, deps);
+  const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
+  if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  const id = outcome.proposed.proposalId;
+  await assignRightsSet(admin('alice'), 'alice-guest', 'tenant-admin', now, deps);
+  expect(await codeOf(proposals.approve(admin('alice-guest'), id, 'ok', now))).toBe('segregation_of_duties:four-eyes-sod-policy');
+  expect((await rights.policy('acme')).conflicts).toHaveLength(1);
+  expect((await proposals.approve(admin('bob'), id, 'ok', now)).state).toBe('approved');
 });
 
 it('a policy written between the approval\'s check and its write: 409, the policy as the other writer left it, the proposal pending again', async () => {

@@ -1,10 +1,12 @@
-import type { Principal } from '../../../shared/kernel/principal';
+import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { disposalBlocker } from '../../../shared/kernel/retention-rules';
 import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
 import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
 import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { inMemoryDeps } from '../../support/in-memory';
+import { FakeClock } from '../../support/fake-clock';
 import { seedMany } from '../../support/seed';
 
 const T = 'acme';
@@ -77,5 +79,24 @@ describe('a disposal approval and a later legal hold', () => {
     await releaseHold({ principal: archivist, documentId: ids[0]!, holdId: hold.id, reason: 'settled' }, deps);
     expect(deps.catalog.documents.get(key)!.disposalApproval).toBeUndefined();
     expect(disposalBlocker(deps.catalog.documents.get(key)!, now, true)).toBe('approval-required');
+  });
+});
+
+describe('four eyes on a hold\'s release, for the person behind the second identity', () => {
+  it('someone the placer gave rights to after placing the hold cannot release it; someone assigned before can', async () => {
+    const { deps: base, ids } = await fiscal2017(1);
+    const clock = new FakeClock('2025-03-01T12:00:00Z');
+    const deps = { ...base, clock };
+    const admin: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['tenant-admin']) };
+    clock.set('2025-03-01T12:00:00Z');
+    await assignRightsSet(admin, 'bob', 'accountant', clock.now(), deps);
+    clock.set('2025-03-02T12:00:00Z');
+    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-2' }, deps);
+    clock.set('2025-03-03T12:00:00Z');
+    await assignRightsSet(admin, 'ann-guest', 'accountant', clock.now(), deps);
+    const guest: Principal = { ...archivist, subject: 'ann-guest', person: 'ann-guest' };
+    await expect(releaseHold({ principal: guest, documentId: ids[0]!, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    await expect(releaseHoldEverywhere({ principal: guest, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    expect((await releaseHold({ principal: archivist, documentId: ids[0]!, holdId: hold.id, reason: 'settled' }, deps)).releasedAt).toBeDefined();
   });
 });
