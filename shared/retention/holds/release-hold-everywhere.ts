@@ -1,8 +1,7 @@
 import { ArchiveError } from '../../kernel/errors';
 import { type Principal, personOf } from '../../kernel/principal';
 import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
-import { fourEyesRefusal, releaseHold } from './release-hold';
-import { madeSecondBy, samePerson } from '../../auth/sod';
+import { assertMayRelease, releaseHold } from './release-hold';
 import { findRightsAssignment } from '../../auth/rights-sets/find-rights-assignment';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
@@ -23,7 +22,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
     for (const doc of page.items) {
       const hold = (doc.holds ?? []).find((h) => h.id === cmd.holdId && !h.releasedAt);
       if (!hold) continue;
-      if (samePerson(cmd.principal, hold.placedBy) || madeSecondBy(assignment, hold.placedBy, hold.placedAt)) throw fourEyesRefusal(hold.placedBy.subject);
+      assertMayRelease(cmd.principal, assignment, hold);
       carrying.push(doc.id);
     }
     token = page.continuationToken ?? undefined;

@@ -1,5 +1,6 @@
 import { madeSecondBy, samePerson } from '../../auth/sod';
 import { findRightsAssignment } from '../../auth/rights-sets/find-rights-assignment';
+import type { RightsAssignmentRecord } from '../../auth/rights-sets/rights-records';
 import { ArchiveError } from '../../kernel/errors';
 import { type Principal, personOf } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
@@ -7,11 +8,17 @@ import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
 import { HoldDeps, setBlobHolds } from './legal-hold';
 
-export const fourEyesRefusal = (placedBy: string) =>
-  new ArchiveError('four_eyes_required', {
+/**
+ * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
+ * someone that person gave rights to after placing it (`releaser`: the releasing person's assignment).
+ */
+export function assertMayRelease(principal: Principal, releaser: RightsAssignmentRecord | null, hold: Pick<LegalHold, 'placedBy' | 'placedAt'>): void {
+  if (!samePerson(principal, hold.placedBy) && !madeSecondBy(releaser, hold.placedBy, hold.placedAt)) return;
+  throw new ArchiveError('four_eyes_required', {
     detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it; someone the placer gave rights to after placing it does not count as different).',
-    extensions: { rule: 'four-eyes:legal-hold-release', placedBy },
+    extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject },
   });
+}
 
 /**
  * Releases one hold. Four eyes: the principal who placed it cannot release it. The
@@ -25,7 +32,7 @@ export async function releaseHold(cmd: { principal: Principal; documentId: strin
     const hold = holds.find((h) => h.id === cmd.holdId);
     if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
     if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
-    if (samePerson(cmd.principal, hold.placedBy) || madeSecondBy(assignment, hold.placedBy, hold.placedAt)) throw fourEyesRefusal(hold.placedBy.subject);
+    assertMayRelease(cmd.principal, assignment, hold);
     const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
     const next = holds.map((h) => (h.id === hold.id ? released : h));
     const stillHeld = next.some((h) => !h.releasedAt);
