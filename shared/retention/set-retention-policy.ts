@@ -6,7 +6,7 @@ import type { TTenantRetentionPolicy } from '../kernel/retention';
 import { checkTenantPolicy, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import { getRetentionPolicy } from './get-retention-policy';
 import { policyOf } from './tenant-policy';
-import { ArchiveError } from '../kernel/errors';
+import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { actorOf } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -21,7 +21,7 @@ import { writeWithAuditEntry } from '../audit/outbox';
  */
 export async function setRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>, audit?: AuditStaging) {
   checkTenantPolicy(policy);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return withFreshReads('The retention policy', async () => {
     const { policy: stored, etag } = await deps.retention.policies.getVersioned(principal.tenantId);
     const mark = stored?.safeguards ?? safeguardsOf(policyOf(stored));
     const lowered = loweredSafeguards(mark, policy);
@@ -30,7 +30,6 @@ export async function setRetentionPolicy(principal: Principal, policy: TTenantRe
     assertMayLowerSafeguards(principal, lowered, viaKeys);
     const at = deps.clock.now().toISOString();
     const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');
-    if (written === 'written') return getRetentionPolicy(principal.tenantId, deps);
-  }
-  throw new ArchiveError('dependency_unavailable', { detail: 'The retention policy is being changed concurrently; try again.' });
+    return written === 'written' ? getRetentionPolicy(principal.tenantId, deps) : CHANGED;
+  });
 }

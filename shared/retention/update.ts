@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
+import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { DOCUMENT_ID } from '../ids';
 import type { Actor } from '../kernel/retention';
 import { type Principal, personOf } from '../kernel/principal';
@@ -31,7 +32,7 @@ export async function updateDocument<R>(
   decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: () => Promise<void>; auditDetail?: string },
   audit?: AuditStaging,
 ): Promise<R> {
-  for (let attempt = 0; attempt < 8; attempt++) {
+  return withFreshReads('The document', async () => {
     const current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
     if (!current) throw new ArchiveError('document_not_found', { detail: `No document ${id.slice(0, 64)} in this archive.` });
     if (current.item.status !== 'active') {
@@ -42,10 +43,8 @@ export async function updateDocument<R>(
     await step.before?.();
     const next = step.next;
     const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
-    if (written !== 'conflict') {
-      await step.after?.();
-      return step.result;
-    }
-  }
-  throw new ArchiveError('dependency_unavailable', { detail: 'The document is being changed concurrently; try again.' });
+    if (written === 'conflict') return CHANGED;
+    await step.after?.();
+    return step.result;
+  }, 8);
 }

@@ -1,4 +1,5 @@
 import { ArchiveError } from '../../kernel/errors';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
@@ -7,12 +8,11 @@ import { ApiKeyRecord, apiKeyRecordId } from './api-key';
 /** Idempotent: revoking a revoked key keeps the first revocation. */
 export async function revokeApiKey(tenantId: string, keyId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<ApiKeyRecord> {
   if (!/^[0-9a-f]{24}$/.test(keyId)) throw new ArchiveError('api_key_not_found');
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return withFreshReads('The key', async () => {
     const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
     if (!found) throw new ArchiveError('api_key_not_found');
     if (found.value.revokedAt) return found.value;
     const revoked: ApiKeyRecord = { ...found.value, revokedAt: now.toISOString(), revokedBy: by };
-    if ((await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced') return revoked;
-  }
-  throw new ArchiveError('dependency_unavailable', { detail: 'The key is being changed concurrently; retry.' });
+    return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
+  });
 }

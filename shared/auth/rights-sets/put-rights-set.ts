@@ -1,4 +1,5 @@
 import { ArchiveError } from '../../kernel/errors';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import { type Permission, type Principal, personHoldsSet } from '../../kernel/principal';
@@ -19,7 +20,7 @@ export async function putRightsSet(principal: Principal, name: string, permissio
   const unique = [...new Set(permissions)].sort();
   // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
   assertNoConflict(unique, await deps.rights.policy(principal.tenantId), { rightsSet: name });
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return withFreshReads('The rights set', async () => {
     const current = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set');
     const before = current?.value.permissions ?? [];
     assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
@@ -30,7 +31,6 @@ export async function putRightsSet(principal: Principal, name: string, permissio
       (outbox) => (current ? deps.tenantRecords.replace(record, current.etag, outbox) : deps.tenantRecords.create(record, outbox)),
       (r) => r === 'replaced' || r === 'created',
     );
-    if (written === 'replaced' || written === 'created') return record;
-  }
-  throw new ArchiveError('dependency_unavailable', { detail: 'The rights set is being changed concurrently; try again.' });
+    return written === 'replaced' || written === 'created' ? record : CHANGED;
+  });
 }

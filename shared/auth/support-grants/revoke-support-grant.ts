@@ -1,4 +1,5 @@
 import { ArchiveError } from '../../kernel/errors';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
@@ -6,12 +7,11 @@ import { SupportGrantRecord, supportGrantRecordId } from './support-grant';
 
 /** Idempotent: revoking a revoked grant keeps the first revocation. */
 export async function revokeSupportGrant(tenantId: string, grantId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<SupportGrantRecord> {
-  for (let attempt = 0; attempt < 5; attempt++) {
+  return withFreshReads('The grant', async () => {
     const found = /^[0-9a-f-]{36}$/.test(grantId) ? await deps.tenantRecords.get<SupportGrantRecord>(tenantId, supportGrantRecordId(grantId), 'support-grant') : null;
     if (!found) throw new ArchiveError('support_grant_not_found');
     if (found.value.revokedAt) return found.value;
     const revoked = { ...found.value, revokedAt: now.toISOString(), revokedBy: by };
-    if ((await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced') return revoked;
-  }
-  throw new ArchiveError('dependency_unavailable', { detail: 'The grant is being changed concurrently; retry.' });
+    return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
+  });
 }

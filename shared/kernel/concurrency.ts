@@ -1,0 +1,18 @@
+import { ArchiveError } from './errors';
+
+/** What an attempt returns when the record changed after it was read: read again, decide again. */
+export const CHANGED: unique symbol = Symbol('changed');
+
+/**
+ * Optimistic concurrency, one way for every read-decide-write of the archive: `attempt` reads,
+ * decides on what it read and writes only over that version (an etag); when someone wrote in
+ * between it returns CHANGED and runs again on a fresh read. After `tries` such rounds the caller
+ * gets 503: a change is never written over a version it was not judged on.
+ */
+export async function withFreshReads<R>(what: string, attempt: () => Promise<R | typeof CHANGED>, tries = 5): Promise<R> {
+  for (let i = 0; i < tries; i++) {
+    const result = await attempt();
+    if (result !== CHANGED) return result;
+  }
+  throw new ArchiveError('dependency_unavailable', { detail: `${what} is being changed concurrently; try again.` });
+}
