@@ -60,8 +60,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       if (!principal.permissions.has(route.permission)) {
         throw new ArchiveError('forbidden', { detail: `This needs the permission ${route.permission}.`, extensions: { permission: route.permission } });
       }
-      const params = parseParams(route, req);
-      if (route.target) audit.target = route.target(params);
+      const params = early.success ? early.data : parseParams(route, req); // malformed: parseParams throws the refusal
       const input = await parseInput(route, req, params);
       response = toResponse(route, await route.handler({ ...input, principal, audit }, deps));
     }
