@@ -33,7 +33,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   const skipped: SkippedDocument[] = [];
   for (const documentId of carrying) {
     try {
-      await releaseHold({ ...cmd, documentId, audit: entry.staging }, deps);
+      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser: assignment }, deps);
       released.push(documentId);
     } catch (err) {
       skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found']));

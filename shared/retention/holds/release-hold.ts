@@ -24,9 +24,12 @@ export function assertMayRelease(principal: Principal, releaser: RightsAssignmen
  * Releases one hold. Four eyes: the principal who placed it cannot release it. The
  * catalog is written first; the blobs' flag is cleared only when no other hold is open.
  */
-export async function releaseHold(cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<LegalHold> {
+export async function releaseHold(
+  cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging; /** The releasing person's assignment, when the caller read it already (release everywhere). */ releaser?: RightsAssignmentRecord | null },
+  deps: HoldDeps,
+): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
-  const assignment = await findRightsAssignment(tenantId, personOf(cmd.principal), deps);
+  const assignment = cmd.releaser !== undefined ? cmd.releaser : await findRightsAssignment(tenantId, personOf(cmd.principal), deps);
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const holds = doc.holds ?? [];
     const hold = holds.find((h) => h.id === cmd.holdId);
