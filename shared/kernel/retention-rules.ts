@@ -13,12 +13,30 @@ export const retentionOver = (doc: ArchivedDocument, now: Date): boolean => new 
 
 export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active';
 
+/**
+ * An approval covers documents falling due within this many days of it (a yearly review), no
+ * further: approving decades ahead would be switching the approval requirement off, which the
+ * approver-lowers-safeguards rule refuses to anyone holding retention:approve.
+ */
+export const APPROVAL_LEAD_DAYS = 366;
+const LEAD_MS = APPROVAL_LEAD_DAYS * 86_400_000;
+
+/** The latest due date an approval given at `at` may cover. */
+export const latestApprovable = (at: Date): Date => new Date(at.getTime() + LEAD_MS);
+
+/** The document carries an approval for its current retain-until, given no earlier than APPROVAL_LEAD_DAYS before it. */
+export function approvedForDisposal(doc: ArchivedDocument): boolean {
+  const approval = doc.disposalApproval;
+  if (!approval || approval.retainUntil !== doc.retention.retainUntil) return false;
+  return new Date(approval.approvedAt).getTime() >= new Date(doc.retention.retainUntil).getTime() - LEAD_MS;
+}
+
 /** Why a document may not be disposed of now, or null when it may. */
 export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean): Blocker | null {
   if (doc.status === 'disposed') return 'not-active';
   if (isHeld(doc)) return 'legal-hold';
   if (!retentionOver(doc, now)) return 'not-expired';
-  if (requireApproval && doc.disposalApproval?.retainUntil !== doc.retention.retainUntil) return 'approval-required';
+  if (requireApproval && !approvedForDisposal(doc)) return 'approval-required';
   return null;
 }
 

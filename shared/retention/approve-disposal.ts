@@ -7,6 +7,7 @@ import type { DisposalApproval } from '../kernel/retention';
 import { actorOf, updateDocument } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { stagedWithFirstChange } from '../audit/outbox';
+import { APPROVAL_LEAD_DAYS, approvedForDisposal, latestApprovable } from '../kernel/retention-rules';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
@@ -16,10 +17,16 @@ export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
 /**
  * Approves the disposal of documents due by `before` (all of them, or the listed ones),
  * pinned to their current retain-until: an extension afterwards voids the approval.
- * Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
+ * `before` may lie at most APPROVAL_LEAD_DAYS ahead. Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
  */
 export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
   const tenantId = cmd.principal.tenantId;
+  const before = new Date(cmd.before).toISOString();
+  const latest = latestApprovable(deps.clock.now());
+  if (before > latest.toISOString()) {
+    const message = `is ${before}; an approval covers documents falling due within ${APPROVAL_LEAD_DAYS} days, by ${latest.toISOString()} at the latest`;
+    throw new ArchiveError('bad_request', { detail: `before ${message}. Approve later ones when they come closer.`, extensions: { errors: [{ path: 'before', message }] } });
+  }
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
   const sod = await deps.rights.policy(tenantId);
@@ -29,7 +36,6 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   }
   const approvalId = uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
-  const before = new Date(cmd.before).toISOString();
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
@@ -39,7 +45,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     const page = await deps.retention.catalog.due(tenantId, before, 100, token);
     for (const doc of page.items) {
       if (wanted && !wanted.has(doc.id)) continue;
-      if (doc.disposalApproval?.retainUntil === doc.retention.retainUntil) continue;
+      if (approvedForDisposal(doc)) continue;
       if (approved.length >= MAX_APPROVALS_PER_REQUEST) {
         more = true;
         break outer;

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import type { Page } from '../ports';
-import { disposalBlocker } from '../kernel/retention-rules';
+import { approvedForDisposal, disposalBlocker } from '../kernel/retention-rules';
 import { tenantPolicy } from './tenant-policy';
 
 export interface DueItem {
@@ -29,7 +29,7 @@ export async function listDueDocuments(tenantId: string, q: { before: string; li
       fiscalYear: d.fiscalYear,
       kind: d.metadata.kind ?? null,
       legalHold: d.legalHold,
-      approved: d.disposalApproval?.retainUntil === d.retention.retainUntil,
+      approved: approvedForDisposal(d),
       blockedBy: disposalBlocker(d, at, policy.requireDisposalApproval),
     })),
   };

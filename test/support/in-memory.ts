@@ -220,8 +220,9 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   async sweepCandidates(): Promise<Versioned<ArchivedDocument>[]> {
     throw new NotModelled('RetentionCatalogPort.sweepCandidates');
   }
-  async due(): Promise<Page<ArchivedDocument>> {
-    throw new NotModelled('RetentionCatalogPort.due');
+  /** One page with every document due by `before` (no continuation). */
+  async due(tenantId: string, before: string): Promise<Page<ArchivedDocument>> {
+    return { items: this.inTenant(tenantId, CATALOG_RULES.due, { before }), continuationToken: null };
   }
   /** One page with every match (no continuation). */
   async matching(tenantId: string, q: HoldQuery): Promise<Page<ArchivedDocument>> {
@@ -233,8 +234,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   async held(tenantId: string): Promise<Page<ArchivedDocument>> {
     return { items: this.inTenant(tenantId, CATALOG_RULES.held), continuationToken: null };
   }
-  private inTenant(tenantId: string, rule: CatalogRule): ArchivedDocument[] {
-    return [...this.catalog.documents.values()].filter((d) => d.tenantId === tenantId && satisfies(d, rule, {})).sort((a, b) => a.id.localeCompare(b.id));
+  private inTenant(tenantId: string, rule: CatalogRule, instants: Record<string, string> = {}): ArchivedDocument[] {
+    return [...this.catalog.documents.values()].filter((d) => d.tenantId === tenantId && satisfies(d, rule, instants)).sort((a, b) => a.id.localeCompare(b.id));
   }
   async activeAfter(): Promise<ArchivedDocument[]> {
     throw new NotModelled('RetentionCatalogPort.activeAfter');

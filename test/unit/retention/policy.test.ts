@@ -77,7 +77,7 @@ describe('what keeps a document from disposal', () => {
     expect(disposalBlocker(doc({}), new Date('2032-01-01T00:00:00.000Z'), false)).toBeNull();
     expect(disposalBlocker(doc({ legalHold: true }), new Date('2040-01-01'), false)).toBe('legal-hold');
     expect(disposalBlocker(doc({}), new Date('2040-01-01'), true)).toBe('approval-required');
-    const approval = { approvalId: 'a', approvedAt: '', approvedBy: { subject: 's', kind: 'user' }, reason: 'r', retainUntil: '2032-01-01T00:00:00.000Z' };
+    const approval = { approvalId: 'a', approvedAt: '2031-06-01T00:00:00.000Z', approvedBy: { subject: 's', kind: 'user' }, reason: 'r', retainUntil: '2032-01-01T00:00:00.000Z' };
     expect(disposalBlocker(doc({ disposalApproval: approval }), new Date('2040-01-01'), true)).toBeNull();
     // An extension after the approval voids it.
     expect(disposalBlocker(doc({ disposalApproval: approval, retention: { class: 'fiscal-7y', retainUntil: '2035-01-01T00:00:00.000Z' } }), new Date('2040-01-01'), true)).toBe('approval-required');
