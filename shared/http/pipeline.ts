@@ -3,6 +3,8 @@ import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
+import { suppressedRefusalsEntry } from '../auth/refusal-limiter';
+import { flushSuppressedRefusals } from '../audit/suppressed-refusals';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
@@ -99,11 +101,13 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       status: response.status,
       ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
     });
-    // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
-    if (!limited || limited.first) {
+    // Past the first 429 of a run, refusals are only counted: one entry for them all, with the principal's
+    // next audited request or this instance's next flush (shared/audit/suppressed-refusals.ts).
+    if (limited && !limited.first) deps.refusals.suppress(entry);
+    else {
       const suppressed = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
       const entries: AuditInput[] = [
-        ...(suppressed > 0 ? [{ ...entry, action: 'access.refusals-suppressed' as const, target: null, outcome: 'refused' as const, status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }] : []),
+        ...(suppressed ? [suppressedRefusalsEntry(suppressed, now)] : []),
         ...(outboxed && outcome === 'success' ? [] : [entry]),
       ];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
@@ -112,10 +116,13 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       } catch (err) {
         // Fail closed: an access that cannot be audited is not served.
         deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
+        if (suppressed) deps.refusals.restore(suppressed); // the count waits for the next flush
         (response.body as Readable | undefined)?.destroy?.();
         response = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The audit log is unavailable; the request was not served.' }), req.requestId);
       }
     }
+    // Counts of buckets the limiter had to drop (more principals than it keeps) have nowhere to wait: written now, after the answer.
+    if (deps.refusals.needsFlush) void flushSuppressedRefusals(now, deps, 'spilled');
   }
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
 }
