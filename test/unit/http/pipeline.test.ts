@@ -24,7 +24,8 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditS
   const logged: string[] = [];
   let failures = 0;
   let now = new Date('2026-01-02T03:04:05Z');
-  const log: Logger = { info: () => undefined, warn: () => undefined, error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
+  const warned: { message: string; fields?: Record<string, unknown> }[] = [];
+  const log: Logger = { info: () => undefined, warn: (message, fields) => warned.push({ message, ...(fields ? { fields } : {}) }), error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
   /** An audit log that fails while told to (Cosmos down), and whose parking place can fail too. */
   class FlakyAuditLog extends InMemoryAuditLog {
     override async appendBatch(batch: AuditInput[]): Promise<AuditEntry[]> {
@@ -58,7 +59,7 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditS
     clock: { now: () => now },
     log,
   };
-  return { deps, base, entries, parked, logged, advance: (ms: number) => (now = new Date(now.getTime() + ms)), resume: () => void (opts.auditHangs = false) };
+  return { deps, base, entries, parked, logged, warned, advance: (ms: number) => (now = new Date(now.getTime() + ms)), resume: () => void (opts.auditHangs = false) };
 }
 
 function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): ArchiveRequest {
@@ -109,6 +110,26 @@ describe('handleRequest', () => {
     const { deps, entries } = fakeDeps();
     expect((await handleRequest(route(async () => ({ status: 200 })), request(), deps)).status).toBe(401);
     expect(entries).toEqual([]);
+  });
+
+  it('logs a request refused before a tenant is known (no chain to write to): from where, with what, an API key by its non-secret prefix only', async () => {
+    const { deps, entries, warned } = fakeDeps();
+    const secret = 'S3cr3t_S3cr3t_S3cr3t_S3cr3t_S3cr3t_S3cr3t_x';
+    expect((await handleRequest(route(async () => ({ status: 200 })), request(`ApiKey arch_acme_0123456789abcdef01234567_${secret}`), deps)).status).toBe(401);
+    expect((await handleRequest(route(async () => ({ status: 200 })), request('Bearer forged.token.here'), deps)).status).toBe(401);
+    expect(entries).toEqual([]);
+    expect(warned).toEqual([
+      { message: 'request refused before a tenant was known', fields: expect.objectContaining({ requestId: 'req-1', route: 't', status: 401, code: 'unauthenticated', clientIp: '10.0.0.1', credential: 'api-key arch_acme_0123456789abcdef01234567' }) },
+      { message: 'request refused before a tenant was known', fields: expect.objectContaining({ status: 401, credential: 'bearer' }) },
+    ]);
+    expect(JSON.stringify(warned)).not.toContain(secret);
+    expect(JSON.stringify(warned)).not.toContain('forged.token.here');
+  });
+
+  it('a refusal whose entry the log refuses is not served, and its entry goes to the error log (the one record left)', async () => {
+    const { deps, logged } = fakeDeps({ auditFails: true });
+    expect((await handleRequest(route(async () => ({ status: 200 }), 'documents:write'), request('Bearer ok'), deps)).status).toBe(503);
+    expect(logged).toEqual([expect.stringMatching(/^audit append failed .*"outcome":"refused","status":403,"requestId":"req-1","clientIp":"10.0.0.1"/)]);
   });
 
   it('fails closed: an access that cannot be audited is not served', async () => {
