@@ -16,6 +16,7 @@ import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
 import { TIMERS } from './timers';
 import { recordStoredOutcome } from '../shared/validation/worker';
+import { flushSuppressedRefusals, SUPPRESSED_REFUSALS_FLUSH_MS } from '../shared/audit/suppressed-refusals';
 
 app.setup({ enableHttpStream: true });
 
@@ -23,10 +24,18 @@ app.setup({ enableHttpStream: true });
 const config = loadConfig();
 let deps: Promise<Deps> | undefined;
 const getDeps = () =>
-  (deps ??= buildDeps(config).catch((err: unknown) => {
-    deps = undefined; // a passing outage is retried; a region refusal refuses again
-    throw err;
-  }));
+  (deps ??= buildDeps(config).then(
+    (ready) => {
+      // Suppressed refusal counts live in this instance's memory, and a timer runs on one instance of the app
+      // only: each instance writes its own. Unref'd: it never keeps a stopping worker alive.
+      setInterval(() => void flushSuppressedRefusals(ready.clock.now(), ready), SUPPRESSED_REFUSALS_FLUSH_MS).unref();
+      return ready;
+    },
+    (err: unknown) => {
+      deps = undefined; // a passing outage is retried; a region refusal refuses again
+      throw err;
+    },
+  ));
 
 function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveRequest {
   return {
@@ -92,9 +101,10 @@ app.storageQueue('recordValidationOutcome', {
 // Validation requests are gathered for a moment after each upload (shared/validation/request.ts),
 // and outboxed audit entries are appended after the answer (shared/audit/outbox.ts): finish both
 // when the host shuts this worker down. What is lost anyway is taken up by the requeueValidations
-// and sealAuditLog timers.
+// and sealAuditLog timers. Counts of suppressed refusals exist only here: written too.
 app.hook.appTerminate(async () => {
   const ready = deps ? await deps.catch(() => null) : null;
   await ready?.validationRequests.flush();
   await ready?.auditOutbox.flush();
+  if (ready) await flushSuppressedRefusals(ready.clock.now(), ready);
 });

@@ -13,6 +13,7 @@ import { LocalTimers, startLocalTimers } from './timers';
 import type { RenditionValidator } from '../shared/kernel/validation';
 import { WebApp, webAppDir } from '../shared/http/web-app';
 import { startValidationLoop } from './validation-loop';
+import { flushSuppressedRefusals } from '../shared/audit/suppressed-refusals';
 
 export interface ArchiveHostOptions {
   env: NodeJS.ProcessEnv;
@@ -80,6 +81,7 @@ export async function startArchiveHost(opts: ArchiveHostOptions): Promise<Archiv
       await closeServer(server);
       await deps.validationRequests.flush(); // gathered requests go out before the process does
       await deps.auditOutbox.flush(); // and outboxed audit entries go into the chain
+      await flushSuppressedRefusals(deps.clock.now(), deps); // and this instance's counts of suppressed refusals
       await deps.normaliser.close();
     },
   };

@@ -1,13 +1,14 @@
 import type { Deps } from '../deps';
 import { AuditSeal, ChainReport, entryId, verifyChain } from '../kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS } from '../kernel/audit';
+import { flushSuppressedRefusals } from './suppressed-refusals';
 
 /** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */
 const SEAL_PREFIX = 'audit-seals';
 /** How long a seal blob is immutable. */
 export const AUDIT_SEAL_RETENTION_YEARS = 10;
 
-type SealDeps = Pick<Deps, 'audit' | 'auditOutbox' | 'blobs' | 'log'>;
+type SealDeps = Pick<Deps, 'audit' | 'auditOutbox' | 'blobs' | 'log' | 'refusals'>;
 
 /** Outbox items one sealing run appends at most (each costs a lookup, an append and a removal); the next run takes the rest. */
 export const AUDIT_OUTBOX_DRAIN_MAX = 500;
@@ -36,7 +37,9 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
   const sealed: AuditSeal[] = [];
   const failed: string[] = [];
   // Entries of completed changes go in before the seal: those an instance left in the audit
-  // outbox (it stopped, or the log refused them), and those parked when the log refused them.
+  // outbox (it stopped, or the log refused them), and those parked when the log refused them;
+  // and this instance's counts of suppressed refusals (a principal that flooded and went quiet).
+  await flushSuppressedRefusals(now, deps);
   try {
     await deps.auditOutbox.drain(new Date(now.getTime() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX);
   } catch (err) {

@@ -1,67 +1,150 @@
+import type { AuditInput } from '../kernel/audit';
+
 /**
  * Refused requests are rate-limited per principal (tenant and subject), so one principal's
  * refusals cannot flood its tenant's audit chain. A token bucket: `burst` refusals at once,
  * refilled at `perMinute`. Requests that are served are never limited.
  *
  * Refusals over the limit are answered 429 without an audit entry each: the first one of a run is
- * audited, the rest are counted and written as one `access.refusals-suppressed` entry with the
- * principal's next audited request. In-memory, per instance (an instance's own chain writer is
- * what the flood would contend on).
+ * audited, the rest are counted (`suppress`) and written as one `access.refusals-suppressed` entry:
+ * with the principal's next audited request, or by the next flush of this instance
+ * (shared/audit/suppressed-refusals.ts: the sealing timer, the host's shutdown), whichever is first.
+ * In-memory, per instance (an instance's own chain writer is what the flood would contend on).
  */
 interface Bucket {
   tokens: number;
   at: number;
   /** In a run of 429s (whose first was audited). */
   limited: boolean;
-  /** Refusals answered 429 and not audited. */
-  suppressed: number;
+  /** Refusals answered 429 and not audited, not yet written as their one entry. */
+  pending: SuppressedRefusals | null;
+}
+
+/** A principal's refusals answered 429 without an entry each: how many, when, and the last one's entry (who, from where). */
+export interface SuppressedRefusals {
+  count: number;
+  first: string;
+  last: string;
+  entry: AuditInput;
 }
 
 export type RefusalVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number; first: boolean };
 
-/** Buckets kept before full (idle) ones are dropped: bounds memory under many subjects. */
-const MAX_BUCKETS = 10_000;
+/**
+ * Buckets kept; past it the least recently used is dropped (it is the longest idle, so mostly
+ * full, and forgetting a full bucket changes nothing). A dropped bucket's pending count is kept
+ * aside (`spilled`) until the next flush, never dropped: `needsFlush` asks the caller to flush it.
+ */
+export const MAX_BUCKETS = 10_000;
 
 export class RefusalLimiter {
+  /** In order of last use: the first is the least recently used. */
   private readonly buckets = new Map<string, Bucket>();
+  private spilled: SuppressedRefusals[] = [];
 
   constructor(private readonly limits: { burst: number; perMinute: number }) {}
 
   /** Take one refusal from the principal's bucket at `now`. */
-  take(tenantId: string, subject: string, now: Date): RefusalVerdict {
-    const key = `${tenantId}\n${subject}`;
+  take(tenantId: string, person: string, now: Date): RefusalVerdict {
+    const key = keyOf(tenantId, person);
     const t = now.getTime();
-    const bucket = this.buckets.get(key) ?? { tokens: this.limits.burst, at: t, limited: false, suppressed: 0 };
+    const bucket = this.buckets.get(key) ?? { tokens: this.limits.burst, at: t, limited: false, pending: null };
     bucket.tokens = Math.min(this.limits.burst, bucket.tokens + (Math.max(0, t - bucket.at) * this.limits.perMinute) / 60_000);
     bucket.at = t;
-    if (!this.buckets.has(key)) this.remember(key, bucket, t);
+    this.remember(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       bucket.limited = false;
       return { allowed: true };
     }
     const first = !bucket.limited;
-    if (first) bucket.limited = true;
-    else bucket.suppressed++;
+    bucket.limited = true;
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(((1 - bucket.tokens) * 60) / this.limits.perMinute)), first };
   }
 
-  /** How many refusals of the principal went unaudited, resetting the count: the caller writes them as one entry. */
-  takeSuppressed(tenantId: string, subject: string): number {
-    const bucket = this.buckets.get(`${tenantId}\n${subject}`);
-    if (!bucket || bucket.suppressed === 0) return 0;
-    const n = bucket.suppressed;
-    bucket.suppressed = 0;
-    return n;
+  /** Count a refusal answered 429 without its entry (`entry`, the one it would have had; its actor's person is the principal's). */
+  suppress(entry: AuditInput): void {
+    const bucket = this.buckets.get(keyOf(entry.tenantId, personIn(entry)));
+    const one: SuppressedRefusals = { count: 1, first: entry.at, last: entry.at, entry };
+    if (!bucket) this.spilled.push(one);
+    else bucket.pending = bucket.pending ? merged(bucket.pending, one) : one;
   }
 
-  private remember(key: string, bucket: Bucket, t: number): void {
-    if (this.buckets.size >= MAX_BUCKETS) {
-      for (const [k, b] of this.buckets) {
-        const full = b.tokens + ((t - b.at) * this.limits.perMinute) / 60_000 >= this.limits.burst;
-        if (full && b.suppressed === 0) this.buckets.delete(k);
+  /** The principal's pending count, taken (the caller writes it as one entry, or gives it back with `restore`). */
+  takeSuppressed(tenantId: string, person: string): SuppressedRefusals | null {
+    const bucket = this.buckets.get(keyOf(tenantId, person));
+    const pending = bucket?.pending ?? null;
+    if (bucket) bucket.pending = null;
+    return pending;
+  }
+
+  /** Every pending count of this instance, taken: `spilled` only those kept aside from dropped buckets. */
+  takeAllSuppressed(which: 'all' | 'spilled' = 'all'): SuppressedRefusals[] {
+    const taken = this.spilled;
+    this.spilled = [];
+    if (which === 'all') {
+      for (const bucket of this.buckets.values()) {
+        if (bucket.pending) taken.push(bucket.pending);
+        bucket.pending = null;
       }
+    }
+    return taken;
+  }
+
+  /** A count that could not be written: kept for the next flush. */
+  restore(pending: SuppressedRefusals): void {
+    const bucket = this.buckets.get(keyOf(pending.entry.tenantId, personIn(pending.entry)));
+    if (!bucket) this.spilled.push(pending);
+    else bucket.pending = bucket.pending ? merged(pending, bucket.pending) : pending;
+  }
+
+  /** Buckets kept now (at most MAX_BUCKETS). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Counts of dropped buckets wait aside: the caller should flush them (they have no bucket to wait in). */
+  get needsFlush(): boolean {
+    return this.spilled.length > 0;
+  }
+
+  private remember(key: string, bucket: Bucket): void {
+    this.buckets.delete(key);
+    if (this.buckets.size >= MAX_BUCKETS) {
+      const [oldestKey, oldest] = this.buckets.entries().next().value as [string, Bucket];
+      this.buckets.delete(oldestKey);
+      if (oldest.pending) this.spilled.push(oldest.pending);
     }
     this.buckets.set(key, bucket);
   }
+}
+
+/**
+ * The one entry of a principal's suppressed refusals, written at `at`: who and from where as the
+ * last of them, how many and their span in the detail.
+ */
+export function suppressedRefusalsEntry(pending: SuppressedRefusals, at: Date): AuditInput {
+  return {
+    ...pending.entry,
+    at: at.toISOString(),
+    action: 'access.refusals-suppressed',
+    target: null,
+    outcome: 'refused',
+    status: 429,
+    detail: `too_many_refusals:suppressed=${pending.count};first=${pending.first};last=${pending.last}`,
+  };
+}
+
+const keyOf = (tenantId: string, person: string) => `${tenantId}\n${person}`;
+/** The accountable person an entry records (kernel/principal.ts personOf): the limiter's key beside the tenant. */
+const personIn = (entry: AuditInput) => entry.actor.person ?? entry.actor.subject;
+
+/** Two counts of one principal as one; the later one's entry names who and from where. */
+function merged(earlier: SuppressedRefusals, later: SuppressedRefusals): SuppressedRefusals {
+  return {
+    count: earlier.count + later.count,
+    first: earlier.first < later.first ? earlier.first : later.first,
+    last: earlier.last > later.last ? earlier.last : later.last,
+    entry: later.entry,
+  };
 }

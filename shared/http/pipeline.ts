@@ -3,6 +3,9 @@ import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
+import { suppressedRefusalsEntry } from '../auth/refusal-limiter';
+import { flushSuppressedRefusals } from '../audit/suppressed-refusals';
+import { API_KEY_PATTERN } from '../auth/api-keys/api-key';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
@@ -70,6 +73,11 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       deps.log.error('unhandled error', { requestId: req.requestId, route: route.name, error: describe(err) });
     }
     response = problemResponse(failure, req.requestId, req.url.pathname);
+    // No tenant known (a bad token or key): no chain to write to, and an unverified credential must not pick one. The app log
+    // keeps it, so a credential-stuffing run is visible somewhere: from where, with what, against which key.
+    if (route.auth === 'tenant' && !principal && failure.code !== 'internal') {
+      deps.log.warn('request refused before a tenant was known', { requestId: req.requestId, route: route.name, status: response.status, code: failure.code, detail: failure.message, clientIp: req.clientIp, userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null, credential: credentialOf(req.headers.get('authorization')) });
+    }
   }
 
   if (route.auth === 'tenant' && principal) {
@@ -99,11 +107,13 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       status: response.status,
       ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
     });
-    // Past the first 429 of a run, refusals are only counted: one entry for them all, later.
-    if (!limited || limited.first) {
+    // Past the first 429 of a run, refusals are only counted: one entry for them all, with the principal's
+    // next audited request or this instance's next flush (shared/audit/suppressed-refusals.ts).
+    if (limited && !limited.first) deps.refusals.suppress(entry);
+    else {
       const suppressed = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
       const entries: AuditInput[] = [
-        ...(suppressed > 0 ? [{ ...entry, action: 'access.refusals-suppressed' as const, target: null, outcome: 'refused' as const, status: 429, detail: `too_many_refusals:suppressed=${suppressed}` }] : []),
+        ...(suppressed ? [suppressedRefusalsEntry(suppressed, now)] : []),
         ...(outboxed && outcome === 'success' ? [] : [entry]),
       ];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
@@ -111,11 +121,15 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         if (entries.length > 0) await (stateChanged ? appendAfterChange(entries, deps, req.requestId) : deps.audit.appendBatch(entries));
       } catch (err) {
         // Fail closed: an access that cannot be audited is not served.
-        deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, error: describe(err) });
+        // The entries go with it: the refusal or read happened, and the log is the only record of it left.
+        deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, entries, error: describe(err) });
+        if (suppressed) deps.refusals.restore(suppressed); // the count waits for the next flush
         (response.body as Readable | undefined)?.destroy?.();
         response = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The audit log is unavailable; the request was not served.' }), req.requestId);
       }
     }
+    // Counts of buckets the limiter had to drop (more principals than it keeps) have nowhere to wait: written now, after the answer.
+    if (deps.refusals.needsFlush) void flushSuppressedRefusals(now, deps, 'spilled');
   }
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
 }
@@ -200,6 +214,19 @@ async function appendAfterChange(entries: AuditInput[], deps: Deps, requestId: s
     // The last place left: the log keeps the entry for an operator to append.
     deps.log.error('audit entry of a completed change could not be written or parked', { requestId, entries, error: describe(err), appendError: describe(last) });
   }
+}
+
+/**
+ * What kind of credential a refused request presented, for the log, never its secret: an API key's
+ * non-secret prefix (`arch_<tenant>_<key id>`, as the key list shows it), else only the scheme.
+ */
+function credentialOf(authorization: string | null): string {
+  const header = authorization?.trim() ?? '';
+  if (header === '') return 'none';
+  const key = /^ApiKey (\S+)$/.exec(header);
+  if (!key) return /^Bearer /.test(header) ? 'bearer' : 'other';
+  const parts = API_KEY_PATTERN.exec(key[1]!);
+  return parts ? `api-key arch_${parts[1]!}_${parts[2]!}` : 'api-key (malformed)';
 }
 
 function describe(err: unknown): string {

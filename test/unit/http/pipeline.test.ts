@@ -15,6 +15,8 @@ import type { AuditEntry } from '../../../shared/kernel/audit';
 import type { Permission } from '../../../shared/kernel/principal';
 import { InMemoryAuditLog, inMemoryDeps } from '../../support/in-memory';
 import { AuditOutbox } from '../../../shared/audit/outbox';
+import { sealAuditLog, sealBlobName } from '../../../shared/audit/seal';
+import { FakeClock } from '../../support/fake-clock';
 
 function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditStoresThenFailsFirst?: number; auditHangs?: boolean; parkFails?: boolean; limits?: { burst: number; perMinute: number } } = {}) {
   const entries: AuditInput[] = [];
@@ -22,7 +24,8 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditS
   const logged: string[] = [];
   let failures = 0;
   let now = new Date('2026-01-02T03:04:05Z');
-  const log: Logger = { info: () => undefined, warn: () => undefined, error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
+  const warned: { message: string; fields?: Record<string, unknown> }[] = [];
+  const log: Logger = { info: () => undefined, warn: (message, fields) => warned.push({ message, ...(fields ? { fields } : {}) }), error: (m, f) => logged.push(`${m} ${JSON.stringify(f)}`) };
   /** An audit log that fails while told to (Cosmos down), and whose parking place can fail too. */
   class FlakyAuditLog extends InMemoryAuditLog {
     override async appendBatch(batch: AuditInput[]): Promise<AuditEntry[]> {
@@ -56,7 +59,7 @@ function fakeDeps(opts: { auditFails?: boolean; auditFailsFirst?: number; auditS
     clock: { now: () => now },
     log,
   };
-  return { deps, base, entries, parked, logged, advance: (ms: number) => (now = new Date(now.getTime() + ms)), resume: () => void (opts.auditHangs = false) };
+  return { deps, base, entries, parked, logged, warned, advance: (ms: number) => (now = new Date(now.getTime() + ms)), resume: () => void (opts.auditHangs = false) };
 }
 
 function request(authorization?: string, method: 'GET' | 'POST' = 'GET'): ArchiveRequest {
@@ -107,6 +110,26 @@ describe('handleRequest', () => {
     const { deps, entries } = fakeDeps();
     expect((await handleRequest(route(async () => ({ status: 200 })), request(), deps)).status).toBe(401);
     expect(entries).toEqual([]);
+  });
+
+  it('logs a request refused before a tenant is known (no chain to write to): from where, with what, an API key by its non-secret prefix only', async () => {
+    const { deps, entries, warned } = fakeDeps();
+    const secret = 'S3cr3t_S3cr3t_S3cr3t_S3cr3t_S3cr3t_S3cr3t_x';
+    expect((await handleRequest(route(async () => ({ status: 200 })), request(`ApiKey arch_acme_0123456789abcdef01234567_${secret}`), deps)).status).toBe(401);
+    expect((await handleRequest(route(async () => ({ status: 200 })), request('Bearer forged.token.here'), deps)).status).toBe(401);
+    expect(entries).toEqual([]);
+    expect(warned).toEqual([
+      { message: 'request refused before a tenant was known', fields: expect.objectContaining({ requestId: 'req-1', route: 't', status: 401, code: 'unauthenticated', clientIp: '10.0.0.1', credential: 'api-key arch_acme_0123456789abcdef01234567' }) },
+      { message: 'request refused before a tenant was known', fields: expect.objectContaining({ status: 401, credential: 'bearer' }) },
+    ]);
+    expect(JSON.stringify(warned)).not.toContain(secret);
+    expect(JSON.stringify(warned)).not.toContain('forged.token.here');
+  });
+
+  it('a refusal whose entry the log refuses is not served, and its entry goes to the error log (the one record left)', async () => {
+    const { deps, logged } = fakeDeps({ auditFails: true });
+    expect((await handleRequest(route(async () => ({ status: 200 }), 'documents:write'), request('Bearer ok'), deps)).status).toBe(503);
+    expect(logged).toEqual([expect.stringMatching(/^audit append failed .*"outcome":"refused","status":403,"requestId":"req-1","clientIp":"10.0.0.1"/)]);
   });
 
   it('fails closed: an access that cannot be audited is not served', async () => {
@@ -228,11 +251,35 @@ describe('handleRequest', () => {
       'alice document.read 403 forbidden',
       'alice document.read 429 too_many_refusals',
       'bob document.read 403 forbidden',
-      'alice access.refusals-suppressed 429 too_many_refusals:suppressed=7',
+      'alice access.refusals-suppressed 429 too_many_refusals:suppressed=7;first=2026-01-02T03:04:05.000Z;last=2026-01-02T03:04:05.000Z',
       'alice document.read 200 ',
     ]);
     advance(10_000);
     expect((await handleRequest(refused, request('Bearer ok'), deps)).status).toBe(403);
+  });
+
+  it('a flood from one principal that then goes quiet still ends with its suppressed entry: the sealing timer writes the count', async () => {
+    const clock = new FakeClock('2026-01-02T03:04:05Z');
+    const base = inMemoryDeps();
+    const deps: Deps = { ...base, clock, authenticator: fakeDeps().deps.authenticator, refusals: new RefusalLimiter({ burst: 3, perMinute: 6 }) };
+    const refused = route(async () => ({ status: 200 }), 'documents:write');
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      statuses.push((await handleRequest(refused, request('Bearer ok'), deps)).status);
+      clock.advance(100);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(47);
+    // The attacker stops: no request of alice's comes again. The chain holds the 3 refusals and the run's first 429 only.
+    expect(base.audit.entries).toHaveLength(4);
+    clock.advance(10 * 60_000);
+    await sealAuditLog({ now: clock.now(), deps });
+    const suppressed = base.audit.entries.filter((e) => e.action === 'access.refusals-suppressed');
+    expect(suppressed).toEqual([
+      expect.objectContaining({ tenantId: 'acme', actor: expect.objectContaining({ person: 'alice' }), at: '2026-01-02T03:14:10.000Z', status: 429, outcome: 'refused', clientIp: '10.0.0.1', detail: 'too_many_refusals:suppressed=46;first=2026-01-02T03:04:05.400Z;last=2026-01-02T03:04:09.900Z' }),
+    ]);
+    expect(await base.blobs.blobNames('acme', 'audit-seals/2026-01/')).toEqual([sealBlobName('2026-01', 5)]); // sealed with it
+    await sealAuditLog({ now: clock.now(), deps });
+    expect(base.audit.entries).toHaveLength(5); // written once
   });
 
   it('accounts for every refused request: audited one by one, or counted in a suppressed entry (property)', async () => {
@@ -253,8 +300,8 @@ describe('handleRequest', () => {
           if (!step.refused) expect(res.status).toBe(200);
         }
         const audited = entries.filter((e) => e.outcome === 'refused' && e.action === 'document.read').length;
-        const counted = entries.filter((e) => e.action === 'access.refusals-suppressed').reduce((n, e) => n + Number(e.detail!.split('=')[1]), 0);
-        expect(audited + counted + deps.refusals.takeSuppressed('acme', 'alice')).toBe(refusals);
+        const counted = entries.filter((e) => e.action === 'access.refusals-suppressed').reduce((n, e) => n + Number(/suppressed=(\d+)/.exec(e.detail!)![1]), 0);
+        expect(audited + counted + (deps.refusals.takeSuppressed('acme', 'alice')?.count ?? 0)).toBe(refusals);
         expect(passed).toBeLessThanOrEqual(burst + Math.floor((elapsed * perMinute) / 60_000));
       },
     ), { numRuns: 200 });
