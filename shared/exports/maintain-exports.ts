@@ -1,5 +1,6 @@
 import type { Deps } from '../deps';
-import { runExport } from './run-export';
+import { exportBlobName } from '../kernel/export';
+import { restartExport } from './run-export';
 
 export interface MaintainResult {
   expired: string[];
@@ -15,11 +16,14 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
   const result: MaintainResult = { expired: [], restarted: [] };
-  for (const job of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
+  for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
+    const job = listed.item;
     if (Date.parse(job.expiresAt) <= now.getTime()) {
-      await deps.exportBlobs.delete(job.tenantId, job.blobName);
+      // Every attempt's blob: a worker that died after its upload may have left one (blobs first, so a crash before the job save is retried).
+      for (let attempt = 1; attempt <= Math.max(1, job.attempts); attempt++) await deps.exportBlobs.delete(job.tenantId, exportBlobName(job.id, attempt));
       const { archive: _gone, ...rest } = job;
-      await jobs.save({ ...rest, status: 'expired', heartbeatAt: now.toISOString() });
+      // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
+      if ((await jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag)) === 'conflict') continue;
       await deps.audit.append({
         tenantId: job.tenantId,
         at: now.toISOString(),
@@ -34,9 +38,9 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       });
       result.expired.push(job.id);
     } else {
-      // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start.
-      await runExport(job.tenantId, job.id, deps);
-      result.restarted.push(job.id);
+      // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming
+      // the job over the version judged stale (a worker that gave a sign of life since keeps it).
+      if (await restartExport(listed, deps)) result.restarted.push(job.id);
     }
   }
   return result;

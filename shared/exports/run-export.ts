@@ -7,10 +7,10 @@ import { auditMonth } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 // The worker's audit entry records the status a request failing the same way would answer.
-import type { BlobRead, ExportJobsPort } from '../ports';
+import type { BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { DEFAULT_CSV_FORMAT, type ExportJob, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
+import { DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
@@ -32,28 +32,85 @@ interface PlannedFile {
  * spooled to a temporary file and streamed into the ZIP at the end.
  */
 export async function runExport(tenantId: string, exportId: string, deps: ExportDeps): Promise<ExportJob> {
-  const jobs = deps.exportJobs;
-  const found = await jobs.get(tenantId, exportId);
+  const found = await deps.exportJobs.getVersioned(tenantId, exportId);
   if (!found) throw new ArchiveError('export_not_found');
-  let job: ExportJob = { ...found, status: 'running', attempts: found.attempts + 1, heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.progress, documents: 0, files: 0, bytes: 0 } };
-  delete job.error;
-  await jobs.save(job);
+  return (await claimAndRun(found, deps)) ?? (await deps.exportJobs.get(tenantId, exportId)) ?? found.item;
+}
+
+/**
+ * Maintenance's restart of a job it judged stale: runs it only if the claim over that version
+ * holds (a worker that gave a sign of life since keeps its job). True when this run claimed it.
+ */
+export async function restartExport(listed: Versioned<ExportJob>, deps: ExportDeps): Promise<boolean> {
+  return (await claimAndRun(listed, deps)) !== null;
+}
+
+/** Claim the job over `found`'s version, then run it; null when it is not this worker's to run. */
+async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promise<ExportJob | null> {
+  const jobs = deps.exportJobs;
+  const { tenantId, id: exportId } = found.item;
+  if (found.item.status !== 'running') return null; // finished, failed or expired: nothing to run
+  const attempts = found.item.attempts + 1;
+  const claim: ExportJob = { ...found.item, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
+  delete claim.error;
+  const claimed = await jobs.replace(claim, found.etag);
+  if (claimed === 'conflict') {
+    deps.log.info('export claimed by another worker', { tenantId, exportId });
+    return null;
+  }
+  const lease = new JobLease(claim, claimed.etag, jobs);
   try {
-    job = await writeArchive(job, jobs, deps);
+    const job = await writeArchive(lease, deps);
     await audit(deps, job, 'export.completed', 'success', 200);
     return job;
   } catch (err) {
+    if (err instanceof Superseded) return superseded(lease, deps);
     const e = toArchiveError(err);
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-    job = { ...job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
-    await jobs.save(job);
-    await audit(deps, job, 'export.failed', 'failed', deps.errorStatus(e.code), e.code);
-    return job;
+    try {
+      const job = await lease.save({ ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() });
+      await audit(deps, job, 'export.failed', 'failed', deps.errorStatus(e.code), e.code);
+      return job;
+    } catch (saveErr) {
+      if (saveErr instanceof Superseded) return superseded(lease, deps);
+      throw saveErr;
+    }
   }
 }
 
-async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: ExportDeps): Promise<ExportJob> {
-  let job = start;
+/** Someone else wrote the job after this worker claimed it (a restart, expiry): this worker's result is not the export's. */
+class Superseded extends Error {
+  constructor() {
+    super('the export job was claimed or changed by someone else');
+    this.name = 'Superseded';
+  }
+}
+
+/** The worker's hold on its job: each save is written only over the version it last wrote, else Superseded. */
+class JobLease {
+  constructor(
+    public job: ExportJob,
+    private etag: string,
+    private readonly jobs: ExportJobsPort,
+  ) {}
+
+  async save(next: ExportJob): Promise<ExportJob> {
+    const written = await this.jobs.replace(next, this.etag);
+    if (written === 'conflict') throw new Superseded();
+    this.etag = written.etag;
+    this.job = next;
+    return next;
+  }
+}
+
+/** A superseded worker stops: no save, no audit entry (the job's holder writes those); its own blob is already gone. */
+async function superseded(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+  deps.log.warn('export worker superseded; stopped', { tenantId: lease.job.tenantId, exportId: lease.job.id, attempt: lease.job.attempts });
+  return (await deps.exportJobs.get(lease.job.tenantId, lease.job.id)) ?? lease.job;
+}
+
+async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+  let job = lease.job;
   const { tenantId } = job;
   const total = await deps.catalog.countMatching(tenantId, job.filter);
   if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
@@ -126,8 +183,7 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
       if (planned.entry.role === 'rendition') job.progress.documents++;
       if (Date.now() - lastSave > 1000) {
         lastSave = Date.now();
-        job = { ...job, heartbeatAt: deps.clock.now().toISOString() };
-        await jobs.save(job);
+        job = await lease.save({ ...job, heartbeatAt: deps.clock.now().toISOString() });
       }
     }
     while (true) {
@@ -167,9 +223,13 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
     await spool.dispose();
   }
   const completedAt = deps.clock.now().toISOString();
-  job = { ...job, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } };
-  await jobs.save(job);
-  return job;
+  try {
+    return await lease.save({ ...job, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } });
+  } catch (err) {
+    // Lost the job while uploading: the ZIP this attempt wrote is nobody's result.
+    if (err instanceof Superseded) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+    throw err;
+  }
 }
 
 type Planned = PlannedFile | { manifest: ManifestDocument };

@@ -34,11 +34,11 @@ export interface ExportJob {
   createdBy: { subject: string; kind: string; person?: string };
   /** Request id of the POST /exports; its audit entry is found by it. */
   requestId: string;
-  /** Last sign of life of the worker; a stale running job is restarted by the maintenance timer. */
+  /** Last sign of life of the worker (each progress save); a stale running job is claimed again by the maintenance timer. */
   heartbeatAt: string;
   attempts: number;
   progress: { total: number; documents: number; files: number; bytes: number };
-  /** Blob in the tenant's export container. */
+  /** Blob in the tenant's export container: the current attempt's (exportBlobName). */
   blobName: string;
   archive?: { size: number; sha256: string };
   completedAt?: string;
@@ -46,6 +46,12 @@ export interface ExportJob {
   /** Machine-readable failure reason; never document content. */
   error?: string;
 }
+
+/**
+ * Each attempt at a job writes its own blob: a worker that lost the job to a restart never
+ * overwrites (or deletes) the ZIP of the attempt that holds it.
+ */
+export const exportBlobName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.zip` : `${id}.${attempt}.zip`);
 
 /** What clients see of a job. */
 export function toPublicExport(job: ExportJob, basePath: string) {
