@@ -1,21 +1,25 @@
 import type { Deps } from '../deps';
 import { exportBlobName } from '../kernel/export';
 import { restartExport } from './run-export';
+import { withdrawDisposedExports } from './withdraw-exports';
 
 export interface MaintainResult {
   expired: string[];
   restarted: string[];
+  /** Withdrawn because documents they held were disposed of (shared/exports/withdraw-exports.ts). */
+  withdrawn: string[];
 }
 
 /**
  * Export maintenance (timer, and callable on its own): delete expired export blobs and mark
- * their jobs `expired`; restart running jobs whose worker died (stale heartbeat). Idempotent:
+ * their jobs `expired`; restart running jobs whose worker died (stale heartbeat); withdraw
+ * exports holding a document that has been disposed of (the sweep's own withdrawal missed it). Idempotent:
  * a second run finds nothing new to do. `tenantId` keeps a run to one tenant (the timer passes none).
  */
 export async function maintainExports({ now, deps, maxItems = 100, tenantId }: { now: Date; deps: Deps; maxItems?: number; tenantId?: string }): Promise<MaintainResult> {
   const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
-  const result: MaintainResult = { expired: [], restarted: [] };
+  const result: MaintainResult = { expired: [], restarted: [], withdrawn: [] };
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
     if (Date.parse(job.expiresAt) <= now.getTime()) {
@@ -43,5 +47,6 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       if (await restartExport(listed, deps)) result.restarted.push(job.id);
     }
   }
+  result.withdrawn = await withdrawDisposedExports(now, deps, maxItems, tenantId);
   return result;
 }

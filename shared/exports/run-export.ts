@@ -10,7 +10,8 @@ import { ArchiveError, toArchiveError } from '../kernel/errors';
 import type { BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
+import { disposedAmong, withdrawExport } from './withdraw-exports';
+import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_MAX, type ExportJob, exportBlobName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
@@ -62,7 +63,7 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   try {
     const job = await writeArchive(lease, deps);
     await audit(deps, job, 'export.completed', 'success', 200);
-    return job;
+    return await withdrawIfDisposed(lease, deps);
   } catch (err) {
     if (err instanceof Superseded) return superseded(lease, deps);
     const e = toArchiveError(err);
@@ -94,12 +95,67 @@ class JobLease {
     private readonly jobs: ExportJobsPort,
   ) {}
 
+  get version(): Versioned<ExportJob> {
+    return { item: this.job, etag: this.etag };
+  }
+
   async save(next: ExportJob): Promise<ExportJob> {
     const written = await this.jobs.replace(next, this.etag);
     if (written === 'conflict') throw new Superseded();
     this.etag = written.etag;
     this.job = next;
     return next;
+  }
+}
+
+/**
+ * A document the export holds may have been disposed of while it ran (after its file was
+ * copied): then the export is withdrawn at once. The sweep withdraws completed exports itself;
+ * this covers the one completing beside it.
+ */
+async function withdrawIfDisposed(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+  const job = lease.job;
+  const now = deps.clock.now();
+  if (!job.disposableFrom || Date.parse(job.disposableFrom) > now.getTime()) return job;
+  const gone = await disposedAmong(job.tenantId, job.disposable ?? [], deps);
+  if (gone.length === 0 || !(await withdrawExport(lease.version, gone, now, deps))) return job;
+  return (await deps.exportJobs.get(job.tenantId, job.id)) ?? job;
+}
+
+/**
+ * The held documents whose retention ends before the export expires (only they can be disposed
+ * of while it lives), the earliest EXPORT_DISPOSABLE_MAX of them; past that, the export's expiry
+ * moves to the retain-until of the first left out, so no document it holds unrecorded can be
+ * disposed of before it expires. Memory stays bounded by twice the cap.
+ */
+class DisposableDocuments {
+  private held: { id: string; until: number }[] = [];
+  private cutoff: number;
+
+  constructor(expiresAt: string) {
+    this.cutoff = Date.parse(expiresAt);
+  }
+
+  add(doc: ArchivedDocument): void {
+    const until = Date.parse(doc.retention.retainUntil);
+    if (until >= this.cutoff) return;
+    this.held.push({ id: doc.id, until });
+    if (this.held.length > 2 * EXPORT_DISPOSABLE_MAX) this.trim();
+  }
+
+  private trim(): void {
+    if (this.held.length <= EXPORT_DISPOSABLE_MAX) return;
+    this.held.sort((a, b) => a.until - b.until);
+    this.cutoff = Math.min(this.cutoff, this.held[EXPORT_DISPOSABLE_MAX]!.until);
+    this.held = this.held.slice(0, EXPORT_DISPOSABLE_MAX);
+  }
+
+  /** The job's fields: what it may hold that a disposal can reach, and its (possibly earlier) expiry. */
+  fields(job: ExportJob): Pick<ExportJob, 'disposable' | 'disposableFrom' | 'expiresAt'> {
+    this.trim();
+    const expiresAt = this.cutoff < Date.parse(job.expiresAt) ? new Date(this.cutoff).toISOString() : job.expiresAt;
+    if (this.held.length === 0) return { expiresAt };
+    return { disposable: this.held.map((h) => h.id), disposableFrom: new Date(Math.min(...this.held.map((h) => h.until))).toISOString(), expiresAt };
   }
 }
 
@@ -139,10 +195,11 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
 
   const names = new ExportNames();
   const spool = new ManifestSpool();
+  const disposable = new DisposableDocuments(job.expiresAt);
   let lastSave = Date.now();
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead> }[] = [];
-    const pending = plan(job, deps, names);
+    const pending = plan(job, deps, names, (doc) => disposable.add(doc));
     const fill = async () => {
       while (queue.length < PREFETCH) {
         const next = await pending.next();
@@ -224,7 +281,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   }
   const completedAt = deps.clock.now().toISOString();
   try {
-    return await lease.save({ ...job, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } });
+    return await lease.save({ ...job, ...disposable.fields(job), status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } });
   } catch (err) {
     // Lost the job while uploading: the ZIP this attempt wrote is nobody's result.
     if (err instanceof Superseded) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
@@ -235,7 +292,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
 type Planned = PlannedFile | { manifest: ManifestDocument };
 
 /** Walk the search page by page (document date order) and name each file; the manifest entry follows a document's files. */
-async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): AsyncGenerator<Planned> {
+async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held: (doc: ArchivedDocument) => void): AsyncGenerator<Planned> {
   let continuationToken: string | undefined;
   do {
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
@@ -253,6 +310,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): Asyn
         });
       }
       yield* files;
+      held(doc);
       yield { manifest: { id: doc.id, fiscalYear: doc.fiscalYear, createdAt: doc.createdAt, metadata: { ...doc.metadata }, files: files.map((f) => f.entry) } };
     }
     continuationToken = page.continuationToken ?? undefined;

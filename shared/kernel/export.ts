@@ -45,7 +45,20 @@ export interface ExportJob {
   expiresAt: string;
   /** Machine-readable failure reason; never document content. */
   error?: string;
+  /**
+   * Held documents whose retention ends before the export expires: the only ones a disposal can
+   * reach while the export lives (retention is extended, never shortened). At most
+   * EXPORT_DISPOSABLE_MAX; an export that would hold more expires before the first left out.
+   */
+  disposable?: string[];
+  /** The earliest retain-until among `disposable`: before it, no document of the export can be disposed of. */
+  disposableFrom?: string;
+  /** Set when the export was expired early because documents it held were disposed of (some of their ids). */
+  withdrawn?: { at: string; documents: string[] };
 }
+
+/** Most ids an export job records in `disposable` (about 40 bytes each, far below an item's size limit). */
+export const EXPORT_DISPOSABLE_MAX = 5000;
 
 /**
  * Each attempt at a job writes its own blob: a worker that lost the job to a restart never

@@ -279,6 +279,11 @@ export interface ExportJobsPort {
   replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'>;
   /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
+  /**
+   * Completed, unexpired exports that may hold a document disposable by `now` (`disposableFrom`
+   * at or before it), each with its etag. Cross-tenant for the timer; with `tenantId`, that tenant's only.
+   */
+  unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
 }

@@ -409,6 +409,11 @@ export class InMemoryExportJobs implements ExportJobsPort {
     );
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
+    const at = now.toISOString();
+    const due = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at);
+    return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
+  }
   async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {
     return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit).map((j) => structuredClone(j)), continuationToken: null };
   }

@@ -115,4 +115,17 @@ export class ExportJobs implements ExportJobsPort {
       .fetchNext();
     return resources.map((r) => ({ item: strip(r), etag: r._etag }));
   }
+
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
+    const { resources } = await this.container.items
+      .query<ExportJob & { _etag: string }>(
+        {
+          query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now`,
+          parameters: [{ name: '@now', value: now.toISOString() }, ...(tenantId ? [{ name: '@tenant', value: tenantId }] : [])],
+        },
+        { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
+      )
+      .fetchNext();
+    return resources.map((r) => ({ item: strip(r), etag: r._etag }));
+  }
 }
