@@ -4,9 +4,13 @@ import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getExport } from './start-export';
 
-/** The finished ZIP of an export, once it is complete and until it expires. */
+/** The finished ZIP of an export, once it is complete and until it expires (or is withdrawn because documents it held were disposed of). */
 export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock'>): Promise<StoredFileRef> {
   const job = await getExport(r.tenantId, r.exportId, deps);
+  if (job.withdrawn) {
+    const n = job.withdrawn.documents.length;
+    throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn at ${job.withdrawn.at}: ${n === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention, and no copy stays downloadable; start a new one.`, extensions: { withdrawnAt: job.withdrawn.at, reason: 'documents-disposed' } });
+  }
   if (job.status === 'expired' || Date.parse(job.expiresAt) <= deps.clock.now().getTime()) {
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} expired at ${job.expiresAt}; start a new one.` });
   }

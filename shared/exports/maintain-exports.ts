@@ -1,25 +1,33 @@
 import type { Deps } from '../deps';
-import { runExport } from './run-export';
+import { exportBlobName } from '../kernel/export';
+import { restartExport } from './run-export';
+import { withdrawDisposedExports } from './withdraw-exports';
 
 export interface MaintainResult {
   expired: string[];
   restarted: string[];
+  /** Withdrawn because documents they held were disposed of (shared/exports/withdraw-exports.ts). */
+  withdrawn: string[];
 }
 
 /**
  * Export maintenance (timer, and callable on its own): delete expired export blobs and mark
- * their jobs `expired`; restart running jobs whose worker died (stale heartbeat). Idempotent:
+ * their jobs `expired`; restart running jobs whose worker died (stale heartbeat); withdraw
+ * exports holding a document that has been disposed of (the sweep's own withdrawal missed it). Idempotent:
  * a second run finds nothing new to do. `tenantId` keeps a run to one tenant (the timer passes none).
  */
 export async function maintainExports({ now, deps, maxItems = 100, tenantId }: { now: Date; deps: Deps; maxItems?: number; tenantId?: string }): Promise<MaintainResult> {
   const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
-  const result: MaintainResult = { expired: [], restarted: [] };
-  for (const job of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
+  const result: MaintainResult = { expired: [], restarted: [], withdrawn: [] };
+  for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
+    const job = listed.item;
     if (Date.parse(job.expiresAt) <= now.getTime()) {
-      await deps.exportBlobs.delete(job.tenantId, job.blobName);
+      // Every attempt's blob: a worker that died after its upload may have left one (blobs first, so a crash before the job save is retried).
+      for (let attempt = 1; attempt <= Math.max(1, job.attempts); attempt++) await deps.exportBlobs.delete(job.tenantId, exportBlobName(job.id, attempt));
       const { archive: _gone, ...rest } = job;
-      await jobs.save({ ...rest, status: 'expired', heartbeatAt: now.toISOString() });
+      // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
+      if ((await jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag)) === 'conflict') continue;
       await deps.audit.append({
         tenantId: job.tenantId,
         at: now.toISOString(),
@@ -34,10 +42,11 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       });
       result.expired.push(job.id);
     } else {
-      // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start.
-      await runExport(job.tenantId, job.id, deps);
-      result.restarted.push(job.id);
+      // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming
+      // the job over the version judged stale (a worker that gave a sign of life since keeps it).
+      if (await restartExport(listed, deps)) result.restarted.push(job.id);
     }
   }
+  result.withdrawn = await withdrawDisposedExports(now, deps, maxItems, tenantId);
   return result;
 }

@@ -7,10 +7,11 @@ import { auditMonth } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 // The worker's audit entry records the status a request failing the same way would answer.
-import type { BlobRead, ExportJobsPort } from '../ports';
+import type { BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { DEFAULT_CSV_FORMAT, type ExportJob, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
+import { disposedAmong, withdrawExport } from './withdraw-exports';
+import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_MAX, type ExportJob, exportBlobName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
@@ -32,28 +33,140 @@ interface PlannedFile {
  * spooled to a temporary file and streamed into the ZIP at the end.
  */
 export async function runExport(tenantId: string, exportId: string, deps: ExportDeps): Promise<ExportJob> {
-  const jobs = deps.exportJobs;
-  const found = await jobs.get(tenantId, exportId);
+  const found = await deps.exportJobs.getVersioned(tenantId, exportId);
   if (!found) throw new ArchiveError('export_not_found');
-  let job: ExportJob = { ...found, status: 'running', attempts: found.attempts + 1, heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.progress, documents: 0, files: 0, bytes: 0 } };
-  delete job.error;
-  await jobs.save(job);
+  return (await claimAndRun(found, deps)) ?? (await deps.exportJobs.get(tenantId, exportId)) ?? found.item;
+}
+
+/**
+ * Maintenance's restart of a job it judged stale: runs it only if the claim over that version
+ * holds (a worker that gave a sign of life since keeps its job). True when this run claimed it.
+ */
+export async function restartExport(listed: Versioned<ExportJob>, deps: ExportDeps): Promise<boolean> {
+  return (await claimAndRun(listed, deps)) !== null;
+}
+
+/** Claim the job over `found`'s version, then run it; null when it is not this worker's to run. */
+async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promise<ExportJob | null> {
+  const jobs = deps.exportJobs;
+  const { tenantId, id: exportId } = found.item;
+  if (found.item.status !== 'running') return null; // finished, failed or expired: nothing to run
+  const attempts = found.item.attempts + 1;
+  const claim: ExportJob = { ...found.item, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
+  delete claim.error;
+  const claimed = await jobs.replace(claim, found.etag);
+  if (claimed === 'conflict') {
+    deps.log.info('export claimed by another worker', { tenantId, exportId });
+    return null;
+  }
+  const lease = new JobLease(claim, claimed.etag, jobs);
   try {
-    job = await writeArchive(job, jobs, deps);
+    const job = await writeArchive(lease, deps);
     await audit(deps, job, 'export.completed', 'success', 200);
-    return job;
+    return await withdrawIfDisposed(lease, deps);
   } catch (err) {
+    if (err instanceof Superseded) return superseded(lease, deps);
     const e = toArchiveError(err);
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-    job = { ...job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
-    await jobs.save(job);
-    await audit(deps, job, 'export.failed', 'failed', deps.errorStatus(e.code), e.code);
-    return job;
+    try {
+      const job = await lease.save({ ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() });
+      await audit(deps, job, 'export.failed', 'failed', deps.errorStatus(e.code), e.code);
+      return job;
+    } catch (saveErr) {
+      if (saveErr instanceof Superseded) return superseded(lease, deps);
+      throw saveErr;
+    }
   }
 }
 
-async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: ExportDeps): Promise<ExportJob> {
-  let job = start;
+/** Someone else wrote the job after this worker claimed it (a restart, expiry): this worker's result is not the export's. */
+class Superseded extends Error {
+  constructor() {
+    super('the export job was claimed or changed by someone else');
+    this.name = 'Superseded';
+  }
+}
+
+/** The worker's hold on its job: each save is written only over the version it last wrote, else Superseded. */
+class JobLease {
+  constructor(
+    public job: ExportJob,
+    private etag: string,
+    private readonly jobs: ExportJobsPort,
+  ) {}
+
+  get version(): Versioned<ExportJob> {
+    return { item: this.job, etag: this.etag };
+  }
+
+  async save(next: ExportJob): Promise<ExportJob> {
+    const written = await this.jobs.replace(next, this.etag);
+    if (written === 'conflict') throw new Superseded();
+    this.etag = written.etag;
+    this.job = next;
+    return next;
+  }
+}
+
+/**
+ * A document the export holds may have been disposed of while it ran (after its file was
+ * copied): then the export is withdrawn at once. The sweep withdraws completed exports itself;
+ * this covers the one completing beside it.
+ */
+async function withdrawIfDisposed(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+  const job = lease.job;
+  const now = deps.clock.now();
+  if (!job.disposableFrom || Date.parse(job.disposableFrom) > now.getTime()) return job;
+  const gone = await disposedAmong(job.tenantId, job.disposable ?? [], deps);
+  if (gone.length === 0 || !(await withdrawExport(lease.version, gone, now, deps))) return job;
+  return (await deps.exportJobs.get(job.tenantId, job.id)) ?? job;
+}
+
+/**
+ * The held documents whose retention ends before the export expires (only they can be disposed
+ * of while it lives), the earliest EXPORT_DISPOSABLE_MAX of them; past that, the export's expiry
+ * moves to the retain-until of the first left out, so no document it holds unrecorded can be
+ * disposed of before it expires. Memory stays bounded by twice the cap.
+ */
+class DisposableDocuments {
+  private held: { id: string; until: number }[] = [];
+  private cutoff: number;
+
+  constructor(expiresAt: string) {
+    this.cutoff = Date.parse(expiresAt);
+  }
+
+  add(doc: ArchivedDocument): void {
+    const until = Date.parse(doc.retention.retainUntil);
+    if (until >= this.cutoff) return;
+    this.held.push({ id: doc.id, until });
+    if (this.held.length > 2 * EXPORT_DISPOSABLE_MAX) this.trim();
+  }
+
+  private trim(): void {
+    if (this.held.length <= EXPORT_DISPOSABLE_MAX) return;
+    this.held.sort((a, b) => a.until - b.until);
+    this.cutoff = Math.min(this.cutoff, this.held[EXPORT_DISPOSABLE_MAX]!.until);
+    this.held = this.held.slice(0, EXPORT_DISPOSABLE_MAX);
+  }
+
+  /** The job's fields: what it may hold that a disposal can reach, and its (possibly earlier) expiry. */
+  fields(job: ExportJob): Pick<ExportJob, 'disposable' | 'disposableFrom' | 'expiresAt'> {
+    this.trim();
+    const expiresAt = this.cutoff < Date.parse(job.expiresAt) ? new Date(this.cutoff).toISOString() : job.expiresAt;
+    if (this.held.length === 0) return { expiresAt };
+    return { disposable: this.held.map((h) => h.id), disposableFrom: new Date(Math.min(...this.held.map((h) => h.until))).toISOString(), expiresAt };
+  }
+}
+
+/** A superseded worker stops: no save, no audit entry (the job's holder writes those); its own blob is already gone. */
+async function superseded(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+  deps.log.warn('export worker superseded; stopped', { tenantId: lease.job.tenantId, exportId: lease.job.id, attempt: lease.job.attempts });
+  return (await deps.exportJobs.get(lease.job.tenantId, lease.job.id)) ?? lease.job;
+}
+
+async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
+  let job = lease.job;
   const { tenantId } = job;
   const total = await deps.catalog.countMatching(tenantId, job.filter);
   if (total > deps.config.ARCHIVE_EXPORT_MAX_DOCUMENTS) {
@@ -82,10 +195,11 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
 
   const names = new ExportNames();
   const spool = new ManifestSpool();
+  const disposable = new DisposableDocuments(job.expiresAt);
   let lastSave = Date.now();
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead> }[] = [];
-    const pending = plan(job, deps, names);
+    const pending = plan(job, deps, names, (doc) => disposable.add(doc));
     const fill = async () => {
       while (queue.length < PREFETCH) {
         const next = await pending.next();
@@ -126,8 +240,7 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
       if (planned.entry.role === 'rendition') job.progress.documents++;
       if (Date.now() - lastSave > 1000) {
         lastSave = Date.now();
-        job = { ...job, heartbeatAt: deps.clock.now().toISOString() };
-        await jobs.save(job);
+        job = await lease.save({ ...job, heartbeatAt: deps.clock.now().toISOString() });
       }
     }
     while (true) {
@@ -167,15 +280,19 @@ async function writeArchive(start: ExportJob, jobs: ExportJobsPort, deps: Export
     await spool.dispose();
   }
   const completedAt = deps.clock.now().toISOString();
-  job = { ...job, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } };
-  await jobs.save(job);
-  return job;
+  try {
+    return await lease.save({ ...job, ...disposable.fields(job), status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } });
+  } catch (err) {
+    // Lost the job while uploading: the ZIP this attempt wrote is nobody's result.
+    if (err instanceof Superseded) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+    throw err;
+  }
 }
 
 type Planned = PlannedFile | { manifest: ManifestDocument };
 
 /** Walk the search page by page (document date order) and name each file; the manifest entry follows a document's files. */
-async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): AsyncGenerator<Planned> {
+async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held: (doc: ArchivedDocument) => void): AsyncGenerator<Planned> {
   let continuationToken: string | undefined;
   do {
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
@@ -193,6 +310,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames): Asyn
         });
       }
       yield* files;
+      held(doc);
       yield { manifest: { id: doc.id, fiscalYear: doc.fiscalYear, createdAt: doc.createdAt, metadata: { ...doc.metadata }, files: files.map((f) => f.entry) } };
     }
     continuationToken = page.continuationToken ?? undefined;

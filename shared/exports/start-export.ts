@@ -5,7 +5,7 @@ import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
-import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, type TExportRequest } from '../kernel/export';
+import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type TExportRequest } from '../kernel/export';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.
@@ -13,7 +13,8 @@ import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, type TExportRequest
  * Trade-off (documented in the README): no queue, so nothing new to deploy or secure; but a
  * Functions instance may be recycled mid-export. The worker writes a heartbeat; the export
  * maintenance timer restarts any running job whose heartbeat is stale (the ZIP is rebuilt from
- * the start: exports are plain blobs and a restart overwrites it).
+ * the start, into the new attempt's own blob). Every worker claims the job and saves it only over
+ * the version it holds, so a slow worker and its restart never both finish one export.
  */
 export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps, audit?: AuditStaging): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
   const now = deps.clock.now();
@@ -36,7 +37,7 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
     heartbeatAt: now.toISOString(),
     attempts: 0,
     progress: { total: await deps.catalog.countMatching(principal.tenantId, filter), documents: 0, files: 0, bytes: 0 },
-    blobName: `${id}.zip`,
+    blobName: exportBlobName(id, 1),
     expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
   };
   // Stored with its audit entry: an export (a tenant's documents leaving the archive) never starts unrecorded.

@@ -18,6 +18,8 @@ export const ZAuditAction = z.enum([
   'export.completed',
   'export.failed',
   'export.expired',
+  /** An export taken out of reach early: documents it held were disposed of at the end of their retention. */
+  'export.withdrawn',
   'audit.verify',
   'api-key.create',
   'api-key.list',

@@ -34,18 +34,37 @@ export interface ExportJob {
   createdBy: { subject: string; kind: string; person?: string };
   /** Request id of the POST /exports; its audit entry is found by it. */
   requestId: string;
-  /** Last sign of life of the worker; a stale running job is restarted by the maintenance timer. */
+  /** Last sign of life of the worker (each progress save); a stale running job is claimed again by the maintenance timer. */
   heartbeatAt: string;
   attempts: number;
   progress: { total: number; documents: number; files: number; bytes: number };
-  /** Blob in the tenant's export container. */
+  /** Blob in the tenant's export container: the current attempt's (exportBlobName). */
   blobName: string;
   archive?: { size: number; sha256: string };
   completedAt?: string;
   expiresAt: string;
   /** Machine-readable failure reason; never document content. */
   error?: string;
+  /**
+   * Held documents whose retention ends before the export expires: the only ones a disposal can
+   * reach while the export lives (retention is extended, never shortened). At most
+   * EXPORT_DISPOSABLE_MAX; an export that would hold more expires before the first left out.
+   */
+  disposable?: string[];
+  /** The earliest retain-until among `disposable`: before it, no document of the export can be disposed of. */
+  disposableFrom?: string;
+  /** Set when the export was expired early because documents it held were disposed of (some of their ids). */
+  withdrawn?: { at: string; documents: string[] };
 }
+
+/** Most ids an export job records in `disposable` (about 40 bytes each, far below an item's size limit). */
+export const EXPORT_DISPOSABLE_MAX = 5000;
+
+/**
+ * Each attempt at a job writes its own blob: a worker that lost the job to a restart never
+ * overwrites (or deletes) the ZIP of the attempt that holds it.
+ */
+export const exportBlobName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.zip` : `${id}.${attempt}.zip`);
 
 /** What clients see of a job. */
 export function toPublicExport(job: ExportJob, basePath: string) {

@@ -270,8 +270,20 @@ export interface ExportJobsPort {
   /** With `outbox`, the request's audit outbox item is stored in the same transactional batch: both or neither. */
   create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void>;
   get(tenantId: string, id: string): Promise<ExportJob | null>;
-  save(job: ExportJob): Promise<void>;
-  unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]>;
+  /** The job with its version (etag), for a change decided on it. */
+  getVersioned(tenantId: string, id: string): Promise<Versioned<ExportJob> | null>;
+  /**
+   * Only over the version the change was decided on, else 'conflict' (someone else wrote the job
+   * since: another worker claimed it, maintenance expired it). On success, the new etag.
+   */
+  replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'>;
+  /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
+  unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
+  /**
+   * Completed, unexpired exports that may hold a document disposable by `now` (`disposableFrom`
+   * at or before it), each with its etag. Cross-tenant for the timer; with `tenantId`, that tenant's only.
+   */
+  unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
 }

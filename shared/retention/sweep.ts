@@ -4,6 +4,7 @@ import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
 import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
+import { withdrawExportsHolding } from '../exports/withdraw-exports';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -34,6 +35,8 @@ export interface SweepResult {
   /** Candidates left in place, with the reason (approval missing, storage refused, changed meanwhile…). */
   blocked: { tenantId: string; documentId: string; reason: string }[];
   tenants: number;
+  /** Exports withdrawn because documents they held were disposed of in this run. */
+  exportsWithdrawn: string[];
   /** Where the next run resumes; null when every tenant was swept. */
   continuation: string | null;
 }
@@ -87,12 +90,12 @@ export async function unsafeTenantsFrom(deps: Pick<Deps, 'blobs'>, first: string
  * Bounded by `budget`; returns a continuation. Idempotent: a re-run finds nothing new,
  * and a run after a crash finishes the disposals the crash interrupted.
  */
-export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log' | 'clock'>): Promise<SweepResult> {
+export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs'>): Promise<SweepResult> {
   const started = deps.clock.now().getTime();
   const runId = `sweep-${uuidv7(started)}`;
   const now = input.now.toISOString();
   const from = cursor.decode(input.continuation);
-  const result: SweepResult = { runId, disposed: [], completed: [], blocked: [], tenants: 0, continuation: null };
+  const result: SweepResult = { runId, disposed: [], completed: [], blocked: [], exportsWithdrawn: [], tenants: 0, continuation: null };
   let items = 0;
   const exhausted = () => items >= input.budget.maxItems || deps.clock.now().getTime() - started >= input.budget.maxMillis;
   // Each batch's audit entries and tombstones are written while the next batch is claimed and its
@@ -103,6 +106,9 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
     finishing = finishing.then(async () => {
       const outcomes = await finishDisposals(prepared, deps);
       prepared.forEach((p, i) => record(result, tenantId, p.id, outcomes[i]!));
+      // No copy of a disposed document stays downloadable: exports holding one are withdrawn (audited).
+      const gone = prepared.filter((_p, i) => outcomes[i] === 'disposed' || outcomes[i] === 'completed').map((p) => p.id);
+      result.exportsWithdrawn.push(...(await withdrawExportsHolding(tenantId, gone, input.now, deps)));
     });
     finishing.catch(() => {
       failed = true;
@@ -163,6 +169,6 @@ function record(result: SweepResult, tenantId: string, id: string, outcome: Disp
 }
 
 function summarise(result: SweepResult, deps: Pick<Deps, 'log'>): SweepResult {
-  deps.log.info('retention sweep', { runId: result.runId, disposed: result.disposed.length, completed: result.completed.length, blocked: result.blocked.length, tenants: result.tenants, more: result.continuation !== null });
+  deps.log.info('retention sweep', { runId: result.runId, disposed: result.disposed.length, completed: result.completed.length, blocked: result.blocked.length, exportsWithdrawn: result.exportsWithdrawn.length, tenants: result.tenants, more: result.continuation !== null });
   return result;
 }

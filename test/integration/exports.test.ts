@@ -174,6 +174,14 @@ describe('POST /exports', () => {
     const otherTenant = newTenant('export-other');
     const { job: otherJob } = await startExport({ ...principal, tenantId: otherTenant }, { fiscalYear: 2023, includeOriginals: false }, 'req-orphan-other', deps);
     const later = new Date(Date.now() + 20 * 60_000);
+    // The listing carries each job's etag; a write over an older version is refused (If-Match), never an overwrite.
+    const staleBefore = new Date(later.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
+    const listed = (await deps.exportJobs.unsafeListDue(later, staleBefore, 100, tenant)).find((l) => l.item.id === job.id)!;
+    expect(listed.etag).toEqual((await deps.exportJobs.getVersioned(tenant, job.id))!.etag);
+    const beat = await deps.exportJobs.replace({ ...listed.item, heartbeatAt: listed.item.heartbeatAt }, listed.etag);
+    expect(beat).toEqual({ etag: expect.any(String) });
+    expect(await deps.exportJobs.replace(listed.item, listed.etag)).toBe('conflict');
+    expect(await deps.exportJobs.replace({ ...listed.item, id: 'no-such-export' }, listed.etag)).toBe('conflict');
     const first = await maintainExports({ now: later, deps, tenantId: tenant });
     expect(first.restarted).toContain(job.id);
     expect(first.restarted).not.toContain(otherJob.id);

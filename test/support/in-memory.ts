@@ -374,25 +374,49 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
   }
 }
 
+/** Export jobs with an etag per write, refused like Cosmos's If-Match when the etag is not the current one. */
 export class InMemoryExportJobs implements ExportJobsPort {
   readonly jobs = new Map<string, ExportJob>();
+  private readonly etags = new Map<string, string>();
+  private version = 0;
   /** Audit outbox items written with a job (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
   constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
+  private store(job: ExportJob): string {
+    const etag = `"${++this.version}"`;
+    this.jobs.set(`${job.tenantId}/${job.id}`, structuredClone(job));
+    this.etags.set(`${job.tenantId}/${job.id}`, etag);
+    return etag;
+  }
   async create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void> {
-    this.jobs.set(`${job.tenantId}/${job.id}`, job);
+    if (this.jobs.has(`${job.tenantId}/${job.id}`)) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.store(job);
     keepOutboxItem(this.outbox, outbox);
   }
   async get(tenantId: string, id: string): Promise<ExportJob | null> {
-    return this.jobs.get(`${tenantId}/${id}`) ?? null;
+    return (await this.getVersioned(tenantId, id))?.item ?? null;
   }
-  async save(job: ExportJob): Promise<void> {
-    this.jobs.set(`${job.tenantId}/${job.id}`, job);
+  async getVersioned(tenantId: string, id: string): Promise<Versioned<ExportJob> | null> {
+    const job = this.jobs.get(`${tenantId}/${id}`);
+    return job ? { item: structuredClone(job), etag: this.etags.get(`${tenantId}/${id}`)! } : null;
   }
-  async unsafeListDue(): Promise<ExportJob[]> {
-    return [];
+  async replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'> {
+    if (this.etags.get(`${job.tenantId}/${job.id}`) !== etag) return 'conflict';
+    return { etag: this.store(job) };
+  }
+  /** The same condition as the Cosmos query. */
+  async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
+    const due = [...this.jobs.values()].filter(
+      (j) => (!tenantId || j.tenantId === tenantId) && ((j.status !== 'expired' && j.expiresAt <= now.toISOString()) || (j.status === 'running' && j.heartbeatAt < staleBefore.toISOString())),
+    );
+    return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
+  }
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
+    const at = now.toISOString();
+    const due = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at);
+    return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
   async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {
-    return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit), continuationToken: null };
+    return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit).map((j) => structuredClone(j)), continuationToken: null };
   }
 }
 

@@ -3,7 +3,7 @@ import type { Container, JSONObject } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
-import type { BlobRead, ExportBlobsPort, ExportJobsPort } from '../../ports';
+import type { BlobRead, ExportBlobsPort, ExportJobsPort, Versioned } from '../../ports';
 import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
@@ -79,8 +79,19 @@ export class ExportJobs implements ExportJobsPort {
     }
   }
 
-  async save(job: ExportJob): Promise<void> {
-    await this.container.item(job.id, job.tenantId).replace(job);
+  async getVersioned(tenantId: string, id: string): Promise<Versioned<ExportJob> | null> {
+    return readTenantItem<ExportJob>(this.container, tenantId, id, 'export');
+  }
+
+  /** If-Match on the etag the caller holds: 412 (changed) or 404 (gone) is a conflict, never an overwrite. */
+  async replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'> {
+    try {
+      const res = await this.container.item(job.id, job.tenantId).replace(job, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return { etag: res.etag };
+    } catch (err) {
+      if (isCosmosStatus(err, 412) || isCosmosStatus(err, 404)) return 'conflict';
+      throw err;
+    }
   }
 
   /**
@@ -88,9 +99,9 @@ export class ExportJobs implements ExportJobsPort {
    * signs of life. Cross-tenant for the timer; with `tenantId`, that tenant's jobs only (the filter
    * is in the query itself, not left to the partition-key option alone).
    */
-  async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<ExportJob[]> {
+  async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
     const { resources } = await this.container.items
-      .query<ExportJob>(
+      .query<ExportJob & { _etag: string }>(
         {
           query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND ((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))`,
           parameters: [
@@ -102,6 +113,19 @@ export class ExportJobs implements ExportJobsPort {
         { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
       )
       .fetchNext();
-    return resources.map(strip);
+    return resources.map((r) => ({ item: strip(r), etag: r._etag }));
+  }
+
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
+    const { resources } = await this.container.items
+      .query<ExportJob & { _etag: string }>(
+        {
+          query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now`,
+          parameters: [{ name: '@now', value: now.toISOString() }, ...(tenantId ? [{ name: '@tenant', value: tenantId }] : [])],
+        },
+        { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
+      )
+      .fetchNext();
+    return resources.map((r) => ({ item: strip(r), etag: r._etag }));
   }
 }

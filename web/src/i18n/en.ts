@@ -304,6 +304,7 @@ export const en = {
     'export.completed': 'Export finished',
     'export.failed': 'Export failed',
     'export.expired': 'Export expired',
+    'export.withdrawn': 'Export withdrawn (documents disposed of)',
     'api-key.create': 'Created an API key',
     'api-key.list': 'Listed API keys',
     'api-key.revoke': 'Revoked an API key',

@@ -239,6 +239,7 @@ export const nl: Dictionary = {
     'export.completed': 'Export klaar',
     'export.failed': 'Export mislukt',
     'export.expired': 'Export verlopen',
+    'export.withdrawn': 'Export ingetrokken (documenten vernietigd)',
     'api-key.create': 'API-sleutel gemaakt',
     'api-key.list': 'API-sleutels opgevraagd',
     'api-key.revoke': 'API-sleutel ingetrokken',

@@ -22,7 +22,7 @@ const ACTIONS = Object.keys({
   'document.ingest': 0, 'document.correct-metadata': 0, 'document.metadata-history': 0, 'document.read': 0, 'document.list': 0,
   'document.download-original': 0, 'document.download-rendition': 0, 'document.validate-rendition': 0, 'document.download-validation': 0,
   'audit.read': 0, 'audit.verify': 0, 'catalog.rebuild': 0,
-  'export.create': 0, 'export.read': 0, 'export.list': 0, 'export.download': 0, 'export.completed': 0, 'export.failed': 0, 'export.expired': 0,
+  'export.create': 0, 'export.read': 0, 'export.list': 0, 'export.download': 0, 'export.completed': 0, 'export.failed': 0, 'export.expired': 0, 'export.withdrawn': 0,
   'api-key.create': 0, 'api-key.list': 0, 'api-key.revoke': 0,
   'rights-set.list': 0, 'rights-set.put': 0, 'rights-set.delete': 0, 'rights-assignment.list': 0, 'rights-assignment.put': 0, 'rights-assignment.delete': 0,
   'sod-policy.read': 0, 'sod-policy.put': 0, 'sod-policy.proposal-list': 0, 'sod-policy.proposal-approve': 0, 'sod-policy.proposal-withdraw': 0, 'support-grant.create': 0, 'support-grant.list': 0, 'support-grant.revoke': 0,

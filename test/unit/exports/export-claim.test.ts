@@ -1,0 +1,115 @@
+/**
+ * One export, one worker: the worker claims its job over the version it read (etag) and saves
+ * progress only over the version it holds. A slow but live worker whose job maintenance restarted
+ * (or expired) stops at its next save, without touching the export's result or its audit.
+ */
+import type { ArchivedDocument } from '../../../shared/kernel/document';
+import type { ExportJob } from '../../../shared/kernel/export';
+import { maintainExports } from '../../../shared/exports/maintain-exports';
+import { restartExport, runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { exportFile } from '../../../shared/exports/download-export';
+import type { Page } from '../../../shared/ports';
+import type { Principal } from '../../../shared/kernel/principal';
+import type { Deps } from '../../../shared/deps';
+import { FakeClock } from '../../support/fake-clock';
+import { InMemoryCatalog, inMemoryDeps } from '../../support/in-memory';
+import { seedMany } from '../../support/seed';
+import { createHash } from 'node:crypto';
+
+const T = 'acme';
+
+/** The catalog search as one page of the tenant's documents (every export here matches them all). */
+class ListingCatalog extends InMemoryCatalog {
+  override async list(): Promise<Page<ArchivedDocument>> {
+    return { items: [...this.documents.values()].filter((d) => d.tenantId === T), continuationToken: null };
+  }
+  override async countMatching(): Promise<number> {
+    return this.count(T);
+  }
+}
+
+/** A gate a test opens by hand. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+async function setUp() {
+  const clock = new FakeClock('2025-03-01T12:00:00Z');
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock };
+  await seedMany(deps, T, [1, 2, 3].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
+  const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+  // The first worker reads document blobs only once the test lets it: a worker on a slow instance.
+  const slow = gate();
+  const slowDeps = {
+    ...deps,
+    blobs: new Proxy(deps.blobs, {
+      get: (target, prop, receiver) => (prop === 'read' ? async (...args: Parameters<typeof target.read>) => (await slow.opened, target.read(...args)) : Reflect.get(target, prop, receiver)),
+    }),
+  };
+  return { deps, job, slow, slowDeps };
+}
+
+const stored = async (deps: Pick<Deps, 'exportJobs'>, id: string) => (await deps.exportJobs.get(T, id))!;
+const until = async (cond: () => Promise<boolean>) => {
+  for (let i = 0; i < 100 && !(await cond()); i++) await new Promise((r) => setImmediate(r));
+};
+
+it('a slow worker whose job was restarted stops at its next save: one ZIP, one set of counts, one completion entry', async () => {
+  const { deps, job, slow, slowDeps } = await setUp();
+  const first = runExport(T, job.id, slowDeps);
+  await until(async () => (await stored(deps, job.id)).attempts === 1);
+
+  // Its heartbeat goes stale (the files are slow): maintenance claims the job and runs it again.
+  deps.clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+  const maintained = await maintainExports({ now: deps.clock.now(), deps });
+  expect(maintained.restarted).toEqual([job.id]);
+  const restarted = await stored(deps, job.id);
+  expect(restarted).toMatchObject({ status: 'completed', attempts: 2, progress: { total: 3, documents: 3, files: 3 } });
+
+  // The first worker comes back to life and finishes its ZIP: its result is refused and removed.
+  slow.open();
+  await first;
+  expect(await stored(deps, job.id)).toEqual(restarted);
+  const exportBlobs = deps.exportBlobs as unknown as { blobs: Map<string, Buffer> };
+  expect([...exportBlobs.blobs.keys()]).toEqual([`${T}/${restarted.blobName}`]);
+  expect(deps.audit.entries.filter((e) => e.action === 'export.completed')).toHaveLength(1);
+  // The ZIP served is the one the job describes.
+  const file = await exportFile({ tenantId: T, exportId: job.id }, deps);
+  const chunks: Buffer[] = [];
+  for await (const c of (await file.read()).stream) chunks.push(c as Buffer);
+  expect(createHash('sha256').update(Buffer.concat(chunks)).digest('hex')).toBe(restarted.archive!.sha256);
+});
+
+it('an export expired while its worker ran stays expired: the late worker writes no ZIP and no completion', async () => {
+  const { deps, job, slow, slowDeps } = await setUp();
+  const first = runExport(T, job.id, slowDeps);
+  await until(async () => (await stored(deps, job.id)).attempts === 1);
+  deps.clock.set(new Date(Date.parse(job.expiresAt) + 1000));
+  expect((await maintainExports({ now: deps.clock.now(), deps })).expired).toEqual([job.id]);
+
+  slow.open();
+  await first;
+  expect((await stored(deps, job.id)).status).toBe('expired');
+  expect((deps.exportBlobs as unknown as { blobs: Map<string, Buffer> }).blobs.size).toBe(0);
+  expect(deps.audit.entries.map((e) => e.action)).toEqual(['export.expired']);
+});
+
+it('maintenance does not restart a job whose worker gave a sign of life after the job was listed as stale', async () => {
+  const { deps, job } = await setUp();
+  deps.clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+  const staleBefore = new Date(deps.clock.now().getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
+  const [listed] = await deps.exportJobs.unsafeListDue(deps.clock.now(), staleBefore, 10);
+  expect(listed!.item.id).toBe(job.id);
+  // The live worker's heartbeat lands between the listing and the restart's claim.
+  const live = (await deps.exportJobs.getVersioned(T, job.id))!;
+  const beat: ExportJob = { ...live.item, heartbeatAt: deps.clock.now().toISOString() };
+  expect(await deps.exportJobs.replace(beat, live.etag)).not.toBe('conflict');
+
+  expect(await restartExport(listed!, deps)).toBe(false);
+  expect(await stored(deps, job.id)).toEqual(beat);
+  expect(deps.audit.entries).toEqual([]);
+});
