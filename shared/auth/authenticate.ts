@@ -2,7 +2,8 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
 import type { ApiKeyDeps } from './api-keys/api-key';
-import { VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
+import { checkSource, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
+import { RefusalLimiter } from './refusal-limiter';
 import type { TenantRights } from './rights';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
@@ -34,7 +35,8 @@ export interface JwtSettings {
 
 /** Credential → principal: what the request pipeline needs of authentication (tests hand in their own). */
 export interface Authenticates {
-  authenticate(authorization: string | null): Promise<Principal>;
+  /** `clientIp`: where the request comes from (API-key secret checks are limited per key and source). */
+  authenticate(authorization: string | null, clientIp?: string | null): Promise<Principal>;
 }
 
 /** What the authenticator reads from the tenant to turn a verified credential into a principal. */
@@ -60,6 +62,8 @@ export class Authenticator implements Authenticates {
   private readonly verified = new VerifiedTokens<JwtIdentity>();
   /** API keys whose secret was checked here lately, with the record hash it matched (verify-api-key.ts). */
   private readonly verifiedKeys = new VerifiedTokens<string>({ maxAgeMs: VERIFIED_KEY_MAX_AGE_MS, maxEntries: VERIFIED_TOKEN_MAX_ENTRIES });
+  /** Secret checks per API key and source address lately (verify-api-key.ts SECRET_CHECK_LIMITS). */
+  private readonly secretChecks = new RefusalLimiter(SECRET_CHECK_LIMITS);
   /** Sign-ins of people whose rights come from the claim: all the archive knows of those rights between sign-ins. */
   private readonly sightings: PersonSightings;
 
@@ -72,10 +76,10 @@ export class Authenticator implements Authenticates {
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   }
 
-  async authenticate(authorization: string | null): Promise<Principal> {
+  async authenticate(authorization: string | null, clientIp: string | null = null): Promise<Principal> {
     const header = authorization?.trim() ?? '';
     const apiKey = /^ApiKey (\S+)$/.exec(header);
-    if (apiKey) return this.fromApiKey(apiKey[1]!);
+    if (apiKey) return this.fromApiKey(apiKey[1]!, clientIp);
     const bearer = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
     if (!bearer) throw unauthenticated('Send a bearer token or an API key in the Authorization header.');
     const identity = await this.verifyJwt(bearer[1]!);
@@ -134,10 +138,10 @@ export class Authenticator implements Authenticates {
     return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) }, policy);
   }
 
-  private async fromApiKey(key: string): Promise<Principal> {
-    const { key: record, refusal } = await verifyApiKey(key, this.sources.clock.now(), this.sources, this.verifiedKeys);
+  private async fromApiKey(key: string, clientIp: string | null): Promise<Principal> {
+    const { key: record, refusal } = await verifyApiKey(key, this.sources.clock.now(), this.sources, this.verifiedKeys, { limiter: this.secretChecks, source: checkSource(clientIp) });
     const person = personOf(record.createdBy);
-    // Revoked or expired: refused, and audited under the key (its tenant, its person), as a refusal is.
+    // A wrong secret, too many checks, revoked or expired: refused, and audited under the key (its tenant, its person), as a refusal is.
     if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
     const current = personNow === 'idle' ? null : personNow;

@@ -57,7 +57,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       // The target first, from well-formed parameters: a refused request's entry names what it was aimed at too.
       const early = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
       if (route.target && early.success) audit.target = route.target(early.data);
-      principal = await deps.authenticator.authenticate(req.headers.get('authorization'));
+      principal = await deps.authenticator.authenticate(req.headers.get('authorization'), req.clientIp);
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
       if (principal.denial) throw principal.denial;
       if (!principal.permissions.has(route.permission)) {

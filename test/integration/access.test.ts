@@ -74,6 +74,8 @@ describe('API keys', () => {
     ]);
     // The revoked key's attempt is in the tenant's log, under the key and its person.
     expect(entries[0]).toMatchObject({ outcome: 'refused', status: 401, detail: 'unauthenticated', actor: { subject: `apikey:${made.json.id}`, kind: 'client', person: 'admin-1', keyId: made.json.id } });
+    // So is the wrong secret's: the tenant sees someone trying its key.
+    expect(entries.filter((e) => e.outcome === 'refused' && e.status === 401 && e.actor.keyId === made.json.id)).toHaveLength(2);
   });
 
   it('an expired key stops working', async () => {

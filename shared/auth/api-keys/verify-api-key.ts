@@ -1,11 +1,40 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ArchiveError } from '../../kernel/errors';
+import { ArchiveError } from '../../kernel/errors';
 import { TENANT_ID } from '../../kernel/principal';
 import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
+import type { RefusalLimiter } from '../refusal-limiter';
 
 /** Refresh `lastUsedAt` at most this often, so a busy key is not one write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Secret checks (scrypt) of one key from one source, per instance: a client app checks its key
+ * about once per VERIFIED_KEY_MAX_AGE_MS; ten a minute is guessing.
+ */
+export const SECRET_CHECK_LIMITS = { burst: 10, perMinute: 10 };
+
+/** Where the check comes from (`checkSource`) and the per-instance limiter of checks per key and source. */
+export interface SecretGuesses {
+  limiter: RefusalLimiter;
+  source: string;
+}
+
+/**
+ * The source a key's secret checks are counted by: the client address, an IPv6 one by its /64
+ * (one subscriber's whole block, which it can rotate through freely).
+ */
+export function checkSource(clientIp: string | null): string {
+  if (!clientIp) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(clientIp);
+  if (mapped) return mapped[1]!;
+  if (!clientIp.includes(':')) return clientIp;
+  const [head = '', tail] = clientIp.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
 
 /** How long a key this instance has verified skips the scrypt check on its next requests, at most. */
 export const VERIFIED_KEY_MAX_AGE_MS = 10 * 60_000;
@@ -18,10 +47,13 @@ export const VERIFIED_KEY_MAX_AGE_MS = 10 * 60_000;
  * thread pool, which also serves spooling and zlib, busy at ~40 requests a second). A key this
  * instance verified lately (`verified`: the presented key's SHA-256 and the record's hash) is not
  * hashed again while the record keeps that hash.
- * A key whose secret matches but that is revoked or expired comes back with its `refusal` (401):
- * the caller is known, so the attempt is audited under the key's tenant and person.
+ * A key that exists comes back with its `refusal` when it may not act: a wrong secret or a revoked or
+ * expired key (401), or too many checks of this key from one source (429, `guesses`). The key names
+ * its tenant and person, so the attempt is audited there (rate-limited like any refusal): a tenant
+ * sees someone trying its key's secrets. Checks are limited per key and source address, so guessing
+ * cannot keep the thread pool busy, and a client app elsewhere keeps its key working meanwhile.
  */
-export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDeps, verified?: VerifiedTokens<string>): Promise<{ key: ApiKeyRecord; refusal: ArchiveError | null }> {
+export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDeps, verified?: VerifiedTokens<string>, guesses?: SecretGuesses): Promise<{ key: ApiKeyRecord; refusal: ArchiveError | null }> {
   const m = API_KEY_PATTERN.exec(presented);
   const [, tenantId, keyId, secret] = m ?? [];
   if (tenantId === undefined || keyId === undefined || secret === undefined || !TENANT_ID.test(tenantId)) throw invalidKey();
@@ -29,9 +61,13 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
   if (!found) throw invalidKey();
   const key = found.value;
   if (verified?.get(presented, now.getTime()) !== key.hash.value) {
+    const turn = guesses?.limiter.take(tenantId, `${keyId}@${guesses.source}`, now);
+    if (turn && !turn.allowed) {
+      return { key, refusal: new ArchiveError('too_many_refusals', { detail: 'Too many checks of this API key from this address; wait and retry.', retryAfterSeconds: turn.retryAfterSeconds }) };
+    }
     const computed = await hashSecret(deps, secret, Buffer.from(key.hash.salt, 'base64'), key.hash, key.hash.pepper ?? deps.config.API_KEY_PEPPER_SECRET_NAME);
     const stored = Buffer.from(key.hash.value, 'base64');
-    if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) throw invalidKey();
+    if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return { key, refusal: invalidKey('The API key\'s secret does not match.') };
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
   if (key.revokedAt) return { key, refusal: invalidKey('The API key has been revoked.') };
