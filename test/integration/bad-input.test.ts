@@ -79,7 +79,8 @@ describe('bad uploads change nothing', () => {
 
 describe('hostile file names', () => {
   const names = corpusFile('bad/hostile-file-names.txt').toString('utf8').split('\n').filter((n) => n.length > 0);
-  names.push('a'.repeat(500) + '.png', 'evil\u0000.png', 'line\r\nbreak.png');
+  // The last: an emoji where a long name is cut (a lone surrogate there once made every download of it a 500).
+  names.push('a'.repeat(500) + '.png', 'evil\u0000.png', 'line\r\nbreak.png', `${'a'.repeat(195)}\u{1F600}${'b'.repeat(20)}.png`);
   it.each(names.map((n) => [JSON.stringify(n).slice(0, 60), n]))('%s is refused cleanly or stored only as a sanitised label and echoed safely', async (_, name) => {
     const t = newTenant('names');
     const tok = await archive.token({ tenant: t, sub: 'app', rights: 'archivist' });
