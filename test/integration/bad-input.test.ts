@@ -59,6 +59,13 @@ describe('bad uploads change nothing', () => {
   it('malformed multipart (no boundary)', () => expectRefused({ method: 'POST', body: 'x', headers: { 'Content-Type': 'multipart/form-data' } }, 400, 'malformed_multipart'));
   it('truncated multipart', () =>
     expectRefused({ method: 'POST', body: '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\nabc', headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' } }, 400, 'malformed_multipart'));
+  it('a multipart file part without a name (it once threw inside busboy, an uncaught exception that ended the process)', () =>
+    expectRefused({ method: 'POST', body: '--XyZ\r\nContent-Disposition: form-data; filename="a.jpg"\r\n\r\nabc\r\n--XyZ--\r\n', headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' } }, 400, 'malformed_multipart'));
+  it('two metadata parts', () => {
+    const form = multipart([{ bytes: corpusFile('img2pdf/gray.png'), name: 'a.png' }], { reference: 'A' });
+    form.append('metadata', JSON.stringify({ reference: 'B' }));
+    return expectRefused({ method: 'POST', body: form }, 400, 'invalid_metadata');
+  });
   it('multipart without a file part', () => expectRefused({ method: 'POST', body: (() => { const f = new FormData(); f.append('metadata', '{}'); return f; })() }, 400, 'empty_body'));
   it('an unexpected multipart field', () => expectRefused({ method: 'POST', body: (() => { const f = new FormData(); f.append('tenantId', 'other'); return f; })() }, 400, 'malformed_multipart'));
   it('metadata that is not JSON', async () => {
