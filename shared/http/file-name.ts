@@ -6,13 +6,17 @@ export function sanitiseFileName(raw: string | null | undefined): string | null 
   if (!raw) return null;
   let name = raw.normalize('NFC');
   name = name.split(/[/\\]/).pop() ?? '';
-  // C0/C1 controls (NUL, CR, LF, …) and bidi controls that disguise extensions (U+202E).
-  name = name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '');
+  // C0/C1 controls (NUL, CR, LF, …), bidi controls that disguise extensions (U+202E), and lone
+  // surrogates (no character at all: they make encodeURIComponent throw when the name is sent back).
+  name = name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu, '');
   name = name.trim().replace(/^\.+/, '');
   if (name.length > 200) {
     const dot = name.lastIndexOf('.');
     const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
-    name = name.slice(0, 200 - ext.length) + ext;
+    let keep = 200 - ext.length;
+    // Never between the two halves of a character outside the BMP (an emoji): that would leave a lone surrogate.
+    if (/[\uD800-\uDBFF]/.test(name.charAt(keep - 1))) keep -= 1;
+    name = name.slice(0, keep) + ext;
   }
   return name.length > 0 ? name : null;
 }

@@ -23,7 +23,9 @@ export function securityHeaders(requestId: string): Record<string, string> {
  * RFC 6266 Content-Disposition: an ASCII fallback plus RFC 8187 `filename*`, so a
  * hostile name (quotes, CR/LF, path parts) can never break the header.
  */
-export function contentDisposition(fileName: string): string {
+export function contentDisposition(rawName: string): string {
+  // A lone surrogate (a name cut in a character by an older sanitiser) would make encodeURIComponent throw.
+  const fileName = rawName.replace(/\p{Cs}/gu, '\uFFFD');
   const ascii = fileName.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
   const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;

@@ -270,7 +270,7 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
     bb.on('file', (name, stream, info) => {
       if (name !== 'file') {
         stream.resume();
-        fail(new ArchiveError('malformed_multipart', { detail: `Unexpected file part "${name.slice(0, 40)}"; files go in parts named "file".` }));
+        fail(new ArchiveError('malformed_multipart', { detail: `Unexpected file part ${partLabel(name)}; files go in parts named "file".` }));
         return;
       }
       // At most what the body has left: Content-Length bounds all files together.
@@ -300,8 +300,10 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       });
     });
     bb.on('field', (name, value, info) => {
-      if (name !== 'metadata') return fail(new ArchiveError('malformed_multipart', { detail: `Unexpected field "${name.slice(0, 40)}"; only "metadata" is accepted.` }));
+      if (name !== 'metadata') return fail(new ArchiveError('malformed_multipart', { detail: `Unexpected field ${partLabel(name)}; only "metadata" is accepted.` }));
       if (info.valueTruncated) return fail(new ArchiveError('invalid_metadata', { detail: 'The metadata part is larger than 64 KiB.' }));
+      // Not the last one silently: whatever checked the first (a gateway, a log) would disagree with what is archived.
+      if (metadataText !== undefined) return fail(new ArchiveError('invalid_metadata', { detail: 'Send one metadata part, not several.' }));
       metadataText = value;
     });
     bb.on('filesLimit', () => fail(new ArchiveError('too_many_pages', { detail: `At most ${limits.maxFiles} files may be sent at once.` })));
@@ -332,6 +334,15 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
     });
     body.pipe(bb);
   });
+}
+
+/**
+ * A part's name for an error message. busboy hands over `undefined` (its types say string) for a part
+ * whose Content-Disposition has no `name`: reading it then threw inside busboy's write, out of reach of
+ * any handler, and the uncaught exception ended the process.
+ */
+function partLabel(name: string | undefined): string {
+  return name === undefined ? 'without a name' : `"${name.slice(0, 40)}"`;
 }
 
 /**

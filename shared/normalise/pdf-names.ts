@@ -17,19 +17,6 @@ if (!marked.archiveDecodesEscapes) {
   marked.archiveDecodesEscapes = true;
 }
 
-/**
- * A regular-expression source matching `/name` as written in a PDF, any of its
- * characters possibly `#xx`-escaped in either case; for scans of raw bytes that
- * run before the parser.
- */
-export function rawNamePattern(name: string): string {
-  return `/${[...name].map((ch) => {
-    const hex = ch.charCodeAt(0).toString(16).padStart(2, '0');
-    const literal = ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return `(?:${literal}|#${[...hex].map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d)).join('')})`;
-  }).join('')}(?![^\\s/\\[\\]<>(){}%])`;
-}
-
 /** Content-stream text with every name's `#xx` escapes decoded, for the operator scans. */
 export function decodeNamesInText(text: string): string {
   return text.replace(/\/[^\s/[\]<>(){}%]*/g, (n) => (n.includes('#') ? n.replace(HEX_ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : n));

@@ -1,17 +1,17 @@
 import { createHash } from 'crypto';
-import * as zlib from 'zlib';
 import {
   PDFArray, PDFBool, PDFDict, PDFDocument, PDFHeader, PDFName, PDFNumber, PDFObject, PDFRawStream, PDFRef, PDFStream,
 } from 'pdf-lib';
 import { ArchiveError } from '../kernel/errors';
 import { cmykProfile, srgbProfile } from './icc';
-import { decodeNamesInText, rawNamePattern } from './pdf-names';
+import { decodeNamesInText } from './pdf-names';
 import { deflateCached, DocInfo, finishPdfA } from './pdfa';
 import type { ConversionRecord, PageRecord } from '../kernel/document';
 import { NormaliseLimits } from './types';
 import { cidFontWidthMismatches, cidWidths, simpleFontWidthMismatches, trueTypeMetrics } from './font-widths';
 import { corrupt, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
 import { readPdfaId } from './xmp';
+import { loadPdf } from './pdf-load';
 
 export interface PdfOutcome {
   bytes: Buffer;
@@ -57,8 +57,8 @@ function dictOf(o: PDFObject | undefined): PDFDict | undefined {
   return undefined;
 }
 
-/** Walk every object of the file (all indirect objects, and everything nested in them). */
-function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
+/** Walk every object of the file (all indirect objects, and everything nested in them), or only `objects`. */
+function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[]): Findings {
   const ctx = pdf.context;
   const f: Findings = {
     javascript: [], launch: false, embedded: [], xfa: [], pageAA: false, problems: new Set(), usesRGB: false, usesCMYK: false,
@@ -179,6 +179,10 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits): Findings {
     }
     for (const [, v] of d.entries()) visit(v, depth + 1);
   };
+  if (objects) {
+    for (const obj of objects) visit(obj, 0);
+    return f;
+  }
   for (const [, obj] of ctx.enumerateIndirectObjects()) visit(obj, 0);
   visit(ctx.trailerInfo.Root, 0);
   return f;
@@ -317,42 +321,6 @@ function keptPages(pdf: PDFDocument, handling: PageRecord['handling'] = 'kept'):
 }
 
 /**
- * pdf-lib inflates object and cross-reference streams while parsing, without a
- * size limit. Before it runs, every such stream we can locate is inflated here
- * under the decompressed-bytes limit, so a bomb hidden there is refused first.
- */
-function checkObjectStreams(bytes: Buffer, limits: NormaliseLimits): void {
-  const text = bytes.toString('latin1');
-  const max = maxDecompressed(limits);
-  let total = 0;
-  // Names may be #xx-escaped: pdf-lib decodes them, so this scan must recognise them too.
-  const re = new RegExp(`${rawNamePattern('Type')}\\s*(?:${rawNamePattern('ObjStm')}|${rawNamePattern('XRef')})`, 'g');
-  const flate = new RegExp(rawNamePattern('FlateDecode'));
-  const length = new RegExp(`${rawNamePattern('Length')}\\s+(\\d+)(?!\\s+\\d+\\s+R)`);
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const dictStart = text.lastIndexOf('obj', m.index);
-    const streamAt = text.indexOf('stream', m.index);
-    if (dictStart < 0 || streamAt < 0 || streamAt - m.index > 4096) continue;
-    const dict = text.slice(dictStart, streamAt);
-    if (!flate.test(dict)) continue;
-    let start = streamAt + 6;
-    if (text[start] === '\r') start++;
-    if (text[start] === '\n') start++;
-    const len = length.exec(dict);
-    const end = len ? start + Number(len[1]) : text.indexOf('endstream', start);
-    if (end <= start || end > bytes.length) continue;
-    try {
-      total += zlib.inflateSync(bytes.subarray(start, end), { maxOutputLength: Math.max(1, max - total), finishFlush: zlib.constants.Z_SYNC_FLUSH }).length;
-    } catch (cause) {
-      if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new ArchiveError('decompressed_too_large', { detail: 'The PDF object streams decompress to more data than the archive accepts.', cause });
-      }
-      // A stream that does not inflate is left to the parser to judge.
-    }
-  }
-}
-
-/**
  * Only whitespace and NUL padding may follow the last %%EOF (incremental updates
  * add sections, each with its own %%EOF, so only the last one counts). A ZIP's
  * comment could end in "%%EOF" too, so a ZIP ending the file is refused as well.
@@ -372,11 +340,12 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
   const head = bytes.subarray(0, 1024).toString('latin1');
   if (!head.includes('%PDF-')) throw corrupt('The PDF has no %PDF header.');
   refuseTrailingData(bytes);
-  checkObjectStreams(bytes, limits);
   let pdf: PDFDocument;
+  let shadowed: PDFObject[];
   try {
-    pdf = await PDFDocument.load(bytes, { updateMetadata: false, throwOnInvalidObject: true });
+    ({ pdf, shadowed } = await loadPdf(bytes, maxDecompressed(limits)));
   } catch (cause) {
+    if (cause instanceof ArchiveError) throw cause;
     if (cause instanceof Error && /encrypted/i.test(cause.message)) {
       throw new ArchiveError('encrypted_pdf', { detail: 'The PDF is encrypted (even when it opens without a password, PDF/A forbids encryption); upload it decrypted.', cause });
     }
@@ -394,6 +363,8 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
 
   const f = inspect(pdf, limits);
   refuse(f);
+  // A definition the parse replaced is still in the original, for a reader that takes it: refused alike.
+  refuse(inspect(pdf, limits, shadowed));
   if (f.oversizeImage) {
     const { width, height } = f.oversizeImage;
     throw new ArchiveError('too_many_pixels', {

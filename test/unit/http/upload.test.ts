@@ -110,3 +110,21 @@ describe('parseUpload: a file above the spool threshold goes to a temporary file
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
+
+describe('parseUpload: hostile multipart parts', () => {
+  const boundary = 'XyZ';
+  const part = (disposition: string, data: string) => `--${boundary}\r\nContent-Disposition: ${disposition}\r\n\r\n${data}\r\n`;
+  const send = (body: string) => parseUpload(request({ 'content-type': `multipart/form-data; boundary=${boundary}` }, [Buffer.from(`${body}--${boundary}--\r\n`, 'latin1')]), limits);
+
+  it.each([
+    ['a file part', 'form-data; filename="a.jpg"'],
+    ['a field', 'form-data'],
+  ])('%s without a name → malformed_multipart, not an exception thrown inside busboy', async (_, disposition) => {
+    await expect(send(part(disposition, 'abc'))).rejects.toMatchObject({ code: 'malformed_multipart', detail: expect.stringContaining('without a name') });
+  });
+
+  it('two metadata parts → invalid_metadata, not the last one silently', async () => {
+    const body = part('form-data; name="metadata"', '{"reference":"A"}') + part('form-data; name="metadata"', '{"reference":"B"}') + part('form-data; name="file"; filename="a.jpg"', 'abc');
+    await expect(send(body)).rejects.toMatchObject({ code: 'invalid_metadata', detail: expect.stringContaining('one metadata part') });
+  });
+});
