@@ -2,14 +2,17 @@
  * Retention and disposal in a real browser: a tenant admin adds a retention class of their own and
  * saves it; in the disposal review they look ahead to a date by which a document's retention has ended
  * and approve its disposal with a reason. The e2e host runs on the real clock, so nothing is disposed:
- * the document (fiscal year 2023, kept until 2031-01-01) is seeded through the API and the review is
- * asked what is due before 2031-01-01; the approval is recorded for the sweep to act on then.
+ * the document (fiscal year seven before this one, kept until 1 January next year) is seeded through
+ * the API and the review is asked what is due by then (an approval reaches at most 366 days ahead);
+ * the approval is recorded for the sweep to act on then.
  * axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
 import { checkA11y, goTo, launchBrowser, openPage, screenshot, signIn, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
+
+const THIS_YEAR = new Date().getUTCFullYear();
 import { call, multipart } from '../support/http';
 
 const tenant = newTenant('e2e-ret');
@@ -27,7 +30,7 @@ beforeAll(async () => {
   const answer = await call(`${target.apiUrl}/documents`, {
     method: 'POST',
     token,
-    body: multipart([{ bytes: corpusFile('img2pdf/normal.jpg'), name: 'normal.jpg', type: 'image/jpeg' }], { counterparty: 'Old Supplier BV', reference: 'OLD-1', documentDate: '2023-03-01', kind: 'invoice' }),
+    body: multipart([{ bytes: corpusFile('img2pdf/normal.jpg'), name: 'normal.jpg', type: 'image/jpeg' }], { counterparty: 'Old Supplier BV', reference: 'OLD-1', documentDate: `${THIS_YEAR - 7}-03-01`, kind: 'invoice' }),
   });
   expect(answer.status).toBe(201);
   documentId = (answer.json as { id: string }).id;
@@ -59,10 +62,10 @@ it('adds a retention class of the tenant\'s own and saves it', async () => {
 it('approves the disposal of a document whose retention has ended by the chosen date', async () => {
   await goTo(page, 'Disposal', 'Disposal review');
   await page.getByText('No documents are due.').waitFor();
-  await page.getByLabel('Retention ends before').fill('2031-01-01');
+  await page.getByLabel('Retention ends before').fill(`${THIS_YEAR + 1}-01-01`);
   const row = page.getByRole('row', { name: new RegExp(documentId) });
   await row.waitFor();
-  expect(await row.textContent()).toContain('1 Jan 2031');
+  expect(await row.textContent()).toContain(`1 Jan ${THIS_YEAR + 1}`);
   await row.getByRole('checkbox', { name: `Select ${documentId}` }).check();
   await page.getByLabel('Reason', { exact: true }).fill('End of the statutory retention');
   await checkA11y(page, 'disposal selected');

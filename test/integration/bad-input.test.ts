@@ -9,7 +9,8 @@ let token: string;
 let seeded: Awaited<ReturnType<typeof tenantState>>;
 
 beforeAll(async () => {
-  archive = await startTestArchive({ ARCHIVE_MAX_UPLOAD_BYTES: String(2 * 1024 * 1024) });
+  // One uploader sends every bad upload here, more than the default refusal burst (the limiter has tests of its own).
+  archive = await startTestArchive({ ARCHIVE_MAX_UPLOAD_BYTES: String(2 * 1024 * 1024), ARCHIVE_REFUSAL_BURST: '500' });
   tenant = newTenant('bad');
   token = await archive.token({ tenant, sub: 'app', rights: 'uploader' });
   // One good document first, so "unchanged" compares against a non-empty tenant.
