@@ -11,7 +11,8 @@ export class ExportNames {
   baseName(doc: ArchivedDocument): string {
     const m = doc.metadata;
     const parts = [m.documentDate ?? doc.createdAt.slice(0, 10), m.kind, m.counterparty, m.reference].filter((p): p is string => !!p);
-    const readable = clean(parts.join(' ')).slice(0, 120).trim() || doc.id;
+    // Cut by characters, not UTF-16 units: a letter outside the BMP cut in half is no character at all.
+    const readable = Array.from(clean(parts.join(' '))).slice(0, 120).join('').trim() || doc.id;
     for (const candidate of [readable, `${readable} (${doc.id.slice(-8)})`, `${readable} (${doc.id})`]) {
       if (!this.taken.has(candidate.toLowerCase())) {
         this.taken.add(candidate.toLowerCase());
