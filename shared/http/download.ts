@@ -35,7 +35,8 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
     'Accept-Ranges': 'bytes',
     'Cache-Control': 'private, no-cache',
   };
-  if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+  // Weak comparison (RFC 9110 13.1.2): a cache that stored the ETag as W/"…" is answered 304 too.
+  if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     return { status: 304, headers: common };
   }
   if (c.delivery === 'redirect') {

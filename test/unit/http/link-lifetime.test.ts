@@ -23,3 +23,11 @@ it('a read-only link lives ARCHIVE_DOWNLOAD_LINK_SECONDS, and never past the fil
   expect(soon.status).toBe(303);
   expect(Date.parse(soon.headers['Link-Expires']!)).toBe(now + 120_000);
 });
+
+it('If-None-Match compares weakly (RFC 9110): the ETag sent back as W/"…" is a 304 as well; another one is not', async () => {
+  const deps = inMemoryDeps();
+  const conditions = (ifNoneMatch: string) => ({ range: null, ifRange: null, ifNoneMatch });
+  expect((await deliverStoredFile(file(), conditions(`"${'ab'.repeat(32)}"`), deps)).status).toBe(304);
+  expect((await deliverStoredFile(file(), conditions(`"other", W/"${'ab'.repeat(32)}"`), deps)).status).toBe(304);
+  await expect(deliverStoredFile(file(), conditions(`W/"${'cd'.repeat(32)}"`), deps)).rejects.toThrow('a redirect reads nothing');
+});
