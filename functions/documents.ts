@@ -20,11 +20,11 @@ const ZDocumentParams = z.strictObject({ id: ZId });
 export const uploadDocument = operation({
   name: 'uploadDocument', method: 'POST', route: 'documents', tags: ['documents'],
   summary: 'Archive a scan (raw body or multipart with a `metadata` part)',
-  description: '`Idempotency-Key` makes retries safe. Metadata (multipart part `metadata`): see the DocumentMetadata schema.',
+  description: '`Idempotency-Key` makes retries safe. `Content-Digest` or `Repr-Digest` (RFC 9530, `sha-256=:…:` of the body as sent) is checked before anything is stored: 400 `digest_mismatch` if the body differs. Metadata (multipart part `metadata`): see the DocumentMetadata schema.',
   auth: 'tenant', permission: 'documents:write', action: 'document.ingest',
   body: { stream: [...ACCEPTED_MEDIA_TYPES, 'multipart/form-data'], description: 'The scan itself, or multipart: `file` parts and one JSON `metadata` part' },
   responses: { 201: { description: 'Archived; Location names it', json: ZDocument, headers: ['Location', 'Idempotent-Replayed'] } },
-  errors: ['bad_request', 'empty_body', 'malformed_multipart', 'invalid_metadata', 'invalid_file_name', 'payload_too_large', 'unsupported_media_type', 'duplicate_document', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'normalisation_timeout', 'too_many_pages', 'decompressed_too_large', 'embedded_file', 'xfa_form', 'trailing_data', 'idempotency_key_reused', 'idempotency_in_flight', 'invalid_retention_policy', 'worm_unavailable'],
+  errors: ['bad_request', 'empty_body', 'malformed_multipart', 'invalid_metadata', 'invalid_file_name', 'payload_too_large', 'unsupported_media_type', 'duplicate_document', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'normalisation_timeout', 'too_many_pages', 'decompressed_too_large', 'embedded_file', 'xfa_form', 'trailing_data', 'digest_mismatch', 'idempotency_key_reused', 'idempotency_in_flight', 'invalid_retention_policy', 'worm_unavailable'],
   handler: async ({ req, principal, audit }, deps) => {
     const upload = await parseUpload(req, { maxBytes: deps.config.ARCHIVE_MAX_UPLOAD_BYTES, maxFiles: deps.config.ARCHIVE_MAX_PAGES, spoolAboveBytes: deps.config.ARCHIVE_UPLOAD_SPOOL_BYTES, spoolDir: deps.config.ARCHIVE_SPOOL_DIR });
     const { document, replayed } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey: req.headers.get('idempotency-key'), audit: audit.staging(201) }, deps).finally(() => upload.discard());

@@ -53,6 +53,7 @@ export const ERROR_STATUS = {
   embedded_file: 422,
   xfa_form: 422,
   trailing_data: 422,
+  digest_mismatch: 400,
   idempotency_key_reused: 422,
   idempotency_in_flight: 409,
   invalid_retention_policy: 422,

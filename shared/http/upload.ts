@@ -61,12 +61,20 @@ export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Pr
 
 async function parse(req: ArchiveRequest, limits: UploadLimits, spools: Spools): Promise<Omit<ParsedUpload, 'discard'>> {
   const contentType = req.headers.get('content-type') ?? '';
+  const declaredSha256 = declaredBodyDigest(req.headers);
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
   if (!req.body) throw new ArchiveError('empty_body', { detail: 'The request has no body.' });
 
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
-  if (mediaType === 'multipart/form-data') return parseMultipart(req.body, contentType, limits, declared, spools);
+  if (mediaType === 'multipart/form-data') {
+    // The digest covers the multipart body as sent: hashed beside the parse, only when one is declared.
+    const bodyHash = declaredSha256 ? hashOf(req.body) : null;
+    bodyHash?.catch(() => undefined); // a refused parse never awaits it: no unhandled rejection
+    const parsed = await parseMultipart(req.body, contentType, limits, declared, spools);
+    if (bodyHash) checkDigest(await bodyHash, declaredSha256!);
+    return parsed;
+  }
   if (!RAW_TYPES.includes(mediaType)) {
     throw new ArchiveError('unsupported_media_type', {
       detail: `Send the file as multipart/form-data or as a raw body with Content-Type ${RAW_TYPES.slice(0, 4).join(', ')}.`,
@@ -74,7 +82,48 @@ async function parse(req: ArchiveRequest, limits: UploadLimits, spools: Spools):
   }
   const file = await readBounded(req.body, spools.file(declared, true, limits.maxBytes));
   if (file.size === 0) throw new ArchiveError('empty_body', { detail: 'The request body is empty.' });
+  if (declaredSha256) checkDigest(file.sha256, declaredSha256); // the file's own hash, taken while it arrived: no second pass
   return { files: [{ ...file, fileName: sanitiseFileName(fileNameFromDisposition(req.headers.get('content-disposition'))) }], metadata: rawMetadata(req) };
+}
+
+/**
+ * The SHA-256 (hex) a client declares for its request body, RFC 9530: `Content-Digest` or
+ * `Repr-Digest` (the same bytes for an upload, which has no content coding), e.g.
+ * `sha-256=:<base64>:`. Null when neither is sent. A declared digest is always checked, so one the
+ * archive cannot check (no sha-256 in it, or two that disagree) is refused rather than ignored.
+ */
+export function declaredBodyDigest(headers: ArchiveRequest['headers']): string | null {
+  const found = new Set<string>();
+  for (const name of ['content-digest', 'repr-digest']) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    const sha = /(?:^|,)\s*sha-256\s*=\s*:([A-Za-z0-9+/]*={0,2}):\s*(?:;[^,]*)?(?=,|$)/i.exec(value);
+    const bytes = sha ? Buffer.from(sha[1]!, 'base64') : null;
+    if (!bytes || bytes.length !== 32) throw new ArchiveError('bad_request', { detail: `The ${name === 'content-digest' ? 'Content-Digest' : 'Repr-Digest'} header must carry sha-256=:<base64 of 32 bytes>:, the digest the archive checks.` });
+    found.add(bytes.toString('hex'));
+  }
+  if (found.size > 1) throw new ArchiveError('bad_request', { detail: 'Content-Digest and Repr-Digest name different SHA-256 digests.' });
+  return found.size === 1 ? [...found][0]! : null;
+}
+
+/** Damaged on the way (a proxy, a truncated retry): refused before anything is stored, so a WORM copy of the wrong bytes never exists. */
+function checkDigest(received: string, declared: string): void {
+  if (received === declared) return;
+  throw new ArchiveError('digest_mismatch', {
+    detail: `The body's SHA-256 is ${received}, not ${declared} as its digest header says. Nothing was stored; send it again.`,
+    extensions: { receivedSha256: received, declaredSha256: declared },
+  });
+}
+
+/** SHA-256 (hex) of everything the stream delivers, once it has ended (read beside whoever else consumes it). */
+function hashOf(stream: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  stream.on('data', (chunk: Buffer) => hash.update(chunk));
+  return new Promise((resolve, reject) => {
+    stream.once('end', () => resolve(hash.digest('hex')));
+    stream.once('error', reject);
+    stream.once('close', () => { if (!stream.readableEnded) reject(new ArchiveError('malformed_multipart', { detail: 'The upload was interrupted.' })); });
+  });
 }
 
 /**

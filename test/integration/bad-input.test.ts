@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /** Every bad input: a 4xx problem+json that says what is wrong, nothing stored, the process alive. */
 import { call, multipart, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
@@ -33,6 +34,15 @@ const file = (f: string, type: string) => rawUpload(corpusFile(f), type);
 
 describe('bad uploads change nothing', () => {
   it('empty body', () => expectRefused({ method: 'POST', body: new Uint8Array(0), headers: { 'Content-Type': 'image/jpeg' } }, 400, 'empty_body'));
+  it('a body that does not match the Content-Digest sent with it (damaged on the way)', async () => {
+    const sent = corpusFile('img2pdf/normal.jpg');
+    const digest = `sha-256=:${createHash('sha256').update(sent).digest('base64')}:`;
+    const damaged = Buffer.from(sent);
+    damaged[damaged.length >> 1] = 0xff - sent[sent.length >> 1]!;
+    const init = rawUpload(damaged, 'image/jpeg');
+    const body = await expectRefused({ ...init, headers: { ...(init.headers as Record<string, string>), 'Content-Digest': digest } }, 400, 'digest_mismatch');
+    expect(body.declaredSha256).toBe(createHash('sha256').update(sent).digest('hex'));
+  });
   it('zero-byte PDF', () => expectRefused(file('bad/empty.pdf', 'application/pdf'), 400, 'empty_body'));
   it('truncated JPEG', () => expectRefused(file('bad/truncated.jpg', 'image/jpeg'), 422, 'corrupt_file'));
   it('truncated PNG', () => expectRefused(file('bad/truncated.png', 'image/png'), 422, 'corrupt_file'));

@@ -128,3 +128,42 @@ describe('parseUpload: hostile multipart parts', () => {
     await expect(send(body)).rejects.toMatchObject({ code: 'invalid_metadata', detail: expect.stringContaining('one metadata part') });
   });
 });
+
+describe('parseUpload: a digest sent with the body (RFC 9530) is checked before anything is kept', () => {
+  let tmp: string;
+  beforeEach(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'upload-digest-'))));
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const digest = (b: Buffer) => `sha-256=:${createHash('sha256').update(b).digest('base64')}:`;
+  const options = () => ({ ...limits, spoolAboveBytes: 1000, spoolDir: tmp });
+
+  it('a raw body or a multipart body that matches its Content-Digest / Repr-Digest is received', async () => {
+    const bytes = Buffer.alloc(5000, 3);
+    const raw = await parseUpload(request({ 'content-type': 'image/jpeg', 'repr-digest': `sha-512=:${Buffer.alloc(64).toString('base64')}:, ${digest(bytes)}` }, split(bytes, [10, 4000])), options());
+    expect(raw.files[0]!.sha256).toBe(sha(bytes));
+    await raw.discard();
+    const { body, type } = multipart([bytes, Buffer.alloc(300, 4)]);
+    const parts = await parseUpload(request({ 'content-type': type, 'content-digest': digest(body), 'repr-digest': digest(body) }, split(body, [7, 2000, 5100])), options());
+    expect(parts.files.map((f) => f.size)).toEqual([5000, 300]);
+    await parts.discard();
+  });
+
+  it('a body damaged on the way is refused (digest_mismatch naming both hashes), and leaves no spooled file behind', async () => {
+    const sent = Buffer.alloc(5000, 3);
+    const arrived = Buffer.from(sent);
+    arrived[4321] = 0xff;
+    await expect(parseUpload(request({ 'content-type': 'image/jpeg', 'content-digest': digest(sent) }, [arrived]), options())).rejects.toMatchObject({ code: 'digest_mismatch', extensions: { receivedSha256: sha(arrived), declaredSha256: sha(sent) } });
+    const { body, type } = multipart([sent]);
+    const { body: damaged } = multipart([arrived]);
+    await expect(parseUpload(request({ 'content-type': type, 'repr-digest': digest(body) }, split(damaged, [100, 3000])), options())).rejects.toMatchObject({ code: 'digest_mismatch' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  it.each([
+    ['no sha-256 in it', { 'repr-digest': `sha-512=:${Buffer.alloc(64).toString('base64')}:` }],
+    ['a sha-256 of the wrong length', { 'content-digest': `sha-256=:${Buffer.alloc(20).toString('base64')}:` }],
+    ['two headers that disagree', { 'content-digest': `sha-256=:${Buffer.alloc(32, 1).toString('base64')}:`, 'repr-digest': `sha-256=:${Buffer.alloc(32, 2).toString('base64')}:` }],
+  ])('a digest the archive cannot check (%s) is refused, not ignored', async (_what, headers) => {
+    await expect(parseUpload(request({ 'content-type': 'image/jpeg', ...headers }, [Buffer.alloc(10, 1)]), options())).rejects.toMatchObject({ code: 'bad_request' });
+  });
+});

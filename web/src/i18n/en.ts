@@ -52,6 +52,7 @@ const problems: Record<Code, string> = {
   embedded_file: 'The PDF contains embedded files.',
   xfa_form: 'XFA forms cannot be archived.',
   trailing_data: 'The file has data after its end.',
+  digest_mismatch: 'The upload arrived damaged (its checksum does not match); send it again.',
   idempotency_key_reused: 'This upload key was already used for a different file.',
   idempotency_in_flight: 'The same upload is still in progress.',
   invalid_retention_policy: 'The retention policy is not valid.',

@@ -600,6 +600,7 @@ export const nl: Dictionary = {
       embedded_file: 'De PDF bevat ingesloten bestanden.',
       xfa_form: 'XFA-formulieren kunnen niet worden gearchiveerd.',
       trailing_data: 'Het bestand bevat gegevens na het einde.',
+      digest_mismatch: 'De upload kwam beschadigd aan (de controlesom klopt niet); stuur hem opnieuw.',
       idempotency_key_reused: 'Deze uploadsleutel is al gebruikt voor een ander bestand.',
       idempotency_in_flight: 'Dezelfde upload is nog bezig.',
       invalid_retention_policy: 'Het bewaarbeleid is niet geldig.',
