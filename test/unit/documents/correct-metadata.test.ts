@@ -1,5 +1,5 @@
 import type { Principal } from '../../../shared/kernel/principal';
-import { correctMetadata } from '../../../shared/documents/correct-metadata';
+import { correctMetadata, MAX_CORRECTIONS } from '../../../shared/documents/correct-metadata';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { parseMetadata } from '../../../shared/kernel/document';
 import { resolveRetention } from '../../../shared/retention/policy';
@@ -25,5 +25,22 @@ describe('document dates far out', () => {
     const policy = { classes: [{ name: 'century', years: 100 }], defaultClass: 'century', requireDisposalApproval: false, fiscalYearEndMonth: 1 };
     const { retention } = resolveRetention(policy, parseMetadata({ documentDate: '2200-12-31' }), new Date());
     expect(retention.retainUntil).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+});
+
+describe('metadata history growth', () => {
+  it(`past ${MAX_CORRECTIONS} corrections a document takes no more (409 too_many_corrections), so its catalog item stays far below the 2 MB Cosmos takes, and holds and disposal can still write it`, async () => {
+    const deps = inMemoryDeps();
+    const doc = await seedDocument(deps, T, { metadata: { reference: 'R-0' } });
+    const big = 'x'.repeat(196);
+    for (let v = 1; v <= MAX_CORRECTIONS; v++) {
+      await correctMetadata({ principal: accountant, documentId: doc.id, patch: { reference: `R-${v}`, counterparty: `${big}${v}`, tags: Array.from({ length: 20 }, (_, i) => `${'t'.repeat(44)}${v}-${i}`) }, reason: 'r'.repeat(500), ifMatch: v }, deps);
+    }
+    const refused = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { reference: 'one more' }, reason: 'again', ifMatch: MAX_CORRECTIONS + 1 }, deps).catch((e: ArchiveError) => e);
+    expect(refused).toMatchObject({ code: 'too_many_corrections' });
+    const stored = (await deps.catalog.get(T, doc.id))!;
+    expect(stored.metadataVersion).toBe(MAX_CORRECTIONS + 1);
+    // The largest corrections the API accepts, 100 of them: well under Cosmos's 2 MB item limit.
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThan(1_000_000);
   });
 });
