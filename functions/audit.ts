@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { ArchiveError } from '../shared/kernel/errors';
+import { isStoreToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 
@@ -37,7 +38,7 @@ function monthsBetween(from: string, to: string): string[] {
   return months;
 }
 
-const ZToken = z.strictObject({ m: ZMonth, c: z.string().nullable() });
+const ZToken = z.strictObject({ m: ZMonth, c: z.string().refine(isStoreToken).nullable() });
 
 export const listAudit = operation({
   name: 'listAudit', method: 'GET', route: 'audit', tags: ['audit'], summary: 'The tenant\'s audit entries',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageToken } from '../shared/kernel/page-token';
 import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
@@ -41,10 +42,6 @@ export const readExport = operation({
 });
 
 const ZListExports = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), continuationToken: z.string().min(1).max(4000).optional() });
-const pageToken = {
-  encode: (t: string | null) => (t ? Buffer.from(t).toString('base64url') : null),
-  decode: (t: string | undefined) => (t ? Buffer.from(t, 'base64url').toString('utf8') : undefined),
-};
 
 export const listTenantExports = operation({
   name: 'listExports', method: 'GET', route: 'exports', tags: ['exports'], summary: "The tenant's exports, newest first, paged",

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHold } from '../shared/retention/holds/place-hold';
@@ -84,10 +85,9 @@ export const listOpenHolds = operation({
   responses: { 200: { description: 'A page of open holds', json: z.strictObject({ items: z.array(ZLegalHold.extend({ documentId: z.string() })), continuationToken: z.string().nullable() }) } },
   errors: [],
   handler: async ({ query, principal }, deps) => {
-    const token = query.continuationToken ? Buffer.from(query.continuationToken, 'base64url').toString('utf8') : undefined;
-    const page = await deps.retention.catalog.held(principal.tenantId, query.limit, token);
+    const page = await deps.retention.catalog.held(principal.tenantId, query.limit, pageToken.decode(query.continuationToken));
     const items = page.items.flatMap((d) => (d.holds ?? []).filter((h) => !h.releasedAt).map((hold) => ({ documentId: d.id, ...hold })));
-    return reply(200, { items, continuationToken: page.continuationToken ? Buffer.from(page.continuationToken).toString('base64url') : null });
+    return reply(200, { items, continuationToken: pageToken.encode(page.continuationToken) });
   },
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageToken } from '../shared/kernel/page-token';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
@@ -25,11 +26,6 @@ const ZPolicyBody = z.preprocess((raw) => {
   const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = raw as Record<string, unknown>;
   return policy;
 }, ZTenantRetentionPolicy);
-
-const token = {
-  encode: (t: string | null) => (t ? Buffer.from(t).toString('base64url') : null),
-  decode: (t: string | undefined) => (t ? Buffer.from(t, 'base64url').toString('utf8') : undefined),
-};
 
 const POLICY_ERRORS = ['invalid_retention_policy', 'retention_below_legal_floor'] as const;
 
@@ -70,8 +66,8 @@ export const due = operation({
   errors: [],
   handler: async ({ query, principal }, deps) => {
     const before = query.before ?? deps.clock.now().toISOString();
-    const page = await listDueDocuments(principal.tenantId, { before, limit: query.limit, continuationToken: token.decode(query.continuationToken) }, deps);
-    return reply(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: token.encode(page.continuationToken) });
+    const page = await listDueDocuments(principal.tenantId, { before, limit: query.limit, continuationToken: pageToken.decode(query.continuationToken) }, deps);
+    return reply(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: pageToken.encode(page.continuationToken) });
   },
 });
 

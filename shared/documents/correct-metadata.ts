@@ -20,6 +20,13 @@ export interface CorrectMetadataCommand {
   audit?: AuditStaging;
 }
 
+/**
+ * Corrections one document keeps. Each is stored whole in the catalog item (metadata, changes, reason:
+ * a few kB at most), and Cosmos refuses an item over 2 MB: past that every write of the document would
+ * fail, a legal hold and a disposal included. Far more than any real document needs.
+ */
+export const MAX_CORRECTIONS = 100;
+
 /** Version of a document's catalog metadata: 1 at ingest, +1 per correction. */
 export const metadataVersionOf = (doc: ArchivedDocument): number => doc.metadataVersion ?? 1;
 export const metadataETag = (doc: ArchivedDocument): string => `"metadata-${metadataVersionOf(doc)}"`;
@@ -79,6 +86,9 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     const metadata = parseMetadata(applyMergePatch(doc.metadata, cmd.patch));
     const changes = metadataDiff(doc.metadata, metadata);
     if (changes.length === 0) return { next: null, result: { document: doc, correction: null } };
+    if ((doc.metadataHistory ?? []).length >= MAX_CORRECTIONS) {
+      throw new ArchiveError('too_many_corrections', { detail: `Document ${doc.id} has been corrected ${MAX_CORRECTIONS} times, as often as the archive keeps corrections of one document.`, extensions: { maxCorrections: MAX_CORRECTIONS } });
+    }
 
     // Checked when the correction touches the year or the date (an older item may predate the check).
     if (changes.some((c) => c.field === 'fiscalYear' || c.field === 'documentDate')) checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);

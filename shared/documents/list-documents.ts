@@ -4,6 +4,7 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_SORT_KEYS, Page } from '../ports';
 import type { ArchivedDocument } from '../kernel/document';
 import { searchFilterShape } from '../kernel/search';
+import { pageToken } from '../kernel/page-token';
 
 export const ZListQuery = z.strictObject({
   ...searchFilterShape('query'),
@@ -29,11 +30,11 @@ export async function listDocuments(tenantId: string, q: TListQuery, deps: Pick<
   }
   const token = q.continuationToken ? decodeToken(q.continuationToken) : undefined;
   const page = await deps.catalog.list(tenantId, { ...q, continuationToken: token });
-  return { items: page.items, continuationToken: page.continuationToken ? Buffer.from(page.continuationToken).toString('base64url') : null };
+  return { items: page.items, continuationToken: pageToken.encode(page.continuationToken) };
 }
 
 function decodeToken(token: string): string {
-  const raw = Buffer.from(token, 'base64url').toString('utf8');
+  const raw = pageToken.decode(token)!;
   try {
     JSON.parse(raw);
   } catch {

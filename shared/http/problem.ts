@@ -59,6 +59,7 @@ export const ERROR_STATUS = {
   invalid_retention_policy: 422,
   retention_below_legal_floor: 422,
   retention_shortening_refused: 422,
+  too_many_corrections: 409,
   four_eyes_required: 403,
   hold_not_found: 404,
   hold_already_released: 409,

@@ -11,16 +11,20 @@ export { DOCUMENT_KINDS };
 /** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
 export type RetentionClass = string;
 
+/** The last year a document may be dated in or belong to: its retain-until stays a four-digit year, which every comparison of instants as text relies on. */
+const LAST_YEAR = 2200;
+
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
-  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date');
+  .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date')
+  .refine((s) => Number(s.slice(0, 4)) <= LAST_YEAR, `must be in ${LAST_YEAR} or earlier`);
 
 /** Metadata a client may send with a document; unknown keys are refused. */
 export const ZDocumentMetadata = z
   .strictObject({
     documentDate: isoDate.optional(),
-    fiscalYear: z.number().int().min(1900).max(2200).optional(),
+    fiscalYear: z.number().int().min(1900).max(LAST_YEAR).optional(),
     kind: z.enum(DOCUMENT_KINDS).optional(),
     counterparty: z.string().trim().min(1).max(200).optional(),
     amount: z.number().finite().optional(),

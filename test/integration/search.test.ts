@@ -101,6 +101,21 @@ describe('GET /documents search', () => {
     }
   });
 
+  it('a continuation token no store could have issued is 400 invalid_query on every paged list, never a 500', async () => {
+    const admin = await archive.token({ tenant, sub: 'admin@search.example', rights: 'tenant-admin' });
+    const b64 = (s: string) => Buffer.from(s).toString('base64url');
+    const month = archive.host.deps.clock.now().toISOString().slice(0, 7);
+    // Characters an HTTP header cannot carry: the euro sign, and 0xFF (not UTF-8: decoded as U+FFFD).
+    const bad = [b64('"€"'), b64('{"token":"€"}'), '_w', b64('€')];
+    const lists = ['/documents?', '/exports?', '/legal-holds?status=open&', '/retention/due?', '/audit?'];
+    for (const list of lists) {
+      for (const token of [...bad, ...(list === '/audit?' ? [b64(JSON.stringify({ m: month, c: '€' }))] : [])]) {
+        const r = await call(`${archive.url}${list}continuationToken=${token}`, { token: admin });
+        expect([list, token, r.status, r.json?.code]).toEqual([list, token, 400, 'invalid_query']);
+      }
+    }
+  });
+
   it("never shows another tenant's documents", async () => {
     const other = await archive.token({ tenant: newTenant('other'), sub: 'x', rights: 'accountant' });
     const r = await call(`${archive.url}/documents?reference=REF-1`, { token: other });

@@ -58,6 +58,7 @@ const problems: Record<Code, string> = {
   invalid_retention_policy: 'The retention policy is not valid.',
   retention_below_legal_floor: 'A retention period may not be shorter than the legal minimum.',
   retention_shortening_refused: 'Retention can be extended, never shortened.',
+  too_many_corrections: 'This document has been corrected too often; no further corrections are kept.',
   four_eyes_required: 'Four-eyes rule: another person must do this.',
   hold_not_found: 'This legal hold does not exist on this document.',
   hold_already_released: 'This legal hold was already released.',

@@ -606,6 +606,7 @@ export const nl: Dictionary = {
       invalid_retention_policy: 'Het bewaarbeleid is niet geldig.',
       retention_below_legal_floor: 'Een bewaartermijn mag niet korter zijn dan het wettelijke minimum.',
       retention_shortening_refused: 'Een bewaartermijn kan worden verlengd, nooit verkort.',
+      too_many_corrections: 'Dit document is te vaak gecorrigeerd; verdere correcties worden niet bewaard.',
       four_eyes_required: 'Vier-ogenprincipe: een ander moet dit doen.',
       hold_not_found: 'Deze juridische blokkade bestaat niet op dit document.',
       hold_already_released: 'Deze juridische blokkade is al opgeheven.',

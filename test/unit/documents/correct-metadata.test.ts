@@ -1,0 +1,46 @@
+import type { Principal } from '../../../shared/kernel/principal';
+import { correctMetadata, MAX_CORRECTIONS } from '../../../shared/documents/correct-metadata';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { parseMetadata } from '../../../shared/kernel/document';
+import { resolveRetention } from '../../../shared/retention/policy';
+import { inMemoryDeps } from '../../support/in-memory';
+import { seedDocument } from '../../support/seed';
+
+const T = 'acme';
+const accountant: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'accountant', permissions: new Set(['documents:correct']) };
+const codeOf = async (p: Promise<unknown>) => p.then(() => null, (e: ArchiveError) => e.code);
+
+describe('document dates far out', () => {
+  it('a date after 2200 is invalid metadata: its retain-until would be an extended ISO year (+010008-…) that sorts before every real date', async () => {
+    const deps = inMemoryDeps();
+    const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01' } });
+    for (const documentDate of ['9999-12-31', '2201-01-01']) {
+      expect(await codeOf(correctMetadata({ principal: accountant, documentId: doc.id, patch: { documentDate }, reason: 'typo', ifMatch: 1 }, deps))).toBe('invalid_metadata');
+      expect(() => parseMetadata({ documentDate })).toThrow(ArchiveError);
+    }
+    expect((await deps.catalog.get(T, doc.id))!.metadataVersion ?? 1).toBe(1);
+  });
+
+  it('the last date accepted still gives a four-digit retain-until under the longest class a tenant may define', () => {
+    const policy = { classes: [{ name: 'century', years: 100 }], defaultClass: 'century', requireDisposalApproval: false, fiscalYearEndMonth: 1 };
+    const { retention } = resolveRetention(policy, parseMetadata({ documentDate: '2200-12-31' }), new Date());
+    expect(retention.retainUntil).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+});
+
+describe('metadata history growth', () => {
+  it(`past ${MAX_CORRECTIONS} corrections a document takes no more (409 too_many_corrections), so its catalog item stays far below the 2 MB Cosmos takes, and holds and disposal can still write it`, async () => {
+    const deps = inMemoryDeps();
+    const doc = await seedDocument(deps, T, { metadata: { reference: 'R-0' } });
+    const big = 'x'.repeat(196);
+    for (let v = 1; v <= MAX_CORRECTIONS; v++) {
+      await correctMetadata({ principal: accountant, documentId: doc.id, patch: { reference: `R-${v}`, counterparty: `${big}${v}`, tags: Array.from({ length: 20 }, (_, i) => `${'t'.repeat(44)}${v}-${i}`) }, reason: 'r'.repeat(500), ifMatch: v }, deps);
+    }
+    const refused = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { reference: 'one more' }, reason: 'again', ifMatch: MAX_CORRECTIONS + 1 }, deps).catch((e: ArchiveError) => e);
+    expect(refused).toMatchObject({ code: 'too_many_corrections' });
+    const stored = (await deps.catalog.get(T, doc.id))!;
+    expect(stored.metadataVersion).toBe(MAX_CORRECTIONS + 1);
+    // The largest corrections the API accepts, 100 of them: well under Cosmos's 2 MB item limit.
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThan(1_000_000);
+  });
+});
