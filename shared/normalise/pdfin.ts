@@ -12,6 +12,7 @@ import { cidFontWidthMismatches, cidWidths, simpleFontWidthMismatches, trueTypeM
 import { corrupt, inflateBounded, maxDecompressed, refuseZipTail, trailingData } from './util';
 import { readPdfaId } from './xmp';
 import { loadPdf } from './pdf-load';
+import type { Misdirection } from './pdf-xref';
 
 export interface PdfOutcome {
   bytes: Buffer;
@@ -342,8 +343,9 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
   refuseTrailingData(bytes);
   let pdf: PDFDocument;
   let shadowed: PDFObject[];
+  let misdirected: Misdirection | undefined;
   try {
-    ({ pdf, shadowed } = await loadPdf(bytes, maxDecompressed(limits)));
+    ({ pdf, shadowed, misdirected } = await loadPdf(bytes, maxDecompressed(limits)));
   } catch (cause) {
     if (cause instanceof ArchiveError) throw cause;
     if (cause instanceof Error && /encrypted/i.test(cause.message)) {
@@ -365,6 +367,12 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
   refuse(f);
   // A definition the parse replaced is still in the original, for a reader that takes it: refused alike.
   refuse(inspect(pdf, limits, shadowed));
+  // A viewer follows the cross-reference data; where it would read what the parse did not, it may show
+  // other content than the rendition: refused, as active content when what it finds there is that.
+  if (misdirected) {
+    if (misdirected.object) refuse(inspect(pdf, limits, [misdirected.object]));
+    throw corrupt(misdirected.detail);
+  }
   if (f.oversizeImage) {
     const { width, height } = f.oversizeImage;
     throw new ArchiveError('too_many_pixels', {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 /** Every bad input: a 4xx problem+json that says what is wrong, nothing stored, the process alive. */
 import { call, multipart, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, tenantState, TestArchive } from '../support/harness';
-import { shadowedJavaScriptPdf } from '../support/hostile-pdf';
+import { shadowedJavaScriptPdf, xrefIntoStreamPdf } from '../support/hostile-pdf';
 
 let archive: TestArchive;
 let tenant: string;
@@ -61,6 +61,10 @@ describe('bad uploads change nothing', () => {
   it('encrypted PDF (user password)', () => expectRefused(file('bad/encrypted-user-password.pdf', 'application/pdf'), 422, 'encrypted_pdf'));
   it('a PDF whose xref names a JavaScript catalog that a later definition hides from pdf-lib', async () => {
     const body = await expectRefused(rawUpload(shadowedJavaScriptPdf(), 'application/pdf'), 422, 'active_content');
+    expect(body.reason).toBe('javascript');
+  });
+  it('a PDF whose older xref section points the catalog into stream data holding a JavaScript catalog', async () => {
+    const body = await expectRefused(rawUpload(xrefIntoStreamPdf(true), 'application/pdf'), 422, 'active_content');
     expect(body.reason).toBe('javascript');
   });
   it('encrypted PDF (owner password only)', () => expectRefused(file('bad/encrypted-owner-only.pdf', 'application/pdf'), 422, 'encrypted_pdf'));

@@ -69,6 +69,12 @@ export function qpdfCheck(pdf: Buffer): { ok: boolean; output: string } | undefi
   });
 }
 
+/** What qpdf, following the cross-reference data, reads as object `num` (`--show-object`). */
+export function qpdfObject(pdf: Buffer, num: number): string | undefined {
+  if (!haveTool('qpdf')) return undefined;
+  return withTemp(pdf, (file) => spawnSync('qpdf', [`--show-object=${num}`, file], { encoding: 'utf8' }).stdout);
+}
+
 /** Render page 1 (or `page`) with ghostscript to 8-bit gray or RGB at `dpi`, anti-aliasing off. */
 export function gsRender(pdf: Buffer, dpi: number, gray: boolean, page = 1): Buffer | undefined {
   // Render checks are extra evidence; CI (.ci/run) installs qpdf only, so a missing gs only warns.

@@ -1,7 +1,9 @@
 import * as zlib from 'zlib';
 import { normalise } from '../../../shared/normalise';
-import { input } from './helpers';
-import { CATALOG, classicPdf, doubleFlateOfSpaces, objectStreamPdf, PAGE, PAGES, runLengthOfSpaces, shadowedJavaScriptPdf } from '../../support/hostile-pdf';
+import { input, qpdfObject } from './helpers';
+import {
+  CATALOG, classicPdf, doubleFlateOfSpaces, incrementalUpdate, objectStreamPdf, PAGE, PAGES, runLengthOfSpaces, shadowedJavaScriptPdf, xrefIntoStreamPdf,
+} from '../../support/hostile-pdf';
 
 /**
  * What pdf-lib does while it parses, before any of the normaliser's rules run: it decodes object streams
@@ -77,5 +79,44 @@ describe('an object defined twice: the definition pdf-lib drops is checked too',
     const r = await normalise(input([pdf]));
     expect(r.conversion.conformance).toBe('PDF/A-2b');
     expect(r.conversion.pages[0]).toMatchObject({ widthPt: 300, heightPt: 300 });
+  });
+});
+
+describe('the cross-reference data: what a reader following it finds is what was checked', () => {
+  it.each([
+    ['in the one xref section', false],
+    ['in an older section, reached only through /Prev', true],
+  ])('object 1 pointed into an unfiltered stream holding a JavaScript catalog, %s → 422 active_content', async (_, update) => {
+    const pdf = xrefIntoStreamPdf(update);
+    const seen = qpdfObject(pdf, 1);
+    if (seen !== undefined) expect(seen).toContain('/JavaScript'); // the differential is real: a viewer reads this catalog
+    await expect(normalise(input([pdf]))).rejects.toMatchObject({ code: 'active_content', extensions: { reason: 'javascript' } });
+  });
+
+  it('a harmless object a reader would read from inside stream data → 422 corrupt_file', async () => {
+    const hidden = '3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 900 900] /Resources << >> >>\nendobj\n';
+    const objects = [CATALOG(), PAGES, PAGE, { num: 4, body: '<< >>', data: Buffer.from(hidden, 'latin1') }];
+    const pdf = classicPdf(objects, {}, { at: { 3: classicPdf(objects).indexOf(hidden, 0, 'latin1') } });
+    await expect(normalise(input([pdf]))).rejects.toMatchObject({ code: 'corrupt_file' });
+  });
+
+  it.each([-2, -1, 1, 2])('offsets all off by %i byte(s), as some producers write them → still archived as PDF/A-2b', async (shift) => {
+    const pdf = classicPdf([CATALOG(), PAGES, PAGE, { num: 4, body: '<< >>', data: Buffer.from('q Q') }], {}, { shift });
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+  });
+
+  it('an incremental update whose sections name both definitions of a page is archived with the later one', async () => {
+    const pdf = incrementalUpdate(classicPdf([CATALOG(), PAGES, PAGE]), [{ num: 3, body: PAGE.body.replace('200 200', '300 300') }]);
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    expect(r.conversion.pages[0]).toMatchObject({ widthPt: 300, heightPt: 300 });
+  });
+
+  it('a cross-reference stream claiming 300 million entries over three bytes → 422 corrupt_file, no memory blow-up', async () => {
+    const body = classicPdf([CATALOG(), PAGES, PAGE]);
+    const head = body.subarray(0, body.indexOf('xref\n'));
+    const xref = Buffer.from(`4 0 obj\n<< /Type /XRef /Size 5 /Root 1 0 R /W [1 1 1] /Index [0 300000000] /Length 3 >>\nstream\n\x01\x00\x00\nendstream\nendobj\nstartxref\n${head.length}\n%%EOF\n`, 'latin1');
+    await expect(normalise(input([Buffer.concat([head, xref])]))).rejects.toMatchObject({ code: 'corrupt_file', detail: expect.stringContaining('more entries than its data holds') });
   });
 });
