@@ -517,7 +517,8 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const temp = `${target}.unpacking`;
     const chunks: Buffer[] = [];
-    const got = await hashStream(stream, fs.createWriteStream(temp), name === 'manifest.json' ? chunks : undefined);
+    refuseLinks([temp]);
+    const got = await hashStream(stream, fs.createWriteStream(temp, { fd: fs.openSync(temp, NO_FOLLOW_TRUNCATE, 0o666) }), name === 'manifest.json' ? chunks : undefined);
     if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
     found.set(name, got);
     if (fs.existsSync(target) && !opts.force && (await sha256File(target)) !== got.sha256) {

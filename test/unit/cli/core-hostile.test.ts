@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, type ListedDocument, login } from '../../../cli/core';
+import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, type ListedDocument, login, unpackAndVerify } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -105,5 +105,24 @@ describe('what reaches the terminal', () => {
     expect(table.split('\n')).toHaveLength(2);
     const exports = formatExports([{ id: 'e\x1b]0;pwned\x07', status: 'completed', filter: { counterparty: '\x9b2J' }, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', progress: { total: 1, documents: 1 }, expiresAt: '2024-02-01T00:00:00Z' }]);
     expect(exports).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+});
+
+describe('unpacking an export', () => {
+  it('never writes an entry through a symbolic link left at its temporary name', async () => {
+    const { ZipFile } = await import('yazl');
+    const zipFile = path.join(work, 'export.zip');
+    const zip = new ZipFile();
+    zip.addBuffer(Buffer.from('{"documents":[]}'), 'manifest.json');
+    zip.addBuffer(BYTES, 'documents/a.pdf');
+    zip.end();
+    await new Promise<void>((resolve, reject) => zip.outputStream.pipe(fs.createWriteStream(zipFile)).on('close', resolve).on('error', reject));
+    const out = path.join(work, 'out');
+    fs.mkdirSync(path.join(out, 'documents'), { recursive: true });
+    const victim = path.join(work, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    fs.symlinkSync(victim, path.join(out, 'documents', 'a.pdf.unpacking'));
+    await expect(unpackAndVerify(zipFile, out)).rejects.toThrow(/symbolic link/);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
   });
 });
