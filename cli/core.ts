@@ -50,13 +50,28 @@ export function configDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.homedir(), '.config', 'archive');
 }
 
+/** Plain http only to this machine (the local host, Azurite); anywhere else a token or link would cross the network readable. */
+function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
 /** Stores base URL and token, readable by the user only (0600, directory 0700). */
 export function login(dir: string, config: CliConfig): string {
-  const url = new URL(config.url); // throws on a bad URL
+  let url: URL;
+  try {
+    url = new URL(config.url);
+  } catch {
+    throw new CliError(`--url ${config.url} is not a URL.`, 2);
+  }
+  if (url.protocol !== 'https:' && !isLoopbackHttp(url)) throw new CliError(`--url must be https:// (plain http only to localhost): the token would travel unencrypted to ${url.host}.`, 2);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({ url: url.toString().replace(/\/$/, ''), token: config.token }, null, 2), { mode: 0o600 });
-  fs.chmodSync(file, 0o600);
+  // A fresh 0600 file renamed into place: an existing config.json (0644, or a link elsewhere) never holds the token, not even for a moment.
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.rmSync(temp, { force: true });
+  fs.writeFileSync(temp, JSON.stringify({ url: url.toString().replace(/\/$/, ''), token: config.token }, null, 2), { mode: 0o600, flag: 'wx' });
+  fs.chmodSync(temp, 0o600);
+  fs.renameSync(temp, file);
   return file;
 }
 
@@ -79,9 +94,9 @@ async function request(client: Client, pathAndQuery: string, init: { method?: st
     let detail = '';
     try {
       const p = (await res.json()) as { code?: string; detail?: string; title?: string };
-      detail = `${p.code ?? ''}: ${p.detail ?? p.title ?? ''}`;
+      detail = printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? ''}`);
     } catch {
-      detail = res.statusText;
+      detail = printable(res.statusText);
     }
     throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status} ${detail}`);
   }
@@ -105,7 +120,7 @@ function dataOf<T>(client: Client, what: string, r: { data?: T; error?: unknown;
   if (r.data !== undefined && r.response.ok) return r.data;
   if (r.response.status === 401) throw tokenRefused(client);
   const p = (r.error ?? {}) as { code?: string; detail?: string; title?: string };
-  throw new CliError(`${what} failed with ${r.response.status} ${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`);
+  throw new CliError(`${what} failed with ${r.response.status} ${printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`)}`);
 }
 
 type ListDocumentsQuery = NonNullable<operations['listDocuments']['parameters']['query']>;
@@ -139,8 +154,17 @@ export async function listAll(client: Client, filter: SearchFilter, sort: ListDo
   return out;
 }
 
+/**
+ * Text from the archive as the terminal shows it: C0/C1 controls (ESC and CSI start escape sequences that
+ * move the cursor, rewrite lines or retitle the window; CR and LF forge rows) and bidi overrides become `?`.
+ * Whoever uploads writes the metadata; the accountant reads it here.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '?');
+}
+
 export function formatTable(docs: ListedDocument[]): string {
-  const rows = docs.map((d) => [d.id, d.metadata.documentDate ?? '', d.metadata.kind ?? '', d.metadata.counterparty ?? '', d.metadata.amount === undefined ? '' : `${d.metadata.amount} ${d.metadata.currency ?? ''}`, d.metadata.reference ?? '']);
+  const rows = docs.map((d) => [d.id, d.metadata.documentDate ?? '', d.metadata.kind ?? '', d.metadata.counterparty ?? '', d.metadata.amount === undefined ? '' : `${d.metadata.amount} ${d.metadata.currency ?? ''}`, d.metadata.reference ?? ''].map(printable));
   const header = ['id', 'date', 'kind', 'counterparty', 'amount', 'reference'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -182,6 +206,7 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
   refuseOverwrite([dest], opts.force);
   const part = `${dest}.part`;
   const meta = `${dest}.part.json`;
+  refuseLinks([part, meta]);
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
   const etag = have > 0 && fs.existsSync(meta) ? (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag: string }).etag : null;
   if (have > 0 && !etag) have = 0;
@@ -200,11 +225,18 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
   const resumedFrom = res.status === 206 ? have : 0;
   const expected = digestOf(res.headers.get('repr-digest'));
   const total = res.status === 206 ? Number(res.headers.get('content-range')?.split('/')[1]) : Number(res.headers.get('content-length') ?? 0);
-  if (res.status === 200) fs.writeFileSync(meta, JSON.stringify({ etag: res.headers.get('etag') }));
+  if (res.status === 200) {
+    const fd = fs.openSync(meta, NO_FOLLOW_TRUNCATE, 0o666);
+    try {
+      fs.writeFileSync(fd, JSON.stringify({ etag: res.headers.get('etag') }));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   if (!complete && res.body && (res.status === 200 || res.status === 206)) {
     let done = resumedFrom;
     let last = 0;
-    const out = fs.createWriteStream(part, { flags: res.status === 206 ? 'a' : 'w' });
+    const out = fs.createWriteStream(part, { fd: fs.openSync(part, res.status === 206 ? NO_FOLLOW_APPEND : NO_FOLLOW_TRUNCATE, 0o666) });
     try {
       for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)) {
         done += (chunk as Buffer).length;
@@ -244,16 +276,46 @@ async function openDirect(client: Client, pathAndQuery: string, resume: { have: 
   const location = link.headers.get('location');
   if (link.status !== 303 || !location) throw new CliError(`${pathAndQuery}: the archive gave no download link (status ${link.status}); run again with --via-archive.`);
   await link.body?.cancel();
+  const target = storageLink(location, `${client.config.url}${pathAndQuery}`);
   const etag = link.headers.get('etag') ?? '';
   const ranged = resume !== null && resume.etag === etag;
   // No Authorization header: the link is the credential, and storage must not see the archive's token.
-  const blob = await client.fetch(location, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {} });
+  const blob = await client.fetch(target, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {} });
   if (blob.status === 403) throw new CliError(`${pathAndQuery}: the download link was refused or expired; run again to resume.`);
   if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);
   const headers = new Headers(blob.headers);
   headers.set('etag', etag);
   headers.set('repr-digest', link.headers.get('repr-digest') ?? '');
   return new Response(blob.body, { status: blob.status, headers });
+}
+
+/** The 303's Location as an absolute URL the CLI will read: https, or plain http to this machine (Azurite); never file:, data: or http across the network. */
+function storageLink(location: string, requested: string): string {
+  let url: URL;
+  try {
+    url = new URL(location, requested);
+  } catch {
+    throw new CliError(`The archive's download link is not a URL; run again with --via-archive.`);
+  }
+  if (url.protocol !== 'https:' && !isLoopbackHttp(url)) throw new CliError(`The archive's download link (${url.protocol}//${url.host}) is not https; not followed. Run again with --via-archive.`);
+  return url.toString();
+}
+
+// The part file is opened as itself, never through a symbolic link planted in its place (no O_NOFOLLOW on Windows).
+const { O_WRONLY, O_CREAT, O_TRUNC, O_APPEND, O_NOFOLLOW = 0 } = fs.constants;
+const NO_FOLLOW_TRUNCATE = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW;
+const NO_FOLLOW_APPEND = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
+
+/** A symbolic link where a part file goes would have the download written (and resumed, and renamed) wherever it leads. */
+function refuseLinks(files: string[]): void {
+  const links = files.filter((f) => {
+    try {
+      return fs.lstatSync(f).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  });
+  if (links.length > 0) throw new CliError(`Not written through a symbolic link (remove it and run again): ${links.join(', ')}`, 4);
 }
 
 /** Throws, naming them, when any of `files` exists and `force` is not set: the CLI never replaces a file silently. */
@@ -345,7 +407,9 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     status = dataOf(client, `GET /exports/${status.id}`, await api(client).GET('/exports/{id}', { params: { path: { id: status.id } } }));
   }
-  if (status.status !== 'completed') throw new CliError(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`);
+  if (status.status !== 'completed') throw new CliError(printable(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`));
+  // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.
+  if (!/^[0-9A-Za-z-]{1,64}$/.test(status.id)) throw new CliError(`The archive answered an export id that cannot name a file: ${JSON.stringify(status.id)}.`);
 
   const zipFile = path.join(opts.outDir, `export-${status.id}.zip`);
   let resumedFrom = 0;
@@ -453,7 +517,8 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const temp = `${target}.unpacking`;
     const chunks: Buffer[] = [];
-    const got = await hashStream(stream, fs.createWriteStream(temp), name === 'manifest.json' ? chunks : undefined);
+    refuseLinks([temp]);
+    const got = await hashStream(stream, fs.createWriteStream(temp, { fd: fs.openSync(temp, NO_FOLLOW_TRUNCATE, 0o666) }), name === 'manifest.json' ? chunks : undefined);
     if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
     found.set(name, got);
     if (fs.existsSync(target) && !opts.force && (await sha256File(target)) !== got.sha256) {
@@ -499,9 +564,9 @@ export function verifyText(target: string, r: VerifyResult): string {
   const ok = r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
   return [
     `${target}: ${r.documents} documents, ${r.files} files in manifest.json; ${r.verified} match their SHA-256 and size`,
-    ...r.mismatched.map((p) => `DIFFERS  ${p}`),
-    ...r.missing.map((p) => `MISSING  ${p}`),
-    ...r.unexpected.map((p) => `NOT IN MANIFEST ${p}`),
+    ...r.mismatched.map((p) => `DIFFERS  ${printable(p)}`),
+    ...r.missing.map((p) => `MISSING  ${printable(p)}`),
+    ...r.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
     ok ? 'VERIFIED: every file is what the archive exported.' : 'NOT VERIFIED: see above.',
   ].join('\n');
 }
@@ -523,7 +588,7 @@ export async function listExports(client: Client, limit = 50): Promise<ListedExp
 }
 
 export function formatExports(items: ListedExport[]): string {
-  const rows = items.map((e) => [e.id, e.status, e.createdAt.slice(0, 16).replace('T', ' '), `${e.progress.documents}/${e.progress.total}`, e.includeOriginals ? 'yes' : 'no', JSON.stringify(e.filter), e.expiresAt.slice(0, 10)]);
+  const rows = items.map((e) => [e.id, e.status, e.createdAt.slice(0, 16).replace('T', ' '), `${e.progress.documents}/${e.progress.total}`, e.includeOriginals ? 'yes' : 'no', JSON.stringify(e.filter), e.expiresAt.slice(0, 10)].map(printable));
   const header = ['id', 'status', 'created', 'documents', 'originals', 'search', 'expires'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
@@ -534,9 +599,9 @@ export function exportSummaryText(s: ExportSummary): string {
   return [
     `export ${s.exportId}: ${s.documents} documents, ${s.files} files, ${(s.bytes / 1e6).toFixed(1)} MB${s.resumedFrom ? ` (download resumed at ${s.resumedFrom} bytes)` : ''}`,
     `${s.verified}/${s.files} files match the SHA-256 in manifest.json`,
-    ...s.mismatched.map((p) => `MISMATCH ${p}`),
-    ...s.missing.map((p) => `MISSING  ${p}`),
-    ...s.unexpected.map((p) => `NOT IN MANIFEST ${p}`),
+    ...s.mismatched.map((p) => `MISMATCH ${printable(p)}`),
+    ...s.missing.map((p) => `MISSING  ${printable(p)}`),
+    ...s.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
     ok ? 'VERIFIED: every file is what the archive holds.' : 'NOT VERIFIED: see above.',
   ].join('\n');
 }

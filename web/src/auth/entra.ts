@@ -3,6 +3,7 @@
  * in memory; MSAL keeps only its short-lived redirect request state in sessionStorage.
  */
 import type { AuthConfig } from '../config';
+import { returnPath } from '../lib/return-path';
 import { personFrom, type Authenticator, type Session } from './session';
 
 type EntraConfig = Extract<AuthConfig, { kind: 'entra' }>;
@@ -30,8 +31,7 @@ export function entraAuthenticator(config: EntraConfig): Authenticator {
       const result = await app.handleRedirectPromise();
       if (!result) return null;
       app.setActiveAccount(result.account);
-      const returnTo = typeof result.state === 'string' && result.state.startsWith('/') ? result.state : '/';
-      window.history.replaceState(null, '', returnTo);
+      window.history.replaceState(null, '', returnPath(typeof result.state === 'string' ? result.state : '/', window.location.origin));
       return toSession(result);
     },
     async signIn(returnTo: string): Promise<void> {

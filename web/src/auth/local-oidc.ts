@@ -5,6 +5,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import type { AuthConfig } from '../config';
+import { returnPath } from '../lib/return-path';
 import { personFrom, type Authenticator, type Session } from './session';
 
 const PENDING = 'archive.pkce';
@@ -45,7 +46,7 @@ export function localOidcAuthenticator(config: LocalConfig): Authenticator {
       const result = await oauth.processAuthorizationCodeResponse(as, client, response, { expectedNonce: pending.nonce, requireIdToken: true });
       const idClaims = (oauth.getValidatedIdTokenClaims(result) ?? {}) as Record<string, unknown>;
       // The code and state leave the address bar (and history) at once.
-      window.history.replaceState(null, '', pending.returnTo);
+      window.history.replaceState(null, '', returnPath(pending.returnTo, window.location.origin));
       return {
         accessToken: result.access_token,
         expiresAt: Date.now() + (result.expires_in ?? 3600) * 1000,
