@@ -1,7 +1,6 @@
 import type { Deps } from '../deps';
-import { exportBlobName } from '../kernel/export';
 import { restartExport } from './run-export';
-import { withdrawDisposedExports } from './withdraw-exports';
+import { deleteExportBlobs, withdrawDisposedExports } from './withdraw-exports';
 
 export interface MaintainResult {
   expired: string[];
@@ -23,9 +22,9 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
     if (Date.parse(job.expiresAt) <= now.getTime()) {
-      // Every attempt's blob: a worker that died after its upload may have left one (blobs first, so a crash before the job save is retried).
-      for (let attempt = 1; attempt <= Math.max(1, job.attempts); attempt++) await deps.exportBlobs.delete(job.tenantId, exportBlobName(job.id, attempt));
-      const { archive: _gone, ...rest } = job;
+      // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
+      await deleteExportBlobs(job, deps);
+      const { archive: _gone, disposableFilter: _filter, ...rest } = job;
       // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
       if ((await jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag)) === 'conflict') continue;
       await deps.audit.append({

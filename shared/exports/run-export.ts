@@ -10,8 +10,9 @@ import { ArchiveError, toArchiveError } from '../kernel/errors';
 import type { BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { disposedAmong, withdrawExport } from './withdraw-exports';
-import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_MAX, type ExportJob, exportBlobName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
+import { auditWithdrawal, deleteExportBlobs, disposedAmong, withdrawnJob } from './withdraw-exports';
+import { disposableFilter } from './disposable-filter';
+import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
@@ -54,6 +55,8 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   const attempts = found.item.attempts + 1;
   const claim: ExportJob = { ...found.item, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
   delete claim.error;
+  // This attempt reads the catalog afresh: documents disposed of before it cannot be in it.
+  delete claim.disposedWhileRunning;
   const claimed = await jobs.replace(claim, found.etag);
   if (claimed === 'conflict') {
     deps.log.info('export claimed by another worker', { tenantId, exportId });
@@ -63,9 +66,17 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   try {
     const job = await writeArchive(lease, deps);
     await audit(deps, job, 'export.completed', 'success', 200);
-    return await withdrawIfDisposed(lease, deps);
+    return job;
   } catch (err) {
     if (err instanceof Superseded) return superseded(lease, deps);
+    if (err instanceof HoldsDisposed) {
+      try {
+        return await withdrawAtCompletion(lease, err.documents, deps);
+      } catch (saveErr) {
+        if (saveErr instanceof Superseded) return superseded(lease, deps);
+        throw saveErr;
+      }
+    }
     const e = toArchiveError(err);
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     try {
@@ -87,7 +98,23 @@ class Superseded extends Error {
   }
 }
 
-/** The worker's hold on its job: each save is written only over the version it last wrote, else Superseded. */
+/** The sweep disposed of documents this export holds while it ran: it is withdrawn instead of completed. */
+class HoldsDisposed extends Error {
+  constructor(readonly documents: string[]) {
+    super('documents the export holds were disposed of while it ran');
+    this.name = 'HoldsDisposed';
+  }
+}
+
+/** Saves a job takes before the worker gives up on it (each retry follows a sweep's mark: one per disposal batch). */
+const MARKED_RETRIES = 20;
+
+/**
+ * The worker's hold on its job: each save is written only over the version it last wrote. A
+ * version written by the retention sweep (same attempt, still running, with documents it disposed
+ * of marked) is taken in: `onMarked` judges the marks, then the save is retried over it. Any other
+ * writer (a restart, an expiry) supersedes the worker.
+ */
 class JobLease {
   constructor(
     public job: ExportJob,
@@ -95,42 +122,49 @@ class JobLease {
     private readonly jobs: ExportJobsPort,
   ) {}
 
-  get version(): Versioned<ExportJob> {
-    return { item: this.job, etag: this.etag };
-  }
-
-  async save(next: ExportJob): Promise<ExportJob> {
-    const written = await this.jobs.replace(next, this.etag);
-    if (written === 'conflict') throw new Superseded();
-    this.etag = written.etag;
-    this.job = next;
-    return next;
+  async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>): Promise<ExportJob> {
+    for (let retry = 0; retry <= MARKED_RETRIES; retry++) {
+      const written = await this.jobs.replace(next, this.etag);
+      if (written !== 'conflict') {
+        this.etag = written.etag;
+        this.job = next;
+        return next;
+      }
+      const stored = await this.jobs.getVersioned(this.job.tenantId, this.job.id);
+      if (!stored || stored.item.status !== 'running' || stored.item.attempts !== this.job.attempts) break;
+      const marks = stored.item.disposedWhileRunning;
+      this.etag = stored.etag;
+      this.job = { ...this.job, disposedWhileRunning: marks };
+      next = { ...next, disposedWhileRunning: marks };
+      await onMarked?.(this.job);
+    }
+    throw new Superseded();
   }
 }
 
 /**
- * A document the export holds may have been disposed of while it ran (after its file was
- * copied): then the export is withdrawn at once. The sweep withdraws completed exports itself;
- * this covers the one completing beside it.
+ * The worker withdraws its own export: no completion, every blob of the job deleted, the job
+ * `expired` with the reason (over the version it holds, taking in later marks), audited.
  */
-async function withdrawIfDisposed(lease: JobLease, deps: ExportDeps): Promise<ExportJob> {
-  const job = lease.job;
+async function withdrawAtCompletion(lease: JobLease, documents: string[], deps: ExportDeps): Promise<ExportJob> {
   const now = deps.clock.now();
-  if (!job.disposableFrom || Date.parse(job.disposableFrom) > now.getTime()) return job;
-  const gone = await disposedAmong(job.tenantId, job.disposable ?? [], deps);
-  if (gone.length === 0 || !(await withdrawExport(lease.version, gone, now, deps))) return job;
-  return (await deps.exportJobs.get(job.tenantId, job.id)) ?? job;
+  await deleteExportBlobs(lease.job, deps);
+  const job = await lease.save(withdrawnJob(lease.job, documents, now));
+  await auditWithdrawal(job, documents, now, deps);
+  return job;
 }
 
 /**
- * The held documents whose retention ends before the export expires (only they can be disposed
- * of while it lives), the earliest EXPORT_DISPOSABLE_MAX of them; past that, the export's expiry
- * moves to the retain-until of the first left out, so no document it holds unrecorded can be
- * disposed of before it expires. Memory stays bounded by twice the cap.
+ * The held documents whose retention ends before the export expires: only they can be disposed
+ * of while it lives. All of them, whatever their number (at most ARCHIVE_EXPORT_MAX_DOCUMENTS):
+ * up to EXPORT_DISPOSABLE_ON_JOB on the job, more in the attempt's list blob with a Bloom filter
+ * on the job, so the export keeps its lifetime however many documents a legal hold keeps past
+ * their retention.
  */
 class DisposableDocuments {
-  private held: { id: string; until: number }[] = [];
-  private cutoff: number;
+  private readonly held = new Set<string>();
+  private from = Infinity;
+  private readonly cutoff: number;
 
   constructor(expiresAt: string) {
     this.cutoff = Date.parse(expiresAt);
@@ -139,24 +173,34 @@ class DisposableDocuments {
   add(doc: ArchivedDocument): void {
     const until = Date.parse(doc.retention.retainUntil);
     if (until >= this.cutoff) return;
-    this.held.push({ id: doc.id, until });
-    if (this.held.length > 2 * EXPORT_DISPOSABLE_MAX) this.trim();
+    this.held.add(doc.id);
+    this.from = Math.min(this.from, until);
   }
 
-  private trim(): void {
-    if (this.held.length <= EXPORT_DISPOSABLE_MAX) return;
-    this.held.sort((a, b) => a.until - b.until);
-    this.cutoff = Math.min(this.cutoff, this.held[EXPORT_DISPOSABLE_MAX]!.until);
-    this.held = this.held.slice(0, EXPORT_DISPOSABLE_MAX);
+  /**
+   * Which documents the sweep marked as disposed of (while this export ran) it holds. Past
+   * EXPORT_MARKS_MAX marks the sweep wrote only `many`: the catalog is asked about each held one.
+   */
+  async disposedOf(job: ExportJob, deps: ExportDeps): Promise<string[]> {
+    const marks = job.disposedWhileRunning;
+    if (!marks || this.held.size === 0) return [];
+    if (marks === 'many') return disposedAmong(job.tenantId, [...this.held], deps);
+    return marks.filter((id) => this.held.has(id));
   }
 
-  /** The job's fields: what it may hold that a disposal can reach, and its (possibly earlier) expiry. */
-  fields(job: ExportJob): Pick<ExportJob, 'disposable' | 'disposableFrom' | 'expiresAt'> {
-    this.trim();
-    const expiresAt = this.cutoff < Date.parse(job.expiresAt) ? new Date(this.cutoff).toISOString() : job.expiresAt;
-    if (this.held.length === 0) return { expiresAt };
-    return { disposable: this.held.map((h) => h.id), disposableFrom: new Date(Math.min(...this.held.map((h) => h.until))).toISOString(), expiresAt };
+  /** The job's fields; a large list is written to its blob first (the job names no list that is not there). */
+  async record(job: ExportJob, deps: ExportDeps): Promise<Pick<ExportJob, 'disposable' | 'disposableCount' | 'disposableFilter' | 'disposableFrom'>> {
+    if (this.held.size === 0) return {};
+    const disposableFrom = new Date(this.from).toISOString();
+    if (this.held.size <= EXPORT_DISPOSABLE_ON_JOB) return { disposable: [...this.held], disposableCount: this.held.size, disposableFrom };
+    const ids = [...this.held].sort();
+    await deps.exportBlobs.upload(job.tenantId, exportDisposableListName(job.id, job.attempts), Readable.from(lines(ids)), 'text/plain; charset=utf-8');
+    return { disposableCount: ids.length, disposableFilter: disposableFilter(ids, ids.length), disposableFrom };
   }
+}
+
+function* lines(ids: string[]): Generator<string> {
+  for (let i = 0; i < ids.length; i += 1000) yield ids.slice(i, i + 1000).join('\n') + '\n';
 }
 
 /** A superseded worker stops: no save, no audit entry (the job's holder writes those); its own blob is already gone. */
@@ -281,10 +325,21 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   }
   const completedAt = deps.clock.now().toISOString();
   try {
-    return await lease.save({ ...job, ...disposable.fields(job), status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } });
+    // The sweep marks a running export with what it disposed of; the completion is saved only over
+    // the version whose marks were judged, so a mark written after is a conflict, judged in turn.
+    const judge = async (marked: ExportJob) => {
+      const gone = await disposable.disposedOf(marked, deps);
+      if (gone.length > 0) throw new HoldsDisposed(gone);
+    };
+    await judge(lease.job);
+    const recorded = await disposable.record(job, deps);
+    return await lease.save({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } }, judge);
   } catch (err) {
-    // Lost the job while uploading: the ZIP this attempt wrote is nobody's result.
-    if (err instanceof Superseded) await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+    // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
+    if (err instanceof Superseded) {
+      await deps.exportBlobs.delete(tenantId, job.blobName).catch(() => undefined);
+      await deps.exportBlobs.delete(tenantId, exportDisposableListName(job.id, job.attempts)).catch(() => undefined);
+    }
     throw err;
   }
 }

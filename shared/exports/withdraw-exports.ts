@@ -1,29 +1,30 @@
+import { createInterface } from 'node:readline';
 import type { Deps } from '../deps';
-import { exportBlobName, type ExportJob } from '../kernel/export';
+import { exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
 import type { Versioned } from '../ports';
+import { mayHold } from './disposable-filter';
 
 export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'audit' | 'log'>;
 
 /** Disposed ids named on the job and in the audit entry (the count is always whole). */
 const NAMED = 20;
 
-/**
- * Once a document is disposed of, no copy of it stays downloadable through the archive: an export
- * holding it is withdrawn. Exports are copies, not archived documents, so this deletes them:
- * every attempt's ZIP first (a crash before the job save leaves the job to be withdrawn again),
- * then the job, over the version read, goes `expired` with the reason, then the audit entry.
- * False when the job changed since it was read (another withdrawal, expiry): the caller reads again.
- */
-export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps): Promise<boolean> {
-  const job = found.item;
-  for (let attempt = 1; attempt <= Math.max(1, job.attempts); attempt++) await deps.exportBlobs.delete(job.tenantId, exportBlobName(job.id, attempt));
-  const { archive: _gone, ...rest } = job;
+/** The job as a withdrawal leaves it: `expired`, with the reason; no archive (its ZIP is gone), no filter (nothing left to test). */
+export function withdrawnJob(job: ExportJob, disposed: readonly string[], now: Date): ExportJob {
+  const { archive: _gone, disposableFilter: _filter, ...rest } = job;
   const at = now.toISOString();
-  const withdrawn: ExportJob = { ...rest, status: 'expired', heartbeatAt: at, withdrawn: { at, documents: disposed.slice(0, NAMED) } };
-  if ((await deps.exportJobs.replace(withdrawn, found.etag)) === 'conflict') return false;
+  return { ...rest, status: 'expired', heartbeatAt: at, withdrawn: { at, documents: disposed.slice(0, NAMED) } };
+}
+
+/** Every blob the job's attempts wrote: ZIPs and lists. First, so a crash before the job save leaves the job to be withdrawn again. */
+export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'exportBlobs'>): Promise<void> {
+  for (const name of exportBlobNames(job)) await deps.exportBlobs.delete(job.tenantId, name);
+}
+
+export async function auditWithdrawal(job: ExportJob, disposed: readonly string[], now: Date, deps: Pick<Deps, 'audit' | 'log'>): Promise<void> {
   await deps.audit.append({
     tenantId: job.tenantId,
-    at,
+    at: now.toISOString(),
     actor: { subject: 'system:export-withdrawal', kind: 'system' },
     action: 'export.withdrawn',
     target: job.id,
@@ -35,29 +36,92 @@ export async function withdrawExport(found: Versioned<ExportJob>, disposed: read
     detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}`,
   });
   deps.log.info('export withdrawn: documents it held were disposed of', { tenantId: job.tenantId, exportId: job.id, disposed: disposed.length });
+}
+
+/**
+ * Once a document is disposed of, no copy of it stays downloadable through the archive: an export
+ * holding it is withdrawn. Exports are copies, not archived documents, so this deletes them:
+ * every attempt's blobs first, then the job, over the version read, goes `expired` with the
+ * reason, then the audit entry. False when the job changed since it was read (another
+ * withdrawal, expiry, a sweep's mark): the caller reads again.
+ */
+export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps): Promise<boolean> {
+  await deleteExportBlobs(found.item, deps);
+  if ((await deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag)) === 'conflict') return false;
+  await auditWithdrawal(found.item, disposed, now, deps);
   return true;
 }
 
 /**
- * The retention sweep's part, after a batch of one tenant's disposals: withdraw every live export
- * that recorded one of these documents as disposable. No catalog reads: the sweep knows what it disposed of.
+ * Which of `ids` the completed export holds: from the ids on the job, or, for a large export, the
+ * Bloom filter first and the attempt's list blob only on a possible hit (streamed, one id a line).
+ * A list that cannot be read counts every possible hit as held: the export is withdrawn rather
+ * than left downloadable on a guess.
+ */
+export async function heldAmong(job: ExportJob, ids: readonly string[], deps: Pick<Deps, 'exportBlobs' | 'log'>): Promise<string[]> {
+  if (job.disposable) {
+    const held = new Set(job.disposable);
+    return ids.filter((id) => held.has(id));
+  }
+  if (!job.disposableFilter) return [];
+  const maybe = new Set(mayHold(job.disposableFilter, ids));
+  if (maybe.size === 0) return [];
+  const found: string[] = [];
+  try {
+    const list = await deps.exportBlobs.read(job.tenantId, exportDisposableListName(job.id, job.attempts));
+    for await (const line of createInterface({ input: list.stream, crlfDelay: Infinity })) if (maybe.has(line)) found.push(line);
+  } catch (err) {
+    deps.log.error('export disposable list unreadable; withdrawing on the filter alone', { tenantId: job.tenantId, exportId: job.id, error: String(err) });
+    return [...maybe];
+  }
+  return found;
+}
+
+/**
+ * The sweep's mark on a running export: the documents it disposed of (the worker, which alone
+ * knows what it holds, withdraws instead of completing if it holds one). Over the version read,
+ * so a completion saved meanwhile makes this a conflict and the job is judged again, completed.
+ */
+async function mark(found: Versioned<ExportJob>, disposed: readonly string[], deps: WithdrawDeps): Promise<boolean> {
+  const prior = found.item.disposedWhileRunning ?? [];
+  if (prior === 'many' || disposed.every((id) => prior.includes(id))) return true; // marked already (a resumed disposal)
+  const marks = [...new Set([...prior, ...disposed])];
+  const next: ExportJob = { ...found.item, disposedWhileRunning: marks.length > EXPORT_MARKS_MAX ? 'many' : marks };
+  return (await deps.exportJobs.replace(next, found.etag)) !== 'conflict';
+}
+
+/**
+ * The retention sweep's part, after a batch of one tenant's documents lost their blobs (before
+ * their tombstones: a run stopped before this ends is finished by the next, which withdraws
+ * again): withdraw every completed export holding one of them, and mark every running one. No
+ * catalog reads: the sweep knows what it disposed of. A job written meanwhile (a heartbeat,
+ * a completion) is read again and judged again.
  */
 export async function withdrawExportsHolding(tenantId: string, disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
   if (disposedIds.length === 0) return [];
-  const disposed = new Set(disposedIds);
   const out: string[] = [];
-  for (let round = 0; round < 5; round++) {
-    let changed = false;
-    for (const found of await deps.exportJobs.unsafeListHoldingDisposable(now, 1000, tenantId)) {
-      const held = (found.item.disposable ?? []).filter((id) => disposed.has(id));
-      if (held.length === 0) continue;
-      if (await withdrawExport(found, held, now, deps)) out.push(found.item.id);
-      else changed = true;
+  for (const listed of await deps.exportJobs.listExposed(tenantId, now, 1000)) {
+    let found: Versioned<ExportJob> | null = listed;
+    for (let attempt = 0; found; attempt++) {
+      const job: ExportJob = found.item;
+      let done = true;
+      if (job.status === 'running') done = await mark(found, disposedIds, deps);
+      else if (job.status === 'completed' && Date.parse(job.expiresAt) > now.getTime()) {
+        const held = await heldAmong(job, disposedIds, deps);
+        if (held.length > 0) {
+          done = await withdrawExport(found, held, now, deps);
+          if (done) out.push(job.id);
+        }
+      }
+      if (done) break;
+      if (attempt >= 10) {
+        deps.log.warn('export kept changing while the sweep judged it; left to export maintenance', { tenantId, exportId: job.id });
+        break;
+      }
+      found = await deps.exportJobs.getVersioned(tenantId, job.id);
     }
-    // A job written meanwhile (another withdrawal, an expiry) is listed again, fresh.
-    if (!changed) return out;
   }
-  return out; // still changing: export maintenance checks it again
+  return out;
 }
 
 /** Which of the tenant's documents are no longer active (disposed of, or being disposed of). */
@@ -71,15 +135,17 @@ export async function disposedAmong(tenantId: string, ids: readonly string[], de
 }
 
 /**
- * Export maintenance's part (the safety net for a sweep that stopped between a tombstone and the
- * withdrawal, or a worker that completed while the sweep ran): live exports that may hold a
- * document whose retention has ended are checked against the catalog, one point read per
- * recorded id, and withdrawn if any is gone.
+ * Export maintenance's part (a safety net: the sweep withdraws and marks before it writes
+ * tombstones, and the worker judges its marks before completing): live exports whose ids are on
+ * the job and whose retention may have ended are checked against the catalog, one point read per
+ * id, and withdrawn if any is gone. Exports with a list blob (more than EXPORT_DISPOSABLE_ON_JOB
+ * ids) are left to the sweep: reading up to 100,000 ids every run would cost more than it guards.
  */
 export async function withdrawDisposedExports(now: Date, deps: WithdrawDeps & Pick<Deps, 'catalog'>, maxItems: number, tenantId?: string): Promise<string[]> {
   const out: string[] = [];
   for (const found of await deps.exportJobs.unsafeListHoldingDisposable(now, maxItems, tenantId)) {
-    const gone = await disposedAmong(found.item.tenantId, found.item.disposable ?? [], deps);
+    if (!found.item.disposable) continue;
+    const gone = await disposedAmong(found.item.tenantId, found.item.disposable, deps);
     if (gone.length > 0 && (await withdrawExport(found, gone, now, deps))) out.push(found.item.id);
   }
   return out;

@@ -47,24 +47,51 @@ export interface ExportJob {
   error?: string;
   /**
    * Held documents whose retention ends before the export expires: the only ones a disposal can
-   * reach while the export lives (retention is extended, never shortened). At most
-   * EXPORT_DISPOSABLE_MAX; an export that would hold more expires before the first left out.
+   * reach while the export lives (retention is extended, never shortened). On the job when there
+   * are at most EXPORT_DISPOSABLE_ON_JOB; past that, every id is in the attempt's list blob
+   * (exportDisposableListName) and the job keeps `disposableFilter`, which the sweep tests first.
    */
   disposable?: string[];
-  /** The earliest retain-until among `disposable`: before it, no document of the export can be disposed of. */
+  /** How many ids the list holds (on the job or in its blob). */
+  disposableCount?: number;
+  /**
+   * A Bloom filter over every id of the list blob (base64; shared/exports/disposable-filter.ts):
+   * a "no" is certain, a "maybe" is settled by reading the list.
+   */
+  disposableFilter?: string;
+  /** The earliest retain-until among them: before it, no document of the export can be disposed of. */
   disposableFrom?: string;
+  /**
+   * Documents the retention sweep disposed of while the job ran (a running export's holdings are not
+   * known yet): the worker withdraws instead of completing if it holds one. At most
+   * EXPORT_MARKS_MAX ids; `'many'` past that (the worker then asks the catalog about each it holds).
+   */
+  disposedWhileRunning?: string[] | 'many';
   /** Set when the export was expired early because documents it held were disposed of (some of their ids). */
   withdrawn?: { at: string; documents: string[] };
 }
 
-/** Most ids an export job records in `disposable` (about 40 bytes each, far below an item's size limit). */
-export const EXPORT_DISPOSABLE_MAX = 5000;
+/** Most ids an export job keeps in `disposable` itself (about 40 bytes each); more go to the list blob. */
+export const EXPORT_DISPOSABLE_ON_JOB = 1000;
+
+/** Most disposed ids the sweep writes on one running job. */
+export const EXPORT_MARKS_MAX = 1000;
 
 /**
  * Each attempt at a job writes its own blob: a worker that lost the job to a restart never
  * overwrites (or deletes) the ZIP of the attempt that holds it.
  */
 export const exportBlobName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.zip` : `${id}.${attempt}.zip`);
+
+/** The attempt's list of the held documents a disposal can reach, one id a line, beside its ZIP. */
+export const exportDisposableListName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.disposable.txt` : `${id}.${attempt}.disposable.txt`);
+
+/** Every blob the job's attempts may have written (an expiry or a withdrawal deletes them all). */
+export function exportBlobNames(job: Pick<ExportJob, 'id' | 'attempts'>): string[] {
+  const names: string[] = [];
+  for (let attempt = 1; attempt <= Math.max(1, job.attempts); attempt++) names.push(exportBlobName(job.id, attempt), exportDisposableListName(job.id, attempt));
+  return names;
+}
 
 /** What clients see of a job. */
 export function toPublicExport(job: ExportJob, basePath: string) {

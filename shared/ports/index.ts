@@ -261,7 +261,8 @@ export interface OrphanRecordsPort {
 
 /** Export ZIPs: plain (not WORM) blobs that expire. */
 export interface ExportBlobsPort {
-  upload(tenantId: string, blobName: string, source: Readable): Promise<void>;
+  /** Content type application/zip unless given. */
+  upload(tenantId: string, blobName: string, source: Readable, contentType?: string): Promise<void>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   delete(tenantId: string, blobName: string): Promise<void>;
 }
@@ -284,6 +285,11 @@ export interface ExportJobsPort {
    * at or before it), each with its etag. Cross-tenant for the timer; with `tenantId`, that tenant's only.
    */
   unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
+  /**
+   * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
+   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`.
+   */
+  listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
 }

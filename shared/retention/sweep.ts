@@ -104,11 +104,12 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
   let failed = false;
   const finishLater = (tenantId: string, prepared: PreparedDisposal[]) => {
     finishing = finishing.then(async () => {
+      // No copy of a disposed document stays downloadable: exports holding one are withdrawn
+      // (audited), running ones marked. Every prepared document's blobs are gone; this comes before
+      // the tombstones, so a run stopped here leaves them `disposing` and the next run withdraws again.
+      result.exportsWithdrawn.push(...(await withdrawExportsHolding(tenantId, prepared.map((p) => p.id), input.now, deps)));
       const outcomes = await finishDisposals(prepared, deps);
       prepared.forEach((p, i) => record(result, tenantId, p.id, outcomes[i]!));
-      // No copy of a disposed document stays downloadable: exports holding one are withdrawn (audited).
-      const gone = prepared.filter((_p, i) => outcomes[i] === 'disposed' || outcomes[i] === 'completed').map((p) => p.id);
-      result.exportsWithdrawn.push(...(await withdrawExportsHolding(tenantId, gone, input.now, deps)));
     });
     finishing.catch(() => {
       failed = true;

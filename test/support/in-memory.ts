@@ -359,7 +359,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
 
 export class InMemoryExportBlobs implements ExportBlobsPort {
   readonly blobs = new Map<string, Buffer>();
-  async upload(tenantId: string, blobName: string, source: Readable): Promise<void> {
+  async upload(tenantId: string, blobName: string, source: Readable, _contentType?: string): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array));
     this.blobs.set(`${tenantId}/${blobName}`, Buffer.concat(chunks));
@@ -413,6 +413,13 @@ export class InMemoryExportJobs implements ExportJobsPort {
   async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
     const at = now.toISOString();
     const due = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at);
+    return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
+  }
+  async listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]> {
+    const at = now.toISOString();
+    const due = [...this.jobs.values()].filter(
+      (j) => j.tenantId === tenantId && (j.status === 'running' || (j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at)),
+    );
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
   async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {

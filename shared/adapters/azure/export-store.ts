@@ -27,12 +27,12 @@ export class ExportBlobs implements ExportBlobsPort {
   }
 
   /** Streams `source` into the blob in 4 MiB blocks, at most 4 in flight: memory stays flat. */
-  async upload(tenantId: string, blobName: string, source: Readable): Promise<void> {
+  async upload(tenantId: string, blobName: string, source: Readable, contentType = 'application/zip'): Promise<void> {
     if (!this.created.has(tenantId)) {
       await this.container(tenantId).createIfNotExists();
       this.created.add(tenantId);
     }
-    await this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: 'application/zip' } });
+    await this.container(tenantId).getBlockBlobClient(blobName).uploadStream(source, 4 * 1024 * 1024, 4, { blobHTTPHeaders: { blobContentType: contentType } });
   }
 
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
@@ -124,6 +124,22 @@ export class ExportJobs implements ExportJobsPort {
           parameters: [{ name: '@now', value: now.toISOString() }, ...(tenantId ? [{ name: '@tenant', value: tenantId }] : [])],
         },
         { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
+      )
+      .fetchNext();
+    return resources.map((r) => ({ item: strip(r), etag: r._etag }));
+  }
+
+  async listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]> {
+    const { resources } = await this.container.items
+      .query<ExportJob & { _etag: string }>(
+        {
+          query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))',
+          parameters: [
+            { name: '@now', value: now.toISOString() },
+            { name: '@tenant', value: tenantId },
+          ],
+        },
+        { maxItemCount: limit, partitionKey: tenantId },
       )
       .fetchNext();
     return resources.map((r) => ({ item: strip(r), etag: r._etag }));
