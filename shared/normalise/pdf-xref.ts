@@ -1,6 +1,7 @@
 import { PDFArray, PDFContext, PDFDict, PDFName, PDFNumber, PDFObject, PDFRef } from 'pdf-lib';
 import ByteStream from 'pdf-lib/cjs/core/parser/ByteStream';
 import PDFObjectParser from 'pdf-lib/cjs/core/parser/PDFObjectParser';
+import { unfilter } from './png';
 
 /**
  * pdf-lib reads a PDF front to back and takes the object definitions it meets; a viewer (or qpdf)
@@ -186,33 +187,13 @@ export function unpredict(data: Uint8Array, dict: PDFDict): Uint8Array | undefin
   }
   if (predictor < 10 || predictor > 15) return undefined;
   const rows = Math.floor(data.length / (row + 1));
-  const out = new Uint8Array(rows * row);
-  for (let r = 0; r < rows; r++) {
-    const type = data[r * (row + 1)]!;
-    const src = r * (row + 1) + 1;
-    const at = r * row;
-    for (let i = 0; i < row; i++) {
-      const x = data[src + i]!;
-      const a = i >= bpp ? out[at + i - bpp]! : 0;
-      const b = r > 0 ? out[at - row + i]! : 0;
-      const c = r > 0 && i >= bpp ? out[at - row + i - bpp]! : 0;
-      let v: number;
-      if (type === 0) v = x;
-      else if (type === 1) v = x + a;
-      else if (type === 2) v = x + b;
-      else if (type === 3) v = x + ((a + b) >> 1);
-      else if (type === 4) {
-        const p = a + b - c;
-        const pa = Math.abs(p - a);
-        const pb = Math.abs(p - b);
-        const pc = Math.abs(p - c);
-        v = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      } else return undefined;
-      out[at + i] = v & 0xff;
-    }
+  try {
+    return unfilter(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 0, rows, bpp, row);
+  } catch {
+    return undefined; // a row filter no reader applies
   }
-  return out;
 }
+
 const offsetIn = (d: PDFDict | undefined, key: string): number | undefined => {
   const v = d?.get(N(key));
   return v instanceof PDFNumber && Number.isSafeInteger(v.asNumber()) && v.asNumber() > 0 ? v.asNumber() : undefined;

@@ -168,8 +168,11 @@ function paeth(a: number, b: number, c: number): number {
   return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
-/** Undo the PNG filters of one pass in place; returns the unfiltered rows without filter bytes. */
-function unfilter(src: Buffer, at: number, w: number, h: number, bpp: number, rb: number): Buffer {
+/**
+ * Undo the PNG filters of `h` rows of `rb` bytes (each after its filter byte) from `at`; returns the
+ * rows without filter bytes. Also what a PDF stream's PNG predictors (10–15) are (pdf-xref.ts).
+ */
+export function unfilter(src: Buffer, at: number, h: number, bpp: number, rb: number): Buffer {
   const out = Buffer.alloc(rb * h);
   for (let y = 0; y < h; y++) {
     const f = src[at + y * (rb + 1)]!;
@@ -203,12 +206,12 @@ function decodePixels(info: PngInfo, inflated: Buffer): Buffer {
   const full = rowBytes(info.width, bitsPerPixel);
   let at = 0;
   const ps = passes(info);
-  if (!info.interlace) return unfilter(inflated, 0, info.width, info.height, bpp, full);
+  if (!info.interlace) return unfilter(inflated, 0, info.height, bpp, full);
   const out = Buffer.alloc(full * info.height);
   for (const p of ps) {
     if (p.w === 0 || p.h === 0) continue;
     const rb = rowBytes(p.w, bitsPerPixel);
-    const rows = unfilter(inflated, at, p.w, p.h, bpp, rb);
+    const rows = unfilter(inflated, at, p.h, bpp, rb);
     at += (rb + 1) * p.h;
     for (let y = 0; y < p.h; y++) {
       const oy = p.y0 + y * p.dy;

@@ -12,6 +12,7 @@ import {
   PDFArray, PDFBool, PDFDict, PDFDocument, PDFHexString, PDFName, PDFNumber, PDFObject, PDFRawStream, PDFRef, PDFStream, PDFString,
 } from 'pdf-lib';
 import { normalise, NormaliseInput, NormaliseResult } from '../../../shared/normalise';
+import { unfilter } from '../../../shared/normalise/png';
 
 export const CORPUS = join(__dirname, '../../fixtures/corpus');
 export const corpus = (f: string): Buffer => readFileSync(join(CORPUS, f));
@@ -201,33 +202,10 @@ const num = (d: PDFDict, k: string): number => {
 };
 const nameOf = (o: PDFObject | undefined) => (o instanceof PDFName ? o.decodeText() : undefined);
 
-/** Undo PNG predictors (Predictor >= 10) on inflated data. */
+/** Undo PNG predictors (Predictor >= 10) on inflated data: the archive's own PNG row unfilter. */
 function unpredict(data: Buffer, colors: number, bpc: number, columns: number): Buffer {
-  const bpp = Math.max(1, (colors * bpc) >> 3);
   const rb = Math.ceil((colors * bpc * columns) / 8);
-  const rows = data.length / (rb + 1);
-  const out = Buffer.alloc(rb * rows);
-  for (let y = 0; y < rows; y++) {
-    const f = data[y * (rb + 1)]!;
-    for (let i = 0; i < rb; i++) {
-      const x = data[y * (rb + 1) + 1 + i]!;
-      const a = i >= bpp ? out[y * rb + i - bpp]! : 0;
-      const b = y > 0 ? out[(y - 1) * rb + i]! : 0;
-      const c = y > 0 && i >= bpp ? out[(y - 1) * rb + i - bpp]! : 0;
-      let v: number;
-      if (f === 0) v = x;
-      else if (f === 1) v = x + a;
-      else if (f === 2) v = x + b;
-      else if (f === 3) v = x + ((a + b) >> 1);
-      else if (f === 4) {
-        const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-        v = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      } else throw new Error(`bad PNG filter ${f}`);
-      out[y * rb + i] = v & 255;
-    }
-  }
-  return out;
+  return unfilter(data, 0, data.length / (rb + 1), Math.max(1, (colors * bpc) >> 3), rb);
 }
 
 export interface Decoded {
