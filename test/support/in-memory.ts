@@ -193,6 +193,19 @@ export class InMemoryCatalog implements CatalogPort {
   async ping(): Promise<void> {}
 }
 
+/** The catalog search as one page of all a tenant's documents (for tests whose exports match them all). */
+export class ListingCatalog extends InMemoryCatalog {
+  constructor(private readonly tenantId: string) {
+    super();
+  }
+  override async list(): Promise<Page<ArchivedDocument>> {
+    return { items: [...this.documents.values()].filter((d) => d.tenantId === this.tenantId), continuationToken: null };
+  }
+  override async countMatching(): Promise<number> {
+    return this.count(this.tenantId);
+  }
+}
+
 export class InMemoryAuditOutboxItems implements AuditOutboxPort {
   constructor(private readonly catalog: InMemoryCatalog) {}
   async remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void> {

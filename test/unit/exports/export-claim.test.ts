@@ -3,31 +3,20 @@
  * progress only over the version it holds. A slow but live worker whose job maintenance restarted
  * (or expired) stops at its next save, without touching the export's result or its audit.
  */
-import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { ExportJob } from '../../../shared/kernel/export';
 import { maintainExports } from '../../../shared/exports/maintain-exports';
 import { restartExport, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { exportFile } from '../../../shared/exports/download-export';
-import type { Page } from '../../../shared/ports';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { Deps } from '../../../shared/deps';
 import { FakeClock } from '../../support/fake-clock';
-import { InMemoryCatalog, inMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
 import { createHash } from 'node:crypto';
 
 const T = 'acme';
 
-/** The catalog search as one page of the tenant's documents (every export here matches them all). */
-class ListingCatalog extends InMemoryCatalog {
-  override async list(): Promise<Page<ArchivedDocument>> {
-    return { items: [...this.documents.values()].filter((d) => d.tenantId === T), continuationToken: null };
-  }
-  override async countMatching(): Promise<number> {
-    return this.count(T);
-  }
-}
 
 /** A gate a test opens by hand. */
 function gate() {
@@ -38,7 +27,7 @@ function gate() {
 
 async function setUp() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T), clock };
   await seedMany(deps, T, [1, 2, 3].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
   const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);

@@ -14,26 +14,17 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { exportFile } from '../../../shared/exports/download-export';
 import { ArchiveError } from '../../../shared/kernel/errors';
-import type { Page } from '../../../shared/ports';
 import type { Principal } from '../../../shared/kernel/principal';
-import { InMemoryCatalog, inMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
 
 const T = 'acme';
 const NOW = '2025-03-01T12:00:00.000Z';
 
-class ListingCatalog extends InMemoryCatalog {
-  override async list(): Promise<Page<ArchivedDocument>> {
-    return { items: [...this.documents.values()].filter((d) => d.tenantId === T), continuationToken: null };
-  }
-  override async countMatching(): Promise<number> {
-    return this.count(T);
-  }
-}
 
 /** Documents whose retention ends at the given instants (seeded ones run to 2099). */
 async function exportOf(retainUntil: string[], extra: Partial<ArchivedDocument> = {}) {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
   const docs = await seedMany(deps, T, retainUntil.map((_, i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
   docs.forEach((d, i) => deps.catalog.documents.set(`${T}/${d.id}`, { ...d, ...extra, retention: { ...d.retention, retainUntil: retainUntil[i]! } }));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
@@ -98,7 +89,7 @@ it('the Bloom filter says yes to every id it holds and rarely to one it does not
 
 /** An export whose worker reads document blobs only once the test lets it (a slow instance). */
 async function runningExport(retainUntil: string) {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
   const docs = await seedMany(deps, T, [0, 1].map((i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
   docs.forEach((d) => deps.catalog.documents.set(`${T}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil } }));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
