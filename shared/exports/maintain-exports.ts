@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { restartExport } from './run-export';
-import { deleteExportBlobs, withdrawDisposedExports } from './withdraw-exports';
+import { auditExportBySystem, deleteExportBlobs, withdrawDisposedExports } from './withdraw-exports';
 
 export interface MaintainResult {
   expired: string[];
@@ -27,18 +27,8 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       const { archive: _gone, disposableFilter: _filter, ...rest } = job;
       // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
       if ((await jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag)) === 'conflict') continue;
-      await deps.audit.append({
-        tenantId: job.tenantId,
-        at: now.toISOString(),
-        actor: { subject: 'system:export-maintenance', kind: 'client' },
-        action: 'export.expired',
-        target: job.id,
-        outcome: 'success',
-        status: 200,
-        requestId: job.requestId,
-        clientIp: null,
-        userAgent: 'export-maintenance',
-      });
+      // The system, like the sweep and the other timers (was recorded as kind `client` before).
+      await auditExportBySystem(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, deps);
       result.expired.push(job.id);
     } else {
       // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming

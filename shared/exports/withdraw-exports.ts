@@ -21,20 +21,25 @@ export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'export
   for (const name of exportBlobNames(job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
-export async function auditWithdrawal(job: ExportJob, disposed: readonly string[], now: Date, deps: Pick<Deps, 'audit' | 'log'>): Promise<void> {
+/** An entry for what the archive itself did to an export (expired it, withdrew it), under the request that started the export. */
+export async function auditExportBySystem(job: ExportJob, what: { action: 'export.expired' | 'export.withdrawn'; actor: string; at: Date; detail?: string }, deps: Pick<Deps, 'audit'>): Promise<void> {
   await deps.audit.append({
     tenantId: job.tenantId,
-    at: now.toISOString(),
-    actor: { subject: 'system:export-withdrawal', kind: 'system' },
-    action: 'export.withdrawn',
+    at: what.at.toISOString(),
+    actor: { subject: `system:${what.actor}`, kind: 'system' },
+    action: what.action,
     target: job.id,
     outcome: 'success',
     status: 200,
     requestId: job.requestId,
     clientIp: null,
-    userAgent: 'export-withdrawal',
-    detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}`,
+    userAgent: what.actor,
+    ...(what.detail ? { detail: what.detail } : {}),
   });
+}
+
+export async function auditWithdrawal(job: ExportJob, disposed: readonly string[], now: Date, deps: Pick<Deps, 'audit' | 'log'>): Promise<void> {
+  await auditExportBySystem(job, { action: 'export.withdrawn', actor: 'export-withdrawal', at: now, detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}` }, deps);
   deps.log.info('export withdrawn: documents it held were disposed of', { tenantId: job.tenantId, exportId: job.id, disposed: disposed.length });
 }
 
