@@ -20,17 +20,26 @@ const isoDate = z
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date')
   .refine((s) => Number(s.slice(0, 4)) <= LAST_YEAR, `must be in ${LAST_YEAR} or earlier`);
 
+/**
+ * C0/C1 controls (escape sequences, line breaks) and the bidirectional overrides and isolates
+ * that display `INV-001` for other characters: metadata is read years later by accountants, in the
+ * web app, CSV exports and terminals, and must show what it is. (Left-to-right and right-to-left
+ * marks, which Hebrew and Arabic names use, stay allowed.)
+ */
+const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const text = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DECEPTIVE.test(s), 'must not contain control characters or bidirectional overrides');
+
 /** Metadata a client may send with a document; unknown keys are refused. */
 export const ZDocumentMetadata = z
   .strictObject({
     documentDate: isoDate.optional(),
     fiscalYear: z.number().int().min(1900).max(LAST_YEAR).optional(),
     kind: z.enum(DOCUMENT_KINDS).optional(),
-    counterparty: z.string().trim().min(1).max(200).optional(),
+    counterparty: text(200).optional(),
     amount: z.number().finite().optional(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
-    reference: z.string().trim().min(1).max(200).optional(),
-    tags: z.array(z.string().trim().min(1).max(50)).max(20).optional(),
+    reference: text(200).optional(),
+    tags: z.array(text(50)).max(20).optional(),
     retentionClass: z.string().regex(RETENTION_CLASS_NAME, 'must be a retention class name').optional(),
   })
   .refine((m) => (m.amount === undefined) === (m.currency === undefined), { message: 'amount and currency go together', path: ['currency'] });

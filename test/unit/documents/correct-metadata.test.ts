@@ -10,6 +10,27 @@ const T = 'acme';
 const accountant: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'accountant', permissions: new Set(['documents:correct']) };
 const codeOf = async (p: Promise<unknown>) => p.then(() => null, (e: ArchiveError) => e.code);
 
+describe('metadata text shows what it is', () => {
+  it.each([
+    ['an escape sequence', { counterparty: 'Acme\u001b[2J BV' }, 'counterparty'],
+    ['a line break', { reference: 'INV-1\nINV-2' }, 'reference'],
+    ['a right-to-left override', { reference: 'INV-\u202e1004' }, 'reference'],
+    ['an isolate in a tag', { tags: ['q1', 'x\u2066y'] }, 'tags.1'],
+  ])('refuses %s (400 naming the field)', (_what, metadata, path) => {
+    const refusal = (() => {
+      try {
+        parseMetadata(metadata);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(refusal).toMatchObject({ code: 'invalid_metadata', extensions: { errors: [{ path, message: expect.stringContaining('control characters') }] } });
+  });
+  it('keeps the marks Hebrew and Arabic names use', () => {
+    expect(parseMetadata({ counterparty: '\u200fשלום בע״מ' }).counterparty).toBe('\u200fשלום בע״מ');
+  });
+});
+
 describe('document dates far out', () => {
   it('a date after 2200 is invalid metadata: its retain-until would be an extended ISO year (+010008-…) that sorts before every real date', async () => {
     const deps = inMemoryDeps();
