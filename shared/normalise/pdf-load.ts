@@ -27,6 +27,12 @@ const newParse = (left: number): Parse => ({ left, shadowed: [], definitions: { 
 
 const parsing = new AsyncLocalStorage<Parse>();
 
+/** Refuses the upload from inside pdf-lib: it turns the throw into a parse failure, so the parse keeps the refusal the caller reports. */
+function refuse(parse: Parse | undefined, err: ArchiveError): never {
+  if (parse) parse.refusal ??= err;
+  throw err;
+}
+
 /**
  * pdf-lib decodes object and cross-reference streams while it parses, whole, through whatever filter
  * chain they name (two Flate layers, RunLength, LZW: each multiplies), with no limit; any stream it
@@ -101,11 +107,7 @@ interface XRefStreamInternals {
  */
 (PDFXRefStreamParser.prototype as unknown as { parseEntries(): unknown[] }).parseEntries = function (this: XRefStreamInternals) {
   const parse = parsing.getStore();
-  const fail = (detail: string): never => {
-    const err = corrupt(detail);
-    if (parse) parse.refusal ??= err;
-    throw err; // pdf-lib turns it into a parse failure; the refusal is what the caller reports
-  };
+  const fail = (detail: string): never => refuse(parse, corrupt(detail));
   const [tw, ow, gw] = this.byteWidths.map((w) => Math.max(0, w)) as [number, number, number];
   const width = tw + ow + gw;
   const count = this.subsections.reduce((sum, s) => sum + s.length, 0);
@@ -142,10 +144,6 @@ function tooLarge(max: number): ArchiveError {
 }
 
 function decodeBounded(raw: PDFRawStream, parse: Parse): Uint8Array {
-  const refuse = (err: ArchiveError): never => {
-    parse.refusal ??= err;
-    throw err; // pdf-lib turns it into a parse failure; the refusal is what the caller reports
-  };
   const max = parse.left;
   const filter = raw.dict.lookup(N('Filter'));
   const parms = raw.dict.lookup(N('DecodeParms'));
@@ -160,7 +158,7 @@ function decodeBounded(raw: PDFRawStream, parse: Parse): Uint8Array {
       try {
         data = zlib.inflateSync(data, { maxOutputLength: Math.max(1, parse.left), finishFlush: zlib.constants.Z_SYNC_FLUSH });
       } catch (cause) {
-        if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') refuse(tooLarge(max));
+        if (cause instanceof RangeError || (cause as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') refuse(parse, tooLarge(max));
         throw cause;
       }
       continue;
@@ -172,12 +170,12 @@ function decodeBounded(raw: PDFRawStream, parse: Parse): Uint8Array {
     let size = 0;
     for (let got = stream.getBytes(CHUNK).length; got > 0; got = stream.getBytes(CHUNK).length) {
       size += got;
-      if (size > parse.left) refuse(tooLarge(max));
+      if (size > parse.left) refuse(parse, tooLarge(max));
     }
     data = stream.decode(); // all read already: the bytes counted above
   }
   parse.left -= data.length;
-  if (parse.left < 0) refuse(tooLarge(max));
+  if (parse.left < 0) refuse(parse, tooLarge(max));
   return data;
 }
 
