@@ -1,5 +1,5 @@
 import { ArchiveError } from '../../kernel/errors';
-import type { Container, JSONObject } from '@azure/cosmos';
+import type { Container, JSONObject, SqlParameter } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
@@ -100,46 +100,29 @@ export class ExportJobs implements ExportJobsPort {
    * is in the query itself, not left to the partition-key option alone).
    */
   async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
-    const { resources } = await this.container.items
-      .query<ExportJob & { _etag: string }>(
-        {
-          query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND ((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))`,
-          parameters: [
-            { name: '@now', value: now.toISOString() },
-            { name: '@stale', value: staleBefore.toISOString() },
-            ...(tenantId ? [{ name: '@tenant', value: tenantId }] : []),
-          ],
-        },
-        { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
-      )
-      .fetchNext();
-    return resources.map((r) => ({ item: strip(r), etag: r._etag }));
+    return this.jobsWhere('((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))', [{ name: '@stale', value: staleBefore.toISOString() }], now, limit, tenantId);
   }
 
   async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
-    const { resources } = await this.container.items
-      .query<ExportJob & { _etag: string }>(
-        {
-          query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now`,
-          parameters: [{ name: '@now', value: now.toISOString() }, ...(tenantId ? [{ name: '@tenant', value: tenantId }] : [])],
-        },
-        { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
-      )
-      .fetchNext();
-    return resources.map((r) => ({ item: strip(r), etag: r._etag }));
+    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now', [], now, limit, tenantId);
   }
 
   async listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]> {
+    return this.jobsWhere('(c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))', [], now, limit, tenantId);
+  }
+
+  /**
+   * One page of export jobs matching `condition` (which may use `@now`), with their etags. Cross-tenant
+   * without `tenantId`; with it, that tenant's jobs only (in the query itself, not left to the partition key).
+   */
+  private async jobsWhere(condition: string, parameters: SqlParameter[], now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
     const { resources } = await this.container.items
       .query<ExportJob & { _etag: string }>(
         {
-          query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))',
-          parameters: [
-            { name: '@now', value: now.toISOString() },
-            { name: '@tenant', value: tenantId },
-          ],
+          query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND ${condition}`,
+          parameters: [{ name: '@now', value: now.toISOString() }, ...parameters, ...(tenantId ? [{ name: '@tenant', value: tenantId }] : [])],
         },
-        { maxItemCount: limit, partitionKey: tenantId },
+        { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
       )
       .fetchNext();
     return resources.map((r) => ({ item: strip(r), etag: r._etag }));
