@@ -239,6 +239,8 @@ resource tenantsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/co
         ]
         kind: 'Hash'
       }
+      // An export job's Bloom filter (up to ~270 KB of base64) is read, never queried: not indexed.
+      indexingPolicy: loadJsonContent('cosmos-tenants-indexing-policy.json')
     }
     options: {
       autoscaleSettings: {

@@ -4,6 +4,7 @@ import type { AuditOutboxItem } from '../../kernel/audit';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
 import documentsIndexingPolicy from '../../../infra/cosmos-documents-indexing-policy.json';
+import tenantsIndexingPolicy from '../../../infra/cosmos-tenants-indexing-policy.json';
 
 export interface CosmosContainers {
   database: Database;
@@ -18,7 +19,7 @@ export const CONTAINER_SPECS = {
   documents: { partitionKey: '/tenantId', indexingPolicy: documentsIndexingPolicy as IndexingPolicy },
   /** `<tenantId>:<yyyy-mm>`: keeps a busy tenant's log under the logical-partition cap. */
   audit: { partitionKey: '/partition' },
-  tenants: { partitionKey: '/tenantId' },
+  tenants: { partitionKey: '/tenantId', indexingPolicy: tenantsIndexingPolicy as IndexingPolicy },
 } as const;
 
 export function cosmosClient(endpoint: string, auth: { key: string } | { credential: TokenCredential }): CosmosClient {

@@ -133,6 +133,12 @@ describe('infra/main.bicep', () => {
     expect(Array.isArray(policy.compositeIndexes)).toBe(true);
   });
 
+  it("leaves an export job's Bloom filter out of the tenants container's index", () => {
+    expect(one('tenantsContainer').body).toMatch(/indexingPolicy:\s*loadJsonContent\('cosmos-tenants-indexing-policy\.json'\)/);
+    const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-tenants-indexing-policy.json'), 'utf8')) as { excludedPaths: { path: string }[] };
+    expect(policy.excludedPaths.map((p) => p.path)).toContain('/disposableFilter/?');
+  });
+
   describe('the rendition validation app (issue #14)', () => {
     const principalOf = (body: string) => /principalId:\s*(\w+)\.identity\.principalId/.exec(body)?.[1];
     const assignmentsOf = (app: string) => all.filter((r) => principalOf(r.body) === app);
