@@ -6,7 +6,7 @@ import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
-import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from '../kernel/document';
+import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
 
 export interface CorrectMetadataCommand {
   principal: Principal;
@@ -134,7 +134,8 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
 
 /** Every version of a document's catalog metadata, oldest first: the ingest version, then each correction. */
 export function metadataHistoryOf(doc: ArchivedDocument) {
-  const corrections = doc.metadataHistory ?? [];
+  // A tombstone written before its history was stripped (or by anything else) still shows only what a tombstone keeps.
+  const corrections = doc.status === 'disposed' ? tombstoneHistory(doc.metadataHistory ?? []) : (doc.metadataHistory ?? []);
   // The ingest metadata is the first correction's starting point (the catalog keeps only what changed).
   const original: Record<string, unknown> = { ...(corrections[0]?.metadata ?? doc.metadata) };
   for (const ch of corrections[0]?.changes ?? []) {

@@ -69,6 +69,18 @@ export interface MetadataCorrection {
   retention?: { from: string; to: string };
 }
 
+/** What a tombstone drops from the metadata: the content and the names; dates, kind and class stay. */
+const TOMBSTONE_DROPS: readonly string[] = ['counterparty', 'amount', 'currency', 'reference', 'tags'] satisfies (keyof TDocumentMetadata)[];
+
+export function tombstoneMetadata(metadata: TDocumentMetadata): TDocumentMetadata {
+  return Object.fromEntries(Object.entries(metadata).filter(([field]) => !TOMBSTONE_DROPS.includes(field)));
+}
+
+/** A disposed document's corrections as its tombstone keeps them: each version's metadata and changes without what the tombstone drops. */
+export function tombstoneHistory(corrections: readonly MetadataCorrection[]): MetadataCorrection[] {
+  return corrections.map((c) => ({ ...c, metadata: tombstoneMetadata(c.metadata), changes: c.changes.filter((ch) => !TOMBSTONE_DROPS.includes(ch.field)) }));
+}
+
 /** Validates client metadata; a 400 listing every problem. */
 export function parseMetadata(raw: unknown): TDocumentMetadata {
   const parsed = ZDocumentMetadata.safeParse(raw ?? {});

@@ -1,19 +1,12 @@
 import type { Deps } from '../deps';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditPartition } from '../kernel/audit';
-import type { ArchivedDocument, TDocumentMetadata } from '../kernel/document';
+import { type ArchivedDocument, tombstoneHistory, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
 import { blobNamesOf } from './update';
 
 export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'system' };
-
-/** What a tombstone drops from the metadata: the content and the names; dates, kind and class stay. */
-const DROPPED_FIELDS: readonly string[] = ['counterparty', 'amount', 'currency', 'reference', 'tags'] satisfies (keyof TDocumentMetadata)[];
-
-function tombstoneMetadata(metadata: TDocumentMetadata): TDocumentMetadata {
-  return Object.fromEntries(Object.entries(metadata).filter(([field]) => !DROPPED_FIELDS.includes(field)));
-}
 
 /** The tombstone: what stays when the document is gone. Hashes, dates, class, who and why; no content, no names. */
 export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): ArchivedDocument {
@@ -23,9 +16,7 @@ export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): Ar
     status: 'disposed',
     metadata: tombstoneMetadata(doc.metadata),
     // Each correction kept the whole metadata and its changes: only what the tombstone keeps stays (GET …/metadata/history reads it).
-    ...(doc.metadataHistory
-      ? { metadataHistory: doc.metadataHistory.map((c) => ({ ...c, metadata: tombstoneMetadata(c.metadata), changes: c.changes.filter((ch) => !DROPPED_FIELDS.includes(ch.field)) })) }
-      : {}),
+    ...(doc.metadataHistory ? { metadataHistory: tombstoneHistory(doc.metadataHistory) } : {}),
     original: { ...doc.original, fileName: null },
     originals: doc.originals.map((o) => ({ ...o, fileName: null })),
     legalHold: false,

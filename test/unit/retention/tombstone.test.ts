@@ -25,3 +25,18 @@ it("a corrected document's tombstone keeps no counterparty, amount, reference or
   ]);
   expect(history.versions[1]).toMatchObject({ version: 2, by: { subject: 'ann' }, reason: 'typo', changes: [{ field: 'kind', from: 'invoice', to: 'receipt' }] });
 });
+
+it('a tombstone stored with its full correction history (disposed before histories were stripped) still shows none of it', async () => {
+  const deps = inMemoryDeps();
+  const seeded = await seedDocument(deps, T, { metadata: { counterparty: 'Bakkerij Secret', reference: 'INV-SECRET-1', documentDate: '2024-03-01', kind: 'invoice' } });
+  const { document } = await correctMetadata({ principal: accountant, documentId: seeded.id, patch: { counterparty: 'Bakkerij Geheim BV', kind: 'receipt' }, reason: 'typo', ifMatch: 1 }, deps);
+  const older = { ...tombstoneOf(document, { at: '2032-01-02T00:00:00.000Z', by: SWEEP_ACTOR, reason: 'retention-ended', runId: 'r1', audited: true }), metadataHistory: document.metadataHistory };
+
+  const history = metadataHistoryOf(older);
+  expect(JSON.stringify(history)).not.toContain('Bakkerij');
+  expect(JSON.stringify(history)).not.toContain('INV-SECRET');
+  expect(history.versions.map((v) => v.metadata)).toEqual([
+    { documentDate: '2024-03-01', kind: 'invoice' },
+    { documentDate: '2024-03-01', kind: 'receipt' },
+  ]);
+});
