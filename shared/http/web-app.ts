@@ -64,7 +64,7 @@ export function webAppCsp(issuerOrigin: string | null): string {
     "img-src 'self' data: blob:",
     "font-src 'self'",
     `connect-src 'self'${issuer}`,
-    "worker-src 'self' blob:",
+    "worker-src 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
     `form-action 'self'${issuer}`,

@@ -18,7 +18,7 @@ describe('the web app core (shared/http/web-app.ts)', () => {
 
   it('lets the page talk to and post to its own origin and the issuer only', () => {
     expect(webAppCsp('https://login.microsoftonline.com')).toBe(
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' https://login.microsoftonline.com; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://login.microsoftonline.com; object-src 'none'",
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' https://login.microsoftonline.com; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://login.microsoftonline.com; object-src 'none'",
     );
   });
 });
