@@ -128,7 +128,7 @@ function download(name: string, route: string, representation: Representation, s
     handler: async ({ params, query, req, principal }, deps) => {
       const h = (header: string) => req.headers.get(header);
       const result = await downloadFile(
-        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: deliveryFor(principal, query.delivery) },
+        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ...deliveryFor(principal, query.delivery) },
         deps,
       );
       return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };

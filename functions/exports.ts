@@ -66,7 +66,7 @@ export const downloadExportArchive = operation({
   errors: ['export_not_found', 'export_not_ready', 'export_expired', 'range_not_satisfiable', 'export_fixity_mismatch'],
   handler: async ({ params, query, req, principal }, deps) => {
     const h = (name: string) => req.headers.get(name);
-    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: deliveryFor(principal, query.delivery) }, deps);
+    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ...deliveryFor(principal, query.delivery) }, deps);
     return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
   },
 });

@@ -14,6 +14,8 @@ export interface DownloadConditions {
   ifNoneMatch: string | null;
   /** `redirect`: answer 303 with a short-lived read-only link to the blob instead of the bytes. */
   delivery?: 'stream' | 'redirect';
+  /** The link expires by then at the latest: the requesting credential's own expiry. */
+  linkNotAfter?: string;
 }
 
 export interface DownloadResult {
@@ -41,8 +43,10 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
   }
   if (c.delivery === 'redirect') {
     // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an
-    // hour, and never past the file's own availability (an export fetched just before it expires).
-    const left = file.availableUntil ? Math.floor((Date.parse(file.availableUntil) - deps.clock.now().getTime()) / 1000) : Infinity;
+    // hour, never past the file's own availability (an export fetched just before it expires), nor past the
+    // credential that asked for it (an API key about to expire would otherwise read on through its link).
+    const until = [file.availableUntil, c.linkNotAfter].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
+    const left = Math.floor((Math.min(Infinity, ...until) - deps.clock.now().getTime()) / 1000);
     const link = await deps.links.readOnlyUrl(
       file.container,
       file.blobName,
@@ -77,13 +81,13 @@ export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 
 }
 
 /**
- * `?delivery=redirect` for a principal that may take a link. Provider staff may not: a link is a
+ * `?delivery=redirect` for a principal that may take a link, and how long that link may live. Provider staff may not: a link is a
  * bearer URL nothing in the archive can revoke, and a grant is "revocable at once"; they stream,
  * and each streamed request checks the grant again.
  */
-export function deliveryFor(principal: Pick<Principal, 'kind'>, delivery: DownloadConditions['delivery']): DownloadConditions['delivery'] {
+export function deliveryFor(principal: Pick<Principal, 'kind' | 'credentialExpiresAt'>, delivery: DownloadConditions['delivery']): Pick<DownloadConditions, 'delivery' | 'linkNotAfter'> {
   if (delivery === 'redirect' && principal.kind === 'support') {
     throw new ArchiveError('forbidden', { detail: 'Support access streams downloads: a read-only link would outlive a revoked grant. Leave out ?delivery=redirect.', extensions: { rule: 'support-no-links' } });
   }
-  return delivery;
+  return { delivery, ...(principal.credentialExpiresAt ? { linkNotAfter: principal.credentialExpiresAt } : {}) };
 }
