@@ -22,6 +22,8 @@ export interface DownloadResult {
   status: 200 | 206 | 303 | 304;
   headers: Record<string, string>;
   body?: Readable;
+  /** For the request's audit entry: which file was read (its SHA-256), which bytes, or until when its link reads. */
+  auditDetail: string;
 }
 
 /**
@@ -38,8 +40,10 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
     'Cache-Control': 'private, no-cache',
   };
   // Weak comparison (RFC 9110 13.1.2): a cache that stored the ETag as W/"…" is answered 304 too.
+  // The SHA-256 names the file read: one original of several, the rendition or the report.
+  const read = `sha256=${file.sha256}`;
   if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
-    return { status: 304, headers: common };
+    return { status: 304, headers: common, auditDetail: read };
   }
   if (c.delivery === 'redirect') {
     // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an
@@ -53,19 +57,20 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
       { ttlSeconds: Math.max(1, Math.min(deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, left)), contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
       deps.clock.now(),
     );
-    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() } };
+    // The link reads unaudited until it expires: the entry says until when.
+    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() }, auditDetail: `${read};link-until=${link.expiresOn.toISOString()}` };
   }
   // If-Range: the range applies only while the representation is unchanged.
   const range = parseRange(c.ifRange && c.ifRange.trim() !== etag ? null : c.range, file.size);
-  const read = await file.read(range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
+  const bytes = await file.read(range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
   const headers: Record<string, string> = {
     ...common,
     'Content-Type': file.mediaType,
-    'Content-Length': String(read.contentLength),
+    'Content-Length': String(bytes.contentLength),
     'Content-Disposition': contentDisposition(file.name),
   };
-  if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }, body: read.stream };
-  return { status: 200, headers, body: read.stream };
+  if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }, body: bytes.stream, auditDetail: `${read};bytes=${range.start}-${range.end}` };
+  return { status: 200, headers, body: bytes.stream, auditDetail: read };
 }
 
 export type DownloadRequest = DocumentFileRequest & DownloadConditions;
