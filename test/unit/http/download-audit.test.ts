@@ -45,3 +45,15 @@ it('the audit entry of a read names the original it read (of several), the bytes
     `sha256=${sha(second)};link-until=${answers[4]!.headers!['Link-Expires']}`,
   ]);
 });
+
+it('a refused read names what it aimed at, but only so much of it and without controls: the path is the requester\'s text', async () => {
+  const deps = inMemoryDeps();
+  deps.authenticator = { authenticate: async () => alice };
+  const rendition = ROUTES.find((r) => r.name === 'downloadRendition')!;
+  const aimed = `${'a'.repeat(6000)}\u001b[2J\r\nforged\u202e`;
+  expect((await handleRequest(rendition, request('rendition', { id: aimed }), deps)).status).toBe(404);
+  expect((await handleRequest(rendition, request('rendition', { id: 'x\u001b[2J\r\n' }), deps)).status).toBe(404);
+  const [long, short] = deps.audit.entries;
+  expect(long).toMatchObject({ outcome: 'refused', detail: 'document_not_found', target: `${'a'.repeat(128)}…` });
+  expect(short!.target).toBe('x\uFFFD[2J\uFFFD\uFFFD');
+});
