@@ -125,12 +125,13 @@ function download(name: string, route: string, representation: Representation, s
     query: ZDelivery,
     responses: downloadResponses(DOWNLOAD_MEDIA[representation], DOWNLOAD_WHAT[representation]),
     errors: representation === 'validation' ? [...DOWNLOAD_ERRORS, 'validation_pending'] : DOWNLOAD_ERRORS,
-    handler: async ({ params, query, req, principal }, deps) => {
+    handler: async ({ params, query, req, principal, audit }, deps) => {
       const h = (header: string) => req.headers.get(header);
       const result = await downloadFile(
-        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: deliveryFor(principal, query.delivery) },
+        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ...deliveryFor(principal, query.delivery) },
         deps,
       );
+      audit.detail = result.auditDetail;
       return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
     },
   });

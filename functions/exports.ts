@@ -64,9 +64,10 @@ export const downloadExportArchive = operation({
   query: ZDelivery,
   responses: downloadResponses(['application/zip'], 'The ZIP'),
   errors: ['export_not_found', 'export_not_ready', 'export_expired', 'range_not_satisfiable', 'export_fixity_mismatch'],
-  handler: async ({ params, query, req, principal }, deps) => {
+  handler: async ({ params, query, req, principal, audit }, deps) => {
     const h = (name: string) => req.headers.get(name);
-    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), delivery: deliveryFor(principal, query.delivery) }, deps);
+    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ...deliveryFor(principal, query.delivery) }, deps);
+    audit.detail = result.auditDetail;
     return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
   },
 });

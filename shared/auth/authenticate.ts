@@ -54,7 +54,7 @@ export const DEFAULT_CLAIM_RIGHTS_SET = 'archivist';
  * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
  * verified credential only; nothing in the request body or query can choose them.
  */
-type JwtIdentity = { tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null };
+type JwtIdentity = { tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null; expiresAt: string };
 
 export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
@@ -83,8 +83,8 @@ export class Authenticator implements Authenticates {
     const bearer = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
     if (!bearer) throw unauthenticated('Send a bearer token or an API key in the Authorization header.');
     const identity = await this.verifyJwt(bearer[1]!);
-    if (identity.kind === 'support') return this.supportPrincipal(identity.tenantId, identity.subject);
-    return this.userPrincipal(identity.tenantId, identity.subject, identity.claimedRightsSet);
+    const principal = identity.kind === 'support' ? await this.supportPrincipal(identity.tenantId, identity.subject) : await this.userPrincipal(identity.tenantId, identity.subject, identity.claimedRightsSet);
+    return { ...principal, credentialExpiresAt: identity.expiresAt };
   }
 
   private async verifyJwt(token: string): Promise<JwtIdentity> {
@@ -109,7 +109,7 @@ export class Authenticator implements Authenticates {
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null };
+    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null, expiresAt: new Date(payload.exp! * 1000).toISOString() };
     this.verified.set(token, identity, payload.exp!, Date.now());
     return identity;
   }
@@ -156,6 +156,7 @@ export class Authenticator implements Authenticates {
       rightsSet: record.rightsSet,
       permissions: new Set(permissions),
       person,
+      credentialExpiresAt: record.expiresAt,
       // What the person held when the key was minted and what they hold now: a rule about what the person
       // holds (an approver may not lower safeguards) sees a right they were given after minting the key too.
       personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? []), ...(current?.permissions ?? [])]),

@@ -38,7 +38,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let principal: Principal | null = null;
   let failure: ArchiveError | null = null;
   const audit: TenantAudit = {
-    target: req.params.id ?? null,
+    target: pathTarget(req.params.id),
     staging: (status) => ({
       item: (target, detail) => {
         if (!principal || route.auth !== 'tenant') throw new Error('audit staging: only a tenant route\'s handler stages its entry');
@@ -132,6 +132,20 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     if (deps.refusals.needsFlush) void flushSuppressedRefusals(now, deps, 'spilled');
   }
   return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
+}
+
+/** The longest path `id` an audit entry keeps before it is validated (the route schemas' ids are at most 128). */
+export const MAX_PATH_TARGET = 128;
+
+/**
+ * The path's `id` as a refused request's target, before any schema has checked it: the requester's own
+ * text, so bounded and without controls or bidirectional overrides (a 6 KB id with line breaks and
+ * escape sequences went into the chain as it came, and showed as other text where the log is read).
+ */
+function pathTarget(id: string | undefined): string | null {
+  if (id === undefined) return null;
+  const points = [...id.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu, '\uFFFD')];
+  return points.length > MAX_PATH_TARGET ? `${points.slice(0, MAX_PATH_TARGET).join('')}…` : points.join('');
 }
 
 /** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */

@@ -65,6 +65,11 @@ export interface Principal {
   /** The tenant's support-access grant a `support` principal acts under. */
   grantId?: string;
   /**
+   * When the credential presented stops being valid (an API key's expiry, a token's `exp`), as far as
+   * known: whatever the request hands out to be used later (a read-only link) never outlives it.
+   */
+  credentialExpiresAt?: string;
+  /**
    * Set when the credential is valid but the tenant refuses it as a whole (support without an
    * active grant, a principal holding a conflicting permission pair). The pipeline throws it
    * after authentication, so the refusal is audited under the tenant.

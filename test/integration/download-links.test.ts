@@ -68,6 +68,17 @@ describe('GET /documents/{id}/original?delivery=redirect', () => {
     expect((await fetch(fresh.url)).status).toBe(200);
   });
 
+  it('never signs a link past the expiry of the token that asked for it', async () => {
+    const shortLived = await archive.token({ tenant, sub: 'acc@links.example', rights: 'archivist', expiresIn: 120 });
+    const exp = JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()).exp as number;
+    const r = await call(`${archive.url}/documents/${id}/original?delivery=redirect`, { token: shortLived, redirect: 'manual' });
+    expect(r.status).toBe(303);
+    const linkExpires = Date.parse(r.headers.get('link-expires')!);
+    expect(linkExpires).toBeLessThanOrEqual(exp * 1000);
+    expect(linkExpires).toBeGreaterThan(exp * 1000 - 5000);
+    expect(Date.parse(new URL(r.headers.get('location')!).searchParams.get('se')!)).toBeLessThanOrEqual(exp * 1000);
+  });
+
   it('refuses an unknown delivery mode and other tenants', async () => {
     const bad = await call(`${archive.url}/documents/${id}/original?delivery=email`, { token });
     expect([bad.status, bad.json.code]).toEqual([400, 'invalid_query']);
