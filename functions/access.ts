@@ -1,6 +1,6 @@
 /** Who may do what: API keys, rights sets and their assignment, the SoD policy, support-access grants. */
 import { z } from 'zod';
-import { toPublicApiKey } from '../shared/auth/api-keys/api-key';
+import { type ApiKeyRecord, apiKeyRecordId, toPublicApiKey } from '../shared/auth/api-keys/api-key';
 import { createApiKey } from '../shared/auth/api-keys/create-api-key';
 import { listApiKeys } from '../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
@@ -67,6 +67,9 @@ export const createApiKeyOp = operation({
     if (expiresAt.getTime() <= now.getTime() || expiresAt.getTime() > now.getTime() + deps.config.API_KEY_MAX_DAYS * DAY) {
       throw new ArchiveError('bad_request', { detail: `expiresAt must be in the future and at most ${deps.config.API_KEY_MAX_DAYS} days away.` });
     }
+    // A key minted by a key acts only while that key does (verify-api-key.ts minterRefusal): it says so in its expiry too.
+    const minter = principal.keyId ? (await deps.tenantRecords.get<ApiKeyRecord>(principal.tenantId, apiKeyRecordId(principal.keyId), 'api-key'))?.value : undefined;
+    const expiry = minter && Date.parse(minter.expiresAt) < expiresAt.getTime() ? new Date(minter.expiresAt) : expiresAt;
     const permissions = await rightsSetPermissions(principal.tenantId, body.rightsSet, deps);
     if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${body.rightsSet}.` });
     assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet: body.rightsSet });
@@ -75,7 +78,7 @@ export const createApiKeyOp = operation({
       tenantId: principal.tenantId,
       name: body.name,
       rightsSet: body.rightsSet,
-      expiresAt,
+      expiresAt: expiry,
       createdBy: actor(principal),
       // The key acts for its creator's person and never beyond the creator's permissions now.
       ceiling: [...principal.permissions],

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
 import type { ApiKeyDeps } from './api-keys/api-key';
-import { checkSource, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
+import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
 import type { TenantRights } from './rights';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
@@ -139,9 +139,12 @@ export class Authenticator implements Authenticates {
   }
 
   private async fromApiKey(key: string, clientIp: string | null): Promise<Principal> {
-    const { key: record, refusal } = await verifyApiKey(key, this.sources.clock.now(), this.sources, this.verifiedKeys, { limiter: this.secretChecks, source: checkSource(clientIp) });
+    const now = this.sources.clock.now();
+    const verified = await verifyApiKey(key, now, this.sources, this.verifiedKeys, { limiter: this.secretChecks, source: checkSource(clientIp) });
+    const record = verified.key;
+    const refusal = verified.refusal ?? (await minterRefusal(record, now, this.sources));
     const person = personOf(record.createdBy);
-    // A wrong secret, too many checks, revoked or expired: refused, and audited under the key (its tenant, its person), as a refusal is.
+    // A wrong secret, too many checks, revoked or expired (itself or a key that minted it): refused, and audited under the key (its tenant, its person), as a refusal is.
     if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
     const current = personNow === 'idle' ? null : personNow;

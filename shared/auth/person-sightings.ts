@@ -16,10 +16,11 @@ export interface PersonSightingRecord extends TenantRecord {
 
 /**
  * The record id: the person as it is, or its SHA-256 when it holds a character a Cosmos id may not
- * (`/`, `\`, `?`, `#`: an identity provider's `sub` is free text, and such a person's sign-in failed with a 500).
- * Ids already stored (persons without those characters) stay as they were.
+ * (`/`, `\`, `?`, `#`: an identity provider's `sub` is free text, and such a person's sign-in failed with a 500),
+ * or starts `sha256:` (else a person named like another's hashed id would share that person's record: their
+ * sign-ins would keep the other's keys acting). Ids already stored (other persons) stay as they were.
  */
-export const personSightingRecordId = (person: string) => (/[/\\?#]/.test(person) ? `person-sighting:sha256:${sha256(person)}` : `person-sighting:${person}`);
+export const personSightingRecordId = (person: string) => (/[/\\?#]/.test(person) || person.startsWith('sha256:') ? `person-sighting:sha256:${sha256(person)}` : `person-sighting:${person}`);
 
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */
 const REFRESH_MS = 24 * 3600_000;
@@ -43,7 +44,9 @@ export class PersonSightings {
   }
 
   async last(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
-    return (await this.records.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting'))?.value ?? null;
+    const found = (await this.records.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting'))?.value;
+    // Only this person's own sighting (ids are unique per person, and the record says whose it is).
+    return found?.person === person ? found : null;
   }
 
   private async read(tenantId: string, person: string): Promise<{ rightsSet: string; seenAt: number } | null> {

@@ -14,7 +14,7 @@ import { uuidv7 } from '../ids';
 import { listApiKeys } from './api-keys/list-api-keys';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { actor } from './rights-sets/rights-records';
-import { findRightsAssignment } from './rights-sets/find-rights-assignment';
+import { rightsGivenTo } from './rights-sets/rights-given';
 import { madeSecondBy, samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodPolicyOf, sodRefusal, weakenedBy } from './sod';
 
 type Actor = { subject: string; kind: string; person: string };
@@ -147,10 +147,10 @@ export class SodPolicyProposals {
     const proposal = found.value;
     if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
     // The second person must not be one the proposer made a second person since: an identity of their own (a guest
-    // account) that they assigned rights to after proposing would otherwise approve for them.
-    const assignment = await findRightsAssignment(principal.tenantId, personOf(principal), { tenantRecords: this.records });
-    if (madeSecondBy(assignment, proposal.proposedBy, proposal.proposedAt)) {
-      throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverAssignedBy: personOf(assignment!.assignedBy), approverAssignedAt: assignment!.assignedAt });
+    // account) that they assigned rights to, or whose rights set they widened, after proposing would otherwise approve for them.
+    const given = madeSecondBy(await rightsGivenTo(principal, { tenantRecords: this.records }), proposal.proposedBy, proposal.proposedAt);
+    if (given) {
+      throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
     }
     const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId), this.keysOf(principal.tenantId)]);
     if (!samePolicy(current, proposal.base)) {

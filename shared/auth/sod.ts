@@ -1,6 +1,5 @@
 import { ArchiveError } from '../kernel/errors';
 import { type Permission, type Principal, personHolds, personOf } from '../kernel/principal';
-import type { RightsAssignmentRecord } from './rights-sets/rights-records';
 
 /** Closed list of segregation-of-duties rules; a refusal names its rule (problem+json `rule`, audit `detail`). */
 export const SOD_RULES = {
@@ -130,11 +129,20 @@ export function assertMayLowerSafeguards(principal: Principal, lowered: string[]
  * (issue #4; code four_eyes_required, rule four-eyes:legal-hold-release), for every tenant.
  */
 
+/** How a person came by the rights they act with: their rights assignment, or a rights set widened (sod.ts `madeSecondBy`). */
+export interface RightsGiven {
+  /** `rights-assignment`, or `rights-set:<name>` for a permission added to that set. */
+  through: string;
+  at: string;
+  by: { subject: string; person?: string };
+}
+
 /**
- * Four eyes, for the second person: true when `approver`'s rights were assigned by `first`'s person
- * at or after `since` (the act they now approve or undo). Such a person may be a second identity of
- * the first (a guest account given rights for the purpose), so they do not count as a second person.
+ * Four eyes, for the second person: what of `approver`'s rights `first`'s person gave at or after `since`
+ * (the act they now approve or undo), if anything: their rights assignment, or a permission added to a rights
+ * set they act with. Such a person may be a second identity of the first (a guest account given rights for the
+ * purpose, or assigned a harmless set earlier and that set widened now), so they do not count as a second person.
  */
-export function madeSecondBy(assignment: Pick<RightsAssignmentRecord, 'assignedAt' | 'assignedBy'> | null, first: { subject: string; person?: string }, since: string): boolean {
-  return !!assignment && assignment.assignedAt >= since && samePerson({ subject: assignment.assignedBy.subject, person: personOf(assignment.assignedBy) }, first);
+export function madeSecondBy(approver: readonly RightsGiven[], first: { subject: string; person?: string }, since: string): RightsGiven | null {
+  return approver.find((g) => g.at >= since && samePerson({ subject: g.by.subject, person: personOf(g.by) }, first)) ?? null;
 }

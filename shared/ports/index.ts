@@ -226,7 +226,11 @@ export interface QueryParameter {
 }
 
 export interface TenantRecordsPort {
-  get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null>;
+  /**
+   * `fresh`: as stored now, past any per-instance cache of tenant settings: for a decision that grants
+   * what it reads (a change judged on another instance's older copy would grant beyond the caller's rights).
+   */
+  get<T extends TenantRecord>(tenantId: string, id: string, type: T['type'], opts?: { fresh?: boolean }): Promise<VersionedRecord<T> | null>;
   /** Each write takes the change's audit outbox item, if given, into the same batch: both or neither. */
   create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
   replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'>;

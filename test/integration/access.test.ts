@@ -92,6 +92,19 @@ describe('API keys', () => {
     expect(res.json.detail).toBe('The API key has expired.');
   });
 
+  it('a key minted by a key expires with it at the latest, and revoking the first stops both', async () => {
+    const tenant = newTenant('keys-chain');
+    const admin = await archive.token({ tenant, sub: 'ida-1', rights: 'integration-admin' });
+    const parent = await call(`${archive.url}/api-keys`, { ...jsonBody('POST', { name: 'parent', rightsSet: 'integration-admin', expiresAt: inDays(5) }), token: admin });
+    expect(parent.status).toBe(201);
+    const child = await call(`${archive.url}/api-keys`, withKey(parent.json.key, jsonBody('POST', { name: 'child', rightsSet: 'uploader' })));
+    expect(child.status).toBe(201);
+    expect(child.json.expiresAt).toBe(parent.json.expiresAt);
+    expect((await call(`${archive.url}/documents`, withKey(child.json.key))).status).toBe(200);
+    expect((await call(`${archive.url}/api-keys/${parent.json.id}`, { method: 'DELETE', token: admin })).status).toBe(200);
+    expect((await call(`${archive.url}/documents`, withKey(child.json.key))).status).toBe(401);
+  });
+
   it('refuses bad key requests', async () => {
     const tenant = newTenant('keys-bad');
     const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });

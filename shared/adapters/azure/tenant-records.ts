@@ -22,8 +22,8 @@ export class TenantRecords implements TenantRecordsPort {
     private readonly cache?: TenantSettingsCache,
   ) {}
 
-  async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<Versioned<T> | null> {
-    if (this.cache && CACHED_TYPES.has(type)) return this.cache.get(tenantId, id, () => this.read<T>(tenantId, id, type));
+  async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type'], opts: { fresh?: boolean } = {}): Promise<Versioned<T> | null> {
+    if (this.cache && CACHED_TYPES.has(type) && !opts.fresh) return this.cache.get(tenantId, id, () => this.read<T>(tenantId, id, type));
     return this.read<T>(tenantId, id, type);
   }
 

@@ -78,3 +78,24 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
   }
   return { key, refusal: null };
 }
+
+/** How many keys a key minted by a key may stand on (a chain is created oldest first, so it has no loop; this bounds the reads). */
+const MAX_MINTER_DEPTH = 8;
+
+/**
+ * A key minted by a key acts only while every key above it does (unrevoked, unexpired): revoking a leaked
+ * key also stops whatever keys were minted through it, and none outlives the key that minted it. One point
+ * read per key above (never cached, as revocation applies at once); null when the chain stands.
+ */
+export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<ArchiveError | null> {
+  let by = key.createdBy;
+  for (let depth = 0; by.kind === 'client'; depth++) {
+    const minterId = /^apikey:([0-9a-f]{24})$/.exec(by.subject)?.[1];
+    const minter = minterId && depth < MAX_MINTER_DEPTH ? (await deps.tenantRecords.get<ApiKeyRecord>(key.tenantId, apiKeyRecordId(minterId), 'api-key'))?.value : undefined;
+    if (!minter || minter.revokedAt || Date.parse(minter.expiresAt) <= now.getTime()) {
+      return invalidKey(`The API key that minted this key${minterId ? ` (${minterId})` : ''} has been revoked or has expired, or cannot be found.`);
+    }
+    by = minter.createdBy;
+  }
+  return null;
+}

@@ -23,8 +23,12 @@ export async function putRightsSet(principal: Principal, name: string, permissio
   return withFreshReads('The rights set', async () => {
     const current = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set');
     const before = current?.value.permissions ?? [];
-    assertWithinCeiling(principal, unique.filter((p) => !before.includes(p)), { rightsSet: name });
-    const record: RightsSetRecord = { id: rightsSetRecordId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: actor(principal) };
+    const added = unique.filter((p) => !before.includes(p));
+    assertWithinCeiling(principal, added, { rightsSet: name });
+    const by = actor(principal);
+    // Who last gave the set's holders a right, for four eyes; a change that only removes keeps the earlier one.
+    const widened = !current || added.length > 0 ? { widenedAt: now.toISOString(), widenedBy: by } : { widenedAt: current.value.widenedAt ?? current.value.updatedAt, widenedBy: current.value.widenedBy ?? current.value.updatedBy };
+    const record: RightsSetRecord = { id: rightsSetRecordId(name), tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened };
     const written = await writeWithAuditEntry(
       audit,
       {},

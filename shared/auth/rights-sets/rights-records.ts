@@ -8,7 +8,14 @@ export interface RightsSetRecord extends TenantRecord {
   name: string;
   permissions: Permission[];
   updatedAt: string;
-  updatedBy: { subject: string; kind: string };
+  updatedBy: { subject: string; kind: string; person?: string };
+  /**
+   * When a permission was last added to the set (or it was created), and by whom: a four-eyes step asks
+   * whether the first person gave the second their rights since (sod.ts `madeSecondBy`). Absent on sets
+   * from before: `updatedAt`/`updatedBy` stand for it.
+   */
+  widenedAt?: string;
+  widenedBy?: { subject: string; kind: string; person?: string };
 }
 
 export interface RightsAssignmentRecord extends TenantRecord {

@@ -1,8 +1,8 @@
 import { ArchiveError } from '../../kernel/errors';
-import { type Principal, personOf } from '../../kernel/principal';
+import type { Principal } from '../../kernel/principal';
 import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
 import { assertMayRelease, releaseHold } from './release-hold';
-import { findRightsAssignment } from '../../auth/rights-sets/find-rights-assignment';
+import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
 
@@ -15,14 +15,14 @@ import { stagedWithFirstChange } from '../../audit/outbox';
  */
 export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
   const carrying: string[] = [];
-  const assignment = await findRightsAssignment(cmd.principal.tenantId, personOf(cmd.principal), deps);
+  const releaser = await rightsGivenTo(cmd.principal, deps);
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.held(cmd.principal.tenantId, 100, token);
     for (const doc of page.items) {
       const hold = (doc.holds ?? []).find((h) => h.id === cmd.holdId && !h.releasedAt);
       if (!hold) continue;
-      assertMayRelease(cmd.principal, assignment, hold);
+      assertMayRelease(cmd.principal, releaser, hold);
       carrying.push(doc.id);
     }
     token = page.continuationToken ?? undefined;
@@ -33,7 +33,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   const skipped: SkippedDocument[] = [];
   for (const documentId of carrying) {
     try {
-      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser: assignment }, deps);
+      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser }, deps);
       released.push(documentId);
     } catch (err) {
       skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found']));

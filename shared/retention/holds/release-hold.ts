@@ -1,8 +1,7 @@
-import { madeSecondBy, samePerson } from '../../auth/sod';
-import { findRightsAssignment } from '../../auth/rights-sets/find-rights-assignment';
-import type { RightsAssignmentRecord } from '../../auth/rights-sets/rights-records';
+import { madeSecondBy, type RightsGiven, samePerson } from '../../auth/sod';
+import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import { ArchiveError } from '../../kernel/errors';
-import { type Principal, personOf } from '../../kernel/principal';
+import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
@@ -10,9 +9,9 @@ import { HoldDeps, setBlobHolds } from './legal-hold';
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
- * someone that person gave rights to after placing it (`releaser`: the releasing person's assignment).
+ * someone that person gave rights to after placing it (`releaser`: how the releasing person came by their rights).
  */
-export function assertMayRelease(principal: Principal, releaser: RightsAssignmentRecord | null, hold: Pick<LegalHold, 'placedBy' | 'placedAt'>): void {
+export function assertMayRelease(principal: Principal, releaser: readonly RightsGiven[], hold: Pick<LegalHold, 'placedBy' | 'placedAt'>): void {
   if (!samePerson(principal, hold.placedBy) && !madeSecondBy(releaser, hold.placedBy, hold.placedAt)) return;
   throw new ArchiveError('four_eyes_required', {
     detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it; someone the placer gave rights to after placing it does not count as different).',
@@ -25,17 +24,17 @@ export function assertMayRelease(principal: Principal, releaser: RightsAssignmen
  * catalog is written first; the blobs' flag is cleared only when no other hold is open.
  */
 export async function releaseHold(
-  cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging; /** The releasing person's assignment, when the caller read it already (release everywhere). */ releaser?: RightsAssignmentRecord | null },
+  cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging; /** How the releasing person came by their rights, when the caller read it already (release everywhere). */ releaser?: readonly RightsGiven[] },
   deps: HoldDeps,
 ): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
-  const assignment = cmd.releaser !== undefined ? cmd.releaser : await findRightsAssignment(tenantId, personOf(cmd.principal), deps);
+  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps));
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const holds = doc.holds ?? [];
     const hold = holds.find((h) => h.id === cmd.holdId);
     if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
     if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
-    assertMayRelease(cmd.principal, assignment, hold);
+    assertMayRelease(cmd.principal, releaser, hold);
     const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
     const next = holds.map((h) => (h.id === hold.id ? released : h));
     const stillHeld = next.some((h) => !h.releasedAt);

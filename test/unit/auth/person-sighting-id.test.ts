@@ -1,4 +1,5 @@
-import { personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { PersonSightings, personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { InMemoryTenantRecords } from '../../support/in-memory';
 
 it('a person with a character Cosmos ids may not hold gets a hashed record id; others keep theirs', () => {
   expect(personSightingRecordId('alice@acme.example')).toBe('person-sighting:alice@acme.example');
@@ -8,4 +9,14 @@ it('a person with a character Cosmos ids may not hold gets a hashed record id; o
     expect(id).not.toMatch(/[/\\?#]/);
   }
   expect(personSightingRecordId('tenant/alice')).not.toBe(personSightingRecordId('tenant/bob'));
+});
+
+it('a person named like another person\'s hashed id neither shares nor reads that person\'s sighting', async () => {
+  const records = new InMemoryTenantRecords();
+  const sightings = new PersonSightings(records);
+  const victim = 'tenant/alice';
+  const lookalike = personSightingRecordId(victim).slice('person-sighting:'.length);
+  expect(personSightingRecordId(lookalike)).not.toBe(personSightingRecordId(victim));
+  await sightings.seen('acme', lookalike, 'tenant-admin', new Date('2030-01-01T00:00:00Z'));
+  expect(await sightings.last('acme', victim)).toBeNull();
 });

@@ -1,5 +1,6 @@
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { disposalBlocker } from '../../../shared/kernel/retention-rules';
 import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
 import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
@@ -98,5 +99,24 @@ describe('four eyes on a hold\'s release, for the person behind the second ident
     await expect(releaseHold({ principal: guest, documentId: ids[0]!, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
     await expect(releaseHoldEverywhere({ principal: guest, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
     expect((await releaseHold({ principal: archivist, documentId: ids[0]!, holdId: hold.id, reason: 'settled' }, deps)).releasedAt).toBeDefined();
+  });
+});
+
+describe('four eyes on a hold\'s release, when the placer widens the rights set of someone assigned before', () => {
+  it('the placer adding holds:release to that set after placing the hold makes its holder no second person', async () => {
+    const { deps: base, ids } = await fiscal2017(1);
+    const clock = new FakeClock('2025-03-01T12:00:00Z');
+    const deps = { ...base, clock };
+    const admin: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['tenant-admin']) };
+    await putRightsSet(admin, 'viewers', ['documents:read'], clock.now(), deps);
+    await assignRightsSet(admin, 'ann-guest', 'viewers', clock.now(), deps);
+    clock.set('2025-03-02T12:00:00Z');
+    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-3' }, deps);
+    clock.set('2025-03-03T12:00:00Z');
+    await putRightsSet(admin, 'viewers', ['documents:read', 'holds:release'], clock.now(), deps);
+    const guest: Principal = { tenantId: T, subject: 'ann-guest', kind: 'user', person: 'ann-guest', rightsSet: 'viewers', permissions: new Set(['documents:read', 'holds:release']) };
+    await expect(releaseHold({ principal: guest, documentId: ids[0]!, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    await expect(releaseHoldEverywhere({ principal: guest, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    expect(deps.catalog.documents.get(`${T}/${ids[0]}`)!.legalHold).toBe(true);
   });
 });

@@ -105,6 +105,17 @@ describe('tenant settings cache', () => {
     expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
   });
 
+  it('an assignment is judged on the rights set as stored, not on a cached copy another instance widened since (rights ceiling)', async () => {
+    const { store, rights } = setup();
+    const set = (permissions: Permission[]) => ({ id: 'rights-set:clerks', tenantId: 'acme', type: 'rights-set', name: 'clerks', permissions, updatedAt: '2025-03-01T12:00:00Z', updatedBy: { subject: 'root', kind: 'user' } });
+    store.writeElsewhere(set(['documents:read']));
+    expect(await rights.permissionsOf('acme', 'clerks')).toEqual(['documents:read']);
+    // Someone holding audit:read adds it to the set on another instance; this one still has the old copy.
+    store.writeElsewhere(set(['documents:read', 'audit:read']));
+    await expect(rights.assign(admin, 'bob', 'clerks', new Date())).rejects.toMatchObject({ extensions: { rule: 'rights-ceiling', permissions: ['audit:read'] } });
+    expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
+  });
+
   it('callers cannot change what the next request sees', async () => {
     const { store, rights } = setup();
     store.writeElsewhere({ id: 'rights-set:custom', tenantId: 'acme', type: 'rights-set', name: 'custom', permissions: ['documents:read'] });

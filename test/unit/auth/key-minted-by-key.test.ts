@@ -1,0 +1,46 @@
+/**
+ * A key minted by a key acts only while the key that minted it does: revoking a leaked key also stops
+ * the keys minted through it, and they do not outlive its expiry.
+ */
+import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
+import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
+import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
+import { actor, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { FakeClock } from '../../support/fake-clock';
+
+const T = 'acme';
+const settings: JwtSettings = { issuer: 'https://idp.example', audience: 'api://archive', jwksUri: 'http://127.0.0.1:1/jwks', algorithms: ['RS256'], tenantClaim: 'tid', rightsClaim: 'rights', kindClaim: 'kind', rightsSource: 'tenant', clockToleranceSeconds: 0, keyPersonIdleDays: 30 };
+const DAY = 86_400_000;
+
+async function setup() {
+  const clock = new FakeClock('2030-01-01T00:00:00Z');
+  const deps: InMemoryDeps = { ...inMemoryDeps(), clock };
+  await deps.tenantRecords.upsert({ id: rightsAssignmentRecordId('ida'), tenantId: T, type: 'rights-assignment', subject: 'ida', rightsSet: 'integration-admin', assignedAt: clock.now().toISOString(), assignedBy: { subject: 'root', kind: 'user' } });
+  const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock });
+  const ida: Principal = { tenantId: T, subject: 'ida', kind: 'user', rightsSet: 'integration-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['integration-admin']) };
+  const mint = async (by: Principal, expiresInDays: number) =>
+    createApiKey({ tenantId: T, name: 'k', rightsSet: 'integration-admin', expiresAt: new Date(clock.now().getTime() + expiresInDays * DAY), createdBy: actor(by), ceiling: [...by.permissions], personPermissions: [...by.permissions], now: clock.now() }, deps);
+  const use = (key: string) => authenticator.authenticate(`ApiKey ${key}`);
+  return { deps, clock, ida, mint, use };
+}
+
+it('revoking a key stops the keys minted through it, however deep', async () => {
+  const { deps, clock, ida, mint, use } = await setup();
+  const parent = await mint(ida, 10);
+  const child = await mint(await use(parent.key), 300);
+  const grandchild = await mint(await use(child.key), 300);
+  expect((await use(grandchild.key)).denial).toBeUndefined();
+  await revokeApiKey(T, parent.record.keyId, { subject: 'root', kind: 'user' }, clock.now(), deps);
+  expect((await use(child.key)).denial).toMatchObject({ code: 'unauthenticated' });
+  expect((await use(grandchild.key)).denial).toMatchObject({ code: 'unauthenticated' });
+});
+
+it('a key minted by a key acts no longer than the key that minted it', async () => {
+  const { clock, ida, mint, use } = await setup();
+  const parent = await mint(ida, 10);
+  const child = await mint(await use(parent.key), 300);
+  clock.set(new Date(clock.now().getTime() + 11 * DAY).toISOString());
+  expect((await use(child.key)).denial).toMatchObject({ code: 'unauthenticated' });
+});
