@@ -184,7 +184,7 @@ export const deleteRightsAssignmentOp = operation({
   responses: { 204: { description: 'Deleted' } },
   errors: ['rights_assignment_not_found'],
   handler: async ({ params, principal, audit }, deps) => {
-    await unassignRightsSet(principal, params.subject, deps, audit.staging(204));
+    await unassignRightsSet(principal, params.subject, deps.clock.now(), deps, audit.staging(204));
     return reply(204);
   },
 });

@@ -30,6 +30,20 @@ export const rightsSetRecordId = (name: string) => `rights-set:${name}`;
 /** Subjects are free text (e.g. `alice@acme.example`, or with `/`); the id hashes them. */
 export const rightsAssignmentRecordId = (subject: string) => `rights-assignment:${createHash('sha256').update(subject).digest('hex')}`;
 
+/**
+ * The last removal of a subject's assignment, kept for four eyes: where rights may come from the identity
+ * provider's claim (AUTH_RIGHTS_SOURCE=tenant-then-claim), removing a restrictive assignment gives the
+ * subject their claimed rights, so the remover gave them rights then (rights-given.ts).
+ */
+export interface RightsUnassignmentRecord extends TenantRecord {
+  type: 'rights-unassignment';
+  subject: string;
+  unassignedAt: string;
+  unassignedBy: { subject: string; kind: string; person?: string };
+}
+
+export const rightsUnassignmentRecordId = (subject: string) => `rights-unassignment:${createHash('sha256').update(subject).digest('hex')}`;
+
 export const isBuiltIn = (name: string) => Object.prototype.hasOwnProperty.call(BUILT_IN_RIGHTS_SETS, name);
 
 export function actor(p: Principal): { subject: string; kind: string; person: string } {

@@ -2,6 +2,7 @@ import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals } from '../../../shared/auth/sod-policy-proposals';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord } from '../../../shared/ports';
@@ -100,6 +101,33 @@ it('a policy written between the approval\'s check and its write: 409, the polic
   expect(await codeOf(proposals.approve(admin('bob'), outcome.proposed.proposalId, 'ok', now))).toBe('sod_policy_changed');
   expect((await rights.policy('acme')).conflicts).toHaveLength(2);
   expect((await proposals.list('acme')).map((p) => p.state)).toEqual(['pending']);
+});
+
+it('nor someone whose restrictive assignment the proposer removed after proposing (they act with their claimed rights since)', async () => {
+  const { records, rights, proposals } = setup();
+  const deps = { tenantRecords: records, rights };
+  const earlier = new Date(now.getTime() - 86_400_000);
+  await putRightsSet(admin('alice'), 'viewers', ['documents:read'], earlier, deps);
+  await assignRightsSet(admin('alice'), 'alice-guest', 'viewers', earlier, deps);
+  const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
+  if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  await unassignRightsSet(admin('alice'), 'alice-guest', now, deps);
+  // Under AUTH_RIGHTS_SOURCE=tenant-then-claim the guest now acts with the tenant-admin their token claims.
+  const guest = admin('alice-guest');
+  expect(await codeOf(proposals.approve(guest, outcome.proposed.proposalId, 'ok', now))).toBe('segregation_of_duties:four-eyes-sod-policy');
+  expect((await rights.policy('acme')).conflicts).toHaveLength(1);
+});
+
+it('a removal before the proposal leaves the approver a second person', async () => {
+  const { records, rights, proposals } = setup();
+  const deps = { tenantRecords: records, rights };
+  const earlier = new Date(now.getTime() - 86_400_000);
+  await assignRightsSet(admin('alice'), 'carol', 'auditor', earlier, deps);
+  await unassignRightsSet(admin('alice'), 'carol', earlier, deps);
+  const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
+  if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  await proposals.approve(admin('carol'), outcome.proposed.proposalId, 'ok', now);
+  expect((await rights.policy('acme')).conflicts).toHaveLength(0);
 });
 
 it('nor someone whose rights set the proposer widened after proposing (assigned earlier, given rights:manage through the set since)', async () => {

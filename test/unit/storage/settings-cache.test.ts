@@ -60,7 +60,7 @@ function setup() {
     policy: (tenantId: string) => deps.rights.policy(tenantId),
     permissionsOf: (tenantId: string, name: string) => rightsSetPermissions(tenantId, name, deps),
     assign: (p: Principal, subject: string, rightsSet: string, now: Date) => assignRightsSet(p, subject, rightsSet, now, deps),
-    unassign: (p: Principal, subject: string) => unassignRightsSet(p, subject, deps),
+    unassign: (p: Principal, subject: string) => unassignRightsSet(p, subject, new Date(), deps),
   };
   return { clock, store, cache, rights };
 }
