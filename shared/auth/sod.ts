@@ -109,8 +109,11 @@ export function assertWithinCeiling(principal: Pick<Principal, 'permissions'>, g
 }
 
 /** For retention (issue #4): call at action time before approving a disposal. */
-export function assertMayApproveDisposal(principal: Principal, uploadedBy: { subject: string; kind?: string; person?: string }, policy: SodPolicy): void {
-  if (policy.uploaderCannotApproveDisposal && samePerson(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
+export function assertMayApproveDisposal(principal: Principal, uploadedBy: { subject: string; kind?: string; person?: string }, policy: SodPolicy, madeSecond: RightsGiven | null = null): void {
+  // `madeSecond`: rights the uploader gave the approver after the upload (madeSecondBy): not a second person either.
+  if (!policy.uploaderCannotApproveDisposal) return;
+  if (samePerson(principal, uploadedBy)) throw sodRefusal('uploader-approves-disposal');
+  if (madeSecond) throw sodRefusal('uploader-approves-disposal', { uploadedBy: personOf(uploadedBy), approverRightsGivenBy: personOf(madeSecond.by), approverRightsGivenAt: madeSecond.at, approverRightsGivenThrough: madeSecond.through });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps';
-import { assertMayApproveDisposal, samePerson } from '../auth/sod';
+import { assertMayApproveDisposal, madeSecondBy, samePerson } from '../auth/sod';
+import { rightsGivenTo } from '../auth/rights-sets/rights-given';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
@@ -19,7 +20,7 @@ export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
  * pinned to their current retain-until: an extension afterwards voids the approval.
  * `before` may lie at most APPROVAL_LEAD_DAYS ahead. Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
  */
-export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
   const tenantId = cmd.principal.tenantId;
   const before = new Date(cmd.before).toISOString();
   const latest = latestApprovable(deps.clock.now());
@@ -29,10 +30,13 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   }
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
+  // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
   const sod = await deps.rights.policy(tenantId);
+  const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps) : [];
+  const madeSecond = (doc: { createdBy: { subject: string; person?: string }; createdAt: string }) => madeSecondBy(given, doc.createdBy, doc.createdAt);
   for (const id of cmd.documentIds ?? []) {
     const named = await deps.catalog.get(tenantId, id);
-    if (named) assertMayApproveDisposal(cmd.principal, named.createdBy, sod);
+    if (named) assertMayApproveDisposal(cmd.principal, named.createdBy, sod, madeSecond(named));
   }
   const approvalId = uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
@@ -54,7 +58,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
-      if (sod.uploaderCannotApproveDisposal && samePerson(cmd.principal, doc.createdBy)) {
+      if (sod.uploaderCannotApproveDisposal && (samePerson(cmd.principal, doc.createdBy) || madeSecond(doc))) {
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
         continue;
       }
