@@ -116,8 +116,11 @@ export function strongestOf(a: SafeguardMark, b: SafeguardMark): SafeguardMark {
 /**
  * What a policy lowers, compared with the strongest safeguards that have applied (a mark, or for
  * a plain comparison a previous policy): required approval turned off, a class kept fewer years
- * (also one removed earlier and added back), a default class kept fewer years, an earlier
- * fiscal-year end (retain-until of a stated fiscal year moves earlier). Empty when nothing is lowered.
+ * (also one removed earlier and added back), a default class kept fewer years, a moved fiscal-year
+ * end. Moving it either way shortens someone: an earlier end moves the retain-until of a stated
+ * fiscal year earlier, a later one puts the documents dated after the old end into the fiscal year
+ * before (a year ending in June → December: a July invoice kept until 1 January, not 1 July).
+ * Empty when nothing is lowered.
  */
 export function loweredSafeguards(strongest: SafeguardMark | TTenantRetentionPolicy, after: TTenantRetentionPolicy): string[] {
   const mark = 'classYears' in strongest ? strongest : safeguardsOf(strongest);
@@ -127,6 +130,7 @@ export function loweredSafeguards(strongest: SafeguardMark | TTenantRetentionPol
   for (const [name, years] of Object.entries(now.classYears)) if (yearsIn(mark, name) > years) lowered.push(`class-shortened:${name}`);
   if (now.defaultClassYears < mark.defaultClassYears) lowered.push('default-class-shorter');
   if (now.fiscalYearEndMonth < mark.fiscalYearEndMonth) lowered.push('fiscal-year-end-earlier');
+  if (now.fiscalYearEndMonth > mark.fiscalYearEndMonth) lowered.push('fiscal-year-end-later');
   return lowered;
 }
 

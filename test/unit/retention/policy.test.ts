@@ -93,6 +93,13 @@ describe('what a policy change lowers', () => {
     expect(loweredSafeguards(strict, { ...strict, defaultClass: 'fiscal-7y' })).toEqual(['default-class-shorter']);
     expect(loweredSafeguards(strict, { ...strict, fiscalYearEndMonth: 6 })).toEqual(['fiscal-year-end-earlier']);
   });
+  it('a later fiscal-year end lowers too: documents dated after the old end fall into the fiscal year before', () => {
+    const june = { ...strict, fiscalYearEndMonth: 6 };
+    // A July 2024 invoice: fiscal year 2025 (ends June 2025) → 1 July 2032; with December: fiscal year 2024 → 1 January 2032.
+    expect(resolveRetention(june, { documentDate: '2024-07-15', retentionClass: 'fiscal-7y' }, new Date()).retention.retainUntil).toBe('2032-07-01T00:00:00.000Z');
+    expect(resolveRetention(strict, { documentDate: '2024-07-15', retentionClass: 'fiscal-7y' }, new Date()).retention.retainUntil).toBe('2032-01-01T00:00:00.000Z');
+    expect(loweredSafeguards(june, strict)).toEqual(['fiscal-year-end-later']);
+  });
   it('raising a safeguard, adding a class or dropping an unused one lowers nothing', () => {
     expect(loweredSafeguards(DEFAULT_POLICY, strict)).toEqual([]);
     expect(loweredSafeguards(strict, { ...strict, classes: [...strict.classes, { name: 'extra-9y', years: 9 }] })).toEqual([]);
