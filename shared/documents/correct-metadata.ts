@@ -91,10 +91,14 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     }
 
     // Checked when the correction touches the year or the date (an older item may predate the check).
-    if (changes.some((c) => c.field === 'fiscalYear' || c.field === 'documentDate')) checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
+    const touchesYear = changes.some((c) => c.field === 'fiscalYear' || c.field === 'documentDate');
+    if (touchesYear) checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
     const archivedAt = new Date(doc.createdAt);
-    const previous = resolveRetention(policy, { ...doc.metadata, retentionClass: doc.metadata.retentionClass ?? doc.retention.class }, archivedAt);
-    const corrected = resolveRetention(policy, { ...metadata, retentionClass: metadata.retentionClass ?? doc.retention.class }, archivedAt);
+    // Judged from the fiscal year and class the document is in now, not re-derived from its metadata under
+    // today's policy: after the tenant moved its fiscal-year end, that would put a document into another
+    // year (out of that year's export and of a legal hold placed on it) through a correction of its counterparty.
+    const previous = resolveRetention(policy, { fiscalYear: doc.fiscalYear, retentionClass: doc.retention.class }, archivedAt);
+    const corrected = resolveRetention(policy, { ...metadata, fiscalYear: metadata.fiscalYear ?? (touchesYear ? undefined : doc.fiscalYear), retentionClass: metadata.retentionClass ?? doc.retention.class }, archivedAt);
     if (corrected.retention.retainUntil < previous.retention.retainUntil) {
       throw new ArchiveError('retention_shortening_refused', {
         detail: `This correction would end retention on ${corrected.retention.retainUntil} instead of ${previous.retention.retainUntil}; a correction can lengthen retention, never shorten it.`,
