@@ -33,13 +33,22 @@ export function retainUntil(retentionClass: BuiltInRetentionClass, fiscalYear: n
   return retainUntilFor(BUILT_IN_CLASSES[retentionClass].years, fiscalYear);
 }
 
+/** The archive's tenants keep their books in the Netherlands. */
+const DUTCH_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The calendar date (YYYY-MM-DD) of an instant in the Netherlands. */
+export const dutchDateOf = (at: Date): string => DUTCH_DATE.format(at);
+
 /**
  * The fiscal year of a document: stated, else the fiscal year its date falls in (named
- * after the calendar year in which that fiscal year ends), else the one it was archived in.
+ * after the calendar year in which that fiscal year ends), else the one it was archived in,
+ * by the Dutch calendar: archived at 00:30 on 1 January in Amsterdam (23:30 UTC the day before)
+ * is the new year's, not a year kept less.
  */
 export function fiscalYearOf(meta: { fiscalYear?: number; documentDate?: string }, archivedAt: Date, fiscalYearEndMonth = 12): number {
   if (meta.fiscalYear !== undefined) return meta.fiscalYear;
-  const [year, month] = meta.documentDate ? [Number(meta.documentDate.slice(0, 4)), Number(meta.documentDate.slice(5, 7))] : [archivedAt.getUTCFullYear(), archivedAt.getUTCMonth() + 1];
+  const date = meta.documentDate ?? dutchDateOf(archivedAt);
+  const [year, month] = [Number(date.slice(0, 4)), Number(date.slice(5, 7))];
   return month <= fiscalYearEndMonth ? year : year + 1;
 }
 

@@ -26,9 +26,14 @@ describe('retention class arithmetic', () => {
     expect(jan1).toEqual({ fiscalYear: 2024, retention: { class: 'fiscal-7y', retainUntil: '2032-01-01T00:00:00.000Z' } });
   });
 
-  it('archived at the year end without a date: the UTC year of archiving', () => {
-    expect(fiscalYearOf({}, new Date('2024-12-31T23:59:59.999Z'))).toBe(2024);
-    expect(fiscalYearOf({}, new Date('2025-01-01T00:00:00.000Z'))).toBe(2025);
+  it('archived at the year end without a date: the year of archiving in Amsterdam, never the UTC year before it', () => {
+    expect(fiscalYearOf({}, new Date('2024-12-31T22:59:59.999Z'))).toBe(2024);
+    // 00:30 on 1 January 2025 in Amsterdam: fiscal year 2025, kept until 2033, not 2032.
+    expect(fiscalYearOf({}, new Date('2024-12-31T23:30:00.000Z'))).toBe(2025);
+    expect(resolveRetention(DEFAULT_POLICY, {}, new Date('2024-12-31T23:30:00.000Z')).retention.retainUntil).toBe('2033-01-01T00:00:00.000Z');
+    // A year ending in June: 00:30 on 1 July in summer time is 22:30 UTC on 30 June.
+    expect(fiscalYearOf({}, new Date('2025-06-30T22:30:00.000Z'), 6)).toBe(2026);
+    expect(fiscalYearOf({}, new Date('2025-06-30T21:59:59.999Z'), 6)).toBe(2025);
     expect(fiscalYearOf({ fiscalYear: 2019, documentDate: '2024-05-05' }, new Date())).toBe(2019);
   });
 
