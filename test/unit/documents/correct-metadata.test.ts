@@ -80,7 +80,7 @@ describe('a correction after the tenant moved its fiscal-year end', () => {
     const { document } = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { counterparty: 'Acme BV' }, reason: 'typo', ifMatch: 1 }, deps);
     expect(document.fiscalYear).toBe(2025);
     // Still what a legal hold on fiscal year 2025 (a tax audit of that year) finds.
-    expect((await deps.retention.catalog.matching(T, { fiscalYear: 2025 })).items.map((d) => d.id)).toEqual([doc.id]);
+    expect((await deps.retention.catalog.matching(T, { fiscalYear: 2025 }, 10)).items.map((d) => d.id)).toEqual([doc.id]);
     // A date fix that would put it in fiscal year 2024 under the new year end moves it to a year disposed of sooner.
     expect(await codeOf(correctMetadata({ principal: accountant, documentId: doc.id, patch: { documentDate: '2024-07-16' }, reason: 'typo', ifMatch: 2 }, deps))).toBe('retention_shortening_refused');
     const fixed = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { documentDate: '2024-07-16', fiscalYear: 2025 }, reason: 'typo', ifMatch: 2 }, deps);
