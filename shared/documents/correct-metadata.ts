@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
-import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
-import { tenantPolicy } from '../retention/tenant-policy';
+import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../retention/policy';
+import { policyOf } from '../retention/tenant-policy';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata } from '../kernel/document';
@@ -74,8 +74,10 @@ export function correctionDigest(c: MetadataCorrection): string {
  */
 export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;
-  const policy = await tenantPolicy(tenantId, deps);
+  const stored = await deps.retention.policies.get(tenantId);
+  const tenantRules = policyOf(stored);
   return updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
+    const policy = withDocumentClass(tenantRules, doc.retention.class, stored?.safeguards);
     const version = metadataVersionOf(doc);
     if (cmd.ifMatch !== version) {
       throw new ArchiveError('precondition_failed', {

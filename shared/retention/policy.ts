@@ -74,6 +74,16 @@ export function classesOf(policy: TTenantRetentionPolicy): Map<string, number> {
   return all;
 }
 
+/**
+ * The policy to judge a document by: a class since removed from it still holds the documents archived
+ * in it, so it counts for them with the most years it has kept (the safeguard mark keeps removed
+ * classes); without that, no correction of such a document could be judged at all.
+ */
+export function withDocumentClass(policy: TTenantRetentionPolicy, name: string, mark: SafeguardMark | undefined): TTenantRetentionPolicy {
+  if (classesOf(policy).has(name) || !mark || !Object.prototype.hasOwnProperty.call(mark.classYears, name)) return policy;
+  return { ...policy, classes: [...policy.classes, { name, years: mark.classYears[name]! }] };
+}
+
 /** A tenant policy must keep the legal floor, not redefine built-in classes, and name a known default. */
 export function checkTenantPolicy(policy: TTenantRetentionPolicy): void {
   const names = new Set<string>();

@@ -87,3 +87,23 @@ describe('a correction after the tenant moved its fiscal-year end', () => {
     expect(fixed.document.fiscalYear).toBe(2025);
   });
 });
+
+describe('a correction of a document whose class the tenant has since removed', () => {
+  const manager: Principal = { tenantId: T, subject: 'rm', kind: 'user', person: 'rm', rightsSet: 'records', permissions: new Set(['retention:manage']) };
+  const base = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: 12 };
+
+  it('is judged by the years that class kept: a counterparty fix goes through, a move to an earlier year is refused, no other document may be moved into the class', async () => {
+    const deps = inMemoryDeps();
+    await setRetentionPolicy(manager, { ...base, classes: [{ name: 'contracts-12y', years: 12 }] }, deps);
+    const seeded = await seedDocument(deps, T, { metadata: { documentDate: '2024-07-15', counterparty: 'Acme', retentionClass: 'contracts-12y' }, fiscalYear: 2024 });
+    const { etag } = (await deps.retention.catalog.getVersioned(T, seeded.id))!;
+    await deps.retention.catalog.replace({ ...seeded, retention: { class: 'contracts-12y', retainUntil: '2037-01-01T00:00:00.000Z' } }, etag);
+    const other = await seedDocument(deps, T, { metadata: { documentDate: '2024-07-15' }, fiscalYear: 2024 });
+    await setRetentionPolicy(manager, base, deps); // contracts-12y removed
+
+    const { document } = await correctMetadata({ principal: accountant, documentId: seeded.id, patch: { counterparty: 'Acme BV' }, reason: 'typo', ifMatch: 1 }, deps);
+    expect([document.metadata.counterparty, document.retention]).toEqual(['Acme BV', { class: 'contracts-12y', retainUntil: '2037-01-01T00:00:00.000Z' }]);
+    expect(await codeOf(correctMetadata({ principal: accountant, documentId: seeded.id, patch: { documentDate: '2023-07-15' }, reason: 'typo', ifMatch: 2 }, deps))).toBe('retention_shortening_refused');
+    expect(await codeOf(correctMetadata({ principal: accountant, documentId: other.id, patch: { retentionClass: 'contracts-12y' }, reason: 'reclassify', ifMatch: 1 }, deps))).toBe('invalid_metadata');
+  });
+});
