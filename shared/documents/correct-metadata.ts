@@ -69,8 +69,8 @@ export function correctionDigest(c: MetadataCorrection): string {
 /**
  * `PATCH /documents/{id}/metadata`: a new version of the catalog metadata. Originals, rendition,
  * their hashes and the immutable ingest manifest never change. Retention may only lengthen: a
- * correction whose metadata gives an earlier retain-until than the metadata it replaces is refused
- * (422); a later one extends the blobs' immutability before the catalog is written.
+ * correction whose metadata gives an earlier retain-until than the fiscal year and class the document
+ * is in is refused (422); a later one extends the blobs' immutability before the catalog is written.
  */
 export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;
