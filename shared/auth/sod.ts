@@ -9,7 +9,7 @@ export const SOD_RULES = {
   'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
   'approver-lowers-safeguards':
-    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, end the fiscal year earlier) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
+    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, move the fiscal-year end either way) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
   'four-eyes-sod-policy':
     'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it.',
 } as const;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
-import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
-import { tenantPolicy } from '../retention/tenant-policy';
+import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../retention/policy';
+import { policyOf } from '../retention/tenant-policy';
 import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
@@ -69,13 +69,15 @@ export function correctionDigest(c: MetadataCorrection): string {
 /**
  * `PATCH /documents/{id}/metadata`: a new version of the catalog metadata. Originals, rendition,
  * their hashes and the immutable ingest manifest never change. Retention may only lengthen: a
- * correction whose metadata gives an earlier retain-until than the metadata it replaces is refused
- * (422); a later one extends the blobs' immutability before the catalog is written.
+ * correction whose metadata gives an earlier retain-until than the fiscal year and class the document
+ * is in is refused (422); a later one extends the blobs' immutability before the catalog is written.
  */
 export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;
-  const policy = await tenantPolicy(tenantId, deps);
+  const stored = await deps.retention.policies.get(tenantId);
+  const tenantRules = policyOf(stored);
   return updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
+    const policy = withDocumentClass(tenantRules, doc.retention.class, stored?.safeguards);
     const version = metadataVersionOf(doc);
     if (cmd.ifMatch !== version) {
       throw new ArchiveError('precondition_failed', {
@@ -91,10 +93,14 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     }
 
     // Checked when the correction touches the year or the date (an older item may predate the check).
-    if (changes.some((c) => c.field === 'fiscalYear' || c.field === 'documentDate')) checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
+    const touchesYear = changes.some((c) => c.field === 'fiscalYear' || c.field === 'documentDate');
+    if (touchesYear) checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
     const archivedAt = new Date(doc.createdAt);
-    const previous = resolveRetention(policy, { ...doc.metadata, retentionClass: doc.metadata.retentionClass ?? doc.retention.class }, archivedAt);
-    const corrected = resolveRetention(policy, { ...metadata, retentionClass: metadata.retentionClass ?? doc.retention.class }, archivedAt);
+    // Judged from the fiscal year and class the document is in now, not re-derived from its metadata under
+    // today's policy: after the tenant moved its fiscal-year end, that would put a document into another
+    // year (out of that year's export and of a legal hold placed on it) through a correction of its counterparty.
+    const previous = resolveRetention(policy, { fiscalYear: doc.fiscalYear, retentionClass: doc.retention.class }, archivedAt);
+    const corrected = resolveRetention(policy, { ...metadata, fiscalYear: metadata.fiscalYear ?? (touchesYear ? undefined : doc.fiscalYear), retentionClass: metadata.retentionClass ?? doc.retention.class }, archivedAt);
     if (corrected.retention.retainUntil < previous.retention.retainUntil) {
       throw new ArchiveError('retention_shortening_refused', {
         detail: `This correction would end retention on ${corrected.retention.retainUntil} instead of ${previous.retention.retainUntil}; a correction can lengthen retention, never shorten it.`,

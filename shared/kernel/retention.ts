@@ -92,6 +92,6 @@ export interface SafeguardMark {
   requireDisposalApproval: boolean;
   /** The most years the default class has kept documents. */
   defaultClassYears: number;
-  /** The latest month the fiscal year has ended in. */
+  /** The month the fiscal year ends in: moving it either way shortens some documents' retention, so either is a lowering. */
   fiscalYearEndMonth: number;
 }

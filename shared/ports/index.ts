@@ -156,6 +156,7 @@ export interface CatalogPort {
   /** Migration (the reconciler): gives a document archived before content-key markers its marker; idempotent. */
   ensureContentMarker(doc: ArchivedDocument): Promise<'created' | 'exists'>;
   list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>>;
+  /** Archived (active) documents only: what an export of the search holds. */
   countMatching(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number>;
   count(tenantId: string): Promise<number>;
   ping(): Promise<void>;

@@ -24,6 +24,8 @@ export async function extendRetention(cmd: { principal: Principal; documentId: s
     return {
       next,
       result: next,
+      // In the tamper-evident log too, not only in the (rewritable) catalog item.
+      auditDetail: `retain-until=${to};from=${from}`,
       before: async () => {
         for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, to);
       },

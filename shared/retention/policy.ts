@@ -33,13 +33,22 @@ export function retainUntil(retentionClass: BuiltInRetentionClass, fiscalYear: n
   return retainUntilFor(BUILT_IN_CLASSES[retentionClass].years, fiscalYear);
 }
 
+/** The archive's tenants keep their books in the Netherlands. */
+const DUTCH_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam', year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The calendar date (YYYY-MM-DD) of an instant in the Netherlands. */
+export const dutchDateOf = (at: Date): string => DUTCH_DATE.format(at);
+
 /**
  * The fiscal year of a document: stated, else the fiscal year its date falls in (named
- * after the calendar year in which that fiscal year ends), else the one it was archived in.
+ * after the calendar year in which that fiscal year ends), else the one it was archived in,
+ * by the Dutch calendar: archived at 00:30 on 1 January in Amsterdam (23:30 UTC the day before)
+ * is the new year's, not a year kept less.
  */
 export function fiscalYearOf(meta: { fiscalYear?: number; documentDate?: string }, archivedAt: Date, fiscalYearEndMonth = 12): number {
   if (meta.fiscalYear !== undefined) return meta.fiscalYear;
-  const [year, month] = meta.documentDate ? [Number(meta.documentDate.slice(0, 4)), Number(meta.documentDate.slice(5, 7))] : [archivedAt.getUTCFullYear(), archivedAt.getUTCMonth() + 1];
+  const date = meta.documentDate ?? dutchDateOf(archivedAt);
+  const [year, month] = [Number(date.slice(0, 4)), Number(date.slice(5, 7))];
   return month <= fiscalYearEndMonth ? year : year + 1;
 }
 
@@ -63,6 +72,16 @@ export function classesOf(policy: TTenantRetentionPolicy): Map<string, number> {
   const all = new Map<string, number>(Object.entries(BUILT_IN_CLASSES).map(([name, c]) => [name, c.years]));
   for (const c of policy.classes) all.set(c.name, c.years);
   return all;
+}
+
+/**
+ * The policy to judge a document by: a class since removed from it still holds the documents archived
+ * in it, so it counts for them with the most years it has kept (the safeguard mark keeps removed
+ * classes); without that, no correction of such a document could be judged at all.
+ */
+export function withDocumentClass(policy: TTenantRetentionPolicy, name: string, mark: SafeguardMark | undefined): TTenantRetentionPolicy {
+  if (classesOf(policy).has(name) || !mark || !Object.prototype.hasOwnProperty.call(mark.classYears, name)) return policy;
+  return { ...policy, classes: [...policy.classes, { name, years: mark.classYears[name]! }] };
 }
 
 /** A tenant policy must keep the legal floor, not redefine built-in classes, and name a known default. */
@@ -116,8 +135,11 @@ export function strongestOf(a: SafeguardMark, b: SafeguardMark): SafeguardMark {
 /**
  * What a policy lowers, compared with the strongest safeguards that have applied (a mark, or for
  * a plain comparison a previous policy): required approval turned off, a class kept fewer years
- * (also one removed earlier and added back), a default class kept fewer years, an earlier
- * fiscal-year end (retain-until of a stated fiscal year moves earlier). Empty when nothing is lowered.
+ * (also one removed earlier and added back), a default class kept fewer years, a moved fiscal-year
+ * end. Moving it either way shortens someone: an earlier end moves the retain-until of a stated
+ * fiscal year earlier, a later one puts the documents dated after the old end into the fiscal year
+ * before (a year ending in June → December: a July invoice kept until 1 January, not 1 July).
+ * Empty when nothing is lowered.
  */
 export function loweredSafeguards(strongest: SafeguardMark | TTenantRetentionPolicy, after: TTenantRetentionPolicy): string[] {
   const mark = 'classYears' in strongest ? strongest : safeguardsOf(strongest);
@@ -127,6 +149,7 @@ export function loweredSafeguards(strongest: SafeguardMark | TTenantRetentionPol
   for (const [name, years] of Object.entries(now.classYears)) if (yearsIn(mark, name) > years) lowered.push(`class-shortened:${name}`);
   if (now.defaultClassYears < mark.defaultClassYears) lowered.push('default-class-shorter');
   if (now.fiscalYearEndMonth < mark.fiscalYearEndMonth) lowered.push('fiscal-year-end-earlier');
+  if (now.fiscalYearEndMonth > mark.fiscalYearEndMonth) lowered.push('fiscal-year-end-later');
   return lowered;
 }
 

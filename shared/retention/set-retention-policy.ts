@@ -3,7 +3,7 @@ import { listPersonKeyPermissions } from '../auth/api-keys/list-person-key-permi
 import { assertMayLowerSafeguards } from '../auth/sod';
 import { type Permission, type Principal, personOf } from '../kernel/principal';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
-import { checkTenantPolicy, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
+import { checkTenantPolicy, classesOf, loweredSafeguards, nextSafeguards, safeguardsOf } from './policy';
 import { getRetentionPolicy } from './get-retention-policy';
 import { policyOf } from './tenant-policy';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
@@ -29,7 +29,17 @@ export async function setRetentionPolicy(principal: Principal, policy: TTenantRe
     const viaKeys = lowered.length > 0 ? await listPersonKeyPermissions(principal.tenantId, personOf(principal), deps.clock.now(), deps) : new Set<Permission>();
     assertMayLowerSafeguards(principal, lowered, viaKeys);
     const at = deps.clock.now().toISOString();
-    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');
+    const written = await writeWithAuditEntry(audit, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');
     return written === 'written' ? getRetentionPolicy(principal.tenantId, deps) : CHANGED;
   });
+}
+
+/**
+ * What the policy set now is, and what it lowered, in its audit entry: the stored policy keeps no
+ * history, so without this the log could not show that disposal approval was off, or a class
+ * shorter, for a while (and which disposals that let through).
+ */
+export function policyAuditDetail(policy: TTenantRetentionPolicy, lowered: string[]): string {
+  const classes = [...classesOf(policy)].map(([name, years]) => `${name}:${years}`).join(',');
+  return `approval=${policy.requireDisposalApproval ? 'required' : 'off'};fiscal-year-end=${policy.fiscalYearEndMonth};default=${policy.defaultClass};classes=${classes};lowered=${lowered.join(',') || 'none'}`;
 }

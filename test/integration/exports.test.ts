@@ -200,3 +200,27 @@ describe('POST /exports', () => {
     expect(await blobs.getBlobClient(`${job.id}.zip`).exists()).toBe(false);
   });
 });
+
+describe('an export of a fiscal year with disposed documents', () => {
+  it('counts what it holds: a tombstone of that year is neither in the ZIP nor in its total; a document without a date is in both', async () => {
+    const { runExport } = await import('../../shared/exports/run-export');
+    const { tombstoneOf } = await import('../../shared/retention/dispose');
+    const t = newTenant('export-tomb');
+    const deps = archive.host.deps;
+    const [dated, disposed, undated] = await seedMany(deps, t, [
+      { metadata: { documentDate: '2030-03-01' }, fiscalYear: 2030 },
+      { metadata: { documentDate: '2030-04-01' }, fiscalYear: 2030 },
+      { metadata: { kind: 'receipt' }, fiscalYear: 2030 },
+    ]);
+    const stored = (await deps.retention.catalog.getVersioned(t, disposed!.id))!;
+    await deps.retention.catalog.replace(tombstoneOf(stored.item, { at: '2038-01-01T00:00:00.000Z', by: { subject: 'system:retention-sweep', kind: 'system' }, reason: 'retention ended', runId: 'run-1', audited: true }), stored.etag);
+    const principal = { tenantId: t, subject: 'acc', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set(['exports:create' as const]) };
+    const { job } = await startExport(principal, { fiscalYear: 2030, includeOriginals: false }, 'req-tomb', deps);
+    expect(job.progress.total).toBe(2);
+    const done = await runExport(t, job.id, deps);
+    expect(done).toMatchObject({ status: 'completed', progress: { total: 2, documents: 2, files: 2 } });
+    const zip = await unzip((await call(`${archive.url}/exports/${job.id}/download`, { token: await archive.token({ tenant: t, sub: 'acc', rights: 'accountant' }) })).bytes);
+    const manifest = JSON.parse(zip.get('manifest.json')!.toString()) as ExportManifest;
+    expect(manifest.documents.map((d) => d.id).sort()).toEqual([dated!.id, undated!.id].sort());
+  });
+});

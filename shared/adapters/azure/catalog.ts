@@ -126,11 +126,15 @@ export class DocumentCatalog implements CatalogPort {
     }
   }
 
-  /** How many documents a search matches (within the tenant's partition). */
+  /**
+   * How many archived documents a search matches (within the tenant's partition): what an export of
+   * it holds. Tombstones match a search but have nothing to export; counted, they inflated an export's
+   * total past what it holds and counted towards its size limit.
+   */
   async countMatching(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number> {
     const { where, parameters } = searchFilter(tenantId, q);
     const { resources } = await this.container.items
-      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE ${where}`, parameters }, { partitionKey: tenantId })
+      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE ${where} AND c.status = "active"`, parameters }, { partitionKey: tenantId })
       .fetchAll();
     return resources[0] ?? 0;
   }

@@ -5,6 +5,7 @@ import { parseMetadata } from '../../../shared/kernel/document';
 import { resolveRetention } from '../../../shared/retention/policy';
 import { inMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
+import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
 
 const T = 'acme';
 const accountant: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'accountant', permissions: new Set(['documents:correct']) };
@@ -63,5 +64,46 @@ describe('metadata history growth', () => {
     expect(stored.metadataVersion).toBe(MAX_CORRECTIONS + 1);
     // The largest corrections the API accepts, 100 of them: well under Cosmos's 2 MB item limit.
     expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThan(1_000_000);
+  });
+});
+
+describe('a correction after the tenant moved its fiscal-year end', () => {
+  const manager: Principal = { tenantId: T, subject: 'rm', kind: 'user', person: 'rm', rightsSet: 'records', permissions: new Set(['retention:manage']) };
+  const june = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: 6 };
+
+  it('keeps the document in its fiscal year when it touches neither the year nor the date, and refuses to move it to an earlier one', async () => {
+    const deps = inMemoryDeps();
+    await setRetentionPolicy(manager, june, deps);
+    // A July 2024 invoice of a year ending in June: fiscal year 2025.
+    const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-07-15', counterparty: 'Acme' }, fiscalYear: 2025 });
+    await setRetentionPolicy(manager, { ...june, fiscalYearEndMonth: 12 }, deps);
+    const { document } = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { counterparty: 'Acme BV' }, reason: 'typo', ifMatch: 1 }, deps);
+    expect(document.fiscalYear).toBe(2025);
+    // Still what a legal hold on fiscal year 2025 (a tax audit of that year) finds.
+    expect((await deps.retention.catalog.matching(T, { fiscalYear: 2025 }, 10)).items.map((d) => d.id)).toEqual([doc.id]);
+    // A date fix that would put it in fiscal year 2024 under the new year end moves it to a year disposed of sooner.
+    expect(await codeOf(correctMetadata({ principal: accountant, documentId: doc.id, patch: { documentDate: '2024-07-16' }, reason: 'typo', ifMatch: 2 }, deps))).toBe('retention_shortening_refused');
+    const fixed = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { documentDate: '2024-07-16', fiscalYear: 2025 }, reason: 'typo', ifMatch: 2 }, deps);
+    expect(fixed.document.fiscalYear).toBe(2025);
+  });
+});
+
+describe('a correction of a document whose class the tenant has since removed', () => {
+  const manager: Principal = { tenantId: T, subject: 'rm', kind: 'user', person: 'rm', rightsSet: 'records', permissions: new Set(['retention:manage']) };
+  const base = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: 12 };
+
+  it('is judged by the years that class kept: a counterparty fix goes through, a move to an earlier year is refused, no other document may be moved into the class', async () => {
+    const deps = inMemoryDeps();
+    await setRetentionPolicy(manager, { ...base, classes: [{ name: 'contracts-12y', years: 12 }] }, deps);
+    const seeded = await seedDocument(deps, T, { metadata: { documentDate: '2024-07-15', counterparty: 'Acme', retentionClass: 'contracts-12y' }, fiscalYear: 2024 });
+    const { etag } = (await deps.retention.catalog.getVersioned(T, seeded.id))!;
+    await deps.retention.catalog.replace({ ...seeded, retention: { class: 'contracts-12y', retainUntil: '2037-01-01T00:00:00.000Z' } }, etag);
+    const other = await seedDocument(deps, T, { metadata: { documentDate: '2024-07-15' }, fiscalYear: 2024 });
+    await setRetentionPolicy(manager, base, deps); // contracts-12y removed
+
+    const { document } = await correctMetadata({ principal: accountant, documentId: seeded.id, patch: { counterparty: 'Acme BV' }, reason: 'typo', ifMatch: 1 }, deps);
+    expect([document.metadata.counterparty, document.retention]).toEqual(['Acme BV', { class: 'contracts-12y', retainUntil: '2037-01-01T00:00:00.000Z' }]);
+    expect(await codeOf(correctMetadata({ principal: accountant, documentId: seeded.id, patch: { documentDate: '2023-07-15' }, reason: 'typo', ifMatch: 2 }, deps))).toBe('retention_shortening_refused');
+    expect(await codeOf(correctMetadata({ principal: accountant, documentId: other.id, patch: { retentionClass: 'contracts-12y' }, reason: 'reclassify', ifMatch: 1 }, deps))).toBe('invalid_metadata');
   });
 });

@@ -26,9 +26,14 @@ describe('retention class arithmetic', () => {
     expect(jan1).toEqual({ fiscalYear: 2024, retention: { class: 'fiscal-7y', retainUntil: '2032-01-01T00:00:00.000Z' } });
   });
 
-  it('archived at the year end without a date: the UTC year of archiving', () => {
-    expect(fiscalYearOf({}, new Date('2024-12-31T23:59:59.999Z'))).toBe(2024);
-    expect(fiscalYearOf({}, new Date('2025-01-01T00:00:00.000Z'))).toBe(2025);
+  it('archived at the year end without a date: the year of archiving in Amsterdam, never the UTC year before it', () => {
+    expect(fiscalYearOf({}, new Date('2024-12-31T22:59:59.999Z'))).toBe(2024);
+    // 00:30 on 1 January 2025 in Amsterdam: fiscal year 2025, kept until 2033, not 2032.
+    expect(fiscalYearOf({}, new Date('2024-12-31T23:30:00.000Z'))).toBe(2025);
+    expect(resolveRetention(DEFAULT_POLICY, {}, new Date('2024-12-31T23:30:00.000Z')).retention.retainUntil).toBe('2033-01-01T00:00:00.000Z');
+    // A year ending in June: 00:30 on 1 July in summer time is 22:30 UTC on 30 June.
+    expect(fiscalYearOf({}, new Date('2025-06-30T22:30:00.000Z'), 6)).toBe(2026);
+    expect(fiscalYearOf({}, new Date('2025-06-30T21:59:59.999Z'), 6)).toBe(2025);
     expect(fiscalYearOf({ fiscalYear: 2019, documentDate: '2024-05-05' }, new Date())).toBe(2019);
   });
 
@@ -92,6 +97,13 @@ describe('what a policy change lowers', () => {
     expect(loweredSafeguards(strict, { ...strict, classes: [{ name: 'contracts-12y', years: 10 }, { name: 'permits-20y', years: 20 }], defaultClass: 'permits-20y' })).toEqual(['class-shortened:contracts-12y']);
     expect(loweredSafeguards(strict, { ...strict, defaultClass: 'fiscal-7y' })).toEqual(['default-class-shorter']);
     expect(loweredSafeguards(strict, { ...strict, fiscalYearEndMonth: 6 })).toEqual(['fiscal-year-end-earlier']);
+  });
+  it('a later fiscal-year end lowers too: documents dated after the old end fall into the fiscal year before', () => {
+    const june = { ...strict, fiscalYearEndMonth: 6 };
+    // A July 2024 invoice: fiscal year 2025 (ends June 2025) → 1 July 2032; with December: fiscal year 2024 → 1 January 2032.
+    expect(resolveRetention(june, { documentDate: '2024-07-15', retentionClass: 'fiscal-7y' }, new Date()).retention.retainUntil).toBe('2032-07-01T00:00:00.000Z');
+    expect(resolveRetention(strict, { documentDate: '2024-07-15', retentionClass: 'fiscal-7y' }, new Date()).retention.retainUntil).toBe('2032-01-01T00:00:00.000Z');
+    expect(loweredSafeguards(june, strict)).toEqual(['fiscal-year-end-later']);
   });
   it('raising a safeguard, adding a class or dropping an unused one lowers nothing', () => {
     expect(loweredSafeguards(DEFAULT_POLICY, strict)).toEqual([]);

@@ -33,7 +33,7 @@ describe('retention safeguards are judged against the strongest policy that has 
             }
             if (earlier.requireDisposalApproval && !p.requireDisposalApproval) return false;
             if (safeguardsOf(earlier).defaultClassYears > safeguardsOf(p).defaultClassYears) return false;
-            if (earlier.fiscalYearEndMonth > p.fiscalYearEndMonth) return false;
+            if (earlier.fiscalYearEndMonth !== p.fiscalYearEndMonth) return false; // either way shortens some documents
           }
           accepted.push(p);
         }
@@ -55,5 +55,25 @@ describe('retention safeguards are judged against the strongest policy that has 
     mark = nextSafeguards(mark, eight, loweredSafeguards(mark, eight));
     expect(loweredSafeguards(mark, eight)).toEqual([]);
     expect(loweredSafeguards(mark, { ...DEFAULT_POLICY, classes: [{ name: 'contracts', years: 7 }] })).toEqual(['class-shortened:contracts']);
+  });
+});
+
+describe('moving the fiscal-year end', () => {
+  it('is refused to an approver either way (a tenant-admin moving June to December would keep July invoices half a year less); a records manager may', async () => {
+    const { setRetentionPolicy } = await import('../../../shared/retention/set-retention-policy');
+    const { BUILT_IN_RIGHTS_SETS } = await import('../../../shared/kernel/principal');
+    const { inMemoryDeps } = await import('../../support/in-memory');
+    const deps = inMemoryDeps();
+    const user = (subject: string, permissions: readonly string[]) => ({ tenantId: 'acme', subject, kind: 'user' as const, rightsSet: 'x', permissions: new Set(permissions) }) as Parameters<typeof setRetentionPolicy>[0];
+    const manager = user('bob', ['retention:manage']);
+    const admin = user('alice', BUILT_IN_RIGHTS_SETS['tenant-admin']!);
+    const at = (fiscalYearEndMonth: number) => ({ ...DEFAULT_POLICY, requireDisposalApproval: true, fiscalYearEndMonth });
+    await setRetentionPolicy(manager, at(6), deps);
+    await expect(setRetentionPolicy(admin, at(12), deps)).rejects.toMatchObject({ extensions: { rule: 'approver-lowers-safeguards', lowered: ['fiscal-year-end-later'] } });
+    await expect(setRetentionPolicy(admin, at(3), deps)).rejects.toMatchObject({ extensions: { rule: 'approver-lowers-safeguards', lowered: ['fiscal-year-end-earlier'] } });
+    expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(6);
+    await setRetentionPolicy(manager, at(12), deps);
+    expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(12);
+    await expect(setRetentionPolicy(admin, at(12), deps)).resolves.toMatchObject({ fiscalYearEndMonth: 12 });
   });
 });

@@ -1,0 +1,28 @@
+import { extendRetention } from '../../../shared/retention/extend-retention';
+import { auditOutboxItem, type AuditStaging } from '../../../shared/kernel/audit';
+import type { Principal } from '../../../shared/kernel/principal';
+import { inMemoryDeps } from '../../support/in-memory';
+import { seedDocument } from '../../support/seed';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+
+const T = 'acme';
+const archivist: Principal = { tenantId: T, subject: 'arc', kind: 'user', rightsSet: 'archivist', permissions: new Set(['retention:extend']) };
+
+it('an extension\'s audit entry names the retain-until it set and the one before; a shorter one is refused and changes nothing', async () => {
+  const deps = inMemoryDeps();
+  const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-05-01' } });
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from('{}'), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+  const details: (string | undefined)[] = [];
+  const staging: AuditStaging = {
+    item: (target, detail) => {
+      details.push(detail);
+      return auditOutboxItem([{ tenantId: T, at: '2026-01-01T00:00:00.000Z', actor: { subject: 'arc', kind: 'user' }, action: 'retention.extend', target: target ?? null, outcome: 'success', status: 200, requestId: 'r', clientIp: null, userAgent: null, ...(detail ? { detail } : {}) }]);
+    },
+    stored: () => undefined,
+  };
+  const extended = await extendRetention({ principal: archivist, documentId: doc.id, retainUntil: '2100-01-01T00:00:00+01:00', reason: 'litigation', audit: staging }, deps);
+  expect(extended.retention.retainUntil).toBe('2099-12-31T23:00:00.000Z');
+  expect(details).toEqual([`retain-until=2099-12-31T23:00:00.000Z;from=${doc.retention.retainUntil}`]);
+  await expect(extendRetention({ principal: archivist, documentId: doc.id, retainUntil: '2099-12-31', reason: 'oops', audit: staging }, deps)).rejects.toMatchObject({ code: 'retention_shortening_refused' });
+  expect((await deps.catalog.get(T, doc.id))!.retention.retainUntil).toBe('2099-12-31T23:00:00.000Z');
+});
