@@ -103,7 +103,8 @@ it('a policy written between the approval\'s check and its write: 409, the polic
   expect((await proposals.list('acme')).map((p) => p.state)).toEqual(['pending']);
 });
 
-it('nor someone whose restrictive assignment the proposer removed after proposing (they act with their claimed rights since)', async () => {
+/** Alice gave her guest account a harmless rights set a day ago, and proposes a weakening now. */
+async function guestThenProposal() {
   const { records, rights, proposals } = setup();
   const deps = { tenantRecords: records, rights };
   const earlier = new Date(now.getTime() - 86_400_000);
@@ -111,6 +112,11 @@ it('nor someone whose restrictive assignment the proposer removed after proposin
   await assignRightsSet(admin('alice'), 'alice-guest', 'viewers', earlier, deps);
   const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
   if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  return { rights, proposals, deps, outcome };
+}
+
+it('nor someone whose restrictive assignment the proposer removed after proposing (they act with their claimed rights since)', async () => {
+  const { rights, proposals, deps, outcome } = await guestThenProposal();
   await unassignRightsSet(admin('alice'), 'alice-guest', now, deps);
   // Under AUTH_RIGHTS_SOURCE=tenant-then-claim the guest now acts with the tenant-admin their token claims.
   const guest = admin('alice-guest');
@@ -131,13 +137,7 @@ it('a removal before the proposal leaves the approver a second person', async ()
 });
 
 it('nor someone whose rights set the proposer widened after proposing (assigned earlier, given rights:manage through the set since)', async () => {
-  const { records, rights, proposals } = setup();
-  const deps = { tenantRecords: records, rights };
-  const earlier = new Date(now.getTime() - 86_400_000);
-  await putRightsSet(admin('alice'), 'viewers', ['documents:read'], earlier, deps);
-  await assignRightsSet(admin('alice'), 'alice-guest', 'viewers', earlier, deps);
-  const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
-  if (!('proposed' in outcome)) throw new Error('expected a proposal');
+  const { rights, proposals, deps, outcome } = await guestThenProposal();
   await putRightsSet(admin('alice'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
   const guest = admin('alice-guest', { rightsSet: 'viewers', permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
   expect(await codeOf(proposals.approve(guest, outcome.proposed.proposalId, 'ok', now))).toBe('segregation_of_duties:four-eyes-sod-policy');
