@@ -170,6 +170,18 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URI'] as const) {
       if (env[name] && !isPublicHttps(env[name])) problems.push(`${name}: must be an https URL of a real issuer in Azure (not plain http, not a loopback address such as the local issuer)`);
     }
+    // The emulators and the local Cosmos server keep nothing safe, and managed-identity tokens must not travel in clear.
+    for (const name of ['STORAGE_ACCOUNT_URL', 'STORAGE_QUEUE_URL', 'COSMOS_ENDPOINT', 'KEY_VAULT_URL'] as const) {
+      if (env[name] && !isPublicHttps(env[name])) problems.push(`${name}: must be an https URL of the Azure service in Azure (not plain http, not a loopback address such as an emulator)`);
+    }
+    // The region guard reads the location of STORAGE_ACCOUNT_RESOURCE_ID: documents must go to that account, not another one.
+    const account = env.STORAGE_ACCOUNT_RESOURCE_ID?.split('/').pop()?.toLowerCase();
+    if (account) {
+      for (const [name, service] of [['STORAGE_ACCOUNT_URL', 'blob'], ['STORAGE_QUEUE_URL', 'queue']] as const) {
+        const host = hostOf(env[name]);
+        if (host !== null && !host.startsWith(`${account}.${service}.`)) problems.push(`${name}: must be the ${service} endpoint of the storage account the region guard checks (https://${account}.${service}.core.windows.net), not ${host}`);
+      }
+    }
   }
   const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;
   if (spool) problems.push(`ARCHIVE_SPOOL_DIR: ${spool}`);
@@ -191,6 +203,16 @@ function isPublicHttps(value: string): boolean {
   const host = url.hostname.toLowerCase();
   const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
   return url.protocol === 'https:' && !loopback;
+}
+
+/** The URL's host in lower case; null when unset or malformed (the schema reports that). */
+function hostOf(value: string | undefined): string | null {
+  if (!value) return null;
+  try {
+    return new URL(value).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
 }
 
 /** Large uploads are spooled there: a folder that is missing or read-only would fail every one of them with a 500. */

@@ -1,0 +1,45 @@
+/**
+ * In Azure every store is reached over HTTPS at a real Azure address, and the blob and queue
+ * endpoints are those of the account the region guard checks (STORAGE_ACCOUNT_RESOURCE_ID):
+ * otherwise the guard would vouch for one account while documents go to another, or to an emulator.
+ */
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
+
+const azure = {
+  ...minimalLocalEnv,
+  STORAGE_CONNECTION_STRING: undefined,
+  COSMOS_KEY: undefined,
+  STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net/',
+  STORAGE_QUEUE_URL: 'https://archive.queue.core.windows.net/',
+  COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/',
+  KEY_VAULT_URL: 'https://archive-kv.vault.azure.net/',
+  STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/0000-tenant/v2.0',
+  AUTH_JWKS_URI: 'https://login.microsoftonline.com/0000-tenant/discovery/v2.0/keys',
+  WEBSITE_SITE_NAME: 'archive-prod',
+};
+
+describe('in Azure, the stores are reached over HTTPS, at the account the region guard checks', () => {
+  it('accepts the endpoints the Bicep template sets', () => {
+    expect(loadConfig(azure).runtime).toBe('azure');
+    expect(loadConfig({ ...azure, STORAGE_ACCOUNT_URL: 'https://ARCHIVE.blob.core.windows.net', STORAGE_QUEUE_URL: undefined }).runtime).toBe('azure');
+  });
+
+  it.each([
+    ['blob storage over plain http', { STORAGE_ACCOUNT_URL: 'http://archive.blob.core.windows.net/' }, /STORAGE_ACCOUNT_URL/],
+    ['the blob emulator', { STORAGE_ACCOUNT_URL: 'http://127.0.0.1:10000/devstoreaccount1' }, /STORAGE_ACCOUNT_URL/],
+    ['another storage account than the region guard checks', { STORAGE_ACCOUNT_URL: 'https://elsewhere.blob.core.windows.net/' }, /STORAGE_ACCOUNT_URL: .*archive/],
+    ['a queue of another account', { STORAGE_QUEUE_URL: 'https://elsewhere.queue.core.windows.net/' }, /STORAGE_QUEUE_URL/],
+    ['the queue emulator', { STORAGE_QUEUE_URL: 'http://127.0.0.1:10001/devstoreaccount1' }, /STORAGE_QUEUE_URL/],
+    ['Cosmos over plain http', { COSMOS_ENDPOINT: 'http://archive.documents.azure.com/' }, /COSMOS_ENDPOINT/],
+    ['the local Cosmos server', { COSMOS_ENDPOINT: 'https://localhost:8081/' }, /COSMOS_ENDPOINT/],
+    ['Key Vault over plain http', { KEY_VAULT_URL: 'http://archive-kv.vault.azure.net/' }, /KEY_VAULT_URL/],
+  ])('refuses %s', (_what, env, message) => {
+    expect(() => loadConfig({ ...azure, ...env })).toThrow(message);
+  });
+
+  it('leaves local endpoints alone locally', () => {
+    expect(loadConfig({ ...minimalLocalEnv, STORAGE_CONNECTION_STRING: undefined, STORAGE_ACCOUNT_URL: 'http://127.0.0.1:10000/devstoreaccount1' }).runtime).toBe('local');
+  });
+});
