@@ -13,7 +13,7 @@ import { BlobLinks } from './adapters/azure/links';
 import { OrphanRecords } from './adapters/azure/orphan-records';
 import { assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
 import { RetentionCatalog, RetentionPolicies, TimerState } from './adapters/azure/retention-store';
-import { KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
+import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
 import { TenantRecords } from './adapters/azure/tenant-records';
 import { TenantSettingsCache } from './adapters/azure/settings-cache';
 import { ValidationQueue } from './adapters/azure/validation-queue';
@@ -65,14 +65,6 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     // Fail closed before anything is served: no store may sit outside the allowed regions.
     await assertAllowedRegions(overrides.regions ?? azureRegionSource(config.STORAGE_ACCOUNT_RESOURCE_ID!, credential!, cosmosConnection), config.ARCHIVE_ALLOWED_REGIONS);
   }
-  const cosmos = await openContainers(cosmosConnection, config.COSMOS_DATABASE, config.runtime === 'local');
-  const log = overrides.log ?? consoleLogger;
-  if (config.ARCHIVE_WORM === 'emulator') {
-    log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
-  }
-  const clock = overrides.clock ?? systemClock;
-  const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
-  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
   const secrets =
     overrides.secrets ??
     (config.KEY_VAULT_URL
@@ -81,6 +73,15 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
         [config.API_KEY_PEPPER_SECRET_NAME]: config.API_KEY_PEPPER ?? LOCAL_DEV_PEPPER,
         [config.AUDIT_CHAIN_KEY_SECRET_NAME]: config.AUDIT_CHAIN_KEY ?? LOCAL_DEV_AUDIT_CHAIN_KEY,
       }));
+  await assertUsableSecrets(secrets, { pepper: config.API_KEY_PEPPER_SECRET_NAME, chainKey: config.AUDIT_CHAIN_KEY_SECRET_NAME });
+  const cosmos = await openContainers(cosmosConnection, config.COSMOS_DATABASE, config.runtime === 'local');
+  const log = overrides.log ?? consoleLogger;
+  if (config.ARCHIVE_WORM === 'emulator') {
+    log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
+  }
+  const clock = overrides.clock ?? systemClock;
+  const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
+  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
   if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }
