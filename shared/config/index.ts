@@ -10,6 +10,9 @@ const csv = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
+/** Azure regions inside the EU (normalised: no spaces, lower case). */
+const EU_REGIONS: ReadonlySet<string> = new Set(['northeurope', 'westeurope', 'francecentral', 'francesouth', 'germanywestcentral', 'germanynorth', 'swedencentral', 'swedensouth', 'italynorth', 'polandcentral', 'spaincentral', 'austriaeast', 'belgiumcentral']);
+
 const ZConfig = z
   .object({
     /** `azure` when WEBSITE_SITE_NAME is set (the Functions host sets it); otherwise `local`. */
@@ -112,7 +115,14 @@ const ZConfig = z
      * instance applies here within this time (the changing instance applies it at once). 0: off.
      */
     ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-    ARCHIVE_ALLOWED_REGIONS: csv.default(['northeurope']),
+    /** Regions Storage and Cosmos may be in: a narrowing of the EU regions, never one outside the EU. */
+    ARCHIVE_ALLOWED_REGIONS: csv
+      .pipe(z.array(z.string()).min(1))
+      .superRefine((regions, ctx) => {
+        const outside = regions.filter((r) => !EU_REGIONS.has(r.replace(/\s+/g, '').toLowerCase()));
+        if (outside.length > 0) ctx.addIssue({ code: 'custom', message: `${outside.join(', ')}: not an EU region; documents must stay in the EU` });
+      })
+      .default(['northeurope']),
     ARCHIVE_PUBLIC_BASE_PATH: z.string().default('/api'),
     /** Queue service of the archive account (Azure); derived from STORAGE_ACCOUNT_URL when absent. */
     STORAGE_QUEUE_URL: z.url().optional(),

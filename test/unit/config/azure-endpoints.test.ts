@@ -43,3 +43,14 @@ describe('in Azure, the stores are reached over HTTPS, at the account the region
     expect(loadConfig({ ...minimalLocalEnv, STORAGE_CONNECTION_STRING: undefined, STORAGE_ACCOUNT_URL: 'http://127.0.0.1:10000/devstoreaccount1' }).runtime).toBe('local');
   });
 });
+
+describe('ARCHIVE_ALLOWED_REGIONS can narrow the EU regions, never leave the EU', () => {
+  it('accepts EU regions, whatever the spelling', () => {
+    expect(loadConfig({ ...azure, ARCHIVE_ALLOWED_REGIONS: 'North Europe, westeurope' }).ARCHIVE_ALLOWED_REGIONS).toEqual(['North Europe', 'westeurope']);
+  });
+
+  it.each(['eastus', 'northeurope,uksouth', 'switzerlandnorth'])('refuses %s', (regions) => {
+    expect(() => loadConfig({ ...azure, ARCHIVE_ALLOWED_REGIONS: regions })).toThrow(/ARCHIVE_ALLOWED_REGIONS: .*not an EU region/);
+    expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_ALLOWED_REGIONS: regions })).toThrow(/ARCHIVE_ALLOWED_REGIONS/);
+  });
+});
