@@ -250,8 +250,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   private inTenant(tenantId: string, rule: CatalogRule, instants: Record<string, string> = {}): ArchivedDocument[] {
     return [...this.catalog.documents.values()].filter((d) => d.tenantId === tenantId && satisfies(d, rule, instants)).sort((a, b) => a.id.localeCompare(b.id));
   }
-  async activeAfter(): Promise<ArchivedDocument[]> {
-    throw new NotModelled('RetentionCatalogPort.activeAfter');
+  async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
+    return this.inTenant(tenantId, CATALOG_RULES.active).filter((d) => d.id > afterId).slice(0, limit);
   }
   async unsafeCountFixityFailures(): Promise<number> {
     return 0;
