@@ -1,6 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { DefaultAzureCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { AuditLog } from './adapters/azure/audit-log';
 import { AuditOutboxItems } from './adapters/azure/audit-outbox';
 import { AUDIT_OUTBOX_APPEND_LINGER_MS, AUDIT_OUTBOX_REMOVE_LINGER_MS, AuditOutbox } from './audit/outbox';
@@ -50,8 +50,8 @@ const LOCAL_DEV_PEPPER = 'local-development-pepper-not-a-secret-0000';
 const LOCAL_DEV_AUDIT_CHAIN_KEY = Buffer.from('local-development-audit-chain-key-not-a-secret').toString('hex');
 
 export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<AzureDeps> {
-  // In Azure: managed identity only; locally: the emulators' well-known keys.
-  const credential = config.runtime === 'azure' ? new DefaultAzureCredential() : undefined;
+  // In Azure: managed identity only (never a credential from the environment); locally: the emulators' well-known keys.
+  const credential = config.runtime === 'azure' ? new ManagedIdentityCredential(config.AZURE_CLIENT_ID ? { clientId: config.AZURE_CLIENT_ID } : {}) : undefined;
   const blobService = config.STORAGE_CONNECTION_STRING
     ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
     : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());

@@ -39,6 +39,8 @@ const ZConfig = z
     AUTH_RIGHTS_SOURCE: z.enum(['tenant', 'tenant-then-claim']).default('tenant-then-claim'),
     /** An API key whose person's rights come from the claim acts only while the person signed in within this many days. */
     ARCHIVE_KEY_PERSON_IDLE_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** Client id of a user-assigned managed identity (Azure); unset: the system-assigned one. */
+    AZURE_CLIENT_ID: z.string().min(1).optional(),
     /** Key Vault holding the API-key pepper (Azure, managed identity). */
     KEY_VAULT_URL: z.url().optional(),
     /** ARM id of the archive storage account: the region guard reads its location (Azure only). */
@@ -175,6 +177,10 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
+    // The app signs in as its managed identity: a credential in the settings would be a key outside Key Vault and another identity.
+    for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_PASSWORD', 'AZURE_FEDERATED_TOKEN_FILE'] as const) {
+      if (env[name]) problems.push(`${name}: not allowed in Azure: the archive authenticates with its managed identity only`);
+    }
     if (env.ARCHIVE_WEB_AUTH === 'local-oidc') problems.push("ARCHIVE_WEB_AUTH: 'local-oidc' is refused when running in Azure: the web app signs in with Entra ID");
     // The local issuer signs anyone in as anyone: in Azure tokens come from a real issuer, over HTTPS.
     for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URI'] as const) {

@@ -54,3 +54,17 @@ describe('ARCHIVE_ALLOWED_REGIONS can narrow the EU regions, never leave the EU'
     expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_ALLOWED_REGIONS: regions })).toThrow(/ARCHIVE_ALLOWED_REGIONS/);
   });
 });
+
+describe('in Azure the archive authenticates with its managed identity only', () => {
+  it.each([
+    ['a service principal secret', { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_SECRET: 's' }, /AZURE_CLIENT_SECRET/],
+    ['a service principal certificate', { AZURE_TENANT_ID: 't', AZURE_CLIENT_ID: 'c', AZURE_CLIENT_CERTIFICATE_PATH: '/cert.pem' }, /AZURE_CLIENT_CERTIFICATE_PATH/],
+    ['a user name and password', { AZURE_USERNAME: 'u', AZURE_PASSWORD: 'p' }, /AZURE_PASSWORD/],
+  ])('refuses %s in the settings', (_what, env, message) => {
+    expect(() => loadConfig({ ...azure, ...env })).toThrow(message);
+  });
+
+  it('accepts the client id of a user-assigned identity', () => {
+    expect(loadConfig({ ...azure, AZURE_CLIENT_ID: 'c' }).runtime).toBe('azure');
+  });
+});
