@@ -17,7 +17,7 @@ import { seedDocument } from '../../support/seed';
 const T = 'acme';
 const over = '2025-01-01T00:00:00.000Z';
 const now = new Date('2025-06-01T00:00:00Z');
-const person = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', rightsSet: 'archivist', permissions: new Set(['holds:place', 'holds:release']) }) as Principal;
+const person = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', rightsSet: 'archivist', permissions: new Set(['holds:place', 'holds:release']) });
 
 /** A document past its retention, catalog and blobs alike, with its manifest. */
 async function due() {
