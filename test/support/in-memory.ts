@@ -296,10 +296,10 @@ export class InMemoryTimerState implements TimerStatePort {
 
 export class InMemoryDisposer implements DisposerPort {
   constructor(private readonly blobs: InMemoryBlobArchive) {}
-  async deleteDocument(tenantId: string, documentId: string, _ordered: string[], now: Date): Promise<number> {
+  async deleteDocument(tenantId: string, documentId: string, ordered: string[], now: Date): Promise<number> {
     const names = await this.blobs.documentBlobs(tenantId, documentId);
     const worm = await this.blobs.documentBlobWorm(tenantId, documentId);
-    if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected');
+    if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected', { intact: ordered.every((n) => names.includes(n)) });
     for (const name of names) this.blobs.blobs.delete(`${tenantId}/${name}`);
     return names.length;
   }

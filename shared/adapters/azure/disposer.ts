@@ -34,7 +34,10 @@ export class BlobDisposer implements DisposerPort {
       const expires = b.properties.immutabilityPolicyExpiresOn;
       if (b.properties.legalHold === true || (expires && expires.getTime() > now.getTime())) protectedBlobs.push(b.name);
     }
-    if (protectedBlobs.length > 0) throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`) });
+    if (protectedBlobs.length > 0) {
+      const stored = new Set(listed.map((b) => b.name));
+      throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`), intact: ordered.every((name) => stored.has(name)) });
+    }
     const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
     let deleted = 0;
     // Originals and rendition at once, then the manifest.
