@@ -38,7 +38,8 @@ export class BlobDisposer implements DisposerPort {
       const stored = new Set(listed.map((b) => b.name));
       throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`), intact: ordered.every((name) => stored.has(name)) });
     }
-    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
+    // Only the document's own folder: a catalog item naming another document's blob must not take it along.
+    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])].filter((name) => blobLayout.inFolder(documentId, name));
     let deleted = 0;
     // Originals and rendition at once, then the manifest.
     for (const r of [0, 1]) {
