@@ -195,8 +195,13 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (account) {
       for (const [name, service] of [['STORAGE_ACCOUNT_URL', 'blob'], ['STORAGE_QUEUE_URL', 'queue']] as const) {
         const host = hostOf(env[name]);
-        if (host !== null && !host.startsWith(`${account}.${service}.`)) problems.push(`${name}: must be the ${service} endpoint of the storage account the region guard checks (https://${account}.${service}.core.windows.net), not ${host}`);
+        if (host !== null && host !== `${account}.${service}.core.windows.net`) problems.push(`${name}: must be the ${service} endpoint of the storage account the region guard checks (https://${account}.${service}.core.windows.net), not ${host}`);
       }
+    }
+    // The managed identity's tokens go to these hosts: only to the Azure services themselves.
+    for (const [name, suffix] of [['COSMOS_ENDPOINT', '.documents.azure.com'], ['KEY_VAULT_URL', '.vault.azure.net']] as const) {
+      const host = hostOf(env[name]);
+      if (host !== null && !host.endsWith(suffix)) problems.push(`${name}: must be an Azure endpoint (https://<name>${suffix}), not ${host}`);
     }
   }
   const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;

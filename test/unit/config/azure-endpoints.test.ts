@@ -35,6 +35,11 @@ describe('in Azure, the stores are reached over HTTPS, at the account the region
     ['Cosmos over plain http', { COSMOS_ENDPOINT: 'http://archive.documents.azure.com/' }, /COSMOS_ENDPOINT/],
     ['the local Cosmos server', { COSMOS_ENDPOINT: 'https://localhost:8081/' }, /COSMOS_ENDPOINT/],
     ['Key Vault over plain http', { KEY_VAULT_URL: 'http://archive-kv.vault.azure.net/' }, /KEY_VAULT_URL/],
+    // The managed identity's tokens go wherever these point: only to the Azure services themselves.
+    ['a blob host that only starts like the account', { STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net.example.com/' }, /STORAGE_ACCOUNT_URL/],
+    ['a queue host outside Azure', { STORAGE_QUEUE_URL: 'https://archive.queue.example.com/' }, /STORAGE_QUEUE_URL/],
+    ['a Cosmos endpoint outside Azure', { COSMOS_ENDPOINT: 'https://cosmos.example.com/' }, /COSMOS_ENDPOINT/],
+    ['a Key Vault outside Azure', { KEY_VAULT_URL: 'https://vault.example.com/' }, /KEY_VAULT_URL/],
   ])('refuses %s', (_what, env, message) => {
     expect(() => loadConfig({ ...azure, ...env })).toThrow(message);
   });
