@@ -204,6 +204,16 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
       if (host !== null && !host.endsWith(suffix)) problems.push(`${name}: must be an Azure endpoint (https://<name>${suffix}), not ${host}`);
     }
   }
+  if (runtime === 'local') {
+    // Locally there is no region guard, and emulator WORM and the development keys are allowed: real stores
+    // reached from here would be production without the checks above. Outside Azure Functions, emulators only.
+    const local = 'outside Azure Functions (WEBSITE_SITE_NAME unset) the archive runs only against the local emulators, at a loopback address';
+    for (const name of ['STORAGE_ACCOUNT_URL', 'STORAGE_QUEUE_URL', 'COSMOS_ENDPOINT'] as const) {
+      const host = hostOf(env[name]);
+      if (host !== null && !isLoopback(host)) problems.push(`${name}: ${local}, not ${host}`);
+    }
+    if (env.STORAGE_CONNECTION_STRING && !isEmulatorConnectionString(env.STORAGE_CONNECTION_STRING)) problems.push(`STORAGE_CONNECTION_STRING: ${local} (UseDevelopmentStorage=true, or BlobEndpoint= at a loopback address)`);
+  }
   const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;
   if (spool) problems.push(`ARCHIVE_SPOOL_DIR: ${spool}`);
   if (webAuthKind(env, runtime) === 'entra') {
@@ -221,9 +231,25 @@ function isPublicHttps(value: string): boolean {
   } catch {
     return true; // the schema reports a malformed URL
   }
-  const host = url.hostname.toLowerCase();
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
-  return url.protocol === 'https:' && !loopback;
+  return url.protocol === 'https:' && !isLoopback(url.hostname.toLowerCase());
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
+}
+
+/** Azurite's: the development shortcut, or explicit endpoints all at loopback addresses (without them the SDK goes to <account>.blob.core.windows.net). */
+function isEmulatorConnectionString(value: string): boolean {
+  const parts = new Map(value.split(';').filter(Boolean).map((p) => {
+    const at = p.indexOf('=');
+    return [p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim()] as const;
+  }));
+  if (parts.get('usedevelopmentstorage') === 'true') return true;
+  const endpoints = ['blobendpoint', 'queueendpoint', 'tableendpoint', 'fileendpoint'].map((k) => parts.get(k)).filter((v) => v !== undefined);
+  return parts.has('blobendpoint') && endpoints.every((e) => {
+    const host = hostOf(e);
+    return host !== null && isLoopback(host);
+  });
 }
 
 /** The URL's host in lower case; null when unset or malformed (the schema reports that). */

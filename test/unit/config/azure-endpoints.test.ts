@@ -73,3 +73,22 @@ describe('in Azure the archive authenticates with its managed identity only', ()
     expect(loadConfig({ ...azure, AZURE_CLIENT_ID: 'c' }).runtime).toBe('azure');
   });
 });
+
+describe('outside Azure Functions (WEBSITE_SITE_NAME unset) the archive runs against the local emulators only', () => {
+  // Such a run has no region guard and allows emulator WORM and the development pepper and chain key:
+  // pointed at real stores it would be production without any of the checks above.
+  it('accepts the emulators at loopback addresses', () => {
+    expect(loadConfig(minimalLocalEnv).runtime).toBe('local');
+    const azurite = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;';
+    expect(loadConfig({ ...minimalLocalEnv, STORAGE_CONNECTION_STRING: azurite, COSMOS_ENDPOINT: 'http://localhost:8081' }).runtime).toBe('local');
+  });
+
+  it.each([
+    ['a real storage account by connection string', { STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=archive;AccountKey=a2V5;EndpointSuffix=core.windows.net' }, /STORAGE_CONNECTION_STRING/],
+    ['a connection string with a remote blob endpoint', { STORAGE_CONNECTION_STRING: 'AccountName=archive;AccountKey=a2V5;BlobEndpoint=https://archive.blob.core.windows.net/' }, /STORAGE_CONNECTION_STRING/],
+    ['a real storage account by URL', { STORAGE_CONNECTION_STRING: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net/' }, /STORAGE_ACCOUNT_URL/],
+    ['a real Cosmos account', { COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/' }, /COSMOS_ENDPOINT/],
+  ])('refuses %s', (_what, env, message) => {
+    expect(() => loadConfig({ ...minimalLocalEnv, ...env })).toThrow(message);
+  });
+});
