@@ -40,7 +40,9 @@ export class BlobDisposer implements DisposerPort {
       throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`), intact: whole });
     }
     // Only the document's own folder: a catalog item naming another document's blob must not take it along.
-    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])].filter((name) => blobLayout.inFolder(documentId, name));
+    // What the listing found under the folder goes too (no `.`/`..` segment, which a URL would resolve elsewhere).
+    const underFolder = listed.map((b) => b.name).filter((name) => !name.split('/').some((seg) => seg === '.' || seg === '..'));
+    const names = [...new Set([...ordered.filter((name) => blobLayout.inFolder(documentId, name)), ...underFolder])];
     let deleted = 0;
     /** Any delete that took something away, version or base blob: after one, the document is no longer whole. */
     let removedAny = false;

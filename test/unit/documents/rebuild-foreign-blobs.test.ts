@@ -32,16 +32,17 @@ it('a manifest naming blobs of another document is skipped, nothing indexed, not
   expect(deps.audit.entries).toEqual([]);
 });
 
-it('the Azure disposer deletes only blobs under the document folder', async () => {
+it('the Azure disposer deletes only blobs under the document folder, all of them', async () => {
   const deleted: string[] = [];
   const blob = (name: string) => ({ delete: async () => void deleted.push(name), withVersion: () => ({ delete: async () => undefined }) });
   const container = {
     listBlobsFlat: async function* () {
+      yield { name: 'x/notes/extra.txt', properties: {} };
       yield { name: 'x/manifest.json', properties: {} };
     },
     getBlobClient: blob,
   };
   const service = { getContainerClient: () => container } as unknown as BlobServiceClient;
   await new BlobDisposer(service).deleteDocument(T, 'x', ['y/original.jpg', 'y/rendition.pdf', 'x/manifest.json'], new Date('2025-01-01T00:00:00Z'));
-  expect(deleted).toEqual(['x/manifest.json']);
+  expect(deleted).toEqual(['x/notes/extra.txt', 'x/manifest.json']);
 });
