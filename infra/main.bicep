@@ -693,6 +693,36 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+resource unrecordedHoldAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-unrecorded-legal-hold'
+  location: location
+  properties: {
+    description: 'The reconciler found blobs under a legal hold the catalog has no record of (a hold whose catalog write failed, a hold lost with a restored catalog); the flags are kept and the document cannot be disposed of until an operator looks at it.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "legal hold on blobs without a record"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-document-check-failed'
   location: location
