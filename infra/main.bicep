@@ -400,7 +400,8 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'AUTH_TENANT_CLAIM', value: authTenantClaim }
         { name: 'ARCHIVE_WORM', value: 'enforce' }
         { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
-        { name: 'ARCHIVE_ALLOWED_REGIONS', value: location }
+        // GZRS keeps a copy in the paired region: the region guard refuses it unless it is allowed here too.
+        { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
         // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.
         { name: 'ARCHIVE_WEB_AUTH', value: 'entra' }
         { name: 'ARCHIVE_WEB_AUTHORITY', value: webAuthority }

@@ -1,4 +1,4 @@
-import { assertAllowedRegions, RegionGuardError, RegionSource } from '../../../shared/adapters/azure/region-guard';
+import { assertAllowedRegions, azureRegionSource, RegionGuardError, RegionSource } from '../../../shared/adapters/azure/region-guard';
 
 const source = (storage: string | Error, cosmos: string[] | Error): RegionSource => ({
   storageRegion: async () => { if (storage instanceof Error) throw storage; return storage; },
@@ -47,5 +47,30 @@ describe('start-up in Azure', () => {
   it('the config loader requires the storage account resource id in Azure', async () => {
     const { loadConfig } = await import('../../../shared/config');
     expect(() => loadConfig({ ...azure, STORAGE_ACCOUNT_RESOURCE_ID: undefined })).toThrow(/STORAGE_ACCOUNT_RESOURCE_ID: required in Azure/);
+  });
+});
+
+describe('geo-redundant storage', () => {
+  const credential = { getToken: async () => ({ token: 't', expiresOnTimestamp: Date.now() + 60_000 }) };
+  const cosmos = { getDatabaseAccount: async () => ({ resource: { writableLocations: [{ name: 'North Europe' }], readableLocations: [{ name: 'North Europe' }] } }) };
+  const resourceId = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive';
+  const withArm = async (body: unknown, allowed: string[]) => {
+    const fetchSpy = jest.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(JSON.stringify(body), { status: 200 }));
+    try {
+      return await assertAllowedRegions(azureRegionSource(resourceId, credential as never, cosmos as never), allowed).catch((e: unknown) => e);
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  };
+
+  it('refuses an account whose geo-replica lies outside the allowed regions', async () => {
+    const err = await withArm({ location: 'northeurope', properties: { primaryLocation: 'northeurope', secondaryLocation: 'westeurope' } }, ['northeurope']);
+    expect(err).toBeInstanceOf(RegionGuardError);
+    expect((err as RegionGuardError).problems).toEqual(['Blob storage keeps a geo-replica in westeurope; allowed: northeurope']);
+  });
+
+  it('accepts it when the replica region is allowed too, and a zone-redundant account without one', async () => {
+    expect(await withArm({ location: 'northeurope', properties: { secondaryLocation: 'westeurope' } }, ['northeurope', 'westeurope'])).toBeUndefined();
+    expect(await withArm({ location: 'northeurope', properties: { primaryLocation: 'northeurope' } }, ['northeurope'])).toBeUndefined();
   });
 });
