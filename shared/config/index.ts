@@ -178,7 +178,7 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
     // The app signs in as its managed identity: a credential in the settings would be a key outside Key Vault and another identity.
-    for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_PASSWORD', 'AZURE_FEDERATED_TOKEN_FILE'] as const) {
+    for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_PASSWORD'] as const) {
       if (env[name]) problems.push(`${name}: not allowed in Azure: the archive authenticates with its managed identity only`);
     }
     if (env.ARCHIVE_WEB_AUTH === 'local-oidc') problems.push("ARCHIVE_WEB_AUTH: 'local-oidc' is refused when running in Azure: the web app signs in with Entra ID");
