@@ -230,8 +230,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
     return { etag: JSON.stringify(doc).length.toString() };
   }
   async dropContentMarker(): Promise<void> {}
-  async sweepCandidates(): Promise<Versioned<ArchivedDocument>[]> {
-    throw new NotModelled('RetentionCatalogPort.sweepCandidates');
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
+    return this.inTenant(tenantId, CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item, etag: JSON.stringify(item).length.toString() }));
   }
   /** One page with every document due by `before` (no continuation). */
   async due(tenantId: string, before: string): Promise<Page<ArchivedDocument>> {
