@@ -694,6 +694,36 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+resource fixityOverrunAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-fixity-cycle-overrun'
+  location: location
+  properties: {
+    description: 'A fixity pass over the archive takes longer than ARCHIVE_FIXITY_CYCLE_DAYS: some blobs are not re-hashed within the promised cycle. Raise ARCHIVE_FIXITY_MAX_ITEMS or run the check more often.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P1D'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "fixity cycle overrun"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource unrecordedHoldAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-unrecorded-legal-hold'
   location: location
