@@ -11,7 +11,7 @@ import { BlobDisposer } from './adapters/azure/disposer';
 import { ExportBlobs, ExportJobs } from './adapters/azure/export-store';
 import { BlobLinks } from './adapters/azure/links';
 import { OrphanRecords } from './adapters/azure/orphan-records';
-import { assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
+import { assertAccountWorm, assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
 import { RetentionCatalog, RetentionPolicies, TimerState } from './adapters/azure/retention-store';
 import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
 import { TenantRecords } from './adapters/azure/tenant-records';
@@ -63,7 +63,10 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const cosmosConnection = cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() });
   if (config.runtime === 'azure') {
     // Fail closed before anything is served: no store may sit outside the allowed regions.
-    await assertAllowedRegions(overrides.regions ?? azureRegionSource(config.STORAGE_ACCOUNT_RESOURCE_ID!, credential!, cosmosConnection), config.ARCHIVE_ALLOWED_REGIONS);
+    const stores = overrides.regions ?? azureRegionSource(config.STORAGE_ACCOUNT_RESOURCE_ID!, credential!, cosmosConnection);
+    await assertAllowedRegions(stores, config.ARCHIVE_ALLOWED_REGIONS);
+    // In Azure WORM is always enforced (config): an account without it could not protect a single document.
+    await assertAccountWorm(stores);
   }
   const secrets =
     overrides.secrets ??

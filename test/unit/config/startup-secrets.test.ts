@@ -21,7 +21,7 @@ const azure = loadConfig({
   AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0',
   AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys',
 });
-const northEurope: RegionSource = { storageRegion: async () => 'northeurope', cosmosRegions: async () => ['North Europe'] };
+const northEurope: RegionSource = { storageRegion: async () => 'northeurope', cosmosRegions: async () => ['North Europe'], storageVersionLevelWorm: async () => true };
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const pepper = 'p'.repeat(36);
 const chainKey = 'ab'.repeat(32);
