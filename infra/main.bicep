@@ -402,7 +402,8 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'AUTH_TENANT_CLAIM', value: authTenantClaim }
         { name: 'ARCHIVE_WORM', value: 'enforce' }
         { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
-        { name: 'ARCHIVE_ALLOWED_REGIONS', value: location }
+        // GZRS keeps a copy in the paired region: the region guard refuses it unless it is allowed here too.
+        { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
         // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.
         { name: 'ARCHIVE_WEB_AUTH', value: 'entra' }
         { name: 'ARCHIVE_WEB_AUTHORITY', value: webAuthority }
@@ -681,6 +682,66 @@ resource orphanedBlobsAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
       allOf: [
         {
           query: 'traces | where message has "orphaned blobs"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource fixityOverrunAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-fixity-cycle-overrun'
+  location: location
+  properties: {
+    description: 'A fixity pass over the archive takes longer than ARCHIVE_FIXITY_CYCLE_DAYS: some blobs are not re-hashed within the promised cycle. Raise ARCHIVE_FIXITY_MAX_ITEMS or run the check more often.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P1D'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "fixity cycle overrun"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource unrecordedHoldAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-unrecorded-legal-hold'
+  location: location
+  properties: {
+    description: 'The reconciler found blobs under a legal hold the catalog has no record of (a hold whose catalog write failed, a hold lost with a restored catalog); the flags are kept and the document cannot be disposed of until an operator looks at it.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "legal hold on blobs without a record"'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

@@ -1,6 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { DefaultAzureCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { AuditLog } from './adapters/azure/audit-log';
 import { AuditOutboxItems } from './adapters/azure/audit-outbox';
 import { AUDIT_OUTBOX_APPEND_LINGER_MS, AUDIT_OUTBOX_REMOVE_LINGER_MS, AuditOutbox } from './audit/outbox';
@@ -11,9 +11,9 @@ import { BlobDisposer } from './adapters/azure/disposer';
 import { ExportBlobs, ExportJobs } from './adapters/azure/export-store';
 import { BlobLinks } from './adapters/azure/links';
 import { OrphanRecords } from './adapters/azure/orphan-records';
-import { assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
+import { assertAccountWorm, assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
 import { RetentionCatalog, RetentionPolicies, TimerState } from './adapters/azure/retention-store';
-import { KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
+import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
 import { TenantRecords } from './adapters/azure/tenant-records';
 import { TenantSettingsCache } from './adapters/azure/settings-cache';
 import { ValidationQueue } from './adapters/azure/validation-queue';
@@ -50,8 +50,8 @@ const LOCAL_DEV_PEPPER = 'local-development-pepper-not-a-secret-0000';
 const LOCAL_DEV_AUDIT_CHAIN_KEY = Buffer.from('local-development-audit-chain-key-not-a-secret').toString('hex');
 
 export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<AzureDeps> {
-  // In Azure: managed identity only; locally: the emulators' well-known keys.
-  const credential = config.runtime === 'azure' ? new DefaultAzureCredential() : undefined;
+  // In Azure: managed identity only (never a credential from the environment); locally: the emulators' well-known keys.
+  const credential = config.runtime === 'azure' ? new ManagedIdentityCredential(config.AZURE_CLIENT_ID ? { clientId: config.AZURE_CLIENT_ID } : {}) : undefined;
   const blobService = config.STORAGE_CONNECTION_STRING
     ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
     : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());
@@ -63,16 +63,11 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const cosmosConnection = cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() });
   if (config.runtime === 'azure') {
     // Fail closed before anything is served: no store may sit outside the allowed regions.
-    await assertAllowedRegions(overrides.regions ?? azureRegionSource(config.STORAGE_ACCOUNT_RESOURCE_ID!, credential!, cosmosConnection), config.ARCHIVE_ALLOWED_REGIONS);
+    const stores = overrides.regions ?? azureRegionSource(config.STORAGE_ACCOUNT_RESOURCE_ID!, credential!, cosmosConnection);
+    await assertAllowedRegions(stores, config.ARCHIVE_ALLOWED_REGIONS);
+    // In Azure WORM is always enforced (config): an account without it could not protect a single document.
+    await assertAccountWorm(stores);
   }
-  const cosmos = await openContainers(cosmosConnection, config.COSMOS_DATABASE, config.runtime === 'local');
-  const log = overrides.log ?? consoleLogger;
-  if (config.ARCHIVE_WORM === 'emulator') {
-    log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
-  }
-  const clock = overrides.clock ?? systemClock;
-  const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
-  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
   const secrets =
     overrides.secrets ??
     (config.KEY_VAULT_URL
@@ -81,6 +76,15 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
         [config.API_KEY_PEPPER_SECRET_NAME]: config.API_KEY_PEPPER ?? LOCAL_DEV_PEPPER,
         [config.AUDIT_CHAIN_KEY_SECRET_NAME]: config.AUDIT_CHAIN_KEY ?? LOCAL_DEV_AUDIT_CHAIN_KEY,
       }));
+  await assertUsableSecrets(secrets, { pepper: config.API_KEY_PEPPER_SECRET_NAME, chainKey: config.AUDIT_CHAIN_KEY_SECRET_NAME });
+  const cosmos = await openContainers(cosmosConnection, config.COSMOS_DATABASE, config.runtime === 'local');
+  const log = overrides.log ?? consoleLogger;
+  if (config.ARCHIVE_WORM === 'emulator') {
+    log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
+  }
+  const clock = overrides.clock ?? systemClock;
+  const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
+  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
   if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }

@@ -10,6 +10,9 @@ const csv = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
+/** Azure regions inside the EU (normalised: no spaces, lower case). */
+const EU_REGIONS: ReadonlySet<string> = new Set(['northeurope', 'westeurope', 'francecentral', 'francesouth', 'germanywestcentral', 'germanynorth', 'swedencentral', 'swedensouth', 'italynorth', 'polandcentral', 'spaincentral', 'austriaeast', 'belgiumcentral']);
+
 const ZConfig = z
   .object({
     /** `azure` when WEBSITE_SITE_NAME is set (the Functions host sets it); otherwise `local`. */
@@ -36,6 +39,8 @@ const ZConfig = z
     AUTH_RIGHTS_SOURCE: z.enum(['tenant', 'tenant-then-claim']).default('tenant-then-claim'),
     /** An API key whose person's rights come from the claim acts only while the person signed in within this many days. */
     ARCHIVE_KEY_PERSON_IDLE_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** Client id of a user-assigned managed identity (Azure); unset: the system-assigned one. */
+    AZURE_CLIENT_ID: z.string().min(1).optional(),
     /** Key Vault holding the API-key pepper (Azure, managed identity). */
     KEY_VAULT_URL: z.url().optional(),
     /** ARM id of the archive storage account: the region guard reads its location (Azure only). */
@@ -112,7 +117,14 @@ const ZConfig = z
      * instance applies here within this time (the changing instance applies it at once). 0: off.
      */
     ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-    ARCHIVE_ALLOWED_REGIONS: csv.default(['northeurope']),
+    /** Regions Storage and Cosmos may be in: a narrowing of the EU regions, never one outside the EU. */
+    ARCHIVE_ALLOWED_REGIONS: csv
+      .pipe(z.array(z.string()).min(1))
+      .superRefine((regions, ctx) => {
+        const outside = regions.filter((r) => !EU_REGIONS.has(r.replace(/\s+/g, '').toLowerCase()));
+        if (outside.length > 0) ctx.addIssue({ code: 'custom', message: `${outside.join(', ')}: not an EU region; documents must stay in the EU` });
+      })
+      .default(['northeurope']),
     ARCHIVE_PUBLIC_BASE_PATH: z.string().default('/api'),
     /** Queue service of the archive account (Azure); derived from STORAGE_ACCOUNT_URL when absent. */
     STORAGE_QUEUE_URL: z.url().optional(),
@@ -165,11 +177,42 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     if (env.API_KEY_PEPPER) problems.push('API_KEY_PEPPER: not allowed in Azure: the pepper is read from Key Vault (KEY_VAULT_URL)');
     if (!env.STORAGE_ACCOUNT_RESOURCE_ID) problems.push('STORAGE_ACCOUNT_RESOURCE_ID: required in Azure: the region guard checks where the archive account is');
     if (!env.KEY_VAULT_URL) problems.push('KEY_VAULT_URL: required in Azure: the API-key pepper is read from Key Vault');
+    // The app signs in as its managed identity: a credential in the settings would be a key outside Key Vault and another identity.
+    for (const name of ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_PASSWORD'] as const) {
+      if (env[name]) problems.push(`${name}: not allowed in Azure: the archive authenticates with its managed identity only`);
+    }
     if (env.ARCHIVE_WEB_AUTH === 'local-oidc') problems.push("ARCHIVE_WEB_AUTH: 'local-oidc' is refused when running in Azure: the web app signs in with Entra ID");
     // The local issuer signs anyone in as anyone: in Azure tokens come from a real issuer, over HTTPS.
     for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URI'] as const) {
       if (env[name] && !isPublicHttps(env[name])) problems.push(`${name}: must be an https URL of a real issuer in Azure (not plain http, not a loopback address such as the local issuer)`);
     }
+    // The emulators and the local Cosmos server keep nothing safe, and managed-identity tokens must not travel in clear.
+    for (const name of ['STORAGE_ACCOUNT_URL', 'STORAGE_QUEUE_URL', 'COSMOS_ENDPOINT', 'KEY_VAULT_URL'] as const) {
+      if (env[name] && !isPublicHttps(env[name])) problems.push(`${name}: must be an https URL of the Azure service in Azure (not plain http, not a loopback address such as an emulator)`);
+    }
+    // The region guard reads the location of STORAGE_ACCOUNT_RESOURCE_ID: documents must go to that account, not another one.
+    const account = env.STORAGE_ACCOUNT_RESOURCE_ID?.split('/').pop()?.toLowerCase();
+    if (account) {
+      for (const [name, service] of [['STORAGE_ACCOUNT_URL', 'blob'], ['STORAGE_QUEUE_URL', 'queue']] as const) {
+        const host = hostOf(env[name]);
+        if (host !== null && host !== `${account}.${service}.core.windows.net`) problems.push(`${name}: must be the ${service} endpoint of the storage account the region guard checks (https://${account}.${service}.core.windows.net), not ${host}`);
+      }
+    }
+    // The managed identity's tokens go to these hosts: only to the Azure services themselves.
+    for (const [name, suffix] of [['COSMOS_ENDPOINT', '.documents.azure.com'], ['KEY_VAULT_URL', '.vault.azure.net']] as const) {
+      const host = hostOf(env[name]);
+      if (host !== null && !host.endsWith(suffix)) problems.push(`${name}: must be an Azure endpoint (https://<name>${suffix}), not ${host}`);
+    }
+  }
+  if (runtime === 'local') {
+    // Locally there is no region guard, and emulator WORM and the development keys are allowed: real stores
+    // reached from here would be production without the checks above. Outside Azure Functions, emulators only.
+    const local = 'outside Azure Functions (WEBSITE_SITE_NAME unset) the archive runs only against the local emulators, at a loopback address';
+    for (const name of ['STORAGE_ACCOUNT_URL', 'STORAGE_QUEUE_URL', 'COSMOS_ENDPOINT'] as const) {
+      const host = hostOf(env[name]);
+      if (host !== null && !isLoopback(host)) problems.push(`${name}: ${local}, not ${host}`);
+    }
+    if (env.STORAGE_CONNECTION_STRING && !isEmulatorConnectionString(env.STORAGE_CONNECTION_STRING)) problems.push(`STORAGE_CONNECTION_STRING: ${local} (UseDevelopmentStorage=true, or BlobEndpoint= at a loopback address)`);
   }
   const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;
   if (spool) problems.push(`ARCHIVE_SPOOL_DIR: ${spool}`);
@@ -188,9 +231,35 @@ function isPublicHttps(value: string): boolean {
   } catch {
     return true; // the schema reports a malformed URL
   }
-  const host = url.hostname.toLowerCase();
-  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
-  return url.protocol === 'https:' && !loopback;
+  return url.protocol === 'https:' && !isLoopback(url.hostname.toLowerCase());
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
+}
+
+/** Azurite's: the development shortcut, or explicit endpoints all at loopback addresses (without them the SDK goes to <account>.blob.core.windows.net). */
+function isEmulatorConnectionString(value: string): boolean {
+  const parts = new Map(value.split(';').filter(Boolean).map((p) => {
+    const at = p.indexOf('=');
+    return [p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim()] as const;
+  }));
+  if (parts.get('usedevelopmentstorage') === 'true') return true;
+  const endpoints = ['blobendpoint', 'queueendpoint', 'tableendpoint', 'fileendpoint'].map((k) => parts.get(k)).filter((v) => v !== undefined);
+  return parts.has('blobendpoint') && endpoints.every((e) => {
+    const host = hostOf(e);
+    return host !== null && isLoopback(host);
+  });
+}
+
+/** The URL's host in lower case; null when unset or malformed (the schema reports that). */
+function hostOf(value: string | undefined): string | null {
+  if (!value) return null;
+  try {
+    return new URL(value).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
 }
 
 /** Large uploads are spooled there: a folder that is missing or read-only would fail every one of them with a 500. */

@@ -5,6 +5,8 @@ import { isHeld } from '../kernel/retention-rules';
 import { uuidv7 } from '../ids';
 import type { ArchivedDocument } from '../kernel/document';
 import { type UncheckedDocument, UncheckedDocuments } from '../retention/unchecked';
+import { blobNamesOf } from '../retention/update';
+import { blobLayout } from '../kernel/blob-layout';
 
 /** Who re-indexes at start-up (the reconciler passes its own actor). */
 export const CATALOG_REBUILD_ACTOR: Actor = { subject: 'system:catalog-rebuild', kind: 'system' };
@@ -25,8 +27,10 @@ type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'clock'>;
  */
 export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped'> {
   const manifest = JSON.parse((await deps.blobs.readAll(tenantId, manifestBlob)).toString('utf8')) as ArchivedDocument;
-  // A manifest only ever indexes into its own tenant, and under its own folder.
+  // A manifest only ever indexes into its own tenant, under its own folder, naming only blobs of that folder
+  // (one naming another document's blobs would have the sweep dispose of them with it).
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
+  if (![manifest.original, ...manifest.originals, manifest.rendition].every((f) => blobLayout.inFolder(manifest.id, f.blobName)) || !blobNamesOf(manifest).every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
   const at = deps.clock.now().toISOString();
   const { document, restored } = withStorageProtection(manifest, await deps.blobs.documentBlobWorm(tenantId, manifest.id), actor, at, deps);

@@ -17,4 +17,6 @@ export const blobLayout = {
   original: (documentId: string, index: number, count: number, extension: string): string =>
     count === 1 ? `${documentId}/original.${extension}` : `${documentId}/original-${String(index + 1).padStart(3, '0')}.${extension}`,
   isManifest: (blobName: string): boolean => blobName.endsWith('/manifest.json'),
+  /** A blob directly in the document's folder: its files are flat, so no further `/` and no `.` or `..` segment. */
+  inFolder: (documentId: string, blobName: string): boolean => blobName.startsWith(`${documentId}/`) && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(blobName.slice(documentId.length + 1)),
 } as const;

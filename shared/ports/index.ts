@@ -107,16 +107,23 @@ export interface DisposerPort {
    * count as deleted. Storage refusals reject with a `StorageRefusal` naming the store's code.
    * Before deleting anything it reads every blob's legal-hold flag and immutability expiry: if any
    * still protects its blob at `now`, it deletes nothing and rejects with `StorageRefusal('blob-protected')`
-   * (one protected blob must not leave the others deleted and the document half gone).
+   * (one protected blob must not leave the others deleted and the document half gone), `intact` when
+   * every blob of `ordered` is still there (an earlier attempt may have deleted some).
    */
   deleteDocument(tenantId: string, documentId: string, ordered: string[], now: Date): Promise<number>;
 }
 
-/** A store refused a change (e.g. a WORM policy still in force); `code` is the store's own error code. */
+/**
+ * A store refused a change (e.g. a WORM policy still in force); `code` is the store's own error code.
+ * `intact`: the store knows nothing of the document was deleted (every blob the catalog names is still
+ * stored); false when some may be gone, or when it cannot tell.
+ */
 export class StorageRefusal extends Error {
-  constructor(readonly code: string, options?: { cause?: unknown }) {
-    super(`storage refused: ${code}`, options);
+  readonly intact: boolean;
+  constructor(readonly code: string, options?: { cause?: unknown; intact?: boolean }) {
+    super(`storage refused: ${code}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StorageRefusal';
+    this.intact = options?.intact ?? false;
   }
 }
 

@@ -94,11 +94,15 @@ export async function prepareDisposal(
     try {
       await disposer.deleteDocument(tenantId, id, blobNamesOf(doc), ctx.now);
     } catch (err) {
-      // The store protects a blob (retention extended or hold set at storage level; found before any delete): the catalog goes back to active.
       const code = err instanceof StorageRefusal ? err.code : String(err);
       deps.log.warn('disposal refused by storage', { tenantId, documentId: id, code });
-      const { disposal: _planned, ...active } = doc;
-      await catalog.replace({ ...active, status: 'active' }, etag);
+      // The store protects a blob (retention extended or hold set at storage level), found before any delete
+      // with every blob still there: the catalog goes back to active. Otherwise some blobs may be gone: the
+      // item stays `disposing`, never shown whole again, and the next run finishes (or is refused again).
+      if (err instanceof StorageRefusal && err.intact) {
+        const { disposal: _planned, ...active } = doc;
+        await catalog.replace({ ...active, status: 'active' }, etag);
+      }
       return { blocked: 'storage-refused', detail: code };
     }
     // A claim written before claims carried the plan gets one now.

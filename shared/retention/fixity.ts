@@ -34,16 +34,56 @@ async function sha256Of(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: s
   return hash.digest('hex');
 }
 
-/** Re-reads the stored files of one document and compares their SHA-256 with the catalog. */
+/** A manifest is the document as ingested: far below this; a larger blob is not one. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** The manifest's bytes, null when it is missing; a blob too large to be a manifest reads as empty (a mismatch). */
+async function manifestOf(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<Buffer | null> {
+  const read = await deps.blobs.readIfExists(tenantId, blobName);
+  if (!read) return null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of read.stream) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_MANIFEST_BYTES) {
+      read.stream.destroy();
+      return Buffer.alloc(0);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The manifest still names this document, in this tenant, with the files and hashes the catalog holds (what a rebuild would index). */
+function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
+  let manifest: Partial<ArchivedDocument>;
+  try {
+    manifest = JSON.parse(bytes.toString('utf8')) as Partial<ArchivedDocument>;
+  } catch {
+    return false;
+  }
+  const files = (d: Partial<ArchivedDocument>) => JSON.stringify([...(d.originals ?? []), d.rendition].map((f) => [f?.blobName, f?.sha256]));
+  return typeof manifest === 'object' && manifest !== null && manifest.id === doc.id && manifest.tenantId === doc.tenantId && files(manifest) === files(doc);
+}
+
+/**
+ * Re-reads the stored files of one document and compares their SHA-256 with the catalog: the
+ * originals, the rendition and the veraPDF report (the evidence of the PDF/A claim); the manifest
+ * must still describe the document, since a catalog rebuild indexes from it.
+ */
 export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>): Promise<{ mismatched: string[]; missing: string[] }> {
   const mismatched: string[] = [];
   const missing: string[] = [];
-  for (const file of [...doc.originals, doc.rendition]) {
+  const report = doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report] : [];
+  for (const file of [...doc.originals, doc.rendition, ...report]) {
     const actual = await sha256Of(deps, doc.tenantId, file.blobName);
     if (actual === null) missing.push(file.blobName);
     else if (actual !== file.sha256) mismatched.push(file.blobName);
   }
-  if (!(await deps.blobs.exists(doc.tenantId, blobLayout.manifest(doc.id)))) missing.push(blobLayout.manifest(doc.id));
+  const manifestName = blobLayout.manifest(doc.id);
+  const manifest = await manifestOf(deps, doc.tenantId, manifestName);
+  if (manifest === null) missing.push(manifestName);
+  else if (!manifestDescribes(manifest, doc)) mismatched.push(manifestName);
   return { mismatched, missing };
 }
 

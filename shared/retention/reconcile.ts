@@ -177,9 +177,13 @@ export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise
   return { status: orphanedFolders === 0 ? 'ok' : 'found', orphanedFolders };
 }
 
+/** Blobs carry a legal hold the catalog has no record of: kept, for an operator to look into. */
+export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the catalog: flags kept';
+
 /**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
- * the catalog (document has an open hold ⇔ every blob has the flag), audited first. The
+ * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
+ * only after a recorded release; an unexplained flag is kept and logged (UNRECORDED_HOLD). The
  * catalog item is read fresh and, after the blob writes, rewritten unchanged with IfMatch:
  * if a hold was placed or released meanwhile, that write fails and the check starts over;
  * if it succeeds, a placement still in flight fails its own catalog write, retries and sets
@@ -194,6 +198,13 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     const held = isHeld(current.item);
     const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
     if (drift.length === 0) return null;
+    // A flag is cleared only when the catalog says why: a release it recorded, which crashed before clearing
+    // the flags. Any other flag (a placement whose catalog write failed, a hold lost with a restored catalog)
+    // stays, and the sweep cannot dispose of the document: storage is never made less protective than it was.
+    if (!held && !(current.item.holds ?? []).some((h) => h.releasedAt)) {
+      deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
+      return null;
+    }
     // Logged before the flags change: a crash in between logs it again on the next run, never not at all.
     if (audited !== held) {
       deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });

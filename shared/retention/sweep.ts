@@ -119,7 +119,6 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
   const walk = async (): Promise<void> => {
     for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
       result.tenants++;
-      const policy = await tenantPolicy(tenantId, deps);
       let after = from && tenantId === from.tenant ? from.after : '';
       for (;;) {
         if (failed) return;
@@ -133,14 +132,16 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
         // Claims and blob deletes run `concurrency` at a time; then the batch's audit entries are
         // appended at once (the tenant's chain head is read and moved once, no writers racing for it)
         // and the tombstones written.
-        const ctx = { now: input.now, runId, requireApproval: policy.requireDisposalApproval };
         const prepared: PreparedDisposal[] = [];
         let next = 0;
         const worker = async () => {
           while (next < batch.length && !exhausted() && !failed) {
             const listed = batch[next++]!;
             items++;
-            const outcome = await prepareDisposal(tenantId, listed.item.id, ctx, deps, listed);
+            // The policy is read for each document (from the instance's settings cache): a tenant that starts
+            // requiring approval during a run has it apply to every document the run has not claimed yet.
+            const { requireDisposalApproval } = await tenantPolicy(tenantId, deps);
+            const outcome = await prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval: requireDisposalApproval }, deps, listed);
             if ('disposal' in outcome) prepared.push(outcome);
             else record(result, tenantId, listed.item.id, outcome);
           }

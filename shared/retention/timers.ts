@@ -22,10 +22,20 @@ export async function runSweepTimer(deps: Deps) {
   }
 }
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, fixityOverrunAlert). */
+export const FIXITY_CYCLE_OVERRUN = 'fixity cycle overrun: a pass over the archive takes longer than ARCHIVE_FIXITY_CYCLE_DAYS';
+
 export async function runFixityTimer(deps: Deps) {
+  const now = deps.clock.now();
   const continuation = await deps.retention.timers.get<string>('fixity-continuation');
-  const result = await checkFixity({ now: deps.clock.now(), cycleDays: deps.config.ARCHIVE_FIXITY_CYCLE_DAYS, maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation }, deps);
+  // When the pass this run continues began: a pass longer than the cycle leaves documents unchecked for longer than promised.
+  const passStartedAt = (continuation && (await deps.retention.timers.get<string>('fixity-pass-started'))) || now.toISOString();
+  const result = await checkFixity({ now, cycleDays: deps.config.ARCHIVE_FIXITY_CYCLE_DAYS, maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation }, deps);
   await deps.retention.timers.set('fixity-continuation', result.continuation);
+  await deps.retention.timers.set('fixity-pass-started', result.continuation ? passStartedAt : null);
+  if (result.continuation && now.getTime() - Date.parse(passStartedAt) > deps.config.ARCHIVE_FIXITY_CYCLE_DAYS * 86_400_000) {
+    deps.log.error(FIXITY_CYCLE_OVERRUN, { passStartedAt, cycleDays: deps.config.ARCHIVE_FIXITY_CYCLE_DAYS, maxItemsPerRun: deps.config.ARCHIVE_FIXITY_MAX_ITEMS });
+  }
   await deps.retention.timers.set('fixity-last-run', { at: deps.clock.now().toISOString(), checked: result.checked, failures: result.failures.length });
   deps.log.info('fixity check', { checked: result.checked, failures: result.failures.length, unchecked: result.unchecked.length, more: result.continuation !== null });
   return result;

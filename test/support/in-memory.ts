@@ -230,8 +230,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
     return { etag: JSON.stringify(doc).length.toString() };
   }
   async dropContentMarker(): Promise<void> {}
-  async sweepCandidates(): Promise<Versioned<ArchivedDocument>[]> {
-    throw new NotModelled('RetentionCatalogPort.sweepCandidates');
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
+    return this.inTenant(tenantId, CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item, etag: JSON.stringify(item).length.toString() }));
   }
   /** One page with every document due by `before` (no continuation). */
   async due(tenantId: string, before: string): Promise<Page<ArchivedDocument>> {
@@ -250,8 +250,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   private inTenant(tenantId: string, rule: CatalogRule, instants: Record<string, string> = {}): ArchivedDocument[] {
     return [...this.catalog.documents.values()].filter((d) => d.tenantId === tenantId && satisfies(d, rule, instants)).sort((a, b) => a.id.localeCompare(b.id));
   }
-  async activeAfter(): Promise<ArchivedDocument[]> {
-    throw new NotModelled('RetentionCatalogPort.activeAfter');
+  async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
+    return this.inTenant(tenantId, CATALOG_RULES.active).filter((d) => d.id > afterId).slice(0, limit);
   }
   async unsafeCountFixityFailures(): Promise<number> {
     return 0;
@@ -296,10 +296,10 @@ export class InMemoryTimerState implements TimerStatePort {
 
 export class InMemoryDisposer implements DisposerPort {
   constructor(private readonly blobs: InMemoryBlobArchive) {}
-  async deleteDocument(tenantId: string, documentId: string, _ordered: string[], now: Date): Promise<number> {
+  async deleteDocument(tenantId: string, documentId: string, ordered: string[], now: Date): Promise<number> {
     const names = await this.blobs.documentBlobs(tenantId, documentId);
     const worm = await this.blobs.documentBlobWorm(tenantId, documentId);
-    if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected');
+    if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected', { intact: ordered.every((n) => names.includes(n)) });
     for (const name of names) this.blobs.blobs.delete(`${tenantId}/${name}`);
     return names.length;
   }

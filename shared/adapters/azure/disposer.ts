@@ -34,22 +34,44 @@ export class BlobDisposer implements DisposerPort {
       const expires = b.properties.immutabilityPolicyExpiresOn;
       if (b.properties.legalHold === true || (expires && expires.getTime() > now.getTime())) protectedBlobs.push(b.name);
     }
-    if (protectedBlobs.length > 0) throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`) });
-    const names = [...new Set([...ordered, ...listed.map((b) => b.name)])];
+    const stored = new Set(listed.map((b) => b.name));
+    const whole = ordered.every((name) => stored.has(name));
+    if (protectedBlobs.length > 0) {
+      throw new StorageRefusal('blob-protected', { cause: new Error(`still protected: ${[...new Set(protectedBlobs)].join(', ')}`), intact: whole });
+    }
+    // Only the document's own folder: a catalog item naming another document's blob must not take it along.
+    // What the listing found under the folder goes too (no `.`/`..` segment, which a URL would resolve elsewhere).
+    const underFolder = listed.map((b) => b.name).filter((name) => !name.split('/').some((seg) => seg === '.' || seg === '..'));
+    const names = [...new Set([...ordered.filter((name) => blobLayout.inFolder(documentId, name)), ...underFolder])];
     let deleted = 0;
-    // Originals and rendition at once, then the manifest.
+    /** Any delete that took something away, version or base blob: after one, the document is no longer whole. */
+    let removedAny = false;
+    const remove = async (del: () => Promise<unknown>): Promise<boolean> => {
+      const done = await gone(del);
+      if (done) removedAny = true;
+      return done;
+    };
+    // Originals and rendition at once, then the manifest. Every delete of a rank is let finish before a
+    // failure is reported, so the refusal can say whether anything went (storage refusing every delete,
+    // e.g. a policy the listing did not show yet, leaves the document whole).
     for (const r of [0, 1]) {
-      await Promise.all(
+      const results = await Promise.allSettled(
         names
           .filter((name) => rank(name) === r)
           .map(async (name) => {
             const blob = container.getBlobClient(name);
             // With versioning, deleting the base blob turns the current version into a previous one;
             // then every version is deleted by id.
-            if (await gone(() => blob.delete())) deleted++;
-            await Promise.all(listed.filter((b) => b.name === name && b.versionId).map((v) => gone(() => blob.withVersion(v.versionId!).delete())));
+            if (await remove(() => blob.delete())) deleted++;
+            await Promise.all(listed.filter((b) => b.name === name && b.versionId).map((v) => remove(() => blob.withVersion(v.versionId!).delete())));
           }),
       );
+      const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) {
+        const err: unknown = failed.reason;
+        if (err instanceof RestError) throw new StorageRefusal(err.code ?? String(err.statusCode), { cause: err, intact: whole && !removedAny });
+        throw err;
+      }
     }
     return deleted;
   }

@@ -82,14 +82,28 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished; with their etags. */
   async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
-    const page = await this.versionedPage(
+    return this.firstItems((token) => this.versionedPage(
       tenantId,
       ['c.id > @after', ruleSql(CATALOG_RULES.sweepWork)],
       [{ name: '@after', value: afterId }, { name: '@now', value: now }],
       'c.id',
       limit,
-    );
-    return page.items;
+      token,
+    ));
+  }
+
+  /**
+   * The first page that has items, or none when the query is over. Cosmos may answer a page with no
+   * items and a continuation (its time or request units ran out before a match): the walks take an
+   * empty answer as the end of the tenant, so stopping there would leave every document behind it unswept.
+   */
+  private async firstItems<T>(fetch: (continuationToken?: string) => Promise<Page<T>>): Promise<T[]> {
+    let token: string | undefined;
+    for (;;) {
+      const page = await fetch(token);
+      if (page.items.length > 0 || !page.continuationToken) return page.items;
+      token = page.continuationToken;
+    }
   }
 
   /** Disposal review: active documents whose retention ends at or before `before`, earliest first. */
@@ -119,7 +133,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Active documents after `afterId`, for the fixity check and the reconciler. */
   async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
-    return (await this.page(tenantId, [ruleSql(CATALOG_RULES.active), 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit)).items;
+    return this.firstItems((token) => this.page(tenantId, [ruleSql(CATALOG_RULES.active), 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit, token));
   }
 
   /** Cross-tenant, for /health/ready: how many documents the last fixity checks found damaged. */

@@ -6,6 +6,7 @@ const azure = {
   STORAGE_CONNECTION_STRING: undefined,
   COSMOS_KEY: undefined,
   STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
+  COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/',
   AUTH_ISSUER: 'https://login.microsoftonline.com/0000-tenant/v2.0',
   AUTH_JWKS_URI: 'https://login.microsoftonline.com/0000-tenant/discovery/v2.0/keys',
   KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',

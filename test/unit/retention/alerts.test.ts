@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
-import { ORPHANED_BLOBS } from '../../../shared/retention/reconcile';
+import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
-import { runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
+import { FIXITY_CYCLE_OVERRUN, runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
 import { InMemoryTimerState, inMemoryDeps } from '../../support/in-memory';
 
@@ -21,8 +21,10 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['could not check a document', 'fixity mismatch', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed']);
+    expect(alertPhrases.sort()).toEqual(['could not check a document', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed']);
+    expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
+    expect(UNRECORDED_HOLD).toContain('legal hold on blobs without a record');
     expect(DOCUMENT_CHECK_FAILED).toBe('could not check a document');
     expect(VALIDATION_FAILED).toBe('rendition validation failed');
     // The poison alert also matches the Node worker's line (and the Functions host's, which names the poison queue).

@@ -1,0 +1,45 @@
+/**
+ * The archive's secrets (the API-key pepper, the audit chain key) are read and checked before
+ * anything is served: a missing, empty or weak one refuses start-up, naming the secret, instead of
+ * an archive that takes documents while it cannot chain their audit entries (or hashes keys with "x").
+ */
+import { StaticSecretSource } from '../../../shared/adapters/azure/secrets';
+import type { RegionSource } from '../../../shared/adapters/azure/region-guard';
+import { buildDeps } from '../../../shared/app';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
+
+const azure = loadConfig({
+  ...minimalLocalEnv,
+  STORAGE_CONNECTION_STRING: undefined,
+  COSMOS_KEY: undefined,
+  WEBSITE_SITE_NAME: 'archive-prod',
+  STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
+  STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
+  COSMOS_ENDPOINT: 'https://archive.documents.azure.com',
+  KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
+  AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0',
+  AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys',
+});
+const northEurope: RegionSource = { storageRegion: async () => 'northeurope', cosmosRegions: async () => ['North Europe'], storageVersionLevelWorm: async () => true };
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const pepper = 'p'.repeat(36);
+const chainKey = 'ab'.repeat(32);
+
+describe('start-up refuses secrets it cannot use', () => {
+  it('starts with a pepper and a chain key it can use', async () => {
+    await expect(buildDeps(azure, { log: quiet, regions: northEurope, secrets: new StaticSecretSource({ 'api-key-pepper': pepper, 'audit-chain-key': chainKey }) })).resolves.toHaveProperty('secrets');
+  });
+
+  it.each([
+    ['a missing audit chain key', { 'api-key-pepper': pepper }, /audit-chain-key/],
+    ['a missing pepper', { 'audit-chain-key': chainKey }, /api-key-pepper/],
+    ['an empty pepper', { 'api-key-pepper': '', 'audit-chain-key': chainKey }, /api-key-pepper/],
+    ['a pepper of blanks', { 'api-key-pepper': ' '.repeat(40), 'audit-chain-key': chainKey }, /api-key-pepper/],
+    ['a short pepper', { 'api-key-pepper': 'x', 'audit-chain-key': chainKey }, /api-key-pepper/],
+    ['a chain key that is not hex', { 'api-key-pepper': pepper, 'audit-chain-key': 'not-a-key' }, /audit-chain-key/],
+    ['a short chain key', { 'api-key-pepper': pepper, 'audit-chain-key': 'ab'.repeat(16) }, /audit-chain-key/],
+  ])('refuses %s', async (_what, secrets, message) => {
+    await expect(buildDeps(azure, { log: quiet, regions: northEurope, secrets: new StaticSecretSource(secrets) })).rejects.toThrow(message);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The reconciler brings blob legal-hold flags in line with the catalog. Clearing a flag is right only
+ * when the catalog says why it should go: a release it recorded (the release crashed before clearing
+ * the flags). A flag the catalog cannot explain (a placement whose catalog write failed, a hold lost
+ * with a catalog restored from a backup) stays: clearing it would let the sweep dispose of a document
+ * that storage still holds.
+ */
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import type { Principal } from '../../../shared/kernel/principal';
+import { prepareDisposal } from '../../../shared/retention/dispose';
+import { placeHold } from '../../../shared/retention/holds/place-hold';
+import { releaseHold } from '../../../shared/retention/holds/release-hold';
+import { resyncLegalHold } from '../../../shared/retention/reconcile';
+import { inMemoryDeps } from '../../support/in-memory';
+import { seedDocument } from '../../support/seed';
+
+const T = 'acme';
+const over = '2025-01-01T00:00:00.000Z';
+const now = new Date('2025-06-01T00:00:00Z');
+const person = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', rightsSet: 'archivist', permissions: new Set(['holds:place', 'holds:release']) });
+
+/** A document past its retention, catalog and blobs alike, with its manifest. */
+async function due() {
+  const deps = inMemoryDeps();
+  const seeded = await seedDocument(deps, T, { metadata: {}, fiscalYear: 2017 });
+  const doc = { ...seeded, retention: { ...seeded.retention, retainUntil: over } };
+  deps.catalog.documents.set(`${T}/${doc.id}`, doc);
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: over, legalHold: false }, {});
+  for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${T}/${name}`)!.worm.retainUntil = over;
+  const flags = async () => (await deps.blobs.documentBlobWorm(T, doc.id)).map((b) => b.legalHold);
+  return { deps, doc, flags };
+}
+
+it('a hold whose catalog write failed after the flags were set: the flags stay, and the sweep cannot dispose of the document', async () => {
+  const { deps, doc, flags } = await due();
+  const replace = jest.spyOn(deps.retention.catalog, 'replace').mockRejectedValueOnce(new Error('Cosmos unavailable'));
+  await expect(placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
+  replace.mockRestore();
+  expect(await flags()).toEqual([true, true, true]);
+
+  expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
+  expect(await flags()).toEqual([true, true, true]);
+  expect(await prepareDisposal(T, doc.id, { now, runId: 'r1', requireApproval: false }, deps)).toEqual({ blocked: 'storage-refused', detail: 'blob-protected' });
+  expect((await deps.blobs.documentBlobs(T, doc.id)).length).toBe(3);
+});
+
+it('a release that crashed before clearing the flags: the flags are cleared, audited', async () => {
+  const { deps, doc, flags } = await due();
+  const hold = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
+  const setLegalHold = jest.spyOn(deps.blobs, 'setLegalHold').mockRejectedValueOnce(new Error('crash'));
+  await expect(releaseHold({ principal: person('bob'), documentId: doc.id, holdId: hold.id, reason: 'settled' }, deps)).rejects.toThrow('crash');
+  setLegalHold.mockRestore();
+  expect(await flags()).toEqual([true, true, true]);
+
+  expect(await resyncLegalHold(T, doc.id, now, deps)).toMatchObject({ legalHold: false });
+  expect(await flags()).toEqual([false, false, false]);
+  expect(deps.audit.entries.filter((e) => e.action === 'legal-hold.resync')).toHaveLength(1);
+});
