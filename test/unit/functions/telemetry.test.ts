@@ -43,6 +43,11 @@ it('a search request is recorded with its parameter names, never their values', 
   expect(JSON.stringify(served)).not.toMatch(/ACME|INV-7|1200/);
 });
 
+it('a raw upload\'s metadata query parameter too', async () => {
+  const served = await recorded(`/api/documents?metadata=${encodeURIComponent(JSON.stringify({ counterparty: 'ACME GmbH', amount: { value: '1200.00', currency: 'EUR' } }))}`);
+  expect(served[0]!['http.target']).toBe('/api/documents?metadata=REDACTED');
+});
+
 it('with the stable HTTP conventions too (url.query, url.full)', async () => {
   const served = await recorded('/api/documents?counterparty=ACME%20GmbH&reference=INV-7', 'http/dup');
   expect(served[0]!['url.query']).toBe('counterparty=REDACTED&reference=REDACTED');
