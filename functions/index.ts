@@ -14,7 +14,7 @@ import { clientIpFromForwarded } from '../shared/http/client-ip';
 import type { ArchiveRequest } from '../shared/http/types';
 import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
-import { TIMERS } from './timers';
+import { runTimer, TIMERS } from './timers';
 import { recordStoredOutcome } from '../shared/validation/worker';
 import { flushSuppressedRefusals, SUPPRESSED_REFUSALS_FLUSH_MS } from '../shared/audit/suppressed-refusals';
 
@@ -80,7 +80,7 @@ for (const timer of TIMERS) {
   app.timer(timer.name, {
     schedule: timer.schedule(config),
     handler: async (_: unknown, context: InvocationContext) => {
-      const result = await timer.run(await getDeps());
+      const result = await runTimer(timer, await getDeps());
       context.log(JSON.stringify({ timer: timer.name, result }).slice(0, 4000));
     },
   });

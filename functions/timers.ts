@@ -23,3 +23,20 @@ export const TIMERS: TimerDef[] = [
   { name: 'sealAuditLog', description: 'Writes each grown audit partition\'s chain head as an immutable seal blob', schedule: (c) => c.AUDIT_SEAL_SCHEDULE, run: (deps) => sealAuditLog({ now: deps.clock.now(), deps }) },
   exportTimer,
 ];
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, timerFailedAlert); the local host logs it too. */
+export const TIMER_FAILED = 'timer failed';
+
+/**
+ * One run of a timer as the hosts start it: a run that throws is logged with the alerted phrase before the
+ * host records the failure. Only the sweep logged its own failure: a fixity check, reconciler or audit seal
+ * failing on every run (its store unreadable, too many documents it could not check) stopped silently.
+ */
+export async function runTimer(timer: TimerDef, deps: Deps): Promise<unknown> {
+  try {
+    return await timer.run(deps);
+  } catch (err) {
+    deps.log.error(TIMER_FAILED, { timer: timer.name, error: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
+}

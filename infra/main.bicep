@@ -605,6 +605,38 @@ resource storageCapacityAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
+// Any timer run that fails (functions/timers.ts runTimer): a fixity check, reconciler, audit seal or export
+// maintenance failing on every run would otherwise stop without a word (the sweep also has its own alert).
+resource timerFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-timer-failed'
+  location: location
+  properties: {
+    description: 'A timer run (retention sweep, fixity check, reconciler, audit seal, export maintenance, validation requeue) failed; the log line names the timer and the error.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "timer failed"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // The app logs one structured line per sweep and per fixity finding (see README, Operating).
 resource sweepFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-sweep-failed'

@@ -7,7 +7,7 @@
 import { Cron } from 'croner';
 import type { Deps } from '../shared/deps';
 import type { Logger } from '../shared/ports';
-import type { TimerDef } from '../functions/timers';
+import { TIMER_FAILED, type TimerDef } from '../functions/timers';
 
 export interface ScheduledTimer {
   name: string;
@@ -44,7 +44,7 @@ export function startLocalTimers(defs: TimerDef[], deps: Deps, log: Logger, opts
         log.info('timer ran', { timer: name, result: JSON.stringify(result ?? null).slice(0, 2000) });
         return 'ran';
       } catch (err) {
-        log.error('timer failed', { timer: name, error: err instanceof Error ? err.message : String(err) });
+        log.error(TIMER_FAILED, { timer: name, error: err instanceof Error ? err.message : String(err) });
         return 'failed';
       } finally {
         running.delete(name);

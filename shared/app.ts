@@ -38,10 +38,19 @@ import type { Logger, SecretSource, SettingsCachePort } from './ports';
  */
 export type AzureDeps = Deps & { cosmos: CosmosContainers; settings: SettingsCachePort };
 
+/**
+ * One log line as JSON, with every character that could make it look like more or other text escaped: JSON
+ * escapes C0 controls only, and a client's own text in a field (a User-Agent) could carry C1 controls (U+009B
+ * starts an escape sequence in a terminal), line or paragraph separators or bidirectional overrides.
+ */
+function logLine(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): string {
+  return JSON.stringify({ level, msg: message, ...fields }).replace(/[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export const consoleLogger: Logger = {
-  info: (m, f) => console.log(JSON.stringify({ level: 'info', msg: m, ...f })),
-  warn: (m, f) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...f })),
-  error: (m, f) => console.error(JSON.stringify({ level: 'error', msg: m, ...f })),
+  info: (m, f) => console.log(logLine('info', m, f)),
+  warn: (m, f) => console.warn(logLine('warn', m, f)),
+  error: (m, f) => console.error(logLine('error', m, f)),
 };
 
 /** Locally, without API_KEY_PEPPER: a fixed development pepper (never accepted in Azure, see config). */

@@ -12,6 +12,7 @@ import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
 import { auditWithdrawal, deleteExportBlobs, disposedAmong, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
+import { FIXITY_MISMATCH } from '../retention/fixity';
 import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
@@ -274,11 +275,14 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       blob.stream.pipe(hashing);
       zip.addReadStream(hashing, planned.entry.path, { compress: false, size: planned.file.size, mtime: new Date(planned.doc.createdAt) });
       await finished(hashing);
-      if (zipFailure.error) throw zipFailure.error;
+      // The hash before the ZIP's own failure: a file of another length is refused by the ZIP too, and is the same damage.
       const sha256 = hash.digest('hex');
       if (sha256 !== planned.file.sha256) {
+        // Damage to an archived document, found here rather than by the fixity timer: the operators' fixity alert fires for it too.
+        deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [planned.file.blobName], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} does not match its archived SHA-256.` });
       }
+      if (zipFailure.error) throw zipFailure.error;
       job.progress.files++;
       job.progress.bytes += planned.file.size;
       if (planned.entry.role === 'rendition') job.progress.documents++;

@@ -126,6 +126,7 @@ describe('infra/main.bicep', () => {
     expect(one('storageCapacityAlert').body).toMatch(/UsedCapacity/);
     expect(one('sweepFailedAlert').body).toMatch(/retention sweep failed/);
     expect(one('fixityAlert').body).toMatch(/fixity mismatch/);
+    expect(one('timerFailedAlert').body).toMatch(/timer failed/);
   });
 
   it('ships the documents indexing policy it loads', () => {

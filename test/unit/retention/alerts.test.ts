@@ -7,7 +7,8 @@ import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/recon
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { FIXITY_CYCLE_OVERRUN, runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
-import { InMemoryTimerState, inMemoryDeps } from '../../support/in-memory';
+import { runTimer, TIMER_FAILED, TIMERS } from '../../../functions/timers';
+import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 
 /** Timer records that cannot be read, as when Cosmos is down. */
 class UnreadableTimerState extends InMemoryTimerState {
@@ -21,7 +22,8 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['could not check a document', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed']);
+    expect(alertPhrases.sort()).toEqual(['could not check a document', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'timer failed']);
+    expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
     expect(UNRECORDED_HOLD).toContain('legal hold on blobs without a record');
@@ -40,5 +42,20 @@ describe('alert phrases', () => {
     const deps = { ...base, log, retention: { ...base.retention, timers: new UnreadableTimerState() } };
     await expect(runSweepTimer(deps)).rejects.toThrow('cosmos unavailable');
     expect(errors).toEqual([SWEEP_FAILED]);
+  });
+
+  it('a timer whose run fails, as the hosts run it, logs the phrase the timer alert watches, naming the timer, and still fails', async () => {
+    // The fixity check on an unreadable store: it logged nothing of its own.
+    const fixity = TIMERS.find((t) => t.name === 'fixityCheck')!;
+    const base = inMemoryDeps();
+    const log = new RecordingLogger();
+    await expect(runTimer(fixity, { ...base, log, retention: { ...base.retention, timers: new UnreadableTimerState() } })).rejects.toThrow('cosmos unavailable');
+    expect(log.lines).toEqual([{ level: 'error', message: TIMER_FAILED, fields: { timer: 'fixityCheck', error: 'cosmos unavailable' } }]);
+    // Every other timer goes through the same runner.
+    for (const timer of TIMERS) {
+      const lines = new RecordingLogger();
+      await expect(runTimer({ ...timer, run: () => Promise.reject(new Error('down')) }, { ...base, log: lines })).rejects.toThrow('down');
+      expect(lines.lines).toEqual([{ level: 'error', message: TIMER_FAILED, fields: { timer: timer.name, error: 'down' } }]);
+    }
   });
 });
