@@ -5,7 +5,7 @@
  * Logs carry request ids and error codes; never document content, file names or tokens.
  */
 import { type AzureMonitorOpenTelemetryOptions, useAzureMonitor } from '@azure/monitor-opentelemetry';
-import { DefaultAzureCredential } from '@azure/identity';
+import { ManagedIdentityCredential } from '@azure/identity';
 
 type SpanProcessor = NonNullable<AzureMonitorOpenTelemetryOptions['spanProcessors']>[number];
 type StartedSpan = Parameters<SpanProcessor['onStart']>[0];
@@ -50,7 +50,8 @@ export const redactIncomingQueries: SpanProcessor = {
 
 export function telemetryOptions(connectionString: string): AzureMonitorOpenTelemetryOptions {
   return {
-    azureMonitorExporterOptions: { connectionString, credential: new DefaultAzureCredential() },
+    // The app's managed identity, as everywhere in Azure (shared/app.ts): never a credential from the environment.
+    azureMonitorExporterOptions: { connectionString, credential: new ManagedIdentityCredential(process.env.AZURE_CLIENT_ID ? { clientId: process.env.AZURE_CLIENT_ID } : {}) },
     instrumentationOptions: { azureSdk: { enabled: true }, http: { enabled: true } },
     spanProcessors: [redactIncomingQueries],
     enableLiveMetrics: false,
