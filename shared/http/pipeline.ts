@@ -20,10 +20,11 @@ export type RouteDef = Operation;
 export type TenantRoute = Extract<Operation, { auth: 'tenant' }>;
 export type PublicRoute = Extract<Operation, { auth: 'public' }>;
 
+/** A problem+json answer, with the headers every answer carries (also one a host gives outside the pipeline: a 404, 405 or 503). */
 export function problemResponse(err: ArchiveError, requestId: string, instance?: string): ArchiveResponse {
   return {
     status: statusOf(err.code),
-    headers: { 'Content-Type': 'application/problem+json', ...headersOf(err) },
+    headers: { ...securityHeaders(requestId), 'Content-Type': 'application/problem+json', ...headersOf(err) },
     body: JSON.stringify(problemOf(err, requestId, instance)),
   };
 }
