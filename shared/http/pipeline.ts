@@ -182,8 +182,14 @@ async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = 
   return { params, query, body, req };
 }
 
-/** The query string by a zod schema; a value it refuses is a 400 invalid_query naming each problem. */
+/**
+ * The query string by a zod schema; a value it refuses is a 400 invalid_query naming each problem. No
+ * parameter is a list: one given twice is refused, not read as its last value (`?delivery=redirect&delivery=stream`).
+ */
 export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchParams, code: ErrorCode = 'invalid_query'): z.infer<T> {
+  const names = [...params.keys()];
+  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+  if (repeated.length > 0) throw new ArchiveError(code, { detail: repeated.slice(0, 10).map((name) => `${name.slice(0, 100)}: given more than once`).join('; ') });
   const parsed = schema.safeParse(Object.fromEntries(params));
   if (!parsed.success) {
     throw new ArchiveError(code, { detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
