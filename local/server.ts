@@ -29,7 +29,9 @@ async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
   const requestId = randomUUID();
   let response: ArchiveResponse | undefined;
-  const headers = { get: (name: string) => headerValue(req.headers[name.toLowerCase()]) };
+  // Every value of a repeated header, joined as Azure Functions' Fetch Headers join them: Node's own parser keeps only
+  // the first Authorization (or Content-Type), so a request the Functions app refuses was served here.
+  const headers = { get: (name: string) => headerValue(req.headersDistinct[name.toLowerCase()]) };
   if (web && url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) {
     response = await web.answer({ method: req.method ?? 'GET', pathname: url.pathname, headers, requestId });
   }
