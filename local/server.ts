@@ -3,7 +3,8 @@ import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Deps } from '../shared/deps';
-import { handleRequest, type RouteDef } from '../shared/http/pipeline';
+import { ArchiveError } from '../shared/kernel/errors';
+import { handleRequest, problemResponse, type RouteDef } from '../shared/http/pipeline';
 import { compileRoutes, matchRoute, routeMiss, type CompiledRoute } from '../shared/http/route-match';
 import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
 import { API_BASE, type WebApp } from '../shared/http/web-app';
@@ -26,8 +27,14 @@ export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?:
 }
 
 async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse, web: WebApp | undefined) {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
   const requestId = randomUUID();
+  const url = requestUrl(req);
+  if (!url) {
+    const refused = problemResponse(new ArchiveError('bad_request', { detail: 'The request line or Host header names no path on a host.' }), requestId);
+    if (!req.readableEnded) drainAfterAnswer(req, res);
+    res.writeHead(refused.status, refused.headers).end(refused.body);
+    return;
+  }
   let response: ArchiveResponse | undefined;
   // Every value of a repeated header, joined as Azure Functions' Fetch Headers join them: Node's own parser keeps only
   // the first Authorization (or Content-Type), so a request the Functions app refuses was served here.
@@ -59,6 +66,24 @@ async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req
     body.pipe(res);
   } else {
     res.end(body);
+  }
+}
+
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
+
+/**
+ * The request's URL, as the Functions host reads it: the path from the request line (`//x/api/…` is that
+ * path, not host x and /api/…, which `new URL(target, base)` made of it), an absolute form as it is, and
+ * null where the Host header names no host (it made `new URL` throw: a 500 without a body).
+ */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  const host = req.headers.host ?? 'localhost';
+  if (!HOST.test(host)) return null;
+  const target = req.url ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://${host}${target}`) : new URL(target);
+  } catch {
+    return null;
   }
 }
 
