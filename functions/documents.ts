@@ -22,6 +22,7 @@ export const uploadDocument = operation({
   summary: 'Archive a scan (raw body or multipart with a `metadata` part)',
   description: '`Idempotency-Key` makes retries safe. `Content-Digest` or `Repr-Digest` (RFC 9530, `sha-256=:…:` of the body as sent) is checked before anything is stored: 400 `digest_mismatch` if the body differs. Metadata (multipart part `metadata`): see the DocumentMetadata schema.',
   auth: 'tenant', permission: 'documents:write', action: 'document.ingest',
+  query: z.strictObject({ metadata: z.string().optional().meta({ description: 'A raw body\'s metadata as URL-encoded JSON (or the Archive-Metadata header, not both)' }) }),
   body: { stream: [...ACCEPTED_MEDIA_TYPES, 'multipart/form-data'], description: 'The scan itself, or multipart: `file` parts and one JSON `metadata` part' },
   responses: { 201: { description: 'Archived; Location names it', json: ZDocument, headers: ['Location', 'Idempotent-Replayed'] } },
   errors: ['bad_request', 'empty_body', 'malformed_multipart', 'invalid_metadata', 'invalid_file_name', 'payload_too_large', 'unsupported_media_type', 'duplicate_document', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'normalisation_timeout', 'too_many_pages', 'decompressed_too_large', 'embedded_file', 'xfa_form', 'trailing_data', 'digest_mismatch', 'idempotency_key_reused', 'idempotency_in_flight', 'invalid_retention_policy', 'worm_unavailable'],

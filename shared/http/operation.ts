@@ -147,7 +147,7 @@ export const JSON_BODY_ERRORS: readonly ErrorCode[] = ['bad_request', 'unsupport
 export function errorsOf(op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...op.errors]);
   if (op.auth === 'tenant') TENANT_ERRORS.forEach((c) => codes.add(c));
-  if (op.query) codes.add('invalid_query');
+  codes.add('invalid_query'); // a query the operation does not take, or a parameter given twice
   if (op.params) codes.add(op.paramsError ?? 'route_not_found');
   if (op.body && 'json' in op.body) JSON_BODY_ERRORS.forEach((c) => codes.add(c));
   return [...codes];

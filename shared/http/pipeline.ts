@@ -177,7 +177,8 @@ function parseParams(op: Operation, req: ArchiveRequest): unknown {
 
 /** Query and body by the operation's schemas, so handlers only see validated, typed input. */
 async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = parseParams(op, req)): Promise<OperationInput<z.ZodType, z.ZodType, RequestBodySpec>> {
-  const query = op.query ? parseQuery(op.query, req.url.searchParams) : {};
+  // An operation without a query takes none: `?dryRun=true` on a DELETE must not go unnoticed while the DELETE is done.
+  const query = parseQuery(op.query ?? z.strictObject({}), req.url.searchParams);
   const body = !op.body ? undefined : 'json' in op.body ? await parseJsonBody(req, op.body.json) : req.body;
   return { params, query, body, req };
 }

@@ -35,3 +35,23 @@ it.each([
 it('a parameter given once still reads', async () => {
   expect((await fetch(`${base}/exports?limit=1`)).status).toBe(200);
 });
+
+it('an operation that declares no query refuses one, before it changes anything: DELETE /api-keys/{id}?dryRun=true revokes nothing', async () => {
+  const created = await fetch(`${base}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"k","rightsSet":"uploader"}' });
+  const { id } = (await created.json()) as { id: string };
+  const res = await fetch(`${base}/api-keys/${id}?dryRun=true`, { method: 'DELETE' });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const problem = (await res.json()) as { code: string; detail: string };
+  expect(problem).toMatchObject({ code: 'invalid_query', detail: expect.stringContaining('dryRun') });
+  const keys = (await (await fetch(`${base}/api-keys`)).json()) as { items: { id: string; revokedAt: string | null }[] };
+  expect(keys.items.find((k) => k.id === id)?.revokedAt).toBeNull();
+  expect((await fetch(`${base}/health?probe=1`)).status).toBe(400);
+  expect((await fetch(`${base}/health`)).status).toBe(200);
+});
+
+it('the upload still takes its metadata query parameter, and only that', async () => {
+  const upload = (q: string) => fetch(`${base}/documents?${q}`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(0) });
+  expect(((await (await upload(`metadata=${encodeURIComponent('{"kind":"invoice"}')}`)).json()) as { code: string }).code).toBe('empty_body');
+  expect(((await (await upload('metadta=x')).json()) as { code: string }).code).toBe('invalid_query');
+});
