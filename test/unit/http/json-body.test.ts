@@ -70,3 +70,16 @@ it('what a client may send is still read: charset utf-8 in any case, +json types
   await expect(parseJsonBody(requestOf(text), z.unknown())).resolves.toEqual(JSON.parse(text));
   expect(await keyNames()).toEqual(expect.arrayContaining(['one', 'two', 'three', 'bom']));
 });
+
+it('a string with control characters, bidirectional overrides or a lone surrogate is refused in every JSON body, names included', async () => {
+  await expectRefused(key('scanner\\u202e1-gpj'), 'application/json', 400, 'bad_request', /name: .*control/);
+  await expectRefused(key('a\\u0000b'), 'application/json', 400, 'bad_request', /name: .*control/);
+  await expectRefused(key('\\u001b[31mred'), 'application/json', 400, 'bad_request', /name: .*control/);
+  await expectRefused(key('half \\ud800'), 'application/json', 400, 'bad_request', /name: .*control/);
+  await expectRefused('{"name":"k","rightsSet":"uploader","\\u2066x":1}', 'application/json', 400, 'bad_request', /control/);
+});
+
+it('line breaks and tabs in free text, and right-to-left marks and scripts, stay allowed', async () => {
+  const text = '{"a":"two\\nlines\\tand\\r\\n","b":"\u05e9\u05dc\u05d5\u05dd \u200f(\u05d1\u05e2\u05f4\u05de)","c":"\ud83d\udcc4"}';
+  await expect(parseJsonBody(requestOf(text), z.unknown())).resolves.toEqual(JSON.parse(text));
+});
