@@ -56,7 +56,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       response = toResponse(route, await route.handler(await parseInput(route, req), deps));
     } else {
       // The target first, from well-formed parameters: a refused request's entry names what it was aimed at too.
-      const early = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
+      const early = route.params && !deceptiveParam(req.params) ? route.params.safeParse(req.params) : { success: !route.params, data: {} };
       if (route.target && early.success) audit.target = route.target(early.data);
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'), req.clientIp);
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
@@ -145,7 +145,7 @@ export const MAX_PATH_TARGET = 128;
  */
 function pathTarget(id: string | undefined): string | null {
   if (id === undefined) return null;
-  const points = [...id.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu, '\uFFFD')];
+  const points = [...id.replace(new RegExp(DECEPTIVE.source, 'gu'), '\uFFFD')];
   return points.length > MAX_PATH_TARGET ? `${points.slice(0, MAX_PATH_TARGET).join('')}…` : points.join('');
 }
 
@@ -167,9 +167,22 @@ function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequ
   };
 }
 
-/** Path parameters by the operation's schema; one it refuses names a resource that cannot exist. */
+/** Controls, bidirectional overrides and isolates, lone surrogates: what displays as other text where an audit entry or a list is read. */
+const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
+
+/** The name of a path parameter with a deceptive character: no id, subject or name the archive keeps has one. */
+function deceptiveParam(params: Record<string, string>): string | undefined {
+  return Object.keys(params).find((name) => DECEPTIVE.test(params[name]!));
+}
+
+/**
+ * Path parameters by the operation's schema; one it refuses names a resource that cannot exist. So does one with
+ * a deceptive character, whatever the schema says (a subject of any text was stored with ESC and RLO in it).
+ */
 function parseParams(op: Operation, req: ArchiveRequest): unknown {
   if (!op.params) return {};
+  const deceptive = deceptiveParam(req.params);
+  if (deceptive !== undefined) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: `${deceptive}: must not contain control characters, bidirectional overrides or lone surrogates` });
   const parsed = op.params.safeParse(req.params);
   if (!parsed.success) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   return parsed.data;
