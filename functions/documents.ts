@@ -21,7 +21,7 @@ export const uploadDocument = operation({
   name: 'uploadDocument', method: 'POST', route: 'documents', tags: ['documents'],
   summary: 'Archive a scan (raw body or multipart with a `metadata` part)',
   description: '`Idempotency-Key` makes retries safe. `Content-Digest` or `Repr-Digest` (RFC 9530, `sha-256=:…:` of the body as sent) is checked before anything is stored: 400 `digest_mismatch` if the body differs. Metadata (multipart part `metadata`): see the DocumentMetadata schema.',
-  auth: 'tenant', permission: 'documents:write', action: 'document.ingest',
+  auth: 'tenant', permission: 'documents:write', action: 'document.ingest', idempotencyKey: true,
   query: z.strictObject({ metadata: z.string().optional().meta({ description: 'A raw body\'s metadata as URL-encoded JSON (or the Archive-Metadata header, not both)' }) }),
   body: { stream: [...ACCEPTED_MEDIA_TYPES, 'multipart/form-data'], description: 'The scan itself, or multipart: `file` parts and one JSON `metadata` part' },
   responses: { 201: { description: 'Archived; Location names it', json: ZDocument, headers: ['Location', 'Idempotent-Replayed'] } },

@@ -678,7 +678,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -695,7 +695,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -778,7 +778,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -795,7 +795,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -1013,7 +1013,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1030,7 +1030,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -1680,7 +1680,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1697,7 +1697,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -1904,7 +1904,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1921,7 +1921,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -2171,7 +2171,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2188,7 +2188,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -2437,7 +2437,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2454,7 +2454,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -2703,7 +2703,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2720,7 +2720,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -3432,7 +3432,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3449,7 +3449,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -3657,7 +3657,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3674,7 +3674,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -4162,7 +4162,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4179,7 +4179,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -4386,7 +4386,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4403,7 +4403,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -4625,7 +4625,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4642,7 +4642,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -4741,7 +4741,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4758,7 +4758,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -5916,7 +5916,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5933,7 +5933,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -6742,7 +6742,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6759,7 +6759,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7168,7 +7168,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7185,7 +7185,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7329,7 +7329,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7346,7 +7346,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7503,7 +7503,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7520,7 +7520,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7933,7 +7933,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7950,7 +7950,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -8117,7 +8117,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8134,7 +8134,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -8528,7 +8528,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8545,7 +8545,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -8732,7 +8732,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8749,7 +8749,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -9118,7 +9118,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9135,7 +9135,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -9302,7 +9302,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9319,7 +9319,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -9789,7 +9789,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9806,7 +9806,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -10264,7 +10264,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10281,7 +10281,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -10480,7 +10480,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10497,7 +10497,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -10888,7 +10888,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10905,7 +10905,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
