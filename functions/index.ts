@@ -11,6 +11,7 @@ import { loadConfig } from '../shared/config';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import { clientIpFromForwarded } from '../shared/http/client-ip';
+import { routeMiss } from '../shared/http/route-match';
 import type { ArchiveRequest } from '../shared/http/types';
 import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
@@ -71,6 +72,19 @@ for (const route of ROUTES) {
     },
   });
 }
+
+// Under /api, what no operation takes: problem+json, 405 with Allow where the path takes other methods, as the local
+// host answers (the host otherwise answers an empty 404, or hands a GET to `web`). A catch-all: the host matches every
+// operation's more specific template first.
+app.http('routeMiss', {
+  methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+  route: `${API_ROUTE_PREFIX}/{*rest}`,
+  authLevel: 'anonymous',
+  handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const res = routeMiss(ROUTES, request.method, new URL(request.url).pathname, context.invocationId);
+    return { status: res.status, headers: res.headers, body: res.body as string };
+  },
+});
 
 // The web app (web/dist) from the same origin as the API: every path the API's routes do not take.
 registerWebApp(config);

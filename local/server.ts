@@ -4,38 +4,19 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Deps } from '../shared/deps';
 import { ArchiveError } from '../shared/kernel/errors';
-import { handleRequest, problemResponse, RouteDef } from '../shared/http/pipeline';
+import { handleRequest, problemResponse, type RouteDef } from '../shared/http/pipeline';
+import { compileRoutes, matchRoute, routeMiss, type CompiledRoute } from '../shared/http/route-match';
 import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
 import { API_BASE, type WebApp } from '../shared/http/web-app';
 
-interface CompiledRoute {
-  route: RouteDef;
-  pattern: RegExp;
-  names: string[];
-}
-
-/** Same template syntax as Azure Functions (`documents/{id}`), under the same /api prefix. */
-export function compileRoutes(routes: RouteDef[], prefix = '/api'): CompiledRoute[] {
-  return routes.map((route) => {
-    const names: string[] = [];
-    const source = route.route
-      .split('/')
-      .map((seg) => {
-        const m = /^\{(\w+)\}$/.exec(seg);
-        if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        names.push(m[1]!);
-        return '([^/]+)';
-      })
-      .join('/');
-    return { route, pattern: new RegExp(`^${prefix}/${source}/?$`), names };
-  });
-}
+/** Kept here for the callers that compile the table from the local host. */
+export { compileRoutes };
 
 /** `web`: the built web app, answered for every path outside /api (as the Function App's `web` function does). */
 export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void, web?: WebApp): http.Server {
   const table = compileRoutes(routes);
   return http.createServer((req, res) => {
-    void serve(table, deps, req, res, web)
+    void serve(routes, table, deps, req, res, web)
       .catch((err) => {
         deps.log.error('local host failure', { error: String(err) });
         if (!res.headersSent) res.writeHead(500);
@@ -45,37 +26,36 @@ export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?:
   });
 }
 
-async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse, web: WebApp | undefined) {
-  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req: http.IncomingMessage, res: http.ServerResponse, web: WebApp | undefined) {
   const requestId = randomUUID();
-  let pathMatched = false;
+  const url = requestUrl(req);
+  if (!url) {
+    const refused = problemResponse(new ArchiveError('bad_request', { detail: 'The request line or Host header names no path on a host.' }), requestId);
+    if (!req.readableEnded) drainAfterAnswer(req, res);
+    res.writeHead(refused.status, refused.headers).end(refused.body);
+    return;
+  }
   let response: ArchiveResponse | undefined;
-  const headers = { get: (name: string) => headerValue(req.headers[name.toLowerCase()]) };
+  // Every value of a repeated header, joined as Azure Functions' Fetch Headers join them: Node's own parser keeps only
+  // the first Authorization (or Content-Type), so a request the Functions app refuses was served here.
+  const headers = { get: (name: string) => headerValue(req.headersDistinct[name.toLowerCase()]) };
   if (web && url.pathname !== API_BASE && !url.pathname.startsWith(`${API_BASE}/`)) {
     response = await web.answer({ method: req.method ?? 'GET', pathname: url.pathname, headers, requestId });
   }
-  for (const { route, pattern, names } of response ? [] : table) {
-    const m = pattern.exec(url.pathname);
-    if (!m) continue;
-    pathMatched = true;
-    if (route.method !== req.method) continue;
-    const params: Record<string, string> = {};
-    names.forEach((n, i) => {
-      params[n] = safeDecode(m[i + 1]!);
-    });
+  const match = response ? null : matchRoute(table, req.method ?? 'GET', url.pathname);
+  if (match && 'route' in match) {
     const archiveRequest: ArchiveRequest = {
-      method: req.method,
+      method: req.method ?? 'GET',
       url,
-      params,
+      params: match.params,
       headers,
       body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
       clientIp: req.socket.remoteAddress ?? null,
       requestId,
     };
-    response = await handleRequest(route, archiveRequest, deps);
-    break;
+    response = await handleRequest(match.route, archiveRequest, deps);
   }
-  response ??= problemResponse(new ArchiveError(pathMatched ? 'method_not_allowed' : 'route_not_found'), requestId, url.pathname);
+  response ??= routeMiss(routes, req.method ?? 'GET', url.pathname, requestId);
   // An unread upload (refused early) is drained so the client sees our answer, not a reset;
   // but only so much of it: a client that keeps sending after the answer is cut off.
   if (!req.readableEnded) drainAfterAnswer(req, res);
@@ -86,6 +66,24 @@ async function serve(table: CompiledRoute[], deps: Deps, req: http.IncomingMessa
     body.pipe(res);
   } else {
     res.end(body);
+  }
+}
+
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
+
+/**
+ * The request's URL, as the Functions host reads it: the path from the request line (`//x/api/…` is that
+ * path, not host x and /api/…, which `new URL(target, base)` made of it), an absolute form as it is, and
+ * null where the Host header names no host (it made `new URL` throw: a 500 without a body).
+ */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  const host = req.headers.host ?? 'localhost';
+  if (!HOST.test(host)) return null;
+  const target = req.url ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://${host}${target}`) : new URL(target);
+  } catch {
+    return null;
   }
 }
 
@@ -112,10 +110,3 @@ function headerValue(v: string | string[] | undefined): string | null {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}

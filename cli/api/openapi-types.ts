@@ -678,6 +678,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -754,6 +775,27 @@ export interface operations {
                         fixity: unknown;
                         /** @description Status and counts only, never tenant data */
                         orphans: unknown;
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -971,7 +1013,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -988,7 +1030,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -1105,7 +1147,9 @@ export interface operations {
     };
     uploadDocument: {
         parameters: {
-            query?: never;
+            query?: {
+                metadata?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1266,7 +1310,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request, empty_body, malformed_multipart, invalid_metadata, invalid_file_name, digest_mismatch */
+            /** @description Problem: bad_request, empty_body, malformed_multipart, invalid_metadata, invalid_file_name, digest_mismatch, invalid_query */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1283,7 +1327,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_file_name" | "digest_mismatch";
+                        code?: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_file_name" | "digest_mismatch" | "invalid_query";
                     };
                 };
             };
@@ -1636,6 +1680,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -1839,7 +1904,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1856,7 +1921,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -2106,7 +2171,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2123,7 +2188,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -2372,7 +2437,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2389,7 +2454,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -2638,7 +2703,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2655,7 +2720,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -3017,7 +3082,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_metadata, bad_request */
+            /** @description Problem: invalid_metadata, bad_request, invalid_query */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3034,7 +3099,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_metadata" | "bad_request";
+                        code?: "invalid_metadata" | "bad_request" | "invalid_query";
                     };
                 };
             };
@@ -3367,6 +3432,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -3571,7 +3657,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3588,7 +3674,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -4076,6 +4162,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -4279,7 +4386,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4296,7 +4403,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -4518,6 +4625,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: internal */
             500: {
                 headers: {
@@ -4613,7 +4741,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4630,7 +4758,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -5024,7 +5152,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5032,16 +5160,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -5295,7 +5423,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5303,16 +5431,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -5546,7 +5674,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5554,16 +5682,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -5788,6 +5916,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -5942,7 +6091,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5950,16 +6099,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -6302,7 +6451,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6310,16 +6459,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -6593,7 +6742,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6610,7 +6759,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -6765,7 +6914,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6773,16 +6922,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7019,7 +7168,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7036,7 +7185,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7180,7 +7329,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: invalid_query */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7197,7 +7346,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_query";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7351,6 +7500,27 @@ export interface operations {
                                 person?: string;
                             } | null;
                         }[];
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7526,7 +7696,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7534,16 +7704,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -7763,6 +7933,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -7926,6 +8117,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -8082,7 +8294,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8090,16 +8302,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -8316,6 +8528,27 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -8499,6 +8732,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -8651,7 +8905,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8659,16 +8913,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -8864,6 +9118,27 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -9024,6 +9299,27 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -9240,7 +9536,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9248,16 +9544,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -9493,6 +9789,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -9673,7 +9990,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9681,16 +9998,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -9947,6 +10264,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -10142,6 +10480,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
             /** @description Problem: unauthenticated */
             401: {
                 headers: {
@@ -10314,7 +10673,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: bad_request */
+            /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10322,16 +10681,16 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "type": "https://archive.example/problems/bad-request",
-                     *       "title": "bad_request",
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
                      *       "status": 400,
-                     *       "code": "bad_request",
+                     *       "code": "invalid_query",
                      *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "bad_request";
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };
@@ -10526,6 +10885,27 @@ export interface operations {
                             person?: string;
                         } | null;
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
                     };
                 };
             };

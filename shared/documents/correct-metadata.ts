@@ -31,10 +31,18 @@ export const MAX_CORRECTIONS = 100;
 export const metadataVersionOf = (doc: ArchivedDocument): number => doc.metadataVersion ?? 1;
 export const metadataETag = (doc: ArchivedDocument): string => `"metadata-${metadataVersionOf(doc)}"`;
 
-/** `If-Match: "metadata-N"` (or a bare N): the version a correction applies to; null when absent or unreadable. */
+/**
+ * `If-Match: "metadata-N"` (or a bare N): the version a correction applies to; null when absent. Read strictly
+ * (RFC 9110 §13.1.1): a weak tag never matches, nor does a list or a tag that names no version (412); `*` names
+ * no version at all (428). They all read as absent before, and the 428 told a client that sent If-Match to send it.
+ */
 export function parseMetadataIfMatch(header: string | null): number | null {
-  const m = /^\s*(?:W\/)?"?(?:metadata-)?(\d{1,9})"?\s*$/.exec(header ?? '');
-  return m ? Number(m[1]) : null;
+  const value = (header ?? '').trim();
+  if (value === '') return null;
+  if (value === '*') throw new ArchiveError('precondition_required', { detail: 'If-Match: * names no version; send the ETag of the document (e.g. "metadata-1"), as read from GET /documents/{id}.' });
+  const m = /^(?:"metadata-(\d{1,9})"|(\d{1,9}))$/.exec(value);
+  if (!m) throw new ArchiveError('precondition_failed', { detail: 'If-Match must be the one strong ETag of the document\'s metadata (e.g. "metadata-1"); a weak tag, a list or another tag never matches.' });
+  return Number(m[1] ?? m[2]);
 }
 
 /** RFC 7396 on a flat object whose values are replaced whole (arrays included): null removes. */

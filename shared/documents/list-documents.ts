@@ -15,14 +15,6 @@ export const ZListQuery = z.strictObject({
 });
 export type TListQuery = z.infer<typeof ZListQuery>;
 
-export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchParams): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(params));
-  if (!parsed.success) {
-    throw new ArchiveError('invalid_query', { detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
-  }
-  return parsed.data;
-}
-
 /** The tenant's documents matching a search, sorted (newest first by default), paged with an opaque continuation token. */
 export async function listDocuments(tenantId: string, q: TListQuery, deps: Pick<Deps, 'catalog'>): Promise<Page<ArchivedDocument>> {
   if (q.amountMin !== undefined && q.amountMax !== undefined && q.amountMin > q.amountMax) {

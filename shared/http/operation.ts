@@ -102,6 +102,8 @@ interface SpecBase<P, Q, B, R extends Responses> {
   query?: Q;
   body?: B;
   responses: R;
+  /** Recognises a retry by its Idempotency-Key; on every other operation the header is refused, not silently ignored. */
+  idempotencyKey?: boolean;
   /** Error codes this operation's own logic may answer; the pipeline adds the common ones (COMMON_ERRORS). */
   errors: readonly ErrorCode[];
 }
@@ -147,7 +149,8 @@ export const JSON_BODY_ERRORS: readonly ErrorCode[] = ['bad_request', 'unsupport
 export function errorsOf(op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>([...COMMON_ERRORS, ...op.errors]);
   if (op.auth === 'tenant') TENANT_ERRORS.forEach((c) => codes.add(c));
-  if (op.query) codes.add('invalid_query');
+  codes.add('invalid_query'); // a query the operation does not take, or a parameter given twice
+  if (!op.idempotencyKey) codes.add('bad_request'); // an Idempotency-Key it would not honour
   if (op.params) codes.add(op.paramsError ?? 'route_not_found');
   if (op.body && 'json' in op.body) JSON_BODY_ERRORS.forEach((c) => codes.add(c));
   return [...codes];

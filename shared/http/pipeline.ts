@@ -20,10 +20,11 @@ export type RouteDef = Operation;
 export type TenantRoute = Extract<Operation, { auth: 'tenant' }>;
 export type PublicRoute = Extract<Operation, { auth: 'public' }>;
 
+/** A problem+json answer, with the headers every answer carries (also one a host gives outside the pipeline: a 404, 405 or 503). */
 export function problemResponse(err: ArchiveError, requestId: string, instance?: string): ArchiveResponse {
   return {
     status: statusOf(err.code),
-    headers: { 'Content-Type': 'application/problem+json', ...headersOf(err) },
+    headers: { ...securityHeaders(requestId), 'Content-Type': 'application/problem+json', ...headersOf(err) },
     body: JSON.stringify(problemOf(err, requestId, instance)),
   };
 }
@@ -55,7 +56,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       response = toResponse(route, await route.handler(await parseInput(route, req), deps));
     } else {
       // The target first, from well-formed parameters: a refused request's entry names what it was aimed at too.
-      const early = route.params ? route.params.safeParse(req.params) : { success: true as const, data: {} };
+      const early = route.params && !deceptiveParam(req.params) ? route.params.safeParse(req.params) : { success: !route.params, data: {} };
       if (route.target && early.success) audit.target = route.target(early.data);
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'), req.clientIp);
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
@@ -144,7 +145,7 @@ export const MAX_PATH_TARGET = 128;
  */
 function pathTarget(id: string | undefined): string | null {
   if (id === undefined) return null;
-  const points = [...id.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu, '\uFFFD')];
+  const points = [...id.replace(new RegExp(DECEPTIVE.source, 'gu'), '\uFFFD')];
   return points.length > MAX_PATH_TARGET ? `${points.slice(0, MAX_PATH_TARGET).join('')}…` : points.join('');
 }
 
@@ -166,9 +167,22 @@ function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequ
   };
 }
 
-/** Path parameters by the operation's schema; one it refuses names a resource that cannot exist. */
+/** Controls, bidirectional overrides and isolates, lone surrogates: what displays as other text where an audit entry or a list is read. */
+const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
+
+/** The name of a path parameter with a deceptive character: no id, subject or name the archive keeps has one. */
+function deceptiveParam(params: Record<string, string>): string | undefined {
+  return Object.keys(params).find((name) => DECEPTIVE.test(params[name]!));
+}
+
+/**
+ * Path parameters by the operation's schema; one it refuses names a resource that cannot exist. So does one with
+ * a deceptive character, whatever the schema says (a subject of any text was stored with ESC and RLO in it).
+ */
 function parseParams(op: Operation, req: ArchiveRequest): unknown {
   if (!op.params) return {};
+  const deceptive = deceptiveParam(req.params);
+  if (deceptive !== undefined) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: `${deceptive}: must not contain control characters, bidirectional overrides or lone surrogates` });
   const parsed = op.params.safeParse(req.params);
   if (!parsed.success) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   return parsed.data;
@@ -176,13 +190,24 @@ function parseParams(op: Operation, req: ArchiveRequest): unknown {
 
 /** Query and body by the operation's schemas, so handlers only see validated, typed input. */
 async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = parseParams(op, req)): Promise<OperationInput<z.ZodType, z.ZodType, RequestBodySpec>> {
-  const query = op.query ? parseQuery(op.query, req.url.searchParams) : {};
+  // A retry the client believes recognised would be done twice.
+  if (!op.idempotencyKey && req.headers.get('idempotency-key') !== null) {
+    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only POST /documents recognises retries by their key.' });
+  }
+  // An operation without a query takes none: `?dryRun=true` on a DELETE must not go unnoticed while the DELETE is done.
+  const query = parseQuery(op.query ?? z.strictObject({}), req.url.searchParams);
   const body = !op.body ? undefined : 'json' in op.body ? await parseJsonBody(req, op.body.json) : req.body;
   return { params, query, body, req };
 }
 
-/** The query string by a zod schema; a value it refuses is a 400 invalid_query naming each problem. */
+/**
+ * The query string by a zod schema; a value it refuses is a 400 invalid_query naming each problem. No
+ * parameter is a list: one given twice is refused, not read as its last value (`?delivery=redirect&delivery=stream`).
+ */
 export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchParams, code: ErrorCode = 'invalid_query'): z.infer<T> {
+  const names = [...params.keys()];
+  const repeated = [...new Set(names.filter((name, i) => names.indexOf(name) !== i))];
+  if (repeated.length > 0) throw new ArchiveError(code, { detail: repeated.slice(0, 10).map((name) => `${name.slice(0, 100)}: given more than once`).join('; ') });
   const parsed = schema.safeParse(Object.fromEntries(params));
   if (!parsed.success) {
     throw new ArchiveError(code, { detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });

@@ -73,11 +73,12 @@ export function statusOf(code: ErrorCode): number {
   return ERROR_STATUS[code];
 }
 
-/** Headers an error's answer carries: the challenge on 401, the size on 416, the wait when a retry can succeed. */
+/** Headers an error's answer carries: the challenge on 401, the methods on 405, the size on 416, the wait when a retry can succeed. */
 export function headersOf(err: ArchiveError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (err.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer realm="archive", ApiKey realm="archive"';
   if (err.code === 'range_not_satisfiable' && typeof err.extensions.size === 'number') headers['Content-Range'] = `bytes */${err.extensions.size}`;
+  if (err.code === 'method_not_allowed' && Array.isArray(err.extensions.allow)) headers.Allow = err.extensions.allow.join(', ');
   if (err.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.retryAfterSeconds);
   return headers;
 }

@@ -2,7 +2,8 @@
  * The Azure Functions entry registers exactly the route table the local host serves,
  * plus every timer. The Functions runtime has no local stand-in, so only its `app` is replaced.
  */
-const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string } }[], timer: [] as { name: string; options: { schedule: string } }[], queue: [] as { name: string; options: { queueName: string } }[], setup: [] as unknown[], appTerminate: [] as unknown[] };
+type HttpHandler = (request: unknown, context: unknown) => Promise<{ status: number; headers: Record<string, string>; body: string }>;
+const registered = { http: [] as { name: string; options: { methods: string[]; route: string; authLevel: string; handler: HttpHandler } }[], timer: [] as { name: string; options: { schedule: string } }[], queue: [] as { name: string; options: { queueName: string } }[], setup: [] as unknown[], appTerminate: [] as unknown[] };
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { minimalLocalEnv } from '../../support/config-env';
 jest.mock('@azure/functions', () => ({
   app: {
     setup: (o: unknown) => registered.setup.push(o),
-    http: (name: string, options: { methods: string[]; route: string; authLevel: string }) => registered.http.push({ name, options }),
+    http: (name: string, options: { methods: string[]; route: string; authLevel: string; handler: HttpHandler }) => registered.http.push({ name, options }),
     timer: (name: string, options: { schedule: string }) => registered.timer.push({ name, options }),
     storageQueue: (name: string, options: { queueName: string }) => registered.queue.push({ name, options }),
     hook: { appTerminate: (handler: unknown) => registered.appTerminate.push(handler) },
@@ -34,8 +35,14 @@ describe('functions/index.ts', () => {
     // host.json's routePrefix is "": the API's routes carry api/ themselves, and `web` takes every other GET.
     expect(registered.http.map((r) => [r.name, r.options.methods, r.options.route, r.options.authLevel])).toEqual([
       ...ROUTES.map((r) => [r.name, [r.method], `api/${r.route}`, 'anonymous']),
+      ['routeMiss', ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], 'api/{*rest}', 'anonymous'],
       ['web', ['GET', 'HEAD'], '{*path}', 'anonymous'],
     ]);
+    // What no operation takes under /api is problem+json as the local host answers it: 405 with Allow, or 404.
+    const miss = registered.http.find((r) => r.name === 'routeMiss')!.options.handler;
+    const answer = await miss({ method: 'DELETE', url: 'https://archive.example/api/documents', headers: new Headers() }, { invocationId: 'inv-1' });
+    expect({ status: answer.status, allow: answer.headers.Allow, type: answer.headers['Content-Type'], nosniff: answer.headers['X-Content-Type-Options'], id: JSON.parse(answer.body).requestId }).toEqual({ status: 405, allow: 'GET, POST', type: 'application/problem+json', nosniff: 'nosniff', id: 'inv-1' });
+    expect((await miss({ method: 'POST', url: 'https://archive.example/api/nothing', headers: new Headers() }, { invocationId: 'inv-2' })).status).toBe(404);
     const hostJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'host.json'), 'utf8'));
     expect(hostJson.extensions.http.routePrefix).toBe('');
     const { TIMERS } = await import('../../../functions/timers');
