@@ -2,34 +2,22 @@
  * JSON request bodies as a hostile client sends them, through the local host and the real route table:
  * every body the archive cannot read exactly as sent is a 4xx problem+json, and nothing is stored.
  */
-import type { AddressInfo } from 'node:net';
-import { ROUTES } from '../../../functions/routes';
-import { createArchiveServer } from '../../../local/server';
-import { PERMISSIONS, type Permission } from '../../../shared/kernel/principal';
-import { inMemoryDeps } from '../../support/in-memory';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { parseJsonBody } from '../../../shared/http/json-body';
 import type { ArchiveRequest } from '../../../shared/http/types';
+import { servedArchive } from '../../support/served-archive';
 
 const requestOf = (text: string): ArchiveRequest => ({ method: 'POST', url: new URL('http://localhost/api/x'), params: {}, headers: { get: (n) => (n === 'content-type' ? 'application/json' : null) }, body: Readable.from([Buffer.from(text)]), clientIp: null, requestId: 'r' });
 
-const deps = inMemoryDeps();
-deps.authenticator = { authenticate: async () => ({ tenantId: 'acme', subject: 'alice', kind: 'user', rightsSet: 'admin', permissions: new Set<Permission>(PERMISSIONS) }) };
-const server = createArchiveServer(ROUTES, deps);
-let base = '';
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const { base } = servedArchive();
 
-const keyNames = async (): Promise<string[]> => ((await (await fetch(`${base}/api-keys`)).json()) as { items: { name: string }[] }).items.map((k) => k.name);
+const keyNames = async (): Promise<string[]> => ((await (await fetch(`${base()}/api-keys`)).json()) as { items: { name: string }[] }).items.map((k) => k.name);
 
 /** POST /api-keys with these bytes: refused with `status`/`code`, as problem+json, and no key created. */
 async function expectRefused(body: Buffer | string, contentType: string | null, status: number, code: string, detail: RegExp): Promise<void> {
   const before = await keyNames();
-  const res = await fetch(`${base}/api-keys`, { method: 'POST', headers: contentType === null ? {} : { 'Content-Type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const res = await fetch(`${base()}/api-keys`, { method: 'POST', headers: contentType === null ? {} : { 'Content-Type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const problem = (await res.json()) as { code: string; detail: string };
   expect({ status: res.status, type: res.headers.get('content-type'), code: problem.code }).toEqual({ status, type: 'application/problem+json', code });
   expect(problem.detail).toMatch(detail);
@@ -61,10 +49,10 @@ it('a member named twice is refused: the archive does not pick one of two values
 
 it('what a client may send is still read: charset utf-8 in any case, +json types, a BOM, an empty body where nothing is required', async () => {
   for (const [name, type] of [['one', 'application/json; charset=UTF-8'], ['two', 'application/json;charset="utf-8"'], ['three', 'application/vnd.archive+json']] as const) {
-    const res = await fetch(`${base}/api-keys`, { method: 'POST', headers: { 'Content-Type': type }, body: key(name) });
+    const res = await fetch(`${base()}/api-keys`, { method: 'POST', headers: { 'Content-Type': type }, body: key(name) });
     expect(res.status).toBe(201);
   }
-  expect((await fetch(`${base}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `\ufeff${key('bom')}` })).status).toBe(201);
+  expect((await fetch(`${base()}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `\ufeff${key('bom')}` })).status).toBe(201);
   // Equal keys in different objects are no duplicate, nor is a key's text met again as a value.
   const text = '{"a":{"a":"a","b":[{"a":1},{"a":"\\"a\\""}]},"b":{},"c":"a"}';
   await expect(parseJsonBody(requestOf(text), z.unknown())).resolves.toEqual(JSON.parse(text));

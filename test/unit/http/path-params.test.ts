@@ -3,26 +3,14 @@
  * lone surrogate names nothing that can exist, on every route, before any schema or handler takes it
  * (a rights assignment was stored for the subject "bob<ESC>[2J<RLO>x<LF>y", and its audit target with it).
  */
-import type { AddressInfo } from 'node:net';
-import { ROUTES } from '../../../functions/routes';
-import { createArchiveServer } from '../../../local/server';
-import { PERMISSIONS, type Permission } from '../../../shared/kernel/principal';
-import { inMemoryDeps } from '../../support/in-memory';
+import { servedArchive } from '../../support/served-archive';
 
-const deps = inMemoryDeps();
-deps.authenticator = { authenticate: async () => ({ tenantId: 'acme', subject: 'alice', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(PERMISSIONS) }) };
-const server = createArchiveServer(ROUTES, deps);
-let base = '';
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const { deps, base } = servedArchive();
 
-const assignments = async () => ((await (await fetch(`${base}/rights-assignments`)).json()) as { items: { subject: string }[] }).items.map((a) => a.subject);
+const assignments = async () => ((await (await fetch(`${base()}/rights-assignments`)).json()) as { items: { subject: string }[] }).items.map((a) => a.subject);
 
 it.each(['bob%1B%5B2J', 'bob%E2%80%AEx', 'bob%0Ay', 'bob%00', 'bob%C2%85'])('PUT /rights-assignments/%s: 404 problem+json, nothing stored, no such target audited', async (subject) => {
-  const res = await fetch(`${base}/rights-assignments/${subject}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"rightsSet":"uploader"}' });
+  const res = await fetch(`${base()}/rights-assignments/${subject}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"rightsSet":"uploader"}' });
   expect({ status: res.status, type: res.headers.get('content-type'), code: ((await res.json()) as { code: string }).code }).toEqual({ status: 404, type: 'application/problem+json', code: 'rights_assignment_not_found' });
   expect(await assignments()).toEqual([]);
   await deps.auditOutbox.flush();
@@ -31,6 +19,6 @@ it.each(['bob%1B%5B2J', 'bob%E2%80%AEx', 'bob%0Ay', 'bob%00', 'bob%C2%85'])('PUT
 });
 
 it('a plain subject is still assigned', async () => {
-  expect((await fetch(`${base}/rights-assignments/bob`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"rightsSet":"uploader"}' })).status).toBe(200);
+  expect((await fetch(`${base()}/rights-assignments/bob`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"rightsSet":"uploader"}' })).status).toBe(200);
   expect(await assignments()).toContain('bob');
 });

@@ -2,21 +2,9 @@
  * Query strings as a hostile client writes them, through the local host and the real route table: a
  * parameter given twice is refused (the archive does not pick one of two values), on every route with a query.
  */
-import type { AddressInfo } from 'node:net';
-import { ROUTES } from '../../../functions/routes';
-import { createArchiveServer } from '../../../local/server';
-import { PERMISSIONS, type Permission } from '../../../shared/kernel/principal';
-import { inMemoryDeps } from '../../support/in-memory';
+import { servedArchive } from '../../support/served-archive';
 
-const deps = inMemoryDeps();
-deps.authenticator = { authenticate: async () => ({ tenantId: 'acme', subject: 'alice', kind: 'user', rightsSet: 'admin', permissions: new Set<Permission>(PERMISSIONS) }) };
-const server = createArchiveServer(ROUTES, deps);
-let base = '';
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const { base } = servedArchive();
 
 it.each([
   ['/exports?limit=1&limit=200', 'limit'],
@@ -24,7 +12,7 @@ it.each([
   ['/documents/abc/rendition?delivery=redirect&delivery=stream', 'delivery'],
   ['/audit?month=2026-01&month=2026-02', 'month'],
 ])('GET %s: 400 invalid_query naming the repeated parameter', async (path, name) => {
-  const res = await fetch(base + path);
+  const res = await fetch(base() + path);
   expect(res.status).toBe(400);
   expect(res.headers.get('content-type')).toBe('application/problem+json');
   const problem = (await res.json()) as { code: string; detail: string };
@@ -33,25 +21,25 @@ it.each([
 });
 
 it('a parameter given once still reads', async () => {
-  expect((await fetch(`${base}/exports?limit=1`)).status).toBe(200);
+  expect((await fetch(`${base()}/exports?limit=1`)).status).toBe(200);
 });
 
 it('an operation that declares no query refuses one, before it changes anything: DELETE /api-keys/{id}?dryRun=true revokes nothing', async () => {
-  const created = await fetch(`${base}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"k","rightsSet":"uploader"}' });
+  const created = await fetch(`${base()}/api-keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"k","rightsSet":"uploader"}' });
   const { id } = (await created.json()) as { id: string };
-  const res = await fetch(`${base}/api-keys/${id}?dryRun=true`, { method: 'DELETE' });
+  const res = await fetch(`${base()}/api-keys/${id}?dryRun=true`, { method: 'DELETE' });
   expect(res.status).toBe(400);
   expect(res.headers.get('content-type')).toBe('application/problem+json');
   const problem = (await res.json()) as { code: string; detail: string };
   expect(problem).toMatchObject({ code: 'invalid_query', detail: expect.stringContaining('dryRun') });
-  const keys = (await (await fetch(`${base}/api-keys`)).json()) as { items: { id: string; revokedAt: string | null }[] };
+  const keys = (await (await fetch(`${base()}/api-keys`)).json()) as { items: { id: string; revokedAt: string | null }[] };
   expect(keys.items.find((k) => k.id === id)?.revokedAt).toBeNull();
-  expect((await fetch(`${base}/health?probe=1`)).status).toBe(400);
-  expect((await fetch(`${base}/health`)).status).toBe(200);
+  expect((await fetch(`${base()}/health?probe=1`)).status).toBe(400);
+  expect((await fetch(`${base()}/health`)).status).toBe(200);
 });
 
 it('the upload still takes its metadata query parameter, and only that', async () => {
-  const upload = (q: string) => fetch(`${base}/documents?${q}`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(0) });
+  const upload = (q: string) => fetch(`${base()}/documents?${q}`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(0) });
   expect(((await (await upload(`metadata=${encodeURIComponent('{"kind":"invoice"}')}`)).json()) as { code: string }).code).toBe('empty_body');
   expect(((await (await upload('metadta=x')).json()) as { code: string }).code).toBe('invalid_query');
 });
