@@ -6,20 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../../shared/config';
-import { minimalLocalEnv } from '../../support/config-env';
+import { minimalAzureEnv, minimalLocalEnv } from '../../support/config-env';
 
-const azure = {
-  ...minimalLocalEnv,
-  STORAGE_CONNECTION_STRING: undefined,
-  COSMOS_KEY: undefined,
-  STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
-  COSMOS_ENDPOINT: 'https://archive.documents.azure.com:443/',
-  KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
-  STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
-  AUTH_ISSUER: 'https://login.microsoftonline.com/0000-tenant/v2.0',
-  AUTH_JWKS_URI: 'https://login.microsoftonline.com/0000-tenant/discovery/v2.0/keys',
-  WEBSITE_SITE_NAME: 'archive-prod',
-};
+const azure = minimalAzureEnv;
 
 describe('in Azure, tokens come from a real issuer over HTTPS only', () => {
   it('accepts the Entra issuer', () => {

@@ -7,20 +7,9 @@ import { StaticSecretSource } from '../../../shared/adapters/azure/secrets';
 import type { RegionSource } from '../../../shared/adapters/azure/region-guard';
 import { buildDeps } from '../../../shared/app';
 import { loadConfig } from '../../../shared/config';
-import { minimalLocalEnv } from '../../support/config-env';
+import { minimalAzureEnv } from '../../support/config-env';
 
-const azure = loadConfig({
-  ...minimalLocalEnv,
-  STORAGE_CONNECTION_STRING: undefined,
-  COSMOS_KEY: undefined,
-  WEBSITE_SITE_NAME: 'archive-prod',
-  STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
-  STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
-  COSMOS_ENDPOINT: 'https://archive.documents.azure.com',
-  KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
-  AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0',
-  AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys',
-});
+const azure = loadConfig(minimalAzureEnv);
 const northEurope: RegionSource = { storageRegion: async () => 'northeurope', cosmosRegions: async () => ['North Europe'], storageVersionLevelWorm: async () => true };
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const pepper = 'p'.repeat(36);

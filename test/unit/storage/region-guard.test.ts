@@ -1,4 +1,5 @@
 import { assertAccountWorm, assertAllowedRegions, azureRegionSource, RegionGuardError, RegionSource, WormGuardError } from '../../../shared/adapters/azure/region-guard';
+import { minimalAzureEnv } from '../../support/config-env';
 
 const source = (storage: string | Error, cosmos: string[] | Error): RegionSource => ({
   storageRegion: async () => { if (storage instanceof Error) throw storage; return storage; },
@@ -27,16 +28,7 @@ describe('region guard', () => {
 });
 
 describe('start-up in Azure', () => {
-  const azure = {
-    WEBSITE_SITE_NAME: 'archive-prod',
-    STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net',
-    STORAGE_ACCOUNT_RESOURCE_ID: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/archive',
-    COSMOS_ENDPOINT: 'https://archive.documents.azure.com',
-    KEY_VAULT_URL: 'https://archive-kv.vault.azure.net',
-    AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0',
-    AUTH_AUDIENCE: 'api://document-archive',
-    AUTH_JWKS_URI: 'https://login.microsoftonline.com/t/discovery/v2.0/keys',
-  };
+  const azure = minimalAzureEnv;
 
   it('buildDeps refuses to build the archive when a store is outside the allowed regions', async () => {
     const { buildDeps } = await import('../../../shared/app');
