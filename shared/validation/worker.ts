@@ -4,6 +4,7 @@ import { sha256 } from '../ids';
 import type { Actor } from '../kernel/retention';
 import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from '../kernel/validation';
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
+import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
@@ -12,7 +13,7 @@ export const VALIDATION_FAILED = 'rendition validation failed';
 /** Logged (error) when the Node worker poisons a message; the poison alert matches it (and the Functions host's line naming the poison queue). */
 export const VALIDATION_POISONED = 'rendition validation message moved to the poison queue';
 
-export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
+export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
 
 export interface ValidateInput {
   now: Date;
@@ -144,13 +145,17 @@ async function record(
   return recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
 }
 
-/** Records a stored report's outcome on the catalog item, alerts on a failed claim, audits; null when already recorded. */
+/**
+ * Records a stored report's outcome on the catalog item with its audit entry (in the same batch,
+ * the audit outbox: a verdict recorded is a verdict audited, even when the log refuses the append
+ * and the re-delivery finds the outcome recorded), alerts on a failed claim; null when already recorded.
+ */
 export async function recordOutcome(
   doc: ArchivedDocument,
   outcome: { validator: { name: string; version: string }; profile: string; passed: boolean; failedRules: string[] },
   stored: { blobName: string; bytes: Buffer },
   now: Date,
-  deps: Pick<Deps, 'blobs' | 'retention' | 'audit' | 'log'>,
+  deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>,
 ): Promise<Extract<ValidationRecord, { passed: boolean }> | null> {
   const { blobName, bytes: report } = stored;
   const validation: ValidationRecord = {
@@ -160,24 +165,8 @@ export async function recordOutcome(
     renditionSha256: doc.rendition.sha256,
     report: { blobName, sha256: sha256(report), size: report.length },
   };
-  for (let attempt = 0; ; attempt++) {
-    const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
-    if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
-    if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag)) !== 'conflict') {
-      // A retention extension or hold placed since the report was written did not list it yet: it follows now.
-      if (current.item.retention.retainUntil !== doc.retention.retainUntil) await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
-      if (current.item.legalHold && !doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
-      break;
-    }
-    if (attempt === 4) throw new Error('catalog item kept changing');
-  }
   const claimed = doc.rendition.conformance === 'PDF/A-2b';
-  if (!outcome.passed) {
-    const fields = { tenantId: doc.tenantId, documentId: doc.id, conformance: doc.rendition.conformance, validator: `${outcome.validator.name} ${outcome.validator.version}`, failedRules: outcome.failedRules };
-    if (claimed) deps.log.error(VALIDATION_FAILED, fields);
-    else deps.log.info('rendition without a PDF/A claim is not PDF/A, as stated', fields);
-  }
-  await deps.audit.append({
+  const audit = auditOutboxItem([{
     tenantId: doc.tenantId,
     at: now.toISOString(),
     actor: VALIDATION_ACTOR,
@@ -185,11 +174,29 @@ export async function recordOutcome(
     target: doc.id,
     outcome: outcome.passed || !claimed ? 'success' : 'failed',
     status: 200,
-    requestId: `${VALIDATION_ACTOR.subject}:${now.toISOString()}`,
+    // One per verdict: the outbox item's id, and what the sealing timer's append-once compares.
+    requestId: `${VALIDATION_ACTOR.subject}:${doc.id}:${now.toISOString()}`,
     clientIp: null,
     userAgent: null,
     detail: `${outcome.validator.name} ${outcome.validator.version} ${outcome.profile}: ${outcome.passed ? 'passed' : `failed ${outcome.failedRules.join(',')}`}`.slice(0, 300),
-  });
+  }]);
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
+    if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
+    if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag, audit)) !== 'conflict') {
+      deps.auditOutbox.release(audit);
+      // A retention extension or hold placed since the report was written did not list it yet: it follows now.
+      if (current.item.retention.retainUntil !== doc.retention.retainUntil) await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
+      if (current.item.legalHold && !doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
+      break;
+    }
+    if (attempt === 4) throw new Error('catalog item kept changing');
+  }
+  if (!outcome.passed) {
+    const fields = { tenantId: doc.tenantId, documentId: doc.id, conformance: doc.rendition.conformance, validator: `${outcome.validator.name} ${outcome.validator.version}`, failedRules: outcome.failedRules };
+    if (claimed) deps.log.error(VALIDATION_FAILED, fields);
+    else deps.log.info('rendition without a PDF/A claim is not PDF/A, as stated', fields);
+  }
   return validation;
 }
 
@@ -206,7 +213,7 @@ interface StoredOutcomeMessage {
  * Azure: records one outcome the Java validator app posted. Trusts nothing but the stored report:
  * it must be this document's validation.json, of this rendition, with the SHA-256 announced.
  */
-export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log'>): Promise<'recorded' | 'unchanged'> {
+export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log'>): Promise<'recorded' | 'unchanged'> {
   const m = JSON.parse(text) as Partial<StoredOutcomeMessage>;
   if (typeof m.tenantId !== 'string' || typeof m.documentId !== 'string') throw new Error('malformed validation outcome');
   const doc = await deps.catalog.get(m.tenantId, m.documentId);

@@ -1,0 +1,95 @@
+/**
+ * The validation worker against what can happen while veraPDF runs: a hold released, the audit log
+ * down for a moment, the document disposed of. The verdict is audited once, and the report follows
+ * the document's hold and never lands beside a tombstone.
+ */
+import type { ArchivedDocument } from '../../../shared/kernel/document';
+import type { RenditionValidator, ValidatorBatch } from '../../../shared/kernel/validation';
+import { validationMessageText } from '../../../shared/kernel/validation';
+import type { QueuedMessage, ValidationQueuePort } from '../../../shared/ports';
+import { validateRenditions, ValidationDeps } from '../../../shared/validation/worker';
+import { readVeraPdfReport } from '../../../shared/validation/verapdf';
+import { InMemoryDeps, inMemoryDeps } from '../../support/in-memory';
+import { seedDocument } from '../../support/seed';
+
+const T = 'acme';
+const now = new Date('2025-03-01T12:00:00Z');
+
+const report = Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.26.1' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant: true, profileName: 'PDF/A-2B', details: { ruleSummaries: [] } }] }] } }));
+
+/** A validator that passes every rendition, running `meanwhile` while "veraPDF" runs. */
+function validator(meanwhile: () => Promise<void> = async () => undefined): RenditionValidator {
+  return {
+    name: 'veraPDF',
+    async validate(renditions): Promise<ValidatorBatch> {
+      await meanwhile();
+      return { validator: { name: 'veraPDF', version: '1.26.1' }, profile: 'PDF/A-2B', results: renditions.map(() => ({ passed: true, failedRules: [], report })) };
+    },
+    readReport: readVeraPdfReport,
+  };
+}
+
+/** A queue holding messages until completed; each receive delivers them again (dequeueCount + 1). */
+class Queue implements ValidationQueuePort {
+  readonly name = 'rendition-validation';
+  readonly waiting: QueuedMessage[] = [];
+  readonly poisoned: string[] = [];
+  async send(): Promise<void> {}
+  async receive(): Promise<QueuedMessage[]> {
+    for (const m of this.waiting) m.dequeueCount++;
+    return this.waiting.map((m) => ({ ...m }));
+  }
+  async complete(message: QueuedMessage): Promise<void> {
+    this.waiting.splice(this.waiting.findIndex((m) => m.messageId === message.messageId), 1);
+  }
+  async poison(message: QueuedMessage): Promise<void> {
+    this.poisoned.push(message.text);
+    await this.complete(message);
+  }
+  async peekPoison(): Promise<string[]> {
+    return [...this.poisoned];
+  }
+}
+
+async function setUp(doc?: (d: ArchivedDocument) => ArchivedDocument) {
+  const base = inMemoryDeps();
+  const queue = new Queue();
+  const seeded = await seedDocument(base, T, { metadata: {} });
+  const item = doc ? doc(seeded) : seeded;
+  base.catalog.documents.set(`${T}/${item.id}`, item);
+  queue.waiting.push({ messageId: 'm1', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: T, documentId: item.id, renditionSha256: item.rendition.sha256 }]) });
+  return { base, queue, doc: item };
+}
+const depsOf = (base: InMemoryDeps, queue: Queue, v: RenditionValidator): ValidationDeps => ({ ...base, validationQueue: queue, validator: v });
+
+it('an audit log that refuses the verdict once: the verdict is still audited, once, when the log is back', async () => {
+  const { base, queue, doc } = await setUp();
+  const appendBatch = base.audit.appendBatch.bind(base.audit);
+  let down = true;
+  base.audit.appendBatch = async (inputs, opts) => {
+    if (down) throw new Error('audit log unavailable');
+    return appendBatch(inputs, opts);
+  };
+  await validateRenditions({ now, max: 16 }, depsOf(base, queue, validator()));
+  down = false;
+  // The message is delivered again (if it was left), and the sealing timer takes over what was stored meanwhile.
+  await validateRenditions({ now, max: 16 }, depsOf(base, queue, validator()));
+  await base.auditOutbox.flush();
+  await base.auditOutbox.drain(new Date(Date.now() + 24 * 3600_000), 100);
+  expect((await base.catalog.get(T, doc.id))!.validation).toMatchObject({ status: 'passed' });
+  expect(base.audit.entries.filter((e) => e.action === 'document.validate-rendition' && e.target === doc.id)).toHaveLength(1);
+});
+
+it('two verdicts of one tenant in one batch are audited once each, also when the sealing timer appends them', async () => {
+  const { base, queue, doc } = await setUp();
+  const second = await seedDocument(base, T, { metadata: {} });
+  queue.waiting.push({ messageId: 'm2', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: T, documentId: second.id, renditionSha256: second.rendition.sha256 }]) });
+  const appendBatch = base.audit.appendBatch.bind(base.audit);
+  base.audit.appendBatch = () => Promise.reject(new Error('audit log unavailable'));
+  const result = await validateRenditions({ now, max: 16 }, depsOf(base, queue, validator()));
+  expect(result.recorded).toHaveLength(2);
+  base.audit.appendBatch = appendBatch;
+  await base.auditOutbox.flush();
+  await base.auditOutbox.drain(new Date(Date.now() + 24 * 3600_000), 100);
+  expect(base.audit.entries.filter((e) => e.action === 'document.validate-rendition').map((e) => e.target).sort()).toEqual([doc.id, second.id].sort());
+});
