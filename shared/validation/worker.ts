@@ -187,7 +187,9 @@ export async function recordOutcome(
       deps.auditOutbox.release(audit);
       // A retention extension or hold placed since the report was written did not list it yet: it follows now.
       if (current.item.retention.retainUntil !== doc.retention.retainUntil) await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
-      if (current.item.legalHold && !doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
+      // The report was written with the hold as the worker read it: a hold placed since is added, one released since
+      // is cleared (its release did not list the report yet, so the report alone would block the disposal).
+      if (current.item.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, current.item.legalHold);
       break;
     }
     if (attempt === 4) throw new Error('catalog item kept changing');

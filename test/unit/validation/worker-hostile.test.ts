@@ -5,8 +5,9 @@
  */
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { RenditionValidator, ValidatorBatch } from '../../../shared/kernel/validation';
-import { validationMessageText } from '../../../shared/kernel/validation';
+import { validationMessageText, validationReportName } from '../../../shared/kernel/validation';
 import type { QueuedMessage, ValidationQueuePort } from '../../../shared/ports';
+import { blobNamesOf } from '../../../shared/retention/update';
 import { validateRenditions, ValidationDeps } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import { InMemoryDeps, inMemoryDeps } from '../../support/in-memory';
@@ -61,6 +62,27 @@ async function setUp(doc?: (d: ArchivedDocument) => ArchivedDocument) {
   return { base, queue, doc: item };
 }
 const depsOf = (base: InMemoryDeps, queue: Queue, v: RenditionValidator): ValidationDeps => ({ ...base, validationQueue: queue, validator: v });
+
+it('a hold released between storing the report and recording it does not stay on the report: the document can be disposed of later', async () => {
+  const hold = { id: 'h1', reason: 'case', caseReference: 'C-1', placedAt: '2025-02-01T00:00:00.000Z', placedBy: { subject: 'alice', kind: 'user' } };
+  const { base, queue, doc } = await setUp((d) => ({ ...d, legalHold: true, holds: [hold] }));
+  for (const name of blobNamesOf(doc)) if (await base.blobs.exists(T, name)) await base.blobs.setLegalHold(T, name, true);
+  const release = async () => {
+    // What releaseHold does: the catalog first, then the flag of the document's blobs (the report is not recorded yet).
+    const current = (await base.retention.catalog.getVersioned(T, doc.id))!;
+    await base.retention.catalog.replace({ ...current.item, legalHold: false, holds: [{ ...hold, releasedAt: now.toISOString(), releasedBy: { subject: 'bob', kind: 'user' }, releaseReason: 'done' }] }, current.etag);
+    for (const name of blobNamesOf(current.item)) if (await base.blobs.exists(T, name)) await base.blobs.setLegalHold(T, name, false);
+  };
+  const putCreateOnly = base.blobs.putCreateOnly.bind(base.blobs);
+  base.blobs.putCreateOnly = async (...args) => {
+    const stored = await putCreateOnly(...args);
+    if (args[1] === validationReportName(doc.id)) await release();
+    return stored;
+  };
+  const result = await validateRenditions({ now, max: 16 }, depsOf(base, queue, validator()));
+  expect(result.recorded).toHaveLength(1);
+  expect(base.blobs.blobs.get(`${T}/${validationReportName(doc.id)}`)!.worm.legalHold).toBe(false);
+});
 
 it('an audit log that refuses the verdict once: the verdict is still audited, once, when the log is back', async () => {
   const { base, queue, doc } = await setUp();
