@@ -128,11 +128,15 @@ const isRecorded = (doc: ArchivedDocument) => doc.validation !== undefined && do
 
 /** Stores the report (create-only), records the outcome, audits it; null when already recorded. */
 async function record(
-  doc: ArchivedDocument,
+  read: ArchivedDocument,
   found: { validator: { name: string; version: string }; profile: string; passed: boolean; failedRules: string[]; report: Buffer },
   now: Date,
   deps: ValidationDeps,
 ): Promise<Extract<ValidationRecord, { passed: boolean }> | null> {
+  // Read again now, not as it was before veraPDF ran: a document disposed of meanwhile gets no report beside its
+  // tombstone, and the report takes the retain-until and hold the document has now.
+  const doc = await deps.catalog.get(read.tenantId, read.id);
+  if (!doc || doc.status !== 'active' || isRecorded(doc) || doc.rendition.sha256 !== read.rendition.sha256) return null;
   const blobName = validationReportName(doc.id);
   let report = found.report;
   let outcome = { validator: found.validator, profile: found.profile, passed: found.passed, failedRules: found.failedRules };

@@ -115,3 +115,16 @@ it('two verdicts of one tenant in one batch are audited once each, also when the
   await base.auditOutbox.drain(new Date(Date.now() + 24 * 3600_000), 100);
   expect(base.audit.entries.filter((e) => e.action === 'document.validate-rendition').map((e) => e.target).sort()).toEqual([doc.id, second.id].sort());
 });
+
+it('a document disposed of while veraPDF runs gets no report beside its tombstone', async () => {
+  const { base, queue, doc } = await setUp();
+  const dispose = async () => {
+    const current = (await base.retention.catalog.getVersioned(T, doc.id))!;
+    await base.retention.catalog.replace({ ...current.item, status: 'disposed' }, current.etag);
+    for (const name of await base.blobs.documentBlobs(T, doc.id)) base.blobs.blobs.delete(`${T}/${name}`);
+  };
+  const result = await validateRenditions({ now, max: 16 }, depsOf(base, queue, validator(dispose)));
+  expect(result.recorded).toEqual([]);
+  expect(await base.blobs.documentBlobs(T, doc.id)).toEqual([]);
+  expect(queue.waiting).toEqual([]);
+});
