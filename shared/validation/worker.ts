@@ -146,6 +146,11 @@ async function record(
     report = await deps.blobs.readAll(doc.tenantId, blobName);
     outcome = deps.validator.readReport(report);
   }
+  if (state !== 'created') {
+    // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now.
+    await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+    await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
+  }
   return recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
 }
 
@@ -184,16 +189,26 @@ export async function recordOutcome(
     userAgent: null,
     detail: `${outcome.validator.name} ${outcome.validator.version} ${outcome.profile}: ${outcome.passed ? 'passed' : `failed ${outcome.failedRules.join(',')}`}`.slice(0, 300),
   }]);
+  // The report was written with the retain-until and hold of `doc`; a change made since follows it here.
+  let reportHeld = doc.legalHold;
+  let reportUntil = doc.retention.retainUntil;
+  let written: ArchivedDocument;
   for (let attempt = 0; ; attempt++) {
     const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
     if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
+    // Fail closed: the report is as protected as the catalog says before the catalog names it (a failure here
+    // leaves the verdict unrecorded, for another delivery; after the write nothing would set it again).
+    if (Date.parse(current.item.retention.retainUntil) > Date.parse(reportUntil)) {
+      await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
+      reportUntil = current.item.retention.retainUntil;
+    }
+    if (current.item.legalHold && !reportHeld) {
+      await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
+      reportHeld = true;
+    }
     if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag, audit)) !== 'conflict') {
       deps.auditOutbox.release(audit);
-      // A retention extension or hold placed since the report was written did not list it yet: it follows now.
-      if (current.item.retention.retainUntil !== doc.retention.retainUntil) await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
-      // The report was written with the hold as the worker read it: a hold placed since is added, one released since
-      // is cleared (its release did not list the report yet, so the report alone would block the disposal).
-      if (current.item.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, current.item.legalHold);
+      written = current.item;
       break;
     }
     if (attempt === 4) throw new Error('catalog item kept changing');
@@ -202,6 +217,13 @@ export async function recordOutcome(
     const fields = { tenantId: doc.tenantId, documentId: doc.id, conformance: doc.rendition.conformance, validator: `${outcome.validator.name} ${outcome.validator.version}`, failedRules: outcome.failedRules };
     if (claimed) deps.log.error(VALIDATION_FAILED, fields);
     else deps.log.info('rendition without a PDF/A claim is not PDF/A, as stated', fields);
+  }
+  if (reportHeld && !written.legalHold) {
+    // A hold released since the report was written (its release did not list the report yet): cleared after the
+    // catalog says so; should this fail, the reconciler clears it (a release the catalog recorded).
+    await deps.blobs.setLegalHold(doc.tenantId, blobName, false).catch((err: unknown) => {
+      deps.log.warn('legal hold of a released document left on its validation report; the reconciler clears it', { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
+    });
   }
   return validation;
 }

@@ -8,9 +8,9 @@ import type { RenditionValidator, ValidatorBatch } from '../../../shared/kernel/
 import { validationMessageText, validationReportName } from '../../../shared/kernel/validation';
 import type { QueuedMessage, ValidationQueuePort } from '../../../shared/ports';
 import { blobNamesOf } from '../../../shared/retention/update';
-import { validateRenditions, ValidationDeps } from '../../../shared/validation/worker';
+import { validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
-import { InMemoryDeps, inMemoryDeps } from '../../support/in-memory';
+import { InMemoryDeps, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 
 const T = 'acme';
@@ -126,5 +126,36 @@ it('a document disposed of while veraPDF runs gets no report beside its tombston
   const result = await validateRenditions({ now, max: 16 }, depsOf(base, queue, validator(dispose)));
   expect(result.recorded).toEqual([]);
   expect(await base.blobs.documentBlobs(T, doc.id)).toEqual([]);
+  expect(queue.waiting).toEqual([]);
+});
+
+it('storage refusing to extend the report once: the report still gets the retention extended while it was written, and a failed claim still alerts', async () => {
+  const later = '2110-01-01T00:00:00.000Z';
+  const { base, queue, doc } = await setUp((d) => ({ ...d, rendition: { ...d.rendition, conformance: 'PDF/A-2b' } }));
+  const extend = async () => {
+    const current = (await base.retention.catalog.getVersioned(T, doc.id))!;
+    await base.retention.catalog.replace({ ...current.item, retention: { ...current.item.retention, retainUntil: later } }, current.etag);
+  };
+  const putCreateOnly = base.blobs.putCreateOnly.bind(base.blobs);
+  base.blobs.putCreateOnly = async (...args) => {
+    const stored = await putCreateOnly(...args);
+    if (args[1] === validationReportName(doc.id)) await extend();
+    return stored;
+  };
+  const extendRetention = base.blobs.extendRetention.bind(base.blobs);
+  let refusals = 1;
+  base.blobs.extendRetention = async (...args) => {
+    if (refusals-- > 0) throw new Error('storage unavailable');
+    return extendRetention(...args);
+  };
+  const failing: RenditionValidator = {
+    ...validator(),
+    validate: async (renditions) => ({ validator: { name: 'veraPDF', version: '1.26.1' }, profile: 'PDF/A-2B', results: renditions.map(() => ({ passed: false, failedRules: ['6.2.4.3-2'], report })) }),
+  };
+  await validateRenditions({ now, max: 16 }, depsOf(base, queue, failing));
+  await validateRenditions({ now, max: 16 }, depsOf(base, queue, failing));
+  expect((await base.catalog.get(T, doc.id))!.validation).toMatchObject({ status: 'failed' });
+  expect(base.blobs.blobs.get(`${T}/${validationReportName(doc.id)}`)!.worm.retainUntil).toBe(later);
+  expect((base.log as RecordingLogger).lines.filter((l) => l.message === VALIDATION_FAILED)).toHaveLength(1);
   expect(queue.waiting).toEqual([]);
 });
