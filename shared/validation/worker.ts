@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
 import type { Actor } from '../kernel/retention';
-import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from '../kernel/validation';
+import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, ValidatorBatch, validationReportName } from '../kernel/validation';
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
@@ -108,9 +108,35 @@ async function validateChunk(
       await done(delivery, 'retry');
     }
   }
-  if (work.length === 0) return;
+  await validateWork(work, now, deps, result, done);
+}
 
-  const batch = await deps.validator.validate(work.map((w) => ({ name: w.doc.rendition.blobName, bytes: w.bytes })));
+/**
+ * One validator run over renditions that match the catalog, then each outcome recorded. A run that
+ * fails is tried again with each rendition alone, so a rendition the validator chokes on (the JVM
+ * out of memory or killed) fails, is retried and is poisoned by itself, never the others of its batch.
+ */
+async function validateWork(
+  work: { delivery: Delivery; doc: ArchivedDocument; bytes: Buffer }[],
+  now: Date,
+  deps: ValidationDeps,
+  result: ValidateResult,
+  done: (delivery: Delivery, outcome: 'done' | 'retry') => Promise<void>,
+): Promise<void> {
+  if (work.length === 0) return;
+  let batch: ValidatorBatch;
+  try {
+    batch = await deps.validator.validate(work.map((w) => ({ name: w.doc.rendition.blobName, bytes: w.bytes })));
+  } catch (err) {
+    if (work.length > 1) {
+      for (const w of work) await validateWork([w], now, deps, result, done);
+      return;
+    }
+    const w = work[0]!;
+    deps.log.warn('rendition not validated; retried on the next delivery', { tenantId: w.doc.tenantId, documentId: w.doc.id, error: String(err) });
+    await done(w.delivery, 'retry');
+    return;
+  }
   for (const [i, w] of work.entries()) {
     try {
       const outcome = await record(w.doc, { validator: batch.validator, profile: batch.profile, ...batch.results[i]! }, now, deps);

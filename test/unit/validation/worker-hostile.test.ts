@@ -159,3 +159,22 @@ it('storage refusing to extend the report once: the report still gets the retent
   expect((base.log as RecordingLogger).lines.filter((l) => l.message === VALIDATION_FAILED)).toHaveLength(1);
   expect(queue.waiting).toEqual([]);
 });
+
+it('a rendition that makes the validator fail fails only its own request: the pass goes on, the others of its batch are recorded', async () => {
+  const { base, queue, doc: bad } = await setUp();
+  const good = await seedDocument(base, T, { metadata: {} });
+  queue.waiting.push({ messageId: 'm2', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: T, documentId: good.id, renditionSha256: good.rendition.sha256 }]) });
+  const passing = validator();
+  const choking: RenditionValidator = {
+    ...passing,
+    validate: async (renditions) => {
+      if (renditions.some((r) => r.name === bad.rendition.blobName)) throw new Error('veraPDF: java exited 137');
+      return passing.validate(renditions);
+    },
+  };
+  const result = await validateRenditions({ now, max: 16 }, depsOf(base, queue, choking));
+  expect(result.recorded.map((r) => r.documentId)).toEqual([good.id]);
+  expect(result.retried).toBe(1);
+  expect(queue.waiting.map((m) => m.messageId)).toEqual(['m1']);
+  expect((await base.catalog.get(T, bad.id))!.validation).toBeUndefined();
+});
