@@ -173,9 +173,11 @@ async function record(
     outcome = deps.validator.readReport(report);
   }
   if (state !== 'created') {
-    // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now.
-    await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
-    await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
+    // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now
+    // (only what differs: a locked policy's expiry can only move later).
+    const stored = (await deps.blobs.documentBlobWorm(doc.tenantId, doc.id)).find((b) => b.name === blobName);
+    if (!stored?.retainUntil || Date.parse(stored.retainUntil) < Date.parse(doc.retention.retainUntil)) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+    if (stored?.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
   }
   return recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
 }
