@@ -63,8 +63,11 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
-    if (await deps.catalog.get(tenantId, documentId)) return;
-    if (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId))) {
+    const item = await deps.catalog.get(tenantId, documentId);
+    // A tombstone's folder is empty once its disposal finished: a blob stored there later (a validation report
+    // that arrived while the document was being disposed of) is listed like any other orphan, never kept unseen.
+    if (item && item.status !== 'disposed') return;
+    if (!item && (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId)))) {
       if ((await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps)) === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);

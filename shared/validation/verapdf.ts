@@ -84,7 +84,14 @@ export function parseVeraPdfReport(xml: string): VeraPdfJob[] {
 export class VeraPdfValidator implements RenditionValidator {
   readonly name = 'veraPDF';
 
-  constructor(private readonly vera: VeraPdf) {}
+  /**
+   * `limit`: how long one run may take before its JVM is killed (a rendition veraPDF loops on would
+   * otherwise hold the worker, and every tenant's validation, for ever): `baseMs` plus `perRenditionMs` each.
+   */
+  constructor(
+    private readonly vera: VeraPdf,
+    private readonly limit: { baseMs: number; perRenditionMs: number } = { baseMs: 120_000, perRenditionMs: 60_000 },
+  ) {}
 
   async validate(renditions: { name: string; bytes: Buffer }[]): Promise<ValidatorBatch> {
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'archive-validation-'));
@@ -94,7 +101,7 @@ export class VeraPdfValidator implements RenditionValidator {
         await fs.promises.writeFile(file, r.bytes);
         return file;
       }));
-      const out = await runAsync('java', ['-cp', this.vera.classpath, 'org.verapdf.apps.GreenfieldCliWrapper', '--flavour', '2b', '--format', 'json', '--maxfailuresdisplayed', '5', ...files]);
+      const out = await runAsync('java', ['-cp', this.vera.classpath, 'org.verapdf.apps.GreenfieldCliWrapper', '--flavour', '2b', '--format', 'json', '--maxfailuresdisplayed', '5', ...files], this.limit.baseMs + this.limit.perRenditionMs * renditions.length);
       const parsed = JSON.parse(out) as VeraJsonReport;
       const version = parsed.report.buildInformation.releaseDetails.find((d) => d.id === 'core')?.version;
       if (!version) throw new Error('veraPDF answered a report without its version');
@@ -151,9 +158,10 @@ function outcomeOfJob(job: VeraJsonJob): { passed: boolean; failedRules: string[
   return { passed: results.length > 0 && results.every((v) => v.compliant), failedRules: [...new Set(failedRules)] };
 }
 
-function runAsync(cmd: string, args: string[]): Promise<string> {
+function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      if (err && (err as { killed?: boolean }).killed) return reject(new Error(`veraPDF: ${cmd} killed at its time limit (${timeoutMs} ms)`));
       // Exit status 1 only means "some file is not compliant".
       const status = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? -1 : 0;
       if (status === 0 || status === 1) resolve(stdout);

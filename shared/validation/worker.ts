@@ -2,8 +2,9 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
 import type { Actor } from '../kernel/retention';
-import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, validationReportName } from '../kernel/validation';
+import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, ValidatorBatch, validationReportName } from '../kernel/validation';
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
+import { auditOutboxItem } from '../kernel/audit';
 import { readVeraPdfReport } from './verapdf';
 
 export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', kind: 'system' };
@@ -12,7 +13,7 @@ export const VALIDATION_FAILED = 'rendition validation failed';
 /** Logged (error) when the Node worker poisons a message; the poison alert matches it (and the Functions host's line naming the poison queue). */
 export const VALIDATION_POISONED = 'rendition validation message moved to the poison queue';
 
-export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
+export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
 
 export interface ValidateInput {
   now: Date;
@@ -107,9 +108,35 @@ async function validateChunk(
       await done(delivery, 'retry');
     }
   }
-  if (work.length === 0) return;
+  await validateWork(work, now, deps, result, done);
+}
 
-  const batch = await deps.validator.validate(work.map((w) => ({ name: w.doc.rendition.blobName, bytes: w.bytes })));
+/**
+ * One validator run over renditions that match the catalog, then each outcome recorded. A run that
+ * fails is tried again with each rendition alone, so a rendition the validator chokes on (the JVM
+ * out of memory or killed) fails, is retried and is poisoned by itself, never the others of its batch.
+ */
+async function validateWork(
+  work: { delivery: Delivery; doc: ArchivedDocument; bytes: Buffer }[],
+  now: Date,
+  deps: ValidationDeps,
+  result: ValidateResult,
+  done: (delivery: Delivery, outcome: 'done' | 'retry') => Promise<void>,
+): Promise<void> {
+  if (work.length === 0) return;
+  let batch: ValidatorBatch;
+  try {
+    batch = await deps.validator.validate(work.map((w) => ({ name: w.doc.rendition.blobName, bytes: w.bytes })));
+  } catch (err) {
+    if (work.length > 1) {
+      for (const w of work) await validateWork([w], now, deps, result, done);
+      return;
+    }
+    const w = work[0]!;
+    deps.log.warn('rendition not validated; retried on the next delivery', { tenantId: w.doc.tenantId, documentId: w.doc.id, error: String(err) });
+    await done(w.delivery, 'retry');
+    return;
+  }
   for (const [i, w] of work.entries()) {
     try {
       const outcome = await record(w.doc, { validator: batch.validator, profile: batch.profile, ...batch.results[i]! }, now, deps);
@@ -127,11 +154,15 @@ const isRecorded = (doc: ArchivedDocument) => doc.validation !== undefined && do
 
 /** Stores the report (create-only), records the outcome, audits it; null when already recorded. */
 async function record(
-  doc: ArchivedDocument,
+  read: ArchivedDocument,
   found: { validator: { name: string; version: string }; profile: string; passed: boolean; failedRules: string[]; report: Buffer },
   now: Date,
   deps: ValidationDeps,
 ): Promise<Extract<ValidationRecord, { passed: boolean }> | null> {
+  // Read again now, not as it was before veraPDF ran: a document disposed of meanwhile gets no report beside its
+  // tombstone, and the report takes the retain-until and hold the document has now.
+  const doc = await deps.catalog.get(read.tenantId, read.id);
+  if (!doc || doc.status !== 'active' || isRecorded(doc) || doc.rendition.sha256 !== read.rendition.sha256) return null;
   const blobName = validationReportName(doc.id);
   let report = found.report;
   let outcome = { validator: found.validator, profile: found.profile, passed: found.passed, failedRules: found.failedRules };
@@ -141,16 +172,27 @@ async function record(
     report = await deps.blobs.readAll(doc.tenantId, blobName);
     outcome = deps.validator.readReport(report);
   }
+  if (state !== 'created') {
+    // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now
+    // (only what differs: a locked policy's expiry can only move later).
+    const stored = (await deps.blobs.documentBlobWorm(doc.tenantId, doc.id)).find((b) => b.name === blobName);
+    if (!stored?.retainUntil || Date.parse(stored.retainUntil) < Date.parse(doc.retention.retainUntil)) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+    if (stored?.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
+  }
   return recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
 }
 
-/** Records a stored report's outcome on the catalog item, alerts on a failed claim, audits; null when already recorded. */
+/**
+ * Records a stored report's outcome on the catalog item with its audit entry (in the same batch,
+ * the audit outbox: a verdict recorded is a verdict audited, even when the log refuses the append
+ * and the re-delivery finds the outcome recorded), alerts on a failed claim; null when already recorded.
+ */
 export async function recordOutcome(
   doc: ArchivedDocument,
   outcome: { validator: { name: string; version: string }; profile: string; passed: boolean; failedRules: string[] },
   stored: { blobName: string; bytes: Buffer },
   now: Date,
-  deps: Pick<Deps, 'blobs' | 'retention' | 'audit' | 'log'>,
+  deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>,
 ): Promise<Extract<ValidationRecord, { passed: boolean }> | null> {
   const { blobName, bytes: report } = stored;
   const validation: ValidationRecord = {
@@ -160,24 +202,8 @@ export async function recordOutcome(
     renditionSha256: doc.rendition.sha256,
     report: { blobName, sha256: sha256(report), size: report.length },
   };
-  for (let attempt = 0; ; attempt++) {
-    const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
-    if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
-    if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag)) !== 'conflict') {
-      // A retention extension or hold placed since the report was written did not list it yet: it follows now.
-      if (current.item.retention.retainUntil !== doc.retention.retainUntil) await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
-      if (current.item.legalHold && !doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
-      break;
-    }
-    if (attempt === 4) throw new Error('catalog item kept changing');
-  }
   const claimed = doc.rendition.conformance === 'PDF/A-2b';
-  if (!outcome.passed) {
-    const fields = { tenantId: doc.tenantId, documentId: doc.id, conformance: doc.rendition.conformance, validator: `${outcome.validator.name} ${outcome.validator.version}`, failedRules: outcome.failedRules };
-    if (claimed) deps.log.error(VALIDATION_FAILED, fields);
-    else deps.log.info('rendition without a PDF/A claim is not PDF/A, as stated', fields);
-  }
-  await deps.audit.append({
+  const audit = auditOutboxItem([{
     tenantId: doc.tenantId,
     at: now.toISOString(),
     actor: VALIDATION_ACTOR,
@@ -185,11 +211,48 @@ export async function recordOutcome(
     target: doc.id,
     outcome: outcome.passed || !claimed ? 'success' : 'failed',
     status: 200,
-    requestId: `${VALIDATION_ACTOR.subject}:${now.toISOString()}`,
+    // One per verdict: the outbox item's id, and what the sealing timer's append-once compares.
+    requestId: `${VALIDATION_ACTOR.subject}:${doc.id}:${now.toISOString()}`,
     clientIp: null,
     userAgent: null,
     detail: `${outcome.validator.name} ${outcome.validator.version} ${outcome.profile}: ${outcome.passed ? 'passed' : `failed ${outcome.failedRules.join(',')}`}`.slice(0, 300),
-  });
+  }]);
+  // The report was written with the retain-until and hold of `doc`; a change made since follows it here.
+  let reportHeld = doc.legalHold;
+  let reportUntil = doc.retention.retainUntil;
+  let written: ArchivedDocument;
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.retention.catalog.getVersioned(doc.tenantId, doc.id);
+    if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
+    // Fail closed: the report is as protected as the catalog says before the catalog names it (a failure here
+    // leaves the verdict unrecorded, for another delivery; after the write nothing would set it again).
+    if (Date.parse(current.item.retention.retainUntil) > Date.parse(reportUntil)) {
+      await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
+      reportUntil = current.item.retention.retainUntil;
+    }
+    if (current.item.legalHold && !reportHeld) {
+      await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
+      reportHeld = true;
+    }
+    if ((await deps.retention.catalog.replace({ ...current.item, validation }, current.etag, audit)) !== 'conflict') {
+      deps.auditOutbox.release(audit);
+      written = current.item;
+      break;
+    }
+    if (attempt === 4) throw new Error('catalog item kept changing');
+  }
+  if (!outcome.passed) {
+    const fields = { tenantId: doc.tenantId, documentId: doc.id, conformance: doc.rendition.conformance, validator: `${outcome.validator.name} ${outcome.validator.version}`, failedRules: outcome.failedRules };
+    if (claimed) deps.log.error(VALIDATION_FAILED, fields);
+    else deps.log.info('rendition without a PDF/A claim is not PDF/A, as stated', fields);
+  }
+  if (reportHeld && !written.legalHold) {
+    // A hold released since the report was written (its release did not list the report yet): cleared after the
+    // catalog says so; should this fail, the reconciler clears it (a release the catalog recorded).
+    await deps.blobs.setLegalHold(doc.tenantId, blobName, false).catch((err: unknown) => {
+      deps.log.warn('legal hold of a released document left on its validation report; the reconciler clears it', { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
+    });
+  }
   return validation;
 }
 
@@ -206,7 +269,7 @@ interface StoredOutcomeMessage {
  * Azure: records one outcome the Java validator app posted. Trusts nothing but the stored report:
  * it must be this document's validation.json, of this rendition, with the SHA-256 announced.
  */
-export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log'>): Promise<'recorded' | 'unchanged'> {
+export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log'>): Promise<'recorded' | 'unchanged'> {
   const m = JSON.parse(text) as Partial<StoredOutcomeMessage>;
   if (typeof m.tenantId !== 'string' || typeof m.documentId !== 'string') throw new Error('malformed validation outcome');
   const doc = await deps.catalog.get(m.tenantId, m.documentId);

@@ -17,6 +17,7 @@ import { DOCUMENT_CHECK_FAILED, MAX_UNCHECKED_PER_RUN } from '../../shared/reten
 import { call } from '../support/http';
 import { depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { uniqueJpeg } from '../support/worm-archive';
+import { seedDocument } from '../support/seed';
 
 let archive: TestArchive;
 beforeAll(async () => {
@@ -154,4 +155,20 @@ it('names a malformed catalog item and a malformed manifest for an operator and 
     for (const id of bare) await archive.host.deps.cosmos.documents.item(id, t).delete();
     await manifestBlob.delete();
   }
+});
+
+it('lists a blob left beside a tombstone (a validation report stored while the document was disposed of) for an operator', async () => {
+  const t = newTenant('stray');
+  const deps = onlyTenant(t);
+  const doc = await seedDocument(archive.host.deps, t, { metadata: {} });
+  const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
+  // The disposal finished: every blob gone, the tombstone written. Then the validator's report arrived.
+  for (const name of [doc.original.blobName, doc.rendition.blobName]) await container.deleteBlob(name);
+  const current = (await archive.host.deps.retention.catalog.getVersioned(t, doc.id))!;
+  expect(await archive.host.deps.retention.catalog.replace({ ...current.item, status: 'disposed' }, current.etag)).not.toBe('conflict');
+  const report = Buffer.from('{"report":{}}');
+  await container.getBlockBlobClient(`${doc.id}/validation.json`).upload(report, report.length);
+
+  const orphaned = (await reconcileAll(deps, 100)).flatMap((r) => r.orphaned);
+  expect(orphaned).toEqual([{ tenantId: t, documentId: doc.id, blobs: [`${doc.id}/validation.json`] }]);
 });

@@ -3,6 +3,9 @@
  * `rendition-validation` queue; the report is stored beside it and served, the outcome shown.
  * Needs a JDK and Maven (veraPDF): without them this file fails loudly, it never skips.
  */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PDFDocument, PDFName } from 'pdf-lib';
 import type { Logger } from '../../shared/ports';
@@ -275,6 +278,21 @@ describe('rendition validation by veraPDF', () => {
     }
   }, 120_000);
 });
+
+it('a veraPDF run that never answers is killed at its time limit: the worker is never held for ever', async () => {
+  // A stand-in for veraPDF's CLI that never answers (a rendition it loops on), on a classpath of its own.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hanging-verapdf-'));
+  try {
+    const src = path.join(dir, 'org/verapdf/apps/GreenfieldCliWrapper.java');
+    fs.mkdirSync(path.dirname(src), { recursive: true });
+    fs.writeFileSync(src, 'package org.verapdf.apps; public class GreenfieldCliWrapper { public static void main(String[] a) throws Exception { Thread.sleep(120_000); } }');
+    execFileSync('javac', ['-d', dir, src]);
+    const hanging = new VeraPdfValidator({ classpath: dir }, { baseMs: 3000, perRenditionMs: 0 });
+    await expect(hanging.validate([{ name: 'x/rendition.pdf', bytes: Buffer.from('%PDF-1.7\n') }])).rejects.toThrow(/time limit/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
 
 /** Test-only hook: a copy of a stored document whose rendition lost its OutputIntent (stored and catalogued like any other). */
 async function storeBrokenCopy(sourceId: string): Promise<ArchivedDocument> {
