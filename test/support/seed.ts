@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../../shared/deps';
 import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/document';
 import { uuidv7 } from '../../shared/ids';
+import { blobLayout } from '../../shared/kernel/blob-layout';
+import type { InMemoryDeps } from './in-memory';
 import type { AuditOutboxItem } from '../../shared/kernel/audit';
 
 export interface SeedSpec {
@@ -69,4 +71,14 @@ export async function seedMany(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: 
     }),
   );
   return out;
+}
+
+/** A document past its retention in the catalog and on its blobs alike (retain-until `over`), with its manifest: one the sweep may dispose of. */
+export async function seedDueDocument(deps: InMemoryDeps, tenantId: string, over: string): Promise<ArchivedDocument> {
+  const seeded = await seedDocument(deps, tenantId, { metadata: {}, fiscalYear: 2017 });
+  const doc = { ...seeded, retention: { ...seeded.retention, retainUntil: over } };
+  deps.catalog.documents.set(`${tenantId}/${doc.id}`, doc);
+  await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: over, legalHold: false }, {});
+  for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${tenantId}/${name}`)!.worm.retainUntil = over;
+  return doc;
 }

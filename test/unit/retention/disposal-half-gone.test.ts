@@ -4,11 +4,10 @@
  * would be shown, exported and fixity-checked as whole while its original is gone. It stays
  * `disposing`, and the next run finishes the disposal (or is refused by storage again), as after a crash.
  */
-import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { StorageRefusal } from '../../../shared/ports';
 import { prepareDisposal, finishDisposals } from '../../../shared/retention/dispose';
 import { inMemoryDeps } from '../../support/in-memory';
-import { seedDocument } from '../../support/seed';
+import { seedDueDocument } from '../../support/seed';
 
 const T = 'acme';
 const now = new Date('2025-06-01T00:00:00Z');
@@ -17,11 +16,7 @@ const ctx = { now, runId: 'r1', requireApproval: false };
 
 async function due() {
   const deps = inMemoryDeps();
-  const seeded = await seedDocument(deps, T, { metadata: {}, fiscalYear: 2017 });
-  const doc = { ...seeded, retention: { ...seeded.retention, retainUntil: over } };
-  deps.catalog.documents.set(`${T}/${doc.id}`, doc);
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: over, legalHold: false }, {});
-  for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${T}/${name}`)!.worm.retainUntil = over;
+  const doc = await seedDueDocument(deps, T, over);
   return { deps, doc };
 }
 

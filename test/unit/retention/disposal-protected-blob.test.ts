@@ -1,7 +1,7 @@
 import { prepareDisposal } from '../../../shared/retention/dispose';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { inMemoryDeps } from '../../support/in-memory';
-import { seedDocument } from '../../support/seed';
+import { seedDueDocument } from '../../support/seed';
 
 const T = 'acme';
 const now = new Date('2025-06-01T00:00:00Z');
@@ -9,12 +9,7 @@ const now = new Date('2025-06-01T00:00:00Z');
 /** A document due in the catalog whose blobs' WORM expiry has passed too, with its manifest. */
 async function due() {
   const deps = inMemoryDeps();
-  const seeded = await seedDocument(deps, T, { metadata: {}, fiscalYear: 2017 });
-  const over = '2025-01-01T00:00:00.000Z';
-  const doc = { ...seeded, retention: { ...seeded.retention, retainUntil: over } };
-  deps.catalog.documents.set(`${T}/${doc.id}`, doc);
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: over, legalHold: false }, {});
-  for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${T}/${name}`)!.worm.retainUntil = over;
+  const doc = await seedDueDocument(deps, T, '2025-01-01T00:00:00.000Z');
   return { deps, doc };
 }
 

@@ -5,14 +5,13 @@
  * with a catalog restored from a backup) stays: clearing it would let the sweep dispose of a document
  * that storage still holds.
  */
-import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { Principal } from '../../../shared/kernel/principal';
 import { prepareDisposal } from '../../../shared/retention/dispose';
 import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { resyncLegalHold } from '../../../shared/retention/reconcile';
 import { inMemoryDeps } from '../../support/in-memory';
-import { seedDocument } from '../../support/seed';
+import { seedDueDocument } from '../../support/seed';
 
 const T = 'acme';
 const over = '2025-01-01T00:00:00.000Z';
@@ -22,11 +21,7 @@ const person = (subject: string): Principal => ({ tenantId: T, subject, kind: 'u
 /** A document past its retention, catalog and blobs alike, with its manifest. */
 async function due() {
   const deps = inMemoryDeps();
-  const seeded = await seedDocument(deps, T, { metadata: {}, fiscalYear: 2017 });
-  const doc = { ...seeded, retention: { ...seeded.retention, retainUntil: over } };
-  deps.catalog.documents.set(`${T}/${doc.id}`, doc);
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: over, legalHold: false }, {});
-  for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${T}/${name}`)!.worm.retainUntil = over;
+  const doc = await seedDueDocument(deps, T, over);
   const flags = async () => (await deps.blobs.documentBlobWorm(T, doc.id)).map((b) => b.legalHold);
   return { deps, doc, flags };
 }
