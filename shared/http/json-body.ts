@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
 import type { ArchiveRequest } from './types';
+import { DECEPTIVE_IN_TEXT } from '../kernel/text';
 
 const MAX_JSON_BYTES = 64 * 1024;
 
@@ -61,26 +62,21 @@ export async function parseJsonBody<T extends z.ZodType>(req: ArchiveRequest, sc
 }
 
 /**
- * What displays as other text where names and reasons are read (the web app, CSV, terminals, the audit log):
- * C0/C1 controls but tab and line breaks (a reason may have several lines), bidirectional overrides and
- * isolates, lone surrogates. The metadata schema refuses the same in its fields (shared/kernel/metadata.ts);
- * here every string of every JSON body, member names included, so no route's schema can forget it.
+ * The path of the first string in the parsed body with a deceptive character (kernel/text.ts; a reason may have
+ * several lines), member names included, so no route's schema can forget it; null if none. Iterative: bodies nest deep.
  */
-const DECEPTIVE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
-
-/** The path of the first string in the parsed body that has a deceptive character; null if none. Iterative: bodies nest deep. */
 function deceptiveString(value: unknown): string | null {
   const pending: [unknown, string][] = [[value, '']];
   while (pending.length > 0) {
     const [item, path] = pending.pop()!;
     if (typeof item === 'string') {
-      if (DECEPTIVE.test(item)) return path;
+      if (DECEPTIVE_IN_TEXT.test(item)) return path;
     } else if (Array.isArray(item)) {
       item.forEach((v, i) => pending.push([v, path ? `${path}.${i}` : String(i)]));
     } else if (item !== null && typeof item === 'object') {
       for (const [k, v] of Object.entries(item)) {
         const at = path ? `${path}.${k}` : k;
-        if (DECEPTIVE.test(k)) return JSON.stringify(at.slice(0, 100));
+        if (DECEPTIVE_IN_TEXT.test(k)) return JSON.stringify(at.slice(0, 100));
         pending.push([v, at.slice(0, 200)]);
       }
     }

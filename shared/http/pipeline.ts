@@ -14,6 +14,7 @@ import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse } from './types';
 import { z } from 'zod';
+import { DECEPTIVE_CHARACTER } from '../kernel/text';
 
 /** The route table holds operations (shared/http/operation.ts): one definition each. */
 export type RouteDef = Operation;
@@ -145,7 +146,7 @@ export const MAX_PATH_TARGET = 128;
  */
 function pathTarget(id: string | undefined): string | null {
   if (id === undefined) return null;
-  const points = [...id.replace(new RegExp(DECEPTIVE.source, 'gu'), '\uFFFD')];
+  const points = [...id.replace(new RegExp(DECEPTIVE_CHARACTER.source, 'gu'), '\uFFFD')];
   return points.length > MAX_PATH_TARGET ? `${points.slice(0, MAX_PATH_TARGET).join('')}…` : points.join('');
 }
 
@@ -167,12 +168,9 @@ function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequ
   };
 }
 
-/** Controls, bidirectional overrides and isolates, lone surrogates: what displays as other text where an audit entry or a list is read. */
-const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
-
 /** The name of a path parameter with a deceptive character: no id, subject or name the archive keeps has one. */
 function deceptiveParam(params: Record<string, string>): string | undefined {
-  return Object.keys(params).find((name) => DECEPTIVE.test(params[name]!));
+  return Object.keys(params).find((name) => DECEPTIVE_CHARACTER.test(params[name]!));
 }
 
 /**

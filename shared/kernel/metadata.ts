@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { RETENTION_CLASS_NAME } from './retention';
 
 import { DOCUMENT_KINDS } from './document-kinds';
+import { DECEPTIVE_CHARACTER } from './text';
 
 export { DOCUMENT_KINDS };
 /** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
@@ -20,14 +21,7 @@ const isoDate = z
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date')
   .refine((s) => Number(s.slice(0, 4)) <= LAST_YEAR, `must be in ${LAST_YEAR} or earlier`);
 
-/**
- * C0/C1 controls (escape sequences, line breaks) and the bidirectional overrides and isolates
- * that display `INV-001` for other characters: metadata is read years later by accountants, in the
- * web app, CSV exports and terminals, and must show what it is. (Left-to-right and right-to-left
- * marks, which Hebrew and Arabic names use, stay allowed.)
- */
-const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const text = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DECEPTIVE.test(s), 'must not contain control characters or bidirectional overrides');
+const text = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DECEPTIVE_CHARACTER.test(s), 'must not contain control characters or bidirectional overrides');
 
 /** Metadata a client may send with a document; unknown keys are refused. */
 export const ZDocumentMetadata = z
