@@ -9,9 +9,6 @@ import { compileRoutes, matchRoute, routeMiss, type CompiledRoute } from '../sha
 import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
 import { API_BASE, type WebApp } from '../shared/http/web-app';
 
-/** Kept here for the callers that compile the table from the local host. */
-export { compileRoutes };
-
 /** `web`: the built web app, answered for every path outside /api (as the Function App's `web` function does). */
 export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void, web?: WebApp): http.Server {
   const table = compileRoutes(routes);

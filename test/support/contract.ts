@@ -5,7 +5,7 @@
  * saw it, whatever that test asserts itself.
  */
 import { ROUTES } from '../../functions/routes';
-import { compileRoutes } from '../../local/server';
+import { compileRoutes } from '../../shared/http/route-match';
 import { errorsOf, type Operation } from '../../shared/http/operation';
 import { ERROR_STATUS } from '../../shared/http/problem';
 import { ZProblem } from '../../shared/http/schemas';

@@ -1,5 +1,5 @@
 import { ROUTES } from '../../../functions/routes';
-import { compileRoutes } from '../../../local/server';
+import { compileRoutes } from '../../../shared/http/route-match';
 
 describe('the route table', () => {
   it('has unique names and unique method+route pairs (Azure Functions needs both)', () => {
