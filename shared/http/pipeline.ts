@@ -139,15 +139,27 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
 /** The longest path `id` an audit entry keeps before it is validated (the route schemas' ids are at most 128). */
 export const MAX_PATH_TARGET = 128;
 
+/** The longest User-Agent an audit entry keeps. */
+const MAX_USER_AGENT = 300;
+
 /**
- * The path's `id` as a refused request's target, before any schema has checked it: the requester's own
- * text, so bounded and without controls or bidirectional overrides (a 6 KB id with line breaks and
- * escape sequences went into the chain as it came, and showed as other text where the log is read).
+ * The requester's own text as an audit entry keeps it (a path `id` before any schema has checked it, the
+ * User-Agent): bounded by characters, never inside one, and controls and bidirectional overrides shown as
+ * U+FFFD (a 6 KB id with line breaks and escape sequences went into the chain as it came, and showed as
+ * other text where the log is read; a User-Agent with a raw C1 control did too).
  */
+function requesterText(text: string, max: number): string {
+  const points = [...text.replace(new RegExp(DECEPTIVE_CHARACTER.source, 'gu'), '\uFFFD')];
+  return points.length > max ? `${points.slice(0, max).join('')}…` : points.join('');
+}
+
+const userAgentOf = (req: ArchiveRequest): string | null => {
+  const ua = req.headers.get('user-agent');
+  return ua === null ? null : requesterText(ua, MAX_USER_AGENT);
+};
+
 function pathTarget(id: string | undefined): string | null {
-  if (id === undefined) return null;
-  const points = [...id.replace(new RegExp(DECEPTIVE_CHARACTER.source, 'gu'), '\uFFFD')];
-  return points.length > MAX_PATH_TARGET ? `${points.slice(0, MAX_PATH_TARGET).join('')}…` : points.join('');
+  return id === undefined ? null : requesterText(id, MAX_PATH_TARGET);
 }
 
 /** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */
@@ -163,7 +175,7 @@ function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequ
     status: fields.status,
     requestId: req.requestId,
     clientIp: req.clientIp,
-    userAgent: req.headers.get('user-agent')?.slice(0, 300) ?? null,
+    userAgent: userAgentOf(req),
     ...(fields.detail !== undefined ? { detail: fields.detail } : {}),
   };
 }

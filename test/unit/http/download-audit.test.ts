@@ -57,3 +57,15 @@ it('a refused read names what it aimed at, but only so much of it and without co
   expect(long).toMatchObject({ outcome: 'refused', detail: 'document_not_found', target: `${'a'.repeat(128)}…` });
   expect(short!.target).toBe('x\uFFFD[2J\uFFFD\uFFFD');
 });
+
+it("the User-Agent an entry keeps is the requester's text too: bounded by characters, controls and overrides shown as U+FFFD", async () => {
+  const deps = inMemoryDeps();
+  deps.authenticator = { authenticate: async () => alice };
+  const rendition = ROUTES.find((r) => r.name === 'downloadRendition')!;
+  // A C1 control (CSI, as Node reads a raw 0x9B header byte), an override, and an emoji at the cut.
+  await handleRequest(rendition, request('rendition', { id: ID }, { 'user-agent': 'scanner\u009b2J\u202e' }), deps);
+  await handleRequest(rendition, request('rendition', { id: ID }, { 'user-agent': `${'u'.repeat(299)}😀😀` }), deps);
+  const [forged, long] = deps.audit.entries;
+  expect(forged!.userAgent).toBe('scanner\uFFFD2J\uFFFD');
+  expect(long!.userAgent).toBe(`${'u'.repeat(299)}😀…`);
+});
