@@ -101,6 +101,9 @@ export class Authenticator implements Authenticates {
         requiredClaims: ['sub', 'exp'],
       }));
     } catch (cause) {
+      // The issuer's key set could not be fetched (network, timeout, not a key set): the token is not known to be
+      // bad, the archive cannot check it. A 503 the client retries, seen by operators, not a 401 like stuffing.
+      if (keysUnavailable(cause)) throw new ArchiveError('dependency_unavailable', { detail: "The identity provider's signing keys cannot be fetched to check the token; try again shortly.", cause, retryAfterSeconds: 30 });
       const detail = cause instanceof joseErrors.JWTExpired ? 'The token has expired.' : 'The token is not valid for this archive.';
       throw unauthenticated(detail, cause);
     }
@@ -222,6 +225,13 @@ export class Authenticator implements Authenticates {
     const pair = conflictIn(principal.permissions, await policy);
     return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
+}
+
+/** jose's key-set fetch failed: a timeout, an answer that is not a key set, or the request itself (a non-jose error). */
+function keysUnavailable(cause: unknown): boolean {
+  if (cause instanceof joseErrors.JWKSTimeout || cause instanceof joseErrors.JWKSInvalid) return true;
+  if (!(cause instanceof joseErrors.JOSEError)) return true;
+  return cause.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/i.test(cause.message);
 }
 
 function unauthenticated(detail: string, cause?: unknown): ArchiveError {
