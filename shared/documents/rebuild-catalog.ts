@@ -30,7 +30,7 @@ export async function indexFromManifest(tenantId: string, manifestBlob: string, 
   // A manifest only ever indexes into its own tenant, under its own folder, naming only blobs of that folder
   // (one naming another document's blobs would have the sweep dispose of them with it).
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
-  if (![manifest.original, ...manifest.originals, manifest.rendition].every((f) => blobLayout.inFolder(manifest.id, f.blobName)) || !blobNamesOf(manifest).every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
+  if (![manifest.original.blobName, ...blobNamesOf(manifest)].every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
   const at = deps.clock.now().toISOString();
   const { document, restored } = withStorageProtection(manifest, await deps.blobs.documentBlobWorm(tenantId, manifest.id), actor, at, deps);

@@ -7,6 +7,7 @@ import { unsafeWalkActiveDocuments } from './sweep';
 import type { FixityRecord } from '../kernel/retention';
 import type { Actor } from '../kernel/retention';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
+import { validationReportOf } from './update';
 
 export const FIXITY_ACTOR: Actor = { subject: 'system:fixity-check', kind: 'system' };
 
@@ -74,8 +75,7 @@ function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
 export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>): Promise<{ mismatched: string[]; missing: string[] }> {
   const mismatched: string[] = [];
   const missing: string[] = [];
-  const report = doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report] : [];
-  for (const file of [...doc.originals, doc.rendition, ...report]) {
+  for (const file of [...doc.originals, doc.rendition, ...validationReportOf(doc)]) {
     const actual = await sha256Of(deps, doc.tenantId, file.blobName);
     if (actual === null) missing.push(file.blobName);
     else if (actual !== file.sha256) mismatched.push(file.blobName);

@@ -13,8 +13,12 @@ export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.k
 
 /** The blobs of a document: every original, the rendition, the manifest, the validation report once stored. */
 export function blobNamesOf(doc: ArchivedDocument): string[] {
-  const report = doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report.blobName] : [];
-  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id), ...report];
+  return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id), ...validationReportOf(doc).map((r) => r.blobName)];
+}
+
+/** The veraPDF report the catalog names, with its SHA-256, once a verdict is recorded (none while pending). */
+export function validationReportOf(doc: ArchivedDocument): { blobName: string; sha256: string }[] {
+  return doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report] : [];
 }
 
 /**
