@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberInUrl } from '../shared/kernel/url-number';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { ArchiveError } from '../shared/kernel/errors';
@@ -22,7 +23,7 @@ const ZAuditQuery = z.strictObject({
   actor: z.string().min(1).max(256).optional(),
   action: ZAuditAction.optional(),
   target: z.string().min(1).max(300).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: numberInUrl((n) => n.int().min(1).max(500).default(100)),
   continuationToken: z.string().min(1).max(4000).optional(),
 });
 

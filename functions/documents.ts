@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberInUrl } from '../shared/kernel/url-number';
 import { correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
 import type { Representation } from '../shared/documents/download';
 import { deliveryFor, downloadFile } from '../shared/http/download';
@@ -116,7 +117,7 @@ const DOWNLOAD_MEDIA: Record<Representation, readonly string[]> = { original: ['
 const DOWNLOAD_WHAT: Record<Representation, string> = { original: 'The original', rendition: 'The PDF/A rendition', validation: "veraPDF's report" };
 
 /** `part` only on `originals/{part}`: the n-th original, 1-based. */
-const ZDownloadParams = z.strictObject({ id: ZId, part: z.coerce.number().int().min(1).max(100_000).optional() });
+const ZDownloadParams = z.strictObject({ id: ZId, part: numberInUrl((n) => n.int().min(1).max(100_000).optional()) });
 
 function download(name: string, route: string, representation: Representation, summary: string) {
   return operation({

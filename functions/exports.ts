@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberInUrl } from '../shared/kernel/url-number';
 import { pageToken } from '../shared/kernel/page-token';
 import type { Deps } from '../shared/deps';
 import type { Config } from '../shared/config';
@@ -41,7 +42,7 @@ export const readExport = operation({
   handler: async ({ params, principal }, deps) => reply(200, toPublicExport(await getExport(principal.tenantId, params.id, deps), deps.config.ARCHIVE_PUBLIC_BASE_PATH)),
 });
 
-const ZListExports = z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), continuationToken: z.string().min(1).max(4000).optional() });
+const ZListExports = z.strictObject({ limit: numberInUrl((n) => n.int().min(1).max(200).default(50)), continuationToken: z.string().min(1).max(4000).optional() });
 
 export const listTenantExports = operation({
   name: 'listExports', method: 'GET', route: 'exports', tags: ['exports'], summary: "The tenant's exports, newest first, paged",

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberInUrl } from '../shared/kernel/url-number';
 import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
@@ -73,7 +74,7 @@ export const releaseQueryHold = operation({
 
 const ZListHolds = z.strictObject({
   status: z.literal('open'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
   continuationToken: z.string().min(1).max(4000).optional(),
 });
 

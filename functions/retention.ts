@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberInUrl } from '../shared/kernel/url-number';
 import { pageToken } from '../shared/kernel/page-token';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
@@ -15,7 +16,7 @@ const reason = z.string().trim().min(1).max(500);
 const ZExtend = z.strictObject({ retainUntil: instant, reason });
 const ZDueQuery = z.strictObject({
   before: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: numberInUrl((n) => n.int().min(1).max(500).default(100)),
   continuationToken: z.string().min(1).max(4000).optional(),
 });
 const ZApprove = z.strictObject({ before: instant, reason, documentIds: z.array(z.string().min(1).max(64)).min(1).max(500).optional() });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { numberInUrl } from '../kernel/url-number';
 import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_SORT_KEYS, Page } from '../ports';
@@ -10,7 +11,7 @@ export const ZListQuery = z.strictObject({
   ...searchFilterShape('query'),
   sort: z.enum(DOCUMENT_SORT_KEYS).default('createdAt'),
   order: z.enum(['asc', 'desc']).default('desc'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
   continuationToken: z.string().min(1).max(4000).optional(),
 });
 export type TListQuery = z.infer<typeof ZListQuery>;

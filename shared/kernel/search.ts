@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DOCUMENT_KINDS } from './document';
+import { numberInUrl } from './url-number';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 
@@ -9,16 +10,17 @@ const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
  * from a request body. Both parse to the same `SearchFilter`.
  */
 export function searchFilterShape(encoding: 'query' | 'json') {
-  const number = encoding === 'query' ? z.coerce.number() : z.number();
+  // In a URL every number is text (numberInUrl); in JSON it is a number.
+  const number = <T extends z.ZodType>(build: (n: z.ZodNumber) => T, digits: 'integer' | 'decimal') => (encoding === 'query' ? numberInUrl(build, digits) : build(z.number()));
   const tags = z.array(z.string().min(1).max(50)).min(1).max(10);
   return {
-    fiscalYear: number.int().min(1900).max(2200).optional(),
+    fiscalYear: number((n) => n.int().min(1900).max(2200).optional(), 'integer'),
     from: date.optional(),
     to: date.optional(),
     kind: z.enum(DOCUMENT_KINDS).optional(),
     counterparty: z.string().min(1).max(200).optional(),
-    amountMin: number.finite().optional(),
-    amountMax: number.finite().optional(),
+    amountMin: number((n) => n.finite().optional(), 'decimal'),
+    amountMax: number((n) => n.finite().optional(), 'decimal'),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     reference: z.string().min(1).max(200).optional(),
     /** Every tag must be present (in a URL: comma-separated). */

@@ -2,6 +2,8 @@
  * Query strings as a hostile client writes them, through the local host and the real route table: a
  * parameter given twice is refused (the archive does not pick one of two values), on every route with a query.
  */
+import { ROUTES } from '../../../functions/routes';
+import { ZListQuery } from '../../../shared/documents/list-documents';
 import { servedArchive } from '../../support/served-archive';
 
 const { base } = servedArchive();
@@ -42,4 +44,29 @@ it('the upload still takes its metadata query parameter, and only that', async (
   const upload = (q: string) => fetch(`${base()}/documents?${q}`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: new Uint8Array(0) });
   expect(((await (await upload(`metadata=${encodeURIComponent('{"kind":"invoice"}')}`)).json()) as { code: string }).code).toBe('empty_body');
   expect(((await (await upload('metadta=x')).json()) as { code: string }).code).toBe('invalid_query');
+});
+
+it.each([
+  ['/documents?amountMin=', 'amountMin'], // an empty value read as 0 searched every amount from zero up
+  ['/documents?amountMax=%20', 'amountMax'],
+  ['/documents?fiscalYear=0x7e8', 'fiscalYear'], // 2024 in hexadecimal
+  ['/documents?amountMin=1e3', 'amountMin'],
+  ['/documents?amountMin=Infinity', 'amountMin'],
+  ['/exports?limit=1e1', 'limit'],
+  ['/audit?month=2026-01&limit=0x10', 'limit'],
+])('GET %s: a number is written in decimal digits, anything else is refused', async (path, name) => {
+  const res = await fetch(base() + path);
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(await res.json()).toMatchObject({ code: 'invalid_query', detail: expect.stringContaining(`${name}: must be a number in decimal digits`) });
+});
+
+it('decimal numbers still read: negative and fractional amounts, a fiscal year, a limit', () => {
+  expect(ZListQuery.parse({ amountMin: '-12.50', amountMax: '99', fiscalYear: '2024', limit: '5' })).toMatchObject({ amountMin: -12.5, amountMax: 99, fiscalYear: 2024, limit: 5 });
+});
+
+it('an original part is named by its number in decimal digits: originals/0x2 and originals/1e0 name no part', () => {
+  const params = ROUTES.find((op) => op.name === 'downloadOriginalPart')!.params!;
+  expect(params.safeParse({ id: 'd', part: '2' })).toMatchObject({ success: true, data: { part: 2 } });
+  for (const part of ['0x2', '1e0', ' 2', '2.0', '']) expect(params.safeParse({ id: 'd', part }).success).toBe(false);
 });
