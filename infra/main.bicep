@@ -606,7 +606,8 @@ resource storageCapacityAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
 }
 
 // Any timer run that fails (functions/timers.ts runTimer): a fixity check, reconciler, audit seal or export
-// maintenance failing on every run would otherwise stop without a word (the sweep also has its own alert).
+// maintenance failing on every run would otherwise stop without a word. A failed sweep is logged with its own
+// phrase instead (sweepFailedAlert), so one failure raises one alert.
 resource timerFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-timer-failed'
   location: location

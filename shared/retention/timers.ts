@@ -7,19 +7,14 @@ import { sweep } from './sweep';
  * The retention timers as plain functions of (deps): each resumes from the continuation
  * its previous run stored, does one bounded run and stores where the next one resumes.
  */
-/** Operators are alerted on this exact phrase (infra/main.bicep, sweepFailedAlert). */
+/** Operators are alerted on this exact phrase (infra/main.bicep, sweepFailedAlert); the hosts' timer runner logs it when a sweep run fails. */
 export const SWEEP_FAILED = 'retention sweep failed';
 
 export async function runSweepTimer(deps: Deps) {
-  try {
-    const continuation = await deps.retention.timers.get<string>('sweep-continuation');
-    const result = await sweep({ now: deps.clock.now(), budget: { maxItems: deps.config.ARCHIVE_SWEEP_MAX_ITEMS, maxMillis: deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 }, continuation }, deps);
-    await deps.retention.timers.set('sweep-continuation', result.continuation);
-    return result;
-  } catch (err) {
-    deps.log.error(SWEEP_FAILED, { error: err instanceof Error ? err.message : String(err) });
-    throw err;
-  }
+  const continuation = await deps.retention.timers.get<string>('sweep-continuation');
+  const result = await sweep({ now: deps.clock.now(), budget: { maxItems: deps.config.ARCHIVE_SWEEP_MAX_ITEMS, maxMillis: deps.config.ARCHIVE_SWEEP_MAX_SECONDS * 1000 }, continuation }, deps);
+  await deps.retention.timers.set('sweep-continuation', result.continuation);
+  return result;
 }
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, fixityOverrunAlert). */

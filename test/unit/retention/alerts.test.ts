@@ -5,7 +5,7 @@ import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
-import { FIXITY_CYCLE_OVERRUN, runSweepTimer, SWEEP_FAILED } from '../../../shared/retention/timers';
+import { FIXITY_CYCLE_OVERRUN, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
 import { runTimer, TIMER_FAILED, TIMERS } from '../../../functions/timers';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
@@ -35,12 +35,12 @@ describe('alert phrases', () => {
     expect(SWEEP_FAILED).toBe('retention sweep failed');
   });
 
-  it('a failing sweep run logs the phrase the alert watches, and still fails', async () => {
+  it('a failing sweep run, as the hosts run it, logs the phrase its own alert watches, once (not also the timer alert\'s), and still fails', async () => {
     const errors: string[] = [];
     const log: Logger = { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) };
     const base = inMemoryDeps();
     const deps = { ...base, log, retention: { ...base.retention, timers: new UnreadableTimerState() } };
-    await expect(runSweepTimer(deps)).rejects.toThrow('cosmos unavailable');
+    await expect(runTimer(TIMERS.find((t) => t.name === 'retentionSweep')!, deps)).rejects.toThrow('cosmos unavailable');
     expect(errors).toEqual([SWEEP_FAILED]);
   });
 
@@ -55,7 +55,7 @@ describe('alert phrases', () => {
     for (const timer of TIMERS) {
       const lines = new RecordingLogger();
       await expect(runTimer({ ...timer, run: () => Promise.reject(new Error('down')) }, { ...base, log: lines })).rejects.toThrow('down');
-      expect(lines.lines).toEqual([{ level: 'error', message: TIMER_FAILED, fields: { timer: timer.name, error: 'down' } }]);
+      expect(lines.lines).toEqual([{ level: 'error', message: timer.failureAlert ?? TIMER_FAILED, fields: { timer: timer.name, error: 'down' } }]);
     }
   });
 });
