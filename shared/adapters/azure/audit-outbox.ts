@@ -1,7 +1,7 @@
 import type { Container, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { AuditOutboxPort } from '../../ports';
-import { deleteItem } from './cosmos';
+import { deleteItem, firstItemsOf } from './cosmos';
 
 /** Deletes per transactional batch (Cosmos DB's limit). */
 const DELETES_PER_BATCH = 100;
@@ -40,7 +40,7 @@ export class AuditOutboxItems implements AuditOutboxPort {
 
   async unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]> {
     const query = { query: 'SELECT * FROM c WHERE c.type = "audit-outbox" AND c.at < @before ORDER BY c.at', parameters: [{ name: '@before', value: before }] };
-    const found = await Promise.all([this.container, this.tenants].map(async (c) => (await c.items.query<AuditOutboxItem>(query, { maxItemCount: max }).fetchNext()).resources));
+    const found = await Promise.all([this.container, this.tenants].map(async (c) => firstItemsOf(c.items.query<AuditOutboxItem>(query, { maxItemCount: max }))));
     return found
       .flat()
       .sort((a, b) => a.at.localeCompare(b.at))

@@ -1,5 +1,5 @@
 import { Container, CosmosClient, Database } from '@azure/cosmos';
-import type { JSONObject, OperationInput } from '@azure/cosmos';
+import type { JSONObject, OperationInput, QueryIterator } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
@@ -21,6 +21,30 @@ export const CONTAINER_SPECS = {
   audit: { partitionKey: '/partition' },
   tenants: { partitionKey: '/tenantId', indexingPolicy: tenantsIndexingPolicy as IndexingPolicy },
 } as const;
+
+/**
+ * The first page of a query that has items, or none when the query is over. Cosmos may answer a
+ * page with no items and more to come (its time or request units ran out before a match, or a
+ * partition range held none): a walk or a maintenance pass that took it as "nothing there" would
+ * stop at the same empty page on every run and never reach what lies behind it.
+ * `next` reads the page after `continuationToken` (none: the first).
+ */
+export async function firstItems<T>(next: (continuationToken?: string) => Promise<{ items: T[]; continuationToken: string | null }>): Promise<T[]> {
+  let token: string | undefined;
+  for (;;) {
+    const page = await next(token);
+    if (page.items.length > 0 || !page.continuationToken) return page.items;
+    token = page.continuationToken;
+  }
+}
+
+/** firstItems over one query's iterator, which carries its own continuation (cross-partition queries). */
+export function firstItemsOf<T>(iterator: QueryIterator<T>): Promise<T[]> {
+  return firstItems(async () => {
+    const page = await iterator.fetchNext();
+    return { items: page.resources, continuationToken: iterator.hasMoreResults() ? 'more' : null };
+  });
+}
 
 export function cosmosClient(endpoint: string, auth: { key: string } | { credential: TokenCredential }): CosmosClient {
   return new CosmosClient({

@@ -4,7 +4,7 @@ import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-bl
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort, Versioned } from '../../ports';
-import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, firstItemsOf, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
 
@@ -116,15 +116,14 @@ export class ExportJobs implements ExportJobsPort {
    * without `tenantId`; with it, that tenant's jobs only (in the query itself, not left to the partition key).
    */
   private async jobsWhere(condition: string, parameters: SqlParameter[], now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
-    const { resources } = await this.container.items
+    const resources = await firstItemsOf(this.container.items
       .query<ExportJob & { _etag: string }>(
         {
           query: `SELECT * FROM c WHERE c.type = "export"${tenantId ? ' AND c.tenantId = @tenant' : ''} AND ${condition}`,
           parameters: [{ name: '@now', value: now.toISOString() }, ...parameters, ...(tenantId ? [{ name: '@tenant', value: tenantId }] : [])],
         },
         { maxItemCount: limit, ...(tenantId ? { partitionKey: tenantId } : {}) },
-      )
-      .fetchNext();
+      ));
     return resources.map((r) => ({ item: strip(r), etag: r._etag }));
   }
 }

@@ -8,7 +8,7 @@ import { withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
-import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, firstItems, firstItemsOf, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -82,7 +82,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished; with their etags. */
   async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
-    return this.firstItems((token) => this.versionedPage(
+    return firstItems((token) => this.versionedPage(
       tenantId,
       ['c.id > @after', ruleSql(CATALOG_RULES.sweepWork)],
       [{ name: '@after', value: afterId }, { name: '@now', value: now }],
@@ -90,20 +90,6 @@ export class RetentionCatalog implements RetentionCatalogPort {
       limit,
       token,
     ));
-  }
-
-  /**
-   * The first page that has items, or none when the query is over. Cosmos may answer a page with no
-   * items and a continuation (its time or request units ran out before a match): the walks take an
-   * empty answer as the end of the tenant, so stopping there would leave every document behind it unswept.
-   */
-  private async firstItems<T>(fetch: (continuationToken?: string) => Promise<Page<T>>): Promise<T[]> {
-    let token: string | undefined;
-    for (;;) {
-      const page = await fetch(token);
-      if (page.items.length > 0 || !page.continuationToken) return page.items;
-      token = page.continuationToken;
-    }
   }
 
   /** Disposal review: active documents whose retention ends at or before `before`, earliest first. */
@@ -133,7 +119,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Active documents after `afterId`, for the fixity check and the reconciler. */
   async activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
-    return this.firstItems((token) => this.page(tenantId, [ruleSql(CATALOG_RULES.active), 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit, token));
+    return firstItems((token) => this.page(tenantId, [ruleSql(CATALOG_RULES.active), 'c.id > @after'], [{ name: '@after', value: afterId }], 'c.id', limit, token));
   }
 
   /** Cross-tenant, for /health/ready: how many documents the last fixity checks found damaged. */
@@ -144,15 +130,14 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   /** Cross-tenant (the re-queue timer): active documents whose rendition validation is missing, or pending and last asked for before `cutoff`. */
   async pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]> {
-    const { resources } = await this.container.items
+    const resources = await firstItemsOf(this.container.items
       .query<{ id: string; tenantId: string }>({
         query:
           'SELECT c.id, c.tenantId FROM c WHERE c.type = "document" AND c.status = "active" AND c.createdAt < @cutoff' +
           ' AND (NOT IS_DEFINED(c.validation) OR (c.validation.status = "pending" AND (NOT IS_DEFINED(c.validation.requestedAt) OR c.validation.requestedAt < @cutoff)))' +
           (q.onlyTenant ? ' AND c.tenantId = @t' : ''),
         parameters: [{ name: '@cutoff', value: q.cutoff }, ...(q.onlyTenant ? [{ name: '@t', value: q.onlyTenant }] : [])],
-      }, { maxItemCount: q.max })
-      .fetchNext();
+      }, { maxItemCount: q.max }));
     return resources.slice(0, q.max);
   }
 }

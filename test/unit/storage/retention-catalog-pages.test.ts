@@ -6,6 +6,8 @@
  * never reach the documents behind it.
  */
 import type { Container } from '@azure/cosmos';
+import { AuditOutboxItems } from '../../../shared/adapters/azure/audit-outbox';
+import { ExportJobs } from '../../../shared/adapters/azure/export-store';
 import { RetentionCatalog } from '../../../shared/adapters/azure/retention-store';
 
 const doc = (id: string) => ({ id, tenantId: 'acme', type: 'document', status: 'active', _etag: `"${id}"` });
@@ -44,5 +46,54 @@ describe('the retention catalog reads past empty pages', () => {
   it('an empty last page is the end', async () => {
     const { container } = pagedContainer([{ resources: [] }]);
     expect(await new RetentionCatalog(container).sweepCandidates('acme', '2030-01-01T00:00:00.000Z', '', 100)).toEqual([]);
+  });
+});
+
+/**
+ * The maintenance passes' cross-tenant queries (validation requeue, audit outbox replay, export
+ * maintenance) read one query's iterator; an empty page with more to come must not end the pass.
+ */
+function iteratorContainer<T>(pages: T[][]) {
+  let fetched = 0;
+  const container = {
+    items: {
+      query: () => ({
+        fetchNext: async () => {
+          const resources = pages[fetched++];
+          if (!resources) throw new Error('read past the last page');
+          return { resources };
+        },
+        hasMoreResults: () => fetched < pages.length,
+      }),
+    },
+  };
+  return { container: container as unknown as Container, fetched: () => fetched };
+}
+
+describe('the maintenance passes read past empty pages', () => {
+  it('pending validations: the documents behind two empty pages are requeued', async () => {
+    const { container, fetched } = iteratorContainer([[], [], [{ id: 'd-1', tenantId: 'acme' }]]);
+    expect(await new RetentionCatalog(container).pendingValidations({ cutoff: '2030-01-01T00:00:00.000Z', max: 10 })).toEqual([{ id: 'd-1', tenantId: 'acme' }]);
+    expect(fetched()).toBe(3);
+  });
+
+  it('audit outbox items older than the cutoff: found behind an empty page, in both containers', async () => {
+    const item = (id: string) => ({ id, tenantId: 'acme', type: 'audit-outbox', at: `2026-01-01T00:00:0${id.slice(-1)}.000Z`, entries: [] });
+    const documents = iteratorContainer([[], [item('o-1')]]);
+    const tenants = iteratorContainer([[], [], [item('o-2')]]);
+    const found = await new AuditOutboxItems(documents.container, tenants.container).unsafeWrittenBefore('2030-01-01T00:00:00.000Z', 10);
+    expect(found.map((o) => o.id)).toEqual(['o-1', 'o-2']);
+  });
+
+  it('export maintenance: an expired job behind an empty page is found', async () => {
+    const { container } = iteratorContainer([[], [{ id: 'e-1', tenantId: 'acme', type: 'export', status: 'completed', _etag: '"e"' }]]);
+    const due = await new ExportJobs(container).unsafeListDue(new Date('2030-01-01T00:00:00Z'), new Date('2029-12-31T00:00:00Z'), 10);
+    expect(due.map((v) => v.item.id)).toEqual(['e-1']);
+  });
+
+  it('an empty page with nothing more is the end', async () => {
+    const { container, fetched } = iteratorContainer([[]]);
+    expect(await new RetentionCatalog(container).pendingValidations({ cutoff: '2030-01-01T00:00:00.000Z', max: 10 })).toEqual([]);
+    expect(fetched()).toBe(1);
   });
 });
