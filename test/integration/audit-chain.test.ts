@@ -318,6 +318,25 @@ describe('hash chain', () => {
     expect((await audit.all(tenant, '2028-09')).map((e) => `${e.seq} ${e.action}`).sort()).toEqual(['1 access.refusals-suppressed', '2 document.ingest']);
   });
 
+  it('appendOnce judges each entry by its own request: a suppressed-refusals entry (an earlier request\'s id) beside the request\'s own is not appended twice', async () => {
+    const tenant = newTenant('once-mixed');
+    const { audit } = archive.host.deps;
+    const at = '2028-10-01T00:00:00.000Z';
+    const base = { tenantId: tenant, at, actor: { subject: 'u', kind: 'user' as const }, clientIp: null, userAgent: null };
+    // The count of an earlier run of 429s carries the id of the last refused request; the change's own entry carries its own.
+    const suppressed = { ...base, action: 'access.refusals-suppressed' as const, target: null, outcome: 'refused' as const, status: 429, requestId: 'r-refused-earlier', detail: 'too_many_refusals:suppressed=3' };
+    const own = { ...base, action: 'api-key.revoke' as const, target: 'key-1', outcome: 'success' as const, status: 204, requestId: 'r-change' };
+    // The first attempt was stored, but its answer was lost (a timeout): the retry must find both.
+    await audit.appendBatch([suppressed, own]);
+    expect(await audit.appendOnce([suppressed, own])).toBe(false);
+    expect((await audit.all(tenant, '2028-10')).map((e) => `${e.seq} ${e.requestId}`).sort()).toEqual(['1 r-refused-earlier', '2 r-change']);
+    // And one stored alone leaves only the other to append.
+    const tenant2 = newTenant('once-mixed');
+    await audit.appendBatch([{ ...suppressed, tenantId: tenant2 }]);
+    expect(await audit.appendOnce([{ ...suppressed, tenantId: tenant2 }, { ...own, tenantId: tenant2 }])).toBe(true);
+    expect((await audit.all(tenant2, '2028-10')).map((e) => `${e.seq} ${e.requestId}`).sort()).toEqual(['1 r-refused-earlier', '2 r-change']);
+  });
+
   it('the sealing timer seals every partition that grew, once', async () => {
     const { tenant } = await tenantWithEntries('timer', 2);
     const deps = depsForOnlyTenant(archive.host.deps, tenant);

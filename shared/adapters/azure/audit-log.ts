@@ -137,10 +137,17 @@ export class AuditLog implements AuditLogPort {
     const first = inputs[0];
     if (!first) return false;
     // A request has one entry per action and outcome (a change stored before the request failed has its success entry
-    // beside the failure's); without batches (403) an earlier attempt may have stored some of them only.
-    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), inputs.length + 4, undefined, { requestId: first.requestId });
-    const stored = new Set(found.items.map((e) => `${e.action} ${e.outcome}`));
-    const missing = inputs.filter((i) => !stored.has(`${i.action} ${i.outcome}`));
+    // beside the failure's); without batches (403) an earlier attempt may have stored some of them only. Each entry is
+    // looked up under its own request: a suppressed-refusals count beside a request's entry carries an earlier request's id.
+    const month = auditMonth(new Date(first.at));
+    const byRequest = new Map<string, number>();
+    for (const i of inputs) byRequest.set(i.requestId, (byRequest.get(i.requestId) ?? 0) + 1);
+    const stored = new Set<string>();
+    for (const [requestId, count] of byRequest) {
+      const found = await this.list(first.tenantId, month, count + 4, undefined, { requestId });
+      for (const e of found.items) stored.add(`${e.requestId} ${e.action} ${e.outcome}`);
+    }
+    const missing = inputs.filter((i) => !stored.has(`${i.requestId} ${i.action} ${i.outcome}`));
     if (missing.length === 0) return false;
     await this.appendBatch(missing);
     return true;
