@@ -337,6 +337,27 @@ describe('hash chain', () => {
     expect((await audit.all(tenant2, '2028-10')).map((e) => `${e.seq} ${e.requestId}`).sort()).toEqual(['1 r-refused-earlier', '2 r-change']);
   });
 
+  it('a head whose hash is not its entry\'s (the tenants container is no proof) is not chained on: a new instance links to the stored entry, and the end a seal takes is the entry\'s', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('headhash');
+    const key = archive.host.deps.audit.chainKey;
+    const partition = `${tenant}:2028-11`;
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-11-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    const a = new AuditLog(cosmos.audit, cosmos.tenants, key);
+    for (let i = 0; i < 3; i++) await a.append(entry(i));
+    await a.flushHeads();
+    const head = (await cosmos.tenants.item(`audit-head:${partition}`, tenant).read()).resource;
+    expect(head.seq).toBe(3);
+    await cosmos.tenants.item(head.id, tenant).replace({ ...head, hash: 'f'.repeat(64) });
+    const third = (await a.all(tenant, '2028-11')).find((e) => e.seq === 3)!;
+    // What the sealing timer would seal.
+    expect(await new AuditLog(cosmos.audit, cosmos.tenants, key).end(tenant, '2028-11')).toEqual({ seq: 3, hash: third.hash });
+    const b = new AuditLog(cosmos.audit, cosmos.tenants, key);
+    expect((await b.append(entry(3))).prevHash).toBe(third.hash);
+    const stored = await b.all(tenant, '2028-11');
+    expect(verifyChain(partition, stored, [], { key: await key() })).toMatchObject({ ok: true, problems: [] });
+  });
+
   it('the sealing timer seals every partition that grew, once', async () => {
     const { tenant } = await tenantWithEntries('timer', 2);
     const deps = depsForOnlyTenant(archive.host.deps, tenant);

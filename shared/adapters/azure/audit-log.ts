@@ -204,7 +204,7 @@ export class AuditLog implements AuditLogPort {
         const head = await this.readHead(tenantId, partition);
         writer.headEtag = head?.etag ?? null;
         writer.headKnown = head !== null;
-        writer.end = await this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
+        writer.end = await this.walk(partition, await this.startOf(partition, head?.value));
       }
       let conflicts = 0;
       while (i < round.length) {
@@ -307,7 +307,19 @@ export class AuditLog implements AuditLogPort {
     const partition = `${tenantId}:${month}`;
     await this.settled(partition);
     const head = await this.readHead(tenantId, partition);
-    return this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
+    return this.walk(partition, await this.startOf(partition, head?.value));
+  }
+
+  /**
+   * Where a walk starts: the head's entry as stored. The head lives in the `tenants` container, which more
+   * than the audit log can write, so its seq is a hint and its hash no proof: a new writer chained on from a
+   * wrong head hash (a broken link) and a seal named it (a WORM blob accusing a sound entry). Only if that
+   * entry is gone does the head's own word stand: its successors then show the gap as missing.
+   */
+  private async startOf(partition: string, head: AuditHead | undefined): Promise<{ seq: number; hash: string }> {
+    if (!head || head.seq <= 0) return { seq: 0, hash: GENESIS_HASH };
+    const stored = await this.entry(partition, head.seq);
+    return { seq: head.seq, hash: stored?.hash ?? head.hash };
   }
 
   /** From a known entry to the chain's true end: entries whose writer had not moved the head yet. */
