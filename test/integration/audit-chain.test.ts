@@ -358,6 +358,21 @@ describe('hash chain', () => {
     expect(verifyChain(partition, stored, [], { key: await key() })).toMatchObject({ ok: true, problems: [] });
   });
 
+  it('a head removed under a running instance is created again with its next move, so the sealing timer still finds the partition', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('headgone');
+    const partition = `${tenant}:2028-12`;
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-12-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    const log = new AuditLog(cosmos.audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+    await log.append(entry(0));
+    expect(await log.headSeq(tenant, '2028-12')).toBe(1);
+    await cosmos.tenants.item(`audit-head:${partition}`, tenant).delete();
+    for (let i = 1; i < 4; i++) await log.append(entry(i));
+    await log.flushHeads();
+    expect(await log.headSeq(tenant, '2028-12')).toBe(4);
+    expect(await log.unsafeListPartitions()).toContainEqual({ tenantId: tenant, month: '2028-12' });
+  });
+
   it('the sealing timer seals every partition that grew, once', async () => {
     const { tenant } = await tenantWithEntries('timer', 2);
     const deps = depsForOnlyTenant(archive.host.deps, tenant);

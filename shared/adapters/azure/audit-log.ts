@@ -284,7 +284,8 @@ export class AuditLog implements AuditLogPort {
         writer.headEtag = res.etag;
         return;
       } catch (err) {
-        if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409)) throw err;
+        // 404: the head was removed (the sealing timer finds partitions by their heads): created again below.
+        if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409) && !isCosmosStatus(err, 404)) throw err;
         const current = await this.readHead(tenantId, partition);
         writer.headEtag = current?.etag ?? null;
         if (current && current.value.seq >= entry.seq) return;
