@@ -413,4 +413,17 @@ describe('GET /audit filters', () => {
     const older = await get(`from=${encodeURIComponent(prev.toISOString())}&actor=acc-2&continuationToken=${span.continuationToken}`);
     expect(older).toMatchObject({ month: prev.toISOString().slice(0, 7), items: [], continuationToken: null });
   });
+
+  it('reading the audit log is audited with the month it read, as verifying is', async () => {
+    const tenant = newTenant('readaudit');
+    const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+    const prev = new Date();
+    prev.setUTCDate(1);
+    prev.setUTCMonth(prev.getUTCMonth() - 1);
+    const older = prev.toISOString().slice(0, 7);
+    expect((await call(`${archive.url}/audit?month=${older}`, { token: auditor })).status).toBe(200);
+    expect((await call(`${archive.url}/audit/verify?month=${older}`, { token: auditor })).status).toBe(200);
+    const entries = (await archive.host.deps.audit.all(tenant, month())).sort((a, b) => a.seq - b.seq);
+    expect(entries.map((e) => `${e.action} ${e.target}`)).toEqual([`audit.read audit:${older}`, `audit.verify audit:${older}`]);
+  });
 });
