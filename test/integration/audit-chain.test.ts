@@ -1,6 +1,7 @@
 /** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
 import { verifyChain } from '../../shared/kernel/audit-chain';
 import { AuditLog } from '../../shared/adapters/azure/audit-log';
+import { PendingAuditEntries } from '../../shared/adapters/azure/audit-pending';
 import { randomBytes } from 'node:crypto';
 import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
 import { call } from '../support/http';
@@ -305,6 +306,25 @@ describe('hash chain', () => {
     await audit.savePending([{ tenantId: tenant, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
     await sealAuditLog({ now: new Date(), deps });
     expect(await audit.all(tenant, month())).toHaveLength(1);
+  });
+
+  it('a parked batch the log keeps refusing does not hold back the others; the drain then fails, naming it', async () => {
+    const { cosmos } = archive.host.deps;
+    const [stuck, behind] = [newTenant('park-stuck'), newTenant('park-behind')];
+    const parked = (tenantId: string) => [{ tenantId, at: '2028-02-01T00:00:00.000Z', actor: { subject: 'u', kind: 'user' as const }, action: 'document.ingest' as const, target: 'doc-1', outcome: 'success' as const, status: 201, requestId: `r-${tenantId}`, clientIp: null, userAgent: null }];
+    const pending = new PendingAuditEntries(cosmos.tenants);
+    await pending.park(parked(stuck));
+    await pending.park(parked(behind));
+    const appended: string[] = [];
+    // Only these two tenants' batches are taken; every other parked batch (other tests') is refused and stays.
+    const append = async (inputs: { tenantId: string }[]) => {
+      if (inputs[0]!.tenantId !== behind) throw new Error('429 too many requests');
+      appended.push(inputs[0]!.tenantId);
+    };
+    await expect(pending.unsafeDrain(append)).rejects.toThrow(stuck);
+    expect(appended).toEqual([behind]);
+    const left = async (tenantId: string) => (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenantId }] }).fetchAll()).resources.length;
+    expect([await left(stuck), await left(behind)]).toEqual([1, 0]);
   });
 
   it('appendOnce appends only the entries of a request the chain does not hold yet (an earlier attempt stored some)', async () => {
