@@ -47,7 +47,7 @@ export const listAudit = operation({
   query: ZAuditQuery,
   responses: { 200: { description: 'A page, newest month first', json: ZAuditPage } },
   errors: [],
-  handler: async ({ query: q, principal }, deps) => {
+  handler: async ({ query: q, principal, audit }, deps) => {
   if (q.from && q.to && q.from > q.to) throw new ArchiveError('invalid_query', { detail: 'from must not be after to.' });
   const to = q.month ?? (q.to ?? deps.clock.now().toISOString()).slice(0, 7);
   const months = q.month ? [q.month] : monthsBetween(q.from ? q.from.slice(0, 7) : to, to);
@@ -64,6 +64,8 @@ export const listAudit = operation({
     month = token.m;
     cosmosToken = token.c ?? undefined;
   }
+  // Who read which month of the trail is part of it, as a verification names its month.
+  audit.target = `audit:${month}`;
   const filter = { from: q.from, to: q.to, actor: q.actor, action: q.action, target: q.target };
   const page = await deps.audit.list(principal.tenantId, month, q.limit, cosmosToken, filter);
   const older = months[months.indexOf(month) + 1];

@@ -638,6 +638,38 @@ resource timerFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-pre
   }
 }
 
+// A completed change whose audit entry could be neither appended nor parked: the entry exists only in
+// that log line (shared/http/pipeline.ts), until an operator appends it.
+resource auditEntryUnwrittenAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-audit-entry-unwritten'
+  location: location
+  properties: {
+    description: 'The audit entry of a completed change is in neither the chain nor the parked entries; the log line holds it in full.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "audit entry of a completed change could not be written or parked"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // The app logs one structured line per sweep and per fixity finding (see README, Operating).
 resource sweepFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-sweep-failed'

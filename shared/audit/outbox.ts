@@ -100,15 +100,24 @@ export class AuditOutbox {
    * The sealing timer: appends the entries of items no instance released (it stopped first, or the
    * log refused them) that were written before `before`, and removes the items. An item whose
    * entries are already in the chain (its instance stopped between the append and the removal) is
-   * only removed: each request's entries are appended once.
+   * only removed: each request's entries are appended once. An item the log refuses stays for the next run
+   * without holding back the items behind it (oldest first, it would have stopped every tenant's); the drain
+   * then fails, naming it, so the sealing run is alerted.
    */
   async drain(before: Date, max: number): Promise<number> {
     const items = await this.deps.auditOutboxItems.unsafeWrittenBefore(before.toISOString(), max);
     let appended = 0;
+    const failed: string[] = [];
     for (const item of items) {
-      if (await this.deps.audit.appendOnce(item.entries)) appended += item.entries.length;
-      await this.deps.auditOutboxItems.remove([item]);
+      try {
+        if (await this.deps.audit.appendOnce(item.entries)) appended += item.entries.length;
+        await this.deps.auditOutboxItems.remove([item]);
+      } catch (err) {
+        failed.push(item.id);
+        this.deps.log.error('audit outbox item not appended; the next sealing run tries again', { item: item.id, tenantId: item.tenantId, error: err instanceof Error ? err.message : String(err) });
+      }
     }
+    if (failed.length > 0) throw new Error(`audit outbox items not appended (${appended} entries appended): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? `, and ${failed.length - 10} more` : ''}`);
     return appended;
   }
 }

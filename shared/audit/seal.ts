@@ -32,8 +32,13 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   return seal;
 }
 
-/** Timer: seal every partition that grew. Returns what it sealed; one failing partition does not stop the rest. */
-export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps }): Promise<{ sealed: AuditSeal[]; failed: string[] }> {
+/**
+ * Timer: seal every partition that grew. One failing step or partition does not stop the rest, but the
+ * run then fails, naming them, so the hosts log the alerted `timer failed` (functions/timers.ts): a
+ * month that can no longer be sealed, or entries of completed changes that no longer reach the chain
+ * (an outbox or parked entry the log keeps refusing), were only ever an error line nobody was told of.
+ */
+export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps }): Promise<{ sealed: AuditSeal[] }> {
   const sealed: AuditSeal[] = [];
   const failed: string[] = [];
   // Entries of completed changes go in before the seal: those an instance left in the audit
@@ -43,11 +48,13 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
   try {
     await deps.auditOutbox.drain(new Date(now.getTime() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX);
   } catch (err) {
+    failed.push('audit outbox');
     deps.log.error('appending audit outbox entries failed', { error: err instanceof Error ? err.message : String(err) });
   }
   try {
     await deps.audit.unsafeAppendPending();
   } catch (err) {
+    failed.push('parked audit entries');
     deps.log.error('appending parked audit entries failed', { error: err instanceof Error ? err.message : String(err) });
   }
   for (const { tenantId, month } of await deps.audit.unsafeListPartitions()) {
@@ -59,7 +66,8 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
       deps.log.error('audit seal failed', { tenantId, month, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  return { sealed, failed };
+  if (failed.length > 0) throw new Error(`audit log not fully sealed (${sealed.length} sealed): ${failed.slice(0, 20).join(', ')}${failed.length > 20 ? `, and ${failed.length - 20} more` : ''}`);
+  return { sealed };
 }
 
 export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs'>): Promise<AuditSeal[]> {

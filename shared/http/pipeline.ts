@@ -234,6 +234,9 @@ function toResponse(op: Operation, reply: { status: number; headers?: Record<str
   return { status: reply.status, ...(reply.headers ? { headers: reply.headers } : {}), ...(reply.body !== undefined ? { body: reply.body as ArchiveResponse['body'] } : {}) };
 }
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, auditEntryUnwrittenAlert): the entry is then only in this log line, for them to append. */
+export const AUDIT_ENTRY_UNWRITTEN = 'audit entry of a completed change could not be written or parked';
+
 /** Retries of the audit append after a completed state change, with these pauses (ms) between them. */
 export const AUDIT_RETRY_DELAYS_MS = [25, 50, 100, 200, 400, 800];
 
@@ -261,7 +264,7 @@ async function appendAfterChange(entries: AuditInput[], deps: Deps, requestId: s
     deps.log.warn('audit append failed after retries; entry parked for the sealing timer', { requestId, error: describe(last) });
   } catch (err) {
     // The last place left: the log keeps the entry for an operator to append.
-    deps.log.error('audit entry of a completed change could not be written or parked', { requestId, entries, error: describe(err), appendError: describe(last) });
+    deps.log.error(AUDIT_ENTRY_UNWRITTEN, { requestId, entries, error: describe(err), appendError: describe(last) });
   }
 }
 

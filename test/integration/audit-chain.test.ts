@@ -1,6 +1,7 @@
 /** The audit log is a hash chain per tenant-month, sealed into WORM blobs; verify finds every tampering. */
 import { verifyChain } from '../../shared/kernel/audit-chain';
 import { AuditLog } from '../../shared/adapters/azure/audit-log';
+import { PendingAuditEntries } from '../../shared/adapters/azure/audit-pending';
 import { randomBytes } from 'node:crypto';
 import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
 import { call } from '../support/http';
@@ -307,6 +308,25 @@ describe('hash chain', () => {
     expect(await audit.all(tenant, month())).toHaveLength(1);
   });
 
+  it('a parked batch the log keeps refusing does not hold back the others; the drain then fails, naming it', async () => {
+    const { cosmos } = archive.host.deps;
+    const [stuck, behind] = [newTenant('park-stuck'), newTenant('park-behind')];
+    const parked = (tenantId: string) => [{ tenantId, at: '2028-02-01T00:00:00.000Z', actor: { subject: 'u', kind: 'user' as const }, action: 'document.ingest' as const, target: 'doc-1', outcome: 'success' as const, status: 201, requestId: `r-${tenantId}`, clientIp: null, userAgent: null }];
+    const pending = new PendingAuditEntries(cosmos.tenants);
+    await pending.park(parked(stuck));
+    await pending.park(parked(behind));
+    const appended: string[] = [];
+    // Only these two tenants' batches are taken; every other parked batch (other tests') is refused and stays.
+    const append = async (inputs: { tenantId: string }[]) => {
+      if (inputs[0]!.tenantId !== behind) throw new Error('429 too many requests');
+      appended.push(inputs[0]!.tenantId);
+    };
+    await expect(pending.unsafeDrain(append)).rejects.toThrow(stuck);
+    expect(appended).toEqual([behind]);
+    const left = async (tenantId: string) => (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenantId }] }).fetchAll()).resources.length;
+    expect([await left(stuck), await left(behind)]).toEqual([1, 0]);
+  });
+
   it('appendOnce appends only the entries of a request the chain does not hold yet (an earlier attempt stored some)', async () => {
     const tenant = newTenant('once');
     const { audit } = archive.host.deps;
@@ -316,6 +336,61 @@ describe('hash chain', () => {
     expect(await audit.appendOnce([entry('access.refusals-suppressed'), entry('document.ingest')])).toBe(true);
     expect(await audit.appendOnce([entry('access.refusals-suppressed'), entry('document.ingest')])).toBe(false);
     expect((await audit.all(tenant, '2028-09')).map((e) => `${e.seq} ${e.action}`).sort()).toEqual(['1 access.refusals-suppressed', '2 document.ingest']);
+  });
+
+  it('appendOnce judges each entry by its own request: a suppressed-refusals entry (an earlier request\'s id) beside the request\'s own is not appended twice', async () => {
+    const tenant = newTenant('once-mixed');
+    const { audit } = archive.host.deps;
+    const at = '2028-10-01T00:00:00.000Z';
+    const base = { tenantId: tenant, at, actor: { subject: 'u', kind: 'user' as const }, clientIp: null, userAgent: null };
+    // The count of an earlier run of 429s carries the id of the last refused request; the change's own entry carries its own.
+    const suppressed = { ...base, action: 'access.refusals-suppressed' as const, target: null, outcome: 'refused' as const, status: 429, requestId: 'r-refused-earlier', detail: 'too_many_refusals:suppressed=3' };
+    const own = { ...base, action: 'api-key.revoke' as const, target: 'key-1', outcome: 'success' as const, status: 204, requestId: 'r-change' };
+    // The first attempt was stored, but its answer was lost (a timeout): the retry must find both.
+    await audit.appendBatch([suppressed, own]);
+    expect(await audit.appendOnce([suppressed, own])).toBe(false);
+    expect((await audit.all(tenant, '2028-10')).map((e) => `${e.seq} ${e.requestId}`).sort()).toEqual(['1 r-refused-earlier', '2 r-change']);
+    // And one stored alone leaves only the other to append.
+    const tenant2 = newTenant('once-mixed');
+    await audit.appendBatch([{ ...suppressed, tenantId: tenant2 }]);
+    expect(await audit.appendOnce([{ ...suppressed, tenantId: tenant2 }, { ...own, tenantId: tenant2 }])).toBe(true);
+    expect((await audit.all(tenant2, '2028-10')).map((e) => `${e.seq} ${e.requestId}`).sort()).toEqual(['1 r-refused-earlier', '2 r-change']);
+  });
+
+  it('a head whose hash is not its entry\'s (the tenants container is no proof) is not chained on: a new instance links to the stored entry, and the end a seal takes is the entry\'s', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('headhash');
+    const key = archive.host.deps.audit.chainKey;
+    const partition = `${tenant}:2028-11`;
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-11-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    const a = new AuditLog(cosmos.audit, cosmos.tenants, key);
+    for (let i = 0; i < 3; i++) await a.append(entry(i));
+    await a.flushHeads();
+    const head = (await cosmos.tenants.item(`audit-head:${partition}`, tenant).read()).resource;
+    expect(head.seq).toBe(3);
+    await cosmos.tenants.item(head.id, tenant).replace({ ...head, hash: 'f'.repeat(64) });
+    const third = (await a.all(tenant, '2028-11')).find((e) => e.seq === 3)!;
+    // What the sealing timer would seal.
+    expect(await new AuditLog(cosmos.audit, cosmos.tenants, key).end(tenant, '2028-11')).toEqual({ seq: 3, hash: third.hash });
+    const b = new AuditLog(cosmos.audit, cosmos.tenants, key);
+    expect((await b.append(entry(3))).prevHash).toBe(third.hash);
+    const stored = await b.all(tenant, '2028-11');
+    expect(verifyChain(partition, stored, [], { key: await key() })).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('a head removed under a running instance is created again with its next move, so the sealing timer still finds the partition', async () => {
+    const { cosmos } = archive.host.deps;
+    const tenant = newTenant('headgone');
+    const partition = `${tenant}:2028-12`;
+    const entry = (i: number) => ({ tenantId: tenant, at: '2028-12-01T00:00:00.000Z', actor: { subject: 's', kind: 'user' as const }, action: 'document.read' as const, target: `doc-${i}`, outcome: 'success' as const, status: 200, requestId: `r${i}`, clientIp: null, userAgent: null });
+    const log = new AuditLog(cosmos.audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+    await log.append(entry(0));
+    expect(await log.headSeq(tenant, '2028-12')).toBe(1);
+    await cosmos.tenants.item(`audit-head:${partition}`, tenant).delete();
+    for (let i = 1; i < 4; i++) await log.append(entry(i));
+    await log.flushHeads();
+    expect(await log.headSeq(tenant, '2028-12')).toBe(4);
+    expect(await log.unsafeListPartitions()).toContainEqual({ tenantId: tenant, month: '2028-12' });
   });
 
   it('the sealing timer seals every partition that grew, once', async () => {
@@ -357,5 +432,18 @@ describe('GET /audit filters', () => {
     expect(span.items).toHaveLength(4);
     const older = await get(`from=${encodeURIComponent(prev.toISOString())}&actor=acc-2&continuationToken=${span.continuationToken}`);
     expect(older).toMatchObject({ month: prev.toISOString().slice(0, 7), items: [], continuationToken: null });
+  });
+
+  it('reading the audit log is audited with the month it read, as verifying is', async () => {
+    const tenant = newTenant('readaudit');
+    const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+    const prev = new Date();
+    prev.setUTCDate(1);
+    prev.setUTCMonth(prev.getUTCMonth() - 1);
+    const older = prev.toISOString().slice(0, 7);
+    expect((await call(`${archive.url}/audit?month=${older}`, { token: auditor })).status).toBe(200);
+    expect((await call(`${archive.url}/audit/verify?month=${older}`, { token: auditor })).status).toBe(200);
+    const entries = (await archive.host.deps.audit.all(tenant, month())).sort((a, b) => a.seq - b.seq);
+    expect(entries.map((e) => `${e.action} ${e.target}`)).toEqual([`audit.read audit:${older}`, `audit.verify audit:${older}`]);
   });
 });

@@ -137,10 +137,17 @@ export class AuditLog implements AuditLogPort {
     const first = inputs[0];
     if (!first) return false;
     // A request has one entry per action and outcome (a change stored before the request failed has its success entry
-    // beside the failure's); without batches (403) an earlier attempt may have stored some of them only.
-    const found = await this.list(first.tenantId, auditMonth(new Date(first.at)), inputs.length + 4, undefined, { requestId: first.requestId });
-    const stored = new Set(found.items.map((e) => `${e.action} ${e.outcome}`));
-    const missing = inputs.filter((i) => !stored.has(`${i.action} ${i.outcome}`));
+    // beside the failure's); without batches (403) an earlier attempt may have stored some of them only. Each entry is
+    // looked up under its own request: a suppressed-refusals count beside a request's entry carries an earlier request's id.
+    const month = auditMonth(new Date(first.at));
+    const byRequest = new Map<string, number>();
+    for (const i of inputs) byRequest.set(i.requestId, (byRequest.get(i.requestId) ?? 0) + 1);
+    const stored = new Set<string>();
+    for (const [requestId, count] of byRequest) {
+      const found = await this.list(first.tenantId, month, count + 4, undefined, { requestId });
+      for (const e of found.items) stored.add(`${e.requestId} ${e.action} ${e.outcome}`);
+    }
+    const missing = inputs.filter((i) => !stored.has(`${i.requestId} ${i.action} ${i.outcome}`));
     if (missing.length === 0) return false;
     await this.appendBatch(missing);
     return true;
@@ -197,7 +204,7 @@ export class AuditLog implements AuditLogPort {
         const head = await this.readHead(tenantId, partition);
         writer.headEtag = head?.etag ?? null;
         writer.headKnown = head !== null;
-        writer.end = await this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
+        writer.end = await this.walk(partition, await this.startOf(partition, head?.value));
       }
       let conflicts = 0;
       while (i < round.length) {
@@ -277,7 +284,8 @@ export class AuditLog implements AuditLogPort {
         writer.headEtag = res.etag;
         return;
       } catch (err) {
-        if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409)) throw err;
+        // 404: the head was removed (the sealing timer finds partitions by their heads): created again below.
+        if (!isCosmosStatus(err, 412) && !isCosmosStatus(err, 409) && !isCosmosStatus(err, 404)) throw err;
         const current = await this.readHead(tenantId, partition);
         writer.headEtag = current?.etag ?? null;
         if (current && current.value.seq >= entry.seq) return;
@@ -300,7 +308,19 @@ export class AuditLog implements AuditLogPort {
     const partition = `${tenantId}:${month}`;
     await this.settled(partition);
     const head = await this.readHead(tenantId, partition);
-    return this.walk(partition, { seq: head?.value.seq ?? 0, hash: head?.value.hash ?? GENESIS_HASH });
+    return this.walk(partition, await this.startOf(partition, head?.value));
+  }
+
+  /**
+   * Where a walk starts: the head's entry as stored. The head lives in the `tenants` container, which more
+   * than the audit log can write, so its seq is a hint and its hash no proof: a new writer chained on from a
+   * wrong head hash (a broken link) and a seal named it (a WORM blob accusing a sound entry). Only if that
+   * entry is gone does the head's own word stand: its successors then show the gap as missing.
+   */
+  private async startOf(partition: string, head: AuditHead | undefined): Promise<{ seq: number; hash: string }> {
+    if (!head || head.seq <= 0) return { seq: 0, hash: GENESIS_HASH };
+    const stored = await this.entry(partition, head.seq);
+    return { seq: head.seq, hash: stored?.hash ?? head.hash };
   }
 
   /** From a known entry to the chain's true end: entries whose writer had not moved the head yet. */

@@ -88,6 +88,21 @@ describe('audit outbox', () => {
     expect(base.catalog.outbox.size).toBe(0);
   });
 
+  it('an item the log keeps refusing (one tenant\'s partition throttled, say) does not hold back the items behind it; the drain then fails, naming it', async () => {
+    const { base, store } = setUp();
+    const audit = base.audit;
+    const refused = new Set(['stuck']);
+    const picky = new AuditOutbox({ audit: Object.assign(Object.create(audit) as typeof audit, { appendOnce: (inputs: AuditInput[]) => (refused.has(inputs[0]!.requestId) ? Promise.reject(new Error('429 too many requests')) : audit.appendOnce(inputs)) }), auditOutboxItems: base.auditOutboxItems, log: new RecordingLogger() }, 0);
+    await store(auditOutboxItem([entry('stuck', '2026-11-30T09:00:00.000Z')]));
+    await store(auditOutboxItem([entry('behind', '2026-11-30T09:30:00.000Z')]));
+    await expect(picky.drain(new Date('2026-11-30T10:05:00Z'), 10)).rejects.toThrow('audit-outbox:stuck');
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['behind']);
+    expect([...base.catalog.outbox.values()].map((i) => i.id)).toEqual(['audit-outbox:stuck']);
+    refused.clear();
+    expect(await picky.drain(new Date('2026-11-30T10:05:00Z'), 10)).toBe(1);
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['behind', 'stuck']);
+  });
+
   it('the drain leaves items younger than its cut-off to their instance, and takes at most `max`, oldest first', async () => {
     const { base, audit, outbox, store } = setUp();
     await store(auditOutboxItem([entry('late', '2026-11-30T10:04:59.000Z')]));

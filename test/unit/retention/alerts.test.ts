@@ -8,7 +8,10 @@ import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { FIXITY_CYCLE_OVERRUN, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
 import { runTimer, TIMER_FAILED, TIMERS } from '../../../functions/timers';
+import { AUDIT_ENTRY_UNWRITTEN } from '../../../shared/http/pipeline';
+import type { AuditOutboxPort } from '../../../shared/ports';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
+import { AuditOutbox } from '../../../shared/audit/outbox';
 
 /** Timer records that cannot be read, as when Cosmos is down. */
 class UnreadableTimerState extends InMemoryTimerState {
@@ -22,7 +25,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['could not check a document', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit entry of a completed change could not be written or parked', 'could not check a document', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -33,6 +36,21 @@ describe('alert phrases', () => {
     expect(bicep).toContain(`message has "${VALIDATION_POISONED.slice(VALIDATION_POISONED.indexOf('moved'))}"`);
     expect(FIXITY_MISMATCH).toContain('fixity mismatch');
     expect(SWEEP_FAILED).toBe('retention sweep failed');
+    expect(AUDIT_ENTRY_UNWRITTEN).toBe('audit entry of a completed change could not be written or parked');
+  });
+
+  it('a seal run that cannot append left-behind entries, or cannot seal a month, still seals the rest, then fails for the timer alert', async () => {
+    const base = inMemoryDeps();
+    const seal = TIMERS.find((t) => t.name === 'sealAuditLog')!;
+    await base.audit.append({ tenantId: 'acme', at: base.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: 'r1', clientIp: null, userAgent: null });
+    // The outbox cannot be read: entries of completed changes stay out of the chain, run after run.
+    const unreadable: AuditOutboxPort = { remove: async () => undefined, unsafeWrittenBefore: () => Promise.reject(new Error('cosmos unavailable')) };
+    const log = new RecordingLogger();
+    const deps = { ...base, log, auditOutbox: new AuditOutbox({ audit: base.audit, auditOutboxItems: unreadable, log }, 0) };
+    await expect(runTimer(seal, deps)).rejects.toThrow('audit outbox');
+    expect(log.lines.map((l) => l.message)).toEqual(['appending audit outbox entries failed', TIMER_FAILED]);
+    // The month was sealed all the same.
+    expect(await base.blobs.blobNames('acme', 'audit-seals/')).toHaveLength(1);
   });
 
   it('a failing sweep run, as the hosts run it, logs the phrase its own alert watches, once (not also the timer alert\'s), and still fails', async () => {
