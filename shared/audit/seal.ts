@@ -80,6 +80,9 @@ export async function readSeals(tenantId: string, month: string, deps: Pick<Deps
 export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<ChainReport & { month: string; seals: number }> {
   const [entries, seals, headSeq, key] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
   const highWater = deps.audit.highWater(tenantId, month);
-  const requireKeyed = keyedSince !== undefined && month >= keyedSince;
+  // Unset: every month was written keyed (a deployment with months from before keying names the first keyed one).
+  // Taking unset as "any month may be unkeyed" let whoever can write the audit container rewrite a month not yet
+  // sealed as plain-sha256 entries "from before keying", and it verified.
+  const requireKeyed = keyedSince === undefined || month >= keyedSince;
   return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, { headSeq, highWater, key, requireKeyed }) };
 }

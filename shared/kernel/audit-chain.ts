@@ -93,7 +93,7 @@ export interface ChainMarks {
   highWater?: number;
   /** Needed to check keyed entries; without it they are reported as changed. */
   key?: Buffer;
-  /** The month was written after keying (AUDIT_CHAIN_KEYED_SINCE): no entry may be unkeyed. */
+  /** The month was written after keying (from AUDIT_CHAIN_KEYED_SINCE on, or always when that is unset): no entry may be unkeyed. */
   requireKeyed?: boolean;
 }
 

@@ -252,6 +252,28 @@ describe('hash chain', () => {
     ]);
   });
 
+  it('reports a month re-chained from its first entry without the key (a downgrade to plain sha256), though AUDIT_CHAIN_KEYED_SINCE is not set', async () => {
+    // Before the month's first seal, whoever can write the audit container could rewrite every entry
+    // as "written before keying"; with no month of such entries configured, none may be unkeyed.
+    const { tenant, auditor } = await tenantWithEntries('downgrade', 3);
+    expect(archive.host.deps.config.AUDIT_CHAIN_KEYED_SINCE).toBeUndefined();
+    const partition = `${tenant}:${month()}`;
+    const { hashEntry, GENESIS_HASH } = await import('../../shared/kernel/audit-chain');
+    const container = archive.host.deps.cosmos.audit;
+    let prev = GENESIS_HASH;
+    for (let seq = 1; seq <= 3; seq++) {
+      const id = `00000000000${seq}`;
+      const { _rid, _etag, _self, _ts, _attachments, alg: _alg, ...e } = (await container.item(id, partition).read()).resource;
+      const forged = { ...e, ...(seq === 2 ? { target: 'rewritten' } : {}), prevHash: prev };
+      forged.hash = hashEntry(forged);
+      prev = forged.hash;
+      await container.item(id, partition).replace(forged);
+    }
+    const report = await verify(auditor);
+    expect(report.ok).toBe(false);
+    expect(report.problems.slice(0, 3)).toEqual([1, 2, 3].map((seq) => ({ kind: 'unkeyed', seq, id: `00000000000${seq}`, detail: 'month-must-be-keyed' })));
+  });
+
   it('reports a cut tail with a lowered head, by the high-water mark and, after a restart, by a seal beyond it', async () => {
     const { cosmos, audit, blobs } = archive.host.deps;
     const m = month();
