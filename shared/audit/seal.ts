@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { AuditSeal, ChainReport, entryId, verifyChain } from '../kernel/audit-chain';
+import { AuditSeal, ChainProblem, ChainReport, entryId, verifyChain } from '../kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS } from '../kernel/audit';
 import { flushSuppressedRefusals } from './suppressed-refusals';
 
@@ -70,19 +70,41 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
   return { sealed };
 }
 
-export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs'>): Promise<AuditSeal[]> {
+/**
+ * A month's seals, and the blobs in its seal folder that are no seal (not JSON, or without a seal's
+ * fields). Those are named, not thrown: only someone with write access to storage puts one there, which
+ * is itself what verification exists to report, and the rest of the month must still be verified.
+ */
+export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs'>): Promise<{ seals: AuditSeal[]; unreadable: string[] }> {
   const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
-  const seals = await Promise.all(names.map(async (n) => JSON.parse((await deps.blobs.readAll(tenantId, n)).toString('utf8')) as AuditSeal));
-  return seals.filter((s) => s.partition === `${tenantId}:${month}`).sort((a, b) => a.seq - b.seq);
+  const read = await Promise.all(names.map(async (blob) => ({ blob, seal: sealOf((await deps.blobs.readAll(tenantId, blob)).toString('utf8')) })));
+  return {
+    seals: read.flatMap((r) => (r.seal && r.seal.partition === `${tenantId}:${month}` ? [r.seal] : [])).sort((a, b) => a.seq - b.seq),
+    unreadable: read.filter((r) => !r.seal).map((r) => r.blob),
+  };
+}
+
+function sealOf(text: string): AuditSeal | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const s = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof AuditSeal, unknown>>;
+  const valid = typeof s.partition === 'string' && Number.isSafeInteger(s.seq) && typeof s.hash === 'string' && typeof s.sealedAt === 'string';
+  return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string } : null;
 }
 
 /** `GET /audit/verify`: recompute a tenant's month against its seals. */
 export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<ChainReport & { month: string; seals: number }> {
-  const [entries, seals, headSeq, key] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
+  const [entries, { seals, unreadable }, headSeq, key] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
   const highWater = deps.audit.highWater(tenantId, month);
   // Unset: every month was written keyed (a deployment with months from before keying names the first keyed one).
   // Taking unset as "any month may be unkeyed" let whoever can write the audit container rewrite a month not yet
   // sealed as plain-sha256 entries "from before keying", and it verified.
   const requireKeyed = keyedSince === undefined || month >= keyedSince;
-  return { month, seals: seals.length, ...verifyChain(`${tenantId}:${month}`, entries, seals, { headSeq, highWater, key, requireKeyed }) };
+  const report = verifyChain(`${tenantId}:${month}`, entries, seals, { headSeq, highWater, key, requireKeyed });
+  const problems: ChainProblem[] = [...unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob })), ...report.problems];
+  return { month, seals: seals.length, ...report, ok: problems.length === 0, problems };
 }

@@ -72,6 +72,8 @@ export type ChainProblem =
    * The chain ends before a sequence number something else vouches for: the head, a seal, or this
    * instance's high-water mark. The tail was cut (and perhaps the head moved backwards).
    */
+  /** A blob in the month's seal folder that is no seal: planted or overwritten in storage (seals are written once, WORM). */
+  | { kind: 'unreadable-seal'; blob: string }
   | { kind: 'truncated'; chainEnd: number; expectedSeq: number; claimedBy: ('head' | 'seal' | 'high-water')[] };
 
 export interface ChainReport {

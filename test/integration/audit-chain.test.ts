@@ -274,6 +274,23 @@ describe('hash chain', () => {
     expect(report.problems.slice(0, 3)).toEqual([1, 2, 3].map((seq) => ({ kind: 'unkeyed', seq, id: `00000000000${seq}`, detail: 'month-must-be-keyed' })));
   });
 
+  it('a blob under a month\'s seal folder that is no seal is reported as such, and the rest of the month is still verified', async () => {
+    const { tenant, auditor } = await tenantWithEntries('bad-seal', 2);
+    const { blobs } = archive.host.deps;
+    await blobs.prepareTenant(tenant);
+    const worm = { retainUntil: '2040-01-01T00:00:00.000Z', legalHold: false };
+    await blobs.putCreateOnly(tenant, `audit-seals/${month()}/planted.json`, Buffer.from('not a seal'), 'application/json', worm, {});
+    await blobs.putCreateOnly(tenant, `audit-seals/${month()}/shapeless.json`, Buffer.from('{"partition":"x"}'), 'application/json', worm, {});
+    const res = await call(`${archive.url}/audit/verify?month=${month()}`, { token: auditor });
+    expect(res.status).toBe(200);
+    const report = res.json as { ok: boolean; problems: unknown[] };
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      { kind: 'unreadable-seal', blob: `audit-seals/${month()}/planted.json` },
+      { kind: 'unreadable-seal', blob: `audit-seals/${month()}/shapeless.json` },
+    ]);
+  });
+
   it('reports a cut tail with a lowered head, by the high-water mark and, after a restart, by a seal beyond it', async () => {
     const { cosmos, audit, blobs } = archive.host.deps;
     const m = month();

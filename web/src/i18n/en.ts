@@ -398,6 +398,7 @@ export const en = {
       brokenLink: (seq: number) => `Entry no. ${seq} does not follow on from the entry before it: one of the two was rewritten.`,
       unkeyed: (seq: number) => `Entry no. ${seq} was re-chained without the archive's key.`,
       truncated: (end: number, expected: number) => `The log ends at no. ${end}, but entries up to no. ${expected} were written: the last ones are missing.`,
+      unreadableSeal: (blob: string) => `${blob} lies among this month's seals but is no seal: it was put there or changed in storage.`,
     },
   },
   apiKeys: {

@@ -331,6 +331,7 @@ export const nl: Dictionary = {
       brokenLink: (seq) => `Regel nr. ${seq} sluit niet aan op de regel ervoor: een van beide is herschreven.`,
       unkeyed: (seq) => `Regel nr. ${seq} is opnieuw geketend zonder de sleutel van het archief.`,
       truncated: (end, expected) => `Het log eindigt bij nr. ${end}, maar er zijn regels tot en met nr. ${expected} geschreven: de laatste ontbreken.`,
+      unreadableSeal: (blob) => `${blob} staat tussen de zegels van deze maand maar is geen zegel: het is in de opslag neergezet of gewijzigd.`,
     },
   },
   apiKeys: {

@@ -201,7 +201,8 @@ type ChainProblem =
   | { kind: 'inserted'; id: string }
   | { kind: 'broken-link'; seq: number; id: string }
   | { kind: 'unkeyed'; seq: number; id: string }
-  | { kind: 'truncated'; chainEnd: number; expectedSeq: number; claimedBy: string[] };
+  | { kind: 'truncated'; chainEnd: number; expectedSeq: number; claimedBy: string[] }
+  | { kind: 'unreadable-seal'; blob: string };
 
 function problemLine(p: ChainProblem, t: Dictionary): string {
   switch (p.kind) {
@@ -211,6 +212,7 @@ function problemLine(p: ChainProblem, t: Dictionary): string {
     case 'broken-link': return t.audit.chain.brokenLink(p.seq);
     case 'unkeyed': return t.audit.chain.unkeyed(p.seq);
     case 'truncated': return t.audit.chain.truncated(p.chainEnd, p.expectedSeq);
+    case 'unreadable-seal': return t.audit.chain.unreadableSeal(p.blob);
     default: return JSON.stringify(p);
   }
 }
@@ -255,7 +257,7 @@ function VerifyMonth() {
             <p>
               <strong><span aria-hidden="true">✗ </span>{t.audit.notOk(monthName(report.month))}</strong>
             </p>
-            <p>{t.audit.summary(counts('changed') + counts('broken-link') + counts('unkeyed'), counts('missing') + (counts('truncated') > 0 ? 1 : 0), counts('inserted'))}</p>
+            <p>{t.audit.summary(counts('changed') + counts('broken-link') + counts('unkeyed') + counts('unreadable-seal'), counts('missing') + (counts('truncated') > 0 ? 1 : 0), counts('inserted'))}</p>
             <ul>
               {problems.map((p, i) => (
                 <li key={i}>{problemLine(p, t)}</li>
