@@ -112,7 +112,10 @@ export class Authenticator implements Authenticates {
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null, expiresAt: new Date(payload.exp! * 1000).toISOString() };
+    // Absent: the default set. Present but not one name (a list such as Entra's roles, an object, null): a set the
+    // archive cannot read, which names no set ('') and so grants nothing, not the default (the claim said something else).
+    const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' ? rights : '';
+    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet, expiresAt: new Date(payload.exp! * 1000).toISOString() };
     this.verified.set(token, identity, payload.exp!, Date.now());
     return identity;
   }
@@ -128,7 +131,7 @@ export class Authenticator implements Authenticates {
       // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
       await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now());
     }
-    if (!rightsSet) {
+    if (rightsSet === null) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
       return { tenantId, subject, kind: 'user', rightsSet: '', permissions: new Set() };
     }
@@ -136,7 +139,7 @@ export class Authenticator implements Authenticates {
     if (!permissions) {
       if (assignment) return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set() };
       // A verified token of this tenant: refused, and audited under its subject.
-      return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set(), denial: unauthenticated('The token names an unknown rights set.') };
+      return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set(), denial: unauthenticated(rightsSet ? 'The token names an unknown rights set.' : "The token's rights claim is not one rights-set name.") };
     }
     return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) }, policy);
   }

@@ -1,0 +1,44 @@
+import { importJWK, SignJWT } from 'jose';
+import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer, type OidcIssuer, type SigningKey } from '../../../local/oidc';
+import { inMemoryDeps } from '../../support/in-memory';
+
+const T = 'acme';
+let key: SigningKey;
+let issuer: OidcIssuer;
+let authenticator: Authenticator;
+
+beforeAll(async () => {
+  key = await newSigningKey();
+  issuer = await startOidcIssuer(key);
+});
+afterAll(() => issuer.stop());
+beforeEach(() => {
+  const deps = inMemoryDeps();
+  const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 30, keyPersonIdleDays: 30 };
+  authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+});
+
+/** A token the issuer really signed, with these claims and header fields over a valid access token's. */
+async function token(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ archive_tenant: T, sub: 'alice@acme.example', iss: issuer.issuer, aud: LOCAL_AUDIENCE, iat: now, exp: now + 600, ...claims })
+    .setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid!, ...header })
+    .sign(await importJWK(key.privateJwk, 'RS256'));
+}
+
+async function refusal(bearer: string): Promise<unknown> {
+  return authenticator.authenticate(`Bearer ${bearer}`).then(() => null, (e: unknown) => e);
+}
+
+it('a rights claim the archive cannot read (a list, an object, null) grants nothing, not the default rights set', async () => {
+  for (const rights of [['uploader'], { set: 'uploader' }, null, 7]) {
+    const principal = await authenticator.authenticate(`Bearer ${await token({ archive_rights: rights })}`);
+    expect([...principal.permissions]).toEqual([]);
+    expect(principal.denial).toMatchObject({ code: 'unauthenticated' });
+  }
+  // Absent, the documented default still applies; a name, that set.
+  expect((await authenticator.authenticate(`Bearer ${await token({})}`)).rightsSet).toBe('archivist');
+  expect((await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'uploader' })}`)).rightsSet).toBe('uploader');
+});
