@@ -92,8 +92,9 @@ export class Authenticator implements Authenticates {
     const cached = this.verified.get(token, Date.now());
     if (cached) return cached;
     let payload: JWTPayload;
+    let typ: unknown;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks, {
+      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, this.jwks, {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         algorithms: this.settings.algorithms,
@@ -107,6 +108,9 @@ export class Authenticator implements Authenticates {
       const detail = cause instanceof joseErrors.JWTExpired ? 'The token has expired.' : 'The token is not valid for this archive.';
       throw unauthenticated(detail, cause);
     }
+    // The issuer signs other JWTs with the same keys (logout tokens, DPoP proofs, security events): only an access token
+    // (no typ, the generic JWT, or RFC 9068's at+jwt) acts here (RFC 8725 3.11).
+    if (typ !== undefined && !(typeof typ === 'string' && ACCESS_TOKEN_TYPES.has(typ.toLowerCase().replace(/^application\//, '')))) throw unauthenticated('The token is not an access token.');
     const tenantId = payload[this.settings.tenantClaim];
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw unauthenticated('The token names no valid tenant.');
     const kindClaim = payload[this.settings.kindClaim];
@@ -229,6 +233,9 @@ export class Authenticator implements Authenticates {
     return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
 }
+
+/** JWT `typ` header values (lower case, without `application/`) of an access token. */
+const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set(['jwt', 'at+jwt']);
 
 /** jose's key-set fetch failed: a timeout, an answer that is not a key set, or the request itself (a non-jose error). */
 function keysUnavailable(cause: unknown): boolean {

@@ -42,3 +42,13 @@ it('a rights claim the archive cannot read (a list, an object, null) grants noth
   expect((await authenticator.authenticate(`Bearer ${await token({})}`)).rightsSet).toBe('archivist');
   expect((await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'uploader' })}`)).rightsSet).toBe('uploader');
 });
+
+it('a JWT of another type than an access token (a logout token, a DPoP proof) is refused, as the issuer signed it for another use', async () => {
+  for (const typ of ['logout+jwt', 'dpop+jwt', 'secevent+jwt', 'application/id_token+jwt']) {
+    expect(await refusal(await token({}, { typ }))).toMatchObject({ code: 'unauthenticated' });
+  }
+  // An access token: no typ, the generic JWT, or RFC 9068's at+jwt (its media-type form too).
+  for (const header of [{}, { typ: 'JWT' }, { typ: 'at+jwt' }, { typ: 'application/at+JWT' }]) {
+    expect((await authenticator.authenticate(`Bearer ${await token({}, header)}`)).tenantId).toBe(T);
+  }
+});
