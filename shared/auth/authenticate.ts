@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
+import { DECEPTIVE_CHARACTER } from '../kernel/text';
 import type { ApiKeyDeps } from './api-keys/api-key';
 import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
@@ -111,6 +112,10 @@ export class Authenticator implements Authenticates {
     // The issuer signs other JWTs with the same keys (logout tokens, DPoP proofs, security events): only an access token
     // (no typ, the generic JWT, or RFC 9068's at+jwt) acts here (RFC 8725 3.11).
     if (typ !== undefined && !(typeof typ === 'string' && ACCESS_TOKEN_TYPES.has(typ.toLowerCase().replace(/^application\//, '')))) throw unauthenticated('The token is not an access token.');
+    // The subject is who the audit log names for years and whom every rule about persons compares: one short plain name,
+    // never a key's subject (`apikey:<id>`), which the audit log and rules would take for that key (jose checks only that it is there).
+    const sub = payload.sub as unknown;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || DECEPTIVE_CHARACTER.test(sub) || sub.startsWith('apikey:')) throw unauthenticated('The token names no valid subject.');
     const tenantId = payload[this.settings.tenantClaim];
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw unauthenticated('The token names no valid tenant.');
     const kindClaim = payload[this.settings.kindClaim];
@@ -119,7 +124,7 @@ export class Authenticator implements Authenticates {
     // Absent: the default set. Present but not one name (a list such as Entra's roles, an object, null): a set the
     // archive cannot read, which names no set ('') and so grants nothing, not the default (the claim said something else).
     const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' ? rights : '';
-    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet, expiresAt: new Date(payload.exp! * 1000).toISOString() };
+    const identity: JwtIdentity = { tenantId, subject: sub, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet, expiresAt: new Date(payload.exp! * 1000).toISOString() };
     this.verified.set(token, identity, payload.exp!, Date.now());
     return identity;
   }
@@ -233,6 +238,9 @@ export class Authenticator implements Authenticates {
     return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
 }
+
+/** Longest token subject accepted (an e-mail address is at most 254; Entra's `sub` is 43). */
+const MAX_SUBJECT_LENGTH = 256;
 
 /** JWT `typ` header values (lower case, without `application/`) of an access token. */
 const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set(['jwt', 'at+jwt']);

@@ -52,3 +52,13 @@ it('a JWT of another type than an access token (a logout token, a DPoP proof) is
     expect((await authenticator.authenticate(`Bearer ${await token({}, header)}`)).tenantId).toBe(T);
   }
 });
+
+it("a subject that is not a short plain name is refused 401: not a string, empty, over 256 characters, with controls or bidi overrides, or one of the archive's API-key subjects", async () => {
+  for (const sub of [12345, { id: 'alice' }, ['alice'], '', 'x'.repeat(257), 'alice\u0000', 'ali\u202ece', 'apikey:0123456789abcdef01234567']) {
+    const refused = await refusal(await token({ sub }));
+    expect(refused).toBeInstanceOf(ArchiveError);
+    expect(refused).toMatchObject({ code: 'unauthenticated' });
+  }
+  expect((await authenticator.authenticate(`Bearer ${await token({ sub: 'x'.repeat(256) })}`)).subject).toHaveLength(256);
+  expect((await authenticator.authenticate(`Bearer ${await token({ sub: 'Zoë\u200f@acme.example' })}`)).subject).toBe('Zoë\u200f@acme.example');
+});
