@@ -116,6 +116,8 @@ export class Authenticator implements Authenticates {
     // never a key's subject (`apikey:<id>`), which the audit log and rules would take for that key (jose checks only that it is there).
     const sub = payload.sub as unknown;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || DECEPTIVE_CHARACTER.test(sub) || sub.startsWith('apikey:')) throw unauthenticated('The token names no valid subject.');
+    // jose checks iat's type only: a token issued later than now (past the tolerance) comes from a wrong clock or was minted to last.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.settings.clockToleranceSeconds) throw unauthenticated('The token was issued in the future.');
     const tenantId = payload[this.settings.tenantClaim];
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw unauthenticated('The token names no valid tenant.');
     const kindClaim = payload[this.settings.kindClaim];

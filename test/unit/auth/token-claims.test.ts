@@ -62,3 +62,11 @@ it("a subject that is not a short plain name is refused 401: not a string, empty
   expect((await authenticator.authenticate(`Bearer ${await token({ sub: 'x'.repeat(256) })}`)).subject).toHaveLength(256);
   expect((await authenticator.authenticate(`Bearer ${await token({ sub: 'Zoë\u200f@acme.example' })}`)).subject).toBe('Zoë\u200f@acme.example');
 });
+
+it('a token issued in the future (iat past the clock tolerance) is refused 401', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  expect(await refusal(await token({ iat: now + 3600, exp: now + 7200 }))).toMatchObject({ code: 'unauthenticated' });
+  expect(await refusal(await token({ iat: 'yesterday' }))).toMatchObject({ code: 'unauthenticated' });
+  // Within the tolerance (30 s here), as a clock a little ahead of ours issues it.
+  expect((await authenticator.authenticate(`Bearer ${await token({ iat: now + 20 })}`)).tenantId).toBe(T);
+});
