@@ -76,8 +76,10 @@ export class KeyVaultSecretSource implements SecretSource {
       if (s.version) this.versions.set(`${name}/${s.version}`, Promise.resolve(s.value));
       return s;
     });
-    read.catch(() => this.current.delete(name));
-    this.current.set(name, { at: this.nowMs(), read });
+    const entry = { at: this.nowMs(), read };
+    // A failed read is not kept (only this one: a newer lookup may have replaced it meanwhile).
+    read.catch(() => this.current.get(name) === entry && this.current.delete(name));
+    this.current.set(name, entry);
     return read;
   }
 
