@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
+import { DECEPTIVE_CHARACTER } from '../kernel/text';
 import type { ApiKeyDeps } from './api-keys/api-key';
 import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
@@ -92,8 +93,9 @@ export class Authenticator implements Authenticates {
     const cached = this.verified.get(token, Date.now());
     if (cached) return cached;
     let payload: JWTPayload;
+    let typ: unknown;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks, {
+      ({ payload, protectedHeader: { typ } } = await jwtVerify(token, this.jwks, {
         issuer: this.settings.issuer,
         audience: this.settings.audience,
         algorithms: this.settings.algorithms,
@@ -107,12 +109,24 @@ export class Authenticator implements Authenticates {
       const detail = cause instanceof joseErrors.JWTExpired ? 'The token has expired.' : 'The token is not valid for this archive.';
       throw unauthenticated(detail, cause);
     }
+    // The issuer signs other JWTs with the same keys (logout tokens, DPoP proofs, security events): only an access token
+    // (no typ, the generic JWT, or RFC 9068's at+jwt) acts here (RFC 8725 3.11).
+    if (typ !== undefined && !(typeof typ === 'string' && ACCESS_TOKEN_TYPES.has(typ.toLowerCase().replace(/^application\//, '')))) throw unauthenticated('The token is not an access token.');
+    // The subject is who the audit log names for years and whom every rule about persons compares: one short plain name,
+    // never a key's subject (`apikey:<id>`), which the audit log and rules would take for that key (jose checks only that it is there).
+    const sub = payload.sub as unknown;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || DECEPTIVE_CHARACTER.test(sub) || sub.startsWith('apikey:')) throw unauthenticated('The token names no valid subject.');
+    // jose checks iat's type only: a token issued later than now (past the tolerance) comes from a wrong clock or was minted to last.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.settings.clockToleranceSeconds) throw unauthenticated('The token was issued in the future.');
     const tenantId = payload[this.settings.tenantClaim];
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId)) throw unauthenticated('The token names no valid tenant.');
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    const identity: JwtIdentity = { tenantId, subject: payload.sub!, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet: typeof rights === 'string' ? rights : null, expiresAt: new Date(payload.exp! * 1000).toISOString() };
+    // Absent: the default set. Present but not one name (a list such as Entra's roles, an object, null): a set the
+    // archive cannot read, which names no set ('') and so grants nothing, not the default (the claim said something else).
+    const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' ? rights : '';
+    const identity: JwtIdentity = { tenantId, subject: sub, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet, expiresAt: new Date(payload.exp! * 1000).toISOString() };
     this.verified.set(token, identity, payload.exp!, Date.now());
     return identity;
   }
@@ -128,7 +142,7 @@ export class Authenticator implements Authenticates {
       // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
       await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now());
     }
-    if (!rightsSet) {
+    if (rightsSet === null) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
       return { tenantId, subject, kind: 'user', rightsSet: '', permissions: new Set() };
     }
@@ -136,7 +150,7 @@ export class Authenticator implements Authenticates {
     if (!permissions) {
       if (assignment) return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set() };
       // A verified token of this tenant: refused, and audited under its subject.
-      return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set(), denial: unauthenticated('The token names an unknown rights set.') };
+      return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set(), denial: unauthenticated(rightsSet ? 'The token names an unknown rights set.' : "The token's rights claim is not one rights-set name.") };
     }
     return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) }, policy);
   }
@@ -226,6 +240,12 @@ export class Authenticator implements Authenticates {
     return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
 }
+
+/** Longest token subject accepted (an e-mail address is at most 254; Entra's `sub` is 43). */
+const MAX_SUBJECT_LENGTH = 256;
+
+/** JWT `typ` header values (lower case, without `application/`) of an access token. */
+const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set(['jwt', 'at+jwt']);
 
 /** jose's key-set fetch failed: a timeout, an answer that is not a key set, or the request itself (a non-jose error). */
 function keysUnavailable(cause: unknown): boolean {

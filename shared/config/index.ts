@@ -216,6 +216,10 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
   }
   const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;
   if (spool) problems.push(`ARCHIVE_SPOOL_DIR: ${spool}`);
+  // The web app's id tokens are signed by the same issuer with its client id as audience: were that the API's audience too, an
+  // id token (handed to the browser, logged by front ends, never meant for an API) would act as an access token.
+  const webClientId = webAuthKind(env, runtime) === 'local-oidc' ? (env.ARCHIVE_WEB_CLIENT_ID ?? LOCAL_WEB_CLIENT_ID) : env.ARCHIVE_WEB_CLIENT_ID;
+  if (env.AUTH_AUDIENCE && env.AUTH_AUDIENCE === webClientId) problems.push(`AUTH_AUDIENCE: must not be the web app's client id (${webClientId}): its id tokens would act as access tokens; register the API apart and use its audience`);
   if (webAuthKind(env, runtime) === 'entra') {
     for (const name of ['ARCHIVE_WEB_AUTHORITY', 'ARCHIVE_WEB_CLIENT_ID', 'ARCHIVE_WEB_SCOPE'] as const) {
       if (!env[name]) problems.push(`${name}: required when the web app signs in with Entra ID (ARCHIVE_WEB_AUTH=entra)`);

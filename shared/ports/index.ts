@@ -362,6 +362,12 @@ export interface AuditLogPort {
 /** Where the archive reads its own secrets (API-key pepper, audit-chain key). */
 export interface SecretSource {
   get(name: string): Promise<string>;
+  /**
+   * For a secret whose past uses must keep verifying after it is rotated (the API-key pepper): without `version`, the
+   * current value and its version, to be recorded beside what it was used for; with one, that version's value (an
+   * error if there is none). Version null: the source keeps no versions (locally), its one value is meant.
+   */
+  versioned(name: string, version?: string | null): Promise<{ value: string; version: string | null }>;
 }
 
 /** A message taken from the rendition-validation queue. */

@@ -521,6 +521,10 @@ export const inMemoryLinks: LinksPort = {
 
 export const staticSecrets = (values: Record<string, string> = {}): SecretSource => ({
   get: async (name) => values[name] ?? `secret-${name}`,
+  versioned: async (name, version) => {
+    if (version) throw new Error(`secret ${name} has no version ${version}`);
+    return { value: values[name] ?? `secret-${name}`, version: null };
+  },
 });
 
 /** A logger that keeps its lines, for tests that check what was logged. */

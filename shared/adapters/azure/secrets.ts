@@ -41,28 +41,64 @@ export async function assertUsableSecrets(secrets: SecretSource, names: { pepper
   if (problems.length > 0) throw new SecretsError(problems);
 }
 
-/** Key Vault, read once per secret name and kept in memory (a pepper is not rotated in place). */
-export class KeyVaultSecretSource implements SecretSource {
-  private readonly client: SecretClient;
-  private readonly cache = new Map<string, Promise<string>>();
+/** How long the current version of a versioned secret (the pepper) is taken as current: a rotation reaches new keys within it. */
+export const CURRENT_VERSION_TTL_MS = 5 * 60_000;
 
-  constructor(vaultUrl: string, credential: TokenCredential) {
+/** What the source reads of Key Vault (the SDK's SecretClient). */
+type SecretReader = Pick<SecretClient, 'getSecret'>;
+
+/**
+ * Key Vault, read once per secret name and kept in memory (the audit chain key is not rotated in place). A versioned
+ * secret (the API-key pepper) is read per version, kept for good (a version never changes), and its current version
+ * looked up again every CURRENT_VERSION_TTL_MS: each key records the version it was hashed with, so a rotation leaves
+ * every key verifying on every instance, and keys minted since use the new pepper.
+ */
+export class KeyVaultSecretSource implements SecretSource {
+  private readonly client: SecretReader;
+  private readonly cache = new Map<string, Promise<string>>();
+  private readonly versions = new Map<string, Promise<string>>();
+  private readonly current = new Map<string, { at: number; read: Promise<{ value: string; version: string | null }> }>();
+
+  constructor(vaultUrl: string, credential: TokenCredential, private readonly nowMs: () => number = Date.now) {
     this.client = new SecretClient(vaultUrl, credential);
   }
 
   get(name: string): Promise<string> {
-    let value = this.cache.get(name);
-    if (!value) {
-      value = this.client.getSecret(name).then((s) => {
-        if (!s.value) throw new Error(`Key Vault secret ${name} has no value`);
-        return s.value;
-      });
-      // A failed read is not cached: the next request tries again.
-      value.catch(() => this.cache.delete(name));
-      this.cache.set(name, value);
-    }
-    return value;
+    return cached(this.cache, name, () => this.read(name).then((s) => s.value));
   }
+
+  versioned(name: string, version?: string | null): Promise<{ value: string; version: string | null }> {
+    if (version) return cached(this.versions, `${name}/${version}`, () => this.read(name, version).then((s) => s.value)).then((value) => ({ value, version }));
+    const known = this.current.get(name);
+    if (known && this.nowMs() - known.at < CURRENT_VERSION_TTL_MS) return known.read;
+    const read = this.read(name).then((s) => {
+      // Seeds the version's own entry: the keys hashed now verify without another read.
+      if (s.version) this.versions.set(`${name}/${s.version}`, Promise.resolve(s.value));
+      return s;
+    });
+    const entry = { at: this.nowMs(), read };
+    // A failed read is not kept (only this one: a newer lookup may have replaced it meanwhile).
+    read.catch(() => this.current.get(name) === entry && this.current.delete(name));
+    this.current.set(name, entry);
+    return read;
+  }
+
+  private async read(name: string, version?: string): Promise<{ value: string; version: string | null }> {
+    const s = await this.client.getSecret(name, version ? { version } : {});
+    if (!s.value) throw new Error(`Key Vault secret ${name}${version ? ` version ${version}` : ''} has no value`);
+    return { value: s.value, version: s.properties.version ?? null };
+  }
+}
+
+/** One read per key, shared by concurrent callers; a failed read is not kept, so the next request tries again. */
+function cached(cache: Map<string, Promise<string>>, key: string, read: () => Promise<string>): Promise<string> {
+  let value = cache.get(key);
+  if (!value) {
+    value = read();
+    value.catch(() => cache.delete(key));
+    cache.set(key, value);
+  }
+  return value;
 }
 
 /** Local host: secrets straight from config. */
@@ -73,5 +109,11 @@ export class StaticSecretSource implements SecretSource {
     const value = this.secrets[name];
     if (value === undefined) throw new Error(`secret ${name} is not configured`);
     return value;
+  }
+
+  /** One value per name, no versions: a version asked for (a key hashed in Azure) is not here. */
+  async versioned(name: string, version?: string | null): Promise<{ value: string; version: string | null }> {
+    if (version) throw new Error(`secret ${name} has no version ${version} here (the local host keeps one value per secret)`);
+    return { value: await this.get(name), version: null };
   }
 }

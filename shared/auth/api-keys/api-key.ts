@@ -23,7 +23,11 @@ export interface ApiKeyRecord extends TenantRecord {
   rightsSet: string;
   /** The recognisable, non-secret part: `arch_<tenant>_<key id>`. */
   prefix: string;
-  hash: { alg: 'scrypt'; N: number; r: number; p: number; salt: string; value: string; pepper: string };
+  /**
+   * `pepper`: the secret's name; `pepperVersion`: which version of it (Key Vault's), so a rotated pepper leaves the
+   * key verifying. Absent or null (keys from before, or minted locally): the secret's current value.
+   */
+  hash: { alg: 'scrypt'; N: number; r: number; p: number; salt: string; value: string; pepper: string; pepperVersion?: string | null };
   createdAt: string;
   /** `person`: the accountable person the key acts for (absent on keys from before: the creator's subject). */
   createdBy: { subject: string; kind: string; person?: string };
@@ -62,10 +66,12 @@ function scrypt(password: Buffer, salt: Buffer, keylen: number, options: ScryptO
   return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-export async function hashSecret(deps: Pick<ApiKeyDeps, 'secrets'>, secret: string, salt: Buffer, params: { N: number; r: number; p: number }, pepperName: string): Promise<Buffer> {
-  const pepper = await deps.secrets.get(pepperName);
-  const peppered = createHmac('sha256', pepper).update(secret).digest();
-  return scrypt(peppered, salt, SCRYPT.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 });
+/** The secret HMACed with the pepper (`pepper`: its name and version; no version: the current one), then salted scrypt. */
+export async function hashSecret(deps: Pick<ApiKeyDeps, 'secrets'>, secret: string, salt: Buffer, params: { N: number; r: number; p: number }, pepper: { name: string; version?: string | null }): Promise<{ hash: Buffer; pepperVersion: string | null }> {
+  // Never without a pepper: a version the source does not have is an error, not an unpeppered hash.
+  const { value, version } = await deps.secrets.versioned(pepper.name, pepper.version ?? null);
+  const peppered = createHmac('sha256', value).update(secret).digest();
+  return { hash: await scrypt(peppered, salt, SCRYPT.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 }), pepperVersion: version };
 }
 
 export function invalidKey(detail = 'The API key is not valid for this archive.'): ArchiveError {

@@ -14,7 +14,7 @@ export async function createApiKey(
   const keyId = randomBytes(12).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(16);
-  const value = await hashSecret(deps, secret, salt, SCRYPT, pepperName);
+  const { hash: value, pepperVersion } = await hashSecret(deps, secret, salt, SCRYPT, { name: pepperName });
   // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
   const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
   const prefix = `arch_${input.tenantId}_${keyId}`;
@@ -26,7 +26,7 @@ export async function createApiKey(
     name: input.name,
     rightsSet: input.rightsSet,
     prefix,
-    hash: { alg: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), value: value.toString('base64'), pepper: pepperName },
+    hash: { alg: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), value: value.toString('base64'), pepper: pepperName, pepperVersion },
     createdAt: input.now.toISOString(),
     createdBy: input.createdBy,
     ceiling: [...input.ceiling].sort(),

@@ -65,7 +65,7 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     if (turn && !turn.allowed) {
       return { key, refusal: new ArchiveError('too_many_refusals', { detail: 'Too many checks of this API key from this address; wait and retry.', retryAfterSeconds: turn.retryAfterSeconds }) };
     }
-    const computed = await hashSecret(deps, secret, Buffer.from(key.hash.salt, 'base64'), key.hash, key.hash.pepper ?? deps.config.API_KEY_PEPPER_SECRET_NAME);
+    const { hash: computed } = await hashSecret(deps, secret, Buffer.from(key.hash.salt, 'base64'), key.hash, { name: key.hash.pepper ?? deps.config.API_KEY_PEPPER_SECRET_NAME, version: key.hash.pepperVersion ?? null });
     const stored = Buffer.from(key.hash.value, 'base64');
     if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return { key, refusal: invalidKey('The API key\'s secret does not match.') };
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());

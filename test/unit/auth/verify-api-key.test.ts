@@ -4,12 +4,13 @@ import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
 import { FakeClock } from '../../support/fake-clock';
 import { VerifiedTokens } from '../../../shared/auth/verified-tokens';
 import { inMemoryDeps } from '../../support/in-memory';
+import type { SecretSource } from '../../../shared/ports';
 
 /** Deps whose pepper reads are counted: every scrypt check reads it once. */
 function counted() {
   const deps = inMemoryDeps();
   let hashes = 0;
-  const secrets = { get: (name: string) => (hashes++, deps.secrets.get(name)) };
+  const secrets: SecretSource = { get: (name) => deps.secrets.get(name), versioned: (name, version) => (hashes++, deps.secrets.versioned(name, version)) };
   return { deps: { ...deps, secrets }, hashes: () => hashes };
 }
 

@@ -30,4 +30,10 @@ describe('the web app sign-in settings (ARCHIVE_WEB_*)', () => {
     expect(() => loadConfig({ ...azure, ARCHIVE_WEB_AUTH: 'entra' })).toThrow(/ARCHIVE_WEB_AUTHORITY.*\n.*ARCHIVE_WEB_CLIENT_ID.*\n.*ARCHIVE_WEB_SCOPE/);
     expect(() => loadConfig({ ...azure, ...entra, ARCHIVE_WEB_AUTHORITY: 'http://login.example' })).toThrow(/ARCHIVE_WEB_AUTHORITY/);
   });
+
+  it("refuses an API audience that is the web app's client id: the web app's id tokens would then act as access tokens", () => {
+    expect(() => loadConfig({ ...azure, ...entra, AUTH_AUDIENCE: entra.ARCHIVE_WEB_CLIENT_ID })).toThrow(/AUTH_AUDIENCE: must not be the web app's client id/);
+    expect(() => loadConfig({ ...minimalLocalEnv, AUTH_AUDIENCE: 'archive-web' })).toThrow(/AUTH_AUDIENCE: must not be the web app's client id/);
+    expect(loadConfig({ ...azure, ...entra }).AUTH_AUDIENCE).toBe(minimalLocalEnv.AUTH_AUDIENCE);
+  });
 });

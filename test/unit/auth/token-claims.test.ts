@@ -1,0 +1,72 @@
+import { importJWK, SignJWT } from 'jose';
+import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer, type OidcIssuer, type SigningKey } from '../../../local/oidc';
+import { inMemoryDeps } from '../../support/in-memory';
+
+const T = 'acme';
+let key: SigningKey;
+let issuer: OidcIssuer;
+let authenticator: Authenticator;
+
+beforeAll(async () => {
+  key = await newSigningKey();
+  issuer = await startOidcIssuer(key);
+});
+afterAll(() => issuer.stop());
+beforeEach(() => {
+  const deps = inMemoryDeps();
+  const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 30, keyPersonIdleDays: 30 };
+  authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+});
+
+/** A token the issuer really signed, with these claims and header fields over a valid access token's. */
+async function token(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ archive_tenant: T, sub: 'alice@acme.example', iss: issuer.issuer, aud: LOCAL_AUDIENCE, iat: now, exp: now + 600, ...claims })
+    .setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid!, ...header })
+    .sign(await importJWK(key.privateJwk, 'RS256'));
+}
+
+async function refusal(bearer: string): Promise<unknown> {
+  return authenticator.authenticate(`Bearer ${bearer}`).then(() => null, (e: unknown) => e);
+}
+
+it('a rights claim the archive cannot read (a list, an object, null) grants nothing, not the default rights set', async () => {
+  for (const rights of [['uploader'], { set: 'uploader' }, null, 7]) {
+    const principal = await authenticator.authenticate(`Bearer ${await token({ archive_rights: rights })}`);
+    expect([...principal.permissions]).toEqual([]);
+    expect(principal.denial).toMatchObject({ code: 'unauthenticated' });
+  }
+  // Absent, the documented default still applies; a name, that set.
+  expect((await authenticator.authenticate(`Bearer ${await token({})}`)).rightsSet).toBe('archivist');
+  expect((await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'uploader' })}`)).rightsSet).toBe('uploader');
+});
+
+it('a JWT of another type than an access token (a logout token, a DPoP proof) is refused, as the issuer signed it for another use', async () => {
+  for (const typ of ['logout+jwt', 'dpop+jwt', 'secevent+jwt', 'application/id_token+jwt']) {
+    expect(await refusal(await token({}, { typ }))).toMatchObject({ code: 'unauthenticated' });
+  }
+  // An access token: no typ, the generic JWT, or RFC 9068's at+jwt (its media-type form too).
+  for (const header of [{}, { typ: 'JWT' }, { typ: 'at+jwt' }, { typ: 'application/at+JWT' }]) {
+    expect((await authenticator.authenticate(`Bearer ${await token({}, header)}`)).tenantId).toBe(T);
+  }
+});
+
+it("a subject that is not a short plain name is refused 401: not a string, empty, over 256 characters, with controls or bidi overrides, or one of the archive's API-key subjects", async () => {
+  for (const sub of [12345, { id: 'alice' }, ['alice'], '', 'x'.repeat(257), 'alice\u0000', 'ali\u202ece', 'apikey:0123456789abcdef01234567']) {
+    const refused = await refusal(await token({ sub }));
+    expect(refused).toBeInstanceOf(ArchiveError);
+    expect(refused).toMatchObject({ code: 'unauthenticated' });
+  }
+  expect((await authenticator.authenticate(`Bearer ${await token({ sub: 'x'.repeat(256) })}`)).subject).toHaveLength(256);
+  expect((await authenticator.authenticate(`Bearer ${await token({ sub: 'Zoë\u200f@acme.example' })}`)).subject).toBe('Zoë\u200f@acme.example');
+});
+
+it('a token issued in the future (iat past the clock tolerance) is refused 401', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  expect(await refusal(await token({ iat: now + 3600, exp: now + 7200 }))).toMatchObject({ code: 'unauthenticated' });
+  expect(await refusal(await token({ iat: 'yesterday' }))).toMatchObject({ code: 'unauthenticated' });
+  // Within the tolerance (30 s here), as a clock a little ahead of ours issues it.
+  expect((await authenticator.authenticate(`Bearer ${await token({ iat: now + 20 })}`)).tenantId).toBe(T);
+});
