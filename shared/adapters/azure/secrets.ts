@@ -2,6 +2,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import type { SecretSource } from '../../ports';
 import { parseChainKey } from '../../kernel/audit-chain';
+import { ArchiveError } from '../../kernel/errors';
 
 /** Shortest API-key pepper accepted, as for API_KEY_PEPPER locally. */
 export const MIN_PEPPER_LENGTH = 32;
@@ -84,7 +85,15 @@ export class KeyVaultSecretSource implements SecretSource {
   }
 
   private async read(name: string, version?: string): Promise<{ value: string; version: string | null }> {
-    const s = await this.client.getSecret(name, version ? { version } : {});
+    let s: Awaited<ReturnType<SecretReader['getSecret']>>;
+    try {
+      s = await this.client.getSecret(name, version ? { version } : {});
+    } catch (cause) {
+      // The vault out of reach (or throttling) is passing: a 503 the client retries, not a 500. A secret or
+      // version it does not have is a misconfiguration an operator must see, and stays an error.
+      if ((cause as { statusCode?: number }).statusCode === 404) throw cause;
+      throw new ArchiveError('dependency_unavailable', { detail: 'The key vault cannot be read right now; try again shortly.', cause, retryAfterSeconds: 30 });
+    }
     if (!s.value) throw new Error(`Key Vault secret ${name}${version ? ` version ${version}` : ''} has no value`);
     return { value: s.value, version: s.properties.version ?? null };
   }

@@ -1,4 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { statusOf } from '../../../shared/http/problem';
 import { KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { verifyApiKey } from '../../../shared/auth/api-keys/verify-api-key';
@@ -13,7 +15,7 @@ class FakeVault {
   }
   async getSecret(name: string, opts: { version?: string } = {}) {
     const found = opts.version ? this.versions.find((v) => v.version === opts.version) : this.versions[this.versions.length - 1];
-    if (!found) throw new Error(`SecretNotFound: ${name} ${opts.version ?? ''}`);
+    if (!found) throw Object.assign(new Error(`SecretNotFound: ${name} ${opts.version ?? ''}`), { statusCode: 404 }); // as the SDK's RestError
     return { name, value: found.value, properties: { name, version: found.version } };
   }
 }
@@ -48,4 +50,21 @@ it('rotating the pepper in Key Vault: every key, minted before or after and on a
   // No pepper, no check: a version the vault does not have is an error, never an unpeppered hash.
   vault.versions.splice(0);
   await expect(verifyApiKey(before.key, base.clock.now(), on(instance(vault)))).rejects.toThrow(/SecretNotFound/);
+});
+
+it('a Key Vault that cannot be reached while an API key is checked is a 503 dependency_unavailable with Retry-After, not a 500; a version it does not have stays an error', async () => {
+  const base = inMemoryDeps();
+  const vault = new FakeVault();
+  vault.rotate('p'.repeat(48));
+  const deps = (secrets: KeyVaultSecretSource): ApiKeyDeps => ({ tenantRecords: base.tenantRecords, secrets, config: { API_KEY_PEPPER_SECRET_NAME: 'api-key-pepper' } });
+  const { key } = await createApiKey({ tenantId: 'acme', name: 'k', rightsSet: 'uploader', expiresAt: new Date(base.clock.now().getTime() + 86_400_000), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:write'], personPermissions: ['documents:write'], now: base.clock.now() }, deps(instance(vault)));
+  const down = instance(vault);
+  (down as unknown as { client: Pick<FakeVault, 'getSecret'> }).client = { getSecret: () => Promise.reject(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })) };
+  const refusal = await verifyApiKey(key, base.clock.now(), deps(down)).catch((e: unknown) => e);
+  expect(refusal).toBeInstanceOf(ArchiveError);
+  expect(refusal).toMatchObject({ code: 'dependency_unavailable', retryAfterSeconds: 30 });
+  expect(statusOf((refusal as ArchiveError).code)).toBe(503);
+  const gone = instance(vault);
+  (gone as unknown as { client: Pick<FakeVault, 'getSecret'> }).client = { getSecret: () => Promise.reject(Object.assign(new Error('SecretNotFound'), { statusCode: 404 })) };
+  await expect(verifyApiKey(key, base.clock.now(), deps(gone))).rejects.toThrow(/SecretNotFound/);
 });
