@@ -47,9 +47,6 @@ export interface AccessSources extends ApiKeyDeps {
   clock: Clock;
 }
 
-/** The rights set a user holds when the token names none (tenant-then-claim only; documented). */
-export const DEFAULT_CLAIM_RIGHTS_SET = 'archivist';
-
 /**
  * Credential → principal. `Authorization: Bearer <OIDC JWT>` for users and provider staff,
  * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
@@ -137,8 +134,10 @@ export class Authenticator implements Authenticates {
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
     const assignment = await findRightsAssignment(tenantId, subject, this.sources);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
-    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') {
-      rightsSet = claimed ?? DEFAULT_CLAIM_RIGHTS_SET;
+    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim' && claimed !== null) {
+      // A token without the claim grants nothing: an identity provider that stops sending it (a lost claims
+      // mapping) must not make every person an archivist, with write rights.
+      rightsSet = claimed;
       // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
       await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now());
     }

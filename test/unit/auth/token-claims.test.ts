@@ -32,14 +32,18 @@ async function refusal(bearer: string): Promise<unknown> {
   return authenticator.authenticate(`Bearer ${bearer}`).then(() => null, (e: unknown) => e);
 }
 
-it('a rights claim the archive cannot read (a list, an object, null) grants nothing, not the default rights set', async () => {
+it('a rights claim the archive cannot read (a list, an object, null) or none at all grants nothing', async () => {
   for (const rights of [['uploader'], { set: 'uploader' }, null, 7]) {
     const principal = await authenticator.authenticate(`Bearer ${await token({ archive_rights: rights })}`);
     expect([...principal.permissions]).toEqual([]);
     expect(principal.denial).toMatchObject({ code: 'unauthenticated' });
   }
-  // Absent, the documented default still applies; a name, that set.
-  expect((await authenticator.authenticate(`Bearer ${await token({})}`)).rightsSet).toBe('archivist');
+  // Absent, nothing either (an identity provider that lost its claims mapping must not make everyone an
+  // archivist): authenticated, allowed nothing, so every route answers 403. A name: that set.
+  const unclaimed = await authenticator.authenticate(`Bearer ${await token({})}`);
+  expect(unclaimed).toMatchObject({ rightsSet: '', subject: 'alice@acme.example' });
+  expect([...unclaimed.permissions]).toEqual([]);
+  expect(unclaimed.denial).toBeUndefined();
   expect((await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'uploader' })}`)).rightsSet).toBe('uploader');
 });
 
