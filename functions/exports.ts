@@ -50,8 +50,9 @@ export const listTenantExports = operation({
   responses: { 200: { description: 'A page of exports', json: z.strictObject({ items: z.array(ZExport), continuationToken: z.string().nullable() }) } },
   errors: [],
   handler: async ({ query, principal }, deps) => {
-    const page = await listExports(principal.tenantId, query.limit, pageToken.decode(query.continuationToken), deps);
-    return reply(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH)), continuationToken: pageToken.encode(page.continuationToken) });
+    const scope = { list: 'exports', tenantId: principal.tenantId };
+    const page = await listExports(principal.tenantId, query.limit, pageToken.decode(query.continuationToken, scope), deps);
+    return reply(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH)), continuationToken: pageToken.encode(page.continuationToken, scope) });
   },
 });
 
