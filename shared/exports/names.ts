@@ -17,8 +17,7 @@ export class ExportNames {
   paths(doc: ArchivedDocument, withOriginals: boolean): { rendition: string; originals: string[] } {
     const m = doc.metadata;
     const parts = [m.documentDate ?? doc.createdAt.slice(0, 10), m.kind, m.counterparty, m.reference].filter((p): p is string => !!p);
-    // Cut by characters, not UTF-16 units: a letter outside the BMP cut in half is no character at all.
-    const readable = Array.from(clean(parts.join(' '))).slice(0, 120).join('').trim() || doc.id;
+    const readable = cut(clean(parts.join(' '))).trim() || doc.id;
     const originals = withOriginals ? doc.originals : [];
     const pathsOf = (base: string) => ({
       rendition: `documents/${base}.pdf`,
@@ -35,6 +34,28 @@ export class ExportNames {
     }
     throw new Error(`no free export path for document ${doc.id}`);
   }
+}
+
+/** At most this many characters of metadata in a name. */
+const MAX_CHARACTERS = 120;
+/**
+ * And at most this many bytes (UTF-8): a file name is at most 255 bytes on most file systems (ext4,
+ * and APFS counts UTF-8 too), and 120 letters of a Japanese name are 360; unpacking failed with
+ * "file name too long". The rest of 255 is room for ` (<document id>)`, `-001` and the extension.
+ */
+const MAX_BYTES = 200;
+
+/** The first characters of `s` within both limits; by characters, never UTF-16 units: a letter outside the BMP cut in half is no character at all. */
+function cut(s: string): string {
+  let out = '';
+  let bytes = 0;
+  let count = 0;
+  for (const ch of s) {
+    bytes += Buffer.byteLength(ch);
+    if (++count > MAX_CHARACTERS || bytes > MAX_BYTES) break;
+    out += ch;
+  }
+  return out;
 }
 
 function clean(s: string): string {
