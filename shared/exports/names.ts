@@ -26,7 +26,7 @@ export class ExportNames {
     // The last candidate is free: document ids are unique, and every readable name starts with a date, never an id.
     for (const base of [readable, `${readable} (${doc.id.slice(-8)})`, `${readable} (${doc.id})`, doc.id]) {
       const candidate = pathsOf(base);
-      const all = [candidate.rendition, ...candidate.originals].map((p) => p.toLowerCase());
+      const all = [candidate.rendition, ...candidate.originals].map(caseless);
       if (all.every((p) => !this.taken.has(p))) {
         for (const p of all) this.taken.add(p);
         return candidate;
@@ -35,6 +35,13 @@ export class ExportNames {
     throw new Error(`no free export path for document ${doc.id}`);
   }
 }
+
+/**
+ * A path as a case-insensitive file system compares it. Windows (NTFS) upper-cases: `ı` and `i`
+ * are both `I` there, `ς` and `σ` both `Σ`, which lower-casing alone kept apart, and unpacking
+ * kept one of the two files. Upper- then lower-casing also joins what only one of them joins.
+ */
+const caseless = (path: string): string => path.toUpperCase().toLowerCase();
 
 /** At most this many characters of metadata in a name. */
 const MAX_CHARACTERS = 120;

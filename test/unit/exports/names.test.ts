@@ -11,6 +11,18 @@ describe('names inside an export', () => {
     expect(names.paths({ ...a, id: '0190aaaa-0000-7000-8000-00000000000b' }, false).rendition).toBe('documents/2024-03-15 invoice Bakkerij Jansen INV-001 (0000000b).pdf');
   });
 
+  it.each([
+    ['a dotless i', 'DIS', 'Dıs'],
+    ['a final sigma', 'ΣΟΣ', 'σος'],
+    ['a long s', 'SAS', 'ſas'],
+  ])('names a case-insensitive file system takes for one are kept apart (%s)', (_, one, other) => {
+    const names = new ExportNames();
+    const a = names.paths(doc('0190aaaa-0000-7000-8000-00000000000a', { documentDate: '2024-03-15', counterparty: one }), false).rendition;
+    const b = names.paths(doc('0190aaaa-0000-7000-8000-00000000000b', { documentDate: '2024-03-15', counterparty: other }), false).rendition;
+    expect(a.toUpperCase()).not.toBe(b.toUpperCase());
+    expect(b).toBe(`documents/2024-03-15 ${other} (0000000b).pdf`);
+  });
+
   it('a long name is cut between characters, never inside one outside the BMP', () => {
     // 𝔘 (U+1D518) is a letter of two UTF-16 units (four UTF-8 bytes); a cut by units would split one.
     const name = new ExportNames().paths(doc('0190aaaa-0000-7000-8000-00000000000c', { documentDate: '2024-03-15', counterparty: `xy${'𝔘'.repeat(200)}` }), false).rendition;
