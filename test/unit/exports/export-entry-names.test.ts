@@ -7,7 +7,6 @@
 import * as yauzl from 'yauzl';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
-import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
@@ -36,7 +35,7 @@ it('gives an original of a multi-original document and the original of a documen
   const many = await seedDocument(deps, T, { metadata, original: Buffer.from('first of two') });
   const second = await seedDocument(deps, T, { metadata: { ...metadata, reference: 'other' }, original: Buffer.from('second of two') });
   // `many` has two originals (upload order): its own and `second`'s bytes, as a two-scan upload stores them.
-  const stored = deps.catalog.documents.get(`${T}/${many.id}`)! as ArchivedDocument;
+  const stored = deps.catalog.documents.get(`${T}/${many.id}`)!;
   deps.catalog.documents.set(`${T}/${many.id}`, { ...stored, originals: [stored.originals[0]!, second.originals[0]!] });
   deps.catalog.documents.delete(`${T}/${second.id}`);
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
