@@ -19,7 +19,7 @@ export const createExport = operation({
   auth: 'tenant', permission: 'exports:create', action: 'export.create',
   body: { json: ZExportRequest, example: { fiscalYear: 2024, includeOriginals: true } },
   responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location'] } },
-  errors: ['export_too_large', 'invalid_query'],
+  errors: ['export_too_large', 'invalid_query', 'too_many_exports'],
   handler: async ({ body, req, principal, audit }, deps) => {
     const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202));
     audit.target = job.id;
