@@ -3,7 +3,7 @@ import { numberInUrl } from '../shared/kernel/url-number';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { ArchiveError } from '../shared/kernel/errors';
-import { isStoreToken } from '../shared/kernel/page-token';
+import { isStoreToken, scopeDigest } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 
@@ -39,7 +39,8 @@ function monthsBetween(from: string, to: string): string[] {
   return months;
 }
 
-const ZToken = z.strictObject({ m: ZMonth, c: z.string().refine(isStoreToken).nullable() });
+/** A page token: the month to read next, the store's token within it, and the digest of the query it was issued for (kernel/page-token.ts). */
+const ZToken = z.strictObject({ m: ZMonth, c: z.string().refine(isStoreToken).nullable(), s: z.string() });
 
 export const listAudit = operation({
   name: 'listAudit', method: 'GET', route: 'audit', tags: ['audit'], summary: 'The tenant\'s audit entries',
@@ -53,6 +54,8 @@ export const listAudit = operation({
   const months = q.month ? [q.month] : monthsBetween(q.from ? q.from.slice(0, 7) : to, to);
   let month = months[0]!;
   let cosmosToken: string | undefined;
+  // Another filter resumed silently in the wrong place (or its store token in another month's query).
+  const scope = scopeDigest({ list: 'audit', tenantId: principal.tenantId, month: q.month, from: q.from, to: q.to, actor: q.actor, action: q.action, target: q.target });
   if (q.continuationToken) {
     let token: z.infer<typeof ZToken>;
     try {
@@ -60,7 +63,7 @@ export const listAudit = operation({
     } catch {
       throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
     }
-    if (!months.includes(token.m)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    if (token.s !== scope || !months.includes(token.m)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
     month = token.m;
     cosmosToken = token.c ?? undefined;
   }
@@ -69,7 +72,7 @@ export const listAudit = operation({
   const filter = { from: q.from, to: q.to, actor: q.actor, action: q.action, target: q.target };
   const page = await deps.audit.list(principal.tenantId, month, q.limit, cosmosToken, filter);
   const older = months[months.indexOf(month) + 1];
-  const next = page.continuationToken ? { m: month, c: page.continuationToken } : older ? { m: older, c: null } : null;
+  const next = page.continuationToken ? { m: month, c: page.continuationToken, s: scope } : older ? { m: older, c: null, s: scope } : null;
   return reply(200, { month, items: page.items, continuationToken: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : null });
 }
 });

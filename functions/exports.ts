@@ -20,7 +20,7 @@ export const createExport = operation({
   auth: 'tenant', permission: 'exports:create', action: 'export.create',
   body: { json: ZExportRequest, example: { fiscalYear: 2024, includeOriginals: true } },
   responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location'] } },
-  errors: ['export_too_large', 'invalid_query'],
+  errors: ['export_too_large', 'invalid_query', 'too_many_exports'],
   handler: async ({ body, req, principal, audit }, deps) => {
     const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202));
     audit.target = job.id;
@@ -51,8 +51,9 @@ export const listTenantExports = operation({
   responses: { 200: { description: 'A page of exports', json: z.strictObject({ items: z.array(ZExport), continuationToken: z.string().nullable() }) } },
   errors: [],
   handler: async ({ query, principal }, deps) => {
-    const page = await listExports(principal.tenantId, query.limit, pageToken.decode(query.continuationToken), deps);
-    return reply(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH)), continuationToken: pageToken.encode(page.continuationToken) });
+    const scope = { list: 'exports', tenantId: principal.tenantId };
+    const page = await listExports(principal.tenantId, query.limit, pageToken.decode(query.continuationToken, scope), deps);
+    return reply(200, { items: page.items.map((j) => toPublicExport(j, deps.config.ARCHIVE_PUBLIC_BASE_PATH)), continuationToken: pageToken.encode(page.continuationToken, scope) });
   },
 });
 

@@ -86,9 +86,10 @@ export const listOpenHolds = operation({
   responses: { 200: { description: 'A page of open holds', json: z.strictObject({ items: z.array(ZLegalHold.extend({ documentId: z.string() })), continuationToken: z.string().nullable() }) } },
   errors: [],
   handler: async ({ query, principal }, deps) => {
-    const page = await deps.retention.catalog.held(principal.tenantId, query.limit, pageToken.decode(query.continuationToken));
+    const scope = { list: 'legal-holds', tenantId: principal.tenantId, status: query.status };
+    const page = await deps.retention.catalog.held(principal.tenantId, query.limit, pageToken.decode(query.continuationToken, scope));
     const items = page.items.flatMap((d) => (d.holds ?? []).filter((h) => !h.releasedAt).map((hold) => ({ documentId: d.id, ...hold })));
-    return reply(200, { items, continuationToken: pageToken.encode(page.continuationToken) });
+    return reply(200, { items, continuationToken: pageToken.encode(page.continuationToken, scope) });
   },
 });
 

@@ -67,8 +67,10 @@ export const due = operation({
   errors: [],
   handler: async ({ query, principal }, deps) => {
     const before = query.before ?? deps.clock.now().toISOString();
-    const page = await listDueDocuments(principal.tenantId, { before, limit: query.limit, continuationToken: pageToken.decode(query.continuationToken) }, deps);
-    return reply(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: pageToken.encode(page.continuationToken) });
+    // `before` as asked (absent: now, on every page).
+    const scope = { list: 'retention-due', tenantId: principal.tenantId, before: query.before };
+    const page = await listDueDocuments(principal.tenantId, { before, limit: query.limit, continuationToken: pageToken.decode(query.continuationToken, scope) }, deps);
+    return reply(200, { before: new Date(before).toISOString(), requireDisposalApproval: page.requireDisposalApproval, items: page.items, continuationToken: pageToken.encode(page.continuationToken, scope) });
   },
 });
 

@@ -88,6 +88,8 @@ const ZConfig = z
     /** Exports (ZIP of a search): kept this long, then deleted by the export maintenance timer. */
     ARCHIVE_EXPORT_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
     ARCHIVE_EXPORT_MAX_DOCUMENTS: z.coerce.number().int().positive().default(100_000),
+    /** Exports one tenant may have running at once: each is a worker copying up to ARCHIVE_EXPORT_MAX_DOCUMENTS documents. */
+    ARCHIVE_EXPORT_MAX_RUNNING: z.coerce.number().int().positive().default(5),
     /** A running export whose heartbeat is older than this is restarted by the maintenance timer. */
     ARCHIVE_EXPORT_STALE_SECONDS: z.coerce.number().int().min(30).default(600),
     ARCHIVE_EXPORT_SCHEDULE: z.string().min(1).default('0 */10 * * * *'),

@@ -5,7 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_SORT_KEYS, Page } from '../ports';
 import type { ArchivedDocument } from '../kernel/document';
 import { searchFilterShape } from '../kernel/search';
-import { pageToken } from '../kernel/page-token';
+import { pageToken, type PageScope } from '../kernel/page-token';
 
 export const ZListQuery = z.strictObject({
   ...searchFilterShape('query'),
@@ -21,13 +21,16 @@ export async function listDocuments(tenantId: string, q: TListQuery, deps: Pick<
   if (q.amountMin !== undefined && q.amountMax !== undefined && q.amountMin > q.amountMax) {
     throw new ArchiveError('invalid_query', { detail: 'amountMin must not be greater than amountMax.' });
   }
-  const token = q.continuationToken ? decodeToken(q.continuationToken) : undefined;
+  const { continuationToken, limit: _limit, ...search } = q;
+  // The page size may change between pages; the search and sort may not.
+  const scope = { list: 'documents', tenantId, ...search };
+  const token = continuationToken ? decodeToken(continuationToken, scope) : undefined;
   const page = await deps.catalog.list(tenantId, { ...q, continuationToken: token });
-  return { items: page.items, continuationToken: pageToken.encode(page.continuationToken) };
+  return { items: page.items, continuationToken: pageToken.encode(page.continuationToken, scope) };
 }
 
-function decodeToken(token: string): string {
-  const raw = pageToken.decode(token)!;
+function decodeToken(token: string, scope: PageScope): string {
+  const raw = pageToken.decode(token, scope)!;
   try {
     JSON.parse(raw);
   } catch {

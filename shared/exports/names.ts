@@ -8,19 +8,61 @@ import type { ArchivedDocument } from '../kernel/document';
 export class ExportNames {
   private readonly taken = new Set<string>();
 
-  baseName(doc: ArchivedDocument): string {
+  /**
+   * The paths of a document's files: `documents/<base>.pdf`, and with its originals
+   * `originals/<base>.<ext>` (several: `<base>-001.<ext>`, … in upload order). A base name is
+   * taken only when every path it gives is free: a suffixed original could otherwise be the path
+   * of another document whose name ends in `-001`, and unpacking kept one of the two.
+   */
+  paths(doc: ArchivedDocument, withOriginals: boolean): { rendition: string; originals: string[] } {
     const m = doc.metadata;
     const parts = [m.documentDate ?? doc.createdAt.slice(0, 10), m.kind, m.counterparty, m.reference].filter((p): p is string => !!p);
-    // Cut by characters, not UTF-16 units: a letter outside the BMP cut in half is no character at all.
-    const readable = Array.from(clean(parts.join(' '))).slice(0, 120).join('').trim() || doc.id;
-    for (const candidate of [readable, `${readable} (${doc.id.slice(-8)})`, `${readable} (${doc.id})`]) {
-      if (!this.taken.has(candidate.toLowerCase())) {
-        this.taken.add(candidate.toLowerCase());
+    const readable = cut(clean(parts.join(' '))).trim() || doc.id;
+    const originals = withOriginals ? doc.originals : [];
+    const pathsOf = (base: string) => ({
+      rendition: `documents/${base}.pdf`,
+      originals: originals.map((o, i) => `originals/${base}${originals.length > 1 ? `-${String(i + 1).padStart(3, '0')}` : ''}.${o.blobName.split('.').pop() ?? 'bin'}`),
+    });
+    // The last candidate is free: document ids are unique, and every readable name starts with a date, never an id.
+    for (const base of [readable, `${readable} (${doc.id.slice(-8)})`, `${readable} (${doc.id})`, doc.id]) {
+      const candidate = pathsOf(base);
+      const all = [candidate.rendition, ...candidate.originals].map(caseless);
+      if (all.every((p) => !this.taken.has(p))) {
+        for (const p of all) this.taken.add(p);
         return candidate;
       }
     }
-    return doc.id; // unreachable: document ids are unique
+    throw new Error(`no free export path for document ${doc.id}`);
   }
+}
+
+/**
+ * A path as a case-insensitive file system compares it. Windows (NTFS) upper-cases: `ı` and `i`
+ * are both `I` there, `ς` and `σ` both `Σ`, which lower-casing alone kept apart, and unpacking
+ * kept one of the two files. Upper- then lower-casing also joins what only one of them joins.
+ */
+const caseless = (path: string): string => path.toUpperCase().toLowerCase();
+
+/** At most this many characters of metadata in a name. */
+const MAX_CHARACTERS = 120;
+/**
+ * And at most this many bytes (UTF-8): a file name is at most 255 bytes on most file systems (ext4,
+ * and APFS counts UTF-8 too), and 120 letters of a Japanese name are 360; unpacking failed with
+ * "file name too long". The rest of 255 is room for ` (<document id>)`, `-001` and the extension.
+ */
+const MAX_BYTES = 200;
+
+/** The first characters of `s` within both limits; by characters, never UTF-16 units: a letter outside the BMP cut in half is no character at all. */
+function cut(s: string): string {
+  let out = '';
+  let bytes = 0;
+  let count = 0;
+  for (const ch of s) {
+    bytes += Buffer.byteLength(ch);
+    if (++count > MAX_CHARACTERS || bytes > MAX_BYTES) break;
+    out += ch;
+  }
+  return out;
 }
 
 function clean(s: string): string {

@@ -357,17 +357,14 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
     for (const doc of page.items) {
       if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
-      const base = names.baseName(doc);
+      const paths = names.paths(doc, job.includeOriginals);
       const files: PlannedFile[] = [
-        { doc, file: doc.rendition, entry: { path: `documents/${base}.pdf`, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },
+        { doc, file: doc.rendition, entry: { path: paths.rendition, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },
       ];
-      if (job.includeOriginals) {
-        doc.originals.forEach((o, i) => {
-          const ext = o.blobName.split('.').pop() ?? 'bin';
-          const suffix = doc.originals.length > 1 ? `-${String(i + 1).padStart(3, '0')}` : '';
-          files.push({ doc, file: o, entry: { path: `originals/${base}${suffix}.${ext}`, role: 'original', mediaType: o.mediaType, size: o.size, sha256: o.sha256 } });
-        });
-      }
+      paths.originals.forEach((path, i) => {
+        const o = doc.originals[i]!;
+        files.push({ doc, file: o, entry: { path, role: 'original', mediaType: o.mediaType, size: o.size, sha256: o.sha256 } });
+      });
       yield* files;
       held(doc);
       yield { manifest: { id: doc.id, fiscalYear: doc.fiscalYear, createdAt: doc.createdAt, metadata: { ...doc.metadata }, files: files.map((f) => f.entry) } };

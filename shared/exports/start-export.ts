@@ -21,6 +21,12 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
   if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
     throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
   }
+  // Each running export is a worker copying up to ARCHIVE_EXPORT_MAX_DOCUMENTS documents: unbounded, one
+  // account could start them by the thousand. Counted, not reserved: a few started at once may pass together.
+  const running = await deps.exportJobs.countRunning(principal.tenantId);
+  if (running >= deps.config.ARCHIVE_EXPORT_MAX_RUNNING) {
+    throw new ArchiveError('too_many_exports', { detail: `The tenant has ${running} exports running, as many as it may (${deps.config.ARCHIVE_EXPORT_MAX_RUNNING}); start this one when one of them has finished.`, retryAfterSeconds: 60, extensions: { running, maxRunning: deps.config.ARCHIVE_EXPORT_MAX_RUNNING } });
+  }
   const { includeOriginals, csv, ...filter } = request;
   const id = uuidv7(now.getTime());
   const job: ExportJob = {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ArchiveError } from './errors';
 
 /** What a store's continuation token is made of: printable ASCII (Cosmos's are JSON or `+RID:…#RT:…`). */
@@ -6,13 +7,41 @@ const STORE_TOKEN = /^[\x20-\x7e]+$/;
 /** Whether a decoded token could have come from the store; anything else cannot even be sent (HTTP header), so it is a 400, not a failed store request. */
 export const isStoreToken = (raw: string): boolean => STORE_TOKEN.test(raw);
 
-/** The continuation tokens clients see: the store's token, base64url, so it stays opaque and URL-safe. */
+/**
+ * What a page's token is valid for: the tenant, the list and its search and sort (never the page size,
+ * which may change between pages). A store's token says only where to resume, not in which query:
+ * replayed with another search, sort or tenant it resumed there silently, with a page of other items
+ * or none (an empty last page, read as the end). Not a secret: every query stays in the tenant's
+ * partition whatever the token says; this refuses a token used for a query it was not issued for.
+ */
+export type PageScope = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
+
+/** The scope's digest: keys sorted, absent values left out, so that only what the query says counts. */
+export function scopeDigest(scope: PageScope): string {
+  const entries = Object.keys(scope).sort().flatMap((k) => (scope[k] === undefined ? [] : [[k, scope[k]]]));
+  return createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 22);
+}
+
+const invalid = () => new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+
+/** The continuation tokens clients see: the store's token and the scope it was issued for, base64url JSON, opaque and URL-safe. */
 export const pageToken = {
-  encode: (token: string | null | undefined): string | null => (token ? Buffer.from(token).toString('base64url') : null),
-  decode(token: string | undefined): string | undefined {
+  encode: (token: string | null | undefined, scope: PageScope): string | null =>
+    token ? Buffer.from(JSON.stringify({ s: scopeDigest(scope), c: token })).toString('base64url') : null,
+  /** The store's token; a 400 for one that is not a page token, or was issued for another scope. */
+  decode(token: string | undefined, scope: PageScope): string | undefined {
     if (token === undefined) return undefined;
-    const raw = Buffer.from(token, 'base64url').toString('utf8');
-    if (!isStoreToken(raw)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
-    return raw;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    } catch {
+      throw invalid();
+    }
+    const { s, c } = (parsed ?? {}) as { s?: unknown; c?: unknown };
+    if (typeof s !== 'string' || typeof c !== 'string' || !isStoreToken(c)) throw invalid();
+    if (s !== scopeDigest(scope)) {
+      throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query: it was issued for another search, sort or list. Start again from the first page.' });
+    }
+    return c;
   },
 };

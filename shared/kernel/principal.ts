@@ -95,4 +95,9 @@ export const SUPPORT_SCOPES = {
 } as const satisfies Record<string, readonly Exclude<Permission, 'exports:create'>[]>;
 export type SupportScope = keyof typeof SUPPORT_SCOPES;
 
-export const TENANT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;
+/**
+ * A tenant id (a slug, 3 to 41 characters), checked where a credential names it. Dashes only between
+ * letters or digits: it names the tenant's blob containers (`tenant-<id>`, `exports-<id>`), and Azure
+ * refuses a container name with `--` or a trailing dash, so such a tenant failed at its first upload.
+ */
+export const TENANT_ID = /^(?=.{3,41}$)[a-z0-9]+(?:-[a-z0-9]+)*$/;

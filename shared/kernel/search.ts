@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { DOCUMENT_KINDS } from './document';
+import { searchKey } from './search-keys';
 import { numberInUrl } from './url-number';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+/**
+ * A counterparty or reference to search by: a prefix of the normalised key (search-keys.ts). Text whose
+ * key is empty (spaces, combining marks only) is a prefix of every key: it matched every document that
+ * has one, and an export "of one counterparty" held them all.
+ */
+const prefix = z.string().min(1).max(200).refine((s) => searchKey(s) !== '', 'must contain a letter, digit or sign other than space');
 
 /**
  * The one search filter over the catalog (GET /documents, POST /exports, the catalog port).
@@ -18,11 +25,11 @@ export function searchFilterShape(encoding: 'query' | 'json') {
     from: date.optional(),
     to: date.optional(),
     kind: z.enum(DOCUMENT_KINDS).optional(),
-    counterparty: z.string().min(1).max(200).optional(),
+    counterparty: prefix.optional(),
     amountMin: number((n) => n.finite().optional(), 'decimal'),
     amountMax: number((n) => n.finite().optional(), 'decimal'),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
-    reference: z.string().min(1).max(200).optional(),
+    reference: prefix.optional(),
     /** Every tag must be present (in a URL: comma-separated). */
     tags: (encoding === 'query'
       ? z

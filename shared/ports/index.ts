@@ -304,6 +304,8 @@ export interface ExportJobsPort {
   listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
+  /** How many of the tenant's exports are running (within the tenant's partition). */
+  countRunning(tenantId: string): Promise<number>;
 }
 
 // ---- Audit log ----

@@ -131,3 +131,14 @@ describe('hostile file names', () => {
     expect(dl.headers.get('content-disposition')).toMatch(/^attachment; filename="[\x20-\x7e]*"; filename\*=UTF-8''[A-Za-z0-9%._~!-]*$/);
   });
 });
+
+describe('an id no stored item can have is not found, never a 500', () => {
+  // The store's SDK refuses an empty id or one with `/`, `\` or `#` before asking: that error was a 500.
+  it.each(['a%23b', 'a%5Cb', 'a%2Fb', '%20'])('GET /exports/%s and its download: 404 export_not_found', async (id) => {
+    const admin = await archive.token({ tenant, sub: 'admin', rights: 'tenant-admin' });
+    for (const path of [`/exports/${id}`, `/exports/${id}/download`]) {
+      const res = await call(`${archive.url}${path}`, { token: admin });
+      expect([path, res.status, res.json?.code, res.headers.get('content-type')]).toEqual([path, 404, 'export_not_found', 'application/problem+json']);
+    }
+  });
+});

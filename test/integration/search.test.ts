@@ -116,6 +116,34 @@ describe('GET /documents search', () => {
     }
   });
 
+  it('a continuation token resumes only the list, search and tenant it was issued for: any other is 400 invalid_query', async () => {
+    // A store token says only where to resume: a createdAt token under another sort resumed there, silently.
+    const first = await call(`${archive.url}/documents?counterparty=alpha&limit=5`, { token });
+    const cont = encodeURIComponent(first.json.continuationToken);
+    const same = await call(`${archive.url}/documents?counterparty=alpha&limit=7&continuationToken=${cont}`, { token });
+    expect([same.status, same.json.items.length]).toEqual([200, 7]);
+    const other = await archive.token({ tenant: newTenant('other'), sub: 'x', rights: 'tenant-admin' });
+    const admin = await archive.token({ tenant, sub: 'admin@search.example', rights: 'tenant-admin' });
+    const replays: [string, string][] = [
+      ['/documents?counterparty=alpha&sort=documentDate&order=asc', token],
+      ['/documents?counterparty=beta', token],
+      ['/documents?', token],
+      ['/documents?counterparty=alpha', other],
+      ['/exports?', admin],
+      ['/retention/due?', admin],
+    ];
+    for (const [list, as] of replays) {
+      const r = await call(`${archive.url}${list}&continuationToken=${cont}`, { token: as });
+      expect([list, r.status, r.json?.code]).toEqual([list, 400, 'invalid_query']);
+    }
+    const audit = await call(`${archive.url}/audit?action=document.list&limit=1`, { token: admin });
+    expect(audit.json.continuationToken).toEqual(expect.any(String));
+    const auditCont = encodeURIComponent(audit.json.continuationToken);
+    expect((await call(`${archive.url}/audit?action=document.list&limit=1&continuationToken=${auditCont}`, { token: admin })).status).toBe(200);
+    const elsewhere = await call(`${archive.url}/audit?action=document.read&limit=1&continuationToken=${auditCont}`, { token: admin });
+    expect([elsewhere.status, elsewhere.json.code]).toEqual([400, 'invalid_query']);
+  });
+
   it("never shows another tenant's documents", async () => {
     const other = await archive.token({ tenant: newTenant('other'), sub: 'x', rights: 'accountant' });
     const r = await call(`${archive.url}/documents?reference=REF-1`, { token: other });

@@ -438,6 +438,9 @@ export class InMemoryExportJobs implements ExportJobsPort {
   async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {
     return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit).map((j) => structuredClone(j)), continuationToken: null };
   }
+  async countRunning(tenantId: string): Promise<number> {
+    return [...this.jobs.values()].filter((j) => j.tenantId === tenantId && j.status === 'running').length;
+  }
 }
 
 /** Entries in order, per tenant and month; no hash chain (tests of the chain use the real log). */

@@ -88,11 +88,19 @@ export function isCosmosStatus(err: unknown, status: number): boolean {
 }
 
 /**
+ * Whether an item could have this id. The SDK refuses an empty id or one with `/`, `\` or `#`
+ * before asking the store, with an error rather than a 404: an id from a path (`/exports/a%23b`)
+ * was a 500 where the answer is "no such item".
+ */
+export const isItemId = (id: string): boolean => id.trim() !== '' && id.length <= 255 && !/[/\\#]/.test(id);
+
+/**
  * A point read in a tenant's partition: the item (without system properties) and its etag, or
  * null when it is missing or is not that tenant's item of that type (an id never reaches
- * another tenant's record, or another kind of record).
+ * another tenant's record, or another kind of record), or no item can have the id.
  */
 export async function readTenantItem<T extends { tenantId: string; type: string }>(container: Container, tenantId: string, id: string, type: T['type']): Promise<{ item: T; etag: string } | null> {
+  if (!isItemId(id)) return null;
   try {
     const res = await container.item(id, tenantId).read<T>();
     const r = res.resource;

@@ -79,6 +79,13 @@ export class ExportJobs implements ExportJobsPort {
     }
   }
 
+  async countRunning(tenantId: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "export" AND c.status = "running"', parameters: [{ name: '@t', value: tenantId }] }, { partitionKey: tenantId })
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ExportJob> | null> {
     return readTenantItem<ExportJob>(this.container, tenantId, id, 'export');
   }

@@ -35,3 +35,11 @@ describe('one search filter', () => {
     );
   });
 });
+
+it.each([' ', '   ', '\u0301', ' \u0308 '])('refuses a counterparty or reference %j that would match every document (a prefix of every key)', (text) => {
+  for (const field of ['counterparty', 'reference']) {
+    expect(ZListQuery.safeParse({ [field]: text }).success).toBe(false);
+    expect(ZExportRequest.safeParse({ [field]: text }).success).toBe(false);
+  }
+  expect(ZListQuery.safeParse({ counterparty: ' é' }).success).toBe(true);
+});
