@@ -7,6 +7,7 @@ import { DOCUMENT_ID } from '../ids';
 import type { Actor } from '../kernel/retention';
 import { type Principal, personOf } from '../kernel/principal';
 import type { AuditStaging } from '../kernel/audit';
+import type { Versioned } from '../ports';
 import { writeWithAuditEntry } from '../audit/outbox';
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
@@ -25,7 +26,8 @@ export function validationReportOf(doc: ArchivedDocument): { blobName: string; s
  * Read-modify-write of a catalog item with optimistic concurrency. `decide` sees the
  * current item and returns the new one (or null: nothing to change); `before` runs the
  * storage-side effect for that decision before the catalog is written (fail closed:
- * storage is never less protective than the catalog says). Retries on a concurrent write.
+ * storage is never less protective than the catalog says), `after` one that may only follow
+ * it, given the item as written and its etag. Retries on a concurrent write.
  * With `audit`, the request's success entry (with the decision's `auditDetail`) is written
  * in the same batch as the item (the audit outbox).
  */
@@ -33,7 +35,7 @@ export async function updateDocument<R>(
   tenantId: string,
   id: string,
   deps: Pick<Deps, 'retention'>,
-  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: () => Promise<void>; auditDetail?: string },
+  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: (written: Versioned<ArchivedDocument>) => Promise<void>; auditDetail?: string },
   audit?: AuditStaging,
 ): Promise<R> {
   return withFreshReads('The document', async () => {
@@ -48,7 +50,7 @@ export async function updateDocument<R>(
     const next = step.next;
     const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
     if (written === 'conflict') return CHANGED;
-    await step.after?.();
+    await step.after?.({ item: next, etag: written.etag });
     return step.result;
   }, 8);
 }
