@@ -127,8 +127,10 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void> {
     this.of(tenantId, blobName).worm.legalHold = legalHold;
   }
+  /** Never earlier, as the port says (locked policies in storage refuse it). */
   async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
-    this.of(tenantId, blobName).worm.retainUntil = retainUntil;
+    const worm = this.of(tenantId, blobName).worm;
+    if (new Date(retainUntil).getTime() > new Date(worm.retainUntil).getTime()) worm.retainUntil = retainUntil;
   }
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     return this.namesOf(tenantId, `${documentId}/`);

@@ -26,3 +26,18 @@ it('an extension\'s audit entry names the retain-until it set and the one before
   await expect(extendRetention({ principal: archivist, documentId: doc.id, retainUntil: '2099-12-31', reason: 'oops', audit: staging }, deps)).rejects.toMatchObject({ code: 'retention_shortening_refused' });
   expect((await deps.catalog.get(T, doc.id))!.retention.retainUntil).toBe('2099-12-31T23:00:00.000Z');
 });
+
+it('two extensions at once: the one decided on the older read is refused (422) and blobs and catalog keep the later date', async () => {
+  const deps = inMemoryDeps();
+  const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-05-01' } });
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from('{}'), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+  const other: Principal = { ...archivist, subject: 'arc-2' };
+  const outcomes = await Promise.allSettled([
+    extendRetention({ principal: archivist, documentId: doc.id, retainUntil: '2140-01-01T00:00:00Z', reason: 'litigation' }, deps),
+    extendRetention({ principal: other, documentId: doc.id, retainUntil: '2120-01-01T00:00:00Z', reason: 'audit' }, deps),
+  ]);
+  expect(outcomes[0].status).toBe('fulfilled');
+  expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { code: 'retention_shortening_refused' } });
+  expect((await deps.catalog.get(T, doc.id))!.retention.retainUntil).toBe('2140-01-01T00:00:00.000Z');
+  expect((await deps.blobs.documentBlobWorm(T, doc.id)).map((b) => b.retainUntil)).toEqual(['2140-01-01T00:00:00.000Z', '2140-01-01T00:00:00.000Z', '2140-01-01T00:00:00.000Z']);
+});
