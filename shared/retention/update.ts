@@ -46,7 +46,15 @@ export async function updateDocument<R>(
     }
     const step = decide(current.item);
     if (!step.next) return step.result;
-    await step.before?.();
+    try {
+      await step.before?.();
+    } catch (err) {
+      // The storage step was decided on the item as read; if the item changed since (a disposal claimed it and
+      // deleted its blobs), decide again on what it is now (410 for a disposal) instead of answering storage's 404 as a 500.
+      const now = await deps.retention.catalog.getVersioned(tenantId, id);
+      if (now?.etag !== current.etag) return CHANGED;
+      throw err;
+    }
     const next = step.next;
     const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
     if (written === 'conflict') return CHANGED;

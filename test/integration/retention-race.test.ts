@@ -1,9 +1,11 @@
 /**
- * Two extensions of one document at once, against real Cosmos and the WORM proxy (locked policies):
- * the one decided on a stale read must get 422 (or apply over the later one), never a 500 from
- * storage refusing to shorten a locked policy, and storage never ends earlier than the catalog.
+ * Retention writes racing each other, against real Cosmos and the WORM proxy (locked policies): the
+ * request decided on a stale read gets the answer the document as it is now gives (422, 410), never
+ * a 500 from storage refusing or missing what the stale read expected, and storage never ends
+ * earlier than the catalog.
  */
 import { call } from '../support/http';
+import { prepareDisposal } from '../../shared/retention/dispose';
 import { newTenant } from '../support/harness';
 import { ingest, startWormArchive, WormArchive } from '../support/worm-archive';
 
@@ -47,5 +49,42 @@ it('an extension decided before a later one landed is refused with 422, and ever
   expect(doc.retention.retainUntil).toBe('2045-01-01T00:00:00.000Z');
   for (const blob of [`${id}/original.jpg`, `${id}/rendition.pdf`, `${id}/manifest.json`]) {
     expect(archive.proxy.state(`tenant-${tenant}`, blob)?.until?.toISOString()).toBe('2045-01-01T00:00:00.000Z');
+  }
+});
+
+it('a legal hold decided on a document the sweep then disposed of is 410 document_disposed, not a 500 from its deleted blobs', async () => {
+  const tenant = newTenant('race-dispose');
+  const archivist = await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' });
+  const id = await ingest(archive, archivist, { fiscalYear: 2024 });
+  // The placement's read of the document waits while the sweep claims it and deletes its blobs (its retention long over).
+  const catalog = archive.host.deps.retention.catalog;
+  const getVersioned = catalog.getVersioned.bind(catalog);
+  let read!: () => void;
+  const placementRead = new Promise<void>((r) => (read = r));
+  let open!: () => void;
+  const disposed = new Promise<void>((r) => (open = r));
+  let readsLeft = 1;
+  catalog.getVersioned = async (tenantId, documentId) => {
+    const found = await getVersioned(tenantId, documentId);
+    if (tenantId === tenant && documentId === id && readsLeft-- > 0) {
+      read();
+      await disposed;
+    }
+    return found;
+  };
+  const start = archive.clock.now().toISOString();
+  try {
+    const placing = call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'dispute', caseReference: 'case-9' }), token: archivist });
+    await placementRead;
+    archive.clock.set('2100-01-01T00:00:00Z');
+    const prepared = await prepareDisposal(tenant, id, { now: archive.clock.now(), runId: 'race', requireApproval: false }, archive.host.deps);
+    expect(prepared).toMatchObject({ id, doc: { status: 'disposing' } });
+    open();
+    const refused = await placing;
+    expect(refused.status).toBe(410);
+    expect(refused.json).toMatchObject({ code: 'document_disposed' });
+  } finally {
+    catalog.getVersioned = getVersioned;
+    archive.clock.set(start);
   }
 });
