@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
@@ -9,6 +10,10 @@ import { type Principal, personOf } from '../kernel/principal';
 import type { AuditStaging } from '../kernel/audit';
 import type { Versioned } from '../ports';
 import { writeWithAuditEntry } from '../audit/outbox';
+
+/** How long a write waits, at most, for a disposal claim it meets to be refused by storage or completed. */
+const DISPOSING_POLL_MS = 200;
+const DISPOSING_POLLS = 5;
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
@@ -38,8 +43,16 @@ export async function updateDocument<R>(
   decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: (written: Versioned<ArchivedDocument>) => Promise<void>; auditDetail?: string },
   audit?: AuditStaging,
 ): Promise<R> {
+  let polls = DISPOSING_POLLS;
   return withFreshReads('The document', async () => {
-    const current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
+    let current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
+    // A claim is not yet a disposal: storage refuses it when a hold or a later retain-until reached the blobs first
+    // (this very request's, often), and the document is active again a moment later. Answered at once, a hold placed
+    // then was told the document was gone (410) while it stayed, with flagged blobs and no hold in the catalog.
+    while (current?.item.status === 'disposing' && polls-- > 0) {
+      await sleep(DISPOSING_POLL_MS);
+      current = await deps.retention.catalog.getVersioned(tenantId, id);
+    }
     if (!current) throw new ArchiveError('document_not_found', { detail: `No document ${id.slice(0, 64)} in this archive.` });
     if (current.item.status !== 'active') {
       throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: current.item.disposal ?? null } });
