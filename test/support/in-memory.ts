@@ -377,10 +377,20 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
     this.keep(outbox);
   }
-  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean> {
-    const found = this.records.delete(`${tenantId}/${id}`);
-    if (found) this.keep(outbox);
-    return found;
+  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string): Promise<boolean> {
+    const found = this.records.get(`${tenantId}/${id}`);
+    if (!found || (ifMatch !== undefined && String(found.etag) !== ifMatch)) return false;
+    this.records.delete(`${tenantId}/${id}`);
+    this.keep(outbox);
+    return true;
+  }
+  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const found = this.records.get(`${relied.value.tenantId}/${relied.value.id}`);
+    if (!found || String(found.etag) !== relied.etag) return 'conflict';
+    this.records.set(`${relied.value.tenantId}/${relied.value.id}`, { value: structuredClone(relied.value), etag: ++this.version });
+    this.records.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: ++this.version });
+    this.keep(outbox);
+    return 'written';
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');

@@ -48,3 +48,17 @@ it('a tenant record read is a copy, and of two replaces over one etag exactly on
   const outcomes = await Promise.all([deps.tenantRecords.replace({ ...set, updatedAt: '2025-01-02T00:00:00.000Z' }, read.etag), deps.tenantRecords.replace({ ...set, updatedAt: '2025-01-03T00:00:00.000Z' }, read.etag)]);
   expect([...outcomes].sort()).toEqual(['conflict', 'replaced']);
 });
+
+it('a tenant record written relying on another is not written once that one changed, and a delete over an old etag deletes nothing', async () => {
+  const deps = inMemoryDeps();
+  const set: RightsSetRecord = { id: 'rights-set:auditors', tenantId: T, type: 'rights-set', name: 'auditors', permissions: ['documents:read'], updatedAt: '2025-01-01T00:00:00.000Z', updatedBy: { subject: 'a', kind: 'user' } };
+  await deps.tenantRecords.create(set);
+  const read = (await deps.tenantRecords.get<RightsSetRecord>(T, set.id, 'rights-set'))!;
+  const other: RightsSetRecord = { ...set, id: 'rights-set:clerks', name: 'clerks' };
+  expect(await deps.tenantRecords.upsertRelying(other, read)).toBe('written');
+  expect(await deps.tenantRecords.upsertRelying({ ...other, permissions: [] }, read)).toBe('conflict');
+  expect((await deps.tenantRecords.get<RightsSetRecord>(T, other.id, 'rights-set'))!.value.permissions).toEqual(['documents:read']);
+  expect(await deps.tenantRecords.delete(T, set.id, undefined, read.etag)).toBe(false);
+  const now = (await deps.tenantRecords.get<RightsSetRecord>(T, set.id, 'rights-set'))!;
+  expect(await deps.tenantRecords.delete(T, set.id, undefined, now.etag)).toBe(true);
+});
