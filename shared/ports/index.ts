@@ -88,6 +88,7 @@ export interface BlobArchivePort {
   readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null>;
   exists(tenantId: string, blobName: string): Promise<boolean>;
   setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void>;
+  /** Retain-until at least `retainUntil`: never earlier (a later date already in place stays, and is no error). */
   extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void>;
   documentBlobs(tenantId: string, documentId: string): Promise<string[]>;
   /** Each blob of a document with its legal-hold flag and immutability expiry, as storage reports them (null: not reported, as by Azurite). */
@@ -243,7 +244,14 @@ export interface TenantRecordsPort {
   create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
   replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'>;
   upsert<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<void>;
-  delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean>;
+  /** False when it is gone, or (with `ifMatch`) is no longer that version. */
+  delete(tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string): Promise<boolean>;
+  /**
+   * Upserts `record` and rewrites `relied` as read, over its etag, in one batch (one tenant): neither is
+   * written once `relied` changed or went ('conflict'). For a write that holds on to another record (an
+   * assignment to its rights set): that record's conditional delete or change cannot pass it unseen.
+   */
+  upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
   /** `where`: an extra condition on `c` (the record), with its parameters. */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
 }

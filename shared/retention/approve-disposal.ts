@@ -63,15 +63,18 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         continue;
       }
       const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
-      const ok = await updateDocument(tenantId, doc.id, deps, (d) =>
-        d.legalHold || d.retention.retainUntil > before ? { next: null, result: false } : { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: true },
-        entry.staging,
-      ).catch((err: unknown) => {
-        if (err instanceof ArchiveError && err.code === 'document_disposed') return false;
+      // Decided again on the item as stored: an approval another request wrote since the page was read stays
+      // (as one seen on the page does), instead of being overwritten while both requests report the document approved.
+      const outcome = await updateDocument<'approved' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
+        if (approvedForDisposal(d)) return { next: null, result: 'already' };
+        if (d.legalHold || d.retention.retainUntil > before) return { next: null, result: 'changed' };
+        return { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: 'approved' };
+      }, entry.staging).catch((err: unknown) => {
+        if (err instanceof ArchiveError && err.code === 'document_disposed') return 'changed' as const;
         throw err;
       });
-      if (ok) approved.push(doc.id);
-      else skipped.push({ id: doc.id, reason: 'changed' });
+      if (outcome === 'approved') approved.push(doc.id);
+      else if (outcome === 'changed') skipped.push({ id: doc.id, reason: 'changed' });
     }
     token = page.continuationToken ?? undefined;
   } while (token);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
@@ -7,7 +8,12 @@ import { DOCUMENT_ID } from '../ids';
 import type { Actor } from '../kernel/retention';
 import { type Principal, personOf } from '../kernel/principal';
 import type { AuditStaging } from '../kernel/audit';
+import type { Versioned } from '../ports';
 import { writeWithAuditEntry } from '../audit/outbox';
+
+/** How long a write waits, at most, for a disposal claim it meets to be refused by storage or completed. */
+const DISPOSING_POLL_MS = 200;
+const DISPOSING_POLLS = 5;
 
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
@@ -25,7 +31,8 @@ export function validationReportOf(doc: ArchivedDocument): { blobName: string; s
  * Read-modify-write of a catalog item with optimistic concurrency. `decide` sees the
  * current item and returns the new one (or null: nothing to change); `before` runs the
  * storage-side effect for that decision before the catalog is written (fail closed:
- * storage is never less protective than the catalog says). Retries on a concurrent write.
+ * storage is never less protective than the catalog says), `after` one that may only follow
+ * it, given the item as written and its etag. Retries on a concurrent write.
  * With `audit`, the request's success entry (with the decision's `auditDetail`) is written
  * in the same batch as the item (the audit outbox).
  */
@@ -33,22 +40,38 @@ export async function updateDocument<R>(
   tenantId: string,
   id: string,
   deps: Pick<Deps, 'retention'>,
-  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: () => Promise<void>; auditDetail?: string },
+  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: (written: Versioned<ArchivedDocument>) => Promise<void>; auditDetail?: string },
   audit?: AuditStaging,
 ): Promise<R> {
+  let polls = DISPOSING_POLLS;
   return withFreshReads('The document', async () => {
-    const current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
+    let current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
+    // A claim is not yet a disposal: storage refuses it when a hold or a later retain-until reached the blobs first
+    // (this very request's, often), and the document is active again a moment later. Answered at once, a hold placed
+    // then was told the document was gone (410) while it stayed, with flagged blobs and no hold in the catalog.
+    while (current?.item.status === 'disposing' && polls-- > 0) {
+      await sleep(DISPOSING_POLL_MS);
+      current = await deps.retention.catalog.getVersioned(tenantId, id);
+    }
     if (!current) throw new ArchiveError('document_not_found', { detail: `No document ${id.slice(0, 64)} in this archive.` });
     if (current.item.status !== 'active') {
       throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: current.item.disposal ?? null } });
     }
     const step = decide(current.item);
     if (!step.next) return step.result;
-    await step.before?.();
+    try {
+      await step.before?.();
+    } catch (err) {
+      // The storage step was decided on the item as read; if the item changed since (a disposal claimed it and
+      // deleted its blobs), decide again on what it is now (410 for a disposal) instead of answering storage's 404 as a 500.
+      const now = await deps.retention.catalog.getVersioned(tenantId, id);
+      if (now?.etag !== current.etag) return CHANGED;
+      throw err;
+    }
     const next = step.next;
     const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
     if (written === 'conflict') return CHANGED;
-    await step.after?.();
+    await step.after?.({ item: next, etag: written.etag });
     return step.result;
   }, 8);
 }

@@ -127,8 +127,10 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void> {
     this.of(tenantId, blobName).worm.legalHold = legalHold;
   }
+  /** Never earlier, as the port says (locked policies in storage refuse it). */
   async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
-    this.of(tenantId, blobName).worm.retainUntil = retainUntil;
+    const worm = this.of(tenantId, blobName).worm;
+    if (new Date(retainUntil).getTime() > new Date(worm.retainUntil).getTime()) worm.retainUntil = retainUntil;
   }
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     return this.namesOf(tenantId, `${documentId}/`);
@@ -216,22 +218,37 @@ export class InMemoryAuditOutboxItems implements AuditOutboxPort {
   }
 }
 
+/**
+ * The etag of a stored catalog item: one per item object stored, so every write (a replace stores a
+ * copy, a test sets a new object) gets a new one, as Cosmos gives every write a new _etag. An etag
+ * derived from the item's content (its length, once) let a stale write through whenever two versions matched.
+ */
+const catalogEtags = new WeakMap<object, string>();
+let catalogEtagSeq = 0;
+function catalogEtagOf(item: object): string {
+  let etag = catalogEtags.get(item);
+  if (!etag) catalogEtags.set(item, (etag = `"${++catalogEtagSeq}"`));
+  return etag;
+}
+
 export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   constructor(private readonly catalog: InMemoryCatalog) {}
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
-    const item = await this.catalog.get(tenantId, id);
-    return item ? { item, etag: JSON.stringify(item).length.toString() } : null;
+    const stored = this.catalog.documents.get(`${tenantId}/${id}`);
+    return stored ? { item: structuredClone(stored), etag: catalogEtagOf(stored) } : null;
   }
+  /** Compare and set in one step, with no await in between, as Cosmos's If-Match: two replaces over one etag never both succeed. */
   async replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
-    const current = await this.getVersioned(doc.tenantId, doc.id);
-    if (!current || current.etag !== etag) return 'conflict';
-    this.catalog.documents.set(`${doc.tenantId}/${doc.id}`, doc);
+    const stored = this.catalog.documents.get(`${doc.tenantId}/${doc.id}`);
+    if (!stored || catalogEtagOf(stored) !== etag) return 'conflict';
+    const written = structuredClone(doc);
+    this.catalog.documents.set(`${doc.tenantId}/${doc.id}`, written);
     keepOutboxItem(this.catalog.outbox, outbox);
-    return { etag: JSON.stringify(doc).length.toString() };
+    return { etag: catalogEtagOf(written) };
   }
   async dropContentMarker(): Promise<void> {}
   async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
-    return this.inTenant(tenantId, CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item, etag: JSON.stringify(item).length.toString() }));
+    return this.inTenant(tenantId, CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item: structuredClone(item), etag: catalogEtagOf(item) }));
   }
   /** One page with every document due by `before` (no continuation). */
   async due(tenantId: string, before: string): Promise<Page<ArchivedDocument>> {
@@ -340,7 +357,8 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null> {
     const found = this.records.get(`${tenantId}/${id}`);
     if (!found || found.value.type !== type) return null;
-    return { value: found.value as T, etag: String(found.etag) };
+    // A copy, as Cosmos answers: a caller changing what it read changes nothing stored.
+    return { value: structuredClone(found.value) as T, etag: String(found.etag) };
   }
   async create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     if (this.records.has(`${record.tenantId}/${record.id}`)) return 'exists';
@@ -351,7 +369,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'> {
     const found = this.records.get(`${record.tenantId}/${record.id}`);
     if (!found || String(found.etag) !== etag) return 'conflict';
-    this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
+    this.records.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: ++this.version });
     this.keep(outbox);
     return 'replaced';
   }
@@ -359,10 +377,20 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
     this.keep(outbox);
   }
-  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean> {
-    const found = this.records.delete(`${tenantId}/${id}`);
-    if (found) this.keep(outbox);
-    return found;
+  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string): Promise<boolean> {
+    const found = this.records.get(`${tenantId}/${id}`);
+    if (!found || (ifMatch !== undefined && String(found.etag) !== ifMatch)) return false;
+    this.records.delete(`${tenantId}/${id}`);
+    this.keep(outbox);
+    return true;
+  }
+  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const found = this.records.get(`${relied.value.tenantId}/${relied.value.id}`);
+    if (!found || String(found.etag) !== relied.etag) return 'conflict';
+    this.records.set(`${relied.value.tenantId}/${relied.value.id}`, { value: structuredClone(relied.value), etag: ++this.version });
+    this.records.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: ++this.version });
+    this.keep(outbox);
+    return 'written';
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');

@@ -137,9 +137,21 @@ export class BlobArchive implements BlobArchivePort {
     await this.tolerateEmulator(() => this.container(tenantId).getBlobClient(blobName).setLegalHold(legalHold));
   }
 
-  /** Moves a blob's retain-until later (Set Immutability Policy); storage refuses shortening a locked policy. */
+  /**
+   * Moves a blob's retain-until later (Set Immutability Policy); storage refuses shortening a locked policy.
+   * A request decided on an older read of its document can get here after a later extension did: when the
+   * date in place is at least the one asked for, that refusal is the outcome wanted (the request's catalog
+   * write then fails over the newer item and is decided again: 422), not a 500. Any other refusal is thrown.
+   */
   async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
-    await this.tolerateEmulator(() => this.container(tenantId).getBlobClient(blobName).setImmutabilityPolicy({ expiriesOn: new Date(retainUntil), policyMode: this.policyMode }));
+    const blob = this.container(tenantId).getBlobClient(blobName);
+    const until = new Date(retainUntil);
+    try {
+      await this.tolerateEmulator(() => blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: this.policyMode }));
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 409 && ((await blob.getProperties()).immutabilityPolicyExpiresOn?.getTime() ?? 0) >= until.getTime()) return;
+      throw err;
+    }
   }
 
   /** Azurite does not implement the WORM calls; in emulator mode (local only) they are best effort. */

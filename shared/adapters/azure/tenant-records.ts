@@ -68,9 +68,38 @@ export class TenantRecords implements TenantRecordsPort {
     await this.written(record.tenantId, record.id, () => this.container.items.upsert(record));
   }
 
-  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem): Promise<boolean> {
-    if (outbox) return (await this.withOutbox(tenantId, id, { operationType: 'Delete', partitionKey: tenantId, id }, outbox, [404])) < 300;
-    return this.written(tenantId, id, () => deleteItem(this.container, tenantId, id));
+  async delete(tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string): Promise<boolean> {
+    if (outbox) return (await this.withOutbox(tenantId, id, { operationType: 'Delete', partitionKey: tenantId, id, ...(ifMatch !== undefined ? { ifMatch } : {}) }, outbox, [404, 412])) < 300;
+    if (ifMatch === undefined) return this.written(tenantId, id, () => deleteItem(this.container, tenantId, id));
+    return this.written(tenantId, id, async () => {
+      try {
+        await this.container.item(id, tenantId).delete({ accessCondition: { type: 'IfMatch', condition: ifMatch } });
+        return true;
+      } catch (err) {
+        if (isCosmosStatus(err, 404) || isCosmosStatus(err, 412)) return false;
+        throw err;
+      }
+    });
+  }
+
+  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: Versioned<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const tenantId = record.tenantId;
+    if (relied.value.tenantId !== tenantId) throw new Error('a record relied on belongs to another tenant');
+    // The condition first: the local protocol server does not undo a batch's operations before the one that fails.
+    const writes: OperationInput[] = [
+      { operationType: 'Replace', partitionKey: tenantId, id: relied.value.id, ifMatch: relied.etag, resourceBody: relied.value as unknown as JSONObject },
+      { operationType: 'Upsert', partitionKey: tenantId, resourceBody: record as unknown as JSONObject },
+    ];
+    const statuses = await this.written(tenantId, relied.value.id, () =>
+      this.written(tenantId, record.id, async () => {
+        if (outbox) return (await batchWithOutbox(this.container, tenantId, writes, outbox, [404, 412])).statuses;
+        const res = await this.container.items.batch(writes, tenantId);
+        const codes = res.result?.map((r) => r.statusCode) ?? [];
+        if (codes.some((c) => c === 404 || c === 412) || (codes.length === writes.length && codes.every((c) => c >= 200 && c < 300))) return codes;
+        throw Object.assign(new Error(`transactional batch failed: ${codes.join(',') || res.code}`), { code: codes.find((c) => c >= 300 && c !== 424) ?? res.code });
+      }),
+    );
+    return statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
   }
 
   /** One write and the change's audit outbox item, both or neither (cosmos.ts `batchWithOutbox`): the write's status. */

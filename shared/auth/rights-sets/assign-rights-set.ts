@@ -1,22 +1,37 @@
 import { ArchiveError } from '../../kernel/errors';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
-import { actor, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId } from './rights-records';
+import { actor, isBuiltIn, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
 
-/** Gives a subject a rights set (replacing the one it had): never to oneself, never beyond what the assigner holds. */
+/**
+ * Gives a subject a rights set (replacing the one it had): never to oneself, never beyond what the assigner holds.
+ * A tenant's own set is rewritten as judged, in the assignment's batch: a deletion of the set that found no holder
+ * before this assignment existed fails its conditional delete (and finds it on a second look), and a set deleted or
+ * changed after it was judged here is judged again. Both used to succeed, leaving an assignment to no set, which
+ * whoever created a set of that name later would have filled without assigning anyone.
+ */
 export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-  // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
-  const permissions = await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
-  if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
-  assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet });
-  assertWithinCeiling(principal, permissions, { rightsSet });
-  const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
-  await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsert(record, outbox), () => true);
-  return record;
+  return withFreshReads('The rights set', async () => {
+    // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
+    const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
+    const permissions = stored ? stored.value.permissions : await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
+    if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
+    assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet });
+    assertWithinCeiling(principal, permissions, { rightsSet });
+    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
+    if (!stored) {
+      // A built-in template: never deleted, never changed.
+      await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsert(record, outbox), () => true);
+      return record;
+    }
+    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsertRelying(record, stored, outbox), (w) => w === 'written');
+    return written === 'written' ? record : CHANGED;
+  });
 }

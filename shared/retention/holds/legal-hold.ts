@@ -1,6 +1,10 @@
 import type { Deps } from '../../deps';
 import type { Principal } from '../../kernel/principal';
 import { ArchiveError } from '../../kernel/errors';
+import type { ArchivedDocument } from '../../kernel/document';
+import { isHeld } from '../../kernel/retention-rules';
+import type { Versioned } from '../../ports';
+import { blobNamesOf } from '../update';
 
 /** What the legal-hold operations share: the command to place one, their ports, and the blobs' hold flag. */
 export interface PlaceHold {
@@ -14,6 +18,27 @@ export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'tenantRecor
 
 export async function setBlobHolds(deps: HoldDeps, tenantId: string, names: string[], hold: boolean): Promise<void> {
   for (const name of names) await deps.blobs.setLegalHold(tenantId, name, hold);
+}
+
+/**
+ * After a release was written (`released`: the item and the etag of that write): the blobs' flags
+ * cleared, then the item rewritten unchanged over that etag. A hold placed meanwhile set its flags
+ * before its catalog write: if that write came first, the rewrite fails and the flags are set again as
+ * the catalog now says; if it comes after, it fails over the rewrite, retries and sets them again. So
+ * a release never leaves a newer hold's blobs unflagged (clearing without looking did, until the
+ * reconciler ran). A document that keeps changing keeps its flags set (fail closed); the reconciler
+ * clears them once the catalog records why.
+ */
+export async function clearBlobHoldsAfterRelease(deps: HoldDeps, released: Versioned<ArchivedDocument>): Promise<void> {
+  const { tenantId, id } = released.item;
+  let current: Versioned<ArchivedDocument> | null = released;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (!current || current.item.status !== 'active') return;
+    await setBlobHolds(deps, tenantId, blobNamesOf(current.item), isHeld(current.item));
+    if ((await deps.retention.catalog.replace(current.item, current.etag)) !== 'conflict') return;
+    current = await deps.retention.catalog.getVersioned(tenantId, id);
+  }
+  if (current?.item.status === 'active') await setBlobHolds(deps, tenantId, blobNamesOf(current.item), true);
 }
 
 /** A document a hold by query (or its release everywhere) passed over, and why. */

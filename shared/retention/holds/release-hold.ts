@@ -4,8 +4,8 @@ import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
-import { actorOf, blobNamesOf, updateDocument } from '../update';
-import { HoldDeps, setBlobHolds } from './legal-hold';
+import { actorOf, updateDocument } from '../update';
+import { clearBlobHoldsAfterRelease, HoldDeps } from './legal-hold';
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
@@ -21,7 +21,8 @@ export function assertMayRelease(principal: Principal, releaser: readonly Rights
 
 /**
  * Releases one hold. Four eyes: the principal who placed it cannot release it. The
- * catalog is written first; the blobs' flag is cleared only when no other hold is open.
+ * catalog is written first; the blobs' flag is cleared only when no other hold is open, and
+ * never over a hold placed meanwhile (legal-hold.ts `clearBlobHoldsAfterRelease`).
  */
 export async function releaseHold(
   cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging; /** How the releasing person came by their rights, when the caller read it already (release everywhere). */ releaser?: readonly RightsGiven[] },
@@ -41,7 +42,7 @@ export async function releaseHold(
     return {
       next: { ...doc, holds: next, legalHold: stillHeld },
       result: released,
-      ...(stillHeld ? {} : { after: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), false) }),
+      ...(stillHeld ? {} : { after: (written) => clearBlobHoldsAfterRelease(deps, written) }),
     };
   }, cmd.audit);
 }

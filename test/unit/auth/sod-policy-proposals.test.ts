@@ -38,6 +38,12 @@ class MemoryRecords implements TenantRecordsPort {
   async delete(tenantId: string, id: string): Promise<boolean> {
     return this.items.delete(`${tenantId}/${id}`);
   }
+  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>): Promise<'written' | 'conflict'> {
+    if (this.items.get(`${relied.value.tenantId}/${relied.value.id}`)?.etag !== relied.etag) return 'conflict';
+    this.put(relied.value);
+    this.put(record);
+    return 'written';
+  }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
     return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type);
   }

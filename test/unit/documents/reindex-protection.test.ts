@@ -13,6 +13,8 @@ async function lostCatalogItem() {
   const doc = await seedDocument(deps, T, { metadata: {}, fiscalYear: 2017 });
   const manifest = { ...doc, retention: { ...doc.retention, retainUntil: '2025-01-01T00:00:00.000Z' } };
   await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(manifest)), 'application/json', { retainUntil: manifest.retention.retainUntil, legalHold: false }, {});
+  // Ingest wrote every blob with the manifest's retain-until (the seed's is later, and storage never moves one earlier).
+  for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${T}/${name}`)!.worm.retainUntil = manifest.retention.retainUntil;
   deps.catalog.documents.delete(`${T}/${doc.id}`);
   return { deps, doc: manifest };
 }

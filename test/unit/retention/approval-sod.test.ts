@@ -43,3 +43,16 @@ describe('the uploader rule holds for someone the uploader gave rights to after 
     expect(bulk.approved.sort()).toEqual(ids);
   });
 });
+
+describe('two approvals at once', () => {
+  it('the document keeps the approval written first; the other request does not report it approved', async () => {
+    const { deps, ids } = await uploadedByAlice();
+    const [first, second] = await Promise.all([
+      approveDisposal({ principal: admin('bob'), before: '2025-01-01T00:00:00Z', reason: 'due' }, deps),
+      approveDisposal({ principal: admin('carol'), before: '2025-01-01T00:00:00Z', reason: 'due' }, deps),
+    ]);
+    expect(first.approved.sort()).toEqual(ids);
+    expect(second.approved).toEqual([]);
+    for (const id of ids) expect((await deps.catalog.get(T, id))!.disposalApproval).toMatchObject({ approvalId: first.approvalId, approvedBy: { subject: 'bob' } });
+  });
+});
