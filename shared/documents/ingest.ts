@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import type { Principal } from '../kernel/principal';
+import { personOf, type Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
@@ -115,8 +115,8 @@ function hashContent(ctx: IngestContext): void {
   const hashes = cmd.files.map((f) => (f.spooled ? f.spooled.sha256 : (f.sha256 ?? sha256(f.bytes))));
   ctx.hashes = hashes;
   ctx.contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
-  // With an Idempotency-Key the id is derived from it, so a retry lands on the same document.
-  ctx.id = cmd.idempotencyKey ? idFromIdempotencyKey(cmd.principal.tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
+  // With an Idempotency-Key the id is derived from it and the person, so their retry lands on the same document.
+  ctx.id = cmd.idempotencyKey ? idFromIdempotencyKey(cmd.principal.tenantId, personOf(cmd.principal), cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
 }
 
 /** A retry of a request that already archived (or wrote the manifest of) this document is answered with it. */
