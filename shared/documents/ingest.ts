@@ -47,6 +47,8 @@ export interface IngestContext {
   contentKey?: string;
   id?: string;
   now?: Date;
+  /** Fiscal year, retention class and retain-until, fixed from the tenant's policy before the duplicate check. */
+  retention?: { fiscalYear: number; retention: { class: string; retainUntil: string } };
   normalised?: NormaliseResult | NormaliseResult<SpooledFile>;
   /** Temporary files this ingest made (a spooled upload's rendition), removed when it ends, whatever the outcome. */
   readonly temporaryFiles: string[];
@@ -63,7 +65,7 @@ export interface IngestStep {
 }
 
 /**
- * ingest = [parseRequest, hashContent, checkIdempotency, checkDuplicate, normalise, describe, store, index, requestValidation].
+ * ingest = [parseRequest, hashContent, checkIdempotency, fixRetention, checkDuplicate, normalise, describe, store, index, requestValidation].
  * The audit entry is appended by the request pipeline, once, after the outcome is known; a new
  * document's is staged by the caller and stored with its catalog item (the audit outbox).
  */
@@ -71,6 +73,7 @@ export const INGEST_STEPS: readonly IngestStep[] = [
   { name: 'parseRequest', run: parseRequest },
   { name: 'hashContent', run: hashContent },
   { name: 'checkIdempotency', run: checkIdempotency },
+  { name: 'fixRetention', run: fixRetention },
   { name: 'checkDuplicate', run: checkDuplicate },
   { name: 'normalise', run: normalise },
   { name: 'describe', run: describe },
@@ -136,6 +139,20 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
 }
 
 /**
+ * Class, fiscal year and retain-until from the tenant's policy, before the duplicate check: metadata the
+ * policy refuses is refused whether or not the bytes are archived. Judged after it, a refusal told a
+ * principal who may not read documents, without archiving anything, whether these bytes are archived.
+ */
+async function fixRetention(ctx: IngestContext): Promise<void> {
+  const { cmd, deps } = ctx;
+  const metadata = need(ctx.metadata, 'metadata');
+  ctx.now = deps.clock.now();
+  const policy = await tenantPolicy(cmd.principal.tenantId, deps);
+  checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
+  ctx.retention = resolveRetention(policy, metadata, ctx.now);
+}
+
+/**
  * SHA-256 duplicate check: the same original bytes are archived once per tenant. The point read is
  * started here and runs while the next step converts the upload (one wait instead of two in a row);
  * its verdict is taken before anything is stored, and before the conversion's own outcome.
@@ -162,8 +179,7 @@ async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void
 
 async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
-  const now = deps.clock.now();
-  ctx.now = now;
+  const now = need(ctx.now, 'now');
   const limits = {
     maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE,
     maxPages: deps.config.ARCHIVE_MAX_PAGES,
@@ -202,9 +218,9 @@ async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   ctx.normalised = await conversion;
 }
 
-/** Builds the ArchivedDocument: originals' names, the rendition, and retention fixed from the tenant's policy. */
-async function describe(ctx: IngestContext): Promise<void> {
-  const { cmd, deps } = ctx;
+/** Builds the ArchivedDocument: originals' names, the rendition, and the retention fixed before. */
+function describe(ctx: IngestContext): void {
+  const { cmd } = ctx;
   const { tenantId } = cmd.principal;
   const id = need(ctx.id, 'id');
   const hashes = need(ctx.hashes, 'hashes');
@@ -217,10 +233,7 @@ async function describe(ctx: IngestContext): Promise<void> {
     return { mediaType: sniffed.mediaType, size: f.spooled ? f.spooled.size : f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
   ctx.originals = originals;
-  // Class and retain-until are fixed here, from the tenant's retention policy.
-  const policy = await tenantPolicy(tenantId, deps);
-  checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
-  const { fiscalYear, retention } = resolveRetention(policy, metadata, now);
+  const { fiscalYear, retention } = need(ctx.retention, 'retention');
   ctx.document = {
     id,
     tenantId,
