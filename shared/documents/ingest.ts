@@ -130,7 +130,7 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   const id = need(ctx.id, 'id');
   const earlier = (await deps.catalog.get(tenantId, id)) ?? (await readManifest(deps, tenantId, id));
   if (!earlier) return;
-  if (earlier.contentKey !== need(ctx.contentKey, 'contentKey')) {
+  if (earlier.contentKey !== need(ctx.contentKey, 'contentKey') || !sameOriginals(earlier, need(ctx.hashes, 'hashes'))) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
   assertSameMetadata(earlier, need(ctx.metadata, 'metadata'));
@@ -165,7 +165,7 @@ function checkDuplicate(ctx: IngestContext): void {
 async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void> {
   const { deps } = ctx;
   const duplicate = await deps.catalog.findByContentKey(ctx.cmd.principal.tenantId, need(ctx.contentKey, 'contentKey'));
-  if (!duplicate) return;
+  if (!duplicate || !sameOriginals(duplicate, need(ctx.hashes, 'hashes'))) return;
   // Indexed since the idempotency check by a concurrent request with this key and these files: a replay.
   if (duplicate.id === ctx.id) {
     assertSameMetadata(duplicate, need(ctx.metadata, 'metadata'));
@@ -175,6 +175,15 @@ async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void
     detail: `These original bytes are already archived as document ${duplicate.id}.`,
     extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
   });
+}
+
+/**
+ * The content key of several files is the hash of their hashes' text, which is also the key of one file whose
+ * bytes are that text: only the same originals, in the same order, are the same upload. Without this, such a
+ * file (refused by the normaliser, so nothing stored) told whether a multi-file document was archived, and named it.
+ */
+function sameOriginals(document: ArchivedDocument, hashes: readonly string[]): boolean {
+  return document.originals.length === hashes.length && document.originals.every((o, i) => o.sha256 === hashes[i]);
 }
 
 async function normalise(ctx: IngestContext): Promise<IngestResult | void> {

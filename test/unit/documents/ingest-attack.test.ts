@@ -2,9 +2,14 @@
  * Ingest under attack: what a valid principal of the tenant learns or gets from the duplicate check and
  * from Idempotency-Key replays that it could not learn by reading.
  */
+import { createHash } from 'node:crypto';
 import { ingestDocument } from '../../../shared/documents/ingest';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import type { Permission, Principal } from '../../../shared/kernel/principal';
-import { inMemoryDeps } from '../../support/in-memory';
+import type { NormaliseResult } from '../../../shared/normalise/types';
+import { FakeNormaliser, inMemoryDeps } from '../../support/in-memory';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 const who = (subject: string, permissions: Permission[], person?: string): Principal => ({ tenantId: 'acme', subject, kind: 'user', rightsSet: 'custom', permissions: new Set(permissions), ...(person ? { person } : {}) });
 const uploader = who('anna', ['documents:write', 'documents:read']);
@@ -35,4 +40,22 @@ it('metadata the retention policy refuses is refused before the duplicate check:
   const stated = (n: number) => ingestDocument({ principal: writeOnly, files: scan(n), metadata: { documentDate: '2024-03-01', fiscalYear: 1990 }, idempotencyKey: null }, deps);
   await expect(stated(1)).rejects.toMatchObject({ code: 'invalid_metadata' });
   expect(deps.catalog.documents.size).toBe(1);
+});
+
+/** Refuses every upload, as the real normaliser refuses bytes that are no scan. */
+class RefusingNormaliser extends FakeNormaliser {
+  override async normalise(): Promise<NormaliseResult> {
+    throw new ArchiveError('unsupported_media_type', { detail: 'not an image' });
+  }
+}
+
+it('a single file whose bytes are the hash list of several is not their duplicate', async () => {
+  const deps = inMemoryDeps();
+  const [a, b] = [Buffer.from([1, 1]), Buffer.from([2, 2])];
+  await ingestDocument({ principal: uploader, files: [{ bytes: a, fileName: null }, { bytes: b, fileName: null }], metadata: {}, idempotencyKey: null }, deps);
+  const forged = Buffer.from(`${sha(a)}\n${sha(b)}`);
+  await expect(ingestDocument({ principal: writeOnly, files: [{ bytes: forged, fileName: null }], metadata: {}, idempotencyKey: null }, { ...deps, normaliser: new RefusingNormaliser() })).rejects.toMatchObject({ code: 'unsupported_media_type' });
+  // The order counts; the same files in the same order are the duplicate.
+  await expect(ingestDocument({ principal: uploader, files: [{ bytes: b, fileName: null }, { bytes: a, fileName: null }], metadata: {}, idempotencyKey: null }, deps)).resolves.toMatchObject({ replayed: false });
+  await expect(ingestDocument({ principal: uploader, files: [{ bytes: a, fileName: null }, { bytes: b, fileName: null }], metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'duplicate_document' });
 });
