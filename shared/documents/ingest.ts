@@ -171,6 +171,8 @@ async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void
     assertSameMetadata(duplicate, need(ctx.metadata, 'metadata'));
     return { document: duplicate, replayed: true };
   }
+  // Which document it is, only to a principal that may read it: a write-only client key learns that, not what.
+  if (!ctx.cmd.principal.permissions.has('documents:read')) throw new ArchiveError('duplicate_document', { detail: 'These original bytes are already archived.' });
   throw new ArchiveError('duplicate_document', {
     detail: `These original bytes are already archived as document ${duplicate.id}.`,
     extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },

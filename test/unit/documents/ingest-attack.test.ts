@@ -59,3 +59,14 @@ it('a single file whose bytes are the hash list of several is not their duplicat
   await expect(ingestDocument({ principal: uploader, files: [{ bytes: b, fileName: null }, { bytes: a, fileName: null }], metadata: {}, idempotencyKey: null }, deps)).resolves.toMatchObject({ replayed: false });
   await expect(ingestDocument({ principal: uploader, files: [{ bytes: a, fileName: null }, { bytes: b, fileName: null }], metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'duplicate_document' });
 });
+
+it('a duplicate names the archived document only to a principal that may read documents', async () => {
+  const deps = inMemoryDeps();
+  const { document } = await ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps);
+  const refusal = await ingestDocument({ principal: writeOnly, files: scan(1), metadata: {}, idempotencyKey: null }, deps).catch((e: unknown) => e);
+  expect(refusal).toMatchObject({ code: 'duplicate_document' });
+  expect((refusal as ArchiveError).extensions).not.toHaveProperty('documentId');
+  expect((refusal as ArchiveError).extensions).not.toHaveProperty('location');
+  expect((refusal as ArchiveError).detail).not.toContain(document.id);
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'duplicate_document', extensions: { documentId: document.id } });
+});

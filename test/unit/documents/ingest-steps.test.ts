@@ -9,7 +9,7 @@ import type { Principal } from '../../../shared/kernel/principal';
 import type { NormaliseResult } from '../../../shared/normalise/types';
 import { FakeNormaliser, inMemoryDeps } from '../../support/in-memory';
 
-const principal: Principal = { tenantId: 'acme', subject: 'u', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write']) };
+const principal: Principal = { tenantId: 'acme', subject: 'u', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write', 'documents:read']) };
 const files = [{ bytes: Buffer.from([1, 2, 3]), fileName: 'scan.png' }];
 
 /** Refuses every upload, as the real normaliser refuses an unreadable one. */
