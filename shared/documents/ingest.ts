@@ -133,7 +133,7 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   if (earlier.contentKey !== need(ctx.contentKey, 'contentKey') || !sameOriginals(earlier, need(ctx.hashes, 'hashes'))) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
-  assertSameMetadata(earlier, need(ctx.metadata, 'metadata'));
+  assertSameRequest(earlier, sentOf(ctx));
   await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
   return { document: earlier, replayed: true };
 }
@@ -168,7 +168,7 @@ async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void
   if (!duplicate || !sameOriginals(duplicate, need(ctx.hashes, 'hashes'))) return;
   // Indexed since the idempotency check by a concurrent request with this key and these files: a replay.
   if (duplicate.id === ctx.id) {
-    assertSameMetadata(duplicate, need(ctx.metadata, 'metadata'));
+    assertSameRequest(duplicate, sentOf(ctx));
     return { document: duplicate, replayed: true };
   }
   // Which document it is, only to a principal that may read it: a write-only client key learns that, not what.
@@ -286,7 +286,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const document = need(ctx.document, 'document');
   const originals = need(ctx.originals, 'originals');
   const rendition = need(ctx.normalised, 'normalised').rendition;
-  const { id, contentKey, metadata } = document;
+  const { id, contentKey } = document;
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
   const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
@@ -302,7 +302,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
     });
   let writes: CreateOnlyOutcome[];
   if (cmd.idempotencyKey) {
-    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
+    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
     // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
     writes = await Promise.all(writeOriginals());
   } else {
@@ -310,9 +310,9 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   }
   const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
-  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
-  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, metadata);
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
 }
 
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
@@ -332,7 +332,7 @@ function askForValidation(ctx: IngestContext): void {
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, metadata: TDocumentMetadata): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, sent: SentRequest): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
@@ -345,21 +345,32 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
       retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
     });
   }
-  assertSameMetadata(winner, metadata);
+  assertSameRequest(winner, sent);
   await deps.catalog.create(winner); // completes an attempt that crashed before indexing
   return { document: winner, replayed: true };
 }
 
+/** What a retry must repeat besides the files: the metadata and the files' names. */
+interface SentRequest {
+  metadata: TDocumentMetadata;
+  fileNames: (string | null)[];
+}
+
+const sentOf = (ctx: IngestContext): SentRequest => ({ metadata: need(ctx.metadata, 'metadata'), fileNames: ctx.cmd.files.map((f) => f.fileName) });
+
 /**
- * A retry must be the same request: replaying the earlier answer for different metadata would
- * silently drop the caller's correction. 422 names the fields that differ from what was archived
- * (as ingested, before any correction); corrections go through PATCH /documents/{id}/metadata.
+ * A retry must be the same request: replaying the earlier answer for different metadata or file names
+ * would silently drop what the caller sent. 422 names the fields that differ from what was archived
+ * (as ingested, before any correction); metadata corrections go through PATCH /documents/{id}/metadata.
  */
-function assertSameMetadata(earlier: ArchivedDocument, metadata: TDocumentMetadata): void {
-  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, metadata).map((c) => c.field);
+function assertSameRequest(earlier: ArchivedDocument, sent: SentRequest): void {
+  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, sent.metadata).map((c) => c.field);
+  earlier.originals.forEach((o, i) => {
+    if (o.fileName !== (sent.fileNames[i] ?? null)) differences.push(`originals[${i}].fileName`);
+  });
   if (differences.length === 0) return;
   throw new ArchiveError('idempotency_key_reused', {
-    detail: `This Idempotency-Key was already used for the same files with different metadata (${differences.join(', ')}); correct the archived document with PATCH /documents/${earlier.id}/metadata instead.`,
+    detail: `This Idempotency-Key was already used for the same files with different metadata or file names (${differences.join(', ')}); correct the archived document's metadata with PATCH /documents/${earlier.id}/metadata instead.`,
     extensions: { documentId: earlier.id, differences },
   });
 }

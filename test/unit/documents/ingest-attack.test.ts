@@ -70,3 +70,9 @@ it('a duplicate names the archived document only to a principal that may read do
   expect((refusal as ArchiveError).detail).not.toContain(document.id);
   await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'duplicate_document', extensions: { documentId: document.id } });
 });
+
+it('a retry with the same key and bytes but other file names is refused, not answered with the first names', async () => {
+  const deps = inMemoryDeps();
+  await ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: 'k-names' }, deps);
+  await expect(ingestDocument({ principal: uploader, files: [{ bytes: Buffer.from([1, 1, 1]), fileName: 'other.png' }], metadata: {}, idempotencyKey: 'k-names' }, deps)).rejects.toMatchObject({ code: 'idempotency_key_reused', extensions: { differences: ['originals[0].fileName'] } });
+});
