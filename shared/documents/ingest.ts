@@ -83,7 +83,21 @@ export const INGEST_STEPS: readonly IngestStep[] = [
 ];
 
 export async function ingestDocument(cmd: IngestCommand, deps: IngestDeps): Promise<IngestResult> {
-  return runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [] });
+  const result = await runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [] });
+  if (!result.replayed || cmd.principal.permissions.has('documents:read')) return result;
+  return { document: await firstAnswer(deps, result.document), replayed: true };
+}
+
+/**
+ * A replay to a principal that may not read documents (a write-only client key) is the first answer: the
+ * document as ingested (its manifest), not what others added since: legal holds with their case references,
+ * corrections, approvals. A disposed document has no manifest left; its tombstone goes without them.
+ */
+async function firstAnswer(deps: Pick<Deps, 'blobs'>, document: ArchivedDocument): Promise<ArchivedDocument> {
+  const manifest = await readManifest(deps, document.tenantId, document.id);
+  if (manifest) return manifest;
+  const { holds: _h, disposalApproval: _a, disposal: _d, fixity: _f, validation: _v, metadataHistory: _m, metadataVersion: _n, ...asIngested } = document;
+  return { ...asIngested, metadata: metadataHistoryOf(document).versions[0]!.metadata as TDocumentMetadata, legalHold: false };
 }
 
 /** Runs the steps in order; the first answer ends the ingest, a throw refuses it, and after the last step the described document is new. */

@@ -3,6 +3,7 @@
  * from Idempotency-Key replays that it could not learn by reading.
  */
 import { createHash } from 'node:crypto';
+import { correctMetadata } from '../../../shared/documents/correct-metadata';
 import { ingestDocument } from '../../../shared/documents/ingest';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import type { Permission, Principal } from '../../../shared/kernel/principal';
@@ -75,4 +76,23 @@ it('a retry with the same key and bytes but other file names is refused, not ans
   const deps = inMemoryDeps();
   await ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: 'k-names' }, deps);
   await expect(ingestDocument({ principal: uploader, files: [{ bytes: Buffer.from([1, 1, 1]), fileName: 'other.png' }], metadata: {}, idempotencyKey: 'k-names' }, deps)).rejects.toMatchObject({ code: 'idempotency_key_reused', extensions: { differences: ['originals[0].fileName'] } });
+});
+
+it('a replay answers a principal without documents:read with the first answer, not what others added since (holds, corrections)', async () => {
+  const deps = inMemoryDeps();
+  const integration = { ...who('key-7', ['documents:write'], 'bob'), kind: 'client' as const };
+  const first = await ingestDocument({ principal: integration, files: scan(1), metadata: { counterparty: 'Jansen' }, idempotencyKey: 'inv-7' }, deps);
+  // Since then: a legal hold (with its case reference) and a correction, by people who may read the document.
+  const stored = (await deps.catalog.get('acme', first.document.id))!;
+  const hold = { id: 'h1', reason: 'Tax audit', caseReference: 'FIOD-2025-17', placedAt: '2025-03-02T00:00:00.000Z', placedBy: { subject: 'carl', kind: 'user' } };
+  deps.catalog.documents.set(`acme/${stored.id}`, { ...stored, legalHold: true, holds: [hold] });
+  const accountant = who('dora', ['documents:correct']);
+  await correctMetadata({ principal: accountant, documentId: stored.id, patch: { counterparty: 'Jansen Holding B.V.' }, reason: 'full name', ifMatch: 1 }, deps);
+
+  const replay = await ingestDocument({ principal: integration, files: scan(1), metadata: { counterparty: 'Jansen' }, idempotencyKey: 'inv-7' }, deps);
+  expect(replay.replayed).toBe(true);
+  expect(replay.document).toEqual(first.document);
+  // Who may read it gets the document as it is now.
+  const reader = { ...integration, permissions: new Set<Permission>(['documents:write', 'documents:read']) };
+  await expect(ingestDocument({ principal: reader, files: scan(1), metadata: { counterparty: 'Jansen' }, idempotencyKey: 'inv-7' }, deps)).resolves.toMatchObject({ replayed: true, document: { holds: [hold], metadata: { counterparty: 'Jansen Holding B.V.' } } });
 });
