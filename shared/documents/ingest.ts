@@ -7,7 +7,7 @@ import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { removeSpooled, spoolPath } from '../spool';
-import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
+import { checkStatedFiscalYear, checkStoredPolicy, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
@@ -162,6 +162,12 @@ async function fixRetention(ctx: IngestContext): Promise<void> {
   const metadata = need(ctx.metadata, 'metadata');
   ctx.now = deps.clock.now();
   const policy = await tenantPolicy(cmd.principal.tenantId, deps);
+  try {
+    checkStoredPolicy(policy);
+  } catch (err) {
+    deps.log.error('stored retention policy refused at ingest', { tenantId: cmd.principal.tenantId });
+    throw err;
+  }
   checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
   ctx.retention = resolveRetention(policy, metadata, ctx.now);
 }

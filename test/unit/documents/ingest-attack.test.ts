@@ -96,3 +96,15 @@ it('a replay answers a principal without documents:read with the first answer, n
   const reader = { ...integration, permissions: new Set<Permission>(['documents:write', 'documents:read']) };
   await expect(ingestDocument({ principal: reader, files: scan(1), metadata: { counterparty: 'Jansen' }, idempotencyKey: 'inv-7' }, deps)).resolves.toMatchObject({ replayed: true, document: { holds: [hold], metadata: { counterparty: 'Jansen Holding B.V.' } } });
 });
+
+it('a stored retention policy below the legal floor (written around the API) fixes no retention: refused, nothing stored', async () => {
+  const deps = inMemoryDeps();
+  // An operator's direct write to the tenants container: PUT /retention/policy would refuse both.
+  deps.retention.policies.policies.set('acme', { classes: [{ name: 'short', years: 2 }], defaultClass: 'short', requireDisposalApproval: false, fiscalYearEndMonth: 12 });
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: { retentionClass: 'short' }, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'invalid_retention_policy' });
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'invalid_retention_policy' });
+  deps.retention.policies.policies.set('acme', { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: 0 });
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'invalid_retention_policy' });
+  expect(deps.blobs.blobs.size).toBe(0);
+  expect(deps.catalog.documents.size).toBe(0);
+});
