@@ -108,3 +108,13 @@ it('a stored retention policy below the legal floor (written around the API) fix
   expect(deps.blobs.blobs.size).toBe(0);
   expect(deps.catalog.documents.size).toBe(0);
 });
+
+it('bytes of a document being disposed of are still archived (a duplicate, as the adapter answers); once it is a tombstone they may be archived again', async () => {
+  const deps = inMemoryDeps();
+  const { document } = await ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps);
+  deps.catalog.documents.set(`acme/${document.id}`, { ...document, status: 'disposing' });
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps)).rejects.toMatchObject({ code: 'duplicate_document', extensions: { documentId: document.id } });
+  deps.catalog.documents.set(`acme/${document.id}`, { ...document, status: 'disposed' });
+  const again = await ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps);
+  expect(again.document.id).not.toBe(document.id);
+});
