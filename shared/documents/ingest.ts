@@ -97,7 +97,7 @@ async function firstAnswer(deps: Pick<Deps, 'blobs'>, document: ArchivedDocument
   const manifest = await readManifest(deps, document.tenantId, document.id);
   if (manifest) return manifest;
   const { holds: _h, disposalApproval: _a, disposal: _d, fixity: _f, validation: _v, metadataHistory: _m, metadataVersion: _n, ...asIngested } = document;
-  return { ...asIngested, metadata: metadataHistoryOf(document).versions[0]!.metadata as TDocumentMetadata, legalHold: false };
+  return { ...asIngested, metadata: metadataHistoryOf(document).versions[0]!.metadata, legalHold: false };
 }
 
 /** Runs the steps in order; the first answer ends the ingest, a throw refuses it, and after the last step the described document is new. */
