@@ -293,7 +293,7 @@ function describe(ctx: IngestContext): void {
 
 /**
  * Write order: rendition, originals, manifest (all create-only with WORM); the catalog follows.
- * With an Idempotency-Key the rendition's name is the same for every request with this key,
+ * With an Idempotency-Key the rendition's name is the same for every request of the person with this key,
  * whatever its files, so it is written first and decides which concurrent request owns the
  * document; it records the content key so that a loser can tell a retry from a reused key.
  * Without a key the id is a fresh UUIDv7 no other request can name: there is no owner to decide,
