@@ -29,12 +29,14 @@ export function uuidv7(now: number = Date.now()): string {
 }
 
 /**
- * Id derived from (tenant, Idempotency-Key): a retry lands on the same id, so the
- * create-only blob writes and catalog create cannot make a second document.
- * UUIDv8 (custom) since it is a hash, not a time.
+ * Id derived from (tenant, person, Idempotency-Key): a retry lands on the same id, so the
+ * create-only blob writes and catalog create cannot make a second document. The accountable
+ * person is part of it: a key is theirs (through any credential of theirs), so nobody else in the
+ * tenant can replay it to be handed a document they did not upload, or learn from a refusal that
+ * it was used. UUIDv8 (custom) since it is a hash, not a time.
  */
-export function idFromIdempotencyKey(tenantId: string, key: string): string {
-  const b = createHash('sha256').update(`${tenantId}\u0000${key}`).digest().subarray(0, 16);
+export function idFromIdempotencyKey(tenantId: string, person: string, key: string): string {
+  const b = createHash('sha256').update(JSON.stringify([tenantId, person, key])).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return format(b);

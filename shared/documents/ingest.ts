@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import type { Principal } from '../kernel/principal';
+import { personOf, type Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
@@ -7,7 +7,7 @@ import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { removeSpooled, spoolPath } from '../spool';
-import { checkStatedFiscalYear, resolveRetention } from '../retention/policy';
+import { checkStatedFiscalYear, checkStoredPolicy, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
@@ -47,6 +47,8 @@ export interface IngestContext {
   contentKey?: string;
   id?: string;
   now?: Date;
+  /** Fiscal year, retention class and retain-until, fixed from the tenant's policy before the duplicate check. */
+  retention?: { fiscalYear: number; retention: { class: string; retainUntil: string } };
   normalised?: NormaliseResult | NormaliseResult<SpooledFile>;
   /** Temporary files this ingest made (a spooled upload's rendition), removed when it ends, whatever the outcome. */
   readonly temporaryFiles: string[];
@@ -63,7 +65,7 @@ export interface IngestStep {
 }
 
 /**
- * ingest = [parseRequest, hashContent, checkIdempotency, checkDuplicate, normalise, describe, store, index, requestValidation].
+ * ingest = [parseRequest, hashContent, checkIdempotency, fixRetention, checkDuplicate, normalise, describe, store, index, requestValidation].
  * The audit entry is appended by the request pipeline, once, after the outcome is known; a new
  * document's is staged by the caller and stored with its catalog item (the audit outbox).
  */
@@ -71,6 +73,7 @@ export const INGEST_STEPS: readonly IngestStep[] = [
   { name: 'parseRequest', run: parseRequest },
   { name: 'hashContent', run: hashContent },
   { name: 'checkIdempotency', run: checkIdempotency },
+  { name: 'fixRetention', run: fixRetention },
   { name: 'checkDuplicate', run: checkDuplicate },
   { name: 'normalise', run: normalise },
   { name: 'describe', run: describe },
@@ -80,7 +83,21 @@ export const INGEST_STEPS: readonly IngestStep[] = [
 ];
 
 export async function ingestDocument(cmd: IngestCommand, deps: IngestDeps): Promise<IngestResult> {
-  return runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [] });
+  const result = await runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [] });
+  if (!result.replayed || cmd.principal.permissions.has('documents:read')) return result;
+  return { document: await firstAnswer(deps, result.document), replayed: true };
+}
+
+/**
+ * A replay to a principal that may not read documents (a write-only client key) is the first answer: the
+ * document as ingested (its manifest), not what others added since: legal holds with their case references,
+ * corrections, approvals. A disposed document has no manifest left; its tombstone goes without them.
+ */
+async function firstAnswer(deps: Pick<Deps, 'blobs'>, document: ArchivedDocument): Promise<ArchivedDocument> {
+  const manifest = await readManifest(deps, document.tenantId, document.id);
+  if (manifest) return manifest;
+  const { holds: _h, disposalApproval: _a, disposal: _d, fixity: _f, validation: _v, metadataHistory: _m, metadataVersion: _n, ...asIngested } = document;
+  return { ...asIngested, metadata: metadataHistoryOf(document).versions[0]!.metadata, legalHold: false };
 }
 
 /** Runs the steps in order; the first answer ends the ingest, a throw refuses it, and after the last step the described document is new. */
@@ -115,8 +132,8 @@ function hashContent(ctx: IngestContext): void {
   const hashes = cmd.files.map((f) => (f.spooled ? f.spooled.sha256 : (f.sha256 ?? sha256(f.bytes))));
   ctx.hashes = hashes;
   ctx.contentKey = hashes.length === 1 ? hashes[0]! : sha256(hashes.join('\n'));
-  // With an Idempotency-Key the id is derived from it, so a retry lands on the same document.
-  ctx.id = cmd.idempotencyKey ? idFromIdempotencyKey(cmd.principal.tenantId, cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
+  // With an Idempotency-Key the id is derived from it and the person, so their retry lands on the same document.
+  ctx.id = cmd.idempotencyKey ? idFromIdempotencyKey(cmd.principal.tenantId, personOf(cmd.principal), cmd.idempotencyKey) : uuidv7(deps.clock.now().getTime());
 }
 
 /** A retry of a request that already archived (or wrote the manifest of) this document is answered with it. */
@@ -127,12 +144,32 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   const id = need(ctx.id, 'id');
   const earlier = (await deps.catalog.get(tenantId, id)) ?? (await readManifest(deps, tenantId, id));
   if (!earlier) return;
-  if (earlier.contentKey !== need(ctx.contentKey, 'contentKey')) {
+  if (earlier.contentKey !== need(ctx.contentKey, 'contentKey') || !sameOriginals(earlier, need(ctx.hashes, 'hashes'))) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
-  assertSameMetadata(earlier, need(ctx.metadata, 'metadata'));
+  assertSameRequest(earlier, sentOf(ctx));
   await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
   return { document: earlier, replayed: true };
+}
+
+/**
+ * Class, fiscal year and retain-until from the tenant's policy, before the duplicate check: metadata the
+ * policy refuses is refused whether or not the bytes are archived. Judged after it, a refusal told a
+ * principal who may not read documents, without archiving anything, whether these bytes are archived.
+ */
+async function fixRetention(ctx: IngestContext): Promise<void> {
+  const { cmd, deps } = ctx;
+  const metadata = need(ctx.metadata, 'metadata');
+  ctx.now = deps.clock.now();
+  const policy = await tenantPolicy(cmd.principal.tenantId, deps);
+  try {
+    checkStoredPolicy(policy);
+  } catch (err) {
+    deps.log.error('stored retention policy refused at ingest', { tenantId: cmd.principal.tenantId });
+    throw err;
+  }
+  checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
+  ctx.retention = resolveRetention(policy, metadata, ctx.now);
 }
 
 /**
@@ -148,22 +185,32 @@ function checkDuplicate(ctx: IngestContext): void {
 async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void> {
   const { deps } = ctx;
   const duplicate = await deps.catalog.findByContentKey(ctx.cmd.principal.tenantId, need(ctx.contentKey, 'contentKey'));
-  if (!duplicate) return;
+  if (!duplicate || !sameOriginals(duplicate, need(ctx.hashes, 'hashes'))) return;
   // Indexed since the idempotency check by a concurrent request with this key and these files: a replay.
   if (duplicate.id === ctx.id) {
-    assertSameMetadata(duplicate, need(ctx.metadata, 'metadata'));
+    assertSameRequest(duplicate, sentOf(ctx));
     return { document: duplicate, replayed: true };
   }
+  // Which document it is, only to a principal that may read it: a write-only client key learns that, not what.
+  if (!ctx.cmd.principal.permissions.has('documents:read')) throw new ArchiveError('duplicate_document', { detail: 'These original bytes are already archived.' });
   throw new ArchiveError('duplicate_document', {
     detail: `These original bytes are already archived as document ${duplicate.id}.`,
     extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
   });
 }
 
+/**
+ * The content key of several files is the hash of their hashes' text, which is also the key of one file whose
+ * bytes are that text: only the same originals, in the same order, are the same upload. Without this, such a
+ * file (refused by the normaliser, so nothing stored) told whether a multi-file document was archived, and named it.
+ */
+function sameOriginals(document: ArchivedDocument, hashes: readonly string[]): boolean {
+  return document.originals.length === hashes.length && document.originals.every((o, i) => o.sha256 === hashes[i]);
+}
+
 async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
-  const now = deps.clock.now();
-  ctx.now = now;
+  const now = need(ctx.now, 'now');
   const limits = {
     maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE,
     maxPages: deps.config.ARCHIVE_MAX_PAGES,
@@ -202,9 +249,9 @@ async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   ctx.normalised = await conversion;
 }
 
-/** Builds the ArchivedDocument: originals' names, the rendition, and retention fixed from the tenant's policy. */
-async function describe(ctx: IngestContext): Promise<void> {
-  const { cmd, deps } = ctx;
+/** Builds the ArchivedDocument: originals' names, the rendition, and the retention fixed before. */
+function describe(ctx: IngestContext): void {
+  const { cmd } = ctx;
   const { tenantId } = cmd.principal;
   const id = need(ctx.id, 'id');
   const hashes = need(ctx.hashes, 'hashes');
@@ -217,10 +264,7 @@ async function describe(ctx: IngestContext): Promise<void> {
     return { mediaType: sniffed.mediaType, size: f.spooled ? f.spooled.size : f.bytes.length, sha256: hashes[i]!, fileName: f.fileName, blobName };
   });
   ctx.originals = originals;
-  // Class and retain-until are fixed here, from the tenant's retention policy.
-  const policy = await tenantPolicy(tenantId, deps);
-  checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
-  const { fiscalYear, retention } = resolveRetention(policy, metadata, now);
+  const { fiscalYear, retention } = need(ctx.retention, 'retention');
   ctx.document = {
     id,
     tenantId,
@@ -249,7 +293,7 @@ async function describe(ctx: IngestContext): Promise<void> {
 
 /**
  * Write order: rendition, originals, manifest (all create-only with WORM); the catalog follows.
- * With an Idempotency-Key the rendition's name is the same for every request with this key,
+ * With an Idempotency-Key the rendition's name is the same for every request of the person with this key,
  * whatever its files, so it is written first and decides which concurrent request owns the
  * document; it records the content key so that a loser can tell a retry from a reused key.
  * Without a key the id is a fresh UUIDv7 no other request can name: there is no owner to decide,
@@ -262,7 +306,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const document = need(ctx.document, 'document');
   const originals = need(ctx.originals, 'originals');
   const rendition = need(ctx.normalised, 'normalised').rendition;
-  const { id, contentKey, metadata } = document;
+  const { id, contentKey } = document;
   await deps.blobs.prepareTenant(tenantId);
   const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
   const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
@@ -278,7 +322,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
     });
   let writes: CreateOnlyOutcome[];
   if (cmd.idempotencyKey) {
-    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, metadata);
+    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
     // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
     writes = await Promise.all(writeOriginals());
   } else {
@@ -286,9 +330,9 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   }
   const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
-  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, metadata);
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
-  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, metadata);
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
 }
 
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
@@ -308,7 +352,7 @@ function askForValidation(ctx: IngestContext): void {
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, metadata: TDocumentMetadata): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, sent: SentRequest): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
@@ -321,21 +365,32 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
       retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
     });
   }
-  assertSameMetadata(winner, metadata);
+  assertSameRequest(winner, sent);
   await deps.catalog.create(winner); // completes an attempt that crashed before indexing
   return { document: winner, replayed: true };
 }
 
+/** What a retry must repeat besides the files: the metadata and the files' names. */
+interface SentRequest {
+  metadata: TDocumentMetadata;
+  fileNames: (string | null)[];
+}
+
+const sentOf = (ctx: IngestContext): SentRequest => ({ metadata: need(ctx.metadata, 'metadata'), fileNames: ctx.cmd.files.map((f) => f.fileName) });
+
 /**
- * A retry must be the same request: replaying the earlier answer for different metadata would
- * silently drop the caller's correction. 422 names the fields that differ from what was archived
- * (as ingested, before any correction); corrections go through PATCH /documents/{id}/metadata.
+ * A retry must be the same request: replaying the earlier answer for different metadata or file names
+ * would silently drop what the caller sent. 422 names the fields that differ from what was archived
+ * (as ingested, before any correction); metadata corrections go through PATCH /documents/{id}/metadata.
  */
-function assertSameMetadata(earlier: ArchivedDocument, metadata: TDocumentMetadata): void {
-  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, metadata).map((c) => c.field);
+function assertSameRequest(earlier: ArchivedDocument, sent: SentRequest): void {
+  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, sent.metadata).map((c) => c.field);
+  earlier.originals.forEach((o, i) => {
+    if (o.fileName !== (sent.fileNames[i] ?? null)) differences.push(`originals[${i}].fileName`);
+  });
   if (differences.length === 0) return;
   throw new ArchiveError('idempotency_key_reused', {
-    detail: `This Idempotency-Key was already used for the same files with different metadata (${differences.join(', ')}); correct the archived document with PATCH /documents/${earlier.id}/metadata instead.`,
+    detail: `This Idempotency-Key was already used for the same files with different metadata or file names (${differences.join(', ')}); correct the archived document's metadata with PATCH /documents/${earlier.id}/metadata instead.`,
     extensions: { documentId: earlier.id, differences },
   });
 }

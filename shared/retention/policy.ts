@@ -101,6 +101,25 @@ export function checkTenantPolicy(policy: TTenantRetentionPolicy): void {
   if (!classesOf(policy).has(policy.defaultClass)) throw new ArchiveError('invalid_retention_policy', { detail: `The default class ${policy.defaultClass} is not defined.` });
 }
 
+/**
+ * The stored policy a new document's retention is fixed by (and its blobs locked for) keeps what PUT
+ * /retention/policy demands, and its fiscal year ends in a month: one written around the API (an
+ * operator's direct write to the tenants container) would otherwise lock documents for fewer years
+ * than the law. Refused, never repaired: which class was meant is not ours to guess.
+ */
+export function checkStoredPolicy(policy: TTenantRetentionPolicy): void {
+  const month = policy.fiscalYearEndMonth;
+  try {
+    checkTenantPolicy(policy);
+    if (!Number.isInteger(month) || month < 1 || month > 12) throw new ArchiveError('invalid_retention_policy', { detail: `The fiscal year cannot end in month ${month}.` });
+  } catch (err) {
+    if (!(err instanceof ArchiveError)) throw err;
+    throw new ArchiveError('invalid_retention_policy', {
+      detail: `The tenant's stored retention policy is not valid (${err.detail ?? err.code}), so no retention can be fixed and nothing was archived; a retention manager sets it again with PUT /retention/policy.`,
+    });
+  }
+}
+
 /** Class, fiscal year and retain-until of a new document, fixed at ingest. */
 export function resolveRetention(policy: TTenantRetentionPolicy, meta: { fiscalYear?: number; documentDate?: string; retentionClass?: string }, archivedAt: Date): { fiscalYear: number; retention: { class: string; retainUntil: string } } {
   const name = meta.retentionClass ?? policy.defaultClass;

@@ -162,7 +162,7 @@ function keepOutboxItem(items: Map<string, AuditOutboxItem>, item: AuditOutboxIt
   if (item) items.set(outboxKey(item), item);
 }
 
-/** Catalog items by tenant and id; the content-key lookup sees active documents only, like the markers. */
+/** Catalog items by tenant and id; the content-key lookup sees every document not yet a tombstone, like the markers (catalog.ts). */
 export class InMemoryCatalog implements CatalogPort {
   readonly documents = new Map<string, ArchivedDocument>();
   /** Audit outbox items, by tenant and id (InMemoryAuditOutboxItems reads them). */
@@ -178,7 +178,7 @@ export class InMemoryCatalog implements CatalogPort {
     return this.documents.get(`${tenantId}/${id}`) ?? null;
   }
   async findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null> {
-    return [...this.documents.values()].find((d) => d.tenantId === tenantId && d.status === 'active' && d.contentKey === contentKey) ?? null;
+    return [...this.documents.values()].find((d) => d.tenantId === tenantId && d.status !== 'disposed' && d.contentKey === contentKey) ?? null;
   }
   async ensureContentMarker(): Promise<'created' | 'exists'> {
     return 'exists';

@@ -9,9 +9,12 @@ describe('document ids', () => {
     for (const id of ids) expect(id).toMatch(DOCUMENT_ID);
   });
 
-  it('an Idempotency-Key gives the same id for the same tenant only', () => {
-    expect(idFromIdempotencyKey('acme', 'k1')).toBe(idFromIdempotencyKey('acme', 'k1'));
-    expect(idFromIdempotencyKey('acme', 'k1')).not.toBe(idFromIdempotencyKey('other', 'k1'));
-    expect(idFromIdempotencyKey('acme', 'k1')).toMatch(DOCUMENT_ID);
+  it('an Idempotency-Key gives the same id for the same tenant and person only', () => {
+    expect(idFromIdempotencyKey('acme', 'anna', 'k1')).toBe(idFromIdempotencyKey('acme', 'anna', 'k1'));
+    expect(idFromIdempotencyKey('acme', 'anna', 'k1')).not.toBe(idFromIdempotencyKey('other', 'anna', 'k1'));
+    expect(idFromIdempotencyKey('acme', 'anna', 'k1')).not.toBe(idFromIdempotencyKey('acme', 'bob', 'k1'));
+    // Unambiguous: the parts cannot be shifted into one another.
+    expect(idFromIdempotencyKey('acme', 'a', 'b\u0000c')).not.toBe(idFromIdempotencyKey('acme', 'a\u0000b', 'c'));
+    expect(idFromIdempotencyKey('acme', 'anna', 'k1')).toMatch(DOCUMENT_ID);
   });
 });

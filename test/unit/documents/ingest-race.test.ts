@@ -69,7 +69,8 @@ function fakes(s: fc.Scheduler, tick: boolean) {
   return { deps, blobs: b.blobs, catalog: c.documents };
 }
 
-const principal = (n: number): Principal => ({ tenantId: 'acme', subject: `user-${n}`, kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write']) });
+/** One person's requests through several credentials (keys she created): an Idempotency-Key is the person's. */
+const principal = (n: number): Principal => ({ tenantId: 'acme', subject: `key-${n}`, person: 'anna', kind: 'client', rightsSet: 'uploader', permissions: new Set(['documents:write']) });
 const FILES = [Buffer.from([2, 1, 1]), Buffer.from([3, 2, 2]), Buffer.from([4, 3, 3])];
 
 describe('ingest: concurrent requests with one Idempotency-Key', () => {

@@ -9,7 +9,7 @@ import type { Principal } from '../../../shared/kernel/principal';
 import type { NormaliseResult } from '../../../shared/normalise/types';
 import { FakeNormaliser, inMemoryDeps } from '../../support/in-memory';
 
-const principal: Principal = { tenantId: 'acme', subject: 'u', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write']) };
+const principal: Principal = { tenantId: 'acme', subject: 'u', kind: 'user', rightsSet: 'uploader', permissions: new Set(['documents:write', 'documents:read']) };
 const files = [{ bytes: Buffer.from([1, 2, 3]), fileName: 'scan.png' }];
 
 /** Refuses every upload, as the real normaliser refuses an unreadable one. */
@@ -20,7 +20,7 @@ class RefusingNormaliser extends FakeNormaliser {
 }
 
 it('runs the steps in their declared order', () => {
-  expect(INGEST_STEPS.map((s) => s.name)).toEqual(['parseRequest', 'hashContent', 'checkIdempotency', 'checkDuplicate', 'normalise', 'describe', 'store', 'index', 'requestValidation']);
+  expect(INGEST_STEPS.map((s) => s.name)).toEqual(['parseRequest', 'hashContent', 'checkIdempotency', 'fixRetention', 'checkDuplicate', 'normalise', 'describe', 'store', 'index', 'requestValidation']);
 });
 
 it('stores, indexes and asks for validation when every step passes', async () => {
