@@ -170,6 +170,23 @@ async function fixRetention(ctx: IngestContext): Promise<void> {
   }
   checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
   ctx.retention = resolveRetention(policy, metadata, ctx.now);
+  refuseEndedRetention(ctx.retention, ctx.now);
+}
+
+/** A document must stay locked at least this long after it is archived, or there is nothing to keep it for. */
+const MIN_REMAINING_RETENTION_MS = 24 * 3_600_000;
+
+/**
+ * A document whose retention has already ended (an old fiscal year, or an old date) is refused before
+ * anything is stored: storage cannot lock a file until a past date (Azure refuses the immutability
+ * policy, which was a 500), and the sweep would dispose of it at once. A longer class keeps it.
+ */
+function refuseEndedRetention({ fiscalYear, retention }: { fiscalYear: number; retention: { class: string; retainUntil: string } }, now: Date): void {
+  if (Date.parse(retention.retainUntil) - now.getTime() >= MIN_REMAINING_RETENTION_MS) return;
+  throw new ArchiveError('retention_ended', {
+    detail: `Retention class ${retention.class} keeps documents of fiscal year ${fiscalYear} until ${retention.retainUntil.slice(0, 10)}, which has passed (or is within a day): there is nothing to keep it for, and storage cannot lock a file until a past date. Send a longer retentionClass if it must be kept.`,
+    extensions: { fiscalYear, retentionClass: retention.class, retainUntil: retention.retainUntil },
+  });
 }
 
 /**

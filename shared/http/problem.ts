@@ -58,6 +58,7 @@ export const ERROR_STATUS = {
   idempotency_key_reused: 422,
   idempotency_in_flight: 409,
   invalid_retention_policy: 422,
+  retention_ended: 422,
   retention_below_legal_floor: 422,
   retention_shortening_refused: 422,
   too_many_corrections: 409,

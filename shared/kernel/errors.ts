@@ -59,6 +59,7 @@ export const ERROR_TITLES = {
   idempotency_key_reused: 'The Idempotency-Key was used for a different upload',
   idempotency_in_flight: 'A request with this Idempotency-Key is still in progress; retry later',
   invalid_retention_policy: 'The retention policy is not valid',
+  retention_ended: "The document's retention has already ended",
   retention_below_legal_floor: 'A retention class may not be shorter than the legal floor',
   retention_shortening_refused: 'Retention can be extended, never shortened',
   too_many_corrections: 'The document has been corrected as often as the archive keeps corrections of one document',

@@ -79,7 +79,7 @@ describe('every blob is written create-only with its retention policy and hold f
 describe('legal holds', () => {
   it('set the hold flag on every blob, block deletion after retention ends, and need a second principal to release', async () => {
     const t = await tenantWith('hold');
-    const id = await ingest(archive, t.archivist, { fiscalYear: 2016 }); // retain-until 2024-01-01: already past
+    const id = await ingest(archive, t.archivist, { fiscalYear: 2018 }); // retain-until 2026-01-01
     const placed = await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'tax audit 2016', caseReference: 'BD-2025-17' }), token: t.archivist });
     expect(placed.status).toBe(201);
     expect(placed.json).toMatchObject({ reason: 'tax audit 2016', caseReference: 'BD-2025-17', placedBy: { subject: 'archivist-1', kind: 'user' } });
@@ -90,8 +90,15 @@ describe('legal holds', () => {
     expect(doc.legalHold).toBe(true);
     expect(doc.holds).toHaveLength(2);
 
-    const blob = archive.storage.getContainerClient(t.container).getBlobClient(`${id}/original.jpg`);
-    expect(await blob.delete().then(() => 'deleted', (e: RestError) => e.code)).toBe('BlobImmutableDueToLegalHold');
+    // Once retention has ended, the hold alone still keeps every blob.
+    const now = archive.clock.now();
+    archive.clock.set('2026-01-02T00:00:00Z');
+    try {
+      const blob = archive.storage.getContainerClient(t.container).getBlobClient(`${id}/original.jpg`);
+      expect(await blob.delete().then(() => 'deleted', (e: RestError) => e.code)).toBe('BlobImmutableDueToLegalHold');
+    } finally {
+      archive.clock.set(now);
+    }
 
     // Four eyes: the admin who wants to release is fine; the placer is not, even with the permission.
     const placerAdmin = await archive.token({ tenant: t.tenant, sub: 'archivist-1', rights: 'tenant-admin' });
@@ -171,5 +178,20 @@ describe('retention extension', () => {
     expect(shorter.json).toMatchObject({ code: 'retention_shortening_refused', retainUntil: '2040-01-01T00:00:00.000Z' });
     const accountant = await archive.token({ tenant: t.tenant, sub: 'acc', rights: 'accountant' });
     expect((await call(`${archive.url}/documents/${id}/retention`, { ...json('POST', { retainUntil: '2050-01-01', reason: 'x' }), token: accountant })).status).toBe(403);
+  });
+});
+
+describe('retention that has already ended', () => {
+  it('a document whose retention ended before it is archived is a 422 retention_ended, nothing written (storage refuses a lock until a past date)', async () => {
+    const t = await tenantWith('ended');
+    const form = new FormData();
+    form.append('metadata', JSON.stringify({ fiscalYear: 2016 })); // kept until 2024-01-01; now is 2025-03-01
+    form.append('file', new Blob([new Uint8Array(uniqueJpeg())], { type: 'image/jpeg' }), 'scan.jpg');
+    const res = await call(`${archive.url}/documents`, { method: 'POST', body: form, token: t.archivist });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json).toMatchObject({ code: 'retention_ended', retainUntil: '2024-01-01T00:00:00.000Z', retentionClass: 'fiscal-7y' });
+    expect(await tenantState(archive, t.tenant)).toEqual({ blobs: [], documents: 0 });
+    expect(archive.proxy.records.filter((r) => r.container === t.container && r.op === 'put')).toEqual([]);
   });
 });

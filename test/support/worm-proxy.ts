@@ -9,6 +9,8 @@
  *    BlobImmutableDueToLegalHold);
  *  - implements Set/Delete Immutability Policy (`comp=immutabilityPolicies`) and Set Legal
  *    Hold (`comp=legalhold`) by recording them (a Locked policy can only be extended);
+ *  - refuses an immutability policy that expires in the past, on a write or a Set Immutability
+ *    Policy (400 InvalidExpiryTime, as Azure answers: Azure/azure-sdk-for-net#35194);
  *  - reports the current policy and hold on Get Blob / Get Blob Properties, as Azure does.
  * Everything else is forwarded to Azurite unchanged (Shared Key signatures do not cover
  * the host, so they still verify).
@@ -106,6 +108,10 @@ export async function startWormProxy(opts: WormProxyOptions): Promise<WormProxy>
         record('set-immutability-policy', 404, 'BlobNotFound');
         return refuse(404, 'BlobNotFound', 'The specified blob does not exist.');
       }
+      if (new Date(until).getTime() <= now().getTime()) {
+        record('set-immutability-policy', 400, 'InvalidExpiryTime');
+        return refuse(400, 'InvalidExpiryTime', 'The immutability policy expiry time must be in the future.');
+      }
       if (s.mode === 'Locked' && s.until && new Date(until).getTime() < s.until.getTime()) {
         record('set-immutability-policy', 409, 'ImmutabilityPolicyCannotBeShortened');
         return refuse(409, 'ImmutabilityPolicyCannotBeShortened', 'A locked immutability policy can only be extended.');
@@ -141,6 +147,11 @@ export async function startWormProxy(opts: WormProxyOptions): Promise<WormProxy>
     }
     const writes = isBlob && req.method === 'PUT' && (comp === null || comp === 'blocklist' || comp === 'metadata' || comp === 'properties' || comp === 'tier');
     const deletes = isBlob && req.method === 'DELETE' && comp === null;
+    const requestedUntil = h('x-ms-immutability-policy-until-date');
+    if (writes && requestedUntil && new Date(requestedUntil).getTime() <= now().getTime()) {
+      record('put', 400, 'InvalidExpiryTime');
+      return refuse(400, 'InvalidExpiryTime', 'The immutability policy expiry time must be in the future.');
+    }
     if (writes || deletes) {
       const why = protection();
       if (why) {

@@ -118,3 +118,19 @@ it('bytes of a document being disposed of are still archived (a duplicate, as th
   const again = await ingestDocument({ principal: uploader, files: scan(1), metadata: {}, idempotencyKey: null }, deps);
   expect(again.document.id).not.toBe(document.id);
 });
+
+it('a document whose retention has already ended is refused before anything is stored (storage cannot lock a file until a past date); a longer class keeps it', async () => {
+  const deps = inMemoryDeps(); // now: 2025-03-01
+  for (const metadata of [{ fiscalYear: 2016 }, { documentDate: '2017-06-30' }, { fiscalYear: 2017 }]) {
+    const refusal = await ingestDocument({ principal: uploader, files: scan(1), metadata, idempotencyKey: null }, deps).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(ArchiveError);
+    expect(refusal).toMatchObject({ code: 'retention_ended', extensions: { retentionClass: 'fiscal-7y' } });
+  }
+  expect(deps.blobs.blobs.size).toBe(0);
+  expect(deps.catalog.documents.size).toBe(0);
+  // 2017 kept ten years (immovable property) is kept until 2028.
+  const kept = await ingestDocument({ principal: uploader, files: scan(1), metadata: { fiscalYear: 2017, retentionClass: 'immovable-property-10y' }, idempotencyKey: null }, deps);
+  expect(kept.document.retention.retainUntil).toBe('2028-01-01T00:00:00.000Z');
+  // The last fiscal year still kept: 2018 until 2026-01-01.
+  expect((await ingestDocument({ principal: uploader, files: scan(2), metadata: { fiscalYear: 2018 }, idempotencyKey: null }, deps)).document.retention.retainUntil).toBe('2026-01-01T00:00:00.000Z');
+});

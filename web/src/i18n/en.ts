@@ -57,6 +57,7 @@ const problems: Record<Code, string> = {
   idempotency_key_reused: 'This upload key was already used for a different file.',
   idempotency_in_flight: 'The same upload is still in progress.',
   invalid_retention_policy: 'The retention policy is not valid.',
+  retention_ended: 'The period this document must be kept has already ended, so it is not archived. Choose a longer retention class if it must be kept.',
   retention_below_legal_floor: 'A retention period may not be shorter than the legal minimum.',
   retention_shortening_refused: 'Retention can be extended, never shortened.',
   too_many_corrections: 'This document has been corrected too often; no further corrections are kept.',

@@ -606,6 +606,7 @@ export const nl: Dictionary = {
       idempotency_key_reused: 'Deze uploadsleutel is al gebruikt voor een ander bestand.',
       idempotency_in_flight: 'Dezelfde upload is nog bezig.',
       invalid_retention_policy: 'Het bewaarbeleid is niet geldig.',
+      retention_ended: 'De termijn waarin dit document bewaard moet worden is al voorbij, dus het wordt niet gearchiveerd. Kies een langere bewaarklasse als het bewaard moet blijven.',
       retention_below_legal_floor: 'Een bewaartermijn mag niet korter zijn dan het wettelijke minimum.',
       retention_shortening_refused: 'Een bewaartermijn kan worden verlengd, nooit verkort.',
       too_many_corrections: 'Dit document is te vaak gecorrigeerd; verdere correcties worden niet bewaard.',
