@@ -52,7 +52,7 @@ export interface AccessSources extends ApiKeyDeps {
  * `Authorization: ApiKey <arch_…>` for client apps. The tenant and subject come from the
  * verified credential only; nothing in the request body or query can choose them.
  */
-type JwtIdentity = { tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null; expiresAt: string };
+type JwtIdentity = { tenantId: string; subject: string; kind: PrincipalKind; claimedRightsSet: string | null; expiresAt: string; /** The token's iat: which of two sign-ins' claims is the newer (person-sightings.ts). */ issuedAt: string | null };
 
 export class Authenticator implements Authenticates {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
@@ -81,7 +81,7 @@ export class Authenticator implements Authenticates {
     const bearer = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
     if (!bearer) throw unauthenticated('Send a bearer token or an API key in the Authorization header.');
     const identity = await this.verifyJwt(bearer[1]!);
-    const principal = identity.kind === 'support' ? await this.supportPrincipal(identity.tenantId, identity.subject) : await this.userPrincipal(identity.tenantId, identity.subject, identity.claimedRightsSet);
+    const principal = identity.kind === 'support' ? await this.supportPrincipal(identity.tenantId, identity.subject) : await this.userPrincipal(identity.tenantId, identity.subject, identity.claimedRightsSet, identity.issuedAt);
     return { ...principal, credentialExpiresAt: identity.expiresAt };
   }
 
@@ -120,15 +120,22 @@ export class Authenticator implements Authenticates {
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    // Absent: the default set. Present but not one name (a list such as Entra's roles, an object, null): a set the
-    // archive cannot read, which names no set ('') and so grants nothing, not the default (the claim said something else).
+    // Absent: no set, which grants nothing. Present but not one name (a list such as Entra's roles, an object, null): a
+    // set the archive cannot read, which names no set ('') and so is refused (the claim said something else).
     const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' ? rights : '';
-    const identity: JwtIdentity = { tenantId, subject: sub, kind: kindClaim === 'support' ? 'support' : 'user', claimedRightsSet, expiresAt: new Date(payload.exp! * 1000).toISOString() };
+    const identity: JwtIdentity = {
+      tenantId,
+      subject: sub,
+      kind: kindClaim === 'support' ? 'support' : 'user',
+      claimedRightsSet,
+      expiresAt: new Date(payload.exp! * 1000).toISOString(),
+      issuedAt: typeof payload.iat === 'number' ? new Date(payload.iat * 1000).toISOString() : null,
+    };
     this.verified.set(token, identity, payload.exp!, Date.now());
     return identity;
   }
 
-  private async userPrincipal(tenantId: string, subject: string, claimed: string | null): Promise<Principal> {
+  private async userPrincipal(tenantId: string, subject: string, claimed: string | null, issuedAt: string | null): Promise<Principal> {
     // The tenant's SoD policy is read alongside the assignment: one round trip less per request.
     const policy = this.sources.rights.policy(tenantId);
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
@@ -139,7 +146,7 @@ export class Authenticator implements Authenticates {
       // mapping) must not make every person an archivist, with write rights.
       rightsSet = claimed;
       // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
-      await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now());
+      await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now(), issuedAt);
     }
     if (rightsSet === null) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).

@@ -12,6 +12,8 @@ export interface PersonSightingRecord extends TenantRecord {
   /** The rights set the claim gave at that sign-in. */
   rightsSet: string;
   seenAt: string;
+  /** When the token of that sign-in was issued (its iat), if it said: a token issued earlier never replaces the set. */
+  issuedAt?: string;
 }
 
 /**
@@ -27,20 +29,35 @@ const REFRESH_MS = 24 * 3600_000;
 /** Bounds memory on an instance serving many people. */
 const MAX_REMEMBERED = 10_000;
 
+const newer = (a: string | null, b: string | null): string | null => (a === null ? b : b === null ? a : a > b ? a : b);
+
+interface Seen {
+  rightsSet: string;
+  seenAt: number;
+  issuedAt: string | null;
+}
+
 export class PersonSightings {
   /** What this instance last wrote (or read) per (tenant, person): at most one write a day each. */
-  private readonly remembered = new Map<string, { rightsSet: string; seenAt: number }>();
+  private readonly remembered = new Map<string, Seen>();
 
   constructor(private readonly records: TenantRecordsPort) {}
 
-  /** A sign-in with claimed rights: recorded when the stored sighting is a day old or names another set. */
-  async seen(tenantId: string, person: string, rightsSet: string, now: Date): Promise<void> {
+  /**
+   * A sign-in with claimed rights (`issuedAt`: its token's iat): recorded when the stored sighting is a day old or
+   * names another set, unless its token was issued before the stored one's. A token stays valid for its lifetime after
+   * the identity provider narrows the claim; used after a newer token, its broader set must not come back for the
+   * person's API keys, which act on this record until the next sign-in.
+   */
+  async seen(tenantId: string, person: string, rightsSet: string, now: Date, issuedAt: string | null = null): Promise<void> {
     const key = `${tenantId}\n${person}`;
     const known = this.remembered.get(key) ?? (await this.read(tenantId, person));
-    if (known && known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) return this.remember(key, known);
-    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString() };
+    if (known && issuedAt && known.issuedAt && issuedAt < known.issuedAt) return this.remember(key, known);
+    // The same set, seen within the day: not written again (this instance still remembers the newer token).
+    if (known && known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) return this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
+    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}) };
     await this.records.upsert(record);
-    this.remember(key, { rightsSet, seenAt: now.getTime() });
+    this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
   }
 
   async last(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
@@ -49,12 +66,12 @@ export class PersonSightings {
     return found?.person === person ? found : null;
   }
 
-  private async read(tenantId: string, person: string): Promise<{ rightsSet: string; seenAt: number } | null> {
+  private async read(tenantId: string, person: string): Promise<Seen | null> {
     const stored = await this.last(tenantId, person);
-    return stored ? { rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt) } : null;
+    return stored ? { rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt), issuedAt: stored.issuedAt ?? null } : null;
   }
 
-  private remember(key: string, value: { rightsSet: string; seenAt: number }): void {
+  private remember(key: string, value: Seen): void {
     this.remembered.delete(key);
     if (this.remembered.size >= MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
     this.remembered.set(key, value);

@@ -2,12 +2,14 @@ import { importJWK, SignJWT } from 'jose';
 import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer, type OidcIssuer, type SigningKey } from '../../../local/oidc';
+import { PersonSightings } from '../../../shared/auth/person-sightings';
 import { inMemoryDeps } from '../../support/in-memory';
 
 const T = 'acme';
 let key: SigningKey;
 let issuer: OidcIssuer;
 let authenticator: Authenticator;
+let records: ReturnType<typeof inMemoryDeps>['tenantRecords'];
 
 beforeAll(async () => {
   key = await newSigningKey();
@@ -16,6 +18,7 @@ beforeAll(async () => {
 afterAll(() => issuer.stop());
 beforeEach(() => {
   const deps = inMemoryDeps();
+  records = deps.tenantRecords;
   const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 30, keyPersonIdleDays: 30 };
   authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
 });
@@ -73,4 +76,16 @@ it('a token issued in the future (iat past the clock tolerance) is refused 401',
   expect(await refusal(await token({ iat: 'yesterday' }))).toMatchObject({ code: 'unauthenticated' });
   // Within the tolerance (30 s here), as a clock a little ahead of ours issues it.
   expect((await authenticator.authenticate(`Bearer ${await token({ iat: now + 20 })}`)).tenantId).toBe(T);
+});
+
+it('a token issued before the newest one seen does not bring its broader rights claim back for the person\'s API keys (they act on the last sighting)', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  // The identity provider narrowed alice from tenant-admin to accountant; her old token is still valid for a while.
+  await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'accountant', iat: now })}`);
+  const old = await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'tenant-admin', iat: now - 1800 })}`);
+  expect(old.rightsSet).toBe('tenant-admin'); // the old token itself acts until it expires, as any JWT does
+  expect((await new PersonSightings(records).last(T, 'alice@acme.example'))?.rightsSet).toBe('accountant');
+  // A newer sign-in still replaces it at once.
+  await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'auditor', iat: now + 5 })}`);
+  expect((await new PersonSightings(records).last(T, 'alice@acme.example'))?.rightsSet).toBe('auditor');
 });
