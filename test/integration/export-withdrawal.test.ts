@@ -19,7 +19,7 @@ import { ingest, startWormArchive, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
 beforeAll(async () => {
-  archive = await startWormArchive('2025-12-31T12:00:00Z', { COSMOS_DATABASE: `withdraw-${randomBytes(4).toString('hex')}` });
+  archive = await startWormArchive('2025-12-30T12:00:00Z', { COSMOS_DATABASE: `withdraw-${randomBytes(4).toString('hex')}` });
 });
 afterAll(() => archive.stop());
 
@@ -38,11 +38,11 @@ async function exported(token: string, body: unknown): Promise<{ id: string; arc
 }
 
 it('the sweep withdraws an export holding a document it disposes of; an export of documents still retained stays', async () => {
-  archive.clock.set('2025-12-31T12:00:00Z');
+  archive.clock.set('2025-12-30T12:00:00Z');
   const tenant = newTenant('withdraw');
   const archivist = await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' });
   const accountant = await archive.token({ tenant, sub: 'accountant-1', rights: 'accountant' });
-  const old = await ingest(archive, archivist, { fiscalYear: 2018 }); // retention ends 2026-01-01, inside the export's 72 hours
+  const old = await ingest(archive, archivist, { fiscalYear: 2018 }); // retention ends 2026-01-01 (36 hours on: at least a day, as ingest requires), inside the export's 72 hours
   await ingest(archive, archivist, { fiscalYear: 2025 });
 
   const both = await exported(accountant, {});
@@ -70,7 +70,7 @@ it('the sweep withdraws an export holding a document it disposes of; an export o
 });
 
 it('a sweep stopped before its tombstones withdraws on the next run; a large list is read from its blob, a running export is marked', async () => {
-  archive.clock.set('2025-12-31T12:00:00Z');
+  archive.clock.set('2025-12-30T12:00:00Z');
   const tenant = newTenant('withdraw-big');
   const archivist = await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' });
   const accountant = await archive.token({ tenant, sub: 'accountant-1', rights: 'accountant' });
