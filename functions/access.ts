@@ -1,7 +1,7 @@
 /** Who may do what: API keys, rights sets and their assignment, the SoD policy, support-access grants. */
 import { z } from 'zod';
 import { type ApiKeyRecord, apiKeyRecordId, toPublicApiKey } from '../shared/auth/api-keys/api-key';
-import { createApiKey } from '../shared/auth/api-keys/create-api-key';
+import { createApiKey, judgeKeyRightsSet } from '../shared/auth/api-keys/create-api-key';
 import { listApiKeys } from '../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
 import { assignRightsSet } from '../shared/auth/rights-sets/assign-rights-set';
@@ -10,9 +10,8 @@ import { listRightsAssignments } from '../shared/auth/rights-sets/list-rights-as
 import { listRightsSets } from '../shared/auth/rights-sets/list-rights-sets';
 import { putRightsSet } from '../shared/auth/rights-sets/put-rights-set';
 import { actor } from '../shared/auth/rights-sets/rights-records';
-import { rightsSetPermissions } from '../shared/auth/rights-sets/rights-set-permissions';
 import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
-import { assertNoConflict, assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
+import { assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
 import { proposalTarget, toPublicProposal } from '../shared/auth/sod-policy-proposals';
 import { createSupportGrant } from '../shared/auth/support-grants/create-support-grant';
 import { listSupportGrants } from '../shared/auth/support-grants/list-support-grants';
@@ -70,10 +69,6 @@ export const createApiKeyOp = operation({
     // A key minted by a key acts only while that key does (verify-api-key.ts minterRefusal): it says so in its expiry too.
     const minter = principal.keyId ? (await deps.tenantRecords.get<ApiKeyRecord>(principal.tenantId, apiKeyRecordId(principal.keyId), 'api-key'))?.value : undefined;
     const expiry = minter && Date.parse(minter.expiresAt) < expiresAt.getTime() ? new Date(minter.expiresAt) : expiresAt;
-    const permissions = await rightsSetPermissions(principal.tenantId, body.rightsSet, deps);
-    if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${body.rightsSet}.` });
-    assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet: body.rightsSet });
-    assertWithinCeiling(principal, permissions, { rightsSet: body.rightsSet });
     const { key, record } = await createApiKey({
       tenantId: principal.tenantId,
       name: body.name,
@@ -85,6 +80,7 @@ export const createApiKeyOp = operation({
       personPermissions: [...(principal.personPermissions ?? principal.permissions)],
       now,
       audit: audit.staging(201),
+      judgeRightsSet: () => judgeKeyRightsSet(principal, body.rightsSet, deps),
     }, deps);
     audit.target = `api-key:${record.keyId}`;
     // The only time the secret is shown.

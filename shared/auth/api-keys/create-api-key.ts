@@ -1,13 +1,40 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
-import type { Permission } from '../../kernel/principal';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
+import { ArchiveError } from '../../kernel/errors';
+import type { Permission, Principal } from '../../kernel/principal';
+import type { TenantRecordsPort, VersionedRecord } from '../../ports';
+import type { TenantRights } from '../rights';
 import { findRightsAssignment } from '../rights-sets/find-rights-assignment';
+import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-sets/rights-records';
+import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
+import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 
-/** A new key; the secret is in `key`, returned this once (only its hash is stored). */
+/**
+ * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
+ * conflict with nothing and are all the creator's. Answers the tenant's own set as read, for the key's write to
+ * rely on (null for a built-in template, never deleted nor changed).
+ */
+export async function judgeKeyRightsSet(principal: Principal, rightsSet: string, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }): Promise<VersionedRecord<RightsSetRecord> | null> {
+  const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
+  const permissions = stored ? stored.value.permissions : isBuiltIn(rightsSet) ? await rightsSetPermissions(principal.tenantId, rightsSet, deps) : null;
+  if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
+  assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet });
+  assertWithinCeiling(principal, permissions, { rightsSet });
+  return stored;
+}
+
+/**
+ * A new key; the secret is in `key`, returned this once (only its hash is stored). With `judgeRightsSet`
+ * (judgeKeyRightsSet) the key is written with the tenant's set as judged, rewritten over the version read
+ * (TenantRecordsPort.upsertRelying): a deletion of the set that found no key holding it fails its conditional
+ * delete, and a set deleted or changed after it was judged here is judged again. Both used to succeed: a key
+ * holding a deleted set (which a later set of that name would fill), or judged on permissions since changed.
+ */
 export async function createApiKey(
-  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging },
+  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
   deps: ApiKeyDeps,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const pepperName = deps.config.API_KEY_PEPPER_SECRET_NAME;
@@ -37,7 +64,12 @@ export async function createApiKey(
     revokedAt: null,
     revokedBy: null,
   };
-  const created = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
-  if (created !== 'created') throw new Error('API key id collision');
-  return { key: `${prefix}_${secret}`, record };
+  return withFreshReads('The rights set', async () => {
+    const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
+    // Relying on a set, an upsert: the id is 96 random bits, a collision is not to be expected.
+    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => (relied ? deps.tenantRecords.upsertRelying(record, relied, outbox) : deps.tenantRecords.create(record, outbox)), (r) => r === 'created' || r === 'written');
+    if (written === 'conflict') return CHANGED;
+    if (written === 'exists') throw new Error('API key id collision');
+    return { key: `${prefix}_${secret}`, record };
+  });
 }
