@@ -1,10 +1,13 @@
 /**
  * Deleting a rights set while someone assigns it, against real Cosmos: never both. Each used to check
  * on its own read (no holder; the set exists) and both succeeded, leaving an assignment to a deleted set.
+ * Minting an API key with the set likewise, while it is deleted or widened: the mint judged the set on its
+ * own read and wrote the key regardless (a key holding a deleted set, which a later set of that name would
+ * fill, or one judged on permissions the set no longer has).
  */
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
-import type { TenantRecordsPort } from '../../shared/ports';
+import { interleave } from '../support/interleave';
 
 let archive: TestArchive;
 beforeAll(async () => {
@@ -14,42 +17,12 @@ afterAll(() => archive.stop());
 
 const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
 
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  return { wait: new Promise<void>((r) => (open = r)), open };
-}
-
 async function tenantWithSet() {
   const tenant = newTenant('rights-race');
   const first = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });
   const second = await archive.token({ tenant, sub: 'admin-2', rights: 'tenant-admin' });
   expect((await call(`${archive.url}/rights-sets/bookkeeper`, { ...json('PUT', { permissions: ['documents:read'] }), token: first })).status).toBe(200);
   return { tenant, first, second };
-}
-
-/** Runs `paused` until `when` says it reached the point to hold, runs `meanwhile`, then lets `paused` finish. */
-async function interleave<T>(records: TenantRecordsPort, method: 'get' | 'list', when: (args: unknown[]) => boolean, paused: () => Promise<T>, meanwhile: () => Promise<void>): Promise<T> {
-  const original = records[method].bind(records) as (...args: unknown[]) => Promise<unknown>;
-  const reached = gate();
-  const resume = gate();
-  let left = 1;
-  (records as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-    const result = await original(...args);
-    if (when(args) && left-- > 0) {
-      reached.open();
-      await resume.wait;
-    }
-    return result;
-  };
-  try {
-    const outcome = paused();
-    await reached.wait;
-    await meanwhile();
-    resume.open();
-    return await outcome;
-  } finally {
-    (records as unknown as Record<string, unknown>)[method] = original;
-  }
 }
 
 it('an assignment judged on the set before it was deleted is refused (404), and nobody holds the deleted set', async () => {
@@ -82,4 +55,58 @@ it('a deletion that looked for holders before an assignment was written is refus
   expect(deleted.status).toBe(409);
   expect(deleted.json).toMatchObject({ code: 'rights_set_in_use' });
   expect((await call(`${archive.url}/rights-sets`, { token: first })).json.items.map((s: { name: string }) => s.name)).toContain('bookkeeper');
+});
+
+const mint = (token: string) => call(`${archive.url}/api-keys`, { ...json('POST', { name: 'bookkeeping', rightsSet: 'bookkeeper' }), token });
+const keySets = async (token: string) => (await call(`${archive.url}/api-keys`, { token })).json.items.filter((k: { revokedAt: string | null }) => !k.revokedAt).map((k: { rightsSet: string }) => k.rightsSet);
+
+it('a key judged on the set before it was deleted is refused (404), and no key holds the deleted set', async () => {
+  const { tenant, first, second } = await tenantWithSet();
+  const minted = await interleave(
+    archive.host.deps.tenantRecords,
+    'get',
+    ([t, id]) => t === tenant && id === 'rights-set:bookkeeper',
+    () => mint(first),
+    async () => {
+      expect((await call(`${archive.url}/rights-sets/bookkeeper`, { method: 'DELETE', token: second })).status).toBe(204);
+    },
+  );
+  expect(minted.status).toBe(404);
+  expect(minted.json).toMatchObject({ code: 'rights_set_not_found' });
+  expect(await keySets(first)).toEqual([]);
+});
+
+it('a deletion that looked for keys before one was minted is refused (409 rights_set_in_use), and the set stays', async () => {
+  const { tenant, first, second } = await tenantWithSet();
+  const deleted = await interleave(
+    archive.host.deps.tenantRecords,
+    'list',
+    ([t, type]) => t === tenant && type === 'api-key',
+    () => call(`${archive.url}/rights-sets/bookkeeper`, { method: 'DELETE', token: second }),
+    async () => {
+      expect((await mint(first)).status).toBe(201);
+    },
+  );
+  expect(deleted.status).toBe(409);
+  expect(deleted.json).toMatchObject({ code: 'rights_set_in_use' });
+  expect((await call(`${archive.url}/rights-sets`, { token: first })).json.items.map((s: { name: string }) => s.name)).toContain('bookkeeper');
+  expect(await keySets(first)).toEqual(['bookkeeper']);
+});
+
+it('a key judged on the set before it was widened beyond its creator is judged again (403 rights-ceiling)', async () => {
+  const { tenant, second } = await tenantWithSet();
+  // integration-admin holds keys:manage but not audit:read.
+  const minter = await archive.token({ tenant, sub: 'integrator', rights: 'integration-admin' });
+  const minted = await interleave(
+    archive.host.deps.tenantRecords,
+    'get',
+    ([t, id]) => t === tenant && id === 'rights-set:bookkeeper',
+    () => mint(minter),
+    async () => {
+      expect((await call(`${archive.url}/rights-sets/bookkeeper`, { ...json('PUT', { permissions: ['documents:read', 'audit:read'] }), token: second })).status).toBe(200);
+    },
+  );
+  expect(minted.status).toBe(403);
+  expect(minted.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: ['audit:read'] });
+  expect(await keySets(second)).toEqual([]);
 });

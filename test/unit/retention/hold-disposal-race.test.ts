@@ -10,14 +10,11 @@ import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { inMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 import type { FakeClock } from '../../support/fake-clock';
+import { gate } from '../../support/interleave';
 
 const T = 'acme';
 const lawyer: Principal = { tenantId: T, subject: 'lea', kind: 'user', person: 'lea', rightsSet: 'legal', permissions: new Set(['holds:place']) };
 
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  return { wait: new Promise<void>((r) => (open = r)), open };
-}
 
 it('a hold whose flags made storage refuse a disposal claimed meanwhile is recorded on the document, active again', async () => {
   const deps = inMemoryDeps();

@@ -9,6 +9,7 @@ import type { Principal } from '../../../shared/kernel/principal';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
+import { gate } from '../../support/interleave';
 
 const T = 'acme';
 const placer: Principal = { tenantId: T, subject: 'alice', kind: 'user', rightsSet: 'legal', permissions: new Set(['holds:place', 'holds:release']) };
@@ -24,10 +25,6 @@ async function heldDocument(deps: InMemoryDeps): Promise<{ doc: ArchivedDocument
 const flags = async (deps: InMemoryDeps, id: string) => (await deps.blobs.documentBlobWorm(T, id)).map((b) => b.legalHold);
 
 /** A gate a port call waits at until the test opens it. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  return { wait: new Promise<void>((r) => (open = r)), open };
-}
 const settle = () => new Promise((r) => setImmediate(r));
 
 it('a hold placed after the release was written, before its flags were cleared, keeps its flags', async () => {
