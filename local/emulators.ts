@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
+// Before the server's own modules load: its batch handler is wrapped to be all or nothing, as Cosmos DB's is.
+import './cosmos-atomic-batch';
 import { createHttpServer } from '@vercel/cosmosdb-server';
 import { CosmosJournal } from './cosmos-journal';
 
