@@ -51,9 +51,16 @@ param webScope string = '${authAudience}/archive.access'
 @description('Where operational alerts go.')
 param alertEmail string
 
-@description('Initial API-key pepper; rotate later in Key Vault (see README). The default is generated at deployment and never output.')
+@description('Write the two secrets below into Key Vault: true on the first deployment only. A later deployment with true adds a new version of each, and a new audit chain key splits a month\'s chain (see README, "Rotate the API-key pepper").')
+param seedSecrets bool = false
+
+@description('Initial API-key pepper (with seedSecrets); rotate later in Key Vault (see README). The default is generated at deployment and never output.')
 @secure()
 param apiKeyPepper string = newGuid()
+
+@description('Audit chain HMAC key, hex, at least 32 bytes (with seedSecrets); never rotated in place. The default is generated at deployment and never output.')
+@secure()
+param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 
 var suffix = uniqueString(resourceGroup().id)
 var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
@@ -325,11 +332,22 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource pepper 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+// The app refuses to start without both secrets (shared/adapters/azure/secrets.ts). Written only when seeding: every
+// deployment (the workflow deploys on each push) would otherwise add a new version of each.
+resource pepper 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
   parent: vault
   name: 'api-key-pepper'
   properties: {
     value: apiKeyPepper
+    contentType: 'text/plain'
+  }
+}
+
+resource chainKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
+  parent: vault
+  name: 'audit-chain-key'
+  properties: {
+    value: auditChainKey
     contentType: 'text/plain'
   }
 }

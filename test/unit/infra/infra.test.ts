@@ -12,13 +12,17 @@ interface ResourceBlock {
   symbol: string;
   type: string;
   body: string;
+  /** `existing`: a reference to a resource deployed elsewhere (or earlier), not deployed here. */
+  existing: boolean;
+  /** The `if (…)` a conditional resource is deployed under, or null. */
+  condition: string | null;
 }
 
-/** Every `resource sym 'Type@version' = { … }` with its brace-matched body (comments dropped). */
+/** Every `resource sym 'Type@version' [existing] = [if (…)] { … }` with its brace-matched body (comments dropped). */
 function resources(source: string): ResourceBlock[] {
   const text = source.replace(/\/\/.*$/gm, '');
   const out: ResourceBlock[] = [];
-  const head = /resource\s+(\w+)\s+'([^'@]+)@[^']+'\s*=\s*\{/g;
+  const head = /resource\s+(\w+)\s+'([^'@]+)@[^']+'\s*(existing\s*)?=\s*(?:if\s*\(([^)]*)\)\s*)?\{/g;
   for (let m = head.exec(text); m; m = head.exec(text)) {
     let depth = 1;
     let i = head.lastIndex;
@@ -27,7 +31,7 @@ function resources(source: string): ResourceBlock[] {
       else if (text[i] === '}') depth--;
       i++;
     }
-    out.push({ symbol: m[1]!, type: m[2]!, body: text.slice(head.lastIndex, i - 1) });
+    out.push({ symbol: m[1]!, type: m[2]!, body: text.slice(head.lastIndex, i - 1), existing: m[3] !== undefined, condition: m[4]?.trim() ?? null });
   }
   return out;
 }
@@ -91,6 +95,28 @@ describe('infra/main.bicep', () => {
     const vault = one('vault').body;
     expect(vault).toMatch(/enableRbacAuthorization:\s*true/);
     expect(vault).toMatch(/enablePurgeProtection:\s*true/);
+  });
+
+  describe('the secrets the app refuses to start without (shared/adapters/azure/secrets.ts)', () => {
+    const secrets = ofType('Microsoft.KeyVault/vaults/secrets').filter((r) => !r.existing);
+    const named = (name: string) => secrets.find((r) => new RegExp(`name:\\s*'${name}'`).test(r.body));
+
+    it('creates the API-key pepper and the audit chain key, so a deployment by the README can start', () => {
+      expect(named('api-key-pepper')).toBeDefined();
+      expect(named('audit-chain-key')).toBeDefined();
+    });
+
+    it('writes them only when asked to seed them: a redeploy never adds a new version (the chain key is never rotated in place)', () => {
+      expect(bicep).toMatch(/param seedSecrets bool = false/);
+      for (const name of ['api-key-pepper', 'audit-chain-key']) expect({ name, condition: named(name)?.condition }).toEqual({ name, condition: 'seedSecrets' });
+    });
+
+    it('seeds the chain key as at least 32 bytes of hex, as the app checks, from a secure parameter', () => {
+      const decl = /@secure\(\)\s*param auditChainKey string = (.+)$/m.exec(bicep)?.[1] ?? '';
+      // Each dashless GUID is 32 hex digits (16 bytes): two make the 32 bytes parseChainKey asks for.
+      expect(decl.match(/replace\(newGuid\(\), '-', ''\)/g)?.length).toBe(2);
+      expect(named('audit-chain-key')!.body).toMatch(/value:\s*auditChainKey\b/);
+    });
   });
 
   it('runs the app on Flex Consumption, Linux, Node 20, with a system-assigned identity and HTTPS only', () => {
