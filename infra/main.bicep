@@ -518,14 +518,42 @@ resource runtimeTableAccess 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
-resource vaultAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: vault
-  name: guid(vault.id, app.id, roles.keyVaultSecretsUser)
+// Secrets User on the two secrets the app reads (every version), not on the vault: code running in the app reads
+// nothing else kept there. The secrets must exist (seeded by the first deployment) before these can be assigned.
+resource pepperSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'api-key-pepper'
+}
+
+resource chainKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'audit-chain-key'
+}
+
+resource pepperAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: pepperSecret
+  name: guid(vault.id, 'api-key-pepper', app.id, roles.keyVaultSecretsUser)
   properties: {
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
   }
+  dependsOn: [
+    pepper
+  ]
+}
+
+resource chainKeyAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: chainKeySecret
+  name: guid(vault.id, 'audit-chain-key', app.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+  dependsOn: [
+    chainKey
+  ]
 }
 
 resource insightsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -111,6 +111,18 @@ describe('infra/main.bicep', () => {
       for (const name of ['api-key-pepper', 'audit-chain-key']) expect({ name, condition: named(name)?.condition }).toEqual({ name, condition: 'seedSecrets' });
     });
 
+    it('lets the app read those two secrets only, not every secret in the vault', () => {
+      const readers = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /roles\.keyVaultSecretsUser\b/.test(r.body));
+      const scopes = readers.map((r) => /scope:\s*(\w+)/.exec(r.body)?.[1]);
+      expect(scopes).not.toContain('vault');
+      const secretOf = (symbol: string | undefined) => {
+        const r = all.find((x) => x.symbol === symbol && x.type === 'Microsoft.KeyVault/vaults/secrets');
+        return r && /name:\s*'([^']+)'/.exec(r.body)?.[1];
+      };
+      expect(scopes.map(secretOf).sort()).toEqual(['api-key-pepper', 'audit-chain-key']);
+      for (const r of readers) expect(r.body).toMatch(/principalId:\s*app\.identity\.principalId/);
+    });
+
     it('seeds the chain key as at least 32 bytes of hex, as the app checks, from a secure parameter', () => {
       const decl = /@secure\(\)\s*param auditChainKey string = (.+)$/m.exec(bicep)?.[1] ?? '';
       // Each dashless GUID is 32 hex digits (16 bytes): two make the 32 bytes parseChainKey asks for.
