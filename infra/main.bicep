@@ -454,6 +454,24 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
   }
 }
 
+// No publishing user name and password (a publish profile deploys code without Entra ID, conditional access or
+// an audit trail naming the person): deployments sign in with Entra ID (func publish, Azure/functions-action with OIDC).
+resource appBasicAuthFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource appBasicAuthScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 // ---------------------------------------------------------------- least-privilege role assignments (control and data plane)
 var roles = {
   // Writing blobs with version-level immutability policies and legal holds needs Owner on blob data;
@@ -989,6 +1007,22 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
         version: '17'
       }
     }
+  }
+}
+
+resource validatorBasicAuthFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: validatorApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource validatorBasicAuthScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: validatorApp
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 

@@ -140,6 +140,20 @@ describe('infra/main.bicep', () => {
     expect(app).toMatch(/name: 'ARCHIVE_WORM', value: 'enforce'/);
   });
 
+  it('turns off FTP and basic-auth publishing credentials on every Function App (deployments sign in with Entra ID)', () => {
+    const sites = ofType('Microsoft.Web/sites').filter((r) => !r.existing);
+    expect(sites.map((r) => r.symbol).sort()).toEqual(['app', 'validatorApp']);
+    const policies = ofType('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    for (const site of sites) {
+      expect(site.body).toMatch(/ftpsState:\s*'Disabled'/);
+      expect(site.body).toMatch(/minTlsVersion:\s*'1\.2'/);
+      for (const kind of ['ftp', 'scm']) {
+        const policy = policies.find((p) => new RegExp(`parent:\\s*${site.symbol}\\b`).test(p.body) && new RegExp(`name:\\s*'${kind}'`).test(p.body));
+        expect({ site: site.symbol, kind, off: policy !== undefined && policy.condition === null && /allow:\s*false/.test(policy.body) }).toEqual({ site: site.symbol, kind, off: true });
+      }
+    }
+  });
+
   it('serves the web app from the Function App, signing in with Entra ID (issue #16)', () => {
     const app = one('app').body;
     expect(app).toMatch(/name: 'ARCHIVE_WEB_AUTH', value: 'entra'/);
