@@ -915,6 +915,106 @@ resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-0
   }
 }
 
+// ---------------------------------------------------------------- access that bypasses the app
+// The audit chain records what goes through the app. Whoever uses the stores directly (an operator who granted
+// themselves a data role, a leaked identity) is recorded only here: every blob read, write and delete, every Key
+// Vault operation, every Cosmos request, in the workspace (90 days); the two alerts below name such changes.
+resource archiveBlobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'archive-blob-access'
+  scope: archiveBlobService
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      { category: 'StorageRead', enabled: true }
+      { category: 'StorageWrite', enabled: true }
+      { category: 'StorageDelete', enabled: true }
+    ]
+  }
+}
+
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'vault-audit'
+  scope: vault
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      { categoryGroup: 'audit', enabled: true }
+    ]
+  }
+}
+
+resource cosmosDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'cosmos-requests'
+  scope: cosmos
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      { category: 'ControlPlaneRequests', enabled: true }
+      { category: 'DataPlaneRequests', enabled: true }
+    ]
+  }
+}
+
+resource archiveChangedOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-archive-changed-outside-app'
+  location: location
+  properties: {
+    description: 'An identity other than the archive app and the rendition validator wrote, deleted, undeleted or changed the immutability or legal hold of archive blobs: a change the audit chain does not record. The log row names the requester.'
+    severity: 1
+    enabled: true
+    scopes: [
+      workspace.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'StorageBlobLogs | where AccountName == "${archiveAccountName}" | where OperationName in ("PutBlob", "PutBlock", "PutBlockList", "CopyBlob", "CopyBlobFromURL", "PutBlobFromURL", "SetBlobMetadata", "SetBlobProperties", "SetBlobTier", "DeleteBlob", "UndeleteBlob", "DeleteContainer", "SetBlobImmutabilityPolicy", "DeleteBlobImmutabilityPolicy", "SetBlobLegalHold") | where RequesterObjectId !in ("${app.identity.principalId}", "${validatorApp.identity.principalId}")'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-secrets-outside-app'
+  location: location
+  properties: {
+    description: 'An identity other than the archive app read, listed or changed a Key Vault secret (the API-key pepper or the audit chain key, with which the audit chain could be rewritten). Expected once per seeding or pepper rotation; otherwise find out who.'
+    severity: 1
+    enabled: true
+    scopes: [
+      workspace.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and Resource =~ "${vaultName}" | where OperationName startswith "Secret" | where identity_claim_oid_g != "${app.identity.principalId}"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // ---------------------------------------------------------------- rendition validation (issue #14): queues, Java app, least rights, alerts
 // The Node app queues {"requests":[{tenantId, documentId, renditionSha256}, …]} on rendition-validation, the uploads of
 // ~200 ms per message. The Java app (validator/, veraPDF library) validates each rendition, stores <documentId>/validation.json create-only and posts the

@@ -181,6 +181,34 @@ describe('infra/main.bicep', () => {
     expect(one('timerFailedAlert').body).toMatch(/timer failed/);
   });
 
+  describe('access that bypasses the app (an operator or another identity on the stores directly)', () => {
+    const settings = ofType('Microsoft.Insights/diagnosticSettings');
+    const on = (scope: string) => settings.find((d) => new RegExp(`scope:\\s*${scope}\\b`).test(d.body));
+
+    it('sends the archive blobs\' reads, writes and deletes, Key Vault\'s audit events and Cosmos requests to Log Analytics', () => {
+      const blobs = on('archiveBlobService')?.body ?? '';
+      for (const category of ['StorageRead', 'StorageWrite', 'StorageDelete']) expect(blobs).toMatch(new RegExp(`category:\\s*'${category}'`));
+      expect(on('vault')?.body ?? '').toMatch(/categoryGroup:\s*'audit'/);
+      const cosmos = on('cosmos')?.body ?? '';
+      for (const category of ['ControlPlaneRequests', 'DataPlaneRequests']) expect(cosmos).toMatch(new RegExp(`category:\\s*'${category}'`));
+      for (const d of [blobs, on('vault')!.body, cosmos]) expect(d).toMatch(/workspaceId:\s*workspace\.id/);
+    });
+
+    it('alerts when anyone but the two apps changes archive blobs or reads or changes the secrets', () => {
+      const blobs = one('archiveChangedOutsideAppAlert').body;
+      expect(blobs).toMatch(/StorageBlobLogs/);
+      expect(blobs).toMatch(/DeleteBlob/);
+      expect(blobs).toMatch(/SetBlobLegalHold/);
+      expect(blobs).toMatch(/app\.identity\.principalId/);
+      expect(blobs).toMatch(/validatorApp\.identity\.principalId/);
+      expect(blobs).toMatch(/actionGroups:\s*\[\s*operators\.id/);
+      const secrets = one('secretsOutsideAppAlert').body;
+      expect(secrets).toMatch(/MICROSOFT\.KEYVAULT/);
+      expect(secrets).toMatch(/app\.identity\.principalId/);
+      expect(secrets).toMatch(/actionGroups:\s*\[\s*operators\.id/);
+    });
+  });
+
   it('ships the documents indexing policy it loads', () => {
     const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-documents-indexing-policy.json'), 'utf8')) as { compositeIndexes?: unknown[] };
     expect(Array.isArray(policy.compositeIndexes)).toBe(true);
