@@ -20,13 +20,6 @@ param namePrefix string = 'docarchive'
 ])
 param archiveRedundancy string = 'Standard_ZRS'
 
-@description('Immutability policy mode written on every blob version. Locked cannot be shortened or removed by anyone, Microsoft included.')
-@allowed([
-  'Locked'
-  'Unlocked'
-])
-param wormPolicyMode string = 'Locked'
-
 @description('Entra ID issuer of user tokens, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0')
 param authIssuer string
 
@@ -419,7 +412,8 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'AUTH_JWKS_URI', value: authJwksUri }
         { name: 'AUTH_TENANT_CLAIM', value: authTenantClaim }
         { name: 'ARCHIVE_WORM', value: 'enforce' }
-        { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
+        // Locked: no one, Microsoft and the app's own identity included, can shorten or remove a version's policy.
+        { name: 'ARCHIVE_WORM_POLICY_MODE', value: 'Locked' }
         // GZRS keeps a copy in the paired region: the region guard refuses it unless it is allowed here too.
         { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
         // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.

@@ -154,6 +154,11 @@ describe('infra/main.bicep', () => {
     }
   });
 
+  it('locks every immutability policy: Unlocked (which the app refuses in Azure, and its identity could shorten or delete) is not offered', () => {
+    expect(one('app').body).toMatch(/name: 'ARCHIVE_WORM_POLICY_MODE', value: 'Locked'/);
+    expect(bicep).not.toMatch(/Unlocked/);
+  });
+
   it('serves the web app from the Function App, signing in with Entra ID (issue #16)', () => {
     const app = one('app').body;
     expect(app).toMatch(/name: 'ARCHIVE_WEB_AUTH', value: 'entra'/);
