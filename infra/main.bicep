@@ -58,6 +58,7 @@ param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(),
 var suffix = uniqueString(resourceGroup().id)
 var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
 var runtimeAccountName = toLower('${namePrefix}fn${take(suffix, 8)}')
+var validatorRuntimeAccountName = toLower('${namePrefix}vfn${take(suffix, 8)}')
 var cosmosName = toLower('${namePrefix}-cosmos-${take(suffix, 6)}')
 var vaultName = toLower('${namePrefix}-kv-${take(suffix, 6)}')
 var appName = toLower('${namePrefix}-api-${take(suffix, 6)}')
@@ -1040,8 +1041,32 @@ resource validationOutcomePoisonQueue 'Microsoft.Storage/storageAccounts/queueSe
   name: 'rendition-validation-outcome-poison'
 }
 
+// The validator's own host storage. It parses untrusted PDFs; on the Node app's runtime account its blob role would
+// let it rewrite that app's deployment package or read its host keys in azure-webjobs-secrets, and so act as the
+// Node app (Blob Data Owner on the archive, Cosmos).
+resource validatorRuntimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: validatorRuntimeAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_ZRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource validatorRuntimeBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: validatorRuntimeStorage
+  name: 'default'
+}
+
 resource validatorPackageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: runtimeBlobService
+  parent: validatorRuntimeBlobService
   name: 'validator-package'
 }
 
@@ -1072,7 +1097,7 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       appSettings: [
-        { name: 'AzureWebJobsStorage__accountName', value: runtimeStorage.name }
+        { name: 'AzureWebJobsStorage__accountName', value: validatorRuntimeStorage.name }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
@@ -1086,7 +1111,7 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${runtimeStorage.properties.primaryEndpoints.blob}validator-package'
+          value: '${validatorRuntimeStorage.properties.primaryEndpoints.blob}validator-package'
           authentication: {
             type: 'SystemAssignedIdentity'
           }
@@ -1195,10 +1220,10 @@ resource validatorOutcomeSend 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// The Java host's own runtime storage (deployment package, leases): the runtime account, never the archive.
+// The Java host's own runtime storage (deployment package, leases): its own account, never the archive or the Node app's.
 resource validatorRuntimeBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: runtimeStorage
-  name: guid(runtimeStorage.id, validatorApp.id, roles.storageBlobDataContributor)
+  scope: validatorRuntimeStorage
+  name: guid(validatorRuntimeStorage.id, validatorApp.id, roles.storageBlobDataContributor)
   properties: {
     principalId: validatorApp.identity.principalId
     principalType: 'ServicePrincipal'

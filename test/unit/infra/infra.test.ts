@@ -257,7 +257,7 @@ describe('infra/main.bicep', () => {
       for (const a of assignments) {
         expect(a.type).toBe('Microsoft.Authorization/roleAssignments');
         // On the archive account and its queues: no broad role at all (the runtime account is the host's own).
-        if (!/scope:\s*(runtimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
+        if (!/scope:\s*(validatorRuntimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
       }
       const blob = assignments.find((a) => /validatorBlobRole\.id/.test(a.body))!.body;
       // ABAC: writes only to blobs named validation.json; reads stay allowed.
@@ -267,6 +267,24 @@ describe('infra/main.bicep', () => {
       expect(assignments.filter((a) => /scope:\s*validationQueue\b/.test(a.body)).length).toBe(1);
       expect(assignments.filter((a) => /scope:\s*validationOutcomeQueue\b/.test(a.body)).length).toBe(1);
       expect(ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').some((r) => principalOf(r.body) === 'validatorApp')).toBe(false);
+    });
+
+    it("keeps its host storage apart from the Node app's: it cannot rewrite that app's package or read its host keys", () => {
+      const runtimeOf = (site: string) => {
+        const body = one(site).body;
+        const host = /name: 'AzureWebJobsStorage__accountName', value: (\w+)\.name/.exec(body)?.[1];
+        const pkg = /value: '\$\{(\w+)\.properties\.primaryEndpoints\.blob\}[\w-]+'/.exec(body)?.[1];
+        expect({ site, pkg }).toEqual({ site, pkg: host });
+        return host!;
+      };
+      const [node, java] = [runtimeOf('app'), runtimeOf('validatorApp')];
+      expect(node).not.toBe(java);
+      // Every data role on a host account belongs to that account's own app.
+      for (const [account, owner] of [[node, 'app'], [java, 'validatorApp']] as const) {
+        for (const a of ofType('Microsoft.Authorization/roleAssignments').filter((r) => new RegExp(`scope:\\s*${account}\\b`).test(r.body))) {
+          expect({ account, principal: principalOf(a.body) }).toEqual({ account, principal: owner });
+        }
+      }
     });
 
     it('alerts on a failed validation of a claimed rendition and on poison messages', () => {
