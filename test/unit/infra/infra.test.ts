@@ -67,10 +67,14 @@ describe('infra/main.bicep', () => {
     expect(bicep).toMatch(/param archiveRedundancy string = 'Standard_ZRS'/);
   });
 
-  it('turns shared keys off on every storage account', () => {
+  it('turns shared keys, public blobs and cross-tenant replication off, and TLS 1.2 and HTTPS only on, on every storage account', () => {
     const accounts = ofType('Microsoft.Storage/storageAccounts');
     expect(accounts.length).toBeGreaterThanOrEqual(1);
-    for (const a of accounts) expect(a.body).toMatch(/allowSharedKeyAccess:\s*false/);
+    for (const a of accounts) {
+      for (const setting of [/allowSharedKeyAccess:\s*false/, /allowBlobPublicAccess:\s*false/, /allowCrossTenantReplication:\s*false/, /minimumTlsVersion:\s*'TLS1_2'/, /supportsHttpsTrafficOnly:\s*true/]) {
+        expect({ account: a.symbol, setting: setting.source, set: setting.test(a.body) }).toEqual({ account: a.symbol, setting: setting.source, set: true });
+      }
+    }
   });
 
   it('makes Cosmos Entra-only with continuous backup, and the archive containers with their partition keys', () => {
