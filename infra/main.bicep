@@ -309,6 +309,28 @@ resource appAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
   }
 }
 
+// ---------------------------------------------------------------- delete locks
+// A Contributor (an operator, the deployment's identity without User Access Administrator) cannot delete the account
+// that holds the documents, nor the one that holds the catalog and the audit log, or their containers through ARM;
+// removing a lock needs Owner or User Access Administrator and shows in the activity log.
+resource archiveStorageLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'archive-storage-no-delete'
+  scope: archiveStorage
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the archived documents (WORM). See README, Deploy to Azure.'
+  }
+}
+
+resource cosmosLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'cosmos-no-delete'
+  scope: cosmos
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the catalog and the audit log. See README, Deploy to Azure.'
+  }
+}
+
 // ---------------------------------------------------------------- Key Vault (API-key pepper)
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: vaultName

@@ -95,6 +95,13 @@ describe('infra/main.bicep', () => {
     expect(one('appAuditAccess').body).toMatch(/roleDefinitionId:\s*auditAppenderRole\.id/);
   });
 
+  it('puts a delete lock on the archive account and the Cosmos account (catalog and audit log): a Contributor cannot delete either', () => {
+    const locks = ofType('Microsoft.Authorization/locks').filter((l) => l.condition === null && /level:\s*'CanNotDelete'/.test(l.body));
+    for (const target of ['archiveStorage', 'cosmos']) {
+      expect({ target, locked: locks.some((l) => new RegExp(`scope:\\s*${target}\\b`).test(l.body)) }).toEqual({ target, locked: true });
+    }
+  });
+
   it('protects the Key Vault with RBAC and purge protection', () => {
     const vault = one('vault').body;
     expect(vault).toMatch(/enableRbacAuthorization:\s*true/);
