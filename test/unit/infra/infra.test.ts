@@ -225,6 +225,21 @@ describe('infra/main.bicep', () => {
     });
   });
 
+  it("has the README's and the workflow's deploy commands pass every parameter without a default (the parameters file holds placeholders)", () => {
+    const required = [...bicep.matchAll(/^param (\w+) \w+\s*$/gm)].map((m) => m[1]!);
+    expect(required).toEqual(expect.arrayContaining(['authIssuer', 'webClientId', 'alertEmail']));
+    const readme = fs.readFileSync(path.resolve(INFRA, '..', 'README.md'), 'utf8');
+    const workflow = fs.readFileSync(path.resolve(INFRA, '..', '.github', 'workflows', 'deploy.yml'), 'utf8');
+    // One line per shell command (continuations joined).
+    const deployCommands = (where: string, text: string) =>
+      text.replace(/\\\n/g, ' ').split('\n').filter((l) => /az deployment group (create|what-if) .*-f infra\/main\.bicep/.test(l)).map((command) => ({ where, command }));
+    const commands = [...deployCommands('README', readme), ...deployCommands('deploy.yml', workflow)];
+    expect(commands.length).toBe(3);
+    for (const { where, command } of commands) {
+      for (const param of required) expect({ where, param, passed: new RegExp(`\\b${param}=`).test(command) }).toEqual({ where, param, passed: true });
+    }
+  });
+
   it('ships the documents indexing policy it loads', () => {
     const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-documents-indexing-policy.json'), 'utf8')) as { compositeIndexes?: unknown[] };
     expect(Array.isArray(policy.compositeIndexes)).toBe(true);
