@@ -1175,8 +1175,8 @@ var queueRoles = {
   messageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
 }
 
-// Read any blob, write blobs, never delete (no delete data action). The assignment's ABAC condition narrows writes to
-// blobs named validation.json; the app writes with If-None-Match: * (create-only), and the account's version-level
+// Read and write blobs, never delete (no delete data action). The assignment's ABAC condition narrows reads to
+// renditions and reports and writes to blobs named validation.json, in tenant document containers; the app writes with If-None-Match: * (create-only), and the account's version-level
 // immutability keeps the first version even if a later write made a new one. Setting retain-until and legal hold is
 // left to the Node app (Blob Data Owner), which checks the report's SHA-256 before it locks it.
 resource validatorBlobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
@@ -1210,7 +1210,9 @@ resource validatorBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalType: 'ServicePrincipal'
     roleDefinitionId: validatorBlobRole.id
     conditionVersion: '2.0'
-    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))'
+    // Reads: a document's rendition.pdf and validation.json (a re-delivery reads the stored report) in tenant-*
+    // containers only, never originals, manifests, exports-* or audit seals. Writes: validation.json there only.
+    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'tenant-\' AND (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/rendition.pdf\' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))) AND ((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'tenant-\' AND @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))'
   }
 }
 

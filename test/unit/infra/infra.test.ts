@@ -295,6 +295,19 @@ describe('infra/main.bicep', () => {
       expect(ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').some((r) => principalOf(r.body) === 'validatorApp')).toBe(false);
     });
 
+    it('reads only renditions and validation reports in tenant document containers: no originals, manifests, exports or audit seals', () => {
+      const condition = /condition:\s*'(.*)'\s*$/m.exec(one('validatorBlobAccess').body)?.[1] ?? '';
+      // One clause per data action: each names the action it narrows and the blobs it allows.
+      const clauses = condition.split(/\)\s*AND\s*\(\(!/).map((c) => c.replace(/\\'/g, "'"));
+      const clauseFor = (action: string) => clauses.find((c) => c.includes(`ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/${action}'}`)) ?? '';
+      const read = clauseFor('read');
+      expect(read).toMatch(/containers:name\] StringStartsWith 'tenant-'/);
+      expect([...read.matchAll(/StringLike '([^']+)'/g)].map((m) => m[1]).sort()).toEqual(['*/rendition.pdf', '*/validation.json']);
+      const write = clauseFor('write');
+      expect(write).toMatch(/containers:name\] StringStartsWith 'tenant-'/);
+      expect([...write.matchAll(/StringLike '([^']+)'/g)].map((m) => m[1])).toEqual(['*/validation.json']);
+    });
+
     it("keeps its host storage apart from the Node app's: it cannot rewrite that app's package or read its host keys", () => {
       const runtimeOf = (site: string) => {
         const body = one(site).body;
