@@ -41,6 +41,9 @@ param webAuthority string = replace(authIssuer, '/v2.0', '')
 @description('Scope the web app asks for: the archive API\'s exposed scope.')
 param webScope string = '${authAudience}/archive.access'
 
+@description('After a point-in-time restore of Cosmos DB: the restored account\'s name, so this and every later deployment keeps the app (COSMOS_ENDPOINT, data-plane roles, lock, diagnostics) on it. Empty: the account this template names.')
+param cosmosAccountName string = ''
+
 @description('Where operational alerts go.')
 param alertEmail string
 
@@ -59,7 +62,7 @@ var suffix = uniqueString(resourceGroup().id)
 var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
 var runtimeAccountName = toLower('${namePrefix}fn${take(suffix, 8)}')
 var validatorRuntimeAccountName = toLower('${namePrefix}vfn${take(suffix, 8)}')
-var cosmosName = toLower('${namePrefix}-cosmos-${take(suffix, 6)}')
+var cosmosName = empty(cosmosAccountName) ? toLower('${namePrefix}-cosmos-${take(suffix, 6)}') : cosmosAccountName
 var vaultName = toLower('${namePrefix}-kv-${take(suffix, 6)}')
 var appName = toLower('${namePrefix}-api-${take(suffix, 6)}')
 

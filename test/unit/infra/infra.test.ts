@@ -240,6 +240,21 @@ describe('infra/main.bicep', () => {
     }
   });
 
+  it('keeps the app on a restored Cosmos account: a deployment after a point-in-time restore can name it, and the workflow passes it on', () => {
+    expect(bicep).toMatch(/param cosmosAccountName string = ''/);
+    expect(bicep).toMatch(/var cosmosName = empty\(cosmosAccountName\) \? .+ : cosmosAccountName/);
+    expect(one('cosmos').body).toMatch(/name:\s*cosmosName/);
+    expect(one('app').body).toMatch(/name: 'COSMOS_ENDPOINT', value: cosmos\.properties\.documentEndpoint/);
+    const workflow = fs.readFileSync(path.resolve(INFRA, '..', '.github', 'workflows', 'deploy.yml'), 'utf8').replace(/\\\n/g, ' ');
+    const deploys = workflow.split('\n').filter((l) => /az deployment group (create|what-if)/.test(l));
+    expect(deploys.length).toBe(2);
+    for (const d of deploys) expect(d).toMatch(/cosmosAccountName="\$\{\{ vars\.COSMOS_ACCOUNT_NAME \}\}"/);
+    const readme = fs.readFileSync(path.resolve(INFRA, '..', 'README.md'), 'utf8');
+    const restore = readme.slice(readme.indexOf('### Backups and restore'), readme.indexOf('### Operating'));
+    expect(restore).toMatch(/cosmosAccountName=/);
+    expect(restore).not.toMatch(/then point `COSMOS_ENDPOINT` at the restored account/);
+  });
+
   it('ships the documents indexing policy it loads', () => {
     const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-documents-indexing-policy.json'), 'utf8')) as { compositeIndexes?: unknown[] };
     expect(Array.isArray(policy.compositeIndexes)).toBe(true);
