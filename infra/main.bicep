@@ -1229,6 +1229,18 @@ resource validatorQueueRead 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
+// A queue trigger needs Reader beside Message Processor (queue length and metadata: polling and scaling; see the
+// Functions docs, "Grant permission to the identity"); without it the trigger never wakes.
+resource validatorQueueReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationQueue
+  name: guid(validationQueue.id, validatorApp.id, queueRoles.reader)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.reader)
+  }
+}
+
 resource validatorPoisonSend 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: validationPoisonQueue
   name: guid(validationPoisonQueue.id, validatorApp.id, queueRoles.messageSender)
@@ -1288,6 +1300,16 @@ resource appOutcomeRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
+  }
+}
+
+resource appOutcomeReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationOutcomeQueue
+  name: guid(validationOutcomeQueue.id, app.id, queueRoles.reader)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.reader)
   }
 }
 

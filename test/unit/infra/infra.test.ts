@@ -305,8 +305,9 @@ describe('infra/main.bicep', () => {
       expect(blob).toMatch(/conditionVersion:\s*'2\.0'/);
       expect(blob).toMatch(/blobs\/write/);
       expect(blob).toMatch(/validation\.json/);
-      expect(assignments.filter((a) => /scope:\s*validationQueue\b/.test(a.body)).length).toBe(1);
-      expect(assignments.filter((a) => /scope:\s*validationOutcomeQueue\b/.test(a.body)).length).toBe(1);
+      const rolesOn = (queue: string) => assignments.filter((a) => new RegExp(`scope:\\s*${queue}\\b`).test(a.body)).map((a) => /queueRoles\.(\w+)\)/.exec(a.body)?.[1]).sort();
+      expect(rolesOn('validationQueue')).toEqual(['messageProcessor', 'reader']);
+      expect(rolesOn('validationOutcomeQueue')).toEqual(['messageSender']);
       expect(ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').some((r) => principalOf(r.body) === 'validatorApp')).toBe(false);
     });
 
@@ -339,6 +340,14 @@ describe('infra/main.bicep', () => {
           expect({ account, principal: principalOf(a.body) }).toEqual({ account, principal: owner });
         }
       }
+    });
+
+    it('gives every identity a queue trigger runs as both roles a trigger needs (Reader and Message Processor), on that queue only', () => {
+      const queueAssignments = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /queueRoles\./.test(r.body));
+      const key = (a: ResourceBlock) => `${principalOf(a.body)} on ${/scope:\s*(\w+)/.exec(a.body)?.[1]}`;
+      const processors = queueAssignments.filter((a) => /queueRoles\.messageProcessor\)/.test(a.body)).map(key).sort();
+      expect(processors).toEqual(['app on validationOutcomeQueue', 'validatorApp on validationQueue']);
+      expect(queueAssignments.filter((a) => /queueRoles\.reader\)/.test(a.body)).map(key).sort()).toEqual(processors);
     });
 
     it('alerts on a failed validation of a claimed rendition and on poison messages', () => {
