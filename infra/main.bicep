@@ -495,9 +495,6 @@ resource appBasicAuthScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies
 
 // ---------------------------------------------------------------- least-privilege role assignments (control and data plane)
 var roles = {
-  // Writing blobs with version-level immutability policies and legal holds needs Owner on blob data;
-  // Locked policies still make every version undeletable until its retain-until, whatever the role.
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -507,13 +504,50 @@ var roles = {
   reader: 'acdd72a7-3c48-4ee3-b2c7-5c8c7d2fb1d8'
 }
 
+// What the app's blob adapters do (shared/adapters/azure: blobs, disposer, export-store, links), nothing more:
+// create and read containers, read/list/write blobs, put immutability policies and legal holds on them
+// (immutableStorage/runAsSuperUser, the one right beyond Blob Data Contributor that this needs), delete blobs and
+// their versions (disposal, expired exports), sign download links. Storage Blob Data Owner would add deleting
+// containers, container-level immutability policies and legal holds (containers/*), undelete and the ACL rights.
+// Locked policies still make every version undeletable until its retain-until, whatever the role.
+resource archiveWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(archiveStorage.id, 'archive-writer')
+  properties: {
+    roleName: 'Archive writer (${archiveAccountName})'
+    description: 'The archive app on its documents: containers created, never deleted; blobs written with immutability policies and legal holds, deleted once these allow.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+          'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'
+        ]
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
+        ]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
 resource archiveBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: archiveStorage
-  name: guid(archiveStorage.id, app.id, roles.storageBlobDataOwner)
+  name: guid(archiveStorage.id, app.id, 'archive-writer')
   properties: {
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    roleDefinitionId: archiveWriterRole.id
   }
 }
 
@@ -1069,7 +1103,7 @@ resource validationOutcomePoisonQueue 'Microsoft.Storage/storageAccounts/queueSe
 
 // The validator's own host storage. It parses untrusted PDFs; on the Node app's runtime account its blob role would
 // let it rewrite that app's deployment package or read its host keys in azure-webjobs-secrets, and so act as the
-// Node app (Blob Data Owner on the archive, Cosmos).
+// Node app (archive writer on the archive, Cosmos).
 resource validatorRuntimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: validatorRuntimeAccountName
   location: location
@@ -1181,7 +1215,7 @@ var queueRoles = {
 // Read and write blobs, never delete (no delete data action). The assignment's ABAC condition narrows reads to
 // renditions and reports and writes to blobs named validation.json, in tenant document containers; the app writes with If-None-Match: * (create-only), and the account's version-level
 // immutability keeps the first version even if a later write made a new one. Setting retain-until and legal hold is
-// left to the Node app (Blob Data Owner), which checks the report's SHA-256 before it locks it.
+// left to the Node app (archive writer role), which checks the report's SHA-256 before it locks it.
 resource validatorBlobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(archiveStorage.id, 'rendition-validator-blobs')
   properties: {

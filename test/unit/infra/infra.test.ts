@@ -87,6 +87,24 @@ describe('infra/main.bicep', () => {
     expect(one('tenantsContainer').body).toMatch(/'\/tenantId'/);
   });
 
+  it("gives the app on the archive account only the blob rights its adapters use: no container delete, no container-level policies or holds, no Owner", () => {
+    const assignments = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /scope:\s*archiveStorage\b/.test(r.body) && /principalId:\s*app\.identity/.test(r.body));
+    expect(assignments.map((a) => /roleDefinitionId:\s*(.+)$/m.exec(a.body)?.[1]?.trim()).sort()).toEqual(["archiveWriterRole.id", "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.reader)"]);
+    expect(bicep).not.toMatch(/storageBlobDataOwner|b7e6dc6d-f1e8-4753-8033-0f276bb0955b/);
+    const role = one('archiveWriterRole').body;
+    const listed = (key: string) => [...(new RegExp(`\\b${key}:\\s*\\[([^\\]]*)\\]`).exec(role)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!.replace('Microsoft.Storage/storageAccounts/blobServices/', '')).sort();
+    expect(listed('actions')).toEqual(['containers/read', 'containers/write', 'generateUserDelegationKey/action']);
+    expect(listed('dataActions')).toEqual([
+      'containers/blobs/add/action',
+      'containers/blobs/delete',
+      'containers/blobs/deleteBlobVersion/action',
+      'containers/blobs/immutableStorage/runAsSuperUser/action',
+      'containers/blobs/read',
+      'containers/blobs/write',
+    ]);
+    expect(role).not.toMatch(/\*/);
+  });
+
   it('gives the app a custom Cosmos role on the audit container that can only create and read', () => {
     const role = one('auditAppenderRole').body;
     const actions = [...role.matchAll(/'(Microsoft\.DocumentDB\/[^']+)'/g)].map((m) => m[1]);
