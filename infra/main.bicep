@@ -20,13 +20,6 @@ param namePrefix string = 'docarchive'
 ])
 param archiveRedundancy string = 'Standard_ZRS'
 
-@description('Immutability policy mode written on every blob version. Locked cannot be shortened or removed by anyone, Microsoft included.')
-@allowed([
-  'Locked'
-  'Unlocked'
-])
-param wormPolicyMode string = 'Locked'
-
 @description('Entra ID issuer of user tokens, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0')
 param authIssuer string
 
@@ -48,17 +41,28 @@ param webAuthority string = replace(authIssuer, '/v2.0', '')
 @description('Scope the web app asks for: the archive API\'s exposed scope.')
 param webScope string = '${authAudience}/archive.access'
 
+@description('After a point-in-time restore of Cosmos DB: the restored account\'s name, so this and every later deployment keeps the app (COSMOS_ENDPOINT, data-plane roles, lock, diagnostics) on it. Empty: the account this template names.')
+param cosmosAccountName string = ''
+
 @description('Where operational alerts go.')
 param alertEmail string
 
-@description('Initial API-key pepper; rotate later in Key Vault (see README). The default is generated at deployment and never output.')
+@description('Write the two secrets below into Key Vault: true on the first deployment only. A later deployment with true adds a new version of each, and a new audit chain key splits a month\'s chain (see README, "Rotate the API-key pepper").')
+param seedSecrets bool = false
+
+@description('Initial API-key pepper (with seedSecrets); rotate later in Key Vault (see README). The default is generated at deployment and never output.')
 @secure()
 param apiKeyPepper string = newGuid()
+
+@description('Audit chain HMAC key, hex, at least 32 bytes (with seedSecrets); never rotated in place. The default is generated at deployment and never output.')
+@secure()
+param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 
 var suffix = uniqueString(resourceGroup().id)
 var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
 var runtimeAccountName = toLower('${namePrefix}fn${take(suffix, 8)}')
-var cosmosName = toLower('${namePrefix}-cosmos-${take(suffix, 6)}')
+var validatorRuntimeAccountName = toLower('${namePrefix}vfn${take(suffix, 8)}')
+var cosmosName = empty(cosmosAccountName) ? toLower('${namePrefix}-cosmos-${take(suffix, 6)}') : cosmosAccountName
 var vaultName = toLower('${namePrefix}-kv-${take(suffix, 6)}')
 var appName = toLower('${namePrefix}-api-${take(suffix, 6)}')
 
@@ -125,6 +129,7 @@ resource runtimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   properties: {
     allowSharedKeyAccess: false
     allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
@@ -307,6 +312,28 @@ resource appAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
   }
 }
 
+// ---------------------------------------------------------------- delete locks
+// A Contributor (an operator, the deployment's identity without User Access Administrator) cannot delete the account
+// that holds the documents, nor the one that holds the catalog and the audit log, or their containers through ARM;
+// removing a lock needs Owner or User Access Administrator and shows in the activity log.
+resource archiveStorageLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'archive-storage-no-delete'
+  scope: archiveStorage
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the archived documents (WORM). See README, Deploy to Azure.'
+  }
+}
+
+resource cosmosLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'cosmos-no-delete'
+  scope: cosmos
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the catalog and the audit log. See README, Deploy to Azure.'
+  }
+}
+
 // ---------------------------------------------------------------- Key Vault (API-key pepper)
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: vaultName
@@ -325,11 +352,22 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource pepper 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+// The app refuses to start without both secrets (shared/adapters/azure/secrets.ts). Written only when seeding: every
+// deployment (the workflow deploys on each push) would otherwise add a new version of each.
+resource pepper 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
   parent: vault
   name: 'api-key-pepper'
   properties: {
     value: apiKeyPepper
+    contentType: 'text/plain'
+  }
+}
+
+resource chainKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (seedSecrets) {
+  parent: vault
+  name: 'audit-chain-key'
+  properties: {
+    value: auditChainKey
     contentType: 'text/plain'
   }
 }
@@ -401,7 +439,8 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'AUTH_JWKS_URI', value: authJwksUri }
         { name: 'AUTH_TENANT_CLAIM', value: authTenantClaim }
         { name: 'ARCHIVE_WORM', value: 'enforce' }
-        { name: 'ARCHIVE_WORM_POLICY_MODE', value: wormPolicyMode }
+        // Locked: no one, Microsoft and the app's own identity included, can shorten or remove a version's policy.
+        { name: 'ARCHIVE_WORM_POLICY_MODE', value: 'Locked' }
         // GZRS keeps a copy in the paired region: the region guard refuses it unless it is allowed here too.
         { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
         // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.
@@ -436,11 +475,26 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
   }
 }
 
+// No publishing user name and password (a publish profile deploys code without Entra ID, conditional access or
+// an audit trail naming the person): deployments sign in with Entra ID (func publish, Azure/functions-action with OIDC).
+resource appBasicAuthFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource appBasicAuthScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 // ---------------------------------------------------------------- least-privilege role assignments (control and data plane)
 var roles = {
-  // Writing blobs with version-level immutability policies and legal holds needs Owner on blob data;
-  // Locked policies still make every version undeletable until its retain-until, whatever the role.
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -450,13 +504,50 @@ var roles = {
   reader: 'acdd72a7-3c48-4ee3-b2c7-5c8c7d2fb1d8'
 }
 
+// What the app's blob adapters do (shared/adapters/azure: blobs, disposer, export-store, links), nothing more:
+// create and read containers, read/list/write blobs, put immutability policies and legal holds on them
+// (immutableStorage/runAsSuperUser, the one right beyond Blob Data Contributor that this needs), delete blobs and
+// their versions (disposal, expired exports), sign download links. Storage Blob Data Owner would add deleting
+// containers, container-level immutability policies and legal holds (containers/*), undelete and the ACL rights.
+// Locked policies still make every version undeletable until its retain-until, whatever the role.
+resource archiveWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(archiveStorage.id, 'archive-writer')
+  properties: {
+    roleName: 'Archive writer (${archiveAccountName})'
+    description: 'The archive app on its documents: containers created, never deleted; blobs written with immutability policies and legal holds, deleted once these allow.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+          'Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action'
+        ]
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
+        ]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
 resource archiveBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: archiveStorage
-  name: guid(archiveStorage.id, app.id, roles.storageBlobDataOwner)
+  name: guid(archiveStorage.id, app.id, 'archive-writer')
   properties: {
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    roleDefinitionId: archiveWriterRole.id
   }
 }
 
@@ -500,14 +591,42 @@ resource runtimeTableAccess 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
-resource vaultAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: vault
-  name: guid(vault.id, app.id, roles.keyVaultSecretsUser)
+// Secrets User on the two secrets the app reads (every version), not on the vault: code running in the app reads
+// nothing else kept there. The secrets must exist (seeded by the first deployment) before these can be assigned.
+resource pepperSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'api-key-pepper'
+}
+
+resource chainKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: 'audit-chain-key'
+}
+
+resource pepperAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: pepperSecret
+  name: guid(vault.id, 'api-key-pepper', app.id, roles.keyVaultSecretsUser)
   properties: {
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
   }
+  dependsOn: [
+    pepper
+  ]
+}
+
+resource chainKeyAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: chainKeySecret
+  name: guid(vault.id, 'audit-chain-key', app.id, roles.keyVaultSecretsUser)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+  dependsOn: [
+    chainKey
+  ]
 }
 
 resource insightsAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -851,6 +970,106 @@ resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-0
   }
 }
 
+// ---------------------------------------------------------------- access that bypasses the app
+// The audit chain records what goes through the app. Whoever uses the stores directly (an operator who granted
+// themselves a data role, a leaked identity) is recorded only here: every blob read, write and delete, every Key
+// Vault operation, every Cosmos request, in the workspace (90 days); the two alerts below name such changes.
+resource archiveBlobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'archive-blob-access'
+  scope: archiveBlobService
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      { category: 'StorageRead', enabled: true }
+      { category: 'StorageWrite', enabled: true }
+      { category: 'StorageDelete', enabled: true }
+    ]
+  }
+}
+
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'vault-audit'
+  scope: vault
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      { categoryGroup: 'audit', enabled: true }
+    ]
+  }
+}
+
+resource cosmosDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'cosmos-requests'
+  scope: cosmos
+  properties: {
+    workspaceId: workspace.id
+    logs: [
+      { category: 'ControlPlaneRequests', enabled: true }
+      { category: 'DataPlaneRequests', enabled: true }
+    ]
+  }
+}
+
+resource archiveChangedOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-archive-changed-outside-app'
+  location: location
+  properties: {
+    description: 'An identity other than the archive app and the rendition validator wrote, deleted, undeleted or changed the immutability or legal hold of archive blobs: a change the audit chain does not record. The log row names the requester.'
+    severity: 1
+    enabled: true
+    scopes: [
+      workspace.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'StorageBlobLogs | where AccountName == "${archiveAccountName}" | where OperationName in ("PutBlob", "PutBlock", "PutBlockList", "CopyBlob", "CopyBlobFromURL", "PutBlobFromURL", "SetBlobMetadata", "SetBlobProperties", "SetBlobTier", "DeleteBlob", "UndeleteBlob", "DeleteContainer", "SetBlobImmutabilityPolicy", "DeleteBlobImmutabilityPolicy", "SetBlobLegalHold") | where RequesterObjectId !in ("${app.identity.principalId}", "${validatorApp.identity.principalId}")'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-secrets-outside-app'
+  location: location
+  properties: {
+    description: 'An identity other than the archive app read, listed or changed a Key Vault secret (the API-key pepper or the audit chain key, with which the audit chain could be rewritten). Expected once per seeding or pepper rotation; otherwise find out who.'
+    severity: 1
+    enabled: true
+    scopes: [
+      workspace.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'AzureDiagnostics | where ResourceProvider == "MICROSOFT.KEYVAULT" and Resource =~ "${vaultName}" | where OperationName startswith "Secret" | where identity_claim_oid_g != "${app.identity.principalId}"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 // ---------------------------------------------------------------- rendition validation (issue #14): queues, Java app, least rights, alerts
 // The Node app queues {"requests":[{tenantId, documentId, renditionSha256}, …]} on rendition-validation, the uploads of
 // ~200 ms per message. The Java app (validator/, veraPDF library) validates each rendition, stores <documentId>/validation.json create-only and posts the
@@ -882,8 +1101,33 @@ resource validationOutcomePoisonQueue 'Microsoft.Storage/storageAccounts/queueSe
   name: 'rendition-validation-outcome-poison'
 }
 
+// The validator's own host storage. It parses untrusted PDFs; on the Node app's runtime account its blob role would
+// let it rewrite that app's deployment package or read its host keys in azure-webjobs-secrets, and so act as the
+// Node app (archive writer on the archive, Cosmos).
+resource validatorRuntimeStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: validatorRuntimeAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_ZRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource validatorRuntimeBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: validatorRuntimeStorage
+  name: 'default'
+}
+
 resource validatorPackageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: runtimeBlobService
+  parent: validatorRuntimeBlobService
   name: 'validator-package'
 }
 
@@ -914,7 +1158,7 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       appSettings: [
-        { name: 'AzureWebJobsStorage__accountName', value: runtimeStorage.name }
+        { name: 'AzureWebJobsStorage__accountName', value: validatorRuntimeStorage.name }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
@@ -928,7 +1172,7 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
       deployment: {
         storage: {
           type: 'blobContainer'
-          value: '${runtimeStorage.properties.primaryEndpoints.blob}validator-package'
+          value: '${validatorRuntimeStorage.properties.primaryEndpoints.blob}validator-package'
           authentication: {
             type: 'SystemAssignedIdentity'
           }
@@ -946,16 +1190,32 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
   }
 }
 
+resource validatorBasicAuthFtp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: validatorApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource validatorBasicAuthScm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: validatorApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 var queueRoles = {
   reader: '19e7f393-937e-4f77-808e-94535e297925'
   messageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
   messageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
 }
 
-// Read any blob, write blobs, never delete (no delete data action). The assignment's ABAC condition narrows writes to
-// blobs named validation.json; the app writes with If-None-Match: * (create-only), and the account's version-level
+// Read and write blobs, never delete (no delete data action). The assignment's ABAC condition narrows reads to
+// renditions and reports and writes to blobs named validation.json, in tenant document containers; the app writes with If-None-Match: * (create-only), and the account's version-level
 // immutability keeps the first version even if a later write made a new one. Setting retain-until and legal hold is
-// left to the Node app (Blob Data Owner), which checks the report's SHA-256 before it locks it.
+// left to the Node app (archive writer role), which checks the report's SHA-256 before it locks it.
 resource validatorBlobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(archiveStorage.id, 'rendition-validator-blobs')
   properties: {
@@ -987,7 +1247,9 @@ resource validatorBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalType: 'ServicePrincipal'
     roleDefinitionId: validatorBlobRole.id
     conditionVersion: '2.0'
-    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))'
+    // Reads: a document's rendition.pdf and validation.json (a re-delivery reads the stored report) in tenant-*
+    // containers only, never originals, manifests, exports-* or audit seals. Writes: validation.json there only.
+    condition: '((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'tenant-\' AND (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/rendition.pdf\' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))) AND ((!(ActionMatches{\'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith \'tenant-\' AND @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/validation.json\'))'
   }
 }
 
@@ -998,6 +1260,18 @@ resource validatorQueueRead 'Microsoft.Authorization/roleAssignments@2022-04-01'
     principalId: validatorApp.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
+  }
+}
+
+// A queue trigger needs Reader beside Message Processor (queue length and metadata: polling and scaling; see the
+// Functions docs, "Grant permission to the identity"); without it the trigger never wakes.
+resource validatorQueueReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationQueue
+  name: guid(validationQueue.id, validatorApp.id, queueRoles.reader)
+  properties: {
+    principalId: validatorApp.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.reader)
   }
 }
 
@@ -1021,10 +1295,10 @@ resource validatorOutcomeSend 'Microsoft.Authorization/roleAssignments@2022-04-0
   }
 }
 
-// The Java host's own runtime storage (deployment package, leases): the runtime account, never the archive.
+// The Java host's own runtime storage (deployment package, leases): its own account, never the archive or the Node app's.
 resource validatorRuntimeBlobAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  scope: runtimeStorage
-  name: guid(runtimeStorage.id, validatorApp.id, roles.storageBlobDataContributor)
+  scope: validatorRuntimeStorage
+  name: guid(validatorRuntimeStorage.id, validatorApp.id, roles.storageBlobDataContributor)
   properties: {
     principalId: validatorApp.identity.principalId
     principalType: 'ServicePrincipal'
@@ -1060,6 +1334,16 @@ resource appOutcomeRead 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalId: app.identity.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.messageProcessor)
+  }
+}
+
+resource appOutcomeReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: validationOutcomeQueue
+  name: guid(validationOutcomeQueue.id, app.id, queueRoles.reader)
+  properties: {
+    principalId: app.identity.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueRoles.reader)
   }
 }
 

@@ -99,7 +99,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   }
   const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
   const rights = new TenantRights(tenantRecords);
-  const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE);
+  const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE, { createQueues: config.runtime === 'local' });
   const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKey);
   const auditOutboxItems = new AuditOutboxItems(cosmos.documents, cosmos.tenants);
   return {

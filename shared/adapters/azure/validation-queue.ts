@@ -11,13 +11,20 @@ export class ValidationQueue implements ValidationQueuePort {
   private readonly queue: QueueClient;
   private readonly poisonQueue: QueueClient;
   private ready: Promise<void> | null = null;
+  private readonly createQueues: boolean;
 
-  constructor(service: QueueServiceClient, readonly name: string) {
+  /**
+   * `createQueues` only locally: in Azure the Bicep creates the queues and the app's identity may only add messages
+   * (Message Sender, no queues/write), so a Create Queue there is a 403 and every request would fail.
+   */
+  constructor(service: QueueServiceClient, readonly name: string, options: { createQueues?: boolean } = {}) {
     this.queue = service.getQueueClient(name);
     this.poisonQueue = service.getQueueClient(`${name}-poison`);
+    this.createQueues = options.createQueues ?? false;
   }
 
   private ensure(): Promise<void> {
+    if (!this.createQueues) return Promise.resolve();
     this.ready ??= Promise.all([this.queue.createIfNotExists(), this.poisonQueue.createIfNotExists()]).then(
       () => undefined,
       (err: unknown) => {

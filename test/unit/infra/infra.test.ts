@@ -12,13 +12,17 @@ interface ResourceBlock {
   symbol: string;
   type: string;
   body: string;
+  /** `existing`: a reference to a resource deployed elsewhere (or earlier), not deployed here. */
+  existing: boolean;
+  /** The `if (…)` a conditional resource is deployed under, or null. */
+  condition: string | null;
 }
 
-/** Every `resource sym 'Type@version' = { … }` with its brace-matched body (comments dropped). */
+/** Every `resource sym 'Type@version' [existing] = [if (…)] { … }` with its brace-matched body (comments dropped). */
 function resources(source: string): ResourceBlock[] {
   const text = source.replace(/\/\/.*$/gm, '');
   const out: ResourceBlock[] = [];
-  const head = /resource\s+(\w+)\s+'([^'@]+)@[^']+'\s*=\s*\{/g;
+  const head = /resource\s+(\w+)\s+'([^'@]+)@[^']+'\s*(existing\s*)?=\s*(?:if\s*\(([^)]*)\)\s*)?\{/g;
   for (let m = head.exec(text); m; m = head.exec(text)) {
     let depth = 1;
     let i = head.lastIndex;
@@ -27,7 +31,7 @@ function resources(source: string): ResourceBlock[] {
       else if (text[i] === '}') depth--;
       i++;
     }
-    out.push({ symbol: m[1]!, type: m[2]!, body: text.slice(head.lastIndex, i - 1) });
+    out.push({ symbol: m[1]!, type: m[2]!, body: text.slice(head.lastIndex, i - 1), existing: m[3] !== undefined, condition: m[4]?.trim() ?? null });
   }
   return out;
 }
@@ -63,10 +67,14 @@ describe('infra/main.bicep', () => {
     expect(bicep).toMatch(/param archiveRedundancy string = 'Standard_ZRS'/);
   });
 
-  it('turns shared keys off on every storage account', () => {
+  it('turns shared keys, public blobs and cross-tenant replication off, and TLS 1.2 and HTTPS only on, on every storage account', () => {
     const accounts = ofType('Microsoft.Storage/storageAccounts');
     expect(accounts.length).toBeGreaterThanOrEqual(1);
-    for (const a of accounts) expect(a.body).toMatch(/allowSharedKeyAccess:\s*false/);
+    for (const a of accounts) {
+      for (const setting of [/allowSharedKeyAccess:\s*false/, /allowBlobPublicAccess:\s*false/, /allowCrossTenantReplication:\s*false/, /minimumTlsVersion:\s*'TLS1_2'/, /supportsHttpsTrafficOnly:\s*true/]) {
+        expect({ account: a.symbol, setting: setting.source, set: setting.test(a.body) }).toEqual({ account: a.symbol, setting: setting.source, set: true });
+      }
+    }
   });
 
   it('makes Cosmos Entra-only with continuous backup, and the archive containers with their partition keys', () => {
@@ -79,6 +87,24 @@ describe('infra/main.bicep', () => {
     expect(one('tenantsContainer').body).toMatch(/'\/tenantId'/);
   });
 
+  it("gives the app on the archive account only the blob rights its adapters use: no container delete, no container-level policies or holds, no Owner", () => {
+    const assignments = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /scope:\s*archiveStorage\b/.test(r.body) && /principalId:\s*app\.identity/.test(r.body));
+    expect(assignments.map((a) => /roleDefinitionId:\s*(.+)$/m.exec(a.body)?.[1]?.trim()).sort()).toEqual(["archiveWriterRole.id", "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.reader)"]);
+    expect(bicep).not.toMatch(/storageBlobDataOwner|b7e6dc6d-f1e8-4753-8033-0f276bb0955b/);
+    const role = one('archiveWriterRole').body;
+    const listed = (key: string) => [...(new RegExp(`\\b${key}:\\s*\\[([^\\]]*)\\]`).exec(role)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!.replace('Microsoft.Storage/storageAccounts/blobServices/', '')).sort();
+    expect(listed('actions')).toEqual(['containers/read', 'containers/write', 'generateUserDelegationKey/action']);
+    expect(listed('dataActions')).toEqual([
+      'containers/blobs/add/action',
+      'containers/blobs/delete',
+      'containers/blobs/deleteBlobVersion/action',
+      'containers/blobs/immutableStorage/runAsSuperUser/action',
+      'containers/blobs/read',
+      'containers/blobs/write',
+    ]);
+    expect(role).not.toMatch(/\*/);
+  });
+
   it('gives the app a custom Cosmos role on the audit container that can only create and read', () => {
     const role = one('auditAppenderRole').body;
     const actions = [...role.matchAll(/'(Microsoft\.DocumentDB\/[^']+)'/g)].map((m) => m[1]);
@@ -87,10 +113,51 @@ describe('infra/main.bicep', () => {
     expect(one('appAuditAccess').body).toMatch(/roleDefinitionId:\s*auditAppenderRole\.id/);
   });
 
+  it('puts a delete lock on the archive account and the Cosmos account (catalog and audit log): a Contributor cannot delete either', () => {
+    const locks = ofType('Microsoft.Authorization/locks').filter((l) => l.condition === null && /level:\s*'CanNotDelete'/.test(l.body));
+    for (const target of ['archiveStorage', 'cosmos']) {
+      expect({ target, locked: locks.some((l) => new RegExp(`scope:\\s*${target}\\b`).test(l.body)) }).toEqual({ target, locked: true });
+    }
+  });
+
   it('protects the Key Vault with RBAC and purge protection', () => {
     const vault = one('vault').body;
     expect(vault).toMatch(/enableRbacAuthorization:\s*true/);
     expect(vault).toMatch(/enablePurgeProtection:\s*true/);
+  });
+
+  describe('the secrets the app refuses to start without (shared/adapters/azure/secrets.ts)', () => {
+    const secrets = ofType('Microsoft.KeyVault/vaults/secrets').filter((r) => !r.existing);
+    const named = (name: string) => secrets.find((r) => new RegExp(`name:\\s*'${name}'`).test(r.body));
+
+    it('creates the API-key pepper and the audit chain key, so a deployment by the README can start', () => {
+      expect(named('api-key-pepper')).toBeDefined();
+      expect(named('audit-chain-key')).toBeDefined();
+    });
+
+    it('writes them only when asked to seed them: a redeploy never adds a new version (the chain key is never rotated in place)', () => {
+      expect(bicep).toMatch(/param seedSecrets bool = false/);
+      for (const name of ['api-key-pepper', 'audit-chain-key']) expect({ name, condition: named(name)?.condition }).toEqual({ name, condition: 'seedSecrets' });
+    });
+
+    it('lets the app read those two secrets only, not every secret in the vault', () => {
+      const readers = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /roles\.keyVaultSecretsUser\b/.test(r.body));
+      const scopes = readers.map((r) => /scope:\s*(\w+)/.exec(r.body)?.[1]);
+      expect(scopes).not.toContain('vault');
+      const secretOf = (symbol: string | undefined) => {
+        const r = all.find((x) => x.symbol === symbol && x.type === 'Microsoft.KeyVault/vaults/secrets');
+        return r && /name:\s*'([^']+)'/.exec(r.body)?.[1];
+      };
+      expect(scopes.map(secretOf).sort()).toEqual(['api-key-pepper', 'audit-chain-key']);
+      for (const r of readers) expect(r.body).toMatch(/principalId:\s*app\.identity\.principalId/);
+    });
+
+    it('seeds the chain key as at least 32 bytes of hex, as the app checks, from a secure parameter', () => {
+      const decl = /@secure\(\)\s*param auditChainKey string = (.+)$/m.exec(bicep)?.[1] ?? '';
+      // Each dashless GUID is 32 hex digits (16 bytes): two make the 32 bytes parseChainKey asks for.
+      expect(decl.match(/replace\(newGuid\(\), '-', ''\)/g)?.length).toBe(2);
+      expect(named('audit-chain-key')!.body).toMatch(/value:\s*auditChainKey\b/);
+    });
   });
 
   it('runs the app on Flex Consumption, Linux, Node 20, with a system-assigned identity and HTTPS only', () => {
@@ -100,6 +167,25 @@ describe('infra/main.bicep', () => {
     expect(app).toMatch(/httpsOnly:\s*true/);
     expect(app).toMatch(/name:\s*'node'\s*version:\s*'20'/);
     expect(app).toMatch(/name: 'ARCHIVE_WORM', value: 'enforce'/);
+  });
+
+  it('turns off FTP and basic-auth publishing credentials on every Function App (deployments sign in with Entra ID)', () => {
+    const sites = ofType('Microsoft.Web/sites').filter((r) => !r.existing);
+    expect(sites.map((r) => r.symbol).sort()).toEqual(['app', 'validatorApp']);
+    const policies = ofType('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    for (const site of sites) {
+      expect(site.body).toMatch(/ftpsState:\s*'Disabled'/);
+      expect(site.body).toMatch(/minTlsVersion:\s*'1\.2'/);
+      for (const kind of ['ftp', 'scm']) {
+        const policy = policies.find((p) => new RegExp(`parent:\\s*${site.symbol}\\b`).test(p.body) && new RegExp(`name:\\s*'${kind}'`).test(p.body));
+        expect({ site: site.symbol, kind, off: policy !== undefined && policy.condition === null && /allow:\s*false/.test(policy.body) }).toEqual({ site: site.symbol, kind, off: true });
+      }
+    }
+  });
+
+  it('locks every immutability policy: Unlocked (which the app refuses in Azure, and its identity could shorten or delete) is not offered', () => {
+    expect(one('app').body).toMatch(/name: 'ARCHIVE_WORM_POLICY_MODE', value: 'Locked'/);
+    expect(bicep).not.toMatch(/Unlocked/);
   });
 
   it('serves the web app from the Function App, signing in with Entra ID (issue #16)', () => {
@@ -127,6 +213,64 @@ describe('infra/main.bicep', () => {
     expect(one('sweepFailedAlert').body).toMatch(/retention sweep failed/);
     expect(one('fixityAlert').body).toMatch(/fixity mismatch/);
     expect(one('timerFailedAlert').body).toMatch(/timer failed/);
+  });
+
+  describe('access that bypasses the app (an operator or another identity on the stores directly)', () => {
+    const settings = ofType('Microsoft.Insights/diagnosticSettings');
+    const on = (scope: string) => settings.find((d) => new RegExp(`scope:\\s*${scope}\\b`).test(d.body));
+
+    it('sends the archive blobs\' reads, writes and deletes, Key Vault\'s audit events and Cosmos requests to Log Analytics', () => {
+      const blobs = on('archiveBlobService')?.body ?? '';
+      for (const category of ['StorageRead', 'StorageWrite', 'StorageDelete']) expect(blobs).toMatch(new RegExp(`category:\\s*'${category}'`));
+      expect(on('vault')?.body ?? '').toMatch(/categoryGroup:\s*'audit'/);
+      const cosmos = on('cosmos')?.body ?? '';
+      for (const category of ['ControlPlaneRequests', 'DataPlaneRequests']) expect(cosmos).toMatch(new RegExp(`category:\\s*'${category}'`));
+      for (const d of [blobs, on('vault')!.body, cosmos]) expect(d).toMatch(/workspaceId:\s*workspace\.id/);
+    });
+
+    it('alerts when anyone but the two apps changes archive blobs or reads or changes the secrets', () => {
+      const blobs = one('archiveChangedOutsideAppAlert').body;
+      expect(blobs).toMatch(/StorageBlobLogs/);
+      expect(blobs).toMatch(/DeleteBlob/);
+      expect(blobs).toMatch(/SetBlobLegalHold/);
+      expect(blobs).toMatch(/app\.identity\.principalId/);
+      expect(blobs).toMatch(/validatorApp\.identity\.principalId/);
+      expect(blobs).toMatch(/actionGroups:\s*\[\s*operators\.id/);
+      const secrets = one('secretsOutsideAppAlert').body;
+      expect(secrets).toMatch(/MICROSOFT\.KEYVAULT/);
+      expect(secrets).toMatch(/app\.identity\.principalId/);
+      expect(secrets).toMatch(/actionGroups:\s*\[\s*operators\.id/);
+    });
+  });
+
+  it("has the README's and the workflow's deploy commands pass every parameter without a default (the parameters file holds placeholders)", () => {
+    const required = [...bicep.matchAll(/^param (\w+) \w+\s*$/gm)].map((m) => m[1]!);
+    expect(required).toEqual(expect.arrayContaining(['authIssuer', 'webClientId', 'alertEmail']));
+    const readme = fs.readFileSync(path.resolve(INFRA, '..', 'README.md'), 'utf8');
+    const workflow = fs.readFileSync(path.resolve(INFRA, '..', '.github', 'workflows', 'deploy.yml'), 'utf8');
+    // One line per shell command (continuations joined).
+    const deployCommands = (where: string, text: string) =>
+      text.replace(/\\\n/g, ' ').split('\n').filter((l) => /az deployment group (create|what-if) .*-f infra\/main\.bicep/.test(l)).map((command) => ({ where, command }));
+    const commands = [...deployCommands('README', readme), ...deployCommands('deploy.yml', workflow)];
+    expect(commands.length).toBe(3);
+    for (const { where, command } of commands) {
+      for (const param of required) expect({ where, param, passed: new RegExp(`\\b${param}=`).test(command) }).toEqual({ where, param, passed: true });
+    }
+  });
+
+  it('keeps the app on a restored Cosmos account: a deployment after a point-in-time restore can name it, and the workflow passes it on', () => {
+    expect(bicep).toMatch(/param cosmosAccountName string = ''/);
+    expect(bicep).toMatch(/var cosmosName = empty\(cosmosAccountName\) \? .+ : cosmosAccountName/);
+    expect(one('cosmos').body).toMatch(/name:\s*cosmosName/);
+    expect(one('app').body).toMatch(/name: 'COSMOS_ENDPOINT', value: cosmos\.properties\.documentEndpoint/);
+    const workflow = fs.readFileSync(path.resolve(INFRA, '..', '.github', 'workflows', 'deploy.yml'), 'utf8').replace(/\\\n/g, ' ');
+    const deploys = workflow.split('\n').filter((l) => /az deployment group (create|what-if)/.test(l));
+    expect(deploys.length).toBe(2);
+    for (const d of deploys) expect(d).toMatch(/cosmosAccountName="\$\{\{ vars\.COSMOS_ACCOUNT_NAME \}\}"/);
+    const readme = fs.readFileSync(path.resolve(INFRA, '..', 'README.md'), 'utf8');
+    const restore = readme.slice(readme.indexOf('### Backups and restore'), readme.indexOf('### Operating'));
+    expect(restore).toMatch(/cosmosAccountName=/);
+    expect(restore).not.toMatch(/then point `COSMOS_ENDPOINT` at the restored account/);
   });
 
   it('ships the documents indexing policy it loads', () => {
@@ -172,16 +316,56 @@ describe('infra/main.bicep', () => {
       for (const a of assignments) {
         expect(a.type).toBe('Microsoft.Authorization/roleAssignments');
         // On the archive account and its queues: no broad role at all (the runtime account is the host's own).
-        if (!/scope:\s*(runtimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
+        if (!/scope:\s*(validatorRuntimeStorage|insights)\b/.test(a.body)) expect(a.body).not.toMatch(/roles\.|storageBlobDataOwner|Contributor/);
       }
       const blob = assignments.find((a) => /validatorBlobRole\.id/.test(a.body))!.body;
       // ABAC: writes only to blobs named validation.json; reads stay allowed.
       expect(blob).toMatch(/conditionVersion:\s*'2\.0'/);
       expect(blob).toMatch(/blobs\/write/);
       expect(blob).toMatch(/validation\.json/);
-      expect(assignments.filter((a) => /scope:\s*validationQueue\b/.test(a.body)).length).toBe(1);
-      expect(assignments.filter((a) => /scope:\s*validationOutcomeQueue\b/.test(a.body)).length).toBe(1);
+      const rolesOn = (queue: string) => assignments.filter((a) => new RegExp(`scope:\\s*${queue}\\b`).test(a.body)).map((a) => /queueRoles\.(\w+)\)/.exec(a.body)?.[1]).sort();
+      expect(rolesOn('validationQueue')).toEqual(['messageProcessor', 'reader']);
+      expect(rolesOn('validationOutcomeQueue')).toEqual(['messageSender']);
       expect(ofType('Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments').some((r) => principalOf(r.body) === 'validatorApp')).toBe(false);
+    });
+
+    it('reads only renditions and validation reports in tenant document containers: no originals, manifests, exports or audit seals', () => {
+      const condition = /condition:\s*'(.*)'\s*$/m.exec(one('validatorBlobAccess').body)?.[1] ?? '';
+      // One clause per data action: each names the action it narrows and the blobs it allows.
+      const clauses = condition.split(/\)\s*AND\s*\(\(!/).map((c) => c.replace(/\\'/g, "'"));
+      const clauseFor = (action: string) => clauses.find((c) => c.includes(`ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/${action}'}`)) ?? '';
+      const read = clauseFor('read');
+      expect(read).toMatch(/containers:name\] StringStartsWith 'tenant-'/);
+      expect([...read.matchAll(/StringLike '([^']+)'/g)].map((m) => m[1]).sort()).toEqual(['*/rendition.pdf', '*/validation.json']);
+      const write = clauseFor('write');
+      expect(write).toMatch(/containers:name\] StringStartsWith 'tenant-'/);
+      expect([...write.matchAll(/StringLike '([^']+)'/g)].map((m) => m[1])).toEqual(['*/validation.json']);
+    });
+
+    it("keeps its host storage apart from the Node app's: it cannot rewrite that app's package or read its host keys", () => {
+      const runtimeOf = (site: string) => {
+        const body = one(site).body;
+        const host = /name: 'AzureWebJobsStorage__accountName', value: (\w+)\.name/.exec(body)?.[1];
+        const pkg = /value: '\$\{(\w+)\.properties\.primaryEndpoints\.blob\}[\w-]+'/.exec(body)?.[1];
+        expect({ site, pkg }).toEqual({ site, pkg: host });
+        return host!;
+      };
+      const [node, java] = [runtimeOf('app'), runtimeOf('validatorApp')];
+      expect(node).not.toBe(java);
+      // Every data role on a host account belongs to that account's own app.
+      for (const [account, owner] of [[node, 'app'], [java, 'validatorApp']] as const) {
+        for (const a of ofType('Microsoft.Authorization/roleAssignments').filter((r) => new RegExp(`scope:\\s*${account}\\b`).test(r.body))) {
+          expect({ account, principal: principalOf(a.body) }).toEqual({ account, principal: owner });
+        }
+      }
+    });
+
+    it('gives every identity a queue trigger runs as both roles a trigger needs (Reader and Message Processor), on that queue only', () => {
+      const queueAssignments = ofType('Microsoft.Authorization/roleAssignments').filter((r) => /queueRoles\./.test(r.body));
+      const key = (a: ResourceBlock) => `${principalOf(a.body)} on ${/scope:\s*(\w+)/.exec(a.body)?.[1]}`;
+      const processors = queueAssignments.filter((a) => /queueRoles\.messageProcessor\)/.test(a.body)).map(key).sort();
+      expect(processors).toEqual(['app on validationOutcomeQueue', 'validatorApp on validationQueue']);
+      expect(queueAssignments.filter((a) => /queueRoles\.reader\)/.test(a.body)).map(key).sort()).toEqual(processors);
     });
 
     it('alerts on a failed validation of a claimed rendition and on poison messages', () => {
