@@ -23,7 +23,7 @@ param archiveRedundancy string = 'Standard_ZRS'
 @description('Entra ID issuer of user tokens, e.g. https://login.microsoftonline.com/<tenant-id>/v2.0')
 param authIssuer string
 
-@description('Audience (application ID URI or client id) of the archive API registration.')
+@description('Audience of the archive API: its registration\'s Application (client) ID, which is what Entra v2 access tokens carry as aud (never the Application ID URI).')
 param authAudience string
 
 @description('JWKS of the issuer, e.g. https://login.microsoftonline.com/<tenant-id>/discovery/v2.0/keys')
@@ -38,8 +38,8 @@ param webClientId string
 @description('Entra authority the web app signs in with; default: the issuer without /v2.0.')
 param webAuthority string = replace(authIssuer, '/v2.0', '')
 
-@description('Scope the web app asks for: the archive API\'s exposed scope.')
-param webScope string = '${authAudience}/archive.access'
+@description('Scope the web app asks for: the archive API\'s exposed scope under its Application ID URI (default: the portal\'s api://<client id>).')
+param webScope string = 'api://${authAudience}/archive.access'
 
 @description('After a point-in-time restore of Cosmos DB: the restored account\'s name, so this and every later deployment keeps the app (COSMOS_ENDPOINT, data-plane roles, lock, diagnostics) on it. Empty: the account this template names.')
 param cosmosAccountName string = ''
