@@ -18,6 +18,8 @@ let page: Page;
 /** What the stand-in saw: every token sent, and those it refused. */
 const sent: string[] = [];
 const refused: string[] = [];
+/** The sort of every search asked for. */
+const sorts: string[] = [];
 let refuseEveryToken = false;
 
 const doc = (reference: string) => ({
@@ -31,6 +33,7 @@ const doc = (reference: string) => ({
 async function documents(route: Route): Promise<void> {
   const url = new URL(route.request().url());
   const token = url.searchParams.get('continuationToken');
+  sorts.push(url.searchParams.get('sort') ?? '');
   url.searchParams.delete('continuationToken');
   url.searchParams.delete('limit');
   const scope = `tok:${[...url.searchParams.entries()].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
@@ -81,4 +84,16 @@ it('starts again at page 1 when the API refuses a page token, rather than showin
   await page.waitForTimeout(500);
   expect(await page.locator('[role=alert]').count()).toBe(0);
   expect(await pageLabel()).toBe('Page 1');
+});
+
+it('takes only a sort the API offers from a link: any other starts from the newest, not a refused search', async () => {
+  sorts.length = 0;
+  refuseEveryToken = false;
+  await page.goto(new URL('/?sort=reference&order=asc', e2eTarget().appUrl).toString());
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await page.waitForSelector('table.data tbody tr');
+  await until(page, async () => (await rows()).includes('PAGE-ONE'));
+  expect(sorts.length).toBeGreaterThan(0);
+  expect(sorts.filter((s) => !['createdAt', 'documentDate', 'amount'].includes(s))).toEqual([]);
+  expect(await page.locator('[role=alert]').count()).toBe(0);
 });

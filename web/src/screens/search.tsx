@@ -45,7 +45,11 @@ export function SearchScreen(_: ScreenProps) {
   const { search } = useLocation();
   const [filters, setFilters] = useState<Filters>(() => filtersFrom(search));
   const settled = useDebounced(filters, 300);
-  const [sorting, setSorting] = useState<SortingState>([{ id: search.get('sort') ?? 'createdAt', desc: search.get('order') !== 'asc' }]);
+  // A sort from the address (a shared link) only when the API offers it: any other would be a refused search.
+  const [sorting, setSorting] = useState<SortingState>(() => {
+    const id = search.get('sort');
+    return [{ id: id && SORTABLE.has(id) ? id : 'createdAt', desc: search.get('order') !== 'asc' }];
+  });
   const query = useMemo(() => toQuery(settled), [settled]);
   const sort = sorting[0] ?? { id: 'createdAt', desc: true };
   // A new search or sort is page 1 in the same render: the API refuses a token of another query.
