@@ -18,8 +18,9 @@ let page: Page;
 /** What the stand-in saw: every token sent, and those it refused. */
 const sent: string[] = [];
 const refused: string[] = [];
-/** The sort of every search asked for. */
+/** The sort of every search asked for, and its kind and from filters. */
 const sorts: string[] = [];
+const filters: string[] = [];
 let refuseEveryToken = false;
 
 const doc = (reference: string) => ({
@@ -34,6 +35,7 @@ async function documents(route: Route): Promise<void> {
   const url = new URL(route.request().url());
   const token = url.searchParams.get('continuationToken');
   sorts.push(url.searchParams.get('sort') ?? '');
+  filters.push(`kind=${url.searchParams.get('kind') ?? ''} from=${url.searchParams.get('from') ?? ''}`);
   url.searchParams.delete('continuationToken');
   url.searchParams.delete('limit');
   const scope = `tok:${[...url.searchParams.entries()].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
@@ -95,5 +97,16 @@ it('takes only a sort the API offers from a link: any other starts from the newe
   await until(page, async () => (await rows()).includes('PAGE-ONE'));
   expect(sorts.length).toBeGreaterThan(0);
   expect(sorts.filter((s) => !['createdAt', 'documentDate', 'amount'].includes(s))).toEqual([]);
+  expect(await page.locator('[role=alert]').count()).toBe(0);
+});
+
+it('sends a kind or date from a link only when it is one the search form can show', async () => {
+  filters.length = 0;
+  await page.goto(new URL('/?kind=bogus&from=yesterday', e2eTarget().appUrl).toString());
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await page.waitForSelector('table.data tbody tr');
+  await until(page, async () => filters.length > 0);
+  await page.waitForTimeout(500);
+  expect(new Set(filters)).toEqual(new Set(['kind= from=']));
   expect(await page.locator('[role=alert]').count()).toBe(0);
 });

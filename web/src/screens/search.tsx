@@ -18,8 +18,15 @@ type Filters = Record<Filter, string>;
 const SORTABLE = new Set(['documentDate', 'amount', 'createdAt']);
 const PAGE_SIZE = 25;
 
+/**
+ * The filters of an address (a shared link). A kind or a date the form cannot show is left out: sent, it
+ * would be a search the API refuses, with a field error beside a field that shows nothing wrong.
+ */
 function filtersFrom(search: URLSearchParams): Filters {
-  return Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Filters;
+  const f = Object.fromEntries(FILTERS.map((name) => [name, search.get(name) ?? ''])) as Filters;
+  if (!(DOCUMENT_KINDS as readonly string[]).includes(f.kind)) f.kind = '';
+  for (const d of ['from', 'to'] as const) if (!/^\d{4}-\d{2}-\d{2}$/.test(f[d])) f[d] = '';
+  return f;
 }
 
 function toQuery(f: Filters): DocumentQuery {
