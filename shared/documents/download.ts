@@ -35,7 +35,8 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
     const original = doc.originals[r.part - 1];
     if (!original) throw new ArchiveError('document_not_found', { detail: `Document ${doc.id} has ${doc.originals.length} original file(s).` });
     file = original;
-    name = original.fileName ?? `${doc.id}-original-${r.part}.${original.blobName.split('.').pop()}`;
+    const ext = original.blobName.split('.').pop()!;
+    name = original.fileName ? savedAs(original.fileName, ext) : `${doc.id}-original-${r.part}.${ext}`;
   }
   return {
     container: blobLayout.documentsContainer(r.tenantId),
@@ -46,4 +47,17 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
     name,
     read: (range) => deps.blobs.read(r.tenantId, file.blobName, range),
   };
+}
+
+/** Other spellings of the extensions an original is stored under (the type the archive found in its bytes). */
+const SAME_TYPE: Record<string, readonly string[]> = { jpg: ['jpg', 'jpeg', 'jpe', 'jfif'], tif: ['tif', 'tiff'] };
+
+/**
+ * The uploader's file name, ending in the extension of the type archived: the name is theirs, the type
+ * the archive checked. A JPEG named `statement.html` would otherwise be saved, and opened by whoever
+ * downloads it, as a web page.
+ */
+function savedAs(fileName: string, ext: string): string {
+  const own = fileName.includes('.') ? fileName.split('.').pop()!.toLowerCase() : '';
+  return (SAME_TYPE[ext] ?? [ext]).includes(own) ? fileName : `${fileName}.${ext}`;
 }

@@ -110,7 +110,10 @@ export class WebApp {
   }
 
   private headers(extra: Record<string, string>, requestId: string): Record<string, string> {
-    return { 'X-Request-Id': requestId, 'Content-Security-Policy': this.csp, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', ...extra };
+    // COOP: a page of another origin that opened the app keeps no handle on it (it could later send the tab to a
+    // look-alike sign-in page); sign-in is by redirect, never a popup, so nothing of the app needs one. CORP: no
+    // other origin embeds the app's files.
+    return { 'X-Request-Id': requestId, 'Content-Security-Policy': this.csp, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Resource-Policy': 'same-origin', ...extra };
   }
 
   async answer(req: WebRequest): Promise<ArchiveResponse> {

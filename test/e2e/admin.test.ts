@@ -95,6 +95,9 @@ it('revokes the key after a confirmation; the key stops working', async () => {
   await page.getByRole('button', { name: 'Revoke scanner reception' }).click();
   const dialog = page.getByRole('dialog', { name: 'Revoke API key "scanner reception"?' });
   await dialog.waitFor();
+  // The focus starts on Cancel, not on the irreversible button: a second Enter (or a key that repeats) on the
+  // button that opened the dialog must not revoke.
+  expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
   await checkA11y(page, 'api key revoke dialog');
   await screenshot(page, 'admin-4-api-key-revoke-confirm');
   await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();

@@ -82,6 +82,9 @@ describe('every answer of the app carries the CSP and nosniff', () => {
     expect(res.status).toBe(status);
     expect(res.headers!['Content-Security-Policy']).toContain("default-src 'self'");
     expect(res.headers!['X-Content-Type-Options']).toBe('nosniff');
+    // A page of another origin that opened the app keeps no handle on its window, and embeds none of its files.
+    expect(res.headers!['Cross-Origin-Opener-Policy']).toBe('same-origin');
+    expect(res.headers!['Cross-Origin-Resource-Policy']).toBe('same-origin');
   });
 
   it('a 405 and a 304 too', async () => {

@@ -17,13 +17,20 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy = fals
 }) {
   const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
+  const confirm = useRef<HTMLButtonElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
   const id = useId();
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      // showModal focuses the first control. Never the irreversible button: a second Enter (or a repeating key)
+      // on the button that opened the dialog would confirm at once. A field (a reason) keeps the focus.
+      if (danger && document.activeElement === confirm.current) cancel.current?.focus();
+    }
     if (!open && dialog.open) dialog.close();
-  }, [open]);
+  }, [open, danger]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     onConfirm();
@@ -35,8 +42,8 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy = fals
           <h2 id={`${id}-title`}>{title}</h2>
           {children}
           <div className="form-actions">
-            <button type="submit" className={danger ? 'danger' : undefined} disabled={busy} aria-busy={busy}>{confirmLabel}</button>
-            <button type="button" className="secondary" onClick={onCancel}>{t.cancel}</button>
+            <button ref={confirm} type="submit" className={danger ? 'danger' : undefined} disabled={busy} aria-busy={busy}>{confirmLabel}</button>
+            <button ref={cancel} type="button" className="secondary" onClick={onCancel}>{t.cancel}</button>
           </div>
         </form>
       )}

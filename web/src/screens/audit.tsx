@@ -11,6 +11,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useDebounced } from '../lib/useDebounced';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -65,11 +66,9 @@ function AuditLog() {
   const { t, dateTime } = useI18n();
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const settled = useDebounced(filters, 300);
-  // Continuation tokens of the pages seen: index n fetches page n+1. A new filter starts at page 1.
-  const [pages, setPages] = useState<{ key: string; tokens: (string | undefined)[] }>({ key: '', tokens: [undefined] });
-  const key = JSON.stringify(settled);
-  const tokens = pages.key === key ? pages.tokens : [undefined];
-  const page = tokens.length - 1;
+  // A new filter starts at page 1.
+  const pages = usePages(JSON.stringify(settled));
+  const { page, token } = pages;
 
   const query = useMemo(() => {
     const q: AuditQuery = { limit: PAGE_SIZE };
@@ -82,10 +81,11 @@ function AuditLog() {
   }, [settled]);
 
   const result = useQuery({
-    queryKey: ['audit', query, tokens[page]],
-    queryFn: () => unwrap(api().GET('/audit', { params: { query: { ...query, continuationToken: tokens[page] } } })),
+    queryKey: ['audit', query, token],
+    queryFn: () => unwrap(api().GET('/audit', { params: { query: { ...query, continuationToken: token } } })),
     placeholderData: keepPreviousData,
   });
+  useRestartOnRefusedToken(pages, result.error);
 
   const columns = useMemo(
     () => [
@@ -179,9 +179,9 @@ function AuditLog() {
         </table>
       </div>
       <nav className="pager" aria-label={t.audit.pages}>
-        <button type="button" className="secondary" disabled={page === 0} onClick={() => setPages({ key, tokens: tokens.slice(0, -1) })}>{t.search.previous}</button>
+        <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
         <span>{t.search.page(page + 1)}</span>
-        <button type="button" className="secondary" disabled={!more} onClick={() => setPages({ key, tokens: [...tokens, result.data?.continuationToken ?? undefined] })}>{t.search.next}</button>
+        <button type="button" className="secondary" disabled={!more} onClick={() => pages.next(result.data?.continuationToken)}>{t.search.next}</button>
       </nav>
     </section>
   );

@@ -9,6 +9,7 @@ import { api, ProblemError, unwrap } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -20,16 +21,17 @@ export function DisposalScreen(_: ScreenProps) {
   const { t, date } = useI18n();
   const queries = useQueryClient();
   const [before, setBefore] = useState(today);
-  const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
-  const page = tokens.length - 1;
+  const pages = usePages(before);
+  const { page, token } = pages;
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
   const due = useQuery({
-    queryKey: ['retention-due', before, tokens[page]],
-    queryFn: () => unwrap(api().GET('/retention/due', { params: { query: { before, limit: PAGE_SIZE, continuationToken: tokens[page] } } })),
+    queryKey: ['retention-due', before, token],
+    queryFn: () => unwrap(api().GET('/retention/due', { params: { query: { before, limit: PAGE_SIZE, continuationToken: token } } })),
     placeholderData: keepPreviousData,
     enabled: /^\d{4}-\d{2}-\d{2}$/.test(before),
   });
+  useRestartOnRefusedToken(pages, due.error);
   const approve = useMutation({
     mutationFn: () => unwrap(api().POST('/retention/approvals', { body: { before, reason: reason.trim(), documentIds: [...selected] } })),
     onSuccess: () => {
@@ -61,7 +63,7 @@ export function DisposalScreen(_: ScreenProps) {
         <h2 id="h-due">{t.disposal.due}</h2>
         <div className="inline-form">
           <FormField id="d-before" label={t.disposal.before}>
-            <input type="date" value={before} onChange={(e) => { setBefore(e.target.value); setTokens([undefined]); setSelected(new Set()); }} />
+            <input type="date" value={before} onChange={(e) => { setBefore(e.target.value); setSelected(new Set()); }} />
           </FormField>
         </div>
         {due.data && <p className="hint">{due.data.requireDisposalApproval ? t.disposal.approvalRequired : t.disposal.approvalOptional}</p>}
@@ -92,9 +94,9 @@ export function DisposalScreen(_: ScreenProps) {
         )}
         {(page > 0 || due.data?.continuationToken) && (
           <nav className="pager" aria-label={t.disposal.pages}>
-            <button type="button" className="secondary" disabled={page === 0} onClick={() => setTokens((old) => old.slice(0, -1))}>{t.search.previous}</button>
+            <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
             <span>{t.search.page(page + 1)}</span>
-            <button type="button" className="secondary" disabled={!due.data?.continuationToken} onClick={() => setTokens((old) => [...old, due.data?.continuationToken ?? undefined])}>{t.search.next}</button>
+            <button type="button" className="secondary" disabled={!due.data?.continuationToken} onClick={() => pages.next(due.data?.continuationToken)}>{t.search.next}</button>
           </nav>
         )}
       </section>

@@ -7,6 +7,7 @@ import { api, ProblemError, unwrap, type ArchiveDocument, type DocumentQuery } f
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useDebounced } from '../lib/useDebounced';
 import { Link, navigate, useLocation } from '../router';
 import type { ScreenProps } from '.';
@@ -17,8 +18,15 @@ type Filters = Record<Filter, string>;
 const SORTABLE = new Set(['documentDate', 'amount', 'createdAt']);
 const PAGE_SIZE = 25;
 
+/**
+ * The filters of an address (a shared link). A kind or a date the form cannot show is left out: sent, it
+ * would be a search the API refuses, with a field error beside a field that shows nothing wrong.
+ */
 function filtersFrom(search: URLSearchParams): Filters {
-  return Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Filters;
+  const f = Object.fromEntries(FILTERS.map((name) => [name, search.get(name) ?? ''])) as Filters;
+  if (!(DOCUMENT_KINDS as readonly string[]).includes(f.kind)) f.kind = '';
+  for (const d of ['from', 'to'] as const) if (!/^\d{4}-\d{2}-\d{2}$/.test(f[d])) f[d] = '';
+  return f;
 }
 
 function toQuery(f: Filters): DocumentQuery {
@@ -44,13 +52,16 @@ export function SearchScreen(_: ScreenProps) {
   const { search } = useLocation();
   const [filters, setFilters] = useState<Filters>(() => filtersFrom(search));
   const settled = useDebounced(filters, 300);
-  const [sorting, setSorting] = useState<SortingState>([{ id: search.get('sort') ?? 'createdAt', desc: search.get('order') !== 'asc' }]);
-  // Continuation tokens of the pages seen so far: index n holds the token that fetches page n+1.
-  const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
-  const page = tokens.length - 1;
-
+  // A sort from the address (a shared link) only when the API offers it: any other would be a refused search.
+  const [sorting, setSorting] = useState<SortingState>(() => {
+    const id = search.get('sort');
+    return [{ id: id && SORTABLE.has(id) ? id : 'createdAt', desc: search.get('order') !== 'asc' }];
+  });
   const query = useMemo(() => toQuery(settled), [settled]);
   const sort = sorting[0] ?? { id: 'createdAt', desc: true };
+  // A new search or sort is page 1 in the same render: the API refuses a token of another query.
+  const pages = usePages(JSON.stringify([query, sort.id, sort.desc]));
+  const { page, token } = pages;
 
   // Keep the search in the address, so Back from a document returns to it.
   useEffect(() => {
@@ -62,15 +73,15 @@ export function SearchScreen(_: ScreenProps) {
     }
     const qs = params.toString();
     navigate(qs ? `/?${qs}` : '/', { replace: true });
-    setTokens([undefined]);
   }, [settled, sort.id, sort.desc]);
 
   const result = useQuery({
-    queryKey: ['documents', query, sort.id, sort.desc, tokens[page]],
+    queryKey: ['documents', query, sort.id, sort.desc, token],
     queryFn: () =>
-      unwrap(api().GET('/documents', { params: { query: { ...query, sort: sort.id as DocumentQuery['sort'], order: sort.desc ? 'desc' : 'asc', limit: PAGE_SIZE, continuationToken: tokens[page] } } })),
+      unwrap(api().GET('/documents', { params: { query: { ...query, sort: sort.id as DocumentQuery['sort'], order: sort.desc ? 'desc' : 'asc', limit: PAGE_SIZE, continuationToken: token } } })),
     placeholderData: keepPreviousData,
   });
+  useRestartOnRefusedToken(pages, result.error);
 
   const columns = useMemo(
     () => [
@@ -200,11 +211,11 @@ export function SearchScreen(_: ScreenProps) {
       </div>
 
       <nav className="pager" aria-label={t.search.page(page + 1)}>
-        <button type="button" className="secondary" disabled={page === 0} onClick={() => setTokens((old) => old.slice(0, -1))}>
+        <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>
           {t.search.previous}
         </button>
         <span>{t.search.page(page + 1)}</span>
-        <button type="button" className="secondary" disabled={!more} onClick={() => setTokens((old) => [...old, result.data?.continuationToken ?? undefined])}>
+        <button type="button" className="secondary" disabled={!more} onClick={() => pages.next(result.data?.continuationToken)}>
           {t.search.next}
         </button>
       </nav>

@@ -1,0 +1,112 @@
+/**
+ * Paging the document search in a real browser, against a stand-in for GET /documents (Playwright's
+ * route): it hands out tokens bound to the search and sort, as the API does, and refuses a token used
+ * with another one (400 invalid_query). A new sort on page 2 must go to page 1 without ever sending
+ * page 2's token (each refusal is a refused audit entry and part of the person's refusal budget), and
+ * a token the API refuses all the same (issued before a deployment) restarts at page 1, not an error.
+ */
+import type { Browser, Page, Route } from 'playwright-core';
+import { launchBrowser, openPage, signIn, until, type OpenedPage } from '../support/browser';
+import { e2eTarget } from '../support/e2e-target';
+import { newTenant } from '../support/harness';
+
+const tenant = newTenant('e2e-page');
+let browser: Browser;
+let opened: OpenedPage;
+let page: Page;
+
+/** What the stand-in saw: every token sent, and those it refused. */
+const sent: string[] = [];
+const refused: string[] = [];
+/** The sort of every search asked for, and its kind and from filters. */
+const sorts: string[] = [];
+const filters: string[] = [];
+let refuseEveryToken = false;
+
+const doc = (reference: string) => ({
+  id: `0000000000000000000000000${reference}`,
+  tenantId: tenant,
+  fiscalYear: 2025,
+  createdAt: '2025-03-14T10:00:00.000Z',
+  metadata: { reference, counterparty: 'Bakkerij de Vries', kind: 'invoice', documentDate: '2025-03-14', amount: 10, currency: 'EUR' },
+});
+
+async function documents(route: Route): Promise<void> {
+  const url = new URL(route.request().url());
+  const token = url.searchParams.get('continuationToken');
+  sorts.push(url.searchParams.get('sort') ?? '');
+  filters.push(`kind=${url.searchParams.get('kind') ?? ''} from=${url.searchParams.get('from') ?? ''}`);
+  url.searchParams.delete('continuationToken');
+  url.searchParams.delete('limit');
+  const scope = `tok:${[...url.searchParams.entries()].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
+  const json = (status: number, body: unknown, type = 'application/json') => route.fulfill({ status, contentType: type, headers: { 'X-Request-Id': 'e2e' }, body: JSON.stringify(body) });
+  if (token === null) return json(200, { items: [doc('PAGE-ONE')], continuationToken: scope });
+  sent.push(token);
+  if (refuseEveryToken || token !== scope) {
+    refused.push(token);
+    return json(400, { type: 'about:blank', title: 'The query parameters are invalid', status: 400, code: 'invalid_query', detail: 'The continuation token is not valid for this query.', requestId: 'e2e' }, 'application/problem+json');
+  }
+  return json(200, { items: [doc('PAGE-TWO')], continuationToken: null });
+}
+
+const rows = async () => (await page.locator('table.data tbody').textContent()) ?? '';
+const pageLabel = async () => (await page.locator('nav.pager span').textContent()) ?? '';
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  opened = await openPage(browser, { locale: 'en-GB' });
+  page = opened.page;
+  await page.route((url) => /\/documents$/.test(url.pathname) && url.pathname.includes('/api'), (route) => (route.request().method() === 'GET' ? documents(route) : route.continue()));
+  await page.goto(e2eTarget().appUrl);
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await page.waitForSelector('table.data tbody tr');
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+it('goes to page 1 of a new sort without sending the old page\'s token', async () => {
+  await until(page, async () => (await rows()).includes('PAGE-ONE'));
+  await page.getByRole('button', { name: 'Next' }).click();
+  await until(page, async () => (await rows()).includes('PAGE-TWO'));
+  expect(await pageLabel()).toBe('Page 2');
+
+  await page.getByRole('button', { name: /^Amount/ }).click();
+  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await pageLabel()) === 'Page 1');
+  await page.waitForTimeout(500); // any request the sort set off has been answered by now
+  expect(sent.length).toBe(1);
+  expect(refused).toEqual([]);
+});
+
+it('starts again at page 1 when the API refuses a page token, rather than showing an error', async () => {
+  refuseEveryToken = true;
+  await page.getByRole('button', { name: 'Next' }).click();
+  await until(page, async () => refused.length > 0);
+  await until(page, async () => (await pageLabel()) === 'Page 1' && (await rows()).includes('PAGE-ONE'));
+  await page.waitForTimeout(500);
+  expect(await page.locator('[role=alert]').count()).toBe(0);
+  expect(await pageLabel()).toBe('Page 1');
+});
+
+it('takes only a sort the API offers from a link: any other starts from the newest, not a refused search', async () => {
+  sorts.length = 0;
+  refuseEveryToken = false;
+  await page.goto(new URL('/?sort=reference&order=asc', e2eTarget().appUrl).toString());
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await page.waitForSelector('table.data tbody tr');
+  await until(page, async () => (await rows()).includes('PAGE-ONE'));
+  expect(sorts.length).toBeGreaterThan(0);
+  expect(sorts.filter((s) => !['createdAt', 'documentDate', 'amount'].includes(s))).toEqual([]);
+  expect(await page.locator('[role=alert]').count()).toBe(0);
+});
+
+it('sends a kind or date from a link only when it is one the search form can show', async () => {
+  filters.length = 0;
+  await page.goto(new URL('/?kind=bogus&from=yesterday', e2eTarget().appUrl).toString());
+  await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
+  await page.waitForSelector('table.data tbody tr');
+  await until(page, async () => filters.length > 0);
+  await page.waitForTimeout(500);
+  expect(new Set(filters)).toEqual(new Set(['kind= from=']));
+  expect(await page.locator('[role=alert]').count()).toBe(0);
+});

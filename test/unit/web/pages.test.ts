@@ -1,0 +1,18 @@
+/** Page tokens belong to the query they were issued for; a refused token (not a refused filter) restarts at page 1. */
+import { refusedToken, tokensFor } from '../../../web/src/lib/pages';
+
+it('keeps the tokens for their own query only', () => {
+  const trail = { key: 'sort=amount', tokens: [undefined, 'tok-2'] };
+  expect(tokensFor(trail, 'sort=amount')).toEqual([undefined, 'tok-2']);
+  expect(tokensFor(trail, 'sort=createdAt')).toEqual([undefined]);
+});
+
+it('tells a refused token from a refused filter', () => {
+  const refusal = (errors?: { path: string; message: string }[]) => ({ problem: { code: 'invalid_query', status: 400, ...(errors ? { errors } : {}) } });
+  expect(refusedToken(refusal(), 'tok')).toBe(true);
+  expect(refusedToken(refusal([{ path: 'continuationToken', message: 'too long' }]), 'tok')).toBe(true);
+  expect(refusedToken(refusal([{ path: 'from', message: 'not a date' }]), 'tok')).toBe(false);
+  expect(refusedToken(refusal(), undefined)).toBe(false);
+  expect(refusedToken({ problem: { code: 'forbidden', status: 403 } }, 'tok')).toBe(false);
+  expect(refusedToken(new Error('network'), 'tok')).toBe(false);
+});
