@@ -6,6 +6,7 @@
 import { ProblemError, type Problem } from '../api';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { inWords } from '../lib/permissions';
 
 export function asProblem(error: unknown): Problem {
   if (error instanceof ProblemError) return error.problem;
@@ -36,8 +37,7 @@ export function problemSentence(problem: Problem, t: Dictionary): string[] {
 
 /** `documents:read` in the reader's words, with the technical name an administrator may look for. */
 export function permissionName(permission: string, t: Dictionary): string {
-  const words = t.permissions[permission];
-  return words ? `${words} (${permission})` : permission;
+  return inWords(permission, t.permissions);
 }
 
 export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?: Problem | null; error?: unknown; ownedFields?: string[] }) {
@@ -78,7 +78,7 @@ function Holders({ holders }: { holders: NonNullable<Problem['holders']> }) {
           const [a, b] = h.conflict;
           return (
             <li key={h.rightsSet}>
-              {t.problem.holder(t.rightsSets[h.rightsSet] ? `${t.rightsSets[h.rightsSet]} (${h.rightsSet})` : h.rightsSet, permissionName(a, t), permissionName(b, t), who.length > 0 ? t.problem.heldBy(who) : t.problem.holdersNobody)}
+              {t.problem.holder(inWords(h.rightsSet, t.rightsSets), permissionName(a, t), permissionName(b, t), who.length > 0 ? t.problem.heldBy(who) : t.problem.holdersNobody)}
             </li>
           );
         })}

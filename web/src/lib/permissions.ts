@@ -49,3 +49,12 @@ export function defaultKeyRightsSet(person: Person, sets: readonly { name: strin
 
 /** The built-in sets with their permissions, for a form when the tenant's list cannot be read. */
 export const BUILT_IN_SET_LIST: readonly { name: string; permissions: readonly Permission[] }[] = Object.entries(BUILT_IN_RIGHTS_SETS).map(([name, permissions]) => ({ name, permissions }));
+
+/**
+ * A rights set or permission as a person reads it: in their words with its technical name, or (a tenant's
+ * own set) by its name. Own names only: a tenant set named `constructor` or `toString` has no words, though
+ * a plain lookup finds Object's member there and showed "function Object() { [native code] }".
+ */
+export function inWords(name: string, words: Readonly<Record<string, string>>): string {
+  return Object.hasOwn(words, name) ? `${words[name]} (${name})` : name;
+}

@@ -11,7 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { BUILT_IN_SET_LIST, defaultKeyRightsSet } from '../lib/permissions';
+import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 
@@ -72,7 +72,7 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
           <FormField id="k-set" label={t.apiKeys.rightsSet} error={errors.rightsSet}>
             <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
               {names.map((n) => (
-                <option key={n} value={n}>{t.rightsSets[n] ? `${t.rightsSets[n]} (${n})` : n}</option>
+                <option key={n} value={n}>{inWords(n, t.rightsSets)}</option>
               ))}
             </select>
           </FormField>

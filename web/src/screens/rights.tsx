@@ -14,7 +14,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
-import { PERMISSIONS, type Permission } from '../lib/permissions';
+import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 
@@ -79,7 +79,7 @@ function Assignments() {
         <FormField id="r-set" label={t.rights.rightsSet}>
           <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
             {(sets.data?.items ?? []).map((s) => (
-              <option key={s.name} value={s.name}>{t.rightsSets[s.name] ? `${t.rightsSets[s.name]} (${s.name})` : s.name}</option>
+              <option key={s.name} value={s.name}>{inWords(s.name, t.rightsSets)}</option>
             ))}
           </select>
         </FormField>
@@ -180,7 +180,7 @@ function RightsSets() {
           {sets.data.items.map((s) => (
             <tr key={s.name}>
               <th scope="row">
-                {t.rightsSets[s.name] ?? s.name}
+                {Object.hasOwn(t.rightsSets, s.name) ? t.rightsSets[s.name] : s.name}
                 <br />
                 <code className="small muted">{s.name}</code>
                 {s.builtIn && <span className="badge">{t.rights.builtIn}</span>}
