@@ -514,6 +514,9 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   let manifestText = '';
   await readZip(zipFile, async (name, stream) => {
     const target = path.resolve(root, name);
+    // A folder of the entry's path that is a symbolic link (left in --out) would take the file wherever it leads.
+    const parts = name.split('/');
+    refuseLinks(parts.slice(0, -1).map((_, i) => path.join(root, ...parts.slice(0, i + 1))));
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const temp = `${target}.unpacking`;
     const chunks: Buffer[] = [];
