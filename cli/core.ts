@@ -430,8 +430,8 @@ const isCliLeftover = (rel: string) => /^export-[^/]+\.zip(\.part(\.json)?)?$/.t
 
 export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>;
 
-/** Every file the manifest lists against what was found (SHA-256 and size); anything else found is `unexpected`. */
-function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>): VerifyResult {
+/** Every file the manifest lists against what was found (SHA-256 and size); anything else found, or refused as a name, is `unexpected`. */
+function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, refusedNames: string[] = []): VerifyResult {
   const listed = new Set<string>(NOT_LISTED);
   const mismatched: string[] = [];
   const missing: string[] = [];
@@ -449,7 +449,7 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
       else verified++;
     }
   }
-  const unexpected = [...found.keys()].filter((k) => !listed.has(k) && !isCliLeftover(k)).sort();
+  const unexpected = [...[...found.keys()].filter((k) => !listed.has(k) && !isCliLeftover(k)), ...refusedNames].sort();
   return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
 }
 
@@ -463,13 +463,28 @@ function parseManifest(text: string, where: string): Manifest {
   throw new CliError(`${where}: manifest.json is not an export manifest.`);
 }
 
-/** Reads every entry of an export ZIP, handing each (name checked to stay inside the archive) to `onEntry`. */
-async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<void> {
+/**
+ * An entry name that cannot name the same file on every accountant's machine: controls and bidi
+ * overrides (the name is shown), Windows' reserved names and characters (`a.pdf:x` writes a hidden
+ * stream, `CON.pdf` a device), a trailing dot or space (Windows drops it, so two names meet), empty
+ * or `.` parts. yauzl itself refuses `..`, absolute paths and drive letters.
+ */
+function unsafeEntryName(name: string): boolean {
+  return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part));
+}
+
+/**
+ * Reads every entry of an export ZIP, handing each to `onEntry`; answers the names it refused
+ * (see `unsafeEntryName`), which a verification reports rather than skips.
+ */
+async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<string[]> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  const refused: string[] = [];
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       const name = entry.fileName;
-      if (name.endsWith('/') || path.posix.isAbsolute(name) || name.split('/').includes('..')) {
+      if (name.endsWith('/') || unsafeEntryName(name)) {
+        if (!name.endsWith('/')) refused.push(name);
         zip.readEntry();
         return;
       }
@@ -483,6 +498,7 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
     zip.readEntry();
   });
   zip.close();
+  return refused;
 }
 
 async function hashStream(stream: Readable, sink?: fs.WriteStream, keep?: Buffer[]): Promise<{ sha256: string; size: number }> {
@@ -512,7 +528,7 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   const found = new Map<string, { sha256: string; size: number }>();
   const refused: string[] = [];
   let manifestText = '';
-  await readZip(zipFile, async (name, stream) => {
+  const refusedNames = await readZip(zipFile, async (name, stream) => {
     const target = path.resolve(root, name);
     // A folder of the entry's path that is a symbolic link (left in --out) would take the file wherever it leads.
     const parts = name.split('/');
@@ -531,7 +547,7 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   });
   if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
   if (refused.length > 0) throw new CliError(`Not overwritten, they differ from the export (check them; --force replaces them): ${refused.join(', ')}`, 4);
-  return compareWithManifest(parseManifest(manifestText, zipFile), found);
+  return compareWithManifest(parseManifest(manifestText, zipFile), found, refusedNames);
 }
 
 /**
@@ -544,13 +560,13 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
   const found = new Map<string, { sha256: string; size: number }>();
   if (fs.statSync(target).isFile()) {
     let manifestText = '';
-    await readZip(target, async (name, stream) => {
+    const refusedNames = await readZip(target, async (name, stream) => {
       const chunks: Buffer[] = [];
       found.set(name, await hashStream(stream, undefined, name === 'manifest.json' ? chunks : undefined));
       if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
     });
     if (!manifestText) throw new CliError(`${target}: no manifest.json in the export.`);
-    return compareWithManifest(parseManifest(manifestText, target), found);
+    return compareWithManifest(parseManifest(manifestText, target), found, refusedNames);
   }
   const manifestFile = path.join(target, 'manifest.json');
   if (!fs.existsSync(manifestFile)) throw new CliError(`${target}: no manifest.json; is this an unpacked export?`);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { unpackAndVerify } from '../../../cli/core';
+import { unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -38,5 +38,19 @@ describe('unpacking into --out', () => {
     fs.symlinkSync(elsewhere, path.join(out, 'documents'));
     await expect(unpackAndVerify(zip, out)).rejects.toThrow(/symbolic link/);
     expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+});
+
+describe('names the server gives', () => {
+  it('an entry name with escape sequences or Windows-only meaning is not written; verify lists it, printable', async () => {
+    const bad = ['documents/a\u001b]8;;https://evil.example\u0007.pdf', 'documents/CON.pdf', 'documents/a.pdf:stream', 'documents/b.pdf. '];
+    const zip = await zipOf(path.join(work, 'e.zip'), [...bad.map((n): [string, Buffer] => [n, GOOD]), ['manifest.json', manifestOf({})]]);
+    const out = path.join(work, 'out');
+    const r = await unpackAndVerify(zip, out);
+    expect(r.unexpected).toEqual([...bad].sort());
+    expect(fs.existsSync(path.join(out, 'documents'))).toBe(false);
+    const text = verifyText(zip, await verifyExport(zip));
+    expect(text).toMatch(/NOT VERIFIED/);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
 });
