@@ -430,9 +430,14 @@ const isCliLeftover = (rel: string) => /^export-[^/]+\.zip(\.part(\.json)?)?$/.t
 
 export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>;
 
-/** Every file the manifest lists against what was found (SHA-256 and size); anything else found, or refused as a name, is `unexpected`. */
-function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, refusedNames: string[] = []): VerifyResult {
+/**
+ * Every file the manifest lists against what was found (SHA-256 and size); anything else found, or
+ * refused as a name, is `unexpected`. A name the ZIP holds twice is `mismatched`: which copy an unzip
+ * tool keeps differs from tool to tool, so no copy is verified.
+ */
+function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, zip: ZipOddities = { refused: [], duplicates: [] }): VerifyResult {
   const listed = new Set<string>(NOT_LISTED);
+  const twice = new Set(zip.duplicates.map(caseless));
   const mismatched: string[] = [];
   const missing: string[] = [];
   let verified = 0;
@@ -445,11 +450,12 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
       listed.add(f.path);
       const got = found.get(f.path);
       if (got === undefined) missing.push(f.path);
-      else if (got.sha256 !== f.sha256 || got.size !== f.size) mismatched.push(f.path);
+      else if (got.sha256 !== f.sha256 || got.size !== f.size || twice.has(caseless(f.path))) mismatched.push(f.path);
       else verified++;
     }
   }
-  const unexpected = [...[...found.keys()].filter((k) => !listed.has(k) && !isCliLeftover(k)), ...refusedNames].sort();
+  for (const d of new Set(zip.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
+  const unexpected = [...new Set([...[...found.keys(), ...zip.duplicates].filter((k) => !listed.has(k) && !isCliLeftover(k)), ...zip.refused])].sort();
   return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
 }
 
@@ -473,18 +479,31 @@ function unsafeEntryName(name: string): boolean {
   return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part));
 }
 
+/** A path as a case-insensitive file system (NTFS, APFS) compares it, as the archive names export entries. */
+const caseless = (p: string): string => p.toUpperCase().toLowerCase();
+
+/** What `readZip` did not hand on: names refused (see `unsafeEntryName`) and names met a second time (caseless). */
+interface ZipOddities {
+  refused: string[];
+  duplicates: string[];
+}
+
 /**
- * Reads every entry of an export ZIP, handing each to `onEntry`; answers the names it refused
- * (see `unsafeEntryName`), which a verification reports rather than skips.
+ * Reads every entry of an export ZIP, handing each to `onEntry` once (the first of a name held twice);
+ * answers what it did not hand on, which a verification reports rather than skips.
  */
-async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<string[]> {
+async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<ZipOddities> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
-  const refused: string[] = [];
+  const odd: ZipOddities = { refused: [], duplicates: [] };
+  const seen = new Set<string>();
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       const name = entry.fileName;
-      if (name.endsWith('/') || unsafeEntryName(name)) {
-        if (!name.endsWith('/')) refused.push(name);
+      const twice = seen.has(caseless(name));
+      seen.add(caseless(name));
+      if (name.endsWith('/') || twice || unsafeEntryName(name)) {
+        if (twice) odd.duplicates.push(name);
+        else if (!name.endsWith('/')) odd.refused.push(name);
         zip.readEntry();
         return;
       }
@@ -498,7 +517,7 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
     zip.readEntry();
   });
   zip.close();
-  return refused;
+  return odd;
 }
 
 async function hashStream(stream: Readable, sink?: fs.WriteStream, keep?: Buffer[]): Promise<{ sha256: string; size: number }> {
@@ -528,7 +547,7 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   const found = new Map<string, { sha256: string; size: number }>();
   const refused: string[] = [];
   let manifestText = '';
-  const refusedNames = await readZip(zipFile, async (name, stream) => {
+  const odd = await readZip(zipFile, async (name, stream) => {
     const target = path.resolve(root, name);
     // A folder of the entry's path that is a symbolic link (left in --out) would take the file wherever it leads.
     const parts = name.split('/');
@@ -547,7 +566,7 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   });
   if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
   if (refused.length > 0) throw new CliError(`Not overwritten, they differ from the export (check them; --force replaces them): ${refused.join(', ')}`, 4);
-  return compareWithManifest(parseManifest(manifestText, zipFile), found, refusedNames);
+  return compareWithManifest(parseManifest(manifestText, zipFile), found, odd);
 }
 
 /**
@@ -560,13 +579,13 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
   const found = new Map<string, { sha256: string; size: number }>();
   if (fs.statSync(target).isFile()) {
     let manifestText = '';
-    const refusedNames = await readZip(target, async (name, stream) => {
+    const odd = await readZip(target, async (name, stream) => {
       const chunks: Buffer[] = [];
       found.set(name, await hashStream(stream, undefined, name === 'manifest.json' ? chunks : undefined));
       if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
     });
     if (!manifestText) throw new CliError(`${target}: no manifest.json in the export.`);
-    return compareWithManifest(parseManifest(manifestText, target), found, refusedNames);
+    return compareWithManifest(parseManifest(manifestText, target), found, odd);
   }
   const manifestFile = path.join(target, 'manifest.json');
   if (!fs.existsSync(manifestFile)) throw new CliError(`${target}: no manifest.json; is this an unpacked export?`);

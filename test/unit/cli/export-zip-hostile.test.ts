@@ -16,6 +16,7 @@ afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const GOOD = Buffer.from('the archived bytes');
+const EVIL = Buffer.from('other bytes');
 const manifestOf = (files: Record<string, Buffer>) => Buffer.from(JSON.stringify({ documents: [{ id: 'd1', files: Object.entries(files).map(([p, b]) => ({ path: p, sha256: sha(b), size: b.length })) }] }));
 
 /** A ZIP holding `entries` in this order (names may repeat). */
@@ -38,6 +39,36 @@ describe('unpacking into --out', () => {
     fs.symlinkSync(elsewhere, path.join(out, 'documents'));
     await expect(unpackAndVerify(zip, out)).rejects.toThrow(/symbolic link/);
     expect(fs.readdirSync(elsewhere)).toEqual([]);
+  });
+});
+
+describe('verify of a ZIP', () => {
+  it('a name held twice is a mismatch, whichever copy an unzip tool would pick', async () => {
+    const zip = await zipOf(path.join(work, 'e.zip'), [['documents/a.pdf', EVIL], ['documents/a.pdf', GOOD], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
+    const r = await verifyExport(zip);
+    expect(r.mismatched).toEqual(['documents/a.pdf']);
+    expect(r.verified).toBe(0);
+  });
+
+  it('names equal but for case are held twice too: a case-insensitive file system keeps one', async () => {
+    const zip = await zipOf(path.join(work, 'e.zip'), [['documents/a.pdf', GOOD], ['DOCUMENTS/A.PDF', EVIL], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
+    const r = await verifyExport(zip);
+    expect(r.mismatched).toEqual(['documents/a.pdf']);
+    expect(r.unexpected).toEqual(['DOCUMENTS/A.PDF']);
+  });
+
+  it('a second manifest.json is a mismatch', async () => {
+    const zip = await zipOf(path.join(work, 'e.zip'), [['manifest.json', manifestOf({ 'documents/a.pdf': EVIL })], ['documents/a.pdf', GOOD], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
+    const r = await verifyExport(zip);
+    expect(r.mismatched).toContain('manifest.json');
+  });
+
+  it('unpacking a ZIP with a name held twice reports it and keeps the first copy', async () => {
+    const zip = await zipOf(path.join(work, 'e.zip'), [['documents/a.pdf', GOOD], ['documents/a.pdf', EVIL], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
+    const out = path.join(work, 'out');
+    const r = await unpackAndVerify(zip, out);
+    expect(r.mismatched).toEqual(['documents/a.pdf']);
+    expect(fs.readFileSync(path.join(out, 'documents', 'a.pdf'))).toEqual(GOOD);
   });
 });
 
