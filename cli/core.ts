@@ -424,9 +424,10 @@ interface Manifest {
   documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
 }
 
-/** What an export holds besides its listed files, and what the CLI itself leaves in an export folder. */
-const NOT_LISTED = new Set(['manifest.json', 'manifest.csv', '.archive-export.json']);
-const isCliLeftover = (rel: string) => /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
+/** What an export holds besides its listed files. */
+const NOT_LISTED = new Set(['manifest.json', 'manifest.csv']);
+/** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
+const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
 
 export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>;
 
@@ -435,9 +436,11 @@ export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom
  * refused as a name, is `unexpected`. A name the ZIP holds twice is `mismatched`: which copy an unzip
  * tool keeps differs from tool to tool, so no copy is verified.
  */
-function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, zip: ZipOddities = { refused: [], duplicates: [] }): VerifyResult {
+function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, zip: ZipOddities | 'folder'): VerifyResult {
+  const excused = (k: string) => zip === 'folder' && isCliLeftover(k);
+  const odd = zip === 'folder' ? { refused: [], duplicates: [] } : zip;
   const listed = new Set<string>(NOT_LISTED);
-  const twice = new Set(zip.duplicates.map(caseless));
+  const twice = new Set(odd.duplicates.map(caseless));
   const mismatched: string[] = [];
   const missing: string[] = [];
   let verified = 0;
@@ -454,8 +457,8 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
       else verified++;
     }
   }
-  for (const d of new Set(zip.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
-  const unexpected = [...new Set([...[...found.keys(), ...zip.duplicates].filter((k) => !listed.has(k) && !isCliLeftover(k)), ...zip.refused])].sort();
+  for (const d of new Set(odd.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
+  const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
   return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
 }
 
@@ -595,7 +598,7 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
     const rel = path.relative(target, full).split(path.sep).join('/');
     found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
   }
-  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found);
+  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
 }
 
 export function verifyText(target: string, r: VerifyResult): string {

@@ -63,6 +63,12 @@ describe('verify of a ZIP', () => {
     expect(r.mismatched).toContain('manifest.json');
   });
 
+  it('does not excuse, inside a ZIP, the names the CLI leaves in a folder', async () => {
+    const zip = await zipOf(path.join(work, 'e.zip'), [['documents/a.pdf', GOOD], ['export-x.zip', EVIL], ['.archive-export.json', EVIL], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
+    const r = await verifyExport(zip);
+    expect(r.unexpected).toEqual(['.archive-export.json', 'export-x.zip']);
+  });
+
   it('unpacking a ZIP with a name held twice reports it and keeps the first copy', async () => {
     const zip = await zipOf(path.join(work, 'e.zip'), [['documents/a.pdf', GOOD], ['documents/a.pdf', EVIL], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
     const out = path.join(work, 'out');
