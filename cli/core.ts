@@ -360,8 +360,13 @@ export async function getDocumentFiles(client: Client, id: string, opts: { origi
   return out;
 }
 
+/**
+ * A file name the uploader chose, as a name on this machine: no path, no controls or bidi overrides
+ * (it is shown, and `gnp.exe` reversed reads as a PDF), no character or device name Windows reserves.
+ */
 function safeName(name: string): string {
-  return path.basename(name).replace(/[\\/:*?"<>|\x00-\x1f]/g, '_') || 'document';
+  const safe = printable(path.basename(name)).replace(/[\\/:*?"<>|]/g, '_') || 'document';
+  return /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(safe) ? `_${safe}` : safe;
 }
 
 /** GET /exports/{id}'s answer, as the generated types describe it. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
+import { documentFileNames, unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -79,6 +79,17 @@ describe('verify of a ZIP', () => {
 });
 
 describe('names the server gives', () => {
+  it('a file name with bidi overrides or C1 controls names no file with them', () => {
+    const names = documentFileNames({ id: 'd1', original: { fileName: null, size: 1, sha256: 'x' }, originals: [{ fileName: 'Factuur\u202Egnp.exe\u009b2J.pdf', size: 1, sha256: 'x', mediaType: 'application/pdf' }] });
+    for (const n of [names.rendition, ...names.originals]) expect(n).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+    expect(names.rendition).toBe('Factuur_gnp.exe_2J.rendition.pdf');
+  });
+
+  it('a file name Windows reserves for a device names no device', () => {
+    const names = documentFileNames({ id: 'd1', original: { fileName: null, size: 1, sha256: 'x' }, originals: [{ fileName: 'con.pdf', size: 1, sha256: 'x', mediaType: 'application/pdf' }] });
+    expect(names).toEqual({ rendition: '_con.rendition.pdf', originals: ['_con.original-1.pdf'] });
+  });
+
   it('an entry name with escape sequences or Windows-only meaning is not written; verify lists it, printable', async () => {
     const bad = ['documents/a\u001b]8;;https://evil.example\u0007.pdf', 'documents/CON.pdf', 'documents/a.pdf:stream', 'documents/b.pdf. '];
     const zip = await zipOf(path.join(work, 'e.zip'), [...bad.map((n): [string, Buffer] => [n, GOOD]), ['manifest.json', manifestOf({})]]);
