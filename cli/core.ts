@@ -331,7 +331,7 @@ export function refuseOverwrite(files: string[], force = false): void {
  */
 export function documentFileNames(doc: Pick<ListedDocument, 'id' | 'original' | 'originals'>): { rendition: string; originals: string[] } {
   const first = doc.originals[0]?.fileName ?? doc.original.fileName;
-  const base = first ? safeName(first).replace(/\.[^.]*$/, '') || doc.id : safeName(doc.id);
+  const base = (first ? safeName(first).replace(/\.[^.]*$/, '') : '') || safeName(doc.id);
   const extOf = (o: { fileName: string | null; mediaType?: string }) => {
     const fromName = o.fileName ? /\.([A-Za-z0-9]{1,8})$/.exec(o.fileName)?.[1] : undefined;
     return (fromName ?? MEDIA_EXTENSIONS[o.mediaType ?? ''] ?? 'bin').toLowerCase();

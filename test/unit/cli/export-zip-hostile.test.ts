@@ -90,6 +90,11 @@ describe('names the server gives', () => {
     expect(names).toEqual({ rendition: '_con.rendition.pdf', originals: ['_con.original-1.pdf'] });
   });
 
+  it('a file name that is only an extension falls back to the document id, made safe too', () => {
+    const names = documentFileNames({ id: '../../escaped', original: { fileName: null, size: 1, sha256: 'x' }, originals: [{ fileName: '.pdf', size: 1, sha256: 'x', mediaType: 'application/pdf' }] });
+    expect(names.rendition).toBe('escaped.rendition.pdf');
+  });
+
   it('an entry name with escape sequences or Windows-only meaning is not written; verify lists it, printable', async () => {
     const bad = ['documents/a\u001b]8;;https://evil.example\u0007.pdf', 'documents/CON.pdf', 'documents/a.pdf:stream', 'documents/b.pdf. '];
     const zip = await zipOf(path.join(work, 'e.zip'), [...bad.map((n): [string, Buffer] => [n, GOOD]), ['manifest.json', manifestOf({})]]);
