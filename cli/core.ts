@@ -420,6 +420,10 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   let resumedFrom = 0;
   const direct = !opts.viaArchive && (status.archive?.size ?? 0) >= DIRECT_MIN_BYTES;
   if (!fs.existsSync(zipFile)) resumedFrom = (await downloadTo(client, `/exports/${status.id}/download`, zipFile, 'export.zip', { direct })).resumedFrom;
+  // A ZIP already in the folder (an earlier run's, or put there) is unpacked only when it is the one the archive made: its own manifest vouches for nothing.
+  else if (!status.archive || (await sha256File(zipFile)) !== status.archive.sha256) {
+    throw new CliError(`${zipFile} is not the ZIP the archive made for export ${status.id} (its SHA-256 differs); move it away and run again.`, 4);
+  }
   const check = await unpackAndVerify(zipFile, opts.outDir, { force: opts.force });
   fs.rmSync(stateFile, { force: true });
   return { exportId: status.id, zip: zipFile, resumedFrom, ...check };

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { documentFileNames, unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
+import { type Client, documentFileNames, exportToDir, type FetchLike, unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -105,5 +105,33 @@ describe('names the server gives', () => {
     const text = verifyText(zip, await verifyExport(zip));
     expect(text).toMatch(/NOT VERIFIED/);
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+});
+
+describe('a ZIP already in --out', () => {
+  it('is checked against the SHA-256 the archive recorded before it is unpacked', async () => {
+    const out = path.join(work, 'out');
+    fs.mkdirSync(out);
+    // Consistent with itself (manifest and file agree), but not the archive's ZIP.
+    const planted = await zipOf(path.join(out, 'export-e1.zip'), [['documents/a.pdf', EVIL], ['manifest.json', manifestOf({ 'documents/a.pdf': EVIL })]]);
+    const job = { id: 'e1', status: 'completed', filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: 1, documents: 1, files: 1, bytes: 1 }, archive: { size: fs.statSync(planted).size, sha256: 'a'.repeat(64) } };
+    const fetch: FetchLike = async () => Response.json(job, { status: 202 });
+    const client: Client = { config: { url: 'https://archive.example/api', token: 't' }, fetch };
+    await expect(exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 1 })).rejects.toThrow(/export-e1\.zip/);
+    expect(fs.existsSync(path.join(out, 'documents'))).toBe(false);
+  });
+});
+
+describe('a ZIP the archive made, already in --out', () => {
+  it('is unpacked and verified without downloading it again', async () => {
+    const out = path.join(work, 'out');
+    fs.mkdirSync(out);
+    const zip = await zipOf(path.join(out, 'export-e1.zip'), [['documents/a.pdf', GOOD], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })]]);
+    const job = { id: 'e1', status: 'completed', filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: 1, documents: 1, files: 1, bytes: 1 }, archive: { size: fs.statSync(zip).size, sha256: sha(fs.readFileSync(zip)) } };
+    const urls: string[] = [];
+    const fetch: FetchLike = async (url) => (urls.push(url), Response.json(job, { status: 202 }));
+    const r = await exportToDir({ config: { url: 'https://archive.example/api', token: 't' }, fetch }, { fiscalYear: 2024 }, { outDir: out, pollMs: 1 });
+    expect(r.verified).toBe(1);
+    expect(urls.some((u) => u.includes('/download'))).toBe(false);
   });
 });
