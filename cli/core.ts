@@ -505,7 +505,9 @@ interface ZipOddities {
  * answers what it did not hand on, which a verification reports rather than skips.
  */
 async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<ZipOddities> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  // yauzl stops at a name reaching outside the folder (`../`, `/`, `C:`) or a damaged ZIP; its message holds the raw name.
+  const unreadable = (e: Error) => new CliError(`${zipFile}: ${printable(e.message)}; NOT VERIFIED.`, 3);
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(unreadable(e)) : resolve(z))));
   const odd: ZipOddities = { refused: [], duplicates: [] };
   const seen = new Set<string>();
   await new Promise<void>((resolve, reject) => {
@@ -525,7 +527,7 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
       });
     });
     zip.on('end', resolve);
-    zip.on('error', reject);
+    zip.on('error', (e: Error) => reject(unreadable(e)));
     zip.readEntry();
   });
   zip.close();

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, documentFileNames, exportToDir, type FetchLike, unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
+import { type Client, CliError, documentFileNames, exportToDir, type FetchLike, unpackAndVerify, verifyExport, verifyText } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -75,6 +75,29 @@ describe('verify of a ZIP', () => {
     const r = await unpackAndVerify(zip, out);
     expect(r.mismatched).toEqual(['documents/a.pdf']);
     expect(fs.readFileSync(path.join(out, 'documents', 'a.pdf'))).toEqual(GOOD);
+  });
+});
+
+describe('a ZIP with a name reaching outside the folder (zip-slip)', () => {
+  /** yazl refuses to write `..`; the name is written as `zz/…` and patched, as a hostile archive would send it. */
+  async function slipZip(file: string): Promise<string> {
+    await zipOf(file, [['zz/\u001b]0;owned\u0007evil.pdf', GOOD], ['manifest.json', manifestOf({})]]);
+    fs.writeFileSync(file, Buffer.from(fs.readFileSync(file).toString('latin1').split('zz/\u001b').join('../\u001b'), 'latin1'));
+    return file;
+  }
+
+  it('is refused as not verified (exit 3), its name shown without escape sequences, and nothing is written', async () => {
+    const zip = await slipZip(path.join(work, 'e.zip'));
+    const refusal = await verifyExport(zip).then(() => null, (e: unknown) => e);
+    expect(refusal).toBeInstanceOf(CliError);
+    expect((refusal as CliError).exitCode).toBe(3);
+    expect((refusal as CliError).message).toMatch(/NOT VERIFIED/);
+    expect((refusal as CliError).message).not.toMatch(/[\u0000-\u001f]/);
+    const out = path.join(work, 'nested', 'out');
+    fs.mkdirSync(out, { recursive: true });
+    await expect(unpackAndVerify(zip, out)).rejects.toThrow(/NOT VERIFIED/);
+    expect(fs.readdirSync(path.join(work, 'nested'))).toEqual(['out']);
+    expect(fs.readdirSync(out)).toEqual([]);
   });
 });
 
