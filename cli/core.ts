@@ -280,9 +280,13 @@ async function openDirect(client: Client, pathAndQuery: string, resume: { have: 
   const etag = link.headers.get('etag') ?? '';
   const ranged = resume !== null && resume.etag === etag;
   // No Authorization header: the link is the credential, and storage must not see the archive's token.
-  const blob = await client.fetch(target, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {} });
+  // Storage answers, never redirects: a redirect would lead past the https check above, to any host.
+  const blob = await client.fetch(target, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {}, redirect: 'manual' });
   if (blob.status === 403) throw new CliError(`${pathAndQuery}: the download link was refused or expired; run again to resume.`);
-  if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);
+  if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) {
+    await blob.body?.cancel();
+    throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);
+  }
   const headers = new Headers(blob.headers);
   headers.set('etag', etag);
   headers.set('repr-digest', link.headers.get('repr-digest') ?? '');

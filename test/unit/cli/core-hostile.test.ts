@@ -70,6 +70,26 @@ describe('direct download links', () => {
   });
 });
 
+describe('a storage link that redirects', () => {
+  it('is not followed to another host (nor to plain http): the link is checked, where it redirects to is not', async () => {
+    const { createServer } = await import('node:http');
+    const hits: string[] = [];
+    const elsewhere = createServer((req, res) => (hits.push(req.url ?? ''), res.end(BYTES)));
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+    const storage = createServer((_req, res) => res.writeHead(302, { Location: `http://127.0.0.2:${(elsewhere.address() as { port: number }).port}/other` }).end());
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    try {
+      const link = `http://127.0.0.1:${(storage.address() as { port: number }).port}/c/blob?sig=x`;
+      const fetchImpl: FetchLike = async (url, init) => (url.startsWith(BASE) ? new Response(null, { status: 303, headers: { Location: link, ETag: '"e1"', 'Repr-Digest': digest } }) : fetch(url, init));
+      await expect(downloadTo(clientOf(fetchImpl), '/documents/d1/rendition', path.join(work, 'd.pdf'), 'd.pdf', { direct: true })).rejects.toThrow(/storage answered 302/);
+      expect(hits).toEqual([]);
+    } finally {
+      await new Promise((r) => storage.close(r));
+      await new Promise((r) => elsewhere.close(r));
+    }
+  });
+});
+
 describe('part files', () => {
   it.each(['.part', '.part.json'])('refuses to write or resume through a symbolic link at <file>%s', async (suffix) => {
     const victim = path.join(work, 'victim.txt');
