@@ -85,10 +85,15 @@ export function loadCliConfig(dir: string): CliConfig {
 const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --token <new token>`);
 
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
-  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
+  // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only openDirect asks for the 303.
+  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
   if (res.status === 401) {
     await res.body?.cancel();
     throw tokenRefused(client);
+  }
+  if (res.status >= 300 && res.status < 400 && init.redirect !== 'manual') {
+    await res.body?.cancel();
+    throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status}: the archive redirected elsewhere; not followed.`);
   }
   if (res.status >= 400 && res.status !== 416) {
     let detail = '';
@@ -111,7 +116,7 @@ function api(client: Client) {
   return createClient<paths>({
     baseUrl: client.config.url,
     headers: { Authorization: `Bearer ${client.config.token}` },
-    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), ...(req.body ? { body: await req.text() } : {}) }),
+    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), redirect: 'manual', ...(req.body ? { body: await req.text() } : {}) }),
   });
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, type ListedDocument, login, unpackAndVerify } from '../../../cli/core';
+import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, listAll, type ListedDocument, login, unpackAndVerify } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -85,6 +85,30 @@ describe('a storage link that redirects', () => {
       expect(hits).toEqual([]);
     } finally {
       await new Promise((r) => storage.close(r));
+      await new Promise((r) => elsewhere.close(r));
+    }
+  });
+});
+
+describe('the archive redirecting elsewhere', () => {
+  it('is not followed: answers from another host (or plain http) are not taken as the archive\'s', async () => {
+    const { createServer } = await import('node:http');
+    const hits: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'application/json', ETag: '"e1"', 'Repr-Digest': digest });
+      res.end(req.url?.includes('rendition') ? BYTES : JSON.stringify({ items: [], continuationToken: null }));
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+    const archive = createServer((req, res) => res.writeHead(307, { Location: `http://127.0.0.2:${(elsewhere.address() as { port: number }).port}${req.url}` }).end());
+    await new Promise<void>((resolve) => archive.listen(0, '127.0.0.1', resolve));
+    try {
+      const client: Client = { config: { url: `http://127.0.0.1:${(archive.address() as { port: number }).port}/api`, token: 'secret-token' }, fetch: (url, init) => fetch(url, init) };
+      await expect(listAll(client, { fiscalYear: 2024 })).rejects.toThrow(/307/);
+      await expect(downloadTo(client, '/documents/d1/rendition', path.join(work, 'd.pdf'))).rejects.toThrow(/307/);
+      expect(hits).toEqual([]);
+    } finally {
+      await new Promise((r) => archive.close(r));
       await new Promise((r) => elsewhere.close(r));
     }
   });
