@@ -416,14 +416,19 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
     status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody }));
     fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
   }
+  // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.
+  const checkId = (id: string) => {
+    if (!/^[0-9A-Za-z-]{1,64}$/.test(id)) throw new CliError(`The archive answered an export id that cannot name a file: ${printable(JSON.stringify(id))}.`);
+  };
+  checkId(status.id);
   while (status.status === 'running') {
-    client.progress?.(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(status.progress.bytes / 1e6).toFixed(1)} MB`);
+    // The counts are the server's JSON, numbers only by its word: the line is made printable as a whole.
+    client.progress?.(printable(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(Number(status.progress.bytes) / 1e6).toFixed(1)} MB`));
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     status = dataOf(client, `GET /exports/${status.id}`, await api(client).GET('/exports/{id}', { params: { path: { id: status.id } } }));
   }
+  checkId(status.id);
   if (status.status !== 'completed') throw new CliError(printable(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`));
-  // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.
-  if (!/^[0-9A-Za-z-]{1,64}$/.test(status.id)) throw new CliError(`The archive answered an export id that cannot name a file: ${JSON.stringify(status.id)}.`);
 
   const zipFile = path.join(opts.outDir, `export-${status.id}.zip`);
   let resumedFrom = 0;

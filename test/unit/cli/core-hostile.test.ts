@@ -141,6 +141,30 @@ describe('export ids from the server', () => {
   });
 });
 
+describe('an export still running', () => {
+  it('its id and progress from the server reach the progress line printable, and an id that cannot name a file is refused before polling', async () => {
+    const running = { id: 'e1\u001b]0;owned\u0007', status: 'running', filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: 1, documents: '\u001b[2J', files: 1, bytes: 1 } };
+    const lines: string[] = [];
+    let n = 0;
+    const { fetch, calls } = fakeFetch(() => (n++ === 0 ? Response.json(running, { status: 202 }) : Response.json({ ...running, status: 'completed' })));
+    const client: Client = { ...clientOf(fetch), progress: (line) => lines.push(line) };
+    await expect(exportToDir(client, { fiscalYear: 2024 }, { outDir: path.join(work, 'out'), pollMs: 1 })).rejects.toThrow(/export id/);
+    expect(lines.join('\n')).not.toMatch(/[\u0000-\u001f]/);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('its progress counts reach the progress line printable', async () => {
+    let n = 0;
+    const job = (status: string) => ({ id: 'e1', status, filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: '\u001b]8;;https://evil.example\u0007', documents: '\u001b[2J', files: 1, bytes: 1 } });
+    const lines: string[] = [];
+    const { fetch } = fakeFetch(() => (n++ === 0 ? Response.json(job('running'), { status: 202 }) : Response.json(job('failed'))));
+    const client: Client = { ...clientOf(fetch), progress: (line) => lines.push(line) };
+    await expect(exportToDir(client, { fiscalYear: 2024 }, { outDir: path.join(work, 'out'), pollMs: 1 })).rejects.toThrow(/failed/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/[\u0000-\u001f]/);
+  });
+});
+
 describe('what reaches the terminal', () => {
   it('escape sequences and line breaks in metadata never reach it', () => {
     const doc = { id: 'd1', fiscalYear: 2024, createdAt: '', metadata: { counterparty: 'Bakker\x1b[2K\x1b[1A\rOK\nforged row\x9b31m', reference: 'inv\u202Efdp.exe' } } as ListedDocument;
