@@ -75,10 +75,20 @@ export function login(dir: string, config: CliConfig): string {
   return file;
 }
 
+/** The saved login, held to what `login` writes: a file only its user reads, and an archive the token reaches encrypted. */
 export function loadCliConfig(dir: string): CliConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new CliError('Not logged in: run `archive login --url <base> --token <jwt>` first.');
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
+  if (process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0) throw new CliError(`${file} is readable by others, and it holds your token: log in again (archive login writes it 0600).`);
+  const config = JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
+  let url: URL | null = null;
+  try {
+    url = new URL(config.url);
+  } catch {
+    // refused below
+  }
+  if (!url || (url.protocol !== 'https:' && !isLoopbackHttp(url))) throw new CliError(`${file}: the archive's url must be https:// (plain http only to localhost); the token is not sent. Log in again.`);
+  return config;
 }
 
 /** A 401 means the token expired or is not valid here: say how to log in again, whatever call met it. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, listAll, type ListedDocument, login, unpackAndVerify } from '../../../cli/core';
+import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, listAll, type ListedDocument, loadCliConfig, login, unpackAndVerify } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -45,6 +45,24 @@ describe('login', () => {
     expect(fs.lstatSync(file).isSymbolicLink()).toBe(false);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(dir)).toEqual(['config.json']);
+  });
+});
+
+describe('a saved login', () => {
+  it('whose url is plain http across the network (edited, or copied in) is not used: the token would travel readable', () => {
+    const dir = path.join(work, 'c');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ url: 'http://archive.example/api', token: 'secret-token' }), { mode: 0o600 });
+    expect(() => loadCliConfig(dir)).toThrow(/https/);
+  });
+
+  it('readable by others is not used (POSIX), and the error never shows the token', () => {
+    if (process.platform === 'win32') return;
+    const dir = path.join(work, 'c');
+    login(dir, { url: BASE, token: 'secret-token' });
+    fs.chmodSync(path.join(dir, 'config.json'), 0o644);
+    expect(() => loadCliConfig(dir)).toThrow(/readable by others/);
+    expect(() => loadCliConfig(dir)).not.toThrow(/secret-token/);
   });
 });
 
