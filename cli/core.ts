@@ -412,6 +412,7 @@ export interface ExportSummary {
 export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; csv?: { separator: ';' | ','; decimalMark: ',' | '.' }; pollMs?: number; viaArchive?: boolean; force?: boolean }): Promise<ExportSummary> {
   fs.mkdirSync(opts.outDir, { recursive: true });
   const stateFile = path.join(opts.outDir, '.archive-export.json');
+  refuseLinks([stateFile]);
   let status: ExportStatus | null = null;
   if (fs.existsSync(stateFile)) {
     const { exportId } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { exportId: string };

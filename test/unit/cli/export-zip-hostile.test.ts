@@ -158,3 +158,15 @@ describe('a ZIP the archive made, already in --out', () => {
     expect(urls.some((u) => u.includes('/download'))).toBe(false);
   });
 });
+
+describe('the export state file', () => {
+  it('is never written through a symbolic link left at .archive-export.json', async () => {
+    const out = path.join(work, 'out');
+    fs.mkdirSync(out);
+    const elsewhere = path.join(work, 'elsewhere.json');
+    fs.symlinkSync(elsewhere, path.join(out, '.archive-export.json'));
+    const fetch: FetchLike = async () => Response.json({ id: 'e1', status: 'failed', filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: 0, documents: 0, files: 0, bytes: 0 } }, { status: 202 });
+    await expect(exportToDir({ config: { url: 'https://archive.example/api', token: 't' }, fetch }, { fiscalYear: 2024 }, { outDir: out, pollMs: 1 })).rejects.toThrow(/symbolic link/);
+    expect(fs.existsSync(elsewhere)).toBe(false);
+  });
+});
