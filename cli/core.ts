@@ -75,20 +75,35 @@ export function login(dir: string, config: CliConfig): string {
   return file;
 }
 
+/** The saved login, held to what `login` writes: a file only its user reads, and an archive the token reaches encrypted. */
 export function loadCliConfig(dir: string): CliConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new CliError('Not logged in: run `archive login --url <base> --token <jwt>` first.');
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
+  if (process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0) throw new CliError(`${file} is readable by others, and it holds your token: log in again (archive login writes it 0600).`);
+  const config = JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
+  let url: URL | null = null;
+  try {
+    url = new URL(config.url);
+  } catch {
+    // refused below
+  }
+  if (!url || (url.protocol !== 'https:' && !isLoopbackHttp(url))) throw new CliError(`${file}: the archive's url must be https:// (plain http only to localhost); the token is not sent. Log in again.`);
+  return config;
 }
 
 /** A 401 means the token expired or is not valid here: say how to log in again, whatever call met it. */
 const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --token <new token>`);
 
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
-  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
+  // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only openDirect asks for the 303.
+  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
   if (res.status === 401) {
     await res.body?.cancel();
     throw tokenRefused(client);
+  }
+  if (res.status >= 300 && res.status < 400 && init.redirect !== 'manual') {
+    await res.body?.cancel();
+    throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status}: the archive redirected elsewhere; not followed.`);
   }
   if (res.status >= 400 && res.status !== 416) {
     let detail = '';
@@ -111,7 +126,7 @@ function api(client: Client) {
   return createClient<paths>({
     baseUrl: client.config.url,
     headers: { Authorization: `Bearer ${client.config.token}` },
-    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), ...(req.body ? { body: await req.text() } : {}) }),
+    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), redirect: 'manual', ...(req.body ? { body: await req.text() } : {}) }),
   });
 }
 
@@ -280,9 +295,13 @@ async function openDirect(client: Client, pathAndQuery: string, resume: { have: 
   const etag = link.headers.get('etag') ?? '';
   const ranged = resume !== null && resume.etag === etag;
   // No Authorization header: the link is the credential, and storage must not see the archive's token.
-  const blob = await client.fetch(target, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {} });
+  // Storage answers, never redirects: a redirect would lead past the https check above, to any host.
+  const blob = await client.fetch(target, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {}, redirect: 'manual' });
   if (blob.status === 403) throw new CliError(`${pathAndQuery}: the download link was refused or expired; run again to resume.`);
-  if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);
+  if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) {
+    await blob.body?.cancel();
+    throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);
+  }
   const headers = new Headers(blob.headers);
   headers.set('etag', etag);
   headers.set('repr-digest', link.headers.get('repr-digest') ?? '');
@@ -331,7 +350,7 @@ export function refuseOverwrite(files: string[], force = false): void {
  */
 export function documentFileNames(doc: Pick<ListedDocument, 'id' | 'original' | 'originals'>): { rendition: string; originals: string[] } {
   const first = doc.originals[0]?.fileName ?? doc.original.fileName;
-  const base = first ? safeName(first).replace(/\.[^.]*$/, '') || doc.id : safeName(doc.id);
+  const base = (first ? safeName(first).replace(/\.[^.]*$/, '') : '') || safeName(doc.id);
   const extOf = (o: { fileName: string | null; mediaType?: string }) => {
     const fromName = o.fileName ? /\.([A-Za-z0-9]{1,8})$/.exec(o.fileName)?.[1] : undefined;
     return (fromName ?? MEDIA_EXTENSIONS[o.mediaType ?? ''] ?? 'bin').toLowerCase();
@@ -360,8 +379,13 @@ export async function getDocumentFiles(client: Client, id: string, opts: { origi
   return out;
 }
 
+/**
+ * A file name the uploader chose, as a name on this machine: no path, no controls or bidi overrides
+ * (it is shown, and `gnp.exe` reversed reads as a PDF), no character or device name Windows reserves.
+ */
 function safeName(name: string): string {
-  return path.basename(name).replace(/[\\/:*?"<>|\x00-\x1f]/g, '_') || 'document';
+  const safe = printable(path.basename(name)).replace(/[\\/:*?"<>|]/g, '_') || 'document';
+  return /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(safe) ? `_${safe}` : safe;
 }
 
 /** GET /exports/{id}'s answer, as the generated types describe it. */
@@ -388,6 +412,7 @@ export interface ExportSummary {
 export async function exportToDir(client: Client, filter: SearchFilter, opts: { outDir: string; includeOriginals?: boolean; csv?: { separator: ';' | ','; decimalMark: ',' | '.' }; pollMs?: number; viaArchive?: boolean; force?: boolean }): Promise<ExportSummary> {
   fs.mkdirSync(opts.outDir, { recursive: true });
   const stateFile = path.join(opts.outDir, '.archive-export.json');
+  refuseLinks([stateFile]);
   let status: ExportStatus | null = null;
   if (fs.existsSync(stateFile)) {
     const { exportId } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { exportId: string };
@@ -402,19 +427,28 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
     status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody }));
     fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
   }
+  // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.
+  const checkId = (id: string) => {
+    if (!/^[0-9A-Za-z-]{1,64}$/.test(id)) throw new CliError(`The archive answered an export id that cannot name a file: ${printable(JSON.stringify(id))}.`);
+  };
+  checkId(status.id);
   while (status.status === 'running') {
-    client.progress?.(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(status.progress.bytes / 1e6).toFixed(1)} MB`);
+    // The counts are the server's JSON, numbers only by its word: the line is made printable as a whole.
+    client.progress?.(printable(`export ${status.id}: ${status.progress.documents}/${status.progress.total} documents, ${(Number(status.progress.bytes) / 1e6).toFixed(1)} MB`));
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     status = dataOf(client, `GET /exports/${status.id}`, await api(client).GET('/exports/{id}', { params: { path: { id: status.id } } }));
   }
+  checkId(status.id);
   if (status.status !== 'completed') throw new CliError(printable(`Export ${status.id} ${status.status}${status.error ? `: ${status.error}` : ''}.`));
-  // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.
-  if (!/^[0-9A-Za-z-]{1,64}$/.test(status.id)) throw new CliError(`The archive answered an export id that cannot name a file: ${JSON.stringify(status.id)}.`);
 
   const zipFile = path.join(opts.outDir, `export-${status.id}.zip`);
   let resumedFrom = 0;
   const direct = !opts.viaArchive && (status.archive?.size ?? 0) >= DIRECT_MIN_BYTES;
   if (!fs.existsSync(zipFile)) resumedFrom = (await downloadTo(client, `/exports/${status.id}/download`, zipFile, 'export.zip', { direct })).resumedFrom;
+  // A ZIP already in the folder (an earlier run's, or put there) is unpacked only when it is the one the archive made: its own manifest vouches for nothing.
+  else if (!status.archive || (await sha256File(zipFile)) !== status.archive.sha256) {
+    throw new CliError(`${zipFile} is not the ZIP the archive made for export ${status.id} (its SHA-256 differs); move it away and run again.`, 4);
+  }
   const check = await unpackAndVerify(zipFile, opts.outDir, { force: opts.force });
   fs.rmSync(stateFile, { force: true });
   return { exportId: status.id, zip: zipFile, resumedFrom, ...check };
@@ -424,15 +458,23 @@ interface Manifest {
   documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
 }
 
-/** What an export holds besides its listed files, and what the CLI itself leaves in an export folder. */
-const NOT_LISTED = new Set(['manifest.json', 'manifest.csv', '.archive-export.json']);
-const isCliLeftover = (rel: string) => /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
+/** What an export holds besides its listed files. */
+const NOT_LISTED = new Set(['manifest.json', 'manifest.csv']);
+/** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
+const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
 
 export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>;
 
-/** Every file the manifest lists against what was found (SHA-256 and size); anything else found is `unexpected`. */
-function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>): VerifyResult {
+/**
+ * Every file the manifest lists against what was found (SHA-256 and size); anything else found, or
+ * refused as a name, is `unexpected`. A name the ZIP holds twice is `mismatched`: which copy an unzip
+ * tool keeps differs from tool to tool, so no copy is verified.
+ */
+function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, zip: ZipOddities | 'folder'): VerifyResult {
+  const excused = (k: string) => zip === 'folder' && isCliLeftover(k);
+  const odd = zip === 'folder' ? { refused: [], duplicates: [] } : zip;
   const listed = new Set<string>(NOT_LISTED);
+  const twice = new Set(odd.duplicates.map(caseless));
   const mismatched: string[] = [];
   const missing: string[] = [];
   let verified = 0;
@@ -445,11 +487,12 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
       listed.add(f.path);
       const got = found.get(f.path);
       if (got === undefined) missing.push(f.path);
-      else if (got.sha256 !== f.sha256 || got.size !== f.size) mismatched.push(f.path);
+      else if (got.sha256 !== f.sha256 || got.size !== f.size || twice.has(caseless(f.path))) mismatched.push(f.path);
       else verified++;
     }
   }
-  const unexpected = [...found.keys()].filter((k) => !listed.has(k) && !isCliLeftover(k)).sort();
+  for (const d of new Set(odd.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
+  const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
   return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
 }
 
@@ -463,13 +506,43 @@ function parseManifest(text: string, where: string): Manifest {
   throw new CliError(`${where}: manifest.json is not an export manifest.`);
 }
 
-/** Reads every entry of an export ZIP, handing each (name checked to stay inside the archive) to `onEntry`. */
-async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+/**
+ * An entry name that cannot name the same file on every accountant's machine: controls and bidi
+ * overrides (the name is shown), Windows' reserved names and characters (`a.pdf:x` writes a hidden
+ * stream, `CON.pdf` a device), a trailing dot or space (Windows drops it, so two names meet), empty
+ * or `.` parts. yauzl itself refuses `..`, absolute paths and drive letters.
+ */
+function unsafeEntryName(name: string): boolean {
+  return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part));
+}
+
+/** A path as a case-insensitive file system (NTFS, APFS) compares it, as the archive names export entries. */
+const caseless = (p: string): string => p.toUpperCase().toLowerCase();
+
+/** What `readZip` did not hand on: names refused (see `unsafeEntryName`) and names met a second time (caseless). */
+interface ZipOddities {
+  refused: string[];
+  duplicates: string[];
+}
+
+/**
+ * Reads every entry of an export ZIP, handing each to `onEntry` once (the first of a name held twice);
+ * answers what it did not hand on, which a verification reports rather than skips.
+ */
+async function readZip(zipFile: string, onEntry: (name: string, stream: Readable) => Promise<void>): Promise<ZipOddities> {
+  // yauzl stops at a name reaching outside the folder (`../`, `/`, `C:`) or a damaged ZIP; its message holds the raw name.
+  const unreadable = (e: Error) => new CliError(`${zipFile}: ${printable(e.message)}; NOT VERIFIED.`, 3);
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(unreadable(e)) : resolve(z))));
+  const odd: ZipOddities = { refused: [], duplicates: [] };
+  const seen = new Set<string>();
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       const name = entry.fileName;
-      if (name.endsWith('/') || path.posix.isAbsolute(name) || name.split('/').includes('..')) {
+      const twice = seen.has(caseless(name));
+      seen.add(caseless(name));
+      if (name.endsWith('/') || twice || unsafeEntryName(name)) {
+        if (twice) odd.duplicates.push(name);
+        else if (!name.endsWith('/')) odd.refused.push(name);
         zip.readEntry();
         return;
       }
@@ -479,10 +552,11 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
       });
     });
     zip.on('end', resolve);
-    zip.on('error', reject);
+    zip.on('error', (e: Error) => reject(unreadable(e)));
     zip.readEntry();
   });
   zip.close();
+  return odd;
 }
 
 async function hashStream(stream: Readable, sink?: fs.WriteStream, keep?: Buffer[]): Promise<{ sha256: string; size: number }> {
@@ -512,8 +586,11 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   const found = new Map<string, { sha256: string; size: number }>();
   const refused: string[] = [];
   let manifestText = '';
-  await readZip(zipFile, async (name, stream) => {
+  const odd = await readZip(zipFile, async (name, stream) => {
     const target = path.resolve(root, name);
+    // A folder of the entry's path that is a symbolic link (left in --out) would take the file wherever it leads.
+    const parts = name.split('/');
+    refuseLinks(parts.slice(0, -1).map((_, i) => path.join(root, ...parts.slice(0, i + 1))));
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const temp = `${target}.unpacking`;
     const chunks: Buffer[] = [];
@@ -528,7 +605,7 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   });
   if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
   if (refused.length > 0) throw new CliError(`Not overwritten, they differ from the export (check them; --force replaces them): ${refused.join(', ')}`, 4);
-  return compareWithManifest(parseManifest(manifestText, zipFile), found);
+  return compareWithManifest(parseManifest(manifestText, zipFile), found, odd);
 }
 
 /**
@@ -541,13 +618,13 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
   const found = new Map<string, { sha256: string; size: number }>();
   if (fs.statSync(target).isFile()) {
     let manifestText = '';
-    await readZip(target, async (name, stream) => {
+    const odd = await readZip(target, async (name, stream) => {
       const chunks: Buffer[] = [];
       found.set(name, await hashStream(stream, undefined, name === 'manifest.json' ? chunks : undefined));
       if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
     });
     if (!manifestText) throw new CliError(`${target}: no manifest.json in the export.`);
-    return compareWithManifest(parseManifest(manifestText, target), found);
+    return compareWithManifest(parseManifest(manifestText, target), found, odd);
   }
   const manifestFile = path.join(target, 'manifest.json');
   if (!fs.existsSync(manifestFile)) throw new CliError(`${target}: no manifest.json; is this an unpacked export?`);
@@ -557,7 +634,7 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
     const rel = path.relative(target, full).split(path.sep).join('/');
     found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
   }
-  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found);
+  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
 }
 
 export function verifyText(target: string, r: VerifyResult): string {

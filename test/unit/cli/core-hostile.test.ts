@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, type ListedDocument, login, unpackAndVerify } from '../../../cli/core';
+import { type Client, CliError, downloadTo, exportToDir, type FetchLike, formatExports, formatTable, listAll, type ListedDocument, loadCliConfig, login, unpackAndVerify } from '../../../cli/core';
 
 let work: string;
 beforeEach(() => {
@@ -48,6 +48,24 @@ describe('login', () => {
   });
 });
 
+describe('a saved login', () => {
+  it('whose url is plain http across the network (edited, or copied in) is not used: the token would travel readable', () => {
+    const dir = path.join(work, 'c');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ url: 'http://archive.example/api', token: 'secret-token' }), { mode: 0o600 });
+    expect(() => loadCliConfig(dir)).toThrow(/https/);
+  });
+
+  it('readable by others is not used (POSIX), and the error never shows the token', () => {
+    if (process.platform === 'win32') return;
+    const dir = path.join(work, 'c');
+    login(dir, { url: BASE, token: 'secret-token' });
+    fs.chmodSync(path.join(dir, 'config.json'), 0o644);
+    expect(() => loadCliConfig(dir)).toThrow(/readable by others/);
+    expect(() => loadCliConfig(dir)).not.toThrow(/secret-token/);
+  });
+});
+
 describe('direct download links', () => {
   const linkTo = (location: string) =>
     fakeFetch((url) =>
@@ -67,6 +85,50 @@ describe('direct download links', () => {
     const r = await downloadTo(clientOf(fetch), '/documents/d1/rendition', path.join(work, 'd.pdf'), 'd.pdf', { direct: true });
     expect(r.verified).toBe(true);
     expect(calls[1]).toEqual({ url: 'https://acct.blob.core.windows.net/c/blob?sig=x', headers: {} });
+  });
+});
+
+describe('a storage link that redirects', () => {
+  it('is not followed to another host (nor to plain http): the link is checked, where it redirects to is not', async () => {
+    const { createServer } = await import('node:http');
+    const hits: string[] = [];
+    const elsewhere = createServer((req, res) => (hits.push(req.url ?? ''), res.end(BYTES)));
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+    const storage = createServer((_req, res) => res.writeHead(302, { Location: `http://127.0.0.2:${(elsewhere.address() as { port: number }).port}/other` }).end());
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    try {
+      const link = `http://127.0.0.1:${(storage.address() as { port: number }).port}/c/blob?sig=x`;
+      const fetchImpl: FetchLike = async (url, init) => (url.startsWith(BASE) ? new Response(null, { status: 303, headers: { Location: link, ETag: '"e1"', 'Repr-Digest': digest } }) : fetch(url, init));
+      await expect(downloadTo(clientOf(fetchImpl), '/documents/d1/rendition', path.join(work, 'd.pdf'), 'd.pdf', { direct: true })).rejects.toThrow(/storage answered 302/);
+      expect(hits).toEqual([]);
+    } finally {
+      await new Promise((r) => storage.close(r));
+      await new Promise((r) => elsewhere.close(r));
+    }
+  });
+});
+
+describe('the archive redirecting elsewhere', () => {
+  it('is not followed: answers from another host (or plain http) are not taken as the archive\'s', async () => {
+    const { createServer } = await import('node:http');
+    const hits: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'application/json', ETag: '"e1"', 'Repr-Digest': digest });
+      res.end(req.url?.includes('rendition') ? BYTES : JSON.stringify({ items: [], continuationToken: null }));
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+    const archive = createServer((req, res) => res.writeHead(307, { Location: `http://127.0.0.2:${(elsewhere.address() as { port: number }).port}${req.url}` }).end());
+    await new Promise<void>((resolve) => archive.listen(0, '127.0.0.1', resolve));
+    try {
+      const client: Client = { config: { url: `http://127.0.0.1:${(archive.address() as { port: number }).port}/api`, token: 'secret-token' }, fetch: (url, init) => fetch(url, init) };
+      await expect(listAll(client, { fiscalYear: 2024 })).rejects.toThrow(/307/);
+      await expect(downloadTo(client, '/documents/d1/rendition', path.join(work, 'd.pdf'))).rejects.toThrow(/307/);
+      expect(hits).toEqual([]);
+    } finally {
+      await new Promise((r) => archive.close(r));
+      await new Promise((r) => elsewhere.close(r));
+    }
   });
 });
 
@@ -94,6 +156,30 @@ describe('export ids from the server', () => {
     await expect(exportToDir(clientOf(fetch), { fiscalYear: 2024 }, { outDir: out, pollMs: 1 })).rejects.toThrow(/export id/);
     expect(calls.some((c) => c.url.includes('/download'))).toBe(false);
     expect(fs.readdirSync(work).sort()).toEqual(['nested']);
+  });
+});
+
+describe('an export still running', () => {
+  it('its id and progress from the server reach the progress line printable, and an id that cannot name a file is refused before polling', async () => {
+    const running = { id: 'e1\u001b]0;owned\u0007', status: 'running', filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: 1, documents: '\u001b[2J', files: 1, bytes: 1 } };
+    const lines: string[] = [];
+    let n = 0;
+    const { fetch, calls } = fakeFetch(() => (n++ === 0 ? Response.json(running, { status: 202 }) : Response.json({ ...running, status: 'completed' })));
+    const client: Client = { ...clientOf(fetch), progress: (line) => lines.push(line) };
+    await expect(exportToDir(client, { fiscalYear: 2024 }, { outDir: path.join(work, 'out'), pollMs: 1 })).rejects.toThrow(/export id/);
+    expect(lines.join('\n')).not.toMatch(/[\u0000-\u001f]/);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('its progress counts reach the progress line printable', async () => {
+    let n = 0;
+    const job = (status: string) => ({ id: 'e1', status, filter: {}, includeOriginals: false, createdAt: '2024-01-01T00:00:00Z', expiresAt: '2024-02-01T00:00:00Z', progress: { total: '\u001b]8;;https://evil.example\u0007', documents: '\u001b[2J', files: 1, bytes: 1 } });
+    const lines: string[] = [];
+    const { fetch } = fakeFetch(() => (n++ === 0 ? Response.json(job('running'), { status: 202 }) : Response.json(job('failed'))));
+    const client: Client = { ...clientOf(fetch), progress: (line) => lines.push(line) };
+    await expect(exportToDir(client, { fiscalYear: 2024 }, { outDir: path.join(work, 'out'), pollMs: 1 })).rejects.toThrow(/failed/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/[\u0000-\u001f]/);
   });
 });
 
