@@ -88,6 +88,9 @@ function requestUrl(req: http.IncomingMessage): URL | null {
 export const DRAIN_AFTER_ANSWER_BYTES = 1024 * 1024;
 
 function drainAfterAnswer(req: http.IncomingMessage, res: http.ServerResponse): void {
+  // The answer says `Connection: close`: without it a client's pool kept the connection for its next request,
+  // which then met the close below ("other side closed") whenever the unread rest passed the drain limit.
+  res.shouldKeepAlive = false;
   let drained = 0;
   const onData = (chunk: Buffer) => {
     drained += chunk.length;

@@ -75,6 +75,31 @@ describe('chunked uploads over ARCHIVE_MAX_UPLOAD_BYTES', () => {
   });
 });
 
+describe('an answer given before the body was read', () => {
+  it('says Connection: close, so a client never reuses a connection the host closes after its bounded drain', async () => {
+    // A keep-alive agent: the pool would hand this socket to the next request unless the answer says close.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = http.request(`${archive.url}/documents`, { method: 'POST', agent, headers: { 'Content-Type': 'image/jpeg', Authorization: `Bearer ${token}`, 'Content-Length': String(LIMIT * 8) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end(Buffer.alloc(LIMIT * 8, 0xff));
+      });
+      expect(answer).toEqual({ status: 413, connection: 'close' });
+      // The next request on the same agent opens a fresh connection and is answered.
+      const next = await new Promise<number>((resolve, reject) => {
+        http.get(`${archive.url}/health`, { agent }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
+      });
+      expect(next).toBe(200);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
 describe('a client that keeps sending after the 413', () => {
   it('is cut off after a bounded drain, and the host still answers', async () => {
     // Keeps sending until the answer arrives, then up to 32 MiB more: the host must close well before that.
