@@ -7,6 +7,7 @@
 import { call } from '../support/http';
 import { prepareDisposal } from '../../shared/retention/dispose';
 import { newTenant } from '../support/harness';
+import { gate } from '../support/interleave';
 import { ingest, startWormArchive, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
@@ -25,20 +26,24 @@ it('an extension decided before a later one landed is refused with 422, and ever
   // The first request's read of the document waits until the second request has extended it further.
   const catalog = archive.host.deps.retention.catalog;
   const getVersioned = catalog.getVersioned.bind(catalog);
-  let open!: () => void;
-  const laterLanded = new Promise<void>((r) => (open = r));
+  const laterLanded = gate();
+  const staleRead = gate();
   let readsLeft = 1;
   catalog.getVersioned = async (tenantId, documentId) => {
     const read = await getVersioned(tenantId, documentId);
-    if (tenantId === tenant && documentId === id && readsLeft-- > 0) await laterLanded;
+    if (tenantId === tenant && documentId === id && readsLeft-- > 0) {
+      staleRead.open();
+      await laterLanded.wait;
+    }
     return read;
   };
   try {
     const stale = call(`${archive.url}/documents/${id}/retention`, { ...json('POST', { retainUntil: '2040-01-01', reason: 'audit' }), token: first });
-    await new Promise((r) => setTimeout(r, 50));
+    // The later request starts only once the first has read (a fixed wait let a slow first request read second, and hang).
+    await staleRead.wait;
     const later = await call(`${archive.url}/documents/${id}/retention`, { ...json('POST', { retainUntil: '2045-01-01', reason: 'litigation' }), token: second });
     expect(later.status).toBe(200);
-    open();
+    laterLanded.open();
     const refused = await stale;
     expect(refused.status).toBe(422);
     expect(refused.json).toMatchObject({ code: 'retention_shortening_refused', retainUntil: '2045-01-01T00:00:00.000Z' });
