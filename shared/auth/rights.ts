@@ -22,8 +22,9 @@ const POLICY_ID = 'sod-policy';
 export class TenantRights {
   constructor(private readonly records: TenantRecordsPort) {}
 
-  async policy(tenantId: string): Promise<SodPolicy> {
-    return (await this.versionedPolicy(tenantId)).policy;
+  /** `fresh`: as stored now, past the per-instance cache: for a decision that grants (a set, an assignment, a key). */
+  async policy(tenantId: string, opts: { fresh?: boolean } = {}): Promise<SodPolicy> {
+    return (await this.versionedPolicy(tenantId, opts)).policy;
   }
 
   /** The policy in force with who stored it and when (absent: the default applies, nobody stored one). */
@@ -33,13 +34,13 @@ export class TenantRights {
   }
 
   /** The policy with the version of its record (null: none stored, the default applies), for a conditional write. */
-  async versionedPolicy(tenantId: string): Promise<{ policy: SodPolicy; etag: string | null }> {
-    const found = await this.stored(tenantId);
+  async versionedPolicy(tenantId: string, opts: { fresh?: boolean } = {}): Promise<{ policy: SodPolicy; etag: string | null }> {
+    const found = await this.stored(tenantId, opts);
     return found ? { policy: sodPolicyOf(found.value), etag: found.etag } : { policy: DEFAULT_SOD_POLICY, etag: null };
   }
 
-  private stored(tenantId: string): Promise<VersionedRecord<SodPolicyRecord> | null> {
-    return this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy');
+  private stored(tenantId: string, opts: { fresh?: boolean } = {}): Promise<VersionedRecord<SodPolicyRecord> | null> {
+    return this.records.get<SodPolicyRecord>(tenantId, POLICY_ID, 'sod-policy', opts);
   }
 
   /**

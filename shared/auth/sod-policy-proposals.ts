@@ -97,7 +97,7 @@ export class SodPolicyProposals {
   async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
     const tenantId = principal.tenantId;
     const policy = sodPolicyOf(wanted);
-    const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId), this.keysOf(tenantId)]);
+    const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId)]);
     const weakens = weakenedBy(base, policy);
     if (weakens.length === 0) return { applied: await this.rights.putPolicy(principal, policy, keys, etag, now, audit?.applied) };
     // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval.
@@ -152,7 +152,7 @@ export class SodPolicyProposals {
     if (given) {
       throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
     }
-    const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId), this.keysOf(principal.tenantId)]);
+    const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId)]);
     if (!samePolicy(current, proposal.base)) {
       throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
     }

@@ -31,7 +31,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
   // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
-  const sod = await deps.rights.policy(tenantId);
+  const sod = await deps.rights.policy(tenantId, { fresh: true });
   const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps) : [];
   const madeSecond = (doc: { createdBy: { subject: string; person?: string }; createdAt: string }) => madeSecondBy(given, doc.createdBy, doc.createdAt);
   for (const id of cmd.documentIds ?? []) {

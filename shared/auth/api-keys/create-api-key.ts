@@ -21,7 +21,7 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
   const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
   const permissions = stored ? stored.value.permissions : isBuiltIn(rightsSet) ? await rightsSetPermissions(principal.tenantId, rightsSet, deps) : null;
   if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
-  assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet });
+  assertNoConflict(permissions, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet });
   assertWithinCeiling(principal, permissions, { rightsSet });
   return stored;
 }

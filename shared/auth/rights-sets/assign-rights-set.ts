@@ -23,7 +23,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
     const permissions = stored ? stored.value.permissions : await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
     if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
-    assertNoConflict(permissions, await deps.rights.policy(principal.tenantId), { rightsSet });
+    assertNoConflict(permissions, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet });
     assertWithinCeiling(principal, permissions, { rightsSet });
     const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
     if (!stored) {

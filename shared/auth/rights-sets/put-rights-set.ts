@@ -19,7 +19,7 @@ export async function putRightsSet(principal: Principal, name: string, permissio
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
   // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
-  assertNoConflict(unique, await deps.rights.policy(principal.tenantId), { rightsSet: name });
+  assertNoConflict(unique, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet: name });
   return withFreshReads('The rights set', async () => {
     const current = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(name), 'rights-set');
     const before = current?.value.permissions ?? [];

@@ -10,6 +10,7 @@ import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-
 import { findRightsAssignment } from '../../../shared/auth/rights-sets/find-rights-assignment';
 import { rightsSetPermissions } from '../../../shared/auth/rights-sets/rights-set-permissions';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
 import { safeguardsOf } from '../../../shared/retention/policy';
@@ -61,6 +62,7 @@ function setup() {
     permissionsOf: (tenantId: string, name: string) => rightsSetPermissions(tenantId, name, deps),
     assign: (p: Principal, subject: string, rightsSet: string, now: Date) => assignRightsSet(p, subject, rightsSet, now, deps),
     unassign: (p: Principal, subject: string) => unassignRightsSet(p, subject, new Date(), deps),
+    putSet: (p: Principal, name: string, permissions: Permission[]) => putRightsSet(p, name, permissions, new Date(), deps),
   };
   return { clock, store, cache, rights };
 }
@@ -114,6 +116,19 @@ describe('tenant settings cache', () => {
     store.writeElsewhere(set(['documents:read', 'audit:read']));
     await expect(rights.assign(admin, 'bob', 'clerks', new Date())).rejects.toMatchObject({ extensions: { rule: 'rights-ceiling', permissions: ['audit:read'] } });
     expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
+  });
+
+  it('a rights set or an assignment is judged on the SoD policy as stored, not on a cached copy (a pair declared on another instance)', async () => {
+    const { store, rights } = setup();
+    const auditorAdmin: Principal = { ...admin, permissions: new Set<Permission>([...BUILT_IN_RIGHTS_SETS['auditor']!, 'rights:manage']) };
+    expect((await rights.policy('acme')).conflicts).toEqual([['documents:write', 'retention:approve']]);
+    // Another instance declares download and audit reading conflicting; this one still has the default cached.
+    store.writeElsewhere({ id: 'sod-policy', tenantId: 'acme', type: 'sod-policy', conflicts: [['documents:download', 'audit:read']], uploaderCannotApproveDisposal: true, updatedAt: '2025-03-01T12:00:00Z', updatedBy: { subject: 'root', kind: 'user' } });
+    const refused = { extensions: { rule: 'conflicting-permissions', conflict: ['documents:download', 'audit:read'] } };
+    await expect(rights.assign(auditorAdmin, 'bob', 'auditor', new Date())).rejects.toMatchObject(refused);
+    await expect(rights.putSet(auditorAdmin, 'reviewers', ['documents:download', 'audit:read'])).rejects.toMatchObject(refused);
+    expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
+    expect(await rights.permissionsOf('acme', 'reviewers')).toBeNull();
   });
 
   it('callers cannot change what the next request sees', async () => {
