@@ -14,10 +14,12 @@ export async function rightsGivenTo(principal: Principal, deps: { tenantRecords:
   const { tenantId } = principal;
   const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
   const person = personOf(principal);
+  // As stored, past the per-instance cache: a second identity given rights a moment ago on another instance is caught.
+  const fresh = { fresh: true };
   const [assignment, unassignment, ...sets] = await Promise.all([
-    findRightsAssignment(tenantId, person, deps),
-    deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment'),
-    ...names.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set')),
+    findRightsAssignment(tenantId, person, deps, fresh),
+    deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
+    ...names.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)),
   ]);
   return [
     ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }] : []),

@@ -11,6 +11,8 @@ import { findRightsAssignment } from '../../../shared/auth/rights-sets/find-righ
 import { rightsSetPermissions } from '../../../shared/auth/rights-sets/rights-set-permissions';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
+import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { RetentionPolicies } from '../../../shared/adapters/azure/retention-store';
 import { safeguardsOf } from '../../../shared/retention/policy';
@@ -63,6 +65,7 @@ function setup() {
     assign: (p: Principal, subject: string, rightsSet: string, now: Date) => assignRightsSet(p, subject, rightsSet, now, deps),
     unassign: (p: Principal, subject: string) => unassignRightsSet(p, subject, new Date(), deps),
     putSet: (p: Principal, name: string, permissions: Permission[]) => putRightsSet(p, name, permissions, new Date(), deps),
+    givenTo: (p: Principal) => rightsGivenTo(p, deps),
   };
   return { clock, store, cache, rights };
 }
@@ -129,6 +132,14 @@ describe('tenant settings cache', () => {
     await expect(rights.putSet(auditorAdmin, 'reviewers', ['documents:download', 'audit:read'])).rejects.toMatchObject(refused);
     expect(await rights.assignmentOf('acme', 'bob')).toBeNull();
     expect(await rights.permissionsOf('acme', 'reviewers')).toBeNull();
+  });
+
+  it('four eyes ask who gave a person their rights as stored: an assignment made on another instance a moment ago counts', async () => {
+    const { store, rights } = setup();
+    expect(await rights.assignmentOf('acme', 'guest')).toBeNull();
+    store.writeElsewhere({ id: rightsAssignmentRecordId('guest'), tenantId: 'acme', type: 'rights-assignment', subject: 'guest', rightsSet: 'tenant-admin', assignedAt: '2025-03-01T12:00:00.000Z', assignedBy: { subject: 'alice', kind: 'user' } });
+    const guest: Principal = { tenantId: 'acme', subject: 'guest', kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']) };
+    expect(await rights.givenTo(guest)).toEqual([{ through: 'rights-assignment', at: '2025-03-01T12:00:00.000Z', by: { subject: 'alice', kind: 'user' } }]);
   });
 
   it('callers cannot change what the next request sees', async () => {
