@@ -1391,7 +1391,7 @@ resource validationPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
   name: '${namePrefix}-rendition-validation-poison'
   location: location
   properties: {
-    description: 'A validation request or outcome failed five times and was moved to its poison queue: that document stays validation pending.'
+    description: 'A validation request or outcome failed five times and was moved to its poison queue, or the maintenance pass gave up asking again for a document: that document stays validation pending.'
     severity: 2
     enabled: true
     scopes: [
@@ -1402,7 +1402,7 @@ resource validationPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
     criteria: {
       allOf: [
         {
-          query: 'traces | where message has "rendition-validation-poison" or message has "rendition-validation-outcome-poison" or message has "moved to the poison queue"'
+          query: 'traces | where message has "rendition-validation-poison" or message has "rendition-validation-outcome-poison" or message has "moved to the poison queue" or message has "rendition validation abandoned"'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

@@ -49,7 +49,15 @@ export function parseValidationMessage(text: string): ValidationRequest[] | null
  * catalog carries it). `pending` until the worker has stored a report.
  */
 export type ValidationRecord =
-  | { status: 'pending'; requestedAt?: string }
+  | {
+      status: 'pending';
+      /** When the maintenance pass last asked again. */
+      requestedAt?: string;
+      /** How often the maintenance pass asked again. */
+      requests?: number;
+      /** When it stopped asking (every request failed, e.g. poisoned each time): an operator looks at the document. */
+      gaveUpAt?: string;
+    }
   | {
       status: 'passed' | 'failed';
       validator: { name: string; version: string };

@@ -34,19 +34,39 @@ export class ValidationRequests {
   }
 }
 
+/** How often the maintenance pass asks again for one document's validation before it gives up. */
+export const MAX_VALIDATION_REQUESTS = 5;
+
+/** Logged (error) once per document when the maintenance pass gives up; the poison alert matches it. */
+export const VALIDATION_ABANDONED = 'rendition validation abandoned';
+
 /**
  * Maintenance: every active document whose validation is still pending after `olderThanSeconds`
  * (since upload, or since it was last asked for) is put on the queue again, several per message.
+ * After MAX_VALIDATION_REQUESTS it gives up on the document (logged for the alert, `gaveUpAt` kept):
+ * a rendition the validator fails on every time (each request retried and poisoned) was asked for
+ * again on every pass, for ever, with a poison alert each time.
  * Cross-tenant (a timer).
  */
-export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: { retention: { catalog: RetentionCatalogPort }; validationQueue: ValidationQueuePort; log: Logger }): Promise<{ requeued: number }> {
+export async function requeuePendingValidations(input: { now: Date; olderThanSeconds: number; max: number; /** Tests: one tenant's documents (filtered in the query itself). */ onlyTenant?: string }, deps: { retention: { catalog: RetentionCatalogPort }; validationQueue: ValidationQueuePort; log: Logger }): Promise<{ requeued: number; abandoned: number }> {
   const cutoff = new Date(input.now.getTime() - input.olderThanSeconds * 1000).toISOString();
   const resources = await deps.retention.catalog.pendingValidations({ cutoff, max: input.max, ...(input.onlyTenant ? { onlyTenant: input.onlyTenant } : {}) });
   let requeued = 0;
+  let abandoned = 0;
   const still: Versioned<ArchivedDocument>[] = [];
   for (const { id, tenantId } of resources.slice(0, input.max)) {
     const current = await deps.retention.catalog.getVersioned(tenantId, id);
-    if (!current || current.item.status !== 'active' || (current.item.validation && current.item.validation.status !== 'pending')) continue;
+    const validation = current?.item.validation;
+    if (!current || current.item.status !== 'active' || (validation && validation.status !== 'pending')) continue;
+    const requests = validation?.status === 'pending' ? (validation.requests ?? 0) : 0;
+    if (validation?.status === 'pending' && validation.gaveUpAt) continue;
+    if (requests >= MAX_VALIDATION_REQUESTS) {
+      const written = await deps.retention.catalog.replace({ ...current.item, validation: { ...validation!, status: 'pending', gaveUpAt: input.now.toISOString() } }, current.etag);
+      if (written === 'conflict') continue; // changed meanwhile (validated, disposed): the next pass looks again
+      deps.log.error(VALIDATION_ABANDONED, { tenantId, documentId: id, requests });
+      abandoned++;
+      continue;
+    }
     still.push(current);
   }
   for (let i = 0; i < still.length; i += VALIDATION_REQUESTS_PER_MESSAGE) {
@@ -59,9 +79,10 @@ export async function requeuePendingValidations(input: { now: Date; olderThanSec
     }
     for (const current of batch) {
       // A lost race here only means one more request; the worker is idempotent.
-      await deps.retention.catalog.replace({ ...current.item, validation: { status: 'pending', requestedAt: input.now.toISOString() } }, current.etag);
+      const asked = current.item.validation?.status === 'pending' ? (current.item.validation.requests ?? 0) : 0;
+      await deps.retention.catalog.replace({ ...current.item, validation: { status: 'pending', requestedAt: input.now.toISOString(), requests: asked + 1 } }, current.etag);
       requeued++;
     }
   }
-  return { requeued };
+  return { requeued, abandoned };
 }

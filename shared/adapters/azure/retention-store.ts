@@ -134,7 +134,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
       .query<{ id: string; tenantId: string }>({
         query:
           'SELECT c.id, c.tenantId FROM c WHERE c.type = "document" AND c.status = "active" AND c.createdAt < @cutoff' +
-          ' AND (NOT IS_DEFINED(c.validation) OR (c.validation.status = "pending" AND (NOT IS_DEFINED(c.validation.requestedAt) OR c.validation.requestedAt < @cutoff)))' +
+          ' AND (NOT IS_DEFINED(c.validation) OR (c.validation.status = "pending" AND NOT IS_DEFINED(c.validation.gaveUpAt) AND (NOT IS_DEFINED(c.validation.requestedAt) OR c.validation.requestedAt < @cutoff)))' +
           (q.onlyTenant ? ' AND c.tenantId = @t' : ''),
         parameters: [{ name: '@cutoff', value: q.cutoff }, ...(q.onlyTenant ? [{ name: '@t', value: q.onlyTenant }] : [])],
       }, { maxItemCount: q.max }));

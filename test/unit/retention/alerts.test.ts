@@ -7,6 +7,7 @@ import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/recon
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { FIXITY_CYCLE_OVERRUN, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
+import { VALIDATION_ABANDONED } from '../../../shared/validation/request';
 import { runTimer, TIMER_FAILED, TIMERS } from '../../../functions/timers';
 import { AUDIT_ENTRY_UNWRITTEN } from '../../../shared/http/pipeline';
 import type { AuditOutboxPort } from '../../../shared/ports';
@@ -34,6 +35,7 @@ describe('alert phrases', () => {
     expect(VALIDATION_FAILED).toBe('rendition validation failed');
     // The poison alert also matches the Node worker's line (and the Functions host's, which names the poison queue).
     expect(bicep).toContain(`message has "${VALIDATION_POISONED.slice(VALIDATION_POISONED.indexOf('moved'))}"`);
+    expect(bicep).toContain(`message has "${VALIDATION_ABANDONED}"`);
     expect(FIXITY_MISMATCH).toContain('fixity mismatch');
     expect(SWEEP_FAILED).toBe('retention sweep failed');
     expect(AUDIT_ENTRY_UNWRITTEN).toBe('audit entry of a completed change could not be written or parked');
