@@ -55,8 +55,41 @@ function isLoopbackHttp(url: URL): boolean {
   return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
 
+/** How the token reaches `login`, for the hints: never as an argument, where shell history and `ps` keep it. */
+export const LOGIN_HINT = 'archive login --url <base> --with-token < token.txt (or with the token in ARCHIVE_TOKEN)';
+
+/** A token far longer than any JWT is not one (and is not read whole into memory). */
+const TOKEN_MAX_BYTES = 64 * 1024;
+
+/**
+ * The token as `login` takes it: one line, surrounding whitespace (the newline `echo` adds) trimmed,
+ * then printable ASCII only — a JWT is base64url and dots. Anything else (empty, two lines, a space,
+ * a control) is refused without showing it.
+ */
+export function checkToken(text: string, from: string): string {
+  const token = text.trim();
+  if (token === '') throw new CliError(`No token ${from}.`, 2);
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new CliError(`The token ${from} must be one line without spaces or control characters; not saved.`, 2);
+  return token;
+}
+
+/** `login --with-token`: the token piped or redirected into standard input, never typed at a terminal that shows it. */
+export async function readTokenFrom(stdin: NodeJS.ReadableStream & { isTTY?: boolean }): Promise<string> {
+  if (stdin.isTTY) throw new CliError('--with-token reads the token from standard input: pipe or redirect it (archive login --url <base> --with-token < token.txt).', 2);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += c.length;
+    if (size > TOKEN_MAX_BYTES) throw new CliError(`Standard input holds more than ${TOKEN_MAX_BYTES} bytes: not a token; not saved.`, 2);
+    chunks.push(c);
+  }
+  return checkToken(Buffer.concat(chunks).toString('utf8'), 'on standard input');
+}
+
 /** Stores base URL and token, readable by the user only (0600, directory 0700). */
 export function login(dir: string, config: CliConfig): string {
+  checkToken(config.token, 'given');
   let url: URL;
   try {
     url = new URL(config.url);
@@ -78,7 +111,7 @@ export function login(dir: string, config: CliConfig): string {
 /** The saved login, held to what `login` writes: a file only its user reads, and an archive the token reaches encrypted. */
 export function loadCliConfig(dir: string): CliConfig {
   const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) throw new CliError('Not logged in: run `archive login --url <base> --token <jwt>` first.');
+  if (!fs.existsSync(file)) throw new CliError(`Not logged in: run ${LOGIN_HINT} first.`);
   if (process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0) throw new CliError(`${file} is readable by others, and it holds your token: log in again (archive login writes it 0600).`);
   const config = JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
   let url: URL | null = null;
@@ -92,7 +125,7 @@ export function loadCliConfig(dir: string): CliConfig {
 }
 
 /** A 401 means the token expired or is not valid here: say how to log in again, whatever call met it. */
-const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --token <new token>`);
+const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --with-token < token.txt (or with the new token in ARCHIVE_TOKEN)`);
 
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
   // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only openDirect asks for the 303.

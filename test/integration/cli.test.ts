@@ -191,7 +191,7 @@ describe('archive CLI', () => {
 
   it('an expired or invalid token says how to log in again', async () => {
     const stale = { ...client, config: { ...client.config, token: 'not-a-token' } };
-    await expect(listAll(stale, { fiscalYear: 2024 })).rejects.toThrow(/Log in again: archive login --url .* --token <new token>/);
+    await expect(listAll(stale, { fiscalYear: 2024 })).rejects.toThrow(/Log in again: archive login --url .* --with-token < token.txt \(or with the new token in ARCHIVE_TOKEN\)/);
   });
 
   it('argv layer: ls prints a table; bad usage exits 2', async () => {
