@@ -434,6 +434,11 @@ export interface ExportSummary {
   mismatched: string[];
   missing: string[];
   unexpected: string[];
+  /**
+   * Whether manifest.json records manifest.csv's SHA-256, so that the CSV was checked too (a
+   * difference is in `mismatched` or `missing`); exports made before the archive recorded it have none.
+   */
+  csvCovered: boolean;
   resumedFrom: number;
 }
 
@@ -489,10 +494,14 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
 
 interface Manifest {
   documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
+  /** manifest.csv's SHA-256 and size; absent in exports made before the archive recorded it. */
+  manifestCsv?: unknown;
 }
 
+const CSV = 'manifest.csv';
+
 /** What an export holds besides its listed files. */
-const NOT_LISTED = new Set(['manifest.json', 'manifest.csv']);
+const NOT_LISTED = new Set(['manifest.json', CSV]);
 /** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
 const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
 
@@ -525,8 +534,18 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
     }
   }
   for (const d of new Set(odd.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
+  // The CSV is what an auditor reads (amounts, counterparties): when manifest.json records it, it is checked like any listed file.
+  const csvCovered = manifest.manifestCsv !== undefined;
+  if (csvCovered) {
+    const want = manifest.manifestCsv as { sha256?: unknown; size?: unknown } | null;
+    const got = found.get(CSV);
+    if (twice.has(caseless(CSV))) {
+      if (!mismatched.includes(CSV)) mismatched.push(CSV);
+    } else if (got === undefined) missing.push(CSV);
+    else if (typeof want !== 'object' || want === null || got.sha256 !== want.sha256 || got.size !== want.size) mismatched.push(CSV);
+  }
   const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
-  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
+  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected, csvCovered };
 }
 
 function parseManifest(text: string, where: string): Manifest {
@@ -643,8 +662,8 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
 
 /**
  * `archive verify <folder|zip>`: checks a downloaded export offline against its manifest.json —
- * SHA-256 and size of every listed file, files missing, files the manifest does not list. Needs
- * no login and no network.
+ * SHA-256 and size of every listed file and of manifest.csv (when recorded), files missing, files
+ * the manifest does not list. Needs no login and no network.
  */
 export async function verifyExport(target: string): Promise<VerifyResult> {
   if (!fs.existsSync(target)) throw new CliError(`${target}: no such file or folder.`, 2);
@@ -674,11 +693,18 @@ export function verifyText(target: string, r: VerifyResult): string {
   const ok = r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
   return [
     `${target}: ${r.documents} documents, ${r.files} files in manifest.json; ${r.verified} match their SHA-256 and size`,
+    ...csvLines(r),
     ...r.mismatched.map((p) => `DIFFERS  ${printable(p)}`),
     ...r.missing.map((p) => `MISSING  ${printable(p)}`),
     ...r.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
-    ok ? 'VERIFIED: every file is what the archive exported.' : 'NOT VERIFIED: see above.',
+    ok ? `VERIFIED: every file${r.csvCovered ? '' : ' manifest.json lists'} is what the archive exported.` : 'NOT VERIFIED: see above.',
   ].join('\n');
+}
+
+/** What was found of manifest.csv: checked and matching (a difference is listed with the others), or not covered at all. */
+function csvLines(r: VerifyResult): string[] {
+  if (!r.csvCovered) return [`NOTE     ${CSV} is not covered: this export's manifest.json (made before the archive recorded the CSV's checksum) holds no SHA-256 for it, so it was not checked.`];
+  return r.mismatched.includes(CSV) || r.missing.includes(CSV) ? [] : [`${CSV} matches its SHA-256 and size in manifest.json`];
 }
 
 export interface ListedExport {
@@ -709,9 +735,10 @@ export function exportSummaryText(s: ExportSummary): string {
   return [
     `export ${s.exportId}: ${s.documents} documents, ${s.files} files, ${(s.bytes / 1e6).toFixed(1)} MB${s.resumedFrom ? ` (download resumed at ${s.resumedFrom} bytes)` : ''}`,
     `${s.verified}/${s.files} files match the SHA-256 in manifest.json`,
+    ...csvLines(s),
     ...s.mismatched.map((p) => `MISMATCH ${printable(p)}`),
     ...s.missing.map((p) => `MISSING  ${printable(p)}`),
     ...s.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
-    ok ? 'VERIFIED: every file is what the archive holds.' : 'NOT VERIFIED: see above.',
+    ok ? `VERIFIED: every file${s.csvCovered ? '' : ' manifest.json lists'} is what the archive holds.` : 'NOT VERIFIED: see above.',
   ].join('\n');
 }
