@@ -2,7 +2,7 @@
 /**
  * `archive`: the accountant's command-line client. A thin argv layer over cli/core.ts.
  *
- *   archive login --url http://localhost:7071/api --token <jwt>
+ *   archive login --url http://localhost:7071/api --with-token < token.txt   (or the token in ARCHIVE_TOKEN)
  *   archive ls --fiscal-year 2024 [--kind invoice] [--counterparty X] [--from D] [--to D] [--reference R] [--tags a,b]
  *   archive get <id> [--original] [--out DIR] [--via-archive] [--force]
  *   archive export --fiscal-year 2024 --out ./2024 [--originals] [--csv-dutch] [--via-archive] [--force]
@@ -10,16 +10,19 @@
  *   archive verify <folder|zip>
  */
 import { parseArgs } from 'node:util';
-import { CliError, Client, configDir, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, SearchFilter, verifyExport, verifyText } from './core';
+import { checkToken, CliError, Client, configDir, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, LOGIN_HINT, readTokenFrom, SearchFilter, verifyExport, verifyText } from './core';
 
 const USAGE = `usage:
-  archive login --url <base, e.g. http://localhost:7071/api> --token <jwt>
+  archive login --url <base, e.g. http://localhost:7071/api> --with-token < token.txt
+  ARCHIVE_TOKEN=... archive login --url <base>
   archive ls [--fiscal-year Y] [--from D] [--to D] [--kind K] [--counterparty C] [--reference R] [--tags a,b] [--amount-min N] [--amount-max N]
   archive get <id> [--original] [--out DIR] [--via-archive] [--force]
   archive export [search options] --out DIR [--originals] [--csv-dutch] [--via-archive] [--force]
   archive exports
   archive verify <folder|zip>
 
+login reads the token from standard input (--with-token: one line, piped or redirected) or from
+ARCHIVE_TOKEN, never from the command line, where shell history and ps would show it.
 get saves <name>.rendition.pdf, or with --original every original as <name>.original-<n>.<ext>.
 export picks up the unfinished export recorded in DIR instead of starting another.
 No command replaces an existing file unless --force is given; verify works offline.
@@ -30,7 +33,7 @@ archive hands out (and audits); --via-archive streams them through the API inste
 
 const OPTIONS = {
   url: { type: 'string' },
-  token: { type: 'string' },
+  'with-token': { type: 'boolean' },
   'fiscal-year': { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
@@ -67,8 +70,20 @@ function filterOf(v: Record<string, string | boolean | undefined>): SearchFilter
   return Object.fromEntries(Object.entries(f).filter(([, val]) => val !== undefined));
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<number> {
+  // Before parsing: `--token` with its value missing is refused as firmly as with one.
+  const options = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
+  if (options.some((a) => a === '--token' || a.startsWith('--token='))) {
+    throw new CliError('--token is refused: a token on the command line stays in your shell history and shows in every user\'s `ps`. Nothing was saved. Pass it on standard input (archive login --url <base> --with-token < token.txt) or in ARCHIVE_TOKEN, and treat the one you typed as exposed.', 2);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    // An unknown option or a missing value is a usage error, like every other (exit 2).
+    throw new CliError(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
@@ -83,8 +98,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0 ? 0 : 3;
   }
   if (command === 'login') {
-    if (!values.url || !values.token) throw new CliError('login needs --url and --token', 2);
-    console.log(`saved to ${login(dir, { url: values.url, token: values.token })} (readable by you only)`);
+    // A stray argument may well be the token itself: refused, and not shown.
+    if (rest.length > 0) throw new CliError(`login takes no arguments; the token comes on standard input or in ARCHIVE_TOKEN: ${LOGIN_HINT}`, 2);
+    if (!values.url) throw new CliError(`login needs --url: ${LOGIN_HINT}`, 2);
+    let token: string;
+    if (values['with-token']) token = await readTokenFrom(stdin);
+    else if (env.ARCHIVE_TOKEN !== undefined) token = checkToken(env.ARCHIVE_TOKEN, 'in ARCHIVE_TOKEN');
+    else throw new CliError(`login needs the token on standard input or in ARCHIVE_TOKEN: ${LOGIN_HINT}`, 2);
+    console.log(`saved to ${login(dir, { url: values.url, token })} (readable by you only)`);
     return 0;
   }
   const client: Client = { config: loadCliConfig(dir), fetch: (u, i) => fetchImpl(u, i), progress: (line) => process.stderr.write(`\r${line}\x1b[K`) };

@@ -55,8 +55,41 @@ function isLoopbackHttp(url: URL): boolean {
   return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
 
+/** How the token reaches `login`, for the hints: never as an argument, where shell history and `ps` keep it. */
+export const LOGIN_HINT = 'archive login --url <base> --with-token < token.txt (or with the token in ARCHIVE_TOKEN)';
+
+/** A token far longer than any JWT is not one (and is not read whole into memory). */
+const TOKEN_MAX_BYTES = 64 * 1024;
+
+/**
+ * The token as `login` takes it: one line, surrounding whitespace (the newline `echo` adds) trimmed,
+ * then printable ASCII only — a JWT is base64url and dots. Anything else (empty, two lines, a space,
+ * a control) is refused without showing it.
+ */
+export function checkToken(text: string, from: string): string {
+  const token = text.trim();
+  if (token === '') throw new CliError(`No token ${from}.`, 2);
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new CliError(`The token ${from} must be one line without spaces or control characters; not saved.`, 2);
+  return token;
+}
+
+/** `login --with-token`: the token piped or redirected into standard input, never typed at a terminal that shows it. */
+export async function readTokenFrom(stdin: NodeJS.ReadableStream & { isTTY?: boolean }): Promise<string> {
+  if (stdin.isTTY) throw new CliError('--with-token reads the token from standard input: pipe or redirect it (archive login --url <base> --with-token < token.txt).', 2);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const c = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += c.length;
+    if (size > TOKEN_MAX_BYTES) throw new CliError(`Standard input holds more than ${TOKEN_MAX_BYTES} bytes: not a token; not saved.`, 2);
+    chunks.push(c);
+  }
+  return checkToken(Buffer.concat(chunks).toString('utf8'), 'on standard input');
+}
+
 /** Stores base URL and token, readable by the user only (0600, directory 0700). */
 export function login(dir: string, config: CliConfig): string {
+  checkToken(config.token, 'given');
   let url: URL;
   try {
     url = new URL(config.url);
@@ -78,7 +111,7 @@ export function login(dir: string, config: CliConfig): string {
 /** The saved login, held to what `login` writes: a file only its user reads, and an archive the token reaches encrypted. */
 export function loadCliConfig(dir: string): CliConfig {
   const file = path.join(dir, 'config.json');
-  if (!fs.existsSync(file)) throw new CliError('Not logged in: run `archive login --url <base> --token <jwt>` first.');
+  if (!fs.existsSync(file)) throw new CliError(`Not logged in: run ${LOGIN_HINT} first.`);
   if (process.platform !== 'win32' && (fs.statSync(file).mode & 0o077) !== 0) throw new CliError(`${file} is readable by others, and it holds your token: log in again (archive login writes it 0600).`);
   const config = JSON.parse(fs.readFileSync(file, 'utf8')) as CliConfig;
   let url: URL | null = null;
@@ -92,7 +125,7 @@ export function loadCliConfig(dir: string): CliConfig {
 }
 
 /** A 401 means the token expired or is not valid here: say how to log in again, whatever call met it. */
-const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --token <new token>`);
+const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --with-token < token.txt (or with the new token in ARCHIVE_TOKEN)`);
 
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
   // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only openDirect asks for the 303.
@@ -401,6 +434,11 @@ export interface ExportSummary {
   mismatched: string[];
   missing: string[];
   unexpected: string[];
+  /**
+   * Whether manifest.json records manifest.csv's SHA-256, so that the CSV was checked too (a
+   * difference is in `mismatched` or `missing`); exports made before the archive recorded it have none.
+   */
+  csvCovered: boolean;
   resumedFrom: number;
 }
 
@@ -456,10 +494,14 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
 
 interface Manifest {
   documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
+  /** manifest.csv's SHA-256 and size; absent in exports made before the archive recorded it. */
+  manifestCsv?: unknown;
 }
 
+const CSV = 'manifest.csv';
+
 /** What an export holds besides its listed files. */
-const NOT_LISTED = new Set(['manifest.json', 'manifest.csv']);
+const NOT_LISTED = new Set(['manifest.json', CSV]);
 /** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
 const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
 
@@ -492,8 +534,18 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
     }
   }
   for (const d of new Set(odd.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
+  // The CSV is what an auditor reads (amounts, counterparties): when manifest.json records it, it is checked like any listed file.
+  const csvCovered = manifest.manifestCsv !== undefined;
+  if (csvCovered) {
+    const want = manifest.manifestCsv as { sha256?: unknown; size?: unknown } | null;
+    const got = found.get(CSV);
+    if (twice.has(caseless(CSV))) {
+      if (!mismatched.includes(CSV)) mismatched.push(CSV);
+    } else if (got === undefined) missing.push(CSV);
+    else if (typeof want !== 'object' || want === null || got.sha256 !== want.sha256 || got.size !== want.size) mismatched.push(CSV);
+  }
   const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
-  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected };
+  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected, csvCovered };
 }
 
 function parseManifest(text: string, where: string): Manifest {
@@ -610,8 +662,8 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
 
 /**
  * `archive verify <folder|zip>`: checks a downloaded export offline against its manifest.json —
- * SHA-256 and size of every listed file, files missing, files the manifest does not list. Needs
- * no login and no network.
+ * SHA-256 and size of every listed file and of manifest.csv (when recorded), files missing, files
+ * the manifest does not list. Needs no login and no network.
  */
 export async function verifyExport(target: string): Promise<VerifyResult> {
   if (!fs.existsSync(target)) throw new CliError(`${target}: no such file or folder.`, 2);
@@ -641,11 +693,18 @@ export function verifyText(target: string, r: VerifyResult): string {
   const ok = r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
   return [
     `${target}: ${r.documents} documents, ${r.files} files in manifest.json; ${r.verified} match their SHA-256 and size`,
+    ...csvLines(r),
     ...r.mismatched.map((p) => `DIFFERS  ${printable(p)}`),
     ...r.missing.map((p) => `MISSING  ${printable(p)}`),
     ...r.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
-    ok ? 'VERIFIED: every file is what the archive exported.' : 'NOT VERIFIED: see above.',
+    ok ? `VERIFIED: every file${r.csvCovered ? '' : ' manifest.json lists'} is what the archive exported.` : 'NOT VERIFIED: see above.',
   ].join('\n');
+}
+
+/** What was found of manifest.csv: checked and matching (a difference is listed with the others), or not covered at all. */
+function csvLines(r: VerifyResult): string[] {
+  if (!r.csvCovered) return [`NOTE     ${CSV} is not covered: this export's manifest.json (made before the archive recorded the CSV's checksum) holds no SHA-256 for it, so it was not checked.`];
+  return r.mismatched.includes(CSV) || r.missing.includes(CSV) ? [] : [`${CSV} matches its SHA-256 and size in manifest.json`];
 }
 
 export interface ListedExport {
@@ -676,9 +735,10 @@ export function exportSummaryText(s: ExportSummary): string {
   return [
     `export ${s.exportId}: ${s.documents} documents, ${s.files} files, ${(s.bytes / 1e6).toFixed(1)} MB${s.resumedFrom ? ` (download resumed at ${s.resumedFrom} bytes)` : ''}`,
     `${s.verified}/${s.files} files match the SHA-256 in manifest.json`,
+    ...csvLines(s),
     ...s.mismatched.map((p) => `MISMATCH ${printable(p)}`),
     ...s.missing.map((p) => `MISSING  ${printable(p)}`),
     ...s.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
-    ok ? 'VERIFIED: every file is what the archive holds.' : 'NOT VERIFIED: see above.',
+    ok ? `VERIFIED: every file${s.csvCovered ? '' : ' manifest.json lists'} is what the archive holds.` : 'NOT VERIFIED: see above.',
   ].join('\n');
 }

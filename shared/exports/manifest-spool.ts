@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { csvField } from './names';
 import type { CsvFormat, ExportManifest, ManifestDocument } from '../kernel/export';
 
@@ -17,7 +19,8 @@ const CSV_COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counte
 /**
  * The manifest entries of a running export, one JSON line each in a temporary file, so that an
  * export of tens of thousands of documents keeps flat memory: manifest.json and manifest.csv are
- * streamed from the file into the ZIP at the end.
+ * streamed from the file into the ZIP at the end. manifest.csv is written to a second temporary
+ * file first (`writeCsv`), so that manifest.json, streamed before it, can record its SHA-256.
  */
 export class ManifestSpool {
   private readonly dir: string;
@@ -36,6 +39,11 @@ export class ManifestSpool {
   async add(doc: ManifestDocument): Promise<void> {
     this.count++;
     if (!this.out.write(`${JSON.stringify(doc)}\n`)) await once(this.out, 'drain');
+  }
+
+  /** manifest.csv as `writeCsv` writes it (gone after `dispose`). */
+  private get csvFile(): string {
+    return path.join(this.dir, 'manifest.csv');
   }
 
   /** Finishes writing; the streams below read the file afterwards. */
@@ -89,6 +97,27 @@ export class ManifestSpool {
         }
       })(),
     );
+  }
+
+  /** Renders manifest.csv into `csvFile`, hashing on the way: its SHA-256 and size, for manifest.json. */
+  async writeCsv(format: CsvFormat): Promise<{ sha256: string; size: number }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    const hashing = new Transform({
+      transform(chunk: Buffer | string, _enc, cb) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        hash.update(bytes);
+        size += bytes.length;
+        cb(null, bytes);
+      },
+    });
+    await pipeline(this.csv(format), hashing, fs.createWriteStream(this.csvFile, { flags: 'wx' }));
+    return { sha256: hash.digest('hex'), size };
+  }
+
+  /** The bytes `writeCsv` wrote, as they go into the ZIP. */
+  writtenCsv(): Readable {
+    return fs.createReadStream(this.csvFile);
   }
 
   private async *lines(): AsyncGenerator<string> {

@@ -31,8 +31,9 @@ interface PlannedFile {
  * The export worker: streams every matching document's rendition (and, on request, originals)
  * from the archive blobs through a ZIP writer (zip64 when needed) into the export blob, hashing
  * every file on the way (and refusing a file whose hash differs from the catalog), then adds
- * manifest.json and manifest.csv. Memory stays flat: nothing is buffered whole; manifest entries are
- * spooled to a temporary file and streamed into the ZIP at the end.
+ * manifest.json (which records manifest.csv's SHA-256) and manifest.csv. Memory stays flat: nothing
+ * is buffered whole; manifest entries and the CSV are spooled to temporary files and streamed into
+ * the ZIP at the end.
  */
 export async function runExport(tenantId: string, exportId: string, deps: ExportDeps): Promise<ExportJob> {
   const found = await deps.exportJobs.getVersioned(tenantId, exportId);
@@ -298,6 +299,9 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     }
 
     await spool.close();
+    const csv = job.csv ?? DEFAULT_CSV_FORMAT;
+    // The CSV first, to a temporary file: manifest.json, which goes into the ZIP before it, records its SHA-256.
+    const manifestCsv = await spool.writeCsv(csv);
     const manifest: Omit<ExportManifest, 'documents'> = {
       format: 'archive-export/1',
       export: {
@@ -307,15 +311,16 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
         createdBy: job.createdBy,
         filter: job.filter,
         includeOriginals: job.includeOriginals,
-        csv: job.csv ?? DEFAULT_CSV_FORMAT,
+        csv,
         requestId: job.requestId,
         auditEntryId: await findAuditEntryId(deps, job),
       },
       counts: { documents: spool.count, files: job.progress.files, bytes: job.progress.bytes },
+      manifestCsv,
     };
     const now = deps.clock.now();
     zip.addReadStream(spool.json(manifest), 'manifest.json', { mtime: now });
-    zip.addReadStream(spool.csv(manifest.export.csv), 'manifest.csv', { mtime: now });
+    zip.addReadStream(spool.writtenCsv(), 'manifest.csv', { mtime: now });
     zip.end();
     await upload;
     if (zipFailure.error) throw zipFailure.error;

@@ -152,5 +152,10 @@ export interface ExportManifest {
     auditEntryId: string | null;
   };
   counts: { documents: number; files: number; bytes: number };
+  /**
+   * manifest.csv's SHA-256 (hex) and size: the list an auditor opens is checked like every file.
+   * Exports made before it was recorded have none; `archive verify` then says the CSV was not covered.
+   */
+  manifestCsv: { sha256: string; size: number };
   documents: ManifestDocument[];
 }

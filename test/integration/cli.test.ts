@@ -176,6 +176,56 @@ describe('archive CLI', () => {
     expect(logs[1]).toContain('VERIFIED: every file');
   });
 
+  it('manifest.csv is covered: manifest.json records its SHA-256, so an edited CSV is a mismatch; an export made before says it was not covered', async () => {
+    await seedMany(archive.host.deps, tenant, [1, 2].map((i) => ({ metadata: { documentDate: `2019-0${i}-01`, kind: 'invoice' as const, counterparty: `Supplier ${i}`, amount: 100 * i, currency: 'EUR' } })));
+    const out = path.join(work, 'csv');
+    const summary = await exportToDir(client, { fiscalYear: 2019 }, { outDir: out, pollMs: 50 });
+    const csvFile = path.join(out, 'manifest.csv');
+    const manifestFile = path.join(out, 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+    expect(manifest.manifestCsv).toEqual({ sha256: sha256hex(fs.readFileSync(csvFile)), size: fs.statSync(csvFile).size });
+    expect(summary).toMatchObject({ csvCovered: true, mismatched: [], missing: [] });
+
+    const logs: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
+    const verify = (target: string) => main(['verify', target], { ARCHIVE_CONFIG_DIR: path.join(work, 'nowhere') });
+    try {
+      expect(await verify(out)).toBe(0);
+      expect(await verify(summary.zip)).toBe(0);
+      expect(logs[0]).toContain('manifest.csv matches its SHA-256 and size in manifest.json');
+      expect(logs[1]).toContain('manifest.csv matches its SHA-256 and size in manifest.json');
+
+      // One byte of an amount changed, as a spreadsheet edit would: the CSV is named, nothing else.
+      const original = fs.readFileSync(csvFile);
+      const edited = Buffer.from(original);
+      const at = edited.indexOf(',200,') + 1; // the amount column of Supplier 2
+      expect(at).toBeGreaterThan(0);
+      edited[at] = '9'.charCodeAt(0);
+      fs.writeFileSync(csvFile, edited);
+      logs.length = 0;
+      expect(await verify(out)).toBe(3);
+      expect(logs[0]).toContain('DIFFERS  manifest.csv');
+      expect(logs[0]).toContain('NOT VERIFIED');
+      expect(await verifyExport(out)).toMatchObject({ mismatched: ['manifest.csv'], missing: [], unexpected: [], verified: summary.files });
+
+      // Gone is no better than edited.
+      fs.rmSync(csvFile);
+      expect(await verifyExport(out)).toMatchObject({ mismatched: [], missing: ['manifest.csv'] });
+
+      // An export made before the archive recorded the CSV: its files still verify, and verify says plainly the CSV was not checked.
+      fs.writeFileSync(csvFile, edited);
+      const { manifestCsv: _, ...older } = manifest;
+      fs.writeFileSync(manifestFile, JSON.stringify(older, null, 2));
+      logs.length = 0;
+      expect(await verify(out)).toBe(0);
+      expect(logs[0]).toContain('NOTE     manifest.csv is not covered');
+      expect(logs[0]).toContain('VERIFIED: every file manifest.json lists is what the archive exported.');
+      expect(await verifyExport(out)).toMatchObject({ csvCovered: false, verified: summary.files, mismatched: [], missing: [], unexpected: [] });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('export resumes the unfinished export recorded in the folder instead of starting another; exports lists them', async () => {
     const out = path.join(work, 'resume');
     fs.mkdirSync(out, { recursive: true });
@@ -191,7 +241,7 @@ describe('archive CLI', () => {
 
   it('an expired or invalid token says how to log in again', async () => {
     const stale = { ...client, config: { ...client.config, token: 'not-a-token' } };
-    await expect(listAll(stale, { fiscalYear: 2024 })).rejects.toThrow(/Log in again: archive login --url .* --token <new token>/);
+    await expect(listAll(stale, { fiscalYear: 2024 })).rejects.toThrow(/Log in again: archive login --url .* --with-token < token.txt \(or with the new token in ARCHIVE_TOKEN\)/);
   });
 
   it('argv layer: ls prints a table; bad usage exits 2', async () => {

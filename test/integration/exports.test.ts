@@ -112,6 +112,8 @@ describe('POST /exports', () => {
     expect(manifest.export.csv).toEqual({ separator: ',', decimalMark: '.' });
     const csvBytes = files.get('manifest.csv')!;
     expect(csvBytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(true);
+    // manifest.json records the CSV's SHA-256 and size, so `archive verify` notices an edited list.
+    expect(manifest.manifestCsv).toEqual({ sha256: sha256hex(csvBytes), size: csvBytes.length });
     const rows = csvRecords(csvBytes.toString('utf8'));
     expect(rows.map((r) => r.documentId).sort()).toEqual(catalog.map((d) => d.id).sort());
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { main } from '../../cli/archive';
-import { login } from '../../cli/core';
 import { csvRecords } from '../support/csv';
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
@@ -19,13 +19,17 @@ let env: NodeJS.ProcessEnv;
 let token: string;
 const ids: string[] = [];
 
-/** Runs `archive <argv>` and returns its exit code and what it printed. */
+/** Runs `archive <argv>` (standard input empty unless given) and returns its exit code and what it printed. */
 async function archiveCmd(...argv: string[]): Promise<{ code: number; out: string }> {
+  return archiveWithInput('', ...argv);
+}
+
+async function archiveWithInput(stdin: string, ...argv: string[]): Promise<{ code: number; out: string }> {
   const logs: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    return { code: await main(argv, env), out: logs.join('\n') };
+    return { code: await main(argv, env, fetch, Readable.from([stdin])), out: logs.join('\n') };
   } finally {
     log.mockRestore();
     err.mockRestore();
@@ -49,8 +53,10 @@ afterAll(async () => {
 });
 
 describe('year-end walk-through (README)', () => {
-  it('0. log in', async () => {
-    login(env.ARCHIVE_CONFIG_DIR!, { url: archive.url, token });
+  it('0. log in: the token on standard input (`npm run -s token -- ... | archive login --url ... --with-token`)', async () => {
+    const { code, out } = await archiveWithInput(`${token}\n`, 'login', '--url', archive.url, '--with-token');
+    expect(code).toBe(0);
+    expect(out).toContain('readable by you only');
   });
 
   it('1. search: `archive ls --fiscal-year 2024 --counterparty bakkerij` finds the supplier case-insensitively, by prefix', async () => {

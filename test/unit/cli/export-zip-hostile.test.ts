@@ -78,6 +78,39 @@ describe('verify of a ZIP', () => {
   });
 });
 
+describe('manifest.csv in a ZIP', () => {
+  const CSV = Buffer.from('\uFEFFdocumentId,amount\r\nd1,100\r\n');
+  /** A manifest.json that records manifest.csv as the archive writes it now. */
+  const coveringManifest = (csv: unknown) => Buffer.from(JSON.stringify({ ...JSON.parse(manifestOf({ 'documents/a.pdf': GOOD }).toString()), manifestCsv: csv }));
+  const recorded = { sha256: sha(CSV), size: CSV.length };
+
+  it('is checked against the SHA-256 manifest.json records: the same bytes verify, an edited CSV is a mismatch', async () => {
+    const good = await verifyExport(await zipOf(path.join(work, 'good.zip'), [['documents/a.pdf', GOOD], ['manifest.json', coveringManifest(recorded)], ['manifest.csv', CSV]]));
+    expect(good).toMatchObject({ csvCovered: true, verified: 1, mismatched: [], missing: [], unexpected: [] });
+    const edited = Buffer.from(CSV.toString().replace('100', '900'));
+    const r = await verifyExport(await zipOf(path.join(work, 'edited.zip'), [['documents/a.pdf', GOOD], ['manifest.json', coveringManifest(recorded)], ['manifest.csv', edited]]));
+    expect(r).toMatchObject({ verified: 1, mismatched: ['manifest.csv'] });
+    expect(verifyText('edited.zip', r)).toMatch(/DIFFERS {2}manifest\.csv[\s\S]*NOT VERIFIED/);
+  });
+
+  it('missing, held twice, or recorded as something other than a checksum, is not verified', async () => {
+    const missing = await verifyExport(await zipOf(path.join(work, 'm.zip'), [['documents/a.pdf', GOOD], ['manifest.json', coveringManifest(recorded)]]));
+    expect(missing.missing).toEqual(['manifest.csv']);
+    const twice = await verifyExport(await zipOf(path.join(work, 't.zip'), [['documents/a.pdf', GOOD], ['manifest.json', coveringManifest(recorded)], ['manifest.csv', CSV], ['Manifest.CSV', CSV]]));
+    expect(twice.mismatched).toEqual(['manifest.csv']);
+    const emptied = await verifyExport(await zipOf(path.join(work, 'n.zip'), [['documents/a.pdf', GOOD], ['manifest.json', coveringManifest(null)], ['manifest.csv', CSV]]));
+    expect(emptied.mismatched).toEqual(['manifest.csv']);
+  });
+
+  it('in an export made before the archive recorded it, is not checked, and verify says so plainly', async () => {
+    const r = await verifyExport(await zipOf(path.join(work, 'old.zip'), [['documents/a.pdf', GOOD], ['manifest.json', manifestOf({ 'documents/a.pdf': GOOD })], ['manifest.csv', Buffer.from('anything')]]));
+    expect(r).toMatchObject({ csvCovered: false, verified: 1, mismatched: [], missing: [], unexpected: [] });
+    const text = verifyText('old.zip', r);
+    expect(text).toContain('NOTE     manifest.csv is not covered');
+    expect(text).toContain('VERIFIED: every file manifest.json lists is what the archive exported.');
+  });
+});
+
 describe('a ZIP with a name reaching outside the folder (zip-slip)', () => {
   /** yazl refuses to write `..`; the name is written as `zz/…` and patched, as a hostile archive would send it. */
   async function slipZip(file: string): Promise<string> {

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { text } from 'node:stream/consumers';
+import { buffer, text } from 'node:stream/consumers';
 import { ManifestSpool } from '../../../shared/exports/manifest-spool';
 import * as fc from 'fast-check';
 import type { ExportManifest, ManifestDocument } from '../../../shared/kernel/export';
@@ -10,6 +11,7 @@ const header: Omit<ExportManifest, 'documents'> = {
   format: 'archive-export/1',
   export: { id: 'exp-1', tenantId: 't', createdAt: '2026-01-01T00:00:00Z', createdBy: { subject: 'a', kind: 'user' }, filter: { fiscalYear: 2024 }, includeOriginals: true, csv: { separator: ',', decimalMark: '.' }, requestId: 'req-1', auditEntryId: 'e-1' },
   counts: { documents: 0, files: 0, bytes: 0 },
+  manifestCsv: { sha256: '00'.repeat(32), size: 0 },
 };
 
 const doc = (i: number): ManifestDocument => ({
@@ -92,5 +94,19 @@ describe('manifest spool', () => {
     expect(rows[1]).toMatchObject({ validation: 'pending', validator: '', validationFailedRules: '' });
     expect(parseCsv('a,"b\r\nc"\r\n')).toEqual([['a', 'b\r\nc']]);
     await spool.dispose();
+  });
+
+  it('writes manifest.csv to a temporary file first, answering the SHA-256 and size of exactly the bytes that go into the ZIP', async () => {
+    const spool = new ManifestSpool();
+    for (let i = 0; i < 120; i++) await spool.add(doc(i));
+    await spool.close();
+    const format = { separator: ';', decimalMark: ',' } as const;
+    const rendered = Buffer.from(await text(spool.csv(format)), 'utf8');
+    const digest = await spool.writeCsv(format);
+    const written = await buffer(spool.writtenCsv());
+    expect(written.equals(rendered)).toBe(true);
+    expect(digest).toEqual({ sha256: createHash('sha256').update(rendered).digest('hex'), size: rendered.length });
+    await spool.dispose();
+    expect(fs.existsSync(path.dirname(spool.file))).toBe(false);
   });
 });
