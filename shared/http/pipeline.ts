@@ -224,7 +224,11 @@ export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchPara
   if (repeated.length > 0) throw new ArchiveError(code, { detail: repeated.slice(0, 10).map((name) => `${name.slice(0, 100)}: given more than once`).join('; ') });
   const parsed = schema.safeParse(Object.fromEntries(params));
   if (!parsed.success) {
-    throw new ArchiveError(code, { detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+    throw new ArchiveError(code, {
+      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
+      // As a body's refusal has them: the web app shows each beside its field (a search's counterparty).
+      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
   }
   return parsed.data;
 }
