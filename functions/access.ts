@@ -19,6 +19,7 @@ import { revokeSupportGrant } from '../shared/auth/support-grants/revoke-support
 import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants/support-grant';
 import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
 import { ArchiveError } from '../shared/kernel/errors';
+import { shownText } from '../shared/kernel/text';
 import { operation, reply } from '../shared/http/operation';
 import { ZActor, ZApiKey, ZApiKeyCreated, ZInstant, ZItems, ZPermission, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
 
@@ -29,7 +30,8 @@ const ZSetParams = z.strictObject({ name: ZRightsSetName });
 const ZSubjectParams = z.strictObject({ subject: z.string().min(1).max(256) });
 
 const ZCreateKey = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  /** Picked from a list by people: the strictest text (no direction marks, spaces read as one). */
+  name: shownText('name', 100),
   rightsSet: ZRightsSetName,
   /** Default 90 days; at most API_KEY_MAX_DAYS. */
   expiresAt: instant.optional(),
@@ -47,7 +49,7 @@ const ZSodPolicy = z.strictObject({
 });
 
 const ZGrant = z.strictObject({
-  ticket: z.string().trim().min(1).max(100),
+  ticket: shownText('line', 100),
   scope: ZSupportScope.default('read-only'),
   expiresAt: instant,
 });
@@ -209,7 +211,7 @@ const ZSodPolicyProposal = z.strictObject({
   decidedBy: ZActor.optional(),
   decisionReason: z.string().optional(),
 });
-const ZApproveProposal = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const ZApproveProposal = z.strictObject({ reason: shownText('prose', 500) });
 const ZProposalParams = z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
 const proposalParamsTarget = (p: { id: string }) => proposalTarget(p.id);
 

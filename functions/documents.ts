@@ -9,6 +9,7 @@ import { listDocuments, ZListQuery } from '../shared/documents/list-documents';
 import { toPublicDocument } from '../shared/kernel/document';
 import type { ErrorCode } from '../shared/kernel/errors';
 import { ArchiveError } from '../shared/kernel/errors';
+import { shownText } from '../shared/kernel/text';
 import { parseJsonBody } from '../shared/http/json-body';
 import { operation, reply, type Responses } from '../shared/http/operation';
 import { ZDocument, ZDocumentPage, ZId, ZMetadataCorrection, ZMetadataHistory } from '../shared/http/schemas';
@@ -60,7 +61,7 @@ export const readDocument = operation({
   },
 });
 
-const ZCorrection = z.object({ reason: z.string().trim().min(1).max(500) }).catchall(z.unknown());
+const ZCorrection = z.object({ reason: shownText('prose', 500) }).catchall(z.unknown());
 
 /**
  * `PATCH /documents/{id}/metadata`: an RFC 7396 merge patch of the metadata plus the required `reason`

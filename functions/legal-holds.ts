@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { numberInUrl } from '../shared/kernel/url-number';
+import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
@@ -8,14 +9,13 @@ import { placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-quer
 import { releaseHold } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
 
-const text = (max: number) => z.string().trim().min(1).max(max);
-const ZPlaceHold = z.strictObject({ reason: text(500), caseReference: text(200) });
+const ZPlaceHold = z.strictObject({ reason: shownText('prose', 500), caseReference: shownText('line', 200) });
 const ZPlaceHoldsByQuery = ZPlaceHold.extend({
   query: z
-    .strictObject({ fiscalYear: z.number().int().min(1900).max(2200).optional(), counterparty: text(200).optional() })
+    .strictObject({ fiscalYear: z.number().int().min(1900).max(2200).optional(), counterparty: shownText('line', 200).optional() })
     .refine((q) => q.fiscalYear !== undefined || q.counterparty !== undefined, 'name a fiscalYear and/or a counterparty'),
 });
-const ZReleaseHold = z.strictObject({ reason: text(500) });
+const ZReleaseHold = z.strictObject({ reason: shownText('prose', 500) });
 
 /** The example the other definitions follow: everything about one operation, in one place. */
 export const placeDocumentHold = operation({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { numberInUrl } from '../shared/kernel/url-number';
+import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
@@ -12,7 +13,7 @@ import { setRetentionPolicy } from '../shared/retention/set-retention-policy';
 import { ZTenantRetentionPolicy } from '../shared/kernel/retention';
 
 const instant = z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
-const reason = z.string().trim().min(1).max(500);
+const reason = shownText('prose', 500);
 const ZExtend = z.strictObject({ retainUntil: instant, reason });
 const ZDueQuery = z.strictObject({
   before: instant.optional(),

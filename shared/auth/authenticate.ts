@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
-import { DECEPTIVE_CHARACTER } from '../kernel/text';
+import { refusedCharacter } from '../kernel/text';
 import type { ApiKeyDeps } from './api-keys/api-key';
 import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
@@ -112,7 +112,7 @@ export class Authenticator implements Authenticates {
     // The subject is who the audit log names for years and whom every rule about persons compares: one short plain name,
     // never a key's subject (`apikey:<id>`), which the audit log and rules would take for that key (jose checks only that it is there).
     const sub = payload.sub as unknown;
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || DECEPTIVE_CHARACTER.test(sub) || sub.startsWith('apikey:')) throw unauthenticated('The token names no valid subject.');
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || refusedCharacter(sub, 'line') !== null || sub.startsWith('apikey:')) throw unauthenticated('The token names no valid subject.');
     // jose checks iat's type only: a token issued later than now (past the tolerance) comes from a wrong clock or was minted to last.
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.settings.clockToleranceSeconds) throw unauthenticated('The token was issued in the future.');
     const tenantId = payload[this.settings.tenantClaim];

@@ -1,14 +1,17 @@
 /**
  * A client's file name is only ever a label: never a storage path. Keep the last
- * path segment, drop control and bidi-override characters, trim, and bound the length.
+ * path segment, drop control, bidi-override and invisible characters, trim, and bound the length.
  */
+import { replaceRefused } from '../kernel/text';
+
 export function sanitiseFileName(raw: string | null | undefined): string | null {
   if (!raw) return null;
   let name = raw.normalize('NFC');
   name = name.split(/[/\\]/).pop() ?? '';
-  // C0/C1 controls (NUL, CR, LF, …), bidi controls that disguise extensions (U+202E), and lone
-  // surrogates (no character at all: they make encodeURIComponent throw when the name is sent back).
-  name = name.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu, '');
+  // What a name shown to people may not hold (kernel/text.ts): C0/C1 controls (NUL, CR, LF, …), bidi controls and
+  // direction marks that disguise extensions (U+202E), zero-width and other invisible characters that make two names
+  // look alike, and lone surrogates (no character at all: they make encodeURIComponent throw when the name is sent back).
+  name = replaceRefused(name, 'name', '');
   name = name.trim().replace(/^\.+/, '');
   if (name.length > 200) {
     const dot = name.lastIndexOf('.');

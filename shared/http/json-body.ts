@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
 import type { ArchiveRequest } from './types';
-import { DECEPTIVE_IN_TEXT } from '../kernel/text';
+import { refusedCharacter } from '../kernel/text';
 
 const MAX_JSON_BYTES = 64 * 1024;
 
@@ -50,7 +50,10 @@ export async function parseJsonBody<T extends z.ZodType>(req: ArchiveRequest, sc
   const twice = text === '' ? null : memberNamedTwice(text);
   if (twice !== null) throw new ArchiveError('bad_request', { detail: `The member ${JSON.stringify(twice.slice(0, 100))} is sent more than once in one object.` });
   const deceptive = deceptiveString(raw);
-  if (deceptive !== null) throw new ArchiveError('bad_request', { detail: `${deceptive || 'body'}: must not contain control characters (other than tab and line breaks), bidirectional overrides or lone surrogates.` });
+  if (deceptive !== null) {
+    const message = `must not contain ${deceptive.refused}`;
+    throw new ArchiveError('bad_request', { detail: `${deceptive.path || 'body'}: ${message}`, extensions: { errors: [{ path: deceptive.path, message }] } });
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     throw new ArchiveError('bad_request', {
@@ -62,21 +65,24 @@ export async function parseJsonBody<T extends z.ZodType>(req: ArchiveRequest, sc
 }
 
 /**
- * The path of the first string in the parsed body with a deceptive character (kernel/text.ts; a reason may have
- * several lines), member names included, so no route's schema can forget it; null if none. Iterative: bodies nest deep.
+ * The path of the first string in the parsed body with a character no text shown to people may hold, and
+ * which (kernel/text.ts, as for a reason of several lines: a field's own schema may ask for less), member
+ * names included (as one line), so no route's schema can forget it; null if none. Iterative: bodies nest deep.
  */
-function deceptiveString(value: unknown): string | null {
+function deceptiveString(value: unknown): { path: string; refused: string } | null {
   const pending: [unknown, string][] = [[value, '']];
   while (pending.length > 0) {
     const [item, path] = pending.pop()!;
     if (typeof item === 'string') {
-      if (DECEPTIVE_IN_TEXT.test(item)) return path;
+      const refused = refusedCharacter(item, 'prose');
+      if (refused !== null) return { path, refused };
     } else if (Array.isArray(item)) {
       item.forEach((v, i) => pending.push([v, path ? `${path}.${i}` : String(i)]));
     } else if (item !== null && typeof item === 'object') {
       for (const [k, v] of Object.entries(item)) {
         const at = path ? `${path}.${k}` : k;
-        if (DECEPTIVE_IN_TEXT.test(k)) return JSON.stringify(at.slice(0, 100));
+        const refused = refusedCharacter(k, 'line');
+        if (refused !== null) return { path: JSON.stringify(at.slice(0, 100)), refused };
         pending.push([v, at.slice(0, 200)]);
       }
     }

@@ -14,7 +14,7 @@ import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse } from './types';
 import { z } from 'zod';
-import { DECEPTIVE_CHARACTER } from '../kernel/text';
+import { refusedCharacter, replaceRefused } from '../kernel/text';
 
 /** The route table holds operations (shared/http/operation.ts): one definition each. */
 export type RouteDef = Operation;
@@ -144,12 +144,12 @@ const MAX_USER_AGENT = 300;
 
 /**
  * The requester's own text as an audit entry keeps it (a path `id` before any schema has checked it, the
- * User-Agent): bounded by characters, never inside one, and controls and bidirectional overrides shown as
- * U+FFFD (a 6 KB id with line breaks and escape sequences went into the chain as it came, and showed as
+ * User-Agent): bounded by characters, never inside one, and what one line shown to people may not hold (controls,
+ * bidirectional overrides, invisible characters; kernel/text.ts) shown as U+FFFD (a 6 KB id with line breaks and escape sequences went into the chain as it came, and showed as
  * other text where the log is read; a User-Agent with a raw C1 control did too).
  */
 function requesterText(text: string, max: number): string {
-  const points = [...text.replace(new RegExp(DECEPTIVE_CHARACTER.source, 'gu'), '\uFFFD')];
+  const points = [...replaceRefused(text, 'line', '\uFFFD')];
   return points.length > max ? `${points.slice(0, max).join('')}…` : points.join('');
 }
 
@@ -180,9 +180,13 @@ function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequ
   };
 }
 
-/** The name of a path parameter with a deceptive character: no id, subject or name the archive keeps has one. */
+/** `name: must not contain U+XXXX (…)` for a path parameter with a character no id, subject or name the archive keeps has (one line, kernel/text.ts). */
 function deceptiveParam(params: Record<string, string>): string | undefined {
-  return Object.keys(params).find((name) => DECEPTIVE_CHARACTER.test(params[name]!));
+  for (const [name, value] of Object.entries(params)) {
+    const refused = refusedCharacter(value, 'line');
+    if (refused !== null) return `${name}: must not contain ${refused}`;
+  }
+  return undefined;
 }
 
 /**
@@ -192,7 +196,7 @@ function deceptiveParam(params: Record<string, string>): string | undefined {
 function parseParams(op: Operation, req: ArchiveRequest): unknown {
   if (!op.params) return {};
   const deceptive = deceptiveParam(req.params);
-  if (deceptive !== undefined) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: `${deceptive}: must not contain control characters, bidirectional overrides or lone surrogates` });
+  if (deceptive !== undefined) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: deceptive });
   const parsed = op.params.safeParse(req.params);
   if (!parsed.success) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   return parsed.data;
@@ -220,7 +224,11 @@ export function parseQuery<T extends z.ZodType>(schema: T, params: URLSearchPara
   if (repeated.length > 0) throw new ArchiveError(code, { detail: repeated.slice(0, 10).map((name) => `${name.slice(0, 100)}: given more than once`).join('; ') });
   const parsed = schema.safeParse(Object.fromEntries(params));
   if (!parsed.success) {
-    throw new ArchiveError(code, { detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+    throw new ArchiveError(code, {
+      detail: parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
+      // As a body's refusal has them: the web app shows each beside its field (a search's counterparty).
+      extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+    });
   }
   return parsed.data;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { RETENTION_CLASS_NAME } from './retention';
 
 import { DOCUMENT_KINDS } from './document-kinds';
-import { DECEPTIVE_CHARACTER } from './text';
+import { shownText } from './text';
 
 export { DOCUMENT_KINDS };
 /** Built-in (`fiscal-7y`, `immovable-property-10y`) or defined by the tenant (shared/retention/policy.ts). */
@@ -21,7 +21,8 @@ const isoDate = z
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date')
   .refine((s) => Number(s.slice(0, 4)) <= LAST_YEAR, `must be in ${LAST_YEAR} or earlier`);
 
-const text = (max: number) => z.string().trim().min(1).max(max).refine((s) => !DECEPTIVE_CHARACTER.test(s), 'must not contain control characters or bidirectional overrides');
+/** One line shown to people (kernel/text.ts): direction marks allowed, which Hebrew and Arabic names use. */
+const text = (max: number) => shownText('line', max);
 
 /** Metadata a client may send with a document; unknown keys are refused. */
 export const ZDocumentMetadata = z

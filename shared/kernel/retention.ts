@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shownText } from './text';
 
 /** Retention class names: built-in ones and those a tenant defines. */
 export const RETENTION_CLASS_NAME = /^[a-z0-9][a-z0-9-]{1,40}$/;
@@ -68,7 +69,7 @@ export const ZTenantRetentionPolicy = z.strictObject({
       z.strictObject({
         name: z.string().regex(RETENTION_CLASS_NAME, 'must be a lower-case slug'),
         years: z.number().int().min(1).max(100),
-        description: z.string().trim().max(300).optional(),
+        description: shownText('line', 300, 0).optional(),
       }),
     )
     .max(50)

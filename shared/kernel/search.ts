@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DOCUMENT_KINDS } from './document';
 import { searchKey } from './search-keys';
+import { shownText } from './text';
 import { numberInUrl } from './url-number';
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
@@ -9,7 +10,7 @@ const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
  * key is empty (spaces, combining marks only) is a prefix of every key: it matched every document that
  * has one, and an export "of one counterparty" held them all.
  */
-const prefix = z.string().min(1).max(200).refine((s) => searchKey(s) !== '', 'must contain a letter, digit or sign other than space');
+const prefix = shownText('line', 200).refine((s) => searchKey(s) !== '', 'must contain a letter, digit or sign other than space');
 
 /**
  * The one search filter over the catalog (GET /documents, POST /exports, the catalog port).
@@ -19,7 +20,8 @@ const prefix = z.string().min(1).max(200).refine((s) => searchKey(s) !== '', 'mu
 export function searchFilterShape(encoding: 'query' | 'json') {
   // In a URL every number is text (numberInUrl); in JSON it is a number.
   const number = <T extends z.ZodType>(build: (n: z.ZodNumber) => T, digits: 'integer' | 'decimal') => (encoding === 'query' ? numberInUrl(build, digits) : build(z.number()));
-  const tags = z.array(z.string().min(1).max(50)).min(1).max(10);
+  // What metadata may hold (kernel/metadata.ts): an export keeps its filter and shows it to others.
+  const tags = z.array(shownText('line', 50)).min(1).max(10);
   return {
     fiscalYear: number((n) => n.int().min(1900).max(2200).optional(), 'integer'),
     from: date.optional(),

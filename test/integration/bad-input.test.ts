@@ -142,3 +142,48 @@ describe('an id no stored item can have is not found, never a 500', () => {
     }
   });
 });
+
+describe('text shown to other people: what displays as other text is refused, naming the field and the character, and nothing is stored', () => {
+  const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+
+  it('an API key named with a zero-width space (it would show as another key in the list) is not created', async () => {
+    const t = newTenant('keyname');
+    const admin = await archive.token({ tenant: t, sub: 'admin', rights: 'integration-admin' });
+    const names = async () => ((await call(`${archive.url}/api-keys`, { token: admin })).json.items as { name: string }[]).map((k) => k.name);
+    for (const [name, character] of [['scanner\u200b-1', 'U+200B'], ['scanner\u200f-1', 'U+200F'], ['\u3164', 'U+3164']] as const) {
+      const res = await call(`${archive.url}/api-keys`, { ...json('POST', { name, rightsSet: 'uploader' }), token: admin });
+      expect({ status: res.status, code: res.json?.code, type: res.headers.get('content-type') }).toEqual({ status: 400, code: 'bad_request', type: 'application/problem+json' });
+      expect(res.json.detail).toMatch(new RegExp(`^name: must not contain ${character.replace('+', '\\+')} \\(`));
+      expect(res.json.errors).toEqual([{ path: 'name', message: expect.stringContaining(character) }]);
+    }
+    expect(await names()).toEqual([]);
+    // The name it looks like is a name like any other; spaces of another width read as one space.
+    expect((await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'scanner\u00a0 1', rightsSet: 'uploader' }), token: admin })).status).toBe(201);
+    expect(await names()).toEqual(['scanner 1']);
+  });
+
+  it('a legal hold whose reason holds an escape sequence (it would reach an operator\'s terminal through the audit log) is not placed', async () => {
+    const t = newTenant('holdtext');
+    const archivist = await archive.token({ tenant: t, sub: 'archivist', rights: 'archivist' });
+    const up = await call(`${archive.url}/documents`, { ...rawUpload(corpusFile('img2pdf/normal.jpg'), 'image/jpeg'), token: archivist });
+    expect(up.status).toBe(201);
+    const before = await tenantState(archive, t);
+    const refusals = [
+      [{ reason: 'Tax audit \u001b[2J\u001b[1;1Hreleased', caseReference: 'FA-2024-117' }, 'reason', 'U+001B'],
+      [{ reason: 'Tax audit', caseReference: 'FA-2024-\u202e711' }, 'caseReference', 'U+202E'],
+      [{ reason: 'Tax audit', caseReference: 'FA-2024\n117' }, 'caseReference', 'U+000A'],
+    ] as const;
+    for (const [body, field, character] of refusals) {
+      const res = await call(`${archive.url}/documents/${up.json.id}/legal-holds`, { ...json('POST', body), token: archivist });
+      expect({ status: res.status, code: res.json?.code, type: res.headers.get('content-type') }).toEqual({ status: 400, code: 'bad_request', type: 'application/problem+json' });
+      expect(res.json.detail).toContain(`${field}: must not contain ${character} (`);
+    }
+    const doc = await call(`${archive.url}/documents/${up.json.id}`, { token: archivist });
+    expect({ legalHold: doc.json.legalHold, holds: doc.json.holds }).toEqual({ legalHold: false, holds: [] });
+    expect(await tenantState(archive, t)).toEqual(before);
+    // A reason of several lines is still a reason.
+    const placed = await call(`${archive.url}/documents/${up.json.id}/legal-holds`, { ...json('POST', { reason: 'Tax audit 2024\r\n\tletter of 3 March', caseReference: 'FA-2024-117' }), token: archivist });
+    expect(placed.status).toBe(201);
+    expect(placed.json.reason).toBe('Tax audit 2024\n\tletter of 3 March');
+  });
+});

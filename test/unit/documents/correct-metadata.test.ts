@@ -13,11 +13,13 @@ const codeOf = async (p: Promise<unknown>) => p.then(() => null, (e: ArchiveErro
 
 describe('metadata text shows what it is', () => {
   it.each([
-    ['an escape sequence', { counterparty: 'Acme\u001b[2J BV' }, 'counterparty'],
-    ['a line break', { reference: 'INV-1\nINV-2' }, 'reference'],
-    ['a right-to-left override', { reference: 'INV-\u202e1004' }, 'reference'],
-    ['an isolate in a tag', { tags: ['q1', 'x\u2066y'] }, 'tags.1'],
-  ])('refuses %s (400 naming the field)', (_what, metadata, path) => {
+    ['an escape sequence', { counterparty: 'Acme\u001b[2J BV' }, 'counterparty', 'U+001B'],
+    ['a line break', { reference: 'INV-1\nINV-2' }, 'reference', 'U+000A'],
+    ['a right-to-left override', { reference: 'INV-\u202e1004' }, 'reference', 'U+202E'],
+    ['an isolate in a tag', { tags: ['q1', 'x\u2066y'] }, 'tags.1', 'U+2066'],
+    ['a zero-width space that makes one counterparty look like another', { counterparty: 'Acme\u200b BV' }, 'counterparty', 'U+200B'],
+    ['a soft hyphen', { reference: 'INV\u00ad-1004' }, 'reference', 'U+00AD'],
+  ])('refuses %s (400 naming the field and the character)', (_what, metadata, path, character) => {
     const refusal = (() => {
       try {
         parseMetadata(metadata);
@@ -25,10 +27,13 @@ describe('metadata text shows what it is', () => {
         return e;
       }
     })();
-    expect(refusal).toMatchObject({ code: 'invalid_metadata', extensions: { errors: [{ path, message: expect.stringContaining('control characters') }] } });
+    expect(refusal).toMatchObject({ code: 'invalid_metadata', extensions: { errors: [{ path, message: expect.stringContaining(`must not contain ${character}`) }] } });
   });
   it('keeps the marks Hebrew and Arabic names use', () => {
     expect(parseMetadata({ counterparty: '\u200fשלום בע״מ' }).counterparty).toBe('\u200fשלום בע״מ');
+  });
+  it('keeps text in NFC: a decomposed é is the composed one', () => {
+    expect(parseMetadata({ counterparty: 'Cafe\u0301 Noir' }).counterparty).toBe('Caf\u00e9 Noir');
   });
 });
 

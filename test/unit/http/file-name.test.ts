@@ -8,6 +8,11 @@ describe('sanitiseFileName', () => {
     ['invoice\u202egpj.exe', 'invoicegpj.exe'],
     ['evil\u0000.png', 'evil.png'],
     ['line\r\nbreak.jpg', 'linebreak.jpg'],
+    // Invisible characters that make two names look alike, and a direction mark beside the extension.
+    ['invoice\u200b\u2060\ufeff.pdf', 'invoice.pdf'],
+    ['scan\u00ad\u3164\u200f.pdf', 'scan.pdf'],
+    // A space of another width is a space (macOS names screenshots with U+202F before AM/PM).
+    ['Screenshot 10.00.00\u202fAM.png', 'Screenshot 10.00.00\u202fAM.png'],
     ['  spaced .pdf ', 'spaced .pdf'],
     ['.hidden', 'hidden'],
     ['', null],

@@ -6,6 +6,7 @@
 import { ProblemError, type Problem } from '../api';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { fieldMessage } from '../lib/field-message';
 import { inWords } from '../lib/permissions';
 
 export function asProblem(error: unknown): Problem {
@@ -18,7 +19,7 @@ export function fieldErrors(problem: Problem | null, t: Dictionary): Record<stri
   const out: Record<string, string> = {};
   for (const e of problem?.errors ?? []) {
     const path = e.path.replace(/^(metadata|body)\./, '');
-    out[path] = /too small|required|expected string, received undefined|>=1 characters/i.test(e.message) ? t.problem.required : e.message;
+    out[path] = fieldMessage(e.message, t);
   }
   return out;
 }

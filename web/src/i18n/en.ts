@@ -644,6 +644,7 @@ export const en = {
     } as Record<string, string>,
     field: (field: string, message: string) => `${field}: ${message}`,
     required: 'This is required.',
+    character: (code: string) => `This contains a character that is not allowed here (${code}): a control, invisible or direction character, or a line break or tab where one line is expected. Type the text again rather than pasting it.`,
     checkFields: 'Please check the marked fields.',
     reference: (id: string) => `Reference for support: ${id}`,
   },

@@ -640,6 +640,7 @@ export const nl: Dictionary = {
     },
     field: (field, message) => `${field}: ${message}`,
     required: 'Dit is verplicht.',
+    character: (code) => `Dit bevat een teken dat hier niet is toegestaan (${code}): een stuurteken, een onzichtbaar teken of een richtingsteken, of een regeleinde of tab waar één regel wordt verwacht. Typ de tekst opnieuw in plaats van hem te plakken.`,
     checkFields: 'Controleer de gemarkeerde velden.',
     reference: (id) => `Kenmerk voor support: ${id}`,
   },

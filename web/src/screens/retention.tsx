@@ -107,7 +107,7 @@ export function RetentionScreen(_: ScreenProps) {
               <FormField id={`c-${i}-years`} label={t.retention.classYears} error={err('years')}>
                 <input inputMode="numeric" size={4} value={c.years} onChange={(e) => setClass(i, { years: e.target.value })} />
               </FormField>
-              <FormField id={`c-${i}-description`} className="grow" label={t.retention.classDescription}>
+              <FormField id={`c-${i}-description`} className="grow" label={t.retention.classDescription} error={err('description')}>
                 <input value={c.description} maxLength={300} onChange={(e) => setClass(i, { description: e.target.value })} />
               </FormField>
               <button type="button" className="secondary" onClick={() => setDraft({ ...current, classes: current.classes.filter((_, j) => j !== i) })} aria-label={t.retention.removeClass(c.name || String(i + 1))}>{t.rights.remove}</button>
@@ -133,7 +133,7 @@ export function RetentionScreen(_: ScreenProps) {
           <input type="checkbox" checked={current.requireDisposalApproval} onChange={(e) => setDraft({ ...current, requireDisposalApproval: e.target.checked })} />
           {t.retention.requireApproval}
         </label>
-        {save.error ? <ProblemMessage error={save.error} ownedFields={current.classes.flatMap((_, i) => [`classes.${i}.name`, `classes.${i}.years`])} /> : null}
+        {save.error ? <ProblemMessage error={save.error} ownedFields={current.classes.flatMap((_, i) => [`classes.${i}.name`, `classes.${i}.years`, `classes.${i}.description`])} /> : null}
         <div className="form-actions spaced">
           <button type="submit" disabled={!draft || save.isPending}>{t.retention.save}</button>
           {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}

@@ -13,6 +13,7 @@ import { FormField } from '../components/FormField';
 import { asProblem, fieldErrors, ProblemMessage, problemSentence } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
+import { characterMessage } from '../lib/field-message';
 import { metadataValue } from '../lib/metadata-form';
 import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
@@ -65,7 +66,7 @@ function checkMetadata(form: Form, t: Dictionary): Record<string, string> {
   for (const issue of parsed.error.issues) {
     const path = String(issue.path[0] ?? 'metadata');
     if (out[path]) continue;
-    out[path] = path === 'amount' ? t.upload.amountInvalid : path === 'currency' ? (form.currency.trim() === '' ? t.upload.currencyNeeded : form.amount.trim() === '' ? t.upload.amountNeeded : t.upload.currencyInvalid) : issue.message;
+    out[path] = path === 'amount' ? t.upload.amountInvalid : path === 'currency' ? (form.currency.trim() === '' ? t.upload.currencyNeeded : form.amount.trim() === '' ? t.upload.amountNeeded : t.upload.currencyInvalid) : characterMessage(issue.message, t);
   }
   return out;
 }
