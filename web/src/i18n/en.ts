@@ -1,5 +1,5 @@
 /** English: the shape every language follows (nl.ts must provide each key; the compiler checks it). */
-import type { Problem } from '../api';
+import type { Problem } from '../problem';
 
 type Code = Problem['code'];
 
@@ -645,6 +645,7 @@ export const en = {
     field: (field: string, message: string) => `${field}: ${message}`,
     required: 'This is required.',
     checkFields: 'Please check the marked fields.',
+    retryIn: (seconds: number) => `Try again in ${seconds} s.`,
     reference: (id: string) => `Reference for support: ${id}`,
   },
 };

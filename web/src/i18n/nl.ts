@@ -641,6 +641,7 @@ export const nl: Dictionary = {
     field: (field, message) => `${field}: ${message}`,
     required: 'Dit is verplicht.',
     checkFields: 'Controleer de gemarkeerde velden.',
+    retryIn: (seconds) => `Probeer het over ${seconds} s opnieuw.`,
     reference: (id) => `Kenmerk voor support: ${id}`,
   },
 };
