@@ -13,6 +13,7 @@ import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import { clientIpFromForwarded } from '../shared/http/client-ip';
 import { routeMiss } from '../shared/http/route-match';
 import type { ArchiveRequest } from '../shared/http/types';
+import { toAzure } from './answer';
 import { API_ROUTE_PREFIX, ROUTES } from './routes';
 import { registerWebApp } from './web';
 import { runTimer, TIMERS } from './timers';
@@ -64,11 +65,9 @@ for (const route of ROUTES) {
       } catch (err) {
         // Fail closed: without its safety checks passed (region, config, stores) the archive serves nothing.
         context.error(JSON.stringify({ msg: 'archive not started', requestId: req.requestId, error: err instanceof Error ? err.message : String(err) }));
-        const res = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The archive is not available.' }), req.requestId);
-        return { status: res.status, headers: res.headers, body: res.body };
+        return toAzure(problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The archive is not available.' }), req.requestId));
       }
-      const res = await handleRequest(route, req, ready);
-      return { status: res.status, headers: res.headers, body: res.body };
+      return toAzure(await handleRequest(route, req, ready));
     },
   });
 }
@@ -81,8 +80,7 @@ app.http('routeMiss', {
   route: `${API_ROUTE_PREFIX}/{*rest}`,
   authLevel: 'anonymous',
   handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const res = routeMiss(ROUTES, request.method, new URL(request.url).pathname, context.invocationId);
-    return { status: res.status, headers: res.headers, body: res.body as string };
+    return toAzure(routeMiss(ROUTES, request.method, new URL(request.url).pathname, context.invocationId));
   },
 });
 

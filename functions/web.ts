@@ -6,6 +6,7 @@
 import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Config } from '../shared/config';
 import { WebApp, webAppDir } from '../shared/http/web-app';
+import { toAzure } from './answer';
 
 export function registerWebApp(config: Config): void {
   const web = new WebApp({ dir: webAppDir(config), config });
@@ -14,8 +15,7 @@ export function registerWebApp(config: Config): void {
     route: '{*path}',
     authLevel: 'anonymous',
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-      const res = await web.answer({ method: request.method, pathname: new URL(request.url).pathname, headers: request.headers, requestId: context.invocationId });
-      return { status: res.status, headers: res.headers, body: res.body as Buffer | string | undefined };
+      return toAzure(await web.answer({ method: request.method, pathname: new URL(request.url).pathname, headers: request.headers, requestId: context.invocationId }));
     },
   });
 }

@@ -419,9 +419,12 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
   }
   properties: {
     serverFarmId: plan.id
+    // Plain http is redirected to https before any function runs: the app's answers carry HSTS (shared/http/respond.ts).
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
+      // The deployment (Kudu/SCM) endpoint too: its own setting, not covered by minTlsVersion.
+      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
@@ -1156,6 +1159,7 @@ resource validatorApp 'Microsoft.Web/sites@2023-12-01' = {
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       appSettings: [
         { name: 'AzureWebJobsStorage__accountName', value: validatorRuntimeStorage.name }

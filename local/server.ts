@@ -6,8 +6,12 @@ import type { Deps } from '../shared/deps';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse, type RouteDef } from '../shared/http/pipeline';
 import { compileRoutes, matchRoute, routeMiss, type CompiledRoute } from '../shared/http/route-match';
+import { transportHeaders } from '../shared/http/respond';
 import type { ArchiveRequest, ArchiveResponse } from '../shared/http/types';
 import { API_BASE, type WebApp } from '../shared/http/web-app';
+
+/** This server speaks plain http (http.createServer, on loopback): no Strict-Transport-Security, which a browser ignores over http anyway. */
+const TRANSPORT = transportHeaders('http');
 
 /** `web`: the built web app, answered for every path outside /api (as the Function App's `web` function does). */
 export function createArchiveServer(routes: RouteDef[], deps: Deps, onResponse?: () => void, web?: WebApp): http.Server {
@@ -29,7 +33,7 @@ async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req
   if (!url) {
     const refused = problemResponse(new ArchiveError('bad_request', { detail: 'The request line or Host header names no path on a host.' }), requestId);
     if (!req.readableEnded) drainAfterAnswer(req, res);
-    res.writeHead(refused.status, refused.headers).end(refused.body);
+    res.writeHead(refused.status, { ...refused.headers, ...TRANSPORT }).end(refused.body);
     return;
   }
   let response: ArchiveResponse | undefined;
@@ -56,7 +60,7 @@ async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req
   // An unread upload (refused early) is drained so the client sees our answer, not a reset;
   // but only so much of it: a client that keeps sending after the answer is cut off.
   if (!req.readableEnded) drainAfterAnswer(req, res);
-  res.writeHead(response.status, { 'X-Request-Id': requestId, ...response.headers });
+  res.writeHead(response.status, { 'X-Request-Id': requestId, ...response.headers, ...TRANSPORT });
   const body = response.body;
   if (body instanceof Readable) {
     body.on('error', () => res.destroy());

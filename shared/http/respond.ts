@@ -19,6 +19,19 @@ export function securityHeaders(requestId: string): Record<string, string> {
   };
 }
 
+/** HSTS: a browser that reached the archive over https keeps to https, for this host and its subdomains, for a year. */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000; includeSubDomains';
+
+/**
+ * Headers of how an answer travels, which only the host knows: each host adds them to every answer it sends
+ * (API, problem, web app), so both send the same from here. Strict-Transport-Security only over https: the
+ * Function App is httpsOnly (infra/main.bicep), so in Azure every answer goes over https; the local host is plain
+ * http on loopback and sends none (a browser ignores HSTS received over http anyway, RFC 6797 §8.1).
+ */
+export function transportHeaders(scheme: 'https' | 'http'): Record<string, string> {
+  return scheme === 'https' ? { 'Strict-Transport-Security': STRICT_TRANSPORT_SECURITY } : {};
+}
+
 /**
  * RFC 6266 Content-Disposition: an ASCII fallback plus RFC 8187 `filename*`, so a
  * hostile name (quotes, CR/LF, path parts) can never break the header.

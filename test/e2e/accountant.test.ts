@@ -123,9 +123,23 @@ it('refuses a metadata correction without a reason, with the sentence next to th
   expect(await page.locator('#h-metadata + dl').textContent()).toContain('Bakkerij De Vries B.V.');
 });
 
-it('starts a fiscal-year export, shows its progress to completion and downloads the verified ZIP', async () => {
+it('holds Start export back for as long as a refusal\'s Retry-After says, and says so', async () => {
   await page.getByRole('link', { name: 'Exports' }).click();
   await page.getByLabel('Fiscal year').fill('2025');
+  // The tenant's running exports at the cap: the archive answers 429 too_many_exports with Retry-After.
+  const refused = { type: 'https://archive.example/problems/too-many-exports', title: 'Too many exports', status: 429, code: 'too_many_exports', requestId: 'e2e' };
+  await page.route('**/api/exports', (route) => (route.request().method() === 'POST' ? route.fulfill({ status: 429, contentType: 'application/problem+json', headers: { 'Retry-After': '3' }, body: JSON.stringify(refused) }) : route.continue()));
+  const start = page.getByRole('button', { name: 'Start export' });
+  await start.click();
+  await page.waitForSelector('.problem >> text=/Try again in [1-3] s\\./');
+  expect(await start.isDisabled()).toBe(true);
+  await checkA11y(page, 'export refused, waiting');
+  await page.unroute('**/api/exports');
+  await until(page, async () => await start.isEnabled());
+  expect(await page.locator('.problem').textContent()).not.toContain('Try again in');
+});
+
+it('starts a fiscal-year export, shows its progress to completion and downloads the verified ZIP', async () => {
   await page.getByRole('button', { name: 'Start export' }).click();
   await page.waitForSelector('.export-progress progress');
   await checkA11y(page, 'export running');
@@ -160,8 +174,8 @@ it('shows amounts and dates in Dutch when the reader chooses Nederlands, and by 
   expect(await dutch.page.locator('h1').textContent()).toBe('Documenten');
   expect(await dutch.page.locator('table.data tbody').textContent()).toMatch(/€\s1\.234,50/);
   await dutch.context.close();
-  // Nothing the CSP refused, no script errors (the accountant's 403 on the audit log is an answer, not an error).
-  expect(opened.problems.filter((p) => !/status of 40[03]/.test(p))).toEqual([]);
+  // Nothing the CSP refused, no script errors (the accountant's 403 on the audit log and the 429 this file answers itself are answers, not errors).
+  expect(opened.problems.filter((p) => !/status of (40[03]|429)/.test(p))).toEqual([]);
 });
 
 function zipEntries(file: string): Promise<string[]> {

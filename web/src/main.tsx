@@ -6,12 +6,13 @@ import { App } from './App';
 import { authenticatorFor, setSession } from './auth/session';
 import { loadWebConfig } from './config';
 import { I18nProvider } from './i18n';
+import { queryRetryDelay, retriesQuery } from './lib/retry-after';
 import './styles.css';
 
 const queries = new QueryClient({
   defaultOptions: {
-    // A refusal (4xx) will not change by asking again; a 5xx may.
-    queries: { retry: (count, error) => count < 2 && !(error instanceof Error && 'problem' in error && (error as { problem: { status: number } }).problem.status < 500), refetchOnWindowFocus: false },
+    // A refusal (4xx) will not change by asking again; a 5xx may, but no sooner than its Retry-After.
+    queries: { retry: (count, error) => retriesQuery(count, error, Date.now()), retryDelay: (count, error) => queryRetryDelay(count, error, Date.now()), refetchOnWindowFocus: false },
   },
 });
 

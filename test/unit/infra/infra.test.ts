@@ -169,13 +169,14 @@ describe('infra/main.bicep', () => {
     expect(app).toMatch(/name: 'ARCHIVE_WORM', value: 'enforce'/);
   });
 
-  it('turns off FTP and basic-auth publishing credentials on every Function App (deployments sign in with Entra ID)', () => {
+  it('turns off FTP and basic-auth publishing credentials on every Function App (deployments sign in with Entra ID), and plain http and TLS below 1.2', () => {
     const sites = ofType('Microsoft.Web/sites').filter((r) => !r.existing);
     expect(sites.map((r) => r.symbol).sort()).toEqual(['app', 'validatorApp']);
     const policies = ofType('Microsoft.Web/sites/basicPublishingCredentialsPolicies');
     for (const site of sites) {
       expect(site.body).toMatch(/ftpsState:\s*'Disabled'/);
-      expect(site.body).toMatch(/minTlsVersion:\s*'1\.2'/);
+      // https only, TLS 1.2 at least on the site and on its deployment (SCM) endpoint: the app's HSTS presumes it.
+      expect({ site: site.symbol, httpsOnly: /^\s*httpsOnly:\s*true$/m.test(site.body), minTls: /^\s*minTlsVersion:\s*'1\.[23]'$/m.test(site.body), scmMinTls: /^\s*scmMinTlsVersion:\s*'1\.[23]'$/m.test(site.body) }).toEqual({ site: site.symbol, httpsOnly: true, minTls: true, scmMinTls: true });
       for (const kind of ['ftp', 'scm']) {
         const policy = policies.find((p) => new RegExp(`parent:\\s*${site.symbol}\\b`).test(p.body) && new RegExp(`name:\\s*'${kind}'`).test(p.body));
         expect({ site: site.symbol, kind, off: policy !== undefined && policy.condition === null && /allow:\s*false/.test(policy.body) }).toEqual({ site: site.symbol, kind, off: true });

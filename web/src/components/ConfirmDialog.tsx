@@ -5,12 +5,14 @@
 import { useEffect, useId, useRef, type FormEvent, type ReactNode } from 'react';
 import { useI18n } from '../i18n';
 
-export function ConfirmDialog({ open, title, children, confirmLabel, busy = false, danger = true, onConfirm, onCancel }: {
+export function ConfirmDialog({ open, title, children, confirmLabel, busy = false, disabled = false, danger = true, onConfirm, onCancel }: {
   open: boolean;
   title: string;
   children?: ReactNode;
   confirmLabel: string;
   busy?: boolean;
+  /** The confirm button held back while not sending, e.g. until a refusal's Retry-After has passed. */
+  disabled?: boolean;
   danger?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
@@ -33,6 +35,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy = fals
   }, [open, danger]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (busy || disabled) return;
     onConfirm();
   };
   return (
@@ -42,7 +45,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy = fals
           <h2 id={`${id}-title`}>{title}</h2>
           {children}
           <div className="form-actions">
-            <button ref={confirm} type="submit" className={danger ? 'danger' : undefined} disabled={busy} aria-busy={busy}>{confirmLabel}</button>
+            <button ref={confirm} type="submit" className={danger ? 'danger' : undefined} disabled={busy || disabled} aria-busy={busy}>{confirmLabel}</button>
             <button ref={cancel} type="button" className="secondary" onClick={onCancel}>{t.cancel}</button>
           </div>
         </form>

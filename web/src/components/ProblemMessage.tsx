@@ -1,13 +1,15 @@
 /**
  * Turns the API's problem+json into a sentence in the reader's language: what went wrong, the
- * segregation-of-duties rule or missing permission behind a refusal, and field errors (shown next to
- * their fields by <FieldError>, listed here only when no field on the screen owns them). Never a dump.
+ * segregation-of-duties rule or missing permission behind a refusal, how long to wait when its
+ * Retry-After named a wait (counting down), and field errors (shown next to their fields by
+ * <FieldError>, listed here only when no field on the screen owns them). Never a dump.
  */
 import { ProblemError, type Problem } from '../api';
 import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { fieldMessage } from '../lib/field-message';
 import { inWords } from '../lib/permissions';
+import { useRetryWait } from '../lib/useRetryWait';
 
 export function asProblem(error: unknown): Problem {
   if (error instanceof ProblemError) return error.problem;
@@ -43,6 +45,7 @@ export function permissionName(permission: string, t: Dictionary): string {
 
 export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?: Problem | null; error?: unknown; ownedFields?: string[] }) {
   const { t } = useI18n();
+  const wait = useRetryWait(error);
   const p = problem ?? (error ? asProblem(error) : null);
   if (!p) return null;
   const fields = fieldErrors(p, t);
@@ -53,6 +56,8 @@ export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?:
     <div className="problem" role="alert">
       <p>
         <strong>{allOwned ? t.problem.checkFields : problemSentence(p, t).join(' ')}</strong>
+        {/* Read out once with the alert; a timer region is not re-announced each second as it counts down. */}
+        {wait > 0 && <> <span role="timer" aria-live="off">{t.problem.retryIn(wait)}</span></>}
       </p>
       {Array.isArray(p.holders) && p.holders.length > 0 && <Holders holders={p.holders} />}
       {loose.length > 0 && (

@@ -1,6 +1,7 @@
 /** A download button that says "verified" only after the browser checked the SHA-256 itself. */
 import { useState } from 'react';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import { verifiedDownload, type VerifyOutcome } from '../lib/verified-download';
 import { ProblemMessage } from './ProblemMessage';
 
@@ -10,6 +11,7 @@ export function VerifiedDownload({ path, sha256, fileName, label }: { path: stri
   const { t } = useI18n();
   const [state, setState] = useState<State>({ stage: 'idle' });
   const busy = state.stage === 'fetching' || state.stage === 'hashing';
+  const wait = useRetryWait(state.stage === 'error' ? state.error : undefined);
   const start = () => {
     verifiedDownload(path, sha256, fileName, (stage) => setState({ stage }))
       .then((outcome) => setState({ stage: 'done', outcome }))
@@ -17,7 +19,7 @@ export function VerifiedDownload({ path, sha256, fileName, label }: { path: stri
   };
   return (
     <div className="download">
-      <button type="button" onClick={start} disabled={busy} aria-busy={busy}>{label}</button>
+      <button type="button" onClick={start} disabled={busy || wait > 0} aria-busy={busy}>{label}</button>
       <p className="download-status" role="status" aria-live="polite">
         {state.stage === 'fetching' && t.verify.fetching(fileName)}
         {state.stage === 'hashing' && t.verify.hashing}

@@ -1,5 +1,5 @@
 /** English: the shape every language follows (nl.ts must provide each key; the compiler checks it). */
-import type { Problem } from '../api';
+import type { Problem } from '../problem';
 
 type Code = Problem['code'];
 
@@ -646,6 +646,7 @@ export const en = {
     required: 'This is required.',
     character: (code: string) => `This contains a character that is not allowed here (${code}): a control, invisible or direction character, or a line break or tab where one line is expected. Type the text again rather than pasting it.`,
     checkFields: 'Please check the marked fields.',
+    retryIn: (seconds: number) => `Try again in ${seconds} s.`,
     reference: (id: string) => `Reference for support: ${id}`,
   },
 };

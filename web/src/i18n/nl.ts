@@ -642,6 +642,7 @@ export const nl: Dictionary = {
     required: 'Dit is verplicht.',
     character: (code) => `Dit bevat een teken dat hier niet is toegestaan (${code}): een stuurteken, een onzichtbaar teken of een richtingsteken, of een regeleinde of tab waar één regel wordt verwacht. Typ de tekst opnieuw in plaats van hem te plakken.`,
     checkFields: 'Controleer de gemarkeerde velden.',
+    retryIn: (seconds) => `Probeer het over ${seconds} s opnieuw.`,
     reference: (id) => `Kenmerk voor support: ${id}`,
   },
 };

@@ -11,6 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -55,6 +56,7 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
       void queries.invalidateQueries({ queryKey: ['api-keys'] });
     },
   });
+  const createWait = useRetryWait(create.error);
   const problem = create.error instanceof ProblemError ? create.error.problem : null;
   const errors = fieldErrors(problem, t);
   const submit = (e: FormEvent) => {
@@ -81,7 +83,7 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
           </FormField>
         </div>
         <div className="form-actions">
-          <button type="submit" disabled={create.isPending || name.trim() === ''} aria-busy={create.isPending}>{t.apiKeys.createButton}</button>
+          <button type="submit" disabled={create.isPending || createWait > 0 || name.trim() === ''} aria-busy={create.isPending}>{t.apiKeys.createButton}</button>
         </div>
       </form>
       {create.error ? <ProblemMessage error={create.error} ownedFields={['name', 'rightsSet', 'expiresAt']} /> : null}
@@ -146,6 +148,7 @@ function KeyList() {
       setFailed({ id, error });
     },
   });
+  const revokeWait = useRetryWait(revoke.error);
   const me = currentSession()?.person.subject;
   const items = [...(keys.data?.items ?? [])].sort((a, b) => Number(keyState(a) !== 'active') - Number(keyState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt));
   return (
@@ -187,7 +190,7 @@ function KeyList() {
         open={revoking !== null}
         title={revoking ? t.apiKeys.confirmTitle(revoking.name) : ''}
         confirmLabel={t.apiKeys.revoke}
-        busy={revoke.isPending}
+        busy={revoke.isPending} disabled={revokeWait > 0}
         onConfirm={() => revoking && revoke.mutate(revoking.id)}
         onCancel={() => setRevoking(null)}
       >

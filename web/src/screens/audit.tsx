@@ -10,6 +10,7 @@ import { api, ProblemError, unwrap, type AuditEntry } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
 import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useDebounced } from '../lib/useDebounced';
@@ -223,6 +224,7 @@ function VerifyMonth() {
   const monthName = (m: string) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${m}-01T00:00:00Z`));
   const [month, setMonth] = useState(thisMonth);
   const verify = useMutation({ mutationFn: (m: string) => unwrap(api().GET('/audit/verify', { params: { query: { month: m } } })) });
+  const verifyWait = useRetryWait(verify.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     verify.mutate(month);
@@ -240,7 +242,7 @@ function VerifyMonth() {
         <FormField id="v-month" label={t.audit.month} error={errors.month}>
           <input type="month" value={month} onChange={(e) => setMonth(e.target.value)} max={thisMonth()} />
         </FormField>
-        <button type="submit" disabled={verify.isPending || !/^\d{4}-\d{2}$/.test(month)} aria-busy={verify.isPending}>
+        <button type="submit" disabled={verify.isPending || verifyWait > 0 || !/^\d{4}-\d{2}$/.test(month)} aria-busy={verify.isPending}>
           {month === thisMonth() ? t.audit.verifyThisMonth : t.audit.verifyMonth}
         </button>
       </form>

@@ -9,6 +9,7 @@ import { api, ProblemError, unwrap } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -39,6 +40,7 @@ export function DisposalScreen(_: ScreenProps) {
       void queries.invalidateQueries({ queryKey: ['retention-due'] });
     },
   });
+  const approveWait = useRetryWait(approve.error);
   const errors = fieldErrors(approve.error instanceof ProblemError ? approve.error.problem : null, t);
   const items = due.data?.items ?? [];
   const approvable = items.filter((d) => !d.approved && !d.legalHold);
@@ -108,7 +110,7 @@ export function DisposalScreen(_: ScreenProps) {
           <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
         </FormField>
         <div className="form-actions spaced">
-          <button type="submit" disabled={approve.isPending || selected.size === 0 || reason.trim() === ''}>{t.disposal.approveButton(selected.size)}</button>
+          <button type="submit" disabled={approve.isPending || approveWait > 0 || selected.size === 0 || reason.trim() === ''}>{t.disposal.approveButton(selected.size)}</button>
         </div>
         {approve.error ? <ProblemMessage error={approve.error} ownedFields={['reason']} /> : null}
         <p role="status" aria-live="polite" className="status-line">

@@ -12,6 +12,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import { mayUse, type Permission } from '../lib/permissions';
 
 /** Whether the signed-in person's rights include `permission` (a rights set the app does not know: yes, the API decides). */
@@ -58,6 +59,7 @@ export function PlaceHold({ d }: { d: ArchiveDocument }) {
       changed();
     },
   });
+  const placeWait = useRetryWait(place.error);
   if (!mayDo('holds:place') || d.status !== 'active') return null;
   const errors = fieldErrors(place.error instanceof ProblemError ? place.error.problem : null, t);
   const submit = (e: FormEvent) => {
@@ -77,7 +79,7 @@ export function PlaceHold({ d }: { d: ArchiveDocument }) {
           </div>
           {place.error ? <ProblemMessage error={place.error} ownedFields={['reason', 'caseReference']} /> : null}
           <div className="form-actions">
-            <button type="submit" disabled={place.isPending} aria-busy={place.isPending}>{t.jobs.placeButton}</button>
+            <button type="submit" disabled={place.isPending || placeWait > 0} aria-busy={place.isPending}>{t.jobs.placeButton}</button>
             <button type="button" className="secondary" onClick={() => { setOpen(false); place.reset(); }}>{t.cancel}</button>
           </div>
         </form>
@@ -108,6 +110,7 @@ export function ReleaseHold({ d, hold }: { d: ArchiveDocument; hold: Hold }) {
       setRefusal(error);
     },
   });
+  const releaseWait = useRetryWait(release.error);
   if (!mayDo('holds:release') || hold.releasedAt) return null;
   const errors = fieldErrors(release.error instanceof ProblemError ? release.error.problem : null, t);
   return (
@@ -118,7 +121,7 @@ export function ReleaseHold({ d, hold }: { d: ArchiveDocument; hold: Hold }) {
         open={dialog}
         title={t.jobs.releaseTitle(hold.caseReference)}
         confirmLabel={t.jobs.release}
-        busy={release.isPending}
+        busy={release.isPending} disabled={releaseWait > 0}
         onConfirm={() => release.mutate()}
         onCancel={() => { setDialog(false); release.reset(); }}
       >
@@ -143,6 +146,7 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
       changed(updated);
     },
   });
+  const extendWait = useRetryWait(extend.error);
   if (!mayDo('retention:extend') || d.status !== 'active') return null;
   const problem = extend.error instanceof ProblemError ? extend.error.problem : null;
   const errors = fieldErrors(problem, t);
@@ -167,7 +171,7 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
           {extend.error ? <ProblemMessage error={extend.error} ownedFields={['retainUntil', 'reason']} /> : null}
           {problem?.code === 'retention_shortening_refused' && <p className="hint">{t.jobs.runsUntil(date(d.retention.retainUntil))}</p>}
           <div className="form-actions">
-            <button type="submit" disabled={extend.isPending} aria-busy={extend.isPending}>{t.jobs.extendButton}</button>
+            <button type="submit" disabled={extend.isPending || extendWait > 0} aria-busy={extend.isPending}>{t.jobs.extendButton}</button>
             <button type="button" className="secondary" onClick={() => { setOpen(false); extend.reset(); }}>{t.cancel}</button>
           </div>
         </form>

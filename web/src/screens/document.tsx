@@ -8,6 +8,7 @@ import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument } from '../ap
 import { fieldErrors, FieldError, ProblemMessage } from '../components/ProblemMessage';
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import { metadataValue } from '../lib/metadata-form';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -238,6 +239,7 @@ function Correction({ d }: { d: ArchiveDocument }) {
       void queries.invalidateQueries({ queryKey: ['audit', d.id] });
     },
   });
+  const saveWait = useRetryWait(save.error);
 
   const problem = save.error instanceof ProblemError ? save.error.problem : null;
   const errors = fieldErrors(problem, t);
@@ -288,7 +290,7 @@ function Correction({ d }: { d: ArchiveDocument }) {
           </div>
           {save.error ? <ProblemMessage error={save.error} ownedFields={[...EDITABLE, 'reason']} /> : null}
           <div className="form-actions">
-            <button type="submit" disabled={save.isPending}>{save.isPending ? t.document.saving : t.document.save}</button>
+            <button type="submit" disabled={save.isPending || saveWait > 0}>{save.isPending ? t.document.saving : t.document.save}</button>
             <button type="button" className="secondary" onClick={() => { setOpen(false); setForm(initial()); save.reset(); }}>{t.cancel}</button>
           </div>
           <p role="status" aria-live="polite" className="status-line">

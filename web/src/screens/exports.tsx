@@ -6,6 +6,8 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
+import { pollWhile } from '../lib/retry-after';
+import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 
@@ -22,7 +24,8 @@ export function ExportsScreen(_: ScreenProps) {
   const list = useQuery({
     queryKey: ['exports'],
     queryFn: () => unwrap(api().GET('/exports', { params: { query: { limit: 50 } } })),
-    refetchInterval: (q) => (q.state.data?.items.some((e) => e.status === 'running') ? POLL_MS * 3 : false),
+    // While one runs; after a refused or unanswered poll, no sooner than its Retry-After.
+    refetchInterval: pollWhile(POLL_MS * 3, (page) => page.items.some((e) => e.status === 'running')),
   });
 
   const start = useMutation({
@@ -38,11 +41,14 @@ export function ExportsScreen(_: ScreenProps) {
       void queries.invalidateQueries({ queryKey: ['exports'] });
     },
   });
+  // too_many_exports (429) names when one may be started again: until then the button stays disabled.
+  const wait = useRetryWait(start.error);
   const problem = start.error instanceof ProblemError ? start.error.problem : null;
   const errors = fieldErrors(problem, t);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (start.isPending || wait > 0) return;
     start.mutate();
   };
 
@@ -65,7 +71,7 @@ export function ExportsScreen(_: ScreenProps) {
             {t.exports.csvDutch}
           </label>
           <div>
-            <button type="submit" disabled={start.isPending}>{start.isPending ? t.exports.starting : t.exports.submit}</button>
+            <button type="submit" disabled={start.isPending || wait > 0}>{start.isPending ? t.exports.starting : t.exports.submit}</button>
           </div>
         </form>
         {start.error ? <ProblemMessage error={start.error} ownedFields={['fiscalYear']} /> : null}
@@ -93,10 +99,10 @@ function ExportProgress({ id }: { id: string }) {
       if (result.status !== 'running') void queries.invalidateQueries({ queryKey: ['exports'] });
       return result;
     },
-    refetchInterval: (q) => (q.state.data?.status === 'running' ? POLL_MS : false),
+    refetchInterval: pollWhile(POLL_MS, (e) => e.status === 'running'),
   });
   const e = job.data;
-  if (!e) return null;
+  if (!e) return job.error ? <ProblemMessage error={job.error} /> : null;
   const { total, documents } = e.progress;
   return (
     <div className="export-progress">
@@ -105,6 +111,8 @@ function ExportProgress({ id }: { id: string }) {
       <p role="status" aria-live="polite" className="status-line">
         {t.exports.statuses[e.status]} — {t.exports.progressText(documents, total)}
       </p>
+      {/* A poll refused (429) or unanswered (503) while the export runs: why the bar stands still, and for how long. */}
+      {job.error ? <ProblemMessage error={job.error} /> : null}
       {e.status === 'failed' && <ProblemMessage problem={{ type: 'about:blank', title: e.error ?? '', status: 500, code: 'internal', requestId: e.requestId, detail: e.error }} />}
       {e.status === 'completed' && e.archive && <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />}
     </div>

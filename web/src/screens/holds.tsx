@@ -12,6 +12,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 
@@ -72,6 +73,7 @@ function PlaceHold() {
       void queries.invalidateQueries({ queryKey: ['legal-holds'] });
     },
   });
+  const placeWait = useRetryWait(place.error);
   const problem = place.error instanceof ProblemError ? place.error.problem : null;
   const errors = fieldErrors(problem, t);
   // "name a fiscalYear and/or a counterparty" arrives on `query`: shown under the selection.
@@ -102,7 +104,7 @@ function PlaceHold() {
           {field('h-case', t.holds.caseReference, caseReference, setCaseReference, errors.caseReference, { hint: t.holds.caseHint, maxLength: 200 })}
         </div>
         <div className="form-actions">
-          <button type="submit" disabled={place.isPending || (!fiscalYear.trim() && !counterparty.trim())} aria-busy={place.isPending}>{t.holds.placeButton}</button>
+          <button type="submit" disabled={place.isPending || placeWait > 0 || (!fiscalYear.trim() && !counterparty.trim())} aria-busy={place.isPending}>{t.holds.placeButton}</button>
         </div>
       </form>
       <p role="status" aria-live="polite" className="status-line">{place.data ? t.holds.placed(place.data.documents, place.data.skipped.length) : ''}</p>
@@ -134,6 +136,7 @@ function OpenHolds() {
       setRefusal({ id: h.id, error });
     },
   });
+  const releaseWait = useRetryWait(release.error);
   const me = currentSession()?.person.subject;
   const dialogErrors = fieldErrors(release.error instanceof ProblemError ? release.error.problem : null, t);
   return (
@@ -174,7 +177,7 @@ function OpenHolds() {
         open={releasing !== null}
         title={releasing ? t.holds.releaseTitle(releasing.caseReference) : ''}
         confirmLabel={t.holds.release}
-        busy={release.isPending}
+        busy={release.isPending} disabled={releaseWait > 0}
         onConfirm={() => releasing && release.mutate(releasing)}
         onCancel={() => { setReleasing(null); release.reset(); }}
       >

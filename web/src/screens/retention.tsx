@@ -8,6 +8,7 @@ import { api, ProblemError, unwrap } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 
 interface PolicyClass {
@@ -44,6 +45,7 @@ export function RetentionScreen(_: ScreenProps) {
       setDraft(null);
     },
   });
+  const saveWait = useRetryWait(save.error);
 
   if (policy.error) {
     return (
@@ -135,7 +137,7 @@ export function RetentionScreen(_: ScreenProps) {
         </label>
         {save.error ? <ProblemMessage error={save.error} ownedFields={current.classes.flatMap((_, i) => [`classes.${i}.name`, `classes.${i}.years`, `classes.${i}.description`])} /> : null}
         <div className="form-actions spaced">
-          <button type="submit" disabled={!draft || save.isPending}>{t.retention.save}</button>
+          <button type="submit" disabled={!draft || save.isPending || saveWait > 0}>{t.retention.save}</button>
           {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
         </div>
         <p role="status" aria-live="polite" className="status-line">{save.isSuccess && !draft ? t.retention.saved : draft ? t.sod.unsaved : ''}</p>

@@ -7,12 +7,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
-import { api, ProblemError, problemOf, unwrap, unwrapEmpty } from '../api';
+import { api, ProblemError, refusalOf, unwrap, unwrapEmpty } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
 import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
@@ -52,6 +53,7 @@ function Assignments() {
       refresh();
     },
   });
+  const assignWait = useRetryWait(assign.error);
   const remove = useMutation({
     mutationFn: (s: string) => unwrapEmpty(api().DELETE('/rights-assignments/{subject}', { params: { path: { subject: s } } })),
     onSuccess: () => {
@@ -63,6 +65,7 @@ function Assignments() {
       setRowError({ subject: s, error });
     },
   });
+  const removeWait = useRetryWait(remove.error);
   const errors = fieldErrors(assign.error instanceof ProblemError ? assign.error.problem : null, t);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -83,7 +86,7 @@ function Assignments() {
             ))}
           </select>
         </FormField>
-        <button type="submit" disabled={assign.isPending || subject.trim() === ''}>{t.rights.assign}</button>
+        <button type="submit" disabled={assign.isPending || assignWait > 0 || subject.trim() === ''}>{t.rights.assign}</button>
       </form>
       {assign.error ? <ProblemMessage error={assign.error} ownedFields={['subject']} /> : null}
       {list.error ? <ProblemMessage error={list.error} /> : null}
@@ -103,7 +106,7 @@ function Assignments() {
           ))}
         </DataTable>
       )}
-      <ConfirmDialog open={removing !== null} title={removing ? t.rights.removeTitle(removing.subject) : ''} confirmLabel={t.rights.remove} busy={remove.isPending} onConfirm={() => removing && remove.mutate(removing.subject)} onCancel={() => setRemoving(null)}>
+      <ConfirmDialog open={removing !== null} title={removing ? t.rights.removeTitle(removing.subject) : ''} confirmLabel={t.rights.remove} busy={remove.isPending} disabled={removeWait > 0} onConfirm={() => removing && remove.mutate(removing.subject)} onCancel={() => setRemoving(null)}>
         <p>{t.rights.removeText}</p>
       </ConfirmDialog>
     </section>
@@ -153,6 +156,7 @@ function RightsSets() {
       refresh();
     },
   });
+  const saveWait = useRetryWait(save.error);
   const remove = useMutation({
     mutationFn: (name: string) => unwrapEmpty(api().DELETE('/rights-sets/{name}', { params: { path: { name } } })),
     onSuccess: () => {
@@ -164,6 +168,7 @@ function RightsSets() {
       setRowError({ name, error });
     },
   });
+  const removeWait = useRetryWait(remove.error);
   const errors = fieldErrors(save.error instanceof ProblemError ? save.error.problem : null, t);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -225,12 +230,12 @@ function RightsSets() {
           </fieldset>
           {save.error ? <ProblemMessage error={save.error} ownedFields={['name']} /> : null}
           <div className="form-actions">
-            <button type="submit" disabled={save.isPending || !/^[a-z0-9][a-z0-9-]{1,40}$/.test(editing.name.trim())}>{t.rights.save}</button>
+            <button type="submit" disabled={save.isPending || saveWait > 0 || !/^[a-z0-9][a-z0-9-]{1,40}$/.test(editing.name.trim())}>{t.rights.save}</button>
             <button type="button" className="secondary" onClick={() => setEditing(null)}>{t.cancel}</button>
           </div>
         </form>
       )}
-      <ConfirmDialog open={deleting !== null} title={deleting ? t.rights.deleteTitle(deleting.name) : ''} confirmLabel={t.rights.delete} busy={remove.isPending} onConfirm={() => deleting && remove.mutate(deleting.name)} onCancel={() => setDeleting(null)}>
+      <ConfirmDialog open={deleting !== null} title={deleting ? t.rights.deleteTitle(deleting.name) : ''} confirmLabel={t.rights.delete} busy={remove.isPending} disabled={removeWait > 0} onConfirm={() => deleting && remove.mutate(deleting.name)} onCancel={() => setDeleting(null)}>
         <p>{t.rights.deleteText}</p>
       </ConfirmDialog>
     </section>
@@ -256,7 +261,7 @@ function SodPolicy() {
   const save = useMutation({
     mutationFn: async (rules: SodRules) => {
       const { data, error, response } = await api().PUT('/sod-policy', { body: rules });
-      if (!response.ok || data === undefined) throw new ProblemError(await problemOf(response, error));
+      if (!response.ok || data === undefined) throw await refusalOf(response, error);
       return response.status === 202 ? { proposed: data as unknown as Proposal } : { applied: data };
     },
     onSuccess: (outcome) => {
@@ -266,6 +271,7 @@ function SodPolicy() {
       void queries.invalidateQueries({ queryKey: ['sod-policy-proposals'] });
     },
   });
+  const saveWait = useRetryWait(save.error);
   if (policy.error) {
     return (
       <section className="panel" aria-labelledby="h-sod">
@@ -320,7 +326,7 @@ function SodPolicy() {
           </label>
           {save.error ? <ProblemMessage error={save.error} /> : null}
           <div className="form-actions spaced">
-            <button type="submit" disabled={!draft || save.isPending}>{t.sod.save}</button>
+            <button type="submit" disabled={!draft || save.isPending || saveWait > 0}>{t.sod.save}</button>
             {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
           </div>
           <p role="status" aria-live="polite" className={`status-line${save.data && 'proposed' in save.data && !draft ? ' notice' : ''}`}>{status}</p>
@@ -394,6 +400,7 @@ function SodProposalCard({ proposal: p, n, onDecided }: { proposal: Proposal; n:
       refresh();
     },
   });
+  const approveWait = useRetryWait(approve.error);
   const close = useMutation({
     mutationFn: () => unwrap(api().DELETE('/sod-policy/proposals/{id}', { params: { path: { id: p.id } } })),
     onSuccess: (closed) => {
@@ -403,6 +410,7 @@ function SodProposalCard({ proposal: p, n, onDecided }: { proposal: Proposal; n:
     },
     onError: () => setClosing(false),
   });
+  const closeWait = useRetryWait(close.error);
   const errors = fieldErrors(approve.error instanceof ProblemError ? approve.error.problem : null, t);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -421,12 +429,12 @@ function SodProposalCard({ proposal: p, n, onDecided }: { proposal: Proposal; n:
         <FormField id={`${id}-reason`} className="grow" label={t.sod.reason} hint={t.sod.reasonHint} error={errors.reason}>
           <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
         </FormField>
-        <button type="submit" disabled={approve.isPending || reason.trim() === ''}>{t.sod.approve}</button>
+        <button type="submit" disabled={approve.isPending || approveWait > 0 || reason.trim() === ''}>{t.sod.approve}</button>
         <button type="button" className="secondary danger-outline" onClick={() => { close.reset(); setClosing(true); }}>{mine ? t.sod.withdraw : t.sod.reject}</button>
       </form>
       {approve.error ? <ProblemMessage error={approve.error} ownedFields={['reason']} /> : null}
       {close.error ? <ProblemMessage error={close.error} /> : null}
-      <ConfirmDialog open={closing} title={mine ? t.sod.withdrawTitle : t.sod.rejectTitle} confirmLabel={mine ? t.sod.withdraw : t.sod.reject} busy={close.isPending} onConfirm={() => close.mutate()} onCancel={() => setClosing(false)}>
+      <ConfirmDialog open={closing} title={mine ? t.sod.withdrawTitle : t.sod.rejectTitle} confirmLabel={mine ? t.sod.withdraw : t.sod.reject} busy={close.isPending} disabled={closeWait > 0} onConfirm={() => close.mutate()} onCancel={() => setClosing(false)}>
         <p>{t.sod.closeText}</p>
       </ConfirmDialog>
     </article>

@@ -10,6 +10,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 
@@ -44,6 +45,7 @@ export function SupportScreen(_: ScreenProps) {
       refresh();
     },
   });
+  const grantWait = useRetryWait(grant.error);
   const revoke = useMutation({
     mutationFn: (id: string) => unwrap(api().DELETE('/support-grants/{id}', { params: { path: { id } } })),
     onSuccess: () => {
@@ -55,6 +57,7 @@ export function SupportScreen(_: ScreenProps) {
       setRowError({ id, error });
     },
   });
+  const revokeWait = useRetryWait(revoke.error);
   const errors = fieldErrors(grant.error instanceof ProblemError ? grant.error.problem : null, t);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -91,7 +94,7 @@ export function SupportScreen(_: ScreenProps) {
             ))}
           </fieldset>
           <div className="form-actions">
-            <button type="submit" disabled={grant.isPending || ticket.trim() === '' || !until}>{t.support.grantButton}</button>
+            <button type="submit" disabled={grant.isPending || grantWait > 0 || ticket.trim() === '' || !until}>{t.support.grantButton}</button>
           </div>
         </form>
         {grant.error ? <ProblemMessage error={grant.error} ownedFields={['ticket', 'expiresAt']} /> : null}
@@ -125,7 +128,7 @@ export function SupportScreen(_: ScreenProps) {
           </DataTable>
         )}
       </section>
-      <ConfirmDialog open={revoking !== null} title={revoking ? t.support.confirmTitle(revoking.ticket) : ''} confirmLabel={t.support.revoke} busy={revoke.isPending} onConfirm={() => revoking && revoke.mutate(revoking.id)} onCancel={() => setRevoking(null)}>
+      <ConfirmDialog open={revoking !== null} title={revoking ? t.support.confirmTitle(revoking.ticket) : ''} confirmLabel={t.support.revoke} busy={revoke.isPending} disabled={revokeWait > 0} onConfirm={() => revoking && revoke.mutate(revoking.id)} onCancel={() => setRevoking(null)}>
         <p>{t.support.confirmText}</p>
       </ConfirmDialog>
     </>

@@ -15,6 +15,7 @@ import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { characterMessage } from '../lib/field-message';
 import { metadataValue } from '../lib/metadata-form';
+import { useRetryWait } from '../lib/useRetryWait';
 import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -105,6 +106,9 @@ export function UploadScreen(_: ScreenProps) {
     },
   });
 
+  // A 429 or 503 with Retry-After: neither Archive nor Try again sends before it has passed.
+  const wait = useRetryWait(archive.error);
+
   const changed = () => {
     setAttemptKey(crypto.randomUUID());
     archive.reset();
@@ -149,7 +153,7 @@ export function UploadScreen(_: ScreenProps) {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (archive.isPending || picked.length === 0) return;
+    if (archive.isPending || wait > 0 || picked.length === 0) return;
     const errors = checkMetadata(form, t);
     setChecked(errors);
     if (Object.keys(errors).length > 0) {
@@ -232,11 +236,11 @@ export function UploadScreen(_: ScreenProps) {
 
         {archive.error ? <Refusal error={archive.error} fileName={refusedFile} /> : null}
         <div className="form-actions">
-          <button type="submit" disabled={archive.isPending || picked.length === 0} aria-busy={archive.isPending}>
+          <button type="submit" disabled={archive.isPending || wait > 0 || picked.length === 0} aria-busy={archive.isPending}>
             {archive.isPending ? t.upload.archiving : picked.length > 1 ? t.upload.submitPages(picked.length) : t.upload.submit}
           </button>
           {archive.error && !(archive.error instanceof ProblemError && archive.error.problem.status < 500) ? (
-            <button type="button" className="secondary" onClick={() => archive.mutate()} disabled={archive.isPending}>{t.upload.retry}</button>
+            <button type="button" className="secondary" onClick={() => archive.mutate()} disabled={archive.isPending || wait > 0}>{t.upload.retry}</button>
           ) : null}
         </div>
         <p role="status" aria-live="polite" className="status-line">{archive.isPending ? t.upload.archivingStatus(picked.length) : ''}</p>
