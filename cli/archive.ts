@@ -6,11 +6,12 @@
  *   archive ls --fiscal-year 2024 [--kind invoice] [--counterparty X] [--from D] [--to D] [--reference R] [--tags a,b]
  *   archive get <id> [--original] [--out DIR] [--via-archive] [--force]
  *   archive export --fiscal-year 2024 --out ./2024 [--originals] [--csv-dutch] [--via-archive] [--force]
+ *   archive correct <id> --reason R [--amount N] [--currency C] [--counterparty C] [--reference R] [--document-date D] [--kind K] [--fiscal-year Y] [--tags a,b] [--unset f,g]
  *   archive exports
  *   archive verify <folder|zip>
  */
 import { parseArgs } from 'node:util';
-import { checkToken, CliError, Client, configDir, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, LOGIN_HINT, readTokenFrom, SearchFilter, verifyExport, verifyText } from './core';
+import { checkToken, CliError, Client, configDir, correctDocument, correctionText, MetadataPatch, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, LOGIN_HINT, readTokenFrom, SearchFilter, verifyExport, verifyText } from './core';
 
 const USAGE = `usage:
   archive login --url <base, e.g. http://localhost:7071/api> --with-token < token.txt
@@ -18,6 +19,8 @@ const USAGE = `usage:
   archive ls [--fiscal-year Y] [--from D] [--to D] [--kind K] [--counterparty C] [--reference R] [--tags a,b] [--amount-min N] [--amount-max N]
   archive get <id> [--original] [--out DIR] [--via-archive] [--force]
   archive export [search options] --out DIR [--originals] [--csv-dutch] [--via-archive] [--force]
+  archive correct <id> --reason R [--amount N] [--currency C] [--counterparty C] [--reference R]
+                  [--document-date YYYY-MM-DD] [--kind K] [--fiscal-year Y] [--tags a,b] [--unset field,field]
   archive exports
   archive verify <folder|zip>
 
@@ -25,6 +28,8 @@ login reads the token from standard input (--with-token: one line, piped or redi
 ARCHIVE_TOKEN, never from the command line, where shell history and ps would show it.
 get saves <name>.rendition.pdf, or with --original every original as <name>.original-<n>.<ext>.
 export picks up the unfinished export recorded in DIR instead of starting another.
+correct changes the document's catalog metadata (never the scan), with a reason, over the version it
+has just read: a correction someone made meanwhile is refused (run again), never overwritten.
 No command replaces an existing file unless --force is given; verify works offline.
 --csv-dutch writes manifest.csv with ';' between fields and ',' as decimal mark.
 
@@ -33,6 +38,11 @@ archive hands out (and audits); --via-archive streams them through the API inste
 
 const OPTIONS = {
   url: { type: 'string' },
+  reason: { type: 'string' },
+  amount: { type: 'string' },
+  currency: { type: 'string' },
+  'document-date': { type: 'string' },
+  unset: { type: 'string' },
   'with-token': { type: 'boolean' },
   'fiscal-year': { type: 'string' },
   from: { type: 'string' },
@@ -68,6 +78,35 @@ function filterOf(v: Record<string, string | boolean | undefined>): SearchFilter
   };
   for (const [k, val] of Object.entries(f)) if (typeof val === 'number' && !Number.isFinite(val)) throw new CliError(`--${k} must be a number`, 2);
   return Object.fromEntries(Object.entries(f).filter(([, val]) => val !== undefined));
+}
+
+/** Options `correct` takes: the fields it sets (`--unset` removes), and its reason. Search-only options are refused, not ignored. */
+const CORRECTION_FIELDS = { amount: 'amount', currency: 'currency', counterparty: 'counterparty', reference: 'reference', 'document-date': 'documentDate', kind: 'kind', 'fiscal-year': 'fiscalYear', tags: 'tags' } as const;
+const CORRECT_OPTIONS = new Set<string>([...Object.keys(CORRECTION_FIELDS), 'reason', 'unset', 'help']);
+
+function correctionOf(v: Record<string, string | boolean | undefined>): { patch: MetadataPatch; reason: string } {
+  const stray = Object.keys(v).filter((k) => v[k] !== undefined && !CORRECT_OPTIONS.has(k));
+  if (stray.length > 0) throw new CliError(`correct does not take ${stray.map((k) => `--${k}`).join(', ')}`, 2);
+  const reason = typeof v.reason === 'string' ? v.reason.trim() : '';
+  if (!reason) throw new CliError('correct needs --reason: every correction says why (it is kept with the correction and in the audit log)', 2);
+  const patch: MetadataPatch = {};
+  for (const [option, field] of Object.entries(CORRECTION_FIELDS)) {
+    const raw = v[option];
+    if (typeof raw !== 'string') continue;
+    if (field === 'amount' || field === 'fiscalYear') {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${option} must be a number (a decimal point, not a comma)`, 2);
+      patch[field] = n;
+    } else patch[field] = field === 'tags' ? raw.split(',').map((t) => t.trim()).filter(Boolean) : raw;
+  }
+  for (const option of typeof v.unset === 'string' ? v.unset.split(',').map((f) => f.trim()).filter(Boolean) : []) {
+    const field = (CORRECTION_FIELDS as Record<string, string>)[option] ?? Object.values(CORRECTION_FIELDS).find((f) => f === option);
+    if (!field) throw new CliError(`--unset ${option}: not a metadata field (${Object.keys(CORRECTION_FIELDS).join(', ')})`, 2);
+    if (field in patch) throw new CliError(`--unset ${option} and --${option} both given`, 2);
+    patch[field] = null;
+  }
+  if (Object.keys(patch).length === 0) throw new CliError('correct needs at least one field to set or --unset', 2);
+  return { patch, reason };
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch, stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin): Promise<number> {
@@ -122,6 +161,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       const files = await getDocumentFiles(client, id, { original: !!values.original, outDir: values.out ?? '.', viaArchive: !!values['via-archive'], force: !!values.force });
       process.stderr.write('\n');
       for (const r of files) console.log(`${r.file}: ${r.size} bytes, SHA-256 ${r.sha256} verified against Repr-Digest${r.resumedFrom ? ` (resumed at ${r.resumedFrom})` : ''}`);
+      return 0;
+    }
+    case 'correct': {
+      const id = rest[0];
+      if (!id || rest.length > 1) throw new CliError('correct needs one document id', 2);
+      const { patch, reason } = correctionOf(values);
+      console.log(correctionText(id, await correctDocument(client, id, patch, reason)));
       return 0;
     }
     case 'exports': {

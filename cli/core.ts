@@ -412,6 +412,37 @@ export async function getDocumentFiles(client: Client, id: string, opts: { origi
   return out;
 }
 
+/** A field of the document's metadata a correction sets (a value) or removes (null). */
+export type MetadataPatch = Record<string, string | number | string[] | null>;
+
+export interface CorrectionOutcome {
+  metadataVersion: number;
+  changes: { field: string; from: unknown; to: unknown }[];
+}
+
+/**
+ * `archive correct <id>`: a merge patch of the document's catalog metadata with a reason, applied only over the
+ * version read just before (If-Match): a correction someone made in between is never overwritten (412 naming
+ * the version now; run again to correct on top of it). The scan, its rendition and their hashes never change.
+ */
+export async function correctDocument(client: Client, id: string, patch: MetadataPatch, reason: string): Promise<CorrectionOutcome> {
+  const doc = dataOf(client, `GET /documents/${id}`, await api(client).GET('/documents/{id}', { params: { path: { id } } }));
+  const res = await request(client, `/documents/${encodeURIComponent(id)}/metadata`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': `"metadata-${doc.metadataVersion}"` },
+    body: JSON.stringify({ ...patch, reason }),
+  });
+  const corrected = (await res.json()) as { metadataVersion: number; correction?: { changes: CorrectionOutcome['changes'] } };
+  return { metadataVersion: corrected.metadataVersion, changes: corrected.correction?.changes ?? [] };
+}
+
+/** A correction as the terminal shows it: one line per changed field, old → new. */
+export function correctionText(id: string, r: CorrectionOutcome): string {
+  if (r.changes.length === 0) return `${printable(id)}: nothing changed (the metadata already says so), still version ${r.metadataVersion}`;
+  const value = (v: unknown) => (v === null || v === undefined ? '(none)' : printable(typeof v === 'string' ? v : JSON.stringify(v)));
+  return [`${printable(id)}: corrected, metadata version ${r.metadataVersion}`, ...r.changes.map((c) => `  ${printable(c.field)}: ${value(c.from)} -> ${value(c.to)}`)].join('\n');
+}
+
 /**
  * A file name the uploader chose, as a name on this machine: no path, no controls or bidi overrides
  * (it is shown, and `gnp.exe` reversed reads as a PDF), no character or device name Windows reserves.

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../cli/archive';
-import { Client, configDir, downloadTo, exportToDir, FetchLike, getDocumentFiles, listAll, listExports, loadCliConfig, login, verifyExport } from '../../cli/core';
+import { Client, configDir, correctDocument, correctionText, downloadTo, exportToDir, FetchLike, getDocumentFiles, listAll, listExports, loadCliConfig, login, verifyExport } from '../../cli/core';
 import { call, checkFetched, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument, seedMany } from '../support/seed';
@@ -237,6 +237,35 @@ describe('archive CLI', () => {
     const after = await listExports(client);
     expect(after.length).toBe(before.length + 1);
     expect(after[0]!.id).toBe(started.json.id);
+  });
+
+  it('correct: sets and removes fields over the version it read; a correction made in between is refused (412), never overwritten; bad usage exits 2', async () => {
+    const doc = await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: '2023-05-05', kind: 'invoice', counterparty: 'Drukkerij Smit', reference: 'F-1', amount: 10, currency: 'EUR' } });
+    const first = await correctDocument(client, doc.id, { amount: 12.5, reference: null, tags: ['q2'] }, 'Amount and reference as on the invoice');
+    expect(first).toEqual({ metadataVersion: 2, changes: [{ field: 'amount', from: 10, to: 12.5 }, { field: 'reference', from: 'F-1', to: null }, { field: 'tags', from: null, to: ['q2'] }] });
+    expect(correctionText(doc.id, first)).toBe(`${doc.id}: corrected, metadata version 2\n  amount: 10 -> 12.5\n  reference: F-1 -> (none)\n  tags: (none) -> ["q2"]`);
+
+    // Someone corrects the document between the CLI's read and its write: the CLI's correction is refused, theirs stays.
+    const token = client.config.token;
+    const racing: FetchLike = async (url, init) => {
+      const res = await fetch(url, init);
+      if ((init?.method ?? 'GET') === 'GET' && url.endsWith(`/documents/${doc.id}`)) {
+        const other = await call(`${archive.url}/documents/${doc.id}/metadata`, { method: 'PATCH', token, headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-2"' }, body: JSON.stringify({ reason: 'counterparty name', counterparty: 'Drukkerij Smit B.V.' }) });
+        expect(other.status).toBe(200);
+      }
+      return res;
+    };
+    await expect(correctDocument({ ...client, fetch: racing }, doc.id, { amount: 99 }, 'typo')).rejects.toThrow(/failed with 412 precondition_failed: The document's metadata is at version 3, not 2/);
+    expect((await call(`${archive.url}/documents/${doc.id}`, { token })).json).toMatchObject({ metadataVersion: 3, metadata: { amount: 12.5, counterparty: 'Drukkerij Smit B.V.' } });
+
+    const env = { ARCHIVE_CONFIG_DIR: path.join(work, 'config') };
+    await expect(main(['correct', doc.id, '--amount', '5'], env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/needs --reason/) });
+    await expect(main(['correct', doc.id, '--reason', 'why'], env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/at least one field/) });
+    await expect(main(['correct', doc.id, '--reason', 'why', '--amount', '5,00'], env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/decimal point/) });
+    await expect(main(['correct', doc.id, '--reason', 'why', '--from', '2024-01-01', '--amount', '5'], env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/does not take --from/) });
+    await expect(main(['correct', doc.id, '--reason', 'why', '--unset', 'amount', '--amount', '5'], env)).rejects.toMatchObject({ exitCode: 2 });
+    await expect(main(['correct', doc.id, '--reason', 'why', '--unset', 'password'], env)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/not a metadata field/) });
+    expect((await call(`${archive.url}/documents/${doc.id}`, { token })).json.metadataVersion).toBe(3);
   });
 
   it('an expired or invalid token says how to log in again', async () => {

@@ -66,14 +66,12 @@ describe('year-end walk-through (README)', () => {
     for (const id of ids) expect(out).toContain(id);
   });
 
-  it('2. correct: a wrong amount is fixed with PATCH /documents/{id}/metadata and a reason', async () => {
-    const res = await call(`${archive.url}/documents/${ids[1]}/metadata`, {
-      method: 'PATCH',
-      token,
-      headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-1"' },
-      body: JSON.stringify({ reason: 'Amount on the invoice is 205.50, typed as 250.50', amount: 205.5 }),
-    });
-    expect(res.status).toBe(200);
+  it('2. correct: `archive correct <id> --amount 205.5 --reason ...` fixes a wrong amount over the version it read, and says what changed', async () => {
+    const { code, out } = await archiveCmd('correct', ids[1]!, '--amount', '205.5', '--reason', 'Amount on the invoice is 205.50, typed as 250.50');
+    expect(code).toBe(0);
+    expect(out).toBe(`${ids[1]}: corrected, metadata version 2\n  amount: 250.5 -> 205.5`);
+    const doc = (await call(`${archive.url}/documents/${ids[1]}`, { token })).json;
+    expect(doc).toMatchObject({ metadataVersion: 2, metadata: { amount: 205.5 } });
   });
 
   it('3. export: `archive export --fiscal-year 2024 --out ./2024 --originals --csv-dutch`; the CSV adds up, one row per document', async () => {
