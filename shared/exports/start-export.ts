@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
+import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { uuidv7 } from '../ids';
 import { runExport } from './run-export';
 import type { AuditStaging } from '../kernel/audit';
@@ -21,34 +22,39 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
   if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
     throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
   }
-  // Each running export is a worker copying up to ARCHIVE_EXPORT_MAX_DOCUMENTS documents: unbounded, one
-  // account could start them by the thousand. Counted, not reserved: a few started at once may pass together.
-  const running = await deps.exportJobs.countRunning(principal.tenantId);
-  if (running >= deps.config.ARCHIVE_EXPORT_MAX_RUNNING) {
-    throw new ArchiveError('too_many_exports', { detail: `The tenant has ${running} exports running, as many as it may (${deps.config.ARCHIVE_EXPORT_MAX_RUNNING}); start this one when one of them has finished.`, retryAfterSeconds: 60, extensions: { running, maxRunning: deps.config.ARCHIVE_EXPORT_MAX_RUNNING } });
-  }
   const { includeOriginals, csv, ...filter } = request;
-  const id = uuidv7(now.getTime());
-  const job: ExportJob = {
-    id,
-    tenantId: principal.tenantId,
-    type: 'export',
-    status: 'running',
-    filter,
-    includeOriginals,
-    csv: csv ?? DEFAULT_CSV_FORMAT,
-    createdAt: now.toISOString(),
-    createdBy: { subject: principal.subject, kind: principal.kind, person: personOf(principal) },
-    requestId,
-    heartbeatAt: now.toISOString(),
-    attempts: 0,
-    progress: { total: await deps.catalog.countMatching(principal.tenantId, filter), documents: 0, files: 0, bytes: 0 },
-    blobName: exportBlobName(id, 1),
-    expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
-  };
-  // Stored with its audit entry: an export (a tenant's documents leaving the archive) never starts unrecorded.
-  await writeWithAuditEntry(audit, { target: id }, (outbox) => deps.exportJobs.create(job, outbox), () => true);
-  return { job, run: () => runExport(job.tenantId, job.id, deps) };
+  let total: number | undefined;
+  // Each running export is a worker copying up to ARCHIVE_EXPORT_MAX_DOCUMENTS documents: unbounded, one account
+  // could start them by the thousand. The count is taken under the tenant's start gate and the job written only over
+  // it, so starts sent at once are counted one after another (they used to pass together, each on the same count).
+  return withFreshReads("The tenant's exports", async () => {
+    const { running, gate } = await deps.exportJobs.runningUnderGate(principal.tenantId);
+    if (running >= deps.config.ARCHIVE_EXPORT_MAX_RUNNING) {
+      throw new ArchiveError('too_many_exports', { detail: `The tenant has ${running} exports running, as many as it may (${deps.config.ARCHIVE_EXPORT_MAX_RUNNING}); start this one when one of them has finished.`, retryAfterSeconds: 60, extensions: { running, maxRunning: deps.config.ARCHIVE_EXPORT_MAX_RUNNING } });
+    }
+    total ??= await deps.catalog.countMatching(principal.tenantId, filter);
+    const id = uuidv7(now.getTime());
+    const job: ExportJob = {
+      id,
+      tenantId: principal.tenantId,
+      type: 'export',
+      status: 'running',
+      filter,
+      includeOriginals,
+      csv: csv ?? DEFAULT_CSV_FORMAT,
+      createdAt: now.toISOString(),
+      createdBy: { subject: principal.subject, kind: principal.kind, person: personOf(principal) },
+      requestId,
+      heartbeatAt: now.toISOString(),
+      attempts: 0,
+      progress: { total, documents: 0, files: 0, bytes: 0 },
+      blobName: exportBlobName(id, 1),
+      expiresAt: new Date(now.getTime() + deps.config.ARCHIVE_EXPORT_TTL_HOURS * 3600_000).toISOString(),
+    };
+    // Stored with its audit entry: an export (a tenant's documents leaving the archive) never starts unrecorded.
+    const written = await writeWithAuditEntry(audit, { target: id }, (outbox) => deps.exportJobs.createGated(job, gate, outbox), (r) => r === 'created');
+    return written === 'created' ? { job, run: () => runExport(job.tenantId, job.id, deps) } : CHANGED;
+  });
 }
 
 /** A tenant's export; another tenant's answers the same 404 as a missing one. */

@@ -312,8 +312,17 @@ export interface ExportJobsPort {
   listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
-  /** How many of the tenant's exports are running (within the tenant's partition). */
-  countRunning(tenantId: string): Promise<number>;
+  /**
+   * How many of the tenant's exports are running (within the tenant's partition), counted after reading the
+   * tenant's export-start gate: a record every start moves. `gate` is its version (null: none yet) for `createGated`.
+   */
+  runningUnderGate(tenantId: string): Promise<{ running: number; gate: string | null }>;
+  /**
+   * The job (with the audit outbox item, if given) and the moved gate in one batch, only over the gate's version
+   * read before the count: 'conflict' when another start passed the gate since (count again). A cap judged on
+   * that count then holds however many starts arrive at once.
+   */
+  createGated(job: ExportJob, gate: string | null, outbox?: AuditOutboxItem): Promise<'created' | 'conflict'>;
 }
 
 // ---- Audit log ----

@@ -1,6 +1,7 @@
 /** POST /exports: a fiscal year as one streamed ZIP with manifests; progress, download with ranges, expiry and restart. */
 import * as yauzl from 'yauzl';
 import { startExport } from '../../shared/exports/start-export';
+import { uuidv7 } from '../../shared/ids';
 import { ExportBlobs } from '../../shared/adapters/azure/export-store';
 import { maintainExports } from '../../shared/exports/maintain-exports';
 import type { ExportManifest } from '../../shared/kernel/export';
@@ -224,5 +225,25 @@ describe('an export of a fiscal year with disposed documents', () => {
     const zip = await unzip((await call(`${archive.url}/exports/${job.id}/download`, { token: await archive.token({ tenant: t, sub: 'acc', rights: 'accountant' }) })).bytes);
     const manifest = JSON.parse(zip.get('manifest.json')!.toString()) as ExportManifest;
     expect(manifest.documents.map((d) => d.id).sort()).toEqual([dated!.id, undated!.id].sort());
+  });
+
+  it('two starts judged on the same count of running exports: only the first is written, in Cosmos (the start gate)', async () => {
+    const t = newTenant('export-gate');
+    const jobs = archive.host.deps.exportJobs;
+    const principal = { tenantId: t, subject: 'acc', kind: 'user' as const, rightsSet: 'accountant', permissions: new Set(['exports:create' as const]) };
+    const { job } = await startExport(principal, { fiscalYear: 2031, includeOriginals: false }, 'req-gate-1', archive.host.deps);
+    const seen = await jobs.runningUnderGate(t);
+    expect(seen).toEqual({ running: 1, gate: expect.any(String) });
+    const next = (n: number) => ({ ...job, id: uuidv7(Date.now() + n), requestId: `req-gate-${n}` });
+    // Both judged on `seen`: the first passes and moves the gate, the second finds it moved and writes nothing.
+    expect(await jobs.createGated(next(2), seen.gate)).toBe('created');
+    expect(await jobs.createGated(next(3), seen.gate)).toBe('conflict');
+    expect(await jobs.getVersioned(t, next(3).id)).toBeNull();
+    // A tenant's first start creates the gate: a second first start finds it there.
+    const u = newTenant('export-gate');
+    expect(await jobs.runningUnderGate(u)).toEqual({ running: 0, gate: null });
+    expect(await jobs.createGated({ ...next(4), tenantId: u }, null)).toBe('created');
+    expect(await jobs.createGated({ ...next(5), tenantId: u }, null)).toBe('conflict');
+    expect((await jobs.runningUnderGate(u)).running).toBe(1);
   });
 });

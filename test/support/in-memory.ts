@@ -466,9 +466,22 @@ export class InMemoryExportJobs implements ExportJobsPort {
   async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {
     return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit).map((j) => structuredClone(j)), continuationToken: null };
   }
-  async countRunning(tenantId: string): Promise<number> {
-    return [...this.jobs.values()].filter((j) => j.tenantId === tenantId && j.status === 'running').length;
+  /** The export-start gate's version per tenant (absent: none written yet). */
+  private readonly gates = new Map<string, number>();
+  async runningUnderGate(tenantId: string): Promise<{ running: number; gate: string | null }> {
+    const gate = this.gates.get(tenantId);
+    const running = [...this.jobs.values()].filter((j) => j.tenantId === tenantId && j.status === 'running').length;
+    return { running, gate: gate === undefined ? null : String(gate) };
   }
+  async createGated(job: ExportJob, gate: string | null, outbox?: AuditOutboxItem): Promise<'created' | 'conflict'> {
+    const now = this.gates.get(job.tenantId);
+    if ((now === undefined ? null : String(now)) !== gate || this.jobs.has(`${job.tenantId}/${job.id}`)) return 'conflict';
+    this.gates.set(job.tenantId, (now ?? 0) + 1);
+    this.store(job);
+    keepOutboxItem(this.outbox, outbox);
+    return 'created';
+  }
+
 }
 
 /** Entries in order, per tenant and month; no hash chain (tests of the chain use the real log). */

@@ -1,5 +1,5 @@
 import { ArchiveError } from '../../kernel/errors';
-import type { Container, JSONObject, SqlParameter } from '@azure/cosmos';
+import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
@@ -50,6 +50,17 @@ export class ExportBlobs implements ExportBlobsPort {
   }
 }
 
+/** The tenant's export-start gate: moved by every start, so two starts judged on one count cannot both be written. */
+interface ExportStartGate {
+  id: string;
+  tenantId: string;
+  type: 'export-start-gate';
+  lastStart: string;
+  at: string;
+}
+
+const EXPORT_START_GATE_ID = 'export-start-gate';
+
 /** Export job records in the `tenants` container, partition /tenantId. */
 export class ExportJobs implements ExportJobsPort {
   constructor(private readonly container: Container) {}
@@ -79,11 +90,37 @@ export class ExportJobs implements ExportJobsPort {
     }
   }
 
-  async countRunning(tenantId: string): Promise<number> {
+  async runningUnderGate(tenantId: string): Promise<{ running: number; gate: string | null }> {
+    // The gate first: a start that passes it after this read makes createGated's condition fail.
+    const gate = await readTenantItem<ExportStartGate>(this.container, tenantId, EXPORT_START_GATE_ID, 'export-start-gate');
     const { resources } = await this.container.items
       .query<number>({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "export" AND c.status = "running"', parameters: [{ name: '@t', value: tenantId }] }, { partitionKey: tenantId })
       .fetchAll();
-    return resources[0] ?? 0;
+    return { running: resources[0] ?? 0, gate: gate?.etag ?? null };
+  }
+
+  async createGated(job: ExportJob, gate: string | null, outbox?: AuditOutboxItem): Promise<'created' | 'conflict'> {
+    const tenantId = job.tenantId;
+    const moved: ExportStartGate = { id: EXPORT_START_GATE_ID, tenantId, type: 'export-start-gate', lastStart: job.id, at: job.createdAt };
+    // The condition first (a failed batch stores nothing either way).
+    const writes: OperationInput[] = [
+      gate === null
+        ? { operationType: 'Create', partitionKey: tenantId, resourceBody: moved as unknown as JSONObject }
+        : { operationType: 'Replace', partitionKey: tenantId, id: EXPORT_START_GATE_ID, ifMatch: gate, resourceBody: moved as unknown as JSONObject },
+      { operationType: 'Create', partitionKey: tenantId, resourceBody: job as unknown as JSONObject },
+    ];
+    const refusals = [404, 409, 412];
+    let statuses: number[];
+    if (outbox) statuses = (await batchWithOutbox(this.container, tenantId, writes, outbox, refusals)).statuses;
+    else {
+      const res = await this.container.items.batch(writes, tenantId);
+      statuses = res.result?.map((r) => r.statusCode) ?? [];
+      const refused = statuses.some((c) => refusals.includes(c));
+      if (!refused && !(statuses.length === writes.length && statuses.every((c) => c >= 200 && c < 300))) {
+        throw Object.assign(new Error(`transactional batch failed: ${statuses.join(',') || res.code}`), { code: statuses.find((c) => c >= 300 && c !== 424) ?? res.code });
+      }
+    }
+    return statuses.every((c) => c >= 200 && c < 300) ? 'created' : 'conflict';
   }
 
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ExportJob> | null> {

@@ -10,6 +10,7 @@ import { ERROR_STATUS } from '../../../shared/http/problem';
 import { loadConfig } from '../../../shared/config';
 import { minimalLocalEnv } from '../../support/config-env';
 import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
+import { gate } from '../../support/interleave';
 
 const principal = (tenantId: string) => ({ tenantId, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() }) as unknown as Principal;
 
@@ -30,4 +31,25 @@ it('refuses one more export while the tenant has as many running as it may (429 
   const found = (await deps.exportJobs.getVersioned('acme', first.job.id))!;
   await deps.exportJobs.replace({ ...found.item, status: 'completed' }, found.etag);
   await expect(startExport(principal('acme'), request, 'req-5', deps)).resolves.toMatchObject({ job: { status: 'running' } });
+});
+
+it('starts sent at once are counted one after another: with room for one, two judged on the same count start one export, the other gets 429', async () => {
+  const deps = { ...inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_MAX_RUNNING: '1' })), catalog: new ListingCatalog('acme') };
+  // Both requests count (0 running) before either writes its job.
+  const counted = gate();
+  let waiting = 2;
+  const runningUnderGate = deps.exportJobs.runningUnderGate.bind(deps.exportJobs);
+  deps.exportJobs.runningUnderGate = async (tenantId) => {
+    const read = await runningUnderGate(tenantId);
+    if (waiting > 0) {
+      if (--waiting === 0) counted.open();
+      await counted.wait;
+    }
+    return read;
+  };
+  const request = { fiscalYear: 2024, includeOriginals: false };
+  const outcomes = await Promise.allSettled([startExport(principal('acme'), request, 'req-1', deps), startExport(principal('acme'), request, 'req-2', deps)]);
+  expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+  expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'too_many_exports' });
+  expect((await deps.exportJobs.list('acme', 10)).items).toHaveLength(1);
 });
