@@ -58,6 +58,12 @@ param apiKeyPepper string = newGuid()
 @secure()
 param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 
+@description('A deployment by a person with Owner (or User Access Administrator) on the resource group: true (the default). Only such a deployment writes what the CI identity cannot: the delete locks, the custom role definitions, the Cosmos DB data-plane roles and the CI identity\'s own roles. The workflow passes false (see README, "Deployment identity").')
+param privileged bool = true
+
+@description('Object id of the CI deployment identity\'s service principal (the Entra app registration the workflow signs in as). A privileged deployment gives it the custom role Archive deployer and Role Based Access Control Administrator, the latter limited by a condition to the role assignments this template makes for the two Function Apps. Empty: no roles for a CI identity.')
+param deployerPrincipalId string = ''
+
 var suffix = uniqueString(resourceGroup().id)
 var archiveAccountName = toLower('${namePrefix}arc${take(suffix, 8)}')
 var runtimeAccountName = toLower('${namePrefix}fn${take(suffix, 8)}')
@@ -255,9 +261,13 @@ resource tenantsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/co
   }
 }
 
+// Cosmos DB data-plane roles are not Azure role assignments: whoever may write sqlRoleAssignments (any Contributor)
+// can make itself Data Contributor on `audit` and rewrite the log. So they and the appender role are written by a
+// privileged deployment only, and the CI identity's role (Archive deployer) withholds these writes.
+
 // A data-plane role that can only add and read audit entries: no replace, no upsert, no delete. The appender writes a
 // round of entries as a transactional batch of creates (authorised per operation; on a 403 it falls back to single creates).
-resource auditAppenderRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-05-15' = {
+resource auditAppenderRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions@2024-05-15' = if (privileged) {
   parent: cosmos
   name: guid(cosmos.id, 'audit-appender')
   properties: {
@@ -282,7 +292,7 @@ resource auditAppenderRole 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinit
 // Built-in "Cosmos DB Built-in Data Contributor", only on the containers that hold mutable state.
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
 
-resource appDocumentsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+resource appDocumentsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (privileged) {
   parent: cosmos
   name: guid(cosmos.id, app.id, 'documents')
   properties: {
@@ -292,7 +302,7 @@ resource appDocumentsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssign
   }
 }
 
-resource appTenantsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+resource appTenantsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (privileged) {
   parent: cosmos
   name: guid(cosmos.id, app.id, 'tenants')
   properties: {
@@ -302,7 +312,7 @@ resource appTenantsAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignme
   }
 }
 
-resource appAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = {
+resource appAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-05-15' = if (privileged) {
   parent: cosmos
   name: guid(cosmos.id, app.id, 'audit')
   properties: {
@@ -313,10 +323,11 @@ resource appAuditAccess 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
 }
 
 // ---------------------------------------------------------------- delete locks
-// A Contributor (an operator, the deployment's identity without User Access Administrator) cannot delete the account
-// that holds the documents, nor the one that holds the catalog and the audit log, or their containers through ARM;
-// removing a lock needs Owner or User Access Administrator and shows in the activity log.
-resource archiveStorageLock 'Microsoft.Authorization/locks@2020-05-01' = {
+// A Contributor (an operator, the CI identity) cannot delete the account that holds the documents, nor the one that
+// holds the catalog and the audit log, or their containers through ARM; removing a lock needs Owner or User Access
+// Administrator and shows in the activity log. Written by a privileged deployment only: the CI identity can neither
+// write nor delete locks (Archive deployer withholds Microsoft.Authorization writes and deletes), so it leaves them be.
+resource archiveStorageLock 'Microsoft.Authorization/locks@2020-05-01' = if (privileged) {
   name: 'archive-storage-no-delete'
   scope: archiveStorage
   properties: {
@@ -325,7 +336,7 @@ resource archiveStorageLock 'Microsoft.Authorization/locks@2020-05-01' = {
   }
 }
 
-resource cosmosLock 'Microsoft.Authorization/locks@2020-05-01' = {
+resource cosmosLock 'Microsoft.Authorization/locks@2020-05-01' = if (privileged) {
   name: 'cosmos-no-delete'
   scope: cosmos
   properties: {
@@ -507,14 +518,18 @@ var roles = {
   reader: 'acdd72a7-3c48-4ee3-b2c7-5c8c7d2fb1d8'
 }
 
+// The two custom storage roles' ids (role definition names are GUIDs): the CI identity may assign exactly these.
+var archiveWriterRoleName = guid(archiveStorage.id, 'archive-writer')
+var validatorBlobRoleName = guid(archiveStorage.id, 'rendition-validator-blobs')
+
 // What the app's blob adapters do (shared/adapters/azure: blobs, disposer, export-store, links), nothing more:
 // create and read containers, read/list/write blobs, put immutability policies and legal holds on them
 // (immutableStorage/runAsSuperUser, the one right beyond Blob Data Contributor that this needs), delete blobs and
 // their versions (disposal, expired exports), sign download links. Storage Blob Data Owner would add deleting
 // containers, container-level immutability policies and legal holds (containers/*), undelete and the ACL rights.
 // Locked policies still make every version undeletable until its retain-until, whatever the role.
-resource archiveWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(archiveStorage.id, 'archive-writer')
+resource archiveWriterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (privileged) {
+  name: archiveWriterRoleName
   properties: {
     roleName: 'Archive writer (${archiveAccountName})'
     description: 'The archive app on its documents: containers created, never deleted; blobs written with immutability policies and legal holds, deleted once these allow.'
@@ -1220,8 +1235,8 @@ var queueRoles = {
 // renditions and reports and writes to blobs named validation.json, in tenant document containers; the app writes with If-None-Match: * (create-only), and the account's version-level
 // immutability keeps the first version even if a later write made a new one. Setting retain-until and legal hold is
 // left to the Node app (archive writer role), which checks the report's SHA-256 before it locks it.
-resource validatorBlobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(archiveStorage.id, 'rendition-validator-blobs')
+resource validatorBlobRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (privileged) {
+  name: validatorBlobRoleName
   properties: {
     roleName: 'Archive rendition validator (${archiveAccountName})'
     description: 'Reads archive blobs and creates validation reports, nothing else (no removal, no immutability or legal-hold changes).'
@@ -1418,6 +1433,121 @@ resource validationPoisonAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
         operators.id
       ]
     }
+  }
+}
+
+// ---------------------------------------------------------------- the CI deployment identity
+// The workflow signs in as an Entra app registration (federated credential, see README "Deployment identity"). It deploys
+// this template and the apps' code, so it needs to manage the resources and keep the apps' role assignments in place.
+// It must not be able to give itself (or anyone) a data role on the archive, the catalog, the audit log or the
+// secrets: Contributor + User Access Administrator could do all of that. Instead, on a privileged deployment:
+// - Archive deployer: Contributor minus Cosmos DB data-plane role writes and every account key, connection string
+//   or key-signed SAS (storage, Cosmos), and minus Key Vault access policies;
+// - Role Based Access Control Administrator with a condition: create or delete only assignments of the roles below, to
+//   the two apps' identities below (each app its own list). No Owner, User Access Administrator or RBAC Administrator.
+// Azure offers no condition on an assignment's scope, so it could still, say, give the validator Blob Data Contributor
+// on the archive account: what-if shows it, and the activity log records it.
+var grantDeployer = privileged && !empty(deployerPrincipalId)
+
+var deployerRoles = {
+  rbacAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
+}
+
+// Every Azure role this template assigns, per identity (infra test: these lists and the assignments agree).
+var appAssignableRoles = [
+  archiveWriterRoleName
+  roles.reader
+  roles.storageBlobDataContributor
+  roles.storageQueueDataContributor
+  roles.storageTableDataContributor
+  roles.keyVaultSecretsUser
+  roles.monitoringMetricsPublisher
+  queueRoles.reader
+  queueRoles.messageProcessor
+  queueRoles.messageSender
+]
+
+var validatorAssignableRoles = [
+  validatorBlobRoleName
+  roles.storageBlobDataContributor
+  roles.monitoringMetricsPublisher
+  queueRoles.reader
+  queueRoles.messageProcessor
+  queueRoles.messageSender
+]
+
+resource deployerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (grantDeployer) {
+  name: guid(resourceGroup().id, 'archive-deployer')
+  properties: {
+    roleName: 'Archive deployer (${archiveAccountName})'
+    description: 'Deploys the document archive: Contributor without role, lock or policy writes, Cosmos DB data-plane role writes, account keys, connection strings, key-signed SAS or Key Vault access policies.'
+    type: 'CustomRole'
+    assignableScopes: [
+      resourceGroup().id
+    ]
+    permissions: [
+      {
+        actions: [
+          '*'
+        ]
+        notActions: [
+          // What Contributor withholds.
+          'Microsoft.Authorization/*/Delete'
+          'Microsoft.Authorization/*/Write'
+          'Microsoft.Authorization/elevateAccess/Action'
+          'Microsoft.Blueprint/blueprintAssignments/write'
+          'Microsoft.Blueprint/blueprintAssignments/delete'
+          'Microsoft.Compute/galleries/share/action'
+          'Microsoft.Purview/consents/write'
+          'Microsoft.Purview/consents/delete'
+          'Microsoft.Resources/deploymentStacks/manageDenySetting/action'
+          'Microsoft.Subscription/cancel/action'
+          'Microsoft.Subscription/enable/action'
+          // Cosmos DB: data-plane roles and keys (as the built-in Cosmos DB Operator withholds them).
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions/write'
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions/delete'
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/write'
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/delete'
+          'Microsoft.DocumentDB/databaseAccounts/readonlyKeys/*'
+          'Microsoft.DocumentDB/databaseAccounts/regenerateKey/*'
+          'Microsoft.DocumentDB/databaseAccounts/listKeys/*'
+          'Microsoft.DocumentDB/databaseAccounts/listConnectionStrings/*'
+          'Microsoft.DocumentDB/databaseAccounts/dataTransferJobs/*'
+          // Storage: shared keys are off, but a Contributor could turn them on; without the keys that gains nothing.
+          'Microsoft.Storage/storageAccounts/listKeys/action'
+          'Microsoft.Storage/storageAccounts/regeneratekey/action'
+          'Microsoft.Storage/storageAccounts/listAccountSas/action'
+          'Microsoft.Storage/storageAccounts/listServiceSas/action'
+          // Key Vault: access policies would grant secret access outside RBAC.
+          'Microsoft.KeyVault/vaults/accessPolicies/write'
+        ]
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource deployerResources 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer) {
+  name: guid(resourceGroup().id, deployerPrincipalId, 'archive-deployer')
+  properties: {
+    principalId: deployerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: deployerRole.id
+    description: 'CI deployment identity: manages the archive\'s resources, no data access.'
+  }
+}
+
+resource deployerAccessAdmin 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer) {
+  name: guid(resourceGroup().id, deployerPrincipalId, deployerRoles.rbacAdministrator)
+  properties: {
+    principalId: deployerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', deployerRoles.rbacAdministrator)
+    description: 'CI deployment identity: keeps the two apps\' role assignments, nothing else.'
+    conditionVersion: '2.0'
+    // Create (@Request) and delete (@Resource): the app's identity with one of its roles, or the validator's with one of its.
+    condition: '((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/write\'})) OR ((@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${app.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(appAssignableRoles, ', ')}}) OR (@Request[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${validatorApp.identity.principalId}} AND @Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(validatorAssignableRoles, ', ')}}))) AND ((!(ActionMatches{\'Microsoft.Authorization/roleAssignments/delete\'})) OR ((@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${app.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(appAssignableRoles, ', ')}}) OR (@Resource[Microsoft.Authorization/roleAssignments:PrincipalId] ForAnyOfAnyValues:GuidEquals {${validatorApp.identity.principalId}} AND @Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${join(validatorAssignableRoles, ', ')}})))'
   }
 }
 

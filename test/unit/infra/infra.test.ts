@@ -114,7 +114,8 @@ describe('infra/main.bicep', () => {
   });
 
   it('puts a delete lock on the archive account and the Cosmos account (catalog and audit log): a Contributor cannot delete either', () => {
-    const locks = ofType('Microsoft.Authorization/locks').filter((l) => l.condition === null && /level:\s*'CanNotDelete'/.test(l.body));
+    // Written by every privileged deployment (the default); the CI identity can neither write nor remove a lock.
+    const locks = ofType('Microsoft.Authorization/locks').filter((l) => l.condition === 'privileged' && /level:\s*'CanNotDelete'/.test(l.body));
     for (const target of ['archiveStorage', 'cosmos']) {
       expect({ target, locked: locks.some((l) => new RegExp(`scope:\\s*${target}\\b`).test(l.body)) }).toEqual({ target, locked: true });
     }
@@ -272,6 +273,124 @@ describe('infra/main.bicep', () => {
     const restore = readme.slice(readme.indexOf('### Backups and restore'), readme.indexOf('### Operating'));
     expect(restore).toMatch(/cosmosAccountName=/);
     expect(restore).not.toMatch(/then point `COSMOS_ENDPOINT` at the restored account/);
+  });
+
+  describe('the CI deployment identity (README, "Deployment identity")', () => {
+    const PRIVILEGED = {
+      owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+      userAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
+      rbacAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
+      contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+    };
+    const readme = fs.readFileSync(path.resolve(INFRA, '..', 'README.md'), 'utf8');
+    const workflow = fs.readFileSync(path.resolve(INFRA, '..', '.github', 'workflows', 'deploy.yml'), 'utf8').replace(/\\\n/g, ' ');
+    const principalOf = (body: string) => /principalId:\s*(\w+)\.identity\.principalId/.exec(body)?.[1];
+    const guidsOf = (name: string) => {
+      const block = new RegExp(`^var ${name} = \\{([\\s\\S]*?)^\\}`, 'm').exec(bicep)?.[1] ?? '';
+      return Object.fromEntries([...block.matchAll(/(\w+):\s*'([0-9a-f-]{36})'/g)].map((m) => [`${name}.${m[1]}`, m[2]!]));
+    };
+    const knownGuids: Record<string, string> = { ...guidsOf('roles'), ...guidsOf('queueRoles'), ...guidsOf('deployerRoles') };
+    const listed = (name: string) =>
+      (new RegExp(`^var ${name} = \\[([\\s\\S]*?)^\\]`, 'm').exec(bicep)?.[1] ?? '').split('\n').map((l) => l.trim()).filter(Boolean).sort();
+    /** The role an assignment gives, as the lists name it: `roles.reader`, or a custom role's name variable. */
+    const roleOf = (a: ResourceBlock) => {
+      const m = /roleDefinitionId:\s*(?:subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions',\s*([\w.]+)\)|(\w+)\.id)\s*$/m.exec(a.body);
+      if (m?.[1]) return m[1];
+      const definition = all.find((r) => r.symbol === m?.[2] && r.type === 'Microsoft.Authorization/roleDefinitions');
+      return definition && /^\s*name:\s*(\w+)\s*$/m.exec(definition.body)?.[1];
+    };
+    const azureAssignments = ofType('Microsoft.Authorization/roleAssignments');
+
+    it('holds no Owner, User Access Administrator or Contributor, and neither the README nor the template asks for them', () => {
+      for (const id of [PRIVILEGED.owner, PRIVILEGED.userAccessAdministrator, PRIVILEGED.contributor]) expect(bicep).not.toContain(id);
+      const deploy = readme.slice(readme.indexOf('## Deploy to Azure'), readme.indexOf('### Onboard a tenant'));
+      expect(deploy).not.toMatch(/app registration with Contributor \+ User Access Administrator/);
+      expect(deploy).toMatch(/deployerPrincipalId=/);
+    });
+
+    it('leaves to a privileged deployment what it cannot write (locks, role definitions, Cosmos DB roles, its own roles), and the workflow deploys unprivileged', () => {
+      expect(bicep).toMatch(/^param privileged bool = true$/m);
+      expect(bicep).toMatch(/^param deployerPrincipalId string = ''$/m);
+      expect(bicep).toMatch(/^var grantDeployer = privileged && !empty\(deployerPrincipalId\)$/m);
+      const privilegedOnly = all.filter((r) =>
+        ['Microsoft.Authorization/locks', 'Microsoft.Authorization/roleDefinitions', 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions', 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments'].includes(r.type),
+      );
+      expect(privilegedOnly.length).toBeGreaterThanOrEqual(8);
+      for (const r of privilegedOnly) expect({ resource: r.symbol, condition: r.condition }).toEqual({ resource: r.symbol, condition: expect.stringMatching(/^(privileged|grantDeployer)$/) });
+      for (const r of azureAssignments.filter((a) => /principalId:\s*deployerPrincipalId\b/.test(a.body))) expect({ resource: r.symbol, condition: r.condition }).toEqual({ resource: r.symbol, condition: 'grantDeployer' });
+      // The apps' Azure role assignments stay in every deployment: the CI identity keeps them (as its condition allows).
+      for (const r of azureAssignments.filter((a) => principalOf(a.body) !== undefined)) expect({ resource: r.symbol, condition: r.condition }).toEqual({ resource: r.symbol, condition: null });
+      const deploys = workflow.split('\n').filter((l) => /az deployment group (create|what-if)/.test(l));
+      expect(deploys.length).toBe(2);
+      for (const d of deploys) expect(d).toMatch(/ privileged=false\b/);
+      expect(readme).not.toMatch(/az deployment group create[^\n]*privileged=false/);
+    });
+
+    it('gets Archive deployer: Contributor without Cosmos DB data-plane role writes, account keys, key-signed SAS or Key Vault access policies', () => {
+      const role = one('deployerRole');
+      expect(role.condition).toBe('grantDeployer');
+      const list = (key: string) => [...(new RegExp(`\\b${key}:\\s*\\[([^\\]]*)\\]`).exec(role.body)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+      expect(list('actions')).toEqual(['*']);
+      expect(list('notActions')).toEqual(
+        expect.arrayContaining([
+          'Microsoft.Authorization/*/Delete',
+          'Microsoft.Authorization/*/Write',
+          'Microsoft.Authorization/elevateAccess/Action',
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitions/write',
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/write',
+          'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments/delete',
+          'Microsoft.DocumentDB/databaseAccounts/listKeys/*',
+          'Microsoft.DocumentDB/databaseAccounts/readonlyKeys/*',
+          'Microsoft.DocumentDB/databaseAccounts/listConnectionStrings/*',
+          'Microsoft.Storage/storageAccounts/listKeys/action',
+          'Microsoft.Storage/storageAccounts/listAccountSas/action',
+          'Microsoft.Storage/storageAccounts/listServiceSas/action',
+          'Microsoft.KeyVault/vaults/accessPolicies/write',
+        ]),
+      );
+      expect(list('dataActions')).toEqual([]);
+      const assignment = one('deployerResources');
+      expect(assignment.body).toMatch(/roleDefinitionId:\s*deployerRole\.id\s*$/m);
+      expect(assignment.body).toMatch(/principalType:\s*'ServicePrincipal'/);
+    });
+
+    it("may assign only the roles the template gives each app, to that app's identity only: never Owner, User Access Administrator or RBAC Administrator", () => {
+      for (const [app, list] of [['app', 'appAssignableRoles'], ['validatorApp', 'validatorAssignableRoles']] as const) {
+        const given = [...new Set(azureAssignments.filter((a) => principalOf(a.body) === app).map(roleOf))].sort();
+        expect({ app, roles: listed(list) }).toEqual({ app, roles: given });
+        for (const entry of listed(list)) {
+          // Each entry is a built-in role's GUID from the role tables, or a custom role this template defines.
+          const id = knownGuids[entry];
+          const custom = ofType('Microsoft.Authorization/roleDefinitions').some((r) => new RegExp(`^\\s*name:\\s*${entry}\\s*$`, 'm').test(r.body));
+          expect({ entry, resolved: id !== undefined || custom }).toEqual({ entry, resolved: true });
+          expect(Object.values(PRIVILEGED)).not.toContain(id);
+        }
+      }
+      // Every Azure role assignment in the template is to one of the two apps or to the CI identity itself.
+      for (const a of azureAssignments) expect({ resource: a.symbol, to: principalOf(a.body) ?? /principalId:\s*(\w+)/.exec(a.body)?.[1] }).toEqual({ resource: a.symbol, to: expect.stringMatching(/^(app|validatorApp|deployerPrincipalId)$/) });
+    });
+
+    it('limits its RBAC Administrator role by a condition (2.0) that pairs each app identity with its own roles, for creating and for deleting assignments', () => {
+      const admin = one('deployerAccessAdmin');
+      expect(admin.condition).toBe('grantDeployer');
+      expect(admin.body).toMatch(/roleDefinitionId:\s*subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', deployerRoles\.rbacAdministrator\)/);
+      expect(knownGuids['deployerRoles.rbacAdministrator']).toBe(PRIVILEGED.rbacAdministrator);
+      expect(admin.body).toMatch(/principalId:\s*deployerPrincipalId\s*$/m);
+      expect(admin.body).toMatch(/conditionVersion:\s*'2\.0'/);
+      const condition = (/condition:\s*'(.*)'\s*$/m.exec(admin.body)?.[1] ?? '').replace(/\\'/g, "'");
+      const pair = /\(@(Request|Resource)\[Microsoft\.Authorization\/roleAssignments:PrincipalId\] ForAnyOfAnyValues:GuidEquals \{\$\{(\w+)\.identity\.principalId\}\} AND @\1\[Microsoft\.Authorization\/roleAssignments:RoleDefinitionId\] ForAnyOfAnyValues:GuidEquals \{\$\{join\((\w+), ', '\)\}\}\)/g;
+      const pairs = [...condition.matchAll(pair)].map((m) => `${m[1]}: ${m[2]} with ${m[3]}`);
+      expect(pairs).toEqual([
+        'Request: app with appAssignableRoles',
+        'Request: validatorApp with validatorAssignableRoles',
+        'Resource: app with appAssignableRoles',
+        'Resource: validatorApp with validatorAssignableRoles',
+      ]);
+      // Nothing else in it: no other attribute, no clause that lets an assignment through unchecked.
+      expect(condition.replace(pair, 'P')).toBe(
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (P OR P)) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (P OR P))",
+      );
+    });
   });
 
   it('ships the documents indexing policy it loads', () => {
