@@ -1093,7 +1093,8 @@ resource secretsOutsideAppAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
 // ~200 ms per message. The Java app (validator/, veraPDF library) validates each rendition, stores <documentId>/validation.json create-only and posts the
 // outcome on rendition-validation-outcome; the Node app checks the report's SHA-256, puts the document's retain-until
 // and legal hold on it and records the outcome (catalog + audit chain). Failing messages go to the -poison queues after
-// five deliveries (host.json maxDequeueCount).
+// five deliveries (host.json maxDequeueCount); a request or outcome of a document disposed of meanwhile is dropped
+// (logged at info, completed), never retried, so the poison alert below means a real failure.
 resource archiveQueueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: archiveStorage
   name: 'default'

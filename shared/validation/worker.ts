@@ -12,6 +12,10 @@ export const VALIDATION_ACTOR: Actor = { subject: 'system:rendition-validator', 
 export const VALIDATION_FAILED = 'rendition validation failed';
 /** Logged (error) when the Node worker poisons a message; the poison alert matches it (and the Functions host's line naming the poison queue). */
 export const VALIDATION_POISONED = 'rendition validation message moved to the poison queue';
+/** Logged (info) for a request of a document disposed of meanwhile: completed, never retried or poisoned (as the Java app logs it). */
+export const VALIDATION_DROPPED = 'validation request dropped: the document was disposed of';
+/** Logged (info) for an outcome the Java app posted of a document disposed of meanwhile: completed, never retried or poisoned. */
+export const OUTCOME_DROPPED = 'validation outcome dropped: the document was disposed of';
 
 export type ValidationDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log' | 'validationQueue'> & { validator: RenditionValidator };
 
@@ -27,7 +31,7 @@ export interface ValidateResult {
   /** Messages received (each carries one or more requests). */
   received: number;
   recorded: { tenantId: string; documentId: string; passed: boolean; failedRules: string[] }[];
-  /** Requests that changed nothing: a re-delivery, or a document no longer active. */
+  /** Requests that changed nothing: a re-delivery, or a document no longer active (disposed of: logged, completed). */
   unchanged: number;
   /** Messages moved to the poison queue. */
   poisoned: number;
@@ -91,6 +95,8 @@ async function validateChunk(
     try {
       const doc = await deps.catalog.get(request.tenantId, request.documentId);
       if (!doc || doc.status !== 'active' || isRecorded(doc)) {
+        // Disposed of since it was asked for: nothing to validate, and another delivery would find the same.
+        if (!doc || doc.status !== 'active') deps.log.info(VALIDATION_DROPPED, { tenantId: request.tenantId, documentId: request.documentId, status: doc?.status ?? 'not in the catalog' });
         result.unchanged++;
         await done(delivery, 'done');
         continue;
@@ -268,12 +274,19 @@ interface StoredOutcomeMessage {
 /**
  * Azure: records one outcome the Java validator app posted. Trusts nothing but the stored report:
  * it must be this document's validation.json, of this rendition, with the SHA-256 announced.
+ * An outcome of a document disposed of meanwhile (or already recorded) is 'unchanged': the message is
+ * completed, never retried or poisoned. A report the Java app stored beside the tombstone is left alone
+ * (not locked to the tombstone's retention); the reconciler lists it as orphaned blobs.
  */
 export async function recordStoredOutcome(text: string, now: Date, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'auditOutbox' | 'log'>): Promise<'recorded' | 'unchanged'> {
   const m = JSON.parse(text) as Partial<StoredOutcomeMessage>;
   if (typeof m.tenantId !== 'string' || typeof m.documentId !== 'string') throw new Error('malformed validation outcome');
   const doc = await deps.catalog.get(m.tenantId, m.documentId);
-  if (!doc || doc.status !== 'active' || isRecorded(doc)) return 'unchanged';
+  if (!doc || doc.status !== 'active') {
+    deps.log.info(OUTCOME_DROPPED, { tenantId: m.tenantId, documentId: m.documentId, status: doc?.status ?? 'not in the catalog' });
+    return 'unchanged';
+  }
+  if (isRecorded(doc)) return 'unchanged';
   const blobName = validationReportName(doc.id);
   if (m.reportBlobName !== blobName || m.renditionSha256 !== doc.rendition.sha256) throw new Error('validation outcome names another report or rendition');
   // The Java identity cannot set immutability: the report gets the document's retain-until and hold here, then is checked.

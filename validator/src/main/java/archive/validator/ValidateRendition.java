@@ -1,16 +1,5 @@
 package archive.validator;
 
-import com.azure.identity.DefaultAzureCredentialBuilder;
-import com.azure.storage.blob.BlobClient;
-import com.azure.storage.blob.BlobServiceClient;
-import com.azure.storage.blob.BlobServiceClientBuilder;
-import com.azure.storage.blob.models.BlobHttpHeaders;
-import com.azure.storage.blob.models.BlobRequestConditions;
-import com.azure.storage.blob.models.BlobStorageException;
-import com.azure.storage.blob.options.BlobParallelUploadOptions;
-import com.azure.storage.queue.QueueClient;
-import com.azure.storage.queue.QueueClientBuilder;
-import com.azure.storage.queue.QueueMessageEncoding;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,13 +7,16 @@ import com.microsoft.azure.functions.ExecutionContext;
 import com.microsoft.azure.functions.annotation.FunctionName;
 import com.microsoft.azure.functions.annotation.QueueTrigger;
 import java.io.ByteArrayInputStream;
-import java.security.MessageDigest;
-import java.time.Instant;
-import java.util.HexFormat;
-import java.util.TreeSet;
-import java.util.regex.Pattern;
 import java.io.ByteArrayOutputStream;
+import java.security.MessageDigest;
+import java.time.Clock;
 import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
 import org.verapdf.features.FeatureFactory;
 import org.verapdf.gf.foundry.VeraGreenfieldFoundryProvider;
 import org.verapdf.metadata.fixer.FixerFactory;
@@ -43,23 +35,66 @@ import org.verapdf.processor.reports.ItemDetails;
  * Validates stored renditions with veraPDF (PDF/A-2B), the ones a queue message names. The identity may read
  * renditions and create validation.json, nothing else: the outcome goes to a queue and the Node
  * app records it (catalog item, hash-chained audit entry) after checking the report's SHA-256, so
- * the catalog and audit logic stay in one place. The Functions host retries a failing message
- * and moves it to rendition-validation-poison after five deliveries (host.json maxDequeueCount).
+ * the catalog and audit logic stay in one place.
+ *
+ * <p>A request whose rendition is gone (the document was disposed of since it was asked for) or is not the one
+ * requested is dropped: logged, no report, no outcome, never retried, as the Node worker completes a request for a
+ * document no longer active. Retrying could not change either answer, and five deliveries then the poison queue
+ * alerted operators for nothing. A document still active that way stays `pending`: the Node app's requeue timer asks
+ * again and, five requests later, logs `rendition validation abandoned` (alerted). Only a real failure (a storage
+ * error, veraPDF failing, a malformed message) fails the message: the Functions host delivers it again and moves it to
+ * rendition-validation-poison after five deliveries (host.json maxDequeueCount).
  */
 public final class ValidateRendition {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern ID = Pattern.compile("^[0-9a-f]{8}-[0-9a-f]{4}-[78][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
   private static final Pattern TENANT = Pattern.compile("^[a-z0-9][a-z0-9-]{1,54}$");
   private static final Pattern SHA256 = Pattern.compile("^[0-9a-f]{64}$");
-  private static volatile BlobServiceClient blobs;
-  private static volatile QueueClient outcomes;
+  /** Starts the line logged for a dropped request (with tenant and document ids and why). */
+  static final String DROPPED = "validation request dropped";
 
   static {
     VeraGreenfieldFoundryProvider.initialise();
   }
 
+  /** Where outcomes go: `<queue>-outcome`, read by the Node app. */
+  interface Outcomes {
+    void post(String message);
+  }
+
+  /** veraPDF's JSON report of one rendition. */
+  interface Validator {
+    byte[] report(String name, byte[] pdf) throws Exception;
+  }
+
+  /** What one message came to: outcomes posted, requests dropped. */
+  record Handled(int posted, int dropped) {}
+
+  private final RenditionStore store;
+  private final Outcomes outcomes;
+  private final Validator validator;
+  private final Clock clock;
+
+  /** The Functions host's (an instance per invocation): the archive's storage account, its clients made once per worker, and veraPDF. */
+  public ValidateRendition() {
+    this(AzureStorage.shared(), AzureStorage.shared(), ValidateRendition::report, Clock.systemUTC());
+  }
+
+  ValidateRendition(RenditionStore store, Outcomes outcomes, Validator validator, Clock clock) {
+    this.store = store;
+    this.outcomes = outcomes;
+    this.validator = validator;
+    this.clock = clock;
+  }
+
   @FunctionName("validateRendition")
   public void run(@QueueTrigger(name = "message", queueName = "%ARCHIVE_VALIDATION_QUEUE%", connection = "ArchiveStorage") String message, ExecutionContext context) throws Exception {
+    Handled handled = handle(message, context.getLogger());
+    context.getLogger().info("validation message done: " + handled.posted() + " outcome(s) posted, " + handled.dropped() + " request(s) dropped");
+  }
+
+  /** One message. Dropped requests do not fail it; a failed one (storage, veraPDF, malformed) throws, so the host delivers it again. */
+  Handled handle(String message, Logger log) throws Exception {
     // One message carries the requests of several uploads ({"requests":[…]}); a bare request is read too.
     JsonNode parsed = JSON.readTree(message);
     JsonNode requests = parsed.has("requests") ? parsed.path("requests") : JSON.createArrayNode().add(parsed);
@@ -67,48 +102,58 @@ public final class ValidateRendition {
     // Every request is tried; a failure of one fails the message after the others are done, so the
     // host delivers it again, and the requests already done find their report stored (create-only).
     Exception failed = null;
+    int posted = 0;
+    int dropped = 0;
     for (JsonNode request : requests) {
       try {
-        validate(request, context);
+        if (validate(request, log)) posted++;
+        else dropped++;
       } catch (Exception e) {
-        context.getLogger().warning("validation request failed: " + e.getMessage());
+        log.warning("validation request failed; the message is delivered again: " + e);
         if (failed == null) failed = e;
       }
     }
     if (failed != null) throw failed;
+    return new Handled(posted, dropped);
   }
 
-  private void validate(JsonNode request, ExecutionContext context) throws Exception {
+  /** True when an outcome was posted, false when the request was dropped. */
+  private boolean validate(JsonNode request, Logger log) throws Exception {
     String tenantId = request.path("tenantId").asText();
     String documentId = request.path("documentId").asText();
     String expected = request.path("renditionSha256").asText();
     if (!TENANT.matcher(tenantId).matches() || !ID.matcher(documentId).matches() || !SHA256.matcher(expected).matches()) {
       throw new IllegalArgumentException("malformed validation request"); // retried, then poisoned
     }
-    var container = blobs().getBlobContainerClient("tenant-" + tenantId);
-    byte[] pdf = container.getBlobClient(documentId + "/rendition.pdf").downloadContent().toBytes();
-    if (!expected.equals(sha256(pdf))) throw new IllegalStateException("rendition does not match the catalog checksum: " + documentId);
+    Optional<byte[]> read = store.rendition(tenantId, documentId);
+    if (read.isEmpty()) return drop(log, Level.INFO, tenantId, documentId, "rendition not found: the document was disposed of");
+    byte[] pdf = read.get();
+    String actual = sha256(pdf);
+    // A document's rendition is written once and its id never reused (a tombstone answers a replayed upload), so this
+    // is not a disposal: a warning, not an alert; the fixity check alerts on a stored rendition that changed.
+    if (!expected.equals(actual)) return drop(log, Level.WARNING, tenantId, documentId, "rendition is not the one requested: SHA-256 " + actual + ", requested " + expected);
 
-    byte[] bytes = report(documentId + "/rendition.pdf", pdf);
+    byte[] bytes = validator.report(documentId + "/rendition.pdf", pdf);
 
-    String blobName = documentId + "/validation.json";
-    BlobClient target = container.getBlobClient(blobName);
-    try {
-      // Create-only: If-None-Match *; the container's version-level WORM policy covers the new version.
-      target.uploadWithResponse(new BlobParallelUploadOptions(new ByteArrayInputStream(bytes), bytes.length)
-          .setHeaders(new BlobHttpHeaders().setContentType("application/json"))
-          .setRequestConditions(new BlobRequestConditions().setIfNoneMatch("*")), null, null);
-    } catch (BlobStorageException e) {
-      if (e.getStatusCode() != 409 && e.getStatusCode() != 412) throw e;
-      bytes = target.downloadContent().toBytes(); // a re-delivery: the stored report is the evidence
-    }
+    // Disposed of while veraPDF ran: no report beside a tombstone (the reconciler would list it as orphaned blobs).
+    if (!store.renditionExists(tenantId, documentId)) return drop(log, Level.INFO, tenantId, documentId, "rendition deleted while veraPDF ran: the document was disposed of");
+    Optional<byte[]> stored = store.storeReport(tenantId, documentId, bytes);
+    if (stored.isEmpty()) return drop(log, Level.INFO, tenantId, documentId, "stored report not found: the document was disposed of");
+    bytes = stored.get();
+
     Outcome verdict = outcome(bytes);
     ObjectNode outcome = JSON.createObjectNode();
     outcome.put("tenantId", tenantId).put("documentId", documentId).put("renditionSha256", expected);
-    outcome.put("reportBlobName", blobName).put("reportSha256", sha256(bytes)).put("validatedAt", Instant.now().toString());
-    outcomes().sendMessage(JSON.writeValueAsString(outcome));
+    outcome.put("reportBlobName", documentId + "/validation.json").put("reportSha256", sha256(bytes)).put("validatedAt", clock.instant().toString());
+    outcomes.post(JSON.writeValueAsString(outcome));
     // The alert phrase is logged by the Node recorder, which knows whether the rendition claims PDF/A-2b.
-    context.getLogger().info("veraPDF " + (verdict.compliant() ? "passed " : "failed ") + tenantId + "/" + documentId + " " + verdict.failedRules());
+    log.info("veraPDF " + (verdict.compliant() ? "passed " : "failed ") + tenantId + "/" + documentId + " " + verdict.failedRules());
+    return true;
+  }
+
+  private static boolean drop(Logger log, Level level, String tenantId, String documentId, String why) {
+    log.log(level, DROPPED + " (tenant " + tenantId + ", document " + documentId + "): " + why);
+    return false;
   }
 
   /**
@@ -151,18 +196,5 @@ public final class ValidateRendition {
 
   private static String sha256(byte[] bytes) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-  }
-
-  private static BlobServiceClient blobs() {
-    if (blobs == null) blobs = new BlobServiceClientBuilder().endpoint(System.getenv("ArchiveStorage__blobServiceUri")).credential(new DefaultAzureCredentialBuilder().build()).buildClient();
-    return blobs;
-  }
-
-  private static QueueClient outcomes() {
-    if (outcomes == null) {
-      outcomes = new QueueClientBuilder().endpoint(System.getenv("ArchiveStorage__queueServiceUri")).queueName(System.getenv("ARCHIVE_VALIDATION_QUEUE") + "-outcome")
-          .credential(new DefaultAzureCredentialBuilder().build()).messageEncoding(QueueMessageEncoding.BASE64).buildClient();
-    }
-    return outcomes;
   }
 }
