@@ -2,6 +2,7 @@
 import * as http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Deps } from '../shared/deps';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse, type RouteDef } from '../shared/http/pipeline';
@@ -63,8 +64,9 @@ async function serve(routes: RouteDef[], table: CompiledRoute[], deps: Deps, req
   res.writeHead(response.status, { 'X-Request-Id': requestId, ...response.headers, ...TRANSPORT });
   const body = response.body;
   if (body instanceof Readable) {
-    body.on('error', () => res.destroy());
-    body.pipe(res);
+    // Not pipe(): a pipe leaves its source open when the client goes away mid-download, and the blob's stream
+    // then stayed open, paused, with its connection to storage. pipeline ends either side with the other.
+    pipeline(body, res).catch(() => undefined);
   } else {
     res.end(body);
   }

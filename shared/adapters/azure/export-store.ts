@@ -41,9 +41,20 @@ export class ExportBlobs implements ExportBlobsPort {
     return { stream: res.readableStreamBody as Readable, size: total, contentLength: Number(res.contentLength ?? 0), etag: res.etag ?? '', contentType: res.contentType ?? 'application/zip' };
   }
 
+  /**
+   * The blob and every version of it. The archive account keeps versions (infra/main.bicep): deleting the base
+   * blob alone turns it into a previous version, and the ZIP, with every document it copied, stayed in storage
+   * after the export expired or was withdrawn because those documents were disposed of. As the disposer does:
+   * the base blob first (its current version becomes a previous one), then each version by id.
+   */
   async delete(tenantId: string, blobName: string): Promise<void> {
+    const container = this.container(tenantId);
     try {
-      await this.container(tenantId).getBlobClient(blobName).deleteIfExists();
+      const blob = container.getBlobClient(blobName);
+      await blob.deleteIfExists();
+      const versions: string[] = [];
+      for await (const b of container.listBlobsFlat({ prefix: blobName, includeVersions: true })) if (b.name === blobName && b.versionId) versions.push(b.versionId);
+      for (const versionId of versions) await blob.withVersion(versionId).deleteIfExists();
     } catch (err) {
       if (!(err instanceof RestError && err.statusCode === 404)) throw err;
     }

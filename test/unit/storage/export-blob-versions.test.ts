@@ -1,0 +1,51 @@
+/**
+ * Export ZIPs live in the archive account, which keeps blob versions (infra/main.bicep): deleting only the base
+ * blob turned the ZIP into a previous version that stayed, with every document it held, long after the export
+ * expired or was withdrawn because those documents were disposed of. A delete takes every version of the blob.
+ */
+import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import { ExportBlobs } from '../../../shared/adapters/azure/export-store';
+
+function versionedService(listed: { name: string; versionId?: string }[]) {
+  const deleted: string[] = [];
+  const container = {
+    listBlobsFlat: async function* (opts: { prefix?: string; includeVersions?: boolean }) {
+      if (!opts.includeVersions) throw new Error('versions must be listed');
+      for (const b of listed) if (b.name.startsWith(opts.prefix ?? '')) yield b;
+    },
+    getBlobClient: (name: string) => ({
+      deleteIfExists: async () => {
+        deleted.push(name);
+        return { succeeded: true };
+      },
+      withVersion: (versionId: string) => ({
+        deleteIfExists: async () => {
+          deleted.push(`${name}@${versionId}`);
+          return { succeeded: true };
+        },
+      }),
+    }),
+  };
+  return { deleted, service: { getContainerClient: () => container } as unknown as BlobServiceClient };
+}
+
+it('deletes the ZIP and every version of it, and nothing of a blob whose name merely starts the same', async () => {
+  const { deleted, service } = versionedService([
+    { name: 'e1.zip', versionId: '2025-03-01T12:00:00.0000000Z' },
+    { name: 'e1.zip', versionId: '2025-03-01T12:05:00.0000000Z' },
+    { name: 'e1.zip.other', versionId: '2025-03-01T12:06:00.0000000Z' },
+  ]);
+  await new ExportBlobs(service).delete('acme', 'e1.zip');
+  expect(deleted.sort()).toEqual(['e1.zip', 'e1.zip@2025-03-01T12:00:00.0000000Z', 'e1.zip@2025-03-01T12:05:00.0000000Z']);
+});
+
+it('a container never created (no export written yet) is nothing to delete', async () => {
+  const container = {
+    listBlobsFlat: async function* () {
+      yield* [];
+      throw new RestError('The specified container does not exist.', { statusCode: 404, code: 'ContainerNotFound' });
+    },
+    getBlobClient: () => ({ deleteIfExists: async () => ({ succeeded: false }) }),
+  };
+  await expect(new ExportBlobs({ getContainerClient: () => container } as unknown as BlobServiceClient).delete('acme', 'e1.zip')).resolves.toBeUndefined();
+});
