@@ -17,7 +17,7 @@ const ZExportParams = z.strictObject({ id: ZId });
 export const createExport = operation({
   name: 'createExport', method: 'POST', route: 'exports', tags: ['exports'],
   summary: 'Export a search (e.g. a fiscal year) as one ZIP with manifest.json and manifest.csv',
-  auth: 'tenant', permission: 'exports:create', action: 'export.create',
+  auth: 'tenant', permission: ['exports:create', 'documents:download'], action: 'export.create',
   body: { json: ZExportRequest, example: { fiscalYear: 2024, includeOriginals: true } },
   responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location'] } },
   errors: ['export_too_large', 'invalid_query', 'too_many_exports'],
@@ -60,8 +60,8 @@ export const listTenantExports = operation({
 // A bulk copy: the same right as starting one, so a grant to read single documents never carries it.
 export const downloadExportArchive = operation({
   name: 'downloadExport', method: 'GET', route: 'exports/{id}/download', tags: ['exports'],
-  summary: 'Download a finished export ZIP (needs exports:create, like starting one; Range, If-Range, If-None-Match, ?delivery=redirect)',
-  auth: 'tenant', permission: 'exports:create', action: 'export.download',
+  summary: 'Download a finished export ZIP (needs exports:create and documents:download, like starting one; Range, If-Range, If-None-Match, ?delivery=redirect)',
+  auth: 'tenant', permission: ['exports:create', 'documents:download'], action: 'export.download',
   params: ZExportParams, paramsError: 'export_not_found',
   query: ZDelivery,
   responses: downloadResponses(['application/zip'], 'The ZIP'),

@@ -220,7 +220,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download a finished export ZIP (needs exports:create, like starting one; Range, If-Range, If-None-Match, ?delivery=redirect) */
+        /** Download a finished export ZIP (needs exports:create and documents:download, like starting one; Range, If-Range, If-None-Match, ?delivery=redirect) */
         get: operations["downloadExport"];
         put?: never;
         post?: never;

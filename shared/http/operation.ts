@@ -110,7 +110,8 @@ interface SpecBase<P, Q, B, R extends Responses> {
 
 export interface TenantSpec<P, Q, B, R extends Responses> extends SpecBase<P, Q, B, R> {
   auth: 'tenant';
-  permission: Permission;
+  /** What the caller must hold: one permission, or every one of a list (an export hands out the documents' bytes: it needs download too). */
+  permission: Permission | readonly [Permission, ...Permission[]];
   action: AuditAction;
   /** The audit target known from the path alone (so refused requests name it too); default: the `id` parameter. */
   target?: (params: Out<P>) => string;

@@ -62,8 +62,9 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'), req.clientIp);
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
       if (principal.denial) throw principal.denial;
-      if (!principal.permissions.has(route.permission)) {
-        throw new ArchiveError('forbidden', { detail: `This needs the permission ${route.permission}.`, extensions: { permission: route.permission } });
+      const missing = (typeof route.permission === 'string' ? [route.permission] : route.permission).find((p) => !principal!.permissions.has(p));
+      if (missing) {
+        throw new ArchiveError('forbidden', { detail: `This needs the permission ${missing}.`, extensions: { permission: missing } });
       }
       const params = early.success ? early.data : parseParams(route, req); // malformed: parseParams throws the refusal
       const input = await parseInput(route, req, params);

@@ -16,6 +16,8 @@ const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant'
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
 const inDays = (d: number) => new Date(Date.now() + d * 86400_000).toISOString();
 const setName = (p: Permission) => `no-${p.replace(':', '-')}`;
+/** Every permission a route needs (one, or all of a list). */
+const needs = (r: TenantRoute): readonly Permission[] => (typeof r.permission === 'string' ? [r.permission] : r.permission);
 
 let archive: TestArchive;
 const A = { tenant: '', doc: '', keyId: '', grantId: '', admin: '', sha256: '' };
@@ -138,11 +140,11 @@ describe('every tenant route refuses every invalid credential with 401 and leaks
 describe('every tenant route refuses a principal without its permission with 403', () => {
   it.each([...PERMISSIONS])('without %s', async (permission) => {
     // Tenant A's own principal: the routes needing the permission, and the read-only others (no changes to A).
-    const rows = await sweep(auth[`without ${permission}`]!, (r) => r.permission === permission || r.method === 'GET');
-    const needing = rows.filter((r) => r.route0.permission === permission);
+    const rows = await sweep(auth[`without ${permission}`]!, (r) => needs(r).includes(permission) || r.method === 'GET');
+    const needing = rows.filter((r) => needs(r.route0).includes(permission));
     expect(needing.map((r) => ({ route: r.route, status: r.status, code: r.code }))).toEqual(needing.map((r) => ({ route: r.route, status: 403, code: 'forbidden' })));
     // Holding every other permission, the same principal is never refused the other routes for lack of rights.
-    expect(rows.filter((r) => r.route0.permission !== permission && r.status === 403).map((r) => r.route)).toEqual([]);
+    expect(rows.filter((r) => !needs(r.route0).includes(permission) && r.status === 403).map((r) => r.route)).toEqual([]);
     expect(needing.length).toBeGreaterThan(0);
   });
 });
@@ -158,9 +160,10 @@ describe('provider staff', () => {
     const scope = new Set<Permission>(SUPPORT_SCOPES['read-only']);
     const rows = await sweep(auth['support with grant']!);
     const refused = rows.filter((r) => r.status === 401 || r.status === 403);
-    expect(refused.filter((r) => scope.has(r.route0.permission)).map((r) => r.route)).toEqual([]);
-    expect(rows.filter((r) => !scope.has(r.route0.permission)).map((r) => ({ route: r.route, status: r.status, code: r.code }))).toEqual(
-      rows.filter((r) => !scope.has(r.route0.permission)).map((r) => ({ route: r.route, status: 403, code: 'forbidden' })),
+    const inScope = (r: TenantRoute) => needs(r).every((p) => scope.has(p));
+    expect(refused.filter((r) => inScope(r.route0)).map((r) => r.route)).toEqual([]);
+    expect(rows.filter((r) => !inScope(r.route0)).map((r) => ({ route: r.route, status: r.status, code: r.code }))).toEqual(
+      rows.filter((r) => !inScope(r.route0)).map((r) => ({ route: r.route, status: 403, code: 'forbidden' })),
     );
     expect(rows.filter((r) => r.route === 'GET documents/{id}')[0]!.status).toBe(200);
   });
@@ -179,12 +182,12 @@ describe("another tenant's principal with every permission", () => {
 });
 
 describe('rights ceiling: nobody grants a permission they do not hold', () => {
-  it.each(TENANT_ROUTES.map((r) => [`${r.method} ${r.route}`, r] as const))('%s: a key carrying its permission cannot be minted by a principal without it', async (_name, route) => {
-    // The principal holds every permission but this route's; a key for the set holding them all is refused.
-    const res = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'escalate', rightsSet: 'everything' }), headers: { 'Content-Type': 'application/json', Authorization: auth[`without ${route.permission}`]! } });
+  it.each(TENANT_ROUTES.flatMap((r) => needs(r).map((p) => [`${r.method} ${r.route} (${p})`, p] as const)))('%s: a key carrying its permission cannot be minted by a principal without it', async (_name, permission) => {
+    // The principal holds every permission but this one of the route's; a key for the set holding them all is refused.
+    const res = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'escalate', rightsSet: 'everything' }), headers: { 'Content-Type': 'application/json', Authorization: auth[`without ${permission}`]! } });
     expect(res.status).toBe(403);
-    if (route.permission === 'keys:manage') expect(res.json.code).toBe('forbidden');
-    else expect(res.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: [route.permission] });
+    if (permission === 'keys:manage') expect(res.json.code).toBe('forbidden');
+    else expect(res.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: [permission] });
   });
 });
 
