@@ -4556,7 +4556,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: internal, export_fixity_mismatch */
+            /** @description Problem: internal */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4573,7 +4573,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "internal" | "export_fixity_mismatch";
+                        code?: "internal";
                     };
                 };
             };
