@@ -141,12 +141,13 @@ export class Authenticator implements Authenticates {
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
     const assignment = await findRightsAssignment(tenantId, subject, this.sources);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
-    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim' && claimed !== null) {
+    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') {
+      // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing; so does
+      // a token without the claim (recorded as no set), else the person's keys kept the set of an earlier sign-in.
+      await this.sightings.seen(tenantId, subject, claimed ?? '', this.sources.clock.now(), issuedAt);
       // A token without the claim grants nothing: an identity provider that stops sending it (a lost claims
       // mapping) must not make every person an archivist, with write rights.
-      rightsSet = claimed;
-      // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
-      await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now(), issuedAt);
+      if (claimed !== null) rightsSet = claimed;
     }
     if (rightsSet === null) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
