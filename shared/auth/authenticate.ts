@@ -222,11 +222,12 @@ export class Authenticator implements Authenticates {
   }
 
   /**
-   * Provider staff see nothing of a tenant without its active grant. Without one the answer
-   * is the same whether or not the tenant exists; the attempt is still audited under it.
+   * Provider staff see nothing of a tenant without its active grant, given by another person than
+   * themselves. Without one the answer is the same whether or not the tenant exists; the attempt is
+   * still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const grant = await findActiveSupportGrant(tenantId, this.sources.clock.now(), this.sources);
+    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources);
     if (!grant) {
       return {
         tenantId,
@@ -234,7 +235,8 @@ export class Authenticator implements Authenticates {
         kind: 'support',
         rightsSet: '',
         permissions: new Set(),
-        denial: new ArchiveError('support_access_not_granted', { detail: 'Support access needs an active grant from the tenant.' }),
+        // Only the grant's own creator learns that it exists: they gave it.
+        denial: selfGranted ? sodRefusal('support-self-granted') : new ArchiveError('support_access_not_granted', { detail: 'Support access needs an active grant from the tenant.' }),
       };
     }
     // A grant's scope is one more way to hold permissions: the tenant's declared conflicting pairs hold for it too.
