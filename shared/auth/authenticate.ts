@@ -141,12 +141,13 @@ export class Authenticator implements Authenticates {
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
     const assignment = await findRightsAssignment(tenantId, subject, this.sources);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
-    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim' && claimed !== null) {
+    if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') {
+      // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing; so does
+      // a token without the claim (recorded as no set), else the person's keys kept the set of an earlier sign-in.
+      await this.sightings.seen(tenantId, subject, claimed ?? '', this.sources.clock.now(), issuedAt);
       // A token without the claim grants nothing: an identity provider that stops sending it (a lost claims
       // mapping) must not make every person an archivist, with write rights.
-      rightsSet = claimed;
-      // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing.
-      await this.sightings.seen(tenantId, subject, rightsSet, this.sources.clock.now(), issuedAt);
+      if (claimed !== null) rightsSet = claimed;
     }
     if (rightsSet === null) {
       // Known person, no rights here: authenticated, allowed nothing (every route answers 403).
@@ -221,11 +222,12 @@ export class Authenticator implements Authenticates {
   }
 
   /**
-   * Provider staff see nothing of a tenant without its active grant. Without one the answer
-   * is the same whether or not the tenant exists; the attempt is still audited under it.
+   * Provider staff see nothing of a tenant without its active grant, given by another person than
+   * themselves. Without one the answer is the same whether or not the tenant exists; the attempt is
+   * still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const grant = await findActiveSupportGrant(tenantId, this.sources.clock.now(), this.sources);
+    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources);
     if (!grant) {
       return {
         tenantId,
@@ -233,7 +235,8 @@ export class Authenticator implements Authenticates {
         kind: 'support',
         rightsSet: '',
         permissions: new Set(),
-        denial: new ArchiveError('support_access_not_granted', { detail: 'Support access needs an active grant from the tenant.' }),
+        // Only the grant's own creator learns that it exists: they gave it.
+        denial: selfGranted ? sodRefusal('support-self-granted') : new ArchiveError('support_access_not_granted', { detail: 'Support access needs an active grant from the tenant.' }),
       };
     }
     // A grant's scope is one more way to hold permissions: the tenant's declared conflicting pairs hold for it too.

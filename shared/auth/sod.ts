@@ -10,6 +10,7 @@ export const SOD_RULES = {
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
   'approver-lowers-safeguards':
     'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, move the fiscal-year end either way) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
+  'support-self-granted': 'A support-access grant is the tenant\'s consent for provider staff: whoever gave it (nor through an API key of theirs) cannot act under it as provider staff; another person of the tenant must grant it.',
   'four-eyes-sod-policy':
     'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it.',
 } as const;

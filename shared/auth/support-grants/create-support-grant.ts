@@ -7,7 +7,7 @@ import type { TenantRecordsPort } from '../../ports';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
 
 export async function createSupportGrant(
-  input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string }; now: Date; /** The request's audit entry, stored with the grant. */ audit?: AuditStaging },
+  input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string; person?: string }; now: Date; /** The request's audit entry, stored with the grant. */ audit?: AuditStaging },
   deps: { tenantRecords: TenantRecordsPort },
 ): Promise<SupportGrantRecord> {
   const ms = input.expiresAt.getTime() - input.now.getTime();

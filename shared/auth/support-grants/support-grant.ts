@@ -13,7 +13,8 @@ export interface SupportGrantRecord extends TenantRecord {
   ticket: string;
   scope: SupportScope;
   createdAt: string;
-  createdBy: { subject: string; kind: string };
+  /** `person`: the accountable person who gave it (absent on grants from before: the subject), who cannot act under it as staff. */
+  createdBy: { subject: string; kind: string; person?: string };
   expiresAt: string;
   revokedAt: string | null;
   revokedBy: { subject: string; kind: string } | null;

@@ -629,6 +629,7 @@ export const en = {
       'conflicting-permissions': 'Your organisation has declared these permissions as conflicting: one person may not hold both.',
       'uploader-approves-disposal': 'Whoever archived a document cannot approve its disposal.',
       'approver-lowers-safeguards': 'Someone who approves disposals cannot weaken the retention safeguards.',
+      'support-self-granted': 'You gave this support access yourself, so you cannot use it as support staff: another person of the organisation must grant it (an API key of yours counts as you).',
       'four-eyes-sod-policy': 'You proposed this change of the segregation-of-duties rules yourself, so another person must approve it (an API key of yours counts as you).',
     } as Record<string, string>,
     missingPermission: (p: string) => `It needs the permission "${p}".`,

@@ -625,6 +625,7 @@ export const nl: Dictionary = {
       'conflicting-permissions': 'Uw organisatie heeft deze rechten als onverenigbaar aangemerkt: één persoon mag ze niet allebei hebben.',
       'uploader-approves-disposal': 'Wie een document archiveerde, kan de vernietiging ervan niet goedkeuren.',
       'approver-lowers-safeguards': 'Wie vernietiging goedkeurt, kan de waarborgen van de bewaartermijnen niet verzwakken.',
+      'support-self-granted': 'U heeft deze supporttoegang zelf verleend, dus u kunt haar niet als supportmedewerker gebruiken: iemand anders van de organisatie moet haar verlenen (een API-sleutel van u telt als u).',
       'four-eyes-sod-policy': 'U heeft deze wijziging van de functiescheidingsregels zelf voorgesteld, dus iemand anders moet haar goedkeuren (een API-sleutel van u telt als u).',
     },
     missingPermission: (p) => `Daarvoor is het recht "${p}" nodig.`,
