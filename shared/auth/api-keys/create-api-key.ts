@@ -29,7 +29,7 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
 /**
  * A new key; the secret is in `key`, returned this once (only its hash is stored). With `judgeRightsSet`
  * (judgeKeyRightsSet) the key is written with the tenant's set as judged, rewritten over the version read
- * (TenantRecordsPort.upsertRelying): a deletion of the set that found no key holding it fails its conditional
+ * (in one batch): a deletion of the set that found no key holding it fails its conditional
  * delete, and a set deleted or changed after it was judged here is judged again. Both used to succeed: a key
  * holding a deleted set (which a later set of that name would fill), or judged on permissions since changed.
  */
@@ -67,7 +67,12 @@ export async function createApiKey(
   return withFreshReads('The rights set', async () => {
     const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
     // Relying on a set, an upsert: the id is 96 random bits, a collision is not to be expected.
-    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => (relied ? deps.tenantRecords.upsertRelying(record, relied, outbox) : deps.tenantRecords.create(record, outbox)), (r) => r === 'created' || r === 'written');
+    const written = await writeWithAuditEntry(
+      input.audit,
+      { target: `api-key:${keyId}` },
+      (outbox) => (relied ? deps.tenantRecords.batch(input.tenantId, [{ op: 'replace', record: relied.value, ifMatch: relied.etag }, { op: 'upsert', record }], outbox) : deps.tenantRecords.create(record, outbox)),
+      (r) => r === 'created' || r === 'written',
+    );
     if (written === 'conflict') return CHANGED;
     if (written === 'exists') throw new Error('API key id collision');
     return { key: `${prefix}_${secret}`, record };

@@ -31,7 +31,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
       await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsert(record, outbox), () => true);
       return record;
     }
-    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsertRelying(record, stored, outbox), (w) => w === 'written');
+    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [{ op: 'replace', record: stored.value, ifMatch: stored.etag }, { op: 'upsert', record }], outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   });
 }

@@ -5,7 +5,7 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
-import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord } from '../../../shared/ports';
+import type { QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
 
 /** Tenant records in memory, with etags, and a hook that runs before a replace (a concurrent writer). */
 class MemoryRecords implements TenantRecordsPort {
@@ -38,10 +38,14 @@ class MemoryRecords implements TenantRecordsPort {
   async delete(tenantId: string, id: string): Promise<boolean> {
     return this.items.delete(`${tenantId}/${id}`);
   }
-  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>): Promise<'written' | 'conflict'> {
-    if (this.items.get(`${relied.value.tenantId}/${relied.value.id}`)?.etag !== relied.etag) return 'conflict';
-    this.put(relied.value);
-    this.put(record);
+  async batch(tenantId: string, writes: readonly TenantRecordWrite[]): Promise<'written' | 'conflict'> {
+    const found = (w: TenantRecordWrite) => this.items.get(`${tenantId}/${w.op === 'delete' ? w.id : w.record.id}`);
+    const holds = (w: TenantRecordWrite) => (w.op === 'create' ? !found(w) : w.op === 'upsert' || (found(w) !== undefined && (w.ifMatch === undefined || found(w)!.etag === w.ifMatch)));
+    if (!writes.every(holds)) return 'conflict';
+    for (const w of writes) {
+      if (w.op === 'delete') this.items.delete(`${tenantId}/${w.id}`);
+      else this.put(w.record);
+    }
     return 'written';
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
