@@ -258,7 +258,7 @@ export interface TenantRecordsPort {
    * given): all or none. 'conflict', and nothing written, when a condition fails: a create's id is taken, a replaced
    * or deleted record is gone or (with `ifMatch`) no longer that version. For a write that holds on to records it
    * read: an assignment rewrites its rights set as read (that set's conditional delete or change cannot pass it
-   * unseen).
+   * unseen), a change of anyone's rights moves the tenant's rights gate (shared/auth/rights-gate.ts).
    */
   batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
   /** `where`: an extra condition on `c` (the record), with its parameters. */

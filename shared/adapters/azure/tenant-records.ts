@@ -9,6 +9,7 @@ import type { TenantSettingsCache } from './settings-cache';
  * lifetime (settings-cache.ts). API keys and support grants are not among them: a revocation
  * applies at once on every instance.
  */
+// Never the rights gate (shared/auth/rights-gate.ts): a change is decided after reading it as stored.
 const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
 
 /**
