@@ -1,4 +1,6 @@
-import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
+import type { TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../ports';
+import { CHANGED } from '../kernel/concurrency';
+import { gateMoved, type RightsGate } from './rights-gate';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { ArchiveError } from '../kernel/errors';
@@ -74,21 +76,18 @@ export class TenantRights {
   }
 
   /**
-   * Stores a policy that `checkPolicy` accepts, only over the version `expected` (null: none stored
-   * yet); a policy changed meanwhile is 409 `sod_policy_changed`. Whether the change may apply at
-   * once (it does not weaken the policy) is decided by the caller (sod-policy-proposals.ts).
+   * Stores a policy that `checkPolicy` accepts, with `also` (an approved proposal) and the tenant's rights gate moved,
+   * in one batch: only over the gate's version read before the holdings were, and over the policy's `policy` (null:
+   * none stored yet). CHANGED when either moved since: the caller decides again on what is stored then (a rights set
+   * widened meanwhile is found, and refuses the policy). Whether the change may apply at once (it does not weaken
+   * the policy) is decided by the caller (sod-policy-proposals.ts).
    */
-  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], expected: string | null, now: Date, audit?: AuditStaging): Promise<SodPolicyRecord> {
+  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], over: { gate: RightsGate; policy: string | null }, now: Date, audit?: AuditStaging, also: TenantRecordWrite[] = []): Promise<SodPolicyRecord | typeof CHANGED> {
     const tenantId = principal.tenantId;
     await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal) };
-    const written = await writeWithAuditEntry(
-      audit,
-      {},
-      (outbox) => (expected === null ? this.records.create(record, outbox) : this.records.replace(record, expected, outbox)),
-      (w) => w === 'created' || w === 'replaced',
-    );
-    if (written !== 'created' && written !== 'replaced') throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
-    return record;
+    const write: TenantRecordWrite = over.policy === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: over.policy };
+    const written = await writeWithAuditEntry(audit, {}, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
+    return written === 'written' ? record : CHANGED;
   }
 }

@@ -6,6 +6,7 @@
  * strengthens applies at once.
  */
 import { ArchiveError } from '../kernel/errors';
+import { CHANGED } from '../kernel/concurrency';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { personOf, type Principal } from '../kernel/principal';
@@ -13,6 +14,7 @@ import type { TenantRecord, TenantRecordsPort } from '../ports';
 import { uuidv7 } from '../ids';
 import { listApiKeys } from './api-keys/list-api-keys';
 import { type SodPolicyRecord, type TenantRights } from './rights';
+import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
 import { rightsGivenTo } from './rights-sets/rights-given';
 import { madeSecondBy, samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodPolicyOf, sodRefusal, weakenedBy } from './sod';
@@ -93,31 +95,43 @@ export class SodPolicyProposals {
    * `PUT /sod-policy`: a change that does not weaken applies at once (`applied`); a weakening is
    * stored as a pending proposal (`proposed`) and changes nothing yet. Either way, a policy that
    * existing holdings would break is refused (409 `conflicting_rights_held`), even as a proposal.
+   * Decided after reading the tenant's rights gate and applied only over it (rights-gate.ts): a rights
+   * set widened, assigned or given to a key meanwhile has it judged again, on those holdings. The policy
+   * itself changed meanwhile is 409 `sod_policy_changed`: the change was asked of the policy read first.
    */
   async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
     const tenantId = principal.tenantId;
     const policy = sodPolicyOf(wanted);
-    const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId)]);
-    const weakens = weakenedBy(base, policy);
-    if (weakens.length === 0) return { applied: await this.rights.putPolicy(principal, policy, keys, etag, now, audit?.applied) };
-    // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval.
-    await this.rights.checkPolicy(principal, policy, keys);
-    const id = uuidv7(now.getTime());
-    const proposal: SodPolicyProposalRecord = {
-      id: proposalId(id),
-      tenantId,
-      type: 'sod-policy-proposal',
-      proposalId: id,
-      policy,
-      base,
-      weakens,
-      proposedAt: now.toISOString(),
-      proposedBy: actor(principal),
-      expiresAt: new Date(now.getTime() + SOD_PROPOSAL_LIFETIME_DAYS * DAY).toISOString(),
-      state: 'pending',
-    };
-    await writeWithAuditEntry(audit?.proposed, { target: proposalTarget(id), detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
-    return { proposed: proposal };
+    let decidedOn: string | null | undefined;
+    return underRightsGate('The SoD policy', tenantId, { tenantRecords: this.records }, async (gate) => {
+      const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId)]);
+      if (decidedOn !== undefined && etag !== decidedOn) throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
+      decidedOn = etag;
+      const weakens = weakenedBy(base, policy);
+      if (weakens.length === 0) {
+        const applied = await this.rights.putPolicy(principal, policy, keys, { gate, policy: etag }, now, audit?.applied);
+        return applied === CHANGED ? CHANGED : { applied };
+      }
+      // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval
+      // (under the gate): a proposal changes nothing anyone holds, and moves no gate.
+      await this.rights.checkPolicy(principal, policy, keys);
+      const id = uuidv7(now.getTime());
+      const proposal: SodPolicyProposalRecord = {
+        id: proposalId(id),
+        tenantId,
+        type: 'sod-policy-proposal',
+        proposalId: id,
+        policy,
+        base,
+        weakens,
+        proposedAt: now.toISOString(),
+        proposedBy: actor(principal),
+        expiresAt: new Date(now.getTime() + SOD_PROPOSAL_LIFETIME_DAYS * DAY).toISOString(),
+        state: 'pending',
+      };
+      await writeWithAuditEntry(audit?.proposed, { target: proposalTarget(id), detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
+      return { proposed: proposal };
+    });
   }
 
   /** Every proposal, newest first, with its state now. */
@@ -139,35 +153,29 @@ export class SodPolicyProposals {
    * A second person approves: not the proposer, through any credential (403, rule
    * `four-eyes-sod-policy`). It applies only over the policy it was proposed against (409
    * `sod_policy_changed` otherwise: propose again against the policy now) and only if no holding
-   * conflicts with it. The proposal is claimed first, so two approvals cannot both apply it; if the
-   * policy cannot be written, it is pending again.
+   * conflicts with it. The proposal is decided, the policy written and the tenant's rights gate moved in
+   * one batch, over the versions of each read after the gate: of two approvals one applies, the other
+   * finds the proposal decided; a rights change meanwhile has the approval judged again.
    */
   async approve(principal: Principal, id: string, reason: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
-    const found = await this.pending(principal, id, now);
-    const proposal = found.value;
-    if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
-    // The second person must not be one the proposer made a second person since: an identity of their own (a guest
-    // account) that they assigned rights to, or whose rights set they widened, after proposing would otherwise approve for them.
-    const given = madeSecondBy(await rightsGivenTo(principal, { tenantRecords: this.records }), proposal.proposedBy, proposal.proposedAt);
-    if (given) {
-      throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
-    }
-    const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId)]);
-    if (!samePolicy(current, proposal.base)) {
-      throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
-    }
-    await this.rights.checkPolicy(principal, proposal.policy, keys);
-    const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
-    if ((await this.records.replace(approved, found.etag)) === 'conflict') {
-      throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
-    }
-    try {
-      await this.rights.putPolicy(principal, proposal.policy, keys, etag, now, audit);
-    } catch (err) {
-      await this.records.upsert(proposal);
-      throw err;
-    }
-    return approved;
+    return underRightsGate('The SoD policy', principal.tenantId, { tenantRecords: this.records }, async (gate) => {
+      const found = await this.pending(principal, id, now);
+      const proposal = found.value;
+      if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
+      // The second person must not be one the proposer made a second person since: an identity of their own (a guest
+      // account) that they assigned rights to, or whose rights set they widened, after proposing would otherwise approve for them.
+      const given = madeSecondBy(await rightsGivenTo(principal, { tenantRecords: this.records }), proposal.proposedBy, proposal.proposedAt);
+      if (given) {
+        throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
+      }
+      const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId)]);
+      if (!samePolicy(current, proposal.base)) {
+        throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
+      }
+      const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
+      const applied = await this.rights.putPolicy(principal, proposal.policy, keys, { gate, policy: etag }, now, audit, [{ op: 'replace', record: approved, ifMatch: found.etag }]);
+      return applied === CHANGED ? CHANGED : approved;
+    });
   }
 
   /** The proposer withdraws it, or another person with rights:manage rejects it; either way it never applies. */

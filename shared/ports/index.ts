@@ -234,6 +234,13 @@ export interface QueryParameter {
   value: string | number | boolean | null;
 }
 
+/** One write of `TenantRecordsPort.batch`; each but an upsert has a condition. */
+export type TenantRecordWrite =
+  | { op: 'create'; record: TenantRecord }
+  | { op: 'replace'; record: TenantRecord; ifMatch: string }
+  | { op: 'upsert'; record: TenantRecord }
+  | { op: 'delete'; id: string; ifMatch?: string };
+
 export interface TenantRecordsPort {
   /**
    * `fresh`: as stored now, past any per-instance cache of tenant settings: for a decision that grants
@@ -247,11 +254,13 @@ export interface TenantRecordsPort {
   /** False when it is gone, or (with `ifMatch`) is no longer that version. */
   delete(tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string): Promise<boolean>;
   /**
-   * Upserts `record` and rewrites `relied` as read, over its etag, in one batch (one tenant): neither is
-   * written once `relied` changed or went ('conflict'). For a write that holds on to another record (an
-   * assignment to its rights set): that record's conditional delete or change cannot pass it unseen.
+   * The writes, all in the tenant's partition, in one transactional batch with the change's audit outbox item (if
+   * given): all or none. 'conflict', and nothing written, when a condition fails: a create's id is taken, a replaced
+   * or deleted record is gone or (with `ifMatch`) no longer that version. For a write that holds on to records it
+   * read: an assignment rewrites its rights set as read (that set's conditional delete or change cannot pass it
+   * unseen), a change of anyone's rights moves the tenant's rights gate (shared/auth/rights-gate.ts).
    */
-  upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
+  batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
   /** `where`: an extra condition on `c` (the record), with its parameters. */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
 }

@@ -3,7 +3,8 @@
  * on its own read (no holder; the set exists) and both succeeded, leaving an assignment to a deleted set.
  * Minting an API key with the set likewise, while it is deleted or widened: the mint judged the set on its
  * own read and wrote the key regardless (a key holding a deleted set, which a later set of that name would
- * fill, or one judged on permissions the set no longer has).
+ * fill, or one judged on permissions the set no longer has). A SoD policy tightened while a set is widened likewise:
+ * each was judged on the other's old state and both were stored; the tenant's rights gate has the later judged again.
  */
 import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
@@ -109,4 +110,55 @@ it('a key judged on the set before it was widened beyond its creator is judged a
   expect(minted.status).toBe(403);
   expect(minted.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-ceiling', permissions: ['audit:read'] });
   expect(await keySets(second)).toEqual([]);
+});
+
+describe('the SoD policy tightened while a rights set is widened: the later writer is judged again (the tenant\'s rights gate)', () => {
+  // The pair is tenant-admin's (claimed in tokens only, which no policy check sees); the policy is set by a person whose
+  // own set holds rights:manage alone. No policy is stored yet: the default applies.
+  const pair = ['exports:create', 'audit:read'];
+  const tighter = { conflicts: [['documents:write', 'retention:approve'], pair], uploaderCannotApproveDisposal: true };
+  const widened = { permissions: ['documents:read', ...pair] };
+
+  async function tenantWithPolicyAdmin() {
+    const { tenant, first, second } = await tenantWithSet();
+    expect((await call(`${archive.url}/rights-sets/policy-admins`, { ...json('PUT', { permissions: ['rights:manage'] }), token: first })).status).toBe(200);
+    const policyAdmin = await archive.token({ tenant, sub: 'policy-admin', rights: 'policy-admins' });
+    const stored = async () => ({
+      policy: (await call(`${archive.url}/sod-policy`, { token: policyAdmin })).json.conflicts,
+      bookkeeper: (await call(`${archive.url}/rights-sets`, { token: policyAdmin })).json.items.find((s: { name: string }) => s.name === 'bookkeeper').permissions,
+    });
+    return { tenant, second, policyAdmin, stored };
+  }
+
+  it('a policy judged on the sets before one was widened is refused (409 conflicting_rights_held), and the default policy stays', async () => {
+    const { tenant, second, policyAdmin, stored } = await tenantWithPolicyAdmin();
+    const changed = await interleave(
+      archive.host.deps.tenantRecords,
+      'list',
+      ([t, type]) => t === tenant && type === 'rights-set',
+      () => call(`${archive.url}/sod-policy`, { ...json('PUT', tighter), token: policyAdmin }),
+      async () => {
+        expect((await call(`${archive.url}/rights-sets/bookkeeper`, { ...json('PUT', widened), token: second })).status).toBe(200);
+      },
+    );
+    expect(changed.status).toBe(409);
+    expect(changed.json).toMatchObject({ code: 'conflicting_rights_held', holders: [{ rightsSet: 'bookkeeper', conflict: pair }] });
+    expect(await stored()).toEqual({ policy: [['documents:write', 'retention:approve']], bookkeeper: ['audit:read', 'documents:read', 'exports:create'] });
+  });
+
+  it('a set judged on the policy before it was tightened is refused (403 conflicting-permissions), and stays as it was', async () => {
+    const { tenant, second, policyAdmin, stored } = await tenantWithPolicyAdmin();
+    const put = await interleave(
+      archive.host.deps.tenantRecords,
+      'get',
+      ([t, id, , opts]) => t === tenant && id === 'sod-policy' && (opts as { fresh?: boolean } | undefined)?.fresh === true,
+      () => call(`${archive.url}/rights-sets/bookkeeper`, { ...json('PUT', widened), token: second }),
+      async () => {
+        expect((await call(`${archive.url}/sod-policy`, { ...json('PUT', tighter), token: policyAdmin })).status).toBe(200);
+      },
+    );
+    expect(put.status).toBe(403);
+    expect(put.json).toMatchObject({ code: 'segregation_of_duties', rule: 'conflicting-permissions', conflict: pair, rightsSet: 'bookkeeper' });
+    expect(await stored()).toEqual({ policy: tighter.conflicts, bookkeeper: ['documents:read'] });
+  });
 });

@@ -55,6 +55,7 @@ import type {
   StoredRetentionPolicy,
   TenantRecord,
   TenantRecordsPort,
+  TenantRecordWrite,
   TimerStatePort,
   ValidationQueuePort,
   Versioned,
@@ -384,11 +385,21 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     this.keep(outbox);
     return true;
   }
-  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
-    const found = this.records.get(`${relied.value.tenantId}/${relied.value.id}`);
-    if (!found || String(found.etag) !== relied.etag) return 'conflict';
-    this.records.set(`${relied.value.tenantId}/${relied.value.id}`, { value: structuredClone(relied.value), etag: ++this.version });
-    this.records.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: ++this.version });
+  /** Every condition is checked before anything is written, as a transactional batch does. */
+  async batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const key = (w: TenantRecordWrite) => `${tenantId}/${w.op === 'delete' ? w.id : w.record.id}`;
+    if (writes.some((w) => w.op !== 'delete' && w.record.tenantId !== tenantId)) throw new Error('a record of the batch belongs to another tenant');
+    const holds = (w: TenantRecordWrite) => {
+      const found = this.records.get(key(w));
+      if (w.op === 'create') return !found;
+      if (w.op === 'upsert') return true;
+      return found !== undefined && (w.ifMatch === undefined || String(found.etag) === w.ifMatch);
+    };
+    if (!writes.every(holds)) return 'conflict';
+    for (const w of writes) {
+      if (w.op === 'delete') this.records.delete(key(w));
+      else this.records.set(key(w), { value: structuredClone(w.record), etag: ++this.version });
+    }
     this.keep(outbox);
     return 'written';
   }

@@ -1,6 +1,6 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
-import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord as Versioned } from '../../ports';
+import type { QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -9,6 +9,7 @@ import type { TenantSettingsCache } from './settings-cache';
  * lifetime (settings-cache.ts). API keys and support grants are not among them: a revocation
  * applies at once on every instance.
  */
+// Never the rights gate (shared/auth/rights-gate.ts): a change is decided after reading it as stored.
 const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
 
 /**
@@ -82,24 +83,25 @@ export class TenantRecords implements TenantRecordsPort {
     });
   }
 
-  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: Versioned<U>, outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
-    const tenantId = record.tenantId;
-    if (relied.value.tenantId !== tenantId) throw new Error('a record relied on belongs to another tenant');
-    // The condition first: the local protocol server does not undo a batch's operations before the one that fails.
-    const writes: OperationInput[] = [
-      { operationType: 'Replace', partitionKey: tenantId, id: relied.value.id, ifMatch: relied.etag, resourceBody: relied.value as unknown as JSONObject },
-      { operationType: 'Upsert', partitionKey: tenantId, resourceBody: record as unknown as JSONObject },
-    ];
-    const statuses = await this.written(tenantId, relied.value.id, () =>
-      this.written(tenantId, record.id, async () => {
-        if (outbox) return (await batchWithOutbox(this.container, tenantId, writes, outbox, [404, 412])).statuses;
-        const res = await this.container.items.batch(writes, tenantId);
-        const codes = res.result?.map((r) => r.statusCode) ?? [];
-        if (codes.some((c) => c === 404 || c === 412) || (codes.length === writes.length && codes.every((c) => c >= 200 && c < 300))) return codes;
-        throw Object.assign(new Error(`transactional batch failed: ${codes.join(',') || res.code}`), { code: codes.find((c) => c >= 300 && c !== 424) ?? res.code });
-      }),
-    );
-    return statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
+  async batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const operations: OperationInput[] = writes.map((w) => {
+      if (w.op === 'delete') return { operationType: 'Delete', partitionKey: tenantId, id: w.id, ...(w.ifMatch !== undefined ? { ifMatch: w.ifMatch } : {}) };
+      if (w.record.tenantId !== tenantId) throw new Error('a record of the batch belongs to another tenant');
+      const resourceBody = w.record as unknown as JSONObject;
+      if (w.op === 'create') return { operationType: 'Create', partitionKey: tenantId, resourceBody };
+      if (w.op === 'upsert') return { operationType: 'Upsert', partitionKey: tenantId, resourceBody };
+      return { operationType: 'Replace', partitionKey: tenantId, id: w.record.id, ifMatch: w.ifMatch, resourceBody };
+    });
+    const ids = writes.map((w) => (w.op === 'delete' ? w.id : w.record.id));
+    const refusals = [404, 409, 412];
+    const statuses = await this.written(tenantId, ids, async () => {
+      if (outbox) return (await batchWithOutbox(this.container, tenantId, operations, outbox, refusals)).statuses;
+      const res = await this.container.items.batch(operations, tenantId);
+      const codes = res.result?.map((r) => r.statusCode) ?? [];
+      if (codes.some((c) => refusals.includes(c)) || (codes.length === operations.length && codes.every((c) => c >= 200 && c < 300))) return codes;
+      throw Object.assign(new Error(`transactional batch failed: ${codes.join(',') || res.code}`), { code: codes.find((c) => c >= 300 && c !== 424) ?? res.code });
+    });
+    return statuses.length === operations.length && statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
   }
 
   /** One write and the change's audit outbox item, both or neither (cosmos.ts `batchWithOutbox`): the write's status. */
@@ -107,13 +109,14 @@ export class TenantRecords implements TenantRecordsPort {
     return (await this.written(tenantId, id, () => batchWithOutbox(this.container, tenantId, [write], outbox, refusals))).statuses[0]!;
   }
 
-  /** A write of (tenant, id): this instance forgets the cached record before and after it, whatever the outcome. */
-  private async written<R>(tenantId: string, id: string, write: () => Promise<R>): Promise<R> {
-    this.cache?.invalidate(tenantId, id);
+  /** A write of (tenant, id or ids): this instance forgets the cached records before and after it, whatever the outcome. */
+  private async written<R>(tenantId: string, id: string | readonly string[], write: () => Promise<R>): Promise<R> {
+    const forget = () => [id].flat().forEach((i) => this.cache?.invalidate(tenantId, i));
+    forget();
     try {
       return await write();
     } finally {
-      this.cache?.invalidate(tenantId, id);
+      forget();
     }
   }
 

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
-import { CHANGED, withFreshReads } from '../../kernel/concurrency';
+import { CHANGED } from '../../kernel/concurrency';
 import { ArchiveError } from '../../kernel/errors';
 import type { Permission, Principal } from '../../kernel/principal';
-import type { TenantRecordsPort, VersionedRecord } from '../../ports';
+import type { TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../ports';
+import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { findRightsAssignment } from '../rights-sets/find-rights-assignment';
 import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-sets/rights-records';
@@ -15,7 +16,8 @@ import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
  * conflict with nothing and are all the creator's. Answers the tenant's own set as read, for the key's write to
- * rely on (null for a built-in template, never deleted nor changed).
+ * rely on (null for a built-in template, never deleted nor changed). createApiKey calls it after reading the tenant's
+ * rights gate.
  */
 export async function judgeKeyRightsSet(principal: Principal, rightsSet: string, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }): Promise<VersionedRecord<RightsSetRecord> | null> {
   const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
@@ -28,10 +30,11 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
 
 /**
  * A new key; the secret is in `key`, returned this once (only its hash is stored). With `judgeRightsSet`
- * (judgeKeyRightsSet) the key is written with the tenant's set as judged, rewritten over the version read
- * (TenantRecordsPort.upsertRelying): a deletion of the set that found no key holding it fails its conditional
- * delete, and a set deleted or changed after it was judged here is judged again. Both used to succeed: a key
- * holding a deleted set (which a later set of that name would fill), or judged on permissions since changed.
+ * (judgeKeyRightsSet) the key is written with the tenant's set as judged, rewritten over the version read: a
+ * deletion of the set that found no key holding it fails its conditional delete, and a set deleted or changed after
+ * it was judged here is judged again. Both used to succeed: a key holding a deleted set (which a later set of that
+ * name would fill), or judged on permissions since changed. The key moves the tenant's rights gate, read before it is
+ * judged: a SoD policy changed meanwhile is judged against this key, or the key against that policy.
  */
 export async function createApiKey(
   input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
@@ -42,34 +45,33 @@ export async function createApiKey(
   const secret = randomBytes(32).toString('base64url');
   const salt = randomBytes(16);
   const { hash: value, pepperVersion } = await hashSecret(deps, secret, salt, SCRYPT, { name: pepperName });
-  // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
-  const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
   const prefix = `arch_${input.tenantId}_${keyId}`;
-  const record: ApiKeyRecord = {
-    id: apiKeyRecordId(keyId),
-    tenantId: input.tenantId,
-    type: 'api-key',
-    keyId,
-    name: input.name,
-    rightsSet: input.rightsSet,
-    prefix,
-    hash: { alg: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), value: value.toString('base64'), pepper: pepperName, pepperVersion },
-    createdAt: input.now.toISOString(),
-    createdBy: input.createdBy,
-    ceiling: [...input.ceiling].sort(),
-    personPermissions: [...input.personPermissions].sort(),
-    personAssigned,
-    expiresAt: input.expiresAt.toISOString(),
-    lastUsedAt: null,
-    revokedAt: null,
-    revokedBy: null,
-  };
-  return withFreshReads('The rights set', async () => {
+  return underRightsGate('The rights set', input.tenantId, deps, async (gate) => {
     const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
-    // Relying on a set, an upsert: the id is 96 random bits, a collision is not to be expected.
-    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => (relied ? deps.tenantRecords.upsertRelying(record, relied, outbox) : deps.tenantRecords.create(record, outbox)), (r) => r === 'created' || r === 'written');
-    if (written === 'conflict') return CHANGED;
-    if (written === 'exists') throw new Error('API key id collision');
-    return { key: `${prefix}_${secret}`, record };
+    // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
+    const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
+    const record: ApiKeyRecord = {
+      id: apiKeyRecordId(keyId),
+      tenantId: input.tenantId,
+      type: 'api-key',
+      keyId,
+      name: input.name,
+      rightsSet: input.rightsSet,
+      prefix,
+      hash: { alg: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: salt.toString('base64'), value: value.toString('base64'), pepper: pepperName, pepperVersion },
+      createdAt: input.now.toISOString(),
+      createdBy: input.createdBy,
+      ceiling: [...input.ceiling].sort(),
+      personPermissions: [...input.personPermissions].sort(),
+      personAssigned,
+      expiresAt: input.expiresAt.toISOString(),
+      lastUsedAt: null,
+      revokedAt: null,
+      revokedBy: null,
+    };
+    // Created, never upserted: the id is 96 random bits, and a taken one would only read as a change (and end in 503).
+    const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(relied ? [{ op: 'replace' as const, record: relied.value, ifMatch: relied.etag }] : []), { op: 'create', record }];
+    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => deps.tenantRecords.batch(input.tenantId, writes, outbox), (r) => r === 'written');
+    return written === 'written' ? { key: `${prefix}_${secret}`, record } : CHANGED;
   });
 }

@@ -1,9 +1,10 @@
 import { ArchiveError } from '../../kernel/errors';
-import { CHANGED, withFreshReads } from '../../kernel/concurrency';
+import { CHANGED } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
+import type { TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { actor, isBuiltIn, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
@@ -14,11 +15,13 @@ import { rightsSetPermissions } from './rights-set-permissions';
  * A tenant's own set is rewritten as judged, in the assignment's batch: a deletion of the set that found no holder
  * before this assignment existed fails its conditional delete (and finds it on a second look), and a set deleted or
  * changed after it was judged here is judged again. Both used to succeed, leaving an assignment to no set, which
- * whoever created a set of that name later would have filled without assigning anyone.
+ * whoever created a set of that name later would have filled without assigning anyone. The batch also moves the
+ * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
+ * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
 export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-  return withFreshReads('The rights set', async () => {
+  return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
     const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
     const permissions = stored ? stored.value.permissions : await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
@@ -26,12 +29,9 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     assertNoConflict(permissions, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet });
     assertWithinCeiling(principal, permissions, { rightsSet });
     const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
-    if (!stored) {
-      // A built-in template: never deleted, never changed.
-      await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsert(record, outbox), () => true);
-      return record;
-    }
-    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.upsertRelying(record, stored, outbox), (w) => w === 'written');
+    // A built-in template is never deleted nor changed: nothing of it to rewrite.
+    const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
+    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, writes, outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   });
 }

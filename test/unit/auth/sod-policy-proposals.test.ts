@@ -5,13 +5,13 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
-import type { QueryParameter, TenantRecord, TenantRecordsPort, VersionedRecord } from '../../../shared/ports';
+import type { QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
 
-/** Tenant records in memory, with etags, and a hook that runs before a replace (a concurrent writer). */
+/** Tenant records in memory, with etags, and a hook that runs before a batch (a concurrent writer). */
 class MemoryRecords implements TenantRecordsPort {
   readonly items = new Map<string, { value: TenantRecord; etag: string }>();
   private n = 0;
-  beforeReplace: ((record: TenantRecord) => Promise<void>) | null = null;
+  beforeBatch: (() => Promise<void>) | null = null;
   private put(record: TenantRecord) {
     this.items.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: `e${++this.n}` });
   }
@@ -25,9 +25,6 @@ class MemoryRecords implements TenantRecordsPort {
     return 'created';
   }
   async replace<T extends TenantRecord>(record: T, etag: string): Promise<'replaced' | 'conflict'> {
-    const hook = this.beforeReplace;
-    this.beforeReplace = null;
-    await hook?.(record);
     if (this.items.get(`${record.tenantId}/${record.id}`)?.etag !== etag) return 'conflict';
     this.put(record);
     return 'replaced';
@@ -38,10 +35,17 @@ class MemoryRecords implements TenantRecordsPort {
   async delete(tenantId: string, id: string): Promise<boolean> {
     return this.items.delete(`${tenantId}/${id}`);
   }
-  async upsertRelying<T extends TenantRecord, U extends TenantRecord>(record: T, relied: VersionedRecord<U>): Promise<'written' | 'conflict'> {
-    if (this.items.get(`${relied.value.tenantId}/${relied.value.id}`)?.etag !== relied.etag) return 'conflict';
-    this.put(relied.value);
-    this.put(record);
+  async batch(tenantId: string, writes: readonly TenantRecordWrite[]): Promise<'written' | 'conflict'> {
+    const hook = this.beforeBatch;
+    this.beforeBatch = null;
+    await hook?.();
+    const found = (w: TenantRecordWrite) => this.items.get(`${tenantId}/${w.op === 'delete' ? w.id : w.record.id}`);
+    const holds = (w: TenantRecordWrite) => (w.op === 'create' ? !found(w) : w.op === 'upsert' || (found(w) !== undefined && (w.ifMatch === undefined || found(w)!.etag === w.ifMatch)));
+    if (!writes.every(holds)) return 'conflict';
+    for (const w of writes) {
+      if (w.op === 'delete') this.items.delete(`${tenantId}/${w.id}`);
+      else this.put(w.record);
+    }
     return 'written';
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
@@ -96,12 +100,12 @@ it('nor can someone the proposer gave rights to after proposing (a second identi
   expect((await proposals.approve(admin('bob'), id, 'ok', now)).state).toBe('approved');
 });
 
-it('a policy written between the approval\'s check and its write: 409, the policy as the other writer left it, the proposal pending again', async () => {
+it('a policy written between the approval\'s check and its write: 409, the policy as the other writer left it, the proposal still pending', async () => {
   const { records, rights, proposals } = setup();
   const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
   if (!('proposed' in outcome)) throw new Error('expected a proposal');
-  // When the approval claims the proposal, someone else strengthens the policy (applies at once).
-  records.beforeReplace = async () => {
+  // When the approval writes, someone else strengthens the policy (applies at once).
+  records.beforeBatch = async () => {
     await proposals.change(admin('dave'), { conflicts: [['documents:write', 'retention:approve'], ['documents:write', 'holds:place']], uploaderCannotApproveDisposal: true }, now);
   };
   expect(await codeOf(proposals.approve(admin('bob'), outcome.proposed.proposalId, 'ok', now))).toBe('sod_policy_changed');

@@ -41,6 +41,14 @@ function fakeContainer() {
     items: {
       upsert: async (doc: Record<string, unknown>) => void items.set(key(doc.tenantId as string, doc.id as string), doc),
       create: async (doc: Record<string, unknown>) => void items.set(key(doc.tenantId as string, doc.id as string), doc),
+      // A transactional batch whose conditions hold (every item's etag is 'e').
+      batch: async (ops: { operationType: string; id?: string; resourceBody?: Record<string, unknown> }[], tenantId: string) => {
+        for (const op of ops) {
+          if (op.operationType === 'Delete') items.delete(key(tenantId, op.id!));
+          else items.set(key(tenantId, op.resourceBody!.id as string), op.resourceBody!);
+        }
+        return { result: ops.map(() => ({ statusCode: 200 })) };
+      },
     },
   };
   /** Another instance (or an operator) writing straight to the store. */
@@ -149,14 +157,22 @@ describe('tenant settings cache', () => {
     expect(await rights.permissionsOf('acme', 'custom')).toEqual(['documents:read']);
   });
 
-  it('API keys and support grants are read every time (revocation applies at once)', async () => {
+  it('API keys, support grants and the rights gate are read every time (revocation applies at once; a gated change decides on the gate as stored)', async () => {
     const { store, cache } = setup();
     const records = new TenantRecords(store.container, cache);
     for (let i = 0; i < 3; i++) {
       await records.get('acme', 'api-key:k1', 'api-key');
       await records.get('acme', 'support-grant:g1', 'support-grant');
+      await records.get('acme', 'rights-gate', 'rights-gate');
     }
-    expect(store.reads).toHaveLength(6);
+    expect(store.reads).toHaveLength(9);
+  });
+
+  it('a rights change reads the rights gate as stored, past the cache, each time', async () => {
+    const { store, rights } = setup();
+    await rights.assign(admin, 'bob', 'archivist', new Date());
+    await rights.assign(admin, 'carol', 'archivist', new Date());
+    expect(store.reads.filter((id) => id === 'rights-gate')).toHaveLength(2);
   });
 
   it('the retention policy is cached, and a put through this instance applies at once', async () => {

@@ -55,8 +55,13 @@ it('a tenant record written relying on another is not written once that one chan
   await deps.tenantRecords.create(set);
   const read = (await deps.tenantRecords.get<RightsSetRecord>(T, set.id, 'rights-set'))!;
   const other: RightsSetRecord = { ...set, id: 'rights-set:clerks', name: 'clerks' };
-  expect(await deps.tenantRecords.upsertRelying(other, read)).toBe('written');
-  expect(await deps.tenantRecords.upsertRelying({ ...other, permissions: [] }, read)).toBe('conflict');
+  const relying = (record: RightsSetRecord) => deps.tenantRecords.batch(T, [{ op: 'replace', record: read.value, ifMatch: read.etag }, { op: 'upsert', record }]);
+  expect(await relying(other)).toBe('written');
+  expect(await relying({ ...other, permissions: [] })).toBe('conflict');
+  expect((await deps.tenantRecords.get<RightsSetRecord>(T, other.id, 'rights-set'))!.value.permissions).toEqual(['documents:read']);
+  // A create of a taken id fails the whole batch: nothing of it is written.
+  const widened: RightsSetRecord = { ...other, permissions: ['audit:read'] };
+  expect(await deps.tenantRecords.batch(T, [{ op: 'upsert', record: widened }, { op: 'create', record: set }])).toBe('conflict');
   expect((await deps.tenantRecords.get<RightsSetRecord>(T, other.id, 'rights-set'))!.value.permissions).toEqual(['documents:read']);
   expect(await deps.tenantRecords.delete(T, set.id, undefined, read.etag)).toBe(false);
   const now = (await deps.tenantRecords.get<RightsSetRecord>(T, set.id, 'rights-set'))!;
