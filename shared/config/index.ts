@@ -85,6 +85,12 @@ const ZConfig = z
     ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS: z.coerce.number().int().positive().max(10_000).default(1000),
     /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */
     ARCHIVE_DOWNLOAD_LINK_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    /**
+     * A whole file larger than this is not streamed through the API: a principal that may take links is sent
+     * one (303, as `?delivery=redirect`), support is told to ask for it in Range pieces of at most this size.
+     * The Functions Node library buffers a streamed answer a slow client cannot keep up with (README, "Large downloads").
+     */
+    ARCHIVE_STREAMED_ANSWER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(16 * 1024 * 1024),
     /** Exports (ZIP of a search): kept this long, then deleted by the export maintenance timer. */
     ARCHIVE_EXPORT_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
     ARCHIVE_EXPORT_MAX_DOCUMENTS: z.coerce.number().int().positive().default(100_000),

@@ -1,0 +1,112 @@
+/**
+ * ARCHIVE_STREAMED_ANSWER_MAX_BYTES through the local host: a file above the cap comes as a 303 to Azurite (the
+ * bytes and their SHA-256 the archive's), to support in Range pieces.
+ */
+import { call, multipart, sha256hex } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { paddedJpeg } from '../support/large-jpeg';
+
+const CAP = 64 * 1024;
+const inDays = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString();
+
+let archive: TestArchive;
+let tenant: string;
+let token: string;
+let doc: { id: string; originals: { sha256: string; size: number }[]; rendition: { sha256: string; size: number } };
+const scan = paddedJpeg(corpusFile('img2pdf/normal.jpg'), 'streamed-answer-cap', 3 * CAP);
+
+beforeAll(async () => {
+  archive = await startTestArchive({ ARCHIVE_STREAMED_ANSWER_MAX_BYTES: String(CAP) });
+  tenant = newTenant('bigdl');
+  token = await archive.token({ tenant, sub: 'acc@bigdl.example', rights: 'archivist' });
+  const up = await call(`${archive.url}/documents`, { method: 'POST', token, body: multipart([{ bytes: scan, name: 'scan.jpg', type: 'image/jpeg' }], { documentDate: '2024-05-05', kind: 'invoice' }) });
+  expect(up.status).toBe(201);
+  doc = up.json;
+  expect(doc.originals[0]!.size).toBeGreaterThan(CAP);
+});
+afterAll(() => archive.stop());
+
+/** Storage's answer to a link: raw fetch, not an archive operation. */
+async function readLink(location: string, headers: Record<string, string> = {}): Promise<{ res: Response; bytes: Buffer }> {
+  const res = await fetch(location, { headers });
+  return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
+describe('a file above ARCHIVE_STREAMED_ANSWER_MAX_BYTES', () => {
+  it('is answered 303 to Azurite for a user, whose bytes are the archived ones, and the link is audited', async () => {
+    const r = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, redirect: 'manual' });
+    expect(r.status).toBe(303);
+    expect(r.bytes.length).toBe(0);
+    expect(r.headers.get('etag')).toBe(`"${doc.originals[0]!.sha256}"`);
+    const location = new URL(r.headers.get('location')!);
+    expect(location.origin).toBe(`http://127.0.0.1:${archive.emulators.azuritePort}`);
+    expect(location.searchParams.get('sp')).toBe('r');
+    const { res, bytes } = await readLink(location.toString());
+    expect(res.status).toBe(200);
+    expect(sha256hex(bytes)).toBe(doc.originals[0]!.sha256);
+    expect(bytes.equals(scan)).toBe(true);
+    expect(res.headers.get('content-disposition')).toContain('scan.jpg');
+
+    // fetch following the redirect itself, as the web app's does.
+    const followed = await fetch(`${archive.url}/documents/${doc.id}/rendition`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(followed.redirected).toBe(true);
+    expect(new URL(followed.url).origin).toBe(location.origin);
+    expect(sha256hex(Buffer.from(await followed.arrayBuffer()))).toBe(doc.rendition.sha256);
+
+    const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+    const entries = (await call(`${archive.url}/audit?limit=100`, { token: auditor })).json.items as { action: string; status: number; detail?: string }[];
+    expect(entries.filter((e) => e.action.startsWith('document.download')).map((e) => [e.action, e.status, e.detail?.replace(/link-until=.*/, 'link-until=…')]).sort()).toEqual([
+      ['document.download-original', 303, `sha256=${doc.originals[0]!.sha256};link-until=…`],
+      ['document.download-rendition', 303, `sha256=${doc.rendition.sha256};link-until=…`],
+    ]);
+  });
+
+  it('is served in Range pieces up to the cap; a larger range is refused with range_too_large', async () => {
+    const piece = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, headers: { Range: `bytes=${CAP}-${2 * CAP - 1}` } });
+    expect(piece.status).toBe(206);
+    expect(piece.bytes.equals(scan.subarray(CAP, 2 * CAP))).toBe(true);
+    const big = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, headers: { Range: `bytes=${CAP}-` } });
+    expect(big.status).toBe(422);
+    expect(big.json).toMatchObject({ code: 'range_too_large', maxRangeBytes: CAP, size: scan.length });
+  });
+
+  it('comes to support in Range pieces: the whole file is refused naming the piece size, the pieces add up to the SHA-256', async () => {
+    const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });
+    const grant = await call(`${archive.url}/support-grants`, { method: 'POST', token: admin, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ticket: 'INC-9', expiresAt: inDays(1) }) });
+    expect(grant.status).toBe(201);
+    const staff = await archive.token({ tenant, sub: 'staff-7', kind: 'support' });
+    const whole = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token: staff, redirect: 'manual' });
+    expect(whole.status).toBe(422);
+    expect(whole.headers.get('location')).toBeNull();
+    const max = whole.json.maxRangeBytes as number;
+    expect(max).toBe(CAP);
+    const pieces: Buffer[] = [];
+    let etag = '';
+    for (let start = 0; start < whole.json.size; start += max) {
+      const end = Math.min(whole.json.size, start + max) - 1;
+      const r = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token: staff, headers: { Range: `bytes=${start}-${end}`, ...(etag ? { 'If-Range': etag } : {}) } });
+      expect([r.status, r.headers.get('content-range')]).toEqual([206, `bytes ${start}-${end}/${whole.json.size}`]);
+      etag ||= r.headers.get('etag')!;
+      pieces.push(r.bytes);
+    }
+    expect(sha256hex(Buffer.concat(pieces))).toBe(doc.originals[0]!.sha256);
+  });
+
+  it('export ZIPs alike: the download is a 303 whose bytes are the export\'s SHA-256', async () => {
+    const accountant = await archive.token({ tenant, sub: 'carla@bigdl.example', rights: 'accountant' });
+    const start = await call(`${archive.url}/exports`, { method: 'POST', token: accountant, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fiscalYear: 2024, includeOriginals: true }) });
+    expect(start.status).toBe(202);
+    let done = start.json;
+    for (let i = 0; i < 300 && done.status === 'running'; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      done = (await call(`${archive.url}/exports/${start.json.id}`, { token: accountant })).json;
+    }
+    expect(done.status).toBe('completed');
+    expect(done.archive.size).toBeGreaterThan(CAP);
+    const r = await call(`${archive.url}/exports/${done.id}/download`, { token: accountant, redirect: 'manual' });
+    expect(r.status).toBe(303);
+    const { res, bytes } = await readLink(r.headers.get('location')!);
+    expect(res.status).toBe(200);
+    expect(sha256hex(bytes)).toBe(done.archive.sha256);
+  });
+});
