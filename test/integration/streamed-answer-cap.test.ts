@@ -1,7 +1,8 @@
 /**
  * ARCHIVE_STREAMED_ANSWER_MAX_BYTES through the local host: a file above the cap comes as a 303 to Azurite (the
- * bytes and their SHA-256 the archive's), to support in Range pieces.
+ * bytes and their SHA-256 the archive's), to support in Range pieces; Azurite lets the web app's origin read the link.
  */
+import { allowWebOriginsOnAzurite } from '../../local/emulators';
 import { call, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { paddedJpeg } from '../support/large-jpeg';
@@ -108,5 +109,28 @@ describe('a file above ARCHIVE_STREAMED_ANSWER_MAX_BYTES', () => {
     const { res, bytes } = await readLink(r.headers.get('location')!);
     expect(res.status).toBe(200);
     expect(sha256hex(bytes)).toBe(done.archive.sha256);
+  });
+});
+
+describe('Azurite\'s CORS for the web app (local/emulators.ts), as infra/main.bicep sets it on the archive account', () => {
+  it('lets the local host\'s origin read a link, exposing the headers the app reads; not other origins, never with Authorization', async () => {
+    const origin = new URL(archive.host.appUrl).origin;
+    await allowWebOriginsOnAzurite(archive.emulators.storageConnectionString, [archive.host.appUrl]);
+    const link = (await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, redirect: 'manual' })).headers.get('location')!;
+    const { res } = await readLink(link, { Origin: origin });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+    const exposed = res.headers.get('access-control-expose-headers')!.toLowerCase().split(',').map((h) => h.trim());
+    expect(exposed).toEqual(expect.arrayContaining(['content-length', 'content-disposition', 'etag', 'content-md5']));
+    expect(exposed.some((h) => h.startsWith('x-ms-'))).toBe(true);
+    expect((await readLink(link, { Origin: 'http://127.0.0.1:1' })).res.headers.get('access-control-allow-origin')).toBeNull();
+
+    const preflight = (method: string, headers: string) => fetch(link, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': headers } });
+    const ranged = await preflight('GET', 'range');
+    expect(ranged.status).toBe(200);
+    expect(ranged.headers.get('access-control-allow-origin')).toBe(origin);
+    expect((await preflight('PUT', 'range')).status).toBe(403);
+    // A browser that kept the API's token on the redirect: refused before the token reaches storage.
+    expect((await preflight('GET', 'authorization')).status).toBe(403);
   });
 });
