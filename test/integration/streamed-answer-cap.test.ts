@@ -1,9 +1,14 @@
 /**
  * ARCHIVE_STREAMED_ANSWER_MAX_BYTES through the local host: a file above the cap comes as a 303 to Azurite (the
- * bytes and their SHA-256 the archive's), to support in Range pieces; Azurite lets the web app's origin read the link.
+ * bytes and their SHA-256 the archive's), to support in Range pieces; Azurite lets the web app's origin read the link;
+ * the CLI follows either way.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { downloadTo, type Client, type FetchLike } from '../../cli/core';
 import { allowWebOriginsOnAzurite } from '../../local/emulators';
-import { call, multipart, sha256hex } from '../support/http';
+import { call, checkFetched, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { paddedJpeg } from '../support/large-jpeg';
 
@@ -132,5 +137,71 @@ describe('Azurite\'s CORS for the web app (local/emulators.ts), as infra/main.bi
     expect((await preflight('PUT', 'range')).status).toBe(403);
     // A browser that kept the API's token on the redirect: refused before the token reaches storage.
     expect((await preflight('GET', 'authorization')).status).toBe(403);
+  });
+});
+
+describe('the CLI above the cap', () => {
+  const seen: { url: string; headers: Record<string, string>; status: number }[] = [];
+  /** Records every request; breaks the bodies after `cutAfter` bytes of all its answers together, like a dropped connection. */
+  const fetching = (cutAfter: number | null = null): FetchLike => {
+    let sent = 0;
+    return async (url, init) => {
+      const res = await fetch(url, init);
+      seen.push({ url, headers: init?.headers ?? {}, status: res.status });
+      if (url.startsWith(archive.url)) await checkFetched(url, init, res);
+      if (cutAfter === null || !res.body) return res;
+      const reader = res.body.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          if (sent + value.length > cutAfter) {
+            controller.enqueue(value.subarray(0, cutAfter - sent));
+            controller.error(new Error('connection reset (test)'));
+            await reader.cancel();
+            return;
+          }
+          sent += value.length;
+          controller.enqueue(value);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+  };
+  const client = (tok: string, fetchLike: FetchLike): Client => ({ config: { url: archive.url, token: tok }, fetch: fetchLike });
+  let work: string;
+  beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-bigdl-'));
+  });
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('--via-archive: the archive\'s 303 is read from storage (without the token) and verified', async () => {
+    seen.length = 0;
+    const dest = path.join(work, 'user.jpg');
+    const r = await downloadTo(client(token, fetching()), `/documents/${doc.id}/originals/1`, dest, 'user.jpg', { direct: false });
+    expect(r).toMatchObject({ verified: true, sha256: doc.originals[0]!.sha256, size: scan.length });
+    expect(seen.map((s) => s.status)).toEqual([303, 200]);
+    expect(seen[1]!.url.startsWith(`http://127.0.0.1:${archive.emulators.azuritePort}/`)).toBe(true);
+    expect(seen[1]!.headers.Authorization).toBeUndefined();
+  });
+
+  it('support: refused the whole file and the link, reads it in pieces, resumes them after a cut, and verifies', async () => {
+    const staff = await archive.token({ tenant, sub: 'staff-7', kind: 'support' });
+    const dest = path.join(work, 'support.jpg');
+    await expect(downloadTo(client(staff, fetching(CAP + CAP / 2)), `/documents/${doc.id}/originals/1`, dest, 'support.jpg', { direct: true })).rejects.toThrow(/connection reset/);
+    const have = fs.statSync(`${dest}.part`).size;
+    expect(have).toBeGreaterThanOrEqual(CAP);
+    expect(have).toBeLessThan(2 * CAP);
+    seen.length = 0;
+    const r = await downloadTo(client(staff, fetching()), `/documents/${doc.id}/originals/1`, dest, 'support.jpg', { direct: true });
+    expect(r).toMatchObject({ resumedFrom: have, verified: true, sha256: doc.originals[0]!.sha256, size: scan.length });
+    expect(fs.readFileSync(dest).equals(scan)).toBe(true);
+    // Asked for a link (refused: support-no-links), then the rest (refused: more than the cap), then pieces of the cap.
+    const etag = `"${doc.originals[0]!.sha256}"`;
+    expect(seen.map((s) => [s.status, s.headers.Range ?? null, s.headers['If-Range'] ?? null])).toEqual([
+      [403, null, null],
+      [422, `bytes=${have}-`, etag],
+      ...Array.from({ length: Math.ceil((scan.length - have) / CAP) }, (_, i) => [206, `bytes=${have + i * CAP}-${Math.min(scan.length, have + (i + 1) * CAP) - 1}`, etag]),
+    ]);
   });
 });
