@@ -34,7 +34,9 @@ No command replaces an existing file unless --force is given; verify works offli
 --csv-dutch writes manifest.csv with ';' between fields and ',' as decimal mark.
 
 Files of 16 MiB or more come straight from storage through a short-lived read-only link the
-archive hands out (and audits); --via-archive streams them through the API instead.`;
+archive hands out (and audits); --via-archive asks the API for them instead, which streams files up
+to its limit (ARCHIVE_STREAMED_ANSWER_MAX_BYTES) and answers larger ones with that link all the same.
+Support access gets no links: it reads large files through the API in pieces (Range), resumable.`;
 
 const OPTIONS = {
   url: { type: 'string' },

@@ -19,7 +19,9 @@ export type FetchLike = (url: string, init?: { method?: string; headers?: Record
 /**
  * Files at least this large are fetched straight from Blob Storage through the archive's
  * `?delivery=redirect` link (read-only, one blob, short-lived) instead of through the API: storage
- * serves them faster and the API's instances stay free. `--via-archive` turns it off.
+ * serves them faster and the API's instances stay free. `--via-archive` turns it off; the archive itself
+ * still answers a file above its ARCHIVE_STREAMED_ANSWER_MAX_BYTES (default 16 MiB) with its link, or, to
+ * support, with a refusal asking for Range pieces, and the CLI follows either (openViaArchive).
  */
 export const DIRECT_MIN_BYTES = 16 * 1024 * 1024;
 
@@ -127,8 +129,19 @@ export function loadCliConfig(dir: string): CliConfig {
 /** A 401 means the token expired or is not valid here: say how to log in again, whatever call met it. */
 const tokenRefused = (client: Client) => new CliError(`The archive refused your token (expired or invalid). Log in again: archive login --url ${client.config.url} --with-token < token.txt (or with the new token in ARCHIVE_TOKEN)`);
 
-async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' } = {}): Promise<Response> {
-  // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only openDirect asks for the 303.
+/** A problem+json answer as far as the CLI reads it. */
+interface ProblemBody {
+  code?: string;
+  detail?: string;
+  title?: string;
+  rule?: string;
+  maxRangeBytes?: number;
+  size?: number;
+}
+
+/** `pass`: a refusal this caller handles itself is returned (body readable), not thrown. */
+async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual'; pass?: (problem: ProblemBody) => boolean } = {}): Promise<Response> {
+  // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only a 303 is read, by readLink.
   const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
   if (res.status === 401) {
     await res.body?.cancel();
@@ -139,13 +152,15 @@ async function request(client: Client, pathAndQuery: string, init: { method?: st
     throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status}: the archive redirected elsewhere; not followed.`);
   }
   if (res.status >= 400 && res.status !== 416) {
-    let detail = '';
+    const text = await res.text().catch(() => '');
+    let p: ProblemBody | null = null;
     try {
-      const p = (await res.json()) as { code?: string; detail?: string; title?: string };
-      detail = printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? ''}`);
+      p = JSON.parse(text) as ProblemBody;
     } catch {
-      detail = printable(res.statusText);
+      p = null;
     }
+    if (p && init.pass?.(p)) return new Response(text, { status: res.status, headers: res.headers });
+    const detail = p ? printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? ''}`) : printable(res.statusText);
     throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status} ${detail}`);
   }
   return res;
@@ -259,7 +274,7 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
   const etag = have > 0 && fs.existsSync(meta) ? (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag: string }).etag : null;
   if (have > 0 && !etag) have = 0;
   const resume = have > 0 && etag ? { have, etag } : null;
-  let res = opts.direct ? await openDirect(client, pathAndQuery, resume) : await request(client, pathAndQuery, { headers: resume ? { Range: `bytes=${have}-`, 'If-Range': resume.etag } : {} });
+  let res = opts.direct ? await openDirect(client, pathAndQuery, resume) : await openViaArchive(client, pathAndQuery, resume);
   let complete = false;
   if (res.status === 416) {
     // The part file already holds every byte (interrupted between the last byte and the rename): just verify it.
@@ -320,7 +335,75 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
  * because storage has its own ETags).
  */
 async function openDirect(client: Client, pathAndQuery: string, resume: { have: number; etag: string } | null): Promise<Response> {
-  const link = await request(client, `${pathAndQuery}${pathAndQuery.includes('?') ? '&' : '?'}delivery=redirect`, { redirect: 'manual' });
+  const link = await request(client, `${pathAndQuery}${pathAndQuery.includes('?') ? '&' : '?'}delivery=redirect`, { redirect: 'manual', pass: (p) => p.rule === 'support-no-links' });
+  if (link.status === 403) {
+    // Support access gets no links: it reads through the archive, a large file in pieces.
+    await link.body?.cancel();
+    return openViaArchive(client, pathAndQuery, resume);
+  }
+  return readLink(client, pathAndQuery, link, resume);
+}
+
+/**
+ * Through the archive: the bytes in its answer, resumed with Range and If-Range. A file larger than the archive
+ * streams in one answer (ARCHIVE_STREAMED_ANSWER_MAX_BYTES) comes as the archive sends it: a 303 to its link
+ * (read as openDirect reads one), or, refused with range_too_large (support, or a resume of more than that), in
+ * Range pieces of the size the refusal names.
+ */
+async function openViaArchive(client: Client, pathAndQuery: string, resume: { have: number; etag: string } | null): Promise<Response> {
+  const res = await request(client, pathAndQuery, { redirect: 'manual', pass: (p) => p.code === 'range_too_large', headers: resume ? { Range: `bytes=${resume.have}-`, 'If-Range': resume.etag } : {} });
+  // A 303 is the archive's link, read as openDirect reads one (https only, its ETag and digest); any other redirect is not followed.
+  if (res.status === 303) return readLink(client, pathAndQuery, res, resume);
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel();
+    throw new CliError(`GET ${pathAndQuery} failed with ${res.status}: the archive redirected elsewhere; not followed.`);
+  }
+  if (res.status !== 422) return res;
+  const p = (await res.json()) as ProblemBody;
+  if (!(Number(p.maxRangeBytes) > 0) || !(Number(p.size) > 0)) throw new CliError(`${pathAndQuery}: the archive refused to send it whole and named no piece size.`);
+  return inPieces(client, pathAndQuery, resume, Number(p.maxRangeBytes), Number(p.size));
+}
+
+/**
+ * The file from `resume.have` (or 0) to its end as one answer read piece by piece, each piece a Range of at most
+ * `piece` bytes under If-Range with the first piece's ETag: a piece of another representation ends the download
+ * (what arrived stays in the part file; the next run resumes). A resume whose ETag is stale starts again at 0.
+ */
+async function inPieces(client: Client, pathAndQuery: string, resume: { have: number; etag: string } | null, piece: number, size: number): Promise<Response> {
+  const fetchPiece = (start: number, ifRange: string | null) =>
+    request(client, pathAndQuery, { redirect: 'manual', pass: (p) => p.code === 'range_too_large', headers: { Range: `bytes=${start}-${Math.min(size, start + piece) - 1}`, ...(ifRange ? { 'If-Range': ifRange } : {}) } });
+  const fits = (res: Response, start: number) => res.status === 206 && res.headers.get('content-range') === `bytes ${start}-${Math.min(size, start + piece) - 1}/${size}`;
+  let start = resume && resume.have < size ? resume.have : 0;
+  let first = await fetchPiece(start, start > 0 ? resume!.etag : null);
+  if (start > 0 && !fits(first, start)) {
+    // If-Range did not match: the range was dropped, the whole file refused (or, to a user, linked). Start over.
+    await first.body?.cancel();
+    start = 0;
+    first = await fetchPiece(0, null);
+  }
+  if (!fits(first, start)) {
+    await first.body?.cancel();
+    throw new CliError(`${pathAndQuery}: the archive did not answer the piece asked for (status ${first.status}); run again.`);
+  }
+  const etag = first.headers.get('etag') ?? '';
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    yield* first.body as unknown as AsyncIterable<Uint8Array>;
+    for (let from = start + piece; from < size; from += piece) {
+      const next = await fetchPiece(from, etag);
+      if (!fits(next, from)) {
+        await next.body?.cancel();
+        throw new CliError(`${pathAndQuery} changed while it was fetched in pieces (status ${next.status}); run again.`);
+      }
+      yield* next.body as unknown as AsyncIterable<Uint8Array>;
+    }
+  }
+  const headers = new Headers({ etag, 'repr-digest': first.headers.get('repr-digest') ?? '', 'content-length': String(size - start) });
+  if (start > 0) headers.set('content-range', `bytes ${start}-${size - 1}/${size}`);
+  return new Response(Readable.toWeb(Readable.from(bytes())) as ReadableStream<Uint8Array>, { status: start > 0 ? 206 : 200, headers });
+}
+
+/** A 303 to a storage link, read: the answer looks like the archive's own (its ETag and Repr-Digest), see openDirect. */
+async function readLink(client: Client, pathAndQuery: string, link: Response, resume: { have: number; etag: string } | null): Promise<Response> {
   const location = link.headers.get('location');
   if (link.status !== 303 || !location) throw new CliError(`${pathAndQuery}: the archive gave no download link (status ${link.status}); run again with --via-archive.`);
   await link.body?.cancel();

@@ -108,11 +108,11 @@ export const downloadResponses = (mediaTypes: readonly string[], what: string) =
   ({
     200: { description: `${what}, streamed`, stream: mediaTypes, headers: ['ETag', 'Repr-Digest', 'Content-Disposition', 'Accept-Ranges'] },
     206: { description: 'One byte range (Range, If-Range)', stream: mediaTypes, headers: ['ETag', 'Repr-Digest', 'Content-Disposition', 'Content-Range', 'Accept-Ranges'] },
-    303: { description: '`?delivery=redirect`: Location is a read-only SAS link to this one blob, valid at most an hour', headers: ['Location', 'Link-Expires', 'ETag'] },
+    303: { description: '`?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour', headers: ['Location', 'Link-Expires', 'ETag'] },
     304: { description: 'If-None-Match matched', headers: ['ETag'] },
   }) as const satisfies Responses;
 
-const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'range_not_satisfiable'];
+const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'range_not_satisfiable', 'range_too_large'];
 const DOWNLOAD_ACTION = { original: 'document.download-original', rendition: 'document.download-rendition', validation: 'document.download-validation' } as const satisfies Record<Representation, string>;
 const DOWNLOAD_MEDIA: Record<Representation, readonly string[]> = { original: ['application/octet-stream'], rendition: ['application/pdf'], validation: ['application/json'] };
 const DOWNLOAD_WHAT: Record<Representation, string> = { original: 'The original', rendition: 'The PDF/A rendition', validation: "veraPDF's report" };

@@ -121,6 +121,40 @@ resource archiveBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023
       enabled: true
       days: 30
     }
+    // A download larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES is answered 303 to a read-only SAS link (the Functions
+    // Node library buffers large streamed answers, Azure/azure-functions-nodejs-library#294); the web app's fetch follows
+    // it here and checks the bytes' SHA-256, so its origin (the Function App's, see output webAppUrl) may read: GET and
+    // HEAD only, the headers it reads exposed. Authorization is not allowed: the SAS is the credential, and a browser that
+    // kept the API's token on the redirect fails the preflight instead of handing it to Storage.
+    // local/emulators.ts (WEB_DOWNLOAD_CORS) sets the same rule on Azurite.
+    cors: {
+      corsRules: [
+        {
+          allowedOrigins: [
+            'https://${app.properties.defaultHostName}'
+          ]
+          allowedMethods: [
+            'GET'
+            'HEAD'
+          ]
+          allowedHeaders: [
+            'range'
+            'if-range'
+            'if-match'
+            'if-none-match'
+          ]
+          exposedHeaders: [
+            'content-length'
+            'content-range'
+            'content-disposition'
+            'etag'
+            'content-md5'
+            'x-ms-*'
+          ]
+          maxAgeInSeconds: 3600
+        }
+      ]
+    }
   }
 }
 

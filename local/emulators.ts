@@ -10,6 +10,7 @@ import * as path from 'node:path';
 // Before the server's own modules load: its batch handler is wrapped to be all or nothing, as Cosmos DB's is.
 import './cosmos-atomic-batch';
 import { createHttpServer } from '@vercel/cosmosdb-server';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { CosmosJournal } from './cosmos-journal';
 
 /** The emulators' published development credentials (not secrets). */
@@ -72,6 +73,32 @@ export async function startAzurite(opts: AzuriteOptions = {}): Promise<Running &
       await Promise.all([blob.stop(), queue.stop()]);
     },
   };
+}
+
+/**
+ * The blob service CORS rule the web app needs, as infra/main.bicep sets it on the archive account: a download
+ * above ARCHIVE_STREAMED_ANSWER_MAX_BYTES is answered 303 to a blob link, and the app's fetch follows it across
+ * origins. GET and HEAD only; the headers the app reads exposed. Authorization is not an allowed request header:
+ * a browser that kept the API's token on the redirect fails the preflight rather than hand the token to storage.
+ */
+export const WEB_DOWNLOAD_CORS = {
+  allowedMethods: 'GET,HEAD',
+  allowedHeaders: 'range,if-range,if-match,if-none-match',
+  exposedHeaders: 'content-length,content-range,content-disposition,etag,content-md5,x-ms-*',
+  maxAgeInSeconds: 3600,
+} as const;
+
+/**
+ * Lets the web app served from `origins` read download links from Azurite (a local emulator only: never call it
+ * with a real account's connection string). Origins already allowed stay allowed, so hosts sharing one Azurite
+ * (tests) each add their own.
+ */
+export async function allowWebOriginsOnAzurite(connectionString: string, origins: string[]): Promise<void> {
+  const service = BlobServiceClient.fromConnectionString(connectionString);
+  const current = (await service.getProperties()).cors ?? [];
+  const ours = current.find((r) => r.allowedMethods === WEB_DOWNLOAD_CORS.allowedMethods && r.exposedHeaders === WEB_DOWNLOAD_CORS.exposedHeaders);
+  const allowed = new Set([...(ours?.allowedOrigins.split(',') ?? []), ...origins.map((o) => new URL(o).origin)]);
+  await service.setProperties({ cors: [...current.filter((r) => r !== ours), { ...WEB_DOWNLOAD_CORS, allowedOrigins: [...allowed].join(',') }] });
 }
 
 async function startAzuriteService(service: 'blob' | 'queue', port: number, location: string | undefined, nodeArgs: string[] = []): Promise<Running & { port: number; pid: number }> {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startArchiveHost } from './archive-host';
 import { loadOrCreateAuditChainKey } from './audit-chain-key';
-import { freePort, startAzurite, startCosmos } from './emulators';
+import { allowWebOriginsOnAzurite, freePort, startAzurite, startCosmos } from './emulators';
 import { LOCAL_AUDIENCE, loadOrCreateSigningKey, startOidcIssuer } from './oidc';
 import { AUDIT_CHAIN_KEY_FILE, COSMOS_DATA_DIR, LOCAL_DIR, LOCAL_PORTS, SIGNING_KEY_FILE } from './paths';
 import { TIMER_ZONE } from './timers';
@@ -46,13 +46,15 @@ async function main() {
     }
   }
   const host = await startArchiveHost({ env, port: LOCAL_PORTS.archive, dataDir: LOCAL_DIR, timers: true, ...(validator ? { validator } : {}) });
+  // A large download is answered 303 to Azurite: the web app's fetch follows it there (served here, or by `npm run dev:web`).
+  if (azurite) await allowWebOriginsOnAzurite(azurite.connectionString, [host.appUrl, host.appUrl.replace('127.0.0.1', 'localhost'), 'http://localhost:5173']);
   const timers = host.timers?.timers ?? [];
   const banner = [
     '',
     'Document archive (local host) is running',
     `  API            ${host.url.replace('127.0.0.1', 'localhost')}   (try GET /api/health)`,
     `  Web app        ${host.appUrl.replace('127.0.0.1', 'localhost')}   ${fs.existsSync(path.join(host.web.dir, 'index.html')) ? 'sign in with the local issuer\'s development form' : `not built: npm run build builds it into ${host.web.dir}`}`,
-    azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port} (queues on :${azurite.queuePort}), data in ${azuriteDir}` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment',
+    azurite ? `  Blob storage   Azurite on 127.0.0.1:${azurite.port} (queues on :${azurite.queuePort}), data in ${azuriteDir}; CORS lets the web app read download links` : '  Blob storage   STORAGE_CONNECTION_STRING from the environment (the web app reads large downloads there: allow its origin by CORS)',
     `  Validation     ${validation}`,
     `  Catalog/audit  Cosmos DB protocol server on ${cosmos.endpoint}, durable: every write is journaled and fsync'ed`,
     `                 before it is acknowledged (${COSMOS_DATA_DIR}: snapshot.ndjson + journal.ndjson, compacted)`,

@@ -643,7 +643,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "invalid_file_name" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "invalid_file_name" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -1882,7 +1882,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description `?delivery=redirect`: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2027,6 +2027,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "range_not_satisfiable";
+                    };
+                };
+            };
+            /** @description Problem: range_too_large */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/range-too-large",
+                     *       "title": "range_too_large",
+                     *       "status": 422,
+                     *       "code": "range_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "range_too_large";
                     };
                 };
             };
@@ -2149,7 +2170,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description `?delivery=redirect`: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2294,6 +2315,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "range_not_satisfiable";
+                    };
+                };
+            };
+            /** @description Problem: range_too_large */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/range-too-large",
+                     *       "title": "range_too_large",
+                     *       "status": 422,
+                     *       "code": "range_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "range_too_large";
                     };
                 };
             };
@@ -2415,7 +2457,7 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
-            /** @description `?delivery=redirect`: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2563,6 +2605,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: range_too_large */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/range-too-large",
+                     *       "title": "range_too_large",
+                     *       "status": 422,
+                     *       "code": "range_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "range_too_large";
+                    };
+                };
+            };
             /** @description Problem: too_many_refusals */
             429: {
                 headers: {
@@ -2681,7 +2744,7 @@ export interface operations {
                     "application/json": string;
                 };
             };
-            /** @description `?delivery=redirect`: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2826,6 +2889,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "range_not_satisfiable";
+                    };
+                };
+            };
+            /** @description Problem: range_too_large */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/range-too-large",
+                     *       "title": "range_too_large",
+                     *       "status": 422,
+                     *       "code": "range_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "range_too_large";
                     };
                 };
             };
@@ -4364,7 +4448,7 @@ export interface operations {
                     "application/zip": string;
                 };
             };
-            /** @description `?delivery=redirect`: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -4530,6 +4614,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "range_not_satisfiable";
+                    };
+                };
+            };
+            /** @description Problem: range_too_large */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/range-too-large",
+                     *       "title": "range_too_large",
+                     *       "status": 422,
+                     *       "code": "range_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "range_too_large";
                     };
                 };
             };

@@ -85,6 +85,12 @@ const ZConfig = z
     ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS: z.coerce.number().int().positive().max(10_000).default(1000),
     /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */
     ARCHIVE_DOWNLOAD_LINK_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    /**
+     * A whole file larger than this is not streamed through the API: a principal that may take links is sent
+     * one (303, as `?delivery=redirect`), support is told to ask for it in Range pieces of at most this size.
+     * The Functions Node library buffers a streamed answer a slow client cannot keep up with (README, "Large downloads").
+     */
+    ARCHIVE_STREAMED_ANSWER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(16 * 1024 * 1024),
     /** Exports (ZIP of a search): kept this long, then deleted by the export maintenance timer. */
     ARCHIVE_EXPORT_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(72),
     ARCHIVE_EXPORT_MAX_DOCUMENTS: z.coerce.number().int().positive().default(100_000),
@@ -244,12 +250,17 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
 }
 
-/** Azurite's: the development shortcut, or explicit endpoints all at loopback addresses (without them the SDK goes to <account>.blob.core.windows.net). */
-function isEmulatorConnectionString(value: string): boolean {
-  const parts = new Map(value.split(';').filter(Boolean).map((p) => {
+/** A storage connection string's settings, names in lower case. */
+function connectionStringParts(value: string): Map<string, string> {
+  return new Map(value.split(';').filter(Boolean).map((p) => {
     const at = p.indexOf('=');
     return [p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim()] as const;
   }));
+}
+
+/** Azurite's: the development shortcut, or explicit endpoints all at loopback addresses (without them the SDK goes to <account>.blob.core.windows.net). */
+function isEmulatorConnectionString(value: string): boolean {
+  const parts = connectionStringParts(value);
   if (parts.get('usedevelopmentstorage') === 'true') return true;
   const endpoints = ['blobendpoint', 'queueendpoint', 'tableendpoint', 'fileendpoint'].map((k) => parts.get(k)).filter((v) => v !== undefined);
   return parts.has('blobendpoint') && endpoints.every((e) => {
@@ -297,6 +308,30 @@ export function webSignInOf(config: Config): WebSignIn | null {
   // Cross-checked at load: all three are set for entra.
   if (kind === 'entra') return { kind, authority: config.ARCHIVE_WEB_AUTHORITY!, clientId: config.ARCHIVE_WEB_CLIENT_ID!, scope: config.ARCHIVE_WEB_SCOPE! };
   return null;
+}
+
+/**
+ * The origin of the blob service the archive's download links point at (a large download is answered 303 to
+ * one): the web app's CSP lets its fetch follow them there. Null when it cannot be told from the settings.
+ */
+export function blobOriginOf(config: Pick<Config, 'STORAGE_CONNECTION_STRING' | 'STORAGE_ACCOUNT_URL'>): string | null {
+  // The connection string wins, as in shared/app.ts.
+  if (config.STORAGE_CONNECTION_STRING) {
+    const parts = connectionStringParts(config.STORAGE_CONNECTION_STRING);
+    if (parts.get('usedevelopmentstorage') === 'true') return 'http://127.0.0.1:10000';
+    return originOf(parts.get('blobendpoint'));
+  }
+  return originOf(config.STORAGE_ACCOUNT_URL);
+}
+
+function originOf(value: string | undefined): string | null {
+  if (!value) return null;
+  try {
+    const origin = new URL(value).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
 }
 
 /** The one client the local issuer knows: the web app, a public client (PKCE, no secret). */

@@ -5,7 +5,7 @@ import { exportFile } from '../exports/download-export';
 import type { StoredFileRef } from '../ports';
 import { ArchiveError } from '../kernel/errors';
 import type { Principal } from '../kernel/principal';
-import { parseRange } from './range';
+import { parseRange, type ByteRange } from './range';
 import { contentDisposition } from './respond';
 
 export interface DownloadConditions {
@@ -16,6 +16,8 @@ export interface DownloadConditions {
   delivery?: 'stream' | 'redirect';
   /** The link expires by then at the latest: the requesting credential's own expiry. */
   linkNotAfter?: string;
+  /** Whether the principal may be sent a link (support may not: rule support-no-links); see deliveryFor. */
+  mayLink: boolean;
 }
 
 export interface DownloadResult {
@@ -30,6 +32,14 @@ export interface DownloadResult {
  * The one conditional download, for documents and exports alike: a strong ETag from the SHA-256,
  * its checksum (RFC 9530 Repr-Digest), If-None-Match, If-Range, single byte ranges, or a 303 to a
  * short-lived read-only link. Nothing is buffered whole.
+ *
+ * No answer streams more than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: the Functions Node library writes a
+ * streamed answer without backpressure and reads on after the client left
+ * (Azure/azure-functions-nodejs-library#294), so a client slower than storage would have the worker hold the
+ * whole blob in memory. A larger whole file is sent as a link (303, exactly as `?delivery=redirect`), or,
+ * to a principal that may not take links, refused with `range_too_large` naming the size to ask for with
+ * Range. A range up to the cap is served; a larger one is refused alike. Decided here, not in a host, so
+ * the local host (which has backpressure) behaves, and is tested, the same.
  */
 export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditions, deps: Pick<Deps, 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
   const etag = `"${file.sha256}"`;
@@ -45,23 +55,14 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
   if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     return { status: 304, headers: common, auditDetail: read };
   }
-  if (c.delivery === 'redirect') {
-    // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an
-    // hour, never past the file's own availability (an export fetched just before it expires), nor past the
-    // credential that asked for it (an API key about to expire would otherwise read on through its link).
-    const until = [file.availableUntil, c.linkNotAfter].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
-    const left = Math.floor((Math.min(Infinity, ...until) - deps.clock.now().getTime()) / 1000);
-    const link = await deps.links.readOnlyUrl(
-      file.container,
-      file.blobName,
-      { ttlSeconds: Math.max(1, Math.min(deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, left)), contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
-      deps.clock.now(),
-    );
-    // The link reads unaudited until it expires: the entry says until when.
-    return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() }, auditDetail: `${read};link-until=${link.expiresOn.toISOString()}` };
-  }
+  if (c.delivery === 'redirect') return linkTo(file, c, deps, common, read);
   // If-Range: the range applies only while the representation is unchanged.
   const range = parseRange(c.ifRange && c.ifRange.trim() !== etag ? null : c.range, file.size);
+  const cap = deps.config.ARCHIVE_STREAMED_ANSWER_MAX_BYTES;
+  if (range ? range.end - range.start + 1 > cap : file.size > cap) {
+    if (!range && c.mayLink) return linkTo(file, c, deps, common, read);
+    throw tooLargeToStream(file.size, cap, range, c.mayLink);
+  }
   const bytes = await file.read(range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
   const headers: Record<string, string> = {
     ...common,
@@ -71,6 +72,34 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
   };
   if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }, body: bytes.stream, auditDetail: `${read};bytes=${range.start}-${range.end}` };
   return { status: 200, headers, body: bytes.stream, auditDetail: read };
+}
+
+async function linkTo(file: StoredFileRef, c: DownloadConditions, deps: Pick<Deps, 'links' | 'config' | 'clock'>, common: Record<string, string>, read: string): Promise<DownloadResult> {
+  // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an
+  // hour, never past the file's own availability (an export fetched just before it expires), nor past the
+  // credential that asked for it (an API key about to expire would otherwise read on through its link).
+  const until = [file.availableUntil, c.linkNotAfter].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
+  const left = Math.floor((Math.min(Infinity, ...until) - deps.clock.now().getTime()) / 1000);
+  const link = await deps.links.readOnlyUrl(
+    file.container,
+    file.blobName,
+    { ttlSeconds: Math.max(1, Math.min(deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, left)), contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
+    deps.clock.now(),
+  );
+  // The link reads unaudited until it expires: the entry says until when.
+  return { status: 303, headers: { ...common, Location: link.url, 'Cache-Control': 'no-store', 'Link-Expires': link.expiresOn.toISOString() }, auditDetail: `${read};link-until=${link.expiresOn.toISOString()}` };
+}
+
+/**
+ * 422, not 416: RFC 9110 §15.5.17 keeps 416 for ranges none of which is satisfiable (or too many small ones),
+ * and clients read it so (wget, and this archive's CLI, take it as "nothing left to fetch"); a large range is
+ * satisfiable, and a whole-file request has no range at all. 413 is about the request's own content.
+ */
+function tooLargeToStream(size: number, cap: number, range: ByteRange | null, mayLink: boolean): ArchiveError {
+  const detail = range
+    ? `The range asks for ${range.end - range.start + 1} bytes; one answer carries at most ${cap}. Ask for at most ${cap} bytes per request (Range: bytes=${range.start}-${range.start + cap - 1}, then on)${mayLink ? ', or leave out Range: the whole file is then answered with a link' : ''}.`
+    : `The file has ${size} bytes, more than the ${cap} one answer carries, and support access gets no links (rule support-no-links). Fetch it in pieces of at most ${cap} bytes with Range (bytes=0-${cap - 1}, then on), each with If-Range set to the first piece's ETag.`;
+  return new ArchiveError('range_too_large', { detail, extensions: { maxRangeBytes: cap, size } });
 }
 
 export type DownloadRequest = DocumentFileRequest & DownloadConditions;
@@ -90,9 +119,10 @@ export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 
  * bearer URL nothing in the archive can revoke, and a grant is "revocable at once"; they stream,
  * and each streamed request checks the grant again.
  */
-export function deliveryFor(principal: Pick<Principal, 'kind' | 'credentialExpiresAt'>, delivery: DownloadConditions['delivery']): Pick<DownloadConditions, 'delivery' | 'linkNotAfter'> {
-  if (delivery === 'redirect' && principal.kind === 'support') {
-    throw new ArchiveError('forbidden', { detail: 'Support access streams downloads: a read-only link would outlive a revoked grant. Leave out ?delivery=redirect.', extensions: { rule: 'support-no-links' } });
+export function deliveryFor(principal: Pick<Principal, 'kind' | 'credentialExpiresAt'>, delivery: DownloadConditions['delivery']): Pick<DownloadConditions, 'delivery' | 'linkNotAfter' | 'mayLink'> {
+  const mayLink = principal.kind !== 'support';
+  if (delivery === 'redirect' && !mayLink) {
+    throw new ArchiveError('forbidden', { detail: 'Support access streams downloads: a read-only link would outlive a revoked grant. Leave out ?delivery=redirect (a large file comes in Range pieces).', extensions: { rule: 'support-no-links' } });
   }
-  return { delivery, ...(principal.credentialExpiresAt ? { linkNotAfter: principal.credentialExpiresAt } : {}) };
+  return { delivery, mayLink, ...(principal.credentialExpiresAt ? { linkNotAfter: principal.credentialExpiresAt } : {}) };
 }

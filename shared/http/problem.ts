@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   too_many_refusals: 429,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
+  // Not 416 (no range is unsatisfiable; clients take 416 as "nothing left"), not 413 (about the request's content): shared/http/download.ts.
+  range_too_large: 422,
   corrupt_file: 422,
   encrypted_pdf: 422,
   active_content: 422,

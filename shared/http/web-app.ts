@@ -8,7 +8,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
-import { type Config, webSignInOf } from '../config';
+import { blobOriginOf, type Config, webSignInOf } from '../config';
 import { ArchiveError } from '../kernel/errors';
 import { problemResponse } from './pipeline';
 import type { ArchiveResponse } from './types';
@@ -54,16 +54,20 @@ export interface WebAppOptions {
   config: Config;
 }
 
-/** The app's Content-Security-Policy: its own origin only, plus the issuer it signs in with. */
-export function webAppCsp(issuerOrigin: string | null): string {
+/**
+ * The app's Content-Security-Policy: its own origin only, plus the issuer it signs in with, and for fetch the
+ * blob service, where the API sends a large download by 303 (CSP is checked again on each redirect).
+ */
+export function webAppCsp(issuerOrigin: string | null, blobOrigin: string | null = null): string {
   const issuer = issuerOrigin ? ` ${issuerOrigin}` : '';
+  const blobs = blobOrigin ? ` ${blobOrigin}` : '';
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
-    `connect-src 'self'${issuer}`,
+    `connect-src 'self'${issuer}${blobs}`,
     "worker-src 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",
@@ -100,7 +104,7 @@ export class WebApp {
     this.dir = path.resolve(opts.dir);
     const signIn = webSignInOf(opts.config);
     const issuer = signIn ? new URL(signIn.kind === 'entra' ? signIn.authority : signIn.issuer).origin : null;
-    this.csp = webAppCsp(issuer);
+    this.csp = webAppCsp(issuer, blobOriginOf(opts.config));
     this.webConfig = signIn
       ? JSON.stringify({
           auth: signIn.kind === 'entra' ? { kind: 'entra', authority: signIn.authority, clientId: signIn.clientId, scope: signIn.scope } : { kind: 'local-oidc', issuer: signIn.issuer, clientId: signIn.clientId, scope: signIn.scope },

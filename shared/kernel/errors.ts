@@ -44,6 +44,7 @@ export const ERROR_TITLES = {
   too_many_refusals: 'Too many refused requests from this principal; wait and retry',
   unsupported_media_type: 'The file type is not accepted',
   range_not_satisfiable: 'The requested range cannot be served',
+  range_too_large: 'More bytes than one answer carries; ask for them in smaller ranges',
   corrupt_file: 'The file is corrupt or truncated',
   encrypted_pdf: 'Encrypted PDFs cannot be archived',
   active_content: 'The PDF carries active or embedded content',

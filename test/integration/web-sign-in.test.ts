@@ -203,7 +203,7 @@ describe('the web app beside the API', () => {
       expect(await res.text()).toContain('<div id="root">');
       const csp = res.headers.get('content-security-policy')!;
       expect(csp).toBe(
-        `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' ${issuer}; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' ${issuer}; object-src 'none'`,
+        `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' ${issuer} http://127.0.0.1:${archive.emulators.azuritePort}; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' ${issuer}; object-src 'none'`,
       );
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('referrer-policy')).toBe('no-referrer');

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startArchiveHost, type ArchiveHost } from '../../local/archive-host';
+import { allowWebOriginsOnAzurite } from '../../local/emulators';
 import { readEmulators } from './emulators-file';
 import type { E2eTarget } from './e2e-target';
 import globalSetup from './global-setup';
@@ -39,6 +40,12 @@ export default async function e2eSetup(): Promise<void> {
     await globalTeardown();
     throw err;
   }
+  // As npm start does: a download above ARCHIVE_STREAMED_ANSWER_MAX_BYTES is a 303 the app's fetch follows to Azurite.
+  await allowWebOriginsOnAzurite(emulators.storageConnectionString, [host.appUrl]).catch(async (err: unknown) => {
+    await host.stop();
+    await globalTeardown();
+    throw err;
+  });
   const target: E2eTarget = { appUrl: host.appUrl, apiUrl: host.url, issuer: emulators.issuer };
   const file = path.join(os.tmpdir(), `archive-e2e-target-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify(target));

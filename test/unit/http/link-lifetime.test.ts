@@ -10,7 +10,7 @@ import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/pri
 import type { StoredFileRef } from '../../../shared/ports';
 import { inMemoryDeps } from '../../support/in-memory';
 
-const redirect = { delivery: 'redirect' as const, range: null, ifRange: null, ifNoneMatch: null };
+const redirect = { delivery: 'redirect' as const, range: null, ifRange: null, ifNoneMatch: null, mayLink: true };
 const file = (availableUntil?: string): StoredFileRef => ({
   container: 'exports-acme',
   blobName: 'x.zip',
@@ -34,7 +34,7 @@ it('a read-only link lives ARCHIVE_DOWNLOAD_LINK_SECONDS, and never past the fil
 
 it('If-None-Match compares weakly (RFC 9110): the ETag sent back as W/"…" is a 304 as well; another one is not', async () => {
   const deps = inMemoryDeps();
-  const conditions = (ifNoneMatch: string) => ({ range: null, ifRange: null, ifNoneMatch });
+  const conditions = (ifNoneMatch: string) => ({ range: null, ifRange: null, ifNoneMatch, mayLink: true });
   expect((await deliverStoredFile(file(), conditions(`"${'ab'.repeat(32)}"`), deps)).status).toBe(304);
   expect((await deliverStoredFile(file(), conditions(`"other", W/"${'ab'.repeat(32)}"`), deps)).status).toBe(304);
   await expect(deliverStoredFile(file(), conditions(`W/"${'cd'.repeat(32)}"`), deps)).rejects.toThrow('a redirect reads nothing');

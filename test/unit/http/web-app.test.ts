@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { blobOriginOf } from '../../../shared/config';
 import { relativePath, webAppCsp, webAppDir } from '../../../shared/http/web-app';
 
 describe('the web app core (shared/http/web-app.ts)', () => {
@@ -20,5 +21,14 @@ describe('the web app core (shared/http/web-app.ts)', () => {
     expect(webAppCsp('https://login.microsoftonline.com')).toBe(
       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self' https://login.microsoftonline.com; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://login.microsoftonline.com; object-src 'none'",
     );
+  });
+
+  it('lets fetch follow a download link to the blob service of the settings, and nowhere else', () => {
+    expect(webAppCsp('https://login.microsoftonline.com', 'https://archive.blob.core.windows.net')).toContain("connect-src 'self' https://login.microsoftonline.com https://archive.blob.core.windows.net;");
+    expect(webAppCsp(null, 'https://archive.blob.core.windows.net')).toContain("form-action 'self';");
+    expect(blobOriginOf({ STORAGE_CONNECTION_STRING: undefined, STORAGE_ACCOUNT_URL: 'https://archive.blob.core.windows.net/' })).toBe('https://archive.blob.core.windows.net');
+    expect(blobOriginOf({ STORAGE_CONNECTION_STRING: 'AccountName=devstoreaccount1;AccountKey=k;BlobEndpoint=http://127.0.0.1:41000/devstoreaccount1;', STORAGE_ACCOUNT_URL: undefined })).toBe('http://127.0.0.1:41000');
+    expect(blobOriginOf({ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', STORAGE_ACCOUNT_URL: undefined })).toBe('http://127.0.0.1:10000');
+    expect(blobOriginOf({ STORAGE_CONNECTION_STRING: undefined, STORAGE_ACCOUNT_URL: undefined })).toBeNull();
   });
 });

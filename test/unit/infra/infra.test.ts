@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { WEB_DOWNLOAD_CORS } from '../../../local/emulators';
 
 const INFRA = path.resolve(__dirname, '..', '..', '..', 'infra');
 const bicep = fs.readFileSync(path.join(INFRA, 'main.bicep'), 'utf8');
@@ -196,6 +197,26 @@ describe('infra/main.bicep', () => {
     expect(app).toMatch(/name: 'ARCHIVE_WEB_CLIENT_ID', value: webClientId/);
     expect(app).toMatch(/name: 'ARCHIVE_WEB_SCOPE', value: webScope/);
     expect(bicep).toMatch(/^output webAppUrl string = 'https:\/\/\$\{app\.properties\.defaultHostName\}\/'/m);
+  });
+
+  it('lets the web app\'s origin, and only it, read download links from the archive account by CORS: GET and HEAD, its headers exposed, never Authorization', () => {
+    expect(one('archiveBlobService').body).toMatch(/cors:\s*\{\s*corsRules:/);
+    // From the source itself: the block reader drops `//…` as a comment, and the origin is https://….
+    const from = bicep.indexOf('corsRules:', bicep.indexOf('resource archiveBlobService'));
+    const rules = bicep.slice(from, bicep.indexOf('maxAgeInSeconds', from) + 40);
+    const list = (name: string) => (new RegExp(`${name}:\\s*\\[([^\\]]*)\\]`).exec(rules)?.[1] ?? '').split('\n').map((l) => l.trim().replace(/^'|'$/g, '')).filter(Boolean);
+    expect(rules.match(/allowedOrigins:/g)).toHaveLength(1);
+    // The origin the app is served from: the host of the webAppUrl output.
+    expect(list('allowedOrigins')).toEqual(['https://${app.properties.defaultHostName}']);
+    expect(bicep).toMatch(/^output webAppUrl string = 'https:\/\/\$\{app\.properties\.defaultHostName\}\/'/m);
+    expect(list('allowedMethods')).toEqual(['GET', 'HEAD']);
+    // The same rule Azurite gets locally (local/emulators.ts), so the local tests exercise what Azure does.
+    expect(list('allowedHeaders').join(',')).toBe(WEB_DOWNLOAD_CORS.allowedHeaders);
+    expect(list('exposedHeaders').join(',')).toBe(WEB_DOWNLOAD_CORS.exposedHeaders);
+    expect(list('exposedHeaders')).toEqual(expect.arrayContaining(['content-length', 'content-range', 'etag', 'content-md5', 'x-ms-*']));
+    expect(list('allowedHeaders').map((h) => h.toLowerCase())).not.toContain('authorization');
+    expect(list('allowedHeaders')).not.toContain('*');
+    expect(rules).toMatch(/maxAgeInSeconds:\s*3600/);
   });
 
   it('puts no key, connection string or secret in app settings or outputs', () => {

@@ -9,8 +9,10 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { ROUTES } from '../../../functions/routes';
 import { createArchiveServer } from '../../../local/server';
+import { loadConfig } from '../../../shared/config';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { minimalLocalEnv } from '../../support/config-env';
 import { inMemoryDeps } from '../../support/in-memory';
 
 const T = 'acme';
@@ -18,7 +20,8 @@ const ID = '01890a5d-ac96-774b-bcce-b302099a8057';
 const SIZE = 64 * 1024 * 1024;
 
 it('destroys the blob stream when the client closes the connection before the last byte', async () => {
-  const deps = inMemoryDeps();
+  // Streamed whole (above the default cap it would be a link): the local host must still let go of what it streams.
+  const deps = inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_STREAMED_ANSWER_MAX_BYTES: String(SIZE) }));
   const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', rightsSet: 'accountant', permissions: new Set(BUILT_IN_RIGHTS_SETS.accountant) };
   deps.authenticator = { authenticate: async () => alice };
   const rendition = { blobName: `${ID}/rendition.pdf`, sha256: 'ab'.repeat(32), size: SIZE, mediaType: 'application/pdf' };

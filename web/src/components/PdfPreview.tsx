@@ -4,8 +4,8 @@
  */
 import * as pdfjs from 'pdfjs-dist';
 import { useEffect, useRef, useState } from 'react';
-import { apiFetch } from '../api';
 import { useI18n } from '../i18n';
+import { fetchWhole } from '../lib/verified-download';
 
 pdfjs.GlobalWorkerOptions.workerSrc = new URL('pdfjs-dist/build/pdf.worker.min.mjs', import.meta.url).toString();
 
@@ -25,7 +25,8 @@ export default function PdfPreview({ path }: { path: string }) {
     let cancelled = false;
     let loaded: pdfjs.PDFDocumentProxy | null = null;
     (async () => {
-      const bytes = new Uint8Array(await (await apiFetch(path)).arrayBuffer());
+      // Like a download: a large rendition comes from storage (303), or to support in Range pieces.
+      const bytes = new Uint8Array(await (await fetchWhole(path)).body.arrayBuffer());
       // No eval and no WebAssembly (CSP script-src 'self' has neither 'unsafe-eval' nor 'wasm-unsafe-eval': ICC
       // colours fall back to their alternate space, JBIG2 to pdf.js's JavaScript decoder, JPEG 2000 to OpenJPEG
       // compiled to JavaScript); the 14 standard fonts and that decoder come from our own build.

@@ -42,6 +42,7 @@ const problems: Record<Code, string> = {
   too_many_refusals: 'Too many refused requests. Wait a moment and try again.',
   unsupported_media_type: 'This file type is not accepted.',
   range_not_satisfiable: 'That part of the file cannot be served.',
+  range_too_large: 'This file is too large to fetch in one piece.',
   corrupt_file: 'The file is damaged or incomplete.',
   encrypted_pdf: 'Encrypted PDFs cannot be archived.',
   active_content: 'The PDF contains scripts or other active content.',

@@ -591,6 +591,7 @@ export const nl: Dictionary = {
       too_many_refusals: 'Te veel geweigerde verzoeken. Wacht even en probeer het opnieuw.',
       unsupported_media_type: 'Dit bestandstype wordt niet geaccepteerd.',
       range_not_satisfiable: 'Dat deel van het bestand kan niet worden geleverd.',
+      range_too_large: 'Dit bestand is te groot om in één keer op te halen.',
       corrupt_file: 'Het bestand is beschadigd of onvolledig.',
       encrypted_pdf: 'Versleutelde PDF’s kunnen niet worden gearchiveerd.',
       active_content: 'De PDF bevat scripts of andere actieve inhoud.',
