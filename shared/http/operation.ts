@@ -108,6 +108,11 @@ interface SpecBase<P, Q, B, R extends Responses> {
   errors: readonly ErrorCode[];
 }
 
+/** Every permission a tenant operation needs: its one, or all of its list. */
+export function neededPermissions(spec: { permission: Permission | readonly Permission[] }): readonly Permission[] {
+  return typeof spec.permission === 'string' ? [spec.permission] : spec.permission;
+}
+
 export interface TenantSpec<P, Q, B, R extends Responses> extends SpecBase<P, Q, B, R> {
   auth: 'tenant';
   /** What the caller must hold: one permission, or every one of a list (an export hands out the documents' bytes: it needs download too). */

@@ -9,7 +9,7 @@ import { API_KEY_PATTERN } from '../auth/api-keys/api-key';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
-import type { Operation, OperationInput, RequestBodySpec, TenantAudit } from './operation';
+import { neededPermissions, type Operation, type OperationInput, type RequestBodySpec, type TenantAudit } from './operation';
 import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
 import type { ArchiveRequest, ArchiveResponse } from './types';
@@ -62,7 +62,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'), req.clientIp);
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
       if (principal.denial) throw principal.denial;
-      const missing = (typeof route.permission === 'string' ? [route.permission] : route.permission).find((p) => !principal!.permissions.has(p));
+      const missing = neededPermissions(route).find((p) => !principal!.permissions.has(p));
       if (missing) {
         throw new ArchiveError('forbidden', { detail: `This needs the permission ${missing}.`, extensions: { permission: missing } });
       }

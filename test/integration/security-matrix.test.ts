@@ -7,6 +7,7 @@ import { importJWK, SignJWT } from 'jose';
 import { ROUTES } from '../../functions/routes';
 import { PERMISSIONS, Permission, SUPPORT_SCOPES } from '../../shared/kernel/principal';
 import type { TenantRoute } from '../../shared/http/pipeline';
+import { neededPermissions } from '../../shared/http/operation';
 import { LOCAL_AUDIENCE, mintToken, newSigningKey } from '../../local/oidc';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
@@ -16,8 +17,7 @@ const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant'
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
 const inDays = (d: number) => new Date(Date.now() + d * 86400_000).toISOString();
 const setName = (p: Permission) => `no-${p.replace(':', '-')}`;
-/** Every permission a route needs (one, or all of a list). */
-const needs = (r: TenantRoute): readonly Permission[] => (typeof r.permission === 'string' ? [r.permission] : r.permission);
+const needs = neededPermissions;
 
 let archive: TestArchive;
 const A = { tenant: '', doc: '', keyId: '', grantId: '', admin: '', sha256: '' };
