@@ -6,13 +6,13 @@
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { RenditionValidator } from '../../../shared/kernel/validation';
 import { validationMessageText, validationReportName } from '../../../shared/kernel/validation';
-import type { QueuedMessage, ValidationQueuePort } from '../../../shared/ports';
 import { finishDisposals, prepareDisposal } from '../../../shared/retention/dispose';
 import { sha256 } from '../../../shared/ids';
 import { OUTCOME_DROPPED, recordStoredOutcome, validateRenditions, VALIDATION_DROPPED } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import { InMemoryDeps, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
+import { RedeliveringQueue } from '../../support/redelivering-queue';
 
 const T = 'acme';
 const now = new Date('2025-03-01T12:00:00Z');
@@ -21,27 +21,6 @@ const retentionEnded = new Date('2099-06-01T00:00:00Z');
 
 const report = Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.28.2' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant: true, profileName: 'PDF/A-2B', details: { ruleSummaries: [] } }] }] } }));
 
-/** A queue holding messages until completed; each receive delivers them again (dequeueCount + 1). */
-class Queue implements ValidationQueuePort {
-  readonly name = 'rendition-validation';
-  readonly waiting: QueuedMessage[] = [];
-  readonly poisoned: string[] = [];
-  async send(): Promise<void> {}
-  async receive(): Promise<QueuedMessage[]> {
-    for (const m of this.waiting) m.dequeueCount++;
-    return this.waiting.map((m) => ({ ...m }));
-  }
-  async complete(message: QueuedMessage): Promise<void> {
-    this.waiting.splice(this.waiting.findIndex((m) => m.messageId === message.messageId), 1);
-  }
-  async poison(message: QueuedMessage): Promise<void> {
-    this.poisoned.push(message.text);
-    await this.complete(message);
-  }
-  async peekPoison(): Promise<string[]> {
-    return [...this.poisoned];
-  }
-}
 
 /** The retention sweep's disposal of one document: claimed, every blob deleted, audited, tombstoned. */
 async function dispose(deps: InMemoryDeps, doc: ArchivedDocument): Promise<void> {
@@ -55,7 +34,7 @@ const lines = (deps: InMemoryDeps) => (deps.log as RecordingLogger).lines;
 it('a validation request of a document disposed of before its delivery is completed and counted, never retried or poisoned', async () => {
   const deps = inMemoryDeps();
   const doc = await seedDocument(deps, T, { metadata: {} });
-  const queue = new Queue();
+  const queue = new RedeliveringQueue();
   queue.waiting.push({ messageId: 'm1', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: T, documentId: doc.id, renditionSha256: doc.rendition.sha256 }]) });
   await dispose(deps, doc);
   const validator: RenditionValidator = {

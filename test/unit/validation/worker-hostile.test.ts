@@ -6,12 +6,12 @@
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { RenditionValidator, ValidatorBatch } from '../../../shared/kernel/validation';
 import { validationMessageText, validationReportName } from '../../../shared/kernel/validation';
-import type { QueuedMessage, ValidationQueuePort } from '../../../shared/ports';
 import { blobNamesOf } from '../../../shared/retention/update';
 import { validateRenditions, ValidationDeps, VALIDATION_FAILED } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import { InMemoryDeps, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
+import { RedeliveringQueue } from '../../support/redelivering-queue';
 
 const T = 'acme';
 const now = new Date('2025-03-01T12:00:00Z');
@@ -30,38 +30,17 @@ function validator(meanwhile: () => Promise<void> = async () => undefined): Rend
   };
 }
 
-/** A queue holding messages until completed; each receive delivers them again (dequeueCount + 1). */
-class Queue implements ValidationQueuePort {
-  readonly name = 'rendition-validation';
-  readonly waiting: QueuedMessage[] = [];
-  readonly poisoned: string[] = [];
-  async send(): Promise<void> {}
-  async receive(): Promise<QueuedMessage[]> {
-    for (const m of this.waiting) m.dequeueCount++;
-    return this.waiting.map((m) => ({ ...m }));
-  }
-  async complete(message: QueuedMessage): Promise<void> {
-    this.waiting.splice(this.waiting.findIndex((m) => m.messageId === message.messageId), 1);
-  }
-  async poison(message: QueuedMessage): Promise<void> {
-    this.poisoned.push(message.text);
-    await this.complete(message);
-  }
-  async peekPoison(): Promise<string[]> {
-    return [...this.poisoned];
-  }
-}
 
 async function setUp(doc?: (d: ArchivedDocument) => ArchivedDocument) {
   const base = inMemoryDeps();
-  const queue = new Queue();
+  const queue = new RedeliveringQueue();
   const seeded = await seedDocument(base, T, { metadata: {} });
   const item = doc ? doc(seeded) : seeded;
   base.catalog.documents.set(`${T}/${item.id}`, item);
   queue.waiting.push({ messageId: 'm1', popReceipt: 'p', dequeueCount: 0, text: validationMessageText([{ tenantId: T, documentId: item.id, renditionSha256: item.rendition.sha256 }]) });
   return { base, queue, doc: item };
 }
-const depsOf = (base: InMemoryDeps, queue: Queue, v: RenditionValidator): ValidationDeps => ({ ...base, validationQueue: queue, validator: v });
+const depsOf = (base: InMemoryDeps, queue: RedeliveringQueue, v: RenditionValidator): ValidationDeps => ({ ...base, validationQueue: queue, validator: v });
 
 it('a hold released between storing the report and recording it does not stay on the report: the document can be disposed of later', async () => {
   const hold = { id: 'h1', reason: 'case', caseReference: 'C-1', placedAt: '2025-02-01T00:00:00.000Z', placedBy: { subject: 'alice', kind: 'user' } };
