@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../cli/archive';
 import { Client, configDir, correctDocument, correctionText, downloadTo, exportToDir, FetchLike, getDocumentFiles, listAll, listExports, loadCliConfig, login, verifyExport } from '../../cli/core';
-import { call, checkFetched, multipart, sha256hex } from '../support/http';
+import { breakingAfter, call, checkFetched, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument, seedMany } from '../support/seed';
 
@@ -22,25 +22,7 @@ function flakyFetch(cutAfter: number | null): FetchLike {
     const res = await fetch(url, init);
     // The archive's answers are checked against their operations; a storage link's are not the archive's.
     if (url.startsWith(archive.url)) await checkFetched(url, init, res);
-    if (cutAfter === null || !res.body) return res;
-    let sent = 0;
-    const reader = res.body.getReader();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        if (sent + value.length > cutAfter) {
-          controller.enqueue(value.subarray(0, cutAfter - sent));
-          sent = cutAfter;
-          controller.error(new Error('connection reset (test)'));
-          await reader.cancel();
-          return;
-        }
-        sent += value.length;
-        controller.enqueue(value);
-      },
-    });
-    return new Response(body, { status: res.status, headers: res.headers });
+    return cutAfter === null ? res : breakingAfter(res, { bytes: cutAfter });
   };
 }
 

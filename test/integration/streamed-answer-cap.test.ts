@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadTo, type Client, type FetchLike } from '../../cli/core';
 import { allowWebOriginsOnAzurite } from '../../local/emulators';
-import { call, checkFetched, multipart, sha256hex } from '../support/http';
+import { breakingAfter, call, checkFetched, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { paddedJpeg } from '../support/large-jpeg';
 
@@ -144,28 +144,12 @@ describe('the CLI above the cap', () => {
   const seen: { url: string; headers: Record<string, string>; status: number }[] = [];
   /** Records every request; breaks the bodies after `cutAfter` bytes of all its answers together, like a dropped connection. */
   const fetching = (cutAfter: number | null = null): FetchLike => {
-    let sent = 0;
+    const budget = { bytes: cutAfter ?? 0 };
     return async (url, init) => {
       const res = await fetch(url, init);
       seen.push({ url, headers: init?.headers ?? {}, status: res.status });
       if (url.startsWith(archive.url)) await checkFetched(url, init, res);
-      if (cutAfter === null || !res.body) return res;
-      const reader = res.body.getReader();
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) return controller.close();
-          if (sent + value.length > cutAfter) {
-            controller.enqueue(value.subarray(0, cutAfter - sent));
-            controller.error(new Error('connection reset (test)'));
-            await reader.cancel();
-            return;
-          }
-          sent += value.length;
-          controller.enqueue(value);
-        },
-      });
-      return new Response(body, { status: res.status, headers: res.headers });
+      return cutAfter === null ? res : breakingAfter(res, budget);
     };
   };
   const client = (tok: string, fetchLike: FetchLike): Client => ({ config: { url: archive.url, token: tok }, fetch: fetchLike });

@@ -52,3 +52,28 @@ export function rawUpload(bytes: Buffer, type: string, fileName?: string): Reque
     headers: { 'Content-Type': type, ...(fileName ? { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}` } : {}) },
   };
 }
+
+/**
+ * `res` with a body that breaks like a dropped connection once `budget.bytes` more bytes have passed. The
+ * budget may be shared by several answers (a download cut after so many bytes of all its requests together).
+ */
+export function breakingAfter(res: Response, budget: { bytes: number }): Response {
+  if (!res.body) return res;
+  const reader = res.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      if (value.length > budget.bytes) {
+        controller.enqueue(value.subarray(0, budget.bytes));
+        budget.bytes = 0;
+        controller.error(new Error('connection reset (test)'));
+        await reader.cancel();
+        return;
+      }
+      budget.bytes -= value.length;
+      controller.enqueue(value);
+    },
+  });
+  return new Response(body, { status: res.status, headers: res.headers });
+}
