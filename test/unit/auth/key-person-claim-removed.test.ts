@@ -3,11 +3,11 @@
  * their last sign-in. A sign-in whose token carries no rights claim at all (the provider took their
  * role away) gives the person nothing, and their keys nothing from then on either.
  */
-import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { actor } from '../../../shared/auth/rights-sets/rights-records';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../../../local/oidc';
+import { newSigningKey, startOidcIssuer } from '../../../local/oidc';
 import { inMemoryDeps } from '../../support/in-memory';
+import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
 
 const T = 'acme';
 
@@ -15,8 +15,8 @@ it('a person signing in without a rights claim leaves their keys nothing, as it 
   const issuer = await startOidcIssuer(await newSigningKey());
   try {
     const deps = inMemoryDeps();
-    const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 0, keyPersonIdleDays: 30 };
-    const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+    const settings = localIssuerSettings(issuer);
+    const authenticator = authenticatorOver(deps, settings);
     const ines = await authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub: 'ines', rights: 'integration-admin' })}`);
     const { key } = await createApiKey({ tenantId: T, name: 'scanner', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 30 * 86_400_000), createdBy: actor(ines), ceiling: [...ines.permissions], personPermissions: [...ines.permissions], now: deps.clock.now() }, deps);
     expect([...(await authenticator.authenticate(`ApiKey ${key}`)).permissions].sort()).toEqual(['documents:read', 'documents:write']);

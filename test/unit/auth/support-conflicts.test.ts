@@ -1,7 +1,7 @@
-import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { createSupportGrant } from '../../../shared/auth/support-grants/create-support-grant';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../../../local/oidc';
+import { newSigningKey, startOidcIssuer } from '../../../local/oidc';
 import { inMemoryDeps } from '../../support/in-memory';
+import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
 
 const T = 'acme';
 
@@ -9,8 +9,8 @@ it('a support grant\'s scope is held under the tenant\'s declared conflicting pa
   const issuer = await startOidcIssuer(await newSigningKey());
   try {
     const deps = inMemoryDeps();
-    const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 0, keyPersonIdleDays: 30 };
-    const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+    const settings = localIssuerSettings(issuer);
+    const authenticator = authenticatorOver(deps, settings);
     const now = deps.clock.now();
     await deps.tenantRecords.upsert({ id: 'sod-policy', tenantId: T, type: 'sod-policy', conflicts: [['documents:download', 'audit:read']], uploaderCannotApproveDisposal: true, updatedAt: now.toISOString(), updatedBy: { subject: 'root', kind: 'user' } });
     await createSupportGrant({ tenantId: T, ticket: 'INC-2', scope: 'read-only-with-audit', expiresAt: new Date(now.getTime() + 86_400_000), createdBy: { subject: 'root', kind: 'user' }, now }, deps);

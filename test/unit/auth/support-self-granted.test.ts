@@ -2,12 +2,12 @@
  * A support-access grant is the tenant's consent for provider staff: the person who gave it cannot act
  * under it as provider staff, whether they gave it in their own name or through an API key of theirs.
  */
-import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { createSupportGrant } from '../../../shared/auth/support-grants/create-support-grant';
 import { actor } from '../../../shared/auth/rights-sets/rights-records';
-import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer } from '../../../local/oidc';
+import { newSigningKey, startOidcIssuer } from '../../../local/oidc';
 import { inMemoryDeps } from '../../support/in-memory';
+import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
 
 const T = 'acme';
 const DAY = 86_400_000;
@@ -16,8 +16,8 @@ it('staff act under another person\'s grant only: a grant its own creator (or a 
   const issuer = await startOidcIssuer(await newSigningKey());
   try {
     const deps = inMemoryDeps();
-    const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 0, keyPersonIdleDays: 30 };
-    const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+    const settings = localIssuerSettings(issuer);
+    const authenticator = authenticatorOver(deps, settings);
     const now = deps.clock.now();
     const staff = async (sub: string) => authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub, kind: 'support' })}`);
 

@@ -1,9 +1,10 @@
 import { importJWK, SignJWT } from 'jose';
-import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
+import { Authenticator } from '../../../shared/auth/authenticate';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { LOCAL_AUDIENCE, newSigningKey, startOidcIssuer, type OidcIssuer, type SigningKey } from '../../../local/oidc';
 import { PersonSightings } from '../../../shared/auth/person-sightings';
 import { inMemoryDeps } from '../../support/in-memory';
+import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
 
 const T = 'acme';
 let key: SigningKey;
@@ -19,8 +20,8 @@ afterAll(() => issuer.stop());
 beforeEach(() => {
   const deps = inMemoryDeps();
   records = deps.tenantRecords;
-  const settings: JwtSettings = { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 30, keyPersonIdleDays: 30 };
-  authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+  const settings = localIssuerSettings(issuer, { clockToleranceSeconds: 30 });
+  authenticator = authenticatorOver(deps, settings);
 });
 
 /** A token the issuer really signed, with these claims and header fields over a valid access token's. */

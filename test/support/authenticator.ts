@@ -1,0 +1,13 @@
+import { Authenticator, type JwtSettings } from '../../shared/auth/authenticate';
+import { LOCAL_AUDIENCE } from '../../local/oidc';
+import type { InMemoryDeps } from './in-memory';
+
+/** An authenticator's settings trusting a local issuer (`startOidcIssuer`): its claims, rights from the tenant then the claim. */
+export function localIssuerSettings(issuer: { issuer: string; jwksUri: string }, overrides: Partial<JwtSettings> = {}): JwtSettings {
+  return { issuer: issuer.issuer, audience: LOCAL_AUDIENCE, jwksUri: issuer.jwksUri, algorithms: ['RS256'], tenantClaim: 'archive_tenant', rightsClaim: 'archive_rights', kindClaim: 'archive_kind', rightsSource: 'tenant-then-claim', clockToleranceSeconds: 0, keyPersonIdleDays: 30, ...overrides };
+}
+
+/** The authenticator over in-memory deps, as the composition root builds it over the real ones. */
+export function authenticatorOver(deps: Pick<InMemoryDeps, 'tenantRecords' | 'secrets' | 'config' | 'rights' | 'clock'>, settings: JwtSettings): Authenticator {
+  return new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+}
