@@ -131,18 +131,24 @@ export async function deleteItem(container: Container, partition: string, id: st
 }
 
 /**
- * Writes and the change's audit outbox item in one transactional batch in the same partition: all
+ * Writes, and the change's audit outbox item if given, in one transactional batch in the same partition: all
  * or none. The writes' statuses when the batch was stored, or when a write gave one of `refusals`
  * (its own answer: taken, changed, gone), with which nothing is stored; any other outcome throws.
  */
-export async function batchWithOutbox(container: Container, partition: string, writes: OperationInput[], outbox: AuditOutboxItem, refusals: readonly number[]): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
-  if (outbox.tenantId !== partition) throw new Error('the audit outbox item belongs to another tenant');
-  const res = await container.items.batch([...writes, { operationType: 'Create', partitionKey: partition, resourceBody: outbox as unknown as JSONObject }], partition);
+export async function conditionalBatch(container: Container, partition: string, writes: readonly OperationInput[], refusals: readonly number[], outbox?: AuditOutboxItem): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
+  if (outbox && outbox.tenantId !== partition) throw new Error('the audit outbox item belongs to another tenant');
+  const operations = outbox ? [...writes, { operationType: 'Create', partitionKey: partition, resourceBody: outbox as unknown as JSONObject } as const] : [...writes];
+  const res = await container.items.batch(operations, partition);
   const results = res.result ?? [];
   const statuses = results.map((r) => r.statusCode);
   const refused = statuses.slice(0, writes.length).some((s) => refusals.includes(s));
-  if (refused || (results.length === writes.length + 1 && statuses.every((s) => s >= 200 && s < 300))) {
+  if (refused || (results.length === operations.length && statuses.every((s) => s >= 200 && s < 300))) {
     return { statuses: statuses.slice(0, writes.length), etags: results.slice(0, writes.length).map((r) => r.eTag) };
   }
   throw Object.assign(new Error(`transactional batch failed: ${statuses.join(',') || res.code}`), { code: statuses.find((s) => s >= 300 && s !== 424) ?? res.code });
+}
+
+/** `conditionalBatch` with the change's audit outbox item: the writes and the item, both or neither. */
+export function batchWithOutbox(container: Container, partition: string, writes: OperationInput[], outbox: AuditOutboxItem, refusals: readonly number[]): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
+  return conditionalBatch(container, partition, writes, refusals, outbox);
 }

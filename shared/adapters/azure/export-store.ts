@@ -4,7 +4,7 @@ import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-bl
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort, Versioned } from '../../ports';
-import { batchWithOutbox, firstItemsOf, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, firstItemsOf, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
 
@@ -120,17 +120,7 @@ export class ExportJobs implements ExportJobsPort {
         : { operationType: 'Replace', partitionKey: tenantId, id: EXPORT_START_GATE_ID, ifMatch: gate, resourceBody: moved as unknown as JSONObject },
       { operationType: 'Create', partitionKey: tenantId, resourceBody: job as unknown as JSONObject },
     ];
-    const refusals = [404, 409, 412];
-    let statuses: number[];
-    if (outbox) statuses = (await batchWithOutbox(this.container, tenantId, writes, outbox, refusals)).statuses;
-    else {
-      const res = await this.container.items.batch(writes, tenantId);
-      statuses = res.result?.map((r) => r.statusCode) ?? [];
-      const refused = statuses.some((c) => refusals.includes(c));
-      if (!refused && !(statuses.length === writes.length && statuses.every((c) => c >= 200 && c < 300))) {
-        throw Object.assign(new Error(`transactional batch failed: ${statuses.join(',') || res.code}`), { code: statuses.find((c) => c >= 300 && c !== 424) ?? res.code });
-      }
-    }
+    const { statuses } = await conditionalBatch(this.container, tenantId, writes, [404, 409, 412], outbox);
     return statuses.every((c) => c >= 200 && c < 300) ? 'created' : 'conflict';
   }
 

@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
-import { batchWithOutbox, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -94,13 +94,7 @@ export class TenantRecords implements TenantRecordsPort {
     });
     const ids = writes.map((w) => (w.op === 'delete' ? w.id : w.record.id));
     const refusals = [404, 409, 412];
-    const statuses = await this.written(tenantId, ids, async () => {
-      if (outbox) return (await batchWithOutbox(this.container, tenantId, operations, outbox, refusals)).statuses;
-      const res = await this.container.items.batch(operations, tenantId);
-      const codes = res.result?.map((r) => r.statusCode) ?? [];
-      if (codes.some((c) => refusals.includes(c)) || (codes.length === operations.length && codes.every((c) => c >= 200 && c < 300))) return codes;
-      throw Object.assign(new Error(`transactional batch failed: ${codes.join(',') || res.code}`), { code: codes.find((c) => c >= 300 && c !== 424) ?? res.code });
-    });
+    const { statuses } = await this.written(tenantId, ids, () => conditionalBatch(this.container, tenantId, operations, refusals, outbox));
     return statuses.length === operations.length && statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
   }
 
