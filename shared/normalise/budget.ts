@@ -1,6 +1,6 @@
 import { ArchiveError } from '../kernel/errors';
 import { FileBytes } from './file-source';
-import { parseJpeg } from './jpeg';
+import { JpegInfo, parseJpeg } from './jpeg';
 import { parsePng, PngInfo } from './png';
 import { tiffPageSizes } from './tiff';
 import { AcceptedMediaType, NormaliseLimits } from './types';
@@ -13,15 +13,22 @@ export interface DeclaredPixels {
   decodedPixels: number;
 }
 
+/** Each JPEG's marker walk and each PNG's chunk walk, by file: taken once, for the budget and the page source. */
+export interface HeaderWalks {
+  jpeg: Map<Buffer | FileBytes, JpegInfo>;
+  png: Map<Buffer | FileBytes, PngInfo>;
+}
+
 /**
  * What the images of one request declare, from headers only (marker, chunk and IFD walks; nothing
  * inflated or decoded). Per-page limits are checked on the way, as each format's reader does. Each
- * PNG's chunk walk is left in `pngWalks`, if given, for its page source to use.
+ * JPEG's and PNG's walk is left in `walks`, if given, for its page source to use (a JPEG's walk runs
+ * over all its scan data, ~0.25 ms for 660 KB: not twice).
  */
 export function declaredPixels(
   files: { bytes: Buffer | FileBytes; mediaType: AcceptedMediaType }[],
   limits: NormaliseLimits,
-  pngWalks?: Map<Buffer | FileBytes, PngInfo>,
+  walks?: HeaderWalks,
 ): DeclaredPixels {
   const sum: DeclaredPixels = { pages: 0, totalPixels: 0, decodedPixels: 0 };
   const add = (width: number, height: number, decoded: boolean) => {
@@ -34,13 +41,14 @@ export function declaredPixels(
       case 'image/jpeg': {
         // The DCT stream is carried as is: never decoded.
         const info = parseJpeg(bytes, limits);
+        walks?.jpeg.set(bytes, info);
         add(info.width, info.height, false);
         break;
       }
       case 'image/png': {
         // Plain IDAT data is carried as is (inflated once to check it); Adam7 and alpha are decoded.
         const info = parsePng(bytes, limits);
-        pngWalks?.set(bytes, info);
+        walks?.png.set(bytes, info);
         add(info.width, info.height, info.interlace !== 0 || info.colorType === 4 || info.colorType === 6 || (info.colorType === 3 && info.trns !== undefined));
         break;
       }

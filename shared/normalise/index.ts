@@ -1,10 +1,10 @@
 import { ArchiveError } from '../kernel/errors';
 import type { SpooledFile } from '../ports';
-import { checkPixelBudget, declaredPixels, inMemory } from './budget';
+import { checkPixelBudget, declaredPixels, HeaderWalks, inMemory } from './budget';
 import { concatSegments, FileBytes, Segment, writeSegments } from './file-source';
 import { sniff } from './sniff';
 import { jpegPage } from './jpeg';
-import { pngPage, PngInfo, pngSniffLength } from './png';
+import { pngPage, pngSniffLength } from './png';
 import { tiffPages } from './tiff';
 import { normalisePdf } from './pdfin';
 import { imagePdfASegments, PageSource } from './pdfa';
@@ -100,10 +100,10 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
   }
 
   // The whole request's pixels are counted from headers before any file is decoded.
-  const pngWalks = new Map<Buffer | FileBytes, PngInfo>();
+  const walks: HeaderWalks = { jpeg: new Map(), png: new Map() };
   checkPixelBudget(
     await guarded(originals.length > 1 ? 'image files' : `${originals[0]!.extension.toUpperCase()} file`, () =>
-      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits, pngWalks)),
+      declaredPixels(originals.map((o, i) => ({ bytes: opened[i]!.bytes, mediaType: o.mediaType })), input.limits, walks)),
     input.limits,
   );
   const sources: PageSource[] = [];
@@ -112,8 +112,8 @@ async function convertOpened(input: NormaliseInput, opened: { bytes: Buffer | Fi
     const what = `${file.extension.toUpperCase()} file${originals.length > 1 ? ` #${index + 1}` : ''}`;
     let pages: PageSource[];
     switch (file.mediaType) {
-      case 'image/jpeg': pages = [await guarded(what, () => jpegPage(bytes, input.limits))]; break;
-      case 'image/png': pages = [await guarded(what, () => pngPage(bytes, input.limits, pngWalks.get(bytes)))]; break;
+      case 'image/jpeg': pages = [await guarded(what, () => jpegPage(bytes, input.limits, walks.jpeg.get(bytes)))]; break;
+      case 'image/png': pages = [await guarded(what, () => pngPage(bytes, input.limits, walks.png.get(bytes)))]; break;
       case 'image/tiff': pages = await guarded(what, () => tiffPages(inMemory(bytes), input.limits, sources.length)); break;
       default: throw new ArchiveError('unsupported_media_type');
     }

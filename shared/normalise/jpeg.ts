@@ -182,8 +182,9 @@ export function checkJpegKind(info: JpegInfo, what = 'JPEG'): void {
  * A JPEG in memory, or a spooled one walked through its file: then the stream is passed through as
  * a range of that file (the same bytes, never read into memory at once).
  */
-export function jpegPage(bytes: Buffer | FileBytes, limits: NormaliseLimits): PageSource {
-  const info = parseJpeg(bytes, limits);
+export function jpegPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, walked?: JpegInfo): PageSource {
+  // The pixel budget has walked the markers already (declaredPixels): that walk serves here too.
+  const info = walked ?? parseJpeg(bytes, limits);
   checkJpegKind(info);
   // After EOI only the 0x00/0xFF padding some writers add is tolerated, and it stays out of the rendition.
   if (Buffer.isBuffer(bytes)) {
