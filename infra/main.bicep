@@ -41,6 +41,9 @@ param webAuthority string = replace(authIssuer, '/v2.0', '')
 @description('Scope the web app asks for: the archive API\'s exposed scope under its Application ID URI (default: the portal\'s api://<client id>).')
 param webScope string = 'api://${authAudience}/archive.access'
 
+@description('Origins (https://host, no path) the web app is also served under, e.g. a custom domain bound to the Function App: each may read a large download\'s storage link (Blob CORS). The default host name is always allowed.')
+param webCustomOrigins array = []
+
 @description('After a point-in-time restore of Cosmos DB: the restored account\'s name, so this and every later deployment keeps the app (COSMOS_ENDPOINT, data-plane roles, lock, diagnostics) on it. Empty: the account this template names.')
 param cosmosAccountName string = ''
 
@@ -130,9 +133,9 @@ resource archiveBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023
     cors: {
       corsRules: [
         {
-          allowedOrigins: [
+          allowedOrigins: concat([
             'https://${app.properties.defaultHostName}'
-          ]
+          ], webCustomOrigins)
           allowedMethods: [
             'GET'
             'HEAD'

@@ -206,8 +206,11 @@ describe('infra/main.bicep', () => {
     const rules = bicep.slice(from, bicep.indexOf('maxAgeInSeconds', from) + 40);
     const list = (name: string) => (new RegExp(`${name}:\\s*\\[([^\\]]*)\\]`).exec(rules)?.[1] ?? '').split('\n').map((l) => l.trim().replace(/^'|'$/g, '')).filter(Boolean);
     expect(rules.match(/allowedOrigins:/g)).toHaveLength(1);
-    // The origin the app is served from: the host of the webAppUrl output.
-    expect(list('allowedOrigins')).toEqual(['https://${app.properties.defaultHostName}']);
+    // The origin the app is served from (the host of the webAppUrl output), and the custom domains an operator names, nothing else.
+    const origins = /allowedOrigins:\s*concat\(\[([^\]]*)\],\s*(\w+)\)/.exec(rules);
+    expect(origins?.[1]?.split('\n').map((l) => l.trim().replace(/^'|'$/g, '')).filter(Boolean)).toEqual(['https://${app.properties.defaultHostName}']);
+    expect(origins?.[2]).toBe('webCustomOrigins');
+    expect(bicep).toMatch(/^param webCustomOrigins array = \[\]$/m);
     expect(bicep).toMatch(/^output webAppUrl string = 'https:\/\/\$\{app\.properties\.defaultHostName\}\/'/m);
     expect(list('allowedMethods')).toEqual(['GET', 'HEAD']);
     // The same rule Azurite gets locally (local/emulators.ts), so the local tests exercise what Azure does.
