@@ -41,6 +41,12 @@ export class RefusalLimiter {
   /** In order of last use: the first is the least recently used. */
   private readonly buckets = new Map<string, Bucket>();
   private spilled: SuppressedRefusals[] = [];
+  /**
+   * Count entries whose append failed: it may have been stored all the same (a timeout after the write).
+   * Each is sent again as it was, once (AuditLogPort.appendOnce, by its request id), never merged into a
+   * newer count: merged, a stored count would be written a second time inside the larger one.
+   */
+  private unsure: AuditInput[] = [];
 
   constructor(private readonly limits: { burst: number; perMinute: number }) {}
 
@@ -91,11 +97,16 @@ export class RefusalLimiter {
     return taken;
   }
 
-  /** A count that could not be written: kept for the next flush. */
-  restore(pending: SuppressedRefusals): void {
-    const bucket = this.buckets.get(keyOf(pending.entry.tenantId, personIn(pending.entry)));
-    if (!bucket) this.spilled.push(pending);
-    else bucket.pending = bucket.pending ? merged(pending, bucket.pending) : pending;
+  /** A count's entry whose append failed (perhaps after it was stored): sent again by the next flush, as it is, once. */
+  retryUnsure(entry: AuditInput): void {
+    this.unsure.push(entry);
+  }
+
+  /** The count entries to send again (see retryUnsure), taken. */
+  takeUnsure(): AuditInput[] {
+    const taken = this.unsure;
+    this.unsure = [];
+    return taken;
   }
 
   /** Buckets kept now (at most MAX_BUCKETS). */

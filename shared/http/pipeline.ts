@@ -114,9 +114,10 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     // next audited request or this instance's next flush (shared/audit/suppressed-refusals.ts).
     if (limited && !limited.first) deps.refusals.suppress(entry);
     else {
-      const suppressed = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
+      const pending = deps.refusals.takeSuppressed(principal.tenantId, personOf(principal));
+      const suppressed = pending ? suppressedRefusalsEntry(pending, now) : null;
       const entries: AuditInput[] = [
-        ...(suppressed ? [suppressedRefusalsEntry(suppressed, now)] : []),
+        ...(suppressed ? [suppressed] : []),
         ...(outboxed && outcome === 'success' ? [] : [entry]),
       ];
       const stateChanged = outcome === 'success' && req.method !== 'GET' && req.method !== 'HEAD';
@@ -126,7 +127,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         // Fail closed: an access that cannot be audited is not served.
         // The entries go with it: the refusal or read happened, and the log is the only record of it left.
         deps.log.error('audit append failed', { requestId: req.requestId, route: route.name, entries, error: describe(err) });
-        if (suppressed) deps.refusals.restore(suppressed); // the count waits for the next flush
+        if (suppressed) deps.refusals.retryUnsure(suppressed); // the count waits for the next flush, which sends it unless it was stored
         (response.body as Readable | undefined)?.destroy?.();
         response = problemResponse(new ArchiveError('dependency_unavailable', { detail: 'The audit log is unavailable; the request was not served.' }), req.requestId);
       }

@@ -105,7 +105,35 @@ describe('flushSuppressedRefusals', () => {
     expect(log.lines).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ entries: [expect.objectContaining({ detail: expect.stringContaining('suppressed=4;') })] }) })]);
     flood(limiter, clock, 'acme', 'mallory', 1);
     down = false;
+    expect(await flushSuppressedRefusals(clock.now(), deps)).toEqual({ written: 2, kept: 0 });
+    // The kept count as it was first sent, and the newer one beside it: together all five, each once.
+    expect(suppressedEntries(audit.entries).map((e) => e.detail)).toEqual([
+      'too_many_refusals:suppressed=4;first=2026-03-01T10:00:02.000Z;last=2026-03-01T10:00:05.000Z',
+      'too_many_refusals:suppressed=1;first=2026-03-01T10:00:06.000Z;last=2026-03-01T10:00:06.000Z',
+    ]);
+  });
+
+  it('does not write a count twice when its append failed after the log had stored it (a timeout after the write)', async () => {
+    const clock = new FakeClock('2026-03-01T10:00:00Z');
+    const limiter = new RefusalLimiter({ burst: 1, perMinute: 1 });
+    flood(limiter, clock, 'acme', 'mallory', 4);
+    let ambiguous = true;
+    class TimeoutAfterWrite extends InMemoryAuditLog {
+      override async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+        const stored = await super.appendBatch(inputs);
+        if (ambiguous) throw new Error('request timed out');
+        return stored;
+      }
+    }
+    const { deps, audit } = flushDeps(limiter, new TimeoutAfterWrite());
+    expect(await flushSuppressedRefusals(clock.now(), deps)).toEqual({ written: 0, kept: 1 });
+    ambiguous = false;
+    flood(limiter, clock, 'acme', 'mallory', 2);
     await flushSuppressedRefusals(clock.now(), deps);
-    expect(suppressedEntries(audit.entries).map((e) => e.detail)).toEqual(['too_many_refusals:suppressed=5;first=2026-03-01T10:00:02.000Z;last=2026-03-01T10:00:06.000Z']);
+    await flushSuppressedRefusals(clock.now(), deps);
+    expect(suppressedEntries(audit.entries).map((e) => e.detail)).toEqual([
+      'too_many_refusals:suppressed=4;first=2026-03-01T10:00:02.000Z;last=2026-03-01T10:00:05.000Z',
+      'too_many_refusals:suppressed=2;first=2026-03-01T10:00:06.000Z;last=2026-03-01T10:00:07.000Z',
+    ]);
   });
 });

@@ -282,6 +282,33 @@ describe('handleRequest', () => {
     expect(base.audit.entries).toHaveLength(5); // written once
   });
 
+  it('a suppressed count whose append timed out after the write is not written again inside a later count', async () => {
+    const clock = new FakeClock('2026-01-02T03:04:05Z');
+    let timeouts = 0;
+    class TimeoutAfterWrite extends InMemoryAuditLog {
+      override async appendBatch(inputs: AuditInput[]): Promise<AuditEntry[]> {
+        const stored = await super.appendBatch(inputs);
+        if (timeouts > 0 && timeouts--) throw new Error('request timed out');
+        return stored;
+      }
+    }
+    const base = inMemoryDeps();
+    const audit = new TimeoutAfterWrite();
+    const deps: Deps = { ...base, audit, clock, authenticator: fakeDeps().deps.authenticator, refusals: new RefusalLimiter({ burst: 3, perMinute: 6 }) };
+    const refused = route(async () => ({ status: 200 }), 'documents:write');
+    const allowed = route(async () => ({ status: 200 }));
+    for (let i = 0; i < 10; i++) await handleRequest(refused, request('Bearer ok'), deps); // 3 × 403, a first 429, 6 counted
+    // Alice's next audited request carries the count of 6; the log stores both entries and then times out.
+    timeouts = 1;
+    expect((await handleRequest(allowed, request('Bearer ok'), deps)).status).toBe(503);
+    for (let i = 0; i < 3; i++) await handleRequest(refused, request('Bearer ok'), deps); // 3 more counted
+    expect((await handleRequest(allowed, request('Bearer ok'), deps)).status).toBe(200);
+    clock.advance(10 * 60_000);
+    await sealAuditLog({ now: clock.now(), deps });
+    const counts = audit.entries.filter((e) => e.action === 'access.refusals-suppressed').map((e) => Number(/suppressed=(\d+)/.exec(e.detail!)![1]));
+    expect(counts).toEqual([6, 3]);
+  });
+
   it('accounts for every refused request: audited one by one, or counted in a suppressed entry (property)', async () => {
     await fc.assert(fc.asyncProperty(
       fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 120 }),
