@@ -91,14 +91,24 @@ export const WEB_DOWNLOAD_CORS = {
 /**
  * Lets the web app served from `origins` read download links from Azurite (a local emulator only: never call it
  * with a real account's connection string). Origins already allowed stay allowed, so hosts sharing one Azurite
- * (tests) each add their own.
+ * (tests) each add their own. Service properties have no ETag to write them conditionally: two hosts adding at
+ * once may each write over the other's read, so the rule is read back and written again until it names ours.
  */
 export async function allowWebOriginsOnAzurite(connectionString: string, origins: string[]): Promise<void> {
   const service = BlobServiceClient.fromConnectionString(connectionString);
-  const current = (await service.getProperties()).cors ?? [];
-  const ours = current.find((r) => r.allowedMethods === WEB_DOWNLOAD_CORS.allowedMethods && r.exposedHeaders === WEB_DOWNLOAD_CORS.exposedHeaders);
-  const allowed = new Set([...(ours?.allowedOrigins.split(',') ?? []), ...origins.map((o) => new URL(o).origin)]);
-  await service.setProperties({ cors: [...current.filter((r) => r !== ours), { ...WEB_DOWNLOAD_CORS, allowedOrigins: [...allowed].join(',') }] });
+  const wanted = origins.map((o) => new URL(o).origin);
+  const isOurs = (r: { allowedMethods: string; exposedHeaders: string }) => r.allowedMethods === WEB_DOWNLOAD_CORS.allowedMethods && r.exposedHeaders === WEB_DOWNLOAD_CORS.exposedHeaders;
+  for (let attempt = 1; ; attempt++) {
+    const current = (await service.getProperties()).cors ?? [];
+    const ours = current.find(isOurs);
+    const allowed = new Set(ours?.allowedOrigins.split(',') ?? []);
+    if (wanted.every((o) => allowed.has(o))) return;
+    if (attempt > 10) throw new Error(`Azurite's CORS rule still lacks ${wanted.filter((o) => !allowed.has(o)).join(', ')} after ${attempt - 1} writes`);
+    for (const o of wanted) allowed.add(o);
+    await service.setProperties({ cors: [...current.filter((r) => r !== ours), { ...WEB_DOWNLOAD_CORS, allowedOrigins: [...allowed].join(',') }] });
+    // Apart from a concurrent writer before reading back, so the two do not keep overwriting each other in step.
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+  }
 }
 
 async function startAzuriteService(service: 'blob' | 'queue', port: number, location: string | undefined, nodeArgs: string[] = []): Promise<Running & { port: number; pid: number }> {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadTo, type Client, type FetchLike } from '../../cli/core';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { allowWebOriginsOnAzurite } from '../../local/emulators';
 import { breakingAfter, call, checkFetched, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
@@ -137,6 +138,15 @@ describe('Azurite\'s CORS for the web app (local/emulators.ts), as infra/main.bi
     expect((await preflight('PUT', 'range')).status).toBe(403);
     // A browser that kept the API's token on the redirect: refused before the token reaches storage.
     expect((await preflight('GET', 'authorization')).status).toBe(403);
+  });
+
+  it('hosts sharing one Azurite that add their origins at the same time are all allowed (no write over another\'s read)', async () => {
+    const cs = archive.emulators.storageConnectionString;
+    const origins = ['http://127.0.0.1:40001', 'http://127.0.0.1:40002', 'http://127.0.0.1:40003'];
+    await Promise.all(origins.map((o) => allowWebOriginsOnAzurite(cs, [o])));
+    const rule = ((await BlobServiceClient.fromConnectionString(cs).getProperties()).cors ?? []).filter((r) => r.allowedMethods === 'GET,HEAD');
+    expect(rule).toHaveLength(1);
+    expect(rule[0]!.allowedOrigins.split(',')).toEqual(expect.arrayContaining(origins));
   });
 });
 
