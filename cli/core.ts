@@ -347,8 +347,8 @@ async function openDirect(client: Client, pathAndQuery: string, resume: { have: 
 /**
  * Through the archive: the bytes in its answer, resumed with Range and If-Range. A file larger than the archive
  * streams in one answer (ARCHIVE_STREAMED_ANSWER_MAX_BYTES) comes as the archive sends it: a 303 to its link
- * (read as openDirect reads one), or, refused with range_too_large (support, or a resume of more than that), in
- * Range pieces of the size the refusal names.
+ * (read as openDirect reads one; a resume's Range too is answered so, and storage serves it), or, refused with
+ * range_too_large (support, who get no links), in Range pieces of the size the refusal names.
  */
 async function openViaArchive(client: Client, pathAndQuery: string, resume: { have: number; etag: string } | null): Promise<Response> {
   const res = await request(client, pathAndQuery, { redirect: 'manual', pass: (p) => p.code === 'range_too_large', headers: resume ? { Range: `bytes=${resume.have}-`, 'If-Range': resume.etag } : {} });

@@ -108,7 +108,7 @@ export const downloadResponses = (mediaTypes: readonly string[], what: string) =
   ({
     200: { description: `${what}, streamed`, stream: mediaTypes, headers: ['ETag', 'Repr-Digest', 'Content-Disposition', 'Accept-Ranges'] },
     206: { description: 'One byte range (Range, If-Range)', stream: mediaTypes, headers: ['ETag', 'Repr-Digest', 'Content-Disposition', 'Content-Range', 'Accept-Ranges'] },
-    303: { description: '`?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour', headers: ['Location', 'Link-Expires', 'ETag'] },
+    303: { description: '`?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour', headers: ['Location', 'Link-Expires', 'ETag'] },
     304: { description: 'If-None-Match matched', headers: ['ETag'] },
   }) as const satisfies Responses;
 

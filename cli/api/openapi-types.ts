@@ -1882,7 +1882,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2170,7 +2170,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2457,7 +2457,7 @@ export interface operations {
                     "application/pdf": string;
                 };
             };
-            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -2744,7 +2744,7 @@ export interface operations {
                     "application/json": string;
                 };
             };
-            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -4448,7 +4448,7 @@ export interface operations {
                     "application/zip": string;
                 };
             };
-            /** @description `?delivery=redirect`, or a whole file larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES: Location is a read-only SAS link to this one blob, valid at most an hour */
+            /** @description `?delivery=redirect`, or a whole file or Range larger than ARCHIVE_STREAMED_ANSWER_MAX_BYTES (Range is then re-sent to the link): Location is a read-only SAS link to this one blob, valid at most an hour */
             303: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */

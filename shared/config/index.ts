@@ -86,8 +86,8 @@ const ZConfig = z
     /** Lifetime of a `?delivery=redirect` download link (read-only SAS to one blob); at most an hour. */
     ARCHIVE_DOWNLOAD_LINK_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     /**
-     * A whole file larger than this is not streamed through the API: a principal that may take links is sent
-     * one (303, as `?delivery=redirect`), support is told to ask for it in Range pieces of at most this size.
+     * A whole file or Range larger than this is not streamed through the API: a principal that may take links is sent
+     * a link (303, as `?delivery=redirect`), support is told to ask for it in Range pieces of at most this size.
      * The Functions Node library buffers a streamed answer a slow client cannot keep up with (README, "Large downloads").
      */
     ARCHIVE_STREAMED_ANSWER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(16 * 1024 * 1024),

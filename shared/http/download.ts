@@ -38,8 +38,21 @@ export interface DownloadResult {
  * (Azure/azure-functions-nodejs-library#294), so a client slower than storage would have the worker hold the
  * whole blob in memory. A larger whole file is sent as a link (303, exactly as `?delivery=redirect`), or,
  * to a principal that may not take links, refused with `range_too_large` naming the size to ask for with
- * Range. A range up to the cap is served; a larger one is refused alike. Decided here, not in a host, so
- * the local host (which has backpressure) behaves, and is tested, the same.
+ * Range. A range up to the cap is served. A larger one (`bytes=N-` resuming a large file: curl -C - -L,
+ * wget -c, a browser's download manager) gets the same 303, its audit entry naming the range; the client
+ * re-sends its Range to the link and storage serves it. Support is refused it alike. Decided here, not in
+ * a host, so the local host (which has backpressure) behaves, and is tested, the same.
+ *
+ * If-Range is evaluated here as for any answer (strong match with our ETag, else the range is dropped), but
+ * above the cap it changes nothing but the audit entry: the range and the whole file are answered by the
+ * same link, and the client's Range and If-Range go with it to storage, which decides. Storage does not
+ * evaluate If-Range (Azure's Get Blob documents only If-Match, If-None-Match, If-(Un)Modified-Since;
+ * Azurite ignores it): it serves the Range whatever the If-Range holds. That is safe because a link reads
+ * a blob that never changes (WORM originals, renditions and reports; an export's ZIP is fixed under its
+ * id), so a client's partial of this URL is of those bytes whichever validator it keeps: our ETag, a date,
+ * or, most often, storage's own ETag from a download that began at the link. Refusing an If-Range that is
+ * not ours would break exactly that resume; were storage ever to evaluate one, ours would not match its
+ * ETag and the client would get the whole file: correct, only not resumed.
  */
 export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditions, deps: Pick<Deps, 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
   const etag = `"${file.sha256}"`;
@@ -60,8 +73,8 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
   const range = parseRange(c.ifRange && c.ifRange.trim() !== etag ? null : c.range, file.size);
   const cap = deps.config.ARCHIVE_STREAMED_ANSWER_MAX_BYTES;
   if (range ? range.end - range.start + 1 > cap : file.size > cap) {
-    if (!range && c.mayLink) return linkTo(file, c, deps, common, read);
-    throw tooLargeToStream(file.size, cap, range, c.mayLink);
+    if (c.mayLink) return linkTo(file, c, deps, common, range ? `${read};bytes=${range.start}-${range.end}` : read);
+    throw tooLargeToStream(file.size, cap, range);
   }
   const bytes = await file.read(range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
   const headers: Record<string, string> = {
@@ -95,9 +108,10 @@ async function linkTo(file: StoredFileRef, c: DownloadConditions, deps: Pick<Dep
  * and clients read it so (wget, and this archive's CLI, take it as "nothing left to fetch"); a large range is
  * satisfiable, and a whole-file request has no range at all. 413 is about the request's own content.
  */
-function tooLargeToStream(size: number, cap: number, range: ByteRange | null, mayLink: boolean): ArchiveError {
+function tooLargeToStream(size: number, cap: number, range: ByteRange | null): ArchiveError {
+  // Only support gets here (a principal that may take links is sent one): pieces are the way, never a link.
   const detail = range
-    ? `The range asks for ${range.end - range.start + 1} bytes; one answer carries at most ${cap}. Ask for at most ${cap} bytes per request (Range: bytes=${range.start}-${range.start + cap - 1}, then on)${mayLink ? ', or leave out Range: the whole file is then answered with a link' : ''}.`
+    ? `The range asks for ${range.end - range.start + 1} bytes; one answer carries at most ${cap}, and support access gets no links (rule support-no-links). Ask for at most ${cap} bytes per request (Range: bytes=${range.start}-${range.start + cap - 1}, then on).`
     : `The file has ${size} bytes, more than the ${cap} one answer carries, and support access gets no links (rule support-no-links). Fetch it in pieces of at most ${cap} bytes with Range (bytes=0-${cap - 1}, then on), each with If-Range set to the first piece's ETag.`;
   return new ArchiveError('range_too_large', { detail, extensions: { maxRangeBytes: cap, size } });
 }

@@ -1,7 +1,7 @@
 /**
  * ARCHIVE_STREAMED_ANSWER_MAX_BYTES through the local host: a file above the cap comes as a 303 to Azurite (the
- * bytes and their SHA-256 the archive's), to support in Range pieces; Azurite lets the web app's origin read the link;
- * the CLI follows either way.
+ * bytes and their SHA-256 the archive's), as does a larger Range (storage serving the Range re-sent to it), to support
+ * in Range pieces; Azurite lets the web app's origin read the link; the CLI follows either way, and resumes.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -68,13 +68,30 @@ describe('a file above ARCHIVE_STREAMED_ANSWER_MAX_BYTES', () => {
     ]);
   });
 
-  it('is served in Range pieces up to the cap; a larger range is refused with range_too_large', async () => {
+  it('is served in Range pieces up to the cap; a larger range (a resume) is the 303 to the link, storage serving the Range re-sent there', async () => {
     const piece = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, headers: { Range: `bytes=${CAP}-${2 * CAP - 1}` } });
     expect(piece.status).toBe(206);
     expect(piece.bytes.equals(scan.subarray(CAP, 2 * CAP))).toBe(true);
-    const big = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, headers: { Range: `bytes=${CAP}-` } });
-    expect(big.status).toBe(422);
-    expect(big.json).toMatchObject({ code: 'range_too_large', maxRangeBytes: CAP, size: scan.length });
+    const etag = `"${doc.originals[0]!.sha256}"`;
+    const resume = { Range: `bytes=${CAP + 7}-`, 'If-Range': etag };
+    const big = await call(`${archive.url}/documents/${doc.id}/originals/1`, { token, headers: resume, redirect: 'manual' });
+    expect(big.status).toBe(303);
+    expect(big.headers.get('etag')).toBe(etag);
+    // As curl -C - -L and a browser do: the same Range (and If-Range, which storage does not evaluate) on the redirect.
+    const { res, bytes } = await readLink(big.headers.get('location')!, resume);
+    expect([res.status, res.headers.get('content-range')]).toEqual([206, `bytes ${CAP + 7}-${scan.length - 1}/${scan.length}`]);
+    expect(bytes.equals(scan.subarray(CAP + 7))).toBe(true);
+    // fetch following the 303 itself keeps the Range (and drops the token: storage would refuse it).
+    const followed = await fetch(`${archive.url}/documents/${doc.id}/originals/1`, { headers: { Authorization: `Bearer ${token}`, Range: `bytes=${2 * CAP}-` } });
+    expect([followed.redirected, followed.status]).toEqual([true, 206]);
+    expect(Buffer.from(await followed.arrayBuffer()).equals(scan.subarray(2 * CAP))).toBe(true);
+
+    const auditor = await archive.token({ tenant, sub: 'auditor-1', rights: 'auditor' });
+    const entries = (await call(`${archive.url}/audit?limit=100`, { token: auditor })).json.items as { action: string; status: number; detail?: string }[];
+    expect(entries.filter((e) => e.detail?.includes(';bytes=') && e.status === 303).map((e) => e.detail?.replace(/link-until=.*/, 'link-until=…')).sort()).toEqual([
+      `sha256=${doc.originals[0]!.sha256};bytes=${2 * CAP}-${scan.length - 1};link-until=…`,
+      `sha256=${doc.originals[0]!.sha256};bytes=${CAP + 7}-${scan.length - 1};link-until=…`,
+    ]);
   });
 
   it('comes to support in Range pieces: the whole file is refused naming the piece size, the pieces add up to the SHA-256', async () => {
@@ -177,6 +194,23 @@ describe('the CLI above the cap', () => {
     expect(seen.map((s) => s.status)).toEqual([303, 200]);
     expect(seen[1]!.url.startsWith(`http://127.0.0.1:${archive.emulators.azuritePort}/`)).toBe(true);
     expect(seen[1]!.headers.Authorization).toBeUndefined();
+  });
+
+  it('--via-archive, resumed after a cut: the archive answers the Range + If-Range with its link, storage serves the rest', async () => {
+    const dest = path.join(work, 'user-resumed.jpg');
+    await expect(downloadTo(client(token, fetching(CAP + CAP / 2)), `/documents/${doc.id}/originals/1`, dest, 'user-resumed.jpg', { direct: false })).rejects.toThrow(/connection reset/);
+    const have = fs.statSync(`${dest}.part`).size;
+    expect(have).toBeGreaterThan(0);
+    expect(scan.length - have).toBeGreaterThan(CAP);
+    seen.length = 0;
+    const r = await downloadTo(client(token, fetching()), `/documents/${doc.id}/originals/1`, dest, 'user-resumed.jpg', { direct: false });
+    expect(r).toMatchObject({ resumedFrom: have, verified: true, sha256: doc.originals[0]!.sha256, size: scan.length });
+    expect(fs.readFileSync(dest).equals(scan)).toBe(true);
+    // Before, the archive refused the rest (422, more than the cap) and the CLI fell back to pieces through it.
+    expect(seen.map((s) => [s.status, s.url.startsWith(archive.url) ? 'archive' : 'storage', s.headers.Range ?? null, s.headers['If-Range'] ?? null])).toEqual([
+      [303, 'archive', `bytes=${have}-`, `"${doc.originals[0]!.sha256}"`],
+      [206, 'storage', `bytes=${have}-`, null],
+    ]);
   });
 
   it('support: refused the whole file and the link, reads it in pieces, resumes them after a cut, and verifies', async () => {

@@ -1,7 +1,7 @@
 /**
  * ARCHIVE_STREAMED_ANSWER_MAX_BYTES: no download answer streams more than the cap through the API
  * (the Functions Node library buffers what a slow client cannot take, Azure/azure-functions-nodejs-library#294).
- * A larger whole file goes out as a link, or, to support, as a refusal naming the Range size to ask for.
+ * A larger whole file or range goes out as a link, or, to support, as a refusal naming the Range size to ask for.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -89,30 +89,65 @@ it('support asking for a whole file above the cap gets range_too_large naming th
   expect(Buffer.concat([await bodyOf(first.body), await bodyOf(last.body)])).toEqual(pdf(CAP + 1));
 });
 
-it('a range up to the cap is served 206 with ETag and Repr-Digest of the whole file; a larger one is refused, for users too', async () => {
-  const bytes = pdf(3 * CAP);
-  const { deps, get, sha256 } = await archiveWith(bytes, alice);
-  const res = await get({ range: `bytes=${CAP}-${2 * CAP - 1}` });
-  expect(res.status).toBe(206);
-  expect(res.headers!['Content-Range']).toBe(`bytes ${CAP}-${2 * CAP - 1}/${3 * CAP}`);
-  expect(res.headers!['Content-Length']).toBe(String(CAP));
-  expect(res.headers!.ETag).toBe(`"${sha256}"`);
-  expect(res.headers!['Repr-Digest']).toBe(`sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
-  expect(await bodyOf(res.body)).toEqual(bytes.subarray(CAP, 2 * CAP));
-
-  const resumed = await get({ range: `bytes=${CAP}-` });
-  expect(resumed.status).toBe(422);
-  expect(JSON.parse(resumed.body as string)).toMatchObject({ code: 'range_too_large', maxRangeBytes: CAP, size: 3 * CAP });
-  expect(JSON.parse(resumed.body as string).detail).toMatch(new RegExp(`bytes=${CAP}-${2 * CAP - 1}.*leave out Range`));
-  expect((await get({ range: `bytes=-${CAP + 1}` })).status).toBe(422);
-  expect(deps.audit.entries.map((e) => e.status)).toEqual([206, 422, 422]);
+it('a range up to the cap is served 206 with ETag and Repr-Digest of the whole file, to users and support alike', async () => {
+  for (const principal of [alice, staff]) {
+    const bytes = pdf(3 * CAP);
+    const { get, sha256 } = await archiveWith(bytes, principal);
+    const res = await get({ range: `bytes=${CAP}-${2 * CAP - 1}` });
+    expect(res.status).toBe(206);
+    expect(res.headers!['Content-Range']).toBe(`bytes ${CAP}-${2 * CAP - 1}/${3 * CAP}`);
+    expect(res.headers!['Content-Length']).toBe(String(CAP));
+    expect(res.headers!.ETag).toBe(`"${sha256}"`);
+    expect(res.headers!['Repr-Digest']).toBe(`sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
+    expect(await bodyOf(res.body)).toEqual(bytes.subarray(CAP, 2 * CAP));
+  }
 });
 
-it('If-Range naming another representation drops the range: the whole file, so a link (user) or the refusal (support)', async () => {
+it('a larger range (a resume: curl -C - -L, wget -c) is answered with the link to a user, the audit entry naming the range asked for', async () => {
+  const { deps, get, sha256 } = await archiveWith(pdf(3 * CAP), alice);
+  const until = new Date(deps.clock.now().getTime() + deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS * 1000).toISOString();
+  const resumed = await get({ range: `bytes=${CAP}-` });
+  expect(resumed.status).toBe(303);
+  expect(resumed.body ?? '').toBe('');
+  expect(resumed.headers!.Location).toBe(`http://links.invalid/tenant-${T}/${ID}/rendition.pdf`);
+  expect(resumed.headers!.ETag).toBe(`"${sha256}"`);
+  expect(resumed.headers!['Link-Expires']).toBe(until);
+  expect(resumed.headers!['Content-Range']).toBeUndefined();
+  // A suffix range and a browser's resume under our ETag alike.
+  expect((await get({ range: `bytes=-${CAP + 1}` })).status).toBe(303);
+  expect((await get({ range: `bytes=1-`, 'if-range': `"${sha256}"` })).status).toBe(303);
+  // A range beyond the end is still 416, not a link.
+  expect((await get({ range: `bytes=${3 * CAP}-` })).status).toBe(416);
+  expect(deps.audit.entries.filter((e) => e.action === 'document.download-rendition').map((e) => [e.status, e.detail])).toEqual([
+    [303, `sha256=${sha256};bytes=${CAP}-${3 * CAP - 1};link-until=${until}`],
+    [303, `sha256=${sha256};bytes=${2 * CAP - 1}-${3 * CAP - 1};link-until=${until}`],
+    [303, `sha256=${sha256};bytes=1-${3 * CAP - 1};link-until=${until}`],
+    [416, 'range_not_satisfiable'],
+  ]);
+});
+
+it('a larger range is refused to support with range_too_large naming the piece to ask for, and no link', async () => {
+  const { deps, get } = await archiveWith(pdf(3 * CAP), staff);
+  const resumed = await get({ range: `bytes=${CAP}-` });
+  expect(resumed.status).toBe(422);
+  expect(resumed.headers!.Location).toBeUndefined();
+  const problem = JSON.parse(resumed.body as string) as Record<string, unknown>;
+  expect(problem).toMatchObject({ code: 'range_too_large', maxRangeBytes: CAP, size: 3 * CAP });
+  expect(problem.detail).toMatch(new RegExp(`bytes=${CAP}-${2 * CAP - 1}`));
+  expect(problem.detail).not.toMatch(/leave out Range/i);
+  expect((await get({ range: `bytes=-${CAP + 1}` })).status).toBe(422);
+  expect(deps.audit.entries.map((e) => [e.outcome, e.status])).toEqual([['refused', 422], ['refused', 422]]);
+});
+
+it('If-Range naming another validator drops the range: the whole file, so a link (user, audited as the whole file) or the refusal (support)', async () => {
   const bytes = pdf(2 * CAP);
-  const stale = { range: 'bytes=0-99', 'if-range': `"${'0'.repeat(64)}"` };
-  expect((await (await archiveWith(bytes, alice)).get(stale)).status).toBe(303);
-  expect((await (await archiveWith(bytes, staff)).get(stale)).status).toBe(422);
+  // A small range and a large one alike; storage's own ETag (a download begun at the link) is "another validator" here too.
+  for (const stale of [{ range: 'bytes=0-99', 'if-range': `"${'0'.repeat(64)}"` }, { range: `bytes=1-`, 'if-range': '"0x8DC0000000000000"' }]) {
+    const user = await archiveWith(bytes, alice);
+    expect((await user.get(stale)).status).toBe(303);
+    expect(user.deps.audit.entries.map((e) => e.detail)).toEqual([expect.stringMatching(new RegExp(`^sha256=${user.sha256};link-until=`))]);
+    expect((await (await archiveWith(bytes, staff)).get(stale)).status).toBe(422);
+  }
   // If-None-Match still comes first: a client holding this file gets 304, whatever its size.
   const user = await archiveWith(bytes, alice);
   expect((await user.get({ 'if-none-match': `"${user.sha256}"` })).status).toBe(304);
