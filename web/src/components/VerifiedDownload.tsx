@@ -2,10 +2,11 @@
 import { useState } from 'react';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
-import { verifiedDownload, type VerifyOutcome } from '../lib/verified-download';
+import { verifiedDownload } from '../lib/verified-download';
+import type { Stage, VerifyOutcome } from '../lib/verify';
 import { ProblemMessage } from './ProblemMessage';
 
-type State = { stage: 'idle' } | { stage: 'fetching' | 'hashing' } | { stage: 'done'; outcome: VerifyOutcome } | { stage: 'error'; error: unknown };
+type State = { stage: 'idle' } | Stage | { stage: 'done'; outcome: VerifyOutcome } | { stage: 'error'; error: unknown };
 
 export function VerifiedDownload({ path, sha256, fileName, label }: { path: string; sha256: string; fileName: string; label: string }) {
   const { t } = useI18n();
@@ -13,7 +14,7 @@ export function VerifiedDownload({ path, sha256, fileName, label }: { path: stri
   const busy = state.stage === 'fetching' || state.stage === 'hashing';
   const wait = useRetryWait(state.stage === 'error' ? state.error : undefined);
   const start = () => {
-    verifiedDownload(path, sha256, fileName, (stage) => setState({ stage }))
+    verifiedDownload(path, sha256, fileName, setState)
       .then((outcome) => setState({ stage: 'done', outcome }))
       .catch((error: unknown) => setState({ stage: 'error', error }));
   };
@@ -26,6 +27,8 @@ export function VerifiedDownload({ path, sha256, fileName, label }: { path: stri
         {state.stage === 'done' && state.outcome.ok && <span className="verified">✓ {t.verify.verified(state.outcome.fileName)}</span>}
         {state.stage === 'done' && !state.outcome.ok && <span className="not-verified">✗ {t.verify.mismatch(state.outcome.fileName)}</span>}
       </p>
+      {/* A file of several GB takes a while to hash in the browser: how far it got. */}
+      {state.stage === 'hashing' && state.total > 0 && <progress max={state.total} value={state.done} aria-label={t.verify.hashing} />}
       {state.stage === 'error' && <ProblemMessage error={state.error} />}
     </div>
   );

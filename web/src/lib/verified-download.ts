@@ -1,6 +1,8 @@
 /**
- * Download through the API, check the bytes' SHA-256 (WebCrypto) against the checksum the archive
- * holds for them, and only then hand them to the reader as a file. A mismatch saves nothing.
+ * Download through the API, check the bytes' SHA-256 against the checksum the archive holds for them,
+ * and only then hand them to the reader as a file. A mismatch saves nothing. The file stays one Blob (the
+ * browser may keep a large one on disk), hashed in slices and then saved as it is (./verify.ts), so a
+ * fiscal year's export of several GB is never held in JavaScript memory.
  *
  * A file larger than the API streams in one answer (ARCHIVE_STREAMED_ANSWER_MAX_BYTES) comes another way:
  * the API answers 303 to a short-lived read-only storage link, which fetch follows (the storage account
@@ -9,44 +11,13 @@
  * file in Range pieces of the size the refusal names.
  */
 import { apiFetch, ProblemError } from '../api';
+import { saveIfVerified, type Stage, type VerifyOutcome } from './verify';
 
-export type VerifyOutcome = { ok: true; fileName: string; sha256: string } | { ok: false; fileName: string; expected: string; actual: string };
-
-export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** `sha-256=:base64:` (RFC 9530 Repr-Digest) as hex; null when the header does not carry SHA-256. */
-export function reprDigestHex(header: string | null): string | null {
-  const m = header?.match(/sha-256=:([A-Za-z0-9+/=]+):/i);
-  if (!m) return null;
-  return Array.from(atob(m[1]!), (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
-}
-
-function fileNameOf(disposition: string | null, fallback: string): string {
-  const star = disposition?.match(/filename\*=UTF-8''([^;]+)/i);
-  if (star) return decodeURIComponent(star[1]!);
-  const plain = disposition?.match(/filename="([^"]+)"/i);
-  return plain ? plain[1]! : fallback;
-}
-
-/**
- * `expected`: the archive's record of the checksum (document or export record). The Repr-Digest header
- * must agree with it when present; either way the bytes must hash to it.
- */
-export async function verifiedDownload(path: string, expected: string, fallbackName: string, onStage: (stage: 'fetching' | 'hashing') => void): Promise<VerifyOutcome> {
-  onStage('fetching');
+/** Fetch, then check and save (./verify.ts). */
+export async function verifiedDownload(path: string, expected: string, fallbackName: string, onStage: (stage: Stage) => void): Promise<VerifyOutcome> {
+  onStage({ stage: 'fetching' });
   const { response, body } = await fetchWhole(path);
-  const fileName = fileNameOf(response.headers.get('content-disposition'), fallbackName);
-  const bytes = await body.arrayBuffer();
-  onStage('hashing');
-  const actual = await sha256Hex(bytes);
-  const header = reprDigestHex(response.headers.get('repr-digest'));
-  const want = expected.toLowerCase();
-  if (actual !== want || (header !== null && header !== want)) return { ok: false, fileName, expected: want, actual };
-  save(new Blob([bytes], { type: response.headers.get('content-type') ?? 'application/octet-stream' }), fileName);
-  return { ok: true, fileName, sha256: actual };
+  return saveIfVerified(response.headers, body, expected, fallbackName, onStage, save);
 }
 
 /** The whole file in one answer (the API's, or storage's after a 303), or in the Range pieces a range_too_large refusal asks for. */
@@ -75,7 +46,7 @@ export async function fetchWhole(path: string): Promise<{ response: Response; bo
     first ??= response;
     parts.push(await response.blob());
   }
-  return { response: first!, body: new Blob(parts) };
+  return { response: first!, body: new Blob(parts, { type: first!.headers.get('content-type') ?? '' }) };
 }
 
 function save(blob: Blob, fileName: string): void {

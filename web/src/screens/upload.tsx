@@ -15,8 +15,8 @@ import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { characterMessage } from '../lib/field-message';
 import { metadataValue } from '../lib/metadata-form';
+import { sha256OfBlob } from '../lib/sha256';
 import { useRetryWait } from '../lib/useRetryWait';
-import { sha256Hex } from '../lib/verified-download';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -91,7 +91,7 @@ export function UploadScreen(_: ScreenProps) {
       // Hashed while the upload runs; awaited together, so a file that can no longer be read is this attempt's error, not an unhandled rejection.
       const [response, local] = await Promise.all([
         apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body }),
-        Promise.all(picked.map(async (p) => sha256Hex(await p.file.arrayBuffer()))),
+        Promise.all(picked.map((p) => sha256OfBlob(p.file))),
       ]);
       const document = (await response.json()) as ArchiveDocument;
       return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local };
