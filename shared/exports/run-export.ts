@@ -3,19 +3,19 @@ import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { Deps } from '../deps';
-import { auditMonth } from '../kernel/audit';
+import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 // The worker's audit entry records the status a request failing the same way would answer.
 import type { BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { auditWithdrawal, deleteExportBlobs, disposedAmong, withdrawnJob } from './withdraw-exports';
+import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
 import { FIXITY_MISMATCH } from '../retention/fixity';
 import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
-export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
+export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
 const PAGE = 100;
 /** Blob downloads opened ahead of the one being zipped (each buffers at most a stream's high-water mark). */
@@ -124,9 +124,10 @@ class JobLease {
     private readonly jobs: ExportJobsPort,
   ) {}
 
-  async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>): Promise<ExportJob> {
+  /** With `outbox`, the save's audit outbox item is stored with the job: both or neither. */
+  async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>, outbox?: AuditOutboxItem): Promise<ExportJob> {
     for (let retry = 0; retry <= MARKED_RETRIES; retry++) {
-      const written = await this.jobs.replace(next, this.etag);
+      const written = await this.jobs.replace(next, this.etag, outbox);
       if (written !== 'conflict') {
         this.etag = written.etag;
         this.job = next;
@@ -151,8 +152,9 @@ class JobLease {
 async function withdrawAtCompletion(lease: JobLease, documents: string[], deps: ExportDeps): Promise<ExportJob> {
   const now = deps.clock.now();
   await deleteExportBlobs(lease.job, deps);
-  const job = await lease.save(withdrawnJob(lease.job, documents, now));
-  await auditWithdrawal(job, documents, now, deps);
+  const job = await saveWithSystemEntry(lease.job, withdrawal(documents, now), (outbox) => lease.save(withdrawnJob(lease.job, documents, now), undefined, outbox), deps);
+  if (job === 'conflict') throw new Superseded(); // the lease never answers 'conflict': it throws Superseded itself
+  logWithdrawal(job, documents, deps);
   return job;
 }
 

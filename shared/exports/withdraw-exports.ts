@@ -1,10 +1,11 @@
 import { createInterface } from 'node:readline';
 import type { Deps } from '../deps';
 import { exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
-import type { Versioned } from '../ports';
+import type { AuditInput, Versioned } from '../ports';
+import type { AuditOutboxItem } from '../kernel/audit';
 import { mayHold } from './disposable-filter';
 
-export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'audit' | 'log'>;
+export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'auditOutbox' | 'log'>;
 
 /** Disposed ids named on the job and in the audit entry (the count is always whole). */
 const NAMED = 20;
@@ -21,9 +22,21 @@ export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'export
   for (const name of exportBlobNames(job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
-/** An entry for what the archive itself did to an export (expired it, withdrew it), under the request that started the export. */
-export async function auditExportBySystem(job: ExportJob, what: { action: 'export.expired' | 'export.withdrawn'; actor: string; at: Date; detail?: string }, deps: Pick<Deps, 'audit'>): Promise<void> {
-  await deps.audit.append({
+/** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
+export interface SystemChange {
+  action: 'export.expired' | 'export.withdrawn';
+  actor: string;
+  at: Date;
+  detail?: string;
+}
+
+/**
+ * The entry for what the archive itself did to an export, under the request that started the export, as the
+ * outbox item stored with the job's save. Its own id: that request's item (`audit-outbox:<requestId>`, the
+ * export.create entry) may still be there.
+ */
+function systemEntryItem(job: ExportJob, what: SystemChange): AuditOutboxItem {
+  const entry: AuditInput = {
     tenantId: job.tenantId,
     at: what.at.toISOString(),
     actor: { subject: `system:${what.actor}`, kind: 'system' },
@@ -35,11 +48,29 @@ export async function auditExportBySystem(job: ExportJob, what: { action: 'expor
     clientIp: null,
     userAgent: what.actor,
     ...(what.detail ? { detail: what.detail } : {}),
-  });
+  };
+  return { id: `audit-outbox:${job.requestId}:${what.action}`, tenantId: job.tenantId, type: 'audit-outbox', at: entry.at, entries: [entry] };
 }
 
-export async function auditWithdrawal(job: ExportJob, disposed: readonly string[], now: Date, deps: Pick<Deps, 'audit' | 'log'>): Promise<void> {
-  await auditExportBySystem(job, { action: 'export.withdrawn', actor: 'export-withdrawal', at: now, detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}` }, deps);
+/**
+ * Saves the job over `etag` with the entry of what the archive did to it in the same batch (the audit outbox),
+ * then appends the entry. Appended after the save, as it was, the entry was lost whenever the run stopped in
+ * between (the log refused it, the save was applied but its answer lost): the job, `expired` by then, is
+ * listed by no later run. `save` writes the job with the item (the worker saves through its lease).
+ */
+export async function saveWithSystemEntry<R>(job: ExportJob, what: SystemChange, save: (outbox: AuditOutboxItem) => Promise<R | 'conflict'>, deps: Pick<Deps, 'auditOutbox'>): Promise<R | 'conflict'> {
+  const item = systemEntryItem(job, what);
+  const written = await save(item);
+  if (written !== 'conflict') await deps.auditOutbox.releaseNow(item);
+  return written;
+}
+
+/** A withdrawal's change: the disposed documents it was for, counted and (the first NAMED) named. */
+export function withdrawal(disposed: readonly string[], now: Date): SystemChange {
+  return { action: 'export.withdrawn', actor: 'export-withdrawal', at: now, detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}` };
+}
+
+export function logWithdrawal(job: ExportJob, disposed: readonly string[], deps: Pick<Deps, 'log'>): void {
   deps.log.info('export withdrawn: documents it held were disposed of', { tenantId: job.tenantId, exportId: job.id, disposed: disposed.length });
 }
 
@@ -47,13 +78,14 @@ export async function auditWithdrawal(job: ExportJob, disposed: readonly string[
  * Once a document is disposed of, no copy of it stays downloadable through the archive: an export
  * holding it is withdrawn. Exports are copies, not archived documents, so this deletes them:
  * every attempt's blobs first, then the job, over the version read, goes `expired` with the
- * reason, then the audit entry. False when the job changed since it was read (another
+ * reason, its audit entry stored with it. False when the job changed since it was read (another
  * withdrawal, expiry, a sweep's mark): the caller reads again.
  */
 export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps): Promise<boolean> {
   await deleteExportBlobs(found.item, deps);
-  if ((await deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag)) === 'conflict') return false;
-  await auditWithdrawal(found.item, disposed, now, deps);
+  const saved = await saveWithSystemEntry(found.item, withdrawal(disposed, now), (outbox) => deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag, outbox), deps);
+  if (saved === 'conflict') return false;
+  logWithdrawal(found.item, disposed, deps);
   return true;
 }
 
