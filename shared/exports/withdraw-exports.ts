@@ -30,13 +30,9 @@ export interface SystemChange {
   detail?: string;
 }
 
-/**
- * The entry for what the archive itself did to an export, under the request that started the export, as the
- * outbox item stored with the job's save. Its own id: that request's item (`audit-outbox:<requestId>`, the
- * export.create entry) may still be there.
- */
-function systemEntryItem(job: ExportJob, what: SystemChange): AuditOutboxItem {
-  const entry: AuditInput = {
+/** The entry for what the archive itself did to an export, under the request that started the export. */
+function systemEntry(job: ExportJob, what: SystemChange): AuditInput {
+  return {
     tenantId: job.tenantId,
     at: what.at.toISOString(),
     actor: { subject: `system:${what.actor}`, kind: 'system' },
@@ -49,20 +45,26 @@ function systemEntryItem(job: ExportJob, what: SystemChange): AuditOutboxItem {
     userAgent: what.actor,
     ...(what.detail ? { detail: what.detail } : {}),
   };
-  return { id: `audit-outbox:${job.requestId}:${what.action}`, tenantId: job.tenantId, type: 'audit-outbox', at: entry.at, entries: [entry] };
 }
 
 /**
- * Saves the job over `etag` with the entry of what the archive did to it in the same batch (the audit outbox),
- * then appends the entry. Appended after the save, as it was, the entry was lost whenever the run stopped in
- * between (the log refused it, the save was applied but its answer lost): the job, `expired` by then, is
- * listed by no later run. `save` writes the job with the item (the worker saves through its lease).
+ * Saves a job with the entry of what happened to it after its request (completed, failed, expired, withdrawn) in
+ * the same batch (the audit outbox), then appends the entry. Appended after the save, as it was, the entry was lost
+ * whenever the run stopped in between (the log refused it, the save was applied but its answer lost): the job is
+ * finished by then, and no later run takes it up again. `save` writes the job with the item (the worker saves
+ * through its lease); `saved` says from its result whether it was stored. The item has its own id: the export's
+ * request has one already (`audit-outbox:<requestId>`, its export.create entry), which may still be there.
  */
-export async function saveWithSystemEntry<R>(job: ExportJob, what: SystemChange, save: (outbox: AuditOutboxItem) => Promise<R | 'conflict'>, deps: Pick<Deps, 'auditOutbox'>): Promise<R | 'conflict'> {
-  const item = systemEntryItem(job, what);
+export async function saveWithEntry<R>(entry: AuditInput, save: (outbox: AuditOutboxItem) => Promise<R>, saved: (result: R) => boolean, deps: Pick<Deps, 'auditOutbox'>): Promise<R> {
+  const item: AuditOutboxItem = { id: `audit-outbox:${entry.requestId}:${entry.action}`, tenantId: entry.tenantId, type: 'audit-outbox', at: entry.at, entries: [entry] };
   const written = await save(item);
-  if (written !== 'conflict') await deps.auditOutbox.releaseNow(item);
+  if (saved(written)) await deps.auditOutbox.releaseNow(item);
   return written;
+}
+
+/** `saveWithEntry` for what the archive itself did to the export; 'conflict' when the job changed since it was read. */
+export function saveWithSystemEntry<R>(job: ExportJob, what: SystemChange, save: (outbox: AuditOutboxItem) => Promise<R | 'conflict'>, deps: Pick<Deps, 'auditOutbox'>): Promise<R | 'conflict'> {
+  return saveWithEntry(systemEntry(job, what), save, (r) => r !== 'conflict', deps);
 }
 
 /** A withdrawal's change: the disposed documents it was for, counted and (the first NAMED) named. */
