@@ -90,6 +90,24 @@ export class AuditOutbox {
     this.releasing.add(released);
   }
 
+  /**
+   * A timer's or worker's own change, stored with its outbox item: its entries appended now (awaited, so the
+   * run ends with them in the chain) and the item removed. Sent within AUDIT_OUTBOX_SEND_WITHIN_MS of this
+   * call or not at all, as a release is; a failure leaves the item to the sealing timer and is only logged:
+   * the change and its entry are stored either way.
+   */
+  async releaseNow(item: AuditOutboxItem): Promise<void> {
+    try {
+      await this.deps.audit.appendBatch(item.entries, { sendBy: Date.now() + AUDIT_OUTBOX_SEND_WITHIN_MS });
+    } catch (err) {
+      this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });
+      return;
+    }
+    await this.deps.auditOutboxItems.remove([item]).catch((err: unknown) => {
+      this.deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: 1, error: String(err) });
+    });
+  }
+
   /** Waits for every release under way and removes their items now (host shutdown, tests). */
   async flush(): Promise<void> {
     await Promise.all([...this.releasing]);

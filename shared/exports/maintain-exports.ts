@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { restartExport } from './run-export';
-import { auditExportBySystem, deleteExportBlobs, withdrawDisposedExports } from './withdraw-exports';
+import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 
 export interface MaintainResult {
   expired: string[];
@@ -26,9 +26,9 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       await deleteExportBlobs(job, deps);
       const { archive: _gone, disposableFilter: _filter, ...rest } = job;
       // Over the version listed: a worker that saved since is refused its next save, and the next run expires the job.
-      if ((await jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag)) === 'conflict') continue;
-      // The system, like the sweep and the other timers (was recorded as kind `client` before).
-      await auditExportBySystem(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, deps);
+      // The system, like the sweep and the other timers (was recorded as kind `client` before); its entry is stored with the save.
+      const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
+      if (expired === 'conflict') continue;
       result.expired.push(job.id);
     } else {
       // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming

@@ -3,19 +3,19 @@ import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { Deps } from '../deps';
-import { auditMonth } from '../kernel/audit';
+import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 // The worker's audit entry records the status a request failing the same way would answer.
-import type { BlobRead, ExportJobsPort, Versioned } from '../ports';
+import type { AuditInput, BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
-import { auditWithdrawal, deleteExportBlobs, disposedAmong, withdrawnJob } from './withdraw-exports';
+import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
 import { FIXITY_MISMATCH } from '../retention/fixity';
 import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
-export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'clock' | 'config' | 'log' | 'errorStatus'>;
+export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
 const PAGE = 100;
 /** Blob downloads opened ahead of the one being zipped (each buffers at most a stream's high-water mark). */
@@ -66,9 +66,7 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   }
   const lease = new JobLease(claim, claimed.etag, jobs);
   try {
-    const job = await writeArchive(lease, deps);
-    await audit(deps, job, 'export.completed', 'success', 200);
-    return job;
+    return await writeArchive(lease, deps);
   } catch (err) {
     if (err instanceof Superseded) return superseded(lease, deps);
     if (err instanceof HoldsDisposed) {
@@ -82,9 +80,8 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
     const e = toArchiveError(err);
     if (e.code === 'internal') deps.log.error('export failed', { tenantId, exportId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     try {
-      const job = await lease.save({ ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() });
-      await audit(deps, job, 'export.failed', 'failed', deps.errorStatus(e.code), e.code);
-      return job;
+      const failed: ExportJob = { ...lease.job, status: 'failed', error: e.code === 'internal' ? 'internal' : `${e.code}: ${e.message}`, heartbeatAt: deps.clock.now().toISOString() };
+      return await saveWithEntry(workerEntry(deps, failed, 'export.failed', 'failed', deps.errorStatus(e.code), e.code), (outbox) => lease.save(failed, undefined, outbox), () => true, deps);
     } catch (saveErr) {
       if (saveErr instanceof Superseded) return superseded(lease, deps);
       throw saveErr;
@@ -124,9 +121,10 @@ class JobLease {
     private readonly jobs: ExportJobsPort,
   ) {}
 
-  async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>): Promise<ExportJob> {
+  /** With `outbox`, the save's audit outbox item is stored with the job: both or neither. */
+  async save(next: ExportJob, onMarked?: (job: ExportJob) => Promise<void>, outbox?: AuditOutboxItem): Promise<ExportJob> {
     for (let retry = 0; retry <= MARKED_RETRIES; retry++) {
-      const written = await this.jobs.replace(next, this.etag);
+      const written = await this.jobs.replace(next, this.etag, outbox);
       if (written !== 'conflict') {
         this.etag = written.etag;
         this.job = next;
@@ -151,8 +149,9 @@ class JobLease {
 async function withdrawAtCompletion(lease: JobLease, documents: string[], deps: ExportDeps): Promise<ExportJob> {
   const now = deps.clock.now();
   await deleteExportBlobs(lease.job, deps);
-  const job = await lease.save(withdrawnJob(lease.job, documents, now));
-  await auditWithdrawal(job, documents, now, deps);
+  const job = await saveWithSystemEntry(lease.job, withdrawal(documents, now), (outbox) => lease.save(withdrawnJob(lease.job, documents, now), undefined, outbox), deps);
+  if (job === 'conflict') throw new Superseded(); // the lease never answers 'conflict': it throws Superseded itself
+  logWithdrawal(job, documents, deps);
   return job;
 }
 
@@ -342,7 +341,8 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     };
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
-    return await lease.save({ ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } }, judge);
+    const completed: ExportJob = { ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } };
+    return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
   } catch (err) {
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {
@@ -391,24 +391,21 @@ async function findAuditEntryId(deps: ExportDeps, job: ExportJob): Promise<strin
   return null;
 }
 
-async function audit(deps: ExportDeps, job: ExportJob, action: 'export.completed' | 'export.failed', outcome: 'success' | 'failed', status: number, detail?: string) {
-  try {
-    await deps.audit.append({
-      tenantId: job.tenantId,
-      at: deps.clock.now().toISOString(),
-      actor: job.createdBy,
-      action,
-      target: job.id,
-      outcome,
-      status,
-      requestId: job.requestId,
-      clientIp: null,
-      userAgent: 'export-worker',
-      ...(detail ? { detail } : {}),
-    });
-  } catch (err) {
-    deps.log.error('export audit append failed', { exportId: job.id, error: String(err) });
-  }
+/** The worker's entry about its job (completed, failed), under the request that started the export, stored with the job's save. */
+function workerEntry(deps: ExportDeps, job: ExportJob, action: 'export.completed' | 'export.failed', outcome: 'success' | 'failed', status: number, detail?: string): AuditInput {
+  return {
+    tenantId: job.tenantId,
+    at: deps.clock.now().toISOString(),
+    actor: job.createdBy,
+    action,
+    target: job.id,
+    outcome,
+    status,
+    requestId: job.requestId,
+    clientIp: null,
+    userAgent: 'export-worker',
+    ...(detail ? { detail } : {}),
+  };
 }
 
 /** The rendition's validation as the export manifest states it. */

@@ -1,10 +1,11 @@
 import { createInterface } from 'node:readline';
 import type { Deps } from '../deps';
 import { exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
-import type { Versioned } from '../ports';
+import type { AuditInput, Versioned } from '../ports';
+import type { AuditOutboxItem } from '../kernel/audit';
 import { mayHold } from './disposable-filter';
 
-export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'audit' | 'log'>;
+export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'auditOutbox' | 'log'>;
 
 /** Disposed ids named on the job and in the audit entry (the count is always whole). */
 const NAMED = 20;
@@ -21,9 +22,17 @@ export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'export
   for (const name of exportBlobNames(job)) await deps.exportBlobs.delete(job.tenantId, name);
 }
 
-/** An entry for what the archive itself did to an export (expired it, withdrew it), under the request that started the export. */
-export async function auditExportBySystem(job: ExportJob, what: { action: 'export.expired' | 'export.withdrawn'; actor: string; at: Date; detail?: string }, deps: Pick<Deps, 'audit'>): Promise<void> {
-  await deps.audit.append({
+/** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
+export interface SystemChange {
+  action: 'export.expired' | 'export.withdrawn';
+  actor: string;
+  at: Date;
+  detail?: string;
+}
+
+/** The entry for what the archive itself did to an export, under the request that started the export. */
+function systemEntry(job: ExportJob, what: SystemChange): AuditInput {
+  return {
     tenantId: job.tenantId,
     at: what.at.toISOString(),
     actor: { subject: `system:${what.actor}`, kind: 'system' },
@@ -35,11 +44,35 @@ export async function auditExportBySystem(job: ExportJob, what: { action: 'expor
     clientIp: null,
     userAgent: what.actor,
     ...(what.detail ? { detail: what.detail } : {}),
-  });
+  };
 }
 
-export async function auditWithdrawal(job: ExportJob, disposed: readonly string[], now: Date, deps: Pick<Deps, 'audit' | 'log'>): Promise<void> {
-  await auditExportBySystem(job, { action: 'export.withdrawn', actor: 'export-withdrawal', at: now, detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}` }, deps);
+/**
+ * Saves a job with the entry of what happened to it after its request (completed, failed, expired, withdrawn) in
+ * the same batch (the audit outbox), then appends the entry. Appended after the save, as it was, the entry was lost
+ * whenever the run stopped in between (the log refused it, the save was applied but its answer lost): the job is
+ * finished by then, and no later run takes it up again. `save` writes the job with the item (the worker saves
+ * through its lease); `saved` says from its result whether it was stored. The item has its own id: the export's
+ * request has one already (`audit-outbox:<requestId>`, its export.create entry), which may still be there.
+ */
+export async function saveWithEntry<R>(entry: AuditInput, save: (outbox: AuditOutboxItem) => Promise<R>, saved: (result: R) => boolean, deps: Pick<Deps, 'auditOutbox'>): Promise<R> {
+  const item: AuditOutboxItem = { id: `audit-outbox:${entry.requestId}:${entry.action}`, tenantId: entry.tenantId, type: 'audit-outbox', at: entry.at, entries: [entry] };
+  const written = await save(item);
+  if (saved(written)) await deps.auditOutbox.releaseNow(item);
+  return written;
+}
+
+/** `saveWithEntry` for what the archive itself did to the export; 'conflict' when the job changed since it was read. */
+export function saveWithSystemEntry<R>(job: ExportJob, what: SystemChange, save: (outbox: AuditOutboxItem) => Promise<R | 'conflict'>, deps: Pick<Deps, 'auditOutbox'>): Promise<R | 'conflict'> {
+  return saveWithEntry(systemEntry(job, what), save, (r) => r !== 'conflict', deps);
+}
+
+/** A withdrawal's change: the disposed documents it was for, counted and (the first NAMED) named. */
+export function withdrawal(disposed: readonly string[], now: Date): SystemChange {
+  return { action: 'export.withdrawn', actor: 'export-withdrawal', at: now, detail: `documents-disposed=${disposed.length};${disposed.slice(0, NAMED).join(',')}` };
+}
+
+export function logWithdrawal(job: ExportJob, disposed: readonly string[], deps: Pick<Deps, 'log'>): void {
   deps.log.info('export withdrawn: documents it held were disposed of', { tenantId: job.tenantId, exportId: job.id, disposed: disposed.length });
 }
 
@@ -47,13 +80,14 @@ export async function auditWithdrawal(job: ExportJob, disposed: readonly string[
  * Once a document is disposed of, no copy of it stays downloadable through the archive: an export
  * holding it is withdrawn. Exports are copies, not archived documents, so this deletes them:
  * every attempt's blobs first, then the job, over the version read, goes `expired` with the
- * reason, then the audit entry. False when the job changed since it was read (another
+ * reason, its audit entry stored with it. False when the job changed since it was read (another
  * withdrawal, expiry, a sweep's mark): the caller reads again.
  */
 export async function withdrawExport(found: Versioned<ExportJob>, disposed: readonly string[], now: Date, deps: WithdrawDeps): Promise<boolean> {
   await deleteExportBlobs(found.item, deps);
-  if ((await deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag)) === 'conflict') return false;
-  await auditWithdrawal(found.item, disposed, now, deps);
+  const saved = await saveWithSystemEntry(found.item, withdrawal(disposed, now), (outbox) => deps.exportJobs.replace(withdrawnJob(found.item, disposed, now), found.etag, outbox), deps);
+  if (saved === 'conflict') return false;
+  logWithdrawal(found.item, disposed, deps);
   return true;
 }
 

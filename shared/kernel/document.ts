@@ -39,6 +39,12 @@ export interface ArchivedDocument {
   legalHold: boolean;
   /** Mutable retention state lives here, not in the (immutable, ingest-time) manifest. */
   holds?: LegalHold[];
+  /**
+   * Set by the release that left no hold open, until the blobs' legal-hold flags are cleared: the one state in which
+   * the reconciler clears flags. A flag set by a later placement whose catalog write failed, or by a hold a restored
+   * catalog lost, is not explained by an earlier release the item records, and stays.
+   */
+  holdFlagsToClear?: true;
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;

@@ -306,8 +306,9 @@ export interface ExportJobsPort {
   /**
    * Only over the version the change was decided on, else 'conflict' (someone else wrote the job
    * since: another worker claimed it, maintenance expired it). On success, the new etag.
+   * With `outbox`, the change's audit outbox item is stored in the same transactional batch: both or neither.
    */
-  replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'>;
+  replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'>;
   /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /**

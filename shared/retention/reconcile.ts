@@ -11,6 +11,7 @@ import { unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, updateDocument } from './update';
+import { flagsInLine } from './holds/legal-hold';
 import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 
@@ -186,7 +187,7 @@ export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the cata
 /**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
- * only after a recorded release; an unexplained flag is kept and logged (UNRECORDED_HOLD). The
+ * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept and logged (UNRECORDED_HOLD). The
  * catalog item is read fresh and, after the blob writes, rewritten unchanged with IfMatch:
  * if a hold was placed or released meanwhile, that write fails and the check starts over;
  * if it succeeds, a placement still in flight fails its own catalog write, retries and sets
@@ -201,10 +202,11 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     const held = isHeld(current.item);
     const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
     if (drift.length === 0) return null;
-    // A flag is cleared only when the catalog says why: a release it recorded, which crashed before clearing
-    // the flags. Any other flag (a placement whose catalog write failed, a hold lost with a restored catalog)
-    // stays, and the sweep cannot dispose of the document: storage is never made less protective than it was.
-    if (!held && !(current.item.holds ?? []).some((h) => h.releasedAt)) {
+    // A flag is cleared only when the catalog says why: the release that left no hold open, which crashed before
+    // clearing the flags (`holdFlagsToClear`). Any other flag (a placement whose catalog write failed, a hold lost
+    // with a restored catalog) stays, even beside an earlier release the item records, and the sweep cannot dispose
+    // of the document: storage is never made less protective than it was.
+    if (!held && !current.item.holdFlagsToClear) {
       deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
       return null;
     }
@@ -227,7 +229,7 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
       audited = held;
     }
     for (const name of drift) await deps.blobs.setLegalHold(tenantId, name, held);
-    if ((await deps.retention.catalog.replace(current.item, current.etag)) !== 'conflict') return { tenantId, documentId, legalHold: held, blobs: drift };
+    if ((await deps.retention.catalog.replace(flagsInLine(current.item), current.etag)) !== 'conflict') return { tenantId, documentId, legalHold: held, blobs: drift };
   }
   deps.log.warn('reconciler could not bring legal-hold flags in line: the document kept changing', { tenantId, documentId });
   return null;

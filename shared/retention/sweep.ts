@@ -90,7 +90,7 @@ export async function unsafeTenantsFrom(deps: Pick<Deps, 'blobs'>, first: string
  * Bounded by `budget`; returns a continuation. Idempotent: a re-run finds nothing new,
  * and a run after a crash finishes the disposals the crash interrupted.
  */
-export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs'>): Promise<SweepResult> {
+export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs'>): Promise<SweepResult> {
   const started = deps.clock.now().getTime();
   const runId = `sweep-${uuidv7(started)}`;
   const now = input.now.toISOString();

@@ -5,6 +5,7 @@ import { uuidv7 } from '../../shared/ids';
 import { ExportBlobs } from '../../shared/adapters/azure/export-store';
 import { maintainExports } from '../../shared/exports/maintain-exports';
 import type { ExportManifest } from '../../shared/kernel/export';
+import { auditMonth } from '../../shared/kernel/audit';
 import { call, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedMany } from '../support/seed';
@@ -185,6 +186,10 @@ describe('POST /exports', () => {
     expect(beat).toEqual({ etag: expect.any(String) });
     expect(await deps.exportJobs.replace(listed.item, listed.etag)).toBe('conflict');
     expect(await deps.exportJobs.replace({ ...listed.item, id: 'no-such-export' }, listed.etag)).toBe('conflict');
+    // With an audit outbox item (one batch): refused the same way, and the item not stored either.
+    const refusedItem = { id: `audit-outbox:${job.requestId}:refused`, tenantId: tenant, type: 'audit-outbox' as const, at: later.toISOString(), entries: [] };
+    expect(await deps.exportJobs.replace(listed.item, listed.etag, refusedItem)).toBe('conflict');
+    expect((await deps.auditOutboxItems.unsafeWrittenBefore(new Date(later.getTime() + 86_400_000).toISOString(), 1000)).map((i) => i.id)).not.toContain(refusedItem.id);
     const first = await maintainExports({ now: later, deps, tenantId: tenant });
     expect(first.restarted).toContain(job.id);
     expect(first.restarted).not.toContain(otherJob.id);
@@ -196,6 +201,11 @@ describe('POST /exports', () => {
     expect(second.expired).toEqual(expect.arrayContaining([job.id, exportId]));
     expect(second.expired).not.toContain(otherJob.id);
     expect((await maintainExports({ now: afterExpiry, deps, tenantId: tenant })).expired).toEqual([]);
+    // The expiry's entry was stored with the job's save and appended: in the chain once, no outbox item left behind.
+    const expiredEntries = await deps.audit.list(tenant, auditMonth(afterExpiry), 10, undefined, { action: 'export.expired', target: job.id });
+    expect(expiredEntries.items).toEqual([expect.objectContaining({ requestId: 'req-orphan', actor: { subject: 'system:export-maintenance', kind: 'system' } })]);
+    const left = await deps.auditOutboxItems.unsafeWrittenBefore(new Date(afterExpiry.getTime() + 86_400_000).toISOString(), 1000);
+    expect(left.filter((i) => i.tenantId === tenant && i.entries.some((e) => e.action === 'export.expired'))).toEqual([]);
     expect((await call(`${archive.url}/exports/${job.id}`, { token })).json.status).toBe('expired');
     const gone = await call(`${archive.url}/exports/${job.id}/download`, { token });
     expect([gone.status, gone.json.code]).toEqual([410, 'export_expired']);

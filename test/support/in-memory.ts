@@ -451,9 +451,11 @@ export class InMemoryExportJobs implements ExportJobsPort {
     const job = this.jobs.get(`${tenantId}/${id}`);
     return job ? { item: structuredClone(job), etag: this.etags.get(`${tenantId}/${id}`)! } : null;
   }
-  async replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'> {
+  async replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
     if (this.etags.get(`${job.tenantId}/${job.id}`) !== etag) return 'conflict';
-    return { etag: this.store(job) };
+    const written = this.store(job);
+    keepOutboxItem(this.outbox, outbox);
+    return { etag: written };
   }
   /** The same condition as the Cosmos query. */
   async unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {

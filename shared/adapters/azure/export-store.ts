@@ -129,7 +129,12 @@ export class ExportJobs implements ExportJobsPort {
   }
 
   /** If-Match on the etag the caller holds: 412 (changed) or 404 (gone) is a conflict, never an overwrite. */
-  async replace(job: ExportJob, etag: string): Promise<{ etag: string } | 'conflict'> {
+  async replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
+    if (outbox) {
+      const replace: OperationInput = { operationType: 'Replace', partitionKey: job.tenantId, id: job.id, ifMatch: etag, resourceBody: job as unknown as JSONObject };
+      const { statuses, etags } = await conditionalBatch(this.container, job.tenantId, [replace], [404, 412], outbox);
+      return statuses[0] === 404 || statuses[0] === 412 ? 'conflict' : { etag: etags[0] ?? '' };
+    }
     try {
       const res = await this.container.item(job.id, job.tenantId).replace(job, { accessCondition: { type: 'IfMatch', condition: etag } });
       return { etag: res.etag };

@@ -20,9 +20,15 @@ export async function setBlobHolds(deps: HoldDeps, tenantId: string, names: stri
   for (const name of names) await deps.blobs.setLegalHold(tenantId, name, hold);
 }
 
+/** The item once its blobs' flags agree with it: no release's clearing left to do. */
+export function flagsInLine(doc: ArchivedDocument): ArchivedDocument {
+  const { holdFlagsToClear: _done, ...rest } = doc;
+  return rest;
+}
+
 /**
  * After a release was written (`released`: the item and the etag of that write): the blobs' flags
- * cleared, then the item rewritten unchanged over that etag. A hold placed meanwhile set its flags
+ * cleared, then the item rewritten over that etag (its `holdFlagsToClear` gone). A hold placed meanwhile set its flags
  * before its catalog write: if that write came first, the rewrite fails and the flags are set again as
  * the catalog now says; if it comes after, it fails over the rewrite, retries and sets them again. So
  * a release never leaves a newer hold's blobs unflagged (clearing without looking did, until the
@@ -35,7 +41,7 @@ export async function clearBlobHoldsAfterRelease(deps: HoldDeps, released: Versi
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!current || current.item.status !== 'active') return;
     await setBlobHolds(deps, tenantId, blobNamesOf(current.item), isHeld(current.item));
-    if ((await deps.retention.catalog.replace(current.item, current.etag)) !== 'conflict') return;
+    if ((await deps.retention.catalog.replace(flagsInLine(current.item), current.etag)) !== 'conflict') return;
     current = await deps.retention.catalog.getVersioned(tenantId, id);
   }
   if (current?.item.status === 'active') await setBlobHolds(deps, tenantId, blobNamesOf(current.item), true);

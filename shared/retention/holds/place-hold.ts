@@ -23,7 +23,8 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
   };
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
-    const { disposalApproval: _withdrawn, ...unapproved } = doc;
+    // Its flags are set: nothing is left for a release's clearing to do.
+    const { disposalApproval: _withdrawn, holdFlagsToClear: _cleared, ...unapproved } = doc;
     return {
       next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), hold] },
       result: hold,

@@ -39,8 +39,9 @@ export async function releaseHold(
     const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
     const next = holds.map((h) => (h.id === hold.id ? released : h));
     const stillHeld = next.some((h) => !h.releasedAt);
+    const { holdFlagsToClear: _earlier, ...rest } = doc;
     return {
-      next: { ...doc, holds: next, legalHold: stillHeld },
+      next: { ...rest, holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
       result: released,
       ...(stillHeld ? {} : { after: (written) => clearBlobHoldsAfterRelease(deps, written) }),
     };

@@ -111,8 +111,8 @@ it('the sweep marks a running export with what it disposed of; the worker, holdi
   const { deps, docs, job, worker, open } = await runningExport('2025-03-02T00:00:00.000Z');
   // The worker's instance stops right after its completion is saved: nothing after that save runs.
   const replace = deps.exportJobs.replace.bind(deps.exportJobs);
-  deps.exportJobs.replace = async (next, etag) => {
-    const written = await replace(next, etag);
+  deps.exportJobs.replace = async (next, etag, outbox) => {
+    const written = await replace(next, etag, outbox);
     if (written !== 'conflict' && next.status === 'completed') throw new Error('instance stopped');
     return written;
   };

@@ -51,3 +51,36 @@ it('a release that crashed before clearing the flags: the flags are cleared, aud
   expect(await flags()).toEqual([false, false, false]);
   expect(deps.audit.entries.filter((e) => e.action === 'legal-hold.resync')).toHaveLength(1);
 });
+
+it('a hold whose catalog write failed, on a document whose earlier hold was released: the flags stay, and the sweep cannot dispose of it', async () => {
+  const { deps, doc, flags } = await due();
+  const first = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
+  await releaseHold({ principal: person('bob'), documentId: doc.id, holdId: first.id, reason: 'closed' }, deps);
+  expect(await flags()).toEqual([false, false, false]);
+  // A second hold: its flags are set, its catalog write fails. The release on record is not what these flags are for.
+  const replace = jest.spyOn(deps.retention.catalog, 'replace').mockRejectedValueOnce(new Error('Cosmos unavailable'));
+  await expect(placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
+  replace.mockRestore();
+  expect(await flags()).toEqual([true, true, true]);
+
+  expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
+  expect(await flags()).toEqual([true, true, true]);
+  expect(await prepareDisposal(T, doc.id, { now, runId: 'r1', requireApproval: false }, deps)).toEqual({ blocked: 'storage-refused', detail: 'blob-protected' });
+  expect((await deps.blobs.documentBlobs(T, doc.id)).length).toBe(3);
+});
+
+it('a release that crashed before clearing the flags, on a document held and released before: the flags are cleared', async () => {
+  const { deps, doc, flags } = await due();
+  const first = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
+  await releaseHold({ principal: person('bob'), documentId: doc.id, holdId: first.id, reason: 'closed' }, deps);
+  const second = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
+  const setLegalHold = jest.spyOn(deps.blobs, 'setLegalHold').mockRejectedValueOnce(new Error('crash'));
+  await expect(releaseHold({ principal: person('bob'), documentId: doc.id, holdId: second.id, reason: 'settled' }, deps)).rejects.toThrow('crash');
+  setLegalHold.mockRestore();
+  expect(await flags()).toEqual([true, true, true]);
+
+  expect(await resyncLegalHold(T, doc.id, now, deps)).toMatchObject({ legalHold: false });
+  expect(await flags()).toEqual([false, false, false]);
+  // Once cleared, nothing is left to clear: a later run finds the flags in line.
+  expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
+});
