@@ -68,9 +68,19 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
   if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     return { status: 304, headers: common, auditDetail: read };
   }
-  if (c.delivery === 'redirect') return linkTo(file, c, deps, common, read);
   // If-Range: the range applies only while the representation is unchanged.
-  const range = parseRange(c.ifRange && c.ifRange.trim() !== etag ? null : c.range, file.size);
+  const asked = () => parseRange(c.ifRange && c.ifRange.trim() !== etag ? null : c.range, file.size);
+  if (c.delivery === 'redirect') {
+    // The link goes out whatever the Range (storage serves it); the entry names a range the client asked for, as above the cap.
+    let range: ByteRange | null = null;
+    try {
+      range = asked();
+    } catch {
+      // an unsatisfiable range is storage's to answer (416); the link reads the whole file
+    }
+    return linkTo(file, c, deps, common, range ? `${read};bytes=${range.start}-${range.end}` : read);
+  }
+  const range = asked();
   const cap = deps.config.ARCHIVE_STREAMED_ANSWER_MAX_BYTES;
   if (range ? range.end - range.start + 1 > cap : file.size > cap) {
     if (c.mayLink) return linkTo(file, c, deps, common, range ? `${read};bytes=${range.start}-${range.end}` : read);

@@ -71,6 +71,19 @@ it('a whole file above the cap is answered 303 with the link, audited exactly as
   ]);
 });
 
+it('?delivery=redirect with a Range is audited with the range asked for (storage serves it); an unsatisfiable one as the whole file', async () => {
+  const { deps, get, sha256 } = await archiveWith(pdf(1000), alice);
+  const until = new Date(deps.clock.now().getTime() + deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS * 1000).toISOString();
+  expect((await get({ range: 'bytes=10-20' }, '?delivery=redirect')).status).toBe(303);
+  expect((await get({ range: 'bytes=10-20', 'if-range': '"not-ours"' }, '?delivery=redirect')).status).toBe(303);
+  expect((await get({ range: 'bytes=5000-' }, '?delivery=redirect')).status).toBe(303);
+  expect(deps.audit.entries.filter((e) => e.action === 'document.download-rendition').map((e) => e.detail)).toEqual([
+    `sha256=${sha256};bytes=10-20;link-until=${until}`,
+    `sha256=${sha256};link-until=${until}`,
+    `sha256=${sha256};link-until=${until}`,
+  ]);
+});
+
 it('support asking for a whole file above the cap gets range_too_large naming the piece size, and no link', async () => {
   const { deps, get } = await archiveWith(pdf(CAP + 1), staff);
   const res = await get();
