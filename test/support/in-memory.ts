@@ -89,6 +89,8 @@ export interface StoredBlob {
 /** Document blobs with the real create-only semantics (same bytes: `identical`; other bytes: `different`). */
 export class InMemoryBlobArchive implements BlobArchivePort {
   readonly blobs = new Map<string, StoredBlob>();
+  /** Tenants with a container (prepared, or written to), as Blob Storage lists them: a container stays when its last blob is gone. */
+  readonly tenants = new Set<string>();
   private key = (tenantId: string, name: string) => `${tenantId}/${name}`;
   private of(tenantId: string, name: string): StoredBlob {
     const blob = this.blobs.get(this.key(tenantId, name));
@@ -99,8 +101,11 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     return [...this.blobs.keys()].filter((k) => k.startsWith(`${tenantId}/${prefix}`)).map((k) => k.slice(tenantId.length + 1));
   }
 
-  async prepareTenant(): Promise<void> {}
+  async prepareTenant(tenantId: string): Promise<void> {
+    this.tenants.add(tenantId);
+  }
   async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
+    this.tenants.add(tenantId);
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
     this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm }, metadata });
@@ -152,8 +157,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async *manifests(): AsyncGenerator<string> {
     throw new NotModelled('BlobArchivePort.manifests');
   }
+  /** Every tenant with a container, in name order (listContainers), blobs or none. */
   async *unsafeListTenants(): AsyncGenerator<string> {
-    yield* new Set([...this.blobs.keys()].map((k) => k.split('/')[0]!));
+    yield* [...new Set([...this.tenants, ...[...this.blobs.keys()].map((k) => k.split('/')[0]!)])].sort();
   }
 }
 
@@ -515,8 +521,12 @@ export class InMemoryAuditLog implements AuditLogPort {
     });
     return written;
   }
+  /** As the Cosmos log: looked up in the first entry's partition (tenant and month). */
   async appendOnce(inputs: AuditInput[]): Promise<boolean> {
-    const missing = inputs.filter((i) => !this.entries.some((e) => e.tenantId === i.tenantId && e.requestId === i.requestId && e.action === i.action && e.outcome === i.outcome));
+    const first = inputs[0];
+    if (!first) return false;
+    const partition = `${first.tenantId}:${first.at.slice(0, 7)}`;
+    const missing = inputs.filter((i) => !this.entries.some((e) => e.partition === partition && e.requestId === i.requestId && e.action === i.action && e.outcome === i.outcome));
     if (missing.length === 0) return false;
     await this.appendBatch(missing);
     return true;
@@ -538,8 +548,19 @@ export class InMemoryAuditLog implements AuditLogPort {
   async headSeq(): Promise<number> {
     return this.entries.length;
   }
+  /** Every filter the Cosmos query applies, newest first (ORDER BY c.id DESC); one page. */
   async list(tenantId: string, month: string, limit: number, _continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
-    const items = (await this.all(tenantId, month)).filter((e) => (!filter.requestId || e.requestId === filter.requestId) && (!filter.action || e.action === filter.action));
+    const items = (await this.all(tenantId, month))
+      .filter(
+        (e) =>
+          (!filter.from || e.at >= filter.from) &&
+          (!filter.to || e.at <= filter.to) &&
+          (!filter.actor || e.actor.subject === filter.actor) &&
+          (!filter.action || e.action === filter.action) &&
+          (!filter.target || e.target === filter.target) &&
+          (!filter.requestId || e.requestId === filter.requestId),
+      )
+      .sort((a, b) => b.seq - a.seq);
     return { items: items.slice(0, limit), continuationToken: null };
   }
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
