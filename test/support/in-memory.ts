@@ -329,20 +329,30 @@ export class InMemoryDisposer implements DisposerPort {
   }
 }
 
+/** Orphan records with an etag per write; `markAudited` over a stale etag changes nothing, as the Cosmos replace. */
 export class InMemoryOrphanRecords implements OrphanRecordsPort {
   readonly records = new Map<string, OrphanedBlobsRecord>();
+  private readonly etags = new Map<string, number>();
+  private version = 0;
+  /** Audit outbox items written with a record (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
+  constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
   async get(tenantId: string, documentId: string): Promise<VersionedRecord<OrphanedBlobsRecord> | null> {
     const value = this.records.get(`${tenantId}/${documentId}`);
-    return value ? { value, etag: '1' } : null;
+    return value ? { value: structuredClone(value), etag: String(this.etags.get(`${tenantId}/${documentId}`)) } : null;
   }
-  async create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'> {
+  async create(record: OrphanedBlobsRecord, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     const key = `${record.tenantId}/${record.documentId}`;
     if (this.records.has(key)) return 'exists';
-    this.records.set(key, record);
+    this.records.set(key, structuredClone(record));
+    this.etags.set(key, ++this.version);
+    keepOutboxItem(this.outbox, outbox);
     return 'created';
   }
-  async markAudited(record: OrphanedBlobsRecord): Promise<void> {
-    this.records.set(`${record.tenantId}/${record.documentId}`, { ...record, audited: true });
+  async markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void> {
+    const key = `${record.tenantId}/${record.documentId}`;
+    if (String(this.etags.get(key)) !== etag) return;
+    this.records.set(key, { ...structuredClone(record), audited: true });
+    this.etags.set(key, ++this.version);
   }
   async list(tenantId: string): Promise<OrphanedBlobsRecord[]> {
     return [...this.records.values()].filter((r) => r.tenantId === tenantId);
@@ -688,7 +698,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     clock: new FakeClock('2025-03-01T12:00:00Z'),
     log,
     refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
-    retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords() },
+    retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords(catalog.outbox) },
     normaliser: new FakeNormaliser(),
     validationQueue,
     validationRequests: new ValidationRequests({ validationQueue, log }, 0),
