@@ -1,4 +1,4 @@
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditPartition, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
@@ -97,15 +97,35 @@ export class AuditOutbox {
    * the change and its entry are stored either way.
    */
   async releaseNow(item: AuditOutboxItem): Promise<void> {
-    try {
-      await this.deps.audit.appendBatch(item.entries, { sendBy: Date.now() + AUDIT_OUTBOX_SEND_WITHIN_MS });
-    } catch (err) {
-      this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });
-      return;
+    await this.releaseAllNow([item]);
+  }
+
+  /**
+   * `releaseNow` for several stored changes (a sweep batch's tombstones): their entries appended in one
+   * batch per audit partition (one chain-head read and move for many), then the items removed together.
+   */
+  async releaseAllNow(items: readonly AuditOutboxItem[]): Promise<void> {
+    const sendBy = Date.now() + AUDIT_OUTBOX_SEND_WITHIN_MS;
+    const byPartition = new Map<string, AuditOutboxItem[]>();
+    for (const item of items) {
+      const key = auditPartition(item.tenantId, new Date(item.entries[0]!.at));
+      byPartition.set(key, [...(byPartition.get(key) ?? []), item]);
     }
-    await this.deps.auditOutboxItems.remove([item]).catch((err: unknown) => {
-      this.deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: 1, error: String(err) });
-    });
+    const appended: AuditOutboxItem[] = [];
+    for (const group of byPartition.values()) {
+      try {
+        await this.deps.audit.appendBatch(group.flatMap((i) => i.entries), { sendBy });
+        appended.push(...group);
+      } catch (err) {
+        for (const item of group) this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });
+      }
+    }
+    for (let i = 0; i < appended.length; i += REMOVE_PER_CALL) {
+      const chunk = appended.slice(i, i + REMOVE_PER_CALL);
+      await this.deps.auditOutboxItems.remove(chunk).catch((err: unknown) => {
+        this.deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: chunk.length, error: String(err) });
+      });
+    }
   }
 
   /** Waits for every release under way and removes their items now (host shutdown, tests). */

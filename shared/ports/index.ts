@@ -272,7 +272,7 @@ export interface OrphanedBlobsRecord extends TenantRecord {
   folder: string;
   blobs: { name: string; size: number; lastModified: string }[];
   firstSeen: string;
-  /** Set once its audit entry is written; until then every run tries again. */
+  /** Its audit entry is stored: with the record (created with its outbox item), or, for a record an earlier version left, once appended. */
   audited: boolean;
 }
 
@@ -280,7 +280,8 @@ export const orphanRecordId = (documentId: string): string => `orphaned-blobs:${
 
 export interface OrphanRecordsPort {
   get(tenantId: string, documentId: string): Promise<VersionedRecord<OrphanedBlobsRecord> | null>;
-  create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'>;
+  /** With `outbox`, the record's audit outbox item in the same batch: both or neither. */
+  create(record: OrphanedBlobsRecord, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
   markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void>;
   list(tenantId: string): Promise<OrphanedBlobsRecord[]>;
   unsafeCount(): Promise<number>;

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
-import { auditMonth, auditPartition } from '../kernel/audit';
+import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
 import { type ArchivedDocument, tombstoneHistory, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
@@ -41,7 +41,7 @@ export interface PreparedDisposal {
   etag: string;
   /** The record the tombstone will carry (planned at claim time, so a resumed run writes the same). */
   disposal: DisposalRecord;
-  /** Started by an earlier run: its audit entry may exist already. */
+  /** Started by an earlier run (or by another run under way): an entry appended by an earlier version may exist already. */
   resumed: boolean;
 }
 
@@ -113,6 +113,13 @@ export async function prepareDisposal(
   return { blocked: 'not-active' };
 }
 
+/**
+ * The disposal's own request id: the claiming run's id (planned at claim time) and the document. Every run
+ * that finishes the disposal uses the same one, and no two disposals of a run share it, so the sealing
+ * timer's take-over of an entry left in the outbox (appendOnce, by request id) appends each once.
+ */
+export const disposalRequestId = (p: Pick<PreparedDisposal, 'id' | 'disposal'>): string => `${p.disposal.runId}:${p.id}`;
+
 function disposalEntry(p: PreparedDisposal): AuditInput {
   return {
     tenantId: p.tenantId,
@@ -122,47 +129,52 @@ function disposalEntry(p: PreparedDisposal): AuditInput {
     target: p.id,
     outcome: 'success',
     status: 200,
-    requestId: p.disposal.runId,
+    requestId: disposalRequestId(p),
     clientIp: null,
     userAgent: null,
     detail: p.disposal.approval ? `retention-ended;approval=${p.disposal.approval.approvalId}` : 'retention-ended',
   };
 }
 
-/**
- * Second half, for a batch of one tenant's prepared disposals: one audit entry each (a resumed
- * one only if it has none yet), appended as one batch per audit partition (one chain-head
- * read and move for the batch instead of one per disposal, and no contention between the
- * batch's disposals), then the tombstones, already `audited: true`. A crash before the
- * tombstone leaves the item `disposing`: the next run finds the entry and does not log twice.
- */
-export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<Deps, 'retention' | 'audit'>): Promise<DisposeOutcome[]> {
-  const entries: AuditInput[] = [];
-  for (const p of prepared) {
-    // Only a resumed disposal can have logged already (one claimed in this run cannot): the
-    // query is skipped on the common path, which keeps a large sweep from rescanning the log.
-    if (!(p.resumed && (await hasDisposalEntry(deps, p.tenantId, p.id, new Date(p.disposal.at))))) entries.push(disposalEntry(p));
-  }
-  const partitions = new Map<string, AuditInput[]>();
-  for (const e of entries) {
-    const key = auditPartition(e.tenantId, new Date(e.at));
-    partitions.set(key, [...(partitions.get(key) ?? []), e]);
-  }
-  for (const batch of partitions.values()) await deps.audit.appendBatch(batch);
+/** The entry as an audit outbox item, stored with the tombstone; `at` is when it is written (the sealing timer's grace runs from then). */
+function disposalOutboxItem(p: PreparedDisposal, writtenAt: string): AuditOutboxItem {
+  const entry = disposalEntry(p);
+  return { id: `audit-outbox:${entry.requestId}`, tenantId: p.tenantId, type: 'audit-outbox', at: writtenAt, entries: [entry] };
+}
 
-  return Promise.all(
-    prepared.map(async (p): Promise<DisposeOutcome> => {
+/**
+ * Second half, for a batch of one tenant's prepared disposals: each tombstone (`audited: true`) is
+ * written over the version this run holds, with its audit entry in the same batch (the audit outbox),
+ * then the stored entries are appended, one batch per audit partition. Two runs finishing one disposal
+ * at once (an expired timer lease, `npm run sweep` beside the host's timer) store one tombstone, the
+ * other's write is a conflict, so one entry: appended before the tombstone, as it was, both runs could
+ * log it. A crash before the tombstone leaves the item `disposing` and no entry; one after it leaves the
+ * entry to the sealing timer (appended once). A resumed disposal whose entry an earlier version already
+ * appended (before its tombstone) gets its tombstone without a second one.
+ */
+export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<Deps, 'retention' | 'audit' | 'auditOutbox' | 'clock'>): Promise<DisposeOutcome[]> {
+  const writtenAt = deps.clock.now().toISOString();
+  const stored: (AuditOutboxItem | undefined)[] = [];
+  const outcomes = await Promise.all(
+    prepared.map(async (p, i): Promise<DisposeOutcome> => {
+      // Only a resumed disposal can have logged already: the query is skipped on the common path.
+      const logged = p.resumed && (await hasDisposalEntry(deps, p.tenantId, p.id, new Date(p.disposal.at)));
+      const item = logged ? undefined : disposalOutboxItem(p, writtenAt);
       const disposal: DisposalRecord = { ...p.disposal, audited: true };
       const next = p.doc.status === 'disposing' ? tombstoneOf(p.doc, disposal) : { ...p.doc, disposal };
-      if ((await deps.retention.catalog.replace(next, p.etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while blobs were deleted' };
+      if ((await deps.retention.catalog.replace(next, p.etag, item)) === 'conflict') return { blocked: 'changed', detail: 'changed while blobs were deleted' };
+      stored[i] = item;
       // The bytes are gone: they may be archived again. (A crash before this leaves a marker naming a tombstone, which the duplicate check ignores.)
       await deps.retention.catalog.dropContentMarker(p.tenantId, p.doc.contentKey, p.id);
       return p.resumed ? 'completed' : 'disposed';
     }),
   );
+  // In the batch's order (by document id), as they were appended before.
+  await deps.auditOutbox.releaseAllNow(stored.filter((item): item is AuditOutboxItem => item !== undefined));
+  return outcomes;
 }
 
-/** A crash between the audit append and `audited: true` must not log the disposal twice. */
+/** A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice. */
 async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id: string, at: Date): Promise<boolean> {
   const found = await deps.audit.list(tenantId, auditMonth(at), 1, undefined, { action: 'document.dispose', target: id });
   return found.items.length > 0;

@@ -4,7 +4,8 @@ import { indexFromManifest } from '../documents/rebuild-catalog';
 import { hasCurrentSearchKeys } from '../kernel/search-keys';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import { orphanRecordId } from '../ports';
+import { orphanRecordId, type AuditInput, type OrphanedBlobsRecord } from '../ports';
+import type { AuditOutboxItem } from '../kernel/audit';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
@@ -58,7 +59,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  * blobs' legal-hold flags in line with the catalog (a hold release or placement that crashed
  * between its two writes).
  */
-export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'log' | 'clock'>): Promise<ReconcileResult> {
+export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
   const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
@@ -109,30 +110,44 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation };
 }
 
-/**
- * Lists an orphaned folder for operators: the record first (tenant, folder, blob names and
- * sizes, first seen), then its audit entry and the alert's log line, then the record is marked
- * audited. True when this run reported it; a later run reports nothing for the same folder,
- * unless a crash came between the record and its audit entry.
- */
-async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<boolean> {
-  await deps.retention.orphans.create({ id: orphanRecordId(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: blobLayout.folder(documentId), blobs, firstSeen: now.toISOString(), audited: false });
-  const current = await deps.retention.orphans.get(tenantId, documentId);
-  if (!current || current.value.audited) return false;
-  deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: blobs.map((b) => b.name) });
-  await deps.audit.append({
-    tenantId,
-    at: now.toISOString(),
+/** The record's entry, under a request id of its own (folder and first sighting): every run that appends it names it alike. */
+function orphanEntry(record: OrphanedBlobsRecord): AuditInput {
+  return {
+    tenantId: record.tenantId,
+    at: record.firstSeen,
     actor: RECONCILE_ACTOR,
     action: 'document.blobs-orphaned',
-    target: documentId,
+    target: record.documentId,
     outcome: 'failed',
     status: 500,
-    requestId: `reconcile:${now.toISOString()}`,
+    requestId: `reconcile:orphaned-blobs:${record.documentId}:${record.firstSeen}`,
     clientIp: null,
     userAgent: null,
-    detail: `orphaned:${blobs.map((b) => b.name.split('/').pop()).join(',')}`.slice(0, 300),
-  });
+    detail: `orphaned:${record.blobs.map((b) => b.name.split('/').pop()).join(',')}`.slice(0, 300),
+  };
+}
+
+/**
+ * Lists an orphaned folder for operators: the record (tenant, folder, blob names and sizes, first
+ * seen) created with its audit entry in the same batch (the audit outbox), then the alert's log line
+ * and the entry appended. Create-only, so of two runs at once (or a run after a crash) one stores the
+ * record and its entry, once: the entry was appended after the record, by every run that found it
+ * unmarked, and a crash before the mark (or a second run) appended it again. True when this run reported it.
+ */
+async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'auditOutbox' | 'log'>): Promise<boolean> {
+  const record: OrphanedBlobsRecord = { id: orphanRecordId(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: blobLayout.folder(documentId), blobs, firstSeen: now.toISOString(), audited: true };
+  const entry = orphanEntry(record);
+  const item: AuditOutboxItem = { id: `audit-outbox:${entry.requestId}`, tenantId, type: 'audit-outbox', at: now.toISOString(), entries: [entry] };
+  if ((await deps.retention.orphans.create(record, item)) === 'created') {
+    deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: blobs.map((b) => b.name) });
+    await deps.auditOutbox.releaseNow(item);
+    return true;
+  }
+  // A record an earlier version created unaudited (its entry was appended after it): appended once under the record's own request id.
+  const current = await deps.retention.orphans.get(tenantId, documentId);
+  if (!current || current.value.audited) return false;
+  deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: current.value.blobs.map((b) => b.name) });
+  await deps.audit.appendOnce([orphanEntry(current.value)]);
   await deps.retention.orphans.markAudited(current.value, current.etag);
   return true;
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Deps } from '../../shared/deps';
 import { uuidv7 } from '../../shared/ids';
-import { reconcile, ReconcileResult } from '../../shared/retention/reconcile';
+import { ORPHANED_BLOBS, reconcile, ReconcileResult } from '../../shared/retention/reconcile';
 import { checkFixity } from '../../shared/retention/fixity';
 import { unsafeRebuildCatalogFromManifests } from '../../shared/documents/rebuild-catalog';
 import { DOCUMENT_CHECK_FAILED, MAX_UNCHECKED_PER_RUN } from '../../shared/retention/unchecked';
@@ -171,4 +171,70 @@ it('lists a blob left beside a tombstone (a validation report stored while the d
 
   const orphaned = (await reconcileAll(deps, 100)).flatMap((r) => r.orphaned);
   expect(orphaned).toEqual([{ tenantId: t, documentId: doc.id, blobs: [`${doc.id}/validation.json`] }]);
+});
+
+it('two reconciler runs at once list an orphaned folder once: one record, one entry, one alert', async () => {
+  const t = newTenant('orphanrace');
+  const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
+  await container.createIfNotExists();
+  const orphan = uuidv7();
+  const jpeg = uniqueJpeg();
+  await container.getBlockBlobClient(`${orphan}/original.jpg`).upload(jpeg, jpeg.length);
+  const alerts: string[] = [];
+  const deps = { ...onlyTenant(t), log: { ...archive.host.deps.log, error: (message: string) => void alerts.push(message) } };
+  // Run A stops just before its entry goes into the chain until run B has finished.
+  const { audit } = archive.host.deps;
+  const appendBatch = audit.appendBatch.bind(audit);
+  let reached!: () => void;
+  const atPause = new Promise<void>((r) => (reached = r));
+  let resume!: () => void;
+  const resumed = new Promise<void>((r) => (resume = r));
+  let paused = false;
+  const spy = jest.spyOn(audit, 'appendBatch').mockImplementation(async (inputs, opts) => {
+    if (!paused && inputs.some((i) => i.tenantId === t && i.action === 'document.blobs-orphaned')) {
+      paused = true;
+      reached();
+      await resumed;
+    }
+    return appendBatch(inputs, opts);
+  });
+  const once = () => reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps);
+  try {
+    const a = once();
+    await atPause;
+    const b = await once();
+    resume();
+    expect([...(await a).orphaned, ...b.orphaned]).toEqual([{ tenantId: t, documentId: orphan, blobs: [`${orphan}/original.jpg`] }]);
+  } finally {
+    spy.mockRestore();
+  }
+  const entries = (await audit.list(t, new Date().toISOString().slice(0, 7), 100, undefined, { action: 'document.blobs-orphaned' })).items;
+  expect(entries.map((e) => e.target)).toEqual([orphan]);
+  expect(alerts.filter((m) => m === ORPHANED_BLOBS)).toHaveLength(1);
+  expect(await archive.host.deps.retention.orphans.list(t)).toEqual([expect.objectContaining({ documentId: orphan, audited: true })]);
+});
+
+it('a record an earlier version left unaudited is audited once, also when a crash comes between the entry and the mark', async () => {
+  const t = newTenant('orphanlegacy');
+  const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
+  await container.createIfNotExists();
+  const orphan = uuidv7();
+  const jpeg = uniqueJpeg();
+  await container.getBlockBlobClient(`${orphan}/original.jpg`).upload(jpeg, jpeg.length);
+  const firstSeen = new Date().toISOString();
+  const { orphans } = archive.host.deps.retention;
+  expect(await orphans.create({ id: `orphaned-blobs:${orphan}`, tenantId: t, type: 'orphaned-blobs', documentId: orphan, folder: `${orphan}/`, blobs: [{ name: `${orphan}/original.jpg`, size: jpeg.length, lastModified: firstSeen }], firstSeen, audited: false })).toBe('created');
+  const deps = onlyTenant(t);
+  const once = () => reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanGraceMinutes: 0 }, deps);
+  const spy = jest.spyOn(orphans, 'markAudited').mockRejectedValueOnce(new Error('injected crash'));
+  try {
+    expect((await once()).unchecked.map((u) => u.documentId)).toEqual([orphan]);
+  } finally {
+    spy.mockRestore();
+  }
+  expect((await once()).orphaned.map((o) => o.documentId)).toEqual([orphan]);
+  expect((await once()).orphaned).toEqual([]);
+  const entries = (await archive.host.deps.audit.list(t, firstSeen.slice(0, 7), 100, undefined, { action: 'document.blobs-orphaned' })).items;
+  expect(entries.map((e) => e.target)).toEqual([orphan]);
+  expect((await orphans.get(t, orphan))!.value.audited).toBe(true);
 });

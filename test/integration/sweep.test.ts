@@ -6,7 +6,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
 import { hashEntry, verifyChain } from '../../shared/kernel/audit-chain';
-import type { ArchivedDocument } from '../../shared/kernel/document';
+import { AUDIT_OUTBOX_GRACE_MS } from '../../shared/kernel/audit';
 import { checkFixity } from '../../shared/retention/fixity';
 import { reconcile } from '../../shared/retention/reconcile';
 import { sweep, SweepInput } from '../../shared/retention/sweep';
@@ -23,6 +23,8 @@ afterAll(() => archive.stop());
 const json = (method: string, body: unknown) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
 const EXPIRY = '2028-01-01T00:00:00.000Z'; // fiscal year 2020 + 7
 const run = (over: Partial<SweepInput> = {}) => sweep({ now: archive.clock.now(), budget: { maxItems: 1000, maxMillis: 60_000 }, continuation: null, ...over }, archive.host.deps);
+/** The sealing timer's take-over of audit outbox items, run as it would be once their grace period has passed. */
+const drainAsTheSealingTimerDoes = () => archive.host.deps.auditOutbox.drain(new Date(archive.clock.now().getTime() + AUDIT_OUTBOX_GRACE_MS + 60_000), 500);
 const mine = (tenant: string, keys: string[]) => keys.filter((k) => k.startsWith(`${tenant}/`)).map((k) => k.split('/')[1]).sort();
 
 async function tenantWith(prefix: string) {
@@ -145,7 +147,7 @@ describe('retention sweep', () => {
     expect(entries[0]!.detail).toBe(`retention-ended;approval=${approval.json.approvalId}`);
   });
 
-  it('a crash between blob deletion and the audit entry, or between the entry and the tombstone, is finished by the next run with one audit entry', async () => {
+  it('a crash between blob deletion and the tombstone, or an append refused after it, is finished with one audit entry', async () => {
     archive.clock.set('2025-03-01T12:00:00Z');
     const t = await tenantWith('crash');
     const id = await ingest(archive, t.archivist, { fiscalYear: 2020 });
@@ -154,18 +156,18 @@ describe('retention sweep', () => {
     const catalog = archive.host.deps.retention.catalog;
     const replace = catalog.replace.bind(catalog);
     const appendBatch = audit.appendBatch.bind(audit);
-    // 1st run: crashes when it is about to log (blobs gone, no entry). 2nd run: logs, crashes writing the tombstone.
-    const auditSpy = jest.spyOn(audit, 'appendBatch').mockImplementation(async (inputs) => {
-      if (inputs.some((i) => i.target === id) && auditSpy.mock.calls.length === 1) throw new Error('injected crash');
-      return appendBatch(inputs);
+    // 1st run: crashes writing the tombstone (blobs gone, no entry). 2nd run: the tombstone is stored with its entry, whose append the log refuses.
+    const auditSpy = jest.spyOn(audit, 'appendBatch').mockImplementation(async (inputs, opts) => {
+      if (inputs.some((i) => i.target === id && i.action === 'document.dispose')) throw new Error('injected refusal');
+      return appendBatch(inputs, opts);
     });
     let crashes = 0;
-    const spy = jest.spyOn(catalog, 'replace').mockImplementation(async (doc: ArchivedDocument, etag: string) => {
+    const spy = jest.spyOn(catalog, 'replace').mockImplementation(async (doc, etag, outbox) => {
       if (doc.id === id && doc.status === 'disposed' && crashes === 0) {
         crashes++;
         throw new Error('injected crash');
       }
-      return replace(doc, etag);
+      return replace(doc, etag, outbox);
     });
     try {
       await expect(run()).rejects.toThrow('injected crash');
@@ -178,26 +180,27 @@ describe('retention sweep', () => {
       // While disposing, a legal hold is refused rather than placed on a half-removed document.
       expect((await call(`${archive.url}/documents/${id}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y' }), token: t.archivist })).json.code).toBe('document_disposed');
 
-      await expect(run()).rejects.toThrow('injected crash'); // audit entry appended, tombstone not written
-      expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposing');
-      expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id)).toHaveLength(1);
-      const done = await run();
+      const done = await run(); // tombstone and entry stored together; the append refused is only logged
       expect(mine(t.tenant, done.completed)).toEqual([id]);
+      expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id)).toHaveLength(0);
     } finally {
       spy.mockRestore();
       auditSpy.mockRestore();
     }
+    // The sealing timer appends what the run left in the outbox, once however often it runs.
+    await drainAsTheSealingTimerDoes();
+    await drainAsTheSealingTimerDoes();
     expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json).toMatchObject({ status: 'disposed', disposal: { at: EXPIRY } });
     const tombstone = (await catalog.getVersioned(t.tenant, id))!.item;
     expect(tombstone.disposal).toMatchObject({ at: EXPIRY, audited: true });
     const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose' && e.target === id);
     expect(entries).toHaveLength(1);
-    // The tombstone names the run that claimed the document, as the audit entry does.
-    expect(entries[0]).toMatchObject({ requestId: tombstone.disposal!.runId });
+    // The entry names the run that claimed the document, as the tombstone does, and the document: one request id per disposal.
+    expect(entries[0]).toMatchObject({ requestId: `${tombstone.disposal!.runId}:${id}` });
     expect(mine(t.tenant, [...(await run()).disposed, ...(await run()).completed])).toEqual([]);
   });
 
-  it('a crash halfway through appending a batch of disposal entries: the next run logs only the missing ones, and the chain stays whole', async () => {
+  it('a crash halfway through appending a batch of disposal entries: the tombstones hold them, the sealing timer appends only the missing ones, and the chain stays whole', async () => {
     archive.clock.set('2025-03-01T12:00:00Z');
     const t = await tenantWith('crash-batch');
     const ids = [];
@@ -205,8 +208,8 @@ describe('retention sweep', () => {
     ids.sort();
     archive.clock.set(EXPIRY);
     // The audit container's writes: the first two disposal entries of this tenant go in, then the
-    // instance crashes. (A round's entries go in one atomic batch, so "halfway" is two rounds: the
-    // batch is split here into a stored part and a crash.)
+    // writes fail. (A round's entries go in one atomic batch, so "halfway" is two rounds: the
+    // batch is split here into a stored part and a failure.)
     type Entry = { tenantId: string; action: string };
     const items = (archive.host.deps.audit as unknown as { container: { items: { create: (e: Entry) => Promise<unknown>; batch: (ops: { resourceBody: Entry }[], pk: string) => Promise<unknown> } } }).container.items;
     const create = items.create.bind(items);
@@ -214,28 +217,27 @@ describe('retention sweep', () => {
     let mineCreated = 0;
     const isMine = (entry: Entry) => entry.tenantId === t.tenant && entry.action === 'document.dispose';
     const createSpy = jest.spyOn(items, 'create').mockImplementation(async (entry: Entry) => {
-      if (isMine(entry) && ++mineCreated === 3) throw new Error('injected crash');
+      if (isMine(entry) && ++mineCreated >= 3) throw new Error('injected crash');
       return create(entry);
     });
     const batchSpy = jest.spyOn(items, 'batch').mockImplementation(async (ops: { resourceBody: Entry }[], pk: string) => {
       if (!ops.some((op) => isMine(op.resourceBody))) return batch(ops, pk);
       for (const op of ops) {
-        if (isMine(op.resourceBody) && ++mineCreated === 3) throw new Error('injected crash');
+        if (isMine(op.resourceBody) && ++mineCreated >= 3) throw new Error('injected crash');
         await create(op.resourceBody);
       }
       return { result: ops.map(() => ({ statusCode: 201 })) };
     });
     try {
-      await expect(run({ concurrency: 4 })).rejects.toThrow('injected crash');
+      expect(mine(t.tenant, (await run({ concurrency: 4 })).disposed)).toEqual(ids);
     } finally {
       createSpy.mockRestore();
       batchSpy.mockRestore();
     }
     expect((await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose')).toHaveLength(2);
-    for (const id of ids) expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposing');
+    for (const id of ids) expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposed');
 
-    const done = await run();
-    expect(mine(t.tenant, done.completed)).toEqual(ids);
+    await drainAsTheSealingTimerDoes();
     const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
     expect(entries.map((e) => e.target).sort()).toEqual(ids);
     const report = (await call(`${archive.url}/audit/verify?month=2028-01`, { token: t.auditor })).json;
@@ -243,25 +245,73 @@ describe('retention sweep', () => {
     expect(report.lastSeq).toBe(report.entries);
   });
 
-  it('finishes what an earlier version left: a claim without a planned record, and a tombstone not yet audited', async () => {
+  it('two runs at once (an expired timer lease, `npm run sweep` beside the host) dispose of each document once, with one entry', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const t = await tenantWith('overlap');
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await ingest(archive, t.archivist, { fiscalYear: 2020 }));
+    ids.sort();
+    archive.clock.set(EXPIRY);
+    // Run A stops after deleting the first document's blobs until run B has swept everything.
+    const { disposer } = archive.host.deps.retention;
+    const deleteDocument = disposer.deleteDocument.bind(disposer);
+    let paused = false;
+    let resume!: () => void;
+    const resumed = new Promise<void>((r) => (resume = r));
+    let reached!: () => void;
+    const atPause = new Promise<void>((r) => (reached = r));
+    const spy = jest.spyOn(disposer, 'deleteDocument').mockImplementation(async (tenantId, documentId, ordered, now) => {
+      const deleted = await deleteDocument(tenantId, documentId, ordered, now);
+      if (tenantId === t.tenant && !paused) {
+        paused = true;
+        reached();
+        await resumed;
+      }
+      return deleted;
+    });
+    try {
+      const a = run({ concurrency: 1 });
+      await atPause;
+      const b = await run();
+      resume();
+      const first = await a;
+      expect(mine(t.tenant, [...first.disposed, ...first.completed, ...b.disposed, ...b.completed])).toEqual(ids);
+    } finally {
+      spy.mockRestore();
+    }
+    await drainAsTheSealingTimerDoes();
+    const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
+    expect(entries.map((e) => e.target).sort()).toEqual(ids);
+    for (const id of ids) expect((await call(`${archive.url}/documents/${id}`, { token: t.archivist })).json.status).toBe('disposed');
+  });
+
+  it('finishes what an earlier version left: a claim without a planned record, a claim whose entry it appended, and a tombstone not yet audited', async () => {
     archive.clock.set('2025-03-01T12:00:00Z');
     const t = await tenantWith('legacy');
     const claimedId = await ingest(archive, t.archivist, { fiscalYear: 2020 });
+    const loggedId = await ingest(archive, t.archivist, { fiscalYear: 2020 });
     const tombId = await ingest(archive, t.archivist, { fiscalYear: 2020 });
     archive.clock.set(EXPIRY);
     const catalog = archive.host.deps.retention.catalog;
     const claimed = (await catalog.getVersioned(t.tenant, claimedId))!;
     expect(await catalog.replace({ ...claimed.item, status: 'disposing' }, claimed.etag)).not.toBe('conflict');
-    const tomb = (await catalog.getVersioned(t.tenant, tombId))!;
     const oldRun = 'sweep-earlier-version';
-    expect(await catalog.replace({ ...tomb.item, status: 'disposed', disposal: { at: EXPIRY, by: { subject: 'system:retention-sweep', kind: 'system' }, reason: 'retention ended', runId: oldRun, audited: false } }, tomb.etag)).not.toBe('conflict');
+    const planned = { at: EXPIRY, by: { subject: 'system:retention-sweep', kind: 'system' as const }, reason: 'retention ended', runId: oldRun, audited: false };
+    // An earlier version appended the entry before writing the tombstone, under the run's id, and stopped in between.
+    const logged = (await catalog.getVersioned(t.tenant, loggedId))!;
+    expect(await catalog.replace({ ...logged.item, status: 'disposing', disposal: planned }, logged.etag)).not.toBe('conflict');
+    await archive.host.deps.audit.append({ tenantId: t.tenant, at: EXPIRY, actor: planned.by, action: 'document.dispose', target: loggedId, outcome: 'success', status: 200, requestId: oldRun, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    const tomb = (await catalog.getVersioned(t.tenant, tombId))!;
+    expect(await catalog.replace({ ...tomb.item, status: 'disposed', disposal: planned }, tomb.etag)).not.toBe('conflict');
 
     const done = await run();
-    expect(mine(t.tenant, done.completed)).toEqual([claimedId, tombId].sort());
-    for (const id of [claimedId, tombId]) expect((await catalog.getVersioned(t.tenant, id))!.item).toMatchObject({ status: 'disposed', disposal: { audited: true } });
+    expect(mine(t.tenant, done.completed)).toEqual([claimedId, loggedId, tombId].sort());
+    for (const id of [claimedId, loggedId, tombId]) expect((await catalog.getVersioned(t.tenant, id))!.item).toMatchObject({ status: 'disposed', disposal: { audited: true } });
+    await drainAsTheSealingTimerDoes();
     const entries = (await auditOf(t.auditor, '2028-01')).filter((e) => e.action === 'document.dispose');
-    expect(entries.map((e) => e.target).sort()).toEqual([claimedId, tombId].sort());
-    expect(entries.find((e) => e.target === tombId)!.requestId).toBe(oldRun);
+    expect(entries.map((e) => e.target).sort()).toEqual([claimedId, loggedId, tombId].sort());
+    expect(entries.find((e) => e.target === loggedId)!.requestId).toBe(oldRun);
+    expect(entries.find((e) => e.target === tombId)!.requestId).toBe(`${oldRun}:${tombId}`);
     expect(mine(t.tenant, [...(await run()).disposed, ...(await run()).completed])).toEqual([]);
   });
 

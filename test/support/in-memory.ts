@@ -89,6 +89,8 @@ export interface StoredBlob {
 /** Document blobs with the real create-only semantics (same bytes: `identical`; other bytes: `different`). */
 export class InMemoryBlobArchive implements BlobArchivePort {
   readonly blobs = new Map<string, StoredBlob>();
+  /** Tenants with a container (prepared, or written to), as Blob Storage lists them: a container stays when its last blob is gone. */
+  readonly tenants = new Set<string>();
   private key = (tenantId: string, name: string) => `${tenantId}/${name}`;
   private of(tenantId: string, name: string): StoredBlob {
     const blob = this.blobs.get(this.key(tenantId, name));
@@ -99,8 +101,11 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     return [...this.blobs.keys()].filter((k) => k.startsWith(`${tenantId}/${prefix}`)).map((k) => k.slice(tenantId.length + 1));
   }
 
-  async prepareTenant(): Promise<void> {}
+  async prepareTenant(tenantId: string): Promise<void> {
+    this.tenants.add(tenantId);
+  }
   async putCreateOnly(tenantId: string, blobName: string, bytes: Buffer, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
+    this.tenants.add(tenantId);
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
     this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm }, metadata });
@@ -152,8 +157,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async *manifests(): AsyncGenerator<string> {
     throw new NotModelled('BlobArchivePort.manifests');
   }
+  /** Every tenant with a container, in name order (listContainers), blobs or none. */
   async *unsafeListTenants(): AsyncGenerator<string> {
-    yield* new Set([...this.blobs.keys()].map((k) => k.split('/')[0]!));
+    yield* [...new Set([...this.tenants, ...[...this.blobs.keys()].map((k) => k.split('/')[0]!)])].sort();
   }
 }
 
@@ -323,20 +329,30 @@ export class InMemoryDisposer implements DisposerPort {
   }
 }
 
+/** Orphan records with an etag per write; `markAudited` over a stale etag changes nothing, as the Cosmos replace. */
 export class InMemoryOrphanRecords implements OrphanRecordsPort {
   readonly records = new Map<string, OrphanedBlobsRecord>();
+  private readonly etags = new Map<string, number>();
+  private version = 0;
+  /** Audit outbox items written with a record (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
+  constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
   async get(tenantId: string, documentId: string): Promise<VersionedRecord<OrphanedBlobsRecord> | null> {
     const value = this.records.get(`${tenantId}/${documentId}`);
-    return value ? { value, etag: '1' } : null;
+    return value ? { value: structuredClone(value), etag: String(this.etags.get(`${tenantId}/${documentId}`)) } : null;
   }
-  async create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'> {
+  async create(record: OrphanedBlobsRecord, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     const key = `${record.tenantId}/${record.documentId}`;
     if (this.records.has(key)) return 'exists';
-    this.records.set(key, record);
+    this.records.set(key, structuredClone(record));
+    this.etags.set(key, ++this.version);
+    keepOutboxItem(this.outbox, outbox);
     return 'created';
   }
-  async markAudited(record: OrphanedBlobsRecord): Promise<void> {
-    this.records.set(`${record.tenantId}/${record.documentId}`, { ...record, audited: true });
+  async markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void> {
+    const key = `${record.tenantId}/${record.documentId}`;
+    if (String(this.etags.get(key)) !== etag) return;
+    this.records.set(key, { ...structuredClone(record), audited: true });
+    this.etags.set(key, ++this.version);
   }
   async list(tenantId: string): Promise<OrphanedBlobsRecord[]> {
     return [...this.records.values()].filter((r) => r.tenantId === tenantId);
@@ -515,8 +531,12 @@ export class InMemoryAuditLog implements AuditLogPort {
     });
     return written;
   }
+  /** As the Cosmos log: looked up in the first entry's partition (tenant and month). */
   async appendOnce(inputs: AuditInput[]): Promise<boolean> {
-    const missing = inputs.filter((i) => !this.entries.some((e) => e.tenantId === i.tenantId && e.requestId === i.requestId && e.action === i.action && e.outcome === i.outcome));
+    const first = inputs[0];
+    if (!first) return false;
+    const partition = `${first.tenantId}:${first.at.slice(0, 7)}`;
+    const missing = inputs.filter((i) => !this.entries.some((e) => e.partition === partition && e.requestId === i.requestId && e.action === i.action && e.outcome === i.outcome));
     if (missing.length === 0) return false;
     await this.appendBatch(missing);
     return true;
@@ -538,8 +558,19 @@ export class InMemoryAuditLog implements AuditLogPort {
   async headSeq(): Promise<number> {
     return this.entries.length;
   }
+  /** Every filter the Cosmos query applies, newest first (ORDER BY c.id DESC); one page. */
   async list(tenantId: string, month: string, limit: number, _continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
-    const items = (await this.all(tenantId, month)).filter((e) => (!filter.requestId || e.requestId === filter.requestId) && (!filter.action || e.action === filter.action));
+    const items = (await this.all(tenantId, month))
+      .filter(
+        (e) =>
+          (!filter.from || e.at >= filter.from) &&
+          (!filter.to || e.at <= filter.to) &&
+          (!filter.actor || e.actor.subject === filter.actor) &&
+          (!filter.action || e.action === filter.action) &&
+          (!filter.target || e.target === filter.target) &&
+          (!filter.requestId || e.requestId === filter.requestId),
+      )
+      .sort((a, b) => b.seq - a.seq);
     return { items: items.slice(0, limit), continuationToken: null };
   }
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
@@ -667,7 +698,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     clock: new FakeClock('2025-03-01T12:00:00Z'),
     log,
     refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
-    retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords() },
+    retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords(catalog.outbox) },
     normaliser: new FakeNormaliser(),
     validationQueue,
     validationRequests: new ValidationRequests({ validationQueue, log }, 0),

@@ -1,5 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import { orphanRecordId, type OrphanedBlobsRecord, type OrphanRecordsPort } from '../../ports';
+import type { AuditOutboxItem } from '../../kernel/audit';
 import { TenantRecords } from './tenant-records';
 
 export class OrphanRecords implements OrphanRecordsPort {
@@ -12,8 +13,8 @@ export class OrphanRecords implements OrphanRecordsPort {
     return this.records.get<OrphanedBlobsRecord>(tenantId, orphanRecordId(documentId), 'orphaned-blobs');
   }
 
-  async create(record: OrphanedBlobsRecord): Promise<'created' | 'exists'> {
-    return this.records.create(record);
+  async create(record: OrphanedBlobsRecord, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
+    return this.records.create(record, outbox);
   }
 
   async markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void> {
