@@ -385,6 +385,7 @@ export interface AuditLogPort {
   highWater(tenantId: string, month: string): number;
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
   savePending(inputs: AuditInput[]): Promise<void>;
+  /** Cross-tenant, for the sealing timer: appends the parked entries, each batch by the one run that claims it (as the outbox's items). */
   unsafeAppendPending(): Promise<number>;
   headSeq(tenantId: string, month: string): Promise<number>;
   list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry>>;

@@ -389,7 +389,7 @@ export class AuditLog implements AuditLogPort {
   /** Cross-tenant, for the sealing timer: appends every parked entry. */
   unsafeAppendPending(): Promise<number> {
     // Once: a parked batch whose first attempt was stored after all, or whose removal a crash cut off, is not appended again.
-    return this.pending.unsafeDrain((inputs) => this.appendOnce(inputs));
+    return this.pending.unsafeDrain((inputs, opts) => this.appendOnce(inputs, opts));
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {
