@@ -1,4 +1,5 @@
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditPartition, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { randomUUID } from 'node:crypto';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditPartition, claimHolds, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
@@ -138,21 +139,30 @@ export class AuditOutbox {
    * The sealing timer: appends the entries of items no instance released (it stopped first, or the
    * log refused them) that were written before `before`, and removes the items. An item whose
    * entries are already in the chain (its instance stopped between the append and the removal) is
-   * only removed: each request's entries are appended once. An item the log refuses stays for the next run
-   * without holding back the items behind it (oldest first, it would have stopped every tenant's); the drain
-   * then fails, naming it, so the sealing run is alerted.
+   * only removed: each request's entries are appended once. Each item is first claimed over its etag
+   * (AUDIT_OUTBOX_CLAIM_LEASE_MS): two runs at once both looked, missed each other's append and both
+   * appended; now only the run holding the claim appends, and a run that finds another's claim still
+   * holding leaves the item to it. An item the log refuses stays (claimed, until the lease ends) for a
+   * later run without holding back the items behind it (oldest first, it would have stopped every
+   * tenant's); the drain then fails, naming it, so the sealing run is alerted.
    */
   async drain(before: Date, max: number): Promise<number> {
     const items = await this.deps.auditOutboxItems.unsafeWrittenBefore(before.toISOString(), max);
+    const run = randomUUID();
     let appended = 0;
     const failed: string[] = [];
-    for (const item of items) {
+    for (const listed of items) {
+      const { item } = listed;
+      const now = Date.now();
+      if (claimHolds(item.claim, now)) continue;
       try {
-        if (await this.deps.audit.appendOnce(item.entries)) appended += item.entries.length;
+        if (!(await this.deps.auditOutboxItems.claim(listed, { by: run, at: new Date(now).toISOString() }))) continue;
+        // Sent within the lease or not at all: a later run may take the item over once the lease is past.
+        if (await this.deps.audit.appendOnce(item.entries, { sendBy: now + AUDIT_OUTBOX_SEND_WITHIN_MS })) appended += item.entries.length;
         await this.deps.auditOutboxItems.remove([item]);
       } catch (err) {
         failed.push(item.id);
-        this.deps.log.error('audit outbox item not appended; the next sealing run tries again', { item: item.id, tenantId: item.tenantId, error: err instanceof Error ? err.message : String(err) });
+        this.deps.log.error("audit outbox item not appended; a sealing run after its claim's lease tries again", { item: item.id, tenantId: item.tenantId, error: err instanceof Error ? err.message : String(err) });
       }
     }
     if (failed.length > 0) throw new Error(`audit outbox items not appended (${appended} entries appended): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? `, and ${failed.length - 10} more` : ''}`);

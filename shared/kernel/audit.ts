@@ -117,6 +117,14 @@ export interface AuditOutboxItem {
   /** When the change was written (its entries' `at`); the sealing timer takes items older than a grace period. */
   at: string;
   entries: AuditInput[];
+  /** The sealing run that took the item over, and when (see AUDIT_OUTBOX_CLAIM_LEASE_MS); none until one does. */
+  claim?: AuditTakeOverClaim;
+}
+
+/** A sealing run's claim on entries it takes over (an outbox item, a parked batch): only that run appends them. */
+export interface AuditTakeOverClaim {
+  by: string;
+  at: string;
 }
 
 /**
@@ -143,6 +151,18 @@ export interface AuditStaging {
 export const AUDIT_OUTBOX_SEND_WITHIN_MS = 5 * 60_000;
 export const AUDIT_CREATE_TIMEOUT_MS = 60_000;
 export const AUDIT_OUTBOX_GRACE_MS = 10 * 60_000;
+/**
+ * How long a sealing run's claim on entries it takes over holds: two runs at once (a timer lease that
+ * expired during a long run, a host and a tool running the same timer) both looked, missed the other's
+ * append and appended the same change twice; now one claims each item over its etag and only it appends.
+ * The claimant sends within AUDIT_OUTBOX_SEND_WITHIN_MS of its claim or not at all (a create it sent ends
+ * within AUDIT_CREATE_TIMEOUT_MS), so a later run that takes over an older claim (the claimant stopped)
+ * never appends beside it; it looks first (appendOnce), as the claimant may have appended before it stopped.
+ */
+export const AUDIT_OUTBOX_CLAIM_LEASE_MS = 10 * 60_000;
+
+/** Whether a take-over claim still holds at `now` (ms since the epoch): then no other run appends those entries. */
+export const claimHolds = (claim: AuditTakeOverClaim | undefined, now: number): boolean => claim !== undefined && Date.parse(claim.at) > now - AUDIT_OUTBOX_CLAIM_LEASE_MS;
 
 /** One request's outbox item: named by its (server-made) request id, which its entries carry. */
 export function auditOutboxItem(entries: [AuditInput, ...AuditInput[]]): AuditOutboxItem {

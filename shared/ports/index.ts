@@ -4,7 +4,7 @@
  * here names a storage SDK type.
  */
 import type { Readable } from 'node:stream';
-import type { AuditAction, AuditEntry, AuditInput, AuditOutboxItem } from '../kernel/audit';
+import type { AuditAction, AuditEntry, AuditInput, AuditOutboxItem, AuditTakeOverClaim } from '../kernel/audit';
 import type { ArchivedDocument } from '../kernel/document';
 import type { ExportJob } from '../kernel/export';
 import type { HoldQuery, SearchFilter } from '../kernel/search';
@@ -345,8 +345,13 @@ export type { AuditInput } from '../kernel/audit';
 export interface AuditOutboxPort {
   /** Removes items whose entries are in the chain; one already gone is no error. */
   remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void>;
-  /** Cross-tenant, for the sealing timer: items written before `before`, oldest first, at most `max`. */
-  unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]>;
+  /** Cross-tenant, for the sealing timer: items written before `before`, oldest first, at most `max`, with their etags. */
+  unsafeWrittenBefore(before: string, max: number): Promise<Versioned<AuditOutboxItem>[]>;
+  /**
+   * Records `claim` on the item if it is still the version listed (If-Match): true when this run now holds
+   * it; false when another run claimed or removed it first (then that run appends its entries, not this one).
+   */
+  claim(item: Versioned<AuditOutboxItem>, claim: AuditTakeOverClaim): Promise<boolean>;
 }
 
 export interface AuditFilter {
@@ -374,11 +379,13 @@ export interface AuditLogPort {
    * Appends those of `inputs` whose request's entry (requestId, action and outcome) is not in the
    * chain already; true when it appended any. For whatever may append what an earlier attempt stored: a
    * retry after a write whose outcome is unknown, the sealing timer's appends after a crash.
+   * `sendBy` as appendBatch's (a sealing run's claim bounds when it may still send).
    */
-  appendOnce(inputs: AuditInput[]): Promise<boolean>;
+  appendOnce(inputs: AuditInput[], opts?: { sendBy?: number }): Promise<boolean>;
   highWater(tenantId: string, month: string): number;
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
   savePending(inputs: AuditInput[]): Promise<void>;
+  /** Cross-tenant, for the sealing timer: appends the parked entries, each batch by the one run that claims it (as the outbox's items). */
   unsafeAppendPending(): Promise<number>;
   headSeq(tenantId: string, month: string): Promise<number>;
   list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry>>;

@@ -2,6 +2,7 @@
 import { verifyChain } from '../../shared/kernel/audit-chain';
 import { AuditLog } from '../../shared/adapters/azure/audit-log';
 import { PendingAuditEntries } from '../../shared/adapters/azure/audit-pending';
+import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../shared/kernel/audit';
 import { randomBytes } from 'node:crypto';
 import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
 import { call } from '../support/http';
@@ -364,6 +365,64 @@ describe('hash chain', () => {
     expect(appended).toEqual([behind]);
     const left = async (tenantId: string) => (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenantId }] }).fetchAll()).resources.length;
     expect([await left(stuck), await left(behind)]).toEqual([1, 0]);
+  });
+
+  it('two sealing runs at once take a parked batch (one paused inside its append): one claims it over its etag, and it is in the chain once', async () => {
+    const { cosmos, audit } = archive.host.deps;
+    const tenant = newTenant('park-twice');
+    const at = new Date().toISOString();
+    await audit.savePending([{ tenantId: tenant, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
+    let resume!: () => void;
+    const gate = new Promise<void>((r) => (resume = r));
+    let started!: () => void;
+    const appending = new Promise<void>((r) => (started = r));
+    let appends = 0;
+    /** A sealing run's append: this tenant's batch through the log (after `pause`), every other test's refused and left. */
+    const run = (pause: boolean) =>
+      new PendingAuditEntries(cosmos.tenants).unsafeDrain(async (inputs, opts) => {
+        if (inputs[0]!.tenantId !== tenant) throw new Error('429 too many requests');
+        appends++;
+        if (pause) {
+          started();
+          await gate;
+        }
+        return audit.appendOnce(inputs, opts);
+      });
+    const first = run(true).catch(() => undefined);
+    await appending;
+    await run(false).catch(() => undefined);
+    resume();
+    await first;
+    expect(appends).toBe(1);
+    expect(await audit.all(tenant, month())).toEqual([expect.objectContaining({ seq: 1, requestId: 'r-parked' })]);
+    const left = (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenant }] }).fetchAll()).resources;
+    expect(left).toEqual([]);
+  });
+
+  it('a parked batch whose claimant stopped is left while the claim holds, and appended once by a run after the lease', async () => {
+    const { cosmos, audit } = archive.host.deps;
+    const [held, lapsed] = [newTenant('park-held'), newTenant('park-lapsed')];
+    const at = new Date().toISOString();
+    const claimedAt = (ms: number) => ({ by: 'stopped-run', at: new Date(Date.now() - ms).toISOString() });
+    for (const [tenantId, claim] of [[held, claimedAt(60_000)], [lapsed, claimedAt(AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000)]] as const) {
+      await cosmos.tenants.items.create({ id: `audit-pending:${tenantId}`, tenantId, type: 'audit-pending', claim, entries: [{ tenantId, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }] });
+    }
+    // The stopped run had appended the lapsed batch before it stopped: the run after the lease only drops it.
+    await audit.appendOnce([{ tenantId: lapsed, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
+    const taken: string[] = [];
+    const run = () =>
+      new PendingAuditEntries(cosmos.tenants).unsafeDrain(async (inputs, opts) => {
+        if (![held, lapsed].includes(inputs[0]!.tenantId)) throw new Error('429 too many requests');
+        taken.push(inputs[0]!.tenantId);
+        return audit.appendOnce(inputs, opts);
+      });
+    await run().catch(() => undefined);
+    await run().catch(() => undefined);
+    expect(taken).toEqual([lapsed]);
+    expect(await audit.all(lapsed, month())).toHaveLength(1);
+    expect(await audit.all(held, month())).toEqual([]);
+    const left = async (tenantId: string) => (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenantId }] }).fetchAll()).resources.length;
+    expect([await left(held), await left(lapsed)]).toEqual([1, 0]);
   });
 
   it('appendOnce appends only the entries of a request the chain does not hold yet (an earlier attempt stored some)', async () => {

@@ -5,6 +5,9 @@
 import { AUDIT_OUTBOX_GRACE_MS, auditOutboxItem, type AuditInput, type AuditOutboxItem } from '../../shared/kernel/audit';
 import { AuditOutboxItems } from '../../shared/adapters/azure/audit-outbox';
 import { AUDIT_OUTBOX_DRAIN_MAX } from '../../shared/audit/seal';
+import { AuditLog } from '../../shared/adapters/azure/audit-log';
+import { AuditOutbox } from '../../shared/audit/outbox';
+import { RecordingLogger } from '../support/in-memory';
 import { call, rawUpload } from '../support/http';
 import { paddedJpeg } from '../support/large-jpeg';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
@@ -241,6 +244,42 @@ describe('audit outbox', () => {
     expect((await outboxItems(tenant)).map((i) => i.id)).toEqual([item.id]);
     await drainAsTheSealingTimerDoes();
     expect(await archive.host.deps.audit.all(tenant, at.slice(0, 7))).toEqual([expect.objectContaining({ requestId: `crash-${tenant}`, action: 'rights-set.put', at, seq: 1 })]);
+    expect(await outboxItems(tenant)).toEqual([]);
+  });
+
+  it('two sealing runs at once (two hosts, one paused inside its append): each item is claimed over its etag by one run, in either container, and in the chain once', async () => {
+    const tenant = newTenant('outboxtwice');
+    const at = new Date(Date.now() - AUDIT_OUTBOX_GRACE_MS - 60_000).toISOString();
+    await seedDocument(archive.host.deps, tenant, { metadata: {}, auditOutbox: auditOutboxItem([ingestEntry(tenant, `doc-${tenant}`, at)]) });
+    const rightsItem = auditOutboxItem([{ ...ingestEntry(tenant, `rights-${tenant}`, at), action: 'rights-set.put', target: 'rights-set:readers', status: 200 }]);
+    await archive.host.deps.tenantRecords.upsert({ id: 'rights-set:readers', tenantId: tenant, type: 'rights-set', name: 'readers', permissions: ['documents:read'], updatedAt: at, updatedBy: { subject: 'alice', kind: 'user' } }, rightsItem);
+    const { cosmos } = archive.host.deps;
+    /** A host's sealing run: its own log writer, over this tenant's items only (the emulators are shared with other test files). */
+    const host = () => {
+      const audit = new AuditLog(cosmos.audit, cosmos.tenants, archive.host.deps.audit.chainKey);
+      const items = new AuditOutboxItems(cosmos.documents, cosmos.tenants);
+      const onlyTenant = Object.assign(Object.create(items) as AuditOutboxItems, { unsafeWrittenBefore: async (before: string, max: number) => (await items.unsafeWrittenBefore(before, max)).filter((v) => v.item.tenantId === tenant) });
+      return { audit, outbox: new AuditOutbox({ audit, auditOutboxItems: onlyTenant, log: new RecordingLogger() }, 0) };
+    };
+    const [paused, whole] = [host(), host()];
+    let resume!: () => void;
+    const gate = new Promise<void>((r) => (resume = r));
+    let started!: () => void;
+    const appending = new Promise<void>((r) => (started = r));
+    const append = paused.audit.appendBatch.bind(paused.audit);
+    jest.spyOn(paused.audit, 'appendBatch').mockImplementationOnce(async (...args) => {
+      started();
+      await gate;
+      return append(...args);
+    });
+    const first = paused.outbox.drain(new Date(Date.now() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX);
+    await appending;
+    // The paused run holds the first item; the whole run takes the other, and the paused run's claim on it then fails.
+    expect(await whole.outbox.drain(new Date(Date.now() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX)).toBe(1);
+    resume();
+    expect(await first).toBe(1);
+    const entries = await archive.host.deps.audit.all(tenant, at.slice(0, 7));
+    expect(entries.map((e) => e.requestId).sort()).toEqual([`doc-${tenant}`, `rights-${tenant}`]);
     expect(await outboxItems(tenant)).toEqual([]);
   });
 

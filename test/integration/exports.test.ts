@@ -189,7 +189,7 @@ describe('POST /exports', () => {
     // With an audit outbox item (one batch): refused the same way, and the item not stored either.
     const refusedItem = { id: `audit-outbox:${job.requestId}:refused`, tenantId: tenant, type: 'audit-outbox' as const, at: later.toISOString(), entries: [] };
     expect(await deps.exportJobs.replace(listed.item, listed.etag, refusedItem)).toBe('conflict');
-    expect((await deps.auditOutboxItems.unsafeWrittenBefore(new Date(later.getTime() + 86_400_000).toISOString(), 1000)).map((i) => i.id)).not.toContain(refusedItem.id);
+    expect((await deps.auditOutboxItems.unsafeWrittenBefore(new Date(later.getTime() + 86_400_000).toISOString(), 1000)).map((i) => i.item.id)).not.toContain(refusedItem.id);
     const first = await maintainExports({ now: later, deps, tenantId: tenant });
     expect(first.restarted).toContain(job.id);
     expect(first.restarted).not.toContain(otherJob.id);
@@ -205,7 +205,7 @@ describe('POST /exports', () => {
     const expiredEntries = await deps.audit.list(tenant, auditMonth(afterExpiry), 10, undefined, { action: 'export.expired', target: job.id });
     expect(expiredEntries.items).toEqual([expect.objectContaining({ requestId: 'req-orphan', actor: { subject: 'system:export-maintenance', kind: 'system' } })]);
     const left = await deps.auditOutboxItems.unsafeWrittenBefore(new Date(afterExpiry.getTime() + 86_400_000).toISOString(), 1000);
-    expect(left.filter((i) => i.tenantId === tenant && i.entries.some((e) => e.action === 'export.expired'))).toEqual([]);
+    expect(left.map((i) => i.item).filter((i) => i.tenantId === tenant && i.entries.some((e) => e.action === 'export.expired'))).toEqual([]);
     expect((await call(`${archive.url}/exports/${job.id}`, { token })).json.status).toBe('expired');
     const gone = await call(`${archive.url}/exports/${job.id}/download`, { token });
     expect([gone.status, gone.json.code]).toEqual([410, 'export_expired']);

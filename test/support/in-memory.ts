@@ -21,7 +21,7 @@ import type { ArchivedDocument } from '../../shared/kernel/document';
 import type { HoldQuery } from '../../shared/kernel/search';
 import type { SafeguardMark } from '../../shared/kernel/retention';
 import { CATALOG_RULES, type CatalogRule, satisfies } from '../../shared/kernel/retention-rules';
-import type { AuditEntry, AuditOutboxItem } from '../../shared/kernel/audit';
+import type { AuditEntry, AuditOutboxItem, AuditTakeOverClaim } from '../../shared/kernel/audit';
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
 import type { Principal } from '../../shared/kernel/principal';
@@ -220,8 +220,19 @@ export class InMemoryAuditOutboxItems implements AuditOutboxPort {
   async remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void> {
     for (const item of items) this.catalog.outbox.delete(outboxKey(item));
   }
-  async unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]> {
-    return [...this.catalog.outbox.values()].filter((i) => i.at < before).sort((a, b) => a.at.localeCompare(b.at)).slice(0, max);
+  async unsafeWrittenBefore(before: string, max: number): Promise<Versioned<AuditOutboxItem>[]> {
+    return [...this.catalog.outbox.values()]
+      .filter((i) => i.at < before)
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .slice(0, max)
+      .map((i) => ({ item: structuredClone(i), etag: catalogEtagOf(i) }));
+  }
+  /** Compare and set in one step, with no await in between, as Cosmos's If-Match. */
+  async claim({ item, etag }: Versioned<AuditOutboxItem>, claim: AuditTakeOverClaim): Promise<boolean> {
+    const stored = this.catalog.outbox.get(outboxKey(item));
+    if (!stored || catalogEtagOf(stored) !== etag) return false;
+    this.catalog.outbox.set(outboxKey(item), { ...structuredClone(stored), claim });
+    return true;
   }
 }
 
@@ -532,13 +543,13 @@ export class InMemoryAuditLog implements AuditLogPort {
     return written;
   }
   /** As the Cosmos log: looked up in the first entry's partition (tenant and month). */
-  async appendOnce(inputs: AuditInput[]): Promise<boolean> {
+  async appendOnce(inputs: AuditInput[], opts: { sendBy?: number } = {}): Promise<boolean> {
     const first = inputs[0];
     if (!first) return false;
     const partition = `${first.tenantId}:${first.at.slice(0, 7)}`;
     const missing = inputs.filter((i) => !this.entries.some((e) => e.partition === partition && e.requestId === i.requestId && e.action === i.action && e.outcome === i.outcome));
     if (missing.length === 0) return false;
-    await this.appendBatch(missing);
+    await this.appendBatch(missing, opts);
     return true;
   }
   highWater(): number {

@@ -133,7 +133,7 @@ export class AuditLog implements AuditLogPort {
     return Promise.all(written);
   }
 
-  async appendOnce(inputs: AuditInput[]): Promise<boolean> {
+  async appendOnce(inputs: AuditInput[], opts: { sendBy?: number } = {}): Promise<boolean> {
     const first = inputs[0];
     if (!first) return false;
     // A request has one entry per action and outcome (a change stored before the request failed has its success entry
@@ -149,7 +149,7 @@ export class AuditLog implements AuditLogPort {
     }
     const missing = inputs.filter((i) => !stored.has(`${i.requestId} ${i.action} ${i.outcome}`));
     if (missing.length === 0) return false;
-    await this.appendBatch(missing);
+    await this.appendBatch(missing, opts.sendBy !== undefined ? { sendBy: opts.sendBy } : {});
     return true;
   }
 
@@ -389,7 +389,7 @@ export class AuditLog implements AuditLogPort {
   /** Cross-tenant, for the sealing timer: appends every parked entry. */
   unsafeAppendPending(): Promise<number> {
     // Once: a parked batch whose first attempt was stored after all, or whose removal a crash cut off, is not appended again.
-    return this.pending.unsafeDrain((inputs) => this.appendOnce(inputs));
+    return this.pending.unsafeDrain((inputs, opts) => this.appendOnce(inputs, opts));
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {

@@ -1,7 +1,7 @@
 import type { Container, OperationInput } from '@azure/cosmos';
-import type { AuditOutboxItem } from '../../kernel/audit';
-import type { AuditOutboxPort } from '../../ports';
-import { deleteItem, firstItemsOf } from './cosmos';
+import type { AuditOutboxItem, AuditTakeOverClaim } from '../../kernel/audit';
+import type { AuditOutboxPort, Versioned } from '../../ports';
+import { deleteItem, firstItemsOf, isCosmosStatus } from './cosmos';
 
 /** Deletes per transactional batch (Cosmos DB's limit). */
 const DELETES_PER_BATCH = 100;
@@ -38,13 +38,27 @@ export class AuditOutboxItems implements AuditOutboxPort {
     }
   }
 
-  async unsafeWrittenBefore(before: string, max: number): Promise<AuditOutboxItem[]> {
+  async unsafeWrittenBefore(before: string, max: number): Promise<Versioned<AuditOutboxItem>[]> {
     const query = { query: 'SELECT * FROM c WHERE c.type = "audit-outbox" AND c.at < @before ORDER BY c.at', parameters: [{ name: '@before', value: before }] };
-    const found = await Promise.all([this.container, this.tenants].map(async (c) => firstItemsOf(c.items.query<AuditOutboxItem>(query, { maxItemCount: max }))));
+    const found = await Promise.all([this.container, this.tenants].map(async (c) => firstItemsOf(c.items.query<AuditOutboxItem & { _etag: string }>(query, { maxItemCount: max }))));
     return found
       .flat()
       .sort((a, b) => a.at.localeCompare(b.at))
       .slice(0, max)
-      .map(({ id, tenantId, type, at, entries }) => ({ id, tenantId, type, at, entries }));
+      .map(({ id, tenantId, type, at, entries, claim, _etag }) => ({ item: { id, tenantId, type, at, entries, ...(claim ? { claim } : {}) }, etag: _etag }));
+  }
+
+  /** A replace over the listed etag, in `documents` or else in `tenants` (an etag is never another item's). */
+  async claim({ item, etag }: Versioned<AuditOutboxItem>, claim: AuditTakeOverClaim): Promise<boolean> {
+    for (const container of [this.container, this.tenants]) {
+      try {
+        await container.item(item.id, item.tenantId).replace({ ...item, claim }, { accessCondition: { type: 'IfMatch', condition: etag } });
+        return true;
+      } catch (err) {
+        if (isCosmosStatus(err, 412)) return false;
+        if (!isCosmosStatus(err, 404)) throw err;
+      }
+    }
+    return false;
   }
 }

@@ -1,7 +1,8 @@
 import type { Container } from '@azure/cosmos';
 import { randomUUID } from 'node:crypto';
-import { deleteItem } from './cosmos';
+import { deleteItem, isCosmosStatus, withoutSystemProperties } from './cosmos';
 import type { AuditInput } from '../../ports';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, claimHolds, type AuditTakeOverClaim } from '../../kernel/audit';
 
 /** Entries of a completed change the log could not take at the time. */
 interface PendingEntries {
@@ -9,6 +10,8 @@ interface PendingEntries {
   tenantId: string;
   type: 'audit-pending';
   entries: AuditInput[];
+  /** The sealing run appending them (AUDIT_OUTBOX_CLAIM_LEASE_MS), as an outbox item's. */
+  claim?: AuditTakeOverClaim;
 }
 
 /**
@@ -27,17 +30,24 @@ export class PendingAuditEntries {
   /**
    * Cross-tenant: hands every parked batch to `append`, and drops it once appended. A batch the log refuses
    * stays for the next run without holding back the others; the drain then fails, naming it (alerted).
+   * Each batch is claimed over its etag first, as the audit outbox's items are (AUDIT_OUTBOX_CLAIM_LEASE_MS):
+   * two runs at once both appended it (each looked before the other's append); now only the claimant does,
+   * sending within AUDIT_OUTBOX_SEND_WITHIN_MS of its claim or not at all.
    */
-  async unsafeDrain(append: (inputs: AuditInput[]) => Promise<unknown>): Promise<number> {
+  async unsafeDrain(append: (inputs: AuditInput[], opts: { sendBy: number }) => Promise<unknown>): Promise<number> {
     const { resources } = await this.container.items
-      .query<PendingEntries>({ query: `SELECT * FROM c WHERE c.type = 'audit-pending'` })
+      .query<PendingEntries & { _etag: string }>({ query: `SELECT * FROM c WHERE c.type = 'audit-pending'` })
       .fetchAll();
+    const run = randomUUID();
     let appended = 0;
     const failed: string[] = [];
     for (const p of resources) {
+      const now = Date.now();
+      if (claimHolds(p.claim, now)) continue;
       try {
-        await append(p.entries);
-        // A crash here leaves the batch for the next run, whose append finds it in the chain (appendOnce).
+        if (!(await this.claim(p, p._etag, { by: run, at: new Date(now).toISOString() }))) continue;
+        await append(p.entries, { sendBy: now + AUDIT_OUTBOX_SEND_WITHIN_MS });
+        // A crash here leaves the batch for a run after the lease, whose append finds it in the chain (appendOnce).
         await deleteItem(this.container, p.tenantId, p.id);
         appended += p.entries.length;
       } catch {
@@ -46,5 +56,16 @@ export class PendingAuditEntries {
     }
     if (failed.length > 0) throw new Error(`parked audit entries not appended (${appended} appended): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? `, and ${failed.length - 10} more` : ''}`);
     return appended;
+  }
+
+  /** Records `claim` if the batch is still the version read (If-Match): false when another run claimed or dropped it first. */
+  private async claim(p: PendingEntries, etag: string, claim: AuditTakeOverClaim): Promise<boolean> {
+    try {
+      await this.container.item(p.id, p.tenantId).replace({ ...withoutSystemProperties(p), claim }, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return true;
+    } catch (err) {
+      if (isCosmosStatus(err, 412) || isCosmosStatus(err, 404)) return false;
+      throw err;
+    }
   }
 }

@@ -1,7 +1,7 @@
 /** The audit outbox's release and the sealing timer's drain, over the in-memory ports. */
 import { AuditOutbox, stagedWithFirstChange } from '../../../shared/audit/outbox';
 import { sealAuditLog } from '../../../shared/audit/seal';
-import { AUDIT_OUTBOX_GRACE_MS, AUDIT_OUTBOX_SEND_WITHIN_MS, auditOutboxItem, type AuditInput, type AuditStaging } from '../../../shared/kernel/audit';
+import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, AUDIT_OUTBOX_SEND_WITHIN_MS, auditOutboxItem, type AuditInput, type AuditStaging } from '../../../shared/kernel/audit';
 import type { AuditEntry } from '../../../shared/kernel/audit';
 import { InMemoryAuditLog, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 
@@ -13,6 +13,26 @@ class RefusingAuditLog extends InMemoryAuditLog {
   override async appendBatch(inputs: AuditInput[], opts?: { sendBy?: number }): Promise<AuditEntry[]> {
     if (this.refusing) throw new Error('cosmos down');
     return super.appendBatch(inputs, opts);
+  }
+}
+
+/** An audit log whose next appendBatch waits at its start until `resume` (a run paused inside appendOnce, after its look-up). */
+class PausingAuditLog extends InMemoryAuditLog {
+  private gate: Promise<void> | null = null;
+  resume: () => void = () => undefined;
+  /** Resolves once the paused append has started. */
+  paused!: Promise<void>;
+  pauseNext(): void {
+    let started!: () => void;
+    this.paused = new Promise((r) => (started = r));
+    this.gate = new Promise((r) => (this.resume = r));
+    const gate = this.gate;
+    this.appendBatch = async (inputs, opts) => {
+      this.appendBatch = InMemoryAuditLog.prototype.appendBatch.bind(this);
+      started();
+      await gate;
+      return this.appendBatch(inputs, opts);
+    };
   }
 }
 
@@ -99,8 +119,74 @@ describe('audit outbox', () => {
     expect(audit.entries.map((e) => e.requestId)).toEqual(['behind']);
     expect([...base.catalog.outbox.values()].map((i) => i.id)).toEqual(['audit-outbox:stuck']);
     refused.clear();
+    // The failed run's claim holds until its lease ends (it may have sent some); a run after that appends it.
+    expect(await picky.drain(new Date('2026-11-30T10:05:00Z'), 10)).toBe(0);
+    now.mockReturnValue(CHANGE_AT + 30_000 + AUDIT_OUTBOX_CLAIM_LEASE_MS + 1);
     expect(await picky.drain(new Date('2026-11-30T10:05:00Z'), 10)).toBe(1);
     expect(audit.entries.map((e) => e.requestId)).toEqual(['behind', 'stuck']);
+  });
+
+  it('two sealing runs at once (a timer lease that expired mid-run, a tool beside the host): the one that claims an item appends it, once', async () => {
+    const { base, store } = setUp();
+    const audit = new PausingAuditLog();
+    const run = () => new AuditOutbox({ audit, auditOutboxItems: base.auditOutboxItems, log: new RecordingLogger() }, 0).drain(new Date('2026-11-30T10:05:00Z'), 100);
+    const item = await store();
+    // The first run claims the item, looks it up in the chain, and pauses before its append; the second runs whole.
+    audit.pauseNext();
+    const first = run();
+    await audit.paused;
+    expect(await run()).toBe(0);
+    expect(audit.entries).toEqual([]);
+    expect(base.catalog.outbox.get(`acme/${item.id}`)?.claim).toEqual({ by: expect.any(String), at: new Date(CHANGE_AT + 30_000).toISOString() });
+    audit.resume();
+    expect(await first).toBe(1);
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['r1']);
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
+  it('two runs that listed the same item before either claimed it: the claim over the listed etag lets one through', async () => {
+    const { base, store } = setUp();
+    await store();
+    const [listed] = await base.auditOutboxItems.unsafeWrittenBefore('2026-11-30T10:05:00Z', 10);
+    const [listedToo] = await base.auditOutboxItems.unsafeWrittenBefore('2026-11-30T10:05:00Z', 10);
+    const at = new Date(CHANGE_AT).toISOString();
+    expect(await base.auditOutboxItems.claim(listed!, { by: 'run-1', at })).toBe(true);
+    expect(await base.auditOutboxItems.claim(listedToo!, { by: 'run-2', at })).toBe(false);
+  });
+
+  it('a run that claimed an item and stopped: runs within the lease leave it; a run after the lease appends it once, or only removes it when the stopped run had appended', async () => {
+    const { base, audit, outbox, store } = setUp();
+    const unsent = await store();
+    const sent = await store();
+    for (const item of [unsent, sent]) {
+      const [listed] = (await base.auditOutboxItems.unsafeWrittenBefore('2026-11-30T10:05:00Z', 10)).filter((l) => l.item.id === item.id);
+      expect(await base.auditOutboxItems.claim(listed!, { by: 'stopped-run', at: new Date(CHANGE_AT + 30_000).toISOString() })).toBe(true);
+    }
+    // The stopped run had appended the second item's entry before it stopped.
+    await audit.appendBatch(sent.entries);
+    now.mockReturnValue(CHANGE_AT + 30_000 + AUDIT_OUTBOX_CLAIM_LEASE_MS - 1);
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 100)).toBe(0);
+    expect(base.catalog.outbox.size).toBe(2);
+    now.mockReturnValue(CHANGE_AT + 30_000 + AUDIT_OUTBOX_CLAIM_LEASE_MS + 1);
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 100)).toBe(1);
+    expect(await outbox.drain(new Date('2026-11-30T10:05:00Z'), 100)).toBe(0);
+    expect(audit.entries.map((e) => e.requestId).sort()).toEqual(['r1', 'r2']);
+    expect(base.catalog.outbox.size).toBe(0);
+  });
+
+  it('a claimant paused past its lease sends nothing once a later run has taken the item over: one append', async () => {
+    const { base, store } = setUp();
+    const audit = new PausingAuditLog();
+    const run = () => new AuditOutbox({ audit, auditOutboxItems: base.auditOutboxItems, log: new RecordingLogger() }, 0).drain(new Date('2026-11-30T10:05:00Z'), 100);
+    await store();
+    audit.pauseNext();
+    const first = run();
+    await audit.paused;
+    now.mockReturnValue(CHANGE_AT + 30_000 + AUDIT_OUTBOX_CLAIM_LEASE_MS + 1);
+    expect(await run()).toBe(1);
+    audit.resume();
+    await expect(first).rejects.toThrow('audit-outbox:r1');
+    expect(audit.entries.map((e) => e.requestId)).toEqual(['r1']);
   });
 
   it('the drain leaves items younger than its cut-off to their instance, and takes at most `max`, oldest first', async () => {

@@ -46,7 +46,7 @@ describe('alert phrases', () => {
     const seal = TIMERS.find((t) => t.name === 'sealAuditLog')!;
     await base.audit.append({ tenantId: 'acme', at: base.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: 'r1', clientIp: null, userAgent: null });
     // The outbox cannot be read: entries of completed changes stay out of the chain, run after run.
-    const unreadable: AuditOutboxPort = { remove: async () => undefined, unsafeWrittenBefore: () => Promise.reject(new Error('cosmos unavailable')) };
+    const unreadable: AuditOutboxPort = { remove: async () => undefined, unsafeWrittenBefore: () => Promise.reject(new Error('cosmos unavailable')), claim: async () => false };
     const log = new RecordingLogger();
     const deps = { ...base, log, auditOutbox: new AuditOutbox({ audit: base.audit, auditOutboxItems: unreadable, log }, 0) };
     await expect(runTimer(seal, deps)).rejects.toThrow('audit outbox');

@@ -82,7 +82,7 @@ describe('the maintenance passes read past empty pages', () => {
     const documents = iteratorContainer([[], [item('o-1')]]);
     const tenants = iteratorContainer([[], [], [item('o-2')]]);
     const found = await new AuditOutboxItems(documents.container, tenants.container).unsafeWrittenBefore('2030-01-01T00:00:00.000Z', 10);
-    expect(found.map((o) => o.id)).toEqual(['o-1', 'o-2']);
+    expect(found.map((o) => o.item.id)).toEqual(['o-1', 'o-2']);
   });
 
   it('export maintenance: an expired job behind an empty page is found', async () => {
