@@ -18,33 +18,47 @@ const over = '2025-01-01T00:00:00.000Z';
 const now = new Date('2025-06-01T00:00:00Z');
 const person = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', rightsSet: 'archivist', permissions: new Set(['holds:place', 'holds:release']) });
 
-/** A document past its retention, catalog and blobs alike, with its manifest. */
+/**
+ * A document past its retention, catalog and blobs alike, with its manifest; and the two interrupted hold
+ * changes these tests start from: a placement whose catalog write fails after its flags are set, and a release
+ * that crashes before clearing the flags.
+ */
 async function due() {
   const deps = inMemoryDeps();
   const doc = await seedDueDocument(deps, T, over);
   const flags = async () => (await deps.blobs.documentBlobWorm(T, doc.id)).map((b) => b.legalHold);
-  return { deps, doc, flags };
+  const placeFailingInCatalog = async () => {
+    const replace = jest.spyOn(deps.retention.catalog, 'replace').mockRejectedValueOnce(new Error('Cosmos unavailable'));
+    await expect(placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
+    replace.mockRestore();
+  };
+  const releaseCrashingBeforeFlags = async (holdId: string) => {
+    const setLegalHold = jest.spyOn(deps.blobs, 'setLegalHold').mockRejectedValueOnce(new Error('crash'));
+    await expect(releaseHold({ principal: person('bob'), documentId: doc.id, holdId, reason: 'settled' }, deps)).rejects.toThrow('crash');
+    setLegalHold.mockRestore();
+  };
+  /** The flags stay set, and the sweep refuses to dispose of the document: every blob is still there. */
+  const expectFlagsKeptAndNotDisposable = async () => {
+    expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
+    expect(await flags()).toEqual([true, true, true]);
+    expect(await prepareDisposal(T, doc.id, { now, runId: 'r1', requireApproval: false }, deps)).toEqual({ blocked: 'storage-refused', detail: 'blob-protected' });
+    expect((await deps.blobs.documentBlobs(T, doc.id)).length).toBe(3);
+  };
+  return { deps, doc, flags, placeFailingInCatalog, releaseCrashingBeforeFlags, expectFlagsKeptAndNotDisposable };
 }
 
 it('a hold whose catalog write failed after the flags were set: the flags stay, and the sweep cannot dispose of the document', async () => {
-  const { deps, doc, flags } = await due();
-  const replace = jest.spyOn(deps.retention.catalog, 'replace').mockRejectedValueOnce(new Error('Cosmos unavailable'));
-  await expect(placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
-  replace.mockRestore();
+  const { flags, placeFailingInCatalog, expectFlagsKeptAndNotDisposable } = await due();
+  await placeFailingInCatalog();
   expect(await flags()).toEqual([true, true, true]);
 
-  expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
-  expect(await flags()).toEqual([true, true, true]);
-  expect(await prepareDisposal(T, doc.id, { now, runId: 'r1', requireApproval: false }, deps)).toEqual({ blocked: 'storage-refused', detail: 'blob-protected' });
-  expect((await deps.blobs.documentBlobs(T, doc.id)).length).toBe(3);
+  await expectFlagsKeptAndNotDisposable();
 });
 
 it('a release that crashed before clearing the flags: the flags are cleared, audited', async () => {
-  const { deps, doc, flags } = await due();
+  const { deps, doc, flags, releaseCrashingBeforeFlags } = await due();
   const hold = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
-  const setLegalHold = jest.spyOn(deps.blobs, 'setLegalHold').mockRejectedValueOnce(new Error('crash'));
-  await expect(releaseHold({ principal: person('bob'), documentId: doc.id, holdId: hold.id, reason: 'settled' }, deps)).rejects.toThrow('crash');
-  setLegalHold.mockRestore();
+  await releaseCrashingBeforeFlags(hold.id);
   expect(await flags()).toEqual([true, true, true]);
 
   expect(await resyncLegalHold(T, doc.id, now, deps)).toMatchObject({ legalHold: false });
@@ -53,30 +67,23 @@ it('a release that crashed before clearing the flags: the flags are cleared, aud
 });
 
 it('a hold whose catalog write failed, on a document whose earlier hold was released: the flags stay, and the sweep cannot dispose of it', async () => {
-  const { deps, doc, flags } = await due();
+  const { deps, doc, flags, placeFailingInCatalog, expectFlagsKeptAndNotDisposable } = await due();
   const first = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
   await releaseHold({ principal: person('bob'), documentId: doc.id, holdId: first.id, reason: 'closed' }, deps);
   expect(await flags()).toEqual([false, false, false]);
   // A second hold: its flags are set, its catalog write fails. The release on record is not what these flags are for.
-  const replace = jest.spyOn(deps.retention.catalog, 'replace').mockRejectedValueOnce(new Error('Cosmos unavailable'));
-  await expect(placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
-  replace.mockRestore();
+  await placeFailingInCatalog();
   expect(await flags()).toEqual([true, true, true]);
 
-  expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
-  expect(await flags()).toEqual([true, true, true]);
-  expect(await prepareDisposal(T, doc.id, { now, runId: 'r1', requireApproval: false }, deps)).toEqual({ blocked: 'storage-refused', detail: 'blob-protected' });
-  expect((await deps.blobs.documentBlobs(T, doc.id)).length).toBe(3);
+  await expectFlagsKeptAndNotDisposable();
 });
 
 it('a release that crashed before clearing the flags, on a document held and released before: the flags are cleared', async () => {
-  const { deps, doc, flags } = await due();
+  const { deps, doc, flags, releaseCrashingBeforeFlags } = await due();
   const first = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
   await releaseHold({ principal: person('bob'), documentId: doc.id, holdId: first.id, reason: 'closed' }, deps);
   const second = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
-  const setLegalHold = jest.spyOn(deps.blobs, 'setLegalHold').mockRejectedValueOnce(new Error('crash'));
-  await expect(releaseHold({ principal: person('bob'), documentId: doc.id, holdId: second.id, reason: 'settled' }, deps)).rejects.toThrow('crash');
-  setLegalHold.mockRestore();
+  await releaseCrashingBeforeFlags(second.id);
   expect(await flags()).toEqual([true, true, true]);
 
   expect(await resyncLegalHold(T, doc.id, now, deps)).toMatchObject({ legalHold: false });
