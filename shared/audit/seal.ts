@@ -96,13 +96,29 @@ function sealOf(text: string): AuditSeal | null {
   return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string } : null;
 }
 
+/** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */
+const verifying = new WeakMap<object, Map<string, Promise<MonthReport>>>();
+
 type MonthReport = ChainReport & { month: string; seals: number };
 
 /**
- * `GET /audit/verify`: recompute a tenant's month against its seals. The month is read a page at a time:
- * a busy tenant's month holds millions of entries, and read at once, one request could fill the instance's memory.
+ * `GET /audit/verify`: recompute a tenant's month against its seals. The month is read a page at a time
+ * (a busy tenant's month holds millions of entries: read at once, one request could fill the instance's
+ * memory), and at most one verification of a tenant-month runs per instance: callers that ask while it
+ * runs get its report. Nothing is kept after it ends.
  */
-export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
+export function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
+  let running = verifying.get(deps.audit);
+  if (!running) verifying.set(deps.audit, (running = new Map<string, Promise<MonthReport>>()));
+  const key = `${tenantId}:${month}:${keyedSince ?? ''}`;
+  const shared = running.get(key);
+  if (shared) return shared;
+  const report = verifyMonth(tenantId, month, deps, keyedSince).finally(() => running.delete(key));
+  running.set(key, report);
+  return report;
+}
+
+async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
   const [{ seals, unreadable }, headSeq, key] = await Promise.all([readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
   // Unset: every month was written keyed (a deployment with months from before keying names the first keyed one).
   // Taking unset as "any month may be unkeyed" let whoever can write the audit container rewrite a month not yet

@@ -1,5 +1,6 @@
 import { ChainVerifier, entryId, GENESIS_HASH, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry } from '../../../shared/kernel/audit';
+import { verifyAuditMonth } from '../../../shared/audit/seal';
 import { inMemoryDeps } from '../../support/in-memory';
 
 const MONTH = '2025-03';
@@ -27,6 +28,9 @@ function depsWith(entries: AuditEntry[]) {
   return { deps, reads };
 }
 
+// The month was written before keying (plain sha256 is allowed).
+const KEYED_SINCE = '2099-01';
+
 describe('verifying a month', () => {
   it('reads the month a page at a time; a problem at the last entry of a page and the first of the next are both found', async () => {
     const c = chain(7);
@@ -46,5 +50,32 @@ describe('verifying a month', () => {
       { kind: 'broken-link', seq: 4, id: entryId(4) },
       { kind: 'broken-link', seq: 5, id: entryId(5) },
     ]);
+  });
+
+  it('callers asking for the same month while it is verified share one verification; the next call verifies again', async () => {
+    const { deps, reads } = depsWith(chain(4));
+    const [a, b] = await Promise.all([verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE), verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE)]);
+    expect(reads.count).toBe(1);
+    expect(b).toBe(a);
+    expect(a).toMatchObject({ ok: true, entries: 4, problems: [], problemsTruncated: false });
+    // Not a cache: a change after it ended is seen by the next call.
+    deps.audit.entries[1] = { ...deps.audit.entries[1]!, status: 500 };
+    const again = await verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE);
+    expect(reads.count).toBe(2);
+    expect(again.problems).toEqual([{ kind: 'changed', seq: 2, id: entryId(2), detail: 'content-does-not-match-hash' }]);
+  });
+
+  it('a failed verification is not shared with later callers', async () => {
+    const { deps, reads } = depsWith(chain(2));
+    const read = deps.audit.inChainOrder.bind(deps.audit);
+    deps.audit.inChainOrder = (...a) => {
+      if (reads.count === 0) {
+        reads.count++;
+        throw new Error('store unavailable');
+      }
+      return read(...a);
+    };
+    await expect(verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE)).rejects.toThrow('store unavailable');
+    await expect(verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE)).resolves.toMatchObject({ ok: true, entries: 2 });
   });
 });
