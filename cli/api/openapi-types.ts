@@ -7430,7 +7430,14 @@ export interface operations {
                         lastSeq: number;
                         sealedSeq: number;
                         seals: number;
+                        /** @description The first 1000 problems found (foreign entries first, then in seq order, then a cut tail) */
                         problems: unknown[];
+                        /** @description Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `unreadable-seal`, `truncated`), also those not listed */
+                        problemCounts: {
+                            [key: string]: number;
+                        };
+                        /** @description More problems were found than `problems` lists */
+                        problemsTruncated: boolean;
                     };
                 };
             };

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { AuditSeal, ChainProblem, ChainReport, entryId, verifyChain } from '../kernel/audit-chain';
+import { AuditSeal, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS } from '../kernel/audit';
 import { flushSuppressedRefusals } from './suppressed-refusals';
 
@@ -96,15 +96,45 @@ function sealOf(text: string): AuditSeal | null {
   return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string } : null;
 }
 
-/** `GET /audit/verify`: recompute a tenant's month against its seals. */
-export async function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<ChainReport & { month: string; seals: number }> {
-  const [entries, { seals, unreadable }, headSeq, key] = await Promise.all([deps.audit.all(tenantId, month), readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
-  const highWater = deps.audit.highWater(tenantId, month);
+/** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */
+const verifying = new WeakMap<object, Map<string, Promise<MonthReport>>>();
+
+type MonthReport = ChainReport & { month: string; seals: number };
+
+/**
+ * `GET /audit/verify`: recompute a tenant's month against its seals. The month is read a page at a time
+ * (a busy tenant's month holds millions of entries: read at once, one request could fill the instance's
+ * memory), and at most one verification of a tenant-month runs per instance: callers that ask while it
+ * runs get its report. Nothing is kept after it ends.
+ */
+export function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
+  let running = verifying.get(deps.audit);
+  if (!running) verifying.set(deps.audit, (running = new Map<string, Promise<MonthReport>>()));
+  const key = `${tenantId}:${month}:${keyedSince ?? ''}`;
+  const shared = running.get(key);
+  if (shared) return shared;
+  const report = verifyMonth(tenantId, month, deps, keyedSince).finally(() => running.delete(key));
+  running.set(key, report);
+  return report;
+}
+
+async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
+  const [{ seals, unreadable }, headSeq, key] = await Promise.all([readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
   // Unset: every month was written keyed (a deployment with months from before keying names the first keyed one).
   // Taking unset as "any month may be unkeyed" let whoever can write the audit container rewrite a month not yet
   // sealed as plain-sha256 entries "from before keying", and it verified.
   const requireKeyed = keyedSince === undefined || month >= keyedSince;
-  const report = verifyChain(`${tenantId}:${month}`, entries, seals, { headSeq, highWater, key, requireKeyed });
-  const problems: ChainProblem[] = [...unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob })), ...report.problems];
-  return { month, seals: seals.length, ...report, ok: problems.length === 0, problems };
+  const marks = { headSeq, key, requireKeyed };
+  const verifier = new ChainVerifier(`${tenantId}:${month}`, seals, marks);
+  let highWater: number | undefined;
+  for await (const page of deps.audit.inChainOrder(tenantId, month)) {
+    // What this instance wrote or saw, taken once the read has waited for its writer and has begun: every entry
+    // up to it was stored before the pages that follow were read. Taken at the end instead, entries written while a
+    // long month was read would claim a cut tail.
+    highWater ??= deps.audit.highWater(tenantId, month);
+    for (const e of page) verifier.add(e);
+  }
+  highWater ??= deps.audit.highWater(tenantId, month);
+  const report = verifier.finish({ leading: unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob })), highWater });
+  return { month, seals: seals.length, ...report };
 }

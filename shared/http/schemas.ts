@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ZAuditAction } from '../kernel/audit';
+import { CHAIN_PROBLEMS_MAX } from '../kernel/audit-chain';
 import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, type SupportScope } from '../kernel/principal';
 import { ZDocumentMetadata } from '../kernel/document';
 import { EXPORT_STATUSES, ZExportRequest } from '../kernel/export';
@@ -217,7 +218,9 @@ export const ZChainReport = z.strictObject({
   lastSeq: z.number().int(),
   sealedSeq: z.number().int(),
   seals: z.number().int(),
-  problems: z.array(z.unknown()),
+  problems: z.array(z.unknown()).meta({ description: `The first ${CHAIN_PROBLEMS_MAX} problems found (foreign entries first, then in seq order, then a cut tail)` }),
+  problemCounts: z.record(z.string(), z.number().int()).meta({ description: 'Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `unreadable-seal`, `truncated`), also those not listed' }),
+  problemsTruncated: z.boolean().meta({ description: 'More problems were found than `problems` lists' }),
 });
 
 export const ZItems = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item) });

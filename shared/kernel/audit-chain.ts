@@ -84,7 +84,12 @@ export interface ChainReport {
   lastSeq: number;
   /** Highest sequence number covered by a seal; entries after it are protected by the chain only. */
   sealedSeq: number;
+  /** The first CHAIN_PROBLEMS_MAX problems. */
   problems: ChainProblem[];
+  /** Every problem found, counted per kind (also those not listed). */
+  problemCounts: Partial<Record<ChainProblem['kind'], number>>;
+  /** More problems were found than are listed. */
+  problemsTruncated: boolean;
 }
 
 /** What vouches for the chain's end besides its entries. */
@@ -99,49 +104,106 @@ export interface ChainMarks {
   requireKeyed?: boolean;
 }
 
+/** At most this many problems are listed in a report; `problemCounts` counts all of them. */
+export const CHAIN_PROBLEMS_MAX = 1000;
+
+export type ChainProblemKind = ChainProblem['kind'];
+
 /**
- * Recompute a partition's chain against its seals. Reports every entry whose content no longer
- * matches its hash (changed), every sequence number without an entry inside the chain (missing:
- * deleted), a chain that ends before what the head, a seal or the high-water mark vouch for
- * (truncated), every entry that does not belong to the chain (inserted: a foreign id), every link
- * that does not follow its predecessor (broken-link: an entry rewritten with a recomputed hash, or
- * replaced), and unkeyed entries after keyed ones (a downgrade).
+ * Checks one partition's chain an entry at a time, as they are read in id order (ids are the zero-padded
+ * seq, so the chain's entries come in seq order; entries with any other id anywhere between them). It keeps
+ * the expected next seq, the previous hash, whether a keyed entry was seen, the seals, and at most
+ * CHAIN_PROBLEMS_MAX problems: a month of a busy tenant (millions of entries) or a badly damaged one is
+ * never held in memory at once.
+ *
+ * Reports every entry whose content no longer matches its hash (changed), every sequence number without
+ * an entry inside the chain (missing: deleted), a chain that ends before what the head, a seal or the
+ * high-water mark vouch for (truncated), every entry that does not belong to the chain (inserted: a
+ * foreign id, or a second entry at a seq), every link that does not follow its predecessor (broken-link:
+ * an entry rewritten with a recomputed hash, or replaced), and unkeyed entries after keyed ones (a downgrade).
  */
+export class ChainVerifier {
+  private readonly sealAt: Map<number, AuditSeal>;
+  private readonly sealedSeq: number;
+  /** Listed in the report before the chain's own problems, as before streaming: foreign entries first. */
+  private readonly inserted: ChainProblem[] = [];
+  private readonly inChain: ChainProblem[] = [];
+  private readonly counts: Partial<Record<ChainProblemKind, number>> = {};
+  private entries = 0;
+  /** The seq the next chain entry should have. */
+  private next = 1;
+  private prev: string | null = GENESIS_HASH;
+  private keyed = false;
+
+  constructor(
+    private readonly partition: string,
+    seals: AuditSeal[],
+    private readonly marks: ChainMarks = {},
+    private readonly problemsMax = CHAIN_PROBLEMS_MAX,
+  ) {
+    this.sealAt = new Map(seals.map((s) => [s.seq, s]));
+    this.sealedSeq = seals.reduce((max, s) => Math.max(max, s.seq), 0);
+  }
+
+  private report(into: ChainProblem[], problem: ChainProblem, times = 1): void {
+    this.counts[problem.kind] = (this.counts[problem.kind] ?? 0) + times;
+    if (into.length < this.problemsMax) into.push(problem);
+  }
+
+  /** The next stored entry; chain entries must come in ascending seq order. */
+  add(e: AuditEntry): void {
+    this.entries++;
+    const seq = seqOfId(e.id);
+    // `seq < next`: a second entry at a seq already checked (or one out of order): not the chain's.
+    if (seq === null || e.seq !== seq || e.partition !== this.partition || seq < this.next) {
+      this.report(this.inserted, { kind: 'inserted', id: e.id, detail: 'not-part-of-the-chain' });
+      return;
+    }
+    if (seq > this.next) {
+      // A gap: counted without a step per number (a planted id far ahead costs nothing), listed up to the cap.
+      const gap = seq - this.next;
+      const room = Math.min(gap, Math.max(0, this.problemsMax - this.inChain.length));
+      for (let k = 0; k < room; k++) this.inChain.push({ kind: 'missing', seq: this.next + k });
+      this.counts.missing = (this.counts.missing ?? 0) + gap;
+      this.prev = null; // the next link cannot be checked against a missing entry
+    }
+    const { key, requireKeyed } = this.marks;
+    const matches = e.alg === CHAIN_ALG && !key ? false : hashEntry(e, key) === e.hash;
+    if (!matches) this.report(this.inChain, { kind: 'changed', seq, id: e.id, detail: 'content-does-not-match-hash' });
+    else if (this.prev !== null && e.prevHash !== this.prev) this.report(this.inChain, { kind: 'broken-link', seq, id: e.id });
+    if (e.alg === CHAIN_ALG) this.keyed = true;
+    else if (this.keyed || requireKeyed) this.report(this.inChain, { kind: 'unkeyed', seq, id: e.id, detail: this.keyed ? 'after-a-keyed-entry' : 'month-must-be-keyed' });
+    const seal = this.sealAt.get(seq);
+    if (seal && seal.hash !== e.hash) this.report(this.inChain, { kind: 'changed', seq, id: e.id, detail: 'hash-differs-from-seal' });
+    this.prev = e.hash;
+    this.next = seq + 1;
+  }
+
+  /**
+   * The report, once every entry was added. `leading` problems (found elsewhere) are listed first; `highWater`,
+   * if given, is the mark as it stands now (read after the entries), in place of the one given at the start.
+   */
+  finish(opts: { leading?: ChainProblem[]; highWater?: number } = {}): ChainReport {
+    const leading = opts.leading ?? [];
+    const chainEnd = this.next - 1;
+    const claims = { head: this.marks.headSeq ?? 0, seal: this.sealedSeq, 'high-water': opts.highWater ?? this.marks.highWater ?? 0 };
+    const lastSeq = Math.max(chainEnd, ...Object.values(claims));
+    const tail: ChainProblem[] = [];
+    if (lastSeq > chainEnd) {
+      const claimedBy = (Object.keys(claims) as (keyof typeof claims)[]).filter((k) => claims[k] > chainEnd);
+      this.report(tail, { kind: 'truncated', chainEnd, expectedSeq: lastSeq, claimedBy });
+    }
+    for (const p of leading) this.counts[p.kind] = (this.counts[p.kind] ?? 0) + 1;
+    const total = Object.values(this.counts).reduce((a, b) => a + b, 0);
+    const problems = [...leading, ...this.inserted, ...this.inChain, ...tail].slice(0, this.problemsMax);
+    return { partition: this.partition, ok: total === 0, entries: this.entries, lastSeq, sealedSeq: this.sealedSeq, problems, problemCounts: { ...this.counts }, problemsTruncated: problems.length < total };
+  }
+}
+
+/** The same verdicts for entries already in memory, in any order (tests, tools): sorted by id, then checked as a stream. */
 export function verifyChain(partition: string, stored: AuditEntry[], seals: AuditSeal[], marksOrHeadSeq: ChainMarks | number = {}): ChainReport {
   const marks: ChainMarks = typeof marksOrHeadSeq === 'number' ? { headSeq: marksOrHeadSeq } : marksOrHeadSeq;
-  const problems: ChainProblem[] = [];
-  const bySeq = new Map<number, AuditEntry>();
-  for (const e of stored) {
-    const seq = seqOfId(e.id);
-    if (seq === null || e.seq !== seq || e.partition !== partition) problems.push({ kind: 'inserted', id: e.id, detail: 'not-part-of-the-chain' });
-    else bySeq.set(seq, e);
-  }
-  const sealedSeq = Math.max(0, ...seals.map((s) => s.seq));
-  const chainEnd = Math.max(0, ...bySeq.keys());
-  const claims = { head: marks.headSeq ?? 0, seal: sealedSeq, 'high-water': marks.highWater ?? 0 };
-  const lastSeq = Math.max(chainEnd, ...Object.values(claims));
-  const sealAt = new Map(seals.map((s) => [s.seq, s]));
-  let prev: string | null = GENESIS_HASH;
-  let keyed = false;
-  for (let seq = 1; seq <= chainEnd; seq++) {
-    const e = bySeq.get(seq);
-    if (!e) {
-      problems.push({ kind: 'missing', seq });
-      prev = null; // the next link cannot be checked against a missing entry
-      continue;
-    }
-    const matches = e.alg === CHAIN_ALG && !marks.key ? false : hashEntry(e, marks.key) === e.hash;
-    if (!matches) problems.push({ kind: 'changed', seq, id: e.id, detail: 'content-does-not-match-hash' });
-    else if (prev !== null && e.prevHash !== prev) problems.push({ kind: 'broken-link', seq, id: e.id });
-    if (e.alg === CHAIN_ALG) keyed = true;
-    else if (keyed || marks.requireKeyed) problems.push({ kind: 'unkeyed', seq, id: e.id, detail: keyed ? 'after-a-keyed-entry' : 'month-must-be-keyed' });
-    const seal = sealAt.get(seq);
-    if (seal && seal.hash !== e.hash) problems.push({ kind: 'changed', seq, id: e.id, detail: 'hash-differs-from-seal' });
-    prev = e.hash;
-  }
-  if (lastSeq > chainEnd) {
-    const claimedBy = (Object.keys(claims) as (keyof typeof claims)[]).filter((k) => claims[k] > chainEnd);
-    problems.push({ kind: 'truncated', chainEnd, expectedSeq: lastSeq, claimedBy });
-  }
-  return { partition, ok: problems.length === 0, entries: stored.length, lastSeq, sealedSeq, problems };
+  const verifier = new ChainVerifier(partition, seals, marks);
+  for (const e of [...stored].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) verifier.add(e);
+  return verifier.finish();
 }

@@ -389,7 +389,13 @@ export interface AuditLogPort {
   unsafeAppendPending(): Promise<number>;
   headSeq(tenantId: string, month: string): Promise<number>;
   list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry>>;
+  /** Every stored entry of a partition at once: for tests and small months only; verification reads `inChainOrder`. */
   all(tenantId: string, month: string): Promise<AuditEntry[]>;
+  /**
+   * Every stored entry of a partition, a page (at most `pageSize`) at a time, in id order: the chain's
+   * entries in seq order (ids are the zero-padded seq), any other document of the partition among them.
+   */
+  inChainOrder(tenantId: string, month: string, opts?: { pageSize?: number }): AsyncIterable<AuditEntry[]>;
   unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]>;
   /** The HMAC key of the chain, for verification and seals. */
   readonly chainKey: () => Promise<Buffer>;

@@ -331,6 +331,40 @@ describe('hash chain', () => {
     expect(report.problems).toEqual([{ kind: 'broken-link', seq: 3, id: '000000000003' }]);
   });
 
+  it('reads a month a page at a time in id order: a problem at the last entry of a page and at the first of the next are both found, and a planted document without seq is seen', async () => {
+    const { tenant, auditor } = await tenantWithEntries('paged', 7);
+    const partition = `${tenant}:${month()}`;
+    const { ChainVerifier, hashEntry } = await import('../../shared/kernel/audit-chain');
+    const { audit, cosmos } = archive.host.deps;
+    const read = async (id: string) => {
+      const { _rid, _etag, _self, _ts, _attachments, ...e } = (await cosmos.audit.item(id, partition).read()).resource;
+      return e;
+    };
+    // seq 3 (last of the first page of 3) edited; seq 4 (first of the next) relinked and rehashed with the key, so 5's link breaks too.
+    await cosmos.audit.item('000000000003', partition).replace({ ...(await read('000000000003')), status: 500 });
+    const e4 = { ...(await read('000000000004')), prevHash: 'f'.repeat(64) };
+    e4.hash = hashEntry(e4, await audit.chainKey());
+    await cosmos.audit.item('000000000004', partition).replace(e4);
+    // ORDER BY leaves out documents without the ordered property: ordered by id, this one is still read.
+    await cosmos.audit.items.create({ id: 'planted', partition, tenantId: tenant });
+    const pages: string[][] = [];
+    const verifier = new ChainVerifier(partition, [], { key: await audit.chainKey() });
+    for await (const page of audit.inChainOrder(tenant, month(), { pageSize: 3 })) {
+      pages.push(page.map((e) => e.id));
+      for (const e of page) verifier.add(e);
+    }
+    expect(pages.flat()).toEqual([...Array.from({ length: 7 }, (_, i) => `00000000000${i + 1}`), 'planted']);
+    expect(pages.every((p) => p.length <= 3)).toBe(true);
+    const expected = [
+      { kind: 'inserted', id: 'planted', detail: 'not-part-of-the-chain' },
+      { kind: 'changed', seq: 3, id: '000000000003', detail: 'content-does-not-match-hash' },
+      { kind: 'broken-link', seq: 4, id: '000000000004' },
+      { kind: 'broken-link', seq: 5, id: '000000000005' },
+    ];
+    expect(verifier.finish().problems).toEqual(expected);
+    expect(await verify(auditor)).toMatchObject({ ok: false, entries: 8, problems: expected, problemCounts: { inserted: 1, changed: 1, 'broken-link': 2 }, problemsTruncated: false });
+  });
+
   it('the sealing timer appends parked entries of completed changes before it seals', async () => {
     const tenant = newTenant('parked');
     const { audit } = archive.host.deps;

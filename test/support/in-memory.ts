@@ -587,6 +587,12 @@ export class InMemoryAuditLog implements AuditLogPort {
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
     return this.entries.filter((e) => e.partition === `${tenantId}:${month}`);
   }
+  /** As the Cosmos query: id order, a page at a time. */
+  async *inChainOrder(tenantId: string, month: string, opts: { pageSize?: number } = {}): AsyncIterable<AuditEntry[]> {
+    const sorted = (await this.all(tenantId, month)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const size = opts.pageSize ?? 500;
+    for (let i = 0; i < sorted.length; i += size) yield sorted.slice(i, i + size);
+  }
   async unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]> {
     return [...new Set(this.entries.map((e) => e.partition))].map((p) => ({ tenantId: p.split(':')[0]!, month: p.split(':')[1]! }));
   }

@@ -31,6 +31,8 @@ const BATCH_MAX = 100;
  */
 const HEAD_LAG_MAX = 100;
 const HEAD_DELAY_MS = 1000;
+/** Entries per page when a partition is read for verification (~1 KB each). */
+const VERIFY_PAGE_SIZE = 500;
 /** Numbers lost in a row to another instance before an entry is given up (each loss means that instance progressed). */
 const MAX_CONFLICTS = 200;
 
@@ -431,6 +433,24 @@ export class AuditLog implements AuditLogPort {
       .query<AuditEntry>({ query: 'SELECT * FROM c WHERE c.partition = @p', parameters: [{ name: '@p', value: partition }] }, { partitionKey: partition })
       .fetchAll();
     return resources.map(clean);
+  }
+
+  /**
+   * A partition's entries a page at a time, ordered by id. By id, not seq: every document has an id, while
+   * ORDER BY leaves out documents without the property, and a foreign document without `seq` must still be
+   * seen (as inserted). The audit container indexes every path (no indexing policy), as `list` relies on too.
+   */
+  async *inChainOrder(tenantId: string, month: string, opts: { pageSize?: number } = {}): AsyncIterable<AuditEntry[]> {
+    const partition = `${tenantId}:${month}`;
+    await this.settled(partition);
+    const query = this.container.items.query<AuditEntry>(
+      { query: 'SELECT * FROM c WHERE c.partition = @p ORDER BY c.id', parameters: [{ name: '@p', value: partition }] },
+      { partitionKey: partition, maxItemCount: opts.pageSize ?? VERIFY_PAGE_SIZE },
+    );
+    while (query.hasMoreResults()) {
+      const { resources } = await query.fetchNext();
+      if (resources.length > 0) yield resources.map(clean);
+    }
   }
 
   /** Cross-tenant: every partition that has a head, for the sealing timer only. */

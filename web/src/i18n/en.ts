@@ -394,6 +394,7 @@ export const en = {
     ok: (month: string, entries: number, sealed: number) => `OK: the audit log of ${month} is intact. ${entries} entr${entries === 1 ? 'y' : 'ies'} checked${sealed > 0 ? `, sealed up to no. ${sealed}` : ''}.`,
     notOk: (month: string) => `Not intact: the audit log of ${month} has been tampered with or damaged.`,
     summary: (changed: number, missing: number, inserted: number) => `${changed} changed, ${missing} missing, ${inserted} inserted.`,
+    problemsTruncated: (listed: number) => `Only the first ${listed} problems are listed; the counts above include them all.`,
     chain: {
       changed: (seq: number) => `Entry no. ${seq} was changed after it was written.`,
       missing: (seq: number) => `Entry no. ${seq} is missing.`,

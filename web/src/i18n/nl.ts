@@ -324,6 +324,7 @@ export const nl: Dictionary = {
     ok: (month, entries, sealed) => `OK: het auditlog van ${month} is intact. ${entries} regel${entries === 1 ? '' : 's'} gecontroleerd${sealed > 0 ? `, verzegeld tot en met nr. ${sealed}` : ''}.`,
     notOk: (month) => `Niet intact: het auditlog van ${month} is gewijzigd of beschadigd.`,
     summary: (changed, missing, inserted) => `${changed} gewijzigd, ${missing} ontbrekend, ${inserted} ingevoegd.`,
+    problemsTruncated: (listed) => `Alleen de eerste ${listed} problemen staan hier; de aantallen hierboven tellen ze allemaal.`,
     chain: {
       changed: (seq) => `Regel nr. ${seq} is gewijzigd nadat hij werd geschreven.`,
       missing: (seq) => `Regel nr. ${seq} ontbreekt.`,

@@ -231,7 +231,8 @@ function VerifyMonth() {
   };
   const report = verify.data;
   const problems = (report?.problems ?? []) as ChainProblem[];
-  const counts = (kind: ChainProblem['kind']) => problems.filter((p) => p.kind === kind).length;
+  // Only the first problems are listed (a badly damaged month has millions): the report counts them all.
+  const counts = (kind: ChainProblem['kind']) => report?.problemCounts[kind] ?? problems.filter((p) => p.kind === kind).length;
   const problem = verify.error instanceof ProblemError ? verify.error.problem : null;
   const errors = fieldErrors(problem, t);
   return (
@@ -265,6 +266,7 @@ function VerifyMonth() {
                 <li key={i}>{problemLine(p, t)}</li>
               ))}
             </ul>
+            {report.problemsTruncated && <p>{t.audit.problemsTruncated(problems.length)}</p>}
           </div>
         )}
       </div>
