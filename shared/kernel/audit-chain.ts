@@ -68,12 +68,12 @@ export type ChainProblem =
   | { kind: 'broken-link'; seq: number; id: string }
   /** An unkeyed (plain sha256) entry after a keyed one: re-chained by someone without the key. */
   | { kind: 'unkeyed'; seq: number; id: string; detail: 'after-a-keyed-entry' | 'month-must-be-keyed' }
+  /** A blob in the month's seal folder that is no seal: planted or overwritten in storage (seals are written once, WORM). */
+  | { kind: 'unreadable-seal'; blob: string }
   /**
    * The chain ends before a sequence number something else vouches for: the head, a seal, or this
    * instance's high-water mark. The tail was cut (and perhaps the head moved backwards).
    */
-  /** A blob in the month's seal folder that is no seal: planted or overwritten in storage (seals are written once, WORM). */
-  | { kind: 'unreadable-seal'; blob: string }
   | { kind: 'truncated'; chainEnd: number; expectedSeq: number; claimedBy: ('head' | 'seal' | 'high-water')[] };
 
 export interface ChainReport {
