@@ -61,7 +61,7 @@ export const createApiKeyOp = operation({
   auth: 'tenant', permission: 'keys:manage', action: 'api-key.create',
   body: { json: ZCreateKey, example: { name: 'scanner-1', rightsSet: 'uploader' } },
   responses: { 201: { description: 'Created; the secret is in `key`, shown this once', json: ZApiKeyCreated, headers: ['Location'] } },
-  errors: ['rights_set_not_found'],
+  errors: ['rights_set_not_found', 'tenant_limit_reached'],
   handler: async ({ body, principal, audit }, deps) => {
     const now = deps.clock.now();
     const expiresAt = body.expiresAt ? new Date(body.expiresAt) : new Date(now.getTime() + 90 * DAY);
@@ -131,7 +131,7 @@ export const putRightsSetOp = operation({
   target: (p) => `rights-set:${p.name}`,
   body: { json: ZRightsSetBody, example: { permissions: ['documents:read', 'documents:download'] } },
   responses: { 200: { description: 'Saved', json: ZRightsSet } },
-  errors: ['rights_set_reserved'],
+  errors: ['rights_set_reserved', 'tenant_limit_reached'],
   handler: async ({ params, body, principal, audit }, deps) => {
     const record = await putRightsSet(principal, params.name, body.permissions, deps.clock.now(), deps, audit.staging(200));
     return reply(200, { name: record.name, builtIn: false, permissions: record.permissions, updatedAt: record.updatedAt, updatedBy: record.updatedBy });

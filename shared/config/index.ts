@@ -60,6 +60,13 @@ const ZConfig = z
     AUDIT_CHAIN_KEYED_SINCE: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, yyyy-mm').optional(),
     API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(730).default(365),
     /**
+     * Most API keys a tenant may have in use (neither revoked nor expired), and most rights sets of its own (built-in
+     * templates not counted): every key and set is read by each SoD check and listing, and stored in what tenants share.
+     * One more is refused (409 tenant_limit_reached); replacing an existing set never is.
+     */
+    ARCHIVE_MAX_API_KEYS: z.coerce.number().int().min(1).max(100_000).default(1000),
+    ARCHIVE_MAX_RIGHTS_SETS: z.coerce.number().int().min(1).max(10_000).default(200),
+    /**
      * Refused requests (4xx after authentication) per tenant and subject: a token bucket of this
      * size, refilled at this rate. Over it the principal gets 429 and no audit entry each.
      */

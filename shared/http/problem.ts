@@ -38,6 +38,7 @@ export const ERROR_STATUS = {
   duplicate_document: 409,
   rights_set_in_use: 409,
   rights_set_reserved: 409,
+  tenant_limit_reached: 409,
   audit_contention: 503,
   payload_too_large: 413,
   too_many_refusals: 429,

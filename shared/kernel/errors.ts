@@ -39,6 +39,7 @@ export const ERROR_TITLES = {
   duplicate_document: 'This original is already archived',
   rights_set_in_use: 'The rights set is still assigned',
   rights_set_reserved: 'Built-in rights sets cannot be changed',
+  tenant_limit_reached: 'The tenant has as many of these as it may have',
   audit_contention: 'The audit log is busy; retry',
   payload_too_large: 'The upload is too large',
   too_many_refusals: 'Too many refused requests from this principal; wait and retry',

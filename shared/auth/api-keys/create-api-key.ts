@@ -11,6 +11,7 @@ import { findRightsAssignment } from '../rights-sets/find-rights-assignment';
 import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-sets/rights-records';
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import { assertNoConflict, assertWithinCeiling } from '../sod';
+import { assertWithinTenantLimit } from '../tenant-limits';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 
 /**
@@ -34,11 +35,13 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
  * deletion of the set that found no key holding it fails its conditional delete, and a set deleted or changed after
  * it was judged here is judged again. Both used to succeed: a key holding a deleted set (which a later set of that
  * name would fill), or judged on permissions since changed. The key moves the tenant's rights gate, read before it is
- * judged: a SoD policy changed meanwhile is judged against this key, or the key against that policy.
+ * judged: a SoD policy changed meanwhile is judged against this key, or the key against that policy. The tenant's keys
+ * in use are counted after the gate is read (a list, never cached): of two keys minted at once into the last room, the
+ * second finds the gate moved, counts again and is refused (tenant_limit_reached), nothing stored.
  */
 export async function createApiKey(
   input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
-  deps: ApiKeyDeps,
+  deps: ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const pepperName = deps.config.API_KEY_PEPPER_SECRET_NAME;
   const keyId = randomBytes(12).toString('hex');
@@ -47,6 +50,8 @@ export async function createApiKey(
   const { hash: value, pepperVersion } = await hashSecret(deps, secret, salt, SCRYPT, { name: pepperName });
   const prefix = `arch_${input.tenantId}_${keyId}`;
   return underRightsGate('The rights set', input.tenantId, deps, async (gate) => {
+    const inUse = (await deps.tenantRecords.list<ApiKeyRecord>(input.tenantId, 'api-key')).filter((k) => k.revokedAt === null && Date.parse(k.expiresAt) > input.now.getTime());
+    assertWithinTenantLimit('api-keys', inUse.length, deps.config.ARCHIVE_MAX_API_KEYS);
     const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
     // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
     const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;

@@ -7,6 +7,7 @@ import type { TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
+import { assertWithinTenantLimit } from '../tenant-limits';
 import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-records';
 
 /**
@@ -15,14 +16,19 @@ import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-r
  * a change in between) is taken again, so nobody puts back a permission another admin just removed
  * unless they hold it themselves. It is judged on the SoD policy as stored after passing the tenant's
  * rights gate, and moves the gate in its batch: a policy tightened meanwhile (judged on the set before
- * this change) makes it be judged again, on that policy.
+ * this change) makes it be judged again, on that policy. A new set is refused (tenant_limit_reached) while the tenant
+ * has ARCHIVE_MAX_RIGHTS_SETS of its own, counted after the gate is read from a list (never cached), which also tells
+ * whether the name exists: replacing a set never is. Of two new sets written at once into the last room, the second
+ * finds the gate moved, counts again and is refused.
  */
-export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsSetRecord> {
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number } }, audit?: AuditStaging): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
   const id = rightsSetRecordId(name);
   return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
+    const own = (await deps.tenantRecords.list<RightsSetRecord>(principal.tenantId, 'rights-set')).filter((s) => !isBuiltIn(s.name));
+    if (!own.some((s) => s.id === id)) assertWithinTenantLimit('rights-sets', own.length, deps.config.ARCHIVE_MAX_RIGHTS_SETS);
     const [policy, current] = await Promise.all([deps.rights.policy(principal.tenantId, { fresh: true }), deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set')]);
     // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
     assertNoConflict(unique, policy, { rightsSet: name });

@@ -41,6 +41,13 @@ function fakeContainer() {
     items: {
       upsert: async (doc: Record<string, unknown>) => void items.set(key(doc.tenantId as string, doc.id as string), doc),
       create: async (doc: Record<string, unknown>) => void items.set(key(doc.tenantId as string, doc.id as string), doc),
+      // A query of one type in the tenant's partition (its `where` is not modelled): never cached, as in Cosmos.
+      query: (spec: { parameters: { name: string; value: unknown }[] }) => ({
+        fetchAll: async () => {
+          const at = (name: string) => spec.parameters.find((p) => p.name === name)?.value;
+          return { resources: [...items.values()].filter((d) => d.tenantId === at('@t') && d.type === at('@type')).map((d) => structuredClone(d)) };
+        },
+      }),
       // A transactional batch whose conditions hold (every item's etag is 'e').
       batch: async (ops: { operationType: string; id?: string; resourceBody?: Record<string, unknown> }[], tenantId: string) => {
         for (const op of ops) {
@@ -64,7 +71,7 @@ function setup() {
   const store = fakeContainer();
   const cache = new TenantSettingsCache(TTL_MS, clock);
   const tenantRecords = new TenantRecords(store.container, cache);
-  const deps = { tenantRecords, rights: new TenantRights(tenantRecords) };
+  const deps = { tenantRecords, rights: new TenantRights(tenantRecords), config: { ARCHIVE_MAX_RIGHTS_SETS: 200 } };
   // The reads and writes the authenticator and the rights operations make, over one cached records port.
   const rights = {
     assignmentOf: (tenantId: string, subject: string) => findRightsAssignment(tenantId, subject, deps),

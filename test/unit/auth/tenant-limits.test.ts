@@ -1,0 +1,122 @@
+/**
+ * A tenant has at most ARCHIVE_MAX_API_KEYS keys in use and ARCHIVE_MAX_RIGHTS_SETS rights sets of its own: every SoD
+ * check and listing reads them all, and they are stored in what tenants share. Without a cap an administrator minted
+ * and wrote as many as they sent requests. One more is 409 tenant_limit_reached, nothing stored; the count holds for
+ * creates sent at once (counted under the tenant's rights gate).
+ */
+import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
+import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
+import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
+import { listRightsSets } from '../../../shared/auth/rights-sets/list-rights-sets';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { actor, type RightsSetRecord, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { loadConfig } from '../../../shared/config';
+import { ERROR_STATUS } from '../../../shared/http/problem';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
+import { minimalLocalEnv } from '../../support/config-env';
+import { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { interleave } from '../../support/interleave';
+
+const T = 'acme';
+const DAY = 86_400_000;
+const admin: Principal = { tenantId: T, subject: 'alice', kind: 'user', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+const limited = (env: Record<string, string>) => inMemoryDeps(loadConfig({ ...minimalLocalEnv, ...env }));
+
+const mint = (deps: InMemoryDeps, days = 30) =>
+  createApiKey({ tenantId: T, name: 'k', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + days * DAY), createdBy: actor(admin), ceiling: [...admin.permissions], personPermissions: [...admin.permissions], now: deps.clock.now() }, deps);
+const putSet = (deps: InMemoryDeps, name: string, permissions: Permission[] = ['documents:read']) => putRightsSet(admin, name, permissions, deps.clock.now(), deps);
+const ownSets = async (deps: InMemoryDeps) => (await listRightsSets(T, deps)).filter((s) => !s.builtIn).map((s) => s.name).sort();
+
+async function refusal(p: Promise<unknown>): Promise<ArchiveError> {
+  const outcome = await p.then(() => null, (err: unknown) => err);
+  if (!(outcome instanceof ArchiveError)) throw new Error(`expected an ArchiveError, got ${String(outcome)}`);
+  return outcome;
+}
+
+describe('API keys', () => {
+  it('at the limit one more key is refused (409 tenant_limit_reached, naming limit and count) and nothing is stored', async () => {
+    const deps = limited({ ARCHIVE_MAX_API_KEYS: '2' });
+    await mint(deps);
+    await mint(deps);
+    const refused = await refusal(mint(deps));
+    expect(refused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2, what: 'api-keys' } });
+    expect(refused.detail).toMatch(/2 API keys in use.*at most 2.*ARCHIVE_MAX_API_KEYS.*revoke keys/);
+    expect(ERROR_STATUS.tenant_limit_reached).toBe(409);
+    expect(await listApiKeys(T, deps)).toHaveLength(2);
+  });
+
+  it('a revoked key frees room', async () => {
+    const deps = limited({ ARCHIVE_MAX_API_KEYS: '2' });
+    const first = await mint(deps);
+    await mint(deps);
+    await revokeApiKey(T, first.record.keyId, actor(admin), deps.clock.now(), deps);
+    await expect(mint(deps)).resolves.toHaveProperty('key');
+    expect(await listApiKeys(T, deps)).toHaveLength(3);
+    await expect(refusal(mint(deps))).resolves.toMatchObject({ extensions: { count: 2 } });
+  });
+
+  it('an expired key frees room', async () => {
+    const clock = new FakeClock('2025-03-01T12:00:00Z');
+    const deps: InMemoryDeps = { ...limited({ ARCHIVE_MAX_API_KEYS: '2' }), clock };
+    await mint(deps, 1);
+    await mint(deps, 30);
+    await expect(refusal(mint(deps))).resolves.toMatchObject({ code: 'tenant_limit_reached' });
+    clock.advance(2 * DAY);
+    await expect(mint(deps)).resolves.toHaveProperty('key');
+  });
+
+  it('two keys minted at once into the last room, both counted before either is stored: one is minted, the other refused', async () => {
+    const deps = limited({ ARCHIVE_MAX_API_KEYS: '2' });
+    await mint(deps);
+    // The first has counted one key in use when the second is minted and stored; its batch then finds the gate moved.
+    const paused = refusal(interleave(deps.tenantRecords, 'list', (args) => args[0] === T && args[1] === 'api-key', () => mint(deps), async () => {
+      await mint(deps);
+    }));
+    expect(await paused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2 } });
+    expect(await listApiKeys(T, deps)).toHaveLength(2);
+  });
+});
+
+describe('rights sets', () => {
+  it('at the limit a new set is refused (409 tenant_limit_reached) and nothing is stored; built-in templates do not count', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_SETS: '2' });
+    await putSet(deps, 'clerks');
+    await putSet(deps, 'readers');
+    const refused = await refusal(putSet(deps, 'viewers'));
+    expect(refused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2, what: 'rights-sets' } });
+    expect(refused.detail).toMatch(/2 rights sets of its own.*at most 2.*ARCHIVE_MAX_RIGHTS_SETS.*delete sets/);
+    expect(await ownSets(deps)).toEqual(['clerks', 'readers']);
+    expect((await listRightsSets(T, deps)).filter((s) => s.builtIn).length).toBeGreaterThan(2);
+    expect(await deps.tenantRecords.get(T, rightsSetRecordId('viewers'), 'rights-set')).toBeNull();
+  });
+
+  it('replacing an existing set at the limit is never refused', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_SETS: '2' });
+    await putSet(deps, 'clerks');
+    await putSet(deps, 'readers');
+    await expect(putSet(deps, 'clerks', ['documents:read', 'documents:download'])).resolves.toMatchObject({ permissions: ['documents:download', 'documents:read'] });
+    expect((await deps.tenantRecords.get<RightsSetRecord>(T, rightsSetRecordId('clerks'), 'rights-set'))?.value.permissions).toEqual(['documents:download', 'documents:read']);
+  });
+
+  it('a deleted set frees room', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_SETS: '2' });
+    await putSet(deps, 'clerks');
+    await putSet(deps, 'readers');
+    // As deleteRightsSet stores it (its query for holders is not modelled in memory).
+    await deps.tenantRecords.delete(T, rightsSetRecordId('readers'));
+    await expect(putSet(deps, 'viewers')).resolves.toMatchObject({ name: 'viewers' });
+    expect(await ownSets(deps)).toEqual(['clerks', 'viewers']);
+  });
+
+  it('two new sets written at once into the last room: one is stored, the other refused', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_SETS: '2' });
+    await putSet(deps, 'clerks');
+    const paused = refusal(interleave(deps.tenantRecords, 'list', (args) => args[0] === T && args[1] === 'rights-set', () => putSet(deps, 'readers'), async () => {
+      await putSet(deps, 'viewers');
+    }));
+    expect(await paused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2 } });
+    expect(await ownSets(deps)).toEqual(['clerks', 'viewers']);
+  });
+});
