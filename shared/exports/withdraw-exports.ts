@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Deps } from '../deps';
 import { exportBlobNames, exportDisposableListName, EXPORT_MARKS_MAX, type ExportJob } from '../kernel/export';
 import type { AuditInput, Versioned } from '../ports';
-import type { AuditOutboxItem } from '../kernel/audit';
+import { auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { mayHold } from './disposable-filter';
 
 export type WithdrawDeps = Pick<Deps, 'exportJobs' | 'exportBlobs' | 'auditOutbox' | 'log'>;
@@ -56,7 +56,7 @@ function systemEntry(job: ExportJob, what: SystemChange): AuditInput {
  * request has one already (`audit-outbox:<requestId>`, its export.create entry), which may still be there.
  */
 export async function saveWithEntry<R>(entry: AuditInput, save: (outbox: AuditOutboxItem) => Promise<R>, saved: (result: R) => boolean, deps: Pick<Deps, 'auditOutbox'>): Promise<R> {
-  const item: AuditOutboxItem = { id: `audit-outbox:${entry.requestId}:${entry.action}`, tenantId: entry.tenantId, type: 'audit-outbox', at: entry.at, entries: [entry] };
+  const item = auditOutboxItem([entry], { name: `${entry.requestId}:${entry.action}` });
   const written = await save(item);
   if (saved(written)) await deps.auditOutbox.releaseNow(item);
   return written;

@@ -164,8 +164,13 @@ export const AUDIT_OUTBOX_CLAIM_LEASE_MS = 10 * 60_000;
 /** Whether a take-over claim still holds at `now` (ms since the epoch): then no other run appends those entries. */
 export const claimHolds = (claim: AuditTakeOverClaim | undefined, now: number): boolean => claim !== undefined && Date.parse(claim.at) > now - AUDIT_OUTBOX_CLAIM_LEASE_MS;
 
-/** One request's outbox item: named by its (server-made) request id, which its entries carry. */
-export function auditOutboxItem(entries: [AuditInput, ...AuditInput[]]): AuditOutboxItem {
+/**
+ * One request's outbox item: named by its (server-made) request id, which its entries carry, and written when
+ * they say. `name` replaces the request id in the item's id where that request has an item of its own already
+ * (an export's later entries under the request that started it); `at` is when the item is written where that is
+ * later than its entries (a disposal finished by a later run: the sealing timer's grace runs from the write).
+ */
+export function auditOutboxItem(entries: [AuditInput, ...AuditInput[]], opts: { name?: string; at?: string } = {}): AuditOutboxItem {
   const first = entries[0];
-  return { id: `audit-outbox:${first.requestId}`, tenantId: first.tenantId, type: 'audit-outbox', at: first.at, entries };
+  return { id: `audit-outbox:${opts.name ?? first.requestId}`, tenantId: first.tenantId, type: 'audit-outbox', at: opts.at ?? first.at, entries };
 }

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
-import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
+import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { type ArchivedDocument, tombstoneHistory, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
@@ -138,8 +138,7 @@ function disposalEntry(p: PreparedDisposal): AuditInput {
 
 /** The entry as an audit outbox item, stored with the tombstone; `at` is when it is written (the sealing timer's grace runs from then). */
 function disposalOutboxItem(p: PreparedDisposal, writtenAt: string): AuditOutboxItem {
-  const entry = disposalEntry(p);
-  return { id: `audit-outbox:${entry.requestId}`, tenantId: p.tenantId, type: 'audit-outbox', at: writtenAt, entries: [entry] };
+  return auditOutboxItem([disposalEntry(p)], { at: writtenAt });
 }
 
 /**

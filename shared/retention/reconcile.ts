@@ -5,7 +5,7 @@ import { hasCurrentSearchKeys } from '../kernel/search-keys';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId, type AuditInput, type OrphanedBlobsRecord } from '../ports';
-import type { AuditOutboxItem } from '../kernel/audit';
+import { auditOutboxItem } from '../kernel/audit';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments } from './sweep';
@@ -136,8 +136,8 @@ function orphanEntry(record: OrphanedBlobsRecord): AuditInput {
  */
 async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'auditOutbox' | 'log'>): Promise<boolean> {
   const record: OrphanedBlobsRecord = { id: orphanRecordId(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: blobLayout.folder(documentId), blobs, firstSeen: now.toISOString(), audited: true };
-  const entry = orphanEntry(record);
-  const item: AuditOutboxItem = { id: `audit-outbox:${entry.requestId}`, tenantId, type: 'audit-outbox', at: now.toISOString(), entries: [entry] };
+  // Written when the record is first seen (now), as the entry says.
+  const item = auditOutboxItem([orphanEntry(record)]);
   if ((await deps.retention.orphans.create(record, item)) === 'created') {
     deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: blobs.map((b) => b.name) });
     await deps.auditOutbox.releaseNow(item);
