@@ -2,7 +2,7 @@ import { uuidv7 } from '../../ids';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
-import { HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
+import { flagsInLine, HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
 
 /**
  * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
@@ -24,7 +24,7 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
     // Its flags are set: nothing is left for a release's clearing to do.
-    const { disposalApproval: _withdrawn, holdFlagsToClear: _cleared, ...unapproved } = doc;
+    const { disposalApproval: _withdrawn, ...unapproved } = flagsInLine(doc);
     return {
       next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), hold] },
       result: hold,

@@ -5,7 +5,7 @@ import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, updateDocument } from '../update';
-import { clearBlobHoldsAfterRelease, HoldDeps } from './legal-hold';
+import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps } from './legal-hold';
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
@@ -39,9 +39,8 @@ export async function releaseHold(
     const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
     const next = holds.map((h) => (h.id === hold.id ? released : h));
     const stillHeld = next.some((h) => !h.releasedAt);
-    const { holdFlagsToClear: _earlier, ...rest } = doc;
     return {
-      next: { ...rest, holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
+      next: { ...flagsInLine(doc), holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
       result: released,
       ...(stillHeld ? {} : { after: (written) => clearBlobHoldsAfterRelease(deps, written) }),
     };
