@@ -46,6 +46,9 @@ export interface ApiKeyRecord extends TenantRecord {
   revokedBy: { subject: string; kind: string } | null;
 }
 
+/** A key that still opens the archive: neither revoked nor expired at `now` (what counts toward the tenant's limit). */
+export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: Date): boolean => !k.revokedAt && Date.parse(k.expiresAt) > now.getTime();
+
 export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned'> & { id: string };
 
 export function toPublicApiKey(k: ApiKeyRecord): PublicApiKey {

@@ -12,7 +12,7 @@ import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-se
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
+import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, isKeyInUse, SCRYPT } from './api-key';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -50,7 +50,7 @@ export async function createApiKey(
   const { hash: value, pepperVersion } = await hashSecret(deps, secret, salt, SCRYPT, { name: pepperName });
   const prefix = `arch_${input.tenantId}_${keyId}`;
   return underRightsGate('The rights set', input.tenantId, deps, async (gate) => {
-    const inUse = (await deps.tenantRecords.list<ApiKeyRecord>(input.tenantId, 'api-key')).filter((k) => k.revokedAt === null && Date.parse(k.expiresAt) > input.now.getTime());
+    const inUse = (await deps.tenantRecords.list<ApiKeyRecord>(input.tenantId, 'api-key')).filter((k) => isKeyInUse(k, input.now));
     assertWithinTenantLimit('api-keys', inUse.length, deps.config.ARCHIVE_MAX_API_KEYS);
     const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
     // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).

@@ -1,6 +1,7 @@
 import { type Permission, personOf } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
+import { isKeyInUse } from './api-key';
 import { listApiKeys } from './list-api-keys';
 
 /**
@@ -10,7 +11,7 @@ import { listApiKeys } from './list-api-keys';
 export async function listPersonKeyPermissions(tenantId: string, person: string, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Set<Permission>> {
   const held = new Set<Permission>();
   for (const k of await listApiKeys(tenantId, deps)) {
-    if (k.revokedAt || Date.parse(k.expiresAt) <= now.getTime() || personOf(k.createdBy) !== person) continue;
+    if (!isKeyInUse(k, now) || personOf(k.createdBy) !== person) continue;
     const permissions = (await rightsSetPermissions(tenantId, k.rightsSet, deps)) ?? [];
     for (const p of permissions) if (!k.ceiling || k.ceiling.includes(p)) held.add(p);
   }

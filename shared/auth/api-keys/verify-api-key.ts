@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import { TENANT_ID } from '../../kernel/principal';
-import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey } from './api-key';
+import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
 import type { RefusalLimiter } from '../refusal-limiter';
 
@@ -92,7 +92,7 @@ export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<Api
   for (let depth = 0; by.kind === 'client'; depth++) {
     const minterId = /^apikey:([0-9a-f]{24})$/.exec(by.subject)?.[1];
     const minter = minterId && depth < MAX_MINTER_DEPTH ? (await deps.tenantRecords.get<ApiKeyRecord>(key.tenantId, apiKeyRecordId(minterId), 'api-key'))?.value : undefined;
-    if (!minter || minter.revokedAt || Date.parse(minter.expiresAt) <= now.getTime()) {
+    if (!minter || !isKeyInUse(minter, now)) {
       return invalidKey(`The API key that minted this key${minterId ? ` (${minterId})` : ''} has been revoked or has expired, or cannot be found.`);
     }
     by = minter.createdBy;
