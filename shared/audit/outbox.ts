@@ -60,6 +60,8 @@ export class AuditOutbox {
   private readonly releasing = new Set<Promise<void>>();
   /** Items whose entries are in the chain, removed together; a failed removal leaves them for the sealing timer, which finds their entries there. */
   private readonly appended: Gathered<Pick<AuditOutboxItem, 'tenantId' | 'id'>>;
+  /** Removes items whose entries are in the chain; never fails (what it cannot remove, the sealing timer does). */
+  private readonly remove: (items: Pick<AuditOutboxItem, 'tenantId' | 'id'>[]) => Promise<void>;
 
   constructor(
     private readonly deps: { audit: AuditLogPort; auditOutboxItems: AuditOutboxPort; log: Logger },
@@ -67,11 +69,11 @@ export class AuditOutbox {
     /** See AUDIT_OUTBOX_APPEND_LINGER_MS. */
     private readonly appendLingerMs = 0,
   ) {
-    const remove = (items: Pick<AuditOutboxItem, 'tenantId' | 'id'>[]) =>
+    this.remove = (items) =>
       deps.auditOutboxItems.remove(items).catch((err: unknown) => {
         deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: items.length, error: String(err) });
       });
-    this.appended = new Gathered(remove, REMOVE_PER_CALL, lingerMs);
+    this.appended = new Gathered(this.remove, REMOVE_PER_CALL, lingerMs);
   }
 
   /**
@@ -121,12 +123,7 @@ export class AuditOutbox {
         for (const item of group) this.deps.log.warn('audit entries of a stored change not appended yet; the sealing timer appends them from the outbox', { item: item.id, tenantId: item.tenantId, error: String(err) });
       }
     }
-    for (let i = 0; i < appended.length; i += REMOVE_PER_CALL) {
-      const chunk = appended.slice(i, i + REMOVE_PER_CALL);
-      await this.deps.auditOutboxItems.remove(chunk).catch((err: unknown) => {
-        this.deps.log.warn('audit outbox items not removed; the sealing timer removes them', { items: chunk.length, error: String(err) });
-      });
-    }
+    for (let i = 0; i < appended.length; i += REMOVE_PER_CALL) await this.remove(appended.slice(i, i + REMOVE_PER_CALL));
   }
 
   /** Waits for every release under way and removes their items now (host shutdown, tests). */
