@@ -5,18 +5,12 @@
  */
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { actor } from '../../../shared/auth/rights-sets/rights-records';
-import { newSigningKey, startOidcIssuer } from '../../../local/oidc';
-import { inMemoryDeps } from '../../support/in-memory';
-import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
+import { withLocalIssuer } from '../../support/authenticator';
 
 const T = 'acme';
 
 it('a person signing in without a rights claim leaves their keys nothing, as it leaves them', async () => {
-  const issuer = await startOidcIssuer(await newSigningKey());
-  try {
-    const deps = inMemoryDeps();
-    const settings = localIssuerSettings(issuer);
-    const authenticator = authenticatorOver(deps, settings);
+  await withLocalIssuer(async ({ issuer, deps, authenticator }) => {
     const ines = await authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub: 'ines', rights: 'integration-admin' })}`);
     const { key } = await createApiKey({ tenantId: T, name: 'scanner', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 30 * 86_400_000), createdBy: actor(ines), ceiling: [...ines.permissions], personPermissions: [...ines.permissions], now: deps.clock.now() }, deps);
     expect([...(await authenticator.authenticate(`ApiKey ${key}`)).permissions].sort()).toEqual(['documents:read', 'documents:write']);
@@ -25,7 +19,5 @@ it('a person signing in without a rights claim leaves their keys nothing, as it 
     const roleless = await authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub: 'ines' })}`);
     expect(roleless.permissions.size).toBe(0);
     expect([...(await authenticator.authenticate(`ApiKey ${key}`)).permissions]).toEqual([]);
-  } finally {
-    await issuer.stop();
-  }
+  });
 });

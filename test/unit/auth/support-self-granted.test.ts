@@ -5,19 +5,13 @@
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { createSupportGrant } from '../../../shared/auth/support-grants/create-support-grant';
 import { actor } from '../../../shared/auth/rights-sets/rights-records';
-import { newSigningKey, startOidcIssuer } from '../../../local/oidc';
-import { inMemoryDeps } from '../../support/in-memory';
-import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
+import { withLocalIssuer } from '../../support/authenticator';
 
 const T = 'acme';
 const DAY = 86_400_000;
 
 it('staff act under another person\'s grant only: a grant its own creator (or a key of theirs) gave is refused to them', async () => {
-  const issuer = await startOidcIssuer(await newSigningKey());
-  try {
-    const deps = inMemoryDeps();
-    const settings = localIssuerSettings(issuer);
-    const authenticator = authenticatorOver(deps, settings);
+  await withLocalIssuer(async ({ issuer, deps, authenticator }) => {
     const now = deps.clock.now();
     const staff = async (sub: string) => authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub, kind: 'support' })}`);
 
@@ -37,7 +31,5 @@ it('staff act under another person\'s grant only: a grant its own creator (or a 
     const served = await staff('sam');
     expect([served.grantId, served.rightsSet, served.denial]).toEqual([anns.grantId, 'support:metadata-only', undefined]);
     expect([...served.permissions]).toEqual(['documents:read']);
-  } finally {
-    await issuer.stop();
-  }
+  });
 });
