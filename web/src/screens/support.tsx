@@ -29,7 +29,9 @@ export function SupportScreen(_: ScreenProps) {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
   const grants = useQuery({ queryKey: ['support-grants'], queryFn: () => unwrap(api().GET('/support-grants')) });
-  const maxDays = grants.data ? Math.floor(grants.data.maxDurationSeconds / 86400) : 30;
+  // The longest grant is the API's to say; until it has said so the form waits (a guessed limit once sent
+  // grants the API refused as too long).
+  const maxDays = grants.data ? Math.floor(grants.data.maxDurationSeconds / 86400) : null;
   const [ticket, setTicket] = useState('');
   const [scope, setScope] = useState<Scope>('read-only');
   const [until, setUntil] = useState(inDays(7));
@@ -39,7 +41,7 @@ export function SupportScreen(_: ScreenProps) {
 
   const grant = useMutation({
     // The grant ends at the end of the chosen day (UTC), or sooner if that is beyond the maximum.
-    mutationFn: () => unwrap(api().POST('/support-grants', { body: { ticket: ticket.trim(), scope, expiresAt: new Date(Math.min(new Date(`${until}T23:59:59Z`).getTime(), Date.now() + maxDays * DAY - 60_000)).toISOString() } })),
+    mutationFn: () => unwrap(api().POST('/support-grants', { body: { ticket: ticket.trim(), scope, expiresAt: new Date(Math.min(new Date(`${until}T23:59:59Z`).getTime(), Date.now() + (maxDays ?? 0) * DAY - 60_000)).toISOString() } })),
     onSuccess: () => {
       setTicket('');
       refresh();
@@ -76,8 +78,8 @@ export function SupportScreen(_: ScreenProps) {
             <FormField id="g-ticket" label={t.support.ticket} hint={t.support.ticketHint} error={errors.ticket}>
               <input value={ticket} onChange={(e) => setTicket(e.target.value)} maxLength={100} />
             </FormField>
-            <FormField id="g-until" label={t.support.until} hint={t.support.untilHint(maxDays)} error={errors.expiresAt}>
-              <input type="date" value={until} min={inDays(0)} max={inDays(maxDays)} onChange={(e) => setUntil(e.target.value)} />
+            <FormField id="g-until" label={t.support.until} hint={maxDays === null ? undefined : t.support.untilHint(maxDays)} error={errors.expiresAt}>
+              <input type="date" value={until} min={inDays(0)} max={maxDays === null ? undefined : inDays(maxDays)} onChange={(e) => setUntil(e.target.value)} />
             </FormField>
           </div>
           <fieldset className="choices">
@@ -94,7 +96,7 @@ export function SupportScreen(_: ScreenProps) {
             ))}
           </fieldset>
           <div className="form-actions">
-            <button type="submit" disabled={grant.isPending || grantWait > 0 || ticket.trim() === '' || !until}>{t.support.grantButton}</button>
+            <button type="submit" disabled={maxDays === null || grant.isPending || grantWait > 0 || ticket.trim() === '' || !until}>{t.support.grantButton}</button>
           </div>
         </form>
         {grant.error ? <ProblemMessage error={grant.error} ownedFields={['ticket', 'expiresAt']} /> : null}
