@@ -48,8 +48,14 @@ afterAll(async () => {
 
 async function verifiedSave(opened: Awaited<ReturnType<typeof openSignedIn>>, button: string, scope = 'main'): Promise<Buffer> {
   const { page } = opened;
+  const hashers: string[] = [];
+  page.on('worker', (worker) => {
+    if (/\/assets\/sha256\.worker-[\w-]+\.js$/.test(new URL(worker.url()).pathname)) hashers.push(worker.url());
+  });
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(scope).getByRole('button', { name: button }).first().click()]);
   await page.locator(scope).locator('.verified').first().waitFor();
+  // The checksum was worked out off the page's thread, in the app's own worker script (CSP worker-src 'self').
+  expect(hashers).toHaveLength(1);
   return fs.readFileSync(await download.path());
 }
 

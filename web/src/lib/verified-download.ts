@@ -11,13 +11,14 @@
  * file in Range pieces of the size the refusal names.
  */
 import { apiFetch, ProblemError } from '../api';
+import { sha256OffThread } from './sha256-off-thread';
 import { saveIfVerified, type Stage, type VerifyOutcome } from './verify';
 
 /** Fetch, then check and save (./verify.ts). */
 export async function verifiedDownload(path: string, expected: string, fallbackName: string, onStage: (stage: Stage) => void): Promise<VerifyOutcome> {
   onStage({ stage: 'fetching' });
   const { response, body } = await fetchWhole(path);
-  return saveIfVerified(response.headers, body, expected, fallbackName, onStage, save);
+  return saveIfVerified(response.headers, body, expected, fallbackName, onStage, save, sha256OffThread);
 }
 
 /** The whole file in one answer (the API's, or storage's after a 303), or in the Range pieces a range_too_large refusal asks for. */

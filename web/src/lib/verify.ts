@@ -34,10 +34,12 @@ export async function saveIfVerified(
   fallbackName: string,
   onStage: (stage: Stage) => void,
   save: (blob: Blob, fileName: string) => void,
+  // The page passes the Web Worker's hashing (./sha256-off-thread.ts); the same sliced SHA-256 either way.
+  hash: (blob: Blob, onProgress: (done: number, total: number) => void) => Promise<string> = sha256OfBlob,
 ): Promise<VerifyOutcome> {
   const fileName = fileNameOf(headers.get('content-disposition'), fallbackName);
   onStage({ stage: 'hashing', done: 0, total: body.size });
-  const actual = await sha256OfBlob(body, (done, total) => onStage({ stage: 'hashing', done, total }));
+  const actual = await hash(body, (done, total) => onStage({ stage: 'hashing', done, total }));
   const header = reprDigestHex(headers.get('repr-digest'));
   const want = expected.toLowerCase();
   if (actual !== want || (header !== null && header !== want)) return { ok: false, fileName, expected: want, actual };

@@ -15,7 +15,7 @@ import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { characterMessage } from '../lib/field-message';
 import { metadataValue } from '../lib/metadata-form';
-import { sha256OfBlob } from '../lib/sha256';
+import { sha256OffThread } from '../lib/sha256-off-thread';
 import { useRetryWait } from '../lib/useRetryWait';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -91,7 +91,7 @@ export function UploadScreen(_: ScreenProps) {
       // Hashed while the upload runs; awaited together, so a file that can no longer be read is this attempt's error, not an unhandled rejection.
       const [response, local] = await Promise.all([
         apiFetch('/documents', { method: 'POST', headers: { 'Idempotency-Key': attemptKey }, body }),
-        Promise.all(picked.map((p) => sha256OfBlob(p.file))),
+        Promise.all(picked.map((p) => sha256OffThread(p.file))),
       ]);
       const document = (await response.json()) as ArchiveDocument;
       return { document, replayed: response.headers.get('Idempotent-Replayed') === 'true', local };
