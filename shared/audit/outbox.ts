@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditPartition, claimHolds, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditPartition, takeOverEach, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
 import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
@@ -145,24 +145,13 @@ export class AuditOutbox {
    */
   async drain(before: Date, max: number): Promise<number> {
     const items = await this.deps.auditOutboxItems.unsafeWrittenBefore(before.toISOString(), max);
-    const run = randomUUID();
-    let appended = 0;
-    const failed: string[] = [];
-    for (const listed of items) {
-      const { item } = listed;
-      const now = Date.now();
-      if (claimHolds(item.claim, now)) continue;
-      try {
-        if (!(await this.deps.auditOutboxItems.claim(listed, { by: run, at: new Date(now).toISOString() }))) continue;
-        // Sent within the lease or not at all: a later run may take the item over once the lease is past.
-        if (await this.deps.audit.appendOnce(item.entries, { sendBy: now + AUDIT_OUTBOX_SEND_WITHIN_MS })) appended += item.entries.length;
-        await this.deps.auditOutboxItems.remove([item]);
-      } catch (err) {
-        failed.push(item.id);
-        this.deps.log.error("audit outbox item not appended; a sealing run after its claim's lease tries again", { item: item.id, tenantId: item.tenantId, error: err instanceof Error ? err.message : String(err) });
-      }
-    }
-    if (failed.length > 0) throw new Error(`audit outbox items not appended (${appended} entries appended): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? `, and ${failed.length - 10} more` : ''}`);
-    return appended;
+    return takeOverEach('audit outbox items', items, randomUUID(), {
+      claimOf: ({ item }) => item.claim,
+      claim: (listed, claim) => this.deps.auditOutboxItems.claim(listed, claim),
+      append: async ({ item }, sendBy) => ((await this.deps.audit.appendOnce(item.entries, { sendBy })) ? item.entries.length : 0),
+      remove: ({ item }) => this.deps.auditOutboxItems.remove([item]),
+      nameOf: ({ item }) => item.id,
+      failed: ({ item }, err) => this.deps.log.error("audit outbox item not appended; a sealing run after its claim's lease tries again", { item: item.id, tenantId: item.tenantId, error: err instanceof Error ? err.message : String(err) }),
+    });
   }
 }

@@ -165,6 +165,47 @@ export const AUDIT_OUTBOX_CLAIM_LEASE_MS = 10 * 60_000;
 export const claimHolds = (claim: AuditTakeOverClaim | undefined, now: number): boolean => claim !== undefined && Date.parse(claim.at) > now - AUDIT_OUTBOX_CLAIM_LEASE_MS;
 
 /**
+ * The sealing timer's take-over of stored entries no instance appended (audit outbox items, parked batches), one
+ * loop for both: each item is claimed over its etag (AUDIT_OUTBOX_CLAIM_LEASE_MS) and only the claimant appends its
+ * entries, sent within AUDIT_OUTBOX_SEND_WITHIN_MS of the claim or not at all, then removes it; an item another run's
+ * claim still holds is left to that run. An item the log refuses stays (claimed, until the lease ends) without
+ * holding back the items behind it; the take-over then fails naming it, so the sealing run is alerted.
+ */
+export async function takeOverEach<T>(
+  what: string,
+  items: readonly T[],
+  run: string,
+  steps: {
+    claimOf: (item: T) => AuditTakeOverClaim | undefined;
+    /** Records the claim if the item is still the version read: false when another run claimed or removed it first. */
+    claim: (item: T, claim: AuditTakeOverClaim) => Promise<boolean>;
+    /** The entries appended (none where they are in the chain already: the claimant before a crash). */
+    append: (item: T, sendBy: number) => Promise<number>;
+    remove: (item: T) => Promise<void>;
+    nameOf: (item: T) => string;
+    failed?: (item: T, err: unknown) => void;
+  },
+): Promise<number> {
+  let appended = 0;
+  const failed: string[] = [];
+  for (const item of items) {
+    const now = Date.now();
+    if (claimHolds(steps.claimOf(item), now)) continue;
+    try {
+      if (!(await steps.claim(item, { by: run, at: new Date(now).toISOString() }))) continue;
+      // A crash after the append leaves the item to a run after the lease, whose append finds the entries in the chain.
+      appended += await steps.append(item, now + AUDIT_OUTBOX_SEND_WITHIN_MS);
+      await steps.remove(item);
+    } catch (err) {
+      failed.push(steps.nameOf(item));
+      steps.failed?.(item, err);
+    }
+  }
+  if (failed.length > 0) throw new Error(`${what} not appended (${appended} entries appended): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? `, and ${failed.length - 10} more` : ''}`);
+  return appended;
+}
+
+/**
  * One request's outbox item: named by its (server-made) request id, which its entries carry, and written when
  * they say. `name` replaces the request id in the item's id where that request has an item of its own already
  * (an export's later entries under the request that started it); `at` is when the item is written where that is

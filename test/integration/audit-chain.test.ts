@@ -394,6 +394,7 @@ describe('hash chain', () => {
     const append = async (inputs: { tenantId: string }[]) => {
       if (inputs[0]!.tenantId !== behind) throw new Error('429 too many requests');
       appended.push(inputs[0]!.tenantId);
+      return true;
     };
     await expect(pending.unsafeDrain(append)).rejects.toThrow(stuck);
     expect(appended).toEqual([behind]);

@@ -2,7 +2,7 @@ import type { Container } from '@azure/cosmos';
 import { randomUUID } from 'node:crypto';
 import { deleteItem, isCosmosStatus, withoutSystemProperties } from './cosmos';
 import type { AuditInput } from '../../ports';
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, claimHolds, type AuditTakeOverClaim } from '../../kernel/audit';
+import { takeOverEach, type AuditTakeOverClaim } from '../../kernel/audit';
 
 /** Entries of a completed change the log could not take at the time. */
 interface PendingEntries {
@@ -34,28 +34,17 @@ export class PendingAuditEntries {
    * two runs at once both appended it (each looked before the other's append); now only the claimant does,
    * sending within AUDIT_OUTBOX_SEND_WITHIN_MS of its claim or not at all.
    */
-  async unsafeDrain(append: (inputs: AuditInput[], opts: { sendBy: number }) => Promise<unknown>): Promise<number> {
+  async unsafeDrain(append: (inputs: AuditInput[], opts: { sendBy: number }) => Promise<boolean>): Promise<number> {
     const { resources } = await this.container.items
       .query<PendingEntries & { _etag: string }>({ query: `SELECT * FROM c WHERE c.type = 'audit-pending'` })
       .fetchAll();
-    const run = randomUUID();
-    let appended = 0;
-    const failed: string[] = [];
-    for (const p of resources) {
-      const now = Date.now();
-      if (claimHolds(p.claim, now)) continue;
-      try {
-        if (!(await this.claim(p, p._etag, { by: run, at: new Date(now).toISOString() }))) continue;
-        await append(p.entries, { sendBy: now + AUDIT_OUTBOX_SEND_WITHIN_MS });
-        // A crash here leaves the batch for a run after the lease, whose append finds it in the chain (appendOnce).
-        await deleteItem(this.container, p.tenantId, p.id);
-        appended += p.entries.length;
-      } catch {
-        failed.push(`${p.tenantId}/${p.id}`);
-      }
-    }
-    if (failed.length > 0) throw new Error(`parked audit entries not appended (${appended} appended): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? `, and ${failed.length - 10} more` : ''}`);
-    return appended;
+    return takeOverEach('parked audit entries', resources, randomUUID(), {
+      claimOf: (p) => p.claim,
+      claim: (p, claim) => this.claim(p, p._etag, claim),
+      append: async (p, sendBy) => ((await append(p.entries, { sendBy })) ? p.entries.length : 0),
+      remove: async (p) => void (await deleteItem(this.container, p.tenantId, p.id)),
+      nameOf: (p) => `${p.tenantId}/${p.id}`,
+    });
   }
 
   /** Records `claim` if the batch is still the version read (If-Match): false when another run claimed or dropped it first. */
