@@ -84,7 +84,7 @@ export const verifyAudit = operation({
   auth: 'tenant', permission: 'audit:read', action: 'audit.verify',
   query: ZVerifyQuery,
   responses: { 200: { description: 'Verification report', json: ZChainReport } },
-  errors: [],
+  errors: ['too_many_verifications'],
   handler: async ({ query, principal, audit }, deps) => {
     const month = query.month ?? deps.clock.now().toISOString().slice(0, 7);
     audit.target = `audit:${month}`;

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { AuditSeal, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS } from '../kernel/audit';
+import { ArchiveError } from '../kernel/errors';
 import { flushSuppressedRefusals } from './suppressed-refusals';
 
 /** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */
@@ -97,7 +98,15 @@ function sealOf(text: string): AuditSeal | null {
 }
 
 /** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */
-const verifying = new WeakMap<object, Map<string, Promise<MonthReport>>>();
+type Verifications = Map<string, { tenantId: string; report: Promise<MonthReport> }>;
+const verifying = new WeakMap<object, Verifications>();
+
+/**
+ * Months of one tenant verified at once per instance. Each reads its whole month from the audit container, whose
+ * throughput every tenant shares: one auditor asking for every month of seven years at once started as many scans.
+ * A further month waits for one of these (429 too_many_verifications, with Retry-After).
+ */
+export const AUDIT_VERIFY_MAX_PER_TENANT = 2;
 
 type MonthReport = ChainReport & { month: string; seals: number };
 
@@ -109,12 +118,22 @@ type MonthReport = ChainReport & { month: string; seals: number };
  */
 export function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
   let running = verifying.get(deps.audit);
-  if (!running) verifying.set(deps.audit, (running = new Map<string, Promise<MonthReport>>()));
+  if (!running) verifying.set(deps.audit, (running = new Map() as Verifications));
   const key = `${tenantId}:${month}:${keyedSince ?? ''}`;
   const shared = running.get(key);
-  if (shared) return shared;
+  if (shared) return shared.report;
+  const ofTenant = [...running.values()].filter((v) => v.tenantId === tenantId).length;
+  if (ofTenant >= AUDIT_VERIFY_MAX_PER_TENANT) {
+    return Promise.reject(
+      new ArchiveError('too_many_verifications', {
+        detail: `${ofTenant} months of this tenant's audit log are being verified, as many as may be at once (${AUDIT_VERIFY_MAX_PER_TENANT}); ask for ${month} when one of them has finished.`,
+        retryAfterSeconds: 10,
+        extensions: { running: ofTenant, maxRunning: AUDIT_VERIFY_MAX_PER_TENANT },
+      }),
+    );
+  }
   const report = verifyMonth(tenantId, month, deps, keyedSince).finally(() => running.delete(key));
-  running.set(key, report);
+  running.set(key, { tenantId, report });
   return report;
 }
 

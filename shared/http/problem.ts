@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   export_expired: 410,
   export_too_large: 422,
   too_many_exports: 429,
+  too_many_verifications: 429,
   export_fixity_mismatch: 500,
   api_key_not_found: 404,
   rights_set_not_found: 404,

@@ -23,6 +23,7 @@ export const ERROR_TITLES = {
   export_expired: 'The export has expired',
   export_too_large: 'The search matches more documents than one export holds',
   too_many_exports: 'The tenant has as many exports running as it may; wait for one to finish',
+  too_many_verifications: 'As many months of the audit log are being verified as may be at once; wait for one to finish',
   export_fixity_mismatch: 'An archived file does not match its checksum; the export was stopped',
   api_key_not_found: 'No such API key',
   rights_set_not_found: 'No such rights set',

@@ -1,6 +1,7 @@
 import { ChainVerifier, entryId, GENESIS_HASH, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry } from '../../../shared/kernel/audit';
-import { verifyAuditMonth } from '../../../shared/audit/seal';
+import { AUDIT_VERIFY_MAX_PER_TENANT, verifyAuditMonth } from '../../../shared/audit/seal';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { inMemoryDeps } from '../../support/in-memory';
 
 const MONTH = '2025-03';
@@ -77,5 +78,33 @@ describe('verifying a month', () => {
     };
     await expect(verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE)).rejects.toThrow('store unavailable');
     await expect(verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE)).resolves.toMatchObject({ ok: true, entries: 2 });
+  });
+
+  it(`verifies at most ${AUDIT_VERIFY_MAX_PER_TENANT} months of one tenant at once; a further month is refused with a wait, another tenant is not held back`, async () => {
+    const { deps, reads } = depsWith(chain(2));
+    // Each month's read waits until released, so the verifications stay under way.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const read = deps.audit.inChainOrder.bind(deps.audit);
+    deps.audit.inChainOrder = (...a) =>
+      (async function* () {
+        await released;
+        yield* read(...a);
+      })();
+    const months = ['2025-01', '2025-02', '2025-03'];
+    const running = months.slice(0, AUDIT_VERIFY_MAX_PER_TENANT).map((m) => verifyAuditMonth('acme', m, deps, KEYED_SINCE));
+    const refused = await verifyAuditMonth('acme', months[AUDIT_VERIFY_MAX_PER_TENANT]!, deps, KEYED_SINCE).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ArchiveError);
+    expect(refused).toMatchObject({ code: 'too_many_verifications', retryAfterSeconds: 10, extensions: { running: AUDIT_VERIFY_MAX_PER_TENANT, maxRunning: AUDIT_VERIFY_MAX_PER_TENANT } });
+    // A month already under way is shared, not refused; another tenant's month runs.
+    const joined = verifyAuditMonth('acme', months[0]!, deps, KEYED_SINCE);
+    const other = verifyAuditMonth('other', MONTH, deps, KEYED_SINCE);
+    release();
+    await Promise.all([...running, joined, other]);
+    expect(await joined).toBe(await running[0]);
+    // Once they ended, the refused month can be verified.
+    await expect(verifyAuditMonth('acme', MONTH, deps, KEYED_SINCE)).resolves.toMatchObject({ ok: true, entries: 2 });
+    // Two months, the other tenant's and the one asked again: the refused and the shared call read nothing.
+    expect(reads.count).toBe(4);
   });
 });

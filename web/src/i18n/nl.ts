@@ -571,6 +571,7 @@ export const nl: Dictionary = {
       export_expired: 'Deze export is verlopen; start een nieuwe.',
       export_too_large: 'De selectie bevat meer documenten dan één export kan bevatten; maak haar kleiner.',
       too_many_exports: 'Er worden nog meerdere exports voorbereid; start deze als er een klaar is.',
+      too_many_verifications: 'Er worden nu andere maanden van het auditlogboek gecontroleerd; controleer deze maand als die klaar zijn.',
       export_fixity_mismatch: 'Een gearchiveerd bestand klopte niet met zijn controlegetal; de export is gestopt. Neem contact op met de archiefbeheerder.',
       api_key_not_found: 'Deze API-sleutel bestaat niet.',
       rights_set_not_found: 'Deze rechtenset bestaat niet.',

@@ -1,6 +1,6 @@
 /**
  * Retry-After: the archive sends it (in seconds) when a later try can pass — 429 too_many_refusals and
- * too_many_exports, 503 dependency_unavailable and audit_contention, 409 idempotency_in_flight — and a
+ * too_many_exports and too_many_verifications, 503 dependency_unavailable and audit_contention, 409 idempotency_in_flight — and a
  * proxy or Azure's front end may send an HTTP date instead. The web app asks again no sooner: a person's
  * retry or submit stays disabled, a poller holds its next request, a query does not retry early.
  */
