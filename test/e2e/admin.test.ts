@@ -149,12 +149,20 @@ it('revokes the key after a confirmation; the key stops working', async () => {
   await screenshot(page, 'admin-5-api-key-revoked');
 });
 
-it('assigns a rights set to someone, and refuses the admin their own, as a sentence', async () => {
+it('assigns a rights set to someone once the sets are listed, and refuses the admin their own, as a sentence', async () => {
+  // Hold the sets back: until they arrive the choice is empty and Assign cannot send (it once sent a set
+  // nobody had seen chosen).
+  const { fresh, release } = await openWithSetsHeld('/rights', 'Rights');
+  await fresh.page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
+  const assign = fresh.page.getByRole('button', { name: 'Assign', exact: true });
+  expect(await assign.isDisabled()).toBe(true);
+  await release();
+  await fresh.page.locator('#r-set').selectOption('accountant');
+  await assign.click();
+  await fresh.page.getByRole('row', { name: /carla@acme\.example/ }).waitFor();
+  await fresh.context.close();
+
   await goTo(page, 'Rights', 'Rights');
-  await page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
-  await page.locator('#r-set').selectOption('accountant');
-  await page.getByRole('button', { name: 'Assign', exact: true }).click();
-  await page.getByRole('row', { name: /carla@acme\.example/ }).waitFor();
 
   await page.getByLabel('Person', { exact: true }).fill(ADMIN);
   await page.locator('#r-set').selectOption('auditor');
