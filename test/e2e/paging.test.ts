@@ -51,6 +51,8 @@ async function documents(route: Route): Promise<void> {
 
 const rows = async () => (await page.locator('table.data tbody').textContent()) ?? '';
 const pageLabel = async () => (await page.locator('nav.pager span').textContent()) ?? '';
+/** Whether the search shown has been answered: its status line counts rows rather than saying it is loading. */
+const answered = async () => /on this page\.$|^No documents match\.$/.test((await page.locator('main p.status-line').textContent()) ?? '');
 
 beforeAll(async () => {
   browser = await launchBrowser();
@@ -72,8 +74,8 @@ it('goes to page 1 of a new sort without sending the old page\'s token', async (
   expect(await pageLabel()).toBe('Page 2');
 
   await page.getByRole('button', { name: /^Amount/ }).click();
-  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await pageLabel()) === 'Page 1');
-  await page.waitForTimeout(500); // any request the sort set off has been answered by now
+  // Answered: any request the sort set off has reached the stand-in by now.
+  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await pageLabel()) === 'Page 1' && (await answered()));
   expect(sent.length).toBe(1);
   expect(refused).toEqual([]);
 });
@@ -82,8 +84,7 @@ it('starts again at page 1 when the API refuses a page token, rather than showin
   refuseEveryToken = true;
   await page.getByRole('button', { name: 'Next' }).click();
   await until(page, async () => refused.length > 0);
-  await until(page, async () => (await pageLabel()) === 'Page 1' && (await rows()).includes('PAGE-ONE'));
-  await page.waitForTimeout(500);
+  await until(page, async () => (await pageLabel()) === 'Page 1' && (await rows()).includes('PAGE-ONE') && (await answered()));
   expect(await page.locator('[role=alert]').count()).toBe(0);
   expect(await pageLabel()).toBe('Page 1');
 });
@@ -105,8 +106,7 @@ it('sends a kind or date from a link only when it is one the search form can sho
   await page.goto(new URL('/?kind=bogus&from=yesterday', e2eTarget().appUrl).toString());
   await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
   await page.waitForSelector('table.data tbody tr');
-  await until(page, async () => filters.length > 0);
-  await page.waitForTimeout(500);
+  await until(page, async () => filters.length > 0 && (await rows()).includes('PAGE-ONE') && (await answered()));
   expect(new Set(filters)).toEqual(new Set(['kind= from=']));
   expect(await page.locator('[role=alert]').count()).toBe(0);
 });
