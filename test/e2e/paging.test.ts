@@ -22,6 +22,8 @@ const refused: string[] = [];
 const sorts: string[] = [];
 const filters: string[] = [];
 let refuseEveryToken = false;
+/** While set, the stand-in answers only once it resolves (a slow API). */
+let held: Promise<void> | null = null;
 
 const doc = (reference: string) => ({
   id: `0000000000000000000000000${reference}`,
@@ -36,6 +38,7 @@ async function documents(route: Route): Promise<void> {
   const token = url.searchParams.get('continuationToken');
   sorts.push(url.searchParams.get('sort') ?? '');
   filters.push(`kind=${url.searchParams.get('kind') ?? ''} from=${url.searchParams.get('from') ?? ''}`);
+  if (held) await held;
   url.searchParams.delete('continuationToken');
   url.searchParams.delete('limit');
   const scope = `tok:${[...url.searchParams.entries()].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
@@ -109,4 +112,27 @@ it('sends a kind or date from a link only when it is one the search form can sho
   await until(page, async () => filters.length > 0 && (await rows()).includes('PAGE-ONE') && (await answered()));
   expect(new Set(filters)).toEqual(new Set(['kind= from=']));
   expect(await page.locator('[role=alert]').count()).toBe(0);
+});
+
+it('keeps Next disabled while a new sort\'s first page loads, so the old sort\'s token is never sent with it', async () => {
+  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await answered()));
+  const next = page.getByRole('button', { name: 'Next' });
+  expect(await next.isEnabled()).toBe(true);
+  sent.length = 0;
+  refused.length = 0;
+  let release!: () => void;
+  held = new Promise<void>((resolve) => (release = resolve));
+  const asked = sorts.length;
+  await page.getByRole('button', { name: /^Amount/ }).click();
+  await until(page, async () => sorts.includes('amount', asked));
+  // The old sort's rows (and their token) stay up while the new one is held back: Next waits for its own.
+  expect(await rows()).toContain('PAGE-ONE');
+  expect(await next.isDisabled()).toBe(true);
+  held = null;
+  release();
+  await until(page, async () => (await answered()) && (await next.isEnabled()));
+  await next.click();
+  await until(page, async () => (await rows()).includes('PAGE-TWO') && (await pageLabel()) === 'Page 2');
+  expect(sent.length).toBe(1);
+  expect(refused).toEqual([]);
 });

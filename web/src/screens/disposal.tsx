@@ -98,7 +98,8 @@ export function DisposalScreen(_: ScreenProps) {
           <nav className="pager" aria-label={t.disposal.pages}>
             <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
             <span>{t.search.page(page + 1)}</span>
-            <button type="button" className="secondary" disabled={!due.data?.continuationToken} onClick={() => pages.next(due.data?.continuationToken)}>{t.search.next}</button>
+            {/* The rows of the previous date or page stay up while the next loads; their token is not this page's. */}
+            <button type="button" className="secondary" disabled={!due.data?.continuationToken || due.isPlaceholderData} onClick={() => pages.next(due.data?.continuationToken)}>{t.search.next}</button>
           </nav>
         )}
       </section>
