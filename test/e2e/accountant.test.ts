@@ -123,6 +123,47 @@ it('refuses a metadata correction without a reason, with the sentence next to th
   expect(await page.locator('#h-metadata + dl').textContent()).toContain('Bakkerij De Vries B.V.');
 });
 
+it('starts a correction only from the document as the archive has it now, not the copy shown while it reloads', async () => {
+  const documentId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  // Someone else corrects the counterparty meanwhile (version 3).
+  const target = e2eTarget();
+  const ann = await target.token({ tenant, sub: 'ann@acme.example', rights: 'archivist' });
+  const corrected = await call(`${target.apiUrl}/documents/${encodeURIComponent(documentId)}/metadata`, {
+    method: 'PATCH',
+    token: ann,
+    headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-2"' },
+    body: JSON.stringify({ counterparty: 'Bakkerij De Vries Holding B.V.', reason: 'Renamed' }),
+  });
+  expect(corrected.status).toBe(200);
+
+  // Back to the document with its GET held: the copy read before is shown, and the correction waits for the answer.
+  let release!: () => void;
+  const reread = new Promise<void>((resolve) => (release = resolve));
+  const held = (url: URL) => url.pathname.endsWith(`/documents/${encodeURIComponent(documentId)}`);
+  await page.route(held, async (route) => {
+    if (route.request().method() === 'GET') await reread;
+    await route.continue();
+  });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Documents', exact: true }).click();
+  await page.getByRole('link', { name: 'INV-2025-001' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Document INV-2025-001' }).waitFor();
+  const correct = page.getByRole('button', { name: 'Correct details' });
+  expect(await correct.isDisabled()).toBe(true);
+  const answered = page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
+  release();
+  await answered;
+  await page.unroute(held);
+  await correct.click();
+  await page.locator('#c-counterparty').waitFor();
+  expect(await page.locator('#c-counterparty').inputValue()).toBe('Bakkerij De Vries Holding B.V.');
+  await page.getByLabel('Tags').fill('q1, bakery');
+  await page.getByLabel(/Reason for the correction/).fill('Tagged by trade');
+  await page.getByRole('button', { name: 'Save correction' }).click();
+  await page.waitForSelector('text=Saved as version 4 of the details.');
+  expect(await page.locator('#h-metadata + dl').textContent()).toContain('Bakkerij De Vries Holding B.V.');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+});
+
 it('holds Start export back for as long as a refusal\'s Retry-After says, and says so', async () => {
   await page.getByRole('link', { name: 'Exports' }).click();
   await page.getByLabel('Fiscal year').fill('2025');

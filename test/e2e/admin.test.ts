@@ -6,7 +6,7 @@
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, goTo, launchBrowser, openSignedIn, screenshot, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, launchBrowser, openPage, openSignedIn, screenshot, signIn, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart } from '../support/http';
@@ -21,6 +21,30 @@ let page: Page;
 
 const open = (path: string, who: { person: string; rightsSet: string }): Promise<OpenedPage> => openSignedIn(browser, e2eTarget().appUrl, path, { tenant, ...who });
 
+/**
+ * A fresh page (nothing cached) at `path` as the admin, with GET /rights-sets held back until `release`,
+ * which resolves once the list has been answered.
+ */
+async function openWithSetsHeld(path: string, heading: string): Promise<{ fresh: OpenedPage; release: () => Promise<void> }> {
+  const fresh = await openPage(browser);
+  let letGo!: () => void;
+  const listed = new Promise<void>((resolve) => (letGo = resolve));
+  const held = (url: URL) => url.pathname.endsWith('/rights-sets');
+  await fresh.page.route(held, async (route) => {
+    if (route.request().method() === 'GET') await listed;
+    await route.continue();
+  });
+  await fresh.page.goto(new URL(path, e2eTarget().appUrl).toString());
+  await signIn(fresh.page, { tenant, person: ADMIN, rightsSet: 'tenant-admin' });
+  await fresh.page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+  const release = async () => {
+    const answered = fresh.page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
+    letGo();
+    await answered;
+    await fresh.page.unroute(held);
+  };
+  return { fresh, release };
+}
 
 beforeAll(async () => {
   const target = e2eTarget();
@@ -46,10 +70,27 @@ it('shows the admin every screen their rights allow, and lands on the one asked 
   expect(await page.locator('main h1').textContent()).toBe('API keys');
   const menu = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
   expect(menu).toEqual(['Documents', 'Exports', 'Audit log', 'Legal holds', 'Disposal', 'Retention', 'API keys', 'Rights', 'Support access']);
-  // The form starts on a set the admin may grant (within their own rights), not one the API would refuse.
+  // The form starts on a set the admin may grant (within their own rights), not one the API would refuse,
+  // once the organisation's sets have arrived.
+  await until(page, () => page.locator('#k-set').isEnabled());
   expect(await page.locator('#k-set').inputValue()).toBe('accountant');
   await checkA11y(page, 'api keys');
   await screenshot(page, 'admin-1-api-keys');
+});
+
+it('creates a key only once the organisation\'s rights sets have arrived', async () => {
+  // Hold the rights sets back: until they arrive neither the set nor Create key can be used, since the built-in
+  // list in their place once started a person holding a set of the organisation's own on one beyond their rights.
+  const { fresh, release } = await openWithSetsHeld('/api-keys', 'API keys');
+  await fresh.page.getByLabel('Name', { exact: true }).fill('front desk');
+  const create = fresh.page.getByRole('button', { name: 'Create key' });
+  expect(await create.isDisabled()).toBe(true);
+  expect(await fresh.page.locator('#k-set').isDisabled()).toBe(true);
+  await release();
+  await create.click();
+  await fresh.page.locator('#k-secret').waitFor();
+  expect(await fresh.page.locator('#h-secret').textContent()).toContain('front desk');
+  await fresh.context.close();
 });
 
 it('refuses a key beyond the admin\'s own rights, with a sentence naming what is missing', async () => {
@@ -108,12 +149,20 @@ it('revokes the key after a confirmation; the key stops working', async () => {
   await screenshot(page, 'admin-5-api-key-revoked');
 });
 
-it('assigns a rights set to someone, and refuses the admin their own, as a sentence', async () => {
+it('assigns a rights set to someone once the sets are listed, and refuses the admin their own, as a sentence', async () => {
+  // Hold the sets back: until they arrive the choice is empty and Assign cannot send (it once sent a set
+  // nobody had seen chosen).
+  const { fresh, release } = await openWithSetsHeld('/rights', 'Rights');
+  await fresh.page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
+  const assign = fresh.page.getByRole('button', { name: 'Assign', exact: true });
+  expect(await assign.isDisabled()).toBe(true);
+  await release();
+  await fresh.page.locator('#r-set').selectOption('accountant');
+  await assign.click();
+  await fresh.page.getByRole('row', { name: /carla@acme\.example/ }).waitFor();
+  await fresh.context.close();
+
   await goTo(page, 'Rights', 'Rights');
-  await page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
-  await page.locator('#r-set').selectOption('accountant');
-  await page.getByRole('button', { name: 'Assign', exact: true }).click();
-  await page.getByRole('row', { name: /carla@acme\.example/ }).waitFor();
 
   await page.getByLabel('Person', { exact: true }).fill(ADMIN);
   await page.locator('#r-set').selectOption('auditor');

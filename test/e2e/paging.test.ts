@@ -22,6 +22,8 @@ const refused: string[] = [];
 const sorts: string[] = [];
 const filters: string[] = [];
 let refuseEveryToken = false;
+/** While set, the stand-in answers only once it resolves (a slow API). */
+let held: Promise<void> | null = null;
 
 const doc = (reference: string) => ({
   id: `0000000000000000000000000${reference}`,
@@ -36,6 +38,7 @@ async function documents(route: Route): Promise<void> {
   const token = url.searchParams.get('continuationToken');
   sorts.push(url.searchParams.get('sort') ?? '');
   filters.push(`kind=${url.searchParams.get('kind') ?? ''} from=${url.searchParams.get('from') ?? ''}`);
+  if (held) await held;
   url.searchParams.delete('continuationToken');
   url.searchParams.delete('limit');
   const scope = `tok:${[...url.searchParams.entries()].sort().map(([k, v]) => `${k}=${v}`).join('&')}`;
@@ -51,6 +54,8 @@ async function documents(route: Route): Promise<void> {
 
 const rows = async () => (await page.locator('table.data tbody').textContent()) ?? '';
 const pageLabel = async () => (await page.locator('nav.pager span').textContent()) ?? '';
+/** Whether the search shown has been answered: its status line counts rows rather than saying it is loading. */
+const answered = async () => /on this page\.$|^No documents match\.$/.test((await page.locator('main p.status-line').textContent()) ?? '');
 
 beforeAll(async () => {
   browser = await launchBrowser();
@@ -72,8 +77,8 @@ it('goes to page 1 of a new sort without sending the old page\'s token', async (
   expect(await pageLabel()).toBe('Page 2');
 
   await page.getByRole('button', { name: /^Amount/ }).click();
-  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await pageLabel()) === 'Page 1');
-  await page.waitForTimeout(500); // any request the sort set off has been answered by now
+  // Answered: any request the sort set off has reached the stand-in by now.
+  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await pageLabel()) === 'Page 1' && (await answered()));
   expect(sent.length).toBe(1);
   expect(refused).toEqual([]);
 });
@@ -82,8 +87,7 @@ it('starts again at page 1 when the API refuses a page token, rather than showin
   refuseEveryToken = true;
   await page.getByRole('button', { name: 'Next' }).click();
   await until(page, async () => refused.length > 0);
-  await until(page, async () => (await pageLabel()) === 'Page 1' && (await rows()).includes('PAGE-ONE'));
-  await page.waitForTimeout(500);
+  await until(page, async () => (await pageLabel()) === 'Page 1' && (await rows()).includes('PAGE-ONE') && (await answered()));
   expect(await page.locator('[role=alert]').count()).toBe(0);
   expect(await pageLabel()).toBe('Page 1');
 });
@@ -105,8 +109,30 @@ it('sends a kind or date from a link only when it is one the search form can sho
   await page.goto(new URL('/?kind=bogus&from=yesterday', e2eTarget().appUrl).toString());
   await signIn(page, { tenant, person: 'carla@acme.example', rightsSet: 'accountant' });
   await page.waitForSelector('table.data tbody tr');
-  await until(page, async () => filters.length > 0);
-  await page.waitForTimeout(500);
+  await until(page, async () => filters.length > 0 && (await rows()).includes('PAGE-ONE') && (await answered()));
   expect(new Set(filters)).toEqual(new Set(['kind= from=']));
   expect(await page.locator('[role=alert]').count()).toBe(0);
+});
+
+it('keeps Next disabled while a new sort\'s first page loads, so the old sort\'s token is never sent with it', async () => {
+  await until(page, async () => (await rows()).includes('PAGE-ONE') && (await answered()));
+  const next = page.getByRole('button', { name: 'Next' });
+  expect(await next.isEnabled()).toBe(true);
+  sent.length = 0;
+  refused.length = 0;
+  let release!: () => void;
+  held = new Promise<void>((resolve) => (release = resolve));
+  const asked = sorts.length;
+  await page.getByRole('button', { name: /^Amount/ }).click();
+  await until(page, async () => sorts.includes('amount', asked));
+  // The old sort's rows (and their token) stay up while the new one is held back: Next waits for its own.
+  expect(await rows()).toContain('PAGE-ONE');
+  expect(await next.isDisabled()).toBe(true);
+  held = null;
+  release();
+  await until(page, async () => (await answered()) && (await next.isEnabled()));
+  await next.click();
+  await until(page, async () => (await rows()).includes('PAGE-TWO') && (await pageLabel()) === 'Page 2');
+  expect(sent.length).toBe(1);
+  expect(refused).toEqual([]);
 });

@@ -43,6 +43,9 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
   const [expires, setExpires] = useState(inDays(90));
   // The organisation's own sets, when this person may read them; the built-in ones otherwise.
   const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')), retry: false });
+  // Until the list has answered (or refused), the form waits: the built-in list in its place once started
+  // a person holding a set of the organisation's own on a set beyond their rights, which the API refused.
+  const setsKnown = !sets.isPending;
   const list = sets.data ? sets.data.items : BUILT_IN_SET_LIST;
   const names = list.map((s) => s.name);
   // Until the person picks one: a set they may grant (within their own rights), never one the API would refuse.
@@ -72,7 +75,7 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
             <input value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
           </FormField>
           <FormField id="k-set" label={t.apiKeys.rightsSet} error={errors.rightsSet}>
-            <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
+            <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)} disabled={!setsKnown}>
               {names.map((n) => (
                 <option key={n} value={n}>{inWords(n, t.rightsSets)}</option>
               ))}
@@ -83,7 +86,7 @@ function CreateKey({ onCreated }: { onCreated: (k: CreatedKey) => void }) {
           </FormField>
         </div>
         <div className="form-actions">
-          <button type="submit" disabled={create.isPending || createWait > 0 || name.trim() === ''} aria-busy={create.isPending}>{t.apiKeys.createButton}</button>
+          <button type="submit" disabled={!setsKnown || create.isPending || createWait > 0 || name.trim() === ''} aria-busy={create.isPending}>{t.apiKeys.createButton}</button>
         </div>
       </form>
       {create.error ? <ProblemMessage error={create.error} ownedFields={['name', 'rightsSet', 'expiresAt']} /> : null}

@@ -124,7 +124,8 @@ function AuditLog() {
   const problem = result.error instanceof ProblemError ? result.error.problem : null;
   const errors = fieldErrors(problem, t);
   const set = (f: keyof Filters) => (e: { target: { value: string } }) => setFilters((old) => ({ ...old, [f]: e.target.value }));
-  const more = Boolean(result.data?.continuationToken);
+  // The rows of the previous filter or page stay up while the next loads; their token is not this page's.
+  const more = Boolean(result.data?.continuationToken) && !result.isPlaceholderData;
   const text = (f: 'actor' | 'target' | 'from' | 'to', label: string, type = 'search', hint?: string) => (
     <FormField id={`a-${f}`} label={label} hint={hint} error={errors[f]}>
       <input type={type} value={filters[f]} onChange={set(f)} autoComplete="off" />

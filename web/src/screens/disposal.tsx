@@ -43,6 +43,9 @@ export function DisposalScreen(_: ScreenProps) {
   const approveWait = useRetryWait(approve.error);
   const errors = fieldErrors(approve.error instanceof ProblemError ? approve.error.problem : null, t);
   const items = due.data?.items ?? [];
+  // The rows of the previous date or page stay up while the next loads. They are another list's, not to be
+  // chosen from: approved with this date, one not due by it came back skipped, beside a list no longer shown.
+  const current = !due.isPlaceholderData;
   const approvable = items.filter((d) => !d.approved && !d.legalHold);
   const allSelected = approvable.length > 0 && approvable.every((d) => selected.has(d.id));
   const toggle = (id: string, on: boolean) => setSelected((old) => {
@@ -72,13 +75,13 @@ export function DisposalScreen(_: ScreenProps) {
         {due.error ? <ProblemMessage error={due.error} /> : null}
         <p role="status" aria-live="polite" className="status-line">{due.isFetching ? t.loading : due.data ? t.disposal.count(items.length, Boolean(due.data.continuationToken)) : ''}</p>
         {items.length > 0 && (
-          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
+          <DataTable caption={t.disposal.due} columns={[<input type="checkbox" aria-label={t.disposal.selectAll} checked={allSelected} disabled={approvable.length === 0 || !current} onChange={(e) => setSelected(e.target.checked ? new Set(approvable.map((d) => d.id)) : new Set())} />, t.disposal.document, t.fields.kind, t.fields.fiscalYear, t.disposal.retainUntil, t.disposal.state]}>
             {items.map((d) => {
               const can = !d.approved && !d.legalHold;
               const skipped = result?.skipped.find((s) => s.id === d.id);
               return (
                 <tr key={d.id}>
-                  <td>{can && <input type="checkbox" aria-label={t.disposal.select(d.id)} checked={selected.has(d.id)} onChange={(e) => toggle(d.id, e.target.checked)} />}</td>
+                  <td>{can && <input type="checkbox" aria-label={t.disposal.select(d.id)} checked={selected.has(d.id)} disabled={!current} onChange={(e) => toggle(d.id, e.target.checked)} />}</td>
                   <th scope="row"><Link href={`/documents/${encodeURIComponent(d.id)}`}><code>{d.id}</code></Link></th>
                   <td>{d.kind ? (t.kinds[d.kind] ?? d.kind) : ''}</td>
                   <td>{d.fiscalYear}</td>
@@ -98,7 +101,8 @@ export function DisposalScreen(_: ScreenProps) {
           <nav className="pager" aria-label={t.disposal.pages}>
             <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
             <span>{t.search.page(page + 1)}</span>
-            <button type="button" className="secondary" disabled={!due.data?.continuationToken} onClick={() => pages.next(due.data?.continuationToken)}>{t.search.next}</button>
+            {/* The rows of the previous date or page stay up while the next loads; their token is not this page's. */}
+            <button type="button" className="secondary" disabled={!due.data?.continuationToken || due.isPlaceholderData} onClick={() => pages.next(due.data?.continuationToken)}>{t.search.next}</button>
           </nav>
         )}
       </section>

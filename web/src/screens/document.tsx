@@ -58,7 +58,7 @@ export function DocumentScreen({ params }: ScreenProps) {
           <Retention d={d} />
         </div>
       </div>
-      <Correction d={d} />
+      <Correction d={d} reloading={doc.isFetching} />
       <Files d={d} base={base} />
       <Conversion d={d} />
       <History id={id} />
@@ -200,27 +200,39 @@ function Conversion({ d }: { d: ArchiveDocument }) {
 const EDITABLE = ['documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags'] as const;
 type Editable = (typeof EDITABLE)[number];
 
-function Correction({ d }: { d: ArchiveDocument }) {
+const formOf = (d: ArchiveDocument): Record<Editable | 'reason', string> => ({
+  documentDate: d.metadata.documentDate ?? '',
+  kind: d.metadata.kind ?? '',
+  counterparty: d.metadata.counterparty ?? '',
+  amount: d.metadata.amount !== undefined ? String(d.metadata.amount) : '',
+  currency: d.metadata.currency ?? '',
+  reference: d.metadata.reference ?? '',
+  tags: (d.metadata.tags ?? []).join(', '),
+  reason: '',
+});
+
+/**
+ * The correction form starts from the document as it is when opened, and sends that version as If-Match.
+ * It opens only once a reload has answered: on a return to the document the copy shown is the one read
+ * before, and a form started from it sent its old values over someone else's later correction.
+ */
+function Correction({ d, reloading }: { d: ArchiveDocument; reloading: boolean }) {
   const { t } = useI18n();
   const queries = useQueryClient();
-  const initial = (): Record<Editable | 'reason', string> => ({
-    documentDate: d.metadata.documentDate ?? '',
-    kind: d.metadata.kind ?? '',
-    counterparty: d.metadata.counterparty ?? '',
-    amount: d.metadata.amount !== undefined ? String(d.metadata.amount) : '',
-    currency: d.metadata.currency ?? '',
-    reference: d.metadata.reference ?? '',
-    tags: (d.metadata.tags ?? []).join(', '),
-    reason: '',
-  });
-  const [form, setForm] = useState(initial);
-  const [open, setOpen] = useState(false);
+  // The document the open form started from (null: closed).
+  const [basis, setBasis] = useState<ArchiveDocument | null>(null);
+  const [form, setForm] = useState(() => formOf(d));
+  const open = basis !== null;
+  const start = () => {
+    setBasis(d);
+    setForm(formOf(d));
+  };
 
   const save = useMutation({
-    mutationFn: async () => {
+    mutationFn: async (from: ArchiveDocument) => {
       // A merge patch of what changed (null removes a field), plus the reason.
       const patch: Record<string, unknown> = { reason: form.reason };
-      const before = initial();
+      const before = formOf(from);
       for (const f of EDITABLE) {
         if (form[f] === before[f]) continue;
         const v = form[f].trim();
@@ -228,13 +240,14 @@ function Correction({ d }: { d: ArchiveDocument }) {
       }
       const response = await apiFetch(`/documents/${encodeURIComponent(d.id)}/metadata`, {
         method: 'PATCH',
-        headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': `"metadata-${d.metadataVersion}"` },
+        headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': `"metadata-${from.metadataVersion}"` },
         body: JSON.stringify(patch),
       });
       return (await response.json()) as ArchiveDocument & { correction?: { version: number } };
     },
     onSuccess: (updated) => {
       queries.setQueryData(['document', d.id], updated);
+      setBasis(updated);
       void queries.invalidateQueries({ queryKey: ['history', d.id] });
       void queries.invalidateQueries({ queryKey: ['audit', d.id] });
     },
@@ -245,7 +258,7 @@ function Correction({ d }: { d: ArchiveDocument }) {
   const errors = fieldErrors(problem, t);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.mutate();
+    if (basis) save.mutate(basis);
   };
   const field = (f: Editable | 'reason', control: 'input' | 'textarea' | 'kind' = 'input', type = 'text') => {
     const id = `c-${f}`;
@@ -274,7 +287,7 @@ function Correction({ d }: { d: ArchiveDocument }) {
     <section className="panel" aria-labelledby="h-correct">
       <h2 id="h-correct">{t.document.correct}</h2>
       {!open ? (
-        <button type="button" className="secondary" onClick={() => setOpen(true)} aria-expanded="false" aria-controls="correction-form">{t.document.correct}</button>
+        <button type="button" className="secondary" onClick={start} disabled={reloading} aria-busy={reloading} aria-expanded="false" aria-controls="correction-form">{t.document.correct}</button>
       ) : (
         <form id="correction-form" onSubmit={submit} noValidate>
           <p className="muted">{t.document.correctIntro}</p>
@@ -291,7 +304,7 @@ function Correction({ d }: { d: ArchiveDocument }) {
           {save.error ? <ProblemMessage error={save.error} ownedFields={[...EDITABLE, 'reason']} /> : null}
           <div className="form-actions">
             <button type="submit" disabled={save.isPending || saveWait > 0}>{save.isPending ? t.document.saving : t.document.save}</button>
-            <button type="button" className="secondary" onClick={() => { setOpen(false); setForm(initial()); save.reset(); }}>{t.cancel}</button>
+            <button type="button" className="secondary" onClick={() => { setBasis(null); save.reset(); }}>{t.cancel}</button>
           </div>
           <p role="status" aria-live="polite" className="status-line">
             {save.isSuccess && (save.data.correction ? t.document.saved(save.data.correction.version) : t.document.nothingChanged)}

@@ -42,6 +42,8 @@ function Assignments() {
   const list = useQuery({ queryKey: ['rights-assignments'], queryFn: () => unwrap(api().GET('/rights-assignments')) });
   const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')) });
   const [subject, setSubject] = useState('');
+  // Sent only once the sets are listed: before that the choice was empty, and Assign gave this set to
+  // someone without the admin having seen it.
   const [rightsSet, setRightsSet] = useState('accountant');
   const [removing, setRemoving] = useState<Assignment | null>(null);
   const [rowError, setRowError] = useState<{ subject: string; error: unknown } | null>(null);
@@ -80,13 +82,13 @@ function Assignments() {
           <input value={subject} onChange={(e) => setSubject(e.target.value)} autoComplete="off" />
         </FormField>
         <FormField id="r-set" label={t.rights.rightsSet}>
-          <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)}>
+          <select value={rightsSet} onChange={(e) => setRightsSet(e.target.value)} disabled={!sets.data}>
             {(sets.data?.items ?? []).map((s) => (
               <option key={s.name} value={s.name}>{inWords(s.name, t.rightsSets)}</option>
             ))}
           </select>
         </FormField>
-        <button type="submit" disabled={assign.isPending || assignWait > 0 || subject.trim() === ''}>{t.rights.assign}</button>
+        <button type="submit" disabled={!sets.data || assign.isPending || assignWait > 0 || subject.trim() === ''}>{t.rights.assign}</button>
       </form>
       {assign.error ? <ProblemMessage error={assign.error} ownedFields={['subject']} /> : null}
       {list.error ? <ProblemMessage error={list.error} /> : null}

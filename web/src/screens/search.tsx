@@ -126,7 +126,9 @@ export function SearchScreen(_: ScreenProps) {
   const set = (f: Filter) => (e: { target: { value: string } }) => setFilters((old) => ({ ...old, [f]: e.target.value }));
   const errors = fieldErrors(result.error instanceof ProblemError ? result.error.problem : null, t);
   const items = result.data?.items ?? [];
-  const more = Boolean(result.data?.continuationToken);
+  // The rows of the previous search or page stay up while the next loads; their token is not this page's
+  // (sent, the API refuses it as another query's, or it fetches the same page again).
+  const more = Boolean(result.data?.continuationToken) && !result.isPlaceholderData;
 
   const input = (f: Filter, label: string, props: InputHTMLAttributes<HTMLInputElement> = {}) => (
     <FormField id={`f-${f}`} label={label} error={errors[f]}>
