@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import * as yauzl from 'yauzl';
-import { checkA11y, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
+import { checkA11y, holdGets, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart, sha256hex } from '../support/http';
@@ -137,22 +137,13 @@ it('starts a correction only from the document as the archive has it now, not th
   expect(corrected.status).toBe(200);
 
   // Back to the document with its GET held: the copy read before is shown, and the correction waits for the answer.
-  let release!: () => void;
-  const reread = new Promise<void>((resolve) => (release = resolve));
-  const held = (url: URL) => url.pathname.endsWith(`/documents/${encodeURIComponent(documentId)}`);
-  await page.route(held, async (route) => {
-    if (route.request().method() === 'GET') await reread;
-    await route.continue();
-  });
+  const { release } = await holdGets(page, `/documents/${encodeURIComponent(documentId)}`);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Documents', exact: true }).click();
   await page.getByRole('link', { name: 'INV-2025-001' }).click();
   await page.getByRole('heading', { level: 1, name: 'Document INV-2025-001' }).waitFor();
   const correct = page.getByRole('button', { name: 'Correct details' });
   expect(await correct.isDisabled()).toBe(true);
-  const answered = page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
-  release();
-  await answered;
-  await page.unroute(held);
+  await release();
   await correct.click();
   await page.locator('#c-counterparty').waitFor();
   expect(await page.locator('#c-counterparty').inputValue()).toBe('Bakkerij De Vries Holding B.V.');

@@ -6,7 +6,7 @@
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, goTo, launchBrowser, openPage, openSignedIn, screenshot, signIn, until, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, holdGets, launchBrowser, openPage, openSignedIn, screenshot, signIn, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart } from '../support/http';
@@ -27,22 +27,10 @@ const open = (path: string, who: { person: string; rightsSet: string }): Promise
  */
 async function openWithSetsHeld(path: string, heading: string): Promise<{ fresh: OpenedPage; release: () => Promise<void> }> {
   const fresh = await openPage(browser);
-  let letGo!: () => void;
-  const listed = new Promise<void>((resolve) => (letGo = resolve));
-  const held = (url: URL) => url.pathname.endsWith('/rights-sets');
-  await fresh.page.route(held, async (route) => {
-    if (route.request().method() === 'GET') await listed;
-    await route.continue();
-  });
+  const { release } = await holdGets(fresh.page, '/rights-sets');
   await fresh.page.goto(new URL(path, e2eTarget().appUrl).toString());
   await signIn(fresh.page, { tenant, person: ADMIN, rightsSet: 'tenant-admin' });
   await fresh.page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
-  const release = async () => {
-    const answered = fresh.page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
-    letGo();
-    await answered;
-    await fresh.page.unroute(held);
-  };
   return { fresh, release };
 }
 
@@ -176,22 +164,13 @@ it('assigns a rights set to someone once the sets are listed, and refuses the ad
 it('grants support access for a ticket and lists it, once the API has said the longest grant', async () => {
   // Hold the grant list (which carries the longest grant) back: until it arrives the form cannot send, since
   // a guessed limit once sent an end date the API refused as too far away.
-  let release!: () => void;
-  const listed = new Promise<void>((resolve) => (release = resolve));
-  const held = (url: URL) => url.pathname.endsWith('/support-grants');
-  await page.route(held, async (route) => {
-    if (route.request().method() === 'GET') await listed;
-    await route.continue();
-  });
+  const { release } = await holdGets(page, '/support-grants');
   await goTo(page, 'Support access', 'Support access');
   await page.getByLabel('Ticket', { exact: true }).fill('SUP-4711');
   await page.getByLabel('Read, download and audit log').check();
   const send = page.getByRole('button', { name: 'Grant access' }).last();
   expect(await send.isDisabled()).toBe(true);
-  const answered = page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
-  release();
-  await answered;
-  await page.unroute(held);
+  await release();
   await send.click();
   await page.getByRole('row', { name: /SUP-4711/ }).getByText('Active').waitFor();
   await checkA11y(page, 'support access');

@@ -8,7 +8,7 @@
  * axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, goTo, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, holdGets, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 
@@ -66,22 +66,12 @@ it('approves the disposal of a document whose retention has ended by the chosen 
   const row = page.getByRole('row', { name: new RegExp(documentId) });
   await row.waitFor();
   // The date to approve by, its list held back: the rows shown meanwhile are the previous date's, not to be chosen from.
-  let release!: () => void;
-  const listed = new Promise<void>((resolve) => (release = resolve));
-  const held = (url: URL) => url.pathname.endsWith('/retention/due');
-  await page.route(held, async (route) => {
-    if (route.request().method() === 'GET') await listed;
-    await route.continue();
-  });
-  const asked = page.waitForRequest((r) => held(new URL(r.url())) && r.method() === 'GET');
+  const { asked, release } = await holdGets(page, '/retention/due');
   await page.getByLabel('Retention ends before').fill(`${THIS_YEAR + 1}-01-01`);
   await asked;
   const select = row.getByRole('checkbox', { name: `Select ${documentId}` });
   expect(await select.isDisabled()).toBe(true);
-  const answered = page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
-  release();
-  await answered;
-  await page.unroute(held);
+  await release();
   await until(page, () => select.isEnabled());
   expect(await row.textContent()).toContain(`1 Jan ${THIS_YEAR + 1}`);
   await row.getByRole('checkbox', { name: `Select ${documentId}` }).check();

@@ -118,3 +118,30 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/**
+ * Holds the page's GET requests to paths ending in `pathEnd` until `release`, which resolves once one has been
+ * answered and stops holding: the way the e2e tests show that an action waits for what it depends on (hold,
+ * check the action cannot be taken, release, act). `asked` resolves when a held GET has been sent.
+ */
+export async function holdGets(page: Page, pathEnd: string): Promise<{ asked: Promise<void>; release: () => Promise<void> }> {
+  let letGo!: () => void;
+  const released = new Promise<void>((resolve) => (letGo = resolve));
+  let sent!: () => void;
+  const asked = new Promise<void>((resolve) => (sent = resolve));
+  const held = (url: URL) => url.pathname.endsWith(pathEnd);
+  await page.route(held, async (route) => {
+    if (route.request().method() === 'GET') {
+      sent();
+      await released;
+    }
+    await route.continue();
+  });
+  const release = async () => {
+    const answered = page.waitForResponse((r) => held(new URL(r.url())) && r.request().method() === 'GET');
+    letGo();
+    await answered;
+    await page.unroute(held);
+  };
+  return { asked, release };
+}
