@@ -108,7 +108,7 @@ describe('a SoD policy tightened while an API key is minted', () => {
     const deps = inMemoryDeps();
     let keyId = '';
     const changed = refusal(
-      interleave(deps.tenantRecords, 'list', (args) => isTenant(args) && args[1] === 'api-key', () => deps.sodPolicy.change(alice, tighter(exportAndAudit), deps.clock.now()), async () => {
+      interleave(deps.tenantRecords, 'apiKeysInUse', (args) => isTenant(args), () => deps.sodPolicy.change(alice, tighter(exportAndAudit), deps.clock.now()), async () => {
         keyId = (await mint(deps)).record.keyId;
       }),
     );
