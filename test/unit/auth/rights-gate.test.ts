@@ -5,7 +5,6 @@
  * The tenant starts with no stored policy (the default applies) and, where nothing was written before, no gate.
  */
 import { createApiKey, judgeKeyRightsSet } from '../../../shared/auth/api-keys/create-api-key';
-import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
 import { RIGHTS_GATE_ID } from '../../../shared/auth/rights-gate';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
@@ -101,7 +100,7 @@ describe('a SoD policy tightened while an API key is minted', () => {
       }),
     );
     expect(await minted).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'conflicting-permissions', conflict: exportAndAudit, rightsSet: 'auditor' } });
-    expect(await listApiKeys(T, deps)).toEqual([]);
+    expect(await deps.tenantRecords.list(T, 'api-key')).toEqual([]);
   });
 
   it('the policy judged on the keys before one was minted is judged again: 409 naming the key, the policy as it was', async () => {

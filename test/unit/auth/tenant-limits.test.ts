@@ -5,7 +5,6 @@
  * creates sent at once (counted under the tenant's rights gate).
  */
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
-import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
 import { listRightsSets } from '../../../shared/auth/rights-sets/list-rights-sets';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
@@ -44,7 +43,7 @@ describe('API keys', () => {
     expect(refused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2, what: 'api-keys' } });
     expect(refused.detail).toMatch(/2 API keys in use.*at most 2.*ARCHIVE_MAX_API_KEYS.*revoke keys/);
     expect(ERROR_STATUS.tenant_limit_reached).toBe(409);
-    expect(await listApiKeys(T, deps)).toHaveLength(2);
+    expect(await deps.tenantRecords.list(T, 'api-key')).toHaveLength(2);
   });
 
   it('a revoked key frees room', async () => {
@@ -53,7 +52,7 @@ describe('API keys', () => {
     await mint(deps);
     await revokeApiKey(T, first.record.keyId, actor(admin), deps.clock.now(), deps);
     await expect(mint(deps)).resolves.toHaveProperty('key');
-    expect(await listApiKeys(T, deps)).toHaveLength(3);
+    expect(await deps.tenantRecords.list(T, 'api-key')).toHaveLength(3);
     await expect(refusal(mint(deps))).resolves.toMatchObject({ extensions: { count: 2 } });
   });
 
@@ -98,7 +97,7 @@ describe('API keys', () => {
       await mint(deps);
     }));
     expect(await paused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2 } });
-    expect(await listApiKeys(T, deps)).toHaveLength(2);
+    expect(await deps.tenantRecords.list(T, 'api-key')).toHaveLength(2);
   });
 });
 

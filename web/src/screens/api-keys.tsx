@@ -134,7 +134,7 @@ function keyState(k: ApiKey): 'active' | 'revoked' | 'expired' {
 function KeyList() {
   const { t, dateTime, date } = useI18n();
   const queries = useQueryClient();
-  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => unwrap(api().GET('/api-keys')) });
+  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => unwrap(api().GET('/api-keys', { params: { query: { state: 'all' } } })) });
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [failed, setFailed] = useState<{ id: string; error: unknown } | null>(null);
   const revoke = useMutation({
