@@ -433,6 +433,12 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
+    // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
+    if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
+    return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
+  }
+  /** Every record of `type` the tenant has stored, for a test's checks (not a port method). */
+  stored<T extends TenantRecord>(tenantId: string, type: T['type']): T[] {
     return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
   }
   /** Every call of the API key queries (tenant, what), for tests of what a request reads. */
