@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { type ApiKeyRecord, apiKeyRecordId, toPublicApiKey } from '../shared/auth/api-keys/api-key';
 import { createApiKey, judgeKeyRightsSet } from '../shared/auth/api-keys/create-api-key';
-import { listApiKeys } from '../shared/auth/api-keys/list-api-keys';
+import { listApiKeys, ZListApiKeysQuery } from '../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
 import { assignRightsSet } from '../shared/auth/rights-sets/assign-rights-set';
 import { deleteRightsSet } from '../shared/auth/rights-sets/delete-rights-set';
@@ -93,12 +93,14 @@ export const createApiKeyOp = operation({
 });
 
 export const listApiKeysOp = operation({
-  name: 'listApiKeys', method: 'GET', route: 'api-keys', tags: ['access'], summary: 'List API keys (never the secrets)',
+  name: 'listApiKeys', method: 'GET', route: 'api-keys', tags: ['access'], summary: 'List API keys (never the secrets): those in use by default, or revoked, expired or all; newest first, paged',
   auth: 'tenant', permission: 'keys:manage', action: 'api-key.list',
-  responses: { 200: { description: 'Keys', json: ZItems(ZApiKey) } },
+  query: ZListApiKeysQuery,
+  responses: { 200: { description: 'A page of keys', json: z.strictObject({ items: z.array(ZApiKey), continuationToken: z.string().nullable() }) } },
   errors: [],
-  handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await listApiKeys(principal.tenantId, deps)).map(toPublicApiKey) });
+  handler: async ({ query, principal }, deps) => {
+    const page = await listApiKeys(principal.tenantId, query, deps.clock.now(), deps);
+    return reply(200, { items: page.items.map(toPublicApiKey), continuationToken: page.continuationToken });
   },
 });
 

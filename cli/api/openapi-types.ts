@@ -426,7 +426,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API keys (never the secrets) */
+        /** List API keys (never the secrets): those in use by default, or revoked, expired or all; newest first, paged */
         get: operations["listApiKeys"];
         put?: never;
         /** Create an API key (shown once); it acts for its creator's person and never beyond the creator's permissions */
@@ -7575,14 +7575,18 @@ export interface operations {
     };
     listApiKeys: {
         parameters: {
-            query?: never;
+            query?: {
+                state?: "in-use" | "revoked" | "expired" | "all";
+                limit?: number;
+                continuationToken?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Keys */
+            /** @description A page of keys */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7612,6 +7616,7 @@ export interface operations {
                                 person?: string;
                             } | null;
                         }[];
+                        continuationToken: string | null;
                     };
                 };
             };

@@ -12,7 +12,7 @@ import { writeWithAuditEntry } from '../audit/outbox';
 import { personOf, type Principal } from '../kernel/principal';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
 import { uuidv7 } from '../ids';
-import { listApiKeys } from './api-keys/list-api-keys';
+import type { ApiKeyRecord } from './api-keys/api-key';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
@@ -86,9 +86,13 @@ export class SodPolicyProposals {
     private readonly rights: TenantRights,
   ) {}
 
-  /** Keys that still act (unrevoked), by rights set: a stronger policy must not be broken by them. */
-  private async keysOf(tenantId: string): Promise<{ keyId: string; rightsSet: string }[]> {
-    return (await listApiKeys(tenantId, { tenantRecords: this.records })).filter((k) => !k.revokedAt).map((k) => ({ keyId: k.keyId, rightsSet: k.rightsSet }));
+  /**
+   * Keys that still act (in use: neither revoked nor expired, as many as the tenant may have), by rights set: a stronger
+   * policy must not be broken by them. An expired key never acts again; reading every unrevoked key read all the
+   * expired ones a tenant had piled up.
+   */
+  private async keysOf(tenantId: string, now: Date): Promise<{ keyId: string; rightsSet: string }[]> {
+    return (await this.records.apiKeysInUse<ApiKeyRecord>(tenantId, now.toISOString())).map((k) => ({ keyId: k.keyId, rightsSet: k.rightsSet }));
   }
 
   /**
@@ -104,7 +108,7 @@ export class SodPolicyProposals {
     const policy = sodPolicyOf(wanted);
     let decidedOn: string | null | undefined;
     return underRightsGate('The SoD policy', tenantId, { tenantRecords: this.records }, async (gate) => {
-      const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId)]);
+      const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId, now)]);
       if (decidedOn !== undefined && etag !== decidedOn) throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
       decidedOn = etag;
       const weakens = weakenedBy(base, policy);
@@ -168,7 +172,7 @@ export class SodPolicyProposals {
       if (given) {
         throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
       }
-      const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId)]);
+      const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
         throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
       }

@@ -261,9 +261,25 @@ export interface TenantRecordsPort {
    * unseen), a change of anyone's rights moves the tenant's rights gate (shared/auth/rights-gate.ts).
    */
   batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
-  /** `where`: an extra condition on `c` (the record), with its parameters. */
+  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys: a tenant's pile up (apiKeyPage). */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
+  /**
+   * How many of the tenant's API keys (records of type `api-key`) are in use at `at` (ISO): one count query, never the
+   * records, so the revoked and expired keys a tenant piles up cost a mint nothing to read.
+   */
+  countApiKeysInUse(tenantId: string, at: string): Promise<number>;
+  /** The tenant's API keys in use at `at`, all of them: as many as the tenant may have (ARCHIVE_MAX_API_KEYS), never the ended ones. */
+  apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]>;
+  /** One page of the tenant's API keys in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */
+  apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
 }
+
+/**
+ * An API key's state at a time: in use (neither revoked nor expired: `revokedAt` null or absent, `expiresAt` after it),
+ * revoked, expired (not revoked, `expiresAt` at or before it); `all` of them.
+ */
+export const API_KEY_STATES = ['in-use', 'revoked', 'expired', 'all'] as const;
+export type ApiKeyState = (typeof API_KEY_STATES)[number];
 
 /** A document folder with blobs but neither catalog item nor manifest, listed for an operator. */
 export interface OrphanedBlobsRecord extends TenantRecord {

@@ -1,7 +1,7 @@
 /**
  * A tenant admin's screens in a real browser (Debian chromium): the menu by rights set, an API key
  * refused beyond the admin's own rights, then created with its secret shown once (copied, working),
- * and revoked after a confirmation; rights assignments (oneself refused); support access; retention;
+ * and revoked after a confirmation (then listed with the revoked keys); rights assignments (oneself refused); support access; retention;
  * the disposal review; a legal hold placed by one person, refused to that same person under another
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
@@ -130,6 +130,10 @@ it('revokes the key after a confirmation; the key stops working', async () => {
   await checkA11y(page, 'api key revoke dialog');
   await screenshot(page, 'admin-4-api-key-revoke-confirm');
   await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
+  // The list shows the keys in use: the revoked key leaves it, and is listed with the revoked ones.
+  await page.getByText('No keys in this list.').waitFor();
+  expect(await page.getByRole('button', { name: 'Revoke scanner reception' }).count()).toBe(0);
+  await page.getByLabel('Show').selectOption({ label: 'Revoked keys' });
   await page.getByRole('row', { name: /scanner reception/ }).getByText('Revoked').waitFor();
   expect(await page.getByRole('button', { name: 'Revoke scanner reception' }).count()).toBe(0);
   const refused = await call(`${e2eTarget().apiUrl}/documents`, { headers: { Authorization: `ApiKey ${secret}` } });

@@ -30,6 +30,7 @@ import type { Normaliser } from '../../shared/normalise/pool';
 import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
 import type { ValidationRequest } from '../../shared/kernel/validation';
 import type {
+  ApiKeyState,
   AuditFilter,
   AuditInput,
   AuditLogPort,
@@ -432,7 +433,44 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
+    // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
+    if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
     return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
+  }
+  /** Every record of `type` the tenant has stored, for a test's checks (not a port method). */
+  stored<T extends TenantRecord>(tenantId: string, type: T['type']): T[] {
+    return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
+  }
+  /** Every call of the API key queries (tenant, what), for tests of what a request reads. */
+  readonly keyQueries: { tenantId: string; query: 'count' | 'in-use' | ApiKeyState }[] = [];
+  /** The tenant's keys in `state` at `at`, newest first, as the Cosmos adapter's conditions select them. */
+  private keysIn<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string): T[] {
+    const inState = (k: { revokedAt?: string | null; expiresAt: string }) => {
+      if (state === 'all') return true;
+      if (k.revokedAt !== undefined && k.revokedAt !== null) return state === 'revoked';
+      return state === (k.expiresAt > at ? 'in-use' : 'expired');
+    };
+    return [...this.records.values()]
+      .map((r) => r.value as TenantRecord & { revokedAt?: string | null; expiresAt: string; createdAt: string })
+      .filter((k) => k.tenantId === tenantId && k.type === 'api-key' && inState(k))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .map((k) => structuredClone(k) as unknown as T);
+  }
+  async countApiKeysInUse(tenantId: string, at: string): Promise<number> {
+    this.keyQueries.push({ tenantId, query: 'count' });
+    return this.keysIn(tenantId, 'in-use', at).length;
+  }
+  async apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]> {
+    this.keyQueries.push({ tenantId, query: 'in-use' });
+    return this.keysIn<T>(tenantId, 'in-use', at);
+  }
+  /** The fake's token: where the next page starts. */
+  async apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    this.keyQueries.push({ tenantId, query: state });
+    const start = continuationToken === undefined ? 0 : Number(continuationToken);
+    if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    const all = this.keysIn<T>(tenantId, state, at);
+    return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
-import type { QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
+import { ArchiveError } from '../../kernel/errors';
+import type { ApiKeyState, Page, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -11,6 +12,15 @@ import type { TenantSettingsCache } from './settings-cache';
  */
 // Never the rights gate (shared/auth/rights-gate.ts): a change is decided after reading it as stored.
 const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
+
+/** Each API key state as a condition on `c` at `@at` (ports ApiKeyState); a key from before may lack `revokedAt`. */
+const UNREVOKED = '(NOT IS_DEFINED(c.revokedAt) OR IS_NULL(c.revokedAt))';
+const KEY_STATE_CONDITION: Record<ApiKeyState, string> = {
+  'in-use': `${UNREVOKED} AND c.expiresAt > @at`,
+  revoked: `NOT ${UNREVOKED}`,
+  expired: `${UNREVOKED} AND c.expiresAt <= @at`,
+  all: 'true',
+};
 
 /**
  * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights
@@ -111,6 +121,32 @@ export class TenantRecords implements TenantRecordsPort {
       return await write();
     } finally {
       forget();
+    }
+  }
+
+  async countApiKeysInUse(tenantId: string, at: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "api-key" AND ${KEY_STATE_CONDITION['in-use']}`, parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }] }, { partitionKey: tenantId })
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
+  apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]> {
+    return this.list<T>(tenantId, 'api-key', KEY_STATE_CONDITION['in-use'], [{ name: '@at', value: at }]);
+  }
+
+  async apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    try {
+      const page = await this.container.items
+        .query<T>(
+          { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = "api-key" AND ${KEY_STATE_CONDITION[state]} ORDER BY c.createdAt DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }] },
+          { partitionKey: tenantId, maxItemCount: limit, continuationToken },
+        )
+        .fetchNext();
+      return { items: page.resources.map(strip), continuationToken: page.continuationToken ?? null };
+    } catch (err) {
+      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+      throw err;
     }
   }
 

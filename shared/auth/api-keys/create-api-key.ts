@@ -12,7 +12,7 @@ import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-se
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, isKeyInUse, SCRYPT } from './api-key';
+import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -36,7 +36,7 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
  * it was judged here is judged again. Both used to succeed: a key holding a deleted set (which a later set of that
  * name would fill), or judged on permissions since changed. The key moves the tenant's rights gate, read before it is
  * judged: a SoD policy changed meanwhile is judged against this key, or the key against that policy. The tenant's keys
- * in use are counted after the gate is read (a list, never cached): of two keys minted at once into the last room, the
+ * in use are counted after the gate is read (a count query, never cached): of two keys minted at once into the last room, the
  * second finds the gate moved, counts again and is refused (tenant_limit_reached), nothing stored.
  */
 export async function createApiKey(
@@ -50,8 +50,9 @@ export async function createApiKey(
   const { hash: value, pepperVersion } = await hashSecret(deps, secret, salt, SCRYPT, { name: pepperName });
   const prefix = `arch_${input.tenantId}_${keyId}`;
   return underRightsGate('The rights set', input.tenantId, deps, async (gate) => {
-    const inUse = (await deps.tenantRecords.list<ApiKeyRecord>(input.tenantId, 'api-key')).filter((k) => isKeyInUse(k, input.now));
-    assertWithinTenantLimit('api-keys', inUse.length, deps.config.ARCHIVE_MAX_API_KEYS);
+    // Counted by the store: reading every key to count them read all the revoked and expired ones a tenant had piled up.
+    const inUse = await deps.tenantRecords.countApiKeysInUse(input.tenantId, input.now.toISOString());
+    assertWithinTenantLimit('api-keys', inUse, deps.config.ARCHIVE_MAX_API_KEYS);
     const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
     // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
     const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;

@@ -4,17 +4,18 @@ import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import { type Principal, personHoldsSet } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
+import type { Clock } from '../../clock';
 import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
 import { isBuiltIn, RightsAssignmentRecord, RightsSetRecord, rightsSetRecordId } from './rights-records';
 
 /**
- * Only a set nobody holds (no assignment, no unrevoked key) may go. Deleted only as it was when nobody held it:
+ * Only a set nobody holds (no assignment, no key in use) may go. Deleted only as it was when nobody held it:
  * an assignment written since rewrote the set in its batch (assign-rights-set.ts), so the delete fails and the
  * holders are looked for again. The deletion moves the tenant's rights gate too, like every write of a set.
  */
-export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<void> {
+export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock }, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const id = rightsSetRecordId(name);
@@ -22,7 +23,7 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     const found = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set', { fresh: true });
     if (!found) throw new ArchiveError('rights_set_not_found');
     const assigned = await deps.tenantRecords.list<RightsAssignmentRecord>(principal.tenantId, 'rights-assignment', 'c.rightsSet = @n', [{ name: '@n', value: name }]);
-    if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps)).includes(name)) {
+    if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps.clock.now(), deps)).includes(name)) {
       throw new ArchiveError('rights_set_in_use', { detail: 'Reassign the users and revoke the API keys that hold this set first.' });
     }
     const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }], outbox), (w) => w === 'written');

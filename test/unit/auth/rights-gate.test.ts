@@ -5,7 +5,6 @@
  * The tenant starts with no stored policy (the default applies) and, where nothing was written before, no gate.
  */
 import { createApiKey, judgeKeyRightsSet } from '../../../shared/auth/api-keys/create-api-key';
-import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
 import { RIGHTS_GATE_ID } from '../../../shared/auth/rights-gate';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
@@ -101,14 +100,14 @@ describe('a SoD policy tightened while an API key is minted', () => {
       }),
     );
     expect(await minted).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'conflicting-permissions', conflict: exportAndAudit, rightsSet: 'auditor' } });
-    expect(await listApiKeys(T, deps)).toEqual([]);
+    expect(deps.tenantRecords.stored(T, 'api-key')).toEqual([]);
   });
 
   it('the policy judged on the keys before one was minted is judged again: 409 naming the key, the policy as it was', async () => {
     const deps = inMemoryDeps();
     let keyId = '';
     const changed = refusal(
-      interleave(deps.tenantRecords, 'list', (args) => isTenant(args) && args[1] === 'api-key', () => deps.sodPolicy.change(alice, tighter(exportAndAudit), deps.clock.now()), async () => {
+      interleave(deps.tenantRecords, 'apiKeysInUse', (args) => isTenant(args), () => deps.sodPolicy.change(alice, tighter(exportAndAudit), deps.clock.now()), async () => {
         keyId = (await mint(deps)).record.keyId;
       }),
     );

@@ -5,7 +5,7 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
-import type { QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
+import type { Page, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
 
 /** Tenant records in memory, with etags, and a hook that runs before a batch (a concurrent writer). */
 class MemoryRecords implements TenantRecordsPort {
@@ -50,6 +50,16 @@ class MemoryRecords implements TenantRecordsPort {
   }
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
     return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type);
+  }
+  // These tests mint no keys.
+  async countApiKeysInUse(): Promise<number> {
+    return 0;
+  }
+  async apiKeysInUse<T extends TenantRecord>(): Promise<T[]> {
+    return [];
+  }
+  async apiKeyPage<T extends TenantRecord>(): Promise<Page<T>> {
+    return { items: [], continuationToken: null };
   }
 }
 

@@ -5,7 +5,6 @@
  * creates sent at once (counted under the tenant's rights gate).
  */
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
-import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
 import { listRightsSets } from '../../../shared/auth/rights-sets/list-rights-sets';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
@@ -44,7 +43,7 @@ describe('API keys', () => {
     expect(refused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2, what: 'api-keys' } });
     expect(refused.detail).toMatch(/2 API keys in use.*at most 2.*ARCHIVE_MAX_API_KEYS.*revoke keys/);
     expect(ERROR_STATUS.tenant_limit_reached).toBe(409);
-    expect(await listApiKeys(T, deps)).toHaveLength(2);
+    expect(deps.tenantRecords.stored(T, 'api-key')).toHaveLength(2);
   });
 
   it('a revoked key frees room', async () => {
@@ -53,7 +52,7 @@ describe('API keys', () => {
     await mint(deps);
     await revokeApiKey(T, first.record.keyId, actor(admin), deps.clock.now(), deps);
     await expect(mint(deps)).resolves.toHaveProperty('key');
-    expect(await listApiKeys(T, deps)).toHaveLength(3);
+    expect(deps.tenantRecords.stored(T, 'api-key')).toHaveLength(3);
     await expect(refusal(mint(deps))).resolves.toMatchObject({ extensions: { count: 2 } });
   });
 
@@ -67,15 +66,38 @@ describe('API keys', () => {
     await expect(mint(deps)).resolves.toHaveProperty('key');
   });
 
+  it('a mint counts the keys in use with one count query: the revoked and expired keys a tenant piled up are never read', async () => {
+    const clock = new FakeClock('2025-03-01T12:00:00Z');
+    const deps: InMemoryDeps = { ...limited({ ARCHIVE_MAX_API_KEYS: '3' }), clock };
+    const records = deps.tenantRecords;
+    for (let i = 0; i < 20; i++) await revokeApiKey(T, (await mint(deps)).record.keyId, actor(admin), deps.clock.now(), deps);
+    await mint(deps, 1);
+    clock.advance(2 * DAY);
+    await mint(deps);
+    const listed: unknown[][] = [];
+    const list = records.list.bind(records);
+    records.list = async (...args: Parameters<typeof list>) => {
+      listed.push(args);
+      return list(...args);
+    };
+    records.keyQueries.length = 0;
+    await mint(deps);
+    expect(records.keyQueries).toEqual([{ tenantId: T, query: 'count' }]);
+    expect(listed.filter((args) => args[1] === 'api-key')).toEqual([]);
+    // 22 keys stored, 2 in use: a third fits, a fourth does not.
+    await expect(mint(deps)).resolves.toHaveProperty('key');
+    await expect(refusal(mint(deps))).resolves.toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 3, count: 3 } });
+  });
+
   it('two keys minted at once into the last room, both counted before either is stored: one is minted, the other refused', async () => {
     const deps = limited({ ARCHIVE_MAX_API_KEYS: '2' });
     await mint(deps);
     // The first has counted one key in use when the second is minted and stored; its batch then finds the gate moved.
-    const paused = refusal(interleave(deps.tenantRecords, 'list', (args) => args[0] === T && args[1] === 'api-key', () => mint(deps), async () => {
+    const paused = refusal(interleave(deps.tenantRecords, 'countApiKeysInUse', (args) => args[0] === T, () => mint(deps), async () => {
       await mint(deps);
     }));
     expect(await paused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2 } });
-    expect(await listApiKeys(T, deps)).toHaveLength(2);
+    expect(deps.tenantRecords.stored(T, 'api-key')).toHaveLength(2);
   });
 });
 

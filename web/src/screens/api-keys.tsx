@@ -1,8 +1,8 @@
 /**
  * API keys for the organisation's programs: create one (its secret shown this once, with a copy button),
- * see them all (never a secret), revoke one after a confirmation.
+ * see them (those in use, or the revoked, expired or all ones; paged, never a secret), revoke one after a confirmation.
  */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
@@ -11,6 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useRetryWait } from '../lib/useRetryWait';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords } from '../lib/permissions';
 import type { ScreenProps } from '.';
@@ -18,6 +19,11 @@ import { DataTable } from '../components/DataTable';
 
 type ApiKey = paths['/api-keys']['get']['responses'][200]['content']['application/json']['items'][number];
 type CreatedKey = paths['/api-keys']['post']['responses'][201]['content']['application/json'];
+type KeyState = NonNullable<NonNullable<paths['/api-keys']['get']['parameters']['query']>['state']>;
+
+/** What the list can show, the API's `state`: the keys in use first, as the API answers by default. */
+const KEY_STATES: readonly KeyState[] = ['in-use', 'revoked', 'expired', 'all'];
+const PAGE_SIZE = 50;
 
 const DAY = 24 * 3600 * 1000;
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
@@ -137,7 +143,16 @@ function keyState(k: ApiKey): 'active' | 'revoked' | 'expired' {
 function KeyList() {
   const { t, dateTime, date } = useI18n();
   const queries = useQueryClient();
-  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => unwrap(api().GET('/api-keys')) });
+  // Paged and filtered by the API: a tenant's revoked and expired keys pile up, so the list no longer holds them all.
+  const [shown, setShown] = useState<KeyState>('in-use');
+  const pages = usePages(shown);
+  const { page, token } = pages;
+  const keys = useQuery({
+    queryKey: ['api-keys', shown, token],
+    queryFn: () => unwrap(api().GET('/api-keys', { params: { query: { state: shown, limit: PAGE_SIZE, continuationToken: token } } })),
+    placeholderData: keepPreviousData,
+  });
+  useRestartOnRefusedToken(pages, keys.error);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [failed, setFailed] = useState<{ id: string; error: unknown } | null>(null);
   const revoke = useMutation({
@@ -153,13 +168,22 @@ function KeyList() {
   });
   const revokeWait = useRetryWait(revoke.error);
   const me = currentSession()?.person.subject;
-  const items = [...(keys.data?.items ?? [])].sort((a, b) => Number(keyState(a) !== 'active') - Number(keyState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt));
+  const items = keys.data?.items ?? [];
   return (
     <section className="panel" aria-labelledby="h-keys">
       <h2 id="h-keys">{t.apiKeys.list}</h2>
+      <div className="form-grid">
+        <FormField id="k-shown" label={t.apiKeys.show}>
+          <select value={shown} onChange={(e) => setShown(e.target.value as KeyState)}>
+            {KEY_STATES.map((s) => (
+              <option key={s} value={s}>{t.apiKeys.filters[s]}</option>
+            ))}
+          </select>
+        </FormField>
+      </div>
       {keys.error ? <ProblemMessage error={keys.error} /> : null}
       {keys.isLoading && <p role="status">{t.loading}</p>}
-      {keys.data && items.length === 0 && <p className="muted">{t.apiKeys.none}</p>}
+      {keys.data && items.length === 0 && <p className="muted">{shown === 'all' && page === 0 ? t.apiKeys.none : t.apiKeys.noneInState}</p>}
       {items.length > 0 && (
         <DataTable caption={t.apiKeys.list} columns={[t.apiKeys.name, t.apiKeys.prefix, t.apiKeys.rightsSet, t.apiKeys.createdBy, t.apiKeys.expires, t.apiKeys.lastUsed, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
           {items.map((k) => {
@@ -188,6 +212,13 @@ function KeyList() {
             );
           })}
         </DataTable>
+      )}
+      {(page > 0 || keys.data?.continuationToken) && (
+        <nav className="pager" aria-label={t.apiKeys.pages}>
+          <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
+          <span>{t.search.page(page + 1)}</span>
+          <button type="button" className="secondary" disabled={!keys.data?.continuationToken} onClick={() => pages.next(keys.data?.continuationToken)}>{t.search.next}</button>
+        </nav>
       )}
       <ConfirmDialog
         open={revoking !== null}
