@@ -50,13 +50,13 @@ export const putPolicy = operation({
   summary: 'Set the tenant\'s retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)',
   auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-set',
   target: () => 'retention-policy',
-  description: 'If-Match: the ETag of GET /retention/policy as read. The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.',
+  description: 'If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.',
   body: { json: ZPolicyBody },
   responses: { 200: { description: 'Set; ETag names the new version', json: ZRetentionPolicyOut, headers: ['ETag'] } },
-  errors: [...POLICY_ERRORS, 'precondition_failed'],
+  errors: [...POLICY_ERRORS, 'precondition_failed', 'precondition_required'],
   handler: async ({ req, body, principal, audit }, deps) => {
     const expected = parseVersionIfMatch(POLICY_TAG, req.headers.get('if-match'), 'the retention policy (GET /retention/policy)');
-    const { policy, etag } = await setRetentionPolicy(principal, body, deps, audit.staging(200), expected === undefined ? undefined : { etag: expected });
+    const { policy, etag } = await setRetentionPolicy(principal, body, deps, audit.staging(200), { etag: expected });
     return reply(200, policy, { ETag: versionETag(POLICY_TAG, etag) });
   },
 });

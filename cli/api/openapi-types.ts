@@ -327,7 +327,7 @@ export interface paths {
         get: operations["getRetentionPolicy"];
         /**
          * Set the tenant's retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)
-         * @description If-Match: the ETag of GET /retention/policy as read. The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.
+         * @description If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.
          */
         put: operations["putRetentionPolicy"];
         post?: never;
@@ -538,7 +538,7 @@ export interface paths {
         get: operations["readSodPolicy"];
         /**
          * Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it
-         * @description A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (`POST /sod-policy/proposals/{id}/approve`) within 7 days. A policy that existing rights sets, assignments or API keys would break is refused (409 `conflicting_rights_held`, naming them), and nothing changes. If-Match: the ETag of `GET /sod-policy` as read; the policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing changes, so a save from an older screen never undoes a change made meanwhile.
+         * @description A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (`POST /sod-policy/proposals/{id}/approve`) within 7 days. A policy that existing rights sets, assignments or API keys would break is refused (409 `conflicting_rights_held`, naming them), and nothing changes. If-Match is required: the ETag of `GET /sod-policy` as read (428 `precondition_required` without it); the policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing changes, so a save from an older screen never undoes a change made meanwhile.
          */
         put: operations["putSodPolicy"];
         post?: never;
@@ -6350,6 +6350,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: precondition_required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-required",
+                     *       "title": "precondition_required",
+                     *       "status": 428,
+                     *       "code": "precondition_required",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_required";
+                    };
+                };
+            };
             /** @description Problem: too_many_refusals */
             429: {
                 headers: {
@@ -9845,6 +9866,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: precondition_required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-required",
+                     *       "title": "precondition_required",
+                     *       "status": 428,
+                     *       "code": "precondition_required",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_required";
                     };
                 };
             };

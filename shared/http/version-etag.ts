@@ -10,13 +10,16 @@ export function versionETag(name: string, etag: string | null): string {
 }
 
 /**
- * If-Match of a PUT of such a setting: the store's etag it names (null: the default, none stored); undefined when
- * absent or `*` (any version). Read strictly (RFC 9110 §13.1.1): a weak tag, a list or a tag of anything else never
- * matches (412).
+ * If-Match of a PUT of such a setting: the store's etag it names (null: the default, none stored). Required, as on a
+ * metadata correction: a save without it would be written over whatever is stored, a change made meanwhile included
+ * (428, also for `*`, which names no version). Read strictly (RFC 9110 §13.1.1): a weak tag, a list or a tag of
+ * anything else never matches (412).
  */
-export function parseVersionIfMatch(name: string, header: string | null, readFrom: string): string | null | undefined {
+export function parseVersionIfMatch(name: string, header: string | null, readFrom: string): string | null {
   const value = (header ?? '').trim();
-  if (value === '' || value === '*') return undefined;
+  if (value === '' || value === '*') {
+    throw new ArchiveError('precondition_required', { detail: `Send If-Match with the ETag of ${readFrom} as you read it, so that a change made since is not overwritten.` });
+  }
   const m = new RegExp(`^"${name}-(default|[A-Za-z0-9_-]{1,400})"$`).exec(value);
   if (!m) throw new ArchiveError('precondition_failed', { detail: `If-Match must be the one strong ETag of ${readFrom} (e.g. "${name}-default"); a weak tag, a list or another tag never matches.` });
   return m[1] === 'default' ? null : Buffer.from(m[1]!, 'base64url').toString('utf8');

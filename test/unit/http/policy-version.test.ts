@@ -36,8 +36,8 @@ describe('If-Match of a policy', () => {
     expect(parseVersionIfMatch('retention-policy', ' "retention-policy-default" ', 'it')).toBeNull();
   });
 
-  it('absent or `*` names no version; a weak tag, a list or another record\'s tag never matches (412)', () => {
-    for (const absent of [null, '', '*']) expect(parseVersionIfMatch('sod-policy', absent, 'it')).toBeUndefined();
+  it('is required (428, also `*`, which names no version); a weak tag, a list or another record\'s tag never matches (412)', () => {
+    for (const absent of [null, '', '*']) expect(() => parseVersionIfMatch('sod-policy', absent, 'it')).toThrow(expect.objectContaining({ code: 'precondition_required' }));
     for (const wrong of ['W/"sod-policy-default"', '"sod-policy-default", "sod-policy-ZTE"', '"retention-policy-default"', 'sod-policy-default', '"metadata-1"']) {
       expect(() => parseVersionIfMatch('sod-policy', wrong, 'it')).toThrow(expect.objectContaining({ code: 'precondition_failed' }));
     }
