@@ -21,6 +21,7 @@ import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
 import { ArchiveError } from '../shared/kernel/errors';
 import { shownText } from '../shared/kernel/text';
 import { operation, reply } from '../shared/http/operation';
+import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
 import { ZActor, ZApiKey, ZApiKeyCreated, ZInstant, ZItems, ZPermission, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
 
 const DAY = 24 * 3600 * 1000;
@@ -189,13 +190,17 @@ export const deleteRightsAssignmentOp = operation({
   },
 });
 
+/** The ETag of GET /sod-policy names the stored version; a PUT names it back in If-Match. */
+const SOD_POLICY_TAG = 'sod-policy';
+
 export const readSodPolicyOp = operation({
   name: 'readSodPolicy', method: 'GET', route: 'sod-policy', tags: ['access'], summary: 'Segregation-of-duties policy in force, with who stored it and when (absent for the default)',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.read',
-  responses: { 200: { description: 'Policy', json: ZSodPolicyOut } },
+  responses: { 200: { description: 'Policy; ETag names its version (for If-Match on a PUT)', json: ZSodPolicyOut, headers: ['ETag'] } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, await deps.rights.describedPolicy(principal.tenantId));
+    const { policy, etag } = await deps.rights.describedPolicy(principal.tenantId);
+    return reply(200, policy, { ETag: versionETag(SOD_POLICY_TAG, etag) });
   },
 });
 
@@ -219,19 +224,23 @@ const proposalParamsTarget = (p: { id: string }) => proposalTarget(p.id);
 
 export const putSodPolicyOp = operation({
   name: 'putSodPolicy', method: 'PUT', route: 'sod-policy', tags: ['access'], summary: 'Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it',
-  description: `A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (\`POST /sod-policy/proposals/{id}/approve\`) within ${SOD_PROPOSAL_LIFETIME_DAYS} days. A policy that existing rights sets, assignments or API keys would break is refused (409 \`conflicting_rights_held\`, naming them), and nothing changes.`,
+  description: `A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (\`POST /sod-policy/proposals/{id}/approve\`) within ${SOD_PROPOSAL_LIFETIME_DAYS} days. A policy that existing rights sets, assignments or API keys would break is refused (409 \`conflicting_rights_held\`, naming them), and nothing changes. If-Match is required: the ETag of \`GET /sod-policy\` as read (428 \`precondition_required\` without it); the policy changed since is 412 \`precondition_failed\` naming who changed it and when, and nothing changes, so a save from an older screen never undoes a change made meanwhile.`,
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.put',
   target: () => 'sod-policy',
   body: { json: ZSodPolicy, example: { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true } },
   responses: {
-    200: { description: 'Applied', json: ZSodPolicyOut },
-    202: { description: 'A weakening: proposed, not applied; a second person approves it', json: ZSodPolicyProposal, headers: ['Location'] },
+    200: { description: 'Applied; the policy as stored now, ETag names its new version', json: ZSodPolicyOut, headers: ['ETag'] },
+    202: { description: 'A weakening: proposed, not applied (the policy keeps its version); a second person approves it', json: ZSodPolicyProposal, headers: ['Location'] },
   },
-  errors: ['conflicting_rights_held', 'sod_policy_changed'],
-  handler: async ({ body, principal, audit }, deps) => {
+  errors: ['conflicting_rights_held', 'sod_policy_changed', 'precondition_failed', 'precondition_required'],
+  handler: async ({ req, body, principal, audit }, deps) => {
+    const expected = parseVersionIfMatch(SOD_POLICY_TAG, req.headers.get('if-match'), 'the SoD policy (GET /sod-policy)');
     const now = deps.clock.now();
-    const outcome = await deps.sodPolicy.change(principal, body, now, { applied: audit.staging(200), proposed: audit.staging(202) });
-    if ('applied' in outcome) return reply(200, body);
+    const outcome = await deps.sodPolicy.change(principal, body, now, { applied: audit.staging(200), proposed: audit.staging(202) }, { etag: expected });
+    if ('applied' in outcome) {
+      const { policy, etag } = await deps.rights.describedPolicy(principal.tenantId);
+      return reply(200, policy, { ETag: versionETag(SOD_POLICY_TAG, etag) });
+    }
     audit.target = proposalTarget(outcome.proposed.proposalId);
     audit.detail = 'proposed';
     return reply(202, toPublicProposal(outcome.proposed, now), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/sod-policy/proposals/${outcome.proposed.proposalId}` });

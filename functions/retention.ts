@@ -4,6 +4,7 @@ import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
+import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
 import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
 import { approvalTarget, approveDisposal } from '../shared/retention/approve-disposal';
 import { extendRetention } from '../shared/retention/extend-retention';
@@ -30,13 +31,18 @@ const ZPolicyBody = z.preprocess((raw) => {
 }, ZTenantRetentionPolicy);
 
 const POLICY_ERRORS = ['invalid_retention_policy', 'retention_below_legal_floor'] as const;
+/** The ETag of GET /retention/policy names the stored version; a PUT names it back in If-Match. */
+const POLICY_TAG = 'retention-policy';
 
 export const readPolicy = operation({
   name: 'getRetentionPolicy', method: 'GET', route: 'retention/policy', tags: ['retention'], summary: 'The tenant\'s retention policy',
   auth: 'tenant', permission: 'documents:read', action: 'retention.policy-read',
-  responses: { 200: { description: 'The policy, with the legal floor and the effective classes', json: ZRetentionPolicyOut } },
+  responses: { 200: { description: 'The policy, with the legal floor and the effective classes; ETag names its version (for If-Match on a PUT)', json: ZRetentionPolicyOut, headers: ['ETag'] } },
   errors: [],
-  handler: async ({ principal }, deps) => reply(200, await getRetentionPolicy(principal.tenantId, deps)),
+  handler: async ({ principal }, deps) => {
+    const { policy, etag } = await getRetentionPolicy(principal.tenantId, deps);
+    return reply(200, policy, { ETag: versionETag(POLICY_TAG, etag) });
+  },
 });
 
 export const putPolicy = operation({
@@ -44,10 +50,15 @@ export const putPolicy = operation({
   summary: 'Set the tenant\'s retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)',
   auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-set',
   target: () => 'retention-policy',
+  description: 'If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.',
   body: { json: ZPolicyBody },
-  responses: { 200: { description: 'Set', json: ZRetentionPolicyOut } },
-  errors: [...POLICY_ERRORS],
-  handler: async ({ body, principal, audit }, deps) => reply(200, await setRetentionPolicy(principal, body, deps, audit.staging(200))),
+  responses: { 200: { description: 'Set; ETag names the new version', json: ZRetentionPolicyOut, headers: ['ETag'] } },
+  errors: [...POLICY_ERRORS, 'precondition_failed', 'precondition_required'],
+  handler: async ({ req, body, principal, audit }, deps) => {
+    const expected = parseVersionIfMatch(POLICY_TAG, req.headers.get('if-match'), 'the retention policy (GET /retention/policy)');
+    const { policy, etag } = await setRetentionPolicy(principal, body, deps, audit.staging(200), { etag: expected });
+    return reply(200, policy, { ETag: versionETag(POLICY_TAG, etag) });
+  },
 });
 
 export const extend = operation({

@@ -325,7 +325,10 @@ export interface paths {
         };
         /** The tenant's retention policy */
         get: operations["getRetentionPolicy"];
-        /** Set the tenant's retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential) */
+        /**
+         * Set the tenant's retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)
+         * @description If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.
+         */
         put: operations["putRetentionPolicy"];
         post?: never;
         delete?: never;
@@ -535,7 +538,7 @@ export interface paths {
         get: operations["readSodPolicy"];
         /**
          * Set the segregation-of-duties policy: a stronger one applies at once, a weaker one only once a second person approves it
-         * @description A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (`POST /sod-policy/proposals/{id}/approve`) within 7 days. A policy that existing rights sets, assignments or API keys would break is refused (409 `conflicting_rights_held`, naming them), and nothing changes.
+         * @description A change that only adds pairs or turns the uploader rule on applies at once (200). One that removes a pair or turns the uploader rule off is stored as a pending proposal (202, Location of the proposal) and changes nothing until a different person with rights:manage approves it (`POST /sod-policy/proposals/{id}/approve`) within 7 days. A policy that existing rights sets, assignments or API keys would break is refused (409 `conflicting_rights_held`, naming them), and nothing changes. If-Match is required: the ETag of `GET /sod-policy` as read (428 `precondition_required` without it); the policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing changes, so a save from an older screen never undoes a change made meanwhile.
          */
         put: operations["putSodPolicy"];
         post?: never;
@@ -1540,7 +1543,7 @@ export interface operations {
             /** @description The document; ETag names its metadata version (for If-Match on a correction) */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -1849,7 +1852,7 @@ export interface operations {
             /** @description The original, streamed */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -1866,7 +1869,7 @@ export interface operations {
             /** @description One byte range (Range, If-Range) */
             206: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -1889,7 +1892,7 @@ export interface operations {
                     Location?: string;
                     /** @description When the signed link in Location stops working */
                     "Link-Expires"?: string;
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -1898,7 +1901,7 @@ export interface operations {
             /** @description If-None-Match matched */
             304: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2137,7 +2140,7 @@ export interface operations {
             /** @description The original, streamed */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -2154,7 +2157,7 @@ export interface operations {
             /** @description One byte range (Range, If-Range) */
             206: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -2177,7 +2180,7 @@ export interface operations {
                     Location?: string;
                     /** @description When the signed link in Location stops working */
                     "Link-Expires"?: string;
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2186,7 +2189,7 @@ export interface operations {
             /** @description If-None-Match matched */
             304: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2424,7 +2427,7 @@ export interface operations {
             /** @description The PDF/A rendition, streamed */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -2441,7 +2444,7 @@ export interface operations {
             /** @description One byte range (Range, If-Range) */
             206: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -2464,7 +2467,7 @@ export interface operations {
                     Location?: string;
                     /** @description When the signed link in Location stops working */
                     "Link-Expires"?: string;
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2473,7 +2476,7 @@ export interface operations {
             /** @description If-None-Match matched */
             304: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2711,7 +2714,7 @@ export interface operations {
             /** @description veraPDF's report, streamed */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -2728,7 +2731,7 @@ export interface operations {
             /** @description One byte range (Range, If-Range) */
             206: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -2751,7 +2754,7 @@ export interface operations {
                     Location?: string;
                     /** @description When the signed link in Location stops working */
                     "Link-Expires"?: string;
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2760,7 +2763,7 @@ export interface operations {
             /** @description If-None-Match matched */
             304: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3001,7 +3004,7 @@ export interface operations {
             /** @description The corrected document, with the correction */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -3480,7 +3483,7 @@ export interface operations {
             /** @description The metadata history */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4415,7 +4418,7 @@ export interface operations {
             /** @description The ZIP, streamed */
             200: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -4432,7 +4435,7 @@ export interface operations {
             /** @description One byte range (Range, If-Range) */
             206: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     /** @description RFC 9530 digest of the whole representation (sha-256) */
                     "Repr-Digest"?: string;
@@ -4455,7 +4458,7 @@ export interface operations {
                     Location?: string;
                     /** @description When the signed link in Location stops working */
                     "Link-Expires"?: string;
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -4464,7 +4467,7 @@ export interface operations {
             /** @description If-None-Match matched */
             304: {
                 headers: {
-                    /** @description Strong validator of the bytes (use with If-None-Match, If-Range) */
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -6004,9 +6007,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The policy, with the legal floor and the effective classes */
+            /** @description The policy, with the legal floor and the effective classes; ETag names its version (for If-Match on a PUT) */
             200: {
                 headers: {
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6179,9 +6184,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Set */
+            /** @description Set; ETag names the new version */
             200: {
                 headers: {
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6259,6 +6266,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
+                    };
+                };
+            };
             /** @description Problem: payload_too_large */
             413: {
                 headers: {
@@ -6319,6 +6347,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "invalid_retention_policy" | "retention_below_legal_floor";
+                    };
+                };
+            };
+            /** @description Problem: precondition_required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-required",
+                     *       "title": "precondition_required",
+                     *       "status": 428,
+                     *       "code": "precondition_required",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_required";
                     };
                 };
             };
@@ -9418,9 +9467,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Policy */
+            /** @description Policy; ETag names its version (for If-Match on a PUT) */
             200: {
                 headers: {
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9603,9 +9654,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Applied */
+            /** @description Applied; the policy as stored now, ETag names its new version */
             200: {
                 headers: {
+                    /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9625,7 +9678,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A weakening: proposed, not applied; a second person approves it */
+            /** @description A weakening: proposed, not applied (the policy keeps its version); a second person approves it */
             202: {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
@@ -9758,6 +9811,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
+                    };
+                };
+            };
             /** @description Problem: payload_too_large */
             413: {
                 headers: {
@@ -9797,6 +9871,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: precondition_required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-required",
+                     *       "title": "precondition_required",
+                     *       "status": 428,
+                     *       "code": "precondition_required",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_required";
                     };
                 };
             };

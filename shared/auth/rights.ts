@@ -29,16 +29,21 @@ export class TenantRights {
     return (await this.versionedPolicy(tenantId, opts)).policy;
   }
 
-  /** The policy in force with who stored it and when (absent: the default applies, nobody stored one). */
-  async describedPolicy(tenantId: string): Promise<SodPolicy & { updatedAt?: string; updatedBy?: { subject: string; kind: string } }> {
-    const p = (await this.stored(tenantId))?.value;
-    return p ? { ...sodPolicyOf(p), updatedAt: p.updatedAt, updatedBy: p.updatedBy } : DEFAULT_SOD_POLICY;
+  /**
+   * The policy in force with who stored it and when (absent: the default applies, nobody stored one), and the version
+   * of its record (null: none stored), which a change of it names (If-Match). As stored now, past the instance's
+   * cache: a version read from an older copy would have the next save refused.
+   */
+  async describedPolicy(tenantId: string): Promise<{ policy: SodPolicy & { updatedAt?: string; updatedBy?: { subject: string; kind: string } }; etag: string | null }> {
+    const found = await this.stored(tenantId, { fresh: true });
+    const p = found?.value;
+    return { policy: p ? { ...sodPolicyOf(p), updatedAt: p.updatedAt, updatedBy: p.updatedBy } : DEFAULT_SOD_POLICY, etag: found?.etag ?? null };
   }
 
-  /** The policy with the version of its record (null: none stored, the default applies), for a conditional write. */
-  async versionedPolicy(tenantId: string, opts: { fresh?: boolean } = {}): Promise<{ policy: SodPolicy; etag: string | null }> {
+  /** The policy with the version of its record (null: none stored, the default applies), for a conditional write; `stored`: the record, who stored it and when. */
+  async versionedPolicy(tenantId: string, opts: { fresh?: boolean } = {}): Promise<{ policy: SodPolicy; etag: string | null; stored: SodPolicyRecord | null }> {
     const found = await this.stored(tenantId, opts);
-    return found ? { policy: sodPolicyOf(found.value), etag: found.etag } : { policy: DEFAULT_SOD_POLICY, etag: null };
+    return found ? { policy: sodPolicyOf(found.value), etag: found.etag, stored: found.value } : { policy: DEFAULT_SOD_POLICY, etag: null, stored: null };
   }
 
   private stored(tenantId: string, opts: { fresh?: boolean } = {}): Promise<VersionedRecord<SodPolicyRecord> | null> {

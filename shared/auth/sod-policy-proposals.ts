@@ -77,6 +77,15 @@ export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicS
   };
 }
 
+/** 412: the SoD policy stored now is not the version the change was made on. */
+function sodPolicyChangedSince(stored: SodPolicyRecord | null): ArchiveError {
+  const by = stored ? ` by ${stored.updatedBy.subject} at ${stored.updatedAt}` : '';
+  return new ArchiveError('precondition_failed', {
+    detail: `The segregation-of-duties policy was changed${by}, after the version this change was made on; nothing changed. Read it again (GET /sod-policy) and make the change on it.`,
+    extensions: stored ? { updatedAt: stored.updatedAt, updatedBy: stored.updatedBy.subject } : {},
+  });
+}
+
 /** What a proposal's audit entries name. */
 export const proposalTarget = (id: string): string => `sod-policy-proposal:${id}`;
 
@@ -102,13 +111,20 @@ export class SodPolicyProposals {
    * Decided after reading the tenant's rights gate and applied only over it (rights-gate.ts): a rights
    * set widened, assigned or given to a key meanwhile has it judged again, on those holdings. The policy
    * itself changed meanwhile is 409 `sod_policy_changed`: the change was asked of the policy read first.
+   *
+   * `expected`: the version the person's change was made on (If-Match; etag null: none stored). Any other version
+   * stored now is 412 `precondition_failed` naming who stored it and when, and nothing changes: a stale screen
+   * re-saving the stronger rules does not undo a weakening approved since. An applied change is written over exactly
+   * that version, in the gate's batch (one conditional write); a proposal writes no policy, and applies only over
+   * its `base`, the policy of that version.
    */
-  async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
+  async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }, expected?: { etag: string | null }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
     const tenantId = principal.tenantId;
     const policy = sodPolicyOf(wanted);
     let decidedOn: string | null | undefined;
     return underRightsGate('The SoD policy', tenantId, { tenantRecords: this.records }, async (gate) => {
-      const [{ policy: base, etag }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId, now)]);
+      const [{ policy: base, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId, now)]);
+      if (expected && etag !== expected.etag) throw sodPolicyChangedSince(stored);
       if (decidedOn !== undefined && etag !== decidedOn) throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
       decidedOn = etag;
       const weakens = weakenedBy(base, policy);

@@ -27,7 +27,7 @@ import type { ArchiveRequest, HttpMethod } from './types';
 /** Response headers an operation may declare; the OpenAPI description documents each once. */
 export const RESPONSE_HEADERS = {
   Location: 'Where the created (or redirected-to) resource is',
-  ETag: 'Strong validator of the bytes (use with If-None-Match, If-Range)',
+  ETag: 'Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match',
   'Repr-Digest': 'RFC 9530 digest of the whole representation (sha-256)',
   'Content-Disposition': 'RFC 6266 attachment file name',
   'Content-Range': 'The byte range served (206)',

@@ -197,8 +197,11 @@ export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: strin
 
 export interface RetentionPoliciesPort {
   get(tenantId: string): Promise<StoredRetentionPolicy | null>;
-  /** The same with its version (`etag` null: none stored), for a change decided on it; may come from the instance's cache. */
-  getVersioned(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }>;
+  /**
+   * The same with its version (`etag` null: none stored), for a change decided on it; may come from the instance's
+   * cache, unless `fresh` (a version a client names in If-Match is compared with the stored one, never a cached copy).
+   */
+  getVersioned(tenantId: string, opts?: { fresh?: boolean }): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }>;
   /**
    * Only over the version the change was decided on (`expected`; etag null: none stored), else
    * 'conflict' (a newer policy, or a stale cached read): a decision on an old policy never

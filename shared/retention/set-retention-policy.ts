@@ -10,6 +10,8 @@ import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { actorOf } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
+import { ArchiveError } from '../kernel/errors';
+import type { StoredRetentionPolicy } from '../ports';
 
 /**
  * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest
@@ -18,11 +20,18 @@ import { writeWithAuditEntry } from '../audit/outbox';
  * a decision on an older one (a stale cached read on another instance, a change in between) is
  * taken again on the newer policy, so a just-raised safeguard and its mark are never overwritten
  * by a lowering that the newer policy would refuse.
+ *
+ * `expected`: the version the person's change was made on (If-Match; etag null: none stored). Any other version
+ * stored now is 412 `precondition_failed` naming who stored it and when, and nothing is written: a save from a
+ * stale screen never silently replaces a change made since. The stored version is then the one written over, so
+ * the check and the write are one conditional write; a change in between makes the write find another version,
+ * and the next round refuses on a fresh read.
  */
-export async function setRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>, audit?: AuditStaging) {
+export async function setRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>, audit?: AuditStaging, expected?: { etag: string | null }) {
   checkTenantPolicy(policy);
   return withFreshReads('The retention policy', async () => {
-    const { policy: stored, etag } = await deps.retention.policies.getVersioned(principal.tenantId);
+    const { policy: stored, etag } = await deps.retention.policies.getVersioned(principal.tenantId, { fresh: expected !== undefined });
+    if (expected && etag !== expected.etag) throw policyChanged(stored);
     const mark = stored?.safeguards ?? safeguardsOf(policyOf(stored));
     const lowered = loweredSafeguards(mark, policy);
     // The person's API keys are theirs too: one they still hold with retention:approve counts.
@@ -31,6 +40,16 @@ export async function setRetentionPolicy(principal: Principal, policy: TTenantRe
     const at = deps.clock.now().toISOString();
     const written = await writeWithAuditEntry(audit, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');
     return written === 'written' ? getRetentionPolicy(principal.tenantId, deps) : CHANGED;
+  });
+}
+
+/** 412: the policy stored now is not the version the change was made on. */
+function policyChanged(stored: StoredRetentionPolicy | null): ArchiveError {
+  const by = stored?.updatedBy ? ` by ${stored.updatedBy.subject}` : '';
+  const at = stored?.updatedAt ? ` at ${stored.updatedAt}` : '';
+  return new ArchiveError('precondition_failed', {
+    detail: `The retention policy was changed${by}${at}, after the version this change was made on; nothing was stored. Read it again (GET /retention/policy) and make the change on it.`,
+    extensions: { ...(stored?.updatedAt ? { updatedAt: stored.updatedAt } : {}), ...(stored?.updatedBy ? { updatedBy: stored.updatedBy.subject } : {}) },
   });
 }
 

@@ -85,3 +85,29 @@ it('approves the disposal of a document whose retention has ended by the chosen 
   await screenshot(page, 'retention-3-disposal-approved');
   expect(admin.problems.filter((p) => /Content Security Policy/i.test(p))).toEqual([]);
 });
+
+it('a save on a policy someone changed meanwhile stores nothing: it says so and shows the policy as it is now', async () => {
+  await goTo(page, 'Retention', 'Retention');
+  await page.getByRole('button', { name: 'Add a class' }).click();
+  const rows = page.locator('fieldset.class-row');
+  const added = rows.last();
+  await added.locator('input').first().fill('leases-10y');
+  await added.locator('input').nth(1).fill('10');
+  // Another admin saves the policy (a class of theirs) while Ada's draft is open.
+  const target = e2eTarget();
+  const token = await target.token({ tenant, sub: 'otto@acme.example', rights: 'tenant-admin' });
+  const read = await call(`${target.apiUrl}/retention/policy`, { token });
+  const theirs = { ...read.json, classes: [...read.json.classes, { name: 'archive-15y', years: 15 }] };
+  const saved = await call(`${target.apiUrl}/retention/policy`, { method: 'PUT', token, headers: { 'Content-Type': 'application/json', 'If-Match': read.headers.get('etag')! }, body: JSON.stringify(theirs) });
+  expect(saved.status).toBe(200);
+
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByRole('alert').getByText('Someone changed the policy after you opened it, so your changes were not saved. The policy as it is now is shown: make your changes again.').waitFor();
+  const inForce = page.locator('#h-effective ~ ul li');
+  await until(page, async () => (await inForce.allTextContents()).includes('archive-15y — 15 years'));
+  expect((await inForce.allTextContents()).some((c) => c.startsWith('leases-10y'))).toBe(false);
+  // The form shows the stored classes, Ada's draft row gone.
+  expect(await Promise.all((await rows.locator('input[id$="-name"]').all()).map((i) => i.inputValue()))).toEqual(['contracts-12y', 'archive-15y']);
+  await checkA11y(page, 'retention changed meanwhile');
+  await screenshot(page, 'retention-4-changed-meanwhile');
+});

@@ -136,3 +136,27 @@ it('lets the proposer withdraw a proposal', async () => {
   await screenshot(page, 'rights-7-sod-withdrawn');
   expect(ada.problems.filter((p) => /Content Security Policy/i.test(p))).toEqual([]);
 });
+
+it('a save on rules someone changed meanwhile changes nothing: it says so and shows the rules as they are now', async () => {
+  await page.getByText('No conflicting pairs.').waitFor();
+  await page.locator('#sod-a').selectOption('audit:read');
+  await page.locator('#sod-b').selectOption('holds:place');
+  await page.getByRole('button', { name: 'Add pair' }).click();
+  await page.getByText('Not saved yet.').waitFor();
+  // Another admin stores a stronger rule while Ada's draft is open: her save would have dropped it.
+  const target = e2eTarget();
+  const token = await target.token({ tenant, sub: 'otto@acme.example', rights: 'tenant-admin' });
+  const read = await call(`${target.apiUrl}/sod-policy`, { token });
+  const theirs = await call(`${target.apiUrl}/sod-policy`, { method: 'PUT', token, headers: { 'Content-Type': 'application/json', 'If-Match': read.headers.get('etag')! }, body: JSON.stringify({ conflicts: [['documents:write', 'holds:place']], uploaderCannotApproveDisposal: true }) });
+  expect(theirs.status).toBe(200);
+
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByRole('alert').getByText('Someone changed these rules after you opened them, so your changes were not saved. The rules as they are now are shown: make your changes again.').waitFor();
+  await page.getByText(/^Last changed .* by otto@acme\.example\.$/).waitFor();
+  expect(await page.locator('ul.pairs li').count()).toBe(1);
+  expect(await page.getByRole('button', { name: 'Remove the pair documents:write and holds:place' }).count()).toBe(1);
+  const policy = await call(`${target.apiUrl}/sod-policy`, { token });
+  expect(policy.json.conflicts).toEqual([['documents:write', 'holds:place']]);
+  await checkA11y(page, 'sod changed meanwhile');
+  await screenshot(page, 'rights-8-sod-changed-meanwhile');
+});

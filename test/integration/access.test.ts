@@ -1,5 +1,5 @@
 /** API keys, tenant rights sets, segregation of duties and consented support access, over HTTP. */
-import { call, rawUpload } from '../support/http';
+import { call, putAsRead, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet } from '../support/rights-seed';
 
@@ -169,7 +169,8 @@ describe('rights sets and segregation of duties', () => {
   it('refuses any change that would let one principal hold a declared conflicting pair (rule conflicting-permissions)', async () => {
     const tenant = newTenant('sod-pair');
     const admin = await archive.token({ tenant, sub: 'admin-1', rights: 'tenant-admin' });
-    const put = (path: string, body: unknown) => call(`${archive.url}${path}`, { ...jsonBody('PUT', body), token: admin });
+    // The SoD policy is saved over the version read (If-Match); rights sets and assignments are not versioned.
+    const put = (path: string, body: unknown) => (path === '/sod-policy' ? putAsRead(`${archive.url}${path}`, body, { token: admin }) : call(`${archive.url}${path}`, { ...jsonBody('PUT', body), token: admin }));
     // Default policy: documents:write and retention:approve conflict.
     expect((await call(`${archive.url}/sod-policy`, { token: admin })).json.conflicts).toEqual([['documents:write', 'retention:approve']]);
     const bad = await put('/rights-sets/all-in-one', { permissions: ['documents:write', 'retention:approve'] });

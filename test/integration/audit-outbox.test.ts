@@ -8,7 +8,7 @@ import { AUDIT_OUTBOX_DRAIN_MAX } from '../../shared/audit/seal';
 import { AuditLog } from '../../shared/adapters/azure/audit-log';
 import { AuditOutbox } from '../../shared/audit/outbox';
 import { RecordingLogger } from '../support/in-memory';
-import { call, rawUpload } from '../support/http';
+import { call, putAsRead, rawUpload } from '../support/http';
 import { paddedJpeg } from '../support/large-jpeg';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import type { ArchivedDocument } from '../../shared/kernel/document';
@@ -140,10 +140,10 @@ describe('audit outbox', () => {
     const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
     const releasedEntries = watchReleases(tenant);
     const weaker = { conflicts: [], uploaderCannotApproveDisposal: true };
-    const proposed = await call(`${archive.url}/sod-policy`, json('PUT', erin, weaker));
+    const proposed = await putAsRead(`${archive.url}/sod-policy`, weaker, { token: erin });
     const approved = await call(`${archive.url}/sod-policy/proposals/${proposed.json.id}/approve`, json('POST', frank, { reason: 'agreed' }));
-    const stronger = await call(`${archive.url}/sod-policy`, json('PUT', frank, { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }));
-    const again = await call(`${archive.url}/sod-policy`, json('PUT', erin, weaker));
+    const stronger = await putAsRead(`${archive.url}/sod-policy`, { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }, { token: frank });
+    const again = await putAsRead(`${archive.url}/sod-policy`, weaker, { token: erin });
     const withdrawn = await call(`${archive.url}/sod-policy/proposals/${again.json.id}`, json('DELETE', erin));
     expect([proposed.status, approved.status, stronger.status, again.status, withdrawn.status]).toEqual([202, 200, 200, 202, 200]);
     const outboxed = releasedEntries();
@@ -163,10 +163,10 @@ describe('audit outbox', () => {
     const auditor = await archive.token({ tenant, sub: 'carol', rights: 'auditor' });
     const releasedEntries = watchReleases(tenant);
     const strict = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true };
-    const set = await call(`${archive.url}/retention/policy`, json('PUT', admin, strict));
+    const set = await putAsRead(`${archive.url}/retention/policy`, strict, { token: admin });
     expect(set.status).toBe(200);
     // erin holds retention:approve too: lowering the safeguard is refused, and audited as refused, not through the outbox.
-    const lowered = await call(`${archive.url}/retention/policy`, json('PUT', admin, { ...strict, requireDisposalApproval: false }));
+    const lowered = await putAsRead(`${archive.url}/retention/policy`, { ...strict, requireDisposalApproval: false }, { token: admin });
     expect(lowered.json).toMatchObject({ status: 403, code: 'segregation_of_duties' });
     expect(releasedEntries().map((e) => `${e.action} ${e.target} ${e.status} ${e.actor.subject} ${e.requestId}`)).toEqual([`retention.policy-set retention-policy 200 erin ${set.headers.get('x-request-id')}`]);
     const chain = (await call(`${archive.url}/audit?month=${month()}&action=retention.policy-set`, { token: auditor })).json.items as { outcome: string; status: number }[];

@@ -5,7 +5,7 @@
  * downloads needing the right to start one.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { call } from '../support/http';
+import { call, putAsRead } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
 import { ingest, startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
@@ -144,8 +144,8 @@ describe('segregation of duties and four eyes by person (#12.6)', () => {
     expect((await call(`${archive.url}/rights-sets/records-manager`, { ...json('PUT', { permissions: ['documents:read', 'retention:manage'] }), token: admin })).status).toBe(200);
     const key = await mintKey(admin, 'records-manager');
     const strict = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true };
-    expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', strict), token: admin })).status).toBe(200);
-    const off = await call(`${archive.url}/retention/policy`, withKey(key, json('PUT', { ...strict, requireDisposalApproval: false })));
+    expect((await putAsRead(`${archive.url}/retention/policy`, strict, { token: admin })).status).toBe(200);
+    const off = await putAsRead(`${archive.url}/retention/policy`, { ...strict, requireDisposalApproval: false }, keyAuth(key));
     expect(off.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'approver-lowers-safeguards', lowered: ['disposal-approval-off'] });
   });
 
@@ -156,15 +156,15 @@ describe('segregation of duties and four eyes by person (#12.6)', () => {
     await seedRightsSet(archive, tenant, 'approver', ['documents:read', 'retention:approve']);
     await seedRightsSet(archive, tenant, 'records-manager', ['documents:read', 'retention:manage']);
     const strict = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true };
-    expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', strict), token: admin })).status).toBe(200);
+    expect((await putAsRead(`${archive.url}/retention/policy`, strict, { token: admin })).status).toBe(200);
     await mintKey(await archive.token({ tenant, sub: 'pat', rights: 'approver-manager' }), 'approver');
     // Later pat's own rights are only records-manager; the approver key still works.
     const pat = await archive.token({ tenant, sub: 'pat', rights: 'records-manager' });
-    const off = await call(`${archive.url}/retention/policy`, { ...json('PUT', { ...strict, requireDisposalApproval: false }), token: pat });
+    const off = await putAsRead(`${archive.url}/retention/policy`, { ...strict, requireDisposalApproval: false }, { token: pat });
     expect(off.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'approver-lowers-safeguards' });
     // Someone else with the same rights and no such key may.
     const rita = await archive.token({ tenant, sub: 'rita', rights: 'records-manager' });
-    expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', { ...strict, requireDisposalApproval: false }), token: rita })).status).toBe(200);
+    expect((await putAsRead(`${archive.url}/retention/policy`, { ...strict, requireDisposalApproval: false }, { token: rita })).status).toBe(200);
   });
 
   it('nobody changes their own rights through a key: a key cannot assign its creator a set', async () => {
@@ -182,7 +182,7 @@ describe('retention safeguards against the strongest policy that applied (#12.7)
   it('an approver refused shortening a class 12 → 8 years cannot remove it and add it back at 8', async () => {
     const tenant = newTenant('esc-2step');
     const admin = await archive.token({ tenant, sub: 'carol', rights: 'tenant-admin' });
-    const put = (body: unknown) => call(`${archive.url}/retention/policy`, { ...json('PUT', body), token: admin });
+    const put = (body: unknown) => putAsRead(`${archive.url}/retention/policy`, body, { token: admin });
     const twelve = { classes: [{ name: 'contracts', years: 12 }], defaultClass: 'fiscal-7y' };
     expect((await put(twelve)).status).toBe(200);
     expect((await put({ classes: [{ name: 'contracts', years: 8 }], defaultClass: 'fiscal-7y' })).json.rule).toBe('approver-lowers-safeguards');
@@ -195,7 +195,7 @@ describe('retention safeguards against the strongest policy that applied (#12.7)
   it('approval, default years and fiscal-year end are judged against their high-water mark too', async () => {
     const tenant = newTenant('esc-hwm');
     const admin = await archive.token({ tenant, sub: 'carol', rights: 'tenant-admin' });
-    const put = (body: unknown) => call(`${archive.url}/retention/policy`, { ...json('PUT', body), token: admin });
+    const put = (body: unknown) => putAsRead(`${archive.url}/retention/policy`, body, { token: admin });
     const strongest = { classes: [{ name: 'long', years: 15 }], defaultClass: 'long', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
     expect((await put(strongest)).status).toBe(200);
     // Each step alone "raises" nothing against the previous request but stays below the strongest policy.

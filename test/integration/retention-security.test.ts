@@ -1,5 +1,5 @@
 /** Security cases of the retention and legal-hold routes (emulator WORM mode: plain Azurite). */
-import { call, rawUpload } from '../support/http';
+import { call, putAsRead, rawUpload } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { taggedJpeg } from '../support/worm-archive';
 
@@ -98,7 +98,7 @@ it('in emulator mode (Azurite), holds still work on the catalog, and placing and
 it('the policy needs retention:manage, not retention:approve; a holder of retention:approve cannot lower a safeguard (segregation of duties, audited)', async () => {
   const tenant = newTenant('rsec-sod');
   const admin = await archive.token({ tenant, sub: 'carol', rights: 'tenant-admin' });
-  const put = (token: string, body: unknown) => call(`${archive.url}/retention/policy`, { ...json('PUT', body), token });
+  const put = (token: string, body: unknown) => putAsRead(`${archive.url}/retention/policy`, body, { token });
   const putAs = (path: string, body: unknown) => call(`${archive.url}${path}`, { ...json('PUT', body), token: admin });
   expect((await putAs('/rights-sets/approver', { permissions: ['documents:read', 'retention:approve'] })).status).toBe(200);
   expect((await putAs('/rights-sets/records-manager', { permissions: ['documents:read', 'retention:manage'] })).status).toBe(200);

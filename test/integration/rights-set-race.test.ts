@@ -6,7 +6,7 @@
  * fill, or one judged on permissions the set no longer has). A SoD policy tightened while a set is widened likewise:
  * each was judged on the other's old state and both were stored; the tenant's rights gate has the later judged again.
  */
-import { call } from '../support/http';
+import { call, putAsRead } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { interleave } from '../support/interleave';
 
@@ -136,7 +136,7 @@ describe('the SoD policy tightened while a rights set is widened: the later writ
       archive.host.deps.tenantRecords,
       'list',
       ([t, type]) => t === tenant && type === 'rights-set',
-      () => call(`${archive.url}/sod-policy`, { ...json('PUT', tighter), token: policyAdmin }),
+      () => putAsRead(`${archive.url}/sod-policy`, tighter, { token: policyAdmin }),
       async () => {
         expect((await call(`${archive.url}/rights-sets/bookkeeper`, { ...json('PUT', widened), token: second })).status).toBe(200);
       },
@@ -154,7 +154,7 @@ describe('the SoD policy tightened while a rights set is widened: the later writ
       ([t, id, , opts]) => t === tenant && id === 'sod-policy' && (opts as { fresh?: boolean } | undefined)?.fresh === true,
       () => call(`${archive.url}/rights-sets/bookkeeper`, { ...json('PUT', widened), token: second }),
       async () => {
-        expect((await call(`${archive.url}/sod-policy`, { ...json('PUT', tighter), token: policyAdmin })).status).toBe(200);
+        expect((await putAsRead(`${archive.url}/sod-policy`, tighter, { token: policyAdmin })).status).toBe(200);
       },
     );
     expect(put.status).toBe(403);

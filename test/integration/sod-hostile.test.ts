@@ -3,7 +3,7 @@
  * the accountable person behind a token, a key (its creator, also through a key minted by a key) or a
  * support principal, across tenants, under concurrency, and after the person's rights were taken away.
  */
-import { call } from '../support/http';
+import { call, putAsRead } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 
 let archive: TestArchive;
@@ -24,7 +24,7 @@ async function admins(prefix: string) {
   const carol = await archive.token({ tenant, sub: 'carol', rights: 'tenant-admin' });
   return { tenant, alice, bob, carol };
 }
-const propose = (auth: RequestInit | string) => call(`${archive.url}/sod-policy`, typeof auth === 'string' ? { ...json('PUT', WEAKEN), token: auth } : { ...auth, ...json('PUT', WEAKEN), headers: { ...(auth.headers as Record<string, string>), 'Content-Type': 'application/json' } });
+const propose = (auth: RequestInit | string) => putAsRead(`${archive.url}/sod-policy`, WEAKEN, typeof auth === 'string' ? { token: auth } : auth);
 const approve = (id: string, auth: RequestInit | string) =>
   call(`${archive.url}/sod-policy/proposals/${id}/approve`, typeof auth === 'string' ? { ...json('POST', { reason: 'ok' }), token: auth } : { ...json('POST', { reason: 'ok' }), headers: { ...(auth.headers as Record<string, string>), 'Content-Type': 'application/json' } });
 const mintKey = async (auth: RequestInit | string, name: string, rightsSet = 'tenant-admin') => {
@@ -91,7 +91,7 @@ it('two approvals racing: exactly one applies, the other is 409; a withdrawn pro
   expect((await policyOf(bob)).conflicts).toEqual([]);
 
   // Strengthen again (applies at once), then a fresh weakening that its proposer withdraws.
-  expect((await call(`${archive.url}/sod-policy`, { ...json('PUT', { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }), token: bob })).status).toBe(200);
+  expect((await putAsRead(`${archive.url}/sod-policy`, { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }, { token: bob })).status).toBe(200);
   const id2 = (await propose(alice)).json.id as string;
   expect((await call(`${archive.url}/sod-policy/proposals/${id2}`, { method: 'DELETE', token: alice })).json).toMatchObject({ state: 'withdrawn' });
   expect((await approve(id2, bob)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed', state: 'withdrawn' });

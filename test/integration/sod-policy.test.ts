@@ -2,7 +2,7 @@
  * Four eyes over the segregation-of-duties policy: one rights:manage account cannot switch a rule off,
  * through any credential of its person; a stronger policy applies at once unless existing rights break it.
  */
-import { call } from '../support/http';
+import { call, putAsRead } from '../support/http';
 import { FakeClock } from '../support/fake-clock';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet } from '../support/rights-seed';
@@ -33,7 +33,7 @@ async function tenantWithAdmins(prefix: string) {
   const alice = await archive.token({ tenant, sub: 'alice', rights: 'tenant-admin' });
   const bob = await archive.token({ tenant, sub: 'bob', rights: 'tenant-admin' });
   const as = (token: string) => ({
-    put: (body: unknown) => call(`${archive.url}/sod-policy`, { ...json('PUT', body), token }),
+    put: (body: unknown) => putAsRead(`${archive.url}/sod-policy`, body, { token }),
     approve: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}/approve`, { ...json('POST', { reason: 'agreed' }), token }),
     withdraw: (id: string) => call(`${archive.url}/sod-policy/proposals/${id}`, { method: 'DELETE', token }),
   });

@@ -10,7 +10,7 @@ import { AUDIT_OUTBOX_GRACE_MS } from '../../shared/kernel/audit';
 import { checkFixity } from '../../shared/retention/fixity';
 import { reconcile } from '../../shared/retention/reconcile';
 import { sweep, SweepInput } from '../../shared/retention/sweep';
-import { call } from '../support/http';
+import { call, putAsRead } from '../support/http';
 import { newTenant } from '../support/harness';
 import { ingest, startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
 
@@ -112,10 +112,10 @@ describe('retention sweep', () => {
   it('with approval required, disposes only what a principal approved; due list shows why', async () => {
     archive.clock.set('2025-03-01T12:00:00Z');
     const t = await tenantWith('approve');
-    const policy = await call(`${archive.url}/retention/policy`, { ...json('PUT', { classes: [{ name: 'contracts-12y', years: 12 }], defaultClass: 'fiscal-7y', requireDisposalApproval: true }), token: t.admin });
+    const policy = await putAsRead(`${archive.url}/retention/policy`, { classes: [{ name: 'contracts-12y', years: 12 }], defaultClass: 'fiscal-7y', requireDisposalApproval: true }, { token: t.admin });
     expect(policy.status).toBe(200);
     expect(policy.json.effectiveClasses).toContainEqual({ name: 'contracts-12y', years: 12 });
-    const tooShort = await call(`${archive.url}/retention/policy`, { ...json('PUT', { classes: [{ name: 'short-5y', years: 5 }] }), token: t.admin });
+    const tooShort = await putAsRead(`${archive.url}/retention/policy`, { classes: [{ name: 'short-5y', years: 5 }] }, { token: t.admin });
     expect(tooShort.status).toBe(422);
     expect(tooShort.json.code).toBe('retention_below_legal_floor');
     expect((await call(`${archive.url}/retention/policy`, { ...json('PUT', { requireDisposalApproval: false }), token: t.archivist })).status).toBe(403);

@@ -253,13 +253,13 @@ describe('friction', () => {
     expect(dup.json.location).toBe(`/api/documents/${dup.json.documentId}`);
   });
 
-  it('GET /retention/policy output is accepted back by PUT', async () => {
+  it('GET /retention/policy output is accepted back by PUT, with its ETag as If-Match; the PUT answers the next', async () => {
     const admin = await archive.token({ tenant, sub: 'admin@yearend.example', rights: 'tenant-admin' });
     const read = await call(`${archive.url}/retention/policy`, { token: admin });
     expect(read.json).toHaveProperty('effectiveClasses');
-    const put = await call(`${archive.url}/retention/policy`, { method: 'PUT', token: admin, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(read.json) });
+    const put = await call(`${archive.url}/retention/policy`, { method: 'PUT', token: admin, headers: { 'Content-Type': 'application/json', 'If-Match': read.headers.get('etag')! }, body: JSON.stringify(read.json) });
     expect(put.status).toBe(200);
-    const again = await call(`${archive.url}/retention/policy`, { method: 'PUT', token: admin, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(put.json) });
+    const again = await call(`${archive.url}/retention/policy`, { method: 'PUT', token: admin, headers: { 'Content-Type': 'application/json', 'If-Match': put.headers.get('etag')! }, body: JSON.stringify(put.json) });
     expect(again.status).toBe(200);
   });
 

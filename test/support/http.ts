@@ -34,6 +34,19 @@ export async function checkFetched(url: string, init: RequestInit | undefined, r
   checkContract((init?.method ?? 'GET').toUpperCase(), url, res.status, { contentType: type, json });
 }
 
+/**
+ * A PUT of a policy saved whole (`/retention/policy`, `/sod-policy`) as a client that read it just before: with
+ * If-Match, the ETag its GET (with the same credentials) answered; none when that GET was refused.
+ */
+export async function putAsRead(url: string, body: unknown, init: RequestInit & { token?: string } = {}): Promise<Answer> {
+  const read = await call(url, { token: init.token, headers: init.headers });
+  const headers = new Headers(init.headers);
+  headers.set('Content-Type', 'application/json');
+  const etag = read.status === 200 ? read.headers.get('etag') : null;
+  if (etag) headers.set('If-Match', etag);
+  return call(url, { ...init, method: 'PUT', headers, body: JSON.stringify(body) });
+}
+
 export function sha256hex(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }

@@ -305,7 +305,8 @@ export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
     return this.policies.get(tenantId) ?? null;
   }
-  async getVersioned(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
+  /** Never cached: `fresh` reads the same. */
+  async getVersioned(tenantId: string, _opts?: { fresh?: boolean }): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
     return { policy: this.policies.get(tenantId) ?? null, etag: this.etagOf(tenantId) };
   }
   private etagOf(tenantId: string): string | null {

@@ -8,7 +8,7 @@ import type { paths } from '../../cli/api/openapi-types';
 import { activeAuthenticator, currentSession, setSession } from './auth/session';
 import { refusalOf } from './problem';
 
-export { ProblemError, problemOf, refusalOf, unwrap, unwrapEmpty, type Problem } from './problem';
+export { changedMeanwhile, ProblemError, problemOf, refusalOf, unwrap, unwrapEmpty, unwrapVersioned, type Problem } from './problem';
 
 export type ArchiveDocument = paths['/documents/{id}']['get']['responses'][200]['content']['application/json'];
 export type DocumentQuery = NonNullable<paths['/documents']['get']['parameters']['query']>;

@@ -61,6 +61,20 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   return data;
 }
 
+/**
+ * The data of a typed call with the ETag naming the version it shows (a policy a person edits): a save sends the
+ * ETag of what the edit started from as If-Match, so one made on an older version is refused, not written over a
+ * newer one.
+ */
+export async function unwrapVersioned<T extends object>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T & { etag: string | null }> {
+  const { data, error, response } = await call;
+  if (!response.ok || data === undefined) throw await refusalOf(response, error);
+  return { ...data, etag: response.headers.get('ETag') };
+}
+
+/** 412: what a save was made on was changed by someone else meanwhile; nothing was stored. */
+export const changedMeanwhile = (err: unknown): boolean => err instanceof ProblemError && err.problem.code === 'precondition_failed';
+
 /** A call answered without a body (204): resolves when it succeeded, else a ProblemError. */
 export async function unwrapEmpty(call: Promise<{ error?: unknown; response: Response }>): Promise<void> {
   const { error, response } = await call;

@@ -177,8 +177,8 @@ export class RetentionPolicies implements RetentionPoliciesPort {
     return (await this.getVersioned(tenantId)).policy;
   }
 
-  async getVersioned(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
-    return this.cache ? this.cache.get(tenantId, 'retention-policy', () => this.read(tenantId)) : this.read(tenantId);
+  async getVersioned(tenantId: string, opts: { fresh?: boolean } = {}): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {
+    return this.cache && !opts.fresh ? this.cache.get(tenantId, 'retention-policy', () => this.read(tenantId)) : this.read(tenantId);
   }
 
   private async read(tenantId: string): Promise<{ policy: StoredRetentionPolicy | null; etag: string | null }> {

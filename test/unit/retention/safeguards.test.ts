@@ -74,6 +74,6 @@ describe('moving the fiscal-year end', () => {
     expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(6);
     await setRetentionPolicy(manager, at(12), deps);
     expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(12);
-    await expect(setRetentionPolicy(admin, at(12), deps)).resolves.toMatchObject({ fiscalYearEndMonth: 12 });
+    await expect(setRetentionPolicy(admin, at(12), deps)).resolves.toMatchObject({ policy: { fiscalYearEndMonth: 12 } });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, ProblemError, unwrap } from '../api';
+import { api, changedMeanwhile, ProblemError, unwrapVersioned } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
@@ -27,6 +27,8 @@ interface PolicyAnswer extends Policy {
   effectiveClasses: { name: string; years: number }[];
   updatedAt?: string;
   updatedBy?: { subject: string };
+  /** The version shown (ETag): a save names it (If-Match). */
+  etag: string | null;
 }
 /** A class row being edited: years as typed. */
 type DraftClass = { name: string; years: string; description: string };
@@ -36,13 +38,20 @@ const MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 export function RetentionScreen(_: ScreenProps) {
   const { t, dateTime, locale } = useI18n();
   const queries = useQueryClient();
-  const policy = useQuery({ queryKey: ['retention-policy'], queryFn: async () => (await unwrap(api().GET('/retention/policy'))) as unknown as PolicyAnswer });
-  const [draft, setDraft] = useState<{ classes: DraftClass[]; defaultClass: string; requireDisposalApproval: boolean; fiscalYearEndMonth: number } | null>(null);
+  const policy = useQuery({ queryKey: ['retention-policy'], queryFn: async () => (await unwrapVersioned(api().GET('/retention/policy'))) as unknown as PolicyAnswer });
+  // `etag`: the version the edit started from, kept while the policy shown reloads: the save names it (If-Match).
+  const [draft, setDraft] = useState<{ classes: DraftClass[]; defaultClass: string; requireDisposalApproval: boolean; fiscalYearEndMonth: number; etag: string | null } | null>(null);
   const save = useMutation({
-    mutationFn: (body: Policy) => unwrap(api().PUT('/retention/policy', { body: body as never })) as unknown as Promise<PolicyAnswer>,
+    mutationFn: ({ body, etag }: { body: Policy; etag: string | null }) => unwrapVersioned(api().PUT('/retention/policy', { body: body as never, headers: { 'If-Match': etag ?? '' } })) as unknown as Promise<PolicyAnswer>,
     onSuccess: (saved) => {
       queries.setQueryData(['retention-policy'], saved);
       setDraft(null);
+    },
+    // Someone saved the policy after this edit started: nothing was stored. Show theirs, never write over it.
+    onError: (err) => {
+      if (!changedMeanwhile(err)) return;
+      setDraft(null);
+      void queries.invalidateQueries({ queryKey: ['retention-policy'] });
     },
   });
   const saveWait = useRetryWait(save.error);
@@ -62,6 +71,7 @@ export function RetentionScreen(_: ScreenProps) {
     defaultClass: p.defaultClass,
     requireDisposalApproval: p.requireDisposalApproval,
     fiscalYearEndMonth: p.fiscalYearEndMonth,
+    etag: p.etag,
   };
   const errors = fieldErrors(save.error instanceof ProblemError ? save.error.problem : null, t);
   const monthName = (m: number) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2000, m - 1, 1)));
@@ -71,10 +81,13 @@ export function RetentionScreen(_: ScreenProps) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     save.mutate({
-      classes: current.classes.map((c) => ({ name: c.name.trim(), years: Number(c.years), ...(c.description.trim() ? { description: c.description.trim() } : {}) })),
-      defaultClass: current.defaultClass,
-      requireDisposalApproval: current.requireDisposalApproval,
-      fiscalYearEndMonth: current.fiscalYearEndMonth,
+      body: {
+        classes: current.classes.map((c) => ({ name: c.name.trim(), years: Number(c.years), ...(c.description.trim() ? { description: c.description.trim() } : {}) })),
+        defaultClass: current.defaultClass,
+        requireDisposalApproval: current.requireDisposalApproval,
+        fiscalYearEndMonth: current.fiscalYearEndMonth,
+      },
+      etag: current.etag,
     });
   };
 
@@ -135,7 +148,8 @@ export function RetentionScreen(_: ScreenProps) {
           <input type="checkbox" checked={current.requireDisposalApproval} onChange={(e) => setDraft({ ...current, requireDisposalApproval: e.target.checked })} />
           {t.retention.requireApproval}
         </label>
-        {save.error ? <ProblemMessage error={save.error} ownedFields={current.classes.flatMap((_, i) => [`classes.${i}.name`, `classes.${i}.years`, `classes.${i}.description`])} /> : null}
+        {changedMeanwhile(save.error) ? <div className="problem" role="alert"><p><strong>{t.retention.changedMeanwhile}</strong></p></div>
+          : save.error ? <ProblemMessage error={save.error} ownedFields={current.classes.flatMap((_, i) => [`classes.${i}.name`, `classes.${i}.years`, `classes.${i}.description`])} /> : null}
         <div className="form-actions spaced">
           <button type="submit" disabled={!draft || save.isPending || saveWait > 0}>{t.retention.save}</button>
           {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}

@@ -7,7 +7,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
-import { api, ProblemError, refusalOf, unwrap, unwrapEmpty } from '../api';
+import { api, changedMeanwhile, ProblemError, refusalOf, unwrap, unwrapEmpty, unwrapVersioned } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
@@ -245,6 +245,8 @@ function RightsSets() {
 }
 
 type SodRules = { conflicts: [Permission, Permission][]; uploaderCannotApproveDisposal: boolean };
+/** The rules being edited, with the version the edit started from (ETag): the save names it (If-Match). */
+type SodDraft = SodRules & { etag: string | null };
 /** A proposal as the list answers it (its pairs typed as plain arrays by the JSON client). */
 type Proposal = Awaited<ReturnType<typeof listProposals>>['items'][number];
 const listProposals = () => unwrap(api().GET('/sod-policy/proposals'));
@@ -254,23 +256,29 @@ const pairKey = ([a, b]: readonly string[]) => (a! < b! ? `${a}|${b}` : `${b}|${
 function SodPolicy() {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
-  const policy = useQuery({ queryKey: ['sod-policy'], queryFn: () => unwrap(api().GET('/sod-policy')) });
-  const [draft, setDraft] = useState<SodRules | null>(null);
+  const policy = useQuery({ queryKey: ['sod-policy'], queryFn: () => unwrapVersioned(api().GET('/sod-policy')) });
+  const [draft, setDraft] = useState<SodDraft | null>(null);
   const [a, setA] = useState<Permission>('documents:write');
   const [b, setB] = useState<Permission>('retention:approve');
-  const current: SodRules | null = draft ?? (policy.data ? { conflicts: policy.data.conflicts as [Permission, Permission][], uploaderCannotApproveDisposal: policy.data.uploaderCannotApproveDisposal } : null);
+  const current: SodDraft | null = draft ?? (policy.data ? { conflicts: policy.data.conflicts as [Permission, Permission][], uploaderCannotApproveDisposal: policy.data.uploaderCannotApproveDisposal, etag: policy.data.etag } : null);
   // 200: applied at once (it only strengthens); 202: a weakening, stored as a proposal for a second person.
   const save = useMutation({
-    mutationFn: async (rules: SodRules) => {
-      const { data, error, response } = await api().PUT('/sod-policy', { body: rules });
+    mutationFn: async ({ etag, ...rules }: SodDraft) => {
+      const { data, error, response } = await api().PUT('/sod-policy', { body: rules, headers: { 'If-Match': etag ?? '' } });
       if (!response.ok || data === undefined) throw await refusalOf(response, error);
-      return response.status === 202 ? { proposed: data as unknown as Proposal } : { applied: data };
+      return response.status === 202 ? { proposed: data as unknown as Proposal } : { applied: { ...data, etag: response.headers.get('ETag') } };
     },
     onSuccess: (outcome) => {
       setDraft(null);
       if ('applied' in outcome) queries.setQueryData(['sod-policy'], outcome.applied);
       void queries.invalidateQueries({ queryKey: ['sod-policy'] });
       void queries.invalidateQueries({ queryKey: ['sod-policy-proposals'] });
+    },
+    // Someone changed the rules after this edit started (a proposal approved, say): nothing changed. Show theirs.
+    onError: (err) => {
+      if (!changedMeanwhile(err)) return;
+      setDraft(null);
+      void queries.invalidateQueries({ queryKey: ['sod-policy'] });
     },
   });
   const saveWait = useRetryWait(save.error);
@@ -326,7 +334,8 @@ function SodPolicy() {
             <input type="checkbox" checked={current.uploaderCannotApproveDisposal} onChange={(e) => { save.reset(); setDraft({ ...current, uploaderCannotApproveDisposal: e.target.checked }); }} />
             {t.sod.uploaderRule}
           </label>
-          {save.error ? <ProblemMessage error={save.error} /> : null}
+          {changedMeanwhile(save.error) ? <div className="problem" role="alert"><p><strong>{t.sod.changedMeanwhile}</strong></p></div>
+            : save.error ? <ProblemMessage error={save.error} /> : null}
           <div className="form-actions spaced">
             <button type="submit" disabled={!draft || save.isPending || saveWait > 0}>{t.sod.save}</button>
             {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}

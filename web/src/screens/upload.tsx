@@ -8,7 +8,7 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { ZDocumentMetadata } from '../../../shared/kernel/metadata';
-import { api, apiFetch, ProblemError, unwrap, type ArchiveDocument, type Problem } from '../api';
+import { api, apiFetch, ProblemError, unwrapVersioned, type ArchiveDocument, type Problem } from '../api';
 import { FormField } from '../components/FormField';
 import { asProblem, fieldErrors, ProblemMessage, problemSentence } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
@@ -81,7 +81,8 @@ export function UploadScreen(_: ScreenProps) {
   // One key per attempt: a new one whenever the files or details change, the same one on a retry.
   const [attemptKey, setAttemptKey] = useState(() => crypto.randomUUID());
   const seq = useRef(0);
-  const policy = useQuery({ queryKey: ['retention-policy'], queryFn: () => unwrap(api().GET('/retention/policy')), retry: false });
+  // The same query as the retention screen's (its version included), which shares this cache entry.
+  const policy = useQuery({ queryKey: ['retention-policy'], queryFn: () => unwrapVersioned(api().GET('/retention/policy')), retry: false });
 
   const archive = useMutation({
     mutationFn: async (): Promise<Archived> => {
