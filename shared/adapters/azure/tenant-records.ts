@@ -150,6 +150,22 @@ export class TenantRecords implements TenantRecordsPort {
     }
   }
 
+  async lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null> {
+    // The person who gave a grant: `createdBy.person`, or its subject on grants from before (kernel personOf).
+    const byPerson = 'c.createdBy.subject = @p OR (IS_DEFINED(c.createdBy.person) AND NOT IS_NULL(c.createdBy.person) AND c.createdBy.person = @p)';
+    const whose = 'notBy' in givenBy ? `NOT (${byPerson})` : `(${byPerson})`;
+    const { resources } = await this.container.items
+      .query<T>(
+        {
+          query: `SELECT TOP 1 * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${KEY_STATE_CONDITION['in-use']} AND ${whose} ORDER BY c.expiresAt DESC`,
+          parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }, { name: '@p', value: 'notBy' in givenBy ? givenBy.notBy : givenBy.by }],
+        },
+        { partitionKey: tenantId },
+      )
+      .fetchAll();
+    return resources[0] ? strip(resources[0]) : null;
+  }
+
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: QueryParameter[] = []): Promise<T[]> {
     const { resources } = await this.container.items
       .query<T>(

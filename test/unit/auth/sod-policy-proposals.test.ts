@@ -61,6 +61,10 @@ class MemoryRecords implements TenantRecordsPort {
   async apiKeyPage<T extends TenantRecord>(): Promise<Page<T>> {
     return { items: [], continuationToken: null };
   }
+  // Nor support grants.
+  async lastExpiringSupportGrant<T extends TenantRecord>(): Promise<T | null> {
+    return null;
+  }
 }
 
 const admin = (subject: string, extra: Partial<Principal> = {}): Principal => ({ tenantId: 'acme', subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']), ...extra });
