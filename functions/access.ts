@@ -14,7 +14,7 @@ import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-se
 import { assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
 import { proposalTarget, toPublicProposal } from '../shared/auth/sod-policy-proposals';
 import { createSupportGrant } from '../shared/auth/support-grants/create-support-grant';
-import { listSupportGrants } from '../shared/auth/support-grants/list-support-grants';
+import { listSupportGrants, ZListSupportGrantsQuery } from '../shared/auth/support-grants/list-support-grants';
 import { revokeSupportGrant } from '../shared/auth/support-grants/revoke-support-grant';
 import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants/support-grant';
 import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
@@ -292,12 +292,14 @@ export const createSupportGrantOp = operation({
 });
 
 export const listSupportGrantsOp = operation({
-  name: 'listSupportGrants', method: 'GET', route: 'support-grants', tags: ['access'], summary: 'Support-access grants',
+  name: 'listSupportGrants', method: 'GET', route: 'support-grants', tags: ['access'], summary: 'Support-access grants: those in force by default, or revoked, expired or all; newest first, paged',
   auth: 'tenant', permission: 'support:grant', action: 'support-grant.list',
-  responses: { 200: { description: 'Grants', json: ZItems(ZSupportGrant).extend({ maxDurationSeconds: z.number() }) } },
+  query: ZListSupportGrantsQuery,
+  responses: { 200: { description: 'A page of grants, and the longest a grant may last', json: z.strictObject({ items: z.array(ZSupportGrant), continuationToken: z.string().nullable(), maxDurationSeconds: z.number() }) } },
   errors: [],
-  handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await listSupportGrants(principal.tenantId, deps)).map(toPublicGrant), maxDurationSeconds: SUPPORT_GRANT_MAX_MS / 1000 });
+  handler: async ({ query, principal }, deps) => {
+    const page = await listSupportGrants(principal.tenantId, query, deps.clock.now(), deps);
+    return reply(200, { items: page.items.map(toPublicGrant), continuationToken: page.continuationToken, maxDurationSeconds: SUPPORT_GRANT_MAX_MS / 1000 });
   },
 });
 

@@ -603,7 +603,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Support-access grants */
+        /** Support-access grants: those in force by default, or revoked, expired or all; newest first, paged */
         get: operations["listSupportGrants"];
         put?: never;
         /** Grant provider support access (a scope within the caller's permissions; never bulk exports) */
@@ -10578,14 +10578,18 @@ export interface operations {
     };
     listSupportGrants: {
         parameters: {
-            query?: never;
+            query?: {
+                state?: "active" | "revoked" | "expired" | "all";
+                limit?: number;
+                continuationToken?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Grants */
+            /** @description A page of grants, and the longest a grant may last */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10614,6 +10618,7 @@ export interface operations {
                             } | null;
                             permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                         }[];
+                        continuationToken: string | null;
                         maxDurationSeconds: number;
                     };
                 };

@@ -261,7 +261,7 @@ export interface TenantRecordsPort {
    * unseen), a change of anyone's rights moves the tenant's rights gate (shared/auth/rights-gate.ts).
    */
   batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
-  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys: a tenant's pile up (apiKeyPage). */
+  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys nor support grants: a tenant's pile up (apiKeyPage, supportGrantPage). */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
   /**
    * How many of the tenant's API keys (records of type `api-key`) are in use at `at` (ISO): one count query, never the
@@ -279,7 +279,16 @@ export interface TenantRecordsPort {
    * One query of one record: the revoked and expired grants a tenant piles up are never read.
    */
   lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null>;
+  /** One page of the tenant's support grants in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */
+  supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
 }
+
+/**
+ * A support grant's state at a time: active (in force: neither revoked nor expired), revoked, expired (not revoked,
+ * `expiresAt` at or before it); `all` of them.
+ */
+export const SUPPORT_GRANT_STATES = ['active', 'revoked', 'expired', 'all'] as const;
+export type SupportGrantState = (typeof SUPPORT_GRANT_STATES)[number];
 
 /**
  * An API key's state at a time: in use (neither revoked nor expired: `revokedAt` null or absent, `expiresAt` after it),

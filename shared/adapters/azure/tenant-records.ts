@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
-import type { ApiKeyState, Page, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
+import type { ApiKeyState, Page, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -21,6 +21,8 @@ const KEY_STATE_CONDITION: Record<ApiKeyState, string> = {
   expired: `${UNREVOKED} AND c.expiresAt <= @at`,
   all: 'true',
 };
+/** Each support grant state (ports SupportGrantState): a grant ends as a key does, revoked or expired. */
+const GRANT_STATE_CONDITION: Record<SupportGrantState, string> = { active: KEY_STATE_CONDITION['in-use'], revoked: KEY_STATE_CONDITION.revoked, expired: KEY_STATE_CONDITION.expired, all: 'true' };
 
 /**
  * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights
@@ -135,11 +137,20 @@ export class TenantRecords implements TenantRecordsPort {
     return this.list<T>(tenantId, 'api-key', KEY_STATE_CONDITION['in-use'], [{ name: '@at', value: at }]);
   }
 
-  async apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+  apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'api-key', KEY_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  }
+
+  supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'support-grant', GRANT_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  }
+
+  /** One page of the tenant's records of `type` meeting `condition` (on `c`, at `@at`), by `orderBy` descending. */
+  private async page<T extends TenantRecord>(tenantId: string, type: string, condition: string, orderBy: string, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
     try {
       const page = await this.container.items
         .query<T>(
-          { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = "api-key" AND ${KEY_STATE_CONDITION[state]} ORDER BY c.createdAt DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }] },
+          { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type AND ${condition} ORDER BY ${orderBy} DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, { name: '@at', value: at }] },
           { partitionKey: tenantId, maxItemCount: limit, continuationToken },
         )
         .fetchNext();
@@ -157,7 +168,7 @@ export class TenantRecords implements TenantRecordsPort {
     const { resources } = await this.container.items
       .query<T>(
         {
-          query: `SELECT TOP 1 * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${KEY_STATE_CONDITION['in-use']} AND ${whose} ORDER BY c.expiresAt DESC`,
+          query: `SELECT TOP 1 * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${GRANT_STATE_CONDITION.active} AND ${whose} ORDER BY c.expiresAt DESC`,
           parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }, { name: '@p', value: 'notBy' in givenBy ? givenBy.notBy : givenBy.by }],
         },
         { partitionKey: tenantId },

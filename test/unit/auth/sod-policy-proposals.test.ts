@@ -65,6 +65,9 @@ class MemoryRecords implements TenantRecordsPort {
   async lastExpiringSupportGrant<T extends TenantRecord>(): Promise<T | null> {
     return null;
   }
+  async supportGrantPage<T extends TenantRecord>(): Promise<Page<T>> {
+    return { items: [], continuationToken: null };
+  }
 }
 
 const admin = (subject: string, extra: Partial<Principal> = {}): Principal => ({ tenantId: 'acme', subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']), ...extra });

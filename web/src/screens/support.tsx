@@ -28,7 +28,7 @@ function grantState(g: Grant): 'active' | 'revoked' | 'expired' {
 export function SupportScreen(_: ScreenProps) {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
-  const grants = useQuery({ queryKey: ['support-grants'], queryFn: () => unwrap(api().GET('/support-grants')) });
+  const grants = useQuery({ queryKey: ['support-grants'], queryFn: () => unwrap(api().GET('/support-grants', { params: { query: { state: 'all' } } })) });
   // The longest grant is the API's to say; until it has said so the form waits (a guessed limit once sent
   // grants the API refused as too long).
   const maxDays = grants.data ? Math.floor(grants.data.maxDurationSeconds / 86400) : null;
