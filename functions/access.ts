@@ -12,7 +12,7 @@ import { putRightsSet } from '../shared/auth/rights-sets/put-rights-set';
 import { actor } from '../shared/auth/rights-sets/rights-records';
 import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
 import { assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
-import { proposalTarget, toPublicProposal } from '../shared/auth/sod-policy-proposals';
+import { proposalTarget, toPublicProposal, ZListSodPolicyProposalsQuery } from '../shared/auth/sod-policy-proposals';
 import { createSupportGrant } from '../shared/auth/support-grants/create-support-grant';
 import { listSupportGrants, ZListSupportGrantsQuery } from '../shared/auth/support-grants/list-support-grants';
 import { revokeSupportGrant } from '../shared/auth/support-grants/revoke-support-grant';
@@ -239,13 +239,15 @@ export const putSodPolicyOp = operation({
 });
 
 export const listSodPolicyProposalsOp = operation({
-  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy, newest first, with their state',
+  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired or all; newest first, paged',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-list',
-  responses: { 200: { description: 'Proposals', json: ZItems(ZSodPolicyProposal) } },
+  query: ZListSodPolicyProposalsQuery,
+  responses: { 200: { description: 'A page of proposals', json: z.strictObject({ items: z.array(ZSodPolicyProposal), continuationToken: z.string().nullable() }) } },
   errors: [],
-  handler: async ({ principal }, deps) => {
+  handler: async ({ query, principal }, deps) => {
     const now = deps.clock.now();
-    return reply(200, { items: (await deps.sodPolicy.list(principal.tenantId)).map((p) => toPublicProposal(p, now)) });
+    const page = await deps.sodPolicy.list(principal.tenantId, query, now);
+    return reply(200, { items: page.items.map((p) => toPublicProposal(p, now)), continuationToken: page.continuationToken });
   },
 });
 

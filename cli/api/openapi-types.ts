@@ -552,7 +552,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Proposed weakenings of the segregation-of-duties policy, newest first, with their state */
+        /** Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired or all; newest first, paged */
         get: operations["listSodPolicyProposals"];
         put?: never;
         post?: never;
@@ -9871,14 +9871,18 @@ export interface operations {
     };
     listSodPolicyProposals: {
         parameters: {
-            query?: never;
+            query?: {
+                state?: "pending" | "approved" | "withdrawn" | "rejected" | "expired" | "all";
+                limit?: number;
+                continuationToken?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Proposals */
+            /** @description A page of proposals */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9924,6 +9928,7 @@ export interface operations {
                             };
                             decisionReason?: string;
                         }[];
+                        continuationToken: string | null;
                     };
                 };
             };

@@ -31,6 +31,7 @@ import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/typ
 import type { ValidationRequest } from '../../shared/kernel/validation';
 import type {
   ApiKeyState,
+  SodPolicyProposalState,
   SupportGrantState,
   AuditFilter,
   AuditInput,
@@ -436,6 +437,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
     // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
     if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
+    if (type === 'sod-policy-proposal') throw new Error("TenantRecordsPort.list of 'sod-policy-proposal' reads every proposal the tenant ever made: use sodPolicyProposalPage");
     if (type === 'support-grant') throw new Error("TenantRecordsPort.list of 'support-grant' reads every grant the tenant ever gave: use lastExpiringSupportGrant or supportGrantPage");
     return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
   }
@@ -472,6 +474,19 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     const start = continuationToken === undefined ? 0 : Number(continuationToken);
     if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
     const all = this.keysIn<T>(tenantId, state, at);
+    return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
+  }
+  /** The fake's token: where the next page starts. */
+  async sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    const start = continuationToken === undefined ? 0 : Number(continuationToken);
+    if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    type Proposal = TenantRecord & { proposalId: string; state: string; expiresAt: string };
+    const stateAt = (p: Proposal) => (p.state === 'pending' && p.expiresAt <= at ? 'expired' : p.state);
+    const all = [...this.records.values()]
+      .map((r) => r.value as Proposal)
+      .filter((p) => p.tenantId === tenantId && p.type === 'sod-policy-proposal' && (state === 'all' || stateAt(p) === state))
+      .sort((a, b) => b.proposalId.localeCompare(a.proposalId))
+      .map((p) => structuredClone(p) as unknown as T);
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
   }
   /** Every call of the support grant queries (tenant, what), for tests of what a request reads. */

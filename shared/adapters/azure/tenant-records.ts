@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
-import type { ApiKeyState, Page, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
+import type { ApiKeyState, Page, SodPolicyProposalState, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -23,6 +23,15 @@ const KEY_STATE_CONDITION: Record<ApiKeyState, string> = {
 };
 /** Each support grant state (ports SupportGrantState): a grant ends as a key does, revoked or expired. */
 const GRANT_STATE_CONDITION: Record<SupportGrantState, string> = { active: KEY_STATE_CONDITION['in-use'], revoked: KEY_STATE_CONDITION.revoked, expired: KEY_STATE_CONDITION.expired, all: 'true' };
+/** Each SoD policy proposal state (ports SodPolicyProposalState): a pending one past `expiresAt` is expired. */
+const PROPOSAL_STATE_CONDITION: Record<SodPolicyProposalState, string> = {
+  pending: 'c.state = "pending" AND c.expiresAt > @at',
+  approved: 'c.state = "approved"',
+  withdrawn: 'c.state = "withdrawn"',
+  rejected: 'c.state = "rejected"',
+  expired: 'c.state = "pending" AND c.expiresAt <= @at',
+  all: 'true',
+};
 
 /**
  * Tenant-scoped access to the `tenants` container (partition /tenantId): API keys, rights
@@ -143,6 +152,10 @@ export class TenantRecords implements TenantRecordsPort {
 
   supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
     return this.page<T>(tenantId, 'support-grant', GRANT_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  }
+
+  sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'sod-policy-proposal', PROPOSAL_STATE_CONDITION[state], 'c.proposalId', at, limit, continuationToken);
   }
 
   /** One page of the tenant's records of `type` meeting `condition` (on `c`, at `@at`), by `orderBy` descending. */

@@ -247,7 +247,7 @@ function RightsSets() {
 type SodRules = { conflicts: [Permission, Permission][]; uploaderCannotApproveDisposal: boolean };
 /** A proposal as the list answers it (its pairs typed as plain arrays by the JSON client). */
 type Proposal = Awaited<ReturnType<typeof listProposals>>['items'][number];
-const listProposals = () => unwrap(api().GET('/sod-policy/proposals'));
+const listProposals = () => unwrap(api().GET('/sod-policy/proposals', { params: { query: { state: 'all' } } }));
 
 const pairKey = ([a, b]: readonly string[]) => (a! < b! ? `${a}|${b}` : `${b}|${a}`);
 
