@@ -239,7 +239,7 @@ export const putSodPolicyOp = operation({
 });
 
 export const listSodPolicyProposalsOp = operation({
-  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired or all; newest first, paged',
+  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired, decided or all; newest first, paged',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-list',
   query: ZListSodPolicyProposalsQuery,
   responses: { 200: { description: 'A page of proposals', json: z.strictObject({ items: z.array(ZSodPolicyProposal), continuationToken: z.string().nullable() }) } },

@@ -552,7 +552,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired or all; newest first, paged */
+        /** Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired, decided or all; newest first, paged */
         get: operations["listSodPolicyProposals"];
         put?: never;
         post?: never;
@@ -9872,7 +9872,7 @@ export interface operations {
     listSodPolicyProposals: {
         parameters: {
             query?: {
-                state?: "pending" | "approved" | "withdrawn" | "rejected" | "expired" | "all";
+                state?: "pending" | "approved" | "withdrawn" | "rejected" | "expired" | "decided" | "all";
                 limit?: number;
                 continuationToken?: string;
             };

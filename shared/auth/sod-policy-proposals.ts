@@ -82,7 +82,7 @@ export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicS
 
 /**
  * `GET /sod-policy/proposals`: `state` picks the pending proposals (the default: those still to decide), the approved,
- * withdrawn, rejected or expired ones, or all, as the API keys' list does; `limit` and `continuationToken` page them
+ * withdrawn, rejected or expired ones, the decided ones (any of those four), or all, as the API keys' list does; `limit` and `continuationToken` page them
  * like the archive's other lists.
  */
 export const ZListSodPolicyProposalsQuery = z.strictObject({

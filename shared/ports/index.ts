@@ -287,9 +287,10 @@ export interface TenantRecordsPort {
 
 /**
  * A SoD policy proposal's state at a time: as stored (`pending`, `approved`, `withdrawn`, `rejected`), but a pending
- * one whose `expiresAt` is at or before it is `expired`; `all` of them.
+ * one whose `expiresAt` is at or before it is `expired`; `decided`: any but pending (approved, withdrawn, rejected or
+ * expired); `all` of them.
  */
-export const SOD_POLICY_PROPOSAL_STATES = ['pending', 'approved', 'withdrawn', 'rejected', 'expired', 'all'] as const;
+export const SOD_POLICY_PROPOSAL_STATES = ['pending', 'approved', 'withdrawn', 'rejected', 'expired', 'decided', 'all'] as const;
 export type SodPolicyProposalState = (typeof SOD_POLICY_PROPOSAL_STATES)[number];
 
 /**

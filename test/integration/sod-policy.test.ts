@@ -160,6 +160,7 @@ it('turning the uploader rule off is a weakening; a policy changed meanwhile voi
   expect((await listed2('')).json).toEqual({ items: [], continuationToken: null });
   expect((await listed2('state=expired')).json.items.map((p: { id: string }) => p.id)).toEqual([late.json.id]);
   expect((await listed2('state=approved')).json.items).toEqual([]);
+  expect((await listed2('state=decided')).json.items.map((p: { id: string }) => p.id)).toEqual([late.json.id, again.json.id, off.json.id]);
   const firstPage = await listed2('state=all&limit=2');
   expect([firstPage.json.items.length, typeof firstPage.json.continuationToken]).toEqual([2, 'string']);
   const rest = await listed2(`state=all&limit=2&continuationToken=${encodeURIComponent(firstPage.json.continuationToken)}`);

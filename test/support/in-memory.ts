@@ -484,7 +484,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     const stateAt = (p: Proposal) => (p.state === 'pending' && p.expiresAt <= at ? 'expired' : p.state);
     const all = [...this.records.values()]
       .map((r) => r.value as Proposal)
-      .filter((p) => p.tenantId === tenantId && p.type === 'sod-policy-proposal' && (state === 'all' || stateAt(p) === state))
+      .filter((p) => p.tenantId === tenantId && p.type === 'sod-policy-proposal' && (state === 'all' || stateAt(p) === state || (state === 'decided' && stateAt(p) !== 'pending')))
       .sort((a, b) => b.proposalId.localeCompare(a.proposalId))
       .map((p) => structuredClone(p) as unknown as T);
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };

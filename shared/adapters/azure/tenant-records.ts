@@ -30,6 +30,7 @@ const PROPOSAL_STATE_CONDITION: Record<SodPolicyProposalState, string> = {
   withdrawn: 'c.state = "withdrawn"',
   rejected: 'c.state = "rejected"',
   expired: 'c.state = "pending" AND c.expiresAt <= @at',
+  decided: '(c.state != "pending" OR c.expiresAt <= @at)',
   all: 'true',
 };
 

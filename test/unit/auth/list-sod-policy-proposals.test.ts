@@ -62,6 +62,7 @@ it.each<[SodPolicyProposalState, string[]]>([
   ['rejected', ['rejected-1', 'rejected-0']],
   ['expired', ['expiring']],
   ['approved', []],
+  ['decided', ['expiring', 'rejected-1', 'rejected-0', 'withdrawn-3', 'withdrawn-2', 'withdrawn-1', 'withdrawn-0']],
   ['all', ['pending-4', 'pending-3', 'pending-2', 'pending-1', 'pending-0', 'expiring', 'rejected-1', 'rejected-0', 'withdrawn-3', 'withdrawn-2', 'withdrawn-1', 'withdrawn-0']],
 ])('state=%s answers those proposals, newest first, paged', async (state, expected) => {
   const tenant = await tenantWithProposals();
@@ -85,7 +86,7 @@ it("a page's token is refused for another state, another tenant or when not issu
   await expect(deps.sodPolicy.list(T, query({ state: 'all', limit: '2', continuationToken: first.continuationToken! }), clock.now())).rejects.toMatchObject({ code: 'invalid_query' });
   await expect(deps.sodPolicy.list('other', query({ limit: '2', continuationToken: first.continuationToken! }), clock.now())).rejects.toMatchObject({ code: 'invalid_query' });
   await expect(deps.sodPolicy.list(T, query({ continuationToken: 'garbage' }), clock.now())).rejects.toMatchObject({ code: 'invalid_query' });
-  expect(() => query({ state: 'decided' })).toThrow();
+  expect(() => query({ state: 'closed' })).toThrow();
 
   await propose('late');
   const walkFirst = await deps.sodPolicy.list(T, query({ limit: '3' }), clock.now());
