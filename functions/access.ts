@@ -12,9 +12,9 @@ import { putRightsSet } from '../shared/auth/rights-sets/put-rights-set';
 import { actor } from '../shared/auth/rights-sets/rights-records';
 import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
 import { assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
-import { proposalTarget, toPublicProposal } from '../shared/auth/sod-policy-proposals';
+import { proposalTarget, toPublicProposal, ZListSodPolicyProposalsQuery } from '../shared/auth/sod-policy-proposals';
 import { createSupportGrant } from '../shared/auth/support-grants/create-support-grant';
-import { listSupportGrants } from '../shared/auth/support-grants/list-support-grants';
+import { listSupportGrants, ZListSupportGrantsQuery } from '../shared/auth/support-grants/list-support-grants';
 import { revokeSupportGrant } from '../shared/auth/support-grants/revoke-support-grant';
 import { SUPPORT_GRANT_MAX_MS, toPublicGrant } from '../shared/auth/support-grants/support-grant';
 import { PERMISSIONS, SUPPORT_SCOPES } from '../shared/kernel/principal';
@@ -248,13 +248,15 @@ export const putSodPolicyOp = operation({
 });
 
 export const listSodPolicyProposalsOp = operation({
-  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy, newest first, with their state',
+  name: 'listSodPolicyProposals', method: 'GET', route: 'sod-policy/proposals', tags: ['access'], summary: 'Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired, decided or all; newest first, paged',
   auth: 'tenant', permission: 'rights:manage', action: 'sod-policy.proposal-list',
-  responses: { 200: { description: 'Proposals', json: ZItems(ZSodPolicyProposal) } },
+  query: ZListSodPolicyProposalsQuery,
+  responses: { 200: { description: 'A page of proposals', json: z.strictObject({ items: z.array(ZSodPolicyProposal), continuationToken: z.string().nullable() }) } },
   errors: [],
-  handler: async ({ principal }, deps) => {
+  handler: async ({ query, principal }, deps) => {
     const now = deps.clock.now();
-    return reply(200, { items: (await deps.sodPolicy.list(principal.tenantId)).map((p) => toPublicProposal(p, now)) });
+    const page = await deps.sodPolicy.list(principal.tenantId, query, now);
+    return reply(200, { items: page.items.map((p) => toPublicProposal(p, now)), continuationToken: page.continuationToken });
   },
 });
 
@@ -301,12 +303,14 @@ export const createSupportGrantOp = operation({
 });
 
 export const listSupportGrantsOp = operation({
-  name: 'listSupportGrants', method: 'GET', route: 'support-grants', tags: ['access'], summary: 'Support-access grants',
+  name: 'listSupportGrants', method: 'GET', route: 'support-grants', tags: ['access'], summary: 'Support-access grants: those in force by default, or revoked, expired or all; newest first, paged',
   auth: 'tenant', permission: 'support:grant', action: 'support-grant.list',
-  responses: { 200: { description: 'Grants', json: ZItems(ZSupportGrant).extend({ maxDurationSeconds: z.number() }) } },
+  query: ZListSupportGrantsQuery,
+  responses: { 200: { description: 'A page of grants, and the longest a grant may last', json: z.strictObject({ items: z.array(ZSupportGrant), continuationToken: z.string().nullable(), maxDurationSeconds: z.number() }) } },
   errors: [],
-  handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await listSupportGrants(principal.tenantId, deps)).map(toPublicGrant), maxDurationSeconds: SUPPORT_GRANT_MAX_MS / 1000 });
+  handler: async ({ query, principal }, deps) => {
+    const page = await listSupportGrants(principal.tenantId, query, deps.clock.now(), deps);
+    return reply(200, { items: page.items.map(toPublicGrant), continuationToken: page.continuationToken, maxDurationSeconds: SUPPORT_GRANT_MAX_MS / 1000 });
   },
 });
 

@@ -555,7 +555,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Proposed weakenings of the segregation-of-duties policy, newest first, with their state */
+        /** Proposed weakenings of the segregation-of-duties policy: the pending ones by default, or approved, withdrawn, rejected, expired, decided or all; newest first, paged */
         get: operations["listSodPolicyProposals"];
         put?: never;
         post?: never;
@@ -606,7 +606,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Support-access grants */
+        /** Support-access grants: those in force by default, or revoked, expired or all; newest first, paged */
         get: operations["listSupportGrants"];
         put?: never;
         /** Grant provider support access (a scope within the caller's permissions; never bulk exports) */
@@ -9966,14 +9966,18 @@ export interface operations {
     };
     listSodPolicyProposals: {
         parameters: {
-            query?: never;
+            query?: {
+                state?: "pending" | "approved" | "withdrawn" | "rejected" | "expired" | "decided" | "all";
+                limit?: number;
+                continuationToken?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Proposals */
+            /** @description A page of proposals */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10019,6 +10023,7 @@ export interface operations {
                             };
                             decisionReason?: string;
                         }[];
+                        continuationToken: string | null;
                     };
                 };
             };
@@ -10673,14 +10678,18 @@ export interface operations {
     };
     listSupportGrants: {
         parameters: {
-            query?: never;
+            query?: {
+                state?: "active" | "revoked" | "expired" | "all";
+                limit?: number;
+                continuationToken?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Grants */
+            /** @description A page of grants, and the longest a grant may last */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -10709,6 +10718,7 @@ export interface operations {
                             } | null;
                             permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                         }[];
+                        continuationToken: string | null;
                         maxDurationSeconds: number;
                     };
                 };

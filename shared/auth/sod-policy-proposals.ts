@@ -5,12 +5,15 @@
  * switch a rule off, grant itself (or a key) the pair, and act under it. A change that only
  * strengthens applies at once.
  */
+import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
+import { pageToken } from '../kernel/page-token';
+import { numberInUrl } from '../kernel/url-number';
 import { CHANGED } from '../kernel/concurrency';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { personOf, type Principal } from '../kernel/principal';
-import type { TenantRecord, TenantRecordsPort } from '../ports';
+import { type Page, SOD_POLICY_PROPOSAL_STATES, type TenantRecord, type TenantRecordsPort } from '../ports';
 import { uuidv7 } from '../ids';
 import type { ApiKeyRecord } from './api-keys/api-key';
 import { type SodPolicyRecord, type TenantRights } from './rights';
@@ -86,6 +89,29 @@ function sodPolicyChangedSince(stored: SodPolicyRecord | null): ArchiveError {
   });
 }
 
+/**
+ * `GET /sod-policy/proposals`: `state` picks the pending proposals (the default: those still to decide), the approved,
+ * withdrawn, rejected or expired ones, the decided ones (any of those four), or all, as the API keys' list does; `limit` and `continuationToken` page them
+ * like the archive's other lists.
+ */
+export const ZListSodPolicyProposalsQuery = z.strictObject({
+  state: z.enum(SOD_POLICY_PROPOSAL_STATES).default('pending'),
+  limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
+  continuationToken: z.string().min(1).max(4000).optional(),
+});
+export type TListSodPolicyProposalsQuery = z.infer<typeof ZListSodPolicyProposalsQuery>;
+
+/** What the store's token is wrapped with: the time the first page judged the states at, so every page judges alike. */
+const ZWalk = z.strictObject({ at: z.iso.datetime(), c: z.string().min(1) });
+
+function parseWalk(raw: string): z.infer<typeof ZWalk> {
+  try {
+    return ZWalk.parse(JSON.parse(raw));
+  } catch {
+    throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+  }
+}
+
 /** What a proposal's audit entries name. */
 export const proposalTarget = (id: string): string => `sod-policy-proposal:${id}`;
 
@@ -154,9 +180,17 @@ export class SodPolicyProposals {
     });
   }
 
-  /** Every proposal, newest first, with its state now. */
-  async list(tenantId: string): Promise<SodPolicyProposalRecord[]> {
-    return (await this.records.list<SodPolicyProposalRecord>(tenantId, 'sod-policy-proposal')).sort((a, b) => b.proposalId.localeCompare(a.proposalId));
+  /**
+   * One page of the tenant's proposals in `state`, newest first (decided and expired ones only when asked for). Every
+   * page of a walk judges the state at the time of its first page: a proposal expiring meanwhile neither leaves nor
+   * shifts the walk. Reading every proposal made a loop of propose+withdraw grow each list without bound.
+   */
+  async list(tenantId: string, q: TListSodPolicyProposalsQuery, now: Date): Promise<Page<SodPolicyProposalRecord>> {
+    const scope = { list: 'sod-policy-proposals', tenantId, state: q.state };
+    const raw = pageToken.decode(q.continuationToken, scope);
+    const walk = raw === undefined ? { at: now.toISOString(), c: undefined } : parseWalk(raw);
+    const page = await this.records.sodPolicyProposalPage<SodPolicyProposalRecord>(tenantId, q.state, walk.at, q.limit, walk.c);
+    return { items: page.items, continuationToken: pageToken.encode(page.continuationToken && JSON.stringify({ at: walk.at, c: page.continuationToken }), scope) };
   }
 
   private async pending(principal: Principal, id: string, now: Date): Promise<{ value: SodPolicyProposalRecord; etag: string }> {

@@ -264,7 +264,7 @@ export interface TenantRecordsPort {
    * unseen), a change of anyone's rights moves the tenant's rights gate (shared/auth/rights-gate.ts).
    */
   batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
-  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys: a tenant's pile up (apiKeyPage). */
+  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys, support grants nor SoD policy proposals: a tenant's pile up (apiKeyPage, supportGrantPage, sodPolicyProposalPage). */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
   /**
    * How many of the tenant's API keys (records of type `api-key`) are in use at `at` (ISO): one count query, never the
@@ -275,7 +275,33 @@ export interface TenantRecordsPort {
   apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]>;
   /** One page of the tenant's API keys in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */
   apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
+  /**
+   * Of the tenant's support grants (records of type `support-grant`) in force at `at` (ISO: neither revoked nor
+   * expired), the one expiring last among those `givenBy` picks: `{ notBy: person }` those neither given by that
+   * subject nor by that accountable person (`createdBy.person`, absent: its subject), `{ by: person }` only theirs.
+   * One query of one record: the revoked and expired grants a tenant piles up are never read.
+   */
+  lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null>;
+  /** One page of the tenant's support grants in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */
+  supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
+  /** One page of the tenant's SoD policy proposals in `state` at `at`, newest first (`proposalId`, a UUIDv7); `continuationToken`: the store's. */
+  sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
 }
+
+/**
+ * A SoD policy proposal's state at a time: as stored (`pending`, `approved`, `withdrawn`, `rejected`), but a pending
+ * one whose `expiresAt` is at or before it is `expired`; `decided`: any but pending (approved, withdrawn, rejected or
+ * expired); `all` of them.
+ */
+export const SOD_POLICY_PROPOSAL_STATES = ['pending', 'approved', 'withdrawn', 'rejected', 'expired', 'decided', 'all'] as const;
+export type SodPolicyProposalState = (typeof SOD_POLICY_PROPOSAL_STATES)[number];
+
+/**
+ * A support grant's state at a time: active (in force: neither revoked nor expired), revoked, expired (not revoked,
+ * `expiresAt` at or before it); `all` of them.
+ */
+export const SUPPORT_GRANT_STATES = ['active', 'revoked', 'expired', 'all'] as const;
+export type SupportGrantState = (typeof SUPPORT_GRANT_STATES)[number];
 
 /**
  * An API key's state at a time: in use (neither revoked nor expired: `revokedAt` null or absent, `expiresAt` after it),

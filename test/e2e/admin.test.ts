@@ -1,7 +1,8 @@
 /**
  * A tenant admin's screens in a real browser (Debian chromium): the menu by rights set, an API key
  * refused beyond the admin's own rights, then created with its secret shown once (copied, working),
- * and revoked after a confirmation (then listed with the revoked keys); rights assignments (oneself refused); support access; retention;
+ * and revoked after a confirmation (then listed with the revoked keys); rights assignments (oneself refused); support access
+ * (granted, revoked, then listed with the revoked grants); retention;
  * the disposal review; a legal hold placed by one person, refused to that same person under another
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
@@ -130,7 +131,8 @@ it('revokes the key after a confirmation; the key stops working', async () => {
   await checkA11y(page, 'api key revoke dialog');
   await screenshot(page, 'admin-4-api-key-revoke-confirm');
   await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
-  // The list shows the keys in use: the revoked key leaves it (the key made on the fresh page stays), and is listed with the revoked ones.
+  // The list shows the keys in use: the revoked key leaves it (the key made while the sets were held back stays),
+  // and is listed with the revoked ones.
   await page.getByRole('row', { name: /scanner reception/ }).waitFor({ state: 'detached' });
   await page.getByRole('row', { name: /front desk/ }).waitFor();
   expect(await page.getByRole('button', { name: 'Revoke scanner reception' }).count()).toBe(0);
@@ -180,6 +182,13 @@ it('grants support access for a ticket and lists it, once the API has said the l
   await page.getByRole('row', { name: /SUP-4711/ }).getByText('Active').waitFor();
   await checkA11y(page, 'support access');
   await screenshot(page, 'admin-7-support-access');
+  // The list shows the active grants: a revoked grant leaves it, and is listed with the revoked ones.
+  await page.getByRole('button', { name: 'Revoke access for SUP-4711' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+  await page.getByText('No grants in this list.').waitFor();
+  await page.getByLabel('Show').selectOption({ label: 'Revoked grants' });
+  await page.getByRole('row', { name: /SUP-4711/ }).getByText('Revoked').waitFor();
+  expect(await page.getByRole('button', { name: 'Revoke access for SUP-4711' }).count()).toBe(0);
 });
 
 it('shows the retention policy and saves a stronger one', async () => {

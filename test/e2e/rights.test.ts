@@ -2,10 +2,10 @@
  * Rights and segregation of duties in a real browser: a tenant's own rights set created, edited and
  * deleted; a stronger SoD rule refused while someone holds the pair, naming who; a weakening only
  * proposed, refused to its proposer as a sentence, and applied once a second person approves it; a
- * proposal withdrawn. axe-core and a screenshot on each state.
+ * proposal withdrawn (then listed by state among the decided ones). axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, launchBrowser, openSignedIn, screenshot, type OpenedPage } from '../support/browser';
+import { checkA11y, launchBrowser, openSignedIn, screenshot, until, type OpenedPage } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { newTenant } from '../support/harness';
 import { call } from '../support/http';
@@ -132,6 +132,12 @@ it('lets the proposer withdraw a proposal', async () => {
   await page.getByText('Withdrawn: the rules stay as they are.').waitFor();
   expect(await page.getByText('Proposed — a second person must approve it', { exact: false }).count()).toBe(0);
   expect(await page.getByLabel('Whoever archived a document cannot approve its disposal').isChecked()).toBe(true);
+  // The decided list pages by state: the withdrawn one alone among the withdrawn, the approved one alone among the approved.
+  await page.getByLabel('Show').selectOption({ label: 'Withdrawn' });
+  const decided = page.getByRole('table', { name: 'Decided earlier' });
+  await until(page, async () => (await decided.getByRole('row').count()) === 2 && /Withdrawn/.test((await decided.getByRole('row').nth(1).textContent()) ?? ''));
+  await page.getByLabel('Show').selectOption({ label: 'Approved' });
+  await until(page, async () => (await decided.getByRole('row').count()) === 2 && /Two-person office/.test((await decided.getByRole('row').nth(1).textContent()) ?? ''));
   await checkA11y(page, 'sod withdrawn');
   await screenshot(page, 'rights-7-sod-withdrawn');
   expect(ada.problems.filter((p) => /Content Security Policy/i.test(p))).toEqual([]);

@@ -149,12 +149,39 @@ it('turning the uploader rule off is a weakening; a policy changed meanwhile voi
   const late = await asAlice.put({ conflicts: [DEFAULT], uploaderCannotApproveDisposal: false });
   clock.advance(7 * DAY + 1000);
   expect((await asBob.approve(late.json.id)).json).toMatchObject({ status: 409, code: 'sod_policy_proposal_closed', state: 'expired' });
-  const states = (await call(`${archive.url}/sod-policy/proposals`, { token: bob })).json.items.map((p: { id: string; state: string }) => [p.id, p.state]);
+  const listed2 = (query: string) => call(`${archive.url}/sod-policy/proposals?${query}`, { token: bob });
+  const states = (await listed2('state=all')).json.items.map((p: { id: string; state: string }) => [p.id, p.state]);
   expect(states).toEqual([
     [late.json.id, 'expired'],
     [again.json.id, 'rejected'],
     [off.json.id, 'withdrawn'],
   ]);
+  // Pending by default; each state on its own, paged (a token only for the state it was issued for).
+  expect((await listed2('')).json).toEqual({ items: [], continuationToken: null });
+  expect((await listed2('state=expired')).json.items.map((p: { id: string }) => p.id)).toEqual([late.json.id]);
+  expect((await listed2('state=approved')).json.items).toEqual([]);
+  expect((await listed2('state=decided')).json.items.map((p: { id: string }) => p.id)).toEqual([late.json.id, again.json.id, off.json.id]);
+  const firstPage = await listed2('state=all&limit=2');
+  expect([firstPage.json.items.length, typeof firstPage.json.continuationToken]).toEqual([2, 'string']);
+  const rest = await listed2(`state=all&limit=2&continuationToken=${encodeURIComponent(firstPage.json.continuationToken)}`);
+  expect(rest.json).toEqual({ items: [expect.objectContaining({ id: off.json.id })], continuationToken: null });
+  expect((await listed2(`state=pending&continuationToken=${encodeURIComponent(firstPage.json.continuationToken)}`)).json).toMatchObject({ status: 400, code: 'invalid_query' });
+  // Proposed and withdrawn in a loop: each list is still a page, newest first, each once.
+  const made: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const p = await asAlice.put({ conflicts: [DEFAULT], uploaderCannotApproveDisposal: false });
+    made.unshift(p.json.id);
+    expect((await asAlice.withdraw(p.json.id)).status).toBe(200);
+  }
+  const pages: string[][] = [];
+  let token: string | null = null;
+  do {
+    const page = await listed2(`state=withdrawn&limit=5${token ? `&continuationToken=${encodeURIComponent(token)}` : ''}`);
+    pages.push(page.json.items.map((p: { id: string }) => p.id));
+    token = page.json.continuationToken;
+  } while (token && pages.length < 10);
+  expect(pages.map((p) => p.length)).toEqual([5, 5, 3]);
+  expect(pages.flat()).toEqual([...made, off.json.id]);
   expect(await policy()).toMatchObject({ uploaderCannotApproveDisposal: true });
   // An id that is no proposal of this tenant: 404.
   expect((await asBob.approve('0190aaaa-0000-7000-8000-000000000001')).json.code).toBe('sod_policy_proposal_not_found');

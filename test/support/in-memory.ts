@@ -31,6 +31,8 @@ import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/typ
 import type { ValidationRequest } from '../../shared/kernel/validation';
 import type {
   ApiKeyState,
+  SodPolicyProposalState,
+  SupportGrantState,
   AuditFilter,
   AuditInput,
   AuditLogPort,
@@ -436,6 +438,8 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
     // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
     if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
+    if (type === 'sod-policy-proposal') throw new Error("TenantRecordsPort.list of 'sod-policy-proposal' reads every proposal the tenant ever made: use sodPolicyProposalPage");
+    if (type === 'support-grant') throw new Error("TenantRecordsPort.list of 'support-grant' reads every grant the tenant ever gave: use lastExpiringSupportGrant or supportGrantPage");
     return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
   }
   /** Every record of `type` the tenant has stored, for a test's checks (not a port method). */
@@ -445,7 +449,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   /** Every call of the API key queries (tenant, what), for tests of what a request reads. */
   readonly keyQueries: { tenantId: string; query: 'count' | 'in-use' | ApiKeyState }[] = [];
   /** The tenant's keys in `state` at `at`, newest first, as the Cosmos adapter's conditions select them. */
-  private keysIn<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string): T[] {
+  private keysIn<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, type: 'api-key' | 'support-grant' = 'api-key'): T[] {
     const inState = (k: { revokedAt?: string | null; expiresAt: string }) => {
       if (state === 'all') return true;
       if (k.revokedAt !== undefined && k.revokedAt !== null) return state === 'revoked';
@@ -453,7 +457,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     };
     return [...this.records.values()]
       .map((r) => r.value as TenantRecord & { revokedAt?: string | null; expiresAt: string; createdAt: string })
-      .filter((k) => k.tenantId === tenantId && k.type === 'api-key' && inState(k))
+      .filter((k) => k.tenantId === tenantId && k.type === type && inState(k))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .map((k) => structuredClone(k) as unknown as T);
   }
@@ -472,6 +476,41 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
     const all = this.keysIn<T>(tenantId, state, at);
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
+  }
+  /** The fake's token: where the next page starts. */
+  async sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    const start = continuationToken === undefined ? 0 : Number(continuationToken);
+    if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    type Proposal = TenantRecord & { proposalId: string; state: string; expiresAt: string };
+    const stateAt = (p: Proposal) => (p.state === 'pending' && p.expiresAt <= at ? 'expired' : p.state);
+    const all = [...this.records.values()]
+      .map((r) => r.value as Proposal)
+      .filter((p) => p.tenantId === tenantId && p.type === 'sod-policy-proposal' && (state === 'all' || stateAt(p) === state || (state === 'decided' && stateAt(p) !== 'pending')))
+      .sort((a, b) => b.proposalId.localeCompare(a.proposalId))
+      .map((p) => structuredClone(p) as unknown as T);
+    return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
+  }
+  /** Every call of the support grant queries (tenant, what), for tests of what a request reads. */
+  readonly grantQueries: { tenantId: string; query: 'last-expiring' | SupportGrantState }[] = [];
+  /** The fake's token: where the next page starts. */
+  async supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    this.grantQueries.push({ tenantId, query: state });
+    const start = continuationToken === undefined ? 0 : Number(continuationToken);
+    if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    // A grant ends as a key does: the key states' selection, `active` for `in-use`.
+    const all = this.keysIn<T>(tenantId, state === 'active' ? 'in-use' : state, at, 'support-grant');
+    return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
+  }
+  async lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null> {
+    this.grantQueries.push({ tenantId, query: 'last-expiring' });
+    type Grant = TenantRecord & { revokedAt: string | null; expiresAt: string; createdBy: { subject: string; person?: string | null } };
+    const by = (g: Grant, p: string) => g.createdBy.subject === p || (g.createdBy.person ?? g.createdBy.subject) === p;
+    const found = [...this.records.values()]
+      .map((r) => r.value as Grant)
+      .filter((g) => g.tenantId === tenantId && g.type === 'support-grant' && !g.revokedAt && g.expiresAt > at)
+      .filter((g) => ('notBy' in givenBy ? !by(g, givenBy.notBy) : by(g, givenBy.by)))
+      .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))[0];
+    return found ? (structuredClone(found) as unknown as T) : null;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
-import type { ApiKeyState, Page, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
+import type { ApiKeyState, Page, SodPolicyProposalState, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
@@ -19,6 +19,18 @@ const KEY_STATE_CONDITION: Record<ApiKeyState, string> = {
   'in-use': `${UNREVOKED} AND c.expiresAt > @at`,
   revoked: `NOT ${UNREVOKED}`,
   expired: `${UNREVOKED} AND c.expiresAt <= @at`,
+  all: 'true',
+};
+/** Each support grant state (ports SupportGrantState): a grant ends as a key does, revoked or expired. */
+const GRANT_STATE_CONDITION: Record<SupportGrantState, string> = { active: KEY_STATE_CONDITION['in-use'], revoked: KEY_STATE_CONDITION.revoked, expired: KEY_STATE_CONDITION.expired, all: 'true' };
+/** Each SoD policy proposal state (ports SodPolicyProposalState): a pending one past `expiresAt` is expired. */
+const PROPOSAL_STATE_CONDITION: Record<SodPolicyProposalState, string> = {
+  pending: 'c.state = "pending" AND c.expiresAt > @at',
+  approved: 'c.state = "approved"',
+  withdrawn: 'c.state = "withdrawn"',
+  rejected: 'c.state = "rejected"',
+  expired: 'c.state = "pending" AND c.expiresAt <= @at',
+  decided: '(c.state != "pending" OR c.expiresAt <= @at)',
   all: 'true',
 };
 
@@ -135,11 +147,24 @@ export class TenantRecords implements TenantRecordsPort {
     return this.list<T>(tenantId, 'api-key', KEY_STATE_CONDITION['in-use'], [{ name: '@at', value: at }]);
   }
 
-  async apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+  apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'api-key', KEY_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  }
+
+  supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'support-grant', GRANT_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  }
+
+  sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'sod-policy-proposal', PROPOSAL_STATE_CONDITION[state], 'c.proposalId', at, limit, continuationToken);
+  }
+
+  /** One page of the tenant's records of `type` meeting `condition` (on `c`, at `@at`), by `orderBy` descending. */
+  private async page<T extends TenantRecord>(tenantId: string, type: string, condition: string, orderBy: string, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
     try {
       const page = await this.container.items
         .query<T>(
-          { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = "api-key" AND ${KEY_STATE_CONDITION[state]} ORDER BY c.createdAt DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }] },
+          { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type AND ${condition} ORDER BY ${orderBy} DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, { name: '@at', value: at }] },
           { partitionKey: tenantId, maxItemCount: limit, continuationToken },
         )
         .fetchNext();
@@ -148,6 +173,22 @@ export class TenantRecords implements TenantRecordsPort {
       if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
       throw err;
     }
+  }
+
+  async lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null> {
+    // The person who gave a grant: `createdBy.person`, or its subject on grants from before (kernel personOf).
+    const byPerson = 'c.createdBy.subject = @p OR (IS_DEFINED(c.createdBy.person) AND NOT IS_NULL(c.createdBy.person) AND c.createdBy.person = @p)';
+    const whose = 'notBy' in givenBy ? `NOT (${byPerson})` : `(${byPerson})`;
+    const { resources } = await this.container.items
+      .query<T>(
+        {
+          query: `SELECT TOP 1 * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${GRANT_STATE_CONDITION.active} AND ${whose} ORDER BY c.expiresAt DESC`,
+          parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }, { name: '@p', value: 'notBy' in givenBy ? givenBy.notBy : givenBy.by }],
+        },
+        { partitionKey: tenantId },
+      )
+      .fetchAll();
+    return resources[0] ? strip(resources[0]) : null;
   }
 
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: QueryParameter[] = []): Promise<T[]> {

@@ -10,6 +10,7 @@ import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { actor, type RightsSetRecord, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { DEFAULT_SOD_POLICY, type SodPolicy } from '../../../shared/auth/sod';
+import { ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { interleave } from '../../support/interleave';
@@ -78,7 +79,7 @@ describe('a SoD policy tightened while a rights set is widened', () => {
     );
     expect(await approved).toMatchObject({ code: 'conflicting_rights_held' });
     expect(await deps.rights.policy(T)).toEqual(DEFAULT_SOD_POLICY);
-    expect((await deps.sodPolicy.list(T)).map((p) => p.state)).toEqual(['pending']);
+    expect((await deps.sodPolicy.list(T, ZListSodPolicyProposalsQuery.parse({ state: 'all' }), deps.clock.now())).items.map((p) => p.state)).toEqual(['pending']);
   });
 });
 

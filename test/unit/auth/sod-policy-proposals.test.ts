@@ -1,11 +1,11 @@
 import { TenantRights } from '../../../shared/auth/rights';
-import { SodPolicyProposals } from '../../../shared/auth/sod-policy-proposals';
+import { SodPolicyProposals, ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
-import type { Page, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
+import type { Page, QueryParameter, SodPolicyProposalState, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
 
 /** Tenant records in memory, with etags, and a hook that runs before a batch (a concurrent writer). */
 class MemoryRecords implements TenantRecordsPort {
@@ -60,6 +60,18 @@ class MemoryRecords implements TenantRecordsPort {
   }
   async apiKeyPage<T extends TenantRecord>(): Promise<Page<T>> {
     return { items: [], continuationToken: null };
+  }
+  // Nor support grants.
+  async lastExpiringSupportGrant<T extends TenantRecord>(): Promise<T | null> {
+    return null;
+  }
+  async supportGrantPage<T extends TenantRecord>(): Promise<Page<T>> {
+    return { items: [], continuationToken: null };
+  }
+  /** All of them on one page, newest first (these tests make few). */
+  async sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState): Promise<Page<T>> {
+    const all = await this.list<T & { proposalId: string; state: string }>(tenantId, 'sod-policy-proposal');
+    return { items: all.filter((p) => state === 'all' || p.state === state).sort((a, b) => b.proposalId.localeCompare(a.proposalId)), continuationToken: null };
   }
 }
 
@@ -120,7 +132,7 @@ it('a policy written between the approval\'s check and its write: 409, the polic
   };
   expect(await codeOf(proposals.approve(admin('bob'), outcome.proposed.proposalId, 'ok', now))).toBe('sod_policy_changed');
   expect((await rights.policy('acme')).conflicts).toHaveLength(2);
-  expect((await proposals.list('acme')).map((p) => p.state)).toEqual(['pending']);
+  expect((await proposals.list('acme', ZListSodPolicyProposalsQuery.parse({ state: 'all' }), now)).items.map((p) => p.state)).toEqual(['pending']);
 });
 
 /** Alice gave her guest account a harmless rights set a day ago, and proposes a weakening now. */

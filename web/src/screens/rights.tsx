@@ -4,7 +4,7 @@
  * proposed and a second person approves it. Each refusal is shown as a sentence beside the form or row
  * that caused it.
  */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, changedMeanwhile, ProblemError, refusalOf, unwrap, unwrapEmpty, unwrapVersioned } from '../api';
@@ -13,6 +13,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
 import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
@@ -249,7 +250,12 @@ type SodRules = { conflicts: [Permission, Permission][]; uploaderCannotApproveDi
 type SodDraft = SodRules & { etag: string | null };
 /** A proposal as the list answers it (its pairs typed as plain arrays by the JSON client). */
 type Proposal = Awaited<ReturnType<typeof listProposals>>['items'][number];
-const listProposals = () => unwrap(api().GET('/sod-policy/proposals'));
+type ProposalState = NonNullable<NonNullable<paths['/sod-policy/proposals']['get']['parameters']['query']>['state']>;
+const listProposals = (state: ProposalState, limit: number, continuationToken: string | undefined) => unwrap(api().GET('/sod-policy/proposals', { params: { query: { state, limit, continuationToken } } }));
+/** What the decided list can show, the API's `state`: every decided one first. */
+const DECIDED_STATES: readonly ProposalState[] = ['decided', 'approved', 'withdrawn', 'rejected', 'expired'];
+const PENDING_PAGE_SIZE = 50;
+const DECIDED_PAGE_SIZE = 10;
 
 const pairKey = ([a, b]: readonly string[]) => (a! < b! ? `${a}|${b}` : `${b}|${a}`);
 
@@ -366,10 +372,25 @@ const personOf = (a: { subject: string; person?: string }) => a.person ?? a.subj
 
 function SodProposals({ onDecided }: { onDecided: () => void }) {
   const { t, dateTime } = useI18n();
-  const proposals = useQuery({ queryKey: ['sod-policy-proposals'], queryFn: listProposals });
+  // Paged and filtered by the API: a tenant's decided proposals pile up, so the lists no longer hold them all.
+  const pendingPages = usePages('pending');
+  const proposals = useQuery({
+    queryKey: ['sod-policy-proposals', 'pending', pendingPages.token],
+    queryFn: () => listProposals('pending', PENDING_PAGE_SIZE, pendingPages.token),
+    placeholderData: keepPreviousData,
+  });
+  useRestartOnRefusedToken(pendingPages, proposals.error);
+  const [shown, setShown] = useState<ProposalState>('decided');
+  const decidedPages = usePages(shown);
+  const decidedList = useQuery({
+    queryKey: ['sod-policy-proposals', shown, decidedPages.token],
+    queryFn: () => listProposals(shown, DECIDED_PAGE_SIZE, decidedPages.token),
+    placeholderData: keepPreviousData,
+  });
+  useRestartOnRefusedToken(decidedPages, decidedList.error);
   const [outcome, setOutcome] = useState('');
-  const pending = (proposals.data?.items ?? []).filter((p) => p.state === 'pending');
-  const decided = (proposals.data?.items ?? []).filter((p) => p.state !== 'pending').slice(0, 5);
+  const pending = proposals.data?.items ?? [];
+  const decided = decidedList.data?.items ?? [];
   return (
     <section className="panel" aria-labelledby="h-proposals">
       <h2 id="h-proposals">{t.sod.proposals}</h2>
@@ -377,8 +398,26 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
       {proposals.error ? <ProblemMessage error={proposals.error} /> : null}
       <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
       {proposals.data && pending.length === 0 && <p className="muted">{t.sod.noProposals}</p>}
-      {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
-      {decided.length > 0 && <h3 id="h-decided">{t.sod.decided}</h3>}
+      {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={pendingPages.page * PENDING_PAGE_SIZE + i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
+      {(pendingPages.page > 0 || proposals.data?.continuationToken) && (
+        <nav className="pager" aria-label={t.sod.pendingPages}>
+          <button type="button" className="secondary" disabled={pendingPages.page === 0} onClick={pendingPages.previous}>{t.search.previous}</button>
+          <span>{t.search.page(pendingPages.page + 1)}</span>
+          <button type="button" className="secondary" disabled={!proposals.data?.continuationToken} onClick={() => pendingPages.next(proposals.data?.continuationToken)}>{t.search.next}</button>
+        </nav>
+      )}
+      <h3 id="h-decided">{t.sod.decided}</h3>
+      <div className="form-grid">
+        <FormField id="p-shown" label={t.sod.show}>
+          <select value={shown} onChange={(e) => setShown(e.target.value as ProposalState)}>
+            {DECIDED_STATES.map((s) => (
+              <option key={s} value={s}>{t.sod.decidedFilters[s]}</option>
+            ))}
+          </select>
+        </FormField>
+      </div>
+      {decidedList.error ? <ProblemMessage error={decidedList.error} /> : null}
+      {decidedList.data && decided.length === 0 && <p className="muted">{t.sod.noneDecided}</p>}
       {decided.length > 0 && (
         <DataTable labelledBy="h-decided" columns={[t.sod.changes, t.sod.state, t.sod.decidedBy]}>
           {decided.map((p) => (
@@ -389,6 +428,13 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
             </tr>
           ))}
         </DataTable>
+      )}
+      {(decidedPages.page > 0 || decidedList.data?.continuationToken) && (
+        <nav className="pager" aria-label={t.sod.decidedPages}>
+          <button type="button" className="secondary" disabled={decidedPages.page === 0} onClick={decidedPages.previous}>{t.search.previous}</button>
+          <span>{t.search.page(decidedPages.page + 1)}</span>
+          <button type="button" className="secondary" disabled={!decidedList.data?.continuationToken} onClick={() => decidedPages.next(decidedList.data?.continuationToken)}>{t.search.next}</button>
+        </nav>
       )}
     </section>
   );

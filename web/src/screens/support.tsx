@@ -1,8 +1,8 @@
 /**
  * Support access: let the archive provider's staff look in, for one ticket, with a narrow scope and an
- * end date; see every grant; revoke one at once.
+ * end date; see the grants (the active ones, or the revoked, ended or all ones; paged); revoke one at once.
  */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
@@ -10,12 +10,17 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
+import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 
 type Grant = paths['/support-grants']['get']['responses'][200]['content']['application/json']['items'][number];
 type Scope = Grant['scope'];
+type GrantState = NonNullable<NonNullable<paths['/support-grants']['get']['parameters']['query']>['state']>;
+/** What the list can show, the API's `state`: the active grants first, as the API answers by default. */
+const GRANT_STATES: readonly GrantState[] = ['active', 'revoked', 'expired', 'all'];
+const PAGE_SIZE = 50;
 const SCOPES: Scope[] = ['metadata-only', 'read-only', 'read-only-with-audit'];
 const DAY = 24 * 3600 * 1000;
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
@@ -28,7 +33,16 @@ function grantState(g: Grant): 'active' | 'revoked' | 'expired' {
 export function SupportScreen(_: ScreenProps) {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
-  const grants = useQuery({ queryKey: ['support-grants'], queryFn: () => unwrap(api().GET('/support-grants')) });
+  // Paged and filtered by the API: a tenant's revoked and ended grants pile up, so the list no longer holds them all.
+  const [shown, setShown] = useState<GrantState>('active');
+  const pages = usePages(shown);
+  const { page, token } = pages;
+  const grants = useQuery({
+    queryKey: ['support-grants', shown, token],
+    queryFn: () => unwrap(api().GET('/support-grants', { params: { query: { state: shown, limit: PAGE_SIZE, continuationToken: token } } })),
+    placeholderData: keepPreviousData,
+  });
+  useRestartOnRefusedToken(pages, grants.error);
   // The longest grant is the API's to say; until it has said so the form waits (a guessed limit once sent
   // grants the API refused as too long).
   const maxDays = grants.data ? Math.floor(grants.data.maxDurationSeconds / 86400) : null;
@@ -65,7 +79,7 @@ export function SupportScreen(_: ScreenProps) {
     e.preventDefault();
     grant.mutate();
   };
-  const items = [...(grants.data?.items ?? [])].sort((a, b) => Number(grantState(a) !== 'active') - Number(grantState(b) !== 'active') || b.createdAt.localeCompare(a.createdAt));
+  const items = grants.data?.items ?? [];
 
   return (
     <>
@@ -104,8 +118,17 @@ export function SupportScreen(_: ScreenProps) {
 
       <section className="panel" aria-labelledby="h-grants">
         <h2 id="h-grants">{t.support.grants}</h2>
+        <div className="form-grid">
+          <FormField id="g-shown" label={t.support.show}>
+            <select value={shown} onChange={(e) => setShown(e.target.value as GrantState)}>
+              {GRANT_STATES.map((s) => (
+                <option key={s} value={s}>{t.support.filters[s]}</option>
+              ))}
+            </select>
+          </FormField>
+        </div>
         {grants.error ? <ProblemMessage error={grants.error} /> : null}
-        {grants.data && items.length === 0 && <p className="muted">{t.support.none}</p>}
+        {grants.data && items.length === 0 && <p className="muted">{shown === 'all' && page === 0 ? t.support.none : t.support.noneInState}</p>}
         {items.length > 0 && (
           <DataTable caption={t.support.grants} columns={[t.support.ticket, t.support.scope, t.support.grantedBy, t.support.until, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
             {items.map((g) => {
@@ -128,6 +151,13 @@ export function SupportScreen(_: ScreenProps) {
               );
             })}
           </DataTable>
+        )}
+        {(page > 0 || grants.data?.continuationToken) && (
+          <nav className="pager" aria-label={t.support.pages}>
+            <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
+            <span>{t.search.page(page + 1)}</span>
+            <button type="button" className="secondary" disabled={!grants.data?.continuationToken} onClick={() => pages.next(grants.data?.continuationToken)}>{t.search.next}</button>
+          </nav>
         )}
       </section>
       <ConfirmDialog open={revoking !== null} title={revoking ? t.support.confirmTitle(revoking.ticket) : ''} confirmLabel={t.support.revoke} busy={revoke.isPending} disabled={revokeWait > 0} onConfirm={() => revoking && revoke.mutate(revoking.id)} onCancel={() => setRevoking(null)}>
