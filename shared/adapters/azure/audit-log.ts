@@ -1,7 +1,7 @@
 import type { Container, JSONObject, SqlParameter } from '@azure/cosmos';
 import type { AuditFilter, AuditInput, AuditLogPort, Page } from '../../ports';
 import { ArchiveError } from '../../kernel/errors';
-import { isCosmosStatus, withoutSystemProperties as clean } from './cosmos';
+import { isCosmosStatus, queryPage, withoutSystemProperties as clean } from './cosmos';
 import { PendingAuditEntries } from './audit-pending';
 import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../kernel/audit-chain';
 import { AUDIT_CREATE_TIMEOUT_MS, AuditEntry, auditMonth, auditPartition } from '../../kernel/audit';
@@ -414,15 +414,8 @@ export class AuditLog implements AuditLogPort {
     if (filter.action) add('c.action = @action', '@action', filter.action);
     if (filter.target) add('c.target = @target', '@target', filter.target);
     if (filter.requestId) add('c.requestId = @rid', '@rid', filter.requestId);
-    try {
-      const res = await this.container.items
-        .query<AuditEntry>({ query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.id DESC`, parameters }, { partitionKey: partition, maxItemCount: limit, continuationToken })
-        .fetchNext();
-      return { items: res.resources.map(clean), continuationToken: res.continuationToken ?? null };
-    } catch (err) {
-      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
-      throw err;
-    }
+    const res = await queryPage<AuditEntry>(this.container, { query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.id DESC`, parameters }, { partitionKey: partition, limit, continuationToken });
+    return { items: res.resources.map(clean), continuationToken: res.continuationToken };
   }
 
   /** Every stored entry of a partition, for verification (no filter: anything in the partition counts). */

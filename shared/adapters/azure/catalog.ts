@@ -1,10 +1,9 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
-import { ArchiveError } from '../../kernel/errors';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
-import { batchWithOutbox, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
@@ -113,17 +112,8 @@ export class DocumentCatalog implements CatalogPort {
     const { where, parameters } = searchFilter(tenantId, q);
     const dir = q.order === 'asc' ? 'ASC' : 'DESC';
     const query = `SELECT * FROM c WHERE ${where} ORDER BY ${SORT_PATH[q.sort ?? 'createdAt']} ${dir}, c.id ${dir}`;
-    try {
-      const res = await this.container.items
-        .query<ArchivedDocument>({ query, parameters }, { partitionKey: tenantId, maxItemCount: q.limit, continuationToken: q.continuationToken })
-        .fetchNext();
-      return { items: res.resources.map(strip), continuationToken: res.continuationToken ?? null };
-    } catch (err) {
-      if (q.continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) {
-        throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
-      }
-      throw err;
-    }
+    const res = await queryPage<ArchivedDocument>(this.container, { query, parameters }, { partitionKey: tenantId, limit: q.limit, continuationToken: q.continuationToken });
+    return { items: res.resources.map(strip), continuationToken: res.continuationToken };
   }
 
   /**

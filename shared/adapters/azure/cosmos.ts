@@ -1,5 +1,6 @@
 import { Container, CosmosClient, Database } from '@azure/cosmos';
-import type { JSONObject, OperationInput, QueryIterator } from '@azure/cosmos';
+import type { JSONObject, OperationInput, QueryIterator, SqlQuerySpec } from '@azure/cosmos';
+import { ArchiveError } from '../../kernel/errors';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
@@ -151,4 +152,18 @@ export async function conditionalBatch(container: Container, partition: string, 
 /** `conditionalBatch` with the change's audit outbox item: the writes and the item, both or neither. */
 export function batchWithOutbox(container: Container, partition: string, writes: OperationInput[], outbox: AuditOutboxItem, refusals: readonly number[]): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
   return conditionalBatch(container, partition, writes, refusals, outbox);
+}
+
+/**
+ * One page of a query within one partition (the archive's paged lists). A continuation token the store cannot
+ * use (another query's, edited, garbage) is the caller's mistake: 400 invalid_query, not a 500.
+ */
+export async function queryPage<T>(container: Container, query: SqlQuerySpec, page: { partitionKey: string; limit: number; continuationToken?: string | undefined }): Promise<{ resources: T[]; continuationToken: string | null }> {
+  try {
+    const res = await container.items.query<T>(query, { partitionKey: page.partitionKey, maxItemCount: page.limit, continuationToken: page.continuationToken }).fetchNext();
+    return { resources: res.resources, continuationToken: res.continuationToken ?? null };
+  } catch (err) {
+    if (page.continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    throw err;
+  }
 }

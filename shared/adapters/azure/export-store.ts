@@ -1,10 +1,9 @@
-import { ArchiveError } from '../../kernel/errors';
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort, Versioned } from '../../ports';
-import { batchWithOutbox, conditionalBatch, firstItemsOf, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
 
@@ -87,18 +86,12 @@ export class ExportJobs implements ExportJobsPort {
 
   /** The tenant's exports, newest first, paged (within the tenant's partition). */
   async list(tenantId: string, limit: number, continuationToken?: string): Promise<{ items: ExportJob[]; continuationToken: string | null }> {
-    try {
-      const res = await this.container.items
-        .query<ExportJob>(
-          { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "export" ORDER BY c.createdAt DESC', parameters: [{ name: '@t', value: tenantId }] },
-          { partitionKey: tenantId, maxItemCount: limit, continuationToken },
-        )
-        .fetchNext();
-      return { items: res.resources.map(strip), continuationToken: res.continuationToken ?? null };
-    } catch (err) {
-      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
-      throw err;
-    }
+    const res = await queryPage<ExportJob>(
+      this.container,
+      { query: 'SELECT * FROM c WHERE c.tenantId = @t AND c.type = "export" ORDER BY c.createdAt DESC', parameters: [{ name: '@t', value: tenantId }] },
+      { partitionKey: tenantId, limit, continuationToken },
+    );
+    return { items: res.resources.map(strip), continuationToken: res.continuationToken };
   }
 
   async runningUnderGate(tenantId: string): Promise<{ running: number; gate: string | null }> {

@@ -1,14 +1,13 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
-import { ArchiveError } from '../../kernel/errors';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
 import type { HoldQuery } from '../../kernel/search';
 import { withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
-import { batchWithOutbox, firstItems, firstItemsOf, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, firstItems, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -69,15 +68,8 @@ export class RetentionCatalog implements RetentionCatalogPort {
 
   private async versionedPage(tenantId: string, where: string[], parameters: SqlParameter[], orderBy: string, limit: number, continuationToken?: string): Promise<Page<Versioned<ArchivedDocument>>> {
     const query = `SELECT * FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${where.join(' AND ')} ORDER BY ${orderBy}`;
-    try {
-      const res = await this.container.items
-        .query<ArchivedDocument & { _etag: string }>({ query, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId, maxItemCount: limit, continuationToken })
-        .fetchNext();
-      return { items: res.resources.map((r) => ({ item: strip(r), etag: r._etag })), continuationToken: res.continuationToken ?? null };
-    } catch (err) {
-      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
-      throw err;
-    }
+    const res = await queryPage<ArchivedDocument & { _etag: string }>(this.container, { query, parameters: [{ name: '@t', value: tenantId }, ...parameters] }, { partitionKey: tenantId, limit, continuationToken });
+    return { items: res.resources.map((r) => ({ item: strip(r), etag: r._etag })), continuationToken: res.continuationToken };
   }
 
   /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished; with their etags. */

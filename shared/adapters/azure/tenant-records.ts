@@ -1,8 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
-import { ArchiveError } from '../../kernel/errors';
 import type { ApiKeyState, Page, SodPolicyProposalState, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
-import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -161,18 +160,12 @@ export class TenantRecords implements TenantRecordsPort {
 
   /** One page of the tenant's records of `type` meeting `condition` (on `c`, at `@at`), by `orderBy` descending. */
   private async page<T extends TenantRecord>(tenantId: string, type: string, condition: string, orderBy: string, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
-    try {
-      const page = await this.container.items
-        .query<T>(
-          { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type AND ${condition} ORDER BY ${orderBy} DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, { name: '@at', value: at }] },
-          { partitionKey: tenantId, maxItemCount: limit, continuationToken },
-        )
-        .fetchNext();
-      return { items: page.resources.map(strip), continuationToken: page.continuationToken ?? null };
-    } catch (err) {
-      if (continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
-      throw err;
-    }
+    const page = await queryPage<T>(
+      this.container,
+      { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type AND ${condition} ORDER BY ${orderBy} DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, { name: '@at', value: at }] },
+      { partitionKey: tenantId, limit, continuationToken },
+    );
+    return { items: page.resources.map(strip), continuationToken: page.continuationToken };
   }
 
   async lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null> {
