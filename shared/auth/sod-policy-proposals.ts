@@ -7,8 +7,7 @@
  */
 import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
-import { pageToken } from '../kernel/page-token';
-import { numberInUrl } from '../kernel/url-number';
+import { STATE_LIST_PAGING, walkByState } from './state-walk';
 import { CHANGED } from '../kernel/concurrency';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -94,23 +93,8 @@ function sodPolicyChangedSince(stored: SodPolicyRecord | null): ArchiveError {
  * withdrawn, rejected or expired ones, the decided ones (any of those four), or all, as the API keys' list does; `limit` and `continuationToken` page them
  * like the archive's other lists.
  */
-export const ZListSodPolicyProposalsQuery = z.strictObject({
-  state: z.enum(SOD_POLICY_PROPOSAL_STATES).default('pending'),
-  limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
-  continuationToken: z.string().min(1).max(4000).optional(),
-});
+export const ZListSodPolicyProposalsQuery = z.strictObject({ state: z.enum(SOD_POLICY_PROPOSAL_STATES).default('pending'), ...STATE_LIST_PAGING });
 export type TListSodPolicyProposalsQuery = z.infer<typeof ZListSodPolicyProposalsQuery>;
-
-/** What the store's token is wrapped with: the time the first page judged the states at, so every page judges alike. */
-const ZWalk = z.strictObject({ at: z.iso.datetime(), c: z.string().min(1) });
-
-function parseWalk(raw: string): z.infer<typeof ZWalk> {
-  try {
-    return ZWalk.parse(JSON.parse(raw));
-  } catch {
-    throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
-  }
-}
 
 /** What a proposal's audit entries name. */
 export const proposalTarget = (id: string): string => `sod-policy-proposal:${id}`;
@@ -185,12 +169,8 @@ export class SodPolicyProposals {
    * page of a walk judges the state at the time of its first page: a proposal expiring meanwhile neither leaves nor
    * shifts the walk. Reading every proposal made a loop of propose+withdraw grow each list without bound.
    */
-  async list(tenantId: string, q: TListSodPolicyProposalsQuery, now: Date): Promise<Page<SodPolicyProposalRecord>> {
-    const scope = { list: 'sod-policy-proposals', tenantId, state: q.state };
-    const raw = pageToken.decode(q.continuationToken, scope);
-    const walk = raw === undefined ? { at: now.toISOString(), c: undefined } : parseWalk(raw);
-    const page = await this.records.sodPolicyProposalPage<SodPolicyProposalRecord>(tenantId, q.state, walk.at, q.limit, walk.c);
-    return { items: page.items, continuationToken: pageToken.encode(page.continuationToken && JSON.stringify({ at: walk.at, c: page.continuationToken }), scope) };
+  list(tenantId: string, q: TListSodPolicyProposalsQuery, now: Date): Promise<Page<SodPolicyProposalRecord>> {
+    return walkByState({ list: 'sod-policy-proposals', tenantId, state: q.state }, q, now, (at, limit, c) => this.records.sodPolicyProposalPage<SodPolicyProposalRecord>(tenantId, q.state, at, limit, c));
   }
 
   private async pending(principal: Principal, id: string, now: Date): Promise<{ value: SodPolicyProposalRecord; etag: string }> {

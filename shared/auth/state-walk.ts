@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { ArchiveError } from '../kernel/errors';
+import { pageToken } from '../kernel/page-token';
+import { numberInUrl } from '../kernel/url-number';
+import type { Page } from '../ports';
+
+/**
+ * The paging fields of a tenant's list of records whose state depends on the time (API keys, support grants, SoD
+ * proposals), beside its `state` filter (the default first: in use, active, pending), like the legal holds' `status`
+ * filter, as a store query cannot put those first: `limit` and `continuationToken` page them like the archive's other lists.
+ */
+export const STATE_LIST_PAGING = {
+  limit: numberInUrl((n) => n.int().min(1).max(200).default(50)),
+  continuationToken: z.string().min(1).max(4000).optional(),
+};
+
+/** What the store's token is wrapped with: the time the first page judged the states at, so every page judges alike. */
+const ZWalk = z.strictObject({ at: z.iso.datetime(), c: z.string().min(1) });
+
+/**
+ * One page of a walk over `list` in `state`, newest first. Every page of a walk judges the state at the time of
+ * its first page: a record expiring meanwhile neither leaves nor shifts the walk. The token is scoped to the
+ * tenant, list and state.
+ */
+export async function walkByState<T>(
+  scope: { list: string; tenantId: string; state: string },
+  q: { limit: number; continuationToken?: string | undefined },
+  now: Date,
+  page: (at: string, limit: number, continuationToken: string | undefined) => Promise<Page<T>>,
+): Promise<Page<T>> {
+  const raw = pageToken.decode(q.continuationToken, scope);
+  const walk = raw === undefined ? { at: now.toISOString(), c: undefined } : parseWalk(raw);
+  const found = await page(walk.at, q.limit, walk.c);
+  return { items: found.items, continuationToken: pageToken.encode(found.continuationToken && JSON.stringify({ at: walk.at, c: found.continuationToken }), scope) };
+}
+
+function parseWalk(raw: string): z.infer<typeof ZWalk> {
+  try {
+    return ZWalk.parse(JSON.parse(raw));
+  } catch {
+    throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+  }
+}
