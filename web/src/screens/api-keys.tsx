@@ -16,6 +16,7 @@ import { useRetryWait } from '../lib/useRetryWait';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
+import { Pager } from '../components/Pager';
 
 type ApiKey = paths['/api-keys']['get']['responses'][200]['content']['application/json']['items'][number];
 type CreatedKey = paths['/api-keys']['post']['responses'][201]['content']['application/json'];
@@ -213,13 +214,7 @@ function KeyList() {
           })}
         </DataTable>
       )}
-      {(page > 0 || keys.data?.continuationToken) && (
-        <nav className="pager" aria-label={t.apiKeys.pages}>
-          <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
-          <span>{t.search.page(page + 1)}</span>
-          <button type="button" className="secondary" disabled={!keys.data?.continuationToken} onClick={() => pages.next(keys.data?.continuationToken)}>{t.search.next}</button>
-        </nav>
-      )}
+      <Pager label={t.apiKeys.pages} pages={pages} list={keys} />
       <ConfirmDialog
         open={revoking !== null}
         title={revoking ? t.apiKeys.confirmTitle(revoking.name) : ''}

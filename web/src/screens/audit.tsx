@@ -9,6 +9,7 @@ import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap, type AuditEntry } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
+import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
@@ -69,7 +70,7 @@ function AuditLog() {
   const settled = useDebounced(filters, 300);
   // A new filter starts at page 1.
   const pages = usePages(JSON.stringify(settled));
-  const { page, token } = pages;
+  const { token } = pages;
 
   const query = useMemo(() => {
     const q: AuditQuery = { limit: PAGE_SIZE };
@@ -124,8 +125,6 @@ function AuditLog() {
   const problem = result.error instanceof ProblemError ? result.error.problem : null;
   const errors = fieldErrors(problem, t);
   const set = (f: keyof Filters) => (e: { target: { value: string } }) => setFilters((old) => ({ ...old, [f]: e.target.value }));
-  // The rows of the previous filter or page stay up while the next loads; their token is not this page's.
-  const more = Boolean(result.data?.continuationToken) && !result.isPlaceholderData;
   const text = (f: 'actor' | 'target' | 'from' | 'to', label: string, type = 'search', hint?: string) => (
     <FormField id={`a-${f}`} label={label} hint={hint} error={errors[f]}>
       <input type={type} value={filters[f]} onChange={set(f)} autoComplete="off" />
@@ -180,11 +179,7 @@ function AuditLog() {
           </tbody>
         </table>
       </div>
-      <nav className="pager" aria-label={t.audit.pages}>
-        <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
-        <span>{t.search.page(page + 1)}</span>
-        <button type="button" className="secondary" disabled={!more} onClick={() => pages.next(result.data?.continuationToken)}>{t.search.next}</button>
-      </nav>
+      <Pager label={t.audit.pages} pages={pages} list={result} always />
     </section>
   );
 }

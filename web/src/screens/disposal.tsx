@@ -14,6 +14,7 @@ import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
+import { Pager } from '../components/Pager';
 
 const PAGE_SIZE = 100;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -23,7 +24,7 @@ export function DisposalScreen(_: ScreenProps) {
   const queries = useQueryClient();
   const [before, setBefore] = useState(today);
   const pages = usePages(before);
-  const { page, token } = pages;
+  const { token } = pages;
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
   const due = useQuery({
@@ -97,14 +98,7 @@ export function DisposalScreen(_: ScreenProps) {
             })}
           </DataTable>
         )}
-        {(page > 0 || due.data?.continuationToken) && (
-          <nav className="pager" aria-label={t.disposal.pages}>
-            <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
-            <span>{t.search.page(page + 1)}</span>
-            {/* The rows of the previous date or page stay up while the next loads; their token is not this page's. */}
-            <button type="button" className="secondary" disabled={!due.data?.continuationToken || due.isPlaceholderData} onClick={() => pages.next(due.data?.continuationToken)}>{t.search.next}</button>
-          </nav>
-        )}
+        <Pager label={t.disposal.pages} pages={pages} list={due} />
       </section>
 
       <form className="panel" aria-labelledby="h-approve" onSubmit={submit} noValidate>

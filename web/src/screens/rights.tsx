@@ -19,6 +19,7 @@ import type { Dictionary } from '../i18n/en';
 import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
+import { Pager } from '../components/Pager';
 
 type RightsSet = paths['/rights-sets']['get']['responses'][200]['content']['application/json']['items'][number];
 type Assignment = paths['/rights-assignments']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -399,13 +400,7 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
       <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
       {proposals.data && pending.length === 0 && <p className="muted">{t.sod.noProposals}</p>}
       {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={pendingPages.page * PENDING_PAGE_SIZE + i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
-      {(pendingPages.page > 0 || proposals.data?.continuationToken) && (
-        <nav className="pager" aria-label={t.sod.pendingPages}>
-          <button type="button" className="secondary" disabled={pendingPages.page === 0} onClick={pendingPages.previous}>{t.search.previous}</button>
-          <span>{t.search.page(pendingPages.page + 1)}</span>
-          <button type="button" className="secondary" disabled={!proposals.data?.continuationToken} onClick={() => pendingPages.next(proposals.data?.continuationToken)}>{t.search.next}</button>
-        </nav>
-      )}
+      <Pager label={t.sod.pendingPages} pages={pendingPages} list={proposals} />
       <h3 id="h-decided">{t.sod.decided}</h3>
       <div className="form-grid">
         <FormField id="p-shown" label={t.sod.show}>
@@ -429,13 +424,7 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
           ))}
         </DataTable>
       )}
-      {(decidedPages.page > 0 || decidedList.data?.continuationToken) && (
-        <nav className="pager" aria-label={t.sod.decidedPages}>
-          <button type="button" className="secondary" disabled={decidedPages.page === 0} onClick={decidedPages.previous}>{t.search.previous}</button>
-          <span>{t.search.page(decidedPages.page + 1)}</span>
-          <button type="button" className="secondary" disabled={!decidedList.data?.continuationToken} onClick={() => decidedPages.next(decidedList.data?.continuationToken)}>{t.search.next}</button>
-        </nav>
-      )}
+      <Pager label={t.sod.decidedPages} pages={decidedPages} list={decidedList} />
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { DOCUMENT_KINDS } from '../../../shared/kernel/document-kinds';
 import { api, ProblemError, unwrap, type ArchiveDocument, type DocumentQuery } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
+import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n';
 import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useDebounced } from '../lib/useDebounced';
@@ -212,15 +213,7 @@ export function SearchScreen(_: ScreenProps) {
         </table>
       </div>
 
-      <nav className="pager" aria-label={t.search.page(page + 1)}>
-        <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>
-          {t.search.previous}
-        </button>
-        <span>{t.search.page(page + 1)}</span>
-        <button type="button" className="secondary" disabled={!more} onClick={() => pages.next(result.data?.continuationToken)}>
-          {t.search.next}
-        </button>
-      </nav>
+      <Pager label={t.search.page(page + 1)} pages={pages} list={result} always />
     </>
   );
 }

@@ -14,6 +14,7 @@ import { usePages, useRestartOnRefusedToken } from '../lib/pages';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
+import { Pager } from '../components/Pager';
 
 type Grant = paths['/support-grants']['get']['responses'][200]['content']['application/json']['items'][number];
 type Scope = Grant['scope'];
@@ -152,13 +153,7 @@ export function SupportScreen(_: ScreenProps) {
             })}
           </DataTable>
         )}
-        {(page > 0 || grants.data?.continuationToken) && (
-          <nav className="pager" aria-label={t.support.pages}>
-            <button type="button" className="secondary" disabled={page === 0} onClick={pages.previous}>{t.search.previous}</button>
-            <span>{t.search.page(page + 1)}</span>
-            <button type="button" className="secondary" disabled={!grants.data?.continuationToken} onClick={() => pages.next(grants.data?.continuationToken)}>{t.search.next}</button>
-          </nav>
-        )}
+        <Pager label={t.support.pages} pages={pages} list={grants} />
       </section>
       <ConfirmDialog open={revoking !== null} title={revoking ? t.support.confirmTitle(revoking.ticket) : ''} confirmLabel={t.support.revoke} busy={revoke.isPending} disabled={revokeWait > 0} onConfirm={() => revoking && revoke.mutate(revoking.id)} onCancel={() => setRevoking(null)}>
         <p>{t.support.confirmText}</p>
