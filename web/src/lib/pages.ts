@@ -6,7 +6,7 @@
  * refuses all the same (issued before a deployment, a month that rolled over) restarts at page 1
  * rather than showing an error.
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 
 type Tokens = readonly (string | undefined)[];
 export interface PageTrail {
@@ -56,11 +56,4 @@ export function usePages(key: string): Pages & { restartIfRefused: (error: unkno
       if (refusedToken(error, token)) setTrail({ key, tokens: FIRST });
     },
   };
-}
-
-/** usePages, restarting at page 1 when the API refuses the token of the page asked for. */
-export function useRestartOnRefusedToken(pages: ReturnType<typeof usePages>, error: unknown): void {
-  const { restartIfRefused } = pages;
-  // On a new error only: `pages` is a new object every render.
-  useEffect(() => restartIfRefused(error), [error]);
 }

@@ -2,7 +2,7 @@
  * API keys for the organisation's programs: create one (its secret shown this once, with a copy button),
  * see them (those in use, or the revoked, expired or all ones; paged, never a secret), revoke one after a confirmation.
  */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
@@ -11,7 +11,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { usePages, useRestartOnRefusedToken } from '../lib/pages';
+import { usePagedQuery } from '../lib/paged-query';
 import { useRetryWait } from '../lib/useRetryWait';
 import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords } from '../lib/permissions';
 import type { ScreenProps } from '.';
@@ -146,14 +146,8 @@ function KeyList() {
   const queries = useQueryClient();
   // Paged and filtered by the API: a tenant's revoked and expired keys pile up, so the list no longer holds them all.
   const [shown, setShown] = useState<KeyState>('in-use');
-  const pages = usePages(shown);
-  const { page, token } = pages;
-  const keys = useQuery({
-    queryKey: ['api-keys', shown, token],
-    queryFn: () => unwrap(api().GET('/api-keys', { params: { query: { state: shown, limit: PAGE_SIZE, continuationToken: token } } })),
-    placeholderData: keepPreviousData,
-  });
-  useRestartOnRefusedToken(pages, keys.error);
+  const { pages, list: keys } = usePagedQuery(shown, ['api-keys', shown], (token) => unwrap(api().GET('/api-keys', { params: { query: { state: shown, limit: PAGE_SIZE, continuationToken: token } } })));
+  const { page } = pages;
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [failed, setFailed] = useState<{ id: string; error: unknown } | null>(null);
   const revoke = useMutation({

@@ -2,7 +2,7 @@
  * The auditor's screen: the organisation's audit log with filters (who, what, target, period) in a paged
  * table, and "verify this month": the hash chain recomputed by the archive, its answer said plainly.
  */
-import { keepPreviousData, useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from '@tanstack/react-table';
 import { useMemo, useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
@@ -13,7 +13,7 @@ import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
-import { usePages, useRestartOnRefusedToken } from '../lib/pages';
+import { usePagedQuery } from '../lib/paged-query';
 import { useDebounced } from '../lib/useDebounced';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -68,9 +68,6 @@ function AuditLog() {
   const { t, dateTime } = useI18n();
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const settled = useDebounced(filters, 300);
-  // A new filter starts at page 1.
-  const pages = usePages(JSON.stringify(settled));
-  const { token } = pages;
 
   const query = useMemo(() => {
     const q: AuditQuery = { limit: PAGE_SIZE };
@@ -82,12 +79,8 @@ function AuditLog() {
     return q;
   }, [settled]);
 
-  const result = useQuery({
-    queryKey: ['audit', query, token],
-    queryFn: () => unwrap(api().GET('/audit', { params: { query: { ...query, continuationToken: token } } })),
-    placeholderData: keepPreviousData,
-  });
-  useRestartOnRefusedToken(pages, result.error);
+  // A new filter starts at page 1.
+  const { pages, list: result } = usePagedQuery(JSON.stringify(settled), ['audit', query], (token) => unwrap(api().GET('/audit', { params: { query: { ...query, continuationToken: token } } })));
 
   const columns = useMemo(
     () => [

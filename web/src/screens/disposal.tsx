@@ -3,14 +3,14 @@
  * missing approval), and approving their disposal with a reason. Whoever archived a document cannot
  * approve it: the archive skips those, and the screen says so per document.
  */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ProblemError, unwrap } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
-import { usePages, useRestartOnRefusedToken } from '../lib/pages';
+import { usePagedQuery } from '../lib/paged-query';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -23,17 +23,11 @@ export function DisposalScreen(_: ScreenProps) {
   const { t, date } = useI18n();
   const queries = useQueryClient();
   const [before, setBefore] = useState(today);
-  const pages = usePages(before);
-  const { token } = pages;
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [reason, setReason] = useState('');
-  const due = useQuery({
-    queryKey: ['retention-due', before, token],
-    queryFn: () => unwrap(api().GET('/retention/due', { params: { query: { before, limit: PAGE_SIZE, continuationToken: token } } })),
-    placeholderData: keepPreviousData,
+  const { pages, list: due } = usePagedQuery(before, ['retention-due', before], (token) => unwrap(api().GET('/retention/due', { params: { query: { before, limit: PAGE_SIZE, continuationToken: token } } })), {
     enabled: /^\d{4}-\d{2}-\d{2}$/.test(before),
   });
-  useRestartOnRefusedToken(pages, due.error);
   const approve = useMutation({
     mutationFn: () => unwrap(api().POST('/retention/approvals', { body: { before, reason: reason.trim(), documentIds: [...selected] } })),
     onSuccess: () => {

@@ -4,7 +4,7 @@
  * proposed and a second person approves it. Each refusal is shown as a sentence beside the form or row
  * that caused it.
  */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, changedMeanwhile, ProblemError, refusalOf, unwrap, unwrapEmpty, unwrapVersioned } from '../api';
@@ -13,7 +13,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, permissionName, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { usePages, useRestartOnRefusedToken } from '../lib/pages';
+import { usePagedQuery } from '../lib/paged-query';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
 import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
@@ -374,21 +374,9 @@ const personOf = (a: { subject: string; person?: string }) => a.person ?? a.subj
 function SodProposals({ onDecided }: { onDecided: () => void }) {
   const { t, dateTime } = useI18n();
   // Paged and filtered by the API: a tenant's decided proposals pile up, so the lists no longer hold them all.
-  const pendingPages = usePages('pending');
-  const proposals = useQuery({
-    queryKey: ['sod-policy-proposals', 'pending', pendingPages.token],
-    queryFn: () => listProposals('pending', PENDING_PAGE_SIZE, pendingPages.token),
-    placeholderData: keepPreviousData,
-  });
-  useRestartOnRefusedToken(pendingPages, proposals.error);
+  const { pages: pendingPages, list: proposals } = usePagedQuery('pending', ['sod-policy-proposals', 'pending'], (token) => listProposals('pending', PENDING_PAGE_SIZE, token));
   const [shown, setShown] = useState<ProposalState>('decided');
-  const decidedPages = usePages(shown);
-  const decidedList = useQuery({
-    queryKey: ['sod-policy-proposals', shown, decidedPages.token],
-    queryFn: () => listProposals(shown, DECIDED_PAGE_SIZE, decidedPages.token),
-    placeholderData: keepPreviousData,
-  });
-  useRestartOnRefusedToken(decidedPages, decidedList.error);
+  const { pages: decidedPages, list: decidedList } = usePagedQuery(shown, ['sod-policy-proposals', shown], (token) => listProposals(shown, DECIDED_PAGE_SIZE, token));
   const [outcome, setOutcome] = useState('');
   const pending = proposals.data?.items ?? [];
   const decided = decidedList.data?.items ?? [];

@@ -1,5 +1,4 @@
 /** Search the organisation's documents: filters as they type, a sortable table, paged by continuation token. */
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable, type SortingState } from '@tanstack/react-table';
 import { useEffect, useMemo, useState, type InputHTMLAttributes } from 'react';
 import { DOCUMENT_KINDS } from '../../../shared/kernel/document-kinds';
@@ -8,7 +7,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n';
-import { usePages, useRestartOnRefusedToken } from '../lib/pages';
+import { usePagedQuery } from '../lib/paged-query';
 import { useDebounced } from '../lib/useDebounced';
 import { Link, navigate, useLocation } from '../router';
 import type { ScreenProps } from '.';
@@ -61,8 +60,10 @@ export function SearchScreen(_: ScreenProps) {
   const query = useMemo(() => toQuery(settled), [settled]);
   const sort = sorting[0] ?? { id: 'createdAt', desc: true };
   // A new search or sort is page 1 in the same render: the API refuses a token of another query.
-  const pages = usePages(JSON.stringify([query, sort.id, sort.desc]));
-  const { page, token } = pages;
+  const { pages, list: result } = usePagedQuery(JSON.stringify([query, sort.id, sort.desc]), ['documents', query, sort.id, sort.desc], (token) =>
+    unwrap(api().GET('/documents', { params: { query: { ...query, sort: sort.id as DocumentQuery['sort'], order: sort.desc ? 'desc' : 'asc', limit: PAGE_SIZE, continuationToken: token } } })),
+  );
+  const { page } = pages;
 
   // Keep the search in the address, so Back from a document returns to it.
   useEffect(() => {
@@ -75,14 +76,6 @@ export function SearchScreen(_: ScreenProps) {
     const qs = params.toString();
     navigate(qs ? `/?${qs}` : '/', { replace: true });
   }, [settled, sort.id, sort.desc]);
-
-  const result = useQuery({
-    queryKey: ['documents', query, sort.id, sort.desc, token],
-    queryFn: () =>
-      unwrap(api().GET('/documents', { params: { query: { ...query, sort: sort.id as DocumentQuery['sort'], order: sort.desc ? 'desc' : 'asc', limit: PAGE_SIZE, continuationToken: token } } })),
-    placeholderData: keepPreviousData,
-  });
-  useRestartOnRefusedToken(pages, result.error);
 
   const columns = useMemo(
     () => [

@@ -2,7 +2,7 @@
  * Support access: let the archive provider's staff look in, for one ticket, with a narrow scope and an
  * end date; see the grants (the active ones, or the revoked, ended or all ones; paged); revoke one at once.
  */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
@@ -10,7 +10,7 @@ import { ConfirmDialog } from '../components/ConfirmDialog';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
-import { usePages, useRestartOnRefusedToken } from '../lib/pages';
+import { usePagedQuery } from '../lib/paged-query';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -36,14 +36,8 @@ export function SupportScreen(_: ScreenProps) {
   const queries = useQueryClient();
   // Paged and filtered by the API: a tenant's revoked and ended grants pile up, so the list no longer holds them all.
   const [shown, setShown] = useState<GrantState>('active');
-  const pages = usePages(shown);
-  const { page, token } = pages;
-  const grants = useQuery({
-    queryKey: ['support-grants', shown, token],
-    queryFn: () => unwrap(api().GET('/support-grants', { params: { query: { state: shown, limit: PAGE_SIZE, continuationToken: token } } })),
-    placeholderData: keepPreviousData,
-  });
-  useRestartOnRefusedToken(pages, grants.error);
+  const { pages, list: grants } = usePagedQuery(shown, ['support-grants', shown], (token) => unwrap(api().GET('/support-grants', { params: { query: { state: shown, limit: PAGE_SIZE, continuationToken: token } } })));
+  const { page } = pages;
   // The longest grant is the API's to say; until it has said so the form waits (a guessed limit once sent
   // grants the API refused as too long).
   const maxDays = grants.data ? Math.floor(grants.data.maxDurationSeconds / 86400) : null;
