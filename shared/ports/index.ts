@@ -277,11 +277,11 @@ export interface TenantRecordsPort {
   apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
   /**
    * Of the tenant's support grants (records of type `support-grant`) in force at `at` (ISO: neither revoked nor
-   * expired), the one expiring last among those `givenBy` picks: `{ notBy: person }` those neither given by that
-   * subject nor by that accountable person (`createdBy.person`, absent: its subject), `{ by: person }` only theirs.
-   * One query of one record: the revoked and expired grants a tenant piles up are never read.
+   * expired), the `limit` expiring last (latest first) among those `givenBy` picks: `{ notBy: person }` those neither
+   * given by that subject nor by that accountable person (`createdBy.person`, absent: its subject), `{ by: person }`
+   * only theirs. One query of at most `limit` records: the revoked and expired grants a tenant piles up are never read.
    */
-  lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null>;
+  supportGrantsInForce<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }, limit: number): Promise<T[]>;
   /** One page of the tenant's support grants in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */
   supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
   /** One page of the tenant's SoD policy proposals in `state` at `at`, newest first (`proposalId`, a UUIDv7); `continuationToken`: the store's. */

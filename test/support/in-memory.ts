@@ -491,7 +491,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
   }
   /** Every call of the support grant queries (tenant, what), for tests of what a request reads. */
-  readonly grantQueries: { tenantId: string; query: 'last-expiring' | SupportGrantState }[] = [];
+  readonly grantQueries: { tenantId: string; query: 'in-force' | SupportGrantState }[] = [];
   /** The fake's token: where the next page starts. */
   async supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
     this.grantQueries.push({ tenantId, query: state });
@@ -501,16 +501,17 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     const all = this.keysIn<T>(tenantId, state === 'active' ? 'in-use' : state, at, 'support-grant');
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
   }
-  async lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null> {
-    this.grantQueries.push({ tenantId, query: 'last-expiring' });
+  async supportGrantsInForce<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }, limit: number): Promise<T[]> {
+    this.grantQueries.push({ tenantId, query: 'in-force' });
     type Grant = TenantRecord & { revokedAt: string | null; expiresAt: string; createdBy: { subject: string; person?: string | null } };
     const by = (g: Grant, p: string) => g.createdBy.subject === p || (g.createdBy.person ?? g.createdBy.subject) === p;
     const found = [...this.records.values()]
       .map((r) => r.value as Grant)
       .filter((g) => g.tenantId === tenantId && g.type === 'support-grant' && !g.revokedAt && g.expiresAt > at)
       .filter((g) => ('notBy' in givenBy ? !by(g, givenBy.notBy) : by(g, givenBy.by)))
-      .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))[0];
-    return found ? (structuredClone(found) as unknown as T) : null;
+      .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))
+      .slice(0, limit);
+    return found.map((g) => structuredClone(g) as unknown as T);
   }
 }
 

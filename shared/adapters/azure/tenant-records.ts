@@ -168,20 +168,20 @@ export class TenantRecords implements TenantRecordsPort {
     return { items: page.resources.map(strip), continuationToken: page.continuationToken };
   }
 
-  async lastExpiringSupportGrant<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }): Promise<T | null> {
+  async supportGrantsInForce<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }, limit: number): Promise<T[]> {
     // The person who gave a grant: `createdBy.person`, or its subject on grants from before (kernel personOf).
     const byPerson = 'c.createdBy.subject = @p OR (IS_DEFINED(c.createdBy.person) AND NOT IS_NULL(c.createdBy.person) AND c.createdBy.person = @p)';
     const whose = 'notBy' in givenBy ? `NOT (${byPerson})` : `(${byPerson})`;
     const { resources } = await this.container.items
       .query<T>(
         {
-          query: `SELECT TOP 1 * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${GRANT_STATE_CONDITION.active} AND ${whose} ORDER BY c.expiresAt DESC`,
-          parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }, { name: '@p', value: 'notBy' in givenBy ? givenBy.notBy : givenBy.by }],
+          query: `SELECT TOP @n * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${GRANT_STATE_CONDITION.active} AND ${whose} ORDER BY c.expiresAt DESC`,
+          parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }, { name: '@p', value: 'notBy' in givenBy ? givenBy.notBy : givenBy.by }, { name: '@n', value: limit }],
         },
         { partitionKey: tenantId },
       )
       .fetchAll();
-    return resources[0] ? strip(resources[0]) : null;
+    return resources.map(strip);
   }
 
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: QueryParameter[] = []): Promise<T[]> {

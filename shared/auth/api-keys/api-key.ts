@@ -65,6 +65,9 @@ export interface ApiKeyDeps {
 
 export const apiKeyRecordId = (keyId: string) => `api-key:${keyId}`;
 
+/** The key a principal or record's maker (`createdBy`) acted through (`apikey:<id>`, kind `client`); undefined for a person. */
+export const keyIdOf = (by: { subject: string; kind: string }): string | undefined => (by.kind === 'client' ? /^apikey:([0-9a-f]{24})$/.exec(by.subject)?.[1] : undefined);
+
 function scrypt(password: Buffer, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 }

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import { TENANT_ID } from '../../kernel/principal';
-import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse } from './api-key';
+import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
 import type { RefusalLimiter } from '../refusal-limiter';
 
@@ -83,19 +83,28 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
 const MAX_MINTER_DEPTH = 8;
 
 /**
- * A key minted by a key acts only while every key above it does (unrevoked, unexpired): revoking a leaked
- * key also stops whatever keys were minted through it, and none outlives the key that minted it. One point
- * read per key above (never cached, as revocation applies at once); null when the chain stands.
+ * What something made through a key (a key it minted, a support grant it gave) stands on: walking up from its
+ * maker `by`, the first key that no longer acts (revoked, expired, unreadable, or too deep); `{ keyId: null }`
+ * when its id cannot be read; null when every key above acts, or `by` is a person. One point read per key
+ * above, never cached: a revocation applies at once.
  */
-export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<ArchiveError | null> {
-  let by = key.createdBy;
+export async function endedKeyAbove(tenantId: string, by: { subject: string; kind: string }, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<{ keyId: string | null } | null> {
   for (let depth = 0; by.kind === 'client'; depth++) {
-    const minterId = /^apikey:([0-9a-f]{24})$/.exec(by.subject)?.[1];
-    const minter = minterId && depth < MAX_MINTER_DEPTH ? (await deps.tenantRecords.get<ApiKeyRecord>(key.tenantId, apiKeyRecordId(minterId), 'api-key'))?.value : undefined;
-    if (!minter || !isKeyInUse(minter, now)) {
-      return invalidKey(`The API key that minted this key${minterId ? ` (${minterId})` : ''} has been revoked or has expired, or cannot be found.`);
-    }
-    by = minter.createdBy;
+    const keyId = keyIdOf(by);
+    const key = keyId && depth < MAX_MINTER_DEPTH ? (await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key'))?.value : undefined;
+    if (!key || !isKeyInUse(key, now)) return { keyId: keyId ?? null };
+    by = key.createdBy;
   }
   return null;
+}
+
+/**
+ * A key minted by a key acts only while every key above it does (unrevoked, unexpired): revoking a leaked
+ * key also stops whatever keys were minted through it, and none outlives the key that minted it.
+ * Null when the chain stands.
+ */
+export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<ArchiveError | null> {
+  const ended = await endedKeyAbove(key.tenantId, key.createdBy, now, deps);
+  if (!ended) return null;
+  return invalidKey(`The API key that minted this key${ended.keyId ? ` (${ended.keyId})` : ''} has been revoked or has expired, or cannot be found.`);
 }

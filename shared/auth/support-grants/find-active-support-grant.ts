@@ -1,17 +1,29 @@
 import type { TenantRecordsPort } from '../../ports';
+import { endedKeyAbove } from '../api-keys/verify-api-key';
 import type { SupportGrantRecord } from './support-grant';
+
+/**
+ * How many grants in force a support request looks at, expiring last first, for one that still stands: grants given
+ * through a key that no longer acts are passed over. A tenant whose latest grants all stand on ended keys gives
+ * no support access until it revokes them (it is the tenant's own consent that it withholds).
+ */
+export const SUPPORT_GRANT_CANDIDATES = 10;
 
 /**
  * The grant a support principal (`staff`, its subject) acts under: the active one expiring last among those another
  * person gave. A grant is the tenant's consent for provider staff: the person who gave it (in their own name or
- * through a key of theirs) does not consent for themselves. `selfGranted`: no such grant, but one of the staff's own.
- * Each is one query of one record: reading every grant the tenant ever gave made each request of a support principal
- * read all the revoked and expired ones a tenant admin had piled up.
+ * through a key of theirs) does not consent for themselves. A grant given through an API key stands on that key,
+ * as a key minted by a key does: revoking a leaked key (or its expiry, or that of a key above it) also ends the
+ * access it gave. `selfGranted`: no such grant, but one of the staff's own.
+ * One query of at most SUPPORT_GRANT_CANDIDATES records, plus a point read per key a grant stands on: reading every
+ * grant the tenant ever gave made each request of a support principal read all the revoked and expired ones a
+ * tenant admin had piled up.
  */
 export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
   const at = now.toISOString();
-  const grant = await deps.tenantRecords.lastExpiringSupportGrant<SupportGrantRecord>(tenantId, at, { notBy: staff });
-  if (grant) return { grant, selfGranted: false };
+  for (const grant of await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: staff }, SUPPORT_GRANT_CANDIDATES)) {
+    if (!(await endedKeyAbove(tenantId, grant.createdBy, now, deps))) return { grant, selfGranted: false };
+  }
   // Asked only of a refusal: which one the staff member is told.
-  return { grant: null, selfGranted: (await deps.tenantRecords.lastExpiringSupportGrant(tenantId, at, { by: staff })) !== null };
+  return { grant: null, selfGranted: (await deps.tenantRecords.supportGrantsInForce(tenantId, at, { by: staff }, 1)).length > 0 };
 }

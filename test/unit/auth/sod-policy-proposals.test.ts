@@ -62,8 +62,8 @@ class MemoryRecords implements TenantRecordsPort {
     return { items: [], continuationToken: null };
   }
   // Nor support grants.
-  async lastExpiringSupportGrant<T extends TenantRecord>(): Promise<T | null> {
-    return null;
+  async supportGrantsInForce<T extends TenantRecord>(): Promise<T[]> {
+    return [];
   }
   async supportGrantPage<T extends TenantRecord>(): Promise<Page<T>> {
     return { items: [], continuationToken: null };
