@@ -10717,6 +10717,8 @@ export interface operations {
                                 person?: string;
                             } | null;
                             permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
+                            /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
+                            endedWithKey?: string;
                         }[];
                         continuationToken: string | null;
                         maxDurationSeconds: number;
@@ -10913,6 +10915,8 @@ export interface operations {
                             person?: string;
                         } | null;
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
+                        /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
+                        endedWithKey?: string;
                     };
                 };
             };
@@ -11128,6 +11132,8 @@ export interface operations {
                             person?: string;
                         } | null;
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
+                        /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
+                        endedWithKey?: string;
                     };
                 };
             };

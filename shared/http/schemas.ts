@@ -149,6 +149,8 @@ export const ZSupportGrant = z.strictObject({
   expiresAt: ZInstant,
   ...ZRevocable,
   permissions: z.array(ZPermission),
+  /** Listed only: the API key it was given through (or one above that) no longer acts, so the grant gives no access though it is in force. */
+  endedWithKey: z.string().optional().describe('The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired.'),
 });
 
 export const ZHoldsResult = z.strictObject({

@@ -2,7 +2,7 @@
  * A tenant admin's screens in a real browser (Debian chromium): the menu by rights set, an API key
  * refused beyond the admin's own rights, then created with its secret shown once (copied, working),
  * and revoked after a confirmation (then listed with the revoked keys); rights assignments (oneself refused); support access
- * (granted, revoked, then listed with the revoked grants); retention;
+ * (granted, revoked, then listed with the revoked grants; one given through a since revoked key marked as giving no access); retention;
  * the disposal review; a legal hold placed by one person, refused to that same person under another
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
@@ -189,6 +189,26 @@ it('grants support access for a ticket and lists it, once the API has said the l
   await page.getByLabel('Show').selectOption({ label: 'Revoked grants' });
   await page.getByRole('row', { name: /SUP-4711/ }).getByText('Revoked').waitFor();
   expect(await page.getByRole('button', { name: 'Revoke access for SUP-4711' }).count()).toBe(0);
+});
+
+it('marks a grant given through an API key that has since been revoked: in force, but no access', async () => {
+  const target = e2eTarget();
+  const token = await target.token({ tenant, sub: ADMIN, rights: 'tenant-admin' });
+  const json = { 'Content-Type': 'application/json' };
+  const minted = await call(`${target.apiUrl}/api-keys`, { method: 'POST', token, headers: json, body: JSON.stringify({ name: 'support tool', rightsSet: 'tenant-admin' }) });
+  expect(minted.status).toBe(201);
+  const { id: keyId, key } = minted.json as { id: string; key: string };
+  const expiresAt = new Date(Date.now() + 2 * 86_400_000).toISOString();
+  const given = await call(`${target.apiUrl}/support-grants`, { method: 'POST', headers: { ...json, Authorization: `ApiKey ${key}` }, body: JSON.stringify({ ticket: 'SUP-KEY', scope: 'read-only', expiresAt }) });
+  expect(given.status).toBe(201);
+  expect((await call(`${target.apiUrl}/api-keys/${keyId}`, { method: 'DELETE', token })).status).toBe(200);
+  // A fresh page: the admin's page holds the list as it was before the grant.
+  const fresh = await open('/support-access', { person: ADMIN, rightsSet: 'tenant-admin' });
+  const row = fresh.page.getByRole('row', { name: /SUP-KEY/ });
+  await row.getByText('No access').waitFor();
+  expect(await row.textContent()).toContain(`Given through API key ${keyId}, which has been revoked or has expired`);
+  expect(await fresh.page.getByRole('button', { name: 'Revoke access for SUP-KEY' }).count()).toBe(1);
+  await fresh.context.close();
 });
 
 it('shows the retention policy and saves a stronger one', async () => {

@@ -1,13 +1,27 @@
 import { z } from 'zod';
 import { type Page, SUPPORT_GRANT_STATES, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
-import type { SupportGrantRecord } from './support-grant';
+import { keyIdOf } from '../api-keys/api-key';
+import { endedKeyAbove } from '../api-keys/verify-api-key';
+import { isActiveGrant, type ListedSupportGrant, type SupportGrantRecord } from './support-grant';
 
 /** `GET /support-grants`: `state` picks the grants in force (`active`, the default), revoked, expired or all; paged (../state-walk.ts). */
 export const ZListSupportGrantsQuery = z.strictObject({ state: z.enum(SUPPORT_GRANT_STATES).default('active'), ...STATE_LIST_PAGING });
 export type TListSupportGrantsQuery = z.infer<typeof ZListSupportGrantsQuery>;
 
-/** One page of the tenant's grants in `state`, newest first (revoked and expired ones only when asked for), judged at the walk's first page. */
-export function listSupportGrants(tenantId: string, q: TListSupportGrantsQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<SupportGrantRecord>> {
-  return walkByState({ list: 'support-grants', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, q.state, at, limit, c));
+/**
+ * One page of the tenant's grants in `state`, newest first (revoked and expired ones only when asked for), judged at the
+ * walk's first page. A grant in force given through an API key that no longer acts says so (`endedWithKey`): it gives
+ * no access (find-active-support-grant.ts), though the store still holds it in force until it is revoked or expires.
+ */
+export async function listSupportGrants(tenantId: string, q: TListSupportGrantsQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedSupportGrant>> {
+  const page = await walkByState({ list: 'support-grants', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, q.state, at, limit, c));
+  const items = await Promise.all(
+    page.items.map(async (grant): Promise<ListedSupportGrant> => {
+      if (!keyIdOf(grant.createdBy) || !isActiveGrant(grant, now)) return grant;
+      const ended = await endedKeyAbove(tenantId, grant.createdBy, now, deps);
+      return ended ? { ...grant, endedWithKey: ended.keyId ?? 'unknown' } : grant;
+    }),
+  );
+  return { items, continuationToken: page.continuationToken };
 }

@@ -20,7 +20,10 @@ export interface SupportGrantRecord extends TenantRecord {
   revokedBy: { subject: string; kind: string } | null;
 }
 
-export function toPublicGrant(g: SupportGrantRecord) {
+/** A grant as listed: `endedWithKey`, the API key (or one above it) that it was given through and that no longer acts, when it is in force but gives no access for that. */
+export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string };
+
+export function toPublicGrant(g: ListedSupportGrant) {
   const { id: _id, tenantId: _t, type: _type, grantId, ...rest } = g;
   return { id: grantId, ...rest, permissions: [...SUPPORT_SCOPES[g.scope]] };
 }

@@ -7,6 +7,7 @@ import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
 import { createSupportGrant } from '../../../shared/auth/support-grants/create-support-grant';
 import { SUPPORT_GRANT_CANDIDATES } from '../../../shared/auth/support-grants/find-active-support-grant';
+import { listSupportGrants } from '../../../shared/auth/support-grants/list-support-grants';
 import { actor } from '../../../shared/auth/rights-sets/rights-records';
 import type { Principal } from '../../../shared/kernel/principal';
 import { withLocalIssuer } from '../../support/authenticator';
@@ -40,11 +41,15 @@ it('revoking the key a grant was given through ends the access; a grant another 
 
     await revoke(key.keyId);
     expect((await staff('tom')).denial).toMatchObject({ code: 'support_access_not_granted' });
+    // The admin's list says why: still in force in the store, but it gives no access.
+    const listed = async () => (await listSupportGrants(T, { state: 'active', limit: 50 }, ctx.deps.clock.now(), ctx.deps)).items.map((g) => [g.ticket, g.endedWithKey]);
+    expect(await listed()).toEqual([['INC-1', key.keyId]]);
 
     // A grant Bob gave in his own name, ending sooner than the one given through the revoked key, serves instead.
     const bobs = await grant(await admin('bob'), 2, 'INC-2');
     const tom = await staff('tom');
     expect([tom.grantId, tom.denial]).toEqual([bobs.grantId, undefined]);
+    expect((await listed()).sort()).toEqual([['INC-1', key.keyId], ['INC-2', undefined]]); // made at the same (fake) time: any order
   });
 });
 

@@ -26,9 +26,11 @@ const SCOPES: Scope[] = ['metadata-only', 'read-only', 'read-only-with-audit'];
 const DAY = 24 * 3600 * 1000;
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
 
-function grantState(g: Grant): 'active' | 'revoked' | 'expired' {
+/** `keyEnded`: in force, but given through an API key that no longer acts, so it gives no access (the API says so). */
+function grantState(g: Grant): 'active' | 'revoked' | 'expired' | 'keyEnded' {
   if (g.revokedAt) return 'revoked';
-  return new Date(g.expiresAt).getTime() <= Date.now() ? 'expired' : 'active';
+  if (new Date(g.expiresAt).getTime() <= Date.now()) return 'expired';
+  return g.endedWithKey ? 'keyEnded' : 'active';
 }
 
 export function SupportScreen(_: ScreenProps) {
@@ -137,9 +139,10 @@ export function SupportScreen(_: ScreenProps) {
                   <td>
                     <span className={`badge ${state === 'active' ? 'running' : 'refused'}`}>{t.support.states[state]}</span>
                     {g.revokedAt && <span className="muted small"> {dateTime(g.revokedAt)}</span>}
+                    {state === 'keyEnded' && <span className="muted small"> {t.support.keyEnded(g.endedWithKey ?? '')}</span>}
                   </td>
                   <td>
-                    {state === 'active' && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
+                    {(state === 'active' || state === 'keyEnded') && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
                     {rowError?.id === g.id && <ProblemMessage error={rowError.error} />}
                   </td>
                 </tr>
