@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
-import { pageToken } from '../kernel/page-token';
+import { isStoreToken, pageToken } from '../kernel/page-token';
 import { numberInUrl } from '../kernel/url-number';
 import type { Page } from '../ports';
 
@@ -14,8 +14,12 @@ export const STATE_LIST_PAGING = {
   continuationToken: z.string().min(1).max(4000).optional(),
 };
 
-/** What the store's token is wrapped with: the time the first page judged the states at, so every page judges alike. */
-const ZWalk = z.strictObject({ at: z.iso.datetime(), c: z.string().min(1) });
+/**
+ * What the store's token is wrapped with: the time the first page judged the states at, so every page judges alike.
+ * The store's part is checked as pageToken checks a bare one: read out of the wrapper's JSON, an escape (`\u0000`)
+ * gives characters no store token holds and no header carries, which the store client threw on (a 500).
+ */
+const ZWalk = z.strictObject({ at: z.iso.datetime(), c: z.string().min(1).refine(isStoreToken) });
 
 /**
  * One page of a walk over `list` in `state`, newest first. Every page of a walk judges the state at the time of
