@@ -142,6 +142,16 @@ it('revokes the key after a confirmation; the key stops working', async () => {
   const refused = await call(`${e2eTarget().apiUrl}/documents`, { headers: { Authorization: `ApiKey ${secret}` } });
   expect(refused.status).toBe(401);
   await screenshot(page, 'admin-5-api-key-revoked');
+  // What the key did: the audit log, filtered to the key (its use before revocation, and the refused one after).
+  await page.getByRole('link', { name: 'Audit log of scanner reception' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+  const keySubject = `apikey:${secret.split('_')[2]}`;
+  expect(await page.getByLabel('Who', { exact: true }).inputValue()).toBe(keySubject);
+  await page.locator('tbody tr').first().waitFor();
+  const actors = await page.locator('tbody tr').allTextContents();
+  expect(actors.length).toBeGreaterThan(0);
+  for (const row of actors) expect(row).toContain(keySubject);
+  await goTo(page, 'API keys', 'API keys');
 });
 
 it('assigns a rights set to someone once the sets are listed, and refuses the admin their own, as a sentence', async () => {

@@ -441,7 +441,9 @@ export const en = {
     revoke: 'Revoke',
     revokeNamed: (name: string) => `Revoke ${name}`,
     confirmTitle: (name: string) => `Revoke API key "${name}"?`,
-    confirmText: 'Programs using this key stop working at once. This cannot be undone; you can create a new key.',
+    confirmText: 'Programs using this key stop working at once, and so do the keys created with it and the support access given with it. This cannot be undone; you can create a new key. What the key did stays in the audit log.',
+    whatItDid: 'Audit log',
+    whatItDidNamed: (name: string) => `Audit log of ${name}`,
   },
   rights: {
     title: 'Rights',

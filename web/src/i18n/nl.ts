@@ -369,7 +369,9 @@ export const nl: Dictionary = {
     revoke: 'Intrekken',
     revokeNamed: (name) => `${name} intrekken`,
     confirmTitle: (name) => `API-sleutel "${name}" intrekken?`,
-    confirmText: 'Programma\'s die deze sleutel gebruiken werken meteen niet meer. Dit kan niet ongedaan worden gemaakt; u kunt een nieuwe sleutel maken.',
+    confirmText: 'Programma\'s die deze sleutel gebruiken werken meteen niet meer, net als de sleutels die ermee zijn gemaakt en de supporttoegang die ermee is gegeven. Dit kan niet ongedaan worden gemaakt; u kunt een nieuwe sleutel maken. Wat de sleutel deed blijft in het auditlog.',
+    whatItDid: 'Auditlog',
+    whatItDidNamed: (name) => `Auditlog van ${name}`,
   },
   rights: {
     title: 'Rechten',

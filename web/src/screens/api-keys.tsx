@@ -13,7 +13,8 @@ import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
 import { useRetryWait } from '../lib/useRetryWait';
-import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords } from '../lib/permissions';
+import { BUILT_IN_SET_LIST, defaultKeyRightsSet, inWords, mayUse } from '../lib/permissions';
+import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 import { Pager } from '../components/Pager';
@@ -163,6 +164,9 @@ function KeyList() {
   });
   const revokeWait = useRetryWait(revoke.error);
   const me = currentSession()?.person.subject;
+  // What a key did (after a leak, before or after revoking it): the audit log filtered to the key, for who may read it.
+  const person = currentSession()?.person;
+  const readsAudit = person !== undefined && mayUse(person, ['audit:read']);
   const items = keys.data?.items ?? [];
   return (
     <section className="panel" aria-labelledby="h-keys">
@@ -201,6 +205,7 @@ function KeyList() {
                       {t.apiKeys.revoke}
                     </button>
                   )}
+                  {readsAudit && <> <Link href={`/audit?actor=${encodeURIComponent(`apikey:${k.id}`)}`} aria-label={t.apiKeys.whatItDidNamed(k.name)}>{t.apiKeys.whatItDid}</Link></>}
                   {failed?.id === k.id && <ProblemMessage error={failed.error} />}
                 </td>
               </tr>

@@ -15,7 +15,7 @@ import { useRetryWait } from '../lib/useRetryWait';
 import type { Dictionary } from '../i18n/en';
 import { usePagedQuery } from '../lib/paged-query';
 import { useDebounced } from '../lib/useDebounced';
-import { Link } from '../router';
+import { Link, useLocation } from '../router';
 import type { ScreenProps } from '.';
 
 type Action = AuditEntry['action'];
@@ -66,7 +66,9 @@ export function AuditScreen(_: ScreenProps) {
 
 function AuditLog() {
   const { t, dateTime } = useI18n();
-  const [filters, setFilters] = useState<Filters>(EMPTY);
+  // Who and what from the address: a link from elsewhere (an API key's "Audit log") opens the log filtered.
+  const { search } = useLocation();
+  const [filters, setFilters] = useState<Filters>(() => ({ ...EMPTY, actor: search.get('actor') ?? '', target: search.get('target') ?? '' }));
   const settled = useDebounced(filters, 300);
 
   const query = useMemo(() => {
