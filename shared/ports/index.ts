@@ -286,6 +286,15 @@ export interface TenantRecordsPort {
   supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
   /** One page of the tenant's SoD policy proposals in `state` at `at`, newest first (`proposalId`, a UUIDv7); `continuationToken`: the store's. */
   sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
+  /**
+   * Whether every API key and support grant in the store carries `endsAt` (shared/auth/ends-at.ts): from then on the
+   * key and grant queries above range over it. Never false again once true.
+   */
+  endsAtMigrated(): Promise<boolean>;
+  /** Cross-tenant, for the migration: at most `limit` API keys and support grants stored without `endsAt`. */
+  unsafeWithoutEndsAt(limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]>;
+  /** Cross-tenant, for the migration, once none is left without `endsAt`: marks the store migrated. */
+  unsafeMarkEndsAtMigrated(): Promise<void>;
 }
 
 /**

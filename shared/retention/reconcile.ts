@@ -15,6 +15,7 @@ import { blobNamesOf, updateDocument } from './update';
 import { flagsInLine } from './holds/legal-hold';
 import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
+import { migrateEndsAt } from '../auth/ends-at';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -29,6 +30,8 @@ export interface ReconcileResult {
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
   /** Catalog items given the search keys of their metadata (documents from before the keys; idempotent). */
   keysMigrated: string[];
+  /** API keys and support grants given their `endsAt` (records from before it; shared/auth/ends-at.ts), `tenantId/id`. */
+  endsAtMigrated: string[];
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
   unchecked: UncheckedDocument[];
   checked: number;
@@ -59,9 +62,9 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  * blobs' legal-hold flags in line with the catalog (a hold release or placement that crashed
  * between its two writes).
  */
-export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock'>): Promise<ReconcileResult> {
+export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -107,6 +110,8 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     await recordFixity(doc, { mismatched: [], missing }, input.now, 'document.blobs-missing', RECONCILE_ACTOR, deps);
     return true;
   }
+  // Migration, one-off (a point read once done), bounded as each walk: keys and grants from before `endsAt` get it.
+  result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems)).migrated;
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation };
 }
 

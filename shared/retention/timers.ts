@@ -42,6 +42,6 @@ export async function runReconcileTimer(deps: Deps) {
   const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation, folderContinuation, orphanGraceMinutes: deps.config.ARCHIVE_ORPHAN_GRACE_MINUTES }, deps);
   await deps.retention.timers.set('reconcile-continuation', result.continuation);
   await deps.retention.timers.set('reconcile-folder-continuation', result.folderContinuation);
-  deps.log.info('reconciler', { indexed: result.indexed.length, orphaned: result.orphaned.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null });
+  deps.log.info('reconciler', { indexed: result.indexed.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null });
   return result;
 }

@@ -86,7 +86,8 @@ describe('API keys', () => {
     // Time passes: the stored expiry is now in the past.
     const item = archive.host.deps.cosmos.tenants.item(`api-key:${made.json.id}`, tenant);
     const { resource } = await item.read();
-    await item.replace({ ...resource, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const past = new Date(Date.now() - 1000).toISOString();
+    await item.replace({ ...resource, expiresAt: past, endsAt: past }); // as stored once it ended
     const res = await call(`${archive.url}/documents`, withKey(made.json.key));
     expect(res.status).toBe(401);
     expect(res.json.detail).toBe('The API key has expired.');
@@ -269,7 +270,8 @@ describe('support access', () => {
     expect((await call(`${archive.url}/documents`, { token: staff })).status).toBe(200);
     const item = archive.host.deps.cosmos.tenants.item(`support-grant:${grant.json.id}`, tenant);
     const { resource } = await item.read();
-    await item.replace({ ...resource, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const past = new Date(Date.now() - 1000).toISOString();
+    await item.replace({ ...resource, expiresAt: past, endsAt: past }); // as stored once it ended
     expect((await call(`${archive.url}/documents`, { token: staff })).json.code).toBe('support_access_not_granted');
   });
 });

@@ -2,13 +2,18 @@
  * A tenant that creates and revokes API keys without end, over HTTP and the Cosmos store: each mint counts only the keys
  * in use (one count query), GET /api-keys answers those in use by default and pages any state, and a rights set only
  * revoked or expired keys name may be deleted. Each used to read, or answer, every key the tenant ever made.
+ * Keys carry `endsAt` (the earlier of expiry and revocation), which the store's queries range over once the reconciler
+ * gave it to every key from before it.
  */
+import { randomBytes } from 'node:crypto';
+import { reconcile } from '../../shared/retention/reconcile';
 import { call } from '../support/http';
-import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 
 let archive: TestArchive;
 beforeAll(async () => {
-  archive = await startTestArchive({ ARCHIVE_MAX_API_KEYS: '2' });
+  // A database of its own: the store's `endsAt` migration mark is one for the store, and a test here sets it.
+  archive = await startTestArchive({ ARCHIVE_MAX_API_KEYS: '2', COSMOS_DATABASE: `keypile-${randomBytes(4).toString('hex')}` });
 });
 afterAll(() => archive.stop());
 
@@ -32,7 +37,7 @@ it('after many keys created and revoked: mints count the keys in use, the list p
   expect(old.status).toBe(201);
   const stored = archive.host.deps.cosmos.tenants.item(`api-key:${old.json.id}`, tenant);
   const { resource } = await stored.read();
-  await stored.replace({ ...resource, expiresAt: '2025-01-01T00:00:00.000Z' });
+  await stored.replace({ ...resource, expiresAt: '2025-01-01T00:00:00.000Z', endsAt: '2025-01-01T00:00:00.000Z' });
 
   // 27 keys stored, none in use: two fit (ARCHIVE_MAX_API_KEYS), a third is refused counting two.
   expect((await mint('a')).status).toBe(201);
@@ -66,4 +71,61 @@ it('after many keys created and revoked: mints count the keys in use, the list p
 
   // Only an expired key names the set: it never acts again, so the set may go.
   expect((await call(`${archive.url}/rights-sets/scanners`, { method: 'DELETE', token: admin })).status).toBe(204);
+});
+
+it('keys from before endsAt: each state answers alike before and after the reconciler gives them endsAt, a bounded run at a time', async () => {
+  const tenant = newTenant('key-ends');
+  const admin = await archive.token({ tenant, sub: 'ada', rights: 'tenant-admin' });
+  const mint = (name: string) => call(`${archive.url}/api-keys`, { ...jsonBody('POST', { name, rightsSet: 'accountant' }), token: admin });
+  const names = async (state: string) => (await call(`${archive.url}/api-keys?state=${state}`, { token: admin })).json.items.map((k: Key) => k.name);
+  const item = (id: string) => archive.host.deps.cosmos.tenants.item(`api-key:${id}`, tenant);
+  const tenants = archive.host.deps.cosmos.tenants;
+
+  const made: Record<string, string> = {};
+  for (const name of ['r1', 'r2', 'r3', 'old', 'live']) {
+    const key = await mint(name);
+    expect(key.status).toBe(201);
+    made[name] = key.json.id;
+    // Stored with when it ends: its expiry, and once revoked its revocation.
+    expect((await item(key.json.id).read()).resource.endsAt).toBe(key.json.expiresAt);
+    if (name.startsWith('r')) {
+      const revoked = await call(`${archive.url}/api-keys/${key.json.id}`, { method: 'DELETE', token: admin });
+      expect((await item(key.json.id).read()).resource.endsAt).toBe(revoked.json.revokedAt);
+      expect(revoked.json).not.toHaveProperty('endsAt');
+    }
+  }
+  // As keys were stored before endsAt: without it (and one expired, as a past mint left it).
+  for (const id of Object.values(made)) {
+    const { resource } = await item(id).read();
+    delete resource.endsAt;
+    if (id === made.old) resource.expiresAt = '2025-01-01T00:00:00.000Z';
+    await item(id).replace(resource);
+  }
+  const expected = { inUse: ['live'], revoked: ['r3', 'r2', 'r1'], expired: ['old'] };
+  const answers = async () => ({ inUse: await names('in-use'), revoked: await names('revoked'), expired: await names('expired') });
+  expect(await answers()).toEqual(expected);
+
+  // The reconciler: two keys a run (its bound), then a run that finds none left and marks the store; the same answers throughout.
+  const runs: string[][] = [];
+  for (let i = 0; i < 4; i++) {
+    runs.push((await reconcile({ now: new Date(), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated);
+    expect(await answers()).toEqual(expected);
+  }
+  expect(runs.map((r) => r.length)).toEqual([2, 2, 1, 0]);
+  expect(new Set(runs.flat())).toEqual(new Set(Object.values(made).map((id) => `${tenant}/api-key:${id}`)));
+  expect(await archive.host.deps.tenantRecords.endsAtMigrated()).toBe(true);
+  const { resources } = await tenants.items.query({ query: 'SELECT c.keyId, c.expiresAt, c.revokedAt, c.endsAt FROM c WHERE c.tenantId = @t AND c.type = "api-key"', parameters: [{ name: '@t', value: tenant }] }).fetchAll();
+  for (const k of resources) expect(k.endsAt).toBe(k.revokedAt ?? k.expiresAt);
+
+  // Run again: nothing left, nothing written.
+  const etags = await Promise.all(Object.values(made).map(async (id) => (await item(id).read()).resource._etag));
+  expect((await reconcile({ now: new Date(), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated).toEqual([]);
+  expect(await Promise.all(Object.values(made).map(async (id) => (await item(id).read()).resource._etag))).toEqual(etags);
+
+  // Migrated: the count goes by endsAt (one key in use of two allowed), and a key revoked now stops counting.
+  expect((await mint('next')).status).toBe(201);
+  expect((await mint('one-too-many')).json).toMatchObject({ code: 'tenant_limit_reached', count: 2 });
+  expect((await call(`${archive.url}/api-keys/${made.live}`, { method: 'DELETE', token: admin })).status).toBe(200);
+  expect(await names('in-use')).toEqual(['next']);
+  expect((await mint('after')).status).toBe(201);
 });

@@ -66,7 +66,8 @@ beforeAll(async () => {
   const grantC = (await call(`${archive.url}/support-grants`, { ...json('POST', { ticket: 'MX-2', expiresAt: inDays(1) }), token: adminC })).json.id;
   const item = archive.host.deps.cosmos.tenants.item(`support-grant:${grantC}`, tenantC);
   const { resource } = await item.read();
-  await item.replace({ ...resource, expiresAt: new Date(Date.now() - 1000).toISOString() });
+  const past = new Date(Date.now() - 1000).toISOString();
+  await item.replace({ ...resource, expiresAt: past, endsAt: past }); // as stored once it ended
 
   const forger = await newSigningKey();
   forger.privateJwk.kid = archive.emulators.signingKey.privateJwk.kid;

@@ -448,15 +448,40 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   }
   /** Every call of the API key queries (tenant, what), for tests of what a request reads. */
   readonly keyQueries: { tenantId: string; query: 'count' | 'in-use' | ApiKeyState }[] = [];
+  /**
+   * Whether the store is marked migrated (`endsAt` on every key and grant): the queries then go by `endsAt`, as the
+   * Cosmos adapter's do. Marked from the start, so every test checks that the writers store `endsAt`; a test of records
+   * from before it clears the mark.
+   */
+  migrated = true;
+  async endsAtMigrated(): Promise<boolean> {
+    return this.migrated;
+  }
+  async unsafeWithoutEndsAt(limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    return [...this.records.values()]
+      .map((r) => r.value as TenantRecord & { endsAt?: string })
+      .filter((r): r is TenantRecord & { type: 'api-key' | 'support-grant' } => (r.type === 'api-key' || r.type === 'support-grant') && r.endsAt === undefined)
+      .slice(0, limit)
+      .map((r) => ({ tenantId: r.tenantId, id: r.id, type: r.type }));
+  }
+  async unsafeMarkEndsAtMigrated(): Promise<void> {
+    this.migrated = true;
+  }
+  /**
+   * A key's or grant's state at `at`, as the Cosmos adapter's conditions select it: migrated, by `endsAt` (a record
+   * without it is neither in use nor expired, as `c.endsAt > @at` is not true of it), else by `expiresAt`.
+   */
+  private stateAt(k: { revokedAt?: string | null; expiresAt: string; endsAt?: string }, at: string): ApiKeyState | null {
+    if (k.revokedAt !== undefined && k.revokedAt !== null) return 'revoked';
+    const ends = this.migrated ? k.endsAt : k.expiresAt;
+    if (ends === undefined) return null;
+    return ends > at ? 'in-use' : 'expired';
+  }
   /** The tenant's keys in `state` at `at`, newest first, as the Cosmos adapter's conditions select them. */
   private keysIn<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, type: 'api-key' | 'support-grant' = 'api-key'): T[] {
-    const inState = (k: { revokedAt?: string | null; expiresAt: string }) => {
-      if (state === 'all') return true;
-      if (k.revokedAt !== undefined && k.revokedAt !== null) return state === 'revoked';
-      return state === (k.expiresAt > at ? 'in-use' : 'expired');
-    };
+    const inState = (k: { revokedAt?: string | null; expiresAt: string; endsAt?: string }) => state === 'all' || this.stateAt(k, at) === state;
     return [...this.records.values()]
-      .map((r) => r.value as TenantRecord & { revokedAt?: string | null; expiresAt: string; createdAt: string })
+      .map((r) => r.value as TenantRecord & { revokedAt?: string | null; expiresAt: string; endsAt?: string; createdAt: string })
       .filter((k) => k.tenantId === tenantId && k.type === type && inState(k))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .map((k) => structuredClone(k) as unknown as T);
@@ -503,11 +528,11 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   }
   async supportGrantsInForce<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }, limit: number): Promise<T[]> {
     this.grantQueries.push({ tenantId, query: 'in-force' });
-    type Grant = TenantRecord & { revokedAt: string | null; expiresAt: string; createdBy: { subject: string; person?: string | null } };
+    type Grant = TenantRecord & { revokedAt: string | null; expiresAt: string; endsAt?: string; createdBy: { subject: string; person?: string | null } };
     const by = (g: Grant, p: string) => g.createdBy.subject === p || (g.createdBy.person ?? g.createdBy.subject) === p;
     const found = [...this.records.values()]
       .map((r) => r.value as Grant)
-      .filter((g) => g.tenantId === tenantId && g.type === 'support-grant' && !g.revokedAt && g.expiresAt > at)
+      .filter((g) => g.tenantId === tenantId && g.type === 'support-grant' && this.stateAt(g, at) === 'in-use')
       .filter((g) => ('notBy' in givenBy ? !by(g, givenBy.notBy) : by(g, givenBy.by)))
       .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))
       .slice(0, limit);

@@ -3,6 +3,7 @@ import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ApiKeyState, Page, SodPolicyProposalState, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
+import { TimerState } from './retention-store';
 
 /**
  * Records read on nearly every request and changed rarely: cached per instance for a short
@@ -12,16 +13,38 @@ import type { TenantSettingsCache } from './settings-cache';
 // Never the rights gate (shared/auth/rights-gate.ts): a change is decided after reading it as stored.
 const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
 
-/** Each API key state as a condition on `c` at `@at` (ports ApiKeyState); a key from before may lack `revokedAt`. */
+/**
+ * Each API key state as a condition on `c` at `@at` (ports ApiKeyState); a key from before may lack `revokedAt`.
+ * In use ranges over `endsAt` (shared/auth/ends-at.ts: the earlier of expiry and revocation), so the keys revoked
+ * before they expired are never read; the revocation is checked on the few it finds all the same, so "revoked" stays
+ * "revokedAt set" even for one stamped by an instance whose clock runs ahead of this one. Revoked keeps no time: it
+ * is the same at any `@at`, and `endsAt` would narrow nothing there.
+ */
 const UNREVOKED = '(NOT IS_DEFINED(c.revokedAt) OR IS_NULL(c.revokedAt))';
 const KEY_STATE_CONDITION: Record<ApiKeyState, string> = {
+  'in-use': `c.endsAt > @at AND ${UNREVOKED}`,
+  revoked: `NOT ${UNREVOKED}`,
+  expired: `c.endsAt <= @at AND ${UNREVOKED}`,
+  all: 'true',
+};
+/** The same states before every key and grant carried `endsAt` (TenantRecordsPort.endsAtMigrated): right, only slower. */
+const KEY_STATE_CONDITION_WITHOUT_ENDS_AT: Record<ApiKeyState, string> = {
   'in-use': `${UNREVOKED} AND c.expiresAt > @at`,
   revoked: `NOT ${UNREVOKED}`,
   expired: `${UNREVOKED} AND c.expiresAt <= @at`,
   all: 'true',
 };
 /** Each support grant state (ports SupportGrantState): a grant ends as a key does, revoked or expired. */
-const GRANT_STATE_CONDITION: Record<SupportGrantState, string> = { active: KEY_STATE_CONDITION['in-use'], revoked: KEY_STATE_CONDITION.revoked, expired: KEY_STATE_CONDITION.expired, all: 'true' };
+const grantStates = (key: Record<ApiKeyState, string>): Record<SupportGrantState, string> => ({ active: key['in-use'], revoked: key.revoked, expired: key.expired, all: 'true' });
+
+/**
+ * The timer-state record (retention-store.ts TimerState, in this container) that says every key and grant carries
+ * `endsAt`. One marker for the store, not one per tenant: the migration finds what is left with one cross-partition
+ * query, and no list of the tenants that have keys exists (blob containers list only those that stored a document);
+ * a tenant that starts later has nothing to migrate. Chosen over an OR branch for records without `endsAt`
+ * (`NOT IS_DEFINED(c.endsAt)`, which the index cannot answer by a range) that every query would carry for good.
+ */
+const ENDS_AT_MIGRATED = 'ends-at-migrated';
 /** Each SoD policy proposal state (ports SodPolicyProposalState): a pending one past `expiresAt` is expired. */
 const PROPOSAL_STATE_CONDITION: Record<SodPolicyProposalState, string> = {
   pending: 'c.state = "pending" AND c.expiresAt > @at',
@@ -39,10 +62,40 @@ const PROPOSAL_STATE_CONDITION: Record<SodPolicyProposalState, string> = {
  * names the tenant, which is the partition key, so no read crosses tenants.
  */
 export class TenantRecords implements TenantRecordsPort {
+  private readonly timers: TimerState;
+  /** Read once and kept once true (it never turns false); while false, read again by each query (a point read). */
+  private migrated = false;
+
   constructor(
     private readonly container: Container,
     private readonly cache?: TenantSettingsCache,
-  ) {}
+  ) {
+    this.timers = new TimerState(container);
+  }
+
+  async endsAtMigrated(): Promise<boolean> {
+    if (!this.migrated) this.migrated = (await this.timers.get<boolean>(ENDS_AT_MIGRATED)) === true;
+    return this.migrated;
+  }
+
+  async unsafeWithoutEndsAt(limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    const { resources } = await this.container.items
+      .query<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>({
+        query: 'SELECT TOP @n c.tenantId, c.id, c.type FROM c WHERE (c.type = "api-key" OR c.type = "support-grant") AND NOT IS_DEFINED(c.endsAt)',
+        parameters: [{ name: '@n', value: limit }],
+      })
+      .fetchAll();
+    return resources;
+  }
+
+  async unsafeMarkEndsAtMigrated(): Promise<void> {
+    await this.timers.set(ENDS_AT_MIGRATED, true);
+    this.migrated = true;
+  }
+
+  private async keyStates(): Promise<Record<ApiKeyState, string>> {
+    return (await this.endsAtMigrated()) ? KEY_STATE_CONDITION : KEY_STATE_CONDITION_WITHOUT_ENDS_AT;
+  }
 
   async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type'], opts: { fresh?: boolean } = {}): Promise<Versioned<T> | null> {
     if (this.cache && CACHED_TYPES.has(type) && !opts.fresh) return this.cache.get(tenantId, id, () => this.read<T>(tenantId, id, type));
@@ -136,22 +189,23 @@ export class TenantRecords implements TenantRecordsPort {
   }
 
   async countApiKeysInUse(tenantId: string, at: string): Promise<number> {
+    const inUse = (await this.keyStates())['in-use'];
     const { resources } = await this.container.items
-      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "api-key" AND ${KEY_STATE_CONDITION['in-use']}`, parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }] }, { partitionKey: tenantId })
+      .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "api-key" AND ${inUse}`, parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }] }, { partitionKey: tenantId })
       .fetchAll();
     return resources[0] ?? 0;
   }
 
-  apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]> {
-    return this.list<T>(tenantId, 'api-key', KEY_STATE_CONDITION['in-use'], [{ name: '@at', value: at }]);
+  async apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]> {
+    return this.list<T>(tenantId, 'api-key', (await this.keyStates())['in-use'], [{ name: '@at', value: at }]);
   }
 
-  apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
-    return this.page<T>(tenantId, 'api-key', KEY_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  async apiKeyPage<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'api-key', (await this.keyStates())[state], 'c.createdAt', at, limit, continuationToken);
   }
 
-  supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
-    return this.page<T>(tenantId, 'support-grant', GRANT_STATE_CONDITION[state], 'c.createdAt', at, limit, continuationToken);
+  async supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, 'support-grant', grantStates(await this.keyStates())[state], 'c.createdAt', at, limit, continuationToken);
   }
 
   sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
@@ -172,10 +226,11 @@ export class TenantRecords implements TenantRecordsPort {
     // The person who gave a grant: `createdBy.person`, or its subject on grants from before (kernel personOf).
     const byPerson = 'c.createdBy.subject = @p OR (IS_DEFINED(c.createdBy.person) AND NOT IS_NULL(c.createdBy.person) AND c.createdBy.person = @p)';
     const whose = 'notBy' in givenBy ? `NOT (${byPerson})` : `(${byPerson})`;
+    const inForce = grantStates(await this.keyStates()).active;
     const { resources } = await this.container.items
       .query<T>(
         {
-          query: `SELECT TOP @n * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${GRANT_STATE_CONDITION.active} AND ${whose} ORDER BY c.expiresAt DESC`,
+          query: `SELECT TOP @n * FROM c WHERE c.tenantId = @t AND c.type = "support-grant" AND ${inForce} AND ${whose} ORDER BY c.expiresAt DESC`,
           parameters: [{ name: '@t', value: tenantId }, { name: '@at', value: at }, { name: '@p', value: 'notBy' in givenBy ? givenBy.notBy : givenBy.by }, { name: '@n', value: limit }],
         },
         { partitionKey: tenantId },

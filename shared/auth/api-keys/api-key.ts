@@ -44,15 +44,17 @@ export interface ApiKeyRecord extends TenantRecord {
   lastUsedAt: string | null;
   revokedAt: string | null;
   revokedBy: { subject: string; kind: string } | null;
+  /** The earlier of `expiresAt` and `revokedAt`, for the store's queries (ends-at.ts); absent on keys from before its migration. */
+  endsAt?: string;
 }
 
 /** A key that still opens the archive: neither revoked nor expired at `now` (what counts toward the tenant's limit). */
 export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: Date): boolean => !k.revokedAt && Date.parse(k.expiresAt) > now.getTime();
 
-export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned'> & { id: string };
+export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt'> & { id: string };
 
 export function toPublicApiKey(k: ApiKeyRecord): PublicApiKey {
-  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, keyId, ...rest } = k;
+  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, endsAt: _e, keyId, ...rest } = k;
   return { id: keyId, ...rest };
 }
 

@@ -74,6 +74,7 @@ export async function createApiKey(
       lastUsedAt: null,
       revokedAt: null,
       revokedBy: null,
+      endsAt: input.expiresAt.toISOString(),
     };
     // Created, never upserted: the id is 96 random bits, and a taken one would only read as a change (and end in 503).
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(relied ? [{ op: 'replace' as const, record: relied.value, ifMatch: relied.etag }] : []), { op: 'create', record }];

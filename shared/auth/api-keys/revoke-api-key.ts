@@ -4,6 +4,7 @@ import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
 import { ApiKeyRecord, apiKeyRecordId } from './api-key';
+import { withEndsAt } from '../ends-at';
 
 /** Idempotent: revoking a revoked key keeps the first revocation. */
 export async function revokeApiKey(tenantId: string, keyId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<ApiKeyRecord> {
@@ -12,7 +13,7 @@ export async function revokeApiKey(tenantId: string, keyId: string, by: { subjec
     const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
     if (!found) throw new ArchiveError('api_key_not_found');
     if (found.value.revokedAt) return found.value;
-    const revoked: ApiKeyRecord = { ...found.value, revokedAt: now.toISOString(), revokedBy: by };
+    const revoked: ApiKeyRecord = withEndsAt({ ...found.value, revokedAt: now.toISOString(), revokedBy: by });
     return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
   });
 }

@@ -30,6 +30,7 @@ export async function createSupportGrant(
     expiresAt: expiresAt.toISOString(),
     revokedAt: null,
     revokedBy: null,
+    endsAt: expiresAt.toISOString(),
   };
   await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
   return record;

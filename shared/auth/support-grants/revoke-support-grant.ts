@@ -4,6 +4,7 @@ import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
 import { SupportGrantRecord, supportGrantRecordId } from './support-grant';
+import { withEndsAt } from '../ends-at';
 
 /** Idempotent: revoking a revoked grant keeps the first revocation. */
 export async function revokeSupportGrant(tenantId: string, grantId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<SupportGrantRecord> {
@@ -11,7 +12,7 @@ export async function revokeSupportGrant(tenantId: string, grantId: string, by: 
     const found = /^[0-9a-f-]{36}$/.test(grantId) ? await deps.tenantRecords.get<SupportGrantRecord>(tenantId, supportGrantRecordId(grantId), 'support-grant') : null;
     if (!found) throw new ArchiveError('support_grant_not_found');
     if (found.value.revokedAt) return found.value;
-    const revoked = { ...found.value, revokedAt: now.toISOString(), revokedBy: by };
+    const revoked = withEndsAt({ ...found.value, revokedAt: now.toISOString(), revokedBy: by });
     return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
   });
 }

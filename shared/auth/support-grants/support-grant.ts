@@ -18,13 +18,15 @@ export interface SupportGrantRecord extends TenantRecord {
   expiresAt: string;
   revokedAt: string | null;
   revokedBy: { subject: string; kind: string } | null;
+  /** The earlier of `expiresAt` and `revokedAt`, for the store's queries (ends-at.ts); absent on grants from before its migration. */
+  endsAt?: string;
 }
 
 /** A grant as listed: `endedWithKey`, the API key (or one above it) that it was given through and that no longer acts, when it is in force but gives no access for that. */
 export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string };
 
 export function toPublicGrant(g: ListedSupportGrant) {
-  const { id: _id, tenantId: _t, type: _type, grantId, ...rest } = g;
+  const { id: _id, tenantId: _t, type: _type, endsAt: _e, grantId, ...rest } = g;
   return { id: grantId, ...rest, permissions: [...SUPPORT_SCOPES[g.scope]] };
 }
 

@@ -68,6 +68,13 @@ class MemoryRecords implements TenantRecordsPort {
   async supportGrantPage<T extends TenantRecord>(): Promise<Page<T>> {
     return { items: [], continuationToken: null };
   }
+  async endsAtMigrated(): Promise<boolean> {
+    return true;
+  }
+  async unsafeWithoutEndsAt(): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    return [];
+  }
+  async unsafeMarkEndsAtMigrated(): Promise<void> {}
   /** All of them on one page, newest first (these tests make few). */
   async sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState): Promise<Page<T>> {
     const all = await this.list<T & { proposalId: string; state: string }>(tenantId, 'sod-policy-proposal');

@@ -1,0 +1,44 @@
+import type { TenantRecord, TenantRecordsPort } from '../ports';
+
+/**
+ * When an API key or a support grant stops acting: the earlier of its expiry and its revocation. Stored on the record
+ * as `endsAt`, so the store finds the keys in use and the grants in force with one range (`endsAt` after now): with
+ * "not revoked and expiresAt after now" it could range over the expiry only, and read every key revoked before it
+ * expired (a tenant admin minting and revoking keys in a loop made each mint's count read them all).
+ */
+export function endsAtOf(r: { expiresAt: string; revokedAt?: string | null }): string {
+  return r.revokedAt && Date.parse(r.revokedAt) < Date.parse(r.expiresAt) ? r.revokedAt : r.expiresAt;
+}
+
+/** The record with its `endsAt` as its expiry and revocation say: what every writer of a key or grant stores. */
+export const withEndsAt = <T extends { expiresAt: string; revokedAt?: string | null }>(r: T): T & { endsAt: string } => ({ ...r, endsAt: endsAtOf(r) });
+
+export interface EndsAtMigrationResult {
+  /** Keys and grants given their `endsAt` by this run (`tenantId/id`). */
+  migrated: string[];
+  /** Every key and grant carries `endsAt`, and the store says so: the queries range over it from now on. */
+  done: boolean;
+}
+
+/**
+ * One-off migration, run by the reconciler (shared/retention/reconcile.ts) until done and safe to run again: gives
+ * the keys and grants stored before `endsAt` theirs, at most `maxItems` a run. Resumable without a cursor: each run
+ * asks the store for those still without it. A record changed between the read and the write (a revocation, say,
+ * which writes `endsAt` itself) is left to the next run. The run that finds none left marks the store migrated
+ * (TenantRecordsPort.endsAtMigrated): until then the queries keep conditions that need no `endsAt`. A store that
+ * had keys is marked a reconciler period after the first run at the earliest, once no instance of the code from before
+ * (which writes keys without `endsAt`) is left; one that revokes still reads right, as the queries check `revokedAt`.
+ */
+export async function migrateEndsAt(deps: { tenantRecords: TenantRecordsPort }, maxItems: number): Promise<EndsAtMigrationResult> {
+  if (await deps.tenantRecords.endsAtMigrated()) return { migrated: [], done: true };
+  const lacking = await deps.tenantRecords.unsafeWithoutEndsAt(maxItems);
+  const migrated: string[] = [];
+  for (const { tenantId, id, type } of lacking) {
+    const found = await deps.tenantRecords.get<TenantRecord & { expiresAt: string; revokedAt?: string | null; endsAt?: string }>(tenantId, id, type);
+    if (!found || found.value.endsAt !== undefined) continue;
+    if ((await deps.tenantRecords.replace(withEndsAt(found.value), found.etag)) === 'replaced') migrated.push(`${tenantId}/${id}`);
+  }
+  if (lacking.length > 0) return { migrated, done: false };
+  await deps.tenantRecords.unsafeMarkEndsAtMigrated();
+  return { migrated, done: true };
+}
