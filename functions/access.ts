@@ -171,7 +171,7 @@ export const putRightsAssignmentOp = operation({
   target: (p) => `subject:${p.subject}`,
   body: { json: ZAssignment, example: { rightsSet: 'auditor' } },
   responses: { 200: { description: 'Saved', json: ZRightsAssignment } },
-  errors: ['rights_set_not_found'],
+  errors: ['rights_set_not_found', 'tenant_limit_reached'],
   handler: async ({ params, body, principal, audit }, deps) => {
     return reply(200, publicAssignment(await assignRightsSet(principal, params.subject, body.rightsSet, deps.clock.now(), deps, audit.staging(200))));
   },

@@ -4,6 +4,7 @@ import { ArchiveError } from '../kernel/errors';
 const LIMITED = {
   'api-keys': { setting: 'ARCHIVE_MAX_API_KEYS', counted: 'API keys in use (neither revoked nor expired)', room: 'revoke keys it no longer needs' },
   'rights-sets': { setting: 'ARCHIVE_MAX_RIGHTS_SETS', counted: 'rights sets of its own (built-in templates not counted)', room: 'delete sets it no longer needs' },
+  'rights-assignments': { setting: 'ARCHIVE_MAX_RIGHTS_ASSIGNMENTS', counted: 'rights assignments (people given a rights set)', room: 'remove assignments of people who no longer use the archive' },
 } as const;
 
 /**

@@ -66,6 +66,8 @@ const ZConfig = z
      */
     ARCHIVE_MAX_API_KEYS: z.coerce.number().int().min(1).max(100_000).default(1000),
     ARCHIVE_MAX_RIGHTS_SETS: z.coerce.number().int().min(1).max(10_000).default(200),
+    /** Most rights assignments (people given a set) a tenant may have: each SoD policy check and GET /rights-assignments reads them all. */
+    ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     /**
      * Refused requests (4xx after authentication) per tenant and subject: a token bucket of this
      * size, refilled at this rate. Over it the principal gets 429 and no audit entry each.

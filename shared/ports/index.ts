@@ -271,6 +271,8 @@ export interface TenantRecordsPort {
    * records, so the revoked and expired keys a tenant piles up cost a mint nothing to read.
    */
   countApiKeysInUse(tenantId: string, at: string): Promise<number>;
+  /** How many rights assignments (records of type `rights-assignment`) the tenant has: one count query, never the records. */
+  countRightsAssignments(tenantId: string): Promise<number>;
   /** The tenant's API keys in use at `at`, all of them: as many as the tenant may have (ARCHIVE_MAX_API_KEYS), never the ended ones. */
   apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]>;
   /** One page of the tenant's API keys in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */

@@ -490,6 +490,9 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     this.keyQueries.push({ tenantId, query: 'count' });
     return this.keysIn(tenantId, 'in-use', at).length;
   }
+  async countRightsAssignments(tenantId: string): Promise<number> {
+    return [...this.records.values()].filter((r) => r.value.tenantId === tenantId && r.value.type === 'rights-assignment').length;
+  }
   async apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]> {
     this.keyQueries.push({ tenantId, query: 'in-use' });
     return this.keysIn<T>(tenantId, 'in-use', at);

@@ -10,7 +10,7 @@ export function gate(): { wait: Promise<void>; open: () => void } {
  * Runs `paused` until its first `method` call on `records` that `when` picks has answered, runs `meanwhile`,
  * then lets `paused` finish with what it read: one request decided on a read another request then changed.
  */
-export async function interleave<T>(records: TenantRecordsPort, method: 'get' | 'list' | 'countApiKeysInUse' | 'apiKeysInUse', when: (args: unknown[]) => boolean, paused: () => Promise<T>, meanwhile: () => Promise<void>): Promise<T> {
+export async function interleave<T>(records: TenantRecordsPort, method: 'get' | 'list' | 'countApiKeysInUse' | 'countRightsAssignments' | 'apiKeysInUse', when: (args: unknown[]) => boolean, paused: () => Promise<T>, meanwhile: () => Promise<void>): Promise<T> {
   const original = records[method].bind(records) as (...args: unknown[]) => Promise<unknown>;
   const reached = gate();
   const resume = gate();

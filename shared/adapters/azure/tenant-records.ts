@@ -196,6 +196,13 @@ export class TenantRecords implements TenantRecordsPort {
     return resources[0] ?? 0;
   }
 
+  async countRightsAssignments(tenantId: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>({ query: 'SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "rights-assignment"', parameters: [{ name: '@t', value: tenantId }] }, { partitionKey: tenantId })
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
   async apiKeysInUse<T extends TenantRecord>(tenantId: string, at: string): Promise<T[]> {
     return this.list<T>(tenantId, 'api-key', (await this.keyStates())['in-use'], [{ name: '@at', value: at }]);
   }

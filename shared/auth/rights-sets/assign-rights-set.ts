@@ -7,6 +7,7 @@ import type { TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
+import { assertWithinTenantLimit } from '../tenant-limits';
 import { actor, isBuiltIn, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
 
@@ -19,7 +20,7 @@ import { rightsSetPermissions } from './rights-set-permissions';
  * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
-export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
+export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number } }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
@@ -28,6 +29,10 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
     assertNoConflict(permissions, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet });
     assertWithinCeiling(principal, permissions, { rightsSet });
+    // A subject need not exist anywhere: without a cap, assignments to made-up names piled up without bound, and every
+    // SoD policy check and listing of the tenant reads them all. Counted under the gate, as keys and sets are.
+    const assigned = await deps.tenantRecords.get(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
+    if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];

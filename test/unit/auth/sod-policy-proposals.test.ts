@@ -55,6 +55,9 @@ class MemoryRecords implements TenantRecordsPort {
   async countApiKeysInUse(): Promise<number> {
     return 0;
   }
+  async countRightsAssignments(tenantId: string): Promise<number> {
+    return (await this.list(tenantId, 'rights-assignment')).length;
+  }
   async apiKeysInUse<T extends TenantRecord>(): Promise<T[]> {
     return [];
   }
@@ -117,7 +120,7 @@ it('the proposer cannot approve, also as a key acting for them; another person c
 
 it('nor can someone the proposer gave rights to after proposing (a second identity of their own); someone assigned before can', async () => {
   const { records, rights, proposals } = setup();
-  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200 } };
+  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   const earlier = new Date(now.getTime() - 86_400_000);
   await assignRightsSet(admin('alice'), 'bob', 'tenant-admin', earlier, deps);
   const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
@@ -145,7 +148,7 @@ it('a policy written between the approval\'s check and its write: 409, the polic
 /** Alice gave her guest account a harmless rights set a day ago, and proposes a weakening now. */
 async function guestThenProposal() {
   const { records, rights, proposals } = setup();
-  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200 } };
+  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   const earlier = new Date(now.getTime() - 86_400_000);
   await putRightsSet(admin('alice'), 'viewers', ['documents:read'], earlier, deps);
   await assignRightsSet(admin('alice'), 'alice-guest', 'viewers', earlier, deps);
@@ -165,7 +168,7 @@ it('nor someone whose restrictive assignment the proposer removed after proposin
 
 it('a removal before the proposal leaves the approver a second person', async () => {
   const { records, rights, proposals } = setup();
-  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200 } };
+  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   const earlier = new Date(now.getTime() - 86_400_000);
   await assignRightsSet(admin('alice'), 'carol', 'auditor', earlier, deps);
   await unassignRightsSet(admin('alice'), 'carol', earlier, deps);

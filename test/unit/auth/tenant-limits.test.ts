@@ -1,12 +1,15 @@
 /**
- * A tenant has at most ARCHIVE_MAX_API_KEYS keys in use and ARCHIVE_MAX_RIGHTS_SETS rights sets of its own: every SoD
+ * A tenant has at most ARCHIVE_MAX_API_KEYS keys in use, ARCHIVE_MAX_RIGHTS_SETS rights sets of its own and
+ * ARCHIVE_MAX_RIGHTS_ASSIGNMENTS rights assignments (a subject need not exist, so names could be made up): every SoD
  * check and listing reads them all, and they are stored in what tenants share. Without a cap an administrator minted
  * and wrote as many as they sent requests. One more is 409 tenant_limit_reached, nothing stored; the count holds for
  * creates sent at once (counted under the tenant's rights gate).
  */
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { listRightsSets } from '../../../shared/auth/rights-sets/list-rights-sets';
+import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { actor, type RightsSetRecord, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { loadConfig } from '../../../shared/config';
@@ -26,6 +29,8 @@ const limited = (env: Record<string, string>) => inMemoryDeps(loadConfig({ ...mi
 const mint = (deps: InMemoryDeps, days = 30) =>
   createApiKey({ tenantId: T, name: 'k', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + days * DAY), createdBy: actor(admin), ceiling: [...admin.permissions], personPermissions: [...admin.permissions], now: deps.clock.now() }, deps);
 const putSet = (deps: InMemoryDeps, name: string, permissions: Permission[] = ['documents:read']) => putRightsSet(admin, name, permissions, deps.clock.now(), deps);
+const assign = (deps: InMemoryDeps, subject: string, rightsSet = 'auditor') => assignRightsSet(admin, subject, rightsSet, deps.clock.now(), deps);
+const assigned = (deps: InMemoryDeps) => deps.tenantRecords.stored(T, 'rights-assignment').map((a) => (a as unknown as { subject: string }).subject).sort();
 const ownSets = async (deps: InMemoryDeps) => (await listRightsSets(T, deps)).filter((s) => !s.builtIn).map((s) => s.name).sort();
 
 async function refusal(p: Promise<unknown>): Promise<ArchiveError> {
@@ -140,5 +145,37 @@ describe('rights sets', () => {
     }));
     expect(await paused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2 } });
     expect(await ownSets(deps)).toEqual(['clerks', 'viewers']);
+  });
+});
+
+describe('rights assignments', () => {
+  it('at the limit a new subject is refused (409 tenant_limit_reached) and nothing is stored; reassigning one is not', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: '2' });
+    await assign(deps, 'bob');
+    await assign(deps, 'carol');
+    const refused = await refusal(assign(deps, 'made-up-1'));
+    expect(refused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2, what: 'rights-assignments' } });
+    expect(refused.detail).toMatch(/2 rights assignments.*at most 2.*ARCHIVE_MAX_RIGHTS_ASSIGNMENTS/);
+    expect(assigned(deps)).toEqual(['bob', 'carol']);
+    await expect(assign(deps, 'bob', 'accountant')).resolves.toMatchObject({ subject: 'bob', rightsSet: 'accountant' });
+  });
+
+  it('a removed assignment frees room', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: '2' });
+    await assign(deps, 'bob');
+    await assign(deps, 'carol');
+    await unassignRightsSet(admin, 'carol', deps.clock.now(), deps);
+    await expect(assign(deps, 'dave')).resolves.toMatchObject({ subject: 'dave' });
+    expect(assigned(deps)).toEqual(['bob', 'dave']);
+  });
+
+  it('two new subjects assigned at once into the last room: one is stored, the other refused', async () => {
+    const deps = limited({ ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: '2' });
+    await assign(deps, 'bob');
+    const paused = refusal(interleave(deps.tenantRecords, 'countRightsAssignments', (args) => args[0] === T, () => assign(deps, 'carol'), async () => {
+      await assign(deps, 'dave');
+    }));
+    expect(await paused).toMatchObject({ code: 'tenant_limit_reached', extensions: { limit: 2, count: 2 } });
+    expect(assigned(deps)).toEqual(['bob', 'dave']);
   });
 });

@@ -71,7 +71,7 @@ function setup() {
   const store = fakeContainer();
   const cache = new TenantSettingsCache(TTL_MS, clock);
   const tenantRecords = new TenantRecords(store.container, cache);
-  const deps = { tenantRecords, rights: new TenantRights(tenantRecords), config: { ARCHIVE_MAX_RIGHTS_SETS: 200 } };
+  const deps = { tenantRecords, rights: new TenantRights(tenantRecords), config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   // The reads and writes the authenticator and the rights operations make, over one cached records port.
   const rights = {
     assignmentOf: (tenantId: string, subject: string) => findRightsAssignment(tenantId, subject, deps),

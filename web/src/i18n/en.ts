@@ -33,7 +33,7 @@ const problems: Record<Code, string> = {
   precondition_required: 'The archive needs to know which version you changed. Reload the document and try again.',
   duplicate_document: 'This file is already archived.',
   rights_set_in_use: 'This rights set is still held by someone.',
-  tenant_limit_reached: 'Your organisation has as many of these as it may have; revoke keys or delete rights sets it no longer needs, then try again.',
+  tenant_limit_reached: 'Your organisation has as many of these as it may have; revoke keys, delete rights sets or remove the assignments of people it no longer needs, then try again.',
   conflicting_rights_held: 'Under these rules, rights that people or keys hold today would conflict; change those first.',
   sod_policy_changed: 'The segregation-of-duties rules were changed meanwhile; reload them and try again.',
   sod_policy_proposal_not_found: 'There is no such proposal.',

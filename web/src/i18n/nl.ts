@@ -601,7 +601,7 @@ export const nl: Dictionary = {
       precondition_required: 'Het archief moet weten welke versie u wijzigde. Laad het document opnieuw en probeer het nog eens.',
       duplicate_document: 'Dit bestand is al gearchiveerd.',
       rights_set_in_use: 'Deze rechtenset is nog aan iemand toegekend.',
-      tenant_limit_reached: 'Uw organisatie heeft er al zoveel als zij mag hebben; trek sleutels in of verwijder rechtensets die niet meer nodig zijn, en probeer het opnieuw.',
+      tenant_limit_reached: 'Uw organisatie heeft er al zoveel als zij mag hebben; trek sleutels in, verwijder rechtensets of verwijder de toewijzingen van mensen die niet meer nodig zijn, en probeer het opnieuw.',
       conflicting_rights_held: 'Onder deze regels zouden rechten die mensen of sleutels nu hebben met elkaar botsen; pas die eerst aan.',
       sod_policy_changed: 'De functiescheidingsregels zijn intussen gewijzigd; laad ze opnieuw en probeer het nog eens.',
       sod_policy_proposal_not_found: 'Dit voorstel bestaat niet.',
