@@ -111,7 +111,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     return true;
   }
   // Migration, one-off (a point read once done), bounded as each walk: keys and grants from before `endsAt` get it.
-  result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems)).migrated;
+  result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation };
 }
 
