@@ -130,5 +130,16 @@ it('keys from before endsAt: each state answers alike before and after the recon
   expect((await mint('one-too-many')).json).toMatchObject({ code: 'tenant_limit_reached', count: 2 });
   expect((await call(`${archive.url}/api-keys/${made.live}`, { method: 'DELETE', token: admin })).status).toBe(200);
   expect(await names('in-use')).toEqual(['next']);
-  expect((await mint('after')).status).toBe(201);
+  const after = await mint('after');
+  expect(after.status).toBe(201);
+
+  // A key the code from before writes after the mark (a deploy rolled back, then forward): missed in use until the
+  // next run gives it endsAt, then counted again (two in use of two allowed).
+  const { resource } = await item(after.json.id).read();
+  delete resource.endsAt;
+  await item(after.json.id).replace(resource);
+  expect(await names('in-use')).toEqual(['next']);
+  expect((await reconcile({ now: at(5), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated).toEqual([`${tenant}/api-key:${after.json.id}`]);
+  expect(await names('in-use')).toEqual(['after', 'next']);
+  expect((await mint('one-too-many')).json).toMatchObject({ code: 'tenant_limit_reached', count: 2 });
 });

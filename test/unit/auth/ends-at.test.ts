@@ -169,3 +169,13 @@ it('a store with nothing to migrate is not marked at the first run: a key an ins
   expect(deps.tenantRecords.migrated).toBe(true);
   expect(await deps.tenantRecords.countApiKeysInUse(T, clock.now().toISOString())).toBe(1);
 });
+
+it('a key written without endsAt after the store was marked (a deploy rolled back, then forward) is given it by the next run and counted in use again', async () => {
+  const { clock, deps, mint, keyNames } = setup();
+  expect(deps.tenantRecords.migrated).toBe(true);
+  const old = await mint(30);
+  delete (deps.tenantRecords.records.get(`${T}/${old.id}`)!.value as { endsAt?: string }).endsAt;
+  expect(await migrateEndsAt(deps, 100, clock.now())).toEqual({ migrated: [`${T}/${old.id}`], done: true });
+  expect(await deps.tenantRecords.countApiKeysInUse(T, clock.now().toISOString())).toBe(1);
+  expect(await keyNames('in-use')).toEqual([old.keyId]);
+});
