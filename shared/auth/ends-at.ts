@@ -1,4 +1,4 @@
-import type { TenantRecord, TenantRecordsPort } from '../ports';
+import type { TenantRecord, TenantRecordsPort, TimerStatePort } from '../ports';
 
 /**
  * When an API key or a support grant stops acting: the earlier of its expiry and its revocation. Stored on the record
@@ -20,17 +20,39 @@ export interface EndsAtMigrationResult {
   done: boolean;
 }
 
+/** Timer state: when a run of the migration first ran (ISO), so the store is marked no sooner than ENDS_AT_SETTLE_MS after. */
+export const ENDS_AT_MIGRATION_STARTED = 'ends-at-migration-started';
+
 /**
- * One-off migration, run by the reconciler (shared/retention/reconcile.ts) until done and safe to run again: gives
+ * How long after the migration's first run the store may be marked: an instance of the code from before (which writes
+ * keys and grants without `endsAt`) may still serve for the minutes a deploy takes, and a record it writes after the mark
+ * would never be given `endsAt`, so never be found in use (the mint cap, the rights-set deletion and SoD checks would
+ * miss that key).
+ */
+export const ENDS_AT_SETTLE_MS = 60 * 60_000;
+
+/**
+ * Migration, run by the reconciler (shared/retention/reconcile.ts) on every run and safe to run again: gives
  * the keys and grants stored before `endsAt` theirs, at most `maxItems` a run. Resumable without a cursor: each run
  * asks the store for those still without it. A record changed between the read and the write (a revocation, say,
- * which writes `endsAt` itself) is left to the next run. The run that finds none left marks the store migrated
- * (TenantRecordsPort.endsAtMigrated): until then the queries keep conditions that need no `endsAt`. A store that
- * had keys is marked a reconciler period after the first run at the earliest, once no instance of the code from before
- * (which writes keys without `endsAt`) is left; one that revokes still reads right, as the queries check `revokedAt`.
+ * which writes `endsAt` itself) is left to the next run. A run that finds none left marks the store migrated
+ * (TenantRecordsPort.endsAtMigrated), once ENDS_AT_SETTLE_MS have passed since the first run: until then the queries
+ * keep conditions that need no `endsAt`. The first run used to mark a store with nothing to migrate at once, while an
+ * instance of the code from before could still write a key that no query in use would then find. Every run after the
+ * mark still gives `endsAt` to any record without it (one written by the code from before, run again): such a key is
+ * missed by the queries in use for a reconciler period at most, not for good. One that revokes still reads right, as
+ * the queries check `revokedAt`.
  */
-export async function migrateEndsAt(deps: { tenantRecords: TenantRecordsPort }, maxItems: number): Promise<EndsAtMigrationResult> {
-  if (await deps.tenantRecords.endsAtMigrated()) return { migrated: [], done: true };
+export async function migrateEndsAt(deps: { tenantRecords: TenantRecordsPort; retention: { timers: TimerStatePort } }, maxItems: number, now: Date): Promise<EndsAtMigrationResult> {
+  const marked = await deps.tenantRecords.endsAtMigrated();
+  let started = now.toISOString();
+  if (!marked) {
+    const first = await deps.retention.timers.get<string>(ENDS_AT_MIGRATION_STARTED);
+    if (first === null) await deps.retention.timers.set(ENDS_AT_MIGRATION_STARTED, started);
+    else started = first;
+  }
+  // Looked for after the mark too: a record the code from before writes then (a deploy rolled back, then forward)
+  // is found in use by no query until it has `endsAt`. One bounded query a run, answering none almost always.
   const lacking = await deps.tenantRecords.unsafeWithoutEndsAt(maxItems);
   const migrated: string[] = [];
   for (const { tenantId, id, type } of lacking) {
@@ -38,7 +60,8 @@ export async function migrateEndsAt(deps: { tenantRecords: TenantRecordsPort }, 
     if (!found || found.value.endsAt !== undefined) continue;
     if ((await deps.tenantRecords.replace(withEndsAt(found.value), found.etag)) === 'replaced') migrated.push(`${tenantId}/${id}`);
   }
-  if (lacking.length > 0) return { migrated, done: false };
+  if (marked) return { migrated, done: true };
+  if (lacking.length > 0 || now.getTime() - Date.parse(started) < ENDS_AT_SETTLE_MS) return { migrated, done: false };
   await deps.tenantRecords.unsafeMarkEndsAtMigrated();
   return { migrated, done: true };
 }

@@ -110,8 +110,8 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     await recordFixity(doc, { mismatched: [], missing }, input.now, 'document.blobs-missing', RECONCILE_ACTOR, deps);
     return true;
   }
-  // Migration, one-off (a point read once done), bounded as each walk: keys and grants from before `endsAt` get it.
-  result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems)).migrated;
+  // Migration, bounded as each walk: keys and grants from before `endsAt` (or written by that code later) get it.
+  result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation };
 }
 

@@ -105,10 +105,13 @@ it('keys from before endsAt: each state answers alike before and after the recon
   const answers = async () => ({ inUse: await names('in-use'), revoked: await names('revoked'), expired: await names('expired') });
   expect(await answers()).toEqual(expected);
 
-  // The reconciler: two keys a run (its bound), then a run that finds none left and marks the store; the same answers throughout.
+  // The reconciler, every half hour: two keys a run (its bound), then a run that finds none left and, an hour after the
+  // first run (no instance of the code from before left), marks the store; the same answers throughout.
+  const first = Date.now();
+  const at = (run: number) => new Date(first + run * 30 * 60_000);
   const runs: string[][] = [];
   for (let i = 0; i < 4; i++) {
-    runs.push((await reconcile({ now: new Date(), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated);
+    runs.push((await reconcile({ now: at(i), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated);
     expect(await answers()).toEqual(expected);
   }
   expect(runs.map((r) => r.length)).toEqual([2, 2, 1, 0]);
@@ -119,7 +122,7 @@ it('keys from before endsAt: each state answers alike before and after the recon
 
   // Run again: nothing left, nothing written.
   const etags = await Promise.all(Object.values(made).map(async (id) => (await item(id).read()).resource._etag));
-  expect((await reconcile({ now: new Date(), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated).toEqual([]);
+  expect((await reconcile({ now: at(4), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated).toEqual([]);
   expect(await Promise.all(Object.values(made).map(async (id) => (await item(id).read()).resource._etag))).toEqual(etags);
 
   // Migrated: the count goes by endsAt (one key in use of two allowed), and a key revoked now stops counting.
@@ -127,5 +130,16 @@ it('keys from before endsAt: each state answers alike before and after the recon
   expect((await mint('one-too-many')).json).toMatchObject({ code: 'tenant_limit_reached', count: 2 });
   expect((await call(`${archive.url}/api-keys/${made.live}`, { method: 'DELETE', token: admin })).status).toBe(200);
   expect(await names('in-use')).toEqual(['next']);
-  expect((await mint('after')).status).toBe(201);
+  const after = await mint('after');
+  expect(after.status).toBe(201);
+
+  // A key the code from before writes after the mark (a deploy rolled back, then forward): missed in use until the
+  // next run gives it endsAt, then counted again (two in use of two allowed).
+  const { resource } = await item(after.json.id).read();
+  delete resource.endsAt;
+  await item(after.json.id).replace(resource);
+  expect(await names('in-use')).toEqual(['next']);
+  expect((await reconcile({ now: at(5), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant))).endsAtMigrated).toEqual([`${tenant}/api-key:${after.json.id}`]);
+  expect(await names('in-use')).toEqual(['after', 'next']);
+  expect((await mint('one-too-many')).json).toMatchObject({ code: 'tenant_limit_reached', count: 2 });
 });

@@ -106,14 +106,16 @@ async function fromBefore() {
 }
 
 it('records from before endsAt answer each state as before, while the migration gives them endsAt a bounded run at a time, then marks the store', async () => {
-  const { deps, expected, answers, stored } = await fromBefore();
+  const { clock, deps, expected, answers, stored } = await fromBefore();
   expect(await answers()).toEqual(expected);
 
-  // Eight records, three a run: three runs give them endsAt, the fourth finds none left and marks the store migrated.
+  // Eight records, three a run (every half hour): three runs give them endsAt, the fourth finds none left and, an hour
+  // and a half after the first, marks the store migrated.
   const runs = [];
   for (let i = 0; i < 4; i++) {
-    runs.push(await migrateEndsAt(deps, 3));
+    runs.push(await migrateEndsAt(deps, 3, clock.now()));
     expect(await answers()).toEqual(expected);
+    clock.advance(30 * 60_000);
   }
   expect(runs.map((r) => [r.migrated.length, r.done])).toEqual([[3, false], [3, false], [2, false], [0, true]]);
   expect(deps.tenantRecords.migrated).toBe(true);
@@ -121,12 +123,12 @@ it('records from before endsAt answer each state as before, while the migration 
 
   // Run again: nothing to do, nothing written.
   const before = JSON.stringify([...deps.tenantRecords.records.entries()]);
-  expect(await migrateEndsAt(deps, 3)).toEqual({ migrated: [], done: true });
+  expect(await migrateEndsAt(deps, 3, clock.now())).toEqual({ migrated: [], done: true });
   expect(JSON.stringify([...deps.tenantRecords.records.entries()])).toBe(before);
 });
 
 it('a record changed while the migration ran is left to the next run, which gives it endsAt', async () => {
-  const { deps, expected, answers } = await fromBefore();
+  const { clock, deps, expected, answers } = await fromBefore();
   const records = deps.tenantRecords;
   const replace = records.replace.bind(records);
   let raced = false;
@@ -139,10 +141,41 @@ it('a record changed while the migration ran is left to the next run, which give
     }
     return replace(record, etag, outbox);
   };
-  const first = await migrateEndsAt(deps, 100);
+  const first = await migrateEndsAt(deps, 100, clock.now());
   expect(first).toMatchObject({ done: false });
   expect(first.migrated).toHaveLength(7);
-  expect(await migrateEndsAt(deps, 100)).toMatchObject({ migrated: [expect.any(String)], done: false });
-  expect(await migrateEndsAt(deps, 100)).toEqual({ migrated: [], done: true });
+  clock.advance(30 * 60_000);
+  expect(await migrateEndsAt(deps, 100, clock.now())).toMatchObject({ migrated: [expect.any(String)], done: false });
+  clock.advance(30 * 60_000);
+  expect(await migrateEndsAt(deps, 100, clock.now())).toEqual({ migrated: [], done: true });
   expect(await answers()).toEqual(expected);
+});
+
+it('a store with nothing to migrate is not marked at the first run: a key an instance of the code from before writes meanwhile is still counted in use', async () => {
+  const { clock, deps, mint } = setup();
+  deps.tenantRecords.migrated = false; // the Cosmos store before its first run of the migration
+  // The first run of the new code finds nothing without endsAt (no keys or grants yet, or all written by new code).
+  expect(await migrateEndsAt(deps, 100, clock.now())).toEqual({ migrated: [], done: false });
+  expect(deps.tenantRecords.migrated).toBe(false);
+  // An instance still running the code from before (a rolling deploy) mints a key: stored without endsAt.
+  const old = await mint(30);
+  delete (deps.tenantRecords.records.get(`${T}/${old.id}`)!.value as { endsAt?: string }).endsAt;
+  expect(await deps.tenantRecords.countApiKeysInUse(T, clock.now().toISOString())).toBe(1);
+  // The next run, half an hour on, gives it endsAt; the store is marked once no run has found any for a while.
+  clock.advance(30 * 60_000);
+  expect(await migrateEndsAt(deps, 100, clock.now())).toEqual({ migrated: [`${T}/${old.id}`], done: false });
+  clock.advance(30 * 60_000);
+  expect(await migrateEndsAt(deps, 100, clock.now())).toEqual({ migrated: [], done: true });
+  expect(deps.tenantRecords.migrated).toBe(true);
+  expect(await deps.tenantRecords.countApiKeysInUse(T, clock.now().toISOString())).toBe(1);
+});
+
+it('a key written without endsAt after the store was marked (a deploy rolled back, then forward) is given it by the next run and counted in use again', async () => {
+  const { clock, deps, mint, keyNames } = setup();
+  expect(deps.tenantRecords.migrated).toBe(true);
+  const old = await mint(30);
+  delete (deps.tenantRecords.records.get(`${T}/${old.id}`)!.value as { endsAt?: string }).endsAt;
+  expect(await migrateEndsAt(deps, 100, clock.now())).toEqual({ migrated: [`${T}/${old.id}`], done: true });
+  expect(await deps.tenantRecords.countApiKeysInUse(T, clock.now().toISOString())).toBe(1);
+  expect(await keyNames('in-use')).toEqual([old.keyId]);
 });

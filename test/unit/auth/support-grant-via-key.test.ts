@@ -93,3 +93,23 @@ it(`a support request looks at ${SUPPORT_GRANT_CANDIDATES} grants in force, not 
     expect((await staff('tom')).denial).toMatchObject({ code: 'support_access_not_granted' });
   });
 });
+
+it('listing grants given through a deep chain of keys reads each key once a page, not once per grant', async () => {
+  await withLocalIssuer(async (ctx) => {
+    const { admin, mint, grant } = tools(ctx);
+    // Eight keys, each minted by the one before: a grant through the last stands on all eight.
+    let by = await admin('ann');
+    const chain: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const key = await mint(by, 30);
+      chain.push(key.keyId);
+      by = key.principal;
+    }
+    for (let i = 0; i < 50; i++) await grant(by, 5, `INC-${i}`);
+    const reads = jest.spyOn(ctx.deps.tenantRecords, 'get');
+    const page = await listSupportGrants(T, { state: 'active', limit: 50 }, ctx.deps.clock.now(), ctx.deps);
+    expect(page.items.map((g) => g.endedWithKey)).toEqual(Array(50).fill(undefined));
+    const keyReads = reads.mock.calls.filter(([, , type]) => type === 'api-key').map(([, id]) => id);
+    expect(keyReads.sort()).toEqual(chain.map((k) => `api-key:${k}`).sort());
+  });
+});
