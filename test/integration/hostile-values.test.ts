@@ -7,7 +7,9 @@
  * (test/support/contract.ts), and the host is still up at the end. Adding a route, a query parameter or a body
  * example adds its rows.
  */
+import { CompactSign, importJWK } from 'jose';
 import { ROUTES } from '../../functions/routes';
+import { LOCAL_AUDIENCE } from '../../local/oidc';
 import { PERMISSIONS } from '../../shared/kernel/principal';
 import type { RouteDef } from '../../shared/http/pipeline';
 import { checkContract } from '../support/contract';
@@ -104,6 +106,7 @@ function headerNames(route: RouteDef): string[] {
 }
 
 let archive: TestArchive;
+let tenant = '';
 let admin = '';
 /** Who sends the sweep: another person than the one who seeded, so a four-eyes step (a release, an approval) gets past its SoD check. */
 let sweeper = '';
@@ -122,7 +125,7 @@ const json = (method: string, body: unknown): RequestInit & { token: string } =>
 beforeAll(async () => {
   // Every refusal here comes from one principal; the refusal limit has its own tests.
   archive = await startTestArchive({ ARCHIVE_REFUSAL_BURST: '10000' });
-  const tenant = newTenant('hostile');
+  tenant = newTenant('hostile');
   await seedSodPolicy(archive, tenant, { conflicts: [] });
   await seedRightsSet(archive, tenant, 'everything', PERMISSIONS);
   await seedRightsSet(archive, tenant, 'spare', ['documents:read']);
@@ -330,12 +333,12 @@ async function currentEtag(route: RouteDef): Promise<string | null> {
   return res.headers.get('etag');
 }
 
-async function send(route: RouteDef, r: Request): Promise<Row> {
+async function send(route: RouteDef, r: Request, authorization = `Bearer ${sweeper}`): Promise<Row> {
   const path = route.route.replace(/\{(\w+)\}/g, (_, n: string) => r.path?.[n] ?? encodeURIComponent(validParam(route, n)));
   const base = r.param === '*' ? [] : Object.entries(BASE_QUERY[nameOf(route)] ?? {}).filter(([k]) => k !== r.param).map(([k, v]) => `${k}=${v}`);
   const query = [...base, ...(r.query !== undefined ? [r.query] : [])].join('&');
   const url = `${archive.url}/${path}${query ? `?${query}` : ''}`;
-  const headers: Record<string, string> = { Authorization: `Bearer ${sweeper}` };
+  const headers: Record<string, string> = { Authorization: authorization };
   let body: string | Uint8Array | undefined;
   const types = streamTypes(route);
   if (route.idempotencyKey) {
@@ -392,6 +395,53 @@ describe('every operation answers hostile values with a 4xx problem (never a 500
   const ordered = [...ROUTES.filter((r) => r.route.startsWith('audit')), ...ROUTES.filter((r) => !r.route.startsWith('audit'))];
   it.each(ordered.map((r) => [nameOf(r), r] as const))('%s', async (_name, route) => {
     const rows = await pool(requestsOf(route), 8, (r) => send(route, r));
+    expect(rows.filter((r) => r.problem !== undefined || r.status >= 500)).toEqual([]);
+  });
+
+  it('the host is still up', async () => {
+    expect((await call(`${archive.url}/health`)).status).toBe(200);
+  });
+});
+
+
+/** A token the archive's identity provider signed, with this payload as it is written (1e309 and the like included). */
+async function signed(payload: string): Promise<string> {
+  const key = await importJWK(archive.emulators.signingKey.privateJwk, 'RS256');
+  return new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'RS256', kid: archive.emulators.signingKey.privateJwk.kid!, typ: 'JWT' }).sign(key);
+}
+
+/** Times a token may carry that are no time the archive can keep: past what a Date holds, before 1970, after 9999, not numbers. */
+const HOSTILE_TIMES = ['1e300', '1e309', '-1e309', '9000000000000', '253402300800', '-1', '0.5', '"x"', 'null', 'true', '[]', '{}'];
+
+/**
+ * The credential with hostile values: the header itself, and tokens the identity provider signed whose claims are hostile
+ * (the archive trusts the signature, not what a claim says). Authentication comes before anything a route does, so one
+ * route of each method takes them.
+ */
+async function credentialRows(): Promise<{ slot: string; value: string; authorization: string }[]> {
+  const rows: { slot: string; value: string; authorization: string }[] = [];
+  for (const v of HOSTILE) {
+    const value = inHeader(v);
+    if (value === null) continue;
+    rows.push({ slot: 'Authorization', value: v.name, authorization: value }, { slot: 'Authorization Bearer', value: v.name, authorization: `Bearer ${value}` }, { slot: 'Authorization ApiKey', value: v.name, authorization: `ApiKey ${value}` });
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const claims: Record<string, string> = { sub: '"sweeper"', archive_tenant: JSON.stringify(tenant), archive_rights: '"everything"', iss: JSON.stringify(archive.emulators.issuer), aud: JSON.stringify(LOCAL_AUDIENCE), exp: String(now + 600), iat: String(now) };
+  const token = (claim: string, json: string) => signed(`{${Object.entries({ ...claims, [claim]: json }).map(([k, v]) => `"${k}":${v}`).join(',')}}`);
+  for (const claim of ['sub', 'archive_tenant', 'archive_rights', 'archive_kind']) {
+    for (const v of HOSTILE) rows.push({ slot: `token claim ${claim}`, value: v.name, authorization: `Bearer ${await token(claim, inJSON(v))}` });
+  }
+  for (const claim of ['exp', 'iat', 'nbf']) {
+    for (const t of HOSTILE_TIMES) rows.push({ slot: `token claim ${claim}`, value: t, authorization: `Bearer ${await token(claim, t)}` });
+  }
+  return rows;
+}
+
+describe('every method answers a credential with hostile values with a 4xx problem, never a 500', () => {
+  const methods = [...new Set(ROUTES.filter((r) => r.auth === 'tenant').map((r) => r.method))];
+  it.each(methods.map((m) => [m, ROUTES.find((r) => r.auth === 'tenant' && r.method === m)!] as const))('%s', async (_method, route) => {
+    const credentials = await credentialRows();
+    const rows = await pool(credentials, 8, async (c) => ({ ...(await send(route, { slot: c.slot, value: c.value }, c.authorization)), slot: c.slot }));
     expect(rows.filter((r) => r.problem !== undefined || r.status >= 500)).toEqual([]);
   });
 
