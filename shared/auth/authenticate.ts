@@ -13,7 +13,7 @@ import { findActiveSupportGrant } from './support-grants/find-active-support-gra
 import { VERIFIED_TOKEN_MAX_ENTRIES, VerifiedTokens } from './verified-tokens';
 import { PersonSightings } from './person-sightings';
 import type { ApiKeyRecord } from './api-keys/api-key';
-import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
+import { Permission, personOf, Principal, PrincipalKind, RIGHTS_SET_NAME, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
 export interface JwtSettings {
   issuer: string;
@@ -120,9 +120,10 @@ export class Authenticator implements Authenticates {
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    // Absent: no set, which grants nothing. Present but not one name (a list such as Entra's roles, an object, null): a
-    // set the archive cannot read, which names no set ('') and so is refused (the claim said something else).
-    const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' ? rights : '';
+    // Absent: no set, which grants nothing. Present but not one name (a list such as Entra's roles, an object, null, or
+    // text no set is named: a lone surrogate made the store's read of the set throw, a 500): a set the archive cannot
+    // read, which names no set ('') and so is refused (the claim said something else).
+    const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' && RIGHTS_SET_NAME.test(rights) ? rights : '';
     // jose checks only that exp and iat are numbers: one past what a Date holds (1e300, or 1e309 read as Infinity) made
     // toISOString throw, a 500 on every route; one past year 9999 gave '+010000-…', which compares as text before now.
     const expiresAt = instantOf(payload.exp!);

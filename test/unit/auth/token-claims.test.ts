@@ -51,6 +51,13 @@ it('a rights claim the archive cannot read (a list, an object, null) or none at 
   expect((await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'uploader' })}`)).rightsSet).toBe('uploader');
 });
 
+it('a rights claim that is no rights-set name (a lone surrogate, a path, 10,000 characters) names no set, and is refused as one it cannot read', async () => {
+  for (const rights of ['\ud800', 'a\u0000b', '../../x', 'x'.repeat(10_000), 'Uploader', '']) {
+    const principal = await authenticator.authenticate(`Bearer ${await token({ archive_rights: rights })}`);
+    expect([JSON.stringify(rights).slice(0, 20), principal.rightsSet, principal.denial?.message]).toEqual([JSON.stringify(rights).slice(0, 20), '', "The token's rights claim is not one rights-set name."]);
+  }
+});
+
 it('a JWT of another type than an access token (a logout token, a DPoP proof) is refused, as the issuer signed it for another use', async () => {
   for (const typ of ['logout+jwt', 'dpop+jwt', 'secevent+jwt', 'application/id_token+jwt']) {
     expect(await refusal(await token({}, { typ }))).toMatchObject({ code: 'unauthenticated' });
