@@ -57,6 +57,8 @@ const HOSTILE: Hostile[] = [
   { name: 'impossible date', text: '2024-02-30' },
   { name: 'date beyond ECMAScript', text: '+275760-09-14T00:00:00Z' },
   { name: 'year zero', text: '0000-01-01T00:00:00Z' },
+  { name: 'the last day', text: '9999-12-31' },
+  { name: 'the last instant', text: '9999-12-31T23:59:59.999Z' },
 ];
 
 /** Query parameter names every operation is sent once (an operation takes only the ones it declares). */
@@ -415,8 +417,8 @@ const HOSTILE_TIMES = ['1e300', '1e309', '-1e309', '9000000000000', '25340230080
 
 /**
  * The credential with hostile values: the header itself, and tokens the identity provider signed whose claims are hostile
- * (the archive trusts the signature, not what a claim says). Authentication comes before anything a route does, so one
- * route of each method takes them.
+ * (the archive trusts the signature, not what a claim says). Authentication comes before anything a route does, so
+ * one read and one change take them.
  */
 async function credentialRows(): Promise<{ slot: string; value: string; authorization: string }[]> {
   const rows: { slot: string; value: string; authorization: string }[] = [];
@@ -437,9 +439,8 @@ async function credentialRows(): Promise<{ slot: string; value: string; authoriz
   return rows;
 }
 
-describe('every method answers a credential with hostile values with a 4xx problem, never a 500', () => {
-  const methods = [...new Set(ROUTES.filter((r) => r.auth === 'tenant').map((r) => r.method))];
-  it.each(methods.map((m) => [m, ROUTES.find((r) => r.auth === 'tenant' && r.method === m)!] as const))('%s', async (_method, route) => {
+describe('a read and a change answer a credential with hostile values with a 4xx problem, never a 500', () => {
+  it.each((['GET', 'POST'] as const).map((m) => [m, ROUTES.find((r) => r.auth === 'tenant' && r.method === m)!] as const))('%s', async (_method, route) => {
     const credentials = await credentialRows();
     const rows = await pool(credentials, 8, async (c) => ({ ...(await send(route, { slot: c.slot, value: c.value }, c.authorization)), slot: c.slot }));
     expect(rows.filter((r) => r.problem !== undefined || r.status >= 500)).toEqual([]);
