@@ -57,6 +57,8 @@ const HOSTILE: Hostile[] = [
   { name: 'impossible date', text: '2024-02-30' },
   { name: 'date beyond ECMAScript', text: '+275760-09-14T00:00:00Z' },
   { name: 'year zero', text: '0000-01-01T00:00:00Z' },
+  { name: 'the first month', text: '0000-01' },
+  { name: 'the last month', text: '9999-12' },
   { name: 'the last day', text: '9999-12-31' },
   { name: 'the last instant', text: '9999-12-31T23:59:59.999Z' },
 ];
