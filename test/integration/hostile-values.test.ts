@@ -7,7 +7,7 @@
  * (test/support/contract.ts), and the host is still up at the end. Adding a route, a query parameter or a body
  * example adds its rows.
  */
-import { CompactSign, importJWK } from 'jose';
+import { createPrivateKey, type JsonWebKey, sign } from 'node:crypto';
 import { ROUTES } from '../../functions/routes';
 import { LOCAL_AUDIENCE } from '../../local/oidc';
 import { PERMISSIONS } from '../../shared/kernel/principal';
@@ -414,10 +414,11 @@ describe('every operation answers hostile values with a 4xx problem (never a 500
 });
 
 
-/** A token the archive's identity provider signed, with this payload as it is written (1e309 and the like included). */
-async function signed(payload: string): Promise<string> {
-  const key = await importJWK(archive.emulators.signingKey.privateJwk, 'RS256');
-  return new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'RS256', kid: archive.emulators.signingKey.privateJwk.kid!, typ: 'JWT' }).sign(key);
+/** A token the archive's identity provider signed (RS256, its key), with this protected header and payload as they are written (1e309 and the like included). */
+function signed(payload: string, header = `{"alg":"RS256","kid":${JSON.stringify(archive.emulators.signingKey.privateJwk.kid)},"typ":"JWT"}`): string {
+  const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+  const key = createPrivateKey({ key: archive.emulators.signingKey.privateJwk as JsonWebKey, format: 'jwk' });
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
 }
 
 /** Times a token may carry that are no time the archive can keep: past what a Date holds, before 1970, after 9999, not numbers. */
@@ -428,7 +429,7 @@ const HOSTILE_TIMES = ['1e300', '1e309', '-1e309', '9000000000000', '25340230080
  * (the archive trusts the signature, not what a claim says). Authentication comes before anything a route does, so
  * one read and one change take them.
  */
-async function credentialRows(): Promise<{ slot: string; value: string; authorization: string }[]> {
+function credentialRows(): { slot: string; value: string; authorization: string }[] {
   const rows: { slot: string; value: string; authorization: string }[] = [];
   for (const v of HOSTILE) {
     const value = inHeader(v);
@@ -439,17 +440,29 @@ async function credentialRows(): Promise<{ slot: string; value: string; authoriz
   const claims: Record<string, string> = { sub: '"sweeper"', archive_tenant: JSON.stringify(tenant), archive_rights: '"everything"', iss: JSON.stringify(archive.emulators.issuer), aud: JSON.stringify(LOCAL_AUDIENCE), exp: String(now + 600), iat: String(now) };
   const token = (claim: string, json: string) => signed(`{${Object.entries({ ...claims, [claim]: json }).map(([k, v]) => `"${k}":${v}`).join(',')}}`);
   for (const claim of ['sub', 'archive_tenant', 'archive_rights', 'archive_kind']) {
-    for (const v of HOSTILE) rows.push({ slot: `token claim ${claim}`, value: v.name, authorization: `Bearer ${await token(claim, inJSON(v))}` });
+    for (const v of HOSTILE) rows.push({ slot: `token claim ${claim}`, value: v.name, authorization: `Bearer ${token(claim, inJSON(v))}` });
   }
   for (const claim of ['exp', 'iat', 'nbf']) {
-    for (const t of HOSTILE_TIMES) rows.push({ slot: `token claim ${claim}`, value: t, authorization: `Bearer ${await token(claim, t)}` });
+    for (const t of HOSTILE_TIMES) rows.push({ slot: `token claim ${claim}`, value: t, authorization: `Bearer ${token(claim, t)}` });
+  }
+  const payload = `{${Object.entries(claims).map(([k, v]) => `"${k}":${v}`).join(',')}}`;
+  const kid = JSON.stringify(archive.emulators.signingKey.privateJwk.kid);
+  for (const v of HOSTILE) {
+    rows.push(
+      { slot: 'token header kid', value: v.name, authorization: `Bearer ${signed(payload, `{"alg":"RS256","kid":${inJSON(v)}}`)}` },
+      { slot: 'token header typ', value: v.name, authorization: `Bearer ${signed(payload, `{"alg":"RS256","kid":${kid},"typ":${inJSON(v)}}`)}` },
+      { slot: 'token header alg', value: v.name, authorization: `Bearer ${signed(payload, `{"alg":${inJSON(v)},"kid":${kid}}`)}` },
+    );
+  }
+  for (const header of ['{"alg":"RS256","kid":KID,"crit":["x"]}', '{"alg":"RS256","kid":KID,"b64":false,"crit":["b64"]}', '{"alg":"RS256","kid":KID,"crit":[]}', '{"alg":"RS256","kid":KID,"jku":"http://127.0.0.1:1/"}', '{"alg":"RS256","kid":KID,"__proto__":{"alg":"none"}}', '{"alg":"RS256","kid":KID,"alg":"none"}', '[]', 'null', '1e309']) {
+    rows.push({ slot: 'token header', value: header, authorization: `Bearer ${signed(payload, header.replace('KID', kid))}` });
   }
   return rows;
 }
 
 describe('a read and a change answer a credential with hostile values with a 4xx problem, never a 500', () => {
   it.each((['GET', 'POST'] as const).map((m) => [m, ROUTES.find((r) => r.auth === 'tenant' && r.method === m)!] as const))('%s', async (_method, route) => {
-    const credentials = await credentialRows();
+    const credentials = credentialRows();
     const rows = await pool(credentials, 8, async (c) => ({ ...(await send(route, { slot: c.slot, value: c.value }, c.authorization)), slot: c.slot }));
     expect(rows.filter((r) => r.problem !== undefined || r.status >= 500)).toEqual([]);
   });
