@@ -49,7 +49,9 @@ export const listAudit = operation({
   responses: { 200: { description: 'A page, newest month first', json: ZAuditPage } },
   errors: [],
   handler: async ({ query: q, principal, audit }, deps) => {
-  if (q.from && q.to && q.from > q.to) throw new ArchiveError('invalid_query', { detail: 'from must not be after to.' });
+  // Without `to` the months run from `from`'s to now: a `from` in a later month named none, and the answer had no month.
+  const until = q.to ?? (q.month ? undefined : deps.clock.now().toISOString());
+  if (q.from && until && q.from > until) throw new ArchiveError('invalid_query', { detail: q.to ? 'from must not be after to.' : 'from must not be after now (to, when not given).' });
   const to = q.month ?? (q.to ?? deps.clock.now().toISOString()).slice(0, 7);
   const months = q.month ? [q.month] : monthsBetween(q.from ? q.from.slice(0, 7) : to, to);
   let month = months[0]!;

@@ -13,7 +13,7 @@ import { findActiveSupportGrant } from './support-grants/find-active-support-gra
 import { VERIFIED_TOKEN_MAX_ENTRIES, VerifiedTokens } from './verified-tokens';
 import { PersonSightings } from './person-sightings';
 import type { ApiKeyRecord } from './api-keys/api-key';
-import { Permission, personOf, Principal, PrincipalKind, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
+import { Permission, personOf, Principal, PrincipalKind, RIGHTS_SET_NAME, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
 export interface JwtSettings {
   issuer: string;
@@ -120,16 +120,22 @@ export class Authenticator implements Authenticates {
     const kindClaim = payload[this.settings.kindClaim];
     if (kindClaim !== undefined && kindClaim !== 'user' && kindClaim !== 'support') throw unauthenticated('The token names an unknown principal kind.');
     const rights = payload[this.settings.rightsClaim];
-    // Absent: no set, which grants nothing. Present but not one name (a list such as Entra's roles, an object, null): a
-    // set the archive cannot read, which names no set ('') and so is refused (the claim said something else).
-    const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' ? rights : '';
+    // Absent: no set, which grants nothing. Present but not one name (a list such as Entra's roles, an object, null, or
+    // text no set is named: a lone surrogate made the store's read of the set throw, a 500): a set the archive cannot
+    // read, which names no set ('') and so is refused (the claim said something else).
+    const claimedRightsSet = rights === undefined ? null : typeof rights === 'string' && RIGHTS_SET_NAME.test(rights) ? rights : '';
+    // jose checks only that exp and iat are numbers: one past what a Date holds (1e300, or 1e309 read as Infinity) made
+    // toISOString throw, a 500 on every route; one past year 9999 gave '+010000-…', which compares as text before now.
+    const expiresAt = instantOf(payload.exp!);
+    const issuedAt = typeof payload.iat === 'number' ? instantOf(payload.iat) : null;
+    if (expiresAt === null || (typeof payload.iat === 'number' && issuedAt === null)) throw unauthenticated('The token names a time (exp, iat) no instant has.');
     const identity: JwtIdentity = {
       tenantId,
       subject: sub,
       kind: kindClaim === 'support' ? 'support' : 'user',
       claimedRightsSet,
-      expiresAt: new Date(payload.exp! * 1000).toISOString(),
-      issuedAt: typeof payload.iat === 'number' ? new Date(payload.iat * 1000).toISOString() : null,
+      expiresAt,
+      issuedAt,
     };
     this.verified.set(token, identity, payload.exp!, Date.now());
     return identity;
@@ -248,6 +254,16 @@ export class Authenticator implements Authenticates {
     const pair = conflictIn(principal.permissions, await policy);
     return pair ? { ...principal, denial: sodRefusal('conflicting-permissions', { conflict: pair }) } : principal;
   }
+}
+
+/** The instants a token's times may name: four-digit years, as every instant the archive keeps and compares as text. */
+const FIRST_INSTANT_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** A JWT NumericDate (seconds) as an ISO instant; null for one no four-digit-year instant is. */
+function instantOf(seconds: number): string | null {
+  const ms = seconds * 1000;
+  return Number.isFinite(ms) && ms >= FIRST_INSTANT_MS && ms <= LAST_INSTANT_MS ? new Date(ms).toISOString() : null;
 }
 
 /** Longest token subject accepted (an e-mail address is at most 254; Entra's `sub` is 43). */

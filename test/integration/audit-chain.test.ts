@@ -557,6 +557,9 @@ describe('GET /audit filters', () => {
     expect(page2.continuationToken).toBeNull();
     expect((await call(`${archive.url}/audit?action=no.such`, { token: auditor })).status).toBe(400);
     expect((await call(`${archive.url}/audit?from=2020-01-01T00:00:00Z`, { token: auditor })).status).toBe(400);
+    // A `from` after now (no `to`): a clear 400, not a page of no month.
+    const nextYear = `${new Date().getUTCFullYear() + 1}-01-01`;
+    expect((await call(`${archive.url}/audit?from=${nextYear}`, { token: auditor })).json).toMatchObject({ status: 400, code: 'invalid_query', detail: 'from must not be after now (to, when not given).' });
     // Across months: an older, empty month is walked with a token.
     const prev = new Date();
     prev.setUTCDate(1);

@@ -51,6 +51,13 @@ it('a rights claim the archive cannot read (a list, an object, null) or none at 
   expect((await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'uploader' })}`)).rightsSet).toBe('uploader');
 });
 
+it('a rights claim that is no rights-set name (a lone surrogate, a path, 10,000 characters) names no set, and is refused as one it cannot read', async () => {
+  for (const rights of ['\ud800', 'a\u0000b', '../../x', 'x'.repeat(10_000), 'Uploader', '']) {
+    const principal = await authenticator.authenticate(`Bearer ${await token({ archive_rights: rights })}`);
+    expect([JSON.stringify(rights).slice(0, 20), principal.rightsSet, principal.denial?.message]).toEqual([JSON.stringify(rights).slice(0, 20), '', "The token's rights claim is not one rights-set name."]);
+  }
+});
+
 it('a JWT of another type than an access token (a logout token, a DPoP proof) is refused, as the issuer signed it for another use', async () => {
   for (const typ of ['logout+jwt', 'dpop+jwt', 'secevent+jwt', 'application/id_token+jwt']) {
     expect(await refusal(await token({}, { typ }))).toMatchObject({ code: 'unauthenticated' });
@@ -89,4 +96,20 @@ it('a token issued before the newest one seen does not bring its broader rights 
   // A newer sign-in still replaces it at once.
   await authenticator.authenticate(`Bearer ${await token({ archive_rights: 'auditor', iat: now + 5 })}`);
   expect((await new PersonSightings(records).last(T, 'alice@acme.example'))?.rightsSet).toBe('auditor');
+});
+
+it('a token whose exp or iat is no instant with a four-digit year (1e300, Infinity, past 9999) is refused with 401, not a 500', async () => {
+  // Written as the identity provider could sign them: 1e309 is read as Infinity.
+  const raw = async (times: string) => {
+    const { CompactSign } = await import('jose');
+    const payload = `{"archive_tenant":"${T}","sub":"alice@acme.example","iss":"${issuer.issuer}","aud":"${LOCAL_AUDIENCE}","archive_rights":"uploader",${times}}`;
+    return new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid! }).sign(await importJWK(key.privateJwk, 'RS256'));
+  };
+  const now = Math.floor(Date.now() / 1000);
+  for (const times of ['"exp":1e300', '"exp":1e309', '"exp":9000000000000', '"exp":253402300800', `"exp":${now + 600},"iat":-1e309`, `"exp":${now + 600},"iat":-62167219201`]) {
+    expect([times, await refusal(await raw(times))]).toEqual([times, expect.objectContaining({ code: 'unauthenticated' })]);
+  }
+  // The last instants with four-digit years still are times.
+  expect((await authenticator.authenticate(`Bearer ${await raw('"exp":253402300799')}`)).credentialExpiresAt).toBe('9999-12-31T23:59:59.000Z');
+  expect((await authenticator.authenticate(`Bearer ${await raw(`"exp":${now + 600},"iat":-62167219200`)}`)).tenantId).toBe(T);
 });
