@@ -7,12 +7,15 @@ export const CHANGED: unique symbol = Symbol('changed');
  * Optimistic concurrency, one way for every read-decide-write of the archive: `attempt` reads,
  * decides on what it read and writes only over that version (an etag); when someone wrote in
  * between it returns CHANGED and runs again on a fresh read. After `tries` such rounds the caller
- * gets 503: a change is never written over a version it was not judged on.
+ * gets 503 with Retry-After (CONCURRENT_CHANGE_RETRY_SECONDS): a change is never written over a version it was not
+ * judged on, and a client that retries at once only joins the writers it lost to.
  */
+export const CONCURRENT_CHANGE_RETRY_SECONDS = 1;
+
 export async function withFreshReads<R>(what: string, attempt: () => Promise<R | typeof CHANGED>, tries = 5): Promise<R> {
   for (let i = 0; i < tries; i++) {
     const result = await attempt();
     if (result !== CHANGED) return result;
   }
-  throw new ArchiveError('dependency_unavailable', { detail: `${what} is being changed concurrently; try again.` });
+  throw new ArchiveError('dependency_unavailable', { detail: `${what} is being changed concurrently; try again.`, retryAfterSeconds: CONCURRENT_CHANGE_RETRY_SECONDS });
 }
