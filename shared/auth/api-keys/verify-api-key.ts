@@ -82,6 +82,9 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
 /** How many keys a key minted by a key may stand on (a chain is created oldest first, so it has no loop; this bounds the reads). */
 const MAX_MINTER_DEPTH = 8;
 
+/** What a support grant stands on at most: the key that gave it, and the keys that key may stand on. */
+export const KEYS_UNDER_A_GRANT = MAX_MINTER_DEPTH + 1;
+
 /**
  * The keys one request has read, by id: the walks of many things made through the same keys (a page of support
  * grants) read each key once, not once per thing (200 grants through a key eight deep were 1,600 point reads).
@@ -91,11 +94,12 @@ export type KeysRead = Map<string, Promise<ApiKeyRecord | undefined>>;
 
 /**
  * What something made through a key (a key it minted, a support grant it gave) stands on: walking up from its
- * maker `by`, the first key that no longer acts (revoked, expired, unreadable, or too deep); `{ keyId: null }`
+ * maker `by`, the first key that no longer acts (revoked, expired, unreadable, or beyond `maxKeys`: a key stands on at
+ * most MAX_MINTER_DEPTH, a grant on KEYS_UNDER_A_GRANT, the deepest key that acts included); `{ keyId: null }`
  * when its id cannot be read; null when every key above acts, or `by` is a person. One point read per key
  * above, never cached beyond the request (`read`, shared by the walks of one request): a revocation applies at once.
  */
-export async function endedKeyAbove(tenantId: string, by: { subject: string; kind: string }, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, read: KeysRead = new Map()): Promise<{ keyId: string | null } | null> {
+export async function endedKeyAbove(tenantId: string, by: { subject: string; kind: string }, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, read: KeysRead = new Map(), maxKeys = MAX_MINTER_DEPTH): Promise<{ keyId: string | null } | null> {
   const keyRecord = (keyId: string) => {
     let found = read.get(keyId);
     if (!found) {
@@ -106,7 +110,7 @@ export async function endedKeyAbove(tenantId: string, by: { subject: string; kin
   };
   for (let depth = 0; by.kind === 'client'; depth++) {
     const keyId = keyIdOf(by);
-    const key = keyId && depth < MAX_MINTER_DEPTH ? await keyRecord(keyId) : undefined;
+    const key = keyId && depth < maxKeys ? await keyRecord(keyId) : undefined;
     if (!key || !isKeyInUse(key, now)) return { keyId: keyId ?? null };
     by = key.createdBy;
   }

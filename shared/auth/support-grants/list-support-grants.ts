@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type Page, SUPPORT_GRANT_STATES, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
 import { keyIdOf } from '../api-keys/api-key';
-import { endedKeyAbove, type KeysRead } from '../api-keys/verify-api-key';
+import { endedKeyAbove, KEYS_UNDER_A_GRANT, type KeysRead } from '../api-keys/verify-api-key';
 import { isActiveGrant, type ListedSupportGrant, type SupportGrantRecord } from './support-grant';
 
 /** `GET /support-grants`: `state` picks the grants in force (`active`, the default), revoked, expired or all; paged (../state-walk.ts). */
@@ -21,7 +21,7 @@ export async function listSupportGrants(tenantId: string, q: TListSupportGrantsQ
   const items = await Promise.all(
     page.items.map(async (grant): Promise<ListedSupportGrant> => {
       if (!keyIdOf(grant.createdBy) || !isActiveGrant(grant, now)) return grant;
-      const ended = await endedKeyAbove(tenantId, grant.createdBy, now, deps, read);
+      const ended = await endedKeyAbove(tenantId, grant.createdBy, now, deps, read, KEYS_UNDER_A_GRANT);
       return ended ? { ...grant, endedWithKey: ended.keyId ?? 'unknown' } : grant;
     }),
   );

@@ -113,3 +113,17 @@ it('listing grants given through a deep chain of keys reads each key once a page
     expect(keyReads.sort()).toEqual(chain.map((k) => `api-key:${k}`).sort());
   });
 });
+
+it('a grant given through the deepest key that acts (eight keys above it) gives access', async () => {
+  await withLocalIssuer(async (ctx) => {
+    const { staff, admin, mint, grant } = tools(ctx);
+    let key = await mint(await admin('ann'), 30);
+    for (let above = 1; above <= 8; above++) key = await mint(key.principal, 30);
+    expect(key.principal.denial).toBeUndefined(); // eight keys above it: the deepest that acts
+    const deepest = await grant(key.principal, 2);
+    expect((await staff('tom')).grantId).toBe(deepest.grantId);
+    // Before, a grant stood on at most eight keys, the one that gave it included: this one never gave access.
+    const listed = await listSupportGrants(T, { state: 'active', limit: 50 }, ctx.deps.clock.now(), ctx.deps);
+    expect(listed.items.map((g) => g.endedWithKey)).toEqual([undefined]);
+  });
+});
