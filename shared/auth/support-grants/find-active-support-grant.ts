@@ -4,10 +4,11 @@ import type { SupportGrantRecord } from './support-grant';
 
 /**
  * How many grants in force a support request looks at, expiring last first, for one that still stands: grants given
- * through a key that no longer acts are passed over. A tenant whose latest grants all stand on ended keys gives
- * no support access until it revokes them (it is the tenant's own consent that it withholds).
+ * through a key that no longer acts are passed over (their keys read once each: the walks share their reads). A
+ * tenant whose latest grants all stand on ended keys gives no support access until it revokes them (listed as No
+ * access): a leaked key would have to give this many grants before its revocation to hide the tenant's own grant.
  */
-export const SUPPORT_GRANT_CANDIDATES = 10;
+export const SUPPORT_GRANT_CANDIDATES = 50;
 
 /**
  * The grant a support principal (`staff`, its subject) acts under: the active one expiring last among those another
