@@ -7664,6 +7664,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             } | null;
+                            /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
+                            endedWithKey?: string;
                         }[];
                         continuationToken: string | null;
                     };
@@ -7855,6 +7857,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         } | null;
+                        /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
+                        endedWithKey?: string;
                         /** @description The secret; shown this once only */
                         key: string;
                         /** @description Where the creator's rights come from the identity provider's claim: the key acts only while its person has signed in within this many days. Null where the tenant assigns the person's rights (the assignment decides). */
@@ -8117,6 +8121,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         } | null;
+                        /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
+                        endedWithKey?: string;
                     };
                 };
             };

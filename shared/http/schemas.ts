@@ -121,6 +121,8 @@ export const ZApiKey = z
     expiresAt: ZInstant,
     lastUsedAt: ZInstant.nullable(),
     ...ZRevocable,
+    /** Listed only: the key it was minted through (or one above that) no longer acts, so this one cannot act though it is in use. */
+    endedWithKey: z.string().optional().describe('The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired.'),
   });
 export const ZApiKeyCreated = ZApiKey.extend({
   key: z.string().meta({ description: 'The secret; shown this once only' }),

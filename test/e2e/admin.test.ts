@@ -201,7 +201,7 @@ it('grants support access for a ticket and lists it, once the API has said the l
   expect(await page.getByRole('button', { name: 'Revoke access for SUP-4711' }).count()).toBe(0);
 });
 
-it('marks a grant given through an API key that has since been revoked: in force, but no access', async () => {
+it('marks a grant given and a key minted through an API key that has since been revoked: in force, but no access', async () => {
   const target = e2eTarget();
   const token = await target.token({ tenant, sub: ADMIN, rights: 'tenant-admin' });
   const json = { 'Content-Type': 'application/json' };
@@ -211,6 +211,9 @@ it('marks a grant given through an API key that has since been revoked: in force
   const expiresAt = new Date(Date.now() + 2 * 86_400_000).toISOString();
   const given = await call(`${target.apiUrl}/support-grants`, { method: 'POST', headers: { ...json, Authorization: `ApiKey ${key}` }, body: JSON.stringify({ ticket: 'SUP-KEY', scope: 'read-only', expiresAt }) });
   expect(given.status).toBe(201);
+  // A key minted through it, too: it cannot act once its minter is revoked.
+  const child = await call(`${target.apiUrl}/api-keys`, { method: 'POST', headers: { ...json, Authorization: `ApiKey ${key}` }, body: JSON.stringify({ name: 'minted by the tool', rightsSet: 'auditor' }) });
+  expect(child.status).toBe(201);
   expect((await call(`${target.apiUrl}/api-keys/${keyId}`, { method: 'DELETE', token })).status).toBe(200);
   // A fresh page: the admin's page holds the list as it was before the grant.
   const fresh = await open('/support-access', { person: ADMIN, rightsSet: 'tenant-admin' });
@@ -218,6 +221,10 @@ it('marks a grant given through an API key that has since been revoked: in force
   await row.getByText('No access').waitFor();
   expect(await row.textContent()).toContain(`Given through API key ${keyId}, which has been revoked or has expired`);
   expect(await fresh.page.getByRole('button', { name: 'Revoke access for SUP-KEY' }).count()).toBe(1);
+  await goTo(fresh.page, 'API keys', 'API keys');
+  const childRow = fresh.page.getByRole('row', { name: /minted by the tool/ });
+  await childRow.getByText('No access').waitFor();
+  expect(await childRow.textContent()).toContain(`Created with API key ${keyId}, which has been revoked or has expired`);
   await fresh.context.close();
 });
 

@@ -51,9 +51,12 @@ export interface ApiKeyRecord extends TenantRecord {
 /** A key that still opens the archive: neither revoked nor expired at `now` (what counts toward the tenant's limit). */
 export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: Date): boolean => !k.revokedAt && Date.parse(k.expiresAt) > now.getTime();
 
-export type PublicApiKey = Omit<ApiKeyRecord, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt'> & { id: string };
+/** A key as listed: `endedWithKey`, the key (or one above it) it was minted through and that no longer acts, when it is in use but cannot act for that. */
+export type ListedApiKey = ApiKeyRecord & { endedWithKey?: string };
 
-export function toPublicApiKey(k: ApiKeyRecord): PublicApiKey {
+export type PublicApiKey = Omit<ListedApiKey, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt'> & { id: string };
+
+export function toPublicApiKey(k: ListedApiKey): PublicApiKey {
   const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, endsAt: _e, keyId, ...rest } = k;
   return { id: keyId, ...rest };
 }

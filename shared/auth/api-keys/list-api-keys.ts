@@ -1,13 +1,27 @@
 import { z } from 'zod';
 import { API_KEY_STATES, type Page, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
-import type { ApiKeyRecord } from './api-key';
+import { isKeyInUse, keyIdOf, type ListedApiKey, type ApiKeyRecord } from './api-key';
+import { endedKeyAbove, type KeysRead } from './verify-api-key';
 
 /** `GET /api-keys`: `state` picks the keys in use (the default), revoked, expired or all; paged (../state-walk.ts). */
 export const ZListApiKeysQuery = z.strictObject({ state: z.enum(API_KEY_STATES).default('in-use'), ...STATE_LIST_PAGING });
 export type TListApiKeysQuery = z.infer<typeof ZListApiKeysQuery>;
 
-/** One page of the tenant's keys in `state`, newest first (revoked and expired ones only when asked for), judged at the walk's first page. */
-export function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ApiKeyRecord>> {
-  return walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
+/**
+ * One page of the tenant's keys in `state`, newest first (revoked and expired ones only when asked for), judged at the
+ * walk's first page. A key in use minted through a key that no longer acts says so (`endedWithKey`): it cannot act
+ * (minterRefusal), though the store holds it in use until it is revoked or expires, and it counts toward the limit.
+ */
+export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedApiKey>> {
+  const page = await walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
+  const read: KeysRead = new Map(); // keys minted through the same keys: each read once
+  const items = await Promise.all(
+    page.items.map(async (key): Promise<ListedApiKey> => {
+      if (!keyIdOf(key.createdBy) || !isKeyInUse(key, now)) return key;
+      const ended = await endedKeyAbove(tenantId, key.createdBy, now, deps, read);
+      return ended ? { ...key, endedWithKey: ended.keyId ?? 'unknown' } : key;
+    }),
+  );
+  return { items, continuationToken: page.continuationToken };
 }

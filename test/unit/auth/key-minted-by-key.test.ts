@@ -5,6 +5,8 @@
 import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
+import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
+import { toPublicApiKey } from '../../../shared/auth/api-keys/api-key';
 import { actor, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
@@ -43,4 +45,15 @@ it('a key minted by a key acts no longer than the key that minted it', async () 
   const child = await mint(await use(parent.key), 300);
   clock.set(new Date(clock.now().getTime() + 11 * DAY).toISOString());
   expect((await use(child.key)).denial).toMatchObject({ code: 'unauthenticated' });
+});
+
+it('the list of keys in use marks a key minted through a revoked key: it cannot act, though the store holds it in use', async () => {
+  const { deps, clock, ida, mint, use } = await setup();
+  const parent = await mint(ida, 10);
+  const child = await mint(await use(parent.key), 300);
+  const listed = async () => (await listApiKeys(T, { state: 'in-use', limit: 50 }, clock.now(), deps)).items.map((k) => [k.keyId, k.endedWithKey]).sort();
+  expect(await listed()).toEqual([[child.record.keyId, undefined], [parent.record.keyId, undefined]].sort());
+  await revokeApiKey(T, parent.record.keyId, { subject: 'root', kind: 'user' }, clock.now(), deps);
+  expect(await listed()).toEqual([[child.record.keyId, parent.record.keyId]]);
+  expect(toPublicApiKey((await listApiKeys(T, { state: 'in-use', limit: 50 }, clock.now(), deps)).items[0]!)).toMatchObject({ id: child.record.keyId, endedWithKey: parent.record.keyId });
 });

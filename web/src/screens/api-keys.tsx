@@ -137,9 +137,11 @@ function SecretOnce({ created, onDone }: { created: CreatedKey; onDone: () => vo
   );
 }
 
-function keyState(k: ApiKey): 'active' | 'revoked' | 'expired' {
+/** `keyEnded`: in use, but minted through a key that no longer acts, so it cannot act (the API says so). */
+function keyState(k: ApiKey): 'active' | 'revoked' | 'expired' | 'keyEnded' {
   if (k.revokedAt) return 'revoked';
-  return new Date(k.expiresAt).getTime() <= Date.now() ? 'expired' : 'active';
+  if (new Date(k.expiresAt).getTime() <= Date.now()) return 'expired';
+  return k.endedWithKey ? 'keyEnded' : 'active';
 }
 
 function KeyList() {
@@ -198,9 +200,10 @@ function KeyList() {
                 <td>
                   <span className={`badge ${state === 'active' ? 'success' : 'refused'}`}>{t.apiKeys.states[state]}</span>
                   {k.revokedAt && <span className="muted small"> {dateTime(k.revokedAt)}</span>}
+                  {state === 'keyEnded' && <span className="muted small"> {t.apiKeys.keyEnded(k.endedWithKey ?? '')}</span>}
                 </td>
                 <td>
-                  {state === 'active' && (
+                  {(state === 'active' || state === 'keyEnded') && (
                     <button type="button" className="secondary danger-outline" onClick={() => { setFailed(null); setRevoking(k); }} aria-label={t.apiKeys.revokeNamed(k.name)}>
                       {t.apiKeys.revoke}
                     </button>
