@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { API_KEY_STATES, type Page, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
-import { isKeyInUse, keyIdOf, type ListedApiKey, type ApiKeyRecord } from './api-key';
-import { endedKeyAbove, type KeysRead } from './verify-api-key';
+import { isKeyInUse, type ListedApiKey, type ApiKeyRecord } from './api-key';
+import { markEndedWithKey } from './verify-api-key';
 
 /** `GET /api-keys`: `state` picks the keys in use (the default), revoked, expired or all; paged (../state-walk.ts). */
 export const ZListApiKeysQuery = z.strictObject({ state: z.enum(API_KEY_STATES).default('in-use'), ...STATE_LIST_PAGING });
@@ -15,13 +15,5 @@ export type TListApiKeysQuery = z.infer<typeof ZListApiKeysQuery>;
  */
 export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedApiKey>> {
   const page = await walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
-  const read: KeysRead = new Map(); // keys minted through the same keys: each read once
-  const items = await Promise.all(
-    page.items.map(async (key): Promise<ListedApiKey> => {
-      if (!keyIdOf(key.createdBy) || !isKeyInUse(key, now)) return key;
-      const ended = await endedKeyAbove(tenantId, key.createdBy, now, deps, read);
-      return ended ? { ...key, endedWithKey: ended.keyId ?? 'unknown' } : key;
-    }),
-  );
-  return { items, continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(tenantId, page.items, (k) => isKeyInUse(k, now), now, deps), continuationToken: page.continuationToken };
 }

@@ -118,6 +118,22 @@ export async function endedKeyAbove(tenantId: string, by: { subject: string; kin
 }
 
 /**
+ * A listed page, each item in force that was made through a key no longer acting marked with that key's id
+ * (`endedWithKey`; 'unknown' when unreadable): it cannot act, or gives no access, though the store holds it in force
+ * until it is revoked or expires. The walks of the page share their reads.
+ */
+export async function markEndedWithKey<T extends { createdBy: { subject: string; kind: string } }>(tenantId: string, items: readonly T[], inForce: (item: T) => boolean, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, maxKeys?: number): Promise<(T & { endedWithKey?: string })[]> {
+  const read: KeysRead = new Map();
+  return Promise.all(
+    items.map(async (item) => {
+      if (!keyIdOf(item.createdBy) || !inForce(item)) return item;
+      const ended = await endedKeyAbove(tenantId, item.createdBy, now, deps, read, maxKeys);
+      return ended ? { ...item, endedWithKey: ended.keyId ?? 'unknown' } : item;
+    }),
+  );
+}
+
+/**
  * A key minted by a key acts only while every key above it does (unrevoked, unexpired): revoking a leaked
  * key also stops whatever keys were minted through it, and none outlives the key that minted it.
  * Null when the chain stands.

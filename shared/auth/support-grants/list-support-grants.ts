@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { type Page, SUPPORT_GRANT_STATES, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
-import { keyIdOf } from '../api-keys/api-key';
-import { endedKeyAbove, KEYS_UNDER_A_GRANT, type KeysRead } from '../api-keys/verify-api-key';
+import { KEYS_UNDER_A_GRANT, markEndedWithKey } from '../api-keys/verify-api-key';
 import { isActiveGrant, type ListedSupportGrant, type SupportGrantRecord } from './support-grant';
 
 /** `GET /support-grants`: `state` picks the grants in force (`active`, the default), revoked, expired or all; paged (../state-walk.ts). */
@@ -17,13 +16,5 @@ export type TListSupportGrantsQuery = z.infer<typeof ZListSupportGrantsQuery>;
 export async function listSupportGrants(tenantId: string, q: TListSupportGrantsQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedSupportGrant>> {
   const page = await walkByState({ list: 'support-grants', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, q.state, at, limit, c));
   // The grants of a page are mostly given through a few keys: each key is read once for the page.
-  const read: KeysRead = new Map();
-  const items = await Promise.all(
-    page.items.map(async (grant): Promise<ListedSupportGrant> => {
-      if (!keyIdOf(grant.createdBy) || !isActiveGrant(grant, now)) return grant;
-      const ended = await endedKeyAbove(tenantId, grant.createdBy, now, deps, read, KEYS_UNDER_A_GRANT);
-      return ended ? { ...grant, endedWithKey: ended.keyId ?? 'unknown' } : grant;
-    }),
-  );
-  return { items, continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(tenantId, page.items, (g) => isActiveGrant(g, now), now, deps, KEYS_UNDER_A_GRANT), continuationToken: page.continuationToken };
 }
