@@ -18,6 +18,7 @@ import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 import { Pager } from '../components/Pager';
+import { revocableState } from '../lib/revocable-state';
 
 type ApiKey = paths['/api-keys']['get']['responses'][200]['content']['application/json']['items'][number];
 type CreatedKey = paths['/api-keys']['post']['responses'][201]['content']['application/json'];
@@ -137,13 +138,6 @@ function SecretOnce({ created, onDone }: { created: CreatedKey; onDone: () => vo
   );
 }
 
-/** `keyEnded`: in use, but minted through a key that no longer acts, so it cannot act (the API says so). */
-function keyState(k: ApiKey): 'active' | 'revoked' | 'expired' | 'keyEnded' {
-  if (k.revokedAt) return 'revoked';
-  if (new Date(k.expiresAt).getTime() <= Date.now()) return 'expired';
-  return k.endedWithKey ? 'keyEnded' : 'active';
-}
-
 function KeyList() {
   const { t, dateTime, date } = useI18n();
   const queries = useQueryClient();
@@ -188,7 +182,7 @@ function KeyList() {
       {items.length > 0 && (
         <DataTable caption={t.apiKeys.list} columns={[t.apiKeys.name, t.apiKeys.prefix, t.apiKeys.rightsSet, t.apiKeys.createdBy, t.apiKeys.expires, t.apiKeys.lastUsed, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
           {items.map((k) => {
-            const state = keyState(k);
+            const state = revocableState(k);
             return (
               <tr key={k.id}>
                 <th scope="row">{k.name}</th>

@@ -15,6 +15,7 @@ import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 import { Pager } from '../components/Pager';
+import { revocableState } from '../lib/revocable-state';
 
 type Grant = paths['/support-grants']['get']['responses'][200]['content']['application/json']['items'][number];
 type Scope = Grant['scope'];
@@ -25,13 +26,6 @@ const PAGE_SIZE = 50;
 const SCOPES: Scope[] = ['metadata-only', 'read-only', 'read-only-with-audit'];
 const DAY = 24 * 3600 * 1000;
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
-
-/** `keyEnded`: in force, but given through an API key that no longer acts, so it gives no access (the API says so). */
-function grantState(g: Grant): 'active' | 'revoked' | 'expired' | 'keyEnded' {
-  if (g.revokedAt) return 'revoked';
-  if (new Date(g.expiresAt).getTime() <= Date.now()) return 'expired';
-  return g.endedWithKey ? 'keyEnded' : 'active';
-}
 
 export function SupportScreen(_: ScreenProps) {
   const { t, dateTime } = useI18n();
@@ -129,7 +123,7 @@ export function SupportScreen(_: ScreenProps) {
         {items.length > 0 && (
           <DataTable caption={t.support.grants} columns={[t.support.ticket, t.support.scope, t.support.grantedBy, t.support.until, t.apiKeys.state, { label: t.apiKeys.actions, visuallyHidden: true }]}>
             {items.map((g) => {
-              const state = grantState(g);
+              const state = revocableState(g);
               return (
                 <tr key={g.id}>
                   <th scope="row">{g.ticket}</th>

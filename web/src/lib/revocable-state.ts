@@ -1,0 +1,12 @@
+/**
+ * What a revocable credential of the organisation (an API key, a support grant) is now, as its list shows it: revoked,
+ * expired, in force but standing on a key that no longer acts (`keyEnded`: the API says so with `endedWithKey`), or
+ * active. One rule for both lists, which the API judges alike.
+ */
+export type RevocableState = 'active' | 'revoked' | 'expired' | 'keyEnded';
+
+export function revocableState(item: { revokedAt: string | null; expiresAt: string; endedWithKey?: string }, now = Date.now()): RevocableState {
+  if (item.revokedAt) return 'revoked';
+  if (new Date(item.expiresAt).getTime() <= now) return 'expired';
+  return item.endedWithKey ? 'keyEnded' : 'active';
+}
