@@ -12,7 +12,8 @@ import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-se
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
+import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, keyIdOf, SCRYPT } from './api-key';
+import { endedKeyAbove } from './verify-api-key';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -43,6 +44,11 @@ export async function createApiKey(
   input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
   deps: ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
+  // A key minted through a key stands on it and the keys above it (minterRefusal): one that would stand on more than a
+  // key may could never act, and was minted all the same (201, and a secret refused on every request).
+  if (keyIdOf(input.createdBy) && (await endedKeyAbove(input.tenantId, input.createdBy, input.now, deps))) {
+    throw new ArchiveError('forbidden', { detail: 'A key minted through this API key could never act: it would stand on more keys than a key may (8), or one of them no longer acts. Mint it through a key nearer its person, or signed in.' });
+  }
   const pepperName = deps.config.API_KEY_PEPPER_SECRET_NAME;
   const keyId = randomBytes(12).toString('hex');
   const secret = randomBytes(32).toString('base64url');

@@ -57,3 +57,14 @@ it('the list of keys in use marks a key minted through a revoked key: it cannot 
   expect(await listed()).toEqual([[child.record.keyId, parent.record.keyId]]);
   expect(toPublicApiKey((await listApiKeys(T, { state: 'in-use', limit: 50 }, clock.now(), deps)).items[0]!)).toMatchObject({ id: child.record.keyId, endedWithKey: parent.record.keyId });
 });
+
+it('a key that could never act (more keys above it than a key may stand on) is refused, not minted', async () => {
+  const { deps, ida, mint, use } = await setup();
+  let key = await mint(ida, 30);
+  for (let above = 1; above <= 8; above++) key = await mint(await use(key.key), 30);
+  const deepest = await use(key.key);
+  expect(deepest.denial).toBeUndefined(); // eight keys above it: the deepest that acts
+  const before = deps.tenantRecords.stored(T, 'api-key').length;
+  await expect(mint(deepest, 30)).rejects.toMatchObject({ code: 'forbidden', detail: expect.stringMatching(/could never act/) });
+  expect(deps.tenantRecords.stored(T, 'api-key')).toHaveLength(before);
+});
