@@ -225,6 +225,7 @@ it('marks a grant given and a key minted through an API key that has since been 
   const childRow = fresh.page.getByRole('row', { name: /minted by the tool/ });
   await childRow.getByText('No access').waitFor();
   expect(await childRow.textContent()).toContain(`Created with API key ${keyId}, which has been revoked or has expired`);
+  await checkA11y(fresh.page, 'api key with no access');
   await fresh.context.close();
 });
 
