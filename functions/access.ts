@@ -6,7 +6,7 @@ import { listApiKeys, ZListApiKeysQuery } from '../shared/auth/api-keys/list-api
 import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
 import { assignRightsSet } from '../shared/auth/rights-sets/assign-rights-set';
 import { deleteRightsSet } from '../shared/auth/rights-sets/delete-rights-set';
-import { listRightsAssignments } from '../shared/auth/rights-sets/list-rights-assignments';
+import { listRightsAssignmentsToReview } from '../shared/auth/rights-sets/list-rights-assignments';
 import { listRightsSets } from '../shared/auth/rights-sets/list-rights-sets';
 import { putRightsSet } from '../shared/auth/rights-sets/put-rights-set';
 import { actor } from '../shared/auth/rights-sets/rights-records';
@@ -55,7 +55,7 @@ const ZGrant = z.strictObject({
   expiresAt: instant,
 });
 
-const publicAssignment = (a: { subject: string; rightsSet: string; assignedAt: string; assignedBy: { subject: string; kind: string; person?: string } }) => ({ subject: a.subject, rightsSet: a.rightsSet, assignedAt: a.assignedAt, assignedBy: a.assignedBy });
+const publicAssignment = (a: { subject: string; rightsSet: string; assignedAt: string; assignedBy: { subject: string; kind: string; person?: string }; endedWithKey?: string }) => ({ subject: a.subject, rightsSet: a.rightsSet, assignedAt: a.assignedAt, assignedBy: a.assignedBy, ...(a.endedWithKey ? { endedWithKey: a.endedWithKey } : {}) });
 
 export const createApiKeyOp = operation({
   name: 'createApiKey', method: 'POST', route: 'api-keys', tags: ['access'], summary: "Create an API key (shown once); it acts for its creator's person and never beyond the creator's permissions",
@@ -160,7 +160,7 @@ export const listRightsAssignmentsOp = operation({
   responses: { 200: { description: 'Assignments', json: ZItems(ZRightsAssignment) } },
   errors: [],
   handler: async ({ principal }, deps) => {
-    return reply(200, { items: (await listRightsAssignments(principal.tenantId, deps)).map(publicAssignment) });
+    return reply(200, { items: (await listRightsAssignmentsToReview(principal.tenantId, deps.clock.now(), deps)).map(publicAssignment) });
   },
 });
 

@@ -8921,6 +8921,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             };
+                            /** @description The assignment was made through this API key, which (or a key above it) has since been revoked or has expired: it still applies; review it. */
+                            endedWithKey?: string;
                         }[];
                     };
                 };
@@ -9095,6 +9097,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                        /** @description The assignment was made through this API key, which (or a key above it) has since been revoked or has expired: it still applies; review it. */
+                        endedWithKey?: string;
                     };
                 };
             };

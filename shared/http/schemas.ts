@@ -134,7 +134,14 @@ export const ZApiKeyCreated = ZApiKey.extend({
 });
 
 export const ZRightsSet = z.strictObject({ name: z.string(), builtIn: z.boolean(), permissions: z.array(ZPermission), updatedAt: ZInstant.optional(), updatedBy: ZActor.optional() });
-export const ZRightsAssignment = z.strictObject({ subject: z.string(), rightsSet: z.string(), assignedAt: ZInstant, assignedBy: ZActor });
+export const ZRightsAssignment = z.strictObject({
+  subject: z.string(),
+  rightsSet: z.string(),
+  assignedAt: ZInstant,
+  assignedBy: ZActor,
+  /** Listed only: made through an API key that has since ended (or one above it); the assignment stays, for the admin to review. */
+  endedWithKey: z.string().optional().describe('The assignment was made through this API key, which (or a key above it) has since been revoked or has expired: it still applies; review it.'),
+});
 export const ZSodPolicyOut = z.strictObject({
   conflicts: z.array(z.tuple([ZPermission, ZPermission])),
   uploaderCannotApproveDisposal: z.boolean(),

@@ -201,7 +201,7 @@ it('grants support access for a ticket and lists it, once the API has said the l
   expect(await page.getByRole('button', { name: 'Revoke access for SUP-4711' }).count()).toBe(0);
 });
 
-it('marks a grant given and a key minted through an API key that has since been revoked: in force, but no access', async () => {
+it('marks what a since revoked API key made: a grant and a key with no access, an assignment to review', async () => {
   const target = e2eTarget();
   const token = await target.token({ tenant, sub: ADMIN, rights: 'tenant-admin' });
   const json = { 'Content-Type': 'application/json' };
@@ -214,6 +214,9 @@ it('marks a grant given and a key minted through an API key that has since been 
   // A key minted through it, too: it cannot act once its minter is revoked.
   const child = await call(`${target.apiUrl}/api-keys`, { method: 'POST', headers: { ...json, Authorization: `ApiKey ${key}` }, body: JSON.stringify({ name: 'minted by the tool', rightsSet: 'auditor' }) });
   expect(child.status).toBe(201);
+  // And rights assigned through it: they stay, marked for review.
+  const assigned = await call(`${target.apiUrl}/rights-assignments/${encodeURIComponent('eve@acme.example')}`, { method: 'PUT', headers: { ...json, Authorization: `ApiKey ${key}` }, body: JSON.stringify({ rightsSet: 'auditor' }) });
+  expect(assigned.status).toBe(200);
   expect((await call(`${target.apiUrl}/api-keys/${keyId}`, { method: 'DELETE', token })).status).toBe(200);
   // A fresh page: the admin's page holds the list as it was before the grant.
   const fresh = await open('/support-access', { person: ADMIN, rightsSet: 'tenant-admin' });
@@ -226,6 +229,9 @@ it('marks a grant given and a key minted through an API key that has since been 
   await childRow.getByText('No access').waitFor();
   expect(await childRow.textContent()).toContain(`Created with API key ${keyId}, which has been revoked or has expired`);
   await checkA11y(fresh.page, 'api key with no access');
+  await goTo(fresh.page, 'Rights', 'Rights');
+  const eveRow = fresh.page.getByRole('row', { name: /eve@acme\.example/ });
+  await eveRow.getByText(`Assigned with API key ${keyId}, which has since been revoked or has expired`).waitFor();
   await fresh.context.close();
 });
 

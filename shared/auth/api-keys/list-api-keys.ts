@@ -15,5 +15,5 @@ export type TListApiKeysQuery = z.infer<typeof ZListApiKeysQuery>;
  */
 export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedApiKey>> {
   const page = await walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
-  return { items: await markEndedWithKey(tenantId, page.items, (k) => isKeyInUse(k, now), now, deps), continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(tenantId, page.items, (k) => (isKeyInUse(k, now) ? k.createdBy : null), now, deps), continuationToken: page.continuationToken };
 }

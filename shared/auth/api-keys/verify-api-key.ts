@@ -82,8 +82,8 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
 /** How many keys a key minted by a key may stand on (a chain is created oldest first, so it has no loop; this bounds the reads). */
 const MAX_MINTER_DEPTH = 8;
 
-/** What a support grant stands on at most: the key that gave it, and the keys that key may stand on. */
-export const KEYS_UNDER_A_GRANT = MAX_MINTER_DEPTH + 1;
+/** What a record made through a key (a support grant, a rights assignment) stands on at most: that key, and the keys it may stand on. */
+export const KEYS_UNDER_A_RECORD = MAX_MINTER_DEPTH + 1;
 
 /**
  * The keys one request has read, by id: the walks of many things made through the same keys (a page of support
@@ -95,7 +95,7 @@ export type KeysRead = Map<string, Promise<ApiKeyRecord | undefined>>;
 /**
  * What something made through a key (a key it minted, a support grant it gave) stands on: walking up from its
  * maker `by`, the first key that no longer acts (revoked, expired, unreadable, or beyond `maxKeys`: a key stands on at
- * most MAX_MINTER_DEPTH, a grant on KEYS_UNDER_A_GRANT, the deepest key that acts included); `{ keyId: null }`
+ * most MAX_MINTER_DEPTH, a grant or an assignment on KEYS_UNDER_A_RECORD, the deepest key that acts included); `{ keyId: null }`
  * when its id cannot be read; null when every key above acts, or `by` is a person. One point read per key
  * above, never cached beyond the request (`read`, shared by the walks of one request): a revocation applies at once.
  */
@@ -118,16 +118,18 @@ export async function endedKeyAbove(tenantId: string, by: { subject: string; kin
 }
 
 /**
- * A listed page, each item in force that was made through a key no longer acting marked with that key's id
- * (`endedWithKey`; 'unknown' when unreadable): it cannot act, or gives no access, though the store holds it in force
- * until it is revoked or expires. The walks of the page share their reads.
+ * A listed page, each item made through a key that no longer acts marked with that key's id (`endedWithKey`; 'unknown'
+ * when unreadable): a key minted or a grant given through it cannot act or gives no access, though the store holds it in
+ * force until it is revoked or expires; an assignment made through it stays, for review. `madeBy`: who made the item,
+ * or null where there is nothing to mark (an item that has ended itself). The walks of the page share their reads.
  */
-export async function markEndedWithKey<T extends { createdBy: { subject: string; kind: string } }>(tenantId: string, items: readonly T[], inForce: (item: T) => boolean, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, maxKeys?: number): Promise<(T & { endedWithKey?: string })[]> {
+export async function markEndedWithKey<T extends object>(tenantId: string, items: readonly T[], madeBy: (item: T) => { subject: string; kind: string } | null, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, maxKeys?: number): Promise<(T & { endedWithKey?: string })[]> {
   const read: KeysRead = new Map();
   return Promise.all(
     items.map(async (item) => {
-      if (!keyIdOf(item.createdBy) || !inForce(item)) return item;
-      const ended = await endedKeyAbove(tenantId, item.createdBy, now, deps, read, maxKeys);
+      const maker = madeBy(item);
+      if (!maker || !keyIdOf(maker)) return item;
+      const ended = await endedKeyAbove(tenantId, maker, now, deps, read, maxKeys);
       return ended ? { ...item, endedWithKey: ended.keyId ?? 'unknown' } : item;
     }),
   );

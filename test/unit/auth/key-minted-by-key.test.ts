@@ -1,12 +1,14 @@
 /**
  * A key minted by a key acts only while the key that minted it does: revoking a leaked key also stops
- * the keys minted through it, and they do not outlive its expiry.
+ * the keys minted through it, and they do not outlive its expiry. The lists say what stands on an ended key.
  */
 import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
 import { listApiKeys } from '../../../shared/auth/api-keys/list-api-keys';
 import { toPublicApiKey } from '../../../shared/auth/api-keys/api-key';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { listRightsAssignmentsToReview } from '../../../shared/auth/rights-sets/list-rights-assignments';
 import { actor, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
@@ -67,4 +69,15 @@ it('a key that could never act (more keys above it than a key may stand on) is r
   const before = deps.tenantRecords.stored(T, 'api-key').length;
   await expect(mint(deepest, 30)).rejects.toMatchObject({ code: 'forbidden', detail: expect.stringMatching(/could never act/) });
   expect(deps.tenantRecords.stored(T, 'api-key')).toHaveLength(before);
+});
+
+it('an assignment made through a key stays once the key is revoked, and the list marks it for review', async () => {
+  const { deps, clock, ida, mint, use } = await setup();
+  const key = await mint(ida, 10);
+  await assignRightsSet(await use(key.key), 'eve', 'integration-admin', clock.now(), deps);
+  const listed = async () => (await listRightsAssignmentsToReview(T, clock.now(), deps)).map((a) => [a.subject, a.endedWithKey]).sort();
+  expect(await listed()).toEqual([['eve', undefined], ['ida', undefined]]);
+  await revokeApiKey(T, key.record.keyId, { subject: 'root', kind: 'user' }, clock.now(), deps);
+  expect(await listed()).toEqual([['eve', key.record.keyId], ['ida', undefined]]);
+  expect((await deps.tenantRecords.get(T, rightsAssignmentRecordId('eve'), 'rights-assignment'))?.value).toMatchObject({ rightsSet: 'integration-admin' });
 });

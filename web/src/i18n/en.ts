@@ -452,6 +452,7 @@ export const en = {
     assignmentsIntro: 'A person\'s rights set decides what they may do. Nobody can change their own.',
     subject: 'Person',
     subjectHint: 'Their sign-in name, e.g. bob@example.nl.',
+    madeWithEndedKey: (keyId: string) => `Assigned with API key ${keyId}, which has since been revoked or has expired. The assignment still applies: review it.`,
     rightsSet: 'Rights set',
     assign: 'Assign',
     noAssignments: 'Nobody holds a rights set through the archive yet (sign-in may still give one).',

@@ -380,6 +380,7 @@ export const nl: Dictionary = {
     assignmentsIntro: 'De rechtenset van een persoon bepaalt wat hij mag doen. Niemand kan zijn eigen rechten wijzigen.',
     subject: 'Persoon',
     subjectHint: 'Zijn of haar aanmeldnaam, bijv. bob@voorbeeld.nl.',
+    madeWithEndedKey: (keyId: string) => `Toegewezen met API-sleutel ${keyId}, die inmiddels is ingetrokken of verlopen. De toewijzing geldt nog: controleer haar.`,
     rightsSet: 'Rechtenset',
     assign: 'Toekennen',
     noAssignments: 'Nog niemand heeft via het archief een rechtenset (de aanmelding kan er nog een geven).',

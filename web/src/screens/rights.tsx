@@ -101,7 +101,10 @@ function Assignments() {
             <tr key={a.subject}>
               <th scope="row">{a.subject}{who(a.subject) === null && <span className="muted small"> ({t.you})</span>}</th>
               <td>{a.rightsSet}</td>
-              <td>{who(a.assignedBy.subject) ?? t.you}<br /><span className="muted small">{dateTime(a.assignedAt)}</span></td>
+              <td>
+                {who(a.assignedBy.subject) ?? t.you}<br /><span className="muted small">{dateTime(a.assignedAt)}</span>
+                {a.endedWithKey && <><br /><span className="muted small">{t.rights.madeWithEndedKey(a.endedWithKey)}</span></>}
+              </td>
               <td>
                 <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRemoving(a); }} aria-label={t.rights.removeNamed(a.subject)}>{t.rights.remove}</button>
                 {rowError?.subject === a.subject && <ProblemMessage error={rowError.error} />}
