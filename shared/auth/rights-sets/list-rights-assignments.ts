@@ -1,5 +1,6 @@
 import type { TenantRecordsPort } from '../../ports';
-import { KEYS_UNDER_A_RECORD, markEndedWithKey } from '../api-keys/verify-api-key';
+import { keyIdOf } from '../api-keys/api-key';
+import { KEYS_UNDER_A_RECORD, keysInUseRead, markEndedWithKey } from '../api-keys/verify-api-key';
 import type { RightsAssignmentRecord } from './rights-records';
 
 export async function listRightsAssignments(tenantId: string, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsAssignmentRecord[]> {
@@ -13,5 +14,9 @@ export async function listRightsAssignments(tenantId: string, deps: { tenantReco
  * leaked key is revoked the admin sees which rights it gave, to review them.
  */
 export async function listRightsAssignmentsToReview(tenantId: string, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<(RightsAssignmentRecord & { endedWithKey?: string })[]> {
-  return markEndedWithKey(tenantId, await listRightsAssignments(tenantId, deps), (a) => a.assignedBy, now, deps, KEYS_UNDER_A_RECORD);
+  const assignments = await listRightsAssignments(tenantId, deps);
+  // Unpaged (up to ARCHIVE_MAX_RIGHTS_ASSIGNMENTS, each possibly made through a key of its own): the keys are read with
+  // one query of those in use, not a point read per key, and only when an assignment was made through a key.
+  if (!assignments.some((a) => keyIdOf(a.assignedBy))) return assignments;
+  return markEndedWithKey(tenantId, assignments, (a) => a.assignedBy, now, deps, KEYS_UNDER_A_RECORD, await keysInUseRead(tenantId, now, deps));
 }

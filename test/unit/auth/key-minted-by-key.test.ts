@@ -81,3 +81,22 @@ it('an assignment made through a key stays once the key is revoked, and the list
   expect(await listed()).toEqual([['eve', key.record.keyId], ['ida', undefined]]);
   expect((await deps.tenantRecords.get(T, rightsAssignmentRecordId('eve'), 'rights-assignment'))?.value).toMatchObject({ rightsSet: 'integration-admin' });
 });
+
+it('listing assignments made through many keys since revoked reads no key per assignment (one query of the keys in use)', async () => {
+  const { deps, clock, ida, mint, use } = await setup();
+  // A tenant admin may make up to ARCHIVE_MAX_RIGHTS_ASSIGNMENTS assignments, each through a key of its own revoked
+  // after: the list, unpaged, read every one of those keys on each request (10,000 point reads at once).
+  const keys: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const key = await mint(ida, 10);
+    await assignRightsSet(await use(key.key), `subject-${String(i).padStart(2, '0')}`, 'integration-admin', clock.now(), deps);
+    await revokeApiKey(T, key.record.keyId, { subject: 'root', kind: 'user' }, clock.now(), deps);
+    keys.push(key.record.keyId);
+  }
+  const standing = await mint(ida, 10);
+  await assignRightsSet(await use(standing.key), 'zed', 'integration-admin', clock.now(), deps);
+  const reads = jest.spyOn(deps.tenantRecords, 'get');
+  const listed = await listRightsAssignmentsToReview(T, clock.now(), deps);
+  expect(listed.map((a) => [a.subject, a.endedWithKey])).toEqual([['ida', undefined], ...keys.map((k, i) => [`subject-${String(i).padStart(2, '0')}`, k]), ['zed', undefined]]);
+  expect(reads.mock.calls.filter(([, , type]) => type === 'api-key')).toEqual([]);
+});
