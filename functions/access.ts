@@ -1,6 +1,6 @@
 /** Who may do what: API keys, rights sets and their assignment, the SoD policy, support-access grants. */
 import { z } from 'zod';
-import { type ApiKeyRecord, apiKeyRecordId, toPublicApiKey } from '../shared/auth/api-keys/api-key';
+import { toPublicApiKey } from '../shared/auth/api-keys/api-key';
 import { createApiKey, judgeKeyRightsSet } from '../shared/auth/api-keys/create-api-key';
 import { listApiKeys, ZListApiKeysQuery } from '../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
@@ -69,14 +69,12 @@ export const createApiKeyOp = operation({
     if (expiresAt.getTime() <= now.getTime() || expiresAt.getTime() > now.getTime() + deps.config.API_KEY_MAX_DAYS * DAY) {
       throw new ArchiveError('bad_request', { detail: `expiresAt must be in the future and at most ${deps.config.API_KEY_MAX_DAYS} days away.` });
     }
-    // A key minted by a key acts only while that key does (verify-api-key.ts minterRefusal): it says so in its expiry too.
-    const minter = principal.keyId ? (await deps.tenantRecords.get<ApiKeyRecord>(principal.tenantId, apiKeyRecordId(principal.keyId), 'api-key'))?.value : undefined;
-    const expiry = minter && Date.parse(minter.expiresAt) < expiresAt.getTime() ? new Date(minter.expiresAt) : expiresAt;
     const { key, record } = await createApiKey({
       tenantId: principal.tenantId,
       name: body.name,
       rightsSet: body.rightsSet,
-      expiresAt: expiry,
+      // A key minted by a key is capped at that key's expiry there (createApiKey).
+      expiresAt,
       createdBy: actor(principal),
       // The key acts for its creator's person and never beyond the creator's permissions now.
       ceiling: [...principal.permissions],

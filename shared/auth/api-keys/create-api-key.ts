@@ -12,8 +12,8 @@ import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-se
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, keyIdOf, SCRYPT } from './api-key';
-import { endedKeyAbove } from './verify-api-key';
+import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
+import { endedKeyAbove, expiryWithinMakingKey, keyReader } from './verify-api-key';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -46,9 +46,11 @@ export async function createApiKey(
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   // A key minted through a key stands on it and the keys above it (minterRefusal): one that would stand on more than a
   // key may could never act, and was minted all the same (201, and a secret refused on every request).
-  if (keyIdOf(input.createdBy) && (await endedKeyAbove(input.tenantId, input.createdBy, input.now, deps))) {
+  const read = keyReader(input.tenantId, deps);
+  if (await endedKeyAbove(input.createdBy, input.now, read)) {
     throw new ArchiveError('forbidden', { detail: 'A key minted through this API key could never act: it would stand on more keys than a key may (8), or one of them no longer acts. Mint it through a key nearer its person, or signed in.' });
   }
+  const expiresAt = await expiryWithinMakingKey(input.createdBy, input.expiresAt, read);
   const pepperName = deps.config.API_KEY_PEPPER_SECRET_NAME;
   const keyId = randomBytes(12).toString('hex');
   const secret = randomBytes(32).toString('base64url');
@@ -76,11 +78,11 @@ export async function createApiKey(
       ceiling: [...input.ceiling].sort(),
       personPermissions: [...input.personPermissions].sort(),
       personAssigned,
-      expiresAt: input.expiresAt.toISOString(),
+      expiresAt: expiresAt.toISOString(),
       lastUsedAt: null,
       revokedAt: null,
       revokedBy: null,
-      endsAt: input.expiresAt.toISOString(),
+      endsAt: expiresAt.toISOString(),
     };
     // Created, never upserted: the id is 96 random bits, and a taken one would only read as a change (and end in 503).
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(relied ? [{ op: 'replace' as const, record: relied.value, ifMatch: relied.etag }] : []), { op: 'create', record }];

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { API_KEY_STATES, type Page, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
 import { isKeyInUse, type ListedApiKey, type ApiKeyRecord } from './api-key';
-import { markEndedWithKey } from './verify-api-key';
+import { keyReader, markEndedWithKey } from './verify-api-key';
 
 /** `GET /api-keys`: `state` picks the keys in use (the default), revoked, expired or all; paged (../state-walk.ts). */
 export const ZListApiKeysQuery = z.strictObject({ state: z.enum(API_KEY_STATES).default('in-use'), ...STATE_LIST_PAGING });
@@ -15,5 +15,5 @@ export type TListApiKeysQuery = z.infer<typeof ZListApiKeysQuery>;
  */
 export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedApiKey>> {
   const page = await walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
-  return { items: await markEndedWithKey(tenantId, page.items, (k) => (isKeyInUse(k, now) ? k.createdBy : null), now, deps), continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(page.items, (k) => (isKeyInUse(k, now) ? k.createdBy : null), now, keyReader(tenantId, deps)), continuationToken: page.continuationToken };
 }

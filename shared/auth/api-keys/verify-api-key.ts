@@ -86,11 +86,24 @@ const MAX_MINTER_DEPTH = 8;
 export const KEYS_UNDER_A_RECORD = MAX_MINTER_DEPTH + 1;
 
 /**
- * The keys one request has read, by id: the walks of many things made through the same keys (a page of support
- * grants) read each key once, not once per thing (200 grants through a key eight deep were 1,600 point reads).
- * Lives as long as the request: a revocation still applies at the next one.
+ * How a walk reads a key by id, for one request: the walks of many things made through the same keys (a page of
+ * support grants) read each key once, not once per thing (200 grants through a key eight deep were 1,600 point
+ * reads). Lives as long as the request: a revocation still applies at the next one.
  */
-export type KeysRead = Map<string, Promise<ApiKeyRecord | undefined>>;
+export type KeyReader = (keyId: string) => Promise<ApiKeyRecord | undefined>;
+
+/** Point reads of the tenant's keys, each key read once. */
+export function keyReader(tenantId: string, deps: Pick<ApiKeyDeps, 'tenantRecords'>): KeyReader {
+  const read = new Map<string, Promise<ApiKeyRecord | undefined>>();
+  return (keyId) => {
+    let found = read.get(keyId);
+    if (!found) {
+      found = deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key').then((k) => k?.value);
+      read.set(keyId, found);
+    }
+    return found;
+  };
+}
 
 /**
  * The tenant's keys in use at `now` (one query, at most ARCHIVE_MAX_API_KEYS) as the walks' reads: a key not among them
@@ -100,13 +113,9 @@ export type KeysRead = Map<string, Promise<ApiKeyRecord | undefined>>;
  * after its mark is missed by the query (ends-at.ts) for a reconciler period at most: such a list may mark what stands
  * on it meanwhile.
  */
-export async function keysInUseRead(tenantId: string, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<KeysRead> {
-  const inUse = new Map<string, Promise<ApiKeyRecord | undefined>>();
-  for (const key of await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, now.toISOString())) inUse.set(key.keyId, Promise.resolve(key));
-  const none = Promise.resolve(undefined);
-  return new (class extends Map<string, Promise<ApiKeyRecord | undefined>> {
-    override get(keyId: string) { return super.get(keyId) ?? none; }
-  })(inUse);
+export async function keysInUseReader(tenantId: string, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<KeyReader> {
+  const inUse = new Map((await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, now.toISOString())).map((key) => [key.keyId, key] as const));
+  return (keyId) => Promise.resolve(inUse.get(keyId));
 }
 
 /**
@@ -116,18 +125,10 @@ export async function keysInUseRead(tenantId: string, now: Date, deps: Pick<ApiK
  * when its id cannot be read; null when every key above acts, or `by` is a person. One point read per key
  * above, never cached beyond the request (`read`, shared by the walks of one request): a revocation applies at once.
  */
-export async function endedKeyAbove(tenantId: string, by: { subject: string; kind: string }, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, read: KeysRead = new Map(), maxKeys = MAX_MINTER_DEPTH): Promise<{ keyId: string | null } | null> {
-  const keyRecord = (keyId: string) => {
-    let found = read.get(keyId);
-    if (!found) {
-      found = deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key').then((k) => k?.value);
-      read.set(keyId, found);
-    }
-    return found;
-  };
+export async function endedKeyAbove(by: { subject: string; kind: string }, now: Date, read: KeyReader, maxKeys = MAX_MINTER_DEPTH): Promise<{ keyId: string | null } | null> {
   for (let depth = 0; by.kind === 'client'; depth++) {
     const keyId = keyIdOf(by);
-    const key = keyId && depth < maxKeys ? await keyRecord(keyId) : undefined;
+    const key = keyId && depth < maxKeys ? await read(keyId) : undefined;
     if (!key || !isKeyInUse(key, now)) return { keyId: keyId ?? null };
     by = key.createdBy;
   }
@@ -135,18 +136,29 @@ export async function endedKeyAbove(tenantId: string, by: { subject: string; kin
 }
 
 /**
+ * `expiresAt`, or the expiry of the key `by` acted through when that is earlier: what is made through a key (a key it
+ * mints, a support grant it gives) acts no longer than that key (endedKeyAbove), and its expiry says so. That key's
+ * own expiry is no later than the keys above it.
+ */
+export async function expiryWithinMakingKey(by: { subject: string; kind: string }, expiresAt: Date, read: KeyReader): Promise<Date> {
+  const keyId = keyIdOf(by);
+  const key = keyId ? await read(keyId) : undefined;
+  return key && Date.parse(key.expiresAt) < expiresAt.getTime() ? new Date(key.expiresAt) : expiresAt;
+}
+
+/**
  * A listed page, each item made through a key that no longer acts marked with that key's id (`endedWithKey`; 'unknown'
  * when unreadable): a key minted or a grant given through it cannot act or gives no access, though the store holds it in
  * force until it is revoked or expires; an assignment made through it stays, for review. `madeBy`: who made the item,
  * or null where there is nothing to mark (an item that has ended itself). The walks of the page share their reads
- * (`read`; keysInUseRead for a list without a bound of its own).
+ * (`read`: keyReader, or keysInUseReader for a list without a bound of its own).
  */
-export async function markEndedWithKey<T extends object>(tenantId: string, items: readonly T[], madeBy: (item: T) => { subject: string; kind: string } | null, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, maxKeys?: number, read: KeysRead = new Map()): Promise<(T & { endedWithKey?: string })[]> {
+export async function markEndedWithKey<T extends object>(items: readonly T[], madeBy: (item: T) => { subject: string; kind: string } | null, now: Date, read: KeyReader, maxKeys?: number): Promise<(T & { endedWithKey?: string })[]> {
   return Promise.all(
     items.map(async (item) => {
       const maker = madeBy(item);
       if (!maker || !keyIdOf(maker)) return item;
-      const ended = await endedKeyAbove(tenantId, maker, now, deps, read, maxKeys);
+      const ended = await endedKeyAbove(maker, now, read, maxKeys);
       return ended ? { ...item, endedWithKey: ended.keyId ?? 'unknown' } : item;
     }),
   );
@@ -158,7 +170,7 @@ export async function markEndedWithKey<T extends object>(tenantId: string, items
  * Null when the chain stands.
  */
 export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<ArchiveError | null> {
-  const ended = await endedKeyAbove(key.tenantId, key.createdBy, now, deps);
+  const ended = await endedKeyAbove(key.createdBy, now, keyReader(key.tenantId, deps));
   if (!ended) return null;
   return invalidKey(`The API key that minted this key${ended.keyId ? ` (${ended.keyId})` : ''} has been revoked or has expired, or cannot be found.`);
 }

@@ -1,6 +1,6 @@
 import type { TenantRecordsPort } from '../../ports';
 import { keyIdOf } from '../api-keys/api-key';
-import { KEYS_UNDER_A_RECORD, keysInUseRead, markEndedWithKey } from '../api-keys/verify-api-key';
+import { KEYS_UNDER_A_RECORD, keysInUseReader, markEndedWithKey } from '../api-keys/verify-api-key';
 import type { RightsAssignmentRecord } from './rights-records';
 
 export async function listRightsAssignments(tenantId: string, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsAssignmentRecord[]> {
@@ -18,5 +18,5 @@ export async function listRightsAssignmentsToReview(tenantId: string, now: Date,
   // Unpaged (up to ARCHIVE_MAX_RIGHTS_ASSIGNMENTS, each possibly made through a key of its own): the keys are read with
   // one query of those in use, not a point read per key, and only when an assignment was made through a key.
   if (!assignments.some((a) => keyIdOf(a.assignedBy))) return assignments;
-  return markEndedWithKey(tenantId, assignments, (a) => a.assignedBy, now, deps, KEYS_UNDER_A_RECORD, await keysInUseRead(tenantId, now, deps));
+  return markEndedWithKey(assignments, (a) => a.assignedBy, now, await keysInUseReader(tenantId, now, deps), KEYS_UNDER_A_RECORD);
 }

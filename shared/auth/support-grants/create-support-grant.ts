@@ -5,7 +5,7 @@ import { writeWithAuditEntry } from '../../audit/outbox';
 import type { SupportScope } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
-import { ApiKeyRecord, apiKeyRecordId, keyIdOf } from '../api-keys/api-key';
+import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';
 
 export async function createSupportGrant(
   input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string; person?: string }; now: Date; /** The request's audit entry, stored with the grant. */ audit?: AuditStaging },
@@ -14,9 +14,7 @@ export async function createSupportGrant(
   const ms = input.expiresAt.getTime() - input.now.getTime();
   if (!(ms > 0 && ms <= SUPPORT_GRANT_MAX_MS)) throw new ArchiveError('bad_request', { detail: 'expiresAt must be in the future and at most 7 days away.' });
   // A grant given through a key stands on that key (find-active-support-grant.ts): it says so in its expiry too.
-  const keyId = keyIdOf(input.createdBy);
-  const key = keyId ? (await deps.tenantRecords.get<ApiKeyRecord>(input.tenantId, apiKeyRecordId(keyId), 'api-key'))?.value : undefined;
-  const expiresAt = key && Date.parse(key.expiresAt) < input.expiresAt.getTime() ? new Date(key.expiresAt) : input.expiresAt;
+  const expiresAt = await expiryWithinMakingKey(input.createdBy, input.expiresAt, keyReader(input.tenantId, deps));
   const grantId = randomUUID();
   const record: SupportGrantRecord = {
     id: supportGrantRecordId(grantId),

@@ -1,5 +1,5 @@
 import type { TenantRecordsPort } from '../../ports';
-import { endedKeyAbove, KEYS_UNDER_A_RECORD, type KeysRead } from '../api-keys/verify-api-key';
+import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
 import type { SupportGrantRecord } from './support-grant';
 
 /**
@@ -22,9 +22,9 @@ export const SUPPORT_GRANT_CANDIDATES = 50;
  */
 export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
   const at = now.toISOString();
-  const read: KeysRead = new Map(); // candidates given through the same keys read each once
+  const read = keyReader(tenantId, deps); // candidates given through the same keys read each once
   for (const grant of await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: staff }, SUPPORT_GRANT_CANDIDATES)) {
-    if (!(await endedKeyAbove(tenantId, grant.createdBy, now, deps, read, KEYS_UNDER_A_RECORD))) return { grant, selfGranted: false };
+    if (!(await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD))) return { grant, selfGranted: false };
   }
   // Asked only of a refusal: which one the staff member is told.
   return { grant: null, selfGranted: (await deps.tenantRecords.supportGrantsInForce(tenantId, at, { by: staff }, 1)).length > 0 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Page, SUPPORT_GRANT_STATES, type TenantRecordsPort } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
-import { KEYS_UNDER_A_RECORD, markEndedWithKey } from '../api-keys/verify-api-key';
+import { keyReader, KEYS_UNDER_A_RECORD, markEndedWithKey } from '../api-keys/verify-api-key';
 import { isActiveGrant, type ListedSupportGrant, type SupportGrantRecord } from './support-grant';
 
 /** `GET /support-grants`: `state` picks the grants in force (`active`, the default), revoked, expired or all; paged (../state-walk.ts). */
@@ -16,5 +16,5 @@ export type TListSupportGrantsQuery = z.infer<typeof ZListSupportGrantsQuery>;
 export async function listSupportGrants(tenantId: string, q: TListSupportGrantsQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedSupportGrant>> {
   const page = await walkByState({ list: 'support-grants', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, q.state, at, limit, c));
   // The grants of a page are mostly given through a few keys: each key is read once for the page.
-  return { items: await markEndedWithKey(tenantId, page.items, (g) => (isActiveGrant(g, now) ? g.createdBy : null), now, deps, KEYS_UNDER_A_RECORD), continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(page.items, (g) => (isActiveGrant(g, now) ? g.createdBy : null), now, keyReader(tenantId, deps), KEYS_UNDER_A_RECORD), continuationToken: page.continuationToken };
 }
