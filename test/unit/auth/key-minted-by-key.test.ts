@@ -45,6 +45,7 @@ it('a key minted by a key acts no longer than the key that minted it', async () 
   const { clock, ida, mint, use } = await setup();
   const parent = await mint(ida, 10);
   const child = await mint(await use(parent.key), 300);
+  expect(child.record.expiresAt).toBe(parent.record.expiresAt); // and its expiry says so
   clock.set(new Date(clock.now().getTime() + 11 * DAY).toISOString());
   expect((await use(child.key)).denial).toMatchObject({ code: 'unauthenticated' });
 });
