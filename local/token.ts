@@ -12,7 +12,7 @@ async function main() {
     options: { tenant: { type: 'string' }, sub: { type: 'string' }, rights: { type: 'string' }, kind: { type: 'string' }, minutes: { type: 'string', default: '60' } },
   });
   if (!values.tenant || !values.sub) {
-    console.error('usage: npm run token -- --tenant <tenant> --sub <subject> --rights uploader|accountant|archivist|auditor|tenant-admin [--kind user|support] [--minutes 60]\n(without --rights the token may do only what a rights set the tenant assigned allows)');
+    console.error('usage: npm run token -- --tenant <tenant> --sub <subject> --rights uploader|accountant|archivist|auditor|tenant-admin|integration-admin [--kind user|support] [--minutes 60]\n(without --rights the token may do only what a rights set the tenant assigned allows)');
     process.exit(2);
   }
   fs.mkdirSync(LOCAL_DIR, { recursive: true });

@@ -172,6 +172,9 @@ const ZConfig = z
 
 export type Config = z.infer<typeof ZConfig>;
 
+/** Every setting the loader reads, by its environment name (the README's Configuration table names each). */
+export const SETTING_NAMES: readonly string[] = Object.keys(ZConfig.shape).filter((name) => name !== 'runtime');
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid archive configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
