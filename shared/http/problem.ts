@@ -10,7 +10,6 @@ export const ERROR_STATUS = {
   malformed_multipart: 400,
   invalid_metadata: 400,
   invalid_query: 400,
-  invalid_file_name: 400,
   unauthenticated: 401,
   forbidden: 403,
   segregation_of_duties: 403,

@@ -11,7 +11,6 @@ export const ERROR_TITLES = {
   malformed_multipart: 'The multipart body is malformed',
   invalid_metadata: 'The document metadata is invalid',
   invalid_query: 'The query parameters are invalid',
-  invalid_file_name: 'The file name is not acceptable',
   unauthenticated: 'A valid credential is required',
   forbidden: 'The credential does not allow this',
   segregation_of_duties: 'Segregation of duties forbids this',

@@ -9,7 +9,6 @@ const problems: Record<Code, string> = {
   malformed_multipart: 'The upload could not be read.',
   invalid_metadata: 'Some document details are not valid.',
   invalid_query: 'The search could not be run with these filters.',
-  invalid_file_name: 'The file name is not acceptable.',
   unauthenticated: 'Your session has ended. Please sign in again.',
   forbidden: 'Your rights do not allow this.',
   segregation_of_duties: 'Segregation of duties does not allow you to do this.',

@@ -579,7 +579,6 @@ export const nl: Dictionary = {
       malformed_multipart: 'Het bestand kon niet worden gelezen.',
       invalid_metadata: 'Sommige documentgegevens zijn niet geldig.',
       invalid_query: 'Met deze filters kan niet worden gezocht.',
-      invalid_file_name: 'De bestandsnaam is niet toegestaan.',
       unauthenticated: 'Uw sessie is verlopen. Meld u opnieuw aan.',
       forbidden: 'Uw rechten staan dit niet toe.',
       segregation_of_duties: 'Functiescheiding staat niet toe dat u dit doet.',
