@@ -12,7 +12,7 @@ export const SOD_RULES = {
     'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, move the fiscal-year end either way) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
   'support-self-granted': 'A support-access grant is the tenant\'s consent for provider staff: whoever gave it (nor through an API key of theirs) cannot act under it as provider staff; another person of the tenant must grant it.',
   'four-eyes-sod-policy':
-    'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it.',
+    'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it (nor someone such a person gave rights to since).',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 
@@ -139,6 +139,8 @@ export interface RightsGiven {
   through: string;
   at: string;
   by: { subject: string; person?: string };
+  /** The chain of givers was too long to follow (rights-given.ts): whoever the first person is, not judged a second person. */
+  unresolved?: true;
 }
 
 /**
@@ -146,7 +148,9 @@ export interface RightsGiven {
  * (the act they now approve or undo), if anything: their rights assignment, or a permission added to a rights
  * set they act with. Such a person may be a second identity of the first (a guest account given rights for the
  * purpose, or assigned a harmless set earlier and that set widened now), so they do not count as a second person.
+ * `approver` holds the givings up the chain too (rights-given.ts), each dated by the earliest giving on its way; a chain
+ * too long to follow matches whoever `first` is.
  */
 export function madeSecondBy(approver: readonly RightsGiven[], first: { subject: string; person?: string }, since: string): RightsGiven | null {
-  return approver.find((g) => g.at >= since && samePerson({ subject: g.by.subject, person: personOf(g.by) }, first)) ?? null;
+  return approver.find((g) => g.unresolved || (g.at >= since && samePerson({ subject: g.by.subject, person: personOf(g.by) }, first))) ?? null;
 }

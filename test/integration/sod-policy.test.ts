@@ -186,3 +186,23 @@ it('turning the uploader rule off is a weakening; a policy changed meanwhile voi
   // An id that is no proposal of this tenant: 404.
   expect((await asBob.approve('0190aaaa-0000-7000-8000-000000000001')).json.code).toBe('sod_policy_proposal_not_found');
 });
+
+it('a second identity the proposer gives rights after proposing cannot make a third (in its name or through its key) that approves for her', async () => {
+  const { tenant, alice, asAlice } = await tenantWithAdmins('sodp-chain');
+  const proposed = await asAlice.put({ conflicts: [] });
+  expect(proposed.status).toBe(202);
+  const id = proposed.json.id as string;
+  const assign = (token: string | { key: string }, subject: string) =>
+    call(`${archive.url}/rights-assignments/${subject}`, typeof token === 'string' ? { ...json('PUT', { rightsSet: 'tenant-admin' }), token } : withKey(token.key, json('PUT', { rightsSet: 'tenant-admin' })));
+  expect((await assign(alice, 'guest-1')).status).toBe(200);
+  const guest1 = await archive.token({ tenant, sub: 'guest-1', rights: 'tenant-admin' });
+  expect((await assign(guest1, 'guest-2')).status).toBe(200);
+  const key = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'guest-1-admin', rightsSet: 'tenant-admin' }), token: guest1 });
+  expect((await assign({ key: key.json.key }, 'guest-3')).status).toBe(200);
+  for (const sub of ['guest-2', 'guest-3']) {
+    const approval = await call(`${archive.url}/sod-policy/proposals/${id}/approve`, { ...json('POST', { reason: 'agreed' }), token: await archive.token({ tenant, sub, rights: 'tenant-admin' }) });
+    expect(approval.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'four-eyes-sod-policy', proposedBy: 'alice', approverRightsGivenBy: 'alice' });
+    expect(approval.json.approverRightsGivenThrough).toContain('guest-1');
+  }
+  expect((await call(`${archive.url}/sod-policy`, { token: alice })).json.conflicts).toEqual([DEFAULT]);
+});

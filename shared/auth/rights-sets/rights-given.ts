@@ -1,29 +1,82 @@
 import { personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
+import { type PersonSightingRecord, personSightingRecordId } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
 import { isBuiltIn, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+
+/**
+ * How far up a chain of givers the four-eyes steps look (persons who gave rights to persons who gave rights ...), and
+ * how many persons at most. A chain longer than this, or more persons, is not judged but refused (`unresolved`): a
+ * company's rights are given by a handful of administrators, a few levels deep.
+ */
+export const RIGHTS_CHAIN_MAX_HOPS = 8;
+export const RIGHTS_CHAIN_MAX_PERSONS = 32;
+
+// As stored, past the per-instance cache: a second identity given rights a moment ago on another instance is caught.
+const fresh = { fresh: true };
 
 /**
  * Who gave the person behind `principal` the rights they act with, and when (for four eyes, sod.ts
  * `madeSecondBy`): their rights assignment, the last removal of one (after which claimed rights may apply), and
  * the last widening of each tenant rights set the principal acts with (its own set and, for an API key, its
  * person's). Built-in sets never change.
+ *
+ * And, up the chain, who gave those givers theirs: a first person who makes a second identity after the act, and has
+ * that identity make a third, must not find the third counting as a second person. Such an entry names the person
+ * further up (`by`) and, as its time, the earliest giving along its chain (`at`), so it matches a `since` only when
+ * every giving on the way came after it: an identity made before the act stays one whose rights predate it.
  */
 export async function rightsGivenTo(principal: Principal, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsGiven[]> {
   const { tenantId } = principal;
-  const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
+  const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])];
   const person = personOf(principal);
-  // As stored, past the per-instance cache: a second identity given rights a moment ago on another instance is caught.
-  const fresh = { fresh: true };
-  const [assignment, unassignment, ...sets] = await Promise.all([
+  const own = await givenToPerson(tenantId, person, names, deps);
+  const all = [...own];
+  // Per person up the chain, the latest time along a chain that reached them: expanded again only when a chain
+  // reaches them later (so it may match a later `since`), which also ends every cycle.
+  const reached = new Map<string, string>([[person, '\uffff']]);
+  let level = own;
+  for (let hop = 1; level.length > 0; hop++) {
+    const latest = new Map<string, RightsGiven>();
+    for (const g of level) {
+      const giver = personOf(g.by);
+      if ((reached.get(giver) ?? '') >= g.at) continue;
+      if ((latest.get(giver)?.at ?? '') < g.at) latest.set(giver, g);
+    }
+    if (latest.size === 0) break;
+    latest.forEach((g, giver) => reached.set(giver, g.at));
+    if (hop >= RIGHTS_CHAIN_MAX_HOPS || reached.size > RIGHTS_CHAIN_MAX_PERSONS) {
+      return [...all, { through: `rights given through more than ${RIGHTS_CHAIN_MAX_HOPS} persons in a row or by more than ${RIGHTS_CHAIN_MAX_PERSONS}`, at: '', by: { subject: '' }, unresolved: true }];
+    }
+    // The givers' own, each read as stored: one level of the chain at a time.
+    const next = await Promise.all(
+      [...latest].map(async ([giver, g]) =>
+        (await givenToPerson(tenantId, giver, null, deps)).map((t) => ({ through: `${g.through} by ${giver}, who was given ${t.through}`, at: t.at < g.at ? t.at : g.at, by: t.by })),
+      ),
+    );
+    level = next.flat();
+    all.push(...level);
+  }
+  return all;
+}
+
+/**
+ * One person's givings: their assignment, its last removal, and the last widening of the tenant sets they act with
+ * (`sets`; for a person further up the chain, their assignment's set and the set their last sign-in claimed).
+ */
+async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsGiven[]> {
+  const [assignment, unassignment, sighting] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
-    ...names.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)),
+    sets ? null : deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', fresh),
   ]);
+  const names = sets ?? [assignment?.rightsSet, sighting?.value.person === person ? sighting.value.rightsSet : undefined].filter((n): n is string => n !== undefined);
+  const tenantSets = [...new Set(names)].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
+  const widened = await Promise.all(tenantSets.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)));
   return [
     ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }] : []),
     ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }] : []),
-    ...sets.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, at: s.value.widenedAt ?? s.value.updatedAt, by: s.value.widenedBy ?? s.value.updatedBy }] : [])),
+    ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, at: s.value.widenedAt ?? s.value.updatedAt, by: s.value.widenedBy ?? s.value.updatedBy }] : [])),
   ];
 }

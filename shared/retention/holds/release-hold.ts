@@ -14,7 +14,7 @@ import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps } from './legal-hold'
 export function assertMayRelease(principal: Principal, releaser: readonly RightsGiven[], hold: Pick<LegalHold, 'placedBy' | 'placedAt'>): void {
   if (!samePerson(principal, hold.placedBy) && !madeSecondBy(releaser, hold.placedBy, hold.placedAt)) return;
   throw new ArchiveError('four_eyes_required', {
-    detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it; someone the placer gave rights to after placing it does not count as different).',
+    detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it; someone the placer gave rights to after placing it, or someone such a person gave rights to since, does not count as different).',
     extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject },
   });
 }

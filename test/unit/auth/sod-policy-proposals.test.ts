@@ -185,3 +185,63 @@ it('nor someone whose rights set the proposer widened after proposing (assigned 
   expect(await codeOf(proposals.approve(guest, outcome.proposed.proposalId, 'ok', now))).toBe('segregation_of_duties:four-eyes-sod-policy');
   expect((await rights.policy('acme')).conflicts).toHaveLength(1);
 });
+
+describe('a second identity the proposer makes after proposing cannot make a third that counts as a second person', () => {
+  type RightsDeps = Parameters<typeof assignRightsSet>[4] & Parameters<typeof putRightsSet>[4];
+  const approveAs = async (chain: (deps: RightsDeps) => Promise<void>, approver: Principal) => {
+    const { records, rights, proposals } = setup();
+    const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
+    await assignRightsSet(admin('root'), 'bob', 'tenant-admin', new Date(now.getTime() - 86_400_000), deps);
+    const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
+    if (!('proposed' in outcome)) throw new Error('expected a proposal');
+    await chain(deps);
+    const refusal = await proposals.approve(approver, outcome.proposed.proposalId, 'ok', now).then(() => null, (err: unknown) => err);
+    return { refusal, conflicts: (await rights.policy('acme')).conflicts };
+  };
+
+  it('alice gives guest-1 tenant-admin after proposing, guest-1 gives guest-2: guest-2 is refused, naming alice and the chain', async () => {
+    const { refusal, conflicts } = await approveAs(async (deps) => {
+      await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
+      await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
+    }, admin('guest-2'));
+    expect(refusal).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toContain('guest-1');
+    expect(conflicts).toHaveLength(1);
+  });
+
+  it('also three deep, and when the link up is a widened rights set rather than an assignment', async () => {
+    const deep = await approveAs(async (deps) => {
+      await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
+      await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
+      await assignRightsSet(admin('guest-2'), 'guest-3', 'tenant-admin', now, deps);
+    }, admin('guest-3'));
+    expect(deep.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    const widened = await approveAs(async (deps) => {
+      // guest-1 was given a harmless set before the proposal; alice widens that set now.
+      await putRightsSet(admin('alice'), 'viewers', ['documents:read'], new Date(now.getTime() - 86_400_000), deps);
+      await assignRightsSet(admin('alice'), 'guest-1', 'viewers', new Date(now.getTime() - 86_400_000), deps);
+      await putRightsSet(admin('alice'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
+      await assignRightsSet(admin('guest-1', { rightsSet: 'viewers', permissions: new Set<Permission>(['documents:read', 'rights:manage']) }), 'guest-2', 'viewers', now, deps);
+    }, admin('guest-2', { rightsSet: 'viewers', permissions: new Set<Permission>(['documents:read', 'rights:manage']) }));
+    expect(widened.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+  });
+
+  it('an identity alice made before proposing stays one whose rights predate it, and so does one it makes', async () => {
+    const { refusal, conflicts } = await approveAs(async () => undefined, admin('bob'));
+    expect(refusal).toBeNull();
+    expect(conflicts).toEqual([]);
+    const made = await approveAs(async (deps) => {
+      await assignRightsSet(admin('bob'), 'carol', 'tenant-admin', now, deps);
+    }, admin('carol'));
+    expect(made.refusal).toBeNull();
+  });
+
+  it('a chain of givers too long to follow is refused, not judged', async () => {
+    const { refusal } = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 3_600_000);
+      for (let i = 1; i <= 10; i++) await assignRightsSet(admin(i === 1 ? 'root' : `p-${i - 1}`), `p-${i}`, 'tenant-admin', before, deps);
+    }, admin('p-10'));
+    expect(refusal).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'four-eyes-sod-policy' } });
+    expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toMatch(/more than 8 persons/);
+  });
+});

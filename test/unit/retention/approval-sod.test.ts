@@ -36,6 +36,16 @@ describe('the uploader rule holds for someone the uploader gave rights to after 
     expect(bulk.skipped.map((s) => s.reason)).toEqual(['segregation-of-duties:uploader-approves-disposal', 'segregation-of-duties:uploader-approves-disposal']);
   });
 
+  it('nor someone given rights, after the upload, by someone alice gave rights to after it (a third identity made through a second)', async () => {
+    const { deps, ids } = await uploadedByAlice();
+    await assignRightsSet(admin('alice'), 'alice-guest', 'tenant-admin', deps.clock.now(), deps);
+    await assignRightsSet(admin('alice-guest'), 'alice-guest-2', 'tenant-admin', deps.clock.now(), deps);
+    const named = await approveDisposal({ principal: admin('alice-guest-2'), before: '2025-01-01T00:00:00Z', reason: 'due', documentIds: [ids[0]!] }, deps).catch((e: unknown) => e);
+    expect(named).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'uploader-approves-disposal', approverRightsGivenBy: 'alice' } });
+    const bulk = await approveDisposal({ principal: admin('alice-guest-2'), before: '2025-01-01T00:00:00Z', reason: 'due' }, deps);
+    expect(bulk.approved).toEqual([]);
+  });
+
   it('someone a third person assigned approves', async () => {
     const { deps, ids } = await uploadedByAlice();
     await assignRightsSet(admin('carol'), 'bob', 'tenant-admin', deps.clock.now(), deps);

@@ -102,6 +102,23 @@ describe('four eyes on a hold\'s release, for the person behind the second ident
   });
 });
 
+describe('four eyes on a hold\'s release, through a chain of identities', () => {
+  it('someone given rights by a person the placer gave rights to after placing the hold cannot release it', async () => {
+    const { deps: base, ids } = await fiscal2017(1);
+    const clock = new FakeClock('2025-03-02T12:00:00Z');
+    const deps = { ...base, clock };
+    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-4' }, deps);
+    clock.set('2025-03-03T12:00:00Z');
+    const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['tenant-admin']) });
+    await assignRightsSet(admin('ann'), 'ann-guest', 'tenant-admin', clock.now(), deps);
+    await assignRightsSet(admin('ann-guest'), 'ann-guest-2', 'accountant', clock.now(), deps);
+    const third: Principal = { ...archivist, subject: 'ann-guest-2', person: 'ann-guest-2' };
+    await expect(releaseHold({ principal: third, documentId: ids[0]!, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    await expect(releaseHoldEverywhere({ principal: third, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    expect(deps.catalog.documents.get(`${T}/${ids[0]}`)!.legalHold).toBe(true);
+  });
+});
+
 describe('four eyes on a hold\'s release, when the placer widens the rights set of someone assigned before', () => {
   it('the placer adding holds:release to that set after placing the hold makes its holder no second person', async () => {
     const { deps: base, ids } = await fiscal2017(1);
