@@ -41,6 +41,7 @@ interface Sent {
   person: string;
   /** The credential it was sent with: an entry of a key's or a support grant's request names the key or grant too. */
   as: keyof typeof who;
+  credential: string;
   status: number;
   code?: string;
   requestId: string;
@@ -56,6 +57,8 @@ const sent: Sent[] = [];
 interface Req {
   path: string;
   as?: keyof typeof who;
+  /** Another credential than `as`'s, refused for itself, and the person its entry names. */
+  authorization?: { header: string; person: string };
   body?: unknown;
   raw?: Uint8Array | string;
   headers?: Record<string, string>;
@@ -63,7 +66,7 @@ interface Req {
 
 async function send(kind: Sent['kind'], route: TenantRoute | { method: string; route: string }, r: Req, target: Sent['target']): Promise<{ status: number; json: any; headers: Headers }> {
   const as = r.as ?? 'admin';
-  const credential = as === 'adminKey' ? `ApiKey ${who.adminKey}` : `Bearer ${who[as]}`;
+  const credential = r.authorization?.header ?? (as === 'adminKey' ? `ApiKey ${who.adminKey}` : `Bearer ${who[as]}`);
   const headers: Record<string, string> = { Authorization: credential, ...(r.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...r.headers };
   const body = r.raw ?? (r.body !== undefined ? JSON.stringify(r.body) : undefined);
   const started = Date.now();
@@ -71,7 +74,7 @@ async function send(kind: Sent['kind'], route: TenantRoute | { method: string; r
   const bytes = Buffer.from(await res.arrayBuffer());
   const ended = Date.now();
   const json = /json/.test(res.headers.get('content-type') ?? '') && bytes.length ? JSON.parse(bytes.toString('utf8')) : undefined;
-  sent.push({ kind, route: nameOf(route), person: PERSON[as], as, status: res.status, code: json?.code, requestId: res.headers.get('x-request-id') ?? '', started, ended, target, nothingStored: res.headers.get('idempotent-replayed') === 'true' || (Array.isArray(json?.approved) && json.approved.length === 0) });
+  sent.push({ kind, route: nameOf(route), person: r.authorization?.person ?? PERSON[as], as, credential, status: res.status, code: json?.code, requestId: res.headers.get('x-request-id') ?? '', started, ended, target, nothingStored: res.headers.get('idempotent-replayed') === 'true' || (Array.isArray(json?.approved) && json.approved.length === 0) });
   return { status: res.status, json, headers: res.headers };
 }
 
@@ -89,7 +92,7 @@ async function read(path: string): Promise<{ status: number; json: any; headers:
 
 /** A change as `token` (the admin), outside the sweep. */
 async function call(method: string, path: string, body: unknown, token = who.admin, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${archive.url}/${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${archive.url}/${path}`, { method, headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
@@ -218,6 +221,10 @@ const VARIANTS: [name: string, status: number, run: () => Promise<Req>, target: 
   ['DELETE legal-holds/{holdId}', 403, async () => ({ path: `legal-holds/${ctx.keyHold}`, body: { reason: 'My own' } }), () => ctx.keyHold!],
   ['POST sod-policy/proposals/{id}/approve', 403, async () => ({ path: `sod-policy/proposals/${ctx.ownProposal}/approve`, body: { reason: 'My own' } }), () => `sod-policy-proposal:${ctx.ownProposal}`],
   ['POST retention/approvals', 201, async () => ({ path: 'retention/approvals', as: 'checker', body: { before: new Date().toISOString().slice(0, 10), reason: 'Due' } }), () => undefined],
+  // Credentials that name the tenant but are refused: audited under the key's person or the token's subject.
+  ['GET documents/{id}', 401, async () => ({ path: `documents/${ctx.doc}`, authorization: { header: `ApiKey ${ctx.revokedKey}`, person: 'admin' } }), () => ctx.doc!],
+  ['GET documents/{id}', 401, async () => ({ path: `documents/${ctx.doc}`, authorization: { header: `ApiKey ${ctx.revokedKey!.slice(0, -43)}${'A'.repeat(43)}`, person: 'admin' } }), () => ctx.doc!],
+  ['DELETE api-keys/{id}', 401, async () => ({ path: `api-keys/${ctx.key}`, authorization: { header: `Bearer ${await archive.token({ tenant, sub: 'stranger', rights: 'no-such-set' })}`, person: 'stranger' } }), () => `api-key:${ctx.key}`],
 ];
 
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */
@@ -282,10 +289,15 @@ beforeAll(async () => {
     row.target = target();
   }
 
+  // Provider staff before the tenant granted support: refused, and audited in the tenant.
+  who.support = await archive.token({ tenant, sub: 'staff-1', kind: 'support', rights: 'tenant-admin' });
+  must(await send('variant', TENANT_ROUTES.find((r) => nameOf(r) === 'GET documents/{id}')!, { path: `documents/${ctx.doc}`, as: 'support' }, ctx.doc), 403, 'support without a grant');
+  const revoked = must(await call('POST', 'api-keys', { name: 'revoked', rightsSet: 'spare' }), 201, 'key');
+  must(await call('DELETE', `api-keys/${revoked.json.id}`, undefined), 200, 'revoke');
+  ctx.revokedKey = revoked.json.key;
   // For the variants: a key of the admin's, a support grant in force, a hold placed through the key, a pending proposal.
   who.adminKey = must(await call('POST', 'api-keys', { name: 'admin key', rightsSet: 'everything' }), 201, 'key').json.key;
   must(await call('POST', 'support-grants', { ticket: 'SUP-2', scope: 'read-only', expiresAt: in7Days() }, who.checker), 201, 'grant');
-  who.support = await archive.token({ tenant, sub: 'staff-1', kind: 'support', rights: 'tenant-admin' });
   must(await call('PUT', 'sod-policy', { conflicts: [], uploaderCannotApproveDisposal: true }, who.admin, { 'If-Match': (await read('sod-policy')).headers.get('etag')! }), 200, 'tighten');
   ctx.ownProposal = must(await call('PUT', 'sod-policy', { conflicts: [], uploaderCannotApproveDisposal: false }, who.admin, { 'If-Match': (await read('sod-policy')).headers.get('etag')! }), 202, 'proposal').json.id;
   // A document past its retention (as if stored long ago), for an approval that changes one.
@@ -348,8 +360,8 @@ function problemOf(s: Sent): string | null {
   const route = TENANT_ROUTES.find((r) => nameOf(r) === s.route)!;
   const problems: string[] = [];
   if (e.actor.person !== s.person) problems.push(`person ${e.actor.person}, not ${s.person}`);
-  if (s.as === 'adminKey' && !e.actor.keyId) problems.push('no key id');
-  if (s.as === 'support' && !e.actor.grantId) problems.push('no grant id');
+  if (s.credential.startsWith('ApiKey ') && !e.actor.keyId) problems.push('no key id');
+  if (s.as === 'support' && s.status < 400 && !e.actor.grantId) problems.push('no grant id');
   if (e.action !== route.action) problems.push(`action ${e.action}, not ${route.action}`);
   if (s.target === undefined ? e.target === null : e.target !== s.target) problems.push(`target ${e.target}, not ${s.target === undefined ? 'some target' : s.target}`);
   const outcome = s.status < 400 ? 'success' : s.status >= 500 ? 'failed' : 'refused';
