@@ -299,7 +299,9 @@ beforeAll(async () => {
   who.adminKey = must(await call('POST', 'api-keys', { name: 'admin key', rightsSet: 'everything' }), 201, 'key').json.key;
   must(await call('POST', 'support-grants', { ticket: 'SUP-2', scope: 'read-only', expiresAt: in7Days() }, who.checker), 201, 'grant');
   must(await call('PUT', 'sod-policy', { conflicts: [], uploaderCannotApproveDisposal: true }, who.admin, { 'If-Match': (await read('sod-policy')).headers.get('etag')! }), 200, 'tighten');
-  ctx.ownProposal = must(await call('PUT', 'sod-policy', { conflicts: [], uploaderCannotApproveDisposal: false }, who.admin, { 'If-Match': (await read('sod-policy')).headers.get('etag')! }), 202, 'proposal').json.id;
+  // A weakening is proposed, not applied (202): its entry says so.
+  const putSod = TENANT_ROUTES.find((r) => nameOf(r) === 'PUT sod-policy')!;
+  ctx.ownProposal = must(await send('variant', putSod, { path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: false }, headers: { 'If-Match': (await read('sod-policy')).headers.get('etag')! } }, undefined), 202, 'proposal').json.id;
   // A document past its retention (as if stored long ago), for an approval that changes one.
   const due = await seedDocument(archive.host.deps, tenant, { metadata: { counterparty: 'Old Ltd' } });
   const dueItem = archive.host.deps.cosmos.documents.item(due.id, tenant);
