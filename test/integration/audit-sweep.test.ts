@@ -51,6 +51,8 @@ interface Sent {
   nothingStored: boolean;
   /** The target the entry must name (undefined: any, but not null). */
   target: string | null | undefined;
+  /** The detail a success entry must have, where the target alone does not name what was touched. */
+  detail?: string;
 }
 const sent: Sent[] = [];
 
@@ -227,6 +229,12 @@ const VARIANTS: [name: string, status: number, run: () => Promise<Req>, target: 
   ['DELETE api-keys/{id}', 401, async () => ({ path: `api-keys/${ctx.key}`, authorization: { header: `Bearer ${await archive.token({ tenant, sub: 'stranger', rights: 'no-such-set' })}`, person: 'stranger' } }), () => `api-key:${ctx.key}`],
 ];
 
+/** Details a success's entry must have: a hold placed or released on a document names the hold (a document may carry several). */
+const DETAIL: Record<string, () => string> = {
+  'POST documents/{id}/legal-holds': () => `hold=${ctx.hold}`,
+  'DELETE documents/{id}/legal-holds/{holdId}': () => `hold=${ctx.hold}`,
+};
+
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */
 function paramsOf(route: TenantRoute, override: Record<string, string> = {}): Record<string, string> {
   const first = route.route.split('/')[0]!;
@@ -287,6 +295,8 @@ beforeAll(async () => {
     const row = sent[sent.length - 1]!;
     await after?.(res);
     row.target = target();
+    const detail = DETAIL[name]?.();
+    if (detail !== undefined) row.detail = detail;
   }
 
   // Provider staff before the tenant granted support: refused, and audited in the tenant.
@@ -368,6 +378,7 @@ function problemOf(s: Sent): string | null {
   if (s.target === undefined ? e.target === null : e.target !== s.target) problems.push(`target ${e.target}, not ${s.target === undefined ? 'some target' : s.target}`);
   const outcome = s.status < 400 ? 'success' : s.status >= 500 ? 'failed' : 'refused';
   if (e.outcome !== outcome || e.status !== s.status) problems.push(`${e.outcome} ${e.status}, answered ${s.status}`);
+  if (s.detail !== undefined && e.detail !== s.detail) problems.push(`detail ${e.detail}, not ${s.detail}`);
   if (outcome === 'refused' && !(e.detail ?? '').startsWith(s.code ?? '?')) problems.push(`detail ${e.detail}, answered ${s.code}`);
   if (!e.clientIp) problems.push('no client IP');
   const at = Date.parse(e.at);
