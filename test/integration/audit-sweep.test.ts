@@ -229,10 +229,15 @@ const VARIANTS: [name: string, status: number, run: () => Promise<Req>, target: 
   ['DELETE api-keys/{id}', 401, async () => ({ path: `api-keys/${ctx.key}`, authorization: { header: `Bearer ${await archive.token({ tenant, sub: 'stranger', rights: 'no-such-set' })}`, person: 'stranger' } }), () => `api-key:${ctx.key}`],
 ];
 
-/** Details a success's entry must have: a hold placed or released on a document names the hold (a document may carry several). */
+/**
+ * Details a success's entry must have where its target alone does not say what was done: a hold placed or released on
+ * a document names the hold (a document may carry several); a rights change names the rights (the records are replaced).
+ */
 const DETAIL: Record<string, () => string> = {
   'POST documents/{id}/legal-holds': () => `hold=${ctx.hold}`,
   'DELETE documents/{id}/legal-holds/{holdId}': () => `hold=${ctx.hold}`,
+  'PUT rights-sets/{name}': () => 'permissions=documents:read',
+  'PUT rights-assignments/{subject}': () => 'rights-set=readers',
 };
 
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */
