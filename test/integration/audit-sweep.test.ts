@@ -317,6 +317,7 @@ beforeAll(async () => {
   // A weakening is proposed, not applied (202): its entry says so.
   const putSod = TENANT_ROUTES.find((r) => nameOf(r) === 'PUT sod-policy')!;
   ctx.ownProposal = must(await send('variant', putSod, { path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: false }, headers: { 'If-Match': (await read('sod-policy')).headers.get('etag')! } }, undefined), 202, 'proposal').json.id;
+  Object.assign(sent[sent.length - 1]!, { target: `sod-policy-proposal:${ctx.ownProposal}`, detail: 'proposed' });
   // A document past its retention (as if stored long ago), for an approval that changes one.
   const due = await seedDocument(archive.host.deps, tenant, { metadata: { counterparty: 'Old Ltd' } });
   const dueItem = archive.host.deps.cosmos.documents.item(due.id, tenant);
