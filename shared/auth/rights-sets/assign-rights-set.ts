@@ -36,7 +36,8 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
-    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, writes, outbox), (w) => w === 'written');
+    // The assignment is replaced by the next one: the chain keeps which set the subject held from now on.
+    const written = await writeWithAuditEntry(audit, { detail: `rights-set=${rightsSet}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, writes, outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   });
 }

@@ -40,7 +40,8 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     const widened = !current || added.length > 0 ? { widenedAt: now.toISOString(), widenedBy: by } : { widenedAt: current.value.widenedAt ?? current.value.updatedAt, widenedBy: current.value.widenedBy ?? current.value.updatedBy };
     const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened };
     const write: TenantRecordWrite = current ? { op: 'replace', record, ifMatch: current.etag } : { op: 'create', record };
-    const written = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');
+    // The record is replaced by the next change: the chain keeps what the set held from now on.
+    const written = await writeWithAuditEntry(audit, { detail: `permissions=${unique.join(',')}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');
     return written === 'written' ? record : CHANGED;
   });
 }

@@ -16,6 +16,9 @@ export interface PlaceHold {
 
 export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'tenantRecords'>;
 
+/** The detail of a hold's entry on one document: which hold (the entry's target is the document). */
+export const holdAuditDetail = (holdId: string) => `hold=${holdId}`;
+
 export async function setBlobHolds(deps: HoldDeps, tenantId: string, names: string[], hold: boolean): Promise<void> {
   for (const name of names) await deps.blobs.setLegalHold(tenantId, name, hold);
 }

@@ -2,7 +2,7 @@ import { uuidv7 } from '../../ids';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
-import { flagsInLine, HoldDeps, PlaceHold, setBlobHolds } from './legal-hold';
+import { flagsInLine, HoldDeps, holdAuditDetail, PlaceHold, setBlobHolds } from './legal-hold';
 
 /**
  * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
@@ -28,6 +28,8 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
     return {
       next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), hold] },
       result: hold,
+      // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release (four eyes).
+      auditDetail: holdAuditDetail(hold.id),
       before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
     };
   }, cmd.audit);

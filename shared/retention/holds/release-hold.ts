@@ -5,7 +5,7 @@ import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, updateDocument } from '../update';
-import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps } from './legal-hold';
+import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } from './legal-hold';
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
@@ -42,6 +42,8 @@ export async function releaseHold(
     return {
       next: { ...flagsInLine(doc), holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
       result: released,
+      // A document may carry several holds: the entry names the one released (the placement's names it too).
+      auditDetail: holdAuditDetail(hold.id),
       ...(stillHeld ? {} : { after: (written) => clearBlobHoldsAfterRelease(deps, written) }),
     };
   }, cmd.audit);
