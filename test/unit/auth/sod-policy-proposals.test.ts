@@ -236,6 +236,56 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     expect(made.refusal).toBeNull();
   });
 
+  it('nor when the third rewrites the second\'s assignment, removes it, or widens the set alice widened (the record of alice\'s giving replaced)', async () => {
+    const made = async (deps: RightsDeps) => {
+      await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
+      await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
+    };
+    const reassigned = await approveAs(async (deps) => {
+      await made(deps);
+      await assignRightsSet(admin('guest-2'), 'guest-1', 'tenant-admin', now, deps);
+    }, admin('guest-2'));
+    expect(reassigned.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    expect(reassigned.conflicts).toHaveLength(1);
+    const removed = await approveAs(async (deps) => {
+      await made(deps);
+      await unassignRightsSet(admin('guest-2'), 'guest-1', now, deps);
+    }, admin('guest-2'));
+    expect(removed.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    // guest-1 holds a harmless set from before; alice widens it now; guest-1 gives guest-2 a set of its own; guest-2
+    // narrows alice's widening away and widens the set again itself.
+    const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
+    const rewidened = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 86_400_000);
+      await putRightsSet(admin('root'), 'viewers', ['documents:read'], before, deps);
+      await assignRightsSet(admin('root'), 'guest-1', 'viewers', before, deps);
+      await putRightsSet(admin('alice'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
+      await putRightsSet(holding('guest-1', 'viewers'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+      await assignRightsSet(holding('guest-1', 'viewers'), 'guest-2', 'helpers', now, deps);
+      await putRightsSet(holding('guest-2', 'helpers'), 'viewers', ['documents:read'], now, deps);
+      await putRightsSet(holding('guest-2', 'helpers'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
+    }, holding('guest-2', 'helpers'));
+    expect(rewidened.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+  });
+
+  it('a second identity whose assignment more persons rewrote than are kept is refused, not judged', async () => {
+    const { refusal } = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 3_600_000);
+      await assignRightsSet(admin('root'), 'guest-1', 'tenant-admin', before, deps);
+      for (let i = 1; i <= 33; i++) await assignRightsSet(admin(`p-${i}`), 'guest-1', 'tenant-admin', before, deps);
+      await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
+    }, admin('guest-2'));
+    expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toMatch(/more persons than kept/);
+  });
+
+  it('someone a third person assigned after alice\'s assignment from before the proposal still approves', async () => {
+    const { refusal } = await approveAs(async (deps) => {
+      await assignRightsSet(admin('alice'), 'carol', 'auditor', new Date(now.getTime() - 3_600_000), deps);
+      await assignRightsSet(admin('bob'), 'carol', 'tenant-admin', now, deps);
+    }, admin('carol'));
+    expect(refusal).toBeNull();
+  });
+
   it('a chain of givers too long to follow is refused, not judged', async () => {
     const { refusal } = await approveAs(async (deps) => {
       const before = new Date(now.getTime() - 3_600_000);
