@@ -3,7 +3,7 @@ import type { TenantRecordsPort } from '../../ports';
 import { type PersonSightingRecord, personSightingRecordId } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
-import { type GivenBefore, isBuiltIn, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
  * How far up a chain of givers the four-eyes steps look (persons who gave rights to persons who gave rights ...), and
@@ -75,6 +75,8 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
   const names = sets ?? [assignment?.rightsSet, sighting?.value.person === person ? sighting.value.rightsSet : undefined].filter((n): n is string => n !== undefined);
   const tenantSets = [...new Set(names)].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
   const widened = await Promise.all(tenantSets.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)));
+  // A set named but gone: what it gave stays in its deletion's trace (delete-rights-set.ts).
+  const deleted = await Promise.all(tenantSets.map((n, i) => (widened[i] ? Promise.resolve(null) : deps.tenantRecords.get<RightsSetDeletedRecord>(tenantId, rightsSetDeletedRecordId(n), 'rights-set-deleted', fresh))));
   // What each record's earlier versions gave (rights-records.ts `carriedGivings`): a rewritten record does not cut the chain.
   const before = (through: string, r: GivenBefore): RightsGiven[] => [
     ...(r.givenBefore ?? []).map((g) => ({ through: `${through} (before)`, at: g.at, by: g.by })),
@@ -84,5 +86,6 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }, ...before('rights-assignment', assignment)] : []),
     ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }, ...before('rights-unassignment', unassignment.value)] : []),
     ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, ...setGiving(s.value) }, ...before(`rights-set:${s.value.name}`, s.value)] : [])),
+    ...deleted.flatMap((d) => (d ? before(`rights-set:${d.value.name} (deleted)`, d.value) : [])),
   ];
 }

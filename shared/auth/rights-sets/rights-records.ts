@@ -39,9 +39,9 @@ export interface GivenBefore {
 export const GIVEN_BEFORE_MAX_PERSONS = 32;
 
 /** What a new version of a record carries of `replaced` (each an earlier giving and the record that named it). */
-export function carriedGivings(replaced: readonly { giving: EarlierGiving; record: GivenBefore }[]): GivenBefore {
+export function carriedGivings(replaced: readonly { giving?: EarlierGiving; record: GivenBefore }[]): GivenBefore {
   const latest = new Map<string, EarlierGiving>();
-  for (const g of replaced.flatMap((r) => [r.giving, ...(r.record.givenBefore ?? [])])) {
+  for (const g of replaced.flatMap((r) => [...(r.giving ? [r.giving] : []), ...(r.record.givenBefore ?? [])])) {
     const person = personOf(g.by);
     if ((latest.get(person)?.at ?? '') < g.at) latest.set(person, { at: g.at, by: g.by });
   }
@@ -62,6 +62,20 @@ export interface RightsAssignmentRecord extends TenantRecord, GivenBefore {
 }
 
 export const rightsSetRecordId = (name: string) => `rights-set:${name}`;
+
+/**
+ * What a deleted tenant rights set gave, kept for four eyes: a person whose last sign-in claimed the set gave rights
+ * through it (nobody holds a set by assignment or key when it goes, but a claim is no holding), and whoever deletes it
+ * must not hide who widened it (rights-given.ts). A set created anew under the name carries these (put-rights-set.ts).
+ */
+export interface RightsSetDeletedRecord extends TenantRecord, GivenBefore {
+  type: 'rights-set-deleted';
+  name: string;
+  deletedAt: string;
+  deletedBy: { subject: string; kind: string; person?: string };
+}
+
+export const rightsSetDeletedRecordId = (name: string) => `rights-set-deleted:${name}`;
 /** Subjects are free text (e.g. `alice@acme.example`, or with `/`); the id hashes them. */
 export const rightsAssignmentRecordId = (subject: string) => `rights-assignment:${createHash('sha256').update(subject).digest('hex')}`;
 

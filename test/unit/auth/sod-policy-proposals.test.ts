@@ -2,6 +2,8 @@ import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals, ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { deleteRightsSet } from '../../../shared/auth/rights-sets/delete-rights-set';
+import { personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
@@ -48,8 +50,10 @@ class MemoryRecords implements TenantRecordsPort {
     }
     return 'written';
   }
-  async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
-    return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type);
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, p?: QueryParameter[]): Promise<T[]> {
+    // The one filter these tests need (a set's assignments, for its deletion); any other lists the type.
+    const bySet = where === 'c.rightsSet = @n' ? p?.[0]?.value : undefined;
+    return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type && (bySet === undefined || (v as { rightsSet?: unknown }).rightsSet === bySet));
   }
   // These tests mint no keys.
   async countApiKeysInUse(): Promise<number> {
@@ -266,6 +270,23 @@ describe('a second identity the proposer makes after proposing cannot make a thi
       await putRightsSet(holding('guest-2', 'helpers'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
     }, holding('guest-2', 'helpers'));
     expect(rewidened.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+  });
+
+  it('nor when the third deletes (and creates anew) the set alice widened that the second acts with by its sign-in\'s claim', async () => {
+    const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
+    for (const recreate of [false, true]) {
+      const { refusal } = await approveAs(async (deps) => {
+        const before = new Date(now.getTime() - 86_400_000);
+        await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+        await deps.tenantRecords.upsert({ id: personSightingRecordId('guest-1'), tenantId: 'acme', type: 'person-sighting', person: 'guest-1', rightsSet: 'claimed', seenAt: before.toISOString() });
+        await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+        await putRightsSet(holding('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+        await assignRightsSet(holding('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+        await deleteRightsSet(holding('guest-2', 'helpers'), 'claimed', { ...deps, clock: { now: () => now } });
+        if (recreate) await putRightsSet(holding('guest-2', 'helpers'), 'claimed', ['documents:read'], now, deps);
+      }, holding('guest-2', 'helpers'));
+      expect(refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    }
   });
 
   it('a second identity whose assignment more persons rewrote than are kept is refused, not judged', async () => {
