@@ -26,8 +26,10 @@ const fresh = { fresh: true };
  * that identity make a third, must not find the third counting as a second person. Such an entry names the person
  * further up (`by`) and, as its time, the earliest giving along its chain (`at`), so it matches a `since` only when
  * every giving on the way came after it: an identity made before the act stays one whose rights predate it.
+ * `since`, when the caller knows the (earliest) act: a giving before it is not followed up, since no chain through it
+ * can match, so a tenant's long history of givers does not count against the caps.
  */
-export async function rightsGivenTo(principal: Principal, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsGiven[]> {
+export async function rightsGivenTo(principal: Principal, deps: { tenantRecords: TenantRecordsPort }, since?: string): Promise<RightsGiven[]> {
   const { tenantId } = principal;
   const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])];
   const person = personOf(principal);
@@ -40,7 +42,7 @@ export async function rightsGivenTo(principal: Principal, deps: { tenantRecords:
   for (let hop = 1; level.length > 0; hop++) {
     const latest = new Map<string, RightsGiven>();
     for (const g of level) {
-      if (g.unresolved) continue;
+      if (g.unresolved || (since !== undefined && g.at < since)) continue;
       const giver = personOf(g.by);
       if ((reached.get(giver) ?? '') >= g.at) continue;
       if ((latest.get(giver)?.at ?? '') < g.at) latest.set(giver, g);
@@ -80,7 +82,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
   // What each record's earlier versions gave (rights-records.ts `carriedGivings`): a rewritten record does not cut the chain.
   const before = (through: string, r: GivenBefore): RightsGiven[] => [
     ...(r.givenBefore ?? []).map((g) => ({ through: `${through} (before)`, at: g.at, by: g.by })),
-    ...(r.givenBeforeOverflow ? [{ through: `${through}: given by more persons than kept`, at: '', by: { subject: '' }, unresolved: true as const }] : []),
+    ...(r.givenBeforeDroppedAt !== undefined ? [{ through: `${through}: given by more persons than kept`, at: r.givenBeforeDroppedAt, by: { subject: '' }, unresolved: true as const }] : []),
   ];
   return [
     ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }, ...before('rights-assignment', assignment)] : []),

@@ -28,12 +28,13 @@ export interface EarlierGiving {
  * The givings a record's earlier versions named (its assignment, removal or widening, and those of the set an assignment
  * removed or replaced named), the latest per person: records keep only their last giver, and a chain of givers
  * (rights-given.ts) must not be cut by a third identity rewriting its second's record (alice gives guest-1 rights, guest-1
- * gives guest-2, guest-2 assigns or removes guest-1 anew, and alice was no longer anyone's giver). `givenBeforeOverflow`:
- * more persons than kept, so the chain through this record is not judged.
+ * gives guest-2, guest-2 assigns or removes guest-1 anew, and alice was no longer anyone's giver). `givenBeforeDroppedAt`:
+ * more persons gave than are kept; the latest giving dropped (the oldest go) was then, so a four-eyes step whose act is
+ * not later does not judge the chain through this record (rights-given.ts); one long before it is not troubled.
  */
 export interface GivenBefore {
   givenBefore?: EarlierGiving[];
-  givenBeforeOverflow?: true;
+  givenBeforeDroppedAt?: string;
 }
 
 export const GIVEN_BEFORE_MAX_PERSONS = 32;
@@ -45,9 +46,9 @@ export function carriedGivings(replaced: readonly { giving?: EarlierGiving; reco
     const person = personOf(g.by);
     if ((latest.get(person)?.at ?? '') < g.at) latest.set(person, { at: g.at, by: g.by });
   }
-  const kept = [...latest.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-  const overflow = kept.length > GIVEN_BEFORE_MAX_PERSONS || replaced.some((r) => r.record.givenBeforeOverflow);
-  return { ...(kept.length > 0 ? { givenBefore: kept.slice(0, GIVEN_BEFORE_MAX_PERSONS) } : {}), ...(overflow ? { givenBeforeOverflow: true as const } : {}) };
+  const newestFirst = [...latest.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  const dropped = [newestFirst[GIVEN_BEFORE_MAX_PERSONS]?.at, ...replaced.map((r) => r.record.givenBeforeDroppedAt)].reduce<string | undefined>((m, at) => (at !== undefined && (m === undefined || at > m) ? at : m), undefined);
+  return { ...(newestFirst.length > 0 ? { givenBefore: newestFirst.slice(0, GIVEN_BEFORE_MAX_PERSONS) } : {}), ...(dropped !== undefined ? { givenBeforeDroppedAt: dropped } : {}) };
 }
 
 /** The giving a rights set's record names (its last widening; `updated…` on sets from before widenings were kept). */

@@ -289,14 +289,22 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     }
   });
 
-  it('a second identity whose assignment more persons rewrote than are kept is refused, not judged', async () => {
+  it('a second identity whose assignment more persons rewrote since alice\'s giving than are kept is refused, not judged', async () => {
     const { refusal } = await approveAs(async (deps) => {
-      const before = new Date(now.getTime() - 3_600_000);
-      await assignRightsSet(admin('root'), 'guest-1', 'tenant-admin', before, deps);
-      for (let i = 1; i <= 33; i++) await assignRightsSet(admin(`p-${i}`), 'guest-1', 'tenant-admin', before, deps);
+      await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
+      for (let i = 1; i <= 33; i++) await assignRightsSet(admin(`p-${i}`), 'guest-1', 'tenant-admin', now, deps);
       await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
     }, admin('guest-2'));
     expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toMatch(/more persons than kept/);
+  });
+
+  it('an approver whose assignment more persons rewrote than are kept, all before the proposal, still approves', async () => {
+    const { refusal, conflicts } = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 3_600_000);
+      for (let i = 1; i <= 34; i++) await assignRightsSet(admin(`p-${i}`), 'carol', 'tenant-admin', new Date(before.getTime() + i), deps);
+    }, admin('carol'));
+    expect(refusal).toBeNull();
+    expect(conflicts).toEqual([]);
   });
 
   it('someone a third person assigned after alice\'s assignment from before the proposal still approves', async () => {
@@ -307,12 +315,16 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     expect(refusal).toBeNull();
   });
 
-  it('a chain of givers too long to follow is refused, not judged', async () => {
-    const { refusal } = await approveAs(async (deps) => {
-      const before = new Date(now.getTime() - 3_600_000);
-      for (let i = 1; i <= 10; i++) await assignRightsSet(admin(i === 1 ? 'root' : `p-${i - 1}`), `p-${i}`, 'tenant-admin', before, deps);
-    }, admin('p-10'));
+  it('a chain of givers since the proposal too long to follow is refused, not judged; one from before it is not followed', async () => {
+    const chainOf10 = (at: Date) => async (deps: RightsDeps) => {
+      for (let i = 1; i <= 10; i++) await assignRightsSet(admin(i === 1 ? 'root' : `p-${i - 1}`), `p-${i}`, 'tenant-admin', at, deps);
+    };
+    const { refusal } = await approveAs(chainOf10(now), admin('p-10'));
     expect(refusal).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'four-eyes-sod-policy' } });
     expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toMatch(/more than 8 persons/);
+    // A tenant whose administrators gave each other rights ten deep, all before the proposal: p-10 is a second person.
+    const earlier = await approveAs(chainOf10(new Date(now.getTime() - 3_600_000)), admin('p-10'));
+    expect(earlier.refusal).toBeNull();
+    expect(earlier.conflicts).toEqual([]);
   });
 });
