@@ -198,7 +198,7 @@ export class SodPolicyProposals {
       if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
       // The second person must not be one the proposer made a second person since: an identity of their own (a guest
       // account) that they assigned rights to, or whose rights set they widened, after proposing would otherwise approve for them.
-      const given = madeSecondBy(await rightsGivenTo(principal, { tenantRecords: this.records }), proposal.proposedBy, proposal.proposedAt);
+      const given = madeSecondBy(await rightsGivenTo(principal, { tenantRecords: this.records }, proposal.proposedAt), proposal.proposedBy, proposal.proposedAt);
       if (given) {
         throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
       }

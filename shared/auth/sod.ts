@@ -139,7 +139,10 @@ export interface RightsGiven {
   through: string;
   at: string;
   by: { subject: string; person?: string };
-  /** The chain of givers was too long to follow (rights-given.ts): whoever the first person is, not judged a second person. */
+  /**
+   * The chain of givers was too long to follow (`at` empty), or a record on it dropped givings as old as `at` (rights-given.ts):
+   * whoever the first person is, not judged a second person when `at` is empty or not before the act.
+   */
   unresolved?: true;
 }
 
@@ -152,5 +155,5 @@ export interface RightsGiven {
  * too long to follow matches whoever `first` is.
  */
 export function madeSecondBy(approver: readonly RightsGiven[], first: { subject: string; person?: string }, since: string): RightsGiven | null {
-  return approver.find((g) => g.unresolved || (g.at >= since && samePerson({ subject: g.by.subject, person: personOf(g.by) }, first))) ?? null;
+  return approver.find((g) => (g.unresolved && g.at === '') || (g.at >= since && (g.unresolved || samePerson({ subject: g.by.subject, person: personOf(g.by) }, first)))) ?? null;
 }

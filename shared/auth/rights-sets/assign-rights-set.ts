@@ -8,7 +8,7 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { actor, isBuiltIn, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
 
 /**
@@ -31,9 +31,11 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     assertWithinCeiling(principal, permissions, { rightsSet });
     // A subject need not exist anywhere: without a cap, assignments to made-up names piled up without bound, and every
     // SoD policy check and listing of the tenant reads them all. Counted under the gate, as keys and sets are.
-    const assigned = await deps.tenantRecords.get(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
+    const assigned = await deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
-    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal) };
+    // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
+    const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};
+    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), ...carried };
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
     // The assignment is replaced by the next one: the chain keeps which set the subject held from now on.

@@ -8,7 +8,7 @@ import type { Clock } from '../../clock';
 import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
-import { isBuiltIn, RightsAssignmentRecord, RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
  * Only a set nobody holds (no assignment, no key in use) may go. Deleted only as it was when nobody held it:
@@ -26,7 +26,10 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps.clock.now(), deps)).includes(name)) {
       throw new ArchiveError('rights_set_in_use', { detail: 'Reassign the users and revoke the API keys that hold this set first.' });
     }
-    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }], outbox), (w) => w === 'written');
+    // Who widened it stays, in the batch (rights-records.ts `RightsSetDeletedRecord`): a chain of givers through a person
+    // who claimed it is not cut by deleting it.
+    const trace: RightsSetDeletedRecord = { id: rightsSetDeletedRecordId(name), tenantId: principal.tenantId, type: 'rights-set-deleted', name, deletedAt: deps.clock.now().toISOString(), deletedBy: actor(principal), ...carriedGivings([{ giving: setGiving(found.value), record: found.value }]) };
+    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: trace }], outbox), (w) => w === 'written');
     return deleted === 'written' ? undefined : CHANGED;
   });
 }

@@ -8,7 +8,7 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { actor, isBuiltIn, RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
  * Create or replace a tenant rights set. What is added is judged against the set as stored, and the
@@ -38,7 +38,12 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     const by = actor(principal);
     // Who last gave the set's holders a right, for four eyes; a change that only removes keeps the earlier one.
     const widened = !current || added.length > 0 ? { widenedAt: now.toISOString(), widenedBy: by } : { widenedAt: current.value.widenedAt ?? current.value.updatedAt, widenedBy: current.value.widenedBy ?? current.value.updatedBy };
-    const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened };
+    // Earlier widenings stay, for four eyes: a widening now (or a narrowing and a widening again) must not hide who gave
+    // the set's holders rights before (rights-records.ts `carriedGivings`).
+    // A set created anew under a deleted one's name carries what that one gave (delete-rights-set.ts).
+    const deletedBefore = current ? null : (await deps.tenantRecords.get<RightsSetDeletedRecord>(principal.tenantId, rightsSetDeletedRecordId(name), 'rights-set-deleted', { fresh: true }))?.value;
+    const carried = current ? carriedGivings([{ giving: setGiving(current.value), record: current.value }]) : deletedBefore ? carriedGivings([{ record: deletedBefore }]) : {};
+    const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened, ...carried };
     const write: TenantRecordWrite = current ? { op: 'replace', record, ifMatch: current.etag } : { op: 'create', record };
     // The record is replaced by the next change: the chain keeps what the set held from now on.
     const written = await writeWithAuditEntry(audit, { detail: `permissions=${unique.join(',')}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');

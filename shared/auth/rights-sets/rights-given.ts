@@ -3,7 +3,7 @@ import type { TenantRecordsPort } from '../../ports';
 import { type PersonSightingRecord, personSightingRecordId } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
-import { isBuiltIn, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
  * How far up a chain of givers the four-eyes steps look (persons who gave rights to persons who gave rights ...), and
@@ -26,8 +26,10 @@ const fresh = { fresh: true };
  * that identity make a third, must not find the third counting as a second person. Such an entry names the person
  * further up (`by`) and, as its time, the earliest giving along its chain (`at`), so it matches a `since` only when
  * every giving on the way came after it: an identity made before the act stays one whose rights predate it.
+ * `since`, when the caller knows the (earliest) act: a giving before it is not followed up, since no chain through it
+ * can match, so a tenant's long history of givers does not count against the caps.
  */
-export async function rightsGivenTo(principal: Principal, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsGiven[]> {
+export async function rightsGivenTo(principal: Principal, deps: { tenantRecords: TenantRecordsPort }, since?: string): Promise<RightsGiven[]> {
   const { tenantId } = principal;
   const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])];
   const person = personOf(principal);
@@ -40,6 +42,7 @@ export async function rightsGivenTo(principal: Principal, deps: { tenantRecords:
   for (let hop = 1; level.length > 0; hop++) {
     const latest = new Map<string, RightsGiven>();
     for (const g of level) {
+      if (g.unresolved || (since !== undefined && g.at < since)) continue;
       const giver = personOf(g.by);
       if ((reached.get(giver) ?? '') >= g.at) continue;
       if ((latest.get(giver)?.at ?? '') < g.at) latest.set(giver, g);
@@ -52,7 +55,7 @@ export async function rightsGivenTo(principal: Principal, deps: { tenantRecords:
     // The givers' own, each read as stored: one level of the chain at a time.
     const next = await Promise.all(
       [...latest].map(async ([giver, g]) =>
-        (await givenToPerson(tenantId, giver, null, deps)).map((t) => ({ through: `${g.through} by ${giver}, who was given ${t.through}`, at: t.at < g.at ? t.at : g.at, by: t.by })),
+        (await givenToPerson(tenantId, giver, null, deps)).map((t) => ({ through: `${g.through} by ${giver}, who was given ${t.through}`, at: t.at < g.at ? t.at : g.at, by: t.by, ...(t.unresolved ? { unresolved: t.unresolved } : {}) })),
       ),
     );
     level = next.flat();
@@ -74,9 +77,17 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
   const names = sets ?? [assignment?.rightsSet, sighting?.value.person === person ? sighting.value.rightsSet : undefined].filter((n): n is string => n !== undefined);
   const tenantSets = [...new Set(names)].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
   const widened = await Promise.all(tenantSets.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)));
+  // A set named but gone: what it gave stays in its deletion's trace (delete-rights-set.ts).
+  const deleted = await Promise.all(tenantSets.map((n, i) => (widened[i] ? Promise.resolve(null) : deps.tenantRecords.get<RightsSetDeletedRecord>(tenantId, rightsSetDeletedRecordId(n), 'rights-set-deleted', fresh))));
+  // What each record's earlier versions gave (rights-records.ts `carriedGivings`): a rewritten record does not cut the chain.
+  const before = (through: string, r: GivenBefore): RightsGiven[] => [
+    ...(r.givenBefore ?? []).map((g) => ({ through: `${through} (before)`, at: g.at, by: g.by })),
+    ...(r.givenBeforeDroppedAt !== undefined ? [{ through: `${through}: given by more persons than kept`, at: r.givenBeforeDroppedAt, by: { subject: '' }, unresolved: true as const }] : []),
+  ];
   return [
-    ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }] : []),
-    ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }] : []),
-    ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, at: s.value.widenedAt ?? s.value.updatedAt, by: s.value.widenedBy ?? s.value.updatedBy }] : [])),
+    ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }, ...before('rights-assignment', assignment)] : []),
+    ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }, ...before('rights-unassignment', unassignment.value)] : []),
+    ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, ...setGiving(s.value) }, ...before(`rights-set:${s.value.name}`, s.value)] : [])),
+    ...deleted.flatMap((d) => (d ? before(`rights-set:${d.value.name} (deleted)`, d.value) : [])),
   ];
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal } from '../../kernel/principal';
-import type { TenantRecord } from '../../ports';
+import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
+import type { TenantRecord, TenantRecordsPort } from '../../ports';
 
 /** What the rights-set and assignment operations share: the records, their ids, and who acted. */
-export interface RightsSetRecord extends TenantRecord {
+export interface RightsSetRecord extends TenantRecord, GivenBefore {
   type: 'rights-set';
   name: string;
   permissions: Permission[];
@@ -18,7 +18,43 @@ export interface RightsSetRecord extends TenantRecord {
   widenedBy?: { subject: string; kind: string; person?: string };
 }
 
-export interface RightsAssignmentRecord extends TenantRecord {
+/** A giving of rights a later write replaced or removed (a record's `givenBefore`). */
+export interface EarlierGiving {
+  at: string;
+  by: { subject: string; kind?: string; person?: string };
+}
+
+/**
+ * The givings a record's earlier versions named (its assignment, removal or widening, and those of the set an assignment
+ * removed or replaced named), the latest per person: records keep only their last giver, and a chain of givers
+ * (rights-given.ts) must not be cut by a third identity rewriting its second's record (alice gives guest-1 rights, guest-1
+ * gives guest-2, guest-2 assigns or removes guest-1 anew, and alice was no longer anyone's giver). `givenBeforeDroppedAt`:
+ * more persons gave than are kept; the latest giving dropped (the oldest go) was then, so a four-eyes step whose act is
+ * not later does not judge the chain through this record (rights-given.ts); one long before it is not troubled.
+ */
+export interface GivenBefore {
+  givenBefore?: EarlierGiving[];
+  givenBeforeDroppedAt?: string;
+}
+
+export const GIVEN_BEFORE_MAX_PERSONS = 32;
+
+/** What a new version of a record carries of `replaced` (each an earlier giving and the record that named it). */
+export function carriedGivings(replaced: readonly { giving?: EarlierGiving; record: GivenBefore }[]): GivenBefore {
+  const latest = new Map<string, EarlierGiving>();
+  for (const g of replaced.flatMap((r) => [...(r.giving ? [r.giving] : []), ...(r.record.givenBefore ?? [])])) {
+    const person = personOf(g.by);
+    if ((latest.get(person)?.at ?? '') < g.at) latest.set(person, { at: g.at, by: g.by });
+  }
+  const newestFirst = [...latest.values()].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  const dropped = [newestFirst[GIVEN_BEFORE_MAX_PERSONS]?.at, ...replaced.map((r) => r.record.givenBeforeDroppedAt)].reduce<string | undefined>((m, at) => (at !== undefined && (m === undefined || at > m) ? at : m), undefined);
+  return { ...(newestFirst.length > 0 ? { givenBefore: newestFirst.slice(0, GIVEN_BEFORE_MAX_PERSONS) } : {}), ...(dropped !== undefined ? { givenBeforeDroppedAt: dropped } : {}) };
+}
+
+/** The giving a rights set's record names (its last widening; `updated…` on sets from before widenings were kept). */
+export const setGiving = (s: RightsSetRecord): EarlierGiving => ({ at: s.widenedAt ?? s.updatedAt, by: s.widenedBy ?? s.updatedBy });
+
+export interface RightsAssignmentRecord extends TenantRecord, GivenBefore {
   type: 'rights-assignment';
   subject: string;
   rightsSet: string;
@@ -27,6 +63,20 @@ export interface RightsAssignmentRecord extends TenantRecord {
 }
 
 export const rightsSetRecordId = (name: string) => `rights-set:${name}`;
+
+/**
+ * What a deleted tenant rights set gave, kept for four eyes: a person whose last sign-in claimed the set gave rights
+ * through it (nobody holds a set by assignment or key when it goes, but a claim is no holding), and whoever deletes it
+ * must not hide who widened it (rights-given.ts). A set created anew under the name carries these (put-rights-set.ts).
+ */
+export interface RightsSetDeletedRecord extends TenantRecord, GivenBefore {
+  type: 'rights-set-deleted';
+  name: string;
+  deletedAt: string;
+  deletedBy: { subject: string; kind: string; person?: string };
+}
+
+export const rightsSetDeletedRecordId = (name: string) => `rights-set-deleted:${name}`;
 /** Subjects are free text (e.g. `alice@acme.example`, or with `/`); the id hashes them. */
 export const rightsAssignmentRecordId = (subject: string) => `rights-assignment:${createHash('sha256').update(subject).digest('hex')}`;
 
@@ -35,7 +85,7 @@ export const rightsAssignmentRecordId = (subject: string) => `rights-assignment:
  * provider's claim (AUTH_RIGHTS_SOURCE=tenant-then-claim), removing a restrictive assignment gives the
  * subject their claimed rights, so the remover gave them rights then (rights-given.ts).
  */
-export interface RightsUnassignmentRecord extends TenantRecord {
+export interface RightsUnassignmentRecord extends TenantRecord, GivenBefore {
   type: 'rights-unassignment';
   subject: string;
   unassignedAt: string;
@@ -52,3 +102,12 @@ export function actor(p: Principal): { subject: string; kind: string; person: st
 
 /** The principal itself, or the person behind it: a key cannot change its creator's rights. */
 export const isSelf = (p: Principal, subject: string) => subject === p.subject || subject === personOf(p);
+
+/**
+ * What a subject was given through an assignment about to be replaced or removed: the assignment, and the widening of the
+ * tenant set it named (read as stored), each with the givings their records carry (`carriedGivings`).
+ */
+export async function assignmentGivings(tenantId: string, old: RightsAssignmentRecord, deps: { tenantRecords: TenantRecordsPort }): Promise<{ giving: EarlierGiving; record: GivenBefore }[]> {
+  const set = RIGHTS_SET_NAME.test(old.rightsSet) && !isBuiltIn(old.rightsSet) ? await deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(old.rightsSet), 'rights-set', { fresh: true }) : null;
+  return [{ giving: { at: old.assignedAt, by: old.assignedBy }, record: old }, ...(set ? [{ giving: setGiving(set.value), record: set.value }] : [])];
+}

@@ -1,5 +1,6 @@
 import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
+import type { LegalHold } from '../../kernel/retention';
 import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
 import { assertMayRelease, releaseHold } from './release-hold';
 import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
@@ -14,24 +15,25 @@ import { stagedWithFirstChange } from '../../audit/outbox';
  * half-way with some documents released and the answer saying it failed.
  */
 export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
-  const carrying: string[] = [];
-  const releaser = await rightsGivenTo(cmd.principal, deps);
+  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt'> }[] = [];
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.held(cmd.principal.tenantId, 100, token);
     for (const doc of page.items) {
       const hold = (doc.holds ?? []).find((h) => h.id === cmd.holdId && !h.releasedAt);
       if (!hold) continue;
-      assertMayRelease(cmd.principal, releaser, hold);
-      carrying.push(doc.id);
+      carrying.push({ documentId: doc.id, hold });
     }
     token = page.continuationToken ?? undefined;
   } while (token);
   if (carrying.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
+  // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
+  const releaser = await rightsGivenTo(cmd.principal, deps, carrying.map((c) => c.hold.placedAt).reduce((a, b) => (b < a ? b : a)));
+  for (const { hold } of carrying) assertMayRelease(cmd.principal, releaser, hold);
   const entry = stagedWithFirstChange(cmd.audit, cmd.holdId);
   const released: string[] = [];
   const skipped: SkippedDocument[] = [];
-  for (const documentId of carrying) {
+  for (const { documentId } of carrying) {
     try {
       await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser }, deps);
       released.push(documentId);

@@ -29,7 +29,9 @@ export async function releaseHold(
   deps: HoldDeps,
 ): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
-  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps));
+  // Followed up from the hold's placing on (rights-given.ts `since`): a hold's placedAt never changes.
+  const placedAt = cmd.releaser ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId)?.placedAt;
+  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, placedAt));
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const holds = doc.holds ?? [];
     const hold = holds.find((h) => h.id === cmd.holdId);

@@ -2,6 +2,8 @@ import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals, ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { deleteRightsSet } from '../../../shared/auth/rights-sets/delete-rights-set';
+import { personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
@@ -48,8 +50,10 @@ class MemoryRecords implements TenantRecordsPort {
     }
     return 'written';
   }
-  async list<T extends TenantRecord>(tenantId: string, type: T['type'], _where?: string, _p?: QueryParameter[]): Promise<T[]> {
-    return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type);
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, p?: QueryParameter[]): Promise<T[]> {
+    // The one filter these tests need (a set's assignments, for its deletion); any other lists the type.
+    const bySet = where === 'c.rightsSet = @n' ? p?.[0]?.value : undefined;
+    return [...this.items.values()].map((i) => i.value).filter((v): v is T => v.tenantId === tenantId && v.type === type && (bySet === undefined || (v as { rightsSet?: unknown }).rightsSet === bySet));
   }
   // These tests mint no keys.
   async countApiKeysInUse(): Promise<number> {
@@ -236,12 +240,91 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     expect(made.refusal).toBeNull();
   });
 
-  it('a chain of givers too long to follow is refused, not judged', async () => {
+  it('nor when the third rewrites the second\'s assignment, removes it, or widens the set alice widened (the record of alice\'s giving replaced)', async () => {
+    const made = async (deps: RightsDeps) => {
+      await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
+      await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
+    };
+    const reassigned = await approveAs(async (deps) => {
+      await made(deps);
+      await assignRightsSet(admin('guest-2'), 'guest-1', 'tenant-admin', now, deps);
+    }, admin('guest-2'));
+    expect(reassigned.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    expect(reassigned.conflicts).toHaveLength(1);
+    const removed = await approveAs(async (deps) => {
+      await made(deps);
+      await unassignRightsSet(admin('guest-2'), 'guest-1', now, deps);
+    }, admin('guest-2'));
+    expect(removed.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    // guest-1 holds a harmless set from before; alice widens it now; guest-1 gives guest-2 a set of its own; guest-2
+    // narrows alice's widening away and widens the set again itself.
+    const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
+    const rewidened = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 86_400_000);
+      await putRightsSet(admin('root'), 'viewers', ['documents:read'], before, deps);
+      await assignRightsSet(admin('root'), 'guest-1', 'viewers', before, deps);
+      await putRightsSet(admin('alice'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
+      await putRightsSet(holding('guest-1', 'viewers'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+      await assignRightsSet(holding('guest-1', 'viewers'), 'guest-2', 'helpers', now, deps);
+      await putRightsSet(holding('guest-2', 'helpers'), 'viewers', ['documents:read'], now, deps);
+      await putRightsSet(holding('guest-2', 'helpers'), 'viewers', ['documents:read', 'rights:manage'], now, deps);
+    }, holding('guest-2', 'helpers'));
+    expect(rewidened.refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+  });
+
+  it('nor when the third deletes (and creates anew) the set alice widened that the second acts with by its sign-in\'s claim', async () => {
+    const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
+    for (const recreate of [false, true]) {
+      const { refusal } = await approveAs(async (deps) => {
+        const before = new Date(now.getTime() - 86_400_000);
+        await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+        await deps.tenantRecords.upsert({ id: personSightingRecordId('guest-1'), tenantId: 'acme', type: 'person-sighting', person: 'guest-1', rightsSet: 'claimed', seenAt: before.toISOString() });
+        await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+        await putRightsSet(holding('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+        await assignRightsSet(holding('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+        await deleteRightsSet(holding('guest-2', 'helpers'), 'claimed', { ...deps, clock: { now: () => now } });
+        if (recreate) await putRightsSet(holding('guest-2', 'helpers'), 'claimed', ['documents:read'], now, deps);
+      }, holding('guest-2', 'helpers'));
+      expect(refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    }
+  });
+
+  it('a second identity whose assignment more persons rewrote since alice\'s giving than are kept is refused, not judged', async () => {
     const { refusal } = await approveAs(async (deps) => {
+      await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
+      for (let i = 1; i <= 33; i++) await assignRightsSet(admin(`p-${i}`), 'guest-1', 'tenant-admin', now, deps);
+      await assignRightsSet(admin('guest-1'), 'guest-2', 'tenant-admin', now, deps);
+    }, admin('guest-2'));
+    expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toMatch(/more persons than kept/);
+  });
+
+  it('an approver whose assignment more persons rewrote than are kept, all before the proposal, still approves', async () => {
+    const { refusal, conflicts } = await approveAs(async (deps) => {
       const before = new Date(now.getTime() - 3_600_000);
-      for (let i = 1; i <= 10; i++) await assignRightsSet(admin(i === 1 ? 'root' : `p-${i - 1}`), `p-${i}`, 'tenant-admin', before, deps);
-    }, admin('p-10'));
+      for (let i = 1; i <= 34; i++) await assignRightsSet(admin(`p-${i}`), 'carol', 'tenant-admin', new Date(before.getTime() + i), deps);
+    }, admin('carol'));
+    expect(refusal).toBeNull();
+    expect(conflicts).toEqual([]);
+  });
+
+  it('someone a third person assigned after alice\'s assignment from before the proposal still approves', async () => {
+    const { refusal } = await approveAs(async (deps) => {
+      await assignRightsSet(admin('alice'), 'carol', 'auditor', new Date(now.getTime() - 3_600_000), deps);
+      await assignRightsSet(admin('bob'), 'carol', 'tenant-admin', now, deps);
+    }, admin('carol'));
+    expect(refusal).toBeNull();
+  });
+
+  it('a chain of givers since the proposal too long to follow is refused, not judged; one from before it is not followed', async () => {
+    const chainOf10 = (at: Date) => async (deps: RightsDeps) => {
+      for (let i = 1; i <= 10; i++) await assignRightsSet(admin(i === 1 ? 'root' : `p-${i - 1}`), `p-${i}`, 'tenant-admin', at, deps);
+    };
+    const { refusal } = await approveAs(chainOf10(now), admin('p-10'));
     expect(refusal).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'four-eyes-sod-policy' } });
     expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toMatch(/more than 8 persons/);
+    // A tenant whose administrators gave each other rights ten deep, all before the proposal: p-10 is a second person.
+    const earlier = await approveAs(chainOf10(new Date(now.getTime() - 3_600_000)), admin('p-10'));
+    expect(earlier.refusal).toBeNull();
+    expect(earlier.conflicts).toEqual([]);
   });
 });
