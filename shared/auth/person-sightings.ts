@@ -1,12 +1,14 @@
 import { sha256 } from '../ids';
+import { RIGHTS_SET_NAME } from '../kernel/principal';
 import type { TenantRecord, TenantRecordsPort } from '../ports';
+import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
 /**
  * When a person whose rights come from the identity provider's claim last signed in here, and
  * with which rights set: the archive sees that claim only in the person's token, so this is all
  * it knows of them between sign-ins. Their API keys act on it (authenticate.ts).
  */
-export interface PersonSightingRecord extends TenantRecord {
+export interface PersonSightingRecord extends TenantRecord, GivenBefore {
   type: 'person-sighting';
   person: string;
   /** The rights set the claim gave at that sign-in. */
@@ -55,7 +57,7 @@ export class PersonSightings {
     if (known && issuedAt && known.issuedAt && issuedAt < known.issuedAt) return this.remember(key, known);
     // The same set, seen within the day: not written again (this instance still remembers the newer token).
     if (known && known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) return this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
-    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}) };
+    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, person, rightsSet)) };
     await this.records.upsert(record);
     this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
   }
@@ -64,6 +66,19 @@ export class PersonSightings {
     const found = (await this.records.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting'))?.value;
     // Only this person's own sighting (ids are unique per person, and the record says whose it is).
     return found?.person === person ? found : null;
+  }
+
+  /**
+   * What a rewritten sighting keeps of who gave the person rights through the set their earlier sign-ins claimed
+   * (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through it (rights-given.ts), and a claim
+   * that names another set now must not hide who widened the one it named when the person gave rights through it.
+   */
+  private async carried(tenantId: string, person: string, rightsSet: string): Promise<GivenBefore> {
+    const stored = await this.last(tenantId, person);
+    if (!stored) return {};
+    const named = stored.rightsSet !== rightsSet && RIGHTS_SET_NAME.test(stored.rightsSet) && !isBuiltIn(stored.rightsSet);
+    const set = named ? await this.records.get<RightsSetRecord>(tenantId, rightsSetRecordId(stored.rightsSet), 'rights-set', { fresh: true }) : null;
+    return carriedGivings([{ record: stored }, ...(set ? [{ giving: setGiving(set.value), record: set.value }] : [])]);
   }
 
   private async read(tenantId: string, person: string): Promise<Seen | null> {

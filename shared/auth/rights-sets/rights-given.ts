@@ -89,5 +89,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }, ...before('rights-unassignment', unassignment.value)] : []),
     ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, ...setGiving(s.value) }, ...before(`rights-set:${s.value.name}`, s.value)] : [])),
     ...deleted.flatMap((d) => (d ? before(`rights-set:${d.value.name} (deleted)`, d.value) : [])),
+    // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
+    ...(sighting && sighting.value.person === person ? before('a set an earlier sign-in claimed', sighting.value) : []),
   ];
 }

@@ -3,7 +3,7 @@ import { SodPolicyProposals, ZListSodPolicyProposalsQuery } from '../../../share
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { deleteRightsSet } from '../../../shared/auth/rights-sets/delete-rights-set';
-import { personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { PersonSightings, personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
@@ -287,6 +287,24 @@ describe('a second identity the proposer makes after proposing cannot make a thi
       }, holding('guest-2', 'helpers'));
       expect(refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
     }
+  });
+
+  it('nor when the second\'s sign-in later claims another set than the one alice widened (the sighting keeps who gave through it)', async () => {
+    const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
+    const { refusal } = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 86_400_000);
+      const sightings = new PersonSightings(deps.tenantRecords);
+      await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+      await sightings.seen('acme', 'guest-1', 'claimed', before);
+      await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+      await putRightsSet(holding('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+      await assignRightsSet(holding('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+      // guest-1 signs in again, the identity provider's claim now naming a built-in set, and later another.
+      await new PersonSightings(deps.tenantRecords).seen('acme', 'guest-1', 'auditor', new Date(now.getTime() + 1));
+      await new PersonSightings(deps.tenantRecords).seen('acme', 'guest-1', 'accountant', new Date(now.getTime() + 2));
+    }, holding('guest-2', 'helpers'));
+    expect(refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+    expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toContain('earlier sign-in');
   });
 
   it('a second identity whose assignment more persons rewrote since alice\'s giving than are kept is refused, not judged', async () => {
