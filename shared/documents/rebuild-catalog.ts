@@ -23,15 +23,21 @@ type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'clock'>;
  * in the lost catalog item. Storage still carries them (the blobs' legal-hold flag and immutability
  * expiry), so the item is never less protective than its blobs: a held blob gives the item an open
  * hold (the reconciler would otherwise clear the flags to match, and the sweep dispose of it), and
- * the latest expiry is its retain-until.
+ * the latest expiry is its retain-until. A manifest whose original bytes another active document holds is not
+ * indexed ('duplicate'): the archive keeps one document per original.
  */
-export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped'> {
+export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped' | 'duplicate'> {
   const manifest = JSON.parse((await deps.blobs.readAll(tenantId, manifestBlob)).toString('utf8')) as ArchivedDocument;
   // A manifest only ever indexes into its own tenant, under its own folder, naming only blobs of that folder
   // (one naming another document's blobs would have the sweep dispose of them with it).
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
   if (![manifest.original.blobName, ...blobNamesOf(manifest)].every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
+  // The same original bytes archived since under another id (an upload without Idempotency-Key that failed after its
+  // manifest, then sent again): indexing this one too archived the bytes twice. Left to the caller (the reconciler
+  // lists the folder for operators).
+  const holder = await deps.catalog.findByContentKey(tenantId, manifest.contentKey);
+  if (holder && holder.id !== manifest.id) return 'duplicate';
   const at = deps.clock.now().toISOString();
   const { document, restored } = withStorageProtection(manifest, await deps.blobs.documentBlobWorm(tenantId, manifest.id), actor, at, deps);
   const detail = ['indexed-from-manifest', ...restored].join(';');

@@ -57,8 +57,8 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
 /**
  * Reconciler, two bounded walks with their own continuations. Blob store → catalog: every
  * document folder without a catalog item is indexed from its manifest (audited by the
- * rebuild), or, without a manifest, listed for an operator as orphaned blobs (recorded and
- * audited once). Catalog → blob store: flags catalog items without blobs, and brings the
+ * rebuild), or, without a manifest or with one whose original another document holds, listed
+ * for an operator as orphaned blobs (recorded and audited once). Catalog → blob store: flags catalog items without blobs, and brings the
  * blobs' legal-hold flags in line with the catalog (a hold release or placement that crashed
  * between its two writes).
  */
@@ -73,11 +73,14 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     // that arrived while the document was being disposed of) is listed like any other orphan, never kept unseen.
     if (item && item.status !== 'disposed') return;
     if (!item && (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId)))) {
-      if ((await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps)) === 'created') {
+      const indexed = await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps);
+      if (indexed === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
       }
-      return;
+      // Its original is archived under another document (a retry without Idempotency-Key): nothing will ever
+      // catalogue or dispose of these blobs, so they are listed for an operator as the folders without a manifest are.
+      if (indexed !== 'duplicate') return;
     }
     const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
     if (blobs.length === 0 || blobs.some((b) => input.now.getTime() - Date.parse(b.lastModified) < graceMs)) return;

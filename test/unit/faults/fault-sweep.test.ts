@@ -1,0 +1,434 @@
+/**
+ * A fault at any store call leaves nothing half done, and the retry finishes it: generated from the route table.
+ * Every write operation is run in-process as the hosts run it (route matching, handleRequest, the route's handler)
+ * over the in-memory ports, with every port call counted. For each N the Nth call fails, once as a transient error
+ * (nothing done) and once as an ambiguous one (done, then the call throws, as a timeout does); the request is sent
+ * again without the fault (with the same Idempotency-Key where the operation takes one), then the timers that
+ * repair such states run (reconciler, export maintenance, audit sealing with its outbox drain). Then:
+ * - the retry's answer is a normal one: 2xx, or a 4xx the operation declares;
+ * - catalog items, blobs and manifests agree (every file of an active item stored, its hold flag and retention on
+ *   every blob; every folder with a manifest catalogued; one without either listed as orphaned);
+ * - a request that stored a change (or answered 2xx) has exactly one success entry of its action, one that stored
+ *   none has none; no entry is in the log twice;
+ * - nothing the failed attempt started is left counting against a cap (an export left running).
+ */
+import { Readable } from 'node:stream';
+import { ROUTES } from '../../../functions/routes';
+import { exportTimer } from '../../../functions/exports';
+import { handleRequest } from '../../../shared/http/pipeline';
+import { compileRoutes, matchRoute } from '../../../shared/http/route-match';
+import { errorsOf, type Operation } from '../../../shared/http/operation';
+import { ERROR_STATUS } from '../../../shared/http/problem';
+import { PERMISSIONS, type Permission } from '../../../shared/kernel/principal';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { isHeld } from '../../../shared/kernel/retention-rules';
+import { blobNamesOf } from '../../../shared/retention/update';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { sealAuditLog } from '../../../shared/audit/seal';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
+import type { ErrorCode } from '../../../shared/kernel/errors';
+import { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords } from '../../support/in-memory';
+
+const TENANT = 'acme';
+const TABLE = compileRoutes(ROUTES, '/api');
+
+/** Where the sweep injects its one fault: the `failAt`th port call while armed. */
+class Faults {
+  armed = false;
+  failAt = 0;
+  mode: 'transient' | 'ambiguous' = 'transient';
+  calls: string[] = [];
+  hit: string | null = null;
+}
+
+/** Every async method of every port counted, and the chosen call failed: before it is done, or after. */
+function wrapPorts(deps: InMemoryDeps, faults: Faults): void {
+  deps.links = { ...inMemoryLinks };
+  const ports: Record<string, object> = {
+    blobs: deps.blobs,
+    catalog: deps.catalog,
+    tenantRecords: deps.tenantRecords,
+    audit: deps.audit,
+    auditOutboxItems: deps.auditOutboxItems,
+    exportJobs: deps.exportJobs,
+    exportBlobs: deps.exportBlobs,
+    links: deps.links,
+    secrets: deps.secrets,
+    validationQueue: deps.validationQueue,
+    retentionCatalog: deps.retention.catalog,
+    policies: deps.retention.policies,
+    timers: deps.retention.timers,
+    disposer: deps.retention.disposer,
+    orphans: deps.retention.orphans,
+  };
+  for (const [name, port] of Object.entries(ports)) {
+    const methods = new Set<string>();
+    for (let p: object | null = port; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) for (const k of Object.getOwnPropertyNames(p)) methods.add(k);
+    for (const m of methods) {
+      const fn = (port as Record<string, unknown>)[m];
+      if (m === 'constructor' || typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') continue;
+      (port as Record<string, unknown>)[m] = async (...args: unknown[]) => {
+        if (!faults.armed) return fn.apply(port, args);
+        faults.calls.push(`${name}.${m}`);
+        if (faults.calls.length !== faults.failAt) return fn.apply(port, args);
+        faults.hit = `${name}.${m}`;
+        if (faults.mode === 'transient') throw new Error(`injected: ${name}.${m} failed`);
+        await fn.apply(port, args);
+        throw new Error(`injected: ${name}.${m} timed out after it was done`);
+      };
+    }
+  }
+}
+
+interface Call {
+  method: string;
+  path: string;
+  body?: unknown;
+  raw?: { bytes: Buffer; type: string };
+  headers?: Record<string, string>;
+  as?: string;
+}
+
+interface Answer {
+  status: number;
+  json: any;
+  headers: Record<string, string>;
+}
+
+/** Everything the sweep needs of one archive: its deps, the fault switch, and the requests sent. */
+interface World {
+  deps: InMemoryDeps;
+  clock: FakeClock;
+  faults: Faults;
+  seq: number;
+}
+
+function world(): World {
+  const deps = inMemoryDeps();
+  const clock = deps.clock as FakeClock;
+  // Now, not 2025: the outbox release sends an entry only within minutes of its change by the real clock.
+  clock.set(new Date());
+  deps.authenticator = {
+    authenticate: async (h) => ({ tenantId: TENANT, subject: (h ?? 'Bearer alice').slice('Bearer '.length), kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(PERMISSIONS) }),
+  };
+  // The export worker searches the catalog: one page of all the tenant's documents (ListingCatalog).
+  deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
+  deps.catalog.countMatching = async () => deps.catalog.count(TENANT);
+  const faults = new Faults();
+  wrapPorts(deps, faults);
+  return { deps, clock, faults, seq: 0 };
+}
+
+async function send(w: World, call: Call, requestId = `req-${++w.seq}`): Promise<Answer & { requestId: string }> {
+  const url = new URL(`http://localhost/api/${call.path}`);
+  const match = matchRoute(TABLE, call.method, url.pathname);
+  if ('allow' in match) throw new Error(`no route ${call.method} ${call.path}`);
+  const headers = new Map<string, string>([['authorization', `Bearer ${call.as ?? 'alice'}`]]);
+  let body: Buffer | null = null;
+  if (call.raw) {
+    body = call.raw.bytes;
+    headers.set('content-type', call.raw.type);
+  } else if (call.body !== undefined) {
+    body = Buffer.from(JSON.stringify(call.body));
+    headers.set('content-type', 'application/json');
+  }
+  for (const [k, v] of Object.entries(call.headers ?? {})) headers.set(k.toLowerCase(), v);
+  if (body) headers.set('content-length', String(body.length));
+  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: body ? Readable.from([body]) : null, clientIp: '10.0.0.1', requestId }, w.deps);
+  let text = '';
+  if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) text = res.body.toString();
+  else if (res.body) for await (const chunk of res.body) text += Buffer.from(chunk as Uint8Array).toString();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json, headers: res.headers ?? {}, requestId };
+}
+
+/** What follows a request on its instance: the outbox release, gathered validation requests, an export worker started after the answer. */
+async function settle(w: World): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setImmediate(r));
+    await w.deps.auditOutbox.flush();
+    await w.deps.validationRequests.flush();
+    const running = [...(w.deps.exportJobs as InMemoryExportJobs).jobs.values()].some((j) => j.status === 'running');
+    if (!running && i > 2) return;
+  }
+}
+
+async function ok(w: World, call: Call, status?: number): Promise<Answer> {
+  const r = await send(w, call);
+  await settle(w);
+  if (r.status >= 300 || (status !== undefined && r.status !== status)) throw new Error(`seed ${call.method} ${call.path}: ${r.status} ${JSON.stringify(r.json)}`);
+  return r;
+}
+
+let pngSeq = 0;
+/** Bytes the upload sniffs as a PNG (the fake normaliser decodes nothing), distinct per call. */
+const scan = () => Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.from(`scan ${++pngSeq} ${Math.random()}`)]);
+const upload = (headers: Record<string, string> = {}): Call => ({ method: 'POST', path: 'documents', raw: { bytes: scan(), type: 'image/png' }, headers });
+const docOf = async (w: World) => (await ok(w, upload(), 201)).json.id as string;
+
+/** One row per write operation: what it needs stored first, and the request. */
+interface Row {
+  name: string;
+  op: string;
+  prepare: (w: World) => Promise<Call>;
+}
+
+const ROWS: Row[] = [
+  { name: 'upload with Idempotency-Key', op: 'uploadDocument', prepare: async () => upload({ 'Idempotency-Key': 'sweep-1' }) },
+  { name: 'upload without Idempotency-Key', op: 'uploadDocument', prepare: async () => upload() },
+  {
+    name: 'metadata correction',
+    op: 'correctDocumentMetadata',
+    prepare: async (w) => {
+      const id = await docOf(w);
+      return { method: 'PATCH', path: `documents/${id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', counterparty: 'ACME GmbH', fiscalYear: new Date().getUTCFullYear() + 1 })), type: 'application/merge-patch+json' }, headers: { 'If-Match': '"metadata-1"' } };
+    },
+  },
+  { name: 'legal hold', op: 'placeLegalHold', prepare: async (w) => ({ method: 'POST', path: `documents/${await docOf(w)}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' } }) },
+  {
+    name: 'legal hold by query',
+    op: 'placeLegalHoldsByQuery',
+    prepare: async (w) => {
+      await docOf(w);
+      await docOf(w);
+      return { method: 'POST', path: 'legal-holds', body: { reason: 'Audit', caseReference: 'C-2', query: { fiscalYear: new Date().getUTCFullYear() } } };
+    },
+  },
+  {
+    name: 'hold release',
+    op: 'releaseLegalHold',
+    prepare: async (w) => {
+      const id = await docOf(w);
+      const hold = (await ok(w, { method: 'POST', path: `documents/${id}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-3' } })).json;
+      return { method: 'DELETE', path: `documents/${id}/legal-holds/${hold.id}`, body: { reason: 'Closed' }, as: 'bob' };
+    },
+  },
+  {
+    name: 'hold release everywhere',
+    op: 'releaseLegalHoldEverywhere',
+    prepare: async (w) => {
+      await docOf(w);
+      await docOf(w);
+      const hold = (await ok(w, { method: 'POST', path: 'legal-holds', body: { reason: 'Audit', caseReference: 'C-4', query: { fiscalYear: new Date().getUTCFullYear() } } })).json;
+      return { method: 'DELETE', path: `legal-holds/${hold.holdId}`, body: { reason: 'Closed' }, as: 'bob' };
+    },
+  },
+  {
+    name: 'retention extension',
+    op: 'extendRetention',
+    prepare: async (w) => ({ method: 'POST', path: `documents/${await docOf(w)}/retention`, body: { retainUntil: '2090-01-01', reason: 'Litigation' } }),
+  },
+  {
+    name: 'retention policy',
+    op: 'putRetentionPolicy',
+    prepare: async (w) => {
+      const read = await ok(w, { method: 'GET', path: 'retention/policy' });
+      const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = read.json;
+      return { method: 'PUT', path: 'retention/policy', body: { ...policy, classes: [...(policy.classes ?? []), { name: 'contracts-12y', years: 12, description: 'Contracts' }] }, headers: { 'If-Match': read.headers.ETag! } };
+    },
+  },
+  {
+    name: 'disposal approval',
+    op: 'approveDisposal',
+    prepare: async (w) => {
+      await ok(w, { ...upload(), path: `documents?metadata=${encodeURIComponent(JSON.stringify({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }))}` }, 201);
+      w.clock.advance(20 * 365 * 86400_000);
+      return { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review' }, as: 'bob' };
+    },
+  },
+  { name: 'export', op: 'createExport', prepare: async (w) => (await docOf(w), { method: 'POST', path: 'exports', body: { includeOriginals: true } }) },
+  { name: 'API key', op: 'createApiKey', prepare: async () => ({ method: 'POST', path: 'api-keys', body: { name: 'scanner', rightsSet: 'uploader' } }) },
+  {
+    name: 'API key revocation',
+    op: 'revokeApiKey',
+    prepare: async (w) => ({ method: 'DELETE', path: `api-keys/${(await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'scanner', rightsSet: 'uploader' } })).json.id}` }),
+  },
+  { name: 'rights set', op: 'putRightsSet', prepare: async () => ({ method: 'PUT', path: 'rights-sets/readers', body: { permissions: ['documents:read'] } }) },
+  {
+    name: 'rights set removal',
+    op: 'deleteRightsSet',
+    prepare: async (w) => (await ok(w, { method: 'PUT', path: 'rights-sets/readers', body: { permissions: ['documents:read'] } }), { method: 'DELETE', path: 'rights-sets/readers' }),
+  },
+  { name: 'rights assignment', op: 'putRightsAssignment', prepare: async () => ({ method: 'PUT', path: 'rights-assignments/carol', body: { rightsSet: 'auditor' } }) },
+  {
+    name: 'rights assignment removal',
+    op: 'deleteRightsAssignment',
+    prepare: async (w) => (await ok(w, { method: 'PUT', path: 'rights-assignments/carol', body: { rightsSet: 'auditor' } }), { method: 'DELETE', path: 'rights-assignments/carol' }),
+  },
+  {
+    name: 'SoD policy (applies at once)',
+    op: 'putSodPolicy',
+    prepare: async (w) => {
+      const read = await ok(w, { method: 'GET', path: 'sod-policy' });
+      return { method: 'PUT', path: 'sod-policy', body: { conflicts: read.json.conflicts, uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! } };
+    },
+  },
+  { name: 'SoD policy (proposed)', op: 'putSodPolicy', prepare: async (w) => proposal(w).then((p) => p.call) },
+  { name: 'SoD proposal approval', op: 'approveSodPolicyProposal', prepare: async (w) => ({ method: 'POST', path: `sod-policy/proposals/${(await proposal(w, true)).id}/approve`, body: { reason: 'Agreed' }, as: 'bob' }) },
+  { name: 'SoD proposal withdrawal', op: 'withdrawSodPolicyProposal', prepare: async (w) => ({ method: 'DELETE', path: `sod-policy/proposals/${(await proposal(w, true)).id}` }) },
+  {
+    name: 'support grant',
+    op: 'createSupportGrant',
+    prepare: async (w) => ({ method: 'POST', path: 'support-grants', body: { ticket: 'SUP-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() } }),
+  },
+  {
+    name: 'support grant revocation',
+    op: 'revokeSupportGrant',
+    prepare: async (w) => {
+      const grant = await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'SUP-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() } });
+      return { method: 'DELETE', path: `support-grants/${grant.json.id}` };
+    },
+  },
+];
+
+/** A weakening of the SoD policy (turning the uploader rule off once it is on): its PUT, or, proposed already, its id. */
+async function proposal(w: World, propose = false): Promise<{ call: Call; id: string }> {
+  const read = await ok(w, { method: 'GET', path: 'sod-policy' });
+  const on = await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: read.json.conflicts, uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! } });
+  const call: Call = { method: 'PUT', path: 'sod-policy', body: { conflicts: read.json.conflicts, uploaderCannotApproveDisposal: false }, headers: { 'If-Match': on.headers.ETag! } };
+  return { call, id: propose ? (await ok(w, call, 202)).json.id : '' };
+}
+
+const WRITE_OPS = ROUTES.filter((r) => r.auth === 'tenant' && r.method !== 'GET' && r.method !== 'HEAD');
+const routeOf = (name: string) => ROUTES.find((r) => r.name === name)! as Extract<Operation, { auth: 'tenant' }>;
+
+/** Everything stored but the document blobs and the audit log, to tell whether a request stored a change. */
+function stateOf(deps: InMemoryDeps): string {
+  const sorted = (m: Map<string, unknown>) => JSON.stringify([...m.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  return [
+    sorted(deps.catalog.documents),
+    // A removal's trace ('rights-unassignment') is written ahead of the removal on purpose (rights-records.ts): it only
+    // makes four eyes stricter, and the retry writes it again; it is not the change the request's entry records.
+    sorted(new Map([...deps.tenantRecords.records.entries()].filter(([, v]) => v.value.type !== 'rights-unassignment').map(([k, v]) => [k, v.value]))),
+    sorted((deps.exportJobs as InMemoryExportJobs).jobs),
+    sorted(deps.retention.policies.policies),
+    sorted((deps.retention.orphans as InMemoryOrphanRecords).records),
+  ].join('\n');
+}
+
+interface Sent {
+  requestId: string;
+  status: number;
+  changed: boolean;
+  code?: string;
+}
+
+/** The invariants after the faulted request, its retry and the timers. */
+function problems(w: World, op: Extract<Operation, { auth: 'tenant' }>, sent: Sent[]): string[] {
+  const { deps } = w;
+  const found: string[] = [];
+  // Catalog <-> blobs <-> manifests.
+  const docs: ArchivedDocument[] = [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT);
+  for (const doc of docs) {
+    if (doc.status === 'disposed') continue;
+    for (const name of [...blobNamesOf(doc), blobLayout.manifest(doc.id)]) {
+      const blob = deps.blobs.blobs.get(`${TENANT}/${name}`);
+      if (!blob) {
+        found.push(`catalog item ${doc.id} without its blob ${name}`);
+        continue;
+      }
+      if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc)) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
+      if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
+    }
+  }
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
+  for (const folder of folders) {
+    if (deps.catalog.documents.has(`${TENANT}/${folder}`)) continue;
+    const orphan = (deps.retention.orphans as InMemoryOrphanRecords).records.has(`${TENANT}/${folder}`);
+    if (!orphan) found.push(`folder ${folder} with blobs (${deps.blobs.blobs.has(`${TENANT}/${blobLayout.manifest(folder)}`) ? 'manifest' : 'no manifest'}) but no catalog item and not listed as orphaned`);
+  }
+  // Documents: the same bytes never twice.
+  const contents = docs.filter((d) => d.status !== 'disposed').map((d) => d.contentKey);
+  if (new Set(contents).size !== contents.length) found.push(`the same bytes catalogued ${contents.length - new Set(contents).size} more time(s)`);
+  // Audit: one success entry of each stored change, none of a change not stored, nothing twice.
+  const entries = deps.audit.entries;
+  const seen = new Set<string>();
+  for (const e of entries) {
+    const key = `${e.requestId} ${e.action} ${e.outcome} ${e.target ?? ''}`;
+    if (seen.has(key)) found.push(`audit entry twice: ${key}`);
+    seen.add(key);
+  }
+  for (const s of sent) {
+    const success = entries.filter((e) => e.requestId === s.requestId && e.action === op.action && e.outcome === 'success');
+    const expected = s.changed || (s.status >= 200 && s.status < 300) ? 1 : 0;
+    if (success.length !== expected) found.push(`${s.requestId} (status ${s.status}${s.changed ? ', change stored' : ''}): ${success.length} success entries, expected ${expected}`);
+    const others = entries.filter((e) => e.requestId === s.requestId && e.outcome !== 'success');
+    if (s.status >= 400 && others.length !== 1) found.push(`${s.requestId} (status ${s.status}): ${others.length} entries of its failure`);
+  }
+  if (deps.audit.pending.length > 0) found.push(`${deps.audit.pending.length} parked audit entries left after sealing`);
+  if (deps.catalog.outbox.size > 0) found.push(`${deps.catalog.outbox.size} audit outbox items left after sealing`);
+  // Caps: nothing the failed attempt began still counts.
+  const running = [...(deps.exportJobs as InMemoryExportJobs).jobs.values()].filter((j) => j.status === 'running');
+  if (running.length > 0) found.push(`${running.length} export(s) still running after export maintenance`);
+  // The retry's answer is a normal one.
+  const retry = sent[sent.length - 1]!;
+  const declared = new Set<number>(errorsOf(op).map((c: ErrorCode) => ERROR_STATUS[c]));
+  if (!(retry.status >= 200 && retry.status < 300) && !(retry.status < 500 && declared.has(retry.status) && retry.code !== undefined && errorsOf(op).includes(retry.code as ErrorCode))) {
+    found.push(`the retry answered ${retry.status} ${retry.code ?? ''}`);
+  }
+  return found;
+}
+
+/** Prepare, count the port calls of a clean run, then one run per call and fault mode. */
+async function sweepRow(row: Row): Promise<{ calls: number; broken: string[] }> {
+  const op = routeOf(row.op);
+  const clean = world();
+  const call = await row.prepare(clean);
+  clean.faults.armed = true;
+  clean.faults.failAt = -1;
+  const first = await send(clean, call);
+  await settle(clean);
+  clean.faults.armed = false;
+  if (first.status >= 300) throw new Error(`${row.name}: the clean run answered ${first.status} ${JSON.stringify(first.json)}`);
+  const total = clean.faults.calls.length;
+  const broken: string[] = [];
+  for (const mode of ['transient', 'ambiguous'] as const) {
+    for (let n = 1; n <= total; n++) {
+      const w = world();
+      const request = await row.prepare(w);
+      const before = stateOf(w.deps);
+      w.faults.armed = true;
+      w.faults.failAt = n;
+      w.faults.mode = mode;
+      const a = await send(w, request);
+      await settle(w);
+      w.faults.armed = false;
+      const between = stateOf(w.deps);
+      const b = await send(w, request);
+      await settle(w);
+      const after = stateOf(w.deps);
+      // The repairs the README names: the reconciler, export maintenance, audit sealing (outbox drain, parked entries).
+      w.clock.advance(2 * 3600_000);
+      await runReconcileTimer(w.deps).catch((err: unknown) => broken.push(`${row.name} ${mode} #${n}: reconciler failed: ${String(err)}`));
+      await exportTimer.run(w.deps);
+      await settle(w);
+      await sealAuditLog({ now: w.clock.now(), deps: w.deps });
+      const sent: Sent[] = [
+        { requestId: a.requestId, status: a.status, changed: before !== between, ...(a.json?.code ? { code: a.json.code } : {}) },
+        { requestId: b.requestId, status: b.status, changed: between !== after, ...(b.json?.code ? { code: b.json.code } : {}) },
+      ];
+      for (const p of problems(w, op, sent)) broken.push(`${row.name}, ${mode} fault at call ${n} (${w.faults.hit}), answered ${a.status} then ${b.status}: ${p}`);
+    }
+  }
+  if (process.env.FAULT_SWEEP_TRACE) process.stdout.write(`${row.name}: ${total} port calls: ${clean.faults.calls.join(' ')}\n`);
+  return { calls: total, broken };
+}
+
+it('every write operation of the route table has a row', () => {
+  const covered = new Set(ROWS.map((r) => r.op));
+  expect(WRITE_OPS.map((r) => r.name).filter((n) => !covered.has(n))).toEqual([]);
+});
+
+describe.each(ROWS.map((r) => [r.name, r] as const))('%s', (_name, row) => {
+  it('a fault at any port call: nothing half done after the retry and the timers', async () => {
+    const { calls, broken } = await sweepRow(row);
+    expect(calls).toBeGreaterThan(0);
+    expect(broken).toEqual([]);
+  });
+});
