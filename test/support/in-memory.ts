@@ -302,8 +302,13 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   async unsafeCountFixityFailures(): Promise<number> {
     return 0;
   }
-  async pendingValidations(): Promise<{ id: string; tenantId: string }[]> {
-    return [];
+  /** The Cosmos query's condition: active, created before the cutoff, never validated nor given up on, not asked for since the cutoff. */
+  async pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]> {
+    return [...this.catalog.documents.values()]
+      .filter((d) => d.status === 'active' && d.createdAt < q.cutoff && (!q.onlyTenant || d.tenantId === q.onlyTenant))
+      .filter((d) => !d.validation || (d.validation.status === 'pending' && d.validation.gaveUpAt === undefined && (d.validation.requestedAt === undefined || d.validation.requestedAt < q.cutoff)))
+      .slice(0, q.max)
+      .map((d) => ({ id: d.id, tenantId: d.tenantId }));
   }
 }
 

@@ -3,11 +3,13 @@
  * Every write operation is run in-process as the hosts run it (route matching, handleRequest, the route's handler)
  * over the in-memory ports, with every port call counted. For each N the Nth call fails, once as a transient error
  * (nothing done) and once as an ambiguous one (done, then the call throws, as a timeout does); the request is sent
- * again without the fault (with the same Idempotency-Key where the operation takes one), then the timers that
- * repair such states run (reconciler, export maintenance, audit sealing with its outbox drain). Then:
+ * again without the fault (with the same Idempotency-Key where the operation takes one), or not at all, then the
+ * timers that repair such states run (reconciler, export maintenance, validation requeue, audit sealing with its
+ * outbox drain). Then:
  * - the retry's answer is a normal one: 2xx, or a 4xx the operation declares;
  * - catalog items, blobs and manifests agree (every file of an active item stored, its hold flag and retention on
- *   every blob; every folder with a manifest catalogued; one without either listed as orphaned);
+ *   every blob, its manifest naming the same hashes, its validation requested; every other folder listed as
+ *   orphaned; the same original never catalogued twice);
  * - a request that stored a change (or answered 2xx) has exactly one success entry of its action, one that stored
  *   none has none; no entry is in the log twice;
  * - nothing the failed attempt started is left counting against a cap (an export left running).
@@ -15,6 +17,7 @@
 import { Readable } from 'node:stream';
 import { ROUTES } from '../../../functions/routes';
 import { exportTimer } from '../../../functions/exports';
+import { TIMERS } from '../../../functions/timers';
 import { handleRequest } from '../../../shared/http/pipeline';
 import { compileRoutes, matchRoute } from '../../../shared/http/route-match';
 import { errorsOf, type Operation } from '../../../shared/http/operation';
@@ -24,11 +27,12 @@ import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { isHeld } from '../../../shared/kernel/retention-rules';
 import { blobNamesOf } from '../../../shared/retention/update';
 import { runReconcileTimer } from '../../../shared/retention/timers';
+import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { sealAuditLog } from '../../../shared/audit/seal';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { ErrorCode } from '../../../shared/kernel/errors';
 import { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords } from '../../support/in-memory';
+import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 
 const TENANT = 'acme';
 const TABLE = compileRoutes(ROUTES, '/api');
@@ -327,15 +331,25 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }>, sent: Se
   const docs: ArchivedDocument[] = [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT);
   for (const doc of docs) {
     if (doc.status === 'disposed') continue;
-    for (const name of [...blobNamesOf(doc), blobLayout.manifest(doc.id)]) {
+    for (const name of new Set([...blobNamesOf(doc), blobLayout.manifest(doc.id)])) {
       const blob = deps.blobs.blobs.get(`${TENANT}/${name}`);
       if (!blob) {
         found.push(`catalog item ${doc.id} without its blob ${name}`);
         continue;
       }
-      if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc)) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
+      // A flag the catalog cannot explain (a placement that failed after setting it) is kept and alerted, by design (reconcile.ts).
+      const unrecorded = blob.worm.legalHold && (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id);
+      if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
       if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
     }
+    const manifest = deps.blobs.blobs.get(`${TENANT}/${blobLayout.manifest(doc.id)}`);
+    if (manifest) {
+      const m = JSON.parse(manifest.bytes.toString('utf8')) as ArchivedDocument;
+      const hashes = (d: ArchivedDocument) => JSON.stringify([d.id, d.tenantId, d.contentKey, d.rendition.sha256, d.originals.map((o) => o.sha256)]);
+      if (hashes(m) !== hashes(doc)) found.push(`manifest of ${doc.id} names ${hashes(m)}, the catalog ${hashes(doc)}`);
+    }
+    // The rendition's validation is asked for (at the upload, or again by the requeue timer).
+    if (doc.status === 'active' && !deps.validationQueue.sent.some((r) => r.documentId === doc.id)) found.push(`${doc.id}: its validation was never requested`);
   }
   const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
@@ -368,11 +382,22 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }>, sent: Se
   if (running.length > 0) found.push(`${running.length} export(s) still running after export maintenance`);
   // The retry's answer is a normal one.
   const retry = sent[sent.length - 1]!;
+  if (sent.length < 2) return found;
   const declared = new Set<number>(errorsOf(op).map((c: ErrorCode) => ERROR_STATUS[c]));
   if (!(retry.status >= 200 && retry.status < 300) && !(retry.status < 500 && declared.has(retry.status) && retry.code !== undefined && errorsOf(op).includes(retry.code as ErrorCode))) {
     found.push(`the retry answered ${retry.status} ${retry.code ?? ''}`);
   }
   return found;
+}
+
+/** The repairs the README names, once their waits are over: reconciler, export maintenance, validation requeue, audit sealing (outbox drain, parked entries). */
+async function repair(w: World): Promise<void> {
+  w.clock.advance(2 * 3600_000);
+  await runReconcileTimer(w.deps);
+  await exportTimer.run(w.deps);
+  await settle(w);
+  await TIMERS.find((t) => t.name === 'requeueValidations')!.run(w.deps);
+  await sealAuditLog({ now: w.clock.now(), deps: w.deps });
 }
 
 /** Prepare, count the port calls of a clean run, then one run per call and fault mode. */
@@ -389,31 +414,30 @@ async function sweepRow(row: Row): Promise<{ calls: number; broken: string[] }> 
   const total = clean.faults.calls.length;
   const broken: string[] = [];
   for (const mode of ['transient', 'ambiguous'] as const) {
-    for (let n = 1; n <= total; n++) {
-      const w = world();
-      const request = await row.prepare(w);
-      const before = stateOf(w.deps);
-      w.faults.armed = true;
-      w.faults.failAt = n;
-      w.faults.mode = mode;
-      const a = await send(w, request);
-      await settle(w);
-      w.faults.armed = false;
-      const between = stateOf(w.deps);
-      const b = await send(w, request);
-      await settle(w);
-      const after = stateOf(w.deps);
-      // The repairs the README names: the reconciler, export maintenance, audit sealing (outbox drain, parked entries).
-      w.clock.advance(2 * 3600_000);
-      await runReconcileTimer(w.deps).catch((err: unknown) => broken.push(`${row.name} ${mode} #${n}: reconciler failed: ${String(err)}`));
-      await exportTimer.run(w.deps);
-      await settle(w);
-      await sealAuditLog({ now: w.clock.now(), deps: w.deps });
-      const sent: Sent[] = [
-        { requestId: a.requestId, status: a.status, changed: before !== between, ...(a.json?.code ? { code: a.json.code } : {}) },
-        { requestId: b.requestId, status: b.status, changed: between !== after, ...(b.json?.code ? { code: b.json.code } : {}) },
-      ];
-      for (const p of problems(w, op, sent)) broken.push(`${row.name}, ${mode} fault at call ${n} (${w.faults.hit}), answered ${a.status} then ${b.status}: ${p}`);
+    for (const retried of [true, false]) {
+      for (let n = 1; n <= total; n++) {
+        const w = world();
+        const request = await row.prepare(w);
+        const before = stateOf(w.deps);
+        w.faults.armed = true;
+        w.faults.failAt = n;
+        w.faults.mode = mode;
+        const a = await send(w, request);
+        await settle(w);
+        w.faults.armed = false;
+        const between = stateOf(w.deps);
+        const sent: Sent[] = [{ requestId: a.requestId, status: a.status, changed: before !== between, ...(a.json?.code ? { code: a.json.code } : {}) }];
+        let b: Answer | null = null;
+        if (retried) {
+          const again = await send(w, request);
+          await settle(w);
+          b = again;
+          sent.push({ requestId: again.requestId, status: again.status, changed: between !== stateOf(w.deps), ...(again.json?.code ? { code: again.json.code } : {}) });
+        }
+        await repair(w).catch((err: unknown) => broken.push(`${row.name}, ${mode} fault at call ${n}: a timer failed: ${String(err)}`));
+        const what = `${row.name}, ${mode} fault at call ${n} (${w.faults.hit}), answered ${a.status}${b ? ` then ${b.status}` : ', not sent again'}`;
+        for (const p of problems(w, op, sent)) broken.push(`${what}: ${p}`);
+      }
     }
   }
   if (process.env.FAULT_SWEEP_TRACE) process.stdout.write(`${row.name}: ${total} port calls: ${clean.faults.calls.join(' ')}\n`);
