@@ -2,7 +2,8 @@
  * A fault at any store call leaves nothing half done, and the retry finishes it: generated from the route table.
  * Every write operation is run in-process as the hosts run it (route matching, handleRequest, the route's handler)
  * over the in-memory ports, with every port call counted. For each N the Nth call fails, once as a transient error
- * (nothing done) and once as an ambiguous one (done, then the call throws, as a timeout does); the request is sent
+ * (nothing done), once as an ambiguous one (done, then the call throws, as a timeout does) and, for a Storage call,
+ * once as a repeated one (done, and sent again by the SDK, whose answer the call gives); the request is sent
  * again without the fault (with the same Idempotency-Key where the operation takes one), or not at all, then the
  * timers that repair such states run (reconciler, export maintenance, validation requeue, audit sealing with its
  * outbox drain). Then:
@@ -41,10 +42,13 @@ const TABLE = compileRoutes(ROUTES, '/api');
 class Faults {
   armed = false;
   failAt = 0;
-  mode: 'transient' | 'ambiguous' = 'transient';
+  mode: 'transient' | 'ambiguous' | 'repeated' = 'transient';
   calls: string[] = [];
   hit: string | null = null;
 }
+
+/** The ports Azure Storage serves (blobs, export blobs, the validation queue), whose SDK sends a write again after a lost answer. */
+const STORAGE_PORTS = ['blobs', 'exportBlobs', 'validationQueue'];
 
 /** Every async method of every port counted, and the chosen call failed: before it is done, or after. */
 function wrapPorts(deps: InMemoryDeps, faults: Faults): void {
@@ -79,6 +83,9 @@ function wrapPorts(deps: InMemoryDeps, faults: Faults): void {
         faults.hit = `${name}.${m}`;
         if (faults.mode === 'transient') throw new Error(`injected: ${name}.${m} failed`);
         await fn.apply(port, args);
+        // The SDK sent it again after a lost answer: the call answers what the repeat found (the Storage SDK retries
+        // writes so; the Cosmos SDK retries only reads and queries on a lost connection, so the sweep repeats Storage calls only).
+        if (faults.mode === 'repeated') return fn.apply(port, args);
         throw new Error(`injected: ${name}.${m} timed out after it was done`);
       };
     }
@@ -413,9 +420,10 @@ async function sweepRow(row: Row): Promise<{ calls: number; broken: string[] }> 
   if (first.status >= 300) throw new Error(`${row.name}: the clean run answered ${first.status} ${JSON.stringify(first.json)}`);
   const total = clean.faults.calls.length;
   const broken: string[] = [];
-  for (const mode of ['transient', 'ambiguous'] as const) {
+  for (const mode of ['transient', 'ambiguous', 'repeated'] as const) {
     for (const retried of [true, false]) {
       for (let n = 1; n <= total; n++) {
+        if (mode === 'repeated' && !STORAGE_PORTS.includes(clean.faults.calls[n - 1]!.split('.')[0]!)) continue;
         const w = world();
         const request = await row.prepare(w);
         const before = stateOf(w.deps);
