@@ -192,10 +192,12 @@ interface Row {
   name: string;
   op: string;
   prepare: (w: World) => Promise<Call>;
+  /** Also a retry that fails too, before a third attempt (the operations whose retry takes another path). */
+  twice?: boolean;
 }
 
 const ROWS: Row[] = [
-  { name: 'upload with Idempotency-Key', op: 'uploadDocument', prepare: async () => upload({ 'Idempotency-Key': 'sweep-1' }) },
+  { name: 'upload with Idempotency-Key', op: 'uploadDocument', prepare: async () => upload({ 'Idempotency-Key': 'sweep-1' }), twice: true },
   { name: 'upload without Idempotency-Key', op: 'uploadDocument', prepare: async () => upload() },
   {
     name: 'metadata correction',
@@ -335,7 +337,7 @@ interface Sent {
 }
 
 /** The invariants after the faulted request, its retry and the timers. */
-function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, sent: Sent[]): string[] {
+function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, sent: Sent[], lastClean = true): string[] {
   const { deps } = w;
   const found: string[] = [];
   // Catalog <-> blobs <-> manifests.
@@ -364,6 +366,8 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
       const hashes = (d: ArchivedDocument) => JSON.stringify([d.id, d.tenantId, d.contentKey, d.rendition.sha256, d.originals.map((o) => o.sha256)]);
       if (hashes(m) !== hashes(doc)) found.push(`manifest of ${doc.id} names ${hashes(m)}, the catalog ${hashes(doc)}`);
     }
+    // The change that catalogued it is in the log: an ingest's, or a re-index's.
+    if (!deps.audit.entries.some((e) => e.target === doc.id && e.outcome === 'success' && (e.action === 'document.ingest' || e.action === 'document.reindex'))) found.push(`${doc.id} catalogued without a success entry of its ingest or re-index`);
     // The rendition's validation is asked for (at the upload, or again by the requeue timer).
     if (doc.status === 'active' && !deps.validationQueue.sent.some((r) => r.documentId === doc.id)) found.push(`${doc.id}: its validation was never requested`);
   }
@@ -397,7 +401,7 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
   const running = [...(deps.exportJobs as InMemoryExportJobs).jobs.values()].filter((j) => j.status === 'running');
   if (running.length > 0) found.push(`${running.length} export(s) still running after export maintenance`);
   // The retry's answer is a normal one.
-  if (!op || sent.length < 2) return found;
+  if (!op || sent.length < 2 || !lastClean) return found;
   const retry = sent[sent.length - 1]!;
   const declared = new Set<number>(errorsOf(op).map((c: ErrorCode) => ERROR_STATUS[c]));
   if (!(retry.status >= 200 && retry.status < 300) && !(retry.status < 500 && declared.has(retry.status) && retry.code !== undefined && errorsOf(op).includes(retry.code as ErrorCode))) {
@@ -463,6 +467,29 @@ async function sweepRow(row: Row): Promise<{ calls: number; broken: string[] }> 
         await repair(w).catch((err: unknown) => broken.push(`${row.name}, ${mode} fault at call ${n}: a timer failed: ${String(err)}`));
         const what = `${row.name}, ${mode} fault at call ${n} (${w.faults.hit}), answered ${a.status}${b ? ` then ${b.status}` : ', not sent again'}`;
         for (const p of problems(w, op, sent)) broken.push(`${what}: ${p}`);
+      }
+    }
+  }
+  // The retry fails too (at any call, the same way), and a third attempt goes through, or none.
+  for (const mode of row.twice ? (['transient', 'ambiguous'] as const) : []) {
+    for (const third of [true, false])
+    for (let n = 1; n <= total; n++) {
+      for (let m = 1; m <= total; m++) {
+        const w = world();
+        const request = await row.prepare(w);
+        const sent: Sent[] = [];
+        const hits: string[] = [];
+        for (const failAt of third ? [n, m, -1] : [n, m]) {
+          const before = stateOf(w.deps);
+          Object.assign(w.faults, { armed: true, failAt, mode, calls: [], hit: null });
+          const r = await send(w, request);
+          await settle(w);
+          w.faults.armed = false;
+          hits.push(`${w.faults.hit ?? '-'} ${r.status}`);
+          sent.push({ requestId: r.requestId, status: r.status, changed: before !== stateOf(w.deps), ...(r.json?.code ? { code: r.json.code } : {}) });
+        }
+        await repair(w).catch((err: unknown) => broken.push(`${row.name}, ${mode} faults at calls ${n} and ${m}: a timer failed: ${String(err)}`));
+        for (const p of problems(w, op, sent, third)) broken.push(`${row.name}, ${mode} faults at calls ${n} and ${m}${third ? '' : ', not sent a third time'} (${hits.join(', ')}): ${p}`);
       }
     }
   }
