@@ -388,6 +388,13 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
   if (new Set(contents).size !== contents.length) found.push(`the same bytes catalogued ${contents.length - new Set(contents).size} more time(s)`);
   // Audit: one success entry of each stored change, none of a change not stored, nothing twice.
   const entries = deps.audit.entries;
+  // A timer's change too: a document re-indexed once has one re-index entry, one never re-indexed none.
+  const reindexed = new Map<string, number>();
+  for (const e of entries) if (e.action === 'document.reindex' && e.outcome === 'success') reindexed.set(e.target ?? '', (reindexed.get(e.target ?? '') ?? 0) + 1);
+  for (const [id, count] of reindexed) {
+    if (count > 1) found.push(`${id}: ${count} re-index entries`);
+    if (!deps.catalog.documents.has(`${TENANT}/${id}`)) found.push(`${id}: a re-index entry, and no catalog item`);
+  }
   const seen = new Set<string>();
   for (const e of entries) {
     const key = `${e.requestId} ${e.action} ${e.outcome} ${e.target ?? ''}`;
