@@ -233,10 +233,12 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
       deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
       return null;
     }
-    // Logged before the flags change: a crash in between logs it again on the next run, never not at all.
+    // Audited before the flags change, never not at all; under a request id naming the catalog version it brings the
+    // flags in line with, appended once: a run that stopped before its catalog write (a failed flag, a lost answer)
+    // left that version as it was, and the next run's entry would have been a second one for the one change.
     if (audited !== held) {
       deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });
-      await deps.audit.append({
+      await deps.audit.appendOnce([{
         tenantId,
         at: now.toISOString(),
         actor: RECONCILE_ACTOR,
@@ -244,11 +246,11 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
         target: documentId,
         outcome: 'success',
         status: 200,
-        requestId: `reconcile:${now.toISOString()}`,
+        requestId: `reconcile:resync:${documentId}:${current.etag}`,
         clientIp: null,
         userAgent: null,
         detail: `${held ? 'set' : 'cleared'}:${drift.map((n) => n.split('/').pop()).join(',')}`.slice(0, 300),
-      });
+      }]);
       audited = held;
     }
     for (const name of drift) await deps.blobs.setLegalHold(tenantId, name, held);

@@ -391,6 +391,10 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
   // A timer's change too: a document re-indexed once has one re-index entry, one never re-indexed none.
   const reindexed = new Map<string, number>();
   for (const e of entries) if (e.action === 'document.reindex' && e.outcome === 'success') reindexed.set(e.target ?? '', (reindexed.get(e.target ?? '') ?? 0) + 1);
+  // And every timer's change is audited once: the same action on the same target by a system actor twice is one change told twice.
+  const bySystem = new Map<string, number>();
+  for (const e of entries.filter((x) => x.actor.kind === 'system')) bySystem.set(`${e.action} ${e.target ?? ''} ${e.outcome}`, (bySystem.get(`${e.action} ${e.target ?? ''} ${e.outcome}`) ?? 0) + 1);
+  for (const [what, count] of bySystem) if (count > 1) found.push(`${count} entries of one timer change: ${what}`);
   for (const [id, count] of reindexed) {
     if (count > 1) found.push(`${id}: ${count} re-index entries`);
     if (!deps.catalog.documents.has(`${TENANT}/${id}`)) found.push(`${id}: a re-index entry, and no catalog item`);
