@@ -4,15 +4,17 @@
  * over the in-memory ports, with every port call counted. For each N the Nth call fails, once as a transient error
  * (nothing done), once as an ambiguous one (done, then the call throws, as a timeout does) and, for a Storage call,
  * once as a repeated one (done, and sent again by the SDK, whose answer the call gives); the request is sent
- * again without the fault (with the same Idempotency-Key where the operation takes one), or not at all, then the
- * timers that repair such states run (reconciler, export maintenance, validation requeue, audit sealing with its
- * outbox drain). Then:
+ * again without the fault (with the same Idempotency-Key where the operation takes one), or not at all, or with a
+ * fault of its own before a third attempt, then the timers that repair such states run (reconciler, retention sweep,
+ * export maintenance, validation requeue, audit sealing with its outbox drain). Each of those timers is swept the
+ * same way from the state it repairs. Then:
  * - the retry's answer is a normal one: 2xx, or a 4xx the operation declares;
  * - catalog items, blobs and manifests agree (every file of an active item stored, its hold flag and retention on
  *   every blob, its manifest naming the same hashes, its validation requested; every other folder listed as
  *   orphaned; the same original never catalogued twice);
  * - a request that stored a change (or answered 2xx) has exactly one success entry of its action, one that stored
- *   none has none; no entry is in the log twice;
+ *   none has none; every catalogued document has its ingest's or re-index's entry, a timer's change one entry; no
+ *   entry is in the log twice (the in-memory log has no hash chain: the chain is checked against Cosmos elsewhere);
  * - nothing the failed attempt started is left counting against a cap (an export left running).
  */
 import { Readable } from 'node:stream';
