@@ -148,7 +148,7 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
   assertSameRequest(earlier, sentOf(ctx));
-  await deps.catalog.create(earlier); // completes an attempt that crashed before indexing
+  await completeIndex(earlier, cmd.audit, deps);
   return { document: earlier, replayed: true };
 }
 
@@ -339,7 +339,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
     });
   let writes: CreateOnlyOutcome[];
   if (cmd.idempotencyKey) {
-    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
+    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.audit);
     // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
     writes = await Promise.all(writeOriginals());
   } else {
@@ -347,9 +347,9 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   }
   const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
-  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.audit);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
-  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx));
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.audit);
 }
 
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
@@ -369,7 +369,7 @@ function askForValidation(ctx: IngestContext): void {
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, sent: SentRequest): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, sent: SentRequest, audit: AuditStaging | undefined): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
@@ -383,8 +383,17 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
     });
   }
   assertSameRequest(winner, sent);
-  await deps.catalog.create(winner); // completes an attempt that crashed before indexing
+  await completeIndex(winner, audit, deps);
   return { document: winner, replayed: true };
+}
+
+/**
+ * Completes an attempt that stopped between its manifest and its catalog item: the item goes in with this request's
+ * entry in the same batch, as `index` writes it. Written alone, an item stored by a retry whose answer was then lost
+ * (a timeout) entered the catalog with no success entry at all, the retry's own entry saying it failed.
+ */
+async function completeIndex(document: ArchivedDocument, audit: AuditStaging | undefined, deps: Pick<Deps, 'catalog'>): Promise<void> {
+  await writeWithAuditEntry(audit, { target: document.id }, (outbox) => deps.catalog.create(document, outbox), (r) => r === 'created');
 }
 
 /** What a retry must repeat besides the files: the metadata and the files' names. */

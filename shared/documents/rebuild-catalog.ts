@@ -7,36 +7,47 @@ import type { ArchivedDocument } from '../kernel/document';
 import { type UncheckedDocument, UncheckedDocuments } from '../retention/unchecked';
 import { blobNamesOf } from '../retention/update';
 import { blobLayout } from '../kernel/blob-layout';
+import { auditOutboxItem } from '../kernel/audit';
 
 /** Who re-indexes at start-up (the reconciler passes its own actor). */
 export const CATALOG_REBUILD_ACTOR: Actor = { subject: 'system:catalog-rebuild', kind: 'system' };
 
-type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'clock'>;
+type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'auditOutbox' | 'clock'>;
 
 /**
  * Index one stored manifest whose catalog item is missing, with its `document.reindex` audit
  * entry: the one place a document enters the catalog other than by ingest, so whoever triggers
- * it, the entry is written. The entry goes first: a crash in between leaves an entry for an
- * index that the next run completes (and audits once more), never an index without an entry.
+ * it, the entry is written. The entry is stored with the item in one batch (the audit outbox) and
+ * appended after it: never an index without an entry, and never an entry of an index that was
+ * not stored (appended first, a failed or lost create left one, and the next run added a second).
  *
  * The manifest is the document as ingested: holds and retention extensions came later and lived
  * in the lost catalog item. Storage still carries them (the blobs' legal-hold flag and immutability
  * expiry), so the item is never less protective than its blobs: a held blob gives the item an open
  * hold (the reconciler would otherwise clear the flags to match, and the sweep dispose of it), and
- * the latest expiry is its retain-until.
+ * the latest expiry is its retain-until. A manifest whose original bytes another active document holds is not
+ * indexed ('duplicate'): the archive keeps one document per original.
  */
-export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped'> {
+export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped' | 'duplicate'> {
   const manifest = JSON.parse((await deps.blobs.readAll(tenantId, manifestBlob)).toString('utf8')) as ArchivedDocument;
   // A manifest only ever indexes into its own tenant, under its own folder, naming only blobs of that folder
   // (one naming another document's blobs would have the sweep dispose of them with it).
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
   if (![manifest.original.blobName, ...blobNamesOf(manifest)].every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
+  // The same original bytes archived since under another id (an upload without Idempotency-Key that failed after its
+  // manifest, then sent again): indexing this one too archived the bytes twice. Left to the caller (the reconciler
+  // lists the folder for operators).
+  const holder = await deps.catalog.findByContentKey(tenantId, manifest.contentKey);
+  if (holder && holder.id !== manifest.id) return 'duplicate';
   const at = deps.clock.now().toISOString();
   const { document, restored } = withStorageProtection(manifest, await deps.blobs.documentBlobWorm(tenantId, manifest.id), actor, at, deps);
   const detail = ['indexed-from-manifest', ...restored].join(';');
-  await deps.audit.append({ tenantId, at, actor, action: 'document.reindex', target: manifest.id, outcome: 'success', status: 201, requestId: `${actor.subject}:${at}`, clientIp: null, userAgent: null, detail });
-  return deps.catalog.create(document);
+  // A request id of its own per document (two indexed in one millisecond were one id, one outbox item, one entry appended).
+  const item = auditOutboxItem([{ tenantId, at, actor, action: 'document.reindex', target: manifest.id, outcome: 'success', status: 201, requestId: `${actor.subject}:${at}:${manifest.id}`, clientIp: null, userAgent: null, detail }]);
+  const created = await deps.catalog.create(document, item);
+  if (created === 'created') await deps.auditOutbox.releaseNow(item);
+  return created;
 }
 
 /** The manifest's document with the hold and retain-until its blobs still carry; `restored` names what was taken over. */

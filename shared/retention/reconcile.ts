@@ -57,8 +57,8 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
 /**
  * Reconciler, two bounded walks with their own continuations. Blob store → catalog: every
  * document folder without a catalog item is indexed from its manifest (audited by the
- * rebuild), or, without a manifest, listed for an operator as orphaned blobs (recorded and
- * audited once). Catalog → blob store: flags catalog items without blobs, and brings the
+ * rebuild), or, without a manifest or with one whose original another document holds, listed
+ * for an operator as orphaned blobs (recorded and audited once). Catalog → blob store: flags catalog items without blobs, and brings the
  * blobs' legal-hold flags in line with the catalog (a hold release or placement that crashed
  * between its two writes).
  */
@@ -73,11 +73,14 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     // that arrived while the document was being disposed of) is listed like any other orphan, never kept unseen.
     if (item && item.status !== 'disposed') return;
     if (!item && (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId)))) {
-      if ((await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps)) === 'created') {
+      const indexed = await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps);
+      if (indexed === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
       }
-      return;
+      // Its original is archived under another document (a retry without Idempotency-Key): nothing will ever
+      // catalogue or dispose of these blobs, so they are listed for an operator as the folders without a manifest are.
+      if (indexed !== 'duplicate') return;
     }
     const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
     if (blobs.length === 0 || blobs.some((b) => input.now.getTime() - Date.parse(b.lastModified) < graceMs)) return;
@@ -230,10 +233,12 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
       deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
       return null;
     }
-    // Logged before the flags change: a crash in between logs it again on the next run, never not at all.
+    // Audited before the flags change, never not at all; under a request id naming the catalog version it brings the
+    // flags in line with, appended once: a run that stopped before its catalog write (a failed flag, a lost answer)
+    // left that version as it was, and the next run's entry would have been a second one for the one change.
     if (audited !== held) {
       deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });
-      await deps.audit.append({
+      await deps.audit.appendOnce([{
         tenantId,
         at: now.toISOString(),
         actor: RECONCILE_ACTOR,
@@ -241,11 +246,11 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
         target: documentId,
         outcome: 'success',
         status: 200,
-        requestId: `reconcile:${now.toISOString()}`,
+        requestId: `reconcile:resync:${documentId}:${current.etag}`,
         clientIp: null,
         userAgent: null,
         detail: `${held ? 'set' : 'cleared'}:${drift.map((n) => n.split('/').pop()).join(',')}`.slice(0, 300),
-      });
+      }]);
       audited = held;
     }
     for (const name of drift) await deps.blobs.setLegalHold(tenantId, name, held);

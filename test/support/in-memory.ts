@@ -50,6 +50,7 @@ import type {
   OrphanedBlobsRecord,
   OrphanRecordsPort,
   Page,
+  QueryParameter,
   QueuedMessage,
   RetentionCatalogPort,
   RetentionPoliciesPort,
@@ -87,6 +88,8 @@ export interface StoredBlob {
   contentType: string;
   worm: WormSettings;
   metadata: Record<string, string>;
+  /** When it was written, by the clock the fake was given (the reconciler's orphan grace reads it). */
+  lastModified?: string;
 }
 
 /** Document blobs with the real create-only semantics (same bytes: `identical`; other bytes: `different`). */
@@ -94,6 +97,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   readonly blobs = new Map<string, StoredBlob>();
   /** Tenants with a container (prepared, or written to), as Blob Storage lists them: a container stays when its last blob is gone. */
   readonly tenants = new Set<string>();
+  constructor(private readonly now: () => Date = () => new Date()) {}
   private key = (tenantId: string, name: string) => `${tenantId}/${name}`;
   private of(tenantId: string, name: string): StoredBlob {
     const blob = this.blobs.get(this.key(tenantId, name));
@@ -111,7 +115,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     this.tenants.add(tenantId);
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
-    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm }, metadata });
+    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm }, metadata, lastModified: this.now().toISOString() });
     return 'created';
   }
   async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
@@ -150,11 +154,15 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);
   }
-  async documentFolders(): Promise<{ documentIds: string[]; continuation: string | null }> {
-    throw new NotModelled('BlobArchivePort.documentFolders');
+  /** The tenant's top-level folders (as listBlobsByHierarchy('/') names them), seals included, in one page. */
+  async documentFolders(tenantId: string): Promise<{ documentIds: string[]; continuation: string | null }> {
+    return { documentIds: [...new Set(this.namesOf(tenantId, '').filter((n) => n.includes('/')).map((n) => n.split('/')[0]!))].sort(), continuation: null };
   }
-  async documentBlobDetails(): Promise<{ name: string; size: number; lastModified: string }[]> {
-    throw new NotModelled('BlobArchivePort.documentBlobDetails');
+  async documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]> {
+    return this.namesOf(tenantId, `${documentId}/`).map((name) => {
+      const blob = this.of(tenantId, name);
+      return { name, size: blob.bytes.length, lastModified: blob.lastModified ?? new Date(0).toISOString() };
+    });
   }
   async ping(): Promise<void> {}
   async *manifests(): AsyncGenerator<string> {
@@ -294,8 +302,13 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   async unsafeCountFixityFailures(): Promise<number> {
     return 0;
   }
-  async pendingValidations(): Promise<{ id: string; tenantId: string }[]> {
-    return [];
+  /** The Cosmos query's condition: active, created before the cutoff, never validated nor given up on, not asked for since the cutoff. */
+  async pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]> {
+    return [...this.catalog.documents.values()]
+      .filter((d) => d.status === 'active' && d.createdAt < q.cutoff && (!q.onlyTenant || d.tenantId === q.onlyTenant))
+      .filter((d) => !d.validation || (d.validation.status === 'pending' && d.validation.gaveUpAt === undefined && (d.validation.requestedAt === undefined || d.validation.requestedAt < q.cutoff)))
+      .slice(0, q.max)
+      .map((d) => ({ id: d.id, tenantId: d.tenantId }));
   }
 }
 
@@ -434,13 +447,18 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     this.keep(outbox);
     return 'written';
   }
-  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string): Promise<T[]> {
-    if (where) throw new NotModelled('TenantRecordsPort.list with a where clause');
+  /** A `where` clause of one equality (`c.field = @param`), as the Cosmos query reads it; any other is not modelled. */
+  async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters: QueryParameter[] = []): Promise<T[]> {
+    const equality = where === undefined ? null : /^c\.(\w+) = (@\w+)$/.exec(where.trim());
+    if (where !== undefined && !equality) throw new NotModelled(`TenantRecordsPort.list with the where clause ${where}`);
+    const wanted = equality ? parameters.find((p) => p.name === equality[2]) : undefined;
+    if (equality && !wanted) throw new Error(`TenantRecordsPort.list: no value for ${equality[2]}`);
+    const matches = (r: TenantRecord) => !equality || (r as unknown as Record<string, unknown>)[equality[1]!] === wanted!.value;
     // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
     if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
     if (type === 'sod-policy-proposal') throw new Error("TenantRecordsPort.list of 'sod-policy-proposal' reads every proposal the tenant ever made: use sodPolicyProposalPage");
     if (type === 'support-grant') throw new Error("TenantRecordsPort.list of 'support-grant' reads every grant the tenant ever gave: use lastExpiringSupportGrant or supportGrantPage");
-    return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type);
+    return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type && matches(r));
   }
   /** Every record of `type` the tenant has stored, for a test's checks (not a port method). */
   stored<T extends TenantRecord>(tenantId: string, type: T['type']): T[] {
@@ -793,7 +811,8 @@ export interface InMemoryDeps extends Deps {
 
 /** A whole `Deps` over the in-memory ports; a test replaces any part by spreading (`{ ...inMemoryDeps(), log }`). */
 export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps {
-  const blobs = new InMemoryBlobArchive();
+  const clock = new FakeClock('2025-03-01T12:00:00Z');
+  const blobs = new InMemoryBlobArchive(() => clock.now());
   const catalog = new InMemoryCatalog();
   const tenantRecords = new InMemoryTenantRecords(catalog.outbox);
   const secrets = staticSecrets();
@@ -819,7 +838,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     secrets,
     rights,
     sodPolicy: new SodPolicyProposals(tenantRecords, rights),
-    clock: new FakeClock('2025-03-01T12:00:00Z'),
+    clock,
     log,
     refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
     retention: { catalog: new InMemoryRetentionCatalog(catalog), policies, timers, disposer: new InMemoryDisposer(blobs), orphans: new InMemoryOrphanRecords(catalog.outbox) },
