@@ -1,7 +1,7 @@
 import { madeSecondBy, type RightsGiven, samePerson } from '../../auth/sod';
 import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import { ArchiveError } from '../../kernel/errors';
-import type { Principal } from '../../kernel/principal';
+import { personOf, type Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, updateDocument } from '../update';
@@ -12,10 +12,12 @@ import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } fr
  * someone that person gave rights to after placing it (`releaser`: how the releasing person came by their rights).
  */
 export function assertMayRelease(principal: Principal, releaser: readonly RightsGiven[], hold: Pick<LegalHold, 'placedBy' | 'placedAt'>): void {
-  if (!samePerson(principal, hold.placedBy) && !madeSecondBy(releaser, hold.placedBy, hold.placedAt)) return;
+  const made = samePerson(principal, hold.placedBy) ? null : madeSecondBy(releaser, hold.placedBy, hold.placedAt);
+  if (!samePerson(principal, hold.placedBy) && !made) return;
   throw new ArchiveError('four_eyes_required', {
     detail: 'Four-eyes rule: a legal hold must be released by a different person than the one who placed it (an API key acts for the person who created it; someone the placer gave rights to after placing it, or someone such a person gave rights to since, does not count as different).',
-    extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject },
+    // Who made the releaser no second person, as the other four-eyes refusals name them: the reader can tell why.
+    extensions: { rule: 'four-eyes:legal-hold-release', placedBy: hold.placedBy.subject, ...(made ? { approverRightsGivenBy: personOf(made.by), approverRightsGivenAt: made.at, approverRightsGivenThrough: made.through } : {}) },
   });
 }
 

@@ -113,7 +113,8 @@ describe('four eyes on a hold\'s release, through a chain of identities', () => 
     await assignRightsSet(admin('ann'), 'ann-guest', 'tenant-admin', clock.now(), deps);
     await assignRightsSet(admin('ann-guest'), 'ann-guest-2', 'accountant', clock.now(), deps);
     const third: Principal = { ...archivist, subject: 'ann-guest-2', person: 'ann-guest-2' };
-    await expect(releaseHold({ principal: third, documentId: ids[0]!, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    // The refusal names who made the releaser no second person, as the other four-eyes refusals do.
+    await expect(releaseHold({ principal: third, documentId: ids[0]!, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required', extensions: { approverRightsGivenBy: 'ann', approverRightsGivenThrough: expect.stringContaining('ann-guest') } });
     await expect(releaseHoldEverywhere({ principal: third, holdId: hold.id, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
     expect(deps.catalog.documents.get(`${T}/${ids[0]}`)!.legalHold).toBe(true);
   });

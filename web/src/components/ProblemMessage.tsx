@@ -1,6 +1,5 @@
 /**
- * Turns the API's problem+json into a sentence in the reader's language: what went wrong, the
- * segregation-of-duties rule or missing permission behind a refusal, how long to wait when its
+ * Turns the API's problem+json into a sentence in the reader's language (lib/problem-sentence.ts), how long to wait when its
  * Retry-After named a wait (counting down), and field errors (shown next to their fields by
  * <FieldError>, listed here only when no field on the screen owns them). Never a dump.
  */
@@ -9,7 +8,10 @@ import { useI18n } from '../i18n';
 import type { Dictionary } from '../i18n/en';
 import { fieldMessage } from '../lib/field-message';
 import { inWords } from '../lib/permissions';
+import { permissionName, problemSentence } from '../lib/problem-sentence';
 import { useRetryWait } from '../lib/useRetryWait';
+
+export { permissionName, problemSentence };
 
 export function asProblem(error: unknown): Problem {
   if (error instanceof ProblemError) return error.problem;
@@ -24,23 +26,6 @@ export function fieldErrors(problem: Problem | null, t: Dictionary): Record<stri
     out[path] = fieldMessage(e.message, t);
   }
   return out;
-}
-
-export function problemSentence(problem: Problem, t: Dictionary): string[] {
-  const sentences = [t.problem.problems[problem.code] ?? problem.title];
-  if (problem.code === 'segregation_of_duties' && problem.rule) sentences.push(t.problem.sod[problem.rule] ?? '');
-  // Which pair conflicts, or which permissions lie beyond the caller's own: the person can act on that.
-  const [a, b] = Array.isArray(problem.conflict) ? problem.conflict : [];
-  if (problem.code === 'segregation_of_duties' && a && b) sentences.push(t.problem.conflictPair(permissionName(a, t), permissionName(b, t)));
-  if (problem.code === 'segregation_of_duties' && Array.isArray(problem.permissions) && problem.permissions.length > 0) sentences.push(t.problem.beyondCeiling(problem.permissions.map((p) => permissionName(p, t))));
-  if (problem.code === 'four_eyes_required' && problem.rule) sentences.push(t.problem.fourEyes[problem.rule] ?? '');
-  if (problem.code === 'forbidden' && problem.permission) sentences.push(t.problem.missingPermission(problem.permission));
-  return sentences.filter(Boolean);
-}
-
-/** `documents:read` in the reader's words, with the technical name an administrator may look for. */
-export function permissionName(permission: string, t: Dictionary): string {
-  return inWords(permission, t.permissions);
 }
 
 export function ProblemMessage({ problem, error, ownedFields = [] }: { problem?: Problem | null; error?: unknown; ownedFields?: string[] }) {

@@ -666,6 +666,13 @@ export const en = {
     fourEyes: {
       'four-eyes:legal-hold-release': 'You placed this legal hold yourself, so another person must release it (an API key of yours counts as you).',
     } as Record<string, string>,
+    /** Refused as a second identity: rights given by the first person (`person`) after the act, or through someone they gave rights to since. */
+    madeSecond: {
+      'four-eyes-sod-policy': (person: string) => `Your rights were given after this change was proposed, by its proposer ${person} or by someone they gave rights to since, so you do not count as a second person. Someone whose rights came another way must approve it.`,
+      'uploader-approves-disposal': (person: string) => `Your rights were given after this document was archived, by the person who archived it (${person}) or by someone they gave rights to since, so you cannot approve its disposal. Someone whose rights came another way must.`,
+      'four-eyes:legal-hold-release': (person: string) => `Your rights were given after this legal hold was placed, by the person who placed it (${person}) or by someone they gave rights to since, so you cannot release it. Someone whose rights came another way must.`,
+    } as Record<string, (person: string) => string>,
+    madeSecondUnresolved: 'Your rights came through a chain of people too long for the archive to check, so you do not count as a second person here. Someone whose rights came another way must do this.',
     field: (field: string, message: string) => `${field}: ${message}`,
     required: 'This is required.',
     character: (code: string) => `This contains a character that is not allowed here (${code}): a control, invisible or direction character, or a line break or tab where one line is expected. Type the text again rather than pasting it.`,

@@ -662,6 +662,12 @@ export const nl: Dictionary = {
     fourEyes: {
       'four-eyes:legal-hold-release': 'U heeft deze juridische blokkade zelf geplaatst, dus iemand anders moet haar opheffen (een API-sleutel van u telt als u).',
     },
+    madeSecond: {
+      'four-eyes-sod-policy': (person) => `Uw rechten zijn gegeven nadat deze wijziging werd voorgesteld, door de indiener ${person} of door iemand aan wie die sindsdien rechten gaf, dus u telt niet als tweede persoon. Iemand die zijn rechten op een andere manier kreeg, moet haar goedkeuren.`,
+      'uploader-approves-disposal': (person) => `Uw rechten zijn gegeven nadat dit document werd gearchiveerd, door degene die het archiveerde (${person}) of door iemand aan wie die sindsdien rechten gaf, dus u kunt de vernietiging niet goedkeuren. Iemand die zijn rechten op een andere manier kreeg, moet dat doen.`,
+      'four-eyes:legal-hold-release': (person) => `Uw rechten zijn gegeven nadat deze juridische blokkade werd geplaatst, door degene die haar plaatste (${person}) of door iemand aan wie die sindsdien rechten gaf, dus u kunt haar niet opheffen. Iemand die zijn rechten op een andere manier kreeg, moet dat doen.`,
+    },
+    madeSecondUnresolved: 'Uw rechten kwamen via een keten van personen die te lang is voor het archief om na te gaan, dus u telt hier niet als tweede persoon. Iemand die zijn rechten op een andere manier kreeg, moet dit doen.',
     field: (field, message) => `${field}: ${message}`,
     required: 'Dit is verplicht.',
     character: (code) => `Dit bevat een teken dat hier niet is toegestaan (${code}): een stuurteken, een onzichtbaar teken of een richtingsteken, of een regeleinde of tab waar één regel wordt verwacht. Typ de tekst opnieuw in plaats van hem te plakken.`,

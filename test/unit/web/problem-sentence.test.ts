@@ -1,0 +1,28 @@
+/**
+ * A four-eyes refusal in the reader's words: someone refused as the first person's second identity (their rights given
+ * by that person after the act, or through someone that person gave rights to) is told so, naming the person, not
+ * told that they did it themselves, which a colleague refused this way would read as wrong.
+ */
+import { en } from '../../../web/src/i18n/en';
+import { nl } from '../../../web/src/i18n/nl';
+import { problemSentence } from '../../../web/src/lib/problem-sentence';
+import type { Problem } from '../../../web/src/problem';
+
+const refusal = (code: Problem['code'], rule: string, extra: Record<string, unknown> = {}): Problem => ({ type: 'about:blank', title: 't', status: 403, code, requestId: 'r', rule, ...extra });
+
+it.each([
+  ['segregation_of_duties', 'four-eyes-sod-policy', 'proposed'],
+  ['segregation_of_duties', 'uploader-approves-disposal', 'archived'],
+  ['four_eyes_required', 'four-eyes:legal-hold-release', 'placed'],
+] as const)('%s %s: the first person themselves, or a second identity of theirs', (code, rule, act) => {
+  const self = problemSentence(refusal(code, rule), en).join(' ');
+  expect(self).not.toContain('Your rights were given');
+  const second = problemSentence(refusal(code, rule, { approverRightsGivenBy: 'alice', approverRightsGivenThrough: 'rights-assignment by guest-1, who was given rights-assignment' }), en).join(' ');
+  expect(second).toContain('Your rights were given after');
+  expect(second).toContain(act);
+  expect(second).toContain('alice');
+  expect(second).not.toMatch(/yourself/);
+  expect(problemSentence(refusal(code, rule, { approverRightsGivenBy: 'alice' }), nl).join(' ')).toContain('alice');
+  // A chain too long to follow names nobody.
+  expect(problemSentence(refusal(code, rule, { approverRightsGivenBy: '' }), en).join(' ')).toContain('too long');
+});
