@@ -632,7 +632,7 @@ export const en = {
     blockers: { 'approval-required': 'Awaiting approval', 'legal-hold': 'Under legal hold', 'not-expired': 'Retention not over', 'not-active': 'Already disposed of' } as Record<string, string>,
     skipped: {
       'legal-hold': 'Not approved: it is under a legal hold.',
-      'segregation-of-duties:uploader-approves-disposal': 'Not approved: you archived this document yourself, so someone else must approve its disposal.',
+      'segregation-of-duties:uploader-approves-disposal': 'Not approved: you archived this document yourself, or your rights were given since by whoever did (or by someone they gave rights to), so someone else must approve its disposal.',
       changed: 'Not approved: it changed meanwhile; reload.',
       'not-due': 'Not approved: its retention has not ended.',
     } as Record<string, string>,

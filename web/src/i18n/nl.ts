@@ -561,7 +561,7 @@ export const nl: Dictionary = {
     blockers: { 'approval-required': 'Wacht op goedkeuring', 'legal-hold': 'Juridisch geblokkeerd', 'not-expired': 'Termijn niet voorbij', 'not-active': 'Al vernietigd' },
     skipped: {
       'legal-hold': 'Niet goedgekeurd: er ligt een juridische blokkade op.',
-      'segregation-of-duties:uploader-approves-disposal': 'Niet goedgekeurd: u heeft dit document zelf gearchiveerd, dus iemand anders moet de vernietiging goedkeuren.',
+      'segregation-of-duties:uploader-approves-disposal': 'Niet goedgekeurd: u heeft dit document zelf gearchiveerd, of uw rechten zijn sindsdien gegeven door degene die dat deed (of door iemand aan wie die rechten gaf), dus iemand anders moet de vernietiging goedkeuren.',
       changed: 'Niet goedgekeurd: het is intussen gewijzigd; laad opnieuw.',
       'not-due': 'Niet goedgekeurd: de bewaartermijn is niet voorbij.',
     },
