@@ -142,13 +142,14 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   if (!cmd.idempotencyKey) return;
   const tenantId = cmd.principal.tenantId;
   const id = need(ctx.id, 'id');
-  const earlier = (await deps.catalog.get(tenantId, id)) ?? (await readManifest(deps, tenantId, id));
+  const indexed = await deps.catalog.get(tenantId, id);
+  const earlier = indexed ?? (await readManifest(deps, tenantId, id));
   if (!earlier) return;
   if (earlier.contentKey !== need(ctx.contentKey, 'contentKey') || !sameOriginals(earlier, need(ctx.hashes, 'hashes'))) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
   assertSameRequest(earlier, sentOf(ctx));
-  await completeIndex(earlier, cmd.audit, deps);
+  if (!indexed) await completeIndex(earlier, cmd.principal, cmd.audit, deps);
   return { document: earlier, replayed: true };
 }
 
@@ -208,9 +209,13 @@ async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void
     assertSameRequest(duplicate, sentOf(ctx));
     return { document: duplicate, replayed: true };
   }
-  // Which document it is, only to a principal that may read it: a write-only client key learns that, not what.
-  if (!ctx.cmd.principal.permissions.has('documents:read')) throw new ArchiveError('duplicate_document', { detail: 'These original bytes are already archived.' });
-  throw new ArchiveError('duplicate_document', {
+  throw duplicateRefusal(duplicate, ctx.cmd.principal, deps);
+}
+
+/** Which document it is, only to a principal that may read it: a write-only client key learns that, not what. */
+function duplicateRefusal(duplicate: ArchivedDocument, principal: Principal, deps: Pick<Deps, 'config'>): ArchiveError {
+  if (!principal.permissions.has('documents:read')) return new ArchiveError('duplicate_document', { detail: 'These original bytes are already archived.' });
+  return new ArchiveError('duplicate_document', {
     detail: `These original bytes are already archived as document ${duplicate.id}.`,
     extensions: { documentId: duplicate.id, location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${duplicate.id}` },
   });
@@ -339,7 +344,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
     });
   let writes: CreateOnlyOutcome[];
   if (cmd.idempotencyKey) {
-    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.audit);
+    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
     // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
     writes = await Promise.all(writeOriginals());
   } else {
@@ -347,9 +352,9 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   }
   const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
-  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.audit);
+  if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
-  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.audit);
+  if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
 }
 
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
@@ -369,7 +374,7 @@ function askForValidation(ctx: IngestContext): void {
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: string, id: string, contentKey: string, sent: SentRequest, audit: AuditStaging | undefined): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog' | 'config'>, tenantId: string, id: string, contentKey: string, sent: SentRequest, principal: Principal, audit: AuditStaging | undefined): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
@@ -383,7 +388,7 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
     });
   }
   assertSameRequest(winner, sent);
-  await completeIndex(winner, audit, deps);
+  await completeIndex(winner, principal, audit, deps);
   return { document: winner, replayed: true };
 }
 
@@ -392,7 +397,16 @@ async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog'>, tenantId: stri
  * entry in the same batch, as `index` writes it. Written alone, an item stored by a retry whose answer was then lost
  * (a timeout) entered the catalog with no success entry at all, the retry's own entry saying it failed.
  */
-async function completeIndex(document: ArchivedDocument, audit: AuditStaging | undefined, deps: Pick<Deps, 'catalog'>): Promise<void> {
+async function completeIndex(document: ArchivedDocument, principal: Principal, audit: AuditStaging | undefined, deps: Pick<Deps, 'catalog' | 'config'>): Promise<void> {
+  // The same originals archived since under another id (an upload of them while this attempt was stopped): that
+  // document is the archive's one of them, and this attempt's folder is left to the reconciler (listed as orphaned,
+  // never indexed beside it). Completed, the bytes were catalogued twice.
+  const holder = await deps.catalog.findByContentKey(document.tenantId, document.contentKey);
+  if (holder && holder.id !== document.id && sameOriginals(holder, document.originals.map((o) => o.sha256))) {
+    // Catalogued already (two uploads of the bytes at once, the owner indexed before this loser looked): its replay stands.
+    if (await deps.catalog.get(document.tenantId, document.id)) return;
+    throw duplicateRefusal(holder, principal, deps);
+  }
   await writeWithAuditEntry(audit, { target: document.id }, (outbox) => deps.catalog.create(document, outbox), (r) => r === 'created');
 }
 

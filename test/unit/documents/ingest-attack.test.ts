@@ -134,3 +134,31 @@ it('a document whose retention has already ended is refused before anything is s
   // The last fiscal year still kept: 2018 until 2026-01-01.
   expect((await ingestDocument({ principal: uploader, files: scan(2), metadata: { fiscalYear: 2018 }, idempotencyKey: null }, deps)).document.retention.retainUntil).toBe('2026-01-01T00:00:00.000Z');
 });
+
+it('a retry that completes an attempt whose bytes were archived meanwhile under another id is the duplicate, not a second document of them', async () => {
+  const deps = inMemoryDeps();
+  // Anna's upload stops between its manifest and its catalog item (the create failed, nothing stored).
+  const create = deps.catalog.create.bind(deps.catalog);
+  deps.catalog.create = async () => {
+    deps.catalog.create = create;
+    throw new Error('catalog unavailable');
+  };
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: { reference: 'anna' }, idempotencyKey: 'inv-7' }, deps)).rejects.toThrow('catalog unavailable');
+  // Meanwhile another uploader archives the same bytes: nothing in the catalog holds them yet.
+  const carl = who('carl', ['documents:write', 'documents:read']);
+  const { document } = await ingestDocument({ principal: carl, files: scan(1), metadata: { reference: 'carl' }, idempotencyKey: null }, deps);
+  // Anna's retry: the bytes are archived, as document B; her attempt's manifest is left to the reconciler (listed as orphaned).
+  await expect(ingestDocument({ principal: uploader, files: scan(1), metadata: { reference: 'anna' }, idempotencyKey: 'inv-7' }, deps)).rejects.toMatchObject({ code: 'duplicate_document', extensions: { documentId: document.id } });
+  const holding = [...deps.catalog.documents.values()].filter((d) => d.status !== 'disposed' && d.contentKey === sha(Buffer.from([1, 1, 1])));
+  expect(holding.map((d) => d.id)).toEqual([document.id]);
+  // A write-only key's retry learns only that they are archived.
+  deps.catalog.create = async () => {
+    deps.catalog.create = create;
+    throw new Error('catalog unavailable');
+  };
+  await expect(ingestDocument({ principal: writeOnly, files: scan(3), metadata: {}, idempotencyKey: 'k-3' }, deps)).rejects.toThrow('catalog unavailable');
+  await ingestDocument({ principal: carl, files: scan(3), metadata: {}, idempotencyKey: null }, deps);
+  const refusal = await ingestDocument({ principal: writeOnly, files: scan(3), metadata: {}, idempotencyKey: 'k-3' }, deps).catch((err: ArchiveError) => err);
+  expect(refusal).toMatchObject({ code: 'duplicate_document' });
+  expect((refusal as ArchiveError).extensions.documentId).toBeUndefined();
+});
