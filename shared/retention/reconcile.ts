@@ -78,8 +78,9 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
       }
-      // Its original is archived under another document (a retry without Idempotency-Key): nothing will ever
-      // catalogue or dispose of these blobs, so they are listed for an operator as the folders without a manifest are.
+      // Its original is archived under another document (a retry without Idempotency-Key): listed for an operator as the
+      // folders without a manifest are. Once that document is disposed of (its marker goes), a later run indexes this
+      // folder after all, so the sweep disposes of these blobs too rather than keeping them past retention unseen.
       if (indexed !== 'duplicate') return;
     }
     const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
