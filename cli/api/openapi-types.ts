@@ -971,6 +971,20 @@ export interface operations {
                                     person?: string;
                                 };
                                 releaseReason?: string;
+                                /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                                withdrewDisposalApproval?: {
+                                    approvalId: string;
+                                    /** Format: date-time */
+                                    approvedAt: string;
+                                    approvedBy: {
+                                        subject: string;
+                                        kind: string;
+                                        person?: string;
+                                    };
+                                    reason: string;
+                                    /** Format: date-time */
+                                    retainUntil: string;
+                                };
                             }[];
                             disposalApproval?: {
                                 approvalId: string;
@@ -1270,6 +1284,20 @@ export interface operations {
                                 person?: string;
                             };
                             releaseReason?: string;
+                            /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                            withdrewDisposalApproval?: {
+                                approvalId: string;
+                                /** Format: date-time */
+                                approvedAt: string;
+                                approvedBy: {
+                                    subject: string;
+                                    kind: string;
+                                    person?: string;
+                                };
+                                reason: string;
+                                /** Format: date-time */
+                                retainUntil: string;
+                            };
                         }[];
                         disposalApproval?: {
                             approvalId: string;
@@ -1640,6 +1668,20 @@ export interface operations {
                                 person?: string;
                             };
                             releaseReason?: string;
+                            /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                            withdrewDisposalApproval?: {
+                                approvalId: string;
+                                /** Format: date-time */
+                                approvedAt: string;
+                                approvedBy: {
+                                    subject: string;
+                                    kind: string;
+                                    person?: string;
+                                };
+                                reason: string;
+                                /** Format: date-time */
+                                retainUntil: string;
+                            };
                         }[];
                         disposalApproval?: {
                             approvalId: string;
@@ -3101,6 +3143,20 @@ export interface operations {
                                 person?: string;
                             };
                             releaseReason?: string;
+                            /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                            withdrewDisposalApproval?: {
+                                approvalId: string;
+                                /** Format: date-time */
+                                approvedAt: string;
+                                approvedBy: {
+                                    subject: string;
+                                    kind: string;
+                                    person?: string;
+                                };
+                                reason: string;
+                                /** Format: date-time */
+                                retainUntil: string;
+                            };
                         }[];
                         disposalApproval?: {
                             approvalId: string;
@@ -4843,6 +4899,20 @@ export interface operations {
                                 person?: string;
                             };
                             releaseReason?: string;
+                            /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                            withdrewDisposalApproval?: {
+                                approvalId: string;
+                                /** Format: date-time */
+                                approvedAt: string;
+                                approvedBy: {
+                                    subject: string;
+                                    kind: string;
+                                    person?: string;
+                                };
+                                reason: string;
+                                /** Format: date-time */
+                                retainUntil: string;
+                            };
                             documentId: string;
                         }[];
                         continuationToken: string | null;
@@ -5257,6 +5327,20 @@ export interface operations {
                             person?: string;
                         };
                         releaseReason?: string;
+                        /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                        withdrewDisposalApproval?: {
+                            approvalId: string;
+                            /** Format: date-time */
+                            approvedAt: string;
+                            approvedBy: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            reason: string;
+                            /** Format: date-time */
+                            retainUntil: string;
+                        };
                     };
                 };
             };
@@ -5528,6 +5612,20 @@ export interface operations {
                             person?: string;
                         };
                         releaseReason?: string;
+                        /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                        withdrewDisposalApproval?: {
+                            approvalId: string;
+                            /** Format: date-time */
+                            approvedAt: string;
+                            approvedBy: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            reason: string;
+                            /** Format: date-time */
+                            retainUntil: string;
+                        };
                     };
                 };
             };
@@ -6562,6 +6660,20 @@ export interface operations {
                                 person?: string;
                             };
                             releaseReason?: string;
+                            /** @description The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release. */
+                            withdrewDisposalApproval?: {
+                                approvalId: string;
+                                /** Format: date-time */
+                                approvedAt: string;
+                                approvedBy: {
+                                    subject: string;
+                                    kind: string;
+                                    person?: string;
+                                };
+                                reason: string;
+                                /** Format: date-time */
+                                retainUntil: string;
+                            };
                         }[];
                         disposalApproval?: {
                             approvalId: string;

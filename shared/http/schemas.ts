@@ -25,6 +25,8 @@ const ZFileOut = z.strictObject({ mediaType: z.string(), size: z.number().int(),
 export const ZOriginalFile = ZFileOut.extend({ fileName: z.string().nullable() });
 export const ZRenditionFile = ZFileOut.extend({ conformance: z.enum(['PDF/A-2b', 'none']) });
 
+const ZDisposalApproval = z.strictObject({ approvalId: z.string(), approvedAt: ZInstant, approvedBy: ZActor, reason: z.string(), retainUntil: ZInstant });
+
 export const ZLegalHold = z.strictObject({
   id: z.string(),
   reason: z.string(),
@@ -35,9 +37,8 @@ export const ZLegalHold = z.strictObject({
   releasedAt: ZInstant.optional(),
   releasedBy: ZActor.optional(),
   releaseReason: z.string().optional(),
+  withdrewDisposalApproval: ZDisposalApproval.optional().describe('The disposal approval the document carried when this hold was placed: a hold withdraws it, and the document is reviewed again after the release.'),
 });
-
-const ZDisposalApproval = z.strictObject({ approvalId: z.string(), approvedAt: ZInstant, approvedBy: ZActor, reason: z.string(), retainUntil: ZInstant });
 
 export const ZDocument = z
   .strictObject({

@@ -23,6 +23,12 @@ export interface LegalHold {
   releasedAt?: string;
   releasedBy?: Actor;
   releaseReason?: string;
+  /**
+   * The disposal approval the document carried when this hold was placed, which the hold withdrew (placeHold): kept
+   * here, as the approval's own audit entry does not name its documents, so whoever asks why an approved document was
+   * not disposed of reads it on the document.
+   */
+  withdrewDisposalApproval?: DisposalApproval;
 }
 
 export interface RetentionExtension {

@@ -24,12 +24,14 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
     // Its flags are set: nothing is left for a release's clearing to do.
-    const { disposalApproval: _withdrawn, ...unapproved } = flagsInLine(doc);
+    const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
+    const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
     return {
-      next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), hold] },
-      result: hold,
-      // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release (four eyes).
-      auditDetail: holdAuditDetail(hold.id),
+      next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] },
+      result: placed,
+      // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
+      // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
+      auditDetail: withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id),
       before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
     };
   }, cmd.audit);

@@ -1,4 +1,5 @@
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
+import { auditOutboxItem, type AuditStaging } from '../../../shared/kernel/audit';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { disposalBlocker } from '../../../shared/kernel/retention-rules';
@@ -76,7 +77,19 @@ describe('a disposal approval and a later legal hold', () => {
     deps.catalog.documents.set(key, { ...doc, retention: over, disposalApproval: { approvalId: '0190aaaa-0000-7000-8000-00000000a001', retainUntil: over.retainUntil, approvedAt: '2025-02-01T00:00:00.000Z', approvedBy: { subject: 'cy', kind: 'user', person: 'cy' }, reason: 'reviewed' } });
     const now = new Date('2025-06-01T00:00:00Z');
     expect(disposalBlocker(deps.catalog.documents.get(key)!, now, true)).toBeNull();
-    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-1' }, deps);
+    const details: (string | undefined)[] = [];
+    const staging: AuditStaging = {
+      item: (target, detail) => {
+        details.push(detail);
+        return auditOutboxItem([{ tenantId: T, at: now.toISOString(), actor: { subject: 'ann', kind: 'user' }, action: 'legal-hold.place', target: target ?? null, outcome: 'success', status: 201, requestId: 'r', clientIp: null, userAgent: null, ...(detail ? { detail } : {}) }]);
+      },
+      stored: () => undefined,
+    };
+    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-1', audit: staging }, deps);
+    // What the hold withdrew stays readable: on the hold (the approval's own entry names no documents) and in its entry.
+    expect(hold.withdrewDisposalApproval).toMatchObject({ approvalId: '0190aaaa-0000-7000-8000-00000000a001', approvedBy: { subject: 'cy' }, reason: 'reviewed' });
+    expect(deps.catalog.documents.get(key)!.holds![0]!.withdrewDisposalApproval?.approvalId).toBe('0190aaaa-0000-7000-8000-00000000a001');
+    expect(details).toEqual([`hold=${hold.id};approval-withdrawn=0190aaaa-0000-7000-8000-00000000a001`]);
     await releaseHold({ principal: archivist, documentId: ids[0]!, holdId: hold.id, reason: 'settled' }, deps);
     expect(deps.catalog.documents.get(key)!.disposalApproval).toBeUndefined();
     expect(disposalBlocker(deps.catalog.documents.get(key)!, now, true)).toBe('approval-required');

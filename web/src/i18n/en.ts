@@ -165,6 +165,7 @@ export const en = {
     noHolds: 'No legal holds.',
     placed: 'Placed',
     released: 'Released',
+    withdrewApproval: (at: string, by: string) => `Placing it withdrew the disposal approval of ${at} (${by}): after its release the document is reviewed again.`,
     open: 'open',
     audit: 'Audit trail of this document',
     auditEmpty: 'No audit entries yet.',

@@ -94,6 +94,7 @@ export const nl: Dictionary = {
     noHolds: 'Geen juridische blokkades.',
     placed: 'Geplaatst',
     released: 'Opgeheven',
+    withdrewApproval: (at, by) => `Deze blokkade trok de goedkeuring tot vernietiging van ${at} (${by}) in: na het opheffen wordt het document opnieuw beoordeeld.`,
     open: 'actief',
     audit: 'Audittrail van dit document',
     auditEmpty: 'Nog geen auditregels.',
