@@ -5,6 +5,7 @@ import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { uuidv7 } from '../ids';
 import type { DisposalApproval } from '../kernel/retention';
+import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { stagedWithFirstChange } from '../audit/outbox';
@@ -32,12 +33,18 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
   // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
   const sod = await deps.rights.policy(tenantId, { fresh: true });
-  const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps) : [];
-  const madeSecond = (doc: { createdBy: { subject: string; person?: string }; createdAt: string }) => madeSecondBy(given, doc.createdBy, doc.createdAt);
+  const named: ArchivedDocument[] = [];
   for (const id of cmd.documentIds ?? []) {
-    const named = await deps.catalog.get(tenantId, id);
-    if (named) assertMayApproveDisposal(cmd.principal, named.createdBy, sod, madeSecond(named));
+    const doc = await deps.catalog.get(tenantId, id);
+    if (doc) named.push(doc);
   }
+  // Named documents are the only ones approved: givings before the earliest of their uploads cannot make the approver
+  // an uploader's second identity, so the chain of givers is followed from there (rights-given.ts `since`). A bulk
+  // approval does not know its documents in advance and follows it whole.
+  const since = cmd.documentIds ? named.map((d) => d.createdAt).reduce((a, b) => (b < a ? b : a), '\uffff') : undefined;
+  const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps, since) : [];
+  const madeSecond = (doc: { createdBy: { subject: string; person?: string }; createdAt: string }) => madeSecondBy(given, doc.createdBy, doc.createdAt);
+  for (const doc of named) assertMayApproveDisposal(cmd.principal, doc.createdBy, sod, madeSecond(doc));
   const approvalId = uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;

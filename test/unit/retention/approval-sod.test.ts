@@ -66,3 +66,15 @@ describe('two approvals at once', () => {
     for (const id of ids) expect((await deps.catalog.get(T, id))!.disposalApproval).toMatchObject({ approvalId: first.approvalId, approvedBy: { subject: 'bob' } });
   });
 });
+
+describe('the chain of givers behind a named approval is followed from the earliest named upload on', () => {
+  it('an approver whose rights came through ten persons in a row, all before the uploads, approves named documents; a bulk approval, which follows the chain whole, is refused at its limit', async () => {
+    const { deps, ids } = await uploadedByAlice();
+    const at = (i: number) => new Date(Date.parse('2017-01-01T00:00:00Z') + i * 60_000);
+    for (let i = 1; i <= 10; i++) await assignRightsSet(admin(i === 1 ? 'root' : `p-${i - 1}`), `p-${i}`, 'tenant-admin', at(i), deps);
+    const bulk = await approveDisposal({ principal: admin('p-10'), before: '2025-01-01T00:00:00Z', reason: 'due' }, deps);
+    expect(bulk.approved).toEqual([]);
+    const named = await approveDisposal({ principal: admin('p-10'), before: '2025-01-01T00:00:00Z', reason: 'due', documentIds: ids }, deps);
+    expect(named.approved.sort()).toEqual(ids);
+  });
+});
