@@ -170,7 +170,7 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
   ['POST retention/approvals', 201, async () => ({ path: 'retention/approvals', as: 'checker', body: { before: '2025-01-01', reason: 'Annual review' } }), () => undefined],
   ['GET audit', 200, async () => ({ path: 'audit?limit=1' }), () => `audit:${new Date().toISOString().slice(0, 7)}`],
   ['GET audit/verify', 200, async () => ({ path: 'audit/verify' }), () => `audit:${new Date().toISOString().slice(0, 7)}`],
-  ['POST api-keys', 201, async () => ({ path: 'api-keys', body: { name: 'scanner', rightsSet: 'spare' } }), () => `api-key:${ctx.key}`, (r) => void (ctx.key = r.json.id)],
+  ['POST api-keys', 201, async () => ({ path: 'api-keys', body: { name: 'scanner', rightsSet: 'spare' } }), () => `api-key:${ctx.key}`, (r) => void ((ctx.key = r.json.id), (ctx.keyExpires = r.json.expiresAt))],
   ['GET api-keys', 200, async () => ({ path: 'api-keys' }), () => null],
   ['DELETE api-keys/{id}', 200, async () => ({ path: `api-keys/${ctx.key}` }), () => `api-key:${ctx.key}`],
   ['GET rights-sets', 200, async () => ({ path: 'rights-sets' }), () => null],
@@ -199,7 +199,7 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
   ['GET sod-policy/proposals', 200, async () => ({ path: 'sod-policy/proposals?state=all' }), () => null],
   ['DELETE sod-policy/proposals/{id}', 200, async () => ({ path: `sod-policy/proposals/${ctx.withdrawn}` }), () => `sod-policy-proposal:${ctx.withdrawn}`],
   ['POST sod-policy/proposals/{id}/approve', 200, async () => ({ path: `sod-policy/proposals/${ctx.proposal}/approve`, as: 'checker', body: { reason: 'Agreed' } }), () => `sod-policy-proposal:${ctx.proposal}`],
-  ['POST support-grants', 201, async () => ({ path: 'support-grants', body: { ticket: 'SUP-1', scope: 'read-only', expiresAt: in7Days() } }), () => `support-grant:${ctx.grant}`, (r) => void (ctx.grant = r.json.id)],
+  ['POST support-grants', 201, async () => ({ path: 'support-grants', body: { ticket: 'SUP-1', scope: 'read-only', expiresAt: in7Days() } }), () => `support-grant:${ctx.grant}`, (r) => void ((ctx.grant = r.json.id), (ctx.grantExpires = r.json.expiresAt))],
   ['GET support-grants', 200, async () => ({ path: 'support-grants' }), () => null],
   ['DELETE support-grants/{id}', 200, async () => ({ path: `support-grants/${ctx.grant}` }), () => `support-grant:${ctx.grant}`],
 ];
@@ -231,13 +231,16 @@ const VARIANTS: [name: string, status: number, run: () => Promise<Req>, target: 
 
 /**
  * Details a success's entry must have where its target alone does not say what was done: a hold placed or released on
- * a document names the hold (a document may carry several); a rights change names the rights (the records are replaced).
+ * a document names the hold (a document may carry several); a rights change names the rights (the records are replaced);
+ * a key or a support grant names what it may do and until when.
  */
 const DETAIL: Record<string, () => string> = {
   'POST documents/{id}/legal-holds': () => `hold=${ctx.hold}`,
   'DELETE documents/{id}/legal-holds/{holdId}': () => `hold=${ctx.hold}`,
   'PUT rights-sets/{name}': () => 'permissions=documents:read',
   'PUT rights-assignments/{subject}': () => 'rights-set=readers',
+  'POST api-keys': () => `rights-set=spare;expires=${ctx.keyExpires}`,
+  'POST support-grants': () => `scope=read-only;expires=${ctx.grantExpires}`,
 };
 
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */

@@ -86,7 +86,8 @@ export async function createApiKey(
     };
     // Created, never upserted: the id is 96 random bits, and a taken one would only read as a change (and end in 503).
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(relied ? [{ op: 'replace' as const, record: relied.value, ifMatch: relied.etag }] : []), { op: 'create', record }];
-    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}` }, (outbox) => deps.tenantRecords.batch(input.tenantId, writes, outbox), (r) => r === 'written');
+    // What the key may do and until when, in the chain: a key revoked since is no longer listed as in use.
+    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}`, detail: `rights-set=${record.rightsSet};expires=${record.expiresAt}` }, (outbox) => deps.tenantRecords.batch(input.tenantId, writes, outbox), (r) => r === 'written');
     return written === 'written' ? { key: `${prefix}_${secret}`, record } : CHANGED;
   });
 }

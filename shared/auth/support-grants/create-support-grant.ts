@@ -30,6 +30,7 @@ export async function createSupportGrant(
     revokedBy: null,
     endsAt: expiresAt.toISOString(),
   };
-  await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
+  // What provider staff may do and until when, in the chain, beside the grant's record.
+  await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}`, detail: `scope=${record.scope};expires=${record.expiresAt}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
   return record;
 }
