@@ -39,6 +39,8 @@ interface Seen {
   issuedAt: string | null;
 }
 
+const seenOf = (stored: PersonSightingRecord): Seen => ({ rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt), issuedAt: stored.issuedAt ?? null });
+
 export class PersonSightings {
   /** What this instance last wrote (or read) per (tenant, person): at most one write a day each. */
   private readonly remembered = new Map<string, Seen>();
@@ -53,11 +55,14 @@ export class PersonSightings {
    */
   async seen(tenantId: string, person: string, rightsSet: string, now: Date, issuedAt: string | null = null): Promise<void> {
     const key = `${tenantId}\n${person}`;
-    const known = this.remembered.get(key) ?? (await this.read(tenantId, person));
+    const remembered = this.remembered.get(key);
+    // Read once: what the sighting says, and (if it is rewritten) what it carries of earlier givings.
+    const stored = remembered ? undefined : await this.last(tenantId, person);
+    const known = remembered ?? (stored ? seenOf(stored) : null);
     if (known && issuedAt && known.issuedAt && issuedAt < known.issuedAt) return this.remember(key, known);
     // The same set, seen within the day: not written again (this instance still remembers the newer token).
     if (known && known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) return this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
-    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, person, rightsSet)) };
+    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, person, rightsSet, stored)) };
     await this.records.upsert(record);
     this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
   }
@@ -73,17 +78,13 @@ export class PersonSightings {
    * (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through it (rights-given.ts), and a claim
    * that names another set now must not hide who widened the one it named when the person gave rights through it.
    */
-  private async carried(tenantId: string, person: string, rightsSet: string): Promise<GivenBefore> {
-    const stored = await this.last(tenantId, person);
+  private async carried(tenantId: string, person: string, rightsSet: string, read?: PersonSightingRecord | null): Promise<GivenBefore> {
+    // Read already unless this instance remembered the sighting (which keeps no record of its givings).
+    const stored = read !== undefined ? read : await this.last(tenantId, person);
     if (!stored) return {};
     const named = stored.rightsSet !== rightsSet && RIGHTS_SET_NAME.test(stored.rightsSet) && !isBuiltIn(stored.rightsSet);
     const set = named ? await this.records.get<RightsSetRecord>(tenantId, rightsSetRecordId(stored.rightsSet), 'rights-set', { fresh: true }) : null;
     return carriedGivings([{ record: stored }, ...(set ? [{ giving: setGiving(set.value), record: set.value }] : [])]);
-  }
-
-  private async read(tenantId: string, person: string): Promise<Seen | null> {
-    const stored = await this.last(tenantId, person);
-    return stored ? { rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt), issuedAt: stored.issuedAt ?? null } : null;
   }
 
   private remember(key: string, value: Seen): void {
