@@ -1,6 +1,6 @@
 import { sha256 } from '../ids';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
-import type { TenantRecord, TenantRecordsPort } from '../ports';
+import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
 /**
@@ -28,6 +28,8 @@ export const personSightingRecordId = (person: string) => (/[/\\?#]/.test(person
 
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */
 const REFRESH_MS = 24 * 3600_000;
+/** Sign-ins of one person at once, each writing over the other's: past this many rounds something is wrong with the store. */
+const SIGHTING_WRITE_ATTEMPTS = 5;
 /** Bounds memory on an instance serving many people. */
 const MAX_REMEMBERED = 10_000;
 
@@ -56,21 +58,42 @@ export class PersonSightings {
   async seen(tenantId: string, person: string, rightsSet: string, now: Date, issuedAt: string | null = null): Promise<void> {
     const key = `${tenantId}\n${person}`;
     const remembered = this.remembered.get(key);
-    // Read once: what the sighting says, and (if it is rewritten) what it carries of earlier givings.
-    const stored = remembered ? undefined : await this.last(tenantId, person);
-    const known = remembered ?? (stored ? seenOf(stored) : null);
-    if (known && issuedAt && known.issuedAt && issuedAt < known.issuedAt) return this.remember(key, known);
-    // The same set, seen within the day: not written again (this instance still remembers the newer token).
-    if (known && known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) return this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
-    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, person, rightsSet, stored)) };
-    await this.records.upsert(record);
-    this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
+    if (remembered && this.settled(key, remembered, rightsSet, now, issuedAt)) return;
+    // Written only over the version read: two sign-ins at once (other claims, other instances) once both wrote over the
+    // same read, and the later write dropped the set the earlier one named from what the record carries of givings
+    // (and an older token's set could replace a newer one's). The loser reads again and decides on what is stored now.
+    for (let attempt = 0; attempt < SIGHTING_WRITE_ATTEMPTS; attempt++) {
+      const stored = await this.lastVersioned(tenantId, person);
+      if (stored && this.settled(key, seenOf(stored.value), rightsSet, now, issuedAt)) return;
+      const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null)) };
+      const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
+      if (written) return this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
+    }
+    throw new Error(`person sighting of ${person} changed ${SIGHTING_WRITE_ATTEMPTS} times while it was written`);
+  }
+
+  /** Nothing to write: a token older than the stored one's, or the same set seen within the day (remembered as it stands). */
+  private settled(key: string, known: Seen, rightsSet: string, now: Date, issuedAt: string | null): boolean {
+    if (issuedAt && known.issuedAt && issuedAt < known.issuedAt) {
+      this.remember(key, known);
+      return true;
+    }
+    if (known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) {
+      this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
+      return true;
+    }
+    return false;
   }
 
   async last(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
-    const found = (await this.records.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting'))?.value;
+    return (await this.lastVersioned(tenantId, person, false))?.value ?? null;
+  }
+
+  /** `fresh`: as stored now, for a write made over it (the instance's cache of tenant records is for reads). */
+  private async lastVersioned(tenantId: string, person: string, fresh = true): Promise<VersionedRecord<PersonSightingRecord> | null> {
+    const found = await this.records.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', { fresh });
     // Only this person's own sighting (ids are unique per person, and the record says whose it is).
-    return found?.person === person ? found : null;
+    return found?.value.person === person ? found : null;
   }
 
   /**
@@ -78,9 +101,7 @@ export class PersonSightings {
    * (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through it (rights-given.ts), and a claim
    * that names another set now must not hide who widened the one it named when the person gave rights through it.
    */
-  private async carried(tenantId: string, person: string, rightsSet: string, read?: PersonSightingRecord | null): Promise<GivenBefore> {
-    // Read already unless this instance remembered the sighting (which keeps no record of its givings).
-    const stored = read !== undefined ? read : await this.last(tenantId, person);
+  private async carried(tenantId: string, rightsSet: string, stored: PersonSightingRecord | null): Promise<GivenBefore> {
     if (!stored) return {};
     const named = stored.rightsSet !== rightsSet && RIGHTS_SET_NAME.test(stored.rightsSet) && !isBuiltIn(stored.rightsSet);
     const set = named ? await this.records.get<RightsSetRecord>(tenantId, rightsSetRecordId(stored.rightsSet), 'rights-set', { fresh: true }) : null;

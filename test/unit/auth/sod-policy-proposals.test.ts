@@ -307,6 +307,47 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     expect((refusal as ArchiveError).extensions.approverRightsGivenThrough).toContain('earlier sign-in');
   });
 
+  it('nor when two sign-ins of the second at once (other claims, other instances) both write over the same sighting', async () => {
+    const holding = (subject: string, rightsSet: string): Principal => admin(subject, { rightsSet, permissions: new Set<Permission>(['documents:read', 'rights:manage']) });
+    const { refusal } = await approveAs(async (deps) => {
+      const before = new Date(now.getTime() - 86_400_000);
+      await new PersonSightings(deps.tenantRecords).seen('acme', 'guest-1', 'auditor', before);
+      await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+      await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+      // Sign-in B (claim: a built-in set) reads the sighting, then sign-in A (claim: the set alice widened) is written
+      // whole before B writes: B's write must not drop what A's record says guest-1 acted with.
+      let reached!: () => void;
+      let release!: () => void;
+      const bReached = new Promise<void>((r) => (reached = r));
+      const aWritten = new Promise<void>((r) => (release = r));
+      let held = false;
+      const records = deps.tenantRecords;
+      const racing = new Proxy(records, {
+        get(target, name) {
+          const value = Reflect.get(target, name, target) as unknown;
+          if (typeof value !== 'function') return value;
+          if (name !== 'create' && name !== 'replace' && name !== 'upsert') return value.bind(target);
+          return async (...args: unknown[]) => {
+            if (!held) {
+              held = true;
+              reached();
+              await aWritten;
+            }
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const b = new PersonSightings(racing).seen('acme', 'guest-1', 'accountant', new Date(now.getTime() + 2));
+      await bReached;
+      await new PersonSightings(racing).seen('acme', 'guest-1', 'claimed', new Date(now.getTime() + 1));
+      release();
+      await b;
+      await putRightsSet(holding('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+      await assignRightsSet(holding('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+    }, holding('guest-2', 'helpers'));
+    expect(refusal).toMatchObject({ extensions: { rule: 'four-eyes-sod-policy', approverRightsGivenBy: 'alice' } });
+  });
+
   it('a second identity whose assignment more persons rewrote since alice\'s giving than are kept is refused, not judged', async () => {
     const { refusal } = await approveAs(async (deps) => {
       await assignRightsSet(admin('alice'), 'guest-1', 'tenant-admin', now, deps);
