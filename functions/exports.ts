@@ -6,6 +6,7 @@ import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { getExport, listExports, startExport } from '../shared/exports/start-export';
+import { idempotencyKeyOf } from '../shared/ids';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
 import { operation, reply } from '../shared/http/operation';
 import { ZExport, ZId } from '../shared/http/schemas';
@@ -17,19 +18,22 @@ const ZExportParams = z.strictObject({ id: ZId });
 export const createExport = operation({
   name: 'createExport', method: 'POST', route: 'exports', tags: ['exports'],
   summary: 'Export a search (e.g. a fiscal year) as one ZIP with manifest.json and manifest.csv',
-  auth: 'tenant', permission: ['exports:create', 'documents:download'], action: 'export.create',
+  description: '`Idempotency-Key` makes a retry safe: the export\'s id is derived from it and the accountable person, so a retry answers the export already started, as it is now (`Idempotent-Replayed: true`), instead of starting a second; the same key with another search or options is a 422.',
+  auth: 'tenant', permission: ['exports:create', 'documents:download'], action: 'export.create', idempotencyKey: true,
   body: { json: ZExportRequest, example: { fiscalYear: 2024, includeOriginals: true } },
-  responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location'] } },
-  errors: ['export_too_large', 'invalid_query', 'too_many_exports'],
+  responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location', 'Idempotent-Replayed'] } },
+  errors: ['export_too_large', 'invalid_query', 'too_many_exports', 'idempotency_key_reused'],
   handler: async ({ body, req, principal, audit }, deps) => {
-    const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202));
+    const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202), idempotencyKeyOf(req.headers.get('idempotency-key')));
     audit.target = job.id;
-    // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).
-    setImmediate(() => {
-      run().catch((err: unknown) => deps.log.error('export worker crashed', { exportId: job.id, error: String(err) }));
-    });
+    if (run) {
+      // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).
+      setImmediate(() => {
+        run().catch((err: unknown) => deps.log.error('export worker crashed', { exportId: job.id, error: String(err) }));
+      });
+    } else audit.detail = 'replayed';
     const base = deps.config.ARCHIVE_PUBLIC_BASE_PATH;
-    return reply(202, toPublicExport(job, base), { Location: `${base}/exports/${job.id}` });
+    return reply(202, toPublicExport(job, base), { Location: `${base}/exports/${job.id}`, ...(run ? {} : { 'Idempotent-Replayed': 'true' }) });
   },
 });
 

@@ -4,7 +4,9 @@ import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
-import { placeHold } from '../shared/retention/holds/place-hold';
+import { placeHoldOn } from '../shared/retention/holds/place-hold';
+import { idempotencyKeyOf, idFromIdempotencyKey } from '../shared/ids';
+import { personOf } from '../shared/kernel/principal';
 import { placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
 import { releaseHold } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
@@ -21,28 +23,34 @@ const ZReleaseHold = z.strictObject({ reason: shownText('prose', 500) });
 export const placeDocumentHold = operation({
   name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', tags: ['retention'],
   summary: 'Place a legal hold on a document',
-  auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place',
+  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422.',
+  auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place', idempotencyKey: true,
   params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
   body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },
-  responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location'] } },
-  errors: ['document_not_found', 'document_disposed', 'worm_unavailable'],
-  handler: async ({ params, body, principal, audit }, deps) => {
-    const hold = await placeHold({ principal, documentId: params.id, ...body, audit: audit.staging(201) }, deps);
-    return reply(201, hold, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${params.id}/legal-holds/${hold.id}` });
+  responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location', 'Idempotent-Replayed'] } },
+  errors: ['document_not_found', 'document_disposed', 'worm_unavailable', 'idempotency_key_reused'],
+  handler: async ({ params, body, req, principal, audit }, deps) => {
+    const key = idempotencyKeyOf(req.headers.get('idempotency-key'));
+    const holdId = key === null ? undefined : idFromIdempotencyKey(principal.tenantId, personOf(principal), key, 'legal-hold');
+    const { hold, replayed } = await placeHoldOn({ principal, documentId: params.id, ...body, ...(holdId ? { holdId } : {}), audit: audit.staging(201) }, deps);
+    if (replayed) audit.detail = `hold=${hold.id};replayed`;
+    return reply(201, hold, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${params.id}/legal-holds/${hold.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },
 });
 
 export const placeQueryHold = operation({
   name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', tags: ['retention'],
   summary: 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)',
-  auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query',
+  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; the same key with another reason, case reference or query is a 422.',
+  auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query', idempotencyKey: true,
   body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
-  responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult } },
-  errors: ['invalid_query', 'worm_unavailable'],
-  handler: async ({ body, principal, audit }, deps) => {
-    const result = await placeHoldsByQuery({ principal, ...body, audit: audit.staging(201) }, deps);
+  responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult, headers: ['Idempotent-Replayed'] } },
+  errors: ['invalid_query', 'worm_unavailable', 'idempotency_key_reused'],
+  handler: async ({ body, req, principal, audit }, deps) => {
+    const result = await placeHoldsByQuery({ principal, ...body, idempotencyKey: idempotencyKeyOf(req.headers.get('idempotency-key')), audit: audit.staging(201) }, deps);
     audit.target = result.holdId;
-    return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds, skipped: result.skipped });
+    if (result.replayed) audit.detail = 'replayed';
+    return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds, skipped: result.skipped }, result.replayed ? { 'Idempotent-Replayed': 'true' } : undefined);
   },
 });
 

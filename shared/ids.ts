@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { ArchiveError } from './kernel/errors';
 
 let lastMs = 0;
 let sequence = 0;
@@ -35,11 +36,19 @@ export function uuidv7(now: number = Date.now()): string {
  * tenant can replay it to be handed a document they did not upload, or learn from a refusal that
  * it was used. UUIDv8 (custom) since it is a hash, not a time.
  */
-export function idFromIdempotencyKey(tenantId: string, person: string, key: string): string {
-  const b = createHash('sha256').update(JSON.stringify([tenantId, person, key])).digest().subarray(0, 16);
+export function idFromIdempotencyKey(tenantId: string, person: string, key: string, purpose?: 'legal-hold' | 'legal-hold-by-query' | 'export'): string {
+  // `purpose`: what the key creates besides documents (whose ids stay as they were): one key of a person per operation.
+  const b = createHash('sha256').update(JSON.stringify(purpose ? [tenantId, person, key, purpose] : [tenantId, person, key])).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return format(b);
+}
+
+/** An `Idempotency-Key` header as the archive takes it (1–200 printable ASCII characters); null when absent, else a 400. */
+export function idempotencyKeyOf(header: string | null): string | null {
+  if (header === null) return null;
+  if (!/^[\x21-\x7e]{1,200}$/.test(header)) throw new ArchiveError('bad_request', { detail: 'The Idempotency-Key must be 1–200 printable ASCII characters.' });
+  return header;
 }
 
 function format(b: Buffer): string {

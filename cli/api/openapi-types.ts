@@ -188,7 +188,10 @@ export interface paths {
         /** The tenant's exports, newest first, paged */
         get: operations["listExports"];
         put?: never;
-        /** Export a search (e.g. a fiscal year) as one ZIP with manifest.json and manifest.csv */
+        /**
+         * Export a search (e.g. a fiscal year) as one ZIP with manifest.json and manifest.csv
+         * @description `Idempotency-Key` makes a retry safe: the export's id is derived from it and the accountable person, so a retry answers the export already started, as it is now (`Idempotent-Replayed: true`), instead of starting a second; the same key with another search or options is a 422.
+         */
         post: operations["createExport"];
         delete?: never;
         options?: never;
@@ -257,7 +260,10 @@ export interface paths {
         /** Open legal holds (one item per held document and hold), paged by document */
         get: operations["listLegalHolds"];
         put?: never;
-        /** Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS) */
+        /**
+         * Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)
+         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; the same key with another reason, case reference or query is a 422.
+         */
         post: operations["placeLegalHoldsByQuery"];
         delete?: never;
         options?: never;
@@ -274,7 +280,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Place a legal hold on a document */
+        /**
+         * Place a legal hold on a document
+         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422.
+         */
         post: operations["placeLegalHold"];
         delete?: never;
         options?: never;
@@ -1187,7 +1196,7 @@ export interface operations {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
                     Location?: string;
-                    /** @description `true` when an earlier upload with the same Idempotency-Key is answered again */
+                    /** @description `true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done */
                     "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
@@ -3988,6 +3997,8 @@ export interface operations {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
                     Location?: string;
+                    /** @description `true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4147,7 +4158,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: export_too_large */
+            /** @description Problem: export_too_large, idempotency_key_reused */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4164,7 +4175,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "export_too_large";
+                        code?: "export_too_large" | "idempotency_key_reused";
                     };
                 };
             };
@@ -5083,6 +5094,8 @@ export interface operations {
             /** @description Placed on every matching document but those in `skipped` (disposed of meanwhile) */
             201: {
                 headers: {
+                    /** @description `true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5203,6 +5216,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/idempotency-key-reused",
+                     *       "title": "idempotency_key_reused",
+                     *       "status": 422,
+                     *       "code": "idempotency_key_reused",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
             /** @description Problem: too_many_refusals */
             429: {
                 headers: {
@@ -5301,6 +5335,8 @@ export interface operations {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
                     Location?: string;
+                    /** @description `true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5488,6 +5524,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/idempotency-key-reused",
+                     *       "title": "idempotency_key_reused",
+                     *       "status": 422,
+                     *       "code": "idempotency_key_reused",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "idempotency_key_reused";
                     };
                 };
             };

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { personOf, type Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
-import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
+import { idempotencyKeyOf, idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -121,10 +121,7 @@ function need<T>(value: T | undefined, name: string): T {
 
 function parseRequest(ctx: IngestContext): void {
   ctx.metadata = parseMetadata(ctx.cmd.metadata);
-  const key = ctx.cmd.idempotencyKey;
-  if (key !== null && !/^[\x21-\x7e]{1,200}$/.test(key)) {
-    throw new ArchiveError('bad_request', { detail: 'The Idempotency-Key must be 1–200 printable ASCII characters.' });
-  }
+  idempotencyKeyOf(ctx.cmd.idempotencyKey);
 }
 
 function hashContent(ctx: IngestContext): void {

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
-import { uuidv7 } from '../ids';
+import { idFromIdempotencyKey, uuidv7 } from '../ids';
 import { runExport } from './run-export';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -17,7 +17,7 @@ import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, typ
  * the start, into the new attempt's own blob). Every worker claims the job and saves it only over
  * the version it holds, so a slow worker and its restart never both finish one export.
  */
-export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps, audit?: AuditStaging): Promise<{ job: ExportJob; run: () => Promise<unknown> }> {
+export async function startExport(principal: Principal, request: Omit<TExportRequest, 'csv'> & { csv?: CsvFormat }, requestId: string, deps: Deps, audit?: AuditStaging, /** Validated (ids.ts idempotencyKeyOf). */ idempotencyKey: string | null = null): Promise<{ job: ExportJob; run: (() => Promise<unknown>) | null }> {
   const now = deps.clock.now();
   if (request.amountMin !== undefined && request.amountMax !== undefined && request.amountMin > request.amountMax) {
     throw new ArchiveError('bad_request', { detail: 'amountMin must not be greater than amountMax.' });
@@ -27,13 +27,20 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
   // Each running export is a worker copying up to ARCHIVE_EXPORT_MAX_DOCUMENTS documents: unbounded, one account
   // could start them by the thousand. The count is taken under the tenant's start gate and the job written only over
   // it, so starts sent at once are counted one after another (they used to pass together, each on the same count).
+  // With a key the export's id is derived from it and the person: a retry whose first answer was lost finds the export
+  // it started (a second one would copy the same documents again and count against the running exports' cap).
+  const keyed = idempotencyKey === null ? null : idFromIdempotencyKey(principal.tenantId, personOf(principal), idempotencyKey, 'export');
   return withFreshReads("The tenant's exports", async () => {
+    if (keyed) {
+      const earlier = await deps.exportJobs.get(principal.tenantId, keyed);
+      if (earlier) return { job: sameExportRequest(earlier, { includeOriginals, csv: csv ?? DEFAULT_CSV_FORMAT, filter }), run: null };
+    }
     const { running, gate } = await deps.exportJobs.runningUnderGate(principal.tenantId);
     if (running >= deps.config.ARCHIVE_EXPORT_MAX_RUNNING) {
       throw new ArchiveError('too_many_exports', { detail: `The tenant has ${running} exports running, as many as it may (${deps.config.ARCHIVE_EXPORT_MAX_RUNNING}); start this one when one of them has finished.`, retryAfterSeconds: 60, extensions: { running, maxRunning: deps.config.ARCHIVE_EXPORT_MAX_RUNNING } });
     }
     total ??= await deps.catalog.countMatching(principal.tenantId, filter);
-    const id = uuidv7(now.getTime());
+    const id = keyed ?? uuidv7(now.getTime());
     const job: ExportJob = {
       id,
       tenantId: principal.tenantId,
@@ -55,6 +62,15 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
     const written = await writeWithAuditEntry(audit, { target: id }, (outbox) => deps.exportJobs.createGated(job, gate, outbox), (r) => r === 'created');
     return written === 'created' ? { job, run: () => runExport(job.tenantId, job.id, deps) } : CHANGED;
   });
+}
+
+/** The export a retry with the same Idempotency-Key started, if it asked for the same; another request with the key is a 422. */
+function sameExportRequest(earlier: ExportJob, asked: Pick<ExportJob, 'includeOriginals' | 'csv' | 'filter'>): ExportJob {
+  const differences = (['filter', 'includeOriginals', 'csv'] as const).filter((k) => JSON.stringify(earlier[k] ?? (k === 'csv' ? DEFAULT_CSV_FORMAT : null)) !== JSON.stringify(asked[k]));
+  if (differences.length > 0) {
+    throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already started export ${earlier.id} with another ${differences.join(', ')}; nothing was started.`, extensions: { exportId: earlier.id, differences } });
+  }
+  return earlier;
 }
 
 /** A tenant's export; another tenant's answers the same 404 as a missing one. */

@@ -33,7 +33,7 @@ export const RESPONSE_HEADERS = {
   'Content-Range': 'The byte range served (206)',
   'Accept-Ranges': 'Always `bytes`',
   'Link-Expires': 'When the signed link in Location stops working',
-  'Idempotent-Replayed': '`true` when an earlier upload with the same Idempotency-Key is answered again',
+  'Idempotent-Replayed': '`true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done',
   'Retry-After': 'Seconds to wait before retrying',
 } as const;
 export type ResponseHeader = keyof typeof RESPONSE_HEADERS;

@@ -208,7 +208,7 @@ function parseParams(op: Operation, req: ArchiveRequest): unknown {
 async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = parseParams(op, req)): Promise<OperationInput<z.ZodType, z.ZodType, RequestBodySpec>> {
   // A retry the client believes recognised would be done twice.
   if (!op.idempotencyKey && req.headers.get('idempotency-key') !== null) {
-    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only POST /documents recognises retries by their key.' });
+    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only the upload, legal-hold placements and exports recognise retries by their key.' });
   }
   // An operation without a query takes none: `?dryRun=true` on a DELETE must not go unnoticed while the DELETE is done.
   const query = parseQuery(op.query ?? z.strictObject({}), req.url.searchParams);

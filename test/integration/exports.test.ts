@@ -237,6 +237,25 @@ describe('an export of a fiscal year with disposed documents', () => {
     expect(manifest.documents.map((d) => d.id).sort()).toEqual([dated!.id, undated!.id].sort());
   });
 
+  it('Idempotency-Key: a retry, also one sent at the same time, answers the export started and starts no second one; another request with the key is 422', async () => {
+    const t = newTenant('export-key');
+    const tok = await archive.token({ tenant: t, sub: 'accountant@export-key.example', rights: 'accountant' });
+    const start = (body: unknown) => call(`${archive.url}/exports`, { method: 'POST', token: tok, headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'year-end-2024' }, body: JSON.stringify(body) });
+    const body = { fiscalYear: 2024, includeOriginals: false };
+    const [a, b] = await Promise.all([start(body), start(body)]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(a.json.id).toBe(b.json.id);
+    expect([a.headers.get('idempotent-replayed'), b.headers.get('idempotent-replayed')].sort()).toEqual(['true', null].sort());
+    const later = await start(body);
+    expect(later).toMatchObject({ status: 202, json: { id: a.json.id } });
+    expect(later.headers.get('idempotent-replayed')).toBe('true');
+    const other = await start({ ...body, includeOriginals: true });
+    expect(other).toMatchObject({ status: 422, json: { code: 'idempotency_key_reused', exportId: a.json.id, differences: ['includeOriginals'] } });
+    const listed = await call(`${archive.url}/exports`, { token: tok });
+    expect(listed.json.items.map((e: { id: string }) => e.id)).toEqual([a.json.id]);
+    await waitFor(a.json.id, tok);
+  });
+
   it('two starts judged on the same count of running exports: only the first is written, in Cosmos (the start gate)', async () => {
     const t = newTenant('export-gate');
     const jobs = archive.host.deps.exportJobs;

@@ -1,8 +1,15 @@
 import { uuidv7 } from '../../ids';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
+import { ArchiveError } from '../../kernel/errors';
 import { actorOf, blobNamesOf, updateDocument } from '../update';
 import { flagsInLine, HoldDeps, holdAuditDetail, PlaceHold, setBlobHolds } from './legal-hold';
+
+export interface PlacedHold {
+  hold: LegalHold;
+  /** The document carried this hold already (a retry with the same Idempotency-Key, or a hold by query run again): nothing changed. */
+  replayed: boolean;
+}
 
 /**
  * Places a legal hold. The blobs' legal-hold flag is set first, then the catalog: if the
@@ -10,8 +17,12 @@ import { flagsInLine, HoldDeps, holdAuditDetail, PlaceHold, setBlobHolds } from 
  * A disposal approval given before the hold is withdrawn with it: what the hold is about (an
  * audit, a dispute) was not known to the approver, so after its release the document is
  * reviewed again instead of being disposed of on the old approval.
+ *
+ * `holdId` given (derived from an Idempotency-Key, or a hold by query's): a document that carries that hold already
+ * is answered with it, unchanged, when it was placed for the same reason, case and query; for another it is a 422,
+ * since a retry that is not the same request must not be told its hold stands.
  */
-export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query']; /** One document's hold: its audit entry is stored with it (the audit outbox). */ audit?: AuditStaging }, deps: HoldDeps): Promise<LegalHold> {
+export async function placeHoldOn(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query']; /** One document's hold: its audit entry is stored with it (the audit outbox). */ audit?: AuditStaging }, deps: HoldDeps): Promise<PlacedHold> {
   const tenantId = cmd.principal.tenantId;
   const hold: LegalHold = {
     id: cmd.holdId ?? uuidv7(deps.clock.now().getTime()),
@@ -21,18 +32,29 @@ export async function placeHold(cmd: PlaceHold & { holdId?: string; query?: Lega
     placedBy: actorOf(cmd.principal),
     ...(cmd.query ? { query: cmd.query } : {}),
   };
-  return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
-    if ((doc.holds ?? []).some((h) => h.id === hold.id)) return { next: null, result: hold };
+  return updateDocument<PlacedHold>(tenantId, cmd.documentId, deps, (doc) => {
+    const earlier = (doc.holds ?? []).find((h) => h.id === hold.id);
+    if (earlier) {
+      if (earlier.reason !== hold.reason || earlier.caseReference !== hold.caseReference || JSON.stringify(earlier.query ?? null) !== JSON.stringify(hold.query ?? null)) {
+        throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already placed hold ${earlier.id} on document ${doc.id} with another reason, case reference or query; nothing was changed.`, extensions: { holdId: earlier.id } });
+      }
+      return { next: null, result: { hold: earlier, replayed: true } };
+    }
     // Its flags are set: nothing is left for a release's clearing to do.
     const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
     const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
     return {
       next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] },
-      result: placed,
+      result: { hold: placed, replayed: false },
       // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
       // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
       auditDetail: withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id),
       before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
     };
   }, cmd.audit);
+}
+
+/** `placeHoldOn`, for a caller that needs only the hold. */
+export async function placeHold(cmd: Parameters<typeof placeHoldOn>[0], deps: HoldDeps): Promise<LegalHold> {
+  return (await placeHoldOn(cmd, deps)).hold;
 }

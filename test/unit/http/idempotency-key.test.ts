@@ -1,6 +1,7 @@
 /**
- * Idempotency-Key is honoured by the upload only; elsewhere it is refused, not ignored: a client that retries
- * POST /api-keys with the key believes the retry is recognised, and got a second key each time.
+ * Idempotency-Key is honoured by the upload, legal-hold placements and exports (idempotent-creates.test.ts); elsewhere
+ * it is refused, not ignored: a client that retries POST /api-keys with the key believes the retry is recognised, and
+ * got a second key each time.
  */
 import { ROUTES } from '../../../functions/routes';
 import { servedArchive } from '../../support/served-archive';
@@ -18,8 +19,8 @@ it('POST /api-keys with Idempotency-Key: 400 problem+json saying so, no key crea
   expect(await keyCount()).toBe(0);
 });
 
-it('the upload still takes it (and only the upload declares it)', async () => {
+it('the upload still takes it (and only the operations that recognise a retry declare it)', async () => {
   const res = await fetch(`${base()}/documents`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg', 'Idempotency-Key': 'up-1' }, body: new Uint8Array(0) });
   expect(((await res.json()) as { code: string }).code).toBe('empty_body');
-  expect(ROUTES.filter((r) => r.idempotencyKey).map((r) => r.name)).toEqual(['uploadDocument']);
+  expect(ROUTES.filter((r) => r.idempotencyKey).map((r) => r.name).sort()).toEqual(['createExport', 'placeLegalHold', 'placeLegalHoldsByQuery', 'uploadDocument']);
 });

@@ -1,0 +1,108 @@
+/**
+ * Idempotency-Key on the creates whose duplicate hurts: a legal hold (each one released by four eyes), a hold by query,
+ * an export (copies the documents again, counts against the running exports' cap). A retry whose answer was lost
+ * gets the first request's result (Idempotent-Replayed) and makes nothing new; the same key for another request is
+ * a 422; another person's key is their own.
+ */
+import { PERMISSIONS, type Permission, type Principal } from '../../../shared/kernel/principal';
+import { servedArchive } from '../../support/served-archive';
+import { seedDocument } from '../../support/seed';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+
+const { deps, base } = servedArchive();
+const as = (subject: string): Principal => ({ tenantId: 'acme', subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(PERMISSIONS) });
+let principal = as('alice');
+beforeEach(() => {
+  principal = as('alice');
+  deps.authenticator = { authenticate: async () => principal };
+});
+
+const post = async (path: string, body: unknown, key?: string) => {
+  const res = await fetch(`${base()}/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(key ? { 'Idempotency-Key': key } : {}) }, body: JSON.stringify(body) });
+  return { status: res.status, replayed: res.headers.get('idempotent-replayed'), location: res.headers.get('location'), json: (await res.json()) as Record<string, any> };
+};
+/** A document with its manifest (a hold flags every blob of the folder). */
+async function seed(counterparty: string) {
+  const doc = await seedDocument(deps, 'acme', { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty } });
+  await deps.blobs.putCreateOnly('acme', blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+  return doc;
+}
+const holdsOn = async (id: string) => (await deps.catalog.get('acme', id))!.holds ?? [];
+/** Entries in the chain and those stored with their change still waiting in the outbox (the fake clock's changes are older than a release sends). */
+const actions = async (action: string) => {
+  await deps.auditOutbox.flush();
+  const outboxed = [...deps.catalog.outbox.values()].flatMap((item) => item.entries);
+  return [...deps.audit.entries, ...outboxed].filter((e) => e.tenantId === 'acme' && e.action === action).map((e) => ({ outcome: e.outcome, detail: e.detail }));
+};
+
+describe('a legal hold on one document', () => {
+  it('a retry with the same key answers the hold placed, and places no second one', async () => {
+    const doc = await seed('Hold Once BV');
+    const first = await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-1' }, 'hold-1');
+    const retry = await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-1' }, 'hold-1');
+    expect(first).toMatchObject({ status: 201, replayed: null });
+    expect(retry).toMatchObject({ status: 201, replayed: 'true', location: first.location, json: first.json });
+    expect((await holdsOn(doc.id)).map((h) => h.id)).toEqual([first.json.id]);
+    // One entry stored the hold; the retry's says it was answered again.
+    const entries = (await actions('legal-hold.place')).filter((e) => e.detail?.startsWith(`hold=${first.json.id}`));
+    expect(entries).toHaveLength(2);
+    expect(entries).toEqual(expect.arrayContaining([
+      { outcome: 'success', detail: `hold=${first.json.id}` },
+      { outcome: 'success', detail: `hold=${first.json.id};replayed` },
+    ]));
+  });
+
+  it('the same key with another reason or case is 422 and changes nothing; without a key each request places its own', async () => {
+    const doc = await seed('Hold Twice BV');
+    const first = await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-2' }, 'hold-2');
+    const other = await post(`documents/${doc.id}/legal-holds`, { reason: 'Dispute', caseReference: 'FA-2' }, 'hold-2');
+    expect(other).toMatchObject({ status: 422, json: { code: 'idempotency_key_reused', holdId: first.json.id } });
+    expect(await holdsOn(doc.id)).toEqual([expect.objectContaining({ id: first.json.id, reason: 'Tax audit' })]);
+    await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-2' });
+    await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-2' });
+    expect(await holdsOn(doc.id)).toHaveLength(3);
+  });
+
+  it('another person\'s use of the same key is their own hold (never a replay of alice\'s)', async () => {
+    const doc = await seed('Hold Others BV');
+    const alices = await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-3' }, 'hold-3');
+    principal = as('bob');
+    const bobs = await post(`documents/${doc.id}/legal-holds`, { reason: 'Dispute', caseReference: 'LG-3' }, 'hold-3');
+    expect(bobs).toMatchObject({ status: 201, replayed: null });
+    expect(bobs.json.id).not.toBe(alices.json.id);
+    expect((await holdsOn(doc.id)).map((h) => h.placedBy.subject)).toEqual(['alice', 'bob']);
+  });
+
+  it('a malformed key is a 400 and places nothing', async () => {
+    const doc = await seed('Hold Malformed BV');
+    const res = await post(`documents/${doc.id}/legal-holds`, { reason: 'Tax audit', caseReference: 'FA-4' }, 'x'.repeat(201));
+    expect(res).toMatchObject({ status: 400, json: { code: 'bad_request' } });
+    expect(await holdsOn(doc.id)).toEqual([]);
+  });
+});
+
+describe('a legal hold by query', () => {
+  it('a retry places the same hold, also on what matches only now; a pure retry says it was replayed', async () => {
+    const a = await seed('Query Hold BV');
+    const body = { reason: 'Litigation', caseReference: 'LG-1', query: { counterparty: 'Query Hold BV' } };
+    const first = await post('legal-holds', body, 'bulk-1');
+    expect(first).toMatchObject({ status: 201, replayed: null, json: { documentIds: [a.id] } });
+    const replay = await post('legal-holds', body, 'bulk-1');
+    expect(replay).toMatchObject({ status: 201, replayed: 'true', json: { holdId: first.json.holdId, documentIds: [a.id] } });
+    const b = await seed('Query Hold BV');
+    const again = await post('legal-holds', body, 'bulk-1');
+    expect(again).toMatchObject({ status: 201, replayed: null, json: { holdId: first.json.holdId } });
+    expect(new Set(again.json.documentIds)).toEqual(new Set([a.id, b.id]));
+    for (const id of [a.id, b.id]) expect((await holdsOn(id)).map((h) => h.id)).toEqual([first.json.holdId]);
+  });
+
+  it('the same key with another reason is 422 before any document is held', async () => {
+    const a = await seed('Query Refused BV');
+    const first = await post('legal-holds', { reason: 'Litigation', caseReference: 'LG-2', query: { counterparty: 'Query Refused BV' } }, 'bulk-2');
+    const b = await seed('Query Refused BV');
+    const other = await post('legal-holds', { reason: 'Something else', caseReference: 'LG-2', query: { counterparty: 'Query Refused BV' } }, 'bulk-2');
+    expect(other).toMatchObject({ status: 422, json: { code: 'idempotency_key_reused' } });
+    expect((await holdsOn(a.id)).map((h) => h.id)).toEqual([first.json.holdId]);
+    expect(await holdsOn(b.id)).toEqual([]);
+  });
+});
