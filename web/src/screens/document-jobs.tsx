@@ -13,6 +13,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
+import { useAttemptKey } from '../lib/attempt-key';
 import { mayUse, type Permission } from '../lib/permissions';
 
 /** Whether the signed-in person's rights include `permission` (a rights set the app does not know: yes, the API decides). */
@@ -50,9 +51,11 @@ export function PlaceHold({ d }: { d: ArchiveDocument }) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [caseReference, setCaseReference] = useState('');
+  const attempt = useAttemptKey([d.id, reason.trim(), caseReference.trim()]);
   const place = useMutation({
-    mutationFn: () => unwrap(api().POST('/documents/{id}/legal-holds', { params: { path: { id: d.id } }, body: { reason: reason.trim(), caseReference: caseReference.trim() } })),
+    mutationFn: () => unwrap(api().POST('/documents/{id}/legal-holds', { params: { path: { id: d.id } }, body: { reason: reason.trim(), caseReference: caseReference.trim() }, headers: { 'Idempotency-Key': attempt.key } })),
     onSuccess: () => {
+      attempt.next();
       setOpen(false);
       setReason('');
       setCaseReference('');

@@ -8,6 +8,7 @@ import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import { pollWhile } from '../lib/retry-after';
 import { useRetryWait } from '../lib/useRetryWait';
+import { useAttemptKey } from '../lib/attempt-key';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 
@@ -28,14 +29,17 @@ export function ExportsScreen(_: ScreenProps) {
     refetchInterval: pollWhile(POLL_MS * 3, (page) => page.items.some((e) => e.status === 'running')),
   });
 
+  const attempt = useAttemptKey([fiscalYear, includeOriginals, dutchCsv]);
   const start = useMutation({
     mutationFn: () =>
       unwrap(
         api().POST('/exports', {
           body: { fiscalYear: Number(fiscalYear), includeOriginals, csv: dutchCsv ? { separator: ';', decimalMark: ',' } : { separator: ',', decimalMark: '.' } },
+          headers: { 'Idempotency-Key': attempt.key },
         }),
       ),
     onSuccess: (job) => {
+      attempt.next();
       setCurrent(job.id);
       queries.setQueryData(['export', job.id], job);
       void queries.invalidateQueries({ queryKey: ['exports'] });

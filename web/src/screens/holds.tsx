@@ -13,6 +13,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
+import { useAttemptKey } from '../lib/attempt-key';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 
@@ -56,10 +57,12 @@ function PlaceHold() {
   const [counterparty, setCounterparty] = useState('');
   const [reason, setReason] = useState('');
   const [caseReference, setCaseReference] = useState('');
+  const attempt = useAttemptKey([fiscalYear.trim(), counterparty.trim(), reason.trim(), caseReference.trim()]);
   const place = useMutation({
     mutationFn: () =>
       unwrap(
         api().POST('/legal-holds', {
+          headers: { 'Idempotency-Key': attempt.key },
           body: {
             reason: reason.trim(),
             caseReference: caseReference.trim(),
@@ -68,6 +71,7 @@ function PlaceHold() {
         }),
       ),
     onSuccess: () => {
+      attempt.next();
       setReason('');
       setCaseReference('');
       void queries.invalidateQueries({ queryKey: ['legal-holds'] });
