@@ -336,20 +336,23 @@ export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the cata
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
  * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept and logged (UNRECORDED_HOLD). The
- * catalog item is read fresh and, after the blob writes, rewritten unchanged with IfMatch:
- * if a hold was placed or released meanwhile, that write fails and the check starts over;
- * if it succeeds, a placement still in flight fails its own catalog write, retries and sets
- * the flags again. So a concurrent placement can never end with its flags cleared.
+ * catalog item is read fresh and, before the blob writes, rewritten with the resync under way (`holdResync`) and its
+ * entry, then after them rewritten without it over that write's etag: if a hold was placed or released meanwhile,
+ * a write fails and the check starts over; if the last succeeds, a placement still in flight fails its own catalog
+ * write, retries and sets the flags again. So a concurrent placement can never end with its flags cleared.
  * Idempotent: nothing is written when the flags agree.
  */
-export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'audit' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
-  let audited: boolean | null = null;
+export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
     if (!current || current.item.status !== 'active') return null;
     const held = isHeld(current.item);
     const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
-    if (drift.length === 0) return null;
+    if (drift.length === 0) {
+      // A run that stopped after the flags and before its last write: that write, and nothing else, is left to do.
+      if (current.item.holdResync) await deps.retention.catalog.replace(flagsInLine(current.item), current.etag);
+      return null;
+    }
     // A flag is cleared only when the catalog says why: the release that left no hold open, which crashed before
     // clearing the flags (`holdFlagsToClear`). Any other flag (a placement whose catalog write failed, a hold lost
     // with a restored catalog) stays, even beside an earlier release the item records, and the sweep cannot dispose
@@ -358,12 +361,13 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
       deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
       return null;
     }
-    // Audited before the flags change, never not at all; under a request id naming the catalog version it brings the
-    // flags in line with, appended once: a run that stopped before its catalog write (a failed flag, a lost answer)
-    // left that version as it was, and the next run's entry would have been a second one for the one change.
-    if (audited !== held) {
-      deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });
-      await deps.audit.appendOnce([{
+    // Audited before the flags change, never not at all: the entry is stored with the catalog write that records the
+    // resync under way, over the version read, so it is stored once. A run that stopped before its last write (a
+    // failed flag, a lost answer) left that record, and the next run (in whatever month: the once-only look in the
+    // audit log used to search the month of the retry only) goes on with it without a second entry.
+    let etag = current.etag;
+    if (current.item.holdResync?.held !== held) {
+      const item = auditOutboxItem([{
         tenantId,
         at: now.toISOString(),
         actor: RECONCILE_ACTOR,
@@ -376,10 +380,14 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
         userAgent: null,
         detail: `${held ? 'set' : 'cleared'}:${drift.map((n) => n.split('/').pop()).join(',')}`.slice(0, 300),
       }]);
-      audited = held;
+      const written = await deps.retention.catalog.replace({ ...current.item, holdResync: { held, at: now.toISOString() } }, current.etag, item);
+      if (written === 'conflict') continue;
+      deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });
+      await deps.auditOutbox.releaseNow(item);
+      etag = written.etag;
     }
     for (const name of drift) await deps.blobs.setLegalHold(tenantId, name, held);
-    if ((await deps.retention.catalog.replace(flagsInLine(current.item), current.etag)) !== 'conflict') return { tenantId, documentId, legalHold: held, blobs: drift };
+    if ((await deps.retention.catalog.replace(flagsInLine(current.item), etag)) !== 'conflict') return { tenantId, documentId, legalHold: held, blobs: drift };
   }
   deps.log.warn('reconciler could not bring legal-hold flags in line: the document kept changing', { tenantId, documentId });
   return null;
