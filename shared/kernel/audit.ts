@@ -54,6 +54,8 @@ export const ZAuditAction = z.enum([
   'document.reindex',
   'document.blobs-missing',
   'document.blobs-orphaned',
+  /** A listed orphaned folder found no longer orphaned: a catalog item exists for it now, or its blobs are gone. */
+  'document.blobs-orphan-resolved',
   /** One entry for the refused requests of a principal answered 429 without an entry each. */
   'access.refusals-suppressed',
   'document.validate-rendition',

@@ -45,6 +45,12 @@ export interface ArchivedDocument {
    * catalog lost, is not explained by an earlier release the item records, and stays.
    */
   holdFlagsToClear?: true;
+  /**
+   * A resync of the blobs' legal-hold flags under way (the reconciler, shared/retention/reconcile.ts): written with its
+   * `legal-hold.resync` entry (the audit outbox) before the flags change, gone with the write that finishes it. A run
+   * after a crash finds it and does not audit that resync again, in whatever month it runs.
+   */
+  holdResync?: { held: boolean; at: string };
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;

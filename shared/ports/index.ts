@@ -321,15 +321,28 @@ export type SupportGrantState = (typeof SUPPORT_GRANT_STATES)[number];
 export const API_KEY_STATES = ['in-use', 'revoked', 'expired', 'all'] as const;
 export type ApiKeyState = (typeof API_KEY_STATES)[number];
 
-/** A document folder with blobs but neither catalog item nor manifest, listed for an operator. */
+/** Why a listed folder is no longer orphaned: a catalog item exists for it now, or no blob is left in it. */
+export type OrphanResolution = 'indexed' | 'blobs-gone';
+
+/**
+ * A document folder with blobs but neither catalog item nor manifest, listed for an operator. One record per folder
+ * (`orphanRecordId`): once resolved it stays, and a folder orphaned again later reopens it as its next `listing`
+ * (new `firstSeen`, blobs, no `resolvedAt`), so every listing and every resolution has an audit entry of its own.
+ */
 export interface OrphanedBlobsRecord extends TenantRecord {
   type: 'orphaned-blobs';
   documentId: string;
   folder: string;
   blobs: { name: string; size: number; lastModified: string }[];
+  /** When this listing began. */
   firstSeen: string;
   /** Its audit entry is stored: with the record (created with its outbox item), or, for a record an earlier version left, once appended. */
   audited: boolean;
+  /** Which listing of the folder this is: absent on the first, 2 for the first reopening, and so on. */
+  listing?: number;
+  /** When the reconciler found the folder no longer orphaned, and why; absent while it is (counted on /health/ready). */
+  resolvedAt?: string;
+  resolvedHow?: OrphanResolution;
 }
 
 export const orphanRecordId = (documentId: string): string => `orphaned-blobs:${documentId}`;
@@ -338,8 +351,13 @@ export interface OrphanRecordsPort {
   get(tenantId: string, documentId: string): Promise<VersionedRecord<OrphanedBlobsRecord> | null>;
   /** With `outbox`, the record's audit outbox item in the same batch: both or neither. */
   create(record: OrphanedBlobsRecord, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
+  /** Only over the version read (`etag`), with `outbox` in the same batch: both or neither; 'conflict' and nothing written otherwise. */
+  replace(record: OrphanedBlobsRecord, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'>;
   markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void>;
   list(tenantId: string): Promise<OrphanedBlobsRecord[]>;
+  /** For the reconciler's walk: at most `limit` of the tenant's records not resolved, by id, after the id `after` ('' for the first). */
+  unresolvedAfter(tenantId: string, after: string, limit: number): Promise<OrphanedBlobsRecord[]>;
+  /** Cross-tenant, for /health/ready: how many records are not resolved. */
   unsafeCount(): Promise<number>;
 }
 

@@ -4,11 +4,11 @@ import { indexFromManifest } from '../documents/rebuild-catalog';
 import { hasCurrentSearchKeys } from '../kernel/search-keys';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import { orphanRecordId, type AuditInput, type OrphanedBlobsRecord } from '../ports';
+import { orphanRecordId, type AuditInput, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
-import { unsafeWalkActiveDocuments } from './sweep';
+import { unsafeTenantsFrom, unsafeWalkActiveDocuments } from './sweep';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, updateDocument } from './update';
@@ -24,6 +24,8 @@ export interface ReconcileResult {
   indexed: string[];
   /** Document folders with blobs but neither catalog item nor manifest, newly listed for an operator (audited once). */
   orphaned: { tenantId: string; documentId: string; blobs: string[] }[];
+  /** Listed folders found no longer orphaned: indexed since, or no blob left (resolved, audited once). */
+  resolved: { tenantId: string; documentId: string; how: OrphanResolution }[];
   /** Catalog items whose blobs are missing (flagged, audited, reported on /health/ready). */
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
@@ -39,6 +41,8 @@ export interface ReconcileResult {
   /** Document folders looked at in the blob store, and where the next run's blob walk resumes (null: all done). */
   foldersChecked: number;
   folderContinuation: string | null;
+  /** Where the next run's walk over the orphan records not resolved resumes (null: all done). */
+  orphanContinuation: string | null;
 }
 
 export interface ReconcileInput {
@@ -47,6 +51,7 @@ export interface ReconcileInput {
   maxItems: number;
   continuation: string | null;
   folderContinuation?: string | null;
+  orphanContinuation?: string | null;
   /** A folder without catalog item and manifest written more recently than this may be an upload in flight. Default one hour. */
   orphanGraceMinutes?: number;
 }
@@ -64,7 +69,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], flagged: [], holdsResynced: [], keysMigrated: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], flagged: [], holdsResynced: [], keysMigrated: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -77,6 +82,8 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       if (indexed === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
+        // A duplicate listed while its original's document was active: no longer orphaned, told in this run.
+        await resolveOrphan(tenantId, documentId, 'indexed');
       }
       // Its original is archived under another document (a retry without Idempotency-Key): listed for an operator as the
       // folders without a manifest are. Once that document is disposed of (its marker goes), a later run indexes this
@@ -85,7 +92,19 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     }
     const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
     if (blobs.length === 0 || blobs.some((b) => input.now.getTime() - Date.parse(b.lastModified) < graceMs)) return;
-    if (await recordOrphanedBlobs(tenantId, documentId, blobs, input.now, deps)) result.orphaned.push({ tenantId, documentId, blobs: blobs.map((b) => b.name) });
+    if (await recordOrphanedBlobs(tenantId, documentId, blobs, input.now, graceMs, deps)) result.orphaned.push({ tenantId, documentId, blobs: blobs.map((b) => b.name) });
+  }
+
+  // After the folder walk, so a folder it indexed is resolved in this run; its own walk, since a folder whose blobs are
+  // all gone is in no blob listing.
+  const records = await unsafeWalkUnresolvedOrphans(deps, input.orphanContinuation ?? null, input.maxItems, (r) => unchecked.check(r.tenantId, r.documentId, () => checkOrphanRecord(r.tenantId, r.documentId), undefined));
+  async function checkOrphanRecord(tenantId: string, documentId: string): Promise<void> {
+    const item = await deps.catalog.get(tenantId, documentId);
+    if (item && item.status !== 'disposed') await resolveOrphan(tenantId, documentId, 'indexed');
+    else if ((await deps.blobs.documentBlobDetails(tenantId, documentId)).length === 0) await resolveOrphan(tenantId, documentId, 'blobs-gone');
+  }
+  async function resolveOrphan(tenantId: string, documentId: string, how: OrphanResolution): Promise<void> {
+    if (await resolveOrphanedBlobs(tenantId, documentId, how, input.now, deps)) result.resolved.push({ tenantId, documentId, how });
   }
 
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) => unchecked.check(tenantId, String(doc.id), () => checkCatalogItem(tenantId, doc), true));
@@ -116,10 +135,13 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   }
   // Migration, bounded as each walk: keys and grants from before `endsAt` (or written by that code later) get it.
   result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
-  return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation };
+  return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation, orphanContinuation: records.continuation };
 }
 
-/** The record's entry, under a request id of its own (folder and first sighting): every run that appends it names it alike. */
+/** Names one listing of a folder (its first sighting, and which listing it is after the first): every run names it alike. */
+const listingName = (record: OrphanedBlobsRecord): string => `${record.documentId}:${record.firstSeen}${record.listing ? `:${record.listing}` : ''}`;
+
+/** The record's entry, under a request id of its own (the listing's name): every run that appends it names it alike. */
 function orphanEntry(record: OrphanedBlobsRecord): AuditInput {
   return {
     tenantId: record.tenantId,
@@ -129,10 +151,27 @@ function orphanEntry(record: OrphanedBlobsRecord): AuditInput {
     target: record.documentId,
     outcome: 'failed',
     status: 500,
-    requestId: `reconcile:orphaned-blobs:${record.documentId}:${record.firstSeen}`,
+    requestId: `reconcile:orphaned-blobs:${listingName(record)}`,
     clientIp: null,
     userAgent: null,
     detail: `orphaned:${record.blobs.map((b) => b.name.split('/').pop()).join(',')}`.slice(0, 300),
+  };
+}
+
+/** The entry of a listing's end, under a request id naming that listing: every run that stores it names it alike. */
+function resolvedEntry(record: OrphanedBlobsRecord & { resolvedAt: string; resolvedHow: OrphanResolution }): AuditInput {
+  return {
+    tenantId: record.tenantId,
+    at: record.resolvedAt,
+    actor: RECONCILE_ACTOR,
+    action: 'document.blobs-orphan-resolved',
+    target: record.documentId,
+    outcome: 'success',
+    status: 200,
+    requestId: `reconcile:orphan-resolved:${listingName(record)}`,
+    clientIp: null,
+    userAgent: null,
+    detail: `${record.resolvedHow};listed=${record.firstSeen}`,
   };
 }
 
@@ -141,9 +180,11 @@ function orphanEntry(record: OrphanedBlobsRecord): AuditInput {
  * seen) created with its audit entry in the same batch (the audit outbox), then the alert's log line
  * and the entry appended. Create-only, so of two runs at once (or a run after a crash) one stores the
  * record and its entry, once: the entry was appended after the record, by every run that found it
- * unmarked, and a crash before the mark (or a second run) appended it again. True when this run reported it.
+ * unmarked, and a crash before the mark (or a second run) appended it again. A folder whose record was
+ * resolved is orphaned again: the record is reopened as its next listing, over the etag of the resolved
+ * version (of two runs one does), with that listing's entry in the same batch. True when this run reported it.
  */
-async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'auditOutbox' | 'log'>): Promise<boolean> {
+async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: { name: string; size: number; lastModified: string }[], now: Date, graceMs: number, deps: Pick<Deps, 'retention' | 'audit' | 'auditOutbox' | 'log' | 'catalog' | 'blobs'>): Promise<boolean> {
   const record: OrphanedBlobsRecord = { id: orphanRecordId(documentId), tenantId, type: 'orphaned-blobs', documentId, folder: blobLayout.folder(documentId), blobs, firstSeen: now.toISOString(), audited: true };
   // Written when the record is first seen (now), as the entry says.
   const item = auditOutboxItem([orphanEntry(record)]);
@@ -152,13 +193,96 @@ async function recordOrphanedBlobs(tenantId: string, documentId: string, blobs: 
     await deps.auditOutbox.releaseNow(item);
     return true;
   }
-  // A record an earlier version created unaudited (its entry was appended after it): appended once under the record's own request id.
   const current = await deps.retention.orphans.get(tenantId, documentId);
-  if (!current || current.value.audited) return false;
-  deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: current.value.blobs.map((b) => b.name) });
-  await deps.audit.appendOnce([orphanEntry(current.value)]);
-  await deps.retention.orphans.markAudited(current.value, current.etag);
+  if (!current) return false;
+  if (current.value.resolvedAt) return reopenOrphanRecord(current.value, current.etag, now, graceMs, deps);
+  // A record an earlier version created unaudited (its entry was appended after it): appended once under the record's own request id.
+  if (current.value.audited) return false;
+  await auditUnauditedRecord(current.value, current.etag, deps);
   return true;
+}
+
+/** A record an earlier version created unaudited: its listing's entry appended once (by its request id), then marked. */
+async function auditUnauditedRecord(record: OrphanedBlobsRecord, etag: string, deps: Pick<Deps, 'retention' | 'audit' | 'log'>): Promise<void> {
+  deps.log.error(ORPHANED_BLOBS, { tenantId: record.tenantId, documentId: record.documentId, blobs: record.blobs.map((b) => b.name) });
+  await deps.audit.appendOnce([orphanEntry(record)]);
+  await deps.retention.orphans.markAudited(record, etag);
+}
+
+/**
+ * The folder of a resolved record is orphaned again. What this run saw of it may be older than the resolution (a
+ * run that indexed the folder, or found it empty, resolved it meanwhile): looked at again after reading the resolved
+ * record, so what resolved it is seen, and only a folder orphaned now is listed again.
+ */
+async function reopenOrphanRecord(resolved: OrphanedBlobsRecord, etag: string, now: Date, graceMs: number, deps: Pick<Deps, 'retention' | 'auditOutbox' | 'log' | 'catalog' | 'blobs'>): Promise<boolean> {
+  const { tenantId, documentId } = resolved;
+  const item = await deps.catalog.get(tenantId, documentId);
+  if (item && item.status !== 'disposed') return false;
+  const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
+  if (blobs.length === 0 || blobs.some((b) => now.getTime() - Date.parse(b.lastModified) < graceMs)) return false;
+  const record: OrphanedBlobsRecord = { id: resolved.id, tenantId, type: 'orphaned-blobs', documentId, folder: resolved.folder, blobs, firstSeen: now.toISOString(), audited: true, listing: (resolved.listing ?? 1) + 1 };
+  const outbox = auditOutboxItem([orphanEntry(record)]);
+  if ((await deps.retention.orphans.replace(record, etag, outbox)) !== 'replaced') return false;
+  deps.log.error(ORPHANED_BLOBS, { tenantId, documentId, blobs: blobs.map((b) => b.name) });
+  await deps.auditOutbox.releaseNow(outbox);
+  return true;
+}
+
+/**
+ * Marks a listed folder no longer orphaned (`how`: a catalog item exists now, or no blob is left), over the etag of
+ * the listing read, with its entry in the same batch (the audit outbox): of two runs at once, or a run after a crash
+ * between the write and the entry's append, one stores it, once (the sealing timer appends what a crash left in the
+ * outbox). A record an earlier version left unaudited gets its listing's entry first. True when this run resolved it.
+ */
+async function resolveOrphanedBlobs(tenantId: string, documentId: string, how: OrphanResolution, now: Date, deps: Pick<Deps, 'retention' | 'audit' | 'auditOutbox' | 'log'>): Promise<boolean> {
+  let current = await deps.retention.orphans.get(tenantId, documentId);
+  if (current && !current.value.resolvedAt && !current.value.audited) {
+    await auditUnauditedRecord(current.value, current.etag, deps);
+    current = await deps.retention.orphans.get(tenantId, documentId);
+  }
+  if (!current || current.value.resolvedAt || !current.value.audited) return false;
+  const record = { ...current.value, resolvedAt: now.toISOString(), resolvedHow: how };
+  const outbox = auditOutboxItem([resolvedEntry(record)]);
+  if ((await deps.retention.orphans.replace(record, current.etag, outbox)) !== 'replaced') return false;
+  deps.log.info('reconciler found a listed orphaned folder no longer orphaned', { tenantId, documentId, how });
+  await deps.auditOutbox.releaseNow(outbox);
+  return true;
+}
+
+interface RecordCursor {
+  tenant: string;
+  /** The id of the last record visited in the tenant ('' for its start). */
+  after: string;
+}
+
+const recordCursor = walkCursor<RecordCursor>((c) => typeof c.after === 'string');
+
+/**
+ * Visit every tenant's orphan records not resolved, resuming from a continuation, until `maxItems` were visited.
+ * Tenants from the blob store's listing: a folder is only ever listed in a tenant's container.
+ */
+async function unsafeWalkUnresolvedOrphans(
+  deps: Pick<Deps, 'blobs' | 'retention'>,
+  continuation: string | null,
+  maxItems: number,
+  visit: (record: OrphanedBlobsRecord) => Promise<void>,
+): Promise<{ visited: number; continuation: string | null }> {
+  const from = recordCursor.decode(continuation);
+  let visited = 0;
+  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
+    let after = from && tenantId === from.tenant ? from.after : '';
+    for (;;) {
+      if (visited >= maxItems) return { visited, continuation: recordCursor.encode({ tenant: tenantId, after }) };
+      const batch = await deps.retention.orphans.unresolvedAfter(tenantId, after, Math.min(50, maxItems - visited));
+      if (batch.length === 0) break;
+      for (const record of batch) {
+        after = record.id;
+        await visit(record);
+        visited++;
+      }
+    }
+  }
+  return { visited, continuation: null };
 }
 
 interface FolderCursor {
@@ -199,7 +323,7 @@ export async function unsafeWalkDocumentFolders(
   return { visited, continuation: null };
 }
 
-/** For /health/ready: how many orphaned document folders are listed for operators (no tenant data). */
+/** For /health/ready: how many orphaned document folders are listed for operators and not resolved (no tenant data). */
 export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise<{ status: 'ok' | 'found'; orphanedFolders: number }> {
   const orphanedFolders = await deps.retention.orphans.unsafeCount();
   return { status: orphanedFolders === 0 ? 'ok' : 'found', orphanedFolders };
@@ -212,20 +336,23 @@ export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the cata
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
  * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept and logged (UNRECORDED_HOLD). The
- * catalog item is read fresh and, after the blob writes, rewritten unchanged with IfMatch:
- * if a hold was placed or released meanwhile, that write fails and the check starts over;
- * if it succeeds, a placement still in flight fails its own catalog write, retries and sets
- * the flags again. So a concurrent placement can never end with its flags cleared.
+ * catalog item is read fresh and, before the blob writes, rewritten with the resync under way (`holdResync`) and its
+ * entry, then after them rewritten without it over that write's etag: if a hold was placed or released meanwhile,
+ * a write fails and the check starts over; if the last succeeds, a placement still in flight fails its own catalog
+ * write, retries and sets the flags again. So a concurrent placement can never end with its flags cleared.
  * Idempotent: nothing is written when the flags agree.
  */
-export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'audit' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
-  let audited: boolean | null = null;
+export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
     if (!current || current.item.status !== 'active') return null;
     const held = isHeld(current.item);
     const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
-    if (drift.length === 0) return null;
+    if (drift.length === 0) {
+      // A run that stopped after the flags and before its last write: that write, and nothing else, is left to do.
+      if (current.item.holdResync) await deps.retention.catalog.replace(flagsInLine(current.item), current.etag);
+      return null;
+    }
     // A flag is cleared only when the catalog says why: the release that left no hold open, which crashed before
     // clearing the flags (`holdFlagsToClear`). Any other flag (a placement whose catalog write failed, a hold lost
     // with a restored catalog) stays, even beside an earlier release the item records, and the sweep cannot dispose
@@ -234,12 +361,13 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
       deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
       return null;
     }
-    // Audited before the flags change, never not at all; under a request id naming the catalog version it brings the
-    // flags in line with, appended once: a run that stopped before its catalog write (a failed flag, a lost answer)
-    // left that version as it was, and the next run's entry would have been a second one for the one change.
-    if (audited !== held) {
-      deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });
-      await deps.audit.appendOnce([{
+    // Audited before the flags change, never not at all: the entry is stored with the catalog write that records the
+    // resync under way, over the version read, so it is stored once. A run that stopped before its last write (a
+    // failed flag, a lost answer) left that record, and the next run (in whatever month: the once-only look in the
+    // audit log used to search the month of the retry only) goes on with it without a second entry.
+    let etag = current.etag;
+    if (current.item.holdResync?.held !== held) {
+      const item = auditOutboxItem([{
         tenantId,
         at: now.toISOString(),
         actor: RECONCILE_ACTOR,
@@ -252,10 +380,14 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
         userAgent: null,
         detail: `${held ? 'set' : 'cleared'}:${drift.map((n) => n.split('/').pop()).join(',')}`.slice(0, 300),
       }]);
-      audited = held;
+      const written = await deps.retention.catalog.replace({ ...current.item, holdResync: { held, at: now.toISOString() } }, current.etag, item);
+      if (written === 'conflict') continue;
+      deps.log.warn('reconciler brings blob legal-hold flags in line with the catalog', { tenantId, documentId, legalHold: held, blobs: drift });
+      await deps.auditOutbox.releaseNow(item);
+      etag = written.etag;
     }
     for (const name of drift) await deps.blobs.setLegalHold(tenantId, name, held);
-    if ((await deps.retention.catalog.replace(flagsInLine(current.item), current.etag)) !== 'conflict') return { tenantId, documentId, legalHold: held, blobs: drift };
+    if ((await deps.retention.catalog.replace(flagsInLine(current.item), etag)) !== 'conflict') return { tenantId, documentId, legalHold: held, blobs: drift };
   }
   deps.log.warn('reconciler could not bring legal-hold flags in line: the document kept changing', { tenantId, documentId });
   return null;

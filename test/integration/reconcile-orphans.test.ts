@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Deps } from '../../shared/deps';
+import type { AuditAction } from '../../shared/kernel/audit';
 import { uuidv7 } from '../../shared/ids';
 import { ORPHANED_BLOBS, reconcile, ReconcileResult } from '../../shared/retention/reconcile';
 import { checkFixity } from '../../shared/retention/fixity';
@@ -237,4 +238,41 @@ it('a record an earlier version left unaudited is audited once, also when a cras
   const entries = (await archive.host.deps.audit.list(t, firstSeen.slice(0, 7), 100, undefined, { action: 'document.blobs-orphaned' })).items;
   expect(entries.map((e) => e.target)).toEqual([orphan]);
   expect((await orphans.get(t, orphan))!.value.audited).toBe(true);
+});
+
+it('a listed folder whose blobs are gone is resolved once by two runs at once and stops counting; orphaned again, it is listed again', async () => {
+  const t = newTenant('orphanresolved');
+  const container = BlobServiceClient.fromConnectionString(archive.emulators.storageConnectionString).getContainerClient(`tenant-${t}`);
+  await container.createIfNotExists();
+  const folder = uuidv7();
+  const jpeg = uniqueJpeg();
+  await container.getBlockBlobClient(`${folder}/original.jpg`).upload(jpeg, jpeg.length);
+  const deps = onlyTenant(t);
+  const { orphans } = archive.host.deps.retention;
+  const once = () => reconcile({ now: new Date(), maxItems: 100, continuation: null, folderContinuation: null, orphanContinuation: null, orphanGraceMinutes: 0 }, deps);
+  const entries = async (action: AuditAction) => (await archive.host.deps.audit.list(t, new Date().toISOString().slice(0, 7), 100, undefined, { action })).items;
+  expect((await once()).orphaned.map((o) => o.documentId)).toEqual([folder]);
+  // Other tests' listings share the database: the count is compared, not taken whole.
+  const listed = await orphans.unsafeCount();
+
+  // Retention ended and the lifecycle removed the blobs.
+  await container.deleteBlob(`${folder}/original.jpg`);
+  const runs = await Promise.all([once(), once()]);
+  expect(runs.flatMap((r) => r.resolved)).toEqual([{ tenantId: t, documentId: folder, how: 'blobs-gone' }]);
+  expect((await entries('document.blobs-orphan-resolved')).map((e) => [e.target, e.detail?.split(';')[0]])).toEqual([[folder, 'blobs-gone']]);
+  expect((await orphans.get(t, folder))!.value).toMatchObject({ resolvedHow: 'blobs-gone', resolvedAt: expect.any(String) });
+  expect(await orphans.unresolvedAfter(t, '', 10)).toEqual([]);
+  expect(await orphans.unsafeCount()).toBe(listed - 1);
+  expect((await once()).resolved).toEqual([]);
+
+  // A blob lands in the folder again: the same record, reopened as the next listing, counted and audited again.
+  const report = Buffer.from('{"report":{}}');
+  await container.getBlockBlobClient(`${folder}/validation.json`).upload(report, report.length);
+  expect((await once()).orphaned).toEqual([{ tenantId: t, documentId: folder, blobs: [`${folder}/validation.json`] }]);
+  const reopened = (await orphans.get(t, folder))!.value;
+  expect(reopened).toMatchObject({ listing: 2, blobs: [{ name: `${folder}/validation.json`, size: report.length }] });
+  expect(reopened.resolvedAt).toBeUndefined();
+  expect((await orphans.unresolvedAfter(t, '', 10)).map((r) => r.documentId)).toEqual([folder]);
+  expect(await orphans.unsafeCount()).toBe(listed);
+  expect((await entries('document.blobs-orphaned')).map((e) => e.target)).toEqual([folder, folder]);
 });

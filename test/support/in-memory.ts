@@ -376,6 +376,14 @@ export class InMemoryOrphanRecords implements OrphanRecordsPort {
     keepOutboxItem(this.outbox, outbox);
     return 'created';
   }
+  async replace(record: OrphanedBlobsRecord, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'> {
+    const key = `${record.tenantId}/${record.documentId}`;
+    if (!this.records.has(key) || String(this.etags.get(key)) !== etag) return 'conflict';
+    this.records.set(key, structuredClone(record));
+    this.etags.set(key, ++this.version);
+    keepOutboxItem(this.outbox, outbox);
+    return 'replaced';
+  }
   async markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void> {
     const key = `${record.tenantId}/${record.documentId}`;
     if (String(this.etags.get(key)) !== etag) return;
@@ -385,8 +393,16 @@ export class InMemoryOrphanRecords implements OrphanRecordsPort {
   async list(tenantId: string): Promise<OrphanedBlobsRecord[]> {
     return [...this.records.values()].filter((r) => r.tenantId === tenantId);
   }
+  async unresolvedAfter(tenantId: string, after: string, limit: number): Promise<OrphanedBlobsRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => r.tenantId === tenantId && r.id > after && !r.resolvedAt)
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+  /** Those not resolved, as the Cosmos count. */
   async unsafeCount(): Promise<number> {
-    return this.records.size;
+    return [...this.records.values()].filter((r) => !r.resolvedAt).length;
   }
 }
 

@@ -25,7 +25,7 @@ export async function setBlobHolds(deps: HoldDeps, tenantId: string, names: stri
 
 /** The item once its blobs' flags agree with it: no release's clearing left to do. */
 export function flagsInLine(doc: ArchivedDocument): ArchivedDocument {
-  const { holdFlagsToClear: _done, ...rest } = doc;
+  const { holdFlagsToClear: _done, holdResync: _resynced, ...rest } = doc;
   return rest;
 }
 

@@ -27,6 +27,8 @@ import { errorsOf, type Operation } from '../../../shared/http/operation';
 import { ERROR_STATUS } from '../../../shared/http/problem';
 import { PERMISSIONS, type Permission } from '../../../shared/kernel/principal';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { orphanRecordId } from '../../../shared/ports';
+import { uuidv7 } from '../../../shared/ids';
 import { isHeld } from '../../../shared/kernel/retention-rules';
 import { blobNamesOf } from '../../../shared/retention/update';
 import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
@@ -403,8 +405,18 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
   const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
     if (deps.catalog.documents.has(`${TENANT}/${folder}`)) continue;
-    const orphan = (deps.retention.orphans as InMemoryOrphanRecords).records.has(`${TENANT}/${folder}`);
-    if (!orphan) found.push(`folder ${folder} with blobs (${deps.blobs.blobs.has(`${TENANT}/${blobLayout.manifest(folder)}`) ? 'manifest' : 'no manifest'}) but no catalog item and not listed as orphaned`);
+    // Listed, and not resolved: a folder with blobs and no catalog item is orphaned still.
+    const orphan = (deps.retention.orphans as InMemoryOrphanRecords).records.get(`${TENANT}/${folder}`);
+    if (!orphan || orphan.resolvedAt) found.push(`folder ${folder} with blobs (${deps.blobs.blobs.has(`${TENANT}/${blobLayout.manifest(folder)}`) ? 'manifest' : 'no manifest'}) but no catalog item and ${orphan ? 'its listing resolved' : 'not listed as orphaned'}`);
+  }
+  // And the other way: a listing not resolved names a folder with blobs and no catalog item (readiness counts it).
+  for (const r of (deps.retention.orphans as InMemoryOrphanRecords).records.values()) {
+    if (r.resolvedAt) {
+      if (!deps.audit.entries.some((e) => e.action === 'document.blobs-orphan-resolved' && e.target === r.documentId)) found.push(`listing of ${r.documentId} resolved without its entry`);
+      continue;
+    }
+    if (deps.catalog.documents.get(`${r.tenantId}/${r.documentId}`)?.status === 'active') found.push(`listing of ${r.documentId} not resolved, though it is indexed`);
+    else if (!folders.has(r.documentId)) found.push(`listing of ${r.documentId} not resolved, though no blob is left`);
   }
   // Documents: the same bytes never twice.
   const contents = docs.filter((d) => d.status !== 'disposed').map((d) => d.contentKey);
@@ -557,6 +569,12 @@ interface TimerRow {
 }
 
 const reconciler = (w: World) => runReconcileTimer(w.deps);
+
+/** An orphan listing of `documentId`'s folder, as a run before found it (its entry is not what these rows check). */
+async function listed(w: World, documentId: string): Promise<void> {
+  const now = w.clock.now().toISOString();
+  await w.deps.retention.orphans.create({ id: orphanRecordId(documentId), tenantId: TENANT, type: 'orphaned-blobs', documentId, folder: blobLayout.folder(documentId), blobs: [{ name: `${documentId}/original.jpg`, size: 1, lastModified: now }], firstSeen: now, audited: true });
+}
 const TIMER_ROWS: TimerRow[] = [
   { name: 'reconciler: a manifest without its catalog item', prepare: async (w) => void (await failing(w, 'catalog.create', upload())), run: reconciler },
   { name: 'reconciler: blobs without a manifest', prepare: async (w) => void (await failing(w, 'blobs.putCreateOnly#3', upload())), run: reconciler },
@@ -578,6 +596,16 @@ const TIMER_ROWS: TimerRow[] = [
     },
     run: reconciler,
   },
+  {
+    name: 'reconciler: a listed folder that it indexes now',
+    prepare: async (w) => {
+      await failing(w, 'catalog.create', upload());
+      const folder = [...w.deps.blobs.blobs.keys()].find((k) => k.startsWith(`${TENANT}/`) && k.endsWith('/manifest.json'))!.split('/')[1]!;
+      await listed(w, folder);
+    },
+    run: reconciler,
+  },
+  { name: 'reconciler: a listed folder indexed since, and one whose blobs are gone', prepare: async (w) => (await listed(w, await docOf(w)), await listed(w, uuidv7())), run: reconciler },
   {
     name: 'retention sweep: an approved document past its retention',
     prepare: async (w) => {

@@ -10,6 +10,7 @@ import { prepareDisposal } from '../../../shared/retention/dispose';
 import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { resyncLegalHold } from '../../../shared/retention/reconcile';
+import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { seedDueDocument } from '../../support/seed';
 
@@ -90,4 +91,32 @@ it('a release that crashed before clearing the flags, on a document held and rel
   expect(await flags()).toEqual([false, false, false]);
   // Once cleared, nothing is left to clear: a later run finds the flags in line.
   expect(await resyncLegalHold(T, doc.id, now, deps)).toBeNull();
+});
+
+it.each([
+  ['a flag write fails', 'setLegalHold'],
+  ['its last catalog write is lost', 'replace'],
+] as const)('a resync that stopped (%s) in one month and is finished in the next is audited once', async (_what, stops) => {
+  const { deps, doc, flags, releaseCrashingBeforeFlags } = await due();
+  const clock = deps.clock as FakeClock;
+  const hold = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
+  await releaseCrashingBeforeFlags(hold.id);
+  clock.set(new Date('2025-03-31T23:50:00Z'));
+  // The resync's entry is stored; then the run stops before its last catalog write.
+  const replace = deps.retention.catalog.replace.bind(deps.retention.catalog);
+  const crash = stops === 'setLegalHold'
+    ? jest.spyOn(deps.blobs, 'setLegalHold').mockRejectedValueOnce(new Error('crash'))
+    : jest.spyOn(deps.retention.catalog, 'replace').mockImplementationOnce(replace).mockRejectedValueOnce(new Error('crash'));
+  await expect(resyncLegalHold(T, doc.id, clock.now(), deps)).rejects.toThrow('crash');
+  crash.mockRestore();
+  expect((await deps.catalog.get(T, doc.id))!.holdResync).toEqual({ held: false, at: '2025-03-31T23:50:00.000Z' });
+
+  // In April: the flags left to clear are cleared (or, all cleared before the lost write, that write is done).
+  clock.advance(20 * 60_000);
+  expect(await resyncLegalHold(T, doc.id, clock.now(), deps)).toEqual(stops === 'setLegalHold' ? expect.objectContaining({ legalHold: false }) : null);
+  expect(await flags()).toEqual([false, false, false]);
+  expect((await deps.catalog.get(T, doc.id))!.holdResync).toBeUndefined();
+  expect(deps.audit.entries.filter((e) => e.action === 'legal-hold.resync').map((e) => e.partition)).toEqual([`${T}:2025-03`]);
+  expect(await resyncLegalHold(T, doc.id, clock.now(), deps)).toBeNull();
+  expect(deps.audit.entries.filter((e) => e.action === 'legal-hold.resync')).toHaveLength(1);
 });

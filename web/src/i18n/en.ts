@@ -338,6 +338,7 @@ export const en = {
     'document.reindex': 'Re-indexed a document',
     'document.blobs-missing': 'Files found missing',
     'document.blobs-orphaned': 'Unindexed files found',
+    'document.blobs-orphan-resolved': 'Unindexed files no longer unindexed',
     'access.refusals-suppressed': 'Further refusals (summarised)',
   } as Record<string, string>,
   auditOutcomes: { success: 'Done', refused: 'Refused', failed: 'Failed' } as Record<string, string>,

@@ -267,6 +267,7 @@ export const nl: Dictionary = {
     'document.reindex': 'Document opnieuw geïndexeerd',
     'document.blobs-missing': 'Ontbrekende bestanden gevonden',
     'document.blobs-orphaned': 'Niet-geïndexeerde bestanden gevonden',
+    'document.blobs-orphan-resolved': 'Niet-geïndexeerde bestanden opgelost',
     'access.refusals-suppressed': 'Verdere weigeringen (samengevat)',
   },
   auditOutcomes: { success: 'Gedaan', refused: 'Geweigerd', failed: 'Mislukt' },
