@@ -3,7 +3,7 @@
  * files and whole-year exports with resume, and verify every checksum. Every function takes a
  * fetch-like function and file-system paths, so tests drive it without a terminal.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -566,17 +566,24 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   const stateFile = path.join(opts.outDir, '.archive-export.json');
   refuseLinks([stateFile]);
   let status: ExportStatus | null = null;
-  if (fs.existsSync(stateFile)) {
-    const { exportId } = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { exportId: string };
+  const state = (fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : {}) as { exportId?: string; idempotencyKey?: string; request?: string };
+  if (state.exportId) {
     try {
-      status = dataOf(client, `GET /exports/${exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } }));
+      status = dataOf(client, `GET /exports/${state.exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: state.exportId } } }));
       if (status.status === 'failed' || status.status === 'expired') status = null;
     } catch {
       status = null;
     }
   }
   if (!status) {
-    status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body: { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody }));
+    const body = { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody;
+    const request = JSON.stringify(body);
+    // The key is saved before the request is sent: when the answer is lost on the way (a dropped connection), running
+    // the command again sends the same key, and the archive answers the export the first run started instead of
+    // starting a second. A new one for another search, or after an export that failed or expired.
+    const idempotencyKey = !state.exportId && state.idempotencyKey && state.request === request ? state.idempotencyKey : randomUUID();
+    fs.writeFileSync(stateFile, JSON.stringify({ idempotencyKey, request }));
+    status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body, headers: { 'Idempotency-Key': idempotencyKey } }));
     fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
   }
   // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.

@@ -158,6 +158,32 @@ describe('archive CLI', () => {
     expect(logs[1]).toContain('VERIFIED: every file');
   });
 
+  it('export: an answer lost on the way (the export started) and the command run again picks up that export, never a second', async () => {
+    await seedMany(archive.host.deps, tenant, [1, 2].map((i) => ({ metadata: { documentDate: `2017-0${i}-01`, kind: 'invoice' as const, counterparty: `Lost ${i}` } })));
+    const out = path.join(work, 'lost-answer');
+    const before = (await listExports(client)).length;
+    const sent: (string | null)[] = [];
+    // The request reaches the archive and is done; its answer never arrives.
+    const losing: FetchLike = async (url, init) => {
+      const res = await client.fetch(url, init);
+      if (url.endsWith('/exports') && init?.method === 'POST') {
+        sent.push(new Headers(init.headers).get('idempotency-key'));
+        throw new Error('connection reset');
+      }
+      return res;
+    };
+    await expect(exportToDir({ ...client, fetch: losing }, { fiscalYear: 2017 }, { outDir: out, pollMs: 50 })).rejects.toThrow(/connection reset/);
+    const summary = await exportToDir({ ...client, fetch: async (url, init) => {
+      if (url.endsWith('/exports') && init?.method === 'POST') sent.push(new Headers(init.headers).get('idempotency-key'));
+      return client.fetch(url, init);
+    } }, { fiscalYear: 2017 }, { outDir: out, pollMs: 50 });
+    expect(summary).toMatchObject({ documents: 2, mismatched: [], missing: [] });
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(sent[1]).toBe(sent[0]);
+    expect((await listExports(client)).length).toBe(before + 1);
+  });
+
   it('manifest.csv is covered: manifest.json records its SHA-256, so an edited CSV is a mismatch; an export made before says it was not covered', async () => {
     await seedMany(archive.host.deps, tenant, [1, 2].map((i) => ({ metadata: { documentDate: `2019-0${i}-01`, kind: 'invoice' as const, counterparty: `Supplier ${i}`, amount: 100 * i, currency: 'EUR' } })));
     const out = path.join(work, 'csv');
