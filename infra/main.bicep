@@ -995,6 +995,36 @@ resource unrecordedHoldAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-
   }
 }
 
+resource correctionBlobDiffersAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-correction-blob-differs'
+  location: location
+  properties: {
+    description: 'A metadata correction kept in storage differs from the catalog\'s correction of the same version (a catalog restored behind its blobs and corrected anew before the stored corrections came back); both stay, and an operator decides which the document holds.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "correction blob differs from the catalog"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-document-check-failed'
   location: location

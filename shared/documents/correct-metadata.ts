@@ -4,9 +4,13 @@ import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../retention/policy';
 import { policyOf } from '../retention/tenant-policy';
-import { actorOf, blobNamesOf, updateDocument } from '../retention/update';
+import { actorOf, protectEach, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
+import { blobLayout } from '../kernel/blob-layout';
+import { DOCUMENT_ID } from '../ids';
+import { CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
+import { CATALOG_REBUILD_ACTOR } from './rebuild-catalog';
 
 export interface CorrectMetadataCommand {
   principal: Principal;
@@ -80,8 +84,14 @@ export function correctionDigest(c: MetadataCorrection): string {
  * correction whose metadata gives an earlier retain-until than the fiscal year and class the document
  * is in is refused (422); a later one extends the blobs' immutability before the catalog is written.
  */
-export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
+export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;
+  // The version after the one corrected is stored already: the catalog is behind its blobs (restored to an earlier
+  // point). Those corrections come back first, so this one is judged on them (a 412 names the version now) and never
+  // becomes a second correction of a version that has one.
+  if (Number.isSafeInteger(cmd.ifMatch) && DOCUMENT_ID.test(cmd.documentId) && (await deps.blobs.exists(tenantId, blobLayout.correction(cmd.documentId, cmd.ifMatch + 1)))) {
+    await restoreCorrections(tenantId, cmd.documentId, null, CATALOG_REBUILD_ACTOR, deps);
+  }
   const stored = await deps.retention.policies.get(tenantId);
   const tenantRules = policyOf(stored);
   return updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
@@ -139,9 +149,16 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
       result: { document: next, correction },
       auditDetail: correctionAuditDetail(correction),
       // Storage is never less protective than the catalog says: blobs first.
-      before: retainUntil !== doc.retention.retainUntil ? async () => {
-        for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, retainUntil);
-      } : undefined,
+      before: retainUntil !== doc.retention.retainUntil ? () => protectEach(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : undefined,
+      // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
+      // write is the reconciler's to repeat, never this request's failure.
+      after: async (written) => {
+        const outcome = await storeCorrection(written.item, correction, deps).catch((err: unknown) => {
+          deps.log.warn('correction not kept in storage yet; the reconciler writes it', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+          return null;
+        });
+        if (outcome === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
+      },
     };
   }, cmd.audit);
 }

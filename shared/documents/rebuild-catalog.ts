@@ -8,6 +8,7 @@ import { type UncheckedDocument, UncheckedDocuments } from '../retention/uncheck
 import { blobNamesOf } from '../retention/update';
 import { blobLayout } from '../kernel/blob-layout';
 import { auditOutboxItem } from '../kernel/audit';
+import { withStoredCorrections } from './correction-blobs';
 
 /** Who re-indexes at start-up (the reconciler passes its own actor). */
 export const CATALOG_REBUILD_ACTOR: Actor = { subject: 'system:catalog-rebuild', kind: 'system' };
@@ -41,8 +42,12 @@ export async function indexFromManifest(tenantId: string, manifestBlob: string, 
   const holder = await deps.catalog.findByContentKey(tenantId, manifest.contentKey);
   if (holder && holder.id !== manifest.id) return 'duplicate';
   const at = deps.clock.now().toISOString();
-  const { document, restored } = withStorageProtection(manifest, await deps.blobs.documentBlobWorm(tenantId, manifest.id), actor, at, deps);
-  const detail = ['indexed-from-manifest', ...restored].join(';');
+  const worm = await deps.blobs.documentBlobWorm(tenantId, manifest.id);
+  // The corrections made since ingest come back from their blobs (correction-blobs.ts), before what storage protects.
+  const corrected = await withStoredCorrections(manifest, worm.map((b) => b.name), deps);
+  const { document, restored } = withStorageProtection(corrected.document, worm, actor, at, deps);
+  const versions = corrected.versions;
+  const detail = ['indexed-from-manifest', ...(versions.length > 0 ? [`corrections-restored=${versions[0]}..${versions[versions.length - 1]}`] : []), ...restored].join(';');
   // A request id of its own per document (two indexed in one millisecond were one id, one outbox item, one entry appended).
   const item = auditOutboxItem([{ tenantId, at, actor, action: 'document.reindex', target: manifest.id, outcome: 'success', status: 201, requestId: `${actor.subject}:${at}:${manifest.id}`, clientIp: null, userAgent: null, detail }]);
   const created = await deps.catalog.create(document, item);

@@ -4,7 +4,7 @@ import type { ArchivedDocument } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { RetentionExtension } from '../kernel/retention';
 import type { AuditStaging } from '../kernel/audit';
-import { actorOf, blobNamesOf, updateDocument } from './update';
+import { actorOf, protectEach, updateDocument } from './update';
 
 /**
  * Moves retain-until later, on every blob (Set Immutability Policy) and then in the
@@ -26,9 +26,7 @@ export async function extendRetention(cmd: { principal: Principal; documentId: s
       result: next,
       // In the tamper-evident log too, not only in the (rewritable) catalog item.
       auditDetail: `retain-until=${to};from=${from}`,
-      before: async () => {
-        for (const name of blobNamesOf(doc)) await deps.blobs.extendRetention(tenantId, name, to);
-      },
+      before: () => protectEach(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, to)),
     };
   }, cmd.audit);
 }

@@ -4,7 +4,8 @@ import { indexFromManifest } from '../documents/rebuild-catalog';
 import { hasCurrentSearchKeys } from '../kernel/search-keys';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
-import { orphanRecordId, type AuditInput, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
+import { orphanRecordId, type AuditInput, type BlobWorm, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
+import { correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from '../documents/correction-blobs';
 import { auditOutboxItem } from '../kernel/audit';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
@@ -26,6 +27,10 @@ export interface ReconcileResult {
   orphaned: { tenantId: string; documentId: string; blobs: string[] }[];
   /** Listed folders found no longer orphaned: indexed since, or no blob left (resolved, audited once). */
   resolved: { tenantId: string; documentId: string; how: OrphanResolution }[];
+  /** Corrections the catalog holds that storage did not, written now (`tenant/document/version`). */
+  correctionsStored: string[];
+  /** Corrections storage held beyond the catalog item's version, applied to it now (`tenant/document/version`). */
+  correctionsRestored: string[];
   /** Catalog items whose blobs are missing (flagged, audited, reported on /health/ready). */
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
@@ -69,7 +74,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], flagged: [], holdsResynced: [], keysMigrated: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -121,6 +126,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       if (migrated) result.keysMigrated.push(`${tenantId}/${doc.id}`);
     }
     const blobs = await deps.blobs.documentBlobWorm(tenantId, doc.id);
+    await keepCorrectionsStored(tenantId, doc, blobs);
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);
       if (resynced) result.holdsResynced.push(resynced);
@@ -132,6 +138,30 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     result.flagged.push({ tenantId, documentId: doc.id, missing });
     await recordFixity(doc, { mismatched: [], missing }, input.now, 'document.blobs-missing', RECONCILE_ACTOR, deps);
     return true;
+  }
+  /**
+   * The document's corrections as storage keeps them (shared/documents/correction-blobs.ts): one the catalog holds and
+   * storage does not (its write after the catalog's failed) is written; one storage holds beyond the catalog's version
+   * (a catalog restored to an earlier point) is applied to the item; one written before a later extension gets its
+   * retain-until (hold flags follow with every blob's, below).
+   */
+  async function keepCorrectionsStored(tenantId: string, doc: ArchivedDocument, blobs: BlobWorm[]): Promise<void> {
+    const listed = new Map(blobs.map((b) => [b.name, b]));
+    for (const correction of doc.metadataHistory ?? []) {
+      const name = blobLayout.correction(doc.id, correction.version);
+      if (listed.has(name)) continue;
+      if ((await storeCorrection(doc, correction, deps)) === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
+      else result.correctionsStored.push(`${tenantId}/${doc.id}/${correction.version}`);
+    }
+    for (const c of correctionBlobs([...listed.keys()])) {
+      const retainUntil = listed.get(c.name)!.retainUntil;
+      if (retainUntil !== null && retainUntil < doc.retention.retainUntil) await deps.blobs.extendRetention(tenantId, c.name, doc.retention.retainUntil);
+    }
+    const restored = await restoreCorrections(tenantId, doc.id, [...listed.keys()], RECONCILE_ACTOR, deps);
+    if (restored.length > 0) {
+      deps.log.warn('reconciler restored corrections the catalog item had lost from their blobs', { tenantId, documentId: doc.id, versions: restored });
+      result.correctionsRestored.push(...restored.map((v) => `${tenantId}/${doc.id}/${v}`));
+    }
   }
   // Migration, bounded as each walk: keys and grants from before `endsAt` (or written by that code later) get it.
   result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;

@@ -22,6 +22,27 @@ export function blobNamesOf(doc: ArchivedDocument): string[] {
   return [...doc.originals.map((o) => o.blobName), doc.rendition.blobName, blobLayout.manifest(doc.id), ...validationReportOf(doc).map((r) => r.blobName)];
 }
 
+/** Every blob storage protects as it protects the document (hold flag, retain-until): its files, and the corrections kept beside them. */
+export function protectedBlobNamesOf(doc: ArchivedDocument): string[] {
+  return [...blobNamesOf(doc), ...(doc.metadataHistory ?? []).map((c) => blobLayout.correction(doc.id, c.version))];
+}
+
+/**
+ * Gives each protected blob of the document a protection (`apply`: a hold flag, a later retain-until). A correction
+ * blob not written yet (its write after the catalog's failed) is passed over: the reconciler writes it from the catalog
+ * with the document's protection then. Any other blob that cannot take it fails the change (fail closed).
+ */
+export async function protectEach(deps: Pick<Deps, 'blobs'>, doc: ArchivedDocument, apply: (name: string) => Promise<void>): Promise<void> {
+  for (const name of protectedBlobNamesOf(doc)) {
+    try {
+      await apply(name);
+    } catch (err) {
+      if (blobLayout.correctionVersion(name) !== null && !(await deps.blobs.exists(doc.tenantId, name))) continue;
+      throw err;
+    }
+  }
+}
+
 /** The veraPDF report the catalog names, with its SHA-256, once a verdict is recorded (none while pending). */
 export function validationReportOf(doc: ArchivedDocument): { blobName: string; sha256: string }[] {
   return doc.validation && doc.validation.status !== 'pending' ? [doc.validation.report] : [];

@@ -172,17 +172,20 @@ describe('step 2: correct metadata with PATCH /documents/{id}/metadata', () => {
     expect(later.json.fiscalYear).toBe(2025);
     expect(later.json.retention.retainUntil).toBe('2033-01-01T00:00:00.000Z');
     expect(later.json.correction.retention).toEqual({ from: '2032-01-01T00:00:00.000Z', to: '2033-01-01T00:00:00.000Z' });
+    // Kept in storage beside the manifest (Azurite), so a restored catalog gets it back.
+    const kept = JSON.parse((await archive.host.deps.blobs.readAll(tenant, `${doc.id}/correction-002.json`)).toString('utf8'));
+    expect(kept).toMatchObject({ documentId: doc.id, correction: { version: 2, reason: 'booked in 2025' }, fiscalYear: 2025, retention: { retainUntil: '2033-01-01T00:00:00.000Z' } });
     // A date years after the stated fiscal year would make that year a way to cut retention short: 400, nothing changes.
     const inconsistent = await call(url, patch({ reason: 'r', documentDate: '2030-05-01' }, accountant, '"metadata-2"'));
     expect([inconsistent.status, inconsistent.json.code, inconsistent.json.errors?.[0]?.path]).toEqual([400, 'invalid_metadata', 'fiscalYear']);
 
-    // Every blob's immutability is extended (before the catalog says so).
+    // Every blob's immutability is extended (before the catalog says so), the correction kept beside them included.
     const extended = jest.spyOn(archive.host.deps.blobs, 'extendRetention');
     const longer = await call(url, patch({ reason: 'property purchase', retentionClass: 'immovable-property-10y' }, archivist, '"metadata-2"'));
     expect(longer.status).toBe(200);
     expect(longer.json.retention).toMatchObject({ class: 'immovable-property-10y', retainUntil: '2036-01-01T00:00:00.000Z' });
     expect(extended.mock.calls.map((c) => [c[1], c[2]]).sort()).toEqual(
-      [`${doc.id}/manifest.json`, `${doc.id}/original.png`, `${doc.id}/rendition.pdf`].map((n) => [n, '2036-01-01T00:00:00.000Z']),
+      [`${doc.id}/correction-002.json`, `${doc.id}/manifest.json`, `${doc.id}/original.png`, `${doc.id}/rendition.pdf`].map((n) => [n, '2036-01-01T00:00:00.000Z']),
     );
     extended.mockRestore();
     // Back to the shorter class: refused.

@@ -4,7 +4,7 @@ import { ArchiveError } from '../../kernel/errors';
 import type { ArchivedDocument } from '../../kernel/document';
 import { isHeld } from '../../kernel/retention-rules';
 import type { Versioned } from '../../ports';
-import { blobNamesOf } from '../update';
+import { protectEach } from '../update';
 
 /** What the legal-hold operations share: the command to place one, their ports, and the blobs' hold flag. */
 export interface PlaceHold {
@@ -19,8 +19,9 @@ export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'tenantRecor
 /** The detail of a hold's entry on one document: which hold (the entry's target is the document). */
 export const holdAuditDetail = (holdId: string) => `hold=${holdId}`;
 
-export async function setBlobHolds(deps: HoldDeps, tenantId: string, names: string[], hold: boolean): Promise<void> {
-  for (const name of names) await deps.blobs.setLegalHold(tenantId, name, hold);
+/** Every protected blob of the document (its files and kept corrections) with the legal-hold flag `hold`. */
+export async function setBlobHolds(deps: HoldDeps, doc: ArchivedDocument, hold: boolean): Promise<void> {
+  await protectEach(deps, doc, (name) => deps.blobs.setLegalHold(doc.tenantId, name, hold));
 }
 
 /** The item once its blobs' flags agree with it: no release's clearing left to do. */
@@ -43,11 +44,11 @@ export async function clearBlobHoldsAfterRelease(deps: HoldDeps, released: Versi
   let current: Versioned<ArchivedDocument> | null = released;
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!current || current.item.status !== 'active') return;
-    await setBlobHolds(deps, tenantId, blobNamesOf(current.item), isHeld(current.item));
+    await setBlobHolds(deps, current.item, isHeld(current.item));
     if ((await deps.retention.catalog.replace(flagsInLine(current.item), current.etag)) !== 'conflict') return;
     current = await deps.retention.catalog.getVersioned(tenantId, id);
   }
-  if (current?.item.status === 'active') await setBlobHolds(deps, tenantId, blobNamesOf(current.item), true);
+  if (current?.item.status === 'active') await setBlobHolds(deps, current.item, true);
 }
 
 /** A document a hold by query (or its release everywhere) passed over, and why. */

@@ -2,7 +2,7 @@ import { uuidv7 } from '../../ids';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
-import { actorOf, blobNamesOf, updateDocument } from '../update';
+import { actorOf, updateDocument } from '../update';
 import { flagsInLine, HoldDeps, holdAuditDetail, PlaceHold, setBlobHolds } from './legal-hold';
 
 export interface PlacedHold {
@@ -49,7 +49,7 @@ export async function placeHoldOn(cmd: PlaceHold & { holdId?: string; query?: Le
       // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
       // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
       auditDetail: withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id),
-      before: () => setBlobHolds(deps, tenantId, blobNamesOf(doc), true),
+      before: () => setBlobHolds(deps, doc, true),
     };
   }, cmd.audit);
 }

@@ -9,7 +9,7 @@
  * export maintenance, validation requeue, audit sealing with its outbox drain). Each of those timers is swept the
  * same way from the state it repairs. Then:
  * - the retry's answer is a normal one: 2xx, or a 4xx the operation declares;
- * - catalog items, blobs and manifests agree (every file of an active item stored, its hold flag and retention on
+ * - catalog items, blobs and manifests agree (every file and kept correction of an active item stored, its hold flag and retention on
  *   every blob, its manifest naming the same hashes, its validation requested; every other folder listed as
  *   orphaned; the same original never catalogued twice);
  * - a request that stored a change (or answered 2xx) has exactly one success entry of its action, one that stored
@@ -30,7 +30,7 @@ import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { orphanRecordId } from '../../../shared/ports';
 import { uuidv7 } from '../../../shared/ids';
 import { isHeld } from '../../../shared/kernel/retention-rules';
-import { blobNamesOf } from '../../../shared/retention/update';
+import { protectedBlobNamesOf } from '../../../shared/retention/update';
 import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { sealAuditLog } from '../../../shared/audit/seal';
@@ -380,7 +380,12 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
       if (left.length > 0) found.push(`disposed ${doc.id} still has blobs: ${left.join(', ')}`);
       continue;
     }
-    for (const name of new Set([...blobNamesOf(doc), blobLayout.manifest(doc.id)])) {
+    // Its files and the corrections kept beside them (correction-blobs.ts), each holding the catalog's correction.
+    for (const c of doc.metadataHistory ?? []) {
+      const kept = deps.blobs.blobs.get(`${TENANT}/${blobLayout.correction(doc.id, c.version)}`);
+      if (kept && JSON.stringify(JSON.parse(kept.bytes.toString('utf8')).correction) !== JSON.stringify(c)) found.push(`correction ${c.version} of ${doc.id} kept in storage differs from the catalog's`);
+    }
+    for (const name of new Set([...protectedBlobNamesOf(doc), blobLayout.manifest(doc.id)])) {
       const blob = deps.blobs.blobs.get(`${TENANT}/${name}`);
       if (!blob) {
         found.push(`catalog item ${doc.id} without its blob ${name}`);
