@@ -452,6 +452,13 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    name: 'the same bytes uploaded twice',
+    prepare: async () => {
+      const bytes = scan();
+      return [upload(undefined, bytes), upload(undefined, bytes)];
+    },
+  },
+  {
     name: 'a retention extension while the metadata is corrected',
     prepare: async (w) => {
       const id = await docOf(w);
