@@ -34,6 +34,10 @@ import { FakeClock } from '../../support/fake-clock';
 import { minimalLocalEnv } from '../../support/config-env';
 import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 
+// A wait in the code (a write polling a disposal claim) is one more turn of the scheduler, not real time: whether the
+// other request goes on meanwhile is the schedule's to decide, and the sweep stays fast.
+jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
+
 const TENANT = 'acme';
 const TABLE = compileRoutes(ROUTES, '/api');
 /** One instant for every world: the serial runs and the interleaved ones store the same times. */
@@ -337,6 +341,22 @@ const PAIRS: Pair[] = [
     prepare: async (w) => {
       await dueDocs(w);
       return [approval(w), assign('bob', 'archivist')];
+    },
+  },
+  {
+    name: 'a hold placed while the sweep disposes',
+    prepare: async (w) => {
+      const [first] = await dueDocs(w);
+      await ok(w, approval(w), 201);
+      return [hold(first!, 'C-7'), { timer: 'retention sweep', run: (x) => runSweepTimer(x.deps) }];
+    },
+  },
+  {
+    name: 'a retention extension while the sweep disposes',
+    prepare: async (w) => {
+      const [first] = await dueDocs(w);
+      await ok(w, approval(w), 201);
+      return [{ method: 'POST', path: `documents/${first}/retention`, body: { retainUntil: '2090-01-01', reason: 'Litigation' }, as: 'up' }, { timer: 'retention sweep', run: (x) => runSweepTimer(x.deps) }];
     },
   },
   {
