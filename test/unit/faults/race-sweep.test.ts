@@ -429,6 +429,10 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    name: 'a key minted while its minter\'s rights are removed',
+    prepare: async () => [{ method: 'POST', path: 'api-keys', body: { name: 'k', rightsSet: 'auditor' }, as: 'alice' }, { method: 'DELETE', path: 'rights-assignments/alice', as: 'carol' }],
+  },
+  {
     name: 'a support grant given while its giver\'s rights are removed',
     prepare: async (w) => [
       { method: 'POST', path: 'support-grants', body: { ticket: 'SUP-2', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' },
