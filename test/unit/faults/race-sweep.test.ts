@@ -612,6 +612,30 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    name: 'a rights set deleted while it is widened',
+    prepare: async (w) => {
+      await ok(w, putSet('readers', ['documents:read']));
+      return [{ method: 'DELETE', path: 'rights-sets/readers', as: 'alice' }, putSet('readers', ['documents:read', 'documents:download'], 'bob')];
+    },
+  },
+  {
+    name: 'a rights assignment removed while it is changed',
+    // The change may keep who gave the removed assignment (read before the removal): four eyes only the stricter.
+    ignored: ['givenBefore'],
+    prepare: async (w) => {
+      await ok(w, assign('dave', 'auditor'));
+      return [{ method: 'DELETE', path: 'rights-assignments/dave', as: 'alice' }, assign('dave', 'accountant', 'bob')];
+    },
+  },
+  {
+    name: 'an upload while the retention policy changes its default class',
+    prepare: async (w) => {
+      const policy = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
+      const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = policy.json;
+      return [upload(), { method: 'PUT', path: 'retention/policy', body: { ...body, classes: [...(body.classes ?? []), { name: 'contracts-12y', years: 12, description: 'Contracts' }], defaultClass: 'contracts-12y' }, headers: { 'If-Match': policy.headers.ETag! }, as: 'carol' }];
+    },
+  },
+  {
     name: 'a rights assignment removed twice',
     prepare: async (w) => {
       await ok(w, assign('dave', 'auditor'));
