@@ -628,6 +628,13 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    name: 'an SoD proposal approved by two people at once',
+    prepare: async (w) => {
+      const id = await proposeWeakening(w);
+      return [{ method: 'POST', path: `sod-policy/proposals/${id}/approve`, body: { reason: 'Agreed' }, as: 'bob' }, { method: 'POST', path: `sod-policy/proposals/${id}/approve`, body: { reason: 'Agreed too' }, as: 'carol' }];
+    },
+  },
+  {
     name: 'an upload while the retention policy changes its default class',
     prepare: async (w) => {
       const policy = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
