@@ -524,6 +524,11 @@ const PAIRS: Pair[] = [
     prepare: async () => [assign('dave', 'auditor', 'alice'), assign('erin', 'auditor', 'bob')],
   },
   {
+    name: 'a rights assignment at the cap while another is removed',
+    env: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: '5' },
+    prepare: async (w) => (await ok(w, assign('dave', 'auditor')), [assign('erin', 'auditor', 'alice'), { method: 'DELETE', path: 'rights-assignments/dave', as: 'bob' }]),
+  },
+  {
     name: 'two rights sets at the cap',
     env: { ARCHIVE_MAX_RIGHTS_SETS: '1' },
     prepare: async () => [putSet('one', ['documents:read'], 'alice'), putSet('two', ['documents:read'], 'bob')],
@@ -675,6 +680,14 @@ const PAIRS: Pair[] = [
     prepare: async () => {
       const bytes = scan();
       return [upload(undefined, bytes), upload(undefined, bytes)];
+    },
+  },
+  {
+    name: 'the same upload sent twice with one Idempotency-Key',
+    prepare: async () => {
+      const bytes = scan();
+      const keyed = (): Call => ({ ...upload(undefined, bytes), headers: { 'Idempotency-Key': 'race-1' } });
+      return [keyed(), keyed()];
     },
   },
   {
