@@ -79,6 +79,7 @@ export const createApiKeyOp = operation({
       // The key acts for its creator's person and never beyond the creator's permissions now.
       ceiling: [...principal.permissions],
       personPermissions: [...(principal.personPermissions ?? principal.permissions)],
+      personAssigned: principal.personAssigned === true,
       now,
       audit: audit.staging(201),
       judgeRightsSet: () => judgeKeyRightsSet(principal, body.rightsSet, deps),

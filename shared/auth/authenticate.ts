@@ -165,7 +165,7 @@ export class Authenticator implements Authenticates {
       // A verified token of this tenant: refused, and audited under its subject.
       return { tenantId, subject, kind: 'user', rightsSet, permissions: new Set(), denial: unauthenticated(rightsSet ? 'The token names an unknown rights set.' : "The token's rights claim is not one rights-set name.") };
     }
-    return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions) }, policy);
+    return this.withConflictCheck({ tenantId, subject, kind: 'user', rightsSet, permissions: new Set(permissions), ...(assignment ? { personAssigned: true } : {}) }, policy);
   }
 
   private async fromApiKey(key: string, clientIp: string | null): Promise<Principal> {
@@ -194,6 +194,7 @@ export class Authenticator implements Authenticates {
       // holds (an approver may not lower safeguards) sees a right they were given after minting the key too.
       personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? []), ...(current?.permissions ?? [])]),
       personRightsSets: new Set([record.rightsSet, ...(current?.rightsSet ? [current.rightsSet] : [])]),
+      ...(record.personAssigned === true ? { personAssigned: true } : {}),
     };
     if (personNow !== 'idle') return this.withConflictCheck(principal);
     return {

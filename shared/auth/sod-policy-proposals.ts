@@ -204,6 +204,8 @@ export class SodPolicyProposals {
       }
       const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
+        // Changed by this very proposal, approved by someone else since it was read here: that answer, not "propose again".
+        await this.pending(principal, id, now);
         throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
       }
       const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };

@@ -358,7 +358,17 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
 async function index(ctx: IngestContext): Promise<void> {
   const document = need(ctx.document, 'document');
   // 'exists': an earlier attempt indexed it, and this batch stored nothing; the caller audits the request itself.
-  await writeWithAuditEntry(ctx.cmd.audit, { target: document.id }, (outbox) => ctx.deps.catalog.create(document, outbox), (r) => r === 'created');
+  const created = await writeWithAuditEntry(ctx.cmd.audit, { target: document.id }, (outbox) => ctx.deps.catalog.create(document, outbox), (r) => r === 'created');
+  if (created === 'duplicate') throw await indexedTwiceRefusal(document, ctx.cmd.principal, ctx.deps);
+}
+
+/**
+ * Another upload of the same bytes passed the duplicate check at the same moment and was indexed first (it holds the
+ * content-key marker): this one is that duplicate's 409; its blobs are left to the reconciler, which lists the folder.
+ */
+async function indexedTwiceRefusal(document: ArchivedDocument, principal: Principal, deps: Pick<Deps, 'catalog' | 'config'>): Promise<ArchiveError> {
+  const holder = await deps.catalog.findByContentKey(document.tenantId, document.contentKey);
+  return holder ? duplicateRefusal(holder, principal, deps) : new ArchiveError('duplicate_document', { detail: 'These original bytes are already archived.' });
 }
 
 /** Gathered and sent after the answer (shared/validation/request.ts): the document is stored and indexed, the answer does not depend on it. */
@@ -404,7 +414,8 @@ async function completeIndex(document: ArchivedDocument, principal: Principal, a
     if (await deps.catalog.get(document.tenantId, document.id)) return;
     throw duplicateRefusal(holder, principal, deps);
   }
-  await writeWithAuditEntry(audit, { target: document.id }, (outbox) => deps.catalog.create(document, outbox), (r) => r === 'created');
+  const created = await writeWithAuditEntry(audit, { target: document.id }, (outbox) => deps.catalog.create(document, outbox), (r) => r === 'created');
+  if (created === 'duplicate') throw await indexedTwiceRefusal(document, principal, deps);
 }
 
 /** What a retry must repeat besides the files: the metadata and the files' names. */

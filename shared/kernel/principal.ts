@@ -60,6 +60,12 @@ export interface Principal {
    * (for an API key: the key's set and the person's current one). Absent means `rightsSet`.
    */
   personRightsSets?: ReadonlySet<string>;
+  /**
+   * The person's rights were read from their rights assignment in the tenant when the credential was authenticated
+   * (a user's own; for an API key, recorded so on the key): a key they mint then follows what the tenant assigns them
+   * later, even if the assignment is removed while the key is being minted.
+   */
+  personAssigned?: boolean;
   /** API key id, for `client` principals. */
   keyId?: string;
   /** The tenant's support-access grant a `support` principal acts under. */

@@ -157,8 +157,11 @@ export type DocumentSortKey = (typeof DOCUMENT_SORT_KEYS)[number];
 
 /** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
 export interface CatalogPort {
-  /** Creates the item and its content-key marker, with the change's audit outbox item if given, all or none. */
-  create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists'>;
+  /**
+   * Creates the item and its content-key marker, with the change's audit outbox item if given, all or none:
+   * 'exists' when the id is taken, 'duplicate' (nothing stored) when another document holding the same bytes has the marker.
+   */
+  create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists' | 'duplicate'>;
   get(tenantId: string, id: string): Promise<ArchivedDocument | null>;
   findByContentKey(tenantId: string, contentKey: string): Promise<ArchivedDocument | null>;
   /** Migration (the reconciler): gives a document archived before content-key markers its marker; idempotent. */

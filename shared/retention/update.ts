@@ -65,6 +65,8 @@ export async function updateDocument<R>(
   audit?: AuditStaging,
 ): Promise<R> {
   let polls = DISPOSING_POLLS;
+  // This request's storage step was done in an earlier attempt (a hold's flag, a later retain-until on the blobs).
+  let reachedStorage = false;
   return withFreshReads('The document', async () => {
     let current = DOCUMENT_ID.test(id) ? await deps.retention.catalog.getVersioned(tenantId, id) : null;
     // A claim is not yet a disposal: storage refuses it when a hold or a later retain-until reached the blobs first
@@ -75,6 +77,12 @@ export async function updateDocument<R>(
       current = await deps.retention.catalog.getVersioned(tenantId, id);
     }
     if (!current) throw new ArchiveError('document_not_found', { detail: `No document ${id.slice(0, 64)} in this archive.` });
+    // Still claimed after the polls (a slow or stopped disposal), and this request's change is on the blobs already:
+    // storage will refuse the disposal, so the document stays. Answered 410, the caller was told it was gone while it
+    // stayed with their hold or retain-until on its blobs and not in the catalog; they are asked to try again instead.
+    if (current.item.status === 'disposing' && reachedStorage) {
+      throw new ArchiveError('dependency_unavailable', { detail: `Document ${id} is being disposed of while this change reached its blobs, which keeps it; try again shortly.`, retryAfterSeconds: 5 });
+    }
     if (current.item.status !== 'active') {
       throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: current.item.disposal ?? null } });
     }
@@ -82,6 +90,7 @@ export async function updateDocument<R>(
     if (!step.next) return step.result;
     try {
       await step.before?.();
+      if (step.before) reachedStorage = true;
     } catch (err) {
       // The storage step was decided on the item as read; if the item changed since (a disposal claimed it and
       // deleted its blobs), decide again on what it is now (410 for a disposal) instead of answering storage's 404 as a 500.

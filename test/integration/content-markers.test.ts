@@ -89,4 +89,44 @@ describe('content-key markers', () => {
     expect(again.status).toBe(409);
     expect(again.json).toMatchObject({ code: 'duplicate_document', documentId: first.json.id });
   });
+
+  it('two uploads of the same bytes that both passed the duplicate check: one is indexed, the other is the 409', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const tenant = newTenant('markerrace');
+    const token = await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' });
+    const bytes = uniqueJpeg();
+    // Both duplicate checks answer before either upload is indexed (the marker was upserted: both were).
+    const catalog = archive.host.deps.catalog;
+    const find = catalog.findByContentKey.bind(catalog);
+    let checks = 0;
+    let bothChecked!: () => void;
+    const barrier = new Promise<void>((r) => (bothChecked = r));
+    const spy = jest.spyOn(catalog, 'findByContentKey').mockImplementation(async (t, key) => {
+      const found = await find(t, key);
+      if (t === tenant && ++checks === 2) bothChecked();
+      if (t === tenant && checks <= 2) await barrier;
+      return found;
+    });
+    try {
+      const answers = await Promise.all([upload(token, bytes), upload(token, bytes)]);
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+      const winner = answers.find((a) => a.status === 201)!;
+      expect(answers.find((a) => a.status === 409)!.json).toMatchObject({ code: 'duplicate_document', documentId: winner.json.id });
+      expect(await marker(tenant, sha256hex(bytes))).toMatchObject({ documentId: winner.json.id });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a marker left naming a document that is gone (its drop failed) does not block the bytes', async () => {
+    archive.clock.set('2025-03-01T12:00:00Z');
+    const tenant = newTenant('markerstale');
+    const token = await archive.token({ tenant, sub: 'archivist-1', rights: 'archivist' });
+    const bytes = uniqueJpeg();
+    const contentKey = sha256hex(bytes);
+    await archive.host.deps.cosmos.documents.items.create({ id: contentMarkerId(contentKey), tenantId: tenant, type: 'content-key', contentKey, documentId: '01900000-0000-7000-8000-000000000000' });
+    const first = await upload(token, bytes);
+    expect(first.status).toBe(201);
+    expect(await marker(tenant, contentKey)).toMatchObject({ documentId: first.json.id });
+  });
 });

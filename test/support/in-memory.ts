@@ -185,9 +185,11 @@ export class InMemoryCatalog implements CatalogPort {
   readonly documents = new Map<string, ArchivedDocument>();
   /** Audit outbox items, by tenant and id (InMemoryAuditOutboxItems reads them). */
   readonly outbox = new Map<string, AuditOutboxItem>();
-  async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
+  /** As the Cosmos batch with its created content-key marker: bytes another document (not disposed of) holds are a 'duplicate'. */
+  async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists' | 'duplicate'> {
     const key = `${doc.tenantId}/${doc.id}`;
     if (this.documents.has(key)) return 'exists';
+    if ([...this.documents.values()].some((d) => d.tenantId === doc.tenantId && d.status !== 'disposed' && d.contentKey === doc.contentKey)) return 'duplicate';
     this.documents.set(key, doc);
     keepOutboxItem(this.outbox, outbox);
     return 'created';

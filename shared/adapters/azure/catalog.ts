@@ -3,7 +3,7 @@ import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
-import { batchWithOutbox, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { conditionalBatch, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
@@ -53,24 +53,39 @@ export class DocumentCatalog implements CatalogPort {
   constructor(private readonly container: Container) {}
 
   /**
-   * Create, never upsert: an existing id means the document already exists. The item and its
-   * content-key marker go in one transactional batch (one round trip); the marker is only
-   * written when the item is new. Upserted, not created: bytes archived twice by concurrent
-   * requests leave the marker on one of them, and either answers the duplicate check. The change's
-   * audit outbox item, if given, goes in the same batch: the document is never indexed without it.
+   * Create, never upsert: an existing id means the document already exists ('exists'). The item and its
+   * content-key marker go in one transactional batch (one round trip), with the change's audit outbox item if given:
+   * the document is never indexed without either. The marker is created too, never upserted: two uploads of the same
+   * bytes at once both passed the duplicate check (no marker yet), and an upserted marker let both be indexed, the
+   * bytes archived twice; now the second batch finds the marker taken and stores nothing ('duplicate'). A marker that
+   * names no document holding the bytes any more (its drop after a disposal failed) is replaced over its etag.
    */
-  async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
-    const operations: OperationInput[] = [
-      // Each names the (same) partition: the local protocol server reads it per operation.
-      { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject },
-      { operationType: 'Upsert', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject },
-    ];
-    if (outbox) return (await batchWithOutbox(this.container, doc.tenantId, operations, outbox, [409])).statuses[0] === 409 ? 'exists' : 'created';
-    const res = await this.container.items.batch(operations, doc.tenantId);
-    const first = res.result?.[0]?.statusCode ?? res.code ?? 0;
-    if (first === 409) return 'exists';
-    if (first >= 200 && first < 300 && (res.result?.[1]?.statusCode ?? 0) < 300) return 'created';
-    throw Object.assign(new Error(`catalog create failed: ${res.result?.map((r) => r.statusCode).join(',') ?? res.code}`), { code: first });
+  async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists' | 'duplicate'> {
+    const item = { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject } as const;
+    let marker: OperationInput = { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject };
+    for (let attempt = 0; ; attempt++) {
+      const { statuses } = await conditionalBatch(this.container, doc.tenantId, [item, marker], [409, 412, 404], outbox);
+      if (statuses[0] === 409) return 'exists';
+      if (statuses[1] !== 409 && statuses[1] !== 412 && statuses[1] !== 404) return 'created';
+      const stale = await this.staleMarker(doc.tenantId, doc.contentKey);
+      if (stale === null || attempt >= 2) return 'duplicate';
+      marker = stale.etag === null ? { ...marker, operationType: 'Create' } : { operationType: 'Replace', id: contentMarkerId(doc.contentKey), partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject, ifMatch: stale.etag };
+    }
+  }
+
+  /** The content-key marker's etag if it names no document that holds the bytes (etag null: no marker now), else null. */
+  private async staleMarker(tenantId: string, contentKey: string): Promise<{ etag: string | null } | null> {
+    let marker: ContentKeyMarker | undefined;
+    let etag: string | undefined;
+    try {
+      ({ resource: marker, etag } = await this.container.item(contentMarkerId(contentKey), tenantId).read<ContentKeyMarker>());
+    } catch (err) {
+      if (isCosmosStatus(err, 404)) return { etag: null };
+      throw err;
+    }
+    if (!marker || !etag) return { etag: null };
+    const holder = await this.get(tenantId, marker.documentId);
+    return holder && holder.status !== 'disposed' && holder.contentKey === contentKey ? null : { etag };
   }
 
   /**

@@ -41,7 +41,7 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
  * second finds the gate moved, counts again and is refused (tenant_limit_reached), nothing stored.
  */
 export async function createApiKey(
-  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
+  input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; /** The creator's rights were judged on their assignment (Principal.personAssigned). */ personAssigned?: boolean; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
   deps: ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   // A key minted through a key stands on it and the keys above it (minterRefusal): one that would stand on more than a
@@ -62,8 +62,10 @@ export async function createApiKey(
     const inUse = await deps.tenantRecords.countApiKeysInUse(input.tenantId, input.now.toISOString());
     assertWithinTenantLimit('api-keys', inUse, deps.config.ARCHIVE_MAX_API_KEYS);
     const relied = input.judgeRightsSet ? await input.judgeRightsSet() : null;
-    // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts).
-    const personAssigned = (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
+    // Whether the tenant decides the person's rights: then the key follows what it decides later (authenticate.ts). As
+    // the creator was judged (their assignment), or as stored now: read only now, an assignment removed while the key
+    // was minted (the gate moved, this judged again) left a key that fell back on its ceiling, the rights just taken.
+    const personAssigned = input.personAssigned === true || (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
     const record: ApiKeyRecord = {
       id: apiKeyRecordId(keyId),
       tenantId: input.tenantId,

@@ -55,3 +55,17 @@ it('a person cannot change the rights set they hold through a key on another, sm
   await expect(putRightsSet(await key(), 'admins', ['documents:read', 'rights:manage'], deps.clock.now(), deps)).rejects.toMatchObject({ extensions: { rule: 'own-rights' } });
   expect((await deps.tenantRecords.get<RightsSetRecord>(T, rightsSetRecordId('admins'), 'rights-set'))!.value.permissions).toEqual([...ADMINS].sort());
 });
+
+it('a key minted by a person whose assignment is removed meanwhile follows the assignment (nothing), not its ceiling', async () => {
+  const deps = inMemoryDeps();
+  await assign(deps, 'alice', 'tenant-admin');
+  // Rights from the tenant, else the claim: a key whose person has no assignment falls back on its ceiling for a while.
+  const authenticator = new Authenticator({ ...settings, rightsSource: 'tenant-then-claim' }, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+  (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: T, subject: token, kind: 'user', claimedRightsSet: null, expiresAt: '2030-01-01T00:00:00.000Z', issuedAt: null });
+  const alice = await authenticator.authenticate('Bearer alice');
+  expect(alice.permissions.has('keys:manage')).toBe(true);
+  // Her assignment is removed after her request was authenticated, before the key is written (the gate moved: judged again).
+  await deps.tenantRecords.delete(T, rightsAssignmentRecordId('alice'));
+  const { key } = await createApiKey({ tenantId: T, name: 'k', rightsSet: 'auditor', expiresAt: new Date('2026-01-01T00:00:00Z'), createdBy: actor(alice), ceiling: [...alice.permissions], personPermissions: [...alice.permissions], personAssigned: alice.personAssigned === true, now: deps.clock.now() }, deps);
+  expect([...(await authenticator.authenticate(`ApiKey ${key}`)).permissions]).toEqual([]);
+});
