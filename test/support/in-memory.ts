@@ -189,7 +189,7 @@ export class InMemoryCatalog implements CatalogPort {
   async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists' | 'duplicate'> {
     const key = `${doc.tenantId}/${doc.id}`;
     if (this.documents.has(key)) return 'exists';
-    if ([...this.documents.values()].some((d) => d.tenantId === doc.tenantId && d.status !== 'disposed' && d.contentKey === doc.contentKey)) return 'duplicate';
+    if (doc.contentKey !== undefined && [...this.documents.values()].some((d) => d.tenantId === doc.tenantId && d.status !== 'disposed' && d.contentKey === doc.contentKey)) return 'duplicate';
     this.documents.set(key, doc);
     keepOutboxItem(this.outbox, outbox);
     return 'created';

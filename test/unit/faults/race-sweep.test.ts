@@ -24,7 +24,7 @@ import type { Operation } from '../../../shared/http/operation';
 import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../../shared/kernel/principal';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { isHeld } from '../../../shared/kernel/retention-rules';
-import { blobNamesOf } from '../../../shared/retention/update';
+import { protectedBlobNamesOf } from '../../../shared/retention/update';
 import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { sealAuditLog } from '../../../shared/audit/seal';
@@ -776,7 +776,7 @@ function problems(w: World, sent: Sent[]): string[] {
       if (isHeld(doc)) found.push(`disposed ${doc.id} while held`);
       continue;
     }
-    for (const name of new Set([...blobNamesOf(doc), blobLayout.manifest(doc.id)])) {
+    for (const name of new Set([...protectedBlobNamesOf(doc), blobLayout.manifest(doc.id)])) {
       const blob = deps.blobs.blobs.get(`${TENANT}/${name}`);
       if (!blob) {
         found.push(`catalog item ${doc.id} without its blob ${name}`);
