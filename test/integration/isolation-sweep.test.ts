@@ -171,13 +171,17 @@ async function snapshotB(): Promise<unknown> {
   };
 }
 
-/** B's snapshot once nothing of its own is still under way (an audit outbox, an export worker). */
+/** B's documents whose rendition validation (a worker of B's own, not A's doing) has not answered yet. */
+const validationPending = (snapshot: unknown): boolean => (snapshot as { catalog: { validation?: { status: string } }[] }).catalog.some((item) => item.validation?.status === 'pending');
+
+/** B's snapshot once nothing of its own is still under way (an audit outbox, an export worker, the rendition validator). */
 async function settledB(): Promise<unknown> {
   let last = await snapshotB();
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 150; i++) {
     await new Promise((r) => setTimeout(r, 200));
     const next = await snapshotB();
-    if (JSON.stringify(next) === JSON.stringify(last)) return next;
+    // Under load the validator can take longer than one pause without a write: its verdict is waited for, not guessed.
+    if (JSON.stringify(next) === JSON.stringify(last) && !validationPending(next)) return next;
     last = next;
   }
   throw new Error('B did not settle');
