@@ -22,7 +22,7 @@ import { ArchiveError } from '../shared/kernel/errors';
 import { shownText } from '../shared/kernel/text';
 import { operation, reply } from '../shared/http/operation';
 import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
-import { ZActor, ZApiKey, ZApiKeyCreated, ZInstant, ZItems, ZPermission, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
+import { proposalSchema, ZApiKey, ZApiKeyCreated, ZApproveProposal, ZItems, ZPermission, ZProposalParams, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
 
 const DAY = 24 * 3600 * 1000;
 const instant = z.iso.datetime({ offset: true });
@@ -204,21 +204,11 @@ export const readSodPolicyOp = operation({
 });
 
 const ZSodPolicyBody = z.strictObject({ conflicts: z.array(z.tuple([ZPermission, ZPermission])), uploaderCannotApproveDisposal: z.boolean() });
-const ZSodPolicyProposal = z.strictObject({
-  id: z.string(),
-  state: z.enum(['pending', 'approved', 'withdrawn', 'rejected', 'expired']),
+const ZSodPolicyProposal = proposalSchema({
   policy: ZSodPolicyBody,
   base: ZSodPolicyBody.meta({ description: 'The policy in force when it was proposed; approval applies the proposal only over exactly this' }),
   weakens: z.array(z.string()).meta({ description: '`conflict-removed:<a>×<b>` for each pair it removes, `uploader-rule-off`' }),
-  proposedAt: ZInstant,
-  proposedBy: ZActor,
-  expiresAt: ZInstant,
-  decidedAt: ZInstant.optional(),
-  decidedBy: ZActor.optional(),
-  decisionReason: z.string().optional(),
 });
-const ZApproveProposal = z.strictObject({ reason: shownText('prose', 500) });
-const ZProposalParams = z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
 const proposalParamsTarget = (p: { id: string }) => proposalTarget(p.id);
 
 export const putSodPolicyOp = operation({

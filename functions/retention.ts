@@ -5,7 +5,10 @@ import { pageToken } from '../shared/kernel/page-token';
 import { toPublicDocument } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
-import { ZApproval, ZDocument, ZDuePage, ZId, ZRetentionPolicyOut } from '../shared/http/schemas';
+import { proposalSchema, ZApproval, ZApproveProposal, ZDocument, ZDuePage, ZId, ZProposalParams, ZRetentionPolicyOut } from '../shared/http/schemas';
+import { ZListProposalsQuery } from '../shared/auth/proposals';
+import { SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
+import { approveRetentionPolicyProposal, listRetentionPolicyProposals, retentionProposalTarget, toPublicRetentionProposal, withdrawRetentionPolicyProposal } from '../shared/retention/policy-proposals';
 import { approvalTarget, approveDisposal } from '../shared/retention/approve-disposal';
 import { extendRetention } from '../shared/retention/extend-retention';
 import { getRetentionPolicy } from '../shared/retention/get-retention-policy';
@@ -45,20 +48,67 @@ export const readPolicy = operation({
   },
 });
 
+const ZRetentionProposal = proposalSchema({
+  policy: ZTenantRetentionPolicy,
+  base: ZTenantRetentionPolicy.meta({ description: 'The policy stored when it was proposed; approval applies the proposal only over exactly that version' }),
+  lowers: z.array(z.string()).meta({ description: '`disposal-approval-off`, `class-shortened:<name>`, `default-class-shorter`, `fiscal-year-end-earlier`, `fiscal-year-end-later`' }),
+});
+const retentionProposalParamsTarget = (p: { id: string }) => retentionProposalTarget(p.id);
+
 export const putPolicy = operation({
   name: 'putRetentionPolicy', method: 'PUT', route: 'retention/policy', tags: ['retention'],
-  summary: 'Set the tenant\'s retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)',
+  summary: 'Set the tenant\'s retention policy (never below the legal floor): a change that lowers a safeguard below the strongest that has applied is only proposed, and applies once a second person approves it',
   auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-set',
   target: () => 'retention-policy',
-  description: 'If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.',
+  description: `A change that lowers no safeguard applies at once (200). One that lowers a safeguard below the strongest that has applied (turns required disposal approval off, shortens a class, defaults to a shorter class, moves the fiscal-year end) is stored as a pending proposal (202, Location of the proposal) and changes nothing until a second person with retention:manage, and without retention:approve, approves it (\`POST /retention/policy/proposals/{id}/approve\`) within ${SOD_PROPOSAL_LIFETIME_DAYS} days. A person holding retention:approve through any credential cannot propose it (403 \`segregation_of_duties\`, rule \`approver-lowers-safeguards\`). If-Match is required: the ETag of GET /retention/policy as read (428 \`precondition_required\` without it). The policy changed since is 412 \`precondition_failed\` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.`,
   body: { json: ZPolicyBody },
-  responses: { 200: { description: 'Set; ETag names the new version', json: ZRetentionPolicyOut, headers: ['ETag'] } },
+  responses: {
+    200: { description: 'Set; ETag names the new version', json: ZRetentionPolicyOut, headers: ['ETag'] },
+    202: { description: 'A lowering: proposed, not applied (the policy keeps its version); a second person approves it', json: ZRetentionProposal, headers: ['Location'] },
+  },
   errors: [...POLICY_ERRORS, 'precondition_failed', 'precondition_required'],
   handler: async ({ req, body, principal, audit }, deps) => {
     const expected = parseVersionIfMatch(POLICY_TAG, req.headers.get('if-match'), 'the retention policy (GET /retention/policy)');
-    const { policy, etag } = await setRetentionPolicy(principal, body, deps, audit.staging(200), { etag: expected });
-    return reply(200, policy, { ETag: versionETag(POLICY_TAG, etag) });
+    const outcome = await setRetentionPolicy(principal, body, deps, { applied: audit.staging(200), proposed: audit.staging(202, 'retention.policy-propose') }, { etag: expected });
+    if ('applied' in outcome) return reply(200, outcome.applied.policy, { ETag: versionETag(POLICY_TAG, outcome.applied.etag) });
+    const id = outcome.proposed.proposalId;
+    return reply(202, toPublicRetentionProposal(outcome.proposed, deps.clock.now()), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/retention/policy/proposals/${id}` });
   },
+});
+
+export const listPolicyProposals = operation({
+  name: 'listRetentionPolicyProposals', method: 'GET', route: 'retention/policy/proposals', tags: ['retention'], summary: 'Proposed lowerings of the retention safeguards: the pending ones by default, or approved, withdrawn, rejected, expired, decided or all; newest first, paged',
+  auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-proposal-list',
+  query: ZListProposalsQuery,
+  responses: { 200: { description: 'A page of proposals', json: z.strictObject({ items: z.array(ZRetentionProposal), continuationToken: z.string().nullable() }) } },
+  errors: [],
+  handler: async ({ query, principal }, deps) => {
+    const page = await listRetentionPolicyProposals(principal.tenantId, query, deps);
+    const now = deps.clock.now();
+    return reply(200, { items: page.items.map((p) => toPublicRetentionProposal(p, now)), continuationToken: page.continuationToken });
+  },
+});
+
+export const approvePolicyProposal = operation({
+  name: 'approveRetentionPolicyProposal', method: 'POST', route: 'retention/policy/proposals/{id}/approve', tags: ['retention'],
+  summary: 'Approve a proposed lowering of the retention safeguards (a second person: never its proposer nor someone they or a disposal approver gave rights to since, through any credential; never a holder of retention:approve); it applies at once',
+  auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-proposal-approve',
+  params: ZProposalParams, paramsError: 'retention_policy_proposal_not_found',
+  target: retentionProposalParamsTarget,
+  body: { json: ZApproveProposal, example: { reason: 'Approval is done by the external accountant now; agreed with the auditor' } },
+  responses: { 200: { description: 'Approved and applied; the proposal as it is now', json: ZRetentionProposal } },
+  errors: ['retention_policy_proposal_not_found', 'retention_policy_proposal_closed', 'retention_policy_changed', ...POLICY_ERRORS],
+  handler: async ({ params, body, principal, audit }, deps) => reply(200, toPublicRetentionProposal(await approveRetentionPolicyProposal(principal, params.id, body.reason, deps, audit.staging(200)), deps.clock.now())),
+});
+
+export const withdrawPolicyProposal = operation({
+  name: 'withdrawRetentionPolicyProposal', method: 'DELETE', route: 'retention/policy/proposals/{id}', tags: ['retention'], summary: 'Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now',
+  auth: 'tenant', permission: 'retention:manage', action: 'retention.policy-proposal-withdraw',
+  params: ZProposalParams, paramsError: 'retention_policy_proposal_not_found',
+  target: retentionProposalParamsTarget,
+  responses: { 200: { description: 'Withdrawn or rejected', json: ZRetentionProposal } },
+  errors: ['retention_policy_proposal_not_found', 'retention_policy_proposal_closed'],
+  handler: async ({ params, principal, audit }, deps) => reply(200, toPublicRetentionProposal(await withdrawRetentionPolicyProposal(principal, params.id, deps, audit.staging(200)), deps.clock.now())),
 });
 
 export const extend = operation({
@@ -100,4 +150,4 @@ export const approve = operation({
   },
 });
 
-export const retentionRoutes = [readPolicy, putPolicy, extend, due, approve];
+export const retentionRoutes = [readPolicy, putPolicy, listPolicyProposals, approvePolicyProposal, withdrawPolicyProposal, extend, due, approve];

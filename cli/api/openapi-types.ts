@@ -335,12 +335,63 @@ export interface paths {
         /** The tenant's retention policy */
         get: operations["getRetentionPolicy"];
         /**
-         * Set the tenant's retention policy (never below the legal floor; lowering a safeguard below the strongest that has applied is refused to a person holding retention:approve through any credential)
-         * @description If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.
+         * Set the tenant's retention policy (never below the legal floor): a change that lowers a safeguard below the strongest that has applied is only proposed, and applies once a second person approves it
+         * @description A change that lowers no safeguard applies at once (200). One that lowers a safeguard below the strongest that has applied (turns required disposal approval off, shortens a class, defaults to a shorter class, moves the fiscal-year end) is stored as a pending proposal (202, Location of the proposal) and changes nothing until a second person with retention:manage, and without retention:approve, approves it (`POST /retention/policy/proposals/{id}/approve`) within 7 days. A person holding retention:approve through any credential cannot propose it (403 `segregation_of_duties`, rule `approver-lowers-safeguards`). If-Match is required: the ETag of GET /retention/policy as read (428 `precondition_required` without it). The policy changed since is 412 `precondition_failed` naming who changed it and when, and nothing is stored: a save from an older screen never overwrites a change made meanwhile.
          */
         put: operations["putRetentionPolicy"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/retention/policy/proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Proposed lowerings of the retention safeguards: the pending ones by default, or approved, withdrawn, rejected, expired, decided or all; newest first, paged */
+        get: operations["listRetentionPolicyProposals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/retention/policy/proposals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a proposed lowering of the retention safeguards (a second person: never its proposer nor someone they or a disposal approver gave rights to since, through any credential; never a holder of retention:approve); it applies at once */
+        post: operations["approveRetentionPolicyProposal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/retention/policy/proposals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw (the proposer) or reject (anyone else) a pending proposal; answers it as it is now */
+        delete: operations["withdrawRetentionPolicyProposal"];
         options?: never;
         head?: never;
         patch?: never;
@@ -655,7 +706,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_verifications" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_verifications" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -6358,6 +6409,69 @@ export interface operations {
                     };
                 };
             };
+            /** @description A lowering: proposed, not applied (the policy keeps its version); a second person approves it */
+            202: {
+                headers: {
+                    /** @description Where the created (or redirected-to) resource is */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description The policy stored when it was proposed; approval applies the proposal only over exactly that version */
+                        base: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description `disposal-approval-off`, `class-shortened:<name>`, `default-class-shorter`, `fiscal-year-end-earlier`, `fiscal-year-end-later` */
+                        lowers: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        decisionReason?: string;
+                    };
+                };
+            };
             /** @description Problem: invalid_query, bad_request */
             400: {
                 headers: {
@@ -6523,6 +6637,781 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "precondition_required";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    listRetentionPolicyProposals: {
+        parameters: {
+            query?: {
+                state?: "pending" | "approved" | "withdrawn" | "rejected" | "expired" | "decided" | "all";
+                limit?: number;
+                continuationToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of proposals */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            /** @enum {string} */
+                            state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                            policy: {
+                                /** @default [] */
+                                classes: {
+                                    name: string;
+                                    years: number;
+                                    description?: string;
+                                }[];
+                                /** @default fiscal-7y */
+                                defaultClass: string;
+                                /** @default false */
+                                requireDisposalApproval: boolean;
+                                /** @default 12 */
+                                fiscalYearEndMonth: number;
+                            };
+                            /** @description The policy stored when it was proposed; approval applies the proposal only over exactly that version */
+                            base: {
+                                /** @default [] */
+                                classes: {
+                                    name: string;
+                                    years: number;
+                                    description?: string;
+                                }[];
+                                /** @default fiscal-7y */
+                                defaultClass: string;
+                                /** @default false */
+                                requireDisposalApproval: boolean;
+                                /** @default 12 */
+                                fiscalYearEndMonth: number;
+                            };
+                            /** @description `disposal-approval-off`, `class-shortened:<name>`, `default-class-shorter`, `fiscal-year-end-earlier`, `fiscal-year-end-later` */
+                            lowers: string[];
+                            /** Format: date-time */
+                            proposedAt: string;
+                            proposedBy: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            /** Format: date-time */
+                            expiresAt: string;
+                            /** Format: date-time */
+                            decidedAt?: string;
+                            decidedBy?: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            decisionReason?: string;
+                        }[];
+                        continuationToken: string | null;
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    approveRetentionPolicyProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Approval is done by the external accountant now; agreed with the auditor"
+                 *     }
+                 */
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Approved and applied; the proposal as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description The policy stored when it was proposed; approval applies the proposal only over exactly that version */
+                        base: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description `disposal-approval-off`, `class-shortened:<name>`, `default-class-shorter`, `fiscal-year-end-earlier`, `fiscal-year-end-later` */
+                        lowers: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        decisionReason?: string;
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: retention_policy_proposal_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/retention-policy-proposal-not-found",
+                     *       "title": "retention_policy_proposal_not_found",
+                     *       "status": 404,
+                     *       "code": "retention_policy_proposal_not_found",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "retention_policy_proposal_not_found";
+                    };
+                };
+            };
+            /** @description Problem: retention_policy_proposal_closed, retention_policy_changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/retention-policy-proposal-closed",
+                     *       "title": "retention_policy_proposal_closed",
+                     *       "status": 409,
+                     *       "code": "retention_policy_proposal_closed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "retention_policy_proposal_closed" | "retention_policy_changed";
+                    };
+                };
+            };
+            /** @description Problem: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/payload-too-large",
+                     *       "title": "payload_too_large",
+                     *       "status": 413,
+                     *       "code": "payload_too_large",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unsupported-media-type",
+                     *       "title": "unsupported_media_type",
+                     *       "status": 415,
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: invalid_retention_policy, retention_below_legal_floor */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-retention-policy",
+                     *       "title": "invalid_retention_policy",
+                     *       "status": 422,
+                     *       "code": "invalid_retention_policy",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_retention_policy" | "retention_below_legal_floor";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
+    withdrawRetentionPolicyProposal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn or rejected */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        state: "pending" | "approved" | "withdrawn" | "rejected" | "expired";
+                        policy: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description The policy stored when it was proposed; approval applies the proposal only over exactly that version */
+                        base: {
+                            /** @default [] */
+                            classes: {
+                                name: string;
+                                years: number;
+                                description?: string;
+                            }[];
+                            /** @default fiscal-7y */
+                            defaultClass: string;
+                            /** @default false */
+                            requireDisposalApproval: boolean;
+                            /** @default 12 */
+                            fiscalYearEndMonth: number;
+                        };
+                        /** @description `disposal-approval-off`, `class-shortened:<name>`, `default-class-shorter`, `fiscal-year-end-earlier`, `fiscal-year-end-later` */
+                        lowers: string[];
+                        /** Format: date-time */
+                        proposedAt: string;
+                        proposedBy: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** Format: date-time */
+                        decidedAt?: string;
+                        decidedBy?: {
+                            subject: string;
+                            kind: string;
+                            person?: string;
+                        };
+                        decisionReason?: string;
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: retention_policy_proposal_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/retention-policy-proposal-not-found",
+                     *       "title": "retention_policy_proposal_not_found",
+                     *       "status": 404,
+                     *       "code": "retention_policy_proposal_not_found",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "retention_policy_proposal_not_found";
+                    };
+                };
+            };
+            /** @description Problem: retention_policy_proposal_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/retention-policy-proposal-closed",
+                     *       "title": "retention_policy_proposal_closed",
+                     *       "status": 409,
+                     *       "code": "retention_policy_proposal_closed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "retention_policy_proposal_closed";
                     };
                 };
             };
@@ -7439,7 +8328,7 @@ export interface operations {
                 from?: string;
                 to?: string;
                 actor?: string;
-                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
+                action?: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
                 target?: string;
                 limit?: number;
                 continuationToken?: string;
@@ -7477,7 +8366,7 @@ export interface operations {
                                 grantId?: string;
                             };
                             /** @enum {string} */
-                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
+                            action: "document.ingest" | "document.correct-metadata" | "document.metadata-history" | "document.read" | "document.list" | "document.download-original" | "document.download-rendition" | "audit.read" | "catalog.rebuild" | "export.create" | "export.read" | "export.list" | "export.download" | "export.completed" | "export.failed" | "export.expired" | "export.withdrawn" | "audit.verify" | "api-key.create" | "api-key.list" | "api-key.revoke" | "rights-set.list" | "rights-set.put" | "rights-set.delete" | "rights-assignment.list" | "rights-assignment.put" | "rights-assignment.delete" | "sod-policy.read" | "sod-policy.put" | "sod-policy.proposal-list" | "sod-policy.proposal-approve" | "sod-policy.proposal-withdraw" | "support-grant.create" | "support-grant.list" | "support-grant.revoke" | "retention.policy-read" | "retention.policy-set" | "retention.policy-propose" | "retention.policy-proposal-list" | "retention.policy-proposal-approve" | "retention.policy-proposal-withdraw" | "retention.extend" | "retention.due-list" | "retention.approve" | "legal-hold.place" | "legal-hold.place-by-query" | "legal-hold.release" | "legal-hold.list" | "legal-hold.resync" | "document.dispose" | "document.fixity-failed" | "document.reindex" | "document.blobs-missing" | "document.blobs-orphaned" | "document.blobs-orphan-resolved" | "access.refusals-suppressed" | "document.validate-rendition" | "document.download-validation";
                             target: string | null;
                             /** @enum {string} */
                             outcome: "success" | "refused" | "failed";

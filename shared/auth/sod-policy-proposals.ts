@@ -5,78 +5,34 @@
  * switch a rule off, grant itself (or a key) the pair, and act under it. A change that only
  * strengthens applies at once.
  */
-import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
-import { STATE_LIST_PAGING, walkByState } from './state-walk';
 import { CHANGED } from '../kernel/concurrency';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
-import { personOf, type Principal } from '../kernel/principal';
-import { type Page, SOD_POLICY_PROPOSAL_STATES, type TenantRecord, type TenantRecordsPort } from '../ports';
-import { uuidv7 } from '../ids';
+import type { Principal } from '../kernel/principal';
+import type { Page, TenantRecordsPort } from '../ports';
 import type { ApiKeyRecord } from './api-keys/api-key';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
-import { rightsGivenTo } from './rights-sets/rights-given';
-import { madeSecondBy, samePerson, samePolicy, SOD_PROPOSAL_LIFETIME_DAYS, type SodPolicy, sodPolicyOf, sodRefusal, weakenedBy } from './sod';
+import { assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
+import { samePolicy, type SodPolicy, sodPolicyOf, weakenedBy } from './sod';
 
-type Actor = { subject: string; kind: string; person: string };
-
-export interface SodPolicyProposalRecord extends TenantRecord {
+export interface SodPolicyProposalRecord extends ProposalRecord {
   type: 'sod-policy-proposal';
-  proposalId: string;
   /** The policy as it would be once approved. */
   policy: SodPolicy;
   /** The policy in force when it was proposed: approval applies it only over exactly this. */
   base: SodPolicy;
   /** What it weakens (`weakenedBy`). */
   weakens: string[];
-  proposedAt: string;
-  proposedBy: Actor;
-  expiresAt: string;
-  /** Stored state; a pending proposal past `expiresAt` reads as `expired`. */
-  state: 'pending' | 'approved' | 'withdrawn' | 'rejected';
-  decidedAt?: string;
-  decidedBy?: Actor;
-  /** Why the approver agreed. */
-  decisionReason?: string;
 }
 
-export type ProposalState = SodPolicyProposalRecord['state'] | 'expired';
+export type PublicSodPolicyProposal = ReturnType<typeof toPublicProposal>;
 
-export interface PublicSodPolicyProposal {
-  id: string;
-  state: ProposalState;
-  policy: SodPolicy;
-  base: SodPolicy;
-  weakens: string[];
-  proposedAt: string;
-  proposedBy: Actor;
-  expiresAt: string;
-  decidedAt?: string;
-  decidedBy?: Actor;
-  decisionReason?: string;
-}
-
-const DAY = 24 * 3600 * 1000;
-const proposalId = (id: string) => `sod-policy-proposal:${id}`;
-
-const stateOf = (p: SodPolicyProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
-
-export function toPublicProposal(p: SodPolicyProposalRecord, now: Date): PublicSodPolicyProposal {
-  return {
-    id: p.proposalId,
-    state: stateOf(p, now),
-    policy: p.policy,
-    base: p.base,
-    weakens: p.weakens,
-    proposedAt: p.proposedAt,
-    proposedBy: p.proposedBy,
-    expiresAt: p.expiresAt,
-    ...(p.decidedAt ? { decidedAt: p.decidedAt, decidedBy: p.decidedBy } : {}),
-    ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}),
-  };
+export function toPublicProposal(p: SodPolicyProposalRecord, now: Date) {
+  const { id, state, proposedAt, proposedBy, expiresAt, ...decision } = publicProposalFields(p, now);
+  return { id, state, policy: p.policy, base: p.base, weakens: p.weakens, proposedAt, proposedBy, expiresAt, ...decision };
 }
 
 /** 412: the SoD policy stored now is not the version the change was made on. */
@@ -88,22 +44,22 @@ function sodPolicyChangedSince(stored: SodPolicyRecord | null): ArchiveError {
   });
 }
 
-/**
- * `GET /sod-policy/proposals`: `state` picks the pending proposals (the default: those still to decide), the approved,
- * withdrawn, rejected or expired ones, the decided ones (any of those four), or all, as the API keys' list does; `limit` and `continuationToken` page them
- * like the archive's other lists.
- */
-export const ZListSodPolicyProposalsQuery = z.strictObject({ state: z.enum(SOD_POLICY_PROPOSAL_STATES).default('pending'), ...STATE_LIST_PAGING });
-export type TListSodPolicyProposalsQuery = z.infer<typeof ZListSodPolicyProposalsQuery>;
+/** `GET /sod-policy/proposals`: a state and paging (proposals.ts). */
+export const ZListSodPolicyProposalsQuery = ZListProposalsQuery;
+export type TListSodPolicyProposalsQuery = TListProposalsQuery;
 
 /** What a proposal's audit entries name. */
-export const proposalTarget = (id: string): string => `sod-policy-proposal:${id}`;
+export const proposalTarget = (id: string): string => proposalRecordId('sod-policy-proposal', id);
 
 export class SodPolicyProposals {
+  private readonly proposals: ProposalStore<SodPolicyProposalRecord>;
+
   constructor(
     private readonly records: TenantRecordsPort,
     private readonly rights: TenantRights,
-  ) {}
+  ) {
+    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' });
+  }
 
   /**
    * Keys that still act (in use: neither revoked nor expired, as many as the tenant may have), by rights set: a stronger
@@ -145,21 +101,8 @@ export class SodPolicyProposals {
       // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval
       // (under the gate): a proposal changes nothing anyone holds, and moves no gate.
       await this.rights.checkPolicy(principal, policy, keys);
-      const id = uuidv7(now.getTime());
-      const proposal: SodPolicyProposalRecord = {
-        id: proposalId(id),
-        tenantId,
-        type: 'sod-policy-proposal',
-        proposalId: id,
-        policy,
-        base,
-        weakens,
-        proposedAt: now.toISOString(),
-        proposedBy: actor(principal),
-        expiresAt: new Date(now.getTime() + SOD_PROPOSAL_LIFETIME_DAYS * DAY).toISOString(),
-        state: 'pending',
-      };
-      await writeWithAuditEntry(audit?.proposed, { target: proposalTarget(id), detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
+      const proposal: SodPolicyProposalRecord = { ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens };
+      await writeWithAuditEntry(audit?.proposed, { target: proposal.id, detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
       return { proposed: proposal };
     });
   }
@@ -170,17 +113,7 @@ export class SodPolicyProposals {
    * shifts the walk. Reading every proposal made a loop of propose+withdraw grow each list without bound.
    */
   list(tenantId: string, q: TListSodPolicyProposalsQuery, now: Date): Promise<Page<SodPolicyProposalRecord>> {
-    return walkByState({ list: 'sod-policy-proposals', tenantId, state: q.state }, q, now, (at, limit, c) => this.records.sodPolicyProposalPage<SodPolicyProposalRecord>(tenantId, q.state, at, limit, c));
-  }
-
-  private async pending(principal: Principal, id: string, now: Date): Promise<{ value: SodPolicyProposalRecord; etag: string }> {
-    const found = await this.records.get<SodPolicyProposalRecord>(principal.tenantId, proposalId(id), 'sod-policy-proposal');
-    if (!found) throw new ArchiveError('sod_policy_proposal_not_found', { detail: `The tenant has no proposal ${id.slice(0, 64)}.` });
-    const state = stateOf(found.value, now);
-    if (state !== 'pending') {
-      throw new ArchiveError('sod_policy_proposal_closed', { detail: `The proposal is ${state}; propose the change again if it is still wanted.`, extensions: { state } });
-    }
-    return found;
+    return this.proposals.list(tenantId, q, now);
   }
 
   /**
@@ -193,19 +126,13 @@ export class SodPolicyProposals {
    */
   async approve(principal: Principal, id: string, reason: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
     return underRightsGate('The SoD policy', principal.tenantId, { tenantRecords: this.records }, async (gate) => {
-      const found = await this.pending(principal, id, now);
+      const found = await this.proposals.pending(principal.tenantId, id, now);
       const proposal = found.value;
-      if (samePerson(principal, proposal.proposedBy)) throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy) });
-      // The second person must not be one the proposer made a second person since: an identity of their own (a guest
-      // account) that they assigned rights to, or whose rights set they widened, after proposing would otherwise approve for them.
-      const given = madeSecondBy(await rightsGivenTo(principal, { tenantRecords: this.records }, proposal.proposedAt), proposal.proposedBy, proposal.proposedAt);
-      if (given) {
-        throw sodRefusal('four-eyes-sod-policy', { proposedBy: personOf(proposal.proposedBy), approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
-      }
+      await assertSecondPerson(principal, proposal, { tenantRecords: this.records }, 'four-eyes-sod-policy');
       const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
         // Changed by this very proposal, approved by someone else since it was read here: that answer, not "propose again".
-        await this.pending(principal, id, now);
+        await this.proposals.pending(principal.tenantId, id, now);
         throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
       }
       const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
@@ -215,13 +142,7 @@ export class SodPolicyProposals {
   }
 
   /** The proposer withdraws it, or another person with rights:manage rejects it; either way it never applies. */
-  async withdraw(principal: Principal, id: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
-    const found = await this.pending(principal, id, now);
-    const state = samePerson(principal, found.value.proposedBy) ? 'withdrawn' : 'rejected';
-    const closed: SodPolicyProposalRecord = { ...found.value, state, decidedAt: now.toISOString(), decidedBy: actor(principal) };
-    if ((await writeWithAuditEntry(audit, {}, (outbox) => this.records.replace(closed, found.etag, outbox), (r) => r === 'replaced')) === 'conflict') {
-      throw new ArchiveError('sod_policy_proposal_closed', { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
-    }
-    return closed;
+  withdraw(principal: Principal, id: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
+    return this.proposals.withdraw(principal, id, now, audit);
   }
 }

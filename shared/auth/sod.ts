@@ -9,10 +9,14 @@ export const SOD_RULES = {
   'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',
   'approver-lowers-safeguards':
-    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, move the fiscal-year end either way) below the strongest policy that has applied, nor through an API key of theirs; a person with retention:manage and without retention:approve can.',
+    'A principal who may approve disposals (retention:approve) cannot lower the retention safeguards (turn off required approval, shorten a class, move the default to a shorter class, move the fiscal-year end either way) below the strongest policy that has applied, nor through an API key of theirs: neither propose such a lowering nor approve one. A person with retention:manage and without retention:approve proposes it, and a second such person approves it.',
   'support-self-granted': 'A support-access grant is the tenant\'s consent for provider staff: whoever gave it (nor through an API key of theirs) cannot act under it as provider staff; another person of the tenant must grant it.',
   'four-eyes-sod-policy':
     'A change that weakens the segregation-of-duties policy (removes a conflicting pair, or lets the uploader approve disposal) is only proposed; a second person with rights:manage approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it (nor someone such a person gave rights to since).',
+  'four-eyes-retention-policy':
+    'A change that lowers the retention safeguards is only proposed; a second person with retention:manage (and without retention:approve) approves it. The proposer cannot approve it, nor through an API key of theirs, nor through someone they gave rights to after proposing it (nor someone such a person gave rights to since).',
+  'retention-approver-given-by-approver':
+    'Nobody approves a lowering of the retention safeguards with rights given to them after it was proposed (anywhere up the chain of givers) by a person who may approve disposals (retention:approve): that person could make a second identity and approve a lowering through it.',
 } as const;
 export type SodRule = keyof typeof SOD_RULES;
 

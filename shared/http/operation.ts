@@ -81,8 +81,9 @@ export interface TenantAudit {
    * The success entry this request gets if it answers `status`, for a core that stores it with
    * its change (the audit outbox, shared/audit/outbox.ts). Once the core says it stored it, the
    * pipeline appends it after the answer instead of before.
+   * `action`: the entry's action when the outcome is another act than the route's (a change proposed, not applied).
    */
-  staging(status: number): AuditStaging;
+  staging(status: number, action?: AuditAction): AuditStaging;
   /** Set through `staging(…).stored`. */
   outboxed?: AuditOutboxItem;
 }

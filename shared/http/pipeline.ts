@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../ports';
-import { auditOutboxItem } from '../kernel/audit';
+import { type AuditAction, auditOutboxItem } from '../kernel/audit';
 import { suppressedRefusalsEntry } from '../auth/refusal-limiter';
 import { flushSuppressedRefusals } from '../audit/suppressed-refusals';
 import { API_KEY_PATTERN } from '../auth/api-keys/api-key';
@@ -41,10 +41,10 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
   let failure: ArchiveError | null = null;
   const audit: TenantAudit = {
     target: pathTarget(req.params.id),
-    staging: (status) => ({
+    staging: (status, action) => ({
       item: (target, detail) => {
         if (!principal || route.auth !== 'tenant') throw new Error('audit staging: only a tenant route\'s handler stages its entry');
-        return auditOutboxItem([auditEntryOf(principal, route, req, deps.clock.now(), { target: target ?? audit.target, outcome: 'success', status, ...(detail !== undefined ? { detail } : {}) })]);
+        return auditOutboxItem([auditEntryOf(principal, route, req, deps.clock.now(), { target: target ?? audit.target, outcome: 'success', status, ...(detail !== undefined ? { detail } : {}), ...(action ? { action } : {}) })]);
       },
       stored: (item) => {
         audit.outboxed = item;
@@ -165,13 +165,13 @@ function pathTarget(id: string | undefined): string | null {
 }
 
 /** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */
-function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequest, at: Date, fields: Pick<AuditInput, 'target' | 'outcome' | 'status' | 'detail'>): AuditInput {
+function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequest, at: Date, fields: Pick<AuditInput, 'target' | 'outcome' | 'status' | 'detail'> & { action?: AuditAction }): AuditInput {
   const actor = { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
   return {
     tenantId: principal.tenantId,
     at: at.toISOString(),
     actor,
-    action: route.action,
+    action: fields.action ?? route.action,
     target: fields.target,
     outcome: fields.outcome,
     status: fields.status,

@@ -11,6 +11,7 @@ import { PERMISSIONS, RIGHTS_SET_NAME, SUPPORT_SCOPES, type SupportScope } from 
 import { ZDocumentMetadata } from '../kernel/document';
 import { EXPORT_STATUSES, ZExportRequest } from '../kernel/export';
 import { ERROR_CODES, type ErrorCode } from '../kernel/errors';
+import { shownText } from '../kernel/text';
 
 export const ZInstant = z.string().meta({ format: 'date-time' });
 
@@ -171,6 +172,25 @@ export const ZHoldsResult = z.strictObject({
   /** Matches another request changed meanwhile (disposed of, or the hold released): passed over, not changed. */
   skipped: z.array(z.strictObject({ documentId: z.string(), reason: z.enum(['document_disposed', 'document_not_found', 'hold_already_released']) })),
 });
+
+/** A proposal (a SoD or retention policy weakening, shared/auth/proposals.ts): besides what it proposes, its state, proposer, lifetime and decision. */
+export function proposalSchema<S extends z.ZodRawShape>(proposed: S) {
+  return z.strictObject({
+    id: z.string(),
+    state: z.enum(['pending', 'approved', 'withdrawn', 'rejected', 'expired']),
+    ...proposed,
+    proposedAt: ZInstant,
+    proposedBy: ZActor,
+    expiresAt: ZInstant,
+    decidedAt: ZInstant.optional(),
+    decidedBy: ZActor.optional(),
+    decisionReason: z.string().optional(),
+  });
+}
+/** The body of a proposal's approval: why the second person agrees. */
+export const ZApproveProposal = z.strictObject({ reason: shownText('prose', 500) });
+/** A proposal's id in its path (a UUIDv7). */
+export const ZProposalParams = z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
 
 export const ZRetentionPolicyOut = z.looseObject({
   legalFloorYears: z.number().int(),

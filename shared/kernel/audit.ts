@@ -41,6 +41,11 @@ export const ZAuditAction = z.enum([
   'support-grant.revoke',
   'retention.policy-read',
   'retention.policy-set',
+  /** A lowering of the retention safeguards waits for a second person: proposed, listed, approved (then applied), withdrawn or rejected. */
+  'retention.policy-propose',
+  'retention.policy-proposal-list',
+  'retention.policy-proposal-approve',
+  'retention.policy-proposal-withdraw',
   'retention.extend',
   'retention.due-list',
   'retention.approve',

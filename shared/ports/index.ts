@@ -210,8 +210,9 @@ export interface RetentionPoliciesPort {
    * 'conflict' (a newer policy, or a stale cached read): a decision on an old policy never
    * overwrites a newer one. With `outbox`, the change's audit outbox item is stored in the same
    * transactional batch: both or neither.
+   * `also`: tenant records written in the same batch (an approved proposal, the rights gate), each with its condition.
    */
-  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }): Promise<'written' | 'conflict'>;
+  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also?: readonly TenantRecordWrite[]): Promise<'written' | 'conflict'>;
 }
 
 /** Small records the timers keep between runs, outside every tenant. */
@@ -267,7 +268,7 @@ export interface TenantRecordsPort {
    * unseen), a change of anyone's rights moves the tenant's rights gate (shared/auth/rights-gate.ts).
    */
   batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'>;
-  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys, support grants nor SoD policy proposals: a tenant's pile up (apiKeyPage, supportGrantPage, sodPolicyProposalPage). */
+  /** `where`: an extra condition on `c` (the record), with its parameters. Never for API keys, support grants nor proposals: a tenant's pile up (apiKeyPage, supportGrantPage, proposalPage). */
   list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters?: QueryParameter[]): Promise<T[]>;
   /**
    * How many of the tenant's API keys (records of type `api-key`) are in use at `at` (ISO): one count query, never the
@@ -289,8 +290,8 @@ export interface TenantRecordsPort {
   supportGrantsInForce<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }, limit: number): Promise<T[]>;
   /** One page of the tenant's support grants in `state` at `at`, newest first (`createdAt`); `continuationToken`: the store's, from the page before. */
   supportGrantPage<T extends TenantRecord>(tenantId: string, state: SupportGrantState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
-  /** One page of the tenant's SoD policy proposals in `state` at `at`, newest first (`proposalId`, a UUIDv7); `continuationToken`: the store's. */
-  sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
+  /** One page of the tenant's proposals of `type` in `state` at `at`, newest first (`proposalId`, a UUIDv7); `continuationToken`: the store's. */
+  proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState, at: string, limit: number, continuationToken?: string): Promise<Page<T>>;
   /**
    * Whether every API key and support grant in the store carries `endsAt` (shared/auth/ends-at.ts): from then on the
    * key and grant queries above range over it. Never false again once true.
@@ -302,13 +303,17 @@ export interface TenantRecordsPort {
   unsafeMarkEndsAtMigrated(): Promise<void>;
 }
 
+/** The policies whose weakening waits for a second person: the SoD policy, the retention policy. */
+export const PROPOSAL_TYPES = ['sod-policy-proposal', 'retention-policy-proposal'] as const;
+export type ProposalType = (typeof PROPOSAL_TYPES)[number];
+
 /**
- * A SoD policy proposal's state at a time: as stored (`pending`, `approved`, `withdrawn`, `rejected`), but a pending
+ * A proposal's state at a time: as stored (`pending`, `approved`, `withdrawn`, `rejected`), but a pending
  * one whose `expiresAt` is at or before it is `expired`; `decided`: any but pending (approved, withdrawn, rejected or
  * expired); `all` of them.
  */
-export const SOD_POLICY_PROPOSAL_STATES = ['pending', 'approved', 'withdrawn', 'rejected', 'expired', 'decided', 'all'] as const;
-export type SodPolicyProposalState = (typeof SOD_POLICY_PROPOSAL_STATES)[number];
+export const PROPOSAL_STATES = ['pending', 'approved', 'withdrawn', 'rejected', 'expired', 'decided', 'all'] as const;
+export type ProposalListState = (typeof PROPOSAL_STATES)[number];
 
 /**
  * A support grant's state at a time: active (in force: neither revoked nor expired), revoked, expired (not revoked,

@@ -182,3 +182,13 @@ export function nextSafeguards(mark: SafeguardMark, after: TTenantRetentionPolic
   if (lowered.length === 0) return strongestOf(mark, now);
   return { ...now, classYears: { ...mark.classYears, ...now.classYears } };
 }
+
+/**
+ * What the policy set now is, and what it lowered, in its audit entry: the stored policy keeps no
+ * history, so without this the log could not show that disposal approval was off, or a class
+ * shorter, for a while (and which disposals that let through).
+ */
+export function policyAuditDetail(policy: TTenantRetentionPolicy, lowered: string[]): string {
+  const classes = [...classesOf(policy)].map(([name, years]) => `${name}:${years}`).join(',');
+  return `approval=${policy.requireDisposalApproval ? 'required' : 'off'};fiscal-year-end=${policy.fiscalYearEndMonth};default=${policy.defaultClass};classes=${classes};lowered=${lowered.join(',') || 'none'}`;
+}

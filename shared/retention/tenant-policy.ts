@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
-import type { TTenantRetentionPolicy } from '../kernel/retention';
+import type { SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
 import type { StoredRetentionPolicy } from '../ports';
-import { DEFAULT_POLICY } from './policy';
+import { DEFAULT_POLICY, safeguardsOf } from './policy';
 
 /** The tenant's policy, or the built-in default. */
 export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<TTenantRetentionPolicy> {
@@ -14,3 +14,6 @@ export function policyOf(stored: StoredRetentionPolicy | null): TTenantRetention
   const { updatedAt: _a, updatedBy: _b, safeguards: _s, ...policy } = stored;
   return policy;
 }
+
+/** The strongest safeguards that have applied: the stored mark, or for a policy from before marks, its own. */
+export const markOf = (stored: StoredRetentionPolicy | null): SafeguardMark => stored?.safeguards ?? safeguardsOf(policyOf(stored));

@@ -111,3 +111,59 @@ it('a save on a policy someone changed meanwhile stores nothing: it says so and 
   await checkA11y(page, 'retention changed meanwhile');
   await screenshot(page, 'retention-4-changed-meanwhile');
 });
+
+it('a lowering is only proposed; the admin, who approves disposals, cannot approve it; a second records manager does, and it applies', async () => {
+  const target = e2eTarget();
+  const ada = await target.token({ tenant, sub: 'ada@acme.example', rights: 'tenant-admin' });
+  const asAda = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => call(`${target.apiUrl}/${path}`, { method, token: ada, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const read = await call(`${target.apiUrl}/retention/policy`, { token: ada });
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...stored } = read.json;
+  expect((await asAda('PUT', 'retention/policy', { ...stored, requireDisposalApproval: true }, { 'If-Match': read.headers.get('etag')! })).status).toBe(200);
+  // Two records managers, appointed before anything is proposed: they manage retention, they approve no disposals.
+  expect((await asAda('PUT', 'rights-sets/records', { permissions: ['documents:read', 'retention:manage'] })).status).toBe(200);
+  for (const person of ['rita@acme.example', 'rob@acme.example']) expect((await asAda('PUT', `rights-assignments/${person}`, { rightsSet: 'records' })).status).toBe(200);
+  const signedIn = async (person: string) => {
+    const opened = await openPage(browser, { locale: 'en-GB' });
+    await opened.page.goto(new URL('/retention', target.appUrl).toString());
+    await signIn(opened.page, { tenant, person, rightsSet: 'auditor' });
+    await opened.page.getByRole('heading', { level: 1, name: 'Retention' }).waitFor();
+    return opened;
+  };
+  const lowered = 'Documents are then disposed of without anyone approving it';
+
+  // Rita turns the approval of disposals off: only proposed.
+  const rita = await signedIn('rita@acme.example');
+  await rita.page.getByLabel('Documents are disposed of only after someone approved it').uncheck();
+  await rita.page.getByRole('button', { name: 'Save policy' }).click();
+  await rita.page.getByText('Proposed — it lowers a safeguard, so another person who manages retention (and does not approve disposals) must approve it before it applies.', { exact: false }).waitFor();
+  await rita.page.getByText(lowered).waitFor();
+  await rita.page.getByRole('button', { name: 'Withdraw' }).waitFor();
+  expect(await rita.page.getByLabel('Documents are disposed of only after someone approved it').isChecked()).toBe(true);
+  await checkA11y(rita.page, 'retention lowering proposed');
+  await screenshot(rita.page, 'retention-5-lowering-proposed');
+
+  // Ada approves disposals: her approval is refused, in words.
+  await goTo(page, 'Disposal', 'Disposal review');
+  await goTo(page, 'Retention', 'Retention');
+  await page.getByText(lowered).waitFor();
+  await page.getByLabel('Reason for approving').fill('Fine by me');
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await page.getByText('Someone who approves disposals cannot weaken the retention safeguards.').waitFor();
+  await checkA11y(page, 'retention approval refused');
+  await screenshot(page, 'retention-6-approval-refused');
+
+  // Rob, a second records manager, approves: it applies.
+  const rob = await signedIn('rob@acme.example');
+  await rob.page.getByText(lowered).waitFor();
+  await rob.page.getByRole('button', { name: 'Reject' }).waitFor();
+  await rob.page.getByLabel('Reason for approving').fill('The accountant approves disposals outside the archive now');
+  await rob.page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await rob.page.getByText('Approved: the policy now applies as proposed.').waitFor();
+  await rob.page.getByText('No proposed changes are waiting.').waitFor();
+  await until(rob.page, async () => !(await rob.page.getByLabel('Documents are disposed of only after someone approved it').isChecked()));
+  await checkA11y(rob.page, 'retention lowering approved');
+  await screenshot(rob.page, 'retention-7-lowering-approved');
+  expect((await call(`${target.apiUrl}/retention/policy`, { token: ada })).json).toMatchObject({ requireDisposalApproval: false, updatedBy: { subject: 'rob@acme.example' } });
+  await rita.page.context().close();
+  await rob.page.context().close();
+});

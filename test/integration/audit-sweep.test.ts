@@ -29,11 +29,14 @@ const passing: RenditionValidator = {
 
 let archive: TestArchive;
 let tenant = '';
-/** Who makes the changes; `checker` is the second person of a four-eyes step; `nobody` holds no permission. */
-const who = { admin: '', checker: '', nobody: '', adminKey: '', support: '' };
+/**
+ * Who makes the changes; `checker` is the second person of a four-eyes step; `nobody` holds no permission; `records` and
+ * `records2` manage retention without retention:approve (a lowering of the safeguards is theirs to propose and approve).
+ */
+const who = { admin: '', checker: '', nobody: '', adminKey: '', support: '', records: '', records2: '' };
 const ctx: Record<string, string> = {};
 /** The accountable person behind each credential: an API key acts for its creator. */
-const PERSON: Record<keyof typeof who, string> = { admin: 'admin', checker: 'checker', nobody: 'nobody', adminKey: 'admin', support: 'staff-1' };
+const PERSON: Record<keyof typeof who, string> = { admin: 'admin', checker: 'checker', nobody: 'nobody', adminKey: 'admin', support: 'staff-1', records: 'records', records2: 'records2' };
 
 interface Sent {
   kind: 'success' | 'forbidden' | 'not found' | 'bad body' | 'variant';
@@ -53,6 +56,8 @@ interface Sent {
   target: string | null | undefined;
   /** The detail a success entry must have, where the target alone does not name what was touched. */
   detail?: string;
+  /** The entry's action, where it is not the route's (a lowering of the retention policy proposed). */
+  action?: string;
 }
 const sent: Sent[] = [];
 
@@ -90,6 +95,12 @@ async function read(path: string): Promise<{ status: number; json: any; headers:
   const res = await fetch(`${archive.url}/${path}`, { headers: { Authorization: `Bearer ${who.admin}` } });
   const text = await res.text();
   return { status: res.status, json: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+/** The stored retention policy as a PUT body, with required disposal approval on or off. */
+async function retentionPolicy(requireDisposalApproval: boolean): Promise<Record<string, unknown>> {
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = (await read('retention/policy')).json;
+  return { ...policy, requireDisposalApproval };
 }
 
 /** A change as `token` (the admin), outside the sweep. */
@@ -164,7 +175,18 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
       return { path: 'retention/policy', body: { ...policy, classes: [{ name: 'contracts-12y', years: 12, description: 'Contracts' }] }, headers: { 'If-Match': now.headers.get('etag')! } };
     },
     () => 'retention-policy',
+    async () => {
+      // Two proposals of a records manager to turn required approval off again: one approved by a second, one withdrawn.
+      must(await call('PUT', 'retention/policy', await retentionPolicy(true), who.admin, { 'If-Match': (await read('retention/policy')).headers.get('etag')! }), 200, 'require approval');
+      for (const name of ['retentionProposal', 'retentionWithdrawn']) {
+        const res = must(await call('PUT', 'retention/policy', await retentionPolicy(false), who.records, { 'If-Match': (await read('retention/policy')).headers.get('etag')! }), 202, 'retention proposal');
+        ctx[name] = res.json.id;
+      }
+    },
   ],
+  ['GET retention/policy/proposals', 200, async () => ({ path: 'retention/policy/proposals?state=all' }), () => null],
+  ['DELETE retention/policy/proposals/{id}', 200, async () => ({ path: `retention/policy/proposals/${ctx.retentionWithdrawn}`, as: 'records' }), () => `retention-policy-proposal:${ctx.retentionWithdrawn}`],
+  ['POST retention/policy/proposals/{id}/approve', 200, async () => ({ path: `retention/policy/proposals/${ctx.retentionProposal}/approve`, as: 'records2', body: { reason: 'Agreed' } }), () => `retention-policy-proposal:${ctx.retentionProposal}`],
   ['POST documents/{id}/retention', 200, async () => ({ path: `documents/${ctx.doc}/retention`, body: { retainUntil: '2060-12-31', reason: 'Litigation' } }), () => ctx.doc!],
   ['GET retention/due', 200, async () => ({ path: 'retention/due?before=2030-01-01T00:00:00.000Z' }), () => null],
   ['POST retention/approvals', 201, async () => ({ path: 'retention/approvals', as: 'checker', body: { before: '2025-01-01', reason: 'Annual review' } }), () => undefined],
@@ -222,6 +244,7 @@ const VARIANTS: [name: string, status: number, run: () => Promise<Req>, target: 
   ['DELETE documents/{id}/legal-holds/{holdId}', 403, async () => ({ path: `documents/${ctx.doc}/legal-holds/${ctx.keyHold}`, body: { reason: 'My own' } }), () => ctx.doc!],
   ['DELETE legal-holds/{holdId}', 403, async () => ({ path: `legal-holds/${ctx.keyHold}`, body: { reason: 'My own' } }), () => ctx.keyHold!],
   ['POST sod-policy/proposals/{id}/approve', 403, async () => ({ path: `sod-policy/proposals/${ctx.ownProposal}/approve`, body: { reason: 'My own' } }), () => `sod-policy-proposal:${ctx.ownProposal}`],
+  ['POST retention/policy/proposals/{id}/approve', 403, async () => ({ path: `retention/policy/proposals/${ctx.ownRetentionProposal}/approve`, as: 'records', body: { reason: 'My own' } }), () => `retention-policy-proposal:${ctx.ownRetentionProposal}`],
   ['POST retention/approvals', 201, async () => ({ path: 'retention/approvals', as: 'checker', body: { before: new Date().toISOString().slice(0, 10), reason: 'Due' } }), () => undefined],
   // Credentials that name the tenant but are refused: audited under the key's person or the token's subject.
   ['GET documents/{id}', 401, async () => ({ path: `documents/${ctx.doc}`, authorization: { header: `ApiKey ${ctx.revokedKey}`, person: 'admin' } }), () => ctx.doc!],
@@ -284,6 +307,7 @@ beforeAll(async () => {
   await seedSodPolicy(archive, tenant, { conflicts: [] });
   await seedRightsSet(archive, tenant, 'everything', PERMISSIONS);
   await seedRightsSet(archive, tenant, 'spare', ['documents:read']);
+  await seedRightsSet(archive, tenant, 'records', PERMISSIONS.filter((p) => p !== 'retention:approve'));
   // Which requests stored their entry with their change (the audit outbox) rather than after the answer.
   const outbox = archive.host.deps.auditOutbox;
   const release = outbox.release.bind(outbox);
@@ -294,6 +318,8 @@ beforeAll(async () => {
   who.admin = await archive.token({ tenant, sub: 'admin', rights: 'everything' });
   who.checker = await archive.token({ tenant, sub: 'checker', rights: 'everything' });
   who.nobody = await archive.token({ tenant, sub: 'nobody' });
+  who.records = await archive.token({ tenant, sub: 'records', rights: 'records' });
+  who.records2 = await archive.token({ tenant, sub: 'records2', rights: 'records' });
 
   for (const [name, status, req, target, after] of SUCCESS) {
     const route = TENANT_ROUTES.find((r) => nameOf(r) === name);
@@ -321,6 +347,15 @@ beforeAll(async () => {
   const putSod = TENANT_ROUTES.find((r) => nameOf(r) === 'PUT sod-policy')!;
   ctx.ownProposal = must(await send('variant', putSod, { path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: false }, headers: { 'If-Match': (await read('sod-policy')).headers.get('etag')! } }, undefined), 202, 'proposal').json.id;
   Object.assign(sent[sent.length - 1]!, { target: `sod-policy-proposal:${ctx.ownProposal}`, detail: 'proposed' });
+  // A lowering of the retention safeguards is proposed too (202), under its own action, naming what it lowers.
+  must(await call('PUT', 'retention/policy', await retentionPolicy(true), who.admin, { 'If-Match': (await read('retention/policy')).headers.get('etag')! }), 200, 'require approval');
+  const putRetention = TENANT_ROUTES.find((r) => nameOf(r) === 'PUT retention/policy')!;
+  ctx.ownRetentionProposal = must(await send('variant', putRetention, { path: 'retention/policy', as: 'records', body: await retentionPolicy(false), headers: { 'If-Match': (await read('retention/policy')).headers.get('etag')! } }, undefined), 202, 'retention proposal').json.id;
+  Object.assign(sent[sent.length - 1]!, {
+    target: `retention-policy-proposal:${ctx.ownRetentionProposal}`,
+    action: 'retention.policy-propose',
+    detail: 'approval=off;fiscal-year-end=12;default=fiscal-7y;classes=fiscal-7y:7,immovable-property-10y:10,contracts-12y:12;lowered=disposal-approval-off',
+  });
   // A document past its retention (as if stored long ago), for an approval that changes one.
   const due = await seedDocument(archive.host.deps, tenant, { metadata: { counterparty: 'Old Ltd' } });
   const dueItem = archive.host.deps.cosmos.documents.item(due.id, tenant);
@@ -389,7 +424,7 @@ function problemOf(s: Sent): string | null {
   if (e.actor.person !== s.person) problems.push(`person ${e.actor.person}, not ${s.person}`);
   if (s.credential.startsWith('ApiKey ') && !e.actor.keyId) problems.push('no key id');
   if (s.as === 'support' && s.status < 400 && !e.actor.grantId) problems.push('no grant id');
-  if (e.action !== route.action) problems.push(`action ${e.action}, not ${route.action}`);
+  if (e.action !== (s.action ?? route.action)) problems.push(`action ${e.action}, not ${s.action ?? route.action}`);
   if (s.target === undefined ? e.target === null : e.target !== s.target) problems.push(`target ${e.target}, not ${s.target === undefined ? 'some target' : s.target}`);
   const outcome = s.status < 400 ? 'success' : s.status >= 500 ? 'failed' : 'refused';
   if (e.outcome !== outcome || e.status !== s.status) problems.push(`${e.outcome} ${e.status}, answered ${s.status}`);

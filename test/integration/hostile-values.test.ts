@@ -120,13 +120,13 @@ let tenant = '';
 let admin = '';
 /** Who sends the sweep: another person than the one who seeded, so a four-eyes step (a release, an approval) gets past its SoD check. */
 let sweeper = '';
-const seeded = { doc: '', keyId: '', grantId: '', holdId: '', exportId: '', proposalId: '', policy: {} as Record<string, unknown> };
+const seeded = { doc: '', keyId: '', grantId: '', holdId: '', exportId: '', proposalId: '', retentionProposalId: '', policy: {} as Record<string, unknown> };
 /** A real continuation token of each paged list (a page of one), for forging its store part. */
 const realTokens = new Map<string, string>();
 /** What a request needs in its query to get past the query check (a row for one of these names replaces it). */
 const BASE_QUERY: Record<string, Record<string, string>> = { 'GET legal-holds': { status: 'open' } };
 /** The query of a page of one, with what a list requires: the due list asks past the seeded documents' retention. */
-const PAGE_QUERY: Record<string, string> = { 'retention/due': '&before=2100-01-01T00:00:00.000Z', 'legal-holds': '&status=open', 'sod-policy/proposals': '&state=all' };
+const PAGE_QUERY: Record<string, string> = { 'retention/due': '&before=2100-01-01T00:00:00.000Z', 'legal-holds': '&status=open', 'sod-policy/proposals': '&state=all', 'retention/policy/proposals': '&state=all' };
 const pageQuery = (route: RouteDef) => `limit=1${PAGE_QUERY[route.route] ?? ''}`;
 const upload = corpusFile('img2pdf/normal.jpg');
 
@@ -162,6 +162,17 @@ beforeAll(async () => {
   const withdrawn = (await sod(false, 202)).json.id;
   await ok(call(`${url}/sod-policy/proposals/${withdrawn}`, { method: 'DELETE', token: admin }), 200);
   seeded.proposalId = (await sod(false, 202)).json.id;
+  // Pending and withdrawn retention policy proposals: a records manager (without retention:approve) turning required approval off.
+  await seedRightsSet(archive, tenant, 'records', PERMISSIONS.filter((p) => p !== 'retention:approve'));
+  const records = await archive.token({ tenant, sub: 'records', rights: 'records' });
+  const retention = async (requireDisposalApproval: boolean, token: string, status: number) => {
+    const read = await call(`${url}/retention/policy`, { token: admin });
+    const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...stored } = read.json;
+    return ok(call(`${url}/retention/policy`, { ...json('PUT', { ...stored, requireDisposalApproval }), headers: { 'Content-Type': 'application/json', 'If-Match': read.headers.get('etag')! }, token }), status);
+  };
+  await retention(true, admin, 200);
+  await ok(call(`${url}/retention/policy/proposals/${(await retention(false, records, 202)).json.id}`, { method: 'DELETE', token: records }), 200);
+  seeded.retentionProposalId = (await retention(false, records, 202)).json.id;
   // Second items, so that every paged list answers a continuation token at limit=1 (forged below).
   const second = await seedDocument(archive.host.deps, tenant, { metadata: { counterparty: 'ACME GmbH' } });
   await ok(call(`${url}/documents/${second.id}/legal-holds`, json('POST', { reason: 'Seed', caseReference: 'HV-2' })), 201);
@@ -206,6 +217,7 @@ const exampleOf = (route: RouteDef): Record<string, unknown> | undefined => {
 function validParam(route: RouteDef, name: string): string {
   if (name === 'id') {
     const first = route.route.split('/')[0];
+    if (route.route.startsWith('retention/policy/proposals/')) return seeded.retentionProposalId;
     return { 'api-keys': seeded.keyId, 'support-grants': seeded.grantId, exports: seeded.exportId, 'sod-policy': seeded.proposalId }[first!] ?? seeded.doc;
   }
   return { part: '1', holdId: seeded.holdId, name: 'spare', subject: 'someone' }[name] ?? 'x';

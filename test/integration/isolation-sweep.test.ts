@@ -26,12 +26,12 @@ const NO_ID_PLACE = new Set(['GET retention/policy', 'GET rights-sets', 'GET rig
 let archive: TestArchive;
 const A = { tenant: '', admin: '', key: '', support: '', doc: '', holdId: '', exportId: '', subject: 'a-clerk' };
 const B = {
-  tenant: '', root: '', second: '', doc: '', doc2: '', sha256: '', holdId: '', holdId2: '', exportId: '', keyId: '', grantId: '', proposalId: '', approvalId: '',
+  tenant: '', root: '', second: '', doc: '', doc2: '', sha256: '', holdId: '', holdId2: '', exportId: '', keyId: '', grantId: '', proposalId: '', retentionProposalId: '', approvalId: '',
   setName: 'b-ledger-keepers', subject: 'b-clerk-7', idempotencyKey: `b-idem-${randomBytes(6).toString('hex')}`,
   etags: {} as Record<string, string>, tokens: {} as Record<string, string>, link: '', linkQuery: '',
 };
 /** What of B's is data, not an id A may send: it must never appear in an answer to A or in A's audit trail. */
-const B_DATA = ['root-b', 'second-b', 'B key for the scanner', 'B-TICKET-77', 'B-CASE-42', 'Bravo Counterparty GmbH', 'B correction reason', 'b-scan-file.jpg'];
+const B_DATA = ['root-b', 'second-b', 'records-b', 'B key for the scanner', 'B-TICKET-77', 'B-CASE-42', 'Bravo Counterparty GmbH', 'B correction reason', 'b-scan-file.jpg'];
 
 const json = (method: string, body: unknown, token: string, headers: Record<string, string> = {}) => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers }, token });
 async function ok(p: Promise<{ status: number; json: any; headers: Headers }>, status: number) {
@@ -69,7 +69,7 @@ function fakeToken(real: string): string {
 }
 
 /** The PAGE query each list is asked with, by B for its token and by A with it. */
-const PAGE_QUERY: Record<string, string> = { documents: '', exports: '', 'legal-holds': '&status=open', 'retention/due': '&before=2100-01-01T00:00:00.000Z', audit: '', 'api-keys': '', 'support-grants': '', 'sod-policy/proposals': '&state=all' };
+const PAGE_QUERY: Record<string, string> = { documents: '', exports: '', 'legal-holds': '&status=open', 'retention/due': '&before=2100-01-01T00:00:00.000Z', audit: '', 'api-keys': '', 'support-grants': '', 'sod-policy/proposals': '&state=all', 'retention/policy/proposals': '&state=all' };
 
 beforeAll(async () => {
   archive = await startTestArchive({ ARCHIVE_REFUSAL_BURST: '10000' });
@@ -109,6 +109,17 @@ beforeAll(async () => {
   await ok(call(`${url}/sod-policy/proposals/${withdrawn}`, { method: 'DELETE', token: B.root }), 200);
   B.proposalId = (await sod(false, 202)).json.id;
   B.etags['sod-policy'] = (await call(`${url}/sod-policy`, { token: B.root })).headers.get('etag')!;
+  // A retention policy proposal: a records manager turning required approval off waits for a second person; one withdrawn, one pending.
+  await seedRightsSet(archive, B.tenant, 'records', PERMISSIONS.filter((p) => p !== 'retention:approve'));
+  const records = await archive.token({ tenant: B.tenant, sub: 'records-b', rights: 'records' });
+  const retention = async (requireDisposalApproval: boolean, token: string, status: number) => {
+    const current = await call(`${url}/retention/policy`, { token: B.root });
+    const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = current.json;
+    return ok(call(`${url}/retention/policy`, json('PUT', { ...policy, requireDisposalApproval }, token, { 'If-Match': current.headers.get('etag')! })), status);
+  };
+  await retention(true, B.root, 200);
+  await ok(call(`${url}/retention/policy/proposals/${(await retention(false, records, 202)).json.id}`, { method: 'DELETE', token: records }), 200);
+  B.retentionProposalId = (await retention(false, records, 202)).json.id;
   // B's policies stored (not the built-in default, whose tag is the same in every tenant).
   const policy = await call(`${url}/retention/policy`, { token: B.root });
   const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...stored } = policy.json;
@@ -209,6 +220,7 @@ function idsFor(route: TenantRoute, param: string): { b: string; a: string } | n
     if (first === 'api-keys') return { b: B.keyId, a: '' };
     if (first === 'support-grants') return { b: B.grantId, a: '' };
     if (first === 'sod-policy') return { b: B.proposalId, a: '' };
+    if (route.route.startsWith('retention/policy/proposals/')) return { b: B.retentionProposalId, a: '' };
   }
   if (param === 'holdId') return { b: B.holdId, a: A.holdId };
   if (param === 'name') return { b: B.setName, a: '' };

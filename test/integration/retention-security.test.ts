@@ -104,8 +104,10 @@ it('the policy needs retention:manage, not retention:approve; a holder of retent
   expect((await putAs('/rights-sets/records-manager', { permissions: ['documents:read', 'retention:manage'] })).status).toBe(200);
   expect((await putAs('/rights-assignments/ann', { rightsSet: 'approver' })).status).toBe(200);
   expect((await putAs('/rights-assignments/rita', { rightsSet: 'records-manager' })).status).toBe(200);
+  expect((await putAs('/rights-assignments/rob', { rightsSet: 'records-manager' })).status).toBe(200);
   const ann = await archive.token({ tenant, sub: 'ann' });
   const rita = await archive.token({ tenant, sub: 'rita' });
+  const rob = await archive.token({ tenant, sub: 'rob' });
 
   // retention:approve alone no longer sets the policy; retention:manage alone approves nothing.
   expect((await put(ann, { requireDisposalApproval: true })).json).toMatchObject({ status: 403, code: 'forbidden' });
@@ -123,15 +125,24 @@ it('the policy needs retention:manage, not retention:approve; a holder of retent
   expect((await put(admin, { classes: strict.classes, defaultClass: 'contracts-12y' })).json.lowered).toEqual(['disposal-approval-off']);
   expect((await call(`${archive.url}/retention/policy`, { token: admin })).json).toMatchObject({ requireDisposalApproval: true, defaultClass: 'contracts-12y', updatedBy: { subject: 'carol' } });
 
-  // A records manager without retention:approve may lower it (the legal floor still holds).
+  // A records manager without retention:approve may propose lowering it (the legal floor still holds); a second one approves.
   expect((await put(rita, { ...strict, classes: [{ name: 'contracts-12y', years: 5 }] })).json.code).toBe('retention_below_legal_floor');
-  const lowered = await put(rita, { ...strict, requireDisposalApproval: false });
-  expect(lowered.status).toBe(200);
-  expect(lowered.json).toMatchObject({ requireDisposalApproval: false, updatedBy: { subject: 'rita' } });
+  const proposed = await put(rita, { ...strict, requireDisposalApproval: false });
+  expect(proposed.status).toBe(202);
+  expect(proposed.json).toMatchObject({ state: 'pending', lowers: ['disposal-approval-off'], proposedBy: { subject: 'rita' } });
+  expect((await call(`${archive.url}/retention/policy`, { token: admin })).json).toMatchObject({ requireDisposalApproval: true });
+  const approved = await call(`${archive.url}/retention/policy/proposals/${proposed.json.id}/approve`, { ...json('POST', { reason: 'Agreed' }), token: rob });
+  expect(approved.json).toMatchObject({ state: 'approved', decidedBy: { subject: 'rob' } });
+  expect((await call(`${archive.url}/retention/policy`, { token: admin })).json).toMatchObject({ requireDisposalApproval: false, updatedBy: { subject: 'rob' } });
 
-  const audit = (await call(`${archive.url}/audit?action=retention.policy-set&limit=50`, { token: await archive.token({ tenant, sub: 'aud', rights: 'auditor' }) })).json.items as { outcome: string; actor: { subject: string }; detail?: string }[];
+  const auditor = await archive.token({ tenant, sub: 'aud', rights: 'auditor' });
+  const audit = (await call(`${archive.url}/audit?action=retention.policy-set&limit=50`, { token: auditor })).json.items as { outcome: string; actor: { subject: string }; detail?: string }[];
   expect(audit.filter((e) => e.outcome === 'refused' && e.actor.subject === 'carol')).toHaveLength(3);
-  expect(audit.filter((e) => e.outcome === 'success').map((e) => e.actor.subject).sort()).toEqual(['carol', 'rita']);
+  expect(audit.filter((e) => e.outcome === 'success').map((e) => e.actor.subject).sort()).toEqual(['carol']);
+  for (const [action, subject] of [['retention.policy-propose', 'rita'], ['retention.policy-proposal-approve', 'rob']] as const) {
+    const entries = (await call(`${archive.url}/audit?action=${action}&limit=50`, { token: auditor })).json.items as { outcome: string; actor: { subject: string }; detail?: string }[];
+    expect(entries.filter((e) => e.outcome === 'success').map((e) => [e.actor.subject, e.detail])).toEqual([[subject, expect.stringContaining('lowered=disposal-approval-off')]]);
+  }
 });
 
 it('a hold by query that matches more documents than one hold may cover is refused before anything is held (400 problem+json)', async () => {

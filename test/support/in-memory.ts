@@ -31,7 +31,8 @@ import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/typ
 import type { ValidationRequest } from '../../shared/kernel/validation';
 import type {
   ApiKeyState,
-  SodPolicyProposalState,
+  ProposalListState,
+  ProposalType,
   SupportGrantState,
   AuditFilter,
   AuditInput,
@@ -317,8 +318,14 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
 export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   readonly policies = new Map<string, StoredRetentionPolicy>();
   private readonly versions = new Map<string, number>();
-  /** Audit outbox items written with a policy (shared with the catalog's, which InMemoryAuditOutboxItems reads). */
-  constructor(private readonly outbox = new Map<string, AuditOutboxItem>()) {}
+  /**
+   * Audit outbox items written with a policy (shared with the catalog's, which InMemoryAuditOutboxItems reads);
+   * `records`: the tenant records a put writes with the policy (`also`), in the same container as in the store.
+   */
+  constructor(
+    private readonly outbox = new Map<string, AuditOutboxItem>(),
+    private readonly records?: InMemoryTenantRecords,
+  ) {}
   async get(tenantId: string): Promise<StoredRetentionPolicy | null> {
     return this.policies.get(tenantId) ?? null;
   }
@@ -329,8 +336,12 @@ export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   private etagOf(tenantId: string): string | null {
     return this.policies.has(tenantId) ? String(this.versions.get(tenantId)) : null;
   }
-  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }): Promise<'written' | 'conflict'> {
+  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
     if (this.etagOf(tenantId) !== expected.etag) return 'conflict';
+    if (also.length > 0) {
+      if (!this.records) throw new Error('InMemoryRetentionPolicies: records written with the policy need the tenant records');
+      if (this.records.writeAll(tenantId, also) === 'conflict') return 'conflict';
+    }
     this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), safeguards });
     this.versions.set(tenantId, (this.versions.get(tenantId) ?? 0) + 1);
     keepOutboxItem(this.outbox, outbox);
@@ -449,6 +460,15 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   }
   /** Every condition is checked before anything is written, as a transactional batch does. */
   async batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const written = this.writeAll(tenantId, writes);
+    if (written === 'written') this.keep(outbox);
+    return written;
+  }
+  /**
+   * The writes of a batch, all or none, at once (not a port method, so a fault test's port wrapper leaves it alone): for
+   * another port of the same container writing records in its own batch (a retention policy with its approved proposal).
+   */
+  writeAll(tenantId: string, writes: readonly TenantRecordWrite[]): 'written' | 'conflict' {
     const key = (w: TenantRecordWrite) => `${tenantId}/${w.op === 'delete' ? w.id : w.record.id}`;
     if (writes.some((w) => w.op !== 'delete' && w.record.tenantId !== tenantId)) throw new Error('a record of the batch belongs to another tenant');
     const holds = (w: TenantRecordWrite) => {
@@ -462,7 +482,6 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
       if (w.op === 'delete') this.records.delete(key(w));
       else this.records.set(key(w), { value: structuredClone(w.record), etag: ++this.version });
     }
-    this.keep(outbox);
     return 'written';
   }
   /** A `where` clause of one equality (`c.field = @param`), as the Cosmos query reads it; any other is not modelled. */
@@ -474,7 +493,7 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     const matches = (r: TenantRecord) => !equality || (r as unknown as Record<string, unknown>)[equality[1]!] === wanted!.value;
     // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
     if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
-    if (type === 'sod-policy-proposal') throw new Error("TenantRecordsPort.list of 'sod-policy-proposal' reads every proposal the tenant ever made: use sodPolicyProposalPage");
+    if (type === 'sod-policy-proposal' || type === 'retention-policy-proposal') throw new Error(`TenantRecordsPort.list of '${type}' reads every proposal the tenant ever made: use proposalPage`);
     if (type === 'support-grant') throw new Error("TenantRecordsPort.list of 'support-grant' reads every grant the tenant ever gave: use lastExpiringSupportGrant or supportGrantPage");
     return [...this.records.values()].map((r) => r.value).filter((r): r is T => r.tenantId === tenantId && r.type === type && matches(r));
   }
@@ -542,14 +561,14 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
   }
   /** The fake's token: where the next page starts. */
-  async sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+  async proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
     const start = continuationToken === undefined ? 0 : Number(continuationToken);
     if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
     type Proposal = TenantRecord & { proposalId: string; state: string; expiresAt: string };
     const stateAt = (p: Proposal) => (p.state === 'pending' && p.expiresAt <= at ? 'expired' : p.state);
     const all = [...this.records.values()]
       .map((r) => r.value as Proposal)
-      .filter((p) => p.tenantId === tenantId && p.type === 'sod-policy-proposal' && (state === 'all' || stateAt(p) === state || (state === 'decided' && stateAt(p) !== 'pending')))
+      .filter((p) => p.tenantId === tenantId && p.type === type && (state === 'all' || stateAt(p) === state || (state === 'decided' && stateAt(p) !== 'pending')))
       .sort((a, b) => b.proposalId.localeCompare(a.proposalId))
       .map((p) => structuredClone(p) as unknown as T);
     return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
@@ -835,7 +854,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const tenantRecords = new InMemoryTenantRecords(catalog.outbox);
   const secrets = staticSecrets();
   const timers = new InMemoryTimerState();
-  const policies = new InMemoryRetentionPolicies(catalog.outbox);
+  const policies = new InMemoryRetentionPolicies(catalog.outbox, tenantRecords);
   const rights = new TenantRights(tenantRecords);
   const log = new RecordingLogger();
   const validationQueue = new InMemoryValidationQueue();

@@ -2,6 +2,7 @@ import { Container, CosmosClient, Database } from '@azure/cosmos';
 import type { JSONObject, OperationInput, QueryIterator, SqlQuerySpec } from '@azure/cosmos';
 import { ArchiveError } from '../../kernel/errors';
 import type { AuditOutboxItem } from '../../kernel/audit';
+import type { TenantRecordWrite } from '../../ports';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
 import documentsIndexingPolicy from '../../../infra/cosmos-documents-indexing-policy.json';
@@ -167,3 +168,16 @@ export async function queryPage<T>(container: Container, query: SqlQuerySpec, pa
     throw err;
   }
 }
+
+/** One write of a batch as the store's operation, in the tenant's partition. */
+export function recordOperation(tenantId: string, w: TenantRecordWrite): OperationInput {
+  if (w.op === 'delete') return { operationType: 'Delete', partitionKey: tenantId, id: w.id, ...(w.ifMatch !== undefined ? { ifMatch: w.ifMatch } : {}) };
+  if (w.record.tenantId !== tenantId) throw new Error('a record of the batch belongs to another tenant');
+  const resourceBody = w.record as unknown as JSONObject;
+  if (w.op === 'create') return { operationType: 'Create', partitionKey: tenantId, resourceBody };
+  if (w.op === 'upsert') return { operationType: 'Upsert', partitionKey: tenantId, resourceBody };
+  return { operationType: 'Replace', partitionKey: tenantId, id: w.record.id, ifMatch: w.ifMatch, resourceBody };
+}
+
+/** The id of the record a write of a batch touches (which the instance's cache forgets). */
+export const recordWriteId = (w: TenantRecordWrite): string => (w.op === 'delete' ? w.id : w.record.id);

@@ -5,9 +5,9 @@ import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/
 import type { HoldQuery } from '../../kernel/search';
 import { withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
-import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TimerStatePort, Versioned } from '../../ports';
+import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TenantRecordWrite, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
-import { batchWithOutbox, firstItems, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, firstItems, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, recordOperation, recordWriteId, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -185,13 +185,18 @@ export class RetentionPolicies implements RetentionPoliciesPort {
     }
   }
 
-  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }): Promise<'written' | 'conflict'> {
+  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
     const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, safeguards };
     const body = item as unknown as JSONObject;
     const write: OperationInput = expected.etag === null ? { operationType: 'Create', partitionKey: tenantId, resourceBody: body } : { operationType: 'Replace', partitionKey: tenantId, id: item.id, ifMatch: expected.etag, resourceBody: body };
-    this.cache?.invalidate(tenantId, 'retention-policy');
+    // The records written with it (same container, same partition) are forgotten by this instance's cache as well.
+    const forget = () => ['retention-policy', ...also.map(recordWriteId)].forEach((id) => this.cache?.invalidate(tenantId, id));
+    forget();
     try {
-      if (outbox) return (await batchWithOutbox(this.container, tenantId, [write], outbox, [404, 409, 412])).statuses[0]! < 300 ? 'written' : 'conflict';
+      if (outbox || also.length > 0) {
+        const { statuses } = await conditionalBatch(this.container, tenantId, [...also.map((w) => recordOperation(tenantId, w)), write], [404, 409, 412], outbox);
+        return statuses.length === also.length + 1 && statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
+      }
       if (expected.etag === null) await this.container.items.create(item);
       else await this.container.item(item.id, tenantId).replace(item, { accessCondition: { type: 'IfMatch', condition: expected.etag } });
       return 'written';
@@ -199,7 +204,7 @@ export class RetentionPolicies implements RetentionPoliciesPort {
       if (isCosmosStatus(err, 404) || isCosmosStatus(err, 409) || isCosmosStatus(err, 412)) return 'conflict';
       throw err;
     } finally {
-      this.cache?.invalidate(tenantId, 'retention-policy');
+      forget();
     }
   }
 }

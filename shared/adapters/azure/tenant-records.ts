@@ -1,7 +1,7 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
-import type { ApiKeyState, Page, SodPolicyProposalState, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
-import { batchWithOutbox, conditionalBatch, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import type { ApiKeyState, Page, ProposalListState, ProposalType, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
+import { batchWithOutbox, conditionalBatch, recordOperation, recordWriteId, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 import { TimerState } from './retention-store';
 
@@ -45,8 +45,8 @@ const grantStates = (key: Record<ApiKeyState, string>): Record<SupportGrantState
  * (`NOT IS_DEFINED(c.endsAt)`, which the index cannot answer by a range) that every query would carry for good.
  */
 const ENDS_AT_MIGRATED = 'ends-at-migrated';
-/** Each SoD policy proposal state (ports SodPolicyProposalState): a pending one past `expiresAt` is expired. */
-const PROPOSAL_STATE_CONDITION: Record<SodPolicyProposalState, string> = {
+/** Each proposal state (ports ProposalListState): a pending one past `expiresAt` is expired. */
+const PROPOSAL_STATE_CONDITION: Record<ProposalListState, string> = {
   pending: 'c.state = "pending" AND c.expiresAt > @at',
   approved: 'c.state = "approved"',
   withdrawn: 'c.state = "withdrawn"',
@@ -158,15 +158,8 @@ export class TenantRecords implements TenantRecordsPort {
   }
 
   async batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
-    const operations: OperationInput[] = writes.map((w) => {
-      if (w.op === 'delete') return { operationType: 'Delete', partitionKey: tenantId, id: w.id, ...(w.ifMatch !== undefined ? { ifMatch: w.ifMatch } : {}) };
-      if (w.record.tenantId !== tenantId) throw new Error('a record of the batch belongs to another tenant');
-      const resourceBody = w.record as unknown as JSONObject;
-      if (w.op === 'create') return { operationType: 'Create', partitionKey: tenantId, resourceBody };
-      if (w.op === 'upsert') return { operationType: 'Upsert', partitionKey: tenantId, resourceBody };
-      return { operationType: 'Replace', partitionKey: tenantId, id: w.record.id, ifMatch: w.ifMatch, resourceBody };
-    });
-    const ids = writes.map((w) => (w.op === 'delete' ? w.id : w.record.id));
+    const operations = writes.map((w) => recordOperation(tenantId, w));
+    const ids = writes.map(recordWriteId);
     const refusals = [404, 409, 412];
     const { statuses } = await this.written(tenantId, ids, () => conditionalBatch(this.container, tenantId, operations, refusals, outbox));
     return statuses.length === operations.length && statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
@@ -215,8 +208,8 @@ export class TenantRecords implements TenantRecordsPort {
     return this.page<T>(tenantId, 'support-grant', grantStates(await this.keyStates())[state], 'c.createdAt', at, limit, continuationToken);
   }
 
-  sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
-    return this.page<T>(tenantId, 'sod-policy-proposal', PROPOSAL_STATE_CONDITION[state], 'c.proposalId', at, limit, continuationToken);
+  proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState, at: string, limit: number, continuationToken?: string): Promise<Page<T>> {
+    return this.page<T>(tenantId, type, PROPOSAL_STATE_CONDITION[state], 'c.proposalId', at, limit, continuationToken);
   }
 
   /** One page of the tenant's records of `type` meeting `condition` (on `c`, at `@at`), by `orderBy` descending. */

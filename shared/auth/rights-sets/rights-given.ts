@@ -1,8 +1,10 @@
-import { personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
+import { type Permission, personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
+import { listPersonKeyPermissions } from '../api-keys/list-person-key-permissions';
 import type { TenantRecordsPort } from '../../ports';
 import { type PersonSightingRecord, personSightingRecordId } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
+import { rightsSetPermissions } from './rights-set-permissions';
 import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
@@ -92,4 +94,20 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
     ...(sighting && sighting.value.person === person ? before('a set an earlier sign-in claimed', sighting.value) : []),
   ];
+}
+
+/**
+ * Whether `person` holds `permission` now, through any credential the archive knows of: their rights assignment, the set
+ * their last sign-in claimed, or an API key of theirs in use. For a check on who gave someone rights (the giver may
+ * itself hold what the act must not be done by).
+ */
+export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<boolean> {
+  const [assignment, sighting] = await Promise.all([
+    findRightsAssignment(tenantId, person, deps, fresh),
+    deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', fresh),
+  ]);
+  const sets = [...new Set([assignment?.rightsSet, sighting?.value.person === person ? sighting.value.rightsSet : undefined].filter((n): n is string => n !== undefined))];
+  const held = await Promise.all(sets.map((n) => rightsSetPermissions(tenantId, n, deps, fresh)));
+  if (held.some((p) => p?.includes(permission))) return true;
+  return (await listPersonKeyPermissions(tenantId, person, now, deps)).has(permission);
 }

@@ -5,7 +5,7 @@
 import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
-import type { SodPolicyProposalState } from '../../../shared/ports';
+import type { ProposalListState } from '../../../shared/ports';
 import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 
@@ -54,10 +54,10 @@ it('by default answers the pending proposals only, newest first, a page of at mo
   expect(query({})).toMatchObject({ state: 'pending', limit: 50 });
   expect(await walk(tenant, { limit: '2' })).toEqual([['pending-4', 'pending-3'], ['pending-2', 'pending-1'], ['pending-0']]);
   // The fake refuses a list of every proposal: only the paged query was asked.
-  await expect(tenant.deps.tenantRecords.list(T, 'sod-policy-proposal')).rejects.toThrow(/sodPolicyProposalPage/);
+  await expect(tenant.deps.tenantRecords.list(T, 'sod-policy-proposal')).rejects.toThrow(/proposalPage/);
 });
 
-it.each<[SodPolicyProposalState, string[]]>([
+it.each<[ProposalListState, string[]]>([
   ['withdrawn', ['withdrawn-3', 'withdrawn-2', 'withdrawn-1', 'withdrawn-0']],
   ['rejected', ['rejected-1', 'rejected-0']],
   ['expired', ['expiring']],

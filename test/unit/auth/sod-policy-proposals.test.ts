@@ -7,7 +7,7 @@ import { PersonSightings, personSightingRecordId } from '../../../shared/auth/pe
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
-import type { Page, QueryParameter, SodPolicyProposalState, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
+import type { Page, QueryParameter, ProposalListState, ProposalType, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../../../shared/ports';
 
 /** Tenant records in memory, with etags, and a hook that runs before a batch (a concurrent writer). */
 class MemoryRecords implements TenantRecordsPort {
@@ -83,8 +83,8 @@ class MemoryRecords implements TenantRecordsPort {
   }
   async unsafeMarkEndsAtMigrated(): Promise<void> {}
   /** All of them on one page, newest first (these tests make few). */
-  async sodPolicyProposalPage<T extends TenantRecord>(tenantId: string, state: SodPolicyProposalState): Promise<Page<T>> {
-    const all = await this.list<T & { proposalId: string; state: string }>(tenantId, 'sod-policy-proposal');
+  async proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState): Promise<Page<T>> {
+    const all = await this.list<T & { proposalId: string; state: string }>(tenantId, type);
     return { items: all.filter((p) => state === 'all' || p.state === state).sort((a, b) => b.proposalId.localeCompare(a.proposalId)), continuationToken: null };
   }
 }

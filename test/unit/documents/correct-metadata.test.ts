@@ -6,6 +6,7 @@ import { resolveRetention } from '../../../shared/retention/policy';
 import { inMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
+import { setPolicyWithSecondPerson } from '../../support/retention-policy';
 
 const T = 'acme';
 const accountant: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'accountant', permissions: new Set(['documents:correct']) };
@@ -78,10 +79,10 @@ describe('a correction after the tenant moved its fiscal-year end', () => {
 
   it('keeps the document in its fiscal year when it touches neither the year nor the date, and refuses to move it to an earlier one', async () => {
     const deps = inMemoryDeps();
-    await setRetentionPolicy(manager, june, deps);
+    await setPolicyWithSecondPerson(manager, june, deps);
     // A July 2024 invoice of a year ending in June: fiscal year 2025.
     const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-07-15', counterparty: 'Acme' }, fiscalYear: 2025 });
-    await setRetentionPolicy(manager, { ...june, fiscalYearEndMonth: 12 }, deps);
+    await setPolicyWithSecondPerson(manager, { ...june, fiscalYearEndMonth: 12 }, deps);
     const { document } = await correctMetadata({ principal: accountant, documentId: doc.id, patch: { counterparty: 'Acme BV' }, reason: 'typo', ifMatch: 1 }, deps);
     expect(document.fiscalYear).toBe(2025);
     // Still what a legal hold on fiscal year 2025 (a tax audit of that year) finds.

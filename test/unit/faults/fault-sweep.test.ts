@@ -36,7 +36,7 @@ import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { sealAuditLog } from '../../../shared/audit/seal';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { ErrorCode } from '../../../shared/kernel/errors';
-import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../../shared/kernel/audit';
+import { AUDIT_OUTBOX_CLAIM_LEASE_MS, type AuditAction } from '../../../shared/kernel/audit';
 import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 
@@ -129,7 +129,11 @@ function world(): World {
   // Now, not 2025: the outbox release sends an entry only within minutes of its change by the real clock.
   clock.set(new Date());
   deps.authenticator = {
-    authenticate: async (h) => ({ tenantId: TENANT, subject: (h ?? 'Bearer alice').slice('Bearer '.length), kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(PERMISSIONS) }),
+    // `rm-…`: a records manager, who may lower the retention safeguards (propose, approve) as one without retention:approve.
+    authenticate: async (h) => {
+      const subject = (h ?? 'Bearer alice').slice('Bearer '.length);
+      return { tenantId: TENANT, subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(PERMISSIONS.filter((p) => !subject.startsWith('rm-') || p !== 'retention:approve')) };
+    },
   };
   // The export worker searches the catalog: one page of all the tenant's documents (ListingCatalog).
   deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
@@ -198,6 +202,8 @@ interface Row {
   prepare: (w: World) => Promise<Call>;
   /** Also a retry that fails too, before a third attempt (the operations whose retry takes another path). */
   twice?: boolean;
+  /** The action of the change's success entry, where it is not the route's (a lowering of the retention policy is proposed). */
+  action?: AuditAction;
 }
 
 const ROWS: Row[] = withTwice([
@@ -270,6 +276,9 @@ const ROWS: Row[] = withTwice([
       return { method: 'PUT', path: 'retention/policy', body: { ...policy, classes: [...(policy.classes ?? []), { name: 'contracts-12y', years: 12, description: 'Contracts' }] }, headers: { 'If-Match': read.headers.ETag! } };
     },
   },
+  { name: 'retention policy (proposed)', op: 'putRetentionPolicy', action: 'retention.policy-propose', prepare: async (w) => retentionProposal(w).then((p) => p.call) },
+  { name: 'retention proposal approval', op: 'approveRetentionPolicyProposal', prepare: async (w) => ({ method: 'POST', path: `retention/policy/proposals/${(await retentionProposal(w, true)).id}/approve`, body: { reason: 'Agreed' }, as: 'rm-frank' }) },
+  { name: 'retention proposal withdrawal', op: 'withdrawRetentionPolicyProposal', prepare: async (w) => ({ method: 'DELETE', path: `retention/policy/proposals/${(await retentionProposal(w, true)).id}`, as: 'rm-erin' }) },
   {
     name: 'disposal approval',
     op: 'approveDisposal',
@@ -330,7 +339,7 @@ const ROWS: Row[] = withTwice([
  * several documents or files) and add no retry path of their own (the single-file upload has the upload's).
  */
 function withTwice(rows: Row[]): Row[] {
-  const slow = ['createExport', 'createApiKey', 'revokeApiKey', 'placeLegalHoldsByQuery', 'releaseLegalHoldEverywhere', 'approveDisposal', 'approveSodPolicyProposal'];
+  const slow = ['createExport', 'createApiKey', 'revokeApiKey', 'placeLegalHoldsByQuery', 'releaseLegalHoldEverywhere', 'approveDisposal', 'approveSodPolicyProposal', 'approveRetentionPolicyProposal'];
   return rows.map((r) => ({ ...r, twice: r.twice ?? !slow.includes(r.op) }));
 }
 
@@ -339,6 +348,15 @@ async function proposal(w: World, propose = false): Promise<{ call: Call; id: st
   const read = await ok(w, { method: 'GET', path: 'sod-policy' });
   const on = await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: read.json.conflicts, uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! } });
   const call: Call = { method: 'PUT', path: 'sod-policy', body: { conflicts: read.json.conflicts, uploaderCannotApproveDisposal: false }, headers: { 'If-Match': on.headers.ETag! } };
+  return { call, id: propose ? (await ok(w, call, 202)).json.id : '' };
+}
+
+/** A lowering of the retention safeguards (required approval off once it is on) by a records manager: its PUT, or, proposed already, its id. */
+async function retentionProposal(w: World, propose = false): Promise<{ call: Call; id: string }> {
+  const read = await ok(w, { method: 'GET', path: 'retention/policy' });
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = read.json;
+  const on = await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...policy, requireDisposalApproval: true }, headers: { 'If-Match': read.headers.ETag! } });
+  const call: Call = { method: 'PUT', path: 'retention/policy', body: { ...policy, requireDisposalApproval: false }, headers: { 'If-Match': on.headers.ETag! }, as: 'rm-erin' };
   return { call, id: propose ? (await ok(w, call, 202)).json.id : '' };
 }
 
@@ -490,7 +508,7 @@ async function repair(w: World): Promise<void> {
 
 /** Prepare, count the port calls of a clean run, then one run per call and fault mode. */
 async function sweepRow(row: Row): Promise<{ calls: number; broken: string[] }> {
-  const op = routeOf(row.op);
+  const op = { ...routeOf(row.op), ...(row.action ? { action: row.action } : {}) };
   const clean = world();
   const call = await row.prepare(clean);
   clean.faults.armed = true;

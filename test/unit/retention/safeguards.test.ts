@@ -59,8 +59,9 @@ describe('retention safeguards are judged against the strongest policy that has 
 });
 
 describe('moving the fiscal-year end', () => {
-  it('is refused to an approver either way (a tenant-admin moving June to December would keep July invoices half a year less); a records manager may', async () => {
+  it('is refused to an approver either way (a tenant-admin moving June to December would keep July invoices half a year less); a records manager proposes it, a second one approves', async () => {
     const { setRetentionPolicy } = await import('../../../shared/retention/set-retention-policy');
+    const { setPolicyWithSecondPerson } = await import('../../support/retention-policy');
     const { BUILT_IN_RIGHTS_SETS } = await import('../../../shared/kernel/principal');
     const { inMemoryDeps } = await import('../../support/in-memory');
     const deps = inMemoryDeps();
@@ -68,12 +69,15 @@ describe('moving the fiscal-year end', () => {
     const manager = user('bob', ['retention:manage']);
     const admin = user('alice', BUILT_IN_RIGHTS_SETS['tenant-admin']!);
     const at = (fiscalYearEndMonth: number) => ({ ...DEFAULT_POLICY, requireDisposalApproval: true, fiscalYearEndMonth });
-    await setRetentionPolicy(manager, at(6), deps);
+    await setPolicyWithSecondPerson(manager, at(6), deps);
     await expect(setRetentionPolicy(admin, at(12), deps)).rejects.toMatchObject({ extensions: { rule: 'approver-lowers-safeguards', lowered: ['fiscal-year-end-later'] } });
     await expect(setRetentionPolicy(admin, at(3), deps)).rejects.toMatchObject({ extensions: { rule: 'approver-lowers-safeguards', lowered: ['fiscal-year-end-earlier'] } });
     expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(6);
-    await setRetentionPolicy(manager, at(12), deps);
+    // A records manager only proposes it; a second one approves, and then it applies.
+    await expect(setRetentionPolicy(manager, at(12), deps)).resolves.toMatchObject({ proposed: { lowers: ['fiscal-year-end-later'] } });
+    expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(6);
+    await setPolicyWithSecondPerson(manager, at(12), deps);
     expect((await deps.retention.policies.get('acme'))?.fiscalYearEndMonth).toBe(12);
-    await expect(setRetentionPolicy(admin, at(12), deps)).resolves.toMatchObject({ policy: { fiscalYearEndMonth: 12 } });
+    await expect(setRetentionPolicy(admin, at(12), deps)).resolves.toMatchObject({ applied: { policy: { fiscalYearEndMonth: 12 } } });
   });
 });

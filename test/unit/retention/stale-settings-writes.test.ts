@@ -40,13 +40,13 @@ it('a rights-set change decided on a stale copy is decided again on the stored s
   expect((await get<RightsSetRecord>(T, rightsSetRecordId('clerks'), 'rights-set'))!.value.permissions).toEqual(['documents:read']);
 });
 
-it('a policy change\'s audit entry says what the policy now is and what it lowered (the stored policy keeps no history)', async () => {
+it('a policy change\'s audit entry (or its proposal\'s) says what the policy now is and what it lowers (the stored policy keeps no history)', async () => {
   const { auditOutboxItem } = await import('../../../shared/kernel/audit');
   const details: (string | undefined)[] = [];
   const staging = { item: (target?: string, detail?: string) => (details.push(detail), auditOutboxItem([{ tenantId: T, at: '2026-01-01T00:00:00.000Z', actor: { subject: 'bob', kind: 'user' }, action: 'retention.policy-set', target: target ?? null, outcome: 'success', status: 200, requestId: 'r', clientIp: null, userAgent: null, ...(detail ? { detail } : {}) }])), stored: () => undefined };
   const deps = inMemoryDeps();
-  await setRetentionPolicy(manager, { ...policy(true), classes: [{ name: 'contracts', years: 12 }] }, deps, staging);
-  await setRetentionPolicy(manager, { ...policy(false), classes: [{ name: 'contracts', years: 8 }], fiscalYearEndMonth: 6 }, deps, staging);
+  await setRetentionPolicy(manager, { ...policy(true), classes: [{ name: 'contracts', years: 12 }] }, deps, { applied: staging, proposed: staging });
+  await setRetentionPolicy(manager, { ...policy(false), classes: [{ name: 'contracts', years: 8 }], fiscalYearEndMonth: 6 }, deps, { applied: staging, proposed: staging });
   expect(details).toEqual([
     'approval=required;fiscal-year-end=12;default=fiscal-7y;classes=fiscal-7y:7,immovable-property-10y:10,contracts:12;lowered=none',
     'approval=off;fiscal-year-end=6;default=fiscal-7y;classes=fiscal-7y:7,immovable-property-10y:10,contracts:8;lowered=disposal-approval-off,class-shortened:contracts,fiscal-year-end-earlier',

@@ -12,6 +12,7 @@ const refusal = (code: Problem['code'], rule: string, extra: Record<string, unkn
 
 it.each([
   ['segregation_of_duties', 'four-eyes-sod-policy', 'proposed'],
+  ['segregation_of_duties', 'four-eyes-retention-policy', 'proposed'],
   ['segregation_of_duties', 'uploader-approves-disposal', 'archived'],
   ['four_eyes_required', 'four-eyes:legal-hold-release', 'placed'],
 ] as const)('%s %s: the first person themselves, or a second identity of theirs', (code, rule, act) => {
@@ -25,4 +26,10 @@ it.each([
   expect(problemSentence(refusal(code, rule, { approverRightsGivenBy: 'alice' }), nl).join(' ')).toContain('alice');
   // A chain too long to follow names nobody.
   expect(problemSentence(refusal(code, rule, { approverRightsGivenBy: '' }), en).join(' ')).toContain('too long');
+});
+
+it('a retention lowering approved with rights a disposal approver gave since it was proposed: names that person, in en and nl', () => {
+  const given = refusal('segregation_of_duties', 'retention-approver-given-by-approver', { proposedBy: 'guest-1', approverRightsGivenBy: 'carol' });
+  expect(problemSentence(given, en).join(' ')).toMatch(/given after this change of the retention policy was proposed, by carol .*who may approve disposals/);
+  expect(problemSentence(given, nl).join(' ')).toMatch(/door carol .*vernietiging mag goedkeuren/);
 });

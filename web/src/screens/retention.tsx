@@ -1,11 +1,17 @@
 /**
  * The organisation's retention policy: its own retention classes (never below the legal minimum), the
- * default class, whether disposal needs an approval, and the month the fiscal year ends.
+ * default class, whether disposal needs an approval, and the month the fiscal year ends. A change that lowers a
+ * safeguard is only proposed; the proposals wait below for a second person to approve, withdraw or reject them.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, changedMeanwhile, ProblemError, unwrapVersioned } from '../api';
+import type { paths } from '../../../cli/api/openapi-types';
+import { api, changedMeanwhile, ProblemError, refusalOf, unwrap, unwrapVersioned } from '../api';
 import { FormField } from '../components/FormField';
+import { Pager } from '../components/Pager';
+import { ProposalCard } from '../components/ProposalCard';
+import type { Dictionary } from '../i18n/en';
+import { usePagedQuery } from '../lib/paged-query';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
@@ -35,17 +41,28 @@ type DraftClass = { name: string; years: string; description: string };
 
 const MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
+type Proposal = paths['/retention/policy/proposals']['get']['responses'][200]['content']['application/json']['items'][number];
+const PENDING_PAGE_SIZE = 50;
+const listPending = (continuationToken: string | undefined) => unwrap(api().GET('/retention/policy/proposals', { params: { query: { state: 'pending', limit: PENDING_PAGE_SIZE, continuationToken } } }));
+const monthIn = (locale: string) => (m: number) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2000, m - 1, 1)));
+
 export function RetentionScreen(_: ScreenProps) {
   const { t, dateTime, locale } = useI18n();
   const queries = useQueryClient();
   const policy = useQuery({ queryKey: ['retention-policy'], queryFn: async () => (await unwrapVersioned(api().GET('/retention/policy'))) as unknown as PolicyAnswer });
   // `etag`: the version the edit started from, kept while the policy shown reloads: the save names it (If-Match).
   const [draft, setDraft] = useState<{ classes: DraftClass[]; defaultClass: string; requireDisposalApproval: boolean; fiscalYearEndMonth: number; etag: string | null } | null>(null);
+  // 200: applied at once (it lowers nothing); 202: a lowering, stored as a proposal for a second person.
   const save = useMutation({
-    mutationFn: ({ body, etag }: { body: Policy; etag: string | null }) => unwrapVersioned(api().PUT('/retention/policy', { body: body as never, headers: { 'If-Match': etag ?? '' } })) as unknown as Promise<PolicyAnswer>,
-    onSuccess: (saved) => {
-      queries.setQueryData(['retention-policy'], saved);
+    mutationFn: async ({ body, etag }: { body: Policy; etag: string | null }): Promise<{ applied: PolicyAnswer } | { proposed: Proposal }> => {
+      const { data, error, response } = await api().PUT('/retention/policy', { body: body as never, headers: { 'If-Match': etag ?? '' } });
+      if (!response.ok || data === undefined) throw await refusalOf(response, error);
+      return response.status === 202 ? { proposed: data as unknown as Proposal } : { applied: { ...(data as unknown as PolicyAnswer), etag: response.headers.get('ETag') } };
+    },
+    onSuccess: (outcome) => {
+      if ('applied' in outcome) queries.setQueryData(['retention-policy'], outcome.applied);
       setDraft(null);
+      void queries.invalidateQueries({ queryKey: ['retention-policy-proposals'] });
     },
     // Someone saved the policy after this edit started: nothing was stored. Show theirs, never write over it.
     onError: (err) => {
@@ -74,7 +91,8 @@ export function RetentionScreen(_: ScreenProps) {
     etag: p.etag,
   };
   const errors = fieldErrors(save.error instanceof ProblemError ? save.error.problem : null, t);
-  const monthName = (m: number) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2000, m - 1, 1)));
+  const monthName = monthIn(locale);
+  const proposed = save.data !== undefined && 'proposed' in save.data && !draft;
   const setClass = (i: number, change: Partial<DraftClass>) => setDraft({ ...current, classes: current.classes.map((c, j) => (j === i ? { ...c, ...change } : c)) });
   // The classes the default may name: the built-in ones and the rows as typed.
   const classNames = [...new Set([...p.effectiveClasses.filter((c) => !p.classes.some((o) => o.name === c.name)).map((c) => c.name), ...current.classes.map((c) => c.name.trim()).filter(Boolean)])];
@@ -154,8 +172,59 @@ export function RetentionScreen(_: ScreenProps) {
           <button type="submit" disabled={!draft || save.isPending || saveWait > 0}>{t.retention.save}</button>
           {draft && <button type="button" className="secondary" onClick={() => { setDraft(null); save.reset(); }}>{t.sod.undo}</button>}
         </div>
-        <p role="status" aria-live="polite" className="status-line">{save.isSuccess && !draft ? t.retention.saved : draft ? t.sod.unsaved : ''}</p>
+        <p role="status" aria-live="polite" className={`status-line${proposed ? ' notice' : ''}`}>{proposed ? t.retention.proposed : save.isSuccess && !draft ? t.retention.saved : draft ? t.sod.unsaved : ''}</p>
       </form>
+      {/* Once a proposal is decided, the "proposed" note above is old news. */}
+      <RetentionProposals onDecided={() => save.reset()} />
     </>
+  );
+}
+
+/** What a proposal lowers (`lowers`, shared/retention/policy.ts loweredSafeguards), in the reader's words. */
+function loweredInWords(p: Proposal, t: Dictionary, monthName: (m: number) => string): string[] {
+  const years = (name: string) => p.policy.classes.find((c) => c.name === name)?.years ?? 0;
+  return p.lowers.map((code) => {
+    if (code === 'disposal-approval-off') return t.retention.lowers.approvalOff;
+    if (code.startsWith('class-shortened:')) return t.retention.lowers.classShortened(code.slice('class-shortened:'.length), years(code.slice('class-shortened:'.length)));
+    if (code === 'default-class-shorter') return t.retention.lowers.defaultShorter(p.policy.defaultClass);
+    if (code.startsWith('fiscal-year-end-')) return t.retention.lowers.fiscalYearEnd(monthName(p.policy.fiscalYearEndMonth));
+    return code;
+  });
+}
+
+function RetentionProposals({ onDecided }: { onDecided: () => void }) {
+  const { t, locale } = useI18n();
+  const queries = useQueryClient();
+  // Paged by the API: a tenant's proposals pile up.
+  const { pages, list } = usePagedQuery('pending', ['retention-policy-proposals', 'pending'], listPending);
+  const [outcome, setOutcome] = useState('');
+  const pending = list.data?.items ?? [];
+  const after = (sentence: string) => {
+    setOutcome(sentence);
+    onDecided();
+    void queries.invalidateQueries({ queryKey: ['retention-policy-proposals'] });
+    void queries.invalidateQueries({ queryKey: ['retention-policy'] });
+  };
+  return (
+    <section className="panel" aria-labelledby="h-retention-proposals">
+      <h2 id="h-retention-proposals">{t.retention.proposals}</h2>
+      <p className="muted">{t.retention.proposalsIntro}</p>
+      {list.error ? <ProblemMessage error={list.error} /> : null}
+      <p role="status" aria-live="polite" className={`status-line${outcome ? ' notice' : ''}`}>{outcome}</p>
+      {list.data && pending.length === 0 && <p className="muted">{t.retention.noProposals}</p>}
+      {pending.map((p, i) => (
+        <ProposalCard
+          key={p.id}
+          proposal={p}
+          n={pages.page * PENDING_PAGE_SIZE + i + 1}
+          changes={loweredInWords(p, t, monthIn(locale))}
+          approve={(reason) => unwrap(api().POST('/retention/policy/proposals/{id}/approve', { params: { path: { id: p.id } }, body: { reason } }))}
+          close={() => unwrap(api().DELETE('/retention/policy/proposals/{id}', { params: { path: { id: p.id } } }))}
+          after={after}
+          texts={{ approved: t.retention.approved, withdrawn: t.retention.withdrawn, rejected: t.retention.rejected, closeText: t.retention.closeText }}
+        />
+      ))}
+      <Pager label={t.retention.pendingPages} pages={pages} list={list} />
+    </section>
   );
 }

@@ -20,6 +20,7 @@ import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 import { Pager } from '../components/Pager';
+import { personOf, ProposalCard, who } from '../components/ProposalCard';
 
 type RightsSet = paths['/rights-sets']['get']['responses'][200]['content']['application/json']['items'][number];
 type Assignment = paths['/rights-assignments']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -36,7 +37,6 @@ export function RightsScreen(_: ScreenProps) {
   );
 }
 
-const who = (subject: string) => (subject === currentSession()?.person.subject ? null : subject);
 
 function Assignments() {
   const { t, dateTime } = useI18n();
@@ -372,8 +372,6 @@ function proposalChanges(p: Proposal, t: Dictionary): string[] {
   ];
 }
 
-const personOf = (a: { subject: string; person?: string }) => a.person ?? a.subject;
-
 function SodProposals({ onDecided }: { onDecided: () => void }) {
   const { t, dateTime } = useI18n();
   // Paged and filtered by the API: a tenant's decided proposals pile up, so the lists no longer hold them all.
@@ -421,59 +419,22 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
 }
 
 function SodProposalCard({ proposal: p, n, onDecided }: { proposal: Proposal; n: number; onDecided: (sentence: string) => void }) {
-  const { t, dateTime } = useI18n();
+  const { t } = useI18n();
   const queries = useQueryClient();
-  const [reason, setReason] = useState('');
-  const [closing, setClosing] = useState(false);
-  const mine = who(personOf(p.proposedBy)) === null;
-  const refresh = () => {
+  const after = (sentence: string) => {
+    onDecided(sentence);
     void queries.invalidateQueries({ queryKey: ['sod-policy-proposals'] });
     void queries.invalidateQueries({ queryKey: ['sod-policy'] });
   };
-  const approve = useMutation({
-    mutationFn: () => unwrap(api().POST('/sod-policy/proposals/{id}/approve', { params: { path: { id: p.id } }, body: { reason: reason.trim() } })),
-    onSuccess: () => {
-      onDecided(t.sod.approved);
-      refresh();
-    },
-  });
-  const approveWait = useRetryWait(approve.error);
-  const close = useMutation({
-    mutationFn: () => unwrap(api().DELETE('/sod-policy/proposals/{id}', { params: { path: { id: p.id } } })),
-    onSuccess: (closed) => {
-      setClosing(false);
-      onDecided(closed.state === 'withdrawn' ? t.sod.withdrawn : t.sod.rejected);
-      refresh();
-    },
-    onError: () => setClosing(false),
-  });
-  const closeWait = useRetryWait(close.error);
-  const errors = fieldErrors(approve.error instanceof ProblemError ? approve.error.problem : null, t);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    approve.mutate();
-  };
-  const id = `proposal-${p.id}`;
   return (
-    <article className="proposal" aria-labelledby={`${id}-h`}>
-      <h3 id={`${id}-h`}>{t.sod.proposal(n)}</h3>
-      <p>{t.sod.proposedBy(mine ? t.you : personOf(p.proposedBy), dateTime(p.proposedAt))} {t.sod.expires(dateTime(p.expiresAt))}</p>
-      <h4>{t.sod.changes}</h4>
-      <ul>
-        {proposalChanges(p, t).map((c) => <li key={c}>{c}</li>)}
-      </ul>
-      <form onSubmit={submit} className="inline-form" noValidate>
-        <FormField id={`${id}-reason`} className="grow" label={t.sod.reason} hint={t.sod.reasonHint} error={errors.reason}>
-          <input value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
-        </FormField>
-        <button type="submit" disabled={approve.isPending || approveWait > 0 || reason.trim() === ''}>{t.sod.approve}</button>
-        <button type="button" className="secondary danger-outline" onClick={() => { close.reset(); setClosing(true); }}>{mine ? t.sod.withdraw : t.sod.reject}</button>
-      </form>
-      {approve.error ? <ProblemMessage error={approve.error} ownedFields={['reason']} /> : null}
-      {close.error ? <ProblemMessage error={close.error} /> : null}
-      <ConfirmDialog open={closing} title={mine ? t.sod.withdrawTitle : t.sod.rejectTitle} confirmLabel={mine ? t.sod.withdraw : t.sod.reject} busy={close.isPending} disabled={closeWait > 0} onConfirm={() => close.mutate()} onCancel={() => setClosing(false)}>
-        <p>{t.sod.closeText}</p>
-      </ConfirmDialog>
-    </article>
+    <ProposalCard
+      proposal={p}
+      n={n}
+      changes={proposalChanges(p, t)}
+      approve={(reason) => unwrap(api().POST('/sod-policy/proposals/{id}/approve', { params: { path: { id: p.id } }, body: { reason } }))}
+      close={() => unwrap(api().DELETE('/sod-policy/proposals/{id}', { params: { path: { id: p.id } } }))}
+      after={after}
+      texts={{ approved: t.sod.approved, withdrawn: t.sod.withdrawn, rejected: t.sod.rejected, closeText: t.sod.closeText }}
+    />
   );
 }
