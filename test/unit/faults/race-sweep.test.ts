@@ -11,35 +11,25 @@
  * - each request that answered 2xx has exactly one success entry of its action, a refused one none.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Readable } from 'node:stream';
-import { ROUTES } from '../../../functions/routes';
-import { exportTimer } from '../../../functions/exports';
-import { TIMERS } from '../../../functions/timers';
 import { Authenticator, type JwtSettings } from '../../../shared/auth/authenticate';
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { loadConfig } from '../../../shared/config';
-import { handleRequest } from '../../../shared/http/pipeline';
-import { compileRoutes, matchRoute } from '../../../shared/http/route-match';
+import { matchRoute } from '../../../shared/http/route-match';
 import type { Operation } from '../../../shared/http/operation';
 import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../../shared/kernel/principal';
-import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { isHeld } from '../../../shared/kernel/retention-rules';
-import { protectedBlobNamesOf } from '../../../shared/retention/update';
-import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
-import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
-import { sealAuditLog } from '../../../shared/audit/seal';
+import { runSweepTimer } from '../../../shared/retention/timers';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
-import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../../shared/kernel/audit';
 import { FakeClock } from '../../support/fake-clock';
+import { type Answer, blobsDisagree, type Call, ok, repair, send, settle, TABLE } from '../../support/in-process';
 import { minimalLocalEnv } from '../../support/config-env';
-import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
+import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords } from '../../support/in-memory';
 
 // A wait in the code (a write polling a disposal claim) is one more turn of the scheduler, not real time: whether the
 // other request goes on meanwhile is the schedule's to decide, and the sweep stays fast.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
 
 const TENANT = 'acme';
-const TABLE = compileRoutes(ROUTES, '/api');
 /** One instant for every world: the serial runs and the interleaved ones store the same times. */
 const START = new Date(Math.floor(Date.now() / 60_000) * 60_000);
 
@@ -147,22 +137,7 @@ function wrapPorts(deps: InMemoryDeps, scheduler: Scheduler): void {
 
 // ---- One archive ----
 
-interface Call {
-  method: string;
-  path: string;
-  body?: unknown;
-  raw?: { bytes: Buffer; type: string };
-  headers?: Record<string, string>;
-  /** A subject (Bearer), or `ApiKey <key>`. */
-  as?: string;
-}
 
-interface Answer {
-  status: number;
-  json: any;
-  headers: Record<string, string>;
-  requestId: string;
-}
 
 interface World {
   deps: InMemoryDeps;
@@ -197,69 +172,9 @@ function world(env: Record<string, string> = {}): World {
   return { deps, clock, scheduler, seq: 0 };
 }
 
-async function send(w: World, call: Call): Promise<Answer> {
-  const requestId = `req-${++w.seq}`;
-  const url = new URL(`http://localhost/api/${call.path}`);
-  const match = matchRoute(TABLE, call.method, url.pathname);
-  if ('allow' in match) throw new Error(`no route ${call.method} ${call.path}`);
-  const as = call.as ?? 'alice';
-  const headers = new Map<string, string>([['authorization', as.startsWith('ApiKey ') ? as : `Bearer ${as}`]]);
-  let body: Buffer | null = null;
-  if (call.raw) {
-    body = call.raw.bytes;
-    headers.set('content-type', call.raw.type);
-  } else if (call.body !== undefined) {
-    body = Buffer.from(JSON.stringify(call.body));
-    headers.set('content-type', 'application/json');
-  }
-  for (const [k, v] of Object.entries(call.headers ?? {})) headers.set(k.toLowerCase(), v);
-  if (body) headers.set('content-length', String(body.length));
-  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: body ? Readable.from([body]) : null, clientIp: '10.0.0.1', requestId }, w.deps);
-  let text = '';
-  if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) text = res.body.toString();
-  else if (res.body) for await (const chunk of res.body) text += Buffer.from(chunk as Uint8Array).toString();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, json, headers: res.headers ?? {}, requestId };
-}
 
-async function settle(w: World): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    await new Promise((r) => setImmediate(r));
-    await w.deps.auditOutbox.flush();
-    await w.deps.validationRequests.flush();
-    const running = [...(w.deps.exportJobs as InMemoryExportJobs).jobs.values()].some((j) => j.status === 'running');
-    if (!running && i > 2) return;
-  }
-}
 
-async function ok(w: World, call: Call, status?: number): Promise<Answer> {
-  const r = await send(w, call);
-  await settle(w);
-  if (r.status >= 300 || (status !== undefined && r.status !== status)) throw new Error(`seed ${call.method} ${call.path}: ${r.status} ${JSON.stringify(r.json)}`);
-  return r;
-}
 
-/** The repairs the README names, once their waits are over. */
-async function repair(w: World): Promise<void> {
-  w.clock.advance(2 * 3600_000);
-  await runReconcileTimer(w.deps);
-  await runSweepTimer(w.deps);
-  await exportTimer.run(w.deps);
-  await settle(w);
-  await TIMERS.find((t) => t.name === 'requeueValidations')!.run(w.deps);
-  const realNow = Date.now.bind(Date);
-  const later = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000);
-  try {
-    await sealAuditLog({ now: w.clock.now(), deps: w.deps });
-  } finally {
-    later.mockRestore();
-  }
-}
 
 let pngSeq = 0;
 /** Bytes the upload sniffs as a PNG, distinct per call (or the same, given a name). */
@@ -816,22 +731,8 @@ function problems(w: World, sent: Sent[]): string[] {
   const docs: ArchivedDocument[] = [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT);
   for (const doc of docs) {
     if (doc.status !== 'active' && doc.status !== 'disposed') found.push(`${doc.id} left ${doc.status}`);
-    if (doc.status === 'disposed') {
-      const left = [...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/${doc.id}/`));
-      if (left.length > 0) found.push(`disposed ${doc.id} still has blobs`);
-      if (isHeld(doc)) found.push(`disposed ${doc.id} while held`);
-      continue;
-    }
-    for (const name of new Set([...protectedBlobNamesOf(doc), blobLayout.manifest(doc.id)])) {
-      const blob = deps.blobs.blobs.get(`${TENANT}/${name}`);
-      if (!blob) {
-        found.push(`catalog item ${doc.id} without its blob ${name}`);
-        continue;
-      }
-      const unrecorded = blob.worm.legalHold && (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id);
-      if (blob.worm.legalHold !== isHeld(doc) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
-      if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
-    }
+    if (doc.status === 'disposed' && isHeld(doc)) found.push(`disposed ${doc.id} while held`);
+    found.push(...blobsDisagree(deps, doc));
   }
   const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
