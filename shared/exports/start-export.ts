@@ -64,9 +64,13 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
   });
 }
 
+/** JSON with every object's members in one order: the same search sent with its fields in another order is the same request. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+
 /** The export a retry with the same Idempotency-Key started, if it asked for the same; another request with the key is a 422. */
 function sameExportRequest(earlier: ExportJob, asked: Pick<ExportJob, 'includeOriginals' | 'csv' | 'filter'>): ExportJob {
-  const differences = (['filter', 'includeOriginals', 'csv'] as const).filter((k) => JSON.stringify(earlier[k] ?? (k === 'csv' ? DEFAULT_CSV_FORMAT : null)) !== JSON.stringify(asked[k]));
+  const differences = (['filter', 'includeOriginals', 'csv'] as const).filter((k) => canonical(earlier[k] ?? (k === 'csv' ? DEFAULT_CSV_FORMAT : null)) !== canonical(asked[k]));
   if (differences.length > 0) {
     throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already started export ${earlier.id} with another ${differences.join(', ')}; nothing was started.`, extensions: { exportId: earlier.id, differences } });
   }

@@ -147,10 +147,13 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
    */
   async function keepCorrectionsStored(tenantId: string, doc: ArchivedDocument, blobs: BlobWorm[]): Promise<void> {
     const listed = new Map(blobs.map((b) => [b.name, b]));
-    for (const correction of doc.metadataHistory ?? []) {
-      const name = blobLayout.correction(doc.id, correction.version);
-      if (listed.has(name)) continue;
-      if ((await storeCorrection(doc, correction, deps)) === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
+    const unkept = (doc.metadataHistory ?? []).filter((c) => !listed.has(blobLayout.correction(doc.id, c.version)));
+    // Written from the item as stored now, and only while it is active: the walk's copy may be older, and a folder
+    // being disposed of must not get a blob after the disposer emptied it.
+    const current = unkept.length > 0 ? (await deps.retention.catalog.getVersioned(tenantId, doc.id))?.item : undefined;
+    for (const correction of unkept) {
+      if (current?.status !== 'active') break;
+      if ((await storeCorrection(current, correction, deps)) === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
       else result.correctionsStored.push(`${tenantId}/${doc.id}/${correction.version}`);
     }
     for (const c of correctionBlobs([...listed.keys()])) {
