@@ -4,7 +4,7 @@ import { gateMoved, type RightsGate } from './rights-gate';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { ArchiveError } from '../kernel/errors';
-import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPolicyOf } from './sod';
+import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPolicyAuditDetail, sodPolicyOf } from './sod';
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
 import { listRightsAssignments } from './rights-sets/list-rights-assignments';
 import { actor, isBuiltIn, RightsSetRecord } from './rights-sets/rights-records';
@@ -92,7 +92,7 @@ export class TenantRights {
     await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal) };
     const write: TenantRecordWrite = over.policy === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: over.policy };
-    const written = await writeWithAuditEntry(audit, {}, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
+    const written = await writeWithAuditEntry(audit, { detail: sodPolicyAuditDetail(policy) }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   }
 }

@@ -56,6 +56,15 @@ export function weakenedBy(before: SodPolicy, after: SodPolicy): string[] {
   return before.uploaderCannotApproveDisposal && !after.uploaderCannotApproveDisposal ? [...removed, 'uploader-rule-off'] : removed;
 }
 
+/**
+ * The policy as its audit entry names it (`conflicts=a×b,…;uploader-rule=on|off`, pairs sorted): the stored policy keeps
+ * no history, so without it the log could not show which pairs were declared, or that the uploader rule was off, for a while.
+ */
+export function sodPolicyAuditDetail(policy: SodPolicy): string {
+  const pairs = [...new Set(policy.conflicts.map(pairKey))].sort();
+  return `conflicts=${pairs.join(',') || 'none'};uploader-rule=${policy.uploaderCannotApproveDisposal ? 'on' : 'off'}`;
+}
+
 /** The same rules, whatever the order or duplication of the pairs. */
 export const samePolicy = (a: SodPolicy, b: SodPolicy): boolean => weakenedBy(a, b).length === 0 && weakenedBy(b, a).length === 0;
 

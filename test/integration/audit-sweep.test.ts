@@ -264,6 +264,9 @@ const DETAIL: Record<string, () => string> = {
   'PUT rights-assignments/{subject}': () => 'rights-set=readers',
   'POST api-keys': () => `rights-set=spare;expires=${ctx.keyExpires}`,
   'POST support-grants': () => `scope=read-only;expires=${ctx.grantExpires}`,
+  // The policy as stored (the record keeps no history): the tightening sent, and the weakening the approval applied.
+  'PUT sod-policy': () => 'conflicts=none;uploader-rule=on',
+  'POST sod-policy/proposals/{id}/approve': () => 'conflicts=none;uploader-rule=off',
 };
 
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */
