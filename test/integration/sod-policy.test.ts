@@ -87,7 +87,7 @@ it('a weakening by one person is only proposed and changes nothing; its proposer
     ['sod-policy.proposal-approve', 403, 'segregation_of_duties:four-eyes-sod-policy', target, 'alice'],
     ['sod-policy.proposal-approve', 403, 'segregation_of_duties:four-eyes-sod-policy', target, 'alice'],
     ['sod-policy.proposal-list', 200, null, null, 'bob'],
-    ['sod-policy.proposal-approve', 200, null, target, 'bob'],
+    ['sod-policy.proposal-approve', 200, 'conflicts=none;uploader-rule=on', target, 'bob'],
     ['sod-policy.proposal-approve', 409, 'sod_policy_proposal_closed', target, 'bob'],
     ['sod-policy.proposal-withdraw', 409, 'sod_policy_proposal_closed', target, 'alice'],
   ]);
@@ -122,7 +122,7 @@ it('a stronger policy applies at once; one that existing assignments, keys or se
   expect(await auditOf(tenant, 'sod-policy.put')).toEqual([
     ['sod-policy.put', 409, 'conflicting_rights_held', 'sod-policy', 'alice'],
     ['sod-policy.put', 409, 'conflicting_rights_held', 'sod-policy', 'alice'],
-    ['sod-policy.put', 200, null, 'sod-policy', 'alice'],
+    ['sod-policy.put', 200, 'conflicts=documents:write×holds:place,documents:write×retention:approve;uploader-rule=on', 'sod-policy', 'alice'],
   ]);
 });
 
