@@ -9,7 +9,7 @@ import { correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorr
 import { auditOutboxItem } from '../kernel/audit';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
-import { unsafeTenantsFrom, unsafeWalkActiveDocuments } from './sweep';
+import { unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, updateDocument } from './update';
@@ -102,7 +102,10 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
 
   // After the folder walk, so a folder it indexed is resolved in this run; its own walk, since a folder whose blobs are
   // all gone is in no blob listing.
-  const records = await unsafeWalkUnresolvedOrphans(deps, input.orphanContinuation ?? null, input.maxItems, (r) => unchecked.check(r.tenantId, r.documentId, () => checkOrphanRecord(r.tenantId, r.documentId), undefined));
+  const records = await unsafeWalkTenantsById(deps, input.orphanContinuation ?? null, input.maxItems, (tenantId, after) => deps.retention.orphans.unresolvedAfter(tenantId, after, 50), async (tenantId, r) => {
+    await unchecked.check(tenantId, r.documentId, () => checkOrphanRecord(tenantId, r.documentId), undefined);
+    return true;
+  });
   async function checkOrphanRecord(tenantId: string, documentId: string): Promise<void> {
     const item = await deps.catalog.get(tenantId, documentId);
     if (item && item.status !== 'disposed') await resolveOrphan(tenantId, documentId, 'indexed');
@@ -280,42 +283,6 @@ async function resolveOrphanedBlobs(tenantId: string, documentId: string, how: O
   deps.log.info('reconciler found a listed orphaned folder no longer orphaned', { tenantId, documentId, how });
   await deps.auditOutbox.releaseNow(outbox);
   return true;
-}
-
-interface RecordCursor {
-  tenant: string;
-  /** The id of the last record visited in the tenant ('' for its start). */
-  after: string;
-}
-
-const recordCursor = walkCursor<RecordCursor>((c) => typeof c.after === 'string');
-
-/**
- * Visit every tenant's orphan records not resolved, resuming from a continuation, until `maxItems` were visited.
- * Tenants from the blob store's listing: a folder is only ever listed in a tenant's container.
- */
-async function unsafeWalkUnresolvedOrphans(
-  deps: Pick<Deps, 'blobs' | 'retention'>,
-  continuation: string | null,
-  maxItems: number,
-  visit: (record: OrphanedBlobsRecord) => Promise<void>,
-): Promise<{ visited: number; continuation: string | null }> {
-  const from = recordCursor.decode(continuation);
-  let visited = 0;
-  for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
-    let after = from && tenantId === from.tenant ? from.after : '';
-    for (;;) {
-      if (visited >= maxItems) return { visited, continuation: recordCursor.encode({ tenant: tenantId, after }) };
-      const batch = await deps.retention.orphans.unresolvedAfter(tenantId, after, Math.min(50, maxItems - visited));
-      if (batch.length === 0) break;
-      for (const record of batch) {
-        after = record.id;
-        await visit(record);
-        visited++;
-      }
-    }
-  }
-  return { visited, continuation: null };
 }
 
 interface FolderCursor {

@@ -53,11 +53,25 @@ export const cursor = walkCursor<Cursor>((c) => typeof c.after === 'string');
  * visits have counted (a visit that returns false, e.g. a fresh fixity check, does not count).
  * The bounded walk shared by the fixity check and the reconciler.
  */
-export async function unsafeWalkActiveDocuments(
+export function unsafeWalkActiveDocuments(
   deps: Pick<Deps, 'blobs' | 'retention'>,
   continuation: string | null,
   maxItems: number,
   visit: (tenantId: string, doc: ArchivedDocument) => Promise<boolean>,
+): Promise<{ visited: number; continuation: string | null }> {
+  return unsafeWalkTenantsById(deps, continuation, maxItems, (tenantId, after) => deps.retention.catalog.activeAfter(tenantId, after, 50), visit);
+}
+
+/**
+ * Visit each tenant's items (`page`: up to 50 of them after an id, by id) tenant by tenant, resuming from a
+ * continuation, until `maxItems` visits have counted. The timers' bounded walks (active documents, orphan listings).
+ */
+export async function unsafeWalkTenantsById<T extends { id: string }>(
+  deps: Pick<Deps, 'blobs'>,
+  continuation: string | null,
+  maxItems: number,
+  page: (tenantId: string, after: string) => Promise<T[]>,
+  visit: (tenantId: string, item: T) => Promise<boolean>,
 ): Promise<{ visited: number; continuation: string | null }> {
   const from = cursor.decode(continuation);
   let visited = 0;
@@ -65,12 +79,12 @@ export async function unsafeWalkActiveDocuments(
     let after = from && tenantId === from.tenant ? from.after : '';
     for (;;) {
       if (visited >= maxItems) return { visited, continuation: cursor.encode({ tenant: tenantId, after }) };
-      const batch = await deps.retention.catalog.activeAfter(tenantId, after, 50);
+      const batch = await page(tenantId, after);
       if (batch.length === 0) break;
-      for (const doc of batch) {
+      for (const item of batch) {
         if (visited >= maxItems) break;
-        after = doc.id;
-        if (await visit(tenantId, doc)) visited++;
+        after = item.id;
+        if (await visit(tenantId, item)) visited++;
       }
     }
   }
