@@ -5,8 +5,7 @@ import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHoldOn } from '../shared/retention/holds/place-hold';
-import { idempotencyKeyOf, idFromIdempotencyKey } from '../shared/ids';
-import { personOf } from '../shared/kernel/principal';
+import { idempotencyKeyOf } from '../shared/ids';
 import { placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
 import { releaseHold } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
@@ -30,9 +29,7 @@ export const placeDocumentHold = operation({
   responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location', 'Idempotent-Replayed'] } },
   errors: ['document_not_found', 'document_disposed', 'worm_unavailable', 'idempotency_key_reused'],
   handler: async ({ params, body, req, principal, audit }, deps) => {
-    const key = idempotencyKeyOf(req.headers.get('idempotency-key'));
-    const holdId = key === null ? undefined : idFromIdempotencyKey(principal.tenantId, personOf(principal), key, 'legal-hold');
-    const { hold, replayed } = await placeHoldOn({ principal, documentId: params.id, ...body, ...(holdId ? { holdId } : {}), audit: audit.staging(201) }, deps);
+    const { hold, replayed } = await placeHoldOn({ principal, documentId: params.id, ...body, idempotencyKey: idempotencyKeyOf(req.headers.get('idempotency-key')), audit: audit.staging(201) }, deps);
     if (replayed) audit.detail = `hold=${hold.id};replayed`;
     return reply(201, hold, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${params.id}/legal-holds/${hold.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },

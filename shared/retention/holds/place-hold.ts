@@ -1,4 +1,5 @@
-import { uuidv7 } from '../../ids';
+import { idFromIdempotencyKey, uuidv7 } from '../../ids';
+import { personOf } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
@@ -18,14 +19,18 @@ export interface PlacedHold {
  * audit, a dispute) was not known to the approver, so after its release the document is
  * reviewed again instead of being disposed of on the old approval.
  *
- * `holdId` given (derived from an Idempotency-Key, or a hold by query's): a document that carries that hold already
+ * `holdId` given (a hold by query's), or derived from `idempotencyKey`: a document that carries that hold already
  * is answered with it, unchanged, when it was placed for the same reason, case and query; for another it is a 422,
  * since a retry that is not the same request must not be told its hold stands.
  */
-export async function placeHoldOn(cmd: PlaceHold & { holdId?: string; query?: LegalHold['query']; /** One document's hold: its audit entry is stored with it (the audit outbox). */ audit?: AuditStaging }, deps: HoldDeps): Promise<PlacedHold> {
+export async function placeHoldOn(
+  cmd: PlaceHold & { holdId?: string; query?: LegalHold['query']; /** Validated (ids.ts idempotencyKeyOf): the hold's id is derived from it, so a retry places the same hold. */ idempotencyKey?: string | null; /** One document's hold: its audit entry is stored with it (the audit outbox). */ audit?: AuditStaging },
+  deps: HoldDeps,
+): Promise<PlacedHold> {
   const tenantId = cmd.principal.tenantId;
+  const keyed = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold') : undefined;
   const hold: LegalHold = {
-    id: cmd.holdId ?? uuidv7(deps.clock.now().getTime()),
+    id: cmd.holdId ?? keyed ?? uuidv7(deps.clock.now().getTime()),
     reason: cmd.reason,
     caseReference: cmd.caseReference,
     placedAt: deps.clock.now().toISOString(),
