@@ -159,10 +159,13 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       if ((await storeCorrection(current, correction, deps)) === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
       else result.correctionsStored.push(`${tenantId}/${doc.id}/${correction.version}`);
     }
-    for (const c of correctionBlobs([...listed.keys()])) {
+    const kept = correctionBlobs([...listed.keys()]);
+    for (const c of kept) {
       const retainUntil = listed.get(c.name)!.retainUntil;
       if (retainUntil !== null && retainUntil < doc.retention.retainUntil) await deps.blobs.extendRetention(tenantId, c.name, doc.retention.retainUntil);
     }
+    // Read again (restoreCorrections) only when the folder keeps a version beyond the walk's copy: not once per document and run.
+    if (!kept.some((c) => c.version > (doc.metadataVersion ?? 1))) return;
     const restored = await restoreCorrections(tenantId, doc.id, [...listed.keys()], RECONCILE_ACTOR, deps);
     if (restored.length > 0) {
       deps.log.warn('reconciler restored corrections the catalog item had lost from their blobs', { tenantId, documentId: doc.id, versions: restored });
