@@ -161,6 +161,11 @@ it('a lowering is only proposed; the admin, who approves disposals, cannot appro
   await rob.page.getByText('Approved: the policy now applies as proposed.').waitFor();
   await rob.page.getByText('No proposed changes are waiting.').waitFor();
   await until(rob.page, async () => !(await rob.page.getByLabel('Documents are disposed of only after someone approved it').isChecked()));
+  // The decided proposal stays listed: what it lowered, who proposed it, that it was approved, and why.
+  const decided = rob.page.getByRole('table', { name: 'Decided earlier' });
+  await until(rob.page, async () => (await decided.getByRole('row').count()) === 2);
+  const row = (await decided.getByRole('row').nth(1).textContent()) ?? '';
+  for (const part of [lowered, 'Proposed by rita@acme.example', 'Approved', 'The accountant approves disposals outside the archive now']) expect(row).toContain(part);
   await checkA11y(rob.page, 'retention lowering approved');
   await screenshot(rob.page, 'retention-7-lowering-approved');
   expect((await call(`${target.apiUrl}/retention/policy`, { token: ada })).json).toMatchObject({ requireDisposalApproval: false, updatedBy: { subject: 'rob@acme.example' } });

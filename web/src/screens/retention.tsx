@@ -1,7 +1,8 @@
 /**
  * The organisation's retention policy: its own retention classes (never below the legal minimum), the
  * default class, whether disposal needs an approval, and the month the fiscal year ends. A change that lowers a
- * safeguard is only proposed; the proposals wait below for a second person to approve, withdraw or reject them.
+ * safeguard is only proposed; the proposals wait below for a second person to approve, withdraw or reject them, and
+ * the decided ones stay listed (who proposed, who decided, and why).
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
@@ -9,6 +10,7 @@ import type { paths } from '../../../cli/api/openapi-types';
 import { api, changedMeanwhile, ProblemError, refusalOf, unwrap, unwrapVersioned } from '../api';
 import { FormField } from '../components/FormField';
 import { Pager } from '../components/Pager';
+import { DecidedProposals } from '../components/DecidedProposals';
 import { ProposalCard } from '../components/ProposalCard';
 import type { Dictionary } from '../i18n/en';
 import { usePagedQuery } from '../lib/paged-query';
@@ -43,7 +45,9 @@ const MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 type Proposal = paths['/retention/policy/proposals']['get']['responses'][200]['content']['application/json']['items'][number];
 const PENDING_PAGE_SIZE = 50;
-const listPending = (continuationToken: string | undefined) => unwrap(api().GET('/retention/policy/proposals', { params: { query: { state: 'pending', limit: PENDING_PAGE_SIZE, continuationToken } } }));
+type ProposalState = NonNullable<NonNullable<paths['/retention/policy/proposals']['get']['parameters']['query']>['state']>;
+const listProposals = (state: ProposalState, limit: number, continuationToken: string | undefined) => unwrap(api().GET('/retention/policy/proposals', { params: { query: { state, limit, continuationToken } } }));
+const listPending = (continuationToken: string | undefined) => listProposals('pending', PENDING_PAGE_SIZE, continuationToken);
 const monthIn = (locale: string) => (m: number) => new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', { month: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2000, m - 1, 1)));
 
 export function RetentionScreen(_: ScreenProps) {
@@ -225,6 +229,7 @@ function RetentionProposals({ onDecided }: { onDecided: () => void }) {
         />
       ))}
       <Pager label={t.retention.pendingPages} pages={pages} list={list} />
+      <DecidedProposals idPrefix="retention" queryKey="retention-policy-proposals" list={listProposals} changes={(p) => loweredInWords(p, t, monthIn(locale))} />
     </section>
   );
 }

@@ -20,7 +20,8 @@ import { inWords, PERMISSIONS, type Permission } from '../lib/permissions';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
 import { Pager } from '../components/Pager';
-import { personOf, ProposalCard, who } from '../components/ProposalCard';
+import { DecidedProposals } from '../components/DecidedProposals';
+import { ProposalCard, who } from '../components/ProposalCard';
 
 type RightsSet = paths['/rights-sets']['get']['responses'][200]['content']['application/json']['items'][number];
 type Assignment = paths['/rights-assignments']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -256,10 +257,7 @@ type SodDraft = SodRules & { etag: string | null };
 type Proposal = Awaited<ReturnType<typeof listProposals>>['items'][number];
 type ProposalState = NonNullable<NonNullable<paths['/sod-policy/proposals']['get']['parameters']['query']>['state']>;
 const listProposals = (state: ProposalState, limit: number, continuationToken: string | undefined) => unwrap(api().GET('/sod-policy/proposals', { params: { query: { state, limit, continuationToken } } }));
-/** What the decided list can show, the API's `state`: every decided one first. */
-const DECIDED_STATES: readonly ProposalState[] = ['decided', 'approved', 'withdrawn', 'rejected', 'expired'];
 const PENDING_PAGE_SIZE = 50;
-const DECIDED_PAGE_SIZE = 10;
 
 const pairKey = ([a, b]: readonly string[]) => (a! < b! ? `${a}|${b}` : `${b}|${a}`);
 
@@ -373,14 +371,11 @@ function proposalChanges(p: Proposal, t: Dictionary): string[] {
 }
 
 function SodProposals({ onDecided }: { onDecided: () => void }) {
-  const { t, dateTime } = useI18n();
+  const { t } = useI18n();
   // Paged and filtered by the API: a tenant's decided proposals pile up, so the lists no longer hold them all.
   const { pages: pendingPages, list: proposals } = usePagedQuery('pending', ['sod-policy-proposals', 'pending'], (token) => listProposals('pending', PENDING_PAGE_SIZE, token));
-  const [shown, setShown] = useState<ProposalState>('decided');
-  const { pages: decidedPages, list: decidedList } = usePagedQuery(shown, ['sod-policy-proposals', shown], (token) => listProposals(shown, DECIDED_PAGE_SIZE, token));
   const [outcome, setOutcome] = useState('');
   const pending = proposals.data?.items ?? [];
-  const decided = decidedList.data?.items ?? [];
   return (
     <section className="panel" aria-labelledby="h-proposals">
       <h2 id="h-proposals">{t.sod.proposals}</h2>
@@ -390,30 +385,7 @@ function SodProposals({ onDecided }: { onDecided: () => void }) {
       {proposals.data && pending.length === 0 && <p className="muted">{t.sod.noProposals}</p>}
       {pending.map((p, i) => <SodProposalCard key={p.id} proposal={p} n={pendingPages.page * PENDING_PAGE_SIZE + i + 1} onDecided={(sentence) => { setOutcome(sentence); onDecided(); }} />)}
       <Pager label={t.sod.pendingPages} pages={pendingPages} list={proposals} />
-      <h3 id="h-decided">{t.sod.decided}</h3>
-      <div className="form-grid">
-        <FormField id="p-shown" label={t.sod.show}>
-          <select value={shown} onChange={(e) => setShown(e.target.value as ProposalState)}>
-            {DECIDED_STATES.map((s) => (
-              <option key={s} value={s}>{t.sod.decidedFilters[s]}</option>
-            ))}
-          </select>
-        </FormField>
-      </div>
-      {decidedList.error ? <ProblemMessage error={decidedList.error} /> : null}
-      {decidedList.data && decided.length === 0 && <p className="muted">{t.sod.noneDecided}</p>}
-      {decided.length > 0 && (
-        <DataTable labelledBy="h-decided" columns={[t.sod.changes, t.sod.state, t.sod.decidedBy]}>
-          {decided.map((p) => (
-            <tr key={p.id}>
-              <td>{proposalChanges(p, t).join('; ')}<br /><span className="muted small">{t.sod.proposedBy(who(personOf(p.proposedBy)) ?? t.you, dateTime(p.proposedAt))}</span></td>
-              <td><span className={`badge ${p.state === 'approved' ? 'success' : 'pending'}`}>{t.sod.states[p.state] ?? p.state}</span></td>
-              <td>{p.decidedBy ? (who(personOf(p.decidedBy)) ?? t.you) : ''}{p.decidedAt && <><br /><span className="muted small">{dateTime(p.decidedAt)}</span></>}{p.decisionReason && <><br /><span className="small">{p.decisionReason}</span></>}</td>
-            </tr>
-          ))}
-        </DataTable>
-      )}
-      <Pager label={t.sod.decidedPages} pages={decidedPages} list={decidedList} />
+      <DecidedProposals idPrefix="sod" queryKey="sod-policy-proposals" list={listProposals} changes={(p) => proposalChanges(p, t)} />
     </section>
   );
 }
