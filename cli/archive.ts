@@ -17,6 +17,7 @@ const USAGE = `usage:
   archive login --url <base, e.g. http://localhost:7071/api> --with-token < token.txt
   ARCHIVE_TOKEN=... archive login --url <base>
   archive ls [--fiscal-year Y] [--from D] [--to D] [--kind K] [--counterparty C] [--reference R] [--tags a,b] [--amount-min N] [--amount-max N]
+             [--corrected-since <date or instant>]
   archive get <id> [--original] [--out DIR] [--via-archive] [--force]
   archive export [search options] --out DIR [--originals] [--csv-dutch] [--via-archive] [--force]
   archive correct <id> --reason R [--amount N] [--currency C] [--counterparty C] [--reference R]
@@ -32,6 +33,8 @@ correct changes the document's catalog metadata (never the scan), with a reason,
 has just read: a correction someone made meanwhile is refused (run again), never overwritten.
 No command replaces an existing file unless --force is given; verify works offline.
 --csv-dutch writes manifest.csv with ';' between fields and ',' as decimal mark.
+--corrected-since T finds the documents whose details were corrected since T (an export's time, as
+archive exports shows it); with --fiscal-year, also those corrected out of that year.
 
 Files of 16 MiB or more come straight from storage through a short-lived read-only link the
 archive hands out (and audits); --via-archive asks the API for them instead, which streams files up
@@ -55,6 +58,7 @@ const OPTIONS = {
   tags: { type: 'string' },
   'amount-min': { type: 'string' },
   'amount-max': { type: 'string' },
+  'corrected-since': { type: 'string' },
   original: { type: 'boolean' },
   originals: { type: 'boolean' },
   out: { type: 'string' },
@@ -77,6 +81,7 @@ function filterOf(v: Record<string, string | boolean | undefined>): SearchFilter
     tags: typeof v.tags === 'string' ? v.tags.split(',') : undefined,
     amountMin: num(v['amount-min']),
     amountMax: num(v['amount-max']),
+    correctedSince: str(v['corrected-since']),
   };
   for (const [k, val] of Object.entries(f)) if (typeof val === 'number' && !Number.isFinite(val)) throw new CliError(`--${k} must be a number`, 2);
   return Object.fromEntries(Object.entries(f).filter(([, val]) => val !== undefined));

@@ -845,7 +845,7 @@ export async function listExports(client: Client, limit = 50): Promise<ListedExp
 }
 
 export function formatExports(items: ListedExport[]): string {
-  const rows = items.map((e) => [e.id, e.status, e.createdAt.slice(0, 16).replace('T', ' '), `${e.progress.documents}/${e.progress.total}`, e.includeOriginals ? 'yes' : 'no', JSON.stringify(e.filter), e.expiresAt.slice(0, 10)].map(printable));
+  const rows = items.map((e) => [e.id, e.status, e.createdAt /* whole: `--corrected-since` takes it as printed */, `${e.progress.documents}/${e.progress.total}`, e.includeOriginals ? 'yes' : 'no', JSON.stringify(e.filter), e.expiresAt.slice(0, 10)].map(printable));
   const header = ['id', 'status', 'created', 'documents', 'originals', 'search', 'expires'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');

@@ -920,6 +920,7 @@ export interface operations {
                 amountMax?: number;
                 currency?: string;
                 reference?: string;
+                correctedSince?: string;
                 tags?: string;
                 sort?: "createdAt" | "documentDate" | "amount";
                 order?: "asc" | "desc";
@@ -1085,6 +1086,11 @@ export interface operations {
                             };
                             /** @description Version of the metadata (also the ETag `"metadata-N"`) */
                             metadataVersion: number;
+                            /**
+                             * Format: date-time
+                             * @description When the metadata was last corrected; absent while never corrected
+                             */
+                            correctedAt?: string;
                         }[];
                         continuationToken: string | null;
                     };
@@ -1398,6 +1404,11 @@ export interface operations {
                         };
                         /** @description Version of the metadata (also the ETag `"metadata-N"`) */
                         metadataVersion: number;
+                        /**
+                         * Format: date-time
+                         * @description When the metadata was last corrected; absent while never corrected
+                         */
+                        correctedAt?: string;
                     };
                 };
             };
@@ -1782,6 +1793,11 @@ export interface operations {
                         };
                         /** @description Version of the metadata (also the ETag `"metadata-N"`) */
                         metadataVersion: number;
+                        /**
+                         * Format: date-time
+                         * @description When the metadata was last corrected; absent while never corrected
+                         */
+                        correctedAt?: string;
                     };
                 };
             };
@@ -3257,6 +3273,11 @@ export interface operations {
                         };
                         /** @description Version of the metadata (also the ETag `"metadata-N"`) */
                         metadataVersion: number;
+                        /**
+                         * Format: date-time
+                         * @description When the metadata was last corrected; absent while never corrected
+                         */
+                        correctedAt?: string;
                         correction?: {
                             version: number;
                             /** Format: date-time */
@@ -3822,6 +3843,7 @@ export interface operations {
                                 amountMax?: number;
                                 currency?: string;
                                 reference?: string;
+                                correctedSince?: unknown;
                                 tags?: string[];
                             };
                             includeOriginals: boolean;
@@ -4018,6 +4040,7 @@ export interface operations {
                     amountMax?: number;
                     currency?: string;
                     reference?: string;
+                    correctedSince?: string;
                     tags?: string[];
                     /** @default false */
                     includeOriginals?: boolean;
@@ -4068,6 +4091,7 @@ export interface operations {
                             amountMax?: number;
                             currency?: string;
                             reference?: string;
+                            correctedSince?: unknown;
                             tags?: string[];
                         };
                         includeOriginals: boolean;
@@ -4331,6 +4355,7 @@ export interface operations {
                             amountMax?: number;
                             currency?: string;
                             reference?: string;
+                            correctedSince?: unknown;
                             tags?: string[];
                         };
                         includeOriginals: boolean;
@@ -7660,6 +7685,11 @@ export interface operations {
                         };
                         /** @description Version of the metadata (also the ETag `"metadata-N"`) */
                         metadataVersion: number;
+                        /**
+                         * Format: date-time
+                         * @description When the metadata was last corrected; absent while never corrected
+                         */
+                        correctedAt?: string;
                     };
                 };
             };

@@ -6,7 +6,7 @@ import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../r
 import { policyOf } from '../retention/tenant-policy';
 import { actorOf, protectEach, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
-import { ArchivedDocument, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
+import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
 import { DOCUMENT_ID } from '../ids';
 import { CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
@@ -143,6 +143,7 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
       retention: { ...doc.retention, class: corrected.retention.class, retainUntil },
       metadataVersion: version + 1,
       metadataHistory: [...(doc.metadataHistory ?? []), correction],
+      ...correctionSearchFields(doc, corrected.fiscalYear, correction.at),
     };
     return {
       next,

@@ -9,7 +9,7 @@
 import type { Deps } from '../deps';
 import { type AuditOutboxItem, type AuditStaging, auditOutboxItem } from '../kernel/audit';
 import { blobLayout } from '../kernel/blob-layout';
-import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
+import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { Actor } from '../kernel/retention';
 import { isHeld } from '../kernel/retention-rules';
@@ -64,6 +64,7 @@ export function withStoredCorrection(doc: ArchivedDocument, stored: StoredCorrec
     retention: { ...doc.retention, class: stored.retention.class, retainUntil },
     metadataVersion: stored.correction.version,
     metadataHistory: [...(doc.metadataHistory ?? []), stored.correction],
+    ...correctionSearchFields(doc, stored.fiscalYear, stored.correction.at),
   };
 }
 

@@ -77,6 +77,7 @@ export const ZDocument = z
       .looseObject({ status: z.enum(['pending', 'passed', 'failed']) })
       .meta({ description: 'veraPDF outcome: pending, or passed/failed with validator, profile, failedRules, validatedAt and the report (sha256, size)' }),
     metadataVersion: z.number().int().min(1).meta({ description: 'Version of the metadata (also the ETag `"metadata-N"`)' }),
+    correctedAt: ZInstant.optional().meta({ description: 'When the metadata was last corrected; absent while never corrected' }),
   });
 
 /** One version of a document's metadata: the ingest version (reason null) or a correction (PATCH /documents/{id}/metadata). */

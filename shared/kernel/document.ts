@@ -67,6 +67,19 @@ export interface ArchivedDocument {
   metadataVersion?: number;
   /** Every correction, oldest first: who, when, why, what changed. The ingest manifest keeps the original. */
   metadataHistory?: MetadataCorrection[];
+  /** When the metadata was last corrected (indexed: `correctedAfter` searches it); absent while never corrected. */
+  correctedAt?: string;
+  /**
+   * Every fiscal year the document has been in, set with `correctedAt` (indexed): `correctedAfter` with `fiscalYear`
+   * also finds a document corrected out of that year, which the year's earlier export held.
+   */
+  fiscalYearsEver?: number[];
+}
+
+/** The search fields a correction sets (`correctedAt`, `fiscalYearsEver`): the item before it, the fiscal year it leaves the document in, when. */
+export function correctionSearchFields(before: Pick<ArchivedDocument, 'fiscalYear' | 'fiscalYearsEver'>, fiscalYear: number, at: string): Pick<ArchivedDocument, 'correctedAt' | 'fiscalYearsEver'> {
+  const years = new Set([...(before.fiscalYearsEver ?? [before.fiscalYear]), fiscalYear]);
+  return { correctedAt: at, fiscalYearsEver: [...years].sort((a, b) => a - b) };
 }
 
 export interface MetadataCorrection {
@@ -128,6 +141,7 @@ export function toPublicDocument(d: ArchivedDocument) {
     createdAt: d.createdAt,
     createdBy: d.createdBy,
     metadataVersion: d.metadataVersion ?? 1,
+    ...(d.correctedAt ? { correctedAt: d.correctedAt } : {}),
   };
 }
 export type PublicDocument = ReturnType<typeof toPublicDocument>;

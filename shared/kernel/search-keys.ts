@@ -22,14 +22,29 @@ export function searchKeysOf(metadata: { counterparty?: string; reference?: stri
   };
 }
 
-/** The item with keys derived from its current metadata (stale or missing keys replaced, keys of removed values dropped). */
-export function withSearchKeys(doc: ArchivedDocument): ArchivedDocument {
-  const { counterpartyKey: _c, referenceKey: _r, ...rest } = doc;
-  return { ...rest, ...searchKeysOf(doc.metadata) };
+/**
+ * A corrected item's correction search fields (document.ts correctionSearchFields): when it was last corrected, and
+ * every fiscal year it has been in. An item corrected before they existed gets its current year only: the years it
+ * was in before are not recorded anywhere.
+ */
+function correctionFieldsOf(doc: ArchivedDocument): Pick<ArchivedDocument, 'correctedAt' | 'fiscalYearsEver'> {
+  const last = doc.metadataHistory?.at(-1);
+  if (!last) return {};
+  const years = new Set([...(doc.fiscalYearsEver ?? []), doc.fiscalYear]);
+  return { correctedAt: last.at, fiscalYearsEver: [...years].sort((a, b) => a - b) };
 }
 
-/** Whether the item's stored keys are the ones its metadata gives (the reconciler migrates the others). */
+/**
+ * The item with keys derived from its current metadata (stale or missing keys replaced, keys of removed values
+ * dropped) and its correction search fields from its corrections.
+ */
+export function withSearchKeys(doc: ArchivedDocument): ArchivedDocument {
+  const { counterpartyKey: _c, referenceKey: _r, correctedAt: _a, fiscalYearsEver: _y, ...rest } = doc;
+  return { ...rest, ...searchKeysOf(doc.metadata), ...correctionFieldsOf(doc) };
+}
+
+/** Whether the item's stored keys and correction fields are the ones it gives (the reconciler migrates the others). */
 export function hasCurrentSearchKeys(doc: ArchivedDocument): boolean {
-  const want = searchKeysOf(doc.metadata);
-  return doc.counterpartyKey === want.counterpartyKey && doc.referenceKey === want.referenceKey;
+  const want = { ...searchKeysOf(doc.metadata), ...correctionFieldsOf(doc) };
+  return doc.counterpartyKey === want.counterpartyKey && doc.referenceKey === want.referenceKey && doc.correctedAt === want.correctedAt && doc.fiscalYearsEver?.join() === want.fiscalYearsEver?.join();
 }

@@ -13,6 +13,14 @@ const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 const prefix = shownText('line', 200).refine((s) => searchKey(s) !== '', 'must contain a letter, digit or sign other than space');
 
 /**
+ * A moment to search from: an ISO 8601 instant with its offset, or a date (its start, UTC). As the archive stores
+ * its instants (UTC, milliseconds), so the catalog compares them as text in time order.
+ */
+const since = z
+  .union([z.iso.datetime({ offset: true }), z.iso.datetime({ offset: true, precision: -1 }), z.iso.date()], { error: 'must be a date (YYYY-MM-DD) or an instant with its offset, e.g. 2025-03-14T09:30Z' })
+  .transform((s) => new Date(s.length === 10 ? `${s}T00:00:00Z` : s).toISOString());
+
+/**
  * The one search filter over the catalog (GET /documents, POST /exports, the catalog port).
  * Stated once; `query` reads it from a URL (numbers as text, tags comma-separated), `json`
  * from a request body. Both parse to the same `SearchFilter`.
@@ -32,6 +40,11 @@ export function searchFilterShape(encoding: 'query' | 'json') {
     amountMax: number((n) => n.finite().optional(), 'decimal'),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     reference: prefix.optional(),
+    /**
+     * Documents whose metadata was corrected at or after this moment (an export's `createdAt`: what changed since it).
+     * With `fiscalYear`, a document corrected out of that year matches too: the year's earlier export held it.
+     */
+    correctedSince: since.optional(),
     /** Every tag must be present (in a URL: comma-separated). */
     tags: (encoding === 'query'
       ? z

@@ -120,7 +120,8 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     // Migration, re-run safely on every pass: documents archived before content-key markers get one.
     await deps.catalog.ensureContentMarker(doc);
     if (!hasCurrentSearchKeys(doc)) {
-      // The catalog's replace derives the keys; a concurrent write that already did so leaves nothing to do.
+      // The catalog's replace derives the keys (and a corrected item's correction search fields); a concurrent write
+      // that already did so leaves nothing to do.
       const migrated = await updateDocument(tenantId, doc.id, deps, (d) => (hasCurrentSearchKeys(d) ? { next: null, result: false } : { next: d, result: true })).catch((err: unknown) => {
         // Disposed or gone since the walk read it: nothing to migrate.
         if (err instanceof ArchiveError && (err.code === 'document_disposed' || err.code === 'document_not_found')) return false;

@@ -1,6 +1,6 @@
 /**
  * The README's year-end walk-through for the accountant ("The `archive` command-line client"),
- * step by step through the CLI's argv layer: search, correct, export (Dutch CSV), verify offline.
+ * step by step through the CLI's argv layer: search, correct, export (Dutch CSV), verify offline, and what changed since.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -90,13 +90,35 @@ describe('year-end walk-through (README)', () => {
 
   it('4. verify offline: `archive verify ./2024` (no network), and it notices an edited file', async () => {
     const out = path.join(work, '2024');
-    const offline = { ...env, ARCHIVE_CONFIG_DIR: path.join(work, 'no-login') };
-    env = offline;
-    expect((await archiveCmd('verify', out)).code).toBe(0);
-    const file = path.join(out, 'documents', fs.readdirSync(path.join(out, 'documents'))[0]!);
-    fs.appendFileSync(file, 'edited');
-    const after = await archiveCmd('verify', out);
-    expect(after.code).toBe(3);
-    expect(after.out).toContain('DIFFERS');
+    const loggedIn = env;
+    env = { ...env, ARCHIVE_CONFIG_DIR: path.join(work, 'no-login') };
+    try {
+      expect((await archiveCmd('verify', out)).code).toBe(0);
+      const file = path.join(out, 'documents', fs.readdirSync(path.join(out, 'documents'))[0]!);
+      fs.appendFileSync(file, 'edited');
+      const after = await archiveCmd('verify', out);
+      expect(after.code).toBe(3);
+      expect(after.out).toContain('DIFFERS');
+    } finally {
+      env = loggedIn;
+    }
+  });
+
+  it('5. later corrections: `archive ls --fiscal-year 2024 --corrected-since <created>` lists what changed since the export, and `archive export ... --corrected-since` exports just those', async () => {
+    // The export's time as `archive exports` prints it.
+    const created = /completed\s+(\S+)/.exec((await archiveCmd('exports')).out)![1]!;
+    expect(created).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect((await archiveCmd('correct', ids[0]!, '--amount', '100.52', '--reason', 'Digits swapped')).code).toBe(0);
+    // The correction of step 2 came before the export: not listed.
+    const listed = await archiveCmd('ls', '--fiscal-year', '2024', '--corrected-since', created);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toContain('1 document(s)');
+    expect(listed.out).toContain(ids[0]);
+    const out = path.join(work, '2024-corrections');
+    const exported = await archiveCmd('export', '--fiscal-year', '2024', '--corrected-since', created, '--out', out, '--originals');
+    expect(exported.code).toBe(0);
+    expect(exported.out).toContain('VERIFIED');
+    const rows = csvRecords(fs.readFileSync(path.join(out, 'manifest.csv'), 'utf8'), ',');
+    expect(rows.map((r) => [r.documentId, r.amount])).toEqual([[ids[0], '100.52']]);
   });
 });

@@ -204,6 +204,77 @@ describe('step 2: correct metadata with PATCH /documents/{id}/metadata', () => {
   });
 });
 
+describe('what changed since an export: correctedSince', () => {
+  let t: string;
+  let acc: string;
+  let since: string;
+  const ids: Record<string, string> = {};
+  const correct = async (name: string, body: Record<string, unknown>, version = 1) => {
+    const res = await call(`${archive.url}/documents/${ids[name]}/metadata`, patch({ reason: `fix ${name}`, ...body }, acc, `"metadata-${version}"`));
+    expect(res.status).toBe(200);
+    return res.json as { correctedAt?: string };
+  };
+  const search = async (q: string) => {
+    const res = await call(`${archive.url}/documents?${q}`, { token: acc });
+    expect(res.status).toBe(200);
+    const names = Object.fromEntries(Object.entries(ids).map(([n, id]) => [id, n]));
+    return (res.json.items as { id: string }[]).map((d) => names[d.id] ?? d.id).sort();
+  };
+
+  beforeAll(async () => {
+    t = newTenant('corrected-since');
+    acc = await archive.token({ tenant: t, sub: 'acc@corrected-since.example', rights: 'accountant' });
+    const deps = archive.host.deps;
+    for (const [name, fiscalYear] of [['early', 2024], ['amount', 2024], ['moved', 2024], ['untouched', 2024], ['later', 2025]] as const) {
+      ids[name] = (await seedDocument(deps, t, { metadata: { counterparty: `Supplier ${name}`, amount: 10, currency: 'EUR' }, fiscalYear })).id;
+    }
+    await correct('early', { amount: 11 }); // before the export
+    await new Promise((r) => setTimeout(r, 5));
+    since = new Date().toISOString(); // the export of 2024 is made here
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await correct('amount', { amount: 12.5 })).correctedAt! >= since).toBe(true);
+    await correct('moved', { fiscalYear: 2025 });
+    await correct('later', { reference: 'R-1' });
+  });
+
+  it('finds the documents corrected since a moment; with a fiscal year, also those corrected out of it', async () => {
+    expect(await search(`fiscalYear=2024&correctedSince=${encodeURIComponent(since)}`)).toEqual(['amount', 'moved']);
+    expect(await search(`fiscalYear=2025&correctedSince=${encodeURIComponent(since)}`)).toEqual(['later', 'moved']);
+    expect(await search(`correctedSince=${encodeURIComponent(since)}`)).toEqual(['amount', 'later', 'moved']);
+    // Without it, a fiscal year is the one the document is in now.
+    expect(await search('fiscalYear=2024')).toEqual(['amount', 'early', 'untouched']);
+    // A plain date is its start (UTC); an offset is honoured.
+    expect(await search('fiscalYear=2024&correctedSince=2000-01-01')).toEqual(['amount', 'early', 'moved']);
+    expect(await search(`correctedSince=${encodeURIComponent('2999-01-01T01:00:00+01:00')}`)).toEqual([]);
+    const bad = await call(`${archive.url}/documents?correctedSince=yesterday`, { token: acc });
+    expect([bad.status, bad.json.code, bad.json.errors?.[0]?.path]).toEqual([400, 'invalid_query', 'correctedSince']);
+  });
+
+  it('an export of what changed since holds exactly those documents, and keeps the filter', async () => {
+    const res = await call(`${archive.url}/exports`, { method: 'POST', token: acc, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fiscalYear: 2024, correctedSince: since }) });
+    expect(res.status).toBe(202);
+    expect(res.json.progress.total).toBe(2);
+    expect(res.json.filter).toEqual({ fiscalYear: 2024, correctedSince: since });
+  });
+
+  it('a document corrected before the fields existed gets them from the reconciler (its current year only), and is found then', async () => {
+    const deps = archive.host.deps;
+    const container = deps.retention.catalog as unknown as { container: { item(id: string, pk: string): { replace(d: unknown): Promise<unknown> } } };
+    const { correctedAt: _a, fiscalYearsEver: _y, ...bare } = (await deps.catalog.get(t, ids.amount!))!;
+    await container.container.item(ids.amount!, t).replace(bare);
+    expect(await search(`fiscalYear=2024&correctedSince=${encodeURIComponent(since)}`)).toEqual(['moved']);
+    let continuation: string | null = null;
+    const migrated: string[] = [];
+    do {
+      const r = await reconcile({ now: new Date(), maxItems: 500, continuation }, deps);
+      migrated.push(...r.keysMigrated);
+      continuation = r.continuation;
+    } while (continuation);
+    expect(migrated.filter((m) => m.startsWith(`${t}/`))).toEqual([`${t}/${ids.amount}`]);
+    expect(await search(`fiscalYear=2024&correctedSince=${encodeURIComponent(since)}`)).toEqual(['amount', 'moved']);
+  });
+});
+
 describe('raw uploads carry metadata; a retry with other metadata is refused, not replayed', () => {
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const raw = (bytes: Buffer, headers: Record<string, string>, query = '') =>

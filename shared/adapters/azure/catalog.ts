@@ -15,7 +15,10 @@ function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'contin
     where.push(clause);
     parameters.push({ name, value });
   };
-  if (q.fiscalYear !== undefined) add('c.fiscalYear = @fy', '@fy', q.fiscalYear);
+  // Since a moment, a fiscal year is every one the document has been in (correctionSearchFields): a document
+  // corrected out of the year was in its earlier export, so what changed since includes it.
+  if (q.fiscalYear !== undefined) add(q.correctedSince ? 'ARRAY_CONTAINS(c.fiscalYearsEver, @fy)' : 'c.fiscalYear = @fy', '@fy', q.fiscalYear);
+  if (q.correctedSince) add('c.correctedAt >= @cs', '@cs', q.correctedSince);
   if (q.from) add('c.metadata.documentDate >= @from', '@from', q.from);
   if (q.to) add('c.metadata.documentDate <= @to', '@to', q.to);
   if (q.kind) add('c.metadata.kind = @kind', '@kind', q.kind);

@@ -18,6 +18,7 @@ const filter = fc.record(
     currency: fc.constantFrom('EUR', 'USD', 'CHF'),
     reference: word,
     tags: fc.uniqueArray(word, { minLength: 1, maxLength: 10 }),
+    correctedSince: fc.oneof(day, fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2030, 0, 1) }).map((t) => new Date(t).toISOString().replace('Z', '+00:00'))),
   },
   { requiredKeys: [] },
 );
