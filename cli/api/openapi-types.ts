@@ -3843,7 +3843,8 @@ export interface operations {
                                 amountMax?: number;
                                 currency?: string;
                                 reference?: string;
-                                correctedSince?: unknown;
+                                /** Format: date-time */
+                                correctedSince?: string;
                                 tags?: string[];
                             };
                             includeOriginals: boolean;
@@ -4091,7 +4092,8 @@ export interface operations {
                             amountMax?: number;
                             currency?: string;
                             reference?: string;
-                            correctedSince?: unknown;
+                            /** Format: date-time */
+                            correctedSince?: string;
                             tags?: string[];
                         };
                         includeOriginals: boolean;
@@ -4355,7 +4357,8 @@ export interface operations {
                             amountMax?: number;
                             currency?: string;
                             reference?: string;
-                            correctedSince?: unknown;
+                            /** Format: date-time */
+                            correctedSince?: string;
                             tags?: string[];
                         };
                         includeOriginals: boolean;

@@ -207,6 +207,23 @@ it('starts a fiscal-year export, shows its progress to completion and downloads 
   await screenshot(page, 'accountant-7-exports');
 });
 
+it('after the export, "What changed since" finds only the documents corrected since it was made, in its fiscal year', async () => {
+  const target = e2eTarget();
+  const token = await target.token({ tenant, sub: 'carla@acme.example', rights: 'accountant' });
+  const doc = (await call(`${target.apiUrl}/documents?reference=R-7781`, { token })).json.items[0];
+  const fixed = await call(`${target.apiUrl}/documents/${doc.id}/metadata`, { method: 'PATCH', token, headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': `"metadata-${doc.metadataVersion}"` }, body: JSON.stringify({ reason: 'The tip was left out', amount: 250 }) });
+  expect(fixed.status).toBe(200);
+  await page.getByRole('link', { name: 'What changed since' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Documents' }).waitFor();
+  // The corrections made before the export (the tests above) are in it: only this one is listed.
+  await until(page, async () => (await page.locator('table.data tbody tr').count()) === 1 && /R-7781/.test((await page.locator('table.data tbody').textContent()) ?? ''));
+  expect(await page.getByLabel('Details corrected since').inputValue()).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/);
+  expect(new URL(page.url()).searchParams.get('fiscalYear')).toBe(String(new Date().getFullYear() - 1));
+  await checkA11y(page, 'changed since an export');
+  await page.getByRole('link', { name: 'Exports' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Exports' }).waitFor();
+});
+
 it('shows amounts and dates in Dutch when the reader chooses Nederlands, and by default in a Dutch browser', async () => {
   await page.getByRole('link', { name: 'Documents' }).click();
   await page.waitForSelector('table.data tbody tr');

@@ -114,6 +114,8 @@ export const en = {
     currency: 'Currency',
     tags: 'Tags',
     tagsHint: 'Comma-separated; every tag must be present.',
+    correctedSince: 'Details corrected since',
+    correctedSinceHint: 'A date, or a moment such as 2025-03-14T09:30Z. With a fiscal year, also documents corrected out of that year.',
     clear: 'Clear filters',
     results: (n: number, more: boolean) => (n === 0 ? 'No documents match.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 's'} on this page.`),
     caption: 'Documents matching the filters; select a column heading to sort.',
@@ -287,6 +289,8 @@ export const en = {
     download: 'Download ZIP',
     filter: 'Selection',
     all: 'All documents',
+    correctedSince: (when: string) => `corrected since ${when}`,
+    changedSince: 'What changed since',
   },
   auditActions: {
     'document.ingest': 'Archived',

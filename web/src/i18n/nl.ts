@@ -40,6 +40,8 @@ export const nl: Dictionary = {
     currency: 'Valuta',
     tags: 'Labels',
     tagsHint: 'Gescheiden door komma’s; elk label moet aanwezig zijn.',
+    correctedSince: 'Gegevens gecorrigeerd sinds',
+    correctedSinceHint: 'Een datum, of een moment zoals 2025-03-14T09:30Z. Met een boekjaar ook documenten die uit dat jaar zijn gecorrigeerd.',
     clear: 'Filters wissen',
     results: (n, more) => (n === 0 ? 'Geen documenten gevonden.' : `${n}${more ? '+' : ''} document${n === 1 && !more ? '' : 'en'} op deze pagina.`),
     caption: 'Documenten die aan de filters voldoen; kies een kolomkop om te sorteren.',
@@ -213,6 +215,8 @@ export const nl: Dictionary = {
     download: 'ZIP downloaden',
     filter: 'Selectie',
     all: 'Alle documenten',
+    correctedSince: (when: string) => `gecorrigeerd sinds ${when}`,
+    changedSince: 'Wat sindsdien is gewijzigd',
   },
   auditActions: {
     'document.ingest': 'Gearchiveerd',

@@ -11,6 +11,7 @@ import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
+import { Link } from '../router';
 
 const POLL_MS = 1000;
 
@@ -123,6 +124,13 @@ function ExportProgress({ id }: { id: string }) {
   );
 }
 
+/** The search for what was corrected since an export: its own selection's fiscal year, from the moment it was started. */
+function changedSinceLink(e: ArchiveExport): string {
+  const q = new URLSearchParams({ correctedSince: e.createdAt });
+  if (e.filter.fiscalYear !== undefined) q.set('fiscalYear', String(e.filter.fiscalYear));
+  return `/?${q.toString()}`;
+}
+
 function ExportTable({ items }: { items: ArchiveExport[] }) {
   const { t, dateTime, bytes } = useI18n();
   return (
@@ -130,7 +138,13 @@ function ExportTable({ items }: { items: ArchiveExport[] }) {
       {items.map((e) => (
         <tr key={e.id}>
           <td>{dateTime(e.createdAt)}</td>
-          <td>{e.filter.fiscalYear !== undefined ? `${t.exports.fiscalYear} ${e.filter.fiscalYear}` : t.exports.all}{e.includeOriginals ? ` + ${t.document.originals.toLowerCase()}` : ''}</td>
+          <td>
+            {e.filter.fiscalYear !== undefined ? `${t.exports.fiscalYear} ${e.filter.fiscalYear}` : t.exports.all}
+            {e.filter.correctedSince ? `, ${t.exports.correctedSince(dateTime(e.filter.correctedSince))}` : ''}
+            {e.includeOriginals ? ` + ${t.document.originals.toLowerCase()}` : ''}
+            {/* Corrections made after it are not in it: the documents corrected since, as a search (and from there an export). */}
+            {e.status === 'completed' && <><br /><Link className="small" href={changedSinceLink(e)}>{t.exports.changedSince}</Link></>}
+          </td>
           <td><span className={`badge ${e.status}`}>{t.exports.statuses[e.status] ?? e.status}</span>{e.status === 'running' ? ` (${t.exports.progressText(e.progress.documents, e.progress.total)})` : ''}</td>
           <td className="num">{e.archive ? bytes(e.archive.size) : ''}</td>
           <td>{dateTime(e.expiresAt)}</td>

@@ -12,7 +12,7 @@ import { useDebounced } from '../lib/useDebounced';
 import { Link, navigate, useLocation } from '../router';
 import type { ScreenProps } from '.';
 
-const FILTERS = ['fiscalYear', 'from', 'to', 'kind', 'counterparty', 'reference', 'amountMin', 'amountMax', 'currency', 'tags'] as const;
+const FILTERS = ['fiscalYear', 'from', 'to', 'kind', 'counterparty', 'reference', 'amountMin', 'amountMax', 'currency', 'tags', 'correctedSince'] as const;
 type Filter = (typeof FILTERS)[number];
 type Filters = Record<Filter, string>;
 const SORTABLE = new Set(['documentDate', 'amount', 'createdAt']);
@@ -42,6 +42,8 @@ function toQuery(f: Filters): DocumentQuery {
   if (num(f.amountMax) !== undefined) q.amountMax = num(f.amountMax);
   if (/^[A-Za-z]{3}$/.test(f.currency.trim())) q.currency = f.currency.trim().toUpperCase();
   if (f.tags.trim()) q.tags = f.tags.split(',').map((s) => s.trim()).filter(Boolean).join(',');
+  // A date or an instant, as typed or linked (an export's time, from the exports screen); the API says what is wrong with any other.
+  if (f.correctedSince.trim()) q.correctedSince = f.correctedSince.trim();
   return q;
 }
 
@@ -150,6 +152,9 @@ export function SearchScreen(_: ScreenProps) {
         {input('amountMin', t.search.amountMin, { inputMode: 'decimal' })}
         {input('amountMax', t.search.amountMax, { inputMode: 'decimal' })}
         {input('currency', t.search.currency, { maxLength: 3, size: 4, autoCapitalize: 'characters' })}
+        <FormField id="f-correctedSince" label={t.search.correctedSince} hint={t.search.correctedSinceHint} error={errors.correctedSince}>
+          <input name="correctedSince" value={filters.correctedSince} onChange={set('correctedSince')} autoComplete="off" spellCheck={false} />
+        </FormField>
         <FormField id="f-tags" label={t.search.tags} hint={t.search.tagsHint}>
           <input value={filters.tags} onChange={set('tags')} />
         </FormField>
