@@ -24,3 +24,8 @@ it('the upload still takes it (and only the operations that recognise a retry de
   expect(((await res.json()) as { code: string }).code).toBe('empty_body');
   expect(ROUTES.filter((r) => r.idempotencyKey).map((r) => r.name).sort()).toEqual(['createExport', 'placeLegalHold', 'placeLegalHoldsByQuery', 'uploadDocument']);
 });
+
+it('the pipeline validates the key of every operation that takes it: a malformed one on the upload is a 400 before the body is read', async () => {
+  const res = await fetch(`${base()}/documents`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg', 'Idempotency-Key': 'x'.repeat(201) }, body: new Uint8Array(0) });
+  expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status: 400, code: 'bad_request' });
+});
