@@ -219,7 +219,7 @@ function idempotencyKeyFor(op: Operation, req: ArchiveRequest): string | null {
   const header = req.headers.get('idempotency-key');
   // A retry the client believes recognised would be done twice.
   if (!op.idempotencyKey && header !== null) {
-    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only the upload, legal-hold placements and exports recognise retries by their key.' });
+    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only the upload, legal-hold placements, exports, support grants and disposal approvals recognise retries by their key.' });
   }
   return idempotencyKeyOf(header);
 }
