@@ -278,16 +278,18 @@ export const withdrawSodPolicyProposalOp = operation({
 
 export const createSupportGrantOp = operation({
   name: 'createSupportGrant', method: 'POST', route: 'support-grants', tags: ['access'], summary: "Grant provider support access (a scope within the caller's permissions; never bulk exports)",
-  auth: 'tenant', permission: 'support:grant', action: 'support-grant.create',
+  description: '`Idempotency-Key` makes a retry safe: the grant\'s id is derived from it and the accountable person, so a retry answers the grant already given, as it is now (`Idempotent-Replayed: true`), instead of giving a second; the same key with another ticket, scope or expiry is a 422.',
+  auth: 'tenant', permission: 'support:grant', action: 'support-grant.create', idempotencyKey: true,
   body: { json: ZGrant, example: { ticket: 'SUP-4711', scope: 'read-only', expiresAt: '2030-01-01T00:00:00Z' } },
-  responses: { 201: { description: 'Granted', json: ZSupportGrant, headers: ['Location'] } },
-  errors: [],
-  handler: async ({ body, principal, audit }, deps) => {
+  responses: { 201: { description: 'Granted', json: ZSupportGrant, headers: ['Location', 'Idempotent-Replayed'] } },
+  errors: ['idempotency_key_reused'],
+  handler: async ({ body, idempotencyKey, principal, audit }, deps) => {
     // Provider staff act with the scope's permissions: only what the granting principal holds.
     assertWithinCeiling(principal, SUPPORT_SCOPES[body.scope], { scope: body.scope });
-    const grant = await createSupportGrant({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now(), audit: audit.staging(201) }, deps);
+    const { grant, replayed } = await createSupportGrant({ tenantId: principal.tenantId, ticket: body.ticket, scope: body.scope, expiresAt: new Date(body.expiresAt), createdBy: actor(principal), now: deps.clock.now(), audit: audit.staging(201), idempotencyKey }, deps);
     audit.target = `support-grant:${grant.grantId}`;
-    return reply(201, toPublicGrant(grant), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/support-grants/${grant.grantId}` });
+    if (replayed) audit.detail = 'replayed';
+    return reply(201, toPublicGrant(grant), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/support-grants/${grant.grantId}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },
 });
 

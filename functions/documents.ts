@@ -28,9 +28,9 @@ export const uploadDocument = operation({
   body: { stream: [...ACCEPTED_MEDIA_TYPES, 'multipart/form-data'], description: 'The scan itself, or multipart: `file` parts and one JSON `metadata` part' },
   responses: { 201: { description: 'Archived; Location names it', json: ZDocument, headers: ['Location', 'Idempotent-Replayed'] } },
   errors: ['bad_request', 'empty_body', 'malformed_multipart', 'invalid_metadata', 'payload_too_large', 'unsupported_media_type', 'duplicate_document', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'normalisation_timeout', 'too_many_pages', 'decompressed_too_large', 'embedded_file', 'xfa_form', 'trailing_data', 'digest_mismatch', 'idempotency_key_reused', 'idempotency_in_flight', 'invalid_retention_policy', 'retention_ended', 'worm_unavailable'],
-  handler: async ({ req, principal, audit }, deps) => {
+  handler: async ({ req, idempotencyKey, principal, audit }, deps) => {
     const upload = await parseUpload(req, { maxBytes: deps.config.ARCHIVE_MAX_UPLOAD_BYTES, maxFiles: deps.config.ARCHIVE_MAX_PAGES, spoolAboveBytes: deps.config.ARCHIVE_UPLOAD_SPOOL_BYTES, spoolDir: deps.config.ARCHIVE_SPOOL_DIR });
-    const { document, replayed } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey: req.headers.get('idempotency-key'), audit: audit.staging(201) }, deps).finally(() => upload.discard());
+    const { document, replayed } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey, audit: audit.staging(201) }, deps).finally(() => upload.discard());
     audit.target = document.id;
     return reply(201, toPublicDocument(document), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${document.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },

@@ -6,7 +6,6 @@ import type { Config } from '../shared/config';
 import { deliveryFor, downloadExport } from '../shared/http/download';
 import { maintainExports } from '../shared/exports/maintain-exports';
 import { getExport, listExports, startExport } from '../shared/exports/start-export';
-import { idempotencyKeyOf } from '../shared/ids';
 import { toPublicExport, ZExportRequest } from '../shared/kernel/export';
 import { operation, reply } from '../shared/http/operation';
 import { ZExport, ZId } from '../shared/http/schemas';
@@ -23,8 +22,8 @@ export const createExport = operation({
   body: { json: ZExportRequest, example: { fiscalYear: 2024, includeOriginals: true } },
   responses: { 202: { description: 'Started; Location names the export', json: ZExport, headers: ['Location', 'Idempotent-Replayed'] } },
   errors: ['export_too_large', 'invalid_query', 'too_many_exports', 'idempotency_key_reused'],
-  handler: async ({ body, req, principal, audit }, deps) => {
-    const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202), idempotencyKeyOf(req.headers.get('idempotency-key')));
+  handler: async ({ body, req, idempotencyKey, principal, audit }, deps) => {
+    const { job, run } = await startExport(principal, body, req.requestId, deps, audit.staging(202), idempotencyKey);
     audit.target = job.id;
     if (run) {
       // The worker runs in this process after the 202 is sent (see shared/exports/start-export.ts).

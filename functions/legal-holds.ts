@@ -5,7 +5,6 @@ import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHoldOn } from '../shared/retention/holds/place-hold';
-import { idempotencyKeyOf } from '../shared/ids';
 import { placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
 import { releaseHold } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
@@ -28,8 +27,8 @@ export const placeDocumentHold = operation({
   body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },
   responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location', 'Idempotent-Replayed'] } },
   errors: ['document_not_found', 'document_disposed', 'worm_unavailable', 'idempotency_key_reused'],
-  handler: async ({ params, body, req, principal, audit }, deps) => {
-    const { hold, replayed } = await placeHoldOn({ principal, documentId: params.id, ...body, idempotencyKey: idempotencyKeyOf(req.headers.get('idempotency-key')), audit: audit.staging(201) }, deps);
+  handler: async ({ params, body, idempotencyKey, principal, audit }, deps) => {
+    const { hold, replayed } = await placeHoldOn({ principal, documentId: params.id, ...body, idempotencyKey, audit: audit.staging(201) }, deps);
     if (replayed) audit.detail = `hold=${hold.id};replayed`;
     return reply(201, hold, { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${params.id}/legal-holds/${hold.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },
@@ -43,8 +42,8 @@ export const placeQueryHold = operation({
   body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
   responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult, headers: ['Idempotent-Replayed'] } },
   errors: ['invalid_query', 'worm_unavailable', 'idempotency_key_reused'],
-  handler: async ({ body, req, principal, audit }, deps) => {
-    const result = await placeHoldsByQuery({ principal, ...body, idempotencyKey: idempotencyKeyOf(req.headers.get('idempotency-key')), audit: audit.staging(201) }, deps);
+  handler: async ({ body, idempotencyKey, principal, audit }, deps) => {
+    const result = await placeHoldsByQuery({ principal, ...body, idempotencyKey, audit: audit.staging(201) }, deps);
     audit.target = result.holdId;
     if (result.replayed) audit.detail = 'replayed';
     return reply(201, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds, skipped: result.skipped }, result.replayed ? { 'Idempotent-Replayed': 'true' } : undefined);

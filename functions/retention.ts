@@ -139,14 +139,16 @@ export const due = operation({
 /** An approval is a new record (its id goes into each document's disposalApproval): 201 Created. */
 export const approve = operation({
   name: 'approveDisposal', method: 'POST', route: 'retention/approvals', tags: ['retention'], summary: 'Approve disposal of documents due',
-  auth: 'tenant', permission: 'retention:approve', action: 'retention.approve',
+  description: '`Idempotency-Key` makes a retry safe: the approval\'s id is derived from it and the accountable person, so a retry answers the first result (`Idempotent-Replayed: true`), the documents it approved then, and approves nothing again (a bulk approval too: what fell due since waits for a new approval); the same key with another `before`, reason or documents is a 422.',
+  auth: 'tenant', permission: 'retention:approve', action: 'retention.approve', idempotencyKey: true,
   body: { json: ZApprove, example: { before: '2025-01-01', reason: 'Annual review' } },
-  responses: { 201: { description: 'Approved: the new approval, the documents it covers and those skipped', json: ZApproval } },
-  errors: ['document_not_found'],
-  handler: async ({ body, principal, audit }, deps) => {
-    const result = await approveDisposal({ principal, ...body, audit: audit.staging(201) }, deps);
+  responses: { 201: { description: 'Approved: the new approval, the documents it covers and those skipped', json: ZApproval, headers: ['Idempotent-Replayed'] } },
+  errors: ['document_not_found', 'idempotency_key_reused'],
+  handler: async ({ body, idempotencyKey, principal, audit }, deps) => {
+    const { replayed, ...result } = await approveDisposal({ principal, ...body, audit: audit.staging(201), idempotencyKey }, deps);
     audit.target = approvalTarget(result.approvalId);
-    return reply(201, result);
+    if (replayed) audit.detail = 'replayed';
+    return reply(201, result, replayed ? { 'Idempotent-Replayed': 'true' } : undefined);
   },
 });
 

@@ -440,7 +440,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve disposal of documents due */
+        /**
+         * Approve disposal of documents due
+         * @description `Idempotency-Key` makes a retry safe: the approval's id is derived from it and the accountable person, so a retry answers the first result (`Idempotent-Replayed: true`), the documents it approved then, and approves nothing again (a bulk approval too: what fell due since waits for a new approval); the same key with another `before`, reason or documents is a 422.
+         */
         post: operations["approveDisposal"];
         delete?: never;
         options?: never;
@@ -669,7 +672,10 @@ export interface paths {
         /** Support-access grants: those in force by default, or revoked, expired or all; newest first, paged */
         get: operations["listSupportGrants"];
         put?: never;
-        /** Grant provider support access (a scope within the caller's permissions; never bulk exports) */
+        /**
+         * Grant provider support access (a scope within the caller's permissions; never bulk exports)
+         * @description `Idempotency-Key` makes a retry safe: the grant's id is derived from it and the accountable person, so a retry answers the grant already given, as it is now (`Idempotent-Replayed: true`), instead of giving a second; the same key with another ticket, scope or expiry is a 422.
+         */
         post: operations["createSupportGrant"];
         delete?: never;
         options?: never;
@@ -8145,6 +8151,8 @@ export interface operations {
             /** @description Approved: the new approval, the documents it covers and those skipped */
             201: {
                 headers: {
+                    /** @description `true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8282,6 +8290,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/idempotency-key-reused",
+                     *       "title": "idempotency_key_reused",
+                     *       "status": 422,
+                     *       "code": "idempotency_key_reused",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "idempotency_key_reused";
                     };
                 };
             };
@@ -12013,6 +12042,8 @@ export interface operations {
                 headers: {
                     /** @description Where the created (or redirected-to) resource is */
                     Location?: string;
+                    /** @description `true` when an earlier request with the same Idempotency-Key (its answer lost) is answered again and nothing new was done */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -12144,6 +12175,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem: idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/idempotency-key-reused",
+                     *       "title": "idempotency_key_reused",
+                     *       "status": 422,
+                     *       "code": "idempotency_key_reused",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "idempotency_key_reused";
                     };
                 };
             };

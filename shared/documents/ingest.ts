@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { personOf, type Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
-import { idempotencyKeyOf, idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
+import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -23,6 +23,7 @@ export interface IngestCommand {
   principal: Principal;
   files: IngestFile[];
   metadata: unknown;
+  /** Validated (ids.ts idempotencyKeyOf; the request pipeline does it for the upload). */
   idempotencyKey: string | null;
   /** The request's success audit entry, stored in a new document's catalog batch (the audit outbox); without it the caller audits on its own. */
   audit?: AuditStaging;
@@ -121,7 +122,6 @@ function need<T>(value: T | undefined, name: string): T {
 
 function parseRequest(ctx: IngestContext): void {
   ctx.metadata = parseMetadata(ctx.cmd.metadata);
-  idempotencyKeyOf(ctx.cmd.idempotencyKey);
 }
 
 function hashContent(ctx: IngestContext): void {

@@ -63,8 +63,10 @@ export interface OperationInput<P, Q, B> {
   params: Out<P>;
   query: Out<Q>;
   body: BodyOf<B>;
-  /** Headers (Range, Idempotency-Key…), request id and client address; never the raw query string. */
+  /** Headers (Range…), request id and client address; never the raw query string. */
   req: ArchiveRequest;
+  /** The `Idempotency-Key`, validated once by the pipeline (ids.ts idempotencyKeyOf); null when absent, always on an operation that does not declare `idempotencyKey` (it refuses the header). */
+  idempotencyKey: string | null;
 }
 
 export interface TenantInput<P, Q, B> extends OperationInput<P, Q, B> {

@@ -9,6 +9,7 @@ import { API_KEY_PATTERN } from '../auth/api-keys/api-key';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
 import { parseJsonBody } from './json-body';
+import { idempotencyKeyOf } from '../ids';
 import { neededPermissions, type Operation, type OperationInput, type RequestBodySpec, type TenantAudit } from './operation';
 import { headersOf, problemOf, statusOf } from './problem';
 import { securityHeaders } from './respond';
@@ -206,14 +207,21 @@ function parseParams(op: Operation, req: ArchiveRequest): unknown {
 
 /** Query and body by the operation's schemas, so handlers only see validated, typed input. */
 async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = parseParams(op, req)): Promise<OperationInput<z.ZodType, z.ZodType, RequestBodySpec>> {
-  // A retry the client believes recognised would be done twice.
-  if (!op.idempotencyKey && req.headers.get('idempotency-key') !== null) {
-    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only the upload, legal-hold placements and exports recognise retries by their key.' });
-  }
+  const idempotencyKey = idempotencyKeyFor(op, req);
   // An operation without a query takes none: `?dryRun=true` on a DELETE must not go unnoticed while the DELETE is done.
   const query = parseQuery(op.query ?? z.strictObject({}), req.url.searchParams);
   const body = !op.body ? undefined : 'json' in op.body ? await parseJsonBody(req, op.body.json) : req.body;
-  return { params, query, body, req };
+  return { params, query, body, req, idempotencyKey };
+}
+
+/** The `Idempotency-Key` of an operation that declares it, validated here once for every one of them; on any other a 400. */
+function idempotencyKeyFor(op: Operation, req: ArchiveRequest): string | null {
+  const header = req.headers.get('idempotency-key');
+  // A retry the client believes recognised would be done twice.
+  if (!op.idempotencyKey && header !== null) {
+    throw new ArchiveError('bad_request', { detail: 'This operation does not take Idempotency-Key: a retry with it would be done again. Only the upload, legal-hold placements, exports, support grants and disposal approvals recognise retries by their key.' });
+  }
+  return idempotencyKeyOf(header);
 }
 
 /**

@@ -1,14 +1,16 @@
 import type { Deps } from '../deps';
 import { assertMayApproveDisposal, madeSecondBy, samePerson } from '../auth/sod';
 import { rightsGivenTo } from '../auth/rights-sets/rights-given';
-import type { Principal } from '../kernel/principal';
+import { personOf, type Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
-import { uuidv7 } from '../ids';
-import type { DisposalApproval } from '../kernel/retention';
+import { CHANGED, withFreshReads } from '../kernel/concurrency';
+import { idFromIdempotencyKey, uuidv7 } from '../ids';
+import type { TenantRecord } from '../ports';
+import type { Actor, DisposalApproval } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import type { AuditStaging } from '../kernel/audit';
-import { stagedWithFirstChange } from '../audit/outbox';
+import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, latestApprovable } from '../kernel/retention-rules';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
@@ -16,12 +18,33 @@ export const MAX_APPROVALS_PER_REQUEST = 500;
 /** What an approval's audit entry names. */
 export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
 
+type ApprovalResult = { approved: string[]; skipped: { id: string; reason: string }[]; more: boolean };
+
+/**
+ * A keyed approval's request and, once given, its answer: what a retry with the same Idempotency-Key is compared with
+ * and answered. Made before any document is approved, so a request with the key sent at once finds it (and is refused
+ * there if it asks for something else); `result` stays null when that request did not finish, and a retry finishes it.
+ */
+export interface DisposalApprovalRecord extends TenantRecord {
+  type: 'disposal-approval';
+  approvalId: string;
+  approvedBy: Actor;
+  createdAt: string;
+  request: { before: string; reason: string; documentIds: string[] | null };
+  result: ApprovalResult | null;
+}
+export const disposalApprovalRecordId = (approvalId: string) => `disposal-approval:${approvalId}`;
+
 /**
  * Approves the disposal of documents due by `before` (all of them, or the listed ones),
  * pinned to their current retain-until: an extension afterwards voids the approval.
  * `before` may lie at most APPROVAL_LEAD_DAYS ahead. Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
+ * `idempotencyKey` (validated, ids.ts idempotencyKeyOf): the approval's id is derived from it and the accountable
+ * person, so a retry whose answer was lost is answered the first result (`replayed`) and approves nothing again, one
+ * sent at once approves the same documents under the same approval, and the same key with another `before`, reason
+ * or documents is a 422. A bulk approval's retry answers what the first approved then, not what is due now.
  */
-export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords'>): Promise<{ approvalId: string; approved: string[]; skipped: { id: string; reason: string }[]; more: boolean }> {
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging; idempotencyKey?: string | null }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords'>): Promise<{ approvalId: string; replayed: boolean } & ApprovalResult> {
   const tenantId = cmd.principal.tenantId;
   const before = new Date(cmd.before).toISOString();
   const latest = latestApprovable(deps.clock.now());
@@ -29,6 +52,12 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     const message = `is ${before}; an approval covers documents falling due within ${APPROVAL_LEAD_DAYS} days, by ${latest.toISOString()} at the latest`;
     throw new ArchiveError('bad_request', { detail: `before ${message}. Approve later ones when they come closer.`, extensions: { errors: [{ path: 'before', message }] } });
   }
+  const request: DisposalApprovalRecord['request'] = { before, reason: cmd.reason, documentIds: cmd.documentIds ?? null };
+  const keyed = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'disposal-approval') : null;
+  const readRecord = async () => (keyed ? ((await deps.tenantRecords.get<DisposalApprovalRecord>(tenantId, disposalApprovalRecordId(keyed), 'disposal-approval'))?.value ?? null) : null);
+  // A finished one is answered before the checks of a new approval: its documents were approved once, and are not again.
+  let earlier = await readRecord();
+  if (earlier?.result) return { approvalId: earlier.approvalId, ...sameApprovalRequest(earlier, request).result!, replayed: true };
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
   // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
@@ -45,21 +74,38 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps, since) : [];
   const madeSecond = (doc: { createdBy: { subject: string; person?: string }; createdAt: string }) => madeSecondBy(given, doc.createdBy, doc.createdAt);
   for (const doc of named) assertMayApproveDisposal(cmd.principal, doc.createdBy, sod, madeSecond(doc));
-  const approvalId = uuidv7(deps.clock.now().getTime());
+  const approvalId = keyed ?? uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
+  if (keyed && !earlier) {
+    const record: DisposalApprovalRecord = { id: disposalApprovalRecordId(keyed), tenantId, type: 'disposal-approval', approvalId, approvedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request, result: null };
+    // The request's entry goes with the record: stored before any document is approved under it.
+    const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
+    if (created === 'exists') earlier = await readRecord(); // the same key sent at once made it first
+  }
+  if (earlier) {
+    sameApprovalRequest(earlier, request);
+    if (earlier.result) return { approvalId, ...earlier.result, replayed: true };
+  }
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   let token: string | undefined;
   let more = false;
+  let approvedNow = 0;
   outer: do {
     const page = await deps.retention.catalog.due(tenantId, before, 100, token);
     for (const doc of page.items) {
       if (wanted && !wanted.has(doc.id)) continue;
-      if (approvedForDisposal(doc)) continue;
+      const ours = doc.disposalApproval?.approvalId === approvalId;
+      if (approvedForDisposal(doc) && !ours) continue;
       if (approved.length >= MAX_APPROVALS_PER_REQUEST) {
         more = true;
         break outer;
+      }
+      // Approved under this approval already (by a request with its key that did not finish, or one sent at once): its result.
+      if (ours && approvedForDisposal(doc)) {
+        approved.push(doc.id);
+        continue;
       }
       if (doc.legalHold) {
         skipped.push({ id: doc.id, reason: 'legal-hold' });
@@ -72,19 +118,40 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
       // Decided again on the item as stored: an approval another request wrote since the page was read stays
       // (as one seen on the page does), instead of being overwritten while both requests report the document approved.
-      const outcome = await updateDocument<'approved' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
-        if (approvedForDisposal(d)) return { next: null, result: 'already' };
+      const outcome = await updateDocument<'approved' | 'ours' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
+        if (approvedForDisposal(d)) return { next: null, result: d.disposalApproval?.approvalId === approvalId ? 'ours' : 'already' };
         if (d.legalHold || d.retention.retainUntil > before) return { next: null, result: 'changed' };
         return { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: 'approved' };
       }, entry.staging).catch((err: unknown) => {
         if (err instanceof ArchiveError && err.code === 'document_disposed') return 'changed' as const;
         throw err;
       });
-      if (outcome === 'approved') approved.push(doc.id);
+      if (outcome === 'approved' || outcome === 'ours') approved.push(doc.id);
+      if (outcome === 'approved') approvedNow++;
       else if (outcome === 'changed') skipped.push({ id: doc.id, reason: 'changed' });
     }
     token = page.continuationToken ?? undefined;
   } while (token);
   for (const id of wanted ?? []) if (!approved.includes(id) && !skipped.some((s) => s.id === id)) skipped.push({ id, reason: 'not-due' });
-  return { approvalId, approved, skipped, more };
+  const result: ApprovalResult = { approved, skipped, more };
+  if (!keyed) return { approvalId, ...result, replayed: false };
+  // The first answer, kept for retries; one sent at once that finished first has kept its own (the same documents).
+  await withFreshReads('The approval', async () => {
+    const stored = await deps.tenantRecords.get<DisposalApprovalRecord>(tenantId, disposalApprovalRecordId(keyed), 'disposal-approval');
+    if (!stored || stored.value.result) return undefined;
+    return (await deps.tenantRecords.replace({ ...stored.value, result }, stored.etag)) === 'replaced' ? undefined : CHANGED;
+  });
+  // Found begun by another request with the key, and nothing left for this one to approve: it answered that one's work.
+  return { approvalId, ...result, replayed: earlier !== null && approvedNow === 0 };
+}
+
+/** The approval a retry with the same Idempotency-Key made, if it asked for the same; another request with the key is a 422. */
+function sameApprovalRequest(earlier: DisposalApprovalRecord, asked: DisposalApprovalRecord['request']): DisposalApprovalRecord {
+  // The same documents named in another order are the same request.
+  const same = (r: DisposalApprovalRecord['request']) => ({ ...r, documentIds: r.documentIds ? [...new Set(r.documentIds)].sort() : null });
+  const differences = (['before', 'reason', 'documentIds'] as const).filter((k) => JSON.stringify(same(earlier.request)[k]) !== JSON.stringify(same(asked)[k]));
+  if (differences.length > 0) {
+    throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already made approval ${earlier.approvalId} with another ${differences.join(', ')}; nothing was approved.`, extensions: { approvalId: earlier.approvalId, differences } });
+  }
+  return earlier;
 }

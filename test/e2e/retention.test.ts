@@ -59,7 +59,7 @@ it('adds a retention class of the tenant\'s own and saves it', async () => {
   await screenshot(page, 'retention-1-class-saved');
 });
 
-it('approves the disposal of a document whose retention has ended by the chosen date', async () => {
+it('approves the disposal of a document whose retention has ended by the chosen date (a first answer lost on the way: Approve again answers that approval)', async () => {
   await goTo(page, 'Disposal', 'Disposal review');
   await page.getByText('No documents are due.').waitFor();
   await page.getByLabel('Retention ends before').fill(`${THIS_YEAR + 2}-01-01`);
@@ -78,8 +78,25 @@ it('approves the disposal of a document whose retention has ended by the chosen 
   await page.getByLabel('Reason', { exact: true }).fill('End of the statutory retention');
   await checkA11y(page, 'disposal selected');
   await screenshot(page, 'retention-2-disposal-selected');
+  const keys: string[] = [];
+  let lost = false;
+  await page.route('**/api/retention/approvals', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    keys.push(route.request().headers()['idempotency-key'] ?? '');
+    if (lost) return route.continue();
+    lost = true;
+    // The archive approves; its answer never reaches the page.
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await page.getByRole('button', { name: 'Approve disposal of 1 document' }).click();
+  await page.waitForSelector('.problem');
   await page.getByRole('button', { name: 'Approve disposal of 1 document' }).click();
   await page.getByText('1 approved.').waitFor();
+  await page.unroute('**/api/retention/approvals');
+  expect(keys).toHaveLength(2);
+  expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+  expect(keys[1]).toBe(keys[0]);
   await row.getByText('Approved', { exact: true }).waitFor();
   await checkA11y(page, 'disposal approved');
   await screenshot(page, 'retention-3-disposal-approved');

@@ -1,7 +1,8 @@
 /**
  * Parallel uploads with one Idempotency-Key over HTTP, against real Azurite and the Cosmos
  * server: one request owns the document, the others are refused, and every blob stored under
- * the document matches the catalog's checksums (what the fixity check would verify).
+ * the document matches the catalog's checksums (what the fixity check would verify). Parallel support grants and
+ * disposal approvals with one key: the tenant records' conditional create lets one through, the others answer it.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { call, rawUpload, sha256hex } from '../support/http';
@@ -47,4 +48,22 @@ it('six parallel uploads with one Idempotency-Key and different files: exactly o
   const winner = FILES[answers.indexOf(created[0]!)]!;
   const replay = await call(`${archive.url}/documents`, { ...rawUpload(corpusFile(winner[0]), winner[1]), headers: { 'Content-Type': winner[1], 'Idempotency-Key': 'batch-7' }, token: tok });
   expect([replay.status, replay.headers.get('idempotent-replayed'), replay.json.id]).toEqual([201, 'true', doc.id]);
+});
+
+it('six parallel support grants, and six parallel approvals, with one Idempotency-Key: one grant and one approval, every answer theirs', async () => {
+  const t = newTenant('race-keys');
+  const tok = await archive.token({ tenant: t, sub: 'admin', rights: 'tenant-admin' });
+  const post = (path: string, body: unknown, key: string) => call(`${archive.url}/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key }, body: JSON.stringify(body), token: tok });
+  const expiresAt = new Date(Date.now() + 86400_000).toISOString();
+  const grants = await Promise.all(Array.from({ length: 6 }, () => post('support-grants', { ticket: 'SUP-RACE', scope: 'read-only', expiresAt }, 'grant-race')));
+  expect(grants.map((g) => g.status)).toEqual(Array(6).fill(201));
+  expect(new Set(grants.map((g) => g.json.id)).size).toBe(1);
+  expect(grants.filter((g) => g.headers.get('idempotent-replayed') === null)).toHaveLength(1);
+  const listed = await call(`${archive.url}/support-grants`, { token: tok });
+  expect(listed.json.items.map((g: { id: string }) => g.id)).toEqual([grants[0]!.json.id]);
+  const approvals = await Promise.all(Array.from({ length: 6 }, () => post('retention/approvals', { before: expiresAt, reason: 'Annual review' }, 'approval-race')));
+  expect(approvals.map((a) => a.status)).toEqual(Array(6).fill(201));
+  expect(new Set(approvals.map((a) => a.json.approvalId)).size).toBe(1);
+  const other = await post('retention/approvals', { before: expiresAt, reason: 'Another review' }, 'approval-race');
+  expect([other.status, other.json.code, other.json.approvalId]).toEqual([422, 'idempotency_key_reused', approvals[0]!.json.approvalId]);
 });

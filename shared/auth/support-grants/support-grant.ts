@@ -20,13 +20,15 @@ export interface SupportGrantRecord extends TenantRecord {
   revokedBy: { subject: string; kind: string } | null;
   /** The earlier of `expiresAt` and `revokedAt`, for the store's queries (ends-at.ts); absent on grants from before its migration. */
   endsAt?: string;
+  /** The expiry a keyed request asked for, when the making key's expiry cut it short: what its retry is compared with (create-support-grant.ts). */
+  requestedExpiresAt?: string;
 }
 
 /** A grant as listed: `endedWithKey`, the API key (or one above it) that it was given through and that no longer acts, when it is in force but gives no access for that. */
 export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string };
 
 export function toPublicGrant(g: ListedSupportGrant) {
-  const { id: _id, tenantId: _t, type: _type, endsAt: _e, grantId, ...rest } = g;
+  const { id: _id, tenantId: _t, type: _type, endsAt: _e, requestedExpiresAt: _r, grantId, ...rest } = g;
   return { id: grantId, ...rest, permissions: [...SUPPORT_SCOPES[g.scope]] };
 }
 

@@ -32,7 +32,7 @@ function setup() {
   };
   const give = async (days: number, createdBy: { subject: string; kind: string; person?: string } = ann) => {
     clock.advance(1000);
-    return createSupportGrant({ tenantId: T, ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(clock.now().getTime() + days * DAY), createdBy, now: clock.now() }, deps);
+    return createSupportGrant({ tenantId: T, ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(clock.now().getTime() + days * DAY), createdBy, now: clock.now() }, deps).then((r) => r.grant);
   };
   const stored = <R>(type: 'api-key' | 'support-grant') => deps.tenantRecords.stored(T, type) as unknown as (R & { endsAt?: string })[];
   const keyNames = async (state: string) => (await listApiKeys(T, ZListApiKeysQuery.parse({ state }), clock.now(), deps)).items.map((k) => k.keyId);

@@ -18,7 +18,7 @@ async function tenantWithGrants() {
   const deps: InMemoryDeps = { ...inMemoryDeps(), clock };
   const grant = async (ticket: string, days = 7) => {
     clock.advance(1000); // each its own createdAt: newest first is one order
-    return createSupportGrant({ tenantId: T, ticket, scope: 'read-only', expiresAt: new Date(clock.now().getTime() + days * DAY), createdBy: ann, now: clock.now() }, deps);
+    return createSupportGrant({ tenantId: T, ticket, scope: 'read-only', expiresAt: new Date(clock.now().getTime() + days * DAY), createdBy: ann, now: clock.now() }, deps).then((r) => r.grant);
   };
   for (let i = 0; i < 6; i++) await revokeSupportGrant(T, (await grant(`revoked-${i}`)).grantId, ann, clock.now(), deps);
   await grant('expiring', 1);

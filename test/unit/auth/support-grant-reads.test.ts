@@ -17,7 +17,7 @@ const samsKey = { subject: 'key:k1', kind: 'api-key', person: 'sam' };
 async function pileOfGrants() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
   const deps: InMemoryDeps = { ...inMemoryDeps(), clock };
-  const grant = (createdBy: typeof ann, days: number) => createSupportGrant({ tenantId: T, ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(clock.now().getTime() + days * DAY), createdBy, now: clock.now() }, deps);
+  const grant = (createdBy: typeof ann, days: number) => createSupportGrant({ tenantId: T, ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(clock.now().getTime() + days * DAY), createdBy, now: clock.now() }, deps).then((r) => r.grant);
   for (let i = 0; i < 20; i++) await revokeSupportGrant(T, (await grant(ann, 7)).grantId, ann, clock.now(), deps);
   await grant(ann, 1);
   clock.advance(2 * DAY); // that one expired

@@ -26,7 +26,7 @@ function tools({ issuer, deps, authenticator }: Ctx) {
     const { key, record } = await createApiKey({ tenantId: T, name: 'admin-tool', rightsSet: 'tenant-admin', expiresAt: new Date(now.getTime() + days * DAY), createdBy: actor(by), ceiling: [...by.permissions], personPermissions: [...by.permissions], now }, deps);
     return { keyId: record.keyId, principal: await authenticator.authenticate(`ApiKey ${key}`) };
   };
-  const grant = (by: Principal, days: number, ticket = 'INC-1') => createSupportGrant({ tenantId: T, ticket, scope: 'read-only-with-audit', expiresAt: new Date(now.getTime() + days * DAY), createdBy: actor(by), now }, deps);
+  const grant = (by: Principal, days: number, ticket = 'INC-1') => createSupportGrant({ tenantId: T, ticket, scope: 'read-only-with-audit', expiresAt: new Date(now.getTime() + days * DAY), createdBy: actor(by), now }, deps).then((r) => r.grant);
   const revoke = (keyId: string) => revokeApiKey(T, keyId, { subject: 'root', kind: 'user' }, deps.clock.now(), deps);
   return { staff, admin, mint, grant, revoke };
 }

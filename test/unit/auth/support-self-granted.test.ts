@@ -19,7 +19,7 @@ it('staff act under another person\'s grant only: a grant its own creator (or a 
     const sam = await authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub: 'sam', rights: 'tenant-admin' })}`);
     const { key } = await createApiKey({ tenantId: T, name: 'admin-tool', rightsSet: 'tenant-admin', expiresAt: new Date(now.getTime() + 30 * DAY), createdBy: actor(sam), ceiling: [...sam.permissions], personPermissions: [...sam.permissions], now }, deps);
     const samsKey = await authenticator.authenticate(`ApiKey ${key}`);
-    const own = await createSupportGrant({ tenantId: T, ticket: 'INC-1', scope: 'read-only-with-audit', expiresAt: new Date(now.getTime() + 2 * DAY), createdBy: actor(samsKey), now }, deps);
+    const own = await createSupportGrant({ tenantId: T, ticket: 'INC-1', scope: 'read-only-with-audit', expiresAt: new Date(now.getTime() + 2 * DAY), createdBy: actor(samsKey), now }, deps).then((r) => r.grant);
     expect((await staff('sam')).denial).toMatchObject({ code: 'segregation_of_duties', extensions: { rule: 'support-self-granted' } });
     // Other staff may use it.
     const tom = await staff('tom');
@@ -27,7 +27,7 @@ it('staff act under another person\'s grant only: a grant its own creator (or a 
 
     // Another person's grant serves Sam, even one that ends sooner than his own.
     const ann = await authenticator.authenticate(`Bearer ${await issuer.mint({ tenant: T, sub: 'ann', rights: 'tenant-admin' })}`);
-    const anns = await createSupportGrant({ tenantId: T, ticket: 'INC-2', scope: 'metadata-only', expiresAt: new Date(now.getTime() + DAY), createdBy: actor(ann), now }, deps);
+    const anns = await createSupportGrant({ tenantId: T, ticket: 'INC-2', scope: 'metadata-only', expiresAt: new Date(now.getTime() + DAY), createdBy: actor(ann), now }, deps).then((r) => r.grant);
     const served = await staff('sam');
     expect([served.grantId, served.rightsSet, served.denial]).toEqual([anns.grantId, 'support:metadata-only', undefined]);
     expect([...served.permissions]).toEqual(['documents:read']);

@@ -637,6 +637,31 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    name: 'the same support grant sent twice with one Idempotency-Key',
+    prepare: async () => {
+      const keyed = (): Call => ({ method: 'POST', path: 'support-grants', body: { ticket: 'SUP-1', scope: 'read-only', expiresAt: new Date(START.getTime() + 2 * 86400_000).toISOString() }, headers: { 'Idempotency-Key': 'race-grant' }, as: 'alice' });
+      return [keyed(), keyed()];
+    },
+  },
+  {
+    name: 'the same bulk disposal approval sent twice with one Idempotency-Key',
+    // Each document is approved once, under the one approval, by either request.
+    perDocument: true,
+    prepare: async (w) => {
+      await dueDocs(w);
+      const keyed = (): Call => ({ ...approval(w), headers: { 'Idempotency-Key': 'race-approval' } });
+      return [keyed(), keyed()];
+    },
+  },
+  {
+    name: 'the same approval of one document sent twice with one Idempotency-Key',
+    prepare: async (w) => {
+      const [first] = await dueDocs(w);
+      const keyed = (): Call => ({ ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [first] }, headers: { 'Idempotency-Key': 'race-approval' } });
+      return [keyed(), keyed()];
+    },
+  },
+  {
     name: 'a retention extension while the metadata is corrected',
     prepare: async (w) => {
       const id = await docOf(w);

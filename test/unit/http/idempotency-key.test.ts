@@ -1,5 +1,5 @@
 /**
- * Idempotency-Key is honoured by the upload, legal-hold placements and exports (idempotent-creates.test.ts); elsewhere
+ * Idempotency-Key is honoured by the upload, legal-hold placements, exports, support grants and disposal approvals (idempotent-creates.test.ts); elsewhere
  * it is refused, not ignored: a client that retries POST /api-keys with the key believes the retry is recognised, and
  * got a second key each time.
  */
@@ -22,5 +22,10 @@ it('POST /api-keys with Idempotency-Key: 400 problem+json saying so, no key crea
 it('the upload still takes it (and only the operations that recognise a retry declare it)', async () => {
   const res = await fetch(`${base()}/documents`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg', 'Idempotency-Key': 'up-1' }, body: new Uint8Array(0) });
   expect(((await res.json()) as { code: string }).code).toBe('empty_body');
-  expect(ROUTES.filter((r) => r.idempotencyKey).map((r) => r.name).sort()).toEqual(['createExport', 'placeLegalHold', 'placeLegalHoldsByQuery', 'uploadDocument']);
+  expect(ROUTES.filter((r) => r.idempotencyKey).map((r) => r.name).sort()).toEqual(['approveDisposal', 'createExport', 'createSupportGrant', 'placeLegalHold', 'placeLegalHoldsByQuery', 'uploadDocument']);
+});
+
+it('the pipeline validates the key of every operation that takes it: a malformed one on the upload is a 400 before the body is read', async () => {
+  const res = await fetch(`${base()}/documents`, { method: 'POST', headers: { 'Content-Type': 'image/jpeg', 'Idempotency-Key': 'x'.repeat(201) }, body: new Uint8Array(0) });
+  expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status: 400, code: 'bad_request' });
 });

@@ -10,6 +10,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
+import { useAttemptKey } from '../lib/attempt-key';
 import { usePagedQuery } from '../lib/paged-query';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
@@ -28,9 +29,12 @@ export function DisposalScreen(_: ScreenProps) {
   const { pages, list: due } = usePagedQuery(before, ['retention-due', before], (token) => unwrap(api().GET('/retention/due', { params: { query: { before, limit: PAGE_SIZE, continuationToken: token } } })), {
     enabled: /^\d{4}-\d{2}-\d{2}$/.test(before),
   });
+  // Try again after a lost answer is answered the first approval's result, not approved a second time.
+  const attempt = useAttemptKey([before, reason.trim(), [...selected].sort()]);
   const approve = useMutation({
-    mutationFn: () => unwrap(api().POST('/retention/approvals', { body: { before, reason: reason.trim(), documentIds: [...selected] } })),
+    mutationFn: () => unwrap(api().POST('/retention/approvals', { headers: { 'Idempotency-Key': attempt.key }, body: { before, reason: reason.trim(), documentIds: [...selected] } })),
     onSuccess: () => {
+      attempt.next();
       setSelected(new Set());
       void queries.invalidateQueries({ queryKey: ['retention-due'] });
     },

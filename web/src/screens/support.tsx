@@ -3,7 +3,7 @@
  * end date; see the grants (the active ones, or the revoked, ended or all ones; paged); revoke one at once.
  */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -11,6 +11,7 @@ import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { useAttemptKey } from '../lib/attempt-key';
 import { useRetryWait } from '../lib/useRetryWait';
 import type { ScreenProps } from '.';
 import { DataTable } from '../components/DataTable';
@@ -44,10 +45,18 @@ export function SupportScreen(_: ScreenProps) {
   const [rowError, setRowError] = useState<{ id: string; error: unknown } | null>(null);
   const refresh = () => void queries.invalidateQueries({ queryKey: ['support-grants'] });
 
+  // Try again after a lost answer is answered the grant the first attempt gave, not a second grant.
+  const attempt = useAttemptKey([ticket.trim(), scope, until]);
+  /** The expiry an attempt sent first: its retries send the same (one computed anew is another request, a 422). */
+  const sentExpiry = useRef<{ key: string; expiresAt: string } | null>(null);
   const grant = useMutation({
-    // The grant ends at the end of the chosen day (UTC), or sooner if that is beyond the maximum.
-    mutationFn: () => unwrap(api().POST('/support-grants', { body: { ticket: ticket.trim(), scope, expiresAt: new Date(Math.min(new Date(`${until}T23:59:59Z`).getTime(), Date.now() + (maxDays ?? 0) * DAY - 60_000)).toISOString() } })),
+    mutationFn: () => {
+      // The grant ends at the end of the chosen day (UTC), or sooner if that is beyond the maximum.
+      if (sentExpiry.current?.key !== attempt.key) sentExpiry.current = { key: attempt.key, expiresAt: new Date(Math.min(new Date(`${until}T23:59:59Z`).getTime(), Date.now() + (maxDays ?? 0) * DAY - 60_000)).toISOString() };
+      return unwrap(api().POST('/support-grants', { headers: { 'Idempotency-Key': attempt.key }, body: { ticket: ticket.trim(), scope, expiresAt: sentExpiry.current.expiresAt } }));
+    },
     onSuccess: () => {
+      attempt.next();
       setTicket('');
       refresh();
     },
