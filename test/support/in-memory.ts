@@ -132,8 +132,10 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.of(tenantId, blobName).bytes;
   }
+  /** One read, as the adapter's single GET: a look then a read (two calls) let a disposal come between them. */
   async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
-    return (await this.exists(tenantId, blobName)) ? this.read(tenantId, blobName) : null;
+    const blob = this.blobs.get(this.key(tenantId, blobName));
+    return blob ? readOf(blob.bytes, blob.contentType, undefined) : null;
   }
   async exists(tenantId: string, blobName: string): Promise<boolean> {
     return this.blobs.has(this.key(tenantId, blobName));
