@@ -79,6 +79,16 @@ async function chainVerifies(w: World): Promise<string[]> {
 const PAIRS: Pair[] = [
   // ---- Downloads against disposal, hold release, correction ----
   {
+    name: 'an original downloaded while the sweep disposes of it',
+    check: downloadsAnswered,
+    prepare: async (w) => [get(`documents/${await disposable(w)}/original`), sweepTimer],
+  },
+  {
+    name: 'a rendition downloaded while the sweep disposes of it',
+    check: downloadsAnswered,
+    prepare: async (w) => [get(`documents/${await disposable(w)}/rendition`), sweepTimer],
+  },
+  {
     name: 'a download link asked for while the sweep disposes of the document',
     check: downloadsAnswered,
     prepare: async (w) => [get(`documents/${await disposable(w)}/original?delivery=redirect`), sweepTimer],
