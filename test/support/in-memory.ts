@@ -612,6 +612,11 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     if (!bytes) throw new Error(`no export blob ${blobName}`);
     return readOf(bytes, 'application/zip', range);
   }
+  /** One read, as the adapter's single GET (not a look then a read another writer could come between). */
+  async readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null> {
+    const bytes = this.blobs.get(`${tenantId}/${blobName}`);
+    return bytes ? readOf(bytes, 'application/zip', range) : null;
+  }
   async delete(tenantId: string, blobName: string): Promise<void> {
     this.blobs.delete(`${tenantId}/${blobName}`);
   }

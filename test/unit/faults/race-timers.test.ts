@@ -112,6 +112,26 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    name: 'an export downloaded while the sweep disposes of a document it holds',
+    check: downloadsAnswered,
+    prepare: async (w) => {
+      await disposable(w);
+      return [get(`exports/${await exported(w)}/download`), sweepTimer];
+    },
+  },
+  {
+    name: 'an export downloaded while export maintenance withdraws it',
+    check: downloadsAnswered,
+    prepare: async (w) => {
+      const id = await disposable(w);
+      const job = { id: await exported(w) };
+      // Disposed of behind the sweep's back (its withdrawal missed the export): maintenance's safety net withdraws it.
+      const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+      w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, status: 'disposing' });
+      return [get(`exports/${job.id}/download`), exportMaintenance];
+    },
+  },
+  {
     name: 'an export started at the running cap while export maintenance expires the one running',
     env: { ARCHIVE_EXPORT_MAX_RUNNING: '1' },
     prepare: async (w) => {
