@@ -228,6 +228,17 @@ const PAIRS: Pair[] = [
       return [validationRecorder, hold(id, 'C-25')];
     },
   },
+  {
+    name: 'a validation outcome recorded while the sweep disposes',
+    // Two documents: each validated then disposed of, or disposed of unvalidated, on its own.
+    perDocument: true,
+    prepare: async (w) => {
+      // The uploads' validation requests are still queued when the documents are disposable.
+      await disposable(w);
+      delivering(w);
+      return [validationRecorder, sweepTimer];
+    },
+  },
 ];
 
 sweepPairs(PAIRS);
