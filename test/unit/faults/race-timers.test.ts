@@ -7,11 +7,12 @@
 import { exportTimer } from '../../../functions/exports';
 import { verifyAuditMonth } from '../../../shared/audit/seal';
 import { type RenditionValidator, validationMessageText } from '../../../shared/kernel/validation';
+import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { sealAuditLog } from '../../../shared/audit/seal';
 import { validateRenditions } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
-import type { InMemoryExportJobs } from '../../support/in-memory';
+import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { approval, type Call, docOf, downloadsAnswered, dueDocs, hold, ok, type Pair, scan, settle, START, type Step, sweepPairs, TENANT, upload, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
@@ -62,6 +63,12 @@ async function exported(w: World): Promise<string> {
     await settle(w);
   }
   throw new Error(`export ${job.id} did not complete`);
+}
+
+/** Nothing a fixity check found damaged: no alert line, no failed entry (a document disposed of under it is no damage). */
+function noFixityAlarm(w: World): string[] {
+  const alarms = (w.deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH).map((l) => `fixity alert: ${JSON.stringify(l.fields)}`);
+  return [...alarms, ...w.deps.audit.entries.filter((e) => e.action === 'document.fixity-failed').map((e) => `fixity-failed entry for ${e.target}: ${e.detail}`)];
 }
 
 /** Every month of the tenant's audit log verifies against its seals with the archive's own verifier. */
@@ -188,11 +195,28 @@ const PAIRS: Pair[] = [
   // ---- The fixity check ----
   {
     name: 'the fixity check while the metadata is corrected',
+    check: noFixityAlarm,
     prepare: async (w) => [fixity, correct(await docOf(w))],
   },
   {
     name: 'the fixity check while a hold is placed',
+    check: noFixityAlarm,
     prepare: async (w) => [fixity, hold(await docOf(w), 'C-23')],
+  },
+  {
+    name: 'the fixity check while the sweep disposes',
+    check: noFixityAlarm,
+    perDocument: true,
+    prepare: async (w) => (await disposable(w), [fixity, sweepTimer]),
+  },
+  {
+    name: 'the fixity check while a validation outcome is recorded',
+    check: noFixityAlarm,
+    prepare: async (w) => {
+      await docOf(w);
+      delivering(w);
+      return [fixity, validationRecorder];
+    },
   },
   // ---- Audit sealing (outbox drain, parked entries, seals) ----
   {
