@@ -8,6 +8,7 @@ import { exportTimer } from '../../../functions/exports';
 import { verifyAuditMonth } from '../../../shared/audit/seal';
 import { type RenditionValidator, validationMessageText } from '../../../shared/kernel/validation';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
+import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { sealAuditLog } from '../../../shared/audit/seal';
 import { validateRenditions } from '../../../shared/validation/worker';
@@ -69,6 +70,11 @@ async function exported(w: World): Promise<string> {
 function noFixityAlarm(w: World): string[] {
   const alarms = (w.deps.log as RecordingLogger).lines.filter((l) => l.message === FIXITY_MISMATCH).map((l) => `fixity alert: ${JSON.stringify(l.fields)}`);
   return [...alarms, ...w.deps.audit.entries.filter((e) => e.action === 'document.fixity-failed').map((e) => `fixity-failed entry for ${e.target}: ${e.detail}`)];
+}
+
+/** No alert: nothing logged at error level (each error phrase is an operator's alert, infra/main.bicep), but what `tolerated` names. */
+function noAlert(w: World, tolerated: readonly string[] = []): string[] {
+  return (w.deps.log as RecordingLogger).lines.filter((l) => l.level === 'error' && !tolerated.includes(l.message)).map((l) => `alerted: ${l.message} ${JSON.stringify(l.fields)}`.slice(0, 300));
 }
 
 /** Every month of the tenant's audit log verifies against its seals with the archive's own verifier. */
@@ -192,6 +198,11 @@ const PAIRS: Pair[] = [
       return [reconciler, upload(undefined, bytes)];
     },
   },
+  {
+    name: 'the reconciler while the sweep disposes',
+    perDocument: true,
+    prepare: async (w) => (await disposable(w), [reconciler, sweepTimer]),
+  },
   // ---- The fixity check ----
   {
     name: 'the fixity check while the metadata is corrected',
@@ -265,4 +276,12 @@ const PAIRS: Pair[] = [
   },
 ];
 
-sweepPairs(PAIRS);
+/**
+ * Alerts a race raises today, known and left: a placement sets the blobs' hold flags before its catalog write (fail
+ * closed), and a reconciler run between the two finds flags the catalog does not explain. It keeps them (storage is
+ * never made less protective) but alerts UNRECORDED_HOLD, for a placement that completes a moment later.
+ */
+const TOLERATED: Record<string, readonly string[]> = { 'the reconciler while a hold is placed': [UNRECORDED_HOLD] };
+
+// And whatever else a pair checks, no timer or request raised an operator's alert over a race it should take in its stride.
+sweepPairs(PAIRS.map((p) => ({ ...p, check: async (w, sent, before) => [...((await p.check?.(w, sent, before)) ?? []), ...noAlert(w, TOLERATED[p.name])] })));
