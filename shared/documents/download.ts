@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { blobLayout } from '../kernel/blob-layout';
-import type { StoredFile } from '../kernel/document';
+import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
@@ -18,8 +18,7 @@ export interface DocumentFileRequest {
 
 /** The stored file a document download hands out: its rendition or one of its originals, never a disposed document's. */
 export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs'>): Promise<StoredFileRef> {
-  const doc = await getDocument(r.tenantId, r.documentId, deps);
-  if (doc.status !== 'active') throw new ArchiveError('document_disposed', { detail: `Document ${doc.id} was disposed of after its retention ended; only its tombstone remains.` });
+  const doc = await activeDocument(r, deps);
   let file: StoredFile;
   let name: string;
   if (r.representation === 'rendition') {
@@ -45,8 +44,23 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
     size: file.size,
     mediaType: file.mediaType,
     name,
-    read: (range) => deps.blobs.read(r.tenantId, file.blobName, range),
+    read: async (range) => {
+      try {
+        return await deps.blobs.read(r.tenantId, file.blobName, range);
+      } catch (err) {
+        // The sweep claimed the document and deleted its blobs after the read above: answered as the disposal it
+        // was (410), not as a storage failure (500). Still active: the failure is storage's.
+        await activeDocument(r, deps);
+        throw err;
+      }
+    },
   };
+}
+
+async function activeDocument(r: DocumentFileRequest, deps: Pick<Deps, 'catalog'>): Promise<ArchivedDocument> {
+  const doc = await getDocument(r.tenantId, r.documentId, deps);
+  if (doc.status !== 'active') throw new ArchiveError('document_disposed', { detail: `Document ${doc.id} was disposed of after its retention ended; only its tombstone remains.` });
+  return doc;
 }
 
 /** Other spellings of the extensions an original is stored under (the type the archive found in its bytes). */

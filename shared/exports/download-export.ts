@@ -2,11 +2,32 @@ import type { Deps } from '../deps';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
+import type { ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
 
 /** The finished ZIP of an export, once it is complete and until it expires (or is withdrawn because documents it held were disposed of). */
 export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock'>): Promise<StoredFileRef> {
-  const job = await getExport(r.tenantId, r.exportId, deps);
+  const job = downloadable(await getExport(r.tenantId, r.exportId, deps), deps);
+  return {
+    container: blobLayout.exportsContainer(r.tenantId),
+    blobName: job.blobName,
+    sha256: job.archive.sha256,
+    size: job.archive.size,
+    mediaType: 'application/zip',
+    name: `export-${job.filter.fiscalYear ?? 'search'}-${job.id}.zip`,
+    availableUntil: job.expiresAt,
+    read: async (range) => {
+      const read = await deps.exportBlobs.readIfExists(r.tenantId, job.blobName, range);
+      if (read) return read;
+      // Gone since the job was read: a withdrawal (a document it held disposed of) or an expiry deletes the ZIP
+      // before it saves the job. Answered as what it is (410), not as a storage failure (500).
+      downloadable(await getExport(r.tenantId, r.exportId, deps), deps);
+      throw new ArchiveError('export_expired', { detail: `Export ${job.id} is being withdrawn or expired: its ZIP is no longer stored; start a new one.` });
+    },
+  };
+}
+
+function downloadable(job: ExportJob, deps: Pick<Deps, 'clock'>): ExportJob & { archive: NonNullable<ExportJob['archive']> } {
   if (job.withdrawn) {
     const n = job.withdrawn.documents.length;
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn at ${job.withdrawn.at}: ${n === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention, and no copy stays downloadable; start a new one.`, extensions: { withdrawnAt: job.withdrawn.at, reason: 'documents-disposed' } });
@@ -17,14 +38,5 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
   if (job.status !== 'completed' || !job.archive) {
     throw new ArchiveError('export_not_ready', { detail: `Export ${job.id} is ${job.status}.`, extensions: { status: job.status, progress: job.progress } });
   }
-  return {
-    container: blobLayout.exportsContainer(r.tenantId),
-    blobName: job.blobName,
-    sha256: job.archive.sha256,
-    size: job.archive.size,
-    mediaType: 'application/zip',
-    name: `export-${job.filter.fiscalYear ?? 'search'}-${job.id}.zip`,
-    availableUntil: job.expiresAt,
-    read: (range) => deps.exportBlobs.read(r.tenantId, job.blobName, range),
-  };
+  return { ...job, archive: job.archive };
 }

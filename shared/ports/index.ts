@@ -376,6 +376,8 @@ export interface ExportBlobsPort {
   /** Content type application/zip unless given. */
   upload(tenantId: string, blobName: string, source: Readable, contentType?: string): Promise<void>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
+  /** As `read`; null when the blob is not (or no longer) stored. */
+  readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null>;
   /** The blob and every stored version of it: no copy of an export outlives its expiry or withdrawal. */
   delete(tenantId: string, blobName: string): Promise<void>;
 }

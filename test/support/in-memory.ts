@@ -25,7 +25,7 @@ import type { AuditEntry, AuditOutboxItem, AuditTakeOverClaim } from '../../shar
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
 import type { Principal } from '../../shared/kernel/principal';
-import { entryId, GENESIS_HASH } from '../../shared/kernel/audit-chain';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../shared/kernel/audit-chain';
 import type { Normaliser } from '../../shared/normalise/pool';
 import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
 import type { ValidationRequest } from '../../shared/kernel/validation';
@@ -132,8 +132,10 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.of(tenantId, blobName).bytes;
   }
+  /** One read, as the adapter's single GET: a look then a read (two calls) let a disposal come between them. */
   async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
-    return (await this.exists(tenantId, blobName)) ? this.read(tenantId, blobName) : null;
+    const blob = this.blobs.get(this.key(tenantId, blobName));
+    return blob ? readOf(blob.bytes, blob.contentType, undefined) : null;
   }
   async exists(tenantId: string, blobName: string): Promise<boolean> {
     return this.blobs.has(this.key(tenantId, blobName));
@@ -610,6 +612,11 @@ export class InMemoryExportBlobs implements ExportBlobsPort {
     if (!bytes) throw new Error(`no export blob ${blobName}`);
     return readOf(bytes, 'application/zip', range);
   }
+  /** One read, as the adapter's single GET (not a look then a read another writer could come between). */
+  async readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null> {
+    const bytes = this.blobs.get(`${tenantId}/${blobName}`);
+    return bytes ? readOf(bytes, 'application/zip', range) : null;
+  }
   async delete(tenantId: string, blobName: string): Promise<void> {
     this.blobs.delete(`${tenantId}/${blobName}`);
   }
@@ -686,10 +693,14 @@ export class InMemoryExportJobs implements ExportJobsPort {
 
 }
 
-/** Entries in order, per tenant and month; no hash chain (tests of the chain use the real log). */
+/**
+ * Entries in order, per tenant and month; no hash chain (tests of the chain use the real log), unless `chained`: then
+ * each partition is numbered and keyed-hash chained as the Cosmos log writes it, so the archive's verifier can check it.
+ */
 export class InMemoryAuditLog implements AuditLogPort {
   readonly entries: AuditEntry[] = [];
   readonly pending: AuditInput[] = [];
+  chained = false;
   readonly chainKey = async (): Promise<Buffer> => Buffer.alloc(32);
   async append(input: AuditInput): Promise<AuditEntry> {
     return (await this.appendBatch([input]))[0]!;
@@ -697,8 +708,16 @@ export class InMemoryAuditLog implements AuditLogPort {
   async appendBatch(inputs: AuditInput[], opts: { sendBy?: number } = {}): Promise<AuditEntry[]> {
     if (opts.sendBy !== undefined && opts.sendBy < Date.now()) throw new Error('audit entry not sent by its send-by time');
     const written = inputs.map((input) => {
+      const partition = `${input.tenantId}:${input.at.slice(0, 7)}`;
+      if (this.chained) {
+        const last = this.entries.filter((e) => e.partition === partition).at(-1);
+        const body: Omit<AuditEntry, 'hash'> = { id: entryId((last?.seq ?? 0) + 1), partition, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH, alg: CHAIN_ALG, ...input };
+        const entry: AuditEntry = { ...body, hash: hashEntry(body, Buffer.alloc(32)) };
+        this.entries.push(entry);
+        return entry;
+      }
       const seq = this.entries.length + 1;
-      const entry: AuditEntry = { ...input, id: entryId(seq), seq, prevHash: GENESIS_HASH, hash: GENESIS_HASH, partition: `${input.tenantId}:${input.at.slice(0, 7)}` };
+      const entry: AuditEntry = { ...input, id: entryId(seq), seq, prevHash: GENESIS_HASH, hash: GENESIS_HASH, partition };
       this.entries.push(entry);
       return entry;
     });
@@ -714,11 +733,13 @@ export class InMemoryAuditLog implements AuditLogPort {
     await this.appendBatch(missing, opts);
     return true;
   }
-  highWater(): number {
-    return this.entries.length;
+  highWater(tenantId?: string, month?: string): number {
+    return this.chained ? (this.entries.filter((e) => e.partition === `${tenantId}:${month}`).at(-1)?.seq ?? 0) : this.entries.length;
   }
-  async end(): Promise<{ seq: number; hash: string }> {
-    return { seq: this.entries.length, hash: GENESIS_HASH };
+  async end(tenantId?: string, month?: string): Promise<{ seq: number; hash: string }> {
+    if (!this.chained) return { seq: this.entries.length, hash: GENESIS_HASH };
+    const last = this.entries.filter((e) => e.partition === `${tenantId}:${month}`).at(-1);
+    return { seq: last?.seq ?? 0, hash: last?.hash ?? GENESIS_HASH };
   }
   async savePending(inputs: AuditInput[]): Promise<void> {
     this.pending.push(...inputs);
@@ -728,8 +749,8 @@ export class InMemoryAuditLog implements AuditLogPort {
     await this.appendBatch(moved);
     return moved.length;
   }
-  async headSeq(): Promise<number> {
-    return this.entries.length;
+  async headSeq(tenantId?: string, month?: string): Promise<number> {
+    return this.highWater(tenantId, month);
   }
   /** Every filter the Cosmos query applies, newest first (ORDER BY c.id DESC); one page. */
   async list(tenantId: string, month: string, limit: number, _continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {

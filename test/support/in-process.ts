@@ -3,6 +3,8 @@
  * in-memory ports, for the generated sweeps (test/unit/faults/fault-sweep.test.ts, race-sweep.test.ts): no HTTP
  * server, so every port call of a request can be counted, faulted or scheduled.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ROUTES } from '../../functions/routes';
 import { handleRequest } from '../../shared/http/pipeline';
@@ -12,13 +14,19 @@ import { TIMERS } from '../../functions/timers';
 import { sealAuditLog } from '../../shared/audit/seal';
 import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../shared/kernel/audit';
 import { runReconcileTimer, runSweepTimer } from '../../shared/retention/timers';
+import { Authenticator, type JwtSettings } from '../../shared/auth/authenticate';
+import { rightsAssignmentRecordId } from '../../shared/auth/rights-sets/rights-records';
+import { loadConfig } from '../../shared/config';
+import type { Operation } from '../../shared/http/operation';
+import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../shared/kernel/principal';
+import { minimalLocalEnv } from './config-env';
 import type { ArchivedDocument } from '../../shared/kernel/document';
 import { blobLayout } from '../../shared/kernel/blob-layout';
 import { isHeld } from '../../shared/kernel/retention-rules';
 import { UNRECORDED_HOLD } from '../../shared/retention/reconcile';
 import { protectedBlobNamesOf } from '../../shared/retention/update';
 import type { FakeClock } from './fake-clock';
-import type { InMemoryDeps, InMemoryExportJobs, RecordingLogger } from './in-memory';
+import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from './in-memory';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
 
@@ -37,6 +45,8 @@ export interface Answer {
   json: any;
   headers: Record<string, string>;
   requestId: string;
+  /** The body as sent (a download's bytes). */
+  bytes: Buffer;
 }
 
 /** A world the helpers send into: its ports, and a counter naming each request. */
@@ -62,16 +72,18 @@ export async function send(w: RequestWorld, call: Call, requestId = `req-${++w.s
   for (const [k, v] of Object.entries(call.headers ?? {})) headers.set(k.toLowerCase(), v);
   if (body) headers.set('content-length', String(body.length));
   const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: body ? Readable.from([body]) : null, clientIp: '10.0.0.1', requestId }, w.deps);
-  let text = '';
-  if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) text = res.body.toString();
-  else if (res.body) for await (const chunk of res.body) text += Buffer.from(chunk as Uint8Array).toString();
+  const chunks: Buffer[] = [];
+  if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) chunks.push(Buffer.from(res.body));
+  else if (res.body) for await (const chunk of res.body) chunks.push(Buffer.from(chunk as Uint8Array));
+  const bytes = Buffer.concat(chunks);
+  const text = bytes.toString();
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = text;
   }
-  return { status: res.status, json, headers: res.headers ?? {}, requestId };
+  return { status: res.status, json, headers: res.headers ?? {}, requestId, bytes };
 }
 
 /** What follows a request on its instance: the outbox release, gathered validation requests, an export worker started after the answer. */
@@ -139,4 +151,428 @@ export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string
     if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
   }
   return found;
+}
+
+// ==== The race sweep (test/unit/faults/race-sweep.test.ts, race-timers.test.ts) ====
+/*
+ * For pairs of write operations on the same thing, both requests run in-process as the hosts run them (route
+ * matching, handleRequest, the real authenticator reading the tenant's assignments, keys and grants) over the
+ * in-memory ports, every port call of each request waiting on a scheduler that decides which request goes on.
+ * A test file using it mocks node:timers/promises as race-sweep.test.ts does (a wait is one turn of the scheduler).
+ */
+export const TENANT = 'acme';
+/** One instant for every world: the serial runs and the interleaved ones store the same times. */
+export const START = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+
+// ---- The scheduler ----
+
+export const who = new AsyncLocalStorage<{ side: 0 | 1 }>();
+
+/** Decides, at every port call of either request, which request goes on; calls outside both pass. */
+export class Scheduler {
+  active = false;
+  readonly waiting: [Array<() => void>, Array<() => void>] = [[], []];
+  readonly done: [boolean, boolean] = [false, false];
+  readonly steps: [number, number] = [0, 0];
+  private wake: (() => void) | null = null;
+
+  async gate(): Promise<void> {
+    const ctx = who.getStore();
+    if (!this.active || !ctx || (this.done[0] && this.done[1])) return;
+    // Work after the answer waits for the other request: in a serial order it comes after both.
+    if (this.done[ctx.side]) return new Promise<void>((resolve) => this.after.push(resolve));
+    await new Promise<void>((resolve) => {
+      this.waiting[ctx.side].push(resolve);
+      this.poke();
+    });
+  }
+
+  /** Calls of a request that has answered (work after the answer: an export's worker), held until both have answered. */
+  private readonly after: Array<() => void> = [];
+
+  finish(side: 0 | 1): void {
+    this.done[side] = true;
+    this.after.push(...this.waiting[side].splice(0));
+    if (this.done[0] && this.done[1]) for (const r of this.after.splice(0)) r();
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  /** Until the side released last waits at its next call or has finished (or, running two branches, one of them is parked). */
+  private async quiet(side: 0 | 1, before: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      if (this.done[side] || this.waiting[side].length > before) return;
+      // Its other branch is parked at a call: the released one ended on no call of its own.
+      if (before > 0) {
+        for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+        if (this.done[side] || this.waiting[side].length >= before) return;
+      }
+      if (Date.now() > deadline) throw new Error(`race sweep: side ${side} neither called a port nor finished within 10 s`);
+      await Promise.race([new Promise<void>((r) => (this.wake = r)), new Promise((r) => setTimeout(r, 20))]);
+    }
+  }
+
+  /** Runs both, `pick(step)` naming the side that goes on at each step (the other when that one cannot). */
+  async run<A, B>(a: () => Promise<A>, b: () => Promise<B>, pick: (step: number) => 0 | 1): Promise<[PromiseSettledResult<A>, PromiseSettledResult<B>]> {
+    this.active = true;
+    const pa = who.run({ side: 0 }, a).finally(() => this.finish(0));
+    const pb = who.run({ side: 1 }, b).finally(() => this.finish(1));
+    pa.catch(() => undefined);
+    pb.catch(() => undefined);
+    // Both to their first call (or done).
+    await this.quiet(0, 0);
+    await this.quiet(1, 0);
+    for (let step = 0; !(this.done[0] && this.done[1]); step++) {
+      const ready = ([0, 1] as const).filter((s) => !this.done[s] && this.waiting[s].length > 0);
+      if (ready.length === 0) {
+        await Promise.race([new Promise<void>((r) => (this.wake = r)), new Promise((r) => setTimeout(r, 5))]);
+        continue;
+      }
+      const wanted = pick(step);
+      const side = ready.includes(wanted) ? wanted : ready[0]!;
+      this.steps[side]++;
+      const before = this.waiting[side].length - 1;
+      this.waiting[side].shift()!();
+      await this.quiet(side, before);
+    }
+    this.active = false;
+    return Promise.allSettled([pa, pb]);
+  }
+}
+
+/** Every async method of every port waits on the scheduler first. */
+export function wrapPorts(deps: InMemoryDeps, scheduler: Scheduler): void {
+  deps.links = { ...inMemoryLinks };
+  const ports: object[] = [deps.blobs, deps.catalog, deps.tenantRecords, deps.audit, deps.auditOutboxItems, deps.exportJobs, deps.exportBlobs, deps.links, deps.secrets, deps.validationQueue, deps.retention.catalog, deps.retention.policies, deps.retention.timers, deps.retention.disposer, deps.retention.orphans];
+  for (const port of ports) {
+    const methods = new Set<string>();
+    for (let p: object | null = port; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) for (const k of Object.getOwnPropertyNames(p)) methods.add(k);
+    for (const m of methods) {
+      const fn = (port as Record<string, unknown>)[m];
+      if (m === 'constructor' || typeof fn !== 'function' || (fn.constructor.name !== 'AsyncFunction' && fn.constructor.name !== 'AsyncGeneratorFunction')) continue;
+      if (fn.constructor.name === 'AsyncGeneratorFunction') continue;
+      (port as Record<string, unknown>)[m] = async (...args: unknown[]) => {
+        await scheduler.gate();
+        return (fn as (...a: unknown[]) => Promise<unknown>).apply(port, args);
+      };
+    }
+  }
+}
+
+// ---- One archive ----
+
+
+
+export interface World {
+  deps: InMemoryDeps;
+  clock: FakeClock;
+  scheduler: Scheduler;
+  seq: number;
+}
+
+export const SETTINGS: JwtSettings = { issuer: 'https://idp.example', audience: 'api://archive', jwksUri: 'http://127.0.0.1:1/jwks', algorithms: ['RS256'], tenantClaim: 'tid', rightsClaim: 'rights', kindClaim: 'kind', rightsSource: 'tenant', clockToleranceSeconds: 0, keyPersonIdleDays: 30 };
+
+/** Who is who: rights from the tenant's assignments, read by the real authenticator at every request. */
+export const PEOPLE: Record<string, string> = { up: 'archivist', alice: 'tenant-admin', bob: 'tenant-admin', carol: 'tenant-admin' };
+
+export function world(env: Record<string, string> = {}): World {
+  const deps = inMemoryDeps(loadConfig({ ...minimalLocalEnv, ...env }));
+  const clock = deps.clock as FakeClock;
+  clock.set(START);
+  const authenticator = new Authenticator(SETTINGS, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+  // The token's signature is not what this sweep is about: a bearer token is its subject, of this tenant.
+  (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: token.startsWith('support.') ? 'support' : 'user', claimedRightsSet: null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
+  deps.authenticator = authenticator;
+  deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
+  deps.catalog.countMatching = async () => deps.catalog.count(TENANT);
+  for (const [subject, rightsSet] of Object.entries(PEOPLE)) {
+    deps.tenantRecords.records.set(`${TENANT}/${rightsAssignmentRecordId(subject)}`, {
+      value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: START.toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never,
+      etag: 1000 + Object.keys(PEOPLE).indexOf(subject),
+    });
+  }
+  const scheduler = new Scheduler();
+  wrapPorts(deps, scheduler);
+  return { deps, clock, scheduler, seq: 0 };
+}
+
+
+
+
+
+let pngSeq = 0;
+/** Bytes the upload sniffs as a PNG, distinct per call (or the same, given a name). */
+export const scan = (name = `${++pngSeq} ${Math.random()}`) => Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.from(`scan ${name}`)]);
+export const upload = (metadata?: object, bytes = scan()): Call => ({ method: 'POST', path: metadata ? `documents?metadata=${encodeURIComponent(JSON.stringify(metadata))}` : 'documents', raw: { bytes, type: 'image/png' }, as: 'up' });
+export const docOf = async (w: World, metadata?: object) => (await ok(w, upload(metadata), 201)).json.id as string;
+/** Two documents past their retention (uploaded by `up`, approvable by bob): the clock moved on 20 years. */
+export async function dueDocs(w: World): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) ids.push(await docOf(w, { fiscalYear: 2018, retentionClass: 'immovable-property-10y' }));
+  w.clock.advance(20 * 365 * 86400_000);
+  return ids;
+}
+export const approval = (w: World, as = 'bob'): Call => ({ method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review' }, as });
+export const hold = (id: string, ref = 'C-1', as = 'up'): Call => ({ method: 'POST', path: `documents/${id}/legal-holds`, body: { reason: 'Audit', caseReference: ref }, as });
+export const putSet = (name: string, permissions: Permission[], as = 'carol'): Call => ({ method: 'PUT', path: `rights-sets/${name}`, body: { permissions }, as });
+export const assign = (subject: string, rightsSet: string, as = 'carol'): Call => ({ method: 'PUT', path: `rights-assignments/${subject}`, body: { rightsSet }, as });
+export const ADMIN = [...BUILT_IN_RIGHTS_SETS['tenant-admin']!];
+
+// ---- The pairs ----
+
+/** A request, or a timer run as the host runs it (its "answer": 200, or 500 when it threw). */
+export type Step = Call | { timer: string; run: (w: World) => Promise<unknown> };
+
+export interface Pair {
+  name: string;
+  env?: Record<string, string>;
+  /** Fields the serial comparison leaves out: where two orders may differ in them and both are right. */
+  ignored?: string[];
+  /**
+   * A request (or timer) of the pair changes many documents one at a time (holds by query, an approval, the sweep):
+   * each document's state is that of one serial order, not all of them the same one's.
+   */
+  perDocument?: boolean;
+  /** Mints a key every run (scrypt, tens of milliseconds): fewer schedules, to keep the file fast. */
+  mints?: boolean;
+  prepare: (w: World) => Promise<[Step, Step]>;
+  /** What else must hold once both ran and the timers repaired (a download's answer, an audit chain): what broke. */
+  check?: (w: World, sent: Sent[], before: ReadonlyMap<string, ArchivedDocument>) => string[] | Promise<string[]>;
+}
+
+// ---- Outcomes and invariants ----
+
+export const routeFor = (call: Call) => {
+  const match = matchRoute(TABLE, call.method, new URL(`http://localhost/api/${call.path}`).pathname);
+  if ('allow' in match) throw new Error(`no route ${call.method} ${call.path}`);
+  return match.route as Extract<Operation, { auth: 'tenant' }>;
+};
+
+/**
+ * Ids, etags, hashes, instants-free text of a stored value: the same in two worlds that stored the same things. Also
+ * without what no one reads as an outcome: when a key was last used (a use racing its revocation may not be stamped),
+ * and which change moved the tenant's rights gate last (bookkeeping of the order the writes reached the store in).
+ */
+export const DROPPED = /^(etag|_etag|hash|secretHash|salt|keyHash|pepperVersion|requestId|contentKey|sha256|sha256s|size|id|documentId|holdId|proposalId|keyId|grantId|approvalId|jobId|seq|prevHash|lastModified|heartbeatAt|expiresAt|createdAt|updatedAt|at|assignedAt|approvedAt|placedAt|releasedAt|deletedAt|revokedAt|endsAt|decidedAt|startedAt|completedAt|requestedAt|seenAt|disposedAt|prefix|key|fileName|name|lastUsedAt|lastChange)$/;
+export function neutral(value: unknown, ignored: readonly string[] = []): unknown {
+  if (Array.isArray(value)) return value.map((v) => neutral(v, ignored)).map((v) => JSON.stringify(v)).sort();
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) if (!DROPPED.test(k) && !ignored.includes(k)) out[k] = neutral(v, ignored);
+    return out;
+  }
+  if (typeof value === 'string') return value.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID').replace(/[0-9a-f]{16,}/g, 'HEX').replace(/apikey:\S+/g, 'apikey:ID');
+  return value;
+}
+
+/** What is stored, without what differs between two worlds that stored the same: per store, the sorted neutral values. */
+export function stateView(w: World, ignored: readonly string[] = []): string {
+  const { deps } = w;
+  const of = (values: unknown[]) => values.map((v) => JSON.stringify(neutral(v, ignored))).sort();
+  const docs = [...deps.catalog.documents.values()].map((d) => ({ ...d, blobs: [...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${d.tenantId}/${d.id}/`)).length }));
+  // The blobs of catalogued documents: a losing upload's folder stays (WORM), listed as orphaned (checked in `problems`).
+  const blobFlags = [...deps.blobs.blobs.entries()].filter(([k]) => deps.catalog.documents.has(k.split('/').slice(0, 2).join('/'))).map(([, b]) => ({ legalHold: b.worm.legalHold, retainUntil: b.worm.retainUntil }));
+  return JSON.stringify({
+    documents: of(docs),
+    blobs: of(blobFlags),
+    records: of([...deps.tenantRecords.records.values()].map((r) => r.value).filter((v) => v.type !== 'rights-unassignment' && v.type !== 'person-sighting')),
+    // How many, not how far their workers got (they run after the answers, at their own pace).
+    exports: [...(deps.exportJobs as InMemoryExportJobs).jobs.values()].length,
+    policy: of([...deps.retention.policies.policies.values()]),
+  });
+}
+
+export interface Outcome {
+  answers: string[];
+  state: string;
+}
+
+export const answerOf = (r: PromiseSettledResult<Answer | 'ran'>): string => (r.status === 'rejected' ? `threw ${String(r.reason)}` : r.value === 'ran' ? 'ran' : `${r.value.status}${r.value.json?.code ? ` ${r.value.json.code}` : ''}`);
+
+/** The invariants that hold of any state, whatever the order. */
+export interface Sent {
+  step: Step;
+  result: PromiseSettledResult<Answer | 'ran'>;
+}
+
+export function problems(w: World, sent: Sent[]): string[] {
+  const { deps } = w;
+  const found: string[] = [];
+  const docs: ArchivedDocument[] = [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT);
+  for (const doc of docs) {
+    if (doc.status !== 'active' && doc.status !== 'disposed') found.push(`${doc.id} left ${doc.status}`);
+    if (doc.status === 'disposed' && isHeld(doc)) found.push(`disposed ${doc.id} while held`);
+    found.push(...blobsDisagree(deps, doc));
+  }
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
+  for (const folder of folders) {
+    if (!deps.catalog.documents.has(`${TENANT}/${folder}`) && !(deps.retention.orphans as InMemoryOrphanRecords).records.has(`${TENANT}/${folder}`)) found.push(`folder ${folder} with blobs but no catalog item and not listed as orphaned`);
+  }
+  const contents = docs.filter((d) => d.status !== 'disposed').map((d) => d.contentKey);
+  if (new Set(contents).size !== contents.length) found.push('the same bytes catalogued twice');
+  // Caps.
+  const at = w.clock.now().toISOString();
+  const keysInUse = deps.tenantRecords.stored<{ type: string; revokedAt?: string | null; endsAt?: string } & { id: string; tenantId: string }>(TENANT, 'api-key').filter((k) => !k.revokedAt && (k.endsAt ?? '') > at).length;
+  if (keysInUse > deps.config.ARCHIVE_MAX_API_KEYS) found.push(`${keysInUse} keys in use, the cap ${deps.config.ARCHIVE_MAX_API_KEYS}`);
+  const sets = deps.tenantRecords.stored(TENANT, 'rights-set').length;
+  if (sets > deps.config.ARCHIVE_MAX_RIGHTS_SETS) found.push(`${sets} rights sets, the cap ${deps.config.ARCHIVE_MAX_RIGHTS_SETS}`);
+  const assignments = deps.tenantRecords.stored(TENANT, 'rights-assignment').length;
+  if (assignments > deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS) found.push(`${assignments} assignments, the cap ${deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS}`);
+  // Audit: one success entry of each request's action if it answered 2xx, none if refused.
+  sent.forEach(({ step, result: r }, i) => {
+    if ('timer' in step || r.status !== 'fulfilled' || r.value === 'ran') return;
+    const answer = r.value;
+    // A lowering of the retention policy answered 202 is a proposal, audited as one (functions/retention.ts).
+    const action = routeFor(step).name === 'putRetentionPolicy' && answer.status === 202 ? 'retention.policy-propose' : routeFor(step).action;
+    const success = deps.audit.entries.filter((e) => e.requestId === answer.requestId && e.action === action && e.outcome === 'success').length;
+    // A 303 (a download sent as a link) and a 304 are answered reads, audited as such.
+    const expected = answer.status >= 200 && answer.status < 400 ? 1 : 0;
+    if (success !== expected) found.push(`request ${i + 1} (${answer.status}): ${success} success entries of ${action}, expected ${expected}`);
+  });
+  if (deps.catalog.outbox.size > 0) found.push(`${deps.catalog.outbox.size} audit outbox items left after sealing`);
+  return found;
+}
+
+/** Prepare a world, run the pair under `pick`, settle and repair: the outcome and what broke. */
+export async function runPair(pair: Pair, pick: (step: number) => 0 | 1): Promise<{ outcome: Outcome; broken: string[]; steps: [number, number] }> {
+  const w = world(pair.env);
+  pngSeq = 0;
+  const steps = await pair.prepare(w);
+  await settle(w);
+  const catalogBefore = new Map([...w.deps.catalog.documents.entries()].map(([k, d]) => [k, structuredClone(d)]));
+  const go = (s: Step) => async (): Promise<Answer | 'ran'> => ('timer' in s ? (await s.run(w), 'ran' as const) : send(w, s));
+  const first = await w.scheduler.run(go(steps[0]), go(steps[1]), pick);
+  await settle(w);
+  // A 503 asks the client to try again: it does, once both have answered (the first attempt's entries still checked).
+  const sent: Sent[] = first.map((result, k) => ({ step: steps[k]!, result }));
+  const results = [...first];
+  for (const k of [0, 1] as const) {
+    const r = first[k];
+    if (r.status !== 'fulfilled' || r.value === 'ran' || r.value.status !== 503) continue;
+    const [again] = await Promise.allSettled([send(w, steps[k] as Call)]);
+    await settle(w);
+    sent.push({ step: steps[k], result: again });
+    results[k] = again!;
+  }
+  const answers = results.map(answerOf);
+  const before = stateView(w, pair.ignored);
+  let broken: string[] = [];
+  try {
+    await repair(w);
+    broken = [...problems(w, sent), ...((await pair.check?.(w, sent, catalogBefore)) ?? [])];
+  } catch (err) {
+    broken = [`a timer failed: ${String(err)}`];
+  }
+  return { outcome: { answers, state: `${before}\n${stateView(w, pair.ignored)}` }, broken, steps: [...w.scheduler.steps] };
+}
+
+const EXPORT_DOWNLOAD = /^exports\/([^/?]+)\/(download)(\?|$)/;
+const DOWNLOAD = /^documents\/([^/?]+)\/(original|rendition|originals\/(\d+))(\?|$)/;
+
+/**
+ * A document download (or an export's) answers the bytes archived before the pair ran, with their checksum (ETag, Repr-Digest), or a
+ * link to them (303), or 304; or a clear 404/410, with no success entry (problems() counts those). Never bytes of
+ * another version, a body its checksum header does not describe, nor a 5xx or a thrown request.
+ */
+export function downloadsAnswered(_w: World, sent: Sent[], before: ReadonlyMap<string, ArchivedDocument>): string[] {
+  const found: string[] = [];
+  sent.forEach(({ step, result }, i) => {
+    if ('timer' in step || step.method !== 'GET') return;
+    const m = DOWNLOAD.exec(step.path) ?? EXPORT_DOWNLOAD.exec(step.path);
+    if (!m) return;
+    if (result.status === 'rejected') return void found.push(`download ${i + 1} threw ${String(result.reason)}`);
+    const answer = result.value as Answer;
+    if (answer.status === 404 || answer.status === 410 || answer.status === 304) return;
+    if (answer.status !== 200 && answer.status !== 303) return void found.push(`download ${i + 1} answered ${answer.status} ${answer.json?.code ?? ''}, neither the file nor a clear 404/410`);
+    const digest = /^sha-256=:(.+):$/.exec(answer.headers['Repr-Digest'] ?? '')?.[1];
+    const claimed = digest ? Buffer.from(digest, 'base64').toString('hex') : null;
+    // An export's ZIP is no archived file: its checksum headers and body must agree.
+    const doc = before.get(`${TENANT}/${m[1]}`);
+    const archived = m[2] === 'download' ? claimed : (m[2] === 'rendition' ? doc?.rendition : doc?.originals[Number(m[3] ?? 1) - 1])?.sha256;
+    if (!claimed || claimed !== archived || answer.headers.ETag !== `"${claimed}"`) found.push(`download ${i + 1}: checksum headers ${claimed} / ${answer.headers.ETag}, archived ${archived}`);
+    if (answer.status === 200 && createHash('sha256').update(answer.bytes).digest('hex') !== claimed) found.push(`download ${i + 1}: a body whose SHA-256 is not its Repr-Digest`);
+    if (answer.status === 303 && !answer.headers.Location) found.push(`download ${i + 1}: 303 without a link`);
+  });
+  return found;
+}
+
+/** Every document's stored state (and every other store's) is one that a serial order left. */
+export function eachDocumentOf(state: string, serial: string[]): boolean {
+  const parse = (x: string) => x.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const run = parse(state);
+  const orders = serial.map(parse);
+  return run.every((part, i) =>
+    Object.entries(part).every(([store, items]) => {
+      if (store !== 'documents' && store !== 'blobs') return orders.some((o) => JSON.stringify(o[i]![store]) === JSON.stringify(items));
+      return (items as string[]).every((item) => orders.some((o) => (o[i]![store] as string[]).includes(item)));
+    }),
+  );
+}
+
+/** A seeded generator (mulberry32): the same sample every run. */
+export function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const SWITCHES_EACH_WAY = Number(process.env.RACE_SWEEP_SWITCHES ?? 6);
+export const RANDOM_SAMPLES = Number(process.env.RACE_SWEEP_SAMPLES ?? 6);
+
+/** Every schedule of the sweep for a pair whose sides take `n` port calls each when alone. */
+export function schedules(n: [number, number], seed: number, light = false): { name: string; pick: (step: number) => 0 | 1 }[] {
+  const SWITCHES = light ? Math.min(3, SWITCHES_EACH_WAY) : SWITCHES_EACH_WAY;
+  const SAMPLES = light ? Math.min(3, RANDOM_SAMPLES) : RANDOM_SAMPLES;
+  const out: { name: string; pick: (step: number) => 0 | 1 }[] = [];
+  for (const first of [0, 1] as const) {
+    const len = n[first];
+    const ks = len <= 1 ? [] : [...new Set(Array.from({ length: Math.min(SWITCHES, len - 1) }, (_, i) => 1 + Math.floor((i * (len - 1)) / Math.min(SWITCHES, len - 1))))];
+    // `first` makes k calls, the other runs to its end, then `first` finishes.
+    for (const k of ks) out.push({ name: `${first === 0 ? 'first' : 'second'} ${k} call(s), then the other`, pick: (step) => (step < k ? first : ((1 - first) as 0 | 1)) });
+  }
+  const rnd = random(seed);
+  for (let i = 0; i < SAMPLES; i++) {
+    const choices = Array.from({ length: 400 }, () => (rnd() < 0.5 ? 0 : 1));
+    out.push({ name: `random #${i}`, pick: (step) => choices[step % choices.length]! });
+  }
+  return out;
+}
+
+export function sweepPairs(PAIRS: Pair[]): void {
+describe.each(PAIRS.map((p, i) => [p.name, p, i] as const))('%s', (_name, pair, index) => {
+  it('at once, the answers and the state are those of one serial order, and nothing is left half done', async () => {
+    const serial = [await runPair(pair, () => 0), await runPair(pair, () => 1)];
+    const broken: string[] = [];
+    for (const [i, s] of serial.entries()) for (const p of s.broken) broken.push(`serial ${i === 0 ? 'first, second' : 'second, first'}: ${p}`);
+    const n: [number, number] = [serial[0]!.steps[0], serial[1]!.steps[1]];
+    for (const schedule of schedules(n, 1000 + index, pair.mints === true)) {
+      const run = await runPair(pair, schedule.pick);
+      for (const p of run.broken) broken.push(`${schedule.name}: ${p}`);
+      const same = serial.find((s) => (s.outcome.state === run.outcome.state || (pair.perDocument === true && eachDocumentOf(run.outcome.state, serial.map((x) => x.outcome.state)))) && s.outcome.answers.join() === run.outcome.answers.join());
+      if (!same && process.env.RACE_SWEEP_TRACE) {
+        const near = serial.find((s) => s.outcome.answers.join() === run.outcome.answers.join()) ?? serial[0]!;
+        const items = (state: string) => state.split('\n').flatMap((line, i) => Object.entries(JSON.parse(line) as Record<string, string[]>).flatMap(([k, v]) => [v].flat().map((x) => `${i ? 'repaired' : 'answered'} ${k} ${x}`)));
+        const a = items(near.outcome.state);
+        const b = items(run.outcome.state);
+        process.stdout.write(`${pair.name} / ${schedule.name}:\n  serial: ${a.filter((x) => !b.includes(x)).join('\n  serial: ')}\n  here:   ${b.filter((x) => !a.includes(x)).join('\n  here:   ')}\n`);
+      }
+      if (!same) broken.push(`${schedule.name}: answered ${run.outcome.answers.join(', ')}, no serial order gives that (serial: ${serial.map((s) => s.outcome.answers.join(', ')).join(' | ')})${serial.some((s) => s.outcome.answers.join() === run.outcome.answers.join()) ? ' with this state' : ''}`);
+    }
+    if (process.env.RACE_SWEEP_TRACE) process.stdout.write(`${pair.name}: ${n.join('+')} calls; serial ${serial.map((s) => s.outcome.answers.join(', ')).join(' | ')}\n`);
+    expect(serial.map((s) => s.steps.every((x) => x > 0) || pair.name)).toEqual(serial.map(() => true));
+    expect([...new Set(broken)]).toEqual([]);
+  });
+});
+
 }

@@ -40,6 +40,15 @@ export class ExportBlobs implements ExportBlobsPort {
     return { stream: res.readableStreamBody as Readable, size: total, contentLength: Number(res.contentLength ?? 0), etag: res.etag ?? '', contentType: res.contentType ?? 'application/zip' };
   }
 
+  async readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null> {
+    try {
+      return await this.read(tenantId, blobName, range);
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return null;
+      throw err;
+    }
+  }
+
   /**
    * The blob and every version of it. The archive account keeps versions (infra/main.bicep): deleting the base
    * blob alone turns it into a previous version, and the ZIP, with every document it copied, stayed in storage
