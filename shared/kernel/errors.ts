@@ -61,7 +61,7 @@ export const ERROR_TITLES = {
   xfa_form: 'The PDF is an XFA form',
   trailing_data: 'The file carries data after its end',
   digest_mismatch: 'The body does not match the digest sent with it',
-  idempotency_key_reused: 'The Idempotency-Key was used for a different upload',
+  idempotency_key_reused: 'The Idempotency-Key was used for a different request',
   idempotency_in_flight: 'A request with this Idempotency-Key is still in progress; retry later',
   invalid_retention_policy: 'The retention policy is not valid',
   retention_ended: "The document's retention has already ended",

@@ -59,7 +59,7 @@ const problems: Record<Code, string> = {
   xfa_form: 'XFA forms cannot be archived.',
   trailing_data: 'The file has data after its end.',
   digest_mismatch: 'The upload arrived damaged (its checksum does not match); send it again.',
-  idempotency_key_reused: 'This upload key was already used for a different file.',
+  idempotency_key_reused: 'This attempt key was already used for a different request; nothing was done. Start again.',
   idempotency_in_flight: 'The same upload is still in progress.',
   invalid_retention_policy: 'The retention policy is not valid.',
   retention_ended: 'The period this document must be kept has already ended, so it is not archived. Choose a longer retention class if it must be kept.',

@@ -654,7 +654,7 @@ export const nl: Dictionary = {
       xfa_form: 'XFA-formulieren kunnen niet worden gearchiveerd.',
       trailing_data: 'Het bestand bevat gegevens na het einde.',
       digest_mismatch: 'De upload kwam beschadigd aan (de controlesom klopt niet); stuur hem opnieuw.',
-      idempotency_key_reused: 'Deze uploadsleutel is al gebruikt voor een ander bestand.',
+      idempotency_key_reused: 'Deze pogingssleutel is al gebruikt voor een ander verzoek; er is niets gedaan. Begin opnieuw.',
       idempotency_in_flight: 'Dezelfde upload is nog bezig.',
       invalid_retention_policy: 'Het bewaarbeleid is niet geldig.',
       retention_ended: 'De termijn waarin dit document bewaard moet worden is al voorbij, dus het wordt niet gearchiveerd. Kies een langere bewaarklasse als het bewaard moet blijven.',
