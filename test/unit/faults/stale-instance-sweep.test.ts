@@ -23,6 +23,7 @@ import { matchRoute } from '../../../shared/http/route-match';
 import type { Operation } from '../../../shared/http/operation';
 import type { Permission } from '../../../shared/kernel/principal';
 import type { FakeClock } from '../../support/fake-clock';
+import { runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, type Call, ok, send, settle, TABLE } from '../../support/in-process';
 import { CACHED_RECORD_TYPES, inMemoryInstances, type InstanceDeps, type InMemoryExportJobs } from '../../support/in-memory';
 
@@ -239,6 +240,8 @@ const WRITES: Record<string, Record<string, Write>> = {
   withdrawSodPolicyProposal: { 'an SoD weakening withdrawn': call((s) => ({ method: 'DELETE', path: `sod-policy/proposals/${s.sodProposal}`, as: 'alice' })) },
   createSupportGrant: { 'a support grant': call(() => ({ method: 'POST', path: 'support-grants', body: { ticket: 'SUP-2', scope: 'read-only', expiresAt: '2099-01-01T00:00:00.000Z' }, as: 'carol' })) },
   revokeSupportGrant: { 'a support grant revoked': call((s) => ({ method: 'DELETE', path: `support-grants/${s.grantId}`, as: 'alice' })) },
+  // Timers whose decisions read the cached settings (not routes).
+  'timer:retentionSweep': { 'the retention sweep': async () => ({ timer: 'retention sweep', run: (deps) => runSweepTimer(deps) }) },
 };
 
 // ---- Outcomes ----
