@@ -170,6 +170,10 @@ const CHANGES: Record<string, Write> = {
   'the approvers\' set narrowed': call(putSet('approver', ['documents:read', 'retention:manage'], 'carol')),
   'the readers\' set widened beyond a rights administrator': call(putSet('readers', ['documents:read', 'retention:approve'], 'carol')),
   'someone given the readers\' set': call(assign('gus', 'readers', 'carol')),
+  'the contracts class lengthened': async (w) => {
+    const p = await policyRead(w, 'carol');
+    return { method: 'PUT', path: 'retention/policy', body: { ...p.body, classes: (p.body.classes as { name: string }[]).map((c) => (c.name === 'contracts-12y' ? { ...c, years: 15 } : c)) }, headers: { 'If-Match': p.etag }, as: 'carol' };
+  },
   'the retention policy raised': async (w) => {
     const p = await policyRead(w, 'carol');
     return { method: 'PUT', path: 'retention/policy', body: { ...p.body, classes: [...((p.body.classes as object[]) ?? []), { name: 'contracts-12y', years: 12, description: 'Contracts' }] }, headers: { 'If-Match': p.etag }, as: 'carol' };
@@ -184,9 +188,11 @@ const CHANGES: Record<string, Write> = {
 const WRITES: Record<string, Record<string, Write>> = {
   uploadDocument: {
     'an upload (its retention class from the policy)': async () => upload({ fiscalYear: START.getUTCFullYear() + 19 }, 'w'),
+    'an upload of a contract': async () => upload({ fiscalYear: START.getUTCFullYear() + 19, retentionClass: 'contracts-12y' }, 'c'),
   },
   correctDocumentMetadata: {
     'a correction': call((s) => ({ method: 'PATCH', path: `documents/${s.due[0]}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', counterparty: 'ACME GmbH' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': '"metadata-1"' }, as: 'alice' })),
+    'a correction making a document a contract': call((s) => ({ method: 'PATCH', path: `documents/${s.recent}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Wrong class', retentionClass: 'contracts-12y' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': '"metadata-1"' }, as: 'alice' })),
   },
   createExport: { 'an export': call({ method: 'POST', path: 'exports', body: {}, as: 'alice' }) },
   placeLegalHold: { 'a hold': call((s) => ({ method: 'POST', path: `documents/${s.due[0]}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-3' }, as: 'up' })) },
