@@ -27,6 +27,9 @@ import { runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, type Call, ok, send, settle, TABLE } from '../../support/in-process';
 import { CACHED_RECORD_TYPES, inMemoryInstances, type InstanceDeps, type InMemoryExportJobs } from '../../support/in-memory';
 
+// Key hashing is not what this sweep is about: every world mints a key, so a cheap scrypt keeps the sweep fast.
+jest.mock('../../../shared/auth/api-keys/api-key', () => ({ ...jest.requireActual<object>('../../../shared/auth/api-keys/api-key'), SCRYPT: { N: 16, r: 1, p: 1, keylen: 32 } }));
+
 const TENANT = 'acme';
 /** One instant for every world: the serial runs and the stale ones store the same times. */
 const START = new Date(Math.floor(Date.now() / 60_000) * 60_000);
