@@ -92,7 +92,8 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
   if (Number.isSafeInteger(cmd.ifMatch) && DOCUMENT_ID.test(cmd.documentId) && (await deps.blobs.exists(tenantId, blobLayout.correction(cmd.documentId, cmd.ifMatch + 1)))) {
     await restoreCorrections(tenantId, cmd.documentId, null, CATALOG_REBUILD_ACTOR, deps);
   }
-  const stored = await deps.retention.policies.get(tenantId);
+  // As stored, as at ingest: a retain-until it extends to is locked for good (another instance may have just lengthened a class).
+  const { policy: stored } = await deps.retention.policies.getVersioned(tenantId, { fresh: true });
   const tenantRules = policyOf(stored);
   return updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
     const policy = withDocumentClass(tenantRules, doc.retention.class, stored?.safeguards);

@@ -159,7 +159,8 @@ async function fixRetention(ctx: IngestContext): Promise<void> {
   const { cmd, deps } = ctx;
   const metadata = need(ctx.metadata, 'metadata');
   ctx.now = deps.clock.now();
-  const policy = await tenantPolicy(cmd.principal.tenantId, deps);
+  // As stored: the retain-until is locked into the blobs for good, and another instance may have just lengthened a class.
+  const policy = await tenantPolicy(cmd.principal.tenantId, deps, { fresh: true });
   try {
     checkStoredPolicy(policy);
   } catch (err) {

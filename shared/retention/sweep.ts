@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
-import { tenantPolicy } from './tenant-policy';
+import { policyOf, tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
 import { withdrawExportsHolding } from '../exports/withdraw-exports';
 
@@ -152,10 +152,10 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
           while (next < batch.length && !exhausted() && !failed) {
             const listed = batch[next++]!;
             items++;
-            // The policy is read for each document (from the instance's settings cache): a tenant that starts
-            // requiring approval during a run has it apply to every document the run has not claimed yet.
-            const { requireDisposalApproval } = await tenantPolicy(tenantId, deps);
-            const outcome = await prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval: requireDisposalApproval }, deps, listed);
+            // The policy is read for each document: a tenant that starts requiring approval during a run has it apply
+            // to every document the run has not claimed yet.
+            const requireApproval = await approvalRequired(tenantId, deps);
+            const outcome = await prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval }, deps, listed);
             if ('disposal' in outcome) prepared.push(outcome);
             else record(result, tenantId, listed.item.id, outcome);
           }
@@ -176,6 +176,16 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
   }
   await finishing;
   return summarise(result, deps);
+}
+
+/**
+ * Whether disposal needs an approval: the instance's cached policy when it says so (the stricter answer, at most a
+ * lowering's lifetime late), else the policy as stored. The cached copy may be older than a change made on another
+ * instance, and a disposal cannot be undone: required approval just turned on there must stop this run here.
+ */
+async function approvalRequired(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<boolean> {
+  if ((await tenantPolicy(tenantId, deps)).requireDisposalApproval) return true;
+  return policyOf((await deps.retention.policies.getVersioned(tenantId, { fresh: true })).policy).requireDisposalApproval;
 }
 
 function record(result: SweepResult, tenantId: string, id: string, outcome: DisposeOutcome): void {

@@ -3,9 +3,9 @@ import type { SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention'
 import type { StoredRetentionPolicy } from '../ports';
 import { DEFAULT_POLICY, safeguardsOf } from './policy';
 
-/** The tenant's policy, or the built-in default. */
-export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<TTenantRetentionPolicy> {
-  return policyOf(await deps.retention.policies.get(tenantId));
+/** The tenant's policy, or the built-in default; `fresh`: as stored, past the instance's settings cache. */
+export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention'>, opts: { fresh?: boolean } = {}): Promise<TTenantRetentionPolicy> {
+  return policyOf(opts.fresh ? (await deps.retention.policies.getVersioned(tenantId, { fresh: true })).policy : await deps.retention.policies.get(tenantId));
 }
 
 /** The policy in a stored record (without who stored it and the safeguard mark), or the built-in default. */

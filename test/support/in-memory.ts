@@ -70,6 +70,7 @@ import type {
 import { minimalLocalEnv } from './config-env';
 import { StorageRefusal } from '../../shared/ports';
 import { FakeClock } from './fake-clock';
+import { TenantSettingsCache } from '../../shared/adapters/azure/settings-cache';
 
 /** A port method these fakes do not model was called: the test needs a richer fake. */
 export class NotModelled extends Error {
@@ -905,4 +906,86 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     validationRequests: new ValidationRequests({ validationQueue, log }, 0),
     errorStatus: statusOf,
   };
+}
+
+/**
+ * The tenant record types the Cosmos adapter puts through the instance's settings cache (adapters/azure/tenant-records.ts
+ * CACHED_TYPES; the stale-instance sweep checks the two agree).
+ */
+export const CACHED_RECORD_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
+
+/**
+ * The shared tenant records as one instance sees them through its own settings cache, as the Cosmos adapter reads and
+ * writes them (tenant-records.ts): cached types read through the cache unless `fresh`; a write through this instance
+ * forgets the ids it writes, before and after; another instance's writes are not seen until the entry's lifetime ends.
+ */
+function cachedTenantRecords(records: InMemoryTenantRecords, cache: TenantSettingsCache): InMemoryTenantRecords {
+  const forgetting = <R>(tenantId: string, ids: readonly string[], write: () => Promise<R>): Promise<R> => {
+    const forget = () => ids.forEach((id) => cache.invalidate(tenantId, id));
+    forget();
+    return write().finally(forget);
+  };
+  const idOf = (w: TenantRecordWrite) => (w.op === 'delete' ? w.id : w.record.id);
+  const own: Partial<Record<keyof TenantRecordsPort, unknown>> = {
+    get: <T extends TenantRecord>(tenantId: string, id: string, type: T['type'], opts: { fresh?: boolean } = {}) =>
+      CACHED_RECORD_TYPES.has(type) && !opts.fresh ? cache.get(tenantId, id, () => records.get<T>(tenantId, id, type)) : records.get<T>(tenantId, id, type),
+    create: <T extends TenantRecord>(record: T, outbox?: AuditOutboxItem) => forgetting(record.tenantId, [record.id], () => records.create(record, outbox)),
+    replace: <T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem) => forgetting(record.tenantId, [record.id], () => records.replace(record, etag, outbox)),
+    upsert: <T extends TenantRecord>(record: T, outbox?: AuditOutboxItem) => forgetting(record.tenantId, [record.id], () => records.upsert(record, outbox)),
+    delete: (tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string) => forgetting(tenantId, [id], () => records.delete(tenantId, id, outbox, ifMatch)),
+    batch: (tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem) => forgetting(tenantId, writes.map(idOf), () => records.batch(tenantId, writes, outbox)),
+  };
+  return new Proxy(records, {
+    get: (target, prop, receiver) => (prop in own ? own[prop as keyof typeof own] : typeof Reflect.get(target, prop) === 'function' ? (Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown).bind(target) : Reflect.get(target, prop)),
+    set: (target, prop, value) => (prop in own ? ((own[prop as keyof typeof own] = value), true) : Reflect.set(target, prop, value)),
+  });
+}
+
+/** The shared retention policies through one instance's settings cache, as the Cosmos adapter (retention-store.ts RetentionPolicies). */
+function cachedRetentionPolicies(policies: InMemoryRetentionPolicies, cache: TenantSettingsCache): InMemoryRetentionPolicies {
+  const own: Partial<Record<keyof RetentionPoliciesPort, unknown>> = {
+    get: async (tenantId: string) => (await cache.get(tenantId, 'retention-policy', () => policies.getVersioned(tenantId))).policy,
+    getVersioned: (tenantId: string, opts: { fresh?: boolean } = {}) => (opts.fresh ? policies.getVersioned(tenantId) : cache.get(tenantId, 'retention-policy', () => policies.getVersioned(tenantId))),
+    put: (...args: Parameters<RetentionPoliciesPort['put']>) => {
+      const [tenantId, , , , , , , also = []] = args;
+      const forget = () => ['retention-policy', ...also.map((w) => (w.op === 'delete' ? w.id : w.record.id))].forEach((id) => cache.invalidate(tenantId, id));
+      forget();
+      return policies.put(...args).finally(forget);
+    },
+  };
+  return new Proxy(policies, {
+    get: (target, prop, receiver) => (prop in own ? own[prop as keyof typeof own] : typeof Reflect.get(target, prop) === 'function' ? (Reflect.get(target, prop, receiver) as (...a: unknown[]) => unknown).bind(target) : Reflect.get(target, prop)),
+    set: (target, prop, value) => (prop in own ? ((own[prop as keyof typeof own] = value), true) : Reflect.set(target, prop, value)),
+  });
+}
+
+/** One instance over shared stores: its own settings cache (`settings`) in front of the tenant records and retention policies. */
+export type InstanceDeps = InMemoryDeps & { settings: TenantSettingsCache };
+
+/**
+ * Instances of one archive (shared/app.ts wires each): the same stores (`inMemoryDeps()`'s, all of them), and per
+ * instance what an instance keeps in memory: its tenant settings cache (ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS, read on
+ * the shared clock), the rights and SoD services over it, its audit outbox releaser, gathered validation requests and
+ * refusal limiter. The authenticator is each instance's own as well: the test gives each one (they refuse all by default).
+ * The in-memory audit log has no chain and no per-instance chain end: both instances append to the one list.
+ */
+export function inMemoryInstances(count: number, config = loadConfig(minimalLocalEnv)): InstanceDeps[] {
+  const shared = inMemoryDeps(config);
+  return Array.from({ length: count }, () => {
+    const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, shared.clock);
+    const tenantRecords = cachedTenantRecords(shared.tenantRecords, settings);
+    const rights = new TenantRights(tenantRecords);
+    const log = shared.log;
+    return {
+      ...shared,
+      settings,
+      tenantRecords,
+      rights,
+      sodPolicy: new SodPolicyProposals(tenantRecords, rights),
+      auditOutbox: new AuditOutbox({ audit: shared.audit, auditOutboxItems: shared.auditOutboxItems, log }, 0),
+      refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
+      validationRequests: new ValidationRequests({ validationQueue: shared.validationQueue, log }, 0),
+      retention: { ...shared.retention, policies: cachedRetentionPolicies(shared.retention.policies, settings) },
+    };
+  });
 }

@@ -11,7 +11,7 @@ import { TimerState } from './retention-store';
  * applies at once on every instance.
  */
 // Never the rights gate (shared/auth/rights-gate.ts): a change is decided after reading it as stored.
-const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
+export const CACHED_TYPES: ReadonlySet<string> = new Set(['rights-set', 'rights-assignment', 'sod-policy', 'person-sighting']);
 
 /**
  * Each API key state as a condition on `c` at `@at` (ports ApiKeyState); a key from before may lack `revokedAt`.
