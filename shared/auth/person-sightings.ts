@@ -1,4 +1,5 @@
 import { sha256 } from '../ids';
+import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
 import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
@@ -62,14 +63,16 @@ export class PersonSightings {
     // Written only over the version read: two sign-ins at once (other claims, other instances) once both wrote over the
     // same read, and the later write dropped the set the earlier one named from what the record carries of givings
     // (and an older token's set could replace a newer one's). The loser reads again and decides on what is stored now.
-    for (let attempt = 0; attempt < SIGHTING_WRITE_ATTEMPTS; attempt++) {
+    // Sign-ins that keep writing over each other past the rounds are contention, answered 503 with Retry-After (never a 500).
+    await withFreshReads(`The sign-in record of ${person}`, async () => {
       const stored = await this.lastVersioned(tenantId, person);
-      if (stored && this.settled(key, seenOf(stored.value), rightsSet, now, issuedAt)) return;
+      if (stored && this.settled(key, seenOf(stored.value), rightsSet, now, issuedAt)) return undefined;
       const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null)) };
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
-      if (written) return this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
-    }
-    throw new Error(`person sighting of ${person} changed ${SIGHTING_WRITE_ATTEMPTS} times while it was written`);
+      if (!written) return CHANGED;
+      this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
+      return undefined;
+    }, SIGHTING_WRITE_ATTEMPTS);
   }
 
   /** Nothing to write: a token older than the stored one's, or the same set seen within the day (remembered as it stands). */

@@ -20,3 +20,14 @@ it('a person named like another person\'s hashed id neither shares nor reads tha
   await sightings.seen('acme', lookalike, 'tenant-admin', new Date('2030-01-01T00:00:00Z'));
   expect(await sightings.last('acme', victim)).toBeNull();
 });
+
+it('sign-ins that keep writing over each other past the rounds are contention: 503 with Retry-After, not a 500', async () => {
+  const records = new InMemoryTenantRecords();
+  const sightings = new PersonSightings(records);
+  await sightings.seen('acme', 'carla', 'accountant', new Date('2030-01-01T00:00:00Z'));
+  // Another sign-in (another instance, another claim) writes between every read and write of this one.
+  records.replace = async () => 'conflict';
+  const fresh = new PersonSightings(records);
+  await expect(fresh.seen('acme', 'carla', 'auditor', new Date('2030-01-01T00:01:00Z'))).rejects.toMatchObject({ code: 'dependency_unavailable', retryAfterSeconds: expect.any(Number) });
+  expect((await sightings.last('acme', 'carla'))?.rightsSet).toBe('accountant');
+});
