@@ -103,6 +103,8 @@ function queryNames(route: RouteDef): string[] {
 const jsonBody = (route: RouteDef) => route.body !== undefined && 'json' in route.body;
 const streamTypes = (route: RouteDef) => (route.body && 'stream' in route.body ? route.body.stream : []);
 /** Answers bytes of a file (a 206 or a stream declared): reads Range, If-Range and If-None-Match. */
+/** The upload (a raw body or multipart with a metadata part); other operations take Idempotency-Key too, with a JSON body. */
+const isUpload = (route: RouteDef) => streamTypes(route).includes('multipart/form-data');
 const servesBytes = (route: RouteDef) => Object.values(route.responses).some((r) => r.stream) || 206 in route.responses;
 
 /** The headers an operation reads, beyond Authorization. */
@@ -111,7 +113,7 @@ function headerNames(route: RouteDef): string[] {
   if (route.body) names.push('Content-Type');
   if (route.errors.includes('precondition_required')) names.push('If-Match');
   if (servesBytes(route)) names.push('Range', 'If-Range', 'If-None-Match');
-  if (route.idempotencyKey) names.push('Content-Disposition', 'Archive-Metadata');
+  if (isUpload(route)) names.push('Content-Disposition', 'Archive-Metadata');
   return names;
 }
 
@@ -363,7 +365,7 @@ async function send(route: RouteDef, r: Request, authorization = `Bearer ${sweep
   const headers: Record<string, string> = { Authorization: authorization };
   let body: string | Uint8Array | undefined;
   const types = streamTypes(route);
-  if (route.idempotencyKey) {
+  if (isUpload(route)) {
     headers['Content-Type'] = 'image/jpeg';
     body = r.body ?? new Uint8Array(upload);
   } else if (jsonBody(route) || types.length > 0) {
