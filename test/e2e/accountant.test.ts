@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import * as yauzl from 'yauzl';
-import { checkA11y, holdGets, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
+import { checkA11y, holdGets, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage, loseFirstAnswer } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart, sha256hex } from '../support/http';
@@ -172,25 +172,14 @@ it('holds Start export back for as long as a refusal\'s Retry-After says, and sa
 });
 
 it('starts a fiscal-year export, shows its progress to completion and downloads the verified ZIP (a first answer lost on the way: Start export again gets that export, not a second)', async () => {
-  const keys: string[] = [];
-  let lost = false;
-  await page.route('**/api/exports', async (route) => {
-    if (route.request().method() !== 'POST') return route.continue();
-    keys.push(route.request().headers()['idempotency-key'] ?? '');
-    if (lost) return route.continue();
-    lost = true;
-    // The archive starts the export; its answer never reaches the page.
-    await route.fetch();
-    return route.abort('connectionreset');
-  });
+  // The archive starts the export; its answer never reaches the page.
+  const lost = await loseFirstAnswer(page, '**/api/exports');
   await page.getByRole('button', { name: 'Start export' }).click();
   await page.waitForSelector('.problem');
   await page.getByRole('button', { name: 'Start export' }).click();
   await page.waitForSelector('.export-progress progress');
-  await page.unroute('**/api/exports');
-  expect(keys).toHaveLength(2);
-  expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
-  expect(keys[1]).toBe(keys[0]);
+  await lost.stop();
+  expect(lost.keys).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), lost.keys[0]]);
   await checkA11y(page, 'export running');
   await screenshot(page, 'accountant-6-export-progress');
   await page.waitForSelector('.export-progress >> text=Completed — 3 of 3 documents', { timeout: 60_000 });

@@ -7,7 +7,7 @@
  * rights set (four eyes, as a sentence), and released by a second. axe-core and a screenshot on each.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, goTo, holdGets, launchBrowser, openPage, openSignedIn, screenshot, signIn, until, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, holdGets, launchBrowser, openPage, openSignedIn, screenshot, signIn, until, type OpenedPage, loseFirstAnswer } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 import { call, multipart } from '../support/http';
@@ -188,25 +188,14 @@ it('grants support access for a ticket and lists it, once the API has said the l
   const send = page.getByRole('button', { name: 'Grant access' }).last();
   expect(await send.isDisabled()).toBe(true);
   await release();
-  const keys: string[] = [];
-  let lost = false;
-  await page.route('**/api/support-grants', async (route) => {
-    if (route.request().method() !== 'POST') return route.continue();
-    keys.push(route.request().headers()['idempotency-key'] ?? '');
-    if (lost) return route.continue();
-    lost = true;
-    // The archive gives the grant; its answer never reaches the page.
-    await route.fetch();
-    return route.abort('connectionreset');
-  });
+  // The archive gives the grant; its answer never reaches the page.
+  const lost = await loseFirstAnswer(page, '**/api/support-grants');
   await send.click();
   await page.waitForSelector('.problem');
   await send.click();
   await page.getByRole('row', { name: /SUP-4711/ }).getByText('Active').waitFor();
-  await page.unroute('**/api/support-grants');
-  expect(keys).toHaveLength(2);
-  expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
-  expect(keys[1]).toBe(keys[0]);
+  await lost.stop();
+  expect(lost.keys).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), lost.keys[0]]);
   expect(await page.getByRole('row', { name: /SUP-4711/ }).count()).toBe(1);
   await checkA11y(page, 'support access');
   await screenshot(page, 'admin-7-support-access');

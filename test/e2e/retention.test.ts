@@ -8,7 +8,7 @@
  * axe-core and a screenshot on each state.
  */
 import type { Browser, Page } from 'playwright-core';
-import { checkA11y, goTo, holdGets, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage } from '../support/browser';
+import { checkA11y, goTo, holdGets, launchBrowser, openPage, screenshot, signIn, until, type OpenedPage, loseFirstAnswer } from '../support/browser';
 import { e2eTarget } from '../support/e2e-target';
 import { corpusFile, newTenant } from '../support/harness';
 
@@ -78,25 +78,14 @@ it('approves the disposal of a document whose retention has ended by the chosen 
   await page.getByLabel('Reason', { exact: true }).fill('End of the statutory retention');
   await checkA11y(page, 'disposal selected');
   await screenshot(page, 'retention-2-disposal-selected');
-  const keys: string[] = [];
-  let lost = false;
-  await page.route('**/api/retention/approvals', async (route) => {
-    if (route.request().method() !== 'POST') return route.continue();
-    keys.push(route.request().headers()['idempotency-key'] ?? '');
-    if (lost) return route.continue();
-    lost = true;
-    // The archive approves; its answer never reaches the page.
-    await route.fetch();
-    return route.abort('connectionreset');
-  });
+  // The archive approves; its answer never reaches the page.
+  const lost = await loseFirstAnswer(page, '**/api/retention/approvals');
   await page.getByRole('button', { name: 'Approve disposal of 1 document' }).click();
   await page.waitForSelector('.problem');
   await page.getByRole('button', { name: 'Approve disposal of 1 document' }).click();
   await page.getByText('1 approved.').waitFor();
-  await page.unroute('**/api/retention/approvals');
-  expect(keys).toHaveLength(2);
-  expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
-  expect(keys[1]).toBe(keys[0]);
+  await lost.stop();
+  expect(lost.keys).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), lost.keys[0]]);
   await row.getByText('Approved', { exact: true }).waitFor();
   await checkA11y(page, 'disposal approved');
   await screenshot(page, 'retention-3-disposal-approved');

@@ -145,3 +145,20 @@ export async function holdGets(page: Page, pathEnd: string): Promise<{ asked: Pr
   };
   return { asked, release };
 }
+
+/**
+ * Loses the answer to the first POST to `glob`, as a network can: the archive does the work, the page gets a
+ * connection reset. Later POSTs pass. `keys`: the Idempotency-Key each POST carried, to show that the retry sent the
+ * first attempt's key. `stop` removes the route.
+ */
+export async function loseFirstAnswer(page: Page, glob: string): Promise<{ keys: string[]; stop: () => Promise<void> }> {
+  const keys: string[] = [];
+  await page.route(glob, async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    keys.push(route.request().headers()['idempotency-key'] ?? '');
+    if (keys.length > 1) return route.continue();
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
+  return { keys, stop: () => page.unroute(glob) };
+}
