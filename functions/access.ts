@@ -231,7 +231,7 @@ export const putSodPolicyOp = operation({
       return reply(200, policy, { ETag: versionETag(SOD_POLICY_TAG, etag) });
     }
     audit.target = proposalTarget(outcome.proposed.proposalId);
-    audit.detail = 'proposed';
+    audit.detail = outcome.replayed ? 'proposed;replayed' : 'proposed';
     return reply(202, toPublicProposal(outcome.proposed, now), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/sod-policy/proposals/${outcome.proposed.proposalId}` });
   },
 });

@@ -32,6 +32,8 @@ export const uploadDocument = operation({
     const upload = await parseUpload(req, { maxBytes: deps.config.ARCHIVE_MAX_UPLOAD_BYTES, maxFiles: deps.config.ARCHIVE_MAX_PAGES, spoolAboveBytes: deps.config.ARCHIVE_UPLOAD_SPOOL_BYTES, spoolDir: deps.config.ARCHIVE_SPOOL_DIR });
     const { document, replayed } = await ingestDocument({ principal, files: upload.files, metadata: upload.metadata, idempotencyKey, audit: audit.staging(201) }, deps).finally(() => upload.discard());
     audit.target = document.id;
+    // As every create that takes a key: the retry's own entry says it stored nothing.
+    if (replayed) audit.detail = 'replayed';
     return reply(201, toPublicDocument(document), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/documents/${document.id}`, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) });
   },
 });

@@ -72,6 +72,7 @@ export const putPolicy = operation({
     const outcome = await setRetentionPolicy(principal, body, deps, { applied: audit.staging(200), proposed: audit.staging(202, 'retention.policy-propose') }, { etag: expected });
     if ('applied' in outcome) return reply(200, outcome.applied.policy, { ETag: versionETag(POLICY_TAG, outcome.applied.etag) });
     const id = outcome.proposed.proposalId;
+    if (outcome.replayed) Object.assign(audit, { target: retentionProposalTarget(id), action: 'retention.policy-propose' as const, detail: 'replayed' });
     return reply(202, toPublicRetentionProposal(outcome.proposed, deps.clock.now()), { Location: `${deps.config.ARCHIVE_PUBLIC_BASE_PATH}/retention/policy/proposals/${id}` });
   },
 });

@@ -36,6 +36,8 @@ export interface ProposalRecord extends TenantRecord {
 export type ProposalState = ProposalRecord['state'] | 'expired';
 
 const DAY = 24 * 3600 * 1000;
+/** How many of the newest pending proposals a PUT looks through for the one it repeats (ProposalStore.pendingOf). */
+export const PROPOSAL_RETRY_WINDOW = 50;
 
 export const proposalStateOf = (p: ProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
 
@@ -108,6 +110,17 @@ export class ProposalStore<T extends ProposalRecord> {
     const state = proposalStateOf(found.value, now);
     if (state !== 'pending') throw new ArchiveError(this.codes.closed, { detail: `The proposal is ${state}; propose the change again if it is still wanted.`, extensions: { state } });
     return found;
+  }
+
+  /**
+   * The pending proposal `principal`'s person made that `same` recognises, among the tenant's newest pending ones: a
+   * PUT sent again after its answer was lost (the policy unchanged, so its If-Match still holds) is answered the
+   * proposal it made instead of storing a second one to approve. One page, not every pending proposal: a retry comes
+   * soon after the request it repeats.
+   */
+  async pendingOf(principal: Principal, now: Date, same: (p: T) => boolean): Promise<T | null> {
+    const page = await this.records.proposalPage<T>(principal.tenantId, this.type, 'pending', now.toISOString(), PROPOSAL_RETRY_WINDOW);
+    return page.items.find((p) => samePerson(principal, p.proposedBy) && same(p)) ?? null;
   }
 
   /** The proposer withdraws it, or another person who may manage the policy rejects it; either way it never applies. */

@@ -82,9 +82,10 @@ export class SodPolicyProposals {
    * stored now is 412 `precondition_failed` naming who stored it and when, and nothing changes: a stale screen
    * re-saving the stronger rules does not undo a weakening approved since. An applied change is written over exactly
    * that version, in the gate's batch (one conditional write); a proposal writes no policy, and applies only over
-   * its `base`, the policy of that version.
+   * its `base`, the policy of that version. The same weakening sent again while its proposal is pending is answered
+   * that proposal (`replayed`), and stores nothing.
    */
-  async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }, expected?: { etag: string | null }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord }> {
+  async change(principal: Principal, wanted: SodPolicy, now: Date, audit?: { applied: AuditStaging; proposed: AuditStaging }, expected?: { etag: string | null }): Promise<{ applied: SodPolicyRecord } | { proposed: SodPolicyProposalRecord; replayed: boolean }> {
     const tenantId = principal.tenantId;
     const policy = sodPolicyOf(wanted);
     let decidedOn: string | null | undefined;
@@ -101,9 +102,13 @@ export class SodPolicyProposals {
       // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval
       // (under the gate): a proposal changes nothing anyone holds, and moves no gate.
       await this.rights.checkPolicy(principal, policy, keys);
+      // The same weakening of the same policy by the same person, still pending: this PUT sent again after its answer
+      // was lost (a proposal moves no version, so its If-Match still holds). Answered that proposal, not a second one.
+      const earlier = await this.proposals.pendingOf(principal, now, (p) => samePolicy(p.base, base) && samePolicy(p.policy, policy));
+      if (earlier) return { proposed: earlier, replayed: true };
       const proposal: SodPolicyProposalRecord = { ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens };
       await writeWithAuditEntry(audit?.proposed, { target: proposal.id, detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
-      return { proposed: proposal };
+      return { proposed: proposal, replayed: false };
     });
   }
 

@@ -99,9 +99,11 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     const policy = withDocumentClass(tenantRules, doc.retention.class, stored?.safeguards);
     const version = metadataVersionOf(doc);
     if (cmd.ifMatch !== version) {
+      // Who made the version stored now, and when: a client whose answer was lost tells its own correction from another's.
+      const last = (doc.metadataHistory ?? []).find((c) => c.version === version);
       throw new ArchiveError('precondition_failed', {
-        detail: `The document's metadata is at version ${version}, not ${cmd.ifMatch}; read it again and re-apply the correction.`,
-        extensions: { metadataVersion: version },
+        detail: `The document's metadata is at version ${version}${last ? ` (corrected by ${last.by.subject} at ${last.at})` : ''}, not ${cmd.ifMatch}; read it again and re-apply the correction.`,
+        extensions: { metadataVersion: version, ...(last ? { updatedBy: last.by.subject, updatedAt: last.at } : {}) },
       });
     }
     const metadata = parseMetadata(applyMergePatch(doc.metadata, cmd.patch));

@@ -79,6 +79,8 @@ export interface TenantInput<P, Q, B> extends OperationInput<P, Q, B> {
 export interface TenantAudit {
   target: string | null;
   detail?: string;
+  /** The success entry's action when it is another act than the route's and no staged entry was stored (a proposal answered again). */
+  action?: AuditAction;
   /**
    * The success entry this request gets if it answers `status`, for a core that stores it with
    * its change (the audit outbox, shared/audit/outbox.ts). Once the core says it stored it, the

@@ -110,6 +110,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       outcome,
       status: response.status,
       ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
+      ...(outcome === 'success' && audit.action ? { action: audit.action } : {}),
     });
     // Past the first 429 of a run, refusals are only counted: one entry for them all, with the principal's
     // next audited request or this instance's next flush (shared/audit/suppressed-refusals.ts).

@@ -26,7 +26,8 @@ import type { StoredRetentionPolicy } from '../ports';
  * stored now is 412 `precondition_failed` naming who stored it and when, and nothing is written: a save from a
  * stale screen never silently replaces a change made since. The stored version is then the one written over, so
  * the check and the write are one conditional write; a change in between makes the write find another version,
- * and the next round refuses on a fresh read. A proposal keeps that version as its base: it applies only over it.
+ * and the next round refuses on a fresh read. A proposal keeps that version as its base: it applies only over it. The
+ * same lowering sent again while its proposal is pending is answered that proposal (`replayed`), and stores nothing.
  */
 export async function setRetentionPolicy(
   principal: Principal,
@@ -34,7 +35,7 @@ export async function setRetentionPolicy(
   deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>,
   audit?: { applied?: AuditStaging; proposed?: AuditStaging },
   expected?: { etag: string | null },
-): Promise<{ applied: Awaited<ReturnType<typeof getRetentionPolicy>> } | { proposed: RetentionPolicyProposalRecord }> {
+): Promise<{ applied: Awaited<ReturnType<typeof getRetentionPolicy>> } | { proposed: RetentionPolicyProposalRecord; replayed: boolean }> {
   checkTenantPolicy(policy);
   return withFreshReads('The retention policy', async () => {
     const { policy: stored, etag } = await deps.retention.policies.getVersioned(principal.tenantId, { fresh: expected !== undefined });
@@ -43,7 +44,8 @@ export async function setRetentionPolicy(
     const lowered = loweredSafeguards(mark, policy);
     if (lowered.length > 0) {
       await assertMayLowerThrough(principal, lowered, deps);
-      return { proposed: await proposeRetentionPolicy(principal, policy, { policy: policyOf(stored), etag }, lowered, deps, audit?.proposed) };
+      const { proposal, replayed } = await proposeRetentionPolicy(principal, policy, { policy: policyOf(stored), etag }, lowered, deps, audit?.proposed);
+      return { proposed: proposal, replayed };
     }
     const at = deps.clock.now().toISOString();
     const written = await writeWithAuditEntry(audit?.applied, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');

@@ -21,9 +21,9 @@ async function tenantWithProposals() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
   const deps: InMemoryDeps = { ...inMemoryDeps(), clock };
   const names = new Map<string, string>();
-  const propose = async (name: string) => {
+  const propose = async (name: string, by = alice) => {
     clock.advance(1000);
-    const outcome = await deps.sodPolicy.change(alice, weaker, clock.now());
+    const outcome = await deps.sodPolicy.change(by, weaker, clock.now());
     if (!('proposed' in outcome)) throw new Error('not proposed');
     names.set(outcome.proposed.proposalId, name);
     return outcome.proposed.proposalId;
@@ -32,7 +32,8 @@ async function tenantWithProposals() {
   for (let i = 0; i < 2; i++) await deps.sodPolicy.withdraw(bob, await propose(`rejected-${i}`), clock.now());
   await propose('expiring');
   clock.advance(8 * DAY);
-  for (let i = 0; i < 5; i++) await propose(`pending-${i}`);
+  // Each by another person: the same weakening proposed again by one person while it is pending is that proposal (a retry).
+  for (let i = 0; i < 5; i++) await propose(`pending-${i}`, admin(`admin-${i}`));
   return { deps, clock, propose, names };
 }
 
