@@ -7,6 +7,7 @@ import { runExport } from './run-export';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type CsvFormat, DEFAULT_CSV_FORMAT, type ExportJob, exportBlobName, type TExportRequest } from '../kernel/export';
+import { canonicalJson } from '../kernel/audit-chain';
 
 /**
  * Create the export job and start the worker in this process once the caller has its 202.
@@ -64,13 +65,12 @@ export async function startExport(principal: Principal, request: Omit<TExportReq
   });
 }
 
-/** JSON with every object's members in one order: the same search sent with its fields in another order is the same request. */
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
-
-/** The export a retry with the same Idempotency-Key started, if it asked for the same; another request with the key is a 422. */
+/**
+ * The export a retry with the same Idempotency-Key started, if it asked for the same (compared as canonical JSON: the
+ * same search with its fields in another order is the same request); another request with the key is a 422.
+ */
 function sameExportRequest(earlier: ExportJob, asked: Pick<ExportJob, 'includeOriginals' | 'csv' | 'filter'>): ExportJob {
-  const differences = (['filter', 'includeOriginals', 'csv'] as const).filter((k) => canonical(earlier[k] ?? (k === 'csv' ? DEFAULT_CSV_FORMAT : null)) !== canonical(asked[k]));
+  const differences = (['filter', 'includeOriginals', 'csv'] as const).filter((k) => canonicalJson(earlier[k] ?? (k === 'csv' ? DEFAULT_CSV_FORMAT : null)) !== canonicalJson(asked[k]));
   if (differences.length > 0) {
     throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already started export ${earlier.id} with another ${differences.join(', ')}; nothing was started.`, extensions: { exportId: earlier.id, differences } });
   }

@@ -9,6 +9,7 @@
 import type { Deps } from '../deps';
 import type { AuditStaging } from '../kernel/audit';
 import { CHANGED } from '../kernel/concurrency';
+import { canonicalJson } from '../kernel/audit-chain';
 import { ArchiveError } from '../kernel/errors';
 import { type Permission, personOf, type Principal } from '../kernel/principal';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
@@ -59,16 +60,11 @@ export async function assertMayLowerThrough(principal: Principal, lowered: strin
 export async function proposeRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, base: { policy: TTenantRetentionPolicy; etag: string | null }, lowers: string[], deps: ProposalDeps, audit?: AuditStaging): Promise<{ proposal: RetentionPolicyProposalRecord; replayed: boolean }> {
   // The same lowering of the same version by the same person, still pending: this PUT sent again after its answer was
   // lost (a proposal moves no version, so its If-Match still holds). Answered that proposal, not a second one.
-  const earlier = await storeOf(deps).pendingOf(principal, deps.clock.now(), (p) => p.baseVersion === base.etag && canonical(p.policy) === canonical(policy));
+  const earlier = await storeOf(deps).pendingOf(principal, deps.clock.now(), (p) => p.baseVersion === base.etag && canonicalJson(p.policy) === canonicalJson(policy));
   if (earlier) return { proposal: earlier, replayed: true };
   const proposal: RetentionPolicyProposalRecord = { ...newProposal('retention-policy-proposal', principal, deps.clock.now()), policy, base: base.policy, baseVersion: base.etag, lowers };
   await writeWithAuditEntry(audit, { target: proposal.id, detail: policyAuditDetail(policy, lowers) }, (outbox) => deps.tenantRecords.create(proposal, outbox), (r) => r === 'created');
   return { proposal, replayed: false };
-}
-
-/** A policy as JSON with its keys in order: two PUTs of the same policy compare equal however their bodies were ordered. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
 }
 
 /** `GET /retention/policy/proposals`: one page, newest first, in the asked state (proposals.ts). */
