@@ -51,6 +51,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
         audit.outboxed = item;
         audit.target = item.entries[0]!.target;
       },
+      unchanged: (detail) => void (audit.detail = detail),
     }),
   };
   try {

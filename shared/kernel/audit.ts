@@ -144,6 +144,11 @@ export interface AuditStaging {
   item(target?: string, detail?: string): AuditOutboxItem;
   /** The change and `item` were stored, all or none. */
   stored(item: AuditOutboxItem): void;
+  /**
+   * Nothing was stored: the request repeats a change already made (a retry whose answer was lost), so its own success
+   * entry says so with `detail`, and the log does not show the change twice.
+   */
+  unchanged?(detail: string): void;
 }
 
 /**

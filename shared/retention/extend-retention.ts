@@ -8,7 +8,7 @@ import { actorOf, protectEach, updateDocument } from './update';
 
 /**
  * Moves retain-until later, on every blob (Set Immutability Policy) and then in the
- * catalog. Never shorter: 422. The same date again is a no-op.
+ * catalog. Never shorter: 422. The same date again is a no-op, whose entry says `unchanged` (a retry of a lost answer).
  */
 export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<ArchivedDocument> {
   const tenantId = cmd.principal.tenantId;
@@ -18,7 +18,10 @@ export async function extendRetention(cmd: { principal: Principal; documentId: s
     if (to < from) {
       throw new ArchiveError('retention_shortening_refused', { detail: `Retention of ${doc.id} runs until ${from}; it can be extended, never shortened.`, extensions: { retainUntil: from } });
     }
-    if (to === from) return { next: null, result: doc };
+    if (to === from) {
+      cmd.audit?.unchanged?.(`unchanged:retain-until=${to}`);
+      return { next: null, result: doc };
+    }
     const extension: RetentionExtension = { from, to, at: deps.clock.now().toISOString(), by: actorOf(cmd.principal), reason: cmd.reason };
     const next: ArchivedDocument = { ...doc, retention: { ...doc.retention, retainUntil: to, extensions: [...(doc.retention.extensions ?? []), extension] } };
     return {

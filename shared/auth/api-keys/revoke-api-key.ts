@@ -12,7 +12,10 @@ export async function revokeApiKey(tenantId: string, keyId: string, by: { subjec
   return withFreshReads('The key', async () => {
     const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
     if (!found) throw new ArchiveError('api_key_not_found');
-    if (found.value.revokedAt) return found.value;
+    if (found.value.revokedAt) {
+      audit?.unchanged?.('already-revoked');
+      return found.value;
+    }
     const revoked: ApiKeyRecord = withEndsAt({ ...found.value, revokedAt: now.toISOString(), revokedBy: by });
     return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
   });

@@ -11,7 +11,10 @@ export async function revokeSupportGrant(tenantId: string, grantId: string, by: 
   return withFreshReads('The grant', async () => {
     const found = /^[0-9a-f-]{36}$/.test(grantId) ? await deps.tenantRecords.get<SupportGrantRecord>(tenantId, supportGrantRecordId(grantId), 'support-grant') : null;
     if (!found) throw new ArchiveError('support_grant_not_found');
-    if (found.value.revokedAt) return found.value;
+    if (found.value.revokedAt) {
+      audit?.unchanged?.('already-revoked');
+      return found.value;
+    }
     const revoked = withEndsAt({ ...found.value, revokedAt: now.toISOString(), revokedBy: by });
     return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
   });

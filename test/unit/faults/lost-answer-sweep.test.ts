@@ -37,6 +37,8 @@ interface Row {
   ignored?: string[];
   /** The README sentence under which a retry makes a second change on purpose; the state comparison is then skipped. */
   deliberate?: string;
+  /** A retry that answers 2xx and changes nothing by its nature (no key): what its own success entry's detail says instead. */
+  unchanged?: RegExp;
 }
 
 const keyed = (call: Call, key: string): Call => ({ ...call, headers: { ...call.headers, 'Idempotency-Key': key } });
@@ -109,7 +111,7 @@ const ROWS: Row[] = [
       return { method: 'DELETE', path: `legal-holds/${hold.holdId}`, body: { reason: 'Closed' }, as: 'bob' };
     },
   },
-  { name: 'retention extension', op: 'extendRetention', retry: '200', prepare: async (w) => ({ method: 'POST', path: `documents/${await docOf(w)}/retention`, body: { retainUntil: '2090-01-01', reason: 'Litigation' }, as: 'up' }) },
+  { name: 'retention extension', op: 'extendRetention', retry: '200', unchanged: /^unchanged:retain-until=2090-01-01T00:00:00\.000Z$/, prepare: async (w) => ({ method: 'POST', path: `documents/${await docOf(w)}/retention`, body: { retainUntil: '2090-01-01', reason: 'Litigation' }, as: 'up' }) },
   {
     name: 'retention policy (applies at once)',
     op: 'putRetentionPolicy',
@@ -140,7 +142,7 @@ const ROWS: Row[] = [
       'README *Retries of creates*: "Not taken (400, as before): `POST /api-keys` (its secret is shown once and stored only as a salted hash, so no retry could be answered with it; a lost answer leaves a key nobody holds the secret of, listed and revocable)"',
     prepare: async () => ({ method: 'POST', path: 'api-keys', body: { name: 'scanner', rightsSet: 'auditor' }, as: 'alice' }),
   },
-  { name: 'API key revocation', op: 'revokeApiKey', retry: '200', prepare: async (w) => ({ method: 'DELETE', path: `api-keys/${(await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'scanner', rightsSet: 'auditor' }, as: 'alice' })).json.id}`, as: 'alice' }) },
+  { name: 'API key revocation', op: 'revokeApiKey', retry: '200', unchanged: /^already-revoked$/, prepare: async (w) => ({ method: 'DELETE', path: `api-keys/${(await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'scanner', rightsSet: 'auditor' }, as: 'alice' })).json.id}`, as: 'alice' }) },
   { name: 'rights set', op: 'putRightsSet', retry: '200', ignored: ['givenBefore'], prepare: async () => putSet('readers', ['documents:read']) },
   { name: 'rights set removal', op: 'deleteRightsSet', retry: '404 rights_set_not_found', prepare: async (w) => (await ok(w, putSet('readers', ['documents:read'])), { method: 'DELETE', path: 'rights-sets/readers', as: 'carol' }) },
   { name: 'rights assignment', op: 'putRightsAssignment', retry: '200', ignored: ['givenBefore'], prepare: async () => assign('dave', 'auditor') },
@@ -162,6 +164,7 @@ const ROWS: Row[] = [
     name: 'support grant revocation',
     op: 'revokeSupportGrant',
     retry: '200',
+    unchanged: /^already-revoked$/,
     prepare: async (w) => ({ method: 'DELETE', path: `support-grants/${(await ok(w, { method: 'POST', path: 'support-grants', body: grantBody(w), as: 'alice' })).json.id}`, as: 'alice' }),
   },
 ];
@@ -209,6 +212,8 @@ async function lost(row: Row): Promise<{ state: string; answers: Answer[]; shown
     if (a.status >= 400 && !errorsOf(op).includes(a.json?.code as ErrorCode)) broken.push(`attempt ${i + 1} answered ${answerOf(a)}, a code the operation does not declare`);
     // A replay is marked in its own entry: the log tells the change from the retries that found it.
     if (a.headers['Idempotent-Replayed'] === 'true' && !success.every((e) => /(^|;)replayed$/.test(e.detail ?? ''))) broken.push(`attempt ${i + 1} replayed, its entry's detail ${JSON.stringify(success.map((e) => e.detail))} does not say so`);
+    // Done already and nothing stored: the retry's entry says so, so the log does not show the change twice.
+    if (row.unchanged && ok2xx && !success.every((e) => row.unchanged!.test(e.detail ?? ''))) broken.push(`attempt ${i + 1} changed nothing, its entry's detail ${JSON.stringify(success.map((e) => e.detail))} does not say so`);
     // Who changed it and when: the client tells its own change from someone else's.
     if (a.status === 412 && !(a.json?.updatedBy && a.json?.updatedAt)) broken.push(`attempt ${i + 1} answered 412 without naming who changed it and when: ${JSON.stringify(a.json)}`);
     if (op.idempotencyKey && ok2xx && a.headers['Idempotent-Replayed'] !== 'true') broken.push(`attempt ${i + 1} answered ${answerOf(a)}: a success that is no replay`);
