@@ -176,10 +176,11 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
     },
     () => 'retention-policy',
     async () => {
-      // Two proposals of a records manager to turn required approval off again: one approved by a second, one withdrawn.
+      // Two lowerings a records manager proposes: required approval off (approved by a second), and also the fiscal year
+      // moved (withdrawn). Two, not the same one twice: that is a retry of the first, answered that proposal.
       must(await call('PUT', 'retention/policy', await retentionPolicy(true), who.admin, { 'If-Match': (await read('retention/policy')).headers.get('etag')! }), 200, 'require approval');
-      for (const name of ['retentionProposal', 'retentionWithdrawn']) {
-        const res = must(await call('PUT', 'retention/policy', await retentionPolicy(false), who.records, { 'If-Match': (await read('retention/policy')).headers.get('etag')! }), 202, 'retention proposal');
+      for (const [name, change] of [['retentionProposal', {}], ['retentionWithdrawn', { fiscalYearEndMonth: 6 }]] as const) {
+        const res = must(await call('PUT', 'retention/policy', { ...(await retentionPolicy(false)), ...change }, who.records, { 'If-Match': (await read('retention/policy')).headers.get('etag')! }), 202, 'retention proposal');
         ctx[name] = res.json.id;
       }
     },
@@ -207,10 +208,11 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
     async () => ({ path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': (await read('sod-policy')).headers.get('etag')! } }),
     () => 'sod-policy',
     async () => {
-      // Two proposals to weaken it again: one approved by the second person, one withdrawn.
-      for (const name of ['proposal', 'withdrawn']) {
+      // Two proposals to weaken it again: the admin's, approved by the second person, and the second person's, withdrawn
+      // (the same weakening twice by one person is a retry of the first, answered that proposal).
+      for (const [name, proposer] of [['proposal', who.admin], ['withdrawn', who.checker]] as const) {
         const etag = (await read('sod-policy')).headers.get('etag')!;
-        const res = await fetch(`${archive.url}/sod-policy`, { method: 'PUT', headers: { Authorization: `Bearer ${who.admin}`, 'Content-Type': 'application/json', 'If-Match': etag }, body: JSON.stringify({ conflicts: [], uploaderCannotApproveDisposal: false }) });
+        const res = await fetch(`${archive.url}/sod-policy`, { method: 'PUT', headers: { Authorization: `Bearer ${proposer}`, 'Content-Type': 'application/json', 'If-Match': etag }, body: JSON.stringify({ conflicts: [], uploaderCannotApproveDisposal: false }) });
         const json = (await res.json()) as { id: string };
         if (res.status !== 202) throw new Error(`proposal: ${res.status} ${JSON.stringify(json)}`);
         ctx[name] = json.id;
@@ -219,7 +221,7 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
   ],
   ['GET sod-policy', 200, async () => ({ path: 'sod-policy' }), () => null],
   ['GET sod-policy/proposals', 200, async () => ({ path: 'sod-policy/proposals?state=all' }), () => null],
-  ['DELETE sod-policy/proposals/{id}', 200, async () => ({ path: `sod-policy/proposals/${ctx.withdrawn}` }), () => `sod-policy-proposal:${ctx.withdrawn}`],
+  ['DELETE sod-policy/proposals/{id}', 200, async () => ({ path: `sod-policy/proposals/${ctx.withdrawn}`, as: 'checker' }), () => `sod-policy-proposal:${ctx.withdrawn}`],
   ['POST sod-policy/proposals/{id}/approve', 200, async () => ({ path: `sod-policy/proposals/${ctx.proposal}/approve`, as: 'checker', body: { reason: 'Agreed' } }), () => `sod-policy-proposal:${ctx.proposal}`],
   ['POST support-grants', 201, async () => ({ path: 'support-grants', body: { ticket: 'SUP-1', scope: 'read-only', expiresAt: in7Days() } }), () => `support-grant:${ctx.grant}`, (r) => void ((ctx.grant = r.json.id), (ctx.grantExpires = r.json.expiresAt))],
   ['GET support-grants', 200, async () => ({ path: 'support-grants' }), () => null],
