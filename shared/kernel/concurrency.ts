@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchiveError } from './errors';
 
 /** What an attempt returns when the record changed after it was read: read again, decide again. */
@@ -11,9 +12,14 @@ export const CHANGED: unique symbol = Symbol('changed');
  * judged on, and a client that retries at once only joins the writers it lost to.
  */
 export const CONCURRENT_CHANGE_RETRY_SECONDS = 1;
+/** The most a writer waits after its first lost round (doubling each round after: at most ~150 ms over five rounds). */
+const ROUND_JITTER_MS = 10;
 
 export async function withFreshReads<R>(what: string, attempt: () => Promise<R | typeof CHANGED>, tries = 5): Promise<R> {
   for (let i = 0; i < tries; i++) {
+    // A round lost to another writer: wait a random few milliseconds (more each round) before reading again, so that
+    // several writers of one record at once (holds placed on one document) do not all meet again in the next round.
+    if (i > 0) await sleep(Math.random() * ROUND_JITTER_MS * 2 ** (i - 1));
     const result = await attempt();
     if (result !== CHANGED) return result;
   }

@@ -380,10 +380,12 @@ async function send(route: RouteDef, r: Request, authorization = `Bearer ${sweep
   const row: Row = { route: nameOf(route), slot: r.slot, value: r.value, status: 0 };
   try {
     let res = await fetch(url, { method: route.method, headers, ...(body !== undefined ? { body } : {}) });
-    // Eight writers on one object are contention, not bad input: a 503 that asks to try again is retried, as a client does.
+    // Eight writers on one object are contention, not bad input: a 503 that asks to try again is retried after the
+    // Retry-After it names, as a client does.
     for (let attempt = 0; res.status === 503 && attempt < 5; attempt++) {
       await res.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const retryAfter = Number(res.headers.get('retry-after'));
+      await new Promise((resolve) => setTimeout(resolve, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 50 * 2 ** attempt));
       res = await fetch(url, { method: route.method, headers, ...(body !== undefined ? { body } : {}) });
     }
     const bytes = Buffer.from(await res.arrayBuffer());
