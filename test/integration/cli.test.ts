@@ -263,7 +263,7 @@ describe('archive CLI', () => {
       }
       return res;
     };
-    await expect(correctDocument({ ...client, fetch: racing }, doc.id, { amount: 99 }, 'typo')).rejects.toThrow(/failed with 412 precondition_failed: The document's metadata is at version 3, not 2/);
+    await expect(correctDocument({ ...client, fetch: racing }, doc.id, { amount: 99 }, 'typo')).rejects.toThrow(/failed with 412 precondition_failed: The document's metadata is at version 3 \(corrected by accountant@cli\.example at [^)]+\), not 2/);
     expect((await call(`${archive.url}/documents/${doc.id}`, { token })).json).toMatchObject({ metadataVersion: 3, metadata: { amount: 12.5, counterparty: 'Drukkerij Smit B.V.' } });
 
     const env = { ARCHIVE_CONFIG_DIR: path.join(work, 'config') };
