@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { uuidv7 } from '../ids';
 import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } from './dispose';
-import { policyOf, tenantPolicy } from './tenant-policy';
+import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
 import { withdrawExportsHolding } from '../exports/withdraw-exports';
 
@@ -185,7 +185,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
  */
 async function approvalRequired(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<boolean> {
   if ((await tenantPolicy(tenantId, deps)).requireDisposalApproval) return true;
-  return policyOf((await deps.retention.policies.getVersioned(tenantId, { fresh: true })).policy).requireDisposalApproval;
+  return (await tenantPolicy(tenantId, deps, { fresh: true })).requireDisposalApproval;
 }
 
 function record(result: SweepResult, tenantId: string, id: string, outcome: DisposeOutcome): void {
