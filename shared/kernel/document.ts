@@ -67,10 +67,10 @@ export interface ArchivedDocument {
   metadataVersion?: number;
   /** Every correction, oldest first: who, when, why, what changed. The ingest manifest keeps the original. */
   metadataHistory?: MetadataCorrection[];
-  /** When the metadata was last corrected (indexed: `correctedAfter` searches it); absent while never corrected. */
+  /** When the metadata was last corrected (indexed: `correctedSince` searches it); absent while never corrected. */
   correctedAt?: string;
   /**
-   * Every fiscal year the document has been in, set with `correctedAt` (indexed): `correctedAfter` with `fiscalYear`
+   * Every fiscal year the document has been in, set with `correctedAt` (indexed): `correctedSince` with `fiscalYear`
    * also finds a document corrected out of that year, which the year's earlier export held.
    */
   fiscalYearsEver?: number[];

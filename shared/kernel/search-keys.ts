@@ -1,4 +1,4 @@
-import type { ArchivedDocument } from './document';
+import { type ArchivedDocument, correctionSearchFields } from './document';
 
 /**
  * The normalised form counterparty and reference are searched by: compatibility-decomposed (NFKD),
@@ -29,9 +29,7 @@ export function searchKeysOf(metadata: { counterparty?: string; reference?: stri
  */
 function correctionFieldsOf(doc: ArchivedDocument): Pick<ArchivedDocument, 'correctedAt' | 'fiscalYearsEver'> {
   const last = doc.metadataHistory?.at(-1);
-  if (!last) return {};
-  const years = new Set([...(doc.fiscalYearsEver ?? []), doc.fiscalYear]);
-  return { correctedAt: last.at, fiscalYearsEver: [...years].sort((a, b) => a - b) };
+  return last ? correctionSearchFields({ fiscalYear: doc.fiscalYear, fiscalYearsEver: doc.fiscalYearsEver ?? [] }, doc.fiscalYear, last.at) : {};
 }
 
 /**
