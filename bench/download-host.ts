@@ -36,6 +36,35 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 let roundTrips = 0;
 diagnostics.subscribe('http.client.request.start', () => void roundTrips++);
 
+/**
+ * BENCH_TRACE=1: for every archive request served, prints (stderr) when each SDK call it caused
+ * started and ended, relative to its arrival: where one request's latency goes (1 concurrent only).
+ */
+if (process.env.BENCH_TRACE === '1') {
+  const t0 = () => Number(process.hrtime.bigint()) / 1e6;
+  let arrived = 0;
+  let lines: string[] = [];
+  const calls = new WeakMap<object, { at: number; what: string }>();
+  diagnostics.subscribe('http.server.request.start', (m) => {
+    const { request } = m as { request: http.IncomingMessage };
+    arrived = t0();
+    lines = [`${request.method} ${request.url?.slice(0, 40)}`];
+  });
+  diagnostics.subscribe('http.client.request.start', (m) => {
+    const { request } = m as { request: http.ClientRequest };
+    calls.set(request, { at: t0(), what: `${request.method} ${request.path.replace(/\?.*/, '').slice(0, 70)}` });
+  });
+  diagnostics.subscribe('http.client.response.finish', (m) => {
+    const { request, response } = m as { request: http.ClientRequest; response: http.IncomingMessage };
+    const c = calls.get(request);
+    if (c) lines.push(`  ${(c.at - arrived).toFixed(1).padStart(6)} → ${(t0() - arrived).toFixed(1).padStart(6)} ms  ${response.statusCode} ${c.what}`);
+  });
+  diagnostics.subscribe('http.server.response.finish', () => {
+    lines.push(`  answered at ${(t0() - arrived).toFixed(1)} ms`);
+    process.stderr.write(lines.join('\n') + '\n');
+  });
+}
+
 async function main() {
   const host = await startArchiveHost({ env: process.env, log: quiet });
   const service = BlobServiceClient.fromConnectionString(process.env.STORAGE_CONNECTION_STRING!);

@@ -12,6 +12,7 @@ import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 import type { NormaliseResult } from '../normalise/types';
+import type { TTenantRetentionPolicy } from '../kernel/retention';
 
 /**
  * One uploaded file: in memory (`sha256` when the upload parser already hashed the bytes while
@@ -55,8 +56,12 @@ export interface IngestContext {
   readonly temporaryFiles: string[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
-  /** The duplicate check's verdict, under way while the upload is converted (checkDuplicate starts it, normalise awaits it first). */
+  /** The three things startWork sets going at once, awaited in this order by the next three steps: the stored policy, */
+  storedPolicy?: Promise<TTenantRetentionPolicy>;
+  /** the duplicate check's verdict, */
   duplicateVerdict?: Promise<IngestResult | void>;
+  /** and the conversion to the archival rendition (in a worker thread). */
+  conversion?: Promise<NormaliseResult | NormaliseResult<SpooledFile>>;
 }
 
 /** One named step. It answers early (a replay) by returning a result; it refuses by throwing; otherwise the next step runs. */
@@ -66,7 +71,9 @@ export interface IngestStep {
 }
 
 /**
- * ingest = [parseRequest, hashContent, checkIdempotency, fixRetention, checkDuplicate, normalise, describe, store, index, requestValidation].
+ * ingest = [parseRequest, hashContent, checkIdempotency, startWork, fixRetention, checkDuplicate, normalise, describe, store, index, requestValidation].
+ * startWork issues the policy read and the duplicate read and starts the conversion together (one
+ * wait instead of three in a row); their outcomes are judged in that order, whatever finishes first.
  * The audit entry is appended by the request pipeline, once, after the outcome is known; a new
  * document's is staged by the caller and stored with its catalog item (the audit outbox).
  */
@@ -74,6 +81,7 @@ export const INGEST_STEPS: readonly IngestStep[] = [
   { name: 'parseRequest', run: parseRequest },
   { name: 'hashContent', run: hashContent },
   { name: 'checkIdempotency', run: checkIdempotency },
+  { name: 'startWork', run: startWork },
   { name: 'fixRetention', run: fixRetention },
   { name: 'checkDuplicate', run: checkDuplicate },
   { name: 'normalise', run: normalise },
@@ -110,6 +118,7 @@ export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestCo
     }
     return { document: need(ctx.document, 'document'), replayed: false };
   } finally {
+    await ctx.conversion?.catch(() => undefined); // a temporary file is removed only once the worker is done with it
     await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
   }
 }
@@ -158,9 +167,8 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
 async function fixRetention(ctx: IngestContext): Promise<void> {
   const { cmd, deps } = ctx;
   const metadata = need(ctx.metadata, 'metadata');
-  ctx.now = deps.clock.now();
-  // As stored: the retain-until is locked into the blobs for good, and another instance may have just lengthened a class.
-  const policy = await tenantPolicy(cmd.principal.tenantId, deps, { fresh: true });
+  const now = need(ctx.now, 'now');
+  const policy = await need(ctx.storedPolicy, 'storedPolicy');
   try {
     checkStoredPolicy(policy);
   } catch (err) {
@@ -168,8 +176,8 @@ async function fixRetention(ctx: IngestContext): Promise<void> {
     throw err;
   }
   checkStatedFiscalYear(metadata, policy.fiscalYearEndMonth);
-  ctx.retention = resolveRetention(policy, metadata, ctx.now);
-  refuseEndedRetention(ctx.retention, ctx.now);
+  ctx.retention = resolveRetention(policy, metadata, now);
+  refuseEndedRetention(ctx.retention, now);
 }
 
 /** A document must stay locked at least this long after it is archived, or there is nothing to keep it for. */
@@ -189,13 +197,29 @@ function refuseEndedRetention({ fiscalYear, retention }: { fiscalYear: number; r
 }
 
 /**
- * SHA-256 duplicate check: the same original bytes are archived once per tenant. The point read is
- * started here and runs while the next step converts the upload (one wait instead of two in a row);
- * its verdict is taken before anything is stored, and before the conversion's own outcome.
+ * Sets going, at once, what the next three steps judge: the tenant's retention policy as stored (the
+ * retain-until is locked into the blobs for good, and another instance may have just lengthened a
+ * class), the duplicate check's point read and the conversion. Each is awaited by its own step, in
+ * that order, so a refusal is the one it was when they ran one after another; a refused upload's
+ * conversion is waited for (and its temporary file removed) when the ingest ends.
  */
-function checkDuplicate(ctx: IngestContext): void {
+function startWork(ctx: IngestContext): void {
+  const { cmd, deps } = ctx;
+  ctx.now = deps.clock.now();
+  ctx.storedPolicy = tenantPolicy(cmd.principal.tenantId, deps, { fresh: true });
   ctx.duplicateVerdict = duplicateVerdict(ctx);
-  ctx.duplicateVerdict.catch(() => undefined); // awaited by the normalise step; never an unhandled rejection meanwhile
+  ctx.conversion = convert(ctx);
+  // Each is awaited by a later step, or left when an earlier one refuses: never an unhandled rejection meanwhile.
+  for (const pending of [ctx.storedPolicy, ctx.duplicateVerdict, ctx.conversion]) pending.catch(() => undefined);
+}
+
+/**
+ * SHA-256 duplicate check: the same original bytes are archived once per tenant. Its verdict is
+ * taken after the policy's (a refusal by the policy tells nothing about what is archived) and
+ * before anything is stored or the conversion's own outcome is known.
+ */
+async function checkDuplicate(ctx: IngestContext): Promise<IngestResult | void> {
+  return need(ctx.duplicateVerdict, 'duplicateVerdict');
 }
 
 async function duplicateVerdict(ctx: IngestContext): Promise<IngestResult | void> {
@@ -228,9 +252,9 @@ function sameOriginals(document: ArchivedDocument, hashes: readonly string[]): b
   return document.originals.length === hashes.length && document.originals.every((o, i) => o.sha256 === hashes[i]);
 }
 
-async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
+/** The conversion, in a worker thread: decoding must not stall the host's other requests. */
+function convert(ctx: IngestContext): Promise<NormaliseResult | NormaliseResult<SpooledFile>> {
   const { cmd, deps } = ctx;
-  const now = need(ctx.now, 'now');
   const limits = {
     maxPixelsPerPage: deps.config.ARCHIVE_MAX_PIXELS_PER_PAGE,
     maxPages: deps.config.ARCHIVE_MAX_PAGES,
@@ -240,33 +264,19 @@ async function normalise(ctx: IngestContext): Promise<IngestResult | void> {
   const input = {
     files: cmd.files.map((f, i) => ({ ...(f.spooled ? { spooled: f.spooled } : { bytes: f.bytes, sha256: need(ctx.hashes, 'hashes')[i]! }), fileName: f.fileName ?? undefined })),
     documentId: need(ctx.id, 'id'),
-    createdAt: now.toISOString(),
+    createdAt: need(ctx.now, 'now').toISOString(),
     title: need(ctx.metadata, 'metadata').reference,
     limits,
   };
-  // In a worker thread: decoding must not stall the host's other requests. A spooled upload's
-  // rendition goes to a temporary file too, never into memory.
-  let conversion: Promise<NormaliseResult | NormaliseResult<SpooledFile>>;
-  if (!cmd.files.some((f) => f.spooled)) {
-    conversion = deps.normaliser.normalise(input);
-  } else {
-    const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
-    ctx.temporaryFiles.push(renditionPath);
-    conversion = deps.normaliser.normaliseToFile(input, renditionPath);
-  }
-  conversion.catch(() => undefined); // awaited below, after the verdict; never an unhandled rejection meanwhile
-  let answer: IngestResult | void;
-  try {
-    answer = await ctx.duplicateVerdict;
-  } catch (refusal) {
-    await conversion.catch(() => undefined); // its temporary file is removed only once the worker is done with it
-    throw refusal;
-  }
-  if (answer) {
-    await conversion.catch(() => undefined);
-    return answer;
-  }
-  ctx.normalised = await conversion;
+  if (!cmd.files.some((f) => f.spooled)) return deps.normaliser.normalise(input);
+  // A spooled upload's rendition goes to a temporary file too, never into memory.
+  const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
+  ctx.temporaryFiles.push(renditionPath);
+  return deps.normaliser.normaliseToFile(input, renditionPath);
+}
+
+async function normalise(ctx: IngestContext): Promise<void> {
+  ctx.normalised = await need(ctx.conversion, 'conversion');
 }
 
 /** Builds the ArchivedDocument: originals' names, the rendition, and the retention fixed before. */

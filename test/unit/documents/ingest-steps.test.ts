@@ -20,7 +20,7 @@ class RefusingNormaliser extends FakeNormaliser {
 }
 
 it('runs the steps in their declared order', () => {
-  expect(INGEST_STEPS.map((s) => s.name)).toEqual(['parseRequest', 'hashContent', 'checkIdempotency', 'fixRetention', 'checkDuplicate', 'normalise', 'describe', 'store', 'index', 'requestValidation']);
+  expect(INGEST_STEPS.map((s) => s.name)).toEqual(['parseRequest', 'hashContent', 'checkIdempotency', 'startWork', 'fixRetention', 'checkDuplicate', 'normalise', 'describe', 'store', 'index', 'requestValidation']);
 });
 
 it('stores, indexes and asks for validation when every step passes', async () => {
