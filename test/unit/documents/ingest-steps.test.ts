@@ -84,6 +84,33 @@ it('the duplicate check runs while the upload is converted, and its verdict come
   expect(order).toEqual(['look-up', 'conversion', 'verdict']);
 });
 
+it('the stored policy is read while the duplicate look-up and the conversion run, and its refusal comes first however fast the others answer', async () => {
+  const deps = inMemoryDeps();
+  await ingestDocument({ principal, files, metadata: {}, idempotencyKey: null }, deps);
+  const order: string[] = [];
+  const policies = deps.retention.policies;
+  const slowPolicies = Object.assign(Object.create(Object.getPrototypeOf(policies)), policies, {
+    getVersioned: async (...args: Parameters<typeof policies.getVersioned>) => {
+      order.push('policy read');
+      await new Promise((r) => setTimeout(r, 10));
+      order.push('policy');
+      return policies.getVersioned(...args);
+    },
+  });
+  const catalog = deps.catalog;
+  const lookups = Object.assign(Object.create(Object.getPrototypeOf(catalog)), catalog, {
+    findByContentKey: async (...args: Parameters<typeof catalog.findByContentKey>) => (order.push('look-up'), catalog.findByContentKey(...args)),
+  });
+  const normaliser = new FakeNormaliser();
+  const normalise = normaliser.normalise.bind(normaliser);
+  normaliser.normalise = async (input) => (order.push('conversion'), normalise(input));
+  const slow = { ...deps, catalog: lookups, normaliser, retention: { ...deps.retention, policies: slowPolicies } };
+  // The same bytes with a class the policy does not know: the duplicate is found at once, but the answer is the policy's.
+  await expect(ingestDocument({ principal, files, metadata: { retentionClass: 'no-such-class' }, idempotencyKey: null }, slow)).rejects.toMatchObject({ code: 'invalid_metadata' });
+  expect(order).toEqual(['policy read', 'look-up', 'conversion', 'policy']);
+  expect(deps.blobs.blobs.size).toBe(3);
+});
+
 it('a stated fiscal year more than one before the document date\'s is refused (400 invalid_metadata): nothing stored, no retention cut short', async () => {
   const deps = inMemoryDeps();
   const refused = ingestDocument({ principal, files, metadata: { documentDate: '2024-05-01', fiscalYear: 1990 }, idempotencyKey: null }, deps);
