@@ -10,7 +10,8 @@ import { ArchiveError, type ErrorCode } from '../kernel/errors';
 import { personOf, type Principal } from '../kernel/principal';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type Page, PROPOSAL_STATES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
-import { uuidv7 } from '../ids';
+import { sha256, uuidv7 } from '../ids';
+import { CHANGED } from '../kernel/concurrency';
 import { actor } from './rights-sets/rights-records';
 import { rightsGivenTo } from './rights-sets/rights-given';
 import { madeSecondBy, type RightsGiven, samePerson, SOD_PROPOSAL_LIFETIME_DAYS, sodRefusal, type SodRule } from './sod';
@@ -36,8 +37,16 @@ export interface ProposalRecord extends TenantRecord {
 export type ProposalState = ProposalRecord['state'] | 'expired';
 
 const DAY = 24 * 3600 * 1000;
-/** How many of the newest pending proposals a PUT looks through for the one it repeats (ProposalStore.pendingOf). */
-export const PROPOSAL_RETRY_WINDOW = 50;
+
+/**
+ * Names the pending proposal of one change (a policy over a base) by one person: `<type>-slot:<hash>`. Written in
+ * the proposal's own batch (created, or moved over from a closed proposal), so of two identical PUTs at once one
+ * stores a proposal and the other, finding the slot taken, is answered that proposal.
+ */
+export interface ProposalSlotRecord extends TenantRecord {
+  type: 'proposal-slot';
+  proposalId: string;
+}
 
 export const proposalStateOf = (p: ProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
 
@@ -113,14 +122,29 @@ export class ProposalStore<T extends ProposalRecord> {
   }
 
   /**
-   * The pending proposal `principal`'s person made that `same` recognises, among the tenant's newest pending ones: a
-   * PUT sent again after its answer was lost (the policy unchanged, so its If-Match still holds) is answered the
-   * proposal it made instead of storing a second one to approve. One page, not every pending proposal: a retry comes
-   * soon after the request it repeats.
+   * Stores the proposal `make` builds, unless the same person's same `change` (its base and what it proposes, as text)
+   * is pending already: a PUT sent again after its answer was lost (a proposal moves no version, so its If-Match still
+   * holds), or two sent at once. That one is answered it (`replayed`), and nothing is stored. One point read of the
+   * change's slot, whatever the tenant's other proposals; CHANGED when another request took the slot meanwhile (the
+   * caller reads again and is answered the proposal it stored).
    */
-  async pendingOf(principal: Principal, now: Date, same: (p: T) => boolean): Promise<T | null> {
-    const page = await this.records.proposalPage<T>(principal.tenantId, this.type, 'pending', now.toISOString(), PROPOSAL_RETRY_WINDOW);
-    return page.items.find((p) => samePerson(principal, p.proposedBy) && same(p)) ?? null;
+  async propose(principal: Principal, now: Date, change: string, make: () => T, audit: AuditStaging | undefined, entry: (p: T) => { target?: string; detail?: string }): Promise<{ proposal: T; replayed: boolean } | typeof CHANGED> {
+    const tenantId = principal.tenantId;
+    const slotId = `${this.type}-slot:${sha256(`${personOf(principal)}\n${change}`)}`;
+    const slot = await this.records.get<ProposalSlotRecord>(tenantId, slotId, 'proposal-slot', { fresh: true });
+    if (slot) {
+      const earlier = await this.records.get<T>(tenantId, proposalRecordId(this.type, slot.value.proposalId), this.type, { fresh: true });
+      if (earlier && proposalStateOf(earlier.value, now) === 'pending') return { proposal: earlier.value, replayed: true };
+    }
+    const proposal = make();
+    const taken: ProposalSlotRecord = { id: slotId, tenantId, type: 'proposal-slot', proposalId: proposal.proposalId };
+    const written = await writeWithAuditEntry(
+      audit,
+      entry(proposal),
+      (outbox) => this.records.batch(tenantId, [{ op: 'create', record: proposal }, slot ? { op: 'replace', record: taken, ifMatch: slot.etag } : { op: 'create', record: taken }], outbox),
+      (r) => r === 'written',
+    );
+    return written === 'written' ? { proposal, replayed: false } : CHANGED;
   }
 
   /** The proposer withdraws it, or another person who may manage the policy rejects it; either way it never applies. */

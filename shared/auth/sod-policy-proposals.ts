@@ -8,7 +8,6 @@
 import { ArchiveError } from '../kernel/errors';
 import { CHANGED } from '../kernel/concurrency';
 import type { AuditStaging } from '../kernel/audit';
-import { writeWithAuditEntry } from '../audit/outbox';
 import type { Principal } from '../kernel/principal';
 import type { Page, TenantRecordsPort } from '../ports';
 import type { ApiKeyRecord } from './api-keys/api-key';
@@ -16,7 +15,7 @@ import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
 import { assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
-import { samePolicy, type SodPolicy, sodPolicyOf, weakenedBy } from './sod';
+import { samePolicy, type SodPolicy, sodPolicyAuditDetail, sodPolicyOf, weakenedBy } from './sod';
 
 export interface SodPolicyProposalRecord extends ProposalRecord {
   type: 'sod-policy-proposal';
@@ -102,13 +101,11 @@ export class SodPolicyProposals {
       // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval
       // (under the gate): a proposal changes nothing anyone holds, and moves no gate.
       await this.rights.checkPolicy(principal, policy, keys);
-      // The same weakening of the same policy by the same person, still pending: this PUT sent again after its answer
-      // was lost (a proposal moves no version, so its If-Match still holds). Answered that proposal, not a second one.
-      const earlier = await this.proposals.pendingOf(principal, now, (p) => samePolicy(p.base, base) && samePolicy(p.policy, policy));
-      if (earlier) return { proposed: earlier, replayed: true };
-      const proposal: SodPolicyProposalRecord = { ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens };
-      await writeWithAuditEntry(audit?.proposed, { target: proposal.id, detail: 'proposed' }, (outbox) => this.records.create(proposal, outbox), (r) => r === 'created');
-      return { proposed: proposal, replayed: false };
+      // The same weakening of the same policy by the same person, still pending (sent again after its answer was lost,
+      // or twice at once), is answered that proposal, not stored a second time.
+      const change = `${sodPolicyAuditDetail(base)}\n${sodPolicyAuditDetail(policy)}`;
+      const made = await this.proposals.propose(principal, now, change, () => ({ ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens }), audit?.proposed, (p) => ({ target: p.id, detail: 'proposed' }));
+      return made === CHANGED ? CHANGED : { proposed: made.proposal, replayed: made.replayed };
     });
   }
 

@@ -57,14 +57,13 @@ export async function assertMayLowerThrough(principal: Principal, lowered: strin
 }
 
 /** Stores the lowering `policy` as a pending proposal over `base` (set-retention-policy.ts decided it lowers `lowers`); nothing else changes. */
-export async function proposeRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, base: { policy: TTenantRetentionPolicy; etag: string | null }, lowers: string[], deps: ProposalDeps, audit?: AuditStaging): Promise<{ proposal: RetentionPolicyProposalRecord; replayed: boolean }> {
-  // The same lowering of the same version by the same person, still pending: this PUT sent again after its answer was
-  // lost (a proposal moves no version, so its If-Match still holds). Answered that proposal, not a second one.
-  const earlier = await storeOf(deps).pendingOf(principal, deps.clock.now(), (p) => p.baseVersion === base.etag && canonicalJson(p.policy) === canonicalJson(policy));
-  if (earlier) return { proposal: earlier, replayed: true };
-  const proposal: RetentionPolicyProposalRecord = { ...newProposal('retention-policy-proposal', principal, deps.clock.now()), policy, base: base.policy, baseVersion: base.etag, lowers };
-  await writeWithAuditEntry(audit, { target: proposal.id, detail: policyAuditDetail(policy, lowers) }, (outbox) => deps.tenantRecords.create(proposal, outbox), (r) => r === 'created');
-  return { proposal, replayed: false };
+export function proposeRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, base: { policy: TTenantRetentionPolicy; etag: string | null }, lowers: string[], deps: ProposalDeps, audit?: AuditStaging): Promise<{ proposal: RetentionPolicyProposalRecord; replayed: boolean } | typeof CHANGED> {
+  // The same lowering of the same version by the same person, still pending (sent again after its answer was lost, or
+  // twice at once), is answered that proposal, not stored a second time.
+  const now = deps.clock.now();
+  const change = `${base.etag ?? 'none'}\n${canonicalJson(policy)}`;
+  const make = (): RetentionPolicyProposalRecord => ({ ...newProposal('retention-policy-proposal', principal, now), policy, base: base.policy, baseVersion: base.etag, lowers });
+  return storeOf(deps).propose(principal, now, change, make, audit, (p) => ({ target: p.id, detail: policyAuditDetail(policy, lowers) }));
 }
 
 /** `GET /retention/policy/proposals`: one page, newest first, in the asked state (proposals.ts). */

@@ -44,8 +44,8 @@ export async function setRetentionPolicy(
     const lowered = loweredSafeguards(mark, policy);
     if (lowered.length > 0) {
       await assertMayLowerThrough(principal, lowered, deps);
-      const { proposal, replayed } = await proposeRetentionPolicy(principal, policy, { policy: policyOf(stored), etag }, lowered, deps, audit?.proposed);
-      return { proposed: proposal, replayed };
+      const made = await proposeRetentionPolicy(principal, policy, { policy: policyOf(stored), etag }, lowered, deps, audit?.proposed);
+      return made === CHANGED ? CHANGED : { proposed: made.proposal, replayed: made.replayed };
     }
     const at = deps.clock.now().toISOString();
     const written = await writeWithAuditEntry(audit?.applied, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');

@@ -387,3 +387,34 @@ describe('a second identity the proposer makes after proposing cannot make a thi
     expect(earlier.conflicts).toEqual([]);
   });
 });
+
+it('the same weakening sent twice at once by one person stores one proposal, answered to both; another person\'s is theirs; withdrawn, it can be proposed again', async () => {
+  const { records, proposals } = setup();
+  const weaken = { conflicts: [], uploaderCannotApproveDisposal: true };
+  const outcomes: string[] = [];
+  const batch = records.batch.bind(records);
+  records.batch = async (...args) => {
+    const outcome = await batch(...args);
+    outcomes.push(outcome);
+    return outcome;
+  };
+  const [a, b] = await Promise.all([proposals.change(admin('alice'), weaken, now), proposals.change(admin('alice'), weaken, now)]);
+  if (!('proposed' in a) || !('proposed' in b)) throw new Error('expected proposals');
+  expect(outcomes).toContain('conflict'); // both judged before either stored: the race happened
+  expect(b.proposed.proposalId).toBe(a.proposed.proposalId);
+  expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
+  const pending = () => [...records.items.values()].filter((i) => i.value.type === 'sod-policy-proposal' && (i.value as { state?: string }).state === 'pending').length;
+  expect(pending()).toBe(1);
+
+  const bobs = await proposals.change(admin('bob'), weaken, now);
+  if (!('proposed' in bobs)) throw new Error('expected a proposal');
+  expect(bobs).toMatchObject({ replayed: false });
+  expect(bobs.proposed.proposalId).not.toBe(a.proposed.proposalId);
+
+  await proposals.withdraw(admin('alice'), a.proposed.proposalId, now);
+  const again = await proposals.change(admin('alice'), weaken, now);
+  if (!('proposed' in again)) throw new Error('expected a proposal');
+  expect(again).toMatchObject({ replayed: false, proposed: { state: 'pending' } });
+  expect(again.proposed.proposalId).not.toBe(a.proposed.proposalId);
+  expect(pending()).toBe(2);
+});

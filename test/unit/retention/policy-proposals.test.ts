@@ -164,3 +164,23 @@ it('the proposer withdraws it, another records manager rejects it; either way it
   expect((await refusal(withdrawRetentionPolicyProposal(rm('rita'), 'f'.repeat(8) + '-0000-7000-8000-000000000000', deps))).code).toBe('retention_policy_proposal_not_found');
   expect(await approvalRequired(deps)).toBe(true);
 });
+
+it('the same lowering sent twice at once by one person stores one proposal, answered to both; withdrawn, it can be proposed again', async () => {
+  const { deps, id } = await guestProposes();
+  await withdrawRetentionPolicyProposal(rm('alice-guest'), id, deps);
+  const outcomes: string[] = [];
+  const batch = deps.tenantRecords.batch.bind(deps.tenantRecords);
+  deps.tenantRecords.batch = async (...args) => {
+    const outcome = await batch(...args);
+    outcomes.push(outcome);
+    return outcome;
+  };
+  const [a, b] = await Promise.all([setRetentionPolicy(rm('alice-guest'), policy(false), deps), setRetentionPolicy(rm('alice-guest'), policy(false), deps)]);
+  if (!('proposed' in a) || !('proposed' in b)) throw new Error('applied at once');
+  expect(outcomes).toContain('conflict'); // both judged before either stored: the race happened
+  expect(b.proposed.proposalId).toBe(a.proposed.proposalId);
+  expect(a.proposed.proposalId).not.toBe(id);
+  expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
+  expect((await listRetentionPolicyProposals(T, { state: 'pending', limit: 50 }, deps)).items.map((p) => p.proposalId)).toEqual([a.proposed.proposalId]);
+  expect(await approvalRequired(deps)).toBe(true);
+});
