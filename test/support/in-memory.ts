@@ -18,6 +18,7 @@ import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
 import type { ArchivedDocument } from '../../shared/kernel/document';
+import { blobLayout } from '../../shared/kernel/blob-layout';
 import type { HoldQuery } from '../../shared/kernel/search';
 import type { SafeguardMark } from '../../shared/kernel/retention';
 import { CATALOG_RULES, type CatalogRule, satisfies } from '../../shared/kernel/retention-rules';
@@ -169,8 +170,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     });
   }
   async ping(): Promise<void> {}
-  async *manifests(): AsyncGenerator<string> {
-    throw new NotModelled('BlobArchivePort.manifests');
+  /** Every manifest of a tenant, in name order (listBlobsFlat), as the adapter lists them for a catalog rebuild. */
+  async *manifests(tenantId: string): AsyncGenerator<string> {
+    yield* this.namesOf(tenantId, '').sort().filter((n) => blobLayout.isManifest(n));
   }
   /** Every tenant with a container, in name order (listContainers), blobs or none. */
   async *unsafeListTenants(): AsyncGenerator<string> {
