@@ -126,7 +126,8 @@ export async function repair(w: RequestWorld & { clock: FakeClock }): Promise<vo
 /**
  * What is wrong between one catalog item and its blobs: a disposed document's blobs left; a kept correction that is not
  * the catalog's (correction-blobs.ts); a file, kept correction or manifest missing, or without the item's hold flag or
- * retain-until (a flag the catalog cannot explain is kept and alerted by design, reconcile.ts, so not counted).
+ * retain-until (a flag the catalog cannot explain is kept and alerted by design, reconcile.ts, so not counted, nor is one
+ * the reconciler recorded seeing and alerts once its grace window is over).
  */
 export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string[] {
   const found: string[] = [];
@@ -146,7 +147,8 @@ export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string
       found.push(`catalog item ${doc.id} without its blob ${name}`);
       continue;
     }
-    const unrecorded = blob.worm.legalHold && (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id);
+    // Alerted, or seen by the reconciler and alerted once its grace window is over (reconcile.ts UNRECORDED_HOLD_GRACE_MS).
+    const unrecorded = blob.worm.legalHold && (doc.unrecordedHoldSeenAt !== undefined || (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id));
     if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
     if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
   }
