@@ -245,6 +245,16 @@ const ANOMALIES: Anomaly[] = [
     detect: async (w) => void (await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' })),
   },
   {
+    name: 'a rendition missing from storage, its document active (export re-hash)',
+    message: FIXITY_MISMATCH,
+    inject: async (w) => {
+      const id = await docOf(w);
+      w.deps.blobs.blobs.delete(`${TENANT}/${w.deps.catalog.documents.get(`${TENANT}/${id}`)!.rendition.blobName}`);
+      return id;
+    },
+    detect: async (w) => void (await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' })),
+  },
+  {
     name: "a rendition whose bytes changed before it was validated (the validation worker's checksum check)",
     message: 'rendition to validate does not match the catalog checksum',
     inject: async (w) => {
