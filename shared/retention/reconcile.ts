@@ -337,22 +337,26 @@ export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise
 export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the catalog: flags kept';
 
 /**
- * How long a flag the catalog does not explain may be a placement in flight (its flags set, its catalog write not yet):
- * the functions' timeout (host.json functionTimeout), past which no request that set it is still running.
+ * How long a hold write may still be in flight: a placement between its flags and its catalog write, a release between
+ * its catalog write and clearing the flags. The functions' timeout (host.json functionTimeout), past which no request
+ * that began it is still running.
  */
-export const UNRECORDED_HOLD_GRACE_MS = 10 * 60_000;
+export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
 
 /**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
  * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept, and logged (UNRECORDED_HOLD) when
- * still unexplained UNRECORDED_HOLD_GRACE_MS after a run first recorded it on the item (`unrecordedHoldSeenAt`). The
+ * still unexplained HOLD_WRITE_IN_FLIGHT_MS after a run first recorded it on the item (`unrecordedHoldSeenAt`). The
  * catalog item is read fresh and, before the blob writes, rewritten with the resync under way (`holdResync`) and its
  * entry, then after them rewritten without it over that write's etag: if a hold was placed or released meanwhile,
  * a write fails and the check starts over; if the last succeeds, a placement still in flight fails its own catalog
  * write, retries and sets the flags again. So a concurrent placement can never end with its flags cleared.
  * Idempotent: nothing is written when the flags agree.
  */
+/** When the item's latest release was written (0 without one). */
+const latestRelease = (doc: ArchivedDocument): number => Math.max(0, ...(doc.holds ?? []).map((h) => (h.releasedAt ? Date.parse(h.releasedAt) : 0)));
+
 export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
@@ -375,7 +379,7 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     // fail and this run look again; one still in flight fails its own write over this one, retries and records its hold.
     if (!held && !current.item.holdFlagsToClear) {
       const seen = current.item.unrecordedHoldSeenAt;
-      if (seen && now.getTime() - Date.parse(seen) >= UNRECORDED_HOLD_GRACE_MS) deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift, seenSince: seen });
+      if (seen && now.getTime() - Date.parse(seen) >= HOLD_WRITE_IN_FLIGHT_MS) deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift, seenSince: seen });
       else if (!seen && (await deps.retention.catalog.replace({ ...current.item, unrecordedHoldSeenAt: now.toISOString() }, current.etag)) === 'conflict') continue;
       return null;
     }
@@ -383,6 +387,9 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     // resync under way, over the version read, so it is stored once. A run that stopped before its last write (a
     // failed flag, a lost answer) left that record, and the next run (in whatever month: the once-only look in the
     // audit log used to search the month of the retry only) goes on with it without a second entry.
+    // A release that left no hold open clears the flags itself right after its catalog write: cleared by this run
+    // meanwhile, it got a `legal-hold.resync` entry (a repair) besides its own. Left to it while it may be in flight.
+    if (!held && !current.item.holdResync && now.getTime() - latestRelease(current.item) < HOLD_WRITE_IN_FLIGHT_MS) return null;
     let etag = current.etag;
     if (current.item.holdResync?.held !== held) {
       const item = auditOutboxItem([{

@@ -147,7 +147,7 @@ export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string
       found.push(`catalog item ${doc.id} without its blob ${name}`);
       continue;
     }
-    // Alerted, or seen by the reconciler and alerted once its grace window is over (reconcile.ts UNRECORDED_HOLD_GRACE_MS).
+    // Alerted, or seen by the reconciler and alerted once its grace window is over (reconcile.ts HOLD_WRITE_IN_FLIGHT_MS).
     const unrecorded = blob.worm.legalHold && (doc.unrecordedHoldSeenAt !== undefined || (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id));
     if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
     if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
