@@ -370,7 +370,11 @@ export class InMemoryDisposer implements DisposerPort {
     const names = await this.blobs.documentBlobs(tenantId, documentId);
     const worm = await this.blobs.documentBlobWorm(tenantId, documentId);
     if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected', { intact: ordered.every((n) => names.includes(n)) });
-    for (const name of names) this.blobs.blobs.delete(`${tenantId}/${name}`);
+    // As the adapter (adapters/azure/disposer.ts): the originals, rendition and the rest at once, then the manifest last,
+    // in separate storage calls: a reader between them (a sweep's scheduler, through the blob port) sees the manifest alone.
+    for (const name of names.filter((n) => !blobLayout.isManifest(n))) this.blobs.blobs.delete(`${tenantId}/${name}`);
+    await this.blobs.documentBlobs(tenantId, documentId);
+    for (const name of names.filter((n) => blobLayout.isManifest(n))) this.blobs.blobs.delete(`${tenantId}/${name}`);
     return names.length;
   }
 }
