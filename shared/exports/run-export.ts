@@ -243,7 +243,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   const disposable = new DisposableDocuments(job.expiresAt);
   let lastSave = Date.now();
   try {
-    const queue: { planned: PlannedFile; read: Promise<BlobRead> }[] = [];
+    const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
     const pending = plan(job, deps, names, (doc) => disposable.add(doc));
     const fill = async () => {
       while (queue.length < PREFETCH) {
@@ -251,7 +251,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
         if (next.done) return;
         const p = next.value;
         if ('doc' in p && 'file' in p) {
-          const read = deps.blobs.read(tenantId, p.file.blobName);
+          const read = deps.blobs.readIfExists(tenantId, p.file.blobName);
           read.catch(() => undefined);
           queue.push({ planned: p, read });
         } else {
@@ -263,7 +263,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     while (queue.length > 0) {
       const { planned, read } = queue.shift()!;
       await fill();
-      const blob = await read;
+      const blob = (await read) ?? (await gone(planned, job, deps));
       const hash = createHash('sha256');
       const hashing = new Transform({
         transform(chunk: Buffer, _enc, cb) {
@@ -351,6 +351,18 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     }
     throw err;
   }
+}
+
+/**
+ * A planned file no longer in storage: its document disposed of since the export read the catalog (the sweep deleted
+ * its blobs), and the export is withdrawn as at completion (HoldsDisposed); the file of a document still active is
+ * missing, damage alerted as the fixity check alerts it. Read as any other failure, a disposal raised `export failed`.
+ */
+async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Promise<never> {
+  const now = await deps.catalog.get(planned.doc.tenantId, planned.doc.id);
+  if (now?.status !== 'active') throw new HoldsDisposed([planned.doc.id]);
+  deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [], missing: [planned.file.blobName] });
+  throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} is missing from storage.` });
 }
 
 type Planned = PlannedFile | { manifest: ManifestDocument };

@@ -51,6 +51,12 @@ export interface ArchivedDocument {
    * after a crash finds it and does not audit that resync again, in whatever month it runs.
    */
   holdResync?: { held: boolean; at: string };
+  /**
+   * When the reconciler first found a legal-hold flag on the blobs that the item does not explain (no open hold, no
+   * release's clearing left): a placement sets its flags before its catalog write, so only a flag still unexplained a
+   * grace window later is alerted (shared/retention/reconcile.ts UNRECORDED_HOLD). Any hold write removes it.
+   */
+  unrecordedHoldSeenAt?: string;
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;

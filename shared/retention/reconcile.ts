@@ -337,15 +337,26 @@ export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise
 export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the catalog: flags kept';
 
 /**
+ * How long a hold write may still be in flight: a placement between its flags and its catalog write, a release between
+ * its catalog write and clearing the flags. The functions' timeout (host.json functionTimeout), past which no request
+ * that began it is still running.
+ */
+export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
+
+/**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
- * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept and logged (UNRECORDED_HOLD). The
+ * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept, and logged (UNRECORDED_HOLD) when
+ * still unexplained HOLD_WRITE_IN_FLIGHT_MS after a run first recorded it on the item (`unrecordedHoldSeenAt`). The
  * catalog item is read fresh and, before the blob writes, rewritten with the resync under way (`holdResync`) and its
  * entry, then after them rewritten without it over that write's etag: if a hold was placed or released meanwhile,
  * a write fails and the check starts over; if the last succeeds, a placement still in flight fails its own catalog
  * write, retries and sets the flags again. So a concurrent placement can never end with its flags cleared.
  * Idempotent: nothing is written when the flags agree.
  */
+/** When the item's latest release was written (0 without one). */
+const latestRelease = (doc: ArchivedDocument): number => Math.max(0, ...(doc.holds ?? []).map((h) => (h.releasedAt ? Date.parse(h.releasedAt) : 0)));
+
 export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
@@ -353,22 +364,32 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     const held = isHeld(current.item);
     const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
     if (drift.length === 0) {
-      // A run that stopped after the flags and before its last write: that write, and nothing else, is left to do.
-      if (current.item.holdResync) await deps.retention.catalog.replace(flagsInLine(current.item), current.etag);
+      // A run that stopped after the flags and before its last write: that write, and nothing else, is left to do (or
+      // an unexplained flag seen before is gone, or explained now).
+      if (current.item.holdResync || current.item.unrecordedHoldSeenAt) await deps.retention.catalog.replace(flagsInLine(current.item), current.etag);
       return null;
     }
     // A flag is cleared only when the catalog says why: the release that left no hold open, which crashed before
     // clearing the flags (`holdFlagsToClear`). Any other flag (a placement whose catalog write failed, a hold lost
     // with a restored catalog) stays, even beside an earlier release the item records, and the sweep cannot dispose
     // of the document: storage is never made less protective than it was.
+    // A placement sets its flags before its catalog write: a run between the two (or one that read the catalog before
+    // the placement and the blobs after) found such a flag and alerted. Alerted now only when a grace window after
+    // it was first seen, recorded on the item over the version read: a placement that wrote meanwhile makes that write
+    // fail and this run look again; one still in flight fails its own write over this one, retries and records its hold.
     if (!held && !current.item.holdFlagsToClear) {
-      deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift });
+      const seen = current.item.unrecordedHoldSeenAt;
+      if (seen && now.getTime() - Date.parse(seen) >= HOLD_WRITE_IN_FLIGHT_MS) deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift, seenSince: seen });
+      else if (!seen && (await deps.retention.catalog.replace({ ...current.item, unrecordedHoldSeenAt: now.toISOString() }, current.etag)) === 'conflict') continue;
       return null;
     }
     // Audited before the flags change, never not at all: the entry is stored with the catalog write that records the
     // resync under way, over the version read, so it is stored once. A run that stopped before its last write (a
     // failed flag, a lost answer) left that record, and the next run (in whatever month: the once-only look in the
     // audit log used to search the month of the retry only) goes on with it without a second entry.
+    // A release that left no hold open clears the flags itself right after its catalog write: cleared by this run
+    // meanwhile, it got a `legal-hold.resync` entry (a repair) besides its own. Left to it while it may be in flight.
+    if (!held && !current.item.holdResync && now.getTime() - latestRelease(current.item) < HOLD_WRITE_IN_FLIGHT_MS) return null;
     let etag = current.etag;
     if (current.item.holdResync?.held !== held) {
       const item = auditOutboxItem([{

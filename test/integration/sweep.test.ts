@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hashEntry, verifyChain } from '../../shared/kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS } from '../../shared/kernel/audit';
 import { checkFixity } from '../../shared/retention/fixity';
-import { reconcile } from '../../shared/retention/reconcile';
+import { HOLD_WRITE_IN_FLIGHT_MS, reconcile } from '../../shared/retention/reconcile';
 import { sweep, SweepInput } from '../../shared/retention/sweep';
 import { call, putAsRead } from '../support/http';
 import { newTenant } from '../support/harness';
@@ -424,7 +424,9 @@ describe('fixity check and reconciler', () => {
     await archive.storage.getContainerClient(t.container).getBlobClient(`${held}/rendition.pdf`).setLegalHold(false);
     expect(flags(held)).toEqual([true, false, true]);
 
-    const result = await reconcile({ now: archive.clock.now(), maxItems: 1000, continuation: null }, archive.host.deps);
+    // Past the window in which the release may still be clearing them itself (reconcile.ts HOLD_WRITE_IN_FLIGHT_MS).
+    const later = new Date(archive.clock.now().getTime() + HOLD_WRITE_IN_FLIGHT_MS);
+    const result = await reconcile({ now: later, maxItems: 1000, continuation: null }, archive.host.deps);
     const mineResynced = result.holdsResynced.filter((r) => r.tenantId === t.tenant).sort((a, b) => (a.documentId === released ? -1 : b.documentId === released ? 1 : 0));
     expect(mineResynced).toEqual([
       { tenantId: t.tenant, documentId: released, legalHold: false, blobs: [`${released}/manifest.json`, `${released}/original.jpg`, `${released}/rendition.pdf`] },
@@ -441,7 +443,7 @@ describe('fixity check and reconciler', () => {
     );
     expect(entries.every((e) => e.actor.subject === 'system:reconciler')).toBe(true);
     // The released document can now go when its retention ends; a second run changes nothing.
-    const again = await reconcile({ now: archive.clock.now(), maxItems: 1000, continuation: null }, archive.host.deps);
+    const again = await reconcile({ now: later, maxItems: 1000, continuation: null }, archive.host.deps);
     expect(again.holdsResynced.filter((r) => r.tenantId === t.tenant)).toEqual([]);
     expect((await auditOf(t.auditor, '2025-03')).filter((e) => e.action === 'legal-hold.resync')).toHaveLength(2);
   });

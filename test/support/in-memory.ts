@@ -18,6 +18,7 @@ import type { Authenticates } from '../../shared/auth/authenticate';
 import { ArchiveError } from '../../shared/kernel/errors';
 import { statusOf } from '../../shared/http/problem';
 import type { ArchivedDocument } from '../../shared/kernel/document';
+import { blobLayout } from '../../shared/kernel/blob-layout';
 import type { HoldQuery } from '../../shared/kernel/search';
 import type { SafeguardMark } from '../../shared/kernel/retention';
 import { CATALOG_RULES, type CatalogRule, satisfies } from '../../shared/kernel/retention-rules';
@@ -169,8 +170,9 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     });
   }
   async ping(): Promise<void> {}
-  async *manifests(): AsyncGenerator<string> {
-    throw new NotModelled('BlobArchivePort.manifests');
+  /** Every manifest of a tenant, in name order (listBlobsFlat), as the adapter lists them for a catalog rebuild. */
+  async *manifests(tenantId: string): AsyncGenerator<string> {
+    yield* this.namesOf(tenantId, '').sort().filter((n) => blobLayout.isManifest(n));
   }
   /** Every tenant with a container, in name order (listContainers), blobs or none. */
   async *unsafeListTenants(): AsyncGenerator<string> {
@@ -368,7 +370,11 @@ export class InMemoryDisposer implements DisposerPort {
     const names = await this.blobs.documentBlobs(tenantId, documentId);
     const worm = await this.blobs.documentBlobWorm(tenantId, documentId);
     if (worm.some((b) => b.legalHold === true || (b.retainUntil !== null && Date.parse(b.retainUntil) > now.getTime()))) throw new StorageRefusal('blob-protected', { intact: ordered.every((n) => names.includes(n)) });
-    for (const name of names) this.blobs.blobs.delete(`${tenantId}/${name}`);
+    // As the adapter (adapters/azure/disposer.ts): the originals, rendition and the rest at once, then the manifest last,
+    // in separate storage calls: a reader between them (a sweep's scheduler, through the blob port) sees the manifest alone.
+    for (const name of names.filter((n) => !blobLayout.isManifest(n))) this.blobs.blobs.delete(`${tenantId}/${name}`);
+    await this.blobs.documentBlobs(tenantId, documentId);
+    for (const name of names.filter((n) => blobLayout.isManifest(n))) this.blobs.blobs.delete(`${tenantId}/${name}`);
     return names.length;
   }
 }

@@ -24,9 +24,9 @@ export async function setBlobHolds(deps: HoldDeps, doc: ArchivedDocument, hold: 
   await protectEach(deps, doc, (name) => deps.blobs.setLegalHold(doc.tenantId, name, hold));
 }
 
-/** The item once its blobs' flags agree with it: no release's clearing left to do. */
+/** The item once its blobs' flags agree with it: no release's clearing left to do, no unexplained flag seen. */
 export function flagsInLine(doc: ArchivedDocument): ArchivedDocument {
-  const { holdFlagsToClear: _done, holdResync: _resynced, ...rest } = doc;
+  const { holdFlagsToClear: _done, holdResync: _resynced, unrecordedHoldSeenAt: _seen, ...rest } = doc;
   return rest;
 }
 

@@ -48,6 +48,7 @@ function fakes(s: fc.Scheduler, tick: boolean) {
     putCreateOnly: s.scheduleFunction(b.putCreateOnly.bind(b)),
     exists: s.scheduleFunction(b.exists.bind(b)),
     readAll: s.scheduleFunction(b.readAll.bind(b)),
+    readIfExists: s.scheduleFunction(b.readIfExists.bind(b)),
     metadataOf: s.scheduleFunction(b.metadataOf.bind(b)),
   });
   const catalog = Object.assign(c, {

@@ -8,7 +8,6 @@ import { exportTimer } from '../../../functions/exports';
 import { verifyAuditMonth } from '../../../shared/audit/seal';
 import { type RenditionValidator, validationMessageText } from '../../../shared/kernel/validation';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
-import { UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { sealAuditLog } from '../../../shared/audit/seal';
 import { validateRenditions } from '../../../shared/validation/worker';
@@ -276,12 +275,5 @@ const PAIRS: Pair[] = [
   },
 ];
 
-/**
- * Alerts a race raises today, known and left: a placement sets the blobs' hold flags before its catalog write (fail
- * closed), and a reconciler run between the two finds flags the catalog does not explain. It keeps them (storage is
- * never made less protective) but alerts UNRECORDED_HOLD, for a placement that completes a moment later.
- */
-const TOLERATED: Record<string, readonly string[]> = { 'the reconciler while a hold is placed': [UNRECORDED_HOLD] };
-
 // And whatever else a pair checks, no timer or request raised an operator's alert over a race it should take in its stride.
-sweepPairs(PAIRS.map((p) => ({ ...p, check: async (w, sent, before) => [...((await p.check?.(w, sent, before)) ?? []), ...noAlert(w, TOLERATED[p.name])] })));
+sweepPairs(PAIRS.map((p) => ({ ...p, check: async (w, sent, before) => [...((await p.check?.(w, sent, before)) ?? []), ...noAlert(w)] })));
