@@ -805,7 +805,7 @@ export class InMemoryValidationQueue implements ValidationQueuePort {
 }
 
 export const inMemoryLinks: LinksPort = {
-  readOnlyUrl: async (containerName, blobName, opts, now) => ({ url: `http://links.invalid/${containerName}/${blobName}`, expiresOn: new Date(now.getTime() + opts.ttlSeconds * 1000) }),
+  readOnlyUrl: async (containerName, blobName, opts, now) => ({ url: `http://links.invalid/${containerName}/${blobName}`, expiresOn: new Date(Math.floor(Math.min(now.getTime() + opts.ttlSeconds * 1000, opts.notAfter?.getTime() ?? Infinity) / 1000) * 1000) }),
 };
 
 export const staticSecrets = (values: Record<string, string> = {}): SecretSource => ({

@@ -1,0 +1,209 @@
+/**
+ * The time-edge sweep: every time limit the archive judges, at its edge − 1 ms, the edge and the edge + 1 ms, judged by
+ * every place that judges it (requests in-process as the hosts run them over the in-memory ports, timers as the hosts
+ * run them; machinery in test/support/in-process.ts). A fresh archive per instant, so nothing one judgment caches or
+ * changes decides another's. At each instant all places must agree, with the README's convention: a limit ends AT its
+ * instant (a key's or grant's `endsAt`, a proposal's or export's `expiresAt`, a document's retain-until: "at or before
+ * now" is over), but for ingest's one-day margin (a document with exactly one day left is kept). Nothing ended may act,
+ * and a link handed out before an edge reads no longer than the limit it was given under.
+ * Then every operation that takes a time from the client is fed the hostile forms: each is a 400, or means exactly the
+ * instant it is stored, compared and shown back as (UTC, milliseconds, four-digit year).
+ * A new time limit adds a row to EDGES.
+ */
+import { exportTimer } from '../../../functions/exports';
+import { runSweepTimer } from '../../../shared/retention/timers';
+import { retainUntilFor } from '../../../shared/retention/policy';
+import type { InMemoryExportJobs } from '../../support/in-memory';
+import { type Answer, type Call, docOf, hold, ok, send, settle, TENANT, upload, world, type World } from '../../support/in-process';
+
+/** What one place says of the limit at the instant: still valid (acts), or ended; `broken` collects what must never be. */
+type Judge = { place: string; judge: (w: World, ctx: Ctx, broken: string[]) => Promise<boolean> };
+type Ctx = { edge: string; [name: string]: any };
+interface Edge {
+  limit: string;
+  /** The last instant still valid: the one before the edge (the README's "ends at"), or the edge itself. */
+  lastValid: 'before-edge' | 'edge';
+  /** Sets the scene in a fresh archive (clock at START) and names the edge. */
+  prepare: (w: World) => Promise<Ctx>;
+  places: Judge[];
+}
+
+const get = (path: string, as = 'alice'): Call => ({ method: 'GET', path, as });
+const answered = (r: Answer, valid: number[], ended: number[], place: string, broken: string[]): boolean => {
+  if (valid.includes(r.status)) return true;
+  if (ended.includes(r.status)) return false;
+  broken.push(`${place}: answered ${r.status} ${JSON.stringify(r.json)?.slice(0, 200)}`);
+  return false;
+};
+/** A 303's link reads no longer than `limit`. */
+function linkWithin(r: Answer, limit: string, place: string, broken: string[]): void {
+  if (r.status !== 303) return;
+  const until = r.headers['Link-Expires'];
+  if (!until || Date.parse(until) > Date.parse(limit)) broken.push(`${place}: a link readable until ${until}, past ${limit}`);
+}
+
+/** A key of alice's (tenant-admin), ending `inMs` from now: its secret. */
+async function key(w: World, inMs: number, as = 'alice'): Promise<{ key: string; id: string; expiresAt: string }> {
+  const r = await ok(w, { method: 'POST', path: 'api-keys', body: { name: `k${w.seq}`, rightsSet: 'tenant-admin', expiresAt: new Date(w.clock.now().getTime() + inMs).toISOString() }, as }, 201);
+  return { key: `ApiKey ${r.json.key}`, id: r.json.id, expiresAt: r.json.expiresAt };
+}
+const listed = async (w: World, path: string, id: string): Promise<boolean> => ((await ok(w, get(path))).json.items as { id: string }[]).some((i) => i.id === id);
+
+/** An export of everything, its worker let finish: its id. */
+async function exported(w: World): Promise<string> {
+  const job = (await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: true }, as: 'alice' })).json;
+  for (let i = 0; i < 50; i++) {
+    if ((w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${job.id}`)?.status === 'completed') return job.id as string;
+    await settle(w);
+  }
+  throw new Error(`export ${job.id} did not complete`);
+}
+
+const FY = 2018;
+const CLASS = 'immovable-property-10y';
+const RETAIN_UNTIL = retainUntilFor(10, FY);
+
+const EDGES: Edge[] = [
+  {
+    limit: "an API key's end (expiresAt)",
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      const doc = await docOf(w);
+      const k = await key(w, 5 * 60_000);
+      // Used once: the instance has verified it (verify-api-key.ts), the later requests take the cached path.
+      const cached = await key(w, 5 * 60_000);
+      await ok(w, { ...get('documents'), as: cached.key });
+      // A support grant given through the key stands on it (and ends with it).
+      const grant = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'SUP-1', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: k.key }, 201)).json;
+      return { edge: k.expiresAt, key: k.key, id: k.id, cached: cached.key, doc, grantEnds: grant.expiresAt };
+    },
+    places: [
+      { place: 'a request with the key', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.key }), [200], [401], 'request', b) },
+      { place: 'a request with the key this instance verified before', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.cached }), [200], [401], 'cached request', b) },
+      { place: 'GET /api-keys (in use)', judge: async (w, c) => listed(w, 'api-keys?state=in-use', c.id) },
+      { place: 'GET /api-keys?state=expired (not listed)', judge: async (w, c) => !(await listed(w, 'api-keys?state=expired', c.id)) },
+      { place: 'minting a key with the key', judge: async (w, c, b) => answered(await send(w, { method: 'POST', path: 'api-keys', body: { name: 'minted', rightsSet: 'auditor' }, as: c.key }), [201], [401], 'mint', b) },
+      { place: 'support access given through the key', judge: async (w, c, b) => answered(await send(w, get('documents', 'support.sam')), [200], [401, 403], 'support', b) },
+      {
+        place: 'a download link asked for with the key',
+        judge: async (w, c, b) => {
+          const r = await send(w, { ...get(`documents/${c.doc}/original?delivery=redirect`), as: c.key });
+          linkWithin(r, c.edge, 'link', b);
+          return answered(r, [303], [401], 'link', b);
+        },
+      },
+    ],
+  },
+  {
+    limit: "a support grant's end (expiresAt)",
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      const grant = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'SUP-2', expiresAt: new Date(w.clock.now().getTime() + 3600_000).toISOString() }, as: 'alice' }, 201)).json;
+      return { edge: grant.expiresAt, id: grant.id };
+    },
+    places: [
+      { place: 'a support request', judge: async (w, _c, b) => answered(await send(w, get('documents', 'support.sam')), [200], [403], 'support', b) },
+      { place: 'GET /support-grants (active)', judge: async (w, c) => listed(w, 'support-grants?state=active', c.id) },
+      { place: 'GET /support-grants?state=expired (not listed)', judge: async (w, c) => !(await listed(w, 'support-grants?state=expired', c.id)) },
+    ],
+  },
+  {
+    limit: "an SoD proposal's expiry (expiresAt)",
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      const read = await ok(w, get('sod-policy', 'carol'));
+      const r = await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: false }, headers: { 'If-Match': read.headers.ETag ?? '*' }, as: 'carol' }, 202);
+      return { edge: r.json.expiresAt, id: r.json.id ?? r.json.proposalId };
+    },
+    places: [
+      { place: 'GET /sod-policy/proposals (pending)', judge: async (w, c) => listed(w, 'sod-policy/proposals?state=pending', c.id) },
+      { place: 'GET /sod-policy/proposals?state=expired (not listed)', judge: async (w, c) => !(await listed(w, 'sod-policy/proposals?state=expired', c.id)) },
+      { place: 'approving it', judge: async (w, c, b) => answered(await send(w, { method: 'POST', path: `sod-policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as: 'bob' }), [200], [409, 410, 422], 'approve', b) },
+    ],
+  },
+  {
+    limit: "an export's expiry (expiresAt)",
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      await docOf(w);
+      const id = await exported(w);
+      return { edge: (w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${id}`)!.expiresAt, id };
+    },
+    places: [
+      { place: 'downloading it', judge: async (w, c, b) => answered(await send(w, get(`exports/${c.id}/download`)), [200], [410], 'download', b) },
+      {
+        place: 'a link to it',
+        judge: async (w, c, b) => {
+          const r = await send(w, get(`exports/${c.id}/download?delivery=redirect`));
+          linkWithin(r, c.edge, 'link', b);
+          return answered(r, [303], [410], 'link', b);
+        },
+      },
+      {
+        place: 'export maintenance',
+        judge: async (w, c) => {
+          await exportTimer.run(w.deps);
+          return (w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${c.id}`)!.status !== 'expired';
+        },
+      },
+    ],
+  },
+  {
+    limit: "a document's retain-until",
+    lastValid: 'before-edge',
+    prepare: async (w) => ({ edge: RETAIN_UNTIL, doc: await docOf(w, { fiscalYear: FY, retentionClass: CLASS }) }),
+    places: [
+      { place: 'GET /retention/due (not due)', judge: async (w, c) => !((await ok(w, get('retention/due', 'bob'))).json.items as { id: string }[]).some((i) => i.id === c.doc) },
+      { place: 'the retention sweep (kept)', judge: async (w, c) => (await runSweepTimer(w.deps), w.deps.catalog.documents.get(`${TENANT}/${c.doc}`)!.status === 'active') },
+      { place: 'downloading it after the sweep', judge: async (w, c, b) => (await runSweepTimer(w.deps), answered(await send(w, get(`documents/${c.doc}/original`)), [200], [404, 410], 'download', b)) },
+    ],
+  },
+  {
+    limit: "a held document's retain-until, its hold released at the instant",
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      const doc = await docOf(w, { fiscalYear: FY, retentionClass: CLASS });
+      const placed = (await ok(w, hold(doc, 'C-7'))).json;
+      return { edge: RETAIN_UNTIL, doc, hold: placed.id };
+    },
+    places: [
+      {
+        place: 'release, then the sweep (kept)',
+        judge: async (w, c) => {
+          await ok(w, { method: 'DELETE', path: `documents/${c.doc}/legal-holds/${c.hold}`, body: { reason: 'Closed' }, as: 'bob' });
+          await runSweepTimer(w.deps);
+          return w.deps.catalog.documents.get(`${TENANT}/${c.doc}`)!.status === 'active';
+        },
+      },
+    ],
+  },
+  {
+    limit: "ingest's one-day margin before retain-until (retention_ended)",
+    lastValid: 'edge',
+    prepare: async () => ({ edge: new Date(Date.parse(RETAIN_UNTIL) - 86400_000).toISOString() }),
+    places: [{ place: 'an upload of that fiscal year', judge: async (w, _c, b) => answered(await send(w, upload({ fiscalYear: FY, retentionClass: CLASS })), [201], [422], 'upload', b) }],
+  },
+];
+
+const INSTANTS = [
+  { at: 'edge − 1 ms', offset: -1 },
+  { at: 'edge', offset: 0 },
+  { at: 'edge + 1 ms', offset: 1 },
+] as const;
+
+describe.each(EDGES.map((e) => [e.limit, e] as const))('%s', (_limit, edge) => {
+  it('every place judges it alike at edge − 1 ms, the edge and edge + 1 ms, as the README says, and nothing ended acts', async () => {
+    const broken: string[] = [];
+    for (const instant of INSTANTS) {
+      const shouldBeValid = instant.offset < 0 || (instant.offset === 0 && edge.lastValid === 'edge');
+      for (const place of edge.places) {
+        const w = world();
+        const ctx = await edge.prepare(w);
+        w.clock.set(new Date(Date.parse(ctx.edge) + instant.offset));
+        const valid = await place.judge(w, ctx, broken);
+        if (valid !== shouldBeValid) broken.push(`${instant.at} (${new Date(Date.parse(ctx.edge) + instant.offset).toISOString()}): ${place.place} says ${valid ? 'still valid' : 'ended'}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
