@@ -130,6 +130,7 @@ const EDGES: Edge[] = [
       return { edge: (w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${id}`)!.expiresAt, id };
     },
     places: [
+      { place: 'GET /exports/{id}', judge: async (w, c) => (await ok(w, get(`exports/${c.id}`))).json.status !== 'expired' },
       { place: 'downloading it', judge: async (w, c, b) => answered(await send(w, get(`exports/${c.id}/download`)), [200], [410], 'download', b) },
       {
         place: 'a link to it',
