@@ -208,3 +208,92 @@ describe.each(EDGES.map((e) => [e.limit, e] as const))('%s', (_limit, edge) => {
     expect(broken).toEqual([]);
   });
 });
+
+// ==== Times from the client ====
+
+/**
+ * The forms an attacker sends for a time: a leap second, 24:00, no zone, the widest offsets, the first and last
+ * four-digit years and offsets that carry them past either end (year 10000, year −1: text that compares before
+ * every instant the archive stores), 29 February of a year without one, and plain dates at both ends.
+ */
+const HOSTILE = [
+  '2025-12-31T23:59:60Z',
+  '2025-12-31T24:00:00Z',
+  '2025-12-31T12:00:00',
+  '2025-12-31T12:00:00.123456789Z',
+  '2027-06-30T23:30:00+14:00',
+  '2027-06-30T00:30:00-12:00',
+  '9999-12-31T23:30:00-14:00',
+  '9999-12-31T23:59:59.999Z',
+  '0000-01-01T00:30:00+14:00',
+  '0000-01-01T00:00:00Z',
+  '2025-02-29T00:00:00Z',
+  '2025-02-29',
+  '9999-12-31',
+  '0000-01-01',
+  '+010000-01-01T00:00:00.000Z',
+  '2027-06-30T23:30:00+24:00',
+  '2090-06-30T23:30:00+14:00',
+  '2090-12-31T12:00:00',
+  '2090-12-31T23:59:60Z',
+] as const;
+
+/** Every operation that takes a time from the client: how it is sent. */
+const TAKES_A_TIME: { op: string; call: (w: World, t: string) => Promise<Call>; sane?: (w: World) => string }[] = [
+  { op: 'POST /documents/{id}/retention retainUntil', call: async (w, t) => ({ method: 'POST', path: `documents/${await docOf(w)}/retention`, body: { retainUntil: t, reason: 'Litigation' }, as: 'up' }), sane: () => '2090-01-01T00:00:00Z' },
+  { op: 'GET /retention/due?before=', call: async (_w, t) => get(`retention/due?before=${encodeURIComponent(t)}`, 'bob') },
+  { op: 'POST /retention/approvals before', call: async (_w, t) => ({ method: 'POST', path: 'retention/approvals', body: { before: t, reason: 'Annual review' }, as: 'bob' }) },
+  { op: 'GET /documents?correctedSince=', call: async (_w, t) => get(`documents?correctedSince=${encodeURIComponent(t)}`) },
+  { op: 'POST /exports correctedSince', call: async (_w, t) => ({ method: 'POST', path: 'exports', body: { includeOriginals: false, correctedSince: t }, as: 'alice' }) },
+  { op: 'POST /api-keys expiresAt', call: async (_w, t) => ({ method: 'POST', path: 'api-keys', body: { name: 'k', rightsSet: 'auditor', expiresAt: t }, as: 'alice' }), sane: (w) => new Date(w.clock.now().getTime() + 86400_000).toISOString() },
+  { op: 'POST /support-grants expiresAt', call: async (_w, t) => ({ method: 'POST', path: 'support-grants', body: { ticket: 'SUP-9', expiresAt: t }, as: 'alice' }), sane: (w) => new Date(w.clock.now().getTime() + 86400_000).toISOString() },
+  { op: 'GET /audit?from=', call: async (_w, t) => get(`audit?from=${encodeURIComponent(t)}`) },
+  { op: 'GET /audit?to=', call: async (_w, t) => get(`audit?to=${encodeURIComponent(t)}`) },
+  { op: 'an upload with metadata documentDate', call: async (_w, t) => upload({ documentDate: t }), sane: () => '2024-02-29' },
+];
+
+/** Instants as the archive keeps them: UTC, milliseconds, four-digit year (compared as text everywhere). */
+const STORED_FORM = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** Text that a Date wrote for an instant past year 9999 or before year 0: compares as text before every stored instant. */
+const EXPANDED_YEAR = /^[+-]\d{6}-/;
+
+function expandedYears(value: unknown, at: string, found: string[]): void {
+  if (typeof value === 'string' && EXPANDED_YEAR.test(value)) found.push(`${at} = ${value}`);
+  else if (Array.isArray(value)) value.forEach((v, i) => expandedYears(v, `${at}[${i}]`, found));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) expandedYears(v, `${at}.${k}`, found);
+}
+
+describe.each(TAKES_A_TIME.map((t) => [t.op, t] as const))('%s', (_op, taker) => {
+  it('each hostile form of a time is a clear 4xx problem, or means exactly the instant it is stored and shown back as', async () => {
+    const broken: string[] = [];
+    // The call as built is one the operation takes (a hostile form refused for another reason would prove nothing).
+    const sample = world();
+    const sane = await send(sample, await taker.call(sample, taker.sane?.(sample) ?? '2026-01-01T00:00:00Z'));
+    if (sane.status >= 300) broken.push(`a plain time: ${sane.status} ${JSON.stringify(sane.json).slice(0, 200)}`);
+    for (const t of HOSTILE) {
+      const w = world();
+      const call = await taker.call(w, t);
+      const r = await send(w, call);
+      await settle(w);
+      // A time no stored instant is (past year 9999 or before year 0 in UTC) cannot mean what it says in any store.
+      const utc = new Date(t.length === 10 ? `${t}T00:00:00Z` : t);
+      if (r.status < 400 && !Number.isNaN(utc.getTime()) && !STORED_FORM.test(utc.toISOString())) broken.push(`${t}: answered ${r.status}, though it is ${utc.toISOString()} in UTC`);
+      if (r.status >= 500) broken.push(`${t}: ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
+      else if (r.status >= 400 && (typeof r.json?.code !== 'string' || r.headers['Content-Type'] !== 'application/problem+json')) broken.push(`${t}: ${r.status} without a problem`);
+      const found: string[] = [];
+      expandedYears(r.json, 'answer', found);
+      expandedYears([...w.deps.catalog.documents.values()], 'catalog', found);
+      expandedYears([...w.deps.tenantRecords.records.values()].map((x) => x.value), 'records', found);
+      expandedYears([...(w.deps.exportJobs as InMemoryExportJobs).jobs.values()], 'exports', found);
+      expandedYears(w.deps.audit.entries, 'audit', found);
+      for (const f of found) broken.push(`${t}: answered ${r.status}, kept as text no stored instant compares with: ${f}`);
+      // What it answers of the time it took is that time, as stored.
+      if (r.status < 300 && t.includes('T')) {
+        const said = [r.json?.retention?.retainUntil, r.json?.expiresAt, r.json?.filter?.correctedSince].filter((x): x is string => typeof x === 'string');
+        const meant = new Date(t).toISOString();
+        for (const s of said) if (taker.op.includes(s === r.json?.expiresAt ? 'expiresAt' : s === r.json?.filter?.correctedSince ? 'correctedSince' : 'retainUntil') && (s !== meant || !STORED_FORM.test(s))) broken.push(`${t}: shown back as ${s}, meant ${meant}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
