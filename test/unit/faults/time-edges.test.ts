@@ -12,17 +12,25 @@
  */
 import { exportTimer } from '../../../functions/exports';
 import { runSweepTimer } from '../../../shared/retention/timers';
-import { retainUntilFor } from '../../../shared/retention/policy';
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { Authenticator } from '../../../shared/auth/authenticate';
+import { APPROVAL_LEAD_DAYS } from '../../../shared/kernel/retention-rules';
+import { retainUntilFor, safeguardsOf } from '../../../shared/retention/policy';
 import type { InMemoryExportJobs } from '../../support/in-memory';
-import { type Answer, type Call, docOf, hold, ok, send, settle, TENANT, upload, world, type World } from '../../support/in-process';
+import { type Answer, type Call, docOf, hold, ok, send, settle, SETTINGS, TENANT, upload, world, type World } from '../../support/in-process';
 
 /** What one place says of the limit at the instant: still valid (acts), or ended; `broken` collects what must never be. */
 type Judge = { place: string; judge: (w: World, ctx: Ctx, broken: string[]) => Promise<boolean> };
 type Ctx = { edge: string; [name: string]: any };
 interface Edge {
   limit: string;
-  /** The last instant still valid: the one before the edge (the README's "ends at"), or the edge itself. */
-  lastValid: 'before-edge' | 'edge';
+  /**
+   * The last instant still valid: the one before the edge (the README's "ends at"), or the edge itself; or, for a
+   * limit that starts at its edge (a token's nbf, an approval's lead), 'from-edge': not before, valid at and after.
+   */
+  lastValid: 'before-edge' | 'edge' | 'from-edge';
+  /** Judged by the wall clock too (jose's exp/nbf, the verified-token cache read Date): Date follows the archive's clock. */
+  wallClock?: true;
   /** Sets the scene in a fresh archive (clock at START) and names the edge. */
   prepare: (w: World) => Promise<Ctx>;
   places: Judge[];
@@ -57,6 +65,26 @@ async function exported(w: World): Promise<string> {
     await settle(w);
   }
   throw new Error(`export ${job.id} did not complete`);
+}
+
+/** The identity provider's key; the world's authenticator verifies tokens as the hosts' does (jose), with `tolerance`. */
+const idp = generateKeyPair('RS256');
+async function jwt(w: World, tolerance: number, claims: { exp: number; nbf?: number; jti?: string }): Promise<string> {
+  const { privateKey, publicKey } = await idp;
+  const authenticator = new Authenticator({ ...SETTINGS, clockToleranceSeconds: tolerance }, { tenantRecords: w.deps.tenantRecords, secrets: w.deps.secrets, config: w.deps.config, rights: w.deps.rights, clock: w.deps.clock });
+  (authenticator as unknown as { jwks: ReturnType<typeof createLocalJWKSet> }).jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
+  if (!(w.deps.authenticator instanceof Authenticator) || (w.deps.authenticator as unknown as { tolerance?: number }).tolerance !== tolerance) {
+    Object.assign(authenticator, { tolerance });
+    w.deps.authenticator = authenticator;
+  }
+  return new SignJWT({ tid: TENANT, ...(claims.nbf !== undefined ? { nbf: claims.nbf } : {}), ...(claims.jti ? { jti: claims.jti } : {}) })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setSubject('alice')
+    .setIssuer(SETTINGS.issuer)
+    .setAudience(SETTINGS.audience)
+    .setIssuedAt(Math.floor(w.clock.now().getTime() / 1000) - 60)
+    .setExpirationTime(claims.exp)
+    .sign(privateKey);
 }
 
 const FY = 2018;
@@ -184,6 +212,71 @@ const EDGES: Edge[] = [
     prepare: async () => ({ edge: new Date(Date.parse(RETAIN_UNTIL) - 86400_000).toISOString() }),
     places: [{ place: 'an upload of that fiscal year', judge: async (w, _c, b) => answered(await send(w, upload({ fiscalYear: FY, retentionClass: CLASS })), [201], [422], 'upload', b) }],
   },
+  {
+    limit: "a disposal approval's lead (given at most 366 days before the retain-until it covers)",
+    lastValid: 'from-edge',
+    prepare: async (w) => {
+      const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
+      await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'carol', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+      const doc = await docOf(w, { fiscalYear: FY, retentionClass: CLASS });
+      return { edge: new Date(Date.parse(RETAIN_UNTIL) - APPROVAL_LEAD_DAYS * 86400_000).toISOString(), doc };
+    },
+    places: [
+      { place: 'approving its disposal', judge: async (w, c, b) => answered(await send(w, { method: 'POST', path: 'retention/approvals', body: { before: RETAIN_UNTIL, reason: 'Annual review' }, as: 'bob' }), [200, 201], [400], 'approve', b) },
+      {
+        place: 'the sweep at its retain-until, approved then',
+        judge: async (w, c) => {
+          await send(w, { method: 'POST', path: 'retention/approvals', body: { before: RETAIN_UNTIL, reason: 'Annual review' }, as: 'bob' });
+          w.clock.set(RETAIN_UNTIL);
+          await runSweepTimer(w.deps);
+          return w.deps.catalog.documents.get(`${TENANT}/${c.doc}`)!.status === 'disposed';
+        },
+      },
+      {
+        place: 'GET /retention/due at its retain-until (approved), approved then',
+        judge: async (w, c) => {
+          await send(w, { method: 'POST', path: 'retention/approvals', body: { before: RETAIN_UNTIL, reason: 'Annual review' }, as: 'bob' });
+          w.clock.set(RETAIN_UNTIL);
+          return ((await ok(w, get('retention/due', 'bob'))).json.items as { id: string; approved: boolean }[]).some((i) => i.id === c.doc && i.approved);
+        },
+      },
+    ],
+  },
+  ...[0, 30].map((tolerance): Edge => ({
+    limit: `a bearer token's exp, clock tolerance ${tolerance} s`,
+    lastValid: 'before-edge',
+    wallClock: true,
+    prepare: async (w) => {
+      const doc = await docOf(w);
+      const exp = Math.floor(w.clock.now().getTime() / 1000) + 600;
+      const token = await jwt(w, tolerance, { exp });
+      // Verified once, well before: the instance's cache holds it (verified-tokens.ts) until exp.
+      await ok(w, { ...get('documents'), as: token });
+      return { edge: new Date((exp + tolerance) * 1000).toISOString(), token, fresh: await jwt(w, tolerance, { exp, jti: 'fresh' }), exp: new Date(exp * 1000).toISOString(), doc };
+    },
+    places: [
+      { place: 'a request with a token not seen before', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.fresh }), [200], [401], 'fresh token', b) },
+      { place: 'a request with the token verified before', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.token }), [200], [401], 'cached token', b) },
+      {
+        place: 'a download link asked for with it',
+        judge: async (w, c, b) => {
+          const r = await send(w, { ...get(`documents/${c.doc}/original?delivery=redirect`), as: c.token });
+          linkWithin(r, c.exp, 'link', b);
+          return answered(r, [303], [401], 'link', b);
+        },
+      },
+    ],
+  })),
+  ...[0, 30].map((tolerance): Edge => ({
+    limit: `a bearer token's nbf, clock tolerance ${tolerance} s`,
+    lastValid: 'from-edge',
+    wallClock: true,
+    prepare: async (w) => {
+      const nbf = Math.floor(w.clock.now().getTime() / 1000) + 600;
+      return { edge: new Date((nbf - tolerance) * 1000).toISOString(), token: await jwt(w, tolerance, { nbf, exp: nbf + 3600 }) };
+    },
+    places: [{ place: 'a request with the token', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.token }), [200], [401], 'token', b) }],
+  })),
 ];
 
 const INSTANTS = [
@@ -192,16 +285,25 @@ const INSTANTS = [
   { at: 'edge + 1 ms', offset: 1 },
 ] as const;
 
+/** Rows judged where the code reads the wall clock (jose's exp/nbf, the verified-token cache): only Date is faked, the requests' own waits run as they do. */
+const fakeDate = (at: Date) => {
+  jest.useFakeTimers({ now: at, doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+};
+afterEach(() => jest.useRealTimers());
+
 describe.each(EDGES.map((e) => [e.limit, e] as const))('%s', (_limit, edge) => {
   it('every place judges it alike at edge − 1 ms, the edge and edge + 1 ms, as the README says, and nothing ended acts', async () => {
     const broken: string[] = [];
     for (const instant of INSTANTS) {
-      const shouldBeValid = instant.offset < 0 || (instant.offset === 0 && edge.lastValid === 'edge');
+      const shouldBeValid = edge.lastValid === 'from-edge' ? instant.offset >= 0 : instant.offset < 0 || (instant.offset === 0 && edge.lastValid === 'edge');
       for (const place of edge.places) {
         const w = world();
+        if (edge.wallClock) fakeDate(w.clock.now());
         const ctx = await edge.prepare(w);
         w.clock.set(new Date(Date.parse(ctx.edge) + instant.offset));
+        if (edge.wallClock) jest.setSystemTime(w.clock.now());
         const valid = await place.judge(w, ctx, broken);
+        jest.useRealTimers();
         if (valid !== shouldBeValid) broken.push(`${instant.at} (${new Date(Date.parse(ctx.edge) + instant.offset).toISOString()}): ${place.place} says ${valid ? 'still valid' : 'ended'}`);
       }
     }
