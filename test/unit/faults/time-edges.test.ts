@@ -242,6 +242,56 @@ const EDGES: Edge[] = [
       },
     ],
   },
+  {
+    limit: 'an audit month (UTC): a request in its last millisecond',
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      const now = w.clock.now();
+      const edge = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+      const last = new Date(edge.getTime() - 1);
+      return { edge: edge.toISOString(), month: last.toISOString().slice(0, 7), day: last.toISOString().slice(0, 10) };
+    },
+    places: [
+      {
+        place: "the entry's month as stored",
+        judge: async (w, c) => {
+          const r = await send(w, { ...get('documents'), as: 'alice' });
+          await settle(w);
+          return w.deps.audit.entries.find((e) => e.requestId === r.requestId)!.partition === `${TENANT}:${c.month}`;
+        },
+      },
+      {
+        place: 'GET /audit?month= of that month',
+        judge: async (w, c) => {
+          const r = await send(w, { ...get('documents'), as: 'alice' });
+          await settle(w);
+          return ((await ok(w, get(`audit?month=${c.month}`))).json.items as { requestId: string }[]).some((e) => e.requestId === r.requestId);
+        },
+      },
+      {
+        place: 'GET /audit?to= its last day',
+        judge: async (w, c) => {
+          const r = await send(w, { ...get('documents'), as: 'alice' });
+          await settle(w);
+          const from = `${c.month}-01`;
+          return ((await ok(w, get(`audit?from=${from}&to=${c.day}`))).json.items as { requestId: string }[]).some((e) => e.requestId === r.requestId);
+        },
+      },
+    ],
+  },
+  {
+    limit: 'the fiscal year of an upload without a date (the Dutch new year, 23:00 UTC on 31 December)',
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      const year = w.clock.now().getUTCFullYear();
+      return { edge: `${year}-12-31T23:00:00.000Z`, year: String(year) };
+    },
+    places: [
+      { place: 'the fiscal year stored', judge: async (w, c) => (await ok(w, get(`documents/${await docOf(w)}`))).json.fiscalYear === Number(c.year) },
+      // Its retain-until follows that year (the catalog search and exports filter by the stored field; not modelled in memory).
+      { place: 'the retain-until stored', judge: async (w, c) => (await ok(w, get(`documents/${await docOf(w)}`))).json.retention.retainUntil === retainUntilFor(7, Number(c.year)) },
+    ],
+  },
   ...[0, 30].map((tolerance): Edge => ({
     limit: `a bearer token's exp, clock tolerance ${tolerance} s`,
     lastValid: 'before-edge',
@@ -398,4 +448,29 @@ describe.each(TAKES_A_TIME.map((t) => [t.op, t] as const))('%s', (_op, taker) =>
     }
     expect(broken).toEqual([]);
   });
+});
+
+// ==== Fiscal-year boundaries ====
+
+/** A document dated on the last day of a fiscal year, the first of the next, 29 February: its year and retain-until (7 years after its fiscal year ends). */
+const FISCAL_EDGES: { endMonth: number; documentDate: string; fiscalYear: number; retainUntil: string }[] = [
+  { endMonth: 12, documentDate: '2024-12-31', fiscalYear: 2024, retainUntil: '2032-01-01T00:00:00.000Z' },
+  { endMonth: 12, documentDate: '2025-01-01', fiscalYear: 2025, retainUntil: '2033-01-01T00:00:00.000Z' },
+  { endMonth: 2, documentDate: '2024-02-29', fiscalYear: 2024, retainUntil: '2031-03-01T00:00:00.000Z' },
+  { endMonth: 2, documentDate: '2024-03-01', fiscalYear: 2025, retainUntil: '2032-03-01T00:00:00.000Z' },
+  { endMonth: 2, documentDate: '2023-02-28', fiscalYear: 2023, retainUntil: '2030-03-01T00:00:00.000Z' },
+  { endMonth: 2, documentDate: '2023-03-01', fiscalYear: 2024, retainUntil: '2031-03-01T00:00:00.000Z' },
+  { endMonth: 6, documentDate: '2024-06-30', fiscalYear: 2024, retainUntil: '2031-07-01T00:00:00.000Z' },
+  { endMonth: 6, documentDate: '2024-07-01', fiscalYear: 2025, retainUntil: '2032-07-01T00:00:00.000Z' },
+];
+
+it.each(FISCAL_EDGES)('a document dated $documentDate (fiscal year ending in month $endMonth) belongs to $fiscalYear and is kept until $retainUntil', async ({ endMonth, documentDate, fiscalYear, retainUntil }) => {
+  const w = world();
+  const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: endMonth };
+  await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'carol', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+  const doc = (await ok(w, get(`documents/${await docOf(w, { documentDate })}`))).json;
+  expect([doc.fiscalYear, doc.retention.retainUntil]).toEqual([fiscalYear, retainUntil]);
+  // Stated, the year before the date's is allowed (booked in the year it belongs to), two before is not.
+  expect((await send(w, upload({ documentDate, fiscalYear: fiscalYear - 1 }))).status).toBe(201);
+  expect((await send(w, upload({ documentDate, fiscalYear: fiscalYear - 2 }))).status).toBe(400);
 });
