@@ -14,6 +14,7 @@ import { exportTimer } from '../../../functions/exports';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Authenticator } from '../../../shared/auth/authenticate';
+import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { APPROVAL_LEAD_DAYS } from '../../../shared/kernel/retention-rules';
 import { retainUntilFor, safeguardsOf } from '../../../shared/retention/policy';
 import type { InMemoryExportJobs } from '../../support/in-memory';
@@ -147,6 +148,28 @@ const EDGES: Edge[] = [
       { place: 'GET /sod-policy/proposals (pending)', judge: async (w, c) => listed(w, 'sod-policy/proposals?state=pending', c.id) },
       { place: 'GET /sod-policy/proposals?state=expired (not listed)', judge: async (w, c) => !(await listed(w, 'sod-policy/proposals?state=expired', c.id)) },
       { place: 'approving it', judge: async (w, c, b) => answered(await send(w, { method: 'POST', path: `sod-policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as: 'bob' }), [200], [409, 410, 422], 'approve', b) },
+    ],
+  },
+  {
+    limit: "a retention policy proposal's expiry (expiresAt)",
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      // Lowering is for two people who may manage retention but not approve disposals, given their rights by no one who
+      // may (README: four eyes): set up as the tenant's first administrator left them.
+      const root = { subject: 'root', kind: 'user' };
+      const at = w.clock.now().toISOString();
+      w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId('keeper')}`, { value: { id: rightsSetRecordId('keeper'), tenantId: TENANT, type: 'rights-set', name: 'keeper', permissions: ['retention:manage', 'documents:read'], updatedAt: at, updatedBy: root } as never, etag: 2000 });
+      for (const [i, person] of ['dave', 'erin'].entries()) {
+        w.deps.tenantRecords.records.set(`${TENANT}/${rightsAssignmentRecordId(person)}`, { value: { id: rightsAssignmentRecordId(person), tenantId: TENANT, type: 'rights-assignment', subject: person, rightsSet: 'keeper', assignedAt: at, assignedBy: root } as never, etag: 2001 + i });
+      }
+      const read = await ok(w, get('retention/policy', 'dave'));
+      const r = await ok(w, { method: 'PUT', path: 'retention/policy', body: { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: 6 }, headers: { 'If-Match': read.headers.ETag ?? '*' }, as: 'dave' }, 202);
+      return { edge: r.json.expiresAt, id: r.json.id ?? r.json.proposalId };
+    },
+    places: [
+      { place: 'GET /retention/policy/proposals (pending)', judge: async (w, c) => listed(w, 'retention/policy/proposals?state=pending', c.id) },
+      { place: 'GET /retention/policy/proposals?state=expired (not listed)', judge: async (w, c) => !(await listed(w, 'retention/policy/proposals?state=expired', c.id)) },
+      { place: 'approving it', judge: async (w, c, b) => answered(await send(w, { method: 'POST', path: `retention/policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as: 'erin' }), [200], [409, 410, 422], 'approve', b) },
     ],
   },
   {
