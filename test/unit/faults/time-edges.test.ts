@@ -18,7 +18,7 @@ import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/aut
 import { APPROVAL_LEAD_DAYS } from '../../../shared/kernel/retention-rules';
 import { retainUntilFor, safeguardsOf } from '../../../shared/retention/policy';
 import type { InMemoryExportJobs } from '../../support/in-memory';
-import { type Answer, type Call, docOf, hold, ok, send, settle, SETTINGS, TENANT, upload, world, type World } from '../../support/in-process';
+import { type Answer, blobsDisagree, type Call, docOf, hold, ok, send, settle, SETTINGS, TENANT, upload, world, type World } from '../../support/in-process';
 
 /** What one place says of the limit at the instant: still valid (acts), or ended; `broken` collects what must never be. */
 type Judge = { place: string; judge: (w: World, ctx: Ctx, broken: string[]) => Promise<boolean> };
@@ -411,6 +411,8 @@ const HOSTILE = [
   '2090-06-30T23:30:00+14:00',
   '2090-12-31T12:00:00',
   '2090-12-31T23:59:60Z',
+  '2090-12-31T12:00:00.123456789Z',
+  '2090-06-30T12:00:00.5Z',
 ] as const;
 
 /** Every operation that takes a time from the client: how it is sent. */
@@ -462,10 +464,19 @@ describe.each(TAKES_A_TIME.map((t) => [t.op, t] as const))('%s', (_op, taker) =>
       expandedYears([...(w.deps.exportJobs as InMemoryExportJobs).jobs.values()], 'exports', found);
       expandedYears(w.deps.audit.entries, 'audit', found);
       for (const f of found) broken.push(`${t}: answered ${r.status}, kept as text no stored instant compares with: ${f}`);
+      // Storage locks a blob until a whole second (the header is RFC 1123): a retain-until kept is one storage can lock,
+      // and every blob of the document is locked at least that long.
+      const kept = r.status < 300 ? (r.json?.retention?.retainUntil as string | undefined) : undefined;
+      if (kept && taker.op.includes('retainUntil')) {
+        if (!kept.endsWith('.000Z')) broken.push(`${t}: kept until ${kept}, which storage locks only to ${kept.slice(0, 19)}Z`);
+        if (Date.parse(kept) < Date.parse(t)) broken.push(`${t}: kept until ${kept}, earlier than asked`);
+      }
+      for (const doc of w.deps.catalog.documents.values()) for (const d of blobsDisagree(w.deps, doc)) broken.push(`${t}: ${d}`);
       // What it answers of the time it took is that time, as stored.
       if (r.status < 300 && t.includes('T')) {
         const said = [r.json?.retention?.retainUntil, r.json?.expiresAt, r.json?.filter?.correctedSince].filter((x): x is string => typeof x === 'string');
-        const meant = new Date(t).toISOString();
+        // A retain-until is kept to the whole second at or after it (what storage can lock); the rest exactly.
+        const meant = taker.op.includes('retainUntil') ? new Date(Math.ceil(Date.parse(t) / 1000) * 1000).toISOString() : new Date(t).toISOString();
         for (const s of said) if (taker.op.includes(s === r.json?.expiresAt ? 'expiresAt' : s === r.json?.filter?.correctedSince ? 'correctedSince' : 'retainUntil') && (s !== meant || !STORED_FORM.test(s))) broken.push(`${t}: shown back as ${s}, meant ${meant}`);
       }
     }
