@@ -413,11 +413,21 @@ const HOSTILE = [
   '2090-12-31T23:59:60Z',
   '2090-12-31T12:00:00.123456789Z',
   '2090-06-30T12:00:00.5Z',
+  '2030-06-30T00:00:00Z',
 ] as const;
 
 /** Every operation that takes a time from the client: how it is sent. */
 const TAKES_A_TIME: { op: string; call: (w: World, t: string) => Promise<Call>; sane?: (w: World) => string }[] = [
   { op: 'POST /documents/{id}/retention retainUntil', call: async (w, t) => ({ method: 'POST', path: `documents/${await docOf(w)}/retention`, body: { retainUntil: t, reason: 'Litigation' }, as: 'up' }), sane: () => '2090-01-01T00:00:00Z' },
+  {
+    op: 'POST /documents/{id}/retention retainUntil, its retention ended (awaiting approval)',
+    call: async (w, t) => {
+      const id = await docOf(w, { fiscalYear: FY, retentionClass: CLASS });
+      w.clock.set('2031-01-01T00:00:00Z');
+      return { method: 'POST', path: `documents/${id}/retention`, body: { retainUntil: t, reason: 'Litigation' }, as: 'up' };
+    },
+    sane: () => '2090-01-01T00:00:00Z',
+  },
   { op: 'GET /retention/due?before=', call: async (_w, t) => get(`retention/due?before=${encodeURIComponent(t)}`, 'bob') },
   { op: 'POST /retention/approvals before', call: async (_w, t) => ({ method: 'POST', path: 'retention/approvals', body: { before: t, reason: 'Annual review' }, as: 'bob' }) },
   { op: 'GET /documents?correctedSince=', call: async (_w, t) => get(`documents?correctedSince=${encodeURIComponent(t)}`) },
@@ -464,11 +474,12 @@ describe.each(TAKES_A_TIME.map((t) => [t.op, t] as const))('%s', (_op, taker) =>
       expandedYears([...(w.deps.exportJobs as InMemoryExportJobs).jobs.values()], 'exports', found);
       expandedYears(w.deps.audit.entries, 'audit', found);
       for (const f of found) broken.push(`${t}: answered ${r.status}, kept as text no stored instant compares with: ${f}`);
-      // Storage locks a blob until a whole second (the header is RFC 1123): a retain-until kept is one storage can lock,
-      // and every blob of the document is locked at least that long.
+      // Storage locks a blob until a whole second (the header is RFC 1123), never until a past one: a retain-until kept is
+      // one storage can lock, in the future, and every blob of the document is locked at least that long.
       const kept = r.status < 300 ? (r.json?.retention?.retainUntil as string | undefined) : undefined;
       if (kept && taker.op.includes('retainUntil')) {
         if (!kept.endsWith('.000Z')) broken.push(`${t}: kept until ${kept}, which storage locks only to ${kept.slice(0, 19)}Z`);
+        if (Date.parse(kept) <= w.clock.now().getTime()) broken.push(`${t}: kept until ${kept}, already past (storage refuses to lock until a past date)`);
         if (Date.parse(kept) < Date.parse(t)) broken.push(`${t}: kept until ${kept}, earlier than asked`);
       }
       for (const doc of w.deps.catalog.documents.values()) for (const d of blobsDisagree(w.deps, doc)) broken.push(`${t}: ${d}`);
