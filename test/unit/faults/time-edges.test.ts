@@ -104,14 +104,29 @@ const EDGES: Edge[] = [
       await ok(w, { ...get('documents'), as: cached.key });
       // A support grant given through the key stands on it (and ends with it).
       const grant = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'SUP-1', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: k.key }, 201)).json;
-      return { edge: k.expiresAt, key: k.key, id: k.id, cached: cached.key, doc, grantEnds: grant.expiresAt };
+      // A key minted with it (its default 90 days capped to this key's end), and one of its own.
+      const child = (await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'child', rightsSet: 'auditor' }, as: k.key }, 201)).json;
+      // A rights assignment made through it stays, marked for review once the key ends.
+      await ok(w, { method: 'PUT', path: 'rights-assignments/dave', body: { rightsSet: 'auditor' }, as: k.key });
+      return { edge: k.expiresAt, key: k.key, id: k.id, cached: cached.key, doc, grant: grant.id, child: `ApiKey ${child.key}`, childId: child.id };
     },
     places: [
       { place: 'a request with the key', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.key }), [200], [401], 'request', b) },
       { place: 'a request with the key this instance verified before', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.cached }), [200], [401], 'cached request', b) },
+      { place: 'a request with a key minted with it', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.child }), [200], [401], 'child key', b) },
+      { place: 'GET /api-keys: the key minted with it (in use)', judge: async (w, c) => listed(w, 'api-keys?state=in-use', c.childId) },
       { place: 'GET /api-keys (in use)', judge: async (w, c) => listed(w, 'api-keys?state=in-use', c.id) },
       { place: 'GET /api-keys?state=expired (not listed)', judge: async (w, c) => !(await listed(w, 'api-keys?state=expired', c.id)) },
       { place: 'minting a key with the key', judge: async (w, c, b) => answered(await send(w, { method: 'POST', path: 'api-keys', body: { name: 'minted', rightsSet: 'auditor' }, as: c.key }), [201], [401], 'mint', b) },
+      {
+        // Its expiry is the key's (a grant acts no longer than the key it was given through).
+        place: 'GET /support-grants: the grant given through it (active, not marked ended with it)',
+        judge: async (w, c) => ((await ok(w, get('support-grants?state=active'))).json.items as { id: string; endedWithKey?: string }[]).some((g) => g.id === c.grant && !g.endedWithKey),
+      },
+      {
+        place: 'GET /rights-assignments: the assignment made through it (not marked ended with it)',
+        judge: async (w) => ((await ok(w, get('rights-assignments'))).json.items as { subject: string; endedWithKey?: string }[]).some((a) => a.subject === 'dave' && !a.endedWithKey),
+      },
       { place: 'support access given through the key', judge: async (w, c, b) => answered(await send(w, get('documents', 'support.sam')), [200], [401, 403], 'support', b) },
       {
         place: 'a download link asked for with the key',
