@@ -15,6 +15,7 @@ import { runSweepTimer } from '../../../shared/retention/timers';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Authenticator } from '../../../shared/auth/authenticate';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { scopeDigest } from '../../../shared/kernel/page-token';
 import { APPROVAL_LEAD_DAYS } from '../../../shared/kernel/retention-rules';
 import { retainUntilFor, safeguardsOf } from '../../../shared/retention/policy';
 import type { InMemoryExportJobs } from '../../support/in-memory';
@@ -533,4 +534,21 @@ it.each(FISCAL_EDGES)('a document dated $documentDate (fiscal year ending in mon
   // Stated, the year before the date's is allowed (booked in the year it belongs to), two before is not.
   expect((await send(w, upload({ documentDate, fiscalYear: fiscalYear - 1 }))).status).toBe(201);
   expect((await send(w, upload({ documentDate, fiscalYear: fiscalYear - 2 }))).status).toBe(400);
+});
+
+// ==== Times in page tokens ====
+
+/** A state list's page token carries the instant its first page judged states at (auth/state-walk.ts); a client can rewrite it. */
+it.each(['api-keys?state=in-use', 'support-grants?state=active', 'sod-policy/proposals?state=pending'])('GET %s with a page token whose instant is not one the archive issues: a 400, or the instant it names', async (list) => {
+  const w = world();
+  const scope = { list: list.split('?')[0]!.replace('sod-policy/proposals', 'sod-policy-proposals'), tenantId: TENANT, state: list.split('=')[1]! };
+  const broken: string[] = [];
+  for (const at of ['2025-01-01T00:00:00Z', '2025-01-01T00:00:00.5Z', '2025-12-31T23:59:60Z', '9999-12-31T23:59:59.999Z', '0000-01-01T00:00:00.000Z', w.clock.now().toISOString()]) {
+    const token = Buffer.from(JSON.stringify({ s: scopeDigest(scope), c: Buffer.from(JSON.stringify({ at, c: '0' })).toString() })).toString('base64url');
+    const r = await send(w, get(`${list}&continuationToken=${token}`));
+    if (r.status >= 500) broken.push(`${at}: ${r.status}`);
+    else if (r.status < 400 && !STORED_FORM.test(at)) broken.push(`${at}: answered ${r.status}, judged as text that is not the instant it names`);
+    else if (r.status >= 400 && STORED_FORM.test(at) && at.startsWith('20')) broken.push(`${at}: a token as the archive issues refused (${r.status} ${JSON.stringify(r.json).slice(0, 150)})`);
+  }
+  expect(broken).toEqual([]);
 });
