@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ArchiveError } from '../kernel/errors';
+import { STORED_INSTANT } from '../kernel/instant';
 import { isStoreToken, pageToken } from '../kernel/page-token';
 import { numberInUrl } from '../kernel/url-number';
 import type { Page } from '../ports';
@@ -16,10 +17,12 @@ export const STATE_LIST_PAGING = {
 
 /**
  * What the store's token is wrapped with: the time the first page judged the states at, so every page judges alike.
+ * In the one form the archive writes it (and keeps every instant in): the store compares it as text with `endsAt` and
+ * `expiresAt`, so a rewritten token's `2025-01-01T00:00:00Z` (no milliseconds) was judged after every instant of that second.
  * The store's part is checked as pageToken checks a bare one: read out of the wrapper's JSON, an escape (`\u0000`)
  * gives characters no store token holds and no header carries, which the store client threw on (a 500).
  */
-const ZWalk = z.strictObject({ at: z.iso.datetime(), c: z.string().min(1).refine(isStoreToken) });
+const ZWalk = z.strictObject({ at: z.string().regex(STORED_INSTANT), c: z.string().min(1).refine(isStoreToken) });
 
 /**
  * One page of a walk over `list` in `state`, newest first. Every page of a walk judges the state at the time of

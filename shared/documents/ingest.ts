@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { personOf, type Principal } from '../kernel/principal';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
+import { MIN_REMAINING_RETENTION_MS } from '../kernel/retention-rules';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
 import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
@@ -180,8 +181,6 @@ async function fixRetention(ctx: IngestContext): Promise<void> {
   refuseEndedRetention(ctx.retention, now);
 }
 
-/** A document must stay locked at least this long after it is archived, or there is nothing to keep it for. */
-const MIN_REMAINING_RETENTION_MS = 24 * 3_600_000;
 
 /**
  * A document whose retention has already ended (an old fiscal year, or an old date) is refused before

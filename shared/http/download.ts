@@ -101,12 +101,13 @@ async function linkTo(file: StoredFileRef, c: DownloadConditions, deps: Pick<Dep
   // Large files: the client reads straight from Blob Storage through a read-only, one-blob SAS of at most an
   // hour, never past the file's own availability (an export fetched just before it expires), nor past the
   // credential that asked for it (an API key about to expire would otherwise read on through its link).
-  const until = [file.availableUntil, c.linkNotAfter].filter((t): t is string => t !== undefined).map((t) => Date.parse(t));
-  const left = Math.floor((Math.min(Infinity, ...until) - deps.clock.now().getTime()) / 1000);
+  // To the millisecond (notAfter): a link asked for in the last second before such a limit had been given a whole second past it.
+  const until = Math.min(Infinity, ...[file.availableUntil, c.linkNotAfter].filter((t): t is string => t !== undefined).map((t) => Date.parse(t)));
+  const left = Math.floor((until - deps.clock.now().getTime()) / 1000);
   const link = await deps.links.readOnlyUrl(
     file.container,
     file.blobName,
-    { ttlSeconds: Math.max(1, Math.min(deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, left)), contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
+    { ttlSeconds: Math.max(1, Math.min(deps.config.ARCHIVE_DOWNLOAD_LINK_SECONDS, left)), ...(Number.isFinite(until) ? { notAfter: new Date(until) } : {}), contentDisposition: contentDisposition(file.name), contentType: file.mediaType },
     deps.clock.now(),
   );
   // The link reads unaudited until it expires: the entry says until when.

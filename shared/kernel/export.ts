@@ -93,8 +93,14 @@ export function exportBlobNames(job: Pick<ExportJob, 'id' | 'attempts'>): string
   return names;
 }
 
-/** What clients see of a job. */
-export function toPublicExport(job: ExportJob, basePath: string) {
+/**
+ * What clients see of a job at `now`: one past its expiry is shown expired, without its archive, as the download
+ * judges it (410 from that instant) and as export maintenance stores it at its next run (up to its schedule later;
+ * until then GET /exports/{id} had answered `completed` with a download that said `export_expired`).
+ */
+export function toPublicExport(stored: ExportJob, basePath: string, now: Date) {
+  const { archive: _gone, ...rest } = stored;
+  const job: ExportJob = stored.status !== 'expired' && Date.parse(stored.expiresAt) <= now.getTime() ? { ...rest, status: 'expired' } : stored;
   return {
     id: job.id,
     status: job.status,

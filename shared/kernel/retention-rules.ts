@@ -11,6 +11,12 @@ export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.
 /** Retention is over once `retainUntil` is at or before `now`. */
 export const retentionOver = (doc: ArchivedDocument, now: Date): boolean => new Date(doc.retention.retainUntil).getTime() <= now.getTime();
 
+/**
+ * A document must stay locked at least this long after it is archived or its retention is extended: storage cannot
+ * lock a file until a past date (Azure refuses the immutability policy, a 500), and there is nothing to keep it for.
+ */
+export const MIN_REMAINING_RETENTION_MS = 24 * 3_600_000;
+
 export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active';
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OUTSIDE_STORED_YEARS, withinStoredYears } from './instant';
 import { DOCUMENT_KINDS } from './document';
 import { searchKey } from './search-keys';
 import { shownText } from './text';
@@ -18,6 +19,7 @@ const prefix = shownText('line', 200).refine((s) => searchKey(s) !== '', 'must c
  */
 const since = z
   .union([z.iso.datetime({ offset: true }), z.iso.datetime({ offset: true, precision: -1 }), z.iso.date()], { error: 'must be a date (YYYY-MM-DD) or an instant with its offset, e.g. 2025-03-14T09:30Z' })
+  .refine(withinStoredYears, OUTSIDE_STORED_YEARS)
   .transform((s) => new Date(s.length === 10 ? `${s}T00:00:00Z` : s).toISOString())
   // What it stands for once read (an export keeps it, and answers it): an instant, for the described answers too.
   .pipe(z.string().meta({ format: 'date-time' }));

@@ -131,6 +131,11 @@ export class StorageRefusal extends Error {
 export interface LinkOptions {
   /** At most 3600: a link outlives nothing by more than an hour. */
   ttlSeconds: number;
+  /**
+   * The link reads no later than this (the file's availability, the credential that asked for it), to the millisecond:
+   * whole seconds of `ttlSeconds` had carried a link up to a second past an API key's or an export's end.
+   */
+  notAfter?: Date;
   /** Served by Blob Storage with the download (rscd / rsct), so the browser keeps the archive's name. */
   contentDisposition?: string;
   contentType?: string;

@@ -95,6 +95,9 @@ export interface StoredBlob {
   lastModified?: string;
 }
 
+/** As storage locks a blob: until a whole second (the immutability header is an RFC 1123 date), the milliseconds dropped. */
+const wholeSecond = (instant: string): string => new Date(Math.floor(Date.parse(instant) / 1000) * 1000).toISOString();
+
 /** Document blobs with the real create-only semantics (same bytes: `identical`; other bytes: `different`). */
 export class InMemoryBlobArchive implements BlobArchivePort {
   readonly blobs = new Map<string, StoredBlob>();
@@ -118,7 +121,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     this.tenants.add(tenantId);
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
-    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm }, metadata, lastModified: this.now().toISOString() });
+    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm, retainUntil: wholeSecond(worm.retainUntil) }, metadata, lastModified: this.now().toISOString() });
     return 'created';
   }
   async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
@@ -148,7 +151,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   /** Never earlier, as the port says (locked policies in storage refuse it). */
   async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
     const worm = this.of(tenantId, blobName).worm;
-    if (new Date(retainUntil).getTime() > new Date(worm.retainUntil).getTime()) worm.retainUntil = retainUntil;
+    if (Date.parse(wholeSecond(retainUntil)) > Date.parse(worm.retainUntil)) worm.retainUntil = wholeSecond(retainUntil);
   }
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     return this.namesOf(tenantId, `${documentId}/`);
@@ -811,7 +814,7 @@ export class InMemoryValidationQueue implements ValidationQueuePort {
 }
 
 export const inMemoryLinks: LinksPort = {
-  readOnlyUrl: async (containerName, blobName, opts, now) => ({ url: `http://links.invalid/${containerName}/${blobName}`, expiresOn: new Date(now.getTime() + opts.ttlSeconds * 1000) }),
+  readOnlyUrl: async (containerName, blobName, opts, now) => ({ url: `http://links.invalid/${containerName}/${blobName}`, expiresOn: new Date(Math.floor(Math.min(now.getTime() + opts.ttlSeconds * 1000, opts.notAfter?.getTime() ?? Infinity) / 1000) * 1000) }),
 };
 
 export const staticSecrets = (values: Record<string, string> = {}): SecretSource => ({

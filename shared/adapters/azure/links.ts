@@ -34,7 +34,8 @@ export class BlobLinks implements LinksPort {
   async readOnlyUrl(containerName: string, blobName: string, opts: LinkOptions, now: Date): Promise<{ url: string; expiresOn: Date }> {
     const ttl = Math.min(Math.max(1, Math.floor(opts.ttlSeconds)), MAX_LINK_SECONDS);
     const startsOn = new Date(now.getTime() - 5 * 60_000); // clock skew between us and Storage
-    const expiresOn = new Date(now.getTime() + ttl * 1000);
+    // The signature names whole seconds (the SDK drops the milliseconds): the link ends at the second at or before its limit.
+    const expiresOn = new Date(Math.floor(Math.min(now.getTime() + ttl * 1000, opts.notAfter?.getTime() ?? Infinity) / 1000) * 1000);
     const values = {
       containerName,
       blobName,
