@@ -16,7 +16,7 @@ import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/aut
 import type { Permission } from '../../../shared/kernel/principal';
 import { ADMIN, type Answer, assign, type Call, ok, send, settle, START, TENANT, world, type World } from '../../support/in-process';
 
-const PATHS = ['token', 'key', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
+const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
 type Path = (typeof PATHS)[number];
 
 /** What a cell expects: the row's refusal, another refusal, success (a path the rules let through, with why), or not applicable (why). */
@@ -45,9 +45,10 @@ function seedSet(w: World, name: string): void {
     etag: 2000 + Object.keys(SETS).indexOf(name),
   });
 }
-function seedAssignment(w: World, subject: string, rightsSet: string): void {
+/** An assignment by `root`, a tenant administrator no rule is about (at START, or `at`). */
+function seedAssignment(w: World, subject: string, rightsSet: string, at = START): void {
   w.deps.tenantRecords.records.set(`${TENANT}/${rightsAssignmentRecordId(subject)}`, {
-    value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: START.toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never,
+    value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: at.toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never,
     etag: 3000 + subject.length,
   });
 }
@@ -154,6 +155,20 @@ const ROWS: Row[] = [
     },
   },
   {
+    rule: 'self-assignment',
+    name: 'alice removes her own rights assignment',
+    keySet: 'tenant-admin',
+    first: async () => ({}),
+    second: (_c, as) => ({ method: 'DELETE', path: 'rights-assignments/alice', as }),
+    refusal: SOD('self-assignment').refused,
+    control: { status: 204 },
+    cells: {
+      'guest-before': { allowed: 'a guest account is another subject; it removes rights, which escalates nothing' },
+      'guest-after': { allowed: 'a guest account is another subject; it removes rights, which escalates nothing' },
+      'set-widened': { allowed: 'a guest account is another subject; it removes rights, which escalates nothing' },
+    },
+  },
+  {
     rule: 'rights-ceiling',
     name: 'alice (without documents:write) gives dave the uploader set',
     keySet: 'tenant-admin',
@@ -204,6 +219,20 @@ const ROWS: Row[] = [
     },
     second: (c, as, w) => ({ method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [c.id] }, as }),
     refusal: SOD('uploader-approves-disposal').refused,
+    control: { status: 201 },
+    cells: { 'guest-before': BY_DESIGN_BEFORE },
+  },
+  {
+    rule: 'uploader-approves-disposal',
+    name: 'alice uploads, then approves disposal of everything due (bulk: her document skipped)',
+    keySet: 'tenant-admin',
+    first: async (w) => {
+      const id = await asArchivist(w, () => dueDoc(w, 'alice'));
+      w.clock.set(new Date(Date.UTC(w.clock.now().getUTCFullYear() + 1, 0, 2)));
+      return { id };
+    },
+    second: (_c, as, w) => ({ method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review' }, as }),
+    refusal: { status: 201, code: 'skipped', rule: 'segregation-of-duties:uploader-approves-disposal' },
     control: { status: 201 },
     cells: { 'guest-before': BY_DESIGN_BEFORE },
   },
@@ -338,7 +367,7 @@ const ROWS: Row[] = [
 
 /** What the paths expect unless a row says otherwise. */
 function expected(row: Row, path: Path): Expect {
-  const own = row.cells?.[path] ?? (path === 'guest-after-by-key' || path === 'guest-of-guest' ? row.cells?.['guest-after'] : undefined);
+  const own = row.cells?.[path] ?? (path === 'guest-after-by-key' || path === 'guest-of-guest' ? row.cells?.['guest-after'] : path === 'set-defined' ? row.cells?.['set-widened'] : undefined);
   if (own) return own;
   if (path === 'idp-person-claim') return { na: 'the archive reads no person claim: a token\'s person is its subject (authenticate.ts verifyJwt); another subject is a guest account' };
   if (path === 'support-grant') return FORBIDDEN; // support scopes only read
@@ -370,7 +399,7 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
     await ok(w, assign('guest2', 'narrow', 'carol'));
     later(w);
   }
-  if (path === 'key-lost-rights' || path === 'key-removed') before = await mint(w, 'alice', set);
+  if (path === 'key-lost-rights' || path === 'key-removed' || path === 'key-before') before = await mint(w, 'alice', set);
   later(w);
   const ctx = await row.first(w);
   later(w);
@@ -378,6 +407,7 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
   let as: string;
   if (path === 'token') as = 'alice';
   else if (path === 'key') as = await mint(w, 'alice', set);
+  else if (path === 'key-before') as = before!;
   else if (path === 'key-of-key') as = await mint(w, await mint(w, 'alice', set), set);
   else if (path === 'guest-before') as = 'guest';
   else if (path === 'guest-after') {
@@ -394,6 +424,12 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
   } else if (path === 'set-widened') {
     await ok(w, { method: 'PUT', path: 'rights-sets/narrow', body: { permissions: SETS[set] }, as: 'alice' });
     as = 'guest2';
+  } else if (path === 'set-defined') {
+    // alice defines a set; a third person gives it to someone.
+    await ok(w, { method: 'PUT', path: 'rights-sets/fresh', body: { permissions: SETS[set] }, as: 'alice' });
+    later(w);
+    seedAssignment(w, 'guest4', 'fresh', w.clock.now());
+    as = 'guest4';
   } else if (path === 'support-grant') {
     await ok(w, grantSupport(w, 'alice'), 201);
     as = 'support.staff';
@@ -405,14 +441,14 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
     as = before!;
   }
   later(w);
-  if (row.pathGives && (path === 'token' || path === 'key' || path === 'key-of-key')) {
+  if (row.pathGives && (path === 'token' || path === 'key' || path === 'key-before' || path === 'key-of-key')) {
     // The credential gives: the grant (support-self-granted), or a guest's rights (given by an approver).
     if (row.rule === 'support-self-granted') await ok(w, grantSupport(w, as), 201);
     else await ok(w, assign('guest', set, as));
     later(w);
     return { call: await row.second(ctx, row.rule === 'support-self-granted' ? 'support.alice' : 'guest', w), ctx };
   }
-  if (row.pathGives && row.rule === 'support-self-granted' && (path === 'guest-before' || path === 'set-widened' || path === 'guest-of-guest')) {
+  if (row.pathGives && row.rule === 'support-self-granted' && (path === 'guest-before' || path === 'set-widened' || path === 'set-defined' || path === 'guest-of-guest')) {
     await ok(w, grantSupport(w, as), 201);
     later(w);
     return { call: await row.second(ctx, 'support.alice', w), ctx };
@@ -437,6 +473,13 @@ async function judged(w: World, answer: Answer, before: string, want: Expect): P
   }
   if (!('refused' in want)) return found;
   const r = want.refused;
+  if (r.code === 'skipped') {
+    // A bulk approval: answered, the document skipped naming the rule, and not approved.
+    const docs = [...w.deps.catalog.documents.values()].filter((d) => d.createdBy.person === 'alice' || d.createdBy.subject === 'alice');
+    if (answer.status !== r.status || docs.length !== 1 || !(answer.json?.skipped ?? []).some((x: { id: string; reason: string }) => x.id === docs[0]!.id && x.reason === r.rule)) found.push(`expected ${r.status} with alice's document skipped (${r.rule ?? ''}), answered ${got} ${JSON.stringify(answer.json)}`);
+    if (docs.some((d) => d.disposalApproval)) found.push("alice's document approved for disposal");
+    return found;
+  }
   if (answer.status !== r.status || answer.json?.code !== r.code || (r.rule !== undefined && answer.json?.rule !== r.rule)) found.push(`expected ${r.status} ${r.code} ${r.rule ?? ''}, answered ${got}`);
   if (stored(w) !== before) found.push('something was stored');
   const refusal = w.deps.audit.entries.filter((e) => e.requestId === answer.requestId && e.outcome !== 'success');
@@ -470,5 +513,7 @@ describe.each(ROWS.map((r) => [r.rule, r.name, r] as const))('%s: %s', (_rule, _
     const answer = await send(w, call);
     await settle(w);
     expect(`${answer.status} ${answer.json?.code ?? ''} ${answer.json?.rule ?? ''}`.trim()).toBe(String(row.control.status));
+    // A bulk approval answers 201 whatever it skipped: bob's approves alice's document.
+    if (row.refusal.code === 'skipped') expect(w.deps.catalog.documents.get(`${TENANT}/${ctx.id}`)?.disposalApproval?.approvedBy.subject).toBe('bob');
   });
 });
