@@ -14,9 +14,10 @@
 import { SOD_RULES } from '../../../shared/auth/sod';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { Permission } from '../../../shared/kernel/principal';
-import { ADMIN, type Answer, assign, type Call, ok, send, settle, START, TENANT, world, type World } from '../../support/in-process';
+import { Authenticator } from '../../../shared/auth/authenticate';
+import { ADMIN, type Answer, assign, type Call, ok, send, settle, SETTINGS, START, TENANT, world, type World } from '../../support/in-process';
 
-const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
+const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'claim-restored', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
 type Path = (typeof PATHS)[number];
 
 /** What a cell expects: the row's refusal, another refusal, success (a path the rules let through, with why), or not applicable (why). */
@@ -53,16 +54,22 @@ function seedAssignment(w: World, subject: string, rightsSet: string, at = START
   });
 }
 
-/** One world: the in-process archive, a bearer token `support.<x>` being provider staff <x> of the tenant. */
-function newWorld(): World {
+/**
+ * One world: the in-process archive, rights from the tenant's assignments (`tenant`), or where a person has none from
+ * their token's claim (`tenant-then-claim`, the default). A bearer token `support.<x>` is provider staff <x> of the tenant;
+ * `claim.<set>.<x>` is user <x> whose token claims <set>.
+ */
+function newWorld(rightsSource: 'tenant' | 'tenant-then-claim'): World {
   const w = world();
+  const { tenantRecords, secrets, config, rights, clock } = w.deps;
+  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource }, { tenantRecords, secrets, config, rights, clock });
   for (const name of Object.keys(SETS)) if (name !== 'tenant-admin') seedSet(w, name);
   seedAssignment(w, 'wroot', 'wroot');
   (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({
     tenantId: TENANT,
-    subject: token.replace(/^support\./, ''),
+    subject: token.replace(/^support\./, '').replace(/^claim\.[a-z0-9-]+\./, ''),
     kind: token.startsWith('support.') ? 'support' : 'user',
-    claimedRightsSet: null,
+    claimedRightsSet: /^claim\.([a-z0-9-]+)\./.exec(token)?.[1] ?? null,
     expiresAt: '9999-01-01T00:00:00.000Z',
     issuedAt: null,
   });
@@ -365,10 +372,13 @@ const ROWS: Row[] = [
   },
 ];
 
+type Mode = 'tenant' | 'tenant-then-claim';
+
 /** What the paths expect unless a row says otherwise. */
-function expected(row: Row, path: Path): Expect {
-  const own = row.cells?.[path] ?? (path === 'guest-after-by-key' || path === 'guest-of-guest' ? row.cells?.['guest-after'] : path === 'set-defined' ? row.cells?.['set-widened'] : undefined);
-  if (own) return own;
+function expected(row: Row, path: Path, mode: Mode): Expect {
+  const own = row.cells?.[path] ?? (path === 'guest-after-by-key' || path === 'guest-of-guest' || path === 'claim-restored' ? row.cells?.['guest-after'] : path === 'set-defined' ? row.cells?.['set-widened'] : undefined);
+  if (own && !(path === 'claim-restored' && mode === 'tenant' && !('na' in own))) return own;
+  if (path === 'claim-restored' && mode === 'tenant') return FORBIDDEN; // without its assignment the account holds nothing
   if (path === 'idp-person-claim') return { na: 'the archive reads no person claim: a token\'s person is its subject (authenticate.ts verifyJwt); another subject is a guest account' };
   if (path === 'support-grant') return FORBIDDEN; // support scopes only read
   if (path === 'key-lost-rights' || path === 'key-removed') return FORBIDDEN;
@@ -398,6 +408,10 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
     await ok(w, { method: 'PUT', path: 'rights-sets/narrow', body: { permissions: ['documents:read'] }, as: 'carol' });
     await ok(w, assign('guest2', 'narrow', 'carol'));
     later(w);
+  }
+  if (path === 'claim-restored') {
+    // An account whose identity provider claims the set, held back by the tenant's assignment.
+    seedAssignment(w, 'guest5', 'accountant');
   }
   if (path === 'key-lost-rights' || path === 'key-removed' || path === 'key-before') before = await mint(w, 'alice', set);
   later(w);
@@ -430,6 +444,10 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
     later(w);
     seedAssignment(w, 'guest4', 'fresh', w.clock.now());
     as = 'guest4';
+  } else if (path === 'claim-restored') {
+    // alice removes the assignment: the claim applies (with rights from the tenant only: nothing).
+    await ok(w, { method: 'DELETE', path: 'rights-assignments/guest5', as: 'alice' });
+    as = `claim.${set}.guest5`;
   } else if (path === 'support-grant') {
     await ok(w, grantSupport(w, 'alice'), 201);
     as = 'support.staff';
@@ -456,8 +474,8 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
   return { call: await row.second(ctx, as, w), ctx };
 }
 
-async function prepared(row: Row): Promise<World> {
-  const w = newWorld();
+async function prepared(row: Row, mode: Mode): Promise<World> {
+  const w = newWorld(mode);
   if (row.aliceSet) seedAssignment(w, 'alice', row.aliceSet);
   if (row.bobSet) seedAssignment(w, 'bob', row.bobSet);
   await row.seed?.(w);
@@ -492,10 +510,11 @@ it('every rule about people has rows (SOD_RULES and the four-eyes rules outside 
   expect([...Object.keys(SOD_RULES), 'four-eyes:legal-hold-release'].filter((r) => !rules.has(r))).toEqual([]);
 });
 
+describe.each(['tenant-then-claim', 'tenant'] as const)('rights from %s', (mode) => {
 describe.each(ROWS.map((r) => [r.rule, r.name, r] as const))('%s: %s', (_rule, _name, row) => {
-  it.each(PATHS.map((p) => [p, expected(row, p)] as const))('through %s: %j', async (path, want) => {
+  it.each(PATHS.map((p) => [p, expected(row, p, mode)] as const))('through %s: %j', async (path, want) => {
     if ('na' in want) return;
-    const w = await prepared(row);
+    const w = await prepared(row, mode);
     const { call } = await throughPath(w, row, path);
     await settle(w);
     const before = stored(w);
@@ -505,7 +524,7 @@ describe.each(ROWS.map((r) => [r.rule, r.name, r] as const))('%s: %s', (_rule, _
   });
 
   it('control: bob, given his rights before, does the second act', async () => {
-    const w = await prepared(row);
+    const w = await prepared(row, mode);
     later(w);
     const ctx = await row.first(w);
     later(w);
@@ -516,4 +535,5 @@ describe.each(ROWS.map((r) => [r.rule, r.name, r] as const))('%s: %s', (_rule, _
     // A bulk approval answers 201 whatever it skipped: bob's approves alice's document.
     if (row.refusal.code === 'skipped') expect(w.deps.catalog.documents.get(`${TENANT}/${ctx.id}`)?.disposalApproval?.approvedBy.subject).toBe('bob');
   });
+});
 });
