@@ -86,7 +86,7 @@ const grantSupport = (w: World, as: string): Call => ({ method: 'POST', path: 's
 
 /** A document kept until the coming 1 January (immovable property: fiscal year + 11), uploaded by `as`. */
 async function dueDoc(w: World, as: string): Promise<string> {
-  const meta = encodeURIComponent(JSON.stringify({ fiscalYear: w.clock.now().getUTCFullYear() + 1 - 11, retentionClass: 'immovable-property-10y' }));
+  const meta = encodeURIComponent(JSON.stringify({ fiscalYear: w.clock.now().getUTCFullYear() + 1 - 11, retentionClass: 'immovable-property-10y', counterparty: 'ACME GmbH' }));
   const bytes = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.from(`scan ${Math.random()}`)]);
   return (await ok(w, { method: 'POST', path: `documents?metadata=${meta}`, raw: { bytes, type: 'image/png' }, as }, 201)).json.id as string;
 }
@@ -267,6 +267,20 @@ const ROWS: Row[] = [
       return { id, holdId };
     },
     second: (c, as) => ({ method: 'DELETE', path: `legal-holds/${c.holdId}`, body: { reason: 'Closed' }, as }),
+    refusal: { status: 403, code: 'four_eyes_required', rule: 'four-eyes:legal-hold-release' },
+    control: { status: 200 },
+    cells: { 'guest-before': BY_DESIGN_BEFORE },
+  },
+  {
+    rule: 'four-eyes:legal-hold-release',
+    name: 'alice places a legal hold by query, then releases it on one document',
+    keySet: 'tenant-admin',
+    first: async (w) => {
+      const id = await dueDoc(w, 'up');
+      const holdId = await asArchivist(w, async () => (await ok(w, { method: 'POST', path: 'legal-holds', body: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } }, as: 'alice' }, 201)).json.holdId as string);
+      return { id, holdId };
+    },
+    second: (c, as) => ({ method: 'DELETE', path: `documents/${c.id}/legal-holds/${c.holdId}`, body: { reason: 'Closed' }, as }),
     refusal: { status: 403, code: 'four_eyes_required', rule: 'four-eyes:legal-hold-release' },
     control: { status: 200 },
     cells: { 'guest-before': BY_DESIGN_BEFORE },
