@@ -17,7 +17,7 @@ import type { Permission } from '../../../shared/kernel/principal';
 import { Authenticator } from '../../../shared/auth/authenticate';
 import { ADMIN, type Answer, assign, type Call, ok, send, settle, SETTINGS, START, TENANT, world, type World } from '../../support/in-process';
 
-const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'claim-restored', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
+const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'claim-restored', 'first-by-her-guest', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
 type Path = (typeof PATHS)[number];
 
 /** What a cell expects: the row's refusal, another refusal, success (a path the rules let through, with why), or not applicable (why). */
@@ -126,8 +126,10 @@ interface Row {
   /** bob's set (seeded), for the control cell. */
   bobSet?: string;
   seed?: (w: World) => Promise<void>;
-  /** alice's first act, direct; what the second act needs. */
-  first: (w: World) => Promise<Record<string, string>>;
+  /** alice's first act, direct (or by `who`: the path where a guest she made acts first and she second); what the second act needs. */
+  first: (w: World, who?: string) => Promise<Record<string, string>>;
+  /** The first act can be done by a guest alice gives her own set (`first-by-her-guest`). */
+  guestCanActFirst?: true;
   second: (ctx: Record<string, string>, as: string, w: World) => Call | Promise<Call>;
   refusal: { status: number; code: string; rule?: string };
   /** The control: bob does the second act (or his own call), and it succeeds with this status. */
@@ -289,7 +291,8 @@ const ROWS: Row[] = [
     rule: 'four-eyes-sod-policy',
     name: 'alice proposes weakening the SoD policy, then approves it',
     keySet: 'tenant-admin',
-    first: async (w) => ({ id: await proposeSodWeakening(w, 'alice') }),
+    first: async (w, who = 'alice') => ({ id: await proposeSodWeakening(w, who) }),
+    guestCanActFirst: true,
     second: (c, as) => ({ method: 'POST', path: `sod-policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as }),
     refusal: SOD('four-eyes-sod-policy').refused,
     control: { status: 200 },
@@ -301,7 +304,8 @@ const ROWS: Row[] = [
     keySet: 'records',
     aliceSet: 'records',
     bobSet: 'records',
-    first: async (w) => ({ id: await proposeRetentionLowering(w, 'alice') }),
+    first: async (w, who = 'alice') => ({ id: await proposeRetentionLowering(w, who) }),
+    guestCanActFirst: true,
     second: (c, as) => ({ method: 'POST', path: `retention/policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as }),
     refusal: SOD('four-eyes-retention-policy').refused,
     control: { status: 200 },
@@ -390,6 +394,11 @@ type Mode = 'tenant' | 'tenant-then-claim';
 
 /** What the paths expect unless a row says otherwise. */
 function expected(row: Row, path: Path, mode: Mode): Expect {
+  if (path === 'first-by-her-guest') {
+    return row.guestCanActFirst
+      ? { allowed: 'the first act is her guest\'s, made before it: the approver gave the proposer its rights, which no rule looks at (the README\'s limit: two identities made before the act count as two)' }
+      : { na: 'a single act, or a first act (upload, hold) a guest of a tenant-admin cannot do: she cannot give documents:write or holds:place (rights ceiling)' };
+  }
   const own = row.cells?.[path] ?? (path === 'guest-after-by-key' || path === 'guest-of-guest' || path === 'claim-restored' ? row.cells?.['guest-after'] : path === 'set-defined' ? row.cells?.['set-widened'] : undefined);
   if (own && !(path === 'claim-restored' && mode === 'tenant' && !('na' in own))) return own;
   if (path === 'claim-restored' && mode === 'tenant') return FORBIDDEN; // without its assignment the account holds nothing
@@ -422,6 +431,14 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
     await ok(w, { method: 'PUT', path: 'rights-sets/narrow', body: { permissions: ['documents:read'] }, as: 'carol' });
     await ok(w, assign('guest2', 'narrow', 'carol'));
     later(w);
+  }
+  if (path === 'first-by-her-guest') {
+    // A guest alice made acts first; she acts second, in her own name.
+    await ok(w, assign('guest', set, 'alice'));
+    later(w);
+    const ctx = await row.first(w, 'guest');
+    later(w);
+    return { call: await row.second(ctx, 'alice', w), ctx };
   }
   if (path === 'claim-restored') {
     // An account whose identity provider claims the set, held back by the tenant's assignment.
