@@ -2,10 +2,14 @@
  * Every rule about people holds for the accountable person behind any credential (generated sweep).
  *
  * Rows: every segregation-of-duties rule (SOD_RULES; a rule added there without a row fails this file) and the four-eyes
- * rules outside it (legal-hold release, one document and everywhere). Columns: every way one person (alice) can act a
- * second time: her token, a key she minted, a key minted by that key, a token of another subject naming her in a person
- * claim, a guest account she gave rights to before or after her first act, a rights set she widened for someone, a support
- * grant she gave, her key after she lost the rights it carried, her key after she was removed from the tenant.
+ * rule outside it (legal-hold release: placed on one document or by query, released on one or everywhere); the uploader
+ * rule also as a bulk approval (her document skipped). Columns (PATHS): every way one person (alice) can act a second time:
+ * her token; a key she minted after or before her first act; a key minted by her key; a token of another subject naming
+ * her in a person claim (not applicable: the archive reads none); a guest account she gave rights before or after her
+ * first act (by token or by key), and that guest's guest; a rights set she widened that someone holds, or defined and a
+ * third person gave; an account held back by an assignment, which she removes so its claimed rights apply; a guest of hers
+ * acting first with her second; a support grant she gave; her key after she lost the rights it carried, or after she was
+ * removed from the tenant. Everything twice: rights from the tenant, and (the default) from the tenant then the claim.
  * Each cell: alice's first act (direct), the second act through the path; the refusal the rule names (status, code, rule),
  * nothing stored, an audit entry of the refusal. A control per row: a genuinely different person (bob, given his rights
  * before) succeeds, so the rule is not just refusing everyone. Requests run in-process through the real pipeline and
@@ -328,7 +332,7 @@ const ROWS: Row[] = [
   },
   {
     rule: 'approver-lowers-safeguards',
-    name: 'alice (may approve disposals) approves a lowering bob proposed',
+    name: 'alice (may approve disposals) approves a lowering erin proposed',
     keySet: 'records',
     seed: async (w) => seedAssignment(w, 'erin', 'records'),
     first: async (w) => ({ id: await proposeRetentionLowering(w, 'erin') }),
