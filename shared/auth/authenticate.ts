@@ -12,7 +12,6 @@ import { conflictIn, sodRefusal } from './sod';
 import { findActiveSupportGrant } from './support-grants/find-active-support-grant';
 import { VERIFIED_TOKEN_MAX_ENTRIES, VerifiedTokens } from './verified-tokens';
 import { PersonSightings } from './person-sightings';
-import { ClaimedRights } from './claimed-rights';
 import type { ApiKeyRecord } from './api-keys/api-key';
 import { Permission, personOf, Principal, PrincipalKind, RIGHTS_SET_NAME, SUPPORT_SCOPES, TENANT_ID } from '../kernel/principal';
 
@@ -65,15 +64,12 @@ export class Authenticator implements Authenticates {
   private readonly secretChecks = new RefusalLimiter(SECRET_CHECK_LIMITS);
   /** Sign-ins of people whose rights come from the claim: all the archive knows of those rights between sign-ins. */
   private readonly sightings: PersonSightings;
-  /** Claims of people a tenant assignment holds to another set: what removing it would hand them (claimed-rights.ts). */
-  private readonly claims: ClaimedRights;
 
   constructor(
     private readonly settings: JwtSettings,
     private readonly sources: AccessSources,
   ) {
     this.sightings = new PersonSightings(sources.tenantRecords);
-    this.claims = new ClaimedRights(sources.tenantRecords);
     // jose caches the key set and refetches on an unknown `kid` (rotation), at most every 30 s.
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   }
@@ -151,7 +147,6 @@ export class Authenticator implements Authenticates {
     policy.catch(() => undefined); // awaited below when needed; never an unhandled rejection
     const assignment = await findRightsAssignment(tenantId, subject, this.sources);
     let rightsSet: string | null = assignment?.rightsSet ?? null;
-    if (rightsSet && this.settings.rightsSource === 'tenant-then-claim') await this.claims.seen(tenantId, subject, claimed ?? '', this.sources.clock.now());
     if (!rightsSet && this.settings.rightsSource === 'tenant-then-claim') {
       // Before the set is checked: a claim that now names an unknown set leaves the person's keys nothing; so does
       // a token without the claim (recorded as no set), else the person's keys kept the set of an earlier sign-in.

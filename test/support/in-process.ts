@@ -384,7 +384,7 @@ export function stateView(w: World, ignored: readonly string[] = []): string {
   return JSON.stringify({
     documents: of(docs),
     blobs: of(blobFlags),
-    records: of([...deps.tenantRecords.records.values()].map((r) => r.value).filter((v) => v.type !== 'rights-unassignment' && v.type !== 'person-sighting' && v.type !== 'claimed-rights')),
+    records: of([...deps.tenantRecords.records.values()].map((r) => r.value).filter((v) => v.type !== 'rights-unassignment' && v.type !== 'person-sighting')),
     // How many, not how far their workers got (they run after the answers, at their own pace).
     exports: [...(deps.exportJobs as InMemoryExportJobs).jobs.values()].length,
     policy: of([...deps.retention.policies.policies.values()]),

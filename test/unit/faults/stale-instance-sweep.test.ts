@@ -279,7 +279,7 @@ function stateView(deps: InstanceDeps): string {
   return JSON.stringify({
     documents: of([...deps.catalog.documents.values()]),
     blobs: of([...deps.blobs.blobs.values()].map((b) => b.worm)),
-    records: of([...deps.tenantRecords.records.values()].map((r) => r.value).filter((v) => v.type !== 'rights-unassignment' && v.type !== 'person-sighting' && v.type !== 'claimed-rights')),
+    records: of([...deps.tenantRecords.records.values()].map((r) => r.value).filter((v) => v.type !== 'rights-unassignment' && v.type !== 'person-sighting')),
     exports: [...(deps.exportJobs as InMemoryExportJobs).jobs.values()].length,
     policy: of([...deps.retention.policies.policies.values()]),
   }, null, 1);
