@@ -27,6 +27,7 @@ import { UNRECORDED_HOLD } from '../../shared/retention/reconcile';
 import { protectedBlobNamesOf } from '../../shared/retention/update';
 import type { FakeClock } from './fake-clock';
 import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from './in-memory';
+import type { ExportJob } from '../../shared/kernel/export';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
 
@@ -94,6 +95,22 @@ export async function settle(w: RequestWorld): Promise<void> {
     await w.deps.validationRequests.flush();
     const running = [...(w.deps.exportJobs as InMemoryExportJobs).jobs.values()].some((j) => j.status === 'running');
     if (!running && i > 2) return;
+  }
+}
+
+/**
+ * Waits for an export started in the scene to complete: its worker writes a ZIP through the file system, which a
+ * loaded machine (the whole suite on two cores) can keep longer than any fixed number of turns. Up to a minute.
+ */
+export async function exportCompleted(w: RequestWorld, id: string): Promise<ExportJob> {
+  const jobs = (w.deps.exportJobs as InMemoryExportJobs).jobs;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const job = jobs.get(`${TENANT}/${id}`);
+    if (job?.status === 'completed') return job;
+    if (Date.now() > deadline) throw new Error(`export ${id} did not complete (${job?.status ?? 'missing'})`);
+    await settle(w);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

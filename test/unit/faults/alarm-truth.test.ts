@@ -19,7 +19,7 @@ import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { VALIDATION_FAILED, validateRenditions } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
-import { approval, type Call, docOf, dueDocs, hold, ok, type Pair, scan, settle, START, type Step, sweepPairs, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, type Call, docOf, dueDocs, exportCompleted, hold, ok, type Pair, scan, START, type Step, sweepPairs, TENANT, upload, world, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -61,9 +61,7 @@ async function disposable(w: World): Promise<string> {
 async function exportToRun(w: World): Promise<Step> {
   const job = (await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: true }, as: 'alice' })).json;
   const jobs = (w.deps.exportJobs as InMemoryExportJobs).jobs;
-  for (let i = 0; i < 50 && jobs.get(`${TENANT}/${job.id}`)?.status !== 'completed'; i++) await settle(w);
-  const done = jobs.get(`${TENANT}/${job.id}`)!;
-  if (done.status !== 'completed') throw new Error(`export ${job.id} did not complete`);
+  const done = await exportCompleted(w, job.id as string);
   jobs.set(`${TENANT}/${job.id}`, { ...done, status: 'running', heartbeatAt: w.clock.now().toISOString() });
   return { timer: 'export worker', run: (x) => runExport(TENANT, job.id as string, x.deps) };
 }

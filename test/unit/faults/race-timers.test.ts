@@ -13,7 +13,7 @@ import { sealAuditLog } from '../../../shared/audit/seal';
 import { validateRenditions } from '../../../shared/validation/worker';
 import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
-import { approval, type Call, docOf, downloadsAnswered, dueDocs, hold, ok, type Pair, scan, settle, START, type Step, sweepPairs, TENANT, upload, type World } from '../../support/in-process';
+import { approval, type Call, docOf, downloadsAnswered, dueDocs, exportCompleted, hold, ok, type Pair, scan, START, type Step, sweepPairs, TENANT, upload, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -58,11 +58,8 @@ async function disposable(w: World): Promise<string> {
 /** An export of everything, its worker let finish: its id. */
 async function exported(w: World): Promise<string> {
   const job = (await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: true }, as: 'alice' })).json;
-  for (let i = 0; i < 50; i++) {
-    if ((w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${job.id}`)?.status === 'completed') return job.id as string;
-    await settle(w);
-  }
-  throw new Error(`export ${job.id} did not complete`);
+  await exportCompleted(w, job.id as string);
+  return job.id as string;
 }
 
 /** Nothing a fixity check found damaged: no alert line, no failed entry (a document disposed of under it is no damage). */
