@@ -27,6 +27,9 @@ import { UNRECORDED_HOLD } from '../../shared/retention/reconcile';
 import { protectedBlobNamesOf } from '../../shared/retention/update';
 import type { FakeClock } from './fake-clock';
 import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from './in-memory';
+import { type RenditionValidator, validationMessageText } from '../../shared/kernel/validation';
+import { validateRenditions } from '../../shared/validation/worker';
+import { readVeraPdfReport } from '../../shared/validation/verapdf';
 import type { ExportJob } from '../../shared/kernel/export';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
@@ -597,4 +600,28 @@ describe.each(PAIRS.map((p, i) => [p.name, p, i] as const))('%s', (_name, pair, 
   });
 });
 
+}
+
+/** veraPDF as the worker runs it: every rendition passes. */
+export const REPORT = Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.28.2' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant: true, profileName: 'PDF/A-2B', details: { ruleSummaries: [] } }] }] } }));
+export const VALIDATOR: RenditionValidator = {
+  name: 'veraPDF',
+  validate: async (items) => ({ validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', results: items.map(() => ({ passed: true, failedRules: [], report: REPORT })) }),
+  readReport: readVeraPdfReport,
+};
+export const validationWorker: Step = { timer: 'validation worker', run: (w) => validateRenditions({ now: w.clock.now(), max: 16 }, { ...w.deps, validator: VALIDATOR }) };
+
+/** The validation requests the uploads sent, delivered to the worker's next receive (the in-memory queue delivers nothing). */
+export function delivering(w: World): void {
+  const queue = w.deps.validationQueue;
+  const waiting = queue.messages.map((requests, i) => ({ messageId: `m${i}`, popReceipt: 'p', dequeueCount: 1, text: validationMessageText(requests) }));
+  if (waiting.length === 0) throw new Error('no validation request was sent');
+  queue.receive = async () => (await w.scheduler.gate(), waiting.splice(0));
+}
+
+/** A document disposable now: past its retention, approved. */
+export async function disposable(w: World): Promise<string> {
+  const [first] = await dueDocs(w);
+  await ok(w, approval(w), 201);
+  return first!;
 }

@@ -11,15 +11,14 @@
 import { unsafeRebuildCatalogFromManifests } from '../../../shared/documents/rebuild-catalog';
 import { runExport } from '../../../shared/exports/run-export';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
-import { type RenditionValidator, validationMessageText } from '../../../shared/kernel/validation';
+import type { RenditionValidator } from '../../../shared/kernel/validation';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { FIXITY_CYCLE_OVERRUN, runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { VALIDATION_FAILED, validateRenditions } from '../../../shared/validation/worker';
-import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
-import { approval, type Call, docOf, dueDocs, exportCompleted, hold, ok, type Pair, scan, START, type Step, sweepPairs, TENANT, upload, world, type World } from '../../support/in-process';
+import { type Call, delivering, disposable, docOf, exportCompleted, hold, ok, type Pair, REPORT, scan, START, type Step, sweepPairs, TENANT, upload, VALIDATOR, validationWorker, world, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -32,30 +31,6 @@ const release = (id: string, holdId: string): Call => ({ method: 'DELETE', path:
 const holdByQuery = (ref: string): Call => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Audit', caseReference: ref, query: { fiscalYear: START.getUTCFullYear() } }, as: 'up' });
 const releaseEverywhere = (holdId: string): Call => ({ method: 'DELETE', path: `legal-holds/${holdId}`, body: { reason: 'Closed' }, as: 'bob' });
 const sweepTimer: Step = { timer: 'retention sweep', run: (w) => runSweepTimer(w.deps) };
-
-/** veraPDF as the worker runs it: every rendition passes. */
-const REPORT = Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.28.2' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant: true, profileName: 'PDF/A-2B', details: { ruleSummaries: [] } }] }] } }));
-const VALIDATOR: RenditionValidator = {
-  name: 'veraPDF',
-  validate: async (items) => ({ validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', results: items.map(() => ({ passed: true, failedRules: [], report: REPORT })) }),
-  readReport: readVeraPdfReport,
-};
-const validationWorker: Step = { timer: 'validation worker', run: (w) => validateRenditions({ now: w.clock.now(), max: 16 }, { ...w.deps, validator: VALIDATOR }) };
-
-/** The validation requests the uploads sent, delivered to the worker's next receive (the in-memory queue delivers nothing). */
-function delivering(w: World): void {
-  const queue = w.deps.validationQueue;
-  const waiting = queue.messages.map((requests, i) => ({ messageId: `m${i}`, popReceipt: 'p', dequeueCount: 1, text: validationMessageText(requests) }));
-  if (waiting.length === 0) throw new Error('no validation request was sent');
-  queue.receive = async () => (await w.scheduler.gate(), waiting.splice(0));
-}
-
-/** A document disposable now: past its retention, approved. */
-async function disposable(w: World): Promise<string> {
-  const [first] = await dueDocs(w);
-  await ok(w, approval(w), 201);
-  return first!;
-}
 
 /** An export of everything, completed, then set running again: its worker's next run re-hashes every file it writes. */
 async function exportToRun(w: World): Promise<Step> {

@@ -6,14 +6,11 @@
  */
 import { exportTimer } from '../../../functions/exports';
 import { verifyAuditMonth } from '../../../shared/audit/seal';
-import { type RenditionValidator, validationMessageText } from '../../../shared/kernel/validation';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { sealAuditLog } from '../../../shared/audit/seal';
-import { validateRenditions } from '../../../shared/validation/worker';
-import { readVeraPdfReport } from '../../../shared/validation/verapdf';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
-import { approval, type Call, docOf, downloadsAnswered, dueDocs, exportCompleted, hold, ok, type Pair, scan, START, type Step, sweepPairs, TENANT, upload, type World } from '../../support/in-process';
+import { approval, type Call, delivering, disposable, docOf, downloadsAnswered, dueDocs, exportCompleted, hold, ok, type Pair, scan, START, type Step, sweepPairs, TENANT, upload, validationWorker, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -30,30 +27,6 @@ const exportMaintenance: Step = { timer: 'export maintenance', run: (w) => expor
 const sealing: Step = { timer: 'audit seal', run: (w) => sealAuditLog({ now: w.clock.now(), deps: w.deps }) };
 /** The audit log numbered and chained per month as the Cosmos log writes it (the in-memory one does not chain unless asked). */
 const chained = (w: World): void => void (w.deps.audit.chained = true);
-
-/** veraPDF as the worker runs it: every rendition passes. */
-const REPORT = Buffer.from(JSON.stringify({ report: { buildInformation: { releaseDetails: [{ id: 'core', version: '1.28.2' }] }, jobs: [{ itemDetails: { name: 'x', size: 1 }, validationResult: [{ compliant: true, profileName: 'PDF/A-2B', details: { ruleSummaries: [] } }] }] } }));
-const VALIDATOR: RenditionValidator = {
-  name: 'veraPDF',
-  validate: async (items) => ({ validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', results: items.map(() => ({ passed: true, failedRules: [], report: REPORT })) }),
-  readReport: readVeraPdfReport,
-};
-const validationRecorder: Step = { timer: 'validation worker', run: (w) => validateRenditions({ now: w.clock.now(), max: 16 }, { ...w.deps, validator: VALIDATOR }) };
-
-/** The validation requests the uploads sent, delivered to the worker's next receive (the in-memory queue delivers nothing). */
-function delivering(w: World): void {
-  const queue = w.deps.validationQueue;
-  const waiting = queue.messages.map((requests, i) => ({ messageId: `m${i}`, popReceipt: 'p', dequeueCount: 1, text: validationMessageText(requests) }));
-  if (waiting.length === 0) throw new Error('no validation request was sent');
-  queue.receive = async () => (await w.scheduler.gate(), waiting.splice(0));
-}
-
-/** A document disposable now: past its retention, approved. */
-async function disposable(w: World): Promise<string> {
-  const [first] = await dueDocs(w);
-  await ok(w, approval(w), 201);
-  return first!;
-}
 
 /** An export of everything, its worker let finish: its id. */
 async function exported(w: World): Promise<string> {
@@ -222,7 +195,7 @@ const PAIRS: Pair[] = [
     prepare: async (w) => {
       await docOf(w);
       delivering(w);
-      return [fixity, validationRecorder];
+      return [fixity, validationWorker];
     },
   },
   // ---- Audit sealing (outbox drain, parked entries, seals) ----
@@ -248,7 +221,7 @@ const PAIRS: Pair[] = [
     prepare: async (w) => {
       const id = await docOf(w);
       delivering(w);
-      return [validationRecorder, correct(id)];
+      return [validationWorker, correct(id)];
     },
   },
   {
@@ -256,7 +229,7 @@ const PAIRS: Pair[] = [
     prepare: async (w) => {
       const id = await docOf(w);
       delivering(w);
-      return [validationRecorder, hold(id, 'C-25')];
+      return [validationWorker, hold(id, 'C-25')];
     },
   },
   {
@@ -267,7 +240,7 @@ const PAIRS: Pair[] = [
       // The uploads' validation requests are still queued when the documents are disposable.
       await disposable(w);
       delivering(w);
-      return [validationRecorder, sweepTimer];
+      return [validationWorker, sweepTimer];
     },
   },
 ];
