@@ -28,15 +28,23 @@ export class ManifestSpool {
   readonly file: string;
   private readonly out: fs.WriteStream;
   private closed = false;
+  /**
+   * A failed write, thrown by the next call. The file stream reports one as an 'error' event, and also a write still in
+   * flight when `dispose` destroys it (an export that fails mid-way, e.g. a document disposed of under it): with no
+   * listener that event was an uncaught exception, which ends the host process.
+   */
+  private failure: Error | null = null;
   count = 0;
 
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-export-'));
     this.file = path.join(this.dir, 'manifest.ndjson');
     this.out = fs.createWriteStream(this.file);
+    this.out.on('error', (err) => void (this.failure ??= err));
   }
 
   async add(doc: ManifestDocument): Promise<void> {
+    if (this.failure) throw this.failure;
     this.count++;
     if (!this.out.write(`${JSON.stringify(doc)}\n`)) await once(this.out, 'drain');
   }
@@ -52,6 +60,7 @@ export class ManifestSpool {
     this.closed = true;
     this.out.end();
     await once(this.out, 'close');
+    if (this.failure) throw this.failure;
   }
 
   /** manifest.json: the header fields, then the documents array streamed entry by entry. */

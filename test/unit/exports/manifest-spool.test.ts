@@ -27,6 +27,28 @@ const doc = (i: number): ManifestDocument => ({
 });
 
 describe('manifest spool', () => {
+  it('an export given up while a manifest line is still being written raises no uncaught error: the host process lives', async () => {
+    const uncaught: unknown[] = [];
+    const listener = (err: unknown) => void uncaught.push(err);
+    process.on('uncaughtException', listener);
+    try {
+      for (let round = 0; round < 20; round++) {
+        const spool = new ManifestSpool();
+        await spool.add(doc(0));
+        await new Promise((r) => setTimeout(r, 5)); // the file open, the first line written
+        // A write in flight, then the export fails and disposes of its spool at once (run-export.ts `finally`).
+        void spool.add(doc(round));
+        await spool.dispose();
+        // The file system finishes the write after the destroy: that completion was an 'error' event nobody heard.
+        await new Promise((r) => setTimeout(r, 5));
+        expect(fs.existsSync(spool.file)).toBe(false);
+      }
+    } finally {
+      process.off('uncaughtException', listener);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
   it('streams manifest.json that parses back to exactly the entries added, in order', async () => {
     const spool = new ManifestSpool();
     const docs = Array.from({ length: 250 }, (_, i) => doc(i));
