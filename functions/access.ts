@@ -1,6 +1,6 @@
 /** Who may do what: API keys, rights sets and their assignment, the SoD policy, support-access grants. */
 import { z } from 'zod';
-import { OUTSIDE_STORED_YEARS, withinStoredYears } from '../shared/kernel/instant';
+import { ZClientInstant } from '../shared/kernel/instant';
 import { toPublicApiKey } from '../shared/auth/api-keys/api-key';
 import { createApiKey, judgeKeyRightsSet } from '../shared/auth/api-keys/create-api-key';
 import { listApiKeys, ZListApiKeysQuery } from '../shared/auth/api-keys/list-api-keys';
@@ -26,7 +26,7 @@ import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
 import { proposalSchema, ZApiKey, ZApiKeyCreated, ZApproveProposal, ZItems, ZPermission, ZProposalParams, ZRightsAssignment, ZRightsSet, ZRightsSetName, ZSodPolicyOut, ZSupportGrant, ZSupportScope } from '../shared/http/schemas';
 
 const DAY = 24 * 3600 * 1000;
-const instant = z.iso.datetime({ offset: true }).refine(withinStoredYears, OUTSIDE_STORED_YEARS);
+const instant = ZClientInstant;
 const ZKeyParams = z.strictObject({ id: z.string().min(1).max(128) });
 const ZSetParams = z.strictObject({ name: ZRightsSetName });
 const ZSubjectParams = z.strictObject({ subject: z.string().min(1).max(256) });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OUTSIDE_STORED_YEARS, withinStoredYears } from '../shared/kernel/instant';
+import { ZClientInstant } from '../shared/kernel/instant';
 import { numberInUrl } from '../shared/kernel/url-number';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
@@ -9,7 +9,7 @@ import { operation, reply } from '../shared/http/operation';
 import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 
 const ZMonth = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM');
-const ZInstant = z.iso.datetime({ offset: true }).refine(withinStoredYears, OUTSIDE_STORED_YEARS).transform((s) => new Date(s).toISOString());
+const ZInstant = ZClientInstant.transform((s) => new Date(s).toISOString());
 // A plain date (YYYY-MM-DD, UTC) means the whole day: `from` its start, `to` its end.
 const ZFrom = ZInstant.or(z.iso.date().transform((d) => `${d}T00:00:00.000Z`));
 const ZTo = ZInstant.or(z.iso.date().transform((d) => `${d}T23:59:59.999Z`));

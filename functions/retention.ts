@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OUTSIDE_STORED_YEARS, withinStoredYears } from '../shared/kernel/instant';
+import { ZClientInstant } from '../shared/kernel/instant';
 import { numberInUrl } from '../shared/kernel/url-number';
 import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
@@ -17,7 +17,7 @@ import { listDueDocuments } from '../shared/retention/list-due-documents';
 import { setRetentionPolicy } from '../shared/retention/set-retention-policy';
 import { ZTenantRetentionPolicy } from '../shared/kernel/retention';
 
-const instant = z.iso.datetime({ offset: true }).refine(withinStoredYears, OUTSIDE_STORED_YEARS).or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
+const instant = ZClientInstant.or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
 const reason = shownText('prose', 500);
 const ZExtend = z.strictObject({ retainUntil: instant, reason });
 const ZDueQuery = z.strictObject({

@@ -181,7 +181,6 @@ async function fixRetention(ctx: IngestContext): Promise<void> {
   refuseEndedRetention(ctx.retention, now);
 }
 
-
 /**
  * A document whose retention has already ended (an old fiscal year, or an old date) is refused before
  * anything is stored: storage cannot lock a file until a past date (Azure refuses the immutability

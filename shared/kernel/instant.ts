@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Instants as the archive keeps them: UTC, milliseconds, a four-digit year. Every store compares them as text (the
  * catalog's retain-until and correctedAt, keys' and grants' endsAt, export jobs, the audit log), which is time order
@@ -17,3 +19,6 @@ export function withinStoredYears(time: string): boolean {
 }
 
 export const OUTSIDE_STORED_YEARS = 'must fall between 0000-01-01 and 9999-12-31 in UTC (its offset carries it past either end)';
+
+/** A client's instant: ISO 8601 with its offset, within the years the archive keeps (the one schema every operation reads a time with). */
+export const ZClientInstant = z.iso.datetime({ offset: true }).refine(withinStoredYears, OUTSIDE_STORED_YEARS);
