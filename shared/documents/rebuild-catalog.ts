@@ -1,4 +1,5 @@
 import type { Deps } from '../deps';
+import { readManifestBytes } from './manifest';
 import type { Actor, LegalHold } from '../kernel/retention';
 import type { BlobWorm } from '../ports';
 import { isHeld } from '../kernel/retention-rules';
@@ -32,11 +33,9 @@ type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'auditOutbox' | 'c
 export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped' | 'duplicate'> {
   // Gone since it was listed (its document disposed of meanwhile): nothing to index. Read as any other failure, it was
   // named for an operator as a document the walk could not check.
-  const read = await deps.blobs.readIfExists(tenantId, manifestBlob);
-  if (!read) return 'skipped';
-  const chunks: Buffer[] = [];
-  for await (const chunk of read.stream) chunks.push(chunk as Buffer);
-  const manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ArchivedDocument;
+  const bytes = await readManifestBytes(deps, tenantId, manifestBlob);
+  if (!bytes) return 'skipped';
+  const manifest = JSON.parse(bytes.toString('utf8')) as ArchivedDocument;
   // A manifest only ever indexes into its own tenant, under its own folder, naming only blobs of that folder
   // (one naming another document's blobs would have the sweep dispose of them with it).
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';

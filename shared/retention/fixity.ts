@@ -3,6 +3,7 @@ import type { Deps } from '../deps';
 import type { AuditAction } from '../kernel/audit';
 import { blobLayout } from '../kernel/blob-layout';
 import type { ArchivedDocument } from '../kernel/document';
+import { readManifestBytes } from '../documents/manifest';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { FixityRecord } from '../kernel/retention';
 import type { Actor } from '../kernel/retention';
@@ -35,26 +36,6 @@ async function sha256Of(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: s
   return hash.digest('hex');
 }
 
-/** A manifest is the document as ingested: far below this; a larger blob is not one. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-/** The manifest's bytes, null when it is missing; a blob too large to be a manifest reads as empty (a mismatch). */
-async function manifestOf(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<Buffer | null> {
-  const read = await deps.blobs.readIfExists(tenantId, blobName);
-  if (!read) return null;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of read.stream) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_MANIFEST_BYTES) {
-      read.stream.destroy();
-      return Buffer.alloc(0);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The manifest still names this document, in this tenant, with the files and hashes the catalog holds (what a rebuild would index). */
 function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
   let manifest: Partial<ArchivedDocument>;
@@ -81,7 +62,7 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
     else if (actual !== file.sha256) mismatched.push(file.blobName);
   }
   const manifestName = blobLayout.manifest(doc.id);
-  const manifest = await manifestOf(deps, doc.tenantId, manifestName);
+  const manifest = await readManifestBytes(deps, doc.tenantId, manifestName);
   if (manifest === null) missing.push(manifestName);
   else if (!manifestDescribes(manifest, doc)) mismatched.push(manifestName);
   return { mismatched, missing };
