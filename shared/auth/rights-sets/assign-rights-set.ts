@@ -8,7 +8,7 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
 
 /**
@@ -35,7 +35,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
     const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};
-    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), ...carried };
+    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), placedWith: placedWithAfter(principal, assigned?.value ?? null), ...carried };
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
     // The assignment is replaced by the next one: the chain keeps which set the subject held from now on.

@@ -60,6 +60,31 @@ export interface RightsAssignmentRecord extends TenantRecord, GivenBefore {
   rightsSet: string;
   assignedAt: string;
   assignedBy: { subject: string; kind: string };
+  /**
+   * Who may remove it where rights come from the tenant, then the claim: the permissions of its placer, or of an
+   * earlier placer the later ones did not match (`placedWithAfter`). Absent on assignments stored before it was kept.
+   */
+  placedWith?: Permission[];
+}
+
+/**
+ * The permissions a remover must hold to remove an assignment where rights come from the tenant, then the identity
+ * provider's claim (AUTH_RIGHTS_SOURCE=tenant-then-claim): without it the subject acts with the set their token claims,
+ * which may be tenant-admin, and the archive sees a claim only in the subject's own token. So an assignment is lifted
+ * only by someone who holds at least what its placer held: a rights manager who may not assign tenant-admin cannot undo
+ * a tenant-admin's restriction. An assignment stored before this was kept is judged as placed by a tenant-admin.
+ */
+export const liftCeiling = (a: RightsAssignmentRecord): readonly Permission[] => a.placedWith ?? BUILT_IN_RIGHTS_SETS['tenant-admin']!;
+
+/**
+ * `placedWith` of an assignment `principal` writes over `replaced` (none: a first assignment): the writer's permissions if
+ * they could have removed the one replaced, else that one's. Replacing a restriction first (within one's own ceiling)
+ * must not make it one's own to lift; and a union of every placer's would soon be held by nobody (tenant-admin may not
+ * hold documents:write), so a tenant-admin could no longer lift what an archivist-manager had once replaced.
+ */
+export function placedWithAfter(principal: Principal, replaced: RightsAssignmentRecord | null): Permission[] {
+  const earlier = replaced ? liftCeiling(replaced) : [];
+  return [...(earlier.every((p) => principal.permissions.has(p)) ? principal.permissions : earlier)].sort();
 }
 
 export const rightsSetRecordId = (name: string) => `rights-set:${name}`;

@@ -3,26 +3,36 @@ import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
 import type { TenantRecordsPort } from '../../ports';
-import { sodRefusal } from '../sod';
-import { actor, assignmentGivings, carriedGivings, isSelf, type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { assertWithinCeiling, sodRefusal } from '../sod';
+import type { Config } from '../../config';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
+import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
  * Removes a subject's rights assignment, never one's own. Who removed it, and when, is kept first (a
  * record of its own, replaced by the next removal): four eyes ask it, since without the assignment the
- * subject may act with their claimed rights. A crash between the two writes only keeps the trace.
+ * subject may act with their claimed rights. For the same reason, where rights come from the tenant, then
+ * the claim, the remover must hold what every placer of the assignment held (rights-records.ts `liftCeiling`),
+ * and the assignment is deleted only as judged: one replaced meanwhile is judged again. A crash between the two
+ * writes only keeps the trace.
  */
-export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<void> {
+export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown } }, audit?: AuditStaging): Promise<void> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-  const [assigned, previous] = await Promise.all([
-    deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true }),
-    deps.tenantRecords.get<RightsUnassignmentRecord>(principal.tenantId, rightsUnassignmentRecordId(subject), 'rights-unassignment', { fresh: true }),
-  ]);
-  if (!assigned) throw new ArchiveError('rights_assignment_not_found');
-  // The trace keeps who gave the subject rights through the assignment removed, and the removal it replaces
-  // (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through them.
-  const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);
-  const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-unassignment', subject, unassignedAt: now.toISOString(), unassignedBy: actor(principal), ...carried };
-  await deps.tenantRecords.upsert(trace);
-  const found = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox), (gone) => gone);
-  if (!found) throw new ArchiveError('rights_assignment_not_found');
+  return withFreshReads('The rights assignment', async () => {
+    const [assigned, previous] = await Promise.all([
+      deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true }),
+      deps.tenantRecords.get<RightsUnassignmentRecord>(principal.tenantId, rightsUnassignmentRecordId(subject), 'rights-unassignment', { fresh: true }),
+    ]);
+    if (!assigned) throw new ArchiveError('rights_assignment_not_found');
+    // Rights only from the tenant: removing an assignment takes rights away, never gives any.
+    if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') === 'tenant-then-claim') assertWithinCeiling(principal, liftCeiling(assigned.value), { subject });
+    // The trace keeps who gave the subject rights through the assignment removed, and the removal it replaces
+    // (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through them.
+    const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);
+    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-unassignment', subject, unassignedAt: now.toISOString(), unassignedBy: actor(principal), ...carried };
+    await deps.tenantRecords.upsert(trace);
+    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox, assigned.etag), (gone) => gone);
+    // Not deleted: gone (another removal), or replaced since it was read (judged again on the new version).
+    return deleted ? undefined : CHANGED;
+  });
 }

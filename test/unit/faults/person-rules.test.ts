@@ -50,10 +50,13 @@ function seedSet(w: World, name: string): void {
     etag: 2000 + Object.keys(SETS).indexOf(name),
   });
 }
-/** An assignment by `root`, a tenant administrator no rule is about (at START, or `at`). */
-function seedAssignment(w: World, subject: string, rightsSet: string, at = START): void {
+/**
+ * An assignment by `root`, a tenant administrator no rule is about (at START, or `at`); as stored before assignments
+ * kept who may lift them (judged as placed by a tenant-admin), or lifted by anyone with `placedWith`.
+ */
+function seedAssignment(w: World, subject: string, rightsSet: string, at = START, placedWith?: Permission[]): void {
   w.deps.tenantRecords.records.set(`${TENANT}/${rightsAssignmentRecordId(subject)}`, {
-    value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: at.toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never,
+    value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: at.toISOString(), assignedBy: { subject: 'root', kind: 'user' }, ...(placedWith ? { placedWith } : {}) } as never,
     etag: 3000 + subject.length,
   });
 }
@@ -64,7 +67,7 @@ function seedAssignment(w: World, subject: string, rightsSet: string, at = START
  * `claim.<set>.<x>` is user <x> whose token claims <set>.
  */
 function newWorld(rightsSource: 'tenant' | 'tenant-then-claim'): World {
-  const w = world();
+  const w = world({ AUTH_RIGHTS_SOURCE: rightsSource });
   const { tenantRecords, secrets, config, rights, clock } = w.deps;
   w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource }, { tenantRecords, secrets, config, rights, clock });
   for (const name of Object.keys(SETS)) if (name !== 'tenant-admin') seedSet(w, name);
@@ -445,8 +448,9 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
     return { call: await row.second(ctx, 'alice', w), ctx };
   }
   if (path === 'claim-restored') {
-    // An account whose identity provider claims the set, held back by the tenant's assignment.
-    seedAssignment(w, 'guest5', 'accountant');
+    // An account whose identity provider claims the set, held back by the tenant's assignment; one any rights manager
+    // may lift (placed by someone holding nothing more): the path is the claim it hands back, not who may lift it.
+    seedAssignment(w, 'guest5', 'accountant', START, []);
   }
   if (path === 'key-lost-rights' || path === 'key-removed' || path === 'key-before') before = await mint(w, 'alice', set);
   later(w);
@@ -571,4 +575,82 @@ describe.each(ROWS.map((r) => [r.rule, r.name, r] as const))('%s: %s', (_rule, _
     if (row.refusal.code === 'skipped') expect(w.deps.catalog.documents.get(`${TENANT}/${ctx.id}`)?.disposalApproval?.approvedBy.subject).toBe('bob');
   });
 });
+});
+
+describe('removing an assignment hands the person back to their claim (rights from the tenant, then the claim)', () => {
+  // rm manages rights with few permissions of its own ('placer'); rm2 with all of a tenant-admin's but retention:approve.
+  // dave's identity provider names him tenant-admin; carol, a tenant-admin, holds him to reading.
+  async function scene(mode: Mode): Promise<World> {
+    const w = newWorld(mode);
+    seedAssignment(w, 'rm', 'placer');
+    seedAssignment(w, 'rm2', 'records');
+    await ok(w, assign('dave', 'docs', 'carol'));
+    return w;
+  }
+  const lift = (subject: string, as: string): Call => ({ method: 'DELETE', path: `rights-assignments/${subject}`, as });
+  const held = (w: World, subject: string) => w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId(subject)}`)?.value as { rightsSet: string } | undefined;
+
+  it("only someone holding what its placer held lifts it, also after replacing it with one of their own", async () => {
+    const w = await scene('tenant-then-claim');
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'claim.tenant-admin.dave' })).status).toBe(403);
+    const before = stored(w);
+    const refused = await send(w, lift('dave', 'rm'));
+    expect(refused.status).toBe(403);
+    expect(refused.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-ceiling', subject: 'dave' });
+    expect(refused.json.permissions).toEqual(expect.arrayContaining(['audit:read', 'retention:approve']));
+    await settle(w);
+    expect(stored(w)).toBe(before);
+    expect(w.deps.audit.entries.filter((e) => e.requestId === refused.requestId).map((e) => [e.action, e.outcome, e.detail])).toEqual([['rights-assignment.delete', 'refused', 'segregation_of_duties:rights-ceiling']]);
+    // Re-assigning within rm's own rights first does not make the restriction rm's to lift.
+    await ok(w, assign('dave', 'docs', 'rm'));
+    expect((await send(w, lift('dave', 'rm'))).json.rule).toBe('rights-ceiling');
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'claim.tenant-admin.dave' })).status).toBe(403);
+    // A tenant-admin lifts it; dave acts with his claim.
+    await ok(w, lift('dave', 'carol'), 204);
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'claim.tenant-admin.dave' })).status).toBe(200);
+  });
+
+  it('its placer, or anyone holding what they held, lifts it; an assignment from before is judged as a tenant-admin placed it', async () => {
+    const w = await scene('tenant-then-claim');
+    await ok(w, assign('frank', 'docs', 'rm'));
+    await ok(w, lift('frank', 'rm'), 204);
+    // carol holds all rm2 held: a restriction of rm2's she replaces is hers to lift, no longer rm2's. rm placed one with
+    // holds:place, which carol lacks: hers replacing it leaves it rm's (she could not have lifted it).
+    await ok(w, assign('frank', 'docs', 'rm2'));
+    await ok(w, assign('frank', 'docs', 'carol'));
+    expect((await send(w, lift('frank', 'rm2'))).json.rule).toBe('rights-ceiling');
+    await ok(w, assign('gina', 'docs', 'rm'));
+    await ok(w, assign('gina', 'docs', 'carol'));
+    expect((await send(w, lift('gina', 'carol'))).json).toMatchObject({ rule: 'rights-ceiling', permissions: ['holds:place'] });
+    await ok(w, lift('gina', 'rm'), 204);
+    seedAssignment(w, 'erin', 'docs');
+    expect((await send(w, lift('erin', 'rm2'))).json).toMatchObject({ rule: 'rights-ceiling', permissions: ['retention:approve'] });
+    await ok(w, lift('erin', 'bob'), 204);
+  });
+
+  it('is judged on the assignment it deletes: one a tenant-admin replaced meanwhile is judged again', async () => {
+    const w = await scene('tenant-then-claim');
+    await ok(w, assign('frank', 'docs', 'rm2'));
+    const records = w.deps.tenantRecords;
+    const deleteAsStored = records.delete.bind(records);
+    let raced = false;
+    records.delete = async (...args: Parameters<typeof records.delete>) => {
+      if (!raced && args[1] === rightsAssignmentRecordId('frank')) {
+        raced = true;
+        await ok(w, assign('frank', 'docs', 'carol'));
+      }
+      return deleteAsStored(...args);
+    };
+    const answer = await send(w, lift('frank', 'rm2'));
+    expect(raced).toBe(true);
+    expect(answer.json).toMatchObject({ rule: 'rights-ceiling', permissions: ['retention:approve'] });
+    expect(held(w, 'frank')?.rightsSet).toBe('docs');
+  });
+
+  it('with rights from the tenant only, removing takes rights away and any rights manager may', async () => {
+    const w = await scene('tenant');
+    await ok(w, lift('dave', 'rm'), 204);
+    expect(held(w, 'dave')).toBeUndefined();
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'claim.tenant-admin.dave' })).status).toBe(403);
+  });
 });
