@@ -11,6 +11,7 @@ import { removeSpooled, spoolPath } from '../spool';
 import { checkStatedFiscalYear, checkStoredPolicy, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
+import { readManifestBytes } from './manifest';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
 import type { NormaliseResult } from '../normalise/types';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
@@ -455,8 +456,8 @@ function assertSameRequest(earlier: ArchivedDocument, sent: SentRequest): void {
 /** How long a request that lost the race for an Idempotency-Key is asked to wait before retrying. */
 const IN_FLIGHT_RETRY_SECONDS = 2;
 
-
+/** The document's manifest, or null before its owner wrote it (one read, not a look and then a read). */
 async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
-  if (!(await deps.blobs.exists(tenantId, blobLayout.manifest(id)))) return null;
-  return JSON.parse((await deps.blobs.readAll(tenantId, blobLayout.manifest(id))).toString('utf8')) as ArchivedDocument;
+  const bytes = await readManifestBytes(deps, tenantId, blobLayout.manifest(id));
+  return bytes && bytes.length > 0 ? (JSON.parse(bytes.toString('utf8')) as ArchivedDocument) : null;
 }

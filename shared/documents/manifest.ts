@@ -5,8 +5,8 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /**
  * A manifest blob's bytes in one read, null when it is missing (its document disposed of since it was listed); a blob
- * too large to be a manifest reads as empty (no manifest parses from it). For the walks that read manifests:
- * the fixity check and the catalog rebuild.
+ * too large to be a manifest reads as empty (no manifest parses from it). For every read of a manifest:
+ * the fixity check, the catalog rebuild and an upload's replay.
  */
 export async function readManifestBytes(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<Buffer | null> {
   const read = await deps.blobs.readIfExists(tenantId, blobName);
