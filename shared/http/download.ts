@@ -102,6 +102,11 @@ async function linkTo(file: StoredFileRef, c: DownloadConditions, deps: Pick<Dep
   // hour, never past the file's own availability (an export fetched just before it expires), nor past the
   // credential that asked for it (an API key about to expire would otherwise read on through its link).
   // To the millisecond (notAfter): a link asked for in the last second before such a limit had been given a whole second past it.
+  // A token is accepted up to the clock tolerance past its exp, but a link for it would have ended before it was read
+  // (a 303 to a link Storage refuses): a clear 401 instead, which a client answers by signing in again.
+  if (c.linkNotAfter !== undefined && Date.parse(c.linkNotAfter) <= deps.clock.now().getTime()) {
+    throw new ArchiveError('unauthenticated', { detail: 'The token has expired (it was accepted within the clock tolerance), so no link can be signed for it: sign in again.' });
+  }
   const until = Math.min(Infinity, ...[file.availableUntil, c.linkNotAfter].filter((t): t is string => t !== undefined).map((t) => Date.parse(t)));
   const left = Math.floor((until - deps.clock.now().getTime()) / 1000);
   const link = await deps.links.readOnlyUrl(

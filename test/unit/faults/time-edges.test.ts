@@ -93,6 +93,17 @@ const FY = 2018;
 const CLASS = 'immovable-property-10y';
 const RETAIN_UNTIL = retainUntilFor(10, FY);
 
+/** A link to the original asked for with the scene's token: 303 with a link ending by its exp, or 401 (never a link already ended). */
+const LINK_WITH_TOKEN: Judge = {
+  place: 'a download link asked for with it',
+  judge: async (w, c, b) => {
+    const r = await send(w, { ...get(`documents/${c.doc}/original?delivery=redirect`), as: c.token });
+    linkWithin(r, c.exp, 'link', b);
+    if (r.status === 303 && Date.parse(r.headers['Link-Expires']!) <= w.clock.now().getTime()) b.push(`link: ended (${r.headers['Link-Expires']}) when given`);
+    return answered(r, [303], [401], 'link', b);
+  },
+};
+
 const EDGES: Edge[] = [
   {
     limit: "an API key's end (expiresAt)",
@@ -346,16 +357,23 @@ const EDGES: Edge[] = [
     places: [
       { place: 'a request with a token not seen before', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.fresh }), [200], [401], 'fresh token', b) },
       { place: 'a request with the token verified before', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.token }), [200], [401], 'cached token', b) },
-      {
-        place: 'a download link asked for with it',
-        judge: async (w, c, b) => {
-          const r = await send(w, { ...get(`documents/${c.doc}/original?delivery=redirect`), as: c.token });
-          linkWithin(r, c.exp, 'link', b);
-          return answered(r, [303], [401], 'link', b);
-        },
-      },
+      // Within the tolerance no link: it would end (at exp) before it was read (the edge below).
+      ...(tolerance === 0 ? [LINK_WITH_TOKEN] : []),
     ],
   })),
+  {
+    limit: "a download link asked for with a bearer token: none once its exp has passed, though the token is accepted within the clock tolerance (30 s)",
+    lastValid: 'before-edge',
+    wallClock: true,
+    prepare: async (w) => {
+      const doc = await docOf(w);
+      const exp = Math.floor(w.clock.now().getTime() / 1000) + 600;
+      const token = await jwt(w, 30, { exp });
+      await ok(w, { ...get('documents'), as: token });
+      return { edge: new Date(exp * 1000).toISOString(), token, exp: new Date(exp * 1000).toISOString(), doc };
+    },
+    places: [LINK_WITH_TOKEN],
+  },
   ...[0, 30].map((tolerance): Edge => ({
     limit: `a bearer token's nbf, clock tolerance ${tolerance} s`,
     lastValid: 'from-edge',
