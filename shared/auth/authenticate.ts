@@ -223,8 +223,9 @@ export class Authenticator implements Authenticates {
     const idleMs = this.settings.keyPersonIdleDays * 86_400_000;
     const now = this.sources.clock.now().getTime();
     const sighting = await this.sightings.last(tenantId, person);
-    if (sighting && now - Date.parse(sighting.seenAt) <= idleMs) return holding(sighting.rightsSet);
-    if (record.createdBy.kind === 'user' && now - Date.parse(record.createdAt) <= idleMs) return null;
+    // Over at the instant the idle days end, as every time limit is (README "Every time limit ends at the instant it names").
+    if (sighting && now - Date.parse(sighting.seenAt) < idleMs) return holding(sighting.rightsSet);
+    if (record.createdBy.kind === 'user' && now - Date.parse(record.createdAt) < idleMs) return null;
     return 'idle';
   }
 

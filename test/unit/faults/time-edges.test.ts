@@ -361,6 +361,28 @@ const EDGES: Edge[] = [
       ...(tolerance === 0 ? [LINK_WITH_TOKEN] : []),
     ],
   })),
+  ...(['signed in since', 'minted by the sign-in'] as const).map((after): Edge => ({
+    limit: `a key whose person's rights come from the claim, its person idle (ARCHIVE_KEY_PERSON_IDLE_DAYS, 30) after their last sign-in${after === 'minted by the sign-in' ? ', the key minted by a sign-in the sightings did not record again (its own 30 days)' : ''}`,
+    lastValid: 'before-edge',
+    prepare: async (w) => {
+      // Rights from the tenant, then the claim; a bearer token `claim.<set>.<x>` is user <x> whose token claims <set>.
+      const { tenantRecords, secrets, config, rights, clock } = w.deps;
+      const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim', keyPersonIdleDays: 30 }, { tenantRecords, secrets, config, rights, clock });
+      (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token.replace(/^claim\.[a-z-]+\./, ''), kind: 'user', claimedRightsSet: /^claim\.([a-z-]+)\./.exec(token)?.[1] ?? null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
+      w.deps.authenticator = authenticator;
+      const dave = 'claim.tenant-admin.dave';
+      await ok(w, { ...get('documents'), as: dave });
+      // Minted half a day after that sign-in: the sighting is not written again within a day, so the key's own days end later.
+      if (after === 'minted by the sign-in') w.clock.advance(12 * 3600_000);
+      const minted = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'k', rightsSet: 'auditor', expiresAt: new Date(w.clock.now().getTime() + 365 * 86400_000).toISOString() }, as: dave }, 201);
+      if (after === 'signed in since') {
+        w.clock.advance(2 * 86400_000);
+        await ok(w, { ...get('documents'), as: dave });
+      }
+      return { edge: new Date(w.clock.now().getTime() + 30 * 86400_000).toISOString(), key: `ApiKey ${minted.json.key as string}` };
+    },
+    places: [{ place: 'a request with the key', judge: async (w, c, b) => answered(await send(w, { ...get('documents'), as: c.key }), [200], [403], 'key', b) }],
+  })),
   {
     limit: "a download link asked for with a bearer token: none once its exp has passed, though the token is accepted within the clock tolerance (30 s)",
     lastValid: 'before-edge',
