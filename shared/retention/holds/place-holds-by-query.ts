@@ -41,7 +41,7 @@ export const holdByQueryRecordId = (holdId: string) => `legal-hold-by-query:${ho
 export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery; audit?: AuditStaging; /** Validated (ids.ts idempotencyKeyOf): the hold's id is derived from it, so a retry places the same hold. */ idempotencyKey?: string | null }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[]; replayed: boolean }> {
   const tenantId = cmd.principal.tenantId;
   // With a key, a retry (its answer lost) places the same hold: documents that carry it already are left as they are, and
-  // documents that match the query only now get it too, as the request asks; without one, a retry would place a second
+  // documents that match the query only now get it too, as the request asks (not once the hold was released: below); without one, a retry would place a second
   // hold, each to be released by four eyes.
   const holdId = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold-by-query') : uuidv7(deps.clock.now().getTime());
   const limit = deps.config.ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS;
@@ -50,12 +50,16 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   // is refused (422) before it holds anything.
   const carrying: string[] = [];
   let carried: LegalHold | undefined;
+  let released = false;
+  const stillHeld: string[] = [];
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.matching(tenantId, cmd.query, 100, token);
     for (const d of page.items) {
       const h = d.holds?.find((x) => x.id === holdId);
       if (h) carried ??= h;
+      if (h?.releasedAt) released = true;
+      else if (h) stillHeld.push(d.id);
       (h ? carrying : documentIds).push(d.id);
     }
     if (carrying.length + documentIds.length > limit) {
@@ -72,15 +76,19 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     const asked: HoldByQueryRecord['request'] = { reason: cmd.reason, caseReference: cmd.caseReference, query: cmd.query };
     const readRecord = async () => (await deps.tenantRecords.get<HoldByQueryRecord>(tenantId, holdByQueryRecordId(holdId), 'legal-hold-by-query'))?.value ?? null;
     let earlier = await readRecord();
+    // Placed before requests kept a record: a document that carries the hold says what it was placed for.
+    const placedFor = earlier?.request ?? (carried ? { reason: carried.reason, caseReference: carried.caseReference, query: carried.query ?? {} } : null);
+    if (placedFor) sameHoldRequest(holdId, placedFor, asked);
+    // Released (everywhere, or on one of its documents, by four eyes): its retry is answered, the documents it still
+    // holds, and holds nothing more. Extended to documents matching only now, the hold two people ended came back.
+    if (released) return { holdId, documentIds: stillHeld, skipped: [], replayed: true };
     if (!earlier) {
-      // Placed before requests kept a record: a document that carries the hold says what it was placed for.
-      if (carried) sameHoldRequest(holdId, { reason: carried.reason, caseReference: carried.caseReference, query: carried.query ?? {} }, asked);
       const record: HoldByQueryRecord = { id: holdByQueryRecordId(holdId), tenantId, type: 'legal-hold-by-query', holdId, placedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request: asked };
       // The request's entry goes with the record: stored before any document is held under it.
       const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
       if (created === 'exists') earlier = await readRecord(); // the same key sent at once made it first
+      if (earlier) sameHoldRequest(holdId, earlier.request, asked);
     }
-    if (earlier) sameHoldRequest(holdId, earlier.request, asked);
   }
   const held: string[] = [];
   const skipped: SkippedDocument[] = [];

@@ -186,8 +186,22 @@ const ROWS: Row[] = [
     // Another query (it matches none of the documents held): the key names the first hold, whatever it would hold now.
     otherBody: (_c, as) => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Litigation', caseReference: 'LG-1', query: { counterparty: 'Other BV' } }, as }),
     made: (a) => a.json.holdId,
-    changes: [],
+    changes: [
+      {
+        name: 'the hold was released everywhere, and a matching document archived since',
+        run: async (w, _c, first) => {
+          await ok(w, { method: 'DELETE', path: `legal-holds/${first.json.holdId}`, body: { reason: 'Closed' }, as: 'bob' });
+          await docBy(w);
+        },
+      },
+    ],
     refused: { name: 'too broad', call: (_c, as) => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Litigation', caseReference: 'LG-1', query: { fiscalYear: 2018 } }, as }), refusal: { status: 400, code: 'invalid_query' } },
+    cells: {
+      'after: the hold was released everywhere, and a matching document archived since': {
+        replayed: 'released by four eyes: the retry is told it holds nothing now, and holds no document matching only now (the hold two people ended does not come back)',
+        check: (_w, _c, a) => (a.json.documents === 0 && a.json.documentIds.length === 0 ? [] : [`answered as holding ${JSON.stringify(a.json.documentIds)}`]),
+      },
+    },
   },
   {
     name: 'export',
