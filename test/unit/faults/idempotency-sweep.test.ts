@@ -78,6 +78,14 @@ const META = { fiscalYear: 2018, retentionClass: 'immovable-property-10y', count
 const uploadOf = (as: string, bytes: Buffer, metadata: object = META): Call => ({ method: 'POST', path: `documents?metadata=${encodeURIComponent(JSON.stringify(metadata))}`, raw: { bytes, type: 'image/png' }, as });
 const docBy = async (w: World, as = 'up', metadata: object = META) => (await ok(w, uploadOf(as, scan(), metadata), 201)).json.id as string;
 const YEARS_20 = 20 * 365 * 86400_000;
+/** Everything due approved by bob, then disposed of by the retention sweep. */
+async function disposeDue(w: World): Promise<void> {
+  await ok(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review' }, as: 'bob' }, 201);
+  later(w);
+  await runSweepTimer(w.deps);
+  await settle(w);
+}
+
 /** Until no export of either tenant is running (a fresh one's worker writes after the answer). */
 async function exportsDone(w: World): Promise<void> {
   const jobs = (w.deps.exportJobs as InMemoryExportJobs).jobs;
@@ -152,9 +160,20 @@ const ROWS: Row[] = [
     made: (a) => a.json.id,
     changes: [
       { name: 'the document was corrected', run: async (w, _c, first) => void (await ok(w, { method: 'PATCH', path: `documents/${first.json.id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', counterparty: 'ACME BV' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': '"metadata-1"' }, as: 'alice' })) },
+      {
+        name: 'the document was disposed of',
+        run: async (w) => {
+          w.clock.advance(YEARS_20);
+          await disposeDue(w);
+        },
+      },
     ],
     refused: { name: 'retention ended', call: (ctx, as) => uploadOf(as, Buffer.from(ctx.bytes!, 'latin1'), { ...META, fiscalYear: 1990 }), refusal: { status: 422, code: 'retention_ended' } },
     cells: {
+      'after: the document was disposed of': {
+        replayed: 'her upload was done, and the document since disposed of at the end of its retention: she is told so (its tombstone), not that the key was used for another upload (a client would send it again under a new key and archive it anew)',
+        check: (_w, _c, a) => (a.json.status === 'disposed' ? [] : [`answered the document as ${a.json.status}`]),
+      },
       'another person of the tenant': { refused: { status: 409, code: 'duplicate_document' }, why: "a fresh upload of his own: the same bytes are archived once per tenant, whoever sends them with whatever key (he may read the document, so he is told which)" },
     },
   },
