@@ -10,14 +10,18 @@
  * good one). Each cell states what it expects and why, and checks the status and code, the Idempotent-Replayed header,
  * what is stored (before/after the retry), the retry's audit entries, and that no answer to anyone but the first person
  * carries the id of the first act. Requests run in-process through the real pipeline and authenticator over inMemoryDeps
- * (test/support/in-process.ts).
+ * (test/support/in-process.ts). Then two requests with one key racing (the race sweep's scheduler, sweepPairs): every
+ * interleaving answers and stores what one serial order does.
  */
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { Permission } from '../../../shared/kernel/principal';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { exportTimer } from '../../../functions/exports';
 import type { InMemoryExportJobs } from '../../support/in-memory';
-import { type Answer, assign, type Call, ok, scan, send, settle, START, TENANT, world, type World } from '../../support/in-process';
+import { type Answer, assign, type Call, docOf, hold, ok, type Pair, scan, send, settle, START, sweepPairs, TENANT, world, type World } from '../../support/in-process';
+
+// As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time (the racing retries).
+jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
 
 // Keys are minted in most cells: scrypt as cheap as stale-instance-sweep.test.ts makes it.
 jest.mock('../../../shared/auth/api-keys/api-key', () => ({ ...jest.requireActual<object>('../../../shared/auth/api-keys/api-key'), SCRYPT: { N: 16, r: 1, p: 1, keylen: 32 } }));
@@ -428,4 +432,54 @@ describe.each(ROWS.map((r) => [r.name, r] as const))('%s', (_name, row) => {
     if ('na' in want) return;
     expect(await cell(row, column, want)).toEqual([]);
   });
+});
+
+// ---- Two retries racing: every interleaving of their port calls answers and stores what one serial order does ----
+
+const keyedBy = (call: Call, key: string): Call => ({ ...call, headers: { 'Idempotency-Key': key } });
+const byQuery = (ref: string, as = 'up'): Call => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Litigation', caseReference: ref, query: { fiscalYear: START.getUTCFullYear() } }, as });
+const RACES: Pair[] = [
+  {
+    name: 'the same legal hold on one document sent twice with one key',
+    prepare: async (w) => {
+      const id = await docOf(w, { fiscalYear: START.getUTCFullYear() });
+      return [keyedBy(hold(id), 'race-hold'), keyedBy(hold(id), 'race-hold')];
+    },
+  },
+  {
+    name: 'the same hold by query sent twice with one key',
+    perDocument: true,
+    prepare: async (w) => {
+      for (let i = 0; i < 2; i++) await docOf(w, { fiscalYear: START.getUTCFullYear() });
+      return [keyedBy(byQuery('LG-1'), 'race-query'), keyedBy(byQuery('LG-1'), 'race-query')];
+    },
+  },
+  {
+    name: 'a hold by query and another request with its key at once (one is a 422, nothing of it held)',
+    perDocument: true,
+    prepare: async (w) => {
+      for (let i = 0; i < 2; i++) await docOf(w, { fiscalYear: START.getUTCFullYear() });
+      return [keyedBy(byQuery('LG-1'), 'race-query'), keyedBy(byQuery('LG-2'), 'race-query')];
+    },
+  },
+  {
+    name: 'the same export sent twice with one key',
+    prepare: async (w) => {
+      await docOf(w, { fiscalYear: START.getUTCFullYear() });
+      const start: Call = { method: 'POST', path: 'exports', body: { fiscalYear: START.getUTCFullYear() }, as: 'alice' };
+      return [keyedBy(start, 'race-export'), keyedBy(start, 'race-export')];
+    },
+  },
+];
+/*
+ * Not a pair here: a retry of a hold by query racing its release everywhere. In serial orders the retry either places
+ * the hold on a document matching only now before the release (which then releases it there too), or finds it released
+ * and holds nothing; interleaved, the retry reads the matches before the release, and places the hold on the new document
+ * after the release went over the documents carrying it: that document stays held by a hold released "everywhere" (held
+ * too much, never too little; it shows in GET /legal-holds and is released as any other). Closing it needs an order
+ * between the two across documents (the release marking the hold's record first, the retry checking it after each
+ * placement and releasing what it placed): left open, see the closing note.
+ */
+describe('two retries racing', () => {
+  sweepPairs(RACES);
 });
