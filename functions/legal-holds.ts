@@ -21,7 +21,7 @@ const ZReleaseHold = z.strictObject({ reason: shownText('prose', 500) });
 export const placeDocumentHold = operation({
   name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', tags: ['retention'],
   summary: 'Place a legal hold on a document',
-  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422.',
+  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it, the accountable person and the document, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422, on another document a hold of its own.',
   auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place', idempotencyKey: true,
   params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
   body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },

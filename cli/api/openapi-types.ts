@@ -282,7 +282,7 @@ export interface paths {
         put?: never;
         /**
          * Place a legal hold on a document
-         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422.
+         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it, the accountable person and the document, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422, on another document a hold of its own.
          */
         post: operations["placeLegalHold"];
         delete?: never;

@@ -14,6 +14,7 @@
  * interleaving answers and stores what one serial order does.
  */
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { idFromIdempotencyKey } from '../../../shared/ids';
 import type { Permission } from '../../../shared/kernel/principal';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { exportTimer } from '../../../functions/exports';
@@ -40,6 +41,8 @@ const SETS: Record<string, Permission[]> = {
   /** May grant, but not the read-only scope (no documents:download): the rights ceiling refuses it. */
   'granter-meta': ['documents:read', 'support:grant'],
   approver: ['documents:read', 'retention:approve'],
+  /** A client app's upload key: it may not read documents. */
+  'write-only': ['documents:write'],
 };
 /** Who is who, in both tenants (the other tenant's people have the same subjects). */
 const PEOPLE: Record<string, string> = { up: 'arch-keys', up2: 'arch-keys', alice: 'tenant-admin', bob: 'tenant-admin', carol: 'tenant-admin' };
@@ -138,6 +141,8 @@ interface Row {
   /** A first attempt the archive refuses, and its refusal; `as`, a credential of the first person to send it with. */
   refused: { name: string; call: (ctx: Ctx, as: string, w: World) => Call; as?: (w: World) => Promise<string>; refusal: { status: number; code: string } };
   cells?: Partial<Record<string, Expect>>;
+  /** Columns of this row alone: the retry after the first act, and what it expects. */
+  extra?: { name: string; retry: (w: World, ctx: Ctx, first: Answer) => Promise<Call>; expect: Expect }[];
 }
 
 /** What a cell expects of the retry, with why. */
@@ -172,6 +177,20 @@ const ROWS: Row[] = [
         },
       },
     ],
+    extra: [
+      {
+        name: 'her write-only key, after others held and corrected the document',
+        retry: async (w, ctx, first) => {
+          await ok(w, { method: 'POST', path: `documents/${first.json.id}/legal-holds`, body: { reason: 'Audit', caseReference: 'SECRET-CASE' }, as: 'up2' });
+          await ok(w, { method: 'PATCH', path: `documents/${first.json.id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', counterparty: 'ACME BV' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': '"metadata-1"' }, as: 'alice' });
+          return uploadOf(await mint(w, 'up', 'write-only'), Buffer.from(ctx.bytes!, 'latin1'));
+        },
+        expect: {
+          replayed: 'her upload, by a key that may not read documents: the first answer (the document as ingested), not what others added since (a hold and its case, a correction)',
+          check: (_w, _c, a) => (JSON.stringify(a.json).includes('SECRET-CASE') || a.json.legalHold !== false || a.json.metadata.counterparty !== 'ACME GmbH' ? [`the replay shows what others did since: ${JSON.stringify(a.json)}`] : []),
+        },
+      },
+    ],
     refused: { name: 'retention ended', call: (ctx, as) => uploadOf(as, Buffer.from(ctx.bytes!, 'latin1'), { ...META, fiscalYear: 1990 }), refusal: { status: 422, code: 'retention_ended' } },
     cells: {
       'after: the document was disposed of': {
@@ -192,6 +211,28 @@ const ROWS: Row[] = [
     otherBody: (ctx, as) => ({ method: 'POST', path: `documents/${ctx.doc}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-2' }, as }),
     made: (a) => a.json.id,
     changes: [{ name: 'the hold was released', run: async (w, ctx, first) => void (await ok(w, { method: 'DELETE', path: `documents/${ctx.doc}/legal-holds/${first.json.id}`, body: { reason: 'Closed' }, as: 'bob' })) }],
+    extra: [
+      {
+        name: 'the same body on another document',
+        retry: async (w, _c) => ({ method: 'POST', path: `documents/${await docBy(w)}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' }, as: 'up' }),
+        expect: { fresh: "another document is another request (its path names it): a hold of its own, with its own id (derived from the document too), never the first hold's id on a second document" },
+      },
+      {
+        name: 'a hold placed before its id named the document',
+        retry: async (w, ctx, first) => {
+          // As stored then: the hold's id derived from tenant, person and key alone.
+          const stored = w.deps.catalog.documents.get(`${TENANT}/${ctx.doc}`)!;
+          const before = idFromIdempotencyKey(TENANT, 'up', KEY, 'legal-hold');
+          w.deps.catalog.documents.set(`${TENANT}/${ctx.doc}`, { ...stored, holds: stored.holds!.map((h) => (h.id === first.json.id ? { ...h, id: before } : h)) });
+          ctx.before = before;
+          return { method: 'POST', path: `documents/${ctx.doc}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' }, as: 'up' };
+        },
+        expect: {
+          replayed: 'a retry across the change of how hold ids are derived is still her retry: answered the hold as placed, not a second hold',
+          check: (w, ctx, a) => (a.json.id === ctx.before && w.deps.catalog.documents.get(`${TENANT}/${ctx.doc}`)!.holds!.length === 1 ? [] : [`answered ${a.json.id as string}; holds ${JSON.stringify(w.deps.catalog.documents.get(`${TENANT}/${ctx.doc}`)!.holds)}`]),
+        },
+      },
+    ],
     refused: { name: 'no such document', call: (_c, as) => ({ method: 'POST', path: 'documents/01890000-0000-7000-8000-000000000000/legal-holds', body: { reason: 'Audit', caseReference: 'C-1' }, as }), refusal: { status: 404, code: 'document_not_found' } },
     cells: {
       'the same subject in another tenant': { refused: { status: 404, code: 'document_not_found' }, why: 'the document is not of his tenant: the same answer as for one that does not exist' },
@@ -263,6 +304,13 @@ const ROWS: Row[] = [
       { name: 'the grant was revoked', run: async (w, _c, first) => void (await ok(w, { method: 'DELETE', path: `support-grants/${first.json.id}`, as: 'bob' })) },
       { name: 'the grant expired', run: async (w) => void w.clock.advance(6 * 86400_000) },
     ],
+    extra: [
+      {
+        name: 'her key holding support:grant, not the scope it gave',
+        retry: async (w, ctx) => ({ method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: ctx.expiresAt }, as: await mint(w, 'alice', 'granter-meta') }),
+        expect: { refused: { status: 403, code: 'segregation_of_duties' }, why: 'the key could not give this grant (rights ceiling: documents:download): refused before the replay, as the same request by it would be without a key, so a narrower credential is never told of a grant it could not give' },
+      },
+    ],
     refused: { name: 'above the rights ceiling (her key without documents:download asks read-only)', as: (w) => mint(w, 'alice', 'granter-meta'), call: (ctx, as) => ({ method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: ctx.expiresAt }, as }), refusal: { status: 403, code: 'segregation_of_duties' } },
   },
   {
@@ -298,7 +346,7 @@ const REPLAYED = 'the same person asks again for what she did: the first answer,
 
 /** What the columns expect unless a row says otherwise. */
 function expected(row: Row, column: string): Expect {
-  const own = row.cells?.[column] ?? (column.startsWith('after: ') ? row.cells?.['after: *'] : undefined);
+  const own = row.cells?.[column] ?? row.extra?.find((x) => x.name === column)?.expect ?? (column.startsWith('after: ') ? row.cells?.['after: *'] : undefined);
   if (own) return own;
   switch (column) {
     case 'same credential, same body':
@@ -325,7 +373,7 @@ function expected(row: Row, column: string): Expect {
 }
 
 function columnsOf(row: Row): string[] {
-  return COLUMNS.flatMap((c) => (c === 'after: *' ? row.changes.map((ch) => `after: ${ch.name}`) : [c]));
+  return [...COLUMNS.flatMap((c) => (c === 'after: *' ? row.changes.map((ch) => `after: ${ch.name}`) : [c])), ...(row.extra ?? []).map((x) => x.name)];
 }
 
 async function cell(row: Row, column: string, want: Expect): Promise<string[]> {
@@ -388,6 +436,11 @@ async function cell(row: Row, column: string, want: Expect): Promise<string[]> {
       retry = row.call(ctx, row.actor, w);
       break;
     default: {
+      const extra = row.extra?.find((x) => x.name === column);
+      if (extra) {
+        retry = await extra.retry(w, ctx, first);
+        break;
+      }
       const change = row.changes.find((c) => `after: ${c.name}` === column)!;
       await change.run(w, ctx, first);
       retry = row.call(ctx, row.actor, w);
@@ -405,7 +458,7 @@ async function cell(row: Row, column: string, want: Expect): Promise<string[]> {
   const text = JSON.stringify([answer.json, answer.headers]);
   if ('replayed' in want) {
     if (answer.status !== row.status || !replayedHeader) found.push(`expected a replay (${row.status}, Idempotent-Replayed: true), answered ${got} ${answer.headers['Idempotent-Replayed'] ?? ''} ${JSON.stringify(answer.json)}`);
-    else if (row.made(answer) !== firstId) found.push(`replayed ${row.made(answer)}, the first act made ${firstId}`);
+    else if (row.made(answer) !== firstId && row.made(answer) !== ctx.before) found.push(`replayed ${row.made(answer)}, the first act made ${firstId}`);
     if (stored(w) !== before) found.push('the replay stored something');
     if (entries.length !== 1 || entries[0]!.outcome !== 'success' || !String(entries[0]!.detail ?? '').includes('replayed')) found.push(`audit: ${JSON.stringify(entries.map((e) => [e.action, e.outcome, e.detail]))}, expected one success entry saying replayed`);
     found.push(...(want.check?.(w, ctx, answer) ?? []));
