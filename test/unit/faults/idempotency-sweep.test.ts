@@ -41,6 +41,8 @@ const SETS: Record<string, Permission[]> = {
   /** May grant, but not the read-only scope (no documents:download): the rights ceiling refuses it. */
   'granter-meta': ['documents:read', 'support:grant'],
   approver: ['documents:read', 'retention:approve'],
+  /** Places holds, may not read documents (nor the holds on them). */
+  'place-only': ['holds:place'],
   /** A client app's upload key: it may not read documents. */
   'write-only': ['documents:write'],
 };
@@ -216,6 +218,17 @@ const ROWS: Row[] = [
         name: 'the same body on another document',
         retry: async (w, _c) => ({ method: 'POST', path: `documents/${await docBy(w)}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' }, as: 'up' }),
         expect: { fresh: "another document is another request (its path names it): a hold of its own, with its own id (derived from the document too), never the first hold's id on a second document" },
+      },
+      {
+        name: 'her key that may not read documents, after bob released the hold',
+        retry: async (w, ctx, first) => {
+          await ok(w, { method: 'DELETE', path: `documents/${ctx.doc}/legal-holds/${first.json.id}`, body: { reason: 'SECRET-RELEASE' }, as: 'bob' });
+          return { method: 'POST', path: `documents/${ctx.doc}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' }, as: await mint(w, 'up', 'place-only') };
+        },
+        expect: {
+          replayed: 'her hold, by a key that may not read documents or their holds: the first answer (the hold as she placed it), not who released it and why (as an upload replayed to a write-only key is the document as ingested)',
+          check: (_w, _c, a) => (JSON.stringify(a.json).includes('SECRET-RELEASE') || JSON.stringify(a.json).includes('bob') ? [`the replay shows another person's release: ${JSON.stringify(a.json)}`] : []),
+        },
       },
       {
         name: 'a hold placed before its id named the document',
