@@ -80,13 +80,26 @@ async function mint(w: World, as: string, rightsSet: string): Promise<string> {
   const r = await ok(w, { method: 'POST', path: 'api-keys', body: { name: `k-${w.seq}`, rightsSet, expiresAt }, as }, 201);
   return `ApiKey ${r.json.key as string}`;
 }
-const keyed = (call: Call, key = KEY): Call => ({ ...call, headers: { ...call.headers, 'Idempotency-Key': key } });
+/** The call with the sweep's key (a call naming its own keeps it). */
+const keyed = (call: Call, key = KEY): Call => ({ ...call, headers: { 'Idempotency-Key': key, ...call.headers } });
 
 /** Documents of fiscal year 2018, kept 10 years from its end: due once the clock moves on 20 years. */
 const META = { fiscalYear: 2018, retentionClass: 'immovable-property-10y', counterparty: 'ACME GmbH' };
 const uploadOf = (as: string, bytes: Buffer, metadata: object = META): Call => ({ method: 'POST', path: `documents?metadata=${encodeURIComponent(JSON.stringify(metadata))}`, raw: { bytes, type: 'image/png' }, as });
 const docBy = async (w: World, as = 'up', metadata: object = META) => (await ok(w, uploadOf(as, scan(), metadata), 201)).json.id as string;
 const YEARS_20 = 20 * 365 * 86400_000;
+/** `act` done by `subject` as an uploader ('arch-keys', assigned directly), then back to their own set. */
+async function asUploader<T>(w: World, subject: string, act: () => Promise<T>): Promise<T> {
+  const id = `${TENANT}/${rightsAssignmentRecordId(subject)}`;
+  const own = w.deps.tenantRecords.records.get(id)!;
+  w.deps.tenantRecords.records.set(id, { ...own, value: { ...own.value, rightsSet: 'arch-keys' } as never, etag: own.etag + 1 });
+  try {
+    return await act();
+  } finally {
+    w.deps.tenantRecords.records.set(id, { ...own, etag: own.etag + 2 });
+  }
+}
+
 /** Everything due approved by bob, then disposed of by the retention sweep. */
 async function disposeDue(w: World): Promise<void> {
   await ok(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review' }, as: 'bob' }, 201);
@@ -333,7 +346,7 @@ const ROWS: Row[] = [
     keySet: 'approver',
     status: 201,
     seed: async (w) => {
-      const ctx = { a: await docBy(w), b: await docBy(w) };
+      const ctx = { a: await docBy(w), b: await docBy(w), c: await docBy(w), own: await asUploader(w, 'alice', () => docBy(w, 'alice')) };
       w.clock.advance(YEARS_20);
       return ctx;
     },
@@ -348,6 +361,22 @@ const ROWS: Row[] = [
           await runSweepTimer(w.deps);
           await settle(w);
         },
+      },
+    ],
+    extra: [
+      {
+        name: 'another key of hers: a first attempt refused by the uploader rule, the same again, then a good request',
+        retry: async (w, ctx) => {
+          const approve = (ids: string[]): Call => ({ method: 'POST', path: 'retention/approvals', body: { before: new Date(Date.parse(START.toISOString()) + YEARS_20).toISOString(), reason: 'Annual review', documentIds: ids }, headers: { 'Idempotency-Key': 'retry-2' }, as: 'alice' });
+          const before = stored(w);
+          for (let i = 0; i < 2; i++) {
+            const refused = await send(w, approve([ctx.c!, ctx.own!]));
+            await settle(w);
+            if (refused.status !== 403 || refused.json?.rule !== 'uploader-approves-disposal' || stored(w) !== before) throw new Error(`attempt ${i + 1} naming her own document: ${refused.status} ${JSON.stringify(refused.json)}`);
+          }
+          return approve([ctx.c!]);
+        },
+        expect: { fresh: 'the refusals stored nothing under the key (the record of a keyed approval is made after the rule is checked): the good request after them is judged afresh and done, the refused one never let through' },
       },
     ],
     refused: { name: 'bad input (before too far ahead)', call: (ctx, as) => ({ method: 'POST', path: 'retention/approvals', body: { before: new Date(Date.parse(START.toISOString()) + 2 * YEARS_20).toISOString(), reason: 'Annual review', documentIds: [ctx.a, ctx.b] }, as }), refusal: { status: 400, code: 'bad_request' } },
