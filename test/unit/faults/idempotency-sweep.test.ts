@@ -18,6 +18,7 @@ import { idFromIdempotencyKey } from '../../../shared/ids';
 import type { Permission } from '../../../shared/kernel/principal';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { exportTimer } from '../../../functions/exports';
+import { withdrawExport } from '../../../shared/exports/withdraw-exports';
 import type { InMemoryExportJobs } from '../../support/in-memory';
 import { type Answer, assign, type Call, docOf, hold, ok, type Pair, scan, send, settle, START, sweepPairs, TENANT, world, type World } from '../../support/in-process';
 
@@ -313,7 +314,18 @@ const ROWS: Row[] = [
           await settle(w);
         },
       },
+      {
+        name: 'the export was withdrawn (a document it held disposed of)',
+        // As the retention sweep withdraws it (withdraw-exports.ts), without waiting the years to its document's end.
+        run: async (w, ctx, first) => void (await withdrawExport((await w.deps.exportJobs.getVersioned(TENANT, first.json.id))!, [ctx.doc!], w.clock.now(), w.deps)),
+      },
     ],
+    cells: {
+      'after: the export was withdrawn (a document it held disposed of)': {
+        replayed: 'the same person asks again for what she did: the export as it is now, withdrawn, not started again (a new export is a new key)',
+        check: (_w, _c, a) => (a.json.status === 'expired' ? [] : [`answered the export as ${a.json.status as string}`]),
+      },
+    },
     refused: { name: 'bad input', call: (_c, as) => ({ method: 'POST', path: 'exports', body: { ...GOAL, amountMin: 10, amountMax: 1 }, as }), refusal: { status: 400, code: 'bad_request' } },
   },
   {
