@@ -21,7 +21,7 @@ const ZReleaseHold = z.strictObject({ reason: shownText('prose', 500) });
 export const placeDocumentHold = operation({
   name: 'placeLegalHold', method: 'POST', route: 'documents/{id}/legal-holds', tags: ['retention'],
   summary: 'Place a legal hold on a document',
-  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422.',
+  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it, the accountable person and the document, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422, on another document a hold of its own.',
   auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place', idempotencyKey: true,
   params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
   body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },
@@ -37,7 +37,7 @@ export const placeDocumentHold = operation({
 export const placeQueryHold = operation({
   name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', tags: ['retention'],
   summary: 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)',
-  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; the same key with another reason, case reference or query is a 422.',
+  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; once the hold was released (on any of its documents) a retry is answered the documents it still holds (`Idempotent-Replayed: true`) and holds no more; the same key with another reason, case reference or query is a 422.',
   auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query', idempotencyKey: true,
   body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
   responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult, headers: ['Idempotent-Replayed'] } },

@@ -36,9 +36,9 @@ export function uuidv7(now: number = Date.now()): string {
  * tenant can replay it to be handed a document they did not upload, or learn from a refusal that
  * it was used. UUIDv8 (custom) since it is a hash, not a time.
  */
-export function idFromIdempotencyKey(tenantId: string, person: string, key: string, purpose?: 'legal-hold' | 'legal-hold-by-query' | 'export' | 'support-grant' | 'disposal-approval'): string {
+export function idFromIdempotencyKey(tenantId: string, person: string, key: string, purpose?: 'legal-hold' | 'legal-hold-by-query' | 'export' | 'support-grant' | 'disposal-approval', /** What the request is aimed at, where its path names it (the document a hold goes on). */ within?: string): string {
   // `purpose`: what the key creates besides documents (whose ids stay as they were): one key of a person per operation.
-  const b = createHash('sha256').update(JSON.stringify(purpose ? [tenantId, person, key, purpose] : [tenantId, person, key])).digest().subarray(0, 16);
+  const b = createHash('sha256').update(JSON.stringify(purpose ? [tenantId, person, key, purpose, ...(within !== undefined ? [within] : [])] : [tenantId, person, key])).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return format(b);

@@ -262,7 +262,7 @@ export interface paths {
         put?: never;
         /**
          * Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)
-         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; the same key with another reason, case reference or query is a 422.
+         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; once the hold was released (on any of its documents) a retry is answered the documents it still holds (`Idempotent-Replayed: true`) and holds no more; the same key with another reason, case reference or query is a 422.
          */
         post: operations["placeLegalHoldsByQuery"];
         delete?: never;
@@ -282,7 +282,7 @@ export interface paths {
         put?: never;
         /**
          * Place a legal hold on a document
-         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422.
+         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it, the accountable person and the document, so a retry answers the hold already placed (`Idempotent-Replayed: true`) instead of placing a second one; the same key with another reason or case reference is a 422, on another document a hold of its own.
          */
         post: operations["placeLegalHold"];
         delete?: never;

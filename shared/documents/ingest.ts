@@ -12,7 +12,7 @@ import { checkStatedFiscalYear, checkStoredPolicy, resolveRetention } from '../r
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
 import { readManifestBytes } from './manifest';
-import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata } from '../kernel/document';
+import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata, tombstoneMetadata } from '../kernel/document';
 import type { NormaliseResult } from '../normalise/types';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
 
@@ -442,9 +442,13 @@ const sentOf = (ctx: IngestContext): SentRequest => ({ metadata: need(ctx.metada
  * (as ingested, before any correction); metadata corrections go through PATCH /documents/{id}/metadata.
  */
 function assertSameRequest(earlier: ArchivedDocument, sent: SentRequest): void {
-  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, sent.metadata).map((c) => c.field);
+  // A disposed document's tombstone keeps no names (dispose.ts tombstoneOf): the retry is compared on what it keeps.
+  // Compared whole, the same request was told it was another upload (422), and a client sending it again under a new
+  // key, as that answer suggests, archives the disposed document anew.
+  const disposed = earlier.status === 'disposed';
+  const differences = metadataDiff(metadataHistoryOf(earlier).versions[0]!.metadata as TDocumentMetadata, disposed ? tombstoneMetadata(sent.metadata) : sent.metadata).map((c) => c.field);
   earlier.originals.forEach((o, i) => {
-    if (o.fileName !== (sent.fileNames[i] ?? null)) differences.push(`originals[${i}].fileName`);
+    if (!disposed && o.fileName !== (sent.fileNames[i] ?? null)) differences.push(`originals[${i}].fileName`);
   });
   if (differences.length === 0) return;
   throw new ArchiveError('idempotency_key_reused', {

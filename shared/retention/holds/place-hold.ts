@@ -28,7 +28,11 @@ export async function placeHoldOn(
   deps: HoldDeps,
 ): Promise<PlacedHold> {
   const tenantId = cmd.principal.tenantId;
-  const keyed = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold') : undefined;
+  // The document is part of the id: the same key sent to another document placed the first hold, under its id, there too
+  // (201, one hold id then naming two requests, released together everywhere). It is another request: its own hold.
+  const keyed = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold', cmd.documentId) : undefined;
+  // As ids were derived before: a retry of a hold placed then is still recognised on its document.
+  const keyedBefore = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold') : undefined;
   const hold: LegalHold = {
     id: cmd.holdId ?? keyed ?? uuidv7(deps.clock.now().getTime()),
     reason: cmd.reason,
@@ -38,12 +42,12 @@ export async function placeHoldOn(
     ...(cmd.query ? { query: cmd.query } : {}),
   };
   return updateDocument<PlacedHold>(tenantId, cmd.documentId, deps, (doc) => {
-    const earlier = (doc.holds ?? []).find((h) => h.id === hold.id);
+    const earlier = (doc.holds ?? []).find((h) => h.id === hold.id || (keyedBefore !== undefined && !cmd.holdId && h.id === keyedBefore));
     if (earlier) {
       if (earlier.reason !== hold.reason || earlier.caseReference !== hold.caseReference || JSON.stringify(earlier.query ?? null) !== JSON.stringify(hold.query ?? null)) {
         throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already placed hold ${earlier.id} on document ${doc.id} with another reason, case reference or query; nothing was changed.`, extensions: { holdId: earlier.id } });
       }
-      return { next: null, result: { hold: earlier, replayed: true } };
+      return { next: null, result: { hold: cmd.principal.permissions.has('documents:read') ? earlier : asPlaced(earlier), replayed: true } };
     }
     // Its flags are set: nothing is left for a release's clearing to do.
     const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
@@ -57,6 +61,16 @@ export async function placeHoldOn(
       before: () => setBlobHolds(deps, doc, true),
     };
   }, cmd.audit);
+}
+
+/**
+ * A replay to a principal that may not read documents nor their holds (a key with holds:place alone) is the first
+ * answer: the hold as placed, not who released it since and why (another person's act it could not read otherwise), as
+ * an upload replayed to a write-only key is the document as ingested (documents/ingest.ts firstAnswer).
+ */
+function asPlaced(hold: LegalHold): LegalHold {
+  const { releasedAt: _a, releasedBy: _b, releaseReason: _r, ...placed } = hold;
+  return placed;
 }
 
 /** `placeHoldOn`, for a caller that needs only the hold. */
