@@ -352,6 +352,18 @@ const PAIRS: Pair[] = [
     },
   },
   {
+    // Rights from the tenant, then the claim: the remover must hold what the assignment's placer held. rm2 placed it; a
+    // tenant-admin (holding all rm2 holds) replacing it meanwhile makes it hers, and rm2's removal is then refused.
+    name: "a rights assignment removed by its placer while a tenant-admin replaces it",
+    ignored: ['givenBefore'],
+    prepare: async (w) => {
+      await ok(w, putSet('records', ADMIN.filter((p) => p !== 'retention:approve')));
+      await ok(w, assign('rm2', 'records'));
+      await ok(w, assign('frank', 'auditor', 'rm2'));
+      return [{ method: 'DELETE', path: 'rights-assignments/frank', as: 'rm2' }, assign('frank', 'accountant', 'carol')];
+    },
+  },
+  {
     name: 'an SoD proposal approved by two people at once',
     prepare: async (w) => {
       const id = await proposeWeakening(w);
