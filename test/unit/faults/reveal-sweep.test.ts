@@ -458,3 +458,26 @@ it('the scene is what the cells judge: its documents, export and grants are ther
   const original = await send(s.w, { method: 'GET', path: `documents/${s.acme.doc}/original`, as: 'alice' });
   expect(s.fileMarkers.some((m) => original.bytes.toString('latin1').includes(m))).toBe(true);
 }, 120_000);
+
+describe('an API key names its tenant and key id in clear: a wrong secret answers alike whether the key exists (in any tenant) or not', () => {
+  const bad = 'A'.repeat(43);
+  const keyText = (key: string) => key.replace(/^ApiKey /, '');
+  const parts = (key: string) => /^arch_([a-z0-9-]+)_([0-9a-f]{24})_/.exec(keyText(key))!;
+  it.each([
+    ['a key of this tenant, wrong secret', (s: Scene) => `arch_${TENANT}_${parts(s.keys[TENANT]!)[2]}_${bad}`],
+    ["the other tenant's key id under this tenant's name", (s: Scene) => `arch_${TENANT}_${parts(s.keys[OTHER]!)[2]}_${bad}`],
+    ["the other tenant's key, wrong secret", (s: Scene) => `arch_${OTHER}_${parts(s.keys[OTHER]!)[2]}_${bad}`],
+    ["this tenant's key id under the other tenant's name, its own secret", (s: Scene) => `arch_${OTHER}_${parts(s.keys[TENANT]!)[2]}_${keyText(s.keys[TENANT]!).slice(-43)}`],
+  ] as const)('%s: as a made-up key id', async (_n, key) => {
+    const s = await scene(PRINCIPALS.find((c) => c.name === 'no credential')!);
+    const shape = async (k: string, madeUp: string) => {
+      const a = await send(s.w, { method: 'GET', path: 'documents', headers: { authorization: `ApiKey ${k}` } });
+      return refusalShape(a, madeUp);
+    };
+    const k = key(s);
+    const id = parts(k)[2]!;
+    const madeUp = k.replace(id, 'abcdef0123456789abcdef01');
+    expect(await shape(k, id)).toBe(await shape(madeUp, 'abcdef0123456789abcdef01'));
+    expect(JSON.parse(await shape(k, id)).status).toBe(401);
+  }, 120_000);
+});
