@@ -165,7 +165,9 @@ async function scene(column: Column): Promise<Scene> {
   }
   const as = await column.credential(w, secrets);
   await settle(w);
-  // Every stored secret of a key (hash value, salt) and the pepper.
+  // The secrets the archive reads (the API key pepper, the audit chain's HMAC key...): the in-memory source answers `secret-<name>`.
+  for (const [k, v] of Object.entries(w.deps.config)) if (/SECRET_NAME$/.test(k) && typeof v === 'string') secrets.push(`secret-${v}`);
+  // Every stored secret of a key (hash value, salt).
   for (const r of w.deps.tenantRecords.records.values()) {
     const hash = (r.value as { hash?: { salt: string; value: string } }).hash;
     if (hash) secrets.push(hash.salt, hash.value);
@@ -454,6 +456,7 @@ it('the scene is what the cells judge: its documents, export and grants are ther
   expect(names).toEqual(expect.arrayContaining([s.globex.doc, s.globex.exportId, s.globex.grant, 'Globex Plain Counterparty', 'globex-alice', docs.get(`${OTHER}/${s.globex.doc}`)!.original.sha256]));
   expect(names.some((n) => n.includes(s.globex.keyId))).toBe(true);
   expect(s.secrets.length).toBeGreaterThanOrEqual(8);
+  expect(s.secrets).toEqual(expect.arrayContaining([`secret-${s.w.deps.config.API_KEY_PEPPER_SECRET_NAME}`, `secret-${s.w.deps.config.AUDIT_CHAIN_KEY_SECRET_NAME}`]));
   // A download's body carries its file's marker: the check for bytes without documents:download can fire.
   const original = await send(s.w, { method: 'GET', path: `documents/${s.acme.doc}/original`, as: 'alice' });
   expect(s.fileMarkers.some((m) => original.bytes.toString('latin1').includes(m))).toBe(true);
