@@ -387,6 +387,8 @@ async function judge(s: Scene, row: Row, col: Column, answer: Answer): Promise<s
   const text = textOf(answer);
   // Secrets, to anyone, ever (refusals included).
   for (const x of s.secrets) if (text.includes(x)) found.push(`a secret in the answer: ${x.slice(0, 12)}…`);
+  // A tombstone keeps no names (shared/retention/dispose.ts): the disposed documents' counterparty is in no answer.
+  if (text.includes('Disposed Counterparty')) found.push("names a disposed document's counterparty");
   const op = OPS.get(row.op)!;
   if ((answer.status >= 300 && answer.status !== 303) || op.auth === 'public' || !col.holds.length) {
     // A refusal, a public answer, an answer to someone holding nothing: no tenant's data at all (but the id asked).
