@@ -67,7 +67,10 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     }
     const { hash: computed } = await hashSecret(deps, secret, Buffer.from(key.hash.salt, 'base64'), key.hash, { name: key.hash.pepper ?? deps.config.API_KEY_PEPPER_SECRET_NAME, version: key.hash.pepperVersion ?? null });
     const stored = Buffer.from(key.hash.value, 'base64');
-    if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return { key, refusal: invalidKey('The API key\'s secret does not match.') };
+    // Answered as an unknown key is: the key names its tenant and id in clear (audit subjects, logs), and a detail saying
+    // the secret did not match told anyone without a credential that this id is a key of that tenant. The tenant's audit
+    // entry still records the attempt on its key.
+    if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return { key, refusal: invalidKey() };
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
   if (key.revokedAt) return { key, refusal: invalidKey('The API key has been revoked.') };

@@ -32,7 +32,7 @@ it('a wrong secret for an existing key is refused after the check (with the key,
   const verified = new VerifiedTokens<string>({ maxAgeMs: 600_000, maxEntries: 10 });
   const refused = await verifyApiKey(wrong, deps.clock.now(), deps, verified);
   expect(refused.key.keyId).toBe(record.keyId);
-  expect(refused.refusal).toMatchObject({ code: 'unauthenticated', detail: "The API key's secret does not match." });
+  expect(refused.refusal).toMatchObject({ code: 'unauthenticated', detail: 'The API key is not valid for this archive.' });
   expect(hashes() - minted).toBe(1);
   expect((await verifyApiKey(key, deps.clock.now(), deps, verified)).refusal).toBeNull();
   await verifyApiKey(key, deps.clock.now(), deps, verified);
