@@ -29,7 +29,7 @@ import type { Operation } from '../../../shared/http/operation';
 import type { AuditInput } from '../../../shared/ports';
 import { API_KEY_PATTERN } from '../../../shared/auth/api-keys/api-key';
 import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
-import { ok, settle, TABLE, TENANT, world, type Call, type World } from '../../support/in-process';
+import { ADMIN, delivering, exportCompleted, ok, settle, TABLE, TENANT, validationWorker, world, type Call, type World } from '../../support/in-process';
 
 type TenantOp = Extract<Operation, { auth: 'tenant' }>;
 const OPS = TABLE.map((r) => r.route).filter((r): r is TenantOp => r.auth === 'tenant');
@@ -175,6 +175,21 @@ async function etagOf(w: World, path: string): Promise<string> {
   return (await ok(w, { method: 'GET', path, as: 'carol' })).headers.ETag!;
 }
 
+async function proposeSodWeakening(w: World, as: string): Promise<string> {
+  return (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': await etagOf(w, 'sod-policy') }, as }, 202)).json.id as string;
+}
+/** Required disposal approval turned off (on first), proposed by rm1, a records manager (no retention:approve), as rm2 is. */
+async function proposeRetentionLowering(w: World): Promise<string> {
+  await ok(w, { method: 'PUT', path: 'rights-sets/records', body: { permissions: ADMIN.filter((p) => p !== 'retention:approve') }, as: 'carol' });
+  for (const rm of ['rm1', 'rm2']) await ok(w, { method: 'PUT', path: `rights-assignments/${rm}`, body: { rightsSet: 'records' }, as: 'carol' });
+  later(w);
+  const read = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, ...policy } = read.json;
+  let etag = read.headers.ETag!;
+  if (policy.requireDisposalApproval !== true) etag = (await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...policy, requireDisposalApproval: true }, headers: { 'If-Match': etag }, as: 'carol' }, 200)).headers.ETag!;
+  return (await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...policy, requireDisposalApproval: false }, headers: { 'If-Match': etag }, as: 'rm1' }, 202)).json.id as string;
+}
+
 const ROWS: Record<string, Row | { na: string }> = {
   createApiKey: { success: async (w) => ({ method: 'POST', path: 'api-keys', body: { name: 'k2', rightsSet: 'tenant-admin', expiresAt: inDays(w, 30) } }), badInput: () => ({ method: 'POST', path: 'api-keys', body: { name: 5 } }) },
   listApiKeys: { success: async () => ({ method: 'GET', path: 'api-keys' }), badInput: () => ({ method: 'GET', path: 'api-keys?bogus=1' }) },
@@ -206,8 +221,16 @@ const ROWS: Record<string, Row | { na: string }> = {
   readSodPolicy: { success: async () => ({ method: 'GET', path: 'sod-policy' }) },
   putSodPolicy: { success: async (w) => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: [['holds:place', 'audit:read']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': await etagOf(w, 'sod-policy') } }), badInput: () => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: 'x' }, headers: { 'If-Match': '"x"' } }), conflict: async () => ({ method: 'PUT', path: 'sod-policy', body: { conflicts: [['holds:place', 'audit:read']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': '"stale"' } }) },
   listSodPolicyProposals: { success: async () => ({ method: 'GET', path: 'sod-policy/proposals' }) },
-  approveSodPolicyProposal: { na: 'not reached in the time box (a proposal needs a stronger policy first); covered by test/integration/audit-sweep.test.ts' },
-  withdrawSodPolicyProposal: { na: 'not reached in the time box; covered by test/integration/audit-sweep.test.ts' },
+  approveSodPolicyProposal: {
+    success: async (w) => ({ method: 'POST', path: `sod-policy/proposals/${await proposeSodWeakening(w, 'carol')}/approve`, body: { reason: 'Agreed' }, as: 'bob' }),
+    notFound: () => ({ method: 'POST', path: `sod-policy/proposals/${MADE_UP}/approve`, body: { reason: 'Agreed' }, as: 'bob' }),
+    conflict: async (w) => {
+      const id = await proposeSodWeakening(w, 'carol');
+      await ok(w, { method: 'DELETE', path: `sod-policy/proposals/${id}`, as: 'carol' });
+      return { method: 'POST', path: `sod-policy/proposals/${id}/approve`, body: { reason: 'Agreed' }, as: 'bob' };
+    },
+  },
+  withdrawSodPolicyProposal: { success: async (w) => ({ method: 'DELETE', path: `sod-policy/proposals/${await proposeSodWeakening(w, 'carol')}`, as: 'carol' }), notFound: () => ({ method: 'DELETE', path: `sod-policy/proposals/${MADE_UP}`, as: 'carol' }) },
   createSupportGrant: { success: async (w) => ({ method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'metadata-only', expiresAt: inDays(w, 5) } }), badInput: () => ({ method: 'POST', path: 'support-grants', body: { ticket: 1 } }) },
   listSupportGrants: { success: async () => ({ method: 'GET', path: 'support-grants' }) },
   revokeSupportGrant: {
@@ -232,11 +255,27 @@ const ROWS: Record<string, Row | { na: string }> = {
   downloadOriginal: { download: true, success: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}/original` }), notFound: () => ({ method: 'GET', path: `documents/${MADE_UP}/original` }), badInput: (s) => ({ method: 'GET', path: `documents/${s.doc}/original?delivery=carrier-pigeon` }) },
   downloadOriginalPart: { download: true, success: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}/originals/1` }), notFound: () => ({ method: 'GET', path: `documents/${MADE_UP}/originals/1` }) },
   downloadRendition: { download: true, success: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}/rendition` }), notFound: () => ({ method: 'GET', path: `documents/${MADE_UP}/rendition` }) },
-  downloadValidationReport: { na: 'needs the validation worker to have run; not reached in the time box (its download path is shared with the rows above, shared/http/download.ts)' },
+  downloadValidationReport: {
+    download: true,
+    success: async (w, s) => {
+      delivering(w);
+      await (validationWorker as { run: (w: World) => Promise<unknown> }).run(w);
+      return { method: 'GET', path: `documents/${s.doc}/validation` };
+    },
+    notFound: () => ({ method: 'GET', path: `documents/${MADE_UP}/validation` }),
+  },
   createExport: { success: async () => ({ method: 'POST', path: 'exports', body: { includeOriginals: false } }), badInput: () => ({ method: 'POST', path: 'exports', body: { fiscalYear: 'x' } }) },
-  getExport: { na: 'not reached in the time box (an export must complete first)' },
+  getExport: { success: async (w) => ({ method: 'GET', path: `exports/${(await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: false }, as: 'carol' }, 202)).json.id as string}` }), notFound: () => ({ method: 'GET', path: `exports/${MADE_UP}` }) },
   listExports: { success: async () => ({ method: 'GET', path: 'exports' }) },
-  downloadExport: { na: 'not reached in the time box (an export must complete first); its download path is shared/http/download.ts, swept through the document downloads' },
+  downloadExport: {
+    download: true,
+    success: async (w) => {
+      const id = (await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: false }, as: 'carol' }, 202)).json.id as string;
+      await exportCompleted(w, id);
+      return { method: 'GET', path: `exports/${id}/download` };
+    },
+    notFound: () => ({ method: 'GET', path: `exports/${MADE_UP}/download` }),
+  },
   placeLegalHold: { success: async (_w, s) => ({ method: 'POST', path: `documents/${s.doc}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' }, as: 'up' }), notFound: () => ({ method: 'POST', path: `documents/${MADE_UP}/legal-holds`, body: { reason: 'Audit', caseReference: 'C-1' }, as: 'up' }), badInput: (s) => ({ method: 'POST', path: `documents/${s.doc}/legal-holds`, body: { reason: 5 }, as: 'up' }) },
   placeLegalHoldsByQuery: { success: async () => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Dispute', caseReference: 'C-2', query: { counterparty: 'ACME GmbH' } }, as: 'up' }), badInput: () => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Dispute' }, as: 'up' }) },
   releaseLegalHold: {
@@ -274,8 +313,11 @@ const ROWS: Record<string, Row | { na: string }> = {
     },
   },
   listRetentionPolicyProposals: { success: async () => ({ method: 'GET', path: 'retention/policy/proposals' }) },
-  approveRetentionPolicyProposal: { na: 'not reached in the time box (needs records managers without retention:approve); covered by test/integration/audit-sweep.test.ts' },
-  withdrawRetentionPolicyProposal: { na: 'not reached in the time box; covered by test/integration/audit-sweep.test.ts' },
+  approveRetentionPolicyProposal: {
+    success: async (w) => ({ method: 'POST', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}/approve`, body: { reason: 'Agreed' }, as: 'rm2' }),
+    notFound: () => ({ method: 'POST', path: `retention/policy/proposals/${MADE_UP}/approve`, body: { reason: 'Agreed' }, as: 'rm2' }),
+  },
+  withdrawRetentionPolicyProposal: { success: async (w) => ({ method: 'DELETE', path: `retention/policy/proposals/${await proposeRetentionLowering(w)}`, as: 'rm1' }), notFound: () => ({ method: 'DELETE', path: `retention/policy/proposals/${MADE_UP}`, as: 'rm1' }) },
   extendRetention: { success: async (_w, s) => ({ method: 'POST', path: `documents/${s.doc}/retention`, body: { retainUntil: '2090-12-31', reason: 'Litigation' }, as: 'up' }), notFound: () => ({ method: 'POST', path: `documents/${MADE_UP}/retention`, body: { retainUntil: '2090-12-31', reason: 'Litigation' }, as: 'up' }), badInput: (s) => ({ method: 'POST', path: `documents/${s.doc}/retention`, body: { retainUntil: 'soon' }, as: 'up' }), unprocessable: async (_w, s) => ({ method: 'POST', path: `documents/${s.doc}/retention`, body: { retainUntil: '2027-01-01', reason: 'Shorter' }, as: 'up' }) },
   listRetentionDue: { success: async (w) => ({ method: 'GET', path: `retention/due?before=${inDays(w, 30)}` }), badInput: () => ({ method: 'GET', path: 'retention/due?before=never' }) },
   approveDisposal: { success: async (w) => ({ method: 'POST', path: 'retention/approvals', body: { before: inDays(w, 30), reason: 'Annual review' }, as: 'bob' }), badInput: () => ({ method: 'POST', path: 'retention/approvals', body: { before: 'never' }, as: 'bob' }) },
