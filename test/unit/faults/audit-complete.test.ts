@@ -29,12 +29,13 @@ import type { Operation } from '../../../shared/http/operation';
 import type { AuditInput } from '../../../shared/ports';
 import { API_KEY_PATTERN } from '../../../shared/auth/api-keys/api-key';
 import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
-import { ADMIN, delivering, exportCompleted, ok, settle, TABLE, TENANT, validationWorker, world, type Call, type World } from '../../support/in-process';
+import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { ADMIN, START, delivering, exportCompleted, ok, settle, TABLE, TENANT, validationWorker, world, type Call, type World } from '../../support/in-process';
 
 type TenantOp = Extract<Operation, { auth: 'tenant' }>;
 const OPS = TABLE.map((r) => r.route).filter((r): r is TenantOp => r.auth === 'tenant');
 
-const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'forbidden', 'not-found', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'body-aborted', 'reader-stopped', 'store-fault'] as const;
+const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'body-aborted', 'reader-stopped', 'store-fault'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 const IP = '203.0.113.7';
@@ -123,6 +124,9 @@ interface Scene {
   /** The same key with a wrong secret. */
   badKey: string;
   secrets: string[];
+  /** A document of another tenant (globex), and the support grant sam (provider staff) acts under. */
+  otherDoc: string;
+  grantId: string;
 }
 
 const later = (w: World, minutes = 1) => w.clock.advance(minutes * 60_000);
@@ -136,8 +140,14 @@ async function scene(w: World): Promise<Scene> {
   const minted = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'sweep', rightsSet: 'tenant-admin', expiresAt }, as: 'alice' }, 201);
   const secret = minted.json.key as string;
   const last = secret.at(-1) === 'A' ? 'B' : 'A';
+  // Another tenant: a bearer token `globex.<x>` is user <x> of globex.
+  const verify = (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<Record<string, unknown>> }).verifyJwt;
+  (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => (token.startsWith('globex.') ? { ...(await verify(token)), tenantId: 'globex', subject: token.slice(7) } : verify(token));
+  w.deps.tenantRecords.records.set(`globex/${rightsAssignmentRecordId('gup')}`, { value: { id: rightsAssignmentRecordId('gup'), tenantId: 'globex', type: 'rights-assignment', subject: 'gup', rightsSet: 'archivist', assignedAt: START.toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never, etag: 9000 });
+  const otherDoc = (await ok(w, { ...uploadCall(), as: 'globex.gup' }, 201)).json.id as string;
+  const grant = await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-9', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * 86400_000).toISOString() }, as: 'carol' }, 201);
   later(w);
-  return { doc, doc2, keyId: minted.json.id, key: `ApiKey ${secret}`, badKey: `ApiKey ${secret.slice(0, -1)}${last}`, secrets: [secret, API_KEY_PATTERN.exec(secret)![3]!] };
+  return { otherDoc, grantId: grant.json.id as string, doc, doc2, keyId: minted.json.id, key: `ApiKey ${secret}`, badKey: `ApiKey ${secret.slice(0, -1)}${last}`, secrets: [secret, API_KEY_PATTERN.exec(secret)![3]!] };
 }
 
 /** Every stored secret hash, and the audit chain's HMAC key: none may appear in an entry. */
@@ -392,12 +402,29 @@ async function run(op: TenantOp, row: Row, outcome: Outcome, w: World, s: Scene)
     case 'bad-credential':
       call = { ...base, as: s.badKey };
       break;
+    case 'revoked-key':
+      // alice's key, revoked by carol: refused, and audited under alice and the key (a tenant sees a leaked key tried).
+      await ok(w, { method: 'DELETE', path: `api-keys/${s.keyId}`, as: 'carol' });
+      call = { ...base, as: s.key };
+      break;
     case 'forbidden':
       call = { ...base, as: 'nobody' };
+      break;
+    case 'support':
+      // Provider staff under the tenant's grant (reads only: the grant's scope is read-only).
+      if (base.method !== 'GET') return null;
+      call = { ...base, as: 'support.sam' };
       break;
     case 'not-found':
       call = row.notFound?.(s) ?? null;
       break;
+    case 'other-tenant': {
+      // Another tenant's document id where a made-up one was refused: answered and audited as the made-up one.
+      const made = row.notFound?.(s);
+      if (!made || !made.path.startsWith(`documents/${MADE_UP}`)) return null;
+      call = { ...made, path: made.path.replace(MADE_UP, s.otherDoc) };
+      break;
+    }
     case 'bad-input':
       call = row.badInput?.(s) ?? null;
       break;
@@ -481,8 +508,11 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
     conflict: [409, 412],
     unprocessable: [422],
     'bad-credential': [401],
+    'revoked-key': [401],
     forbidden: [403],
     'not-found': [404],
+    'other-tenant': [404],
+    support: [200, 403],
     'bad-input': [400, 422],
     'rate-limited': [429],
     'not-modified': [304],
@@ -500,6 +530,12 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
   const two = answer.status >= 500 && successes.length === 1 && others.length === 1;
   if (own.length !== 1 && !two) found.push(`${at}: ${own.length} entries (${own.map((e) => `${e.action} ${e.outcome} ${e.status}`).join(', ')}), expected one`);
   for (const e of two ? others : own) found.push(...truthful(r, op, e, e.outcome === 'success' ? actions : [op.action, ...actions]));
+  if (outcome === 'support' && (own[0]?.actor as { grantId?: string } | undefined)?.grantId !== r.s.grantId) found.push(`${at}: a support request's entry names grant ${(own[0]?.actor as { grantId?: string } | undefined)?.grantId}, expected ${r.s.grantId}`);
+  if (outcome === 'other-tenant') {
+    const theirs = r.w.deps.audit.entries.filter((e) => e.tenantId !== TENANT && e.requestId === answer.requestId);
+    if (theirs.length > 0) found.push(`${at}: ${theirs.length} entries in the other tenant's log`);
+    if (JSON.stringify(answer.json ?? '').includes('globex')) found.push(`${at}: the answer names the other tenant`);
+  }
   if (row.download && answer.status < 400) {
     const e = own[0];
     const detail = e?.detail ?? '';
