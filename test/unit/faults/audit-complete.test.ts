@@ -35,7 +35,7 @@ import { ADMIN, START, delivering, exportCompleted, ok, settle, TABLE, TENANT, v
 type TenantOp = Extract<Operation, { auth: 'tenant' }>;
 const OPS = TABLE.map((r) => r.route).filter((r): r is TenantOp => r.auth === 'tenant');
 
-const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'body-aborted', 'reader-stopped', 'store-fault'] as const;
+const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'body-aborted', 'reader-stopped', 'store-fault', 'fault-after-first-change'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 const IP = '203.0.113.7';
@@ -456,6 +456,12 @@ async function run(op: TenantOp, row: Row, outcome: Outcome, w: World, s: Scene)
     case 'store-fault':
       faultStores(w);
       break;
+    case 'fault-after-first-change':
+      // A change stored, then the store fails (a bulk change stopped half-way): the stored change's success entry
+      // beside the failure's own (README, *A change's entry is stored with the change*), never only one of them.
+      if (base.method === 'GET') return null;
+      faultAfterFirstChange(w);
+      break;
   }
   if (!call) return null;
   const answer = await send(w, call, client);
@@ -485,6 +491,26 @@ function faultStores(w: World): void {
     records[m] = async () => {
       throw Object.assign(new Error('store unavailable'), { code: 'ECONNRESET' });
     };
+  }
+}
+
+/** The catalog's and the tenant records' writes: the first goes through, every later one throws. */
+function faultAfterFirstChange(w: World): void {
+  let writes = 0;
+  const ports: [object, string[]][] = [
+    [w.deps.catalog, ['create', 'replace', 'remove', 'claim']],
+    [w.deps.retention.catalog, ['replace', 'put', 'set']],
+    [w.deps.tenantRecords, ['create', 'replace', 'upsert', 'delete', 'batch']],
+  ];
+  for (const [port, names] of ports) {
+    for (const m of names) {
+      const fn = (port as Record<string, unknown>)[m];
+      if (typeof fn !== 'function') continue;
+      (port as Record<string, unknown>)[m] = async (...args: unknown[]) => {
+        if (++writes > 1) throw Object.assign(new Error('store unavailable'), { code: 'ECONNRESET' });
+        return (fn as (...a: unknown[]) => Promise<unknown>).apply(port, args);
+      };
+    }
   }
 }
 
