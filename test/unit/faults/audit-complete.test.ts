@@ -29,6 +29,7 @@ import type { Operation } from '../../../shared/http/operation';
 import type { AuditInput } from '../../../shared/ports';
 import { API_KEY_PATTERN } from '../../../shared/auth/api-keys/api-key';
 import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
+import { flushSuppressedRefusals } from '../../../shared/audit/suppressed-refusals';
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { ADMIN, START, delivering, exportCompleted, ok, settle, TABLE, TENANT, validationWorker, world, type Call, type World } from '../../support/in-process';
 
@@ -51,18 +52,22 @@ interface Sent {
 
 /** How a cell's client behaves: its body errors after the first chunk, or it stops reading after the first chunk. */
 interface Client {
+  /** Another address and user agent than IP and UA. */
+  from?: { ip: string; ua: string };
   bodyAborts?: boolean;
   stopsReading?: boolean;
 }
 
 let seq = 0;
+/** What the rate-limited cell saw past its first 429: the answers, their own entries, the count's entries. */
+let suppressed: { statuses: number[]; own: number[]; details: string[] } | null = null;
 /** A request as the hosts send it, from IP with UA, through the real pipeline. */
 async function send(w: World, call: Call, client: Client = {}): Promise<Sent> {
   const requestId = `ac-${++seq}`;
   const url = new URL(`http://localhost/api/${call.path}`);
   const match = matchRoute(TABLE, call.method, url.pathname);
   if ('allow' in match) throw new Error(`no route ${call.method} ${call.path}`);
-  const headers = new Map<string, string>([['user-agent', UA]]);
+  const headers = new Map<string, string>([['user-agent', client.from?.ua ?? UA]]);
   if (call.as !== '') {
     const as = call.as ?? 'alice';
     headers.set('authorization', as.startsWith('ApiKey ') ? as : `Bearer ${as}`);
@@ -89,7 +94,7 @@ async function send(w: World, call: Call, client: Client = {}): Promise<Sent> {
       },
     });
   } else if (body) stream = Readable.from([body]);
-  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: stream, clientIp: IP, requestId }, w.deps);
+  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: stream, clientIp: client.from?.ip ?? IP, requestId }, w.deps);
   const chunks: Buffer[] = [];
   if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) chunks.push(Buffer.from(res.body));
   else if (res.body) {
@@ -466,6 +471,15 @@ async function run(op: TenantOp, row: Row, outcome: Outcome, w: World, s: Scene)
   if (!call) return null;
   const answer = await send(w, call, client);
   await settle(w);
+  if (outcome === 'rate-limited') {
+    // Past the first 429: counted, not entered one by one; one of them from elsewhere. The count's entry names the
+    // last's address and says the addresses and user agents were not all the same.
+    const more = [await send(w, call, { from: { ip: '198.51.100.9', ua: 'curl/8.0' } }), await send(w, call)];
+    await flushSuppressedRefusals(w.clock.now(), w.deps);
+    const count = w.deps.audit.entries.filter((e) => e.action === 'access.refusals-suppressed');
+    const own = more.map((m) => w.deps.audit.entries.filter((e) => e.requestId === m.requestId && e.action !== 'access.refusals-suppressed').length);
+    suppressed = { statuses: more.map((m) => m.status), own, details: count.map((e) => `${e.actor.person} ${e.clientIp} ${e.detail ?? ''}`) };
+  }
   const entries = w.deps.audit.entries.filter((e) => e.requestId === answer.requestId);
   return { w, s, answer, entries, ...personOfCall(call, s), what: `${call.method} ${call.path}` };
 }
@@ -561,6 +575,11 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
     const theirs = r.w.deps.audit.entries.filter((e) => e.tenantId !== TENANT && e.requestId === answer.requestId);
     if (theirs.length > 0) found.push(`${at}: ${theirs.length} entries in the other tenant's log`);
     if (JSON.stringify(answer.json ?? '').includes('globex')) found.push(`${at}: the answer names the other tenant`);
+  }
+  if (outcome === 'rate-limited') {
+    const seen = suppressed!;
+    if (seen.statuses.some((x) => x !== 429) || seen.own.some((n) => n !== 0)) found.push(`${at}: past the first 429: answered ${seen.statuses.join(', ')}, own entries ${seen.own.join(', ')} (expected 429s counted, none of their own)`);
+    if (seen.details.length !== 1 || !new RegExp(`^nobody ${IP.replace(/\./g, '\\.')} too_many_refusals:suppressed=2;first=[^;]+;last=[^;]+;mixed=clientIp,userAgent$`).test(seen.details[0]!)) found.push(`${at}: the count's entries ${JSON.stringify(seen.details)}, expected one naming 2 refusals from mixed addresses and user agents`);
   }
   if (row.download && answer.status < 400) {
     const e = own[0];
