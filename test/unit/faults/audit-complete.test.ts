@@ -36,7 +36,7 @@ import { ADMIN, START, delivering, exportCompleted, ok, settle, TABLE, TENANT, v
 type TenantOp = Extract<Operation, { auth: 'tenant' }>;
 const OPS = TABLE.map((r) => r.route).filter((r): r is TenantOp => r.auth === 'tenant');
 
-const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'body-aborted', 'reader-stopped', 'store-fault', 'fault-after-first-change'] as const;
+const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'over-cap', 'over-cap-range', 'body-aborted', 'reader-stopped', 'store-fault', 'fault-after-first-change', 'replayed'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 const IP = '203.0.113.7';
@@ -450,6 +450,22 @@ async function run(op: TenantOp, row: Row, outcome: Outcome, w: World, s: Scene)
       if (!row.download) return null;
       call = { ...base, path: `${base.path}?delivery=redirect` };
       break;
+    case 'over-cap':
+    case 'over-cap-range':
+      // A file above the streamed-answer cap is answered as ?delivery=redirect (README, *Large downloads*); a Range
+      // above it too, its entry naming the range. The cap made 16 bytes here (its setting's floor is 64 KiB).
+      if (!row.download) return null;
+      (w.deps.config as { ARCHIVE_STREAMED_ANSWER_MAX_BYTES: number }).ARCHIVE_STREAMED_ANSWER_MAX_BYTES = 16;
+      call = outcome === 'over-cap' ? base : { ...base, headers: { Range: 'bytes=2-' } };
+      break;
+    case 'replayed':
+      // A retry by Idempotency-Key: its own entry, detail naming the replay (README, *Retries of creates*).
+      if (!op.idempotencyKey) return null;
+      call = { ...base, headers: { ...base.headers, 'Idempotency-Key': 'audit-sweep-retry-1' } };
+      await send(w, call);
+      await settle(w);
+      later(w);
+      break;
     case 'body-aborted':
       if (base.body === undefined && !base.raw) return null;
       client.bodyAborts = true;
@@ -558,6 +574,9 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
     'not-modified': [304],
     range: [206],
     redirect: [303],
+    'over-cap': [303],
+    replayed: [200, 201, 202],
+    'over-cap-range': [303],
     // A client that stops sending is refused, as an interrupted upload is: not the archive failing (500, `failed`).
     'body-aborted': [400],
     'reader-stopped': [200],
@@ -576,6 +595,7 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
     if (theirs.length > 0) found.push(`${at}: ${theirs.length} entries in the other tenant's log`);
     if (JSON.stringify(answer.json ?? '').includes('globex')) found.push(`${at}: the answer names the other tenant`);
   }
+  if (outcome === 'replayed' && !/(^|;)replayed$/.test(own[0]?.detail ?? '')) found.push(`${at}: a replay's entry does not say so (${own[0]?.detail})`);
   if (outcome === 'rate-limited') {
     const seen = suppressed!;
     if (seen.statuses.some((x) => x !== 429) || seen.own.some((n) => n !== 0)) found.push(`${at}: past the first 429: answered ${seen.statuses.join(', ')}, own entries ${seen.own.join(', ')} (expected 429s counted, none of their own)`);
@@ -587,6 +607,9 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
     if (!/^sha256=[0-9a-f]{64}/.test(detail)) found.push(`${at}: a download's entry names no SHA-256 (${detail})`);
     if (answer.status === 206 && !detail.includes(';bytes=2-9')) found.push(`${at}: a range's entry names no bytes (${detail})`);
     if (answer.status === 303 && !/;link-until=\d{4}-/.test(detail)) found.push(`${at}: a link's entry names no link-until (${detail})`);
+    if (answer.status === 303 && /;link-until=([^;]+)/.exec(detail)?.[1] !== answer.headers['Link-Expires']) found.push(`${at}: the entry's link-until (${detail}) is not the link's expiry ${answer.headers['Link-Expires']}`);
+    if (outcome === 'over-cap-range' && !/;bytes=2-\d+;/.test(detail)) found.push(`${at}: a range sent as a link: the entry names no range (${detail})`);
+    if (answer.status === 206 && `bytes ${/;bytes=(\d+)-(\d+)/.exec(detail)?.slice(1, 3).join('-')}/` !== (answer.headers['Content-Range'] ?? '').replace(/\d+$/, '')) found.push(`${at}: the entry's range (${detail}) is not the answer's ${answer.headers['Content-Range']}`);
     const sha = /^sha256=([0-9a-f]{64})/.exec(detail)?.[1];
     if (sha && answer.headers.ETag && answer.headers.ETag !== `"${sha}"`) found.push(`${at}: entry names ${sha}, answer's ETag ${answer.headers.ETag}`);
   }
