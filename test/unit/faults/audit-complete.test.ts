@@ -36,7 +36,7 @@ import { ADMIN, START, delivering, exportCompleted, ok, settle, TABLE, TENANT, v
 type TenantOp = Extract<Operation, { auth: 'tenant' }>;
 const OPS = TABLE.map((r) => r.route).filter((r): r is TenantOp => r.auth === 'tenant');
 
-const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'over-cap', 'over-cap-range', 'body-aborted', 'reader-stopped', 'store-fault', 'fault-after-first-change', 'replayed'] as const;
+const OUTCOMES = ['success', 'via-key', 'no-credential', 'bad-credential', 'revoked-key', 'forbidden', 'support', 'support-link', 'not-found', 'other-tenant', 'bad-input', 'conflict', 'unprocessable', 'rate-limited', 'not-modified', 'range', 'redirect', 'over-cap', 'over-cap-range', 'body-aborted', 'reader-stopped', 'store-fault', 'fault-after-first-change', 'replayed'] as const;
 type Outcome = (typeof OUTCOMES)[number];
 
 const IP = '203.0.113.7';
@@ -373,7 +373,9 @@ function truthful(r: Ran, op: TenantOp, entry: AuditInput, expectedAction: strin
   if (entry.actor.person !== r.person) found.push(`${at}: actor person ${entry.actor.person}, expected ${r.person}`);
   if (r.keyId && (entry.actor as { keyId?: string }).keyId !== r.keyId) found.push(`${at}: actor key ${(entry.actor as { keyId?: string }).keyId}, expected ${r.keyId}`);
   const text = JSON.stringify(entry);
-  for (const secret of storedSecrets(r.w, r.s)) if (text.includes(secret)) found.push(`${at}: a secret in the entry (${secret.slice(0, 6)}…)`);
+  // The scene's key, every stored hash, and a key this very request minted (its secret is in the answer only).
+  const minted = typeof r.answer.json?.key === 'string' ? [r.answer.json.key as string, API_KEY_PATTERN.exec(r.answer.json.key as string)?.[3] ?? r.answer.json.key] : [];
+  for (const secret of [...storedSecrets(r.w, r.s), ...minted]) if (text.includes(secret)) found.push(`${at}: a secret in the entry (${secret.slice(0, 6)}…)`);
   if (op.method !== 'POST' && /\{(id|name|subject|holdId)\}/.test(op.route) && r.answer.status !== 400) {
     const param = /(?:documents|api-keys|rights-sets|rights-assignments|support-grants|legal-holds|proposals)\/([^/?]+)/.exec(r.what)?.[1];
     if (param && !(entry.target ?? '').includes(decodeURIComponent(param))) found.push(`${at}: target ${entry.target}, the request names ${param}`);
@@ -419,6 +421,12 @@ async function run(op: TenantOp, row: Row, outcome: Outcome, w: World, s: Scene)
       // Provider staff under the tenant's grant (reads only: the grant's scope is read-only).
       if (base.method !== 'GET') return null;
       call = { ...base, as: 'support.sam' };
+      break;
+    case 'support-link':
+      // Support gets no links (rule support-no-links): refused, the entry naming the rule and the grant.
+      // (An export is no support scope's at all: its support cell is the plain 403.)
+      if (!row.download || op.name === 'downloadExport') return null;
+      call = { ...base, path: `${base.path}?delivery=redirect`, as: 'support.sam' };
       break;
     case 'not-found':
       call = row.notFound?.(s) ?? null;
@@ -569,6 +577,7 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
     'not-found': [404],
     'other-tenant': [404],
     support: [200, 403],
+    'support-link': [403],
     'bad-input': [400, 422],
     'rate-limited': [429],
     'not-modified': [304],
@@ -589,7 +598,8 @@ function judge(op: TenantOp, row: Row, outcome: Outcome, r: Ran): string[] {
   const two = answer.status >= 500 && successes.length === 1 && others.length === 1;
   if (own.length !== 1 && !two) found.push(`${at}: ${own.length} entries (${own.map((e) => `${e.action} ${e.outcome} ${e.status}`).join(', ')}), expected one`);
   for (const e of two ? others : own) found.push(...truthful(r, op, e, e.outcome === 'success' ? actions : [op.action, ...actions]));
-  if (outcome === 'support' && (own[0]?.actor as { grantId?: string } | undefined)?.grantId !== r.s.grantId) found.push(`${at}: a support request's entry names grant ${(own[0]?.actor as { grantId?: string } | undefined)?.grantId}, expected ${r.s.grantId}`);
+  if (outcome === 'support-link' && own[0]?.detail !== 'forbidden:support-no-links') found.push(`${at}: support refused a link: the entry's detail ${own[0]?.detail}`);
+  if ((outcome === 'support' || outcome === 'support-link') && (own[0]?.actor as { grantId?: string } | undefined)?.grantId !== r.s.grantId) found.push(`${at}: a support request's entry names grant ${(own[0]?.actor as { grantId?: string } | undefined)?.grantId}, expected ${r.s.grantId}`);
   if (outcome === 'other-tenant') {
     const theirs = r.w.deps.audit.entries.filter((e) => e.tenantId !== TENANT && e.requestId === answer.requestId);
     if (theirs.length > 0) found.push(`${at}: ${theirs.length} entries in the other tenant's log`);
