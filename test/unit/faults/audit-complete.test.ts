@@ -2,16 +2,21 @@
  * Every request that reaches a tenant is audited exactly once, truthfully (generated sweep).
  *
  * Rows: every tenant operation of the route table (TABLE, as test/support/in-process.ts routes requests; an operation
- * added without a row fails this file). Columns (OUTCOMES): success; no credential; a bad credential (an existing API
- * key with a wrong secret); lacking the permission; not found (a made-up id); bad input (400); the rate limit (429);
- * a conditional read answered 304, a Range 206 and `?delivery=redirect` 303 (downloads); a client whose body stream
- * errors mid-way (operations with a body); a client that stops reading a streamed download after its first chunk; a
- * store fault during the operation (every catalog, blob, export and retention port throws, as fault-sweep.test.ts
- * injects). Each cell states its expectation and checks, of the request's entries in `w.deps.audit.entries`: exactly
- * one (none where no tenant is known), its action the operation's, outcome and status those of the answer given, the
- * target naming the object, the actor the accountable person (an API key's person and key id), the client IP and
+ * added without a row fails this file). Columns (OUTCOMES), each where the operation can give it: success; the same
+ * through alice's API key; no credential; a bad credential (an existing key with a wrong secret); a revoked key;
+ * lacking the permission; provider staff under a read-only grant, and asking a download as a link; not found (a made-up
+ * id); another tenant's document id; bad input (400); a conflict (409, 412 on a stale If-Match); 422; the rate limit
+ * (429, then two refusals counted, one from elsewhere); a download answered 304, a Range 206, `?delivery=redirect` 303,
+ * a file and a Range above the streamed-answer cap (303); a client whose body stream errors mid-way; a client that
+ * stops reading a download after its first chunk; a store fault (every catalog, blob, export, retention port and tenant
+ * record write throws, as fault-sweep.test.ts injects); a fault after the first stored change; a retry by
+ * Idempotency-Key. Each cell states its expectation and checks, of the request's entries in `w.deps.audit.entries`:
+ * exactly one (none where no tenant is known; two only where a stored change's success entry sits beside its
+ * failure's own), its action the operation's, outcome and status those of the answer given, the target naming the
+ * object, the actor the accountable person (an API key's person and key id, a support grant's id), the client IP and
  * User-Agent sent, no secret (API key secret, its hash, the audit chain's HMAC key) anywhere in it, and for a download
- * a detail naming what was read (SHA-256; a range's bytes; until when a link reads).
+ * a detail naming what was read (SHA-256 as the ETag; a range's bytes as Content-Range; a link's expiry as
+ * Link-Expires). AUDIT_SWEEP_TRACE=1 prints every cell's answer and entries.
  *
  * Decided by design (the cells say so):
  * - no credential, or a credential that names no tenant: no entry; the app log keeps it (pipeline.ts), as the README's
@@ -21,6 +26,9 @@
  * - a download the client stops reading half-way keeps its success entry (200, the SHA-256 of the file handed out): the
  *   entry is appended before the first byte is sent, because a request that cannot be audited is not served; it
  *   records what the archive handed out, not what the client kept (the README should say so).
+ * - an export's worker writes its own entries under the request id that started it (README, POST /exports), actor its
+ *   starter, user agent `export-worker`: not the request's entry, so not counted as a second one.
+ * - a client whose body stops mid-way is refused 400 bad_request (outcome refused), as an interrupted upload is.
  */
 import { Readable } from 'node:stream';
 import { handleRequest } from '../../../shared/http/pipeline';
@@ -181,7 +189,6 @@ interface Row {
   unprocessable?: (w: World, s: Scene) => Promise<Call>;
   /** A download: its 304 / 206 / 303 variants apply, and its detail names what was read. */
   download?: boolean;
-  /** Who the success entry's actor is, when not the call's `as` (default alice). */
 }
 
 const MADE_UP = '01890000-0000-7000-8000-000000000000';
