@@ -26,6 +26,8 @@ export interface SuppressedRefusals {
   first: string;
   last: string;
   entry: AuditInput;
+  /** What differed among the refusals counted (the entry names only the last's): `actor` (credential), `clientIp`, `userAgent`. */
+  mixed?: string[];
 }
 
 export type RefusalVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number; first: boolean };
@@ -132,7 +134,8 @@ export class RefusalLimiter {
 
 /**
  * The one entry of a principal's suppressed refusals, written at `at`: who and from where as the
- * last of them, how many and their span in the detail.
+ * last of them, how many and their span in the detail, and (`mixed=`) which of credential, address and user
+ * agent were not the same for all of them.
  */
 export function suppressedRefusalsEntry(pending: SuppressedRefusals, at: Date): AuditInput {
   return {
@@ -142,7 +145,7 @@ export function suppressedRefusalsEntry(pending: SuppressedRefusals, at: Date): 
     target: null,
     outcome: 'refused',
     status: 429,
-    detail: `too_many_refusals:suppressed=${pending.count};first=${pending.first};last=${pending.last}`,
+    detail: `too_many_refusals:suppressed=${pending.count};first=${pending.first};last=${pending.last}${pending.mixed?.length ? `;mixed=${pending.mixed.join(',')}` : ''}`,
   };
 }
 
@@ -150,12 +153,27 @@ const keyOf = (tenantId: string, person: string) => `${tenantId}\n${person}`;
 /** The accountable person an entry records (kernel/principal.ts personOf): the limiter's key beside the tenant. */
 const personIn = (entry: AuditInput) => entry.actor.person ?? entry.actor.subject;
 
-/** Two counts of one principal as one; the later one's entry names who and from where. */
+/**
+ * Two counts of one person as one; the later one's entry names who and from where, and `mixed` says which of those
+ * were not the same for all. Counts are per person, whatever the credential: refusals through a leaked key from
+ * one address, then one through her own token from another, were written as one entry naming only the last's
+ * token and address, so the log read as if every refusal had come from there (the key and address tried
+ * hundreds of times appeared nowhere past the run's first 429).
+ */
 function merged(earlier: SuppressedRefusals, later: SuppressedRefusals): SuppressedRefusals {
+  const a = earlier.entry;
+  const b = later.entry;
+  const differ = [
+    JSON.stringify(a.actor) !== JSON.stringify(b.actor) ? 'actor' : null,
+    a.clientIp !== b.clientIp ? 'clientIp' : null,
+    a.userAgent !== b.userAgent ? 'userAgent' : null,
+  ];
+  const mixed = ['actor', 'clientIp', 'userAgent'].filter((f) => earlier.mixed?.includes(f) || later.mixed?.includes(f) || differ.includes(f));
   return {
     count: earlier.count + later.count,
     first: earlier.first < later.first ? earlier.first : later.first,
     last: earlier.last > later.last ? earlier.last : later.last,
     entry: later.entry,
+    ...(mixed.length > 0 ? { mixed } : {}),
   };
 }

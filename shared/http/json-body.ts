@@ -26,11 +26,19 @@ export async function parseJsonBody<T extends z.ZodType>(req: ArchiveRequest, sc
   const chunks: Buffer[] = [];
   let size = 0;
   if (req.body) {
-    for await (const chunk of req.body) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-      size += b.length;
-      if (size > MAX_JSON_BYTES) throw new ArchiveError('payload_too_large', { detail: `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.` });
-      chunks.push(b);
+    try {
+      for await (const chunk of req.body) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        size += b.length;
+        if (size > MAX_JSON_BYTES) throw new ArchiveError('payload_too_large', { detail: `JSON bodies are limited to ${MAX_JSON_BYTES} bytes.` });
+        chunks.push(b);
+      }
+    } catch (err) {
+      if (err instanceof ArchiveError) throw err;
+      // The client stopped sending (its body stream errored mid-way): its refusal, as an interrupted upload is
+      // (upload.ts). It was answered 500 internal, audited `failed` and logged `unhandled error`, so the audit log
+      // showed a client's abort as the archive failing (and an alert fired), on every operation taking a JSON body.
+      throw new ArchiveError('bad_request', { detail: 'The request body was interrupted.', cause: err });
     }
   }
   let text: string;
