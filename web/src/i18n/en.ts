@@ -675,7 +675,7 @@ export const en = {
     problems,
     sod: {
       'self-assignment': 'Nobody can assign rights to themselves.',
-      'rights-ceiling': 'You cannot grant a permission you do not hold yourself, nor lift an assignment placed by someone holding rights you do not.',
+      'rights-ceiling': 'You cannot grant a permission you do not hold yourself.',
       'own-rights': 'You cannot change the rights set you hold yourself.',
       'conflicting-permissions': 'Your organisation has declared these permissions as conflicting: one person may not hold both.',
       'uploader-approves-disposal': 'Whoever archived a document cannot approve its disposal.',
