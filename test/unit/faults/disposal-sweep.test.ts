@@ -52,6 +52,8 @@ interface Scene {
   alerts?: string[];
   /** Disposals an earlier run started: a run finishing them names them `completed`, not `disposed`. */
   resumed?: Ref[];
+  /** What one run names blocked, with the reason (`tenant/id: reason`); a document the query does not return is not named. */
+  blocked?: [Ref, string][];
 }
 interface Row {
   name: string;
@@ -100,7 +102,7 @@ const ROWS: Row[] = [
     prepare: async (w) => {
       await requireApproval(w);
       const [a, b] = await dueDocs(w);
-      return { dispose: [], keep: [ref(a!), ref(b!)] };
+      return { dispose: [], keep: [ref(a!), ref(b!)], blocked: [[ref(a!), 'approval-required'], [ref(b!), 'approval-required']] };
     },
   },
   {
@@ -120,7 +122,7 @@ const ROWS: Row[] = [
       await ok(w, approval(w), 201);
       await ok(w, extend(a!, new Date(w.clock.now().getTime() + 2 * DAY).toISOString()));
       w.clock.advance(3 * DAY);
-      return { dispose: [ref(b!)], keep: [ref(a!)] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'approval-required']] };
     },
   },
   {
@@ -141,7 +143,7 @@ const ROWS: Row[] = [
       await ok(w, approval(w), 201);
       const placed = (await ok(w, hold(a!))).json;
       await ok(w, release(a!, placed.id as string));
-      return { dispose: [ref(b!)], keep: [ref(a!)] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'approval-required']] };
     },
   },
   {
@@ -170,7 +172,7 @@ const ROWS: Row[] = [
     prepare: async (w) => {
       const [a, b] = await dueDocs(w);
       worm(w, ref(a!), (x) => void (x.legalHold = true));
-      return { dispose: [ref(b!)], keep: [ref(a!)] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'storage-refused: blob-protected']] };
     },
   },
   {
@@ -190,7 +192,7 @@ const ROWS: Row[] = [
       const [a, b] = await dueDocs(w);
       await ok(w, hold(a!));
       put(w, { ...structuredClone(item(w, ref(a!))!), legalHold: false });
-      return { dispose: [ref(b!)], keep: [ref(a!)] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'legal-hold']] };
     },
   },
   {
@@ -210,7 +212,7 @@ const ROWS: Row[] = [
       const [a, b] = await dueDocs(w);
       await ok(w, approval(w), 201);
       await ok(w, correct(a!, { fiscalYear: 2020 }));
-      return { dispose: [ref(b!)], keep: [ref(a!)] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'approval-required']] };
     },
   },
   {
@@ -223,7 +225,7 @@ const ROWS: Row[] = [
       w.clock.advance(20 * 365 * DAY);
       await ok(w, approval(w), 201);
       await ok(w, correct(a, { retentionClass: 'immovable-property-10y' }));
-      return { dispose: [ref(b)], keep: [ref(a)] };
+      return { dispose: [ref(b)], keep: [ref(a)], blocked: [[ref(a), 'approval-required']] };
     },
   },
   {
@@ -250,7 +252,7 @@ const ROWS: Row[] = [
     prepare: async (w) => {
       const [a, b] = await dueDocs(w);
       worm(w, ref(a!), (x) => void (x.retainUntil = '2200-01-01T00:00:00.000Z'));
-      return { dispose: [ref(b!)], keep: [ref(a!)] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'storage-refused: blob-protected']] };
     },
   },
   {
@@ -434,7 +436,13 @@ async function runs(w: World, n: number): Promise<SweepResult[]> {
 const COLUMNS: Record<string, Column> = {
   once: async (row) => {
     const { w, s, before } = await fresh(row);
-    return problems(w, s, before, await runs(w, 1), false);
+    const done = await runs(w, 1);
+    const found = problems(w, s, before, done, false);
+    // The blocked list says why each candidate left in place stayed, and names no other.
+    const said = done[0]!.blocked.map((b) => `${b.tenantId}/${b.documentId}: ${b.reason}`).sort();
+    const meant = (s.blocked ?? []).map(([r, reason]) => `${key(r)}: ${reason}`).sort();
+    if (JSON.stringify(said) !== JSON.stringify(meant)) found.push(`blocked ${JSON.stringify(said)}, expected ${JSON.stringify(meant)}`);
+    return found;
   },
   twice: async (row) => {
     const { w, s, before } = await fresh(row);
