@@ -109,7 +109,21 @@ export async function prepareDisposal(
     return { tenantId, id, doc, etag, disposal: doc.disposal ?? planDisposal(doc, ctx), resumed };
   }
 
-  if (doc.status === 'disposed' && doc.disposal && !doc.disposal.audited) return { tenantId, id, doc, etag, disposal: doc.disposal, resumed };
+  if (doc.status === 'disposed' && doc.disposal && !doc.disposal.audited) {
+    // Why: an earlier version wrote the tombstone before its entry, and a file could outlive it (a delete that raced a
+    // write into the folder). Finishing only the entry audited a disposal whose bytes were still stored, and the item
+    // never came back to the sweep. The folder is emptied again (gone blobs count as deleted); a transient failure
+    // leaves the tombstone unaudited for the next run, a blob storage still protects is left to the reconciler's
+    // orphan listing (alerted) as the disposal itself is done.
+    try {
+      await disposer.deleteDocument(tenantId, id, blobNamesOf(doc), ctx.now);
+    } catch (err) {
+      const code = err instanceof StorageRefusal ? err.code : String(err);
+      deps.log.warn('disposal refused by storage', { tenantId, documentId: id, code });
+      if (!(err instanceof StorageRefusal)) return { blocked: 'storage-refused', detail: code };
+    }
+    return { tenantId, id, doc, etag, disposal: doc.disposal, resumed };
+  }
   return { blocked: 'not-active' };
 }
 
