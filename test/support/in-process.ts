@@ -59,12 +59,25 @@ export interface RequestWorld {
   seq: number;
 }
 
-export async function send(w: RequestWorld, call: Call, requestId = `req-${++w.seq}`): Promise<Answer> {
+/**
+ * How the client behaves beyond its call: where it sends from, with no credential at all (`anonymous`), a body whose
+ * stream errors after its first half (`bodyAborts`), or stopping to read the answer after its first chunk (`stopsReading`).
+ */
+export interface SendClient {
+  ip?: string;
+  userAgent?: string;
+  anonymous?: boolean;
+  bodyAborts?: boolean;
+  stopsReading?: boolean;
+}
+
+export async function send(w: RequestWorld, call: Call, requestId = `req-${++w.seq}`, client: SendClient = {}): Promise<Answer> {
   const url = new URL(`http://localhost/api/${call.path}`);
   const match = matchRoute(TABLE, call.method, url.pathname);
   if ('allow' in match) throw new Error(`no route ${call.method} ${call.path}`);
   const as = call.as ?? 'alice';
-  const headers = new Map<string, string>([['authorization', as.startsWith('ApiKey ') ? as : `Bearer ${as}`]]);
+  const headers = new Map<string, string>(client.anonymous ? [] : [['authorization', as.startsWith('ApiKey ') ? as : `Bearer ${as}`]]);
+  if (client.userAgent !== undefined) headers.set('user-agent', client.userAgent);
   let body: Buffer | null = null;
   if (call.raw) {
     body = call.raw.bytes;
@@ -75,10 +88,19 @@ export async function send(w: RequestWorld, call: Call, requestId = `req-${++w.s
   }
   for (const [k, v] of Object.entries(call.headers ?? {})) headers.set(k.toLowerCase(), v);
   if (body) headers.set('content-length', String(body.length));
-  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: body ? Readable.from([body]) : null, clientIp: '10.0.0.1', requestId }, w.deps);
+  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: body ? (client.bodyAborts ? abortingAfterHalf(body) : Readable.from([body])) : null, clientIp: client.ip ?? '10.0.0.1', requestId }, w.deps);
   const chunks: Buffer[] = [];
   if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) chunks.push(Buffer.from(res.body));
-  else if (res.body) for await (const chunk of res.body) chunks.push(Buffer.from(chunk as Uint8Array));
+  else if (res.body) {
+    const readable = res.body;
+    for await (const chunk of readable) {
+      chunks.push(Buffer.from(chunk as Uint8Array));
+      if (client.stopsReading) {
+        readable.destroy();
+        break;
+      }
+    }
+  }
   const bytes = Buffer.concat(chunks);
   const text = bytes.toString();
   let json: unknown;
@@ -88,6 +110,62 @@ export async function send(w: RequestWorld, call: Call, requestId = `req-${++w.s
     json = text;
   }
   return { status: res.status, json, headers: res.headers ?? {}, requestId, bytes };
+}
+
+/** A body whose first half arrives, then its stream errors as a dropped connection's does. */
+function abortingAfterHalf(body: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(body.subarray(0, Math.max(1, Math.floor(body.length / 2))));
+      } else setImmediate(() => this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
+    },
+  });
+}
+
+/**
+ * Every async method of each port goes through `around`, named `<port>.<method>`, which calls `proceed` (as often as it
+ * likes) or throws: where the fault sweeps put their failures.
+ */
+export function aroundPortCalls(ports: Record<string, object>, around: (call: string, proceed: () => Promise<unknown>) => Promise<unknown>): void {
+  for (const [name, port] of Object.entries(ports)) {
+    const methods = new Set<string>();
+    for (let p: object | null = port; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) for (const k of Object.getOwnPropertyNames(p)) methods.add(k);
+    for (const m of methods) {
+      const fn = (port as Record<string, unknown>)[m];
+      if (m === 'constructor' || typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') continue;
+      // async: a wrapper added after this one (the race scheduler's) looks for async methods too.
+      (port as Record<string, unknown>)[m] = async (...args: unknown[]) => around(`${name}.${m}`, () => (fn as (...x: unknown[]) => Promise<unknown>).apply(port, args));
+    }
+  }
+}
+
+/**
+ * Everything a request could have stored, to compare before and after one: the tenants' records (but sign-in sightings,
+ * and a key's lastUsedAt, stamped whenever it authenticates, refused or not), the catalog, exports, blobs' hold flags
+ * and retention policies.
+ */
+export function storedChanges(w: World): string {
+  const records = [...w.deps.tenantRecords.records.entries()]
+    .filter(([, r]) => r.value.type !== 'person-sighting')
+    .map(([k, r]) => [k, { ...r.value, lastUsedAt: undefined }, r.value.type === 'api-key' ? null : r.etag] as const)
+    .sort(([a], [b]) => a.localeCompare(b));
+  const docs = [...w.deps.catalog.documents.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const jobs = [...(w.deps.exportJobs as InMemoryExportJobs).jobs.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const blobs = [...w.deps.blobs.blobs.entries()].map(([k, b]) => [k, b.worm.legalHold]).sort(([a], [b]) => String(a).localeCompare(String(b)));
+  return JSON.stringify([records, docs, jobs, blobs, [...w.deps.retention.policies.policies.entries()]]);
+}
+
+/** The clock moved on `minutes` (one by default): each act of a scene at its own time. */
+export const later = (w: World, minutes = 1) => w.clock.advance(minutes * 60_000);
+
+/** An API key `as` mints on `rightsSet`, ending in a year: its Authorization value. */
+export async function mint(w: World, as: string, rightsSet: string): Promise<string> {
+  const expiresAt = new Date(w.clock.now().getTime() + 365 * 86400_000).toISOString();
+  const r = await ok(w, { method: 'POST', path: 'api-keys', body: { name: `k-${w.seq}`, rightsSet, expiresAt }, as }, 201);
+  return `ApiKey ${r.json.key as string}`;
 }
 
 /** What follows a request on its instance: the outbox release, gathered validation requests, an export worker started after the answer. */

@@ -30,16 +30,13 @@
  *   starter, user agent `export-worker`: not the request's entry, so not counted as a second one.
  * - a client whose body stops mid-way is refused 400 bad_request (outcome refused), as an interrupted upload is.
  */
-import { Readable } from 'node:stream';
-import { handleRequest } from '../../../shared/http/pipeline';
-import { matchRoute } from '../../../shared/http/route-match';
 import type { Operation } from '../../../shared/http/operation';
 import type { AuditInput } from '../../../shared/ports';
 import { API_KEY_PATTERN } from '../../../shared/auth/api-keys/api-key';
 import { RefusalLimiter } from '../../../shared/auth/refusal-limiter';
 import { flushSuppressedRefusals } from '../../../shared/audit/suppressed-refusals';
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { ADMIN, START, delivering, exportCompleted, ok, settle, TABLE, TENANT, validationWorker, world, type Call, type World } from '../../support/in-process';
+import { ADMIN, type Answer as Sent, START, delivering, exportCompleted, later, ok, send as sendAs, settle, TABLE, TENANT, validationWorker, world, type Call, type World } from '../../support/in-process';
 
 type TenantOp = Extract<Operation, { auth: 'tenant' }>;
 const OPS = TABLE.map((r) => r.route).filter((r): r is TenantOp => r.auth === 'tenant');
@@ -49,14 +46,6 @@ type Outcome = (typeof OUTCOMES)[number];
 
 const IP = '203.0.113.7';
 const UA = 'AuditSweep/1.0 (+https://example.test)';
-
-interface Sent {
-  status: number;
-  json: any;
-  headers: Record<string, string>;
-  requestId: string;
-  bytes: Buffer;
-}
 
 /** How a cell's client behaves: its body errors after the first chunk, or it stops reading after the first chunk. */
 interface Client {
@@ -69,61 +58,9 @@ interface Client {
 let seq = 0;
 /** What the rate-limited cell saw past its first 429: the answers, their own entries, the count's entries. */
 let suppressed: { statuses: number[]; own: number[]; details: string[] } | null = null;
-/** A request as the hosts send it, from IP with UA, through the real pipeline. */
-async function send(w: World, call: Call, client: Client = {}): Promise<Sent> {
-  const requestId = `ac-${++seq}`;
-  const url = new URL(`http://localhost/api/${call.path}`);
-  const match = matchRoute(TABLE, call.method, url.pathname);
-  if ('allow' in match) throw new Error(`no route ${call.method} ${call.path}`);
-  const headers = new Map<string, string>([['user-agent', client.from?.ua ?? UA]]);
-  if (call.as !== '') {
-    const as = call.as ?? 'alice';
-    headers.set('authorization', as.startsWith('ApiKey ') ? as : `Bearer ${as}`);
-  }
-  let body: Buffer | null = null;
-  if (call.raw) {
-    body = call.raw.bytes;
-    headers.set('content-type', call.raw.type);
-  } else if (call.body !== undefined) {
-    body = Buffer.from(JSON.stringify(call.body));
-    headers.set('content-type', 'application/json');
-  }
-  for (const [k, v] of Object.entries(call.headers ?? {})) headers.set(k.toLowerCase(), v);
-  if (body) headers.set('content-length', String(body.length));
-  let stream: Readable | null = null;
-  if (body && client.bodyAborts) {
-    const half = body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
-    stream = new Readable({
-      read() {
-        if (this.readableLength === 0 && !(this as { sentHalf?: boolean }).sentHalf) {
-          (this as { sentHalf?: boolean }).sentHalf = true;
-          this.push(half);
-        } else setImmediate(() => this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })));
-      },
-    });
-  } else if (body) stream = Readable.from([body]);
-  const res = await handleRequest(match.route, { method: call.method, url, params: match.params, headers: { get: (n) => headers.get(n.toLowerCase()) ?? null }, body: stream, clientIp: client.from?.ip ?? IP, requestId }, w.deps);
-  const chunks: Buffer[] = [];
-  if (typeof res.body === 'string' || Buffer.isBuffer(res.body)) chunks.push(Buffer.from(res.body));
-  else if (res.body) {
-    const readable = res.body;
-    for await (const chunk of readable) {
-      chunks.push(Buffer.from(chunk as Uint8Array));
-      if (client.stopsReading) {
-        readable.destroy();
-        break;
-      }
-    }
-  }
-  const bytes = Buffer.concat(chunks);
-  let json: unknown;
-  try {
-    json = bytes.length ? JSON.parse(bytes.toString()) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, headers: res.headers ?? {}, requestId, bytes };
-}
+/** A request as the hosts send it, from IP with UA, through the real pipeline (in-process.ts `send`). */
+const send = (w: World, call: Call, client: Client = {}): Promise<Sent> =>
+  sendAs(w, call, `ac-${++seq}`, { ip: client.from?.ip ?? IP, userAgent: client.from?.ua ?? UA, anonymous: call.as === '', bodyAborts: client.bodyAborts, stopsReading: client.stopsReading });
 
 // ---- The scene every row starts from ----
 
@@ -142,7 +79,6 @@ interface Scene {
   grantId: string;
 }
 
-const later = (w: World, minutes = 1) => w.clock.advance(minutes * 60_000);
 const png = () => Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.from(`scan ${Math.random()} ${'x'.repeat(200)}`)]);
 const uploadCall = (meta: object = { counterparty: 'ACME GmbH', fiscalYear: 2024 }): Call => ({ method: 'POST', path: `documents?metadata=${encodeURIComponent(JSON.stringify(meta))}`, raw: { bytes: png(), type: 'image/png' }, as: 'up' });
 

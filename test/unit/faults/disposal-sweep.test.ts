@@ -32,7 +32,7 @@ import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../../shared/kernel/audit';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { SweepResult } from '../../../shared/retention/sweep';
 import type { RecordingLogger } from '../../support/in-memory';
-import { type Answer, approval, type Call, docOf, dueDocs, hold, ok, send, settle, START, TENANT, world, type World } from '../../support/in-process';
+import { aroundPortCalls, type Answer, approval, type Call, docOf, dueDocs, hold, ok, send, settle, START, TENANT, world, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -403,22 +403,14 @@ interface Armed {
 function arm(w: World): Armed {
   const a: Armed = { on: false, at: -1, after: false, calls: [] };
   const ports: Record<string, object> = { blobs: w.deps.blobs, catalog: w.deps.catalog, audit: w.deps.audit, auditOutboxItems: w.deps.auditOutboxItems, exportJobs: w.deps.exportJobs, exportBlobs: w.deps.exportBlobs, retentionCatalog: w.deps.retention.catalog, policies: w.deps.retention.policies, timers: w.deps.retention.timers, disposer: w.deps.retention.disposer, tenantRecords: w.deps.tenantRecords };
-  for (const [name, port] of Object.entries(ports)) {
-    const methods = new Set<string>();
-    for (let p: object | null = port; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) for (const k of Object.getOwnPropertyNames(p)) methods.add(k);
-    for (const m of methods) {
-      const fn = (port as Record<string, unknown>)[m];
-      if (m === 'constructor' || typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') continue;
-      (port as Record<string, unknown>)[m] = async (...args: unknown[]) => {
-        if (!a.on) return (fn as (...x: unknown[]) => unknown).apply(port, args);
-        a.calls.push(`${name}.${m}`);
-        if (a.calls.length !== a.at) return (fn as (...x: unknown[]) => unknown).apply(port, args);
-        if (!a.after) throw new Error(`injected: ${name}.${m} failed`);
-        await (fn as (...x: unknown[]) => unknown).apply(port, args);
-        throw new Error(`injected: ${name}.${m} timed out after it was done`);
-      };
-    }
-  }
+  aroundPortCalls(ports, async (call, proceed) => {
+    if (!a.on) return proceed();
+    a.calls.push(call);
+    if (a.calls.length !== a.at) return proceed();
+    if (!a.after) throw new Error(`injected: ${call} failed`);
+    await proceed();
+    throw new Error(`injected: ${call} timed out after it was done`);
+  });
   return a;
 }
 

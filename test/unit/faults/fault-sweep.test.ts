@@ -32,7 +32,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { ErrorCode } from '../../../shared/kernel/errors';
 import type { AuditAction } from '../../../shared/kernel/audit';
 import { FakeClock } from '../../support/fake-clock';
-import { type Answer, blobsDisagree, type Call, ok, repair, send, settle } from '../../support/in-process';
+import { aroundPortCalls, type Answer, blobsDisagree, type Call, ok, repair, send, settle } from '../../support/in-process';
 import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 
 const TENANT = 'acme';
@@ -71,30 +71,20 @@ function wrapPorts(deps: InMemoryDeps, faults: Faults): void {
     disposer: deps.retention.disposer,
     orphans: deps.retention.orphans,
   };
-  for (const [name, port] of Object.entries(ports)) {
-    const methods = new Set<string>();
-    for (let p: object | null = port; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) for (const k of Object.getOwnPropertyNames(p)) methods.add(k);
-    for (const m of methods) {
-      const fn = (port as Record<string, unknown>)[m];
-      if (m === 'constructor' || typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') continue;
-      (port as Record<string, unknown>)[m] = async (...args: unknown[]) => {
-        if (!faults.armed) return fn.apply(port, args);
-        faults.calls.push(`${name}.${m}`);
-        const kth = `${name}.${m}#${faults.calls.filter((c) => c === `${name}.${m}`).length}`;
-        if (faults.calls.length !== faults.failAt && kth !== faults.failOn && kth !== `${faults.failOn}#1`) return fn.apply(port, args);
-        faults.hit = `${name}.${m}`;
-        if (faults.mode === 'transient') throw new Error(`injected: ${name}.${m} failed`);
-        await fn.apply(port, args);
-        // The SDK sent it again after a lost answer: the call answers what the repeat found (the Storage SDK retries
-        // writes so; the Cosmos SDK retries only reads and queries on a lost connection, so the sweep repeats Storage calls only).
-        if (faults.mode === 'repeated') return fn.apply(port, args);
-        throw new Error(`injected: ${name}.${m} timed out after it was done`);
-      };
-    }
-  }
+  aroundPortCalls(ports, async (call, proceed) => {
+    if (!faults.armed) return proceed();
+    faults.calls.push(call);
+    const kth = `${call}#${faults.calls.filter((c) => c === call).length}`;
+    if (faults.calls.length !== faults.failAt && kth !== faults.failOn && kth !== `${faults.failOn}#1`) return proceed();
+    faults.hit = call;
+    if (faults.mode === 'transient') throw new Error(`injected: ${call} failed`);
+    await proceed();
+    // The SDK sent it again after a lost answer: the call answers what the repeat found (the Storage SDK retries
+    // writes so; the Cosmos SDK retries only reads and queries on a lost connection, so the sweep repeats Storage calls only).
+    if (faults.mode === 'repeated') return proceed();
+    throw new Error(`injected: ${call} timed out after it was done`);
+  });
 }
-
-
 
 /** Everything the sweep needs of one archive: its deps, the fault switch, and the requests sent. */
 interface World {

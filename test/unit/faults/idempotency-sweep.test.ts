@@ -20,7 +20,7 @@ import { runSweepTimer } from '../../../shared/retention/timers';
 import { exportTimer } from '../../../functions/exports';
 import { withdrawExport } from '../../../shared/exports/withdraw-exports';
 import type { InMemoryExportJobs } from '../../support/in-memory';
-import { type Answer, assign, type Call, docOf, hold, ok, type Pair, scan, send, settle, START, sweepPairs, TENANT, world, type World } from '../../support/in-process';
+import { type Answer, assign, type Call, docOf, hold, later, mint, ok, type Pair, scan, send, settle, storedChanges, START, sweepPairs, TENANT, world, type World } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time (the racing retries).
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -75,12 +75,6 @@ function newWorld(env: Record<string, string> = {}): World {
   return w;
 }
 
-const later = (w: World, minutes = 1) => w.clock.advance(minutes * 60_000);
-async function mint(w: World, as: string, rightsSet: string): Promise<string> {
-  const expiresAt = new Date(w.clock.now().getTime() + 365 * 86400_000).toISOString();
-  const r = await ok(w, { method: 'POST', path: 'api-keys', body: { name: `k-${w.seq}`, rightsSet, expiresAt }, as }, 201);
-  return `ApiKey ${r.json.key as string}`;
-}
 /** The call with the sweep's key (a call naming its own keeps it). */
 const keyed = (call: Call, key = KEY): Call => ({ ...call, headers: { 'Idempotency-Key': key, ...call.headers } });
 
@@ -120,17 +114,7 @@ async function exportsDone(w: World): Promise<void> {
   }
 }
 
-/** Everything a request could have stored: the tenants' records (but sign-in sightings), the catalog, exports, blob flags. */
-function stored(w: World): string {
-  const records = [...w.deps.tenantRecords.records.entries()]
-    .filter(([, r]) => r.value.type !== 'person-sighting')
-    .map(([k, r]) => [k, { ...r.value, lastUsedAt: undefined }, r.value.type === 'api-key' ? null : r.etag] as const)
-    .sort(([a], [b]) => a.localeCompare(b));
-  const docs = [...w.deps.catalog.documents.entries()].sort(([a], [b]) => a.localeCompare(b));
-  const jobs = [...(w.deps.exportJobs as InMemoryExportJobs).jobs.entries()].sort(([a], [b]) => a.localeCompare(b));
-  const blobs = [...w.deps.blobs.blobs.entries()].map(([k, b]) => [k, b.worm.legalHold]).sort(([a], [b]) => String(a).localeCompare(String(b)));
-  return JSON.stringify([records, docs, jobs, blobs, [...w.deps.retention.policies.policies.entries()]]);
-}
+const stored = storedChanges;
 
 type Ctx = Record<string, string>;
 interface Change {

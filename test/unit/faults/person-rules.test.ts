@@ -19,7 +19,7 @@ import { SOD_RULES } from '../../../shared/auth/sod';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { Permission } from '../../../shared/kernel/principal';
 import { Authenticator } from '../../../shared/auth/authenticate';
-import { ADMIN, type Answer, assign, type Call, ok, send, settle, SETTINGS, START, TENANT, world, type World } from '../../support/in-process';
+import { ADMIN, type Answer, assign, type Call, later, mint, ok, send, settle, storedChanges, SETTINGS, START, TENANT, world, type World } from '../../support/in-process';
 
 const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'claim-restored', 'first-by-her-guest', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
 type Path = (typeof PATHS)[number];
@@ -83,12 +83,6 @@ function newWorld(rightsSource: 'tenant' | 'tenant-then-claim'): World {
   return w;
 }
 
-const later = (w: World, minutes = 1) => w.clock.advance(minutes * 60_000);
-async function mint(w: World, as: string, rightsSet: string): Promise<string> {
-  const expiresAt = new Date(w.clock.now().getTime() + 365 * 86400_000).toISOString();
-  const r = await ok(w, { method: 'POST', path: 'api-keys', body: { name: `k-${w.seq}`, rightsSet, expiresAt }, as }, 201);
-  return `ApiKey ${r.json.key as string}`;
-}
 const grantSupport = (w: World, as: string): Call => ({ method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'metadata-only', expiresAt: new Date(w.clock.now().getTime() + 5 * 86400_000).toISOString() }, as });
 
 /** A document kept until the coming 1 January (immovable property: fiscal year + 11), uploaded by `as`. */
@@ -415,16 +409,7 @@ function expected(row: Row, path: Path, mode: Mode): Expect {
   return { refused: row.refusal };
 }
 
-/** Everything the act could have changed: the tenant's records (but sign-in sightings), the catalog, the retention policy. */
-function stored(w: World): string {
-  // A key's lastUsedAt is stamped when it authenticates, refused or not: no change the act made.
-  const records = [...w.deps.tenantRecords.records.entries()]
-    .filter(([, r]) => r.value.type !== 'person-sighting')
-    .map(([k, r]) => [k, { ...r.value, lastUsedAt: undefined }, r.value.type === 'api-key' ? null : r.etag] as const)
-    .sort(([a], [b]) => a.localeCompare(b));
-  const docs = [...w.deps.catalog.documents.entries()].sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify([records, docs, [...w.deps.retention.policies.policies.entries()]]);
-}
+const stored = storedChanges;
 
 /** alice's credential through `path`, around her first act: the call the row's second act is. */
 async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call; ctx: Record<string, string> }> {
