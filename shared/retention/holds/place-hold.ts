@@ -1,5 +1,5 @@
 import { idFromIdempotencyKey, uuidv7 } from '../../ids';
-import { personOf } from '../../kernel/principal';
+import { personOf, type Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
@@ -47,14 +47,14 @@ export async function placeHoldOn(
       if (earlier.reason !== hold.reason || earlier.caseReference !== hold.caseReference || JSON.stringify(earlier.query ?? null) !== JSON.stringify(hold.query ?? null)) {
         throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already placed hold ${earlier.id} on document ${doc.id} with another reason, case reference or query; nothing was changed.`, extensions: { holdId: earlier.id } });
       }
-      return { next: null, result: { hold: cmd.principal.permissions.has('documents:read') ? earlier : asPlaced(earlier), replayed: true } };
+      return { next: null, result: { hold: answeredTo(cmd.principal, earlier), replayed: true } };
     }
     // Its flags are set: nothing is left for a release's clearing to do.
     const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
     const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
     return {
       next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] },
-      result: { hold: placed, replayed: false },
+      result: { hold: answeredTo(cmd.principal, placed), replayed: false },
       // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
       // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
       auditDetail: withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id),
@@ -64,12 +64,14 @@ export async function placeHoldOn(
 }
 
 /**
- * A replay to a principal that may not read documents nor their holds (a key with holds:place alone) is the first
- * answer: the hold as placed, not who released it since and why (another person's act it could not read otherwise), as
- * an upload replayed to a write-only key is the document as ingested (documents/ingest.ts firstAnswer).
+ * The hold as answered to its placer. One that may not read documents nor their holds (a key with holds:place alone) is
+ * told what it placed: not who released it since and why (a replay), nor the disposal approval it withdrew and who
+ * gave that (other people's acts on a document it could not read otherwise; the hold's audit entry names the approval),
+ * as an upload replayed to a write-only key is the document as ingested (documents/ingest.ts firstAnswer).
  */
-function asPlaced(hold: LegalHold): LegalHold {
-  const { releasedAt: _a, releasedBy: _b, releaseReason: _r, ...placed } = hold;
+function answeredTo(principal: Principal, hold: LegalHold): LegalHold {
+  if (principal.permissions.has('documents:read')) return hold;
+  const { releasedAt: _a, releasedBy: _b, releaseReason: _r, withdrewDisposalApproval: _w, ...placed } = hold;
   return placed;
 }
 

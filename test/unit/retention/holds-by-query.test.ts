@@ -12,7 +12,7 @@ import { FakeClock } from '../../support/fake-clock';
 import { seedMany } from '../../support/seed';
 
 const T = 'acme';
-const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place']) };
+const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) };
 const archivist: Principal = { tenantId: T, subject: 'bob', kind: 'user', person: 'bob', rightsSet: 'archivist', permissions: new Set(['holds:release']) };
 
 async function fiscal2017(n: number) {
