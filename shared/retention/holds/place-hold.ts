@@ -31,8 +31,9 @@ export async function placeHoldOn(
   // The document is part of the id: the same key sent to another document placed the first hold, under its id, there too
   // (201, one hold id then naming two requests, released together everywhere). It is another request: its own hold.
   const keyed = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold', cmd.documentId) : undefined;
-  // As ids were derived before: a retry of a hold placed then is still recognised on its document.
-  const keyedBefore = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold') : undefined;
+  // As ids were derived before: a retry of a hold placed then is still recognised on its document (a hold by query's
+  // documents carry its own id, `holdId`, which never named one).
+  const keyedBefore = cmd.idempotencyKey && !cmd.holdId ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold') : undefined;
   const hold: LegalHold = {
     id: cmd.holdId ?? keyed ?? uuidv7(deps.clock.now().getTime()),
     reason: cmd.reason,
@@ -42,7 +43,7 @@ export async function placeHoldOn(
     ...(cmd.query ? { query: cmd.query } : {}),
   };
   return updateDocument<PlacedHold>(tenantId, cmd.documentId, deps, (doc) => {
-    const earlier = (doc.holds ?? []).find((h) => h.id === hold.id || (keyedBefore !== undefined && !cmd.holdId && h.id === keyedBefore));
+    const earlier = (doc.holds ?? []).find((h) => h.id === hold.id || (keyedBefore !== undefined && h.id === keyedBefore));
     if (earlier) {
       if (earlier.reason !== hold.reason || earlier.caseReference !== hold.caseReference || JSON.stringify(earlier.query ?? null) !== JSON.stringify(hold.query ?? null)) {
         throw new ArchiveError('idempotency_key_reused', { detail: `This Idempotency-Key already placed hold ${earlier.id} on document ${doc.id} with another reason, case reference or query; nothing was changed.`, extensions: { holdId: earlier.id } });

@@ -6,13 +6,12 @@ import { personOf } from '../../kernel/principal';
 import type { HoldDeps, PlaceHold } from './legal-hold';
 import { placeHoldOn } from './place-hold';
 import type { AuditStaging } from '../../kernel/audit';
-import { stagedWithFirstChange } from '../../audit/outbox';
+import { stagedWithFirstChange, writeWithAuditEntry } from '../../audit/outbox';
 import { skippedDocument, type SkippedDocument } from './legal-hold';
 import type { TenantRecord } from '../../ports';
 import type { Actor, LegalHold } from '../../kernel/retention';
 import { actorOf } from '../update';
 import { canonicalJson } from '../../kernel/audit-chain';
-import { writeWithAuditEntry } from '../../audit/outbox';
 
 /**
  * A keyed hold by query's request: what a retry with the same Idempotency-Key is compared with. The documents that
