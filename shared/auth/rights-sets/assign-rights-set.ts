@@ -6,9 +6,11 @@ import type { Principal } from '../../kernel/principal';
 import type { TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
+import type { Config } from '../../config';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
 
 /**
@@ -20,7 +22,7 @@ import { rightsSetPermissions } from './rights-set-permissions';
  * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
-export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number } }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
+export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] } }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
@@ -32,6 +34,8 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     // A subject need not exist anywhere: without a cap, assignments to made-up names piled up without bound, and every
     // SoD policy check and listing of the tenant reads them all. Counted under the gate, as keys and sets are.
     const assigned = await deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
+    // Replacing takes away what the subject held (rights-floor.ts): never a tenant-admin's power the assigner lacks.
+    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned?.value ?? null, deps), permissions, { subject });
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
     const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};

@@ -8,6 +8,7 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
+import { assertWithinFloor } from './rights-floor';
 import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
@@ -35,6 +36,8 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     const before = current?.value.permissions ?? [];
     const added = unique.filter((p) => !before.includes(p));
     assertWithinCeiling(principal, added, { rightsSet: name });
+    // Whoever holds it loses what is removed: never a tenant-admin's power the editor lacks (rights-floor.ts).
+    assertWithinFloor(principal, before, unique, { rightsSet: name });
     const by = actor(principal);
     // Who last gave the set's holders a right, for four eyes; a change that only removes keeps the earlier one.
     const widened = !current || added.length > 0 ? { widenedAt: now.toISOString(), widenedBy: by } : { widenedAt: current.value.widenedAt ?? current.value.updatedAt, widenedBy: current.value.widenedBy ?? current.value.updatedBy };

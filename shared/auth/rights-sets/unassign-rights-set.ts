@@ -6,6 +6,7 @@ import type { TenantRecordsPort } from '../../ports';
 import { assertWithinCeiling, sodRefusal } from '../sod';
 import type { Config } from '../../config';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
+import { claimedPermissions, assertWithinFloor, heldPermissions } from './rights-floor';
 import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
@@ -26,6 +27,9 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     if (!assigned) throw new ArchiveError('rights_assignment_not_found');
     // Rights only from the tenant: removing an assignment takes rights away, never gives any.
     if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') === 'tenant-then-claim') assertWithinCeiling(principal, liftCeiling(assigned.value), { subject });
+    // And it takes away what the assignment gave beyond the claim (all of it, rights from the tenant only): never a
+    // tenant-admin's power the remover lacks (rights-floor.ts).
+    assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned.value, deps), await claimedPermissions(principal.tenantId, subject, deps), { subject });
     // The trace keeps who gave the subject rights through the assignment removed, and the removal it replaces
     // (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through them.
     const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);

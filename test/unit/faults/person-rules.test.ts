@@ -94,6 +94,9 @@ async function dueDoc(w: World, as: string): Promise<string> {
 
 /** alice as an archivist for one act (writes, places holds), then back to tenant-admin: given by carol. */
 async function asArchivist<T>(w: World, act: () => Promise<T>): Promise<T> {
+  // Two steps: carol (tenant-admin) takes alice's admin powers (wroot lacks them: the rights floor), wroot gives her
+  // documents:write (carol lacks it: the rights ceiling).
+  await ok(w, assign('alice', 'docs', 'carol'));
   await ok(w, assign('alice', 'archivist', 'wroot'));
   later(w);
   const out = await act();
@@ -186,6 +189,28 @@ const ROWS: Row[] = [
     first: async () => ({}),
     second: (_c, as) => assign('dave', 'uploader', as),
     refusal: SOD('rights-ceiling').refused,
+    control: { status: 200 },
+  },
+  {
+    rule: 'rights-floor',
+    name: 'alice (rights:manage, without audit:read) takes the auditor set from dave',
+    keySet: 'placer',
+    aliceSet: 'placer',
+    seed: async (w) => seedAssignment(w, 'dave', 'auditor'),
+    first: async () => ({}),
+    second: (_c, as) => assign('dave', 'docs', as),
+    refusal: SOD('rights-floor').refused,
+    control: { status: 200 },
+  },
+  {
+    rule: 'rights-floor',
+    name: 'alice (rights:manage, without audit:read) removes audit:read from a set dave holds',
+    keySet: 'placer',
+    aliceSet: 'placer',
+    seed: async (w) => seedAssignment(w, 'dave', 'readers'),
+    first: async () => ({}),
+    second: (_c, as) => ({ method: 'PUT', path: 'rights-sets/readers', body: { permissions: ['documents:read'] }, as }),
+    refusal: SOD('rights-floor').refused,
     control: { status: 200 },
   },
   {
@@ -434,8 +459,9 @@ async function throughPath(w: World, row: Row, path: Path): Promise<{ call: Call
   }
   if (path === 'claim-restored') {
     // An account whose identity provider claims the set, held back by the tenant's assignment; one any rights manager
-    // may lift (placed by someone holding nothing more): the path is the claim it hands back, not who may lift it.
-    seedAssignment(w, 'guest5', 'accountant', START, []);
+    // may lift (placed by someone holding nothing more), taking nothing a rights manager lacks (documents:read): the path
+    // is the claim it hands back, not who may lift it.
+    seedAssignment(w, 'guest5', 'docs', START, []);
   }
   if (path === 'key-lost-rights' || path === 'key-removed' || path === 'key-before') before = await mint(w, 'alice', set);
   later(w);
@@ -637,5 +663,59 @@ describe('removing an assignment hands the person back to their claim (rights fr
     await ok(w, lift('dave', 'rm'), 204);
     expect(held(w, 'dave')).toBeUndefined();
     expect((await send(w, { method: 'GET', path: 'documents', as: 'claim.tenant-admin.dave' })).status).toBe(403);
+  });
+});
+
+describe('taking rights away (the rights floor): only someone holding a tenant-admin power takes it', () => {
+  // rm manages rights with few permissions of its own ('placer'); dave's identity provider names him tenant-admin.
+  const demote = (as: string): Call => assign('dave', 'docs', as);
+  const lift = (as: string): Call => ({ method: 'DELETE', path: 'rights-assignments/dave', as });
+  const held = (w: World) => (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('dave')}`)?.value as { rightsSet: string } | undefined)?.rightsSet;
+
+  it('a person acting with their claim (seen at sign-in) is demoted only by someone holding what the demotion takes', async () => {
+    const w = newWorld('tenant-then-claim');
+    seedAssignment(w, 'rm', 'placer');
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'claim.tenant-admin.dave' })).status).toBe(200);
+    const before = stored(w);
+    const refused = await send(w, demote('rm'));
+    expect(refused.status).toBe(403);
+    expect(refused.json).toMatchObject({ code: 'segregation_of_duties', rule: 'rights-floor', subject: 'dave' });
+    expect(refused.json.permissions).toEqual(expect.arrayContaining(['audit:read', 'retention:approve', 'retention:manage']));
+    expect(refused.json.permissions).not.toContain('rights:manage'); // rm holds it
+    await settle(w);
+    expect(stored(w)).toBe(before);
+    expect(w.deps.audit.entries.filter((e) => e.requestId === refused.requestId).map((e) => [e.action, e.outcome, e.detail])).toEqual([['rights-assignment.put', 'refused', 'segregation_of_duties:rights-floor']]);
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'claim.tenant-admin.dave' })).status).toBe(200);
+    await ok(w, demote('carol'), 200);
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'claim.tenant-admin.dave' })).status).toBe(403);
+  });
+
+  it('rights from the tenant only: removing an assignment takes all it gave, so it is judged the same way', async () => {
+    const w = newWorld('tenant');
+    seedAssignment(w, 'rm', 'placer');
+    await ok(w, assign('dave', 'auditor', 'carol'));
+    const before = stored(w);
+    for (const call of [lift('rm'), demote('rm')]) expect((await send(w, call)).json).toMatchObject({ rule: 'rights-floor', subject: 'dave', permissions: ['audit:read', 'documents:download', 'exports:create'] });
+    await settle(w);
+    expect(stored(w)).toBe(before);
+    expect(held(w)).toBe('auditor');
+    await ok(w, lift('bob'), 204);
+    expect(held(w)).toBeUndefined();
+  });
+
+  it('work outside the tenant-admin set (documents:write, holds:place, retention:extend) any rights manager takes away', async () => {
+    const w = newWorld('tenant');
+    seedAssignment(w, 'rm', 'placer');
+    seedAssignment(w, 'dave', 'archivist');
+    // carol holds none of those three (documents:write conflicts with her retention:approve), yet stops an uploader.
+    await ok(w, demote('carol'), 200);
+    expect(held(w)).toBe('docs');
+    // rm narrows a set someone holds by what it does not hold itself, outside tenant-admin's: documents:write.
+    await ok(w, { method: 'PUT', path: 'rights-sets/wadmin', body: { permissions: ['documents:read', 'rights:manage'] }, as: 'rm' }, 200);
+    // Demoting an archivist to a set carol may not give is two steps: carol takes, a manager holding documents:write gives.
+    seedAssignment(w, 'erin', 'tenant-admin');
+    expect((await send(w, assign('erin', 'archivist', 'wroot'))).json).toMatchObject({ rule: 'rights-floor', subject: 'erin' });
+    await ok(w, assign('erin', 'docs', 'carol'), 200);
+    await ok(w, assign('erin', 'archivist', 'wroot'), 200);
   });
 });

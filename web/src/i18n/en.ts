@@ -676,6 +676,7 @@ export const en = {
     sod: {
       'self-assignment': 'Nobody can assign rights to themselves.',
       'rights-ceiling': 'You cannot grant a permission you do not hold yourself.',
+      'rights-floor': 'You cannot take away a permission you do not hold yourself.',
       'own-rights': 'You cannot change the rights set you hold yourself.',
       'conflicting-permissions': 'Your organisation has declared these permissions as conflicting: one person may not hold both.',
       'uploader-approves-disposal': 'Whoever archived a document cannot approve its disposal.',

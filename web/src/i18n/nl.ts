@@ -672,6 +672,7 @@ export const nl: Dictionary = {
     sod: {
       'self-assignment': 'Niemand kan zichzelf rechten toekennen.',
       'rights-ceiling': 'U kunt geen recht toekennen dat u zelf niet heeft.',
+      'rights-floor': 'U kunt geen recht afnemen dat u zelf niet heeft.',
       'own-rights': 'U kunt de rechtenset die u zelf heeft niet wijzigen.',
       'conflicting-permissions': 'Uw organisatie heeft deze rechten als onverenigbaar aangemerkt: één persoon mag ze niet allebei hebben.',
       'uploader-approves-disposal': 'Wie een document archiveerde, kan de vernietiging ervan niet goedkeuren.',
