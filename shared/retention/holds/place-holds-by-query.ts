@@ -12,6 +12,7 @@ import type { TenantRecord } from '../../ports';
 import type { Actor, LegalHold } from '../../kernel/retention';
 import { actorOf } from '../update';
 import { canonicalJson } from '../../kernel/audit-chain';
+import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 
 /**
  * A keyed hold by query's request: what a retry with the same Idempotency-Key is compared with. The documents that
@@ -25,8 +26,23 @@ export interface HoldByQueryRecord extends TenantRecord {
   placedBy: Actor;
   createdAt: string;
   request: Pick<LegalHold, 'reason' | 'caseReference'> & { query: HoldQuery };
+  /**
+   * The hold's first release (on one of its documents, or everywhere): a retry then holds nothing more. The documents
+   * cannot say it once those released were disposed of, and a retry placed the hold two people ended anew.
+   */
+  releasedAt?: string;
+  releasedBy?: Actor;
 }
 export const holdByQueryRecordId = (holdId: string) => `legal-hold-by-query:${holdId}`;
+
+/** Notes a release of a keyed hold by query in its record (none: an unkeyed hold, which no retry names). */
+export async function markHoldByQueryReleased(tenantId: string, holdId: string, by: Actor, at: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<void> {
+  await withFreshReads('The legal hold', async () => {
+    const found = await deps.tenantRecords.get<HoldByQueryRecord>(tenantId, holdByQueryRecordId(holdId), 'legal-hold-by-query', { fresh: true });
+    if (!found || found.value.releasedAt) return undefined;
+    return (await deps.tenantRecords.replace({ ...found.value, releasedAt: at, releasedBy: by }, found.etag)) === 'replaced' ? undefined : CHANGED;
+  });
+}
 
 /**
  * One hold over every active document matching the query (a tax audit of a year, a dispute with
@@ -80,7 +96,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     if (placedFor) sameHoldRequest(holdId, placedFor, asked);
     // Released (everywhere, or on one of its documents, by four eyes): its retry is answered, the documents it still
     // holds, and holds nothing more. Extended to documents matching only now, the hold two people ended came back.
-    if (released) return { holdId, documentIds: stillHeld, skipped: [], replayed: true };
+    if (released || earlier?.releasedAt) return { holdId, documentIds: stillHeld, skipped: [], replayed: true };
     if (!earlier) {
       const record: HoldByQueryRecord = { id: holdByQueryRecordId(holdId), tenantId, type: 'legal-hold-by-query', holdId, placedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request: asked };
       // The request's entry goes with the record: stored before any document is held under it.

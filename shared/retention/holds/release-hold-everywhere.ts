@@ -6,6 +6,8 @@ import { assertMayRelease, releaseHold } from './release-hold';
 import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
+import { actorOf } from '../update';
+import { markHoldByQueryReleased } from './place-holds-by-query';
 
 /**
  * Releases a hold on every document that carries it (a hold placed by query). Four eyes
@@ -30,6 +32,10 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
   const releaser = await rightsGivenTo(cmd.principal, deps, carrying.map((c) => c.hold.placedAt).reduce((a, b) => (b < a ? b : a)));
   for (const { hold } of carrying) assertMayRelease(cmd.principal, releaser, hold);
+  // Noted before any document is released: a retry of the placement racing this release, or made once the released
+  // documents are disposed of, holds nothing more (place-holds-by-query.ts). A crash after it leaves the hold open where
+  // it was, for this release to be sent again.
+  await markHoldByQueryReleased(cmd.principal.tenantId, cmd.holdId, actorOf(cmd.principal), deps.clock.now().toISOString(), deps);
   const entry = stagedWithFirstChange(cmd.audit, cmd.holdId);
   const released: string[] = [];
   const skipped: SkippedDocument[] = [];

@@ -6,6 +6,7 @@ import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, updateDocument } from '../update';
 import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } from './legal-hold';
+import { markHoldByQueryReleased } from './place-holds-by-query';
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
@@ -27,13 +28,27 @@ export function assertMayRelease(principal: Principal, releaser: readonly Rights
  * never over a hold placed meanwhile (legal-hold.ts `clearBlobHoldsAfterRelease`).
  */
 export async function releaseHold(
-  cmd: { principal: Principal; documentId: string; holdId: string; reason: string; audit?: AuditStaging; /** How the releasing person came by their rights, when the caller read it already (release everywhere). */ releaser?: readonly RightsGiven[] },
+  cmd: {
+    principal: Principal;
+    documentId: string;
+    holdId: string;
+    reason: string;
+    audit?: AuditStaging;
+    /** How the releasing person came by their rights, when the caller read it already (release everywhere, which notes the release in a hold by query's record itself). */
+    releaser?: readonly RightsGiven[];
+  },
   deps: HoldDeps,
 ): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
   // Followed up from the hold's placing on (rights-given.ts `since`): a hold's placedAt never changes.
-  const placedAt = cmd.releaser ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId)?.placedAt;
-  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, placedAt));
+  const asRead = cmd.releaser ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId);
+  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, asRead?.placedAt));
+  if (asRead?.query && !asRead.releasedAt) {
+    // A hold by query: its record notes the release first, as a release everywhere does (release-hold-everywhere.ts), so
+    // its retry never extends it again, even once this document is disposed of; judged first, as below.
+    assertMayRelease(cmd.principal, releaser, asRead);
+    await markHoldByQueryReleased(tenantId, asRead.id, actorOf(cmd.principal), deps.clock.now().toISOString(), deps);
+  }
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const holds = doc.holds ?? [];
     const hold = holds.find((h) => h.id === cmd.holdId);

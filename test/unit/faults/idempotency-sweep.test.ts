@@ -269,12 +269,38 @@ const ROWS: Row[] = [
           await docBy(w);
         },
       },
+      {
+        name: 'the hold was released everywhere, its documents disposed of since, and a matching document archived',
+        run: async (w, _c, first) => {
+          await ok(w, { method: 'DELETE', path: `legal-holds/${first.json.holdId}`, body: { reason: 'Closed' }, as: 'bob' });
+          w.clock.advance(YEARS_20);
+          await disposeDue(w);
+          await docBy(w, 'up', { ...META, fiscalYear: w.clock.now().getUTCFullYear() });
+        },
+      },
+      {
+        name: 'the hold was released on one document, that one disposed of since, and a matching document archived',
+        run: async (w, c, first) => {
+          await ok(w, { method: 'DELETE', path: `documents/${c.a}/legal-holds/${first.json.holdId}`, body: { reason: 'Not in the case' }, as: 'bob' });
+          w.clock.advance(YEARS_20);
+          await disposeDue(w);
+          await docBy(w, 'up', { ...META, fiscalYear: w.clock.now().getUTCFullYear() });
+        },
+      },
     ],
     refused: { name: 'too broad', call: (_c, as) => ({ method: 'POST', path: 'legal-holds', body: { reason: 'Litigation', caseReference: 'LG-1', query: { fiscalYear: 2018 } }, as }), refusal: { status: 400, code: 'invalid_query' } },
     cells: {
       'after: the hold was released everywhere, and a matching document archived since': {
         replayed: 'released by four eyes: the retry is told it holds nothing now, and holds no document matching only now (the hold two people ended does not come back)',
         check: (_w, _c, a) => (a.json.documents === 0 && a.json.documentIds.length === 0 ? [] : [`answered as holding ${JSON.stringify(a.json.documentIds)}`]),
+      },
+      'after: the hold was released everywhere, its documents disposed of since, and a matching document archived': {
+        replayed: 'no document says the hold was released once those it held are gone: its record does (markHoldByQueryReleased), so the hold two people ended does not come back on the new document',
+        check: (_w, _c, a) => (a.json.documents === 0 && a.json.documentIds.length === 0 ? [] : [`answered as holding ${JSON.stringify(a.json.documentIds)}`]),
+      },
+      'after: the hold was released on one document, that one disposed of since, and a matching document archived': {
+        replayed: 'released on one document by four eyes, which is gone now: the record says so, and the retry is told the one document the hold still holds, not extended to the new one',
+        check: (_w, c, a) => (JSON.stringify(a.json.documentIds) === JSON.stringify([c.b]) ? [] : [`answered as holding ${JSON.stringify(a.json.documentIds)}`]),
       },
     },
   },
