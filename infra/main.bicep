@@ -1025,6 +1025,36 @@ resource correctionBlobDiffersAlert 'Microsoft.Insights/scheduledQueryRules@2023
   }
 }
 
+resource disposalRefusedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-disposal-refused'
+  location: location
+  properties: {
+    description: 'Storage has refused the retention sweep\'s disposal of a due document for more than two days: its blobs are locked longer than the catalog says (a catalog restored from a backup that lost a retention extension, or a lock set outside the archive). The document is kept; an operator finds which is right (the audit log names every extension) and corrects the catalog, or lets the lock run out.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P1D'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "disposal refused by storage past its grace"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-document-check-failed'
   location: location

@@ -57,6 +57,12 @@ export interface ArchivedDocument {
    * grace window later is alerted (shared/retention/reconcile.ts UNRECORDED_HOLD). Any hold write removes it.
    */
   unrecordedHoldSeenAt?: string;
+  /**
+   * When storage first refused the sweep's disposal (a blob protected longer than the catalog's retain-until: a catalog
+   * restored from a backup that lost an extension), at that retain-until. A refusal lasting past a grace window is
+   * alerted (shared/retention/dispose.ts DISPOSAL_REFUSED); a retain-until changed since starts the window again.
+   */
+  disposalRefused?: { since: string; retainUntil: string };
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;

@@ -10,7 +10,7 @@ export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'sy
 
 /** The tombstone: what stays when the document is gone. Hashes, dates, class, who and why; no content, no names. */
 export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): ArchivedDocument {
-  const { fixity: _f, disposalApproval: _d, ...rest } = doc;
+  const { fixity: _f, disposalApproval: _d, disposalRefused: _r, ...rest } = doc;
   return {
     ...rest,
     status: 'disposed',
@@ -58,6 +58,11 @@ function planDisposal(doc: ArchivedDocument, ctx: DisposalContext): DisposalReco
   };
 }
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, disposalRefusedAlert). */
+export const DISPOSAL_REFUSED = 'disposal refused by storage past its grace: blobs kept longer than the catalog says';
+/** How long storage may refuse a due document's disposal before it is alerted: WORM's rounding, and a daily sweep's two runs. */
+export const DISPOSAL_REFUSAL_GRACE_MS = 2 * 86400_000;
+
 /**
  * First half of a disposal, crash-safe and idempotent: claim (status `disposing`, with the
  * planned disposal record, so a concurrent hold sees it and a resumed run writes the same
@@ -101,7 +106,11 @@ export async function prepareDisposal(
       // item stays `disposing`, never shown whole again, and the next run finishes (or is refused again).
       if (err instanceof StorageRefusal && err.intact) {
         const { disposal: _planned, ...active } = doc;
-        await catalog.replace({ ...active, status: 'active' }, etag);
+        const refused = doc.disposalRefused?.retainUntil === doc.retention.retainUntil ? doc.disposalRefused : { since: ctx.now.toISOString(), retainUntil: doc.retention.retainUntil };
+        // A refusal past WORM's rounding and a run or two is no race: storage keeps a document the catalog says is due.
+        // Kept longer than the law asks, unknown to the catalog: an operator decides (a lost extension, or a stray lock).
+        if (ctx.now.getTime() - Date.parse(refused.since) >= DISPOSAL_REFUSAL_GRACE_MS) deps.log.error(DISPOSAL_REFUSED, { tenantId, documentId: id, code, refusedSince: refused.since, retainUntil: refused.retainUntil });
+        await catalog.replace({ ...active, status: 'active', disposalRefused: refused }, etag);
       }
       return { blocked: 'storage-refused', detail: code };
     }

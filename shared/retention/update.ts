@@ -98,7 +98,9 @@ export async function updateDocument<R>(
       if (now?.etag !== current.etag) return CHANGED;
       throw err;
     }
-    const next = step.next;
+    // A change a person made (a hold, an extension: often the very cause of a refused disposal, racing the sweep) starts
+    // the window of a refused disposal's alert again (dispose.ts DISPOSAL_REFUSED).
+    const { disposalRefused: _refused, ...next } = step.next;
     const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
     if (written === 'conflict') return CHANGED;
     await step.after?.({ item: next, etag: written.etag });

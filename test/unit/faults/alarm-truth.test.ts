@@ -12,6 +12,7 @@ import { unsafeRebuildCatalogFromManifests } from '../../../shared/documents/reb
 import { runExport } from '../../../shared/exports/run-export';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { RenditionValidator } from '../../../shared/kernel/validation';
+import { DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { FIXITY_CYCLE_OVERRUN, runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
@@ -177,6 +178,24 @@ const reconcileTwice = async (w: World) => {
 const FAILING: RenditionValidator = { ...VALIDATOR, validate: async (items) => ({ validator: { name: 'veraPDF', version: '1.28.2' }, profile: 'PDF/A-2B', results: items.map(() => ({ passed: false, failedRules: ['6.1.2-1'], report: REPORT })) }) };
 
 const ANOMALIES: Anomaly[] = [
+  {
+    name: 'a due, approved document whose blobs storage locks longer than the catalog says (its disposal refused for days)',
+    message: DISPOSAL_REFUSED,
+    inject: async (w) => {
+      const id = await disposable(w);
+      const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+      for (const name of [doc.rendition.blobName, ...doc.originals.map((o) => o.blobName)]) blobOf(w, id, name).worm.retainUntil = '2200-01-01T00:00:00.000Z';
+      return id;
+    },
+    // Daily runs: the first two are within the grace window (WORM's rounding), the third alerts.
+    detect: async (w) => {
+      for (let day = 0; day < 3; day++) {
+        if (day > 0) w.clock.advance(86400_000);
+        await runSweepTimer(w.deps);
+        if (day < 2 && lines(w, DISPOSAL_REFUSED).length > 0) throw new Error(`alerted within the grace window (day ${day})`);
+      }
+    },
+  },
   {
     name: 'a hold flag set on a blob with no record in the catalog',
     message: UNRECORDED_HOLD,
