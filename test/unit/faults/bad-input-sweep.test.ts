@@ -475,7 +475,8 @@ function build(op: Operation, slot: Slot, column: Column, base: Call): Built | n
     case 'duplicate-member': {
       const t = JSON.stringify(doc);
       const first = Object.keys(doc as object)[0] ?? 'x';
-      text = t === '{}' ? '{"x":1,"x":2}' : `{${JSON.stringify(first)}:${JSON.stringify((doc as Record<string, unknown>)[first] ?? 1)},${t.slice(1)}`;
+      // The first time with another value: which one was meant cannot be told.
+      text = t === '{}' ? '{"x":1,"x":2}' : `{${JSON.stringify(first)}:${JSON.stringify(`${JSON.stringify((doc as Record<string, unknown>)[first] ?? 1)} twice`)},${t.slice(1)}`;
       names.push(first);
       break;
     }
@@ -528,6 +529,9 @@ function judge(op: Operation, slot: Slot, column: Column, built: Built, answer: 
   if (answer.status >= 500) found.push(`${at}: a 5xx for a client's mistake`);
   if (errors.length > 0) found.push(`${at}: error log lines ${errors.join(' | ').slice(0, 300)}`);
   if (alive.status >= 500 || alive.status === 0) found.push(`${at}: the next good request answered ${alive.status}`);
+  // Never valid text anywhere the archive reads text (headers aside: a Range or validator it cannot read is ignored, RFC 9110).
+  if (answer.status < 400 && slot.where !== 'header' && ['NUL', 'C0', 'bidi', 'lone-surrogate', 'bad-percent', 'duplicate-member'].includes(column)) found.push(`${at}: accepted`);
+  if (answer.status < 400 && slot.where === 'path' && column === 'whitespace' && before !== after) found.push(`${at}: accepted, stored under a blank name`);
   if (answer.status < 400) {
     // Valid after all: whatever it stored holds the value as it was sent (a string member's JSON text verbatim).
     const h = HOSTILE[column] as Hostile;
