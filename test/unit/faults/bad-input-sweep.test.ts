@@ -129,10 +129,10 @@ const BASE: Record<string, (w: World, s: Scene) => Promise<Call>> = {
   },
   listAudit: async () => ({ method: 'GET', path: 'audit?limit=5' }),
   verifyAudit: async (w) => ({ method: 'GET', path: `audit/verify?month=${w.clock.now().toISOString().slice(0, 7)}` }),
-  uploadDocument: async () => uploadCall({ counterparty: 'Other AG', fiscalYear: 2024 }),
+  uploadDocument: async () => uploadCall({ counterparty: 'Other AG', fiscalYear: 2024, amount: 12.5, currency: 'EUR' }),
   listDocuments: async () => ({ method: 'GET', path: 'documents' }),
   getDocument: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}` }),
-  correctDocumentMetadata: async (w, s) => ({ method: 'PATCH', path: `documents/${s.doc}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', reference: 'INV-2' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': await etagOf(w, `documents/${s.doc}`) }, as: 'up' }),
+  correctDocumentMetadata: async (w, s) => ({ method: 'PATCH', path: `documents/${s.doc}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', reference: 'INV-2', amount: 7, currency: 'EUR' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': await etagOf(w, `documents/${s.doc}`) }, as: 'up' }),
   getDocumentMetadataHistory: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}/metadata/history` }),
   downloadOriginal: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}/original` }),
   downloadOriginalPart: async (_w, s) => ({ method: 'GET', path: `documents/${s.doc}/originals/1` }),
@@ -535,6 +535,8 @@ function judge(op: Operation, slot: Slot, column: Column, built: Built, answer: 
   if (answer.status < 400) {
     // Valid after all: whatever it stored holds the value as it was sent (a string member's JSON text verbatim).
     const h = HOSTILE[column] as Hostile;
+    // A number as sent (-0 is 0: JSON has one zero); 2^53+1 read as 2^53 is another number, silently.
+    if (before !== after && slot.kind === 'number' && h.json !== undefined && /^-?\d/.test(h.json) && h.json !== '-0' && !new RegExp(`[:\\[,]${h.json.replace(/[.+-]/g, '\\$&')}[,}\\]]`).test(after)) found.push(`${at}: accepted and stored, but not as sent (${h.json})`);
     if (before !== after && h.text !== undefined && h.json?.startsWith('"') && slot.where !== 'path' && slot.where !== 'header' && !storedAsSent(after, h.text)) found.push(`${at}: accepted and stored, but not as sent (${h.json.slice(0, 40)})`);
     return found;
   }
