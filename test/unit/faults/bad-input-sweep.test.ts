@@ -27,6 +27,21 @@
  *   not the member (no field can be named of a body not read).
  * - a path parameter the schema refuses names a resource that cannot exist: 404 (the operation's paramsError) whose
  *   detail names the parameter.
+ * - a Content-Length the upload cannot read (text, NaN, negative, 1e309) is not used: the body is read, bounded by the
+ *   limit, whatever it says (a real host's HTTP parser refuses such a header before the archive sees it); one declaring
+ *   more than the limit is refused 413 naming the limit before any byte is read.
+ * - Range, If-Range and If-None-Match the archive cannot read are ignored (RFC 9110 13.1.2, 14.2): the whole file, 200.
+ * - a JSON body starting with a BOM is read without it (RFC 8259 8.1 lets a parser ignore it): stored as sent otherwise.
+ * - the upload's bytes sent under another type than theirs: archived as what the bytes are (sniffed, shared/normalise),
+ *   never as the claim (a PNG sent as application/pdf is an image/png original); bytes nothing reads are refused 422 by
+ *   the real normaliser (the in-memory one does not decode).
+ * - JSON null for a member of a correction removes it (RFC 7396 merge patch); `metadata=null` on the upload is no metadata.
+ * - a date/instant in year 0000 is one the archive keeps (0000-9999): a filter or approval `before` it is valid, matching
+ *   nothing; an instant is stored as the archive stores instants (UTC, milliseconds).
+ * - text a schema takes is stored in NFC (kernel/text.ts shownText): a non-NFC form is stored composed. Ids and subjects
+ *   (opaque, compared exactly) are not normalised.
+ * - a documentIds entry that names no document (whitespace, any text up to 64) is approved as asked and answered as
+ *   skipped; a path id that names none is its operation's 404.
  * - an optional member sent as missing is the good call; an optional member sent empty/whitespace where its schema
  *   allows any text is valid and stored as sent.
  */
@@ -249,7 +264,7 @@ function slotsOf(op: Operation): Slot[] {
   if (json) out.push({ where: 'body', name: 'body', path: [], kind: 'object', required: true }, ...members(json, 'body'));
   if (op.name === 'uploadDocument') out.push({ where: 'metadata', name: 'metadata', path: [], kind: 'object', required: false }, ...members(UPLOAD_METADATA, 'metadata'), { where: 'bytes', name: 'file', path: [], kind: 'other', required: true });
   if (op.idempotencyKey) out.push({ where: 'header', name: 'Idempotency-Key', path: [], kind: 'string', required: false });
-  if (HEADERS[op.name]) for (const h of HEADERS[op.name]!) out.push({ where: 'header', name: h, path: [], kind: 'string', required: h === 'If-Match' });
+  if (HEADERS[op.name]) for (const h of HEADERS[op.name]!) out.push({ where: 'header', name: h, path: [], kind: h === 'Content-Length' ? 'number' : 'string', required: h === 'If-Match' });
   return out;
 }
 
@@ -259,7 +274,7 @@ const HEADERS: Record<string, string[]> = {
   putSodPolicy: ['If-Match'],
   putRetentionPolicy: ['If-Match'],
   correctDocumentMetadata: ['If-Match', 'Content-Type'],
-  uploadDocument: ['Content-Type'],
+  uploadDocument: ['Content-Type', 'Content-Length'],
   downloadOriginal: DOWNLOAD_HEADERS,
   downloadOriginalPart: DOWNLOAD_HEADERS,
   downloadRendition: DOWNLOAD_HEADERS,
@@ -439,10 +454,12 @@ function build(op: Operation, slot: Slot, column: Column, base: Call): Built | n
     }
     if (/surrogate/.test(column)) return null; // a header is bytes: no lone surrogate
     if (slot.name === 'Content-Type') return { call: base.raw ? { ...base, raw: { ...base.raw, type: h.text! } } : { ...base, headers: { ...base.headers, 'Content-Type': h.text! } }, names: [slot.name, 'Content-Type', 'media type', 'application/'] };
-    return { call: { ...base, headers: { ...base.headers, [slot.name]: h.text! } }, names: [slot.name] };
+    // A declared size above the limit is refused 413 naming the limit (by design: it is about the body's size).
+    return { call: { ...base, headers: { ...base.headers, [slot.name]: h.text! } }, names: slot.name === 'Content-Length' ? [slot.name, 'limit'] : [slot.name] };
   }
   if (slot.where === 'bytes') {
-    if (column === 'type-mismatch') return { call: { ...base, raw: { bytes: Buffer.from('%PDF-1.7 not really; these are PNG bytes? no: text'), type: 'image/png' } }, names: ['file', 'image/png', 'type', 'PNG', 'png'] };
+    // A PNG's bytes sent as a PDF: refused, or archived as what the bytes are (the claim is never stored).
+    if (column === 'type-mismatch') return { call: { ...base, raw: { bytes: png(), type: 'application/pdf' } }, names: ['file', 'application/pdf', 'type', 'PNG', 'png'] };
     if (column === 'zero-bytes') return { call: { ...base, raw: { bytes: Buffer.alloc(0), type: 'image/png' } }, names: ['file', 'empty', 'body'] };
     const boundary = 'b0undary';
     const bytes = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`), png(), Buffer.from(`\r\n--${boundary}--\r\n`)]);
@@ -532,11 +549,13 @@ function judge(op: Operation, slot: Slot, column: Column, built: Built, answer: 
   // Never valid text anywhere the archive reads text (headers aside: a Range or validator it cannot read is ignored, RFC 9110).
   if (answer.status < 400 && slot.where !== 'header' && ['NUL', 'C0', 'bidi', 'lone-surrogate', 'bad-percent', 'duplicate-member'].includes(column)) found.push(`${at}: accepted`);
   if (answer.status < 400 && slot.where === 'path' && column === 'whitespace' && before !== after) found.push(`${at}: accepted, stored under a blank name`);
+  const original = answer.status < 400 && column === 'type-mismatch' ? w.deps.catalog.documents.get(`acme/${answer.json?.id as string}`)?.original.mediaType : undefined;
+  if (original !== undefined && original !== 'image/png') found.push(`${at}: archived a PNG's bytes as ${original}`);
   if (answer.status < 400) {
     // Valid after all: whatever it stored holds the value as it was sent (a string member's JSON text verbatim).
     const h = HOSTILE[column] as Hostile;
     // A number as sent (-0 is 0: JSON has one zero); 2^53+1 read as 2^53 is another number, silently.
-    if (before !== after && slot.kind === 'number' && h.json !== undefined && /^-?\d/.test(h.json) && h.json !== '-0' && !new RegExp(`[:\\[,]${h.json.replace(/[.+-]/g, '\\$&')}[,}\\]]`).test(after)) found.push(`${at}: accepted and stored, but not as sent (${h.json})`);
+    if (before !== after && slot.kind === 'number' && slot.where !== 'header' && h.json !== undefined && /^-?\d/.test(h.json) && h.json !== '-0' && !new RegExp(`[:\\[,]${h.json.replace(/[.+-]/g, '\\$&')}[,}\\]]`).test(after)) found.push(`${at}: accepted and stored, but not as sent (${h.json})`);
     if (before !== after && h.text !== undefined && h.json?.startsWith('"') && slot.where !== 'path' && slot.where !== 'header' && !storedAsSent(after, h.text)) found.push(`${at}: accepted and stored, but not as sent (${h.json.slice(0, 40)})`);
     return found;
   }
