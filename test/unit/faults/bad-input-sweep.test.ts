@@ -263,7 +263,8 @@ function slotsOf(op: Operation): Slot[] {
   const json = op.body && 'json' in op.body ? op.body.json : STREAM_JSON[op.name];
   if (json) out.push({ where: 'body', name: 'body', path: [], kind: 'object', required: true }, ...members(json, 'body'));
   if (op.name === 'uploadDocument') out.push({ where: 'metadata', name: 'metadata', path: [], kind: 'object', required: false }, ...members(UPLOAD_METADATA, 'metadata'), { where: 'bytes', name: 'file', path: [], kind: 'other', required: true });
-  if (op.idempotencyKey) out.push({ where: 'header', name: 'Idempotency-Key', path: [], kind: 'string', required: false });
+  // Read by the operations that recognise retries; refused by every other (a retry it would not recognise).
+  out.push({ where: 'header', name: 'Idempotency-Key', path: [], kind: 'string', required: false });
   if (HEADERS[op.name]) for (const h of HEADERS[op.name]!) out.push({ where: 'header', name: h, path: [], kind: h === 'Content-Length' ? 'number' : 'string', required: h === 'If-Match' });
   return out;
 }
