@@ -29,7 +29,8 @@ const DAY = 24 * 3600 * 1000;
 const instant = ZClientInstant;
 const ZKeyParams = z.strictObject({ id: z.string().min(1).max(128) });
 const ZSetParams = z.strictObject({ name: ZRightsSetName });
-const ZSubjectParams = z.strictObject({ subject: z.string().min(1).max(256) });
+/** A person's subject as the identity provider names it, exactly (no normalising); never blank or with spaces around it, which no provider's subject has: `PUT rights-assignments/%20%20%20` assigned rights to the subject "   ". */
+const ZSubjectParams = z.strictObject({ subject: z.string().min(1).max(256).regex(/^\S(?:.*\S)?$/s, 'must not be blank or begin or end with a space') });
 
 const ZCreateKey = z.strictObject({
   /** Picked from a list by people: the strictest text (no direction marks, spaces read as one). */

@@ -4,7 +4,7 @@ import { numberInUrl } from '../shared/kernel/url-number';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { ArchiveError } from '../shared/kernel/errors';
-import { isStoreToken, scopeDigest } from '../shared/kernel/page-token';
+import { invalidPageToken, isStoreToken, scopeDigest } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
 import { ZAuditPage, ZChainReport } from '../shared/http/schemas';
 
@@ -33,7 +33,8 @@ function monthsBetween(from: string, to: string): string[] {
   let [y, m] = to.split('-').map(Number) as [number, number];
   for (let month = to; month >= from; month = `${y}-${String(m).padStart(2, '0')}`) {
     months.push(month);
-    if (months.length > MAX_MONTHS) throw new ArchiveError('invalid_query', { detail: `At most ${MAX_MONTHS} months per query.` });
+    // Only `from` reaches this far back: the refusal names it (it said "At most 24 months per query.", naming no parameter).
+    if (months.length > MAX_MONTHS) throw new ArchiveError('invalid_query', { detail: `from: at most ${MAX_MONTHS} months before to (or now) per query`, extensions: { errors: [{ path: 'from', message: `at most ${MAX_MONTHS} months before to (or now) per query` }] } });
     m -= 1;
     if (m === 0) [y, m] = [y - 1, 12];
   }
@@ -64,9 +65,9 @@ export const listAudit = operation({
     try {
       token = ZToken.parse(JSON.parse(Buffer.from(q.continuationToken, 'base64url').toString('utf8')));
     } catch {
-      throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+      throw invalidPageToken();
     }
-    if (token.s !== scope || !months.includes(token.m)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    if (token.s !== scope || !months.includes(token.m)) throw invalidPageToken('issued for another query; start again from the first page');
     month = token.m;
     cosmosToken = token.c ?? undefined;
   }

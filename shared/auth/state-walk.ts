@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ArchiveError } from '../kernel/errors';
 import { STORED_INSTANT } from '../kernel/instant';
-import { isStoreToken, pageToken } from '../kernel/page-token';
+import { invalidPageToken, isStoreToken, pageToken } from '../kernel/page-token';
 import { numberInUrl } from '../kernel/url-number';
 import type { Page } from '../ports';
 
@@ -45,6 +44,6 @@ function parseWalk(raw: string): z.infer<typeof ZWalk> {
   try {
     return ZWalk.parse(JSON.parse(raw));
   } catch {
-    throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+    throw invalidPageToken();
   }
 }

@@ -5,7 +5,7 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_SORT_KEYS, Page } from '../ports';
 import type { ArchivedDocument } from '../kernel/document';
 import { searchFilterShape } from '../kernel/search';
-import { pageToken, type PageScope } from '../kernel/page-token';
+import { invalidPageToken, pageToken, type PageScope } from '../kernel/page-token';
 
 export const ZListQuery = z.strictObject({
   ...searchFilterShape('query'),
@@ -34,7 +34,7 @@ function decodeToken(token: string, scope: PageScope): string {
   try {
     JSON.parse(raw);
   } catch {
-    throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+    throw invalidPageToken();
   }
   return raw;
 }

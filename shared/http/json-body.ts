@@ -77,7 +77,7 @@ export async function parseJsonBody<T extends z.ZodType>(req: ArchiveRequest, sc
  * which (kernel/text.ts, as for a reason of several lines: a field's own schema may ask for less), member
  * names included (as one line), so no route's schema can forget it; null if none. Iterative: bodies nest deep.
  */
-function deceptiveString(value: unknown): { path: string; refused: string } | null {
+export function deceptiveString(value: unknown): { path: string; refused: string } | null {
   const pending: [unknown, string][] = [[value, '']];
   while (pending.length > 0) {
     const [item, path] = pending.pop()!;
@@ -102,7 +102,7 @@ function deceptiveString(value: unknown): { path: string; refused: string } | nu
  * The first member name an object of this (valid) JSON text has twice, compared unescaped; null if none.
  * One pass over the text: a stack of the names seen per open object (null for an array).
  */
-function memberNamedTwice(text: string): string | null {
+export function memberNamedTwice(text: string): string | null {
   const open: (Set<string> | null)[] = [];
   let nameNext = false;
   for (let i = 0; i < text.length; i++) {

@@ -8,7 +8,7 @@ import { flushSuppressedRefusals } from '../audit/suppressed-refusals';
 import { API_KEY_PATTERN } from '../auth/api-keys/api-key';
 import { type Principal, personOf } from '../kernel/principal';
 import { ArchiveError, type ErrorCode, toArchiveError } from '../kernel/errors';
-import { parseJsonBody } from './json-body';
+import { deceptiveString, parseJsonBody } from './json-body';
 import { idempotencyKeyOf } from '../ids';
 import { neededPermissions, type Operation, type OperationInput, type RequestBodySpec, type TenantAudit } from './operation';
 import { headersOf, problemOf, statusOf } from './problem';
@@ -59,7 +59,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       response = toResponse(route, await route.handler(await parseInput(route, req), deps));
     } else {
       // The target first, from well-formed parameters: a refused request's entry names what it was aimed at too.
-      const early = route.params && !deceptiveParam(req.params) ? route.params.safeParse(req.params) : { success: !route.params, data: {} };
+      const early = route.params && !paramRefusal(route, req) ? route.params.safeParse(req.params) : { success: !route.params, data: {} };
       if (route.target && early.success) audit.target = route.target(early.data);
       principal = await deps.authenticator.authenticate(req.headers.get('authorization'), req.clientIp);
       // A valid credential the tenant refuses as a whole (support without grant, conflicting rights).
@@ -185,11 +185,63 @@ function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequ
   };
 }
 
-/** `name: must not contain U+XXXX (…)` for a path parameter with a character no id, subject or name the archive keeps has (one line, kernel/text.ts). */
-function deceptiveParam(params: Record<string, string>): string | undefined {
-  for (const [name, value] of Object.entries(params)) {
+/**
+ * `name: must not contain U+XXXX (…)` for a path parameter with a character no id, subject or name the archive keeps has
+ * (one line, kernel/text.ts), or `name: …percent-encoding…` for one whose percent-encoding is not UTF-8: the route matcher
+ * then passes its text on undecoded, so `PUT rights-assignments/%E0%A4%A` assigned rights to the subject `%E0%A4%A`, a name
+ * the client never meant (its bytes were cut off). Read from the path as sent, segment by segment against the route template.
+ */
+function paramRefusal(op: Operation, req: ArchiveRequest): string | undefined {
+  const template = op.route.split('/');
+  const sent = req.url.pathname.split('/').slice(-template.length);
+  for (const [i, part] of template.entries()) {
+    const name = /^\{(\w+)\??\}$/.exec(part)?.[1];
+    if (name !== undefined && sent[i] !== undefined && !decodes(sent[i])) return `${name}: invalid percent-encoding (not UTF-8)`;
+  }
+  for (const [name, value] of Object.entries(req.params)) {
     const refused = refusedCharacter(value, 'line');
     if (refused !== null) return `${name}: must not contain ${refused}`;
+  }
+  return undefined;
+}
+
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined; // its reader refuses it, naming it
+  }
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The query as sent, before URLSearchParams decodes it: a value whose percent-encoding is not UTF-8 (decoded, it became
+ * U+FFFD, and `?counterparty=%E0%A4%A` searched for text the client never sent), or with a character no text the archive
+ * reads may hold (kernel/text.ts, as a JSON body's strings: a NUL or a bidi override in a filter), is refused naming it.
+ */
+function queryRefusal(search: string): { name: string; message: string } | undefined {
+  for (const pair of search.replace(/^\?/, '').split('&')) {
+    if (pair === '') continue;
+    const [rawName = '', rawValue = ''] = pair.split(/=(.*)/s);
+    const plus = (t: string) => t.replace(/\+/g, ' ');
+    if (!decodes(plus(rawName))) return { name: 'query', message: 'a parameter name with invalid percent-encoding (not UTF-8)' };
+    const name = decodeURIComponent(plus(rawName)).slice(0, 100);
+    if (!decodes(plus(rawValue))) return { name, message: 'invalid percent-encoding (not UTF-8)' };
+    const value = decodeURIComponent(plus(rawValue));
+    // A JSON value (the upload's metadata) is named member by member, as a JSON body is.
+    const json = /^\s*[{[]/.test(value) ? parsedJson(value) : undefined;
+    const deceptive = json === undefined ? null : deceptiveString(json);
+    if (deceptive !== null) return { name: deceptive.path ? `${name}.${deceptive.path}` : name, message: `must not contain ${deceptive.refused}` };
+    const refused = json === undefined ? refusedCharacter(value, 'prose') : null;
+    if (refused !== null) return { name, message: `must not contain ${refused}` };
   }
   return undefined;
 }
@@ -200,8 +252,8 @@ function deceptiveParam(params: Record<string, string>): string | undefined {
  */
 function parseParams(op: Operation, req: ArchiveRequest): unknown {
   if (!op.params) return {};
-  const deceptive = deceptiveParam(req.params);
-  if (deceptive !== undefined) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: deceptive });
+  const refused = paramRefusal(op, req);
+  if (refused !== undefined) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: refused });
   const parsed = op.params.safeParse(req.params);
   if (!parsed.success) throw new ArchiveError(op.paramsError ?? 'route_not_found', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
   return parsed.data;
@@ -210,6 +262,8 @@ function parseParams(op: Operation, req: ArchiveRequest): unknown {
 /** Query and body by the operation's schemas, so handlers only see validated, typed input. */
 async function parseInput(op: Operation, req: ArchiveRequest, params: unknown = parseParams(op, req)): Promise<OperationInput<z.ZodType, z.ZodType, RequestBodySpec>> {
   const idempotencyKey = idempotencyKeyFor(op, req);
+  const badly = queryRefusal(req.url.search);
+  if (badly) throw new ArchiveError('invalid_query', { detail: `${badly.name}: ${badly.message}`, extensions: { errors: [{ path: badly.name, message: badly.message }] } });
   // An operation without a query takes none: `?dryRun=true` on a DELETE must not go unnoticed while the DELETE is done.
   const query = parseQuery(op.query ?? z.strictObject({}), req.url.searchParams);
   const body = !op.body ? undefined : 'json' in op.body ? await parseJsonBody(req, op.body.json) : req.body;

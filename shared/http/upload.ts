@@ -6,6 +6,7 @@ import { ArchiveError } from '../kernel/errors';
 import type { SpooledFile } from '../ports';
 import { removeSpooled, spoolPath } from '../spool';
 import { sanitiseFileName } from './file-name';
+import { memberNamedTwice } from './json-body';
 import type { ArchiveRequest } from './types';
 
 /** Where a received file's bytes are: in memory, or (above the spool threshold) in a temporary file. */
@@ -140,11 +141,26 @@ function rawMetadata(req: ArchiveRequest): unknown {
     if (!/^[A-Za-z0-9_-]*={0,2}$/.test(header.trim()) || header.length > 64 * 1024) throw new ArchiveError('invalid_metadata', { detail: 'The Archive-Metadata header must be base64url-encoded JSON.' });
     text = Buffer.from(header.trim(), 'base64url').toString('utf8');
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text!);
+    parsed = JSON.parse(text!);
   } catch {
     throw new ArchiveError('invalid_metadata', { detail: header !== null ? 'The Archive-Metadata header does not decode to JSON.' : 'The metadata query parameter is not valid JSON.' });
   }
+  const twice = namedTwice(text!);
+  if (twice) throw twice;
+  return parsed;
+}
+
+/**
+ * Metadata that reads one way only, as a JSON body must (json-body.ts): a member named twice in one object was taken
+ * by its last value (JSON.parse), so `{"counterparty":"A","counterparty":"B"}` archived B under a request that also said A.
+ */
+function namedTwice(text: string): ArchiveError | null {
+  const name = memberNamedTwice(text);
+  if (name === null) return null;
+  const message = 'sent more than once in one object';
+  return new ArchiveError('invalid_metadata', { detail: `${name.slice(0, 100)}: ${message}`, extensions: { errors: [{ path: name.slice(0, 100), message }] } });
 }
 
 /** The files of one upload, and the temporary files any of them spooled to. */
@@ -372,6 +388,8 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
           } catch {
             return reject(new ArchiveError('invalid_metadata', { detail: 'The metadata part is not valid JSON.' }));
           }
+          const twice = namedTwice(metadataText);
+          if (twice) return reject(twice);
         }
         resolve({ files, metadata });
       });

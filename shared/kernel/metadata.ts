@@ -24,6 +24,12 @@ const isoDate = z
 /** One line shown to people (kernel/text.ts): direction marks allowed, which Hebrew and Arabic names use. */
 const text = (max: number) => shownText('line', max);
 
+/**
+ * An amount, or a bound of a search by amount: finite, and no larger than JSON numbers hold exactly as integers. A larger
+ * one was read as the nearest double and stored so (9007199254740993 became 9007199254740992): another amount than sent.
+ */
+export const amountOf = (n: z.ZodNumber) => n.finite().min(-Number.MAX_SAFE_INTEGER, 'must be at least -9007199254740991 (larger amounts are not kept exactly)').max(Number.MAX_SAFE_INTEGER, 'must be at most 9007199254740991 (larger amounts are not kept exactly)');
+
 /** Metadata a client may send with a document; unknown keys are refused. */
 export const ZDocumentMetadata = z
   .strictObject({
@@ -31,7 +37,7 @@ export const ZDocumentMetadata = z
     fiscalYear: z.number().int().min(1900).max(LAST_YEAR).optional(),
     kind: z.enum(DOCUMENT_KINDS).optional(),
     counterparty: text(200).optional(),
-    amount: z.number().finite().optional(),
+    amount: amountOf(z.number()).optional(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     reference: text(200).optional(),
     tags: z.array(text(50)).max(20).optional(),

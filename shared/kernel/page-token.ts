@@ -22,7 +22,16 @@ export function scopeDigest(scope: PageScope): string {
   return createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 22);
 }
 
-const invalid = () => new ArchiveError('invalid_query', { detail: 'The continuation token is not valid.' });
+/**
+ * A continuation token refused: the problem names the parameter (`continuationToken: …`, and in `errors` as a refused
+ * filter's members are), so a client, and the web app (web/src/lib/pages.ts refusedToken), knows which part of the query
+ * to drop. It said only "The continuation token is not valid.", naming no parameter.
+ */
+export function invalidPageToken(message = 'not a continuation token this list issued'): ArchiveError {
+  return new ArchiveError('invalid_query', { detail: `continuationToken: ${message}`, extensions: { errors: [{ path: 'continuationToken', message }] } });
+}
+
+const invalid = () => invalidPageToken();
 
 /** The continuation tokens clients see: the store's token and the scope it was issued for, base64url JSON, opaque and URL-safe. */
 export const pageToken = {
@@ -40,7 +49,7 @@ export const pageToken = {
     const { s, c } = (parsed ?? {}) as { s?: unknown; c?: unknown };
     if (typeof s !== 'string' || typeof c !== 'string' || !isStoreToken(c)) throw invalid();
     if (s !== scopeDigest(scope)) {
-      throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query: it was issued for another search, sort or list. Start again from the first page.' });
+      throw invalidPageToken('issued for another search, sort or list; start again from the first page');
     }
     return c;
   },

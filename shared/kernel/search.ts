@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OUTSIDE_STORED_YEARS, withinStoredYears } from './instant';
 import { DOCUMENT_KINDS } from './document';
+import { amountOf } from './metadata';
 import { searchKey } from './search-keys';
 import { shownText } from './text';
 import { numberInUrl } from './url-number';
@@ -40,8 +41,8 @@ export function searchFilterShape(encoding: 'query' | 'json') {
     to: date.optional(),
     kind: z.enum(DOCUMENT_KINDS).optional(),
     counterparty: prefix.optional(),
-    amountMin: number((n) => n.finite().optional(), 'decimal'),
-    amountMax: number((n) => n.finite().optional(), 'decimal'),
+    amountMin: number((n) => amountOf(n).optional(), 'decimal'),
+    amountMax: number((n) => amountOf(n).optional(), 'decimal'),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
     reference: prefix.optional(),
     /**

@@ -1,6 +1,6 @@
 import { Container, CosmosClient, Database } from '@azure/cosmos';
 import type { JSONObject, OperationInput, QueryIterator, SqlQuerySpec } from '@azure/cosmos';
-import { ArchiveError } from '../../kernel/errors';
+import { invalidPageToken } from '../../kernel/page-token';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { TenantRecordWrite } from '../../ports';
 import type { IndexingPolicy } from '@azure/cosmos';
@@ -164,7 +164,7 @@ export async function queryPage<T>(container: Container, query: SqlQuerySpec, pa
     const res = await container.items.query<T>(query, { partitionKey: page.partitionKey, maxItemCount: page.limit, continuationToken: page.continuationToken }).fetchNext();
     return { resources: res.resources, continuationToken: res.continuationToken ?? null };
   } catch (err) {
-    if (page.continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    if (page.continuationToken && (isCosmosStatus(err, 400) || err instanceof SyntaxError)) throw invalidPageToken('not valid for this query; start again from the first page');
     throw err;
   }
 }
