@@ -127,6 +127,11 @@ describe('parseUpload: hostile multipart parts', () => {
     const body = part('form-data; name="metadata"', '{"reference":"A"}') + part('form-data; name="metadata"', '{"reference":"B"}') + part('form-data; name="file"; filename="a.jpg"', 'abc');
     await expect(send(body)).rejects.toMatchObject({ code: 'invalid_metadata', detail: expect.stringContaining('one metadata part') });
   });
+
+  it('a metadata part naming a member twice → invalid_metadata naming it, not the last value silently', async () => {
+    const body = part('form-data; name="metadata"', '{"counterparty":"A","counterparty":"B"}') + part('form-data; name="file"; filename="a.jpg"', 'abc');
+    await expect(send(body)).rejects.toMatchObject({ code: 'invalid_metadata', detail: 'counterparty: sent more than once in one object', extensions: { errors: [{ path: 'counterparty' }] } });
+  });
 });
 
 describe('parseUpload: a digest sent with the body (RFC 9530) is checked before anything is kept', () => {
