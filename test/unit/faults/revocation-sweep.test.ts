@@ -5,7 +5,7 @@
  * exports, places holds, mints keys, gives support grants, manages rights and the retention policy, reads the audit
  * trail), loses it: her assignment removed or replaced by a narrower one, the set she holds narrowed, her token's claim
  * narrowed (rights from the claim), her leaving the identity provider (her keys act until the idle limit), one of her
- * keys revoked, every key revoked, a key's own end reached; provider staff's support grant revoked or expired. Rows that
+ * keys revoked, every key revoked, a key's own end reached, her token's exp reached; provider staff's support grant revoked or expired. Rows that
  * are about rights run with rights from the tenant and from the tenant then the claim.
  * Columns (STARTED): everything she started before the end that could act after it: a download link of a document and of
  * an export; an export still running, and one completed; a retention-policy lowering and an SoD-policy weakening she
@@ -23,11 +23,14 @@
  * a hold she placed stays; a rights set she defined, and a support grant she gave, are the tenant's and stay until
  * someone with rights revokes them (a grant ends by itself within 7 days); a policy proposal she made can still be
  * approved by a second person (the approver decides on its merits and the proposal names her).
+ * Found by it: a link handed to a key minutes before its person's idle limit read on past that limit (fixed: the key's
+ * credential end is the earlier of its expiry and that limit, shared/auth/authenticate.ts).
  * Requests run in-process through the real pipeline, route table and authenticator over inMemoryDeps
  * (test/support/in-process.ts).
  */
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { Permission } from '../../../shared/kernel/principal';
+import { ArchiveError } from '../../../shared/kernel/errors';
 import { isHeld } from '../../../shared/kernel/retention-rules';
 import type { DocumentQuery } from '../../../shared/ports';
 import { Authenticator } from '../../../shared/auth/authenticate';
@@ -72,6 +75,10 @@ interface Scene {
   /** Provider staff acting under a grant carol gave (support rows): its id. */
   grantId: string;
   grantEndsAt: string;
+  /** Her sign-in before anything else (the claim rows: the sighting her keys' idle days count from). */
+  signedInAt: string;
+  /** When alice's token ends (its exp). */
+  tokenEndsAt: string;
 }
 
 interface MintedKey {
@@ -94,14 +101,19 @@ function newWorld(mode: Mode): World {
   const { tenantRecords, secrets, config, rights, clock } = w.deps;
   w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource: mode }, { tenantRecords, secrets, config, rights, clock });
   for (const name of Object.keys(SETS)) seedSet(w, name);
-  (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({
-    tenantId: TENANT,
-    subject: token.replace(/^support\./, '').replace(/^claim\.[a-z0-9-]+\./, ''),
-    kind: token.startsWith('support.') ? 'support' : 'user',
-    claimedRightsSet: /^claim\.([a-z0-9-]+)\./.exec(token)?.[1] ?? null,
-    expiresAt: '9999-01-01T00:00:00.000Z',
-    issuedAt: null,
-  });
+  (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => {
+    // `until.<ms>.<x>`: a token of <x> whose exp is <ms>; refused from then on, as verification (jose) refuses it.
+    const until = /^until\.(\d+)\./.exec(token)?.[1];
+    if (until && w.clock.now().getTime() >= Number(until)) throw new ArchiveError('unauthenticated', { detail: 'The token has expired.' });
+    return {
+      tenantId: TENANT,
+      subject: token.replace(/^support\./, '').replace(/^claim\.[a-z0-9-]+\./, '').replace(/^until\.\d+\./, ''),
+      kind: token.startsWith('support.') ? 'support' : 'user',
+      claimedRightsSet: /^claim\.([a-z0-9-]+)\./.exec(token)?.[1] ?? null,
+      expiresAt: until ? new Date(Number(until)).toISOString() : '9999-01-01T00:00:00.000Z',
+      issuedAt: null,
+    };
+  };
   return w;
 }
 
@@ -126,12 +138,18 @@ interface Ending {
   claim?: true;
   /** alice's key's lifetime (the row whose end is the key's own). */
   keyLifetimeMs?: number;
+  /** Before what she starts: the clock moved to just before a time limit. */
+  approach?: (w: World, s: Scene) => Promise<void>;
   /** The end: a stored change (raced at the bottom), or time passing. */
   end: (w: World, s: Scene) => Promise<void>;
   /** A stored change: the request that ends it (the race pairs). */
   endCall?: (s: Scene) => Call;
   /** How the ended credential is refused. */
   refusal: Refusal;
+  /** alice's token's lifetime (the row whose end is the token's own exp). */
+  tokenLifetimeMs?: number;
+  /** The refusal is not audited under the tenant: why. */
+  unaudited?: string;
   /** alice's token after the end (the claim rows: her next sign-in's token). */
   tokenAfter?: string;
 }
@@ -191,8 +209,10 @@ const ENDINGS: Ending[] = [
     modes: ['tenant-then-claim'],
     who: 'key',
     claim: true,
-    // She signs in no more: ARCHIVE_KEY_PERSON_IDLE_DAYS (30) after her last sign-in her keys act no more.
-    end: async (w) => void w.clock.advance(30 * DAY),
+    // She signs in no more: ARCHIVE_KEY_PERSON_IDLE_DAYS (30) after her last sign-in her keys act no more. What she
+    // starts, she starts in the last minutes before (a link then reads no longer than the limit, README "Every time limit").
+    approach: async (w, s) => void w.clock.set(new Date(Date.parse(s.signedInAt) + 30 * DAY - 10 * 60_000)),
+    end: async (w, s) => void w.clock.set(new Date(Date.parse(s.signedInAt) + 30 * DAY)),
     refusal: IDLE,
   },
   {
@@ -221,6 +241,15 @@ const ENDINGS: Ending[] = [
     keyLifetimeMs: 20 * 60_000,
     end: async (w, s) => void w.clock.set(new Date(s.keyEndsAt)),
     refusal: UNAUTHENTICATED,
+  },
+  {
+    name: 'her token\'s own end (exp) reached',
+    modes: ['tenant'],
+    who: 'token',
+    tokenLifetimeMs: 20 * 60_000,
+    end: async (w, s) => void w.clock.set(new Date(s.tokenEndsAt)),
+    refusal: UNAUTHENTICATED,
+    unaudited: 'a token past its exp is refused by verification, before any claim of it (its tenant, its subject) is trusted',
   },
   {
     name: 'support grant revoked',
@@ -458,8 +487,6 @@ function expected(row: Ending, col: Started): Expect {
   if (row.who === 'support' && !col.support) return { na: 'provider staff start nothing but reads: a grant\'s scopes only read (README: support scopes never include exports:create)' };
   if (row.refusal === IDLE) {
     if (/export still running.*another|proposed|support grant she gave/.test(col.name)) return { na: 'the 30 idle days outlast it: an export (its expiresAt), a proposal (7 days) and a grant (at most 7 days) end by themselves first' };
-    // The key above is idle: a key minted by it is refused as one standing on a key that no longer acts (401).
-    if (col === KEY_OF_KEY) return { refused: UNAUTHENTICATED };
   }
   if (row.who === 'key' && col.name.startsWith('an API key she minted')) return { na: 'the row\'s credential is her key: the key minted by it is the next column' };
   if (row.who === 'token' && col === KEY_OF_KEY) return { na: 'a key minted by a key is the key rows\' column; her keys are the column before' };
@@ -472,7 +499,10 @@ function expected(row: Ending, col: Started): Expect {
   }
   // Her keys act no further than her rights now; keys minted by a key stand on it (README "An API key acts no further than its person's rights now").
   if (col === KEY_OF_KEY) return { refused: row.refusal };
-  if (col.name.startsWith('an API key she minted')) return { refused: row.refusal.rule ? row.refusal : FORBIDDEN };
+  if (col.name.startsWith('an API key she minted')) {
+    if (row.unaudited) return { allowed: 'by design: a token\'s exp ends that token, not her rights: her keys act on her rights now (README "An API key acts no further than its person\'s rights now"), which her assignment still gives' };
+    return { refused: row.refusal.rule ? row.refusal : FORBIDDEN };
+  }
   return { refused: row.refusal };
 }
 
@@ -490,8 +520,10 @@ async function scene(row: Ending, mode: Mode): Promise<{ w: World; s: Scene }> {
     const from = Number(q.continuationToken ?? 0);
     return { items: all.slice(from, from + q.limit), continuationToken: from + q.limit < all.length ? String(from + q.limit) : null };
   };
-  const token = row.claim ? 'claim.clerk.alice' : 'alice';
+  const tokenEndsAt = new Date(row.tokenLifetimeMs ? w.clock.now().getTime() + row.tokenLifetimeMs : Date.parse('9999-01-01T00:00:00.000Z')).toISOString();
+  const token = row.claim ? 'claim.clerk.alice' : row.tokenLifetimeMs ? `until.${Date.parse(tokenEndsAt)}.alice` : 'alice';
   // Her sign-in (the claim rows: recorded as the set her keys act on).
+  const signedInAt = w.clock.now().toISOString();
   await ok(w, { method: 'GET', path: 'audit', as: token });
   const key = await mintKey(w, token, 'clerk', row.keyLifetimeMs);
   const key2 = await mintKey(w, token, 'clerk');
@@ -504,7 +536,7 @@ async function scene(row: Ending, mode: Mode): Promise<{ w: World; s: Scene }> {
     grantEndsAt = g.json.expiresAt as string;
   }
   later(w);
-  return { w, s: { mode, token, key: key.auth, keyId: key.id, keyEndsAt: key.endsAt, key2: key2.auth, key2Id: key2.id, doc, grantId, grantEndsAt } };
+  return { w, s: { mode, token, key: key.auth, keyId: key.id, keyEndsAt: key.endsAt, key2: key2.auth, key2Id: key2.id, doc, grantId, grantEndsAt, tokenEndsAt, signedInAt } };
 }
 
 const credentialOf = (row: Ending, s: Scene, after: boolean): string => (row.who === 'support' ? 'support.sam' : row.who === 'key' ? s.key : after && row.tokenAfter ? row.tokenAfter : s.token);
@@ -524,7 +556,7 @@ async function judged(w: World, s: Scene, row: Ending, col: Started, ctx: Record
     } else if (ctx.status !== '303') return [`the link was not handed out: ${ctx.status} ${ctx.code}`];
     else {
     const until = Date.parse(ctx.linkExpires!);
-    const bound = Math.min(Date.parse(ctx.at!) + LINK_SECONDS * 1000, row.who === 'key' ? Date.parse(s.keyEndsAt) : Infinity, ctx.exportExpires ? Date.parse(ctx.exportExpires) : Infinity);
+    const bound = Math.min(Date.parse(ctx.at!) + LINK_SECONDS * 1000, row.who === 'key' ? Date.parse(s.keyEndsAt) : Date.parse(s.tokenEndsAt), row.refusal === IDLE ? Date.parse(s.signedInAt) + 30 * DAY : Infinity, ctx.exportExpires ? Date.parse(ctx.exportExpires) : Infinity);
     if (!(until <= bound)) found.push(`link reads until ${ctx.linkExpires}, past ${new Date(bound).toISOString()} (${want.link})`);
     const handout = w.deps.audit.entries.find((e) => e.requestId === ctx.requestId && e.outcome === 'success');
     if (!handout || handout.actor.person !== person || !handout.detail?.includes(`link-until=${ctx.linkExpires}`)) found.push(`the link's hand-out is not audited for ${person} with its end: ${JSON.stringify(handout)}`);
@@ -546,7 +578,7 @@ async function judged(w: World, s: Scene, row: Ending, col: Started, ctx: Record
   const refusal = entries.filter((e) => e.outcome !== 'success');
   // The accountable person: alice for her token, her key and what she handed out (keys); staff for support.
   const accountable = col.by === 'holder' && col.name.startsWith('a support grant') ? 'sam' : person;
-  if (answer.status >= 400 && !refusal.some((e) => (e.actor.person ?? e.actor.subject) === accountable)) found.push(`no audit entry of the refusal naming ${accountable}: ${JSON.stringify(refusal.map((e) => e.actor))}`);
+  if (answer.status >= 400 && !row.unaudited && !refusal.some((e) => (e.actor.person ?? e.actor.subject) === accountable)) found.push(`no audit entry of the refusal naming ${accountable}: ${JSON.stringify(refusal.map((e) => e.actor))}`);
   return found;
 }
 
@@ -558,6 +590,7 @@ describe.each(CELLS)('%s', (_name, row, mode) => {
   it.each(STARTED.map((c) => [c.name, titleOf(expected(row, c)), c, expected(row, c)] as const))('%s: %s', async (_col, _title, col, want) => {
     if ('na' in want) return;
     const { w, s } = await scene(row, mode);
+    await row.approach?.(w, s);
     const ctx = await col.before(w, s, credentialOf(row, s, false));
     await settle(w);
     later(w);
