@@ -242,7 +242,7 @@ export class Authenticator implements Authenticates {
    * still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources);
+    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources, async (key) => (await this.personRightsNow(key, personOf(key.createdBy))) === 'idle');
     if (!grant) {
       return {
         tenantId,
