@@ -669,6 +669,26 @@ const RACES: Pair[] = [
     },
   },
   {
+    name: 'staff read under a grant she gave through her key while that key is revoked',
+    mints: true,
+    prepare: async (w) => {
+      const doc = (await ok(w, upload(meta(w)), 201)).json.id as string;
+      const key = await mintKey(w, 'alice', 'tenant-admin');
+      await ok(w, grantCall(w, key.auth), 201);
+      return [{ method: 'GET', path: `documents/${doc}`, as: 'support.sam' }, { method: 'DELETE', path: `api-keys/${key.id}`, as: 'carol' }];
+    },
+  },
+  {
+    name: 'her key asks for a document link while her assignment is removed',
+    mints: true,
+    prepare: async (w) => {
+      const doc = (await ok(w, upload(meta(w)), 201)).json.id as string;
+      const key = await mintKey(w, 'alice', 'tenant-admin');
+      return [{ method: 'GET', path: `documents/${doc}/original?delivery=redirect`, as: key.auth }, { method: 'DELETE', path: 'rights-assignments/alice', as: 'carol' }];
+    },
+    check: (w, sent) => linkBounded(w, sent),
+  },
+  {
     name: 'a key minted by her key acts while her key is revoked',
     mints: true,
     prepare: async (w) => {
