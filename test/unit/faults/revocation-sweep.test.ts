@@ -5,7 +5,9 @@
  * exports, places holds, mints keys, gives support grants, manages rights and the retention policy, reads the audit
  * trail), loses it: her assignment removed or replaced by a narrower one, the set she holds narrowed, her token's claim
  * narrowed (rights from the claim), her leaving the identity provider (her keys act until the idle limit), one of her
- * keys revoked, every key revoked, a key's own end reached, her token's exp reached; provider staff's support grant revoked or expired. Rows that
+ * keys revoked, every key revoked, a key's own end reached, her token's exp reached (the set she holds deleted is no row:
+ * a set assigned or held by a key in use is not deleted; with rights from the claim her token then names an unknown set,
+ * 401: its own describe at the bottom); provider staff's support grant revoked or expired. Rows that
  * are about rights run with rights from the tenant and from the tenant then the claim.
  * Columns (STARTED): everything she started before the end that could act after it: a download link of a document and of
  * an export; an export still running, and one completed; a retention-policy lowering and an SoD-policy weakening she
@@ -709,4 +711,38 @@ const RACES: Pair[] = [
 
 describe('the end racing the use', () => {
   sweepPairs(RACES);
+});
+
+describe('the set she holds deleted (the row ENDINGS has not: a set held is not deleted)', () => {
+  it('with rights from the tenant: refused while assigned to her or held by a key of hers, nothing stored', async () => {
+    const w = newWorld('tenant');
+    seedAssignment(w, 'alice', 'clerk');
+    const key = await mintKey(w, 'alice', 'clerk');
+    const del: Call = { method: 'DELETE', path: 'rights-sets/clerk', as: 'carol' };
+    let before = storedChanges(w);
+    expect((await send(w, del)).json?.code).toBe('rights_set_in_use');
+    await settle(w);
+    expect(storedChanges(w)).toBe(before);
+    // Her assignment narrowed: her key on the set still holds it.
+    await ok(w, assign('alice', 'narrow', 'carol'));
+    before = storedChanges(w);
+    expect((await send(w, del)).json?.code).toBe('rights_set_in_use');
+    await settle(w);
+    expect(storedChanges(w)).toBe(before);
+    await ok(w, { method: 'DELETE', path: `api-keys/${key.id}`, as: 'carol' });
+    await ok(w, del, 204);
+  });
+
+  it('with rights from the claim: deleted once no assignment or key holds it, her token naming it is refused (401), audited under her', async () => {
+    const w = newWorld('tenant-then-claim');
+    w.deps.tenantRecords.records.delete(`${TENANT}/${rightsAssignmentRecordId('alice')}`);
+    await ok(w, { method: 'GET', path: 'audit', as: 'claim.clerk.alice' });
+    await ok(w, { method: 'DELETE', path: 'rights-sets/clerk', as: 'carol' }, 204);
+    const before = storedChanges(w);
+    const answer = await send(w, { method: 'GET', path: 'audit', as: 'claim.clerk.alice' });
+    await settle(w);
+    expect([answer.status, answer.json?.code]).toEqual([401, 'unauthenticated']);
+    expect(storedChanges(w)).toBe(before);
+    expect(w.deps.audit.entries.filter((e) => e.requestId === answer.requestId).map((e) => [e.actor.subject, e.outcome])).toEqual([['alice', 'refused']]);
+  });
 });
