@@ -177,7 +177,8 @@ export class Authenticator implements Authenticates {
     // A wrong secret, too many checks, revoked or expired (itself or a key that minted it): refused, and audited under the key (its tenant, its person), as a refusal is.
     if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
-    const current = personNow === 'idle' ? null : personNow;
+    const current = personNow === 'idle' || 'ceiling' in personNow ? null : personNow;
+    const idleAt = personNow === 'idle' ? undefined : personNow.idleAt;
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;
     // and to what the tenant lets the person do now: taking a right from a person takes it from their keys too.
     const permissions = personNow === 'idle' ? [] : (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!current || current.permissions.has(p)));
@@ -189,7 +190,9 @@ export class Authenticator implements Authenticates {
       rightsSet: record.rightsSet,
       permissions: new Set(permissions),
       person,
-      credentialExpiresAt: record.expiresAt,
+      // Links it is handed read no longer than the key acts: its expiry, or the day its person's idle limit is reached
+      // (rights from the claim): a link asked for minutes before that read on past it, by the key of someone who left.
+      credentialExpiresAt: idleAt !== undefined && Date.parse(idleAt) < Date.parse(record.expiresAt) ? idleAt : record.expiresAt,
       // What the person held when the key was minted and what they hold now: a rule about what the person
       // holds (an approver may not lower safeguards) sees a right they were given after minting the key too.
       personPermissions: new Set([...permissions, ...(record.personPermissions ?? record.ceiling ?? []), ...(current?.permissions ?? [])]),
@@ -214,7 +217,7 @@ export class Authenticator implements Authenticates {
    * ceiling recorded at creation applies); else 'idle': the person may have left, the key acts no more.
    * A key minted by a key does not count as a sign-in, so keys cannot keep each other alive.
    */
-  private async personRightsNow(record: ApiKeyRecord, person: string): Promise<{ rightsSet: string; permissions: ReadonlySet<Permission> } | null | 'idle'> {
+  private async personRightsNow(record: ApiKeyRecord, person: string): Promise<{ rightsSet: string; permissions: ReadonlySet<Permission>; idleAt?: string } | { ceiling: true; idleAt: string } | 'idle'> {
     const { tenantId } = record;
     const holding = async (rightsSet: string) => ({ rightsSet, permissions: new Set((await rightsSetPermissions(tenantId, rightsSet, this.sources)) ?? []) });
     const assignment = await findRightsAssignment(tenantId, person, this.sources);
@@ -224,8 +227,12 @@ export class Authenticator implements Authenticates {
     const now = this.sources.clock.now().getTime();
     const sighting = await this.sightings.last(tenantId, person);
     // Over at the instant the idle days end, as every time limit is (README "Every time limit ends at the instant it names").
-    if (sighting && now - Date.parse(sighting.seenAt) < idleMs) return holding(sighting.rightsSet);
-    if (record.createdBy.kind === 'user' && now - Date.parse(record.createdAt) < idleMs) return null;
+    // When the key rests unless she signs in again: the later of the idle days after her last sign-in and (a key her
+    // sign-in minted) after its minting. A link the key is handed reads no longer (README "Every time limit").
+    const mintedUntil = record.createdBy.kind === 'user' ? Date.parse(record.createdAt) + idleMs : -Infinity;
+    const idleAt = new Date(Math.max(sighting ? Date.parse(sighting.seenAt) + idleMs : -Infinity, mintedUntil));
+    if (sighting && now - Date.parse(sighting.seenAt) < idleMs) return { ...(await holding(sighting.rightsSet)), idleAt: idleAt.toISOString() };
+    if (now < mintedUntil) return { ceiling: true, idleAt: idleAt.toISOString() };
     return 'idle';
   }
 
@@ -235,7 +242,7 @@ export class Authenticator implements Authenticates {
    * still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources);
+    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources, async (key) => (await this.personRightsNow(key, personOf(key.createdBy))) === 'idle');
     if (!grant) {
       return {
         tenantId,

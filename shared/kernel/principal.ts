@@ -71,7 +71,7 @@ export interface Principal {
   /** The tenant's support-access grant a `support` principal acts under. */
   grantId?: string;
   /**
-   * When the credential presented stops being valid (an API key's expiry, a token's `exp`), as far as
+   * When the credential presented stops being valid (an API key's expiry or its person's idle limit, a token's `exp`), as far as
    * known: whatever the request hands out to be used later (a read-only link) never outlives it.
    */
   credentialExpiresAt?: string;

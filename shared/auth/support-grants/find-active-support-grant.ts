@@ -1,5 +1,6 @@
 import type { TenantRecordsPort } from '../../ports';
 import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
+import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
 import type { SupportGrantRecord } from './support-grant';
 
 /**
@@ -20,11 +21,18 @@ export const SUPPORT_GRANT_CANDIDATES = 50;
  * grant the tenant ever gave made each request of a support principal read all the revoked and expired ones a
  * tenant admin had piled up.
  */
-export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
+export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }, keyRests?: (key: ApiKeyRecord) => Promise<boolean>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
   const at = now.toISOString();
   const read = keyReader(tenantId, deps); // candidates given through the same keys read each once
   for (const grant of await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: staff }, SUPPORT_GRANT_CANDIDATES)) {
-    if (!(await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD))) return { grant, selfGranted: false };
+    if (await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD)) continue;
+    // Nor through a key that rests because its person has not signed in for the idle days (`keyRests`, the
+    // authenticator's judgement): the staff someone who left let in through their key kept reading for up to the
+    // grant's 7 days after the key itself stopped acting. The keys above it act for the same person.
+    const keyId = grant.createdBy.kind === 'client' ? keyIdOf(grant.createdBy) : null;
+    const key = keyId && keyRests ? await read(keyId) : undefined;
+    if (key && (await keyRests!(key))) continue;
+    return { grant, selfGranted: false };
   }
   // Asked only of a refusal: which one the staff member is told.
   return { grant: null, selfGranted: (await deps.tenantRecords.supportGrantsInForce(tenantId, at, { by: staff }, 1)).length > 0 };
