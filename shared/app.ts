@@ -127,7 +127,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     tenantRecords,
     secrets,
     rights,
-    sodPolicy: new SodPolicyProposals(tenantRecords, rights),
+    sodPolicy: new SodPolicyProposals(tenantRecords, rights, config.AUTH_RIGHTS_SOURCE),
     clock,
     cosmos,
     log,

@@ -7,13 +7,15 @@
 import { z } from 'zod';
 import type { AuditStaging } from '../kernel/audit';
 import { ArchiveError, type ErrorCode } from '../kernel/errors';
-import { personOf, type Principal } from '../kernel/principal';
+import { type Permission, personOf, type Principal } from '../kernel/principal';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type Page, PROPOSAL_STATES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { sha256, uuidv7 } from '../ids';
 import { CHANGED } from '../kernel/concurrency';
 import { actor } from './rights-sets/rights-records';
 import { rightsGivenTo } from './rights-sets/rights-given';
+import { findRightsAssignment } from './rights-sets/find-rights-assignment';
+import { heldPermissions } from './rights-sets/rights-floor';
 import { madeSecondBy, type RightsGiven, samePerson, SOD_PROPOSAL_LIFETIME_DAYS, sodRefusal, type SodRule } from './sod';
 import { STATE_LIST_PAGING, walkByState } from './state-walk';
 
@@ -157,6 +159,18 @@ export class ProposalStore<T extends ProposalRecord> {
     }
     return closed;
   }
+}
+
+/**
+ * The proposer still holds `permission`, the one the change needs: a change two people decide needs both authorised when
+ * it applies. A proposer whose rights were taken since (a manager let go, a key's person removed) left behind a change a
+ * second person could still make take effect in their name. Else 409 `proposer_rights_ended`: propose it again.
+ */
+export async function assertProposerStillMay(proposal: ProposalRecord, permission: Permission, deps: Parameters<typeof heldPermissions>[3]): Promise<void> {
+  const proposer = personOf(proposal.proposedBy);
+  const assigned = await findRightsAssignment(proposal.tenantId, proposer, deps, { fresh: true });
+  if ((await heldPermissions(proposal.tenantId, proposer, assigned, deps)).includes(permission)) return;
+  throw new ArchiveError('proposer_rights_ended', { detail: `${proposer} proposed this change and no longer holds ${permission}; it cannot be approved. Someone who holds ${permission} may propose it again.`, extensions: { proposedBy: proposer, permission } });
 }
 
 /**

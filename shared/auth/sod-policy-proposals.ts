@@ -14,7 +14,8 @@ import type { ApiKeyRecord } from './api-keys/api-key';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
-import { assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
+import type { Config } from '../config';
+import { assertProposerStillMay, assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
 import { samePolicy, type SodPolicy, sodPolicyAuditDetail, sodPolicyOf, weakenedBy } from './sod';
 
 export interface SodPolicyProposalRecord extends ProposalRecord {
@@ -56,6 +57,8 @@ export class SodPolicyProposals {
   constructor(
     private readonly records: TenantRecordsPort,
     private readonly rights: TenantRights,
+    /** Where a person's rights come from (config AUTH_RIGHTS_SOURCE): whether the proposer still holds rights:manage. */
+    private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'] = 'tenant-then-claim',
   ) {
     this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' });
   }
@@ -131,6 +134,7 @@ export class SodPolicyProposals {
       const found = await this.proposals.pending(principal.tenantId, id, now);
       const proposal = found.value;
       await assertSecondPerson(principal, proposal, { tenantRecords: this.records }, 'four-eyes-sod-policy');
+      await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
       const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
         // Changed by this very proposal, approved by someone else since it was read here: that answer, not "propose again".

@@ -32,6 +32,7 @@ export const ERROR_STATUS = {
   sod_policy_changed: 409,
   retention_policy_proposal_not_found: 404,
   retention_policy_proposal_closed: 409,
+  proposer_rights_ended: 409,
   retention_policy_changed: 409,
   conflicting_rights_held: 409,
   route_not_found: 404,

@@ -16,7 +16,7 @@ import type { TTenantRetentionPolicy } from '../kernel/retention';
 import type { Page } from '../ports';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { listPersonKeyPermissions } from '../auth/api-keys/list-person-key-permissions';
-import { assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery } from '../auth/proposals';
+import { assertProposerStillMay, assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery } from '../auth/proposals';
 import { gateMoved, underRightsGate } from '../auth/rights-gate';
 import { actor } from '../auth/rights-sets/rights-records';
 import { personHoldsNow } from '../auth/rights-sets/rights-given';
@@ -85,13 +85,14 @@ export function listRetentionPolicyProposals(tenantId: string, q: TListProposals
  * gate moved in one batch with the audit entry, over the versions of each read after the gate: of two approvals one
  * applies, the other finds the proposal decided; a rights change meanwhile has the approval judged again.
  */
-export async function approveRetentionPolicyProposal(principal: Principal, id: string, reason: string, deps: ProposalDeps, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
+export async function approveRetentionPolicyProposal(principal: Principal, id: string, reason: string, deps: ProposalDeps & Pick<Deps, 'config'>, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
   const tenantId = principal.tenantId;
   return underRightsGate('The retention policy', tenantId, deps, async (gate) => {
     const now = deps.clock.now();
     const found = await storeOf(deps).pending(tenantId, id, now);
     const proposal = found.value;
     const givenSince = await assertSecondPerson(principal, proposal, deps, 'four-eyes-retention-policy');
+    await assertProposerStillMay(proposal, 'retention:manage', deps);
     await assertMayLowerThrough(principal, proposal.lowers, deps);
     for (const given of givenSince) {
       if (given.unresolved || !(await personHoldsNow(tenantId, personOf(given.by), 'retention:approve', now, deps))) continue;

@@ -70,6 +70,7 @@ import type {
 } from '../../shared/ports';
 import { minimalLocalEnv } from './config-env';
 import { StorageRefusal } from '../../shared/ports';
+import { type PersonSightingRecord, personSightingRecordId } from '../../shared/auth/person-sightings';
 import { FakeClock } from './fake-clock';
 import { TenantSettingsCache } from '../../shared/adapters/azure/settings-cache';
 
@@ -905,7 +906,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
     tenantRecords,
     secrets,
     rights,
-    sodPolicy: new SodPolicyProposals(tenantRecords, rights),
+    sodPolicy: new SodPolicyProposals(tenantRecords, rights, config.AUTH_RIGHTS_SOURCE),
     clock,
     log,
     refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
@@ -990,11 +991,23 @@ export function inMemoryInstances(count: number, config = loadConfig(minimalLoca
       settings,
       tenantRecords,
       rights,
-      sodPolicy: new SodPolicyProposals(tenantRecords, rights),
+      sodPolicy: new SodPolicyProposals(tenantRecords, rights, config.AUTH_RIGHTS_SOURCE),
       auditOutbox: new AuditOutbox({ audit: shared.audit, auditOutboxItems: shared.auditOutboxItems, log }, 0),
       refusals: new RefusalLimiter({ burst: 1000, perMinute: 1000 }),
       validationRequests: new ValidationRequests({ validationQueue: shared.validationQueue, log }, 0),
       retention: { ...shared.retention, policies: cachedRetentionPolicies(shared.retention.policies, settings) },
     };
   });
+}
+
+/**
+ * The persons' sign-ins with a claimed rights set, as the authenticator records them (person-sightings.ts): for tests
+ * whose principals are made up, where what the tenant knows of a person's rights now is asked (a proposal's proposer
+ * must still hold the right when it is approved, proposals.ts).
+ */
+export async function signedIn(records: TenantRecordsPort, tenantId: string, persons: readonly string[], at: Date, rightsSet = 'tenant-admin'): Promise<void> {
+  for (const person of persons) {
+    const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: at.toISOString() };
+    await records.upsert(record);
+  }
 }

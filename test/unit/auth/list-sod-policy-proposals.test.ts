@@ -7,7 +7,7 @@ import { ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-pr
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import type { ProposalListState } from '../../../shared/ports';
 import { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, type InMemoryDeps, signedIn } from '../../support/in-memory';
 
 const T = 'acme';
 const DAY = 86_400_000;
@@ -20,6 +20,8 @@ const weaker = { ...DEFAULT_SOD_POLICY, uploaderCannotApproveDisposal: false };
 async function tenantWithProposals() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
   const deps: InMemoryDeps = { ...inMemoryDeps(), clock };
+  // The proposers signed in as tenant-admins: they still hold rights:manage when a proposal is approved.
+  await signedIn(deps.tenantRecords, T, ['alice', 'bob', ...Array.from({ length: 5 }, (_, i) => `admin-${i}`)], clock.now());
   const names = new Map<string, string>();
   const propose = async (name: string, by = alice) => {
     clock.advance(1000);

@@ -12,7 +12,7 @@ import { actor, type RightsSetRecord, rightsSetRecordId } from '../../../shared/
 import { DEFAULT_SOD_POLICY, type SodPolicy } from '../../../shared/auth/sod';
 import { ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
-import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, type InMemoryDeps, signedIn } from '../../support/in-memory';
 import { interleave } from '../../support/interleave';
 
 const T = 'acme';
@@ -39,6 +39,8 @@ async function refusal(p: Promise<unknown>): Promise<Record<string, unknown>> {
 describe('a SoD policy tightened while a rights set is widened', () => {
   async function clerks() {
     const deps = inMemoryDeps();
+    // alice signed in as a tenant-admin: she still holds rights:manage when her proposal is approved.
+    await signedIn(deps.tenantRecords, T, ['alice'], deps.clock.now());
     await putRightsSet(alice, 'clerks', ['documents:read', 'documents:download'], deps.clock.now(), deps);
     return deps;
   }

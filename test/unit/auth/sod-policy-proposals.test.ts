@@ -1,3 +1,4 @@
+import { signedIn } from '../../support/in-memory';
 import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals, ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
@@ -92,10 +93,12 @@ class MemoryRecords implements TenantRecordsPort {
 const admin = (subject: string, extra: Partial<Principal> = {}): Principal => ({ tenantId: 'acme', subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']), ...extra });
 const now = new Date('2030-01-01T00:00:00Z');
 
-function setup() {
+async function setup() {
   const records = new MemoryRecords();
   const rights = new TenantRights(records);
   const proposals = new SodPolicyProposals(records, rights);
+  // The proposers signed in as tenant-admins: they still hold rights:manage when their proposals are approved.
+  await signedIn(records, 'acme', ['alice', 'bob', 'dave'], new Date(now.getTime() - 2 * 86_400_000));
   return { records, rights, proposals };
 }
 
@@ -110,7 +113,7 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 it('the proposer cannot approve, also as a key acting for them; another person can, once', async () => {
-  const { rights, proposals } = setup();
+  const { rights, proposals } = await setup();
   const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
   if (!('proposed' in outcome)) throw new Error('expected a proposal');
   const id = outcome.proposed.proposalId;
@@ -123,7 +126,7 @@ it('the proposer cannot approve, also as a key acting for them; another person c
 });
 
 it('nor can someone the proposer gave rights to after proposing (a second identity of their own); someone assigned before can', async () => {
-  const { records, rights, proposals } = setup();
+  const { records, rights, proposals } = await setup();
   const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   const earlier = new Date(now.getTime() - 86_400_000);
   await assignRightsSet(admin('alice'), 'bob', 'tenant-admin', earlier, deps);
@@ -137,7 +140,7 @@ it('nor can someone the proposer gave rights to after proposing (a second identi
 });
 
 it('a policy written between the approval\'s check and its write: 409, the policy as the other writer left it, the proposal still pending', async () => {
-  const { records, rights, proposals } = setup();
+  const { records, rights, proposals } = await setup();
   const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
   if (!('proposed' in outcome)) throw new Error('expected a proposal');
   // When the approval writes, someone else strengthens the policy (applies at once).
@@ -151,7 +154,7 @@ it('a policy written between the approval\'s check and its write: 409, the polic
 
 /** Alice gave her guest account a harmless rights set a day ago, and proposes a weakening now. */
 async function guestThenProposal() {
-  const { records, rights, proposals } = setup();
+  const { records, rights, proposals } = await setup();
   const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   const earlier = new Date(now.getTime() - 86_400_000);
   await putRightsSet(admin('alice'), 'viewers', ['documents:read'], earlier, deps);
@@ -171,7 +174,7 @@ it('nor someone whose restrictive assignment the proposer removed after proposin
 });
 
 it('a removal before the proposal leaves the approver a second person', async () => {
-  const { records, rights, proposals } = setup();
+  const { records, rights, proposals } = await setup();
   const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
   const earlier = new Date(now.getTime() - 86_400_000);
   await assignRightsSet(admin('alice'), 'carol', 'auditor', earlier, deps);
@@ -193,7 +196,7 @@ it('nor someone whose rights set the proposer widened after proposing (assigned 
 describe('a second identity the proposer makes after proposing cannot make a third that counts as a second person', () => {
   type RightsDeps = Parameters<typeof assignRightsSet>[4] & Parameters<typeof putRightsSet>[4];
   const approveAs = async (chain: (deps: RightsDeps) => Promise<void>, approver: Principal) => {
-    const { records, rights, proposals } = setup();
+    const { records, rights, proposals } = await setup();
     const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 } };
     await assignRightsSet(admin('root'), 'bob', 'tenant-admin', new Date(now.getTime() - 86_400_000), deps);
     const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
@@ -389,7 +392,7 @@ describe('a second identity the proposer makes after proposing cannot make a thi
 });
 
 it('the same weakening sent twice at once by one person stores one proposal, answered to both; another person\'s is theirs; withdrawn, it can be proposed again', async () => {
-  const { records, proposals } = setup();
+  const { records, proposals } = await setup();
   const weaken = { conflicts: [], uploaderCannotApproveDisposal: true };
   const outcomes: string[] = [];
   const batch = records.batch.bind(records);

@@ -33,6 +33,7 @@ import type { ErrorCode } from '../../../shared/kernel/errors';
 import type { AuditAction } from '../../../shared/kernel/audit';
 import { FakeClock } from '../../support/fake-clock';
 import { aroundPortCalls, type Answer, blobsDisagree, type Call, ok, repair, send, settle } from '../../support/in-process';
+import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 
 const TENANT = 'acme';
@@ -109,6 +110,11 @@ function world(): World {
   // The export worker searches the catalog: one page of all the tenant's documents (ListingCatalog).
   deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
   deps.catalog.countMatching = async () => deps.catalog.count(TENANT);
+  // The proposers hold, as the tenant records them, the rights their proposals need when approved (proposals.ts).
+  for (const subject of ['alice', 'rm-erin']) {
+    const id = rightsAssignmentRecordId(subject);
+    deps.tenantRecords.records.set(`${TENANT}/${id}`, { value: { id, tenantId: TENANT, type: 'rights-assignment', subject, rightsSet: 'tenant-admin', assignedAt: clock.now().toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never, etag: 900 });
+  }
   const faults = new Faults();
   wrapPorts(deps, faults);
   return { deps, clock, faults, seq: 0 };

@@ -24,11 +24,12 @@
  * an export she started finishes and stays the tenant's (anyone with exports:create and documents:download reads it);
  * a hold she placed stays; a rights set she defined, and a support grant she gave, are the tenant's and stay until
  * someone with rights revokes them (a grant ends by itself within 7 days); a policy proposal she made can still be
- * approved by a second person (the approver decides on its merits and the proposal names her).
+ * approved by a second person where only a credential of hers ended (her rights stand).
  * Found by it: a link handed to a key minutes before its person's idle limit read on past that limit (fixed: the key's
  * credential end is the earlier of its expiry and that limit, shared/auth/authenticate.ts); a support grant given
  * through a key kept letting staff in after the key rested at its person's idle limit (fixed: such a grant is passed
- * over, shared/auth/support-grants/find-active-support-grant.ts).
+ * over, shared/auth/support-grants/find-active-support-grant.ts); a policy proposal she made could be approved by a
+ * second person after her rights to make it were taken (fixed: 409 proposer_rights_ended, shared/auth/proposals.ts).
  * Requests run in-process through the real pipeline, route table and authenticator over inMemoryDeps
  * (test/support/in-process.ts).
  */
@@ -126,12 +127,23 @@ const grantCall = (w: World, as: string, scope = 'read-only', days = 5): Call =>
 
 // ---- Rows: the ways a person's power ends ----
 
-type Refusal = { status: 401 | 403; code: string; rule?: string };
+type Refusal = { status: 401 | 403 | 409; code: string; rule?: string };
 const FORBIDDEN: Refusal = { status: 403, code: 'forbidden' };
 const UNAUTHENTICATED: Refusal = { status: 401, code: 'unauthenticated' };
 /** Provider staff without a grant in force (also a grant that stood on a key that ended). */
 const NOT_GRANTED: Refusal = { status: 403, code: 'support_access_not_granted' };
 const IDLE: Refusal = { status: 403, code: 'forbidden', rule: 'key-person-idle' };
+/** A proposal whose proposer no longer holds the right it needs: the second person's approval is refused. */
+const PROPOSER_ENDED: Refusal = { status: 409, code: 'proposer_rights_ended' };
+/**
+ * A policy proposal she made, approved by a second person after her end: refused where the end took from her the right
+ * the change needs (four eyes need both persons authorised when it applies); approved where only a credential of hers
+ * ended (her rights stand: a revoked or expired key, a token's exp, a key resting at the idle limit).
+ */
+const proposalAfter = (row: Ending): Expect =>
+  row.refusal === FORBIDDEN
+    ? { refused: PROPOSER_ENDED }
+    : { allowed: 'by design: only a credential of hers ended, not her rights as the tenant records them (assignment, or the set her last sign-in claimed): the proposal is hers still, and the second person decides it' };
 
 interface Ending {
   name: string;
@@ -285,6 +297,8 @@ interface Started {
   by?: 'holder';
   /** What the cell expects unless the row is support (see expected()). */
   expect?: (row: Ending) => Expect;
+  /** Who acts in `after` when it is not her: a refusal's audit entry names them. */
+  accountable?: string;
   /** What support may start at all (the others: not applicable). */
   support?: true;
 }
@@ -369,7 +383,8 @@ const STARTED: Started[] = [
     },
     // dave: retention:manage without retention:approve, his rights given before the proposal by root.
     after: (_w, _s, c) => ({ method: 'POST', path: `retention/policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as: 'dave' }),
-    expect: () => ({ allowed: 'by design: a proposal is the second person\'s decision on its merits (it names its proposer, audited); it lapses after 7 days. Reported: a serious archive might close a proposal whose proposer no longer holds the right to make it' }),
+    expect: proposalAfter,
+    accountable: 'dave',
   },
   {
     name: 'an SoD-policy weakening she proposed: a second person approves it',
@@ -380,7 +395,8 @@ const STARTED: Started[] = [
       return { id: p.json.id as string };
     },
     after: (_w, _s, c) => ({ method: 'POST', path: `sod-policy/proposals/${c.id}/approve`, body: { reason: 'Agreed' }, as: 'bob' }),
-    expect: () => ({ allowed: 'by design: as for the retention proposal (README "A second person approves"): the approver decides, the proposal names her' }),
+    expect: proposalAfter,
+    accountable: 'bob',
   },
   {
     name: 'a hold she placed: it still holds (she cannot release it; another person may)',
@@ -579,7 +595,7 @@ async function judged(w: World, s: Scene, row: Ending, col: Started, ctx: Record
   if (storedChanges(w) !== before) found.push('something was stored');
   const refusal = entries.filter((e) => e.outcome !== 'success');
   // The accountable person: alice for her token, her key and what she handed out (keys); staff for support.
-  const accountable = col.by === 'holder' && col.name.startsWith('a support grant') ? 'sam' : person;
+  const accountable = col.accountable ?? (col.by === 'holder' && col.name.startsWith('a support grant') ? 'sam' : person);
   if (answer.status >= 400 && !row.unaudited && !refusal.some((e) => (e.actor.person ?? e.actor.subject) === accountable)) found.push(`no audit entry of the refusal naming ${accountable}: ${JSON.stringify(refusal.map((e) => e.actor))}`);
   return found;
 }
