@@ -3,7 +3,7 @@
  *
  * Rows: every operation of the route table (functions/routes.ts) that answers bytes (a response with `stream`:
  * original, originals/{n}, rendition, validation report, export download; an operation added later that streams fails
- * this file until it is a row), each for the file kinds it has (FILES): a small file, the smallest the archive stores
+ * this file until it is a row), each for the file kinds its row in ROWS names: a small file, the smallest the archive stores
  * (an upload of the 8-byte PNG signature: the original; its rendition and report are what they are), one above
  * ARCHIVE_STREAMED_ANSWER_MAX_BYTES (the env's floor, 64 KiB, for a 70 KB original; a rendition, report or ZIP that
  * small stays under it, so for those the scene lowers the loaded config below the file's size, as
@@ -13,12 +13,16 @@
  * another unit, 2^64 and longer numbers, negative, leading zeros, a Range above the streamed cap); If-Range with the
  * ETag, another, a weak one, a date; If-None-Match with the ETag, `*`, a list, a weak form, another; If-Match with the
  * ETag, `*`, another, a weak form; `?delivery=redirect` with and without a Range; a client that stops reading after the
- * first chunk; the same file fetched in two ranges (a resume: the second continues the first exactly).
+ * first chunk; the same file fetched in two ranges (a resume: the second continues the first exactly), and the same
+ * request twice (the same bytes and headers); provider staff under a read-only grant (documents only: support never
+ * holds exports:create): no header, bytes=0-, a piece of the cap with If-Range, If-None-Match, `?delivery=redirect`
+ * (403 support-no-links), and the whole file in pieces of the cap (above it: 422 range_too_large naming the cap).
  *
  * Each cell computes what RFC 9110 and the README make of the ask (expect()) and checks from the answer: the status;
  * 200/206 with Content-Range, Content-Length and Accept-Ranges agreeing with the body, and the body exactly the asked
- * slice of the stored blob (w.deps.blobs / exportBlobs); ETag and Repr-Digest those of the whole file (the catalog's
- * SHA-256, which the blob hashes to), the same whatever the range; a 416 with `Content-Range: bytes * /<size>` and
+ * slice of the stored blob (w.deps.blobs / exportBlobs), as the file's Content-Type, as an attachment; ETag and
+ * Repr-Digest those of the whole file (the catalog's SHA-256, which the blob hashes to), the same whatever the range; a
+ * 416 with Content-Range `bytes *` + `/<size>` (one string; a comment cannot hold it) and
  * problem+json; a 304 without body; a 303 with Location and Link-Expires; exactly one audit entry of the request, its
  * detail naming what was sent (`sha256=<ETag>`, `;bytes=<Content-Range>`, `;link-until=<Link-Expires>`); nothing stored
  * by the read but that entry (storedChanges); a disposed document or an expired export 410, never bytes or its hashes.
@@ -54,6 +58,10 @@ interface Target {
   path: string;
   stored: Buffer | null;
   sha256: string | null;
+  /** The Content-Type its bytes are sent as. */
+  mediaType?: string;
+  /** Provider staff holding a read-only grant may ask too (documents, not exports: they never hold exports:create). */
+  support?: boolean;
   gone?: { status: number; code: string };
 }
 
@@ -101,10 +109,11 @@ function documentRow(representation: 'original' | 'part' | 'rendition' | 'valida
     const path = `documents/${id}/${{ original: 'original', part: 'originals/1', rendition: 'rendition', validation: 'validation' }[representation]}`;
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
     if (doc.status !== 'active') return { w, path, stored: null, sha256: null, gone: { status: 410, code: 'document_disposed' } };
-    const file = representation === 'rendition' ? doc.rendition : representation === 'validation' ? (doc.validation as { report: { blobName: string; sha256: string } }).report : doc.originals[0]!;
+    const file = representation === 'rendition' ? doc.rendition : representation === 'validation' ? { mediaType: 'application/json', ...(doc.validation as { report: { blobName: string; sha256: string } }).report } : doc.originals[0]!;
     const stored = w.deps.blobs.blobs.get(`${TENANT}/${file.blobName}`)!.bytes;
     if (kind === 'large') capBelow(w, stored.length);
-    return { w, path, stored, sha256: file.sha256 };
+    await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 72 * 3600_000).toISOString() }, as: 'alice' }, 201);
+    return { w, path, stored, sha256: file.sha256, mediaType: file.mediaType, support: true };
   };
 }
 
@@ -120,7 +129,7 @@ async function exportRow(kind: FileKind): Promise<Target> {
   }
   const stored = (w.deps.exportBlobs as InMemoryExportBlobs).blobs.get(`${TENANT}/${job.blobName}`)!;
   if (kind === 'large') capBelow(w, stored.length);
-  return { w, path, stored, sha256: job.archive!.sha256 };
+  return { w, path, stored, sha256: job.archive!.sha256, mediaType: 'application/zip' };
 }
 
 /** Each streaming operation: how to reach its file of each kind. */
@@ -143,7 +152,7 @@ interface Ctx {
 }
 /** What an ask should get: the status, and for 206 the range; for 303 the range the entry names (or none). */
 interface Expect {
-  status: 200 | 206 | 303 | 304 | 412 | 416;
+  status: 200 | 206 | 303 | 304 | 403 | 412 | 416 | 422;
   range?: [number, number];
   why?: string;
 }
@@ -152,6 +161,8 @@ interface Ask {
   headers?: (c: Ctx) => Record<string, string>;
   query?: string;
   stopsReading?: boolean;
+  /** Asked by provider staff under a read-only grant (they get no links: rule support-no-links). */
+  support?: boolean;
   expect: (c: Ctx) => Expect;
 }
 
@@ -207,6 +218,12 @@ const ASKS: Ask[] = [
   { name: '?delivery=redirect with a Range', query: 'delivery=redirect', headers: () => ({ Range: 'bytes=1-2' }), expect: (c) => ({ status: 303, range: [1, Math.min(2, c.size - 1)] }) },
   { name: '?delivery=redirect with a Range past the end', query: 'delivery=redirect', headers: (c) => ({ Range: `bytes=${c.size}-` }), expect: () => ({ status: 303, why: 'storage answers the 416' }) },
   { name: 'a client that stops reading after the first chunk', stopsReading: true, expect: (c) => whole(c) },
+  // Support: never a link; above the cap a refusal naming the piece to ask for (README, *Large downloads*).
+  { name: 'support: no header', support: true, expect: (c) => (c.size > c.cap ? { status: 422 } : { status: 200 }) },
+  { name: 'support: bytes=0-', support: true, headers: () => ({ Range: 'bytes=0-' }), expect: (c) => (c.size > c.cap ? { status: 422 } : { status: 206, range: [0, c.size - 1] }) },
+  { name: 'support: a piece of the cap', support: true, headers: (c) => ({ Range: `bytes=0-${c.cap - 1}`, 'If-Range': c.etag }), expect: (c) => ({ status: 206, range: [0, Math.min(c.cap, c.size) - 1] }) },
+  { name: 'support: If-None-Match the ETag', support: true, headers: (c) => ({ 'If-None-Match': c.etag }), expect: () => ({ status: 304 }) },
+  { name: 'support: ?delivery=redirect (403)', support: true, query: 'delivery=redirect', expect: () => ({ status: 403 }) },
 ];
 
 // ---- Checks ----
@@ -214,8 +231,8 @@ const ASKS: Ask[] = [
 const digestOf = (sha: string) => `sha-256=:${Buffer.from(sha, 'hex').toString('base64')}:`;
 let reqSeq = 0;
 
-async function ask(t: Target, a: Pick<Ask, 'headers' | 'query' | 'stopsReading'>, c: Ctx): Promise<Answer> {
-  const call: Call = { method: 'GET', path: a.query ? `${t.path}?${a.query}` : t.path, headers: a.headers?.(c) ?? {}, as: 'alice' };
+async function ask(t: Target, a: Pick<Ask, 'headers' | 'query' | 'stopsReading' | 'support'>, c: Ctx): Promise<Answer> {
+  const call: Call = { method: 'GET', path: a.query ? `${t.path}?${a.query}` : t.path, headers: a.headers?.(c) ?? {}, as: a.support ? 'support.staff' : 'alice' };
   const r = await send(t.w, call, `dl-${++reqSeq}`, { stopsReading: a.stopsReading });
   await settle(t.w);
   return r;
@@ -235,6 +252,8 @@ function judge(t: Target, r: Answer, e: Expect, c: Ctx, stopsReading = false): s
     if (r.json?.status !== r.status) found.push('problem status differs');
     if (h.ETag || h['Repr-Digest']) found.push('a refusal carries the checksum headers');
     if (r.status === 416 && h['Content-Range'] !== `bytes */${c.size}`) found.push(`416 Content-Range ${h['Content-Range']}`);
+    if (r.status === 422 && (r.json?.code !== 'range_too_large' || r.json?.maxRangeBytes !== c.cap || r.json?.size !== c.size)) found.push(`422 ${r.json?.code} maxRangeBytes ${r.json?.maxRangeBytes} size ${r.json?.size}`);
+    if (r.status === 403 && r.json?.rule !== 'support-no-links') found.push(`403 rule ${r.json?.rule}`);
     if (entries[0] && entries[0].outcome === 'success') found.push('a refusal audited as a success');
     return found;
   }
@@ -255,6 +274,8 @@ function judge(t: Target, r: Answer, e: Expect, c: Ctx, stopsReading = false): s
     const slice = t.stored!.subarray(s, end + 1);
     if (r.status === 206 && h['Content-Range'] !== `bytes ${s}-${end}/${c.size}`) found.push(`Content-Range ${h['Content-Range']}, expected bytes ${s}-${end}/${c.size}`);
     if (r.status === 200 && h['Content-Range'] !== undefined) found.push(`a 200 with Content-Range ${h['Content-Range']}`);
+    if (h['Content-Type'] !== t.mediaType) found.push(`Content-Type ${h['Content-Type']}, the file is ${t.mediaType}`);
+    if (!h['Content-Disposition']?.startsWith('attachment')) found.push(`Content-Disposition ${h['Content-Disposition']}`);
     if (h['Content-Length'] !== String(slice.length)) found.push(`Content-Length ${h['Content-Length']}, the slice has ${slice.length}`);
     if (stopsReading ? !slice.subarray(0, r.bytes.length).equals(r.bytes) : !r.bytes.equals(slice)) found.push(`body of ${r.bytes.length} bytes is not bytes ${s}-${end} of the stored file`);
     const want = r.status === 206 ? `${read};bytes=${s}-${end}` : read;
@@ -307,6 +328,7 @@ describe.each(CELLS)('%s', (_n, opName, kind) => {
   });
 
   it.each(ASKS.map((a) => [a.name, a] as const))('%s', async (_a, a) => {
+    if (a.support && !t.support) return; // an export: support never holds exports:create (reveal-sweep.test.ts)
     const r = await ask(t, a, c);
     const found = t.gone ? judgeGone(t, r) : judge(t, r, a.expect(c), c, a.stopsReading);
     expect(storedChanges(t.w) === before || 'a read stored something').toBe(true);
@@ -321,6 +343,25 @@ describe.each(CELLS)('%s', (_n, opName, kind) => {
     const found = [...judge(t, first, ranged(c, 0, k - 1), c), ...judge(t, second, ranged(c, k, c.size - 1), c)];
     if (first.headers.ETag !== second.headers.ETag || first.headers['Repr-Digest'] !== second.headers['Repr-Digest']) found.push('checksum headers differ between the pieces');
     if (first.status === 206 && second.status === 206 && !Buffer.concat([first.bytes, second.bytes]).equals(t.stored!)) found.push('the two pieces are not the file');
+    // The same request again answers the same bytes and headers (but its request id).
+    const again = await ask(t, { headers: () => ({ Range: `bytes=0-${k - 1}` }) }, c);
+    const same = (x: Answer) => JSON.stringify([x.status, x.bytes.toString('base64'), Object.entries(x.headers).filter(([n]) => !/^(x-request-id|request-id|Link-Expires|Location)$/i.test(n))]);
+    if (same(again) !== same(first)) found.push(`the same request answered differently: ${same(first)} then ${same(again)}`);
+    expect(storedChanges(t.w) === before || 'a read stored something').toBe(true);
+    expect(found).toEqual([]);
+  });
+
+  it('support fetches the whole file in pieces of the cap, each with If-Range: the pieces are the file', async () => {
+    if (t.gone || !t.support) return;
+    const found: string[] = [];
+    const pieces: Buffer[] = [];
+    for (let s = 0; s < c.size; s += c.cap) {
+      const e = Math.min(s + c.cap, c.size) - 1;
+      const r = await ask(t, { support: true, headers: () => ({ Range: `bytes=${s}-${e}`, 'If-Range': c.etag }) }, c);
+      found.push(...judge(t, r, { status: 206, range: [s, e] }, c).map((x) => `piece ${s}-${e}: ${x}`));
+      pieces.push(r.bytes);
+    }
+    if (!Buffer.concat(pieces).equals(t.stored!)) found.push('the pieces are not the file');
     expect(storedChanges(t.w) === before || 'a read stored something').toBe(true);
     expect(found).toEqual([]);
   });
