@@ -8,7 +8,7 @@
  * ARCHIVE_STREAMED_ANSWER_MAX_BYTES (the env's floor, 64 KiB, for a 70 KB original; a rendition, report or ZIP that
  * small stays under it, so for those the scene lowers the loaded config below the file's size, as
  * audit-complete.test.ts does), a corrected, a held and a disposed document (an export: completed, above the cap,
- * expired). Columns (ASKS): no header; HEAD; the Range forms (bytes=0-0, 0-, -1, -0, a suffix longer than the file,
+ * expired, withdrawn by the disposal of a document it held). Columns (ASKS): no header; HEAD; the Range forms (bytes=0-0, 0-, -1, -0, a suffix longer than the file,
  * first-last past the end, first past the end, last < first, several and overlapping ranges, whitespace, `bytes = 0-1`,
  * another unit, 2^64 and longer numbers, negative, leading zeros, a Range above the streamed cap); If-Range with the
  * ETag, another, a weak one, a date; If-None-Match with the ETag, `*`, a list, a weak form, another; If-Match with the
@@ -38,19 +38,21 @@
  * - If-None-Match compares weakly (W/"…" matches, RFC 9110 §13.1.2); its 304 names the file validated (detail
  *   `sha256=…`), no bytes.
  * - `?delivery=redirect` with an unsatisfiable Range is still the link (storage answers the 416).
+ * - support's `?delivery=redirect` of a disposed document is 403 support-no-links, not 410: the rule is about who
+ *   asks and is checked before the document is read, the same for any id.
  * - a client that stops reading keeps its success entry naming the whole file (audit-complete.test.ts says why).
  */
 import { createHash } from 'node:crypto';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, approval, type Call, delivering, dueDocs, exportCompleted, ok, send, settle, storedChanges, TABLE, TENANT, validationWorker, world, type World } from '../../support/in-process';
 import { matchRoute } from '../../../shared/http/route-match';
-import type { InMemoryExportBlobs } from '../../support/in-memory';
+import type { InMemoryExportBlobs, InMemoryExportJobs } from '../../support/in-memory';
 
 const CAP_ENV = 64 * 1024;
 const PNG = Buffer.from('\x89PNG\r\n\x1a\n', 'latin1');
 const png = (n: number, tag: string) => Buffer.concat([PNG, Buffer.alloc(Math.max(0, n - PNG.length), tag)]).subarray(0, Math.max(n, PNG.length));
 
-type FileKind = 'small' | 'smallest' | 'large' | 'corrected' | 'held' | 'disposed' | 'expired';
+type FileKind = 'small' | 'smallest' | 'large' | 'corrected' | 'held' | 'disposed' | 'expired' | 'withdrawn';
 
 /** What a row's cell reads: the path, the stored bytes and the catalog's SHA-256 (null: gone, expect 410). */
 interface Target {
@@ -108,21 +110,30 @@ function documentRow(representation: 'original' | 'part' | 'rendition' | 'valida
     if (representation === 'validation' && kind !== 'disposed') await runValidation(w);
     const path = `documents/${id}/${{ original: 'original', part: 'originals/1', rendition: 'rendition', validation: 'validation' }[representation]}`;
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
-    if (doc.status !== 'active') return { w, path, stored: null, sha256: null, gone: { status: 410, code: 'document_disposed' } };
+    await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 72 * 3600_000).toISOString() }, as: 'alice' }, 201);
+    if (doc.status !== 'active') return { w, path, stored: null, sha256: null, support: true, gone: { status: 410, code: 'document_disposed' } };
     const file = representation === 'rendition' ? doc.rendition : representation === 'validation' ? { mediaType: 'application/json', ...(doc.validation as { report: { blobName: string; sha256: string } }).report } : doc.originals[0]!;
     const stored = w.deps.blobs.blobs.get(`${TENANT}/${file.blobName}`)!.bytes;
     if (kind === 'large') capBelow(w, stored.length);
-    await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 72 * 3600_000).toISOString() }, as: 'alice' }, 201);
     return { w, path, stored, sha256: file.sha256, mediaType: file.mediaType, support: true };
   };
 }
 
 async function exportRow(kind: FileKind): Promise<Target> {
   const w = world({ ARCHIVE_STREAMED_ANSWER_MAX_BYTES: String(CAP_ENV) });
-  await uploadDoc(w, png(40, `export ${Math.random()} `));
+  // Withdrawn: it holds documents past their retention, disposed of after it completed (README, *Exports*).
+  if (kind === 'withdrawn') await dueDocs(w);
+  else await uploadDoc(w, png(40, `export ${Math.random()} `));
   const id = (await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: true }, as: 'carol' }, 202)).json.id as string;
   const job = await exportCompleted(w, id);
   const path = `exports/${id}/download`;
+  if (kind === 'withdrawn') {
+    await ok(w, approval(w), 201);
+    await runSweepTimer(w.deps);
+    await settle(w);
+    if (!(w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${id}`)?.withdrawn) throw new Error(`export ${id} was not withdrawn`);
+    return { w, path, stored: null, sha256: null, gone: { status: 410, code: 'export_expired' } };
+  }
   if (kind === 'expired') {
     w.clock.set(new Date(Date.parse(job.expiresAt) + 1000));
     return { w, path, stored: null, sha256: null, gone: { status: 410, code: 'export_expired' } };
@@ -138,7 +149,7 @@ const ROWS: Record<string, { kinds: FileKind[]; target: (kind: FileKind) => Prom
   downloadOriginalPart: { kinds: ['small', 'smallest', 'large', 'corrected', 'held', 'disposed'], target: documentRow('part') },
   downloadRendition: { kinds: ['small', 'smallest', 'large', 'corrected', 'held', 'disposed'], target: documentRow('rendition') },
   downloadValidationReport: { kinds: ['small', 'smallest', 'large', 'corrected', 'held', 'disposed'], target: documentRow('validation') },
-  downloadExport: { kinds: ['small', 'large', 'expired'], target: exportRow },
+  downloadExport: { kinds: ['small', 'large', 'expired', 'withdrawn'], target: exportRow },
 };
 
 const STREAMING = TABLE.map((t) => t.route).filter((op) => Object.values(op.responses ?? {}).some((r) => typeof r === 'object' && r !== null && 'stream' in r));
@@ -284,9 +295,12 @@ function judge(t: Target, r: Answer, e: Expect, c: Ctx, stopsReading = false): s
   return found;
 }
 
-function judgeGone(t: Target, r: Answer): string[] {
+function judgeGone(t: Target, r: Answer, a: Ask): string[] {
   const found: string[] = [];
-  if (r.status !== t.gone!.status || r.json?.code !== t.gone!.code) found.push(`answered ${r.status} ${r.json?.code ?? ''}, expected ${t.gone!.status} ${t.gone!.code}`);
+  // By design: support's link is refused for what they are (rule support-no-links) before any document is looked at,
+  // the same 403 for any id, so it tells nothing of the document.
+  const gone = a.support && a.query === 'delivery=redirect' ? { status: 403, code: 'forbidden' } : t.gone!;
+  if (r.status !== gone.status || r.json?.code !== gone.code) found.push(`answered ${r.status} ${r.json?.code ?? ''}, expected ${gone.status} ${gone.code}`);
   if (r.headers['Content-Type'] !== 'application/problem+json') found.push(`as ${r.headers['Content-Type']}`);
   if (r.headers.ETag || r.headers['Repr-Digest'] || r.headers.Location || r.headers['Content-Range']) found.push('a gone file answered with its headers');
   const entries = t.w.deps.audit.entries.filter((x) => x.requestId === r.requestId);
@@ -330,7 +344,7 @@ describe.each(CELLS)('%s', (_n, opName, kind) => {
   it.each(ASKS.map((a) => [a.name, a] as const))('%s', async (_a, a) => {
     if (a.support && !t.support) return; // an export: support never holds exports:create (reveal-sweep.test.ts)
     const r = await ask(t, a, c);
-    const found = t.gone ? judgeGone(t, r) : judge(t, r, a.expect(c), c, a.stopsReading);
+    const found = t.gone ? judgeGone(t, r, a) : judge(t, r, a.expect(c), c, a.stopsReading);
     expect(storedChanges(t.w) === before || 'a read stored something').toBe(true);
     expect(found).toEqual([]);
   });
