@@ -31,7 +31,8 @@
  * - HEAD is not routed (405, Allow: GET): the route table has GET operations only; clients learn size and checksum
  *   from the document's record (GET /documents/{id}) or a `bytes=0-0` (Content-Range names the size).
  * - a Range the archive does not serve as one range (several or overlapping ranges, last < first, another unit,
- *   `bytes = 0-1`, a negative) is ignored: the whole file, 200, as RFC 9110 §14.2 allows ("a server MAY ignore the
+ *   `bytes = 0-1`, a negative, `Bytes=` (RFC 9110 lets units match case-insensitively, but need not serve them), a
+ *   trailing empty list element) is ignored: the whole file, 200, as RFC 9110 §14.2 allows ("a server MAY ignore the
  *   Range header field"); never a part of it as if it were the asked one.
  * - If-Range with a weak ETag, another ETag or a date drops the range (200, the whole file): If-Range needs a strong
  *   match (RFC 9110 §13.1.5), and the archive's validator is its ETag; a date is never a strong validator here.
@@ -200,6 +201,9 @@ const ASKS: Ask[] = [
   { name: 'spaces around the field value', headers: () => ({ Range: '  bytes=0-1 ' }), expect: (c) => ranged(c, 0, 1) },
   { name: 'bytes = 0-1 (ignored)', headers: () => ({ Range: 'bytes = 0-1' }), expect: (c) => whole(c, 'not the grammar: ignored') },
   { name: 'bytes=0 - 1 (ignored)', headers: () => ({ Range: 'bytes=0 - 1' }), expect: (c) => whole(c, 'not the grammar: ignored') },
+  { name: 'a tab after the value', headers: () => ({ Range: 'bytes=0-1\t' }), expect: (c) => ranged(c, 0, 1) },
+  { name: 'bytes=0-1, (a trailing empty element: ignored)', headers: () => ({ Range: 'bytes=0-1,' }), expect: (c) => whole(c, 'not one range as served: ignored') },
+  { name: 'Bytes=0-1 (unit case: ignored)', headers: () => ({ Range: 'Bytes=0-1' }), expect: (c) => whole(c, 'the unit is matched as sent: ignored') },
   { name: 'another unit items=0-1 (ignored)', headers: () => ({ Range: 'items=0-1' }), expect: (c) => whole(c, 'a unit not served: ignored') },
   { name: 'bytes=- (ignored)', headers: () => ({ Range: 'bytes=-' }), expect: (c) => whole(c, 'not the grammar: ignored') },
   { name: 'last 2^64', headers: () => ({ Range: `bytes=1-${TWO_64}` }), expect: (c) => ranged(c, 1, c.size - 1) },
