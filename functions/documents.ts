@@ -114,7 +114,7 @@ export const downloadResponses = (mediaTypes: readonly string[], what: string) =
     304: { description: 'If-None-Match matched', headers: ['ETag'] },
   }) as const satisfies Responses;
 
-const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'range_not_satisfiable', 'range_too_large'];
+const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'precondition_failed', 'range_not_satisfiable', 'range_too_large'];
 const DOWNLOAD_ACTION = { original: 'document.download-original', rendition: 'document.download-rendition', validation: 'document.download-validation' } as const satisfies Record<Representation, string>;
 const DOWNLOAD_MEDIA: Record<Representation, readonly string[]> = { original: ['application/octet-stream'], rendition: ['application/pdf'], validation: ['application/json'] };
 const DOWNLOAD_WHAT: Record<Representation, string> = { original: 'The original', rendition: 'The PDF/A rendition', validation: "veraPDF's report" };
@@ -133,7 +133,7 @@ function download(name: string, route: string, representation: Representation, s
     handler: async ({ params, query, req, principal, audit }, deps) => {
       const h = (header: string) => req.headers.get(header);
       const result = await downloadFile(
-        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ...deliveryFor(principal, query.delivery) },
+        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), ...deliveryFor(principal, query.delivery) },
         deps,
       );
       audit.detail = result.auditDetail;

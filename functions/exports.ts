@@ -68,10 +68,10 @@ export const downloadExportArchive = operation({
   params: ZExportParams, paramsError: 'export_not_found',
   query: ZDelivery,
   responses: downloadResponses(['application/zip'], 'The ZIP'),
-  errors: ['export_not_found', 'export_not_ready', 'export_expired', 'range_not_satisfiable', 'range_too_large'],
+  errors: ['export_not_found', 'export_not_ready', 'export_expired', 'precondition_failed', 'range_not_satisfiable', 'range_too_large'],
   handler: async ({ params, query, req, principal, audit }, deps) => {
     const h = (name: string) => req.headers.get(name);
-    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ...deliveryFor(principal, query.delivery) }, deps);
+    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), ...deliveryFor(principal, query.delivery) }, deps);
     audit.detail = result.auditDetail;
     return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
   },

@@ -2136,6 +2136,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
+                    };
+                };
+            };
             /** @description Problem: range_not_satisfiable */
             416: {
                 headers: {
@@ -2421,6 +2442,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "document_disposed";
+                    };
+                };
+            };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
                     };
                 };
             };
@@ -2711,6 +2753,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
+                    };
+                };
+            };
             /** @description Problem: range_not_satisfiable */
             416: {
                 headers: {
@@ -2995,6 +3058,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "document_disposed";
+                    };
+                };
+            };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
                     };
                 };
             };
@@ -4748,6 +4832,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "export_expired";
+                    };
+                };
+            };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
                     };
                 };
             };

@@ -12,6 +12,8 @@ export interface DownloadConditions {
   range: string | null;
   ifRange: string | null;
   ifNoneMatch: string | null;
+  /** If-Match: the request is for this file only (412 otherwise); strong comparison, `*` any. */
+  ifMatch?: string | null;
   /** `redirect`: answer 303 with a short-lived read-only link to the blob instead of the bytes. */
   delivery?: 'stream' | 'redirect';
   /** The link expires by then at the latest: the requesting credential's own expiry. */
@@ -65,6 +67,12 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
   // Weak comparison (RFC 9110 13.1.2): a cache that stored the ETag as W/"…" is answered 304 too.
   // The SHA-256 names the file read: one original of several, the rendition or the report.
   const read = `sha256=${file.sha256}`;
+  // If-Match first (RFC 9110 §13.2.2): it used to be ignored, so a client that asked for bytes only of the file it had
+  // (If-Match: its ETag) was sent the bytes of whatever the URL read now, as if they continued its copy. Strong
+  // comparison (§13.1.1): a weak tag never matches.
+  if (c.ifMatch && !c.ifMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+    throw new ArchiveError('precondition_failed', { detail: `If-Match names no strong ETag of this file: it is ${etag} (a weak tag never matches). Nothing was sent.`, extensions: { etag } });
+  }
   if (c.ifNoneMatch && c.ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag || t.trim() === '*')) {
     return { status: 304, headers: common, auditDetail: read };
   }

@@ -13,7 +13,7 @@ export function parseRange(header: string | null, size: number): ByteRange | nul
   if (!header) return null;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) return null;
-  const [, a, b] = m;
+  const [, a = '', b = ''] = m;
   let start: number;
   let end: number;
   if (a === '' && b === '') return null;
@@ -23,9 +23,11 @@ export function parseRange(header: string | null, size: number): ByteRange | nul
     start = Math.max(0, size - suffix);
     end = size - 1;
   } else {
+    // last < first is compared exactly: as Numbers, two positions above 2^53 (`bytes=9007199254740993-9007199254740992`)
+    // rounded to the same one, so the invalid range was answered 416 instead of ignored (the whole file).
+    if (b !== '' && BigInt(b) < BigInt(a)) return null;
     start = Number(a);
     end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
-    if (b !== '' && Number(b) < start) return null;
   }
   if (start >= size) throw unsatisfiable(size);
   return { start, end };

@@ -265,12 +265,12 @@ function slotsOf(op: Operation): Slot[] {
   if (op.name === 'uploadDocument') out.push({ where: 'metadata', name: 'metadata', path: [], kind: 'object', required: false }, ...members(UPLOAD_METADATA, 'metadata'), { where: 'bytes', name: 'file', path: [], kind: 'other', required: true });
   // Read by the operations that recognise retries; refused by every other (a retry it would not recognise).
   out.push({ where: 'header', name: 'Idempotency-Key', path: [], kind: 'string', required: false });
-  if (HEADERS[op.name]) for (const h of HEADERS[op.name]!) out.push({ where: 'header', name: h, path: [], kind: h === 'Content-Length' ? 'number' : 'string', required: h === 'If-Match' });
+  if (HEADERS[op.name]) for (const h of HEADERS[op.name]!) out.push({ where: 'header', name: h, path: [], kind: h === 'Content-Length' ? 'number' : 'string', required: h === 'If-Match' && !DOWNLOAD_HEADERS.includes(h) });
   return out;
 }
 
 /** The headers an operation reads besides Idempotency-Key. */
-const DOWNLOAD_HEADERS = ['Range', 'If-Range', 'If-None-Match'];
+const DOWNLOAD_HEADERS = ['Range', 'If-Range', 'If-None-Match', 'If-Match'];
 const HEADERS: Record<string, string[]> = {
   putSodPolicy: ['If-Match'],
   putRetentionPolicy: ['If-Match'],
