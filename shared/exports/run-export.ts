@@ -6,6 +6,7 @@ import type { Deps } from '../deps';
 import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
+import { blobLayout } from '../kernel/blob-layout';
 // The worker's audit entry records the status a request failing the same way would answer.
 import type { AuditInput, BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
@@ -263,6 +264,13 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     while (queue.length > 0) {
       const { planned, read } = queue.shift()!;
       await fill();
+      // A catalog item whose file names a blob outside its own folder (another document's: a catalog written behind the
+      // archive's back, its sha256 and size copied too) would put that document's bytes into the ZIP under this one's
+      // name, and the re-hash below would pass: no file of a document lives anywhere but in its folder.
+      if (!blobLayout.inFolder(planned.doc.id, planned.file.blobName)) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [planned.file.blobName], missing: [] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} names a file outside the document's folder.` });
+      }
       const blob = (await read) ?? (await gone(planned, job, deps));
       const hash = createHash('sha256');
       const hashing = new Transform({
