@@ -7,7 +7,7 @@
  * export of everything (its ZIP) and the audit log chained and sealed.
  *
  * Rows (TAMPERS): an original's bytes changed (one bit, same length), truncated, replaced by `b`'s original; the
- * rendition likewise; the manifest's hashes, tenant or document id changed;
+ * rendition likewise; the manifest's hashes, tenant or document id changed; the kept metadata correction blob changed;
  * the catalog item's sha256 and size set to match changed bytes (an attacker who can write both); the catalog item's
  * blobName pointed at `b`'s original (with, or without, `b`'s sha256 and size); the catalog item moved to another
  * tenant's partition; an audit entry's field changed, an entry deleted, two swapped, the tail cut, a seal blob changed;
@@ -137,6 +137,16 @@ const TAMPERS: Tamper[] = [
   { name: "the manifest's hashes changed", apply: (s) => manifest(s, (m) => void ((m.rendition as { sha256: string }).sha256 = '0'.repeat(64))), detects: { 'fixity check': FIXITY } },
   { name: "the manifest's tenant changed", apply: (s) => manifest(s, (m) => void (m.tenantId = OTHER)), detects: { 'fixity check': FIXITY } },
   { name: "the manifest's document id changed", apply: (s) => manifest(s, (m) => void (m.id = s.b)), detects: { 'fixity check': FIXITY } },
+  {
+    name: 'the kept metadata correction blob changed',
+    apply: (s) => {
+      const name = blobLayout.correction(s.a, 2);
+      const kept = JSON.parse(blob(s, name).bytes.toString('utf8')) as { correction: { reason: string } };
+      kept.correction.reason = 'Forged';
+      setBytes(s, name, Buffer.from(JSON.stringify(kept)));
+    },
+    detects: { 'fixity check': 'the fixity check compares kept corrections with the catalog, as the manifest (a rebuild indexes from both)' },
+  },
   {
     name: "an original changed and the catalog's sha256 and size set to match",
     apply: (s) => {
