@@ -13,7 +13,8 @@ import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
-import { FIXITY_MISMATCH } from '../retention/fixity';
+import { FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
+import { readManifestBytes } from '../documents/manifest';
 import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
@@ -382,6 +383,15 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
     for (const doc of page.items) {
       if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
+      // The catalog's checksums are what each file is re-hashed against: an item rewritten behind the archive's back with
+      // a blob's new bytes and their sha256 and size would pass that re-hash and be exported, and verify offline, as
+      // archived. The WORM manifest is the second witness (the fixity check's): a document it no longer describes is
+      // not exported. A manifest gone (a disposal under way) is left to the file reads and the fixity check.
+      const manifest = await readManifestBytes(deps, doc.tenantId, blobLayout.manifest(doc.id));
+      if (manifest !== null && !manifestDescribes(manifest, doc)) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its files do not match its archived manifest.` });
+      }
       const paths = names.paths(doc, job.includeOriginals);
       const files: PlannedFile[] = [
         { doc, file: doc.rendition, entry: { path: paths.rendition, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },

@@ -38,7 +38,7 @@ async function sha256Of(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: s
 }
 
 /** The manifest still names this document, in this tenant, with the files and hashes the catalog holds (what a rebuild would index). */
-function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
+export function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
   let manifest: Partial<ArchivedDocument>;
   try {
     manifest = JSON.parse(bytes.toString('utf8')) as Partial<ArchivedDocument>;

@@ -154,7 +154,7 @@ const TAMPERS: Tamper[] = [
       setBytes(s, original(s).blobName, forged);
       edit(s, (d) => ({ ...d, originals: [{ ...d.originals[0]!, sha256: sha(forged), size: forged.length }, ...d.originals.slice(1)], ...(d.originals[0]!.blobName === d.original.blobName ? { original: { ...d.original, sha256: sha(forged), size: forged.length } } : {}) }));
     },
-    detects: { 'fixity check': FIXITY },
+    detects: { 'export run': 'the export compares the catalog with the WORM manifest before it re-hashes against the catalog', 'fixity check': FIXITY },
   },
   {
     name: "the catalog's blobName pointed at another document's original",
