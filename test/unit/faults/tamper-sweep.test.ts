@@ -11,8 +11,8 @@
  * the catalog item's sha256 and size set to match changed bytes (an attacker who can write both); the catalog item's
  * blobName pointed at `b`'s original (with, or without, `b`'s sha256 and size); the catalog item moved to another
  * tenant's partition; an audit entry's field changed, an entry deleted, two swapped, the tail cut, a seal blob changed;
- * a file of an export's ZIP changed after it was built.
- * Columns (READERS): the original streamed whole and as a Range; the rendition streamed; the original's
+ * a file of an export's ZIP changed after it was built, the ZIP truncated.
+ * Columns (READERS): the export's ZIP downloaded; the original streamed whole and as a Range; the rendition streamed; the original's
  * `?delivery=redirect` answer (its ETag and Repr-Digest, the bytes its link reads); GET document; an export run
  * (re-hash); that export's ZIP as the CLI's offline `verify` reads it; the fixity check timer; the reconciler timer; the
  * validation worker; GET audit/verify.
@@ -58,6 +58,8 @@ interface Scene {
   truth: Map<string, ArchivedDocument>;
   bytes: Map<string, Buffer>;
   exportId: string;
+  /** The SHA-256 of the export's ZIP as built. */
+  zipSha: string;
 }
 
 const item = (s: Scene, id: string) => s.w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
@@ -84,7 +86,8 @@ async function scene(): Promise<Scene> {
   const truth = new Map([a, b].map((id) => [id, structuredClone(w.deps.catalog.documents.get(`${TENANT}/${id}`)!)]));
   const bytes = new Map<string, Buffer>();
   for (const d of truth.values()) bytes.set(d.originals[0]!.blobName, w.deps.blobs.blobs.get(`${TENANT}/${d.originals[0]!.blobName}`)!.bytes);
-  return { w, a, b, month: w.clock.now().toISOString().slice(0, 7), truth, bytes, exportId: job.id as string };
+  const zipSha = (w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${job.id}`)!.archive!.sha256;
+  return { w, a, b, month: w.clock.now().toISOString().slice(0, 7), truth, bytes, exportId: job.id as string, zipSha };
 }
 
 async function settledExport(w: World, id: string) {
@@ -101,7 +104,7 @@ async function settledExport(w: World, id: string) {
 
 // ---- The tampers ----
 
-type ReaderName = 'original streamed' | 'original Range' | 'rendition streamed' | 'original redirect' | 'GET document' | 'export run' | 'export ZIP verified offline' | 'fixity check' | 'reconciler' | 'validation worker' | 'audit verify';
+type ReaderName = 'export ZIP downloaded' | 'original streamed' | 'original Range' | 'rendition streamed' | 'original redirect' | 'GET document' | 'export run' | 'export ZIP verified offline' | 'fixity check' | 'reconciler' | 'validation worker' | 'audit verify';
 
 interface Tamper {
   name: string;
@@ -188,6 +191,12 @@ const TAMPERS: Tamper[] = [
     },
     detects: { 'export ZIP verified offline': 'the CLI re-hashes every file against manifest.json' },
   },
+  {
+    name: "an export's ZIP truncated after it was built",
+    apply: () => undefined,
+    zip: (zip) => zip.subarray(0, zip.length - 22),
+    detects: { 'export ZIP downloaded': 'storage answers the stored length before the first byte: one that is not the ZIP built is refused (FIXITY_MISMATCH)', 'export ZIP verified offline': 'the CLI cannot read the ZIP: NOT VERIFIED' },
+  },
 ];
 
 function auditTampers(): Tamper[] {
@@ -267,6 +276,7 @@ const READERS: Record<ReaderName, (s: Scene) => Promise<Reading>> = {
     const done = await settledExport(s.w, job.id as string);
     return { signals: done.status === 'completed' ? [] : [`export ${done.status}`], verdict: done.status === 'completed' ? 'ok' : 'problem' };
   },
+  'export ZIP downloaded': async (s) => answered(await send(s.w, { method: 'GET', path: `exports/${s.exportId}/download`, as: 'alice' })),
   'export ZIP verified offline': async (s) => {
     const job = (s.w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${s.exportId}`)!;
     const zip = (s.w.deps.exportBlobs as InMemoryExportBlobs).blobs.get(`${TENANT}/${job.blobName}`)!;
@@ -333,7 +343,7 @@ describe.each(TAMPERS.map((t) => [t.name, t] as const))('%s', (_name, tamper) =>
     const truth = s.truth.get(s.a)!;
     if (reading.served && signals.length === 0) {
       const { bytes, claimed } = reading.served;
-      const own = reader === 'rendition streamed' ? truth.rendition.sha256 : truth.originals[0]!.sha256;
+      const own = reader === 'export ZIP downloaded' ? s.zipSha : reader === 'rendition streamed' ? truth.rendition.sha256 : truth.originals[0]!.sha256;
       // By design: bytes under the catalog's own (archived) checksum: the client's check fails.
       if (sha(bytes) !== claimed && claimed !== own && reader !== 'original Range') broken.push(`served under ${claimed}, neither its own checksum nor the archived one`);
       const other = s.bytes.get(s.truth.get(s.b)!.originals[0]!.blobName)!;
