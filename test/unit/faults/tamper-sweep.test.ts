@@ -9,27 +9,31 @@
  * Rows (TAMPERS): an original's bytes changed (one bit, same length), truncated, replaced by `b`'s original; the
  * rendition likewise; the manifest's hashes, tenant or document id changed; the kept metadata correction blob changed;
  * the catalog item's sha256 and size set to match changed bytes (an attacker who can write both); the catalog item's
- * blobName pointed at `b`'s original (with, or without, `b`'s sha256 and size); the catalog item moved to another
- * tenant's partition; an audit entry's field changed, an entry deleted, two swapped, the tail cut, a seal blob changed;
- * a file of an export's ZIP changed after it was built, the ZIP truncated.
- * Columns (READERS): the export's ZIP downloaded; the original streamed whole and as a Range; the rendition streamed; the original's
- * `?delivery=redirect` answer (its ETag and Repr-Digest, the bytes its link reads); GET document; an export run
- * (re-hash); that export's ZIP as the CLI's offline `verify` reads it; the fixity check timer; the reconciler timer; the
- * validation worker; GET audit/verify.
- * Each cell: a reader the row names as DETECTING raises a signal within its own run: an error log line (an operator's
- * alert), a failed audit entry, a 4xx/5xx answer, a failed export, a report naming the problem. In every cell, signal or
- * not: no body is served whose SHA-256 is neither its own Repr-Digest nor... (see `served`): bytes answered under a
- * checksum they do not have are only by design where the checksum is the catalog's (the client's check fails); another
- * document's bytes are never answered under `a`'s id without a signal; no report says ok (fixity ok, export
- * completed, CLI verified, audit verified) about what was changed.
- * Decided by design: a streamed download cannot know a bit flip before its last byte: its ETag and Repr-Digest are the
- * catalog's, so the client's check fails (README, Downloads: "the finished file is hashed and compared with the
- * server's Repr-Digest (a mismatch removes the part file and exits non-zero)"; the web app "checks the bytes against the
- * SHA-256 the document or export record gives"); a `?delivery=redirect` link reads storage directly, the same way; GET
- * document reports the catalog's checksums (it reads no blob); the reconciler and the validation worker are not
- * fixity checks for what they do not read (the reconciler reads correction blobs and folders, the worker the
- * rendition); an attacker who rewrites both a blob and the catalog's sha256 and size is found by the fixity check,
- * whose second witness is the WORM manifest (downloads and exports serve consistent bytes and checksums then).
+ * blobName pointed at `b`'s original (with, or without, `b`'s sha256 and size), its rendition at `b`'s; the catalog
+ * item moved to another tenant's partition; an audit entry's field changed, an entry deleted, two swapped (their
+ * places in the chain exchanged), the tail cut, a seal blob changed; a file of an export's ZIP changed after it was
+ * built, the ZIP truncated.
+ * Columns (READERS): the export's ZIP downloaded; the original streamed whole and as a Range; the rendition streamed;
+ * the original's `?delivery=redirect` answer (its ETag and Repr-Digest, the bytes its link reads); GET document; an
+ * export run (re-hash); the export's ZIP (built before the change) as the CLI's offline `verify` reads it; the fixity
+ * check timer; the reconciler timer; the validation worker; GET audit/verify.
+ * Each cell: a reader the row names as DETECTING (with why) raises a signal within its own run: an error log line (an
+ * operator's alert, mostly FIXITY_MISMATCH), a failed system audit entry (document.fixity-failed, blobs-missing) or a
+ * document.reindex entry, a 4xx/5xx answer, a failed export, a report naming the problem (CLI verify, audit verify with
+ * its kind and seq), and says nothing is ok. In every cell, signal or not: bytes answered without a signal carry
+ * either their own checksum or the archived one (never a third), and never another document's bytes under their own
+ * checksum as `a`'s.
+ * Decided by design (cells with no DETECTS): a streamed download cannot know a same-length change before its last
+ * byte: its ETag and Repr-Digest are the archived ones, so the client's check fails (README, CLI Downloads: "the
+ * finished file is hashed and compared with the server's Repr-Digest (a mismatch removes the part file and exits
+ * non-zero)"; Large downloads: the app "checks the bytes against the SHA-256 the document or export record gives");
+ * a Range piece carries the whole file's checksum alike; a `?delivery=redirect` link reads storage directly, checked
+ * by the client the same way (a length change is not seen there: no read); GET document reports the catalog's
+ * checksums and reads no blob; the reconciler reads folders, kept-correction presence and hold flags, the validation
+ * worker only the rendition, audit verify only the audit log; an attacker who rewrites both a blob and the catalog's
+ * sha256 and size is found by the fixity check and an export (the WORM manifest is their second witness), not by a
+ * download (consistent bytes and checksums); the offline verifier reads the export built before the change (an
+ * export built after it fails instead). A refused download logs `unhandled error` besides FIXITY_MISMATCH (its 500).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -137,9 +141,9 @@ const TAMPERS: Tamper[] = [
   { name: 'the rendition: one bit flipped', apply: (s) => setBytes(s, rendition(s).blobName, flip(blob(s, rendition(s).blobName).bytes)), detects: { 'export run': EXPORT, 'fixity check': FIXITY, 'validation worker': VALIDATION } },
   { name: 'the rendition truncated', apply: (s) => setBytes(s, rendition(s).blobName, half(blob(s, rendition(s).blobName).bytes)), detects: { 'rendition streamed': STREAM_SIZE, 'export run': EXPORT, 'fixity check': FIXITY, 'validation worker': VALIDATION } },
   { name: "the rendition replaced by another document's", apply: (s) => setBytes(s, rendition(s).blobName, Buffer.from(blob(s, rendition(s, s.b).blobName).bytes)), detects: { 'export run': EXPORT, 'fixity check': FIXITY, 'validation worker': VALIDATION } },
-  { name: "the manifest's hashes changed", apply: (s) => manifest(s, (m) => void ((m.rendition as { sha256: string }).sha256 = '0'.repeat(64))), detects: { 'fixity check': FIXITY } },
-  { name: "the manifest's tenant changed", apply: (s) => manifest(s, (m) => void (m.tenantId = OTHER)), detects: { 'fixity check': FIXITY } },
-  { name: "the manifest's document id changed", apply: (s) => manifest(s, (m) => void (m.id = s.b)), detects: { 'fixity check': FIXITY } },
+  { name: "the manifest's hashes changed", apply: (s) => manifest(s, (m) => void ((m.rendition as { sha256: string }).sha256 = '0'.repeat(64))), detects: { 'export run': 'the export compares each document with its WORM manifest (fails, FIXITY_MISMATCH)', 'fixity check': FIXITY } },
+  { name: "the manifest's tenant changed", apply: (s) => manifest(s, (m) => void (m.tenantId = OTHER)), detects: { 'export run': 'the export compares each document with its WORM manifest (fails, FIXITY_MISMATCH)', 'fixity check': FIXITY } },
+  { name: "the manifest's document id changed", apply: (s) => manifest(s, (m) => void (m.id = s.b)), detects: { 'export run': 'the export compares each document with its WORM manifest (fails, FIXITY_MISMATCH)', 'fixity check': FIXITY } },
   {
     name: 'the kept metadata correction blob changed',
     apply: (s) => {
@@ -168,6 +172,11 @@ const TAMPERS: Tamper[] = [
     name: "the catalog's blobName, sha256 and size pointed at another document's original",
     apply: (s) => edit(s, (d) => ({ ...d, originals: [{ ...d.originals[0]!, blobName: original(s, s.b).blobName, sha256: original(s, s.b).sha256, size: original(s, s.b).size }] })),
     detects: { 'original streamed': FOLDER, 'original Range': FOLDER, 'original redirect': FOLDER, 'export run': FOLDER, 'fixity check': FIXITY },
+  },
+  {
+    name: "the catalog's rendition (blobName, sha256, size) pointed at another document's",
+    apply: (s) => edit(s, (d) => ({ ...d, rendition: { ...d.rendition, blobName: rendition(s, s.b).blobName, sha256: rendition(s, s.b).sha256, size: rendition(s, s.b).size } })),
+    detects: { 'rendition streamed': FOLDER, 'export run': FOLDER, 'fixity check': FIXITY, 'validation worker': "the worker validates only a rendition in the document's own folder" },
   },
   {
     name: "the catalog item moved to another tenant's partition",
@@ -349,6 +358,7 @@ describe.each(TAMPERS.map((t) => [t.name, t] as const))('%s', (_name, tamper) =>
       const other = s.bytes.get(s.truth.get(s.b)!.originals[0]!.blobName)!;
       if (bytes.equals(other) && !bytes.equals(s.bytes.get(truth.originals[0]!.blobName)!) && sha(bytes) === claimed) broken.push("another document's bytes served under this document's id and their own checksum, without a signal");
     }
+    if (process.env.TAMPER_TRACE) process.stdout.write(`${tamper.name} / ${reader}: ${signals.join(" | ")}\n`);
     expect(broken).toEqual([]);
   });
 });
