@@ -16,7 +16,8 @@
  * Columns (READERS): the export's ZIP downloaded; the original streamed whole and as a Range; the rendition streamed;
  * the original's `?delivery=redirect` answer (its ETag and Repr-Digest, the bytes its link reads); GET document; an
  * export run (re-hash); the export's ZIP (built before the change) as the CLI's offline `verify` reads it; the fixity
- * check timer; the reconciler timer; the validation worker; GET audit/verify.
+ * check timer; the reconciler timer; the validation worker (the upload's request; a request the requeue timer sends
+ * anew from the catalog as it is now); GET audit/verify.
  * Each cell: a reader the row names as DETECTING (with why) raises a signal within its own run: an error log line (an
  * operator's alert, mostly FIXITY_MISMATCH), a failed system audit entry (document.fixity-failed, blobs-missing) or a
  * document.reindex entry, a 4xx/5xx answer, a failed export, a report naming the problem (CLI verify, audit verify with
@@ -45,6 +46,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { runFixityTimer, runReconcileTimer } from '../../../shared/retention/timers';
 import { verifyExport } from '../../../cli/core';
+import { requeuePendingValidations } from '../../../shared/validation/request';
 import type { InMemoryExportBlobs, InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { type Answer, delivering, docOf, ok, send, settle, TENANT, validationWorker, world, type World } from '../../support/in-process';
 
@@ -108,7 +110,7 @@ async function settledExport(w: World, id: string) {
 
 // ---- The tampers ----
 
-type ReaderName = 'export ZIP downloaded' | 'original streamed' | 'original Range' | 'rendition streamed' | 'original redirect' | 'GET document' | 'export run' | 'export ZIP verified offline' | 'fixity check' | 'reconciler' | 'validation worker' | 'audit verify';
+type ReaderName = 'validation worker (requeued)' | 'export ZIP downloaded' | 'original streamed' | 'original Range' | 'rendition streamed' | 'original redirect' | 'GET document' | 'export run' | 'export ZIP verified offline' | 'fixity check' | 'reconciler' | 'validation worker' | 'audit verify';
 
 interface Tamper {
   name: string;
@@ -176,7 +178,7 @@ const TAMPERS: Tamper[] = [
   {
     name: "the catalog's rendition (blobName, sha256, size) pointed at another document's",
     apply: (s) => edit(s, (d) => ({ ...d, rendition: { ...d.rendition, blobName: rendition(s, s.b).blobName, sha256: rendition(s, s.b).sha256, size: rendition(s, s.b).size } })),
-    detects: { 'rendition streamed': FOLDER, 'export run': FOLDER, 'fixity check': FIXITY, 'validation worker': "the worker validates only a rendition in the document's own folder" },
+    detects: { 'rendition streamed': FOLDER, 'export run': FOLDER, 'fixity check': FIXITY, 'validation worker': 'the upload asked for the rendition as archived: its checksum is not the catalog\'s', 'validation worker (requeued)': "the worker validates only a rendition in the document's own folder" },
   },
   {
     name: "the catalog item moved to another tenant's partition",
@@ -314,6 +316,16 @@ const READERS: Record<ReaderName, (s: Scene) => Promise<Reading>> = {
     return { signals: [] };
   },
   'validation worker': async (s) => {
+    delivering(s.w);
+    await (validationWorker as { run: (w: World) => Promise<unknown> }).run(s.w);
+    await settle(s.w);
+    return { signals: [] };
+  },
+  'validation worker (requeued)': async (s) => {
+    // The upload's request lost: the requeue timer asks again, naming the rendition as the catalog holds it now.
+    s.w.deps.validationQueue.messages.length = 0;
+    s.w.clock.advance(3600_000);
+    await requeuePendingValidations({ now: s.w.clock.now(), olderThanSeconds: 60, max: 500 }, s.w.deps);
     delivering(s.w);
     await (validationWorker as { run: (w: World) => Promise<unknown> }).run(s.w);
     await settle(s.w);
