@@ -4,6 +4,7 @@ import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import { getDocument } from './get-document';
+import { FIXITY_MISMATCH } from '../retention/fixity';
 
 /** `validation`: veraPDF's stored report on the rendition (JSON). */
 export type Representation = 'original' | 'rendition' | 'validation';
@@ -17,7 +18,7 @@ export interface DocumentFileRequest {
 }
 
 /** The stored file a document download hands out: its rendition or one of its originals, never a disposed document's. */
-export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs'>): Promise<StoredFileRef> {
+export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'log'>): Promise<StoredFileRef> {
   const doc = await activeDocument(r, deps);
   let file: StoredFile;
   let name: string;
@@ -37,6 +38,10 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
     const ext = original.blobName.split('.').pop()!;
     name = original.fileName ? savedAs(original.fileName, ext) : `${doc.id}-original-${r.part}.${ext}`;
   }
+  // A file outside the document's own folder is another document's (a catalog item written behind the archive's back,
+  // perhaps with that file's sha256 and size too): its bytes would go out, whole or as a link, under this document's
+  // id with checksums that agree. Refused before a byte or a link is handed out, and alerted as damage.
+  if (!blobLayout.inFolder(doc.id, file.blobName)) throw damaged(r, file, deps, 'names a file outside its folder');
   return {
     container: blobLayout.documentsContainer(r.tenantId),
     blobName: file.blobName,
@@ -45,16 +50,31 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
     mediaType: file.mediaType,
     name,
     read: async (range) => {
+      let read;
       try {
-        return await deps.blobs.read(r.tenantId, file.blobName, range);
+        read = await deps.blobs.read(r.tenantId, file.blobName, range);
       } catch (err) {
         // The sweep claimed the document and deleted its blobs after the read above: answered as the disposal it
         // was (410), not as a storage failure (500). Still active: the failure is storage's.
         await activeDocument(r, deps);
         throw err;
       }
+      // Storage names the blob's length before its first byte: one that is not the archived size (a truncated or
+      // replaced blob) cannot be the file the ETag and Repr-Digest describe. A bit flip of the same length is only
+      // known at the last byte, which the client's check against Repr-Digest finds (README, Downloads).
+      if (read.size !== file.size) {
+        read.stream.destroy();
+        throw damaged(r, file, deps, `is stored with ${read.size} bytes, archived with ${file.size}`);
+      }
+      return read;
     },
   };
+}
+
+/** Damage found by a download: alerted as the fixity check alerts it, answered 500 (the file is not served). */
+function damaged(r: DocumentFileRequest, file: StoredFile, deps: Pick<Deps, 'log'>, what: string): Error {
+  deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, documentId: r.documentId, mismatched: [file.blobName], missing: [], found: `download: ${what}` });
+  return new Error(`document ${r.documentId}: its file ${file.blobName} ${what}`);
 }
 
 async function activeDocument(r: DocumentFileRequest, deps: Pick<Deps, 'catalog'>): Promise<ArchivedDocument> {

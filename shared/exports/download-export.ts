@@ -4,9 +4,10 @@ import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
 import type { ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
+import { FIXITY_MISMATCH } from '../retention/fixity';
 
 /** The finished ZIP of an export, once it is complete and until it expires (or is withdrawn because documents it held were disposed of). */
-export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock'>): Promise<StoredFileRef> {
+export async function exportFile(r: { tenantId: string; exportId: string }, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'clock' | 'log'>): Promise<StoredFileRef> {
   const job = downloadable(await getExport(r.tenantId, r.exportId, deps), deps);
   return {
     container: blobLayout.exportsContainer(r.tenantId),
@@ -18,6 +19,14 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
     availableUntil: job.expiresAt,
     read: async (range) => {
       const read = await deps.exportBlobs.readIfExists(r.tenantId, job.blobName, range);
+      // Exports are plain blobs (no WORM): one of another length than the ZIP built (rewritten, truncated) cannot be the
+      // file the ETag and Repr-Digest describe, and storage says so before the first byte. Refused and alerted, as the
+      // worker alerts damage it finds; a change of the same length is the client's check against Repr-Digest to find.
+      if (read && read.size !== job.archive.size) {
+        read.stream.destroy();
+        deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, exportId: job.id, mismatched: [job.blobName], missing: [], found: `download: stored with ${read.size} bytes, built with ${job.archive.size}` });
+        throw new Error(`export ${job.id}: its ZIP is stored with ${read.size} bytes, built with ${job.archive.size}`);
+      }
       if (read) return read;
       // Gone since the job was read: a withdrawal (a document it held disposed of) or an expiry deletes the ZIP
       // before it saves the job. Answered as what it is (410), not as a storage failure (500).

@@ -6,13 +6,15 @@ import type { Deps } from '../deps';
 import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
+import { blobLayout } from '../kernel/blob-layout';
 // The worker's audit entry records the status a request failing the same way would answer.
 import type { AuditInput, BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { ManifestSpool } from './manifest-spool';
 import { ExportNames } from './names';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
-import { FIXITY_MISMATCH } from '../retention/fixity';
+import { FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
+import { readManifestBytes } from '../documents/manifest';
 import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
@@ -263,6 +265,13 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     while (queue.length > 0) {
       const { planned, read } = queue.shift()!;
       await fill();
+      // A catalog item whose file names a blob outside its own folder (another document's: a catalog written behind the
+      // archive's back, its sha256 and size copied too) would put that document's bytes into the ZIP under this one's
+      // name, and the re-hash below would pass: no file of a document lives anywhere but in its folder.
+      if (!blobLayout.inFolder(planned.doc.id, planned.file.blobName)) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [planned.file.blobName], missing: [] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} names a file outside the document's folder.` });
+      }
       const blob = (await read) ?? (await gone(planned, job, deps));
       const hash = createHash('sha256');
       const hashing = new Transform({
@@ -374,6 +383,15 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
     for (const doc of page.items) {
       if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
+      // The catalog's checksums are what each file is re-hashed against: an item rewritten behind the archive's back with
+      // a blob's new bytes and their sha256 and size would pass that re-hash and be exported, and verify offline, as
+      // archived. The WORM manifest is the second witness (the fixity check's): a document it no longer describes is
+      // not exported. A manifest gone (a disposal under way) is left to the file reads and the fixity check.
+      const manifest = await readManifestBytes(deps, doc.tenantId, blobLayout.manifest(doc.id));
+      if (manifest !== null && !manifestDescribes(manifest, doc)) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its files do not match its archived manifest.` });
+      }
       const paths = names.paths(doc, job.includeOriginals);
       const files: PlannedFile[] = [
         { doc, file: doc.rendition, entry: { path: paths.rendition, role: 'rendition', mediaType: doc.rendition.mediaType, size: doc.rendition.size, sha256: doc.rendition.sha256, validation: manifestValidation(doc) } },

@@ -142,13 +142,13 @@ function tooLargeToStream(size: number, cap: number, range: ByteRange | null): A
 
 export type DownloadRequest = DocumentFileRequest & DownloadConditions;
 
-export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+export async function downloadFile(r: DownloadRequest, deps: Pick<Deps, 'catalog' | 'blobs' | 'links' | 'config' | 'clock' | 'log'>): Promise<DownloadResult> {
   return deliverStoredFile(await documentFile(r, deps), r, deps);
 }
 
 export type ExportDownloadRequest = { tenantId: string; exportId: string } & DownloadConditions;
 
-export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock'>): Promise<DownloadResult> {
+export async function downloadExport(r: ExportDownloadRequest, deps: Pick<Deps, 'exportJobs' | 'exportBlobs' | 'links' | 'config' | 'clock' | 'log'>): Promise<DownloadResult> {
   return deliverStoredFile(await exportFile(r, deps), r, deps);
 }
 

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { AuditAction } from '../kernel/audit';
 import { blobLayout } from '../kernel/blob-layout';
-import type { ArchivedDocument } from '../kernel/document';
+import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
 import { readManifestBytes } from '../documents/manifest';
+import type { StoredCorrection } from '../documents/correction-blobs';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { FixityRecord } from '../kernel/retention';
 import type { Actor } from '../kernel/retention';
@@ -37,7 +38,7 @@ async function sha256Of(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: s
 }
 
 /** The manifest still names this document, in this tenant, with the files and hashes the catalog holds (what a rebuild would index). */
-function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
+export function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
   let manifest: Partial<ArchivedDocument>;
   try {
     manifest = JSON.parse(bytes.toString('utf8')) as Partial<ArchivedDocument>;
@@ -46,6 +47,16 @@ function manifestDescribes(bytes: Buffer, doc: ArchivedDocument): boolean {
   }
   const files = (d: Partial<ArchivedDocument>) => JSON.stringify([...(d.originals ?? []), d.rendition].map((f) => [f?.blobName, f?.sha256]));
   return typeof manifest === 'object' && manifest !== null && manifest.id === doc.id && manifest.tenantId === doc.tenantId && files(manifest) === files(doc);
+}
+
+/** A kept correction blob still holds this correction of this document, in this tenant. */
+function correctionDescribes(bytes: Buffer, doc: ArchivedDocument, correction: MetadataCorrection): boolean {
+  try {
+    const kept = JSON.parse(bytes.toString('utf8')) as Partial<StoredCorrection> | null;
+    return kept?.tenantId === doc.tenantId && kept.documentId === doc.id && JSON.stringify(kept.correction) === JSON.stringify(correction);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -60,6 +71,14 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
     const actual = await sha256Of(deps, doc.tenantId, file.blobName);
     if (actual === null) missing.push(file.blobName);
     else if (actual !== file.sha256) mismatched.push(file.blobName);
+  }
+  // The kept corrections are, with the manifest, what a catalog rebuild indexes from (correction-blobs.ts): one that no
+  // longer holds the catalog's correction would restore forged metadata. Checked as the manifest is; one not stored yet
+  // (its write after the catalog's failed) is the reconciler's to write, not damage.
+  for (const c of doc.metadataHistory ?? []) {
+    const name = blobLayout.correction(doc.id, c.version);
+    const kept = await readManifestBytes(deps, doc.tenantId, name);
+    if (kept !== null && !correctionDescribes(kept, doc, c)) mismatched.push(name);
   }
   const manifestName = blobLayout.manifest(doc.id);
   const manifest = await readManifestBytes(deps, doc.tenantId, manifestName);

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
+import { blobLayout } from '../kernel/blob-layout';
 import type { Actor } from '../kernel/retention';
 import { parseValidationMessage, RenditionValidator, ValidationRecord, ValidationRequest, ValidatorBatch, validationReportName } from '../kernel/validation';
 import { MAX_DEQUEUE_COUNT, QueuedMessage } from '../ports';
@@ -101,9 +102,13 @@ async function validateChunk(
         await done(delivery, 'done');
         continue;
       }
-      const bytes = await deps.blobs.readAll(doc.tenantId, doc.rendition.blobName);
+      // A rendition outside the document's own folder is another document's (a catalog item rewritten behind the
+      // archive's back, that rendition's sha256 copied too, and a requeued request naming it): its bytes would match and
+      // their verdict be recorded as this document's. Refused as a checksum mismatch is, before it is read.
+      const own = blobLayout.inFolder(doc.id, doc.rendition.blobName);
+      const bytes = own ? await deps.blobs.readAll(doc.tenantId, doc.rendition.blobName) : null;
       // Only the rendition the catalog vouches for is validated; anything else is retried, then poisoned.
-      if (request.renditionSha256 !== doc.rendition.sha256 || sha256(bytes) !== doc.rendition.sha256) {
+      if (bytes === null || request.renditionSha256 !== doc.rendition.sha256 || sha256(bytes) !== doc.rendition.sha256) {
         deps.log.error('rendition to validate does not match the catalog checksum', { tenantId: doc.tenantId, documentId: doc.id });
         await done(delivery, 'retry');
         continue;

@@ -35,8 +35,11 @@ it('gives an original of a multi-original document and the original of a documen
   const many = await seedDocument(deps, T, { metadata, original: Buffer.from('first of two') });
   const second = await seedDocument(deps, T, { metadata: { ...metadata, reference: 'other' }, original: Buffer.from('second of two') });
   // `many` has two originals (upload order): its own and `second`'s bytes, as a two-scan upload stores them.
+  // Kept in `many`'s own folder, as an upload keeps every original of its document (an export refuses a file elsewhere).
   const stored = deps.catalog.documents.get(`${T}/${many.id}`)!;
-  deps.catalog.documents.set(`${T}/${many.id}`, { ...stored, originals: [stored.originals[0]!, second.originals[0]!] });
+  const secondName = `${many.id}/original-002.${second.originals[0]!.blobName.split('.').pop()}`;
+  deps.blobs.blobs.set(`${T}/${secondName}`, { ...deps.blobs.blobs.get(`${T}/${second.originals[0]!.blobName}`)! });
+  deps.catalog.documents.set(`${T}/${many.id}`, { ...stored, originals: [stored.originals[0]!, { ...second.originals[0]!, blobName: secondName }] });
   deps.catalog.documents.delete(`${T}/${second.id}`);
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
   const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: true }, 'req-1', deps);
