@@ -1,7 +1,7 @@
 /**
  * The retention oracle sweep: no document is ever disposable before the law's end of its retention.
  *
- * GENERATED (1,224 cases, about 6 s): every class (the built-in `fiscal-7y` and `immovable-property-10y`, and a tenant
+ * GENERATED (1,332 cases, about 7 s): every class (the built-in `fiscal-7y` and `immovable-property-10y`, and a tenant
  * class `ledger-12y`) × the tenant's fiscal-year end month (1..12) × the document's date (none; 31 December, 1 January,
  * 29 February, the last day of the end month and the day after) × with or without a stated fiscal year (the earliest
  * one the README allows: the year before the date's). A dated document is archived at one of four instants around
@@ -10,7 +10,8 @@
  * clock. Then, per class × end month (a document dated 31 December), the changes (CHANGES): corrections of the date
  * (later), of the fiscal year (later; earlier: refused; later once retention ended, awaiting approval), of the class
  * (longer; shorter: refused), an extension (with milliseconds) alone and followed by a longer class, a tenant class
- * lengthened then a correction of the counterparty, a move of the tenant's fiscal-year end (proposed and approved by two
+ * lengthened then a correction of the counterparty, an approval given early then withdrawn by a hold placed and released
+ * or voided by an extension, a query hold on its fiscal year then that year corrected later, a move of the tenant's fiscal-year end (proposed and approved by two
  * records managers) followed by a correction of the date, a hold placed and released, and a hold kept. Each case
  * archives two documents alike (A approved when due, B never), validates their renditions (the report is a blob) before
  * the changes, and runs the reconciler after them. Requests go through the real pipeline in-process
@@ -138,6 +139,9 @@ const CHANGES = [
   'fiscal-year end moved, then date corrected',
   'hold placed and released',
   'hold kept',
+  'approved, then held and released (approval withdrawn)',
+  'approved, then extended (approval void)',
+  'query hold on its fiscal year, then the fiscal year corrected later',
 ] as const;
 type Change = 'none' | (typeof CHANGES)[number];
 
@@ -237,6 +241,9 @@ describe('retention oracle: no document is disposable before the end of its rete
     expect_.fix(meta, archivedAt, c.endMonth);
     const found: string[] = [];
     let held: string | null = null;
+    // The approval given by the case itself, not again when due: A must then stay.
+    let approvedEarlier = false;
+    const approveNow = async (before: string) => ok(w, { method: 'POST', path: 'retention/approvals', body: { before, reason: 'Annual review', documentIds: [a] }, as: 'bob' });
     let endMonth = c.endMonth;
 
     for (const id of ids) {
@@ -312,6 +319,35 @@ describe('retention oracle: no document is disposable before the end of its rete
           if (id === a) e.fix(m2, now(), endMonth);
           break;
         }
+        case 'approved, then held and released (approval withdrawn)':
+        case 'approved, then extended (approval void)': {
+          const due = catalogOf(w, id).retention.retainUntil;
+          if (id === a) {
+            w.clock.set(new Date(Date.parse(due) - 10 * 86400_000));
+            await approveNow(due);
+            approvedEarlier = true;
+            w.clock.advance(60_000);
+          }
+          if (c.change === 'approved, then extended (approval void)') {
+            const to = new Date(Date.parse(due) + 30 * 86400_000).toISOString();
+            await ok(w, { method: 'POST', path: `documents/${id}/retention`, body: { retainUntil: to, reason: 'Litigation' }, as: 'up' });
+            if (id === a) e.extend(to);
+            break;
+          }
+          if (id !== a) break;
+          const placed = (await ok(w, hold(a))).json.id as string;
+          w.clock.advance(60_000);
+          await ok(w, { method: 'DELETE', path: `documents/${a}/legal-holds/${placed}`, body: { reason: 'Closed' }, as: 'bob' });
+          break;
+        }
+        case 'query hold on its fiscal year, then the fiscal year corrected later': {
+          const fy = oracleFiscalYear(meta, archivedAt, endMonth);
+          if (id === a) held = (await ok(w, { method: 'POST', path: 'legal-holds', body: { reason: 'Audit', caseReference: 'C-Q', query: { fiscalYear: fy } }, as: 'up' })).json.id as string;
+          w.clock.advance(60_000);
+          await ok(w, correct(id, 1, { fiscalYear: fy + 1 }));
+          if (id === a) e.fix({ ...meta, fiscalYear: fy + 1 }, archivedAt, endMonth);
+          break;
+        }
         case 'hold placed and released':
         case 'hold kept':
           if (id !== a) break;
@@ -336,8 +372,10 @@ describe('retention oracle: no document is disposable before the end of its rete
     const blobsLeft = (id: string) => [...w.deps.blobs.blobs.keys()].some((k) => k.startsWith(DOC_PREFIX(id)));
     // The oracle's instant − 1 ms: approved where it can be, and nothing goes.
     w.clock.set(new Date(expect_.earliest - 1));
-    const approval = await send(w, { method: 'POST', path: 'retention/approvals', body: { before: retainUntil, reason: 'Annual review', documentIds: [a] }, as: 'bob' });
-    if (held === null && approval.status >= 300) found.push(`approval answered ${approval.status} ${approval.json?.code as string}`);
+    if (!approvedEarlier) {
+      const approval = await send(w, { method: 'POST', path: 'retention/approvals', body: { before: retainUntil, reason: 'Annual review', documentIds: [a] }, as: 'bob' });
+      if (held === null && approval.status >= 300) found.push(`approval answered ${approval.status} ${approval.json?.code as string}`);
+    }
     await runSweepTimer(w.deps);
     if (statuses().some((s) => s !== 'active') || !ids.every(blobsLeft)) found.push(`disposed before the oracle's instant: ${statuses().join(',')}`);
     // From the oracle's instant: only the approved, unheld one, once the archive's retain-until has come.
@@ -348,7 +386,8 @@ describe('retention oracle: no document is disposable before the end of its rete
       if (gone[1] !== 'active' || !blobsLeft(b)) found.push(`the unapproved document was disposed at ${new Date(at).toISOString()}`);
       if (held !== null && gone[0] !== 'active') found.push(`the held document was disposed at ${new Date(at).toISOString()}`);
     }
-    if (held === null && (catalogOf(w, a).status !== 'disposed' || blobsLeft(a))) found.push(`the approved, unheld document was not disposed at its retain-until ${retainUntil} (${catalogOf(w, a).status})`);
+    if (approvedEarlier && catalogOf(w, a).status !== 'active') found.push(`disposed under an approval a hold withdrew or an extension voided (${catalogOf(w, a).status})`);
+    if (!approvedEarlier && held === null && (catalogOf(w, a).status !== 'disposed' || blobsLeft(a))) found.push(`the approved, unheld document was not disposed at its retain-until ${retainUntil} (${catalogOf(w, a).status})`);
     expect(found).toEqual([]);
   });
 });
