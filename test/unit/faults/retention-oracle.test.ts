@@ -1,21 +1,23 @@
 /**
  * The retention oracle sweep: no document is ever disposable before the law's end of its retention.
  *
- * GENERATED (1,332 cases, about 7 s): every class (the built-in `fiscal-7y` and `immovable-property-10y`, and a tenant
+ * GENERATED (1,440 cases, about 7 s): every class (the built-in `fiscal-7y` and `immovable-property-10y`, and a tenant
  * class `ledger-12y`) × the tenant's fiscal-year end month (1..12) × the document's date (none; 31 December, 1 January,
  * 29 February, the last day of the end month and the day after) × with or without a stated fiscal year (the earliest
  * one the README allows: the year before the date's). A dated document is archived at one of four instants around
  * midnight in Amsterdam (winter: 22:59:59.999Z / 23:00Z on 31 December; summer: 21:59:59.999Z / 22:00Z on 30 June), in
  * turn; one without a date at all four and at the last and first millisecond of the end month's last day by Amsterdam's
- * clock. Then, per class × end month (a document dated 31 December), the changes (CHANGES): corrections of the date
- * (later), of the fiscal year (later; earlier: refused; later once retention ended, awaiting approval), of the class
- * (longer; shorter: refused), an extension (with milliseconds) alone and followed by a longer class, a tenant class
- * lengthened then a correction of the counterparty, an approval given early then withdrawn by a hold placed and released
- * or voided by an extension, a query hold on its fiscal year then that year corrected later, a move of the tenant's fiscal-year end (proposed and approved by two
- * records managers) followed by a correction of the date, a hold placed and released, and a hold kept. Each case
- * archives two documents alike (A approved when due, B never), validates their renditions (the report is a blob) before
- * the changes, and runs the reconciler after them. Requests go through the real pipeline in-process
- * (test/support/in-process.ts); the sweep is the timer's own run (runSweepTimer), w.clock moves time.
+ * clock. Then, per class × end month (a document dated 31 December), each of CHANGES: corrections of the date (later),
+ * of the fiscal year (later; earlier: refused; later once retention ended, awaiting approval), of the class (longer;
+ * shorter: refused); an extension (with milliseconds) alone, followed by a longer class, and an earlier one (refused); a
+ * tenant class lengthened, then a correction of the counterparty; a move of the tenant's fiscal-year end (proposed and
+ * approved by two records managers), then a correction of the date; a hold placed and released, a hold kept, a query
+ * hold on its fiscal year then that year corrected later; an approval given early, then withdrawn by a hold placed and
+ * released or voided by an extension; the catalog item lost and rebuilt by the reconciler (after a correction and an
+ * extension, or while held). Each case archives two documents alike (A approved when due, B never), validates their
+ * renditions (the report is a blob) before the changes, and runs the reconciler after them. Requests go through the
+ * real pipeline in-process (test/support/in-process.ts); the sweep is the timer's own run (runSweepTimer); w.clock
+ * moves time.
  *
  * THE ORACLE (written from the README's words, importing none of the archive's retention code): a document belongs to
  * its stated fiscal year, else to the fiscal year its date falls in, else to the one its archive instant falls in by
@@ -43,6 +45,8 @@
  *   that (the policy in force at each fix). Whether a lengthened class should reach them at once is the tenant's
  *   question, not the law's: the legal floor (7 years) holds either way.
  * - A fiscal year is named after the calendar year it ends in (the README states it only for calendar years).
+ * - A stated fiscal year is trusted down to the year before the date's (README: an invoice dated just after the year
+ *   end, booked in the year it belongs to): the oracle follows the stated year, as the law follows the books.
  * - The tenant's policy (classes, end month, required approval) is seeded straight into the store as a stored policy.
  */
 import { describe, expect, it } from '@jest/globals';
@@ -133,6 +137,7 @@ const CHANGES = [
   'class longer',
   'class shorter (refused)',
   'extension',
+  'extension earlier (refused)',
   'extension, then class longer',
   'tenant class lengthened, then a correction of the counterparty',
   'fiscal year corrected later once retention ended (awaiting approval)',
@@ -142,6 +147,8 @@ const CHANGES = [
   'approved, then held and released (approval withdrawn)',
   'approved, then extended (approval void)',
   'query hold on its fiscal year, then the fiscal year corrected later',
+  'fiscal year corrected later, extended, then the catalog item lost and rebuilt by the reconciler',
+  'held, then the catalog item lost and rebuilt by the reconciler',
 ] as const;
 type Change = 'none' | (typeof CHANGES)[number];
 
@@ -291,6 +298,11 @@ describe('retention oracle: no document is disposable before the end of its rete
           if (id === a) e.fix({ ...meta, retentionClass: longer }, archivedAt, endMonth);
           break;
         }
+        case 'extension earlier (refused)': {
+          const to = new Date(Date.parse(catalogOf(w, id).retention.retainUntil) - 86400_000 + 1).toISOString();
+          await refusedStoresNothing(w, { method: 'POST', path: `documents/${id}/retention`, body: { retainUntil: to, reason: 'Litigation' }, as: 'up' }, 422, 'retention_shortening_refused', found);
+          break;
+        }
         case 'tenant class lengthened, then a correction of the counterparty': {
           if (id === a) {
             const read = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
@@ -348,6 +360,30 @@ describe('retention oracle: no document is disposable before the end of its rete
           if (id === a) e.fix({ ...meta, fiscalYear: fy + 1 }, archivedAt, endMonth);
           break;
         }
+        case 'fiscal year corrected later, extended, then the catalog item lost and rebuilt by the reconciler': {
+          const fy = oracleFiscalYear(meta, archivedAt, endMonth) + 1;
+          await ok(w, correct(id, 1, { fiscalYear: fy }));
+          if (id === a) e.fix({ ...meta, fiscalYear: fy }, archivedAt, endMonth);
+          const to = new Date(Date.parse(catalogOf(w, id).retention.retainUntil) + 800 * 86400_000 + 1234).toISOString();
+          await ok(w, { method: 'POST', path: `documents/${id}/retention`, body: { retainUntil: to, reason: 'Litigation' }, as: 'up' });
+          if (id === a) e.extend(to);
+          w.deps.catalog.documents.delete(`${TENANT}/${id}`);
+          if (id === b) {
+            w.clock.advance(3 * 3600_000);
+            await runReconcileTimer(w.deps);
+            await runReconcileTimer(w.deps);
+          }
+          break;
+        }
+        case 'held, then the catalog item lost and rebuilt by the reconciler':
+          if (id === a) held = (await ok(w, hold(a))).json.id as string;
+          w.deps.catalog.documents.delete(`${TENANT}/${id}`);
+          if (id === b) {
+            w.clock.advance(3 * 3600_000);
+            await runReconcileTimer(w.deps);
+            await runReconcileTimer(w.deps);
+          }
+          break;
         case 'hold placed and released':
         case 'hold kept':
           if (id !== a) break;
