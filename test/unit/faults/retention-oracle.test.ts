@@ -397,7 +397,9 @@ describe('retention oracle: no document is disposable before the end of its rete
       }
     }
 
-    // The reconciler brings storage and catalog together: it may lengthen, never shorten.
+    // Judged as the requests left it, and again after the reconciler (which brings storage and catalog together: it may
+    // lengthen, never shorten), so a repair by the reconciler hides no request that left a blob locked shorter.
+    for (const id of ids) found.push(...(await judged(w, id, expect_)).map((f) => `before the reconciler: ${f}`));
     await runReconcileTimer(w.deps);
     for (const id of ids) found.push(...(await judged(w, id, expect_)));
     for (const id of ids) if (![...w.deps.blobs.blobs.keys()].some((k) => k === `${DOC_PREFIX(id)}validation.json`)) found.push(`${id}: no validation report`);
