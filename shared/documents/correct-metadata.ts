@@ -4,7 +4,7 @@ import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../retention/policy';
 import { policyOf } from '../retention/tenant-policy';
-import { actorOf, protectEach, updateDocument } from '../retention/update';
+import { actorOf, lockAhead, protectEach, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
@@ -153,7 +153,7 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
       result: { document: next, correction },
       auditDetail: correctionAuditDetail(correction),
       // Storage is never less protective than the catalog says: blobs first.
-      before: retainUntil !== doc.retention.retainUntil ? () => protectEach(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : undefined,
+      before: retainUntil !== doc.retention.retainUntil && lockAhead(retainUntil, deps.clock.now()) ? () => protectEach(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : undefined,
       // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
       // write is the reconciler's to repeat, never this request's failure.
       after: async (written) => {

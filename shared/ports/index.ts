@@ -88,7 +88,7 @@ export interface BlobArchivePort {
   readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null>;
   exists(tenantId: string, blobName: string): Promise<boolean>;
   setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void>;
-  /** Retain-until at least `retainUntil`: never earlier (a later date already in place stays, and is no error). */
+  /** Retain-until at least `retainUntil`: never earlier (a later date already in place stays, and is no error); `retainUntil` must be ahead of now (storage refuses a lock that expires in the past). */
   extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void>;
   documentBlobs(tenantId: string, documentId: string): Promise<string[]>;
   /** Each blob of a document with its legal-hold flag and immutability expiry, as storage reports them (null: not reported, as by Azurite). */

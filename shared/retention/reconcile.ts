@@ -12,7 +12,7 @@ import { recordFixity } from './fixity';
 import { unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
-import { blobNamesOf, updateDocument } from './update';
+import { blobNamesOf, lockAhead, updateDocument } from './update';
 import { flagsInLine } from './holds/legal-hold';
 import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
@@ -163,7 +163,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     const kept = correctionBlobs([...listed.keys()]);
     for (const c of kept) {
       const retainUntil = listed.get(c.name)!.retainUntil;
-      if (retainUntil !== null && retainUntil < doc.retention.retainUntil) await deps.blobs.extendRetention(tenantId, c.name, doc.retention.retainUntil);
+      if (retainUntil !== null && retainUntil < doc.retention.retainUntil && lockAhead(doc.retention.retainUntil, input.now)) await deps.blobs.extendRetention(tenantId, c.name, doc.retention.retainUntil);
     }
     // Read again (restoreCorrections) only when the folder keeps a version beyond the walk's copy: not once per document and run.
     if (!kept.some((c) => c.version > (doc.metadataVersion ?? 1))) return;

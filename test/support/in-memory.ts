@@ -149,9 +149,10 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async setLegalHold(tenantId: string, blobName: string, legalHold: boolean): Promise<void> {
     this.of(tenantId, blobName).worm.legalHold = legalHold;
   }
-  /** Never earlier, as the port says (locked policies in storage refuse it). */
+  /** Never earlier, as the port says (locked policies in storage refuse it); never until a past instant (Azure refuses it: 400 InvalidExpiryTime). */
   async extendRetention(tenantId: string, blobName: string, retainUntil: string): Promise<void> {
     const worm = this.of(tenantId, blobName).worm;
+    if (Date.parse(retainUntil) <= this.now().getTime()) throw new Error(`400 InvalidExpiryTime: the immutability policy expiry time must be in the future (${retainUntil})`);
     if (Date.parse(wholeSecond(retainUntil)) > Date.parse(worm.retainUntil)) worm.retainUntil = wholeSecond(retainUntil);
   }
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
