@@ -56,6 +56,15 @@ import { type Answer, type Call, delivering, hold, ok, send, settle, storedChang
 
 // ---- The oracle (independent of shared/retention) ----
 
+/** The catalog item lost (a restore behind its blobs); once both documents lost theirs, the reconciler rebuilds them from their manifests (its grace window passed). */
+async function loseCatalogItem(w: World, id: string, rebuild: boolean): Promise<void> {
+  w.deps.catalog.documents.delete(`${TENANT}/${id}`);
+  if (!rebuild) return;
+  w.clock.advance(3 * 3600_000);
+  await runReconcileTimer(w.deps);
+  await runReconcileTimer(w.deps);
+}
+
 const CLASS_YEARS: Record<string, number> = { 'fiscal-7y': 7, 'immovable-property-10y': 10, 'ledger-12y': 12 };
 const LEGAL_FLOOR = 7;
 
@@ -367,22 +376,12 @@ describe('retention oracle: no document is disposable before the end of its rete
           const to = new Date(Date.parse(catalogOf(w, id).retention.retainUntil) + 800 * 86400_000 + 1234).toISOString();
           await ok(w, { method: 'POST', path: `documents/${id}/retention`, body: { retainUntil: to, reason: 'Litigation' }, as: 'up' });
           if (id === a) e.extend(to);
-          w.deps.catalog.documents.delete(`${TENANT}/${id}`);
-          if (id === b) {
-            w.clock.advance(3 * 3600_000);
-            await runReconcileTimer(w.deps);
-            await runReconcileTimer(w.deps);
-          }
+          await loseCatalogItem(w, id, id === b);
           break;
         }
         case 'held, then the catalog item lost and rebuilt by the reconciler':
           if (id === a) held = (await ok(w, hold(a))).json.id as string;
-          w.deps.catalog.documents.delete(`${TENANT}/${id}`);
-          if (id === b) {
-            w.clock.advance(3 * 3600_000);
-            await runReconcileTimer(w.deps);
-            await runReconcileTimer(w.deps);
-          }
+          await loseCatalogItem(w, id, id === b);
           break;
         case 'hold placed and released':
         case 'hold kept':
