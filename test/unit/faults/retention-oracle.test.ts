@@ -54,8 +54,6 @@ import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/aut
 import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, type Call, delivering, hold, ok, send, settle, storedChanges, TENANT, upload, validationWorker, world, type World } from '../../support/in-process';
 
-// ---- The oracle (independent of shared/retention) ----
-
 /** The catalog item lost (a restore behind its blobs); once both documents lost theirs, the reconciler rebuilds them from their manifests (its grace window passed). */
 async function loseCatalogItem(w: World, id: string, rebuild: boolean): Promise<void> {
   w.deps.catalog.documents.delete(`${TENANT}/${id}`);
@@ -64,6 +62,8 @@ async function loseCatalogItem(w: World, id: string, rebuild: boolean): Promise<
   await runReconcileTimer(w.deps);
   await runReconcileTimer(w.deps);
 }
+
+// ---- The oracle (independent of shared/retention) ----
 
 const CLASS_YEARS: Record<string, number> = { 'fiscal-7y': 7, 'immovable-property-10y': 10, 'ledger-12y': 12 };
 const LEGAL_FLOOR = 7;
