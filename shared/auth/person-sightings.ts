@@ -27,6 +27,15 @@ export interface PersonSightingRecord extends TenantRecord, GivenBefore {
  */
 export const personSightingRecordId = (person: string) => (/[/\\?#]/.test(person) || person.startsWith('sha256:') ? `person-sighting:sha256:${sha256(person)}` : `person-sighting:${person}`);
 
+/**
+ * `person`'s last sign-in here as stored (null: never seen, or the record is another person's): the set it claimed is
+ * what they act with where rights come from the claim and the tenant assigns them none.
+ */
+export async function lastSighting(tenantId: string, person: string, deps: { tenantRecords: TenantRecordsPort }): Promise<PersonSightingRecord | null> {
+  const seen = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', { fresh: true });
+  return seen?.value.person === person ? seen.value : null;
+}
+
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */
 const REFRESH_MS = 24 * 3600_000;
 /** Sign-ins of one person at once, each writing over the other's: past this many rounds something is wrong with the store. */

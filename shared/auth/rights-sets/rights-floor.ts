@@ -1,7 +1,7 @@
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import type { Config } from '../../config';
 import type { TenantRecordsPort } from '../../ports';
-import { type PersonSightingRecord, personSightingRecordId } from '../person-sightings';
+import { lastSighting } from '../person-sightings';
 import { sodRefusal } from '../sod';
 import type { RightsAssignmentRecord } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
@@ -29,9 +29,9 @@ type FloorDeps = { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIG
  */
 export async function claimedPermissions(tenantId: string, subject: string, deps: FloorDeps): Promise<Permission[]> {
   if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') !== 'tenant-then-claim') return [];
-  const seen = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(subject), 'person-sighting', { fresh: true });
-  if (!seen || seen.value.person !== subject || !RIGHTS_SET_NAME.test(seen.value.rightsSet)) return [];
-  return (await rightsSetPermissions(tenantId, seen.value.rightsSet, deps, { fresh: true })) ?? [];
+  const claimed = (await lastSighting(tenantId, subject, deps))?.rightsSet;
+  if (claimed === undefined || !RIGHTS_SET_NAME.test(claimed)) return [];
+  return (await rightsSetPermissions(tenantId, claimed, deps, { fresh: true })) ?? [];
 }
 
 /** What a subject acts with now: their assignment's set as stored, or (none) what they claim. */

@@ -1,7 +1,7 @@
 import { type Permission, personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import { listPersonKeyPermissions } from '../api-keys/list-person-key-permissions';
 import type { TenantRecordsPort } from '../../ports';
-import { type PersonSightingRecord, personSightingRecordId } from '../person-sightings';
+import { lastSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
 import { rightsSetPermissions } from './rights-set-permissions';
@@ -74,9 +74,9 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
   const [assignment, unassignment, sighting] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
-    sets ? null : deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', fresh),
+    sets ? null : lastSighting(tenantId, person, deps),
   ]);
-  const names = sets ?? [assignment?.rightsSet, sighting?.value.person === person ? sighting.value.rightsSet : undefined].filter((n): n is string => n !== undefined);
+  const names = sets ?? [assignment?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined);
   const tenantSets = [...new Set(names)].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
   const widened = await Promise.all(tenantSets.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)));
   // A set named but gone: what it gave stays in its deletion's trace (delete-rights-set.ts).
@@ -92,7 +92,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, ...setGiving(s.value) }, ...before(`rights-set:${s.value.name}`, s.value)] : [])),
     ...deleted.flatMap((d) => (d ? before(`rights-set:${d.value.name} (deleted)`, d.value) : [])),
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
-    ...(sighting && sighting.value.person === person ? before('a set an earlier sign-in claimed', sighting.value) : []),
+    ...(sighting ? before('a set an earlier sign-in claimed', sighting) : []),
   ];
 }
 
@@ -102,11 +102,8 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
  * itself hold what the act must not be done by).
  */
 export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<boolean> {
-  const [assignment, sighting] = await Promise.all([
-    findRightsAssignment(tenantId, person, deps, fresh),
-    deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', fresh),
-  ]);
-  const sets = [...new Set([assignment?.rightsSet, sighting?.value.person === person ? sighting.value.rightsSet : undefined].filter((n): n is string => n !== undefined))];
+  const [assignment, sighting] = await Promise.all([findRightsAssignment(tenantId, person, deps, fresh), lastSighting(tenantId, person, deps)]);
+  const sets = [...new Set([assignment?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined))];
   const held = await Promise.all(sets.map((n) => rightsSetPermissions(tenantId, n, deps, fresh)));
   if (held.some((p) => p?.includes(permission))) return true;
   return (await listPersonKeyPermissions(tenantId, person, now, deps)).has(permission);
