@@ -196,7 +196,7 @@ function paramRefusal(op: Operation, req: ArchiveRequest): string | undefined {
   const sent = req.url.pathname.split('/').slice(-template.length);
   for (const [i, part] of template.entries()) {
     const name = /^\{(\w+)\??\}$/.exec(part)?.[1];
-    if (name !== undefined && sent[i] !== undefined && !decodes(sent[i])) return `${name}: invalid percent-encoding (not UTF-8)`;
+    if (name !== undefined && sent[i] !== undefined && decoded(sent[i]) === null) return `${name}: invalid percent-encoding (not UTF-8)`;
   }
   for (const [name, value] of Object.entries(req.params)) {
     const refused = refusedCharacter(value, 'line');
@@ -213,12 +213,12 @@ function parsedJson(text: string): unknown {
   }
 }
 
-function decodes(text: string): boolean {
+/** The text percent-decoded; null where its percent-encoding is not UTF-8. */
+function decoded(text: string): string | null {
   try {
-    decodeURIComponent(text);
-    return true;
+    return decodeURIComponent(text);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -232,10 +232,11 @@ function queryRefusal(search: string): { name: string; message: string } | undef
     if (pair === '') continue;
     const [rawName = '', rawValue = ''] = pair.split(/=(.*)/s);
     const plus = (t: string) => t.replace(/\+/g, ' ');
-    if (!decodes(plus(rawName))) return { name: 'query', message: 'a parameter name with invalid percent-encoding (not UTF-8)' };
-    const name = decodeURIComponent(plus(rawName)).slice(0, 100);
-    if (!decodes(plus(rawValue))) return { name, message: 'invalid percent-encoding (not UTF-8)' };
-    const value = decodeURIComponent(plus(rawValue));
+    const fullName = decoded(plus(rawName));
+    if (fullName === null) return { name: 'query', message: 'a parameter name with invalid percent-encoding (not UTF-8)' };
+    const name = fullName.slice(0, 100);
+    const value = decoded(plus(rawValue));
+    if (value === null) return { name, message: 'invalid percent-encoding (not UTF-8)' };
     // A JSON value (the upload's metadata) is named member by member, as a JSON body is.
     const json = /^\s*[{[]/.test(value) ? parsedJson(value) : undefined;
     const deceptive = json === undefined ? null : deceptiveString(json);
