@@ -31,8 +31,6 @@ export function invalidPageToken(message = 'not a continuation token this list i
   return new ArchiveError('invalid_query', { detail: `continuationToken: ${message}`, extensions: { errors: [{ path: 'continuationToken', message }] } });
 }
 
-const invalid = () => invalidPageToken();
-
 /** The continuation tokens clients see: the store's token and the scope it was issued for, base64url JSON, opaque and URL-safe. */
 export const pageToken = {
   encode: (token: string | null | undefined, scope: PageScope): string | null =>
@@ -44,10 +42,10 @@ export const pageToken = {
     try {
       parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     } catch {
-      throw invalid();
+      throw invalidPageToken();
     }
     const { s, c } = (parsed ?? {}) as { s?: unknown; c?: unknown };
-    if (typeof s !== 'string' || typeof c !== 'string' || !isStoreToken(c)) throw invalid();
+    if (typeof s !== 'string' || typeof c !== 'string' || !isStoreToken(c)) throw invalidPageToken();
     if (s !== scopeDigest(scope)) {
       throw invalidPageToken('issued for another search, sort or list; start again from the first page');
     }
