@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PDFDocument, PDFName } from 'pdf-lib';
@@ -182,7 +183,11 @@ describe('rendition validation by veraPDF', () => {
 
   it('an upload whose validation request cannot be queued still succeeds; the maintenance pass queues it again', async () => {
     const emu = archive.emulators;
-    const downQueue = emu.storageConnectionString.replace(/QueueEndpoint=http:\/\/127\.0\.0\.1:\d+/, 'QueueEndpoint=http://127.0.0.1:9');
+    // A queue endpoint that drops every connection, here on a port of our own. Port 9 was used: whatever a machine
+    // does there (refuse, or accept and never answer) decided how long this took.
+    const down = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+    const downQueue = emu.storageConnectionString.replace(/QueueEndpoint=http:\/\/127\.0\.0\.1:\d+/, `QueueEndpoint=http://127.0.0.1:${(down.address() as net.AddressInfo).port}`);
     const cut = await startTestArchive({ ARCHIVE_VALIDATION_QUEUE: queueName, STORAGE_CONNECTION_STRING: downQueue });
     try {
       const t = await cut.token({ tenant, sub: 'clerk@val.example', rights: 'archivist' });
@@ -199,6 +204,7 @@ describe('rendition validation by veraPDF', () => {
       expect(run.recorded).toContainEqual(expect.objectContaining({ documentId: up.json.id, passed: true }));
     } finally {
       await cut.stop();
+      await new Promise((resolve) => down.close(resolve));
     }
   }, 120_000);
 
