@@ -19,8 +19,16 @@ export function newTenant(prefix = 't'): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
+/**
+ * This test file's validation queue (Jest loads the harness once per file). On the run's shared Azurite every host
+ * sent to `rendition-validation`, so a file running a validator (audit-sweep) recorded verdicts on other files'
+ * documents mid-test: the isolation sweep then saw tenant B change.
+ */
+const FILE_VALIDATION_QUEUE = `validation-${randomBytes(5).toString('hex')}`;
+
 export function testEnv(emu: TestEmulators, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
+    ARCHIVE_VALIDATION_QUEUE: FILE_VALIDATION_QUEUE,
     STORAGE_CONNECTION_STRING: emu.storageConnectionString,
     COSMOS_ENDPOINT: emu.cosmosEndpoint,
     COSMOS_KEY: emu.cosmosKey,
