@@ -133,7 +133,7 @@ function download(name: string, route: string, representation: Representation, s
     handler: async ({ params, query, req, principal, audit }, deps) => {
       const h = (header: string) => req.headers.get(header);
       const result = await downloadFile(
-        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), ...deliveryFor(principal, query.delivery) },
+        { tenantId: principal.tenantId, documentId: params.id, representation, part: params.part ?? 1, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), head: req.method === 'HEAD', ...deliveryFor(principal, query.delivery) },
         deps,
       );
       audit.detail = result.auditDetail;

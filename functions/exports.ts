@@ -71,7 +71,7 @@ export const downloadExportArchive = operation({
   errors: ['export_not_found', 'export_not_ready', 'export_expired', 'precondition_failed', 'range_not_satisfiable', 'range_too_large'],
   handler: async ({ params, query, req, principal, audit }, deps) => {
     const h = (name: string) => req.headers.get(name);
-    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), ...deliveryFor(principal, query.delivery) }, deps);
+    const result = await downloadExport({ tenantId: principal.tenantId, exportId: params.id, range: h('range'), ifRange: h('if-range'), ifNoneMatch: h('if-none-match'), ifMatch: h('if-match'), head: req.method === 'HEAD', ...deliveryFor(principal, query.delivery) }, deps);
     audit.detail = result.auditDetail;
     return result.body ? { status: result.status as 200 | 206, headers: result.headers, body: result.body } : { status: result.status, headers: result.headers };
   },

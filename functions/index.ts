@@ -3,7 +3,7 @@
  * route table and the timers; the handlers are the same ones the local host serves.
  */
 import './telemetry';
-import { app, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { app, HttpMethod, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { Readable } from 'node:stream';
 import { buildDeps } from '../shared/app';
 import type { Deps } from '../shared/deps';
@@ -11,7 +11,7 @@ import { loadConfig } from '../shared/config';
 import { ArchiveError } from '../shared/kernel/errors';
 import { handleRequest, problemResponse } from '../shared/http/pipeline';
 import { clientIpFromForwarded } from '../shared/http/client-ip';
-import { routeMiss } from '../shared/http/route-match';
+import { methodsOf, routeMiss } from '../shared/http/route-match';
 import type { ArchiveRequest } from '../shared/http/types';
 import { toAzure } from './answer';
 import { API_ROUTE_PREFIX, ROUTES } from './routes';
@@ -54,7 +54,7 @@ function fromAzure(request: HttpRequest, context: InvocationContext): ArchiveReq
 // host.json's routePrefix is "" so that the `web` function can answer `/`; the API keeps its /api prefix here.
 for (const route of ROUTES) {
   app.http(route.name, {
-    methods: [route.method],
+    methods: methodsOf(route) as HttpMethod[],
     route: `${API_ROUTE_PREFIX}/${route.route}`,
     authLevel: 'anonymous',
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {

@@ -20,6 +20,8 @@ export interface DownloadConditions {
   linkNotAfter?: string;
   /** Whether the principal may be sent a link (support may not: rule support-no-links); see deliveryFor. */
   mayLink: boolean;
+  /** HEAD: the answer's status and headers, the file not read (the pipeline leaves the content out). */
+  head?: boolean;
 }
 
 export interface DownloadResult {
@@ -94,15 +96,17 @@ export async function deliverStoredFile(file: StoredFileRef, c: DownloadConditio
     if (c.mayLink) return linkTo(file, c, deps, common, range ? `${read};bytes=${range.start}-${range.end}` : read);
     throw tooLargeToStream(file.size, cap, range);
   }
-  const bytes = await file.read(range ? { offset: range.start, count: range.end - range.start + 1 } : undefined);
+  const count = range ? range.end - range.start + 1 : file.size;
+  const bytes = c.head ? null : await file.read(range ? { offset: range.start, count } : undefined);
   const headers: Record<string, string> = {
     ...common,
     'Content-Type': file.mediaType,
-    'Content-Length': String(bytes.contentLength),
+    'Content-Length': String(bytes?.contentLength ?? count),
     'Content-Disposition': contentDisposition(file.name),
   };
-  if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }, body: bytes.stream, auditDetail: `${read};bytes=${range.start}-${range.end}` };
-  return { status: 200, headers, body: bytes.stream, auditDetail: read };
+  const body = bytes ? { body: bytes.stream } : {};
+  if (range) return { status: 206, headers: { ...headers, 'Content-Range': `bytes ${range.start}-${range.end}/${file.size}` }, ...body, auditDetail: `${read};bytes=${range.start}-${range.end}` };
+  return { status: 200, headers, ...body, auditDetail: read };
 }
 
 async function linkTo(file: StoredFileRef, c: DownloadConditions, deps: Pick<Deps, 'links' | 'config' | 'clock'>, common: Record<string, string>, read: string): Promise<DownloadResult> {

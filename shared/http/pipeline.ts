@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Deps } from '../deps';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditInput } from '../ports';
@@ -110,7 +110,7 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
       target: audit.target,
       outcome,
       status: response.status,
-      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : audit.detail ? { detail: audit.detail } : {}),
+      ...(failure ? { detail: typeof failure.extensions.rule === 'string' ? `${failure.code}:${failure.extensions.rule}` : failure.code } : req.method === 'HEAD' ? { detail: audit.detail ? `head;${audit.detail}` : 'head' } : audit.detail ? { detail: audit.detail } : {}),
       ...(outcome === 'success' && audit.action ? { action: audit.action } : {}),
     });
     // Past the first 429 of a run, refusals are only counted: one entry for them all, with the principal's
@@ -138,7 +138,21 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     // Counts of buckets the limiter had to drop (more principals than it keeps) have nowhere to wait: written now, after the answer.
     if (deps.refusals.needsFlush) void flushSuppressedRefusals(now, deps, 'spilled');
   }
-  return { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
+  const answer = { ...response, headers: { ...securityHeaders(req.requestId), ...response.headers } };
+  return req.method === 'HEAD' ? withoutContent(answer) : answer;
+}
+
+/**
+ * A HEAD's answer: the GET's status and header fields, its content left out (RFC 9110 §9.3.2). Content-Length
+ * says what a GET would carry; a file's stream is closed (its download already answers HEAD without reading storage).
+ */
+function withoutContent(answer: ArchiveResponse): ArchiveResponse {
+  const { body, ...rest } = answer;
+  if (body instanceof Readable) {
+    body.destroy();
+    return rest;
+  }
+  return body === undefined ? rest : { ...rest, headers: { ...rest.headers, 'Content-Length': String(Buffer.byteLength(body)) } };
 }
 
 /** The longest path `id` an audit entry keeps before it is validated (the route schemas' ids are at most 128). */

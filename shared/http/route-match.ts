@@ -31,14 +31,17 @@ export function compileRoutes(routes: RouteDef[], prefix = '/api'): CompiledRout
   });
 }
 
+/** The methods a route takes: a GET takes HEAD too (RFC 9110 §9.3.2: the GET's status and header fields, no content). */
+export const methodsOf = (route: Pick<RouteDef, 'method'>): string[] => (route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]);
+
 /** The operation taking `method` on `pathname` with its decoded path parameters, or the methods the path takes otherwise. */
 export function matchRoute(table: CompiledRoute[], method: string, pathname: string): { route: RouteDef; params: Record<string, string> } | { allow: string[] } {
   const allow: string[] = [];
   for (const { route, pattern, names } of table) {
     const m = pattern.exec(pathname);
     if (!m) continue;
-    if (route.method !== method) {
-      if (!allow.includes(route.method)) allow.push(route.method);
+    if (!methodsOf(route).includes(method)) {
+      for (const taken of methodsOf(route)) if (!allow.includes(taken)) allow.push(taken);
       continue;
     }
     const params: Record<string, string> = {};
@@ -57,7 +60,7 @@ export function routeMiss(routes: RouteDef[], method: string, pathname: string, 
   let table = tables.get(routes);
   if (!table) tables.set(routes, (table = compileRoutes(routes)));
   const match = matchRoute(table, method, pathname);
-  const allow = ('allow' in match ? match.allow : [match.route.method]).sort();
+  const allow = ('allow' in match ? match.allow : methodsOf(match.route)).sort();
   const err = allow.length > 0
     ? new ArchiveError('method_not_allowed', { detail: `This path takes ${allow.join(', ')}, not ${method.slice(0, 20)}.`, extensions: { allow } })
     : new ArchiveError('route_not_found', { detail: `The API has no operation at ${pathname.slice(0, 200)}.` });

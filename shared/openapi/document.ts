@@ -95,7 +95,7 @@ export function buildOpenApi(routes: readonly Operation[], basePath = '/api', ti
     info: {
       title: 'Document archive API',
       version: '0.1.0',
-      description: 'Scanned invoices and receipts, kept as original and PDF/A rendition with SHA-256; tenant-scoped catalog and audit log.',
+      description: 'Scanned invoices and receipts, kept as original and PDF/A rendition with SHA-256; tenant-scoped catalog and audit log. Every GET also answers HEAD: the same status and header fields, no content (RFC 9110 §9.3.2), audited as the GET is with the detail `head;…`.',
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: basePath }],

@@ -28,8 +28,9 @@
  * by the read but that entry (storedChanges); a disposed document or an expired export 410, never bytes or its hashes.
  *
  * Decided by design (the cells say so):
- * - HEAD is not routed (405, Allow: GET): the route table has GET operations only; clients learn size and checksum
- *   from the document's record (GET /documents/{id}) or a `bytes=0-0` (Content-Range names the size).
+ * - HEAD asks every question again (each column but the client that stops reading): the GET's status and header fields,
+ *   Content-Length what the GET would carry, no content, storage not read, one audit entry whose detail is the GET's
+ *   after `head;` (RFC 9110 §9.3.2).
  * - a Range the archive does not serve as one range (several or overlapping ranges, last < first, another unit,
  *   `bytes = 0-1`, a negative, `Bytes=` (RFC 9110 lets units match case-insensitively, but need not serve them), a
  *   trailing empty list element) is ignored: the whole file, 200, as RFC 9110 §14.2 allows ("a server MAY ignore the
@@ -170,6 +171,8 @@ interface Expect {
 }
 interface Ask {
   name: string;
+  /** HEAD instead of GET: the same question, the answer without content. */
+  head?: boolean;
   headers?: (c: Ctx) => Record<string, string>;
   query?: string;
   stopsReading?: boolean;
@@ -246,24 +249,33 @@ const ASKS: Ask[] = [
 const digestOf = (sha: string) => `sha-256=:${Buffer.from(sha, 'hex').toString('base64')}:`;
 let reqSeq = 0;
 
-async function ask(t: Target, a: Pick<Ask, 'headers' | 'query' | 'stopsReading' | 'support'>, c: Ctx): Promise<Answer> {
-  const call: Call = { method: 'GET', path: a.query ? `${t.path}?${a.query}` : t.path, headers: a.headers?.(c) ?? {}, as: a.support ? 'support.staff' : 'alice' };
+async function ask(t: Target, a: Pick<Ask, 'headers' | 'query' | 'stopsReading' | 'support' | 'head'>, c: Ctx): Promise<Answer> {
+  const call: Call = { method: a.head ? 'HEAD' : 'GET', path: a.query ? `${t.path}?${a.query}` : t.path, headers: a.headers?.(c) ?? {}, as: a.support ? 'support.staff' : 'alice' };
   const r = await send(t.w, call, `dl-${++reqSeq}`, { stopsReading: a.stopsReading });
   await settle(t.w);
   return r;
 }
 
-/** What is wrong with an answer to an ask expected `e` of the file `t`. */
-function judge(t: Target, r: Answer, e: Expect, c: Ctx, stopsReading = false): string[] {
+/** What is wrong with an answer to an ask expected `e` of the file `t` (`head`: asked with HEAD). */
+function judge(t: Target, r: Answer, e: Expect, c: Ctx, stopsReading = false, head = false): string[] {
   const found: string[] = [];
   const h = r.headers;
   if (r.status !== e.status) found.push(`status ${r.status} ${r.json?.code ?? ''}, expected ${e.status}${e.why ? ` (${e.why})` : ''}`);
   const entries = t.w.deps.audit.entries.filter((x) => x.requestId === r.requestId);
   if (entries.length !== 1) found.push(`${entries.length} audit entries`);
-  const detail = entries[0]?.detail ?? '';
+  // A HEAD's entry says so; what it would have read, the GET's detail, follows.
+  const asked = entries[0]?.detail ?? '';
+  const detail = head && r.status < 400 ? (asked.startsWith('head;') ? asked.slice(5) : `(no head;) ${asked}`) : asked;
   const read = `sha256=${t.sha256}`;
+  if (head && r.bytes.length !== 0) found.push(`a HEAD answered with ${r.bytes.length} bytes of content`);
   if (r.status >= 400) {
     if (h['Content-Type'] !== 'application/problem+json') found.push(`a ${r.status} as ${h['Content-Type']}`);
+    if (head) {
+      if (entries[0] && entries[0].outcome === 'success') found.push('a refusal audited as a success');
+      if (h.ETag || h['Repr-Digest']) found.push('a refusal carries the checksum headers');
+      if (r.status === 416 && h['Content-Range'] !== `bytes */${c.size}`) found.push(`416 Content-Range ${h['Content-Range']}`);
+      return found;
+    }
     if (r.json?.status !== r.status) found.push('problem status differs');
     if (h.ETag || h['Repr-Digest']) found.push('a refusal carries the checksum headers');
     if (r.status === 416 && h['Content-Range'] !== `bytes */${c.size}`) found.push(`416 Content-Range ${h['Content-Range']}`);
@@ -292,7 +304,7 @@ function judge(t: Target, r: Answer, e: Expect, c: Ctx, stopsReading = false): s
     if (h['Content-Type'] !== t.mediaType) found.push(`Content-Type ${h['Content-Type']}, the file is ${t.mediaType}`);
     if (!h['Content-Disposition']?.startsWith('attachment')) found.push(`Content-Disposition ${h['Content-Disposition']}`);
     if (h['Content-Length'] !== String(slice.length)) found.push(`Content-Length ${h['Content-Length']}, the slice has ${slice.length}`);
-    if (stopsReading ? !slice.subarray(0, r.bytes.length).equals(r.bytes) : !r.bytes.equals(slice)) found.push(`body of ${r.bytes.length} bytes is not bytes ${s}-${end} of the stored file`);
+    if (!head && (stopsReading ? !slice.subarray(0, r.bytes.length).equals(r.bytes) : !r.bytes.equals(slice))) found.push(`body of ${r.bytes.length} bytes is not bytes ${s}-${end} of the stored file`);
     const want = r.status === 206 ? `${read};bytes=${s}-${end}` : read;
     if (detail !== want) found.push(`detail ${detail}, expected ${want}`);
   }
@@ -304,7 +316,9 @@ function judgeGone(t: Target, r: Answer, a: Ask): string[] {
   // By design: support's link is refused for what they are (rule support-no-links) before any document is looked at,
   // the same 403 for any id, so it tells nothing of the document.
   const gone = a.support && a.query === 'delivery=redirect' ? { status: 403, code: 'forbidden' } : t.gone!;
-  if (r.status !== gone.status || r.json?.code !== gone.code) found.push(`answered ${r.status} ${r.json?.code ?? ''}, expected ${gone.status} ${gone.code}`);
+  // A HEAD's refusal has no content to name its code: its status says it.
+  if (r.status !== gone.status || (!a.head && r.json?.code !== gone.code)) found.push(`answered ${r.status} ${r.json?.code ?? ''}, expected ${gone.status} ${gone.code}`);
+  if (a.head && r.bytes.length !== 0) found.push('a HEAD answered with content');
   if (r.headers['Content-Type'] !== 'application/problem+json') found.push(`as ${r.headers['Content-Type']}`);
   if (r.headers.ETag || r.headers['Repr-Digest'] || r.headers.Location || r.headers['Content-Range']) found.push('a gone file answered with its headers');
   const entries = t.w.deps.audit.entries.filter((x) => x.requestId === r.requestId);
@@ -318,13 +332,16 @@ it('every operation that answers bytes is a row', () => {
   expect(STREAMING.map((op) => op.name).sort()).toEqual(Object.keys(ROWS).sort());
 });
 
-it('HEAD is not routed: 405 naming GET (by design, see the header)', () => {
+it('HEAD is routed to the GET operation of every path that answers bytes', () => {
   for (const op of STREAMING) {
     const path = `/api/${op.route.replace(/\{[^}]+\}/g, '1')}`;
     const m = matchRoute(TABLE, 'HEAD', path);
-    expect('allow' in m ? m.allow : 'routed').toEqual(['GET']);
+    expect('route' in m ? m.route.name : m.allow).toBe(op.name);
   }
 });
+
+/** Every question asked again with HEAD but the client that stops reading (a HEAD has nothing to read). */
+const ASKED = [...ASKS.map((a) => [a.name, a] as const), ...ASKS.filter((a) => !a.stopsReading).map((a) => [`HEAD, ${a.name}`, { ...a, head: true }] as const)];
 
 const CELLS = STREAMING.flatMap((op) => (ROWS[op.name]?.kinds ?? []).map((kind) => [`${op.name} ${kind}`, op.name, kind] as const));
 
@@ -345,10 +362,12 @@ describe.each(CELLS)('%s', (_n, opName, kind) => {
     else expect(c.size).toBeLessThanOrEqual(c.cap);
   });
 
-  it.each(ASKS.map((a) => [a.name, a] as const))('%s', async (_a, a) => {
+  it.each(ASKED)('%s', async (_a, a) => {
     if (a.support && !t.support) return; // an export: support never holds exports:create (reveal-sweep.test.ts)
-    const r = await ask(t, a, c);
-    const found = t.gone ? judgeGone(t, r, a) : judge(t, r, a.expect(c), c, a.stopsReading);
+    const reads = [jest.spyOn(t.w.deps.blobs, 'read'), jest.spyOn(t.w.deps.exportBlobs, 'readIfExists')];
+    const r = await ask(t, a, c).finally(() => reads.forEach((spy) => spy.mockRestore()));
+    const found = t.gone ? judgeGone(t, r, a) : judge(t, r, a.expect(c), c, a.stopsReading, a.head);
+    if (a.head && reads.some((spy) => spy.mock.calls.length > 0)) found.push('a HEAD read the file from storage');
     expect(storedChanges(t.w) === before || 'a read stored something').toBe(true);
     expect(found).toEqual([]);
   });

@@ -34,14 +34,15 @@ describe('functions/index.ts', () => {
     expect(registered.setup).toEqual([{ enableHttpStream: true }]);
     // host.json's routePrefix is "": the API's routes carry api/ themselves, and `web` takes every other GET.
     expect(registered.http.map((r) => [r.name, r.options.methods, r.options.route, r.options.authLevel])).toEqual([
-      ...ROUTES.map((r) => [r.name, [r.method], `api/${r.route}`, 'anonymous']),
+      // A GET takes HEAD too (RFC 9110 §9.3.2), as the local host's matcher does.
+      ...ROUTES.map((r) => [r.name, r.method === 'GET' ? ['GET', 'HEAD'] : [r.method], `api/${r.route}`, 'anonymous']),
       ['routeMiss', ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], 'api/{*rest}', 'anonymous'],
       ['web', ['GET', 'HEAD'], '{*path}', 'anonymous'],
     ]);
     // What no operation takes under /api is problem+json as the local host answers it: 405 with Allow, or 404.
     const miss = registered.http.find((r) => r.name === 'routeMiss')!.options.handler;
     const answer = await miss({ method: 'DELETE', url: 'https://archive.example/api/documents', headers: new Headers() }, { invocationId: 'inv-1' });
-    expect({ status: answer.status, allow: answer.headers.Allow, type: answer.headers['Content-Type'], nosniff: answer.headers['X-Content-Type-Options'], id: JSON.parse(answer.body).requestId }).toEqual({ status: 405, allow: 'GET, POST', type: 'application/problem+json', nosniff: 'nosniff', id: 'inv-1' });
+    expect({ status: answer.status, allow: answer.headers.Allow, type: answer.headers['Content-Type'], nosniff: answer.headers['X-Content-Type-Options'], id: JSON.parse(answer.body).requestId }).toEqual({ status: 405, allow: 'GET, HEAD, POST', type: 'application/problem+json', nosniff: 'nosniff', id: 'inv-1' });
     expect((await miss({ method: 'POST', url: 'https://archive.example/api/nothing', headers: new Headers() }, { invocationId: 'inv-2' })).status).toBe(404);
     const hostJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'host.json'), 'utf8'));
     expect(hostJson.extensions.http.routePrefix).toBe('');

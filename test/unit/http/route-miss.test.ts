@@ -21,9 +21,9 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const SECURITY = ['x-content-type-options', 'cache-control', 'referrer-policy', 'content-security-policy', 'x-request-id'];
 
 const cases: [method: string, path: string, status: number, allow: string | null, detail: RegExp][] = [
-  ['DELETE', '/api/documents', 405, 'GET, POST', /GET, POST/],
+  ['DELETE', '/api/documents', 405, 'GET, HEAD, POST', /GET, HEAD, POST/],
   ['PUT', '/api/documents/abc/legal-holds', 405, 'POST', /POST/],
-  ['HEAD', '/api/health', 405, 'GET', /GET/],
+  ['HEAD', '/api/documents/abc/legal-holds', 405, 'POST', /POST/],
   ['POST', '/api/nothing-here', 404, null, /\/api\/nothing-here/],
   ['GET', '/api/documents/abc/nothing', 404, null, /no operation/i],
 ];
