@@ -114,7 +114,7 @@ export const downloadResponses = (mediaTypes: readonly string[], what: string) =
     304: { description: 'If-None-Match matched', headers: ['ETag'] },
   }) as const satisfies Responses;
 
-const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'precondition_failed', 'range_not_satisfiable', 'range_too_large'];
+const DOWNLOAD_ERRORS: ErrorCode[] = ['document_not_found', 'document_disposed', 'precondition_failed', 'range_not_satisfiable', 'range_too_large', 'file_damaged'];
 const DOWNLOAD_ACTION = { original: 'document.download-original', rendition: 'document.download-rendition', validation: 'document.download-validation' } as const satisfies Record<Representation, string>;
 const DOWNLOAD_MEDIA: Record<Representation, readonly string[]> = { original: ['application/octet-stream'], rendition: ['application/pdf'], validation: ['application/json'] };
 const DOWNLOAD_WHAT: Record<Representation, string> = { original: 'The original', rendition: 'The PDF/A rendition', validation: "veraPDF's report" };

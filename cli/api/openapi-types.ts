@@ -712,7 +712,7 @@ export interface components {
             detail?: string;
             instance?: string;
             /** @enum {string} */
-            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_verifications" | "export_fixity_mismatch" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
+            code: "bad_request" | "empty_body" | "malformed_multipart" | "invalid_metadata" | "invalid_query" | "unauthenticated" | "forbidden" | "segregation_of_duties" | "support_access_not_granted" | "document_not_found" | "validation_pending" | "export_not_found" | "export_not_ready" | "export_expired" | "export_too_large" | "too_many_exports" | "too_many_verifications" | "export_fixity_mismatch" | "file_damaged" | "api_key_not_found" | "rights_set_not_found" | "rights_assignment_not_found" | "support_grant_not_found" | "sod_policy_proposal_not_found" | "sod_policy_proposal_closed" | "sod_policy_changed" | "retention_policy_proposal_not_found" | "retention_policy_proposal_closed" | "retention_policy_changed" | "proposer_rights_ended" | "conflicting_rights_held" | "route_not_found" | "method_not_allowed" | "precondition_failed" | "precondition_required" | "duplicate_document" | "rights_set_in_use" | "rights_set_reserved" | "tenant_limit_reached" | "audit_contention" | "payload_too_large" | "too_many_refusals" | "unsupported_media_type" | "range_not_satisfiable" | "range_too_large" | "corrupt_file" | "encrypted_pdf" | "active_content" | "too_many_pixels" | "pixel_budget_exceeded" | "normalisation_timeout" | "too_many_pages" | "decompressed_too_large" | "embedded_file" | "xfa_form" | "trailing_data" | "digest_mismatch" | "idempotency_key_reused" | "idempotency_in_flight" | "invalid_retention_policy" | "retention_ended" | "retention_below_legal_floor" | "retention_shortening_refused" | "too_many_corrections" | "four_eyes_required" | "hold_not_found" | "hold_already_released" | "document_disposed" | "worm_unavailable" | "dependency_unavailable" | "internal";
             requestId: string;
         } & {
             [key: string]: unknown;
@@ -2222,7 +2222,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: internal */
+            /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2239,7 +2239,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "internal";
+                        code?: "internal" | "file_damaged";
                     };
                 };
             };
@@ -2531,7 +2531,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: internal */
+            /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2548,7 +2548,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "internal";
+                        code?: "internal" | "file_damaged";
                     };
                 };
             };
@@ -2839,7 +2839,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: internal */
+            /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2856,7 +2856,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "internal";
+                        code?: "internal" | "file_damaged";
                     };
                 };
             };
@@ -3147,7 +3147,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: internal */
+            /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,7 +3164,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "internal";
+                        code?: "internal" | "file_damaged";
                     };
                 };
             };
@@ -4921,7 +4921,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: internal */
+            /** @description Problem: internal, file_damaged */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4938,7 +4938,7 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
-                        code?: "internal";
+                        code?: "internal" | "file_damaged";
                     };
                 };
             };

@@ -42,6 +42,13 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
   // perhaps with that file's sha256 and size too): its bytes would go out, whole or as a link, under this document's
   // id with checksums that agree. Refused before a byte or a link is handed out, and alerted as damage.
   if (!blobLayout.inFolder(doc.id, file.blobName)) throw damaged(r, file, deps, 'names a file outside its folder');
+  // Damage the last fixity check found (a change of the same length, which a download itself cannot see before its last
+  // byte): sent, it went out under the archived ETag and Repr-Digest as if it were the file archived. Already alerted by
+  // that check; served again once a later check finds the file intact.
+  const fixity = doc.fixity;
+  if (fixity && !fixity.ok && [...(fixity.mismatched ?? []), ...(fixity.missing ?? [])].includes(file.blobName)) {
+    throw new ArchiveError('file_damaged', { detail: `The fixity check of ${fixity.checkedAt} found this file of document ${doc.id} changed or missing: it is not sent. The archive's operators have been alerted.` });
+  }
   return {
     container: blobLayout.documentsContainer(r.tenantId),
     blobName: file.blobName,
@@ -71,10 +78,10 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
   };
 }
 
-/** Damage found by a download: alerted as the fixity check alerts it, answered 500 (the file is not served). */
-function damaged(r: DocumentFileRequest, file: StoredFile, deps: Pick<Deps, 'log'>, what: string): Error {
+/** Damage found by a download: alerted as the fixity check alerts it, answered 500 `file_damaged` (the file is not served). */
+function damaged(r: DocumentFileRequest, file: StoredFile, deps: Pick<Deps, 'log'>, what: string): ArchiveError {
   deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, documentId: r.documentId, mismatched: [file.blobName], missing: [], found: `download: ${what}` });
-  return new Error(`document ${r.documentId}: its file ${file.blobName} ${what}`);
+  return new ArchiveError('file_damaged', { detail: `The stored file of document ${r.documentId} is not the file archived: it is not sent. The archive's operators have been alerted.` });
 }
 
 async function activeDocument(r: DocumentFileRequest, deps: Pick<Deps, 'catalog'>): Promise<ArchivedDocument> {

@@ -25,7 +25,7 @@ export async function exportFile(r: { tenantId: string; exportId: string }, deps
       if (read && read.size !== job.archive.size) {
         read.stream.destroy();
         deps.log.error(FIXITY_MISMATCH, { tenantId: r.tenantId, exportId: job.id, mismatched: [job.blobName], missing: [], found: `download: stored with ${read.size} bytes, built with ${job.archive.size}` });
-        throw new Error(`export ${job.id}: its ZIP is stored with ${read.size} bytes, built with ${job.archive.size}`);
+        throw new ArchiveError('file_damaged', { detail: `The stored ZIP of export ${job.id} is not the one built: it is not sent. The archive's operators have been alerted; start a new export.` });
       }
       if (read) return read;
       // Gone since the job was read: a withdrawal (a document it held disposed of) or an expiry deletes the ZIP

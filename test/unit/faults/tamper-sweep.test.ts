@@ -34,7 +34,7 @@
  * worker only the rendition, audit verify only the audit log; an attacker who rewrites both a blob and the catalog's
  * sha256 and size is found by the fixity check and an export (the WORM manifest is their second witness), not by a
  * download (consistent bytes and checksums); the offline verifier reads the export built before the change (an
- * export built after it fails instead). A refused download logs `unhandled error` besides FIXITY_MISMATCH (its 500).
+ * export built after it fails instead). A refused download is `500 file_damaged`, logged once (FIXITY_MISMATCH).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
