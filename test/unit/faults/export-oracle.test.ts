@@ -120,13 +120,16 @@ interface Known {
   originals: Buffer[];
   disposed: boolean;
   version: number;
+  /** Every fiscal year it has been in, and when it was last corrected (README: `correctedSince`). */
+  years: number[];
+  correctedAt?: string;
 }
 
 const COUNTERPARTIES = [
   'Bakkerij Jansen B.V.', 'Épicerie Ève', 'epicerie Eve & Zonen', 'Smith; Jones', 'Smith, Jones & Co', 'The "Best" Shop', '=HYPERLINK("http://x","y")', '+31 20 555 0100', '-1+1', '@SUM(A1:A9)',
   'Ærøskøbing Ålborg Øl', 'Zoë Müller-Lüdenscheidt', 'Ünïcödé 日本語の取引先', `${'Lange naam '.repeat(18)}einde`.slice(0, 200), 'a/b\\c:d*e?f<g>h|i', '..', 'CON', ' trimmed ',
 ];
-const REFERENCES = ['INV-001', 'INV-001', '0042', '=1+2', 'R;1', 'R,2', 'R"3"', '-5', '', 'ü-ref'];
+const REFERENCES = ['INV-001', 'INV-001', '0042', '1,5', '2024-01', '12:30', 'TRUE', '3/4', '1.000', '=1+2', 'R;1', 'R,2', 'R"3"', '-5', '', 'ü-ref'];
 const KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'];
 const YEARS = [2021, 2022, 2023, 2024, 2025];
 
@@ -161,6 +164,8 @@ function uploadCall(metadata: Metadata, originals: Buffer[], as: string): Call {
 }
 
 interface Corpus {
+  /** The instant before the corrections: an earlier export's `createdAt`. */
+  before: string;
   w: World;
   known: Map<string, Known>;
   refused: string[];
@@ -170,7 +175,9 @@ async function add(w: World, known: Map<string, Known>, metadata: Metadata, orig
   const r = await ok(w, uploadCall(metadata, originals, tenant === TENANT ? 'up' : 'o-up'), 201);
   const id = r.json.id as string;
   const item = w.deps.catalog.documents.get(`${tenant}/${id}`)!;
-  known.set(id, { id, tenant, metadata: structuredClone(metadata), createdAt: item.createdAt, originals, disposed: false, version: 1 });
+  const k: Known = { id, tenant, metadata: structuredClone(metadata), createdAt: item.createdAt, originals, disposed: false, version: 1, years: [] };
+  k.years.push(fiscalYearOf(k));
+  known.set(id, k);
   return id;
 }
 
@@ -178,6 +185,8 @@ async function correct(w: World, k: Known, patch: Metadata, reason: string): Pro
   await ok(w, { method: 'PATCH', path: `documents/${k.id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason, ...patch })), type: 'application/merge-patch+json' }, headers: { 'If-Match': `"metadata-${k.version}"` }, as: 'alice' });
   k.version++;
   Object.assign(k.metadata, patch);
+  if (!k.years.includes(fiscalYearOf(k))) k.years.push(fiscalYearOf(k));
+  k.correctedAt = w.clock.now().toISOString();
 }
 
 async function buildCorpus(): Promise<Corpus> {
@@ -210,6 +219,9 @@ async function buildCorpus(): Promise<Corpus> {
   const heldDue = await add(w, known, { fiscalYear: 2017, retentionClass: 'immovable-property-10y', kind: 'contract', counterparty: 'Oude Huur B.V.', reference: 'held' }, [scan()]);
   await ok(w, { method: 'POST', path: `documents/${heldDue}/legal-holds`, body: { reason: 'Dispute', caseReference: 'C-17' }, as: 'up' });
   // Corrections: one document from its fiscal year to the next, one's counterparty and amount.
+  w.clock.advance(60_000);
+  const before = w.clock.now().toISOString();
+  w.clock.advance(60_000);
   const movable = [...known.values()].find((k) => k.tenant === TENANT && k.metadata.fiscalYear === 2023 && k.metadata.documentDate?.startsWith('2023'))!;
   await correct(w, movable, { fiscalYear: 2024 }, 'Booked in 2024');
   const corrected = [...known.values()].find((k) => k.tenant === TENANT && k.metadata.amount !== undefined && k !== movable && k.metadata.fiscalYear !== undefined)!;
@@ -223,7 +235,7 @@ async function buildCorpus(): Promise<Corpus> {
   const gone = w.deps.catalog.documents.get(`${TENANT}/${due}`);
   if (gone?.status === 'active') throw new Error('the sweep did not dispose of the due document');
   known.get(due)!.disposed = true;
-  return { w, known, refused };
+  return { before, w, known, refused };
 }
 
 // ---- The oracle ----
@@ -237,6 +249,8 @@ interface Filter {
   kind?: string;
   amountMin?: number;
   amountMax?: number;
+  /** `before`: the corpus's instant before its corrections. */
+  correctedSince?: 'before';
 }
 
 const fold = (s: string) => s.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/\s+/gu, ' ').trim();
@@ -247,7 +261,8 @@ function expectedDocuments(c: Corpus, f: Filter): Known[] {
     (k) =>
       k.tenant === TENANT &&
       !k.disposed &&
-      (f.fiscalYear === undefined || fiscalYearOf(k) === f.fiscalYear) &&
+      // Since a moment, a fiscal year is every one the document has been in: one corrected out of it was in its earlier export.
+      (f.correctedSince === undefined ? f.fiscalYear === undefined || fiscalYearOf(k) === f.fiscalYear : k.correctedAt !== undefined && k.correctedAt >= c.before && (f.fiscalYear === undefined || k.years.includes(f.fiscalYear))) &&
       (f.counterparty === undefined || fold(k.metadata.counterparty ?? '\u0000').startsWith(fold(f.counterparty))) &&
       (f.kind === undefined || k.metadata.kind === f.kind) &&
       (f.amountMin === undefined || (k.metadata.amount !== undefined && k.metadata.amount >= f.amountMin)) &&
@@ -257,8 +272,14 @@ function expectedDocuments(c: Corpus, f: Filter): Known[] {
 
 const COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt', 'renditionPath', 'renditionSize', 'renditionSha256', 'validation', 'validator', 'validationFailedRules', 'originalCount', 'originalPaths', 'originalMediaTypes', 'originalSizes', 'originalSha256s'];
 
-/** A CSV cell as a spreadsheet must read it (README manifest.csv): text a formula would run gets a leading `'`; numbers with the decimal mark. */
-const asText = (s: string | undefined) => (s === undefined ? '' : /^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
+/**
+ * What a spreadsheet reads a text cell as something other than text: a number (with either decimal mark, a sign,
+ * grouping, an exponent, a percent), a date or time (`2024-01`, `1/2`, `12-3`, `12:30`), a truth value. Opening the
+ * CSV, `0042` becomes 42 and `1,5` (Dutch) 1.5: another reference or name than the archive's.
+ */
+const READ_AS_VALUE = /^\s*(?:[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}:\d{2}(?::\d{2})?|true|false|waar|onwaar)\s*$/i;
+/** A text cell as a spreadsheet must read it (README manifest.csv): text it would run as a formula, or read as a value, gets a leading `'`. */
+const asText = (s: string | undefined) => (s === undefined ? '' : /^[=+\-@\t\r]/.test(s) || READ_AS_VALUE.test(s) ? `'${s}` : s);
 const asNumber = (n: number | undefined, decimalMark: string) => (n === undefined ? '' : String(n).replace('.', decimalMark));
 
 /** What a spreadsheet reads a number cell as, or null for text: the Dutch one reads `1234,5` as 1234.5. */
@@ -348,6 +369,9 @@ const CASES: Case[] = [
   ),
   { name: 'search: counterparty "epicerie" (accents, prefix)', filter: { counterparty: 'epicerie' }, originals: true, dutch: false },
   { name: 'search: invoices from 0 to 1000', filter: { kind: 'invoice', amountMin: 0, amountMax: 1000 }, originals: false, dutch: true },
+  { name: 'what changed since: fiscal year 2023 (a document corrected out of it)', filter: { fiscalYear: 2023, correctedSince: 'before' }, originals: true, dutch: false },
+  { name: 'what changed since: fiscal year 2024 (a document corrected into it)', filter: { fiscalYear: 2024, correctedSince: 'before' }, originals: false, dutch: true },
+  { name: 'what changed since: every year', filter: { correctedSince: 'before' }, originals: false, dutch: false },
 ];
 
 describe('a year-end export holds exactly the oracle\'s documents, as corrected, and says so truly', () => {
@@ -381,10 +405,12 @@ describe('a year-end export holds exactly the oracle\'s documents, as corrected,
 
   it.each(CASES)('$name', async (kase) => {
     const { w } = c;
-    const filter = kase.filter.fiscalYear === -1 ? { ...kase.filter, fiscalYear: amsterdamYear(START_OF(c)) } : kase.filter;
+    const year = kase.filter.fiscalYear === -1 ? { fiscalYear: amsterdamYear(START_OF(c)) } : {};
+    const filter = { ...kase.filter, ...year };
+    const asked = { ...filter, ...(filter.correctedSince ? { correctedSince: c.before } : {}) };
     const separator = kase.dutch ? ';' : ',';
     const decimalMark = kase.dutch ? ',' : '.';
-    const { zip } = await exported(w, { ...filter, includeOriginals: kase.originals, ...(kase.dutch ? { csv: { separator, decimalMark } } : {}) });
+    const { zip } = await exported(w, { ...asked, includeOriginals: kase.originals, ...(kase.dutch ? { csv: { separator, decimalMark } } : {}) });
     const entries = await unzip(zip);
     const byName = new Map(entries.map((e) => [e.name, e]));
     const problems: string[] = [];
