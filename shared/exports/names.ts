@@ -76,10 +76,11 @@ function clean(s: string): string {
 
 /**
  * Text a spreadsheet opening the CSV reads as a value instead: a number (either decimal mark, a sign, grouping, an
- * exponent, a percent), a date or time (`2024-01`, `3/4`, `12-3`, `12:30`), a truth value. A reference `0042` became
+ * exponent, a percent, a currency sign, an accounting negative `(5)`, a fraction `1 1/2`), a date or time (`2024-01`,
+ * `3/4`, `12-3`, `1 jan`, `dec-24`, `12:30`), a truth value. A reference `0042` became
  * 42 and a Dutch spreadsheet read `1,5` as 1.5: another reference than the archive's, and `3/4` a date.
  */
-export const READ_AS_VALUE = /^\s*(?:[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}:\d{2}(?::\d{2})?|true|false|waar|onwaar)\s*$/i;
+export const READ_AS_VALUE = /^\s*(?:\(?[+-]?[€$£¥]?\s*[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?\s*[€$£¥]?\)?|\d+\s+\d+\/\d+|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}[-/. ]?(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?(?:[-/. ]?\d{1,4})?|(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?[-/. ]?\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]m)?|true|false|waar|onwaar)\s*$/i;
 
 /**
  * One CSV field (RFC 4180) for the given separator. Text that a spreadsheet would run as a formula

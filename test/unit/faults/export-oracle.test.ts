@@ -136,7 +136,7 @@ const COUNTERPARTIES = [
   'Bakkerij Jansen B.V.', 'Épicerie Ève', 'epicerie Eve & Zonen', 'Smith; Jones', 'Smith, Jones & Co', 'The "Best" Shop', '=HYPERLINK("http://x","y")', '+31 20 555 0100', '-1+1', '@SUM(A1:A9)',
   'Ærøskøbing Ålborg Øl', 'Zoë Müller-Lüdenscheidt', 'Ünïcödé 日本語の取引先', `${'Lange naam '.repeat(18)}einde`.slice(0, 200), 'a/b\\c:d*e?f<g>h|i', '..', 'CON', ' trimmed ',
 ];
-const REFERENCES = ['INV-001', 'INV-001', '0042', '1,5', '2024-01', '12:30', 'TRUE', '3/4', '1.000', '=1+2', 'R;1', 'R,2', 'R"3"', '-5', '', 'ü-ref'];
+const REFERENCES = ['INV-001', 'INV-001', '0042', '1,5', '2024-01', '12:30', 'TRUE', '3/4', '1.000', '(5)', '€ 5', 'jan-24', '1 1/2', '12 mrt', '=1+2', 'R;1', 'R,2', 'R"3"', '-5', '', 'ü-ref'];
 const KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'];
 const YEARS = [2021, 2022, 2023, 2024, 2025];
 
@@ -148,7 +148,7 @@ function corpusMetadata(rand: () => number, i: number): Metadata {
   const shape = i % 5; // 0,1: date and year; 2: date only; 3: year only; 4: neither
   if (shape <= 2) m.documentDate = date;
   if (shape <= 1 || shape === 3) m.fiscalYear = shape === 1 && Number(date.slice(5, 7)) <= 2 ? year - 1 : year; // an invoice dated early, booked in the year before
-  const ref = pick(REFERENCES);
+  const ref = REFERENCES[i % REFERENCES.length]!; // every one, in some year
   if (ref) m.reference = ref;
   if (rand() < 0.7) {
     m.amount = pick([12.5, -37.25, 1000, 0.1, 1234567.891, 99.99, -0.5]);
@@ -290,7 +290,7 @@ const COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counterpar
  * grouping, an exponent, a percent), a date or time (`2024-01`, `1/2`, `12-3`, `12:30`), a truth value. Opening the
  * CSV, `0042` becomes 42 and `1,5` (Dutch) 1.5: another reference or name than the archive's.
  */
-const READ_AS_VALUE = /^\s*(?:[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}:\d{2}(?::\d{2})?|true|false|waar|onwaar)\s*$/i;
+const READ_AS_VALUE = /^\s*(?:\(?[+-]?[€$£¥]?\s*[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?\s*[€$£¥]?\)?|\d+\s+\d+\/\d+|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}[-/. ]?(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?(?:[-/. ]?\d{1,4})?|(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?[-/. ]?\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]m)?|true|false|waar|onwaar)\s*$/i;
 /** A text cell as a spreadsheet must read it (README manifest.csv): text it would run as a formula, or read as a value, gets a leading `'`. */
 const asText = (s: string | undefined) => (s === undefined ? '' : /^[=+\-@\t\r]/.test(s) || READ_AS_VALUE.test(s) ? `'${s}` : s);
 const asNumber = (n: number | undefined, decimalMark: string) => (n === undefined ? '' : String(n).replace('.', decimalMark));
