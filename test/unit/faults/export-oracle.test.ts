@@ -381,6 +381,7 @@ const CASES: Case[] = [
     [false, true].flatMap((originals) => DIALECTS.map((dutch) => ({ name: `fiscal year ${year}${originals ? ' with originals' : ''}${dutch ? ', Dutch CSV' : ''}`, filter: { fiscalYear: year === 'upload' ? -1 : (year as number) }, originals, dutch }))),
   ),
   { name: 'search: counterparty "epicerie" (accents, prefix)', filter: { counterparty: 'epicerie' }, originals: true, dutch: false },
+  { name: 'search: counterparty "bakkerij jansen" (another tenant has the same, the same names thrice)', filter: { counterparty: 'bakkerij jansen' }, originals: true, dutch: false },
   { name: 'search: invoices from 0 to 1000', filter: { kind: 'invoice', amountMin: 0, amountMax: 1000 }, originals: false, dutch: true },
   { name: 'search: documents dated in 2024 (a document without a date has none)', filter: { from: '2024-01-01', to: '2024-12-31' }, originals: true, dutch: true },
   { name: 'search: tagged "=cmd"', filter: { tags: ['=cmd'] }, originals: false, dutch: false },
