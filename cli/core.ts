@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import createClient from 'openapi-fetch';
 import * as yauzl from 'yauzl';
@@ -635,7 +636,8 @@ export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom
  */
 function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, zip: ZipOddities | 'folder'): VerifyResult {
   const excused = (k: string) => zip === 'folder' && isCliLeftover(k);
-  const odd = zip === 'folder' ? { refused: [], duplicates: [] } : zip;
+  const odd: ZipOddities = zip === 'folder' ? { refused: [], duplicates: [], damaged: [] } : zip;
+  const damaged = new Set(odd.damaged);
   const listed = new Set<string>(NOT_LISTED);
   const twice = new Set(odd.duplicates.map(caseless));
   const mismatched: string[] = [];
@@ -650,11 +652,14 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
       listed.add(f.path);
       const got = found.get(f.path);
       if (got === undefined) missing.push(f.path);
-      else if (got.sha256 !== f.sha256 || got.size !== f.size || twice.has(caseless(f.path))) mismatched.push(f.path);
+      else if (got.sha256 !== f.sha256 || got.size !== f.size || twice.has(caseless(f.path)) || damaged.has(f.path)) mismatched.push(f.path);
       else verified++;
     }
   }
   for (const d of new Set(odd.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
+  // manifest.json is covered by nothing but the ZIP's CRC-32: a damaged one read as JSON all the same (a changed
+  // filter, count, createdAt or metadata value) verified as exported.
+  for (const d of damaged) if (d === 'manifest.json' && !mismatched.includes(d)) mismatched.push(d);
   // The CSV is what an auditor reads (amounts, counterparties): when manifest.json records it, it is checked like any listed file.
   const csvCovered = manifest.manifestCsv !== undefined;
   if (csvCovered) {
@@ -663,7 +668,7 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
     if (twice.has(caseless(CSV))) {
       if (!mismatched.includes(CSV)) mismatched.push(CSV);
     } else if (got === undefined) missing.push(CSV);
-    else if (typeof want !== 'object' || want === null || got.sha256 !== want.sha256 || got.size !== want.size) mismatched.push(CSV);
+    else if (typeof want !== 'object' || want === null || got.sha256 !== want.sha256 || got.size !== want.size || damaged.has(CSV)) mismatched.push(CSV);
   }
   const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
   return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected, csvCovered };
@@ -692,11 +697,29 @@ function unsafeEntryName(name: string): boolean {
 /** A path as a case-insensitive file system (NTFS, APFS) compares it, as the archive names export entries. */
 const caseless = (p: string): string => p.toUpperCase().toLowerCase();
 
-/** What `readZip` did not hand on: names refused (see `unsafeEntryName`) and names met a second time (caseless). */
+/**
+ * What `readZip` did not hand on: names refused (see `unsafeEntryName`) and names met a second time (caseless); and
+ * what it handed on damaged: entries whose bytes do not give the CRC-32 the ZIP records for them.
+ */
 interface ZipOddities {
   refused: string[];
   duplicates: string[];
+  damaged: string[];
 }
+
+/** CRC-32 (ZIP's): Node's own where it has one (20.15 and later), else table-driven. */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+const crc32: (data: Buffer, value?: number) => number =
+  (zlib as { crc32?: (data: Buffer, value?: number) => number }).crc32 ??
+  ((data, value = 0) => {
+    let c = ~value >>> 0;
+    for (const b of data) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return ~c >>> 0;
+  });
 
 /**
  * Reads every entry of an export ZIP, handing each to `onEntry` once (the first of a name held twice);
@@ -706,7 +729,7 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
   // yauzl stops at a name reaching outside the folder (`../`, `/`, `C:`) or a damaged ZIP; its message holds the raw name.
   const unreadable = (e: Error) => new CliError(`${zipFile}: ${printable(e.message)}; NOT VERIFIED.`, 3);
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(unreadable(e)) : resolve(z))));
-  const odd: ZipOddities = { refused: [], duplicates: [] };
+  const odd: ZipOddities = { refused: [], duplicates: [], damaged: [] };
   const seen = new Set<string>();
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
@@ -721,7 +744,21 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
       }
       zip.openReadStream(entry, (err, stream) => {
         if (err) return reject(err);
-        onEntry(name, stream).then(() => zip.readEntry(), reject);
+        // yauzl does not check an entry's CRC-32. A deflated entry (manifest.json) with one byte changed still
+        // inflates, to other text, and nothing else covers manifest.json: verify said ok. The CRC catches it.
+        let crc = 0;
+        const checked = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            crc = crc32(chunk, crc);
+            cb(null, chunk);
+          },
+          flush(cb) {
+            if (crc >>> 0 !== entry.crc32 >>> 0) odd.damaged.push(name);
+            cb();
+          },
+        });
+        stream.on('error', (e) => checked.destroy(e));
+        onEntry(name, stream.pipe(checked)).then(() => zip.readEntry(), reject);
       });
     });
     zip.on('end', resolve);

@@ -16,6 +16,9 @@ import type { CsvFormat, ExportManifest, ManifestDocument } from '../kernel/expo
  */
 const CSV_COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counterparty', 'amount', 'currency', 'reference', 'tags', 'createdAt', 'renditionPath', 'renditionSize', 'renditionSha256', 'validation', 'validator', 'validationFailedRules', 'originalCount', 'originalPaths', 'originalMediaTypes', 'originalSizes', 'originalSha256s'] as const;
 
+/** The columns of text people typed: a value a spreadsheet would read there as a number or date is kept text (names.ts csvField). */
+const TEXT_COLUMNS = new Set<string>(['counterparty', 'reference', 'tags']);
+
 /**
  * The manifest entries of a running export, one JSON line each in a temporary file, so that an
  * export of tens of thousands of documents keeps flat memory: manifest.json and manifest.csv are
@@ -85,7 +88,7 @@ export class ManifestSpool {
   /** manifest.csv: UTF-8 with a BOM (spreadsheets then read it as UTF-8), a header row, one row per document, CRLF line ends. */
   csv(format: CsvFormat): Readable {
     const lines = this.lines.bind(this);
-    const field = (v: unknown) => csvField(v as Parameters<typeof csvField>[0], format);
+    const field = (v: unknown, i: number) => csvField(v as Parameters<typeof csvField>[0], format, TEXT_COLUMNS.has(CSV_COLUMNS[i]!));
     return Readable.from(
       (async function* () {
         yield `\uFEFF${CSV_COLUMNS.join(format.separator)}\r\n`;
@@ -102,7 +105,7 @@ export class ManifestSpool {
             rendition?.path, rendition?.size, rendition?.sha256, v?.status, checked && `${checked.validator} ${checked.profile}`, checked?.failedRules,
             originals.length, many(originals.map((o) => o.path)), many(originals.map((o) => o.mediaType)), many(originals.map((o) => o.size)), many(originals.map((o) => o.sha256)),
           ];
-          yield `${row.map(field).join(format.separator)}\r\n`;
+          yield `${row.map((v, i) => field(v, i)).join(format.separator)}\r\n`;
         }
       })(),
     );

@@ -75,16 +75,26 @@ function clean(s: string): string {
 }
 
 /**
+ * Text a spreadsheet opening the CSV reads as a value instead: a number (either decimal mark, a sign, grouping, an
+ * exponent, a percent, a currency sign, an accounting negative `(5)`, a fraction `1 1/2`), a date or time (`2024-01`,
+ * `3/4`, `12-3`, `1 jan`, `dec-24`, `12:30`), a truth value. A reference `0042` became
+ * 42 and a Dutch spreadsheet read `1,5` as 1.5: another reference than the archive's, and `3/4` a date.
+ */
+export const READ_AS_VALUE = /^\s*(?:\(?[+-]?[€$£¥]?\s*[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?\s*[€$£¥]?\)?|\d+\s+\d+\/\d+|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}[-/. ]?(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?(?:[-/. ]?\d{1,4})?|(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?[-/. ]?\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]m)?|true|false|waar|onwaar)\s*$/i;
+
+/**
  * One CSV field (RFC 4180) for the given separator. Text that a spreadsheet would run as a formula
  * gets a leading quote; numbers never do (a negative amount must stay a number), and are written
- * with the chosen decimal mark. Several values in one field are joined with ` | `.
+ * with the chosen decimal mark. Several values in one field are joined with ` | `. With `text`
+ * (what people typed: counterparty, reference, tags), text a spreadsheet would read as a number,
+ * date or truth value gets the leading quote too; dates the archive writes as dates stay dates.
  */
-export function csvField(v: string | number | boolean | readonly string[] | null | undefined, format: { separator: string; decimalMark: string } = { separator: ',', decimalMark: '.' }): string {
+export function csvField(v: string | number | boolean | readonly string[] | null | undefined, format: { separator: string; decimalMark: string } = { separator: ',', decimalMark: '.' }, text = false): string {
   let s: string;
   if (typeof v === 'number') s = format.decimalMark === '.' ? String(v) : String(v).replace('.', format.decimalMark);
   else {
     s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(' | ') : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    if (/^[=+\-@\t\r]/.test(s) || (text && READ_AS_VALUE.test(s))) s = `'${s}`;
   }
   return s.includes(format.separator) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
