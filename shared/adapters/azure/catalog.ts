@@ -2,10 +2,25 @@ import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
+import { invalidPageToken } from '../../kernel/page-token';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
 import { conditionalBatch, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
+
+/** Which of a sorted search's two queries a token resumes (p), and where (the store's token c; none: its start). */
+function sortedToken(token: string | undefined): { p: number; c: string | undefined } {
+  if (token === undefined) return { p: 0, c: undefined };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(token);
+  } catch {
+    parsed = undefined;
+  }
+  const { p, c } = (parsed ?? {}) as { p?: unknown; c?: unknown };
+  if ((p !== 0 && p !== 1) || (c !== undefined && typeof c !== 'string')) throw invalidPageToken('not valid for this query; start again from the first page');
+  return { p, c };
+}
 
 /** WHERE clause of a catalog search: always the tenant's partition, only indexed paths. */
 function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken' | 'sort' | 'order'>): { where: string; parameters: SqlParameter[] } {
@@ -126,12 +141,43 @@ export class DocumentCatalog implements CatalogPort {
     return doc && doc.status !== 'disposed' && doc.contentKey === contentKey ? doc : null;
   }
 
+  /**
+   * A page of the search in its sort order. Sorted by document date or amount, documents without that field come first
+   * ascending and last descending (as Cosmos orders undefined: lowest), then by id. Why two queries: the store's
+   * multi-key ORDER BY left out every item without the sort key (the local Cosmos server does; Cosmos's own behaviour has
+   * changed over time), so a search sorted by date or amount silently hid the undated or unpriced documents, and an
+   * export (which walks by document date) left them out. The items without the key are one query (ORDER BY id), those
+   * with it the other (IS_DEFINED, so neither store can return one twice); the token says which and where.
+   */
   async list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>> {
     const { where, parameters } = searchFilter(tenantId, q);
     const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    const query = `SELECT * FROM c WHERE ${where} ORDER BY ${SORT_PATH[q.sort ?? 'createdAt']} ${dir}, c.id ${dir}`;
-    const res = await queryPage<ArchivedDocument>(this.container, { query, parameters }, { partitionKey: tenantId, limit: q.limit, continuationToken: q.continuationToken });
-    return { items: res.resources.map(strip), continuationToken: res.continuationToken };
+    const sort = q.sort ?? 'createdAt';
+    const page = (query: string, limit: number, continuationToken?: string) =>
+      queryPage<ArchivedDocument>(this.container, { query, parameters }, { partitionKey: tenantId, limit, continuationToken });
+    if (sort === 'createdAt') {
+      // Every item has a createdAt: one query.
+      const res = await page(`SELECT * FROM c WHERE ${where} ORDER BY c.createdAt ${dir}, c.id ${dir}`, q.limit, q.continuationToken);
+      return { items: res.resources.map(strip), continuationToken: res.continuationToken };
+    }
+    const path = SORT_PATH[sort];
+    const without = `SELECT * FROM c WHERE ${where} AND NOT IS_DEFINED(${path}) ORDER BY c.id ${dir}`;
+    const withKey = `SELECT * FROM c WHERE ${where} AND IS_DEFINED(${path}) ORDER BY ${path} ${dir}, c.id ${dir}`;
+    const parts = dir === 'ASC' ? [without, withKey] : [withKey, without];
+    let { p, c } = sortedToken(q.continuationToken);
+    const items: ArchivedDocument[] = [];
+    for (;;) {
+      const res = await page(parts[p]!, q.limit - items.length, c);
+      items.push(...res.resources.map(strip));
+      if (res.continuationToken) return { items, continuationToken: JSON.stringify({ p, c: res.continuationToken }) };
+      if (++p >= parts.length) return { items, continuationToken: null };
+      c = undefined;
+      if (items.length >= q.limit) {
+        // A token only when more remain: look whether the next part holds any.
+        const next = await page(parts[p]!, 1);
+        if (next.resources.length > 0) return { items, continuationToken: JSON.stringify({ p }) };
+      }
+    }
   }
 
   /**
