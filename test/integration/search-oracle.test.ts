@@ -287,8 +287,9 @@ const VALUES: Record<keyof Query, () => string[]> = {
   to: () => ['2023-12-31', '2024-02-29', '2024-12-31'],
   kind: () => ['invoice', 'bank-statement'],
   counterparty: () => ['bakker', 'Bakkerij', 'bakkerij ', 'BAKKERIJ  JANSEN', 'backerei', 'Épicerie', 'muller', 'fi'],
-  amountMin: () => ['0', '-12.5', '19.99'],
-  amountMax: () => ['0', '19.99', '-1'],
+  // The bounds: an amount may be ±(2^53 − 1), so a search may be bounded by it.
+  amountMin: () => ['0', '-12.5', '19.99', String(Number.MAX_SAFE_INTEGER)],
+  amountMax: () => ['0', '19.99', '-1', String(-Number.MAX_SAFE_INTEGER)],
   currency: () => ['EUR', 'USD'],
   reference: () => ['inv-2024-001', 'ref 12', 'uber', 'REF'],
   tags: () => ['paid', 'paid,q1', 'Paid'],
