@@ -8,8 +8,12 @@ import { conditionalBatch, isCosmosStatus, queryPage, readTenantItem, withoutSys
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
-/** Which of a sorted search's two queries a token resumes (p), and where (the store's token c; none: its start). */
-function sortedToken(token: string | undefined): { p: number; c: string | undefined } {
+/**
+ * Which of a sorted search's two queries a token resumes (p), and where (the store's token c; none: its start). A store
+ * token without that wrapping was issued before the search had two parts (a page link kept, an export running across
+ * the upgrade): it walked the documents with the key, so it resumes that part (`withKeyPart`).
+ */
+function sortedToken(token: string | undefined, withKeyPart: number): { p: number; c: string | undefined } {
   if (token === undefined) return { p: 0, c: undefined };
   let parsed: unknown;
   try {
@@ -17,7 +21,8 @@ function sortedToken(token: string | undefined): { p: number; c: string | undefi
   } catch {
     parsed = undefined;
   }
-  const { p, c } = (parsed ?? {}) as { p?: unknown; c?: unknown };
+  const { p, c } = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as { p?: unknown; c?: unknown };
+  if (p === undefined) return { p: withKeyPart, c: token };
   if ((p !== 0 && p !== 1) || (c !== undefined && typeof c !== 'string')) throw invalidPageToken('not valid for this query; start again from the first page');
   return { p, c };
 }
@@ -143,11 +148,12 @@ export class DocumentCatalog implements CatalogPort {
 
   /**
    * A page of the search in its sort order. Sorted by document date or amount, documents without that field come first
-   * ascending and last descending (as Cosmos orders undefined: lowest), then by id. Why two queries: the store's
-   * multi-key ORDER BY left out every item without the sort key (the local Cosmos server does; Cosmos's own behaviour has
-   * changed over time), so a search sorted by date or amount silently hid the undated or unpriced documents, and an
-   * export (which walks by document date) left them out. The items without the key are one query (ORDER BY id), those
-   * with it the other (IS_DEFINED, so neither store can return one twice); the token says which and where.
+   * ascending and last descending (as Cosmos orders undefined: lowest), then by id. Why two queries: paging by a key some
+   * items lack broke. The local Cosmos server's continuation token cannot resume among them (ascending the rest of them
+   * were lost, descending the same page came back for ever), and what Cosmos itself does with undefined sort keys has
+   * changed over time: a search sorted by date or amount hid undated or unpriced documents past its first page, and an
+   * export (which walks by document date, 100 at a time) left them out. The items without the key are one query (ORDER BY id),
+   * those with it the other (IS_DEFINED, so neither store can return one twice); the token says which and where.
    */
   async list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>> {
     const { where, parameters } = searchFilter(tenantId, q);
@@ -164,7 +170,7 @@ export class DocumentCatalog implements CatalogPort {
     const without = `SELECT * FROM c WHERE ${where} AND NOT IS_DEFINED(${path}) ORDER BY c.id ${dir}`;
     const withKey = `SELECT * FROM c WHERE ${where} AND IS_DEFINED(${path}) ORDER BY ${path} ${dir}, c.id ${dir}`;
     const parts = dir === 'ASC' ? [without, withKey] : [withKey, without];
-    let { p, c } = sortedToken(q.continuationToken);
+    let { p, c } = sortedToken(q.continuationToken, parts.indexOf(withKey));
     const items: ArchivedDocument[] = [];
     for (;;) {
       const res = await page(parts[p]!, q.limit - items.length, c);
