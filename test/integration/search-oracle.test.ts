@@ -8,7 +8,7 @@
  * a ligature and shared prefixes ("Bakker", "Bakkerij", "bakkerij  jansen", "Bäckerei"), amounts (0, negatives,
  * decimals, equal values, ±2^53−1) or none, kinds, currencies, tags, creation instants with ties. Then corrections over
  * PATCH in two rounds (a counterparty renamed, a fiscal year moved, an amount changed, a kind removed, a reference and a
- * date changed). Queries: every filter alone (several values each) and every pair of filters, each walked under a sort
+ * date changed). Queries: every filter alone (several values each) and every pair of filters (every value of one with every value of the other), each walked under a sort
  * key × order × page size taken in turn from {createdAt, documentDate, amount} × {asc, desc} × {1, 2, 7, 200}; the
  * unfiltered search under all 24 of them.
  *
@@ -347,7 +347,8 @@ describe('GET /documents against the oracle', () => {
       for (let j = i + 1; j < FILTERS.length; j++) {
         const a = VALUES[FILTERS[i]!]();
         const b = VALUES[FILTERS[j]!]();
-        for (let k = 0; k < 2; k++) await walk({ q: { [FILTERS[i]!]: a[(n + k) % a.length]!, [FILTERS[j]!]: b[(n + 2 * k) % b.length]! }, ...COMBOS[(n * 5 + k) % COMBOS.length]! }, n++);
+        // Every value of the one with every value of the other, the sort, order and page size in turn.
+        for (const x of a) for (const y of b) await walk({ q: { [FILTERS[i]!]: x, [FILTERS[j]!]: y }, ...COMBOS[(n * 7) % COMBOS.length]! }, n++);
       }
     }
   });
@@ -434,6 +435,6 @@ describe('GET /documents against the oracle', () => {
     console.log(`search oracle: ${walks} walks (${nonEmpty} with matches, ${multiPage} of several pages), ${requests} requests`);
     // The sweep says something: most searches find documents, and many span pages.
     expect(nonEmpty).toBeGreaterThan(walks / 2);
-    expect(multiPage).toBeGreaterThan(walks / 3);
+    expect(multiPage).toBeGreaterThan(walks / 5);
   });
 });
