@@ -1,6 +1,11 @@
 import { z } from 'zod';
 
-const DIGITS = { integer: /^-?[0-9]{1,15}$/, decimal: /^-?[0-9]{1,15}(\.[0-9]{1,20})?$/ } as const;
+/**
+ * A decimal's whole part takes 16 digits: an amount may be as large as 2^53 − 1 (kernel/metadata.ts amountOf), 16 digits,
+ * and with 15 a search bounded by a stored amount (`amountMin=9007199254740991`) was refused; the number's own bounds still
+ * refuse what is larger.
+ */
+const DIGITS = { integer: /^-?[0-9]{1,15}$/, decimal: /^-?[0-9]{1,16}(\.[0-9]{1,20})?$/ } as const;
 
 /**
  * A number as a URL carries it (a query parameter, a path segment): decimal digits, a sign, and for a

@@ -2,10 +2,30 @@ import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
+import { invalidPageToken } from '../../kernel/page-token';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
 import { conditionalBatch, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
+
+/**
+ * Which of a sorted search's two queries a token resumes (p), and where (the store's token c; none: its start). A store
+ * token without that wrapping was issued before the search had two parts (a page link kept, an export running across
+ * the upgrade): it walked the documents with the key, so it resumes that part (`withKeyPart`).
+ */
+function sortedToken(token: string | undefined, withKeyPart: number): { p: number; c: string | undefined } {
+  if (token === undefined) return { p: 0, c: undefined };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(token);
+  } catch {
+    parsed = undefined;
+  }
+  const { p, c } = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as { p?: unknown; c?: unknown };
+  if (p === undefined) return { p: withKeyPart, c: token };
+  if ((p !== 0 && p !== 1) || (c !== undefined && typeof c !== 'string')) throw invalidPageToken('not valid for this query; start again from the first page');
+  return { p, c };
+}
 
 /** WHERE clause of a catalog search: always the tenant's partition, only indexed paths. */
 function searchFilter(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken' | 'sort' | 'order'>): { where: string; parameters: SqlParameter[] } {
@@ -126,12 +146,44 @@ export class DocumentCatalog implements CatalogPort {
     return doc && doc.status !== 'disposed' && doc.contentKey === contentKey ? doc : null;
   }
 
+  /**
+   * A page of the search in its sort order. Sorted by document date or amount, documents without that field come first
+   * ascending and last descending (as Cosmos orders undefined: lowest), then by id. Why two queries: paging by a key some
+   * items lack broke. The local Cosmos server's continuation token cannot resume among them (ascending the rest of them
+   * were lost, descending the same page came back for ever), and what Cosmos itself does with undefined sort keys has
+   * changed over time: a search sorted by date or amount hid undated or unpriced documents past its first page, and an
+   * export (which walks by document date, 100 at a time) left them out. The items without the key are one query (ORDER BY id),
+   * those with it the other (IS_DEFINED, so neither store can return one twice); the token says which and where.
+   */
   async list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>> {
     const { where, parameters } = searchFilter(tenantId, q);
     const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    const query = `SELECT * FROM c WHERE ${where} ORDER BY ${SORT_PATH[q.sort ?? 'createdAt']} ${dir}, c.id ${dir}`;
-    const res = await queryPage<ArchivedDocument>(this.container, { query, parameters }, { partitionKey: tenantId, limit: q.limit, continuationToken: q.continuationToken });
-    return { items: res.resources.map(strip), continuationToken: res.continuationToken };
+    const sort = q.sort ?? 'createdAt';
+    const page = (query: string, limit: number, continuationToken?: string) =>
+      queryPage<ArchivedDocument>(this.container, { query, parameters }, { partitionKey: tenantId, limit, continuationToken });
+    if (sort === 'createdAt') {
+      // Every item has a createdAt: one query.
+      const res = await page(`SELECT * FROM c WHERE ${where} ORDER BY c.createdAt ${dir}, c.id ${dir}`, q.limit, q.continuationToken);
+      return { items: res.resources.map(strip), continuationToken: res.continuationToken };
+    }
+    const path = SORT_PATH[sort];
+    const without = `SELECT * FROM c WHERE ${where} AND NOT IS_DEFINED(${path}) ORDER BY c.id ${dir}`;
+    const withKey = `SELECT * FROM c WHERE ${where} AND IS_DEFINED(${path}) ORDER BY ${path} ${dir}, c.id ${dir}`;
+    const parts = dir === 'ASC' ? [without, withKey] : [withKey, without];
+    let { p, c } = sortedToken(q.continuationToken, parts.indexOf(withKey));
+    const items: ArchivedDocument[] = [];
+    for (;;) {
+      const res = await page(parts[p]!, q.limit - items.length, c);
+      items.push(...res.resources.map(strip));
+      if (res.continuationToken) return { items, continuationToken: JSON.stringify({ p, c: res.continuationToken }) };
+      if (++p >= parts.length) return { items, continuationToken: null };
+      c = undefined;
+      if (items.length >= q.limit) {
+        // A token only when more remain: look whether the next part holds any.
+        const next = await page(parts[p]!, 1);
+        if (next.resources.length > 0) return { items, continuationToken: JSON.stringify({ p }) };
+      }
+    }
   }
 
   /**
