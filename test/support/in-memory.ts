@@ -90,7 +90,8 @@ function readOf(bytes: Buffer, contentType: string, range?: { offset: number; co
 export interface StoredBlob {
   bytes: Buffer;
   contentType: string;
-  worm: WormSettings;
+  /** A blob written without a time lock (WormSettings.retainUntil null) is kept with a lock that ended as it was written. */
+  worm: { retainUntil: string; legalHold: boolean };
   metadata: Record<string, string>;
   /** When it was written, by the clock the fake was given (the reconciler's orphan grace reads it). */
   lastModified?: string;
@@ -122,7 +123,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     this.tenants.add(tenantId);
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
-    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm, retainUntil: wholeSecond(worm.retainUntil) }, metadata, lastModified: this.now().toISOString() });
+    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm, retainUntil: wholeSecond(worm.retainUntil ?? this.now().toISOString()) }, metadata, lastModified: this.now().toISOString() });
     return 'created';
   }
   async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
