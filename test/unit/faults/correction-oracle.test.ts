@@ -8,7 +8,11 @@
  * alice (tenant-admin), up (the uploader) or acct (accountant), with a reason; the same with a stale If-Match (an
  * earlier or a later version), none, `*`, a weak or foreign tag, or by aud (auditor, no `documents:correct`); a legal hold
  * placed, then a correction; two corrections at once with the same If-Match. Every fourth walk ends by moving the
- * clock past every retain-until (the documents await disposal; no sweep runs) and correcting again.
+ * clock past every retain-until (the documents await disposal) and correcting again (four more steps); every walk then
+ * runs the reconciler twice and is judged again; a walk past retention then runs the sweep, and each document it disposed
+ * of is corrected once more (410). Storage refuses a create with a lock that expires in the past, as Azure and the WORM
+ * proxy do (refusePastLocks). Plus one case: 100 corrections, then the 101st (409 `too_many_corrections`). A last case
+ * checks the walks met every kind of outcome. About 130 cases, 9 s.
  *
  * THE ORACLE (from the README's words, importing none of the correction or retention code): the metadata is the RFC
  * 7396 merge of the patch (null removes); a correction that changes nothing is answered 200 with no new version (the
@@ -36,13 +40,17 @@
  *   adapter's write, not the archive's decision under test) against the README's search semantics written here.
  * - A no-op correction is answered 200 with the document and no `correction`, audited as a success without a version.
  * - A correction of a document past its retention (awaiting disposal, no sweep run) is accepted: README says such a
- *   document corrected into a later year moves in the catalog (and locks its blobs when that year has not ended).
+ *   document corrected into a later year moves in the catalog (and locks its blobs when that year has not ended). Its
+ *   correction blob is kept without a time lock when the retention stays ended (storage refuses a past one), so the
+ *   "locked at least until retain-until" check applies while retain-until is ahead of now.
+ * - A held document is corrected like any other (a hold stops disposal, not corrections); its correction blobs carry
+ *   the legal hold.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { withSearchKeys } from '../../../shared/kernel/search-keys';
-import { runReconcileTimer } from '../../../shared/retention/timers';
+import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, type Call, hold, ok, send, settle, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const SEQUENCES = 128;
@@ -410,8 +418,47 @@ async function walk(seed: number): Promise<Outcome> {
   }
   await settle(w);
   for (const x of docs) found.push(...(await judged(w, x)).map((f) => `after the reconciler: ${f}`));
+
+  // Past retention: the sweep disposes of what is not held (approval not required by default), then a correction of a
+  // disposed document is 410, audited as refused, and stores nothing (no correction blob in the emptied folder).
+  const due = docs.filter((d) => d.pastRetention && !d.held && Date.parse(d.retainUntil) <= w.clock.now().getTime());
+  if (due.length > 0) {
+    await runSweepTimer(w.deps);
+    await settle(w);
+    for (const d of due) {
+      const item = w.deps.catalog.documents.get(`${TENANT}/${d.id}`);
+      if (item?.status !== 'disposed' || docBlobs(w, d.id).length > 0) {
+        found.push(`${d.id.slice(-8)}: not disposed by the sweep (${item?.status}, ${docBlobs(w, d.id).length} blobs)`);
+        continue;
+      }
+      stepNo++;
+      await correctOnce('disposed', d, { counterparty: 'After Disposal B.V.' }, 'alice', `"metadata-${d.history.length + 1}"`, { status: 410, code: 'document_disposed' });
+    }
+  }
   return { found, steps: stepNo };
 }
+
+it('a document corrected as often as the archive keeps corrections: the next one is 409 too_many_corrections and stores nothing', async () => {
+  const w = world();
+  refusePastLocks(w);
+  const id = (await ok(w, upload({ documentDate: '2025-06-30', counterparty: 'Acme Trading Ltd', kind: 'invoice' }), 201)).json.id as string;
+  await settle(w);
+  for (let v = 1; v <= 100; v++) {
+    w.clock.advance(1000);
+    await ok(w, patchCall(id, { reference: `R-${v}` }, `fix ${v}`, 'alice', `"metadata-${v}"`));
+  }
+  await settle(w);
+  const before = snapshot(w, id);
+  const r = await send(w, patchCall(id, { reference: 'R-101' }, 'one too many', 'alice', '"metadata-101"'));
+  await settle(w);
+  expect([r.status, r.json?.code]).toEqual([409, 'too_many_corrections']);
+  expect(snapshot(w, id)).toBe(before);
+  expect(w.deps.audit.entries.filter((e) => e.requestId === r.requestId).map((e) => [e.outcome, e.status])).toEqual([['refused', 409]]);
+  // A repeat of the current value is still the no-op it always is (200, no version).
+  const same_ = await send(w, patchCall(id, { reference: 'R-100' }, 'again', 'alice', '"metadata-101"'));
+  expect([same_.status, same_.headers.ETag]).toEqual([200, '"metadata-101"']);
+  expect(docBlobs(w, id).filter(([k]) => isCorrectionBlob(k))).toHaveLength(100);
+});
 
 describe('correction oracle: a year-end correction is applied once, kept whole, and seen everywhere', () => {
   afterAll(() => {
@@ -421,4 +468,9 @@ describe('correction oracle: a year-end correction is applied once, kept whole, 
     const { found } = await walk(seed);
     expect(found).toEqual([]);
   }, 60_000);
+  it('the walks met every kind of outcome (else the generator went blind)', () => {
+    const kinds = [...MET.keys()].map((k) => k.replace(' past retention', ''));
+    for (const want of ['correct: 200', 'correct: 200 no-op', 'correct: 200 retention lengthened', 'correct: 400 invalid_metadata', 'correct: 422 retention_shortening_refused', 'stale: 412 precondition_failed', 'bad-tag: 412 precondition_failed', 'no-if-match: 428 precondition_required', 'no-permission: 403 forbidden', 'hold: 200', 'race: 200,412', 'disposed: 410 document_disposed']) expect(kinds).toContain(want);
+    expect([...MET.keys()].some((k) => k.startsWith('correct past retention: 200 retention lengthened'))).toBe(true);
+  });
 });
