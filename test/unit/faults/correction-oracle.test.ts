@@ -7,7 +7,7 @@
  * retentionClass, tags), each set to a new value, cleared (`null`), or repeated as it is (a no-op when all are), by
  * alice (tenant-admin), up (the uploader) or acct (accountant), with a reason; the same with a stale If-Match (an
  * earlier or a later version), none, `*`, a weak or foreign tag, or by aud (auditor, no `documents:correct`); a legal hold
- * placed, then a correction; two corrections at once with the same If-Match. Every fourth walk ends by moving the
+ * placed (then a correction), released by another person (then a correction); two corrections at once with the same If-Match. Every fourth walk ends by moving the
  * clock past every retain-until (the documents await disposal) and correcting again (four more steps); every walk then
  * runs the reconciler twice and is judged again; a walk past retention then runs the sweep, and each document it disposed
  * of is corrected once more (410). Storage refuses a create with a lock that expires in the past, as Azure and the WORM
@@ -86,6 +86,7 @@ interface DocState {
   history: Entry[];
   yearsEver: Set<number>;
   held: boolean;
+  holdId?: string;
   pastRetention: boolean;
   /** Every counterparty and reference it had: a search for one it no longer has must not find it (unless a prefix of the current). */
   former: { counterparty: Set<string>; reference: Set<string> };
@@ -345,7 +346,7 @@ async function walk(seed: number): Promise<Outcome> {
     w.clock.advance(60_000);
     const d = pick(docs);
     const etag = `"metadata-${d.history.length + 1}"`;
-    const kind = pick(['correct', 'correct', 'correct', 'correct', 'stale', 'no-if-match', 'bad-tag', 'no-permission', 'hold', 'race'] as const);
+    const kind = pick(['correct', 'correct', 'correct', 'correct', 'stale', 'no-if-match', 'bad-tag', 'no-permission', 'hold', 'release', 'race'] as const);
     const patch = patchFor(rnd, d);
     switch (kind) {
       case 'correct':
@@ -368,11 +369,20 @@ async function walk(seed: number): Promise<Outcome> {
         break;
       case 'hold':
         if (!d.held) {
-          await ok(w, hold(d.id, `C-${stepNo}`));
+          d.holdId = (await ok(w, hold(d.id, `C-${stepNo}`), 201)).json.id as string;
           await settle(w);
           d.held = true;
         }
         await correctOnce(kind, d, patch, 'acct', etag, judge(d, patch));
+        break;
+      case 'release':
+        // The hold released (four eyes: bob, not its placer): every blob's flag cleared, the correction blobs' too.
+        if (d.held) {
+          await ok(w, { method: 'DELETE', path: `documents/${d.id}/legal-holds/${d.holdId!}`, body: { reason: 'Closed' }, as: 'bob' });
+          await settle(w);
+          d.held = false;
+        }
+        await correctOnce(kind, d, patch, 'alice', etag, judge(d, patch));
         break;
       case 'race': {
         // Two different counterparties at once over the same version: exactly one is stored, the other is told 412.
@@ -470,7 +480,7 @@ describe('correction oracle: a year-end correction is applied once, kept whole, 
   }, 60_000);
   it('the walks met every kind of outcome (else the generator went blind)', () => {
     const kinds = [...MET.keys()].map((k) => k.replace(' past retention', ''));
-    for (const want of ['correct: 200', 'correct: 200 no-op', 'correct: 200 retention lengthened', 'correct: 400 invalid_metadata', 'correct: 422 retention_shortening_refused', 'stale: 412 precondition_failed', 'bad-tag: 412 precondition_failed', 'no-if-match: 428 precondition_required', 'no-permission: 403 forbidden', 'hold: 200', 'race: 200,412', 'disposed: 410 document_disposed']) expect(kinds).toContain(want);
+    for (const want of ['correct: 200', 'correct: 200 no-op', 'correct: 200 retention lengthened', 'correct: 400 invalid_metadata', 'correct: 422 retention_shortening_refused', 'stale: 412 precondition_failed', 'bad-tag: 412 precondition_failed', 'no-if-match: 428 precondition_required', 'no-permission: 403 forbidden', 'hold: 200', 'release: 200', 'race: 200,412', 'disposed: 410 document_disposed']) expect(kinds).toContain(want);
     expect([...MET.keys()].some((k) => k.startsWith('correct past retention: 200 retention lengthened'))).toBe(true);
   });
 });
