@@ -420,7 +420,10 @@ async function walk(seed: number): Promise<Outcome> {
     for (const d of docs) d.pastRetention = true;
     for (let i = 0; i < 4; i++) await doStep();
   }
-  // The reconciler after it all (its orphan grace passed): nothing to write again, nothing doubled, nothing lost.
+  // The reconciler after it all (its orphan grace passed): nothing to write again, nothing doubled, nothing lost. In every
+  // third walk the first document's catalog item is lost first (a restore): it is rebuilt from its manifest and its
+  // correction blobs, every accepted correction back in order.
+  if (seed % 3 === 0) w.deps.catalog.documents.delete(`${TENANT}/${docs[0]!.id}`);
   w.clock.advance(3 * 3600_000);
   for (let i = 0; i < 2; i++) {
     const run = await runReconcileTimer(w.deps).then(() => null, (err: unknown) => String(err));
