@@ -9,7 +9,8 @@
  * earlier or a later version), none, `*`, a weak or foreign tag, or by aud (auditor, no `documents:correct`); a legal hold
  * placed (then a correction), released by another person (then a correction); two corrections at once with the same If-Match. Every fourth walk ends by moving the
  * clock past every retain-until (the documents await disposal) and correcting again (four more steps); every walk then
- * runs the reconciler twice and is judged again; a walk past retention then runs the sweep, and each document it disposed
+ * runs the reconciler twice and is judged again (every third walk first loses the first document's catalog item, which
+ * the reconciler rebuilds from its manifest and correction blobs); a walk past retention then runs the sweep, and each document it disposed
  * of is corrected once more (410). Storage refuses a create with a lock that expires in the past, as Azure and the WORM
  * proxy do (refusePastLocks). Plus one case: 100 corrections, then the 101st (409 `too_many_corrections`). A last case
  * checks the walks met every kind of outcome. About 130 cases, 9 s.
