@@ -13,7 +13,7 @@ import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection 
 import { ArchiveError } from '../kernel/errors';
 import type { Actor } from '../kernel/retention';
 import { isHeld } from '../kernel/retention-rules';
-import { updateDocument } from '../retention/update';
+import { lockAhead, updateDocument } from '../retention/update';
 
 /** Operators are alerted on this exact phrase: a correction blob of that version holds another correction than the catalog. */
 export const CORRECTION_BLOB_DIFFERS = 'correction blob differs from the catalog';
@@ -39,11 +39,15 @@ export const storedCorrectionOf = (doc: ArchivedDocument, correction: MetadataCo
  * Writes the blob of the correction `doc` (as the catalog stored it) ends with, or of an earlier one it keeps.
  * 'different': another correction of that version is stored (a catalog restored behind its blobs, corrected anew).
  */
-export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs'>): Promise<'created' | 'identical' | 'different'> {
+export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs' | 'clock'>): Promise<'created' | 'identical' | 'different'> {
   // The document's protection at the time it is written; the reconciler brings it in line with later holds and extensions.
   const stored = storedCorrectionOf(doc, correction);
   const name = blobLayout.correction(doc.id, correction.version);
-  const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: isHeld(doc) }, {});
+  // A document past its retention (awaiting disposal) is still corrected, but storage refuses a lock that expires in the
+  // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
+  // the correction was kept in the catalog only. Its other blobs' locks have ended too: it is written without one.
+  const retainUntil = lockAhead(doc.retention.retainUntil, deps.clock.now()) ? doc.retention.retainUntil : null;
+  const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil, legalHold: isHeld(doc) }, {});
   if (outcome !== 'different') return outcome;
   // Written meanwhile by another writer of the same correction (the reconciler, the request), from the document as it
   // was then (an extension since moves its retention): only another correction is a different one.

@@ -27,8 +27,12 @@ export interface Page<T> {
 export type WormMode = 'enforce' | 'emulator';
 
 export interface WormSettings {
-  /** ISO instant until which the blob version cannot be changed or deleted. */
-  retainUntil: string;
+  /**
+   * ISO instant until which the blob version cannot be changed or deleted; it must be ahead of now (storage refuses a
+   * lock that expires in the past). null: no time lock, for a blob of a document whose retention has already ended
+   * (its other blobs' locks have expired too; only its legal hold applies).
+   */
+  retainUntil: string | null;
   legalHold: boolean;
 }
 

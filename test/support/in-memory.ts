@@ -90,7 +90,11 @@ function readOf(bytes: Buffer, contentType: string, range?: { offset: number; co
 export interface StoredBlob {
   bytes: Buffer;
   contentType: string;
-  worm: WormSettings;
+  /**
+   * A blob written without a time lock (WormSettings.retainUntil null) is kept with a lock that ended as it was written,
+   * `unlocked` (storage reports no expiry for it, as Azure reports none for a blob without an immutability policy).
+   */
+  worm: { retainUntil: string; legalHold: boolean; unlocked?: boolean };
   metadata: Record<string, string>;
   /** When it was written, by the clock the fake was given (the reconciler's orphan grace reads it). */
   lastModified?: string;
@@ -122,7 +126,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     this.tenants.add(tenantId);
     const stored = this.blobs.get(this.key(tenantId, blobName));
     if (stored) return stored.bytes.equals(bytes) ? 'identical' : 'different';
-    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: { ...worm, retainUntil: wholeSecond(worm.retainUntil) }, metadata, lastModified: this.now().toISOString() });
+    this.blobs.set(this.key(tenantId, blobName), { bytes, contentType, worm: worm.retainUntil === null ? { legalHold: worm.legalHold, retainUntil: wholeSecond(this.now().toISOString()), unlocked: true } : { ...worm, retainUntil: wholeSecond(worm.retainUntil) }, metadata, lastModified: this.now().toISOString() });
     return 'created';
   }
   async putFileCreateOnly(tenantId: string, blobName: string, file: SpooledFile, contentType: string, worm: WormSettings, metadata: Record<string, string>): Promise<CreateOnlyOutcome> {
@@ -154,12 +158,13 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     const worm = this.of(tenantId, blobName).worm;
     if (Date.parse(retainUntil) <= this.now().getTime()) throw new Error(`400 InvalidExpiryTime: the immutability policy expiry time must be in the future (${retainUntil})`);
     if (Date.parse(wholeSecond(retainUntil)) > Date.parse(worm.retainUntil)) worm.retainUntil = wholeSecond(retainUntil);
+    delete worm.unlocked;
   }
   async documentBlobs(tenantId: string, documentId: string): Promise<string[]> {
     return this.namesOf(tenantId, `${documentId}/`);
   }
   async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
-    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.retainUntil }));
+    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil }));
   }
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);

@@ -75,7 +75,7 @@ export class BlobArchive implements BlobArchivePort {
         conditions: { ifNoneMatch: '*' },
         blobHTTPHeaders: { blobContentType: contentType },
         metadata,
-        immutabilityPolicy: { expiriesOn: new Date(worm.retainUntil), policyMode: this.policyMode },
+        ...(worm.retainUntil !== null ? { immutabilityPolicy: { expiriesOn: new Date(worm.retainUntil), policyMode: this.policyMode } } : {}),
         legalHold: worm.legalHold,
       });
       return true;
