@@ -1,3 +1,4 @@
+import { lockAhead } from '../retention/update';
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
@@ -177,7 +178,11 @@ async function record(
   const blobName = validationReportName(doc.id);
   let report = found.report;
   let outcome = { validator: found.validator, profile: found.profile, passed: found.passed, failedRules: found.failedRules };
-  const state = await deps.blobs.putCreateOnly(doc.tenantId, blobName, report, 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: doc.legalHold }, { sha256: sha256(report) });
+  // A rendition validated after its document's retention ended (a late delivery, a requeue of a document awaiting
+  // disposal): storage refuses a lock that expires in the past, so the report was never stored and the request
+  // retried until poisoned. Written without a time lock, as its document's other blobs are by then.
+  const locked = lockAhead(doc.retention.retainUntil, now);
+  const state = await deps.blobs.putCreateOnly(doc.tenantId, blobName, report, 'application/json', { retainUntil: locked ? doc.retention.retainUntil : null, legalHold: doc.legalHold }, { sha256: sha256(report) });
   if (state === 'different') {
     // An earlier delivery stored a report and stopped before recording it: that report is the evidence.
     report = await deps.blobs.readAll(doc.tenantId, blobName);
@@ -187,7 +192,7 @@ async function record(
     // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now
     // (only what differs: a locked policy's expiry can only move later).
     const stored = (await deps.blobs.documentBlobWorm(doc.tenantId, doc.id)).find((b) => b.name === blobName);
-    if (!stored?.retainUntil || Date.parse(stored.retainUntil) < Date.parse(doc.retention.retainUntil)) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+    if (locked && (!stored?.retainUntil || Date.parse(stored.retainUntil) < Date.parse(doc.retention.retainUntil))) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
     if (stored?.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
   }
   const recorded = await recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
@@ -252,7 +257,7 @@ export async function recordOutcome(
     if (!current || current.item.status !== 'active' || isRecorded(current.item)) return null;
     // Fail closed: the report is as protected as the catalog says before the catalog names it (a failure here
     // leaves the verdict unrecorded, for another delivery; after the write nothing would set it again).
-    if (Date.parse(current.item.retention.retainUntil) > Date.parse(reportUntil)) {
+    if (Date.parse(current.item.retention.retainUntil) > Date.parse(reportUntil) && lockAhead(current.item.retention.retainUntil, now)) {
       await deps.blobs.extendRetention(doc.tenantId, blobName, current.item.retention.retainUntil);
       reportUntil = current.item.retention.retainUntil;
     }
@@ -310,7 +315,7 @@ export async function recordStoredOutcome(text: string, now: Date, deps: Pick<De
   const blobName = validationReportName(doc.id);
   if (m.reportBlobName !== blobName || m.renditionSha256 !== doc.rendition.sha256) throw new Error('validation outcome names another report or rendition');
   // The Java identity cannot set immutability: the report gets the document's retain-until and hold here, then is checked.
-  await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+  if (lockAhead(doc.retention.retainUntil, now)) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
   if (doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, true);
   const bytes = await deps.blobs.readAll(doc.tenantId, blobName);
   if (sha256(bytes) !== m.reportSha256) throw new Error('validation report does not match the announced checksum');
