@@ -271,12 +271,47 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
   const part = `${dest}.part`;
   const meta = `${dest}.part.json`;
   refuseLinks([part, meta]);
+  try {
+    return await downloadThroughPart(client, pathAndQuery, dest, part, meta, label, opts);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    // A connection cut or reset mid-answer (fetch's TypeError "terminated", its cause the socket's error) is an
+    // interruption the accountant resumes, not a crash: say so, with what arrived kept in the part file.
+    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+    const why = printable([(err as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': '));
+    const kept = fs.existsSync(part) ? fs.statSync(part).size : 0;
+    throw new CliError(`${label}: the download was interrupted (${why}); ${kept} bytes kept in ${part}, run again to resume.`);
+  }
+}
+
+/**
+ * The ETag a part file was started with, as `.part.json` records it, or null when that file is missing, not JSON,
+ * or edited into something no archive sends (not one line of printable ASCII): the part file is then not resumed but
+ * started over. Read as it was, an edited or truncated `.part.json` threw a SyntaxError (or put a line break in the
+ * If-Range header) on every run: the download could never succeed again until someone deleted it by hand.
+ */
+function partEtag(meta: string): string | null {
+  if (!fs.existsSync(meta)) return null;
+  let etag: unknown;
+  try {
+    etag = (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag?: unknown } | null)?.etag;
+  } catch {
+    return null;
+  }
+  return typeof etag === 'string' && /^[\x21-\x7e]+$/.test(etag) ? etag : null;
+}
+
+async function downloadThroughPart(client: Client, pathAndQuery: string, dest: string, part: string, meta: string, label: string, opts: { direct?: boolean }): Promise<DownloadOutcome> {
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  const etag = have > 0 && fs.existsSync(meta) ? (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag: string }).etag : null;
+  const etag = have > 0 ? partEtag(meta) : null;
   if (have > 0 && !etag) have = 0;
   const resume = have > 0 && etag ? { have, etag } : null;
   let res = opts.direct ? await openDirect(client, pathAndQuery, resume) : await openViaArchive(client, pathAndQuery, resume);
   let complete = false;
+  if (res.status === 416 && !resume) {
+    // Nothing was asked for but the whole file: a 416 then says nothing about a part file (there may be none to verify).
+    throw new CliError(`${label}: the server answered 416 (range not satisfiable) to a request for the whole file; run again.`);
+  }
   if (res.status === 416) {
     // The part file already holds every byte (interrupted between the last byte and the rename): just verify it.
     await res.body?.cancel();
