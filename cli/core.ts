@@ -602,7 +602,7 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   const stateFile = path.join(opts.outDir, '.archive-export.json');
   refuseLinks([stateFile]);
   let status: ExportStatus | null = null;
-  const state = (fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : {}) as { exportId?: string; idempotencyKey?: string; request?: string };
+  const state = exportState(stateFile);
   if (state.exportId) {
     try {
       status = dataOf(client, `GET /exports/${state.exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: state.exportId } } }));
@@ -647,6 +647,25 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   const check = await unpackAndVerify(zipFile, opts.outDir, { force: opts.force });
   fs.rmSync(stateFile, { force: true });
   return { exportId: status.id, zip: zipFile, resumedFrom, ...check };
+}
+
+/**
+ * What `.archive-export.json` records, its string fields only; nothing when it is missing, not JSON or not an object.
+ * Read as it was, a state file cut short (a full disk, a crash mid-write) or edited threw a SyntaxError or TypeError
+ * on every run: `export` into that folder could never succeed again until someone deleted it by hand. Without it the
+ * run starts a new export, as on a first run.
+ */
+function exportState(stateFile: string): { exportId?: string; idempotencyKey?: string; request?: string } {
+  if (!fs.existsSync(stateFile)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const field = (k: string) => (typeof (parsed as Record<string, unknown>)[k] === 'string' ? { [k]: (parsed as Record<string, string>)[k] } : {});
+  return { ...field('exportId'), ...field('idempotencyKey'), ...field('request') };
 }
 
 interface Manifest {

@@ -2,13 +2,14 @@
  * Generated sweep: "the CLI's download ends with the exact file, or says it could not".
  *
  * Generated: every ROW (how a file is fetched: `get` of a rendition, `get --original`, the direct link path
- * through `?delivery=redirect` and storage, support's Range pieces after 422 range_too_large) crossed with every
+ * through `?delivery=redirect` and storage, support's Range pieces after 422 range_too_large, and `export` of a year:
+ * its ZIP downloaded, unpacked and checked against manifest.json) crossed with every
  * COLUMN (a way of being interrupted or lied to: connections cut after 0, 1, half, all-but-one and all bytes; a
  * resume answered 206 right, 200 whole, 206 starting or ending elsewhere or naming another total, 416; the file
  * replaced between attempts with and without If-Range honoured; Repr-Digest missing, malformed or of other bytes;
  * Content-Length shorter or longer than what is sent; a 303 to a link that fails or serves other bytes; a piece
- * missing or repeated; a `.part.json` of another file or edited; a `.part` longer than the file; the destination
- * already there, with the same or other bytes). The archive and storage are one scripted node:http server of the
+ * missing or repeated; a `.part.json` of another file or edited; an `.archive-export.json` edited; a `.part` longer
+ * than the file; the destination already there, with the same or other bytes). The archive and storage are one scripted node:http server of the
  * test's own, writing raw HTTP so that it can cut and lie exactly; a column that has no meaning for a row (pieces
  * for a non-support download, a storage link for support) is not generated.
  *
@@ -21,27 +22,37 @@
  * Decided by design: a resume that is answered with other bytes is caught by the final Repr-Digest check (the part
  * file is removed and the next run starts from zero) rather than by trusting Content-Range; a file replaced between
  * attempts ends as the new file (the archive's bytes now are the true bytes); a destination that already exists is
- * refused even when it holds the same bytes (the CLI never replaces a file without --force).
+ * refused even when it holds the same bytes (the CLI never replaces a file without --force), except an export's ZIP,
+ * which is unpacked when its SHA-256 is the archive's and otherwise refused even with --force (moved away, it is
+ * fetched again); a `.part` longer than the file, or holding other bytes under this file's ETag, is refused once by the
+ * digest check and removed, so the next run starts over; a `.part.json` or `.archive-export.json` that is not what
+ * the CLI writes is ignored (started over), never a crash.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, CliError, type DownloadOutcome, downloadTo, getDocumentFiles } from '../../../cli/core';
+import { type Client, CliError, type DownloadOutcome, downloadTo, exportToDir, getDocumentFiles } from '../../../cli/core';
 
 const SIZE = 3000;
 const PIECE = 1000;
-const TRUE = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 31 + 7) % 251));
-const NEW = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 17 + 3) % 241));
+const DOC_TRUE = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 31 + 7) % 251));
+const DOC_NEW = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 17 + 3) % 241));
+/** The export row's ZIPs (a year export, and the one made again between attempts), padded by their comment to SIZE bytes. */
+let ZIP_TRUE: Buffer;
+let ZIP_NEW: Buffer;
+/** The true file of the row under test, and the one that replaces it between attempts. */
+let TRUE: Buffer = DOC_TRUE;
+let NEW: Buffer = DOC_NEW;
 const OTHER = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 13 + 1) % 239));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const reprDigest = (b: Buffer) => `sha-256=:${createHash('sha256').update(b).digest('base64')}:`;
 const etagOf = (b: Buffer) => `"${sha(b)}"`;
 const HALF = SIZE / 2;
 
-type Row = 'rendition' | 'original' | 'link' | 'pieces';
-const ROWS: Row[] = ['rendition', 'original', 'link', 'pieces'];
+type Row = 'rendition' | 'original' | 'link' | 'pieces' | 'export';
+const ROWS: Row[] = ['rendition', 'original', 'link', 'pieces', 'export'];
 
 /** How the server misbehaves during one run. */
 interface Fault {
@@ -64,13 +75,11 @@ interface Column {
   name: string;
   rows?: Row[];
   /** Runs before the clean one: [fault, current file]. */
-  runs: { fault: Fault; file?: Buffer; says?: RegExp }[];
+  runs: { fault: Fault; replaced?: true; says?: RegExp }[];
   /** The clean run (or the run that verifies) resumed from this offset: the bytes kept were used, not fetched again. */
   resumedFrom?: number;
   /** Files put in place before the first run (relative to the destination). */
   seed?: (dest: string) => void;
-  /** The bytes the clean run must end with (the file the archive holds at the end). */
-  finalFile?: Buffer;
   /** Exit code of a refusal in this column. */
   exit?: number;
   /** Force the final clean run (the destination was already there). */
@@ -83,13 +92,13 @@ const COLUMNS: Column[] = [
   // Undici takes a chunked answer closed without its last chunk as complete: a silent partial only the digest catches.
   ...[0, 1, HALF, SIZE - 1].map((n) => ({ name: `chunked answer closed after ${n} bytes`, runs: [{ fault: { cutAt: n, chunked: true }, says: /Repr-Digest/ }] })),
   ...(['ok', 'whole', 'start-elsewhere', 'end-elsewhere', 'other-total', '416'] as const).map((r) => ({ name: `cut at half, resume answered ${r}`, runs: [{ fault: cut(HALF) }, { fault: { resume: r } }], ...(r === 'ok' ? { resumedFrom: HALF } : {}) })),
-  { name: 'file replaced between attempts, If-Range honoured', runs: [{ fault: cut(HALF) }, { fault: {}, file: NEW }], finalFile: NEW },
-  { name: 'file replaced between attempts, If-Range ignored', runs: [{ fault: cut(HALF) }, { fault: { ignoreIfRange: true }, file: NEW }], finalFile: NEW },
+  { name: 'file replaced between attempts, If-Range honoured', runs: [{ fault: cut(HALF) }, { fault: {}, replaced: true }] },
+  { name: 'file replaced between attempts, If-Range ignored', runs: [{ fault: cut(HALF) }, { fault: { ignoreIfRange: true }, replaced: true }] },
   ...(['missing', 'malformed', 'other'] as const).map((d) => ({ name: `Repr-Digest ${d}`, runs: [{ fault: { digest: d }, says: /Repr-Digest/ }] })),
   ...(['missing', 'malformed', 'other'] as const).map((d) => ({ name: `cut at half, resume with Repr-Digest ${d}`, runs: [{ fault: cut(HALF) }, { fault: { digest: d } }] })),
   ...(['shorter', 'longer'] as const).map((c) => ({ name: `Content-Length ${c} than sent`, runs: [{ fault: { contentLength: c } }] })),
-  ...(['fails', 'refused', 'other-bytes'] as const).map((l) => ({ name: `303 to a link that ${l}`, rows: ['rendition', 'original', 'link'] as Row[], runs: [{ fault: { link: l } }] })),
-  ...(['fails', 'other-bytes'] as const).map((l) => ({ name: `cut at half, resume via a 303 to a link that ${l}`, rows: ['rendition', 'original', 'link'] as Row[], runs: [{ fault: cut(HALF) }, { fault: { link: l } }] })),
+  ...(['fails', 'refused', 'other-bytes'] as const).map((l) => ({ name: `303 to a link that ${l}`, rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: { link: l } }] })),
+  ...(['fails', 'other-bytes'] as const).map((l) => ({ name: `cut at half, resume via a 303 to a link that ${l}`, rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: cut(HALF) }, { fault: { link: l } }] })),
   ...(['missing', 'repeated-range', 'repeated-bytes'] as const).map((p) => ({ name: `piece ${p}`, rows: ['pieces'] as Row[], runs: [{ fault: { piece: p } }] })),
   { name: '.part.json of another file', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, OTHER.subarray(0, HALF)), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(OTHER) }))) },
   { name: '.part.json naming this file over another file\'s part', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, OTHER.subarray(0, HALF)), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(TRUE) }))) },
@@ -98,10 +107,16 @@ const COLUMNS: Column[] = [
     runs: [],
     seed: (d: string) => (fs.writeFileSync(`${d}.part`, TRUE.subarray(0, HALF)), fs.writeFileSync(`${d}.part.json`, text)),
   })),
+  ...['{"exportId": "e', 'null', '', '{"exportId": 7}'].map((text) => ({
+    name: `.archive-export.json edited to ${JSON.stringify(text)}`,
+    rows: ['export'] as Row[],
+    runs: [],
+    seed: (d: string) => fs.writeFileSync(path.join(path.dirname(d), '.archive-export.json'), text),
+  })),
   { name: '.part longer than the file', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, Buffer.concat([TRUE, Buffer.from('junk')])), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(TRUE) }))) },
   { name: '.part complete (cut before the rename)', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, TRUE), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(TRUE) }))) },
-  { name: 'destination already there, same bytes', runs: [{ fault: {}, says: /Not overwritten/ }], seed: (d: string) => fs.writeFileSync(d, TRUE), exit: 4, forceFinal: true },
-  { name: 'destination already there, other bytes', runs: [{ fault: {}, says: /Not overwritten/ }], seed: (d: string) => fs.writeFileSync(d, OTHER), exit: 4, forceFinal: true },
+  { name: 'destination already there, same bytes', runs: [{ fault: {}, says: /Not overwritten|not the ZIP the archive made/ }], seed: (d: string) => fs.writeFileSync(d, TRUE), exit: 4, forceFinal: true },
+  { name: 'destination already there, other bytes', runs: [{ fault: {}, says: /Not overwritten|not the ZIP the archive made/ }], seed: (d: string) => fs.writeFileSync(d, OTHER), exit: 4, forceFinal: true },
 ];
 
 /** The scripted archive + storage. */
@@ -194,7 +209,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     if (fault.link === 'other-bytes') return send(res, 200, { ETag: '"blob"' }, OTHER);
     return serveBytes(req, res, { etag: '"blob"', digest: false, ifRange: false });
   }
-  if (p === '/api/documents/d1/rendition' || p === '/api/documents/d1/originals/1' || p === '/api/files/large') {
+  if ((p === '/api/exports' && req.method === 'POST') || p === '/api/exports/e1') {
+    return json(res, p === '/api/exports' ? 202 : 200, { id: 'e1', status: 'completed', progress: { total: 1, documents: 1, files: 2, bytes: file.length }, archive: { size: file.length, sha256: sha(file) }, expiresAt: '2099-01-01T00:00:00Z' });
+  }
+  if (p === '/api/documents/d1/rendition' || p === '/api/documents/d1/originals/1' || p === '/api/files/large' || p === '/api/exports/e1/download') {
     if (row === 'link' && url.searchParams.get('delivery') === 'redirect') return linkAnswer(res);
     if (fault.link && row !== 'pieces') return linkAnswer(res);
     if (row === 'pieces') return servePieces(req, res);
@@ -220,7 +238,28 @@ function servePieces(req: IncomingMessage, res: ServerResponse): void {
   return serveBytes(req, res, { etag, digest: true, ifRange: true });
 }
 
+/** A year export's ZIP holding `scan`, stored (not deflated), its comment padding it to exactly SIZE bytes. */
+async function exportZip(scan: Buffer): Promise<Buffer> {
+  const { ZipFile } = await import('yazl');
+  const manifest = Buffer.from(JSON.stringify({ documents: [{ id: 'd1', files: [{ path: 'documents/a.pdf', sha256: sha(scan), size: scan.length }] }] }));
+  const build = async (comment: string) => {
+    const zip = new ZipFile();
+    zip.addBuffer(scan, 'documents/a.pdf', { compress: false, mtime: new Date(0) });
+    zip.addBuffer(manifest, 'manifest.json', { compress: false, mtime: new Date(0) });
+    zip.end({ comment, forceZip64Format: false });
+    const chunks: Buffer[] = [];
+    for await (const c of zip.outputStream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const bare = await build('');
+  const padded = await build('x'.repeat(SIZE - bare.length));
+  expect(padded.length).toBe(SIZE);
+  return padded;
+}
+
 beforeAll(async () => {
+  ZIP_TRUE = await exportZip(DOC_TRUE.subarray(0, 1200));
+  ZIP_NEW = await exportZip(DOC_NEW.subarray(0, 1200));
   server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api`;
@@ -235,9 +274,15 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const client = (): Client => ({ config: { url: base, token: 't' }, fetch: (url, init) => fetch(url, init) });
-const destOf = (r: Row) => path.join(work, r === 'original' ? 'scan.original-1.pdf' : r === 'link' ? 'large.pdf' : 'scan.rendition.pdf');
+const destOf = (r: Row) => path.join(work, { original: 'scan.original-1.pdf', link: 'large.pdf', export: 'export-e1.zip', rendition: 'scan.rendition.pdf', pieces: 'scan.rendition.pdf' }[r]);
 
 async function runRow(r: Row, force: boolean): Promise<DownloadOutcome[]> {
+  if (r === 'export') {
+    // The export as `archive export` runs it: the ZIP downloaded with resume, unpacked and every file checked.
+    const s = await exportToDir(client(), { fiscalYear: 2024 }, { outDir: work, pollMs: 1, force });
+    expect(s).toMatchObject({ verified: 1, mismatched: [], missing: [], unexpected: [] });
+    return [{ file: s.zip, size: fs.statSync(s.zip).size, sha256: sha(fs.readFileSync(s.zip)), resumedFrom: s.resumedFrom, verified: true }];
+  }
   if (r === 'link') return [await downloadTo(client(), '/files/large', destOf(r), 'large.pdf', { direct: true, force })];
   return getDocumentFiles(client(), 'd1', { outDir: work, original: r === 'original', force });
 }
@@ -275,6 +320,7 @@ const cells = ROWS.flatMap((r) => COLUMNS.filter((c) => !c.rows || c.rows.includ
 describe('resume sweep: every download ends with the exact file, or says it could not', () => {
   it.each(cells)('%s × %s', async (r, _name, col) => {
     row = r;
+    [TRUE, NEW] = r === 'export' ? [ZIP_TRUE, ZIP_NEW] : [DOC_TRUE, DOC_NEW];
     file = TRUE;
     cutDone = false;
     served = 0;
@@ -283,13 +329,15 @@ describe('resume sweep: every download ends with the exact file, or says it coul
     const runs: Column['runs'] = col.seed && col.runs.length === 0 ? [{ fault: {} }] : col.runs;
     for (const run of runs) {
       fault = run.fault;
-      if (run.file) file = run.file;
+      if (run.replaced) file = NEW;
       // Verified already (a resume answered right, a seeded state usable): the true file is there, nothing left to run.
       if ((await judgedRun(r, file, false, col.exit ?? 1, run.says, col.resumedFrom)) === 'verified') return;
     }
     fault = {};
     cutDone = false;
-    const outcome = await judgedRun(r, col.finalFile ?? file, col.forceFinal ?? false, col.exit ?? 1, undefined, col.resumedFrom);
+    // The export's ZIP already there is not replaced even with --force: the accountant moves it away, as told.
+    if (col.forceFinal && r === 'export') fs.rmSync(destOf(r), { force: true });
+    const outcome = await judgedRun(r, file, col.forceFinal ?? false, col.exit ?? 1, undefined, col.resumedFrom);
     expect(outcome).toBe('verified');
     expect(fs.readdirSync(work).filter((f) => f.endsWith('.part') || f.endsWith('.part.json'))).toEqual([]);
     expect(served).toBeLessThan(40);
