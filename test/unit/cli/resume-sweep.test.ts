@@ -68,7 +68,11 @@ interface Fault {
   contentLength?: 'shorter' | 'longer';
   /** The archive answers 303 to a storage link that then fails or serves other bytes. */
   link?: 'fails' | 'refused' | 'other-bytes';
-  piece?: 'missing' | 'repeated-range' | 'repeated-bytes';
+  piece?: 'missing' | 'repeated-range' | 'repeated-bytes' | 'gone';
+  /** The file is replaced right after its first piece was served (support's pieces) or its link given (the link path). */
+  replaceMidway?: boolean;
+  /** A request without Range answered 206 with the whole file (Content-Range bytes 0-). */
+  freshAs206?: boolean;
 }
 
 interface Column {
@@ -99,7 +103,10 @@ const COLUMNS: Column[] = [
   ...(['shorter', 'longer'] as const).map((c) => ({ name: `Content-Length ${c} than sent`, runs: [{ fault: { contentLength: c } }] })),
   ...(['fails', 'refused', 'other-bytes'] as const).map((l) => ({ name: `303 to a link that ${l}`, rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: { link: l } }] })),
   ...(['fails', 'other-bytes'] as const).map((l) => ({ name: `cut at half, resume via a 303 to a link that ${l}`, rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: cut(HALF) }, { fault: { link: l } }] })),
-  ...(['missing', 'repeated-range', 'repeated-bytes'] as const).map((p) => ({ name: `piece ${p}`, rows: ['pieces'] as Row[], runs: [{ fault: { piece: p } }] })),
+  { name: 'cut at half, then at 2000 on the resume', runs: [{ fault: cut(HALF) }, { fault: cut(2000) }], resumedFrom: 2000 },
+  { name: 'file replaced mid-download', rows: ['pieces', 'link'] as Row[], runs: [{ fault: { replaceMidway: true } }] },
+  { name: 'a stale .part without .part.json, the whole file answered 206', runs: [{ fault: { freshAs206: true } }], seed: (d: string) => fs.writeFileSync(`${d}.part`, OTHER.subarray(0, 100)) },
+  ...(['missing', 'repeated-range', 'repeated-bytes', 'gone'] as const).map((p) => ({ name: `piece ${p}`, rows: ['pieces'] as Row[], runs: [{ fault: { piece: p } }] })),
   { name: '.part.json of another file', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, OTHER.subarray(0, HALF)), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(OTHER) }))) },
   { name: '.part.json naming this file over another file\'s part', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, OTHER.subarray(0, HALF)), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(TRUE) }))) },
   ...['{"etag": "', 'null', '[]', '{"etag": 42}', '{"etag": "\\"x\\"\\r\\nX-Evil: 1"}', ''].map((text) => ({
@@ -175,6 +182,7 @@ function serveBytes(req: IncomingMessage, res: ServerResponse, o: { etag: string
     if (fault.resume === 'end-elsewhere') return send(res, 206, { ...headers, 'Content-Range': `bytes ${s}-${current.length - 101}/${current.length}` }, current.subarray(s, current.length - 100));
     return send(res, 206, { ...headers, 'Content-Range': `bytes ${s}-${current.length - 1}/${current.length + 10}` }, current.subarray(s));
   }
+  if (!range && fault.freshAs206) return send(res, 206, { ...headers, 'Content-Range': `bytes 0-${current.length - 1}/${current.length}` }, current);
   if (range) {
     if (range.start >= current.length) return send(res, 416, { 'Content-Range': `bytes */${current.length}` }, Buffer.alloc(0));
     const body = current.subarray(range.start, range.end + 1);
@@ -192,6 +200,7 @@ function serveBytes(req: IncomingMessage, res: ServerResponse, o: { etag: string
 }
 
 function linkAnswer(res: ServerResponse): void {
+  if (fault.replaceMidway) setTimeout(() => (file = NEW), 0);
   send(res, 303, { Location: `${base.replace('/api', '')}/blob/c/file?sig=x`, ETag: etagOf(file), ...(fault.digest === 'missing' ? {} : { 'Repr-Digest': fault.digest === 'other' ? reprDigest(OTHER) : fault.digest === 'malformed' ? 'sha-256=:!!:' : reprDigest(file) }) }, Buffer.alloc(0));
 }
 
@@ -229,6 +238,12 @@ function servePieces(req: IncomingMessage, res: ServerResponse): void {
   if (!range || range.end - range.start + 1 > PIECE) {
     if (range && range.start >= file.length) return send(res, 416, { 'Content-Range': `bytes */${file.length}` }, Buffer.alloc(0));
     return json(res, 422, { code: 'range_too_large', maxRangeBytes: PIECE, size: file.length });
+  }
+  if (fault.piece === 'gone' && range.start === PIECE) return json(res, 404, { code: 'not_found', detail: 'no such document' });
+  if (fault.replaceMidway && range.start === 0) {
+    serveBytes(req, res, { etag, digest: true, ifRange: true });
+    file = NEW;
+    return;
   }
   if (fault.piece && range.start === PIECE) {
     const other = fault.piece === 'missing' ? { start: 2 * PIECE, end: 3 * PIECE - 1 } : { start: 0, end: PIECE - 1 };
@@ -329,6 +344,7 @@ describe('resume sweep: every download ends with the exact file, or says it coul
     const runs: Column['runs'] = col.seed && col.runs.length === 0 ? [{ fault: {} }] : col.runs;
     for (const run of runs) {
       fault = run.fault;
+      cutDone = false;
       if (run.replaced) file = NEW;
       // Verified already (a resume answered right, a seeded state usable): the true file is there, nothing left to run.
       if ((await judgedRun(r, file, false, col.exit ?? 1, run.says, col.resumedFrom)) === 'verified') return;
