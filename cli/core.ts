@@ -140,10 +140,30 @@ interface ProblemBody {
   size?: number;
 }
 
+/** Why fetch failed, for a message: its own words and its cause's code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET). */
+function whyFailed(err: unknown): string {
+  const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+  return printable([(err as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': '));
+}
+
+/**
+ * A call to the archive whose connection failed before any answer (refused, reset, a proxy dropping it) is the CLI's
+ * error naming the call and the cause: fetch's bare TypeError "fetch failed" reached the accountant as
+ * `archive: fetch failed`, saying neither what failed nor that running again is the remedy.
+ */
+async function reach(what: string, send: () => Promise<Response>): Promise<Response> {
+  try {
+    return await send();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${what}: no answer from the archive (${whyFailed(err)}); run again.`);
+  }
+}
+
 /** `pass`: a refusal this caller handles itself is returned (body readable), not thrown. */
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual'; pass?: (problem: ProblemBody) => boolean } = {}): Promise<Response> {
   // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only a 303 is read, by readLink.
-  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
+  const res = await reach(`${init.method ?? 'GET'} ${pathAndQuery}`, () => client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } }));
   if (res.status === 401) {
     await res.body?.cancel();
     throw tokenRefused(client);
@@ -175,7 +195,10 @@ function api(client: Client) {
   return createClient<paths>({
     baseUrl: client.config.url,
     headers: { Authorization: `Bearer ${client.config.token}` },
-    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), redirect: 'manual', ...(req.body ? { body: await req.text() } : {}) }),
+    fetch: async (req: Request) => {
+      const body = req.body ? { body: await req.text() } : {};
+      return reach(`${req.method} ${new URL(req.url).pathname.slice(new URL(client.config.url).pathname.length) || '/'}`, () => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), redirect: 'manual', ...body }));
+    },
   });
 }
 
@@ -277,8 +300,7 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
     if (err instanceof CliError) throw err;
     // A connection cut or reset mid-answer (fetch's TypeError "terminated", its cause the socket's error) is an
     // interruption the accountant resumes, not a crash: say so, with what arrived kept in the part file.
-    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
-    const why = printable([(err as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': '));
+    const why = whyFailed(err);
     const kept = fs.existsSync(part) ? fs.statSync(part).size : 0;
     throw new CliError(`${label}: the download was interrupted (${why}); ${kept} bytes kept in ${part}, run again to resume.`);
   }

@@ -71,6 +71,8 @@ interface Fault {
   piece?: 'missing' | 'repeated-range' | 'repeated-bytes' | 'gone';
   /** The file is replaced right after its first piece was served (support's pieces) or its link given (the link path). */
   replaceMidway?: boolean;
+  /** The connection reset before any answer: to the file's request, or to the JSON call before it (document, export). One shot. */
+  reset?: 'file' | 'json';
   /** A request without Range answered 206 with the whole file (Content-Range bytes 0-). */
   freshAs206?: boolean;
 }
@@ -103,6 +105,8 @@ const COLUMNS: Column[] = [
   ...(['shorter', 'longer'] as const).map((c) => ({ name: `Content-Length ${c} than sent`, runs: [{ fault: { contentLength: c } }] })),
   ...(['fails', 'refused', 'other-bytes'] as const).map((l) => ({ name: `303 to a link that ${l}`, rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: { link: l } }] })),
   ...(['fails', 'other-bytes'] as const).map((l) => ({ name: `cut at half, resume via a 303 to a link that ${l}`, rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: cut(HALF) }, { fault: { link: l } }] })),
+  { name: 'connection reset before the file\'s answer', runs: [{ fault: { reset: 'file' }, says: /interrupted|no answer from the archive/ }] },
+  { name: 'connection reset before the document\'s or export\'s JSON', rows: ['rendition', 'original', 'pieces', 'export'] as Row[], runs: [{ fault: { reset: 'json' }, says: /^(GET \/documents\/d1|POST \/exports): no answer from the archive/ }] },
   { name: 'cut at half, then at 2000 on the resume', runs: [{ fault: cut(HALF) }, { fault: cut(2000) }], resumedFrom: 2000 },
   { name: 'file replaced mid-download', rows: ['pieces', 'link'] as Row[], runs: [{ fault: { replaceMidway: true } }] },
   { name: 'a stale .part without .part.json, the whole file answered 206', runs: [{ fault: { freshAs206: true } }], seed: (d: string) => fs.writeFileSync(`${d}.part`, OTHER.subarray(0, 100)) },
@@ -207,6 +211,14 @@ function linkAnswer(res: ServerResponse): void {
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://x');
   const p = url.pathname;
+  const reset = (what: 'file' | 'json') => {
+    if (fault.reset !== what || cutDone) return false;
+    cutDone = true;
+    res.socket!.resetAndDestroy();
+    return true;
+  };
+  if ((p === '/api/documents/d1' || p.startsWith('/api/exports')) && !p.endsWith('/download') && reset('json')) return;
+  if ((p.startsWith('/api/documents/d1/') || p.startsWith('/blob/') || p.startsWith('/api/files/') || p.endsWith('/download')) && reset('file')) return;
   if (p === '/api/documents/d1') {
     const f = { fileName: 'scan.pdf', size: file.length, sha256: sha(file) };
     return json(res, 200, { id: 'd1', fiscalYear: 2024, createdAt: '2024-01-01T00:00:00Z', metadataVersion: 1, metadata: {}, original: f, originals: [{ ...f, mediaType: 'application/pdf' }], rendition: { size: file.length, sha256: sha(file) } });
