@@ -81,7 +81,7 @@ interface Column {
   name: string;
   rows?: Row[];
   /** Runs before the clean one: [fault, current file]. */
-  runs: { fault: Fault; replaced?: true; says?: RegExp }[];
+  runs: { fault: Fault; replaced?: true; says?: RegExp; force?: true }[];
   /** The clean run (or the run that verifies) resumed from this offset: the bytes kept were used, not fetched again. */
   resumedFrom?: number;
   /** Files put in place before the first run (relative to the destination). */
@@ -127,6 +127,18 @@ const COLUMNS: Column[] = [
   { name: '.part longer than the file', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, Buffer.concat([TRUE, Buffer.from('junk')])), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(TRUE) }))) },
   { name: '.part complete (cut before the rename)', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, TRUE), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(TRUE) }))) },
   { name: 'destination already there, same bytes', runs: [{ fault: {}, says: /Not overwritten|not the ZIP the archive made/ }], seed: (d: string) => fs.writeFileSync(d, TRUE), exit: 4, forceFinal: true },
+  // --force replaces the destination only with verified bytes: a refused run leaves the old file as it was.
+  ...([
+    ['cut at half', cut(HALF), ['rendition', 'original', 'link', 'pieces']],
+    ['Repr-Digest of other bytes', { digest: 'other' }, ['rendition', 'original', 'link', 'pieces']],
+    ['303 to other bytes', { link: 'other-bytes' }, ['rendition', 'original', 'link']],
+  ] as [string, Fault, Row[]][]).map(([what, f, rows]) => ({
+    name: `destination already there (other bytes), --force, ${what}`,
+    rows,
+    runs: [{ fault: f, force: true as const }],
+    seed: (d: string) => fs.writeFileSync(d, OTHER),
+    forceFinal: true,
+  })),
   { name: 'destination already there, other bytes', runs: [{ fault: {}, says: /Not overwritten|not the ZIP the archive made/ }], seed: (d: string) => fs.writeFileSync(d, OTHER), exit: 4, forceFinal: true },
 ];
 
@@ -359,7 +371,7 @@ describe('resume sweep: every download ends with the exact file, or says it coul
       cutDone = false;
       if (run.replaced) file = NEW;
       // Verified already (a resume answered right, a seeded state usable): the true file is there, nothing left to run.
-      if ((await judgedRun(r, file, false, col.exit ?? 1, run.says, col.resumedFrom)) === 'verified') return;
+      if ((await judgedRun(r, file, run.force ?? false, col.exit ?? 1, run.says, col.resumedFrom)) === 'verified') return;
     }
     fault = {};
     cutDone = false;
