@@ -73,6 +73,8 @@ interface Fault {
   replaceMidway?: boolean;
   /** The connection reset before any answer: to the file's request, or to the JSON call before it (document, export). One shot. */
   reset?: 'file' | 'json';
+  /** A request without Range answered 416 (nothing to satisfy). */
+  freshAs416?: boolean;
   /** A request without Range answered 206 with the whole file (Content-Range bytes 0-). */
   freshAs206?: boolean;
 }
@@ -109,6 +111,8 @@ const COLUMNS: Column[] = [
   { name: 'connection reset before the document\'s or export\'s JSON', rows: ['rendition', 'original', 'pieces', 'export'] as Row[], runs: [{ fault: { reset: 'json' }, says: /^(GET \/documents\/d1|POST \/exports): no answer from the archive/ }] },
   { name: 'cut at half, then at 2000 on the resume', runs: [{ fault: cut(HALF) }, { fault: cut(2000) }], resumedFrom: 2000 },
   { name: 'file replaced mid-download', rows: ['pieces', 'link'] as Row[], runs: [{ fault: { replaceMidway: true } }] },
+  { name: 'the whole file answered 416', rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: { freshAs416: true }, says: /416/ }] },
+  { name: 'a stale .part without .part.json, the whole file answered 416', rows: ['rendition', 'original', 'link', 'export'] as Row[], runs: [{ fault: { freshAs416: true }, says: /416/ }], seed: (d: string) => fs.writeFileSync(`${d}.part`, OTHER.subarray(0, 100)) },
   { name: 'a stale .part without .part.json, the whole file answered 206', runs: [{ fault: { freshAs206: true } }], seed: (d: string) => fs.writeFileSync(`${d}.part`, OTHER.subarray(0, 100)) },
   ...(['missing', 'repeated-range', 'repeated-bytes', 'gone'] as const).map((p) => ({ name: `piece ${p}`, rows: ['pieces'] as Row[], runs: [{ fault: { piece: p } }] })),
   { name: '.part.json of another file', runs: [], seed: (d: string) => (fs.writeFileSync(`${d}.part`, OTHER.subarray(0, HALF)), fs.writeFileSync(`${d}.part.json`, JSON.stringify({ etag: etagOf(OTHER) }))) },
@@ -198,6 +202,7 @@ function serveBytes(req: IncomingMessage, res: ServerResponse, o: { etag: string
     if (fault.resume === 'end-elsewhere') return send(res, 206, { ...headers, 'Content-Range': `bytes ${s}-${current.length - 101}/${current.length}` }, current.subarray(s, current.length - 100));
     return send(res, 206, { ...headers, 'Content-Range': `bytes ${s}-${current.length - 1}/${current.length + 10}` }, current.subarray(s));
   }
+  if (!range && fault.freshAs416) return send(res, 416, { 'Content-Range': `bytes */${current.length}` }, Buffer.alloc(0));
   if (!range && fault.freshAs206) return send(res, 206, { ...headers, 'Content-Range': `bytes 0-${current.length - 1}/${current.length}` }, current);
   if (range) {
     if (range.start >= current.length) return send(res, 416, { 'Content-Range': `bytes */${current.length}` }, Buffer.alloc(0));
