@@ -140,10 +140,30 @@ interface ProblemBody {
   size?: number;
 }
 
+/** Why fetch failed, for a message: its own words and its cause's code (ECONNRESET, ECONNREFUSED, UND_ERR_SOCKET). */
+function whyFailed(err: unknown): string {
+  const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+  return printable([(err as Error).message, cause?.code ?? cause?.message].filter(Boolean).join(': '));
+}
+
+/**
+ * A call to the archive whose connection failed before any answer (refused, reset, a proxy dropping it) is the CLI's
+ * error naming the call and the cause: fetch's bare TypeError "fetch failed" reached the accountant as
+ * `archive: fetch failed`, saying neither what failed nor that running again is the remedy.
+ */
+async function reach(what: string, send: () => Promise<Response>): Promise<Response> {
+  try {
+    return await send();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`${what}: no answer from the archive (${whyFailed(err)}); run again.`);
+  }
+}
+
 /** `pass`: a refusal this caller handles itself is returned (body readable), not thrown. */
 async function request(client: Client, pathAndQuery: string, init: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual'; pass?: (problem: ProblemBody) => boolean } = {}): Promise<Response> {
   // Never followed: fetch would take another host's (or plain http's) answer, bytes and Repr-Digest as the archive's. Only a 303 is read, by readLink.
-  const res = await client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } });
+  const res = await reach(`${init.method ?? 'GET'} ${pathAndQuery}`, () => client.fetch(`${client.config.url}${pathAndQuery}`, { ...init, redirect: 'manual', headers: { Authorization: `Bearer ${client.config.token}`, ...init.headers } }));
   if (res.status === 401) {
     await res.body?.cancel();
     throw tokenRefused(client);
@@ -175,7 +195,10 @@ function api(client: Client) {
   return createClient<paths>({
     baseUrl: client.config.url,
     headers: { Authorization: `Bearer ${client.config.token}` },
-    fetch: async (req: Request) => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), redirect: 'manual', ...(req.body ? { body: await req.text() } : {}) }),
+    fetch: async (req: Request) => {
+      const body = req.body ? { body: await req.text() } : {};
+      return reach(`${req.method} ${new URL(req.url).pathname.slice(new URL(client.config.url).pathname.length) || '/'}`, () => client.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), redirect: 'manual', ...body }));
+    },
   });
 }
 
@@ -271,12 +294,46 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
   const part = `${dest}.part`;
   const meta = `${dest}.part.json`;
   refuseLinks([part, meta]);
+  try {
+    return await downloadThroughPart(client, pathAndQuery, dest, part, meta, label, opts);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    // A connection cut or reset mid-answer (fetch's TypeError "terminated", its cause the socket's error) is an
+    // interruption the accountant resumes, not a crash: say so, with what arrived kept in the part file.
+    const why = whyFailed(err);
+    const kept = fs.existsSync(part) ? fs.statSync(part).size : 0;
+    throw new CliError(`${label}: the download was interrupted (${why}); ${kept} bytes kept in ${part}, run again to resume.`);
+  }
+}
+
+/**
+ * The ETag a part file was started with, as `.part.json` records it, or null when that file is missing, not JSON,
+ * or edited into something no archive sends (not one line of printable ASCII): the part file is then not resumed but
+ * started over. Read as it was, an edited or truncated `.part.json` threw a SyntaxError (or put a line break in the
+ * If-Range header) on every run: the download could never succeed again until someone deleted it by hand.
+ */
+function partEtag(meta: string): string | null {
+  if (!fs.existsSync(meta)) return null;
+  let etag: unknown;
+  try {
+    etag = (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag?: unknown } | null)?.etag;
+  } catch {
+    return null;
+  }
+  return typeof etag === 'string' && /^[\x21-\x7e]+$/.test(etag) ? etag : null;
+}
+
+async function downloadThroughPart(client: Client, pathAndQuery: string, dest: string, part: string, meta: string, label: string, opts: { direct?: boolean }): Promise<DownloadOutcome> {
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  const etag = have > 0 && fs.existsSync(meta) ? (JSON.parse(fs.readFileSync(meta, 'utf8')) as { etag: string }).etag : null;
+  const etag = have > 0 ? partEtag(meta) : null;
   if (have > 0 && !etag) have = 0;
   const resume = have > 0 && etag ? { have, etag } : null;
   let res = opts.direct ? await openDirect(client, pathAndQuery, resume) : await openViaArchive(client, pathAndQuery, resume);
   let complete = false;
+  if (res.status === 416 && !resume) {
+    // Nothing was asked for but the whole file: a 416 then says nothing about a part file (there may be none to verify).
+    throw new CliError(`${label}: the server answered 416 (range not satisfiable) to a request for the whole file; run again.`);
+  }
   if (res.status === 416) {
     // The part file already holds every byte (interrupted between the last byte and the rename): just verify it.
     await res.body?.cancel();
@@ -567,7 +624,7 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   const stateFile = path.join(opts.outDir, '.archive-export.json');
   refuseLinks([stateFile]);
   let status: ExportStatus | null = null;
-  const state = (fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : {}) as { exportId?: string; idempotencyKey?: string; request?: string };
+  const state = exportState(stateFile);
   if (state.exportId) {
     try {
       status = dataOf(client, `GET /exports/${state.exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: state.exportId } } }));
@@ -612,6 +669,25 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   const check = await unpackAndVerify(zipFile, opts.outDir, { force: opts.force });
   fs.rmSync(stateFile, { force: true });
   return { exportId: status.id, zip: zipFile, resumedFrom, ...check };
+}
+
+/**
+ * What `.archive-export.json` records, its string fields only; nothing when it is missing, not JSON or not an object.
+ * Read as it was, a state file cut short (a full disk, a crash mid-write) or edited threw a SyntaxError or TypeError
+ * on every run: `export` into that folder could never succeed again until someone deleted it by hand. Without it the
+ * run starts a new export, as on a first run.
+ */
+function exportState(stateFile: string): { exportId?: string; idempotencyKey?: string; request?: string } {
+  if (!fs.existsSync(stateFile)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const field = (k: string) => (typeof (parsed as Record<string, unknown>)[k] === 'string' ? { [k]: (parsed as Record<string, string>)[k] } : {});
+  return { ...field('exportId'), ...field('idempotencyKey'), ...field('request') };
 }
 
 interface Manifest {
