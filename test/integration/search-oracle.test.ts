@@ -32,22 +32,13 @@
 import * as yauzl from 'yauzl';
 import { call, type Answer } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { mulberry32 } from '../support/prng';
 import { seedMany, SeedSpec } from '../support/seed';
 
 jest.setTimeout(120_000);
 
 // ---- the generator -------------------------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = mulberry32(20261206);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 

@@ -1,4 +1,5 @@
 import sharp, { Sharp } from 'sharp';
+import { mulberry32 } from './prng';
 
 /**
  * Seeded random scans for the conformance run (`npm run conformance`) and the property tests:
@@ -13,16 +14,7 @@ export interface ImageCase {
 }
 
 /** A small, fast, seedable PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 type Rand = () => number;
 const int = (r: Rand, min: number, max: number) => min + Math.floor(r() * (max - min + 1));

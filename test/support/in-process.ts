@@ -31,6 +31,7 @@ import { type RenditionValidator, validationMessageText } from '../../shared/ker
 import { validateRenditions } from '../../shared/validation/worker';
 import { readVeraPdfReport } from '../../shared/validation/verapdf';
 import type { ExportJob } from '../../shared/kernel/export';
+import { mulberry32 } from './prng';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
 
@@ -620,15 +621,7 @@ export function eachDocumentOf(state: string, serial: string[]): boolean {
 }
 
 /** A seeded generator (mulberry32): the same sample every run. */
-export function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = mulberry32;
 
 export const SWITCHES_EACH_WAY = Number(process.env.RACE_SWEEP_SWITCHES ?? 6);
 export const RANDOM_SAMPLES = Number(process.env.RACE_SWEEP_SAMPLES ?? 6);

@@ -53,6 +53,7 @@ import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/right
 import { withSearchKeys } from '../../../shared/kernel/search-keys';
 import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, type Call, hold, ok, send, settle, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { mulberry32 } from '../../support/prng';
 
 const SEQUENCES = 128;
 const STEPS = 14;
@@ -121,16 +122,6 @@ function judge(d: DocState, patch: Meta): Verdict {
 
 // ---- The generator ----
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const COUNTERPARTIES = ['Bakkerij Jansen B.V.', 'Épicerie Ève', 'Acme Trading Ltd', 'Zeeman  Textiel', 'Bakker & Zn', 'Ölmühle Öztürk'];
 const REFERENCES = ['INV-2025-001', 'INV-2025-002', 'CN-17', 'Ref Ä 9', 'PO/4411'];
 const DATES = ['2024-03-15', '2025-01-01', '2025-06-30', '2025-12-31', '2026-02-28', '2023-11-11'];

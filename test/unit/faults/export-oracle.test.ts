@@ -48,7 +48,7 @@ import type { CatalogPort, DocumentQuery } from '../../../shared/ports';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { parseCsv } from '../../support/csv';
 import type { InMemoryExportBlobs, InMemoryExportJobs } from '../../support/in-memory';
-import { approval, ok, scan, send, settle, TENANT, world, type Call, type World } from '../../support/in-process';
+import { approval, ok, random, scan, send, settle, TENANT, world, type Call, type World } from '../../support/in-process';
 
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
 jest.setTimeout(60_000);
@@ -104,16 +104,6 @@ function secondTenant(w: World): void {
 
 // ---- The corpus ----
 
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Metadata = { documentDate?: string; fiscalYear?: number; kind?: string; counterparty?: string; amount?: number; currency?: string; reference?: string; tags?: string[]; retentionClass?: string };
 
