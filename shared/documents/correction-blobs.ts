@@ -13,7 +13,7 @@ import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection 
 import { ArchiveError } from '../kernel/errors';
 import type { Actor } from '../kernel/retention';
 import { isHeld } from '../kernel/retention-rules';
-import { lockAhead, updateDocument } from '../retention/update';
+import { lockFor, updateDocument } from '../retention/update';
 
 /** Operators are alerted on this exact phrase: a correction blob of that version holds another correction than the catalog. */
 export const CORRECTION_BLOB_DIFFERS = 'correction blob differs from the catalog';
@@ -46,8 +46,7 @@ export async function storeCorrection(doc: ArchivedDocument, correction: Metadat
   // A document past its retention (awaiting disposal) is still corrected, but storage refuses a lock that expires in the
   // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
   // the correction was kept in the catalog only. Its other blobs' locks have ended too: it is written without one.
-  const retainUntil = lockAhead(doc.retention.retainUntil, deps.clock.now()) ? doc.retention.retainUntil : null;
-  const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil, legalHold: isHeld(doc) }, {});
+  const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: lockFor(doc.retention.retainUntil, deps.clock.now()), legalHold: isHeld(doc) }, {});
   if (outcome !== 'different') return outcome;
   // Written meanwhile by another writer of the same correction (the reconciler, the request), from the document as it
   // was then (an extension since moves its retention): only another correction is a different one.

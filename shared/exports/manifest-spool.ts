@@ -105,7 +105,7 @@ export class ManifestSpool {
             rendition?.path, rendition?.size, rendition?.sha256, v?.status, checked && `${checked.validator} ${checked.profile}`, checked?.failedRules,
             originals.length, many(originals.map((o) => o.path)), many(originals.map((o) => o.mediaType)), many(originals.map((o) => o.size)), many(originals.map((o) => o.sha256)),
           ];
-          yield `${row.map((v, i) => field(v, i)).join(format.separator)}\r\n`;
+          yield `${row.map(field).join(format.separator)}\r\n`;
         }
       })(),
     );

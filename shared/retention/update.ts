@@ -28,17 +28,20 @@ export function protectedBlobNamesOf(doc: ArchivedDocument): string[] {
 }
 
 /**
- * Gives each protected blob of the document a protection (`apply`: a hold flag, a later retain-until). A correction
- * blob not written yet (its write after the catalog's failed) is passed over: the reconciler writes it from the catalog
- * with the document's protection then. Any other blob that cannot take it fails the change (fail closed).
- */
-/**
  * Whether a lock until `retainUntil` still protects anything at `now`. Storage refuses a lock that expires in the past
  * (400 InvalidExpiryTime): a document past its retention, awaiting disposal, corrected into a later fiscal year that has
  * ended too, was answered 500. Its catalog date keeps it from the sweep all the same.
  */
 export const lockAhead = (retainUntil: string, now: Date): boolean => Date.parse(retainUntil) > now.getTime();
 
+/** The time lock a blob written now gets (WormSettings.retainUntil): the document's retain-until while ahead, else none. */
+export const lockFor = (retainUntil: string, now: Date): string | null => (lockAhead(retainUntil, now) ? retainUntil : null);
+
+/**
+ * Gives each protected blob of the document a protection (`apply`: a hold flag, a later retain-until). A correction
+ * blob not written yet (its write after the catalog's failed) is passed over: the reconciler writes it from the catalog
+ * with the document's protection then. Any other blob that cannot take it fails the change (fail closed).
+ */
 export async function protectEach(deps: Pick<Deps, 'blobs'>, doc: ArchivedDocument, apply: (name: string) => Promise<void>): Promise<void> {
   for (const name of protectedBlobNamesOf(doc)) {
     try {

@@ -1,5 +1,5 @@
-import { lockAhead } from '../retention/update';
 import type { Deps } from '../deps';
+import { lockAhead, lockFor } from '../retention/update';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
 import { blobLayout } from '../kernel/blob-layout';
@@ -181,8 +181,8 @@ async function record(
   // A rendition validated after its document's retention ended (a late delivery, a requeue of a document awaiting
   // disposal): storage refuses a lock that expires in the past, so the report was never stored and the request
   // retried until poisoned. Written without a time lock, as its document's other blobs are by then.
-  const locked = lockAhead(doc.retention.retainUntil, now);
-  const state = await deps.blobs.putCreateOnly(doc.tenantId, blobName, report, 'application/json', { retainUntil: locked ? doc.retention.retainUntil : null, legalHold: doc.legalHold }, { sha256: sha256(report) });
+  const lock = lockFor(doc.retention.retainUntil, now);
+  const state = await deps.blobs.putCreateOnly(doc.tenantId, blobName, report, 'application/json', { retainUntil: lock, legalHold: doc.legalHold }, { sha256: sha256(report) });
   if (state === 'different') {
     // An earlier delivery stored a report and stopped before recording it: that report is the evidence.
     report = await deps.blobs.readAll(doc.tenantId, blobName);
@@ -192,7 +192,7 @@ async function record(
     // Stored by an earlier delivery, with the retain-until and hold the document had then: brought up to now
     // (only what differs: a locked policy's expiry can only move later).
     const stored = (await deps.blobs.documentBlobWorm(doc.tenantId, doc.id)).find((b) => b.name === blobName);
-    if (locked && (!stored?.retainUntil || Date.parse(stored.retainUntil) < Date.parse(doc.retention.retainUntil))) await deps.blobs.extendRetention(doc.tenantId, blobName, doc.retention.retainUntil);
+    if (lock !== null && (!stored?.retainUntil || Date.parse(stored.retainUntil) < Date.parse(lock))) await deps.blobs.extendRetention(doc.tenantId, blobName, lock);
     if (stored?.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
   }
   const recorded = await recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
