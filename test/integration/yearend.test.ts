@@ -4,7 +4,7 @@
  * read the history, export with a Dutch CSV, and the small frictions on the way.
  */
 import { call, multipart } from '../support/http';
-import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { corpusFile, depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument } from '../support/seed';
 import { reconcile } from '../../shared/retention/reconcile';
 
@@ -86,7 +86,7 @@ describe('step 1: search by counterparty and reference, case- and accent-insensi
       const migrated: string[] = [];
       let continuation: string | null = null;
       do {
-        const r = await reconcile({ now: new Date(), maxItems: 500, continuation }, deps);
+        const r = await reconcile({ now: new Date(), maxItems: 500, continuation }, depsForOnlyTenant(deps, t));
         migrated.push(...r.keysMigrated);
         continuation = r.continuation;
       } while (continuation);
@@ -266,7 +266,7 @@ describe('what changed since an export: correctedSince', () => {
     let continuation: string | null = null;
     const migrated: string[] = [];
     do {
-      const r = await reconcile({ now: new Date(), maxItems: 500, continuation }, deps);
+      const r = await reconcile({ now: new Date(), maxItems: 500, continuation }, depsForOnlyTenant(deps, t));
       migrated.push(...r.keysMigrated);
       continuation = r.continuation;
     } while (continuation);
