@@ -1025,6 +1025,36 @@ resource correctionBlobDiffersAlert 'Microsoft.Insights/scheduledQueryRules@2023
   }
 }
 
+resource exportIncompleteAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-incomplete'
+  location: location
+  properties: {
+    description: 'An export\'s walk of its search left out archived documents the search matches (a catalog paging fault); the export was failed rather than completed short.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export incomplete"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource disposalRefusedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-disposal-refused'
   location: location

@@ -243,10 +243,16 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   const names = new ExportNames();
   const spool = new ManifestSpool();
   const disposable = new DisposableDocuments(job.expiresAt);
+  // Real time, not the archive's clock: the witness compares it with the store's own write times.
+  const walkBegan = new Date();
+  const walked = new Set<string>();
   let lastSave = Date.now();
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
-    const pending = plan(job, deps, names, (doc) => disposable.add(doc));
+    const pending = plan(job, deps, names, (doc) => {
+      disposable.add(doc);
+      walked.add(doc.id);
+    });
     const fill = async () => {
       while (queue.length < PREFETCH) {
         const next = await pending.next();
@@ -305,6 +311,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       if (rest.done) break;
       if (!('file' in rest.value)) await spool.add(rest.value.manifest);
     }
+    await witnessWalk(job, walkBegan, walked, deps);
 
     await spool.close();
     const csv = job.csv ?? DEFAULT_CSV_FORMAT;
@@ -372,6 +379,24 @@ async function gone(planned: PlannedFile, job: ExportJob, deps: ExportDeps): Pro
   if (now?.status !== 'active') throw new HoldsDisposed([planned.doc.id]);
   deps.log.error(FIXITY_MISMATCH, { tenantId: planned.doc.tenantId, documentId: planned.doc.id, exportId: job.id, mismatched: [], missing: [planned.file.blobName] });
   throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${planned.doc.id}: ${planned.entry.path} is missing from storage.` });
+}
+
+export const EXPORT_INCOMPLETE = 'export incomplete: the search walk left out documents the search matches';
+
+/**
+ * An export says it holds everything its search matches, and accountants take it as the fiscal year's whole record. The
+ * walk pages through a sorted search, where a store's paging has lost items before (documents without the sort key, past
+ * the first page). So a second query, by another path, names every matching document that stayed unchanged all through
+ * the walk; one the walk did not meet fails the export loudly (alerted) instead of completing it short. Documents written
+ * during the walk (new, corrected, disposed of) are not witnessed: the walk may or may not meet them.
+ */
+async function witnessWalk(job: ExportJob, walkBegan: Date, walked: ReadonlySet<string>, deps: ExportDeps): Promise<void> {
+  const missed = (await deps.catalog.idsUnchangedSince(job.tenantId, job.filter, walkBegan)).filter((id) => !walked.has(id));
+  if (missed.length === 0) return;
+  deps.log.error(EXPORT_INCOMPLETE, { tenantId: job.tenantId, exportId: job.id, missed: missed.length, documentIds: missed.slice(0, 20) });
+  throw new ArchiveError('export_incomplete', {
+    detail: `The search matches ${missed.length} archived document(s) that the export's walk did not return (first: ${missed[0]}); the export was stopped rather than completed without them.`,
+  });
 }
 
 type Planned = PlannedFile | { manifest: ManifestDocument };

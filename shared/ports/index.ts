@@ -178,6 +178,13 @@ export interface CatalogPort {
   list(tenantId: string, q: DocumentQuery): Promise<Page<ArchivedDocument>>;
   /** Archived (active) documents only: what an export of the search holds. */
   countMatching(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number>;
+  /**
+   * The ids of the archived (active) documents a search matches whose catalog item the store last wrote before
+   * `writtenBefore` (real time, against the store's own write times, with a margin for clock skew): present and
+   * unchanged all through any walk of the search begun after it, so such a walk must have met every one. One query, by
+   * another path than `list` (no sort, no paging tokens): the export's second witness that its walk lost nothing.
+   */
+  idsUnchangedSince(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken' | 'sort' | 'order'>, writtenBefore: Date): Promise<string[]>;
   count(tenantId: string): Promise<number>;
   ping(): Promise<void>;
 }

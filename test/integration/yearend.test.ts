@@ -273,6 +273,23 @@ describe('what changed since an export: correctedSince', () => {
     expect(migrated.filter((m) => m.startsWith(`${t}/`))).toEqual([`${t}/${ids.amount}`]);
     expect(await search(`fiscalYear=2024&correctedSince=${encodeURIComponent(since)}`)).toEqual(['amount', 'moved']);
   });
+
+  it("an export's witness (idsUnchangedSince): the archived documents matching its search that the store last wrote before an instant, by the store's own clock", async () => {
+    const deps = archive.host.deps;
+    const names = (found: string[]) => found.map((id) => Object.entries(ids).find(([, v]) => v === id)?.[0] ?? id).sort();
+    // One just written is not witnessed (a walk begun now may or may not meet it); 30 s of clock skew are allowed for.
+    ids.fresh = (await seedDocument(deps, t, { metadata: { counterparty: 'Supplier fresh' }, fiscalYear: 2024 })).id;
+    expect(await deps.catalog.idsUnchangedSince(t, { fiscalYear: 2024 }, new Date())).not.toContain(ids.fresh);
+    // A walk begun later must meet every one: the search's filter applies, tombstones and other tenants are left out.
+    ids.gone = (await seedDocument(deps, t, { metadata: { counterparty: 'Supplier gone' }, fiscalYear: 2024 })).id;
+    const read = (await deps.retention.catalog.getVersioned(t, ids.gone))!;
+    expect(await deps.retention.catalog.replace({ ...read.item, status: 'disposed' } as never, read.etag)).not.toBe('conflict');
+    const later = new Date(Date.now() + 31_000);
+    expect(names(await deps.catalog.idsUnchangedSince(t, { fiscalYear: 2024 }, later))).toEqual(['amount', 'early', 'fresh', 'untouched']);
+    expect(names(await deps.catalog.idsUnchangedSince(t, { fiscalYear: 2024, correctedSince: since }, later))).toEqual(['amount', 'moved']);
+    expect(names(await deps.catalog.idsUnchangedSince(t, { counterparty: 'supplier l' }, later))).toEqual(['later']);
+    expect(await deps.catalog.idsUnchangedSince(newTenant('nobody'), {}, later)).toEqual([]);
+  });
 });
 
 describe('raw uploads carry metadata; a retry with other metadata is refused, not replayed', () => {

@@ -43,6 +43,7 @@ import type {
   BlobWorm,
   BlobRead,
   CatalogPort,
+  DocumentQuery,
   CreateOnlyOutcome,
   DisposerPort,
   ExportBlobsPort,
@@ -219,11 +220,14 @@ export class InMemoryCatalog implements CatalogPort {
   async ensureContentMarker(): Promise<'created' | 'exists'> {
     return 'exists';
   }
-  async list(): Promise<Page<ArchivedDocument>> {
+  async list(_tenantId: string, _q: DocumentQuery): Promise<Page<ArchivedDocument>> {
     throw new NotModelled('CatalogPort.list');
   }
-  async countMatching(): Promise<number> {
+  async countMatching(_tenantId: string, _q: Omit<DocumentQuery, 'limit' | 'continuationToken'>): Promise<number> {
     throw new NotModelled('CatalogPort.countMatching');
+  }
+  async idsUnchangedSince(_tenantId: string, _q: Omit<DocumentQuery, 'limit' | 'continuationToken'>, _writtenBefore: Date): Promise<string[]> {
+    throw new NotModelled('CatalogPort.idsUnchangedSince');
   }
   async count(tenantId: string): Promise<number> {
     return [...this.documents.values()].filter((d) => d.tenantId === tenantId).length;
@@ -231,7 +235,20 @@ export class InMemoryCatalog implements CatalogPort {
   async ping(): Promise<void> {}
 }
 
-/** The catalog search as one page of all a tenant's documents (for tests whose exports match them all). */
+/**
+ * The catalog search as one page of all a tenant's documents (for tests whose exports match them all). No write times
+ * are kept: every active document counts as unchanged through an export's walk (a test that adds one during the walk
+ * must say so).
+ */
+export function searchAsWholeTenant(catalog: InMemoryCatalog): void {
+  const of = (tenantId: string) => [...catalog.documents.values()].filter((d) => d.tenantId === tenantId);
+  const port: CatalogPort = catalog;
+  port.list = async (tenantId: string) => ({ items: of(tenantId), continuationToken: null });
+  port.countMatching = async (tenantId: string) => catalog.count(tenantId);
+  port.idsUnchangedSince = async (tenantId: string) => of(tenantId).filter((d) => d.status === 'active').map((d) => d.id);
+}
+
+/** searchAsWholeTenant for one tenant, as a class. */
 export class ListingCatalog extends InMemoryCatalog {
   constructor(private readonly tenantId: string) {
     super();
@@ -241,6 +258,9 @@ export class ListingCatalog extends InMemoryCatalog {
   }
   override async countMatching(): Promise<number> {
     return this.count(this.tenantId);
+  }
+  override async idsUnchangedSince(): Promise<string[]> {
+    return [...this.documents.values()].filter((d) => d.tenantId === this.tenantId && d.status === 'active').map((d) => d.id);
   }
 }
 

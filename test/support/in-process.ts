@@ -26,7 +26,7 @@ import { isHeld } from '../../shared/kernel/retention-rules';
 import { UNRECORDED_HOLD } from '../../shared/retention/reconcile';
 import { protectedBlobNamesOf } from '../../shared/retention/update';
 import type { FakeClock } from './fake-clock';
-import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from './in-memory';
+import { inMemoryDeps, inMemoryLinks, searchAsWholeTenant, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from './in-memory';
 import { type RenditionValidator, validationMessageText } from '../../shared/kernel/validation';
 import { validateRenditions } from '../../shared/validation/worker';
 import { readVeraPdfReport } from '../../shared/validation/verapdf';
@@ -392,8 +392,8 @@ export function world(env: Record<string, string> = {}): World {
   // The token's signature is not what this sweep is about: a bearer token is its subject, of this tenant.
   (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: token.startsWith('support.') ? 'support' : 'user', claimedRightsSet: null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
   deps.authenticator = authenticator;
-  deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
-  deps.catalog.countMatching = async () => deps.catalog.count(TENANT);
+  // The export worker searches the catalog: one page of each tenant's documents.
+  searchAsWholeTenant(deps.catalog);
   for (const [subject, rightsSet] of Object.entries(PEOPLE)) {
     deps.tenantRecords.records.set(`${TENANT}/${rightsAssignmentRecordId(subject)}`, {
       value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: START.toISOString(), assignedBy: { subject: 'root', kind: 'user' } } as never,

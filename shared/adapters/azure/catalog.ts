@@ -65,6 +65,9 @@ export interface ContentKeyMarker {
   documentId: string;
 }
 
+/** How far the archive's clock and the store's may disagree: an item written this close to a walk's start is not its witness. */
+const CLOCK_SKEW_S = 30;
+
 export const contentMarkerId = (contentKey: string) => `content:${contentKey}`;
 
 export function contentMarkerOf(doc: Pick<ArchivedDocument, 'tenantId' | 'id' | 'contentKey'>): ContentKeyMarker {
@@ -197,6 +200,16 @@ export class DocumentCatalog implements CatalogPort {
       .query<number>({ query: `SELECT VALUE COUNT(1) FROM c WHERE ${where} AND c.status = "active"`, parameters }, { partitionKey: tenantId })
       .fetchAll();
     return resources[0] ?? 0;
+  }
+
+  /** By the item's `_ts` (whole seconds, the store's clock), CLOCK_SKEW_S before the instant: an item written in it is not witnessed. */
+  async idsUnchangedSince(tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken' | 'sort' | 'order'>, writtenBefore: Date): Promise<string[]> {
+    const { where, parameters } = searchFilter(tenantId, q);
+    const ts = Math.floor(writtenBefore.getTime() / 1000) - CLOCK_SKEW_S;
+    const { resources } = await this.container.items
+      .query<string>({ query: `SELECT VALUE c.id FROM c WHERE ${where} AND c.status = "active" AND c._ts < @ts`, parameters: [...parameters, { name: '@ts', value: ts }] }, { partitionKey: tenantId })
+      .fetchAll();
+    return resources;
   }
 
   async count(tenantId: string): Promise<number> {

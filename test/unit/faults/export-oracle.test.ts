@@ -77,7 +77,7 @@ function modelSearch(w: World): void {
     if (q.reference && !(d.referenceKey ?? '').startsWith(searchKey(q.reference))) return false;
     return (q.tags ?? []).every((t) => (m.tags ?? []).includes(t));
   };
-  const port = catalog as unknown as Pick<CatalogPort, 'list' | 'countMatching'>;
+  const port = catalog as unknown as Pick<CatalogPort, 'list' | 'countMatching' | 'idsUnchangedSince'>;
   port.list = async (tenantId: string, q: DocumentQuery) => {
     const all = [...catalog.documents.values()].filter(matches(tenantId, q));
     const key = (d: ArchivedDocument) => (q.sort === 'documentDate' ? (d.metadata.documentDate ?? '') : q.sort === 'amount' ? String(d.metadata.amount ?? '') : d.createdAt);
@@ -89,6 +89,8 @@ function modelSearch(w: World): void {
     return { items, continuationToken: from + limit < all.length ? String(from + limit) : null };
   };
   port.countMatching = async (tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>) => [...catalog.documents.values()].filter((d) => d.status === 'active' && matches(tenantId, q)(d)).length;
+  // Nothing changes while the oracle's exports run: every matching document was there, unchanged, all through the walk.
+  port.idsUnchangedSince = async (tenantId: string, q: Omit<DocumentQuery, 'limit' | 'continuationToken'>) => [...catalog.documents.values()].filter((d) => d.status === 'active' && matches(tenantId, q)(d)).map((d) => d.id);
 }
 
 /** Bearer tokens `o-…` are of the other tenant; `o-up` is its archivist. */

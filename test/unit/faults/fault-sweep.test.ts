@@ -34,7 +34,7 @@ import type { AuditAction } from '../../../shared/kernel/audit';
 import { FakeClock } from '../../support/fake-clock';
 import { aroundPortCalls, type Answer, blobsDisagree, type Call, ok, repair, send, settle } from '../../support/in-process';
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { inMemoryDeps, inMemoryLinks, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
+import { inMemoryDeps, inMemoryLinks, searchAsWholeTenant, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 
 const TENANT = 'acme';
 
@@ -108,8 +108,7 @@ function world(): World {
     },
   };
   // The export worker searches the catalog: one page of all the tenant's documents (ListingCatalog).
-  deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
-  deps.catalog.countMatching = async () => deps.catalog.count(TENANT);
+  searchAsWholeTenant(deps.catalog);
   // The proposers hold, as the tenant records them, the rights their proposals need when approved (proposals.ts).
   for (const subject of ['alice', 'rm-erin']) {
     const id = rightsAssignmentRecordId(subject);

@@ -66,10 +66,6 @@ function newWorld(): World {
     expiresAt: '9999-01-01T00:00:00.000Z',
     issuedAt: null,
   });
-  // The catalog search of each tenant (world() answers acme's to everyone).
-  const catalog = w.deps.catalog;
-  catalog.list = (async (tenantId: string) => ({ items: [...catalog.documents.values()].filter((d) => d.tenantId === tenantId), continuationToken: null })) as never;
-  catalog.countMatching = (async (tenantId: string) => catalog.count(tenantId)) as never;
   return w;
 }
 

@@ -25,7 +25,7 @@ import type { Permission } from '../../../shared/kernel/principal';
 import type { FakeClock } from '../../support/fake-clock';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { type Answer, type Call, ok, send, settle, TABLE } from '../../support/in-process';
-import { CACHED_RECORD_TYPES, inMemoryInstances, type InstanceDeps, type InMemoryExportJobs } from '../../support/in-memory';
+import { CACHED_RECORD_TYPES, inMemoryInstances, searchAsWholeTenant, type InstanceDeps, type InMemoryExportJobs } from '../../support/in-memory';
 
 // Key hashing is not what this sweep is about: every world mints a key, so a cheap scrypt keeps the sweep fast.
 jest.mock('../../../shared/auth/api-keys/api-key', () => ({ ...jest.requireActual<object>('../../../shared/auth/api-keys/api-key'), SCRYPT: { N: 16, r: 1, p: 1, keylen: 32 } }));
@@ -60,8 +60,7 @@ function archive(): Archive {
     // The token's signature is not what this sweep is about: a bearer token is its subject, of this tenant.
     (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: token.startsWith('support.') ? 'support' : 'user', claimedRightsSet: null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
     deps.authenticator = authenticator;
-    deps.catalog.list = async () => ({ items: [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT), continuationToken: null });
-    deps.catalog.countMatching = async () => deps.catalog.count(TENANT);
+    searchAsWholeTenant(deps.catalog);
   }
   const records = both[0]!.tenantRecords;
   for (const [subject, rightsSet] of Object.entries(PEOPLE)) {
