@@ -15,8 +15,28 @@ export const SHARED_CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared',
 
 export const quietLog: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** The tenants this test file made (Jest loads the harness once per file): what its hosts' cross-tenant walks see. */
+const FILE_TENANTS = new Set<string>();
+
 export function newTenant(prefix = 't'): string {
-  return `${prefix}-${randomBytes(5).toString('hex')}`;
+  const tenant = `${prefix}-${randomBytes(5).toString('hex')}`;
+  FILE_TENANTS.add(tenant);
+  return tenant;
+}
+
+/**
+ * A host's cross-tenant walks (the timers' tenant listing, the audit partitions) see only this file's tenants. The run's
+ * emulators are shared by every test file at once, and a walk over all of them has changed another file's tenant in the
+ * middle of its test three times: a seal blob, a validator's verdicts, and a reconciler flagging another file's seeded
+ * documents as blobs-missing (the isolation sweep's "B is unchanged"). Narrowed here, no test can do that again.
+ */
+function onlyFileTenants(deps: Deps): void {
+  const listTenants = deps.blobs.unsafeListTenants.bind(deps.blobs);
+  deps.blobs.unsafeListTenants = async function* () {
+    for await (const tenant of listTenants()) if (FILE_TENANTS.has(tenant)) yield tenant;
+  };
+  const listPartitions = deps.audit.unsafeListPartitions.bind(deps.audit);
+  deps.audit.unsafeListPartitions = async () => (await listPartitions()).filter((p) => FILE_TENANTS.has(p.tenantId));
 }
 
 /**
@@ -52,6 +72,7 @@ export interface TestArchive {
 export async function startTestArchive(overrides: Record<string, string> = {}, dataDir?: string, opts: { validator?: RenditionValidator } = {}): Promise<TestArchive> {
   const emulators = readEmulators();
   const host = await startArchiveHost({ env: testEnv(emulators, overrides), log: quietLog, ...(dataDir ? { dataDir } : {}), ...(opts.validator ? { validator: opts.validator } : {}) });
+  onlyFileTenants(host.deps);
   return {
     host,
     emulators,
