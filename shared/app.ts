@@ -1,10 +1,10 @@
-import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { AuditLog } from './adapters/azure/audit-log';
 import { AuditOutboxItems } from './adapters/azure/audit-outbox';
 import { AUDIT_OUTBOX_APPEND_LINGER_MS, AUDIT_OUTBOX_REMOVE_LINGER_MS, AuditOutbox } from './audit/outbox';
 import { BlobArchive } from './adapters/azure/blobs';
+import { blobServiceClient } from './adapters/azure/blob-service';
 import { DocumentCatalog } from './adapters/azure/catalog';
 import { CosmosContainers, cosmosClient, openContainers } from './adapters/azure/cosmos';
 import { BlobDisposer } from './adapters/azure/disposer';
@@ -61,9 +61,12 @@ const LOCAL_DEV_AUDIT_CHAIN_KEY = Buffer.from('local-development-audit-chain-key
 export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'clock' | 'log'>> & { secrets?: SecretSource; regions?: RegionSource } = {}): Promise<AzureDeps> {
   // In Azure: managed identity only (never a credential from the environment); locally: the emulators' well-known keys.
   const credential = config.runtime === 'azure' ? new ManagedIdentityCredential(config.AZURE_CLIENT_ID ? { clientId: config.AZURE_CLIENT_ID } : {}) : undefined;
-  const blobService = config.STORAGE_CONNECTION_STRING
-    ? BlobServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING)
-    : new BlobServiceClient(config.STORAGE_ACCOUNT_URL!, credential ?? new DefaultAzureCredential());
+  // Every request of it, and of the container and blob clients made from it, waits a bounded time for its headers.
+  const blobService = blobServiceClient(
+    config.STORAGE_CONNECTION_STRING
+      ? { connectionString: config.STORAGE_CONNECTION_STRING }
+      : { url: config.STORAGE_ACCOUNT_URL!, credential: credential ?? new DefaultAzureCredential() },
+  );
   // Few, short retries: a queue outage must not pile up sends (a lost request is re-queued later).
   const queueOptions = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1000, tryTimeoutInMs: 10_000 } };
   const queueService = config.STORAGE_CONNECTION_STRING
