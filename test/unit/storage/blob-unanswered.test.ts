@@ -58,8 +58,7 @@ describe('an endpoint that accepts and never answers', () => {
       const { ms, error } = await elapsed(call);
       expect([name, String(error)]).toEqual([name, expect.stringMatching(/ETIMEDOUT/)]);
       expect([name, held.length - before]).toEqual([name, 2]); // reached the endpoint, and the cut try was retried
-      expect(ms).toBeGreaterThanOrEqual(2 * BASE_MS - 20);
-      expect(ms).toBeLessThan(2000);
+      expect(ms).toBeGreaterThanOrEqual(2 * BASE_MS - 20); // two tries, each cut at its bound (never sooner)
     }
   });
 
