@@ -38,6 +38,18 @@ export interface Client {
   progress?: (line: string) => void;
 }
 
+/**
+ * The exit code of a failure that is no one's fault and goes away by itself (sysexits' EX_TEMPFAIL): no answer, a cut
+ * connection, a link that expired mid-download, the archive busy or briefly unavailable (429, 502, 503, 504). A script
+ * runs the command again (a download resumes from the bytes kept); any other failure (1: refused, damaged, a digest that
+ * does not match) needs a person.
+ */
+export const EXIT_RUN_AGAIN = 75;
+
+/** HTTP statuses that say "later", not "no". */
+const RUN_AGAIN_STATUSES = new Set([429, 502, 503, 504]);
+const exitForStatus = (status: number) => (RUN_AGAIN_STATUSES.has(status) ? EXIT_RUN_AGAIN : 1);
+
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
@@ -156,7 +168,7 @@ async function reach(what: string, send: () => Promise<Response>): Promise<Respo
     return await send();
   } catch (err) {
     if (err instanceof CliError) throw err;
-    throw new CliError(`${what}: no answer from the archive (${whyFailed(err)}); run again.`);
+    throw new CliError(`${what}: no answer from the archive (${whyFailed(err)}); run again.`, EXIT_RUN_AGAIN);
   }
 }
 
@@ -182,7 +194,7 @@ async function request(client: Client, pathAndQuery: string, init: { method?: st
     }
     if (p && init.pass?.(p)) return new Response(text, { status: res.status, headers: res.headers });
     const detail = p ? printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? ''}`) : printable(res.statusText);
-    throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status} ${detail}`);
+    throw new CliError(`${init.method ?? 'GET'} ${pathAndQuery} failed with ${res.status} ${detail}`, exitForStatus(res.status));
   }
   return res;
 }
@@ -207,7 +219,7 @@ function dataOf<T>(client: Client, what: string, r: { data?: T; error?: unknown;
   if (r.data !== undefined && r.response.ok) return r.data;
   if (r.response.status === 401) throw tokenRefused(client);
   const p = (r.error ?? {}) as { code?: string; detail?: string; title?: string };
-  throw new CliError(`${what} failed with ${r.response.status} ${printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`)}`);
+  throw new CliError(`${what} failed with ${r.response.status} ${printable(`${p.code ?? ''}: ${p.detail ?? p.title ?? r.response.statusText}`)}`, exitForStatus(r.response.status));
 }
 
 type ListDocumentsQuery = NonNullable<operations['listDocuments']['parameters']['query']>;
@@ -302,7 +314,7 @@ export async function downloadTo(client: Client, pathAndQuery: string, dest: str
     // interruption the accountant resumes, not a crash: say so, with what arrived kept in the part file.
     const why = whyFailed(err);
     const kept = fs.existsSync(part) ? fs.statSync(part).size : 0;
-    throw new CliError(`${label}: the download was interrupted (${why}); ${kept} bytes kept in ${part}, run again to resume.`);
+    throw new CliError(`${label}: the download was interrupted (${why}); ${kept} bytes kept in ${part}, run again to resume.`, EXIT_RUN_AGAIN);
   }
 }
 
@@ -450,7 +462,8 @@ async function inPieces(client: Client, pathAndQuery: string, resume: { have: nu
       const next = await fetchPiece(from, etag);
       if (!fits(next, from)) {
         await next.body?.cancel();
-        throw new CliError(`${pathAndQuery} changed while it was fetched in pieces (status ${next.status}); run again.`);
+        // Another representation (If-Range did not match) is the file changing: run again. A 206 of another range is a lie.
+        throw new CliError(`${pathAndQuery} changed while it was fetched in pieces (status ${next.status}); run again.`, next.status === 206 ? 1 : EXIT_RUN_AGAIN);
       }
       yield* next.body as unknown as AsyncIterable<Uint8Array>;
     }
@@ -471,7 +484,10 @@ async function readLink(client: Client, pathAndQuery: string, link: Response, re
   // No Authorization header: the link is the credential, and storage must not see the archive's token.
   // Storage answers, never redirects: a redirect would lead past the https check above, to any host.
   const blob = await client.fetch(target, { headers: ranged ? { Range: `bytes=${resume.have}-` } : {}, redirect: 'manual' });
-  if (blob.status === 403) throw new CliError(`${pathAndQuery}: the download link was refused or expired; run again to resume.`);
+  if (blob.status === 403) {
+    await blob.body?.cancel();
+    throw new CliError(`${pathAndQuery}: the download link was refused or expired; run again to resume.`, EXIT_RUN_AGAIN);
+  }
   if (blob.status !== 200 && blob.status !== 206 && blob.status !== 416) {
     await blob.body?.cancel();
     throw new CliError(`${pathAndQuery}: storage answered ${blob.status}.`);

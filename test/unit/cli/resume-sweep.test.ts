@@ -14,7 +14,7 @@
  * for a non-support download, a storage link for support) is not generated.
  *
  * What must hold, after every run of every cell: either the destination holds exactly the true bytes and the result
- * says verified with their SHA-256, or a CliError (exit 1; exit 4 for a destination already there) naming the
+ * says verified with their SHA-256, or a CliError (exit 75 for the network's doing, see exitOf; 1 for a wrong answer; 4 for a destination already there) naming the
  * problem, with the destination absent or unchanged. Never wrong bytes at the destination, never a silent partial,
  * never a raw TypeError/SyntaxError. And a clean run afterwards (the server behaving; `--force` where the
  * destination was already there) ends verified: whatever part file state a refused run left is usable or cleaned.
@@ -33,7 +33,7 @@ import * as fs from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Client, CliError, type DownloadOutcome, downloadTo, exportToDir, getDocumentFiles } from '../../../cli/core';
+import { type Client, CliError, type DownloadOutcome, downloadTo, EXIT_RUN_AGAIN, exportToDir, getDocumentFiles } from '../../../cli/core';
 
 const SIZE = 3000;
 const PIECE = 1000;
@@ -359,6 +359,16 @@ async function judgedRun(r: Row, truth: Buffer, force: boolean, exit: number, sa
   return 'refused';
 }
 
+/**
+ * A refusal's exit code, from the fault alone: the network's doing (a cut or reset connection, an answer shorter than its
+ * Content-Length, a link expired mid-download, a file replaced between support's pieces) goes away by itself, 75 (run again);
+ * anything the answer says wrong (a digest, other bytes, a lie about ranges) needs a person, 1.
+ */
+function exitOf(f: Fault, r: Row): number {
+  const network = (f.cutAt !== undefined && !f.chunked) || f.reset !== undefined || f.link === 'refused' || f.contentLength === 'longer' || (f.replaceMidway === true && r === 'pieces');
+  return network ? EXIT_RUN_AGAIN : 1;
+}
+
 const cells = ROWS.flatMap((r) => COLUMNS.filter((c) => !c.rows || c.rows.includes(r)).map((c) => [r, c.name, c] as const));
 
 describe('resume sweep: every download ends with the exact file, or says it could not', () => {
@@ -376,7 +386,7 @@ describe('resume sweep: every download ends with the exact file, or says it coul
       cutDone = false;
       if (run.replaced) file = NEW;
       // Verified already (a resume answered right, a seeded state usable): the true file is there, nothing left to run.
-      if ((await judgedRun(r, file, run.force ?? false, col.exit ?? 1, run.says, col.resumedFrom)) === 'verified') return;
+      if ((await judgedRun(r, file, run.force ?? false, col.exit ?? exitOf(run.fault, r), run.says, col.resumedFrom)) === 'verified') return;
     }
     fault = {};
     cutDone = false;
