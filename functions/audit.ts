@@ -18,8 +18,8 @@ const MAX_MONTHS = 24;
 const ZAuditQuery = z.strictObject({
   /** One month; without it the months from `from` to `to` (default: this month), newest first. */
   month: ZMonth.optional(),
-  from: ZFrom.optional(),
-  to: ZTo.optional(),
+  from: ZFrom.optional().meta({ description: 'Entries at or after this instant; a plain date (YYYY-MM-DD) is its first millisecond in UTC. The months read run from its month to `to`\'s (at most 24); without it, `to`\'s month alone' }),
+  to: ZTo.optional().meta({ description: 'Entries at or before this instant (inclusive); a plain date is its whole day in UTC, up to its last millisecond. Default: now' }),
   /** The actor's subject (a user's `sub`, `apikey:<id>`, or a support engineer's `sub`). */
   actor: z.string().min(1).max(256).optional(),
   action: ZAuditAction.optional(),
@@ -74,9 +74,28 @@ export const listAudit = operation({
   // Who read which month of the trail is part of it, as a verification names its month.
   audit.target = `audit:${month}`;
   const filter = { from: q.from, to: q.to, actor: q.actor, action: q.action, target: q.target };
-  const page = await deps.audit.list(principal.tenantId, month, q.limit, cosmosToken, filter);
-  const older = months[months.indexOf(month) + 1];
-  const next = page.continuationToken ? { m: month, c: page.continuationToken, s: scope } : older ? { m: older, c: null, s: scope } : null;
+  let i = months.indexOf(month);
+  const read = (continuationToken: string | undefined) => deps.audit.list(principal.tenantId, months[i]!, q.limit, continuationToken, filter);
+  // A page holds one month's entries and is never empty while entries remain: months without a match are passed over
+  // (and so is a store page with none and more to come). A filtered walk across months answered an empty page with a
+  // token for every month without a match, and a token to an empty page after the last month that had one.
+  let page = await read(cosmosToken);
+  while (page.items.length === 0 && (page.continuationToken || i + 1 < months.length)) {
+    if (!page.continuationToken) i++;
+    page = await read(page.continuationToken ?? undefined);
+  }
+  month = months[i]!;
+  audit.target = `audit:${month}`;
+  let next: z.infer<typeof ZToken> | null = page.continuationToken ? { m: month, c: page.continuationToken, s: scope } : null;
+  // A token only when more remain: the next older month with a match, if any.
+  for (let j = i + 1; !next && j < months.length; j++) {
+    const older = months[j]!;
+    for (let c: string | null | undefined; !next && c !== null; ) {
+      const peek = await deps.audit.list(principal.tenantId, older, 1, c, filter);
+      if (peek.items.length > 0) next = { m: older, c: null, s: scope };
+      c = peek.continuationToken;
+    }
+  }
   return reply(200, { month, items: page.items, continuationToken: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : null });
 }
 });

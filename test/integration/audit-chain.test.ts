@@ -563,14 +563,13 @@ describe('GET /audit filters', () => {
     // A `from` after now (no `to`): a clear 400, not a page of no month.
     const nextYear = `${new Date().getUTCFullYear() + 1}-01-01`;
     expect((await call(`${archive.url}/audit?from=${nextYear}`, { token: auditor })).json).toMatchObject({ status: 400, code: 'invalid_query', detail: 'from must not be after now (to, when not given).' });
-    // Across months: an older, empty month is walked with a token.
+    // Across months: an older month without a match gets no token (it led to an empty page; audit-oracle.test.ts walks this).
     const prev = new Date();
     prev.setUTCDate(1);
     prev.setUTCMonth(prev.getUTCMonth() - 1);
     const span = await get(`from=${encodeURIComponent(prev.toISOString())}&actor=acc-2`);
+    expect(span).toMatchObject({ month: month(), items: expect.any(Array), continuationToken: null });
     expect(span.items).toHaveLength(4);
-    const older = await get(`from=${encodeURIComponent(prev.toISOString())}&actor=acc-2&continuationToken=${span.continuationToken}`);
-    expect(older).toMatchObject({ month: prev.toISOString().slice(0, 7), items: [], continuationToken: null });
   });
 
   it('reading the audit log is audited with the month it read, as verifying is', async () => {

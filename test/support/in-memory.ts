@@ -801,7 +801,8 @@ export class InMemoryAuditLog implements AuditLogPort {
           (!filter.target || e.target === filter.target) &&
           (!filter.requestId || e.requestId === filter.requestId),
       )
-      .sort((a, b) => b.seq - a.seq);
+      // As the Cosmos query: newest first by time (equal instants: the later in the chain first).
+      .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.seq - a.seq));
     return { items: items.slice(0, limit), continuationToken: null };
   }
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
