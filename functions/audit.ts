@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ZClientInstant } from '../shared/kernel/instant';
 import { numberInUrl } from '../shared/kernel/url-number';
+import { auditPage } from '../shared/audit/audit-pages';
 import { verifyAuditMonth } from '../shared/audit/seal';
 import { ZAuditAction } from '../shared/kernel/audit';
 import { ArchiveError } from '../shared/kernel/errors';
@@ -71,32 +72,14 @@ export const listAudit = operation({
     month = token.m;
     cosmosToken = token.c ?? undefined;
   }
-  // Who read which month of the trail is part of it, as a verification names its month.
+  // Who read which month of the trail is part of it, as a verification names its month: the month asked for, then the
+  // one the page holds (months without a match are passed over).
   audit.target = `audit:${month}`;
   const filter = { from: q.from, to: q.to, actor: q.actor, action: q.action, target: q.target };
-  let i = months.indexOf(month);
-  const read = (continuationToken: string | undefined) => deps.audit.list(principal.tenantId, months[i]!, q.limit, continuationToken, filter);
-  // A page holds one month's entries and is never empty while entries remain: months without a match are passed over
-  // (and so is a store page with none and more to come). A filtered walk across months answered an empty page with a
-  // token for every month without a match, and a token to an empty page after the last month that had one.
-  let page = await read(cosmosToken);
-  while (page.items.length === 0 && (page.continuationToken || i + 1 < months.length)) {
-    if (!page.continuationToken) i++;
-    page = await read(page.continuationToken ?? undefined);
-  }
-  month = months[i]!;
-  audit.target = `audit:${month}`;
-  let next: z.infer<typeof ZToken> | null = page.continuationToken ? { m: month, c: page.continuationToken, s: scope } : null;
-  // A token only when more remain: the next older month with a match, if any.
-  for (let j = i + 1; !next && j < months.length; j++) {
-    const older = months[j]!;
-    for (let c: string | null | undefined; !next && c !== null; ) {
-      const peek = await deps.audit.list(principal.tenantId, older, 1, c, filter);
-      if (peek.items.length > 0) next = { m: older, c: null, s: scope };
-      c = peek.continuationToken;
-    }
-  }
-  return reply(200, { month, items: page.items, continuationToken: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : null });
+  const page = await auditPage(deps.audit, principal.tenantId, months, { month, storeToken: cosmosToken ?? null }, q.limit, filter);
+  audit.target = `audit:${page.month}`;
+  const next: z.infer<typeof ZToken> | null = page.next ? { m: page.next.month, c: page.next.storeToken, s: scope } : null;
+  return reply(200, { month: page.month, items: page.items, continuationToken: next ? Buffer.from(JSON.stringify(next)).toString('base64url') : null });
 }
 });
 
