@@ -266,6 +266,8 @@ resource auditContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/cont
         ]
         kind: 'Hash'
       }
+      // GET /audit lists a month newest first by time, equal instants in chain order: a composite index (at, id).
+      indexingPolicy: loadJsonContent('cosmos-audit-indexing-policy.json')
     }
     options: {
       autoscaleSettings: {

@@ -402,7 +402,8 @@ export class AuditLog implements AuditLogPort {
    * A tenant's entries of one month, newest first (by `at`), optionally filtered. By time, not id: the chain's order is
    * not the time's (an outboxed change's entry is appended after its answer with the change's time, a parked entry by the
    * sealing timer with its original time, a suppressed-refusals count with its first refusal's), and by id an auditor saw
-   * an entry of the 1st above the 6th's. Equal instants in the store's order (its continuation resumes among them).
+   * an entry of the 1st above the 6th's. Equal instants (entries of one moment; a test's stopped clock) the later in the
+   * chain first: by time alone they came in the store's order, oldest first (infra/cosmos-audit-indexing-policy.json).
    */
   async list(tenantId: string, month: string, limit: number, continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
     const partition = `${tenantId}:${month}`;
@@ -419,7 +420,7 @@ export class AuditLog implements AuditLogPort {
     if (filter.action) add('c.action = @action', '@action', filter.action);
     if (filter.target) add('c.target = @target', '@target', filter.target);
     if (filter.requestId) add('c.requestId = @rid', '@rid', filter.requestId);
-    const res = await queryPage<AuditEntry>(this.container, { query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.at DESC`, parameters }, { partitionKey: partition, limit, continuationToken });
+    const res = await queryPage<AuditEntry>(this.container, { query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.at DESC, c.id DESC`, parameters }, { partitionKey: partition, limit, continuationToken });
     return { items: res.resources.map(clean), continuationToken: res.continuationToken };
   }
 

@@ -7,6 +7,7 @@ import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
 import documentsIndexingPolicy from '../../../infra/cosmos-documents-indexing-policy.json';
 import tenantsIndexingPolicy from '../../../infra/cosmos-tenants-indexing-policy.json';
+import auditIndexingPolicy from '../../../infra/cosmos-audit-indexing-policy.json';
 
 export interface CosmosContainers {
   database: Database;
@@ -19,8 +20,8 @@ export interface CosmosContainers {
 export const CONTAINER_SPECS = {
   /** Same indexing policy as infra/ deploys: the local server refuses ORDER BY without its composite index, like Cosmos. */
   documents: { partitionKey: '/tenantId', indexingPolicy: documentsIndexingPolicy as IndexingPolicy },
-  /** `<tenantId>:<yyyy-mm>`: keeps a busy tenant's log under the logical-partition cap. */
-  audit: { partitionKey: '/partition' },
+  /** `<tenantId>:<yyyy-mm>`: keeps a busy tenant's log under the logical-partition cap. Listed newest first by time, then chain order. */
+  audit: { partitionKey: '/partition', indexingPolicy: auditIndexingPolicy as IndexingPolicy },
   tenants: { partitionKey: '/tenantId', indexingPolicy: tenantsIndexingPolicy as IndexingPolicy },
 } as const;
 

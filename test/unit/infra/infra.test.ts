@@ -422,6 +422,12 @@ describe('infra/main.bicep', () => {
     expect(Array.isArray(policy.compositeIndexes)).toBe(true);
   });
 
+  it('ships the audit indexing policy it loads: a month listed newest first by time, equal instants in chain order', () => {
+    expect(one('auditContainer').body).toMatch(/indexingPolicy:\s*loadJsonContent\('cosmos-audit-indexing-policy\.json'\)/);
+    const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-audit-indexing-policy.json'), 'utf8')) as { compositeIndexes: unknown[] };
+    expect(policy.compositeIndexes).toContainEqual([{ path: '/at', order: 'descending' }, { path: '/id', order: 'descending' }]);
+  });
+
   it("leaves an export job's Bloom filter out of the tenants container's index", () => {
     expect(one('tenantsContainer').body).toMatch(/indexingPolicy:\s*loadJsonContent\('cosmos-tenants-indexing-policy\.json'\)/);
     const policy = JSON.parse(fs.readFileSync(path.join(INFRA, 'cosmos-tenants-indexing-policy.json'), 'utf8')) as { excludedPaths: { path: string }[] };
