@@ -46,9 +46,19 @@ function onlyFileTenants(deps: Deps): void {
  */
 const FILE_VALIDATION_QUEUE = `validation-${randomBytes(5).toString('hex')}`;
 
+/**
+ * This test file's Cosmos database (a file that names its own keeps it). The Cosmos protocol server answers a query by
+ * reading every item of the container, across partitions: on one database shared by every file, a query's cost grew
+ * with the whole run (about 5 s a query at 20,000 audit entries), and since the server runs one query at a time, one
+ * file's audit reads stalled every other file's requests until tests timed out (the isolation sweep's GET /audit, and an
+ * export test's setup, in one dry run). A database of its own keeps a file's queries the size of its own data.
+ */
+const FILE_DATABASE = `test-${randomBytes(5).toString('hex')}`;
+
 export function testEnv(emu: TestEmulators, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ARCHIVE_VALIDATION_QUEUE: FILE_VALIDATION_QUEUE,
+    COSMOS_DATABASE: FILE_DATABASE,
     STORAGE_CONNECTION_STRING: emu.storageConnectionString,
     COSMOS_ENDPOINT: emu.cosmosEndpoint,
     COSMOS_KEY: emu.cosmosKey,
