@@ -31,6 +31,12 @@ export interface CosmosJournalOptions {
   /** Fold the journal into the snapshot after this many entries. */
   compactAfter?: number;
   log?: (message: string) => void;
+  /**
+   * Indexing policies as the code defines them today, by container id: a container replayed from a data directory made
+   * before an index was added takes today's policy (the server cannot change a container's policy, and refuses a
+   * multi-key ORDER BY without its composite index, so an older data directory broke the query that needs it).
+   */
+  indexingPolicies?: Readonly<Record<string, unknown>>;
 }
 
 const PK_HEADER = 'x-ms-documentdb-partitionkey';
@@ -41,6 +47,7 @@ export class CosmosJournal {
   readonly compactingFile: string;
   private readonly compactAfter: number;
   private readonly log: (message: string) => void;
+  private readonly indexingPolicies: Readonly<Record<string, unknown>>;
   private fd: number | null = null;
   private entries = 0;
   private queue: { text: string; done: (err?: Error) => void }[] = [];
@@ -56,6 +63,7 @@ export class CosmosJournal {
     this.compactingFile = path.join(opts.dir, 'journal.compacting.ndjson');
     this.compactAfter = opts.compactAfter ?? 5000;
     this.log = opts.log ?? ((m) => console.error(m));
+    this.indexingPolicies = opts.indexingPolicies ?? {};
   }
 
   /** Hold every write's response until its journal entry is on disk. Call before `listen`. */
@@ -218,6 +226,9 @@ export class CosmosJournal {
         // A torn last line is a write cut by the crash before its fsync: never acknowledged.
         if (lines.slice(i + 1).every((l) => l.trim() === '')) break;
         throw new Error(`${file} line ${i + 1} is not a journal entry: ${String(err)}`);
+      }
+      if (entry.m === 'POST' && /^\/dbs\/[^/]+\/colls$/.test(entry.p) && entry.b && Object.hasOwn(this.indexingPolicies, String(entry.b.id))) {
+        entry.b = { ...entry.b, indexingPolicy: this.indexingPolicies[String(entry.b.id)] };
       }
       const { status, body } = await this.request(entry.m, entry.p, entry.b, { ...(entry.upsert ? { 'x-ms-documentdb-is-upsert': 'true' } : {}), ...(entry.pk ? { [PK_HEADER]: entry.pk } : {}) });
       const already = (entry.m === 'DELETE' && status === 404) || (entry.m === 'POST' && !entry.upsert && status === 409);

@@ -12,6 +12,7 @@ import './cosmos-atomic-batch';
 import { createHttpServer } from '@vercel/cosmosdb-server';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { CosmosJournal } from './cosmos-journal';
+import { CONTAINER_SPECS } from '../shared/adapters/azure/cosmos';
 
 /** The emulators' published development credentials (not secrets). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -160,7 +161,7 @@ export async function startCosmos(opts: { port?: number; dataDir?: string } = {}
   // socket the server is closing can be picked for the next request ("socket hang up"). Idle sockets
   // are kept far longer than any pause between calls, so that race needs a 10-minute idle client.
   server.keepAliveTimeout = 10 * 60_000;
-  const journal = opts.dataDir ? new CosmosJournal({ dir: opts.dataDir }) : null;
+  const journal = opts.dataDir ? new CosmosJournal({ dir: opts.dataDir, indexingPolicies: Object.fromEntries(Object.entries(CONTAINER_SPECS).map(([id, spec]) => [id, spec.indexingPolicy])) }) : null;
   journal?.attach(server);
   const port = await listen(server, opts.port ?? 0);
   const endpoint = `http://127.0.0.1:${port}`;

@@ -45,3 +45,27 @@ it('restores from the snapshot plus the journal as a crash left them, ignoring a
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(image, { recursive: true, force: true });
 });
+
+it("replays a container made before an index was added with today's indexing policy, so the query that needs it runs", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmos-journal-old-'));
+  // As a data directory written before the audit container had its composite index (at, id).
+  const lines = [
+    { m: 'POST', p: '/dbs', b: { id: 'archive' } },
+    { m: 'POST', p: '/dbs/archive/colls', b: { id: 'audit', partitionKey: { paths: ['/partition'], kind: 'Hash' } } },
+    { m: 'POST', p: '/dbs/archive/colls/audit/docs', pk: '["t1:2026-12"]', b: { id: '000000000001', partition: 't1:2026-12', at: '2026-12-01T00:00:00.000Z' } },
+    { m: 'POST', p: '/dbs/archive/colls/audit/docs', pk: '["t1:2026-12"]', b: { id: '000000000002', partition: 't1:2026-12', at: '2026-12-01T00:00:00.000Z' } },
+  ];
+  fs.writeFileSync(path.join(dir, 'snapshot.ndjson'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const cosmos = await startCosmos({ dataDir: dir });
+  try {
+    const client = new CosmosClient({ endpoint: cosmos.endpoint, key: cosmos.key, connectionPolicy: { enableEndpointDiscovery: false } });
+    const audit = client.database('archive').container('audit');
+    const { resource } = await audit.read();
+    expect(resource?.indexingPolicy?.compositeIndexes).toContainEqual([{ path: '/at', order: 'descending' }, { path: '/id', order: 'descending' }]);
+    const { resources } = await audit.items.query<{ id: string }>({ query: 'SELECT c.id FROM c WHERE c.partition = @p ORDER BY c.at DESC, c.id DESC', parameters: [{ name: '@p', value: 't1:2026-12' }] }, { partitionKey: 't1:2026-12' }).fetchAll();
+    expect(resources.map((r) => r.id)).toEqual(['000000000002', '000000000001']);
+  } finally {
+    await cosmos.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
