@@ -27,7 +27,7 @@ function gate() {
 
 async function setUp() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T), clock };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock };
   await seedMany(deps, T, [1, 2, 3].map((i) => ({ metadata: { documentDate: `2024-0${i}-01`, kind: 'invoice' as const, reference: `INV-${i}` } })));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
   const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);

@@ -29,7 +29,7 @@ async function entryNames(buf: Buffer): Promise<string[]> {
 }
 
 it('gives an original of a multi-original document and the original of a document named like it different paths', async () => {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const metadata = { documentDate: '2024-02-01', kind: 'invoice' as const, counterparty: 'ACME', reference: 'INV' };
   await seedDocument(deps, T, { metadata: { ...metadata, reference: 'INV-001' }, original: Buffer.from('single original') });
   const many = await seedDocument(deps, T, { metadata, original: Buffer.from('first of two') });

@@ -17,7 +17,7 @@ it.each([
   ['the same length', (b: Buffer) => Buffer.from(b.toString('latin1').replace('rendition', 'forgery!!'), 'latin1')],
   ['another length', (b: Buffer) => Buffer.concat([b, Buffer.from('% appended\n')])],
 ])('a file changed to %s fails the export as a fixity mismatch and logs the alert phrase, naming the document only', async (_, forge) => {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-02-01', kind: 'invoice', reference: 'INV-7', counterparty: 'ACME GmbH' } });
   const stored = deps.blobs.blobs.get(`${T}/${doc.rendition.blobName}`)!;
   stored.bytes = forge(stored.bytes);

@@ -19,7 +19,7 @@ import { seedMany } from '../../support/seed';
 
 const T = 'acme';
 async function startedExport(retainUntil = '2099-01-01T00:00:00.000Z') {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const [doc] = await seedMany(deps, T, [{ metadata: { documentDate: '2018-06-01', reference: 'R-1' } }]);
   deps.catalog.documents.set(`${T}/${doc!.id}`, { ...doc!, retention: { ...doc!.retention, retainUntil } });
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;

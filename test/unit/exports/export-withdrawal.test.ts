@@ -24,7 +24,7 @@ const NOW = '2025-03-01T12:00:00.000Z';
 
 /** Documents whose retention ends at the given instants (seeded ones run to 2099). */
 async function exportOf(retainUntil: string[], extra: Partial<ArchivedDocument> = {}) {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const docs = await seedMany(deps, T, retainUntil.map((_, i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
   docs.forEach((d, i) => deps.catalog.documents.set(`${T}/${d.id}`, { ...d, ...extra, retention: { ...d.retention, retainUntil: retainUntil[i]! } }));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
@@ -89,7 +89,7 @@ it('the Bloom filter says yes to every id it holds and rarely to one it does not
 
 /** An export whose worker reads document blobs only once the test lets it (a slow instance). */
 async function runningExport(retainUntil: string) {
-  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(T) };
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const docs = await seedMany(deps, T, [0, 1].map((i) => ({ metadata: { documentDate: '2018-06-01', reference: `R-${i}` } })));
   docs.forEach((d) => deps.catalog.documents.set(`${T}/${d.id}`, { ...d, retention: { ...d.retention, retainUntil } }));
   const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;

@@ -15,7 +15,7 @@ import { gate } from '../../support/interleave';
 const principal = (tenantId: string) => ({ tenantId, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() }) as unknown as Principal;
 
 it('refuses one more export while the tenant has as many running as it may (429 too_many_exports); other tenants and finished exports do not count', async () => {
-  const deps = { ...inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_MAX_RUNNING: '2' })), catalog: new ListingCatalog('acme') };
+  const deps = { ...inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_MAX_RUNNING: '2' })), catalog: new ListingCatalog() };
   const request = { fiscalYear: 2024, includeOriginals: false };
   const first = await startExport(principal('acme'), request, 'req-1', deps);
   await startExport(principal('acme'), request, 'req-2', deps);
@@ -34,7 +34,7 @@ it('refuses one more export while the tenant has as many running as it may (429 
 });
 
 it('starts sent at once are counted one after another: with room for one, two judged on the same count start one export, the other gets 429', async () => {
-  const deps = { ...inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_MAX_RUNNING: '1' })), catalog: new ListingCatalog('acme') };
+  const deps = { ...inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_EXPORT_MAX_RUNNING: '1' })), catalog: new ListingCatalog() };
   // Both requests count (0 running) before either writes its job.
   const counted = gate();
   let waiting = 2;

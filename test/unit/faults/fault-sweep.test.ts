@@ -107,7 +107,7 @@ function world(): World {
       return { tenantId: TENANT, subject, kind: 'user', rightsSet: 'tenant-admin', permissions: new Set<Permission>(PERMISSIONS.filter((p) => !subject.startsWith('rm-') || p !== 'retention:approve')) };
     },
   };
-  // The export worker searches the catalog: one page of all the tenant's documents (ListingCatalog).
+  // The export worker searches the catalog: one page of all the tenant's documents (searchAsWholeTenant).
   searchAsWholeTenant(deps.catalog);
   // The proposers hold, as the tenant records them, the rights their proposals need when approved (proposals.ts).
   for (const subject of ['alice', 'rm-erin']) {
