@@ -8,10 +8,10 @@
  *   archive export --fiscal-year 2024 --out ./2024 [--originals] [--csv-dutch] [--via-archive] [--force]
  *   archive correct <id> --reason R [--amount N] [--currency C] [--counterparty C] [--reference R] [--document-date D] [--kind K] [--fiscal-year Y] [--tags a,b] [--unset f,g]
  *   archive exports
- *   archive verify <folder|zip>
+ *   archive verify <folder|zip> [--against-archive]
  */
 import { parseArgs } from 'node:util';
-import { checkToken, CliError, Client, configDir, correctDocument, correctionText, MetadataPatch, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, LOGIN_HINT, readTokenFrom, SearchFilter, verifyExport, verifyText } from './core';
+import { checkToken, CliError, Client, configDir, correctDocument, correctionText, MetadataPatch, exportSummaryText, exportToDir, formatExports, formatTable, getDocumentFiles, listAll, listExports, loadCliConfig, login, LOGIN_HINT, readTokenFrom, SearchFilter, proveAgainstArchive, verifiedOffline, verifyExport, verifyText } from './core';
 
 const USAGE = `usage:
   archive login --url <base, e.g. http://localhost:7071/api> --with-token < token.txt
@@ -23,7 +23,7 @@ const USAGE = `usage:
   archive correct <id> --reason R [--amount N] [--currency C] [--counterparty C] [--reference R]
                   [--document-date YYYY-MM-DD] [--kind K] [--fiscal-year Y] [--tags a,b] [--unset field,field]
   archive exports
-  archive verify <folder|zip>
+  archive verify <folder|zip> [--against-archive]
 
 login reads the token from standard input (--with-token: one line, piped or redirected) or from
 ARCHIVE_TOKEN, never from the command line, where shell history and ps would show it.
@@ -32,6 +32,10 @@ export picks up the unfinished export recorded in DIR instead of starting anothe
 correct changes the document's catalog metadata (never the scan), with a reason, over the version it
 has just read: a correction someone made meanwhile is refused (run again), never overwritten.
 No command replaces an existing file unless --force is given; verify works offline.
+verify --against-archive also asks the archive (logged in) whether manifest.json, which holds every
+file's SHA-256, is the one it handed out in that export: offline, an edited scan with its SHA-256
+edited in manifest.json too verifies; against the archive it does not. The archive keeps that record
+after the export's ZIP has expired.
 --csv-dutch writes manifest.csv with ';' between fields and ',' as decimal mark.
 --corrected-since T finds the documents whose details were corrected since T (an export's time, as
 archive exports shows it); with --fiscal-year, also those corrected out of that year.
@@ -65,6 +69,7 @@ const OPTIONS = {
   'via-archive': { type: 'boolean' },
   force: { type: 'boolean' },
   'csv-dutch': { type: 'boolean' },
+  'against-archive': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -136,12 +141,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return values.help ? 0 : 2;
   }
   const dir = configDir(env);
+  // Read when a command needs the archive: verify alone works without a login.
+  const connect = (): Client => ({ config: loadCliConfig(dir), fetch: (u, i) => fetchImpl(u, i), progress: (line) => process.stderr.write(`\r${line}\x1b[K`) });
   if (command === 'verify') {
     const target = rest[0];
     if (!target) throw new CliError('verify needs a folder or a ZIP', 2);
     const r = await verifyExport(target);
-    console.log(verifyText(target, r));
-    return r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0 ? 0 : 3;
+    if (!values['against-archive']) {
+      console.log(verifyText(target, r));
+      return verifiedOffline(r) ? 0 : 3;
+    }
+    const proof = await proveAgainstArchive(connect(), r);
+    console.log(verifyText(target, r, proof));
+    return verifiedOffline(r) && proof.status === 'proven' ? 0 : 3;
   }
   if (command === 'login') {
     // A stray argument may well be the token itself: refused, and not shown.
@@ -154,7 +166,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     console.log(`saved to ${login(dir, { url: values.url, token })} (readable by you only)`);
     return 0;
   }
-  const client: Client = { config: loadCliConfig(dir), fetch: (u, i) => fetchImpl(u, i), progress: (line) => process.stderr.write(`\r${line}\x1b[K`) };
+  const client = connect();
   switch (command) {
     case 'ls': {
       const docs = await listAll(client, filterOf(values));
@@ -186,7 +198,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       const summary = await exportToDir(client, filterOf(values), { outDir: values.out, includeOriginals: !!values.originals, viaArchive: !!values['via-archive'], force: !!values.force, ...(values['csv-dutch'] ? { csv: { separator: ';', decimalMark: ',' } as const } : {}) });
       process.stderr.write('\n');
       console.log(exportSummaryText(summary));
-      return summary.verified === summary.files && summary.mismatched.length + summary.missing.length + summary.unexpected.length === 0 ? 0 : 3;
+      return verifiedOffline(summary) ? 0 : 3;
     }
     default:
       throw new CliError(`unknown command ${command}\n${USAGE}`, 2);

@@ -707,6 +707,8 @@ function exportState(stateFile: string): { exportId?: string; idempotencyKey?: s
 }
 
 interface Manifest {
+  /** The export it is the manifest of (the archive writes its id; an edited one is proven against nothing). */
+  export?: { id?: unknown };
   documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
   /** manifest.csv's SHA-256 and size; absent in exports made before the archive recorded it. */
   manifestCsv?: unknown;
@@ -719,7 +721,10 @@ const NOT_LISTED = new Set(['manifest.json', CSV]);
 /** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
 const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
 
-export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'>;
+export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'> & {
+  /** The export manifest.json names and manifest.json's own SHA-256 and size as found: what `proveAgainstArchive` asks the archive about. */
+  copyOf?: { exportId: string; manifestJson: { sha256: string; size: number } };
+};
 
 /**
  * Every file the manifest lists against what was found (SHA-256 and size); anything else found, or
@@ -763,7 +768,10 @@ function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: st
     else if (typeof want !== 'object' || want === null || got.sha256 !== want.sha256 || got.size !== want.size || damaged.has(CSV)) mismatched.push(CSV);
   }
   const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
-  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected, csvCovered };
+  const manifestJson = found.get('manifest.json');
+  const exportId = manifest.export?.id;
+  const copyOf = manifestJson && typeof exportId === 'string' ? { copyOf: { exportId, manifestJson } } : {};
+  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected, csvCovered, ...copyOf };
 }
 
 function parseManifest(text: string, where: string): Manifest {
@@ -939,16 +947,66 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
   return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
 }
 
-export function verifyText(target: string, r: VerifyResult): string {
-  const ok = r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
-  return [
+/** Whether every file manifest.json lists (and the CSV it records) was found as listed, and nothing else. */
+export function verifiedOffline(r: VerifyResult): boolean {
+  return r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
+}
+
+export function verifyText(target: string, r: VerifyResult, proof?: ArchiveProof): string {
+  const ok = verifiedOffline(r);
+  const lines = [
     `${target}: ${r.documents} documents, ${r.files} files in manifest.json; ${r.verified} match their SHA-256 and size`,
     ...csvLines(r),
     ...r.mismatched.map((p) => `DIFFERS  ${printable(p)}`),
     ...r.missing.map((p) => `MISSING  ${printable(p)}`),
     ...r.unexpected.map((p) => `NOT IN MANIFEST ${printable(p)}`),
-    ok ? `VERIFIED: every file${r.csvCovered ? '' : ' manifest.json lists'} is what the archive exported.` : 'NOT VERIFIED: see above.',
-  ].join('\n');
+  ];
+  if (!proof) return [...lines, ok ? `VERIFIED: every file${r.csvCovered ? '' : ' manifest.json lists'} is what the archive exported.` : 'NOT VERIFIED: see above.'].join('\n');
+  lines.push(`ARCHIVE  ${proofText(proof)}`);
+  return [...lines, ok && proof.status === 'proven' ? `VERIFIED AGAINST THE ARCHIVE: every file${r.csvCovered ? '' : ' manifest.json lists'} is what the archive handed out in export ${proof.exportId}.` : 'NOT VERIFIED: see above.'].join('\n');
+}
+
+/**
+ * What the archive says of the manifest.json a copy holds. Offline, manifest.json vouches for every file and the CSV,
+ * but nothing vouches for manifest.json: whoever edits a scan can edit its SHA-256 there too. The archive keeps each
+ * completed export's manifest.json fingerprint for good (past the ZIP's expiry), and only the archive writes it.
+ */
+export type ArchiveProof =
+  | { status: 'proven'; exportId: string; completedAt: string; createdBy: string }
+  | { status: 'differs'; exportId: string; recorded: { sha256: string; size: number } }
+  /** No export of that id in the tenant the login belongs to (another tenant's copy, or an edited id). */
+  | { status: 'unknown-export'; exportId: string }
+  /** The export never completed, or completed before the archive kept manifest.json's fingerprint. */
+  | { status: 'not-recorded'; exportId: string; exportStatus: string }
+  /** manifest.json names no export (it was not written by the archive as it is). */
+  | { status: 'no-export-id' };
+
+/** `archive verify --against-archive`: asks the archive (GET /exports/{id}) whether this manifest.json is the one it handed out. */
+export async function proveAgainstArchive(client: Client, r: VerifyResult): Promise<ArchiveProof> {
+  if (!r.copyOf) return { status: 'no-export-id' };
+  const { exportId, manifestJson } = r.copyOf;
+  const answer = await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } });
+  // An id the archive refuses as malformed names no export of this archive either.
+  if (answer.response.status === 404 || answer.response.status === 400) return { status: 'unknown-export', exportId };
+  const job = dataOf(client, `GET /exports/${exportId}`, answer);
+  if (!job.manifestJson || !job.completedAt) return { status: 'not-recorded', exportId, exportStatus: job.status };
+  if (job.manifestJson.sha256 !== manifestJson.sha256 || job.manifestJson.size !== manifestJson.size) return { status: 'differs', exportId, recorded: job.manifestJson };
+  return { status: 'proven', exportId, completedAt: job.completedAt, createdBy: job.createdBy.person ?? job.createdBy.subject };
+}
+
+function proofText(p: ArchiveProof): string {
+  switch (p.status) {
+    case 'proven':
+      return `manifest.json is the one export ${printable(p.exportId)} handed out on ${p.completedAt} (started by ${printable(p.createdBy)}): its SHA-256 and size are those the archive recorded.`;
+    case 'differs':
+      return `manifest.json DIFFERS from the one export ${printable(p.exportId)} handed out (the archive recorded SHA-256 ${p.recorded.sha256}, ${p.recorded.size} bytes): it was changed after the export, so its checksums vouch for nothing.`;
+    case 'unknown-export':
+      return `the archive has no export ${printable(p.exportId)} for the tenant you are logged in to: this is not a copy of one of its exports.`;
+    case 'not-recorded':
+      return `export ${printable(p.exportId)} (${printable(p.exportStatus)}) has no recorded manifest.json: it never completed, or it was made before the archive kept that record, so it cannot be proven against the archive.`;
+    case 'no-export-id':
+      return 'manifest.json names no export, so it cannot be proven against the archive.';
+  }
 }
 
 /** What was found of manifest.csv: checked and matching (a difference is listed with the others), or not covered at all. */
@@ -981,7 +1039,7 @@ export function formatExports(items: ListedExport[]): string {
 }
 
 export function exportSummaryText(s: ExportSummary): string {
-  const ok = s.mismatched.length === 0 && s.missing.length === 0 && s.unexpected.length === 0 && s.verified === s.files;
+  const ok = verifiedOffline(s);
   return [
     `export ${s.exportId}: ${s.documents} documents, ${s.files} files, ${(s.bytes / 1e6).toFixed(1)} MB${s.resumedFrom ? ` (download resumed at ${s.resumedFrom} bytes)` : ''}`,
     `${s.verified}/${s.files} files match the SHA-256 in manifest.json`,

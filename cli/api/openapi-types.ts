@@ -3963,6 +3963,11 @@ export interface operations {
                                 sha256: string;
                                 download: string;
                             };
+                            /** @description SHA-256 and size of the manifest.json the export's ZIP holds (it names every file's SHA-256); kept once the ZIP has expired or been withdrawn, so a copy can be proven to be what the archive handed out (archive verify --against-archive) */
+                            manifestJson?: {
+                                size: number;
+                                sha256: string;
+                            };
                             /** Format: date-time */
                             completedAt?: string;
                             /** Format: date-time */
@@ -4211,6 +4216,11 @@ export interface operations {
                             size: number;
                             sha256: string;
                             download: string;
+                        };
+                        /** @description SHA-256 and size of the manifest.json the export's ZIP holds (it names every file's SHA-256); kept once the ZIP has expired or been withdrawn, so a copy can be proven to be what the archive handed out (archive verify --against-archive) */
+                        manifestJson?: {
+                            size: number;
+                            sha256: string;
                         };
                         /** Format: date-time */
                         completedAt?: string;
@@ -4476,6 +4486,11 @@ export interface operations {
                             size: number;
                             sha256: string;
                             download: string;
+                        };
+                        /** @description SHA-256 and size of the manifest.json the export's ZIP holds (it names every file's SHA-256); kept once the ZIP has expired or been withdrawn, so a copy can be proven to be what the archive handed out (archive verify --against-archive) */
+                        manifestJson?: {
+                            size: number;
+                            sha256: string;
                         };
                         /** Format: date-time */
                         completedAt?: string;

@@ -19,6 +19,29 @@ const CSV_COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counte
 /** The columns of text people typed: a value a spreadsheet would read there as a number or date is kept text (names.ts csvField). */
 const TEXT_COLUMNS = new Set<string>(['counterparty', 'reference', 'tags']);
 
+export interface FileFingerprint {
+  sha256: string;
+  size: number;
+}
+
+/** SHA-256 and size of the bytes that pass through it, as they go into the ZIP. */
+export class Fingerprint {
+  private readonly hash = createHash('sha256');
+  private size = 0;
+
+  add(chunk: Buffer | string): Buffer {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    this.hash.update(bytes);
+    this.size += bytes.length;
+    return bytes;
+  }
+
+  /** Once, after the last chunk. */
+  result(): FileFingerprint {
+    return { sha256: this.hash.digest('hex'), size: this.size };
+  }
+}
+
 /**
  * The manifest entries of a running export, one JSON line each in a temporary file, so that an
  * export of tens of thousands of documents keeps flat memory: manifest.json and manifest.csv are
@@ -67,20 +90,20 @@ export class ManifestSpool {
   }
 
   /** manifest.json: the header fields, then the documents array streamed entry by entry. */
-  json(header: Omit<ExportManifest, 'documents'>): Readable {
+  json(header: Omit<ExportManifest, 'documents'>, fingerprint: Fingerprint): Readable {
     const head = JSON.stringify({ ...header, documents: [] }, null, 2);
     // `"documents": []` is the last property: keep everything before its closing bracket.
     const open = head.slice(0, head.lastIndexOf('[') + 1);
     const lines = this.lines.bind(this);
     return Readable.from(
       (async function* () {
-        yield open;
+        yield fingerprint.add(open);
         let first = true;
         for await (const line of lines()) {
-          yield `${first ? '\n    ' : ',\n    '}${line}`;
+          yield fingerprint.add(`${first ? '\n    ' : ',\n    '}${line}`);
           first = false;
         }
-        yield first ? ']\n}\n' : '\n  ]\n}\n';
+        yield fingerprint.add(first ? ']\n}\n' : '\n  ]\n}\n');
       })(),
     );
   }
@@ -112,19 +135,15 @@ export class ManifestSpool {
   }
 
   /** Renders manifest.csv into `csvFile`, hashing on the way: its SHA-256 and size, for manifest.json. */
-  async writeCsv(format: CsvFormat): Promise<{ sha256: string; size: number }> {
-    const hash = createHash('sha256');
-    let size = 0;
+  async writeCsv(format: CsvFormat): Promise<FileFingerprint> {
+    const fingerprint = new Fingerprint();
     const hashing = new Transform({
       transform(chunk: Buffer | string, _enc, cb) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-        hash.update(bytes);
-        size += bytes.length;
-        cb(null, bytes);
+        cb(null, fingerprint.add(chunk));
       },
     });
     await pipeline(this.csv(format), hashing, fs.createWriteStream(this.csvFile, { flags: 'wx' }));
-    return { sha256: hash.digest('hex'), size };
+    return fingerprint.result();
   }
 
   /** The bytes `writeCsv` wrote, as they go into the ZIP. */

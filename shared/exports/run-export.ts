@@ -9,7 +9,7 @@ import { ArchiveError, toArchiveError } from '../kernel/errors';
 import { blobLayout } from '../kernel/blob-layout';
 // The worker's audit entry records the status a request failing the same way would answer.
 import type { AuditInput, BlobRead, ExportJobsPort, Versioned } from '../ports';
-import { ManifestSpool } from './manifest-spool';
+import { Fingerprint, ManifestSpool, type FileFingerprint } from './manifest-spool';
 import { ExportNames } from './names';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
@@ -222,13 +222,10 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   job = { ...job, progress: { ...job.progress, total } };
 
   const zip = new ZipFile();
-  const archiveHash = createHash('sha256');
-  let archiveSize = 0;
+  const archivePrint = new Fingerprint();
   const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      archiveHash.update(chunk);
-      archiveSize += chunk.length;
-      cb(null, chunk);
+      cb(null, archivePrint.add(chunk));
     },
   });
   const output = (zip.outputStream as Readable).pipe(counted);
@@ -247,6 +244,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   const walkBegan = new Date();
   const walked = new Set<string>();
   let lastSave = Date.now();
+  let manifestJson: FileFingerprint;
   try {
     const queue: { planned: PlannedFile; read: Promise<BlobRead | null> }[] = [];
     const pending = plan(job, deps, names, (doc) => {
@@ -334,11 +332,13 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       manifestCsv,
     };
     const now = deps.clock.now();
-    zip.addReadStream(spool.json(manifest), 'manifest.json', { mtime: now });
+    const manifestJsonPrint = new Fingerprint();
+    zip.addReadStream(spool.json(manifest, manifestJsonPrint), 'manifest.json', { mtime: now });
     zip.addReadStream(spool.writtenCsv(), 'manifest.csv', { mtime: now });
     zip.end();
     await upload;
     if (zipFailure.error) throw zipFailure.error;
+    manifestJson = manifestJsonPrint.result();
   } catch (err) {
     counted.destroy();
     await upload.catch(() => undefined);
@@ -357,8 +357,11 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
     };
     await judge(lease.job);
     const recorded = await disposable.record(job, deps);
-    const completed: ExportJob = { ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive: { size: archiveSize, sha256: archiveHash.digest('hex') } };
-    return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
+    const archive = archivePrint.result();
+    const completed: ExportJob = { ...job, ...recorded, status: 'completed', completedAt, heartbeatAt: completedAt, archive, manifestJson };
+    // The audit log keeps what was handed out for as long as it keeps the entry: an export folder is proven against it years later.
+    const handedOut = `manifest-json-sha256=${manifestJson.sha256};manifest-json-size=${manifestJson.size};zip-sha256=${archive.sha256};zip-size=${archive.size}`;
+    return await saveWithEntry(workerEntry(deps, completed, 'export.completed', 'success', 200, handedOut), (outbox) => lease.save(completed, judge, outbox), () => true, deps);
   } catch (err) {
     // Lost the job while uploading: the ZIP and list this attempt wrote are nobody's result.
     if (err instanceof Superseded) {

@@ -106,6 +106,10 @@ export const ZExport = z
     requestId: z.string(),
     progress: z.strictObject({ total: z.number().int(), documents: z.number().int(), files: z.number().int(), bytes: z.number().int() }),
     archive: z.strictObject({ size: z.number().int(), sha256: z.string(), download: z.string() }).optional(),
+    manifestJson: z
+      .strictObject({ size: z.number().int(), sha256: z.string() })
+      .optional()
+      .meta({ description: "SHA-256 and size of the manifest.json the export's ZIP holds (it names every file's SHA-256); kept once the ZIP has expired or been withdrawn, so a copy can be proven to be what the archive handed out (archive verify --against-archive)" }),
     completedAt: ZInstant.optional(),
     expiresAt: ZInstant,
     error: z.string().optional(),

@@ -41,6 +41,11 @@ export interface ExportJob {
   /** Blob in the tenant's export container: the current attempt's (exportBlobName). */
   blobName: string;
   archive?: { size: number; sha256: string };
+  /**
+   * The manifest.json the completed export's ZIP holds, which names every file's and manifest.csv's SHA-256: kept
+   * after the ZIP expires or is withdrawn, so an export folder can be proven to be what the archive handed out.
+   */
+  manifestJson?: { size: number; sha256: string };
   completedAt?: string;
   expiresAt: string;
   /** Machine-readable failure reason; never document content. */
@@ -112,6 +117,7 @@ export function toPublicExport(stored: ExportJob, basePath: string, now: Date) {
     requestId: job.requestId,
     progress: job.progress,
     ...(job.archive ? { archive: { ...job.archive, download: `${basePath}/exports/${job.id}/download` } } : {}),
+    ...(job.manifestJson ? { manifestJson: job.manifestJson } : {}),
     ...(job.completedAt ? { completedAt: job.completedAt } : {}),
     expiresAt: job.expiresAt,
     ...(job.error ? { error: job.error } : {}),

@@ -8,6 +8,8 @@ import { Client, configDir, correctDocument, correctionText, downloadTo, exportT
 import { breakingAfter, call, checkFetched, multipart, sha256hex } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument, seedMany } from '../support/seed';
+import { maintainExports } from '../../shared/exports/maintain-exports';
+import type { ExportManifest } from '../../shared/kernel/export';
 
 let archive: TestArchive;
 let tenant: string;
@@ -289,6 +291,72 @@ describe('archive CLI', () => {
       expect(logs.join('\n')).toMatch(/1 document\(s\)/);
       await expect(main(['get'], { ARCHIVE_CONFIG_DIR: path.join(work, 'config') })).rejects.toMatchObject({ exitCode: 2 });
       await expect(main(['ls'], { ARCHIVE_CONFIG_DIR: path.join(work, 'nowhere') })).rejects.toThrow(/Not logged in/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  // Last in the file: it expires the tenant's exports.
+  it('verify --against-archive: the archive vouches for manifest.json, so a scan edited with its SHA-256 edited too is caught, as is a copy of another tenant; the record outlives the ZIP', async () => {
+    await seedMany(archive.host.deps, tenant, [1, 2].map((i) => ({ metadata: { documentDate: `2016-0${i}-01`, kind: 'invoice' as const, counterparty: `Proven ${i}` } })));
+    const out = path.join(work, 'proof');
+    const summary = await exportToDir(client, { fiscalYear: 2016 }, { outDir: out, pollMs: 50 });
+    const manifestFile = path.join(out, 'manifest.json');
+    const manifestBytes = fs.readFileSync(manifestFile);
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as ExportManifest;
+
+    // The job and the completion's audit entry keep manifest.json's fingerprint.
+    const recorded = { sha256: sha256hex(manifestBytes), size: manifestBytes.length };
+    expect((await call(`${archive.url}/exports/${summary.exportId}`, { token: client.config.token })).json).toMatchObject({ manifestJson: recorded });
+    const entries = (await archive.host.deps.audit.list(tenant, new Date().toISOString().slice(0, 7), 500)).items;
+    expect(entries.find((e) => e.action === 'export.completed' && e.target === summary.exportId)?.detail).toContain(`manifest-json-sha256=${recorded.sha256};manifest-json-size=${recorded.size}`);
+
+    const logs: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void logs.push(m));
+    const verify = async (target: string, configName = 'config') => {
+      logs.length = 0;
+      const code = await main(['verify', target, '--against-archive'], { ARCHIVE_CONFIG_DIR: path.join(work, configName) });
+      return { code, text: logs.join('\n') };
+    };
+    try {
+      expect(await verify(out)).toEqual({ code: 0, text: expect.stringContaining(`VERIFIED AGAINST THE ARCHIVE: every file is what the archive handed out in export ${summary.exportId}.`) });
+      expect(await verify(summary.zip)).toEqual({ code: 0, text: expect.stringContaining('VERIFIED AGAINST THE ARCHIVE') });
+
+      // A rendition edited, and its SHA-256 and size edited in manifest.json to match: offline it verifies ...
+      const file = manifest.documents[0]!.files[0]!;
+      const edited = Buffer.concat([fs.readFileSync(path.join(out, file.path)), Buffer.from('\n% edited\n')]);
+      fs.writeFileSync(path.join(out, file.path), edited);
+      Object.assign(file, { sha256: sha256hex(edited), size: edited.length });
+      fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+      expect(await main(['verify', out], { ARCHIVE_CONFIG_DIR: path.join(work, 'nowhere') })).toBe(0);
+      // ... against the archive it does not.
+      const forged = await verify(out);
+      expect(forged.code).toBe(3);
+      expect(forged.text).toContain(`ARCHIVE  manifest.json DIFFERS from the one export ${summary.exportId} handed out (the archive recorded SHA-256 ${recorded.sha256}, ${recorded.size} bytes)`);
+      expect(forged.text).toContain('NOT VERIFIED');
+
+      // Pointed at another export id, or a made-up one: nothing vouches for it.
+      fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, export: { ...manifest.export, id: '0190f2a4-0000-7000-8000-000000000000' } }, null, 2));
+      expect(await verify(out)).toEqual({ code: 3, text: expect.stringContaining('the archive has no export 0190f2a4-0000-7000-8000-000000000000 for the tenant you are logged in to') });
+      fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, export: { ...manifest.export, id: '../exports' } }, null, 2));
+      expect((await verify(out)).code).toBe(3);
+      fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, export: undefined }, null, 2));
+      expect(await verify(out)).toEqual({ code: 3, text: expect.stringContaining('manifest.json names no export') });
+
+      // The genuine copy, checked by someone of another tenant: not one of their archive's exports.
+      fs.writeFileSync(path.join(out, file.path), edited.subarray(0, edited.length - Buffer.byteLength('\n% edited\n')));
+      fs.writeFileSync(manifestFile, manifestBytes);
+      const other = newTenant('cli-other');
+      login(path.join(work, 'config-other'), { url: archive.url, token: await archive.token({ tenant: other, sub: 'accountant@other.example', rights: 'accountant' }) });
+      expect(await verify(out, 'config-other')).toEqual({ code: 3, text: expect.stringContaining(`the archive has no export ${summary.exportId} for the tenant you are logged in to`) });
+
+      // Years later: the ZIP has expired (and is deleted), the record that proves the copy has not.
+      const expired = await maintainExports({ now: new Date(Date.now() + 400 * 86_400_000), deps: archive.host.deps, tenantId: tenant });
+      expect(expired.expired).toContain(summary.exportId);
+      const after = (await call(`${archive.url}/exports/${summary.exportId}`, { token: client.config.token })).json as { status: string; archive?: unknown; manifestJson: unknown };
+      expect(after).toMatchObject({ status: 'expired', manifestJson: recorded });
+      expect(after.archive).toBeUndefined();
+      expect(await verify(out)).toEqual({ code: 0, text: expect.stringContaining('VERIFIED AGAINST THE ARCHIVE') });
     } finally {
       spy.mockRestore();
     }

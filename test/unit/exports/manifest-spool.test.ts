@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buffer, text } from 'node:stream/consumers';
-import { ManifestSpool } from '../../../shared/exports/manifest-spool';
+import { Fingerprint, ManifestSpool } from '../../../shared/exports/manifest-spool';
 import { READ_AS_VALUE } from '../../../shared/exports/names';
 import * as fc from 'fast-check';
 import type { ExportManifest, ManifestDocument } from '../../../shared/kernel/export';
@@ -55,15 +55,19 @@ describe('manifest spool', () => {
     const docs = Array.from({ length: 250 }, (_, i) => doc(i));
     for (const d of docs) await spool.add(d);
     await spool.close();
-    const parsed = JSON.parse(await text(spool.json({ ...header, counts: { documents: spool.count, files: 750, bytes: 1 } }))) as ExportManifest;
+    const fingerprint = new Fingerprint();
+    const written = await text(spool.json({ ...header, counts: { documents: spool.count, files: 750, bytes: 1 } }, fingerprint));
+    const parsed = JSON.parse(written) as ExportManifest;
     expect(parsed).toEqual({ ...header, counts: { documents: 250, files: 750, bytes: 1 }, documents: docs });
+    // The fingerprint the job keeps is that of the bytes streamed, as a copy of the file hashes.
+    expect(fingerprint.result()).toEqual({ sha256: createHash('sha256').update(written, 'utf8').digest('hex'), size: Buffer.byteLength(written) });
     await spool.dispose();
   });
 
   it('writes valid JSON and a CSV with a BOM, the header row first and no comment line, for an export with no documents', async () => {
     const spool = new ManifestSpool();
     await spool.close();
-    expect(JSON.parse(await text(spool.json(header)))).toEqual({ ...header, documents: [] });
+    expect(JSON.parse(await text(spool.json(header, new Fingerprint())))).toEqual({ ...header, documents: [] });
     const csv = await text(spool.csv(header.export.csv));
     expect(csv.startsWith('\uFEFFdocumentId,fiscalYear,')).toBe(true);
     expect(csv.split('\r\n')).toHaveLength(2);
@@ -111,7 +115,7 @@ describe('manifest spool', () => {
     await spool.add(failed);
     await spool.add(pending);
     await spool.close();
-    const parsed = JSON.parse(await text(spool.json(header))) as ExportManifest;
+    const parsed = JSON.parse(await text(spool.json(header, new Fingerprint()))) as ExportManifest;
     expect(parsed.documents[0]!.files[0]!.validation).toEqual(failed.files[0]!.validation);
     const rows = csvRecords(await text(spool.csv(header.export.csv)));
     expect(rows[0]).toMatchObject({ validation: 'failed', validator: 'veraPDF 1.28.2 PDF/A-2B', validationFailedRules: '6.2.4.3-2 | 6.2.4.3-4' });
