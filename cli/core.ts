@@ -14,6 +14,10 @@ import { pipeline } from 'node:stream/promises';
 import createClient from 'openapi-fetch';
 import * as yauzl from 'yauzl';
 import type { operations, paths } from './api/openapi-types';
+import { type ArchiveProof, caseless, compareWithManifest, type CopyCounts, CSV, judgeAgainstRecord, type Manifest, parseManifest, verifiedOffline, type VerifyResult, type ZipOddities } from './copy-check';
+
+// The judgement of a copy is cli/copy-check.ts's, shared with the web app's "Check a copy".
+export { type ArchiveProof, verifiedOffline, type VerifyResult } from './copy-check';
 
 export type FetchLike = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; redirect?: 'manual' }) => Promise<Response>;
 
@@ -612,21 +616,9 @@ function safeName(name: string): string {
 /** GET /exports/{id}'s answer, as the generated types describe it. */
 type ExportStatus = paths['/exports/{id}']['get']['responses'][200]['content']['application/json'];
 
-export interface ExportSummary {
+export interface ExportSummary extends CopyCounts {
   exportId: string;
   zip: string;
-  documents: number;
-  files: number;
-  bytes: number;
-  verified: number;
-  mismatched: string[];
-  missing: string[];
-  unexpected: string[];
-  /**
-   * Whether manifest.json records manifest.csv's SHA-256, so that the CSV was checked too (a
-   * difference is in `mismatched` or `missing`); exports made before the archive recorded it have none.
-   */
-  csvCovered: boolean;
   resumedFrom: number;
 }
 
@@ -706,81 +698,10 @@ function exportState(stateFile: string): { exportId?: string; idempotencyKey?: s
   return { ...field('exportId'), ...field('idempotencyKey'), ...field('request') };
 }
 
-interface Manifest {
-  /** The export it is the manifest of (the archive writes its id; an edited one is proven against nothing). */
-  export?: { id?: unknown };
-  documents: { id: string; files: { path: string; sha256: string; size: number }[] }[];
-  /** manifest.csv's SHA-256 and size; absent in exports made before the archive recorded it. */
-  manifestCsv?: unknown;
-}
-
-const CSV = 'manifest.csv';
-
-/** What an export holds besides its listed files. */
-const NOT_LISTED = new Set(['manifest.json', CSV]);
-/** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
-const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
-
-export type VerifyResult = Omit<ExportSummary, 'exportId' | 'zip' | 'resumedFrom'> & {
-  /** The export manifest.json names and manifest.json's own SHA-256 and size as found: what `proveAgainstArchive` asks the archive about. */
-  copyOf?: { exportId: string; manifestJson: { sha256: string; size: number } };
-};
-
-/**
- * Every file the manifest lists against what was found (SHA-256 and size); anything else found, or
- * refused as a name, is `unexpected`. A name the ZIP holds twice is `mismatched`: which copy an unzip
- * tool keeps differs from tool to tool, so no copy is verified.
- */
-function compareWithManifest(manifest: Manifest, found: Map<string, { sha256: string; size: number }>, zip: ZipOddities | 'folder'): VerifyResult {
-  const excused = (k: string) => zip === 'folder' && isCliLeftover(k);
-  const odd: ZipOddities = zip === 'folder' ? { refused: [], duplicates: [], damaged: [] } : zip;
-  const damaged = new Set(odd.damaged);
-  const listed = new Set<string>(NOT_LISTED);
-  const twice = new Set(odd.duplicates.map(caseless));
-  const mismatched: string[] = [];
-  const missing: string[] = [];
-  let verified = 0;
-  let bytes = 0;
-  let files = 0;
-  for (const d of manifest.documents) {
-    for (const f of d.files) {
-      files++;
-      bytes += f.size;
-      listed.add(f.path);
-      const got = found.get(f.path);
-      if (got === undefined) missing.push(f.path);
-      else if (got.sha256 !== f.sha256 || got.size !== f.size || twice.has(caseless(f.path)) || damaged.has(f.path)) mismatched.push(f.path);
-      else verified++;
-    }
-  }
-  for (const d of new Set(odd.duplicates)) if (NOT_LISTED.has(d)) mismatched.push(d);
-  // manifest.json is covered by nothing but the ZIP's CRC-32: a damaged one read as JSON all the same (a changed
-  // filter, count, createdAt or metadata value) verified as exported.
-  for (const d of damaged) if (d === 'manifest.json' && !mismatched.includes(d)) mismatched.push(d);
-  // The CSV is what an auditor reads (amounts, counterparties): when manifest.json records it, it is checked like any listed file.
-  const csvCovered = manifest.manifestCsv !== undefined;
-  if (csvCovered) {
-    const want = manifest.manifestCsv as { sha256?: unknown; size?: unknown } | null;
-    const got = found.get(CSV);
-    if (twice.has(caseless(CSV))) {
-      if (!mismatched.includes(CSV)) mismatched.push(CSV);
-    } else if (got === undefined) missing.push(CSV);
-    else if (typeof want !== 'object' || want === null || got.sha256 !== want.sha256 || got.size !== want.size || damaged.has(CSV)) mismatched.push(CSV);
-  }
-  const unexpected = [...new Set([...[...found.keys(), ...odd.duplicates].filter((k) => !listed.has(k) && !excused(k)), ...odd.refused])].sort();
-  const manifestJson = found.get('manifest.json');
-  const exportId = manifest.export?.id;
-  const copyOf = manifestJson && typeof exportId === 'string' ? { copyOf: { exportId, manifestJson } } : {};
-  return { documents: manifest.documents.length, files, bytes, verified, mismatched, missing, unexpected, csvCovered, ...copyOf };
-}
-
-function parseManifest(text: string, where: string): Manifest {
-  try {
-    const m = JSON.parse(text) as Manifest;
-    if (Array.isArray(m.documents)) return m;
-  } catch {
-    // reported below
-  }
+/** manifest.json's text as an export manifest, or the CLI's error saying it is none. */
+function manifestOf(text: string, where: string): Manifest {
+  const m = parseManifest(text);
+  if (m) return m;
   throw new CliError(`${where}: manifest.json is not an export manifest.`);
 }
 
@@ -792,19 +713,6 @@ function parseManifest(text: string, where: string): Manifest {
  */
 function unsafeEntryName(name: string): boolean {
   return name.split('/').some((part) => part === '' || part === '.' || printable(part) !== part || /[<>:"|?*]/.test(part) || /[. ]$/.test(part) || /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part));
-}
-
-/** A path as a case-insensitive file system (NTFS, APFS) compares it, as the archive names export entries. */
-const caseless = (p: string): string => p.toUpperCase().toLowerCase();
-
-/**
- * What `readZip` did not hand on: names refused (see `unsafeEntryName`) and names met a second time (caseless); and
- * what it handed on damaged: entries whose bytes do not give the CRC-32 the ZIP records for them.
- */
-interface ZipOddities {
-  refused: string[];
-  duplicates: string[];
-  damaged: string[];
 }
 
 /** CRC-32 (ZIP's): Node's own where it has one (20.15 and later), else table-driven. */
@@ -915,7 +823,7 @@ export async function unpackAndVerify(zipFile: string, outDir: string, opts: { f
   });
   if (!manifestText) throw new CliError(`${zipFile}: no manifest.json in the export.`);
   if (refused.length > 0) throw new CliError(`Not overwritten, they differ from the export (check them; --force replaces them): ${refused.join(', ')}`, 4);
-  return compareWithManifest(parseManifest(manifestText, zipFile), found, odd);
+  return compareWithManifest(manifestOf(manifestText, zipFile), found, odd);
 }
 
 /**
@@ -934,7 +842,7 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
       if (name === 'manifest.json') manifestText = Buffer.concat(chunks).toString('utf8');
     });
     if (!manifestText) throw new CliError(`${target}: no manifest.json in the export.`);
-    return compareWithManifest(parseManifest(manifestText, target), found, odd);
+    return compareWithManifest(manifestOf(manifestText, target), found, odd);
   }
   const manifestFile = path.join(target, 'manifest.json');
   if (!fs.existsSync(manifestFile)) throw new CliError(`${target}: no manifest.json; is this an unpacked export?`);
@@ -944,12 +852,7 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
     const rel = path.relative(target, full).split(path.sep).join('/');
     found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
   }
-  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
-}
-
-/** Whether every file manifest.json lists (and the CSV it records) was found as listed, and nothing else. */
-export function verifiedOffline(r: VerifyResult): boolean {
-  return r.verified === r.files && r.mismatched.length + r.missing.length + r.unexpected.length === 0;
+  return compareWithManifest(manifestOf(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
 }
 
 export function verifyText(target: string, r: VerifyResult, proof?: ArchiveProof): string {
@@ -966,32 +869,14 @@ export function verifyText(target: string, r: VerifyResult, proof?: ArchiveProof
   return [...lines, ok && proof.status === 'proven' ? `VERIFIED AGAINST THE ARCHIVE: every file${r.csvCovered ? '' : ' manifest.json lists'} is what the archive handed out in export ${proof.exportId}.` : 'NOT VERIFIED: see above.'].join('\n');
 }
 
-/**
- * What the archive says of the manifest.json a copy holds. Offline, manifest.json vouches for every file and the CSV,
- * but nothing vouches for manifest.json: whoever edits a scan can edit its SHA-256 there too. The archive keeps each
- * completed export's manifest.json fingerprint for good (past the ZIP's expiry), and only the archive writes it.
- */
-export type ArchiveProof =
-  | { status: 'proven'; exportId: string; completedAt: string; createdBy: string }
-  | { status: 'differs'; exportId: string; recorded: { sha256: string; size: number } }
-  /** No export of that id in the tenant the login belongs to (another tenant's copy, or an edited id). */
-  | { status: 'unknown-export'; exportId: string }
-  /** The export never completed, or completed before the archive kept manifest.json's fingerprint. */
-  | { status: 'not-recorded'; exportId: string; exportStatus: string }
-  /** manifest.json names no export (it was not written by the archive as it is). */
-  | { status: 'no-export-id' };
-
 /** `archive verify --against-archive`: asks the archive (GET /exports/{id}) whether this manifest.json is the one it handed out. */
 export async function proveAgainstArchive(client: Client, r: VerifyResult): Promise<ArchiveProof> {
   if (!r.copyOf) return { status: 'no-export-id' };
-  const { exportId, manifestJson } = r.copyOf;
+  const { exportId } = r.copyOf;
   const answer = await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } });
   // An id the archive refuses as malformed names no export of this archive either.
-  if (answer.response.status === 404 || answer.response.status === 400) return { status: 'unknown-export', exportId };
-  const job = dataOf(client, `GET /exports/${exportId}`, answer);
-  if (!job.manifestJson || !job.completedAt) return { status: 'not-recorded', exportId, exportStatus: job.status };
-  if (job.manifestJson.sha256 !== manifestJson.sha256 || job.manifestJson.size !== manifestJson.size) return { status: 'differs', exportId, recorded: job.manifestJson };
-  return { status: 'proven', exportId, completedAt: job.completedAt, createdBy: job.createdBy.person ?? job.createdBy.subject };
+  if (answer.response.status === 404 || answer.response.status === 400) return judgeAgainstRecord(r.copyOf, null);
+  return judgeAgainstRecord(r.copyOf, dataOf(client, `GET /exports/${exportId}`, answer));
 }
 
 function proofText(p: ArchiveProof): string {

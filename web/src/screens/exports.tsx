@@ -1,9 +1,13 @@
-/** Fiscal-year exports: start one, watch its progress bar, download finished ones after checking their SHA-256. */
+/**
+ * Fiscal-year exports: start one, watch its progress bar, download finished ones after checking their SHA-256, and
+ * check a copy (the unpacked folder or the ZIP) against the archive.
+ */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ProblemError, unwrap, type ArchiveExport } from '../api';
 import { FormField } from '../components/FormField';
 import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
+import { CopyCheck } from '../components/CopyCheck';
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import { pollWhile } from '../lib/retry-after';
@@ -16,12 +20,13 @@ import { Link } from '../router';
 const POLL_MS = 1000;
 
 export function ExportsScreen(_: ScreenProps) {
-  const { t } = useI18n();
+  const { t, dateTime } = useI18n();
   const queries = useQueryClient();
   const [fiscalYear, setFiscalYear] = useState(String(new Date().getFullYear() - 1));
   const [includeOriginals, setIncludeOriginals] = useState(true);
   const [dutchCsv, setDutchCsv] = useState(true);
   const [current, setCurrent] = useState<string | null>(null);
+  const [checking, setChecking] = useState<string | null>(null);
 
   const list = useQuery({
     queryKey: ['exports'],
@@ -50,6 +55,8 @@ export function ExportsScreen(_: ScreenProps) {
   const wait = useRetryWait(start.error);
   const problem = start.error instanceof ProblemError ? start.error.problem : null;
   const errors = fieldErrors(problem, t);
+
+  const checkedExport = list.data?.items.find((e) => e.id === checking && mayCheck(e));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -87,8 +94,9 @@ export function ExportsScreen(_: ScreenProps) {
         <h2 id="h-earlier">{t.exports.earlier}</h2>
         {list.error ? <ProblemMessage error={list.error} /> : null}
         {list.data && list.data.items.length === 0 && <p className="muted">{t.exports.none}</p>}
-        {list.data && list.data.items.length > 0 && <ExportTable items={list.data.items} />}
+        {list.data && list.data.items.length > 0 && <ExportTable items={list.data.items} onCheck={setChecking} />}
       </section>
+      {checkedExport && <CopyCheck exp={checkedExport} title={t.copyCheck.title(dateTime(checkedExport.createdAt))} />}
     </>
   );
 }
@@ -131,7 +139,10 @@ function changedSinceLink(e: ArchiveExport): string {
   return `/?${q.toString()}`;
 }
 
-function ExportTable({ items }: { items: ArchiveExport[] }) {
+/** A copy can be proven of an export that completed once the archive kept its manifest.json's record: also after its ZIP expired. */
+const mayCheck = (e: ArchiveExport) => (e.status === 'completed' || e.status === 'expired') && e.manifestJson !== undefined;
+
+function ExportTable({ items, onCheck }: { items: ArchiveExport[]; onCheck: (id: string) => void }) {
   const { t, dateTime, bytes } = useI18n();
   return (
     <DataTable columns={[t.exports.created, t.exports.filter, t.exports.status, { label: t.exports.size, numeric: true }, t.exports.expires, t.exports.download]}>
@@ -152,7 +163,12 @@ function ExportTable({ items }: { items: ArchiveExport[] }) {
             {e.status === 'completed' && e.archive ? (
               <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />
             ) : (
-              <span className="muted">—</span>
+              !mayCheck(e) && <span className="muted">—</span>
+            )}
+            {mayCheck(e) && (
+              <button type="button" className="secondary" aria-label={t.copyCheck.title(dateTime(e.createdAt))} onClick={() => onCheck(e.id)}>
+                {t.copyCheck.open}
+              </button>
             )}
           </td>
         </tr>
