@@ -950,7 +950,34 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
     const rel = path.relative(target, full).split(path.sep).join('/');
     found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
   }
-  return compareWithManifest(parseManifest(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
+  const manifest = parseManifest(fs.readFileSync(manifestFile, 'utf8'), target);
+  return leftoverZips(target, manifest, compareWithManifest(manifest, found, 'folder'));
+}
+
+/**
+ * The ZIPs a folder holds beside the files: `export-<id>.zip` of the export manifest.json names is the one they were
+ * unpacked from, checked as a ZIP (it verifies, and holds this manifest.json); any other is not this export's. Excused
+ * unread, a ZIP put in its place with other scans left the folder VERIFIED AGAINST THE ARCHIVE.
+ */
+async function leftoverZips(target: string, manifest: Manifest, r: VerifyResult): Promise<VerifyResult> {
+  const own = typeof manifest.export?.id === 'string' ? `export-${manifest.export.id}.zip` : null;
+  const mismatched = [...r.mismatched];
+  const unexpected = [...r.unexpected];
+  for (const rel of (await fs.promises.readdir(target)).filter((f) => /^export-[^/]+\.zip$/.test(f)).sort()) {
+    if (rel !== own) {
+      unexpected.push(rel);
+      continue;
+    }
+    // A folder or a link by that name is no ZIP the CLI left.
+    const file = path.join(target, rel);
+    const zip = fs.lstatSync(file).isFile() ? await verifyExport(file).catch((e: unknown) => {
+      if (e instanceof CliError) return null; // not a ZIP, or not one that verifies: a difference, not a failure of verify
+      throw e;
+    }) : null;
+    const same = zip?.copyOf && r.copyOf && zip.copyOf.manifestJson.sha256 === r.copyOf.manifestJson.sha256 && zip.copyOf.manifestJson.size === r.copyOf.manifestJson.size;
+    if (!zip || !verifiedOffline(zip) || !same) mismatched.push(rel);
+  }
+  return { ...r, mismatched, unexpected: [...new Set(unexpected)].sort() };
 }
 
 /** Whether every file manifest.json lists (and the CSV it records) was found as listed, and nothing else. */
