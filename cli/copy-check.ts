@@ -151,3 +151,21 @@ export function judgeAgainstRecord(copyOf: NonNullable<VerifyResult['copyOf']>, 
   if (record.manifestJson.sha256 !== manifestJson.sha256 || record.manifestJson.size !== manifestJson.size) return { status: 'differs', exportId, recorded: record.manifestJson };
   return { status: 'proven', exportId, completedAt: record.completedAt, createdBy: record.createdBy.person ?? record.createdBy.subject };
 }
+
+/**
+ * The ZIPs at the top of a folder beside the files (the CLI keeps `export-<id>.zip` after unpacking it there): `own`
+ * is the one named after the export manifest.json names, `others` are named after another export. compareWithManifest
+ * excuses them in a folder unread; each caller must judge them (withFolderZips), or a ZIP put there with other scans
+ * left the folder VERIFIED AGAINST THE ARCHIVE while it held bytes the archive never handed out.
+ */
+export function folderZips(names: Iterable<string>, manifest: Manifest): { own: string | null; others: string[] } {
+  const ownName = typeof manifest.export?.id === 'string' ? `export-${manifest.export.id}.zip` : null;
+  const zips = [...names].filter((n) => /^export-[^/]+\.zip$/.test(n)).sort();
+  return { own: zips.includes(ownName ?? '') ? ownName : null, others: zips.filter((n) => n !== ownName) };
+}
+
+/** The folder's result with its ZIPs judged: the own one must be this very export's ZIP (`ownIsThisExport`), any other is not in the manifest. */
+export function withFolderZips(r: VerifyResult, zips: { own: string | null; others: string[] }, ownIsThisExport: boolean): VerifyResult {
+  const mismatched = zips.own && !ownIsThisExport ? [...r.mismatched, zips.own] : r.mismatched;
+  return { ...r, mismatched, unexpected: [...new Set([...r.unexpected, ...zips.others])].sort() };
+}

@@ -14,7 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import createClient from 'openapi-fetch';
 import * as yauzl from 'yauzl';
 import type { operations, paths } from './api/openapi-types';
-import { type ArchiveProof, caseless, compareWithManifest, type CopyCounts, CSV, judgeAgainstRecord, type Manifest, parseManifest, verifiedOffline, type VerifyResult, type ZipOddities } from './copy-check';
+import { type ArchiveProof, caseless, compareWithManifest, type CopyCounts, CSV, folderZips, judgeAgainstRecord, type Manifest, parseManifest, verifiedOffline, type VerifyResult, withFolderZips, type ZipOddities } from './copy-check';
+import { zipLayoutFault } from './zip-layout';
 
 // The judgement of a copy is cli/copy-check.ts's, shared with the web app's "Check a copy".
 export { type ArchiveProof, verifiedOffline, type VerifyResult } from './copy-check';
@@ -739,8 +740,10 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(zipFile, { lazyEntries: true }, (e, z) => (e ? reject(unreadable(e)) : resolve(z))));
   const odd: ZipOddities = { refused: [], duplicates: [], damaged: [] };
   const seen = new Set<string>();
+  const entries: yauzl.Entry[] = [];
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
+      entries.push(entry);
       const name = entry.fileName;
       const twice = seen.has(caseless(name));
       seen.add(caseless(name));
@@ -774,6 +777,9 @@ async function readZip(zipFile: string, onEntry: (name: string, stream: Readable
     zip.readEntry();
   });
   zip.close();
+  // Bytes the central directory does not list are read by unzip tools that stream local headers: see zip-layout.ts.
+  const fault = zipLayoutFault(zipFile, entries);
+  if (fault) throw new CliError(`${zipFile}: ${fault}; NOT VERIFIED.`, 3);
   return odd;
 }
 
@@ -852,7 +858,25 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
     const rel = path.relative(target, full).split(path.sep).join('/');
     found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
   }
-  return compareWithManifest(manifestOf(fs.readFileSync(manifestFile, 'utf8'), target), found, 'folder');
+  const manifest = manifestOf(fs.readFileSync(manifestFile, 'utf8'), target);
+  return leftoverZips(target, manifest, compareWithManifest(manifest, found, 'folder'));
+}
+
+/**
+ * The ZIP a folder holds beside the files (folderZips): `export-<id>.zip` of the export manifest.json names is the one
+ * they were unpacked from when it verifies as a ZIP and holds this very manifest.json.
+ */
+async function leftoverZips(target: string, manifest: Manifest, r: VerifyResult): Promise<VerifyResult> {
+  const zips = folderZips(await fs.promises.readdir(target), manifest);
+  if (!zips.own) return withFolderZips(r, zips, false);
+  // A folder or a link by that name is no ZIP the CLI left.
+  const file = path.join(target, zips.own);
+  const zip = fs.lstatSync(file).isFile() ? await verifyExport(file).catch((e: unknown) => {
+    if (e instanceof CliError) return null; // not a ZIP, or not one that verifies: a difference, not a failure of verify
+    throw e;
+  }) : null;
+  const same = !!zip?.copyOf && !!r.copyOf && zip.copyOf.manifestJson.sha256 === r.copyOf.manifestJson.sha256 && zip.copyOf.manifestJson.size === r.copyOf.manifestJson.size;
+  return withFolderZips(r, zips, !!zip && verifiedOffline(zip) && same);
 }
 
 export function verifyText(target: string, r: VerifyResult, proof?: ArchiveProof): string {

@@ -223,6 +223,8 @@ describe('archive CLI', () => {
       expect(await verifyExport(out)).toMatchObject({ mismatched: [], missing: ['manifest.csv'] });
 
       // An export made before the archive recorded the CSV: its files still verify, and verify says plainly the CSV was not checked.
+      // (Its folder holds no ZIP of this test's export: one left there is checked against manifest.json, verify-folder-leftovers.test.ts.)
+      fs.rmSync(summary.zip);
       fs.writeFileSync(csvFile, edited);
       const { manifestCsv: _, ...older } = manifest;
       fs.writeFileSync(manifestFile, JSON.stringify(older, null, 2));
@@ -322,7 +324,9 @@ describe('archive CLI', () => {
       expect(await verify(out)).toEqual({ code: 0, text: expect.stringContaining(`VERIFIED AGAINST THE ARCHIVE: every file is what the archive handed out in export ${summary.exportId}.`) });
       expect(await verify(summary.zip)).toEqual({ code: 0, text: expect.stringContaining('VERIFIED AGAINST THE ARCHIVE') });
 
-      // A rendition edited, and its SHA-256 and size edited in manifest.json to match: offline it verifies ...
+      // A rendition edited, and its SHA-256 and size edited in manifest.json to match (and the ZIP, which would tell, taken
+      // out of the folder: verify-folder-leftovers.test.ts): offline it verifies ...
+      fs.rmSync(summary.zip);
       const file = manifest.documents[0]!.files[0]!;
       const edited = Buffer.concat([fs.readFileSync(path.join(out, file.path)), Buffer.from('\n% edited\n')]);
       fs.writeFileSync(path.join(out, file.path), edited);

@@ -33,16 +33,29 @@ it('names a picked file by its path inside the export, without the picked folder
   expect(entryPath(new File([''], 'export.zip'))).toBe('export.zip');
 });
 
-it('verifies the genuine folder against the archive, excusing what the CLI leaves in it, with progress over all the bytes', async () => {
+it("verifies the genuine folder against the archive (the CLI's state file excused, its ZIP checked against the record), with progress over all the bytes", async () => {
   const files = folder(genuine({ '.archive-export.json': '{}', [`export-${EXPORT_ID}.zip`]: 'zip' }));
   const seen: number[] = [];
-  const verdict = await checkFolder(files, exportOf(manifest()), undefined, (done) => seen.push(done));
+  const verdict = await checkFolder(files, exportOf(manifest(), { archive: print('zip') }), undefined, (done) => seen.push(done));
   expect(verdict).toEqual({
     kind: 'folder', ok: true,
     result: { documents: 1, files: 1, bytes: SCAN.length, verified: 1, mismatched: [], missing: [], unexpected: [], csvCovered: true, copyOf: { exportId: EXPORT_ID, manifestJson: print(manifest()) } },
     proof: { status: 'proven', exportId: EXPORT_ID, completedAt: '2025-01-02T03:05:00.000Z', createdBy: 'carla@acme.example' },
   });
   expect(seen.at(-1)).toBe(files.reduce((sum, f) => sum + f.size, 0));
+});
+
+it("judges the ZIP the CLI keeps beside the files: this export's ZIP whole against its record, another export's as not in the manifest", async () => {
+  const ownZip = `export-${EXPORT_ID}.zip`;
+  const onRecord = exportOf(manifest(), { archive: print('zip') });
+  // A ZIP with other scans put in its place: the folder's own files all match, and it is not verified.
+  expect(await checkFolder(folder(genuine({ [ownZip]: 'zip with other scans' })), onRecord)).toMatchObject({ ok: false, result: { verified: 1, mismatched: [ownZip], unexpected: [] }, proof: { status: 'proven' } });
+  expect(await checkFolder(folder(genuine({ 'export-another.zip': 'zip' })), onRecord)).toMatchObject({ ok: false, result: { mismatched: [], unexpected: ['export-another.zip'] } });
+  // Once the ZIP's record has expired the browser cannot vouch for it, and says how to check the folder instead.
+  const expired = await checkFolder(folder(genuine({ [ownZip]: 'zip' })), exportOf(manifest(), { status: 'expired' }));
+  expect(expired).toMatchObject({ ok: false, result: { mismatched: [ownZip] }, zipUnchecked: ownZip });
+  // A ZIP deeper in the folder is a file the manifest does not list.
+  expect(await checkFolder(folder(genuine({ [`documents/${ownZip}`]: 'zip' })), onRecord)).toMatchObject({ ok: false, result: { unexpected: [`documents/${ownZip}`] } });
 });
 
 it('a scan edited with its SHA-256 and size edited in manifest.json too verifies offline, and is not the copy handed out', async () => {

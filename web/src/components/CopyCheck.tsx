@@ -91,6 +91,7 @@ function Verdict({ verdict }: { verdict: CopyVerdict }) {
           <p>{verdict.ok ? <span className="verified">✓ {c.verifiedFolder(r.csvCovered)}</span> : <span className="not-verified">✗ {c.notVerified}</span>}</p>
           <p>{c.counts(r.documents, r.files, r.verified)}</p>
           {!r.csvCovered ? <p>{c.csvNotCovered}</p> : !csvBroken ? <p>{c.csvMatches}</p> : null}
+          {verdict.zipUnchecked && <p>{c.zipInFolderUnchecked(verdict.zipUnchecked)}</p>}
           {differences.length > 0 && (
             <ul className="copy-differences">
               {differences.map(([what, path]) => <li key={`${what} ${path}`}><strong>{what}:</strong> <code><bdi>{path}</bdi></code></li>)}

@@ -308,6 +308,7 @@ export const en = {
     verifiedZip: (name: string) => `Verified against the archive: ${name} is the ZIP this export handed out (its SHA-256 and size are those the archive recorded).`,
     notVerified: 'Not verified against the archive.',
     zipDiffers: (name: string) => `${name} is not the ZIP this export handed out: its SHA-256 or size differs from the archive's record.`,
+    zipInFolderUnchecked: (name: string) => `${name} lies beside the files, and this export's ZIP is no longer on record, so it cannot be checked here: remove it from the folder (the files it holds are checked already) or check the folder with archive verify --against-archive, which opens it.`,
     noManifest: 'The folder holds no manifest.json at its top: pick the folder the ZIP was unpacked into.',
     notAManifest: 'manifest.json in this folder is not an export manifest.',
     counts: (documents: number, files: number, verified: number) => `${documents} documents, ${files} files in manifest.json; ${verified} match their SHA-256 and size.`,

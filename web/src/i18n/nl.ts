@@ -231,6 +231,7 @@ export const nl: Dictionary = {
     verifiedZip: (name) => `Geverifieerd tegen het archief: ${name} is de ZIP die deze export heeft uitgegeven (SHA-256 en grootte zijn die welke het archief vastlegde).`,
     notVerified: 'Niet geverifieerd tegen het archief.',
     zipDiffers: (name) => `${name} is niet de ZIP die deze export heeft uitgegeven: de SHA-256 of grootte wijkt af van wat het archief vastlegde.`,
+    zipInFolderUnchecked: (name: string) => `${name} staat naast de bestanden, en de ZIP van deze export is niet meer vastgelegd, dus die kan hier niet gecontroleerd worden: haal hem uit de map (de bestanden erin zijn al gecontroleerd) of controleer de map met archive verify --against-archive, dat hem opent.`,
     noManifest: 'De map bevat bovenin geen manifest.json: kies de map waarin de ZIP is uitgepakt.',
     notAManifest: 'manifest.json in deze map is geen exportmanifest.',
     counts: (documents, files, verified) => `${documents} documenten, ${files} bestanden in manifest.json; ${verified} kloppen met hun SHA-256 en grootte.`,

@@ -5,7 +5,7 @@
  * it. Here only what the browser adds: reading the picked files and hashing them (off the page's thread). No DOM
  * and no API call here, so the unit tests run it as it is.
  */
-import { compareWithManifest, judgeAgainstRecord, parseManifest, verifiedOffline, type ArchiveProof, type ExportRecord, type Fingerprint, type VerifyResult } from '../../../cli/copy-check';
+import { compareWithManifest, folderZips, judgeAgainstRecord, parseManifest, verifiedOffline, withFolderZips, type ArchiveProof, type ExportRecord, type Fingerprint, type VerifyResult } from '../../../cli/copy-check';
 import { sha256OfBlob } from './sha256';
 
 /** The export the copy is checked against, as GET /exports (or /exports/{id}) answers it. */
@@ -15,7 +15,7 @@ export type CopyProof = ArchiveProof | { status: 'other-export'; exportId: strin
 
 export type CopyVerdict =
   /** The folder, judged file by file and manifest.json against the archive. */
-  | { kind: 'folder'; ok: boolean; result: VerifyResult; proof: CopyProof }
+  | { kind: 'folder'; ok: boolean; result: VerifyResult; proof: CopyProof; zipUnchecked?: string }
   /** The folder holds no manifest.json at its top, or one that is no export manifest. */
   | { kind: 'not-an-export'; reason: 'no-manifest' | 'not-a-manifest' }
   /** The ZIP, whole, against the archive's record of the ZIP. */
@@ -54,9 +54,14 @@ export async function checkFolder(files: readonly File[], exp: CheckedExport, ha
     before += file.size;
     onProgress?.(before, total);
   }
-  const result = compareWithManifest(manifest, found, 'folder');
+  // The ZIP `archive export` keeps beside the files is judged whole against the archive's record of it (the browser
+  // does not open ZIPs); once that record is gone it cannot be vouched for here, so it is a difference, with a note.
+  const zips = folderZips([...byPath.keys()].filter((p) => !p.includes('/')), manifest);
+  const ownZip = zips.own ? found.get(zips.own) : undefined;
+  const zipIsTheExports = !!ownZip && !!exp.archive && ownZip.sha256 === exp.archive.sha256.toLowerCase() && ownZip.size === exp.archive.size;
+  const result = withFolderZips(compareWithManifest(manifest, found, 'folder'), zips, zipIsTheExports);
   const proof = proofFor(result, exp);
-  return { kind: 'folder', ok: verifiedOffline(result) && proof.status === 'proven', result, proof };
+  return { kind: 'folder', ok: verifiedOffline(result) && proof.status === 'proven', result, proof, ...(zips.own && !exp.archive ? { zipUnchecked: zips.own } : {}) };
 }
 
 /**
