@@ -290,6 +290,7 @@ export const en = {
     size: 'Size',
     expires: 'Available until',
     download: 'Download ZIP',
+    actions: 'Download or check',
     filter: 'Selection',
     all: 'All documents',
     correctedSince: (when: string) => `corrected since ${when}`,

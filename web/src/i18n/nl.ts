@@ -213,6 +213,7 @@ export const nl: Dictionary = {
     size: 'Grootte',
     expires: 'Beschikbaar tot',
     download: 'ZIP downloaden',
+    actions: 'Downloaden of controleren',
     filter: 'Selectie',
     all: 'Alle documenten',
     correctedSince: (when: string) => `gecorrigeerd sinds ${when}`,

@@ -145,7 +145,7 @@ const mayCheck = (e: ArchiveExport) => (e.status === 'completed' || e.status ===
 function ExportTable({ items, onCheck }: { items: ArchiveExport[]; onCheck: (id: string) => void }) {
   const { t, dateTime, bytes } = useI18n();
   return (
-    <DataTable columns={[t.exports.created, t.exports.filter, t.exports.status, { label: t.exports.size, numeric: true }, t.exports.expires, t.exports.download]}>
+    <DataTable columns={[t.exports.created, t.exports.filter, t.exports.status, { label: t.exports.size, numeric: true }, t.exports.expires, t.exports.actions]}>
       {items.map((e) => (
         <tr key={e.id}>
           <td>{dateTime(e.createdAt)}</td>
