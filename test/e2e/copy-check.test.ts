@@ -94,6 +94,16 @@ async function check(label: string, what: string, expected: string): Promise<str
   return (await verdict().textContent()) ?? '';
 }
 
+it('before an export is chosen, checks the folder of any export: the one its manifest.json names is looked up', async () => {
+  await page.getByRole('heading', { level: 2, name: 'Check a copy of an export' }).waitFor();
+  // The screen does not move the focus to it as it opens.
+  expect(await page.evaluate('document.activeElement?.id')).not.toBe('h-copy-check');
+  const text = await check('Unpacked folder', genuineFolder, 'Verified against the archive: every file is what the archive handed out in this export.');
+  expect(text).toContain('manifest.json is the one this export handed out on');
+  expect(await page.getByLabel('ZIP file', { exact: true }).count()).toBe(0);
+  await checkA11y(page, 'check a copy of any export');
+});
+
 it('opens "Check a copy" for the completed export, with both pickers', async () => {
   await page.getByRole('button', { name: /^Check a copy of the export started/ }).click();
   await page.getByRole('heading', { level: 2, name: /^Check a copy of the export started/ }).waitFor();

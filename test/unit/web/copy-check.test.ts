@@ -71,6 +71,23 @@ it('lists every difference: a changed scan and CSV, a missing file, a file not i
   expect(await checkFolder(folder(without), exportOf(manifest()))).toMatchObject({ ok: false, result: { missing: ['documents/2024-01-02 invoice a.pdf'] } });
 });
 
+it('without an export chosen, looks up the one manifest.json names: proven, not one of this tenant, or none named', async () => {
+  const asked: string[] = [];
+  const lookUp = (found: CheckedExport | null) => async (id: string) => {
+    asked.push(id);
+    return found;
+  };
+  expect(await checkFolder(folder(genuine()), lookUp(exportOf(manifest())))).toMatchObject({ ok: true, proof: { status: 'proven', exportId: EXPORT_ID } });
+  expect(asked).toEqual([EXPORT_ID]);
+  // Another tenant's copy, or an edited id: the archive has no such export for this tenant.
+  expect(await checkFolder(folder(genuine()), lookUp(null))).toMatchObject({ ok: false, result: { verified: 1 }, proof: { status: 'unknown-export', exportId: EXPORT_ID } });
+  // A manifest.json naming no export is not looked up.
+  asked.length = 0;
+  const unnamed = manifest(SCAN, 42);
+  expect(await checkFolder(folder({ ...genuine(), 'manifest.json': unnamed }), lookUp(exportOf(unnamed)))).toMatchObject({ ok: false, proof: { status: 'no-export-id' } });
+  expect(asked).toEqual([]);
+});
+
 it('a copy of another export, or a manifest.json naming none, is not a copy of this one', async () => {
   const other = manifest(SCAN, 'another-export');
   expect(await checkFolder(folder({ ...genuine(), 'manifest.json': other }), exportOf(other))).toMatchObject({ ok: false, proof: { status: 'other-export', exportId: 'another-export' } });

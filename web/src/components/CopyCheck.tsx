@@ -5,13 +5,23 @@
  */
 import { useEffect, useRef, useState, type ChangeEvent } from 'react';
 import { useI18n } from '../i18n';
-import { checkFolder, checkZip, type CheckedExport, type CopyProof, type CopyVerdict } from '../lib/copy-check';
+import { api, unwrap } from '../api';
+import { checkFolder, checkZip, type CheckedExport, type CopyProof, type CopyVerdict, type LookUpExport } from '../lib/copy-check';
 import { sha256OffThread } from '../lib/sha256-off-thread';
 import { ProblemMessage } from './ProblemMessage';
 
 type State = { stage: 'idle' } | { stage: 'hashing'; done: number; total: number } | { stage: 'done'; verdict: CopyVerdict } | { stage: 'error'; error: unknown };
 
-export function CopyCheck({ exp, title }: { exp: CheckedExport; title: string }) {
+/** The export a folder's manifest.json names, as the archive answers it for this tenant (none: another tenant's, or made up). */
+const lookUpExport: LookUpExport = async (id) => {
+  const answer = await api().GET('/exports/{id}', { params: { path: { id } } });
+  // An id the archive refuses as malformed names no export of this tenant either.
+  if (answer.response.status === 404 || answer.response.status === 400) return null;
+  return unwrap(Promise.resolve(answer));
+};
+
+/** `exp`: the export chosen in the list (its folder or its ZIP); null: the folder of any export, looked up by the id its manifest.json names. */
+export function CopyCheck({ exp, title }: { exp: CheckedExport | null; title: string }) {
   const { t } = useI18n();
   const [state, setState] = useState<State>({ stage: 'idle' });
   const heading = useRef<HTMLHeadingElement>(null);
@@ -19,8 +29,9 @@ export function CopyCheck({ exp, title }: { exp: CheckedExport; title: string })
   const run = useRef(0);
   useEffect(() => {
     setState({ stage: 'idle' });
-    heading.current?.focus();
-  }, [exp.id]);
+    // Focus follows the person's choice of an export in the list; the panel for any export, there from the start, takes none.
+    if (exp) heading.current?.focus();
+  }, [exp?.id]);
 
   const check = (e: ChangeEvent<HTMLInputElement>, what: 'folder' | 'zip') => {
     const files = [...(e.target.files ?? [])];
@@ -31,7 +42,7 @@ export function CopyCheck({ exp, title }: { exp: CheckedExport; title: string })
       if (run.current === mine) setState({ stage: 'hashing', done, total });
     };
     progress(0, files.reduce((sum, f) => sum + f.size, 0));
-    const judged = what === 'zip' ? checkZip(files[0]!, exp, sha256OffThread, progress) : checkFolder(files, exp, sha256OffThread, progress);
+    const judged = what === 'zip' && exp ? checkZip(files[0]!, exp, sha256OffThread, progress) : checkFolder(files, exp ?? lookUpExport, sha256OffThread, progress);
     judged.then(
       (verdict) => run.current === mine && setState({ stage: 'done', verdict }),
       (error: unknown) => run.current === mine && setState({ stage: 'error', error }),
@@ -42,14 +53,16 @@ export function CopyCheck({ exp, title }: { exp: CheckedExport; title: string })
   return (
     <section className="panel copy-check" aria-labelledby="h-copy-check">
       <h2 id="h-copy-check" tabIndex={-1} ref={heading}>{title}</h2>
-      <p className="muted">{t.copyCheck.intro}</p>
+      <p className="muted">{exp ? t.copyCheck.intro : t.copyCheck.introAny}</p>
       <div className="copy-check-pickers">
         <div>
           <label htmlFor="cc-folder">{t.copyCheck.folder}</label>
           <input id="cc-folder" type="file" disabled={busy} ref={(el) => { if (el) el.webkitdirectory = true; }} onChange={(e) => check(e, 'folder')} />
         </div>
         <div>
-          {exp.archive ? (
+          {!exp ? (
+            <p className="muted">{t.copyCheck.zipNeedsExport}</p>
+          ) : exp.archive ? (
             <>
               <label htmlFor="cc-zip">{t.copyCheck.zip}</label>
               <input id="cc-zip" type="file" accept=".zip,application/zip" disabled={busy} onChange={(e) => check(e, 'zip')} />

@@ -297,6 +297,9 @@ export const en = {
     changedSince: 'What changed since',
   },
   copyCheck: {
+    titleAny: 'Check a copy of an export',
+    introAny: 'Pick the folder an export was unpacked into, however old: the export its manifest.json names is looked up in the archive. Your browser checks every file against manifest.json, and manifest.json against the archive\'s record of it; nothing is uploaded.',
+    zipNeedsExport: 'To check a ZIP without unpacking it, choose its export in the list above (Check a copy).',
     open: 'Check a copy',
     title: (when: string) => `Check a copy of the export started ${when}`,
     intro: 'Pick the folder the export was unpacked into, or the ZIP itself. Your browser checks every file against the export\'s manifest.json, and manifest.json against the archive\'s record of it; nothing is uploaded.',

@@ -220,6 +220,9 @@ export const nl: Dictionary = {
     changedSince: 'Wat sindsdien is gewijzigd',
   },
   copyCheck: {
+    titleAny: 'Een kopie van een export controleren',
+    introAny: 'Kies de map waarin een export is uitgepakt, hoe oud ook: de export die het manifest.json noemt, wordt in het archief opgezocht. Uw browser controleert elk bestand tegen manifest.json, en manifest.json tegen wat het archief ervan heeft vastgelegd; er wordt niets geüpload.',
+    zipNeedsExport: 'Om een ZIP te controleren zonder hem uit te pakken, kiest u de export in de lijst hierboven (Kopie controleren).',
     open: 'Kopie controleren',
     title: (when) => `Kopie controleren van de export gestart op ${when}`,
     intro: 'Kies de map waarin de export is uitgepakt, of het ZIP-bestand zelf. Uw browser controleert elk bestand tegen de manifest.json van de export, en manifest.json tegen wat het archief ervan heeft vastgelegd; er wordt niets geüpload.',

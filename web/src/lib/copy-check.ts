@@ -35,16 +35,23 @@ export function entryPath(file: { name: string; webkitRelativePath?: string }): 
   return rel ? rel.slice(rel.indexOf('/') + 1) : file.name;
 }
 
+/** The archive's answer for an export id (GET /exports/{id}); null when the tenant has no such export. */
+export type LookUpExport = (exportId: string) => Promise<CheckedExport | null>;
+
 /**
  * The picked folder's files, each hashed (one after another, `hash` off the page's thread), judged against the
- * manifest.json among them and that against the export's record. `onProgress`: bytes hashed of all the files' bytes.
+ * manifest.json among them and that against the export's record. `against`: the export the check was started from, or
+ * a look-up of whichever export manifest.json names (a copy of an export older than the list shows, years later).
+ * `onProgress`: bytes hashed of all the files' bytes.
  */
-export async function checkFolder(files: readonly File[], exp: CheckedExport, hash: Hash = sha256OfBlob, onProgress?: Progress): Promise<CopyVerdict> {
+export async function checkFolder(files: readonly File[], against: CheckedExport | LookUpExport, hash: Hash = sha256OfBlob, onProgress?: Progress): Promise<CopyVerdict> {
   const byPath = new Map(files.map((f) => [entryPath(f), f] as const));
   const manifestFile = byPath.get('manifest.json');
   if (!manifestFile) return { kind: 'not-an-export', reason: 'no-manifest' };
   const manifest = parseManifest(await manifestFile.text());
   if (!manifest) return { kind: 'not-an-export', reason: 'not-a-manifest' };
+  const named = manifest.export?.id;
+  const exp = typeof against !== 'function' ? against : typeof named === 'string' ? await against(named) : null;
   const total = files.reduce((sum, f) => sum + f.size, 0);
   let before = 0;
   const found = new Map<string, Fingerprint>();
@@ -58,10 +65,10 @@ export async function checkFolder(files: readonly File[], exp: CheckedExport, ha
   // does not open ZIPs); once that record is gone it cannot be vouched for here, so it is a difference, with a note.
   const zips = folderZips([...byPath.keys()].filter((p) => !p.includes('/')), manifest);
   const ownZip = zips.own ? found.get(zips.own) : undefined;
-  const zipIsTheExports = !!ownZip && !!exp.archive && ownZip.sha256 === exp.archive.sha256.toLowerCase() && ownZip.size === exp.archive.size;
+  const zipIsTheExports = !!ownZip && !!exp?.archive && ownZip.sha256 === exp.archive.sha256.toLowerCase() && ownZip.size === exp.archive.size;
   const result = withFolderZips(compareWithManifest(manifest, found, 'folder'), zips, zipIsTheExports);
-  const proof = proofFor(result, exp);
-  return { kind: 'folder', ok: verifiedOffline(result) && proof.status === 'proven', result, proof, ...(zips.own && !exp.archive ? { zipUnchecked: zips.own } : {}) };
+  const proof: CopyProof = exp ? proofFor(result, exp) : result.copyOf ? { status: 'unknown-export', exportId: result.copyOf.exportId } : { status: 'no-export-id' };
+  return { kind: 'folder', ok: verifiedOffline(result) && proof.status === 'proven', result, proof, ...(zips.own && exp && !exp.archive ? { zipUnchecked: zips.own } : {}) };
 }
 
 /**

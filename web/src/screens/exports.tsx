@@ -96,7 +96,8 @@ export function ExportsScreen(_: ScreenProps) {
         {list.data && list.data.items.length === 0 && <p className="muted">{t.exports.none}</p>}
         {list.data && list.data.items.length > 0 && <ExportTable items={list.data.items} onCheck={setChecking} />}
       </section>
-      {checkedExport && <CopyCheck exp={checkedExport} title={t.copyCheck.title(dateTime(checkedExport.createdAt))} />}
+      {/* Bound to the export chosen in the list; before one is chosen, the folder of any export (the list shows the newest 50). */}
+      <CopyCheck exp={checkedExport ?? null} title={checkedExport ? t.copyCheck.title(dateTime(checkedExport.createdAt)) : t.copyCheck.titleAny} />
     </>
   );
 }
