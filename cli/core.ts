@@ -238,7 +238,7 @@ export interface ListedDocument {
   fiscalYear: number;
   createdAt: string;
   metadata: { documentDate?: string; kind?: string; counterparty?: string; amount?: number; currency?: string; reference?: string };
-  original: { fileName: string | null; size: number; sha256: string };
+  original: { fileName: string | null; size: number; sha256: string; mediaType?: string };
   originals: { fileName: string | null; size: number; sha256: string; mediaType: string }[];
   rendition: { size: number; sha256: string };
 }
@@ -546,15 +546,22 @@ export function refuseOverwrite(files: string[], force = false): void {
 export function documentFileNames(doc: Pick<ListedDocument, 'id' | 'original' | 'originals'>): { rendition: string; originals: string[] } {
   const first = doc.originals[0]?.fileName ?? doc.original.fileName;
   const base = (first ? safeName(first).replace(/\.[^.]*$/, '') : '') || safeName(doc.id);
+  // The extension is the type the archive found in the bytes (as the archive's own download and the export name it), the
+  // uploader's spelling of that type kept: taken from the file name, a JPEG uploaded as `statement.html` or `run.bat` was
+  // saved so, and opened (by a browser, by cmd.exe) as what its name said rather than as the scan it is.
   const extOf = (o: { fileName: string | null; mediaType?: string }) => {
-    const fromName = o.fileName ? /\.([A-Za-z0-9]{1,8})$/.exec(o.fileName)?.[1] : undefined;
-    return (fromName ?? MEDIA_EXTENSIONS[o.mediaType ?? ''] ?? 'bin').toLowerCase();
+    const own = o.fileName ? /\.([A-Za-z0-9]{1,8})$/.exec(o.fileName)?.[1]?.toLowerCase() : undefined;
+    const archived = MEDIA_EXTENSIONS[o.mediaType ?? ''];
+    const spellings = archived ? (SAME_TYPE[archived] ?? [archived]) : Object.values(MEDIA_EXTENSIONS).flatMap((e) => SAME_TYPE[e] ?? [e]);
+    return own !== undefined && spellings.includes(own) ? own : (archived ?? 'bin');
   };
   const originals = doc.originals.length > 0 ? doc.originals : [doc.original];
   return { rendition: `${base}.rendition.pdf`, originals: originals.map((o, i) => `${base}.original-${i + 1}.${extOf(o)}`) };
 }
 
 const MEDIA_EXTENSIONS: Record<string, string> = { 'application/pdf': 'pdf', 'image/jpeg': 'jpg', 'image/png': 'png', 'image/tiff': 'tif', 'image/webp': 'webp', 'image/heic': 'heic' };
+/** Other spellings of an extension that name the same type (shared/documents/download.ts keeps them alike). */
+const SAME_TYPE: Record<string, readonly string[]> = { jpg: ['jpg', 'jpeg', 'jpe', 'jfif'], tif: ['tif', 'tiff'] };
 
 /**
  * `archive get <id> [--original]`: the document's rendition, or every one of its originals, into
