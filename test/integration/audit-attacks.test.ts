@@ -1,7 +1,7 @@
 /**
  * The audit log attacked from a valid account against the local host: its entries' attribution (a forged client
- * address, a hostile User-Agent sent as raw bytes), a read that leaves a usable link from a HEAD, and the verification's
- * verdict raced by the tenant's own requests. Found a break: a verification whose first page was read while an append
+ * address, a hostile User-Agent sent as raw bytes), a success hidden in a run of refusals answered 429, a HEAD that
+ * hands out a usable link, and the verification's verdict raced by the tenant's own requests. Found a break: a verification whose first page was read while an append
  * of this instance was answered reported a cut tail (`truncated`, claimed by the high-water mark) that did not happen
  * (shared/audit/seal.ts).
  */
@@ -96,6 +96,31 @@ describe('who and from where', () => {
 });
 
 describe('what was handed out', () => {
+  it('a download in the middle of a run of refusals answered 429 is served and has its own entry; every refusal is an entry or counted in one', async () => {
+    const sub = `flood-${Date.now()}@attacks.example`;
+    const flooder = await archive.token({ tenant, sub, rights: 'archivist' });
+    const refuse = () => call(`${archive.url}/documents/no-such-${Math.random().toString(36).slice(2)}`, { token: flooder });
+    const refused: Awaited<ReturnType<typeof call>>[] = [];
+    for (let i = 0; i < 40; i++) refused.push(await refuse());
+    const download = await call(`${archive.url}/documents/${doc}/original`, { token: flooder });
+    for (let i = 0; i < 5; i++) refused.push(await refuse());
+    expect(refused.slice(-5).map((r) => r.status)).toEqual([429, 429, 429, 429, 429]);
+    expect(sha256hex(download.bytes)).toBe(sha256hex(scan));
+    const closing = await call(`${archive.url}/documents/${doc}`, { token: flooder }); // the person's next audited request carries the count
+    expect(closing.status).toBe(200);
+    const mine = (await archive.host.deps.audit.all(tenant, month())).filter((e) => e.actor.subject === sub);
+    const [served] = mine.filter((e) => e.requestId === download.headers.get('x-request-id'));
+    expect(served).toMatchObject({ action: 'document.download-original', outcome: 'success', status: 200, detail: `sha256=${sha256hex(scan)}` });
+    const own = mine.filter((e) => e.outcome === 'refused' && e.action !== 'access.refusals-suppressed');
+    const counts = mine.filter((e) => e.action === 'access.refusals-suppressed');
+    const counted = counts.reduce((n, e) => n + Number(/suppressed=(\d+)/.exec(e.detail!)![1]), 0);
+    expect(counts.length).toBeGreaterThan(0);
+    expect(own.length + counted).toBe(refused.length);
+    // Each refusal's own entry is its answer's; no count swallowed a success.
+    expect(own.every((e) => refused.some((r) => r.headers.get('x-request-id') === e.requestId && r.status === e.status))).toBe(true);
+    expect(mine.filter((e) => e.outcome === 'success').map((e) => e.requestId).sort()).toEqual([download.headers.get('x-request-id'), closing.headers.get('x-request-id')].sort());
+  });
+
   it('a HEAD with ?delivery=redirect hands out a link that reads the file: its one entry says until when', async () => {
     const head = await call(`${archive.url}/documents/${doc}/original?delivery=redirect`, { method: 'HEAD', token, redirect: 'manual' });
     expect(head.status).toBe(303);
