@@ -145,15 +145,15 @@ async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'au
   const requireKeyed = keyedSince === undefined || month >= keyedSince;
   const marks = { headSeq, key, requireKeyed };
   const verifier = new ChainVerifier(`${tenantId}:${month}`, seals, marks);
+  // What this instance wrote or saw, taken once the read has waited for its writer and before its first page is asked
+  // for: every entry up to it was stored before any page was read. Taken at the end, entries written while a long month
+  // was read claimed a cut tail; taken with the first page in hand, so did an append answered while that page was on its
+  // way (a month of one page, read while its tenant's requests were being audited: a false `truncated`).
   let highWater: number | undefined;
-  for await (const page of deps.audit.inChainOrder(tenantId, month)) {
-    // What this instance wrote or saw, taken once the read has waited for its writer and has begun: every entry
-    // up to it was stored before the pages that follow were read. Taken at the end instead, entries written while a
-    // long month was read would claim a cut tail.
-    highWater ??= deps.audit.highWater(tenantId, month);
+  const begun = () => void (highWater ??= deps.audit.highWater(tenantId, month));
+  for await (const page of deps.audit.inChainOrder(tenantId, month, { begun })) {
     for (const e of page) verifier.add(e);
   }
-  highWater ??= deps.audit.highWater(tenantId, month);
   const report = verifier.finish({ leading: unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob })), highWater });
   return { month, seals: seals.length, ...report };
 }

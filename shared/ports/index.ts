@@ -494,8 +494,11 @@ export interface AuditLogPort {
   /**
    * Every stored entry of a partition, a page (at most `pageSize`) at a time, in id order: the chain's
    * entries in seq order (ids are the zero-padded seq), any other document of the partition among them.
+   * `begun` is called once, when the store holds everything this instance's writer was given and before the first
+   * page is asked for: a high-water mark read then names only entries the pages hold (an append answered while a
+   * page was on its way is in no page and under no such mark).
    */
-  inChainOrder(tenantId: string, month: string, opts?: { pageSize?: number }): AsyncIterable<AuditEntry[]>;
+  inChainOrder(tenantId: string, month: string, opts?: { pageSize?: number; begun?: () => void }): AsyncIterable<AuditEntry[]>;
   unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]>;
   /** The HMAC key of the chain, for verification and seals. */
   readonly chainKey: () => Promise<Buffer>;

@@ -801,7 +801,8 @@ export class InMemoryAuditLog implements AuditLogPort {
     return this.entries.filter((e) => e.partition === `${tenantId}:${month}`);
   }
   /** As the Cosmos query: id order, a page at a time. */
-  async *inChainOrder(tenantId: string, month: string, opts: { pageSize?: number } = {}): AsyncIterable<AuditEntry[]> {
+  async *inChainOrder(tenantId: string, month: string, opts: { pageSize?: number; begun?: () => void } = {}): AsyncIterable<AuditEntry[]> {
+    opts.begun?.();
     const sorted = (await this.all(tenantId, month)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const size = opts.pageSize ?? 500;
     for (let i = 0; i < sorted.length; i += size) yield sorted.slice(i, i + size);

@@ -439,9 +439,10 @@ export class AuditLog implements AuditLogPort {
    * ORDER BY leaves out documents without the property, and a foreign document without `seq` must still be
    * seen (as inserted). The audit container indexes every path (no indexing policy), as `list` relies on too.
    */
-  async *inChainOrder(tenantId: string, month: string, opts: { pageSize?: number } = {}): AsyncIterable<AuditEntry[]> {
+  async *inChainOrder(tenantId: string, month: string, opts: { pageSize?: number; begun?: () => void } = {}): AsyncIterable<AuditEntry[]> {
     const partition = `${tenantId}:${month}`;
     await this.settled(partition);
+    opts.begun?.();
     const query = this.container.items.query<AuditEntry>(
       { query: 'SELECT * FROM c WHERE c.partition = @p ORDER BY c.id', parameters: [{ name: '@p', value: partition }] },
       { partitionKey: partition, maxItemCount: opts.pageSize ?? VERIFY_PAGE_SIZE },
