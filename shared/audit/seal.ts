@@ -154,6 +154,8 @@ async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'au
   for await (const page of deps.audit.inChainOrder(tenantId, month, { begun })) {
     for (const e of page) verifier.add(e);
   }
+  // A store that never called `begun` must not leave the tail unchecked: a late mark can only claim too much, never hide a cut.
+  begun();
   const report = verifier.finish({ leading: unreadable.map((blob) => ({ kind: 'unreadable-seal' as const, blob })), highWater });
   return { month, seals: seals.length, ...report };
 }
