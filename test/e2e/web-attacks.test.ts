@@ -2,6 +2,7 @@
  * The web app attacked from a valid account of the tenant, against another person who uses it, in a real browser:
  * - markup stored as metadata, a file name, a hold's reason and case reference and an API key's name is shown to the
  *   accountant and the admin as the text it is: no element of it in the page, no script run, no CSP violation;
+ * - the person's token is kept in no storage or cookie a script could read later;
  * - an original named as a web page (a JPEG uploaded as `….html`) is saved by the verified download under the type
  *   the archive found in its bytes (`….html.jpg`), never as a page the browser would open as one;
  * - an address that names another origin as the return path after sign-in (`//host/…`, `/\host`) lands on `/` of the
@@ -80,6 +81,10 @@ it('shows stored markup (metadata, file name, hold reason and case) to the accou
   expect(await anna.page.title()).not.toBe('pwned');
   // No link is built from a stored value: the reference stays text, never an href.
   expect(await anna.page.locator('a[href^="javascript:"]').count()).toBe(0);
+  // Whatever a script might yet find: the token is in memory only, nowhere in the origin's storage or cookies.
+  const kept = await anna.page.evaluate<string>('JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie])');
+  expect(kept).not.toMatch(/eyJ|Bearer/);
+  expect(await anna.context.cookies()).toEqual([]);
   expect(scriptProblems(anna)).toEqual([]);
   await anna.context.close();
 });
