@@ -9,8 +9,8 @@ import { assignRightsSet } from '../shared/auth/rights-sets/assign-rights-set';
 import { deleteRightsSet } from '../shared/auth/rights-sets/delete-rights-set';
 import { listRightsAssignmentsToReview } from '../shared/auth/rights-sets/list-rights-assignments';
 import { listRightsSets } from '../shared/auth/rights-sets/list-rights-sets';
-import { putRightsSet } from '../shared/auth/rights-sets/put-rights-set';
-import { actor } from '../shared/auth/rights-sets/rights-records';
+import { putRightsSet, rightsSetPrecondition } from '../shared/auth/rights-sets/put-rights-set';
+import { actor, rightsSetETag } from '../shared/auth/rights-sets/rights-records';
 import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
 import { assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
 import { proposalTarget, toPublicProposal, ZListSodPolicyProposalsQuery } from '../shared/auth/sod-policy-proposals';
@@ -130,15 +130,17 @@ export const listRightsSetsOp = operation({
 
 export const putRightsSetOp = operation({
   name: 'putRightsSet', method: 'PUT', route: 'rights-sets/{name}', tags: ['access'], summary: 'Create or replace a rights set (added permissions only those the caller holds)',
+  description: 'If-Match with the set\'s `version` as `GET /rights-sets` lists it writes only over that version, and If-None-Match: * only a new set: a set changed or deleted since (or, for a new one, a set of that name made meanwhile) is 412 `precondition_failed` naming who changed it and when, and nothing changes, so a save from an older screen never puts back what another person removed. Without either, the set is written over whatever is stored.',
   auth: 'tenant', permission: 'rights:manage', action: 'rights-set.put',
   params: ZSetParams, paramsError: 'rights_set_not_found',
   target: (p) => `rights-set:${p.name}`,
   body: { json: ZRightsSetBody, example: { permissions: ['documents:read', 'documents:download'] } },
   responses: { 200: { description: 'Saved', json: ZRightsSet } },
-  errors: ['rights_set_reserved', 'tenant_limit_reached'],
-  handler: async ({ params, body, principal, audit }, deps) => {
-    const record = await putRightsSet(principal, params.name, body.permissions, deps.clock.now(), deps, audit.staging(200));
-    return reply(200, { name: record.name, builtIn: false, permissions: record.permissions, updatedAt: record.updatedAt, updatedBy: record.updatedBy });
+  errors: ['rights_set_reserved', 'tenant_limit_reached', 'precondition_failed'],
+  handler: async ({ req, params, body, principal, audit }, deps) => {
+    const precondition = rightsSetPrecondition(req.headers.get('if-match'), req.headers.get('if-none-match'));
+    const record = await putRightsSet(principal, params.name, body.permissions, deps.clock.now(), deps, audit.staging(200), precondition);
+    return reply(200, { name: record.name, builtIn: false, permissions: record.permissions, updatedAt: record.updatedAt, updatedBy: record.updatedBy, version: rightsSetETag(record) });
   },
 });
 

@@ -545,7 +545,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Create or replace a rights set (added permissions only those the caller holds) */
+        /**
+         * Create or replace a rights set (added permissions only those the caller holds)
+         * @description If-Match with the set's `version` as `GET /rights-sets` lists it writes only over that version, and If-None-Match: * only a new set: a set changed or deleted since (or, for a new one, a set of that name made meanwhile) is 412 `precondition_failed` naming who changed it and when, and nothing changes, so a save from an older screen never puts back what another person removed. Without either, the set is written over whatever is stored.
+         */
         put: operations["putRightsSet"];
         post?: never;
         /** Delete a rights set */
@@ -9546,6 +9549,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             };
+                            /** @description A tenant's own set: its version, an ETag to send as If-Match on a change (PUT), so that a change made since it was read is not overwritten */
+                            version?: string;
                         }[];
                     };
                 };
@@ -9724,6 +9729,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                        /** @description A tenant's own set: its version, an ETag to send as If-Match on a change (PUT), so that a change made since it was read is not overwritten */
+                        version?: string;
                     };
                 };
             };
@@ -9829,6 +9836,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "rights_set_reserved" | "tenant_limit_reached";
+                    };
+                };
+            };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
                     };
                 };
             };

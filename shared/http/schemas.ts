@@ -140,7 +140,14 @@ export const ZApiKeyCreated = ZApiKey.extend({
     .meta({ description: "Where the creator's rights come from the identity provider's claim: the key acts only while its person has signed in within this many days. Null where the tenant assigns the person's rights (the assignment decides)." }),
 });
 
-export const ZRightsSet = z.strictObject({ name: z.string(), builtIn: z.boolean(), permissions: z.array(ZPermission), updatedAt: ZInstant.optional(), updatedBy: ZActor.optional() });
+export const ZRightsSet = z.strictObject({
+  name: z.string(),
+  builtIn: z.boolean(),
+  permissions: z.array(ZPermission),
+  updatedAt: ZInstant.optional(),
+  updatedBy: ZActor.optional(),
+  version: z.string().optional().describe('A tenant\'s own set: its version, an ETag to send as If-Match on a change (PUT), so that a change made since it was read is not overwritten'),
+});
 export const ZRightsAssignment = z.strictObject({
   subject: z.string(),
   rightsSet: z.string(),

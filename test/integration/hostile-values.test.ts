@@ -82,7 +82,7 @@ const HEADER_VALUES: Record<string, string[]> = {
   Range: ['bytes=1e309-', 'bytes=-0', 'bytes=0-99999999999999999999999', 'bytes=99999999999999999999999-', 'bytes=9007199254740993-', 'bytes=5-4', 'bytes=0-0,1-1', 'bytes=-99999999999999999999', 'bytes=-', 'items=0-1'],
   'If-Range': ['"x"', 'W/"x"', 'Thu, 01 Jan 1970 00:00:00 GMT', 'Sat, 01 Jan 275760 00:00:00 GMT', '*'],
   'If-None-Match': ['*', 'W/"x", "y"', '"', ','],
-  'If-Match': ['*', 'W/"metadata-1"', '"metadata-99999999999"', '"metadata-0"', '"metadata-1", "metadata-2"', '"retention-policy-AA"', '"retention-policy-_____w"', '"sod-policy-AAEC"', '"sod-policy-"'],
+  'If-Match': ['*', 'W/"metadata-1"', '"metadata-99999999999"', '"metadata-0"', '"metadata-1", "metadata-2"', '"retention-policy-AA"', '"retention-policy-_____w"', '"sod-policy-AAEC"', '"sod-policy-"', '"rights-set-AAAA"', 'W/"rights-set-x"'],
   'Content-Type': ['application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json;;;', 'multipart/form-data', 'multipart/form-data; boundary=', 'multipart/form-data; boundary="x', 'image/jpeg; x', '*/*', 'application/merge-patch+json; charset=utf-8'],
   'Content-Disposition': ['attachment; filename*=UTF-8\'\'%ED%A0%80', 'attachment; filename*=UTF-8\'\'%00.jpg', 'attachment; filename*=UTF-8\'\'%zz', 'attachment; filename="../../etc/passwd"', 'attachment; filename*=x\'\'a', 'attachment; filename=', 'attachment; filename*=UTF-8\'\'%E2%80%AEgpj.exe'],
   'Archive-Metadata': ['', '=', 'AA', 'bnVsbA', 'W10', '_____w'],
@@ -112,6 +112,8 @@ function headerNames(route: RouteDef): string[] {
   const names = ['Idempotency-Key', 'User-Agent'];
   if (route.body) names.push('Content-Type');
   if (route.errors.includes('precondition_required')) names.push('If-Match');
+  // A rights set's PUT reads either when sent (the web app always sends one), and needs neither.
+  if (nameOf(route) === 'PUT rights-sets/{name}') names.push('If-Match', 'If-None-Match');
   if (servesBytes(route)) names.push('Range', 'If-Range', 'If-None-Match');
   if (isUpload(route)) names.push('Content-Disposition', 'Archive-Metadata');
   return names;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import { CHANGED } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
@@ -9,7 +10,46 @@ import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { assertWithinFloor } from './rights-floor';
-import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
+import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
+
+/**
+ * What the caller saw before the change (the web app always says): the set at this version (If-Match, its
+ * `rightsSetETag`; `*`: any, as long as it exists), or no set of this name (If-None-Match: *, a new set). Without one
+ * the set is written over whatever is stored, as before (API clients that do not ask).
+ */
+export type RightsSetPrecondition = { version: string } | { absent: true };
+
+/**
+ * The version (ETag) an If-Match names, or `*`; null when absent. Read strictly: a weak tag, a list or a tag of
+ * anything else never matches (412), as on the policies (version-etag.ts).
+ */
+export function rightsSetPrecondition(ifMatch: string | null, ifNoneMatch: string | null): RightsSetPrecondition | null {
+  const match = ifMatch?.trim() ?? '';
+  const noneMatch = ifNoneMatch?.trim() ?? '';
+  if (noneMatch !== '') {
+    if (noneMatch !== '*' || match !== '') throw new ArchiveError('precondition_failed', { detail: 'If-None-Match on a rights set can only be *, for a new set, and never with If-Match.' });
+    return { absent: true };
+  }
+  if (match === '') return null;
+  if (match !== '*' && !/^"rights-set-[A-Za-z0-9_-]{1,400}"$/.test(match)) {
+    throw new ArchiveError('precondition_failed', { detail: 'If-Match must be the one strong ETag of the rights set as GET /rights-sets lists it (its version); a weak tag, a list or another tag never matches.' });
+  }
+  return { version: match };
+}
+
+/** 412 unless the set as stored is the one the caller saw (`precondition`); nothing is written. */
+function assertPrecondition(name: string, current: RightsSetRecord | undefined, precondition: RightsSetPrecondition | null): void {
+  if (!precondition) return;
+  const by = current ? `${current.updatedBy.person ?? current.updatedBy.subject} at ${current.updatedAt}` : '';
+  if ('absent' in precondition) {
+    if (current) throw new ArchiveError('precondition_failed', { detail: `A rights set named ${name} exists already (last changed by ${by}): nothing was changed. Edit that set, or choose another name.` });
+    return;
+  }
+  if (!current) throw new ArchiveError('precondition_failed', { detail: `The rights set ${name} was deleted since it was read: nothing was changed.` });
+  if (precondition.version !== '*' && precondition.version !== rightsSetETag(current)) {
+    throw new ArchiveError('precondition_failed', { detail: `The rights set ${name} was changed since it was read, by ${by}: nothing was changed. Read it again and make the change on what it holds now.` });
+  }
+}
 
 /**
  * Create or replace a tenant rights set. What is added is judged against the set as stored, and the
@@ -22,7 +62,7 @@ import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSe
  * whether the name exists: replacing a set never is. Of two new sets written at once into the last room, the second
  * finds the gate moved, counts again and is refused.
  */
-export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number } }, audit?: AuditStaging): Promise<RightsSetRecord> {
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number } }, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
@@ -31,6 +71,9 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     const own = (await deps.tenantRecords.list<RightsSetRecord>(principal.tenantId, 'rights-set')).filter((s) => !isBuiltIn(s.name));
     if (!own.some((s) => s.id === id)) assertWithinTenantLimit('rights-sets', own.length, deps.config.ARCHIVE_MAX_RIGHTS_SETS);
     const [policy, current] = await Promise.all([deps.rights.policy(principal.tenantId, { fresh: true }), deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set')]);
+    // A save from a screen that read an older version (or no set at all, for a new one) would put back what another
+    // person removed meanwhile, or give a set someone else made under this name to its holders: refused.
+    assertPrecondition(name, current?.value, precondition);
     // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
     assertNoConflict(unique, policy, { rightsSet: name });
     const before = current?.value.permissions ?? [];
@@ -46,7 +89,7 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     // A set created anew under a deleted one's name carries what that one gave (delete-rights-set.ts).
     const deletedBefore = current ? null : (await deps.tenantRecords.get<RightsSetDeletedRecord>(principal.tenantId, rightsSetDeletedRecordId(name), 'rights-set-deleted', { fresh: true }))?.value;
     const carried = current ? carriedGivings([{ giving: setGiving(current.value), record: current.value }]) : deletedBefore ? carriedGivings([{ record: deletedBefore }]) : {};
-    const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened, ...carried };
+    const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened, ...carried, version: randomUUID() };
     const write: TenantRecordWrite = current ? { op: 'replace', record, ifMatch: current.etag } : { op: 'create', record };
     // The record is replaced by the next change: the chain keeps what the set held from now on.
     const written = await writeWithAuditEntry(audit, { detail: `permissions=${unique.join(',')}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');

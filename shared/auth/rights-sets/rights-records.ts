@@ -16,6 +16,16 @@ export interface RightsSetRecord extends TenantRecord, GivenBefore {
    */
   widenedAt?: string;
   widenedBy?: { subject: string; kind: string; person?: string };
+  /** Random, new on each write: the version a screen read the set at (`rightsSetETag`). Absent on sets from before. */
+  version?: string;
+}
+
+/**
+ * The version of a tenant's own rights set as an opaque strong ETag, for If-Match on its PUT: `"rights-set-<version>"`;
+ * a set written before versions were kept is named by the instant of its last write.
+ */
+export function rightsSetETag(r: Pick<RightsSetRecord, 'version' | 'updatedAt'>): string {
+  return `"rights-set-${r.version ?? Buffer.from(r.updatedAt, 'utf8').toString('base64url')}"`;
 }
 
 /** A giving of rights a later write replaced or removed (a record's `givenBefore`). */

@@ -524,6 +524,8 @@ export const en = {
     deleteNamed: (n: string) => `Delete ${n}`,
     deleteTitle: (n: string) => `Delete rights set ${n}?`,
     deleteText: 'Only a set nobody holds can be deleted.',
+    changedMeanwhile: 'Someone changed or deleted this rights set after you opened it, so your change was not saved. The set as it is now is listed above: open it again and make your change on what it holds now.',
+    nameTaken: 'A rights set of this name exists already (someone made it after you opened this form), so nothing was saved. Edit that set in the list above, or choose another name.',
     newSet: 'New rights set',
     save: 'Save rights set',
   },

@@ -447,6 +447,8 @@ export const nl: Dictionary = {
     deleteNamed: (n) => `${n} verwijderen`,
     deleteTitle: (n) => `Rechtenset ${n} verwijderen?`,
     deleteText: 'Alleen een set die niemand heeft kan worden verwijderd.',
+    changedMeanwhile: 'Iemand heeft deze rechtenset gewijzigd of verwijderd nadat u hem opende, dus uw wijziging is niet opgeslagen. De set zoals hij nu is staat hierboven: open hem opnieuw en breng uw wijziging aan op wat hij nu bevat.',
+    nameTaken: 'Er bestaat al een rechtenset met deze naam (iemand maakte hem nadat u dit formulier opende), dus er is niets opgeslagen. Wijzig die set in de lijst hierboven, of kies een andere naam.',
     newSet: 'Nieuwe rechtenset',
     save: 'Rechtenset opslaan',
   },

@@ -152,15 +152,28 @@ function RightsSets() {
   const { t } = useI18n();
   const queries = useQueryClient();
   const sets = useQuery({ queryKey: ['rights-sets'], queryFn: () => unwrap(api().GET('/rights-sets')) });
-  // The set being edited; `name === ''` with `isNew` is a new one.
-  const [editing, setEditing] = useState<{ name: string; permissions: Set<string>; isNew: boolean } | null>(null);
+  // The set being edited; `name === ''` with `isNew` is a new one. `version`: the one the edit started from, which the
+  // save names (If-Match), so that a change another person made meanwhile is refused (412), never written over; a new
+  // set is saved only while no set of its name exists (If-None-Match: *).
+  const [editing, setEditing] = useState<{ name: string; permissions: Set<string>; isNew: boolean; version?: string } | null>(null);
   const [deleting, setDeleting] = useState<RightsSet | null>(null);
   const [rowError, setRowError] = useState<{ name: string; error: unknown } | null>(null);
   const refresh = () => void queries.invalidateQueries({ queryKey: ['rights-sets'] });
   const save = useMutation({
-    mutationFn: (s: { name: string; permissions: Set<string> }) => unwrap(api().PUT('/rights-sets/{name}', { params: { path: { name: s.name.trim() } }, body: { permissions: [...s.permissions] as Permission[] } })),
+    mutationFn: (s: { name: string; permissions: Set<string>; isNew: boolean; version?: string }) => unwrap(api().PUT('/rights-sets/{name}', {
+      params: { path: { name: s.name.trim() } },
+      body: { permissions: [...s.permissions] as Permission[] },
+      headers: s.isNew ? { 'If-None-Match': '*' } : { 'If-Match': s.version ?? '*' },
+    })),
     onSuccess: () => {
       setEditing(null);
+      refresh();
+    },
+    // Someone changed or deleted the set after this edit started (or made a set of this new name): nothing changed.
+    // An edit closes, so that nobody saves again over what they did not see; the list shows the set as it is now.
+    onError: (err, s) => {
+      if (!changedMeanwhile(err)) return;
+      if (!s.isNew) setEditing(null);
       refresh();
     },
   });
@@ -209,7 +222,7 @@ function RightsSets() {
               <td className="row-actions">
                 {!s.builtIn && (
                   <>
-                    <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: s.name, permissions: new Set(s.permissions), isNew: false }); }} aria-label={t.rights.editNamed(s.name)}>{t.rights.edit}</button>
+                    <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: s.name, permissions: new Set(s.permissions), isNew: false, version: s.version }); }} aria-label={t.rights.editNamed(s.name)}>{t.rights.edit}</button>
                     <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setDeleting(s); }} aria-label={t.rights.deleteNamed(s.name)}>{t.rights.delete}</button>
                   </>
                 )}
@@ -219,6 +232,7 @@ function RightsSets() {
           ))}
         </DataTable>
       )}
+      {changedMeanwhile(save.error) && <div className="problem" role="alert"><p><strong>{save.variables?.isNew ? t.rights.nameTaken : t.rights.changedMeanwhile}</strong></p></div>}
       {!editing && (
         <p>
           <button type="button" className="secondary" onClick={() => { save.reset(); setEditing({ name: '', permissions: new Set(['documents:read']), isNew: true }); }}>{t.rights.newSet}</button>
@@ -236,7 +250,7 @@ function RightsSets() {
             <legend>{t.rights.permissions}</legend>
             <PermissionBoxes idPrefix="s-p" value={editing.permissions} onChange={(permissions) => setEditing({ ...editing, permissions })} />
           </fieldset>
-          {save.error ? <ProblemMessage error={save.error} ownedFields={['name']} /> : null}
+          {save.error && !changedMeanwhile(save.error) ? <ProblemMessage error={save.error} ownedFields={['name']} /> : null}
           <div className="form-actions">
             <button type="submit" disabled={save.isPending || saveWait > 0 || !/^[a-z0-9][a-z0-9-]{1,40}$/.test(editing.name.trim())}>{t.rights.save}</button>
             <button type="button" className="secondary" onClick={() => setEditing(null)}>{t.cancel}</button>
