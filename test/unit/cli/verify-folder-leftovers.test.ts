@@ -4,12 +4,12 @@
  * (other scans, under the export's name or another's) left the folder VERIFIED AGAINST THE ARCHIVE ("every file is what
  * the archive handed out") while it held bytes the archive never handed out, in the very file an auditor opens first.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { type Client, type FetchLike, proveAgainstArchive, verifiedOffline, verifyExport } from '../../../cli/core';
+import { proveAgainstArchive, verifiedOffline, verifyExport } from '../../../cli/core';
+import { archiveRecording as archiveRecordingOf, CSV, EVIL, GOOD, manifestFor, sha } from '../../support/export-copy';
 
 let work: string;
 beforeEach(() => {
@@ -18,12 +18,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const EXPORT_ID = '0190f2a4-0000-7000-8000-0000000000cc';
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const GOOD = Buffer.from('the archived bytes');
-const EVIL = Buffer.from('a scan the archive never handed out');
-const CSV = Buffer.from('\ufeffdocumentId\r\nd1\r\n');
-const manifestOf = (scan: Buffer) =>
-  Buffer.from(JSON.stringify({ format: 'archive-export/1', export: { id: EXPORT_ID }, documents: [{ id: 'd1', files: [{ path: 'documents/a.pdf', sha256: sha(scan), size: scan.length }] }], manifestCsv: { sha256: sha(CSV), size: CSV.length } }));
+const manifestOf = (scan: Buffer) => manifestFor(EXPORT_ID, scan);
 
 async function zipOf(file: string, scan: Buffer): Promise<void> {
   const { ZipFile } = await import('yazl');
@@ -46,14 +41,7 @@ async function exportFolder(): Promise<string> {
   return dir;
 }
 
-const archiveRecording = (manifestJson: { sha256: string; size: number }): Client => {
-  const fetch: FetchLike = async () =>
-    Response.json({
-      id: EXPORT_ID, status: 'expired', filter: { fiscalYear: 2024 }, includeOriginals: false, csv: { separator: ',', decimalMark: '.' }, createdAt: '2025-01-02T03:04:05.000Z',
-      createdBy: { subject: 'u1', kind: 'user' }, requestId: 'r1', progress: { total: 1, documents: 1, files: 1, bytes: GOOD.length }, expiresAt: '2025-01-05T03:04:05.000Z', completedAt: '2025-01-02T03:05:00.000Z', manifestJson,
-    });
-  return { config: { url: 'http://127.0.0.1:9/api', token: 't' }, fetch };
-};
+const archiveRecording = (manifestJson: { sha256: string; size: number }) => archiveRecordingOf(EXPORT_ID, manifestJson);
 const recorded = { sha256: sha(manifestOf(GOOD)), size: manifestOf(GOOD).length };
 
 it('the folder archive export leaves (files and their ZIP) verifies and is proven', async () => {

@@ -6,12 +6,12 @@
  * is extracted by one and not seen by the other: such a ZIP verified, and was proven against the archive, while it held
  * a scan the archive never handed out.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { type Client, CliError, type FetchLike, proveAgainstArchive, verifiedOffline, verifyExport } from '../../../cli/core';
+import { CliError, proveAgainstArchive, verifiedOffline, verifyExport } from '../../../cli/core';
+import { archiveRecording as archiveRecordingOf, CSV, EVIL, GOOD, manifestFor, sha } from '../../support/export-copy';
 
 let work: string;
 beforeEach(() => {
@@ -20,13 +20,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const EXPORT_ID = '0190f2a4-0000-7000-8000-0000000000bb';
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const GOOD = Buffer.from('the archived bytes');
-const EVIL = Buffer.from('a scan the archive never handed out');
-const CSV = Buffer.from('\ufeffdocumentId\r\nd1\r\n');
-const MANIFEST = Buffer.from(
-  JSON.stringify({ format: 'archive-export/1', export: { id: EXPORT_ID }, documents: [{ id: 'd1', files: [{ path: 'documents/a.pdf', sha256: sha(GOOD), size: GOOD.length }] }], manifestCsv: { sha256: sha(CSV), size: CSV.length } }),
-);
+const MANIFEST = manifestFor(EXPORT_ID, GOOD);
 
 /** The ZIP as the archive writes it: yazl, a stream per entry (so with data descriptors), as run-export adds them. */
 async function exportZip(file: string, forceZip64Format = false): Promise<Buffer> {
@@ -63,14 +57,7 @@ function hideBeforeCentralDirectory(zip: Buffer, inserted: Buffer): Buffer {
   return out;
 }
 
-const archiveRecording = (manifestJson: { sha256: string; size: number }): Client => {
-  const fetch: FetchLike = async () =>
-    Response.json({
-      id: EXPORT_ID, status: 'expired', filter: { fiscalYear: 2024 }, includeOriginals: false, csv: { separator: ',', decimalMark: '.' }, createdAt: '2025-01-02T03:04:05.000Z',
-      createdBy: { subject: 'u1', kind: 'user' }, requestId: 'r1', progress: { total: 1, documents: 1, files: 1, bytes: GOOD.length }, expiresAt: '2025-01-05T03:04:05.000Z', completedAt: '2025-01-02T03:05:00.000Z', manifestJson,
-    });
-  return { config: { url: 'http://127.0.0.1:9/api', token: 't' }, fetch };
-};
+const archiveRecording = (manifestJson: { sha256: string; size: number }) => archiveRecordingOf(EXPORT_ID, manifestJson);
 
 it.each([false, true])('the ZIP as the archive writes it verifies and is proven against the archive (zip64: %s)', async (zip64) => {
   const file = path.join(work, 'export.zip');
