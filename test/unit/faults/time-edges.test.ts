@@ -19,7 +19,7 @@ import { scopeDigest } from '../../../shared/kernel/page-token';
 import { APPROVAL_LEAD_DAYS } from '../../../shared/kernel/retention-rules';
 import { retainUntilFor, safeguardsOf } from '../../../shared/retention/policy';
 import type { InMemoryExportJobs } from '../../support/in-memory';
-import { type Answer, blobsDisagree, type Call, docOf, hold, ok, send, settle, SETTINGS, TENANT, upload, world, type World } from '../../support/in-process';
+import { type Answer, blobsDisagree, type Call, docOf, exportCompleted, hold, ok, send, settle, SETTINGS, TENANT, upload, world, type World } from '../../support/in-process';
 
 /** What one place says of the limit at the instant: still valid (acts), or ended; `broken` collects what must never be. */
 type Judge = { place: string; judge: (w: World, ctx: Ctx, broken: string[]) => Promise<boolean> };
@@ -59,14 +59,10 @@ async function key(w: World, inMs: number, as = 'alice'): Promise<{ key: string;
 }
 const listed = async (w: World, path: string, id: string): Promise<boolean> => ((await ok(w, get(path))).json.items as { id: string }[]).some((i) => i.id === id);
 
-/** An export of everything, its worker let finish: its id. */
+/** An export of everything, its worker let finish (on a loaded machine its ZIP's file writes take more than a fixed number of turns): its id. */
 async function exported(w: World): Promise<string> {
   const job = (await ok(w, { method: 'POST', path: 'exports', body: { includeOriginals: true }, as: 'alice' })).json;
-  for (let i = 0; i < 50; i++) {
-    if ((w.deps.exportJobs as InMemoryExportJobs).jobs.get(`${TENANT}/${job.id}`)?.status === 'completed') return job.id as string;
-    await settle(w);
-  }
-  throw new Error(`export ${job.id} did not complete`);
+  return (await exportCompleted(w, job.id as string)).id;
 }
 
 /** The identity provider's key; the world's authenticator verifies tokens as the hosts' does (jose), with `tolerance`. */
