@@ -141,6 +141,12 @@ export type ArchiveProof =
 export type ExportRecord = Pick<paths['/exports/{id}']['get']['responses'][200]['content']['application/json'], 'status' | 'manifestJson' | 'completedAt' | 'createdBy'>;
 
 /**
+ * Whether GET /exports/{id}'s answer status says the tenant has no such export: 404, or 400 for an id the archive
+ * refuses as malformed (an edited manifest.json's), which names no export of this tenant either.
+ */
+export const namesNoExport = (status: number): boolean => status === 404 || status === 400;
+
+/**
  * The archive's word on a copy: `record` is its answer for the export `copyOf` names (GET /exports/{copyOf.exportId}),
  * null when it has no such export for the tenant. Ask only when `copyOf` is there: without it nothing is asked.
  */

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import createClient from 'openapi-fetch';
 import * as yauzl from 'yauzl';
 import type { operations, paths } from './api/openapi-types';
-import { type ArchiveProof, caseless, compareWithManifest, type CopyCounts, CSV, folderZips, judgeAgainstRecord, type Manifest, parseManifest, verifiedOffline, type VerifyResult, withFolderZips, type ZipOddities } from './copy-check';
+import { type ArchiveProof, caseless, compareWithManifest, type CopyCounts, CSV, folderZips, judgeAgainstRecord, type Manifest, namesNoExport, parseManifest, verifiedOffline, type VerifyResult, withFolderZips, type ZipOddities } from './copy-check';
 import { zipLayoutFault } from './zip-layout';
 
 // The judgement of a copy is cli/copy-check.ts's, shared with the web app's "Check a copy".
@@ -905,8 +905,7 @@ export async function proveAgainstArchive(client: Client, r: VerifyResult): Prom
   if (!r.copyOf) return { status: 'no-export-id' };
   const { exportId } = r.copyOf;
   const answer = await api(client).GET('/exports/{id}', { params: { path: { id: exportId } } });
-  // An id the archive refuses as malformed names no export of this archive either.
-  if (answer.response.status === 404 || answer.response.status === 400) return judgeAgainstRecord(r.copyOf, null);
+  if (namesNoExport(answer.response.status)) return judgeAgainstRecord(r.copyOf, null);
   return judgeAgainstRecord(r.copyOf, dataOf(client, `GET /exports/${exportId}`, answer));
 }
 

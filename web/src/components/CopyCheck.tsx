@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState, type ChangeEvent } from 'react';
 import { useI18n } from '../i18n';
+import { namesNoExport } from '../../../cli/copy-check';
 import { api, unwrap } from '../api';
 import { checkFolder, checkZip, type CheckedExport, type CopyProof, type CopyVerdict, type LookUpExport } from '../lib/copy-check';
 import { sha256OffThread } from '../lib/sha256-off-thread';
@@ -15,8 +16,7 @@ type State = { stage: 'idle' } | { stage: 'hashing'; done: number; total: number
 /** The export a folder's manifest.json names, as the archive answers it for this tenant (none: another tenant's, or made up). */
 const lookUpExport: LookUpExport = async (id) => {
   const answer = await api().GET('/exports/{id}', { params: { path: { id } } });
-  // An id the archive refuses as malformed names no export of this tenant either.
-  if (answer.response.status === 404 || answer.response.status === 400) return null;
+  if (namesNoExport(answer.response.status)) return null;
   return unwrap(Promise.resolve(answer));
 };
 

@@ -67,17 +67,18 @@ export async function checkFolder(files: readonly File[], against: CheckedExport
   const ownZip = zips.own ? found.get(zips.own) : undefined;
   const zipIsTheExports = !!ownZip && !!exp?.archive && ownZip.sha256 === exp.archive.sha256.toLowerCase() && ownZip.size === exp.archive.size;
   const result = withFolderZips(compareWithManifest(manifest, found, 'folder'), zips, zipIsTheExports);
-  const proof: CopyProof = exp ? proofFor(result, exp) : result.copyOf ? { status: 'unknown-export', exportId: result.copyOf.exportId } : { status: 'no-export-id' };
+  const proof = proofFor(result, exp);
   return { kind: 'folder', ok: verifiedOffline(result) && proof.status === 'proven', result, proof, ...(zips.own && exp && !exp.archive ? { zipUnchecked: zips.own } : {}) };
 }
 
 /**
- * manifest.json against the record of the export the check was started from: the export it names must be that one
- * (a copy of another export is not a copy of this one), and its SHA-256 and size those the archive recorded.
+ * manifest.json against the record of the export the check was started from (or looked up: null when the tenant has
+ * none of that id): the export it names must be that one (a copy of another export is not a copy of this one), and
+ * its SHA-256 and size those the archive recorded.
  */
-export function proofFor(result: VerifyResult, exp: CheckedExport): CopyProof {
+export function proofFor(result: VerifyResult, exp: CheckedExport | null): CopyProof {
   if (!result.copyOf) return { status: 'no-export-id' };
-  if (result.copyOf.exportId !== exp.id) return { status: 'other-export', exportId: result.copyOf.exportId };
+  if (exp && result.copyOf.exportId !== exp.id) return { status: 'other-export', exportId: result.copyOf.exportId };
   return judgeAgainstRecord(result.copyOf, exp);
 }
 
