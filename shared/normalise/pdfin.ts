@@ -26,6 +26,8 @@ const FORBIDDEN_ACTIONS = new Set(['ResetForm', 'ImportData', 'Hide', 'SetOCGSta
 const FORBIDDEN_ANNOTS = new Set(['Sound', 'Movie', 'Screen', '3D', 'RichMedia']);
 const STANDARD_BLEND = new Set(['Normal', 'Compatible', 'Multiply', 'Screen', 'Overlay', 'Darken', 'Lighten', 'ColorDodge', 'ColorBurn', 'HardLight', 'SoftLight', 'Difference', 'Exclusion', 'Hue', 'Saturation', 'Color', 'Luminosity']);
 const MAX_DEPTH = 64;
+/** Actions that may run by themselves (an /OpenAction, any /AA trigger): moving within the file, nothing else. */
+const SELF_CONTAINED_NAMED = ['NextPage', 'PrevPage', 'FirstPage', 'LastPage'];
 
 const N = (s: string) => PDFName.of(s);
 const nameOf = (o: PDFObject | undefined): string | undefined => (o instanceof PDFName ? o.decodeText() : undefined);
@@ -36,6 +38,10 @@ interface Findings {
   embedded: string[];
   xfa: string[];
   pageAA: boolean;
+  /** Actions that run without a click (on open, on page view, on pointer enter) and reach outside the file. */
+  automatic: string[];
+  /** Streams whose data is an external file or URL (`/F` on a stream). */
+  external: boolean;
   /** Why the file cannot honestly be made PDF/A-2b. */
   problems: Set<string>;
   usesRGB: boolean;
@@ -62,10 +68,23 @@ function dictOf(o: PDFObject | undefined): PDFDict | undefined {
 function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[]): Findings {
   const ctx = pdf.context;
   const f: Findings = {
-    javascript: [], launch: false, embedded: [], xfa: [], pageAA: false, problems: new Set(), usesRGB: false, usesCMYK: false,
+    javascript: [], launch: false, embedded: [], xfa: [], pageAA: false, automatic: [], external: false, problems: new Set(), usesRGB: false, usesCMYK: false,
     interpolate: [], annotsWithoutPrint: [], contentStreams: new Set(), resourceDicts: new Set(), cmykImages: [], objectMetadata: [], trueTypeFonts: [],
   };
   const look = (o: PDFObject | undefined): PDFObject | undefined => (o instanceof PDFRef ? ctx.lookup(o) : o);
+
+  /** The action types of an action and its /Next chain that are not self-contained, when it runs by itself. */
+  const outwardActions = (a: PDFObject | undefined, seen: Set<PDFObject>, depth: number): string[] => {
+    const o = look(a);
+    if (!o || seen.has(o) || depth > MAX_DEPTH) return [];
+    seen.add(o);
+    if (o instanceof PDFArray) return o.asArray().flatMap((x) => outwardActions(x, seen, depth + 1));
+    const d = dictOf(o);
+    if (!d) return [];
+    const s = nameOf(look(d.get(N('S'))));
+    const here = s === undefined || s === 'GoTo' || (s === 'Named' && SELF_CONTAINED_NAMED.includes(nameOf(look(d.get(N('N')))) ?? '')) ? [] : [s];
+    return [...here, ...outwardActions(d.get(N('Next')), seen, depth + 1)];
+  };
 
   const visit = (o: PDFObject | undefined, depth: number): void => {
     if (!o) return;
@@ -96,7 +115,16 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
     if (d.has(N('AA'))) {
       if (type === 'Page' || type === 'Catalog') f.pageAA = true;
       else f.problems.add('additional actions (/AA) on an annotation or field');
+      // An annotation's or field's triggers run without a click too (page open or visible, pointer enter).
+      const aa = look(d.get(N('AA')));
+      if (aa instanceof PDFDict) for (const [k, v] of aa.entries()) {
+        for (const kind of outwardActions(v, new Set(), 0)) f.automatic.push(`a ${kind} action run by /AA /${k.decodeText()}`);
+      }
     }
+    // Only a catalog has /OpenAction; not asking for /Type: a reader opens a catalog that lacks it.
+    if (d.has(N('OpenAction'))) for (const kind of outwardActions(d.get(N('OpenAction')), new Set(), 0)) f.automatic.push(`a ${kind} action run by /OpenAction`);
+    // A 3D artwork's /OnInstantiate stream is JavaScript run when the artwork is shown.
+    if (d.has(N('OnInstantiate'))) f.javascript.push('a 3D stream with /OnInstantiate JavaScript');
     if (d.has(N('EmbeddedFiles'))) f.embedded.push('an /EmbeddedFiles name tree');
     if (subtype === 'FileAttachment') f.embedded.push('a /FileAttachment annotation');
     if (type === 'EmbeddedFile' || d.has(N('EF'))) f.embedded.push('an embedded file stream');
@@ -130,7 +158,7 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
       if (names.some((n) => n === 'LZWDecode' || n === 'LZW')) f.problems.add('LZW-compressed data');
       if (names.includes('Crypt')) f.problems.add('a Crypt filter');
     }
-    if (d.has(N('F')) && o instanceof PDFStream) f.problems.add('a stream with its data in an external file');
+    if (d.has(N('F')) && o instanceof PDFStream) f.external = true;
 
     if (type === 'Font' || (subtype && ['Type1', 'MMType1', 'TrueType', 'CIDFontType0', 'CIDFontType2'].includes(subtype) && d.has(N('BaseFont')))) {
       if (subtype && subtype !== 'Type3' && subtype !== 'Type0') {
@@ -194,6 +222,13 @@ function refuse(f: Findings): void {
   if (f.javascript.length) throw new ArchiveError('active_content', { detail: `The PDF carries JavaScript (${[...new Set(f.javascript)].join(', ')}).`, extensions: { reason: 'javascript' } });
   if (f.launch) throw new ArchiveError('active_content', { detail: 'The PDF carries a Launch action (it can start programs).', extensions: { reason: 'launch_action' } });
   if (f.pageAA) throw new ArchiveError('active_content', { detail: 'The PDF has document or page additional actions (/AA) that run on open or close.', extensions: { reason: 'additional_actions' } });
+  if (f.automatic.length) {
+    throw new ArchiveError('active_content', {
+      detail: `The PDF carries actions that run by themselves when it is opened or viewed, other than moving within it (${[...new Set(f.automatic)].join(', ')}).`,
+      extensions: { reason: 'automatic_action' },
+    });
+  }
+  if (f.external) throw new ArchiveError('active_content', { detail: 'The PDF has a stream whose data is an external file or URL (/F on a stream), which a viewer would fetch.', extensions: { reason: 'external_stream' } });
   if (f.embedded.length) throw new ArchiveError('embedded_file', { detail: `The PDF carries embedded files (${[...new Set(f.embedded)].join(', ')}).` });
 }
 
