@@ -3,9 +3,9 @@ import { numberInUrl } from '../shared/kernel/url-number';
 import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
 import { operation, reply } from '../shared/http/operation';
-import { ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
+import { ZHoldByQuery, ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHoldOn } from '../shared/retention/holds/place-hold';
-import { placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
+import { openHoldsByQuery, placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
 import { releaseHold } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
 
@@ -36,8 +36,8 @@ export const placeDocumentHold = operation({
 
 export const placeQueryHold = operation({
   name: 'placeLegalHoldsByQuery', method: 'POST', route: 'legal-holds', tags: ['retention'],
-  summary: 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)',
-  description: '`Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; once the hold was released (on any of its documents) a retry is answered the documents it still holds (`Idempotent-Replayed: true`) and holds no more; the same key with another reason, case reference or query is a 422.',
+  summary: 'Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS), and on those archived or corrected into it while the hold is open',
+  description: 'The hold is live until it is released everywhere: the reconciler places it on documents archived or corrected into the query later (`extendedAt` on the hold; within ARCHIVE_RECONCILE_SCHEDULE), and until then the retention sweep disposes of none that the query matches. A document released from it alone stays released. `Idempotency-Key` makes a retry safe: the hold\'s id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are, those released from it stay released; `Idempotent-Replayed: true` when none needed it) instead of a second one; once the hold was released everywhere a retry is answered the documents it still holds (`Idempotent-Replayed: true`) and holds no more; the same key with another reason, case reference or query is a 422.',
   auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query', idempotencyKey: true,
   body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
   responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult, headers: ['Idempotent-Replayed'] } },
@@ -63,7 +63,7 @@ export const releaseDocumentHold = operation({
 
 export const releaseQueryHold = operation({
   name: 'releaseLegalHoldEverywhere', method: 'DELETE', route: 'legal-holds/{holdId}', tags: ['retention'],
-  summary: 'Release a hold on every document it covers',
+  summary: 'Release a hold on every document it covers; a hold by query then reaches no document more (also one that holds none yet)',
   auth: 'tenant', permission: 'holds:release', action: 'legal-hold.release',
   params: z.strictObject({ holdId: ZId }), paramsError: 'hold_not_found',
   target: (p) => p.holdId,
@@ -97,4 +97,23 @@ export const listOpenHolds = operation({
   },
 });
 
-export const legalHoldRoutes = [listOpenHolds, placeDocumentHold, releaseDocumentHold, releaseQueryHold, placeQueryHold];
+/**
+ * `GET /legal-holds/by-query`: the open holds by query. Each holds what its query matches until it is released
+ * everywhere, also while no document carries it (placed on a year with none yet, or each released alone), which the
+ * per-document list cannot show.
+ */
+export const listOpenHoldsByQuery = operation({
+  name: 'listLegalHoldsByQuery', method: 'GET', route: 'legal-holds/by-query', tags: ['legal holds'], summary: 'Open holds by query (live until released everywhere), newest first',
+  auth: 'tenant', permission: 'documents:read', action: 'legal-hold.list',
+  responses: { 200: { description: 'Every open hold by query of the tenant', json: z.strictObject({ items: z.array(ZHoldByQuery) }) } },
+  errors: [],
+  handler: async ({ principal }, deps) => {
+    const open = await openHoldsByQuery(principal.tenantId, deps);
+    const items = open
+      .map((r) => ({ holdId: r.holdId, reason: r.request.reason, caseReference: r.request.caseReference, query: r.request.query, placedAt: r.createdAt, placedBy: r.placedBy }))
+      .sort((a, b) => (a.placedAt === b.placedAt ? (a.holdId < b.holdId ? 1 : -1) : a.placedAt < b.placedAt ? 1 : -1));
+    return reply(200, { items });
+  },
+});
+
+export const legalHoldRoutes = [listOpenHolds, listOpenHoldsByQuery, placeDocumentHold, releaseDocumentHold, releaseQueryHold, placeQueryHold];

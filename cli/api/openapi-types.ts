@@ -261,10 +261,27 @@ export interface paths {
         get: operations["listLegalHolds"];
         put?: never;
         /**
-         * Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS)
-         * @description `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are; `Idempotent-Replayed: true` when none needed it) instead of a second one; once the hold was released (on any of its documents) a retry is answered the documents it still holds (`Idempotent-Replayed: true`) and holds no more; the same key with another reason, case reference or query is a 422.
+         * Place a legal hold on every document matching a search (at most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS), and on those archived or corrected into it while the hold is open
+         * @description The hold is live until it is released everywhere: the reconciler places it on documents archived or corrected into the query later (`extendedAt` on the hold; within ARCHIVE_RECONCILE_SCHEDULE), and until then the retention sweep disposes of none that the query matches. A document released from it alone stays released. `Idempotency-Key` makes a retry safe: the hold's id is derived from it and the accountable person, so a retry places the same hold (documents that carry it already are left as they are, those released from it stay released; `Idempotent-Replayed: true` when none needed it) instead of a second one; once the hold was released everywhere a retry is answered the documents it still holds (`Idempotent-Replayed: true`) and holds no more; the same key with another reason, case reference or query is a 422.
          */
         post: operations["placeLegalHoldsByQuery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/legal-holds/by-query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open holds by query (live until released everywhere), newest first */
+        get: operations["listLegalHoldsByQuery"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -318,7 +335,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Release a hold on every document it covers */
+        /** Release a hold on every document it covers; a hold by query then reaches no document more (also one that holds none yet) */
         delete: operations["releaseLegalHoldEverywhere"];
         options?: never;
         head?: never;
@@ -1033,6 +1050,11 @@ export interface operations {
                                     fiscalYear?: number;
                                     counterparty?: string;
                                 };
+                                /**
+                                 * Format: date-time
+                                 * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                                 */
+                                extendedAt?: string;
                                 /** Format: date-time */
                                 releasedAt?: string;
                                 releasedBy?: {
@@ -1351,6 +1373,11 @@ export interface operations {
                                 fiscalYear?: number;
                                 counterparty?: string;
                             };
+                            /**
+                             * Format: date-time
+                             * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                             */
+                            extendedAt?: string;
                             /** Format: date-time */
                             releasedAt?: string;
                             releasedBy?: {
@@ -1740,6 +1767,11 @@ export interface operations {
                                 fiscalYear?: number;
                                 counterparty?: string;
                             };
+                            /**
+                             * Format: date-time
+                             * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                             */
+                            extendedAt?: string;
                             /** Format: date-time */
                             releasedAt?: string;
                             releasedBy?: {
@@ -3304,6 +3336,11 @@ export interface operations {
                                 fiscalYear?: number;
                                 counterparty?: string;
                             };
+                            /**
+                             * Format: date-time
+                             * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                             */
+                            extendedAt?: string;
                             /** Format: date-time */
                             releasedAt?: string;
                             releasedBy?: {
@@ -5110,6 +5147,11 @@ export interface operations {
                                 fiscalYear?: number;
                                 counterparty?: string;
                             };
+                            /**
+                             * Format: date-time
+                             * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                             */
+                            extendedAt?: string;
                             /** Format: date-time */
                             releasedAt?: string;
                             releasedBy?: {
@@ -5314,7 +5356,7 @@ export interface operations {
                         skipped: {
                             documentId: string;
                             /** @enum {string} */
-                            reason: "document_disposed" | "document_not_found" | "hold_already_released";
+                            reason: "document_disposed" | "document_not_found" | "hold_already_released" | "document_being_disposed";
                         }[];
                     };
                 };
@@ -5514,6 +5556,173 @@ export interface operations {
             };
         };
     };
+    listLegalHoldsByQuery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every open hold by query of the tenant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            holdId: string;
+                            reason: string;
+                            caseReference: string;
+                            query: {
+                                fiscalYear?: number;
+                                counterparty?: string;
+                            };
+                            /** Format: date-time */
+                            placedAt: string;
+                            placedBy: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem: invalid_query, bad_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/invalid-query",
+                     *       "title": "invalid_query",
+                     *       "status": 400,
+                     *       "code": "invalid_query",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_query" | "bad_request";
+                    };
+                };
+            };
+            /** @description Problem: unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/unauthenticated",
+                     *       "title": "unauthenticated",
+                     *       "status": 401,
+                     *       "code": "unauthenticated",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description Problem: forbidden, support_access_not_granted, segregation_of_duties */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/forbidden",
+                     *       "title": "forbidden",
+                     *       "status": 403,
+                     *       "code": "forbidden",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "support_access_not_granted" | "segregation_of_duties";
+                    };
+                };
+            };
+            /** @description Problem: too_many_refusals */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/too-many-refusals",
+                     *       "title": "too_many_refusals",
+                     *       "status": 429,
+                     *       "code": "too_many_refusals",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "too_many_refusals";
+                    };
+                };
+            };
+            /** @description Problem: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/internal",
+                     *       "title": "internal",
+                     *       "status": 500,
+                     *       "code": "internal",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description Problem: dependency_unavailable, audit_contention */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/dependency-unavailable",
+                     *       "title": "dependency_unavailable",
+                     *       "status": 503,
+                     *       "code": "dependency_unavailable",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "dependency_unavailable" | "audit_contention";
+                    };
+                };
+            };
+        };
+    };
     placeLegalHold: {
         parameters: {
             query?: never;
@@ -5563,6 +5772,11 @@ export interface operations {
                             fiscalYear?: number;
                             counterparty?: string;
                         };
+                        /**
+                         * Format: date-time
+                         * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                         */
+                        extendedAt?: string;
                         /** Format: date-time */
                         releasedAt?: string;
                         releasedBy?: {
@@ -5869,6 +6083,11 @@ export interface operations {
                             fiscalYear?: number;
                             counterparty?: string;
                         };
+                        /**
+                         * Format: date-time
+                         * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                         */
+                        extendedAt?: string;
                         /** Format: date-time */
                         releasedAt?: string;
                         releasedBy?: {
@@ -6140,7 +6359,7 @@ export interface operations {
                         skipped: {
                             documentId: string;
                             /** @enum {string} */
-                            reason: "document_disposed" | "document_not_found" | "hold_already_released";
+                            reason: "document_disposed" | "document_not_found" | "hold_already_released" | "document_being_disposed";
                         }[];
                     };
                 };
@@ -7755,6 +7974,11 @@ export interface operations {
                                 fiscalYear?: number;
                                 counterparty?: string;
                             };
+                            /**
+                             * Format: date-time
+                             * @description A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).
+                             */
+                            extendedAt?: string;
                             /** Format: date-time */
                             releasedAt?: string;
                             releasedBy?: {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditPartition, takeOverEach, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
-import type { AuditLogPort, AuditOutboxPort, Logger } from '../ports';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditOutboxItem, auditPartition, takeOverEach, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import type { AuditInput, AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
 /** How long an appended item waits to be removed together with others (one round trip for several uploads). */
@@ -45,6 +45,26 @@ export function stagedWithFirstChange(audit: AuditStaging | undefined, target: s
   return {
     get staging() {
       return pending ? staging : undefined;
+    },
+  };
+}
+
+/**
+ * The staging of a change a timer makes on one thing (or a request makes on another's behalf, as a hold's release
+ * followed up): its one entry, by `entry.actor`, stored with the change; `appended` appends it once the change is
+ * stored (releaseNow), and does nothing if nothing was.
+ */
+export function ownChangeStaging(outbox: Pick<AuditOutbox, 'releaseNow'>, entry: Pick<AuditInput, 'tenantId' | 'at' | 'actor' | 'action' | 'requestId'>): { staging: AuditStaging; appended: () => Promise<void> } {
+  let stored: AuditOutboxItem | undefined;
+  return {
+    staging: {
+      item: (target, detail) => auditOutboxItem([{ ...entry, target: target ?? null, outcome: 'success', status: 200, clientIp: null, userAgent: null, ...(detail ? { detail } : {}) }]),
+      stored: (item) => {
+        stored = item;
+      },
+    },
+    appended: async () => {
+      if (stored) await outbox.releaseNow(stored);
     },
   };
 }

@@ -35,6 +35,7 @@ export const ZLegalHold = z.strictObject({
   placedAt: ZInstant,
   placedBy: ZActor,
   query: z.strictObject({ fiscalYear: z.number().int().optional(), counterparty: z.string().optional() }).optional(),
+  extendedAt: ZInstant.optional().describe('A hold by query holds the documents archived or corrected into its query while it is open: when it reached this one (absent: placed on it as the hold was placed).'),
   releasedAt: ZInstant.optional(),
   releasedBy: ZActor.optional(),
   releaseReason: z.string().optional(),
@@ -176,13 +177,23 @@ export const ZSupportGrant = z.strictObject({
   endedWithKey: z.string().optional().describe('The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired.'),
 });
 
+/** An open hold by query: what it holds from placing until its release everywhere, whether or not a document carries it now. */
+export const ZHoldByQuery = z.strictObject({
+  holdId: z.string(),
+  reason: z.string(),
+  caseReference: z.string(),
+  query: z.strictObject({ fiscalYear: z.number().int().optional(), counterparty: z.string().optional() }),
+  placedAt: ZInstant,
+  placedBy: ZActor,
+});
+
 export const ZHoldsResult = z.strictObject({
   holdId: z.string(),
   /** How many documents this request changed, and which. */
   documents: z.number().int(),
   documentIds: z.array(z.string()),
   /** Matches another request changed meanwhile (disposed of, or the hold released): passed over, not changed. */
-  skipped: z.array(z.strictObject({ documentId: z.string(), reason: z.enum(['document_disposed', 'document_not_found', 'hold_already_released']) })),
+  skipped: z.array(z.strictObject({ documentId: z.string(), reason: z.enum(['document_disposed', 'document_not_found', 'hold_already_released', 'document_being_disposed']) })),
 });
 
 /** A proposal (a SoD or retention policy weakening, shared/auth/proposals.ts): besides what it proposes, its state, proposer, lifetime and decision. */

@@ -4,6 +4,7 @@
  * query (`CATALOG_RULES` → SQL), so the sweep's query and the sweep's check cannot drift apart.
  */
 import type { ArchivedDocument } from './document';
+import type { HoldQuery } from './search';
 
 /** A document is held while its `legalHold` flag is set or any of its holds is open. */
 export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
@@ -37,10 +38,31 @@ export function approvedForDisposal(doc: ArchivedDocument): boolean {
   return new Date(approval.approvedAt).getTime() >= new Date(doc.retention.retainUntil).getTime() - LEAD_MS;
 }
 
-/** Why a document may not be disposed of now, or null when it may. */
-export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean): Blocker | null {
+/**
+ * What an open hold by query holds: every active document of its fiscal year and/or counterparty, those archived or
+ * corrected into it later too (the catalog's `matching` query reads the same).
+ */
+export const matchesHoldQuery = (doc: ArchivedDocument, q: HoldQuery): boolean =>
+  doc.status === 'active' && (q.fiscalYear !== undefined || q.counterparty !== undefined) && (q.fiscalYear === undefined || doc.fiscalYear === q.fiscalYear) && (q.counterparty === undefined || doc.metadata.counterparty === q.counterparty);
+
+/** An open hold by query of the tenant: its id and what it holds. */
+export interface OpenHoldQuery {
+  holdId: string;
+  query: HoldQuery;
+}
+
+/** An open hold by query holds the document, though it has not reached it yet: it matches and carries no entry of it (one released from it by four eyes stays released). */
+export const heldByQuery = (doc: ArchivedDocument, open: readonly OpenHoldQuery[]): boolean =>
+  open.some((h) => matchesHoldQuery(doc, h.query) && !(doc.holds ?? []).some((x) => x.id === h.holdId));
+
+/**
+ * Why a document may not be disposed of now, or null when it may. `openHolds`: the tenant's open holds by query; a
+ * document one matches is held although the hold has not reached it yet (archived or corrected into its query since
+ * the reconciler last extended it).
+ */
+export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean, openHolds: readonly OpenHoldQuery[] = []): Blocker | null {
   if (doc.status === 'disposed') return 'not-active';
-  if (isHeld(doc)) return 'legal-hold';
+  if (isHeld(doc) || heldByQuery(doc, openHolds)) return 'legal-hold';
   if (!retentionOver(doc, now)) return 'not-expired';
   if (requireApproval && !approvedForDisposal(doc)) return 'approval-required';
   return null;

@@ -20,6 +20,11 @@ export interface LegalHold {
   placedBy: Actor;
   /** Set when the hold was placed for every document matching a query. */
   query?: { fiscalYear?: number; counterparty?: string };
+  /**
+   * A hold by query reached this document after it was placed (archived or corrected into its query since): when. The
+   * placing (`placedAt`, `placedBy`) is the hold's own, which four eyes judge its release by.
+   */
+  extendedAt?: string;
   releasedAt?: string;
   releasedBy?: Actor;
   releaseReason?: string;

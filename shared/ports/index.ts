@@ -205,6 +205,8 @@ export interface RetentionCatalogPort {
   due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   countMatching(tenantId: string, q: HoldQuery): Promise<number>;
+  /** Up to `limit` active documents matching a hold query that carry no entry (open or released) of hold `holdId`, in id order after `afterId`: those an open hold by query has yet to reach. */
+  matchingNotUnder(tenantId: string, q: HoldQuery, holdId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
   held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
   unsafeCountFixityFailures(): Promise<number>;

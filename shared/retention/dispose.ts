@@ -3,14 +3,15 @@ import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { type ArchivedDocument, tombstoneHistory, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
-import { type Blocker, disposalBlocker } from '../kernel/retention-rules';
+import { type Blocker, disposalBlocker, type OpenHoldQuery } from '../kernel/retention-rules';
 import { blobNamesOf } from './update';
 
 export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'system' };
 
 /** The tombstone: what stays when the document is gone. Hashes, dates, class, who and why; no content, no names. */
 export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): ArchivedDocument {
-  const { fixity: _f, disposalApproval: _d, disposalRefused: _r, ...rest } = doc;
+  // No blob is left whose hold flags could still need clearing or a resync: a release racing the claim left its mark.
+  const { fixity: _f, disposalApproval: _d, disposalRefused: _r, holdFlagsToClear: _c, holdResync: _h, unrecordedHoldSeenAt: _u, ...rest } = doc;
   return {
     ...rest,
     status: 'disposed',
@@ -30,6 +31,8 @@ export interface DisposalContext {
   now: Date;
   runId: string;
   requireApproval: boolean;
+  /** The tenant's open holds by query, read as the run came to the tenant: what they match is kept though not reached yet. */
+  openHolds?: readonly OpenHoldQuery[];
 }
 
 /** A disposal whose blobs are gone; its audit entry and its tombstone are still to be written. */
@@ -85,7 +88,7 @@ export async function prepareDisposal(
   const resumed = doc.status !== 'active';
 
   if (doc.status === 'active') {
-    const blocker = disposalBlocker(doc, ctx.now, ctx.requireApproval);
+    const blocker = disposalBlocker(doc, ctx.now, ctx.requireApproval, ctx.openHolds);
     if (blocker) return { blocked: blocker };
     const claimed: ArchivedDocument = { ...doc, status: 'disposing', disposal: planDisposal(doc, ctx) };
     const written = await catalog.replace(claimed, etag);

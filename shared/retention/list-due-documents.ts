@@ -1,7 +1,8 @@
 import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import type { Page } from '../ports';
-import { approvedForDisposal, disposalBlocker } from '../kernel/retention-rules';
+import { approvedForDisposal, disposalBlocker, heldByQuery } from '../kernel/retention-rules';
+import { openHoldsByQuery } from './holds/place-holds-by-query';
 import { tenantPolicy } from './tenant-policy';
 
 export interface DueItem {
@@ -16,10 +17,12 @@ export interface DueItem {
 }
 
 /** Disposal review: documents whose retention ends by `before`, with what the sweep would do. */
-export async function listDueDocuments(tenantId: string, q: { before: string; limit: number; continuationToken?: string }, deps: Pick<Deps, 'retention' | 'clock'>): Promise<Page<DueItem> & { requireDisposalApproval: boolean }> {
+export async function listDueDocuments(tenantId: string, q: { before: string; limit: number; continuationToken?: string }, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>): Promise<Page<DueItem> & { requireDisposalApproval: boolean }> {
   const policy = await tenantPolicy(tenantId, deps);
   const page = await deps.retention.catalog.due(tenantId, new Date(q.before).toISOString(), q.limit, q.continuationToken);
   const at = new Date(Math.max(new Date(q.before).getTime(), deps.clock.now().getTime()));
+  // A document an open hold by query has yet to reach is held as the sweep sees it.
+  const openHolds = (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
   return {
     requireDisposalApproval: policy.requireDisposalApproval,
     continuationToken: page.continuationToken,
@@ -28,9 +31,9 @@ export async function listDueDocuments(tenantId: string, q: { before: string; li
       retention: d.retention,
       fiscalYear: d.fiscalYear,
       kind: d.metadata.kind ?? null,
-      legalHold: d.legalHold,
+      legalHold: d.legalHold || heldByQuery(d, openHolds),
       approved: approvedForDisposal(d),
-      blockedBy: disposalBlocker(d, at, policy.requireDisposalApproval),
+      blockedBy: disposalBlocker(d, at, policy.requireDisposalApproval, openHolds),
     })),
   };
 }

@@ -9,7 +9,8 @@ import { correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorr
 import { auditOutboxItem } from '../kernel/audit';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
-import { unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
+import { unsafeTenantsFrom, unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
+import { extendHoldsByQuery, type ExtendedHold } from './holds/extend-holds-by-query';
 import type { Actor } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, lockAhead, updateDocument } from './update';
@@ -37,6 +38,8 @@ export interface ReconcileResult {
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
   /** Catalog items given the search keys of their metadata (documents from before the keys; idempotent). */
   keysMigrated: string[];
+  /** Documents an open hold by query reached in this run (archived or corrected into its query since it was placed). */
+  holdsExtended: ExtendedHold[];
   /** API keys and support grants given their `endsAt` (records from before it; shared/auth/ends-at.ts), `tenantId/id`. */
   endsAtMigrated: string[];
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
@@ -70,11 +73,11 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  * rebuild), or, without a manifest or with one whose original another document holds, listed
  * for an operator as orphaned blobs (recorded and audited once). Catalog → blob store: flags catalog items without blobs, and brings the
  * blobs' legal-hold flags in line with the catalog (a hold release or placement that crashed
- * between its two writes).
+ * between its two writes). Then open holds by query reach the documents archived or corrected into their queries since.
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -175,6 +178,12 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   }
   // Migration, bounded as each walk: keys and grants from before `endsAt` (or written by that code later) get it.
   result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
+  // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
+  // the next run goes on with what is left, which the sweep does not dispose of meanwhile).
+  for (const tenantId of await unsafeTenantsFrom(deps, null)) {
+    if (result.holdsExtended.length >= input.maxItems) break;
+    result.holdsExtended.push(...(await extendHoldsByQuery(tenantId, { now: input.now, max: input.maxItems - result.holdsExtended.length, actor: RECONCILE_ACTOR }, deps)));
+  }
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation, orphanContinuation: records.continuation };
 }
 

@@ -5,6 +5,7 @@ import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } fr
 import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
 import { withdrawExportsHolding } from '../exports/withdraw-exports';
+import { openHoldsByQuery } from './holds/place-holds-by-query';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -104,7 +105,7 @@ export async function unsafeTenantsFrom(deps: Pick<Deps, 'blobs'>, first: string
  * Bounded by `budget`; returns a continuation. Idempotent: a re-run finds nothing new,
  * and a run after a crash finishes the disposals the crash interrupted.
  */
-export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs'>): Promise<SweepResult> {
+export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs' | 'tenantRecords'>): Promise<SweepResult> {
   const started = deps.clock.now().getTime();
   const runId = `sweep-${uuidv7(started)}`;
   const now = input.now.toISOString();
@@ -134,6 +135,9 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
     for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
       result.tenants++;
       let after = from && tenantId === from.tenant ? from.after : '';
+      // Read as stored now, once per tenant and run: a hold by query placed after this read reaches its documents itself
+      // (one the run claimed first is reported in its `skipped`).
+      const openHolds = (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
       for (;;) {
         if (failed) return;
         if (exhausted()) {
@@ -155,7 +159,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
             // The policy is read for each document: a tenant that starts requiring approval during a run has it apply
             // to every document the run has not claimed yet.
             const requireApproval = await approvalRequired(tenantId, deps);
-            const outcome = await prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval }, deps, listed);
+            const outcome = await prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval, openHolds }, deps, listed);
             if ('disposal' in outcome) prepared.push(outcome);
             else record(result, tenantId, listed.item.id, outcome);
           }

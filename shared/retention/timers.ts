@@ -44,6 +44,6 @@ export async function runReconcileTimer(deps: Deps) {
   await deps.retention.timers.set('reconcile-continuation', result.continuation);
   await deps.retention.timers.set('reconcile-folder-continuation', result.folderContinuation);
   await deps.retention.timers.set('reconcile-orphan-continuation', result.orphanContinuation);
-  deps.log.info('reconciler', { indexed: result.indexed.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
+  deps.log.info('reconciler', { indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
   return result;
 }

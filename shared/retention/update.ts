@@ -15,6 +15,9 @@ import { writeWithAuditEntry } from '../audit/outbox';
 const DISPOSING_POLL_MS = 200;
 const DISPOSING_POLLS = 5;
 
+/** The reason of the 503 a change gets when a disposal claimed the document after the change reached its blobs (which keep it). */
+export const DOCUMENT_BEING_DISPOSED = 'document-being-disposed';
+
 export const actorOf = (p: Principal): Actor => ({ subject: p.subject, kind: p.kind, person: personOf(p) });
 
 /** The blobs of a document: every original, the rendition, the manifest, the validation report once stored. */
@@ -91,7 +94,7 @@ export async function updateDocument<R>(
     // storage will refuse the disposal, so the document stays. Answered 410, the caller was told it was gone while it
     // stayed with their hold or retain-until on its blobs and not in the catalog; they are asked to try again instead.
     if (current.item.status === 'disposing' && reachedStorage) {
-      throw new ArchiveError('dependency_unavailable', { detail: `Document ${id} is being disposed of while this change reached its blobs, which keeps it; try again shortly.`, retryAfterSeconds: 5 });
+      throw new ArchiveError('dependency_unavailable', { detail: `Document ${id} is being disposed of while this change reached its blobs, which keeps it; try again shortly.`, retryAfterSeconds: 5, extensions: { reason: DOCUMENT_BEING_DISPOSED } });
     }
     if (current.item.status !== 'active') {
       throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: current.item.disposal ?? null } });

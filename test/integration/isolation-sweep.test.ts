@@ -21,7 +21,7 @@ import { seedDocument } from '../support/seed';
 const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant');
 const nameOf = (r: TenantRoute) => `${r.method} ${r.route}`;
 /** Operations that take no id anywhere (nor a page token, nor a version tag): nothing of B's to send them. */
-const NO_ID_PLACE = new Set(['GET retention/policy', 'GET rights-sets', 'GET rights-assignments', 'GET sod-policy', 'GET audit/verify', 'POST exports', 'POST legal-holds', 'POST support-grants']);
+const NO_ID_PLACE = new Set(['GET retention/policy', 'GET rights-sets', 'GET rights-assignments', 'GET sod-policy', 'GET audit/verify', 'POST exports', 'POST legal-holds', 'POST support-grants', 'GET legal-holds/by-query']);
 
 let archive: TestArchive;
 const A = { tenant: '', admin: '', key: '', support: '', doc: '', holdId: '', exportId: '', subject: 'a-clerk' };

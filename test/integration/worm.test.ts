@@ -1,7 +1,9 @@
 /** Immutable storage through the WORM proxy: policies on every write, refusals, enforce mode, holds and extensions. */
 import { RestError } from '@azure/storage-blob';
 import { call, sha256hex } from '../support/http';
-import { newTenant, tenantState } from '../support/harness';
+import { depsForOnlyTenant, newTenant, tenantState } from '../support/harness';
+import { reconcile } from '../../shared/retention/reconcile';
+import { sweep } from '../../shared/retention/sweep';
 import { ingest, startWormArchive, uniqueJpeg, WormArchive } from '../support/worm-archive';
 
 let archive: WormArchive;
@@ -158,6 +160,51 @@ describe('legal holds', () => {
     // Another tenant's document answers like a missing one.
     const other = await tenantWith('hold-o');
     expect((await call(`${archive.url}/documents/${a}/legal-holds`, { ...json('POST', { reason: 'x', caseReference: 'y' }), token: other.archivist })).json.code).toBe('document_not_found');
+  });
+
+  it('by query, live: a receipt of the year archived after the hold is kept by the sweep, reached by the reconciler (flags set), and released with the rest', async () => {
+    const start = archive.clock.now();
+    try {
+      const t = await tenantWith('hold-live');
+      const onlyTenant = depsForOnlyTenant(archive.host.deps, t.tenant);
+      const early = await ingest(archive, t.archivist, { fiscalYear: 2018 }); // retain-until 2026-01-01
+      const hold = await call(`${archive.url}/legal-holds`, { ...json('POST', { reason: 'tax audit 2018', caseReference: 'BD-18', query: { fiscalYear: 2018 } }), token: t.archivist });
+      expect(hold.json.documentIds).toEqual([early]);
+      // Listed as open, with what it holds, whether or not a document carries it.
+      const listed = await call(`${archive.url}/legal-holds/by-query`, { token: t.archivist });
+      expect(listed.json.items).toEqual([{ holdId: hold.json.holdId, reason: 'tax audit 2018', caseReference: 'BD-18', query: { fiscalYear: 2018 }, placedAt: expect.any(String), placedBy: { subject: 'archivist-1', kind: 'user', person: 'archivist-1' } }]);
+      const elsewhere = await tenantWith('hold-live-other');
+      expect((await call(`${archive.url}/legal-holds/by-query`, { token: elsewhere.archivist })).json.items).toEqual([]);
+      archive.clock.set('2025-06-01T00:00:00Z');
+      const late = await ingest(archive, t.archivist, { fiscalYear: 2018 });
+      expect((await call(`${archive.url}/documents/${late}`, { token: t.archivist })).json).toMatchObject({ legalHold: false, holds: [] });
+
+      // Its retention over, not reached yet: the disposal review and the sweep keep it for the open hold.
+      archive.clock.set('2026-01-02T00:00:00Z');
+      const review = await call(`${archive.url}/retention/due`, { token: t.admin });
+      expect(review.json.items.find((i: { id: string }) => i.id === late)).toMatchObject({ legalHold: true, blockedBy: 'legal-hold' });
+      const swept = await sweep({ now: archive.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, onlyTenant);
+      expect(swept.disposed).toEqual([]);
+      expect(swept.blocked).toContainEqual({ tenantId: t.tenant, documentId: late, reason: 'legal-hold' });
+
+      const reconciled = await reconcile({ now: archive.clock.now(), maxItems: 100, continuation: null }, onlyTenant);
+      expect(reconciled.holdsExtended).toEqual([{ tenantId: t.tenant, documentId: late, holdId: hold.json.holdId }]);
+      const reached = (await call(`${archive.url}/documents/${late}`, { token: t.archivist })).json;
+      expect(reached.legalHold).toBe(true);
+      expect(reached.holds).toMatchObject([{ id: hold.json.holdId, placedBy: { subject: 'archivist-1' }, extendedAt: '2026-01-02T00:00:00.000Z' }]);
+      for (const name of ['original.jpg', 'rendition.pdf', 'manifest.json']) expect(archive.proxy.state(t.container, `${late}/${name}`)?.legalHold).toBe(true);
+      const open = (await call(`${archive.url}/legal-holds?status=open`, { token: t.archivist })).json.items.map((i: { documentId: string }) => i.documentId);
+      expect(open.sort()).toEqual([early, late].sort());
+      expect((await reconcile({ now: archive.clock.now(), maxItems: 100, continuation: null }, onlyTenant)).holdsExtended).toEqual([]);
+
+      const released = await call(`${archive.url}/legal-holds/${hold.json.holdId}`, { ...json('DELETE', { reason: 'audit closed' }), token: t.admin });
+      expect(released.json.documentIds.sort()).toEqual([early, late].sort());
+      expect((await call(`${archive.url}/legal-holds/by-query`, { token: t.archivist })).json.items).toEqual([]);
+      const disposed = await sweep({ now: archive.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, onlyTenant);
+      expect(disposed.disposed.sort()).toEqual([early, late].map((id) => `${t.tenant}/${id}`).sort());
+    } finally {
+      archive.clock.set(start);
+    }
   });
 });
 

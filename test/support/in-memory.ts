@@ -21,7 +21,7 @@ import type { ArchivedDocument } from '../../shared/kernel/document';
 import { blobLayout } from '../../shared/kernel/blob-layout';
 import type { HoldQuery } from '../../shared/kernel/search';
 import type { SafeguardMark } from '../../shared/kernel/retention';
-import { CATALOG_RULES, type CatalogRule, satisfies } from '../../shared/kernel/retention-rules';
+import { CATALOG_RULES, type CatalogRule, matchesHoldQuery, satisfies } from '../../shared/kernel/retention-rules';
 import type { AuditEntry, AuditOutboxItem, AuditTakeOverClaim } from '../../shared/kernel/audit';
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
@@ -315,10 +315,13 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   }
   /** One page with every match (no continuation). */
   async matching(tenantId: string, q: HoldQuery): Promise<Page<ArchivedDocument>> {
-    return { items: this.inTenant(tenantId, CATALOG_RULES.active).filter((d) => (q.fiscalYear === undefined || d.fiscalYear === q.fiscalYear) && (q.counterparty === undefined || d.metadata.counterparty === q.counterparty)), continuationToken: null };
+    return { items: this.inTenant(tenantId, CATALOG_RULES.active).filter((d) => matchesHoldQuery(d, q)), continuationToken: null };
   }
   async countMatching(tenantId: string, q: HoldQuery): Promise<number> {
     return (await this.matching(tenantId, q)).items.length;
+  }
+  async matchingNotUnder(tenantId: string, q: HoldQuery, holdId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
+    return (await this.matching(tenantId, q)).items.filter((d) => d.id > afterId && !(d.holds ?? []).some((h) => h.id === holdId)).sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, limit);
   }
   async held(tenantId: string): Promise<Page<ArchivedDocument>> {
     return { items: this.inTenant(tenantId, CATALOG_RULES.held), continuationToken: null };
@@ -518,10 +521,12 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   /** A `where` clause of one equality (`c.field = @param`), as the Cosmos query reads it; any other is not modelled. */
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters: QueryParameter[] = []): Promise<T[]> {
     const equality = where === undefined ? null : /^c\.(\w+) = (@\w+)$/.exec(where.trim());
-    if (where !== undefined && !equality) throw new NotModelled(`TenantRecordsPort.list with the where clause ${where}`);
+    const undefinedField = where === undefined ? null : /^NOT IS_DEFINED\(c\.(\w+)\)$/.exec(where.trim());
+    if (where !== undefined && !equality && !undefinedField) throw new NotModelled(`TenantRecordsPort.list with the where clause ${where}`);
     const wanted = equality ? parameters.find((p) => p.name === equality[2]) : undefined;
     if (equality && !wanted) throw new Error(`TenantRecordsPort.list: no value for ${equality[2]}`);
-    const matches = (r: TenantRecord) => !equality || (r as unknown as Record<string, unknown>)[equality[1]!] === wanted!.value;
+    const field = (r: TenantRecord, name: string) => (r as unknown as Record<string, unknown>)[name];
+    const matches = (r: TenantRecord) => (!equality || field(r, equality[1]!) === wanted!.value) && (!undefinedField || field(r, undefinedField[1]!) === undefined);
     // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
     if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");
     if (type === 'sod-policy-proposal' || type === 'retention-policy-proposal') throw new Error(`TenantRecordsPort.list of '${type}' reads every proposal the tenant ever made: use proposalPage`);

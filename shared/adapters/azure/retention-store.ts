@@ -104,6 +104,15 @@ export class RetentionCatalog implements RetentionCatalogPort {
     return resources[0] ?? 0;
   }
 
+  /** Active documents matching a hold query without an entry of that hold, by id after `afterId` (the reconciler extending an open hold by query). */
+  async matchingNotUnder(tenantId: string, q: HoldQuery, holdId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
+    const { where, parameters } = holdFilter(q);
+    // Partial match on the holds' ids; a document that never had a hold has no `holds` at all.
+    where.push('c.id > @after', '(NOT IS_DEFINED(c.holds) OR NOT ARRAY_CONTAINS(c.holds, @hold, true))');
+    parameters.push({ name: '@after', value: afterId }, { name: '@hold', value: { id: holdId } });
+    return firstItems((token) => this.page(tenantId, where, parameters, 'c.id', limit, token));
+  }
+
   /** Active documents under at least one open legal hold. */
   async held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
     return this.page(tenantId, [ruleSql(CATALOG_RULES.held)], [], 'c.id', limit, continuationToken);

@@ -4,7 +4,7 @@ import { ArchiveError } from '../../kernel/errors';
 import type { ArchivedDocument } from '../../kernel/document';
 import { isHeld } from '../../kernel/retention-rules';
 import type { Versioned } from '../../ports';
-import { protectEach } from '../update';
+import { DOCUMENT_BEING_DISPOSED, protectEach } from '../update';
 
 /** What the legal-hold operations share: the command to place one, their ports, and the blobs' hold flag. */
 export interface PlaceHold {
@@ -54,12 +54,17 @@ export async function clearBlobHoldsAfterRelease(deps: HoldDeps, released: Versi
 /** A document a hold by query (or its release everywhere) passed over, and why. */
 export interface SkippedDocument {
   documentId: string;
-  /** The refusal's code: `document_disposed` (claimed by the sweep meanwhile), `document_not_found`, `hold_already_released`. */
-  reason: 'document_disposed' | 'document_not_found' | 'hold_already_released';
+  /**
+   * The refusal's code: `document_disposed` (claimed by the sweep meanwhile), `document_not_found`,
+   * `hold_already_released`; or `document_being_disposed`: claimed by the sweep after the hold reached its blobs, which
+   * keep it (storage refuses the disposal), and the open hold reaches it in the catalog with the reconciler's next run.
+   */
+  reason: 'document_disposed' | 'document_not_found' | 'hold_already_released' | 'document_being_disposed';
 }
 
 /** `err` as a skipped document when its code is one of `expected`; anything else is rethrown (the request fails). */
 export function skippedDocument(documentId: string, err: unknown, expected: readonly SkippedDocument['reason'][]): SkippedDocument {
+  if (err instanceof ArchiveError && expected.includes('document_being_disposed') && err.code === 'dependency_unavailable' && err.extensions.reason === DOCUMENT_BEING_DISPOSED) return { documentId, reason: 'document_being_disposed' };
   if (err instanceof ArchiveError && (expected as readonly string[]).includes(err.code)) return { documentId, reason: err.code as SkippedDocument['reason'] };
   throw err;
 }

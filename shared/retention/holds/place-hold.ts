@@ -1,6 +1,7 @@
 import { idFromIdempotencyKey, uuidv7 } from '../../ids';
 import { personOf, type Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
+import type { ArchivedDocument } from '../../kernel/document';
 import type { AuditStaging } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
 import { actorOf, updateDocument } from '../update';
@@ -50,18 +51,27 @@ export async function placeHoldOn(
       }
       return { next: null, result: { hold: answeredTo(cmd.principal, earlier), replayed: true } };
     }
-    // Its flags are set: nothing is left for a release's clearing to do.
-    const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
-    const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
-    return {
-      next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] },
-      result: { hold: answeredTo(cmd.principal, placed), replayed: false },
-      // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
-      // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
-      auditDetail: withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id),
-      before: () => setBlobHolds(deps, doc, true),
-    };
+    const step = holdPlaced(doc, hold, deps);
+    return { ...step, result: { hold: answeredTo(cmd.principal, step.placed), replayed: false } };
   }, cmd.audit);
+}
+
+/**
+ * The document with `hold` placed (placeHoldOn, and the reconciler extending an open hold by query): the blobs' flags
+ * set first, the disposal approval it carried withdrawn and kept on the hold.
+ */
+export function holdPlaced(doc: ArchivedDocument, hold: LegalHold, deps: HoldDeps, detail = '') {
+  // Its flags are set: nothing is left for a release's clearing to do.
+  const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
+  const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
+  return {
+    next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] } satisfies ArchivedDocument,
+    placed,
+    // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
+    // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
+    auditDetail: (withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id)) + detail,
+    before: () => setBlobHolds(deps, doc, true),
+  };
 }
 
 /**

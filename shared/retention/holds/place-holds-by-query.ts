@@ -6,19 +6,22 @@ import { personOf } from '../../kernel/principal';
 import type { HoldDeps, PlaceHold } from './legal-hold';
 import { placeHoldOn } from './place-hold';
 import type { AuditStaging } from '../../kernel/audit';
-import { stagedWithFirstChange, writeWithAuditEntry } from '../../audit/outbox';
+import { ownChangeStaging, stagedWithFirstChange, writeWithAuditEntry } from '../../audit/outbox';
 import { skippedDocument, type SkippedDocument } from './legal-hold';
 import type { TenantRecord } from '../../ports';
 import type { Actor, LegalHold } from '../../kernel/retention';
 import { actorOf } from '../update';
 import { canonicalJson } from '../../kernel/audit-chain';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
+import { releaseAsEverywhere } from './release-hold';
 
 /**
- * A keyed hold by query's request: what a retry with the same Idempotency-Key is compared with. The documents that
- * carry the hold cannot say it: a request with the key and another query matches none of them, and placed the first
- * hold, under the first request's id, on the documents of its own query (the same hold then meant two requests).
- * Made before any document is held, so a request with the key sent at once finds it.
+ * A hold by query, as placed: the record every hold by query has (keyed or not; before holds by query were live, only
+ * keyed ones had one). Open (no `releasedAt`), it holds what its query matches from then on: the reconciler extends it
+ * to documents archived or corrected into the query since (extend-holds-by-query.ts), and the sweep disposes of none of
+ * them meanwhile. With an Idempotency-Key, it is what a retry is compared with: the documents that carry the hold
+ * cannot say it (a request with the key and another query matches none of them). Made before any document is held, so
+ * a request with the key sent at once finds it.
  */
 export interface HoldByQueryRecord extends TenantRecord {
   type: 'legal-hold-by-query';
@@ -27,21 +30,56 @@ export interface HoldByQueryRecord extends TenantRecord {
   createdAt: string;
   request: Pick<LegalHold, 'reason' | 'caseReference'> & { query: HoldQuery };
   /**
-   * The hold's first release (on one of its documents, or everywhere): a retry then holds nothing more. The documents
-   * cannot say it once those released were disposed of, and a retry placed the hold two people ended anew.
+   * The hold's release everywhere: it holds nothing new from then on, and a retry holds nothing more. (Set by the
+   * release of any one of its documents before holds by query were live: such a hold stays as it was then.)
    */
   releasedAt?: string;
   releasedBy?: Actor;
+  releaseReason?: string;
 }
 export const holdByQueryRecordId = (holdId: string) => `legal-hold-by-query:${holdId}`;
 
-/** Notes a release of a keyed hold by query in its record (none: an unkeyed hold, which no retry names). */
-export async function markHoldByQueryReleased(tenantId: string, holdId: string, by: Actor, at: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<void> {
+/** Notes a hold by query's release everywhere in its record: it reaches no document more. */
+export async function markHoldByQueryReleased(tenantId: string, holdId: string, release: { by: Actor; at: string; reason: string }, deps: Pick<HoldDeps, 'tenantRecords'>, audit?: AuditStaging): Promise<void> {
   await withFreshReads('The legal hold', async () => {
     const found = await deps.tenantRecords.get<HoldByQueryRecord>(tenantId, holdByQueryRecordId(holdId), 'legal-hold-by-query', { fresh: true });
     if (!found || found.value.releasedAt) return undefined;
-    return (await deps.tenantRecords.replace({ ...found.value, releasedAt: at, releasedBy: by }, found.etag)) === 'replaced' ? undefined : CHANGED;
+    const marked = { ...found.value, releasedAt: release.at, releasedBy: release.by, releaseReason: release.reason };
+    // The release's entry goes with the mark: stored before any document is released (and when none carries it open).
+    return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(marked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? undefined : CHANGED;
   });
+}
+
+/** The tenant's open holds by query, as stored now (never a cached copy: what they hold is decided from it). */
+export async function openHoldsByQuery(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<HoldByQueryRecord[]> {
+  return deps.tenantRecords.list<HoldByQueryRecord>(tenantId, 'legal-hold-by-query', 'NOT IS_DEFINED(c.releasedAt)');
+}
+
+/** The hold's record as stored now, or null (a hold by query placed before records, unkeyed). */
+export async function holdByQueryRecord(tenantId: string, holdId: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<HoldByQueryRecord | null> {
+  return (await deps.tenantRecords.get<HoldByQueryRecord>(tenantId, holdByQueryRecordId(holdId), 'legal-hold-by-query', { fresh: true }))?.value ?? null;
+}
+
+/** Who releases, as it was released everywhere, what a retry of a hold's placing placed after the release went by. */
+export const HOLD_BY_QUERY_ACTOR: Actor = { subject: 'system:legal-hold-by-query', kind: 'system' };
+
+/**
+ * After placing a hold by query on documents read while the hold was open: if its release everywhere was noted since,
+ * that release may have gone over the documents carrying it before these got it, so each is released here as it was
+ * everywhere (held too long for a moment, never held after the hold ended), audited as `actor`'s.
+ */
+export async function releasedMeanwhile(tenantId: string, holdId: string, placedOn: readonly string[], actor: Actor, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<void> {
+  if (placedOn.length === 0) return;
+  const record = await holdByQueryRecord(tenantId, holdId, deps);
+  if (!record?.releasedAt || !record.releasedBy) return;
+  const release = { id: holdId, releasedAt: record.releasedAt, releasedBy: record.releasedBy, releaseReason: record.releaseReason ?? 'released everywhere' };
+  for (const documentId of placedOn) {
+    const entry = ownChangeStaging(deps.auditOutbox, { tenantId, at: deps.clock.now().toISOString(), actor, action: 'legal-hold.release', requestId: `hold-released-everywhere:${holdId}:${documentId}` });
+    await releaseAsEverywhere(tenantId, documentId, release, deps, entry.staging).catch((err: unknown) => {
+      if (!(err instanceof ArchiveError && (err.code === 'document_disposed' || err.code === 'document_not_found'))) throw err;
+    });
+    await entry.appended();
+  }
 }
 
 /**
@@ -53,31 +91,28 @@ export async function markHoldByQueryReleased(tenantId: string, holdId: string, 
  * `skipped`, and the hold goes on to the rest: one such document must not leave every later
  * match unheld for the next sweep to dispose of.
  */
-export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery; audit?: AuditStaging; /** Validated (ids.ts idempotencyKeyOf): the hold's id is derived from it, so a retry places the same hold. */ idempotencyKey?: string | null }, deps: HoldDeps & Pick<Deps, 'config'>): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[]; replayed: boolean }> {
+export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { query: HoldQuery; audit?: AuditStaging; /** Validated (ids.ts idempotencyKeyOf): the hold's id is derived from it, so a retry places the same hold. */ idempotencyKey?: string | null }, deps: HoldDeps & Pick<Deps, 'config' | 'auditOutbox'>): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[]; replayed: boolean }> {
   const tenantId = cmd.principal.tenantId;
   // With a key, a retry (its answer lost) places the same hold: documents that carry it already are left as they are, and
-  // documents that match the query only now get it too, as the request asks (not once the hold was released: below); without one, a retry would place a second
-  // hold, each to be released by four eyes.
+  // documents that match the query only now get it too, as the reconciler would give it them (not once the hold was
+  // released everywhere: below); without one, a retry would place a second hold, each to be released by four eyes.
   const holdId = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'legal-hold-by-query') : uuidv7(deps.clock.now().getTime());
   const limit = deps.config.ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS;
   const documentIds: string[] = [];
   // Documents the same request held before (its answer lost) are looked at first: a retry that is not the same request
-  // is refused (422) before it holds anything.
+  // is refused (422) before it holds anything. One whose hold was released (by four eyes) stays released.
   const carrying: string[] = [];
+  const releasedOn: string[] = [];
   let carried: LegalHold | undefined;
-  let released = false;
-  const stillHeld: string[] = [];
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.matching(tenantId, cmd.query, 100, token);
     for (const d of page.items) {
       const h = d.holds?.find((x) => x.id === holdId);
       if (h) carried ??= h;
-      if (h?.releasedAt) released = true;
-      else if (h) stillHeld.push(d.id);
-      (h ? carrying : documentIds).push(d.id);
+      (h?.releasedAt ? releasedOn : h ? carrying : documentIds).push(d.id);
     }
-    if (carrying.length + documentIds.length > limit) {
+    if (carrying.length + releasedOn.length + documentIds.length > limit) {
       const matched = await deps.retention.catalog.countMatching(tenantId, cmd.query);
       throw new ArchiveError('invalid_query', {
         detail: `The query matches ${matched} documents; one legal hold by query covers at most ${limit}. Nothing was held: narrow the query (e.g. a counterparty within a fiscal year) or place the hold in parts.`,
@@ -87,37 +122,52 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     token = page.continuationToken ?? undefined;
   } while (token);
   const entry = stagedWithFirstChange(cmd.audit, holdId);
+  const asked: HoldByQueryRecord['request'] = { reason: cmd.reason, caseReference: cmd.caseReference, query: cmd.query };
+  let earlier = cmd.idempotencyKey ? await holdByQueryRecord(tenantId, holdId, deps) : null;
   if (cmd.idempotencyKey) {
-    const asked: HoldByQueryRecord['request'] = { reason: cmd.reason, caseReference: cmd.caseReference, query: cmd.query };
-    const readRecord = async () => (await deps.tenantRecords.get<HoldByQueryRecord>(tenantId, holdByQueryRecordId(holdId), 'legal-hold-by-query'))?.value ?? null;
-    let earlier = await readRecord();
     // Placed before requests kept a record: a document that carries the hold says what it was placed for.
     const placedFor = earlier?.request ?? (carried ? { reason: carried.reason, caseReference: carried.caseReference, query: carried.query ?? {} } : null);
     if (placedFor) sameHoldRequest(holdId, placedFor, asked);
-    // Released (everywhere, or on one of its documents, by four eyes): its retry is answered, the documents it still
-    // holds, and holds nothing more. Extended to documents matching only now, the hold two people ended came back.
-    if (released || earlier?.releasedAt) return { holdId, documentIds: stillHeld, skipped: [], replayed: true };
-    if (!earlier) {
-      const record: HoldByQueryRecord = { id: holdByQueryRecordId(holdId), tenantId, type: 'legal-hold-by-query', holdId, placedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request: asked };
-      // The request's entry goes with the record: stored before any document is held under it.
-      const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
-      if (created === 'exists') earlier = await readRecord(); // the same key sent at once made it first
-      if (earlier) sameHoldRequest(holdId, earlier.request, asked);
-    }
+    // Released everywhere (by four eyes): its retry is answered the documents it still holds, and holds nothing more.
+    // Extended to documents matching only now, the hold two people ended came back. A hold placed before records whose
+    // documents say it was released anywhere is taken as ended too, as it was then.
+    if (earlier?.releasedAt || (!earlier && releasedOn.length > 0)) return { holdId, documentIds: carrying, skipped: [], replayed: true };
+  }
+  // Made by this request (not a retry of one that made it): nothing it answers is a replay.
+  let madeNow = false;
+  if (!earlier) {
+    const record: HoldByQueryRecord = { id: holdByQueryRecordId(holdId), tenantId, type: 'legal-hold-by-query', holdId, placedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request: asked };
+    // The request's entry goes with the record: stored before any document is held under it.
+    const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
+    madeNow = created === 'created';
+    if (created === 'exists') earlier = await holdByQueryRecord(tenantId, holdId, deps); // the same key sent at once made it first
+    if (earlier) sameHoldRequest(holdId, earlier.request, asked);
   }
   const held: string[] = [];
+  const placedNow: string[] = [];
   const skipped: SkippedDocument[] = [];
-  let placedNow = 0;
-  for (const documentId of [...carrying, ...documentIds]) {
+  const place = async (documentId: string, last: boolean): Promise<boolean> => {
     try {
       const { replayed } = await placeHoldOn({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit: entry.staging }, deps);
-      if (!replayed) placedNow++;
+      if (!replayed) placedNow.push(documentId);
       held.push(documentId);
     } catch (err) {
-      skipped.push(skippedDocument(documentId, err, ['document_disposed', 'document_not_found']));
+      const passed = skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed']);
+      if (passed.reason === 'document_being_disposed' && !last) return false;
+      skipped.push(passed);
     }
-  }
-  return { holdId, documentIds: held, skipped, replayed: held.length > 0 && placedNow === 0 };
+    return true;
+  };
+  // A document the sweep claimed after the hold reached its blobs is tried again after the others: storage refuses its
+  // disposal meanwhile and it is active again. Still claimed then, it is skipped (the open hold reaches it with the reconciler).
+  const again: string[] = [];
+  for (const documentId of [...carrying, ...documentIds]) if (!(await place(documentId, false))) again.push(documentId);
+  for (const documentId of again) await place(documentId, true);
+  // Released everywhere while this request went over its documents (the hold's id is listed as soon as one carries it;
+  // a retry's is known from the start): what it placed after the release went by is released as it was.
+  await releasedMeanwhile(tenantId, holdId, placedNow, HOLD_BY_QUERY_ACTOR, deps);
+  // A document the reconciler reached first (the hold is open from its record on) is no replay of this request's.
+  return { holdId, documentIds: held, skipped, replayed: !madeNow && held.length > 0 && placedNow.length === 0 };
 }
 
 /** Another request with the key of a hold by query is a 422: it must neither be told the first hold stands nor extend it to its own query. */

@@ -7,7 +7,7 @@ import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
 import { actorOf } from '../update';
-import { markHoldByQueryReleased } from './place-holds-by-query';
+import { holdByQueryRecord, markHoldByQueryReleased } from './place-holds-by-query';
 
 /**
  * Releases a hold on every document that carries it (a hold placed by query). Four eyes
@@ -28,15 +28,21 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
     }
     token = page.continuationToken ?? undefined;
   } while (token);
-  if (carrying.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
+  // An open hold by query is released although no document carries it open now (none matched yet, or each was
+  // released alone): it would reach every document archived into its query later.
+  const record = await holdByQueryRecord(cmd.principal.tenantId, cmd.holdId, deps);
+  const placing = record && !record.releasedAt ? [{ placedBy: record.placedBy, placedAt: record.createdAt }] : [];
+  const placings = [...carrying.map((c) => c.hold), ...placing];
+  if (placings.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
-  const releaser = await rightsGivenTo(cmd.principal, deps, carrying.map((c) => c.hold.placedAt).reduce((a, b) => (b < a ? b : a)));
-  for (const { hold } of carrying) assertMayRelease(cmd.principal, releaser, hold);
-  // Noted before any document is released: a retry of the placement racing this release, or made once the released
-  // documents are disposed of, holds nothing more (place-holds-by-query.ts). A crash after it leaves the hold open where
-  // it was, for this release to be sent again.
-  await markHoldByQueryReleased(cmd.principal.tenantId, cmd.holdId, actorOf(cmd.principal), deps.clock.now().toISOString(), deps);
+  const releaser = await rightsGivenTo(cmd.principal, deps, placings.map((c) => c.placedAt).reduce((a, b) => (b < a ? b : a)));
+  for (const hold of placings) assertMayRelease(cmd.principal, releaser, hold);
+  // Noted before any document is released: the reconciler extends it no further, and a retry of the placement racing
+  // this release, or made once the released documents are disposed of, holds nothing more (place-holds-by-query.ts);
+  // either, having read it open before, releases what it placed after (releasedMeanwhile). A crash after it leaves the
+  // hold open where it was, for this release to be sent again.
   const entry = stagedWithFirstChange(cmd.audit, cmd.holdId);
+  await markHoldByQueryReleased(cmd.principal.tenantId, cmd.holdId, { by: actorOf(cmd.principal), at: deps.clock.now().toISOString(), reason: cmd.reason }, deps, entry.staging);
   const released: string[] = [];
   const skipped: SkippedDocument[] = [];
   for (const { documentId } of carrying) {

@@ -6,7 +6,8 @@ import type { LegalHold } from '../../kernel/retention';
 import type { AuditStaging } from '../../kernel/audit';
 import { actorOf, updateDocument } from '../update';
 import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } from './legal-hold';
-import { markHoldByQueryReleased } from './place-holds-by-query';
+import type { ArchivedDocument } from '../../kernel/document';
+import type { Versioned } from '../../ports';
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
@@ -41,29 +42,47 @@ export async function releaseHold(
 ): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
   // Followed up from the hold's placing on (rights-given.ts `since`): a hold's placedAt never changes.
+  // A hold by query's record is not marked: releasing one document of it leaves the hold open for the others and for
+  // those archived into its query later (extend-holds-by-query.ts); this document stays released (its entry says so).
   const asRead = cmd.releaser ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId);
   const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, asRead?.placedAt));
-  if (asRead?.query && !asRead.releasedAt) {
-    // A hold by query: its record notes the release first, as a release everywhere does (release-hold-everywhere.ts), so
-    // its retry never extends it again, even once this document is disposed of; judged first, as below.
-    assertMayRelease(cmd.principal, releaser, asRead);
-    await markHoldByQueryReleased(tenantId, asRead.id, actorOf(cmd.principal), deps.clock.now().toISOString(), deps);
-  }
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
-    const holds = doc.holds ?? [];
-    const hold = holds.find((h) => h.id === cmd.holdId);
-    if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${cmd.holdId.slice(0, 64)}.` });
-    if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
+    const hold = openHoldOf(doc, cmd.holdId);
     assertMayRelease(cmd.principal, releaser, hold);
-    const released: LegalHold = { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason };
-    const next = holds.map((h) => (h.id === hold.id ? released : h));
-    const stillHeld = next.some((h) => !h.releasedAt);
-    return {
-      next: { ...flagsInLine(doc), holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
-      result: released,
-      // A document may carry several holds: the entry names the one released (the placement's names it too).
-      auditDetail: holdAuditDetail(hold.id),
-      ...(stillHeld ? {} : { after: (written) => clearBlobHoldsAfterRelease(deps, written) }),
-    };
+    return holdReleased(doc, { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason }, deps);
   }, cmd.audit);
+}
+
+/** The hold `holdId` the document carries open; 404 or 409 otherwise. */
+function openHoldOf(doc: ArchivedDocument, holdId: string): LegalHold {
+  const hold = (doc.holds ?? []).find((h) => h.id === holdId);
+  if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${holdId.slice(0, 64)}.` });
+  if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
+  return hold;
+}
+
+/** The document with its hold `released` (who, when, why set on it); the blobs' flags cleared after, when no hold is left open. */
+function holdReleased(doc: ArchivedDocument, released: LegalHold, deps: HoldDeps, detail = '') {
+  const next = (doc.holds ?? []).map((h) => (h.id === released.id ? released : h));
+  const stillHeld = next.some((h) => !h.releasedAt);
+  return {
+    next: { ...flagsInLine(doc), holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
+    result: released,
+    // A document may carry several holds: the entry names the one released (the placement's names it too).
+    auditDetail: holdAuditDetail(released.id) + detail,
+    ...(stillHeld ? {} : { after: (written: Versioned<ArchivedDocument>) => clearBlobHoldsAfterRelease(deps, written) }),
+  };
+}
+
+/**
+ * A hold by query released everywhere reached this document after the release went over the documents carrying it (the
+ * reconciler extending it, or a retry of its placing, read it open before): released here as it was everywhere, by
+ * the same person, at the same instant, for the same reason. Nothing if the document does not carry it open.
+ */
+export async function releaseAsEverywhere(tenantId: string, documentId: string, release: Required<Pick<LegalHold, 'id' | 'releasedAt' | 'releasedBy' | 'releaseReason'>>, deps: HoldDeps, audit?: AuditStaging): Promise<boolean> {
+  return updateDocument(tenantId, documentId, deps, (doc) => {
+    const hold = (doc.holds ?? []).find((h) => h.id === release.id);
+    if (!hold || hold.releasedAt) return { next: null, result: false };
+    return { ...holdReleased(doc, { ...hold, releasedAt: release.releasedAt, releasedBy: release.releasedBy, releaseReason: release.releaseReason }, deps, ';released-everywhere'), result: true };
+  }, audit);
 }

@@ -257,6 +257,7 @@ const ROWS: Record<string, Row> = {
     notFound: () => ({ method: 'DELETE', path: `legal-holds/${MADE_UP}`, body: { reason: 'Settled' }, as: 'bob' }),
   },
   listLegalHolds: { success: async () => ({ method: 'GET', path: 'legal-holds?status=open' }), badInput: () => ({ method: 'GET', path: 'legal-holds?status=bogus' }) },
+  listLegalHoldsByQuery: { success: async () => ({ method: 'GET', path: 'legal-holds/by-query' }) },
   getRetentionPolicy: { success: async () => ({ method: 'GET', path: 'retention/policy' }) },
   putRetentionPolicy: {
     success: async (w) => {

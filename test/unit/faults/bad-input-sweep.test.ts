@@ -175,6 +175,7 @@ const BASE: Record<string, (w: World, s: Scene) => Promise<Call>> = {
     return { method: 'DELETE', path: `legal-holds/${h.json.holdId as string}`, body: { reason: 'Settled' }, as: 'bob' };
   },
   listLegalHolds: async () => ({ method: 'GET', path: 'legal-holds?status=open' }),
+  listLegalHoldsByQuery: async () => ({ method: 'GET', path: 'legal-holds/by-query' }),
   getRetentionPolicy: async () => ({ method: 'GET', path: 'retention/policy' }),
   putRetentionPolicy: async (w) => {
     const read = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });

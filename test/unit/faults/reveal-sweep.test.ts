@@ -314,6 +314,7 @@ const ROWS: Row[] = [
   { op: 'downloadExport', name: 'export ZIP as a link', path: (i) => `exports/${i.exportId}/download?delivery=redirect`, id: 'exportId', ok: 303 },
   { op: 'createExport', name: 'an export started', method: 'POST', path: () => 'exports', body: { counterparty: 'Acme Plain Counterparty' }, ok: 202 },
   { op: 'listLegalHolds', name: 'open legal holds', path: () => 'legal-holds?status=open' },
+  { op: 'listLegalHoldsByQuery', name: 'open holds by query', path: () => 'legal-holds/by-query' },
   { op: 'getRetentionPolicy', name: 'retention policy', path: () => 'retention/policy' },
   { op: 'listRetentionPolicyProposals', name: 'retention proposals', path: () => 'retention/policy/proposals?state=all' },
   { op: 'listRetentionDue', name: 'retention due', path: () => 'retention/due' },

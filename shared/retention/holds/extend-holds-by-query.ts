@@ -1,0 +1,73 @@
+import type { Deps } from '../../deps';
+import { ownChangeStaging } from '../../audit/outbox';
+import type { LegalHold } from '../../kernel/retention';
+import { matchesHoldQuery } from '../../kernel/retention-rules';
+import { updateDocument } from '../update';
+import { type HoldDeps, skippedDocument } from './legal-hold';
+import { holdPlaced } from './place-hold';
+import { openHoldsByQuery, releasedMeanwhile, type HoldByQueryRecord } from './place-holds-by-query';
+import type { Actor } from '../../kernel/retention';
+
+/** Documents read per query while extending one hold. */
+const EXTEND_BATCH = 50;
+
+export interface ExtendedHold {
+  tenantId: string;
+  documentId: string;
+  holdId: string;
+}
+
+/**
+ * An open hold by query holds what its query matches while it is open, not only what matched as it was placed: a tax
+ * audit's hold on a fiscal year must hold a receipt of that year archived (or corrected into it) a month later. Each
+ * run gives every open hold of the tenant to the documents it has yet to reach (active, matching, with no entry of the
+ * hold: one released from it by four eyes stays released), at most `max` of them. The hold on such a document is the
+ * hold as placed (who, when, why: four eyes judge its release by it), with `extendedAt`; its audit entry is the
+ * reconciler's (`legal-hold.place`, detail `hold=<id>;extended`). Until a run reaches a document, the sweep disposes
+ * of none that an open hold's query matches (dispose.ts).
+ */
+export async function extendHoldsByQuery(tenantId: string, input: { now: Date; max: number; actor: Actor }, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<ExtendedHold[]> {
+  const extended: ExtendedHold[] = [];
+  for (const record of await openHoldsByQuery(tenantId, deps)) {
+    let after = '';
+    while (extended.length < input.max) {
+      const batch = await deps.retention.catalog.matchingNotUnder(tenantId, record.request.query, record.holdId, after, Math.min(EXTEND_BATCH, input.max - extended.length));
+      if (batch.length === 0) break;
+      const placedOn: string[] = [];
+      for (const doc of batch) {
+        after = doc.id;
+        if (await extendTo(record, doc.id, input, deps)) placedOn.push(doc.id);
+      }
+      extended.push(...placedOn.map((documentId) => ({ tenantId, documentId, holdId: record.holdId })));
+      // Released everywhere since this run read it open: what it placed after the release went by is released as it was.
+      await releasedMeanwhile(tenantId, record.holdId, placedOn, input.actor, deps);
+    }
+  }
+  return extended;
+}
+
+/** Places the hold as placed on one document, audited as the reconciler's; false when it is not (or no longer) one to reach. */
+async function extendTo(record: HoldByQueryRecord, documentId: string, input: { now: Date; actor: Actor }, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<boolean> {
+  const hold: LegalHold = {
+    id: record.holdId,
+    reason: record.request.reason,
+    caseReference: record.request.caseReference,
+    placedAt: record.createdAt,
+    placedBy: record.placedBy,
+    query: record.request.query,
+    extendedAt: input.now.toISOString(),
+  };
+  const entry = ownChangeStaging(deps.auditOutbox, { tenantId: record.tenantId, at: input.now.toISOString(), actor: input.actor, action: 'legal-hold.place', requestId: `reconcile:hold:${record.holdId}:${documentId}` });
+  const placed = await updateDocument(record.tenantId, documentId, deps, (doc) => {
+    // Read again as it is now: held meanwhile (a retry of the placing, another run), or corrected out of the query.
+    if ((doc.holds ?? []).some((h) => h.id === record.holdId) || !matchesHoldQuery(doc, record.request.query)) return { next: null, result: false };
+    return { ...holdPlaced(doc, hold, deps, ';extended'), result: true };
+  }, entry.staging).catch((err: unknown) => {
+    // Disposed of meanwhile (the sweep claimed it before this run's read): nothing to hold. Claimed after the hold reached
+    // its blobs: storage keeps it, and the next run reaches it in the catalog.
+    skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed']);
+    return false;
+  });
+  await entry.appended();
+  return placed;
+}
