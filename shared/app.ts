@@ -141,7 +141,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       disposer: new BlobDisposer(blobService),
       orphans: new OrphanRecords(cosmos.tenants),
     },
-    normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, inlineJpegBytes: config.ARCHIVE_INLINE_JPEG_BYTES, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
+    normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, heapMb: config.ARCHIVE_NORMALISE_WORKER_HEAP_MB, inlineJpegBytes: config.ARCHIVE_INLINE_JPEG_BYTES, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
     settings,
     refusals: new RefusalLimiter({ burst: config.ARCHIVE_REFUSAL_BURST, perMinute: config.ARCHIVE_REFUSAL_RATE_PER_MINUTE }),
     validationQueue,

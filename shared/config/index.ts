@@ -124,10 +124,16 @@ const ZConfig = z
     ARCHIVE_MAX_DECODED_PIXELS_PER_REQUEST: z.coerce.number().int().positive().default(300_000_000),
     /** Worker threads converting uploads off the event loop; default: the machine's cores. */
     ARCHIVE_NORMALISE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
-    /** Longest a worker may convert one upload; past it the worker is terminated and the upload refused (422 normalisation_timeout). */
     /** In-memory JPEG uploads up to this size (all files together) are converted on the request's thread, not a worker (0: never). A JPEG is never decoded. */
     ARCHIVE_INLINE_JPEG_BYTES: z.coerce.number().int().min(0).max(4 * 1024 * 1024).default(2 * 1024 * 1024),
+    /** Longest a worker may convert one upload; past it the worker is terminated and the upload refused (422 normalisation_timeout). */
     ARCHIVE_NORMALISE_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(120_000),
+    /**
+     * The JavaScript heap one conversion worker may use (MiB); past it the worker is terminated and the upload refused
+     * (422 normalisation_memory). Image and file bytes are outside it (buffers): what fills it is a file's structure (a
+     * PDF of millions of objects), not its size.
+     */
+    ARCHIVE_NORMALISE_WORKER_HEAP_MB: z.coerce.number().int().min(32).max(16_384).default(1024),
     /**
      * How long an instance keeps a tenant's rights sets, rights assignments, SoD policy and
      * retention policy (absent ones too) before reading them again; a change made on another

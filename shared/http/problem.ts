@@ -58,6 +58,7 @@ export const ERROR_STATUS = {
   too_many_pixels: 422,
   pixel_budget_exceeded: 422,
   normalisation_timeout: 422,
+  normalisation_memory: 422,
   too_many_pages: 422,
   decompressed_too_large: 422,
   embedded_file: 422,

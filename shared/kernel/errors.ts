@@ -58,6 +58,7 @@ export const ERROR_TITLES = {
   too_many_pixels: 'The image is larger than the archive accepts',
   pixel_budget_exceeded: 'The upload has more pixels than one request may convert',
   normalisation_timeout: 'Converting the upload took longer than the archive allows',
+  normalisation_memory: 'Converting the upload needed more memory than the archive allows',
   too_many_pages: 'The document has more pages than the archive accepts',
   decompressed_too_large: 'The file decompresses to more data than the archive accepts',
   embedded_file: 'The PDF carries embedded files',

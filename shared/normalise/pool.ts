@@ -21,6 +21,8 @@ export interface NormaliserPoolOptions {
   threads?: number;
   /** Longest one job may run in its worker; the worker is then terminated. */
   timeoutMs: number;
+  /** The JavaScript heap a worker may use (MiB); a job that needs more has its worker terminated. Default: node's. */
+  heapMb?: number;
   /** In-memory JPEG uploads up to this many bytes in all are converted on the calling thread (0: never). */
   inlineJpegBytes?: number;
   /** How long a worker beyond the first may idle before it exits; default 60 s. */
@@ -51,7 +53,7 @@ const WORKER_FILE = path.join(__dirname, __filename.endsWith('.ts') ? 'worker-ts
  * Decoding and re-compressing images is CPU-bound and synchronous in places: on the event loop it
  * would stall every other request (and `/health`). So each upload (but a small JPEG, see
  * isSmallJpegUpload) is converted in a worker thread of a bounded pool (piscina); a job past its timeout has its worker terminated (piscina replaces
- * it) and is refused with `normalisation_timeout`.
+ * it) and is refused with `normalisation_timeout`; one past its heap limit (`heapMb`) likewise, with `normalisation_memory`.
  */
 export class NormaliserPool implements Normaliser {
   private pool: Piscina | undefined;
@@ -67,6 +69,7 @@ export class NormaliserPool implements Normaliser {
       maxThreads: this.opts.threads ?? availableParallelism(),
       minThreads: 1,
       idleTimeout: this.opts.idleTimeoutMs ?? 60_000,
+      ...(this.opts.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb } } : {}),
     });
     return this.pool;
   }
@@ -104,6 +107,14 @@ export class NormaliserPool implements Normaliser {
         throw new ArchiveError('normalisation_timeout', {
           detail: `Converting the upload took longer than ${this.opts.timeoutMs} ms; it was stopped and nothing was stored.`,
           extensions: { timeoutMs: this.opts.timeoutMs },
+          cause: err,
+        });
+      }
+      // Node terminates a worker that reaches its heap limit (piscina replaces it): the upload's structure, not a fault.
+      if ((err as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        throw new ArchiveError('normalisation_memory', {
+          detail: `Converting the upload needed more than the ${this.opts.heapMb ?? 'default'} MiB of working memory a conversion may use (a file of very many parts); it was stopped and nothing was stored.`,
+          extensions: { heapMb: this.opts.heapMb ?? null },
           cause: err,
         });
       }

@@ -98,3 +98,40 @@ describe('a conversion past its timeout', () => {
     expect((await call(`${archive.url}/health`)).status).toBe(200);
   });
 });
+
+/** A PDF whose one object is an array of `n` numbers: a few bytes each in the file, a JavaScript object each once parsed. */
+function manyPartsPdf(n: number): Buffer {
+  const objects = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>', '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Filler 4 0 R >>', `[${'1 '.repeat(n)}]`];
+  let pdf = '%PDF-1.7\n';
+  const offsets = objects.map((o, i) => {
+    const at = pdf.length;
+    pdf += `${i + 1} 0 obj\n${o}\nendobj\n`;
+    return at;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(pdf, 'latin1');
+}
+
+describe('a conversion past its working memory', () => {
+  let archive: TestArchive;
+  beforeAll(async () => {
+    archive = await startTestArchive({ ARCHIVE_NORMALISE_WORKER_HEAP_MB: '64', ARCHIVE_NORMALISE_THREADS: '1' });
+  });
+  afterAll(() => archive.stop());
+
+  it('is stopped and refused (422 normalisation_memory, nothing stored), and the pool converts the next upload', async () => {
+    const { tenant, upload } = await uploader(archive);
+    // 4 MB of "1 ": two million parsed objects, past a 64 MiB heap. Before the limit a worker's heap was node's
+    // default, and a file of such parts scaled to the upload limit ended in an unexplained 500.
+    const res = await upload(manyPartsPdf(2_000_000), 'application/pdf');
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.json).toMatchObject({ code: 'normalisation_memory', heapMb: 64 });
+    expect(await tenantState(archive, tenant)).toEqual({ blobs: [], documents: 0 });
+    const next = await upload(corpusFile('img2pdf/normal.png'), 'image/png');
+    expect(next.status).toBe(201);
+    expect((await call(`${archive.url}/health`)).status).toBe(200);
+  });
+});

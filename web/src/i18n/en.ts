@@ -56,6 +56,7 @@ const problems: Record<Code, string> = {
   too_many_pixels: 'The image is larger than the archive accepts.',
   pixel_budget_exceeded: 'The upload has more pixels than one request may convert.',
   normalisation_timeout: 'Converting the file took too long.',
+  normalisation_memory: 'Converting the file needed more memory than allowed (a file of very many parts).',
   too_many_pages: 'The document has more pages than the archive accepts.',
   decompressed_too_large: 'The file unpacks to more data than the archive accepts.',
   embedded_file: 'The PDF contains embedded files.',

@@ -687,6 +687,7 @@ export const nl: Dictionary = {
       too_many_pixels: 'De afbeelding is groter dan het archief accepteert.',
       pixel_budget_exceeded: 'Het bestand heeft meer pixels dan één verzoek mag omzetten.',
       normalisation_timeout: 'Het omzetten van het bestand duurde te lang.',
+      normalisation_memory: 'Het omzetten van het bestand vroeg meer geheugen dan toegestaan (een bestand met heel veel onderdelen).',
       too_many_pages: 'Het document heeft meer pagina’s dan het archief accepteert.',
       decompressed_too_large: 'Het bestand pakt uit tot meer gegevens dan het archief accepteert.',
       embedded_file: 'De PDF bevat ingesloten bestanden.',

@@ -40,7 +40,7 @@ interface Archived {
 }
 
 /** Codes about a file's bytes (415/422), not about the details: the sentence names the file. */
-const FILE_CODES = new Set<Problem['code']>(['unsupported_media_type', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'embedded_file', 'xfa_form', 'trailing_data', 'decompressed_too_large', 'normalisation_timeout', 'empty_body', 'payload_too_large']);
+const FILE_CODES = new Set<Problem['code']>(['unsupported_media_type', 'corrupt_file', 'encrypted_pdf', 'active_content', 'too_many_pixels', 'pixel_budget_exceeded', 'embedded_file', 'xfa_form', 'trailing_data', 'decompressed_too_large', 'normalisation_timeout', 'normalisation_memory', 'empty_body', 'payload_too_large']);
 
 /** Whether a file starts like one the archive accepts (JPEG, PNG, TIFF, PDF): to name the refused one of several. */
 async function looksAccepted(file: File): Promise<boolean> {
