@@ -1,0 +1,55 @@
+/**
+ * Attacks on live holds by query (shared/retention/holds), as someone with a valid account of the tenant: get a
+ * document the open hold should keep disposed of, end the hold without four eyes, keep it holding past its release
+ * everywhere unseen, or starve the reconciler. What found a break is kept with its fix; the rest covers what
+ * live-holds-by-query.test.ts does not.
+ */
+import type { Principal } from '../../../shared/kernel/principal';
+import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
+import { extendHoldsByQuery } from '../../../shared/retention/holds/extend-holds-by-query';
+import { RECONCILE_ACTOR } from '../../../shared/retention/reconcile';
+import { sweep } from '../../../shared/retention/sweep';
+import { listDueDocuments } from '../../../shared/retention/list-due-documents';
+import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { seedDueDocument } from '../../support/seed';
+
+const T = 'acme';
+const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) };
+const OVER = '2025-01-01T00:00:00.000Z';
+const NOW = new Date('2025-06-01T00:00:00Z');
+
+const doc = (deps: InMemoryDeps, id: string) => deps.catalog.documents.get(`${T}/${id}`)!;
+const sweepNow = (deps: InMemoryDeps) => sweep({ now: NOW, budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null, concurrency: 1 }, deps);
+const extend = (deps: InMemoryDeps) => extendHoldsByQuery(T, { now: NOW, max: 100, actor: RECONCILE_ACTOR }, deps);
+/** A due receipt of 2017 (retention over) with `counterparty`. */
+async function dueOf(deps: InMemoryDeps, counterparty: string) {
+  const d = await seedDueDocument(deps, T, OVER);
+  deps.catalog.documents.set(`${T}/${d.id}`, { ...doc(deps, d.id), metadata: { counterparty } });
+  return d;
+}
+
+describe('a hold by query on a counterparty holds it as the archive searches it', () => {
+  // What a person reads as the dispute's counterparty, spelt another way: case, runs of spaces, an accent, full-width letters.
+  const spellings = ['ACME GmbH', 'acme  gmbh', 'Acmé GmbH', 'Ａｃｍｅ GmbH'];
+
+  it('placed, it holds every spelling a search by that counterparty finds', async () => {
+    const deps = inMemoryDeps();
+    const ids = [(await dueOf(deps, 'Acme GmbH')).id, ...(await Promise.all(spellings.map((s) => dueOf(deps, s)))).map((d) => d.id)];
+    const other = await dueOf(deps, 'Acme Holding');
+    const placed = await placeHoldsByQuery({ principal: auditor, reason: 'dispute', caseReference: 'LG-9', query: { counterparty: 'Acme GmbH' } }, deps);
+    expect([...placed.documentIds].sort()).toEqual([...ids].sort());
+    expect((await sweepNow(deps)).disposed).toEqual([`${T}/${other.id}`]);
+  });
+
+  it('archived later in another spelling, the sweep keeps it before the reconciler reaches it, and the reconciler reaches it', async () => {
+    const deps = inMemoryDeps();
+    await dueOf(deps, 'Acme GmbH');
+    const { holdId } = await placeHoldsByQuery({ principal: auditor, reason: 'dispute', caseReference: 'LG-9', query: { counterparty: 'Acme GmbH' } }, deps);
+    const late = await Promise.all(spellings.map((s) => dueOf(deps, s)));
+    const review = await listDueDocuments(T, { before: NOW.toISOString(), limit: 50 }, deps);
+    for (const d of late) expect(review.items.find((i) => i.id === d.id)).toMatchObject({ legalHold: true, blockedBy: 'legal-hold' });
+    expect((await sweepNow(deps)).disposed).toEqual([]);
+    expect((await extend(deps)).map((e) => e.documentId).sort()).toEqual(late.map((d) => d.id).sort());
+    for (const d of late) expect(doc(deps, d.id).holds!.find((h) => h.id === holdId)!.releasedAt).toBeUndefined();
+  });
+});
