@@ -6,6 +6,7 @@
  */
 import type { Principal } from '../../../shared/kernel/principal';
 import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
+import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
 import { extendHoldsByQuery } from '../../../shared/retention/holds/extend-holds-by-query';
 import { RECONCILE_ACTOR } from '../../../shared/retention/reconcile';
 import { sweep } from '../../../shared/retention/sweep';
@@ -15,6 +16,7 @@ import { seedDueDocument } from '../../support/seed';
 
 const T = 'acme';
 const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) };
+const archivist: Principal = { tenantId: T, subject: 'bob', kind: 'user', person: 'bob', rightsSet: 'archivist', permissions: new Set(['holds:release']) };
 const OVER = '2025-01-01T00:00:00.000Z';
 const NOW = new Date('2025-06-01T00:00:00Z');
 
@@ -51,5 +53,31 @@ describe('a hold by query on a counterparty holds it as the archive searches it'
     expect((await sweepNow(deps)).disposed).toEqual([]);
     expect((await extend(deps)).map((e) => e.documentId).sort()).toEqual(late.map((d) => d.id).sort());
     for (const d of late) expect(doc(deps, d.id).holds!.find((h) => h.id === holdId)!.releasedAt).toBeUndefined();
+  });
+});
+
+describe('release everywhere racing the reconciler', () => {
+  it('a document the reconciler reached after the release read the carrying documents, but before it noted the release, is released too', async () => {
+    const deps = inMemoryDeps();
+    await seedDueDocument(deps, T, OVER);
+    const { holdId } = await placeHoldsByQuery({ principal: auditor, reason: 'tax audit', caseReference: 'FA-2017', query: { fiscalYear: 2017 } }, deps);
+    const late = await seedDueDocument(deps, T, OVER);
+    // The release reads the documents carrying the hold; the reconciler then reaches the late receipt and, finding the
+    // hold still open (not yet noted released), leaves it held.
+    const held = deps.retention.catalog.held.bind(deps.retention.catalog);
+    let ran = false;
+    deps.retention.catalog.held = async (...args) => {
+      const page = await held(...args);
+      if (!ran) {
+        ran = true;
+        expect((await extend(deps)).map((e) => e.documentId)).toEqual([late.id]);
+      }
+      return page;
+    };
+    const released = await releaseHoldEverywhere({ principal: archivist, holdId, reason: 'audit closed' }, deps);
+    expect(released.documentIds).toContain(late.id);
+    expect(doc(deps, late.id).holds!.find((h) => h.id === holdId)).toMatchObject({ releasedBy: { subject: 'bob' }, releaseReason: 'audit closed' });
+    expect(doc(deps, late.id).legalHold).toBe(false);
+    expect((await sweepNow(deps)).disposed).toHaveLength(2);
   });
 });
