@@ -8,7 +8,7 @@ import type { Principal } from '../../../shared/kernel/principal';
 import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
 import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
 import { extendHoldsByQuery } from '../../../shared/retention/holds/extend-holds-by-query';
-import { RECONCILE_ACTOR } from '../../../shared/retention/reconcile';
+import { reconcile, RECONCILE_ACTOR } from '../../../shared/retention/reconcile';
 import { sweep } from '../../../shared/retention/sweep';
 import { listDueDocuments } from '../../../shared/retention/list-due-documents';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
@@ -79,5 +79,23 @@ describe('release everywhere racing the reconciler', () => {
     expect(doc(deps, late.id).holds!.find((h) => h.id === holdId)).toMatchObject({ releasedBy: { subject: 'bob' }, releaseReason: 'audit closed' });
     expect(doc(deps, late.id).legalHold).toBe(false);
     expect((await sweepNow(deps)).disposed).toHaveLength(2);
+  });
+});
+
+describe('the reconciler extending holds by query', () => {
+  it('one document it cannot hold (its original gone from storage) is skipped for an operator; the run goes on to the other tenants', async () => {
+    const deps = inMemoryDeps();
+    const fy2017 = { reason: 'tax audit', caseReference: 'FA-2017', query: { fiscalYear: 2017 } };
+    await placeHoldsByQuery({ principal: auditor, ...fy2017 }, deps);
+    const broken = await seedDueDocument(deps, T, OVER);
+    deps.blobs.blobs.delete(`${T}/${broken.original.blobName}`);
+    const other: Principal = { ...auditor, tenantId: 'beta' };
+    await placeHoldsByQuery({ principal: other, ...fy2017 }, deps);
+    const late = await seedDueDocument(deps, 'beta', OVER);
+    const result = await reconcile({ now: NOW, maxItems: 100, continuation: null }, deps);
+    expect(result.holdsExtended.map((e) => e.documentId)).toEqual([late.id]);
+    expect(result.unchecked).toContainEqual(expect.objectContaining({ tenantId: T, documentId: broken.id }));
+    // Not reached, it is still kept from the sweep by the open hold.
+    expect((await sweepNow(deps)).disposed).toEqual([]);
   });
 });
