@@ -5,6 +5,7 @@
  */
 import type { ArchivedDocument } from './document';
 import type { HoldQuery } from './search';
+import { searchKey } from './search-keys';
 
 /** A document is held while its `legalHold` flag is set or any of its holds is open. */
 export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
@@ -40,10 +41,16 @@ export function approvedForDisposal(doc: ArchivedDocument): boolean {
 
 /**
  * What an open hold by query holds: every active document of its fiscal year and/or counterparty, those archived or
- * corrected into it later too (the catalog's `matching` query reads the same).
+ * corrected into it later too (the catalog's `matching` query reads the same). The counterparty is compared by its
+ * search key (search-keys.ts), as a search by it finds it: `ACME GmbH`, `acme  gmbh`, `Acmé GmbH` and full-width
+ * `Ａｃｍｅ GmbH` are the dispute's `Acme GmbH` to the person who placed the hold and to GET /documents. Compared as
+ * stored, a receipt archived under another spelling was neither held nor kept from the sweep while the hold was open.
  */
 export const matchesHoldQuery = (doc: ArchivedDocument, q: HoldQuery): boolean =>
-  doc.status === 'active' && (q.fiscalYear !== undefined || q.counterparty !== undefined) && (q.fiscalYear === undefined || doc.fiscalYear === q.fiscalYear) && (q.counterparty === undefined || doc.metadata.counterparty === q.counterparty);
+  doc.status === 'active' &&
+  (q.fiscalYear !== undefined || q.counterparty !== undefined) &&
+  (q.fiscalYear === undefined || doc.fiscalYear === q.fiscalYear) &&
+  (q.counterparty === undefined || (doc.metadata.counterparty !== undefined && searchKey(doc.metadata.counterparty) === searchKey(q.counterparty)));
 
 /** An open hold by query of the tenant: its id and what it holds. */
 export interface OpenHoldQuery {

@@ -182,7 +182,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile).
   for (const tenantId of await unsafeTenantsFrom(deps, null)) {
     if (result.holdsExtended.length >= input.maxItems) break;
-    result.holdsExtended.push(...(await extendHoldsByQuery(tenantId, { now: input.now, max: input.maxItems - result.holdsExtended.length, actor: RECONCILE_ACTOR }, deps)));
+    result.holdsExtended.push(...(await extendHoldsByQuery(tenantId, { now: input.now, max: input.maxItems - result.holdsExtended.length, actor: RECONCILE_ACTOR, unchecked }, deps)));
   }
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation, orphanContinuation: records.continuation };
 }

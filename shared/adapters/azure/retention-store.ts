@@ -3,7 +3,7 @@ import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
 import type { HoldQuery } from '../../kernel/search';
-import { withSearchKeys } from '../../kernel/search-keys';
+import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TenantRecordWrite, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
@@ -151,8 +151,10 @@ function holdFilter(q: HoldQuery): { where: string[]; parameters: SqlParameter[]
     parameters.push({ name: '@fy', value: q.fiscalYear });
   }
   if (q.counterparty !== undefined) {
-    where.push('c.metadata.counterparty = @cp');
-    parameters.push({ name: '@cp', value: q.counterparty });
+    // By its search key, as matchesHoldQuery (retention-rules.ts) and a search read it; or as stored, for an item the
+    // reconciler has yet to give its key (keysMigrated).
+    where.push('(c.counterpartyKey = @cpk OR c.metadata.counterparty = @cp)');
+    parameters.push({ name: '@cpk', value: searchKey(q.counterparty) }, { name: '@cp', value: q.counterparty });
   }
   return { where, parameters };
 }

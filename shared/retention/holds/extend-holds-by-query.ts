@@ -7,6 +7,7 @@ import { type HoldDeps, skippedDocument } from './legal-hold';
 import { holdPlaced } from './place-hold';
 import { openHoldsByQuery, releasedMeanwhile, type HoldByQueryRecord } from './place-holds-by-query';
 import type { Actor } from '../../kernel/retention';
+import type { UncheckedDocuments } from '../unchecked';
 
 /** Documents read per query while extending one hold. */
 const EXTEND_BATCH = 50;
@@ -26,7 +27,16 @@ export interface ExtendedHold {
  * reconciler's (`legal-hold.place`, detail `hold=<id>;extended`). Until a run reaches a document, the sweep disposes
  * of none that an open hold's query matches (dispose.ts).
  */
-export async function extendHoldsByQuery(tenantId: string, input: { now: Date; max: number; actor: Actor }, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<ExtendedHold[]> {
+export async function extendHoldsByQuery(
+  tenantId: string,
+  input: {
+    now: Date;
+    max: number;
+    actor: Actor;
+    /** The reconciler's: a document the run cannot hold (its blobs' flags refused) is named for an operator and skipped, not the run's end for every tenant behind it. */
+    unchecked?: Pick<UncheckedDocuments, 'check'>;
+  },
+  deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<ExtendedHold[]> {
   const extended: ExtendedHold[] = [];
   for (const record of await openHoldsByQuery(tenantId, deps)) {
     let after = '';
@@ -36,7 +46,9 @@ export async function extendHoldsByQuery(tenantId: string, input: { now: Date; m
       const placedOn: string[] = [];
       for (const doc of batch) {
         after = doc.id;
-        if (await extendTo(record, doc.id, input, deps)) placedOn.push(doc.id);
+        const reach = () => extendTo(record, doc.id, input, deps);
+        // Skipped, it stays unreached: the sweep keeps it meanwhile (heldByQuery), and the next run tries it again.
+        if (await (input.unchecked ? input.unchecked.check(tenantId, doc.id, reach, false) : reach())) placedOn.push(doc.id);
       }
       extended.push(...placedOn.map((documentId) => ({ tenantId, documentId, holdId: record.holdId })));
       // Released everywhere since this run read it open: what it placed after the release went by is released as it was.

@@ -17,17 +17,7 @@ import { holdByQueryRecord, markHoldByQueryReleased } from './place-holds-by-que
  * half-way with some documents released and the answer saying it failed.
  */
 export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
-  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt'> }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await deps.retention.catalog.held(cmd.principal.tenantId, 100, token);
-    for (const doc of page.items) {
-      const hold = (doc.holds ?? []).find((h) => h.id === cmd.holdId && !h.releasedAt);
-      if (!hold) continue;
-      carrying.push({ documentId: doc.id, hold });
-    }
-    token = page.continuationToken ?? undefined;
-  } while (token);
+  const carrying = await carryingOpen(cmd.principal.tenantId, cmd.holdId, deps);
   // An open hold by query is released although no document carries it open now (none matched yet, or each was
   // released alone): it would reach every document archived into its query later.
   const record = await holdByQueryRecord(cmd.principal.tenantId, cmd.holdId, deps);
@@ -43,9 +33,14 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   // hold open where it was, for this release to be sent again.
   const entry = stagedWithFirstChange(cmd.audit, cmd.holdId);
   await markHoldByQueryReleased(cmd.principal.tenantId, cmd.holdId, { by: actorOf(cmd.principal), at: deps.clock.now().toISOString(), reason: cmd.reason }, deps, entry.staging);
+  // Read again once noted: a placement that read the hold open before (the reconciler, a retry) and placed it after the
+  // read above, but looked for the release before it was noted (releasedMeanwhile), left a document under it that
+  // neither this release nor that placement went over: held on after the release, which answered it not. Every
+  // placement from the note on finds it, so this read and releasedMeanwhile between them reach every document.
+  const since = record ? (await carryingOpen(cmd.principal.tenantId, cmd.holdId, deps)).filter((c) => !carrying.some((d) => d.documentId === c.documentId)) : [];
   const released: string[] = [];
   const skipped: SkippedDocument[] = [];
-  for (const { documentId } of carrying) {
+  for (const { documentId } of [...carrying, ...since]) {
     try {
       await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser }, deps);
       released.push(documentId);
@@ -54,4 +49,19 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
     }
   }
   return { holdId: cmd.holdId, documentIds: released, skipped };
+}
+
+/** The documents that carry the hold open now, with the hold as placed on each (four eyes judge the release by it). */
+async function carryingOpen(tenantId: string, holdId: string, deps: HoldDeps): Promise<{ documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt'> }[]> {
+  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt'> }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await deps.retention.catalog.held(tenantId, 100, token);
+    for (const doc of page.items) {
+      const hold = (doc.holds ?? []).find((h) => h.id === holdId && !h.releasedAt);
+      if (hold) carrying.push({ documentId: doc.id, hold });
+    }
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  return carrying;
 }
