@@ -41,7 +41,7 @@ export const placeQueryHold = operation({
   auth: 'tenant', permission: 'holds:place', action: 'legal-hold.place-by-query', idempotencyKey: true,
   body: { json: ZPlaceHoldsByQuery, example: { reason: 'Litigation', caseReference: 'LG-9', query: { counterparty: 'ACME GmbH' } } },
   responses: { 201: { description: 'Placed on every matching document but those in `skipped` (disposed of meanwhile)', json: ZHoldsResult, headers: ['Idempotent-Replayed'] } },
-  errors: ['invalid_query', 'worm_unavailable', 'idempotency_key_reused'],
+  errors: ['invalid_query', 'tenant_limit_reached', 'worm_unavailable', 'idempotency_key_reused'],
   handler: async ({ body, idempotencyKey, principal, audit }, deps) => {
     const result = await placeHoldsByQuery({ principal, ...body, idempotencyKey, audit: audit.staging(201) }, deps);
     audit.target = result.holdId;

@@ -5424,6 +5424,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem: tenant_limit_reached */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/tenant-limit-reached",
+                     *       "title": "tenant_limit_reached",
+                     *       "status": 409,
+                     *       "code": "tenant_limit_reached",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_limit_reached";
+                    };
+                };
+            };
             /** @description Problem: payload_too_large */
             413: {
                 headers: {

@@ -5,6 +5,7 @@ const LIMITED = {
   'api-keys': { setting: 'ARCHIVE_MAX_API_KEYS', counted: 'API keys in use (neither revoked nor expired)', room: 'revoke keys it no longer needs' },
   'rights-sets': { setting: 'ARCHIVE_MAX_RIGHTS_SETS', counted: 'rights sets of its own (built-in templates not counted)', room: 'delete sets it no longer needs' },
   'rights-assignments': { setting: 'ARCHIVE_MAX_RIGHTS_ASSIGNMENTS', counted: 'rights assignments (people given a rights set)', room: 'remove assignments of people who no longer use the archive' },
+  'holds-by-query': { setting: 'ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY', counted: 'open legal holds by query (each searched for new documents by every reconciler run)', room: 'release everywhere the holds by query it no longer needs' },
 } as const;
 
 /**

@@ -14,6 +14,7 @@ import { actorOf } from '../update';
 import { canonicalJson } from '../../kernel/audit-chain';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import { releaseAsEverywhere } from './release-hold';
+import { assertWithinTenantLimit } from '../../auth/tenant-limits';
 
 /**
  * A hold by query, as placed: the record every hold by query has (keyed or not; before holds by query were live, only
@@ -136,6 +137,8 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   // Made by this request (not a retry of one that made it): nothing it answers is a replay.
   let madeNow = false;
   if (!earlier) {
+    // Every open one is searched for new documents by each reconciler run: a tenant's number of them is bounded.
+    assertWithinTenantLimit('holds-by-query', (await openHoldsByQuery(tenantId, deps)).length, deps.config.ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY);
     const record: HoldByQueryRecord = { id: holdByQueryRecordId(holdId), tenantId, type: 'legal-hold-by-query', holdId, placedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request: asked };
     // The request's entry goes with the record: stored before any document is held under it.
     const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');

@@ -14,6 +14,8 @@ import { reconcile, RECONCILE_ACTOR } from '../../../shared/retention/reconcile'
 import { sweep } from '../../../shared/retention/sweep';
 import { listDueDocuments } from '../../../shared/retention/list-due-documents';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 import { seedDocument, seedDueDocument } from '../../support/seed';
 
 const T = 'acme';
@@ -171,5 +173,19 @@ describe('releases of a live hold', () => {
     expect(doc(deps, late.id).holds!.find((h) => h.id === placed.holdId)).toMatchObject({ releasedBy: { subject: 'bob' }, releaseReason: 'audit closed' });
     expect(doc(deps, late.id).legalHold).toBe(false);
     expect(deps.audit.entries.filter((e) => e.target === late.id).map((e) => [e.action, e.actor.subject])).toEqual([['legal-hold.release', 'system:legal-hold-by-query']]);
+  });
+});
+
+describe('a tenant\'s open holds by query are bounded', () => {
+  it('one more than ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY is refused (409 tenant_limit_reached, nothing made); a release everywhere makes room; a keyed retry is no new one', async () => {
+    const deps = inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY: '2' }));
+    const first = await placeHoldsByQuery({ principal: auditor, ...FY2017, idempotencyKey: 'first' }, deps);
+    await placeHoldsByQuery({ principal: auditor, reason: 'dispute', caseReference: 'D-1', query: { counterparty: 'ACME GmbH' } }, deps);
+    await expect(placeHoldsByQuery({ principal: auditor, reason: 'audit', caseReference: 'FA-2016', query: { fiscalYear: 2016 } }, deps)).rejects.toMatchObject({ code: 'tenant_limit_reached', extensions: { what: 'holds-by-query', limit: 2, count: 2 } });
+    expect(deps.tenantRecords.stored(T, 'legal-hold-by-query')).toHaveLength(2);
+    // Its retry answers the hold already made.
+    expect((await placeHoldsByQuery({ principal: auditor, ...FY2017, idempotencyKey: 'first' }, deps)).holdId).toBe(first.holdId);
+    await releaseHoldEverywhere({ principal: archivist, holdId: first.holdId, reason: 'audit closed' }, deps);
+    await expect(placeHoldsByQuery({ principal: auditor, reason: 'audit', caseReference: 'FA-2016', query: { fiscalYear: 2016 } }, deps)).resolves.toMatchObject({ documentIds: [] });
   });
 });
