@@ -174,6 +174,7 @@ export const en = {
     noHolds: 'No legal holds.',
     placed: 'Placed',
     released: 'Released',
+    reachedLater: (at: string) => `This hold by query reached this document later, on ${at}: the document was archived or corrected into the hold's selection after the hold was placed.`,
     withdrewApproval: (at: string, by: string) => `Placing it withdrew the disposal approval of ${at} (${by}): after its release the document is reviewed again.`,
     open: 'open',
     audit: 'Audit trail of this document',
@@ -663,8 +664,13 @@ export const en = {
     caseHint: 'E.g. the tax authority\'s or the court\'s reference.',
     placeButton: 'Place hold',
     placed: (n: number, skipped = 0) =>
-      (n === 0 && skipped === 0 ? 'No documents matched; no hold was placed.' : `Placed on ${n} document${n === 1 ? '' : 's'}.`) +
-      (skipped > 0 ? ` ${skipped} matching document${skipped === 1 ? ' was' : 's were'} disposed of meanwhile and not held.` : ''),
+      (n === 0 && skipped === 0 ? 'No document matches yet; the hold is placed all the same.' : `Placed on ${n} document${n === 1 ? '' : 's'}.`) +
+      (skipped > 0 ? ` ${skipped} matching document${skipped === 1 ? ' was' : 's were'} disposed of meanwhile and not held.` : '') +
+      ' It also holds the documents archived into this selection later, until it is released everywhere.',
+    selection: 'Selection',
+    selectionText: (fiscalYear?: number, counterparty?: string) => [fiscalYear !== undefined ? `Fiscal year ${fiscalYear}` : '', counterparty ? `Counterparty ${counterparty}` : ''].filter(Boolean).join(' · '),
+    noDocumentYet: 'No document carries it yet.',
+    liveHint: 'A hold by query: it also holds the documents archived (or corrected) into this selection later, until it is released everywhere.',
     open: 'Open holds',
     none: 'No open legal holds.',
     caseTitle: (c: string) => `Case ${c}`,
@@ -679,6 +685,9 @@ export const en = {
     ownHoldHint: 'You placed this hold: another person must release it.',
     releaseTitle: (c: string) => `Release the legal hold for case ${c}?`,
     releaseText: (n: number) => `The hold is lifted from ${n} document${n === 1 ? '' : 's'}; their retention applies again.`,
+    releaseLiveText: (n: number) =>
+      (n === 0 ? 'No document carries this hold yet.' : `The hold is lifted from ${n} document${n === 1 ? '' : 's'}; their retention applies again.`) +
+      ' Released everywhere, it no longer holds the documents archived into its selection later.',
     releaseReason: 'Reason for releasing',
   },
   disposal: {

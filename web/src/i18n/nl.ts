@@ -96,6 +96,7 @@ export const nl: Dictionary = {
     noHolds: 'Geen juridische blokkades.',
     placed: 'Geplaatst',
     released: 'Opgeheven',
+    reachedLater: (at) => `Deze blokkade op selectie bereikte dit document later, op ${at}: het document werd na het plaatsen van de blokkade in haar selectie gearchiveerd of gecorrigeerd.`,
     withdrewApproval: (at, by) => `Deze blokkade trok de goedkeuring tot vernietiging van ${at} (${by}) in: na het opheffen wordt het document opnieuw beoordeeld.`,
     open: 'actief',
     audit: 'Audittrail van dit document',
@@ -585,8 +586,13 @@ export const nl: Dictionary = {
     caseHint: 'Bijv. het kenmerk van de Belastingdienst of de rechtbank.',
     placeButton: 'Blokkade plaatsen',
     placed: (n, skipped = 0) =>
-      (n === 0 && skipped === 0 ? 'Geen documenten gevonden; er is geen blokkade geplaatst.' : `Geplaatst op ${n} document${n === 1 ? '' : 'en'}.`) +
-      (skipped > 0 ? ` ${skipped} gevonden document${skipped === 1 ? ' is' : 'en zijn'} intussen vernietigd en niet geblokkeerd.` : ''),
+      (n === 0 && skipped === 0 ? 'Er valt nog geen document onder; de blokkade is toch geplaatst.' : `Geplaatst op ${n} document${n === 1 ? '' : 'en'}.`) +
+      (skipped > 0 ? ` ${skipped} gevonden document${skipped === 1 ? ' is' : 'en zijn'} intussen vernietigd en niet geblokkeerd.` : '') +
+      ' Ze blokkeert ook de documenten die later in deze selectie worden gearchiveerd, tot ze overal is opgeheven.',
+    selection: 'Selectie',
+    selectionText: (fiscalYear, counterparty) => [fiscalYear !== undefined ? `Boekjaar ${fiscalYear}` : '', counterparty ? `Relatie ${counterparty}` : ''].filter(Boolean).join(' · '),
+    noDocumentYet: 'Nog geen document draagt deze blokkade.',
+    liveHint: 'Een blokkade op selectie: ze blokkeert ook de documenten die later in deze selectie worden gearchiveerd (of daarin gecorrigeerd), tot ze overal is opgeheven.',
     open: 'Open blokkades',
     none: 'Geen open juridische blokkades.',
     caseTitle: (c) => `Zaak ${c}`,
@@ -601,6 +607,9 @@ export const nl: Dictionary = {
     ownHoldHint: 'U plaatste deze blokkade: iemand anders moet haar opheffen.',
     releaseTitle: (c) => `De juridische blokkade voor zaak ${c} opheffen?`,
     releaseText: (n) => `De blokkade gaat van ${n} document${n === 1 ? '' : 'en'} af; hun bewaartermijn geldt weer.`,
+    releaseLiveText: (n) =>
+      (n === 0 ? 'Nog geen document draagt deze blokkade.' : `De blokkade gaat van ${n} document${n === 1 ? '' : 'en'} af; hun bewaartermijn geldt weer.`) +
+      ' Overal opgeheven blokkeert ze ook geen documenten meer die later in haar selectie worden gearchiveerd.',
     releaseReason: 'Reden van opheffen',
   },
   disposal: {

@@ -133,6 +133,12 @@ function Retention({ d }: { d: ArchiveDocument }) {
                 {t.document.placed} {dateTime(h.placedAt)} ({h.placedBy.person ?? h.placedBy.subject});{' '}
                 {h.releasedAt ? `${t.document.released} ${dateTime(h.releasedAt)}${h.releasedBy ? ` (${h.releasedBy.person ?? h.releasedBy.subject})` : ''}` : t.document.open}
               </span>
+              {h.extendedAt && (
+                <>
+                  <br />
+                  <span className="muted">{t.document.reachedLater(dateTime(h.extendedAt))}</span>
+                </>
+              )}
               {h.withdrewDisposalApproval && (
                 <>
                   <br />

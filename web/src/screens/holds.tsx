@@ -1,11 +1,12 @@
 /**
  * Legal holds: place one on every document of a fiscal year and/or counterparty (with a reason and a
  * case reference), see the open holds, and release one. Four eyes: the person who placed a hold cannot
- * release it; that refusal is shown as a sentence beside the hold.
+ * release it; that refusal is shown as a sentence beside the hold. A hold by query is live until it is
+ * released everywhere (it also holds documents archived into its selection later): those are listed from
+ * GET /legal-holds/by-query, one with no document yet included, each counted from the per-document list.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
-import type { paths } from '../../../cli/api/openapi-types';
 import { api, ProblemError, unwrap } from '../api';
 import { currentSession } from '../auth/session';
 import { ConfirmDialog } from '../components/ConfirmDialog';
@@ -14,29 +15,9 @@ import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
+import { groupHolds, mergeHolds, type Hold } from '../lib/holds';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
-
-type HeldItem = paths['/legal-holds']['get']['responses'][200]['content']['application/json']['items'][number];
-interface Hold {
-  id: string;
-  reason: string;
-  caseReference: string;
-  placedAt: string;
-  placedBy: HeldItem['placedBy'];
-  documentIds: string[];
-}
-
-/** The API lists one item per document and hold; a person thinks of one hold covering documents. */
-function groupHolds(items: HeldItem[]): Hold[] {
-  const byId = new Map<string, Hold>();
-  for (const item of items) {
-    const hold = byId.get(item.id) ?? { id: item.id, reason: item.reason, caseReference: item.caseReference, placedAt: item.placedAt, placedBy: item.placedBy, documentIds: [] };
-    hold.documentIds.push(item.documentId);
-    byId.set(item.id, hold);
-  }
-  return [...byId.values()].sort((a, b) => b.placedAt.localeCompare(a.placedAt));
-}
 
 export function HoldsScreen(_: ScreenProps) {
   const { t } = useI18n();
@@ -121,7 +102,8 @@ function OpenHolds() {
   const { t, dateTime } = useI18n();
   const queries = useQueryClient();
   const list = useQuery({ queryKey: ['legal-holds'], queryFn: () => unwrap(api().GET('/legal-holds', { params: { query: { status: 'open', limit: 200 } } })) });
-  const holds = useMemo(() => groupHolds(list.data?.items ?? []), [list.data]);
+  const byQuery = useQuery({ queryKey: ['legal-holds', 'by-query'], queryFn: () => unwrap(api().GET('/legal-holds/by-query')) });
+  const holds = useMemo(() => mergeHolds(groupHolds(list.data?.items ?? []), byQuery.data?.items ?? []), [list.data, byQuery.data]);
   const [releasing, setReleasing] = useState<Hold | null>(null);
   const [reason, setReason] = useState('');
   const [refusal, setRefusal] = useState<{ id: string; error: unknown } | null>(null);
@@ -147,8 +129,9 @@ function OpenHolds() {
     <section className="panel" aria-labelledby="h-open">
       <h2 id="h-open">{t.holds.open}</h2>
       {list.error ? <ProblemMessage error={list.error} /> : null}
-      {list.isLoading && <p role="status">{t.loading}</p>}
-      {list.data && holds.length === 0 && <p className="muted">{t.holds.none}</p>}
+      {byQuery.error ? <ProblemMessage error={byQuery.error} /> : null}
+      {(list.isLoading || byQuery.isLoading) && <p role="status">{t.loading}</p>}
+      {list.data && byQuery.data && holds.length === 0 && <p className="muted">{t.holds.none}</p>}
       {holds.length > 0 && (
         <ul className="hold-list">
           {holds.map((h) => (
@@ -159,11 +142,12 @@ function OpenHolds() {
               </div>
               <dl className="facts">
                 <div><dt>{t.holds.reason}</dt><dd>{h.reason}</dd></div>
+                {h.query && <div><dt>{t.holds.selection}</dt><dd>{t.holds.selectionText(h.query.fiscalYear, h.query.counterparty)}</dd></div>}
                 <div><dt>{t.holds.placedBy}</dt><dd>{h.placedBy.subject === me ? t.holds.byYou(h.placedBy.subject) : h.placedBy.subject}, {dateTime(h.placedAt)}</dd></div>
                 <div>
                   <dt>{t.holds.documents}</dt>
                   <dd>
-                    {t.holds.documentCount(h.documentIds.length)}:{' '}
+                    {h.documentIds.length === 0 ? t.holds.noDocumentYet : <>{t.holds.documentCount(h.documentIds.length)}:{' '}</>}
                     {h.documentIds.slice(0, 5).map((id, i) => (
                       <span key={id}>{i > 0 && ', '}<Link href={`/documents/${encodeURIComponent(id)}`} title={t.holds.documentLink(id)}><code>…{id.slice(-8)}</code></Link></span>
                     ))}
@@ -171,6 +155,7 @@ function OpenHolds() {
                   </dd>
                 </div>
               </dl>
+              {h.query && <p className="hint">{t.holds.liveHint}</p>}
               {h.placedBy.subject === me && <p className="hint">{t.holds.ownHoldHint}</p>}
               {refusal?.id === h.id && <ProblemMessage error={refusal.error} />}
             </li>
@@ -185,7 +170,7 @@ function OpenHolds() {
         onConfirm={() => releasing && release.mutate(releasing)}
         onCancel={() => { setReleasing(null); release.reset(); }}
       >
-        <p>{releasing ? t.holds.releaseText(releasing.documentIds.length) : ''}</p>
+        <p>{releasing ? (releasing.query ? t.holds.releaseLiveText(releasing.documentIds.length) : t.holds.releaseText(releasing.documentIds.length)) : ''}</p>
         <FormField id="rel-reason" label={t.holds.releaseReason} error={dialogErrors.reason}>
           <textarea rows={3} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
         </FormField>
