@@ -6,6 +6,7 @@ import { operation, reply } from '../shared/http/operation';
 import { ZHoldByQuery, ZHoldsResult, ZId, ZLegalHold } from '../shared/http/schemas';
 import { placeHoldOn } from '../shared/retention/holds/place-hold';
 import { openHoldsByQuery, placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
+import { mapLimit } from '../shared/kernel/concurrency';
 import { releaseHold } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
 
@@ -109,8 +110,10 @@ export const listOpenHoldsByQuery = operation({
   errors: [],
   handler: async ({ principal }, deps) => {
     const open = await openHoldsByQuery(principal.tenantId, deps);
+    // One count query each (at most ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY), a few at a time.
+    const counts = await mapLimit(open, 8, (r) => deps.retention.catalog.countCarryingOpen(principal.tenantId, r.holdId));
     const items = open
-      .map((r) => ({ holdId: r.holdId, reason: r.request.reason, caseReference: r.request.caseReference, query: r.request.query, placedAt: r.createdAt, placedBy: r.placedBy }))
+      .map((r, i) => ({ holdId: r.holdId, reason: r.request.reason, caseReference: r.request.caseReference, query: r.request.query, placedAt: r.createdAt, placedBy: r.placedBy, documents: counts[i]! }))
       .sort((a, b) => (a.placedAt === b.placedAt ? (a.holdId < b.holdId ? 1 : -1) : a.placedAt < b.placedAt ? 1 : -1));
     return reply(200, { items });
   },

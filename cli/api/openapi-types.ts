@@ -5608,6 +5608,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             };
+                            /** @description How many documents carry it open now (documents archived into its selection later are reached within ARCHIVE_RECONCILE_SCHEDULE) */
+                            documents: number;
                         }[];
                     };
                 };

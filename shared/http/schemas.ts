@@ -185,6 +185,7 @@ export const ZHoldByQuery = z.strictObject({
   query: z.strictObject({ fiscalYear: z.number().int().optional(), counterparty: z.string().optional() }),
   placedAt: ZInstant,
   placedBy: ZActor,
+  documents: z.number().int().min(0).describe('How many documents carry it open now (documents archived into its selection later are reached within ARCHIVE_RECONCILE_SCHEDULE)'),
 });
 
 export const ZHoldsResult = z.strictObject({

@@ -25,3 +25,18 @@ export async function withFreshReads<R>(what: string, attempt: () => Promise<R |
   }
   throw new ArchiveError('dependency_unavailable', { detail: `${what} is being changed concurrently; try again.`, retryAfterSeconds: CONCURRENT_CHANGE_RETRY_SECONDS });
 }
+
+/** `fn` over `items`, at most `limit` at once, the results in the items' order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return results;
+}

@@ -208,6 +208,8 @@ export interface RetentionCatalogPort {
   /** Up to `limit` active documents matching a hold query that carry no entry (open or released) of hold `holdId`, in id order after `afterId`: those an open hold by query has yet to reach. */
   matchingNotUnder(tenantId: string, q: HoldQuery, holdId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
   held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
+  /** How many active documents carry hold `holdId` open: one count query, never the documents. */
+  countCarryingOpen(tenantId: string, holdId: string): Promise<number>;
   activeAfter(tenantId: string, afterId: string, limit: number): Promise<ArchivedDocument[]>;
   unsafeCountFixityFailures(): Promise<number>;
   /** Cross-tenant (a timer): active documents created before `cutoff` whose validation is missing, or pending and last asked for before `cutoff`. */

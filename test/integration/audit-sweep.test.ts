@@ -164,6 +164,7 @@ const SUCCESS: [name: string, status: number, run: () => Promise<Req>, target: (
   ['GET legal-holds', 200, async () => ({ path: 'legal-holds?status=open' }), () => null],
   ['DELETE documents/{id}/legal-holds/{holdId}', 200, async () => ({ path: `documents/${ctx.doc}/legal-holds/${ctx.hold}`, as: 'checker', body: { reason: 'Closed' } }), () => ctx.doc!],
   ['POST legal-holds', 201, async () => ({ path: 'legal-holds', body: { reason: 'Dispute', caseReference: 'AS-2', query: { counterparty: 'ACME GmbH' } } }), () => ctx.queryHold!, (r) => void (ctx.queryHold = r.json.holdId)],
+  ['GET legal-holds/by-query', 200, async () => ({ path: 'legal-holds/by-query' }), () => null],
   ['DELETE legal-holds/{holdId}', 200, async () => ({ path: `legal-holds/${ctx.queryHold}`, as: 'checker', body: { reason: 'Settled' } }), () => ctx.queryHold!],
   ['GET retention/policy', 200, async () => ({ path: 'retention/policy' }), () => null],
   [

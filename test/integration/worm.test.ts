@@ -172,7 +172,7 @@ describe('legal holds', () => {
       expect(hold.json.documentIds).toEqual([early]);
       // Listed as open, with what it holds, whether or not a document carries it.
       const listed = await call(`${archive.url}/legal-holds/by-query`, { token: t.archivist });
-      expect(listed.json.items).toEqual([{ holdId: hold.json.holdId, reason: 'tax audit 2018', caseReference: 'BD-18', query: { fiscalYear: 2018 }, placedAt: expect.any(String), placedBy: { subject: 'archivist-1', kind: 'user', person: 'archivist-1' } }]);
+      expect(listed.json.items).toEqual([{ holdId: hold.json.holdId, reason: 'tax audit 2018', caseReference: 'BD-18', query: { fiscalYear: 2018 }, placedAt: expect.any(String), placedBy: { subject: 'archivist-1', kind: 'user', person: 'archivist-1' }, documents: 1 }]);
       const elsewhere = await tenantWith('hold-live-other');
       expect((await call(`${archive.url}/legal-holds/by-query`, { token: elsewhere.archivist })).json.items).toEqual([]);
       archive.clock.set('2025-06-01T00:00:00Z');
@@ -193,6 +193,7 @@ describe('legal holds', () => {
       expect(reached.legalHold).toBe(true);
       expect(reached.holds).toMatchObject([{ id: hold.json.holdId, placedBy: { subject: 'archivist-1' }, extendedAt: '2026-01-02T00:00:00.000Z' }]);
       for (const name of ['original.jpg', 'rendition.pdf', 'manifest.json']) expect(archive.proxy.state(t.container, `${late}/${name}`)?.legalHold).toBe(true);
+      expect((await call(`${archive.url}/legal-holds/by-query`, { token: t.archivist })).json.items).toMatchObject([{ holdId: hold.json.holdId, documents: 2 }]);
       const open = (await call(`${archive.url}/legal-holds?status=open`, { token: t.archivist })).json.items.map((i: { documentId: string }) => i.documentId);
       expect(open.sort()).toEqual([early, late].sort());
       expect((await reconcile({ now: archive.clock.now(), maxItems: 100, continuation: null }, onlyTenant)).holdsExtended).toEqual([]);

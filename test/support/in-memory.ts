@@ -323,6 +323,9 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   async matchingNotUnder(tenantId: string, q: HoldQuery, holdId: string, afterId: string, limit: number): Promise<ArchivedDocument[]> {
     return (await this.matching(tenantId, q)).items.filter((d) => d.id > afterId && !(d.holds ?? []).some((h) => h.id === holdId)).sort((a, b) => (a.id < b.id ? -1 : 1)).slice(0, limit);
   }
+  async countCarryingOpen(tenantId: string, holdId: string): Promise<number> {
+    return this.inTenant(tenantId, CATALOG_RULES.active).filter((d) => (d.holds ?? []).some((h) => h.id === holdId && !h.releasedAt)).length;
+  }
   async held(tenantId: string): Promise<Page<ArchivedDocument>> {
     return { items: this.inTenant(tenantId, CATALOG_RULES.held), continuationToken: null };
   }

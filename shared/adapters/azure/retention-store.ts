@@ -113,6 +113,20 @@ export class RetentionCatalog implements RetentionCatalogPort {
     return firstItems((token) => this.page(tenantId, where, parameters, 'c.id', limit, token));
   }
 
+  /** How many active documents carry hold `holdId` open (GET /legal-holds/by-query counts each open hold by it). */
+  async countCarryingOpen(tenantId: string, holdId: string): Promise<number> {
+    const { resources } = await this.container.items
+      .query<number>(
+        {
+          query: `SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t AND c.type = "document" AND ${ruleSql(CATALOG_RULES.active)} AND EXISTS(SELECT VALUE h FROM h IN c.holds WHERE h.id = @hold AND NOT IS_DEFINED(h.releasedAt))`,
+          parameters: [{ name: '@t', value: tenantId }, { name: '@hold', value: holdId }],
+        },
+        { partitionKey: tenantId },
+      )
+      .fetchAll();
+    return resources[0] ?? 0;
+  }
+
   /** Active documents under at least one open legal hold. */
   async held(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>> {
     return this.page(tenantId, [ruleSql(CATALOG_RULES.held)], [], 'c.id', limit, continuationToken);

@@ -9,7 +9,10 @@ export interface Hold {
   caseReference: string;
   placedAt: string;
   placedBy: HeldItem['placedBy'];
+  /** Documents carrying it that the screen has read (the first page of GET /legal-holds), for links. */
   documentIds: string[];
+  /** How many documents carry it now: for a hold by query the archive's count, else those read. */
+  documents: number;
   /** A live hold by query (listed by GET /legal-holds/by-query): it also holds documents archived into it later. */
   query?: HoldByQuery['query'];
 }
@@ -18,8 +21,9 @@ export interface Hold {
 export function groupHolds(items: HeldItem[]): Hold[] {
   const byId = new Map<string, Hold>();
   for (const item of items) {
-    const hold = byId.get(item.id) ?? { id: item.id, reason: item.reason, caseReference: item.caseReference, placedAt: item.placedAt, placedBy: item.placedBy, documentIds: [] };
+    const hold = byId.get(item.id) ?? { id: item.id, reason: item.reason, caseReference: item.caseReference, placedAt: item.placedAt, placedBy: item.placedBy, documentIds: [], documents: 0 };
     hold.documentIds.push(item.documentId);
+    hold.documents = hold.documentIds.length;
     byId.set(item.id, hold);
   }
   return [...byId.values()].sort((a, b) => b.placedAt.localeCompare(a.placedAt));
@@ -31,7 +35,7 @@ export function groupHolds(items: HeldItem[]): Hold[] {
  */
 export function mergeHolds(perDocument: Hold[], byQuery: HoldByQuery[]): Hold[] {
   const carried = new Map(perDocument.map((h) => [h.id, h.documentIds]));
-  const live: Hold[] = byQuery.map((q) => ({ id: q.holdId, reason: q.reason, caseReference: q.caseReference, placedAt: q.placedAt, placedBy: q.placedBy, documentIds: carried.get(q.holdId) ?? [], query: q.query }));
+  const live: Hold[] = byQuery.map((q) => ({ id: q.holdId, reason: q.reason, caseReference: q.caseReference, placedAt: q.placedAt, placedBy: q.placedBy, documentIds: carried.get(q.holdId) ?? [], documents: q.documents, query: q.query }));
   const liveIds = new Set(live.map((h) => h.id));
   return [...live, ...perDocument.filter((h) => !liveIds.has(h.id))].sort((a, b) => b.placedAt.localeCompare(a.placedAt));
 }

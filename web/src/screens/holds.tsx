@@ -147,11 +147,11 @@ function OpenHolds() {
                 <div>
                   <dt>{t.holds.documents}</dt>
                   <dd>
-                    {h.documentIds.length === 0 ? t.holds.noDocumentYet : <>{t.holds.documentCount(h.documentIds.length)}:{' '}</>}
+                    {h.documents === 0 ? t.holds.noDocumentYet : <>{t.holds.documentCount(h.documents)}:{' '}</>}
                     {h.documentIds.slice(0, 5).map((id, i) => (
                       <span key={id}>{i > 0 && ', '}<Link href={`/documents/${encodeURIComponent(id)}`} title={t.holds.documentLink(id)}><code>…{id.slice(-8)}</code></Link></span>
                     ))}
-                    {h.documentIds.length > 5 && <span className="muted"> {t.holds.andMore(h.documentIds.length - 5)}</span>}
+                    {h.documents > 5 && <span className="muted"> {t.holds.andMore(h.documents - Math.min(5, h.documentIds.length))}</span>}
                   </dd>
                 </div>
               </dl>
@@ -170,7 +170,7 @@ function OpenHolds() {
         onConfirm={() => releasing && release.mutate(releasing)}
         onCancel={() => { setReleasing(null); release.reset(); }}
       >
-        <p>{releasing ? (releasing.query ? t.holds.releaseLiveText(releasing.documentIds.length) : t.holds.releaseText(releasing.documentIds.length)) : ''}</p>
+        <p>{releasing ? (releasing.query ? t.holds.releaseLiveText(releasing.documents) : t.holds.releaseText(releasing.documents)) : ''}</p>
         <FormField id="rel-reason" label={t.holds.releaseReason} error={dialogErrors.reason}>
           <textarea rows={3} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
         </FormField>
