@@ -11,6 +11,7 @@ import { blobLayout } from '../kernel/blob-layout';
 import { DOCUMENT_ID } from '../ids';
 import { CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
 import { CATALOG_REBUILD_ACTOR } from './rebuild-catalog';
+import { reachBeforeCorrection } from '../retention/holds/extend-holds-by-query';
 
 export interface CorrectMetadataCommand {
   principal: Principal;
@@ -84,7 +85,7 @@ export function correctionDigest(c: MetadataCorrection): string {
  * correction whose metadata gives an earlier retain-until than the fiscal year and class the document
  * is in is refused (422); a later one extends the blobs' immutability before the catalog is written.
  */
-export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
+export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log' | 'tenantRecords'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;
   // The version after the one corrected is stored already: the catalog is behind its blobs (restored to an earlier
   // point). Those corrections come back first, so this one is judged on them (a 412 names the version now) and never
@@ -92,6 +93,8 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
   if (Number.isSafeInteger(cmd.ifMatch) && DOCUMENT_ID.test(cmd.documentId) && (await deps.blobs.exists(tenantId, blobLayout.correction(cmd.documentId, cmd.ifMatch + 1)))) {
     await restoreCorrections(tenantId, cmd.documentId, null, CATALOG_REBUILD_ACTOR, deps);
   }
+  // An open hold by query the document is in and has yet to reach holds it before the correction can take it out.
+  if (DOCUMENT_ID.test(cmd.documentId)) await reachBeforeCorrection(tenantId, cmd.documentId, deps);
   // As stored, as at ingest: a retain-until it extends to is locked for good (another instance may have just lengthened a class).
   const { policy: stored } = await deps.retention.policies.getVersioned(tenantId, { fresh: true });
   const tenantRules = policyOf(stored);

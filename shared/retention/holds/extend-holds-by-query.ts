@@ -1,11 +1,11 @@
 import type { Deps } from '../../deps';
 import { ownChangeStaging } from '../../audit/outbox';
 import type { LegalHold } from '../../kernel/retention';
-import { matchesHoldQuery } from '../../kernel/retention-rules';
+import { heldByQuery, matchesHoldQuery } from '../../kernel/retention-rules';
 import { updateDocument } from '../update';
 import { type HoldDeps, skippedDocument } from './legal-hold';
 import { holdPlaced } from './place-hold';
-import { openHoldsByQuery, releasedMeanwhile, type HoldByQueryRecord } from './place-holds-by-query';
+import { HOLD_BY_QUERY_ACTOR, openHoldsByQuery, releasedMeanwhile, type HoldByQueryRecord } from './place-holds-by-query';
 import type { Actor } from '../../kernel/retention';
 import type { UncheckedDocuments } from '../unchecked';
 
@@ -56,6 +56,27 @@ export async function extendHoldsByQuery(
     }
   }
   return extended;
+}
+
+/**
+ * Before a document's metadata is corrected: the open holds by query it matches as it is now, and has yet to be reached
+ * by, are placed on it first, audited as `system:legal-hold-by-query`'s. A correction never lifts a hold: a document
+ * archived into a hold's query and corrected out of it before the reconciler came by escaped the hold (a receipt of the
+ * dispute's counterparty, relabelled at once, disposed of years later while the dispute was still open).
+ */
+export async function reachBeforeCorrection(tenantId: string, documentId: string, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<string[]> {
+  const open = await openHoldsByQuery(tenantId, deps);
+  if (open.length === 0) return [];
+  const doc = (await deps.retention.catalog.getVersioned(tenantId, documentId))?.item;
+  if (!doc) return [];
+  const reached: string[] = [];
+  for (const record of open) {
+    if (!heldByQuery(doc, [{ holdId: record.holdId, query: record.request.query }])) continue;
+    if (!(await extendTo(record, documentId, { now: deps.clock.now(), actor: HOLD_BY_QUERY_ACTOR }, deps))) continue;
+    reached.push(record.holdId);
+    await releasedMeanwhile(tenantId, record.holdId, [documentId], HOLD_BY_QUERY_ACTOR, deps);
+  }
+  return reached;
 }
 
 /** Places the hold as placed on one document, audited as the reconciler's; false when it is not (or no longer) one to reach. */

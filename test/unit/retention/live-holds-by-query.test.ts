@@ -13,6 +13,7 @@ import { extendHoldsByQuery } from '../../../shared/retention/holds/extend-holds
 import { reconcile, RECONCILE_ACTOR } from '../../../shared/retention/reconcile';
 import { sweep } from '../../../shared/retention/sweep';
 import { listDueDocuments } from '../../../shared/retention/list-due-documents';
+import { correctMetadata } from '../../../shared/documents/correct-metadata';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { loadConfig } from '../../../shared/config';
 import { minimalLocalEnv } from '../../support/config-env';
@@ -95,6 +96,22 @@ describe('an open hold by query reaches documents archived into its query later'
     deps.catalog.documents.set(`${T}/${first}`, { ...doc(deps, first), fiscalYear: 2019 });
     await extend(deps);
     expect(doc(deps, first).holds!.find((h) => h.id === holdId)!.releasedAt).toBeUndefined();
+  });
+});
+
+describe('a correction never takes a document out of an open hold by query', () => {
+  it('a receipt archived into the hold and corrected out of it before the reconciler came by is held first, then corrected', async () => {
+    const { deps, holdId } = await heldYear();
+    const late = await archived(deps, 2017);
+    const accountant: Principal = { tenantId: T, subject: 'cas', kind: 'user', person: 'cas', rightsSet: 'accountant', permissions: new Set(['documents:correct', 'documents:read']) };
+    const { document } = await correctMetadata({ principal: accountant, documentId: late.id, patch: { fiscalYear: 2018 }, reason: 'wrong year', ifMatch: 1 }, deps);
+    expect(document.fiscalYear).toBe(2018);
+    expect(document.holds).toMatchObject([{ id: holdId, placedBy: { subject: 'ann' }, extendedAt: expect.any(String) }]);
+    expect(document.legalHold).toBe(true);
+    expect(deps.audit.entries.filter((e) => e.target === late.id && e.action === 'legal-hold.place').map((e) => [e.actor.subject, e.detail])).toEqual([['system:legal-hold-by-query', `hold=${holdId};extended`]]);
+    // Out of the year now: the reconciler does not take the hold away, nor place it twice.
+    expect(await extend(deps)).toEqual([]);
+    expect(doc(deps, late.id).holds).toHaveLength(1);
   });
 });
 
