@@ -1,12 +1,11 @@
 import type { Deps } from '../../deps';
 import { ownChangeStaging } from '../../audit/outbox';
-import type { LegalHold } from '../../kernel/retention';
+import type { Actor, LegalHold } from '../../kernel/retention';
 import { heldByQuery, matchesHoldQuery } from '../../kernel/retention-rules';
 import { updateDocument } from '../update';
 import { type HoldDeps, skippedDocument } from './legal-hold';
 import { holdPlaced } from './place-hold';
 import { HOLD_BY_QUERY_ACTOR, openHoldsByQuery, releasedMeanwhile, type HoldByQueryRecord } from './place-holds-by-query';
-import type { Actor } from '../../kernel/retention';
 import type { UncheckedDocuments } from '../unchecked';
 
 /** Documents read per query while extending one hold. */
@@ -79,7 +78,7 @@ export async function reachBeforeCorrection(tenantId: string, documentId: string
   return reached;
 }
 
-/** Places the hold as placed on one document, audited as the reconciler's; false when it is not (or no longer) one to reach. */
+/** Places the hold as placed on one document, audited as `input.actor`'s; false when it is not (or no longer) one to reach. */
 async function extendTo(record: HoldByQueryRecord, documentId: string, input: { now: Date; actor: Actor }, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<boolean> {
   const hold: LegalHold = {
     id: record.holdId,
@@ -90,7 +89,7 @@ async function extendTo(record: HoldByQueryRecord, documentId: string, input: { 
     query: record.request.query,
     extendedAt: input.now.toISOString(),
   };
-  const entry = ownChangeStaging(deps.auditOutbox, { tenantId: record.tenantId, at: input.now.toISOString(), actor: input.actor, action: 'legal-hold.place', requestId: `reconcile:hold:${record.holdId}:${documentId}` });
+  const entry = ownChangeStaging(deps.auditOutbox, { tenantId: record.tenantId, at: input.now.toISOString(), actor: input.actor, action: 'legal-hold.place', requestId: `hold-extended:${record.holdId}:${documentId}` });
   const placed = await updateDocument(record.tenantId, documentId, deps, (doc) => {
     // Read again as it is now: held meanwhile (a retry of the placing, another run), or corrected out of the query.
     if ((doc.holds ?? []).some((h) => h.id === record.holdId) || !matchesHoldQuery(doc, record.request.query)) return { next: null, result: false };
