@@ -8,6 +8,8 @@ import { approveDisposal } from '../../../shared/retention/approve-disposal';
 import { extendRetention } from '../../../shared/retention/extend-retention';
 import { sweep } from '../../../shared/retention/sweep';
 import { safeguardsOf } from '../../../shared/retention/policy';
+import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
+import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import type { FakeClock } from '../../support/fake-clock';
 import { seedDueDocument } from '../../support/seed';
@@ -70,5 +72,31 @@ describe('the disposal record names only an approval that covered the disposal',
       expect(stored(deps, doc.id).disposal?.approval).toMatchObject({ approvalId, approvedBy: { person: 'ann' }, retainUntil: '2025-01-01T00:00:00.000Z' });
       expect(disposeEntries(deps, doc.id).map((e) => e.detail)).toEqual([`retention-ended;approval=${approvalId}`]);
     }
+  });
+});
+
+describe('an approval is never given to a document an open hold by query holds', () => {
+  const auditor: Principal = { tenantId: T, subject: 'dora', kind: 'user', person: 'dora', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) };
+  const archivist: Principal = { tenantId: T, subject: 'eve', kind: 'user', person: 'eve', rightsSet: 'archivist', permissions: new Set(['holds:release']) };
+
+  it('a receipt the hold has not reached yet is skipped as held, and after the release everywhere it is reviewed again', async () => {
+    const { deps, clock } = await tenant(true);
+    clock.set('2025-05-01T00:00:00.000Z');
+    await seedDueDocument(deps, T, '2025-01-01T00:00:00.000Z');
+    const { holdId } = await placeHoldsByQuery({ principal: auditor, reason: 'tax audit', caseReference: 'FA-2017', query: { fiscalYear: 2017 } }, deps);
+    // A late scan of 2017, archived after the hold was placed; the reconciler has not reached it yet.
+    const late = await seedDueDocument(deps, T, '2025-01-01T00:00:00.000Z');
+    const answer = await approveDisposal({ principal: ann, before: '2025-05-01T00:00:00.000Z', reason: 'yearly review' }, deps);
+    expect(answer.approved).toEqual([]);
+    expect(answer.skipped).toContainEqual({ id: late.id, reason: 'legal-hold' });
+    expect(stored(deps, late.id).disposalApproval).toBeUndefined();
+    // Named, too.
+    const named = await approveDisposal({ principal: ann, before: '2025-05-01T00:00:00.000Z', reason: 'this one', documentIds: [late.id] }, deps);
+    expect(named.skipped).toEqual([{ id: late.id, reason: 'legal-hold' }]);
+    await releaseHoldEverywhere({ principal: archivist, holdId, reason: 'audit closed' }, deps);
+    clock.set('2025-06-01T00:00:00.000Z');
+    const run = await sweep({ now: clock.now(), budget, continuation: null }, deps);
+    expect(run.disposed).toEqual([]);
+    expect(run.blocked).toContainEqual({ tenantId: T, documentId: late.id, reason: 'approval-required' });
   });
 });
