@@ -11,7 +11,8 @@ import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
-import { APPROVAL_LEAD_DAYS, approvedForDisposal, latestApprovable } from '../kernel/retention-rules';
+import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldByQuery, isHeld, latestApprovable } from '../kernel/retention-rules';
+import { openHoldsByQuery } from './holds/place-holds-by-query';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
@@ -38,7 +39,7 @@ export const disposalApprovalRecordId = (approvalId: string) => `disposal-approv
 /**
  * Approves the disposal of documents due by `before` (all of them, or the listed ones),
  * pinned to their current retain-until: an extension afterwards voids the approval.
- * `before` may lie at most APPROVAL_LEAD_DAYS ahead. Held documents are skipped. At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
+ * `before` may lie at most APPROVAL_LEAD_DAYS ahead. Held documents are skipped (an open hold by query's too, before it reaches them). At most MAX_APPROVALS_PER_REQUEST per call (`more` says so).
  * `idempotencyKey` (validated, ids.ts idempotencyKeyOf): the approval's id is derived from it and the accountable
  * person, so a retry whose answer was lost is answered the first result (`replayed`) and approves nothing again, one
  * sent at once approves the same documents under the same approval, and the same key with another `before`, reason
@@ -87,6 +88,12 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     if (earlier.result) return { approvalId, ...earlier.result, replayed: true };
   }
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
+  // A document an open hold by query matches is held, though the reconciler has not reached it yet (disposalBlocker;
+  // the disposal review shows it held). Approved, it kept the approval: the release everywhere does not touch a document
+  // the hold never reached, so once released it went with an approval given while it was held, never reviewed again. A
+  // hold by query placed after this read reaches the documents itself and withdraws what this approves (holdPlaced).
+  const openHolds = (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
+  const held = (d: ArchivedDocument) => isHeld(d) || heldByQuery(d, openHolds);
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   let token: string | undefined;
@@ -107,7 +114,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         approved.push(doc.id);
         continue;
       }
-      if (doc.legalHold) {
+      if (held(doc)) {
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
@@ -120,7 +127,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       // (as one seen on the page does), instead of being overwritten while both requests report the document approved.
       const outcome = await updateDocument<'approved' | 'ours' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
         if (approvedForDisposal(d)) return { next: null, result: d.disposalApproval?.approvalId === approvalId ? 'ours' : 'already' };
-        if (d.legalHold || d.retention.retainUntil > before) return { next: null, result: 'changed' };
+        if (held(d) || d.retention.retainUntil > before) return { next: null, result: 'changed' };
         return { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: 'approved' };
       }, entry.staging).catch((err: unknown) => {
         if (err instanceof ArchiveError && err.code === 'document_disposed') return 'changed' as const;

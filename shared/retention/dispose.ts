@@ -3,7 +3,7 @@ import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { type ArchivedDocument, tombstoneHistory, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
-import { type Blocker, disposalBlocker, type OpenHoldQuery } from '../kernel/retention-rules';
+import { approvedForDisposal, type Blocker, disposalBlocker, type OpenHoldQuery } from '../kernel/retention-rules';
 import { blobNamesOf } from './update';
 
 export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'system' };
@@ -48,9 +48,15 @@ export interface PreparedDisposal {
   resumed: boolean;
 }
 
-/** The disposal record a claim carries: when, by which run, why, under which approval. */
+/**
+ * The disposal record a claim carries: when, by which run, why, under which approval. Only an approval that covers
+ * this disposal (given for the retain-until it ends, within APPROVAL_LEAD_DAYS of it: `approvedForDisposal`) is named.
+ * Where the tenant does not require approval, a document keeps one voided since (given for a retain-until an extension
+ * or correction moved, or given too long before it), and the tombstone and its audit entry named that person as the
+ * approver of a disposal they never approved.
+ */
 function planDisposal(doc: ArchivedDocument, ctx: DisposalContext): DisposalRecord {
-  const approval = doc.disposalApproval;
+  const approval = approvedForDisposal(doc) ? doc.disposalApproval : undefined;
   return {
     at: ctx.now.toISOString(),
     by: SWEEP_ACTOR,
