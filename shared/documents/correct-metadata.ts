@@ -9,9 +9,9 @@ import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
 import { DOCUMENT_ID } from '../ids';
-import { CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
+import { correctionUpToDocument, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
 import { CATALOG_REBUILD_ACTOR } from './rebuild-catalog';
-import { reachBeforeCorrection } from '../retention/holds/extend-holds-by-query';
+import { reachOpenHoldsByQuery } from '../retention/holds/extend-holds-by-query';
 
 export interface CorrectMetadataCommand {
   principal: Principal;
@@ -94,11 +94,11 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     await restoreCorrections(tenantId, cmd.documentId, null, CATALOG_REBUILD_ACTOR, deps);
   }
   // An open hold by query the document is in and has yet to reach holds it before the correction can take it out.
-  if (DOCUMENT_ID.test(cmd.documentId)) await reachBeforeCorrection(tenantId, cmd.documentId, deps);
+  if (DOCUMENT_ID.test(cmd.documentId)) await reachOpenHoldsByQuery(tenantId, cmd.documentId, deps);
   // As stored, as at ingest: a retain-until it extends to is locked for good (another instance may have just lengthened a class).
   const { policy: stored } = await deps.retention.policies.getVersioned(tenantId, { fresh: true });
   const tenantRules = policyOf(stored);
-  return updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
+  const corrected = await updateDocument<{ document: ArchivedDocument; correction: MetadataCorrection | null }>(tenantId, cmd.documentId, deps, (doc) => {
     const policy = withDocumentClass(tenantRules, doc.retention.class, stored?.safeguards);
     const version = metadataVersionOf(doc);
     if (cmd.ifMatch !== version) {
@@ -165,9 +165,18 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
           return null;
         });
         if (outcome === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
+        if (outcome === 'created') {
+          await correctionUpToDocument(written.item, correction.version, deps).catch((err: unknown) => {
+            deps.log.warn('correction blob not brought up to its document yet; the reconciler does', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+          });
+        }
       },
     };
   }, cmd.audit);
+  // Corrected into an open hold's query: held now, not at the reconciler's next run (the hold withdraws an approval the
+  // document carries, which a release everywhere before that run would have left standing). Answered as it is then.
+  if (!corrected.correction || (await reachOpenHoldsByQuery(tenantId, cmd.documentId, deps)).length === 0) return corrected;
+  return { ...corrected, document: (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item ?? corrected.document };
 }
 
 /** Every version of a document's catalog metadata, oldest first: the ingest version, then each correction. */

@@ -13,7 +13,7 @@ import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection 
 import { ArchiveError } from '../kernel/errors';
 import type { Actor } from '../kernel/retention';
 import { isHeld } from '../kernel/retention-rules';
-import { lockFor, updateDocument } from '../retention/update';
+import { lockAhead, lockFor, updateDocument } from '../retention/update';
 
 /** Operators are alerted on this exact phrase: a correction blob of that version holds another correction than the catalog. */
 export const CORRECTION_BLOB_DIFFERS = 'correction blob differs from the catalog';
@@ -52,6 +52,19 @@ export async function storeCorrection(doc: ArchivedDocument, correction: Metadat
   // was then (an extension since moves its retention): only another correction is a different one.
   const existing = await readStoredCorrection(doc.tenantId, name, deps);
   return existing && JSON.stringify(existing.correction) === JSON.stringify(correction) ? 'identical' : 'different';
+}
+
+/**
+ * After a request wrote its correction's blob from the document as it accepted the correction: the document as stored
+ * now, if an extension or a hold came in between (its storage step found no such blob yet and went by it), gives the
+ * blob its later lock and its hold flag, so storage is not less protective than the catalog until the reconciler's run.
+ */
+export async function correctionUpToDocument(written: ArchivedDocument, version: number, deps: Pick<Deps, 'blobs' | 'clock' | 'retention'>): Promise<void> {
+  const now = (await deps.retention.catalog.getVersioned(written.tenantId, written.id))?.item;
+  if (!now || now.status !== 'active') return;
+  const name = blobLayout.correction(written.id, version);
+  if (now.retention.retainUntil > written.retention.retainUntil && lockAhead(now.retention.retainUntil, deps.clock.now())) await deps.blobs.extendRetention(written.tenantId, name, now.retention.retainUntil);
+  if (isHeld(now) && !isHeld(written)) await deps.blobs.setLegalHold(written.tenantId, name, true);
 }
 
 /** The document with a stored correction applied, when it is the next version of this document; else null. */

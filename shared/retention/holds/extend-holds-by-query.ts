@@ -58,12 +58,13 @@ export async function extendHoldsByQuery(
 }
 
 /**
- * Before a document's metadata is corrected: the open holds by query it matches as it is now, and has yet to be reached
- * by, are placed on it first, audited as `system:legal-hold-by-query`'s. A correction never lifts a hold: a document
- * archived into a hold's query and corrected out of it before the reconciler came by escaped the hold (a receipt of the
- * dispute's counterparty, relabelled at once, disposed of years later while the dispute was still open).
+ * Around a correction of a document's metadata: the open holds by query it matches as it is now, and has yet to be
+ * reached by, are placed on it, audited as `system:legal-hold-by-query`'s. Before the correction, because a correction
+ * never lifts a hold: a document archived into a hold's query and corrected out of it before the reconciler came by
+ * escaped the hold (a receipt of the dispute's counterparty, relabelled at once, disposed of years later while the
+ * dispute was still open). After it, for a document corrected into a hold's query.
  */
-export async function reachBeforeCorrection(tenantId: string, documentId: string, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<string[]> {
+export async function reachOpenHoldsByQuery(tenantId: string, documentId: string, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<string[]> {
   const open = await openHoldsByQuery(tenantId, deps);
   if (open.length === 0) return [];
   const doc = (await deps.retention.catalog.getVersioned(tenantId, documentId))?.item;
