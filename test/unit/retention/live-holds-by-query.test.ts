@@ -119,7 +119,7 @@ describe('a correction into an open hold by query', () => {
   it('holds the document at once, withdrawing the disposal approval it carried: a release everywhere before the reconciler came by leaves it for review', async () => {
     const { deps, holdId } = await heldYear();
     const other = await seedDueDocument(deps, T, OVER);
-    deps.catalog.documents.set(`${T}/${other.id}`, { ...doc(deps, other.id), fiscalYear: 2016, metadata: { fiscalYear: 2016 }, disposalApproval: { approvalId: 'ap-1', approvedAt: '2024-12-01T00:00:00.000Z', approvedBy: { subject: 'bob', kind: 'user' }, reason: 'review', retainUntil: OVER } as never });
+    deps.catalog.documents.set(`${T}/${other.id}`, { ...doc(deps, other.id), fiscalYear: 2016, metadata: { fiscalYear: 2016 }, disposalApproval: { approvalId: 'ap-1', approvedAt: '2024-12-01T00:00:00.000Z', approvedBy: { subject: 'bob', kind: 'user' }, reason: 'review', retainUntil: OVER } });
     const accountant: Principal = { tenantId: T, subject: 'cas', kind: 'user', person: 'cas', rightsSet: 'accountant', permissions: new Set(['documents:correct', 'documents:read']) };
     const { document } = await correctMetadata({ principal: accountant, documentId: other.id, patch: { fiscalYear: 2017 }, reason: 'it is a 2017 receipt', ifMatch: 1 }, deps);
     expect(document.holds).toMatchObject([{ id: holdId, withdrewDisposalApproval: { approvalId: 'ap-1' } }]);
