@@ -102,6 +102,13 @@ it('a hold by query on a year with no document holds the one archived later, unt
   await checkA11y(later, 'document reached by a live hold');
   await screenshot(later, 'live-holds-3-document-reached-later');
 
+  // On the document's screen, a release is of this document only: the dialog says the hold stays open for the rest.
+  const onDocument = (await open(`/documents/${encodeURIComponent(documentId)}`, { person: SECOND, rightsSet: 'tenant-admin' })).page;
+  await onDocument.locator('ul.holds li', { hasText: 'BD-19' }).getByRole('button', { name: 'Release the hold for case BD-19' }).click();
+  await onDocument.getByRole('dialog').getByText(/^This is a hold by query: it is released from this document only\. It stays open/).waitFor();
+  await checkA11y(onDocument, 'releasing a live hold from one document');
+  await onDocument.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+
   // Bert releases it everywhere; it is gone from the list.
   const second = await open('/legal-holds', { person: SECOND, rightsSet: 'tenant-admin' });
   await second.page.getByRole('button', { name: 'Release the hold for case BD-19' }).click();

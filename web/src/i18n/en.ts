@@ -256,6 +256,7 @@ export const en = {
     releaseNamed: (c: string) => `Release the hold for case ${c}`,
     releaseTitle: (c: string) => `Release the legal hold for case ${c}?`,
     releaseText: 'Once no hold is open, the document can be disposed of when its retention ends. Another person than the one who placed the hold must release it.',
+    releaseHereOnly: 'This is a hold by query: it is released from this document only. It stays open for its other documents and for those archived into its selection later; release it everywhere on the Legal holds screen.',
     releaseReason: 'Reason for the release',
     extend: 'Extend retention',
     extendIntro: (d: string) => `Kept until ${d} now. Retention can only be made longer.`,

@@ -178,6 +178,7 @@ export const nl: Dictionary = {
     releaseNamed: (c) => `De blokkade voor zaak ${c} opheffen`,
     releaseTitle: (c) => `De juridische blokkade voor zaak ${c} opheffen?`,
     releaseText: 'Zonder open blokkade kan het document worden vernietigd als de bewaartermijn voorbij is. Een ander dan wie de blokkade plaatste moet haar opheffen.',
+    releaseHereOnly: 'Dit is een blokkade op selectie: ze wordt alleen voor dit document opgeheven. Ze blijft open voor haar andere documenten en voor documenten die later in haar selectie worden gearchiveerd; hef haar overal op in het scherm Juridische blokkades.',
     releaseReason: 'Reden van het opheffen',
     extend: 'Bewaartermijn verlengen',
     extendIntro: (d) => `Nu bewaard tot ${d}. Een bewaartermijn kan alleen langer worden.`,

@@ -129,6 +129,7 @@ export function ReleaseHold({ d, hold }: { d: ArchiveDocument; hold: Hold }) {
         onCancel={() => { setDialog(false); release.reset(); }}
       >
         <p>{t.jobs.releaseText}</p>
+        {hold.query && <p>{t.jobs.releaseHereOnly}</p>}
         <TextField id={`rh-${hold.id}`} label={t.jobs.releaseReason} value={reason} onChange={setReason} error={errors.reason} maxLength={500} textarea />
       </ConfirmDialog>
     </>
