@@ -62,6 +62,9 @@ export interface OpenHoldQuery {
 export const heldByQuery = (doc: ArchivedDocument, open: readonly OpenHoldQuery[]): boolean =>
   open.some((h) => matchesHoldQuery(doc, h.query) && !(doc.holds ?? []).some((x) => x.id === h.holdId));
 
+/** Held for disposal's sake: an open hold of its own, or an open hold by query that has yet to reach it. */
+export const heldNow = (doc: ArchivedDocument, openHolds: readonly OpenHoldQuery[]): boolean => isHeld(doc) || heldByQuery(doc, openHolds);
+
 /**
  * Why a document may not be disposed of now, or null when it may. `openHolds`: the tenant's open holds by query; a
  * document one matches is held although the hold has not reached it yet (archived or corrected into its query since
@@ -69,7 +72,7 @@ export const heldByQuery = (doc: ArchivedDocument, open: readonly OpenHoldQuery[
  */
 export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean, openHolds: readonly OpenHoldQuery[] = []): Blocker | null {
   if (doc.status === 'disposed') return 'not-active';
-  if (isHeld(doc) || heldByQuery(doc, openHolds)) return 'legal-hold';
+  if (heldNow(doc, openHolds)) return 'legal-hold';
   if (!retentionOver(doc, now)) return 'not-expired';
   if (requireApproval && !approvedForDisposal(doc)) return 'approval-required';
   return null;

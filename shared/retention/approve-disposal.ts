@@ -11,8 +11,8 @@ import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import type { AuditStaging } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
-import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldByQuery, isHeld, latestApprovable } from '../kernel/retention-rules';
-import { openHoldsByQuery } from './holds/place-holds-by-query';
+import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
+import { openHoldQueries } from './holds/place-holds-by-query';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
@@ -92,8 +92,8 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // the disposal review shows it held). Approved, it kept the approval: the release everywhere does not touch a document
   // the hold never reached, so once released it went with an approval given while it was held, never reviewed again. A
   // hold by query placed after this read reaches the documents itself and withdraws what this approves (holdPlaced).
-  const openHolds = (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
-  const held = (d: ArchivedDocument) => isHeld(d) || heldByQuery(d, openHolds);
+  const openHolds = await openHoldQueries(tenantId, deps);
+  const held = (d: ArchivedDocument) => heldNow(d, openHolds);
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   let token: string | undefined;

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import type { ArchivedDocument } from '../kernel/document';
 import type { Page } from '../ports';
 import { approvedForDisposal, disposalBlocker, heldByQuery } from '../kernel/retention-rules';
-import { openHoldsByQuery } from './holds/place-holds-by-query';
+import { openHoldQueries } from './holds/place-holds-by-query';
 import { tenantPolicy } from './tenant-policy';
 
 export interface DueItem {
@@ -22,7 +22,7 @@ export async function listDueDocuments(tenantId: string, q: { before: string; li
   const page = await deps.retention.catalog.due(tenantId, new Date(q.before).toISOString(), q.limit, q.continuationToken);
   const at = new Date(Math.max(new Date(q.before).getTime(), deps.clock.now().getTime()));
   // A document an open hold by query has yet to reach is held as the sweep sees it.
-  const openHolds = (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
+  const openHolds = await openHoldQueries(tenantId, deps);
   return {
     requireDisposalApproval: policy.requireDisposalApproval,
     continuationToken: page.continuationToken,

@@ -5,7 +5,7 @@ import { DisposeOutcome, finishDisposals, prepareDisposal, PreparedDisposal } fr
 import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
 import { withdrawExportsHolding } from '../exports/withdraw-exports';
-import { openHoldsByQuery } from './holds/place-holds-by-query';
+import { openHoldQueries } from './holds/place-holds-by-query';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -137,7 +137,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       let after = from && tenantId === from.tenant ? from.after : '';
       // Read as stored now, once per tenant and run: a hold by query placed after this read reaches its documents itself
       // (one the run claimed first is reported in its `skipped`).
-      const openHolds = (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
+      const openHolds = await openHoldQueries(tenantId, deps);
       for (;;) {
         if (failed) return;
         if (exhausted()) {

@@ -10,6 +10,7 @@ import { ownChangeStaging, stagedWithFirstChange, writeWithAuditEntry } from '..
 import { skippedDocument, type SkippedDocument } from './legal-hold';
 import type { TenantRecord } from '../../ports';
 import type { Actor, LegalHold } from '../../kernel/retention';
+import type { OpenHoldQuery } from '../../kernel/retention-rules';
 import { actorOf } from '../update';
 import { canonicalJson } from '../../kernel/audit-chain';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
@@ -54,6 +55,11 @@ export async function markHoldByQueryReleased(tenantId: string, holdId: string, 
 /** The tenant's open holds by query, as stored now (never a cached copy: what they hold is decided from it). */
 export async function openHoldsByQuery(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<HoldByQueryRecord[]> {
   return deps.tenantRecords.list<HoldByQueryRecord>(tenantId, 'legal-hold-by-query', 'NOT IS_DEFINED(c.releasedAt)');
+}
+
+/** The tenant's open holds by query as the sweep, the disposal review and approvals judge documents by them. */
+export async function openHoldQueries(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<OpenHoldQuery[]> {
+  return (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
 }
 
 /** The hold's record as stored now, or null (a hold by query placed before records, unkeyed). */
