@@ -17,6 +17,7 @@ import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
 import { seedDocument } from '../support/seed';
+import { mapLimit } from '../../shared/kernel/concurrency';
 
 /** A hostile value: `text` as the caller means it; `url`, where given, is sent in a URL as it is (already percent-encoded); `json`, in a JSON body as it is. */
 interface Hostile {
@@ -403,26 +404,12 @@ async function send(route: RouteDef, r: Request, authorization = `Bearer ${sweep
   return row;
 }
 
-/** Runs `jobs` with at most `limit` at a time. */
-async function pool<T, R>(items: T[], limit: number, job: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await job(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 describe('every operation answers hostile values with a 4xx problem (never a 500) or takes them', () => {
   // The audit trail's reads first, while it is short: each searches or verifies the month the sweep writes thousands of entries to.
   const ordered = [...ROUTES.filter((r) => r.route.startsWith('audit')), ...ROUTES.filter((r) => !r.route.startsWith('audit'))];
   it.each(ordered.map((r) => [nameOf(r), r] as const))('%s', async (_name, route) => {
-    const rows = await pool(requestsOf(route), 8, (r) => send(route, r));
+    const rows = await mapLimit(requestsOf(route), 8, (r) => send(route, r));
     expect(rows.filter((r) => r.problem !== undefined || r.status >= 500)).toEqual([]);
   });
 
@@ -481,7 +468,7 @@ function credentialRows(): { slot: string; value: string; authorization: string 
 describe('a read and a change answer a credential with hostile values with a 4xx problem, never a 500', () => {
   it.each((['GET', 'POST'] as const).map((m) => [m, ROUTES.find((r) => r.auth === 'tenant' && r.method === m)!] as const))('%s', async (_method, route) => {
     const credentials = credentialRows();
-    const rows = await pool(credentials, 8, async (c) => ({ ...(await send(route, { slot: c.slot, value: c.value }, c.authorization)), slot: c.slot }));
+    const rows = await mapLimit(credentials, 8, async (c) => ({ ...(await send(route, { slot: c.slot, value: c.value }, c.authorization)), slot: c.slot }));
     expect(rows.filter((r) => r.problem !== undefined || r.status >= 500)).toEqual([]);
   });
 
