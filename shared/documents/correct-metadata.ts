@@ -4,7 +4,7 @@ import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../retention/policy';
 import { policyOf } from '../retention/tenant-policy';
-import { actorOf, lockAhead, protectEach, updateDocument } from '../retention/update';
+import { actorOf, lockAhead, protection, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
@@ -151,15 +151,17 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
       metadataHistory: [...(doc.metadataHistory ?? []), correction],
       ...correctionSearchFields(doc, corrected.fiscalYear, correction.at),
     };
+    // Storage is never less protective than the catalog says: blobs first.
+    const locks = retainUntil !== doc.retention.retainUntil && lockAhead(retainUntil, deps.clock.now()) ? protection(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : null;
     return {
       next,
       result: { document: next, correction },
       auditDetail: correctionAuditDetail(correction),
-      // Storage is never less protective than the catalog says: blobs first.
-      before: retainUntil !== doc.retention.retainUntil && lockAhead(retainUntil, deps.clock.now()) ? () => protectEach(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : undefined,
+      before: locks?.before,
       // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
       // write is the reconciler's to repeat, never this request's failure.
       after: async (written) => {
+        await locks?.after();
         const outcome = await storeCorrection(written.item, correction, deps).catch((err: unknown) => {
           deps.log.warn('correction not kept in storage yet; the reconciler writes it', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
           return null;

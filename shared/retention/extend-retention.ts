@@ -6,13 +6,13 @@ import { STORED_INSTANT } from '../kernel/instant';
 import { MIN_REMAINING_RETENTION_MS } from '../kernel/retention-rules';
 import type { RetentionExtension } from '../kernel/retention';
 import type { AuditStaging } from '../kernel/audit';
-import { actorOf, protectEach, updateDocument } from './update';
+import { actorOf, protection, updateDocument } from './update';
 
 /**
  * Moves retain-until later (to a whole second), on every blob (Set Immutability Policy) and then in the
  * catalog. Never shorter: 422. The same date again is a no-op, whose entry says `unchanged` (a retry of a lost answer).
  */
-export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock'>): Promise<ArchivedDocument> {
+export async function extendRetention(cmd: { principal: Principal; documentId: string; retainUntil: string; reason: string; audit?: AuditStaging }, deps: Pick<Deps, 'retention' | 'blobs' | 'clock' | 'log'>): Promise<ArchivedDocument> {
   const tenantId = cmd.principal.tenantId;
   // Storage locks a blob until a whole second (the immutability header is an RFC 1123 date): a retain-until with
   // milliseconds was kept in the catalog while every blob was locked until the second before it (and the reconciler
@@ -39,12 +39,14 @@ export async function extendRetention(cmd: { principal: Principal; documentId: s
     }
     const extension: RetentionExtension = { from, to, at: deps.clock.now().toISOString(), by: actorOf(cmd.principal), reason: cmd.reason };
     const next: ArchivedDocument = { ...doc, retention: { ...doc.retention, retainUntil: to, extensions: [...(doc.retention.extensions ?? []), extension] } };
+    const locks = protection(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, to));
     return {
       next,
       result: next,
       // In the tamper-evident log too, not only in the (rewritable) catalog item.
       auditDetail: `retain-until=${to};from=${from}`,
-      before: () => protectEach(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, to)),
+      before: locks.before,
+      after: locks.after,
     };
   }, cmd.audit);
 }

@@ -42,18 +42,51 @@ export const lockFor = (retainUntil: string, now: Date): string | null => (lockA
 
 /**
  * Gives each protected blob of the document a protection (`apply`: a hold flag, a later retain-until). A correction
- * blob not written yet (its write after the catalog's failed) is passed over: the reconciler writes it from the catalog
- * with the document's protection then. Any other blob that cannot take it fails the change (fail closed).
+ * blob not written yet (its request writes it after its catalog write, or that write failed) is passed over, and its
+ * name returned: the reconciler writes a missing one from the catalog with the document's protection then. Any other
+ * blob that cannot take it fails the change (fail closed).
  */
-export async function protectEach(deps: Pick<Deps, 'blobs'>, doc: ArchivedDocument, apply: (name: string) => Promise<void>): Promise<void> {
+export async function protectEach(deps: Pick<Deps, 'blobs'>, doc: ArchivedDocument, apply: (name: string) => Promise<void>): Promise<string[]> {
+  const passed: string[] = [];
   for (const name of protectedBlobNamesOf(doc)) {
     try {
       await apply(name);
     } catch (err) {
-      if (blobLayout.correctionVersion(name) !== null && !(await deps.blobs.exists(doc.tenantId, name))) continue;
+      if (blobLayout.correctionVersion(name) !== null && !(await deps.blobs.exists(doc.tenantId, name))) {
+        passed.push(name);
+        continue;
+      }
       throw err;
     }
   }
+  return passed;
+}
+
+/**
+ * A protection as the two storage steps of `updateDocument`: `before` gives it to every protected blob (protectEach),
+ * `after` (once the catalog holds the change) to the correction blobs `before` found not written yet and that are now.
+ * A correcting request writes its blob after its catalog write, then reads the document again and brings the blob up
+ * to it (correctionUpToDocument); a change whose catalog write came after that read, and whose storage step came
+ * before the blob, went by it, so the blob kept the older retain-until or no hold flag until the reconciler's run.
+ * That blob is written by the time this change's catalog write is done, in that order: looking again then closes it.
+ */
+export function protection(deps: Pick<Deps, 'blobs' | 'log'>, doc: ArchivedDocument, apply: (name: string) => Promise<void>): { before: () => Promise<void>; after: () => Promise<void> } {
+  let passed: string[] = [];
+  return {
+    before: async () => {
+      passed = await protectEach(deps, doc, apply);
+    },
+    // The change is stored by then: a storage fault here is the reconciler's to repair, never the request's failure.
+    after: async () => {
+      for (const name of passed) {
+        try {
+          if (await deps.blobs.exists(doc.tenantId, name)) await apply(name);
+        } catch (err) {
+          deps.log.warn('a correction blob not brought up to its document yet; the reconciler does', { tenantId: doc.tenantId, documentId: doc.id, blob: name, error: String(err) });
+        }
+      }
+    },
+  };
 }
 
 /** The veraPDF report the catalog names, with its SHA-256, once a verdict is recorded (none while pending). */

@@ -4,8 +4,8 @@ import type { LegalHold } from '../../kernel/retention';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { AuditStaging } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
-import { actorOf, updateDocument } from '../update';
-import { flagsInLine, HoldDeps, holdAuditDetail, PlaceHold, setBlobHolds } from './legal-hold';
+import { actorOf, protection, updateDocument } from '../update';
+import { flagsInLine, HoldDeps, holdAuditDetail, PlaceHold } from './legal-hold';
 
 export interface PlacedHold {
   hold: LegalHold;
@@ -64,13 +64,15 @@ export function holdPlaced(doc: ArchivedDocument, hold: LegalHold, deps: HoldDep
   // Its flags are set: nothing is left for a release's clearing to do.
   const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
   const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
+  const flags = protection(deps, doc, (name) => deps.blobs.setLegalHold(doc.tenantId, name, true));
   return {
     next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] } satisfies ArchivedDocument,
     placed,
     // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
     // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
     auditDetail: (withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id)) + detail,
-    before: () => setBlobHolds(deps, doc, true),
+    before: flags.before,
+    after: flags.after,
   };
 }
 

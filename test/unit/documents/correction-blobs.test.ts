@@ -10,6 +10,7 @@ import { indexFromManifest, CATALOG_REBUILD_ACTOR } from '../../../shared/docume
 import { reconcile } from '../../../shared/retention/reconcile';
 import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
+import { extendRetention } from '../../../shared/retention/extend-retention';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
@@ -121,4 +122,62 @@ it('a kept correction is held and released with the document, and a hold placed 
   expect(deps.blobs.blobs.get(`${T}/${doc.original.blobName}`)!.worm.legalHold).toBe(true);
   await run(deps);
   expect(stored(deps, doc.id, 3)!.worm.legalHold).toBe(true);
+});
+
+describe('a change that went by a correction blob not written yet looks again once its catalog write is done', () => {
+  const deferred = () => {
+    let open!: () => void;
+    const reached = new Promise<void>((r) => (open = r));
+    return { reached, open };
+  };
+  // The correcting request stops after its catalog write, before its blob; the other change runs its storage step
+  // (the blob missing: passed over) and stops before its catalog write; the correcting request then writes its blob
+  // and reads the document again (still the older retention, no hold), and only then is the other change's write done.
+  async function interleaved(change: (deps: InMemoryDeps, id: string) => Promise<unknown>) {
+    const deps = inMemoryDeps();
+    const doc = await archived(deps);
+    const blob = blobLayout.correction(doc.id, 2);
+    const blobDue = deferred();
+    const blobGo = deferred();
+    const put = deps.blobs.putCreateOnly.bind(deps.blobs);
+    deps.blobs.putCreateOnly = async (...args: Parameters<typeof put>) => {
+      if (args[1] === blob) {
+        blobDue.open();
+        await blobGo.reached;
+      }
+      return put(...args);
+    };
+    const correcting = correct(deps, doc.id, 1, { reference: 'INV-7' });
+    await blobDue.reached;
+    const replace = deps.retention.catalog.replace.bind(deps.retention.catalog);
+    const writeDue = deferred();
+    const writeGo = deferred();
+    deps.retention.catalog.replace = async (...args: Parameters<typeof replace>) => {
+      writeDue.open();
+      await writeGo.reached;
+      return replace(...args);
+    };
+    const changing = change(deps, doc.id);
+    // A change refused before its catalog write fails the test at once.
+    await Promise.race([writeDue.reached, changing]);
+    deps.retention.catalog.replace = replace;
+    blobGo.open();
+    await correcting;
+    expect(stored(deps, doc.id, 2)).toBeDefined();
+    writeGo.open();
+    await changing;
+    return { deps, doc, worm: stored(deps, doc.id, 2)!.worm };
+  }
+
+  it('an extension locks the blob until its new retain-until', async () => {
+    const { deps, doc, worm } = await interleaved((deps, id) => extendRetention({ principal: ann, documentId: id, retainUntil: '2100-01-01T00:00:00Z', reason: 'Litigation' }, deps));
+    expect((await deps.catalog.get(T, doc.id))!.retention.retainUntil).toBe('2100-01-01T00:00:00.000Z');
+    expect(Date.parse(worm.retainUntil!)).toBe(Date.parse('2100-01-01T00:00:00Z'));
+  });
+
+  it('a hold flags the blob', async () => {
+    const { deps, doc, worm } = await interleaved((deps, id) => placeHold({ principal: bob, documentId: id, reason: 'Dispute', caseReference: 'LG-9' }, deps));
+    expect((await deps.catalog.get(T, doc.id))!.legalHold).toBe(true);
+    expect(worm.legalHold).toBe(true);
+  });
 });
