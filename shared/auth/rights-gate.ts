@@ -17,27 +17,38 @@ export interface RightsGateRecord extends TenantRecord {
   lastChange: string;
 }
 
-/** The gate as a change read it: its version (null: never moved, no record yet, as before any change). */
-export interface RightsGate {
+/** A gate as a change read it: which gate, its version (null: never moved, no record yet, as before any change). */
+export interface TenantGate {
   tenantId: string;
+  /** The gate record's id, which is its type too (`rights-gate`, `holds-by-query-gate`). */
+  id: string;
   etag: string | null;
 }
+
+export type RightsGate = TenantGate;
 
 export const RIGHTS_GATE_ID = 'rights-gate';
 
 /**
- * Runs `attempt` on the gate as stored now, read before anything else; `attempt` returns CHANGED when its batch
- * (with `gateMoved`) found the gate or its other records moved, and runs again on fresh reads (kernel/concurrency.ts).
+ * Runs `attempt` on the tenant's gate `id` as stored now, read before anything else; `attempt` returns CHANGED when its
+ * batch (with `gateMoved`) found the gate or its other records moved, and runs again on fresh reads
+ * (kernel/concurrency.ts). The rights gate is one; a count kept under a cap is another (holds by query): of two changes
+ * counted at once into the last room, the second finds the gate moved, counts again and is refused.
  */
-export function underRightsGate<R>(what: string, tenantId: string, deps: { tenantRecords: TenantRecordsPort }, attempt: (gate: RightsGate) => Promise<R | typeof CHANGED>): Promise<R> {
+export function underTenantGate<R>(id: string, what: string, tenantId: string, deps: { tenantRecords: TenantRecordsPort }, attempt: (gate: TenantGate) => Promise<R | typeof CHANGED>): Promise<R> {
   return withFreshReads(what, async () => {
-    const found = await deps.tenantRecords.get<RightsGateRecord>(tenantId, RIGHTS_GATE_ID, 'rights-gate', { fresh: true });
-    return attempt({ tenantId, etag: found?.etag ?? null });
+    const found = await deps.tenantRecords.get<TenantRecord>(tenantId, id, id, { fresh: true });
+    return attempt({ tenantId, id, etag: found?.etag ?? null });
   });
 }
 
+/** `underTenantGate` on the tenant's rights gate. */
+export function underRightsGate<R>(what: string, tenantId: string, deps: { tenantRecords: TenantRecordsPort }, attempt: (gate: RightsGate) => Promise<R | typeof CHANGED>): Promise<R> {
+  return underTenantGate(RIGHTS_GATE_ID, what, tenantId, deps, attempt);
+}
+
 /** The write moving the gate past the version `gate` read, for the change's batch (first: the condition before the change). */
-export function gateMoved(gate: RightsGate, lastChange: string): TenantRecordWrite {
-  const record: RightsGateRecord = { id: RIGHTS_GATE_ID, tenantId: gate.tenantId, type: 'rights-gate', lastChange };
+export function gateMoved(gate: TenantGate, lastChange: string): TenantRecordWrite {
+  const record: RightsGateRecord | (TenantRecord & { lastChange: string }) = { id: gate.id, tenantId: gate.tenantId, type: gate.id, lastChange };
   return gate.etag === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: gate.etag };
 }

@@ -68,8 +68,8 @@ const ZConfig = z
     ARCHIVE_MAX_RIGHTS_SETS: z.coerce.number().int().min(1).max(10_000).default(200),
     /**
      * Most open legal holds by query a tenant may have: each is searched for new documents by every reconciler run and
-     * read by every sweep of the tenant. One more is refused (409 tenant_limit_reached); checked before the hold's record
-     * is made, so placings sent at once may pass it by their number.
+     * read by every sweep of the tenant. One more is refused (409 tenant_limit_reached); counted under the tenant's gate
+     * of holds by query, so placings sent at once never pass it.
      */
     ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY: z.coerce.number().int().min(1).max(10_000).default(200),
     /** Most rights assignments (people given a set) a tenant may have: each SoD policy check and GET /rights-assignments reads them all. */

@@ -16,6 +16,7 @@ import { canonicalJson } from '../../kernel/audit-chain';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import { releaseAsEverywhere } from './release-hold';
 import { assertWithinTenantLimit } from '../../auth/tenant-limits';
+import { gateMoved, underTenantGate } from '../../auth/rights-gate';
 
 /**
  * A hold by query, as placed: the record every hold by query has (keyed or not; before holds by query were live, only
@@ -40,6 +41,8 @@ export interface HoldByQueryRecord extends TenantRecord {
   releaseReason?: string;
 }
 export const holdByQueryRecordId = (holdId: string) => `legal-hold-by-query:${holdId}`;
+/** The tenant's gate its holds by query are counted under (rights-gate.ts underTenantGate). */
+export const HOLDS_BY_QUERY_GATE_ID = 'holds-by-query-gate';
 
 /** Notes a hold by query's release everywhere in its record: it reaches no document more. */
 export async function markHoldByQueryReleased(tenantId: string, holdId: string, release: { by: Actor; at: string; reason: string }, deps: Pick<HoldDeps, 'tenantRecords'>, audit?: AuditStaging): Promise<void> {
@@ -143,11 +146,18 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   // Made by this request (not a retry of one that made it): nothing it answers is a replay.
   let madeNow = false;
   if (!earlier) {
-    // Every open one is searched for new documents by each reconciler run: a tenant's number of them is bounded.
-    assertWithinTenantLimit('holds-by-query', (await openHoldsByQuery(tenantId, deps)).length, deps.config.ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY);
     const record: HoldByQueryRecord = { id: holdByQueryRecordId(holdId), tenantId, type: 'legal-hold-by-query', holdId, placedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request: asked };
-    // The request's entry goes with the record: stored before any document is held under it.
-    const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
+    // Every open one is searched for new documents by each reconciler run: a tenant's number of them is bounded. Counted
+    // under the tenant's gate of holds by query, which the record's batch moves: of two placed at once into the last
+    // room, the second finds the gate moved, counts again and is refused (counted before and written after, both passed).
+    const created = await underTenantGate(HOLDS_BY_QUERY_GATE_ID, 'The legal holds by query', tenantId, deps, async (gate) => {
+      assertWithinTenantLimit('holds-by-query', (await openHoldsByQuery(tenantId, deps)).length, deps.config.ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY);
+      // The request's entry goes with the record: stored before any document is held under it.
+      const written = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.batch(tenantId, [gateMoved(gate, record.id), { op: 'create', record }], outbox), (r) => r === 'written');
+      if (written === 'written') return 'created' as const;
+      // The same key sent at once made it first, or another hold by query moved the gate: count again.
+      return (await holdByQueryRecord(tenantId, holdId, deps)) ? ('exists' as const) : CHANGED;
+    });
     madeNow = created === 'created';
     if (created === 'exists') earlier = await holdByQueryRecord(tenantId, holdId, deps); // the same key sent at once made it first
     if (earlier) sameHoldRequest(holdId, earlier.request, asked);

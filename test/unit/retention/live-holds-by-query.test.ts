@@ -219,4 +219,14 @@ describe('a tenant\'s open holds by query are bounded', () => {
     await releaseHoldEverywhere({ principal: archivist, holdId: first.holdId, reason: 'audit closed' }, deps);
     await expect(placeHoldsByQuery({ principal: auditor, reason: 'audit', caseReference: 'FA-2016', query: { fiscalYear: 2016 } }, deps)).resolves.toMatchObject({ documentIds: [] });
   });
+
+  it('placed at once into the last room, one is made and the rest refused: each counts under the gate the others move', async () => {
+    const deps = inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY: '2' }));
+    await placeHoldsByQuery({ principal: auditor, ...FY2017 }, deps);
+    const years = [2012, 2013, 2014, 2015];
+    const placed = await Promise.allSettled(years.map((fiscalYear) => placeHoldsByQuery({ principal: auditor, reason: 'audit', caseReference: `FA-${fiscalYear}`, query: { fiscalYear } }, deps)));
+    expect(placed.filter((p) => p.status === 'fulfilled')).toHaveLength(1);
+    for (const p of placed.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) expect(p.reason).toMatchObject({ code: 'tenant_limit_reached' });
+    expect(deps.tenantRecords.stored(T, 'legal-hold-by-query')).toHaveLength(2);
+  });
 });
