@@ -3,7 +3,7 @@
  * taking from someone above them (the rights floor) through what the other attack tests do not try: a set that people
  * hold only through their identity provider's claim, deleted and made again under its name.
  */
-import { call, putAsRead } from '../support/http';
+import { call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet } from '../support/rights-seed';
 
