@@ -1,9 +1,10 @@
 /**
  * Rights administration attacked by one accountable person with a valid account of a tenant (brief redteam-rights):
- * taking from someone above them (the rights floor) through what the other attack tests do not try: a set that people
- * hold only through their identity provider's claim, deleted and made again under its name.
+ * taking from someone above them (the rights floor) and locking the tenant out of administration, through what the other
+ * attack tests do not try: a set that people hold only through their identity provider's claim (deleted and made again
+ * under its name; a strengthened SoD policy turning their claimed set into a refused pair).
  */
-import { call } from '../support/http';
+import { call, putAsRead } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet } from '../support/rights-seed';
 
@@ -44,5 +45,21 @@ describe('the rights floor holds for a set people hold through their identity pr
     await seedRightsSet(archive, tenant, 'it-admins', [...ADMIN_POWERS]);
     const ada = await archive.token({ tenant, sub: 'ada', rights: 'tenant-admin' });
     expect((await call(`${archive.url}/rights-sets/it-admins`, { method: 'DELETE', token: ada })).status).toBe(204);
+  });
+});
+
+describe('a strengthened SoD policy does not lock out people whose identity provider claims the set', () => {
+  it('a pair inside tenant-admin is refused (409 naming the set) while a tenant-admin by claim has signed in, and the admins still act', async () => {
+    const tenant = newTenant('rra-pol');
+    await seedRightsSet(archive, tenant, 'rights-clerks', ['rights:manage', 'documents:read']);
+    // The tenant's administrators are tenant-admins by their identity provider's claim, as a tenant starts.
+    const ada = await archive.token({ tenant, sub: 'ada', rights: 'tenant-admin' });
+    expect((await call(`${archive.url}/rights-sets`, { token: ada })).status).toBe(200);
+    const rick = await archive.token({ tenant, sub: 'rick', rights: 'rights-clerks' });
+    // Rick declares audit:read × rights:manage in conflict: fine for his own set, fatal to every tenant-admin by claim.
+    const res = await putAsRead(`${archive.url}/sod-policy`, { conflicts: [['documents:write', 'retention:approve'], ['audit:read', 'rights:manage']], uploaderCannotApproveDisposal: true }, { token: rick });
+    expect(res.json).toMatchObject({ status: 409, code: 'conflicting_rights_held' });
+    expect(res.json.holders).toEqual([expect.objectContaining({ rightsSet: 'tenant-admin', conflict: ['audit:read', 'rights:manage'], subjects: ['ada'] })]);
+    expect((await call(`${archive.url}/rights-sets`, { token: ada })).status).toBe(200);
   });
 });
