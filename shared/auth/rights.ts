@@ -66,7 +66,8 @@ export class TenantRights {
     // was a tenant-admin by claim, and all of them were refused from then on (conflicting-permissions): nobody left to
     // approve undoing it.
     const assigned = new Set(assignments.map((a) => a.subject));
-    const claimed = sightings.filter((s) => !assigned.has(s.person) && s.rightsSet !== '');
+    // The caller's own sign-in is `caller` (their token's set), not one more subject.
+    const claimed = sightings.filter((s) => !assigned.has(s.person) && s.rightsSet !== '' && !(principal.kind === 'user' && s.person === principal.subject));
     const holding = (rightsSet: string, permissions: readonly Permission[]): RightsHolding => ({
       rightsSet,
       permissions,
