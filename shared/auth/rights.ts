@@ -8,6 +8,7 @@ import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPo
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
 import { listRightsAssignments } from './rights-sets/list-rights-assignments';
 import { actor, isBuiltIn, RightsSetRecord } from './rights-sets/rights-records';
+import type { PersonSightingRecord } from './person-sightings';
 
 export interface SodPolicyRecord extends TenantRecord, SodPolicy {
   type: 'sod-policy';
@@ -52,22 +53,29 @@ export class TenantRights {
 
   /**
    * A policy must not be violated by what exists already: every tenant set, and every built-in set
-   * that is assigned, held by an unrevoked key or by the caller, is checked; otherwise 409
-   * `conflicting_rights_held` naming the sets, their subjects and keys (so nobody is locked out by,
-   * or keeps holding, a pair the tenant just declared). Rights claimed only in other people's tokens
-   * are not known here: such a principal is refused at action time.
+   * that is assigned, claimed at a sign-in of someone without an assignment, held by an unrevoked key or by
+   * the caller, is checked; otherwise 409 `conflicting_rights_held` naming the sets, their subjects and keys
+   * (so nobody is locked out by, or keeps holding, a pair the tenant just declared). A claim not yet seen here
+   * (someone who never signed in) is not known: such a principal is refused at action time.
    */
   async checkPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[]): Promise<void> {
     const tenantId = principal.tenantId;
-    const [sets, assignments] = await Promise.all([this.records.list<RightsSetRecord>(tenantId, 'rights-set'), listRightsAssignments(tenantId, { tenantRecords: this.records })]);
+    const [sets, assignments, sightings] = await Promise.all([this.records.list<RightsSetRecord>(tenantId, 'rights-set'), listRightsAssignments(tenantId, { tenantRecords: this.records }), this.records.list<PersonSightingRecord>(tenantId, 'person-sighting')]);
+    // People without an assignment act with the set their identity provider claimed (tenant, then the claim): known from
+    // their last sign-in here. Left out, a rights manager declared a pair inside tenant-admin while every administrator
+    // was a tenant-admin by claim, and all of them were refused from then on (conflicting-permissions): nobody left to
+    // approve undoing it.
+    const assigned = new Set(assignments.map((a) => a.subject));
+    // The caller's own sign-in is `caller` (their token's set), not one more subject.
+    const claimed = sightings.filter((s) => !assigned.has(s.person) && s.rightsSet !== '' && !(principal.kind === 'user' && s.person === principal.subject));
     const holding = (rightsSet: string, permissions: readonly Permission[]): RightsHolding => ({
       rightsSet,
       permissions,
-      subjects: assignments.filter((a) => a.rightsSet === rightsSet).map((a) => a.subject),
+      subjects: [...assignments.filter((a) => a.rightsSet === rightsSet).map((a) => a.subject), ...claimed.filter((s) => s.rightsSet === rightsSet).map((s) => s.person).sort()],
       apiKeys: keys.filter((k) => k.rightsSet === rightsSet).map((k) => k.keyId).sort(),
       caller: principal.rightsSet === rightsSet,
     });
-    const builtInHeld = new Set([...assignments.map((a) => a.rightsSet), ...keys.map((k) => k.rightsSet), principal.rightsSet].filter(isBuiltIn));
+    const builtInHeld = new Set([...assignments.map((a) => a.rightsSet), ...claimed.map((s) => s.rightsSet), ...keys.map((k) => k.rightsSet), principal.rightsSet].filter(isBuiltIn));
     const conflicting = heldConflicts(policy, [
       ...sets.map((s) => holding(s.name, s.permissions)),
       ...[...builtInHeld].sort().map((name) => holding(name, BUILT_IN_RIGHTS_SETS[name]!)),

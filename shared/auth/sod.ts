@@ -5,7 +5,7 @@ import { type Permission, type Principal, personHolds, personOf } from '../kerne
 export const SOD_RULES = {
   'self-assignment': 'Nobody assigns a rights set to, or removes one from, themselves (nor through an API key of theirs).',
   'rights-ceiling': 'Nobody grants a permission they do not hold: an API key, a rights assignment or an added permission of a rights set carries only permissions its creator holds; nor removes an assignment (which hands the person the set their identity provider claims, where rights come from the tenant, then the claim) without holding what everyone who placed it held.',
-  'rights-floor': 'Nobody takes from a person a permission of the tenant-admin set they do not hold themselves: replacing or removing a rights assignment, or removing a permission from a rights set, may take away only such permissions the changer holds (documents:write, holds:place and retention:extend, outside that set, anyone with rights:manage may take).',
+  'rights-floor': 'Nobody takes from a person a permission of the tenant-admin set they do not hold themselves: replacing or removing a rights assignment, removing a permission from a rights set, or deleting a set, may take away only such permissions the changer holds (documents:write, holds:place and retention:extend, outside that set, anyone with rights:manage may take).',
   'own-rights': 'Nobody changes or deletes the rights set they hold themselves.',
   'conflicting-permissions': 'The tenant declared these permissions as conflicting: one principal may not hold both.',
   'uploader-approves-disposal': 'The uploader of a document cannot approve its disposal.',

@@ -197,11 +197,17 @@ describe('rights sets and segregation of duties', () => {
     expect((await put('/rights-sets/clerk', { permissions: ['documents:write', 'audit:read'] })).json.rule).toBe('conflicting-permissions');
     await put('/rights-sets/reader', { permissions: ['documents:read', 'audit:read'] });
     expect((await put('/rights-assignments/frank', { rightsSet: 'reader' })).status).toBe(200);
-    // A token whose claimed set holds the pair is refused at action time.
+    // Someone whose identity provider claimed a set holding the pair at their sign-in here holds it: the policy is refused, naming them.
+    const stronger = { conflicts: [DEFAULT, ['documents:write', 'audit:read'], ['documents:write', 'holds:place']] };
     const claimed = await archive.token({ tenant, sub: 'gina', rights: 'archivist' });
     expect((await call(`${archive.url}/documents`, { token: claimed })).status).toBe(200);
-    expect((await put('/sod-policy', { conflicts: [DEFAULT, ['documents:write', 'audit:read'], ['documents:write', 'holds:place']] })).status).toBe(200);
-    const refused = await call(`${archive.url}/documents`, { token: claimed });
+    const held = await put('/sod-policy', stronger);
+    expect(held.json).toMatchObject({ status: 409, code: 'conflicting_rights_held', holders: [{ rightsSet: 'archivist', conflict: ['documents:write', 'holds:place'], subjects: ['gina'], caller: false }] });
+    // Her assignment decides for her once she has one; a claim not seen yet is refused at action time.
+    expect((await put('/rights-assignments/gina', { rightsSet: 'accountant' })).status).toBe(200);
+    expect((await put('/sod-policy', stronger)).status).toBe(200);
+    const unseen = await archive.token({ tenant, sub: 'hana', rights: 'archivist' });
+    const refused = await call(`${archive.url}/documents`, { token: unseen });
     expect(refused.json).toMatchObject({ status: 403, code: 'segregation_of_duties', rule: 'conflicting-permissions' });
   });
 });

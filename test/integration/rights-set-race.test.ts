@@ -9,6 +9,7 @@
 import { call, putAsRead } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { interleave } from '../support/interleave';
+import { seedRightsSet } from '../support/rights-seed';
 
 let archive: TestArchive;
 beforeAll(async () => {
@@ -113,15 +114,19 @@ it('a key judged on the set before it was widened beyond its creator is judged a
 });
 
 describe('the SoD policy tightened while a rights set is widened: the later writer is judged again (the tenant\'s rights gate)', () => {
-  // The pair is tenant-admin's (claimed in tokens only, which no policy check sees); the policy is set by a person whose
-  // own set holds rights:manage alone. No policy is stored yet: the default applies.
-  const pair = ['exports:create', 'audit:read'];
+  // A pair no tenant-admin holds (its holders' sign-ins are holdings the policy check sees): the bookkeeper set holds
+  // documents:write (seeded, as nobody here may give it), a person whose set holds audit:read widens it with that, and
+  // the policy is set by a person whose own set holds rights:manage alone. No policy is stored yet: the default applies.
+  const pair = ['documents:write', 'audit:read'];
   const tighter = { conflicts: [['documents:write', 'retention:approve'], pair], uploaderCannotApproveDisposal: true };
-  const widened = { permissions: ['documents:read', ...pair] };
+  const widened = { permissions: ['audit:read', 'documents:read', 'documents:write'] };
 
   async function tenantWithPolicyAdmin() {
-    const { tenant, first, second } = await tenantWithSet();
-    expect((await call(`${archive.url}/rights-sets/policy-admins`, { ...json('PUT', { permissions: ['rights:manage'] }), token: first })).status).toBe(200);
+    const tenant = newTenant('rights-race-gate');
+    await seedRightsSet(archive, tenant, 'bookkeeper', ['documents:read', 'documents:write']);
+    await seedRightsSet(archive, tenant, 'auditors-admin', ['audit:read', 'documents:read', 'rights:manage']);
+    await seedRightsSet(archive, tenant, 'policy-admins', ['rights:manage']);
+    const second = await archive.token({ tenant, sub: 'auditor-admin', rights: 'auditors-admin' });
     const policyAdmin = await archive.token({ tenant, sub: 'policy-admin', rights: 'policy-admins' });
     const stored = async () => ({
       policy: (await call(`${archive.url}/sod-policy`, { token: policyAdmin })).json.conflicts,
@@ -143,7 +148,7 @@ describe('the SoD policy tightened while a rights set is widened: the later writ
     );
     expect(changed.status).toBe(409);
     expect(changed.json).toMatchObject({ code: 'conflicting_rights_held', holders: [{ rightsSet: 'bookkeeper', conflict: pair }] });
-    expect(await stored()).toEqual({ policy: [['documents:write', 'retention:approve']], bookkeeper: ['audit:read', 'documents:read', 'exports:create'] });
+    expect(await stored()).toEqual({ policy: [['documents:write', 'retention:approve']], bookkeeper: ['audit:read', 'documents:read', 'documents:write'] });
   });
 
   it('a set judged on the policy before it was tightened is refused (403 conflicting-permissions), and stays as it was', async () => {
@@ -159,6 +164,6 @@ describe('the SoD policy tightened while a rights set is widened: the later writ
     );
     expect(put.status).toBe(403);
     expect(put.json).toMatchObject({ code: 'segregation_of_duties', rule: 'conflicting-permissions', conflict: pair, rightsSet: 'bookkeeper' });
-    expect(await stored()).toEqual({ policy: tighter.conflicts, bookkeeper: ['documents:read'] });
+    expect(await stored()).toEqual({ policy: tighter.conflicts, bookkeeper: ['documents:read', 'documents:write'] });
   });
 });

@@ -107,7 +107,9 @@ it('a stronger policy applies at once; one that existing assignments, keys or se
   expect(refused.status).toBe(409);
   expect(refused.json).toMatchObject({ code: 'conflicting_rights_held' });
   expect(refused.json.holders).toEqual([
-    { rightsSet: 'admin-writer', conflict: ['documents:read', 'documents:write'], subjects: [], apiKeys: [], caller: false },
+    // dora and ines hold theirs by their identity provider's claim, seen at their sign-in.
+    { rightsSet: 'admin-writer', conflict: ['documents:read', 'documents:write'], subjects: ['dora'], apiKeys: [], caller: false },
+    { rightsSet: 'integration-admin', conflict: ['documents:read', 'documents:write'], subjects: ['ines'], apiKeys: [], caller: false },
     { rightsSet: 'uploader', conflict: ['documents:read', 'documents:write'], subjects: ['erin'], apiKeys: [key.json.id], caller: false },
   ]);
   expect((await policy()).conflicts).toEqual([DEFAULT]);

@@ -8,10 +8,12 @@ import type { Clock } from '../../clock';
 import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
+import { assertWithinFloor } from './rights-floor';
 import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
- * Only a set nobody holds (no assignment, no key in use) may go. Deleted only as it was when nobody held it:
+ * Only a set nobody holds (no assignment, no key in use) may go, and only by someone holding the tenant-admin powers it
+ * gives (the rights floor: people may hold it through their identity provider's claim). Deleted only as it was when nobody held it:
  * an assignment written since rewrote the set in its batch (assign-rights-set.ts), so the delete fails and the
  * holders are looked for again. The deletion moves the tenant's rights gate too, like every write of a set.
  */
@@ -22,6 +24,10 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
   return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     const found = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set', { fresh: true });
     if (!found) throw new ArchiveError('rights_set_not_found');
+    // Deleting takes all the set gives from whoever claims it in their identity provider's token (no holding the check
+    // below sees), and a set made again under the name starts from nothing, so no floor judges it: judged here as a
+    // narrowing to nothing (rights-floor.ts), never a tenant-admin's power the deleter lacks.
+    assertWithinFloor(principal, found.value.permissions, [], { rightsSet: name });
     const assigned = await deps.tenantRecords.list<RightsAssignmentRecord>(principal.tenantId, 'rights-assignment', 'c.rightsSet = @n', [{ name: '@n', value: name }]);
     if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps.clock.now(), deps)).includes(name)) {
       throw new ArchiveError('rights_set_in_use', { detail: 'Reassign the users and revoke the API keys that hold this set first.' });

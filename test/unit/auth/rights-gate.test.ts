@@ -39,8 +39,10 @@ async function refusal(p: Promise<unknown>): Promise<Record<string, unknown>> {
 describe('a SoD policy tightened while a rights set is widened', () => {
   async function clerks() {
     const deps = inMemoryDeps();
-    // alice signed in as a tenant-admin: she still holds rights:manage when her proposal is approved.
-    await signedIn(deps.tenantRecords, T, ['alice'], deps.clock.now());
+    // alice signed in with a set of rights:manage: she still holds it when her proposal is approved. (Not tenant-admin,
+    // which holds the pair these tests declare: the policy would be refused for her holding, rights.ts checkPolicy.)
+    await putRightsSet(bob, 'managers', ['rights:manage'], deps.clock.now(), deps);
+    await signedIn(deps.tenantRecords, T, ['alice'], deps.clock.now(), 'managers');
     await putRightsSet(alice, 'clerks', ['documents:read', 'documents:download'], deps.clock.now(), deps);
     return deps;
   }
