@@ -5,12 +5,12 @@ import { toPublicApiKey } from '../shared/auth/api-keys/api-key';
 import { createApiKey, judgeKeyRightsSet } from '../shared/auth/api-keys/create-api-key';
 import { listApiKeys, ZListApiKeysQuery } from '../shared/auth/api-keys/list-api-keys';
 import { revokeApiKey } from '../shared/auth/api-keys/revoke-api-key';
-import { assignRightsSet } from '../shared/auth/rights-sets/assign-rights-set';
+import { assignRightsSet, rightsAssignmentPrecondition } from '../shared/auth/rights-sets/assign-rights-set';
 import { deleteRightsSet } from '../shared/auth/rights-sets/delete-rights-set';
 import { listRightsAssignmentsToReview } from '../shared/auth/rights-sets/list-rights-assignments';
 import { listRightsSets } from '../shared/auth/rights-sets/list-rights-sets';
 import { putRightsSet, rightsSetPrecondition } from '../shared/auth/rights-sets/put-rights-set';
-import { actor, rightsSetETag } from '../shared/auth/rights-sets/rights-records';
+import { actor, rightsAssignmentETag, rightsSetETag } from '../shared/auth/rights-sets/rights-records';
 import { unassignRightsSet } from '../shared/auth/rights-sets/unassign-rights-set';
 import { assertWithinCeiling, SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
 import { proposalTarget, toPublicProposal, ZListSodPolicyProposalsQuery } from '../shared/auth/sod-policy-proposals';
@@ -57,7 +57,7 @@ const ZGrant = z.strictObject({
   expiresAt: instant,
 });
 
-const publicAssignment = (a: { subject: string; rightsSet: string; assignedAt: string; assignedBy: { subject: string; kind: string; person?: string }; endedWithKey?: string }) => ({ subject: a.subject, rightsSet: a.rightsSet, assignedAt: a.assignedAt, assignedBy: a.assignedBy, ...(a.endedWithKey ? { endedWithKey: a.endedWithKey } : {}) });
+const publicAssignment = (a: { subject: string; rightsSet: string; assignedAt: string; assignedBy: { subject: string; kind: string; person?: string }; version?: string; endedWithKey?: string }) => ({ subject: a.subject, rightsSet: a.rightsSet, assignedAt: a.assignedAt, assignedBy: a.assignedBy, version: rightsAssignmentETag(a), ...(a.endedWithKey ? { endedWithKey: a.endedWithKey } : {}) });
 
 export const createApiKeyOp = operation({
   name: 'createApiKey', method: 'POST', route: 'api-keys', tags: ['access'], summary: "Create an API key (shown once); it acts for its creator's person and never beyond the creator's permissions",
@@ -169,14 +169,16 @@ export const listRightsAssignmentsOp = operation({
 
 export const putRightsAssignmentOp = operation({
   name: 'putRightsAssignment', method: 'PUT', route: 'rights-assignments/{subject}', tags: ['access'], summary: "Assign a rights set to a subject (never oneself; only a set within the caller's permissions)",
+  description: 'An assignment replaces the one the subject holds. If-None-Match: * assigns only a subject without one, and If-Match with the assignment\'s `version` as `GET /rights-assignments` lists it replaces only that assignment: otherwise 412 `precondition_failed` naming the set the subject holds now, who assigned it and when, and nothing changes (the web app always sends one, so nobody replaces an assignment unawares). Without either, the assignment is written over whatever is stored.',
   auth: 'tenant', permission: 'rights:manage', action: 'rights-assignment.put',
   params: ZSubjectParams, paramsError: 'rights_assignment_not_found',
   target: (p) => `subject:${p.subject}`,
   body: { json: ZAssignment, example: { rightsSet: 'auditor' } },
   responses: { 200: { description: 'Saved', json: ZRightsAssignment } },
-  errors: ['rights_set_not_found', 'tenant_limit_reached'],
-  handler: async ({ params, body, principal, audit }, deps) => {
-    return reply(200, publicAssignment(await assignRightsSet(principal, params.subject, body.rightsSet, deps.clock.now(), deps, audit.staging(200))));
+  errors: ['rights_set_not_found', 'tenant_limit_reached', 'precondition_failed'],
+  handler: async ({ req, params, body, principal, audit }, deps) => {
+    const precondition = rightsAssignmentPrecondition(req.headers.get('if-match'), req.headers.get('if-none-match'));
+    return reply(200, publicAssignment(await assignRightsSet(principal, params.subject, body.rightsSet, deps.clock.now(), deps, audit.staging(200), precondition)));
   },
 });
 

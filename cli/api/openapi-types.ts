@@ -600,7 +600,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Assign a rights set to a subject (never oneself; only a set within the caller's permissions) */
+        /**
+         * Assign a rights set to a subject (never oneself; only a set within the caller's permissions)
+         * @description An assignment replaces the one the subject holds. If-None-Match: * assigns only a subject without one, and If-Match with the assignment's `version` as `GET /rights-assignments` lists it replaces only that assignment: otherwise 412 `precondition_failed` naming the set the subject holds now, who assigned it and when, and nothing changes (the web app always sends one, so nobody replaces an assignment unawares). Without either, the assignment is written over whatever is stored.
+         */
         put: operations["putRightsAssignment"];
         post?: never;
         /** Remove a subject's assignment */
@@ -10436,6 +10439,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             };
+                            /** @description The assignment's ETag: send it as If-Match to replace exactly this assignment (PUT /rights-assignments/{subject}). */
+                            version: string;
                             /** @description The assignment was made through this API key, which (or a key above it) has since been revoked or has expired: it still applies; review it. */
                             endedWithKey?: string;
                         }[];
@@ -10612,6 +10617,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         };
+                        /** @description The assignment's ETag: send it as If-Match to replace exactly this assignment (PUT /rights-assignments/{subject}). */
+                        version: string;
                         /** @description The assignment was made through this API key, which (or a key above it) has since been revoked or has expired: it still applies; review it. */
                         endedWithKey?: string;
                     };
@@ -10719,6 +10726,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {unknown} */
                         code?: "tenant_limit_reached";
+                    };
+                };
+            };
+            /** @description Problem: precondition_failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://archive.example/problems/precondition-failed",
+                     *       "title": "precondition_failed",
+                     *       "status": 412,
+                     *       "code": "precondition_failed",
+                     *       "requestId": "b9e0c1d2-0000-4000-8000-000000000000"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
                     };
                 };
             };

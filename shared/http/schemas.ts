@@ -154,6 +154,7 @@ export const ZRightsAssignment = z.strictObject({
   rightsSet: z.string(),
   assignedAt: ZInstant,
   assignedBy: ZActor,
+  version: z.string().describe('The assignment\'s ETag: send it as If-Match to replace exactly this assignment (PUT /rights-assignments/{subject}).'),
   /** Listed only: made through an API key that has since ended (or one above it); the assignment stays, for the admin to review. */
   endedWithKey: z.string().optional().describe('The assignment was made through this API key, which (or a key above it) has since been revoked or has expired: it still applies; review it.'),
 });

@@ -168,6 +168,12 @@ it('assigns a rights set to someone once the sets are listed, and refuses the ad
   await fresh.context.close();
 
   await goTo(page, 'Rights', 'Rights');
+  // Carla holds a set now: the form says which before it replaces it, and replaces exactly that assignment.
+  await page.getByLabel('Person', { exact: true }).fill('carla@acme.example');
+  await page.getByText('carla@acme.example holds Accountant (accountant) now: assigning replaces it.').waitFor();
+  await page.locator('#r-set').selectOption('auditor');
+  await page.getByRole('button', { name: 'Replace', exact: true }).click();
+  await page.getByRole('row', { name: /carla@acme\.example.*auditor/ }).waitFor();
 
   await page.getByLabel('Person', { exact: true }).fill(ADMIN);
   await page.locator('#r-set').selectOption('auditor');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import { CHANGED } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
@@ -9,9 +10,32 @@ import type { TenantRights } from '../rights';
 import type { Config } from '../../config';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
 import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
+import { type ScreenPrecondition, screenPrecondition } from './screen-precondition';
+
+/** The If-Match / If-None-Match of a `PUT /rights-assignments/{subject}`, read as screen-precondition.ts reads them. */
+export const rightsAssignmentPrecondition = (ifMatch: string | null, ifNoneMatch: string | null): ScreenPrecondition | null =>
+  screenPrecondition({ tag: 'rights-assignment', what: 'rights assignment', listedBy: 'GET /rights-assignments' }, ifMatch, ifNoneMatch);
+
+/**
+ * 412 unless the subject's assignment as stored is the one the caller saw (`precondition`); nothing is written. An
+ * assignment replaces the one the subject held: without it, an admin giving bob `auditor` took his `archivist` away
+ * unawares, and a screen read before another admin's assignment wrote over it.
+ */
+function assertAssignmentPrecondition(subject: string, current: RightsAssignmentRecord | undefined, precondition: ScreenPrecondition | null): void {
+  if (!precondition) return;
+  const by = current ? `${current.assignedBy.subject} at ${current.assignedAt}` : '';
+  if ('absent' in precondition) {
+    if (current) throw new ArchiveError('precondition_failed', { detail: `${subject} holds the rights set ${current.rightsSet} (assigned by ${by}): nothing was changed. Assigning another replaces it: read the assignments again and replace it knowingly.`, extensions: { subject, rightsSet: current.rightsSet } });
+    return;
+  }
+  if (!current) throw new ArchiveError('precondition_failed', { detail: `The assignment of ${subject} was removed since it was read: nothing was changed.`, extensions: { subject } });
+  if (precondition.version !== '*' && precondition.version !== rightsAssignmentETag(current)) {
+    throw new ArchiveError('precondition_failed', { detail: `The assignment of ${subject} was changed since it was read, by ${by} (now ${current.rightsSet}): nothing was changed. Read it again and decide on what it is now.`, extensions: { subject, rightsSet: current.rightsSet } });
+  }
+}
 
 /**
  * Gives a subject a rights set (replacing the one it had): never to oneself, never beyond what the assigner holds.
@@ -22,7 +46,7 @@ import { rightsSetPermissions } from './rights-set-permissions';
  * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
-export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] } }, audit?: AuditStaging): Promise<RightsAssignmentRecord> {
+export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] } }, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
@@ -34,12 +58,13 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     // A subject need not exist anywhere: without a cap, assignments to made-up names piled up without bound, and every
     // SoD policy check and listing of the tenant reads them all. Counted under the gate, as keys and sets are.
     const assigned = await deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true });
+    assertAssignmentPrecondition(subject, assigned?.value, precondition);
     // Replacing takes away what the subject held (rights-floor.ts): never a tenant-admin's power the assigner lacks.
     assertWithinFloor(principal, await heldPermissions(principal.tenantId, subject, assigned?.value ?? null, deps), permissions, { subject });
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
     const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};
-    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), placedWith: placedWithAfter(principal, assigned?.value ?? null), ...carried };
+    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), placedWith: placedWithAfter(principal, assigned?.value ?? null), version: randomUUID(), ...carried };
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
     // The assignment is replaced by the next one: the chain keeps which set the subject held from now on.

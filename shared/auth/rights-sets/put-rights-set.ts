@@ -10,32 +10,15 @@ import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { assertWithinFloor } from './rights-floor';
+import { type ScreenPrecondition, screenPrecondition } from './screen-precondition';
 import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
 
-/**
- * What the caller saw before the change (the web app always says): the set at this version (If-Match, its
- * `rightsSetETag`; `*`: any, as long as it exists), or no set of this name (If-None-Match: *, a new set). Without one
- * the set is written over whatever is stored, as before (API clients that do not ask).
- */
-export type RightsSetPrecondition = { version: string } | { absent: true };
+/** What the caller saw of the set before the change (screen-precondition.ts). */
+export type RightsSetPrecondition = ScreenPrecondition;
 
-/**
- * The version (ETag) an If-Match names, or `*`; null when absent. Read strictly: a weak tag, a list or a tag of
- * anything else never matches (412), as on the policies (version-etag.ts).
- */
-export function rightsSetPrecondition(ifMatch: string | null, ifNoneMatch: string | null): RightsSetPrecondition | null {
-  const match = ifMatch?.trim() ?? '';
-  const noneMatch = ifNoneMatch?.trim() ?? '';
-  if (noneMatch !== '') {
-    if (noneMatch !== '*' || match !== '') throw new ArchiveError('precondition_failed', { detail: 'If-None-Match on a rights set can only be *, for a new set, and never with If-Match.' });
-    return { absent: true };
-  }
-  if (match === '') return null;
-  if (match !== '*' && !/^"rights-set-[A-Za-z0-9_-]{1,400}"$/.test(match)) {
-    throw new ArchiveError('precondition_failed', { detail: 'If-Match must be the one strong ETag of the rights set as GET /rights-sets lists it (its version); a weak tag, a list or another tag never matches.' });
-  }
-  return { version: match };
-}
+/** The If-Match / If-None-Match of a `PUT /rights-sets/{name}`, read as screen-precondition.ts reads them. */
+export const rightsSetPrecondition = (ifMatch: string | null, ifNoneMatch: string | null): RightsSetPrecondition | null =>
+  screenPrecondition({ tag: 'rights-set', what: 'rights set', listedBy: 'GET /rights-sets' }, ifMatch, ifNoneMatch);
 
 /** 412 unless the set as stored is the one the caller saw (`precondition`); nothing is written. */
 function assertPrecondition(name: string, current: RightsSetRecord | undefined, precondition: RightsSetPrecondition | null): void {

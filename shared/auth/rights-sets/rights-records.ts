@@ -75,6 +75,12 @@ export interface RightsAssignmentRecord extends TenantRecord, GivenBefore {
    * earlier placer the later ones did not match (`placedWithAfter`). Absent on assignments stored before it was kept.
    */
   placedWith?: Permission[];
+  /** Random, new on each write: the version a screen read the assignment at (`rightsAssignmentETag`). Absent on assignments from before. */
+  version?: string;
+}
+
+export function rightsAssignmentETag(a: Pick<RightsAssignmentRecord, 'version' | 'assignedAt'>): string {
+  return `"rights-assignment-${a.version ?? Buffer.from(a.assignedAt, 'utf8').toString('base64url')}"`;
 }
 
 /**

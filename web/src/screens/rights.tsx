@@ -51,11 +51,22 @@ function Assignments() {
   const [removing, setRemoving] = useState<Assignment | null>(null);
   const [rowError, setRowError] = useState<{ subject: string; error: unknown } | null>(null);
   const refresh = () => void queries.invalidateQueries({ queryKey: ['rights-assignments'] });
+  // An assignment replaces the set the person holds: the form says which before Assign, and the save names what it
+  // replaces (If-Match) or that there was none (If-None-Match), so another admin's assignment made meanwhile is never
+  // replaced unseen (412: the list shows it as it is now).
+  const held = list.data?.items.find((a) => a.subject === subject.trim());
   const assign = useMutation({
-    mutationFn: () => unwrap(api().PUT('/rights-assignments/{subject}', { params: { path: { subject: subject.trim() } }, body: { rightsSet } })),
+    mutationFn: (replacing: Assignment | undefined) => unwrap(api().PUT('/rights-assignments/{subject}', {
+      params: { path: { subject: subject.trim() } },
+      body: { rightsSet },
+      headers: replacing ? { 'If-Match': replacing.version } : { 'If-None-Match': '*' },
+    })),
     onSuccess: () => {
       setSubject('');
       refresh();
+    },
+    onError: (err) => {
+      if (changedMeanwhile(err)) refresh();
     },
   });
   const assignWait = useRetryWait(assign.error);
@@ -74,7 +85,7 @@ function Assignments() {
   const errors = fieldErrors(assign.error instanceof ProblemError ? assign.error.problem : null, t);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    assign.mutate();
+    assign.mutate(held);
   };
   return (
     <section className="panel" aria-labelledby="h-assign">
@@ -91,9 +102,11 @@ function Assignments() {
             ))}
           </select>
         </FormField>
-        <button type="submit" disabled={!sets.data || assign.isPending || assignWait > 0 || subject.trim() === ''}>{t.rights.assign}</button>
+        <button type="submit" disabled={!sets.data || !list.data || assign.isPending || assignWait > 0 || subject.trim() === ''}>{held ? t.rights.replace : t.rights.assign}</button>
       </form>
-      {assign.error ? <ProblemMessage error={assign.error} ownedFields={['subject']} /> : null}
+      {held ? <p className="muted" role="status">{t.rights.replaces(held.subject, inWords(held.rightsSet, t.rightsSets))}</p> : null}
+      {changedMeanwhile(assign.error) ? <div className="problem" role="alert"><p><strong>{t.rights.assignedMeanwhile}</strong></p></div>
+        : assign.error ? <ProblemMessage error={assign.error} ownedFields={['subject']} /> : null}
       {list.error ? <ProblemMessage error={list.error} /> : null}
       {list.data && list.data.items.length === 0 && <p className="muted">{t.rights.noAssignments}</p>}
       {list.data && list.data.items.length > 0 && (
