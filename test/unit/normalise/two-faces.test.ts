@@ -1,0 +1,112 @@
+import sharp from 'sharp';
+import * as zlib from 'zlib';
+import { ArchiveError } from '../../../shared/kernel/errors';
+import { normalise } from '../../../shared/normalise';
+import { gsRender, input } from './helpers';
+
+/**
+ * Two faces: an upload whose rendition would show a person something other than the original shows
+ * in a common reader (a browser, an image viewer). What the browser shows was measured with headless
+ * Chromium once (noted at each case); the tests compute it from the file's own chunks, as the PNG
+ * specification says a viewer should, and compare the rendition as ghostscript draws it.
+ */
+
+function chunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(body) >>> 0);
+  return Buffer.concat([len, body, crc]);
+}
+const u32s = (...v: number[]): Buffer => {
+  const b = Buffer.alloc(4 * v.length);
+  v.forEach((x, i) => b.writeUInt32BE(x, 4 * i));
+  return b;
+};
+
+/** 64×32, four vertical bands; gray: 240, 128, 20, 255; RGB: red, green, blue, white. */
+function png(colour: 'gray' | 'rgb', extra: [string, Buffer][]): Buffer {
+  const w = 64;
+  const h = 32;
+  const ch = colour === 'gray' ? 1 : 3;
+  const bands = colour === 'gray' ? [[240], [128], [20], [255]] : [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+  const row = Buffer.alloc(1 + w * ch);
+  for (let x = 0; x < w; x++) row.set(bands[Math.floor(x / 16)]!, 1 + x * ch);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  ihdr[9] = colour === 'gray' ? 0 : 2;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    ...extra.map(([t, d]) => chunk(t, d)),
+    chunk('IDAT', zlib.deflateSync(Buffer.concat(Array.from({ length: h }, () => row)))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+const SRGB_CHRM = u32s(31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000);
+/** Red and blue primaries swapped: Chromium shows the red band blue and the blue band red. */
+const SWAPPED_CHRM = u32s(31270, 32900, 15000, 6000, 30000, 60000, 64000, 33000);
+
+const srgbEncode = (l: number): number => Math.round(255 * (l <= 0.0031308 ? 12.92 * l : 1.055 * l ** (1 / 2.4) - 0.055));
+/** What a colour-managed viewer shows for a gray sample under gAMA g (×100000), on an sRGB screen. */
+const viewerShows = (v: number, g: number): number => srgbEncode((v / 255) ** (100000 / g));
+
+async function refusal(bytes: Buffer): Promise<ArchiveError> {
+  const err = await normalise(input([bytes])).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(ArchiveError);
+  return err as ArchiveError;
+}
+
+/** The four bands' middles as ghostscript draws page 1 (96 dpi: one pixel a sample), first channel or all. */
+async function bandsDrawn(pdf: Buffer, gray: boolean): Promise<number[][] | undefined> {
+  const shot = gsRender(pdf, 96, gray);
+  if (!shot) return undefined;
+  const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+  return [8, 24, 40, 56].map((x) => [...data.subarray((16 * info.width + x) * info.channels, (16 * info.width + x) * info.channels + (gray ? 1 : 3))]);
+}
+
+describe('PNG gamma and chromaticities (gAMA, cHRM): viewers draw through them, the rendition as sRGB', () => {
+  test('gAMA 0.01 without sRGB/iCCP → 415: a browser shows the 240 grey as black (Chromium: 8), the rendition would show it near white', async () => {
+    expect(viewerShows(240, 1000)).toBeLessThan(10);
+    const err = await refusal(png('gray', [['gAMA', u32s(1000)]]));
+    expect(err.code).toBe('unsupported_media_type');
+    expect(err.extensions).toMatchObject({ reason: 'png_colour_encoding' });
+    expect(err.detail).toMatch(/gamma 0\.01 \(gAMA/);
+  });
+
+  test('gAMA 1.0 (linear) → 415: a browser lightens the 128 grey to 188, the 20 to 79', async () => {
+    expect([viewerShows(128, 100000), viewerShows(20, 100000)]).toEqual([188, 79]); // Chromium: 188, 79
+    expect((await refusal(png('gray', [['gAMA', u32s(100000)]]))).code).toBe('unsupported_media_type');
+  });
+
+  test('cHRM with red and blue swapped → 415 (Chromium shows red as blue), with or without gAMA', async () => {
+    for (const extra of [[['gAMA', u32s(45455)], ['cHRM', SWAPPED_CHRM]], [['cHRM', SWAPPED_CHRM]]] as [string, Buffer][][]) {
+      const err = await refusal(png('rgb', extra));
+      expect(err.code).toBe('unsupported_media_type');
+      expect(err.detail).toMatch(/chromaticities other than sRGB's/);
+    }
+  });
+
+  test('gAMA 1/2.2 and sRGB chromaticities (as ImageMagick writes every PNG) are archived and drawn with their samples', async () => {
+    for (const g of [45455, 45000, 46000]) {
+      const r = await normalise(input([png('gray', [['gAMA', u32s(g)]])]));
+      const drawn = await bandsDrawn(r.rendition, true);
+      if (drawn) expect(drawn.flat()).toEqual([240, 128, 20, 255]); // Chromium: 240, 128, 20, 255 for 44000–46000
+    }
+    const rgb = await normalise(input([png('rgb', [['gAMA', u32s(45455)], ['cHRM', SRGB_CHRM]])]));
+    const drawn = await bandsDrawn(rgb.rendition, false);
+    // ghostscript's colour management draws sRGB green as 1/255/0: within 2 levels.
+    const want = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+    if (drawn) drawn.forEach((px, i) => px.forEach((v, c) => expect(Math.abs(v - want[i]![c]!)).toBeLessThanOrEqual(2)));
+  });
+
+  test('an sRGB chunk overrides gAMA and cHRM, as in browsers (Chromium draws 240 with gAMA 0.01 beside sRGB): archived', async () => {
+    const r = await normalise(input([png('gray', [['sRGB', Buffer.from([0])], ['gAMA', u32s(1000)], ['cHRM', SWAPPED_CHRM]])]));
+    const drawn = await bandsDrawn(r.rendition, true);
+    if (drawn) expect(drawn.flat()).toEqual([240, 128, 20, 255]);
+  });
+});
