@@ -110,3 +110,57 @@ describe('PNG gamma and chromaticities (gAMA, cHRM): viewers draw through them, 
     if (drawn) expect(drawn.flat()).toEqual([240, 128, 20, 255]);
   });
 });
+
+/** An Exif APP1 payload whose IFD0 holds `entries` ([tag, type, count, value]; big-endian). */
+function exif(entries: [number, number, number, number][]): Buffer {
+  const b = Buffer.alloc(10 + 12 * entries.length + 4);
+  b.write('MM', 0, 'latin1');
+  b.writeUInt16BE(42, 2);
+  b.writeUInt32BE(8, 4);
+  b.writeUInt16BE(entries.length, 8);
+  entries.forEach(([tag, type, count, value], i) => {
+    const o = 10 + 12 * i;
+    b.writeUInt16BE(tag, o);
+    b.writeUInt16BE(type, o + 2);
+    b.writeUInt32BE(count, o + 4);
+    if (type === 3) b.writeUInt16BE(value, o + 8);
+    else b.writeUInt32BE(value, o + 8);
+  });
+  return Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), b]);
+}
+const app1 = (payload: Buffer): Buffer => Buffer.concat([Buffer.from([0xff, 0xe1, (payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]);
+
+/** 64×32 white with a black 16×16 square at the top left, the APP1 segments right after SOI. */
+async function jpeg(...segments: Buffer[]): Promise<Buffer> {
+  const raw = Buffer.alloc(64 * 32 * 3, 255);
+  for (let y = 0; y < 16; y++) raw.fill(0, y * 64 * 3, (y * 64 + 16) * 3);
+  const plain = await sharp(raw, { raw: { width: 64, height: 32, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+  return Buffer.concat([plain.subarray(0, 2), ...segments, plain.subarray(2)]);
+}
+
+describe('JPEG Exif orientation that readers take differently', () => {
+  // Chromium reads the first Exif segment only, the first Orientation tag, and only a SHORT with one value.
+  const BROKEN = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), Buffer.from('XX*\0\0\0\0\0garbage!', 'latin1')]);
+  test.each([
+    ['an unreadable Exif segment, then one saying 3 (Chromium: not turned; the rendition was turned 180°)', [app1(BROKEN), app1(exif([[0x112, 3, 1, 3]]))]],
+    ['Orientation 3 then Orientation 1 in one directory (Chromium: turned 180°; the rendition was not)', [app1(exif([[0x112, 3, 1, 3], [0x112, 3, 1, 1]]))]],
+    ['Orientation 3 as a LONG (Chromium: not turned; the rendition was turned)', [app1(exif([[0x112, 4, 1, 3]]))]],
+    ['Orientation 3 as a SHORT with two values (Chromium: not turned; the rendition was turned)', [app1(exif([[0x112, 3, 2, 3]]))]],
+    ['two Exif segments saying 1 and 3 (Chromium takes the first; other readers may not)', [app1(exif([[0x112, 3, 1, 1]])), app1(exif([[0x112, 3, 1, 3]]))]],
+  ] as [string, Buffer[]][])('%s → 422 ambiguous_orientation', async (_, segments) => {
+    const err = await refusal(await jpeg(...segments));
+    expect(err.code).toBe('corrupt_file');
+    expect(err.extensions).toMatchObject({ reason: 'ambiguous_orientation' });
+    expect(err.detail).toMatch(/orientation \(1, 3\)/);
+  });
+
+  test('one Orientation 3, after a tag out of order (Chromium: turned 180°), is archived turned, the square at the bottom right', async () => {
+    const r = await normalise(input([await jpeg(app1(exif([[0x11a, 5, 1, 0], [0x112, 3, 1, 3]])))]));
+    const shot = gsRender(r.rendition, 96, true);
+    if (!shot) return;
+    const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => data[(y * info.width + x) * info.channels]!;
+    expect([at(4, 4), at(info.width - 4, info.height - 4)]).toEqual([255, expect.any(Number)]);
+    expect(at(info.width - 4, info.height - 4)).toBeLessThan(40);
+  });
+});
