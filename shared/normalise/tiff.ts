@@ -26,7 +26,15 @@ interface Ifd {
 }
 
 function ifdAt(r: TiffReader, off: number): Ifd {
-  const { entries } = r.readIfd(off);
+  const { entries, repeated } = r.readIfd(off);
+  // libtiff takes the first of a repeated tag, other readers the last: a repeated StripOffsets or
+  // Photometric would show one picture in one viewer and another in the next (and in the rendition).
+  if (repeated.length) {
+    throw new ArchiveError('corrupt_file', {
+      detail: `A TIFF directory holds tag${repeated.length > 1 ? 's' : ''} ${[...new Set(repeated)].join(', ')} more than once; readers take different ones, so it could show different pictures.`,
+      extensions: { reason: 'repeated_tiff_tag' },
+    });
+  }
   return {
     r,
     e: entries,

@@ -164,3 +164,45 @@ describe('JPEG Exif orientation that readers take differently', () => {
     expect(at(info.width - 4, info.height - 4)).toBeLessThan(40);
   });
 });
+
+/** A little-endian 16×16 8-bit gray TIFF, one strip; `entries` in order, the strips' data after the directory. */
+function tiff(entries: (dataAt: number) => [number, number, number, number][], strips: Buffer[]): Buffer {
+  const n = entries(0).length;
+  const dataAt = 8 + 2 + 12 * n + 4;
+  const head = Buffer.alloc(dataAt);
+  head.write('II', 0, 'latin1');
+  head.writeUInt16LE(42, 2);
+  head.writeUInt32LE(8, 4);
+  head.writeUInt16LE(n, 8);
+  entries(dataAt).forEach(([tag, type, count, value], i) => {
+    const o = 10 + 12 * i;
+    head.writeUInt16LE(tag, o);
+    head.writeUInt16LE(type, o + 2);
+    head.writeUInt32LE(count, o + 4);
+    if (type === 3) head.writeUInt16LE(value, o + 8);
+    else head.writeUInt32LE(value, o + 8);
+  });
+  return Buffer.concat([head, ...strips]);
+}
+
+describe('TIFF tags repeated in one directory: libtiff takes the first, the rendition took the last', () => {
+  const BLACK = Buffer.alloc(256, 0);
+  const WHITE = Buffer.alloc(256, 255);
+  const tags = (photometric: number[], offsets: (at: number) => number[]) => (at: number): [number, number, number, number][] => [
+    [256, 3, 1, 16], [257, 3, 1, 16], [258, 3, 1, 8], [259, 3, 1, 1],
+    ...photometric.map((p): [number, number, number, number] => [262, 3, 1, p]),
+    ...offsets(at).map((o): [number, number, number, number] => [273, 4, 1, o]),
+    [277, 3, 1, 1], [278, 3, 1, 16], [279, 4, 1, 256],
+  ];
+  test.each([
+    ['StripOffsets twice: a black strip, then a white one (libtiff: black; the rendition was white)', tiff(tags([1], (at) => [at, at + 256]), [BLACK, WHITE]), '273'],
+    ['Photometric BlackIsZero, then WhiteIsZero (libtiff: black; the rendition was a negative)', tiff(tags([1, 0], (at) => [at]), [BLACK]), '262'],
+  ] as [string, Buffer, string][])('%s → 422 repeated_tiff_tag', async (_, bytes, tag) => {
+    const shown = await sharp(bytes, { failOn: 'none' }).raw().toBuffer();
+    expect(shown[0]).toBe(0); // what libtiff (through libvips) shows
+    const err = await refusal(bytes);
+    expect(err.code).toBe('corrupt_file');
+    expect(err.extensions).toMatchObject({ reason: 'repeated_tiff_tag' });
+    expect(err.detail).toContain(`tag ${tag} more than once`);
+  });
+});
