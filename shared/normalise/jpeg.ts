@@ -40,7 +40,7 @@ export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
   if (b.length < 4 || b.at(0) !== 0xff || b.at(1) !== 0xd8) throw corrupt('The JPEG does not start with an SOI marker.');
   let pos = 2;
   let info: Partial<JpegInfo> = {};
-  const iccChunks: { seq: number; data: Buffer }[] = [];
+  const iccChunks: { seq: number; count: number; data: Buffer }[] = [];
   let scans = 0;
   let exifSegments = 0;
   /** Every orientation some reader could take from the file's Exif data (1 where none is readable). */
@@ -88,7 +88,7 @@ export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
       if (exifSegments++ === 0) info.exif = exif;
       for (const o of exif?.orientationReadings ?? [1]) orientationReadings.add(o);
     } else if (m === 0xe2 && seg.length > 14 && seg.toString('latin1', 0, 12) === 'ICC_PROFILE\0') {
-      iccChunks.push({ seq: seg[12]!, data: seg.subarray(14) });
+      iccChunks.push({ seq: seg[12]!, count: seg[13]!, data: seg.subarray(14) });
     } else if (m === 0xee && seg.length >= 12 && seg.toString('latin1', 0, 5) === 'Adobe') {
       info.adobe = { transform: seg[11]! };
     } else if (m === 0xda) {
@@ -116,6 +116,16 @@ export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
     });
   }
   if (iccChunks.length) {
+    // As libjpeg and browsers ask: every chunk names the same count, numbers 1…count once each. Browsers
+    // ignore a profile that breaks this (or take the first of two), and we assembled it anyway.
+    const count = iccChunks[0]!.count;
+    const seqs = new Set(iccChunks.map((c) => c.seq));
+    if (count === 0 || iccChunks.length !== count || seqs.size !== count || iccChunks.some((c) => c.count !== count || c.seq < 1 || c.seq > count)) {
+      throw new ArchiveError('corrupt_file', {
+        detail: `The JPEG's ICC profile segments are not numbered 1 to their count once each (${iccChunks.map((c) => `${c.seq}/${c.count}`).join(', ')}): viewers ignore such a profile or take part of it, so it could show different colours.`,
+        extensions: { reason: 'ambiguous_icc_profile' },
+      });
+    }
     iccChunks.sort((a, z) => a.seq - z.seq);
     info.icc = Buffer.concat(iccChunks.map((c) => c.data));
   }

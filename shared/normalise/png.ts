@@ -9,6 +9,8 @@ import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { NormaliseLimits } from './types';
 import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed, refuseZipTail, refuseZipTailOfFile, trailingData } from './util';
 
+/** Chunks that say how the samples are encoded: once each, before PLTE and IDAT (PNG §5.6). */
+const COLOUR_CHUNKS = new Set(['iCCP', 'sRGB', 'gAMA', 'cHRM']);
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
@@ -55,6 +57,7 @@ export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInf
   let sawIend = false;
   let idatDone = false;
   const idat: ChunkRange[] = [];
+  const seenColour = new Set<string>();
   while (pos < b.length) {
     if (pos + 12 > b.length) throw corrupt('The PNG is truncated inside a chunk header.');
     const head = b.subarray(pos, pos + 8);
@@ -70,6 +73,16 @@ export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInf
     if (type !== 'IDAT' && idat.length) idatDone = true;
     // Only the chunks read below are taken (a copy when walking a file).
     const data = () => b.subarray(start, end);
+    if (COLOUR_CHUNKS.has(type)) {
+      // libpng (and so browsers) uses the first of these and ignores one after PLTE or IDAT; we took the last and any.
+      if (info?.palette || idat.length || seenColour.has(type)) {
+        throw new ArchiveError('corrupt_file', {
+          detail: `The PNG has ${seenColour.has(type) ? 'a second' : 'an out-of-place'} ${type} chunk (it must come once, before PLTE and IDAT): readers differ on which colour encoding they use, so it could show different colours.`,
+          extensions: { reason: 'misplaced_colour_chunk' },
+        });
+      }
+      seenColour.add(type);
+    }
     switch (type) {
       case 'IHDR': {
         if (info || len !== 13) throw corrupt('The PNG IHDR chunk is invalid.');

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import * as zlib from 'zlib';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
+import { srgbProfile } from '../../../shared/normalise/icc';
 import { gsRender, input } from './helpers';
 
 /**
@@ -204,5 +205,80 @@ describe('TIFF tags repeated in one directory: libtiff takes the first, the rend
     expect(err.code).toBe('corrupt_file');
     expect(err.extensions).toMatchObject({ reason: 'repeated_tiff_tag' });
     expect(err.detail).toContain(`tag ${tag} more than once`);
+  });
+});
+
+/** libvips' sRGB profile with the red and blue colorants swapped: a viewer applying it shows red as blue. */
+async function swappedProfile(): Promise<Buffer> {
+  const icc = Buffer.from(await srgbProfile());
+  const at = (sig: string): number => {
+    for (let i = 0; i < icc.readUInt32BE(128); i++) if (icc.toString('latin1', 132 + 12 * i, 136 + 12 * i) === sig) return 132 + 12 * i;
+    throw new Error(sig);
+  };
+  const r = at('rXYZ');
+  const b = at('bXYZ');
+  const [ro, bo] = [icc.readUInt32BE(r + 4), icc.readUInt32BE(b + 4)];
+  icc.writeUInt32BE(bo, r + 4);
+  icc.writeUInt32BE(ro, b + 4);
+  icc.fill(0, 84, 100); // no profile ID
+  return icc;
+}
+
+/** 64×32 red, green, blue and white bands as a 4:4:4 JPEG, the given segments right after SOI. */
+async function bandsJpeg(...segments: Buffer[]): Promise<Buffer> {
+  const raw = Buffer.alloc(64 * 32 * 3);
+  for (let i = 0; i < 64 * 32; i++) raw.set([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]][Math.floor((i % 64) / 16)]!, 3 * i);
+  const plain = await sharp(raw, { raw: { width: 64, height: 32, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+  return Buffer.concat([plain.subarray(0, 2), ...segments, plain.subarray(2)]);
+}
+const app2 = (seq: number, count: number, data: Buffer): Buffer => {
+  const payload = Buffer.concat([Buffer.from('ICC_PROFILE\0', 'latin1'), Buffer.from([seq, count]), data]);
+  return Buffer.concat([Buffer.from([0xff, 0xe2, (payload.length + 2) >> 8, (payload.length + 2) & 0xff]), payload]);
+};
+
+describe('an ICC profile some viewers apply and others ignore', () => {
+  test('a JPEG profile in segments numbered as libjpeg asks (here in reverse order) is applied, as Chromium applies it: red drawn blue', async () => {
+    const icc = await swappedProfile();
+    const h = icc.length >> 1;
+    const r = await normalise(input([await bandsJpeg(app2(2, 2, icc.subarray(h)), app2(1, 2, icc.subarray(0, h)))]));
+    const drawn = await bandsDrawn(r.rendition, false);
+    if (drawn) {
+      expect(drawn[0]![2]).toBeGreaterThan(200); // the red band, through the profile (Chromium: 0/0/254)
+      expect(drawn[0]![0]).toBeLessThan(30);
+    }
+  });
+
+  test.each([
+    ['one segment numbered 2 of 1', (icc: Buffer) => [app2(2, 1, icc)]],
+    ['one segment numbered 0 of 1', (icc: Buffer) => [app2(0, 1, icc)]],
+    ['two halves numbered 1 of 1 and 2 of 2', (icc: Buffer) => [app2(1, 1, icc.subarray(0, icc.length >> 1)), app2(2, 2, icc.subarray(icc.length >> 1))]],
+    ['two halves numbered 1 of 3 and 3 of 3', (icc: Buffer) => [app2(1, 3, icc.subarray(0, icc.length >> 1)), app2(3, 3, icc.subarray(icc.length >> 1))]],
+  ] as [string, (icc: Buffer) => Buffer[]][])('JPEG: %s → 422 ambiguous_icc_profile (Chromium ignores the profile, the rendition applied it: red drawn blue)', async (_, segments) => {
+    const err = await refusal(await bandsJpeg(...segments(await swappedProfile())));
+    expect(err.code).toBe('corrupt_file');
+    expect(err.extensions).toMatchObject({ reason: 'ambiguous_icc_profile' });
+  });
+
+  test('JPEG: two whole profiles each numbered 1 of 1 → 422 (Chromium applies the first, the rendition joined both and applied neither)', async () => {
+    const err = await refusal(await bandsJpeg(app2(1, 1, await swappedProfile()), app2(1, 1, Buffer.from(await srgbProfile()))));
+    expect(err.extensions).toMatchObject({ reason: 'ambiguous_icc_profile' });
+  });
+
+  const iccp = (icc: Buffer): [string, Buffer] => ['iCCP', Buffer.concat([Buffer.from('x\0\0', 'latin1'), zlib.deflateSync(icc)])];
+  test('PNG: two iCCP chunks → 422 misplaced_colour_chunk (Chromium applies the first, the rendition applied the last)', async () => {
+    const err = await refusal(png('rgb', [iccp(await swappedProfile()), iccp(Buffer.from(await srgbProfile()))]));
+    expect(err.code).toBe('corrupt_file');
+    expect(err.extensions).toMatchObject({ reason: 'misplaced_colour_chunk' });
+    expect(err.detail).toMatch(/a second iCCP/);
+  });
+
+  test('PNG: an iCCP chunk after the image data → 422 (Chromium ignores it, the rendition applied it)', async () => {
+    const good = png('rgb', []);
+    const iend = good.length - 12;
+    const [type, data] = iccp(await swappedProfile());
+    const bytes = Buffer.concat([good.subarray(0, iend), chunk(type, data), good.subarray(iend)]);
+    const err = await refusal(bytes);
+    expect(err.extensions).toMatchObject({ reason: 'misplaced_colour_chunk' });
+    expect(err.detail).toMatch(/out-of-place iCCP/);
   });
 });
