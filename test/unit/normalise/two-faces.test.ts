@@ -3,7 +3,7 @@ import * as zlib from 'zlib';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { srgbProfile } from '../../../shared/normalise/icc';
-import { gsRender, input } from './helpers';
+import { gsRender, haveTool, input } from './helpers';
 
 /**
  * Two faces: an upload whose rendition would show a person something other than the original shows
@@ -280,5 +280,43 @@ describe('an ICC profile some viewers apply and others ignore', () => {
     const err = await refusal(bytes);
     expect(err.extensions).toMatchObject({ reason: 'misplaced_colour_chunk' });
     expect(err.detail).toMatch(/out-of-place iCCP/);
+  });
+});
+
+/** A two-page PDF (page 1 says TOTAL 100, page 2 TOTAL 900) whose page tree says `/Count count`. */
+function twoPagePdf(count: number): Buffer {
+  const stream = (d: string) => `<< /Length ${d.length} >>\nstream\n${d}\nendstream`;
+  const font = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [3 0 R 4 0 R] /Count ${count} >>`,
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 150] /Contents 5 0 R /Resources << /Font << /F1 ${font} >> >> >>`,
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 150] /Contents 6 0 R /Resources << /Font << /F1 ${font} >> >> >>`,
+    stream('BT /F1 48 Tf 20 50 Td (TOTAL 100) Tj ET'),
+    stream('BT /F1 48 Tf 20 50 Td (TOTAL 900) Tj ET'),
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets = objs.map((o, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+describe('a PDF page tree whose /Count is not the number of its pages', () => {
+  test('two pages under /Count 1 → 422 page_count_mismatch (pdf.js, the web app\'s preview, showed one page; ghostscript and the record two)', async () => {
+    const bytes = twoPagePdf(1);
+    if (haveTool('gs', false)) expect(gsRender(bytes, 36, true, 2)).toBeDefined(); // ghostscript draws a page 2
+    const err = await refusal(bytes);
+    expect(err.code).toBe('corrupt_file');
+    expect(err.extensions).toMatchObject({ reason: 'page_count_mismatch' });
+  });
+
+  test('the same two pages under /Count 2 are archived with two pages', async () => {
+    expect((await normalise(input([twoPagePdf(2)]))).pageCount).toBe(2);
   });
 });
