@@ -320,3 +320,41 @@ describe('a PDF page tree whose /Count is not the number of its pages', () => {
     expect((await normalise(input([twoPagePdf(2)]))).pageCount).toBe(2);
   });
 });
+
+/** A TIFF of two 8-bit gray images, page 1 black 16×16, the second white `size`×`size` marked NewSubfileType `sub`. */
+function tiffWithSecondImage(size: number, sub: number): Buffer {
+  const dir = (w: number, s: number, at: number, next: number): Buffer => {
+    const entries: [number, number, number, number][] = [[254, 4, 1, s], [256, 3, 1, w], [257, 3, 1, w], [258, 3, 1, 8], [259, 3, 1, 1],
+      [262, 3, 1, 1], [273, 4, 1, at], [277, 3, 1, 1], [278, 3, 1, w], [279, 4, 1, w * w]];
+    const b = Buffer.alloc(2 + 12 * entries.length + 4);
+    b.writeUInt16LE(entries.length, 0);
+    entries.forEach(([tag, type, count, value], i) => {
+      b.writeUInt16LE(tag, 2 + 12 * i);
+      b.writeUInt16LE(type, 4 + 12 * i);
+      b.writeUInt32LE(count, 6 + 12 * i);
+      if (type === 3) b.writeUInt16LE(value, 10 + 12 * i);
+      else b.writeUInt32LE(value, 10 + 12 * i);
+    });
+    b.writeUInt32LE(next, 2 + 12 * entries.length);
+    return b;
+  };
+  const size1 = 2 + 12 * 10 + 4;
+  const head = Buffer.from([0x49, 0x49, 42, 0, 8, 0, 0, 0]);
+  const data1 = 8 + 2 * size1;
+  return Buffer.concat([head, dir(16, 0, data1, 8 + size1), dir(size, sub, data1 + 256, 0), Buffer.alloc(256, 0), Buffer.alloc(size * size, 255)]);
+}
+
+describe('a TIFF image marked reduced-resolution that is a page', () => {
+  test('a second image as large as page 1 marked NewSubfileType 1 → 422 hidden_tiff_page (libtiff shows it as page 2, the rendition left it out)', async () => {
+    const bytes = tiffWithSecondImage(16, 1);
+    expect((await sharp(bytes).metadata()).pages).toBe(2);
+    const err = await refusal(bytes);
+    expect(err.code).toBe('corrupt_file');
+    expect(err.extensions).toMatchObject({ reason: 'hidden_tiff_page' });
+  });
+
+  test('a smaller reduced-resolution image (a thumbnail) is still left out: one page', async () => {
+    expect((await normalise(input([tiffWithSecondImage(8, 1)]))).pageCount).toBe(1);
+    expect((await normalise(input([tiffWithSecondImage(16, 0)]))).pageCount).toBe(2);
+  });
+});
