@@ -196,8 +196,9 @@ export function dctImage(data: Buffer, info: JpegInfo, opts: { adobeInvertedCmyk
     if (icc && icc.n === info.components) colorSpace = { kind: 'icc', profile: info.icc, n: icc.n };
   }
   const img: ImageSpec<Buffer> = { width: info.width, height: info.height, bitsPerComponent: 8, colorSpace, filter: 'DCTDecode', data };
-  // Adobe (Photoshop) writes CMYK JPEGs inverted; the APP14 marker is the tell.
-  if (info.components === 4 && (opts.adobeInvertedCmyk ?? info.adobe !== undefined)) img.decode = [1, 0, 1, 0, 1, 0, 1, 0];
+  // Adobe (Photoshop) writes CMYK JPEGs inverted, and browsers (Chromium) and libvips read every CMYK JPEG
+  // file so, APP14 marker or not: a file without one was drawn as a negative of what they show.
+  if (info.components === 4 && (opts.adobeInvertedCmyk ?? true)) img.decode = [1, 0, 1, 0, 1, 0, 1, 0];
   if (opts.colorTransform !== undefined && !info.adobe) {
     const dflt = info.components === 3 ? 1 : 0;
     if (opts.colorTransform !== dflt) img.decodeParms = { ColorTransform: opts.colorTransform };
@@ -251,7 +252,7 @@ export function jpegPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, wal
   const orientation = rawOrientation !== undefined && rawOrientation >= 1 && rawOrientation <= 8 ? rawOrientation : 1;
   const notes: string[] = [];
   if (rawOrientation !== undefined && orientation !== rawOrientation) notes.push(`invalid EXIF orientation ${rawOrientation} treated as 1`);
-  if (image.decode) notes.push('Adobe CMYK: /Decode [1 0 1 0 1 0 1 0]');
+  if (image.decode) notes.push(info.adobe ? 'Adobe CMYK: /Decode [1 0 1 0 1 0 1 0]' : 'CMYK without an Adobe marker read inverted, as browsers read it: /Decode [1 0 1 0 1 0 1 0]');
   if (image.colorSpace.kind === 'icc') notes.push('embedded ICC profile used as /ICCBased colour space');
   if (info.end < bytes.length) notes.push(`${bytes.length - info.end} bytes of padding after EOI left out of the stream`);
   return {

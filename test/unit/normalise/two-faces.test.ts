@@ -358,3 +358,33 @@ describe('a TIFF image marked reduced-resolution that is a page', () => {
     expect((await normalise(input([tiffWithSecondImage(16, 0)]))).pageCount).toBe(2);
   });
 });
+
+describe('a CMYK JPEG without an Adobe APP14 marker', () => {
+  test('is drawn as browsers and libvips draw it (inverted CMYK, as Photoshop writes it), not as their negative', async () => {
+    const raw = Buffer.alloc(64 * 32 * 3, 255);
+    for (let y = 0; y < 32; y++) raw.fill(0, y * 64 * 3, (y * 64 + 32) * 3); // left half black
+    const withMarker = await sharp(raw, { raw: { width: 64, height: 32, channels: 3 } }).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+    // The same file without its APP14 (Adobe) and APP2 (ICC) segments.
+    const parts = [withMarker.subarray(0, 2)];
+    for (let pos = 2; ;) {
+      const m = withMarker[pos + 1]!;
+      if (m === 0xda) {
+        parts.push(withMarker.subarray(pos));
+        break;
+      }
+      const end = pos + 2 + withMarker.readUInt16BE(pos + 2);
+      if (m !== 0xee && m !== 0xe2) parts.push(withMarker.subarray(pos, end));
+      pos = end;
+    }
+    const bare = Buffer.concat(parts);
+    // libvips (like Chromium, measured: 0/0/0 left, 255/255/255 right) shows the left half black.
+    const shown = await sharp(bare).toColourspace('srgb').raw().toBuffer();
+    expect([shown[0]! < 40, shown[3 * 50]! > 215]).toEqual([true, true]);
+    const r = await normalise(input([bare]));
+    const drawn = await bandsDrawn(r.rendition, true); // bands at x = 8, 24 (left half), 40, 56 (right half)
+    if (drawn) {
+      expect(drawn[0]![0]).toBeLessThan(60); // was 255-ish: the rendition drew the negative
+      expect(drawn[3]![0]).toBeGreaterThan(200);
+    }
+  });
+});
