@@ -17,7 +17,8 @@ export interface JpegInfo {
   componentIds: number[];
   adobe?: { transform: number };
   jfif?: { units: number; x: number; y: number };
-  exif?: { orientation?: number; xres?: number; yres?: number; unit?: number };
+  /** The first Exif segment: `orientation` as browsers read it (the first Orientation tag, a SHORT with one value). */
+  exif?: { orientation?: number; orientationReadings?: number[]; xres?: number; yres?: number; unit?: number };
   icc?: Buffer;
   /** Offset just past EOI. */
   end: number;
@@ -39,8 +40,11 @@ export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
   if (b.length < 4 || b.at(0) !== 0xff || b.at(1) !== 0xd8) throw corrupt('The JPEG does not start with an SOI marker.');
   let pos = 2;
   let info: Partial<JpegInfo> = {};
-  const iccChunks: { seq: number; data: Buffer }[] = [];
+  const iccChunks: { seq: number; count: number; data: Buffer }[] = [];
   let scans = 0;
+  let exifSegments = 0;
+  /** Every orientation some reader could take from the file's Exif data (1 where none is readable). */
+  const orientationReadings = new Set<number>();
   for (;;) {
     if (pos >= b.length) throw corrupt('The JPEG is truncated: it ends before its EOI marker.');
     if (b.at(pos) !== 0xff) throw corrupt(`The JPEG has garbage where a marker should be (offset ${pos}).`);
@@ -78,10 +82,13 @@ export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
       if (limits) checkPixels(info.width!, info.height!, limits, 'JPEG');
     } else if (m === 0xe0 && seg.length >= 12 && seg.toString('latin1', 0, 5) === 'JFIF\0') {
       info.jfif = { units: seg[7]!, x: seg.readUInt16BE(8), y: seg.readUInt16BE(10) };
-    } else if (m === 0xe1 && seg.length > 14 && seg.toString('latin1', 0, 6) === 'Exif\0\0' && !info.exif) {
-      info.exif = readExif(seg.subarray(6));
+    } else if (m === 0xe1 && seg.length > 14 && seg.toString('latin1', 0, 6) === 'Exif\0\0') {
+      // Browsers read the first Exif segment only (an unreadable one too: then the image is shown as is).
+      const exif = readExif(seg.subarray(6));
+      if (exifSegments++ === 0) info.exif = exif;
+      for (const o of exif?.orientationReadings ?? [1]) orientationReadings.add(o);
     } else if (m === 0xe2 && seg.length > 14 && seg.toString('latin1', 0, 12) === 'ICC_PROFILE\0') {
-      iccChunks.push({ seq: seg[12]!, data: seg.subarray(14) });
+      iccChunks.push({ seq: seg[12]!, count: seg[13]!, data: seg.subarray(14) });
     } else if (m === 0xee && seg.length >= 12 && seg.toString('latin1', 0, 5) === 'Adobe') {
       info.adobe = { transform: seg[11]! };
     } else if (m === 0xda) {
@@ -102,7 +109,23 @@ export function parseJpeg(b: ByteSource, limits?: NormaliseLimits): JpegInfo {
       }
     }
   }
+  if (orientationReadings.size > 1) {
+    throw new ArchiveError('corrupt_file', {
+      detail: `The JPEG's Exif data gives more than one orientation (${[...orientationReadings].sort().join(', ')}): in further Exif segments, in a repeated Orientation tag, or in one of a type or count readers disagree on, so viewers would turn the picture differently. Save it with one Exif orientation.`,
+      extensions: { reason: 'ambiguous_orientation' },
+    });
+  }
   if (iccChunks.length) {
+    // As libjpeg and browsers ask: every chunk names the same count, numbers 1…count once each. Browsers
+    // ignore a profile that breaks this (or take the first of two), and we assembled it anyway.
+    const count = iccChunks[0]!.count;
+    const seqs = new Set(iccChunks.map((c) => c.seq));
+    if (count === 0 || iccChunks.length !== count || seqs.size !== count || iccChunks.some((c) => c.count !== count || c.seq < 1 || c.seq > count)) {
+      throw new ArchiveError('corrupt_file', {
+        detail: `The JPEG's ICC profile segments are not numbered 1 to their count once each (${iccChunks.map((c) => `${c.seq}/${c.count}`).join(', ')}): viewers ignore such a profile or take part of it, so it could show different colours.`,
+        extensions: { reason: 'ambiguous_icc_profile' },
+      });
+    }
     iccChunks.sort((a, z) => a.seq - z.seq);
     info.icc = Buffer.concat(iccChunks.map((c) => c.data));
   }
@@ -115,8 +138,23 @@ function readExif(tiff: Buffer): JpegInfo['exif'] {
     const r = new TiffReader(tiff);
     const { entries } = r.readIfd(r.firstIfd);
     const out: NonNullable<JpegInfo['exif']> = {};
-    const o = r.value(entries.get(0x0112));
-    if (o !== undefined) out.orientation = o;
+    // The Map keeps the last of repeated tags: the Orientation entries are read from the directory itself.
+    const at = r.firstIfd;
+    const n = r.u16(at);
+    const readings: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = at + 2 + 12 * i;
+      if (r.u16(e) !== 0x0112) continue;
+      const type = r.u16(e + 2);
+      const count = r.u32(e + 4);
+      const v = type === 3 ? r.u16(e + 8) : type === 4 ? r.u32(e + 8) : undefined;
+      const valid = (x: number | undefined) => (x !== undefined && x >= 1 && x <= 8 ? x : 1);
+      if (type === 3 && count === 1) {
+        if (out.orientation === undefined) out.orientation = v;
+        readings.push(valid(v));
+      } else readings.push(1, valid(v)); // browsers ignore it, other readers take the value
+    }
+    out.orientationReadings = readings.length ? readings : [1];
     const x = r.value(entries.get(0x011a));
     const y = r.value(entries.get(0x011b));
     const u = r.value(entries.get(0x0128));
@@ -158,8 +196,9 @@ export function dctImage(data: Buffer, info: JpegInfo, opts: { adobeInvertedCmyk
     if (icc && icc.n === info.components) colorSpace = { kind: 'icc', profile: info.icc, n: icc.n };
   }
   const img: ImageSpec<Buffer> = { width: info.width, height: info.height, bitsPerComponent: 8, colorSpace, filter: 'DCTDecode', data };
-  // Adobe (Photoshop) writes CMYK JPEGs inverted; the APP14 marker is the tell.
-  if (info.components === 4 && (opts.adobeInvertedCmyk ?? info.adobe !== undefined)) img.decode = [1, 0, 1, 0, 1, 0, 1, 0];
+  // Adobe (Photoshop) writes CMYK JPEGs inverted, and browsers (Chromium) and libvips read every CMYK JPEG
+  // file so, APP14 marker or not: a file without one was drawn as a negative of what they show.
+  if (info.components === 4 && (opts.adobeInvertedCmyk ?? true)) img.decode = [1, 0, 1, 0, 1, 0, 1, 0];
   if (opts.colorTransform !== undefined && !info.adobe) {
     const dflt = info.components === 3 ? 1 : 0;
     if (opts.colorTransform !== dflt) img.decodeParms = { ColorTransform: opts.colorTransform };
@@ -213,7 +252,7 @@ export function jpegPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, wal
   const orientation = rawOrientation !== undefined && rawOrientation >= 1 && rawOrientation <= 8 ? rawOrientation : 1;
   const notes: string[] = [];
   if (rawOrientation !== undefined && orientation !== rawOrientation) notes.push(`invalid EXIF orientation ${rawOrientation} treated as 1`);
-  if (image.decode) notes.push('Adobe CMYK: /Decode [1 0 1 0 1 0 1 0]');
+  if (image.decode) notes.push(info.adobe ? 'Adobe CMYK: /Decode [1 0 1 0 1 0 1 0]' : 'CMYK without an Adobe marker read inverted, as browsers read it: /Decode [1 0 1 0 1 0 1 0]');
   if (image.colorSpace.kind === 'icc') notes.push('embedded ICC profile used as /ICCBased colour space');
   if (info.end < bytes.length) notes.push(`${bytes.length - info.end} bytes of padding after EOI left out of the stream`);
   return {

@@ -217,6 +217,35 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
   return f;
 }
 
+/**
+ * Every /Pages node's /Count must be the number of pages under it. pdf.js (the web app's preview,
+ * Firefox) believes /Count, ghostscript and pdf-lib walk /Kids: a tree of two pages saying /Count 1
+ * showed one page in the preview and two in a PDF reader and in the record.
+ */
+function refuseMiscounted(pdf: PDFDocument): void {
+  const ctx = pdf.context;
+  const leaves = (node: PDFDict, depth: number): number => {
+    if (depth > MAX_DEPTH) throw corrupt('The PDF page tree nests too deeply.');
+    if (nameOf(node.get(N('Type'))) !== 'Pages') return 1;
+    const kids = ctx.lookup(node.get(N('Kids')));
+    let n = 0;
+    if (kids instanceof PDFArray) for (const k of kids.asArray()) {
+      const kid = ctx.lookup(k);
+      if (kid instanceof PDFDict) n += leaves(kid, depth + 1);
+    }
+    const count = ctx.lookup(node.get(N('Count')));
+    if (!(count instanceof PDFNumber) || count.asNumber() !== n) {
+      throw new ArchiveError('corrupt_file', {
+        detail: `The PDF page tree says it has ${count instanceof PDFNumber ? count.asNumber() : 'no /Count of'} pages where ${n} are in it: readers that believe /Count would show another number of pages than readers that walk the tree.`,
+        extensions: { reason: 'page_count_mismatch' },
+      });
+    }
+    return n;
+  };
+  const root = ctx.lookup(pdf.catalog.get(N('Pages')));
+  if (root instanceof PDFDict) leaves(root, 0);
+}
+
 function refuse(f: Findings): void {
   if (f.xfa.length) throw new ArchiveError('xfa_form', { detail: `The PDF is an XFA form (${[...new Set(f.xfa)].join(', ')}); XFA is not allowed in an archive rendition.` });
   if (f.javascript.length) throw new ArchiveError('active_content', { detail: `The PDF carries JavaScript (${[...new Set(f.javascript)].join(', ')}).`, extensions: { reason: 'javascript' } });
@@ -396,6 +425,7 @@ export async function normalisePdf(bytes: Buffer, limits: NormaliseLimits, info:
     throw corrupt('The PDF has no usable page tree.', cause);
   }
   if (pageCount === 0) throw corrupt('The PDF has no pages.');
+  refuseMiscounted(pdf);
   if (pageCount > limits.maxPages) throw new ArchiveError('too_many_pages', { detail: `The PDF has ${pageCount} pages; at most ${limits.maxPages} are accepted.` });
 
   const f = inspect(pdf, limits);

@@ -9,6 +9,8 @@ import { ColorSpec, ImageSpec, PageSource } from './pdfa';
 import { NormaliseLimits } from './types';
 import { checkDecodedSize, checkPixels, corrupt, deflateChecked, inflateBounded, maxDecompressed, refuseZipTail, refuseZipTailOfFile, trailingData } from './util';
 
+/** Chunks that say how the samples are encoded: once each, before PLTE and IDAT (PNG §5.6). */
+const COLOUR_CHUNKS = new Set(['iCCP', 'sRGB', 'gAMA', 'cHRM']);
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
@@ -29,6 +31,10 @@ export interface PngInfo {
   trns?: Buffer;
   icc?: Buffer;
   phys?: { x: number; y: number; unit: number };
+  /** gAMA values (×100000), cHRM chromaticities (×100000, white x y, red x y, green x y, blue x y), and whether an sRGB chunk came. */
+  gamma?: number[];
+  chrm?: number[][];
+  srgb?: boolean;
   /** The IDAT payloads, in order: never read here, only their CRCs are checked. */
   idat: ChunkRange[];
 }
@@ -51,6 +57,7 @@ export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInf
   let sawIend = false;
   let idatDone = false;
   const idat: ChunkRange[] = [];
+  const seenColour = new Set<string>();
   while (pos < b.length) {
     if (pos + 12 > b.length) throw corrupt('The PNG is truncated inside a chunk header.');
     const head = b.subarray(pos, pos + 8);
@@ -66,6 +73,16 @@ export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInf
     if (type !== 'IDAT' && idat.length) idatDone = true;
     // Only the chunks read below are taken (a copy when walking a file).
     const data = () => b.subarray(start, end);
+    if (COLOUR_CHUNKS.has(type)) {
+      // libpng (and so browsers) uses the first of these and ignores one after PLTE or IDAT; we took the last and any.
+      if (info?.palette || idat.length || seenColour.has(type)) {
+        throw new ArchiveError('corrupt_file', {
+          detail: `The PNG has ${seenColour.has(type) ? 'a second' : 'an out-of-place'} ${type} chunk (it must come once, before PLTE and IDAT): readers differ on which colour encoding they use, so it could show different colours.`,
+          extensions: { reason: 'misplaced_colour_chunk' },
+        });
+      }
+      seenColour.add(type);
+    }
     switch (type) {
       case 'IHDR': {
         if (info || len !== 13) throw corrupt('The PNG IHDR chunk is invalid.');
@@ -99,6 +116,18 @@ export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInf
         }
         break;
       }
+      case 'gAMA':
+        if (len === 4) (info!.gamma ??= []).push(data().readUInt32BE(0));
+        break;
+      case 'cHRM':
+        if (len === 32) {
+          const c = data();
+          (info!.chrm ??= []).push(Array.from({ length: 8 }, (_, i) => c.readUInt32BE(4 * i)));
+        }
+        break;
+      case 'sRGB':
+        info!.srgb = true;
+        break;
       case 'pHYs':
         if (len === 9) {
           const phys = data();
@@ -252,6 +281,32 @@ function readIdat(bytes: Buffer | FileBytes, idat: ChunkRange[]): Buffer {
  * checked by inflating them streaming, never read into memory at once. Decoded PNGs read the IDAT
  * data in whole and keep the pixels, as in memory: the decoded-pixel budget bounds them.
  */
+/** sRGB's chromaticities as cHRM writes them (white, red, green, blue; x and y ×100000). */
+const SRGB_CHRM = [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000];
+/** gAMA values browsers show as sRGB (1/2.2 = 45455; Chromium shows 44000–46000 unchanged). */
+const SRGB_GAMMA = { min: 44000, max: 46000 };
+const CHRM_TOLERANCE = 1000;
+
+/**
+ * The rendition shows a PNG's samples as sRGB. A PNG without an sRGB chunk or a usable ICC profile
+ * says how its samples are encoded with gAMA and cHRM, and browsers draw it so: a gAMA of 0.01 shows
+ * a 240 grey as black, a cHRM with red and blue swapped shows red as blue. Such a file would show one
+ * picture in a browser and another in its rendition, so it is refused unless both chunks say sRGB.
+ */
+function refuseNonSrgbEncoding(info: PngInfo): void {
+  const gamma = info.gamma?.find((g) => g < SRGB_GAMMA.min || g > SRGB_GAMMA.max);
+  const chrm = info.chrm?.find((c) => c.some((v, i) => Math.abs(v - SRGB_CHRM[i]!) > CHRM_TOLERANCE));
+  if (gamma === undefined && chrm === undefined) return;
+  const what = [
+    ...(gamma !== undefined ? [`gamma ${gamma / 100000} (gAMA; sRGB is about 0.45455)`] : []),
+    ...(chrm !== undefined ? [`chromaticities other than sRGB's (cHRM ${chrm.map((v) => v / 100000).join(' ')})`] : []),
+  ].join(' and ');
+  throw new ArchiveError('unsupported_media_type', {
+    detail: `The PNG declares ${what} and no sRGB or ICC profile chunk: viewers show its colours and tones through that encoding, the archive's rendition would show the samples as sRGB, so the two could differ. Save the scan as sRGB.`,
+    extensions: { reason: 'png_colour_encoding' },
+  });
+}
+
 export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, walked?: PngInfo): Promise<PageSource> {
   // The pixel budget has walked the chunks already (declaredPixels): that walk, CRCs over the whole file, serves here too.
   const info = walked ?? parsePng(bytes, limits);
@@ -269,6 +324,7 @@ export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits
       notes.push('embedded ICC profile used as /ICCBased colour space');
     } else notes.push('embedded ICC profile unusable, ignored');
   }
+  if (colorSpace.kind !== 'icc' && !info.srgb) refuseNonSrgbEncoding(info);
   let alphaTable: Buffer | undefined;
   if (info.colorType === 3) {
     const pal = info.palette!;

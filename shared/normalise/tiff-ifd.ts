@@ -46,12 +46,17 @@ export class TiffReader {
   }
 
   /** Read the IFD at a (base-relative) offset: its entries by tag and the next IFD offset. */
-  readIfd(rel: number): { entries: Map<number, IfdEntry>; next: number } {
+  /**
+   * `repeated` lists tags the directory holds more than once; `entries` keeps the first of each, as
+   * libtiff does (other readers take the last).
+   */
+  readIfd(rel: number): { entries: Map<number, IfdEntry>; next: number; repeated: number[] } {
     const at = this.base + rel;
     const n = this.u16(at);
     if (n === 0 || n > MAX_ENTRIES) throw corrupt(`A TIFF directory declares ${n} entries.`);
     this.need(at + 2, n * 12 + 4);
     const entries = new Map<number, IfdEntry>();
+    const repeated: number[] = [];
     for (let i = 0; i < n; i++) {
       const e = at + 2 + i * 12;
       const tag = this.u16(e);
@@ -61,9 +66,10 @@ export class TiffReader {
       if (!size) continue; // unknown field types are skipped, as the spec asks
       const bytes = size * count;
       const offset = bytes <= 4 ? e + 8 : this.base + this.u32(e + 8);
-      entries.set(tag, { tag, type, count, offset });
+      if (entries.has(tag)) repeated.push(tag);
+      else entries.set(tag, { tag, type, count, offset });
     }
-    return { entries, next: this.u32(at + 2 + n * 12) };
+    return { entries, next: this.u32(at + 2 + n * 12), repeated };
   }
 
   /** Numeric values of an entry (rationals as numbers). */

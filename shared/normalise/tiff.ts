@@ -26,7 +26,15 @@ interface Ifd {
 }
 
 function ifdAt(r: TiffReader, off: number): Ifd {
-  const { entries } = r.readIfd(off);
+  const { entries, repeated } = r.readIfd(off);
+  // libtiff takes the first of a repeated tag, other readers the last: a repeated StripOffsets or
+  // Photometric would show one picture in one viewer and another in the next (and in the rendition).
+  if (repeated.length) {
+    throw new ArchiveError('corrupt_file', {
+      detail: `A TIFF directory holds tag${repeated.length > 1 ? 's' : ''} ${[...new Set(repeated)].join(', ')} more than once; readers take different ones, so it could show different pictures.`,
+      extensions: { reason: 'repeated_tiff_tag' },
+    });
+  }
   return {
     r,
     e: entries,
@@ -50,7 +58,21 @@ function pageIfds(bytes: Buffer, limits: NormaliseLimits, pagesBefore: number): 
   const offsets = r.chain(Math.max(0, room) * 2 + 1, (n) => {
     throw new ArchiveError('too_many_pages', { detail: `The TIFF has more than ${n - 1} images; at most ${limits.maxPages} pages are accepted.` });
   });
-  const ifds = offsets.map((o) => ifdAt(r, o)).filter((d, i) => i === 0 || !((d.num(T.NewSubfileType, 0)! & 1)));
+  const all = offsets.map((o) => ifdAt(r, o));
+  const ifds = all.filter((d, i) => i === 0 || !((d.num(T.NewSubfileType, 0)! & 1)));
+  // A skipped image must be what it says, a reduced version of a page: libtiff (libvips, viewers built on
+  // it) shows every directory as a page, so one as large as the page before it is a page the rendition left out.
+  all.forEach((d, i) => {
+    if (i === 0 || ifds.includes(d)) return;
+    const page = all[i - 1]!;
+    const [w, h, pw, ph] = [d.num(T.Width) ?? 0, d.num(T.Height) ?? 0, page.num(T.Width) ?? 0, page.num(T.Height) ?? 0];
+    if (w >= pw || h >= ph) {
+      throw new ArchiveError('corrupt_file', {
+        detail: `TIFF image ${i + 1} is marked reduced-resolution (NewSubfileType 1) but is ${w}×${h}, not smaller than the ${pw}×${ph} image before it: viewers show it as a page, the rendition would leave it out.`,
+        extensions: { reason: 'hidden_tiff_page' },
+      });
+    }
+  });
   if (pagesBefore + ifds.length > limits.maxPages) {
     throw new ArchiveError('too_many_pages', { detail: `The document would have ${pagesBefore + ifds.length} pages; at most ${limits.maxPages} are accepted.` });
   }
