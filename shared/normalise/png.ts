@@ -275,12 +275,6 @@ function readIdat(bytes: Buffer | FileBytes, idat: ChunkRange[]): Buffer {
   return out;
 }
 
-/**
- * A PNG in memory, or a spooled one walked through its file. Passed through (no alpha, no palette
- * transparency, not interlaced), a spooled PNG's stream is its IDAT payloads as ranges of that file:
- * checked by inflating them streaming, never read into memory at once. Decoded PNGs read the IDAT
- * data in whole and keep the pixels, as in memory: the decoded-pixel budget bounds them.
- */
 /** sRGB's chromaticities as cHRM writes them (white, red, green, blue; x and y ×100000). */
 const SRGB_CHRM = [31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000];
 /** gAMA values browsers show as sRGB (1/2.2 = 45455; Chromium shows 44000–46000 unchanged). */
@@ -307,6 +301,12 @@ function refuseNonSrgbEncoding(info: PngInfo): void {
   });
 }
 
+/**
+ * A PNG in memory, or a spooled one walked through its file. Passed through (no alpha, no palette
+ * transparency, not interlaced), a spooled PNG's stream is its IDAT payloads as ranges of that file:
+ * checked by inflating them streaming, never read into memory at once. Decoded PNGs read the IDAT
+ * data in whole and keep the pixels, as in memory: the decoded-pixel budget bounds them.
+ */
 export async function pngPage(bytes: Buffer | FileBytes, limits: NormaliseLimits, walked?: PngInfo): Promise<PageSource> {
   // The pixel budget has walked the chunks already (declaredPixels): that walk, CRCs over the whole file, serves here too.
   const info = walked ?? parsePng(bytes, limits);
