@@ -139,7 +139,23 @@ async function mark(found: Versioned<ExportJob>, disposed: readonly string[], de
 export async function withdrawExportsHolding(tenantId: string, disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
   if (disposedIds.length === 0) return [];
   const out: string[] = [];
-  for (const listed of await deps.exportJobs.listExposed(tenantId, now, 1000)) {
+  // Every page: the first 1000 alone (fewer from Cosmos, whose page stops at 4 MB of jobs) left a tenant's later exports
+  // holding a disposed document downloadable, and one too large for its ids to fit on the job was in no later net.
+  let token: string | undefined;
+  do {
+    const page = await deps.exportJobs.listExposed(tenantId, now, EXPOSED_PAGE, token);
+    token = page.continuationToken ?? undefined;
+    out.push(...(await withdrawFrom(page.items, disposedIds, now, deps)));
+  } while (token !== undefined);
+  return out;
+}
+
+/** Exposed exports read per page by the sweep's withdrawal. */
+const EXPOSED_PAGE = 100;
+
+async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
+  const out: string[] = [];
+  for (const listed of exposed) {
     let found: Versioned<ExportJob> | null = listed;
     for (let attempt = 0; found; attempt++) {
       const job: ExportJob = found.item;
@@ -154,10 +170,10 @@ export async function withdrawExportsHolding(tenantId: string, disposedIds: read
       }
       if (done) break;
       if (attempt >= 10) {
-        deps.log.warn('export kept changing while the sweep judged it; left to export maintenance', { tenantId, exportId: job.id });
+        deps.log.warn('export kept changing while the sweep judged it; left to export maintenance', { tenantId: job.tenantId, exportId: job.id });
         break;
       }
-      found = await deps.exportJobs.getVersioned(tenantId, job.id);
+      found = await deps.exportJobs.getVersioned(job.tenantId, job.id);
     }
   }
   return out;

@@ -423,9 +423,10 @@ export interface ExportJobsPort {
   unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
-   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`.
+   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`. Paged: a
+   * disposal must reach every one of them, however many the tenant has (`continuationToken` null: none left).
    */
-  listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]>;
+  listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
   /**

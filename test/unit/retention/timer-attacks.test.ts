@@ -1,0 +1,42 @@
+/**
+ * Attacks on the timers (shared/retention/timers.ts, functions/timers.ts) as one tenant against the others, or against
+ * a promise the archive makes about its own documents: fill a run's budget so another tenant's work never comes, leave
+ * something that makes a run throw or retry forever, or cut a run off and start it again. What found a break is kept
+ * with its fix; the rest covers what the other timer tests do not. Budgets are item counts, on the in-memory clock.
+ */
+import { startExport } from '../../../shared/exports/start-export';
+import { runExport } from '../../../shared/exports/run-export';
+import type { ExportJob } from '../../../shared/kernel/export';
+import type { Principal } from '../../../shared/kernel/principal';
+import { sweep } from '../../../shared/retention/sweep';
+import { inMemoryDeps, searchAsWholeTenant, type InMemoryDeps } from '../../support/in-memory';
+import { seedDueDocument } from '../../support/seed';
+
+const T = 'acme';
+/** Retention over before the in-memory clock's start (2025-03-01T12:00Z); exports made then run 72 hours. */
+const OVER = '2025-03-01T00:00:00.000Z';
+const NOW = new Date('2025-03-02T00:00:00.000Z');
+
+const sweepAt = (deps: InMemoryDeps, now: Date, maxItems = 100, continuation: string | null = null) =>
+  sweep({ now, budget: { maxItems, maxMillis: 3_600_000 }, continuation, concurrency: 1 }, deps);
+
+describe('exports: no copy of a disposed document stays downloadable, however many the tenant made', () => {
+  it('the sweep withdraws every export holding it, past the first thousand', async () => {
+    const deps = inMemoryDeps();
+    searchAsWholeTenant(deps.catalog);
+    const due = await seedDueDocument(deps, T, OVER);
+    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    const done = await runExport(T, job.id, deps);
+    expect(done).toMatchObject({ status: 'completed', disposable: [due.id], disposableFrom: OVER });
+    // Five at once, each over in seconds: within one export's 72 hours a tenant's users make thousands of them.
+    const copies: ExportJob[] = Array.from({ length: 1200 }, (_, i) => ({ ...done, id: `${done.id}-${String(i).padStart(4, '0')}`, requestId: `req-copy-${i}` }));
+    for (const copy of copies) await deps.exportJobs.create(copy);
+
+    const swept = await sweepAt(deps, NOW);
+    expect(swept.disposed).toEqual([`${T}/${due.id}`]);
+    const still = [done, ...copies].filter((j) => deps.exportJobs.jobs.get(`${T}/${j.id}`)!.status !== 'expired');
+    expect(still.map((j) => j.id)).toEqual([]);
+    expect(swept.exportsWithdrawn).toHaveLength(copies.length + 1);
+  });
+});
