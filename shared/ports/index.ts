@@ -417,10 +417,11 @@ export interface ExportJobsPort {
   /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /**
-   * Completed, unexpired exports that may hold a document disposable by `now` (`disposableFrom`
-   * at or before it), each with its etag. Cross-tenant for the timer; with `tenantId`, that tenant's only.
+   * Completed, unexpired exports with their disposable ids on the job (`disposable`) that may hold a document
+   * disposable by `now` (`disposableFrom` at or before it), in id order after `afterId`, each with its etag.
+   * Cross-tenant for the timer; with `tenantId`, that tenant's only.
    */
-  unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
+  unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
    * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`. Paged: a

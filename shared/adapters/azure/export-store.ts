@@ -155,8 +155,8 @@ export class ExportJobs implements ExportJobsPort {
     return this.jobsWhere('((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))', [{ name: '@stale', value: staleBefore.toISOString() }], now, limit, tenantId);
   }
 
-  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
-    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now', [], now, limit, tenantId);
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
+    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now AND IS_DEFINED(c.disposable) AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
   }
 
   async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {

@@ -6,6 +6,7 @@
  */
 import { startExport } from '../../../shared/exports/start-export';
 import { runExport } from '../../../shared/exports/run-export';
+import { maintainExports } from '../../../shared/exports/maintain-exports';
 import type { ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import { sweep } from '../../../shared/retention/sweep';
@@ -35,8 +36,32 @@ describe('exports: no copy of a disposed document stays downloadable, however ma
 
     const swept = await sweepAt(deps, NOW);
     expect(swept.disposed).toEqual([`${T}/${due.id}`]);
-    const still = [done, ...copies].filter((j) => deps.exportJobs.jobs.get(`${T}/${j.id}`)!.status !== 'expired');
-    expect(still.map((j) => j.id)).toEqual([]);
+    const statuses = await Promise.all([done, ...copies].map(async (j) => (await deps.exportJobs.get(T, j.id))!.status));
+    expect(statuses.filter((s) => s !== 'expired')).toEqual([]);
     expect(swept.exportsWithdrawn).toHaveLength(copies.length + 1);
+  });
+});
+
+describe('export maintenance: one tenant\'s exports cannot keep the safety net from another\'s', () => {
+  it('a tenant with a full run of exports holding documents not yet disposed of does not keep another tenant\'s withdrawal from coming', async () => {
+    const deps = inMemoryDeps();
+    searchAsWholeTenant(deps.catalog);
+    const principal = (tenantId: string) => ({ tenantId, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() }) as unknown as Principal;
+    const exportOfDue = async (tenantId: string) => {
+      const due = await seedDueDocument(deps, tenantId, OVER);
+      const { job } = await startExport(principal(tenantId), { includeOriginals: false }, `req-${tenantId}`, deps);
+      return { due, job: await runExport(tenantId, job.id, deps) };
+    };
+    // The attacker: its due documents wait for an approval nobody gives (or a hold), so its exports keep qualifying.
+    const attacker = await exportOfDue('aaa');
+    for (let i = 0; i < 150; i++) await deps.exportJobs.create({ ...attacker.job, id: `${attacker.job.id}-${String(i).padStart(4, '0')}`, requestId: `req-copy-${i}` });
+    // The victim's export holds a document disposed of without the sweep withdrawing it (a race the sweep's listing missed).
+    const victim = await exportOfDue('zzz');
+    deps.catalog.documents.set(`zzz/${victim.due.id}`, { ...deps.catalog.documents.get(`zzz/${victim.due.id}`)!, status: 'disposed' });
+
+    const withdrawn: string[] = [];
+    for (let run = 0; run < 3; run++) withdrawn.push(...(await maintainExports({ now: NOW, deps })).withdrawn);
+    expect(withdrawn).toEqual([victim.job.id]);
+    expect((await deps.exportJobs.get('zzz', victim.job.id))!.status).toBe('expired');
   });
 });
