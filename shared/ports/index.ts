@@ -201,7 +201,8 @@ export interface RetentionCatalogPort {
   replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'>;
   /** After a disposal: drop the content-key marker if it still names this document. */
   dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void>;
-  sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]>;
+  /** The sweep's work in id order after `afterId` (CATALOG_RULES.sweepWork); `approvedOnly` where the tenant requires approval (sweepWorkApproved). */
+  sweepCandidates(tenantId: string, now: string, afterId: string, limit: number, opts?: { approvedOnly?: boolean }): Promise<Versioned<ArchivedDocument>[]>;
   due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   countMatching(tenantId: string, q: HoldQuery): Promise<number>;

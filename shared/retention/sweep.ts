@@ -138,13 +138,17 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       // Read as stored now, once per tenant and run: a hold by query placed after this read reaches its documents itself
       // (one the run claimed first is reported in its `skipped`).
       const openHolds = await openHoldQueries(tenantId, deps);
+      // Where the tenant requires approval, only approved documents are listed: those awaiting an approval cost no budget
+      // (a tenant's thousands never approved would fill every run). Read as the run comes to the tenant; each document is
+      // still judged by the policy as it is when the run reaches it (approval turned on meanwhile stops it there).
+      const approvedOnly = await approvalRequired(tenantId, deps);
       for (;;) {
         if (failed) return;
         if (exhausted()) {
           result.continuation = cursor.encode({ tenant: tenantId, after });
           return;
         }
-        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(SWEEP_BATCH, input.budget.maxItems - items));
+        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(SWEEP_BATCH, input.budget.maxItems - items), { approvedOnly });
         if (batch.length === 0) break;
         // The batch is in id order; `after` moves only past documents whose disposal was attempted.
         // Claims and blob deletes run `concurrency` at a time; then the batch's audit entries are

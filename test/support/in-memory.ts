@@ -306,8 +306,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
     return { etag: catalogEtagOf(written) };
   }
   async dropContentMarker(): Promise<void> {}
-  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
-    return this.inTenant(tenantId, CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item: structuredClone(item), etag: catalogEtagOf(item) }));
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number, opts: { approvedOnly?: boolean } = {}): Promise<Versioned<ArchivedDocument>[]> {
+    return this.inTenant(tenantId, opts.approvedOnly ? CATALOG_RULES.sweepWorkApproved : CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item: structuredClone(item), etag: catalogEtagOf(item) }));
   }
   /** One page with every document due by `before` (no continuation). */
   async due(tenantId: string, before: string): Promise<Page<ArchivedDocument>> {

@@ -65,3 +65,26 @@ describe('export maintenance: one tenant\'s exports cannot keep the safety net f
     expect((await deps.exportJobs.get('zzz', victim.job.id))!.status).toBe('expired');
   });
 });
+
+describe('the sweep: one tenant\'s documents it may not dispose of cost the other tenants nothing', () => {
+  it('a tenant requiring approval with a pile of due documents nobody approves does not hold back another tenant\'s disposal', async () => {
+    const deps = inMemoryDeps();
+    // 'aaa' comes first in every run; it requires approval and approves one of its 300 due documents.
+    deps.retention.policies.policies.set('aaa', { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: 12, updatedAt: OVER, safeguards: {} } as never);
+    const waiting: string[] = [];
+    for (let i = 0; i < 300; i++) waiting.push((await seedDueDocument(deps, 'aaa', OVER)).id);
+    const approved = await seedDueDocument(deps, 'aaa', OVER);
+    deps.catalog.documents.set(`aaa/${approved.id}`, { ...approved, disposalApproval: { approvalId: 'ap-1', approvedAt: OVER, approvedBy: { subject: 'ann', kind: 'user' }, reason: 'yearly review', retainUntil: OVER } });
+    const other = await seedDueDocument(deps, 'zzz', OVER);
+
+    // A run's budget of 100 documents: the waiting ones used to fill it, three runs before 'zzz' was reached.
+    const run = await sweepAt(deps, NOW, 100);
+    expect(run.disposed.sort()).toEqual([`aaa/${approved.id}`, `zzz/${other.id}`]);
+    expect(run.continuation).toBeNull();
+    for (const id of waiting) expect(deps.catalog.documents.get(`aaa/${id}`)!.status).toBe('active');
+    // Approved later, a waiting document is the next run's work, and only then.
+    const next = waiting[150]!;
+    deps.catalog.documents.set(`aaa/${next}`, { ...deps.catalog.documents.get(`aaa/${next}`)!, disposalApproval: { approvalId: 'ap-2', approvedAt: NOW.toISOString(), approvedBy: { subject: 'ann', kind: 'user' }, reason: 'late review', retainUntil: OVER } });
+    expect((await sweepAt(deps, NOW, 100)).disposed).toEqual([`aaa/${next}`]);
+  });
+});
