@@ -64,8 +64,17 @@ export function unsafeWalkActiveDocuments(
 }
 
 /**
+ * Items a walk may pass over without counting (a fixity check still fresh) per item it may count: a run reads at most
+ * `maxItems` times this many. Unbounded, a tenant with a million documents checked this cycle had every fixity run
+ * read them all before the first one due (a function's timeout ends such a run before it stores its continuation,
+ * so the next run read them again); now the run stops there with a continuation, and the next goes on.
+ */
+export const UNCOUNTED_PER_ITEM = 20;
+
+/**
  * Visit each tenant's items (`page`: up to 50 of them after an id, by id) tenant by tenant, resuming from a
- * continuation, until `maxItems` visits have counted. The timers' bounded walks (active documents, orphan listings).
+ * continuation, until `maxItems` visits have counted, or `maxItems * UNCOUNTED_PER_ITEM` were made. The timers'
+ * bounded walks (active documents, orphan listings).
  */
 export async function unsafeWalkTenantsById<T extends { id: string }>(
   deps: Pick<Deps, 'blobs'>,
@@ -76,15 +85,18 @@ export async function unsafeWalkTenantsById<T extends { id: string }>(
 ): Promise<{ visited: number; continuation: string | null }> {
   const from = cursor.decode(continuation);
   let visited = 0;
+  let looked = 0;
+  const done = () => visited >= maxItems || looked >= maxItems * UNCOUNTED_PER_ITEM;
   for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
     let after = from && tenantId === from.tenant ? from.after : '';
     for (;;) {
-      if (visited >= maxItems) return { visited, continuation: cursor.encode({ tenant: tenantId, after }) };
+      if (done()) return { visited, continuation: cursor.encode({ tenant: tenantId, after }) };
       const batch = await page(tenantId, after);
       if (batch.length === 0) break;
       for (const item of batch) {
-        if (visited >= maxItems) break;
+        if (done()) break;
         after = item.id;
+        looked++;
         if (await visit(tenantId, item)) visited++;
       }
     }
