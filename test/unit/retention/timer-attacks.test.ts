@@ -43,6 +43,35 @@ describe('exports: no copy of a disposed document stays downloadable, however ma
   });
 });
 
+describe('exports: a sweep cut off while it withdraws them', () => {
+  it('the next run withdraws the rest, each export once, and finishes the disposal once', async () => {
+    const deps = inMemoryDeps();
+    searchAsWholeTenant(deps.catalog);
+    const due = await seedDueDocument(deps, T, OVER);
+    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+    const done = await runExport(T, job.id, deps);
+    const ids = [done.id, ...Array.from({ length: 249 }, (_, i) => `${done.id}-${String(i).padStart(4, '0')}`)];
+    for (const [i, id] of ids.slice(1).entries()) await deps.exportJobs.create({ ...done, id, requestId: `req-copy-${i}` });
+    // The instance stops as the run reads its second page of exports (a timeout, a restart).
+    const listExposed = deps.exportJobs.listExposed.bind(deps.exportJobs);
+    let pages = 0;
+    jest.spyOn(deps.exportJobs, 'listExposed').mockImplementation(async (...args) => {
+      if (++pages === 2) throw new Error('instance stopped');
+      return listExposed(...args);
+    });
+    await expect(sweepAt(deps, NOW)).rejects.toThrow('instance stopped');
+    expect(deps.catalog.documents.get(`${T}/${due.id}`)!.status).toBe('disposing');
+
+    const again = await sweepAt(deps, NOW);
+    expect(again.completed).toEqual([`${T}/${due.id}`]);
+    expect(await sweepAt(deps, NOW)).toMatchObject({ disposed: [], completed: [], exportsWithdrawn: [] });
+    const withdrawn = deps.audit.entries.filter((e) => e.action === 'export.withdrawn').map((e) => e.target);
+    expect(withdrawn.sort()).toEqual([...ids].sort());
+    expect(deps.audit.entries.filter((e) => e.action === 'document.dispose' && e.target === due.id)).toHaveLength(1);
+  });
+});
+
 describe('export maintenance: one tenant\'s exports cannot keep the safety net from another\'s', () => {
   it('a tenant with a full run of exports holding documents not yet disposed of does not keep another tenant\'s withdrawal from coming', async () => {
     const deps = inMemoryDeps();
