@@ -11,6 +11,9 @@ import type { ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
 import { sweep, UNCOUNTED_PER_ITEM } from '../../../shared/retention/sweep';
 import { checkFixity } from '../../../shared/retention/fixity';
+import { reconcile } from '../../../shared/retention/reconcile';
+import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
+import { correctMetadata } from '../../../shared/documents/correct-metadata';
 import { inMemoryDeps, searchAsWholeTenant, type InMemoryDeps } from '../../support/in-memory';
 import { seedDocument, seedDueDocument } from '../../support/seed';
 
@@ -145,5 +148,36 @@ describe('the fixity check: one tenant\'s documents checked this cycle do not ma
     expect(runs).toBe(Math.ceil(601 / (maxItems * UNCOUNTED_PER_ITEM)));
     // Reached and checked (seeded without a manifest, so found damaged: checked is what counts here).
     expect(deps.catalog.documents.get(`zzz/${due.id}`)!.fixity?.checkedAt).toBe(deps.clock.now().toISOString());
+  });
+});
+
+describe('poison: what a tenant may store does not stop a run for the tenants behind it', () => {
+  it('metadata in every script, a hold by query on such a counterparty, a document corrected 100 times: every timer runs through to the next tenant', async () => {
+    const deps = inMemoryDeps();
+    const hostile = 'Ａｃｍｅ 🧾 ﷽ e\u0301 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ' + 'ß'.repeat(150);
+    const cut = (n: number) => Array.from(hostile).slice(0, n).join('');
+    const who = (tenantId: string, permissions: string[]) => ({ tenantId, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'x', permissions: new Set(permissions) }) as unknown as Principal;
+    const odd = async (counterparty = hostile) => {
+      const d = await seedDueDocument(deps, 'aaa', OVER);
+      deps.catalog.documents.set(`aaa/${d.id}`, { ...deps.catalog.documents.get(`aaa/${d.id}`)!, metadata: { counterparty, reference: hostile, kind: 'invoice', tags: [cut(40), '🧾'] } as never });
+      return d;
+    };
+    const held = await odd();
+    await placeHoldsByQuery({ principal: who('aaa', ['holds:place', 'documents:read']), reason: hostile, caseReference: cut(100), query: { counterparty: hostile } }, deps);
+    const late = await odd();
+    // Another counterparty (the hold's would hold it: a correction first places the open holds by query it is in).
+    const corrected = await odd(`${cut(30)} B.V.`);
+    for (let v = 1; v <= 100; v++) await correctMetadata({ principal: who('aaa', ['documents:correct']), documentId: corrected.id, patch: { reference: `${cut(20)} ${v}` }, reason: hostile, ifMatch: v }, deps);
+    const other = await seedDueDocument(deps, 'zzz', OVER);
+
+    const reconciled = await reconcile({ now: NOW, maxItems: 100, continuation: null }, deps);
+    expect(reconciled.unchecked).toEqual([]);
+    expect(reconciled.holdsExtended.map((e) => e.documentId)).toContain(late.id);
+    const fixity = await checkFixity({ now: NOW, cycleDays: 365, maxItems: 100, continuation: null }, deps);
+    expect(fixity.unchecked).toEqual([]);
+    const swept = await sweepAt(deps, NOW);
+    expect(swept.disposed.sort()).toEqual([`aaa/${corrected.id}`, `zzz/${other.id}`].sort());
+    for (const id of [held.id, late.id]) expect(deps.catalog.documents.get(`aaa/${id}`)!.status).toBe('active');
+    expect(deps.catalog.documents.get(`aaa/${corrected.id}`)!.metadataHistory).toHaveLength(100);
   });
 });
