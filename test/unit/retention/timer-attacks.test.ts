@@ -181,3 +181,26 @@ describe('poison: what a tenant may store does not stop a run for the tenants be
     expect(deps.catalog.documents.get(`aaa/${corrected.id}`)!.metadataHistory).toHaveLength(100);
   });
 });
+
+describe('the reconciler: one tenant\'s late documents cannot keep another tenant\'s hold by query from reaching its own', () => {
+  it('a tenant archiving more documents into its open hold than a run reaches does not hold back another tenant\'s, run after run', async () => {
+    const deps = inMemoryDeps();
+    const auditor = (tenantId: string) => ({ tenantId, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) }) as unknown as Principal;
+    const fy2017 = { reason: 'tax audit', caseReference: 'FA-2017', query: { fiscalYear: 2017 } };
+    await placeHoldsByQuery({ principal: auditor('aaa'), ...fy2017 }, deps);
+    await placeHoldsByQuery({ principal: auditor('zzz'), ...fy2017 }, deps);
+    const late = await seedDueDocument(deps, 'zzz', OVER);
+    // 'aaa' comes first; each half hour it archives more receipts of 2017 than a run reaches (a bulk import).
+    const maxItems = 20;
+    let holdsContinuation: string | null = null;
+    const reached: string[] = [];
+    for (let run = 0; run < 3; run++) {
+      for (let i = 0; i < maxItems + 5; i++) await seedDueDocument(deps, 'aaa', OVER);
+      const result = await reconcile({ now: NOW, maxItems, continuation: null, holdsContinuation }, deps);
+      holdsContinuation = result.holdsContinuation;
+      reached.push(...result.holdsExtended.filter((e) => e.tenantId === 'zzz').map((e) => e.documentId));
+      expect(result.holdsExtended.length).toBeLessThanOrEqual(maxItems);
+    }
+    expect(reached).toEqual([late.id]);
+  });
+});
