@@ -2,6 +2,9 @@ import type { Deps } from '../deps';
 import { restartExport } from './run-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 
+/** Timer state: the id after which the next maintenance run looks for exports holding a disposed document. */
+const WITHDRAWAL_CURSOR = 'export-withdrawal-after';
+
 export interface MaintainResult {
   expired: string[];
   restarted: string[];
@@ -36,6 +39,10 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       if (await restartExport(listed, deps)) result.restarted.push(job.id);
     }
   }
-  result.withdrawn = await withdrawDisposedExports(now, deps, maxItems, tenantId);
+  // The timer's run (every tenant) goes on where the previous one stopped; a run for one tenant looks from its first.
+  const after = tenantId ? '' : ((await deps.retention.timers.get<string>(WITHDRAWAL_CURSOR)) ?? '');
+  const withdrawal = await withdrawDisposedExports(now, deps, maxItems, tenantId, after);
+  if (!tenantId) await deps.retention.timers.set(WITHDRAWAL_CURSOR, withdrawal.next);
+  result.withdrawn = withdrawal.withdrawn;
   return result;
 }

@@ -139,7 +139,23 @@ async function mark(found: Versioned<ExportJob>, disposed: readonly string[], de
 export async function withdrawExportsHolding(tenantId: string, disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
   if (disposedIds.length === 0) return [];
   const out: string[] = [];
-  for (const listed of await deps.exportJobs.listExposed(tenantId, now, 1000)) {
+  // Every page: the first 1000 alone (fewer from Cosmos, whose page stops at 4 MB of jobs) left a tenant's later exports
+  // holding a disposed document downloadable, and one too large for its ids to fit on the job was in no later net.
+  let token: string | undefined;
+  do {
+    const page = await deps.exportJobs.listExposed(tenantId, now, EXPOSED_PAGE, token);
+    token = page.continuationToken ?? undefined;
+    out.push(...(await withdrawFrom(page.items, disposedIds, now, deps)));
+  } while (token !== undefined);
+  return out;
+}
+
+/** Exposed exports read per page by the sweep's withdrawal. */
+const EXPOSED_PAGE = 100;
+
+async function withdrawFrom(exposed: readonly Versioned<ExportJob>[], disposedIds: readonly string[], now: Date, deps: WithdrawDeps): Promise<string[]> {
+  const out: string[] = [];
+  for (const listed of exposed) {
     let found: Versioned<ExportJob> | null = listed;
     for (let attempt = 0; found; attempt++) {
       const job: ExportJob = found.item;
@@ -154,10 +170,10 @@ export async function withdrawExportsHolding(tenantId: string, disposedIds: read
       }
       if (done) break;
       if (attempt >= 10) {
-        deps.log.warn('export kept changing while the sweep judged it; left to export maintenance', { tenantId, exportId: job.id });
+        deps.log.warn('export kept changing while the sweep judged it; left to export maintenance', { tenantId: job.tenantId, exportId: job.id });
         break;
       }
-      found = await deps.exportJobs.getVersioned(tenantId, job.id);
+      found = await deps.exportJobs.getVersioned(job.tenantId, job.id);
     }
   }
   return out;
@@ -179,13 +195,19 @@ export async function disposedAmong(tenantId: string, ids: readonly string[], de
  * the job and whose retention may have ended are checked against the catalog, one point read per
  * id, and withdrawn if any is gone. Exports with a list blob (more than EXPORT_DISPOSABLE_ON_JOB
  * ids) are left to the sweep: reading up to 100,000 ids every run would cost more than it guards.
+ * A run looks at `maxItems` of them in id order after `after` (where the previous run stopped; at the end it starts
+ * again from the first) and answers where the next run goes on (`next`). Always the first `maxItems` of them, in no
+ * order, a tenant whose exports held documents due but not disposed of (awaiting an approval, held) or too many to
+ * fit on the job filled every run, and no other tenant's export was ever looked at.
  */
-export async function withdrawDisposedExports(now: Date, deps: WithdrawDeps & Pick<Deps, 'catalog'>, maxItems: number, tenantId?: string): Promise<string[]> {
+export async function withdrawDisposedExports(now: Date, deps: WithdrawDeps & Pick<Deps, 'catalog'>, maxItems: number, tenantId?: string, after = ''): Promise<{ withdrawn: string[]; next: string }> {
   const out: string[] = [];
-  for (const found of await deps.exportJobs.unsafeListHoldingDisposable(now, maxItems, tenantId)) {
+  let listed = await deps.exportJobs.unsafeListHoldingDisposable(now, maxItems, tenantId, after);
+  if (listed.length === 0 && after !== '') listed = await deps.exportJobs.unsafeListHoldingDisposable(now, maxItems, tenantId, '');
+  for (const found of listed) {
     if (!found.item.disposable) continue;
     const gone = await disposedAmong(found.item.tenantId, found.item.disposable, deps);
     if (gone.length > 0 && (await withdrawExport(found, gone, now, deps))) out.push(found.item.id);
   }
-  return out;
+  return { withdrawn: out, next: listed.at(-1)?.item.id ?? '' };
 }

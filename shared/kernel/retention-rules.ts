@@ -83,7 +83,9 @@ export type Condition =
   | { status: ArchivedDocument['status'] }
   | { legalHold: boolean }
   | { disposalAudited: boolean }
-  | { retainUntilBy: string };
+  | { retainUntilBy: string }
+  /** It carries an approval given for its current retain-until (`approvedForDisposal` checks the approval's lead too). */
+  | { approvedForRetainUntil: true };
 
 /** Any one of the groups, every condition of a group. */
 export type CatalogRule = readonly (readonly Condition[])[];
@@ -91,6 +93,12 @@ export type CatalogRule = readonly (readonly Condition[])[];
 export const CATALOG_RULES = {
   /** What the sweep has work for: retention over and not held, or a disposal a crash left unfinished (claimed, or gone but not audited). */
   sweepWork: [[{ status: 'active' }, { retainUntilBy: 'now' }, { legalHold: false }], [{ status: 'disposing' }], [{ status: 'disposed' }, { disposalAudited: false }]],
+  /**
+   * The same where the tenant requires approval: an active document only with an approval for its retain-until. Those
+   * awaiting one are no work for the sweep; listed, a tenant's pile of them (never approved) filled every run's budget
+   * and the tenants after it were swept only once the walk had passed over all of them, every time round.
+   */
+  sweepWorkApproved: [[{ status: 'active' }, { retainUntilBy: 'now' }, { legalHold: false }, { approvedForRetainUntil: true }], [{ status: 'disposing' }], [{ status: 'disposed' }, { disposalAudited: false }]],
   /** Due for the disposal review: active, retention over by `before`. */
   due: [[{ status: 'active' }, { retainUntilBy: 'before' }]],
   /** Under at least one open legal hold. */
@@ -106,6 +114,7 @@ export function satisfies(doc: ArchivedDocument, rule: CatalogRule, instants: Re
       if ('status' in c) return doc.status === c.status;
       if ('legalHold' in c) return doc.legalHold === c.legalHold;
       if ('disposalAudited' in c) return doc.disposal?.audited === c.disposalAudited;
+      if ('approvedForRetainUntil' in c) return doc.disposalApproval !== undefined && doc.disposalApproval.retainUntil === doc.retention.retainUntil;
       const by = instants[c.retainUntilBy];
       return by !== undefined && doc.retention.retainUntil <= by;
     }),

@@ -201,7 +201,8 @@ export interface RetentionCatalogPort {
   replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'>;
   /** After a disposal: drop the content-key marker if it still names this document. */
   dropContentMarker(tenantId: string, contentKey: string, documentId: string): Promise<void>;
-  sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]>;
+  /** The sweep's work in id order after `afterId` (CATALOG_RULES.sweepWork); `approvedOnly` where the tenant requires approval (sweepWorkApproved). */
+  sweepCandidates(tenantId: string, now: string, afterId: string, limit: number, opts?: { approvedOnly?: boolean }): Promise<Versioned<ArchivedDocument>[]>;
   due(tenantId: string, before: string, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   matching(tenantId: string, q: HoldQuery, limit: number, continuationToken?: string): Promise<Page<ArchivedDocument>>;
   countMatching(tenantId: string, q: HoldQuery): Promise<number>;
@@ -417,15 +418,17 @@ export interface ExportJobsPort {
   /** Expired-but-not-marked jobs and running jobs with a stale heartbeat, each with its etag. */
   unsafeListDue(now: Date, staleBefore: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
   /**
-   * Completed, unexpired exports that may hold a document disposable by `now` (`disposableFrom`
-   * at or before it), each with its etag. Cross-tenant for the timer; with `tenantId`, that tenant's only.
+   * Completed, unexpired exports with their disposable ids on the job (`disposable`) that may hold a document
+   * disposable by `now` (`disposableFrom` at or before it), in id order after `afterId`, each with its etag.
+   * Cross-tenant for the timer; with `tenantId`, that tenant's only.
    */
-  unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]>;
+  unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId?: string): Promise<Versioned<ExportJob>[]>;
   /**
    * The tenant's exports a disposal at `now` can reach, each with its etag: running ones (what they
-   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`.
+   * hold is not known yet) and completed, unexpired ones that may hold a document disposable by `now`. Paged: a
+   * disposal must reach every one of them, however many the tenant has (`continuationToken` null: none left).
    */
-  listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]>;
+  listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>>;
   /** The tenant's exports, newest first, paged. */
   list(tenantId: string, limit: number, continuationToken?: string): Promise<Page<ExportJob>>;
   /**

@@ -51,6 +51,8 @@ export interface ReconcileResult {
   folderContinuation: string | null;
   /** Where the next run's walk over the orphan records not resolved resumes (null: all done). */
   orphanContinuation: string | null;
+  /** The tenant the next run's extension of holds by query starts with (null: the first). */
+  holdsContinuation: string | null;
 }
 
 export interface ReconcileInput {
@@ -60,6 +62,8 @@ export interface ReconcileInput {
   continuation: string | null;
   folderContinuation?: string | null;
   orphanContinuation?: string | null;
+  /** The tenant this run's extension of holds by query starts with (the previous run's `holdsContinuation`); the others follow in turn. */
+  holdsContinuation?: string | null;
   /** A folder without catalog item and manifest written more recently than this may be an upload in flight. Default one hour. */
   orphanGraceMinutes?: number;
 }
@@ -77,7 +81,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -179,10 +183,19 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   // Migration, bounded as each walk: keys and grants from before `endsAt` (or written by that code later) get it.
   result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
-  // the next run goes on with what is left, which the sweep does not dispose of meanwhile).
-  for (const tenantId of await unsafeTenantsFrom(deps, null)) {
-    if (result.holdsExtended.length >= input.maxItems) break;
+  // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a
+  // run starts with the tenant after the one whose documents used up the last run's budget. Every run started with the
+  // first tenant, so one archiving more into its open holds than a run reaches (a bulk import) used every run's budget,
+  // and another tenant's documents were never reached (promised within ARCHIVE_RECONCILE_SCHEDULE).
+  const tenants = await unsafeTenantsFrom(deps, null);
+  const first = input.holdsContinuation ? tenants.findIndex((t) => t >= input.holdsContinuation!) : 0;
+  const inTurn = first > 0 ? [...tenants.slice(first), ...tenants.slice(0, first)] : tenants;
+  for (const [i, tenantId] of inTurn.entries()) {
     result.holdsExtended.push(...(await extendHoldsByQuery(tenantId, { now: input.now, max: input.maxItems - result.holdsExtended.length, actor: RECONCILE_ACTOR, unchecked }, deps)));
+    if (result.holdsExtended.length >= input.maxItems) {
+      result.holdsContinuation = inTurn[(i + 1) % inTurn.length] ?? null;
+      break;
+    }
   }
   return { ...result, checked: walk.visited, continuation: walk.continuation, foldersChecked: folders.visited, folderContinuation: folders.continuation, orphanContinuation: records.continuation };
 }

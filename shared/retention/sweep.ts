@@ -64,8 +64,17 @@ export function unsafeWalkActiveDocuments(
 }
 
 /**
+ * Items a walk may pass over without counting (a fixity check still fresh) per item it may count: a run reads at most
+ * `maxItems` times this many. Unbounded, a tenant with a million documents checked this cycle had every fixity run
+ * read them all before the first one due (a function's timeout ends such a run before it stores its continuation,
+ * so the next run read them again); now the run stops there with a continuation, and the next goes on.
+ */
+export const UNCOUNTED_PER_ITEM = 20;
+
+/**
  * Visit each tenant's items (`page`: up to 50 of them after an id, by id) tenant by tenant, resuming from a
- * continuation, until `maxItems` visits have counted. The timers' bounded walks (active documents, orphan listings).
+ * continuation, until `maxItems` visits have counted, or `maxItems * UNCOUNTED_PER_ITEM` were made. The timers'
+ * bounded walks (active documents, orphan listings).
  */
 export async function unsafeWalkTenantsById<T extends { id: string }>(
   deps: Pick<Deps, 'blobs'>,
@@ -76,15 +85,18 @@ export async function unsafeWalkTenantsById<T extends { id: string }>(
 ): Promise<{ visited: number; continuation: string | null }> {
   const from = cursor.decode(continuation);
   let visited = 0;
+  let looked = 0;
+  const done = () => visited >= maxItems || looked >= maxItems * UNCOUNTED_PER_ITEM;
   for (const tenantId of await unsafeTenantsFrom(deps, from?.tenant ?? null)) {
     let after = from && tenantId === from.tenant ? from.after : '';
     for (;;) {
-      if (visited >= maxItems) return { visited, continuation: cursor.encode({ tenant: tenantId, after }) };
+      if (done()) return { visited, continuation: cursor.encode({ tenant: tenantId, after }) };
       const batch = await page(tenantId, after);
       if (batch.length === 0) break;
       for (const item of batch) {
-        if (visited >= maxItems) break;
+        if (done()) break;
         after = item.id;
+        looked++;
         if (await visit(tenantId, item)) visited++;
       }
     }
@@ -138,13 +150,17 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       // Read as stored now, once per tenant and run: a hold by query placed after this read reaches its documents itself
       // (one the run claimed first is reported in its `skipped`).
       const openHolds = await openHoldQueries(tenantId, deps);
+      // Where the tenant requires approval, only approved documents are listed: those awaiting an approval cost no budget
+      // (a tenant's thousands never approved would fill every run). Read as the run comes to the tenant; each document is
+      // still judged by the policy as it is when the run reaches it (approval turned on meanwhile stops it there).
+      const approvedOnly = await approvalRequired(tenantId, deps);
       for (;;) {
         if (failed) return;
         if (exhausted()) {
           result.continuation = cursor.encode({ tenant: tenantId, after });
           return;
         }
-        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(SWEEP_BATCH, input.budget.maxItems - items));
+        const batch = await deps.retention.catalog.sweepCandidates(tenantId, now, after, Math.min(SWEEP_BATCH, input.budget.maxItems - items), { approvedOnly });
         if (batch.length === 0) break;
         // The batch is in id order; `after` moves only past documents whose disposal was attempted.
         // Claims and blob deletes run `concurrency` at a time; then the batch's audit entries are

@@ -40,10 +40,12 @@ export async function runReconcileTimer(deps: Deps) {
   const continuation = await deps.retention.timers.get<string>('reconcile-continuation');
   const folderContinuation = await deps.retention.timers.get<string>('reconcile-folder-continuation');
   const orphanContinuation = await deps.retention.timers.get<string>('reconcile-orphan-continuation');
-  const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation, folderContinuation, orphanContinuation, orphanGraceMinutes: deps.config.ARCHIVE_ORPHAN_GRACE_MINUTES }, deps);
+  const holdsContinuation = await deps.retention.timers.get<string>('reconcile-holds-continuation');
+  const result = await reconcile({ now: deps.clock.now(), maxItems: deps.config.ARCHIVE_FIXITY_MAX_ITEMS, continuation, folderContinuation, orphanContinuation, holdsContinuation, orphanGraceMinutes: deps.config.ARCHIVE_ORPHAN_GRACE_MINUTES }, deps);
   await deps.retention.timers.set('reconcile-continuation', result.continuation);
   await deps.retention.timers.set('reconcile-folder-continuation', result.folderContinuation);
   await deps.retention.timers.set('reconcile-orphan-continuation', result.orphanContinuation);
+  await deps.retention.timers.set('reconcile-holds-continuation', result.holdsContinuation);
   deps.log.info('reconciler', { indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
   return result;
 }

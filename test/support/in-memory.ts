@@ -306,8 +306,8 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
     return { etag: catalogEtagOf(written) };
   }
   async dropContentMarker(): Promise<void> {}
-  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
-    return this.inTenant(tenantId, CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item: structuredClone(item), etag: catalogEtagOf(item) }));
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number, opts: { approvedOnly?: boolean } = {}): Promise<Versioned<ArchivedDocument>[]> {
+    return this.inTenant(tenantId, opts.approvedOnly ? CATALOG_RULES.sweepWorkApproved : CATALOG_RULES.sweepWork, { now }).filter((d) => d.id > afterId).slice(0, limit).map((item) => ({ item: structuredClone(item), etag: catalogEtagOf(item) }));
   }
   /** One page with every document due by `before` (no continuation). */
   async due(tenantId: string, before: string): Promise<Page<ArchivedDocument>> {
@@ -697,17 +697,22 @@ export class InMemoryExportJobs implements ExportJobsPort {
     );
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
-  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
     const at = now.toISOString();
-    const due = [...this.jobs.values()].filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at);
+    const due = [...this.jobs.values()]
+      .filter((j) => (!tenantId || j.tenantId === tenantId) && j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at && j.disposable !== undefined && j.id > afterId)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
     return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
   }
-  async listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]> {
+  /** Paged in id order; the token is the last id of the page (a job withdrawn meanwhile moves no other past it). */
+  async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {
     const at = now.toISOString();
-    const due = [...this.jobs.values()].filter(
-      (j) => j.tenantId === tenantId && (j.status === 'running' || (j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at)),
-    );
-    return Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
+    const due = [...this.jobs.values()]
+      .filter((j) => j.tenantId === tenantId && (j.status === 'running' || (j.status === 'completed' && j.expiresAt > at && j.disposableFrom !== undefined && j.disposableFrom <= at)))
+      .filter((j) => continuationToken === undefined || j.id > continuationToken)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    const items = await Promise.all(due.slice(0, limit).map(async (j) => (await this.getVersioned(j.tenantId, j.id))!));
+    return { items, continuationToken: due.length > limit ? items[items.length - 1]!.item.id : null };
   }
   async list(tenantId: string, limit: number): Promise<Page<ExportJob>> {
     return { items: [...this.jobs.values()].filter((j) => j.tenantId === tenantId).slice(0, limit).map((j) => structuredClone(j)), continuationToken: null };

@@ -2,7 +2,7 @@ import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
-import type { BlobRead, ExportBlobsPort, ExportJobsPort, Versioned } from '../../ports';
+import type { BlobRead, ExportBlobsPort, ExportJobsPort, Page, Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
@@ -155,12 +155,20 @@ export class ExportJobs implements ExportJobsPort {
     return this.jobsWhere('((c.status != "expired" AND c.expiresAt <= @now) OR (c.status = "running" AND c.heartbeatAt < @stale))', [{ name: '@stale', value: staleBefore.toISOString() }], now, limit, tenantId);
   }
 
-  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string): Promise<Versioned<ExportJob>[]> {
-    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now', [], now, limit, tenantId);
+  async unsafeListHoldingDisposable(now: Date, limit: number, tenantId?: string, afterId = ''): Promise<Versioned<ExportJob>[]> {
+    return this.jobsWhere('c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now AND IS_DEFINED(c.disposable) AND c.id > @after ORDER BY c.id', [{ name: '@after', value: afterId }], now, limit, tenantId);
   }
 
-  async listExposed(tenantId: string, now: Date, limit: number): Promise<Versioned<ExportJob>[]> {
-    return this.jobsWhere('(c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))', [], now, limit, tenantId);
+  async listExposed(tenantId: string, now: Date, limit: number, continuationToken?: string): Promise<Page<Versioned<ExportJob>>> {
+    const page = await queryPage<ExportJob & { _etag: string }>(
+      this.container,
+      {
+        query: 'SELECT * FROM c WHERE c.type = "export" AND c.tenantId = @tenant AND (c.status = "running" OR (c.status = "completed" AND c.expiresAt > @now AND c.disposableFrom <= @now))',
+        parameters: [{ name: '@now', value: now.toISOString() }, { name: '@tenant', value: tenantId }],
+      },
+      { partitionKey: tenantId, limit, continuationToken },
+    );
+    return { items: page.resources.map((r) => ({ item: strip(r), etag: r._etag })), continuationToken: page.continuationToken };
   }
 
   /**

@@ -73,10 +73,10 @@ export class RetentionCatalog implements RetentionCatalogPort {
   }
 
   /** Work for the sweep, in id order after `afterId`: expired active documents, and disposals a crash left unfinished; with their etags. */
-  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number): Promise<Versioned<ArchivedDocument>[]> {
+  async sweepCandidates(tenantId: string, now: string, afterId: string, limit: number, opts: { approvedOnly?: boolean } = {}): Promise<Versioned<ArchivedDocument>[]> {
     return firstItems((token) => this.versionedPage(
       tenantId,
-      ['c.id > @after', ruleSql(CATALOG_RULES.sweepWork)],
+      ['c.id > @after', ruleSql(opts.approvedOnly ? CATALOG_RULES.sweepWorkApproved : CATALOG_RULES.sweepWork)],
       [{ name: '@after', value: afterId }, { name: '@now', value: now }],
       'c.id',
       limit,
@@ -260,6 +260,7 @@ function ruleSql(rule: CatalogRule): string {
     if ('status' in c) return `c.status = "${c.status}"`;
     if ('legalHold' in c) return `c.legalHold = ${c.legalHold}`;
     if ('disposalAudited' in c) return `c.disposal.audited = ${c.disposalAudited}`;
+    if ('approvedForRetainUntil' in c) return '(IS_DEFINED(c.disposalApproval) AND c.disposalApproval.retainUntil = c.retention.retainUntil)';
     return `c.retention.retainUntil <= @${c.retainUntilBy}`;
   };
   const groups = rule.map((g) => g.map(one).join(' AND '));

@@ -52,7 +52,10 @@ interface Scene {
   alerts?: string[];
   /** Disposals an earlier run started: a run finishing them names them `completed`, not `disposed`. */
   resumed?: Ref[];
-  /** What one run names blocked, with the reason (`tenant/id: reason`); a document the query does not return is not named. */
+  /**
+   * What one run names blocked, with the reason (`tenant/id: reason`); a document the query does not return is not named
+   * (one awaiting approval where the tenant requires it: no work for the sweep, timer-attacks.test.ts).
+   */
   blocked?: [Ref, string][];
 }
 interface Row {
@@ -102,7 +105,7 @@ const ROWS: Row[] = [
     prepare: async (w) => {
       await requireApproval(w);
       const [a, b] = await dueDocs(w);
-      return { dispose: [], keep: [ref(a!), ref(b!)], blocked: [[ref(a!), 'approval-required'], [ref(b!), 'approval-required']] };
+      return { dispose: [], keep: [ref(a!), ref(b!)], blocked: [] };
     },
   },
   {
@@ -122,7 +125,7 @@ const ROWS: Row[] = [
       await ok(w, approval(w), 201);
       await ok(w, extend(a!, new Date(w.clock.now().getTime() + 2 * DAY).toISOString()));
       w.clock.advance(3 * DAY);
-      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'approval-required']] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [] };
     },
   },
   {
@@ -143,7 +146,7 @@ const ROWS: Row[] = [
       await ok(w, approval(w), 201);
       const placed = (await ok(w, hold(a!))).json;
       await ok(w, release(a!, placed.id as string));
-      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'approval-required']] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [] };
     },
   },
   {
@@ -212,7 +215,7 @@ const ROWS: Row[] = [
       const [a, b] = await dueDocs(w);
       await ok(w, approval(w), 201);
       await ok(w, correct(a!, { fiscalYear: 2020 }));
-      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [[ref(a!), 'approval-required']] };
+      return { dispose: [ref(b!)], keep: [ref(a!)], blocked: [] };
     },
   },
   {
@@ -225,7 +228,7 @@ const ROWS: Row[] = [
       w.clock.advance(20 * 365 * DAY);
       await ok(w, approval(w), 201);
       await ok(w, correct(a, { retentionClass: 'immovable-property-10y' }));
-      return { dispose: [ref(b)], keep: [ref(a)], blocked: [[ref(a), 'approval-required']] };
+      return { dispose: [ref(b)], keep: [ref(a)], blocked: [] };
     },
   },
   {

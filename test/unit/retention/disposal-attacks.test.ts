@@ -97,6 +97,7 @@ describe('an approval is never given to a document an open hold by query holds',
     clock.set('2025-06-01T00:00:00.000Z');
     const run = await sweep({ now: clock.now(), budget, continuation: null }, deps);
     expect(run.disposed).toEqual([]);
-    expect(run.blocked).toContainEqual({ tenantId: T, documentId: late.id, reason: 'approval-required' });
+    // Awaiting an approval: no work for the sweep, which does not list it (timer-attacks.test.ts); it stays.
+    expect(stored(deps, late.id).status).toBe('active');
   });
 });

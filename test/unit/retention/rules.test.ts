@@ -25,6 +25,21 @@ describe('retention rules: the catalog query and the in-memory check are one rul
     );
   });
 
+  it('where approval is required, an active document is sweep work exactly when it may be disposed of with approval required (an approval within its lead)', () => {
+    // An approval for its retain-until, another one's, or none; given within APPROVAL_LEAD_DAYS of it (as every approval is).
+    const approval = fc.constantFrom('same', 'other', 'none');
+    fc.assert(
+      fc.property(doc, instant, approval, (d, now, a) => {
+        fc.pre(d.status === 'active');
+        const retainUntil = a === 'same' ? d.retention.retainUntil : '2019-01-01T00:00:00.000Z';
+        const withApproval = a === 'none' ? d : ({ ...d, disposalApproval: { approvalId: 'ap', approvedAt: d.retention.retainUntil, approvedBy: { subject: 'ann', kind: 'user' }, reason: 'r', retainUntil } } as ArchivedDocument);
+        expect(satisfies(withApproval, CATALOG_RULES.sweepWorkApproved, { now })).toBe(disposalBlocker(withApproval, new Date(now), true) === null);
+        // Never more than the sweep's work without it.
+        if (satisfies(withApproval, CATALOG_RULES.sweepWorkApproved, { now })) expect(satisfies(withApproval, CATALOG_RULES.sweepWork, { now })).toBe(true);
+      }),
+    );
+  });
+
   it('unfinished disposals are always sweep work until audited; disposed and audited never', () => {
     fc.assert(
       fc.property(doc, instant, (d, now) => {
