@@ -25,14 +25,19 @@ const NOW = new Date('2025-03-02T00:00:00.000Z');
 const sweepAt = (deps: InMemoryDeps, now: Date, maxItems = 100, continuation: string | null = null) =>
   sweep({ now, budget: { maxItems, maxMillis: 3_600_000 }, continuation, concurrency: 1 }, deps);
 
+/** A document past its retention, and a completed export holding it (made by an accountant). */
+async function exportHoldingDueDocument() {
+  const deps = inMemoryDeps();
+  searchAsWholeTenant(deps.catalog);
+  const due = await seedDueDocument(deps, T, OVER);
+  const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+  return { deps, due, done: await runExport(T, job.id, deps) };
+}
+
 describe('exports: no copy of a disposed document stays downloadable, however many the tenant made', () => {
   it('the sweep withdraws every export holding it, past the first thousand', async () => {
-    const deps = inMemoryDeps();
-    searchAsWholeTenant(deps.catalog);
-    const due = await seedDueDocument(deps, T, OVER);
-    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
-    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
-    const done = await runExport(T, job.id, deps);
+    const { deps, due, done } = await exportHoldingDueDocument();
     expect(done).toMatchObject({ status: 'completed', disposable: [due.id], disposableFrom: OVER });
     // Five at once, each over in seconds: within one export's 72 hours a tenant's users make thousands of them.
     const copies: ExportJob[] = Array.from({ length: 1200 }, (_, i) => ({ ...done, id: `${done.id}-${String(i).padStart(4, '0')}`, requestId: `req-copy-${i}` }));
@@ -48,12 +53,7 @@ describe('exports: no copy of a disposed document stays downloadable, however ma
 
 describe('exports: a sweep cut off while it withdraws them', () => {
   it('the next run withdraws the rest, each export once, and finishes the disposal once', async () => {
-    const deps = inMemoryDeps();
-    searchAsWholeTenant(deps.catalog);
-    const due = await seedDueDocument(deps, T, OVER);
-    const principal = { tenantId: T, subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
-    const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
-    const done = await runExport(T, job.id, deps);
+    const { deps, due, done } = await exportHoldingDueDocument();
     const ids = [done.id, ...Array.from({ length: 249 }, (_, i) => `${done.id}-${String(i).padStart(4, '0')}`)];
     for (const [i, id] of ids.slice(1).entries()) await deps.exportJobs.create({ ...done, id, requestId: `req-copy-${i}` });
     // The instance stops as the run reads its second page of exports (a timeout, a restart).
