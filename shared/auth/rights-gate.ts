@@ -49,6 +49,6 @@ export function underRightsGate<R>(what: string, tenantId: string, deps: { tenan
 
 /** The write moving the gate past the version `gate` read, for the change's batch (first: the condition before the change). */
 export function gateMoved(gate: TenantGate, lastChange: string): TenantRecordWrite {
-  const record: RightsGateRecord | (TenantRecord & { lastChange: string }) = { id: gate.id, tenantId: gate.tenantId, type: gate.id, lastChange };
+  const record: TenantRecord & Pick<RightsGateRecord, 'lastChange'> = { id: gate.id, tenantId: gate.tenantId, type: gate.id, lastChange };
   return gate.etag === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: gate.etag };
 }
