@@ -13,7 +13,7 @@ import { assertWithinTenantLimit } from '../tenant-limits';
 import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
 import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
-import { type ScreenPrecondition, screenPrecondition } from './screen-precondition';
+import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
 
 /** The If-Match / If-None-Match of a `PUT /rights-assignments/{subject}`, read as screen-precondition.ts reads them. */
 export const rightsAssignmentPrecondition = (ifMatch: string | null, ifNoneMatch: string | null): ScreenPrecondition | null =>
@@ -25,16 +25,12 @@ export const rightsAssignmentPrecondition = (ifMatch: string | null, ifNoneMatch
  * unawares, and a screen read before another admin's assignment wrote over it.
  */
 function assertAssignmentPrecondition(subject: string, current: RightsAssignmentRecord | undefined, precondition: ScreenPrecondition | null): void {
-  if (!precondition) return;
-  const by = current ? `${current.assignedBy.subject} at ${current.assignedAt}` : '';
-  if ('absent' in precondition) {
-    if (current) throw new ArchiveError('precondition_failed', { detail: `${subject} holds the rights set ${current.rightsSet} (assigned by ${by}): nothing was changed. Assigning another replaces it: read the assignments again and replace it knowingly.`, extensions: { subject, rightsSet: current.rightsSet } });
-    return;
-  }
-  if (!current) throw new ArchiveError('precondition_failed', { detail: `The assignment of ${subject} was removed since it was read: nothing was changed.`, extensions: { subject } });
-  if (precondition.version !== '*' && precondition.version !== rightsAssignmentETag(current)) {
-    throw new ArchiveError('precondition_failed', { detail: `The assignment of ${subject} was changed since it was read, by ${by} (now ${current.rightsSet}): nothing was changed. Read it again and decide on what it is now.`, extensions: { subject, rightsSet: current.rightsSet } });
-  }
+  const by = (c: RightsAssignmentRecord) => `${c.assignedBy.subject} at ${c.assignedAt}`;
+  assertAsSeen(precondition, current, rightsAssignmentETag, {
+    exists: (c) => ({ detail: `${subject} holds the rights set ${c.rightsSet} (assigned by ${by(c)}): nothing was changed. Assigning another replaces it: read the assignments again and replace it knowingly.`, extensions: { subject, rightsSet: c.rightsSet } }),
+    gone: () => ({ detail: `The assignment of ${subject} was removed since it was read: nothing was changed.`, extensions: { subject } }),
+    changed: (c) => ({ detail: `The assignment of ${subject} was changed since it was read, by ${by(c)} (now ${c.rightsSet}): nothing was changed. Read it again and decide on what it is now.`, extensions: { subject, rightsSet: c.rightsSet } }),
+  });
 }
 
 /**

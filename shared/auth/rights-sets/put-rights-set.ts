@@ -10,7 +10,7 @@ import type { TenantRights } from '../rights';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { assertWithinFloor } from './rights-floor';
-import { type ScreenPrecondition, screenPrecondition } from './screen-precondition';
+import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
 import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
 
 /** What the caller saw of the set before the change (screen-precondition.ts). */
@@ -22,16 +22,12 @@ export const rightsSetPrecondition = (ifMatch: string | null, ifNoneMatch: strin
 
 /** 412 unless the set as stored is the one the caller saw (`precondition`); nothing is written. */
 function assertPrecondition(name: string, current: RightsSetRecord | undefined, precondition: RightsSetPrecondition | null): void {
-  if (!precondition) return;
-  const by = current ? `${current.updatedBy.person ?? current.updatedBy.subject} at ${current.updatedAt}` : '';
-  if ('absent' in precondition) {
-    if (current) throw new ArchiveError('precondition_failed', { detail: `A rights set named ${name} exists already (last changed by ${by}): nothing was changed. Edit that set, or choose another name.` });
-    return;
-  }
-  if (!current) throw new ArchiveError('precondition_failed', { detail: `The rights set ${name} was deleted since it was read: nothing was changed.` });
-  if (precondition.version !== '*' && precondition.version !== rightsSetETag(current)) {
-    throw new ArchiveError('precondition_failed', { detail: `The rights set ${name} was changed since it was read, by ${by}: nothing was changed. Read it again and make the change on what it holds now.` });
-  }
+  const by = (c: RightsSetRecord) => `${c.updatedBy.person ?? c.updatedBy.subject} at ${c.updatedAt}`;
+  assertAsSeen(precondition, current, rightsSetETag, {
+    exists: (c) => ({ detail: `A rights set named ${name} exists already (last changed by ${by(c)}): nothing was changed. Edit that set, or choose another name.` }),
+    gone: () => ({ detail: `The rights set ${name} was deleted since it was read: nothing was changed.` }),
+    changed: (c) => ({ detail: `The rights set ${name} was changed since it was read, by ${by(c)}: nothing was changed. Read it again and make the change on what it holds now.` }),
+  });
 }
 
 /**

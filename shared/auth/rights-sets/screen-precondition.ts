@@ -31,3 +31,23 @@ export function screenPrecondition(record: ScreenRecord, ifMatch: string | null,
   }
   return { version: match };
 }
+
+/** What a refusal says: its detail and extensions. */
+interface Refusal {
+  detail: string;
+  extensions?: Record<string, unknown>;
+}
+
+/**
+ * 412 unless the record as stored (`current`) is the one the caller saw (`precondition`); nothing is written. `say`
+ * words the three refusals: one exists where none was expected, it is gone, or it is another version now.
+ */
+export function assertAsSeen<T>(precondition: ScreenPrecondition | null, current: T | undefined, etagOf: (record: T) => string, say: { exists: (record: T) => Refusal; gone: () => Refusal; changed: (record: T) => Refusal }): void {
+  if (!precondition) return;
+  if ('absent' in precondition) {
+    if (current) throw new ArchiveError('precondition_failed', say.exists(current));
+    return;
+  }
+  if (!current) throw new ArchiveError('precondition_failed', say.gone());
+  if (precondition.version !== '*' && precondition.version !== etagOf(current)) throw new ArchiveError('precondition_failed', say.changed(current));
+}
