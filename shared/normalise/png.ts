@@ -31,9 +31,9 @@ export interface PngInfo {
   trns?: Buffer;
   icc?: Buffer;
   phys?: { x: number; y: number; unit: number };
-  /** gAMA values (×100000), cHRM chromaticities (×100000, white x y, red x y, green x y, blue x y), and whether an sRGB chunk came. */
-  gamma?: number[];
-  chrm?: number[][];
+  /** The gAMA value (×100000), the cHRM chromaticities (×100000, white x y, red x y, green x y, blue x y), and whether an sRGB chunk came (each comes once at most: a second is refused). */
+  gamma?: number;
+  chrm?: number[];
   srgb?: boolean;
   /** The IDAT payloads, in order: never read here, only their CRCs are checked. */
   idat: ChunkRange[];
@@ -117,12 +117,12 @@ export function parsePng(b: Buffer | FileBytes, limits: NormaliseLimits): PngInf
         break;
       }
       case 'gAMA':
-        if (len === 4) (info!.gamma ??= []).push(data().readUInt32BE(0));
+        if (len === 4) info!.gamma = data().readUInt32BE(0);
         break;
       case 'cHRM':
         if (len === 32) {
           const c = data();
-          (info!.chrm ??= []).push(Array.from({ length: 8 }, (_, i) => c.readUInt32BE(4 * i)));
+          info!.chrm = Array.from({ length: 8 }, (_, i) => c.readUInt32BE(4 * i));
         }
         break;
       case 'sRGB':
@@ -288,8 +288,8 @@ const CHRM_TOLERANCE = 1000;
  * picture in a browser and another in its rendition, so it is refused unless both chunks say sRGB.
  */
 function refuseNonSrgbEncoding(info: PngInfo): void {
-  const gamma = info.gamma?.find((g) => g < SRGB_GAMMA.min || g > SRGB_GAMMA.max);
-  const chrm = info.chrm?.find((c) => c.some((v, i) => Math.abs(v - SRGB_CHRM[i]!) > CHRM_TOLERANCE));
+  const gamma = info.gamma !== undefined && (info.gamma < SRGB_GAMMA.min || info.gamma > SRGB_GAMMA.max) ? info.gamma : undefined;
+  const chrm = info.chrm?.some((v, i) => Math.abs(v - SRGB_CHRM[i]!) > CHRM_TOLERANCE) ? info.chrm : undefined;
   if (gamma === undefined && chrm === undefined) return;
   const what = [
     ...(gamma !== undefined ? [`gamma ${gamma / 100000} (gAMA; sRGB is about 0.45455)`] : []),
