@@ -77,7 +77,7 @@ export const correctDocumentMetadata = operation({
   params: ZDocumentParams, paramsError: 'document_not_found',
   body: { stream: ['application/merge-patch+json'], description: 'RFC 7396 merge patch of the metadata plus `reason`; If-Match: the ETag of GET /documents/{id}' },
   responses: { 200: { description: 'The corrected document, with the correction', json: ZDocument.extend({ correction: ZMetadataCorrection.optional() }), headers: ['ETag'] } },
-  errors: ['document_not_found', 'document_disposed', 'invalid_metadata', 'bad_request', 'unsupported_media_type', 'payload_too_large', 'precondition_failed', 'precondition_required', 'retention_shortening_refused', 'too_many_corrections', 'worm_unavailable'],
+  errors: ['document_not_found', 'document_disposed', 'invalid_metadata', 'bad_request', 'unsupported_media_type', 'payload_too_large', 'precondition_failed', 'precondition_required', 'retention_shortening_refused', 'too_many_corrections', 'too_many_holds', 'document_record_full', 'worm_unavailable'],
   handler: async ({ params, req, principal, audit }, deps) => {
     const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/merge-patch+json') throw new ArchiveError('unsupported_media_type', { detail: 'Send the correction as application/merge-patch+json (RFC 7396) with a "reason".' });

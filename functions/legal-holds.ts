@@ -27,7 +27,7 @@ export const placeDocumentHold = operation({
   params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
   body: { json: ZPlaceHold, example: { reason: 'Tax audit 2024', caseReference: 'FA-2024-117' } },
   responses: { 201: { description: 'Placed; Location names the hold', json: ZLegalHold, headers: ['Location', 'Idempotent-Replayed'] } },
-  errors: ['document_not_found', 'document_disposed', 'worm_unavailable', 'idempotency_key_reused'],
+  errors: ['document_not_found', 'document_disposed', 'too_many_holds', 'document_record_full', 'worm_unavailable', 'idempotency_key_reused'],
   handler: async ({ params, body, idempotencyKey, principal, audit }, deps) => {
     const { hold, replayed } = await placeHoldOn({ principal, documentId: params.id, ...body, idempotencyKey, audit: audit.staging(201) }, deps);
     if (replayed) audit.detail = `hold=${hold.id};replayed`;

@@ -119,7 +119,7 @@ export const extend = operation({
   params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
   body: { json: ZExtend, example: { retainUntil: '2040-12-31', reason: 'Pending litigation' } },
   responses: { 200: { description: 'Extended; the document as it is now', json: ZDocument } },
-  errors: ['document_not_found', 'document_disposed', 'retention_shortening_refused', 'worm_unavailable'],
+  errors: ['document_not_found', 'document_disposed', 'retention_shortening_refused', 'document_record_full', 'worm_unavailable'],
   handler: async ({ params, body, principal, audit }, deps) => reply(200, toPublicDocument(await extendRetention({ principal, documentId: params.id, ...body, audit: audit.staging(200) }, deps))),
 });
 

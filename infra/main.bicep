@@ -1091,7 +1091,7 @@ resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-0
   name: '${namePrefix}-document-check-failed'
   location: location
   properties: {
-    description: 'The reconciler, the fixity check or the catalog rebuild could not check a catalog item or document folder (a malformed item or manifest) and skipped it; an operator must look at it.'
+    description: 'The reconciler, the fixity check, the retention sweep or the catalog rebuild could not check a catalog item or document folder (a malformed item or manifest, a write the catalog refuses) and skipped it, or an open hold by query cannot reach a document that carries as many holds as one keeps; an operator must look at it.'
     severity: 2
     enabled: true
     scopes: [

@@ -94,7 +94,8 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     await restoreCorrections(tenantId, cmd.documentId, null, CATALOG_REBUILD_ACTOR, deps);
   }
   // An open hold by query the document is in and has yet to reach holds it before the correction can take it out.
-  if (DOCUMENT_ID.test(cmd.documentId)) await reachOpenHoldsByQuery(tenantId, cmd.documentId, deps);
+  // One it cannot carry (the document has carried as many holds as one keeps) refuses the correction: nothing changes.
+  if (DOCUMENT_ID.test(cmd.documentId)) await reachOpenHoldsByQuery(tenantId, cmd.documentId, 'refuse', deps);
   // As stored, as at ingest: a retain-until it extends to is locked for good (another instance may have just lengthened a class).
   const { policy: stored } = await deps.retention.policies.getVersioned(tenantId, { fresh: true });
   const tenantRules = policyOf(stored);
@@ -155,6 +156,7 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     const locks = retainUntil !== doc.retention.retainUntil && lockAhead(retainUntil, deps.clock.now()) ? protection(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : null;
     return {
       next,
+      adds: 'correction',
       result: { document: next, correction },
       auditDetail: correctionAuditDetail(correction),
       before: locks?.before,
@@ -177,7 +179,8 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
   }, cmd.audit);
   // Corrected into an open hold's query: held now, not at the reconciler's next run (the hold withdraws an approval the
   // document carries, which a release everywhere before that run would have left standing). Answered as it is then.
-  if (!corrected.correction || (await reachOpenHoldsByQuery(tenantId, cmd.documentId, deps)).length === 0) return corrected;
+  // The correction is stored: a hold it cannot carry is left to the sweep, which keeps what an open hold's query matches.
+  if (!corrected.correction || (await reachOpenHoldsByQuery(tenantId, cmd.documentId, 'leave', deps)).length === 0) return corrected;
   return { ...corrected, document: (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item ?? corrected.document };
 }
 

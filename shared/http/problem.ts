@@ -72,6 +72,8 @@ export const ERROR_STATUS = {
   retention_below_legal_floor: 422,
   retention_shortening_refused: 422,
   too_many_corrections: 409,
+  too_many_holds: 409,
+  document_record_full: 409,
   four_eyes_required: 403,
   hold_not_found: 404,
   hold_already_released: 409,

@@ -72,6 +72,8 @@ export const ERROR_TITLES = {
   retention_below_legal_floor: 'A retention class may not be shorter than the legal floor',
   retention_shortening_refused: 'Retention can be extended, never shortened',
   too_many_corrections: 'The document has been corrected as often as the archive keeps corrections of one document',
+  too_many_holds: 'The document has carried as many legal holds as the archive keeps on one document',
+  document_record_full: "The document's catalog record holds as much history as the archive keeps for one document",
   four_eyes_required: 'Four-eyes rule: another principal must do this',
   hold_not_found: 'No such legal hold on this document',
   hold_already_released: 'The legal hold is already released',

@@ -42,6 +42,7 @@ export async function extendRetention(cmd: { principal: Principal; documentId: s
     const locks = protection(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, to));
     return {
       next,
+      adds: 'retention extension',
       result: next,
       // In the tamper-evident log too, not only in the (rewritable) catalog item.
       auditDetail: `retain-until=${to};from=${from}`,

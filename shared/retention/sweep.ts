@@ -6,6 +6,7 @@ import { tenantPolicy } from './tenant-policy';
 import { walkCursor } from './cursor';
 import { withdrawExportsHolding } from '../exports/withdraw-exports';
 import { openHoldQueries } from './holds/place-holds-by-query';
+import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -38,6 +39,12 @@ export interface SweepResult {
   tenants: number;
   /** Exports withdrawn because documents they held were disposed of in this run. */
   exportsWithdrawn: string[];
+  /**
+   * Due documents whose claim failed (a write the catalog refuses), named for an operator and passed over: one such
+   * document stopped every run at it, and so every tenant behind it (the next run resumed at the same place). The
+   * next cycle tries it again.
+   */
+  unchecked: UncheckedDocument[];
   /** Where the next run resumes; null when every tenant was swept. */
   continuation: string | null;
 }
@@ -122,7 +129,8 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
   const runId = `sweep-${uuidv7(started)}`;
   const now = input.now.toISOString();
   const from = cursor.decode(input.continuation);
-  const result: SweepResult = { runId, disposed: [], completed: [], blocked: [], exportsWithdrawn: [], tenants: 0, continuation: null };
+  const unchecked = new UncheckedDocuments('retention sweep', deps.log);
+  const result: SweepResult = { runId, disposed: [], completed: [], blocked: [], exportsWithdrawn: [], unchecked: unchecked.documents, tenants: 0, continuation: null };
   let items = 0;
   const exhausted = () => items >= input.budget.maxItems || deps.clock.now().getTime() - started >= input.budget.maxMillis;
   // Each batch's audit entries and tombstones are written while the next batch is claimed and its
@@ -175,7 +183,8 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
             // The policy is read for each document: a tenant that starts requiring approval during a run has it apply
             // to every document the run has not claimed yet.
             const requireApproval = await approvalRequired(tenantId, deps);
-            const outcome = await prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval, openHolds }, deps, listed);
+            const outcome = await unchecked.check(tenantId, listed.item.id, () => prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval, openHolds }, deps, listed), null);
+            if (outcome === null) continue;
             if ('disposal' in outcome) prepared.push(outcome);
             else record(result, tenantId, listed.item.id, outcome);
           }
@@ -215,6 +224,6 @@ function record(result: SweepResult, tenantId: string, id: string, outcome: Disp
 }
 
 function summarise(result: SweepResult, deps: Pick<Deps, 'log'>): SweepResult {
-  deps.log.info('retention sweep', { runId: result.runId, disposed: result.disposed.length, completed: result.completed.length, blocked: result.blocked.length, exportsWithdrawn: result.exportsWithdrawn.length, tenants: result.tenants, more: result.continuation !== null });
+  deps.log.info('retention sweep', { runId: result.runId, disposed: result.disposed.length, completed: result.completed.length, blocked: result.blocked.length, exportsWithdrawn: result.exportsWithdrawn.length, unchecked: result.unchecked.length, tenants: result.tenants, more: result.continuation !== null });
   return result;
 }

@@ -17,7 +17,7 @@ export interface UncheckedDocument {
 }
 
 /**
- * The cross-tenant walks (reconciler, fixity check, the local host's start-up re-index) check
+ * The cross-tenant walks (reconciler, fixity check, retention sweep, the local host's start-up re-index) check
  * each document alone: one they cannot check (a catalog item without its originals, a manifest
  * that is not JSON) is named in an error line for an operator and skipped, so it cannot stop
  * the walk for every tenant behind it.
@@ -26,7 +26,7 @@ export class UncheckedDocuments {
   readonly documents: UncheckedDocument[] = [];
 
   constructor(
-    private readonly walk: 'reconciler' | 'fixity check' | 'catalog rebuild',
+    private readonly walk: 'reconciler' | 'fixity check' | 'retention sweep' | 'catalog rebuild',
     private readonly log: Logger,
   ) {}
 

@@ -95,6 +95,24 @@ export function validationReportOf(doc: ArchivedDocument): { blobName: string; s
 }
 
 /**
+ * Bytes (UTF-8 JSON) a document's catalog item may reach by what people add to its history: corrections, legal holds,
+ * extensions. Cosmos DB refuses an item over 2 MB, and past that the document took no write at all: no legal hold, no
+ * release, no disposal (the sweep stopped at it, every run). The counts alone did not keep it under: 100 corrections of
+ * the longest metadata in three-byte characters are ~1.4 MB. The rest is for what must always be written: releases of
+ * the holds it carries (MAX_HOLDS), its disposal, the timers' repairs.
+ */
+export const DOCUMENT_RECORD_ROOM = 1_500_000;
+
+function assertRoomFor(next: ArchivedDocument, adds: string): void {
+  const bytes = Buffer.byteLength(JSON.stringify(next));
+  if (bytes <= DOCUMENT_RECORD_ROOM) return;
+  throw new ArchiveError('document_record_full', {
+    detail: `Document ${next.id}'s catalog record would be ${bytes} bytes with this ${adds}, past the ${DOCUMENT_RECORD_ROOM} the archive fills one document's record to (the rest is kept for releasing its holds and disposing of it). Nothing was changed.`,
+    extensions: { bytes, room: DOCUMENT_RECORD_ROOM },
+  });
+}
+
+/**
  * Read-modify-write of a catalog item with optimistic concurrency. `decide` sees the
  * current item and returns the new one (or null: nothing to change); `before` runs the
  * storage-side effect for that decision before the catalog is written (fail closed:
@@ -107,7 +125,15 @@ export async function updateDocument<R>(
   tenantId: string,
   id: string,
   deps: Pick<Deps, 'retention'>,
-  decide: (doc: ArchivedDocument) => { next: ArchivedDocument | null; result: R; before?: () => Promise<void>; after?: (written: Versioned<ArchivedDocument>) => Promise<void>; auditDetail?: string },
+  decide: (doc: ArchivedDocument) => {
+    next: ArchivedDocument | null;
+    result: R;
+    before?: () => Promise<void>;
+    after?: (written: Versioned<ArchivedDocument>) => Promise<void>;
+    auditDetail?: string;
+    /** What the change adds to the document's history (a correction, a legal hold, an extension): refused past DOCUMENT_RECORD_ROOM. */
+    adds?: string;
+  },
   audit?: AuditStaging,
 ): Promise<R> {
   let polls = DISPOSING_POLLS;
@@ -134,6 +160,7 @@ export async function updateDocument<R>(
     }
     const step = decide(current.item);
     if (!step.next) return step.result;
+    if (step.adds) assertRoomFor(step.next, step.adds);
     try {
       await step.before?.();
       if (step.before) reachedStorage = true;

@@ -6,7 +6,13 @@ import { updateDocument } from '../update';
 import { type HoldDeps, skippedDocument } from './legal-hold';
 import { holdPlaced } from './place-hold';
 import { HOLD_BY_QUERY_ACTOR, openHoldsByQuery, releasedMeanwhile, type HoldByQueryRecord } from './place-holds-by-query';
-import type { UncheckedDocuments } from '../unchecked';
+import { DOCUMENT_CHECK_FAILED, type UncheckedDocuments } from '../unchecked';
+
+/**
+ * A document an open hold by query matches that cannot carry it (MAX_HOLDS): under the phrase operators are alerted on
+ * for documents a timer could not check (infra/main.bicep, documentCheckFailedAlert).
+ */
+export const HOLD_NOT_EXTENDED = `reconciler ${DOCUMENT_CHECK_FAILED}: an open hold by query cannot reach it, as it carries as many legal holds as one document keeps`;
 
 /** Documents read per query while extending one hold. */
 const EXTEND_BATCH = 50;
@@ -45,7 +51,9 @@ export async function extendHoldsByQuery(
       const placedOn: string[] = [];
       for (const doc of batch) {
         after = doc.id;
-        const reach = () => extendTo(record, doc.id, input, deps);
+        // Not one of the run's unchecked documents when it carries as many holds as a document keeps: a tenant's pile
+        // of them must not stop the run for every tenant behind it.
+        const reach = () => extendTo(record, doc.id, input, deps, 'leave');
         // Skipped, it stays unreached: the sweep keeps it meanwhile (heldByQuery), and the next run tries it again.
         if (await (input.unchecked ? input.unchecked.check(tenantId, doc.id, reach, false) : reach())) placedOn.push(doc.id);
       }
@@ -64,7 +72,13 @@ export async function extendHoldsByQuery(
  * escaped the hold (a receipt of the dispute's counterparty, relabelled at once, disposed of years later while the
  * dispute was still open). After it, for a document corrected into a hold's query.
  */
-export async function reachOpenHoldsByQuery(tenantId: string, documentId: string, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<string[]> {
+export async function reachOpenHoldsByQuery(
+  tenantId: string,
+  documentId: string,
+  /** A document carrying as many holds as one keeps: `refuse` (before a correction, which could take it out of the query) or `leave` it to the sweep. */
+  whenFull: WhenFull,
+  deps: HoldDeps & Pick<Deps, 'auditOutbox'>,
+): Promise<string[]> {
   const open = await openHoldsByQuery(tenantId, deps);
   if (open.length === 0) return [];
   const doc = (await deps.retention.catalog.getVersioned(tenantId, documentId))?.item;
@@ -72,15 +86,21 @@ export async function reachOpenHoldsByQuery(tenantId: string, documentId: string
   const reached: string[] = [];
   for (const record of open) {
     if (!heldByQuery(doc, [{ holdId: record.holdId, query: record.request.query }])) continue;
-    if (!(await extendTo(record, documentId, { now: deps.clock.now(), actor: HOLD_BY_QUERY_ACTOR }, deps))) continue;
+    if (!(await extendTo(record, documentId, { now: deps.clock.now(), actor: HOLD_BY_QUERY_ACTOR }, deps, whenFull))) continue;
     reached.push(record.holdId);
     await releasedMeanwhile(tenantId, record.holdId, [documentId], HOLD_BY_QUERY_ACTOR, deps);
   }
   return reached;
 }
 
+/**
+ * What reaching a document that carries MAX_HOLDS holds does: `refuse` (409 too_many_holds), or `leave` it unreached,
+ * which the sweep keeps while the hold's query matches it (heldByQuery), and tell an operator.
+ */
+type WhenFull = 'refuse' | 'leave';
+
 /** Places the hold as placed on one document, audited as `input.actor`'s; false when it is not (or no longer) one to reach. */
-async function extendTo(record: HoldByQueryRecord, documentId: string, input: { now: Date; actor: Actor }, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<boolean> {
+async function extendTo(record: HoldByQueryRecord, documentId: string, input: { now: Date; actor: Actor }, deps: HoldDeps & Pick<Deps, 'auditOutbox'>, whenFull: WhenFull): Promise<boolean> {
   const hold: LegalHold = {
     id: record.holdId,
     reason: record.request.reason,
@@ -98,7 +118,8 @@ async function extendTo(record: HoldByQueryRecord, documentId: string, input: { 
   }, entry.staging).catch((err: unknown) => {
     // Disposed of meanwhile (the sweep claimed it before this run's read): nothing to hold. Claimed after the hold reached
     // its blobs: storage keeps it, and the next run reaches it in the catalog.
-    skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed']);
+    const skipped = skippedDocument(documentId, err, whenFull === 'leave' ? ['document_disposed', 'document_not_found', 'document_being_disposed', 'too_many_holds'] : ['document_disposed', 'document_not_found', 'document_being_disposed']);
+    if (skipped.reason === 'too_many_holds') deps.log.error(HOLD_NOT_EXTENDED, { tenantId: record.tenantId, documentId, holdId: record.holdId });
     return false;
   });
   await entry.appended();

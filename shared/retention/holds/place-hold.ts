@@ -57,10 +57,21 @@ export async function placeHoldOn(
 }
 
 /**
+ * Holds one document keeps, open and released. Each is stored whole in the catalog item (who, why, the case, its
+ * release: up to ~5 kB), and Cosmos refuses an item over 2 MB: a document held and released a few hundred times by
+ * whoever holds both rights (or by holds by query placed and released everywhere) took no write any more, a legal hold
+ * and its disposal included, and the sweep stopped at it. Far more than any real document is held.
+ */
+export const MAX_HOLDS = 100;
+
+/**
  * The document with `hold` placed (placeHoldOn, and the reconciler extending an open hold by query): the blobs' flags
  * set first, the disposal approval it carried withdrawn and kept on the hold.
  */
 export function holdPlaced(doc: ArchivedDocument, hold: LegalHold, deps: HoldDeps, detail = '') {
+  if ((doc.holds ?? []).length >= MAX_HOLDS) {
+    throw new ArchiveError('too_many_holds', { detail: `Document ${doc.id} has carried ${MAX_HOLDS} legal holds, as many as the archive keeps on one document; nothing was changed.`, extensions: { maxHolds: MAX_HOLDS } });
+  }
   // Its flags are set: nothing is left for a release's clearing to do.
   const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
   const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
@@ -68,6 +79,7 @@ export function holdPlaced(doc: ArchivedDocument, hold: LegalHold, deps: HoldDep
   return {
     next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] } satisfies ArchivedDocument,
     placed,
+    adds: 'legal hold',
     // A document may carry several holds: the entry names the one placed, so the chain alone pairs it with its release
     // (four eyes), and the approval it withdrew, which the approval's own entry (naming no documents) cannot show.
     auditDetail: (withdrawn ? `${holdAuditDetail(hold.id)};approval-withdrawn=${withdrawn.approvalId}` : holdAuditDetail(hold.id)) + detail,

@@ -171,7 +171,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
       if (!replayed) placedNow.push(documentId);
       held.push(documentId);
     } catch (err) {
-      const passed = skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed']);
+      const passed = skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed', 'too_many_holds']);
       if (passed.reason === 'document_being_disposed' && !last) return false;
       skipped.push(passed);
     }

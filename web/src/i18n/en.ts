@@ -70,6 +70,8 @@ const problems: Record<Code, string> = {
   retention_below_legal_floor: 'A retention period may not be shorter than the legal minimum.',
   retention_shortening_refused: 'Retention can be extended, never shortened.',
   too_many_corrections: 'This document has been corrected too often; no further corrections are kept.',
+  too_many_holds: 'This document has carried too many legal holds; no further holds are kept on it.',
+  document_record_full: 'This document\'s record holds as much history as the archive keeps; nothing more can be added to it.',
   four_eyes_required: 'Four-eyes rule: another person must do this.',
   hold_not_found: 'This legal hold does not exist on this document.',
   hold_already_released: 'This legal hold was already released.',

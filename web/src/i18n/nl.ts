@@ -714,6 +714,8 @@ export const nl: Dictionary = {
       retention_below_legal_floor: 'Een bewaartermijn mag niet korter zijn dan het wettelijke minimum.',
       retention_shortening_refused: 'Een bewaartermijn kan worden verlengd, nooit verkort.',
       too_many_corrections: 'Dit document is te vaak gecorrigeerd; verdere correcties worden niet bewaard.',
+      too_many_holds: 'Dit document heeft te veel juridische blokkades gehad; verdere blokkades worden er niet op bewaard.',
+      document_record_full: 'Het dossier van dit document bevat zoveel geschiedenis als het archief bewaart; er kan niets meer aan worden toegevoegd.',
       four_eyes_required: 'Vier-ogenprincipe: een ander moet dit doen.',
       hold_not_found: 'Deze juridische blokkade bestaat niet op dit document.',
       hold_already_released: 'Deze juridische blokkade is al opgeheven.',
