@@ -19,13 +19,22 @@ export interface PersonSightingRecord extends TenantRecord, GivenBefore {
   issuedAt?: string;
 }
 
+/** The longest item id the store's point read looks up (shared/adapters/azure/cosmos.ts `isItemId`); a longer one reads as none. */
+const MAX_PLAIN_ID = 255;
+
 /**
  * The record id: the person as it is, or its SHA-256 when it holds a character a Cosmos id may not
  * (`/`, `\`, `?`, `#`: an identity provider's `sub` is free text, and such a person's sign-in failed with a 500),
  * or starts `sha256:` (else a person named like another's hashed id would share that person's record: their
- * sign-ins would keep the other's keys acting). Ids already stored (other persons) stay as they were.
+ * sign-ins would keep the other's keys acting), or would make an id longer than the store reads (MAX_PLAIN_ID: a
+ * token may name a subject of 256 characters; the store's point read answered "none" for the longer id it had
+ * created, so the person's next sign-in with another claimed set found no record, failed to create it again, and was
+ * a 503 on every request, and their API keys found no sign-in and rested). Ids already stored (other persons) stay as they were.
  */
-export const personSightingRecordId = (person: string) => (/[/\\?#]/.test(person) || person.startsWith('sha256:') ? `person-sighting:sha256:${sha256(person)}` : `person-sighting:${person}`);
+export const personSightingRecordId = (person: string) => {
+  const plain = `person-sighting:${person}`;
+  return /[/\\?#]/.test(person) || person.startsWith('sha256:') || plain.length > MAX_PLAIN_ID ? `person-sighting:sha256:${sha256(person)}` : plain;
+};
 
 /**
  * `person`'s last sign-in here as stored (null: never seen, or the record is another person's): the set it claimed is
