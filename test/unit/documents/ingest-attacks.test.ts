@@ -1,8 +1,12 @@
 /**
- * Ingest attacked from a valid uploader account: what retries with an Idempotency-Key leave behind when an attempt
- * stops part-way. The normaliser here, like the real one, embeds the moment of the upload in the rendition.
+ * Ingest attacked from a valid uploader account: multipart parts the parser passed over (a page or the metadata left
+ * out of a document answered 201), and what retries with an Idempotency-Key leave behind when an attempt stops part-way.
+ * The normaliser here, like the real one, embeds the moment of the upload in the rendition.
  */
+import { Readable } from 'node:stream';
 import { ingestDocument } from '../../../shared/documents/ingest';
+import type { ArchiveRequest } from '../../../shared/http/types';
+import { parseUpload } from '../../../shared/http/upload';
 import type { ArchiveError } from '../../../shared/kernel/errors';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { Normaliser } from '../../../shared/normalise/pool';
@@ -91,4 +95,42 @@ it('two attempts with one key at once, the second converting again with the firs
   const doc = [...base.catalog.documents.values()][0]!;
   const { sha256 } = await import('../../../shared/ids');
   expect(sha256(base.blobs.blobs.get(`acme/${doc.rendition.blobName}`)!.bytes)).toBe(doc.rendition.sha256);
+});
+
+describe('multipart parts the archive would pass over', () => {
+  const request = (body: Buffer): ArchiveRequest => ({ method: 'POST', url: new URL('http://x/api/documents'), params: {}, headers: { get: (n) => (n === 'content-type' ? 'multipart/form-data; boundary="b b"' : null) }, body: Readable.from(body.length > 40 ? [body.subarray(0, 37), body.subarray(37, 41), body.subarray(41)] : [body]), clientIp: null, requestId: 'r' });
+  const part = (head: string, body: string | Buffer) => Buffer.concat([Buffer.from(`--b b\r\n${head}\r\n\r\n`), Buffer.from(body), Buffer.from('\r\n')]);
+  const page1 = part('Content-Disposition: form-data; name="file"; filename="p1.png"', 'AAAA');
+  const parse = (...parts: Buffer[]) => parseUpload(request(Buffer.concat([...parts, Buffer.from('--b b--\r\n')])), { maxBytes: 1 << 20, maxFiles: 4 });
+
+  it.each([
+    ['a page whose disposition type is attachment', part('Content-Disposition: attachment; name="file"; filename="p2.png"', 'BBBB')],
+    ['a page without Content-Disposition', part('Content-Type: image/png', 'BBBB')],
+    ['metadata without Content-Disposition', part('Content-Type: application/json', '{"reference":"INV-7"}')],
+  ])('%s is refused, not left out of the document', async (_what, skipped) => {
+    await expect(parse(page1, skipped)).rejects.toMatchObject({ code: 'malformed_multipart' });
+    await expect(parse(skipped, page1)).rejects.toMatchObject({ code: 'malformed_multipart' });
+  });
+
+  it('metadata in a charset the parser cannot decode is refused, not taken as absent', async () => {
+    const sjis = Buffer.concat([Buffer.from('{"counterparty":"'), Buffer.from([0x93, 0xfa, 0x96, 0x7b]), Buffer.from('"}')]);
+    await expect(parse(page1, part('Content-Disposition: form-data; name="metadata"\r\nContent-Type: application/json; charset=shift_jis', sjis))).rejects.toMatchObject({ code: 'invalid_metadata' });
+  });
+
+  it('a page holding the boundary (a delimiter, or the close delimiter, amid its bytes) is refused, not cut there', async () => {
+    const page2 = (inside: string) => part('Content-Disposition: form-data; name="file"; filename="p2.png"', `BB\r\n--b b${inside}CC`);
+    const page3 = part('Content-Disposition: form-data; name="file"; filename="p3.png"', 'DDDD');
+    for (const inside of ['x', '--', '--\r\n', '\r\n']) await expect(parse(page1, page2(inside), page3)).rejects.toMatchObject({ code: 'malformed_multipart' });
+  });
+
+  it('metadata before, between and after the pages, with a preamble and an epilogue, keeps every page in order', async () => {
+    const meta = part('Content-Disposition: form-data; name="metadata"', '{"reference":"INV-7"}');
+    const page2 = part('Content-Disposition: form-data; name="file"; filename="p2.png"', 'BB\r\n-b b--');
+    for (const order of [[meta, page1, page2], [page1, meta, page2], [page1, page2, meta]]) {
+      const body = Buffer.concat([Buffer.from('preamble\r\n'), ...order, Buffer.from('--b b--\r\nepilogue\r\n')]);
+      const upload = await parseUpload(request(body), { maxBytes: 1 << 20, maxFiles: 4 });
+      expect(upload.files.map((f) => [f.fileName, f.bytes!.toString()])).toEqual([['p1.png', 'AAAA'], ['p2.png', 'BB\r\n-b b--']]);
+      expect(upload.metadata).toEqual({ reference: 'INV-7' });
+    }
+  });
 });
