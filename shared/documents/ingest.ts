@@ -332,36 +332,79 @@ function describe(ctx: IngestContext): void {
 async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const { cmd, deps } = ctx;
   const { tenantId } = cmd.principal;
-  const document = need(ctx.document, 'document');
-  const originals = need(ctx.originals, 'originals');
-  const rendition = need(ctx.normalised, 'normalised').rendition;
-  const { id, contentKey } = document;
+  const { id, contentKey } = need(ctx.document, 'document');
   await deps.blobs.prepareTenant(tenantId);
-  const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
-  const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey };
-  const writeRendition = () =>
-    Buffer.isBuffer(rendition)
+  const writeRendition = () => {
+    const document = need(ctx.document, 'document');
+    const rendition = need(ctx.normalised, 'normalised').rendition;
+    const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+    // What a retry needs to make the same rendition again, should this attempt stop before its manifest (adoptEarlierAttempt).
+    const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey, createdat: document.createdAt, request: requestHash(sentOf(ctx)) };
+    return Buffer.isBuffer(rendition)
       ? deps.blobs.putCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata)
       : deps.blobs.putFileCreateOnly(tenantId, document.rendition.blobName, rendition, 'application/pdf', worm, renditionMetadata);
-  const writeOriginals = () =>
-    originals.map((original, i) => {
-      const file = cmd.files[i]!;
-      const meta = { sha256: original.sha256, contentkey: contentKey };
-      return file.spooled ? deps.blobs.putFileCreateOnly(tenantId, original.blobName, file.spooled, original.mediaType, worm, meta) : deps.blobs.putCreateOnly(tenantId, original.blobName, file.bytes, original.mediaType, worm, meta);
-    });
+  };
   let writes: CreateOnlyOutcome[];
   if (cmd.idempotencyKey) {
-    if ((await writeRendition()) === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
+    let rendition = await writeRendition();
+    if (rendition === 'different' && (await adoptEarlierAttempt(ctx))) rendition = await writeRendition();
+    if (rendition === 'different') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
     // The rendition has decided the owner: the originals go at once, in parallel (one round trip's wait, not one per file).
-    writes = await Promise.all(writeOriginals());
+    writes = await Promise.all(writeOriginals(ctx));
   } else {
-    writes = await Promise.all([writeRendition(), ...writeOriginals()]);
+    writes = await Promise.all([writeRendition(), ...writeOriginals(ctx)]);
   }
+  const document = need(ctx.document, 'document');
+  const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
   const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
   if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
+}
+
+function writeOriginals(ctx: IngestContext): Promise<CreateOnlyOutcome>[] {
+  const { cmd, deps } = ctx;
+  const { tenantId } = cmd.principal;
+  const document = need(ctx.document, 'document');
+  const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+  return need(ctx.originals, 'originals').map((original, i) => {
+    const file = cmd.files[i]!;
+    const meta = { sha256: original.sha256, contentkey: document.contentKey };
+    return file.spooled ? deps.blobs.putFileCreateOnly(tenantId, original.blobName, file.spooled, original.mediaType, worm, meta) : deps.blobs.putCreateOnly(tenantId, original.blobName, file.bytes, original.mediaType, worm, meta);
+  });
+}
+
+/**
+ * The rendition under this key is taken, by an attempt with these files and this request that has written no manifest:
+ * stopped part-way (its blobs, then a crash or a storage fault), or still running. The rendition embeds the moment it
+ * was made, so this attempt's own never matched it, and every retry with the key was told `idempotency_in_flight`
+ * forever: the key could never archive its scan. This attempt takes the earlier one's moment instead (and the
+ * retention that moment fixes) and converts again: the same rendition, so it may go on, and at most one manifest is
+ * written (create-only), the other attempt replaying it. Another request under the key (other files or metadata) is
+ * left to answerLoser. True when it converted again.
+ */
+async function adoptEarlierAttempt(ctx: IngestContext): Promise<boolean> {
+  const { cmd, deps } = ctx;
+  const { tenantId } = cmd.principal;
+  const document = need(ctx.document, 'document');
+  const stored = await deps.blobs.metadataOf(tenantId, document.rendition.blobName);
+  if (!stored || stored.contentkey !== document.contentKey || stored.request !== requestHash(sentOf(ctx))) return false;
+  const createdAt = stored.createdat;
+  if (createdAt === undefined || createdAt === document.createdAt || Number.isNaN(Date.parse(createdAt))) return false;
+  if (await readManifest(deps, tenantId, document.id)) return false; // written meanwhile: answerLoser replays it
+  ctx.now = new Date(createdAt);
+  await fixRetention(ctx);
+  ctx.conversion = convert(ctx);
+  ctx.conversion.catch(() => undefined);
+  await normalise(ctx);
+  describe(ctx);
+  return true;
+}
+
+/** What the rendition records of the request that made it: its metadata and file names (the files are the content key). */
+function requestHash(sent: SentRequest): string {
+  return sha256(JSON.stringify([sent.metadata, sent.fileNames], (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value)));
 }
 
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */

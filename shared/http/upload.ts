@@ -322,6 +322,8 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
     }
     const files: UploadedFile[] = [];
     const finishing: Promise<void>[] = [];
+    const delimiters = new PartCounter(boundaryOf(contentType));
+    let seen = 0; // parts busboy handed over (files and fields)
     let metadataText: string | undefined;
     let total = 0;
     let failed: ArchiveError | null = null;
@@ -333,6 +335,7 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       reject(err);
     };
     bb.on('file', (name, stream, info) => {
+      seen++;
       if (name !== 'file') {
         stream.resume();
         fail(new ArchiveError('malformed_multipart', { detail: `Unexpected file part ${partLabel(name)}; files go in parts named "file".` }));
@@ -365,10 +368,13 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       });
     });
     bb.on('field', (name, value, info) => {
+      seen++;
       if (name !== 'metadata') return fail(new ArchiveError('malformed_multipart', { detail: `Unexpected field ${partLabel(name)}; only "metadata" is accepted.` }));
       if (info.valueTruncated) return fail(new ArchiveError('invalid_metadata', { detail: 'The metadata part is larger than 64 KiB.' }));
       // Not the last one silently: whatever checked the first (a gateway, a log) would disagree with what is archived.
       if (metadataText !== undefined) return fail(new ArchiveError('invalid_metadata', { detail: 'Send one metadata part, not several.' }));
+      // A charset busboy cannot decode hands over no value at all: the part was taken as absent, the document archived without the metadata sent.
+      if (typeof value !== 'string') return fail(new ArchiveError('invalid_metadata', { detail: 'The metadata part is JSON: send it as UTF-8 (no other charset).' }));
       metadataText = value;
     });
     bb.on('filesLimit', () => fail(new ArchiveError('too_many_pages', { detail: `At most ${limits.maxFiles} files may be sent at once.` })));
@@ -378,6 +384,10 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
     bb.on('close', () => {
       void Promise.all(finishing).then(() => {
         if (failed) return;
+        // busboy passes over, without a word, a part with no Content-Disposition or another disposition type than
+        // form-data: a page sent so was left out of a document answered 201, or its metadata of the document.
+        if (delimiters.afterClose) return reject(new ArchiveError('malformed_multipart', { detail: 'The body goes on after its close delimiter: a file holds the boundary, which must not occur in any part.' }));
+        if (delimiters.parts !== seen) return reject(new ArchiveError('malformed_multipart', { detail: 'Every part needs Content-Disposition: form-data with a name ("file" or "metadata"); one had none, or another type, or a file holds the boundary.' }));
         if (files.length === 0) return reject(new ArchiveError('empty_body', { detail: 'The multipart body has no "file" part.' }));
         const empty = files.findIndex((f) => f.size === 0);
         if (empty >= 0) return reject(new ArchiveError('empty_body', { detail: `File part ${empty + 1} is empty.` }));
@@ -399,8 +409,59 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
     body.on('close', () => {
       if (!body.readableEnded) fail(new ArchiveError('malformed_multipart', { detail: 'The upload was interrupted.' }));
     });
+    body.on('data', (chunk: Buffer) => delimiters.write(chunk));
     body.pipe(bb);
   });
+}
+
+/** The boundary of a multipart Content-Type (busboy has accepted it by then). */
+function boundaryOf(contentType: string): string {
+  const m = /;\s*boundary\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(contentType);
+  return (m?.[1]?.replace(/\\(.)/g, '$1') ?? m?.[2] ?? '').trim();
+}
+
+/**
+ * Counts the parts of a multipart body as busboy marks them (CRLF, `--` and the boundary, not followed by `--`), up to
+ * the close delimiter (followed by `--`), beside busboy: the parts it skips show as fewer handed over than counted.
+ * A delimiter after the close is flagged too: busboy ignores what follows the close (a file's bytes holding the
+ * close delimiter ended the upload there, and the pages after it were left out).
+ */
+class PartCounter {
+  parts = 0;
+  closed = false;
+  /** A delimiter after the close delimiter: parts busboy did not read. */
+  afterClose = false;
+  private tail: Buffer = Buffer.from('\r\n'); // the body may start with its first delimiter
+  private readonly delimiter: Buffer;
+  constructor(boundary: string) {
+    this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  }
+
+  write(chunk: Buffer): void {
+    if (this.afterClose) return;
+    const buf = Buffer.concat([this.tail, chunk]);
+    let from = 0;
+    for (;;) {
+      const at = buf.indexOf(this.delimiter, from);
+      if (at < 0) {
+        from = Math.max(from, buf.length - this.delimiter.length - 1);
+        break;
+      }
+      if (this.closed) {
+        this.afterClose = true;
+        return;
+      }
+      const after = at + this.delimiter.length;
+      if (after + 2 > buf.length) {
+        from = at; // what follows decides: kept for the next chunk
+        break;
+      }
+      if (buf[after] === 0x2d && buf[after + 1] === 0x2d) this.closed = true;
+      else this.parts++;
+      from = after;
+    }
+    this.tail = Buffer.from(buf.subarray(Math.max(0, from)));
+  }
 }
 
 /**
