@@ -6,6 +6,7 @@
 import { RestError } from '@azure/storage-blob';
 import { BlobArchive } from '../../../shared/adapters/azure/blobs';
 import { assertAccountWorm, assertAllowedRegions, azureRegionSource, RegionGuardError, type RegionSource, WormGuardError } from '../../../shared/adapters/azure/region-guard';
+import { assertUsableSecrets, CURRENT_VERSION_TTL_MS, KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
 import { buildDeps } from '../../../shared/app';
 import { loadConfig } from '../../../shared/config';
 import { minimalAzureEnv, minimalLocalEnv } from '../../support/config-env';
@@ -119,5 +120,32 @@ describe('a tenant container\'s WORM is remembered only once it was seen', () =>
     await expect(archive.prepareTenant('acme')).rejects.toThrow(/Service Unavailable/);
     await expect(archive.prepareTenant('acme')).rejects.toMatchObject({ code: 'worm_unavailable' });
     await expect(archive.prepareTenant('acme')).resolves.toBeUndefined();
+  });
+});
+
+describe('the pepper is checked when it is rotated, not only at start-up', () => {
+  /** Key Vault's versions of the pepper, newest last, as getSecret answers them. */
+  const vault = { versions: [] as { version: string; value: string }[] };
+  const getSecret = async (name: string, opts: { version?: string } = {}) => {
+    const found = opts.version ? vault.versions.find((v) => v.version === opts.version) : vault.versions.at(-1);
+    if (!found) throw Object.assign(new Error(`SecretNotFound: ${name}`), { statusCode: 404 });
+    return { name, value: found.value, properties: { name, version: found.version } };
+  };
+
+  it('a new current version too short to be a pepper is refused, never used to hash a key, and the old versions still verify', async () => {
+    let nowMs = Date.parse('2026-03-01T09:00:00Z');
+    const source = new KeyVaultSecretSource(minimalAzureEnv.KEY_VAULT_URL, {} as never, () => nowMs);
+    (source as unknown as { client: { getSecret: typeof getSecret } }).client = { getSecret };
+    vault.versions.push({ version: 'v1', value: 'p'.repeat(48) });
+    await expect(assertUsableSecrets({ get: (n) => (n === 'api-key-pepper' ? source.get(n) : Promise.resolve('ab'.repeat(32))), versioned: (n, v) => source.versioned(n, v) }, { pepper: 'api-key-pepper', chainKey: 'audit-chain-key' })).resolves.toBeUndefined();
+    expect(await source.versioned('api-key-pepper')).toEqual({ value: 'p'.repeat(48), version: 'v1' });
+    // An operator "rotates" it to a placeholder; the instance looks the current version up again after its TTL.
+    vault.versions.push({ version: 'v2', value: 'changeme' });
+    nowMs += CURRENT_VERSION_TTL_MS + 1;
+    await expect(source.versioned('api-key-pepper')).rejects.toThrow(/api-key-pepper.*at least 32 characters/);
+    expect(await source.versioned('api-key-pepper', 'v1')).toEqual({ value: 'p'.repeat(48), version: 'v1' });
+    // Put right in the vault, it is taken at the next lookup (a refusal is not kept).
+    vault.versions.push({ version: 'v3', value: 'q'.repeat(48) });
+    expect(await source.versioned('api-key-pepper')).toEqual({ value: 'q'.repeat(48), version: 'v3' });
   });
 });
