@@ -14,7 +14,7 @@ import { LOCAL_ISSUER, LOCAL_PORTS } from './paths';
 async function main() {
   const { values } = parseArgs({ options: { now: { type: 'string' }, all: { type: 'boolean', default: false } } });
   const config = loadConfig({
-    STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${LOCAL_PORTS.azurite}/${AZURITE_ACCOUNT};`,
+    STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${LOCAL_PORTS.azurite}/${AZURITE_ACCOUNT};QueueEndpoint=http://127.0.0.1:${LOCAL_PORTS.azuriteQueue}/${AZURITE_ACCOUNT};`,
     COSMOS_ENDPOINT: `http://127.0.0.1:${LOCAL_PORTS.cosmos}`,
     COSMOS_KEY: COSMOS_EMULATOR_KEY,
     AUTH_ISSUER: LOCAL_ISSUER,

@@ -24,7 +24,7 @@ import { SodPolicyProposals } from './auth/sod-policy-proposals';
 import { statusOf } from './http/problem';
 import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
-import type { Config } from './config';
+import { ConfigError, isLoopbackHost, type Config } from './config';
 import type { Deps } from './deps';
 import { NormaliserPool } from './normalise/pool';
 import { ValidationRequests } from './validation/request';
@@ -72,6 +72,13 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const queueService = config.STORAGE_CONNECTION_STRING
     ? QueueServiceClient.fromConnectionString(config.STORAGE_CONNECTION_STRING, queueOptions)
     : new QueueServiceClient(config.STORAGE_QUEUE_URL ?? config.STORAGE_ACCOUNT_URL!.replace('.blob.', '.queue.'), credential ?? new DefaultAzureCredential(), queueOptions);
+  if (config.runtime === 'local') {
+    // The config loader judged the settings; this is where the SDK says what it will really talk to. Outside Azure
+    // Functions there is no region guard and emulator WORM is allowed: anything but an emulator here is refused.
+    for (const [what, url] of [['Blob storage', blobService.url], ['Queue storage', queueService.url]] as const) {
+      if (!isLoopbackHost(new URL(url).hostname.toLowerCase())) throw new ConfigError([`${what}: the storage SDK reads the settings as ${new URL(url).origin}; outside Azure Functions (WEBSITE_SITE_NAME unset) the archive runs only against the local emulators, at a loopback address`]);
+    }
+  }
   const cosmosConnection = cosmosClient(config.COSMOS_ENDPOINT, config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { credential: credential ?? new DefaultAzureCredential() });
   if (config.runtime === 'azure') {
     // Fail closed before anything is served: no store may sit outside the allowed regions.

@@ -244,7 +244,8 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
       const host = hostOf(env[name]);
       if (host !== null && !isLoopback(host)) problems.push(`${name}: ${local}, not ${host}`);
     }
-    if (env.STORAGE_CONNECTION_STRING && !isEmulatorConnectionString(env.STORAGE_CONNECTION_STRING)) problems.push(`STORAGE_CONNECTION_STRING: ${local} (UseDevelopmentStorage=true, or BlobEndpoint= at a loopback address)`);
+    const connection = env.STORAGE_CONNECTION_STRING ? emulatorConnectionStringProblem(env.STORAGE_CONNECTION_STRING) : null;
+    if (connection) problems.push(`STORAGE_CONNECTION_STRING: ${local} (UseDevelopmentStorage=true alone, or BlobEndpoint= and QueueEndpoint= at a loopback address): ${connection}`);
   }
   const spool = env.ARCHIVE_SPOOL_DIR ? spoolDirProblem(env.ARCHIVE_SPOOL_DIR) : null;
   if (spool) problems.push(`ARCHIVE_SPOOL_DIR: ${spool}`);
@@ -270,9 +271,15 @@ function isPublicHttps(value: string): boolean {
   return url.protocol === 'https:' && !isLoopback(url.hostname.toLowerCase());
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
+/**
+ * A loopback address, as a URL's hostname (lower case; the URL parser writes IPv4 out in full, IPv6 in brackets). Only
+ * literals and `localhost`: a name such as 127.example.com or archive.localhost is resolved by DNS and may lead anywhere.
+ */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
 }
+
+const isLoopback = isLoopbackHost;
 
 /** A storage connection string's settings, names in lower case. */
 function connectionStringParts(value: string): Map<string, string> {
@@ -282,15 +289,34 @@ function connectionStringParts(value: string): Map<string, string> {
   }));
 }
 
-/** Azurite's: the development shortcut, or explicit endpoints all at loopback addresses (without them the SDK goes to <account>.blob.core.windows.net). */
-function isEmulatorConnectionString(value: string): boolean {
-  const parts = connectionStringParts(value);
-  if (parts.get('usedevelopmentstorage') === 'true') return true;
-  const endpoints = ['blobendpoint', 'queueendpoint', 'tableendpoint', 'fileendpoint'].map((k) => parts.get(k)).filter((v) => v !== undefined);
-  return parts.has('blobendpoint') && endpoints.every((e) => {
+/** The names the storage SDK reads in a connection string, spelled as it reads them. */
+const CONNECTION_STRING_NAMES: ReadonlySet<string> = new Set(['DefaultEndpointsProtocol', 'AccountName', 'AccountKey', 'BlobEndpoint', 'QueueEndpoint', 'TableEndpoint', 'FileEndpoint', 'SharedAccessSignature', 'EndpointSuffix', 'UseDevelopmentStorage']);
+
+/**
+ * Why a connection string is not Azurite's, or null when it is: the development shortcut alone, or explicit blob and
+ * queue endpoints at loopback addresses. Judged as the storage SDK reads it, not more kindly: the SDK takes the
+ * shortcut only at the very start of the string, reads names case-sensitively and the first of two alike, builds an
+ * endpoint that is not given from AccountName and EndpointSuffix (<account>.queue.core.windows.net), and sends
+ * everything through DevelopmentStorageProxyUri. A string it would read otherwise than this check is refused.
+ */
+function emulatorConnectionStringProblem(value: string): string | null {
+  const parts = value.split(';').map((p) => p.trim()).filter(Boolean);
+  const seen = new Set<string>();
+  for (const part of parts) {
+    const name = part.slice(0, Math.max(part.indexOf('='), 0));
+    if (!CONNECTION_STRING_NAMES.has(name)) return `${JSON.stringify(name || part.slice(0, 40))} is not a name the storage SDK reads as written (names are case-sensitive, Name=value)`;
+    if (seen.has(name)) return `${name} is given twice (the SDK takes the first)`;
+    seen.add(name);
+  }
+  if (seen.has('UseDevelopmentStorage')) return parts.length === 1 && value.trim().replace(/;$/, '') === 'UseDevelopmentStorage=true' ? null : 'UseDevelopmentStorage=true must be the whole string (the SDK reads it only at the start, and nothing beside it)';
+  if (seen.has('EndpointSuffix')) return 'EndpointSuffix names Azure: an emulator has none';
+  const endpoints = parts.filter((p) => /^(Blob|Queue|Table|File)Endpoint=/.test(p)).map((p) => p.slice(p.indexOf('=') + 1));
+  if (!seen.has('BlobEndpoint') || !seen.has('QueueEndpoint')) return 'BlobEndpoint and QueueEndpoint are both required (without one the SDK derives an Azure address)';
+  const remote = endpoints.find((e) => {
     const host = hostOf(e);
-    return host !== null && isLoopback(host);
+    return host === null || !isLoopback(host);
   });
+  return remote === undefined ? null : `${remote} is not at a loopback address`;
 }
 
 /** The URL's host in lower case; null when unset or malformed (the schema reports that). */

@@ -50,7 +50,7 @@ type SecretReader = Pick<SecretClient, 'getSecret'>;
 
 /**
  * Key Vault, read once per secret name and kept in memory (the audit chain key is not rotated in place). A versioned
- * secret (the API-key pepper) is read per version, kept for good (a version never changes), and its current version
+ * secret (the API-key pepper; its current version must be one, at least MIN_PEPPER_LENGTH characters) is read per version, kept for good (a version never changes), and its current version
  * looked up again every CURRENT_VERSION_TTL_MS: each key records the version it was hashed with, so a rotation leaves
  * every key verifying on every instance, and keys minted since use the new pepper.
  */
@@ -73,6 +73,9 @@ export class KeyVaultSecretSource implements SecretSource {
     const known = this.current.get(name);
     if (known && this.nowMs() - known.at < CURRENT_VERSION_TTL_MS) return known.read;
     const read = this.read(name).then((s) => {
+      // The current version hashes every key minted from now on: checked as at start-up (assertUsableSecrets), or a
+      // rotation to a placeholder would pepper new keys with it. Refused, and not kept: put right, it is taken next time.
+      if (s.value.trim().length < MIN_PEPPER_LENGTH) throw new Error(`Key Vault secret ${name} version ${s.version ?? '(current)'}: the API-key pepper must be at least ${MIN_PEPPER_LENGTH} characters; keys are not minted with it`);
       // Seeds the version's own entry: the keys hashed now verify without another read.
       if (s.version) this.versions.set(`${name}/${s.version}`, Promise.resolve(s.value));
       return s;
