@@ -69,6 +69,16 @@ describe('mode values and numbers that look right and are not', () => {
     expect(() => loadConfig({ ...minimalLocalEnv, API_KEY_PEPPER: '' })).toThrow(/API_KEY_PEPPER/);
     expect(() => loadConfig({ ...minimalAzureEnv, ARCHIVE_ALLOWED_REGIONS: ' , ' })).toThrow(/ARCHIVE_ALLOWED_REGIONS/);
   });
+
+  // A number read '' as 0: a settings cache of no lifetime, an orphan grace of none (an upload still running listed as
+  // orphaned), a spool threshold of nothing, where the README promises the default.
+  it.each([['ARCHIVE_ORPHAN_GRACE_MINUTES'], ['ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS'], ['ARCHIVE_UPLOAD_SPOOL_BYTES'], ['AUTH_CLOCK_TOLERANCE_SECONDS'], ['AUTH_TENANT_CLAIM']])('a blank %s is refused with its name, never read as 0 or as the default', (name) => {
+    for (const value of ['', '  ']) {
+      expect(() => loadConfig({ ...minimalAzureEnv, [name]: value })).toThrow(new RegExp(`${name}: is empty; unset it to take the default`));
+      expect(() => loadConfig({ ...minimalLocalEnv, [name]: value })).toThrow(new RegExp(`${name}: is empty`));
+    }
+    expect(() => loadConfig({ ...minimalAzureEnv, [name]: undefined })).not.toThrow();
+  });
 });
 
 describe('the start-up guards read Azure strictly, and an error is never a pass', () => {
