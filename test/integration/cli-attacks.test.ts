@@ -1,0 +1,89 @@
+/**
+ * The `archive` CLI attacked as its users would be hurt: could an accountant using it as documented believe they hold a
+ * complete, unchanged copy when they do not, lose files or overwrite their own? Against the local host; what the other
+ * CLI tests hold (the resume sweep, hostile ZIPs, leftovers in a folder, the proof against the archive) is not repeated.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client, CliError, exportToDir, FetchLike, loadCliConfig, login, verifyExport } from '../../cli/core';
+import { call } from '../support/http';
+import { newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedDocument } from '../support/seed';
+
+let archive: TestArchive;
+let tenant: string;
+let work: string;
+let client: Client;
+
+beforeAll(async () => {
+  archive = await startTestArchive();
+  tenant = newTenant('clia');
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-cli-attacks-'));
+  const token = await archive.token({ tenant, sub: 'accountant@clia.example', rights: 'accountant' });
+  login(path.join(work, 'config'), { url: archive.url, token });
+  client = { config: loadCliConfig(path.join(work, 'config')), fetch: (url, init) => fetch(url, init) };
+  await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: '2023-06-01', kind: 'invoice', counterparty: 'Oud Jaar', amount: 10, currency: 'EUR' } });
+  await seedDocument(archive.host.deps, tenant, { metadata: { documentDate: '2024-06-01', kind: 'invoice', counterparty: 'Nieuw Jaar', amount: 20, currency: 'EUR' } });
+});
+afterAll(async () => {
+  await archive.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** A fetch whose ZIP downloads never answer (the connection refused): an export run stops after starting its export. */
+const noDownloads: FetchLike = async (url, init) => {
+  if (/\/exports\/[^/]+\/download/.test(url)) throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
+  return fetch(url, init);
+};
+
+async function exitOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 0;
+  } catch (e) {
+    if (e instanceof CliError) return e.exitCode;
+    throw e;
+  }
+}
+
+describe('export: the unfinished export recorded in the folder', () => {
+  it('is not handed out for another search run into the same folder', async () => {
+    const out = path.join(work, 'same-folder');
+    // 2023 started, its download interrupted: the folder records that export.
+    expect(await exitOf(exportToDir({ ...client, fetch: noDownloads }, { fiscalYear: 2023 }, { outDir: out, pollMs: 20 }))).toBe(75);
+    // The accountant now asks for 2024 into that folder. It used to download 2023's export and say VERIFIED.
+    const run = exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 20 });
+    await expect(run).rejects.toThrow(/another search/);
+    expect(await exitOf(run)).toBe(4);
+    expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(false);
+    // With --force it starts the export asked for.
+    const summary = await exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 20, force: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { export: { filter: unknown }; documents: { metadata: { counterparty: string } }[] };
+    expect(manifest.documents.map((d) => d.metadata.counterparty)).toEqual(['Nieuw Jaar']);
+    expect(summary.documents).toBe(1);
+  });
+
+  it('is not handed out when the same search is asked with its originals or in Dutch CSV', async () => {
+    const out = path.join(work, 'options');
+    expect(await exitOf(exportToDir({ ...client, fetch: noDownloads }, { fiscalYear: 2024 }, { outDir: out, pollMs: 20 }))).toBe(75);
+    expect(await exitOf(exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 20, includeOriginals: true }))).toBe(4);
+    expect(await exitOf(exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 20, csv: { separator: ';', decimalMark: ',' } }))).toBe(4);
+    // The same search as the first run picks its export up.
+    const summary = await exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 20 });
+    expect(summary).toMatchObject({ documents: 1, files: 1, verified: 1 });
+    expect((await verifyExport(out)).verified).toBe(1);
+  });
+
+  it("recorded by an earlier CLI (no request in the state file) is judged by the archive's record of its search", async () => {
+    const started = await call(`${archive.url}/exports`, { method: 'POST', token: client.config.token, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fiscalYear: 2024, correctedSince: '2024-01-01' }) });
+    expect(started.status).toBe(202);
+    const out = path.join(work, 'legacy');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, '.archive-export.json'), JSON.stringify({ exportId: started.json.id }));
+    expect(await exitOf(exportToDir(client, { fiscalYear: 2023, correctedSince: '2024-01-01' }, { outDir: out, pollMs: 20 }))).toBe(4);
+    // The same search, its date as the accountant typed it (the archive keeps it as an instant), is picked up.
+    const summary = await exportToDir(client, { fiscalYear: 2024, correctedSince: '2024-01-01' }, { outDir: out, pollMs: 20 });
+    expect(summary.exportId).toBe(started.json.id);
+  });
+});
