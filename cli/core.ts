@@ -655,6 +655,8 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
     const differences = status ? (state.request !== undefined ? (state.request === request ? [] : ['search or options']) : exportDiffers(status, body)) : [];
     if (status && differences.length > 0) {
       if (!opts.force) throw new CliError(`${opts.outDir} holds the unfinished export ${printable(status.id)} of another search (${differences.join(', ')} differ): run the command that started it to finish it, choose another --out, or give --force to start the export asked for.`, 4);
+      // Its download's part files go with it: left there, they are no file of the export asked for (verify names them).
+      if (/^[0-9A-Za-z-]{1,64}$/.test(status.id)) for (const f of [`export-${status.id}.zip.part`, `export-${status.id}.zip.part.json`]) fs.rmSync(path.join(opts.outDir, f), { force: true });
       status = null;
     }
   }

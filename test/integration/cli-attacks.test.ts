@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client, CliError, exportToDir, FetchLike, loadCliConfig, login, proveAgainstArchive, verifiedOffline, verifyExport } from '../../cli/core';
+import { Client, CliError, correctDocument, exportToDir, FetchLike, listAll, listExports, loadCliConfig, login, proveAgainstArchive, verifiedOffline, verifyExport } from '../../cli/core';
 import { archiveRecording, CSV, EVIL, GOOD, manifestFor, sha } from '../support/export-copy';
-import { call } from '../support/http';
+import { breakingAfter, call } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedDocument } from '../support/seed';
 
@@ -32,9 +32,9 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** A fetch whose ZIP downloads never answer (the connection refused): an export run stops after starting its export. */
+/** A fetch whose ZIP downloads are cut after 40 bytes: an export run stops with its export started and a part file kept. */
 const noDownloads: FetchLike = async (url, init) => {
-  if (/\/exports\/[^/]+\/download/.test(url)) throw new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } });
+  if (/\/exports\/[^/]+\/download/.test(url)) return breakingAfter(await fetch(url, init), { bytes: 40 });
   return fetch(url, init);
 };
 
@@ -53,6 +53,7 @@ describe('export: the unfinished export recorded in the folder', () => {
     const out = path.join(work, 'same-folder');
     // 2023 started, its download interrupted: the folder records that export.
     expect(await exitOf(exportToDir({ ...client, fetch: noDownloads }, { fiscalYear: 2023 }, { outDir: out, pollMs: 20 }))).toBe(75);
+    expect(fs.readdirSync(out).filter((f) => f.endsWith('.zip.part'))).toHaveLength(1);
     // The accountant now asks for 2024 into that folder. It used to download 2023's export and say VERIFIED.
     const run = exportToDir(client, { fiscalYear: 2024 }, { outDir: out, pollMs: 20 });
     await expect(run).rejects.toThrow(/another search/);
@@ -63,6 +64,8 @@ describe('export: the unfinished export recorded in the folder', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { export: { filter: unknown }; documents: { metadata: { counterparty: string } }[] };
     expect(manifest.documents.map((d) => d.metadata.counterparty)).toEqual(['Nieuw Jaar']);
     expect(summary.documents).toBe(1);
+    // The abandoned export's part files went with it: the folder verifies as the export asked for.
+    expect(verifiedOffline(await verifyExport(out))).toBe(true);
   });
 
   it('is not handed out when the same search is asked with its originals or in Dutch CSV', async () => {
@@ -121,5 +124,30 @@ describe('verify <folder>: what it excuses as the CLI\'s own', () => {
     const dir = folder();
     fs.writeFileSync(path.join(dir, '.archive-export.json'), JSON.stringify({ exportId: EXPORT_ID }));
     expect(verifiedOffline(await verifyExport(dir))).toBe(true);
+  });
+});
+
+describe('what changed since an export (ls --corrected-since, as archive exports prints its time)', () => {
+  it('finds a document corrected out of the year and on again, and one corrected twice, each once', async () => {
+    const t = newTenant('clic');
+    const token = await archive.token({ tenant: t, sub: 'accountant@clic.example', rights: 'accountant' });
+    const c: Client = { ...client, config: { url: archive.url, token } };
+    const moved = await seedDocument(archive.host.deps, t, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Verhuisd', amount: 5, currency: 'EUR' } });
+    const twice = await seedDocument(archive.host.deps, t, { metadata: { documentDate: '2024-04-01', kind: 'invoice', counterparty: 'Tweemaal', amount: 7, currency: 'EUR' } });
+    await seedDocument(archive.host.deps, t, { metadata: { documentDate: '2024-05-01', kind: 'invoice', counterparty: 'Ongemoeid', amount: 9, currency: 'EUR' } });
+    await exportToDir(c, { fiscalYear: 2024 }, { outDir: path.join(work, 'since'), pollMs: 20 });
+    const since = (await listExports(c))[0]!.createdAt;
+    await correctDocument(c, moved.id, { documentDate: '2025-03-01' }, 'wrong year');
+    await correctDocument(c, moved.id, { documentDate: '2026-03-01' }, 'still the wrong year');
+    await correctDocument(c, twice.id, { amount: 8 }, 'amount');
+    await correctDocument(c, twice.id, { amount: 7.5 }, 'amount again');
+    const changed = await listAll(c, { fiscalYear: 2024, correctedSince: since });
+    expect(changed.map((d) => d.id).sort()).toEqual([moved.id, twice.id].sort());
+    // And an export of just those holds each once, as corrected.
+    const out = path.join(work, 'since-corrections');
+    const summary = await exportToDir(c, { fiscalYear: 2024, correctedSince: since }, { outDir: out, pollMs: 20 });
+    expect(summary).toMatchObject({ documents: 2, verified: 2, mismatched: [], missing: [], unexpected: [] });
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { documents: { id: string; fiscalYear: number; metadata: { amount?: number } }[] };
+    expect(manifest.documents.map((d) => [d.id, d.fiscalYear, d.metadata.amount]).sort()).toEqual([[moved.id, 2026, 5], [twice.id, 2024, 7.5]].sort());
   });
 });
