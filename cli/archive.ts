@@ -28,7 +28,8 @@ const USAGE = `usage:
 login reads the token from standard input (--with-token: one line, piped or redirected) or from
 ARCHIVE_TOKEN, never from the command line, where shell history and ps would show it.
 get saves <name>.rendition.pdf, or with --original every original as <name>.original-<n>.<ext>.
-export picks up the unfinished export recorded in DIR instead of starting another.
+export picks up the unfinished export recorded in DIR instead of starting another (of the same
+search and options only; another exits 4, --force starts the one asked for).
 correct changes the document's catalog metadata (never the scan), with a reason, over the version it
 has just read: a correction someone made meanwhile is refused (run again), never overwritten.
 No command replaces an existing file unless --force is given; verify works offline.

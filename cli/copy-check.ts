@@ -20,8 +20,12 @@ export const CSV = 'manifest.csv';
 
 /** What an export holds besides its listed files. */
 export const NOT_LISTED = new Set(['manifest.json', CSV]);
-/** What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. */
-export const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip(\.part(\.json)?)?$/.test(rel);
+/**
+ * What the CLI itself leaves in an export folder; never excused inside a ZIP, where only the archive writes. Not a
+ * download's part files: the ZIP's is renamed to the ZIP before anything is unpacked, so none stays beside an unpacked
+ * export, and excused unread, one holding other scans left the folder VERIFIED AGAINST THE ARCHIVE.
+ */
+export const isCliLeftover = (rel: string) => rel === '.archive-export.json' || /^export-[^/]+\.zip$/.test(rel);
 
 /** A path as a case-insensitive file system (NTFS, APFS) compares it, as the archive names export entries. */
 export const caseless = (p: string): string => p.toUpperCase().toLowerCase();

@@ -641,6 +641,8 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
   refuseLinks([stateFile]);
   let status: ExportStatus | null = null;
   const state = exportState(stateFile);
+  const body = { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody;
+  const request = JSON.stringify(body);
   if (state.exportId) {
     try {
       status = dataOf(client, `GET /exports/${state.exportId}`, await api(client).GET('/exports/{id}', { params: { path: { id: state.exportId } } }));
@@ -648,17 +650,24 @@ export async function exportToDir(client: Client, filter: SearchFilter, opts: { 
     } catch {
       status = null;
     }
+    // The export the folder records is picked up only for the search it was started with: run into the same folder with
+    // another year (or with --originals, or --csv-dutch), it was downloaded and reported VERIFIED as if it were the one asked for.
+    const differences = status ? (state.request !== undefined ? (state.request === request ? [] : ['search or options']) : exportDiffers(status, body)) : [];
+    if (status && differences.length > 0) {
+      if (!opts.force) throw new CliError(`${opts.outDir} holds the unfinished export ${printable(status.id)} of another search (${differences.join(', ')} differ): run the command that started it to finish it, choose another --out, or give --force to start the export asked for.`, 4);
+      // Its download's part files go with it: left there, they are no file of the export asked for (verify names them).
+      if (/^[0-9A-Za-z-]{1,64}$/.test(status.id)) for (const f of [`export-${status.id}.zip.part`, `export-${status.id}.zip.part.json`]) fs.rmSync(path.join(opts.outDir, f), { force: true });
+      status = null;
+    }
   }
   if (!status) {
-    const body = { ...filter, includeOriginals: !!opts.includeOriginals, ...(opts.csv ? { csv: opts.csv } : {}) } satisfies CreateExportBody;
-    const request = JSON.stringify(body);
     // The key is saved before the request is sent: when the answer is lost on the way (a dropped connection), running
     // the command again sends the same key, and the archive answers the export the first run started instead of
     // starting a second. A new one for another search, or after an export that failed or expired.
     const idempotencyKey = !state.exportId && state.idempotencyKey && state.request === request ? state.idempotencyKey : randomUUID();
     fs.writeFileSync(stateFile, JSON.stringify({ idempotencyKey, request }));
     status = dataOf(client, 'POST /exports', await api(client).POST('/exports', { body, headers: { 'Idempotency-Key': idempotencyKey } }));
-    fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id }));
+    fs.writeFileSync(stateFile, JSON.stringify({ exportId: status.id, request }));
   }
   // The id comes from the server and names a file in `outDir` and a route: `../` in it would write outside the folder.
   const checkId = (id: string) => {
@@ -704,6 +713,35 @@ function exportState(stateFile: string): { exportId?: string; idempotencyKey?: s
   if (typeof parsed !== 'object' || parsed === null) return {};
   const field = (k: string) => (typeof (parsed as Record<string, unknown>)[k] === 'string' ? { [k]: (parsed as Record<string, string>)[k] } : {});
   return { ...field('exportId'), ...field('idempotencyKey'), ...field('request') };
+}
+
+/** JSON with its object keys sorted and undefined members left out: the same search written in another order is the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * What differs between an export the archive records and the request this run would send, for a state file that does
+ * not record its request (an earlier CLI's): the archive's record of the search, originals and CSV dialect. The search
+ * as the archive keeps it: text in NFC, trimmed, `correctedSince` as an instant.
+ */
+function exportDiffers(status: ExportStatus, body: CreateExportBody): string[] {
+  const { includeOriginals, csv, ...asked } = body;
+  const norm = Object.fromEntries(Object.entries(asked as Record<string, unknown>).map(([k, v]): [string, unknown] => {
+    if (k === 'correctedSince' && typeof v === 'string' && !Number.isNaN(Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v))) return [k, new Date(v.length === 10 ? `${v}T00:00:00Z` : v).toISOString()];
+    if (typeof v === 'string') return [k, v.normalize('NFC').trim()];
+    if (Array.isArray(v)) return [k, v.map((t: unknown) => (typeof t === 'string' ? t.normalize('NFC').trim() : t))];
+    return [k, v];
+  }));
+  return [
+    ...(canonical(status.filter) !== canonical(norm) ? ['search'] : []),
+    ...(status.includeOriginals !== !!includeOriginals ? ['originals'] : []),
+    ...(canonical(status.csv ?? { separator: ',', decimalMark: '.' }) !== canonical(csv ?? { separator: ',', decimalMark: '.' }) ? ['CSV'] : []),
+  ];
 }
 
 /** manifest.json's text as an export manifest, or the CLI's error saying it is none. */
