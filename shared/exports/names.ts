@@ -74,13 +74,22 @@ function clean(s: string): string {
     .replace(/^[.\s]+/, '');
 }
 
+const MONTH = '(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\\.?';
+const NUMBER = "\\(?[+-]?[€$£¥]?\\s*[+-]?(?:\\d[\\d.,' ]*)?\\d(?:e[+-]?\\d+)?%?\\s*[€$£¥]?\\)?";
+const TIME = '\\d{1,2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?(?:\\s*[ap]\\.?m\\.?)?';
+const DATE = `(?:\\d{1,4}[-/.]\\d{1,2}(?:[-/.]\\d{1,4})?|\\d{1,2}[-/. ]?${MONTH}(?:[-/. ]?\\d{1,4})?|${MONTH}[-/. ]?\\d{1,4}(?:,?\\s*\\d{1,4})?)`;
+
 /**
  * Text a spreadsheet opening the CSV reads as a value instead: a number (either decimal mark, a sign, grouping, an
  * exponent, a percent, a currency sign, an accounting negative `(5)`, a fraction `1 1/2`), a date or time (`2024-01`,
- * `3/4`, `12-3`, `1 jan`, `dec-24`, `12:30`), a truth value. A reference `0042` became
- * 42 and a Dutch spreadsheet read `1,5` as 1.5: another reference than the archive's, and `3/4` a date.
+ * `3/4`, `12-3`, `1 jan`, `dec-24`, `January 15, 2024`, `12:30`, a date with a time `2024-01-15 10:00`), a truth value.
+ * A reference `0042` became 42 and a Dutch spreadsheet read `1,5` as 1.5: another reference than the archive's, and
+ * `3/4` a date. Judged on the text's compatibility form (NFKC, `readAsValue`): full-width digits are read as digits.
  */
-export const READ_AS_VALUE = /^\s*(?:\(?[+-]?[€$£¥]?\s*[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?\s*[€$£¥]?\)?|\d+\s+\d+\/\d+|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}[-/. ]?(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?(?:[-/. ]?\d{1,4})?|(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?[-/. ]?\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]m)?|true|false|waar|onwaar)\s*$/i;
+export const READ_AS_VALUE = new RegExp(`^\\s*(?:${NUMBER}|\\d+\\s+\\d+\\/\\d+|${DATE}(?:(?:\\s+|T)${TIME})?|${TIME}|true|false|waar|onwaar)\\s*$`, 'i');
+
+/** Whether a spreadsheet reads this text as a value (READ_AS_VALUE on its compatibility form: `１２３` is 123 to it). */
+export const readAsValue = (s: string): boolean => READ_AS_VALUE.test(s.normalize('NFKC'));
 
 /**
  * One CSV field (RFC 4180) for the given separator. Text that a spreadsheet would run as a formula
@@ -94,7 +103,7 @@ export function csvField(v: string | number | boolean | readonly string[] | null
   if (typeof v === 'number') s = format.decimalMark === '.' ? String(v) : String(v).replace('.', format.decimalMark);
   else {
     s = v === undefined || v === null ? '' : Array.isArray(v) ? v.join(' | ') : String(v);
-    if (/^[=+\-@\t\r]/.test(s) || (text && READ_AS_VALUE.test(s))) s = `'${s}`;
+    if (/^[=+\-@\t\r]/.test(s.normalize('NFKC')) || (text && readAsValue(s))) s = `'${s}`;
   }
   return s.includes(format.separator) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

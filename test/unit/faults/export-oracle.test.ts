@@ -128,7 +128,7 @@ const COUNTERPARTIES = [
   'Bakkerij Jansen B.V.', 'Épicerie Ève', 'epicerie Eve & Zonen', 'Smith; Jones', 'Smith, Jones & Co', 'The "Best" Shop', '=HYPERLINK("http://x","y")', '+31 20 555 0100', '-1+1', '@SUM(A1:A9)',
   'Ærøskøbing Ålborg Øl', 'Zoë Müller-Lüdenscheidt', 'Ünïcödé 日本語の取引先', `${'Lange naam '.repeat(18)}einde`.slice(0, 200), 'a/b\\c:d*e?f<g>h|i', '..', 'CON', ' trimmed ',
 ];
-const REFERENCES = ['INV-001', 'INV-001', '0042', '1,5', '2024-01', '12:30', 'TRUE', '3/4', '1.000', '(5)', '€ 5', 'jan-24', '1 1/2', '12 mrt', '=1+2', 'R;1', 'R,2', 'R"3"', '-5', '', 'ü-ref'];
+const REFERENCES = ['INV-001', 'INV-001', '0042', '1,5', '2024-01', '12:30', 'TRUE', '3/4', '1.000', '(5)', '€ 5', 'jan-24', '1 1/2', '12 mrt', '2024-01-15 10:00', 'January 15, 2024', '１２３', '＝1+2', '=1+2', 'R;1', 'R,2', 'R"3"', '-5', '', 'ü-ref'];
 const KINDS = ['invoice', 'receipt', 'credit-note', 'bank-statement', 'contract', 'other'];
 const YEARS = [2021, 2022, 2023, 2024, 2025];
 
@@ -282,9 +282,12 @@ const COLUMNS = ['documentId', 'fiscalYear', 'documentDate', 'kind', 'counterpar
  * grouping, an exponent, a percent), a date or time (`2024-01`, `1/2`, `12-3`, `12:30`), a truth value. Opening the
  * CSV, `0042` becomes 42 and `1,5` (Dutch) 1.5: another reference or name than the archive's.
  */
-const READ_AS_VALUE = /^\s*(?:\(?[+-]?[€$£¥]?\s*[+-]?(?:\d[\d.,' ]*)?\d(?:e[+-]?\d+)?%?\s*[€$£¥]?\)?|\d+\s+\d+\/\d+|\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}[-/. ]?(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?(?:[-/. ]?\d{1,4})?|(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\.?[-/. ]?\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]m)?|true|false|waar|onwaar)\s*$/i;
+const MONTH = '(?:jan|feb|mar|mrt|apr|may|mei|jun|jul|aug|sep|oct|okt|nov|dec)[a-z]*\\.?';
+const TIME = '\\d{1,2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?(?:\\s*[ap]\\.?m\\.?)?';
+const DATE = `(?:\\d{1,4}[-/.]\\d{1,2}(?:[-/.]\\d{1,4})?|\\d{1,2}[-/. ]?${MONTH}(?:[-/. ]?\\d{1,4})?|${MONTH}[-/. ]?\\d{1,4}(?:,?\\s*\\d{1,4})?)`;
+const READ_AS_VALUE = new RegExp(`^\\s*(?:\\(?[+-]?[€$£¥]?\\s*[+-]?(?:\\d[\\d.,' ]*)?\\d(?:e[+-]?\\d+)?%?\\s*[€$£¥]?\\)?|\\d+\\s+\\d+\\/\\d+|${DATE}(?:(?:\\s+|T)${TIME})?|${TIME}|true|false|waar|onwaar)\\s*$`, 'i');
 /** A text cell as a spreadsheet must read it (README manifest.csv): text it would run as a formula, or read as a value, gets a leading `'`. */
-const asText = (s: string | undefined) => (s === undefined ? '' : /^[=+\-@\t\r]/.test(s) || READ_AS_VALUE.test(s) ? `'${s}` : s);
+const asText = (s: string | undefined) => (s === undefined ? '' : /^[=+\-@\t\r]/.test(s.normalize('NFKC')) || READ_AS_VALUE.test(s.normalize('NFKC')) ? `'${s}` : s);
 const asNumber = (n: number | undefined, decimalMark: string) => (n === undefined ? '' : String(n).replace('.', decimalMark));
 
 /** What a spreadsheet reads a number cell as, or null for text: the Dutch one reads `1234,5` as 1234.5. */
