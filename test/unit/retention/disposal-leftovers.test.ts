@@ -2,7 +2,7 @@
  * Red team, what a disposal leaves behind, from a valid account of the tenant: once the sweep has disposed of a
  * document, nothing the archive keeps or answers may still carry what its tombstone promises gone (counterparty,
  * reference, tags, amount, file names, the scan's bytes). Covers what tombstone.test.ts, disposal-sweep,
- * export-withdrawal and validation/disposed do not: the holds a tombstone keeps.
+ * export-withdrawal and validation/disposed do not: the holds a tombstone keeps, and a correction's blob racing the sweep.
  */
 import type { Principal } from '../../../shared/kernel/principal';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
@@ -11,6 +11,7 @@ import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
 import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
 import { sweep } from '../../../shared/retention/sweep';
+import { correctMetadata, metadataHistoryOf } from '../../../shared/documents/correct-metadata';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 
@@ -63,5 +64,29 @@ describe('the holds a tombstone keeps name no counterparty', () => {
     const older = { ...stored(deps, doc.id), holds: held };
     expect(leaked(toPublicDocument(older))).toEqual([]);
     expect(toPublicDocument(older).holds).toMatchObject([{ id: placed.holdId, query: { fiscalYear: 2017 } }]);
+  });
+});
+
+describe("a correction's blob written after the sweep emptied the folder", () => {
+  it('is removed by the correction that wrote it: no blob with the names stays beside the tombstone', async () => {
+    const deps = inMemoryDeps();
+    const doc = await dueWithNames(deps);
+    // The correction's catalog write lands first; the sweep claims, empties the folder and writes the tombstone;
+    // only then does the request write its correction-002.json (the whole metadata, names included), unlocked (retention past).
+    const put = deps.blobs.putCreateOnly.bind(deps.blobs);
+    let raced = false;
+    deps.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+      if (!raced && blobLayout.correctionVersion(name) !== null) {
+        raced = true;
+        expect((await sweepNow(deps)).disposed).toEqual([`${T}/${doc.id}`]);
+      }
+      return put(tenantId, name, ...rest);
+    };
+    await correctMetadata({ principal: admin, documentId: doc.id, patch: { counterparty: 'Zwanenburg Holding B.V.' }, reason: 'legal form', ifMatch: 1 }, deps);
+    expect(raced).toBe(true);
+    expect(stored(deps, doc.id).status).toBe('disposed');
+    expect(await deps.blobs.documentBlobs(T, doc.id)).toEqual([]);
+    expect(leaked(stored(deps, doc.id))).toEqual([]);
+    expect(leaked(metadataHistoryOf(stored(deps, doc.id)))).toEqual([]);
   });
 });
