@@ -39,7 +39,7 @@ export const storedCorrectionOf = (doc: ArchivedDocument, correction: MetadataCo
  * Writes the blob of the correction `doc` (as the catalog stored it) ends with, or of an earlier one it keeps.
  * 'different': another correction of that version is stored (a catalog restored behind its blobs, corrected anew).
  */
-export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs' | 'clock'>): Promise<'created' | 'identical' | 'different'> {
+export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs' | 'clock' | 'retention' | 'log'>): Promise<'created' | 'identical' | 'different'> {
   // The document's protection at the time it is written; the reconciler brings it in line with later holds and extensions.
   const stored = storedCorrectionOf(doc, correction);
   const name = blobLayout.correction(doc.id, correction.version);
@@ -47,11 +47,27 @@ export async function storeCorrection(doc: ArchivedDocument, correction: Metadat
   // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
   // the correction was kept in the catalog only. Its other blobs' locks have ended too: it is written without one.
   const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: lockFor(doc.retention.retainUntil, deps.clock.now()), legalHold: isHeld(doc) }, {});
+  if (outcome === 'created') await removeStrayCorrection(doc, deps);
   if (outcome !== 'different') return outcome;
   // Written meanwhile by another writer of the same correction (the reconciler, the request), from the document as it
   // was then (an extension since moves its retention): only another correction is a different one.
   const existing = await readStoredCorrection(doc.tenantId, name, deps);
   return existing && JSON.stringify(existing.correction) === JSON.stringify(correction) ? 'identical' : 'different';
+}
+
+/**
+ * The correction blob this call stored beside a document the sweep claimed meanwhile. Both writers read the document
+ * active (the request's catalog write, the reconciler's read), but the sweep may claim it and empty its folder before
+ * the blob lands: the blob (the whole metadata, counterparty and reference included, unlocked as retention is past)
+ * then stayed beside the tombstone, which promises them gone, until an operator acted on the reconciler's orphan
+ * listing. A claimed folder is deleted whole, as its disposal does and as the validation worker's stray report is.
+ */
+async function removeStrayCorrection(written: ArchivedDocument, deps: Pick<Deps, 'retention' | 'log' | 'clock'>): Promise<void> {
+  const doc = (await deps.retention.catalog.getVersioned(written.tenantId, written.id))?.item;
+  if (doc?.status !== 'disposing' && doc?.status !== 'disposed') return;
+  await deps.retention.disposer.deleteDocument(doc.tenantId, doc.id, [], deps.clock.now()).catch((err: unknown) => {
+    deps.log.warn('correction stored beside a disposed document left to the reconciler', { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
+  });
 }
 
 /**

@@ -118,6 +118,19 @@ export function tombstoneHistory(corrections: readonly MetadataCorrection[]): Me
   return corrections.map((c) => ({ ...c, metadata: tombstoneMetadata(c.metadata), changes: c.changes.filter((ch) => !TOMBSTONE_DROPS.includes(ch.field)) }));
 }
 
+/**
+ * A disposed document's holds as its tombstone keeps them: who placed and released each, when and why, without the
+ * counterparty a hold by query matched it by (the document's own counterparty, which the tombstone drops; the hold's
+ * record, `legal-hold-by-query:<id>`, keeps its query). A fiscal year is a date: it stays.
+ */
+export function tombstoneHolds(holds: readonly LegalHold[]): LegalHold[] {
+  return holds.map((hold) => {
+    if (!hold.query) return hold;
+    const { counterparty: _c, ...query } = hold.query;
+    return { ...hold, query };
+  });
+}
+
 /** Validates client metadata; a 400 listing every problem. */
 export function parseMetadata(raw: unknown): TDocumentMetadata {
   const parsed = ZDocumentMetadata.safeParse(raw ?? {});
@@ -147,7 +160,8 @@ export function toPublicDocument(d: ArchivedDocument) {
     fiscalYear: d.fiscalYear,
     retention: d.retention,
     legalHold: d.legalHold,
-    holds: d.holds ?? [],
+    // A tombstone written before its holds were stripped (tombstoneOf) answers as one written since.
+    holds: d.status === 'disposed' ? tombstoneHolds(d.holds ?? []) : (d.holds ?? []),
     ...(d.disposalApproval ? { disposalApproval: d.disposalApproval } : {}),
     ...(d.disposal ? { disposal: { at: d.disposal.at, by: d.disposal.by, reason: d.disposal.reason } } : {}),
     createdAt: d.createdAt,

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
-import { type ArchivedDocument, tombstoneHistory, tombstoneMetadata } from '../kernel/document';
+import { type ArchivedDocument, tombstoneHistory, tombstoneHolds, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { approvedForDisposal, type Blocker, disposalBlocker, type OpenHoldQuery } from '../kernel/retention-rules';
 import { blobNamesOf } from './update';
@@ -18,6 +18,8 @@ export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): Ar
     metadata: tombstoneMetadata(doc.metadata),
     // Each correction kept the whole metadata and its changes: only what the tombstone keeps stays (GET …/metadata/history reads it).
     ...(doc.metadataHistory ? { metadataHistory: tombstoneHistory(doc.metadataHistory) } : {}),
+    // A hold by query on the counterparty kept its name on the document (GET /documents/{id} showed it): the hold stays, not the name.
+    ...(doc.holds ? { holds: tombstoneHolds(doc.holds) } : {}),
     original: { ...doc.original, fileName: null },
     originals: doc.originals.map((o) => ({ ...o, fileName: null })),
     legalHold: false,
