@@ -101,14 +101,19 @@ export class PersonSightings {
     }, SIGHTING_WRITE_ATTEMPTS);
   }
 
-  /** Nothing to write: a token older than the stored one's, or the same set seen within the day (remembered as it stands). */
+  /**
+   * Nothing to write: a token older than the stored one's, or the same set seen within the day by a token no newer than
+   * the stored one's (remembered as it stands). A newer token of the same set is written (once per token): the store
+   * kept the older token's time, and a wider token issued between the two, used afterwards on another instance (whose
+   * memory had not seen the newer one), was recorded over that newer sign-in, its set given back to her keys.
+   */
   private settled(key: string, known: Seen, rightsSet: string, now: Date, issuedAt: string | null): boolean {
     if (issuedAt && known.issuedAt && issuedAt < known.issuedAt) {
       this.remember(key, known);
       return true;
     }
-    if (known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) {
-      this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
+    if (known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS && (issuedAt === null || (known.issuedAt !== null && issuedAt <= known.issuedAt))) {
+      this.remember(key, known);
       return true;
     }
     return false;

@@ -52,3 +52,27 @@ describe('a narrowed claim seen at her next sign-in, on whichever instance', () 
     for (const on of [onA, onB]) expect([...(await on.authenticate(`ApiKey ${key}`)).permissions].sort()).toEqual(expected);
   });
 });
+
+describe('an older token used after a newer one, on another instance', () => {
+  // Her token claiming integration-admin (issued at t2) stays valid for its lifetime after the identity provider narrows
+  // her: a newer token claiming uploader (t3) was seen on A, the same set A had stored from t1, so nothing was written
+  // and the store kept t1. Used on B after it, the older token's wider set was recorded over the newer sign-in, and her
+  // keys acted on it until her next sign-in.
+  it('never gives her keys back the wider set', async () => {
+    const [a, b] = inMemoryInstances(2);
+    const [onA, onB] = [authenticatorOf(a!), authenticatorOf(b!)];
+    const clock = a!.clock as FakeClock;
+    const at = (claimed: string, iat: number) => `Bearer ines.${claimed}.${iat}`;
+    const t1 = clock.now().getTime();
+    const admin = await onA.authenticate(at('integration-admin', t1));
+    const { key } = await createApiKey({ tenantId: T, name: 'k', rightsSet: 'integration-admin', expiresAt: new Date(t1 + 30 * DAY), createdBy: actor(admin), ceiling: [...admin.permissions], personPermissions: [...admin.permissions], now: clock.now() }, a!);
+    await onA.authenticate(at('uploader', t1 + 1000));
+    const t2 = t1 + 60_000; // a wider token issued, not used yet
+    clock.advance(120_000);
+    await onA.authenticate(at('uploader', t1 + 120_000)); // the newest sign-in: uploader
+    clock.advance(60_000);
+    await onB.authenticate(at('integration-admin', t2)); // the older wider token, on B
+    clock.advance(60_000);
+    for (const on of [onA, onB]) expect([...(await on.authenticate(`ApiKey ${key}`)).permissions].sort()).toEqual(['documents:read', 'documents:write']);
+  });
+});
