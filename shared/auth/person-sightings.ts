@@ -63,7 +63,7 @@ interface Seen {
 const seenOf = (stored: PersonSightingRecord): Seen => ({ rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt), issuedAt: stored.issuedAt ?? null });
 
 export class PersonSightings {
-  /** What this instance last wrote (or read) per (tenant, person): at most one write a day each. */
+  /** The newest token this instance saw per (tenant, person) with what was stored then: an older token never replaces the set. */
   private readonly remembered = new Map<string, Seen>();
 
   constructor(private readonly records: TenantRecordsPort) {}
@@ -76,8 +76,16 @@ export class PersonSightings {
    */
   async seen(tenantId: string, person: string, rightsSet: string, now: Date, issuedAt: string | null = null): Promise<void> {
     const key = `${tenantId}\n${person}`;
+    // Judged on the sighting as stored (the settings cache's copy, at most its lifetime old), with the newest token this
+    // instance saw of the person. Judged on what this instance remembered alone, it missed another instance's write
+    // since: signed in here claiming a set, then on another instance claiming a wider one (recorded there), then
+    // narrowed back by the identity provider and signed in here, she matched this instance's memory, nothing was
+    // written, and her keys acted on the wider set for up to a day of her sign-ins (README: recorded at once when the
+    // claimed set changes).
     const remembered = this.remembered.get(key);
-    if (remembered && this.settled(key, remembered, rightsSet, now, issuedAt)) return;
+    const cached = await this.lastVersioned(tenantId, person, false);
+    const known = cached ? seenOf(cached.value) : null;
+    if (known && this.settled(key, { ...known, issuedAt: newer(known.issuedAt, remembered?.issuedAt ?? null) }, rightsSet, now, issuedAt)) return;
     // Written only over the version read: two sign-ins at once (other claims, other instances) once both wrote over the
     // same read, and the later write dropped the set the earlier one named from what the record carries of givings
     // (and an older token's set could replace a newer one's). The loser reads again and decides on what is stored now.
@@ -93,14 +101,19 @@ export class PersonSightings {
     }, SIGHTING_WRITE_ATTEMPTS);
   }
 
-  /** Nothing to write: a token older than the stored one's, or the same set seen within the day (remembered as it stands). */
+  /**
+   * Nothing to write: a token older than the stored one's, or the same set seen within the day by a token no newer than
+   * the stored one's (remembered as it stands). A newer token of the same set is written (once per token): the store
+   * kept the older token's time, and a wider token issued between the two, used afterwards on another instance (whose
+   * memory had not seen the newer one), was recorded over that newer sign-in, its set given back to her keys.
+   */
   private settled(key: string, known: Seen, rightsSet: string, now: Date, issuedAt: string | null): boolean {
     if (issuedAt && known.issuedAt && issuedAt < known.issuedAt) {
       this.remember(key, known);
       return true;
     }
-    if (known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS) {
-      this.remember(key, { ...known, issuedAt: newer(known.issuedAt, issuedAt) });
+    if (known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS && (issuedAt === null || (known.issuedAt !== null && issuedAt <= known.issuedAt))) {
+      this.remember(key, known);
       return true;
     }
     return false;
