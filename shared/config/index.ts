@@ -392,7 +392,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = ZConfig.safeParse({ ...env, runtime });
   // A setting present but blank (an app setting left empty by a template) is refused: a number read it as 0 (a cache
   // lifetime, a grace period, a spool threshold of nothing), not the default its row in the README promises.
-  const blank = Object.keys(ZConfig.shape).filter((name) => name !== 'runtime' && env[name] !== undefined && env[name]!.trim() === '');
+  const blank = Object.keys(ZConfig.shape).filter((name) => name !== 'runtime' && env[name] !== undefined && env[name].trim() === '');
   const issues = parsed.success ? [] : parsed.error.issues.filter((i) => !blank.includes(String(i.path[0])));
   const problems = [...blank.map((name) => `${name}: is empty; unset it to take the default, or give a value`), ...issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`), ...crossChecks(env, runtime)];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
