@@ -3,16 +3,21 @@
  * within the limits the archive allows, must not make another tenant's request wait behind all of it.
  * Judged by counts (which conversion a worker took before which), never by time.
  */
+import { readFileSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { call, rawUpload } from '../support/http';
 import { newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { gate } from '../support/interleave';
 import { interlacedGrayPng } from '../support/png';
 
-describe('the normaliser pool, one tenant\'s pile of conversions against another tenant\'s one upload', () => {
+// In memory, and spooled to a file (every upload above 0 bytes): the two ways ingest hands an upload to the pool.
+describe.each([
+  ['in memory', {}],
+  ['spooled', { ARCHIVE_UPLOAD_SPOOL_BYTES: '0' }],
+])('the normaliser pool (%s), one tenant\'s pile of conversions against another tenant\'s one upload', (_, settings: Record<string, string>) => {
   let archive: TestArchive;
   beforeAll(async () => {
-    archive = await startTestArchive({ ARCHIVE_NORMALISE_THREADS: '1' });
+    archive = await startTestArchive({ ARCHIVE_NORMALISE_THREADS: '1', ...settings });
   });
   afterAll(() => archive.stop());
 
@@ -27,8 +32,9 @@ describe('the normaliser pool, one tenant\'s pile of conversions against another
     const handed: number[] = [];
     const release = gate();
     const original = Piscina.prototype.run;
-    const run = jest.spyOn(Piscina.prototype, 'run').mockImplementation(async function (this: Piscina, task: { input: { files: { bytes?: Buffer }[] } }, opts) {
-      handed.push(task.input.files[0]!.bytes!.readUInt32BE(16));
+    const run = jest.spyOn(Piscina.prototype, 'run').mockImplementation(async function (this: Piscina, task: { input: { files: { bytes?: Buffer; spooled?: { path: string } }[] } }, opts) {
+      const file = task.input.files[0]!;
+      handed.push((file.bytes ?? readFileSync(file.spooled!.path)).readUInt32BE(16));
       await release.wait;
       return original.call(this, task, opts);
     });
@@ -40,7 +46,9 @@ describe('the normaliser pool, one tenant\'s pile of conversions against another
       const poll = () => (reached >= n ? resolve() : setImmediate(poll));
       poll();
     });
+    const askedToFile = normaliser.normaliseToFile.bind(normaliser);
     normaliser.normalise = (...args) => (reached++, asked(...args));
+    normaliser.normaliseToFile = (...args) => (reached++, askedToFile(...args));
     try {
       // The attacker: as many uploads at once as it likes, every one allowed (each PNG re-compressed in a worker).
       const pile = Array.from({ length: 10 }, (_, i) => upload(interlacedGrayPng(64 + i), attackerToken));
@@ -55,6 +63,7 @@ describe('the normaliser pool, one tenant\'s pile of conversions against another
       expect(handed.indexOf(32)).toBeLessThanOrEqual(1);
     } finally {
       normaliser.normalise = asked;
+      normaliser.normaliseToFile = askedToFile;
       run.mockRestore();
     }
   });
