@@ -31,7 +31,8 @@ describe.each([
     // Which upload a worker was handed, in order (a PNG's width names it), each held until the test lets them go.
     const handed: number[] = [];
     const release = gate();
-    const original = Piscina.prototype.run;
+    // The method itself, called on the pool the spy was called on (read off the prototype: not a method taken from its object).
+    const original = Object.getOwnPropertyDescriptor(Piscina.prototype, 'run')!.value as (this: Piscina, ...args: Parameters<Piscina['run']>) => ReturnType<Piscina['run']>;
     const run = jest.spyOn(Piscina.prototype, 'run').mockImplementation(async function (this: Piscina, task: { input: { files: { bytes?: Buffer; spooled?: { path: string } }[] } }, opts) {
       const file = task.input.files[0]!;
       handed.push((file.bytes ?? readFileSync(file.spooled!.path)).readUInt32BE(16));
