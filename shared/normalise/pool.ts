@@ -52,7 +52,8 @@ function isSmallJpegUpload(input: NormaliseInput, limit: number): boolean {
  * first served: a tenant that sent a pile of slow but allowed conversions at once (the largest PNGs and TIFFs
  * to re-compress) put every other tenant's upload behind all of them, and the timeout only counts from when a
  * worker starts a job, so such an upload waited a conversion time per job ahead of it, past the functions'
- * timeout. Here jobs wait per owner, and a freed worker goes to the owner that was served longest ago: another
+ * timeout. Here jobs wait per owner, and a freed worker goes to the waiting owner with the fewest jobs running, then
+ * to the one served longest ago: another
  * tenant's upload waits for the conversions under way, not for the pile.
  */
 export class TakingTurns {
