@@ -267,11 +267,13 @@ function convert(ctx: IngestContext): Promise<NormaliseResult | NormaliseResult<
     title: need(ctx.metadata, 'metadata').reference,
     limits,
   };
-  if (!cmd.files.some((f) => f.spooled)) return deps.normaliser.normalise(input);
+  // The tenant is whose turn it is at the workers: one tenant's pile of conversions never queues another's behind it.
+  const owner = cmd.principal.tenantId;
+  if (!cmd.files.some((f) => f.spooled)) return deps.normaliser.normalise(input, owner);
   // A spooled upload's rendition goes to a temporary file too, never into memory.
   const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
   ctx.temporaryFiles.push(renditionPath);
-  return deps.normaliser.normaliseToFile(input, renditionPath);
+  return deps.normaliser.normaliseToFile(input, renditionPath, owner);
 }
 
 async function normalise(ctx: IngestContext): Promise<void> {

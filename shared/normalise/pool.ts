@@ -10,9 +10,10 @@ import type { NormaliseOutcome, NormaliseTask } from './worker';
 
 /** What ingest needs from the normaliser: `normalise()`'s signature, wherever it runs. */
 export interface Normaliser {
-  normalise(input: NormaliseInput): Promise<NormaliseResult>;
+  /** `owner`: whose upload it is (the tenant); owners take turns at the workers. */
+  normalise(input: NormaliseInput, owner?: string): Promise<NormaliseResult>;
   /** `normaliseToFile()`: the rendition written to `renditionPath` (for spooled uploads); the caller removes it. */
-  normaliseToFile(input: NormaliseInput, renditionPath: string): Promise<NormaliseResult<SpooledFile>>;
+  normaliseToFile(input: NormaliseInput, renditionPath: string, owner?: string): Promise<NormaliseResult<SpooledFile>>;
   close(): Promise<void>;
 }
 
@@ -46,6 +47,62 @@ function isSmallJpegUpload(input: NormaliseInput, limit: number): boolean {
   return input.files.length > 0 && total <= limit;
 }
 
+/**
+ * Who gets the next free worker. One deployment serves every tenant, and the pool's own queue is first come,
+ * first served: a tenant that sent a pile of slow but allowed conversions at once (the largest PNGs and TIFFs
+ * to re-compress) put every other tenant's upload behind all of them, and the timeout only counts from when a
+ * worker starts a job, so such an upload waited a conversion time per job ahead of it, past the functions'
+ * timeout. Here jobs wait per owner, and a freed worker goes to the waiting owner with the fewest jobs running, then
+ * to the one served longest ago: another
+ * tenant's upload waits for the conversions under way, not for the pile.
+ */
+export class TakingTurns {
+  private running = 0;
+  private served = 0;
+  /** Owners with jobs running or waiting: how many run, who waits, and when the owner was last given a worker. */
+  private readonly owners = new Map<string, { running: number; waiting: (() => void)[]; servedAt: number }>();
+
+  constructor(private readonly slots: number) {}
+
+  /** Resolves when the job may go to a worker; the caller calls `done` once the worker is finished with it. */
+  async turn(owner: string): Promise<{ done: () => void }> {
+    let of = this.owners.get(owner);
+    if (!of) this.owners.set(owner, (of = { running: 0, waiting: [], servedAt: 0 }));
+    const mine = of;
+    if (this.running < this.slots && ![...this.owners.values()].some((o) => o.waiting.length > 0)) this.start(mine);
+    else await new Promise<void>((resolve) => mine.waiting.push(resolve));
+    let once = false;
+    return { done: () => {
+      if (once) return;
+      once = true;
+      this.running--;
+      mine.running--;
+      if (mine.running === 0 && mine.waiting.length === 0) this.owners.delete(owner);
+      this.next();
+    } };
+  }
+
+  private start(of: { running: number; servedAt: number }): void {
+    this.running++;
+    of.running++;
+    of.servedAt = ++this.served;
+  }
+
+  /** Free workers go to the waiting owner with the fewest jobs running, then the one served longest ago. */
+  private next(): void {
+    while (this.running < this.slots) {
+      let pick: { running: number; waiting: (() => void)[]; servedAt: number } | undefined;
+      for (const of of this.owners.values()) {
+        if (of.waiting.length === 0) continue;
+        if (!pick || of.running < pick.running || (of.running === pick.running && of.servedAt < pick.servedAt)) pick = of;
+      }
+      if (!pick) return;
+      this.start(pick);
+      pick.waiting.shift()!();
+    }
+  }
+}
+
 /** From `dist/` the compiled worker; from TypeScript sources (ts-jest) a bootstrap that transpiles on require. */
 const WORKER_FILE = path.join(__dirname, __filename.endsWith('.ts') ? 'worker-ts.js' : 'worker.js');
 
@@ -57,8 +114,11 @@ const WORKER_FILE = path.join(__dirname, __filename.endsWith('.ts') ? 'worker-ts
  */
 export class NormaliserPool implements Normaliser {
   private pool: Piscina | undefined;
+  private readonly turns: TakingTurns;
 
-  constructor(private readonly opts: NormaliserPoolOptions) {}
+  constructor(private readonly opts: NormaliserPoolOptions) {
+    this.turns = new TakingTurns(opts.threads ?? availableParallelism());
+  }
 
   private workers(): Piscina {
     // Started on first use: hosts that never ingest (timers, CLI) start no threads. From then on
@@ -74,22 +134,32 @@ export class NormaliserPool implements Normaliser {
     return this.pool;
   }
 
-  async normalise(input: NormaliseInput): Promise<NormaliseResult> {
+  async normalise(input: NormaliseInput, owner = ''): Promise<NormaliseResult> {
     if (isSmallJpegUpload(input, this.opts.inlineJpegBytes ?? 0)) {
       // After this turn of the event loop: requests started just before (the duplicate check's
       // read) go out first, so the conversion overlaps their round trips instead of delaying them.
       await new Promise((resolve) => setImmediate(resolve));
       return normalise(input);
     }
-    const r = (await this.run({ input })) as NormaliseResult<Uint8Array>;
+    const r = (await this.run({ input }, owner)) as NormaliseResult<Uint8Array>;
     return { ...r, rendition: Buffer.from(r.rendition.buffer, r.rendition.byteOffset, r.rendition.byteLength) };
   }
 
-  async normaliseToFile(input: NormaliseInput, renditionPath: string): Promise<NormaliseResult<SpooledFile>> {
-    return (await this.run({ input, renditionPath })) as NormaliseResult<SpooledFile>;
+  async normaliseToFile(input: NormaliseInput, renditionPath: string, owner = ''): Promise<NormaliseResult<SpooledFile>> {
+    return (await this.run({ input, renditionPath }, owner)) as NormaliseResult<SpooledFile>;
   }
 
-  private async run(job: Omit<NormaliseTask, 'started'>): Promise<NormaliseResult<Uint8Array | SpooledFile>> {
+  /** One job at a time per free worker, owners taking turns (see TakingTurns); piscina's own queue stays empty. */
+  private async run(job: Omit<NormaliseTask, 'started'>, owner: string): Promise<NormaliseResult<Uint8Array | SpooledFile>> {
+    const { done } = await this.turns.turn(owner);
+    try {
+      return await this.runInWorker(job);
+    } finally {
+      done();
+    }
+  }
+
+  private async runInWorker(job: Omit<NormaliseTask, 'started'>): Promise<NormaliseResult<Uint8Array | SpooledFile>> {
     const pool = this.workers();
     const abort = new AbortController();
     const { port1, port2 } = new MessageChannel();
