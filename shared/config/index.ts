@@ -122,6 +122,8 @@ const ZConfig = z
     ARCHIVE_UPLOAD_SPOOL_BYTES: z.coerce.number().int().min(0).default(8 * 1024 * 1024),
     /** Where spooled uploads and their renditions are written (removed once stored or refused); default os.tmpdir(). */
     ARCHIVE_SPOOL_DIR: z.string().min(1).optional(),
+    /** Bytes of spooled upload files one tenant's uploads in progress may hold at once on an instance (its temporary disk is every tenant's). */
+    ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: z.coerce.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
     ARCHIVE_MAX_PIXELS_PER_PAGE: z.coerce.number().int().positive().default(150_000_000),
     ARCHIVE_MAX_PAGES: z.coerce.number().int().positive().default(500),
     /** Pixels of all pages of all files of one upload, counted from headers before anything is decoded (1 GP: ~260 fine-mode fax pages). */
@@ -395,6 +397,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blank = Object.keys(ZConfig.shape).filter((name) => name !== 'runtime' && env[name] !== undefined && env[name].trim() === '');
   const issues = parsed.success ? [] : parsed.error.issues.filter((i) => !blank.includes(String(i.path[0])));
   const problems = [...blank.map((name) => `${name}: is empty; unset it to take the default, or give a value`), ...issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`), ...crossChecks(env, runtime)];
+  // One upload of the largest size spools whole: a share smaller than that refused every such upload of every tenant.
+  if (parsed.success && parsed.data.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT < parsed.data.ARCHIVE_MAX_UPLOAD_BYTES) problems.push(`ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: ${parsed.data.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT} is less than ARCHIVE_MAX_UPLOAD_BYTES (${parsed.data.ARCHIVE_MAX_UPLOAD_BYTES}): no upload of the largest size could be received`);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }

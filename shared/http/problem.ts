@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   export_expired: 410,
   export_too_large: 422,
   too_many_exports: 429,
+  too_many_uploads: 429,
   too_many_verifications: 429,
   export_fixity_mismatch: 500,
   export_incomplete: 500,

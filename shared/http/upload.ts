@@ -41,7 +41,47 @@ export interface UploadLimits {
   spoolAboveBytes?: number;
   /** Where spooled files go; default os.tmpdir(). */
   spoolDir?: string;
+  /**
+   * Whose upload it is (the tenant) and how many bytes of spooled files all of its uploads in progress on this instance
+   * may hold at once; default: no bound. The disk is the instance's, shared by every tenant.
+   */
+  spoolShare?: { owner: string; maxBytes: number };
 }
+
+/** Bytes of spooled upload files held per owner on this instance, from the first byte written to the file's removal. */
+const spooledBytes = new Map<string, number>();
+
+/**
+ * An owner's share of the instance's spool disk. Unbounded, one tenant's many large uploads at once (a bulk import
+ * with high concurrency, or uploads left hanging mid-body) filled the disk every tenant's large uploads are spooled to,
+ * and another tenant's upload failed. Past its share an upload is refused 429 `too_many_uploads` with Retry-After,
+ * and what it had spooled is removed.
+ */
+class SpoolShare {
+  private held = 0;
+  constructor(private readonly owner: string, private readonly maxBytes: number) {}
+
+  take(bytes: number): ArchiveError | null {
+    const now = spooledBytes.get(this.owner) ?? 0;
+    if (now + bytes > this.maxBytes) {
+      return new ArchiveError('too_many_uploads', { detail: `This tenant's large uploads in progress hold ${now} bytes of this instance's temporary storage, and this one would take it past the ${this.maxBytes} one tenant may hold at once; retry when one of them has finished.`, retryAfterSeconds: 5, extensions: { maxBytes: this.maxBytes } });
+    }
+    spooledBytes.set(this.owner, now + bytes);
+    this.held += bytes;
+    return null;
+  }
+
+  giveBack(): void {
+    if (this.held === 0) return;
+    const left = (spooledBytes.get(this.owner) ?? 0) - this.held;
+    if (left > 0) spooledBytes.set(this.owner, left);
+    else spooledBytes.delete(this.owner);
+    this.held = 0;
+  }
+}
+
+/** Bytes an owner's spooled uploads hold on this instance now (for tests and health). */
+export const spooledBytesOf = (owner: string): number => spooledBytes.get(owner) ?? 0;
 
 const RAW_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', 'application/octet-stream'];
 
@@ -51,7 +91,7 @@ const RAW_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', '
  * A refused upload leaves no spooled file behind.
  */
 export async function parseUpload(req: ArchiveRequest, limits: UploadLimits): Promise<ParsedUpload> {
-  const spools = new Spools(limits.spoolAboveBytes ?? Infinity, limits.spoolDir);
+  const spools = new Spools(limits.spoolAboveBytes ?? Infinity, limits.spoolDir, limits.spoolShare);
   try {
     return { ...(await parse(req, limits, spools)), discard: () => spools.discard() };
   } catch (err) {
@@ -166,10 +206,10 @@ function namedTwice(text: string): ArchiveError | null {
 /** The files of one upload, and the temporary files any of them spooled to. */
 class Spools {
   private readonly files: ReceivedFile[] = [];
-  constructor(private readonly spoolAbove: number, private readonly dir: string | undefined) {}
+  constructor(private readonly spoolAbove: number, private readonly dir: string | undefined, private readonly share: UploadLimits['spoolShare']) {}
 
   file(expected: number, exact: boolean, maxBytes: number): ReceivedFile {
-    const file = new ReceivedFile(expected, exact, maxBytes, this.spoolAbove, this.dir);
+    const file = new ReceivedFile(expected, exact, maxBytes, this.spoolAbove, this.dir, this.share ? new SpoolShare(this.share.owner, this.share.maxBytes) : null);
     this.files.push(file);
     return file;
   }
@@ -198,7 +238,7 @@ class ReceivedFile {
    * `expected`: Content-Length (NaN when absent), `exact` when it is this file's size (a raw body)
    * rather than a bound (a multipart body's); never more than the limit or the threshold is reserved.
    */
-  constructor(expected: number, exact: boolean, readonly maxBytes: number, private readonly spoolAbove: number, private readonly dir: string | undefined) {
+  constructor(expected: number, exact: boolean, readonly maxBytes: number, private readonly spoolAbove: number, private readonly dir: string | undefined, private readonly share: SpoolShare | null) {
     const known = Number.isFinite(expected) && expected > 0;
     if (known && exact && Math.min(expected, maxBytes) > spoolAbove) this.spool();
     else this.store = sharedBuffer(Math.min(known ? expected : 64 * 1024, maxBytes, spoolAbove));
@@ -211,14 +251,19 @@ class ReceivedFile {
     return this.out;
   }
 
-  /** False when the chunk would pass the limit (nothing is kept then). */
-  append(chunk: Buffer): boolean {
+  /** The refusal when the chunk would pass the limit, or the owner's spool share (nothing is kept then); else null. */
+  append(chunk: Buffer): ArchiveError | null {
     const needed = this.size + chunk.length;
-    if (needed > this.maxBytes) return false;
+    if (needed > this.maxBytes) return tooLarge(this.maxBytes);
+    const crossing = this.store !== null && needed > this.spoolAbove;
+    if (this.out || crossing) {
+      const refused = this.share?.take(crossing ? needed : chunk.length) ?? null;
+      if (refused) return refused;
+    }
     this.hash.update(chunk);
-    if (this.store && needed > this.spoolAbove) {
+    if (crossing) {
       // Crossed the threshold without a Content-Length saying so: what is held so far goes to the file first.
-      this.spool().write(this.store.subarray(0, this.size));
+      this.spool().write(this.store!.subarray(0, this.size));
       this.store = null;
     }
     if (this.out) {
@@ -232,7 +277,7 @@ class ReceivedFile {
       chunk.copy(this.store!, this.size);
     }
     this.size = needed;
-    return true;
+    return null;
   }
 
   /** Backpressure: when the file is behind, `resume` is called once it has caught up (or failed). */
@@ -270,6 +315,7 @@ class ReceivedFile {
     if (out && !out.closed) await new Promise<void>((resolve) => (out.once('close', () => resolve()), out.destroy()));
     this.store = null;
     await removeSpooled(this.path);
+    this.share?.giveBack();
   }
 }
 
@@ -285,10 +331,11 @@ function sharedBuffer(size: number): Buffer {
 function readBounded(stream: Readable, file: ReceivedFile): Promise<Received> {
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      if (file.append(chunk)) return file.holdUntilWritten(() => stream.pause(), () => stream.resume());
+      const refused = file.append(chunk);
+      if (!refused) return file.holdUntilWritten(() => stream.pause(), () => stream.resume());
       stop();
       stream.resume();
-      reject(tooLarge(file.maxBytes));
+      reject(refused);
     };
     const onEnd = () => {
       stop();
@@ -348,7 +395,9 @@ function parseMultipart(body: Readable, contentType: string, limits: UploadLimit
       finishing.push(new Promise<void>((resolve) => (ended = resolve)));
       stream.on('data', (c: Buffer) => {
         if (failed) return;
-        if (!file.append(c)) return fail(tooLarge(limits.maxBytes));
+        const refused = file.append(c);
+        // The limit is the whole body's: named as it is, not as what this part had left of it.
+        if (refused) return fail(refused.code === 'payload_too_large' ? tooLarge(limits.maxBytes) : refused);
         total += c.length;
         file.holdUntilWritten(() => stream.pause(), () => stream.resume());
       });

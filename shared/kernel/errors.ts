@@ -22,6 +22,7 @@ export const ERROR_TITLES = {
   export_expired: 'The export has expired',
   export_too_large: 'The search matches more documents than one export holds',
   too_many_exports: 'The tenant has as many exports running as it may; wait for one to finish',
+  too_many_uploads: "The tenant's large uploads in progress hold as much of the instance's temporary storage as it may; retry shortly",
   too_many_verifications: 'As many months of the audit log are being verified as may be at once; wait for one to finish',
   export_fixity_mismatch: 'An archived file does not match its checksum; the export was stopped',
   export_incomplete: 'The export would have left out documents its search matches; it was stopped',

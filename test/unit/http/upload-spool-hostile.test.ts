@@ -6,7 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { parseUpload } from '../../../shared/http/upload';
+import { parseUpload, spooledBytesOf } from '../../../shared/http/upload';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 import type { ArchiveRequest } from '../../../shared/http/types';
 import { spoolPath } from '../../../shared/spool';
 
@@ -75,5 +77,33 @@ describe('spool files', () => {
       }
     }
     expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe("one tenant's spooled uploads hold no more than its share of the instance's spool disk", () => {
+  const shared = (owner: string) => ({ ...limits(), spoolShare: { owner, maxBytes: 10_000 } });
+  const raw = (bytes: number, length = true) => request({ 'content-type': 'image/jpeg', ...(length ? { 'content-length': String(bytes) } : {}) }, Readable.from([Buffer.alloc(bytes, 7)]));
+  const multipart = (bytes: number) => request({ 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, Readable.from([multipartHead, Buffer.alloc(bytes, 7), Buffer.from(`\r\n--${BOUNDARY}--\r\n`)]));
+
+  it('past it, the next upload is refused 429 too_many_uploads with Retry-After and leaves no file; another tenant\'s is received; given back when the first ones are discarded', async () => {
+    // A bulk import's uploads in progress (stored and awaiting their conversion): 4 + 4 of the 10 kB share.
+    const held = [await parseUpload(raw(4000), shared('acme')), await parseUpload(multipart(4000), shared('acme'))];
+    expect(spooledBytesOf('acme')).toBe(8000);
+    for (const next of [raw(4000), raw(4000, false), multipart(4000)]) {
+      await expect(parseUpload(next, shared('acme'))).rejects.toMatchObject({ code: 'too_many_uploads', retryAfterSeconds: 5, extensions: { maxBytes: 10_000 } });
+    }
+    expect(fs.readdirSync(tmp)).toHaveLength(2);
+    expect(spooledBytesOf('acme')).toBe(8000);
+    // Another tenant's upload is not refused for it, and small uploads (held in memory) never count.
+    const other = await parseUpload(raw(9000), shared('globex'));
+    await parseUpload(raw(SPOOL_ABOVE), shared('acme')).then((u) => u.discard());
+    for (const u of [...held, other]) await u.discard();
+    expect([spooledBytesOf('acme'), spooledBytesOf('globex')]).toEqual([0, 0]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    await parseUpload(raw(9000), shared('acme')).then((u) => u.discard());
+  });
+
+  it('the start-up check refuses a share smaller than one upload of the largest size', () => {
+    expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_UPLOAD_BYTES: String(64 << 20), ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: String(32 << 20) })).toThrow(/ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: .* is less than ARCHIVE_MAX_UPLOAD_BYTES/);
   });
 });

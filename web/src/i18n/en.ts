@@ -20,6 +20,7 @@ const problems: Record<Code, string> = {
   export_expired: 'This export has expired; start a new one.',
   export_too_large: 'The selection holds more documents than one export can; narrow it down.',
   too_many_exports: 'Several exports are still being prepared; start this one when one of them is ready.',
+  too_many_uploads: 'Many large uploads are still being received; try this one again in a moment.',
   too_many_verifications: 'Other months of the audit log are being verified right now; verify this one when they are done.',
   export_fixity_mismatch: 'An archived file did not match its checksum, so the export was stopped. Contact the archive administrator.',
   export_incomplete: 'The export would have left out documents your selection matches, so it was stopped. The archive administrator has been alerted; start it again later.',

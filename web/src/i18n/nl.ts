@@ -664,6 +664,7 @@ export const nl: Dictionary = {
       export_expired: 'Deze export is verlopen; start een nieuwe.',
       export_too_large: 'De selectie bevat meer documenten dan één export kan bevatten; maak haar kleiner.',
       too_many_exports: 'Er worden nog meerdere exports voorbereid; start deze als er een klaar is.',
+      too_many_uploads: 'Er worden nog veel grote uploads ontvangen; probeer deze zo meteen opnieuw.',
       too_many_verifications: 'Er worden nu andere maanden van het auditlogboek gecontroleerd; controleer deze maand als die klaar zijn.',
       export_fixity_mismatch: 'Een gearchiveerd bestand klopte niet met zijn controlegetal; de export is gestopt. Neem contact op met de archiefbeheerder.',
       export_incomplete: 'De export zou documenten uit uw selectie hebben overgeslagen en is daarom gestopt. De archiefbeheerder is gewaarschuwd; start de export later opnieuw.',
