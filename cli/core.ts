@@ -897,13 +897,16 @@ export async function verifyExport(target: string): Promise<VerifyResult> {
   }
   const manifestFile = path.join(target, 'manifest.json');
   if (!fs.existsSync(manifestFile)) throw new CliError(`${target}: no manifest.json; is this an unpacked export?`);
+  // Each file read once, its hash and size from the same bytes: manifest.json was hashed, then read again to be parsed
+  // (and every size taken apart from its hash), so a file changed in between was judged by bytes other than those checked.
+  const manifestChunks: Buffer[] = [];
   for (const entry of fs.readdirSync(target, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const full = path.join(entry.parentPath, entry.name);
     const rel = path.relative(target, full).split(path.sep).join('/');
-    found.set(rel, { sha256: await sha256File(full), size: fs.statSync(full).size });
+    found.set(rel, await hashStream(fs.createReadStream(full), undefined, rel === 'manifest.json' ? manifestChunks : undefined));
   }
-  const manifest = manifestOf(fs.readFileSync(manifestFile, 'utf8'), target);
+  const manifest = manifestOf(Buffer.concat(manifestChunks).toString('utf8'), target);
   return leftoverZips(target, manifest, compareWithManifest(manifest, found, 'folder'));
 }
 
