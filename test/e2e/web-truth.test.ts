@@ -29,8 +29,8 @@ afterAll(async () => {
 });
 
 /**
- * Types into a field as React sees it (the native value setter, then an input event). Playwright's fill waited for a
- * frame that a loaded machine's headless chromium did not always draw.
+ * Types into a field as React reads it (the native value setter, then an input event). Playwright's fill into this
+ * field often never returned here, waiting for it to be editable (cause not found; accountant.test.ts fills it).
  */
 const type = (selector: string, value: string) =>
   page.evaluate(`(() => { const el = document.querySelector(${JSON.stringify(selector)}); Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, ${JSON.stringify(value)}); el.dispatchEvent(new Event('input', { bubbles: true })); })()`);
