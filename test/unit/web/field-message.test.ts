@@ -2,7 +2,7 @@
 import { characterMessage, fieldMessage } from '../../../web/src/lib/field-message';
 import { refusedCharacter } from '../../../shared/kernel/text';
 
-const t = { problem: { required: 'required', character: (code: string) => `not allowed here: ${code}` } };
+const t = { problem: { required: 'required', notANumber: 'not a number', character: (code: string) => `not allowed here: ${code}` } };
 
 it('names the character the archive refused', () => {
   expect(fieldMessage(`must not contain ${refusedCharacter('scanner\u200b1', 'name')}`, t)).toBe('not allowed here: U+200B');

@@ -764,6 +764,7 @@ export const en = {
     madeSecondUnresolved: 'Your rights came through a chain of people too long for the archive to check, so you do not count as a second person here. Someone whose rights came another way must do this.',
     field: (field: string, message: string) => `${field}: ${message}`,
     required: 'This is required.',
+    notANumber: 'Enter a number, such as 1234.50 (no thousands separator).',
     character: (code: string) => `This contains a character that is not allowed here (${code}): a control, invisible or direction character, or a line break or tab where one line is expected. Type the text again rather than pasting it.`,
     checkFields: 'Please check the marked fields.',
     retryIn: (seconds: number) => `Try again in ${seconds} s.`,

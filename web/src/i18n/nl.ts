@@ -759,6 +759,7 @@ export const nl: Dictionary = {
     madeSecondUnresolved: 'Uw rechten kwamen via een keten van personen die te lang is voor het archief om na te gaan, dus u telt hier niet als tweede persoon. Iemand die zijn rechten op een andere manier kreeg, moet dit doen.',
     field: (field, message) => `${field}: ${message}`,
     required: 'Dit is verplicht.',
+    notANumber: 'Vul een getal in, zoals 1234,50 (zonder scheidingsteken voor duizendtallen).',
     character: (code) => `Dit bevat een teken dat hier niet is toegestaan (${code}): een stuurteken, een onzichtbaar teken of een richtingsteken, of een regeleinde of tab waar één regel wordt verwacht. Typ de tekst opnieuw in plaats van hem te plakken.`,
     checkFields: 'Controleer de gemarkeerde velden.',
     retryIn: (seconds) => `Probeer het over ${seconds} s opnieuw.`,

@@ -6,7 +6,7 @@
 
 /** The part of the dictionary (i18n/en.ts) these sentences come from. */
 interface Words {
-  problem: { required: string; character: (code: string) => string };
+  problem: { required: string; notANumber: string; character: (code: string) => string };
 }
 
 /** The sentence for `must not contain U+XXXX (…)`, or the message as it is. */
@@ -15,7 +15,10 @@ export function characterMessage(message: string, t: Words): string {
   return character ? t.problem.character(character) : message;
 }
 
-/** A field error from the API: "required" for an empty one, the character sentence, else the API's own message. */
+/** A field error from the API: "required" for an empty one, "not a number" (shared/kernel/url-number.ts), the character sentence, else the API's own message. */
 export function fieldMessage(message: string, t: Words): string {
-  return /too small|required|expected string, received undefined|>=1 characters/i.test(message) ? t.problem.required : characterMessage(message, t);
+  if (/too small|required|expected string, received undefined|>=1 characters/i.test(message)) return t.problem.required;
+  // Said in the reader's language: an amount typed as "1.234,56" was refused in English beside a Dutch field.
+  if (message === 'must be a number in decimal digits') return t.problem.notANumber;
+  return characterMessage(message, t);
 }

@@ -10,6 +10,7 @@ import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import { useRetryWait } from '../lib/useRetryWait';
 import { metadataValue } from '../lib/metadata-form';
+import { firstAuditParam, nextAuditParam, type AuditTrailParam } from '../lib/audit-trail';
 import { Link } from '../router';
 import type { ScreenProps } from '.';
 import { ExtendRetention, PlaceHold, ReleaseHold } from './document-jobs';
@@ -348,17 +349,24 @@ function History({ id }: { id: string }) {
   );
 }
 
-/** Audit entries of this document since it was archived (the API reads at most 24 months per query). */
+/** Audit entries of this document since it was archived: read 24 months at a time (the most the API reads per query), back to its archiving. */
 function AuditTrail({ d }: { d: ArchiveDocument }) {
   const { t, dateTime } = useI18n();
-  const earliest = new Date();
-  earliest.setUTCMonth(earliest.getUTCMonth() - 23, 1);
-  const from = (d.createdAt > earliest.toISOString() ? d.createdAt : earliest.toISOString()).slice(0, 10);
   const audit = useInfiniteQuery({
-    queryKey: ['audit', d.id, from],
-    initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) => unwrap(api().GET('/audit', { params: { query: { target: d.id, from, limit: 100, continuationToken: pageParam } } })),
-    getNextPageParam: (last) => last.continuationToken ?? undefined,
+    queryKey: ['audit', d.id, d.createdAt],
+    initialPageParam: firstAuditParam(d.createdAt, new Date()),
+    // A window without an entry for this document is passed over: an empty page would read "No audit entries yet".
+    queryFn: async ({ pageParam }) => {
+      let param: AuditTrailParam | undefined = pageParam;
+      for (;;) {
+        const { window, token } = param;
+        const page = await unwrap(api().GET('/audit', { params: { query: { target: d.id, from: window.from, ...(window.to ? { to: window.to } : {}), limit: 100, continuationToken: token } } }));
+        const next = nextAuditParam(page, param, d.createdAt, new Date());
+        if (page.items.length > 0 || !next) return { items: page.items, next };
+        param = next;
+      }
+    },
+    getNextPageParam: (last) => last.next,
     retry: false,
   });
   const items = audit.data?.pages.flatMap((p) => p.items) ?? [];

@@ -31,7 +31,9 @@ function filtersFrom(search: URLSearchParams): Filters {
 
 function toQuery(f: Filters): DocumentQuery {
   const q: DocumentQuery = {};
-  const num = (s: string) => (s.trim() === '' || Number.isNaN(Number(s.replace(',', '.'))) ? undefined : Number(s.replace(',', '.')));
+  // A number as typed (`12,50` too). One that is not a number is sent as typed, for the API to refuse beside its field:
+  // left out, the list shown was the search without it ("1.234,56" from: every amount), as though it matched.
+  const num = (s: string) => (s.trim() === '' ? undefined : /^-?\d+([.,]\d+)?$/.test(s.trim()) ? Number(s.trim().replace(',', '.')) : (s.trim() as unknown as number));
   if (num(f.fiscalYear) !== undefined) q.fiscalYear = num(f.fiscalYear);
   if (f.from) q.from = f.from;
   if (f.to) q.to = f.to;

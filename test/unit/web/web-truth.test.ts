@@ -1,0 +1,37 @@
+/**
+ * Does the web app say something untrue? What a screen shows against what the archive holds, for screens whose
+ * judgement is a plain function: see README (web-truth).
+ */
+import { firstAuditParam, nextAuditParam, type AuditTrailParam } from '../../../web/src/lib/audit-trail';
+
+/** The number of months a query reads, as the API counts them (at most 24). */
+const months = (from: string, to: string) => (Number(to.slice(0, 4)) - Number(from.slice(0, 4))) * 12 + Number(to.slice(5, 7)) - Number(from.slice(5, 7)) + 1;
+
+describe("a document's audit trail", () => {
+  const now = new Date('2026-12-06T17:00:00Z');
+
+  it('reads back to the archiving of a document kept for years, 24 months per query, never only the latest 24', () => {
+    // Before, the trail read the last 24 months only: a document archived in 2021 showed "No audit entries yet".
+    const createdAt = '2021-03-15T23:30:00.000Z';
+    const windows: AuditTrailParam['window'][] = [];
+    let param: AuditTrailParam | undefined = firstAuditParam(createdAt, now);
+    while (param) {
+      windows.push(param.window);
+      param = nextAuditParam({ continuationToken: null }, param, createdAt, now);
+    }
+    expect(windows).toEqual([
+      { from: '2025-01-01' },
+      { from: '2023-01-01', to: '2024-12-31' },
+      { from: '2021-03-15', to: '2022-12-31' },
+    ]);
+    for (const w of windows) expect(months(w.from, w.to ?? now.toISOString())).toBeLessThanOrEqual(24);
+  });
+
+  it('keeps to its window while the API has more of it, and stops at the month of a recent archiving', () => {
+    const createdAt = '2026-02-01T08:00:00.000Z';
+    const first = firstAuditParam(createdAt, now);
+    expect(first).toEqual({ window: { from: '2026-02-01' } });
+    expect(nextAuditParam({ continuationToken: 'tok' }, first, createdAt, now)).toEqual({ window: { from: '2026-02-01' }, token: 'tok' });
+    expect(nextAuditParam({}, { window: first.window, token: 'tok' }, createdAt, now)).toBeUndefined();
+  });
+});
