@@ -4,6 +4,7 @@ import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { srgbProfile } from '../../../shared/normalise/icc';
 import { gsRender, haveTool, input } from './helpers';
+import { CATALOG, classicPdf, incrementalUpdate, PAGES, PdfObject } from '../../support/hostile-pdf';
 
 /**
  * Two faces: an upload whose rendition would show a person something other than the original shows
@@ -386,5 +387,61 @@ describe('a CMYK JPEG without an Adobe APP14 marker', () => {
       expect(drawn[0]![0]).toBeLessThan(60); // was 255-ish: the rendition drew the negative
       expect(drawn[3]![0]).toBeGreaterThan(200);
     }
+  });
+});
+
+/** A page 400×150 pt whose content (object 4) is a black square; `left` at x 20–120, else at x 280–380. */
+const SQUARE = (left: boolean): PdfObject => ({ num: 4, body: '<< >>', data: Buffer.from(`0 g ${left ? 20 : 280} 20 100 100 re f`, 'latin1') });
+const SQUARE_PAGE: PdfObject[] = [CATALOG(), PAGES, { num: 3, body: '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 150] /Contents 4 0 R /Resources << >> >>' }];
+
+/** Where ghostscript, following the file's cross-reference data, draws the square: 'left', 'right' or 'none'. */
+async function squareDrawn(pdf: Buffer): Promise<'left' | 'right' | 'none' | undefined> {
+  const shot = gsRender(pdf, 72, true);
+  if (!shot) return undefined;
+  const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+  const at = (x: number, y: number) => data[(y * info.width + x) * info.channels]!;
+  return at(70, 75) < 128 ? 'left' : at(330, 75) < 128 ? 'right' : 'none';
+}
+
+/** An incremental update of `pdf` appending `objects` whose cross-reference section lists none of them. */
+function unlistedUpdate(pdf: Buffer, objects: PdfObject[]): Buffer {
+  const text = pdf.toString('latin1');
+  const prev = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(text)![1]);
+  const parts = [pdf, ...objects.map((o) => Buffer.concat([Buffer.from(`${o.num} 0 obj\n${o.body.replace(/>>\s*$/, ` /Length ${o.data!.length} >>`)}\nstream\n`, 'latin1'), o.data!, Buffer.from('\nendstream\nendobj\n', 'latin1')]))];
+  const at = parts.reduce((n, p) => n + p.length, 0);
+  parts.push(Buffer.from(`xref\n0 0\ntrailer\n<< /Size 5 /Root 1 0 R /Prev ${prev} >>\nstartxref\n${at}\n%%EOF\n`, 'latin1'));
+  return Buffer.concat(parts);
+}
+
+describe('a PDF object a reader takes from another revision than the rendition', () => {
+  // pdf-lib (the rendition) keeps the last definition in file order; a reader takes the newest xref entry's.
+  test.each([
+    ['the xref names the first of two definitions of the page content (gs: square at the left; the rendition drew it at the right)',
+      classicPdf([...SQUARE_PAGE, SQUARE(true), SQUARE(false)], { 4: 0 }), 'left', /another definition of object 4/],
+    ['an appended update redefines the content but its xref section leaves it out: a reader takes it through /Prev (the rendition took the update\'s)',
+      unlistedUpdate(classicPdf([...SQUARE_PAGE, SQUARE(true)]), [SQUARE(false)]), 'left', /another definition of object 4/],
+    ['the xref marks the page content free (gs: an empty page, "dereference of free object 4"; the rendition drew the square)',
+      Buffer.from(classicPdf([...SQUARE_PAGE, SQUARE(false)]).toString('latin1').replace(/(xref\n0 5\n(?:.{20}){4}).{20}/s, '$10000000000 00001 f \n'), 'latin1'), 'none', /marks object 4 free/],
+  ] as [string, Buffer, string, RegExp][])('%s → 422 corrupt_file', async (_, pdf, shown, detail) => {
+    const drawn = await squareDrawn(pdf);
+    if (drawn) expect(drawn).toBe(shown);
+    const err = await refusal(pdf);
+    expect(err.code).toBe('corrupt_file');
+    expect(err.detail).toMatch(detail);
+  });
+
+  test('an update that names its new content and frees an object nothing refers to any more is archived, drawn as readers draw it', async () => {
+    const base = classicPdf([...SQUARE_PAGE, SQUARE(true), { num: 5, body: '<< >>', data: Buffer.from('q Q') }]);
+    const updated = incrementalUpdate(base, [{ num: 3, body: SQUARE_PAGE[2]!.body.replace('4 0 R', '6 0 R') }]);
+    // Object 6 (the square at the right) appended, object 4 freed: the old page's content, now unreferenced.
+    const text = updated.toString('latin1');
+    const prev = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(text)![1]);
+    const six = Buffer.from(`6 0 obj\n<< /Length 24 >>\nstream\n0 g 280 20 100 100 re f\nendstream\nendobj\n`, 'latin1');
+    const at = updated.length + six.length;
+    const pdf = Buffer.concat([updated, six, Buffer.from(`xref\n4 1\n0000000000 00001 f \n6 1\n${String(updated.length).padStart(10, '0')} 00000 n \ntrailer\n<< /Size 7 /Root 1 0 R /Prev ${prev} >>\nstartxref\n${at}\n%%EOF\n`, 'latin1')]);
+    expect((await squareDrawn(pdf)) ?? 'right').toBe('right');
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    expect((await squareDrawn(r.rendition)) ?? 'right').toBe('right');
   });
 });
