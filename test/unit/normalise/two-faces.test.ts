@@ -1,3 +1,7 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import sharp from 'sharp';
 import * as zlib from 'zlib';
 import { ArchiveError } from '../../../shared/kernel/errors';
@@ -443,5 +447,46 @@ describe('a PDF object a reader takes from another revision than the rendition',
     const r = await normalise(input([pdf]));
     expect(r.conversion.conformance).toBe('PDF/A-2b');
     expect((await squareDrawn(r.rendition)) ?? 'right').toBe('right');
+  });
+});
+
+/** The square page with a Square annotation whose appearance paints white over the square, flags `flags`. */
+function coveredSquarePdf(flags: string): Buffer {
+  const page = { ...SQUARE_PAGE[2]!, body: SQUARE_PAGE[2]!.body.replace('/Resources << >>', '/Resources << >> /Annots [5 0 R]') };
+  return classicPdf([SQUARE_PAGE[0]!, SQUARE_PAGE[1]!, page, SQUARE(true),
+    { num: 5, body: `<< /Type /Annot /Subtype /Square /Rect [10 10 130 130] ${flags} /C [1 1 1] /IC [1 1 1] /AP << /N 6 0 R >> >>` },
+    { num: 6, body: '<< /Type /XObject /Subtype /Form /BBox [0 0 120 120] >>', data: Buffer.from('1 g 0 0 120 120 re f', 'latin1') }]);
+}
+
+/** Whether ghostscript shows the square, drawing for the screen or (`printed`) for a printer, as it honours the print flag. */
+function squareShown(pdf: Buffer, printed: boolean): boolean | undefined {
+  if (!haveTool('gs', false)) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'faces-'));
+  try {
+    writeFileSync(join(dir, 'in.pdf'), pdf);
+    const pgm = execFileSync('gs', ['-q', '-dNOPAUSE', '-dBATCH', '-dSAFER', '-sDEVICE=pgmraw', '-r72', `-dPrinted=${printed}`, '-sOutputFile=-', join(dir, 'in.pdf')]);
+    const head = /^P5\s+(?:#[^\n]*\n\s*)*(\d+)\s+\d+\s+\d+\s/.exec(pgm.toString('latin1', 0, 200))!;
+    return pgm[head[0].length + 75 * Number(head[1]) + 70]! < 128;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('an annotation drawn on screen but not in print', () => {
+  test('white over the amount without the print flag: no PDF/A rendition (its print flag set, a printed rendition hid what a printed original shows)', async () => {
+    const pdf = coveredSquarePdf('');
+    const [screen, print] = [squareShown(pdf, false), squareShown(pdf, true)];
+    if (screen !== undefined) expect([screen, print]).toEqual([false, true]); // the original: covered on screen, shown in print
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('none');
+    expect(r.conversion.conformanceReason).toMatch(/drawn on screen but not in print/);
+    expect(r.rendition.equals(pdf)).toBe(true); // printed, it shows what the original shows
+  });
+
+  test('the same annotation with the print flag is archived as PDF/A-2b, covered on screen and in print alike', async () => {
+    const r = await normalise(input([coveredSquarePdf('/F 4')]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    const shown = [squareShown(r.rendition, false), squareShown(r.rendition, true)];
+    if (shown[0] !== undefined) expect(shown).toEqual([false, false]);
   });
 });
