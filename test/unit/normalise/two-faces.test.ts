@@ -490,3 +490,28 @@ describe('an annotation drawn on screen but not in print', () => {
     if (shown[0] !== undefined) expect(shown).toEqual([false, false]);
   });
 });
+
+describe('TIFF Orientation 1–8 (5–8 transposed): the rendition turns the page as libvips, which reads the tag, does', () => {
+  /** 32×16 white, a black 8×8 block at the top left and a grey 8×4 one at the bottom right, Orientation `o`. */
+  const oriented = (o: number): Buffer => {
+    const px = Buffer.alloc(32 * 16, 255);
+    for (let y = 0; y < 8; y++) px.fill(0, y * 32, y * 32 + 8);
+    for (let y = 12; y < 16; y++) px.fill(128, y * 32 + 24, y * 32 + 32);
+    return tiff((at) => [[256, 3, 1, 32], [257, 3, 1, 16], [258, 3, 1, 8], [259, 3, 1, 1], [262, 3, 1, 1], [273, 4, 1, at], [274, 3, 1, o],
+      [277, 3, 1, 1], [278, 3, 1, 16], [279, 4, 1, 512]], [px]);
+  };
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])('Orientation %d', async (o) => {
+    const bytes = oriented(o);
+    const shown = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true }); // libvips autorotate: what a viewer honouring the tag shows
+    expect([shown.info.width, shown.info.height]).toEqual(o >= 5 ? [16, 32] : [32, 16]);
+    const r = await normalise(input([bytes]));
+    expect(r.conversion.pages[0]).toMatchObject({ orientation: o });
+    const shot = gsRender(r.rendition, 72, true);
+    if (!shot) return;
+    const drawn = await sharp(shot).resize(shown.info.width, shown.info.height, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true });
+    const n = shown.info.width * shown.info.height;
+    let diff = 0;
+    for (let i = 0; i < n; i++) diff += Math.abs(drawn.data[i * drawn.info.channels]! - shown.data[i * shown.info.channels]!);
+    expect(diff / n).toBeLessThan(8); // a wrong turn or mirror differs by ~50 or more
+  });
+});
