@@ -515,3 +515,37 @@ describe('TIFF Orientation 1–8 (5–8 transposed): the rendition turns the pag
     expect(diff / n).toBeLessThan(8); // a wrong turn or mirror differs by ~50 or more
   });
 });
+
+describe('PDF page geometry and optional content are carried over as uploaded: every reader draws the rendition as the original', () => {
+  // A CropBox hiding the right half and /Rotate 90, both inherited from the page tree, /UserUnit 2, and two
+  // optional content groups (the left square's off in the default configuration, the right one's on).
+  const pdf = classicPdf([
+    CATALOG('/OCProperties << /OCGs [5 0 R 6 0 R] /D << /Name (Default) /BaseState /ON /OFF [5 0 R] /Order [5 0 R 6 0 R] >> >>'),
+    { num: 2, body: '<< /Type /Pages /Kids [3 0 R] /Count 1 /Rotate 90 /CropBox [0 0 330 150] >>' },
+    { num: 3, body: '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 150] /UserUnit 2 /Contents 4 0 R /Resources << /Properties << /a 5 0 R /b 6 0 R >> >> >>' },
+    { num: 4, body: '<< >>', data: Buffer.from('/OC /a BDC 0 g 20 20 100 100 re f EMC /OC /b BDC 0.5 g 200 20 180 100 re f EMC', 'latin1') },
+    { num: 5, body: '<< /Type /OCG /Name (a) /Usage << /Print << /PrintState /ON >> /View << /ViewState /OFF >> >> >>' },
+    { num: 6, body: '<< /Type /OCG /Name (b) >>' },
+  ]);
+  test('the rendition (PDF/A-2b) draws as the original in ghostscript: for the screen and for print, its MediaBox and its CropBox', async () => {
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    for (const [printed, box] of [[false, '-dUseMediaBox'], [true, '-dUseMediaBox'], [false, '-dUseCropBox']] as [boolean, string][]) {
+      const faces = [pdf, r.rendition].map((p) => {
+        if (!haveTool('gs', false)) return undefined;
+        const dir = mkdtempSync(join(tmpdir(), 'faces-'));
+        try {
+          writeFileSync(join(dir, 'in.pdf'), p);
+          return execFileSync('gs', ['-q', '-dNOPAUSE', '-dBATCH', '-dSAFER', '-sDEVICE=pgmraw', '-r36', `-dPrinted=${printed}`, box, '-sOutputFile=-', join(dir, 'in.pdf')]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+      if (faces[0]) {
+        // UserUnit 2 at 36 dpi, turned; the MediaBox, or the CropBox as pdf.js draws it.
+        expect(faces[0].toString('latin1', 0, 80)).toMatch(box === '-dUseCropBox' ? /\n150 330\s/ : /\n150 400\s/);
+        expect(faces[1]!.equals(faces[0])).toBe(true);
+      }
+    }
+  });
+});
