@@ -549,3 +549,24 @@ describe('PDF page geometry and optional content are carried over as uploaded: e
     }
   });
 });
+
+describe('JPEG: an XMP tiff:Orientation beside the Exif one', () => {
+  const xmp = (o: number): Buffer => app1(Buffer.from(`http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="${o}"/></rdf:RDF></x:xmpmeta>`, 'latin1'));
+  // Chromium and libvips read the Exif orientation only; the Metadata Working Group's rule has Exif win over XMP too.
+  test.each([
+    ['Exif 1, XMP 3: not turned', [app1(exif([[0x112, 3, 1, 1]])), xmp(3)], false],
+    ['XMP 3 before Exif 1: not turned', [xmp(3), app1(exif([[0x112, 3, 1, 1]]))], false],
+    ['Exif 3, XMP 1: turned 180°', [app1(exif([[0x112, 3, 1, 3]])), xmp(1)], true],
+    ['XMP 3 and no Exif: not turned', [xmp(3)], false],
+  ] as [string, Buffer[], boolean][])('%s, as libvips turns it', async (_, segments, turned) => {
+    const bytes = await jpeg(...segments);
+    const shown = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true });
+    expect(shown.data[(4 * 64 + 4) * shown.info.channels]! < 40).toBe(!turned); // the black square at the top left
+    const r = await normalise(input([bytes]));
+    expect(r.conversion.pages[0]).toMatchObject({ orientation: turned ? 3 : 1 });
+    const shot = gsRender(r.rendition, 96, true);
+    if (!shot) return;
+    const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+    expect(data[(4 * info.width + 4) * info.channels]! < 40).toBe(!turned);
+  });
+});
