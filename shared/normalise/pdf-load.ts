@@ -23,7 +23,7 @@ interface Parse {
   unpacked: number;
 }
 
-const newParse = (left: number): Parse => ({ left, shadowed: [], definitions: { at: new Map(), objectStreams: new Set(), xrefStreams: new Map() }, at: -1, unpacked: 0 });
+const newParse = (left: number): Parse => ({ left, shadowed: [], definitions: { at: new Map(), objectStreams: new Set(), xrefStreams: new Map(), kept: new Map() }, at: -1, unpacked: 0 });
 
 const parsing = new AsyncLocalStorage<Parse>();
 
@@ -53,6 +53,8 @@ PDFContext.prototype.assign = function (this: PDFContext, ref: PDFRef, object: P
   const parse = parsing.getStore();
   const earlier = parse ? this.lookup(ref) : undefined;
   if (earlier && earlier !== object) parse!.shadowed.push(earlier);
+  // The definition pdf-lib keeps: its own header's offset, or the header of the object stream it came from.
+  if (parse) parse.definitions.kept.set(`${ref.objectNumber} ${ref.generationNumber}`, parse.at);
   assign.call(this, ref, object);
 };
 

@@ -1,4 +1,4 @@
-import { PDFArray, PDFContext, PDFDict, PDFName, PDFNumber, PDFObject, PDFRef } from 'pdf-lib';
+import { PDFArray, PDFContext, PDFDict, PDFName, PDFNumber, PDFObject, PDFRef, PDFStream } from 'pdf-lib';
 import ByteStream from 'pdf-lib/cjs/core/parser/ByteStream';
 import PDFObjectParser from 'pdf-lib/cjs/core/parser/PDFObjectParser';
 import { unfilter } from './png';
@@ -27,6 +27,11 @@ export interface ParsedDefinitions {
   objectStreams: Set<number>;
   /** Offsets of the cross-reference streams it read, with their entries and dictionary. */
   xrefStreams: Map<number, { entries: XrefEntry[]; dict: PDFDict }>;
+  /**
+   * `"num gen"` → where the definition pdf-lib kept (the last in file order) was parsed: its own header's
+   * offset, or the header of the object stream it was unpacked from.
+   */
+  kept: Map<string, number>;
 }
 
 /** Where a reader following the cross-reference data would read something the parse did not check. */
@@ -294,9 +299,80 @@ export function checkCrossReferences(bytes: Uint8Array, ctx: PDFContext, parsed:
         return { detail: `The PDF's cross-reference data puts object ${e.num} in object ${e.field}, which the file does not define as an object stream.` };
       }
     }
-    return undefined;
+    // A hybrid file's table marks free the objects its /XRefStm puts in object streams (for older readers).
+    const compressed = new Set(found.flatMap(({ entries }) => entries.filter((e) => e.type === 2).map((e) => e.num)));
+    return otherRevision(ctx, parsed, newest, compressed, headerAt);
   } catch (err) {
     if (err instanceof Refusal) return err.misdirection;
     throw err;
   }
+}
+
+/**
+ * A reader takes each object from the newest cross-reference entry for it; pdf-lib, and so the
+ * rendition, from the last definition in file order. Where the newest entry names another definition
+ * the parse also met (an earlier one, or one in an object stream where a direct one came later), or
+ * marks free an object the kept objects still refer to, a viewer draws another revision of the page
+ * than the rendition does: a square at the left in every reader, at the right in the rendition.
+ */
+function otherRevision(
+  ctx: PDFContext, parsed: ParsedDefinitions, newest: Map<number, XrefEntry>, compressed: Set<number>,
+  headerAt: (offset: number) => { num: number; gen: number; at: number } | undefined,
+): Misdirection | undefined {
+  const other = (num: number, at: number): Misdirection => ({
+    detail: `The PDF's cross-reference data names another definition of object ${num} (at byte ${at}) than the one the file defines last: a reader would show that one, the rendition the last, so they could show different content.`,
+  });
+  const freed: number[] = [];
+  for (const e of newest.values()) {
+    if (e.type === 0) {
+      if (e.num > 0 && !compressed.has(e.num)) freed.push(e.num);
+      continue;
+    }
+    let at: number | undefined;
+    let key = `${e.num} ${e.gen}`;
+    if (e.type === 1) {
+      if (e.field === 0) continue;
+      const head = headerAt(e.field);
+      if (!head || head.num !== e.num || head.gen !== e.gen || parsed.at.get(head.at) !== key) continue; // a reader rebuilds the table, as pdf-lib did
+      at = head.at;
+    } else {
+      const holder = newest.get(e.field);
+      const head = holder?.type === 1 ? headerAt(holder.field) : undefined;
+      if (!holder || !head || head.num !== holder.num || head.gen !== holder.gen || !parsed.objectStreams.has(head.at)) continue;
+      at = head.at;
+      key = `${e.num} 0`;
+    }
+    const kept = parsed.kept.get(key);
+    if (kept !== undefined && kept !== at) return other(e.num, at);
+  }
+  if (!freed.length) return undefined;
+  // Defined directly: an object only in an object stream no section indexes is found by a reader's
+  // repair, as pdf-lib found it (a table listing only direct objects leaves such objects free).
+  const direct = new Set([...parsed.kept].filter(([, at]) => !parsed.objectStreams.has(at)).map(([k]) => Number(k.split(' ')[0])));
+  const defined = new Set(freed.filter((n) => direct.has(n)));
+  if (!defined.size) return undefined;
+  const used = referencedNumbers(ctx, defined);
+  const hit = [...defined].find((n) => used.has(n));
+  return hit === undefined ? undefined : {
+    detail: `The PDF's cross-reference data marks object ${hit} free while the file defines it and its pages refer to it: a reader would take it for null (a page drawn empty), the rendition would draw it.`,
+  };
+}
+
+/** Which of `numbers` a kept object (or the trailer) refers to. */
+function referencedNumbers(ctx: PDFContext, numbers: Set<number>): Set<number> {
+  const used = new Set<number>();
+  const walk = (o: PDFObject | undefined, self: number, depth: number): void => {
+    if (!o || depth > 64) return;
+    if (o instanceof PDFRef) {
+      if (o.objectNumber !== self && numbers.has(o.objectNumber)) used.add(o.objectNumber);
+      return;
+    }
+    if (o instanceof PDFArray) for (const x of o.asArray()) walk(x, self, depth + 1);
+    else if (o instanceof PDFDict) for (const [, v] of o.entries()) walk(v, self, depth + 1);
+    else if (o instanceof PDFStream) walk(o.dict, self, depth + 1);
+  };
+  for (const [ref, obj] of ctx.enumerateIndirectObjects()) walk(obj, ref.objectNumber, 0);
+  walk(ctx.trailerInfo.Root, -1, 0);
+  walk(ctx.trailerInfo.Info, -1, 0);
+  return used;
 }

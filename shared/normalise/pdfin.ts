@@ -181,9 +181,12 @@ function inspect(pdf: PDFDocument, limits: NormaliseLimits, objects?: PDFObject[
       if (subtype && subtype !== 'Popup') {
         const flags = look(d.get(N('F')));
         const fv = flags instanceof PDFNumber ? flags.asNumber() : 0;
+        const ap = look(d.get(N('AP')));
         if (fv & (1 | 2 | 32 | 256)) f.problems.add('a hidden or non-viewable annotation');
+        // Drawn on screen, left out in print: a print flag set for PDF/A would print what a printed original hides.
+        else if (!(fv & 4) && ap instanceof PDFDict && ap.has(N('N'))) f.problems.add('an annotation drawn on screen but not in print (print flag off)');
         else if (!(fv & 4)) f.annotsWithoutPrint.push(d);
-        if (subtype !== 'Link' && !(look(d.get(N('AP'))) instanceof PDFDict && (look(d.get(N('AP'))) as PDFDict).has(N('N')))) {
+        if (subtype !== 'Link' && !(ap instanceof PDFDict && ap.has(N('N')))) {
           f.problems.add(`a ${subtype} annotation without an appearance stream`);
         }
       }

@@ -1,9 +1,14 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import sharp from 'sharp';
 import * as zlib from 'zlib';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { normalise } from '../../../shared/normalise';
 import { srgbProfile } from '../../../shared/normalise/icc';
 import { gsRender, haveTool, input } from './helpers';
+import { CATALOG, classicPdf, incrementalUpdate, PAGES, PdfObject } from '../../support/hostile-pdf';
 
 /**
  * Two faces: an upload whose rendition would show a person something other than the original shows
@@ -386,5 +391,182 @@ describe('a CMYK JPEG without an Adobe APP14 marker', () => {
       expect(drawn[0]![0]).toBeLessThan(60); // was 255-ish: the rendition drew the negative
       expect(drawn[3]![0]).toBeGreaterThan(200);
     }
+  });
+});
+
+/** A page 400×150 pt whose content (object 4) is a black square; `left` at x 20–120, else at x 280–380. */
+const SQUARE = (left: boolean): PdfObject => ({ num: 4, body: '<< >>', data: Buffer.from(`0 g ${left ? 20 : 280} 20 100 100 re f`, 'latin1') });
+const SQUARE_PAGE: PdfObject[] = [CATALOG(), PAGES, { num: 3, body: '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 150] /Contents 4 0 R /Resources << >> >>' }];
+
+/** Where ghostscript, following the file's cross-reference data, draws the square: 'left', 'right' or 'none'. */
+async function squareDrawn(pdf: Buffer): Promise<'left' | 'right' | 'none' | undefined> {
+  const shot = gsRender(pdf, 72, true);
+  if (!shot) return undefined;
+  const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+  const at = (x: number, y: number) => data[(y * info.width + x) * info.channels]!;
+  return at(70, 75) < 128 ? 'left' : at(330, 75) < 128 ? 'right' : 'none';
+}
+
+/** An incremental update of `pdf` appending `objects` whose cross-reference section lists none of them. */
+function unlistedUpdate(pdf: Buffer, objects: PdfObject[]): Buffer {
+  const text = pdf.toString('latin1');
+  const prev = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(text)![1]);
+  const parts = [pdf, ...objects.map((o) => Buffer.concat([Buffer.from(`${o.num} 0 obj\n${o.body.replace(/>>\s*$/, ` /Length ${o.data!.length} >>`)}\nstream\n`, 'latin1'), o.data!, Buffer.from('\nendstream\nendobj\n', 'latin1')]))];
+  const at = parts.reduce((n, p) => n + p.length, 0);
+  parts.push(Buffer.from(`xref\n0 0\ntrailer\n<< /Size 5 /Root 1 0 R /Prev ${prev} >>\nstartxref\n${at}\n%%EOF\n`, 'latin1'));
+  return Buffer.concat(parts);
+}
+
+describe('a PDF object a reader takes from another revision than the rendition', () => {
+  // pdf-lib (the rendition) keeps the last definition in file order; a reader takes the newest xref entry's.
+  test.each([
+    ['the xref names the first of two definitions of the page content (gs: square at the left; the rendition drew it at the right)',
+      classicPdf([...SQUARE_PAGE, SQUARE(true), SQUARE(false)], { 4: 0 }), 'left', /another definition of object 4/],
+    ['an appended update redefines the content but its xref section leaves it out: a reader takes it through /Prev (the rendition took the update\'s)',
+      unlistedUpdate(classicPdf([...SQUARE_PAGE, SQUARE(true)]), [SQUARE(false)]), 'left', /another definition of object 4/],
+    ['the xref marks the page content free (gs: an empty page, "dereference of free object 4"; the rendition drew the square)',
+      Buffer.from(classicPdf([...SQUARE_PAGE, SQUARE(false)]).toString('latin1').replace(/(xref\n0 5\n(?:.{20}){4}).{20}/s, '$10000000000 00001 f \n'), 'latin1'), 'none', /marks object 4 free/],
+  ] as [string, Buffer, string, RegExp][])('%s → 422 corrupt_file', async (_, pdf, shown, detail) => {
+    const drawn = await squareDrawn(pdf);
+    if (drawn) expect(drawn).toBe(shown);
+    const err = await refusal(pdf);
+    expect(err.code).toBe('corrupt_file');
+    expect(err.detail).toMatch(detail);
+  });
+
+  test('an update that names its new content and frees an object nothing refers to any more is archived, drawn as readers draw it', async () => {
+    const base = classicPdf([...SQUARE_PAGE, SQUARE(true), { num: 5, body: '<< >>', data: Buffer.from('q Q') }]);
+    const updated = incrementalUpdate(base, [{ num: 3, body: SQUARE_PAGE[2]!.body.replace('4 0 R', '6 0 R') }]);
+    // Object 6 (the square at the right) appended, object 4 freed: the old page's content, now unreferenced.
+    const text = updated.toString('latin1');
+    const prev = Number(/startxref\s+(\d+)\s+%%EOF\s*$/.exec(text)![1]);
+    const six = Buffer.from(`6 0 obj\n<< /Length 24 >>\nstream\n0 g 280 20 100 100 re f\nendstream\nendobj\n`, 'latin1');
+    const at = updated.length + six.length;
+    const pdf = Buffer.concat([updated, six, Buffer.from(`xref\n4 1\n0000000000 00001 f \n6 1\n${String(updated.length).padStart(10, '0')} 00000 n \ntrailer\n<< /Size 7 /Root 1 0 R /Prev ${prev} >>\nstartxref\n${at}\n%%EOF\n`, 'latin1')]);
+    expect((await squareDrawn(pdf)) ?? 'right').toBe('right');
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    expect((await squareDrawn(r.rendition)) ?? 'right').toBe('right');
+  });
+});
+
+/** The square page with a Square annotation whose appearance paints white over the square, flags `flags`. */
+function coveredSquarePdf(flags: string): Buffer {
+  const page = { ...SQUARE_PAGE[2]!, body: SQUARE_PAGE[2]!.body.replace('/Resources << >>', '/Resources << >> /Annots [5 0 R]') };
+  return classicPdf([SQUARE_PAGE[0]!, SQUARE_PAGE[1]!, page, SQUARE(true),
+    { num: 5, body: `<< /Type /Annot /Subtype /Square /Rect [10 10 130 130] ${flags} /C [1 1 1] /IC [1 1 1] /AP << /N 6 0 R >> >>` },
+    { num: 6, body: '<< /Type /XObject /Subtype /Form /BBox [0 0 120 120] >>', data: Buffer.from('1 g 0 0 120 120 re f', 'latin1') }]);
+}
+
+/** Whether ghostscript shows the square, drawing for the screen or (`printed`) for a printer, as it honours the print flag. */
+function squareShown(pdf: Buffer, printed: boolean): boolean | undefined {
+  if (!haveTool('gs', false)) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'faces-'));
+  try {
+    writeFileSync(join(dir, 'in.pdf'), pdf);
+    const pgm = execFileSync('gs', ['-q', '-dNOPAUSE', '-dBATCH', '-dSAFER', '-sDEVICE=pgmraw', '-r72', `-dPrinted=${printed}`, '-sOutputFile=-', join(dir, 'in.pdf')]);
+    const head = /^P5\s+(?:#[^\n]*\n\s*)*(\d+)\s+\d+\s+\d+\s/.exec(pgm.toString('latin1', 0, 200))!;
+    return pgm[head[0].length + 75 * Number(head[1]) + 70]! < 128;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('an annotation drawn on screen but not in print', () => {
+  test('white over the amount without the print flag: no PDF/A rendition (its print flag set, a printed rendition hid what a printed original shows)', async () => {
+    const pdf = coveredSquarePdf('');
+    const [screen, print] = [squareShown(pdf, false), squareShown(pdf, true)];
+    if (screen !== undefined) expect([screen, print]).toEqual([false, true]); // the original: covered on screen, shown in print
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('none');
+    expect(r.conversion.conformanceReason).toMatch(/drawn on screen but not in print/);
+    expect(r.rendition.equals(pdf)).toBe(true); // printed, it shows what the original shows
+  });
+
+  test('the same annotation with the print flag is archived as PDF/A-2b, covered on screen and in print alike', async () => {
+    const r = await normalise(input([coveredSquarePdf('/F 4')]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    const shown = [squareShown(r.rendition, false), squareShown(r.rendition, true)];
+    if (shown[0] !== undefined) expect(shown).toEqual([false, false]);
+  });
+});
+
+describe('TIFF Orientation 1–8 (5–8 transposed): the rendition turns the page as libvips, which reads the tag, does', () => {
+  /** 32×16 white, a black 8×8 block at the top left and a grey 8×4 one at the bottom right, Orientation `o`. */
+  const oriented = (o: number): Buffer => {
+    const px = Buffer.alloc(32 * 16, 255);
+    for (let y = 0; y < 8; y++) px.fill(0, y * 32, y * 32 + 8);
+    for (let y = 12; y < 16; y++) px.fill(128, y * 32 + 24, y * 32 + 32);
+    return tiff((at) => [[256, 3, 1, 32], [257, 3, 1, 16], [258, 3, 1, 8], [259, 3, 1, 1], [262, 3, 1, 1], [273, 4, 1, at], [274, 3, 1, o],
+      [277, 3, 1, 1], [278, 3, 1, 16], [279, 4, 1, 512]], [px]);
+  };
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])('Orientation %d', async (o) => {
+    const bytes = oriented(o);
+    const shown = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true }); // libvips autorotate: what a viewer honouring the tag shows
+    expect([shown.info.width, shown.info.height]).toEqual(o >= 5 ? [16, 32] : [32, 16]);
+    const r = await normalise(input([bytes]));
+    expect(r.conversion.pages[0]).toMatchObject({ orientation: o });
+    const shot = gsRender(r.rendition, 72, true);
+    if (!shot) return;
+    const drawn = await sharp(shot).resize(shown.info.width, shown.info.height, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true });
+    const n = shown.info.width * shown.info.height;
+    let diff = 0;
+    for (let i = 0; i < n; i++) diff += Math.abs(drawn.data[i * drawn.info.channels]! - shown.data[i * shown.info.channels]!);
+    expect(diff / n).toBeLessThan(8); // a wrong turn or mirror differs by ~50 or more
+  });
+});
+
+describe('PDF page geometry and optional content are carried over as uploaded: every reader draws the rendition as the original', () => {
+  // A CropBox hiding the right half and /Rotate 90, both inherited from the page tree, /UserUnit 2, and two
+  // optional content groups (the left square's off in the default configuration, the right one's on).
+  const pdf = classicPdf([
+    CATALOG('/OCProperties << /OCGs [5 0 R 6 0 R] /D << /Name (Default) /BaseState /ON /OFF [5 0 R] /Order [5 0 R 6 0 R] >> >>'),
+    { num: 2, body: '<< /Type /Pages /Kids [3 0 R] /Count 1 /Rotate 90 /CropBox [0 0 330 150] >>' },
+    { num: 3, body: '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 150] /UserUnit 2 /Contents 4 0 R /Resources << /Properties << /a 5 0 R /b 6 0 R >> >> >>' },
+    { num: 4, body: '<< >>', data: Buffer.from('/OC /a BDC 0 g 20 20 100 100 re f EMC /OC /b BDC 0.5 g 200 20 180 100 re f EMC', 'latin1') },
+    { num: 5, body: '<< /Type /OCG /Name (a) /Usage << /Print << /PrintState /ON >> /View << /ViewState /OFF >> >> >>' },
+    { num: 6, body: '<< /Type /OCG /Name (b) >>' },
+  ]);
+  test('the rendition (PDF/A-2b) draws as the original in ghostscript: for the screen and for print, its MediaBox and its CropBox', async () => {
+    const r = await normalise(input([pdf]));
+    expect(r.conversion.conformance).toBe('PDF/A-2b');
+    for (const [printed, box] of [[false, '-dUseMediaBox'], [true, '-dUseMediaBox'], [false, '-dUseCropBox']] as [boolean, string][]) {
+      const faces = [pdf, r.rendition].map((p) => {
+        if (!haveTool('gs', false)) return undefined;
+        const dir = mkdtempSync(join(tmpdir(), 'faces-'));
+        try {
+          writeFileSync(join(dir, 'in.pdf'), p);
+          return execFileSync('gs', ['-q', '-dNOPAUSE', '-dBATCH', '-dSAFER', '-sDEVICE=pgmraw', '-r36', `-dPrinted=${printed}`, box, '-sOutputFile=-', join(dir, 'in.pdf')]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+      if (faces[0]) {
+        // UserUnit 2 at 36 dpi, turned; the MediaBox, or the CropBox as pdf.js draws it.
+        expect(faces[0].toString('latin1', 0, 80)).toMatch(box === '-dUseCropBox' ? /\n150 330\s/ : /\n150 400\s/);
+        expect(faces[1]!.equals(faces[0])).toBe(true);
+      }
+    }
+  });
+});
+
+describe('JPEG: an XMP tiff:Orientation beside the Exif one', () => {
+  const xmp = (o: number): Buffer => app1(Buffer.from(`http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="${o}"/></rdf:RDF></x:xmpmeta>`, 'latin1'));
+  // Chromium and libvips read the Exif orientation only; the Metadata Working Group's rule has Exif win over XMP too.
+  test.each([
+    ['Exif 1, XMP 3: not turned', [app1(exif([[0x112, 3, 1, 1]])), xmp(3)], false],
+    ['XMP 3 before Exif 1: not turned', [xmp(3), app1(exif([[0x112, 3, 1, 1]]))], false],
+    ['Exif 3, XMP 1: turned 180°', [app1(exif([[0x112, 3, 1, 3]])), xmp(1)], true],
+    ['XMP 3 and no Exif: not turned', [xmp(3)], false],
+  ] as [string, Buffer[], boolean][])('%s, as libvips turns it', async (_, segments, turned) => {
+    const bytes = await jpeg(...segments);
+    const shown = await sharp(bytes).rotate().raw().toBuffer({ resolveWithObject: true });
+    expect(shown.data[(4 * 64 + 4) * shown.info.channels]! < 40).toBe(!turned); // the black square at the top left
+    const r = await normalise(input([bytes]));
+    expect(r.conversion.pages[0]).toMatchObject({ orientation: turned ? 3 : 1 });
+    const shot = gsRender(r.rendition, 96, true);
+    if (!shot) return;
+    const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+    expect(data[(4 * info.width + 4) * info.channels]! < 40).toBe(!turned);
   });
 });
