@@ -156,6 +156,9 @@ function KeyList() {
     onError: (error, id) => {
       setRevoking(null);
       setFailed({ id, error });
+      // Read again: a revoke whose answer was lost on the way may have happened, and the row must not go on showing
+      // the key in use beside the error (nor invite a revoke of a key that is revoked already).
+      void queries.invalidateQueries({ queryKey: ['api-keys'] });
     },
   });
   const revokeWait = useRetryWait(revoke.error);

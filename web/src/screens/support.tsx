@@ -71,6 +71,8 @@ export function SupportScreen(_: ScreenProps) {
     onError: (error, id) => {
       setRevoking(null);
       setRowError({ id, error });
+      // Read again: a revoke whose answer was lost may have happened (the grant must not go on showing as active).
+      refresh();
     },
   });
   const revokeWait = useRetryWait(revoke.error);
