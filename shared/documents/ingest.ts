@@ -4,6 +4,7 @@ import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import { MIN_REMAINING_RETENTION_MS } from '../kernel/retention-rules';
 import { idFromIdempotencyKey, sha256, uuidv7 } from '../ids';
+import { canonicalJson } from '../kernel/audit-chain';
 import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
@@ -339,7 +340,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   const writeRendition = () => {
     const document = need(ctx.document, 'document');
     const rendition = need(ctx.normalised, 'normalised').rendition;
-    const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+    const worm = wormOf(document);
     // What a retry needs to make the same rendition again, should this attempt stop before its manifest (adoptEarlierAttempt).
     const renditionMetadata = { sha256: document.rendition.sha256, contentkey: contentKey, createdat: document.createdAt, request: requestHash(sentOf(ctx)) };
     return Buffer.isBuffer(rendition)
@@ -357,7 +358,7 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
     writes = await Promise.all([writeRendition(), ...writeOriginals(ctx)]);
   }
   const document = need(ctx.document, 'document');
-  const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+  const worm = wormOf(document);
   const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
@@ -365,11 +366,14 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   if (manifestState !== 'created') return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
 }
 
+/** The WORM protection every blob of the document is written with: its retain-until and hold flag. */
+const wormOf = (document: ArchivedDocument) => ({ retainUntil: document.retention.retainUntil, legalHold: document.legalHold });
+
 function writeOriginals(ctx: IngestContext): Promise<CreateOnlyOutcome>[] {
   const { cmd, deps } = ctx;
   const { tenantId } = cmd.principal;
   const document = need(ctx.document, 'document');
-  const worm = { retainUntil: document.retention.retainUntil, legalHold: document.legalHold };
+  const worm = wormOf(document);
   return need(ctx.originals, 'originals').map((original, i) => {
     const file = cmd.files[i]!;
     const meta = { sha256: original.sha256, contentkey: document.contentKey };
@@ -406,7 +410,7 @@ async function adoptEarlierAttempt(ctx: IngestContext): Promise<boolean> {
 
 /** What the rendition records of the request that made it: its metadata and file names (the files are the content key). */
 function requestHash(sent: SentRequest): string {
-  return sha256(JSON.stringify([sent.metadata, sent.fileNames], (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value)));
+  return sha256(canonicalJson([sent.metadata, sent.fileNames]));
 }
 
 /** The catalog item, its content-key marker and the request's audit entry (if staged), all or none. */
