@@ -244,7 +244,7 @@ function crossChecks(env: NodeJS.ProcessEnv, runtime: 'azure' | 'local'): string
     const local = 'outside Azure Functions (WEBSITE_SITE_NAME unset) the archive runs only against the local emulators, at a loopback address';
     for (const name of ['STORAGE_ACCOUNT_URL', 'STORAGE_QUEUE_URL', 'COSMOS_ENDPOINT'] as const) {
       const host = hostOf(env[name]);
-      if (host !== null && !isLoopback(host)) problems.push(`${name}: ${local}, not ${host}`);
+      if (host !== null && !isLoopbackHost(host)) problems.push(`${name}: ${local}, not ${host}`);
     }
     const connection = env.STORAGE_CONNECTION_STRING ? emulatorConnectionStringProblem(env.STORAGE_CONNECTION_STRING) : null;
     if (connection) problems.push(`STORAGE_CONNECTION_STRING: ${local} (UseDevelopmentStorage=true alone, or BlobEndpoint= and QueueEndpoint= at a loopback address): ${connection}`);
@@ -270,7 +270,7 @@ function isPublicHttps(value: string): boolean {
   } catch {
     return true; // the schema reports a malformed URL
   }
-  return url.protocol === 'https:' && !isLoopback(url.hostname.toLowerCase());
+  return url.protocol === 'https:' && !isLoopbackHost(url.hostname.toLowerCase());
 }
 
 /**
@@ -280,8 +280,6 @@ function isPublicHttps(value: string): boolean {
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]' || host === '0.0.0.0' || host === '[::]';
 }
-
-const isLoopback = isLoopbackHost;
 
 /** A storage connection string's settings, names in lower case. */
 function connectionStringParts(value: string): Map<string, string> {
@@ -316,7 +314,7 @@ function emulatorConnectionStringProblem(value: string): string | null {
   if (!seen.has('BlobEndpoint') || !seen.has('QueueEndpoint')) return 'BlobEndpoint and QueueEndpoint are both required (without one the SDK derives an Azure address)';
   const remote = endpoints.find((e) => {
     const host = hostOf(e);
-    return host === null || !isLoopback(host);
+    return host === null || !isLoopbackHost(host);
   });
   return remote === undefined ? null : `${remote} is not at a loopback address`;
 }
