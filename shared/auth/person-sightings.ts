@@ -63,8 +63,8 @@ interface Seen {
 const seenOf = (stored: PersonSightingRecord): Seen => ({ rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt), issuedAt: stored.issuedAt ?? null });
 
 export class PersonSightings {
-  /** The newest token this instance saw per (tenant, person) with what was stored then: an older token never replaces the set. */
-  private readonly remembered = new Map<string, Seen>();
+  /** The issue time of the newest token this instance saw per (tenant, person): an older token never replaces the set. */
+  private readonly newestTokens = new Map<string, string | null>();
 
   constructor(private readonly records: TenantRecordsPort) {}
 
@@ -82,10 +82,9 @@ export class PersonSightings {
     // narrowed back by the identity provider and signed in here, she matched this instance's memory, nothing was
     // written, and her keys acted on the wider set for up to a day of her sign-ins (README: recorded at once when the
     // claimed set changes).
-    const remembered = this.remembered.get(key);
     const cached = await this.lastVersioned(tenantId, person, false);
     const known = cached ? seenOf(cached.value) : null;
-    if (known && this.settled(key, { ...known, issuedAt: newer(known.issuedAt, remembered?.issuedAt ?? null) }, rightsSet, now, issuedAt)) return;
+    if (known && this.settled(key, { ...known, issuedAt: newer(known.issuedAt, this.newestTokens.get(key) ?? null) }, rightsSet, now, issuedAt)) return;
     // Written only over the version read: two sign-ins at once (other claims, other instances) once both wrote over the
     // same read, and the later write dropped the set the earlier one named from what the record carries of givings
     // (and an older token's set could replace a newer one's). The loser reads again and decides on what is stored now.
@@ -96,24 +95,24 @@ export class PersonSightings {
       const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null)) };
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
       if (!written) return CHANGED;
-      this.remember(key, { rightsSet, seenAt: now.getTime(), issuedAt });
+      this.remember(key, issuedAt);
       return undefined;
     }, SIGHTING_WRITE_ATTEMPTS);
   }
 
   /**
    * Nothing to write: a token older than the stored one's, or the same set seen within the day by a token no newer than
-   * the stored one's (remembered as it stands). A newer token of the same set is written (once per token): the store
+   * the stored one's (its token time remembered). A newer token of the same set is written (once per token): the store
    * kept the older token's time, and a wider token issued between the two, used afterwards on another instance (whose
    * memory had not seen the newer one), was recorded over that newer sign-in, its set given back to her keys.
    */
   private settled(key: string, known: Seen, rightsSet: string, now: Date, issuedAt: string | null): boolean {
     if (issuedAt && known.issuedAt && issuedAt < known.issuedAt) {
-      this.remember(key, known);
+      this.remember(key, known.issuedAt);
       return true;
     }
     if (known.rightsSet === rightsSet && now.getTime() - known.seenAt < REFRESH_MS && (issuedAt === null || (known.issuedAt !== null && issuedAt <= known.issuedAt))) {
-      this.remember(key, known);
+      this.remember(key, known.issuedAt);
       return true;
     }
     return false;
@@ -142,9 +141,9 @@ export class PersonSightings {
     return carriedGivings([{ record: stored }, ...(set ? [{ giving: setGiving(set.value), record: set.value }] : [])]);
   }
 
-  private remember(key: string, value: Seen): void {
-    this.remembered.delete(key);
-    if (this.remembered.size >= MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
-    this.remembered.set(key, value);
+  private remember(key: string, issuedAt: string | null): void {
+    this.newestTokens.delete(key);
+    if (this.newestTokens.size >= MAX_REMEMBERED) this.newestTokens.delete(this.newestTokens.keys().next().value!);
+    this.newestTokens.set(key, issuedAt);
   }
 }
