@@ -14,6 +14,7 @@ import { ArchiveError } from '../kernel/errors';
 import type { Actor } from '../kernel/retention';
 import { isHeld } from '../kernel/retention-rules';
 import { lockAhead, lockFor, updateDocument } from '../retention/update';
+import { removeStrayBlob } from '../retention/dispose';
 
 /** Operators are alerted on this exact phrase: a correction blob of that version holds another correction than the catalog. */
 export const CORRECTION_BLOB_DIFFERS = 'correction blob differs from the catalog';
@@ -47,27 +48,14 @@ export async function storeCorrection(doc: ArchivedDocument, correction: Metadat
   // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
   // the correction was kept in the catalog only. Its other blobs' locks have ended too: it is written without one.
   const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: lockFor(doc.retention.retainUntil, deps.clock.now()), legalHold: isHeld(doc) }, {});
-  if (outcome === 'created') await removeStrayCorrection(doc, deps);
+  // Both writers (the request, the reconciler) read the document active; the sweep may have emptied its folder since,
+  // and this blob holds the whole metadata, which the tombstone promises gone.
+  if (outcome === 'created') await removeStrayBlob(doc.tenantId, doc.id, 'correction', deps.clock.now(), deps);
   if (outcome !== 'different') return outcome;
   // Written meanwhile by another writer of the same correction (the reconciler, the request), from the document as it
   // was then (an extension since moves its retention): only another correction is a different one.
   const existing = await readStoredCorrection(doc.tenantId, name, deps);
   return existing && JSON.stringify(existing.correction) === JSON.stringify(correction) ? 'identical' : 'different';
-}
-
-/**
- * The correction blob this call stored beside a document the sweep claimed meanwhile. Both writers read the document
- * active (the request's catalog write, the reconciler's read), but the sweep may claim it and empty its folder before
- * the blob lands: the blob (the whole metadata, counterparty and reference included, unlocked as retention is past)
- * then stayed beside the tombstone, which promises them gone, until an operator acted on the reconciler's orphan
- * listing. A claimed folder is deleted whole, as its disposal does and as the validation worker's stray report is.
- */
-async function removeStrayCorrection(written: ArchivedDocument, deps: Pick<Deps, 'retention' | 'log' | 'clock'>): Promise<void> {
-  const doc = (await deps.retention.catalog.getVersioned(written.tenantId, written.id))?.item;
-  if (doc?.status !== 'disposing' && doc?.status !== 'disposed') return;
-  await deps.retention.disposer.deleteDocument(doc.tenantId, doc.id, [], deps.clock.now()).catch((err: unknown) => {
-    deps.log.warn('correction stored beside a disposed document left to the reconciler', { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
-  });
 }
 
 /**

@@ -212,3 +212,17 @@ async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id:
   const found = await deps.audit.list(tenantId, auditMonth(at), 1, undefined, { action: 'document.dispose', target: id });
   return found.items.length > 0;
 }
+
+/**
+ * A blob a writer stored beside a document the sweep claimed meanwhile (a validation report, a kept correction): the
+ * writer read the document active, but the sweep may have emptied the folder before the blob landed, and nothing else
+ * deletes it (the reconciler lists it as orphaned blobs and alerts). A claimed folder is deleted whole, as its disposal
+ * does (retain-until is past, or the sweep would not have claimed it); storage refusing that is left to the reconciler.
+ */
+export async function removeStrayBlob(tenantId: string, documentId: string, what: string, now: Date, deps: Pick<Deps, 'retention' | 'log'>): Promise<void> {
+  const doc = (await deps.retention.catalog.getVersioned(tenantId, documentId))?.item;
+  if (doc?.status !== 'disposing' && doc?.status !== 'disposed') return;
+  await deps.retention.disposer.deleteDocument(doc.tenantId, doc.id, [], now).catch((err: unknown) => {
+    deps.log.warn(`${what} stored beside a disposed document left to the reconciler`, { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
+  });
+}

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps';
 import { lockAhead, lockFor } from '../retention/update';
+import { removeStrayBlob } from '../retention/dispose';
 import type { ArchivedDocument } from '../kernel/document';
 import { sha256 } from '../ids';
 import { blobLayout } from '../kernel/blob-layout';
@@ -196,21 +197,8 @@ async function record(
     if (stored?.legalHold !== doc.legalHold) await deps.blobs.setLegalHold(doc.tenantId, blobName, doc.legalHold);
   }
   const recorded = await recordOutcome(doc, outcome, { blobName, bytes: report }, now, deps);
-  if (!recorded && state === 'created') await removeStrayReport(doc, now, deps);
+  if (!recorded && state === 'created') await removeStrayBlob(doc.tenantId, doc.id, 'validation report', now, deps);
   return recorded;
-}
-
-/**
- * The report this delivery stored beside a document the sweep claimed meanwhile: its disposer may have emptied the
- * folder before the report came, and nothing else deletes it (the reconciler lists it as orphaned blobs and alerts).
- * A claimed folder is deleted whole, as its disposal does (retain-until is past, or the sweep would not have claimed it).
- */
-async function removeStrayReport(read: ArchivedDocument, now: Date, deps: ValidationDeps): Promise<void> {
-  const doc = await deps.catalog.get(read.tenantId, read.id);
-  if (doc?.status !== 'disposing' && doc?.status !== 'disposed') return;
-  await deps.retention.disposer.deleteDocument(doc.tenantId, doc.id, [], now).catch((err: unknown) => {
-    deps.log.warn('validation report stored beside a disposed document left to the reconciler', { tenantId: doc.tenantId, documentId: doc.id, error: String(err) });
-  });
 }
 
 /**
