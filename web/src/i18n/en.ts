@@ -220,7 +220,7 @@ export const en = {
     tagsHint: 'Comma-separated',
     defaultClass: 'Default',
     classOption: (name: string, years: number) => `${name} (${years} years)`,
-    amountInvalid: 'Enter an amount such as 1234.50.',
+    amountInvalid: 'Enter an amount such as 1234.50, without a thousands separator.',
     amountNeeded: 'A currency needs an amount.',
     currencyNeeded: 'An amount needs a currency.',
     currencyInvalid: 'Enter a three-letter currency code such as EUR.',

@@ -139,7 +139,7 @@ export const nl: Dictionary = {
     tagsHint: 'Gescheiden door komma\'s',
     defaultClass: 'Standaard',
     classOption: (name, years) => `${name} (${years} jaar)`,
-    amountInvalid: 'Vul een bedrag in zoals 1234,50.',
+    amountInvalid: 'Vul een bedrag in zoals 1234,50, zonder scheidingsteken voor duizendtallen.',
     amountNeeded: 'Een valuta hoort bij een bedrag.',
     currencyNeeded: 'Een bedrag heeft een valuta nodig.',
     currencyInvalid: 'Vul een valutacode van drie letters in, zoals EUR.',

@@ -15,10 +15,11 @@ export function characterMessage(message: string, t: Words): string {
   return character ? t.problem.character(character) : message;
 }
 
-/** A field error from the API: "required" for an empty one, "not a number" (shared/kernel/url-number.ts), the character sentence, else the API's own message. */
+/** A field error from the API: "required" for an empty one, "not a number" (shared/kernel/url-number.ts, or a metadata amount sent as text), the character sentence, else the API's own message. */
 export function fieldMessage(message: string, t: Words): string {
   if (/too small|required|expected string, received undefined|>=1 characters/i.test(message)) return t.problem.required;
   // Said in the reader's language: an amount typed as "1.234,56" was refused in English beside a Dutch field.
-  if (message === 'must be a number in decimal digits') return t.problem.notANumber;
+  // A metadata amount kept as typed (lib/typed-number.ts: "1,000" is a thousand or one) comes back as zod's type message.
+  if (message === 'must be a number in decimal digits' || /^Invalid input: expected number, received string$/.test(message)) return t.problem.notANumber;
   return characterMessage(message, t);
 }

@@ -8,6 +8,7 @@ import { fieldErrors, ProblemMessage } from '../components/ProblemMessage';
 import { Pager } from '../components/Pager';
 import { useI18n } from '../i18n';
 import { usePagedQuery } from '../lib/paged-query';
+import { typedNumber } from '../lib/typed-number';
 import { useDebounced } from '../lib/useDebounced';
 import { Link, navigate, useLocation } from '../router';
 import type { ScreenProps } from '.';
@@ -31,9 +32,10 @@ function filtersFrom(search: URLSearchParams): Filters {
 
 function toQuery(f: Filters): DocumentQuery {
   const q: DocumentQuery = {};
-  // A number as typed (`12,50` too). One that is not a number is sent as typed, for the API to refuse beside its field:
-  // left out, the list shown was the search without it ("1.234,56" from: every amount), as though it matched.
-  const num = (s: string) => (s.trim() === '' ? undefined : /^-?\d+([.,]\d+)?$/.test(s.trim()) ? Number(s.trim().replace(',', '.')) : (s.trim() as unknown as number));
+  // A number as typed (`12,50` too, see typedNumber). One that is not a number, or is ambiguous ("1.000"), is sent as
+  // typed, for the API to refuse beside its field: left out, the list shown was the search without it ("1.234,56"
+  // from: every amount), as though it matched.
+  const num = (s: string) => (s.trim() === '' ? undefined : (typedNumber(s) as number));
   if (num(f.fiscalYear) !== undefined) q.fiscalYear = num(f.fiscalYear);
   if (f.from) q.from = f.from;
   if (f.to) q.to = f.to;
