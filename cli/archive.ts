@@ -74,22 +74,37 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/**
+ * A number given as an option: decimal digits, a sign, and for an amount a decimal point. `Number()` read more: '' as 0,
+ * '0x10' as 16, '1e3' as 1000. An amount whose point is followed by exactly three digits after one to three others
+ * (`1.000`) is a thousand to a Dutch reader and one by this option's contract: refused, never guessed.
+ */
+function numberOption(option: string, raw: string, kind: 'whole' | 'amount'): number {
+  const s = raw.trim();
+  if (!(kind === 'whole' ? /^-?\d{1,15}$/ : /^-?\d{1,16}(\.\d{1,20})?$/).test(s)) {
+    throw new CliError(`--${option} must be a number in decimal digits${kind === 'amount' ? ' with a decimal point, such as 1234.50 (not a comma, no thousands separator)' : ''}; got ${JSON.stringify(raw)}`, 2);
+  }
+  if (kind === 'amount' && /^-?[1-9]\d{0,2}\.\d{3}$/.test(s)) {
+    throw new CliError(`--${option} ${s} could be ${s.replace('.', '')} or ${s.slice(0, -1)}: write the one you mean (no thousands separator)`, 2);
+  }
+  return Number(s);
+}
+
 function filterOf(v: Record<string, string | boolean | undefined>): SearchFilter {
-  const num = (s: unknown) => (typeof s === 'string' ? Number(s) : undefined);
+  const num = (option: string, kind: 'whole' | 'amount') => (typeof v[option] === 'string' ? numberOption(option, v[option], kind) : undefined);
   const str = (s: unknown) => (typeof s === 'string' ? s : undefined);
   const f: SearchFilter = {
-    fiscalYear: num(v['fiscal-year']),
+    fiscalYear: num('fiscal-year', 'whole'),
     from: str(v.from),
     to: str(v.to),
     kind: str(v.kind) as SearchFilter['kind'], // the archive checks it against its kinds
     counterparty: str(v.counterparty),
     reference: str(v.reference),
     tags: typeof v.tags === 'string' ? v.tags.split(',') : undefined,
-    amountMin: num(v['amount-min']),
-    amountMax: num(v['amount-max']),
+    amountMin: num('amount-min', 'amount'),
+    amountMax: num('amount-max', 'amount'),
     correctedSince: str(v['corrected-since']),
   };
-  for (const [k, val] of Object.entries(f)) if (typeof val === 'number' && !Number.isFinite(val)) throw new CliError(`--${k} must be a number`, 2);
   return Object.fromEntries(Object.entries(f).filter(([, val]) => val !== undefined));
 }
 
@@ -106,11 +121,8 @@ function correctionOf(v: Record<string, string | boolean | undefined>): { patch:
   for (const [option, field] of Object.entries(CORRECTION_FIELDS)) {
     const raw = v[option];
     if (typeof raw !== 'string') continue;
-    if (field === 'amount' || field === 'fiscalYear') {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new CliError(`--${option} must be a number (a decimal point, not a comma)`, 2);
-      patch[field] = n;
-    } else patch[field] = field === 'tags' ? raw.split(',').map((t) => t.trim()).filter(Boolean) : raw;
+    if (field === 'amount' || field === 'fiscalYear') patch[field] = numberOption(option, raw, field === 'amount' ? 'amount' : 'whole');
+    else patch[field] = field === 'tags' ? raw.split(',').map((t) => t.trim()).filter(Boolean) : raw;
   }
   for (const option of typeof v.unset === 'string' ? v.unset.split(',').map((f) => f.trim()).filter(Boolean) : []) {
     const field = (CORRECTION_FIELDS as Record<string, string>)[option] ?? Object.values(CORRECTION_FIELDS).find((f) => f === option);
