@@ -12,7 +12,7 @@ import { CliError } from '../../../cli/core';
 let dir: string;
 let sent: string[];
 const fetchImpl: typeof fetch = async (url) => {
-  sent.push(String(url));
+  sent.push(typeof url === 'string' ? url : url instanceof URL ? url.href : url.url);
   throw new CliError('stopped after the first request', 9);
 };
 beforeEach(() => {
