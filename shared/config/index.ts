@@ -395,8 +395,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blank = Object.keys(ZConfig.shape).filter((name) => name !== 'runtime' && env[name] !== undefined && env[name].trim() === '');
   const issues = parsed.success ? [] : parsed.error.issues.filter((i) => !blank.includes(String(i.path[0])));
   const problems = [...blank.map((name) => `${name}: is empty; unset it to take the default, or give a value`), ...issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`), ...crossChecks(env, runtime)];
-  // One upload of the largest size spools whole: a share smaller than that refused every such upload of every tenant.
-  if (parsed.success && parsed.data.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT < parsed.data.ARCHIVE_MAX_UPLOAD_BYTES) problems.push(`ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: ${parsed.data.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT} is less than ARCHIVE_MAX_UPLOAD_BYTES (${parsed.data.ARCHIVE_MAX_UPLOAD_BYTES}): no upload of the largest size could be received`);
+  // One upload of the largest size spools whole, and its rendition beside it: a share smaller than both refused every
+  // such upload of every tenant.
+  if (parsed.success && parsed.data.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT < 2 * parsed.data.ARCHIVE_MAX_UPLOAD_BYTES) problems.push(`ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: ${parsed.data.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT} is less than twice ARCHIVE_MAX_UPLOAD_BYTES (${parsed.data.ARCHIVE_MAX_UPLOAD_BYTES}): no upload of the largest size could be received and converted (its rendition is spooled beside it)`);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }

@@ -8,7 +8,7 @@ import { canonicalJson } from '../kernel/audit-chain';
 import type { CreateOnlyOutcome, SpooledFile } from '../ports';
 import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
-import { removeSpooled, spoolPath } from '../spool';
+import { removeSpooled, SpoolShare, spoolPath } from '../spool';
 import { checkStatedFiscalYear, checkStoredPolicy, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
@@ -57,6 +57,8 @@ export interface IngestContext {
   normalised?: NormaliseResult | NormaliseResult<SpooledFile>;
   /** Temporary files this ingest made (a spooled upload's rendition), removed when it ends, whatever the outcome. */
   readonly temporaryFiles: string[];
+  /** The spool disk they hold of the tenant's share, given back once they are removed. */
+  readonly spoolShares: SpoolShare[];
   originals?: OriginalFile[];
   document?: ArchivedDocument;
   /** The three things startWork sets going at once, awaited in this order by the next three steps: the stored policy, */
@@ -95,7 +97,7 @@ export const INGEST_STEPS: readonly IngestStep[] = [
 ];
 
 export async function ingestDocument(cmd: IngestCommand, deps: IngestDeps): Promise<IngestResult> {
-  const result = await runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [] });
+  const result = await runIngestSteps(INGEST_STEPS, { cmd, deps, temporaryFiles: [], spoolShares: [] });
   if (!result.replayed || cmd.principal.permissions.has('documents:read')) return result;
   return { document: await firstAnswer(deps, result.document), replayed: true };
 }
@@ -123,6 +125,7 @@ export async function runIngestSteps(steps: readonly IngestStep[], ctx: IngestCo
   } finally {
     await ctx.conversion?.catch(() => undefined); // a temporary file is removed only once the worker is done with it
     await Promise.all(ctx.temporaryFiles.map((path) => removeSpooled(path)));
+    for (const share of ctx.spoolShares) share.giveBack();
   }
 }
 
@@ -271,10 +274,20 @@ function convert(ctx: IngestContext): Promise<NormaliseResult | NormaliseResult<
   // The tenant is whose turn it is at the workers: one tenant's pile of conversions never queues another's behind it.
   const owner = cmd.principal.tenantId;
   if (!cmd.files.some((f) => f.spooled)) return deps.normaliser.normalise(input, owner);
-  // A spooled upload's rendition goes to a temporary file too, never into memory.
+  // A spooled upload's rendition goes to a temporary file too, never into memory, and counts against the tenant's
+  // share of the spool disk as the upload's files do: uncounted, one tenant's large uploads held twice their share.
+  // Its size is known once written; until then it is taken as the uploaded bytes it is made from.
+  const share = new SpoolShare(owner, deps.config.ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT);
+  const estimate = cmd.files.reduce((sum, f) => sum + (f.spooled ? f.spooled.size : f.bytes.length), 0);
+  const refused = share.take(estimate);
+  if (refused) return Promise.reject(refused);
+  ctx.spoolShares.push(share);
   const renditionPath = spoolPath('rendition', deps.config.ARCHIVE_SPOOL_DIR);
   ctx.temporaryFiles.push(renditionPath);
-  return deps.normaliser.normaliseToFile(input, renditionPath, owner);
+  return deps.normaliser.normaliseToFile(input, renditionPath, owner).then((result) => {
+    share.takeWritten(result.rendition.size - estimate);
+    return result;
+  });
 }
 
 async function normalise(ctx: IngestContext): Promise<void> {

@@ -4,7 +4,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { ArchiveError } from '../kernel/errors';
 import type { SpooledFile } from '../ports';
-import { removeSpooled, spoolPath } from '../spool';
+import { removeSpooled, SpoolShare, spoolPath } from '../spool';
 import { sanitiseFileName } from './file-name';
 import { memberNamedTwice } from './json-body';
 import type { ArchiveRequest } from './types';
@@ -47,41 +47,6 @@ export interface UploadLimits {
    */
   spoolShare?: { owner: string; maxBytes: number };
 }
-
-/** Bytes of spooled upload files held per owner on this instance, from the first byte written to the file's removal. */
-const spooledBytes = new Map<string, number>();
-
-/**
- * An owner's share of the instance's spool disk. Unbounded, one tenant's many large uploads at once (a bulk import
- * with high concurrency, or uploads left hanging mid-body) filled the disk every tenant's large uploads are spooled to,
- * and another tenant's upload failed. Past its share an upload is refused 429 `too_many_uploads` with Retry-After,
- * and what it had spooled is removed.
- */
-class SpoolShare {
-  private held = 0;
-  constructor(private readonly owner: string, private readonly maxBytes: number) {}
-
-  take(bytes: number): ArchiveError | null {
-    const now = spooledBytes.get(this.owner) ?? 0;
-    if (now + bytes > this.maxBytes) {
-      return new ArchiveError('too_many_uploads', { detail: `This tenant's large uploads in progress hold ${now} bytes of this instance's temporary storage, and this one would take it past the ${this.maxBytes} one tenant may hold at once; retry when one of them has finished.`, retryAfterSeconds: 5, extensions: { maxBytes: this.maxBytes } });
-    }
-    spooledBytes.set(this.owner, now + bytes);
-    this.held += bytes;
-    return null;
-  }
-
-  giveBack(): void {
-    if (this.held === 0) return;
-    const left = (spooledBytes.get(this.owner) ?? 0) - this.held;
-    if (left > 0) spooledBytes.set(this.owner, left);
-    else spooledBytes.delete(this.owner);
-    this.held = 0;
-  }
-}
-
-/** Bytes an owner's spooled uploads hold on this instance now (for tests and health). */
-export const spooledBytesOf = (owner: string): number => spooledBytes.get(owner) ?? 0;
 
 const RAW_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'application/pdf', 'application/octet-stream'];
 

@@ -46,7 +46,7 @@ it('the runner stops at the first step that refuses or answers', async () => {
   const ran: string[] = [];
   const step = (name: string, run: IngestStep['run'] = () => undefined): IngestStep => ({ name, run: (ctx) => (ran.push(name), run(ctx)) });
   const deps = inMemoryDeps();
-  const ctx = { cmd: { principal, files, metadata: {}, idempotencyKey: null }, deps, temporaryFiles: [] };
+  const ctx = { cmd: { principal, files, metadata: {}, idempotencyKey: null }, deps, temporaryFiles: [], spoolShares: [] };
 
   await expect(runIngestSteps([step('a'), step('b', () => { throw new ArchiveError('bad_request'); }), step('c')], ctx)).rejects.toBeInstanceOf(ArchiveError);
   expect(ran).toEqual(['a', 'b']);

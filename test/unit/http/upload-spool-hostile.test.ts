@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { parseUpload, spooledBytesOf } from '../../../shared/http/upload';
+import { parseUpload } from '../../../shared/http/upload';
+import { spooledBytesOf } from '../../../shared/spool';
 import { loadConfig } from '../../../shared/config';
 import { minimalLocalEnv } from '../../support/config-env';
 import type { ArchiveRequest } from '../../../shared/http/types';
@@ -103,7 +104,8 @@ describe("one tenant's spooled uploads hold no more than its share of the instan
     await parseUpload(raw(9000), shared('acme')).then((u) => u.discard());
   });
 
-  it('the start-up check refuses a share smaller than one upload of the largest size', () => {
-    expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_UPLOAD_BYTES: String(64 << 20), ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: String(32 << 20) })).toThrow(/ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: .* is less than ARCHIVE_MAX_UPLOAD_BYTES/);
+  it('the start-up check refuses a share smaller than one upload of the largest size and its rendition', () => {
+    expect(() => loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_UPLOAD_BYTES: String(64 << 20), ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: String(127 << 20) })).toThrow(/ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: .* is less than twice ARCHIVE_MAX_UPLOAD_BYTES/);
+    expect(loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_UPLOAD_BYTES: String(64 << 20), ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT: String(128 << 20) }).ARCHIVE_SPOOL_MAX_BYTES_PER_TENANT).toBe(128 << 20);
   });
 });
