@@ -1,0 +1,76 @@
+/**
+ * A document's catalog item diverging from its WORM blobs: someone who can write Cosmos DB but not break the blobs' WORM
+ * (an operator's restore to an earlier point, a lost item, a person with data-plane write access), or an ordinary user
+ * after such an event. `test/unit/faults/tamper-sweep.test.ts` changes files and checksums; these change what the
+ * catalog says about a document (its metadata, fiscal year, retention, state) and what comes back after a restore.
+ */
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
+import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
+import { runFixityTimer, runReconcileTimer } from '../../../shared/retention/timers';
+import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
+import { docOf, ok, send, settle, TENANT, world, type World } from '../../support/in-process';
+
+jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
+
+const item = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+/** Changes the catalog item as a data-plane write (or a restore) would: no API, no audit entry. */
+const edit = (w: World, id: string, change: (d: ArchivedDocument) => ArchivedDocument) => void w.deps.catalog.documents.set(`${TENANT}/${id}`, change(structuredClone(item(w, id))));
+const errors = (w: World, from = 0) => (w.deps.log as RecordingLogger).lines.slice(from).filter((l) => l.level === 'error').map((l) => l.message);
+const mark = (w: World) => (w.deps.log as RecordingLogger).lines.length;
+
+async function exported(w: World): Promise<{ status: string; documents?: { id: string; metadata: Record<string, unknown>; fiscalYear: number }[] }> {
+  const job = (await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' })).json;
+  const jobs = (w.deps.exportJobs as InMemoryExportJobs).jobs;
+  for (let i = 0; i < 2000; i++) {
+    const j = jobs.get(`${TENANT}/${job.id as string}`);
+    if (j && j.status !== 'running') return { status: j.status };
+    await settle(w);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error('export still running');
+}
+
+async function fixity(w: World) {
+  w.clock.advance(400 * 86400_000);
+  await runFixityTimer(w.deps);
+}
+
+const correct = (w: World, id: string, patch: object, version = 1) => ok(w, { method: 'PATCH', path: `documents/${id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', ...patch })), type: 'application/merge-patch+json' }, headers: { 'If-Match': `"metadata-${version}"` }, as: 'alice' });
+
+describe('served untrue: the catalog says other metadata than the blobs witness', () => {
+  const EDITS: [string, (d: ArchivedDocument) => ArchivedDocument][] = [
+    ['the amount', (d) => ({ ...d, metadata: { ...d.metadata, amount: 1 } })],
+    ['the counterparty', (d) => ({ ...d, metadata: { ...d.metadata, counterparty: 'Someone Else BV' } })],
+    ['the kind', (d) => ({ ...d, metadata: { ...d.metadata, kind: d.metadata.kind === 'receipt' ? 'invoice' : 'receipt' } })],
+    ['the fiscal year', (d) => ({ ...d, fiscalYear: d.fiscalYear - 1, metadata: { ...d.metadata, fiscalYear: d.fiscalYear - 1 } })],
+    ['the retention class', (d) => ({ ...d, retention: { ...d.retention, class: 'immovable-property-10y' } })],
+  ];
+  describe.each([['as ingested', false], ['corrected once', true]] as const)('a document %s', (_n, corrected) => {
+    it.each(EDITS)('%s edited: the fixity check and an export both refuse to vouch for it', async (_field, change) => {
+      const w = world();
+      const a = await docOf(w, { amount: 100, currency: 'EUR', counterparty: 'Acme BV', kind: 'invoice', fiscalYear: 2024 });
+      if (corrected) await correct(w, a, { amount: 120 });
+      edit(w, a, change);
+      const from = mark(w);
+      expect((await exported(w)).status).toBe('failed');
+      expect(errors(w, from)).toContain(FIXITY_MISMATCH);
+      const again = mark(w);
+      await fixity(w);
+      expect(item(w, a).fixity?.ok).toBe(false);
+      expect(errors(w, again)).toContain(FIXITY_MISMATCH);
+    });
+  });
+  it('the same document untouched passes both (no false alarm), corrected or not', async () => {
+    const w = world();
+    const a = await docOf(w, { amount: 100, currency: 'EUR', counterparty: 'Acme BV', kind: 'invoice', fiscalYear: 2024 });
+    const b = await docOf(w, { fiscalYear: 2024 });
+    await correct(w, a, { amount: 120, fiscalYear: 2025 });
+    await correct(w, b, { retentionClass: 'immovable-property-10y' });
+    expect((await exported(w)).status).toBe('completed');
+    await fixity(w);
+    expect([item(w, a).fixity?.ok, item(w, b).fixity?.ok]).toEqual([true, true]);
+    expect(errors(w)).toEqual([]);
+  });
+});
+
