@@ -11,7 +11,7 @@ import { isHeld } from '../kernel/retention-rules';
 import { recordFixity } from './fixity';
 import { unsafeTenantsFrom, unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import { extendHoldsByQuery, type ExtendedHold } from './holds/extend-holds-by-query';
-import type { Actor } from '../kernel/retention';
+import type { Actor, RetentionExtension } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, lockAhead, updateDocument } from './update';
 import { flagsInLine } from './holds/legal-hold';
@@ -36,6 +36,11 @@ export interface ReconcileResult {
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
+  /**
+   * Catalog items whose blobs are locked later than their retain-until (a catalog restored behind an extension, or
+   * edited shorter), given that later date as a rebuild from the manifest gives it (audited, `document.reindex`).
+   */
+  retentionRestored: { tenantId: string; documentId: string; from: string; to: string }[];
   /** Catalog items given the search keys of their metadata (documents from before the keys; idempotent). */
   keysMigrated: string[];
   /** Documents an open hold by query reached in this run (archived or corrected into its query since it was placed). */
@@ -81,7 +86,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -138,6 +143,11 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     }
     const blobs = await deps.blobs.documentBlobWorm(tenantId, doc.id);
     await keepCorrectionsStored(tenantId, doc, blobs);
+    const locked = latestLock(blobs);
+    if ((locked !== null && locked > doc.retention.retainUntil) || doc.retentionBehindSeenAt) {
+      const restored = await retentionOfBlobs(tenantId, doc.id, locked, input.now, deps);
+      if (restored) result.retentionRestored.push({ tenantId, documentId: doc.id, ...restored });
+    }
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);
       if (resynced) result.holdsResynced.push(resynced);
@@ -353,6 +363,50 @@ export async function unsafeWalkDocumentFolders(
 export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise<{ status: 'ok' | 'found'; orphanedFolders: number }> {
   const orphanedFolders = await deps.retention.orphans.unsafeCount();
   return { status: orphanedFolders === 0 ? 'ok' : 'found', orphanedFolders };
+}
+
+/** The latest time lock among a document's blobs (null: none locked). */
+const latestLock = (blobs: readonly BlobWorm[]): string | null => blobs.reduce<string | null>((max, b) => (b.retainUntil && (!max || b.retainUntil > max) ? b.retainUntil : max), null);
+
+/**
+ * The blobs are locked later than the catalog's retain-until: the item was restored to a point before an extension (the
+ * README promised extensions come back from the blobs' immutability, which only a rebuild from the manifest did), or
+ * edited shorter behind the archive's back. Served as it was, the document showed the earlier date, stood in the
+ * disposal review as due and was approved; only storage's refusal of the disposal, years on, told anyone. The later
+ * date is taken over as a rebuild takes it, as an extension by the reconciler (its record names why) with a
+ * `document.reindex` entry (`retain-until-restored=`), never shortening. An extension locks the blobs before its
+ * catalog write: a run between the two would take its date over and the extension find nothing left to do (its person
+ * and reason lost), so the first sighting is recorded on the item (over the version read: an extension in flight
+ * fails its write, retries and records itself) and the date taken over only HOLD_WRITE_IN_FLIGHT_MS after it.
+ */
+async function retentionOfBlobs(tenantId: string, documentId: string, locked: string | null, now: Date, deps: Pick<Deps, 'retention' | 'auditOutbox' | 'log'>): Promise<{ from: string; to: string } | null> {
+  const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
+  if (!current || current.item.status !== 'active') return null;
+  const doc = current.item;
+  const seen = doc.retentionBehindSeenAt;
+  if (locked === null || locked <= doc.retention.retainUntil) {
+    // In line again (the extension that locked the blobs wrote its record): the sighting goes.
+    if (seen) {
+      const { retentionBehindSeenAt: _s, ...rest } = doc;
+      await deps.retention.catalog.replace(rest, current.etag);
+    }
+    return null;
+  }
+  if (!seen || seen.retainUntil !== doc.retention.retainUntil) {
+    await deps.retention.catalog.replace({ ...doc, retentionBehindSeenAt: { at: now.toISOString(), retainUntil: doc.retention.retainUntil } }, current.etag);
+    return null;
+  }
+  if (now.getTime() - Date.parse(seen.at) < HOLD_WRITE_IN_FLIGHT_MS) return null;
+  const from = doc.retention.retainUntil;
+  const at = now.toISOString();
+  const { retentionBehindSeenAt: _s, ...rest } = doc;
+  const extension: RetentionExtension = { from, to: locked, at, by: RECONCILE_ACTOR, reason: 'The stored blobs are locked until a later date than the catalog item held (a catalog restored to an earlier point, or changed behind the archive): taken over from storage, as a rebuild from the manifest takes it.' };
+  const next: ArchivedDocument = { ...rest, retention: { ...doc.retention, retainUntil: locked, extensions: [...(doc.retention.extensions ?? []), extension] } };
+  const outbox = auditOutboxItem([{ tenantId, at, actor: RECONCILE_ACTOR, action: 'document.reindex', target: documentId, outcome: 'success', status: 200, requestId: `${RECONCILE_ACTOR.subject}:retention-restored:${documentId}:${locked}`, clientIp: null, userAgent: null, detail: `retain-until-restored=${locked};from=${from}` }]);
+  if ((await deps.retention.catalog.replace(next, current.etag, outbox)) === 'conflict') return null;
+  deps.log.warn('reconciler restored a retain-until the catalog item had lost from its blobs', { tenantId, documentId, from, to: locked });
+  await deps.auditOutbox.releaseNow(outbox);
+  return { from, to: locked };
 }
 
 /** Blobs carry a legal hold the catalog has no record of: kept, for an operator to look into. */

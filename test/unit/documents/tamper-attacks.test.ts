@@ -74,3 +74,47 @@ describe('served untrue: the catalog says other metadata than the blobs witness'
   });
 });
 
+describe('disposed of early or hidden: retention, holds and state edited in the catalog', () => {
+  const entries = (w: World, id: string) => w.deps.audit.entries.filter((e) => e.target === id).map((e) => `${e.action} ${e.detail ?? ''}`);
+  it.each([
+    ['restored behind an extension (the extension gone from the item)', (d: ArchivedDocument) => ({ ...d, retention: { class: d.retention.class, retainUntil: d.retention.extensions![0]!.from } })],
+    ['its retain-until shortened by an edit', (d: ArchivedDocument) => ({ ...d, retention: { ...d.retention, retainUntil: '2026-01-01T00:00:00.000Z' } })],
+  ])('%s: the reconciler takes back the later retain-until the blobs are locked to, audited, as a rebuild does', async (_n, change) => {
+    const w = world();
+    const a = await docOf(w, { fiscalYear: 2024 });
+    await ok(w, { method: 'POST', path: `documents/${a}/retention`, body: { retainUntil: '2040-01-01T00:00:00Z', reason: 'Dispute' }, as: 'up' });
+    expect(item(w, a).retention.retainUntil).toBe('2040-01-01T00:00:00.000Z');
+    edit(w, a, change);
+    w.clock.advance(3600_000);
+    await runReconcileTimer(w.deps);
+    w.clock.advance(3600_000);
+    await runReconcileTimer(w.deps);
+    expect(item(w, a).retention.retainUntil).toBe('2040-01-01T00:00:00.000Z');
+    expect((await send(w, { method: 'GET', path: `documents/${a}` })).json.retention.retainUntil).toBe('2040-01-01T00:00:00.000Z');
+    expect(entries(w, a).filter((e) => e.startsWith('document.reindex')).join()).toContain('retain-until-restored=2040-01-01T00:00:00.000Z');
+  });
+  it('an extension between its blobs and its catalog write, a reconciler run between the two: the extension keeps its own record', async () => {
+    const w = world();
+    const a = await docOf(w, { fiscalYear: 2024 });
+    const to = '2040-01-01T00:00:00.000Z';
+    // The extension's storage step: every blob locked later, its catalog write still to come.
+    for (const b of await w.deps.blobs.documentBlobWorm(TENANT, a)) await w.deps.blobs.extendRetention(TENANT, b.name, to);
+    await runReconcileTimer(w.deps);
+    expect(item(w, a).retention.retainUntil).toBe('2032-01-01T00:00:00.000Z');
+    await ok(w, { method: 'POST', path: `documents/${a}/retention`, body: { retainUntil: to, reason: 'Dispute' }, as: 'up' });
+    w.clock.advance(3600_000);
+    await runReconcileTimer(w.deps);
+    expect(item(w, a).retention.extensions?.map((e) => `${e.by.subject} ${e.to}`)).toEqual([`up ${to}`]);
+    expect(item(w, a).retentionBehindSeenAt).toBeUndefined();
+    expect(entries(w, a).filter((e) => e.includes('retain-until-restored'))).toEqual([]);
+  });
+  it('a tombstone written over a live document: its folder, blobs still stored, is listed for an operator (alerted)', async () => {
+    const w = world();
+    const a = await docOf(w, { fiscalYear: 2024 });
+    edit(w, a, (d) => ({ ...d, status: 'disposed' }));
+    const from = mark(w);
+    w.clock.advance(2 * 3600_000);
+    await runReconcileTimer(w.deps);
+    expect(errors(w, from).join()).toContain('orphaned blobs');
+  });
+});
