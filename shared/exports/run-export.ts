@@ -422,7 +422,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
       }
       // Its details too (metadata, fiscal year, retention class), which manifest.json and manifest.csv state as the
       // document's: against the manifest, or the kept correction of the catalog's version (one read more per corrected document).
-      const differs = manifest === null ? null : await detailsWitnessDiffers(doc, manifest, deps);
+      const differs = manifest === null ? null : await detailsWitnessDiffers(doc, manifest, deps, deps.clock.now());
       if (differs !== null) {
         deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [differs], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its details do not match its archived manifest or metadata correction.` });

@@ -72,7 +72,14 @@ const details = (metadata: unknown, fiscalYear: unknown, retentionClass: unknown
  * A version whose correction is not stored yet (its write after the catalog's failed) is the reconciler's to write: no
  * witness yet. `manifest`: the manifest's bytes, already read; `kept`: the current version's correction, if read.
  */
-export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buffer, deps: Pick<Deps, 'blobs'>, kept?: Buffer | null): Promise<string | null> {
+/**
+ * How long a correction may go without its blob before that is no longer its write failing and the reconciler's next
+ * run: the reconciler writes only a correction the audit log holds (reconcile.ts CORRECTION_UNAUDITED), so one forged in
+ * the catalog stays without a witness, and is not vouched for past this.
+ */
+export const UNKEPT_CORRECTION_GRACE_MS = 86_400_000;
+
+export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buffer, deps: Pick<Deps, 'blobs'>, now: Date, kept?: Buffer | null): Promise<string | null> {
   const version = doc.metadataVersion ?? 1;
   const catalog = details(doc.metadata, doc.fiscalYear, doc.retention.class);
   if (version <= 1) {
@@ -86,7 +93,10 @@ export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buf
   }
   const name = blobLayout.correction(doc.id, version);
   const bytes = kept === undefined ? await readManifestBytes(deps, doc.tenantId, name) : kept;
-  if (bytes === null) return null;
+  if (bytes === null) {
+    const at = (doc.metadataHistory ?? []).find((c) => c.version === version)?.at;
+    return at !== undefined && now.getTime() - Date.parse(at) < UNKEPT_CORRECTION_GRACE_MS ? null : name;
+  }
   try {
     const stored = JSON.parse(bytes.toString('utf8')) as Partial<StoredCorrection>;
     return details(stored.correction?.metadata, stored.fiscalYear, stored.retention?.class) === catalog ? null : name;
@@ -100,7 +110,7 @@ export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buf
  * originals, the rendition and the veraPDF report (the evidence of the PDF/A claim); the manifest
  * must still describe the document, since a catalog rebuild indexes from it.
  */
-export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>): Promise<{ mismatched: string[]; missing: string[] }> {
+export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>, now = new Date()): Promise<{ mismatched: string[]; missing: string[] }> {
   const mismatched: string[] = [];
   const missing: string[] = [];
   for (const file of [...doc.originals, doc.rendition, ...validationReportOf(doc)]) {
@@ -125,7 +135,7 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
   else {
     // The details the catalog serves (metadata, fiscal year, retention class) against their witness: a correction blob
     // of the current version the catalog's history has no entry for is read on its own.
-    const differs = await detailsWitnessDiffers(doc, manifest, deps, (doc.metadataHistory ?? []).some((c) => c.version === doc.metadataVersion) ? current : undefined);
+    const differs = await detailsWitnessDiffers(doc, manifest, deps, now, (doc.metadataHistory ?? []).some((c) => c.version === doc.metadataVersion) ? current : undefined);
     if (differs !== null && !mismatched.includes(differs)) mismatched.push(differs);
   }
   return { mismatched, missing };
@@ -172,7 +182,7 @@ export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retentio
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) =>
     unchecked.check(tenantId, String(doc.id), async () => {
       if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) return false;
-      const found = await checkDocument(doc, deps);
+      const found = await checkDocument(doc, deps, input.now);
       await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
       if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
       return true;

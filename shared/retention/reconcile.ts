@@ -6,13 +6,15 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId, type AuditInput, type BlobWorm, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
 import { correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from '../documents/correction-blobs';
-import { auditOutboxItem } from '../kernel/audit';
+import { AUDIT_OUTBOX_GRACE_MS, auditMonth, auditOutboxItem } from '../kernel/audit';
+import { AUDIT_OUTBOX_DRAIN_MAX } from '../audit/seal';
 import { isHeld } from '../kernel/retention-rules';
-import { recordFixity } from './fixity';
+import { recordFixity, UNKEPT_CORRECTION_GRACE_MS } from './fixity';
 import { unsafeTenantsFrom, unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import { extendHoldsByQuery, type ExtendedHold } from './holds/extend-holds-by-query';
 import type { Actor, RetentionExtension } from '../kernel/retention';
-import type { ArchivedDocument } from '../kernel/document';
+import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
+import { correctionDigest } from '../documents/correct-metadata';
 import { blobNamesOf, lockAhead, updateDocument } from './update';
 import { flagsInLine } from './holds/legal-hold';
 import { walkCursor } from './cursor';
@@ -127,6 +129,18 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     if (await resolveOrphanedBlobs(tenantId, documentId, how, input.now, deps)) result.resolved.push({ tenantId, documentId, how });
   }
 
+  // A correction's entry is stored with it in the audit outbox: one whose release failed (an answer lost, an instance
+  // stopped) is appended by the sealing timer. Done here first, once a run and only when a correction without its blob
+  // has no entry in the log, as the sealing timer does it (claimed, once); a failure leaves it to that timer.
+  let drained: Promise<boolean> | null = null;
+  const drainedOutbox = () =>
+    (drained ??= deps.auditOutbox.drain(new Date(input.now.getTime() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX).then(
+      (n) => n > 0,
+      (err: unknown) => {
+        deps.log.warn('reconciler could not append audit outbox items; the sealing timer does', { error: String(err) });
+        return false;
+      },
+    ));
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) => unchecked.check(tenantId, String(doc.id), () => checkCatalogItem(tenantId, doc), true));
   async function checkCatalogItem(tenantId: string, doc: ArchivedDocument): Promise<boolean> {
     // Migration, re-run safely on every pass: documents archived before content-key markers get one.
@@ -174,6 +188,14 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     const current = unkept.length > 0 ? (await deps.retention.catalog.getVersioned(tenantId, doc.id))?.item : undefined;
     for (const correction of unkept) {
       if (current?.status !== 'active') break;
+      // Only a correction a request made: its audit entry (in the keyed chain, which a catalog write cannot forge)
+      // names its digest. One written into the catalog behind the archive's back was made WORM truth here, and from
+      // then on every check (fixity, an export, a rebuild) found the forged details witnessed.
+      if (!(await correctionAudited(tenantId, doc.id, correction, deps)) && !(await drainedOutbox() && (await correctionAudited(tenantId, doc.id, correction, deps)))) {
+        // Its entry may still be in the audit outbox (the sealing timer appends what a release left): alerted past a day.
+        if (input.now.getTime() - Date.parse(correction.at) >= UNKEPT_CORRECTION_GRACE_MS) deps.log.error(CORRECTION_UNAUDITED, { tenantId, documentId: doc.id, version: correction.version });
+        break;
+      }
       if ((await storeCorrection(current, correction, deps)) === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
       else result.correctionsStored.push(`${tenantId}/${doc.id}/${correction.version}`);
     }
@@ -363,6 +385,26 @@ export async function unsafeWalkDocumentFolders(
 export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise<{ status: 'ok' | 'found'; orphanedFolders: number }> {
   const orphanedFolders = await deps.retention.orphans.unsafeCount();
   return { status: orphanedFolders === 0 ? 'ok' : 'found', orphanedFolders };
+}
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, correctionUnauditedAlert). */
+export const CORRECTION_UNAUDITED = 'correction in the catalog without its audit entry: not kept in storage';
+
+/** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
+async function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+  const digest = `sha256=${correctionDigest(correction)}`;
+  const at = new Date(correction.at);
+  if (Number.isNaN(at.getTime())) return false;
+  const months = [auditMonth(at), auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)))];
+  for (const month of months) {
+    let token: string | undefined;
+    do {
+      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.correct-metadata' });
+      if (page.items.some((e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest))) return true;
+      token = page.continuationToken ?? undefined;
+    } while (token);
+  }
+  return false;
 }
 
 /** The latest time lock among a document's blobs (null: none locked). */

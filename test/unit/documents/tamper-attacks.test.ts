@@ -7,6 +7,7 @@
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
+import { CORRECTION_UNAUDITED } from '../../../shared/retention/reconcile';
 import { runFixityTimer, runReconcileTimer } from '../../../shared/retention/timers';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { docOf, ok, send, settle, TENANT, world, type World } from '../../support/in-process';
@@ -71,6 +72,43 @@ describe('served untrue: the catalog says other metadata than the blobs witness'
     await fixity(w);
     expect([item(w, a).fixity?.ok, item(w, b).fixity?.ok]).toEqual([true, true]);
     expect(errors(w)).toEqual([]);
+  });
+});
+
+describe('served untrue: a correction forged in the catalog is never made WORM truth', () => {
+  it('a correction added to the item without its request (no audit entry, no blob): the reconciler does not write its blob, and alerts', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    const a = await docOf(w, { amount: 100, currency: 'EUR', counterparty: 'Acme BV', kind: 'invoice', fiscalYear: 2024 });
+    edit(w, a, (d) => {
+      const metadata = { ...d.metadata, amount: 1 };
+      const forged = { version: 2, at: w.clock.now().toISOString(), by: { subject: 'alice', kind: 'user' }, reason: 'Typo', changes: [{ field: 'amount', from: 100, to: 1 }], metadata };
+      return { ...d, metadata, metadataVersion: 2, metadataHistory: [forged], correctedAt: forged.at };
+    });
+    const from = mark(w);
+    w.clock.advance(3600_000);
+    await runReconcileTimer(w.deps);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(a, 2)}`)).toBe(false);
+    w.clock.advance(2 * 86400_000);
+    await runReconcileTimer(w.deps);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(a, 2)}`)).toBe(false);
+    expect(errors(w, from).join()).toContain(CORRECTION_UNAUDITED);
+    // Nor vouched for: the version's witness is missing past the reconciler's reach.
+    expect((await exported(w)).status).toBe('failed');
+    await fixity(w);
+    expect(item(w, a).fixity?.ok).toBe(false);
+  });
+  it('a correction whose blob write failed is still written by the reconciler (its audit entry is in the log)', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    const a = await docOf(w, { amount: 100, currency: 'EUR', fiscalYear: 2024 });
+    await correct(w, a, { amount: 120 });
+    w.deps.blobs.blobs.delete(`${TENANT}/${blobLayout.correction(a, 2)}`);
+    const from = mark(w);
+    w.clock.advance(3600_000);
+    await runReconcileTimer(w.deps);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(a, 2)}`)).toBe(true);
+    expect(errors(w, from)).toEqual([]);
   });
 });
 
