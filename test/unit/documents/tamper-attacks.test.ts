@@ -8,7 +8,8 @@ import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import { CORRECTION_UNAUDITED } from '../../../shared/retention/reconcile';
-import { runFixityTimer, runReconcileTimer } from '../../../shared/retention/timers';
+import { runFixityTimer, runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
+import { DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { docOf, ok, send, settle, TENANT, world, type World } from '../../support/in-process';
 
@@ -146,13 +147,18 @@ describe('disposed of early or hidden: retention, holds and state edited in the 
     expect(item(w, a).retentionBehindSeenAt).toBeUndefined();
     expect(entries(w, a).filter((e) => e.includes('retain-until-restored'))).toEqual([]);
   });
-  it('a tombstone written over a live document: its folder, blobs still stored, is listed for an operator (alerted)', async () => {
+  it('a live document set `disposing` (hidden from the fixity check, the reconciler and exports): the sweep takes the claim up, storage refuses, it is active again, and a refusal lasting past its grace is alerted', async () => {
     const w = world();
     const a = await docOf(w, { fiscalYear: 2024 });
-    edit(w, a, (d) => ({ ...d, status: 'disposed' }));
+    edit(w, a, (d) => ({ ...d, status: 'disposing' }));
     const from = mark(w);
-    w.clock.advance(2 * 3600_000);
-    await runReconcileTimer(w.deps);
-    expect(errors(w, from).join()).toContain('orphaned blobs');
+    await runSweepTimer(w.deps);
+    expect(item(w, a).status).toBe('active');
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${item(w, a).original.blobName}`)).toBe(true);
+    edit(w, a, (d) => ({ ...d, status: 'disposing' }));
+    w.clock.advance(3 * 86400_000);
+    await runSweepTimer(w.deps);
+    expect(item(w, a).status).toBe('active');
+    expect(errors(w, from).join()).toContain(DISPOSAL_REFUSED);
   });
 });
