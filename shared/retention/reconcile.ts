@@ -158,7 +158,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     const blobs = await deps.blobs.documentBlobWorm(tenantId, doc.id);
     await keepCorrectionsStored(tenantId, doc, blobs);
     const locked = latestLock(blobs);
-    if ((locked !== null && locked > doc.retention.retainUntil) || doc.retentionBehindSeenAt) {
+    if (lockedLater(locked, doc.retention.retainUntil) || doc.retentionBehindSeenAt) {
       const restored = await retentionOfBlobs(tenantId, doc.id, locked, input.now, deps);
       if (restored) result.retentionRestored.push({ tenantId, documentId: doc.id, ...restored });
     }
@@ -407,6 +407,9 @@ async function correctionAudited(tenantId: string, documentId: string, correctio
   return false;
 }
 
+/** Storage locks a blob to the whole second: a lock later than the retain-until by less than a second is the same date. */
+const lockedLater = (locked: string | null, retainUntil: string): boolean => locked !== null && Date.parse(locked) - Date.parse(retainUntil) >= 1000;
+
 /** The latest time lock among a document's blobs (null: none locked). */
 const latestLock = (blobs: readonly BlobWorm[]): string | null => blobs.reduce<string | null>((max, b) => (b.retainUntil && (!max || b.retainUntil > max) ? b.retainUntil : max), null);
 
@@ -426,7 +429,7 @@ async function retentionOfBlobs(tenantId: string, documentId: string, locked: st
   if (!current || current.item.status !== 'active') return null;
   const doc = current.item;
   const seen = doc.retentionBehindSeenAt;
-  if (locked === null || locked <= doc.retention.retainUntil) {
+  if (locked === null || !lockedLater(locked, doc.retention.retainUntil)) {
     // In line again (the extension that locked the blobs wrote its record): the sighting goes.
     if (seen) {
       const { retentionBehindSeenAt: _s, ...rest } = doc;
