@@ -1027,6 +1027,36 @@ resource correctionBlobDiffersAlert 'Microsoft.Insights/scheduledQueryRules@2023
   }
 }
 
+resource correctionUnauditedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-correction-unaudited'
+  location: location
+  properties: {
+    description: 'A metadata correction in the catalog has no audit entry of the request that made it (a catalog item edited behind the archive): the reconciler does not keep it in storage, and the fixity check and exports refuse to vouch for the document. An operator restores the item from its manifest and kept corrections.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "correction in the catalog without its audit entry"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource exportIncompleteAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-export-incomplete'
   location: location

@@ -13,7 +13,7 @@ import { Fingerprint, ManifestSpool, type FileFingerprint } from './manifest-spo
 import { ExportNames } from './names';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
-import { FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
+import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
 import { readManifestBytes } from '../documents/manifest';
 import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
@@ -419,6 +419,13 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
       if (manifest !== null && !manifestDescribes(manifest, doc)) {
         deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its files do not match its archived manifest.` });
+      }
+      // Its details too (metadata, fiscal year, retention class), which manifest.json and manifest.csv state as the
+      // document's: against the manifest, or the kept correction of the catalog's version (one read more per corrected document).
+      const differs = manifest === null ? null : await detailsWitnessDiffers(doc, manifest, deps, deps.clock.now());
+      if (differs !== null) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [differs], missing: [] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its details do not match its archived manifest or metadata correction.` });
       }
       const paths = names.paths(doc, job.includeOriginals);
       const files: PlannedFile[] = [

@@ -63,6 +63,12 @@ export interface ArchivedDocument {
    * alerted (shared/retention/dispose.ts DISPOSAL_REFUSED); a retain-until changed since starts the window again.
    */
   disposalRefused?: { since: string; retainUntil: string };
+  /**
+   * When the reconciler first found the blobs locked later than this retain-until (`retainUntil`: the item's then): a
+   * catalog restored behind an extension, or edited shorter. An extension locks the blobs before its catalog write, so
+   * the later date is taken over only when still ahead a grace window later (shared/retention/reconcile.ts).
+   */
+  retentionBehindSeenAt?: { at: string; retainUntil: string };
   disposalApproval?: DisposalApproval;
   disposal?: DisposalRecord;
   fixity?: FixityRecord;

@@ -11,7 +11,7 @@ export const SWEEP_ACTOR: Actor = { subject: 'system:retention-sweep', kind: 'sy
 /** The tombstone: what stays when the document is gone. Hashes, dates, class, who and why; no content, no names. */
 export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): ArchivedDocument {
   // No blob is left whose hold flags could still need clearing or a resync: a release racing the claim left its mark.
-  const { fixity: _f, disposalApproval: _d, disposalRefused: _r, holdFlagsToClear: _c, holdResync: _h, unrecordedHoldSeenAt: _u, ...rest } = doc;
+  const { fixity: _f, disposalApproval: _d, disposalRefused: _r, holdFlagsToClear: _c, holdResync: _h, unrecordedHoldSeenAt: _u, retentionBehindSeenAt: _b, ...rest } = doc;
   return {
     ...rest,
     status: 'disposed',

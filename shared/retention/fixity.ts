@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { AuditAction } from '../kernel/audit';
+import { canonicalJson } from '../kernel/audit-chain';
 import { blobLayout } from '../kernel/blob-layout';
 import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
 import { readManifestBytes } from '../documents/manifest';
@@ -59,12 +60,57 @@ function correctionDescribes(bytes: Buffer, doc: ArchivedDocument, correction: M
   }
 }
 
+/** What a document's details are, for comparing the catalog's with what a manifest or a kept correction witnesses. */
+const details = (metadata: unknown, fiscalYear: unknown, retentionClass: unknown) => canonicalJson({ metadata, fiscalYear, retentionClass });
+
+/**
+ * The blob that witnesses the catalog's details at its metadata version and says other ones, or null. The manifest is the
+ * document as ingested, each kept correction the metadata, fiscal year and retention class it left: the catalog's
+ * metadata, fiscal year and retention class must be the ones of its version's witness. A catalog item edited behind the
+ * archive's back (an amount, a counterparty, a fiscal year, a shorter retention class) was served, searched, exported in
+ * manifest.csv and verified offline as the document's, and the fixity check and an export compared only its files.
+ * A version whose correction is not stored yet (its write after the catalog's failed) is the reconciler's to write: no
+ * witness yet. `manifest`: the manifest's bytes, already read; `kept`: the current version's correction, if read.
+ */
+/**
+ * How long a correction may go without its blob before that is no longer its write failing and the reconciler's next
+ * run: the reconciler writes only a correction the audit log holds (reconcile.ts CORRECTION_UNAUDITED), so one forged in
+ * the catalog stays without a witness, and is not vouched for past this.
+ */
+export const UNKEPT_CORRECTION_GRACE_MS = 86_400_000;
+
+export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buffer, deps: Pick<Deps, 'blobs'>, now: Date, kept?: Buffer | null): Promise<string | null> {
+  const version = doc.metadataVersion ?? 1;
+  const catalog = details(doc.metadata, doc.fiscalYear, doc.retention.class);
+  if (version <= 1) {
+    const name = blobLayout.manifest(doc.id);
+    try {
+      const m = JSON.parse(manifest.toString('utf8')) as Partial<ArchivedDocument>;
+      return details(m.metadata, m.fiscalYear, m.retention?.class) === catalog ? null : name;
+    } catch {
+      return name;
+    }
+  }
+  const name = blobLayout.correction(doc.id, version);
+  const bytes = kept === undefined ? await readManifestBytes(deps, doc.tenantId, name) : kept;
+  if (bytes === null) {
+    const at = (doc.metadataHistory ?? []).find((c) => c.version === version)?.at;
+    return at !== undefined && now.getTime() - Date.parse(at) < UNKEPT_CORRECTION_GRACE_MS ? null : name;
+  }
+  try {
+    const stored = JSON.parse(bytes.toString('utf8')) as Partial<StoredCorrection>;
+    return details(stored.correction?.metadata, stored.fiscalYear, stored.retention?.class) === catalog ? null : name;
+  } catch {
+    return name;
+  }
+}
+
 /**
  * Re-reads the stored files of one document and compares their SHA-256 with the catalog: the
  * originals, the rendition and the veraPDF report (the evidence of the PDF/A claim); the manifest
  * must still describe the document, since a catalog rebuild indexes from it.
  */
-export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>): Promise<{ mismatched: string[]; missing: string[] }> {
+export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>, now = new Date()): Promise<{ mismatched: string[]; missing: string[] }> {
   const mismatched: string[] = [];
   const missing: string[] = [];
   for (const file of [...doc.originals, doc.rendition, ...validationReportOf(doc)]) {
@@ -75,15 +121,23 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
   // The kept corrections are, with the manifest, what a catalog rebuild indexes from (correction-blobs.ts): one that no
   // longer holds the catalog's correction would restore forged metadata. Checked as the manifest is; one not stored yet
   // (its write after the catalog's failed) is the reconciler's to write, not damage.
+  let current: Buffer | null = null;
   for (const c of doc.metadataHistory ?? []) {
     const name = blobLayout.correction(doc.id, c.version);
     const kept = await readManifestBytes(deps, doc.tenantId, name);
     if (kept !== null && !correctionDescribes(kept, doc, c)) mismatched.push(name);
+    if (c.version === doc.metadataVersion) current = kept;
   }
   const manifestName = blobLayout.manifest(doc.id);
   const manifest = await readManifestBytes(deps, doc.tenantId, manifestName);
   if (manifest === null) missing.push(manifestName);
   else if (!manifestDescribes(manifest, doc)) mismatched.push(manifestName);
+  else {
+    // The details the catalog serves (metadata, fiscal year, retention class) against their witness: a correction blob
+    // of the current version the catalog's history has no entry for is read on its own.
+    const differs = await detailsWitnessDiffers(doc, manifest, deps, now, (doc.metadataHistory ?? []).some((c) => c.version === doc.metadataVersion) ? current : undefined);
+    if (differs !== null && !mismatched.includes(differs)) mismatched.push(differs);
+  }
   return { mismatched, missing };
 }
 
@@ -128,7 +182,7 @@ export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retentio
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) =>
     unchecked.check(tenantId, String(doc.id), async () => {
       if (doc.fixity && doc.fixity.ok && new Date(doc.fixity.checkedAt).getTime() > due) return false;
-      const found = await checkDocument(doc, deps);
+      const found = await checkDocument(doc, deps, input.now);
       await recordFixity(doc, found, input.now, 'document.fixity-failed', FIXITY_ACTOR, deps);
       if (found.mismatched.length || found.missing.length) result.failures.push({ tenantId, documentId: doc.id, ...found });
       return true;

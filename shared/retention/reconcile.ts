@@ -6,13 +6,15 @@ import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId, type AuditInput, type BlobWorm, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
 import { correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from '../documents/correction-blobs';
-import { auditOutboxItem } from '../kernel/audit';
+import { AUDIT_OUTBOX_GRACE_MS, auditMonth, auditOutboxItem } from '../kernel/audit';
+import { AUDIT_OUTBOX_DRAIN_MAX } from '../audit/seal';
 import { isHeld } from '../kernel/retention-rules';
-import { recordFixity } from './fixity';
+import { recordFixity, UNKEPT_CORRECTION_GRACE_MS } from './fixity';
 import { unsafeTenantsFrom, unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import { extendHoldsByQuery, type ExtendedHold } from './holds/extend-holds-by-query';
-import type { Actor } from '../kernel/retention';
-import type { ArchivedDocument } from '../kernel/document';
+import type { Actor, RetentionExtension } from '../kernel/retention';
+import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
+import { correctionDigest } from '../documents/correct-metadata';
 import { blobNamesOf, lockAhead, updateDocument } from './update';
 import { flagsInLine } from './holds/legal-hold';
 import { walkCursor } from './cursor';
@@ -36,6 +38,11 @@ export interface ReconcileResult {
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
+  /**
+   * Catalog items whose blobs are locked later than their retain-until (a catalog restored behind an extension, or
+   * edited shorter), given that later date as a rebuild from the manifest gives it (audited, `document.reindex`).
+   */
+  retentionRestored: { tenantId: string; documentId: string; from: string; to: string }[];
   /** Catalog items given the search keys of their metadata (documents from before the keys; idempotent). */
   keysMigrated: string[];
   /** Documents an open hold by query reached in this run (archived or corrected into its query since it was placed). */
@@ -81,7 +88,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -122,6 +129,18 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     if (await resolveOrphanedBlobs(tenantId, documentId, how, input.now, deps)) result.resolved.push({ tenantId, documentId, how });
   }
 
+  // A correction's entry is stored with it in the audit outbox: one whose release failed (an answer lost, an instance
+  // stopped) is appended by the sealing timer. Done here first, once a run and only when a correction without its blob
+  // has no entry in the log, as the sealing timer does it (claimed, once); a failure leaves it to that timer.
+  let drained: Promise<boolean> | null = null;
+  const drainedOutbox = () =>
+    (drained ??= deps.auditOutbox.drain(new Date(input.now.getTime() - AUDIT_OUTBOX_GRACE_MS), AUDIT_OUTBOX_DRAIN_MAX).then(
+      (n) => n > 0,
+      (err: unknown) => {
+        deps.log.warn('reconciler could not append audit outbox items; the sealing timer does', { error: String(err) });
+        return false;
+      },
+    ));
   const walk = await unsafeWalkActiveDocuments(deps, input.continuation, input.maxItems, (tenantId, doc) => unchecked.check(tenantId, String(doc.id), () => checkCatalogItem(tenantId, doc), true));
   async function checkCatalogItem(tenantId: string, doc: ArchivedDocument): Promise<boolean> {
     // Migration, re-run safely on every pass: documents archived before content-key markers get one.
@@ -138,6 +157,11 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     }
     const blobs = await deps.blobs.documentBlobWorm(tenantId, doc.id);
     await keepCorrectionsStored(tenantId, doc, blobs);
+    const locked = latestLock(blobs);
+    if (lockedLater(locked, doc.retention.retainUntil) || doc.retentionBehindSeenAt) {
+      const restored = await retentionOfBlobs(tenantId, doc.id, locked, input.now, deps);
+      if (restored) result.retentionRestored.push({ tenantId, documentId: doc.id, ...restored });
+    }
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);
       if (resynced) result.holdsResynced.push(resynced);
@@ -164,6 +188,14 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     const current = unkept.length > 0 ? (await deps.retention.catalog.getVersioned(tenantId, doc.id))?.item : undefined;
     for (const correction of unkept) {
       if (current?.status !== 'active') break;
+      // Only a correction a request made: its audit entry (in the keyed chain, which a catalog write cannot forge)
+      // names its digest. One written into the catalog behind the archive's back was made WORM truth here, and from
+      // then on every check (fixity, an export, a rebuild) found the forged details witnessed.
+      if (!(await correctionAudited(tenantId, doc.id, correction, deps)) && !(await drainedOutbox() && (await correctionAudited(tenantId, doc.id, correction, deps)))) {
+        // Its entry may still be in the audit outbox (the sealing timer appends what a release left): alerted past a day.
+        if (input.now.getTime() - Date.parse(correction.at) >= UNKEPT_CORRECTION_GRACE_MS) deps.log.error(CORRECTION_UNAUDITED, { tenantId, documentId: doc.id, version: correction.version });
+        break;
+      }
       if ((await storeCorrection(current, correction, deps)) === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
       else result.correctionsStored.push(`${tenantId}/${doc.id}/${correction.version}`);
     }
@@ -353,6 +385,73 @@ export async function unsafeWalkDocumentFolders(
 export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise<{ status: 'ok' | 'found'; orphanedFolders: number }> {
   const orphanedFolders = await deps.retention.orphans.unsafeCount();
   return { status: orphanedFolders === 0 ? 'ok' : 'found', orphanedFolders };
+}
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, correctionUnauditedAlert). */
+export const CORRECTION_UNAUDITED = 'correction in the catalog without its audit entry: not kept in storage';
+
+/** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
+async function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+  const digest = `sha256=${correctionDigest(correction)}`;
+  const at = new Date(correction.at);
+  if (Number.isNaN(at.getTime())) return false;
+  const months = [auditMonth(at), auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)))];
+  for (const month of months) {
+    let token: string | undefined;
+    do {
+      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.correct-metadata' });
+      if (page.items.some((e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest))) return true;
+      token = page.continuationToken ?? undefined;
+    } while (token);
+  }
+  return false;
+}
+
+/** Storage locks a blob to the whole second: a lock later than the retain-until by less than a second is the same date. */
+const lockedLater = (locked: string | null, retainUntil: string): boolean => locked !== null && Date.parse(locked) - Date.parse(retainUntil) >= 1000;
+
+/** The latest time lock among a document's blobs (null: none locked). */
+const latestLock = (blobs: readonly BlobWorm[]): string | null => blobs.reduce<string | null>((max, b) => (b.retainUntil && (!max || b.retainUntil > max) ? b.retainUntil : max), null);
+
+/**
+ * The blobs are locked later than the catalog's retain-until: the item was restored to a point before an extension (the
+ * README promised extensions come back from the blobs' immutability, which only a rebuild from the manifest did), or
+ * edited shorter behind the archive's back. Served as it was, the document showed the earlier date, stood in the
+ * disposal review as due and was approved; only storage's refusal of the disposal, years on, told anyone. The later
+ * date is taken over as a rebuild takes it, as an extension by the reconciler (its record names why) with a
+ * `document.reindex` entry (`retain-until-restored=`), never shortening. An extension locks the blobs before its
+ * catalog write: a run between the two would take its date over and the extension find nothing left to do (its person
+ * and reason lost), so the first sighting is recorded on the item (over the version read: an extension in flight
+ * fails its write, retries and records itself) and the date taken over only HOLD_WRITE_IN_FLIGHT_MS after it.
+ */
+async function retentionOfBlobs(tenantId: string, documentId: string, locked: string | null, now: Date, deps: Pick<Deps, 'retention' | 'auditOutbox' | 'log'>): Promise<{ from: string; to: string } | null> {
+  const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
+  if (!current || current.item.status !== 'active') return null;
+  const doc = current.item;
+  const seen = doc.retentionBehindSeenAt;
+  if (locked === null || !lockedLater(locked, doc.retention.retainUntil)) {
+    // In line again (the extension that locked the blobs wrote its record): the sighting goes.
+    if (seen) {
+      const { retentionBehindSeenAt: _s, ...rest } = doc;
+      await deps.retention.catalog.replace(rest, current.etag);
+    }
+    return null;
+  }
+  if (!seen || seen.retainUntil !== doc.retention.retainUntil) {
+    await deps.retention.catalog.replace({ ...doc, retentionBehindSeenAt: { at: now.toISOString(), retainUntil: doc.retention.retainUntil } }, current.etag);
+    return null;
+  }
+  if (now.getTime() - Date.parse(seen.at) < HOLD_WRITE_IN_FLIGHT_MS) return null;
+  const from = doc.retention.retainUntil;
+  const at = now.toISOString();
+  const { retentionBehindSeenAt: _s, ...rest } = doc;
+  const extension: RetentionExtension = { from, to: locked, at, by: RECONCILE_ACTOR, reason: 'The stored blobs are locked until a later date than the catalog item held (a catalog restored to an earlier point, or changed behind the archive): taken over from storage, as a rebuild from the manifest takes it.' };
+  const next: ArchivedDocument = { ...rest, retention: { ...doc.retention, retainUntil: locked, extensions: [...(doc.retention.extensions ?? []), extension] } };
+  const outbox = auditOutboxItem([{ tenantId, at, actor: RECONCILE_ACTOR, action: 'document.reindex', target: documentId, outcome: 'success', status: 200, requestId: `${RECONCILE_ACTOR.subject}:retention-restored:${documentId}:${locked}`, clientIp: null, userAgent: null, detail: `retain-until-restored=${locked};from=${from}` }]);
+  if ((await deps.retention.catalog.replace(next, current.etag, outbox)) === 'conflict') return null;
+  deps.log.warn('reconciler restored a retain-until the catalog item had lost from its blobs', { tenantId, documentId, from, to: locked });
+  await deps.auditOutbox.releaseNow(outbox);
+  return { from, to: locked };
 }
 
 /** Blobs carry a legal hold the catalog has no record of: kept, for an operator to look into. */

@@ -462,9 +462,11 @@ export const routeFor = (call: Call) => {
  * without what no one reads as an outcome: when a key was last used (a use racing its revocation may not be stamped),
  * and which change moved the tenant's rights gate last (bookkeeping of the order the writes reached the store in), and
  * since when storage refused a disposal (a hold racing the sweep's delete leaves it; the next run disposes of the
- * document, or a refusal lasting days is alerted: the alarm sweep judges that, not a state one order leaves).
+ * document, or a refusal lasting days is alerted: the alarm sweep judges that, not a state one order leaves), and
+ * when the reconciler saw the blobs locked later than the item (an extension between its lock and its catalog write
+ * leaves it; the next run removes it, reconcile.ts retentionOfBlobs).
  */
-export const DROPPED = /^(etag|_etag|hash|secretHash|salt|keyHash|pepperVersion|requestId|contentKey|sha256|sha256s|size|id|documentId|holdId|proposalId|keyId|grantId|approvalId|jobId|seq|prevHash|lastModified|heartbeatAt|expiresAt|createdAt|updatedAt|at|assignedAt|approvedAt|placedAt|extendedAt|releasedAt|deletedAt|revokedAt|endsAt|decidedAt|startedAt|completedAt|requestedAt|seenAt|disposedAt|prefix|key|fileName|name|lastUsedAt|lastChange|disposalRefused)$/;
+export const DROPPED = /^(etag|_etag|hash|secretHash|salt|keyHash|pepperVersion|requestId|contentKey|sha256|sha256s|size|id|documentId|holdId|proposalId|keyId|grantId|approvalId|jobId|seq|prevHash|lastModified|heartbeatAt|expiresAt|createdAt|updatedAt|at|assignedAt|approvedAt|placedAt|extendedAt|releasedAt|deletedAt|revokedAt|endsAt|decidedAt|startedAt|completedAt|requestedAt|seenAt|disposedAt|prefix|key|fileName|name|lastUsedAt|lastChange|disposalRefused|retentionBehindSeenAt)$/;
 export function neutral(value: unknown, ignored: readonly string[] = []): unknown {
   if (Array.isArray(value)) return value.map((v) => neutral(v, ignored)).map((v) => JSON.stringify(v)).sort();
   if (value && typeof value === 'object') {

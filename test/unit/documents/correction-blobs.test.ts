@@ -6,6 +6,7 @@ import type { Principal } from '../../../shared/kernel/principal';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { correctMetadata } from '../../../shared/documents/correct-metadata';
+import { ownChangeStaging } from '../../../shared/audit/outbox';
 import { indexFromManifest, CATALOG_REBUILD_ACTOR } from '../../../shared/documents/rebuild-catalog';
 import { reconcile } from '../../../shared/retention/reconcile';
 import { placeHold } from '../../../shared/retention/holds/place-hold';
@@ -24,7 +25,14 @@ async function archived(deps: InMemoryDeps): Promise<ArchivedDocument> {
   await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
   return doc;
 }
-const correct = (deps: InMemoryDeps, id: string, ifMatch: number, patch: Record<string, unknown>) => correctMetadata({ principal: ann, documentId: id, patch, reason: 'typo on the scan', ifMatch }, deps);
+/** As the request makes it: its `document.correct-metadata` entry (naming the correction's digest) stored with it, then appended (the reconciler keeps in storage only a correction the log holds). */
+let requests = 0;
+const correct = async (deps: InMemoryDeps, id: string, ifMatch: number, patch: Record<string, unknown>) => {
+  const { staging, appended } = ownChangeStaging(deps.auditOutbox, { tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: ann.subject, kind: 'user' }, action: 'document.correct-metadata', requestId: `req-${++requests}` });
+  const result = await correctMetadata({ principal: ann, documentId: id, patch, reason: 'typo on the scan', ifMatch, audit: staging }, deps);
+  await appended();
+  return result;
+};
 const run = (deps: InMemoryDeps) => reconcile({ now: deps.clock.now(), maxItems: 100, continuation: null, folderContinuation: null, orphanContinuation: null, orphanGraceMinutes: 0 }, deps);
 const stored = (deps: InMemoryDeps, id: string, version: number) => deps.blobs.blobs.get(`${T}/${blobLayout.correction(id, version)}`);
 const reindexEntries = async (deps: InMemoryDeps, id: string) => {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../../shared/ports';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
-import { ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
+import { CORRECTION_UNAUDITED, ORPHANED_BLOBS, UNRECORDED_HOLD } from '../../../shared/retention/reconcile';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { FIXITY_CYCLE_OVERRUN, SWEEP_FAILED } from '../../../shared/retention/timers';
 import { VALIDATION_FAILED, VALIDATION_POISONED } from '../../../shared/validation/worker';
@@ -29,7 +29,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['audit entry of a completed change could not be written or parked', 'correction blob differs from the catalog', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit entry of a completed change could not be written or parked', 'correction blob differs from the catalog', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -43,6 +43,7 @@ describe('alert phrases', () => {
     expect(SWEEP_FAILED).toBe('retention sweep failed');
     expect(AUDIT_ENTRY_UNWRITTEN).toBe('audit entry of a completed change could not be written or parked');
     expect(CORRECTION_BLOB_DIFFERS).toBe('correction blob differs from the catalog');
+    expect(CORRECTION_UNAUDITED).toContain('correction in the catalog without its audit entry');
     expect(DISPOSAL_REFUSED).toContain('disposal refused by storage past its grace');
     expect(EXPORT_INCOMPLETE).toContain('export incomplete');
   });
