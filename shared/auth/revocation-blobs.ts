@@ -9,6 +9,7 @@
  * trips); a blob found writes the revocation back onto the record, logged as REVOCATION_RESTORED.
  */
 import type { BlobArchivePort, Logger, TenantRecordsPort } from '../ports';
+import { auditOutboxItem } from '../kernel/audit';
 import type { KeyReader } from './api-keys/verify-api-key';
 import { withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
@@ -16,6 +17,9 @@ import type { SupportGrantRecord } from './support-grants/support-grant';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
+
+/** Who applies a revocation again from storage, in the audit entry it writes. */
+export const REVOCATION_RESTORE_ACTOR = { subject: 'system:revocation-restore', kind: 'system' } as const;
 
 export type RevocableKind = 'api-key' | 'support-grant';
 type Revocable = ApiKeyRecord | SupportGrantRecord;
@@ -33,6 +37,9 @@ export interface StoredRevocation {
 }
 
 export type RevocationBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'exists' | 'readAll'>;
+
+/** Support grants in force a reconciler run looks at per tenant, at most (a grant lasts at most 7 days). */
+const GRANTS_IN_FORCE_MAX = 1000;
 
 const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.keyId : record.grantId);
 
@@ -81,7 +88,13 @@ export class RevocationChecks {
     const revokedAt = stored?.revokedAt ?? now.toISOString();
     const revokedBy = stored?.revokedBy ?? null;
     const current = await this.deps.tenantRecords.get<T>(record.tenantId, record.id, record.type);
-    if (current && !current.value.revokedAt) await this.deps.tenantRecords.replace(withEndsAt({ ...current.value, revokedAt, revokedBy }), current.etag);
+    if (current && !current.value.revokedAt) {
+      // The tenant's audit trail lost the revocation's entry with the restore: an entry says it was applied again, and when
+      // it had been made (the chain's own entries are `at` now; the detail names the original time).
+      const at = now.toISOString();
+      const entry = auditOutboxItem([{ tenantId: record.tenantId, at, actor: REVOCATION_RESTORE_ACTOR, action: `${record.type}.revoke`, target: `${record.type}:${idOf(record)}`, outcome: 'success', status: 200, requestId: `${REVOCATION_RESTORE_ACTOR.subject}:${record.type}:${idOf(record)}:${at}`, clientIp: null, userAgent: null, detail: `revocation-restored=${revokedAt}` }]);
+      await this.deps.tenantRecords.replace(withEndsAt({ ...current.value, revokedAt, revokedBy }), current.etag, entry);
+    }
     this.deps.log.warn(REVOCATION_RESTORED, { tenantId: record.tenantId, kind: record.type, id: idOf(record), revokedAt });
     return true;
   }
@@ -106,4 +119,31 @@ function revocationOf(text: string, record: Revocable): StoredRevocation | null 
   } catch {
     return null;
   }
+}
+
+/**
+ * Reconciler: every key and grant a tenant's records show in force but whose revocation is kept in storage (a restore of
+ * Cosmos DB gave the record back unrevoked) is revoked again, logged as REVOCATION_RESTORED, so the lists say what
+ * acts before the credential is next presented. Per tenant one listing of its revocation blobs and one query each of
+ * its keys in use and its grants in force; only those in both are read. One failing tenant does not stop the rest.
+ */
+export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+  const checks = new RevocationChecks(deps);
+  const restored: string[] = [];
+  const at = now.toISOString();
+  for await (const tenantId of deps.blobs.unsafeListTenants()) {
+    try {
+      const kept = new Set(await deps.blobs.blobNames(tenantId, REVOCATIONS_PREFIX));
+      if (kept.size === 0) continue;
+      const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
+      // No person's subject is empty: every grant in force.
+      const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
+      for (const record of [...keys, ...grants]) {
+        if (kept.has(revocationBlobName(record.type, idOf(record))) && (await checks.revokedInStorage(record, now))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
+      }
+    } catch (err) {
+      deps.log.error('restoring revocations from storage failed', { tenantId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return restored;
 }

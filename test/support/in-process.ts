@@ -32,6 +32,7 @@ import { validateRenditions } from '../../shared/validation/worker';
 import { readVeraPdfReport } from '../../shared/validation/verapdf';
 import type { ExportJob } from '../../shared/kernel/export';
 import { mulberry32 } from './prng';
+import { REVOCATIONS_PREFIX } from '../../shared/auth/revocation-blobs';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
 
@@ -515,7 +516,7 @@ export function problems(w: World, sent: Sent[]): string[] {
     if (doc.status === 'disposed' && isHeld(doc)) found.push(`disposed ${doc.id} while held`);
     found.push(...blobsDisagree(deps, doc));
   }
-  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
     if (!deps.catalog.documents.has(`${TENANT}/${folder}`) && !(deps.retention.orphans as InMemoryOrphanRecords).records.has(`${TENANT}/${folder}`)) found.push(`folder ${folder} with blobs but no catalog item and not listed as orphaned`);
   }

@@ -15,6 +15,7 @@ import { REVOCATION_CHECK_MAX_AGE_MS, REVOCATION_RESTORED, revocationBlobName } 
 import { authenticatorOver, localIssuerSettings, withLocalIssuer } from '../../support/authenticator';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import type { FakeClock } from '../../support/fake-clock';
+import { runReconcileTimer } from '../../../shared/retention/timers';
 
 const T = 'acme';
 const DAY = 86_400_000;
@@ -54,6 +55,9 @@ describe('revoked credentials after a restore of Cosmos DB to before their revoc
     const stored = (await deps.tenantRecords.get<ApiKeyRecord>(T, apiKeyRecordId(record.keyId), 'api-key'))!.value;
     expect(stored).toMatchObject({ revokedBy: { subject: 'bob', kind: 'user' }, endsAt: stored.revokedAt });
     expect(restoredWarnings(deps)).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ tenantId: T, kind: 'api-key', id: record.keyId }) })]);
+    // The tenant's trail lost the revoke's entry with the restore: it is told the revocation was applied again.
+    const entries = [...deps.catalog.outbox.values()].flatMap((i) => i.entries).filter((e) => e.detail?.startsWith('revocation-restored='));
+    expect(entries).toEqual([expect.objectContaining({ action: 'api-key.revoke', target: `api-key:${record.keyId}`, actor: { subject: 'system:revocation-restore', kind: 'system' }, detail: `revocation-restored=${stored.revokedAt}` })]);
   });
 
   it('a key minted through a key revoked after the restore point acts no more either', async () => {
@@ -139,5 +143,22 @@ describe('revoked credentials after a restore of Cosmos DB to before their revoc
       const staff = await authenticatorOver(deps, localIssuerSettings(issuer)).authenticate(`Bearer ${await issuer.mint({ tenant: T, sub: 'tom', kind: 'support' })}`);
       expect(staff.denial?.code).toBe('support_access_not_granted');
     });
+  });
+
+  it('the reconciler revokes again, before anyone presents them, the keys and grants a restore gave back in force (the lists said they were in use)', async () => {
+    const deps = inMemoryDeps();
+    const now = deps.clock.now();
+    const revoked = await mintKey(deps);
+    const kept = await mintKey(deps);
+    const { grant } = await createSupportGrant({ tenantId: T, ticket: 'INC-10', scope: 'metadata-only', expiresAt: new Date(now.getTime() + DAY), createdBy: ANN, now }, deps);
+    const restore = restorePoint(deps);
+    await revokeApiKey(T, revoked.record.keyId, ANN, now, deps);
+    await revokeSupportGrant(T, grant.grantId, ANN, now, deps);
+    restore();
+    expect((await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(T, now.toISOString())).map((k) => k.keyId).sort()).toEqual([revoked.record.keyId, kept.record.keyId].sort());
+    await runReconcileTimer(deps);
+    expect((await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(T, deps.clock.now().toISOString())).map((k) => k.keyId)).toEqual([kept.record.keyId]);
+    expect((await deps.tenantRecords.get<SupportGrantRecord>(T, supportGrantRecordId(grant.grantId), 'support-grant'))?.value.revokedAt).toEqual(expect.any(String));
+    expect(restoredWarnings(deps).map((l) => l.fields?.kind).sort()).toEqual(['api-key', 'support-grant']);
   });
 });
