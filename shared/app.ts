@@ -112,9 +112,10 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE, { createQueues: config.runtime === 'local' });
   const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKey);
   const auditOutboxItems = new AuditOutboxItems(cosmos.documents, cosmos.tenants);
+  const blobs = new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE);
   return {
     config,
-    blobs: new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE),
+    blobs,
     catalog: new DocumentCatalog(cosmos.documents),
     links: new BlobLinks(blobService, config.runtime, log),
     exportBlobs: new ExportBlobs(blobService),
@@ -133,7 +134,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       rightsSource: config.AUTH_RIGHTS_SOURCE,
       keyPersonIdleDays: config.ARCHIVE_KEY_PERSON_IDLE_DAYS,
       clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
-    }, { tenantRecords, secrets, config, rights, clock }),
+    }, { tenantRecords, secrets, config, rights, clock, blobs, log }),
     tenantRecords,
     secrets,
     rights,

@@ -2,9 +2,11 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
 import { refusedCharacter } from '../kernel/text';
-import type { ApiKeyDeps } from './api-keys/api-key';
+import { type ApiKeyDeps, invalidKey } from './api-keys/api-key';
 import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
+import { type RevocationBlobs, RevocationChecks } from './revocation-blobs';
+import type { Logger } from '../ports';
 import type { TenantRights } from './rights';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { rightsSetPermissions } from './rights-sets/rights-set-permissions';
@@ -45,6 +47,9 @@ export interface AccessSources extends ApiKeyDeps {
   /** The tenant's segregation-of-duties policy. */
   rights: Pick<TenantRights, 'policy'>;
   clock: Clock;
+  /** Where revocations are kept beside Cosmos DB, which a restore cannot take back (revocation-blobs.ts). */
+  blobs: RevocationBlobs;
+  log: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -64,12 +69,15 @@ export class Authenticator implements Authenticates {
   private readonly secretChecks = new RefusalLimiter(SECRET_CHECK_LIMITS);
   /** Sign-ins of people whose rights come from the claim: all the archive knows of those rights between sign-ins. */
   private readonly sightings: PersonSightings;
+  /** Keys and grants in force lately found without a revocation blob (revocation-blobs.ts). */
+  private readonly revocations: RevocationChecks;
 
   constructor(
     private readonly settings: JwtSettings,
     private readonly sources: AccessSources,
   ) {
     this.sightings = new PersonSightings(sources.tenantRecords);
+    this.revocations = new RevocationChecks(sources);
     // jose caches the key set and refetches on an unknown `kid` (rotation), at most every 30 s.
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   }
@@ -172,7 +180,9 @@ export class Authenticator implements Authenticates {
     const now = this.sources.clock.now();
     const verified = await verifyApiKey(key, now, this.sources, this.verifiedKeys, { limiter: this.secretChecks, source: checkSource(clientIp) });
     const record = verified.key;
-    const refusal = verified.refusal ?? (await minterRefusal(record, now, this.sources));
+    // A key in force in Cosmos DB, or a key above it, revoked in storage: revoked before a restore of Cosmos DB gave the record back.
+    const revokedInStorage = !verified.refusal && (await this.revocations.revokedInStorage(record, now));
+    const refusal = verified.refusal ?? (revokedInStorage ? invalidKey('The API key has been revoked.') : await minterRefusal(record, now, this.sources, (read) => this.revocations.reader(read, now)));
     const person = personOf(record.createdBy);
     // A wrong secret, too many checks, revoked or expired (itself or a key that minted it): refused, and audited under the key (its tenant, its person), as a refusal is.
     if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
@@ -242,7 +252,7 @@ export class Authenticator implements Authenticates {
    * still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources, async (key) => (await this.personRightsNow(key, personOf(key.createdBy))) === 'idle');
+    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources, async (key) => (await this.personRightsNow(key, personOf(key.createdBy))) === 'idle', this.revocations);
     if (!grant) {
       return {
         tenantId,

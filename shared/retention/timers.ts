@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { checkFixity } from './fixity';
 import { reconcile } from './reconcile';
 import { sweep } from './sweep';
+import { restoreRevocations } from '../auth/revocation-blobs';
 
 /**
  * The retention timers as plain functions of (deps): each resumes from the continuation
@@ -46,6 +47,8 @@ export async function runReconcileTimer(deps: Deps) {
   await deps.retention.timers.set('reconcile-folder-continuation', result.folderContinuation);
   await deps.retention.timers.set('reconcile-orphan-continuation', result.orphanContinuation);
   await deps.retention.timers.set('reconcile-holds-continuation', result.holdsContinuation);
-  deps.log.info('reconciler', { indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
+  // Revocations a restore of Cosmos DB took back, applied again from storage (revocation-blobs.ts).
+  const revocationsRestored = await restoreRevocations(deps.clock.now(), deps);
+  deps.log.info('reconciler', { revocationsRestored: revocationsRestored.length, indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
   return result;
 }

@@ -32,6 +32,7 @@ import { validateRenditions } from '../../shared/validation/worker';
 import { readVeraPdfReport } from '../../shared/validation/verapdf';
 import type { ExportJob } from '../../shared/kernel/export';
 import { mulberry32 } from './prng';
+import { REVOCATIONS_PREFIX } from '../../shared/auth/revocation-blobs';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
 
@@ -388,7 +389,7 @@ export function world(env: Record<string, string> = {}): World {
   const deps = inMemoryDeps(loadConfig({ ...minimalLocalEnv, ...env }));
   const clock = deps.clock as FakeClock;
   clock.set(START);
-  const authenticator = new Authenticator(SETTINGS, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock });
+  const authenticator = new Authenticator(SETTINGS, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log });
   // The token's signature is not what this sweep is about: a bearer token is its subject, of this tenant.
   (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: token.startsWith('support.') ? 'support' : 'user', claimedRightsSet: null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
   deps.authenticator = authenticator;
@@ -517,7 +518,7 @@ export function problems(w: World, sent: Sent[]): string[] {
     if (doc.status === 'disposed' && isHeld(doc)) found.push(`disposed ${doc.id} while held`);
     found.push(...blobsDisagree(deps, doc));
   }
-  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
     if (!deps.catalog.documents.has(`${TENANT}/${folder}`) && !(deps.retention.orphans as InMemoryOrphanRecords).records.has(`${TENANT}/${folder}`)) found.push(`folder ${folder} with blobs but no catalog item and not listed as orphaned`);
   }

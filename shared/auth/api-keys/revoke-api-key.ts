@@ -5,18 +5,27 @@ import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
 import { ApiKeyRecord, apiKeyRecordId } from './api-key';
 import { withEndsAt } from '../ends-at';
+import { type RevocationBlobs, storeRevocation } from '../revocation-blobs';
 
 /** Idempotent: revoking a revoked key keeps the first revocation. */
-export async function revokeApiKey(tenantId: string, keyId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort }, audit?: AuditStaging): Promise<ApiKeyRecord> {
+export async function revokeApiKey(tenantId: string, keyId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort; blobs: RevocationBlobs }, audit?: AuditStaging): Promise<ApiKeyRecord> {
+  const revoked = await revokeRecord();
+  // Kept in storage too, after the record's write that decided it (also when it was revoked already: a retry after a
+  // failed blob write): a restore of Cosmos DB to before it would give the record back unrevoked (revocation-blobs.ts).
+  await storeRevocation(revoked, now, deps);
+  return revoked;
+
+  function revokeRecord(): Promise<ApiKeyRecord> {
   if (!/^[0-9a-f]{24}$/.test(keyId)) throw new ArchiveError('api_key_not_found');
-  return withFreshReads('The key', async () => {
-    const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
-    if (!found) throw new ArchiveError('api_key_not_found');
-    if (found.value.revokedAt) {
-      audit?.unchanged?.('already-revoked');
-      return found.value;
-    }
-    const revoked: ApiKeyRecord = withEndsAt({ ...found.value, revokedAt: now.toISOString(), revokedBy: by });
-    return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
-  });
+    return withFreshReads('The key', async () => {
+      const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
+      if (!found) throw new ArchiveError('api_key_not_found');
+      if (found.value.revokedAt) {
+        audit?.unchanged?.('already-revoked');
+        return found.value;
+      }
+      const revoked: ApiKeyRecord = withEndsAt({ ...found.value, revokedAt: now.toISOString(), revokedBy: by });
+      return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(revoked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? revoked : CHANGED;
+    });
+  }
 }

@@ -170,10 +170,11 @@ export async function markEndedWithKey<T extends object>(items: readonly T[], ma
 /**
  * A key minted by a key acts only while every key above it does (unrevoked, unexpired): revoking a leaked
  * key also stops whatever keys were minted through it, and none outlives the key that minted it.
- * Null when the chain stands.
+ * Null when the chain stands. `reads`: how the walk's reads are wrapped (the authenticator's looks up revocations in
+ * storage too, revocation-blobs.ts).
  */
-export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<ArchiveError | null> {
-  const ended = await endedKeyAbove(key.createdBy, now, keyReader(key.tenantId, deps));
+export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, reads: (read: KeyReader) => KeyReader = (read) => read): Promise<ArchiveError | null> {
+  const ended = await endedKeyAbove(key.createdBy, now, reads(keyReader(key.tenantId, deps)));
   if (!ended) return null;
   return invalidKey(`The API key that minted this key${ended.keyId ? ` (${ended.keyId})` : ''} has been revoked or has expired, or cannot be found.`);
 }

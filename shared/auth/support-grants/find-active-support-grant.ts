@@ -1,5 +1,6 @@
 import type { TenantRecordsPort } from '../../ports';
 import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
+import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
 import type { SupportGrantRecord } from './support-grant';
 
@@ -19,11 +20,13 @@ export const SUPPORT_GRANT_CANDIDATES = 50;
  * access it gave. `selfGranted`: no such grant, but one of the staff's own.
  * One query of at most SUPPORT_GRANT_CANDIDATES records, plus a point read per key a grant stands on: reading every
  * grant the tenant ever gave made each request of a support principal read all the revoked and expired ones a
- * tenant admin had piled up.
+ * tenant admin had piled up. `revocations` (the authenticator's): the grant and the keys it stands on
+ * are looked up in storage too, where a revocation a restore of Cosmos DB lost is kept (revocation-blobs.ts).
  */
-export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }, keyRests?: (key: ApiKeyRecord) => Promise<boolean>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
+export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }, keyRests?: (key: ApiKeyRecord) => Promise<boolean>, revocations?: Pick<RevocationChecks, 'reader' | 'revokedInStorage'>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
   const at = now.toISOString();
-  const read = keyReader(tenantId, deps); // candidates given through the same keys read each once
+  const base = keyReader(tenantId, deps); // candidates given through the same keys read each once
+  const read = revocations ? revocations.reader(base, now) : base;
   for (const grant of await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: staff }, SUPPORT_GRANT_CANDIDATES)) {
     if (await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD)) continue;
     // Nor through a key that rests because its person has not signed in for the idle days (`keyRests`, the
@@ -32,6 +35,8 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
     const keyId = grant.createdBy.kind === 'client' ? keyIdOf(grant.createdBy) : null;
     const key = keyId && keyRests ? await read(keyId) : undefined;
     if (key && keyRests && (await keyRests(key))) continue;
+    // Revoked since, and the record restored from a backup taken before (revocation-blobs.ts): written back, passed over.
+    if (revocations && (await revocations.revokedInStorage(grant, now))) continue;
     return { grant, selfGranted: false };
   }
   // Asked only of a refusal: which one the staff member is told.

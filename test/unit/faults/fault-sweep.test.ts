@@ -35,6 +35,7 @@ import { FakeClock } from '../../support/fake-clock';
 import { aroundPortCalls, type Answer, blobsDisagree, type Call, ok, repair, send, settle } from '../../support/in-process';
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { inMemoryDeps, inMemoryLinks, searchAsWholeTenant, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
+import { REVOCATIONS_PREFIX } from '../../../shared/auth/revocation-blobs';
 
 const TENANT = 'acme';
 
@@ -340,7 +341,7 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
     // The rendition's validation is asked for (at the upload, or again by the requeue timer).
     if (doc.status === 'active' && !deps.validationQueue.sent.some((r) => r.documentId === doc.id)) found.push(`${doc.id}: its validation was never requested`);
   }
-  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`)).map((k) => k.split('/')[1]!));
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
     if (deps.catalog.documents.has(`${TENANT}/${folder}`)) continue;
     // Listed, and not resolved: a folder with blobs and no catalog item is orphaned still.
