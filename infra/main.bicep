@@ -1057,6 +1057,36 @@ resource correctionUnauditedAlert 'Microsoft.Insights/scheduledQueryRules@2023-0
   }
 }
 
+resource revocationRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-revocation-restored'
+  location: location
+  properties: {
+    description: 'An API key or support grant that had been revoked was in force in Cosmos DB again (a point-in-time restore to before its revocation) and was revoked again from its revocation blob in storage. An operator checks what else the restore brought back (README Backups and restore): rights, policies and proposals changed after the restore point are as they were then.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "revocation restored from storage"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource exportIncompleteAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-export-incomplete'
   location: location
