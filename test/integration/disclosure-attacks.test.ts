@@ -1,0 +1,104 @@
+/**
+ * What a person learns that their rights do not give them, attacked from a valid account against the local host (what
+ * reveal-sweep, isolation-sweep, security-matrix and the other attack files do not already hold: they judge statuses,
+ * bytes, links and the other tenant's names, not which of the tenant's own fields reach a principal without
+ * documents:read, nor the answers to a credential that names a key it does not hold).
+ */
+import { call, multipart } from '../support/http';
+import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { seedRightsSet } from '../support/rights-seed';
+
+let archive: TestArchive;
+let tenant: string;
+let archivist: string;
+let admin: string;
+const jpeg = corpusFile('ocrmypdf/baiona_color.jpg');
+
+const json = (method: string, body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+const withKey = (key: string, init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string> | undefined), Authorization: `ApiKey ${key}` } });
+
+/** What only a reader of documents may learn of the held document: its counterparty, the hold's reason and case. */
+const SECRETS = ['Hidden Counterparty BV', 'FIOD-2026-0042', 'Tax audit of the fiscal year'];
+
+let held: string;
+
+beforeAll(async () => {
+  archive = await startTestArchive();
+  tenant = newTenant('discl');
+  archivist = await archive.token({ tenant, sub: 'archivist@discl.example', rights: 'archivist' });
+  admin = await archive.token({ tenant, sub: 'admin@discl.example', rights: 'tenant-admin' });
+  const up = await call(`${archive.url}/documents`, { method: 'POST', token: archivist, body: multipart([{ bytes: jpeg, name: 'scan.jpg' }], { documentDate: '2024-03-01', kind: 'invoice', counterparty: SECRETS[0] }) });
+  expect(up.status).toBe(201);
+  held = up.json.id as string;
+  const hold = await call(`${archive.url}/documents/${held}/legal-holds`, { ...json('POST', { reason: SECRETS[2], caseReference: SECRETS[1] }), token: archivist });
+  expect(hold.status).toBe(201);
+});
+afterAll(async () => {
+  await archive.stop();
+});
+
+function leaks(text: string): string[] {
+  return SECRETS.filter((s) => text.includes(s));
+}
+
+describe('a principal without documents:read is told what it did, not the document', () => {
+  it('an extension of retention by retention:extend alone names no metadata, hold reason or case reference', async () => {
+    await seedRightsSet(archive, tenant, 'extender', ['retention:extend']);
+    const extender = await archive.token({ tenant, sub: 'records@discl.example', rights: 'extender' });
+    expect((await call(`${archive.url}/documents/${held}`, { token: extender })).status).toBe(403);
+    const extended = await call(`${archive.url}/documents/${held}/retention`, { ...json('POST', { retainUntil: '2045-01-01T00:00:00Z', reason: 'Long contract' }), token: extender });
+    expect(extended.status).toBe(200);
+    expect(leaks(JSON.stringify(extended.json))).toEqual([]);
+    expect(extended.json.retention.retainUntil).toBe('2045-01-01T00:00:00.000Z');
+    // The same date again (a retry of a lost answer) answers alike.
+    const again = await call(`${archive.url}/documents/${held}/retention`, { ...json('POST', { retainUntil: '2045-01-01T00:00:00Z', reason: 'Long contract' }), token: extender });
+    expect(again.status).toBe(200);
+    expect(leaks(JSON.stringify(again.json))).toEqual([]);
+    // A reader who extends is answered the document as before.
+    const reader = await call(`${archive.url}/documents/${held}/retention`, { ...json('POST', { retainUntil: '2045-01-01T00:00:00Z', reason: 'Long contract' }), token: archivist });
+    expect(reader.status).toBe(200);
+    expect(reader.json.metadata.counterparty).toBe(SECRETS[0]);
+  });
+
+  it('a correction by documents:correct alone: its refusals and answer name no hold reason or case reference', async () => {
+    await seedRightsSet(archive, tenant, 'corrector', ['documents:correct']);
+    const corrector = await archive.token({ tenant, sub: 'clerk@discl.example', rights: 'corrector' });
+    const without = await call(`${archive.url}/documents/${held}/metadata`, { ...json('PATCH', { reference: 'INV-1', reason: 'typo' }, { 'Content-Type': 'application/merge-patch+json' }), token: corrector });
+    expect(without.status).toBe(428);
+    const stale = await call(`${archive.url}/documents/${held}/metadata`, { ...json('PATCH', { reference: 'INV-1', reason: 'typo' }, { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-9"' }), token: corrector });
+    expect(stale.status).toBe(412);
+    expect(leaks(JSON.stringify(without.json) + JSON.stringify(stale.json) + JSON.stringify([...stale.headers]))).toEqual([]);
+    const fixed = await call(`${archive.url}/documents/${held}/metadata`, { ...json('PATCH', { reference: 'INV-1', reason: 'typo' }, { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"metadata-1"' }), token: corrector });
+    expect(fixed.status).toBe(200);
+    expect(leaks(JSON.stringify(fixed.json)).filter((s) => s !== SECRETS[0])).toEqual([]);
+  });
+});
+
+describe('across tenants', () => {
+  it('the same bytes archived in another tenant are no duplicate there, and its answer names nothing of this one', async () => {
+    const other = newTenant('discl-o');
+    const uploader = await archive.token({ tenant: other, sub: 'archivist@discl.example', rights: 'uploader' });
+    const up = await call(`${archive.url}/documents`, { method: 'POST', token: uploader, body: multipart([{ bytes: jpeg, name: 'scan.jpg' }], { documentDate: '2024-03-01', kind: 'invoice' }) });
+    expect(up.status).toBe(201);
+    expect(up.json.id).not.toBe(held);
+    expect(JSON.stringify(up.json)).not.toContain(held);
+  });
+
+  it("someone who knows a key's id (audit entries, logs) cannot tell by guessing its secret whether the key still exists", async () => {
+    const made = await call(`${archive.url}/api-keys`, { ...json('POST', { name: 'scanner', rightsSet: 'auditor' }), token: admin });
+    expect(made.status).toBe(201);
+    const id = made.json.id as string;
+    const wrong = 'A'.repeat(43);
+    const statuses = async (keyId: string) => {
+      const seen: string[] = [];
+      for (let i = 0; i < 14; i++) {
+        const a = await call(`${archive.url}/documents`, withKey(`arch_${tenant}_${keyId}_${wrong}`));
+        seen.push(`${a.status} ${a.json?.code} ${a.json?.detail} ${a.headers.get('retry-after') ?? ''}`);
+      }
+      return seen;
+    };
+    const existing = await statuses(id);
+    const madeUp = await statuses('0123456789abcdef01234567');
+    expect(existing).toEqual(madeUp);
+  });
+});
