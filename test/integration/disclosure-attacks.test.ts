@@ -79,6 +79,29 @@ describe('a principal without documents:read is told what it did, not the docume
   });
 });
 
+describe('a HEAD is refused as its GET is, and tells nothing in its headers', () => {
+  it('a reader without documents:download learns no hash, file name, size or link of a file by HEAD; a write-only key no version', async () => {
+    await seedRightsSet(archive, tenant, 'reader-only', ['documents:read']);
+    await seedRightsSet(archive, tenant, 'writer-only', ['documents:write']);
+    const readOnly = await archive.token({ tenant, sub: 'reader@discl.example', rights: 'reader-only' });
+    const writeOnly = await archive.token({ tenant, sub: 'scanner@discl.example', rights: 'writer-only' });
+    const asked: [string, string][] = [
+      [readOnly, `documents/${held}/original`],
+      [readOnly, `documents/${held}/originals/1`],
+      [readOnly, `documents/${held}/rendition`],
+      [readOnly, `documents/${held}/rendition?delivery=redirect`],
+      [readOnly, `documents/${held}/validation`],
+      [writeOnly, `documents/${held}`],
+      [writeOnly, `documents/${held}/metadata/history`],
+    ];
+    for (const [token, path] of asked) {
+      const head = await call(`${archive.url}/${path}`, { method: 'HEAD', token });
+      expect([path, head.status]).toEqual([path, 403]);
+      for (const h of ['etag', 'repr-digest', 'content-disposition', 'location', 'link', 'content-range', 'accept-ranges']) expect([path, h, head.headers.get(h)]).toEqual([path, h, null]);
+    }
+  });
+});
+
 describe('across tenants', () => {
   it('the same bytes archived in another tenant are no duplicate there, and its answer names nothing of this one', async () => {
     const other = newTenant('discl-o');
