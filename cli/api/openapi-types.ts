@@ -6144,7 +6144,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Released; the hold as it is now */
+            /** @description Released; the hold as it is now (to a principal without documents:read, without the disposal approval it withdrew) */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -5,10 +5,11 @@
  * documents:read, nor the answers to a credential that names a key it does not hold).
  */
 import { call, multipart } from '../support/http';
-import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import { corpusFile, newTenant } from '../support/harness';
 import { seedRightsSet } from '../support/rights-seed';
+import { startWormArchive, WormArchive } from '../support/worm-archive';
 
-let archive: TestArchive;
+let archive: WormArchive;
 let tenant: string;
 let archivist: string;
 let admin: string;
@@ -23,7 +24,7 @@ const SECRETS = ['Hidden Counterparty BV', 'FIOD-2026-0042', 'Tax audit of the f
 let held: string;
 
 beforeAll(async () => {
-  archive = await startTestArchive();
+  archive = await startWormArchive('2026-06-01T12:00:00Z');
   tenant = newTenant('discl');
   archivist = await archive.token({ tenant, sub: 'archivist@discl.example', rights: 'archivist' });
   admin = await archive.token({ tenant, sub: 'admin@discl.example', rights: 'tenant-admin' });
@@ -137,5 +138,34 @@ describe('across tenants', () => {
     const entries = seen.json.items as { status: number }[];
     expect(entries.length).toBeGreaterThanOrEqual(30);
     expect(entries.length).toBeLessThan(36);
+  });
+});
+
+describe('a release by holds:release alone', () => {
+  it('is told the hold it released, not the disposal approval another person gave and the hold withdrew', async () => {
+    const was = archive.clock.now();
+    try {
+      const t = newTenant('discl-r');
+      const placer = await archive.token({ tenant: t, sub: 'archivist@discl-r.example', rights: 'archivist' });
+      const up = await call(`${archive.url}/documents`, { method: 'POST', token: placer, body: multipart([{ bytes: corpusFile('img2pdf/normal.png'), name: 'scan.png' }], { fiscalYear: 2020, kind: 'receipt' }) });
+      expect(up.status).toBe(201);
+      archive.clock.set('2027-12-01T00:00:00.000Z');
+      const approver = await archive.token({ tenant: t, sub: 'admin@discl-r.example', rights: 'tenant-admin' });
+      const approved = await call(`${archive.url}/retention/approvals`, { ...json('POST', { before: '2028-01-01', reason: 'Yearly review', documentIds: [up.json.id] }), token: approver });
+      expect(approved.status).toBe(201);
+      expect(approved.json.approved).toEqual([up.json.id]);
+      const placed = await call(`${archive.url}/documents/${up.json.id}/legal-holds`, { ...json('POST', { reason: 'Dispute', caseReference: 'LG-77' }), token: await archive.token({ tenant: t, sub: 'archivist@discl-r.example', rights: 'archivist' }) });
+      expect(placed.status).toBe(201);
+      expect(placed.json.withdrewDisposalApproval?.approvalId).toBe(approved.json.approvalId);
+      await seedRightsSet(archive, t, 'releaser', ['holds:release']);
+      const releaser = await archive.token({ tenant: t, sub: 'legal@discl-r.example', rights: 'releaser' });
+      const released = await call(`${archive.url}/documents/${up.json.id}/legal-holds/${placed.json.id}`, { ...json('DELETE', { reason: 'Settled' }), token: releaser });
+      expect(released.status).toBe(200);
+      expect(released.json).toMatchObject({ id: placed.json.id, caseReference: 'LG-77', releasedBy: expect.objectContaining({ subject: 'legal@discl-r.example' }) });
+      expect(JSON.stringify(released.json)).not.toContain(approved.json.approvalId);
+      expect(JSON.stringify(released.json)).not.toContain('admin@discl-r.example');
+    } finally {
+      archive.clock.set(was);
+    }
   });
 });
