@@ -7,7 +7,7 @@ import { ZHoldByQuery, ZHoldsResult, ZId, ZLegalHold } from '../shared/http/sche
 import { placeHoldOn } from '../shared/retention/holds/place-hold';
 import { openHoldsByQuery, placeHoldsByQuery } from '../shared/retention/holds/place-holds-by-query';
 import { mapLimit } from '../shared/kernel/concurrency';
-import { releaseHold } from '../shared/retention/holds/release-hold';
+import { releaseHold, releasedHoldAnsweredTo } from '../shared/retention/holds/release-hold';
 import { releaseHoldEverywhere } from '../shared/retention/holds/release-hold-everywhere';
 
 const ZPlaceHold = z.strictObject({ reason: shownText('prose', 500), caseReference: shownText('line', 200) });
@@ -57,9 +57,9 @@ export const releaseDocumentHold = operation({
   auth: 'tenant', permission: 'holds:release', action: 'legal-hold.release',
   params: z.strictObject({ id: ZId, holdId: ZId }), paramsError: 'hold_not_found',
   body: { json: ZReleaseHold, example: { reason: 'Audit closed' } },
-  responses: { 200: { description: 'Released; the hold as it is now', json: ZLegalHold } },
+  responses: { 200: { description: 'Released; the hold as it is now (to a principal without documents:read, without the disposal approval it withdrew)', json: ZLegalHold } },
   errors: ['document_not_found', 'hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
-  handler: async ({ params, body, principal, audit }, deps) => reply(200, await releaseHold({ principal, documentId: params.id, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps)),
+  handler: async ({ params, body, principal, audit }, deps) => reply(200, releasedHoldAnsweredTo(principal, await releaseHold({ principal, documentId: params.id, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps))),
 });
 
 export const releaseQueryHold = operation({

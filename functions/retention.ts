@@ -3,10 +3,10 @@ import { ZClientInstant } from '../shared/kernel/instant';
 import { numberInUrl } from '../shared/kernel/url-number';
 import { shownText } from '../shared/kernel/text';
 import { pageToken } from '../shared/kernel/page-token';
-import { toPublicDocument } from '../shared/kernel/document';
+import { changedDocumentAnswer } from '../shared/kernel/document';
 import { operation, reply } from '../shared/http/operation';
 import { parseVersionIfMatch, versionETag } from '../shared/http/version-etag';
-import { proposalSchema, ZApproval, ZApproveProposal, ZDocument, ZDuePage, ZId, ZProposalParams, ZRetentionPolicyOut } from '../shared/http/schemas';
+import { proposalSchema, ZApproval, ZApproveProposal, ZDocument, ZDocumentChangeReceipt, ZDuePage, ZId, ZProposalParams, ZRetentionPolicyOut } from '../shared/http/schemas';
 import { ZListProposalsQuery } from '../shared/auth/proposals';
 import { SOD_PROPOSAL_LIFETIME_DAYS } from '../shared/auth/sod';
 import { approveRetentionPolicyProposal, listRetentionPolicyProposals, retentionProposalTarget, toPublicRetentionProposal, withdrawRetentionPolicyProposal } from '../shared/retention/policy-proposals';
@@ -118,9 +118,9 @@ export const extend = operation({
   auth: 'tenant', permission: 'retention:extend', action: 'retention.extend',
   params: z.strictObject({ id: ZId }), paramsError: 'document_not_found',
   body: { json: ZExtend, example: { retainUntil: '2040-12-31', reason: 'Pending litigation' } },
-  responses: { 200: { description: 'Extended; the document as it is now', json: ZDocument } },
+  responses: { 200: { description: 'Extended; the document as it is now (to a principal without documents:read, only its id, status, metadata version and retention)', json: ZDocument.or(ZDocumentChangeReceipt) } },
   errors: ['document_not_found', 'document_disposed', 'retention_shortening_refused', 'document_record_full', 'worm_unavailable'],
-  handler: async ({ params, body, principal, audit }, deps) => reply(200, toPublicDocument(await extendRetention({ principal, documentId: params.id, ...body, audit: audit.staging(200) }, deps))),
+  handler: async ({ params, body, principal, audit }, deps) => reply(200, changedDocumentAnswer(principal, await extendRetention({ principal, documentId: params.id, ...body, audit: audit.staging(200) }, deps))),
 });
 
 export const due = operation({

@@ -3247,7 +3247,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The corrected document, with the correction */
+            /** @description The corrected document, with the correction (to a principal without documents:read, only the document's id, status, metadata version and retention, with the correction) */
             200: {
                 headers: {
                     /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
@@ -3411,6 +3411,41 @@ export interface operations {
                          * @description When the metadata was last corrected; absent while never corrected
                          */
                         correctedAt?: string;
+                        correction?: {
+                            version: number;
+                            /** Format: date-time */
+                            at: string;
+                            by: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            reason: string | null;
+                            changes: {
+                                field: string;
+                                from: unknown;
+                                to: unknown;
+                            }[];
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            retention?: {
+                                /** Format: date-time */
+                                from: string;
+                                /** Format: date-time */
+                                to: string;
+                            };
+                        };
+                    } | {
+                        id: string;
+                        /** @enum {string} */
+                        status: "active" | "disposing" | "disposed";
+                        metadataVersion: number;
+                        retention: {
+                            class: string;
+                            /** Format: date-time */
+                            retainUntil: string;
+                        };
                         correction?: {
                             version: number;
                             /** Format: date-time */
@@ -6109,7 +6144,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Released; the hold as it is now */
+            /** @description Released; the hold as it is now (to a principal without documents:read, without the disposal approval it withdrew) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7931,7 +7966,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Extended; the document as it is now */
+            /** @description Extended; the document as it is now (to a principal without documents:read, only its id, status, metadata version and retention) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8093,6 +8128,16 @@ export interface operations {
                          * @description When the metadata was last corrected; absent while never corrected
                          */
                         correctedAt?: string;
+                    } | {
+                        id: string;
+                        /** @enum {string} */
+                        status: "active" | "disposing" | "disposed";
+                        metadataVersion: number;
+                        retention: {
+                            class: string;
+                            /** Format: date-time */
+                            retainUntil: string;
+                        };
                     };
                 };
             };

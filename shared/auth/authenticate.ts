@@ -67,6 +67,8 @@ export class Authenticator implements Authenticates {
   private readonly verifiedKeys = new VerifiedTokens<string>({ maxAgeMs: VERIFIED_KEY_MAX_AGE_MS, maxEntries: VERIFIED_TOKEN_MAX_ENTRIES });
   /** Secret checks per API key and source address lately (verify-api-key.ts SECRET_CHECK_LIMITS). */
   private readonly secretChecks = new RefusalLimiter(SECRET_CHECK_LIMITS);
+  /** The same, for ids that name no key: answered alike (verify-api-key.ts SecretGuesses.unknown). */
+  private readonly unknownKeyChecks = new RefusalLimiter(SECRET_CHECK_LIMITS);
   /** Sign-ins of people whose rights come from the claim: all the archive knows of those rights between sign-ins. */
   private readonly sightings: PersonSightings;
   /** Keys and grants in force lately found without a revocation blob (revocation-blobs.ts). */
@@ -178,7 +180,7 @@ export class Authenticator implements Authenticates {
 
   private async fromApiKey(key: string, clientIp: string | null): Promise<Principal> {
     const now = this.sources.clock.now();
-    const verified = await verifyApiKey(key, now, this.sources, this.verifiedKeys, { limiter: this.secretChecks, source: checkSource(clientIp) });
+    const verified = await verifyApiKey(key, now, this.sources, this.verifiedKeys, { limiter: this.secretChecks, unknown: this.unknownKeyChecks, source: checkSource(clientIp) });
     const record = verified.key;
     // A key in force in Cosmos DB, or a key above it, revoked in storage: revoked before a restore of Cosmos DB gave the record back.
     const revokedInStorage = !verified.refusal && (await this.revocations.revokedInStorage(record, now));

@@ -96,7 +96,11 @@ export async function handleRequest(route: RouteDef, req: ArchiveRequest, deps: 
     let limited: { first: boolean } | null = null;
     if (outcome === 'refused') {
       const verdict = deps.refusals.take(principal.tenantId, personOf(principal), now);
-      if (!verdict.allowed) {
+      if (!verdict.allowed && answeredAsUnknownKey(principal, failure)) {
+        // Still limited (entries counted, not written each), but answered as an id naming no key is, which this limiter
+        // never sees: its 429 after thirty wrong secrets told whoever knows a key's id that it is a key of that tenant.
+        limited = { first: verdict.first };
+      } else if (!verdict.allowed) {
         (response.body as Readable | undefined)?.destroy?.();
         failure = new ArchiveError('too_many_refusals', {
           detail: `Too many refused requests from this principal; retry after ${verdict.retryAfterSeconds} s.`,
@@ -182,6 +186,14 @@ function pathTarget(id: string | undefined): string | null {
 }
 
 /** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */
+/**
+ * A key's credential refused as one that does not exist is (a wrong secret, or too many checks of it from one address:
+ * shared/auth/api-keys/verify-api-key.ts): its answer must stay the one an unknown id gets, whatever the tenant's limits.
+ */
+function answeredAsUnknownKey(principal: Principal, failure: ArchiveError | null): boolean {
+  return principal.kind === 'client' && failure !== null && failure === principal.denial && (failure.code === 'unauthenticated' || failure.code === 'too_many_refusals');
+}
+
 function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequest, at: Date, fields: Pick<AuditInput, 'target' | 'outcome' | 'status' | 'detail'> & { action?: AuditAction }): AuditInput {
   const actor = { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
   return {

@@ -81,6 +81,16 @@ export const ZDocument = z
     correctedAt: ZInstant.optional().meta({ description: 'When the metadata was last corrected; absent while never corrected' }),
   });
 
+/** A document changed by a principal without documents:read: what it changed, not the document (kernel/document.ts changedDocumentAnswer). */
+export const ZDocumentChangeReceipt = z
+  .strictObject({
+    id: z.string(),
+    status: z.enum(['active', 'disposing', 'disposed']),
+    metadataVersion: z.number().int().min(1),
+    retention: z.strictObject({ class: z.string(), retainUntil: ZInstant }),
+  })
+  .meta({ description: 'To a principal without documents:read: the document it changed, not its metadata, holds or history' });
+
 /** One version of a document's metadata: the ingest version (reason null) or a correction (PATCH /documents/{id}/metadata). */
 export const ZMetadataCorrection = z.strictObject({
   version: z.number().int().min(1),

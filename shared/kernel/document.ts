@@ -1,5 +1,6 @@
 import { ArchiveError } from './errors';
 import { ZDocumentMetadata, type RetentionClass, type TDocumentMetadata } from './metadata';
+import type { Principal } from './principal';
 import type { ValidationRecord } from './validation';
 import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from './retention';
 
@@ -177,6 +178,25 @@ export function toPublicDocument(d: ArchivedDocument) {
   };
 }
 export type PublicDocument = ReturnType<typeof toPublicDocument>;
+
+/**
+ * A document as answered to the principal that changed it (an extension of its retention, a correction of its
+ * metadata). One that may not read documents (a tenant's set with retention:extend or documents:correct alone) is told
+ * what it changed, not the document: its metadata, its holds with their reasons and case references, the disposal
+ * approval, who archived it. The whole document was answered, so such a set read any document it could name, as a hold
+ * placed by holds:place alone (place-hold.ts answeredTo) and an upload replayed to a write-only key (ingest.ts) are
+ * answered only what that principal did.
+ */
+export function changedDocumentAnswer(principal: Pick<Principal, 'permissions'>, d: ArchivedDocument): PublicDocument | DocumentChangeReceipt {
+  if (principal.permissions.has('documents:read')) return toPublicDocument(d);
+  return { id: d.id, status: d.status, metadataVersion: d.metadataVersion ?? 1, retention: { class: d.retention.class, retainUntil: d.retention.retainUntil } };
+}
+export interface DocumentChangeReceipt {
+  id: string;
+  status: ArchivedDocument['status'];
+  metadataVersion: number;
+  retention: { class: string; retainUntil: string };
+}
 
 /** The validation outcome as clients see it: `pending`, or passed/failed with the failed rule ids. */
 export function publicValidation(v: ValidationRecord | undefined) {

@@ -17,6 +17,12 @@ export const SECRET_CHECK_LIMITS = { burst: 10, perMinute: 10 };
 /** Where the check comes from (`checkSource`) and the per-instance limiter of checks per key and source. */
 export interface SecretGuesses {
   limiter: RefusalLimiter;
+  /**
+   * Checks of ids that name no key, counted alike (no scrypt): without it a key's 429 after ten wrong secrets told anyone
+   * who knows an id (audit entries, logs) whether it is a key of that tenant, which an unknown id never got. Its own
+   * limiter, so a flood of made-up ids cannot push a real key's count out of `limiter`.
+   */
+  unknown?: RefusalLimiter;
   source: string;
 }
 
@@ -58,13 +64,14 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
   const [, tenantId, keyId, secret] = m ?? [];
   if (tenantId === undefined || keyId === undefined || secret === undefined || !TENANT_ID.test(tenantId)) throw invalidKey();
   const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
-  if (!found) throw invalidKey();
+  if (!found) {
+    const turn = guesses?.unknown?.take(tenantId, `${keyId}@${guesses.source}`, now);
+    throw turn && !turn.allowed ? tooManyChecks(turn.retryAfterSeconds) : invalidKey();
+  }
   const key = found.value;
   if (verified?.get(presented, now.getTime()) !== key.hash.value) {
     const turn = guesses?.limiter.take(tenantId, `${keyId}@${guesses.source}`, now);
-    if (turn && !turn.allowed) {
-      return { key, refusal: new ArchiveError('too_many_refusals', { detail: 'Too many checks of this API key from this address; wait and retry.', retryAfterSeconds: turn.retryAfterSeconds }) };
-    }
+    if (turn && !turn.allowed) return { key, refusal: tooManyChecks(turn.retryAfterSeconds) };
     const { hash: computed } = await hashSecret(deps, secret, Buffer.from(key.hash.salt, 'base64'), key.hash, { name: key.hash.pepper ?? deps.config.API_KEY_PEPPER_SECRET_NAME, version: key.hash.pepperVersion ?? null });
     const stored = Buffer.from(key.hash.value, 'base64');
     // Answered as an unknown key is: the key names its tenant and id in clear (audit subjects, logs), and a detail saying
@@ -80,6 +87,10 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     await deps.tenantRecords.replace({ ...key, lastUsedAt: now.toISOString() }, found.etag);
   }
   return { key, refusal: null };
+}
+
+function tooManyChecks(retryAfterSeconds: number): ArchiveError {
+  return new ArchiveError('too_many_refusals', { detail: 'Too many checks of this API key from this address; wait and retry.', retryAfterSeconds });
 }
 
 /** How many keys a key minted by a key may stand on (a chain is created oldest first, so it has no loop; this bounds the reads). */

@@ -53,6 +53,18 @@ export async function releaseHold(
   }, cmd.audit);
 }
 
+/**
+ * The hold as answered to its releaser. One that may not read documents (a set with holds:release alone) is told the
+ * hold it released, not the disposal approval the hold withdrew and who gave it: another person's act on a document it
+ * could not read otherwise, which the hold's placement already keeps from a placer without documents:read
+ * (place-hold.ts answeredTo); the hold's audit entry names the approval.
+ */
+export function releasedHoldAnsweredTo(principal: Pick<Principal, 'permissions'>, hold: LegalHold): LegalHold {
+  if (principal.permissions.has('documents:read')) return hold;
+  const { withdrewDisposalApproval: _w, ...released } = hold;
+  return released;
+}
+
 /** The hold `holdId` the document carries open; 404 or 409 otherwise. */
 function openHoldOf(doc: ArchivedDocument, holdId: string): LegalHold {
   const hold = (doc.holds ?? []).find((h) => h.id === holdId);

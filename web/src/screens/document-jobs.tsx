@@ -147,7 +147,8 @@ export function ExtendRetention({ d }: { d: ArchiveDocument }) {
     onSuccess: (updated) => {
       setOpen(false);
       setReason('');
-      changed(updated);
+      // Without documents:read the archive answers only what changed (its id and retention): read the document again.
+      changed('pages' in updated ? updated : undefined);
     },
   });
   const extendWait = useRetryWait(extend.error);
