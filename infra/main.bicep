@@ -1087,6 +1087,36 @@ resource revocationRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   }
 }
 
+resource auditChainBehindSealAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-audit-chain-behind-seal'
+  location: location
+  properties: {
+    description: 'A tenant-month of the audit log ends before its last seal, or holds another entry at the sealed number: entries the seal had fixed are gone (the audit container restored to an earlier point, or cut). GET /audit/verify names the month; an operator finds out why (README Backups and restore) before the tenant\'s auditors do.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "audit chain behind its seal"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource exportIncompleteAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-export-incomplete'
   location: location

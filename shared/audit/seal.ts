@@ -16,15 +16,35 @@ export const AUDIT_OUTBOX_DRAIN_MAX = 500;
 
 export const sealBlobName = (month: string, seq: number) => `${SEAL_PREFIX}/${month}/${entryId(seq)}.json`;
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, auditChainBehindSealAlert). */
+export const AUDIT_CHAIN_BEHIND_SEAL = 'audit chain behind its seal';
+
 /**
  * Write the chain head of one partition as an immutable blob (create-only, WORM), if the
  * chain grew since the last seal. Re-running it does nothing new.
+ *
+ * Entries are never deleted, so a chain that ends before its last seal, or holds another entry at the sealed number,
+ * lost entries the seal had fixed: the audit container restored to an earlier point (README *Backups and restore*) or
+ * cut. Only `GET /audit/verify` said so, when someone asked; the run now logs AUDIT_CHAIN_BEHIND_SEAL for the
+ * operators' alert each time it finds it, and goes on sealing what is written after (the seals keep both).
  */
 export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
   const end = await deps.audit.end(tenantId, month);
   if (end.seq === 0) return null;
   const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
-  if (names.includes(sealBlobName(month, end.seq)) || names.some((n) => n > sealBlobName(month, end.seq))) return null;
+  const lastSealed = names.filter((n) => /\/\d+\.json$/.test(n)).sort().at(-1);
+  if (lastSealed !== undefined && lastSealed > sealBlobName(month, end.seq)) {
+    deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: lastSealed });
+    return null;
+  }
+  if (lastSealed === sealBlobName(month, end.seq)) return null;
+  if (lastSealed !== undefined) {
+    // Grown since: the entry the last seal fixed must still be the one it fixed (one read of each, only when grown).
+    const seal = sealOf((await deps.blobs.readAll(tenantId, lastSealed)).toString('utf8'));
+    if (seal && seal.partition === `${tenantId}:${month}` && (await deps.audit.hashAt(tenantId, month, seal.seq)) !== seal.hash) {
+      deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: lastSealed, differs: true });
+    }
+  }
   const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString() };
   const retainUntil = new Date(now);
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + AUDIT_SEAL_RETENTION_YEARS);

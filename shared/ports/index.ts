@@ -491,6 +491,8 @@ export interface AuditLogPort {
   appendOnce(inputs: AuditInput[], opts?: { sendBy?: number }): Promise<boolean>;
   highWater(tenantId: string, month: string): number;
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
+  /** The stored entry's hash at `seq` of a partition, or null when there is none (for the sealing timer's check against its last seal). */
+  hashAt(tenantId: string, month: string, seq: number): Promise<string | null>;
   savePending(inputs: AuditInput[]): Promise<void>;
   /** Cross-tenant, for the sealing timer: appends the parked entries, each batch by the one run that claims it (as the outbox's items). */
   unsafeAppendPending(): Promise<number>;

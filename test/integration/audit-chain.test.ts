@@ -4,7 +4,8 @@ import { AuditLog } from '../../shared/adapters/azure/audit-log';
 import { PendingAuditEntries } from '../../shared/adapters/azure/audit-pending';
 import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../shared/kernel/audit';
 import { randomBytes } from 'node:crypto';
-import { sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
+import { AUDIT_CHAIN_BEHIND_SEAL, sealAuditLog, sealPartition, verifyAuditMonth } from '../../shared/audit/seal';
+import { RecordingLogger } from '../support/in-memory';
 import { call } from '../support/http';
 import { depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
 
@@ -318,6 +319,42 @@ describe('hash chain', () => {
     await cutTail(sealed.tenant);
     expect((await verifyAuditMonth(sealed.tenant, m, restarted)).problems).toEqual(truncated(['seal']));
     expect((await verify(sealed.auditor)).problems).toEqual(truncated(['seal', 'high-water']));
+  });
+
+  it('the sealing timer tells the operators when a month ends before its last seal, or holds another entry at its number (a restore, a cut)', async () => {
+    // Only GET /audit/verify said so, when someone asked: a restore of the audit container went unnoticed.
+    const { cosmos, audit } = archive.host.deps;
+    const m = month();
+    const log = new RecordingLogger();
+    const restored = { ...archive.host.deps, audit: new AuditLog(cosmos.audit, cosmos.tenants, audit.chainKey), log };
+    const cut = await tenantWithEntries('seal-behind', 5);
+    const sealed = await sealPartition(cut.tenant, m, new Date(), archive.host.deps);
+    expect(sealed?.seq).toBe(5);
+    await (audit as AuditLog).flushHeads();
+    const partition = `${cut.tenant}:${m}`;
+    const { resource: e4 } = await cosmos.audit.item('000000000004', partition).read();
+    await cosmos.audit.item('000000000005', partition).delete();
+    const head = (await cosmos.tenants.item(`audit-head:${partition}`, cut.tenant).read()).resource;
+    await cosmos.tenants.item(head.id, cut.tenant).replace({ ...head, seq: 4, hash: e4.hash });
+
+    expect(await sealPartition(cut.tenant, m, new Date(), restored)).toBeNull();
+    expect(log.lines).toEqual([{ level: 'error', message: AUDIT_CHAIN_BEHIND_SEAL, fields: { tenantId: cut.tenant, month: m, chainEnd: 4, sealed: `audit-seals/${m}/000000000005.json` } }]);
+
+    // The restored app appends on: another entry 5, then 6. The run says so again, and seals what was written after.
+    for (const requestId of ['after-restore-1', 'after-restore-2']) {
+      await restored.audit.append({ tenantId: cut.tenant, at: new Date().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId, clientIp: null, userAgent: null });
+    }
+    log.lines.length = 0;
+    expect((await sealPartition(cut.tenant, m, new Date(), restored))?.seq).toBe(6);
+    expect(log.lines).toEqual([{ level: 'error', message: AUDIT_CHAIN_BEHIND_SEAL, fields: { tenantId: cut.tenant, month: m, chainEnd: 6, sealed: `audit-seals/${m}/000000000005.json`, differs: true } }]);
+
+    // A month that only grew is sealed without a word.
+    const sound = await tenantWithEntries('seal-sound', 2);
+    await sealPartition(sound.tenant, m, new Date(), restored);
+    await call(`${archive.url}/documents?limit=1`, { token: sound.auditor });
+    log.lines.length = 0;
+    expect((await sealPartition(sound.tenant, m, new Date(), restored))?.seq).toBeGreaterThan(2);
+    expect(log.lines).toEqual([]);
   });
 
   it('catches a consistently rewritten entry by its successor\'s link', async () => {

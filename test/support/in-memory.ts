@@ -783,6 +783,10 @@ export class InMemoryAuditLog implements AuditLogPort {
     const last = this.entries.filter((e) => e.partition === `${tenantId}:${month}`).at(-1);
     return { seq: last?.seq ?? 0, hash: last?.hash ?? GENESIS_HASH };
   }
+  async hashAt(tenantId: string, month: string, seq: number): Promise<string | null> {
+    if (!this.chained) return GENESIS_HASH; // as end(): unchained entries are numbered across partitions, hashed by none
+    return this.entries.find((e) => e.partition === `${tenantId}:${month}` && e.seq === seq)?.hash ?? null;
+  }
   async savePending(inputs: AuditInput[]): Promise<void> {
     this.pending.push(...inputs);
   }

@@ -306,6 +306,10 @@ export class AuditLog implements AuditLogPort {
   }
 
   /** The chain's true end: the head, walked forward. */
+  async hashAt(tenantId: string, month: string, seq: number): Promise<string | null> {
+    return (await this.entry(`${tenantId}:${month}`, seq))?.hash ?? null;
+  }
+
   async end(tenantId: string, month: string): Promise<{ seq: number; hash: string }> {
     const partition = `${tenantId}:${month}`;
     await this.settled(partition);
