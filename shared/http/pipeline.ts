@@ -185,7 +185,6 @@ function pathTarget(id: string | undefined): string | null {
   return id === undefined ? null : requesterText(id, MAX_PATH_TARGET);
 }
 
-/** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */
 /**
  * A key's credential refused as one that does not exist is (a wrong secret, or too many checks of it from one address:
  * shared/auth/api-keys/verify-api-key.ts): its answer must stay the one an unknown id gets, whatever the tenant's limits.
@@ -194,6 +193,7 @@ function answeredAsUnknownKey(principal: Principal, failure: ArchiveError | null
   return principal.kind === 'client' && failure !== null && failure === principal.denial && (failure.code === 'unauthenticated' || failure.code === 'too_many_refusals');
 }
 
+/** One audit entry of a tenant request: who (the accountable person behind any key or grant), what, when, from where, with what outcome. */
 function auditEntryOf(principal: Principal, route: TenantRoute, req: ArchiveRequest, at: Date, fields: Pick<AuditInput, 'target' | 'outcome' | 'status' | 'detail'> & { action?: AuditAction }): AuditInput {
   const actor = { subject: principal.subject, kind: principal.kind, person: personOf(principal), ...(principal.keyId ? { keyId: principal.keyId } : {}), ...(principal.grantId ? { grantId: principal.grantId } : {}) };
   return {
