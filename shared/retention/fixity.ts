@@ -64,6 +64,13 @@ function correctionDescribes(bytes: Buffer, doc: ArchivedDocument, correction: M
 const details = (metadata: unknown, fiscalYear: unknown, retentionClass: unknown) => canonicalJson({ metadata, fiscalYear, retentionClass });
 
 /**
+ * How long a correction may go without its blob before that is no longer its write failing and the reconciler's next
+ * run: the reconciler writes only a correction the audit log holds (reconcile.ts CORRECTION_UNAUDITED), so one forged in
+ * the catalog stays without a witness, and is not vouched for past this.
+ */
+export const UNKEPT_CORRECTION_GRACE_MS = 86_400_000;
+
+/**
  * The blob that witnesses the catalog's details at its metadata version and says other ones, or null. The manifest is the
  * document as ingested, each kept correction the metadata, fiscal year and retention class it left: the catalog's
  * metadata, fiscal year and retention class must be the ones of its version's witness. A catalog item edited behind the
@@ -72,13 +79,6 @@ const details = (metadata: unknown, fiscalYear: unknown, retentionClass: unknown
  * A version whose correction is not stored yet (its write after the catalog's failed) is the reconciler's to write: no
  * witness yet. `manifest`: the manifest's bytes, already read; `kept`: the current version's correction, if read.
  */
-/**
- * How long a correction may go without its blob before that is no longer its write failing and the reconciler's next
- * run: the reconciler writes only a correction the audit log holds (reconcile.ts CORRECTION_UNAUDITED), so one forged in
- * the catalog stays without a witness, and is not vouched for past this.
- */
-export const UNKEPT_CORRECTION_GRACE_MS = 86_400_000;
-
 export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buffer, deps: Pick<Deps, 'blobs'>, now: Date, kept?: Buffer | null): Promise<string | null> {
   const version = doc.metadataVersion ?? 1;
   const catalog = details(doc.metadata, doc.fiscalYear, doc.retention.class);
