@@ -3247,7 +3247,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The corrected document, with the correction */
+            /** @description The corrected document, with the correction; to a caller without documents:read, only what it corrected (the fields and their new values) and the version now */
             200: {
                 headers: {
                     /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
@@ -3435,6 +3435,24 @@ export interface operations {
                                 /** Format: date-time */
                                 to: string;
                             };
+                        };
+                    } | {
+                        id: string;
+                        metadataVersion: number;
+                        correction?: {
+                            version: number;
+                            /** Format: date-time */
+                            at: string;
+                            by: {
+                                subject: string;
+                                kind: string;
+                                person?: string;
+                            };
+                            reason: string;
+                            changes: {
+                                field: string;
+                                to: unknown;
+                            }[];
                         };
                     };
                 };

@@ -1,0 +1,63 @@
+/**
+ * Year-end metadata corrections attacked from a valid account (`documents:correct`, with or without `documents:read`),
+ * and as the accountant they would hurt. What the correction oracle (test/unit/faults/correction-oracle.test.ts) does
+ * not walk: what a caller that may not read documents learns from a correction's answers.
+ */
+import { describe, expect, it } from '@jest/globals';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
+import { assign, docOf, ok, putSet, send, TENANT, world, type World } from '../../support/in-process';
+
+jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
+
+const patch = (w: World, id: string, body: object, version = 1, as = 'alice') =>
+  send(w, { method: 'PATCH', path: `documents/${id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Year-end review', ...body })), type: 'application/merge-patch+json' }, headers: { 'If-Match': `"metadata-${version}"` }, as });
+const item = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+
+describe('learning through a correction: documents:correct without documents:read', () => {
+  /** A document whose every detail is recognisable in an answer, corrected once by alice; dave may correct, not read. */
+  async function scene() {
+    const w = world();
+    const a = await docOf(w, { amount: 4321, currency: 'EUR', counterparty: 'Geheim Holding BV', kind: 'invoice', documentDate: '2024-05-17', reference: 'SECRET-77', tags: ['merger'] });
+    await ok(w, { method: 'PATCH', path: `documents/${a}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ reason: 'Typo', reference: 'SECRET-78' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': '"metadata-1"' }, as: 'alice' });
+    await ok(w, putSet('fixer', ['documents:correct']));
+    await ok(w, assign('dave', 'fixer'));
+    const doc = item(w, a);
+    // What dave may not learn: the document's details, files, who corrected it and its retention.
+    const secrets = ['Geheim', '4321', '2024-05-17', 'SECRET-7', 'merger', doc.original.sha256, doc.rendition.sha256, '2032', 'alice', 'up'];
+    const leaked = (body: unknown) => secrets.filter((s) => JSON.stringify(body).includes(s));
+    return { w, a, leaked };
+  }
+
+  it('a patch that changes nothing, or a correction, is answered what was corrected and the version, not the document nor the values replaced', async () => {
+    const { w, a, leaked } = await scene();
+    const same = await patch(w, a, {}, 2, 'dave');
+    expect([same.status, same.json, same.headers.ETag ?? same.headers.etag]).toEqual([200, { id: a, metadataVersion: 2 }, '"metadata-2"']);
+    const fixed = await patch(w, a, { kind: 'receipt' }, 2, 'dave');
+    expect(fixed.status).toBe(200);
+    expect(fixed.json).toEqual({ id: a, metadataVersion: 3, correction: { version: 3, at: expect.any(String), by: expect.objectContaining({ subject: 'dave' }), reason: 'Year-end review', changes: [{ field: 'kind', to: 'receipt' }] } });
+    expect(leaked([same.json, fixed.json])).toEqual([]);
+    // The catalog keeps the whole correction, as from any other caller; a reader is answered the document.
+    expect(item(w, a).metadataHistory!.at(-1)!.changes).toEqual([{ field: 'kind', from: 'invoice', to: 'receipt' }]);
+    const byReader = await patch(w, a, { kind: 'invoice' }, 3, 'alice');
+    expect([byReader.json.metadata.counterparty, byReader.json.correction.changes]).toEqual(['Geheim Holding BV', [{ field: 'kind', from: 'receipt', to: 'invoice' }]]);
+  });
+
+  it('its refusals name no value of the document: a stale If-Match, a stated fiscal year against the stored date, a shortening, a disposed document', async () => {
+    const { w, a, leaked } = await scene();
+    const stale = await patch(w, a, { kind: 'receipt' }, 1, 'dave');
+    expect([stale.status, stale.json.code, stale.json.metadataVersion]).toEqual([412, 'precondition_failed', 2]);
+    const year = await patch(w, a, { fiscalYear: 2001 }, 2, 'dave');
+    expect([year.status, year.json.code, year.json.errors?.[0]?.path]).toEqual([400, 'invalid_metadata', 'fiscalYear']);
+    const shorter = await patch(w, a, { documentDate: '2023-01-05' }, 2, 'dave');
+    expect([shorter.status, shorter.json.code]).toEqual([422, 'retention_shortening_refused']);
+    w.deps.catalog.documents.set(`${TENANT}/${a}`, { ...structuredClone(item(w, a)), status: 'disposed', disposal: { disposedAt: '2033-01-02T00:00:00.000Z', by: { subject: 'system:sweep', kind: 'system' }, approval: { approvalId: 'appr-1', approvedBy: { subject: 'alice', kind: 'user' }, approvedAt: '2032-12-01T00:00:00.000Z' } } } as unknown as ArchivedDocument);
+    const gone = await patch(w, a, { kind: 'receipt' }, 2, 'dave');
+    expect([gone.status, gone.json.code]).toEqual([410, 'document_disposed']);
+    expect(leaked([stale.json, year.json, shorter.json, gone.json])).toEqual([]);
+    // Nothing was changed by any of them; a reader is still told who, when and which dates.
+    expect(item(w, a).metadataVersion).toBe(2);
+    w.deps.catalog.documents.set(`${TENANT}/${a}`, { ...structuredClone(item(w, a)), status: 'active', disposal: undefined } as unknown as ArchivedDocument);
+    expect((await patch(w, a, { kind: 'receipt' }, 1, 'alice')).json.updatedBy).toBe('alice');
+    expect((await patch(w, a, { fiscalYear: 2001 }, 2, 'alice')).json.detail).toContain('2024-05-17');
+  });
+});
