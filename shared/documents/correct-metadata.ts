@@ -75,6 +75,8 @@ export function correctionAuditDetail(c: MetadataCorrection): string {
   return `metadata-version=${c.version};fields=${c.changes.map((x) => x.field).join(',')};sha256=${correctionDigest(c)}`;
 }
 
+const laterOf = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
+
 export function correctionDigest(c: MetadataCorrection): string {
   return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }
@@ -144,47 +146,58 @@ async function correctMetadataAsRead(cmd: CorrectMetadataCommand, deps: CorrectD
     }
     // Never earlier than now (an earlier extension stays), later when the corrected metadata says so.
     const retainUntil = corrected.retention.retainUntil > doc.retention.retainUntil ? corrected.retention.retainUntil : doc.retention.retainUntil;
-    const correction: MetadataCorrection = {
-      version: version + 1,
-      at: deps.clock.now().toISOString(),
-      by: actorOf(cmd.principal),
-      reason: cmd.reason,
-      changes,
-      metadata,
-      ...(retainUntil !== doc.retention.retainUntil ? { retention: { from: doc.retention.retainUntil, to: retainUntil } } : {}),
-    };
-    const next: ArchivedDocument = {
-      ...doc,
-      metadata,
-      fiscalYear: corrected.fiscalYear,
-      retention: { ...doc.retention, class: corrected.retention.class, retainUntil },
-      metadataVersion: version + 1,
-      metadataHistory: [...(doc.metadataHistory ?? []), correction],
-      ...correctionSearchFields(doc, corrected.fiscalYear, correction.at),
-    };
     // Storage is never less protective than the catalog says: blobs first.
     const locks = retainUntil !== doc.retention.retainUntil && lockAhead(retainUntil, deps.clock.now()) ? protection(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : null;
-    return {
-      next,
-      adds: 'correction',
-      result: { document: next, correction },
-      auditDetail: correctionAuditDetail(correction),
-      before: locks?.before,
-      // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
-      // write is the reconciler's to repeat, never this request's failure.
-      after: async (written) => {
-        await locks?.after();
-        const outcome = await storeCorrection(written.item, correction, deps).catch((err: unknown) => {
-          deps.log.warn('correction not kept in storage yet; the reconciler writes it', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
-          return null;
-        });
-        if (outcome === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
-        if (outcome === 'created') {
-          await correctionUpToDocument(written.item, correction.version, deps).catch((err: unknown) => {
-            deps.log.warn('correction blob not brought up to its document yet; the reconciler does', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+    /** The correction as made at `at`: the item to write, its answer, its audit detail and what follows the write. */
+    const madeAt = (at: string) => {
+      const correction: MetadataCorrection = {
+        version: version + 1,
+        at,
+        by: actorOf(cmd.principal),
+        reason: cmd.reason,
+        changes,
+        metadata,
+        ...(retainUntil !== doc.retention.retainUntil ? { retention: { from: doc.retention.retainUntil, to: retainUntil } } : {}),
+      };
+      const next: ArchivedDocument = {
+        ...doc,
+        metadata,
+        fiscalYear: corrected.fiscalYear,
+        retention: { ...doc.retention, class: corrected.retention.class, retainUntil },
+        metadataVersion: version + 1,
+        metadataHistory: [...(doc.metadataHistory ?? []), correction],
+        ...correctionSearchFields(doc, corrected.fiscalYear, correction.at),
+      };
+      return {
+        next,
+        result: { document: next, correction },
+        auditDetail: correctionAuditDetail(correction),
+        // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
+        // write is the reconciler's to repeat, never this request's failure.
+        after: async (written: { item: ArchivedDocument }) => {
+          await locks?.after();
+          const outcome = await storeCorrection(written.item, correction, deps).catch((err: unknown) => {
+            deps.log.warn('correction not kept in storage yet; the reconciler writes it', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+            return null;
           });
-        }
-      },
+          if (outcome === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
+          if (outcome === 'created') {
+            await correctionUpToDocument(written.item, correction.version, deps).catch((err: unknown) => {
+              deps.log.warn('correction blob not brought up to its document yet; the reconciler does', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+            });
+          }
+        },
+      };
+    };
+    const decided = madeAt(deps.clock.now().toISOString());
+    return {
+      ...decided,
+      adds: 'correction',
+      before: locks?.before,
+      // Its time is that of its write, taken once the blobs are locked: stamped before that (many blobs, each a call to
+      // storage), a correction written after an export had read the document carried a time before the export's, so
+      // "what changed since the export" (correctedSince) never found it while the export held the values it replaced.
+      restamp: () => madeAt(laterOf(decided.result.correction.at, deps.clock.now().toISOString())),
     };
   }, cmd.audit);
   // Corrected into an open hold's query: held now, not at the reconciler's next run (the hold withdraws an approval the

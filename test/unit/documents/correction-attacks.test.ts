@@ -1,11 +1,15 @@
 /**
  * Year-end metadata corrections attacked from a valid account (`documents:correct`, with or without `documents:read`),
  * and as the accountant they would hurt. What the correction oracle (test/unit/faults/correction-oracle.test.ts) does
- * not walk: what a caller that may not read documents learns from a correction's answers.
+ * not walk: what a caller that may not read documents learns from a correction's answers, a correction whose blob
+ * locks take long while an export reads the document, and a correction of a document whose disposal is approved.
  */
 import { describe, expect, it } from '@jest/globals';
+import * as yauzl from 'yauzl';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
-import { assign, docOf, ok, putSet, send, TENANT, world, type World } from '../../support/in-process';
+import { runSweepTimer } from '../../../shared/retention/timers';
+import type { InMemoryExportBlobs } from '../../support/in-memory';
+import { approval, assign, dueDocs, exportCompleted, docOf, ok, putSet, send, settle, TENANT, world, type World } from '../../support/in-process';
 
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
 
@@ -59,5 +63,73 @@ describe('learning through a correction: documents:correct without documents:rea
     w.deps.catalog.documents.set(`${TENANT}/${a}`, { ...structuredClone(item(w, a)), status: 'active', disposal: undefined } as unknown as ArchivedDocument);
     expect((await patch(w, a, { kind: 'receipt' }, 1, 'alice')).json.updatedBy).toBe('alice');
     expect((await patch(w, a, { fiscalYear: 2001 }, 2, 'alice')).json.detail).toContain('2024-05-17');
+  });
+});
+
+async function unzipManifest(zip: Buffer): Promise<{ documents: { id: string; metadata: Record<string, unknown> }[] }> {
+  const z = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (e, f) => (e ? reject(e) : resolve(f))));
+  return new Promise((resolve, reject) => {
+    z.on('entry', (entry: yauzl.Entry) => {
+      if (entry.fileName !== 'manifest.json') return z.readEntry();
+      z.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+      });
+    });
+    z.on('end', () => reject(new Error('no manifest.json')));
+    z.readEntry();
+  });
+}
+
+describe('hiding a change from the accountant', () => {
+  it('a correction whose blob locks take long while an export reads the document is found by what changed since that export', async () => {
+    const w = world();
+    const a = await docOf(w, { amount: 100, currency: 'EUR', counterparty: 'Acme BV', kind: 'invoice', fiscalYear: 2024 });
+    // The move to 2025 lengthens retention: every blob of the document is locked longer before the catalog is written.
+    let release!: () => void;
+    const locked = new Promise<void>((r) => (release = r));
+    const blobs = w.deps.blobs as unknown as { extendRetention: (...x: unknown[]) => Promise<void> };
+    const extend = blobs.extendRetention.bind(blobs);
+    blobs.extendRetention = async (...x: unknown[]) => {
+      await locked;
+      return extend(...x);
+    };
+    const correcting = patch(w, a, { fiscalYear: 2025, amount: 120 });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    // A minute later, the accountant exports; the export reads the document as it is (not corrected yet).
+    w.clock.advance(60_000);
+    const job = await exportCompleted(w, (await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' })).json.id);
+    const manifest = await unzipManifest((w.deps.exportBlobs as InMemoryExportBlobs).blobs.get(`${TENANT}/${job.blobName}`)!);
+    expect(manifest.documents.find((d) => d.id === a)?.metadata.amount).toBe(100);
+    w.clock.advance(1000);
+    release();
+    expect((await correcting).status).toBe(200);
+    await settle(w);
+    // correctedSince = the export's createdAt must find it (the break: correctedAt was the minute before the export).
+    const doc = item(w, a);
+    expect([doc.metadata.amount, doc.correctedAt! >= job.createdAt, doc.metadataHistory!.at(-1)!.at >= job.createdAt]).toEqual([120, true, true]);
+    expect(doc.correctedAt).toBe(doc.metadataHistory!.at(-1)!.at);
+    // Its kept correction and its audit entry are the catalog's (the digest over the time written, not the one decided).
+    const kept = JSON.parse(w.deps.blobs.blobs.get(`${TENANT}/${a}/correction-002.json`)!.bytes.toString('utf8'));
+    expect(kept.correction).toEqual(doc.metadataHistory!.at(-1));
+  });
+});
+
+describe('escaping a disposal review by a correction', () => {
+  it('a document whose disposal is approved, corrected into a later year that has ended too, is no longer approved: the sweep keeps it', async () => {
+    const w = world();
+    const policy = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
+    await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...policy.json, requireDisposalApproval: true }, headers: { 'If-Match': policy.headers.ETag! }, as: 'carol' });
+    const [a, b] = await dueDocs(w);
+    await ok(w, approval(w));
+    expect(item(w, a!).disposalApproval).toBeDefined();
+    const moved = await patch(w, a!, { fiscalYear: 2019 }, 1, 'alice');
+    expect(moved.status).toBe(200);
+    await runSweepTimer(w.deps);
+    await settle(w);
+    // b, approved and untouched, goes; a was approved for another retain-until than it now has, and stays.
+    expect([item(w, a!).status, item(w, b!).status]).toEqual(['active', 'disposed']);
   });
 });
