@@ -92,6 +92,12 @@ export interface ArchivedDocument {
    * also finds a document corrected out of that year, which the year's earlier export held.
    */
   fiscalYearsEver?: number[];
+  /**
+   * When corrections kept in storage were last brought back into the item (documents/correction-blobs.ts
+   * restoreCorrections, after a restore put it behind its blobs): its details changed then, whenever the corrections
+   * were made, so `correctedAt` is never earlier (an export made in between held the values they replaced).
+   */
+  correctionsRestoredAt?: string;
 }
 
 /** The search fields a correction sets (`correctedAt`, `fiscalYearsEver`): the item before it, the fiscal year it leaves the document in, when. */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import * as yauzl from 'yauzl';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
-import { runSweepTimer } from '../../../shared/retention/timers';
+import { runReconcileTimer, runSweepTimer } from '../../../shared/retention/timers';
 import type { InMemoryExportBlobs } from '../../support/in-memory';
 import { approval, assign, dueDocs, exportCompleted, docOf, ok, putSet, send, settle, TENANT, world, type World } from '../../support/in-process';
 
@@ -114,6 +114,32 @@ describe('hiding a change from the accountant', () => {
     // Its kept correction and its audit entry are the catalog's (the digest over the time written, not the one decided).
     const kept = JSON.parse(w.deps.blobs.blobs.get(`${TENANT}/${a}/correction-002.json`)!.bytes.toString('utf8'));
     expect(kept.correction).toEqual(doc.metadataHistory!.at(-1));
+  });
+  it('a correction the reconciler brings back after the catalog was restored behind it, and an export made in between, is found by what changed since that export', async () => {
+    const w = world();
+    const a = await docOf(w, { amount: 100, currency: 'EUR', counterparty: 'Acme BV', kind: 'invoice', fiscalYear: 2024 });
+    const asIngested = structuredClone(item(w, a));
+    expect((await patch(w, a, { amount: 120 })).status).toBe(200);
+    // A Cosmos point-in-time restore to before the correction: the item is as ingested, the correction kept in its blob.
+    w.clock.advance(3600_000);
+    w.deps.catalog.documents.set(`${TENANT}/${a}`, asIngested);
+    w.clock.advance(60_000);
+    const job = await exportCompleted(w, (await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' })).json.id);
+    const manifest = await unzipManifest((w.deps.exportBlobs as InMemoryExportBlobs).blobs.get(`${TENANT}/${job.blobName}`)!);
+    expect(manifest.documents.find((d) => d.id === a)?.metadata.amount).toBe(100);
+    w.clock.advance(60_000);
+    await runReconcileTimer(w.deps);
+    await settle(w);
+    const doc = item(w, a);
+    // The archive says 120 again, the export 100: correctedSince = the export's createdAt must find it (the break: its
+    // correctedAt was the correction's own time, an hour before the export), and keeps finding it after the reconciler's
+    // next run (which gives every item the search fields its corrections give).
+    expect([doc.metadata.amount, doc.metadataVersion, doc.correctedAt! >= job.createdAt]).toEqual([120, 2, true]);
+    w.clock.advance(3600_000);
+    await runReconcileTimer(w.deps);
+    expect(item(w, a).correctedAt! >= job.createdAt).toBe(true);
+    // The correction itself is the one made (its time, its person), as kept in storage.
+    expect(item(w, a).metadataHistory!.at(-1)!.at < job.createdAt).toBe(true);
   });
 });
 
