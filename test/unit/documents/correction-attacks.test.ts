@@ -2,7 +2,13 @@
  * Year-end metadata corrections attacked from a valid account (`documents:correct`, with or without `documents:read`),
  * and as the accountant they would hurt. What the correction oracle (test/unit/faults/correction-oracle.test.ts) does
  * not walk: what a caller that may not read documents learns from a correction's answers, a correction whose blob
- * locks take long while an export reads the document, and a correction of a document whose disposal is approved.
+ * locks take long while an export reads the document, a correction brought back after a restore with an export made in
+ * between, and a correction of a document whose disposal is approved.
+ * Tried and left out (held already: test/unit/faults/bad-input-sweep.test.ts, correction-oracle.test.ts): members that are
+ * not metadata (`id`, `originals`, `retention`, `legalHold`, `status`, `metadataVersion`, `constructor`: 400; `__proto__`
+ * is dropped before the patch is applied: a patch of nothing), an object where a string goes, a reason alone (200, no version), deep
+ * nesting, application/json, `If-Match: *` (428), a weak tag (412), `null` kind or date (a later year at most: retention
+ * only lengthens), class then date and date then year in steps (each judged from the year and class now: refused).
  */
 import { describe, expect, it } from '@jest/globals';
 import * as yauzl from 'yauzl';
@@ -92,12 +98,15 @@ describe('hiding a change from the accountant', () => {
     const locked = new Promise<void>((r) => (release = r));
     const blobs = w.deps.blobs as unknown as { extendRetention: (...x: unknown[]) => Promise<void> };
     const extend = blobs.extendRetention.bind(blobs);
+    let locking = false;
     blobs.extendRetention = async (...x: unknown[]) => {
+      locking = true;
       await locked;
       return extend(...x);
     };
     const correcting = patch(w, a, { fiscalYear: 2025, amount: 120 });
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 1000 && !locking; i++) await new Promise((r) => setImmediate(r));
+    expect(locking).toBe(true);
     // A minute later, the accountant exports; the export reads the document as it is (not corrected yet).
     w.clock.advance(60_000);
     const job = await exportCompleted(w, (await ok(w, { method: 'POST', path: 'exports', body: {}, as: 'alice' })).json.id);
