@@ -1,18 +1,18 @@
 import { z } from 'zod';
 import { numberInUrl } from '../shared/kernel/url-number';
-import { correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
+import { correctionAnswer, correctMetadata, metadataETag, metadataHistoryOf, parseMetadataIfMatch } from '../shared/documents/correct-metadata';
 import type { Representation } from '../shared/documents/download';
 import { deliveryFor, downloadFile } from '../shared/http/download';
 import { getDocument } from '../shared/documents/get-document';
 import { ingestDocument } from '../shared/documents/ingest';
 import { listDocuments, ZListQuery } from '../shared/documents/list-documents';
-import { changedDocumentAnswer, toPublicDocument } from '../shared/kernel/document';
+import { toPublicDocument } from '../shared/kernel/document';
 import type { ErrorCode } from '../shared/kernel/errors';
 import { ArchiveError } from '../shared/kernel/errors';
 import { shownText } from '../shared/kernel/text';
 import { parseJsonBody } from '../shared/http/json-body';
 import { operation, reply, type Responses } from '../shared/http/operation';
-import { ZDocument, ZDocumentChangeReceipt, ZDocumentPage, ZId, ZMetadataCorrection, ZMetadataHistory } from '../shared/http/schemas';
+import { ZCorrectionReceipt, ZDocument, ZDocumentPage, ZId, ZMetadataCorrection, ZMetadataHistory } from '../shared/http/schemas';
 import { parseUpload } from '../shared/http/upload';
 import { ACCEPTED_MEDIA_TYPES } from '../shared/normalise/types';
 
@@ -76,7 +76,7 @@ export const correctDocumentMetadata = operation({
   auth: 'tenant', permission: 'documents:correct', action: 'document.correct-metadata',
   params: ZDocumentParams, paramsError: 'document_not_found',
   body: { stream: ['application/merge-patch+json'], description: 'RFC 7396 merge patch of the metadata plus `reason`; If-Match: the ETag of GET /documents/{id}' },
-  responses: { 200: { description: 'The corrected document, with the correction (to a principal without documents:read, only the document\'s id, status, metadata version and retention, with the correction)', json: ZDocument.extend({ correction: ZMetadataCorrection.optional() }).or(ZDocumentChangeReceipt.extend({ correction: ZMetadataCorrection.optional() })), headers: ['ETag'] } },
+  responses: { 200: { description: 'The corrected document, with the correction; to a caller without documents:read, only what it corrected (the fields and their new values) and the version now', json: z.union([ZDocument.extend({ correction: ZMetadataCorrection.optional() }), ZCorrectionReceipt]), headers: ['ETag'] } },
   errors: ['document_not_found', 'document_disposed', 'invalid_metadata', 'bad_request', 'unsupported_media_type', 'payload_too_large', 'precondition_failed', 'precondition_required', 'retention_shortening_refused', 'too_many_corrections', 'too_many_holds', 'document_record_full', 'worm_unavailable'],
   handler: async ({ params, req, principal, audit }, deps) => {
     const type = (req.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -85,7 +85,7 @@ export const correctDocumentMetadata = operation({
     if (ifMatch === null) throw new ArchiveError('precondition_required', { detail: 'Send If-Match with the ETag of the document (its metadata version, e.g. "metadata-1"), as read from GET /documents/{id}.' });
     const { reason, ...patch } = await parseJsonBody(req, ZCorrection);
     const { document, correction } = await correctMetadata({ principal, documentId: params.id, patch, reason, ifMatch, audit: audit.staging(200) }, deps);
-    return reply(200, { ...changedDocumentAnswer(principal, document), ...(correction ? { correction } : {}) }, { ETag: metadataETag(document) });
+    return reply(200, correctionAnswer(principal, document, correction), { ETag: metadataETag(document) });
   },
 });
 

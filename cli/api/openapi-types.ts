@@ -3247,7 +3247,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The corrected document, with the correction (to a principal without documents:read, only the document's id, status, metadata version and retention, with the correction) */
+            /** @description The corrected document, with the correction; to a caller without documents:read, only what it corrected (the fields and their new values) and the version now */
             200: {
                 headers: {
                     /** @description Strong validator: of the bytes of a file (use with If-None-Match, If-Range), or of the version of a record a change names in If-Match */
@@ -3438,14 +3438,7 @@ export interface operations {
                         };
                     } | {
                         id: string;
-                        /** @enum {string} */
-                        status: "active" | "disposing" | "disposed";
                         metadataVersion: number;
-                        retention: {
-                            class: string;
-                            /** Format: date-time */
-                            retainUntil: string;
-                        };
                         correction?: {
                             version: number;
                             /** Format: date-time */
@@ -3455,21 +3448,11 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             };
-                            reason: string | null;
+                            reason: string;
                             changes: {
                                 field: string;
-                                from: unknown;
                                 to: unknown;
                             }[];
-                            metadata: {
-                                [key: string]: unknown;
-                            };
-                            retention?: {
-                                /** Format: date-time */
-                                from: string;
-                                /** Format: date-time */
-                                to: string;
-                            };
                         };
                     };
                 };

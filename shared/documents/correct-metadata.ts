@@ -6,7 +6,7 @@ import { checkStatedFiscalYear, resolveRetention, withDocumentClass } from '../r
 import { policyOf } from '../retention/tenant-policy';
 import { actorOf, lockAhead, protection, updateDocument } from '../retention/update';
 import type { AuditStaging } from '../kernel/audit';
-import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory } from '../kernel/document';
+import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory, toPublicDocument } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
 import { DOCUMENT_ID } from '../ids';
 import { correctionUpToDocument, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
@@ -75,6 +75,8 @@ export function correctionAuditDetail(c: MetadataCorrection): string {
   return `metadata-version=${c.version};fields=${c.changes.map((x) => x.field).join(',')};sha256=${correctionDigest(c)}`;
 }
 
+const laterOf = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
+
 export function correctionDigest(c: MetadataCorrection): string {
   return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }
@@ -85,7 +87,17 @@ export function correctionDigest(c: MetadataCorrection): string {
  * correction whose metadata gives an earlier retain-until than the fiscal year and class the document
  * is in is refused (422); a later one extends the blobs' immutability before the catalog is written.
  */
-export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log' | 'tenantRecords'>): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
+export async function correctMetadata(cmd: CorrectMetadataCommand, deps: CorrectDeps): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
+  try {
+    return await correctMetadataAsRead(cmd, deps);
+  } catch (err) {
+    throw refusalTo(cmd.principal, err);
+  }
+}
+
+type CorrectDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log' | 'tenantRecords'>;
+
+async function correctMetadataAsRead(cmd: CorrectMetadataCommand, deps: CorrectDeps): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;
   // The version after the one corrected is stored already: the catalog is behind its blobs (restored to an earlier
   // point). Those corrections come back first, so this one is judged on them (a 412 names the version now) and never
@@ -134,47 +146,58 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
     }
     // Never earlier than now (an earlier extension stays), later when the corrected metadata says so.
     const retainUntil = corrected.retention.retainUntil > doc.retention.retainUntil ? corrected.retention.retainUntil : doc.retention.retainUntil;
-    const correction: MetadataCorrection = {
-      version: version + 1,
-      at: deps.clock.now().toISOString(),
-      by: actorOf(cmd.principal),
-      reason: cmd.reason,
-      changes,
-      metadata,
-      ...(retainUntil !== doc.retention.retainUntil ? { retention: { from: doc.retention.retainUntil, to: retainUntil } } : {}),
-    };
-    const next: ArchivedDocument = {
-      ...doc,
-      metadata,
-      fiscalYear: corrected.fiscalYear,
-      retention: { ...doc.retention, class: corrected.retention.class, retainUntil },
-      metadataVersion: version + 1,
-      metadataHistory: [...(doc.metadataHistory ?? []), correction],
-      ...correctionSearchFields(doc, corrected.fiscalYear, correction.at),
-    };
     // Storage is never less protective than the catalog says: blobs first.
     const locks = retainUntil !== doc.retention.retainUntil && lockAhead(retainUntil, deps.clock.now()) ? protection(deps, doc, (name) => deps.blobs.extendRetention(tenantId, name, retainUntil)) : null;
-    return {
-      next,
-      adds: 'correction',
-      result: { document: next, correction },
-      auditDetail: correctionAuditDetail(correction),
-      before: locks?.before,
-      // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
-      // write is the reconciler's to repeat, never this request's failure.
-      after: async (written) => {
-        await locks?.after();
-        const outcome = await storeCorrection(written.item, correction, deps).catch((err: unknown) => {
-          deps.log.warn('correction not kept in storage yet; the reconciler writes it', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
-          return null;
-        });
-        if (outcome === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
-        if (outcome === 'created') {
-          await correctionUpToDocument(written.item, correction.version, deps).catch((err: unknown) => {
-            deps.log.warn('correction blob not brought up to its document yet; the reconciler does', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+    /** The correction as made at `at`: the item to write, its answer, its audit detail and what follows the write. */
+    const madeAt = (at: string) => {
+      const correction: MetadataCorrection = {
+        version: version + 1,
+        at,
+        by: actorOf(cmd.principal),
+        reason: cmd.reason,
+        changes,
+        metadata,
+        ...(retainUntil !== doc.retention.retainUntil ? { retention: { from: doc.retention.retainUntil, to: retainUntil } } : {}),
+      };
+      const next: ArchivedDocument = {
+        ...doc,
+        metadata,
+        fiscalYear: corrected.fiscalYear,
+        retention: { ...doc.retention, class: corrected.retention.class, retainUntil },
+        metadataVersion: version + 1,
+        metadataHistory: [...(doc.metadataHistory ?? []), correction],
+        ...correctionSearchFields(doc, corrected.fiscalYear, correction.at),
+      };
+      return {
+        next,
+        result: { document: next, correction },
+        auditDetail: correctionAuditDetail(correction),
+        // Kept in storage once the catalog accepted it (correction-blobs.ts). The change is stored either way: a failed
+        // write is the reconciler's to repeat, never this request's failure.
+        after: async (written: { item: ArchivedDocument }) => {
+          await locks?.after();
+          const outcome = await storeCorrection(written.item, correction, deps).catch((err: unknown) => {
+            deps.log.warn('correction not kept in storage yet; the reconciler writes it', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+            return null;
           });
-        }
-      },
+          if (outcome === 'different') deps.log.error(CORRECTION_BLOB_DIFFERS, { tenantId, documentId: doc.id, version: correction.version });
+          if (outcome === 'created') {
+            await correctionUpToDocument(written.item, correction.version, deps).catch((err: unknown) => {
+              deps.log.warn('correction blob not brought up to its document yet; the reconciler does', { tenantId, documentId: doc.id, version: correction.version, error: String(err) });
+            });
+          }
+        },
+      };
+    };
+    const decided = madeAt(deps.clock.now().toISOString());
+    return {
+      ...decided,
+      adds: 'correction',
+      before: locks?.before,
+      // Its time is that of its write, taken once the blobs are locked: stamped before that (many blobs, each a call to
+      // storage), a correction written after an export had read the document carried a time before the export's, so
+      // "what changed since the export" (correctedSince) never found it while the export held the values it replaced.
+      restamp: () => madeAt(laterOf(decided.result.correction.at, deps.clock.now().toISOString())),
     };
   }, cmd.audit);
   // Corrected into an open hold's query: held now, not at the reconciler's next run (the hold withdraws an approval the
@@ -182,6 +205,54 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Pick<De
   // The correction is stored: a hold it cannot carry is left to the sweep, which keeps what an open hold's query matches.
   if (!corrected.correction || (await reachOpenHoldsByQuery(tenantId, cmd.documentId, 'leave', deps)).length === 0) return corrected;
   return { ...corrected, document: (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item ?? corrected.document };
+}
+
+/**
+ * A correction as answered to its sender. One that may not read documents (a rights set or key with documents:correct
+ * and not documents:read) is told what it corrected, field by field, and the version now: not the document (its other
+ * details, files, holds, approvals, retention) nor what the fields said before. It was answered the whole document, the
+ * values it replaced and, for a patch that changed nothing, every detail of a document it may not read, as a hold placed
+ * by a key with holds:place alone is told only what it placed (retention/holds/place-hold.ts answeredTo).
+ */
+export function correctionAnswer(principal: Principal, document: ArchivedDocument, correction: MetadataCorrection | null): CorrectionAnswer {
+  if (principal.permissions.has('documents:read')) return { ...toPublicDocument(document), ...(correction ? { correction } : {}) };
+  return {
+    id: document.id,
+    metadataVersion: metadataVersionOf(document),
+    ...(correction ? { correction: { version: correction.version, at: correction.at, by: correction.by, reason: correction.reason, changes: correction.changes.map(({ field, to }) => ({ field, to })) } } : {}),
+  };
+}
+export type CorrectionAnswer =
+  | (ReturnType<typeof toPublicDocument> & { correction?: MetadataCorrection })
+  | { id: string; metadataVersion: number; correction?: { version: number; at: string; by: MetadataCorrection['by']; reason: string; changes: { field: string; to: unknown }[] } };
+
+/**
+ * A refusal of a correction as told to one that may not read documents: the code and what it sent, never a value of the
+ * document it could not read otherwise. A stated fiscal year was refused naming the stored document date, a shortening
+ * both retain-until dates, a stale If-Match who corrected the document and when, a disposed document its disposal record.
+ */
+function refusalTo(principal: Principal, err: unknown): unknown {
+  if (principal.permissions.has('documents:read') || !(err instanceof ArchiveError)) return err;
+  switch (err.code) {
+    case 'precondition_failed': {
+      const version = err.extensions.metadataVersion;
+      if (typeof version !== 'number') return err;
+      return new ArchiveError('precondition_failed', { detail: `The document's metadata is at version ${version}; re-apply the correction to that version.`, extensions: { metadataVersion: version } });
+    }
+    case 'retention_shortening_refused':
+      return new ArchiveError('retention_shortening_refused', { detail: 'This correction would end retention earlier than it ends now; a correction can lengthen retention, never shorten it.' });
+    case 'document_disposed':
+      return new ArchiveError('document_disposed', { detail: err.detail });
+    case 'invalid_metadata': {
+      // The merged metadata's problems name fields, never stored values, but for the stated fiscal year's check.
+      const errors = Array.isArray(err.extensions.errors) ? (err.extensions.errors as { path: string; message: string }[]) : [];
+      if (!errors.some((e) => e.path === 'fiscalYear' && e.message.includes('documentDate'))) return err;
+      const message = 'is earlier than the fiscal year of the document\'s date allows (that year, or the one before it at the earliest)';
+      return new ArchiveError('invalid_metadata', { detail: `fiscalYear ${message}.`, extensions: { errors: [{ path: 'fiscalYear', message }] } });
+    }
+    default:
+      return err;
+  }
 }
 
 /** Every version of a document's catalog metadata, oldest first: the ingest version, then each correction. */

@@ -148,7 +148,10 @@ export async function restoreCorrections(tenantId: string, documentId: string, n
     };
     const restored = await updateDocument(tenantId, documentId, deps, (d) => {
       const next = withStoredCorrection(d, stored);
-      return next ? { next, result: true, auditDetail: `correction-restored=${version}` } : { next: null, result: false };
+      // Searched by the time it changed the item's details, not the time it was first made: an export made while the
+      // item was behind its blobs held the values it replaces, and correctedSince = that export's time must find it.
+      const changedAt = next && next.correctedAt !== undefined && next.correctedAt > at ? next.correctedAt : at;
+      return next ? { next: { ...next, correctionsRestoredAt: at, correctedAt: changedAt }, result: true, auditDetail: `correction-restored=${version}` } : { next: null, result: false };
     }, staging).catch((err: unknown) => {
       // Disposed of or gone since it was read: nothing to restore into.
       if (err instanceof ArchiveError && (err.code === 'document_disposed' || err.code === 'document_not_found')) return false;

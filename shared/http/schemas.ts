@@ -101,6 +101,14 @@ export const ZMetadataCorrection = z.strictObject({
   metadata: z.record(z.string(), z.unknown()),
   retention: z.strictObject({ from: ZInstant, to: ZInstant }).optional(),
 });
+/** A correction as answered to a caller that may not read documents: what it corrected, never what the fields said before. */
+export const ZCorrectionReceipt = z
+  .strictObject({
+    id: z.string(),
+    metadataVersion: z.number().int(),
+    correction: z.strictObject({ version: z.number().int().min(1), at: ZInstant, by: ZActor, reason: z.string(), changes: z.array(z.strictObject({ field: z.string(), to: z.unknown() })) }).optional(),
+  })
+  .meta({ description: 'The answer to a correction sent without documents:read' });
 export const ZMetadataHistory = z.strictObject({ documentId: z.string(), metadataVersion: z.number().int(), versions: z.array(ZMetadataCorrection) });
 
 export const ZDocumentPage = z.strictObject({ items: z.array(ZDocument), continuationToken: z.string().nullable() });

@@ -93,6 +93,12 @@ export interface ArchivedDocument {
    * also finds a document corrected out of that year, which the year's earlier export held.
    */
   fiscalYearsEver?: number[];
+  /**
+   * When corrections kept in storage were last brought back into the item (documents/correction-blobs.ts
+   * restoreCorrections, after a restore put it behind its blobs): its details changed then, whenever the corrections
+   * were made, so `correctedAt` is never earlier (an export made in between held the values they replaced).
+   */
+  correctionsRestoredAt?: string;
 }
 
 /** The search fields a correction sets (`correctedAt`, `fiscalYearsEver`): the item before it, the fiscal year it leaves the document in, when. */
@@ -181,7 +187,7 @@ export type PublicDocument = ReturnType<typeof toPublicDocument>;
 
 /**
  * A document as answered to the principal that changed it (an extension of its retention, a correction of its
- * metadata). One that may not read documents (a tenant's set with retention:extend or documents:correct alone) is told
+ * metadata). One that may not read documents (a tenant's set with retention:extend alone; a correction's answer is correct-metadata.ts correctionAnswer) is told
  * what it changed, not the document: its metadata, its holds with their reasons and case references, the disposal
  * approval, who archived it. The whole document was answered, so such a set read any document it could name, as a hold
  * placed by holds:place alone (place-hold.ts answeredTo) and an upload replayed to a write-only key (ingest.ts) are

@@ -29,7 +29,9 @@ export function searchKeysOf(metadata: { counterparty?: string; reference?: stri
  */
 function correctionFieldsOf(doc: ArchivedDocument): Pick<ArchivedDocument, 'correctedAt' | 'fiscalYearsEver'> {
   const last = doc.metadataHistory?.at(-1);
-  return last ? correctionSearchFields({ fiscalYear: doc.fiscalYear, fiscalYearsEver: doc.fiscalYearsEver ?? [] }, doc.fiscalYear, last.at) : {};
+  // Corrections brought back after a restore changed the item's details when they were brought back (document.ts).
+  const at = last && doc.correctionsRestoredAt !== undefined && doc.correctionsRestoredAt > last.at ? doc.correctionsRestoredAt : last?.at;
+  return last && at ? correctionSearchFields({ fiscalYear: doc.fiscalYear, fiscalYearsEver: doc.fiscalYearsEver ?? [] }, doc.fiscalYear, at) : {};
 }
 
 /**

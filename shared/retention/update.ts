@@ -133,6 +133,11 @@ export async function updateDocument<R>(
     auditDetail?: string;
     /** What the change adds to the document's history (a correction, a legal hold, an extension): refused past DOCUMENT_RECORD_ROOM. */
     adds?: string;
+    /**
+     * The change made again once the storage step is done, for one that records when it was made (a correction): its
+     * time is then that of its write, not of before a storage step that may take long (every blob of the document).
+     */
+    restamp?: () => { next: ArchivedDocument; result: R; auditDetail?: string; after?: (written: Versioned<ArchivedDocument>) => Promise<void> };
   },
   audit?: AuditStaging,
 ): Promise<R> {
@@ -173,10 +178,11 @@ export async function updateDocument<R>(
     }
     // A change a person made (a hold, an extension: often the very cause of a refused disposal, racing the sweep) starts
     // the window of a refused disposal's alert again (dispose.ts DISPOSAL_REFUSED).
-    const { disposalRefused: _refused, ...next } = step.next;
-    const written = await writeWithAuditEntry(audit, { target: id, ...(step.auditDetail !== undefined ? { detail: step.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
+    const made = step.restamp?.() ?? step;
+    const { disposalRefused: _refused, ...next } = made.next!;
+    const written = await writeWithAuditEntry(audit, { target: id, ...(made.auditDetail !== undefined ? { detail: made.auditDetail } : {}) }, (outbox) => deps.retention.catalog.replace(next, current.etag, outbox), (r) => r !== 'conflict');
     if (written === 'conflict') return CHANGED;
-    await step.after?.({ item: next, etag: written.etag });
-    return step.result;
+    await made.after?.({ item: next, etag: written.etag });
+    return made.result;
   }, 8);
 }
