@@ -4,7 +4,6 @@
  * the documents a disposal could reach (legal-hold documents past their retention: ids, then a Bloom filter), stays
  * far inside a Cosmos item (2 MB) at the most documents an export may hold.
  */
-import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import type { Principal } from '../../../shared/kernel/principal';
@@ -32,7 +31,7 @@ function counted<O extends object>(target: O, calls: { n: number }): O {
 async function exportOfYear(n: number) {
   const base = { ...inMemoryDeps(), catalog: new ListingCatalog() };
   const docs = await seedMany(base, T, Array.from({ length: n }, (_, i) => ({ metadata: { documentDate: `2024-${String(1 + (i % 12)).padStart(2, '0')}-15`, kind: 'receipt' as const, counterparty: `Shop ${i % 7}` } })));
-  for (const d of docs) base.catalog.documents.set(`${T}/${d.id}`, { ...d, legalHold: true, retention: { ...d.retention, retainUntil: '2024-01-01T00:00:00.000Z' } } as ArchivedDocument);
+  for (const d of docs) base.catalog.documents.set(`${T}/${d.id}`, { ...d, legalHold: true, retention: { ...d.retention, retainUntil: '2024-01-01T00:00:00.000Z' } });
   const catalogCalls = { n: 0 };
   const blobCalls = { n: 0 };
   const jobCalls = { n: 0 };
