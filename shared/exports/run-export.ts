@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { ZipFile } from 'yazl';
 import type { Deps } from '../deps';
 import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
@@ -11,6 +10,7 @@ import { blobLayout } from '../kernel/blob-layout';
 import type { AuditInput, BlobRead, ExportJobsPort, Versioned } from '../ports';
 import { Fingerprint, ManifestSpool, type FileFingerprint } from './manifest-spool';
 import { ExportNames } from './names';
+import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
@@ -221,7 +221,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
   }
   job = { ...job, progress: { ...job.progress, total } };
 
-  const zip = new ZipFile();
+  const zip = new ExportZip();
   const archivePrint = new Fingerprint();
   const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -288,6 +288,7 @@ async function writeArchive(lease: JobLease, deps: ExportDeps): Promise<ExportJo
       blob.stream.pipe(hashing);
       zip.addReadStream(hashing, planned.entry.path, { compress: false, size: planned.file.size, mtime: new Date(planned.doc.createdAt) });
       await finished(hashing);
+      zip.settle(); // the files written so far are set aside: yazl scanned them all again for each file (zip-writer.ts)
       // The hash before the ZIP's own failure: a file of another length is refused by the ZIP too, and is the same damage.
       const sha256 = hash.digest('hex');
       if (sha256 !== planned.file.sha256) {
