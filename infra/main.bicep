@@ -1087,6 +1087,36 @@ resource revocationRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   }
 }
 
+resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-setting-restored'
+  location: location
+  properties: {
+    description: 'A tenant setting was in Cosmos DB as it had been before a change (a point-in-time restore to before it) and was set again from its blob in storage: a proposal decided since came back pending, and its decision was written back. An operator checks what else the restore brought back (README Backups and restore).'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "setting restored from storage"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource auditChainBehindSealAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-audit-chain-behind-seal'
   location: location

@@ -15,7 +15,7 @@ import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
 import type { Config } from '../config';
-import { assertProposerStillMay, assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
+import { assertProposerStillMay, assertSecondPerson, type DecisionStorage, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
 import { samePolicy, type SodPolicy, sodPolicyAuditDetail, sodPolicyOf, weakenedBy } from './sod';
 
 export interface SodPolicyProposalRecord extends ProposalRecord {
@@ -58,9 +58,11 @@ export class SodPolicyProposals {
     private readonly records: TenantRecordsPort,
     private readonly rights: TenantRights,
     /** Where a person's rights come from (config AUTH_RIGHTS_SOURCE): whether the proposer still holds rights:manage. */
-    private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'] = 'tenant-then-claim',
+    private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'],
+    /** Where decisions are kept too, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
+    storage: DecisionStorage,
   ) {
-    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' });
+    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage);
   }
 
   /**
@@ -130,8 +132,11 @@ export class SodPolicyProposals {
    * finds the proposal decided; a rights change meanwhile has the approval judged again.
    */
   async approve(principal: Principal, id: string, reason: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
-    return underRightsGate('The SoD policy', principal.tenantId, { tenantRecords: this.records }, async (gate) => {
-      const found = await this.proposals.pending(principal.tenantId, id, now);
+    let looked = false;
+    const decided = await underRightsGate('The SoD policy', principal.tenantId, { tenantRecords: this.records }, async (gate) => {
+      // Its decision in storage looked up once (a restore gave it back pending): a gate moved meanwhile reads the record again.
+      const found = looked ? await this.proposals.pending(principal.tenantId, id, now) : await this.proposals.decidable(principal.tenantId, id, now);
+      looked = true;
       const proposal = found.value;
       await assertSecondPerson(principal, proposal, { tenantRecords: this.records }, 'four-eyes-sod-policy');
       await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
@@ -145,6 +150,8 @@ export class SodPolicyProposals {
       const applied = await this.rights.putPolicy(principal, proposal.policy, keys, { gate, policy: etag }, now, audit, [{ op: 'replace', record: approved, ifMatch: found.etag }]);
       return applied === CHANGED ? CHANGED : approved;
     });
+    await this.proposals.keepDecision(decided);
+    return decided;
   }
 
   /** The proposer withdraws it, or another person with rights:manage rejects it; either way it never applies. */

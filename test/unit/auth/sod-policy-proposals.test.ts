@@ -1,4 +1,4 @@
-import { signedIn } from '../../support/in-memory';
+import { InMemoryBlobArchive, RecordingLogger, signedIn } from '../../support/in-memory';
 import { TenantRights } from '../../../shared/auth/rights';
 import { SodPolicyProposals, ZListSodPolicyProposalsQuery } from '../../../shared/auth/sod-policy-proposals';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
@@ -96,7 +96,7 @@ const now = new Date('2030-01-01T00:00:00Z');
 async function setup() {
   const records = new MemoryRecords();
   const rights = new TenantRights(records);
-  const proposals = new SodPolicyProposals(records, rights);
+  const proposals = new SodPolicyProposals(records, rights, 'tenant-then-claim', { blobs: new InMemoryBlobArchive(() => now), log: new RecordingLogger() });
   // The proposers signed in as tenant-admins: they still hold rights:manage when their proposals are approved.
   await signedIn(records, 'acme', ['alice', 'bob', 'dave'], new Date(now.getTime() - 2 * 86_400_000));
   return { records, rights, proposals };
