@@ -1,7 +1,7 @@
 /**
- * Rights sets and rights assignments kept in storage too, as revocations and decisions are (revocation-blobs.ts,
- * decision-blobs.ts). A set narrowed or deleted, or an assignment removed, in Cosmos DB only came back wider from a
- * point-in-time restore to before the change, and acted again. Each change now also writes its resulting record (or its
+ * Rights sets, rights assignments and the SoD policy kept in storage too, as revocations and decisions are
+ * (revocation-blobs.ts, decision-blobs.ts). A set narrowed or deleted, an assignment removed or the SoD policy tightened,
+ * in Cosmos DB only, came back wider from a point-in-time restore to before the change, and acted again. Each change now also writes its resulting record (or its
  * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
  * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
  * previous one, carried over a removal by its trace record). Nothing on a request's path reads them (issue #17: the
@@ -10,7 +10,7 @@
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
  */
-import type { BlobArchivePort, Logger, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import type { BlobArchivePort, Logger, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
 import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
@@ -37,7 +37,13 @@ export const settingBlobName = (recordId: string, revision: number, removed: boo
  */
 export const nextRevision = (previous: number | undefined, now: Date): number => Math.max((previous ?? 0) + 1, now.getTime());
 
-type KeptRecord = RightsSetRecord | RightsAssignmentRecord;
+/** What is kept of the SoD policy's record (rights.ts SodPolicyRecord, which imports this file). */
+interface SodPolicyRecord extends TenantRecord {
+  type: 'sod-policy';
+  updatedAt: string;
+  revision?: number;
+}
+type KeptRecord = RightsSetRecord | RightsAssignmentRecord | SodPolicyRecord;
 type KeptTrace = RightsSetDeletedRecord | RightsUnassignmentRecord;
 
 /** What a setting's blob holds: the record as the change left it, or its removal (null) with the removal's trace. */
@@ -60,15 +66,17 @@ export async function keepSetting(setting: StoredSetting, blobs: SettingsBlobs):
   await blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(setting)), 'application/json', { retainUntil, legalHold: false }, {});
 }
 
-const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] }> = {
+const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
   'rights-set': { put: 'rights-set.put', remove: 'rights-set.delete', trace: 'rights-set-deleted' },
   'rights-assignment': { put: 'rights-assignment.put', remove: 'rights-assignment.delete', trace: 'rights-unassignment' },
+  // The SoD policy is never removed.
+  'sod-policy': { put: 'sod-policy.put', remove: 'sod-policy.put', trace: null },
 };
 
 function settingOf(text: string, tenantId: string, recordId: string): StoredSetting | null {
   try {
     const v = JSON.parse(text) as Partial<StoredSetting>;
-    const ok = v.tenantId === tenantId && v.recordId === recordId && (v.type === 'rights-set' || v.type === 'rights-assignment') && typeof v.revision === 'number' && typeof v.at === 'string' && v.record !== undefined;
+    const ok = v.tenantId === tenantId && v.recordId === recordId && (v.type === 'rights-set' || v.type === 'rights-assignment' || v.type === 'sod-policy') && typeof v.revision === 'number' && typeof v.at === 'string' && v.record !== undefined;
     const record = v.record;
     return ok && (record === null || (record !== undefined && record.id === recordId && record.tenantId === tenantId && record.type === v.type)) ? (v as StoredSetting) : null;
   } catch {
@@ -96,7 +104,7 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
     const current = await deps.tenantRecords.get<KeptRecord>(tenantId, recordId, type, { fresh: true });
     // Where the record is absent, a removal Cosmos DB kept (its trace) may be newer than the change storage keeps.
     const traceId = setting.trace?.id ?? (setting.record?.type === 'rights-set' ? rightsSetDeletedRecordId(setting.record.name) : setting.record?.type === 'rights-assignment' ? rightsUnassignmentRecordId(setting.record.subject) : undefined);
-    const trace = !current && traceId ? await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, kinds.trace, { fresh: true }) : null;
+    const trace = !current && traceId && kinds.trace ? await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, kinds.trace, { fresh: true }) : null;
     const held = current?.value.revision ?? trace?.value.revision ?? 0;
     if (held >= setting.revision || (!current && setting.record === null)) return false;
     const at = now.toISOString();
@@ -120,8 +128,8 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     try {
       const newest = newestByRecord(await deps.blobs.blobNames(tenantId, SETTINGS_PREFIX));
       if (newest.size === 0) continue;
-      const [sets, assignments] = await Promise.all([deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'), deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment')]);
-      const held = new Map<string, number>([...sets, ...assignments].map((r) => [r.id, r.revision ?? 0]));
+      const [sets, assignments, policy] = await Promise.all([deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'), deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'), deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true })]);
+      const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
       // Behind: a record older than its newest change, or absent where that change made it (a removal of an absent one is done).
       const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
       for (const [recordId, blob] of behind) {
