@@ -9,7 +9,8 @@ import type { AuditStaging } from '../kernel/audit';
 import { ArchiveError, type ErrorCode } from '../kernel/errors';
 import { type Permission, personOf, type Principal } from '../kernel/principal';
 import { writeWithAuditEntry } from '../audit/outbox';
-import { type Page, PROPOSAL_STATES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
+import { type Logger, type Page, PROPOSAL_STATES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
+import { decidedInStorage, type DecisionBlobs, storeDecision } from './decision-blobs';
 import { sha256, uuidv7 } from '../ids';
 import { CHANGED } from '../kernel/concurrency';
 import { actor } from './rights-sets/rights-records';
@@ -97,13 +98,26 @@ export interface ProposalCodes {
   closed: ErrorCode;
 }
 
+/** Where decisions are kept beside the records, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
+export interface DecisionStorage {
+  blobs: DecisionBlobs;
+  log: Pick<Logger, 'warn'>;
+}
+
 /** The proposals of one kind in one tenant's records. */
 export class ProposalStore<T extends ProposalRecord> {
   constructor(
     private readonly records: TenantRecordsPort,
     private readonly type: T['type'],
     private readonly codes: ProposalCodes,
+    /** null: a store that only proposes and lists (a decision needs it). */
+    private readonly storage: DecisionStorage | null,
   ) {}
+
+  private kept(): DecisionStorage {
+    if (!this.storage) throw new Error(`${this.type}: deciding needs where decisions are kept`);
+    return this.storage;
+  }
 
   /**
    * One page of the tenant's proposals in `state`, newest first (decided and expired ones only when asked for). Every
@@ -119,8 +133,33 @@ export class ProposalStore<T extends ProposalRecord> {
     const found = await this.records.get<T>(tenantId, proposalRecordId(this.type, id), this.type);
     if (!found) throw new ArchiveError(this.codes.notFound, { detail: `The tenant has no proposal ${id.slice(0, 64)}.` });
     const state = proposalStateOf(found.value, now);
-    if (state !== 'pending') throw new ArchiveError(this.codes.closed, { detail: `The proposal is ${state}; propose the change again if it is still wanted.`, extensions: { state } });
+    if (state !== 'pending') {
+      // A decision whose blob write failed after the record's (the request answered 500) is kept when it is next asked for.
+      if (state !== 'expired' && this.storage) await storeDecision(found.value, this.storage.blobs);
+      throw this.closed(state);
+    }
     return found;
+  }
+
+  private closed(state: ProposalState): ArchiveError {
+    return new ArchiveError(this.codes.closed, { detail: `The proposal is ${state}; propose the change again if it is still wanted.`, extensions: { state } });
+  }
+
+  /**
+   * `pending`, and not decided in storage: a restore of Cosmos DB to before its decision gave the record back pending.
+   * One read of its decision blob (approvals and withdrawals are rare); one found is written back onto the record, with
+   * an audit entry and the SETTING_RESTORED line, and the proposal is refused as decided (decision-blobs.ts).
+   */
+  async decidable(tenantId: string, id: string, now: Date): Promise<VersionedRecord<T>> {
+    const found = await this.pending(tenantId, id, now);
+    const decided = await decidedInStorage(found, now, { ...this.kept(), tenantRecords: this.records });
+    if (decided) throw this.closed(decided.state);
+    return found;
+  }
+
+  /** Keeps the decision of `decided` in storage too, after the record's write that decided it (decision-blobs.ts). */
+  keepDecision(decided: T): Promise<void> {
+    return storeDecision(decided, this.kept().blobs);
   }
 
   /**
@@ -151,12 +190,13 @@ export class ProposalStore<T extends ProposalRecord> {
 
   /** The proposer withdraws it, or another person who may manage the policy rejects it; either way it never applies. */
   async withdraw(principal: Principal, id: string, now: Date, audit?: AuditStaging, detail?: (p: T) => string): Promise<T> {
-    const found = await this.pending(principal.tenantId, id, now);
+    const found = await this.decidable(principal.tenantId, id, now);
     const state = samePerson(principal, found.value.proposedBy) ? 'withdrawn' : 'rejected';
     const closed: T = { ...found.value, state, decidedAt: now.toISOString(), decidedBy: actor(principal) };
     if ((await writeWithAuditEntry(audit, detail ? { detail: detail(closed) } : {}, (outbox) => this.records.replace(closed, found.etag, outbox), (r) => r === 'replaced')) === 'conflict') {
       throw new ArchiveError(this.codes.closed, { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });
     }
+    await this.keepDecision(closed);
     return closed;
   }
 }

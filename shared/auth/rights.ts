@@ -8,12 +8,15 @@ import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPo
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
 import { listRightsAssignments } from './rights-sets/list-rights-assignments';
 import { actor, isBuiltIn, RightsSetRecord } from './rights-sets/rights-records';
+import { nextRevision } from './rights-sets/settings-blobs';
 import type { PersonSightingRecord } from './person-sightings';
 
 export interface SodPolicyRecord extends TenantRecord, SodPolicy {
   type: 'sod-policy';
   updatedAt: string;
   updatedBy: { subject: string; kind: string };
+  /** Monotonic, new on each write: the write's blob in storage (rights-sets/settings-blobs.ts). Absent on policies from before. */
+  revision?: number;
 }
 
 const POLICY_ID = 'sod-policy';
@@ -95,10 +98,10 @@ export class TenantRights {
    * widened meanwhile is found, and refuses the policy). Whether the change may apply at once (it does not weaken
    * the policy) is decided by the caller (sod-policy-proposals.ts).
    */
-  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], over: { gate: RightsGate; policy: string | null }, now: Date, audit?: AuditStaging, also: TenantRecordWrite[] = []): Promise<SodPolicyRecord | typeof CHANGED> {
+  async putPolicy(principal: Principal, policy: SodPolicy, keys: { keyId: string; rightsSet: string }[], over: { gate: RightsGate; policy: string | null; revision: number | undefined }, now: Date, audit?: AuditStaging, also: TenantRecordWrite[] = []): Promise<SodPolicyRecord | typeof CHANGED> {
     const tenantId = principal.tenantId;
     await this.checkPolicy(principal, policy, keys);
-    const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal) };
+    const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal), revision: nextRevision(over.revision, now) };
     const write: TenantRecordWrite = over.policy === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: over.policy };
     const written = await writeWithAuditEntry(audit, { detail: sodPolicyAuditDetail(policy) }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;

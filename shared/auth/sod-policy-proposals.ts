@@ -15,8 +15,9 @@ import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
 import { actor } from './rights-sets/rights-records';
 import type { Config } from '../config';
-import { assertProposerStillMay, assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
+import { assertProposerStillMay, assertSecondPerson, type DecisionStorage, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
 import { samePolicy, type SodPolicy, sodPolicyAuditDetail, sodPolicyOf, weakenedBy } from './sod';
+import { keepSetting } from './rights-sets/settings-blobs';
 
 export interface SodPolicyProposalRecord extends ProposalRecord {
   type: 'sod-policy-proposal';
@@ -58,9 +59,11 @@ export class SodPolicyProposals {
     private readonly records: TenantRecordsPort,
     private readonly rights: TenantRights,
     /** Where a person's rights come from (config AUTH_RIGHTS_SOURCE): whether the proposer still holds rights:manage. */
-    private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'] = 'tenant-then-claim',
+    private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'],
+    /** Where decisions are kept too, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
+    private readonly storage: DecisionStorage,
   ) {
-    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' });
+    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage);
   }
 
   /**
@@ -91,14 +94,14 @@ export class SodPolicyProposals {
     const tenantId = principal.tenantId;
     const policy = sodPolicyOf(wanted);
     let decidedOn: string | null | undefined;
-    return underRightsGate('The SoD policy', tenantId, { tenantRecords: this.records }, async (gate) => {
+    const outcome = await underRightsGate('The SoD policy', tenantId, { tenantRecords: this.records }, async (gate) => {
       const [{ policy: base, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(tenantId, { fresh: true }), this.keysOf(tenantId, now)]);
       if (expected && etag !== expected.etag) throw sodPolicyChangedSince(stored);
       if (decidedOn !== undefined && etag !== decidedOn) throw new ArchiveError('sod_policy_changed', { detail: 'The policy was changed concurrently; read it and try again.' });
       decidedOn = etag;
       const weakens = weakenedBy(base, policy);
       if (weakens.length === 0) {
-        const applied = await this.rights.putPolicy(principal, policy, keys, { gate, policy: etag }, now, audit?.applied);
+        const applied = await this.rights.putPolicy(principal, policy, keys, { gate, policy: etag, revision: stored?.revision }, now, audit?.applied);
         return applied === CHANGED ? CHANGED : { applied };
       }
       // A mixed change (a pair added, another removed) is checked against the holdings now, and again on approval
@@ -110,6 +113,10 @@ export class SodPolicyProposals {
       const made = await this.proposals.propose(principal, now, change, () => ({ ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens }), audit?.proposed, (p) => ({ target: p.id, detail: 'proposed' }));
       return made === CHANGED ? CHANGED : { proposed: made.proposal, replayed: made.replayed };
     });
+    // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the policy as it was (settings-blobs.ts).
+    const applied = 'applied' in outcome ? outcome.applied : undefined;
+    if (applied) await keepSetting({ tenantId, recordId: applied.id, type: 'sod-policy', revision: applied.revision!, at: applied.updatedAt, record: applied }, this.storage.blobs);
+    return outcome;
   }
 
   /**
@@ -130,21 +137,30 @@ export class SodPolicyProposals {
    * finds the proposal decided; a rights change meanwhile has the approval judged again.
    */
   async approve(principal: Principal, id: string, reason: string, now: Date, audit?: AuditStaging): Promise<SodPolicyProposalRecord> {
-    return underRightsGate('The SoD policy', principal.tenantId, { tenantRecords: this.records }, async (gate) => {
-      const found = await this.proposals.pending(principal.tenantId, id, now);
+    let looked = false;
+    let policy: SodPolicyRecord | undefined;
+    const decided = await underRightsGate('The SoD policy', principal.tenantId, { tenantRecords: this.records }, async (gate) => {
+      // Its decision in storage looked up once (a restore gave it back pending): a gate moved meanwhile reads the record again.
+      const found = looked ? await this.proposals.pending(principal.tenantId, id, now) : await this.proposals.decidable(principal.tenantId, id, now);
+      looked = true;
       const proposal = found.value;
       await assertSecondPerson(principal, proposal, { tenantRecords: this.records }, 'four-eyes-sod-policy');
       await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
-      const [{ policy: current, etag }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
+      const [{ policy: current, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
         // Changed by this very proposal, approved by someone else since it was read here: that answer, not "propose again".
         await this.proposals.pending(principal.tenantId, id, now);
         throw new ArchiveError('sod_policy_changed', { detail: 'The policy changed after this proposal was made; it no longer applies as proposed. Propose the change again against the policy now.' });
       }
       const approved: SodPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
-      const applied = await this.rights.putPolicy(principal, proposal.policy, keys, { gate, policy: etag }, now, audit, [{ op: 'replace', record: approved, ifMatch: found.etag }]);
-      return applied === CHANGED ? CHANGED : approved;
+      const applied = await this.rights.putPolicy(principal, proposal.policy, keys, { gate, policy: etag, revision: stored?.revision }, now, audit, [{ op: 'replace', record: approved, ifMatch: found.etag }]);
+      if (applied === CHANGED) return CHANGED;
+      policy = applied;
+      return approved;
     });
+    await this.proposals.keepDecision(decided);
+    if (policy) await keepSetting({ tenantId: principal.tenantId, recordId: policy.id, type: 'sod-policy', revision: policy.revision!, at: policy.updatedAt, record: policy }, this.storage.blobs);
+    return decided;
   }
 
   /** The proposer withdraws it, or another person with rights:manage rejects it; either way it never applies. */

@@ -26,6 +26,8 @@ import { markOf } from './tenant-policy';
 import { actorOf } from './update';
 
 type ProposalDeps = Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>;
+/** A decision is kept in storage too (decision-blobs.ts). */
+type DecisionDeps = ProposalDeps & Pick<Deps, 'blobs' | 'log'>;
 
 export interface RetentionPolicyProposalRecord extends ProposalRecord {
   type: 'retention-policy-proposal';
@@ -47,8 +49,9 @@ export function toPublicRetentionProposal(p: RetentionPolicyProposalRecord, now:
 /** What a proposal's audit entries name. */
 export const retentionProposalTarget = (id: string): string => proposalRecordId('retention-policy-proposal', id);
 
-const storeOf = (deps: Pick<Deps, 'tenantRecords'>) =>
-  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' });
+/** The store, with where its decisions are kept when it decides (`deps` with blobs and log). */
+const storeOf = (deps: Pick<Deps, 'tenantRecords'> & Partial<Pick<Deps, 'blobs' | 'log'>>) =>
+  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log ? { blobs: deps.blobs, log: deps.log } : null);
 
 /** `approver-lowers-safeguards` for the person behind `principal`: their API keys are theirs too, one with retention:approve counts. */
 export async function assertMayLowerThrough(principal: Principal, lowered: string[], deps: Pick<Deps, 'clock' | 'tenantRecords'>): Promise<void> {
@@ -85,11 +88,14 @@ export function listRetentionPolicyProposals(tenantId: string, q: TListProposals
  * gate moved in one batch with the audit entry, over the versions of each read after the gate: of two approvals one
  * applies, the other finds the proposal decided; a rights change meanwhile has the approval judged again.
  */
-export async function approveRetentionPolicyProposal(principal: Principal, id: string, reason: string, deps: ProposalDeps & Pick<Deps, 'config'>, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
+export async function approveRetentionPolicyProposal(principal: Principal, id: string, reason: string, deps: DecisionDeps & Pick<Deps, 'config'>, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
   const tenantId = principal.tenantId;
-  return underRightsGate('The retention policy', tenantId, deps, async (gate) => {
+  let looked = false;
+  const decided = await underRightsGate('The retention policy', tenantId, deps, async (gate) => {
     const now = deps.clock.now();
-    const found = await storeOf(deps).pending(tenantId, id, now);
+    // Its decision in storage looked up once (a restore gave it back pending): a gate moved meanwhile reads the record again.
+    const found = looked ? await storeOf(deps).pending(tenantId, id, now) : await storeOf(deps).decidable(tenantId, id, now);
+    looked = true;
     const proposal = found.value;
     const givenSince = await assertSecondPerson(principal, proposal, deps, 'four-eyes-retention-policy');
     await assertProposerStillMay(proposal, 'retention:manage', deps);
@@ -118,9 +124,11 @@ export async function approveRetentionPolicyProposal(principal: Principal, id: s
     );
     return written === 'written' ? approved : CHANGED;
   });
+  await storeOf(deps).keepDecision(decided);
+  return decided;
 }
 
 /** The proposer withdraws it, or another person with retention:manage rejects it; either way it never applies. */
-export function withdrawRetentionPolicyProposal(principal: Principal, id: string, deps: ProposalDeps, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
+export function withdrawRetentionPolicyProposal(principal: Principal, id: string, deps: DecisionDeps, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
   return storeOf(deps).withdraw(principal, id, deps.clock.now(), audit, (p) => policyAuditDetail(p.policy, p.lowers));
 }

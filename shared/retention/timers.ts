@@ -3,6 +3,8 @@ import { checkFixity } from './fixity';
 import { reconcile } from './reconcile';
 import { sweep } from './sweep';
 import { restoreRevocations } from '../auth/revocation-blobs';
+import { restoreDecisions } from '../auth/decision-blobs';
+import { restoreSettings } from '../auth/rights-sets/settings-blobs';
 
 /**
  * The retention timers as plain functions of (deps): each resumes from the continuation
@@ -49,6 +51,10 @@ export async function runReconcileTimer(deps: Deps) {
   await deps.retention.timers.set('reconcile-holds-continuation', result.holdsContinuation);
   // Revocations a restore of Cosmos DB took back, applied again from storage (revocation-blobs.ts).
   const revocationsRestored = await restoreRevocations(deps.clock.now(), deps);
-  deps.log.info('reconciler', { revocationsRestored: revocationsRestored.length, indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
+  // Decisions of proposals a restore gave back pending, written back from storage (decision-blobs.ts).
+  const decisionsRestored = await restoreDecisions(deps.clock.now(), deps);
+  // Rights sets and assignments a restore gave back wider (or older), caught up from storage (settings-blobs.ts).
+  const settingsRestored = await restoreSettings(deps.clock.now(), deps);
+  deps.log.info('reconciler', { revocationsRestored: revocationsRestored.length, decisionsRestored: decisionsRestored.length, settingsRestored: settingsRestored.length, indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
   return result;
 }

@@ -33,6 +33,8 @@ import { readVeraPdfReport } from '../../shared/validation/verapdf';
 import type { ExportJob } from '../../shared/kernel/export';
 import { mulberry32 } from './prng';
 import { REVOCATIONS_PREFIX } from '../../shared/auth/revocation-blobs';
+import { DECISIONS_PREFIX } from '../../shared/auth/decision-blobs';
+import { SETTINGS_PREFIX } from '../../shared/auth/rights-sets/settings-blobs';
 
 export const TABLE = compileRoutes(ROUTES, '/api');
 
@@ -465,9 +467,10 @@ export const routeFor = (call: Call) => {
  * since when storage refused a disposal (a hold racing the sweep's delete leaves it; the next run disposes of the
  * document, or a refusal lasting days is alerted: the alarm sweep judges that, not a state one order leaves), and
  * when the reconciler saw the blobs locked later than the item (an extension between its lock and its catalog write
- * leaves it; the next run removes it, reconcile.ts retentionOfBlobs).
+ * leaves it; the next run removes it, reconcile.ts retentionOfBlobs), and a rights record's revision (the instant of its
+ * change, settings-blobs.ts).
  */
-export const DROPPED = /^(etag|_etag|hash|secretHash|salt|keyHash|pepperVersion|requestId|contentKey|sha256|sha256s|size|id|documentId|holdId|proposalId|keyId|grantId|approvalId|jobId|seq|prevHash|lastModified|heartbeatAt|expiresAt|createdAt|updatedAt|at|assignedAt|approvedAt|placedAt|extendedAt|releasedAt|deletedAt|revokedAt|endsAt|decidedAt|startedAt|completedAt|requestedAt|seenAt|disposedAt|prefix|key|fileName|name|lastUsedAt|lastChange|disposalRefused|retentionBehindSeenAt)$/;
+export const DROPPED = /^(etag|_etag|hash|secretHash|salt|keyHash|pepperVersion|requestId|contentKey|sha256|sha256s|size|id|documentId|holdId|proposalId|keyId|grantId|approvalId|jobId|seq|prevHash|lastModified|heartbeatAt|expiresAt|createdAt|updatedAt|at|assignedAt|approvedAt|placedAt|extendedAt|releasedAt|deletedAt|revokedAt|endsAt|decidedAt|startedAt|completedAt|requestedAt|seenAt|disposedAt|prefix|key|fileName|name|lastUsedAt|lastChange|disposalRefused|retentionBehindSeenAt|revision)$/;
 export function neutral(value: unknown, ignored: readonly string[] = []): unknown {
   if (Array.isArray(value)) return value.map((v) => neutral(v, ignored)).map((v) => JSON.stringify(v)).sort();
   if (value && typeof value === 'object') {
@@ -518,7 +521,7 @@ export function problems(w: World, sent: Sent[]): string[] {
     if (doc.status === 'disposed' && isHeld(doc)) found.push(`disposed ${doc.id} while held`);
     found.push(...blobsDisagree(deps, doc));
   }
-  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`)).map((k) => k.split('/')[1]!));
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`) && !k.startsWith(`${TENANT}/${DECISIONS_PREFIX}`) && !k.startsWith(`${TENANT}/${SETTINGS_PREFIX}`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
     if (!deps.catalog.documents.has(`${TENANT}/${folder}`) && !(deps.retention.orphans as InMemoryOrphanRecords).records.has(`${TENANT}/${folder}`)) found.push(`folder ${folder} with blobs but no catalog item and not listed as orphaned`);
   }

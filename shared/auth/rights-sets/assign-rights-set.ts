@@ -10,7 +10,8 @@ import type { TenantRights } from '../rights';
 import type { Config } from '../../config';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from './rights-records';
+import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
 import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
@@ -42,9 +43,9 @@ function assertAssignmentPrecondition(subject: string, current: RightsAssignment
  * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
-export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] } }, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
+export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] }; blobs: SettingsBlobs }, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-  return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
+  const record = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
     const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
     const permissions = stored ? stored.value.permissions : await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
@@ -60,11 +61,17 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     if (!assigned) assertWithinTenantLimit('rights-assignments', await deps.tenantRecords.countRightsAssignments(principal.tenantId), deps.config.ARCHIVE_MAX_RIGHTS_ASSIGNMENTS);
     // The assignment replaced keeps its givers for four eyes (rights-records.ts `carriedGivings`).
     const carried = assigned ? carriedGivings(await assignmentGivings(principal.tenantId, assigned.value, deps)) : {};
-    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), placedWith: placedWithAfter(principal, assigned?.value ?? null), version: randomUUID(), ...carried };
+    // Newer than the subject's last removal too (its trace keeps its revision): storage keeps both (settings-blobs.ts).
+    const removed = assigned ? null : await deps.tenantRecords.get<RightsUnassignmentRecord>(principal.tenantId, rightsUnassignmentRecordId(subject), 'rights-unassignment', { fresh: true });
+    const revision = nextRevision(assigned ? assigned.value.revision : removed?.value.revision, now);
+    const record: RightsAssignmentRecord = { id: rightsAssignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-assignment', subject, rightsSet, assignedAt: now.toISOString(), assignedBy: actor(principal), placedWith: placedWithAfter(principal, assigned?.value ?? null), version: randomUUID(), revision, ...carried };
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
     // The assignment is replaced by the next one: the chain keeps which set the subject held from now on.
     const written = await writeWithAuditEntry(audit, { detail: `rights-set=${rightsSet}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, writes, outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   });
+  // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the one replaced (settings-blobs.ts).
+  await keepSetting({ tenantId: principal.tenantId, recordId: record.id, type: 'rights-assignment', revision: record.revision!, at: record.assignedAt, record }, deps.blobs);
+  return record;
 }

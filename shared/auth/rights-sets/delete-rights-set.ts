@@ -9,6 +9,7 @@ import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
 import { assertWithinFloor } from './rights-floor';
+import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
 import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
@@ -17,11 +18,11 @@ import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSe
  * an assignment written since rewrote the set in its batch (assign-rights-set.ts), so the delete fails and the
  * holders are looked for again. The deletion moves the tenant's rights gate too, like every write of a set.
  */
-export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock }, audit?: AuditStaging): Promise<void> {
+export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs }, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const id = rightsSetRecordId(name);
-  return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
+  const trace = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     const found = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set', { fresh: true });
     if (!found) throw new ArchiveError('rights_set_not_found');
     // Deleting takes all the set gives from whoever claims it in their identity provider's token (no holding the check
@@ -34,8 +35,11 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     }
     // Who widened it stays, in the batch (rights-records.ts `RightsSetDeletedRecord`): a chain of givers through a person
     // who claimed it is not cut by deleting it.
-    const trace: RightsSetDeletedRecord = { id: rightsSetDeletedRecordId(name), tenantId: principal.tenantId, type: 'rights-set-deleted', name, deletedAt: deps.clock.now().toISOString(), deletedBy: actor(principal), ...carriedGivings([{ giving: setGiving(found.value), record: found.value }]) };
-    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: trace }], outbox), (w) => w === 'written');
-    return deleted === 'written' ? undefined : CHANGED;
+    const now = deps.clock.now();
+    const removal: RightsSetDeletedRecord = { id: rightsSetDeletedRecordId(name), tenantId: principal.tenantId, type: 'rights-set-deleted', name, deletedAt: now.toISOString(), deletedBy: actor(principal), ...carriedGivings([{ giving: setGiving(found.value), record: found.value }]), revision: nextRevision(found.value.revision, now) };
+    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: removal }], outbox), (w) => w === 'written');
+    return deleted === 'written' ? removal : CHANGED;
   });
+  // Kept in storage too, after the deletion: a restore of Cosmos DB to before it gives back the set (settings-blobs.ts).
+  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: trace.revision!, at: trace.deletedAt, record: null, trace }, deps.blobs);
 }

@@ -11,6 +11,7 @@ import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { assertWithinFloor } from './rights-floor';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
+import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
 import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
 
 /** What the caller saw of the set before the change (screen-precondition.ts). */
@@ -41,12 +42,12 @@ function assertPrecondition(name: string, current: RightsSetRecord | undefined, 
  * whether the name exists: replacing a set never is. Of two new sets written at once into the last room, the second
  * finds the gate moved, counts again and is refused.
  */
-export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number } }, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number }; blobs: SettingsBlobs }, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
   const id = rightsSetRecordId(name);
-  return underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
+  const record = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     const own = (await deps.tenantRecords.list<RightsSetRecord>(principal.tenantId, 'rights-set')).filter((s) => !isBuiltIn(s.name));
     if (!own.some((s) => s.id === id)) assertWithinTenantLimit('rights-sets', own.length, deps.config.ARCHIVE_MAX_RIGHTS_SETS);
     const [policy, current] = await Promise.all([deps.rights.policy(principal.tenantId, { fresh: true }), deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set')]);
@@ -68,10 +69,14 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     // A set created anew under a deleted one's name carries what that one gave (delete-rights-set.ts).
     const deletedBefore = current ? null : (await deps.tenantRecords.get<RightsSetDeletedRecord>(principal.tenantId, rightsSetDeletedRecordId(name), 'rights-set-deleted', { fresh: true }))?.value;
     const carried = current ? carriedGivings([{ giving: setGiving(current.value), record: current.value }]) : deletedBefore ? carriedGivings([{ record: deletedBefore }]) : {};
-    const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened, ...carried, version: randomUUID() };
+    const revision = nextRevision(current ? current.value.revision : deletedBefore?.revision, now);
+    const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened, ...carried, version: randomUUID(), revision };
     const write: TenantRecordWrite = current ? { op: 'replace', record, ifMatch: current.etag } : { op: 'create', record };
     // The record is replaced by the next change: the chain keeps what the set held from now on.
     const written = await writeWithAuditEntry(audit, { detail: `permissions=${unique.join(',')}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');
     return written === 'written' ? record : CHANGED;
   });
+  // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the set as it was (settings-blobs.ts).
+  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: record.revision!, at: record.updatedAt, record }, deps.blobs);
+  return record;
 }

@@ -18,6 +18,8 @@ export interface RightsSetRecord extends TenantRecord, GivenBefore {
   widenedBy?: { subject: string; kind: string; person?: string };
   /** Random, new on each write: the version a screen read the set at (`rightsSetETag`). Absent on sets from before. */
   version?: string;
+  /** Monotonic per record, new on each change: the change's blob in storage (settings-blobs.ts). Absent on sets from before. */
+  revision?: number;
 }
 
 /**
@@ -77,6 +79,8 @@ export interface RightsAssignmentRecord extends TenantRecord, GivenBefore {
   placedWith?: Permission[];
   /** Random, new on each write: the version a screen read the assignment at (`rightsAssignmentETag`). Absent on assignments from before. */
   version?: string;
+  /** Monotonic per record, new on each change: the change's blob in storage (settings-blobs.ts). Absent on assignments from before. */
+  revision?: number;
 }
 
 export function rightsAssignmentETag(a: Pick<RightsAssignmentRecord, 'version' | 'assignedAt'>): string {
@@ -115,6 +119,8 @@ export interface RightsSetDeletedRecord extends TenantRecord, GivenBefore {
   name: string;
   deletedAt: string;
   deletedBy: { subject: string; kind: string; person?: string };
+  /** The deletion's revision (settings-blobs.ts): a set made again under the name is newer. */
+  revision?: number;
 }
 
 export const rightsSetDeletedRecordId = (name: string) => `rights-set-deleted:${name}`;
@@ -131,6 +137,8 @@ export interface RightsUnassignmentRecord extends TenantRecord, GivenBefore {
   subject: string;
   unassignedAt: string;
   unassignedBy: { subject: string; kind: string; person?: string };
+  /** The removal's revision (settings-blobs.ts): an assignment given again is newer. */
+  revision?: number;
 }
 
 export const rightsUnassignmentRecordId = (subject: string) => `rights-unassignment:${createHash('sha256').update(subject).digest('hex')}`;

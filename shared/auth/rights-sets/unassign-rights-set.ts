@@ -7,6 +7,7 @@ import { assertWithinCeiling, sodRefusal } from '../sod';
 import type { Config } from '../../config';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import { claimedPermissions, assertWithinFloor, heldPermissions } from './rights-floor';
+import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
 import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
@@ -17,9 +18,9 @@ import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type Rig
  * and the assignment is deleted only as judged: one replaced meanwhile is judged again. A crash between the two
  * writes only keeps the trace.
  */
-export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown } }, audit?: AuditStaging): Promise<void> {
+export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs }, audit?: AuditStaging): Promise<void> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
-  return withFreshReads('The rights assignment', async () => {
+  const removal = await withFreshReads('The rights assignment', async () => {
     const [assigned, previous] = await Promise.all([
       deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true }),
       deps.tenantRecords.get<RightsUnassignmentRecord>(principal.tenantId, rightsUnassignmentRecordId(subject), 'rights-unassignment', { fresh: true }),
@@ -33,10 +34,12 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     // The trace keeps who gave the subject rights through the assignment removed, and the removal it replaces
     // (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through them.
     const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);
-    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-unassignment', subject, unassignedAt: now.toISOString(), unassignedBy: actor(principal), ...carried };
+    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-unassignment', subject, unassignedAt: now.toISOString(), unassignedBy: actor(principal), ...carried, revision: nextRevision(assigned.value.revision, now) };
     await deps.tenantRecords.upsert(trace);
     const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox, assigned.etag), (gone) => gone);
     // Not deleted: gone (another removal), or replaced since it was read (judged again on the new version).
-    return deleted ? undefined : CHANGED;
+    return deleted ? trace : CHANGED;
   });
+  // Kept in storage too, after the removal: a restore of Cosmos DB to before it gives the assignment back (settings-blobs.ts).
+  await keepSetting({ tenantId: principal.tenantId, recordId: rightsAssignmentRecordId(subject), type: 'rights-assignment', revision: removal.revision!, at: removal.unassignedAt, record: null, trace: removal }, deps.blobs);
 }

@@ -36,6 +36,8 @@ import { aroundPortCalls, type Answer, blobsDisagree, type Call, ok, repair, sen
 import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { inMemoryDeps, inMemoryLinks, searchAsWholeTenant, type InMemoryDeps, type InMemoryExportJobs, type InMemoryOrphanRecords, type RecordingLogger } from '../../support/in-memory';
 import { REVOCATIONS_PREFIX } from '../../../shared/auth/revocation-blobs';
+import { DECISIONS_PREFIX } from '../../../shared/auth/decision-blobs';
+import { SETTINGS_PREFIX } from '../../../shared/auth/rights-sets/settings-blobs';
 
 const TENANT = 'acme';
 
@@ -341,7 +343,7 @@ function problems(w: World, op: Extract<Operation, { auth: 'tenant' }> | null, s
     // The rendition's validation is asked for (at the upload, or again by the requeue timer).
     if (doc.status === 'active' && !deps.validationQueue.sent.some((r) => r.documentId === doc.id)) found.push(`${doc.id}: its validation was never requested`);
   }
-  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`)).map((k) => k.split('/')[1]!));
+  const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`) && !k.startsWith(`${TENANT}/${DECISIONS_PREFIX}`) && !k.startsWith(`${TENANT}/${SETTINGS_PREFIX}`)).map((k) => k.split('/')[1]!));
   for (const folder of folders) {
     if (deps.catalog.documents.has(`${TENANT}/${folder}`)) continue;
     // Listed, and not resolved: a folder with blobs and no catalog item is orphaned still.

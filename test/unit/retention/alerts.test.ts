@@ -14,6 +14,7 @@ import { CORRECTION_BLOB_DIFFERS } from '../../../shared/documents/correction-bl
 import { DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import { EXPORT_INCOMPLETE } from '../../../shared/exports/run-export';
 import { REVOCATION_RESTORED } from '../../../shared/auth/revocation-blobs';
+import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import type { AuditOutboxPort } from '../../../shared/ports';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { AuditOutbox } from '../../../shared/audit/outbox';
@@ -31,7 +32,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'correction blob differs from the catalog', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'correction blob differs from the catalog', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'setting restored from storage', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -49,6 +50,7 @@ describe('alert phrases', () => {
     expect(DISPOSAL_REFUSED).toContain('disposal refused by storage past its grace');
     expect(EXPORT_INCOMPLETE).toContain('export incomplete');
     expect(REVOCATION_RESTORED).toBe('revocation restored from storage');
+    expect(SETTING_RESTORED).toBe('setting restored from storage');
     expect(AUDIT_CHAIN_BEHIND_SEAL).toBe('audit chain behind its seal');
   });
 

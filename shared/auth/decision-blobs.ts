@@ -1,0 +1,136 @@
+/**
+ * Decisions of four-eyes proposals kept in storage too, as revocations are (revocation-blobs.ts). A proposal decided
+ * in Cosmos DB only (approved, withdrawn, rejected) came back pending from a point-in-time restore to before its
+ * decision, and could be approved: a rejected lowering applied, an approved one applied a second time over the policy
+ * the restore gave back. Each decision is now also written as a small create-only WORM blob in the tenant's container
+ * (`decisions/<type>-<id>.json`, e.g. `decisions/sod-policy-proposal-<id>.json`, locked DECISION_RETENTION_YEARS, as
+ * long as the audit seals), after the record's write that decided it. An approval or a withdrawal looks it up before
+ * it acts (one read: they are rare), and a decision found is written back onto the record with an audit entry and
+ * logged as SETTING_RESTORED; the reconciler does the same for every pending proposal that has one, so the lists say
+ * the truth before anyone acts. A proposal that lapsed needs none: its `expiresAt` comes back with it.
+ */
+import { type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
+import { type AuditAction, auditOutboxItem } from '../kernel/audit';
+
+type Decided = 'approved' | 'withdrawn' | 'rejected';
+type ProposalActor = { subject: string; kind: string; person: string };
+
+/** What a decision needs of a proposal record (proposals.ts ProposalRecord, which imports this file). */
+interface ProposalRecord extends TenantRecord {
+  type: ProposalType;
+  proposalId: string;
+  state: 'pending' | Decided;
+  decidedAt?: string;
+  decidedBy?: ProposalActor;
+  decisionReason?: string;
+}
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, settingRestoredAlert): a tenant setting the Cosmos DB
+ * record had lost (a restore) was applied again from storage: a proposal's decision, a rights set or an assignment.
+ */
+export const SETTING_RESTORED = 'setting restored from storage';
+
+/** Who applies a setting again from storage, in the audit entry it writes. */
+export const SETTING_RESTORE_ACTOR = { subject: 'system:settings-restore', kind: 'system' } as const;
+
+/** As long as the audit log's seals are kept (audit/seal.ts AUDIT_SEAL_RETENTION_YEARS, checked equal by restore-settings.test.ts): the decision is as much a record of the act. */
+export const DECISION_RETENTION_YEARS = 10;
+
+export const DECISIONS_PREFIX = 'decisions/';
+export const decisionBlobName = (type: ProposalRecord['type'], proposalId: string): string => `${DECISIONS_PREFIX}${type}-${proposalId}.json`;
+
+/** What a decision blob holds. */
+export interface StoredDecision {
+  tenantId: string;
+  type: ProposalRecord['type'];
+  proposalId: string;
+  state: Decided;
+  decidedAt: string;
+  decidedBy: ProposalActor | null;
+  decisionReason?: string;
+}
+
+export type DecisionBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'readIfExists'>;
+
+/** The audit action a decision of a proposal of `type` is recorded under (functions/access.ts, functions/retention.ts). */
+const DECISION_ACTIONS: Record<ProposalRecord['type'], Record<'approve' | 'withdraw', AuditAction>> = {
+  'sod-policy-proposal': { approve: 'sod-policy.proposal-approve', withdraw: 'sod-policy.proposal-withdraw' },
+  'retention-policy-proposal': { approve: 'retention.policy-proposal-approve', withdraw: 'retention.policy-proposal-withdraw' },
+};
+const decisionAction = (type: ProposalRecord['type'], state: Decided): AuditAction => DECISION_ACTIONS[type][state === 'approved' ? 'approve' : 'withdraw'];
+
+/** Writes the blob of a decided proposal (idempotent: a decision found again writes it then; a first one written stands). */
+export async function storeDecision(p: ProposalRecord, blobs: DecisionBlobs): Promise<void> {
+  if (p.state === 'pending' || !p.decidedAt) return;
+  const stored: StoredDecision = { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: p.state, decidedAt: p.decidedAt, decidedBy: p.decidedBy ?? null, ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}) };
+  const retainUntil = new Date(Date.parse(p.decidedAt));
+  retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + DECISION_RETENTION_YEARS);
+  await blobs.prepareTenant(p.tenantId);
+  await blobs.putCreateOnly(p.tenantId, decisionBlobName(p.type, p.proposalId), Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {});
+}
+
+async function storedDecisionOf(p: ProposalRecord, blobs: DecisionBlobs): Promise<StoredDecision | null> {
+  const read = await blobs.readIfExists(p.tenantId, decisionBlobName(p.type, p.proposalId));
+  if (!read) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of read.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  try {
+    const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<StoredDecision>;
+    const ok = v.tenantId === p.tenantId && v.type === p.type && v.proposalId === p.proposalId && (v.state === 'approved' || v.state === 'withdrawn' || v.state === 'rejected') && typeof v.decidedAt === 'string';
+    // A blob under the name that does not read as this proposal's decision still says it was decided: never pending again.
+    return ok ? (v as StoredDecision) : { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: 'rejected', decidedAt: new Date(0).toISOString(), decidedBy: null };
+  } catch {
+    return { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: 'rejected', decidedAt: new Date(0).toISOString(), decidedBy: null };
+  }
+}
+
+/**
+ * Whether the pending proposal `found` was decided in storage; if so the decision is written back onto the record (a
+ * conflict leaves it to the next look), with an audit entry by SETTING_RESTORE_ACTOR, and logged. Answers the decided
+ * record, or null when storage keeps no decision.
+ */
+export async function decidedInStorage<T extends ProposalRecord>(found: VersionedRecord<T>, now: Date, deps: { blobs: DecisionBlobs; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn'> }): Promise<T | null> {
+  const p = found.value;
+  if (p.state !== 'pending') return null;
+  const stored = await storedDecisionOf(p, deps.blobs);
+  if (!stored) return null;
+  const decided: T = { ...p, state: stored.state, decidedAt: stored.decidedAt, ...(stored.decidedBy ? { decidedBy: stored.decidedBy } : {}), ...(stored.decisionReason ? { decisionReason: stored.decisionReason } : {}) };
+  const at = now.toISOString();
+  // The tenant's audit trail lost the decision's entry with the restore: an entry says it was applied again, and when it was made.
+  const entry = auditOutboxItem([{ tenantId: p.tenantId, at, actor: SETTING_RESTORE_ACTOR, action: decisionAction(p.type, stored.state), target: p.id, outcome: 'success', status: 200, requestId: `${SETTING_RESTORE_ACTOR.subject}:${p.id}:${at}`, clientIp: null, userAgent: null, detail: `decision-restored=${stored.state}@${stored.decidedAt}` }]);
+  await deps.tenantRecords.replace(decided, found.etag, entry);
+  deps.log.warn(SETTING_RESTORED, { tenantId: p.tenantId, kind: p.type, id: p.proposalId, state: stored.state, decidedAt: stored.decidedAt });
+  return decided;
+}
+
+/** Pending proposals a reconciler run looks at per tenant and type, at most (a proposal lapses within days). */
+const PENDING_MAX = 1000;
+
+/**
+ * Reconciler: every proposal a tenant's records show pending whose decision storage keeps (a restore of Cosmos DB gave
+ * it back undecided) is decided again, so the lists say what was decided before anyone acts. Per tenant one listing of
+ * its decision blobs; only then its pending proposals, and only those in both are read. One failing tenant does not
+ * stop the rest.
+ */
+export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+  const restored: string[] = [];
+  const at = now.toISOString();
+  for await (const tenantId of deps.blobs.unsafeListTenants()) {
+    try {
+      const kept = new Set(await deps.blobs.blobNames(tenantId, DECISIONS_PREFIX));
+      if (kept.size === 0) continue;
+      for (const type of PROPOSAL_TYPES) {
+        const pending = await deps.tenantRecords.proposalPage<ProposalRecord>(tenantId, type, 'pending', at, PENDING_MAX);
+        for (const p of pending.items) {
+          if (!kept.has(decisionBlobName(type, p.proposalId))) continue;
+          const found = await deps.tenantRecords.get<ProposalRecord>(tenantId, p.id, type, { fresh: true });
+          if (found && (await decidedInStorage(found, now, deps))) restored.push(`${tenantId}/${type}/${p.proposalId}`);
+        }
+      }
+    } catch (err) {
+      deps.log.error('restoring proposal decisions from storage failed', { tenantId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return restored;
+}

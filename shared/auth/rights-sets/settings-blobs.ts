@@ -1,0 +1,150 @@
+/**
+ * Rights sets, rights assignments and the SoD policy kept in storage too, as revocations and decisions are
+ * (revocation-blobs.ts, decision-blobs.ts). A set narrowed or deleted, an assignment removed or the SoD policy tightened,
+ * in Cosmos DB only, came back wider from a point-in-time restore to before the change, and acted again. Each change now also writes its resulting record (or its
+ * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
+ * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
+ * previous one, carried over a removal by its trace record). Nothing on a request's path reads them (issue #17: the
+ * round trips of an ingest or a download do not grow): the reconciler timer, per tenant, compares the newest stored
+ * revision of each record with Cosmos DB and writes a newer one back (a removal removes), with an audit entry by
+ * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
+ * wider right restored acts (README *Backups and restore*).
+ */
+import type { BlobArchivePort, Logger, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
+import { CHANGED } from '../../kernel/concurrency';
+import { gateMoved, underRightsGate } from '../rights-gate';
+import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
+import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+
+export const SETTINGS_PREFIX = 'settings/';
+
+/**
+ * How long a setting's blob is locked: a restore of Cosmos DB goes back at most 30 days (continuous backup), so a
+ * revision older than that is already in any account a restore gives; twice that, for an operator's late restore.
+ */
+export const SETTINGS_KEPT_DAYS = 60;
+
+/**
+ * `settings/<record id>/<revision, 16 digits>.json`, `…-removed.json` for a removal: listed in revision order, and a
+ * removal of a record Cosmos DB holds no more is passed over unread.
+ */
+export const settingBlobName = (recordId: string, revision: number, removed: boolean): string => `${SETTINGS_PREFIX}${recordId}/${String(revision).padStart(16, '0')}${removed ? '-removed' : ''}.json`;
+
+/**
+ * The revision of a record's next change: past `previous` (the record's, or its removal's trace's), and at least the time
+ * of the change, so a change made on a record a restore took back is newer than what storage keeps of before it.
+ */
+export const nextRevision = (previous: number | undefined, now: Date): number => Math.max((previous ?? 0) + 1, now.getTime());
+
+/** What is kept of the SoD policy's record (rights.ts SodPolicyRecord, which imports this file). */
+interface SodPolicyRecord extends TenantRecord {
+  type: 'sod-policy';
+  updatedAt: string;
+  revision?: number;
+}
+type KeptRecord = RightsSetRecord | RightsAssignmentRecord | SodPolicyRecord;
+type KeptTrace = RightsSetDeletedRecord | RightsUnassignmentRecord;
+
+/** What a setting's blob holds: the record as the change left it, or its removal (null) with the removal's trace. */
+export interface StoredSetting {
+  tenantId: string;
+  recordId: string;
+  type: KeptRecord['type'];
+  revision: number;
+  at: string;
+  record: KeptRecord | null;
+  trace?: KeptTrace;
+}
+
+export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly'>;
+
+/** Writes the blob of a change of a rights set or assignment, after the record's write (a first one written under the name stands). */
+export async function keepSetting(setting: StoredSetting, blobs: SettingsBlobs): Promise<void> {
+  const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
+  await blobs.prepareTenant(setting.tenantId);
+  await blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(setting)), 'application/json', { retainUntil, legalHold: false }, {});
+}
+
+const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
+  'rights-set': { put: 'rights-set.put', remove: 'rights-set.delete', trace: 'rights-set-deleted' },
+  'rights-assignment': { put: 'rights-assignment.put', remove: 'rights-assignment.delete', trace: 'rights-unassignment' },
+  // The SoD policy is never removed.
+  'sod-policy': { put: 'sod-policy.put', remove: 'sod-policy.put', trace: null },
+};
+
+function settingOf(text: string, tenantId: string, recordId: string): StoredSetting | null {
+  try {
+    const v = JSON.parse(text) as Partial<StoredSetting>;
+    const ok = v.tenantId === tenantId && v.recordId === recordId && (v.type === 'rights-set' || v.type === 'rights-assignment' || v.type === 'sod-policy') && typeof v.revision === 'number' && typeof v.at === 'string' && v.record !== undefined;
+    const record = v.record;
+    return ok && (record === null || (record !== undefined && record.id === recordId && record.tenantId === tenantId && record.type === v.type)) ? (v as StoredSetting) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The newest revision per record among a tenant's setting blob names. */
+function newestByRecord(names: string[]): Map<string, { name: string; revision: number; removed: boolean }> {
+  const newest = new Map<string, { name: string; revision: number; removed: boolean }>();
+  for (const name of names) {
+    const m = /^settings\/(.+)\/(\d{16})(-removed)?\.json$/.exec(name);
+    if (!m) continue;
+    const revision = Number(m[2]);
+    if ((newest.get(m[1]!)?.revision ?? -1) < revision) newest.set(m[1]!, { name, revision, removed: m[3] !== undefined });
+  }
+  return newest;
+}
+
+/** Writes `setting` back over what Cosmos DB holds of its record (under the rights gate, as every rights change); false when nothing needed it. */
+async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<boolean> {
+  const { tenantId, recordId, type } = setting;
+  const kinds = ACTIONS[type];
+  return underRightsGate('The rights set', tenantId, deps, async (gate) => {
+    const current = await deps.tenantRecords.get<KeptRecord>(tenantId, recordId, type, { fresh: true });
+    // Where the record is absent, a removal Cosmos DB kept (its trace) may be newer than the change storage keeps.
+    const traceId = setting.trace?.id ?? (setting.record?.type === 'rights-set' ? rightsSetDeletedRecordId(setting.record.name) : setting.record?.type === 'rights-assignment' ? rightsUnassignmentRecordId(setting.record.subject) : undefined);
+    const trace = !current && traceId && kinds.trace ? await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, kinds.trace, { fresh: true }) : null;
+    const held = current?.value.revision ?? trace?.value.revision ?? 0;
+    if (held >= setting.revision || (!current && setting.record === null)) return false;
+    const at = now.toISOString();
+    const entry = auditOutboxItem([{ tenantId, at, actor: SETTING_RESTORE_ACTOR, action: setting.record ? kinds.put : kinds.remove, target: recordId, outcome: 'success', status: 200, requestId: `${SETTING_RESTORE_ACTOR.subject}:${recordId}:${setting.revision}:${at}`, clientIp: null, userAgent: null, detail: `setting-restored=${setting.revision}@${setting.at}` }]);
+    const writes: TenantRecordWrite[] = [gateMoved(gate, recordId)];
+    if (setting.record) writes.push(current ? { op: 'replace', record: setting.record, ifMatch: current.etag } : { op: 'create', record: setting.record });
+    else writes.push(...(setting.trace ? [{ op: 'upsert' as const, record: setting.trace }] : []), { op: 'delete', id: recordId, ifMatch: current!.etag });
+    return (await deps.tenantRecords.batch(tenantId, writes, entry)) === 'written' ? true : CHANGED;
+  });
+}
+
+/**
+ * Reconciler: every rights set and assignment whose newest revision kept in storage is newer than Cosmos DB's (a
+ * restore gave back an older one, or none where it had been removed) is written back, oldest change first (a set
+ * before an assignment to it), logged as SETTING_RESTORED. Per tenant one listing of its setting blobs; only the newest
+ * blob of each record is read, and each of those records point-read. One failing tenant does not stop the rest.
+ */
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+  const restored: string[] = [];
+  for await (const tenantId of deps.blobs.unsafeListTenants()) {
+    try {
+      const newest = newestByRecord(await deps.blobs.blobNames(tenantId, SETTINGS_PREFIX));
+      if (newest.size === 0) continue;
+      const [sets, assignments, policy] = await Promise.all([deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'), deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'), deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true })]);
+      const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
+      // Behind: a record older than its newest change, or absent where that change made it (a removal of an absent one is done).
+      const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
+      for (const [recordId, blob] of behind) {
+        const setting = settingOf((await deps.blobs.readAll(tenantId, blob.name)).toString('utf8'), tenantId, recordId);
+        if (!setting || setting.revision !== blob.revision) {
+          deps.log.error('a setting kept in storage does not read as its record', { tenantId, blob: blob.name });
+          continue;
+        }
+        if (!(await writeBack(setting, now, deps))) continue;
+        deps.log.warn(SETTING_RESTORED, { tenantId, kind: setting.type, id: recordId, revision: setting.revision, removed: setting.record === null });
+        restored.push(`${tenantId}/${recordId}`);
+      }
+    } catch (err) {
+      deps.log.error('restoring rights settings from storage failed', { tenantId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return restored;
+}
