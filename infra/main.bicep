@@ -1087,6 +1087,36 @@ resource revocationRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   }
 }
 
+resource settingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-setting-unsealed'
+  location: location
+  properties: {
+    description: 'A rights set, assignment or policy kept in a tenant\'s container (settings/) does not carry the archive\'s seal (an HMAC under the audit chain key): someone who can write blobs planted or edited it. The reconciler does not write it back; an operator finds out who wrote it (storage logs) and removes it once its lock ends.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "setting in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-setting-restored'
   location: location

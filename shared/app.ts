@@ -138,7 +138,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     tenantRecords,
     secrets,
     rights,
-    sodPolicy: new SodPolicyProposals(tenantRecords, rights, config.AUTH_RIGHTS_SOURCE, { blobs, log }),
+    sodPolicy: new SodPolicyProposals(tenantRecords, rights, config.AUTH_RIGHTS_SOURCE, { blobs, log, audit }),
     clock,
     cosmos,
     log,

@@ -17,7 +17,7 @@ import { actor } from './rights-sets/rights-records';
 import type { Config } from '../config';
 import { assertProposerStillMay, assertSecondPerson, type DecisionStorage, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery, ZListProposalsQuery } from './proposals';
 import { samePolicy, type SodPolicy, sodPolicyAuditDetail, sodPolicyOf, weakenedBy } from './sod';
-import { keepSetting } from './rights-sets/settings-blobs';
+import { keepSetting, type SettingsKeeping } from './rights-sets/settings-blobs';
 
 export interface SodPolicyProposalRecord extends ProposalRecord {
   type: 'sod-policy-proposal';
@@ -61,7 +61,7 @@ export class SodPolicyProposals {
     /** Where a person's rights come from (config AUTH_RIGHTS_SOURCE): whether the proposer still holds rights:manage. */
     private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'],
     /** Where decisions are kept too, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
-    private readonly storage: DecisionStorage,
+    private readonly storage: DecisionStorage & Pick<SettingsKeeping, 'audit'>,
   ) {
     this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage);
   }
@@ -115,7 +115,7 @@ export class SodPolicyProposals {
     });
     // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the policy as it was (settings-blobs.ts).
     const applied = 'applied' in outcome ? outcome.applied : undefined;
-    if (applied) await keepSetting({ tenantId, recordId: applied.id, type: 'sod-policy', revision: applied.revision!, at: applied.updatedAt, record: applied }, this.storage.blobs);
+    if (applied) await keepSetting({ tenantId, recordId: applied.id, type: 'sod-policy', revision: applied.revision!, at: applied.updatedAt, record: applied }, this.storage);
     return outcome;
   }
 
@@ -159,7 +159,7 @@ export class SodPolicyProposals {
       return approved;
     });
     await this.proposals.keepDecision(decided);
-    if (policy) await keepSetting({ tenantId: principal.tenantId, recordId: policy.id, type: 'sod-policy', revision: policy.revision!, at: policy.updatedAt, record: policy }, this.storage.blobs);
+    if (policy) await keepSetting({ tenantId: principal.tenantId, recordId: policy.id, type: 'sod-policy', revision: policy.revision!, at: policy.updatedAt, record: policy }, this.storage);
     return decided;
   }
 

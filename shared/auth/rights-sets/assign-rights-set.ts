@@ -11,7 +11,7 @@ import type { Config } from '../../config';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
-import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
+import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
@@ -43,7 +43,7 @@ function assertAssignmentPrecondition(subject: string, current: RightsAssignment
  * tenant's rights gate, read before the set and the SoD policy: a policy changed meanwhile is judged against this
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
-export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] }; blobs: SettingsBlobs }, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
+export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   const record = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
@@ -72,6 +72,6 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     return written === 'written' ? record : CHANGED;
   });
   // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the one replaced (settings-blobs.ts).
-  await keepSetting({ tenantId: principal.tenantId, recordId: record.id, type: 'rights-assignment', revision: record.revision!, at: record.assignedAt, record }, deps.blobs);
+  await keepSetting({ tenantId: principal.tenantId, recordId: record.id, type: 'rights-assignment', revision: record.revision!, at: record.assignedAt, record }, deps);
   return record;
 }

@@ -9,7 +9,7 @@ import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
 import { assertWithinFloor } from './rights-floor';
-import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
+import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
@@ -18,7 +18,7 @@ import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSe
  * an assignment written since rewrote the set in its batch (assign-rights-set.ts), so the delete fails and the
  * holders are looked for again. The deletion moves the tenant's rights gate too, like every write of a set.
  */
-export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs }, audit?: AuditStaging): Promise<void> {
+export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const id = rightsSetRecordId(name);
@@ -41,5 +41,5 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     return deleted === 'written' ? removal : CHANGED;
   });
   // Kept in storage too, after the deletion: a restore of Cosmos DB to before it gives back the set (settings-blobs.ts).
-  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: trace.revision!, at: trace.deletedAt, record: null, trace }, deps.blobs);
+  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: trace.revision!, at: trace.deletedAt, record: null, trace }, deps);
 }

@@ -11,7 +11,7 @@ import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { assertWithinFloor } from './rights-floor';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
-import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
+import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
 
 /** What the caller saw of the set before the change (screen-precondition.ts). */
@@ -42,7 +42,7 @@ function assertPrecondition(name: string, current: RightsSetRecord | undefined, 
  * whether the name exists: replacing a set never is. Of two new sets written at once into the last room, the second
  * finds the gate moved, counts again and is refused.
  */
-export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number }; blobs: SettingsBlobs }, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();
@@ -77,6 +77,6 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     return written === 'written' ? record : CHANGED;
   });
   // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the set as it was (settings-blobs.ts).
-  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: record.revision!, at: record.updatedAt, record }, deps.blobs);
+  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: record.revision!, at: record.updatedAt, record }, deps);
   return record;
 }

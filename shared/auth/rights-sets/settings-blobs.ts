@@ -10,7 +10,9 @@
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
  */
-import type { BlobArchivePort, Logger, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { AuditLogPort, BlobArchivePort, Logger, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import { canonicalJson } from '../../kernel/audit-chain';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
 import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
@@ -46,7 +48,10 @@ interface SodPolicyRecord extends TenantRecord {
 type KeptRecord = RightsSetRecord | RightsAssignmentRecord | SodPolicyRecord;
 type KeptTrace = RightsSetDeletedRecord | RightsUnassignmentRecord;
 
-/** What a setting's blob holds: the record as the change left it, or its removal (null) with the removal's trace. */
+/**
+ * What a setting's blob holds: the record as the change left it, or its removal (null) with the removal's trace, and
+ * `mac`, the archive's seal over the rest (settingMac).
+ */
 export interface StoredSetting {
   tenantId: string;
   recordId: string;
@@ -55,15 +60,42 @@ export interface StoredSetting {
   at: string;
   record: KeptRecord | null;
   trace?: KeptTrace;
+  mac: string;
 }
 
-export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly'>;
+/**
+ * The archive's seal over a kept setting: HMAC-SHA256 under the audit chain's key (Key Vault), which whoever can write
+ * blobs does not hold. Unsealed, anyone able to create a blob in a tenant's container (a storage role, no rights in the
+ * tenant) could plant `settings/rights-assignment:<them>/<a later revision>.json` naming tenant-admin, and the
+ * reconciler wrote it into Cosmos DB as a restored setting: rights from blob write access.
+ */
+function settingMac(setting: Omit<StoredSetting, 'mac'>, key: Buffer): string {
+  return createHmac('sha256', key).update(`archive-setting\n${canonicalJson(setting)}`).digest('hex');
+}
 
-/** Writes the blob of a change of a rights set or assignment, after the record's write (a first one written under the name stands). */
-export async function keepSetting(setting: StoredSetting, blobs: SettingsBlobs): Promise<void> {
+function sealedBy(setting: StoredSetting, key: Buffer): boolean {
+  const { mac, ...rest } = setting;
+  const expected = Buffer.from(settingMac(rest, key), 'hex');
+  const given = Buffer.from(typeof mac === 'string' ? mac : '', 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, settingUnsealedAlert): a setting blob the archive did not write. */
+export const SETTING_UNSEALED = 'setting in storage not sealed by the archive';
+
+export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly'>;
+/** Where settings are kept, and the key they are sealed with. */
+export interface SettingsKeeping {
+  blobs: SettingsBlobs;
+  audit: Pick<AuditLogPort, 'chainKey'>;
+}
+
+/** Writes the blob of a change of a rights set or assignment, sealed, after the record's write (a first one written under the name stands). */
+export async function keepSetting(setting: Omit<StoredSetting, 'mac'>, deps: SettingsKeeping): Promise<void> {
   const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
-  await blobs.prepareTenant(setting.tenantId);
-  await blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(setting)), 'application/json', { retainUntil, legalHold: false }, {});
+  const sealed: StoredSetting = { ...setting, mac: settingMac(setting, await deps.audit.chainKey()) };
+  await deps.blobs.prepareTenant(setting.tenantId);
+  await deps.blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(sealed)), 'application/json', { retainUntil, legalHold: false }, {});
 }
 
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
@@ -122,8 +154,9 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
  * before an assignment to it), logged as SETTING_RESTORED. Per tenant one listing of its setting blobs; only the newest
  * blob of each record is read, and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
   const restored: string[] = [];
+  const key = await deps.audit.chainKey();
   for await (const tenantId of deps.blobs.unsafeListTenants()) {
     try {
       const newest = newestByRecord(await deps.blobs.blobNames(tenantId, SETTINGS_PREFIX));
@@ -134,8 +167,8 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
       for (const [recordId, blob] of behind) {
         const setting = settingOf((await deps.blobs.readAll(tenantId, blob.name)).toString('utf8'), tenantId, recordId);
-        if (!setting || setting.revision !== blob.revision) {
-          deps.log.error('a setting kept in storage does not read as its record', { tenantId, blob: blob.name });
+        if (!setting || setting.revision !== blob.revision || !sealedBy(setting, key)) {
+          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name });
           continue;
         }
         if (!(await writeBack(setting, now, deps))) continue;

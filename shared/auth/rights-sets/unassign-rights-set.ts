@@ -7,7 +7,7 @@ import { assertWithinCeiling, sodRefusal } from '../sod';
 import type { Config } from '../../config';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import { claimedPermissions, assertWithinFloor, heldPermissions } from './rights-floor';
-import { keepSetting, nextRevision, type SettingsBlobs } from './settings-blobs';
+import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
@@ -18,7 +18,7 @@ import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type Rig
  * and the assignment is deleted only as judged: one replaced meanwhile is judged again. A crash between the two
  * writes only keeps the trace.
  */
-export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs }, audit?: AuditStaging): Promise<void> {
+export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging): Promise<void> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   const removal = await withFreshReads('The rights assignment', async () => {
     const [assigned, previous] = await Promise.all([
@@ -41,5 +41,5 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     return deleted ? trace : CHANGED;
   });
   // Kept in storage too, after the removal: a restore of Cosmos DB to before it gives the assignment back (settings-blobs.ts).
-  await keepSetting({ tenantId: principal.tenantId, recordId: rightsAssignmentRecordId(subject), type: 'rights-assignment', revision: removal.revision!, at: removal.unassignedAt, record: null, trace: removal }, deps.blobs);
+  await keepSetting({ tenantId: principal.tenantId, recordId: rightsAssignmentRecordId(subject), type: 'rights-assignment', revision: removal.revision!, at: removal.unassignedAt, record: null, trace: removal }, deps);
 }

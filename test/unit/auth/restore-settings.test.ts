@@ -20,6 +20,7 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { deleteRightsSet } from '../../../shared/auth/rights-sets/delete-rights-set';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
+import { settingBlobName, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 
@@ -191,6 +192,25 @@ describe('rights sets and assignments after a restore of Cosmos DB to before the
     expect([await assignmentOf(deps, 'ian'), await setOf(deps, 'temp')]).toEqual([undefined, undefined]);
     expect(restoredEntries(deps).map((e) => e.action).sort()).toEqual(['rights-assignment.delete', 'rights-set.delete']);
     expect(restoredLines(deps).map((l) => l.fields?.removed)).toEqual([true, true]);
+  });
+
+  // Broke: whoever could create a blob in the tenant's container (a storage role, no rights in the tenant) planted a
+  // "later revision" of an assignment naming tenant-admin, and the reconciler wrote it into Cosmos DB as restored.
+  it("a setting planted in storage (unsealed, or a kept one edited) is never written back: logged as not sealed by the archive", async () => {
+    const deps = await tenantWithClerk();
+    const kept = (await deps.blobs.blobNames(T, `settings/${rightsAssignmentRecordId('ian')}/`))[0]!;
+    const genuine = JSON.parse((await deps.blobs.readAll(T, kept)).toString('utf8')) as { revision: number; record: RightsAssignmentRecord; mac: string };
+    const later = genuine.revision + 1000;
+    const plant = async (recordId: string, body: object) => deps.blobs.putCreateOnly(T, settingBlobName(recordId, later, false), Buffer.from(JSON.stringify(body)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    // The kept blob with its record edited (its seal kept), and a new subject's assignment with no seal at all.
+    await plant(rightsAssignmentRecordId('ian'), { ...genuine, revision: later, record: { ...genuine.record, rightsSet: 'tenant-admin', revision: later } });
+    const mallory = { ...genuine.record, id: rightsAssignmentRecordId('mallory'), subject: 'mallory', rightsSet: 'tenant-admin', revision: later };
+    const { mac: _mac, ...unsealed } = { ...genuine, recordId: mallory.id, revision: later, record: mallory };
+    await plant(mallory.id, unsealed);
+    await runReconcileTimer(deps);
+    expect([await assignmentOf(deps, 'ian'), await assignmentOf(deps, 'mallory')]).toEqual(['clerk', undefined]);
+    expect(restoredLines(deps)).toEqual([]);
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === SETTING_UNSEALED).map((l) => l.fields?.blob).sort()).toEqual([settingBlobName(rightsAssignmentRecordId('ian'), later, false), settingBlobName(mallory.id, later, false)].sort());
   });
 
   it('a change made on the restored record before the reconciler ran is newer than what storage keeps of before it, and stays', async () => {
