@@ -971,7 +971,7 @@ resource unrecordedHoldAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-
   name: '${namePrefix}-unrecorded-legal-hold'
   location: location
   properties: {
-    description: 'The reconciler found blobs under a legal hold the catalog has no record of (a hold whose catalog write failed, a hold lost with a restored catalog); the flags are kept and the document cannot be disposed of until an operator looks at it.'
+    description: 'The reconciler found blobs under a legal hold the catalog has no record of (a hold whose catalog write failed, a hold lost with a restored catalog); the flags are kept and the hold recorded as an open hold (case restored-from-storage, released by four eyes), or, if the document cannot take another hold, kept on the blobs only: find whose hold it was.'
     severity: 1
     enabled: true
     scopes: [

@@ -55,7 +55,8 @@ export interface ArchivedDocument {
   /**
    * When the reconciler first found a legal-hold flag on the blobs that the item does not explain (no open hold, no
    * release's clearing left): a placement sets its flags before its catalog write, so only a flag still unexplained a
-   * grace window later is alerted (shared/retention/reconcile.ts UNRECORDED_HOLD). Any hold write removes it.
+   * grace window later is recorded as an open hold (`restored-from-storage`) and alerted (shared/retention/reconcile.ts
+   * UNRECORDED_HOLD). Any hold write removes it.
    */
   unrecordedHoldSeenAt?: string;
   /**

@@ -12,11 +12,14 @@ import { isHeld } from '../kernel/retention-rules';
 import { recordFixity, UNKEPT_CORRECTION_GRACE_MS } from './fixity';
 import { unsafeTenantsFrom, unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import { extendHoldsByQuery, type ExtendedHold } from './holds/extend-holds-by-query';
-import type { Actor, RetentionExtension } from '../kernel/retention';
+import type { Actor, LegalHold, RetentionExtension } from '../kernel/retention';
 import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
 import { correctionDigest } from '../documents/correct-metadata';
 import { blobNamesOf, lockAhead, updateDocument } from './update';
-import { flagsInLine } from './holds/legal-hold';
+import { flagsInLine, type HoldDeps } from './holds/legal-hold';
+import { holdPlaced } from './holds/place-hold';
+import { ownChangeStaging } from '../audit/outbox';
+import { uuidv7 } from '../ids';
 import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 import { migrateEndsAt } from '../auth/ends-at';
@@ -38,6 +41,12 @@ export interface ReconcileResult {
   flagged: { tenantId: string; documentId: string; missing: string[] }[];
   /** Documents whose blobs' legal-hold flag disagreed with the catalog and was set or cleared to match it (audited). */
   holdsResynced: { tenantId: string; documentId: string; legalHold: boolean; blobs: string[] }[];
+  /**
+   * Catalog items whose blobs carry a legal hold they had no record of (a catalog restored to a point before the hold, a
+   * placement whose catalog write failed), seen so twice HOLD_WRITE_IN_FLIGHT_MS apart: given an open hold
+   * (RESTORED_HOLD_CASE, by `system:reconciler`) as a rebuild from the manifest gives one, audited (`document.reindex`).
+   */
+  holdsRestored: { tenantId: string; documentId: string; holdId: string }[];
   /**
    * Catalog items whose blobs are locked later than their retain-until (a catalog restored behind an extension, or
    * edited shorter), given that later date as a rebuild from the manifest gives it (audited, `document.reindex`).
@@ -88,7 +97,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -163,7 +172,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       if (restored) result.retentionRestored.push({ tenantId, documentId: doc.id, ...restored });
     }
     if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
-      const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps);
+      const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps, (holdId) => result.holdsRestored.push({ tenantId, documentId: doc.id, holdId }));
       if (resynced) result.holdsResynced.push(resynced);
     }
     const stored = new Set(blobs.map((b) => b.name));
@@ -454,8 +463,14 @@ async function retentionOfBlobs(tenantId: string, documentId: string, locked: st
   return { from, to: locked };
 }
 
-/** Blobs carry a legal hold the catalog has no record of: kept, for an operator to look into. */
+/**
+ * Blobs carry a legal hold the catalog has no record of: kept, and recorded as an open hold (RESTORED_HOLD_CASE) for an
+ * operator to look into; logged once, when recorded (each run while it cannot be: a document carrying MAX_HOLDS holds).
+ */
 export const UNRECORDED_HOLD = 'legal hold on blobs without a record in the catalog: flags kept';
+
+/** The case reference of a hold the reconciler records from the blobs' flags (a rebuild from the manifest's is `catalog-rebuild`). */
+export const RESTORED_HOLD_CASE = 'restored-from-storage';
 
 /**
  * How long a hold write may still be in flight: a placement between its flags and its catalog write, a release between
@@ -467,8 +482,9 @@ export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
 /**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
- * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept, and logged (UNRECORDED_HOLD) when
- * still unexplained HOLD_WRITE_IN_FLIGHT_MS after a run first recorded it on the item (`unrecordedHoldSeenAt`). The
+ * only what a release left to clear (`holdFlagsToClear`); an unexplained flag is kept, and when still unexplained
+ * HOLD_WRITE_IN_FLIGHT_MS after a run first recorded it on the item (`unrecordedHoldSeenAt`) recorded as an open hold
+ * (recordRestoredHold, `onHoldRestored` told its id) and logged (UNRECORDED_HOLD) once. The
  * catalog item is read fresh and, before the blob writes, rewritten with the resync under way (`holdResync`) and its
  * entry, then after them rewritten without it over that write's etag: if a hold was placed or released meanwhile,
  * a write fails and the check starts over; if the last succeeds, a placement still in flight fails its own catalog
@@ -478,7 +494,13 @@ export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
 /** When the item's latest release was written (0 without one). */
 const latestRelease = (doc: ArchivedDocument): number => Math.max(0, ...(doc.holds ?? []).map((h) => (h.releasedAt ? Date.parse(h.releasedAt) : 0)));
 
-export async function resyncLegalHold(tenantId: string, documentId: string, now: Date, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'log'>): Promise<ReconcileResult['holdsResynced'][number] | null> {
+export async function resyncLegalHold(
+  tenantId: string,
+  documentId: string,
+  now: Date,
+  deps: HoldDeps & Pick<Deps, 'auditOutbox'>,
+  onHoldRestored: (holdId: string) => void = () => undefined,
+): Promise<ReconcileResult['holdsResynced'][number] | null> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
     if (!current || current.item.status !== 'active') return null;
@@ -495,14 +517,29 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
     // with a restored catalog) stays, even beside an earlier release the item records, and the sweep cannot dispose
     // of the document: storage is never made less protective than it was.
     // A placement sets its flags before its catalog write: a run between the two (or one that read the catalog before
-    // the placement and the blobs after) found such a flag and alerted. Alerted now only when a grace window after
+    // the placement and the blobs after) found such a flag and alerted. Acted on now only when a grace window after
     // it was first seen, recorded on the item over the version read: a placement that wrote meanwhile makes that write
     // fail and this run look again; one still in flight fails its own write over this one, retries and records its hold.
+    // Past the window, no placement that set these flags is still running: the flag is a hold the item lost (restored
+    // to a point before it) or one whose catalog write failed. Kept on the blobs only, the accountant and the auditor
+    // were shown no hold to see or release; it is recorded as an open hold, as a rebuild from the manifest records one,
+    // and the loop goes on with the item held (any blob still without the flag gets it).
     if (!held && !current.item.holdFlagsToClear) {
       const seen = current.item.unrecordedHoldSeenAt;
-      if (seen && now.getTime() - Date.parse(seen) >= HOLD_WRITE_IN_FLIGHT_MS) deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift, seenSince: seen });
-      else if (!seen && (await deps.retention.catalog.replace({ ...current.item, unrecordedHoldSeenAt: now.toISOString() }, current.etag)) === 'conflict') continue;
-      return null;
+      if (!seen) {
+        if ((await deps.retention.catalog.replace({ ...current.item, unrecordedHoldSeenAt: now.toISOString() }, current.etag)) === 'conflict') continue;
+        return null;
+      }
+      if (now.getTime() - Date.parse(seen) < HOLD_WRITE_IN_FLIGHT_MS) return null;
+      const restored = await recordRestoredHold(tenantId, documentId, seen, now, deps);
+      if (restored === 'changed') continue;
+      if (restored === 'not-recorded') {
+        deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift, seenSince: seen });
+        return null;
+      }
+      deps.log.error(UNRECORDED_HOLD, { tenantId, documentId, blobs: drift, seenSince: seen, holdId: restored.id, caseReference: RESTORED_HOLD_CASE });
+      onHoldRestored(restored.id);
+      continue;
     }
     // Audited before the flags change, never not at all: the entry is stored with the catalog write that records the
     // resync under way, over the version read, so it is stored once. A run that stopped before its last write (a
@@ -537,4 +574,44 @@ export async function resyncLegalHold(tenantId: string, documentId: string, now:
   }
   deps.log.warn('reconciler could not bring legal-hold flags in line: the document kept changing', { tenantId, documentId });
   return null;
+}
+
+/**
+ * The blobs' hold flag the item has had no record of since `seen` (its first sighting, HOLD_WRITE_IN_FLIGHT_MS or more
+ * ago), recorded as an open hold by `system:reconciler` (case RESTORED_HOLD_CASE), placed as any hold is (holdPlaced: every
+ * blob's flag set first, a disposal approval withdrawn and kept on the hold), with a `document.reindex` entry stored with
+ * it (`legal-hold-restored=<id>;unrecorded-since=<seen>`), as a rebuild from the manifest's hold gets one. Read fresh
+ * and decided on the item as written over: held meanwhile (a placement recorded its own hold), a release's clearing
+ * left, or its sighting gone or renewed (a hold write removes it), and nothing is recorded ('changed': look again).
+ * Released by four eyes like any other hold; the last release clears the flags.
+ * 'not-recorded': the item cannot take another hold (MAX_HOLDS, its record full), a blob refused its flag or a store
+ * failed; kept on the blobs and alerted as before (the next run tries again).
+ */
+async function recordRestoredHold(tenantId: string, documentId: string, seen: string, now: Date, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<LegalHold | 'changed' | 'not-recorded'> {
+  const at = now.toISOString();
+  const hold: LegalHold = {
+    id: uuidv7(now.getTime()),
+    reason:
+      'The stored blobs carry a legal hold the catalog item had no record of (a catalog restored to a point before the hold was placed, or a placement whose catalog write failed); recorded from storage, as a rebuild from the manifest records one. Release it once the original hold is known to be over.',
+    caseReference: RESTORED_HOLD_CASE,
+    placedAt: at,
+    placedBy: RECONCILE_ACTOR,
+  };
+  const entry = ownChangeStaging(deps.auditOutbox, { tenantId, at, actor: RECONCILE_ACTOR, action: 'document.reindex', requestId: `${RECONCILE_ACTOR.subject}:legal-hold-restored:${documentId}:${seen}` });
+  try {
+    return await updateDocument<LegalHold | 'changed'>(tenantId, documentId, deps, (doc) => {
+      if (isHeld(doc) || doc.holdFlagsToClear || doc.unrecordedHoldSeenAt !== seen) return { next: null, result: 'changed' };
+      const step = holdPlaced(doc, hold, deps);
+      const withdrawn = step.placed.withdrewDisposalApproval;
+      const detail = [`legal-hold-restored=${hold.id}`, `unrecorded-since=${seen}`, ...(withdrawn ? [`approval-withdrawn=${withdrawn.approvalId}`] : [])].join(';');
+      return { ...step, auditDetail: detail, result: step.placed };
+    }, entry.staging);
+  } catch (err) {
+    // Claimed by the sweep or gone since the run read it: looked at again (an active item only is checked).
+    if (err instanceof ArchiveError && (err.code === 'document_disposed' || err.code === 'document_not_found')) return 'changed';
+    deps.log.warn('reconciler could not record a legal hold the blobs carry; kept on the blobs', { tenantId, documentId, error: String(err) });
+    return 'not-recorded';
+  } finally {
+    await entry.appended();
+  }
 }

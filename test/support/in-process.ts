@@ -229,8 +229,8 @@ export async function repair(w: RequestWorld & { clock: FakeClock }): Promise<vo
 /**
  * What is wrong between one catalog item and its blobs: a disposed document's blobs left; a kept correction that is not
  * the catalog's (correction-blobs.ts); a file, kept correction or manifest missing, or without the item's hold flag or
- * retain-until (a flag the catalog cannot explain is kept and alerted by design, reconcile.ts, so not counted, nor is one
- * the reconciler recorded seeing and alerts once its grace window is over).
+ * retain-until (a flag the catalog cannot explain is kept by design, reconcile.ts, so not counted while the reconciler has
+ * recorded seeing it and not yet recorded it as an open hold once its grace window is over, nor when it alerted one it could not record).
  */
 export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string[] {
   const found: string[] = [];
@@ -250,7 +250,7 @@ export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string
       found.push(`catalog item ${doc.id} without its blob ${name}`);
       continue;
     }
-    // Alerted, or seen by the reconciler and alerted once its grace window is over (reconcile.ts HOLD_WRITE_IN_FLIGHT_MS).
+    // Seen by the reconciler and recorded as an open hold once its grace window is over (reconcile.ts HOLD_WRITE_IN_FLIGHT_MS), or alerted as one it could not record.
     const unrecorded = blob.worm.legalHold && (doc.unrecordedHoldSeenAt !== undefined || (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id));
     if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
     if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);

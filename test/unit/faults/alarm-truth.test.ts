@@ -168,9 +168,10 @@ const reconcileRun = async (w: World) => void (await runReconcileTimer(w.deps));
 const fixityRun = async (w: World) => void (await runFixityTimer(w.deps));
 /** The reconciler, then again past any grace window (its runs are half an hour apart). */
 const reconcileTwice = async (w: World) => {
+  const before = lines(w, UNRECORDED_HOLD).length;
   await reconcileRun(w);
   // The first sighting may be a placement in flight (its flags set, its catalog write not yet): recorded, not alerted.
-  if (lines(w, UNRECORDED_HOLD).length > 0) throw new Error('alerted on its first sighting');
+  if (lines(w, UNRECORDED_HOLD).length > before) throw new Error('alerted on its first sighting');
   w.clock.advance(30 * 60_000);
   await reconcileRun(w);
 };
@@ -197,8 +198,10 @@ const ANOMALIES: Anomaly[] = [
     },
   },
   {
+    // Alerted once: at its second sighting it is recorded as an open hold (restored-from-storage), and the flags agree since.
     name: 'a hold flag set on a blob with no record in the catalog',
     message: UNRECORDED_HOLD,
+    once: true,
     inject: async (w) => {
       const id = await docOf(w);
       const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
