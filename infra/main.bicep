@@ -1061,7 +1061,7 @@ resource revocationRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   name: '${namePrefix}-revocation-restored'
   location: location
   properties: {
-    description: 'An API key or support grant that had been revoked was in force in Cosmos DB again (a point-in-time restore to before its revocation) and was revoked again from its revocation blob in storage. An operator checks what else the restore brought back (README Backups and restore): the retention policy changed after the restore point is as it was then, rights sets, assignments and the SoD policy until the reconciler has run.'
+    description: 'An API key or support grant that had been revoked was in force in Cosmos DB again (a point-in-time restore to before its revocation) and was revoked again from its revocation blob in storage. An operator checks what else the restore brought back (README Backups and restore): rights sets, assignments, the SoD policy and the retention policy changed after the restore point are as they were then until the reconciler has run.'
     severity: 2
     enabled: true
     scopes: [
@@ -1121,7 +1121,7 @@ resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15
   name: '${namePrefix}-setting-restored'
   location: location
   properties: {
-    description: 'A tenant setting was in Cosmos DB as it had been before a change (a point-in-time restore to before it) and was set again from its blob in storage: a proposal decided since came back pending and its decision was written back, or a rights set, an assignment or the SoD policy narrowed, removed or tightened since came back wider and the reconciler caught it up (until then the wider right could act). An operator checks what else the restore brought back (README Backups and restore).'
+    description: 'A tenant setting was in Cosmos DB as it had been before a change (a point-in-time restore to before it) and was set again from its blob in storage: a proposal decided since came back pending and its decision was written back, or a rights set, an assignment, the SoD policy or the retention policy narrowed, removed or tightened since came back wider and the reconciler caught it up (until then the wider right could act). An operator checks what else the restore brought back (README Backups and restore).'
     severity: 2
     enabled: true
     scopes: [

@@ -217,7 +217,11 @@ export interface RetentionCatalogPort {
   pendingValidations(q: { cutoff: string; max: number; onlyTenant?: string }): Promise<{ id: string; tenantId: string }[]>;
 }
 
-export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark };
+/**
+ * `revision`: monotonic, new on each write, the write's blob in storage (auth/rights-sets/settings-blobs.ts), so that a
+ * restore of Cosmos DB to before a change is caught up from storage; absent on policies stored before (counts as 0).
+ */
+export type StoredRetentionPolicy = TTenantRetentionPolicy & { updatedAt?: string; updatedBy?: Actor; safeguards?: SafeguardMark; revision?: number };
 
 export interface RetentionPoliciesPort {
   get(tenantId: string): Promise<StoredRetentionPolicy | null>;
@@ -232,8 +236,10 @@ export interface RetentionPoliciesPort {
    * overwrites a newer one. With `outbox`, the change's audit outbox item is stored in the same
    * transactional batch: both or neither.
    * `also`: tenant records written in the same batch (an approved proposal, the rights gate), each with its condition.
+   * `revision`: the record's new revision (settings-blobs.ts nextRevision over the one read, or the one kept in storage
+   * that the reconciler writes back).
    */
-  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also?: readonly TenantRecordWrite[]): Promise<'written' | 'conflict'>;
+  put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, revision: number, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also?: readonly TenantRecordWrite[]): Promise<'written' | 'conflict'>;
 }
 
 /** Small records the timers keep between runs, outside every tenant. */

@@ -19,6 +19,7 @@ import { listPersonKeyPermissions } from '../auth/api-keys/list-person-key-permi
 import { assertProposerStillMay, assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery } from '../auth/proposals';
 import { gateMoved, underRightsGate } from '../auth/rights-gate';
 import { actor } from '../auth/rights-sets/rights-records';
+import { keepSetting, nextRevision, retentionPolicySetting, type StoredSetting } from '../auth/rights-sets/settings-blobs';
 import { personHoldsNow } from '../auth/rights-sets/rights-given';
 import { assertMayLowerSafeguards, sodRefusal } from '../auth/sod';
 import { checkTenantPolicy, loweredSafeguards, nextSafeguards, policyAuditDetail } from './policy';
@@ -27,7 +28,7 @@ import { actorOf } from './update';
 
 type ProposalDeps = Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>;
 /** A decision is kept in storage too (decision-blobs.ts). */
-type DecisionDeps = ProposalDeps & Pick<Deps, 'blobs' | 'log'>;
+type DecisionDeps = ProposalDeps & Pick<Deps, 'blobs' | 'log' | 'audit'>;
 
 export interface RetentionPolicyProposalRecord extends ProposalRecord {
   type: 'retention-policy-proposal';
@@ -91,6 +92,7 @@ export function listRetentionPolicyProposals(tenantId: string, q: TListProposals
 export async function approveRetentionPolicyProposal(principal: Principal, id: string, reason: string, deps: DecisionDeps & Pick<Deps, 'config'>, audit?: AuditStaging): Promise<RetentionPolicyProposalRecord> {
   const tenantId = principal.tenantId;
   let looked = false;
+  let kept: Omit<StoredSetting, 'mac'> | undefined;
   const decided = await underRightsGate('The retention policy', tenantId, deps, async (gate) => {
     const now = deps.clock.now();
     // Its decision in storage looked up once (a restore gave it back pending): a gate moved meanwhile reads the record again.
@@ -116,15 +118,20 @@ export async function approveRetentionPolicyProposal(principal: Principal, id: s
     const lowered = loweredSafeguards(mark, proposal.policy);
     const approved: RetentionPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
     const also = [gateMoved(gate, 'retention-policy'), { op: 'replace' as const, record: approved, ifMatch: found.etag }];
+    const [at, by, safeguards, revision] = [now.toISOString(), actorOf(principal), nextSafeguards(mark, proposal.policy, lowered), nextRevision(stored?.revision, now)];
     const written = await writeWithAuditEntry(
       audit,
       { target: proposal.id, detail: policyAuditDetail(proposal.policy, lowered) },
-      (outbox) => deps.retention.policies.put(tenantId, proposal.policy, now.toISOString(), actorOf(principal), nextSafeguards(mark, proposal.policy, lowered), outbox, { etag }, also),
+      (outbox) => deps.retention.policies.put(tenantId, proposal.policy, at, by, safeguards, revision, outbox, { etag }, also),
       (r) => r === 'written',
     );
-    return written === 'written' ? approved : CHANGED;
+    if (written !== 'written') return CHANGED;
+    kept = retentionPolicySetting(tenantId, proposal.policy, at, by, safeguards, revision);
+    return approved;
   });
   await storeOf(deps).keepDecision(decided);
+  // The policy as approved kept in storage too, after its write: a restore of Cosmos DB to before it is caught up (settings-blobs.ts).
+  if (kept) await keepSetting(kept, deps);
   return decided;
 }
 

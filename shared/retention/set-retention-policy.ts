@@ -11,6 +11,7 @@ import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredRetentionPolicy } from '../ports';
+import { keepSetting, nextRevision, retentionPolicySetting, type StoredSetting } from '../auth/rights-sets/settings-blobs';
 
 /**
  * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest that has applied
@@ -32,12 +33,13 @@ import type { StoredRetentionPolicy } from '../ports';
 export async function setRetentionPolicy(
   principal: Principal,
   policy: TTenantRetentionPolicy,
-  deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords'>,
+  deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords' | 'blobs' | 'audit'>,
   audit?: { applied?: AuditStaging; proposed?: AuditStaging },
   expected?: { etag: string | null },
 ): Promise<{ applied: Awaited<ReturnType<typeof getRetentionPolicy>> } | { proposed: RetentionPolicyProposalRecord; replayed: boolean }> {
   checkTenantPolicy(policy);
-  return withFreshReads('The retention policy', async () => {
+  let kept: Omit<StoredSetting, 'mac'> | undefined;
+  const outcome = await withFreshReads('The retention policy', async () => {
     const { policy: stored, etag } = await deps.retention.policies.getVersioned(principal.tenantId, { fresh: expected !== undefined });
     if (expected && etag !== expected.etag) throw policyChanged(stored);
     const mark = markOf(stored);
@@ -47,10 +49,17 @@ export async function setRetentionPolicy(
       const made = await proposeRetentionPolicy(principal, policy, { policy: policyOf(stored), etag }, lowered, deps, audit?.proposed);
       return made === CHANGED ? CHANGED : { proposed: made.proposal, replayed: made.replayed };
     }
-    const at = deps.clock.now().toISOString();
-    const written = await writeWithAuditEntry(audit?.applied, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, actorOf(principal), nextSafeguards(mark, policy, lowered), outbox, { etag }), (r) => r === 'written');
-    return written === 'written' ? { applied: await getRetentionPolicy(principal.tenantId, deps) } : CHANGED;
+    const now = deps.clock.now();
+    const [at, by, safeguards] = [now.toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered)];
+    // A new revision each write, kept in storage after it: a restore of Cosmos DB to before it is caught up by the reconciler (settings-blobs.ts).
+    const revision = nextRevision(stored?.revision, now);
+    const written = await writeWithAuditEntry(audit?.applied, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, by, safeguards, revision, outbox, { etag }), (r) => r === 'written');
+    if (written !== 'written') return CHANGED;
+    kept = retentionPolicySetting(principal.tenantId, policy, at, by, safeguards, revision);
+    return { applied: await getRetentionPolicy(principal.tenantId, deps) };
   });
+  if (kept) await keepSetting(kept, deps);
+  return outcome;
 }
 
 /** 412: the policy stored now is not the version the change was made on. */

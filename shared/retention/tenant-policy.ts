@@ -8,10 +8,10 @@ export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention
   return policyOf(opts.fresh ? (await deps.retention.policies.getVersioned(tenantId, { fresh: true })).policy : await deps.retention.policies.get(tenantId));
 }
 
-/** The policy in a stored record (without who stored it and the safeguard mark), or the built-in default. */
+/** The policy in a stored record (without who stored it, the safeguard mark and the revision), or the built-in default. */
 export function policyOf(stored: StoredRetentionPolicy | null): TTenantRetentionPolicy {
   if (!stored) return DEFAULT_POLICY;
-  const { updatedAt: _a, updatedBy: _b, safeguards: _s, ...policy } = stored;
+  const { updatedAt: _a, updatedBy: _b, safeguards: _s, revision: _r, ...policy } = stored;
   return policy;
 }
 

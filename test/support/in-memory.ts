@@ -369,13 +369,13 @@ export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
   private etagOf(tenantId: string): string | null {
     return this.policies.has(tenantId) ? String(this.versions.get(tenantId)) : null;
   }
-  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
+  async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards: SafeguardMark, revision: number, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
     if (this.etagOf(tenantId) !== expected.etag) return 'conflict';
     if (also.length > 0) {
       if (!this.records) throw new Error('InMemoryRetentionPolicies: records written with the policy need the tenant records');
       if (this.records.writeAll(tenantId, also) === 'conflict') return 'conflict';
     }
-    this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), safeguards });
+    this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), safeguards, revision });
     this.versions.set(tenantId, (this.versions.get(tenantId) ?? 0) + 1);
     keepOutboxItem(this.outbox, outbox);
     return 'written';
@@ -994,7 +994,7 @@ function cachedRetentionPolicies(policies: InMemoryRetentionPolicies, cache: Ten
     get: async (tenantId: string) => (await cache.get(tenantId, 'retention-policy', () => policies.getVersioned(tenantId))).policy,
     getVersioned: (tenantId: string, opts: { fresh?: boolean } = {}) => (opts.fresh ? policies.getVersioned(tenantId) : cache.get(tenantId, 'retention-policy', () => policies.getVersioned(tenantId))),
     put: (...args: Parameters<RetentionPoliciesPort['put']>) => {
-      const [tenantId, , , , , , , also = []] = args;
+      const [tenantId, , , , , , , , also = []] = args;
       const forget = () => ['retention-policy', ...also.map((w) => (w.op === 'delete' ? w.id : w.record.id))].forEach((id) => cache.invalidate(tenantId, id));
       forget();
       return policies.put(...args).finally(forget);

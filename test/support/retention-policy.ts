@@ -9,7 +9,7 @@ import { setRetentionPolicy } from '../../shared/retention/set-retention-policy'
  * Sets a retention policy as a records manager does, and when it lowers a safeguard (only proposed), has a second
  * records manager of the tenant approve it: for tests whose subject is what a lowered policy does, not the four eyes.
  */
-export async function setPolicyWithSecondPerson(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords' | 'config' | 'blobs' | 'log'>): Promise<void> {
+export async function setPolicyWithSecondPerson(principal: Principal, policy: TTenantRetentionPolicy, deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords' | 'config' | 'blobs' | 'log' | 'audit'>): Promise<void> {
   const outcome = await setRetentionPolicy(principal, policy, deps);
   if ('applied' in outcome) return;
   // The proposer must still hold retention:manage when it is approved (proposals.ts assertProposerStillMay): the tenant

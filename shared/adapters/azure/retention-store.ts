@@ -181,6 +181,8 @@ interface PolicyItem extends TTenantRetentionPolicy {
   updatedBy: Actor;
   /** The strongest safeguards that have applied (absent on policies stored before: the policy itself). */
   safeguards?: SafeguardMark;
+  /** Monotonic, new on each write (ports StoredRetentionPolicy); absent on policies stored before. */
+  revision?: number;
 }
 
 /** Per-tenant retention policy in the `tenants` container (partition /tenantId); cached per instance like the rights records (settings-cache.ts). */
@@ -210,8 +212,8 @@ export class RetentionPolicies implements RetentionPoliciesPort {
     }
   }
 
-  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
-    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, safeguards };
+  async put(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, revision: number, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
+    const item: PolicyItem = { ...policy, id: 'retention-policy', tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, safeguards, revision };
     const body = item as unknown as JSONObject;
     const write: OperationInput = expected.etag === null ? { operationType: 'Create', partitionKey: tenantId, resourceBody: body } : { operationType: 'Replace', partitionKey: tenantId, id: item.id, ifMatch: expected.etag, resourceBody: body };
     // The records written with it (same container, same partition) are forgotten by this instance's cache as well.

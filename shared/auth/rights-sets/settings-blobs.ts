@@ -1,7 +1,8 @@
 /**
- * Rights sets, rights assignments and the SoD policy kept in storage too, as revocations and decisions are
- * (revocation-blobs.ts, decision-blobs.ts). A set narrowed or deleted, an assignment removed or the SoD policy tightened,
- * in Cosmos DB only, came back wider from a point-in-time restore to before the change, and acted again. Each change now also writes its resulting record (or its
+ * Rights sets, rights assignments, the SoD policy and the retention policy kept in storage too, as revocations and
+ * decisions are (revocation-blobs.ts, decision-blobs.ts). A set narrowed or deleted, an assignment removed, the SoD
+ * policy or the retention policy tightened, in Cosmos DB only, came back wider from a point-in-time restore to before
+ * the change, and acted again. Each change now also writes its resulting record (or its
  * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
  * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
  * previous one, carried over a removal by its trace record). Nothing on a request's path reads them (issue #17: the
@@ -11,9 +12,11 @@
  * wider right restored acts (README *Backups and restore*).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { AuditLogPort, BlobArchivePort, Logger, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import type { AuditLogPort, BlobArchivePort, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { canonicalJson } from '../../kernel/audit-chain';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
+import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
+import { checkStoredPolicy } from '../../retention/policy';
 import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
@@ -45,7 +48,27 @@ interface SodPolicyRecord extends TenantRecord {
   updatedAt: string;
   revision?: number;
 }
-type KeptRecord = RightsSetRecord | RightsAssignmentRecord | SodPolicyRecord;
+/**
+ * What is kept of the retention policy's record: as the policy store writes it (adapters/azure/retention-store.ts
+ * PolicyItem), a port of its own, not a tenant record written through TenantRecordsPort; written back through it.
+ */
+export const RETENTION_POLICY_ID = 'retention-policy';
+export interface RetentionPolicyRecord extends TenantRecord, TTenantRetentionPolicy {
+  id: typeof RETENTION_POLICY_ID;
+  type: 'retention-policy';
+  updatedAt: string;
+  updatedBy: Actor;
+  safeguards: SafeguardMark;
+  revision: number;
+}
+
+/** The blob of a retention policy write, as `RetentionPoliciesPort.put` was given it: kept with `keepSetting` after the write. */
+export function retentionPolicySetting(tenantId: string, policy: TTenantRetentionPolicy, at: string, by: Actor, safeguards: SafeguardMark, revision: number): Omit<StoredSetting, 'mac'> {
+  const record: RetentionPolicyRecord = { ...policy, id: RETENTION_POLICY_ID, tenantId, type: 'retention-policy', updatedAt: at, updatedBy: by, safeguards, revision };
+  return { tenantId, recordId: RETENTION_POLICY_ID, type: 'retention-policy', revision, at, record };
+}
+
+type KeptRecord = RightsSetRecord | RightsAssignmentRecord | SodPolicyRecord | RetentionPolicyRecord;
 type KeptTrace = RightsSetDeletedRecord | RightsUnassignmentRecord;
 
 /**
@@ -90,7 +113,7 @@ export interface SettingsKeeping {
   audit: Pick<AuditLogPort, 'chainKey'>;
 }
 
-/** Writes the blob of a change of a rights set or assignment, sealed, after the record's write (a first one written under the name stands). */
+/** Writes the blob of a change of a kept setting, sealed, after the record's write (a first one written under the name stands). */
 export async function keepSetting(setting: Omit<StoredSetting, 'mac'>, deps: SettingsKeeping): Promise<void> {
   const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
   const sealed: StoredSetting = { ...setting, mac: settingMac(setting, await deps.audit.chainKey()) };
@@ -101,15 +124,28 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac'>, deps: Set
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
   'rights-set': { put: 'rights-set.put', remove: 'rights-set.delete', trace: 'rights-set-deleted' },
   'rights-assignment': { put: 'rights-assignment.put', remove: 'rights-assignment.delete', trace: 'rights-unassignment' },
-  // The SoD policy is never removed.
+  // The SoD policy and the retention policy are never removed.
   'sod-policy': { put: 'sod-policy.put', remove: 'sod-policy.put', trace: null },
+  'retention-policy': { put: 'retention.policy-set', remove: 'retention.policy-set', trace: null },
 };
+
+/** A retention policy kept in storage is written back only as the store would take it from a person (checkStoredPolicy). */
+function validRetentionPolicy(record: RetentionPolicyRecord): boolean {
+  const { id: _i, tenantId: _t, type: _y, updatedAt: _a, updatedBy: _b, safeguards: _s, revision: _r, ...policy } = record;
+  try {
+    checkStoredPolicy(policy);
+    return typeof record.updatedAt === 'string' && typeof record.safeguards === 'object' && record.safeguards !== null && record.revision > 0;
+  } catch {
+    return false;
+  }
+}
 
 function settingOf(text: string, tenantId: string, recordId: string): StoredSetting | null {
   try {
     const v = JSON.parse(text) as Partial<StoredSetting>;
-    const ok = v.tenantId === tenantId && v.recordId === recordId && (v.type === 'rights-set' || v.type === 'rights-assignment' || v.type === 'sod-policy') && typeof v.revision === 'number' && typeof v.at === 'string' && v.record !== undefined;
+    const ok = v.tenantId === tenantId && v.recordId === recordId && (v.type === 'rights-set' || v.type === 'rights-assignment' || v.type === 'sod-policy' || v.type === 'retention-policy') && typeof v.revision === 'number' && typeof v.at === 'string' && v.record !== undefined;
     const record = v.record;
+    if (record?.type === 'retention-policy' && (record.revision !== v.revision || !validRetentionPolicy(record))) return null;
     return ok && (record === null || (record !== undefined && record.id === recordId && record.tenantId === tenantId && record.type === v.type)) ? (v as StoredSetting) : null;
   } catch {
     return null;
@@ -128,19 +164,35 @@ function newestByRecord(names: string[]): Map<string, { name: string; revision: 
   return newest;
 }
 
+type Policies = Pick<RetentionPoliciesPort, 'getVersioned' | 'put'>;
+
+/** The restore's audit entry for `setting`, written back now. */
+function restoreEntry(setting: StoredSetting, now: Date) {
+  const { tenantId, recordId } = setting;
+  const at = now.toISOString();
+  return auditOutboxItem([{ tenantId, at, actor: SETTING_RESTORE_ACTOR, action: setting.record ? ACTIONS[setting.type].put : ACTIONS[setting.type].remove, target: recordId, outcome: 'success', status: 200, requestId: `${SETTING_RESTORE_ACTOR.subject}:${recordId}:${setting.revision}:${at}`, clientIp: null, userAgent: null, detail: `setting-restored=${setting.revision}@${setting.at}` }]);
+}
+
 /** Writes `setting` back over what Cosmos DB holds of its record (under the rights gate, as every rights change); false when nothing needed it. */
-async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<boolean> {
+async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecords: TenantRecordsPort; retention: { policies: Policies } }): Promise<boolean> {
   const { tenantId, recordId, type } = setting;
   const kinds = ACTIONS[type];
   return underRightsGate('The rights set', tenantId, deps, async (gate) => {
+    if (setting.record?.type === 'retention-policy') {
+      // Through the policy store, as an approved lowering is: only over the version read, the gate moved, the entry in the same batch.
+      const { policy: current, etag } = await deps.retention.policies.getVersioned(tenantId, { fresh: true });
+      if ((current?.revision ?? 0) >= setting.revision) return false;
+      const { id: _i, tenantId: _t, type: _y, updatedAt, updatedBy, safeguards, revision, ...policy } = setting.record;
+      const written = await deps.retention.policies.put(tenantId, policy, updatedAt, updatedBy, safeguards, revision, restoreEntry(setting, now), { etag }, [gateMoved(gate, recordId)]);
+      return written === 'written' ? true : CHANGED;
+    }
     const current = await deps.tenantRecords.get<KeptRecord>(tenantId, recordId, type, { fresh: true });
     // Where the record is absent, a removal Cosmos DB kept (its trace) may be newer than the change storage keeps.
     const traceId = setting.trace?.id ?? (setting.record?.type === 'rights-set' ? rightsSetDeletedRecordId(setting.record.name) : setting.record?.type === 'rights-assignment' ? rightsUnassignmentRecordId(setting.record.subject) : undefined);
     const trace = !current && traceId && kinds.trace ? await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, kinds.trace, { fresh: true }) : null;
     const held = current?.value.revision ?? trace?.value.revision ?? 0;
     if (held >= setting.revision || (!current && setting.record === null)) return false;
-    const at = now.toISOString();
-    const entry = auditOutboxItem([{ tenantId, at, actor: SETTING_RESTORE_ACTOR, action: setting.record ? kinds.put : kinds.remove, target: recordId, outcome: 'success', status: 200, requestId: `${SETTING_RESTORE_ACTOR.subject}:${recordId}:${setting.revision}:${at}`, clientIp: null, userAgent: null, detail: `setting-restored=${setting.revision}@${setting.at}` }]);
+    const entry = restoreEntry(setting, now);
     const writes: TenantRecordWrite[] = [gateMoved(gate, recordId)];
     if (setting.record) writes.push(current ? { op: 'replace', record: setting.record, ifMatch: current.etag } : { op: 'create', record: setting.record });
     else writes.push(...(setting.trace ? [{ op: 'upsert' as const, record: setting.trace }] : []), { op: 'delete', id: recordId, ifMatch: current!.etag });
@@ -149,20 +201,28 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
 }
 
 /**
- * Reconciler: every rights set and assignment whose newest revision kept in storage is newer than Cosmos DB's (a
- * restore gave back an older one, or none where it had been removed) is written back, oldest change first (a set
- * before an assignment to it), logged as SETTING_RESTORED. Per tenant one listing of its setting blobs; only the newest
+ * Reconciler: every rights set and assignment, and the SoD and retention policies, whose newest revision kept in
+ * storage is newer than Cosmos DB's (a restore gave back an older one, or none where it had been removed) is written
+ * back, oldest change first (a set before an assignment to it), logged as SETTING_RESTORED; the retention policy
+ * through its own store (RetentionPoliciesPort.put), with the safeguard mark it was written with. Per tenant one listing of its setting blobs; only the newest
  * blob of each record is read, and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
   const restored: string[] = [];
   const key = await deps.audit.chainKey();
   for await (const tenantId of deps.blobs.unsafeListTenants()) {
     try {
       const newest = newestByRecord(await deps.blobs.blobNames(tenantId, SETTINGS_PREFIX));
       if (newest.size === 0) continue;
-      const [sets, assignments, policy] = await Promise.all([deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'), deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'), deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true })]);
+      const [sets, assignments, policy, retention] = await Promise.all([
+        deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'),
+        deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'),
+        deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true }),
+        // The retention policy is read only where storage keeps one of it.
+        newest.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
+      ]);
       const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
+      if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
       // Behind: a record older than its newest change, or absent where that change made it (a removal of an absent one is done).
       const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
       for (const [recordId, blob] of behind) {

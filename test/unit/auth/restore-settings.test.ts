@@ -20,7 +20,9 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { deleteRightsSet } from '../../../shared/auth/rights-sets/delete-rights-set';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
-import { settingBlobName, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
+import { settingBlobName, SETTING_UNSEALED, SETTINGS_PREFIX } from '../../../shared/auth/rights-sets/settings-blobs';
+import { policyOf } from '../../../shared/retention/tenant-policy';
+import { setPolicyWithSecondPerson } from '../../support/retention-policy';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 
@@ -32,12 +34,18 @@ const carol = admin('carol');
 // A weakening of the SoD policy: only proposed.
 const weaker = { ...DEFAULT_SOD_POLICY, uploaderCannotApproveDisposal: false };
 
-/** The tenant records as they are now: what a restore to this point gives back. */
+/**
+ * The tenant records as they are now, the retention policy among them (one container in Cosmos DB, retention-store.ts;
+ * a store of its own in memory): what a restore to this point gives back.
+ */
 function restorePoint(deps: InMemoryDeps): () => void {
   const saved = structuredClone([...deps.tenantRecords.records]);
+  const policies = structuredClone([...deps.retention.policies.policies]);
   return () => {
     deps.tenantRecords.records.clear();
     for (const [k, v] of structuredClone(saved)) deps.tenantRecords.records.set(k, v);
+    deps.retention.policies.policies.clear();
+    for (const [k, v] of structuredClone(policies)) deps.retention.policies.policies.set(k, v);
   };
 }
 
@@ -242,5 +250,76 @@ describe('the SoD policy after a restore of Cosmos DB to before it was tightened
     expect(await deps.rights.policy(T, { fresh: true })).toEqual(stricter);
     expect(restoredLines(deps)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ kind: 'sod-policy', id: 'sod-policy' }) })]);
     expect(restoredEntries(deps)).toEqual([expect.objectContaining({ action: 'sod-policy.put', target: 'sod-policy', detail: expect.stringMatching(/^setting-restored=\d+@/) })]);
+  });
+});
+
+describe('the retention policy after a restore of Cosmos DB to before it was tightened', () => {
+  const rm = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'records-manager', permissions: new Set<Permission>(['retention:manage']) });
+  const weak: TTenantRetentionPolicy = { ...DEFAULT_POLICY, requireDisposalApproval: false };
+  // A longer class, approval required, the default the longer class: each a raise of the weak one, applied at once.
+  const tight: TTenantRetentionPolicy = { ...DEFAULT_POLICY, classes: [{ name: 'contracts-12y', years: 12 }], defaultClass: 'contracts-12y', requireDisposalApproval: true };
+  const policyNow = async (deps: InMemoryDeps) => policyOf(await deps.retention.policies.get(T));
+  const kept = async (deps: InMemoryDeps) => (await deps.blobs.blobNames(T, SETTINGS_PREFIX)).filter((n) => n.startsWith('settings/retention-policy/'));
+
+  async function tenantWithWeakPolicy() {
+    const deps = inMemoryDeps();
+    expect(await setRetentionPolicy(rm('ron'), weak, deps)).toHaveProperty('applied');
+    (deps.clock as FakeClock).advance(60_000);
+    return deps;
+  }
+
+  // Broke: the policy lived in Cosmos DB only, with no revision; the restore gave back the weaker one, and documents
+  // archived or approved for disposal since were judged by it, for good. Now kept in storage as the SoD policy is.
+  it('a policy tightened after the restore point is tight again after the reconciler runs, its mark too, audited and logged', async () => {
+    const deps = await tenantWithWeakPolicy();
+    const restore = restorePoint(deps);
+    expect(await setRetentionPolicy(rm('ron'), tight, deps)).toHaveProperty('applied');
+    expect(await kept(deps)).toHaveLength(2);
+    (deps.clock as FakeClock).advance(3600_000);
+    restore();
+    // Until the reconciler runs, the restored weaker policy acts (README: run it once right after a restore).
+    expect(await policyNow(deps)).toEqual(weak);
+    await runReconcileTimer(deps);
+    expect(await policyNow(deps)).toEqual(tight);
+    expect(restoredLines(deps)).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ tenantId: T, kind: 'retention-policy', id: 'retention-policy', removed: false }) })]);
+    expect(restoredEntries(deps)).toEqual([expect.objectContaining({ action: 'retention.policy-set', target: 'retention-policy', detail: expect.stringMatching(/^setting-restored=\d+@/) })]);
+    // The safeguard mark came back with it: going back to the weak policy is a lowering again, only proposed.
+    expect(await setRetentionPolicy(rm('ron'), weak, deps)).toHaveProperty('proposed');
+    // Caught up: a second run writes nothing.
+    await runReconcileTimer(deps);
+    expect(restoredLines(deps)).toHaveLength(1);
+  });
+
+  it('a lowering approved after the restore point comes back as approved, through its proposal', async () => {
+    const deps = inMemoryDeps();
+    await setRetentionPolicy(rm('ron'), tight, deps);
+    (deps.clock as FakeClock).advance(60_000);
+    const restore = restorePoint(deps);
+    const lowered: TTenantRetentionPolicy = { ...tight, requireDisposalApproval: false };
+    await setPolicyWithSecondPerson(rm('ron'), lowered, deps);
+    expect(await policyNow(deps)).toEqual(lowered);
+    restore();
+    expect(await policyNow(deps)).toEqual(tight);
+    await runReconcileTimer(deps);
+    expect(await policyNow(deps)).toEqual(lowered);
+    // The proposal was made after the restore point too: the restore gave back none, only the policy is written back.
+    expect(restoredEntries(deps)).toEqual([expect.objectContaining({ action: 'retention.policy-set', target: 'retention-policy' })]);
+  });
+
+  it('a change made on the restored account before the reconciler ran is newer than what storage keeps of before it, and stays', async () => {
+    const deps = await tenantWithWeakPolicy();
+    const restore = restorePoint(deps);
+    await setRetentionPolicy(rm('ron'), tight, deps);
+    restore();
+    (deps.clock as FakeClock).advance(60_000);
+    // A records manager sets it again on the restored account (another raise of the weak one): the later change is the truth.
+    const again: TTenantRetentionPolicy = { ...weak, classes: [{ name: 'leases-10y', years: 10 }] };
+    expect(await setRetentionPolicy(rm('rita'), again, deps)).toHaveProperty('applied');
+    const revisions = (await kept(deps)).map((n) => Number(/(\d{16})\.json$/.exec(n)![1]));
+    expect(revisions).toHaveLength(3);
+    expect((await deps.retention.policies.get(T))!.revision).toBe(Math.max(...revisions));
+    await runReconcileTimer(deps);
+    expect(await policyNow(deps)).toEqual(again);
+    expect(restoredLines(deps)).toEqual([]);
   });
 });

@@ -194,7 +194,7 @@ const catalogOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENA
 async function seedPolicy(w: World, endMonth: number): Promise<void> {
   const policy = { classes: [{ name: 'ledger-12y', years: 12 }], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: endMonth };
   const mark = { classYears: { 'fiscal-7y': 7, 'immovable-property-10y': 10, 'ledger-12y': 12 }, requireDisposalApproval: true, defaultClassYears: 7, fiscalYearEndMonth: endMonth };
-  await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'root', kind: 'user' }, mark, undefined, { etag: null });
+  await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'root', kind: 'user' }, mark, 1, undefined, { etag: null });
   // Two records managers who may not approve disposals (README: a lowering is theirs to propose and approve).
   const root = { subject: 'root', kind: 'user' };
   const at = w.clock.now().toISOString();

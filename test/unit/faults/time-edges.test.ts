@@ -263,7 +263,7 @@ const EDGES: Edge[] = [
     lastValid: 'from-edge',
     prepare: async (w) => {
       const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
-      await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'carol', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+      await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'carol', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null });
       const doc = await docOf(w, { fiscalYear: FY, retentionClass: CLASS });
       return { edge: new Date(Date.parse(RETAIN_UNTIL) - APPROVAL_LEAD_DAYS * 86400_000).toISOString(), doc };
     },
@@ -564,7 +564,7 @@ const FISCAL_EDGES: { endMonth: number; documentDate: string; fiscalYear: number
 it.each(FISCAL_EDGES)('a document dated $documentDate (fiscal year ending in month $endMonth) belongs to $fiscalYear and is kept until $retainUntil', async ({ endMonth, documentDate, fiscalYear, retainUntil }) => {
   const w = world();
   const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: false, fiscalYearEndMonth: endMonth };
-  await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'carol', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+  await w.deps.retention.policies.put(TENANT, policy, w.clock.now().toISOString(), { subject: 'carol', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null });
   const doc = (await ok(w, get(`documents/${await docOf(w, { documentDate })}`))).json;
   expect([doc.fiscalYear, doc.retention.retainUntil]).toEqual([fiscalYear, retainUntil]);
   // Stated, the year before the date's is allowed (booked in the year it belongs to), two before is not.

@@ -15,7 +15,7 @@ const approver: Principal = { tenantId: T, subject: 'ann', kind: 'user', person:
 async function dueIn2025() {
   const deps = inMemoryDeps();
   const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
-  await deps.retention.policies.put(T, policy, '2020-01-01T00:00:00Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+  await deps.retention.policies.put(T, policy, '2020-01-01T00:00:00Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null });
   const docs = await seedMany(deps, T, [{ metadata: {}, fiscalYear: 2017 }, { metadata: {}, fiscalYear: 2017 }]);
   for (const d of docs) deps.catalog.documents.set(`${T}/${d.id}`, { ...d, retention: { class: 'fiscal-7y', retainUntil: '2025-01-01T00:00:00.000Z' } });
   return { deps, clock: deps.clock as FakeClock, ids: docs.map((d) => d.id).sort() };

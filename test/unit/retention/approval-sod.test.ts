@@ -14,7 +14,7 @@ const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'us
 async function uploadedByAlice() {
   const deps = inMemoryDeps();
   const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
-  await deps.retention.policies.put(T, policy, '2018-01-01T00:00:00Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+  await deps.retention.policies.put(T, policy, '2018-01-01T00:00:00Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null });
   const docs = await seedMany(deps, T, [{ metadata: {}, fiscalYear: 2017 }, { metadata: {}, fiscalYear: 2017 }]);
   for (const d of docs) {
     deps.catalog.documents.set(`${T}/${d.id}`, { ...d, createdAt: '2018-01-15T00:00:00.000Z', createdBy: { subject: 'alice', kind: 'user', person: 'alice' }, retention: { class: 'fiscal-7y', retainUntil: '2025-01-01T00:00:00.000Z' } });

@@ -22,7 +22,7 @@ const budget = { maxItems: 100, maxMillis: 60_000 };
 async function tenant(requireDisposalApproval: boolean): Promise<{ deps: InMemoryDeps; clock: FakeClock }> {
   const deps = inMemoryDeps();
   const policy = { classes: [], defaultClass: 'fiscal-7y', requireDisposalApproval, fiscalYearEndMonth: 12 };
-  await deps.retention.policies.put(T, policy, '2020-01-01T00:00:00.000Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null });
+  await deps.retention.policies.put(T, policy, '2020-01-01T00:00:00.000Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null });
   return { deps, clock: deps.clock as FakeClock };
 }
 

@@ -190,7 +190,7 @@ describe('tenant settings cache', () => {
     expect(await policies.get('acme')).toBeNull();
     expect(store.reads).toHaveLength(1);
     const policy = { classes: [], defaultClass: 'immovable-property-10y', requireDisposalApproval: true, fiscalYearEndMonth: 12 };
-    expect(await policies.put('acme', policy, '2025-03-01T12:00:00Z', { subject: 'a', kind: 'user' }, safeguardsOf(policy), undefined, { etag: null })).toBe('written');
+    expect(await policies.put('acme', policy, '2025-03-01T12:00:00Z', { subject: 'a', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null })).toBe('written');
     expect((await policies.get('acme'))?.defaultClass).toBe('immovable-property-10y');
   });
 });
