@@ -405,25 +405,65 @@ async function witnessWalk(job: ExportJob, walkBegan: Date, walked: ReadonlySet<
 
 type Planned = PlannedFile | { manifest: ManifestDocument };
 
+/**
+ * A page's manifests (and a corrected document's kept correction) read ahead of the document being planned, in the
+ * order the ZIP takes the documents, at most this many started and not yet checked: each was a blob round trip the walk
+ * waited for in turn, while the renditions were already read PREFETCH ahead (`npm run bench:export`). Each is a small
+ * buffered blob (at most MAX_MANIFEST_BYTES); no rendition is read by it.
+ */
+export const MANIFEST_PREFETCH = 4;
+
+/** What witnesses a document's catalog item, read ahead; checked in the walk's order (`plan`). */
+interface Witness {
+  /** The WORM manifest, null when gone (a disposal under way). */
+  manifest: Buffer | null;
+  describes: boolean;
+  /** The kept correction of the item's version, read only for a corrected document whose manifest describes it. */
+  kept?: Buffer | null;
+}
+
+async function readWitness(doc: ArchivedDocument, deps: ExportDeps): Promise<Witness> {
+  const manifest = await readManifestBytes(deps, doc.tenantId, blobLayout.manifest(doc.id));
+  if (manifest === null) return { manifest, describes: false };
+  const describes = manifestDescribes(manifest, doc);
+  const version = doc.metadataVersion ?? 1;
+  // As detailsWitnessDiffers would read it: one read more per corrected document, none for one the check refuses anyway.
+  if (!describes || version <= 1) return { manifest, describes };
+  return { manifest, describes, kept: await readManifestBytes(deps, doc.tenantId, blobLayout.correction(doc.id, version)) };
+}
+
 /** Walk the search page by page (document date order) and name each file; the manifest entry follows a document's files. */
 async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held: (doc: ArchivedDocument) => void): AsyncGenerator<Planned> {
   let continuationToken: string | undefined;
   do {
     const page = await deps.catalog.list(job.tenantId, { ...job.filter, sort: 'documentDate', order: 'asc', limit: PAGE, ...(continuationToken ? { continuationToken } : {}) });
-    for (const doc of page.items) {
-      if ((doc.status as string) !== 'active') continue; // tombstones have no blobs left
+    const docs = page.items.filter((doc) => (doc.status as string) === 'active'); // tombstones have no blobs left
+    // The witnesses' reads run ahead; their checks, and a failure's log line and error, come in the walk's order, so the
+    // first failing document decides and nothing after it is planned. A read failing is thrown at its own document.
+    const witnesses: (Promise<Witness> | undefined)[] = [];
+    const readAhead = (checked: number) => {
+      while (witnesses.length < Math.min(docs.length, checked + MANIFEST_PREFETCH)) {
+        const read = readWitness(docs[witnesses.length]!, deps);
+        read.catch(() => undefined); // awaited at its document; one past a failure is not
+        witnesses.push(read);
+      }
+    };
+    for (const [at, doc] of docs.entries()) {
+      readAhead(at);
+      const { manifest, describes, kept } = await witnesses[at]!;
+      witnesses[at] = undefined;
+      readAhead(at + 1);
       // The catalog's checksums are what each file is re-hashed against: an item rewritten behind the archive's back with
       // a blob's new bytes and their sha256 and size would pass that re-hash and be exported, and verify offline, as
       // archived. The WORM manifest is the second witness (the fixity check's): a document it no longer describes is
       // not exported. A manifest gone (a disposal under way) is left to the file reads and the fixity check.
-      const manifest = await readManifestBytes(deps, doc.tenantId, blobLayout.manifest(doc.id));
-      if (manifest !== null && !manifestDescribes(manifest, doc)) {
+      if (manifest !== null && !describes) {
         deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its files do not match its archived manifest.` });
       }
       // Its details too (metadata, fiscal year, retention class), which manifest.json and manifest.csv state as the
-      // document's: against the manifest, or the kept correction of the catalog's version (one read more per corrected document).
-      const differs = manifest === null ? null : await detailsWitnessDiffers(doc, manifest, deps, deps.clock.now());
+      // document's: against the manifest, or the kept correction of the catalog's version (read ahead with the manifest).
+      const differs = manifest === null ? null : await detailsWitnessDiffers(doc, manifest, deps, deps.clock.now(), kept);
       if (differs !== null) {
         deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [differs], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its details do not match its archived manifest or metadata correction.` });
