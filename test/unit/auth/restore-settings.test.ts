@@ -8,7 +8,6 @@ import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { DECISION_RETENTION_YEARS, decisionBlobName, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import { AUDIT_SEAL_RETENTION_YEARS } from '../../../shared/audit/seal';
 import { proposalRecordId, type ProposalRecord } from '../../../shared/auth/proposals';
-import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import type { TTenantRetentionPolicy } from '../../../shared/kernel/retention';
 import { approveRetentionPolicyProposal, withdrawRetentionPolicyProposal } from '../../../shared/retention/policy-proposals';
@@ -25,6 +24,7 @@ import { policyOf } from '../../../shared/retention/tenant-policy';
 import { setPolicyWithSecondPerson } from '../../support/retention-policy';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
+import { refusal } from '../../support/refusal';
 
 const T = 'acme';
 const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) });
@@ -49,15 +49,6 @@ function restorePoint(deps: InMemoryDeps): () => void {
   };
 }
 
-async function refusal(p: Promise<unknown>): Promise<ArchiveError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ArchiveError) return err;
-    throw err;
-  }
-  throw new Error('not refused');
-}
 
 const restoredLines = (deps: InMemoryDeps) => (deps.log as RecordingLogger).lines.filter((l) => l.message === SETTING_RESTORED);
 const restoredEntries = (deps: InMemoryDeps) => [...deps.catalog.outbox.values()].flatMap((i) => i.entries).filter((e) => e.actor.subject === 'system:settings-restore');

@@ -14,12 +14,12 @@ import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { actor, type RightsSetRecord, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { loadConfig } from '../../../shared/config';
 import { ERROR_STATUS } from '../../../shared/http/problem';
-import { ArchiveError } from '../../../shared/kernel/errors';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import { minimalLocalEnv } from '../../support/config-env';
 import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { interleave } from '../../support/interleave';
+import { refusal } from '../../support/refusal';
 
 const T = 'acme';
 const DAY = 86_400_000;
@@ -33,11 +33,6 @@ const assign = (deps: InMemoryDeps, subject: string, rightsSet = 'auditor') => a
 const assigned = (deps: InMemoryDeps) => deps.tenantRecords.stored(T, 'rights-assignment').map((a) => (a as unknown as { subject: string }).subject).sort();
 const ownSets = async (deps: InMemoryDeps) => (await listRightsSets(T, deps)).filter((s) => !s.builtIn).map((s) => s.name).sort();
 
-async function refusal(p: Promise<unknown>): Promise<ArchiveError> {
-  const outcome = await p.then(() => null, (err: unknown) => err);
-  if (!(outcome instanceof ArchiveError)) throw new Error(`expected an ArchiveError, got ${String(outcome)}`);
-  return outcome;
-}
 
 describe('API keys', () => {
   it('at the limit one more key is refused (409 tenant_limit_reached, naming limit and count) and nothing is stored', async () => {

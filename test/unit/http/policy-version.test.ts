@@ -12,6 +12,7 @@ import { parseVersionIfMatch, versionETag } from '../../../shared/http/version-e
 import type { SodPolicy } from '../../../shared/auth/sod';
 import { gate, interleave } from '../../support/interleave';
 import { inMemoryDeps } from '../../support/in-memory';
+import { refusal } from '../../support/refusal';
 
 const T = 'acme';
 const user = (subject: string, permissions: readonly Permission[]): Principal => ({ tenantId: T, subject, kind: 'user', rightsSet: 'x', permissions: new Set(permissions) });
@@ -21,11 +22,6 @@ const retention = (classes: { name: string; years: number }[]): TTenantRetention
 const DEFAULT_PAIR: [Permission, Permission] = ['documents:write', 'retention:approve'];
 const sod = (...extra: [Permission, Permission][]): SodPolicy => ({ conflicts: [DEFAULT_PAIR, ...extra], uploaderCannotApproveDisposal: true });
 
-async function refusal(p: Promise<unknown>): Promise<ArchiveError> {
-  const err = await p.then(() => null, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ArchiveError);
-  return err as ArchiveError;
-}
 
 describe('If-Match of a policy', () => {
   it('names the version it was read as: the store\'s etag opaque, the default a fixed tag', () => {

@@ -7,7 +7,6 @@ import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { actor, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { ArchiveError } from '../../../shared/kernel/errors';
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import type { TTenantRetentionPolicy } from '../../../shared/kernel/retention';
 import { approveRetentionPolicyProposal, listRetentionPolicyProposals, withdrawRetentionPolicyProposal } from '../../../shared/retention/policy-proposals';
@@ -15,6 +14,7 @@ import { setRetentionPolicy } from '../../../shared/retention/set-retention-poli
 import { DEFAULT_POLICY } from '../../../shared/retention/policy';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { refusal } from '../../support/refusal';
 
 const T = 'acme';
 const DAY = 24 * 3600_000;
@@ -24,15 +24,6 @@ const person = (subject: string, rightsSet: string, permissions: Permission[]): 
 const rm = (subject: string) => person(subject, 'rm', ['retention:manage']);
 const policy = (requireDisposalApproval: boolean): TTenantRetentionPolicy => ({ ...DEFAULT_POLICY, requireDisposalApproval });
 
-async function refusal(p: Promise<unknown>): Promise<ArchiveError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ArchiveError) return err;
-    throw err;
-  }
-  throw new Error('not refused');
-}
 
 /** Alice requires disposal approval, defines `rm` and gives it to her guest account; a day later the guest proposes turning approval off. */
 async function guestProposes(before?: (deps: InMemoryDeps) => Promise<void>) {
