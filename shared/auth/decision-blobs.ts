@@ -11,6 +11,7 @@
  */
 import { type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
+import { forEachTenantKeeping } from './kept-in-storage';
 
 type Decided = 'approved' | 'withdrawn' | 'rejected';
 type ProposalActor = { subject: string; kind: string; person: string };
@@ -116,21 +117,16 @@ const PENDING_MAX = 1000;
 export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const restored: string[] = [];
   const at = now.toISOString();
-  for await (const tenantId of deps.blobs.unsafeListTenants()) {
-    try {
-      const kept = new Set(await deps.blobs.blobNames(tenantId, DECISIONS_PREFIX));
-      if (kept.size === 0) continue;
-      for (const type of PROPOSAL_TYPES) {
-        const pending = await deps.tenantRecords.proposalPage<ProposalRecord>(tenantId, type, 'pending', at, PENDING_MAX);
-        for (const p of pending.items) {
-          if (!kept.has(decisionBlobName(type, p.proposalId))) continue;
-          const found = await deps.tenantRecords.get<ProposalRecord>(tenantId, p.id, type, { fresh: true });
-          if (found && (await decidedInStorage(found, now, deps))) restored.push(`${tenantId}/${type}/${p.proposalId}`);
-        }
+  await forEachTenantKeeping(DECISIONS_PREFIX, 'proposal decisions', deps, async (tenantId, names) => {
+    const kept = new Set(names);
+    for (const type of PROPOSAL_TYPES) {
+      const pending = await deps.tenantRecords.proposalPage<ProposalRecord>(tenantId, type, 'pending', at, PENDING_MAX);
+      for (const p of pending.items) {
+        if (!kept.has(decisionBlobName(type, p.proposalId))) continue;
+        const found = await deps.tenantRecords.get<ProposalRecord>(tenantId, p.id, type, { fresh: true });
+        if (found && (await decidedInStorage(found, now, deps))) restored.push(`${tenantId}/${type}/${p.proposalId}`);
       }
-    } catch (err) {
-      deps.log.error('restoring proposal decisions from storage failed', { tenantId, error: err instanceof Error ? err.message : String(err) });
     }
-  }
+  });
   return restored;
 }

@@ -14,6 +14,7 @@ import type { KeyReader } from './api-keys/verify-api-key';
 import { withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
+import { forEachTenantKeeping } from './kept-in-storage';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
@@ -131,19 +132,14 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
   const checks = new RevocationChecks(deps);
   const restored: string[] = [];
   const at = now.toISOString();
-  for await (const tenantId of deps.blobs.unsafeListTenants()) {
-    try {
-      const kept = new Set(await deps.blobs.blobNames(tenantId, REVOCATIONS_PREFIX));
-      if (kept.size === 0) continue;
-      const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
-      // No person's subject is empty: every grant in force.
-      const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
-      for (const record of [...keys, ...grants]) {
-        if (kept.has(revocationBlobName(record.type, idOf(record))) && (await checks.revokedInStorage(record, now))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
-      }
-    } catch (err) {
-      deps.log.error('restoring revocations from storage failed', { tenantId, error: err instanceof Error ? err.message : String(err) });
+  await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, names) => {
+    const kept = new Set(names);
+    const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
+    // No person's subject is empty: every grant in force.
+    const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
+    for (const record of [...keys, ...grants]) {
+      if (kept.has(revocationBlobName(record.type, idOf(record))) && (await checks.revokedInStorage(record, now))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
     }
-  }
+  });
   return restored;
 }

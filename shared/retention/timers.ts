@@ -53,7 +53,7 @@ export async function runReconcileTimer(deps: Deps) {
   const revocationsRestored = await restoreRevocations(deps.clock.now(), deps);
   // Decisions of proposals a restore gave back pending, written back from storage (decision-blobs.ts).
   const decisionsRestored = await restoreDecisions(deps.clock.now(), deps);
-  // Rights sets and assignments a restore gave back wider (or older), caught up from storage (settings-blobs.ts).
+  // Rights sets, assignments and the SoD and retention policies a restore gave back wider (or older), caught up from storage (settings-blobs.ts).
   const settingsRestored = await restoreSettings(deps.clock.now(), deps);
   deps.log.info('reconciler', { revocationsRestored: revocationsRestored.length, decisionsRestored: decisionsRestored.length, settingsRestored: settingsRestored.length, indexed: result.indexed.length, holdsExtended: result.holdsExtended.length, endsAtMigrated: result.endsAtMigrated.length, orphaned: result.orphaned.length, orphansResolved: result.resolved.length, flagged: result.flagged.length, unchecked: result.unchecked.length, checked: result.checked, folders: result.foldersChecked, more: result.continuation !== null || result.folderContinuation !== null || result.orphanContinuation !== null });
   return result;

@@ -21,6 +21,7 @@ import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { forEachTenantKeeping } from '../kept-in-storage';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -210,34 +211,30 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
 export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
   const restored: string[] = [];
   const key = await deps.audit.chainKey();
-  for await (const tenantId of deps.blobs.unsafeListTenants()) {
-    try {
-      const newest = newestByRecord(await deps.blobs.blobNames(tenantId, SETTINGS_PREFIX));
-      if (newest.size === 0) continue;
-      const [sets, assignments, policy, retention] = await Promise.all([
-        deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'),
-        deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'),
-        deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true }),
-        // The retention policy is read only where storage keeps one of it.
-        newest.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
-      ]);
-      const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
-      if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
-      // Behind: a record older than its newest change, or absent where that change made it (a removal of an absent one is done).
-      const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
-      for (const [recordId, blob] of behind) {
-        const setting = settingOf((await deps.blobs.readAll(tenantId, blob.name)).toString('utf8'), tenantId, recordId);
-        if (!setting || setting.revision !== blob.revision || !sealedBy(setting, key)) {
-          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name });
-          continue;
-        }
-        if (!(await writeBack(setting, now, deps))) continue;
-        deps.log.warn(SETTING_RESTORED, { tenantId, kind: setting.type, id: recordId, revision: setting.revision, removed: setting.record === null });
-        restored.push(`${tenantId}/${recordId}`);
+  await forEachTenantKeeping(SETTINGS_PREFIX, 'rights settings', deps, async (tenantId, names) => {
+    const newest = newestByRecord(names);
+    if (newest.size === 0) return;
+    const [sets, assignments, policy, retention] = await Promise.all([
+      deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'),
+      deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'),
+      deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true }),
+      // The retention policy is read only where storage keeps one of it.
+      newest.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
+    ]);
+    const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
+    if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
+    // Behind: a record older than its newest change, or absent where that change made it (a removal of an absent one is done).
+    const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
+    for (const [recordId, blob] of behind) {
+      const setting = settingOf((await deps.blobs.readAll(tenantId, blob.name)).toString('utf8'), tenantId, recordId);
+      if (!setting || setting.revision !== blob.revision || !sealedBy(setting, key)) {
+        deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name });
+        continue;
       }
-    } catch (err) {
-      deps.log.error('restoring rights settings from storage failed', { tenantId, error: err instanceof Error ? err.message : String(err) });
+      if (!(await writeBack(setting, now, deps))) continue;
+      deps.log.warn(SETTING_RESTORED, { tenantId, kind: setting.type, id: recordId, revision: setting.revision, removed: setting.record === null });
+      restored.push(`${tenantId}/${recordId}`);
     }
-  }
+  });
   return restored;
 }
