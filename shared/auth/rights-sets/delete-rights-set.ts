@@ -24,7 +24,13 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
   const id = rightsSetRecordId(name);
   const trace = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     const found = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set', { fresh: true });
-    if (!found) throw new ArchiveError('rights_set_not_found');
+    if (!found) {
+      // A deletion whose blob write failed after the record's (answered 500) is kept when it is sent again: a restore of
+      // Cosmos DB to before it would give the set back (settings-blobs.ts). Create-only: one kept stands.
+      const deleted = await deps.tenantRecords.get<RightsSetDeletedRecord>(principal.tenantId, rightsSetDeletedRecordId(name), 'rights-set-deleted', { fresh: true });
+      if (deleted) await keepDeletion(deleted.value);
+      throw new ArchiveError('rights_set_not_found');
+    }
     // Deleting takes all the set gives from whoever claims it in their identity provider's token (no holding the check
     // below sees), and a set made again under the name starts from nothing, so no floor judges it: judged here as a
     // narrowing to nothing (rights-floor.ts), never a tenant-admin's power the deleter lacks.
@@ -41,5 +47,9 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     return deleted === 'written' ? removal : CHANGED;
   });
   // Kept in storage too, after the deletion: a restore of Cosmos DB to before it gives back the set (settings-blobs.ts).
-  await keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: trace.revision!, at: trace.deletedAt, record: null, trace }, deps);
+  await keepDeletion(trace);
+
+  function keepDeletion(removal: RightsSetDeletedRecord): Promise<void> {
+    return keepSetting({ tenantId: principal.tenantId, recordId: id, type: 'rights-set', revision: removal.revision!, at: removal.deletedAt, record: null, trace: removal }, deps);
+  }
 }

@@ -25,7 +25,12 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
       deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true }),
       deps.tenantRecords.get<RightsUnassignmentRecord>(principal.tenantId, rightsUnassignmentRecordId(subject), 'rights-unassignment', { fresh: true }),
     ]);
-    if (!assigned) throw new ArchiveError('rights_assignment_not_found');
+    if (!assigned) {
+      // A removal whose blob write failed after the record's (answered 500) is kept when the removal is sent again: a
+      // restore of Cosmos DB to before it would give the assignment back (settings-blobs.ts). Create-only: one kept stands.
+      if (previous) await keepRemoval(previous.value);
+      throw new ArchiveError('rights_assignment_not_found');
+    }
     // Rights only from the tenant: removing an assignment takes rights away, never gives any.
     if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') === 'tenant-then-claim') assertWithinCeiling(principal, liftCeiling(assigned.value), { subject });
     // And it takes away what the assignment gave beyond the claim (all of it, rights from the tenant only): never a
@@ -41,5 +46,9 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     return deleted ? trace : CHANGED;
   });
   // Kept in storage too, after the removal: a restore of Cosmos DB to before it gives the assignment back (settings-blobs.ts).
-  await keepSetting({ tenantId: principal.tenantId, recordId: rightsAssignmentRecordId(subject), type: 'rights-assignment', revision: removal.revision!, at: removal.unassignedAt, record: null, trace: removal }, deps);
+  await keepRemoval(removal);
+
+  function keepRemoval(trace: RightsUnassignmentRecord): Promise<void> {
+    return keepSetting({ tenantId: principal.tenantId, recordId: rightsAssignmentRecordId(subject), type: 'rights-assignment', revision: trace.revision!, at: trace.unassignedAt, record: null, trace }, deps);
+  }
 }

@@ -193,6 +193,30 @@ describe('rights sets and assignments after a restore of Cosmos DB to before the
     expect(restoredLines(deps).map((l) => l.fields?.removed)).toEqual([true, true]);
   });
 
+  // Broke: a removal whose blob write failed was answered 500 with the record removed, and sending it again was a 404
+  // that kept nothing: a restore to before it gave the assignment and the set back for good. The retry now keeps it.
+  it('a removal and a deletion whose blob write failed are kept when sent again (404), so a restore cannot give them back', async () => {
+    const deps = await tenantWithClerk();
+    await putRightsSet(alice, 'temp', WIDE, deps.clock.now(), deps);
+    const restore = restorePoint(deps);
+    const putCreateOnly = deps.blobs.putCreateOnly.bind(deps.blobs);
+    deps.blobs.putCreateOnly = () => Promise.reject(new Error('storage down'));
+    await expect(unassignRightsSet(alice, 'ian', deps.clock.now(), deps)).rejects.toThrow('storage down');
+    await expect(deleteRightsSet(alice, 'temp', deps)).rejects.toThrow('storage down');
+    deps.blobs.putCreateOnly = putCreateOnly;
+    const removals = async () => (await deps.blobs.blobNames(T, SETTINGS_PREFIX)).filter((n) => n.endsWith('-removed.json'));
+    expect(await removals()).toEqual([]);
+    expect((await refusal(unassignRightsSet(alice, 'ian', deps.clock.now(), deps))).code).toBe('rights_assignment_not_found');
+    expect((await refusal(deleteRightsSet(alice, 'temp', deps))).code).toBe('rights_set_not_found');
+    expect(await removals()).toHaveLength(2);
+    // Sent a third time: the one kept stands, nothing more is written.
+    await refusal(unassignRightsSet(alice, 'ian', deps.clock.now(), deps));
+    expect(await removals()).toHaveLength(2);
+    restore();
+    await runReconcileTimer(deps);
+    expect([await assignmentOf(deps, 'ian'), await setOf(deps, 'temp')]).toEqual([undefined, undefined]);
+  });
+
   // Broke: whoever could create a blob in the tenant's container (a storage role, no rights in the tenant) planted a
   // "later revision" of an assignment naming tenant-admin, and the reconciler wrote it into Cosmos DB as restored.
   it("a setting planted in storage (unsealed, or a kept one edited) is never written back: logged as not sealed by the archive", async () => {
