@@ -69,7 +69,6 @@ export function metadataDiff(before: TDocumentMetadata, after: TDocumentMetadata
   return fields.filter((f) => JSON.stringify(value(before, f)) !== JSON.stringify(value(after, f))).map((field) => ({ field, from: value(before, field), to: value(after, field) }));
 }
 
-/** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
 /** A correction's audit detail: its version, the fields it changed, and the digest that pins its content in the chain. */
 export function correctionAuditDetail(c: MetadataCorrection): string {
   return `metadata-version=${c.version};fields=${c.changes.map((x) => x.field).join(',')};sha256=${correctionDigest(c)}`;
@@ -77,6 +76,7 @@ export function correctionAuditDetail(c: MetadataCorrection): string {
 
 const laterOf = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
 
+/** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
 export function correctionDigest(c: MetadataCorrection): string {
   return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }
