@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
+import { endReached } from '../../kernel/instant';
 import { TENANT_ID } from '../../kernel/principal';
 import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
@@ -81,7 +82,9 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
   if (key.revokedAt) return { key, refusal: invalidKey('The API key has been revoked.') };
-  if (Date.parse(key.expiresAt) <= now.getTime()) return { key, refusal: invalidKey('The API key has expired.') };
+  // A key without a readable expiry (every key was minted with one: a record restored, half written or edited by hand)
+  // is refused as expired: Date.parse gave NaN, and NaN <= now is false, so such a key acted for ever.
+  if (endReached(key.expiresAt, now)) return { key, refusal: invalidKey('The API key has expired.') };
   if (!key.lastUsedAt || now.getTime() - Date.parse(key.lastUsedAt) >= LAST_USED_RESOLUTION_MS) {
     // IfMatch: a concurrent revoke wins; losing a last-used stamp is harmless.
     await deps.tenantRecords.replace({ ...key, lastUsedAt: now.toISOString() }, found.etag);
