@@ -11,6 +11,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { ExportJob } from '../../../shared/kernel/export';
 import { sweep } from '../../../shared/retention/sweep';
 import { DEFAULT_POLICY } from '../../../shared/retention/policy';
+import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import { docOf, exportCompleted, ok, send, TENANT, upload, world, type World } from '../../support/in-process';
@@ -44,6 +45,34 @@ describe('an API key whose stored expiry cannot be read acts no more', () => {
   });
 });
 
+describe("an API key whose stored ceiling is not a list acts with nothing; one from before ceilings keeps its set", () => {
+  it.each([
+    ['null', null, 403],
+    ['empty text', '', 403],
+    ['text naming a permission', 'documents:read', 403],
+    ['an object', { 0: 'documents:read' }, 403],
+    ['missing (a key from before ceilings)', undefined, 200],
+  ] as [string, unknown, number][])('ceiling %s', async (_name, value, status) => {
+    const w = world();
+    const created = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'k', rightsSet: 'tenant-admin', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' }, 201);
+    const key = `ApiKey ${created.json.key as string}`;
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${created.json.id as string}`)!;
+    stored.value = setField(stored.value as ApiKeyRecord, 'ceiling', value);
+    expect((await send(w, { method: 'GET', path: 'documents', as: key })).status).toBe(status);
+  });
+});
+
+describe('a support grant whose stored end cannot be read gives no access', () => {
+  it.each(ODD)('expiresAt and endsAt %s', async (_name, value) => {
+    const w = world();
+    const grant = await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'T-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' }, 201);
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(200);
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/support-grant:${grant.json.id as string}`)!;
+    stored.value = setField(setField(stored.value, 'expiresAt', value), 'endsAt', value);
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(403);
+  });
+});
+
 describe('an export whose stored expiry cannot be read is not downloadable', () => {
   it.each(ODD)('expiresAt %s', async (_name, value) => {
     const w = world();
@@ -67,6 +96,25 @@ describe('a pending proposal whose stored expiry cannot be read is expired, not 
   it('a proposal without a state is not pending', () => {
     const p = setField({ state: 'pending', expiresAt: '2030-01-01T00:00:00.000Z' } as ProposalRecord, 'state', undefined);
     expect(proposalStateOf(p, new Date('2026-01-01T00:00:00.000Z'))).not.toBe('pending');
+  });
+});
+
+describe("a file whose stored SHA-256 is not one is not sent under it", () => {
+  it.each([
+    ['missing', undefined],
+    ['null', null],
+    ['empty', ''],
+    ['not hex', 'z'.repeat(64)],
+    ['cut short', 'ab'],
+  ] as [string, unknown][])('original sha256 %s: refused as damaged, alerted', async (_name, value) => {
+    const w = world();
+    const id = await docOf(w);
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const original = setField(doc.original, 'sha256', value);
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, original, originals: [original] });
+    const r = await send(w, { method: 'GET', path: `documents/${id}/original`, as: 'alice' });
+    expect([r.status, r.json?.code]).toEqual([500, 'file_damaged']);
+    expect((w.deps.log as RecordingLogger).lines.some((l) => l.level === 'error' && l.message === FIXITY_MISMATCH && l.fields?.documentId === id)).toBe(true);
   });
 });
 
