@@ -171,6 +171,21 @@ describe('the retention sweep disposes of no document whose retention or holds c
     expect(result.disposed).toEqual([`${TENANT}/${other}`]);
   });
 
+  it.each([
+    ['missing', undefined],
+    ['null', null],
+    ['text', 'false'],
+  ] as [string, unknown][])("a tenant policy whose requireDisposalApproval is %s: approval required, nothing unapproved disposed of", async (_name, value) => {
+    const w = world();
+    const [id, other] = await dueDocuments(w, (d) => d);
+    w.deps.retention.policies.policies.set(TENANT, setField({ ...DEFAULT_POLICY, requireDisposalApproval: true }, 'requireDisposalApproval', value));
+    const result = await sweepNow(w);
+    expect(result.disposed).toEqual([]);
+    for (const doc of [id, other]) expect(w.deps.catalog.documents.get(`${TENANT}/${doc}`)!.status).toBe('active');
+    const shown = await send(w, { method: 'GET', path: 'retention/policy', as: 'alice' });
+    expect(shown.json?.requireDisposalApproval).toBe(true);
+  });
+
   it('a claim (disposing) whose hold is open but whose legalHold flag is not set is not deleted', async () => {
     const w = world();
     const [id] = await dueDocuments(w, (d) => ({ ...d, status: 'disposing', legalHold: false, holds: [hold()] }));
