@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import { endReached } from '../../kernel/instant';
 import { TENANT_ID } from '../../kernel/principal';
-import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf } from './api-key';
+import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf, madeThroughKey } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
 import type { RefusalLimiter } from '../refusal-limiter';
 
@@ -143,7 +143,7 @@ export async function keysInUseReader(tenantId: string, now: Date, deps: Pick<Ap
  * above, never cached beyond the request (`read`, shared by the walks of one request): a revocation applies at once.
  */
 export async function endedKeyAbove(by: { subject: string; kind: string }, now: Date, read: KeyReader, maxKeys = MAX_MINTER_DEPTH): Promise<{ keyId: string | null } | null> {
-  for (let depth = 0; by.kind === 'client'; depth++) {
+  for (let depth = 0; madeThroughKey(by); depth++) {
     const keyId = keyIdOf(by);
     const key = keyId && depth < maxKeys ? await read(keyId) : undefined;
     if (!key || !isKeyInUse(key, now)) return { keyId: keyId ?? null };

@@ -35,7 +35,7 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
     // Nor through a key that rests because its person has not signed in for the idle days (`keyRests`, the
     // authenticator's judgement): the staff someone who left let in through their key kept reading for up to the
     // grant's 7 days after the key itself stopped acting. The keys above it act for the same person.
-    const keyId = grant.createdBy.kind === 'client' ? keyIdOf(grant.createdBy) : null;
+    const keyId = keyIdOf(grant.createdBy) ?? null;
     const key = keyId && keyRests ? await read(keyId) : undefined;
     if (key && keyRests && (await keyRests(key))) continue;
     // Revoked since, and the record restored from a backup taken before (revocation-blobs.ts): written back, passed over.
