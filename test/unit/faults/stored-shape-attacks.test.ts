@@ -62,6 +62,26 @@ describe("an API key whose stored ceiling is not a list acts with nothing; one f
   });
 });
 
+describe('a key minted through a key stands on it whatever its maker record lacks', () => {
+  it.each([
+    ['kind missing', undefined],
+    ['kind null', null],
+    ['kind in other case', 'Client'],
+  ] as [string, unknown][])('createdBy %s: revoking the minting key stops it', async (_name, kind) => {
+    const w = world();
+    const expiresAt = new Date(w.clock.now().getTime() + 86400_000).toISOString();
+    const parent = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'p', rightsSet: 'tenant-admin', expiresAt }, as: 'alice' }, 201);
+    const child = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'c', rightsSet: 'tenant-admin', expiresAt }, as: `ApiKey ${parent.json.key as string}` }, 201);
+    const childKey = `ApiKey ${child.json.key as string}`;
+    await ok(w, { method: 'DELETE', path: `api-keys/${parent.json.id as string}`, as: 'alice' });
+    expect((await send(w, { method: 'GET', path: 'documents', as: childKey })).status).toBe(401);
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${child.json.id as string}`)!;
+    const record = stored.value as ApiKeyRecord;
+    stored.value = { ...record, createdBy: setField(record.createdBy, 'kind', kind) } as never;
+    expect((await send(w, { method: 'GET', path: 'documents', as: childKey })).status).toBe(401);
+  });
+});
+
 describe('a support grant whose stored end cannot be read gives no access', () => {
   it.each(ODD)('expiresAt and endsAt %s', async (_name, value) => {
     const w = world();
