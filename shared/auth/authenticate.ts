@@ -193,7 +193,11 @@ export class Authenticator implements Authenticates {
     const idleAt = personNow === 'idle' ? undefined : personNow.idleAt;
     // Capped to the ceiling recorded at creation: widening the key's set later never lifts a key above its creator;
     // and to what the tenant lets the person do now: taking a right from a person takes it from their keys too.
-    const permissions = personNow === 'idle' ? [] : (held ?? []).filter((p) => (!record.ceiling || record.ceiling.includes(p)) && (!current || current.permissions.has(p)));
+    // A key from before ceilings has none (absent): it acts with its set, as it did. One whose ceiling is there but not a
+    // list (null, '', text, an object: never written so, so restored, half written or edited by hand) caps to nothing:
+    // read as `!record.ceiling`, null and '' gave the key its whole set, and text was searched for each permission's name.
+    const ceiling = record.ceiling === undefined ? null : Array.isArray(record.ceiling) ? record.ceiling : [];
+    const permissions = personNow === 'idle' ? [] : (held ?? []).filter((p) => (!ceiling || ceiling.includes(p)) && (!current || current.permissions.has(p)));
     const principal: Principal = {
       tenantId: record.tenantId,
       subject: `apikey:${record.keyId}`,

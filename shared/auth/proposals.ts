@@ -13,6 +13,7 @@ import { type Logger, type Page, PROPOSAL_STATES, type ProposalType, type Tenant
 import { decidedInStorage, type DecisionBlobs, storeDecision } from './decision-blobs';
 import { sha256, uuidv7 } from '../ids';
 import { CHANGED } from '../kernel/concurrency';
+import { endReached } from '../kernel/instant';
 import { actor } from './rights-sets/rights-records';
 import { rightsGivenTo } from './rights-sets/rights-given';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
@@ -51,7 +52,8 @@ export interface ProposalSlotRecord extends TenantRecord {
   proposalId: string;
 }
 
-export const proposalStateOf = (p: ProposalRecord, now: Date): ProposalState => (p.state === 'pending' && Date.parse(p.expiresAt) <= now.getTime() ? 'expired' : p.state);
+/** A pending proposal whose `expiresAt` holds no readable instant (every one was written with one) has expired: read with Date.parse it stayed open for ever. */
+export const proposalStateOf = (p: ProposalRecord, now: Date): ProposalState => (p.state === 'pending' && endReached(p.expiresAt, now) ? 'expired' : p.state);
 
 /** The record id of a proposal of `type`, and what its audit entries name. */
 export const proposalRecordId = (type: ProposalType, id: string): string => `${type}:${id}`;

@@ -42,6 +42,11 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
   // perhaps with that file's sha256 and size too): its bytes would go out, whole or as a link, under this document's
   // id with checksums that agree. Refused before a byte or a link is handed out, and alerted as damage.
   if (!blobLayout.inFolder(doc.id, file.blobName)) throw damaged(r, file, deps, 'names a file outside its folder');
+  // A file whose item holds no SHA-256 (missing, null, empty, not 64 hex digits: restored, half written, edited by hand)
+  // has no checksum to be sent under: missing or null it was a 500 `internal`, empty or not hex it went out with an ETag
+  // and a Repr-Digest of nothing, as if that were the file archived. Refused and alerted as damage, as the fixity check
+  // reports it (a mismatch).
+  if (typeof file.sha256 !== 'string' || !SHA256_HEX.test(file.sha256)) throw damaged(r, file, deps, 'has no SHA-256 the catalog can read');
   // Damage the last fixity check found (a change of the same length, which a download itself cannot see before its last
   // byte): sent, it went out under the archived ETag and Repr-Digest as if it were the file archived. Already alerted by
   // that check; served again once a later check finds the file intact.
@@ -77,6 +82,8 @@ export async function documentFile(r: DocumentFileRequest, deps: Pick<Deps, 'cat
     },
   };
 }
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Damage found by a download: alerted as the fixity check alerts it, answered 500 `file_damaged` (the file is not served). */
 function damaged(r: DocumentFileRequest, file: StoredFile, deps: Pick<Deps, 'log'>, what: string): ArchiveError {

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { blobLayout } from '../kernel/blob-layout';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredFileRef } from '../ports';
-import type { ExportJob } from '../kernel/export';
+import { exportExpired, type ExportJob } from '../kernel/export';
 import { getExport } from './start-export';
 import { FIXITY_MISMATCH } from '../retention/fixity';
 
@@ -41,7 +41,7 @@ function downloadable(job: ExportJob, deps: Pick<Deps, 'clock'>): ExportJob & { 
     const n = job.withdrawn.documents.length;
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} was withdrawn at ${job.withdrawn.at}: ${n === 1 ? 'a document it held was' : 'documents it held were'} disposed of at the end of their retention, and no copy stays downloadable; start a new one.`, extensions: { withdrawnAt: job.withdrawn.at, reason: 'documents-disposed' } });
   }
-  if (job.status === 'expired' || Date.parse(job.expiresAt) <= deps.clock.now().getTime()) {
+  if (exportExpired(job, deps.clock.now())) {
     throw new ArchiveError('export_expired', { detail: `Export ${job.id} expired at ${job.expiresAt}; start a new one.` });
   }
   if (job.status !== 'completed' || !job.archive) {

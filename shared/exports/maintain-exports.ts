@@ -1,4 +1,5 @@
 import type { Deps } from '../deps';
+import { endReached } from '../kernel/instant';
 import { restartExport } from './run-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 
@@ -24,7 +25,7 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const result: MaintainResult = { expired: [], restarted: [], withdrawn: [] };
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
-    if (Date.parse(job.expiresAt) <= now.getTime()) {
+    if (endReached(job.expiresAt, now)) {
       // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
       await deleteExportBlobs(job, deps);
       const { archive: _gone, disposableFilter: _filter, ...rest } = job;

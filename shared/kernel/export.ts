@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { endReached } from './instant';
 import { searchFilterShape } from './search';
 
 /** `POST /exports` body: a search (the same filter as `GET /documents`) and what to include. */
@@ -99,13 +100,20 @@ export function exportBlobNames(job: Pick<ExportJob, 'id' | 'attempts'>): string
 }
 
 /**
+ * Whether the job's ZIP may no longer be downloaded at `now`: stored as expired, or its `expiresAt` reached. A job
+ * whose `expiresAt` holds no readable instant (every job was written with one: restored, half written, edited by hand)
+ * has expired: read with Date.parse, its ZIP stayed downloadable for ever (NaN <= now is false).
+ */
+export const exportExpired = (job: Pick<ExportJob, 'status' | 'expiresAt'>, now: Date): boolean => job.status === 'expired' || endReached(job.expiresAt, now);
+
+/**
  * What clients see of a job at `now`: one past its expiry is shown expired, without its archive, as the download
  * judges it (410 from that instant) and as export maintenance stores it at its next run (up to its schedule later;
  * until then GET /exports/{id} had answered `completed` with a download that said `export_expired`).
  */
 export function toPublicExport(stored: ExportJob, basePath: string, now: Date) {
   const { archive: _gone, ...rest } = stored;
-  const job: ExportJob = stored.status !== 'expired' && Date.parse(stored.expiresAt) <= now.getTime() ? { ...rest, status: 'expired' } : stored;
+  const job: ExportJob = stored.status !== 'expired' && exportExpired(stored, now) ? { ...rest, status: 'expired' } : stored;
   return {
     id: job.id,
     status: job.status,

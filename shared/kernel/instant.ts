@@ -22,3 +22,26 @@ export const OUTSIDE_STORED_YEARS = 'must fall between 0000-01-01 and 9999-12-31
 
 /** A client's instant: ISO 8601 with its offset, within the years the archive keeps (the one schema every operation reads a time with). */
 export const ZClientInstant = z.iso.datetime({ offset: true }).refine(withinStoredYears, OUTSIDE_STORED_YEARS);
+
+/**
+ * The instant a stored record's field holds, in milliseconds, or null when it holds none the archive can read: missing,
+ * null, a number, or text of another form than an ISO 8601 date (time and offset optional) with a four-digit year. A
+ * record an older version wrote, a restore gave back or an operator edited by hand can hold any of them; `Date` reads
+ * `'10'` and `'2019'` as past instants, and `null` as 1970, while every store compares the same text as text.
+ */
+export function readInstant(value: unknown): number | null {
+  if (typeof value !== 'string' || !READABLE_INSTANT.test(value)) return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+const READABLE_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * Whether the end a stored record names (a key's, an export's or a proposal's `expiresAt`) has come at `now`. An end the
+ * record holds no readable instant for has: `Date.parse` of it is NaN, and "NaN <= now" is false, so such a record was
+ * read as never ending (a key acting, an export downloadable, a proposal open for ever).
+ */
+export function endReached(end: unknown, now: Date): boolean {
+  const ms = readInstant(end);
+  return ms === null || ms <= now.getTime();
+}

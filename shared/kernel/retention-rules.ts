@@ -4,14 +4,25 @@
  * query (`CATALOG_RULES` → SQL), so the sweep's query and the sweep's check cannot drift apart.
  */
 import type { ArchivedDocument } from './document';
+import { readInstant } from './instant';
 import type { HoldQuery } from './search';
 import { searchKey } from './search-keys';
 
 /** A document is held while its `legalHold` flag is set or any of its holds is open. */
 export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
 
-/** Retention is over once `retainUntil` is at or before `now`. */
-export const retentionOver = (doc: ArchivedDocument, now: Date): boolean => new Date(doc.retention.retainUntil).getTime() <= now.getTime();
+/**
+ * The document's retain-until in milliseconds, or null when its item holds none the archive can read (missing, null, a
+ * number, `'10'`, `'2019'`: kernel/instant.ts readInstant). Read with `new Date`, `null` was 1970 and `'10'` 2001, both
+ * over, and the sweep's query (text ≤ now) listed `'10'` and `'2019'`: such a document was disposed of.
+ */
+export const retainUntilOf = (doc: ArchivedDocument): number | null => readInstant((doc.retention as Partial<ArchivedDocument['retention']> | undefined)?.retainUntil);
+
+/** Retention is over once `retainUntil` is at or before `now`; never while it cannot be read. */
+export const retentionOver = (doc: ArchivedDocument, now: Date): boolean => {
+  const until = retainUntilOf(doc);
+  return until !== null && until <= now.getTime();
+};
 
 /**
  * A document must stay locked at least this long after it is archived or its retention is extended: storage cannot
@@ -19,7 +30,8 @@ export const retentionOver = (doc: ArchivedDocument, now: Date): boolean => new 
  */
 export const MIN_REMAINING_RETENTION_MS = 24 * 3_600_000;
 
-export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active';
+/** `retention-unreadable`: the item holds no retain-until the archive can read; kept, and reported (an operator sets it right). */
+export type Blocker = 'not-expired' | 'legal-hold' | 'approval-required' | 'not-active' | 'retention-unreadable';
 
 /**
  * An approval covers documents falling due within this many days of it (a yearly review), no
@@ -73,6 +85,7 @@ export const heldNow = (doc: ArchivedDocument, openHolds: readonly OpenHoldQuery
 export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean, openHolds: readonly OpenHoldQuery[] = []): Blocker | null {
   if (doc.status === 'disposed') return 'not-active';
   if (heldNow(doc, openHolds)) return 'legal-hold';
+  if (retainUntilOf(doc) === null) return 'retention-unreadable';
   if (!retentionOver(doc, now)) return 'not-expired';
   if (requireApproval && !approvedForDisposal(doc)) return 'approval-required';
   return null;

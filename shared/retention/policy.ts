@@ -110,6 +110,11 @@ export function checkTenantPolicy(policy: TTenantRetentionPolicy): void {
 export function checkStoredPolicy(policy: TTenantRetentionPolicy): void {
   const month = policy.fiscalYearEndMonth;
   try {
+    // Years as text (`'10'`) passed the floor check ('10' < 7 is false) and made the retain-until of fiscal year 2018 the
+    // year 201811 (2018 + '10' is '201810'), written `+201811-…`, text that sorts before every instant: the sweep's query
+    // listed the document as due every run. A fraction ends retention within a year no class names. Whole numbers
+    // only, as PUT /retention/policy takes them.
+    for (const c of policy.classes) if (!Number.isInteger(c.years)) throw new ArchiveError('invalid_retention_policy', { detail: `The class ${c.name} keeps documents ${JSON.stringify(c.years)} years, not a whole number.` });
     checkTenantPolicy(policy);
     if (!Number.isInteger(month) || month < 1 || month > 12) throw new ArchiveError('invalid_retention_policy', { detail: `The fiscal year cannot end in month ${month}.` });
   } catch (err) {

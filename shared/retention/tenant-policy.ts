@@ -12,7 +12,10 @@ export async function tenantPolicy(tenantId: string, deps: Pick<Deps, 'retention
 export function policyOf(stored: StoredRetentionPolicy | null): TTenantRetentionPolicy {
   if (!stored) return DEFAULT_POLICY;
   const { updatedAt: _a, updatedBy: _b, safeguards: _s, revision: _r, ...policy } = stored;
-  return policy;
+  // Every stored policy records whether disposal needs an approval (the schema's default has written false since the
+  // first version): one without it, or with anything but false (null, 'false'), was restored, half written or edited by
+  // hand. Read as required: read as it came (undefined, null), the sweep disposed of documents nobody approved.
+  return { ...policy, requireDisposalApproval: policy.requireDisposalApproval !== false };
 }
 
 /** The strongest safeguards that have applied: the stored mark, or for a policy from before marks, its own. */

@@ -71,7 +71,15 @@ export interface ApiKeyDeps {
 export const apiKeyRecordId = (keyId: string) => `api-key:${keyId}`;
 
 /** The key a principal or record's maker (`createdBy`) acted through (`apikey:<id>`, kind `client`); undefined for a person. */
-export const keyIdOf = (by: { subject: string; kind: string }): string | undefined => (by.kind === 'client' ? /^apikey:([0-9a-f]{24})$/.exec(by.subject)?.[1] : undefined);
+export const keyIdOf = (by: { subject: string; kind: string }): string | undefined => (madeThroughKey(by) ? /^apikey:([0-9a-f]{24})$/.exec(by.subject)?.[1] : undefined);
+
+/**
+ * Whether a record's maker (`createdBy`, `assignedBy`) acted through an API key: its kind says `client`, or its subject
+ * names a key (`apikey:…`, which no person's token may carry: authenticate.ts). Judged by the kind alone, a maker whose
+ * kind a restore, a half-written record or a hand edit lost or changed (missing, null, `Client`) was read as a person,
+ * and a key minted through a revoked key acted again, for the person it names.
+ */
+export const madeThroughKey = (by: { subject: string; kind: string }): boolean => by.kind === 'client' || (typeof by.subject === 'string' && by.subject.startsWith('apikey:'));
 
 function scrypt(password: Buffer, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => scryptCb(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
+import { endReached } from '../../kernel/instant';
 import { TENANT_ID } from '../../kernel/principal';
-import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf } from './api-key';
+import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf, madeThroughKey } from './api-key';
 import { VerifiedTokens } from '../verified-tokens';
 import type { RefusalLimiter } from '../refusal-limiter';
 
@@ -81,7 +82,9 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
   if (key.revokedAt) return { key, refusal: invalidKey('The API key has been revoked.') };
-  if (Date.parse(key.expiresAt) <= now.getTime()) return { key, refusal: invalidKey('The API key has expired.') };
+  // A key without a readable expiry (every key was minted with one: a record restored, half written or edited by hand)
+  // is refused as expired: Date.parse gave NaN, and NaN <= now is false, so such a key acted for ever.
+  if (endReached(key.expiresAt, now)) return { key, refusal: invalidKey('The API key has expired.') };
   if (!key.lastUsedAt || now.getTime() - Date.parse(key.lastUsedAt) >= LAST_USED_RESOLUTION_MS) {
     // IfMatch: a concurrent revoke wins; losing a last-used stamp is harmless.
     await deps.tenantRecords.replace({ ...key, lastUsedAt: now.toISOString() }, found.etag);
@@ -140,7 +143,7 @@ export async function keysInUseReader(tenantId: string, now: Date, deps: Pick<Ap
  * above, never cached beyond the request (`read`, shared by the walks of one request): a revocation applies at once.
  */
 export async function endedKeyAbove(by: { subject: string; kind: string }, now: Date, read: KeyReader, maxKeys = MAX_MINTER_DEPTH): Promise<{ keyId: string | null } | null> {
-  for (let depth = 0; by.kind === 'client'; depth++) {
+  for (let depth = 0; madeThroughKey(by); depth++) {
     const keyId = keyIdOf(by);
     const key = keyId && depth < maxKeys ? await read(keyId) : undefined;
     if (!key || !isKeyInUse(key, now)) return { keyId: keyId ?? null };

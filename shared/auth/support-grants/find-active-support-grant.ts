@@ -2,7 +2,7 @@ import type { TenantRecordsPort } from '../../ports';
 import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
 import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
-import type { SupportGrantRecord } from './support-grant';
+import { isActiveGrant, type SupportGrantRecord } from './support-grant';
 
 /**
  * How many grants in force a support request looks at, expiring last first, for one that still stands: grants given
@@ -28,11 +28,14 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
   const base = keyReader(tenantId, deps); // candidates given through the same keys read each once
   const read = revocations ? revocations.reader(base, now) : base;
   for (const grant of await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: staff }, SUPPORT_GRANT_CANDIDATES)) {
+    // The store compares `endsAt` as text: an end that is no instant ('soon', 'never': restored, half written, edited by
+    // hand) sorts after every one, so such a grant was found in force, and gave access, for ever. Judged on the record too.
+    if (!isActiveGrant(grant, now)) continue;
     if (await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD)) continue;
     // Nor through a key that rests because its person has not signed in for the idle days (`keyRests`, the
     // authenticator's judgement): the staff someone who left let in through their key kept reading for up to the
     // grant's 7 days after the key itself stopped acting. The keys above it act for the same person.
-    const keyId = grant.createdBy.kind === 'client' ? keyIdOf(grant.createdBy) : null;
+    const keyId = keyIdOf(grant.createdBy) ?? null;
     const key = keyId && keyRests ? await read(keyId) : undefined;
     if (key && keyRests && (await keyRests(key))) continue;
     // Revoked since, and the record restored from a backup taken before (revocation-blobs.ts): written back, passed over.

@@ -1,4 +1,5 @@
 import { SUPPORT_SCOPES, SupportScope } from '../../kernel/principal';
+import { endReached } from '../../kernel/instant';
 import type { TenantRecord } from '../../ports';
 
 /**
@@ -33,4 +34,5 @@ export function toPublicGrant(g: ListedSupportGrant) {
 }
 
 export const supportGrantRecordId = (grantId: string) => `support-grant:${grantId}`;
-export const isActiveGrant = (g: SupportGrantRecord, now: Date) => !g.revokedAt && Date.parse(g.expiresAt) > now.getTime();
+/** In force: not revoked, and its `expiresAt` a readable instant still ahead (kernel/instant.ts endReached). */
+export const isActiveGrant = (g: SupportGrantRecord, now: Date) => !g.revokedAt && !endReached(g.expiresAt, now);

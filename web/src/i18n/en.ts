@@ -713,7 +713,7 @@ export const en = {
     held: 'Under legal hold',
     approved: 'Approved',
     willBeDisposed: 'Will be disposed of',
-    blockers: { 'approval-required': 'Awaiting approval', 'legal-hold': 'Under legal hold', 'not-expired': 'Retention not over', 'not-active': 'Already disposed of' } as Record<string, string>,
+    blockers: { 'approval-required': 'Awaiting approval', 'legal-hold': 'Under legal hold', 'not-expired': 'Retention not over', 'not-active': 'Already disposed of', 'retention-unreadable': 'Retain-until unreadable: kept' } as Record<string, string>,
     skipped: {
       'legal-hold': 'Not approved: it is under a legal hold.',
       'segregation-of-duties:uploader-approves-disposal': 'Not approved: you archived this document yourself, or your rights were given since by whoever did (or by someone they gave rights to), so someone else must approve its disposal.',

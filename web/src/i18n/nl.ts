@@ -632,7 +632,7 @@ export const nl: Dictionary = {
     held: 'Juridisch geblokkeerd',
     approved: 'Goedgekeurd',
     willBeDisposed: 'Wordt vernietigd',
-    blockers: { 'approval-required': 'Wacht op goedkeuring', 'legal-hold': 'Juridisch geblokkeerd', 'not-expired': 'Termijn niet voorbij', 'not-active': 'Al vernietigd' },
+    blockers: { 'approval-required': 'Wacht op goedkeuring', 'legal-hold': 'Juridisch geblokkeerd', 'not-expired': 'Termijn niet voorbij', 'not-active': 'Al vernietigd', 'retention-unreadable': 'Bewaartermijn onleesbaar: bewaard' },
     skipped: {
       'legal-hold': 'Niet goedgekeurd: er ligt een juridische blokkade op.',
       'segregation-of-duties:uploader-approves-disposal': 'Niet goedgekeurd: u heeft dit document zelf gearchiveerd, of uw rechten zijn sindsdien gegeven door degene die dat deed (of door iemand aan wie die rechten gaf), dus iemand anders moet de vernietiging goedkeuren.',
