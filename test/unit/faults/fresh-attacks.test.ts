@@ -4,7 +4,10 @@
  * Over the in-memory ports, as restore-attacks.test.ts and restore-settings.test.ts stage a restore; what those files
  * test is not repeated. Each case marked "Broke" fails without its fix.
  */
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { type ReadStreamOptions, ZipFile } from 'yazl';
+import { ExportZip } from '../../../shared/exports/zip-writer';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revocationBlobName } from '../../../shared/auth/revocation-blobs';
 import { decisionBlobName, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
@@ -12,7 +15,7 @@ import { KEPT_BLOB_MAX_BYTES } from '../../../shared/auth/kept-in-storage';
 import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import { runReconcileTimer } from '../../../shared/retention/timers';
-import { type RightsAssignmentRecord, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
@@ -70,6 +73,36 @@ describe('settings kept in storage, against a storage role', () => {
     expect(await assignmentOf(deps, T, 'ian')).toBeUndefined();
     expect(lines(deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual([planted]);
     expect(lines(deps, SETTING_RESTORED)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ id: rightsAssignmentRecordId('ian'), removed: true }) })]);
+  });
+
+  it("a person's change racing the reconciler's write-back on the same record wins, and is kept in storage over it", async () => {
+    const deps = await tenantWithClerk();
+    const restore = restorePoint(deps);
+    await putRightsSet(alice, 'clerk', ['documents:read'], deps.clock.now(), deps);
+    restore();
+    (deps.clock as FakeClock).advance(60_000);
+    // The reconciler reads the restored (wide) set fresh to write the narrow one back; alice sets it (to what she wants
+    // now) right after that read, before the write-back's batch.
+    const get = deps.tenantRecords.get.bind(deps.tenantRecords);
+    let raced = false;
+    deps.tenantRecords.get = (async (tenantId: string, id: string, type: string, opts?: { fresh?: boolean }) => {
+      const read = await get(tenantId, id, type, opts);
+      if (!raced && id === rightsSetRecordId('clerk') && opts?.fresh) {
+        raced = true;
+        await putRightsSet(alice, 'clerk', ['documents:read', 'documents:correct'], deps.clock.now(), deps);
+      }
+      return read;
+    }) as typeof deps.tenantRecords.get;
+    await runReconcileTimer(deps);
+    expect(raced).toBe(true);
+    const setOf = async () => (await get<RightsSetRecord>(T, rightsSetRecordId('clerk'), 'rights-set'))?.value.permissions;
+    expect(await setOf()).toEqual(['documents:correct', 'documents:read']);
+    expect(lines(deps, SETTING_RESTORED)).toEqual([]);
+    // Hers is the newest kept: restored again to the same point, the reconciler gives hers back, not the narrow one.
+    raced = true;
+    restore();
+    await runReconcileTimer(deps);
+    expect(await setOf()).toEqual(['documents:correct', 'documents:read']);
   });
 
   it("a kept setting of tenant A copied into tenant B's container (sealed by the archive, but for A) is not written into B", async () => {
@@ -196,5 +229,33 @@ describe('the audit seals, against a storage role (shared/audit/seal.ts: left to
     await entry(deps, 'r3');
     expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(3);
     expect(lines(deps, AUDIT_CHAIN_BEHIND_SEAL)).toEqual([]);
+  });
+});
+
+describe("the export ZIP writer's set-aside entries (zip-writer.ts), at yazl's edges", () => {
+  /** `n` files as the worker adds them (each written, then set aside), `body(i)` its bytes, then manifest.json and the end. */
+  async function zipOf(zip: ZipFile, n: number, body: (i: number) => Buffer, options: (i: number) => Partial<ReadStreamOptions> = () => ({}), end: { forceZip64Format?: boolean } = {}): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const ended = finished((zip.outputStream as Readable).on('data', (c: Buffer) => chunks.push(c)));
+    const mtime = new Date('2024-06-30T12:00:00Z');
+    for (let i = 0; i < n; i++) {
+      const file = new PassThrough();
+      const bytes = body(i);
+      zip.addReadStream(file, `documents/${i}.pdf`, { compress: false, size: bytes.length, mtime, ...options(i) });
+      file.end(bytes);
+      await finished(file);
+      if (zip instanceof ExportZip) zip.settle();
+    }
+    zip.addBuffer(Buffer.from('{"documents":[]}\n'), 'manifest.json', { mtime });
+    zip.end(end);
+    await ended;
+    return Buffer.concat(chunks);
+  }
+
+  it('empty files and entries forced to ZIP64 are written as yazl writes them', async () => {
+    const body = (i: number) => (i % 3 === 0 ? Buffer.alloc(0) : Buffer.from(`receipt ${i}\n`));
+    const zip64 = (i: number) => ({ forceZip64Format: i % 4 === 1 });
+    const ours = await zipOf(new ExportZip(), 40, body, zip64, { forceZip64Format: true });
+    expect(ours.equals(await zipOf(new ZipFile(), 40, body, zip64, { forceZip64Format: true }))).toBe(true);
   });
 });
