@@ -6,8 +6,13 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { type ReadStreamOptions, ZipFile } from 'yazl';
+import { type EndOptions, type ReadStreamOptions, ZipFile } from 'yazl';
 import { ExportZip } from '../../../shared/exports/zip-writer';
+import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
+import { correctMetadata } from '../../../shared/documents/correct-metadata';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { seedDocument } from '../../support/seed';
+import { ownChangeStaging } from '../../../shared/audit/outbox';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revocationBlobName } from '../../../shared/auth/revocation-blobs';
 import { decisionBlobName, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
@@ -86,7 +91,7 @@ describe('settings kept in storage, against a storage role', () => {
     const get = deps.tenantRecords.get.bind(deps.tenantRecords);
     let raced = false;
     deps.tenantRecords.get = (async (tenantId: string, id: string, type: string, opts?: { fresh?: boolean }) => {
-      const read = await get(tenantId, id, type, opts);
+      const read = await get(tenantId, id, type);
       if (!raced && id === rightsSetRecordId('clerk') && opts?.fresh) {
         raced = true;
         await putRightsSet(alice, 'clerk', ['documents:read', 'documents:correct'], deps.clock.now(), deps);
@@ -213,6 +218,62 @@ describe('a kept blob of any size, planted by a storage role', () => {
   });
 });
 
+describe("a document's correction planted in its folder by a storage role", () => {
+  async function plantedNextVersion() {
+    const deps = inMemoryDeps();
+    const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
+    const correction = { version: 2, at: deps.clock.now().toISOString(), by: { subject: 'alice', kind: 'user' }, reason: 'Typo', changes: [{ field: 'counterparty', from: 'Shop', to: 'Mallory BV' }], metadata: { ...doc.metadata, counterparty: 'Mallory BV' } };
+    const name = blobLayout.correction(doc.id, 2);
+    await plant(deps, T, name, { tenantId: T, documentId: doc.id, correction, fiscalYear: 2019, retention: { class: 'default', retainUntil: doc.retention.retainUntil } });
+    return { deps, doc, name };
+  }
+
+  // Broke: the reconciler (and the next correction request, which catches up first) applied to the catalog any blob under
+  // the next version's name: the counterparty, the fiscal year (2024's export no longer held it) and the retention class
+  // as the planter wrote them, audited as a restored correction, and witnessed from then on by the blob itself.
+  it('is not applied by the reconciler nor by a correction request: logged as not sealed by the archive', async () => {
+    const { deps, doc, name } = await plantedNextVersion();
+    await runReconcileTimer(deps);
+    const after = (await deps.catalog.get(T, doc.id))!;
+    expect([after.metadata.counterparty, after.fiscalYear, after.retention.class, after.metadataVersion ?? 1]).toEqual(['Shop', doc.fiscalYear, doc.retention.class, 1]);
+    expect(lines(deps, CORRECTION_UNSEALED).map((l) => l.fields?.blob)).toEqual([name]);
+    // A correction request catches its document up from storage first: it finds the planted blob there too.
+    await correctMetadata({ principal: alice, documentId: doc.id, patch: { amount: 11 }, reason: 'Amount', ifMatch: 1 }, deps);
+    expect((await deps.catalog.get(T, doc.id))!.metadata).toMatchObject({ counterparty: 'Shop', amount: 11 });
+    expect(lines(deps, CORRECTION_UNSEALED).map((l) => l.fields?.blob)).toEqual([name, name]);
+  });
+
+  it('a blob from before the seal comes back only with its request\'s audit entry in the log', async () => {
+    for (const audited of [true, false]) {
+      const deps = inMemoryDeps();
+      const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
+      const before = structuredClone(deps.catalog.documents.get(`${T}/${doc.id}`)!);
+      const { staging, appended } = ownChangeStaging(deps.auditOutbox, { tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'alice', kind: 'user' }, action: 'document.correct-metadata', requestId: 'req-1' });
+      await correctMetadata({ principal: alice, documentId: doc.id, patch: { counterparty: 'Shop BV' }, reason: 'Name', ifMatch: 1, ...(audited ? { audit: staging } : {}) }, deps);
+      await appended();
+      // Written as before the seal: no mac.
+      const kept = deps.blobs.blobs.get(`${T}/${blobLayout.correction(doc.id, 2)}`)!;
+      const { mac: _mac, ...legacy } = JSON.parse(kept.bytes.toString('utf8')) as { mac?: string };
+      kept.bytes = Buffer.from(JSON.stringify(legacy));
+      deps.catalog.documents.set(`${T}/${doc.id}`, before);
+      await runReconcileTimer(deps);
+      expect([audited, (await deps.catalog.get(T, doc.id))!.metadata.counterparty]).toEqual([audited, audited ? 'Shop BV' : 'Shop']);
+      expect(lines(deps, CORRECTION_UNSEALED)).toHaveLength(audited ? 0 : 1);
+    }
+  });
+
+  it('a correction the archive wrote still comes back after a restore of the catalog item (sealed)', async () => {
+    const deps = inMemoryDeps();
+    const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
+    const before = structuredClone(deps.catalog.documents.get(`${T}/${doc.id}`)!);
+    await correctMetadata({ principal: alice, documentId: doc.id, patch: { counterparty: 'Shop BV' }, reason: 'Name', ifMatch: 1 }, deps);
+    deps.catalog.documents.set(`${T}/${doc.id}`, before);
+    await runReconcileTimer(deps);
+    expect((await deps.catalog.get(T, doc.id))!.metadata.counterparty).toBe('Shop BV');
+    expect(lines(deps, CORRECTION_UNSEALED)).toEqual([]);
+  });
+});
+
 describe('the audit seals, against a storage role (shared/audit/seal.ts: left to the chain-key rotation work)', () => {
   const entry = (deps: InMemoryDeps, requestId: string) => deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId, clientIp: null, userAgent: null });
 
@@ -234,7 +295,7 @@ describe('the audit seals, against a storage role (shared/audit/seal.ts: left to
 
 describe("the export ZIP writer's set-aside entries (zip-writer.ts), at yazl's edges", () => {
   /** `n` files as the worker adds them (each written, then set aside), `body(i)` its bytes, then manifest.json and the end. */
-  async function zipOf(zip: ZipFile, n: number, body: (i: number) => Buffer, options: (i: number) => Partial<ReadStreamOptions> = () => ({}), end: { forceZip64Format?: boolean } = {}): Promise<Buffer> {
+  async function zipOf(zip: ZipFile, n: number, body: (i: number) => Buffer, options: (i: number) => Partial<ReadStreamOptions> = () => ({}), end: Partial<EndOptions> = {}): Promise<Buffer> {
     const chunks: Buffer[] = [];
     const ended = finished((zip.outputStream as Readable).on('data', (c: Buffer) => chunks.push(c)));
     const mtime = new Date('2024-06-30T12:00:00Z');
@@ -247,7 +308,7 @@ describe("the export ZIP writer's set-aside entries (zip-writer.ts), at yazl's e
       if (zip instanceof ExportZip) zip.settle();
     }
     zip.addBuffer(Buffer.from('{"documents":[]}\n'), 'manifest.json', { mtime });
-    zip.end(end);
+    zip.end(end as EndOptions);
     await ended;
     return Buffer.concat(chunks);
   }
