@@ -291,6 +291,24 @@ describe('the audit seals, against a storage role (shared/audit/seal.ts: left to
     expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(3);
     expect(lines(deps, AUDIT_CHAIN_BEHIND_SEAL)).toEqual([]);
   });
+  // Not fixed here either (seal.ts). The run reads the month's last seal whole (readAll, downloadToBuffer) when the chain
+  // grew: a blob of any size planted under the next seal's number is read into memory by the sealing timer, which serves
+  // every tenant (an OOM each run, so no month of any tenant sealed again). `it.failing`: passes while broken.
+  it.failing('a blob of any size planted as the last seal is not read whole by the sealing run', async () => {
+    const deps = inMemoryDeps();
+    for (const id of ['r1', 'r2']) await entry(deps, id);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await sealPartition(T, month, deps.clock.now(), deps);
+    const planted = sealBlobName(month, 3);
+    await plant(deps, T, planted, Buffer.alloc(KEPT_BLOB_MAX_BYTES + 1, 0x20));
+    for (const id of ['r3', 'r4']) await entry(deps, id);
+    const readAll = deps.blobs.readAll.bind(deps.blobs);
+    deps.blobs.readAll = async (tenantId: string, name: string) => {
+      if (name === planted) throw new Error(`read whole: ${name}`);
+      return readAll(tenantId, name);
+    };
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(4);
+  });
 });
 
 describe("the export ZIP writer's set-aside entries (zip-writer.ts), at yazl's edges", () => {
