@@ -1117,6 +1117,36 @@ resource settingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15
   }
 }
 
+resource correctionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-correction-unsealed'
+  location: location
+  properties: {
+    description: 'A metadata correction kept in a document\'s folder (correction-NNN.json) does not carry the archive\'s seal (an HMAC under the audit chain key), nor, from before the seal, its request\'s audit entry: someone who can write blobs planted or edited it. The reconciler, a catalog rebuild and a correction request do not apply it (a correction of that version is then kept in the catalog only); an operator finds out who wrote it (storage logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "correction in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-setting-restored'
   location: location

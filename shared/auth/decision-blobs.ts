@@ -11,7 +11,7 @@
  */
 import { type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
-import { forEachTenantKeeping } from './kept-in-storage';
+import { forEachTenantKeeping, readKeptBytes } from './kept-in-storage';
 
 type Decided = 'approved' | 'withdrawn' | 'rejected';
 type ProposalActor = { subject: string; kind: string; person: string };
@@ -72,12 +72,10 @@ export async function storeDecision(p: ProposalRecord, blobs: DecisionBlobs): Pr
 }
 
 async function storedDecisionOf(p: ProposalRecord, blobs: DecisionBlobs): Promise<StoredDecision | null> {
-  const read = await blobs.readIfExists(p.tenantId, decisionBlobName(p.type, p.proposalId));
+  const read = await readKeptBytes(blobs, p.tenantId, decisionBlobName(p.type, p.proposalId));
   if (!read) return null;
-  const chunks: Buffer[] = [];
-  for await (const chunk of read.stream) chunks.push(Buffer.from(chunk as Uint8Array));
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<StoredDecision>;
+    const v = JSON.parse(read.toString('utf8')) as Partial<StoredDecision>;
     const ok = v.tenantId === p.tenantId && v.type === p.type && v.proposalId === p.proposalId && (v.state === 'approved' || v.state === 'withdrawn' || v.state === 'rejected') && typeof v.decidedAt === 'string';
     // A blob under the name that does not read as this proposal's decision still says it was decided: never pending again.
     return ok ? (v as StoredDecision) : { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: 'rejected', decidedAt: new Date(0).toISOString(), decidedBy: null };

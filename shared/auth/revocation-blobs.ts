@@ -14,7 +14,7 @@ import type { KeyReader } from './api-keys/verify-api-key';
 import { withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
-import { forEachTenantKeeping } from './kept-in-storage';
+import { forEachTenantKeeping, readKeptBytes } from './kept-in-storage';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
@@ -37,7 +37,7 @@ export interface StoredRevocation {
   revokedBy: { subject: string; kind: string } | null;
 }
 
-export type RevocationBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'exists' | 'readAll'>;
+export type RevocationBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'exists' | 'readIfExists'>;
 
 /** Support grants in force a reconciler run looks at per tenant, at most (a grant lasts at most 7 days). */
 const GRANTS_IN_FORCE_MAX = 1000;
@@ -85,7 +85,7 @@ export class RevocationChecks {
       return false;
     }
     this.clear.delete(key);
-    const stored = revocationOf((await this.deps.blobs.readAll(record.tenantId, name)).toString('utf8'), record);
+    const stored = revocationOf((await readKeptBytes(this.deps.blobs, record.tenantId, name))?.toString('utf8') ?? '', record);
     const revokedAt = stored?.revokedAt ?? now.toISOString();
     const revokedBy = stored?.revokedBy ?? null;
     const current = await this.deps.tenantRecords.get<T>(record.tenantId, record.id, record.type);

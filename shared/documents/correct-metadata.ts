@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import type { Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
@@ -9,7 +8,7 @@ import type { AuditStaging } from '../kernel/audit';
 import { ArchivedDocument, correctionSearchFields, MetadataCorrection, parseMetadata, TDocumentMetadata, tombstoneHistory, toPublicDocument } from '../kernel/document';
 import { blobLayout } from '../kernel/blob-layout';
 import { DOCUMENT_ID } from '../ids';
-import { correctionUpToDocument, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
+import { correctionDigest, correctionUpToDocument, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from './correction-blobs';
 import { CATALOG_REBUILD_ACTOR } from './rebuild-catalog';
 import { reachOpenHoldsByQuery } from '../retention/holds/extend-holds-by-query';
 
@@ -76,10 +75,6 @@ export function correctionAuditDetail(c: MetadataCorrection): string {
 
 const laterOf = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
 
-/** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
-export function correctionDigest(c: MetadataCorrection): string {
-  return createHash('sha256').update(JSON.stringify(c)).digest('hex');
-}
 
 /**
  * `PATCH /documents/{id}/metadata`: a new version of the catalog metadata. Originals, rendition,
@@ -95,7 +90,7 @@ export async function correctMetadata(cmd: CorrectMetadataCommand, deps: Correct
   }
 }
 
-type CorrectDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log' | 'tenantRecords'>;
+type CorrectDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'auditOutbox' | 'log' | 'tenantRecords' | 'audit'>;
 
 async function correctMetadataAsRead(cmd: CorrectMetadataCommand, deps: CorrectDeps): Promise<{ document: ArchivedDocument; correction: MetadataCorrection | null }> {
   const tenantId = cmd.principal.tenantId;

@@ -5,9 +5,20 @@
  * manifest (`correction-NNN.json`, create-only, under the document's retention and hold), after the catalog write that
  * decided it: a blob is only ever a correction the catalog accepted, one per version. The reconciler writes one a
  * failed write left out, and applies to a catalog item the corrections its blobs hold beyond its version.
+ *
+ * Only a correction the archive wrote is applied: each blob carries the archive's seal (`mac`, an HMAC-SHA256 under the
+ * audit chain's key, which whoever can write blobs does not hold). Unsealed, anyone able to create a blob in a
+ * tenant's container (a storage role, no rights in the tenant) planted `correction-NNN.json` of the next version with
+ * any counterparty, amount, fiscal year or retention class, and the reconciler (or the next correction request) wrote
+ * it into the catalog as a restored correction, witnessed from then on by the blob itself. A blob from before the seal
+ * is applied only where its request's audit entry names its digest; any other is logged CORRECTION_UNSEALED and stops
+ * the catch-up there.
  */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Deps } from '../deps';
-import { type AuditOutboxItem, type AuditStaging, auditOutboxItem } from '../kernel/audit';
+import { type AuditOutboxItem, type AuditStaging, auditMonth, auditOutboxItem } from '../kernel/audit';
+import { canonicalJson } from '../kernel/audit-chain';
+import { readManifestBytes } from './manifest';
 import { blobLayout } from '../kernel/blob-layout';
 import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
@@ -19,6 +30,9 @@ import { removeStrayBlob } from '../retention/dispose';
 /** Operators are alerted on this exact phrase: a correction blob of that version holds another correction than the catalog. */
 export const CORRECTION_BLOB_DIFFERS = 'correction blob differs from the catalog';
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, correctionUnsealedAlert): a correction blob the archive did not write. */
+export const CORRECTION_UNSEALED = 'correction in storage not sealed by the archive';
+
 /** What a correction blob holds: the correction, and where it left the document's fiscal year and retention. */
 export interface StoredCorrection {
   tenantId: string;
@@ -26,6 +40,53 @@ export interface StoredCorrection {
   correction: MetadataCorrection;
   fiscalYear: ArchivedDocument['fiscalYear'];
   retention: { class: string; retainUntil: string };
+  /** The archive's seal over the rest (correctionMac); absent on a blob written before it. */
+  mac?: string;
+}
+
+/** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
+export function correctionDigest(c: MetadataCorrection): string {
+  return createHash('sha256').update(JSON.stringify(c)).digest('hex');
+}
+
+/** The archive's seal over a correction blob, as JSON keeps it (an absent field is no field). */
+function correctionMac(stored: Omit<StoredCorrection, 'mac'>, key: Buffer): string {
+  return createHmac('sha256', key).update(`archive-correction\n${canonicalJson(JSON.parse(JSON.stringify(stored)))}`).digest('hex');
+}
+
+function sealedByArchive(stored: StoredCorrection, key: Buffer): boolean {
+  const { mac, ...rest } = stored;
+  const expected = Buffer.from(correctionMac(rest, key), 'hex');
+  const given = Buffer.from(typeof mac === 'string' ? mac : '', 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
+export async function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+  const digest = `sha256=${correctionDigest(correction)}`;
+  const at = new Date(correction.at);
+  if (Number.isNaN(at.getTime())) return false;
+  const months = [auditMonth(at), auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)))];
+  for (const month of months) {
+    let token: string | undefined;
+    do {
+      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.correct-metadata' });
+      if (page.items.some((e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest))) return true;
+      token = page.continuationToken ?? undefined;
+    } while (token);
+  }
+  return false;
+}
+
+/**
+ * Whether `stored` may be applied to a catalog item: sealed by the archive, or from before the seal with its request's
+ * audit entry in the log. Any other is logged CORRECTION_UNSEALED.
+ */
+async function writtenByArchive(tenantId: string, name: string, stored: StoredCorrection, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
+  if (sealedByArchive(stored, await deps.audit.chainKey())) return true;
+  if (stored.mac === undefined && stored.documentId && (await correctionAudited(tenantId, stored.documentId, stored.correction, deps))) return true;
+  deps.log.error(CORRECTION_UNSEALED, { tenantId, blob: name, version: stored.correction.version });
+  return false;
 }
 
 export const storedCorrectionOf = (doc: ArchivedDocument, correction: MetadataCorrection): StoredCorrection => ({
@@ -40,9 +101,10 @@ export const storedCorrectionOf = (doc: ArchivedDocument, correction: MetadataCo
  * Writes the blob of the correction `doc` (as the catalog stored it) ends with, or of an earlier one it keeps.
  * 'different': another correction of that version is stored (a catalog restored behind its blobs, corrected anew).
  */
-export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs' | 'clock' | 'retention' | 'log'>): Promise<'created' | 'identical' | 'different'> {
+export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs' | 'clock' | 'retention' | 'log' | 'audit'>): Promise<'created' | 'identical' | 'different'> {
   // The document's protection at the time it is written; the reconciler brings it in line with later holds and extensions.
-  const stored = storedCorrectionOf(doc, correction);
+  const unsealed = storedCorrectionOf(doc, correction);
+  const stored: StoredCorrection = { ...unsealed, mac: correctionMac(unsealed, await deps.audit.chainKey()) };
   const name = blobLayout.correction(doc.id, correction.version);
   // A document past its retention (awaiting disposal) is still corrected, but storage refuses a lock that expires in the
   // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
@@ -100,23 +162,24 @@ export function correctionBlobs(names: readonly string[]): { name: string; versi
  * `doc` (the manifest's document, being indexed anew) with the corrections its folder keeps applied in order, stopping
  * at a gap or a blob that is not the next version; the versions applied.
  */
-export async function withStoredCorrections(doc: ArchivedDocument, names: readonly string[], deps: Pick<Deps, 'blobs'>): Promise<{ document: ArchivedDocument; versions: number[] }> {
+export async function withStoredCorrections(doc: ArchivedDocument, names: readonly string[], deps: Pick<Deps, 'blobs' | 'audit' | 'log'>): Promise<{ document: ArchivedDocument; versions: number[] }> {
   let document = doc;
   const versions: number[] = [];
   for (const { name } of correctionBlobs(names)) {
     const stored = await readStoredCorrection(doc.tenantId, name, deps);
     const next = stored ? withStoredCorrection(document, stored) : null;
-    if (!next) break;
+    if (!next || !(await writtenByArchive(doc.tenantId, name, stored!, deps))) break;
     document = next;
     versions.push(stored!.correction.version);
   }
   return { document, versions };
 }
 
-/** Reads one correction blob; null when it is not one (not JSON, or not shaped as one). */
+/** Reads one correction blob; null when it is not one (absent, not JSON, or not shaped as one). */
 export async function readStoredCorrection(tenantId: string, name: string, deps: Pick<Deps, 'blobs'>): Promise<StoredCorrection | null> {
   try {
-    const value = JSON.parse((await deps.blobs.readAll(tenantId, name)).toString('utf8')) as StoredCorrection;
+    // At most a manifest's size: a blob of any size planted under the name is not read whole.
+    const value = JSON.parse((await readManifestBytes(deps, tenantId, name))?.toString('utf8') ?? '') as StoredCorrection;
     return typeof value?.correction?.version === 'number' && typeof value.retention?.retainUntil === 'string' ? value : null;
   } catch (err) {
     if (err instanceof SyntaxError) return null;
@@ -130,14 +193,14 @@ export async function readStoredCorrection(tenantId: string, name: string, deps:
  * stored with the item (the audit outbox). `names`: the folder's blob names, when the caller listed them. Stops at a gap
  * or a blob that is not the next version of this document. The versions it applied.
  */
-export async function restoreCorrections(tenantId: string, documentId: string, names: readonly string[] | null, actor: Actor, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'clock'>): Promise<number[]> {
+export async function restoreCorrections(tenantId: string, documentId: string, names: readonly string[] | null, actor: Actor, deps: Pick<Deps, 'blobs' | 'retention' | 'auditOutbox' | 'clock' | 'audit' | 'log'>): Promise<number[]> {
   const doc = await deps.retention.catalog.getVersioned(tenantId, documentId);
   if (!doc || doc.item.status !== 'active') return [];
   const beyond = correctionBlobs(names ?? (await deps.blobs.documentBlobs(tenantId, documentId))).filter((c) => c.version > (doc.item.metadataVersion ?? 1));
   const applied: number[] = [];
   for (const { name, version } of beyond) {
     const stored = await readStoredCorrection(tenantId, name, deps);
-    if (!stored) break;
+    if (!stored || !(await writtenByArchive(tenantId, name, stored, deps))) break;
     const at = deps.clock.now().toISOString();
     let outboxed: AuditOutboxItem | null = null;
     const staging: AuditStaging = {

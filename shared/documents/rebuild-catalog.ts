@@ -14,7 +14,7 @@ import { withStoredCorrections } from './correction-blobs';
 /** Who re-indexes at start-up (the reconciler passes its own actor). */
 export const CATALOG_REBUILD_ACTOR: Actor = { subject: 'system:catalog-rebuild', kind: 'system' };
 
-type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'auditOutbox' | 'clock'>;
+type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'auditOutbox' | 'clock' | 'log'>;
 
 /**
  * Index one stored manifest whose catalog item is missing, with its `document.reindex` audit

@@ -5,16 +5,15 @@ import { hasCurrentSearchKeys } from '../kernel/search-keys';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId, type AuditInput, type BlobWorm, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
-import { correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from '../documents/correction-blobs';
-import { AUDIT_OUTBOX_GRACE_MS, auditMonth, auditOutboxItem } from '../kernel/audit';
+import { correctionAudited, correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from '../documents/correction-blobs';
+import { AUDIT_OUTBOX_GRACE_MS, auditOutboxItem } from '../kernel/audit';
 import { AUDIT_OUTBOX_DRAIN_MAX } from '../audit/seal';
 import { isHeld } from '../kernel/retention-rules';
 import { recordFixity, UNKEPT_CORRECTION_GRACE_MS } from './fixity';
 import { unsafeTenantsFrom, unsafeWalkActiveDocuments, unsafeWalkTenantsById } from './sweep';
 import { extendHoldsByQuery, type ExtendedHold } from './holds/extend-holds-by-query';
 import type { Actor, LegalHold, RetentionExtension } from '../kernel/retention';
-import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
-import { correctionDigest } from '../documents/correct-metadata';
+import type { ArchivedDocument } from '../kernel/document';
 import { blobNamesOf, lockAhead, updateDocument } from './update';
 import { flagsInLine, type HoldDeps } from './holds/legal-hold';
 import { holdPlaced } from './holds/place-hold';
@@ -398,23 +397,6 @@ export async function unsafeOrphanReport(deps: Pick<Deps, 'retention'>): Promise
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, correctionUnauditedAlert). */
 export const CORRECTION_UNAUDITED = 'correction in the catalog without its audit entry: not kept in storage';
-
-/** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
-async function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
-  const digest = `sha256=${correctionDigest(correction)}`;
-  const at = new Date(correction.at);
-  if (Number.isNaN(at.getTime())) return false;
-  const months = [auditMonth(at), auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)))];
-  for (const month of months) {
-    let token: string | undefined;
-    do {
-      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.correct-metadata' });
-      if (page.items.some((e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest))) return true;
-      token = page.continuationToken ?? undefined;
-    } while (token);
-  }
-  return false;
-}
 
 /** Storage locks a blob to the whole second: a lock later than the retain-until by less than a second is the same date. */
 const lockedLater = (locked: string | null, retainUntil: string): boolean => locked !== null && Date.parse(locked) - Date.parse(retainUntil) >= 1000;

@@ -21,7 +21,7 @@ import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
-import { forEachTenantKeeping } from '../kept-in-storage';
+import { forEachTenantKeeping, readKeptBytes } from '../kept-in-storage';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -153,16 +153,25 @@ function settingOf(text: string, tenantId: string, recordId: string): StoredSett
   }
 }
 
-/** The newest revision per record among a tenant's setting blob names. */
-function newestByRecord(names: string[]): Map<string, { name: string; revision: number; removed: boolean }> {
-  const newest = new Map<string, { name: string; revision: number; removed: boolean }>();
+type KeptName = { name: string; revision: number; removed: boolean };
+
+/**
+ * Every revision per record among a tenant's setting blob names, newest first. Not only the newest: whoever can create a
+ * blob in the container (a storage role, no rights in the tenant) can put an unsealed one under a later revision than
+ * any the archive wrote, and read alone it hid the newest sealed one for good (an assignment removed after the restore
+ * point stayed, its removal never written back, each run logging the planted blob).
+ */
+function revisionsByRecord(names: string[]): Map<string, KeptName[]> {
+  const byRecord = new Map<string, KeptName[]>();
   for (const name of names) {
     const m = /^settings\/(.+)\/(\d{16})(-removed)?\.json$/.exec(name);
     if (!m) continue;
-    const revision = Number(m[2]);
-    if ((newest.get(m[1]!)?.revision ?? -1) < revision) newest.set(m[1]!, { name, revision, removed: m[3] !== undefined });
+    const kept = byRecord.get(m[1]!) ?? [];
+    kept.push({ name, revision: Number(m[2]), removed: m[3] !== undefined });
+    byRecord.set(m[1]!, kept);
   }
-  return newest;
+  for (const kept of byRecord.values()) kept.sort((a, b) => b.revision - a.revision);
+  return byRecord;
 }
 
 type Policies = Pick<RetentionPoliciesPort, 'getVersioned' | 'put'>;
@@ -206,31 +215,42 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
  * storage is newer than Cosmos DB's (a restore gave back an older one, or none where it had been removed) is written
  * back, oldest change first (a set before an assignment to it), logged as SETTING_RESTORED; the retention policy
  * through its own store (RetentionPoliciesPort.put), with the safeguard mark it was written with. Per tenant one listing of its setting blobs; only the newest
- * blob of each record is read, and each of those records point-read. One failing tenant does not stop the rest.
+ * sealed blob of each record newer than Cosmos DB's is read (and any unsealed above it), and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAll'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readIfExists'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
   const restored: string[] = [];
   const key = await deps.audit.chainKey();
   await forEachTenantKeeping(SETTINGS_PREFIX, 'rights settings', deps, async (tenantId, names) => {
-    const newest = newestByRecord(names);
-    if (newest.size === 0) return;
+    const revisions = revisionsByRecord(names);
+    if (revisions.size === 0) return;
     const [sets, assignments, policy, retention] = await Promise.all([
       deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'),
       deps.tenantRecords.list<RightsAssignmentRecord>(tenantId, 'rights-assignment'),
       deps.tenantRecords.get<SodPolicyRecord>(tenantId, 'sod-policy', 'sod-policy', { fresh: true }),
       // The retention policy is read only where storage keeps one of it.
-      newest.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
+      revisions.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
     ]);
     const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
     if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
-    // Behind: a record older than its newest change, or absent where that change made it (a removal of an absent one is done).
-    const behind = [...newest].filter(([id, b]) => (held.has(id) ? held.get(id)! < b.revision : !b.removed)).sort((a, b) => a[1].revision - b[1].revision);
-    for (const [recordId, blob] of behind) {
-      const setting = settingOf((await deps.blobs.readAll(tenantId, blob.name)).toString('utf8'), tenantId, recordId);
-      if (!setting || setting.revision !== blob.revision || !sealedBy(setting, key)) {
-        deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name });
-        continue;
+    // Per record, its newest sealed change newer than what Cosmos DB holds (each unsealed one above it logged), read
+    // newest first; none where the record is in line. An absent record is behind a change that made it (a removal of an
+    // absent one is done, and one of those stands for what is below it).
+    const behind: [string, StoredSetting][] = [];
+    for (const [recordId, kept] of revisions) {
+      for (const blob of kept) {
+        if (held.has(recordId) ? held.get(recordId)! >= blob.revision : blob.removed) break;
+        const setting = settingOf((await readKeptBytes(deps.blobs, tenantId, blob.name))?.toString('utf8') ?? '', tenantId, recordId);
+        if (!setting || setting.revision !== blob.revision || !sealedBy(setting, key)) {
+          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name });
+          continue;
+        }
+        behind.push([recordId, setting]);
+        break;
       }
+    }
+    // Oldest change first (a set before an assignment to it).
+    behind.sort((a, b) => a[1].revision - b[1].revision);
+    for (const [recordId, setting] of behind) {
       if (!(await writeBack(setting, now, deps))) continue;
       deps.log.warn(SETTING_RESTORED, { tenantId, kind: setting.type, id: recordId, revision: setting.revision, removed: setting.record === null });
       restored.push(`${tenantId}/${recordId}`);
