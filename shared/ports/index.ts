@@ -89,6 +89,8 @@ export interface BlobArchivePort {
   metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   readAll(tenantId: string, blobName: string): Promise<Buffer>;
+  /** The whole blob and when the storage service created it (set by the service, not by whoever writes the blob; null if not told). */
+  readAllWithCreation(tenantId: string, blobName: string): Promise<{ bytes: Buffer; createdOn: string | null }>;
   /** null when the blob does not exist. */
   readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null>;
   exists(tenantId: string, blobName: string): Promise<boolean>;

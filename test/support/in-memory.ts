@@ -143,6 +143,11 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.of(tenantId, blobName).bytes;
   }
+  /** Created when first put (lastModified: a blob here is never written twice). */
+  async readAllWithCreation(tenantId: string, blobName: string): Promise<{ bytes: Buffer; createdOn: string | null }> {
+    const blob = this.of(tenantId, blobName);
+    return { bytes: blob.bytes, createdOn: blob.lastModified ?? null };
+  }
   /** One read, as the adapter's single GET: a look then a read (two calls) let a disposal come between them. */
   async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
     const blob = this.blobs.get(this.key(tenantId, blobName));

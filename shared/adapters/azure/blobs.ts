@@ -128,6 +128,14 @@ export class BlobArchive implements BlobArchivePort {
     return this.container(tenantId).getBlobClient(blobName).downloadToBuffer();
   }
 
+  async readAllWithCreation(tenantId: string, blobName: string): Promise<{ bytes: Buffer; createdOn: string | null }> {
+    // One GET: its answer carries x-ms-creation-time.
+    const res = await this.container(tenantId).getBlobClient(blobName).download();
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.readableStreamBody as Readable) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    return { bytes: Buffer.concat(chunks), createdOn: res.createdOn ? res.createdOn.toISOString() : null };
+  }
+
   async exists(tenantId: string, blobName: string): Promise<boolean> {
     return this.container(tenantId).getBlobClient(blobName).exists();
   }

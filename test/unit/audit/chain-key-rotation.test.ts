@@ -11,7 +11,11 @@ import { AuditLog } from '../../../shared/adapters/azure/audit-log';
 import { verifyAuditMonth } from '../../../shared/audit/seal';
 import { CHAIN_KEY_PICKUP_MS, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
-import { inMemoryDeps } from '../../support/in-memory';
+import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { createHmac } from 'node:crypto';
+import { canonicalJson } from '../../../shared/kernel/audit-chain';
+import { keepSetting, restoreSettings, settingBlobName, SETTING_UNSEALED, type StoredSetting } from '../../../shared/auth/rights-sets/settings-blobs';
+import { type RightsAssignmentRecord, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 
 const NAME = 'audit-chain-key';
 const T = 'acme';
@@ -225,5 +229,73 @@ describe('the appender (AuditLog) and a rotation', () => {
     expect(stored.map((e) => e.keyVersion).slice(-2)).toEqual(['v1', 'v2']);
     expect(vault.calls - warm).toBe(2); // one listing, one read of v2
     await log.flushHeads();
+  });
+});
+
+describe('kept settings (settings-blobs.ts) and a rotation', () => {
+  beforeEach(() => {
+    nowMs = Date.parse('2026-03-01T09:00:00Z');
+  });
+
+  /** Mallory made tenant-admin: a setting blob as the archive writes one, MAC'd with `key` under `keyVersion`. */
+  function planted(keyVersion: string, key: Buffer): { name: string; bytes: Buffer } {
+    const recordId = rightsAssignmentRecordId('mallory');
+    const revision = nowMs;
+    const record: RightsAssignmentRecord = { id: recordId, tenantId: T, type: 'rights-assignment', subject: 'mallory', rightsSet: 'tenant-admin', assignedAt: new Date(nowMs).toISOString(), assignedBy: { subject: 'ann', kind: 'user' }, revision } as RightsAssignmentRecord;
+    const rest: Omit<StoredSetting, 'mac'> = { tenantId: T, recordId, type: 'rights-assignment', revision, at: new Date(nowMs).toISOString(), record, keyVersion };
+    const mac = createHmac('sha256', key).update(`archive-setting\n${canonicalJson(rest)}`).digest('hex');
+    return { name: settingBlobName(recordId, revision, false), bytes: Buffer.from(JSON.stringify({ ...rest, mac })) };
+  }
+
+  function deps(vault: FakeVault) {
+    const d = archive(vault);
+    // Storage's own creation time: the blob is created "now" (the test's clock).
+    const blobs = d.blobs as unknown as { blobs: Map<string, { lastModified?: string }> };
+    const put = d.blobs.putCreateOnly.bind(d.blobs);
+    d.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+      const out = await put(tenantId, name, ...rest);
+      blobs.blobs.get(`${tenantId}/${name}`)!.lastModified = new Date(nowMs).toISOString();
+      return out;
+    };
+    return d;
+  }
+
+  const restore = (d: ReturnType<typeof deps>) => restoreSettings(new Date(nowMs), d);
+  const refusals = (d: ReturnType<typeof deps>) => (d.log as RecordingLogger).lines.filter((l) => l.message === SETTING_UNSEALED).map((l) => l.fields?.reason);
+
+  it('a setting planted with the old key after the rotation is refused; one the archive kept before it is still restored', async () => {
+    const vault = new FakeVault();
+    vault.rotate();
+    const d = deps(vault);
+    const old = Buffer.from(vault.versions[0]!.value, 'hex');
+    // Kept before the rotation, under v1: sound.
+    const before = planted('v1', old);
+    await d.blobs.putCreateOnly(T, before.name, before.bytes, 'application/json', { retainUntil: null, legalHold: false }, {});
+    await expect(restore(d)).resolves.toEqual([`${T}/${rightsAssignmentRecordId('mallory')}`]);
+
+    nowMs += HOUR;
+    vault.rotate();
+    nowMs += HOUR;
+    const forged = planted('v1', old);
+    await d.blobs.putCreateOnly(T, forged.name, forged.bytes, 'application/json', { retainUntil: null, legalHold: false }, {});
+    await expect(restore(d)).resolves.toEqual([]);
+    expect(refusals(d)).toEqual(['superseded key']);
+  });
+
+  it('settings are kept under the current version, and one under a disabled version is refused as "key unavailable"', async () => {
+    const vault = new FakeVault();
+    vault.rotate();
+    const d = deps(vault);
+    const recordId = rightsAssignmentRecordId('bob');
+    const record = { id: recordId, tenantId: T, type: 'rights-assignment', subject: 'bob', rightsSet: 'tenant-admin', assignedAt: new Date(nowMs).toISOString(), assignedBy: { subject: 'ann', kind: 'user' }, revision: nowMs } as RightsAssignmentRecord;
+    await keepSetting({ tenantId: T, recordId, type: 'rights-assignment', revision: nowMs, at: new Date(nowMs).toISOString(), record }, d);
+    const kept = JSON.parse((await d.blobs.readAll(T, settingBlobName(recordId, nowMs, false))).toString('utf8')) as StoredSetting;
+    expect(kept.keyVersion).toBe('v1');
+    nowMs += HOUR;
+    vault.rotate();
+    vault.disable('v1');
+    nowMs += HOUR;
+    await expect(restore(d)).resolves.toEqual([]);
+    expect(refusals(d)).toEqual(['key unavailable']);
   });
 });
