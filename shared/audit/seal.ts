@@ -45,7 +45,10 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
       deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: lastSealed, differs: true });
     }
   }
-  const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString() };
+  // The version current when sealed (from memory, no round trip), for the record: after a rotation, the first seal
+  // naming the new version shows every entry before it fixed (README *Rotate the audit chain key*).
+  const { version } = await deps.audit.chainKeys.current();
+  const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString(), ...(version !== null ? { keyVersion: version } : {}) };
   const retainUntil = new Date(now);
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + AUDIT_SEAL_RETENTION_YEARS);
   await deps.blobs.prepareTenant(tenantId);
@@ -114,7 +117,7 @@ function sealOf(text: string): AuditSeal | null {
   }
   const s = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof AuditSeal, unknown>>;
   const valid = typeof s.partition === 'string' && Number.isSafeInteger(s.seq) && typeof s.hash === 'string' && typeof s.sealedAt === 'string';
-  return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string } : null;
+  return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string, ...(typeof s.keyVersion === 'string' ? { keyVersion: s.keyVersion } : {}) } : null;
 }
 
 /** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */

@@ -114,7 +114,10 @@ export interface AuditSeal {
   seq: number;
   hash: string;
   sealedAt: string;
-  /** The key version of the sealed entry (absent: it names none). */
+  /**
+   * The chain key version current when the seal was written (absent: before versions were named). A record, not a
+   * check: a seal holds no MAC (it is WORM), and the entry it fixes is checked with the version that entry names.
+   */
   keyVersion?: string;
 }
 

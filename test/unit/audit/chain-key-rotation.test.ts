@@ -8,7 +8,7 @@ import type { Container } from '@azure/cosmos';
 import { KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
 import { SecretChainKeyring } from '../../../shared/adapters/azure/chain-keys';
 import { AuditLog } from '../../../shared/adapters/azure/audit-log';
-import { verifyAuditMonth } from '../../../shared/audit/seal';
+import { readSeals, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
 import { CHAIN_KEY_PICKUP_MS, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
 import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
@@ -153,6 +153,22 @@ describe('rotating the audit chain key', () => {
     // Within the pickup an instance may still key with v1: not reported.
     for (const e of deps.audit.entries as (AuditEntry & { _ts?: number })[]) e._ts = Math.floor((vault.versions[1]!.createdOn.getTime() + CHAIN_KEY_PICKUP_MS - 1000) / 1000);
     await expect(verify(deps)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('seals name the version current when they were written; a month sealed on both sides of the rotation verifies', async () => {
+    const vault = new FakeVault();
+    vault.rotate();
+    const deps = archive(vault);
+    for (let n = 1; n <= 2; n++) await deps.audit.append(input(n));
+    await sealPartition(T, MONTH, new Date(nowMs), deps);
+    nowMs += HOUR;
+    vault.rotate();
+    nowMs += 6 * 60_000;
+    await deps.audit.append(input(3));
+    await sealPartition(T, MONTH, new Date(nowMs), deps);
+    const { seals } = await readSeals(T, MONTH, deps);
+    expect(seals.map((x) => [x.seq, x.keyVersion])).toEqual([[2, 'v1'], [3, 'v2']]);
+    await expect(verify(deps)).resolves.toMatchObject({ ok: true, seals: 2, sealedSeq: 3 });
   });
 
   it('a version disabled in Key Vault: its entries are "key unavailable", neither changed nor accepted', async () => {
