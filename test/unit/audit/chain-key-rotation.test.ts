@@ -5,7 +5,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Container } from '@azure/cosmos';
-import { KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
+import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from '../../../shared/adapters/azure/secrets';
 import { SecretChainKeyring } from '../../../shared/adapters/azure/chain-keys';
 import { AuditLog } from '../../../shared/adapters/azure/audit-log';
 import { readSeals, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
@@ -313,5 +313,48 @@ describe('kept settings (settings-blobs.ts) and a rotation', () => {
     nowMs += HOUR;
     await expect(restore(d)).resolves.toEqual([]);
     expect(refusals(d)).toEqual(['key unavailable']);
+  });
+});
+
+describe('where the versions come from', () => {
+  beforeEach(() => {
+    nowMs = Date.parse('2026-03-01T09:00:00Z');
+  });
+
+  it('locally, AUDIT_CHAIN_KEY listing two keys (oldest first) is a rotation: entries of one key and of the other verify, the old after the new does not', async () => {
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    deps.audit.chainKeys = new SecretChainKeyring(new StaticSecretSource({ [NAME]: a }), NAME);
+    await deps.audit.append(input(1)); // one key: the unnamed version, as before rotation existed
+    deps.audit.chainKeys = new SecretChainKeyring(new StaticSecretSource({ [NAME]: `${a},${b}` }), NAME);
+    await deps.audit.append(input(2));
+    expect(deps.audit.entries.map((e) => e.keyVersion)).toEqual([undefined, '2']);
+    await expect(verifyAuditMonth(T, MONTH, deps)).resolves.toMatchObject({ ok: true });
+    deps.audit.chainKeys = new SecretChainKeyring(new StaticSecretSource({ [NAME]: a }), NAME);
+    await deps.audit.append(input(3)); // the old key alone again: keyed unnamed (version 1) after version 2
+    deps.audit.chainKeys = new SecretChainKeyring(new StaticSecretSource({ [NAME]: `${a},${b}` }), NAME);
+    const report = await verifyAuditMonth(T, MONTH, deps);
+    expect(report.problems).toEqual([{ kind: 'older-key', seq: 3, id: '000000000003', keyVersion: null, detail: 'after-a-newer-key-version' }]);
+  });
+
+  it('start-up checks every enabled version Key Vault lists (a weak old one too), and refuses a disabled newest one', async () => {
+    const vault = new FakeVault();
+    vault.rotate();
+    nowMs += HOUR;
+    vault.rotate();
+    const source = () => {
+      const s = new KeyVaultSecretSource('https://archive-kv.vault.azure.net', {} as TokenCredential, () => nowMs);
+      (s as unknown as { client: FakeVault }).client = vault;
+      return { get: async (n: string) => (n === NAME ? s.get(n) : 'p'.repeat(48)), versioned: (n: string, v?: string | null) => s.versioned(n, v), versionsOf: (n: string, o?: { fresh?: boolean }) => s.versionsOf(n, o) };
+    };
+    const names = { pepper: 'api-key-pepper', chainKey: NAME };
+    await expect(assertUsableSecrets(source(), names)).resolves.toBeUndefined();
+    vault.versions[0]!.value = 'abcd';
+    await expect(assertUsableSecrets(source(), names)).rejects.toThrow(/audit-chain-key version v1: the audit chain key must be at least 32 bytes/);
+    vault.versions[0]!.enabled = false; // disabled: reported where it is named, not at start-up
+    await expect(assertUsableSecrets(source(), names)).resolves.toBeUndefined();
+    vault.disable('v2');
+    await expect(assertUsableSecrets(source(), names)).rejects.toThrow(/newest version \(v2\) is disabled/);
   });
 });
