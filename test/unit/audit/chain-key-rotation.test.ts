@@ -3,17 +3,16 @@
  * departed admin) must stop being able to forge once a new version is added in Key Vault. Each case fails without its
  * fix: entries named no version, so a new one made every entry of the old "changed", and nothing stopped the old key.
  */
+import { createHmac } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { Container } from '@azure/cosmos';
 import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from '../../../shared/adapters/azure/secrets';
 import { SecretChainKeyring } from '../../../shared/adapters/azure/chain-keys';
 import { AuditLog } from '../../../shared/adapters/azure/audit-log';
 import { readSeals, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
-import { CHAIN_KEY_PICKUP_MS, hashEntry } from '../../../shared/kernel/audit-chain';
+import { canonicalJson, CHAIN_KEY_PICKUP_MS, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
 import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
-import { createHmac } from 'node:crypto';
-import { canonicalJson } from '../../../shared/kernel/audit-chain';
 import { keepSetting, restoreSettings, settingBlobName, SETTING_UNSEALED, type StoredSetting } from '../../../shared/auth/rights-sets/settings-blobs';
 import { type RightsAssignmentRecord, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 
@@ -257,7 +256,7 @@ describe('kept settings (settings-blobs.ts) and a rotation', () => {
   function planted(keyVersion: string, key: Buffer): { name: string; bytes: Buffer } {
     const recordId = rightsAssignmentRecordId('mallory');
     const revision = nowMs;
-    const record: RightsAssignmentRecord = { id: recordId, tenantId: T, type: 'rights-assignment', subject: 'mallory', rightsSet: 'tenant-admin', assignedAt: new Date(nowMs).toISOString(), assignedBy: { subject: 'ann', kind: 'user' }, revision } as RightsAssignmentRecord;
+    const record: RightsAssignmentRecord = { id: recordId, tenantId: T, type: 'rights-assignment', subject: 'mallory', rightsSet: 'tenant-admin', assignedAt: new Date(nowMs).toISOString(), assignedBy: { subject: 'ann', kind: 'user' }, revision };
     const rest: Omit<StoredSetting, 'mac'> = { tenantId: T, recordId, type: 'rights-assignment', revision, at: new Date(nowMs).toISOString(), record, keyVersion };
     const mac = createHmac('sha256', key).update(`archive-setting\n${canonicalJson(rest)}`).digest('hex');
     return { name: settingBlobName(recordId, revision, false), bytes: Buffer.from(JSON.stringify({ ...rest, mac })) };
