@@ -15,10 +15,15 @@ import { ChainKeyring, ChainKeyUnavailable, ChainKeyVersion, parseChainKey } fro
  * one key is the unnamed version (entries name none, as before rotation existed), several are versions `1`, `2`, …,
  * the last current. No creation times locally: ordering by position only (no `written-after-its-key-was-superseded`).
  */
+/** Listings taken because an unknown version was named: at most one per this. */
+const FRESH_LISTING_MIN_MS = 60_000;
+
 export class SecretChainKeyring implements ChainKeyring {
   private readonly parsed = new Map<string, Buffer>();
+  /** When the versions were last listed because an entry named one not yet seen (ms). */
+  private freshAt = -Infinity;
 
-  constructor(private readonly secrets: SecretSource, private readonly name: string) {}
+  constructor(private readonly secrets: SecretSource, private readonly name: string, private readonly nowMs: () => number = Date.now) {}
 
   async current(): Promise<ChainKeyVersion> {
     const all = await this.versions();
@@ -31,8 +36,12 @@ export class SecretChainKeyring implements ChainKeyring {
   async version(version: string | null): Promise<ChainKeyVersion> {
     let all = await this.versions();
     const find = () => (version === null ? all[0] : all.find((v) => v.version === version));
-    // A version created since the last listing (another instance picked it up first): listed again, only then.
-    if (!find() && version !== null && this.secrets.versionsOf) all = await this.versions(true);
+    // A version created since the last listing (another instance picked it up first): listed again, only then, and at
+    // most once a minute: entries planted naming made-up versions cost Key Vault no more than that.
+    if (!find() && version !== null && this.secrets.versionsOf && this.nowMs() - this.freshAt >= FRESH_LISTING_MIN_MS) {
+      this.freshAt = this.nowMs();
+      all = await this.versions(true);
+    }
     const found = find();
     if (!found) throw new ChainKeyUnavailable(version, `the secret ${this.name} has no such version`);
     if (found.unavailable) throw new ChainKeyUnavailable(found.version, found.unavailable);

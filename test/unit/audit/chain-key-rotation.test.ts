@@ -54,7 +54,7 @@ class FakeVault {
 function keyring(vault: FakeVault): SecretChainKeyring {
   const source = new KeyVaultSecretSource('https://archive-kv.vault.azure.net', {} as TokenCredential, () => nowMs);
   (source as unknown as { client: FakeVault }).client = vault;
-  return new SecretChainKeyring(source, NAME);
+  return new SecretChainKeyring(source, NAME, () => nowMs);
 }
 
 const input = (n: number, at = nowMs): AuditInput => ({ tenantId: T, at: new Date(at).toISOString().replace(/^\d{4}-\d{2}/, MONTH), actor: { subject: 'ann', kind: 'user' }, action: 'document.read', target: `doc-${n}`, outcome: 'success', status: 200, requestId: `r${n}`, clientIp: null, userAgent: null });
@@ -168,6 +168,24 @@ describe('rotating the audit chain key', () => {
     const { seals } = await readSeals(T, MONTH, deps);
     expect(seals.map((x) => [x.seq, x.keyVersion])).toEqual([[2, 'v1'], [3, 'v2']]);
     await expect(verify(deps)).resolves.toMatchObject({ ok: true, seals: 2, sealedSeq: 3 });
+  });
+
+  it('entries planted naming made-up versions are "key unavailable", and cost Key Vault at most one listing', async () => {
+    const vault = new FakeVault();
+    vault.rotate();
+    const deps = archive(vault);
+    await deps.audit.append(input(1));
+    await verify(deps);
+    const before = vault.calls;
+    let prev = deps.audit.entries[0]!;
+    for (let seq = 2; seq <= 41; seq++) {
+      const body: Omit<AuditEntry, 'hash'> = { ...input(seq), id: String(seq).padStart(12, '0'), partition: `${T}:${MONTH}`, seq, prevHash: prev.hash, alg: 'hmac-sha256', keyVersion: `made-up-${seq}` };
+      prev = { ...body, hash: 'f'.repeat(64) };
+      deps.audit.entries.push(prev);
+    }
+    const report = await verify(deps);
+    expect(report.problemCounts).toEqual({ 'key-unavailable': 40 });
+    expect(vault.calls - before).toBeLessThanOrEqual(1);
   });
 
   it('a version disabled in Key Vault: its entries are "key unavailable", neither changed nor accepted', async () => {
