@@ -13,6 +13,12 @@ import { readSeals, sealPartition, verifyAuditMonth } from '../../../shared/audi
 import { canonicalJson, CHAIN_KEY_PICKUP_MS, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
 import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
+import { loadOrCreateAuditChainKey } from '../../../local/audit-chain-key';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { keepSetting, restoreSettings, settingBlobName, SETTING_UNSEALED, type StoredSetting } from '../../../shared/auth/rights-sets/settings-blobs';
 import { type RightsAssignmentRecord, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 
@@ -353,6 +359,15 @@ describe('where the versions come from', () => {
     deps.audit.chainKeys = new SecretChainKeyring(new StaticSecretSource({ [NAME]: `${a},${b}` }), NAME);
     const report = await verifyAuditMonth(T, MONTH, deps);
     expect(report.problems).toEqual([{ kind: 'older-key', seq: 3, id: '000000000003', keyVersion: null, detail: 'after-a-newer-key-version' }]);
+  });
+
+  it('the config loader and the local host\'s key file take several keys, comma-separated, as the local keyring reads them', () => {
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    expect(loadConfig({ ...minimalLocalEnv, AUDIT_CHAIN_KEY: `${a},${b}` }).AUDIT_CHAIN_KEY).toBe(`${a},${b}`);
+    expect(() => loadConfig({ ...minimalLocalEnv, AUDIT_CHAIN_KEY: `${a},abcd` })).toThrow(/AUDIT_CHAIN_KEY: must be at least 32 bytes/);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chain-key-')), 'audit-chain-key');
+    fs.writeFileSync(file, `${a},${b}\n`);
+    expect(loadOrCreateAuditChainKey(file)).toBe(`${a},${b}`);
   });
 
   it('start-up checks every enabled version Key Vault lists (a weak old one too), and refuses a disabled newest one', async () => {
