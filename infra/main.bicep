@@ -50,14 +50,14 @@ param cosmosAccountName string = ''
 @description('Where operational alerts go.')
 param alertEmail string
 
-@description('Write the two secrets below into Key Vault: true on the first deployment only. A later deployment with true adds a new version of each, and a new audit chain key splits a month\'s chain (see README, "Rotate the API-key pepper").')
+@description('Write the two secrets below into Key Vault: true on the first deployment only. A later deployment with true adds a new version of each: a rotation of both (see README, "Rotate the API-key pepper" and "Rotate the audit chain key").')
 param seedSecrets bool = false
 
 @description('Initial API-key pepper (with seedSecrets); rotate later in Key Vault (see README). The default is generated at deployment and never output.')
 @secure()
 param apiKeyPepper string = newGuid()
 
-@description('Audit chain HMAC key, hex, at least 32 bytes (with seedSecrets); never rotated in place. The default is generated at deployment and never output.')
+@description('Audit chain HMAC key, hex, at least 32 bytes (with seedSecrets); rotate later in Key Vault (see README, "Rotate the audit chain key"). The default is generated at deployment and never output.')
 @secure()
 param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 

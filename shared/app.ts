@@ -13,6 +13,7 @@ import { BlobLinks } from './adapters/azure/links';
 import { OrphanRecords } from './adapters/azure/orphan-records';
 import { assertAccountWorm, assertAllowedRegions, azureRegionSource, RegionSource } from './adapters/azure/region-guard';
 import { RetentionCatalog, RetentionPolicies, TimerState } from './adapters/azure/retention-store';
+import { SecretChainKeyring } from './adapters/azure/chain-keys';
 import { assertUsableSecrets, KeyVaultSecretSource, StaticSecretSource } from './adapters/azure/secrets';
 import { TenantRecords } from './adapters/azure/tenant-records';
 import { TenantSettingsCache } from './adapters/azure/settings-cache';
@@ -22,7 +23,6 @@ import { RefusalLimiter } from './auth/refusal-limiter';
 import { TenantRights } from './auth/rights';
 import { SodPolicyProposals } from './auth/sod-policy-proposals';
 import { statusOf } from './http/problem';
-import { parseChainKey } from './kernel/audit-chain';
 import { systemClock } from './clock';
 import { ConfigError, isLoopbackHost, type Config } from './config';
 import type { Deps } from './deps';
@@ -107,10 +107,12 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }
-  const chainKey = () => secrets.get(config.AUDIT_CHAIN_KEY_SECRET_NAME).then(parseChainKey);
+  // Every version of the chain key, cached as the pepper's (adapters/azure/chain-keys.ts): a rotation in Key Vault
+  // keys this instance's new entries within 5 minutes, and what older versions keyed keeps verifying.
+  const chainKeys = new SecretChainKeyring(secrets, config.AUDIT_CHAIN_KEY_SECRET_NAME);
   const rights = new TenantRights(tenantRecords);
   const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE, { createQueues: config.runtime === 'local' });
-  const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKey);
+  const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKeys);
   const auditOutboxItems = new AuditOutboxItems(cosmos.documents, cosmos.tenants);
   const blobs = new BlobArchive(blobService, config.ARCHIVE_WORM, config.ARCHIVE_WORM_POLICY_MODE);
   return {

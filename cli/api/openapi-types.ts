@@ -8859,6 +8859,7 @@ export interface operations {
                             hash: string;
                             /** @constant */
                             alg?: "hmac-sha256";
+                            keyVersion?: string;
                             partition: string;
                             tenantId: string;
                             /** Format: date-time */
@@ -9044,7 +9045,7 @@ export interface operations {
                         seals: number;
                         /** @description The first 1000 problems found (foreign entries first, then in seq order, then a cut tail) */
                         problems: unknown[];
-                        /** @description Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `unreadable-seal`, `truncated`), also those not listed */
+                        /** @description Every problem found, counted per kind (`changed`, `missing`, `inserted`, `broken-link`, `unkeyed`, `older-key`, `key-unavailable`, `unreadable-seal`, `truncated`), also those not listed */
                         problemCounts: {
                             [key: string]: number;
                         };

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
-import { AuditSeal, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
-import { AUDIT_OUTBOX_GRACE_MS } from '../kernel/audit';
+import { AuditSeal, CHAIN_ALG, ChainKeyUnavailable, ChainKeyVersion, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
+import { AUDIT_OUTBOX_GRACE_MS, type AuditEntry } from '../kernel/audit';
 import { ArchiveError } from '../kernel/errors';
 import { flushSuppressedRefusals } from './suppressed-refusals';
 
@@ -45,7 +45,10 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
       deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: lastSealed, differs: true });
     }
   }
-  const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString() };
+  // The version current when sealed (from memory, no round trip), for the record: after a rotation, the first seal
+  // naming the new version shows every entry before it fixed (README *Rotate the audit chain key*).
+  const { version } = await deps.audit.chainKeys.current();
+  const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString(), ...(version !== null ? { keyVersion: version } : {}) };
   const retainUntil = new Date(now);
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + AUDIT_SEAL_RETENTION_YEARS);
   await deps.blobs.prepareTenant(tenantId);
@@ -114,7 +117,7 @@ function sealOf(text: string): AuditSeal | null {
   }
   const s = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof AuditSeal, unknown>>;
   const valid = typeof s.partition === 'string' && Number.isSafeInteger(s.seq) && typeof s.hash === 'string' && typeof s.sealedAt === 'string';
-  return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string } : null;
+  return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string, ...(typeof s.keyVersion === 'string' ? { keyVersion: s.keyVersion } : {}) } : null;
 }
 
 /** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */
@@ -158,12 +161,26 @@ export function verifyAuditMonth(tenantId: string, month: string, deps: Pick<Dep
 }
 
 async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'audit' | 'blobs'>, keyedSince?: string): Promise<MonthReport> {
-  const [{ seals, unreadable }, headSeq, key] = await Promise.all([readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month), deps.audit.chainKey()]);
+  const [{ seals, unreadable }, headSeq] = await Promise.all([readSeals(tenantId, month, deps), deps.audit.headSeq(tenantId, month)]);
+  // The key versions the entries name, resolved a page at a time before the page is checked (each read once per
+  // instance and kept): a version that cannot be read (disabled) is null, "key unavailable" in the report.
+  const versions = new Map<string, ChainKeyVersion | null>();
+  const resolve = async (page: AuditEntry[]): Promise<void> => {
+    const named = new Set(page.filter((e) => e.alg === CHAIN_ALG).map((e) => (typeof e.keyVersion === 'string' ? e.keyVersion : null)));
+    await Promise.all([...named].filter((v) => !versions.has(v ?? '')).map(async (v) => {
+      try {
+        versions.set(v ?? '', await deps.audit.chainKeys.version(v));
+      } catch (err) {
+        if (!(err instanceof ChainKeyUnavailable)) throw err;
+        versions.set(v ?? '', null);
+      }
+    }));
+  };
   // Unset: every month was written keyed (a deployment with months from before keying names the first keyed one).
   // Taking unset as "any month may be unkeyed" let whoever can write the audit container rewrite a month not yet
   // sealed as plain-sha256 entries "from before keying", and it verified.
   const requireKeyed = keyedSince === undefined || month >= keyedSince;
-  const marks = { headSeq, key, requireKeyed };
+  const marks = { headSeq, keys: (v: string | null) => versions.get(v ?? ''), requireKeyed };
   const verifier = new ChainVerifier(`${tenantId}:${month}`, seals, marks);
   // What this instance wrote or saw, taken once the read has waited for its writer and before its first page is asked
   // for: every entry up to it was stored before any page was read. Taken at the end, entries written while a long month
@@ -172,6 +189,7 @@ async function verifyMonth(tenantId: string, month: string, deps: Pick<Deps, 'au
   let highWater: number | undefined;
   const begun = () => void (highWater ??= deps.audit.highWater(tenantId, month));
   for await (const page of deps.audit.inChainOrder(tenantId, month, { begun })) {
+    await resolve(page);
     for (const e of page) verifier.add(e);
   }
   // A store that never called `begun` must not leave the tail unchecked: a late mark can only claim too much, never hide a cut.

@@ -50,8 +50,11 @@ const ZConfig = z
     API_KEY_PEPPER: z.string().min(32).optional(),
     /** Key Vault secret holding the audit chain's HMAC key (hex, at least 32 bytes). */
     AUDIT_CHAIN_KEY_SECRET_NAME: z.string().min(1).default('audit-chain-key'),
-    /** Local only: the audit chain key itself, hex (in Azure it comes from Key Vault). */
-    AUDIT_CHAIN_KEY: z.string().regex(/^(?:[0-9a-fA-F]{2}){32,}$/, 'must be at least 32 bytes, hex-encoded').optional(),
+    /**
+     * Local only: the audit chain key itself, hex (in Azure it comes from Key Vault). Several, comma-separated and
+     * oldest first, after a local rotation: versions `1`, `2`, …, the last current (adapters/azure/chain-keys.ts).
+     */
+    AUDIT_CHAIN_KEY: z.string().regex(/^\s*(?:[0-9a-fA-F]{2}){32,}\s*(?:,\s*(?:[0-9a-fA-F]{2}){32,}\s*)*$/, 'must be at least 32 bytes, hex-encoded (several: comma-separated, oldest first)').optional(),
     /**
      * First month (yyyy-mm) whose audit entries were all written keyed: verify reports any unkeyed
      * entry from then on, so a month cannot be re-chained wholesale in plain sha256. Unset: only an

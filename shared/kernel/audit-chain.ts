@@ -12,6 +12,13 @@ import type { AuditEntry } from './audit';
  * without `alg` were written before keying, with plain sha256, and still verify, but never after
  * a keyed entry of the same partition (that would be a downgrade).
  *
+ * The chain key is rotated (README *Rotate the audit chain key*): a keyed entry names the key version it was hashed
+ * with (`keyVersion`, covered by its own hash), and is checked with that version; an entry that names none was keyed
+ * with the first version. A month that crosses a rotation verifies end to end (the link from an old-key entry to a
+ * new-key one is an ordinary link), but never an older version after a newer one, nor an entry stored (Cosmos DB's
+ * `_ts`, set by the database) well after its version was superseded (Key Vault's `createdOn` of the next version, set
+ * by the vault): that is the old key, leaked, re-chaining after the rotation.
+ *
  * Entry ids are the zero-padded sequence number, so two writers can never both create entry n
  * (Cosmos refuses the second create with 409): no forks, and since a number is only taken by
  * writing its entry, no gaps.
@@ -52,12 +59,66 @@ export function parseChainKey(hex: string): Buffer {
   return Buffer.from(hex.trim(), 'hex');
 }
 
+/**
+ * How long after a new chain key version is created an instance may still key with the one before: the current
+ * version is looked up again every 5 minutes (as the pepper's, adapters/azure/secrets.ts CURRENT_VERSION_TTL_MS), plus
+ * a minute for a round under way and the clocks of Key Vault and Cosmos DB / Blob storage.
+ */
+export const CHAIN_KEY_PICKUP_MS = 6 * 60_000;
+
+/** One version of the chain key. */
+export interface ChainKeyVersion {
+  /** Key Vault's version id (locally `1`, `2`, … when AUDIT_CHAIN_KEY lists several); null: the one unnamed key. */
+  version: string | null;
+  key: Buffer;
+  /** Orders versions, oldest first: Key Vault's `createdOn` (ms), locally the position in AUDIT_CHAIN_KEY. */
+  rank: number;
+  /** When the next version was created (Key Vault's `createdOn`, set by the vault): from then (plus CHAIN_KEY_PICKUP_MS) this one keys nothing new. Unknown locally. */
+  supersededAt?: number;
+}
+
+/** The chain key's versions, cached as the pepper's are: no round trip per request. */
+export interface ChainKeyring {
+  /** The version new entries, seals and kept settings are keyed with. */
+  current(): Promise<ChainKeyVersion>;
+  /**
+   * A named version, or (null) the one entries naming none were keyed with: the first. Rejects with
+   * ChainKeyUnavailable when the version cannot be read (disabled or deleted in Key Vault).
+   */
+  version(version: string | null): Promise<ChainKeyVersion>;
+}
+
+/** A key version that cannot be read: what it keyed is "key unavailable", never "changed" and never accepted. */
+export class ChainKeyUnavailable extends Error {
+  constructor(readonly keyVersion: string | null, reason: string) {
+    super(`audit chain key version ${keyVersion ?? '(first)'} is unavailable: ${reason}`);
+    this.name = 'ChainKeyUnavailable';
+  }
+}
+
+/** A keyring of one unnamed key (tests, tools, an AuditLog built from a bare key). */
+export function singleKeyring(key: () => Promise<Buffer>): ChainKeyring {
+  const one = async (): Promise<ChainKeyVersion> => ({ version: null, key: await key(), rank: 0 });
+  return {
+    current: one,
+    version: async (v) => {
+      if (v !== null) throw new ChainKeyUnavailable(v, 'this keyring holds one unnamed key');
+      return one();
+    },
+  };
+}
+
 /** A partition's chain head, written as an immutable blob by the sealing timer. */
 export interface AuditSeal {
   partition: string;
   seq: number;
   hash: string;
   sealedAt: string;
+  /**
+   * The chain key version current when the seal was written (absent: before versions were named). A record, not a
+   * check: a seal holds no MAC (it is WORM), and the entry it fixes is checked with the version that entry names.
+   */
+  keyVersion?: string;
 }
 
 export type ChainProblem =
@@ -68,6 +129,13 @@ export type ChainProblem =
   | { kind: 'broken-link'; seq: number; id: string }
   /** An unkeyed (plain sha256) entry after a keyed one: re-chained by someone without the key. */
   | { kind: 'unkeyed'; seq: number; id: string; detail: 'after-a-keyed-entry' | 'month-must-be-keyed' }
+  /**
+   * Keyed with a version older than it may be: after an entry of a newer version, or stored (Cosmos `_ts`) more than
+   * CHAIN_KEY_PICKUP_MS after the next version was created. The old key, after a rotation: re-chained by whoever holds it.
+   */
+  | { kind: 'older-key'; seq: number; id: string; keyVersion: string | null; detail: 'after-a-newer-key-version' | 'written-after-its-key-was-superseded' }
+  /** Keyed with a version that cannot be read (disabled in Key Vault): neither accepted nor called changed. */
+  | { kind: 'key-unavailable'; seq: number; id: string; keyVersion: string | null }
   /** A blob in the month's seal folder that is no seal: planted or overwritten in storage (seals are written once, WORM). */
   | { kind: 'unreadable-seal'; blob: string }
   /**
@@ -98,8 +166,13 @@ export interface ChainMarks {
   headSeq?: number;
   /** The highest seq this instance wrote or saw (AuditLog.highWater). */
   highWater?: number;
-  /** Needed to check keyed entries; without it they are reported as changed. */
+  /** Needed to check keyed entries; without it (or `keys`) they are reported as changed. Only for entries naming no version. */
   key?: Buffer;
+  /**
+   * The versions the entries name, resolved beforehand (the verifier is synchronous): null for one that cannot be read,
+   * undefined for one not resolved (reported unavailable). Takes the place of `key`.
+   */
+  keys?: (version: string | null) => ChainKeyVersion | null | undefined;
   /** The month was written after keying (from AUDIT_CHAIN_KEYED_SINCE on, or always when that is unset): no entry may be unkeyed. */
   requireKeyed?: boolean;
 }
@@ -134,6 +207,8 @@ export class ChainVerifier {
   private next = 1;
   private prev: string | null = GENESIS_HASH;
   private keyed = false;
+  /** The newest key version seen so far in the partition. */
+  private newestRank = -Infinity;
 
   constructor(
     private readonly partition: string,
@@ -150,7 +225,7 @@ export class ChainVerifier {
     if (into.length < this.problemsMax) into.push(problem);
   }
 
-  /** The next stored entry; chain entries must come in ascending seq order. */
+  /** The next stored entry (with the store's `_ts`, seconds, where it has one); chain entries must come in ascending seq order. */
   add(e: AuditEntry): void {
     this.entries++;
     const seq = seqOfId(e.id);
@@ -167,16 +242,40 @@ export class ChainVerifier {
       this.counts.missing = (this.counts.missing ?? 0) + gap;
       this.prev = null; // the next link cannot be checked against a missing entry
     }
-    const { key, requireKeyed } = this.marks;
-    const matches = e.alg === CHAIN_ALG && !key ? false : hashEntry(e, key) === e.hash;
-    if (!matches) this.report(this.inChain, { kind: 'changed', seq, id: e.id, detail: 'content-does-not-match-hash' });
-    else if (this.prev !== null && e.prevHash !== this.prev) this.report(this.inChain, { kind: 'broken-link', seq, id: e.id });
+    const { requireKeyed } = this.marks;
+    const keyVersion = typeof e.keyVersion === 'string' ? e.keyVersion : null;
+    const version = e.alg === CHAIN_ALG ? this.keyOf(keyVersion) : undefined;
+    if (version === null) this.report(this.inChain, { kind: 'key-unavailable', seq, id: e.id, keyVersion });
+    else {
+      // A keyed entry with no key to check it (an empty one is no key) cannot match: changed, as before keyrings.
+      const matches = e.alg === CHAIN_ALG ? !!version && version.key.length > 0 && hashEntry(e, version.key) === e.hash : hashEntry(e) === e.hash;
+      if (!matches) this.report(this.inChain, { kind: 'changed', seq, id: e.id, detail: 'content-does-not-match-hash' });
+      else if (this.prev !== null && e.prevHash !== this.prev) this.report(this.inChain, { kind: 'broken-link', seq, id: e.id });
+      if (version) {
+        const ts = (e as AuditEntry & { _ts?: unknown })._ts;
+        const storedAtMs = typeof ts === 'number' ? ts * 1000 : undefined;
+        if (version.rank < this.newestRank) this.report(this.inChain, { kind: 'older-key', seq, id: e.id, keyVersion, detail: 'after-a-newer-key-version' });
+        else if (version.supersededAt !== undefined && storedAtMs !== undefined && storedAtMs > version.supersededAt + CHAIN_KEY_PICKUP_MS) {
+          this.report(this.inChain, { kind: 'older-key', seq, id: e.id, keyVersion, detail: 'written-after-its-key-was-superseded' });
+        }
+        this.newestRank = Math.max(this.newestRank, version.rank);
+      }
+    }
     if (e.alg === CHAIN_ALG) this.keyed = true;
     else if (this.keyed || requireKeyed) this.report(this.inChain, { kind: 'unkeyed', seq, id: e.id, detail: this.keyed ? 'after-a-keyed-entry' : 'month-must-be-keyed' });
     const seal = this.sealAt.get(seq);
     if (seal && seal.hash !== e.hash) this.report(this.inChain, { kind: 'changed', seq, id: e.id, detail: 'hash-differs-from-seal' });
     this.prev = e.hash;
     this.next = seq + 1;
+  }
+
+  /** The version a keyed entry names; null: cannot be read (so neither changed nor accepted). */
+  private keyOf(version: string | null): ChainKeyVersion | null {
+    const { keys, key } = this.marks;
+    if (keys) return keys(version) ?? null;
+    // Without a keyring: the one key checks entries naming none; without a key, a keyed entry cannot match (changed, as before).
+    if (version !== null) return null;
+    return { version: null, key: key ?? Buffer.alloc(0), rank: 0 };
   }
 
   /**

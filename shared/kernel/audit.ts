@@ -81,6 +81,8 @@ export interface AuditEntry {
   hash: string;
   /** How `hash` is computed; absent on entries written before the chain was keyed (plain sha256). */
   alg?: 'hmac-sha256';
+  /** The chain key version `hash` was keyed with (Key Vault's version id); absent: the first version (kernel/audit-chain.ts). */
+  keyVersion?: string;
   /** `<tenantId>:<yyyy-mm>` */
   partition: string;
   tenantId: string;

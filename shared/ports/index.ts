@@ -10,6 +10,7 @@ import type { ExportJob } from '../kernel/export';
 import type { HoldQuery, SearchFilter } from '../kernel/search';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../kernel/retention';
 import type { ValidationRequest } from '../kernel/validation';
+import type { ChainKeyring } from '../kernel/audit-chain';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -88,6 +89,11 @@ export interface BlobArchivePort {
   metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   readAll(tenantId: string, blobName: string): Promise<Buffer>;
+  /**
+   * The whole blob and when the storage service created it (set by the service, not by whoever writes the blob; null if
+   * not told), in one GET; one larger than `maxBytes` is read as no bytes (a planted one is never read whole).
+   */
+  readAllWithCreation(tenantId: string, blobName: string, maxBytes: number): Promise<{ bytes: Buffer; createdOn: string | null }>;
   /** null when the blob does not exist. */
   readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null>;
   exists(tenantId: string, blobName: string): Promise<boolean>;
@@ -511,12 +517,14 @@ export interface AuditLogPort {
    * entries in seq order (ids are the zero-padded seq), any other document of the partition among them.
    * `begun` is called once, when the store holds everything this instance's writer was given and before the first
    * page is asked for: a high-water mark read then names only entries the pages hold (an append answered while a
-   * page was on its way is in no page and under no such mark).
+   * page was on its way is in no page and under no such mark). Entries carry the store's `_ts` (seconds) where it has one.
    */
-  inChainOrder(tenantId: string, month: string, opts?: { pageSize?: number; begun?: () => void }): AsyncIterable<AuditEntry[]>;
+  inChainOrder(tenantId: string, month: string, opts?: { pageSize?: number; begun?: () => void }): AsyncIterable<(AuditEntry & { _ts?: number })[]>;
   unsafeListPartitions(): Promise<{ tenantId: string; month: string }[]>;
-  /** The HMAC key of the chain, for verification and seals. */
+  /** The HMAC key of the chain's current version (chainKeys.current()), for what names no version. */
   readonly chainKey: () => Promise<Buffer>;
+  /** Every version of the chain key: new entries, seals and kept settings name the current one; each is checked with the one it names. */
+  readonly chainKeys: ChainKeyring;
 }
 
 // ---- Secrets ----
@@ -530,6 +538,19 @@ export interface SecretSource {
    * error if there is none). Version null: the source keeps no versions (locally), its one value is meant.
    */
   versioned(name: string, version?: string | null): Promise<{ value: string; version: string | null }>;
+  /**
+   * Every version of a secret (Key Vault: enabled or not, with the vault's own `createdOn`), listed once per
+   * CURRENT_VERSION_TTL_MS, or at once with `fresh`. Absent: the source keeps no versions (locally).
+   */
+  versionsOf?(name: string, opts?: { fresh?: boolean }): Promise<SecretVersionInfo[]>;
+}
+
+/** A secret version as the vault lists it. */
+export interface SecretVersionInfo {
+  version: string;
+  /** Set by the vault (ms since the epoch). */
+  createdOn: number;
+  enabled: boolean;
 }
 
 /** A message taken from the rendition-validation queue. */

@@ -26,7 +26,7 @@ import type { AuditEntry, AuditOutboxItem, AuditTakeOverClaim } from '../../shar
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
 import type { Principal } from '../../shared/kernel/principal';
-import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../shared/kernel/audit-chain';
+import { CHAIN_ALG, type ChainKeyring, entryId, GENESIS_HASH, hashEntry, singleKeyring } from '../../shared/kernel/audit-chain';
 import type { Normaliser } from '../../shared/normalise/pool';
 import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
 import type { ValidationRequest } from '../../shared/kernel/validation';
@@ -142,6 +142,11 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   }
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.of(tenantId, blobName).bytes;
+  }
+  /** Created when first put (lastModified: a blob here is never written twice). */
+  async readAllWithCreation(tenantId: string, blobName: string, maxBytes: number): Promise<{ bytes: Buffer; createdOn: string | null }> {
+    const blob = this.of(tenantId, blobName);
+    return { bytes: blob.bytes.length > maxBytes ? Buffer.alloc(0) : blob.bytes, createdOn: blob.lastModified ?? null };
   }
   /** One read, as the adapter's single GET: a look then a read (two calls) let a disposal come between them. */
   async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
@@ -743,18 +748,21 @@ export class InMemoryAuditLog implements AuditLogPort {
   readonly entries: AuditEntry[] = [];
   readonly pending: AuditInput[] = [];
   chained = false;
-  readonly chainKey = async (): Promise<Buffer> => Buffer.alloc(32);
+  /** One unnamed key of zeros; a test of rotation puts a keyring of versions in its place. */
+  chainKeys: ChainKeyring = singleKeyring(async () => Buffer.alloc(32));
+  readonly chainKey = async (): Promise<Buffer> => (await this.chainKeys.current()).key;
   async append(input: AuditInput): Promise<AuditEntry> {
     return (await this.appendBatch([input]))[0]!;
   }
   async appendBatch(inputs: AuditInput[], opts: { sendBy?: number } = {}): Promise<AuditEntry[]> {
     if (opts.sendBy !== undefined && opts.sendBy < Date.now()) throw new Error('audit entry not sent by its send-by time');
+    const key = this.chained ? await this.chainKeys.current() : null;
     const written = inputs.map((input) => {
       const partition = `${input.tenantId}:${input.at.slice(0, 7)}`;
-      if (this.chained) {
+      if (key) {
         const last = this.entries.filter((e) => e.partition === partition).at(-1);
-        const body: Omit<AuditEntry, 'hash'> = { id: entryId((last?.seq ?? 0) + 1), partition, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH, alg: CHAIN_ALG, ...input };
-        const entry: AuditEntry = { ...body, hash: hashEntry(body, Buffer.alloc(32)) };
+        const body: Omit<AuditEntry, 'hash'> = { id: entryId((last?.seq ?? 0) + 1), partition, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH, alg: CHAIN_ALG, ...(key.version !== null ? { keyVersion: key.version } : {}), ...input };
+        const entry: AuditEntry = { ...body, hash: hashEntry(body, key.key) };
         this.entries.push(entry);
         return entry;
       }

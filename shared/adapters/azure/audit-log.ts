@@ -3,7 +3,7 @@ import type { AuditFilter, AuditInput, AuditLogPort, Page } from '../../ports';
 import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, queryPage, withoutSystemProperties as clean } from './cosmos';
 import { PendingAuditEntries } from './audit-pending';
-import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../kernel/audit-chain';
+import { CHAIN_ALG, ChainKeyring, ChainKeyVersion, entryId, GENESIS_HASH, hashEntry, singleKeyring } from '../../kernel/audit-chain';
 import { AUDIT_CREATE_TIMEOUT_MS, AuditEntry, auditMonth, auditPartition } from '../../kernel/audit';
 
 /**
@@ -100,11 +100,20 @@ export class AuditLog implements AuditLogPort {
     private readonly container: Container,
     /** The `tenants` container (partition /tenantId), where the chain heads live. */
     private readonly heads: Container,
-    /** The chain key (SecretSource; see chain.ts): read per round, so a cached secret costs nothing. */
-    readonly chainKey: () => Promise<Buffer>,
+    /**
+     * The chain key's versions (chain-keys.ts), or one unnamed key: the current version is asked for per round, and
+     * answered from memory (listed again every 5 minutes), so a rotation reaches this instance's entries within that.
+     */
+    keys: ChainKeyring | (() => Promise<Buffer>),
   ) {
     this.pending = new PendingAuditEntries(heads);
+    this.chainKeys = typeof keys === 'function' ? singleKeyring(keys) : keys;
   }
+
+  readonly chainKeys: ChainKeyring;
+
+  /** The current version's key (for what names no version). */
+  readonly chainKey = async (): Promise<Buffer> => (await this.chainKeys.current()).key;
 
   async append(input: AuditInput): Promise<AuditEntry> {
     const [entry] = await this.appendBatch([input]);
@@ -201,7 +210,7 @@ export class AuditLog implements AuditLogPort {
     let last: AuditEntry | null = null;
     let i = 0;
     try {
-      const key = await this.chainKey();
+      const key = await this.chainKeys.current();
       if (!writer.end) {
         const head = await this.readHead(tenantId, partition);
         writer.headEtag = head?.etag ?? null;
@@ -340,12 +349,13 @@ export class AuditLog implements AuditLogPort {
   }
 
   /** The entries that follow `end`, numbered and linked in order. */
-  private chained(partition: string, end: { seq: number; hash: string }, inputs: AuditInput[], key: Buffer): AuditEntry[] {
+  private chained(partition: string, end: { seq: number; hash: string }, inputs: AuditInput[], key: ChainKeyVersion): AuditEntry[] {
     const entries: AuditEntry[] = [];
     let prev = end;
     for (const input of inputs) {
-      const body: Omit<AuditEntry, 'hash'> = { id: entryId(prev.seq + 1), partition, seq: prev.seq + 1, prevHash: prev.hash, alg: CHAIN_ALG, ...input };
-      const entry: AuditEntry = { ...body, hash: hashEntry(body, key) };
+      // The version is named (and covered by the hash) unless the key has none (one unnamed local key).
+      const body: Omit<AuditEntry, 'hash'> = { id: entryId(prev.seq + 1), partition, seq: prev.seq + 1, prevHash: prev.hash, alg: CHAIN_ALG, ...(key.version !== null ? { keyVersion: key.version } : {}), ...input };
+      const entry: AuditEntry = { ...body, hash: hashEntry(body, key.key) };
       entries.push(entry);
       prev = entry;
     }
@@ -453,7 +463,9 @@ export class AuditLog implements AuditLogPort {
     );
     while (query.hasMoreResults()) {
       const { resources } = await query.fetchNext();
-      if (resources.length > 0) yield resources.map(clean);
+      // `_ts` kept (the hash does not cover it): when the database stored the entry, which no writer sets, checked
+      // against when its key version was superseded (kernel/audit-chain.ts, older-key).
+      if (resources.length > 0) yield resources.map((r) => (typeof (r as { _ts?: unknown })._ts === 'number' ? { ...clean(r), _ts: (r as unknown as { _ts: number })._ts } : clean(r)));
     }
   }
 

@@ -1,8 +1,9 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
-import type { SecretSource } from '../../ports';
+import type { SecretSource, SecretVersionInfo } from '../../ports';
 import { parseChainKey } from '../../kernel/audit-chain';
 import { ArchiveError } from '../../kernel/errors';
+import { splitChainKeys } from './chain-keys';
 
 /** Shortest API-key pepper accepted, as for API_KEY_PEPPER locally. */
 export const MIN_PEPPER_LENGTH = 32;
@@ -31,12 +32,35 @@ export async function assertUsableSecrets(secrets: SecretSource, names: { pepper
   };
   const pepper = await read(names.pepper);
   if (pepper !== null && pepper.trim().length < MIN_PEPPER_LENGTH) problems.push(`${names.pepper}: the API-key pepper must be at least ${MIN_PEPPER_LENGTH} characters`);
-  const chainKey = await read(names.chainKey);
-  if (chainKey !== null) {
+  // Every version the archive will key or check with: each enabled one Key Vault lists (a disabled one is reported
+  // "key unavailable" where it is named), or each key AUDIT_CHAIN_KEY lists; the current (newest) must be usable.
+  if (secrets.versionsOf) {
     try {
-      parseChainKey(chainKey);
+      const versions = [...(await secrets.versionsOf(names.chainKey))].sort((a, b) => a.createdOn - b.createdOn);
+      if (versions.length === 0) problems.push(`${names.chainKey}: has no version`);
+      else if (!versions.at(-1)!.enabled) problems.push(`${names.chainKey}: the newest version (${versions.at(-1)!.version}) is disabled; nothing could be keyed`);
+      for (const v of versions.filter((x) => x.enabled)) {
+        try {
+          parseChainKey((await secrets.versioned(names.chainKey, v.version)).value);
+        } catch (err) {
+          problems.push(`${names.chainKey} version ${v.version}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
     } catch (err) {
-      problems.push(`${names.chainKey}: ${err instanceof Error ? err.message : String(err)}`);
+      problems.push(`${names.chainKey}: its versions cannot be listed (${err instanceof Error ? err.message : String(err)})`);
+    }
+  } else {
+    const chainKey = await read(names.chainKey);
+    if (chainKey !== null) {
+      const keys = splitChainKeys(chainKey);
+      if (keys.length === 0) problems.push(`${names.chainKey}: the audit chain key must be at least 32 bytes, hex-encoded`);
+      keys.forEach((k, i) => {
+        try {
+          parseChainKey(k);
+        } catch (err) {
+          problems.push(`${names.chainKey}${keys.length > 1 ? ` key ${i + 1}` : ''}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      });
     }
   }
   if (problems.length > 0) throw new SecretsError(problems);
@@ -46,19 +70,21 @@ export async function assertUsableSecrets(secrets: SecretSource, names: { pepper
 export const CURRENT_VERSION_TTL_MS = 5 * 60_000;
 
 /** What the source reads of Key Vault (the SDK's SecretClient). */
-type SecretReader = Pick<SecretClient, 'getSecret'>;
+type SecretReader = Pick<SecretClient, 'getSecret' | 'listPropertiesOfSecretVersions'>;
 
 /**
- * Key Vault, read once per secret name and kept in memory (the audit chain key is not rotated in place). A versioned
+ * Key Vault, read once per secret name and kept in memory. A versioned
  * secret (the API-key pepper; its current version must be one, at least MIN_PEPPER_LENGTH characters) is read per version, kept for good (a version never changes), and its current version
  * looked up again every CURRENT_VERSION_TTL_MS: each key records the version it was hashed with, so a rotation leaves
- * every key verifying on every instance, and keys minted since use the new pepper.
+ * every key verifying on every instance, and keys minted since use the new pepper. The audit chain key's versions are
+ * listed (`versionsOf`) on the same schedule (chain-keys.ts).
  */
 export class KeyVaultSecretSource implements SecretSource {
   private readonly client: SecretReader;
   private readonly cache = new Map<string, Promise<string>>();
   private readonly versions = new Map<string, Promise<string>>();
   private readonly current = new Map<string, { at: number; read: Promise<{ value: string; version: string | null }> }>();
+  private readonly listed = new Map<string, { at: number; read: Promise<SecretVersionInfo[]> }>();
 
   constructor(vaultUrl: string, credential: TokenCredential, private readonly nowMs: () => number = Date.now) {
     this.client = new SecretClient(vaultUrl, credential);
@@ -84,6 +110,29 @@ export class KeyVaultSecretSource implements SecretSource {
     // A failed read is not kept (only this one: a newer lookup may have replaced it meanwhile).
     read.catch(() => this.current.get(name) === entry && this.current.delete(name));
     this.current.set(name, entry);
+    return read;
+  }
+
+  /** The versions of a secret (the audit chain key's keyring, chain-keys.ts), listed again every CURRENT_VERSION_TTL_MS. */
+  versionsOf(name: string, opts: { fresh?: boolean } = {}): Promise<SecretVersionInfo[]> {
+    const known = this.listed.get(name);
+    if (known && !opts.fresh && this.nowMs() - known.at < CURRENT_VERSION_TTL_MS) return known.read;
+    const read = (async () => {
+      const out: SecretVersionInfo[] = [];
+      try {
+        for await (const p of this.client.listPropertiesOfSecretVersions(name)) {
+          // A version without an id or a creation time is none the vault made: left out.
+          if (p.version && p.createdOn) out.push({ version: p.version, createdOn: p.createdOn.getTime(), enabled: p.enabled !== false });
+        }
+      } catch (cause) {
+        if ((cause as { statusCode?: number }).statusCode === 404) throw cause;
+        throw new ArchiveError('dependency_unavailable', { detail: 'The key vault cannot be read right now; try again shortly.', cause, retryAfterSeconds: 30 });
+      }
+      return out;
+    })();
+    const entry = { at: this.nowMs(), read };
+    read.catch(() => this.listed.get(name) === entry && this.listed.delete(name));
+    this.listed.set(name, entry);
     return read;
   }
 

@@ -13,7 +13,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuditLogPort, BlobArchivePort, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
-import { canonicalJson } from '../../kernel/audit-chain';
+import { canonicalJson, CHAIN_KEY_PICKUP_MS, type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../kernel/audit-chain';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
 import { checkStoredPolicy } from '../../retention/policy';
@@ -21,7 +21,7 @@ import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
-import { forEachTenantKeeping, readKeptBytes } from '../kept-in-storage';
+import { forEachTenantKeeping, KEPT_BLOB_MAX_BYTES } from '../kept-in-storage';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -84,6 +84,8 @@ export interface StoredSetting {
   at: string;
   record: KeptRecord | null;
   trace?: KeptTrace;
+  /** The chain key version `mac` was made with (covered by it); absent: the first version (kernel/audit-chain.ts). */
+  keyVersion?: string;
   mac: string;
 }
 
@@ -98,10 +100,30 @@ function settingMac(setting: Omit<StoredSetting, 'mac'>, key: Buffer): string {
 }
 
 function sealedBy(setting: StoredSetting, key: Buffer): boolean {
+  if (key.length === 0) return false;
   const { mac, ...rest } = setting;
   const expected = Buffer.from(settingMac(rest, key), 'hex');
   const given = Buffer.from(typeof mac === 'string' ? mac : '', 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Why a kept setting is not the archive's (null: it is): its MAC checked with the key version it names (none: the
+ * first), a version that cannot be read refused as "key unavailable", and a version already superseded when storage
+ * created the blob (its creation time, which the storage service sets; CHAIN_KEY_PICKUP_MS allowed) refused as
+ * "superseded key": the old key, leaked, planting a setting after the rotation.
+ */
+async function unsealedBecause(setting: StoredSetting, createdOn: string | null, keys: ChainKeyring): Promise<string | null> {
+  let version: ChainKeyVersion;
+  try {
+    version = await keys.version(typeof setting.keyVersion === 'string' ? setting.keyVersion : null);
+  } catch (err) {
+    if (err instanceof ChainKeyUnavailable) return 'key unavailable';
+    throw err;
+  }
+  if (!sealedBy(setting, version.key)) return 'mac does not match';
+  if (version.supersededAt !== undefined && (createdOn === null || Date.parse(createdOn) > version.supersededAt + CHAIN_KEY_PICKUP_MS)) return 'superseded key';
+  return null;
 }
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, settingUnsealedAlert): a setting blob the archive did not write. */
@@ -111,13 +133,15 @@ export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOn
 /** Where settings are kept, and the key they are sealed with. */
 export interface SettingsKeeping {
   blobs: SettingsBlobs;
-  audit: Pick<AuditLogPort, 'chainKey'>;
+  audit: Pick<AuditLogPort, 'chainKeys'>;
 }
 
 /** Writes the blob of a change of a kept setting, sealed, after the record's write (a first one written under the name stands). */
 export async function keepSetting(setting: Omit<StoredSetting, 'mac'>, deps: SettingsKeeping): Promise<void> {
   const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
-  const sealed: StoredSetting = { ...setting, mac: settingMac(setting, await deps.audit.chainKey()) };
+  const current = await deps.audit.chainKeys.current();
+  const named: Omit<StoredSetting, 'mac'> = { ...setting, ...(current.version !== null ? { keyVersion: current.version } : {}) };
+  const sealed: StoredSetting = { ...named, mac: settingMac(named, current.key) };
   await deps.blobs.prepareTenant(setting.tenantId);
   await deps.blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(sealed)), 'application/json', { retainUntil, legalHold: false }, {});
 }
@@ -217,9 +241,8 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
  * through its own store (RetentionPoliciesPort.put), with the safeguard mark it was written with. Per tenant one listing of its setting blobs; only the newest
  * sealed blob of each record newer than Cosmos DB's is read (and any unsealed above it), and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readIfExists'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKey'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAllWithCreation'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<string[]> {
   const restored: string[] = [];
-  const key = await deps.audit.chainKey();
   await forEachTenantKeeping(SETTINGS_PREFIX, 'rights settings', deps, async (tenantId, names) => {
     const revisions = revisionsByRecord(names);
     if (revisions.size === 0) return;
@@ -239,9 +262,12 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     for (const [recordId, kept] of revisions) {
       for (const blob of kept) {
         if (held.has(recordId) ? held.get(recordId)! >= blob.revision : blob.removed) break;
-        const setting = settingOf((await readKeptBytes(deps.blobs, tenantId, blob.name))?.toString('utf8') ?? '', tenantId, recordId);
-        if (!setting || setting.revision !== blob.revision || !sealedBy(setting, key)) {
-          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name });
+        // At most KEPT_BLOB_MAX_BYTES: a blob of any size planted under a kept name is not read whole (kept-in-storage.ts).
+        const read = await deps.blobs.readAllWithCreation(tenantId, blob.name, KEPT_BLOB_MAX_BYTES);
+        const setting = settingOf(read.bytes.toString('utf8'), tenantId, recordId);
+        const why = setting && setting.revision === blob.revision ? await unsealedBecause(setting, read.createdOn, deps.audit.chainKeys) : 'not a setting';
+        if (!setting || why !== null) {
+          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: why ?? 'not a setting' });
           continue;
         }
         behind.push([recordId, setting]);

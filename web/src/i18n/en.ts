@@ -458,6 +458,8 @@ export const en = {
       inserted: (id: string) => `Entry ${id} was inserted: it is not part of the chain.`,
       brokenLink: (seq: number) => `Entry no. ${seq} does not follow on from the entry before it: one of the two was rewritten.`,
       unkeyed: (seq: number) => `Entry no. ${seq} was re-chained without the archive's key.`,
+      olderKey: (seq: number) => `Entry no. ${seq} was written with a version of the archive's key that had already been replaced: whoever still holds the old key re-chained it.`,
+      keyUnavailable: (seq: number, version: string | null) => `Entry no. ${seq} cannot be checked: the key version it names (${version ?? 'the first'}) cannot be read (disabled in the key vault). It is not called changed, nor accepted.`,
       truncated: (end: number, expected: number) => `The log ends at no. ${end}, but entries up to no. ${expected} were written: the last ones are missing.`,
       unreadableSeal: (blob: string) => `${blob} lies among this month's seals but is no seal: it was put there or changed in storage.`,
     },

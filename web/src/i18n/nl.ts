@@ -377,6 +377,8 @@ export const nl: Dictionary = {
       inserted: (id) => `Regel ${id} is ingevoegd: hij hoort niet bij de keten.`,
       brokenLink: (seq) => `Regel nr. ${seq} sluit niet aan op de regel ervoor: een van beide is herschreven.`,
       unkeyed: (seq) => `Regel nr. ${seq} is opnieuw geketend zonder de sleutel van het archief.`,
+      olderKey: (seq) => `Regel nr. ${seq} is geschreven met een versie van de sleutel van het archief die al was vervangen: wie de oude sleutel nog heeft, heeft hem opnieuw geketend.`,
+      keyUnavailable: (seq, version) => `Regel nr. ${seq} kan niet worden gecontroleerd: de sleutelversie die hij noemt (${version ?? 'de eerste'}) is niet te lezen (uitgeschakeld in de sleutelkluis). Hij wordt niet gewijzigd genoemd, en ook niet aanvaard.`,
       truncated: (end, expected) => `Het log eindigt bij nr. ${end}, maar er zijn regels tot en met nr. ${expected} geschreven: de laatste ontbreken.`,
       unreadableSeal: (blob) => `${blob} staat tussen de zegels van deze maand maar is geen zegel: het is in de opslag neergezet of gewijzigd.`,
     },

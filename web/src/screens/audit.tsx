@@ -193,6 +193,8 @@ type ChainProblem =
   | { kind: 'inserted'; id: string }
   | { kind: 'broken-link'; seq: number; id: string }
   | { kind: 'unkeyed'; seq: number; id: string }
+  | { kind: 'older-key'; seq: number; id: string; keyVersion: string | null }
+  | { kind: 'key-unavailable'; seq: number; id: string; keyVersion: string | null }
   | { kind: 'truncated'; chainEnd: number; expectedSeq: number; claimedBy: string[] }
   | { kind: 'unreadable-seal'; blob: string };
 
@@ -203,6 +205,8 @@ function problemLine(p: ChainProblem, t: Dictionary): string {
     case 'inserted': return t.audit.chain.inserted(p.id);
     case 'broken-link': return t.audit.chain.brokenLink(p.seq);
     case 'unkeyed': return t.audit.chain.unkeyed(p.seq);
+    case 'older-key': return t.audit.chain.olderKey(p.seq);
+    case 'key-unavailable': return t.audit.chain.keyUnavailable(p.seq, p.keyVersion);
     case 'truncated': return t.audit.chain.truncated(p.chainEnd, p.expectedSeq);
     case 'unreadable-seal': return t.audit.chain.unreadableSeal(p.blob);
     default: return JSON.stringify(p);
@@ -251,7 +255,7 @@ function VerifyMonth() {
             <p>
               <strong><span aria-hidden="true">✗ </span>{t.audit.notOk(monthName(report.month))}</strong>
             </p>
-            <p>{t.audit.summary(counts('changed') + counts('broken-link') + counts('unkeyed') + counts('unreadable-seal'), counts('missing') + (counts('truncated') > 0 ? 1 : 0), counts('inserted'))}</p>
+            <p>{t.audit.summary(counts('changed') + counts('broken-link') + counts('unkeyed') + counts('older-key') + counts('unreadable-seal'), counts('missing') + (counts('truncated') > 0 ? 1 : 0), counts('inserted'))}</p>
             <ul>
               {problems.map((p, i) => (
                 <li key={i}>{problemLine(p, t)}</li>
