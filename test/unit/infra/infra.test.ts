@@ -137,7 +137,7 @@ describe('infra/main.bicep', () => {
       expect(named('audit-chain-key')).toBeDefined();
     });
 
-    it('writes them only when asked to seed them: a redeploy never adds a new version (the chain key is never rotated in place)', () => {
+    it('writes them only when asked to seed them: a redeploy never adds a new version (a new chain key version is a rotation, done by hand: README Rotate the audit chain key)', () => {
       expect(bicep).toMatch(/param seedSecrets bool = false/);
       for (const name of ['api-key-pepper', 'audit-chain-key']) expect({ name, condition: named(name)?.condition }).toEqual({ name, condition: 'seedSecrets' });
     });
