@@ -11,7 +11,8 @@
  */
 import { type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
-import { forEachTenantKeeping, readKeptBytes } from './kept-in-storage';
+import { forEachTenantKeeping } from './kept-in-storage';
+import { readKeptBlob } from '../kept-blobs';
 
 type Decided = 'approved' | 'withdrawn' | 'rejected';
 type ProposalActor = { subject: string; kind: string; person: string };
@@ -72,7 +73,7 @@ export async function storeDecision(p: ProposalRecord, blobs: DecisionBlobs): Pr
 }
 
 async function storedDecisionOf(p: ProposalRecord, blobs: DecisionBlobs): Promise<StoredDecision | null> {
-  const read = await readKeptBytes(blobs, p.tenantId, decisionBlobName(p.type, p.proposalId));
+  const read = (await readKeptBlob(blobs, p.tenantId, decisionBlobName(p.type, p.proposalId)))?.bytes ?? null;
   if (!read) return null;
   try {
     const v = JSON.parse(read.toString('utf8')) as Partial<StoredDecision>;

@@ -14,7 +14,8 @@ import type { KeyReader } from './api-keys/verify-api-key';
 import { withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
-import { forEachTenantKeeping, readKeptBytes } from './kept-in-storage';
+import { forEachTenantKeeping } from './kept-in-storage';
+import { readKeptBlob } from '../kept-blobs';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
@@ -85,7 +86,7 @@ export class RevocationChecks {
       return false;
     }
     this.clear.delete(key);
-    const stored = revocationOf((await readKeptBytes(this.deps.blobs, record.tenantId, name))?.toString('utf8') ?? '', record);
+    const stored = revocationOf((await readKeptBlob(this.deps.blobs, record.tenantId, name))?.bytes.toString('utf8') ?? '', record);
     const revokedAt = stored?.revokedAt ?? now.toISOString();
     const revokedBy = stored?.revokedBy ?? null;
     const current = await this.deps.tenantRecords.get<T>(record.tenantId, record.id, record.type);

@@ -14,11 +14,11 @@
  * is applied only where its request's audit entry names its digest; any other is logged CORRECTION_UNSEALED and stops
  * the catch-up there.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
 import { type AuditOutboxItem, type AuditStaging, auditMonth, auditOutboxItem } from '../kernel/audit';
-import { canonicalJson } from '../kernel/audit-chain';
-import { readManifestBytes } from './manifest';
+import { readKeptBlob } from '../kept-blobs';
+import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import { blobLayout } from '../kernel/blob-layout';
 import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
@@ -40,8 +40,15 @@ export interface StoredCorrection {
   correction: MetadataCorrection;
   fiscalYear: ArchivedDocument['fiscalYear'];
   retention: { class: string; retainUntil: string };
-  /** The archive's seal over the rest (correctionMac); absent on a blob written before it. */
+  /** The archive's seal over the rest (kernel/archive-seal.ts); absent on a blob written before it. */
   mac?: string;
+  keyVersion?: string;
+}
+
+/** A correction blob as read, with when storage created it (what tells one sealed under a superseded key). */
+interface KeptCorrection {
+  stored: StoredCorrection;
+  createdOn: string | null;
 }
 
 /** Digest of a correction as kept in the catalog; the audit entry records it so the catalog's history can be checked against the log. */
@@ -49,17 +56,8 @@ export function correctionDigest(c: MetadataCorrection): string {
   return createHash('sha256').update(JSON.stringify(c)).digest('hex');
 }
 
-/** The archive's seal over a correction blob, as JSON keeps it (an absent field is no field). */
-function correctionMac(stored: Omit<StoredCorrection, 'mac'>, key: Buffer): string {
-  return createHmac('sha256', key).update(`archive-correction\n${canonicalJson(JSON.parse(JSON.stringify(stored)))}`).digest('hex');
-}
-
-function sealedByArchive(stored: StoredCorrection, key: Buffer): boolean {
-  const { mac, ...rest } = stored;
-  const expected = Buffer.from(correctionMac(rest, key), 'hex');
-  const given = Buffer.from(typeof mac === 'string' ? mac : '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
+/** The purpose correction blobs are sealed under (kernel/archive-seal.ts). */
+const CORRECTION_SEAL = 'correction';
 
 /** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
 export async function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
@@ -82,10 +80,12 @@ export async function correctionAudited(tenantId: string, documentId: string, co
  * Whether `stored` may be applied to a catalog item: sealed by the archive, or from before the seal with its request's
  * audit entry in the log. Any other is logged CORRECTION_UNSEALED.
  */
-async function writtenByArchive(tenantId: string, name: string, stored: StoredCorrection, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
-  if (sealedByArchive(stored, await deps.audit.chainKey())) return true;
+async function writtenByArchive(tenantId: string, name: string, kept: KeptCorrection, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
+  const { stored, createdOn } = kept;
+  const why = stored.mac === undefined ? null : await unsealedBecause(CORRECTION_SEAL, stored, createdOn, deps.audit.chainKeys);
+  if (stored.mac !== undefined && why === null) return true;
   if (stored.mac === undefined && stored.documentId && (await correctionAudited(tenantId, stored.documentId, stored.correction, deps))) return true;
-  deps.log.error(CORRECTION_UNSEALED, { tenantId, blob: name, version: stored.correction.version });
+  deps.log.error(CORRECTION_UNSEALED, { tenantId, blob: name, version: stored.correction.version, reason: why ?? 'no seal, and no audit entry of its request' });
   return false;
 }
 
@@ -103,8 +103,7 @@ export const storedCorrectionOf = (doc: ArchivedDocument, correction: MetadataCo
  */
 export async function storeCorrection(doc: ArchivedDocument, correction: MetadataCorrection, deps: Pick<Deps, 'blobs' | 'clock' | 'retention' | 'log' | 'audit'>): Promise<'created' | 'identical' | 'different'> {
   // The document's protection at the time it is written; the reconciler brings it in line with later holds and extensions.
-  const unsealed = storedCorrectionOf(doc, correction);
-  const stored: StoredCorrection = { ...unsealed, mac: correctionMac(unsealed, await deps.audit.chainKey()) };
+  const stored: StoredCorrection = await sealWith(CORRECTION_SEAL, storedCorrectionOf(doc, correction), deps.audit.chainKeys);
   const name = blobLayout.correction(doc.id, correction.version);
   // A document past its retention (awaiting disposal) is still corrected, but storage refuses a lock that expires in the
   // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
@@ -117,7 +116,7 @@ export async function storeCorrection(doc: ArchivedDocument, correction: Metadat
   // Written meanwhile by another writer of the same correction (the reconciler, the request), from the document as it
   // was then (an extension since moves its retention): only another correction is a different one.
   const existing = await readStoredCorrection(doc.tenantId, name, deps);
-  return existing && JSON.stringify(existing.correction) === JSON.stringify(correction) ? 'identical' : 'different';
+  return existing && JSON.stringify(existing.stored.correction) === JSON.stringify(correction) ? 'identical' : 'different';
 }
 
 /**
@@ -166,21 +165,21 @@ export async function withStoredCorrections(doc: ArchivedDocument, names: readon
   let document = doc;
   const versions: number[] = [];
   for (const { name } of correctionBlobs(names)) {
-    const stored = await readStoredCorrection(doc.tenantId, name, deps);
-    const next = stored ? withStoredCorrection(document, stored) : null;
-    if (!next || !(await writtenByArchive(doc.tenantId, name, stored!, deps))) break;
+    const kept = await readStoredCorrection(doc.tenantId, name, deps);
+    const next = kept ? withStoredCorrection(document, kept.stored) : null;
+    if (!next || !(await writtenByArchive(doc.tenantId, name, kept!, deps))) break;
     document = next;
-    versions.push(stored!.correction.version);
+    versions.push(kept!.stored.correction.version);
   }
   return { document, versions };
 }
 
-/** Reads one correction blob; null when it is not one (absent, not JSON, or not shaped as one). */
-export async function readStoredCorrection(tenantId: string, name: string, deps: Pick<Deps, 'blobs'>): Promise<StoredCorrection | null> {
+/** Reads one correction blob (at most KEPT_BLOB_MAX_BYTES: a planted one is not read whole); null when it is not one (absent, not JSON, or not shaped as one). */
+export async function readStoredCorrection(tenantId: string, name: string, deps: Pick<Deps, 'blobs'>): Promise<KeptCorrection | null> {
   try {
-    // At most a manifest's size: a blob of any size planted under the name is not read whole.
-    const value = JSON.parse((await readManifestBytes(deps, tenantId, name))?.toString('utf8') ?? '') as StoredCorrection;
-    return typeof value?.correction?.version === 'number' && typeof value.retention?.retainUntil === 'string' ? value : null;
+    const read = await readKeptBlob(deps.blobs, tenantId, name);
+    const value = JSON.parse(read?.bytes.toString('utf8') ?? '') as StoredCorrection;
+    return typeof value?.correction?.version === 'number' && typeof value.retention?.retainUntil === 'string' ? { stored: value, createdOn: read!.createdOn } : null;
   } catch (err) {
     if (err instanceof SyntaxError) return null;
     throw err;
@@ -199,8 +198,9 @@ export async function restoreCorrections(tenantId: string, documentId: string, n
   const beyond = correctionBlobs(names ?? (await deps.blobs.documentBlobs(tenantId, documentId))).filter((c) => c.version > (doc.item.metadataVersion ?? 1));
   const applied: number[] = [];
   for (const { name, version } of beyond) {
-    const stored = await readStoredCorrection(tenantId, name, deps);
-    if (!stored || !(await writtenByArchive(tenantId, name, stored, deps))) break;
+    const kept = await readStoredCorrection(tenantId, name, deps);
+    if (!kept || !(await writtenByArchive(tenantId, name, kept, deps))) break;
+    const stored = kept.stored;
     const at = deps.clock.now().toISOString();
     let outboxed: AuditOutboxItem | null = null;
     const staging: AuditStaging = {

@@ -47,6 +47,8 @@ export interface BlobRead {
   contentLength: number;
   etag: string;
   contentType: string;
+  /** When the storage service created the blob (x-ms-creation-time: set by the service, not by whoever writes it); null if not told. */
+  createdOn: string | null;
 }
 
 /** One stored file ready to hand out (a document's original or rendition, an export ZIP): what a download needs. */
@@ -89,11 +91,6 @@ export interface BlobArchivePort {
   metadataOf(tenantId: string, blobName: string): Promise<Record<string, string> | null>;
   read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead>;
   readAll(tenantId: string, blobName: string): Promise<Buffer>;
-  /**
-   * The whole blob and when the storage service created it (set by the service, not by whoever writes the blob; null if
-   * not told), in one GET; one larger than `maxBytes` is read as no bytes (a planted one is never read whole).
-   */
-  readAllWithCreation(tenantId: string, blobName: string, maxBytes: number): Promise<{ bytes: Buffer; createdOn: string | null }>;
   /** null when the blob does not exist. */
   readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null>;
   exists(tenantId: string, blobName: string): Promise<boolean>;

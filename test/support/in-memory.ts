@@ -82,10 +82,10 @@ export class NotModelled extends Error {
   }
 }
 
-function readOf(bytes: Buffer, contentType: string, range?: { offset: number; count?: number }): BlobRead {
+function readOf(bytes: Buffer, contentType: string, range?: { offset: number; count?: number }, createdOn: string | null = null): BlobRead {
   const start = range?.offset ?? 0;
   const end = range?.count === undefined ? bytes.length : Math.min(bytes.length, start + range.count);
-  return { stream: Readable.from([bytes.subarray(start, end)]), size: bytes.length, contentLength: end - start, etag: `"${bytes.length}"`, contentType };
+  return { stream: Readable.from([bytes.subarray(start, end)]), size: bytes.length, contentLength: end - start, etag: `"${bytes.length}"`, contentType, createdOn };
 }
 
 export interface StoredBlob {
@@ -138,20 +138,15 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   }
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const blob = this.of(tenantId, blobName);
-    return readOf(blob.bytes, blob.contentType, range);
+    return readOf(blob.bytes, blob.contentType, range, blob.lastModified ?? null);
   }
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.of(tenantId, blobName).bytes;
   }
-  /** Created when first put (lastModified: a blob here is never written twice). */
-  async readAllWithCreation(tenantId: string, blobName: string, maxBytes: number): Promise<{ bytes: Buffer; createdOn: string | null }> {
-    const blob = this.of(tenantId, blobName);
-    return { bytes: blob.bytes.length > maxBytes ? Buffer.alloc(0) : blob.bytes, createdOn: blob.lastModified ?? null };
-  }
   /** One read, as the adapter's single GET: a look then a read (two calls) let a disposal come between them. */
   async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
     const blob = this.blobs.get(this.key(tenantId, blobName));
-    return blob ? readOf(blob.bytes, blob.contentType, undefined) : null;
+    return blob ? readOf(blob.bytes, blob.contentType, undefined, blob.lastModified ?? null) : null;
   }
   async exists(tenantId: string, blobName: string): Promise<boolean> {
     return this.blobs.has(this.key(tenantId, blobName));

@@ -112,6 +112,7 @@ export class BlobArchive implements BlobArchivePort {
       contentLength: Number(res.contentLength ?? 0),
       etag: res.etag ?? '',
       contentType: res.contentType ?? 'application/octet-stream',
+      createdOn: res.createdOn ? res.createdOn.toISOString() : null,
     };
   }
 
@@ -126,25 +127,6 @@ export class BlobArchive implements BlobArchivePort {
 
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.container(tenantId).getBlobClient(blobName).downloadToBuffer();
-  }
-
-  async readAllWithCreation(tenantId: string, blobName: string, maxBytes: number): Promise<{ bytes: Buffer; createdOn: string | null }> {
-    // One GET: its answer carries x-ms-creation-time.
-    const res = await this.container(tenantId).getBlobClient(blobName).download();
-    const body = res.readableStreamBody as Readable;
-    const createdOn = res.createdOn ? res.createdOn.toISOString() : null;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      size += bytes.length;
-      if (size > maxBytes) {
-        body.destroy();
-        return { bytes: Buffer.alloc(0), createdOn };
-      }
-      chunks.push(bytes);
-    }
-    return { bytes: Buffer.concat(chunks), createdOn };
   }
 
   async exists(tenantId: string, blobName: string): Promise<boolean> {

@@ -37,7 +37,7 @@ export class ExportBlobs implements ExportBlobsPort {
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const res = await this.container(tenantId).getBlobClient(blobName).download(range?.offset ?? 0, range?.count);
     const total = res.contentRange ? Number(res.contentRange.split('/')[1]) : Number(res.contentLength ?? 0);
-    return { stream: res.readableStreamBody as Readable, size: total, contentLength: Number(res.contentLength ?? 0), etag: res.etag ?? '', contentType: res.contentType ?? 'application/zip' };
+    return { stream: res.readableStreamBody as Readable, size: total, contentLength: Number(res.contentLength ?? 0), etag: res.etag ?? '', contentType: res.contentType ?? 'application/zip', createdOn: res.createdOn ? res.createdOn.toISOString() : null };
   }
 
   async readIfExists(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead | null> {

@@ -11,9 +11,8 @@
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuditLogPort, BlobArchivePort, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
-import { canonicalJson, CHAIN_KEY_PICKUP_MS, type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../kernel/audit-chain';
+import { type Sealed, sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
 import { checkStoredPolicy } from '../../retention/policy';
@@ -21,7 +20,8 @@ import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
-import { forEachTenantKeeping, KEPT_BLOB_MAX_BYTES } from '../kept-in-storage';
+import { forEachTenantKeeping } from '../kept-in-storage';
+import { readKeptBlob } from '../../kept-blobs';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -74,9 +74,9 @@ type KeptTrace = RightsSetDeletedRecord | RightsUnassignmentRecord;
 
 /**
  * What a setting's blob holds: the record as the change left it, or its removal (null) with the removal's trace, and
- * `mac`, the archive's seal over the rest (settingMac).
+ * the archive's seal over the rest.
  */
-export interface StoredSetting {
+export interface StoredSetting extends Sealed {
   tenantId: string;
   recordId: string;
   type: KeptRecord['type'];
@@ -84,47 +84,15 @@ export interface StoredSetting {
   at: string;
   record: KeptRecord | null;
   trace?: KeptTrace;
-  /** The chain key version `mac` was made with (covered by it); absent: the first version (kernel/audit-chain.ts). */
-  keyVersion?: string;
-  mac: string;
 }
 
 /**
- * The archive's seal over a kept setting: HMAC-SHA256 under the audit chain's key (Key Vault), which whoever can write
- * blobs does not hold. Unsealed, anyone able to create a blob in a tenant's container (a storage role, no rights in the
- * tenant) could plant `settings/rights-assignment:<them>/<a later revision>.json` naming tenant-admin, and the
- * reconciler wrote it into Cosmos DB as a restored setting: rights from blob write access.
+ * Kept settings carry the archive's seal (kernel/archive-seal.ts, purpose SETTING_SEAL). Unsealed, anyone able to create a
+ * blob in a tenant's container (a storage role, no rights in the tenant) could plant
+ * `settings/rights-assignment:<them>/<a later revision>.json` naming tenant-admin, and the reconciler wrote it into
+ * Cosmos DB as a restored setting: rights from blob write access.
  */
-function settingMac(setting: Omit<StoredSetting, 'mac'>, key: Buffer): string {
-  return createHmac('sha256', key).update(`archive-setting\n${canonicalJson(setting)}`).digest('hex');
-}
-
-function sealedBy(setting: StoredSetting, key: Buffer): boolean {
-  if (key.length === 0) return false;
-  const { mac, ...rest } = setting;
-  const expected = Buffer.from(settingMac(rest, key), 'hex');
-  const given = Buffer.from(typeof mac === 'string' ? mac : '', 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/**
- * Why a kept setting is not the archive's (null: it is): its MAC checked with the key version it names (none: the
- * first), a version that cannot be read refused as "key unavailable", and a version already superseded when storage
- * created the blob (its creation time, which the storage service sets; CHAIN_KEY_PICKUP_MS allowed) refused as
- * "superseded key": the old key, leaked, planting a setting after the rotation.
- */
-async function unsealedBecause(setting: StoredSetting, createdOn: string | null, keys: ChainKeyring): Promise<string | null> {
-  let version: ChainKeyVersion;
-  try {
-    version = await keys.version(typeof setting.keyVersion === 'string' ? setting.keyVersion : null);
-  } catch (err) {
-    if (err instanceof ChainKeyUnavailable) return 'key unavailable';
-    throw err;
-  }
-  if (!sealedBy(setting, version.key)) return 'mac does not match';
-  if (version.supersededAt !== undefined && (createdOn === null || Date.parse(createdOn) > version.supersededAt + CHAIN_KEY_PICKUP_MS)) return 'superseded key';
-  return null;
-}
+const SETTING_SEAL = 'setting';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, settingUnsealedAlert): a setting blob the archive did not write. */
 export const SETTING_UNSEALED = 'setting in storage not sealed by the archive';
@@ -137,11 +105,9 @@ export interface SettingsKeeping {
 }
 
 /** Writes the blob of a change of a kept setting, sealed, after the record's write (a first one written under the name stands). */
-export async function keepSetting(setting: Omit<StoredSetting, 'mac'>, deps: SettingsKeeping): Promise<void> {
+export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersion'>, deps: SettingsKeeping): Promise<void> {
   const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
-  const current = await deps.audit.chainKeys.current();
-  const named: Omit<StoredSetting, 'mac'> = { ...setting, ...(current.version !== null ? { keyVersion: current.version } : {}) };
-  const sealed: StoredSetting = { ...named, mac: settingMac(named, current.key) };
+  const sealed: StoredSetting = await sealWith(SETTING_SEAL, setting, deps.audit.chainKeys);
   await deps.blobs.prepareTenant(setting.tenantId);
   await deps.blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(sealed)), 'application/json', { retainUntil, legalHold: false }, {});
 }
@@ -241,7 +207,7 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
  * through its own store (RetentionPoliciesPort.put), with the safeguard mark it was written with. Per tenant one listing of its setting blobs; only the newest
  * sealed blob of each record newer than Cosmos DB's is read (and any unsealed above it), and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readAllWithCreation'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readIfExists'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<string[]> {
   const restored: string[] = [];
   await forEachTenantKeeping(SETTINGS_PREFIX, 'rights settings', deps, async (tenantId, names) => {
     const revisions = revisionsByRecord(names);
@@ -262,10 +228,9 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     for (const [recordId, kept] of revisions) {
       for (const blob of kept) {
         if (held.has(recordId) ? held.get(recordId)! >= blob.revision : blob.removed) break;
-        // At most KEPT_BLOB_MAX_BYTES: a blob of any size planted under a kept name is not read whole (kept-in-storage.ts).
-        const read = await deps.blobs.readAllWithCreation(tenantId, blob.name, KEPT_BLOB_MAX_BYTES);
-        const setting = settingOf(read.bytes.toString('utf8'), tenantId, recordId);
-        const why = setting && setting.revision === blob.revision ? await unsealedBecause(setting, read.createdOn, deps.audit.chainKeys) : 'not a setting';
+        const read = await readKeptBlob(deps.blobs, tenantId, blob.name);
+        const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
+        const why = setting && setting.revision === blob.revision ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
         if (!setting || why !== null) {
           deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: why ?? 'not a setting' });
           continue;

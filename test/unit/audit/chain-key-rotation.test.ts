@@ -21,6 +21,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { keepSetting, restoreSettings, settingBlobName, SETTING_UNSEALED, type StoredSetting } from '../../../shared/auth/rights-sets/settings-blobs';
 import { type RightsAssignmentRecord, rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
+import { correctMetadata } from '../../../shared/documents/correct-metadata';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { seedDocument } from '../../support/seed';
 
 const NAME = 'audit-chain-key';
 const T = 'acme';
@@ -336,6 +342,51 @@ describe('kept settings (settings-blobs.ts) and a rotation', () => {
     nowMs += HOUR;
     await expect(restore(d)).resolves.toEqual([]);
     expect(refusals(d)).toEqual(['key unavailable']);
+  });
+});
+
+describe('kept corrections (correction-blobs.ts) and a rotation', () => {
+  beforeEach(() => {
+    nowMs = Date.parse('2026-03-01T09:00:00Z');
+  });
+
+  // Corrections are sealed as kept settings are (kernel/archive-seal.ts): under the version current when written, and
+  // checked with the version they name, so a rotation neither loses the ones kept before it nor lets the old key plant one.
+  it('a correction kept before the rotation still comes back after a restore; one sealed with the old key after it is refused', async () => {
+    const vault = new FakeVault();
+    vault.rotate();
+    const d = archive(vault);
+    const blobs = d.blobs as unknown as { blobs: Map<string, { bytes: Buffer; lastModified?: string }> };
+    const put = d.blobs.putCreateOnly.bind(d.blobs);
+    d.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+      const out = await put(tenantId, name, ...rest);
+      blobs.blobs.get(`${tenantId}/${name}`)!.lastModified = new Date(nowMs).toISOString();
+      return out;
+    };
+    const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+    const doc = await seedDocument(d, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
+    const before = structuredClone(d.catalog.documents.get(`${T}/${doc.id}`)!);
+    await correctMetadata({ principal: alice, documentId: doc.id, patch: { counterparty: 'Shop BV' }, reason: 'Name', ifMatch: 1 }, d);
+    const kept = blobs.blobs.get(`${T}/${blobLayout.correction(doc.id, 2)}`)!;
+    expect((JSON.parse(kept.bytes.toString('utf8')) as { keyVersion?: string }).keyVersion).toBe('v1');
+
+    nowMs += HOUR;
+    vault.rotate();
+    nowMs += HOUR;
+    d.catalog.documents.set(`${T}/${doc.id}`, structuredClone(before));
+    await runReconcileTimer(d);
+    expect((await d.catalog.get(T, doc.id))!.metadata.counterparty).toBe('Shop BV');
+
+    // The old key, leaked: the next version sealed with it and named v1, written after the rotation.
+    const current = (await d.catalog.get(T, doc.id))!;
+    const { mac: _m, ...sealedBefore } = JSON.parse(kept.bytes.toString('utf8')) as Record<string, unknown> & { correction: Record<string, unknown> };
+    const forged = { ...sealedBefore, correction: { ...sealedBefore.correction, version: 3, changes: [{ field: 'counterparty', from: 'Shop BV', to: 'Mallory BV' }], metadata: { ...current.metadata, counterparty: 'Mallory BV' } } };
+    const old = Buffer.from(vault.versions[0]!.value, 'hex');
+    const mac = createHmac('sha256', old).update(`archive-correction\n${canonicalJson(forged)}`).digest('hex');
+    await d.blobs.putCreateOnly(T, blobLayout.correction(doc.id, 3), Buffer.from(JSON.stringify({ ...forged, mac })), 'application/json', { retainUntil: null, legalHold: false }, {});
+    await runReconcileTimer(d);
+    expect((await d.catalog.get(T, doc.id))!.metadata.counterparty).toBe('Shop BV');
+    expect((d.log as RecordingLogger).lines.filter((l) => l.message === CORRECTION_UNSEALED).map((l) => l.fields?.reason)).toEqual(['superseded key']);
   });
 });
 

@@ -16,7 +16,7 @@ import { ownChangeStaging } from '../../../shared/audit/outbox';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { revocationBlobName } from '../../../shared/auth/revocation-blobs';
 import { decisionBlobName, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
-import { KEPT_BLOB_MAX_BYTES } from '../../../shared/auth/kept-in-storage';
+import { KEPT_BLOB_MAX_BYTES } from '../../../shared/kept-blobs';
 import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import { runReconcileTimer } from '../../../shared/retention/timers';
@@ -187,7 +187,7 @@ describe('a kept blob of any size, planted by a storage role', () => {
         }
       })();
       // A size that does not tell (an emulator, a blob appended to): the stream is bounded as it is read.
-      return { stream: Readable.from(chunks), size: 1, contentLength: 1, etag: '"x"', contentType: 'application/json' };
+      return { stream: Readable.from(chunks), size: 1, contentLength: 1, etag: '"x"', contentType: 'application/json', createdOn: null };
     };
     const readAll = deps.blobs.readAll.bind(deps.blobs);
     deps.blobs.readAll = async (tenantId: string, name: string) => {

@@ -35,7 +35,7 @@ it('destroys the blob stream when the client closes the connection before the la
       this.push(chunk.length > 0 ? chunk : null);
     },
   });
-  deps.blobs.read = async () => ({ stream: blob, size: SIZE, contentLength: SIZE, etag: '"x"', contentType: 'application/pdf' });
+  deps.blobs.read = async () => ({ stream: blob, size: SIZE, contentLength: SIZE, etag: '"x"', contentType: 'application/pdf', createdOn: null });
 
   const server = createArchiveServer(ROUTES, deps);
   const answered = new Promise<http.ServerResponse>((resolve) => server.on('request', (_req, res: http.ServerResponse) => resolve(res)));

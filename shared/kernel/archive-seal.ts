@@ -1,0 +1,56 @@
+/**
+ * The archive's seal on what it keeps in blob storage beside the catalog (kept settings, corrections, manifests, audit
+ * seals): an HMAC-SHA256 under the audit chain key (Key Vault), which whoever can write blobs does not hold, naming the
+ * key version it was made with (the key is rotatable: audit-chain.ts ChainKeyring). Anyone able to create a blob in a
+ * tenant's container (a storage role, no rights in the tenant) can put any JSON under a name the archive reads; only a
+ * sealed one is taken as the archive's.
+ *
+ * `purpose` keeps one kind of blob from passing for another: the MAC covers `archive-<purpose>\n` and the content as
+ * canonical JSON (as JSON keeps it: an absent field is no field), its `keyVersion` included.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalJson, CHAIN_KEY_PICKUP_MS, type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from './audit-chain';
+
+export interface Sealed {
+  /** The chain key version `mac` was made with (covered by it); absent: the first version. */
+  keyVersion?: string;
+  mac: string;
+}
+
+/** Why content is not sealed by the archive (unsealedBecause): one of these, said in the log line that reports it. */
+export type UnsealedReason = 'key unavailable' | 'mac does not match' | 'superseded key';
+
+function archiveMac(purpose: string, content: object, key: Buffer): string {
+  return createHmac('sha256', key).update(`archive-${purpose}\n${canonicalJson(JSON.parse(JSON.stringify(content)))}`).digest('hex');
+}
+
+/** `content` with the archive's seal, under the current key version. */
+export async function sealWith<T extends object>(purpose: string, content: T, keys: ChainKeyring): Promise<T & Sealed> {
+  const current = await keys.current();
+  const named = { ...content, ...(current.version !== null ? { keyVersion: current.version } : {}) };
+  return { ...named, mac: archiveMac(purpose, named, current.key) };
+}
+
+/**
+ * Why `sealed` is not the archive's (null: it is): its MAC checked with the key version it names (none: the first), a
+ * version that cannot be read is "key unavailable", and one already superseded when storage created the blob (its
+ * creation time, which the storage service sets; CHAIN_KEY_PICKUP_MS allowed; not told, taken as after) is "superseded
+ * key": the old key, leaked, sealing something after the rotation.
+ */
+export async function unsealedBecause(purpose: string, sealed: object, createdOn: string | null, keys: ChainKeyring): Promise<UnsealedReason | null> {
+  const { mac, ...content } = sealed as Partial<Sealed> & Record<string, unknown>;
+  const named = content.keyVersion;
+  let version: ChainKeyVersion;
+  try {
+    version = await keys.version(typeof named === 'string' ? named : null);
+  } catch (err) {
+    if (err instanceof ChainKeyUnavailable) return 'key unavailable';
+    throw err;
+  }
+  if (version.key.length === 0 || typeof mac !== 'string') return 'mac does not match';
+  const expected = Buffer.from(archiveMac(purpose, content, version.key), 'hex');
+  const given = Buffer.from(mac, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'mac does not match';
+  if (version.supersededAt !== undefined && (createdOn === null || Date.parse(createdOn) > version.supersededAt + CHAIN_KEY_PICKUP_MS)) return 'superseded key';
+  return null;
+}
