@@ -1147,6 +1147,36 @@ resource correctionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   }
 }
 
+resource auditSealUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-audit-seal-unsealed'
+  location: location
+  properties: {
+    description: 'A blob in a tenant\'s audit seal folder (audit-seals/<month>/<seq>.json) does not carry the archive\'s seal (an HMAC under the audit chain key), or sits above one that does: someone who can write blobs planted or edited it. The sealing timer passes over it and goes on sealing the month; GET /audit/verify names it as an unreadable seal. An operator finds out who wrote it (storage logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "audit seal in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-setting-restored'
   location: location

@@ -2,6 +2,8 @@ import type { Deps } from '../deps';
 import { AuditSeal, CHAIN_ALG, ChainKeyUnavailable, ChainKeyVersion, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
 import { AUDIT_OUTBOX_GRACE_MS, type AuditEntry } from '../kernel/audit';
 import { ArchiveError } from '../kernel/errors';
+import { sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { readKeptBlob } from '../kept-blobs';
 import { flushSuppressedRefusals } from './suppressed-refusals';
 
 /** Seals live in the tenant's WORM container, beside its documents: `audit-seals/<yyyy-mm>/<seq>.json`. */
@@ -19,36 +21,79 @@ export const sealBlobName = (month: string, seq: number) => `${SEAL_PREFIX}/${mo
 /** Operators are alerted on this exact phrase (infra/main.bicep, auditChainBehindSealAlert). */
 export const AUDIT_CHAIN_BEHIND_SEAL = 'audit chain behind its seal';
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, auditSealUnsealedAlert): a blob in a seal folder the archive did not seal. */
+export const AUDIT_SEAL_UNSEALED = 'audit seal in storage not sealed by the archive';
+
+/** The purpose seals are sealed under (kernel/archive-seal.ts). */
+const SEAL_PURPOSE = 'audit-seal';
+
+/** Seals a sealing run reads at most, newest first, looking for the archive's last one (each a small bounded read). */
+const SEAL_READS_MAX = 16;
+
+type SealRead = { blob: string; seq: number; seal: AuditSeal | null; sealed: boolean; reason: string | null };
+
 /**
- * Write the chain head of one partition as an immutable blob (create-only, WORM), if the
- * chain grew since the last seal. Re-running it does nothing new.
+ * One blob of a month's seal folder: the seal it holds, and whether the archive sealed it (its MAC under the chain key
+ * version it names, kernel/archive-seal.ts). At most KEPT_BLOB_MAX_BYTES is read: a blob of any size planted under a seal's
+ * name is not read whole, by the sealing timer (which serves every tenant) or a verification.
+ */
+async function readSealBlob(tenantId: string, month: string, blob: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<SealRead> {
+  const seq = Number(/\/(\d+)\.json$/.exec(blob)?.[1] ?? NaN);
+  const read = await readKeptBlob(deps.blobs, tenantId, blob);
+  const parsed = read ? parseSeal(read.bytes.toString('utf8')) : null;
+  if (!parsed || parsed.seal.partition !== `${tenantId}:${month}` || parsed.seal.seq !== seq) return { blob, seq, seal: null, sealed: false, reason: 'not a seal of this month' };
+  if (parsed.mac === undefined) return { blob, seq, seal: parsed.seal, sealed: false, reason: null };
+  const reason = await unsealedBecause(SEAL_PURPOSE, { ...parsed.seal, mac: parsed.mac }, read!.createdOn, deps.audit.chainKeys);
+  return { blob, seq, seal: reason === null ? parsed.seal : null, sealed: reason === null, reason };
+}
+
+/**
+ * Whether a seal without the archive's MAC is one the archive wrote before seals were sealed: only below every sealed
+ * seal of its month (the archive writes a month's seals in order, and none unsealed since). One above a sealed seal was
+ * planted by whoever can write the container. In a month sealed only before seals were sealed it cannot be told from one
+ * planted, and counts (README *Keyed hash chain*).
+ */
+const legacySeal = (r: SealRead, lowestSealed: number): boolean => r.seal !== null && !r.sealed && r.reason === null && r.seq < lowestSealed;
+
+/**
+ * Write the chain head of one partition as an immutable blob (create-only, WORM), sealed by the archive, if the chain
+ * grew since the last seal. Re-running it does nothing new.
  *
  * Entries are never deleted, so a chain that ends before its last seal, or holds another entry at the sealed number,
  * lost entries the seal had fixed: the audit container restored to an earlier point (README *Backups and restore*) or
- * cut. Only `GET /audit/verify` said so, when someone asked; the run now logs AUDIT_CHAIN_BEHIND_SEAL for the
- * operators' alert each time it finds it, and goes on sealing what is written after (the seals keep both).
+ * cut. The run logs AUDIT_CHAIN_BEHIND_SEAL for the operators' alert each time it finds it, and goes on sealing what is
+ * written after (the seals keep both). Only a seal of the archive counts: one planted ahead of the chain by whoever
+ * can write the container (a storage role, no access to Cosmos DB) raised that alert falsely on every run and stopped
+ * the month being sealed again; it is logged AUDIT_SEAL_UNSEALED and passed over.
  */
 export async function sealPartition(tenantId: string, month: string, now: Date, deps: SealDeps): Promise<AuditSeal | null> {
   const end = await deps.audit.end(tenantId, month);
   if (end.seq === 0) return null;
-  const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
-  const lastSealed = names.filter((n) => /\/\d+\.json$/.test(n)).sort().at(-1);
-  if (lastSealed !== undefined && lastSealed > sealBlobName(month, end.seq)) {
-    deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: lastSealed });
+  const names = (await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`)).filter((n) => /\/\d+\.json$/.test(n)).sort().reverse();
+  if (names.includes(sealBlobName(month, end.seq))) return null;
+  // The archive's last seal, newest first: a sealed one, or (none sealed among those read) the newest from before seals
+  // were sealed. Those not the archive's are logged, each run they are met.
+  const reads: SealRead[] = [];
+  for (const blob of names.slice(0, SEAL_READS_MAX)) {
+    const r = await readSealBlob(tenantId, month, blob, deps);
+    reads.push(r);
+    if (r.sealed) break;
+  }
+  const lowestSealed = reads.find((r) => r.sealed)?.seq ?? Infinity;
+  for (const r of reads) if (!r.sealed && !legacySeal(r, lowestSealed)) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: r.reason ?? 'no seal of the archive, above one that has it' });
+  const last = reads.find((r) => r.sealed || legacySeal(r, lowestSealed))?.seal ?? null;
+  if (last && last.seq > end.seq) {
+    // Nothing newer than the seal to fix: sealed again once the chain passes it.
+    deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: sealBlobName(month, last.seq) });
     return null;
   }
-  if (lastSealed === sealBlobName(month, end.seq)) return null;
-  if (lastSealed !== undefined) {
-    // Grown since: the entry the last seal fixed must still be the one it fixed (one read of each, only when grown).
-    const seal = sealOf((await deps.blobs.readAll(tenantId, lastSealed)).toString('utf8'));
-    if (seal && seal.partition === `${tenantId}:${month}` && (await deps.audit.hashAt(tenantId, month, seal.seq)) !== seal.hash) {
-      deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: lastSealed, differs: true });
-    }
+  if (last && (await deps.audit.hashAt(tenantId, month, last.seq)) !== last.hash) {
+    // Grown since: the entry the last seal fixed must still be the one it fixed (one read, only when grown).
+    deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: sealBlobName(month, last.seq), differs: true });
   }
-  // The version current when sealed (from memory, no round trip), for the record: after a rotation, the first seal
-  // naming the new version shows every entry before it fixed (README *Rotate the audit chain key*).
-  const { version } = await deps.audit.chainKeys.current();
-  const seal: AuditSeal = { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString(), ...(version !== null ? { keyVersion: version } : {}) };
+  // Sealed under the chain key version current now (from memory, no round trip), which it names: after a rotation, the
+  // first seal naming the new version shows every entry before it fixed (README *Rotate the audit chain key*).
+  const seal: AuditSeal = await sealWith(SEAL_PURPOSE, { partition: `${tenantId}:${month}`, seq: end.seq, hash: end.hash, sealedAt: now.toISOString() }, deps.audit.chainKeys);
   const retainUntil = new Date(now);
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + AUDIT_SEAL_RETENTION_YEARS);
   await deps.blobs.prepareTenant(tenantId);
@@ -95,29 +140,35 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
 }
 
 /**
- * A month's seals, and the blobs in its seal folder that are no seal (not JSON, or without a seal's
- * fields). Those are named, not thrown: only someone with write access to storage puts one there, which
- * is itself what verification exists to report, and the rest of the month must still be verified.
+ * A month's seals, and the blobs in its seal folder that are no seal of the archive (not JSON, without a seal's
+ * fields, of another month or number, or not sealed by the archive: legacySeal). Those are named, not thrown: only
+ * someone with write access to storage puts one there, which is itself what verification exists to report, and the
+ * rest of the month must still be verified.
  */
-export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs'>): Promise<{ seals: AuditSeal[]; unreadable: string[] }> {
+export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<{ seals: AuditSeal[]; unreadable: string[] }> {
   const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
-  const read = await Promise.all(names.map(async (blob) => ({ blob, seal: sealOf((await deps.blobs.readAll(tenantId, blob)).toString('utf8')) })));
+  const read = await Promise.all(names.map((blob) => readSealBlob(tenantId, month, blob, deps)));
+  const lowestSealed = Math.min(...read.filter((r) => r.sealed).map((r) => r.seq));
+  const counted = (r: SealRead) => r.sealed || legacySeal(r, lowestSealed);
   return {
-    seals: read.flatMap((r) => (r.seal && r.seal.partition === `${tenantId}:${month}` ? [r.seal] : [])).sort((a, b) => a.seq - b.seq),
-    unreadable: read.filter((r) => !r.seal).map((r) => r.blob),
+    seals: read.filter(counted).map((r) => r.seal!).sort((a, b) => a.seq - b.seq),
+    unreadable: read.filter((r) => !counted(r)).map((r) => r.blob),
   };
 }
 
-function sealOf(text: string): AuditSeal | null {
+/** A seal as stored, and the archive's MAC over it if it carries one. */
+function parseSeal(text: string): { seal: AuditSeal; mac: string | undefined } | null {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
     return null;
   }
-  const s = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof AuditSeal, unknown>>;
+  const s = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof AuditSeal | 'mac', unknown>>;
   const valid = typeof s.partition === 'string' && Number.isSafeInteger(s.seq) && typeof s.hash === 'string' && typeof s.sealedAt === 'string';
-  return valid ? { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string, ...(typeof s.keyVersion === 'string' ? { keyVersion: s.keyVersion } : {}) } : null;
+  if (!valid) return null;
+  const seal: AuditSeal = { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string, ...(typeof s.keyVersion === 'string' ? { keyVersion: s.keyVersion } : {}) };
+  return { seal, mac: s.mac === undefined ? undefined : String(s.mac) };
 }
 
 /** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */

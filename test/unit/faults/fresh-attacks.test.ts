@@ -26,7 +26,7 @@ import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-
 import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { settingBlobName, SETTING_UNSEALED, SETTINGS_PREFIX } from '../../../shared/auth/rights-sets/settings-blobs';
 import type { BlobRead } from '../../../shared/ports';
-import { AUDIT_CHAIN_BEHIND_SEAL, sealBlobName, sealPartition } from '../../../shared/audit/seal';
+import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
 import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
@@ -274,15 +274,16 @@ describe("a document's correction planted in its folder by a storage role", () =
   });
 });
 
-describe('the audit seals, against a storage role (shared/audit/seal.ts: left to the chain-key rotation work)', () => {
+describe('the audit seals, against a storage role (shared/audit/seal.ts)', () => {
   const entry = (deps: InMemoryDeps, requestId: string) => deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId, clientIp: null, userAgent: null });
 
-  // Not fixed here (seal.ts is being changed to rotate the chain key; a seal carries no seal of the archive to tell a
-  // planted one by). A storage role plants a "seal" at a number the chain has not reached: every sealing run since logs
-  // AUDIT_CHAIN_BEHIND_SEAL (an alert saying the audit container was restored or cut, which it was not) and seals
-  // nothing of the month until the chain passes that number, for good at 999999999999. `it.failing`: passes while broken.
-  it.failing('a seal planted ahead of the chain neither stops the month being sealed nor raises the chain-behind alert', async () => {
+  // Broke: a seal carried no seal of the archive to tell a planted one by. A storage role planted a "seal" at a number the
+  // chain had not reached: every sealing run since logged AUDIT_CHAIN_BEHIND_SEAL (an alert saying the audit container
+  // was restored or cut, which it was not) and sealed nothing of the month until the chain passed that number, for good
+  // at 999999999999. Seals are now sealed by the archive; one without it above one with it is logged as planted.
+  it('a seal planted ahead of the chain neither stops the month being sealed nor raises the chain-behind alert', async () => {
     const deps = inMemoryDeps();
+    deps.audit.chained = true;
     for (const id of ['r1', 'r2']) await entry(deps, id);
     const month = deps.clock.now().toISOString().slice(0, 7);
     expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(2);
@@ -290,11 +291,15 @@ describe('the audit seals, against a storage role (shared/audit/seal.ts: left to
     await entry(deps, 'r3');
     expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(3);
     expect(lines(deps, AUDIT_CHAIN_BEHIND_SEAL)).toEqual([]);
+    expect(lines(deps, AUDIT_SEAL_UNSEALED).map((l) => l.fields?.blob)).toEqual([sealBlobName(month, 999_999_999_999)]);
+    // Verification counts it as no seal (named), not as a cut tail.
+    const report = await verifyAuditMonth(T, month, deps);
+    expect([report.ok, report.seals, report.problems]).toEqual([false, 2, [{ kind: 'unreadable-seal', blob: sealBlobName(month, 999_999_999_999) }]]);
   });
-  // Not fixed here either (seal.ts). The run reads the month's last seal whole (readAll, downloadToBuffer) when the chain
-  // grew: a blob of any size planted under the next seal's number is read into memory by the sealing timer, which serves
-  // every tenant (an OOM each run, so no month of any tenant sealed again). `it.failing`: passes while broken.
-  it.failing('a blob of any size planted as the last seal is not read whole by the sealing run', async () => {
+  // Broke: the run read the month's last seal whole (readAll, downloadToBuffer) when the chain grew: a blob of any size
+  // planted under the next seal's number was read into memory by the sealing timer, which serves every tenant (an OOM
+  // each run, so no month of any tenant sealed again). Seals are now read to KEPT_BLOB_MAX_BYTES (kept-blobs.ts).
+  it('a blob of any size planted as the last seal is not read whole by the sealing run', async () => {
     const deps = inMemoryDeps();
     for (const id of ['r1', 'r2']) await entry(deps, id);
     const month = deps.clock.now().toISOString().slice(0, 7);

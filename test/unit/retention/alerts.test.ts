@@ -18,7 +18,7 @@ import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import type { AuditOutboxPort } from '../../../shared/ports';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { AuditOutbox } from '../../../shared/audit/outbox';
-import { AUDIT_CHAIN_BEHIND_SEAL } from '../../../shared/audit/seal';
+import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED } from '../../../shared/audit/seal';
 import { SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
 
@@ -34,7 +34,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -54,6 +54,7 @@ describe('alert phrases', () => {
     expect(REVOCATION_RESTORED).toBe('revocation restored from storage');
     expect(SETTING_RESTORED).toBe('setting restored from storage');
     expect(AUDIT_CHAIN_BEHIND_SEAL).toBe('audit chain behind its seal');
+    expect(AUDIT_SEAL_UNSEALED).toBe('audit seal in storage not sealed by the archive');
     expect(SETTING_UNSEALED).toBe('setting in storage not sealed by the archive');
     expect(CORRECTION_UNSEALED).toBe('correction in storage not sealed by the archive');
   });
