@@ -1177,6 +1177,36 @@ resource auditSealUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
   }
 }
 
+resource manifestUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-manifest-unsealed'
+  location: location
+  properties: {
+    description: 'A document\'s manifest.json does not carry the archive\'s seal (an HMAC under the audit chain key), nor, from before the seal, its ingest\'s success entry in the audit log: someone who can write blobs planted a document folder (a fake invoice), or the manifest of the folder an Idempotency-Key predicts. The reconciler does not index it (the folder is listed as orphaned blobs), an upload under that key is refused rather than adopting it, and the fixity check reports a catalogued document whose manifest it is; an operator finds out who wrote it (storage logs) and follows README Crash between blobs and catalog (reconciler).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "manifest in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-setting-restored'
   location: location

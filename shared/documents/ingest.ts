@@ -12,7 +12,7 @@ import { removeSpooled, SpoolShare, spoolPath } from '../spool';
 import { checkStatedFiscalYear, checkStoredPolicy, resolveRetention } from '../retention/policy';
 import { tenantPolicy } from '../retention/tenant-policy';
 import { metadataDiff, metadataHistoryOf } from './correct-metadata';
-import { readManifestBytes } from './manifest';
+import { manifestByArchive, readKeptManifest, sealedManifest } from './manifest';
 import { ArchivedDocument, OriginalFile, parseMetadata, TDocumentMetadata, tombstoneMetadata } from '../kernel/document';
 import type { NormaliseResult } from '../normalise/types';
 import type { TTenantRetentionPolicy } from '../kernel/retention';
@@ -39,7 +39,7 @@ export interface IngestResult {
   replayed: boolean;
 }
 
-type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationRequests' | 'log'>;
+type IngestDeps = Pick<Deps, 'blobs' | 'catalog' | 'clock' | 'config' | 'retention' | 'normaliser' | 'validationRequests' | 'log' | 'audit'>;
 
 /** What the steps share: the command, the ports, and what earlier steps found. */
 export interface IngestContext {
@@ -105,11 +105,12 @@ export async function ingestDocument(cmd: IngestCommand, deps: IngestDeps): Prom
 /**
  * A replay to a principal that may not read documents (a write-only client key) is the first answer: the
  * document as ingested (its manifest), not what others added since: legal holds with their case references,
- * corrections, approvals. A disposed document has no manifest left; its tombstone goes without them.
+ * corrections, approvals. A disposed document has no manifest left (nor is one the archive did not write its answer);
+ * its tombstone goes without them.
  */
-async function firstAnswer(deps: Pick<Deps, 'blobs'>, document: ArchivedDocument): Promise<ArchivedDocument> {
+async function firstAnswer(deps: Pick<Deps, 'blobs' | 'audit' | 'log'>, document: ArchivedDocument): Promise<ArchivedDocument> {
   const manifest = await readManifest(deps, document.tenantId, document.id);
-  if (manifest) return manifest;
+  if (manifest && manifest !== 'unsealed') return manifest;
   const { holds: _h, disposalApproval: _a, disposal: _d, fixity: _f, validation: _v, metadataHistory: _m, metadataVersion: _n, ...asIngested } = document;
   return { ...asIngested, metadata: metadataHistoryOf(document).versions[0]!.metadata, legalHold: false };
 }
@@ -157,6 +158,7 @@ async function checkIdempotency(ctx: IngestContext): Promise<IngestResult | void
   const indexed = await deps.catalog.get(tenantId, id);
   const earlier = indexed ?? (await readManifest(deps, tenantId, id));
   if (!earlier) return;
+  if (earlier === 'unsealed') throw plantedManifestRefusal(id);
   if (earlier.contentKey !== need(ctx.contentKey, 'contentKey') || !sameOriginals(earlier, need(ctx.hashes, 'hashes'))) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: earlier.id } });
   }
@@ -372,7 +374,8 @@ async function store(ctx: IngestContext): Promise<IngestResult | void> {
   }
   const document = need(ctx.document, 'document');
   const worm = wormOf(document);
-  const manifest = Buffer.from(JSON.stringify(document)); // compact: read by programs (rebuild, replays), not people
+  // Sealed by the archive (manifest.ts): only such a manifest is indexed by the reconciler or adopted by a retry.
+  const manifest = await sealedManifest(document, deps);
   // Only a request whose every blob is its own (or byte-identical) may write the manifest.
   if (writes.includes('different')) return answerLoser(deps, tenantId, id, contentKey, sentOf(ctx), cmd.principal, cmd.audit);
   const manifestState = await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(id), manifest, 'application/json', worm, { contentkey: contentKey });
@@ -453,8 +456,9 @@ function askForValidation(ctx: IngestContext): void {
  * once written, is the answer (a replay) if it holds the same files; different files are a
  * reused key; without a manifest yet the owner has not finished, so the caller retries later.
  */
-async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog' | 'config'>, tenantId: string, id: string, contentKey: string, sent: SentRequest, principal: Principal, audit: AuditStaging | undefined): Promise<IngestResult> {
+async function answerLoser(deps: Pick<Deps, 'blobs' | 'catalog' | 'config' | 'audit' | 'log'>, tenantId: string, id: string, contentKey: string, sent: SentRequest, principal: Principal, audit: AuditStaging | undefined): Promise<IngestResult> {
   const winner = await readManifest(deps, tenantId, id);
+  if (winner === 'unsealed') throw plantedManifestRefusal(id);
   const winnerKey = winner?.contentKey ?? (await deps.blobs.metadataOf(tenantId, blobLayout.rendition(id)))?.contentkey;
   if (winnerKey !== undefined && winnerKey !== contentKey) {
     throw new ArchiveError('idempotency_key_reused', { detail: 'This Idempotency-Key was already used for a different upload.', extensions: { documentId: id } });
@@ -490,6 +494,16 @@ async function completeIndex(document: ArchivedDocument, principal: Principal, a
   if (created === 'duplicate') throw await indexedTwiceRefusal(document, principal, deps);
 }
 
+/**
+ * Document ids follow from the Idempotency-Key (ids.ts idFromIdempotencyKey: tenant, person, key; no secret): whoever
+ * can create blobs and guesses a key (an invoice number) can plant the manifest of its folder before the upload, or
+ * between an attempt's blobs and its manifest. Never adopted: it was indexed with whatever details, retention and blob
+ * hashes it named, as the upload's own. This key can no longer archive (its manifest name is taken); another one can.
+ */
+function plantedManifestRefusal(id: string): ArchiveError {
+  return new ArchiveError('idempotency_key_reused', { detail: 'The document folder of this Idempotency-Key holds a manifest the archive did not write (reported to operators); send the upload again under a new Idempotency-Key.', extensions: { documentId: id } });
+}
+
 /** What a retry must repeat besides the files: the metadata and the files' names. */
 interface SentRequest {
   metadata: TDocumentMetadata;
@@ -522,8 +536,13 @@ function assertSameRequest(earlier: ArchivedDocument, sent: SentRequest): void {
 /** How long a request that lost the race for an Idempotency-Key is asked to wait before retrying. */
 const IN_FLIGHT_RETRY_SECONDS = 2;
 
-/** The document's manifest, or null before its owner wrote it (one read, not a look and then a read). */
-async function readManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, id: string): Promise<ArchivedDocument | null> {
-  const bytes = await readManifestBytes(deps, tenantId, blobLayout.manifest(id));
-  return bytes && bytes.length > 0 ? (JSON.parse(bytes.toString('utf8')) as ArchivedDocument) : null;
+/**
+ * The document's manifest, or null before its owner wrote it (one read, not a look and then a read); 'unsealed' when the
+ * one stored is not the archive's (manifest.ts manifestByArchive, logged MANIFEST_UNSEALED): never an answer.
+ */
+async function readManifest(deps: Pick<Deps, 'blobs' | 'audit' | 'log'>, tenantId: string, id: string): Promise<ArchivedDocument | 'unsealed' | null> {
+  const name = blobLayout.manifest(id);
+  const kept = await readKeptManifest(deps, tenantId, name);
+  if (!kept) return null;
+  return (await manifestByArchive(tenantId, name, kept, deps)) ? kept.document : 'unsealed';
 }

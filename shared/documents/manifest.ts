@@ -1,5 +1,8 @@
 import type { Deps } from '../deps';
 import { readKeptBlob } from '../kept-blobs';
+import { sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { auditMonth } from '../kernel/audit';
+import type { ArchivedDocument } from '../kernel/document';
 
 /**
  * A manifest blob's bytes in one read, null when it is missing (its document disposed of since it was listed); a blob
@@ -8,4 +11,77 @@ import { readKeptBlob } from '../kept-blobs';
  */
 export async function readManifestBytes(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<Buffer | null> {
   return (await readKeptBlob(deps.blobs, tenantId, blobName))?.bytes ?? null;
+}
+
+/**
+ * Manifests carry the archive's seal (kernel/archive-seal.ts, purpose `manifest`): an HMAC under the audit chain key,
+ * which whoever can write blobs does not hold. Unsealed, anyone able to create blobs in a tenant's container (a storage
+ * role, no rights in the tenant) wrote a folder of their own (an original, a rendition, a manifest naming them with
+ * their SHA-256 and any metadata: a fake invoice) and the reconciler indexed it after the orphan grace, into the
+ * tenant's search, exports and fixity checks; or planted the manifest of a document id an Idempotency-Key predicts,
+ * and the upload under that key adopted it as an earlier attempt's.
+ */
+const MANIFEST_SEAL = 'manifest';
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, manifestUnsealedAlert): a manifest the archive did not write. */
+export const MANIFEST_UNSEALED = 'manifest in storage not sealed by the archive';
+
+/** The manifest of `document` as ingest writes it: compact (read by programs, not people), with the archive's seal. */
+export async function sealedManifest(document: ArchivedDocument, deps: Pick<Deps, 'audit'>): Promise<Buffer> {
+  return Buffer.from(JSON.stringify(await sealWith(MANIFEST_SEAL, document, deps.audit.chainKeys)));
+}
+
+/** A manifest as read: the document it names (without the seal's fields), the stored JSON, and storage's creation time. */
+export interface KeptManifest {
+  document: ArchivedDocument;
+  stored: Record<string, unknown>;
+  createdOn: string | null;
+}
+
+/** Reads a manifest (one bounded read); null when absent or empty (too large to be one). Not JSON: a SyntaxError. */
+export async function readKeptManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<KeptManifest | null> {
+  const read = await readKeptBlob(deps.blobs, tenantId, blobName);
+  return !read || read.bytes.length === 0 ? null : keptManifestOf(read.bytes, read.createdOn, blobName);
+}
+
+/** A manifest's bytes as read (a SyntaxError when they are not one). */
+export function keptManifestOf(bytes: Buffer, createdOn: string | null, blobName: string): KeptManifest {
+  const stored = JSON.parse(bytes.toString('utf8')) as unknown;
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) throw new SyntaxError(`${blobName} is not a manifest`);
+  const { mac: _m, keyVersion: _k, ...document } = stored as Record<string, unknown>;
+  return { document: document as unknown as ArchivedDocument, stored: stored as Record<string, unknown>, createdOn };
+}
+
+/**
+ * Whether a manifest is the archive's: sealed by it, or written before the seal by an ingest the audit log holds the
+ * success entry of (`document.ingest`, the folder's document id as target, in the month of the manifest's creation or
+ * the next). Any other is logged MANIFEST_UNSEALED and is never indexed, adopted or taken as a witness.
+ */
+export async function manifestByArchive(tenantId: string, blobName: string, kept: KeptManifest, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
+  const why = kept.stored.mac === undefined ? null : await unsealedBecause(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys);
+  if (kept.stored.mac !== undefined && why === null) return true;
+  const documentId = blobName.slice(0, blobName.indexOf('/'));
+  if (kept.stored.mac === undefined && (await ingestAudited(tenantId, documentId, [kept.document.createdAt, kept.createdOn], deps))) return true;
+  deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why ?? 'no seal, and no audit entry of its ingest' });
+  return false;
+}
+
+/** The audit log holds a successful `document.ingest` of this document, in the month of one of `times` or the next. */
+async function ingestAudited(tenantId: string, documentId: string, times: (string | null | undefined)[], deps: Pick<Deps, 'audit'>): Promise<boolean> {
+  const months = new Set<string>();
+  for (const time of times) {
+    const at = new Date(typeof time === 'string' ? time : NaN);
+    if (Number.isNaN(at.getTime())) continue;
+    months.add(auditMonth(at));
+    months.add(auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))));
+  }
+  for (const month of months) {
+    let token: string | undefined;
+    do {
+      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.ingest' });
+      if (page.items.some((e) => e.outcome === 'success')) return true;
+      token = page.continuationToken ?? undefined;
+    } while (token);
+  }
+  return false;
 }

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { readManifestBytes } from './manifest';
+import { manifestByArchive, readKeptManifest } from './manifest';
 import type { Actor, LegalHold } from '../kernel/retention';
 import type { BlobWorm } from '../ports';
 import { isHeld } from '../kernel/retention-rules';
@@ -28,19 +28,22 @@ type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'auditOutbox' | 'c
  * expiry), so the item is never less protective than its blobs: a held blob gives the item an open
  * hold (the reconciler would otherwise clear the flags to match, and the sweep dispose of it), and
  * the latest expiry is its retain-until. A manifest whose original bytes another active document holds is not
- * indexed ('duplicate'): the archive keeps one document per original.
+ * indexed ('duplicate'): the archive keeps one document per original. Only a manifest the archive wrote is indexed
+ * (manifest.ts manifestByArchive: sealed, or from before the seal with its ingest's audit entry); any other is logged
+ * MANIFEST_UNSEALED and left ('unsealed'): a folder planted by whoever can write blobs never enters the catalog.
  */
-export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped' | 'duplicate'> {
+export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped' | 'duplicate' | 'unsealed'> {
   // Gone since it was listed (its document disposed of meanwhile): nothing to index. Read as any other failure, it was
   // named for an operator as a document the walk could not check.
-  const bytes = await readManifestBytes(deps, tenantId, manifestBlob);
-  if (!bytes) return 'skipped';
-  const manifest = JSON.parse(bytes.toString('utf8')) as ArchivedDocument;
+  const kept = await readKeptManifest(deps, tenantId, manifestBlob);
+  if (!kept) return 'skipped';
+  const manifest = kept.document;
   // A manifest only ever indexes into its own tenant, under its own folder, naming only blobs of that folder
   // (one naming another document's blobs would have the sweep dispose of them with it).
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
   if (![manifest.original.blobName, ...blobNamesOf(manifest)].every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
+  if (!(await manifestByArchive(tenantId, manifestBlob, kept, deps))) return 'unsealed';
   // The same original bytes archived since under another id (an upload without Idempotency-Key that failed after its
   // manifest, then sent again): indexing this one too archived the bytes twice. Left to the caller (the reconciler
   // lists the folder for operators).

@@ -4,7 +4,8 @@ import type { AuditAction } from '../kernel/audit';
 import { canonicalJson } from '../kernel/audit-chain';
 import { blobLayout } from '../kernel/blob-layout';
 import type { ArchivedDocument, MetadataCorrection } from '../kernel/document';
-import { readManifestBytes } from '../documents/manifest';
+import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
+import { readKeptBlob } from '../kept-blobs';
 import type { StoredCorrection } from '../documents/correction-blobs';
 import { unsafeWalkActiveDocuments } from './sweep';
 import type { FixityRecord } from '../kernel/retention';
@@ -108,9 +109,11 @@ export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buf
 /**
  * Re-reads the stored files of one document and compares their SHA-256 with the catalog: the
  * originals, the rendition and the veraPDF report (the evidence of the PDF/A claim); the manifest
- * must still describe the document, since a catalog rebuild indexes from it.
+ * must still describe the document, since a catalog rebuild indexes from it, and be the archive's (manifest.ts
+ * manifestByArchive: sealed, or from before the seal with its ingest's audit entry): one planted by whoever can write
+ * blobs (indexed before manifests were sealed) matched the blobs its planter wrote and witnessed nothing.
  */
-export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>, now = new Date()): Promise<{ mismatched: string[]; missing: string[] }> {
+export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blobs' | 'audit' | 'log'>, now = new Date()): Promise<{ mismatched: string[]; missing: string[] }> {
   const mismatched: string[] = [];
   const missing: string[] = [];
   for (const file of [...doc.originals, doc.rendition, ...validationReportOf(doc)]) {
@@ -129,9 +132,10 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
     if (c.version === doc.metadataVersion) current = kept;
   }
   const manifestName = blobLayout.manifest(doc.id);
-  const manifest = await readManifestBytes(deps, doc.tenantId, manifestName);
+  const read = await readKeptBlob(deps.blobs, doc.tenantId, manifestName);
+  const manifest = read?.bytes ?? null;
   if (manifest === null) missing.push(manifestName);
-  else if (!manifestDescribes(manifest, doc)) mismatched.push(manifestName);
+  else if (!manifestDescribes(manifest, doc) || !(await manifestByArchive(doc.tenantId, manifestName, keptManifestOf(manifest, read!.createdOn, manifestName), deps))) mismatched.push(manifestName);
   else {
     // The details the catalog serves (metadata, fiscal year, retention class) against their witness: a correction blob
     // of the current version the catalog's history has no entry for is read on its own.

@@ -114,8 +114,9 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       }
       // Its original is archived under another document (a retry without Idempotency-Key): listed for an operator as the
       // folders without a manifest are. Once that document is disposed of (its marker goes), a later run indexes this
-      // folder after all, so the sweep disposes of these blobs too rather than keeping them past retention unseen.
-      if (indexed !== 'duplicate') return;
+      // folder after all, so the sweep disposes of these blobs too rather than keeping them past retention unseen. A
+      // manifest the archive did not write (logged MANIFEST_UNSEALED) is never indexed: its folder is listed the same way.
+      if (indexed !== 'duplicate' && indexed !== 'unsealed') return;
     }
     const blobs = await deps.blobs.documentBlobDetails(tenantId, documentId);
     if (blobs.length === 0 || blobs.some((b) => input.now.getTime() - Date.parse(b.lastModified) < graceMs)) return;

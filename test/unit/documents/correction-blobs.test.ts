@@ -5,6 +5,7 @@
 import type { Principal } from '../../../shared/kernel/principal';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { sealedManifest } from '../../../shared/documents/manifest';
 import { correctMetadata } from '../../../shared/documents/correct-metadata';
 import { ownChangeStaging } from '../../../shared/audit/outbox';
 import { indexFromManifest, CATALOG_REBUILD_ACTOR } from '../../../shared/documents/rebuild-catalog';
@@ -22,7 +23,7 @@ const bob: Principal = { ...ann, subject: 'bob', person: 'bob' };
 
 async function archived(deps: InMemoryDeps): Promise<ArchivedDocument> {
   const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Bakkerij Jansen' } });
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
   return doc;
 }
 /** As the request makes it: its `document.correct-metadata` entry (naming the correction's digest) stored with it, then appended (the reconciler keeps in storage only a correction the log holds). */

@@ -1,6 +1,7 @@
 import { indexFromManifest, CATALOG_REBUILD_ACTOR } from '../../../shared/documents/rebuild-catalog';
 import { disposalBlocker } from '../../../shared/kernel/retention-rules';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { sealedManifest } from '../../../shared/documents/manifest';
 import { resyncLegalHold } from '../../../shared/retention/reconcile';
 import { inMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
@@ -12,7 +13,7 @@ async function lostCatalogItem() {
   const deps = inMemoryDeps();
   const doc = await seedDocument(deps, T, { metadata: {}, fiscalYear: 2017 });
   const manifest = { ...doc, retention: { ...doc.retention, retainUntil: '2025-01-01T00:00:00.000Z' } };
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(manifest)), 'application/json', { retainUntil: manifest.retention.retainUntil, legalHold: false }, {});
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(manifest, deps), 'application/json', { retainUntil: manifest.retention.retainUntil, legalHold: false }, {});
   // Ingest wrote every blob with the manifest's retain-until (the seed's is later, and storage never moves one earlier).
   for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${T}/${name}`)!.worm.retainUntil = manifest.retention.retainUntil;
   deps.catalog.documents.delete(`${T}/${doc.id}`);

@@ -21,6 +21,7 @@ import { AuditOutbox } from '../../../shared/audit/outbox';
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED } from '../../../shared/audit/seal';
 import { SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
+import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 
 /** Timer records that cannot be read, as when Cosmos is down. */
 class UnreadableTimerState extends InMemoryTimerState {
@@ -34,7 +35,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -57,6 +58,7 @@ describe('alert phrases', () => {
     expect(AUDIT_SEAL_UNSEALED).toBe('audit seal in storage not sealed by the archive');
     expect(SETTING_UNSEALED).toBe('setting in storage not sealed by the archive');
     expect(CORRECTION_UNSEALED).toBe('correction in storage not sealed by the archive');
+    expect(MANIFEST_UNSEALED).toBe('manifest in storage not sealed by the archive');
   });
 
   it('a seal run that cannot append left-behind entries, or cannot seal a month, still seals the rest, then fails for the timer alert', async () => {

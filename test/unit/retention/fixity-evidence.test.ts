@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { checkFixity } from '../../../shared/retention/fixity';
+import { sealedManifest } from '../../../shared/documents/manifest';
 import { inMemoryDeps } from '../../support/in-memory';
 import { seedDocument } from '../../support/seed';
 
@@ -20,7 +21,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 async function archived() {
   const deps = inMemoryDeps();
   const seeded = await seedDocument(deps, T, { metadata: {} });
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(seeded.id), Buffer.from(JSON.stringify(seeded)), 'application/json', WORM, {});
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(seeded.id), await sealedManifest(seeded, deps), 'application/json', WORM, {});
   const report = Buffer.from('{"report":"veraPDF says passed"}');
   const reportName = `${seeded.id}/validation.json`;
   await deps.blobs.putCreateOnly(T, reportName, report, 'application/json', WORM, {});

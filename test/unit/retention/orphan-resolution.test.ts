@@ -7,6 +7,7 @@
  */
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { sealedManifest } from '../../../shared/documents/manifest';
 import { reconcile, unsafeOrphanReport } from '../../../shared/retention/reconcile';
 import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
@@ -64,7 +65,7 @@ it('a listed folder the reconciler indexes (its manifest back) is resolved in th
   expect(await unsafeOrphanReport(deps)).toEqual({ status: 'found', orphanedFolders: 2 });
 
   // The manifest turns up (restored from a backup): the run indexes the folder and resolves its listing.
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', WORM, {});
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', WORM, {});
   // The other's catalog item comes back (a restored catalog): indexed, though not by the reconciler.
   await deps.catalog.create(other);
   later(deps);
@@ -169,7 +170,7 @@ it('a folder orphaned again after its listing was resolved is listed, counted an
 it('a run that saw the folder orphaned before another run resolved it does not list it again', async () => {
   const deps = inMemoryDeps();
   const doc = await orphanedFolder(deps);
-  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', WORM, {});
+  await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', WORM, {});
   later(deps);
   // Run A read the folder as orphaned (its catalog item absent) before run B indexed it and resolved the listing.
   const { orphans } = deps.retention;
