@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../kernel/audit';
+import { type AuditEntry, auditMonth } from '../kernel/audit';
 import type { AuditFilter, AuditLogPort } from '../ports';
 
 /** Where a walk of the audit log resumes: a month (of the query's), and the store's token within it (null: its start). */
@@ -39,4 +39,28 @@ export async function auditPage(
     }
   }
   return { month, items: page.items, next: null };
+}
+
+/**
+ * Whether the tenant's audit log holds an entry of `action` on `target` that `matches`, in the month of one of `times` or
+ * the next (a request's entry is appended after its write, which can be in the next month). Witnesses what storage keeps
+ * from before the archive sealed it: an ingest's manifest, a correction's blob.
+ */
+export async function auditHolds(audit: Pick<AuditLogPort, 'list'>, tenantId: string, filter: Required<Pick<AuditFilter, 'target' | 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean): Promise<boolean> {
+  const months = new Set<string>();
+  for (const time of times) {
+    const at = new Date(typeof time === 'string' ? time : NaN);
+    if (Number.isNaN(at.getTime())) continue;
+    months.add(auditMonth(at));
+    months.add(auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))));
+  }
+  for (const month of months) {
+    let token: string | undefined;
+    do {
+      const page = await audit.list(tenantId, month, 200, token, filter);
+      if (page.items.some(matches)) return true;
+      token = page.continuationToken ?? undefined;
+    } while (token);
+  }
+  return false;
 }

@@ -168,7 +168,7 @@ function parseSeal(text: string): { seal: AuditSeal; mac: string | undefined } |
   const valid = typeof s.partition === 'string' && Number.isSafeInteger(s.seq) && typeof s.hash === 'string' && typeof s.sealedAt === 'string';
   if (!valid) return null;
   const seal: AuditSeal = { partition: s.partition as string, seq: s.seq as number, hash: s.hash as string, sealedAt: s.sealedAt as string, ...(typeof s.keyVersion === 'string' ? { keyVersion: s.keyVersion } : {}) };
-  return { seal, mac: s.mac === undefined ? undefined : String(s.mac) };
+  return { seal, mac: s.mac === undefined ? undefined : typeof s.mac === 'string' ? s.mac : '' };
 }
 
 /** Verifications under way, per audit log (one per instance), by tenant-month: concurrent callers share one. */

@@ -16,7 +16,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Deps } from '../deps';
-import { type AuditOutboxItem, type AuditStaging, auditMonth, auditOutboxItem } from '../kernel/audit';
+import { type AuditOutboxItem, type AuditStaging, auditOutboxItem } from '../kernel/audit';
+import { auditHolds } from '../audit/audit-pages';
 import { readKeptBlob } from '../kept-blobs';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import { blobLayout } from '../kernel/blob-layout';
@@ -60,20 +61,9 @@ export function correctionDigest(c: MetadataCorrection): string {
 const CORRECTION_SEAL = 'correction';
 
 /** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
-export async function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+export function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
   const digest = `sha256=${correctionDigest(correction)}`;
-  const at = new Date(correction.at);
-  if (Number.isNaN(at.getTime())) return false;
-  const months = [auditMonth(at), auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1)))];
-  for (const month of months) {
-    let token: string | undefined;
-    do {
-      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.correct-metadata' });
-      if (page.items.some((e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest))) return true;
-      token = page.continuationToken ?? undefined;
-    } while (token);
-  }
-  return false;
+  return auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.correct-metadata' }, [correction.at], (e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import { readKeptBlob } from '../kept-blobs';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
-import { auditMonth } from '../kernel/audit';
+import { auditHolds } from '../audit/audit-pages';
 import type { ArchivedDocument } from '../kernel/document';
 
 /**
@@ -61,27 +61,7 @@ export async function manifestByArchive(tenantId: string, blobName: string, kept
   const why = kept.stored.mac === undefined ? null : await unsealedBecause(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys);
   if (kept.stored.mac !== undefined && why === null) return true;
   const documentId = blobName.slice(0, blobName.indexOf('/'));
-  if (kept.stored.mac === undefined && (await ingestAudited(tenantId, documentId, [kept.document.createdAt, kept.createdOn], deps))) return true;
+  if (kept.stored.mac === undefined && (await auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.document.createdAt, kept.createdOn], (e) => e.outcome === 'success'))) return true;
   deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why ?? 'no seal, and no audit entry of its ingest' });
-  return false;
-}
-
-/** The audit log holds a successful `document.ingest` of this document, in the month of one of `times` or the next. */
-async function ingestAudited(tenantId: string, documentId: string, times: (string | null | undefined)[], deps: Pick<Deps, 'audit'>): Promise<boolean> {
-  const months = new Set<string>();
-  for (const time of times) {
-    const at = new Date(typeof time === 'string' ? time : NaN);
-    if (Number.isNaN(at.getTime())) continue;
-    months.add(auditMonth(at));
-    months.add(auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))));
-  }
-  for (const month of months) {
-    let token: string | undefined;
-    do {
-      const page = await deps.audit.list(tenantId, month, 200, token, { target: documentId, action: 'document.ingest' });
-      if (page.items.some((e) => e.outcome === 'success')) return true;
-      token = page.continuationToken ?? undefined;
-    } while (token);
-  }
   return false;
 }

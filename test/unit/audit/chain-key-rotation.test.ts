@@ -32,7 +32,11 @@ const NAME = 'audit-chain-key';
 const T = 'acme';
 const MONTH = '2026-03';
 const HOUR = 3_600_000;
-let nowMs = Date.parse('2026-03-01T09:00:00Z');
+const START = Date.parse('2026-03-01T09:00:00Z');
+let nowMs = START;
+beforeEach(() => {
+  nowMs = START;
+});
 
 /** Key Vault's versions of the chain key, as the SDK's SecretClient answers for them; counts its round trips. */
 class FakeVault {
@@ -85,13 +89,22 @@ function archive(vault: FakeVault) {
   return deps;
 }
 
+/** `archive`, whose blobs storage creates "now" (the test's clock): what tells a blob sealed under a superseded key. */
+function archiveStoringCreation(vault: FakeVault) {
+  const d = archive(vault);
+  const blobs = d.blobs as unknown as { blobs: Map<string, { lastModified?: string }> };
+  const put = d.blobs.putCreateOnly.bind(d.blobs);
+  d.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+    const out = await put(tenantId, name, ...rest);
+    blobs.blobs.get(`${tenantId}/${name}`)!.lastModified = new Date(nowMs).toISOString();
+    return out;
+  };
+  return d;
+}
+
 const verify = (deps: ReturnType<typeof archive>) => verifyAuditMonth(T, MONTH, deps);
 
 describe('rotating the audit chain key', () => {
-  beforeEach(() => {
-    nowMs = Date.parse('2026-03-01T09:00:00Z');
-  });
-
   it('a month that crosses a rotation verifies end to end; entries name the version they were keyed with', async () => {
     const vault = new FakeVault();
     vault.rotate();
@@ -250,10 +263,6 @@ function fakeContainer(): { container: Container; docs: Map<string, Record<strin
 }
 
 describe('the appender (AuditLog) and a rotation', () => {
-  beforeEach(() => {
-    nowMs = Date.parse('2026-03-01T09:00:00Z');
-  });
-
   it('keys new entries with the new version within 5 minutes, with no round trip to Key Vault per request', async () => {
     const vault = new FakeVault();
     vault.rotate();
@@ -278,10 +287,6 @@ describe('the appender (AuditLog) and a rotation', () => {
 });
 
 describe('kept settings (settings-blobs.ts) and a rotation', () => {
-  beforeEach(() => {
-    nowMs = Date.parse('2026-03-01T09:00:00Z');
-  });
-
   /** Mallory made tenant-admin: a setting blob as the archive writes one, MAC'd with `key` under `keyVersion`. */
   function planted(keyVersion: string, key: Buffer): { name: string; bytes: Buffer } {
     const recordId = rightsAssignmentRecordId('mallory');
@@ -292,18 +297,7 @@ describe('kept settings (settings-blobs.ts) and a rotation', () => {
     return { name: settingBlobName(recordId, revision, false), bytes: Buffer.from(JSON.stringify({ ...rest, mac })) };
   }
 
-  function deps(vault: FakeVault) {
-    const d = archive(vault);
-    // Storage's own creation time: the blob is created "now" (the test's clock).
-    const blobs = d.blobs as unknown as { blobs: Map<string, { lastModified?: string }> };
-    const put = d.blobs.putCreateOnly.bind(d.blobs);
-    d.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
-      const out = await put(tenantId, name, ...rest);
-      blobs.blobs.get(`${tenantId}/${name}`)!.lastModified = new Date(nowMs).toISOString();
-      return out;
-    };
-    return d;
-  }
+  const deps = archiveStoringCreation;
 
   const restore = (d: ReturnType<typeof deps>) => restoreSettings(new Date(nowMs), d);
   const refusals = (d: ReturnType<typeof deps>) => (d.log as RecordingLogger).lines.filter((l) => l.message === SETTING_UNSEALED).map((l) => l.fields?.reason);
@@ -346,23 +340,13 @@ describe('kept settings (settings-blobs.ts) and a rotation', () => {
 });
 
 describe('kept corrections (correction-blobs.ts) and a rotation', () => {
-  beforeEach(() => {
-    nowMs = Date.parse('2026-03-01T09:00:00Z');
-  });
-
   // Corrections are sealed as kept settings are (kernel/archive-seal.ts): under the version current when written, and
   // checked with the version they name, so a rotation neither loses the ones kept before it nor lets the old key plant one.
   it('a correction kept before the rotation still comes back after a restore; one sealed with the old key after it is refused', async () => {
     const vault = new FakeVault();
     vault.rotate();
-    const d = archive(vault);
-    const blobs = d.blobs as unknown as { blobs: Map<string, { bytes: Buffer; lastModified?: string }> };
-    const put = d.blobs.putCreateOnly.bind(d.blobs);
-    d.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
-      const out = await put(tenantId, name, ...rest);
-      blobs.blobs.get(`${tenantId}/${name}`)!.lastModified = new Date(nowMs).toISOString();
-      return out;
-    };
+    const d = archiveStoringCreation(vault);
+    const blobs = d.blobs as unknown as { blobs: Map<string, { bytes: Buffer }> };
     const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
     const doc = await seedDocument(d, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
     const before = structuredClone(d.catalog.documents.get(`${T}/${doc.id}`)!);
@@ -391,10 +375,6 @@ describe('kept corrections (correction-blobs.ts) and a rotation', () => {
 });
 
 describe('where the versions come from', () => {
-  beforeEach(() => {
-    nowMs = Date.parse('2026-03-01T09:00:00Z');
-  });
-
   it('locally, AUDIT_CHAIN_KEY listing two keys (oldest first) is a rotation: entries of one key and of the other verify, the old after the new does not', async () => {
     const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
     const deps = inMemoryDeps();

@@ -16,20 +16,12 @@ import { authenticatorOver, localIssuerSettings, withLocalIssuer } from '../../s
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import type { FakeClock } from '../../support/fake-clock';
 import { runReconcileTimer } from '../../../shared/retention/timers';
+import { restorePoint } from '../../support/restore-point';
 
 const T = 'acme';
 const DAY = 86_400_000;
 const SETTINGS = localIssuerSettings({ issuer: 'http://issuer.invalid', jwksUri: 'http://issuer.invalid/jwks' });
 const ANN = { subject: 'ann', kind: 'user', person: 'ann' };
-
-/** The tenant records as they are now: what a restore to this point gives back. */
-function restorePoint(deps: InMemoryDeps): () => void {
-  const saved = structuredClone([...deps.tenantRecords.records]);
-  return () => {
-    deps.tenantRecords.records.clear();
-    for (const [k, v] of structuredClone(saved)) deps.tenantRecords.records.set(k, v);
-  };
-}
 
 const mintKey = (deps: InMemoryDeps, createdBy: { subject: string; kind: string; person: string } = ANN) =>
   createApiKey({ tenantId: T, name: 'client', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 90 * DAY), createdBy, ceiling: ['documents:read', 'documents:write'], personPermissions: ['documents:read', 'documents:write'], now: deps.clock.now() }, deps);

@@ -25,6 +25,7 @@ import { setPolicyWithSecondPerson } from '../../support/retention-policy';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import { refusal } from '../../support/refusal';
+import { restorePoint } from '../../support/restore-point';
 
 const T = 'acme';
 const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) });
@@ -33,22 +34,6 @@ const bob = admin('bob');
 const carol = admin('carol');
 // A weakening of the SoD policy: only proposed.
 const weaker = { ...DEFAULT_SOD_POLICY, uploaderCannotApproveDisposal: false };
-
-/**
- * The tenant records as they are now, the retention policy among them (one container in Cosmos DB, retention-store.ts;
- * a store of its own in memory): what a restore to this point gives back.
- */
-function restorePoint(deps: InMemoryDeps): () => void {
-  const saved = structuredClone([...deps.tenantRecords.records]);
-  const policies = structuredClone([...deps.retention.policies.policies]);
-  return () => {
-    deps.tenantRecords.records.clear();
-    for (const [k, v] of structuredClone(saved)) deps.tenantRecords.records.set(k, v);
-    deps.retention.policies.policies.clear();
-    for (const [k, v] of structuredClone(policies)) deps.retention.policies.policies.set(k, v);
-  };
-}
-
 
 const restoredLines = (deps: InMemoryDeps) => (deps.log as RecordingLogger).lines.filter((l) => l.message === SETTING_RESTORED);
 const restoredEntries = (deps: InMemoryDeps) => [...deps.catalog.outbox.values()].flatMap((i) => i.entries).filter((e) => e.actor.subject === 'system:settings-restore');

@@ -31,6 +31,7 @@ import { authenticatorOver, localIssuerSettings } from '../../support/authentica
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import { refusal } from '../../support/refusal';
+import { restorePoint } from '../../support/restore-point';
 
 const T = 'acme';
 const OTHER = 'globex';
@@ -39,15 +40,6 @@ const SETTINGS = localIssuerSettings({ issuer: 'http://issuer.invalid', jwksUri:
 const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) });
 const [alice, bob, carol] = [admin('alice'), admin('bob'), admin('carol')];
 const ANN = { subject: 'ann', kind: 'user', person: 'ann' };
-
-/** The tenant records as they are now: what a restore of Cosmos DB to this point gives back (the blobs stay). */
-function restorePoint(deps: InMemoryDeps): () => void {
-  const saved = structuredClone([...deps.tenantRecords.records]);
-  return () => {
-    deps.tenantRecords.records.clear();
-    for (const [k, v] of structuredClone(saved)) deps.tenantRecords.records.set(k, v);
-  };
-}
 
 const lines = (deps: InMemoryDeps, message: string) => (deps.log as RecordingLogger).lines.filter((l) => l.message === message);
 const assignmentOf = async (deps: InMemoryDeps, tenantId: string, subject: string) => (await deps.tenantRecords.get<RightsAssignmentRecord>(tenantId, rightsAssignmentRecordId(subject), 'rights-assignment'))?.value.rightsSet;
