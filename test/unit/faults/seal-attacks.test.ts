@@ -1,0 +1,114 @@
+/**
+ * The archive's seal (kernel/archive-seal.ts) and the readers of what it seals, attacked by whoever can write a
+ * tenant's blob container but holds no rights in the tenant (a storage role). Over the in-memory ports, staged as
+ * fresh-attacks.test.ts and planted-documents.test.ts stage theirs; what those test is not repeated. Each case marked
+ * "Broke" fails without its fix.
+ */
+import { Readable } from 'node:stream';
+import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
+import { ingestDocument } from '../../../shared/documents/ingest';
+import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
+import { idFromIdempotencyKey } from '../../../shared/ids';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import type { Permission, Principal } from '../../../shared/kernel/principal';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+
+const T = 'acme';
+const OTHER = 'globex';
+const clerk = (tenantId: string, subject: string): Principal => ({ tenantId, subject, kind: 'user', person: subject, rightsSet: 'clerk', permissions: new Set<Permission>(['documents:read', 'documents:write']) });
+const scan = (n: number) => [{ bytes: Buffer.from([n, n, n]), fileName: 'scan.png' }];
+
+const lines = (deps: InMemoryDeps, message: string) => (deps.log as RecordingLogger).lines.filter((l) => l.message === message);
+const plant = (deps: InMemoryDeps, tenantId: string, name: string, body: Buffer | object) =>
+  deps.blobs.putCreateOnly(tenantId, name, Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body)), 'application/json', { retainUntil: null, legalHold: false }, {});
+const entry = (deps: InMemoryDeps, requestId: string) =>
+  deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId, clientIp: null, userAgent: null });
+
+describe('the audit seals, against a storage role (seal.ts sealPartition)', () => {
+  // Broke: the run read the 16 newest names of the month's seal folder, stopping at the first sealed one. Seventeen
+  // unsealed "seals" planted ahead of the chain filled them: none sealed among those read, each counted as from before
+  // seals were sealed, and the run raised 'audit chain behind its seal' (falsely) and sealed nothing of the month, every
+  // run, logging none of them. It now reads up to 16 above the chain's end and up to 16 at or below it.
+  it('seventeen unsealed "seals" planted ahead of the chain neither stop the month being sealed nor raise the chain-behind alert', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    for (const id of ['r1', 'r2']) await entry(deps, id);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(2);
+    const ahead = Array.from({ length: 17 }, (_, i) => 999_999_999_000 + i);
+    for (const seq of ahead) await plant(deps, T, sealBlobName(month, seq), { partition: `${T}:${month}`, seq, hash: 'x', sealedAt: deps.clock.now().toISOString() });
+    await entry(deps, 'r3');
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(3);
+    expect(lines(deps, AUDIT_CHAIN_BEHIND_SEAL)).toEqual([]);
+    expect(lines(deps, AUDIT_SEAL_UNSEALED).length).toBeGreaterThan(0);
+  });
+
+  // Broke: a name under the number the chain had reached was taken as the month sealed there, unread: blobs planted
+  // under the numbers ahead of the chain stopped its sealing, each run, with nothing logged. In the months a chain grows
+  // in, that blob is now read (one small read) and, not the archive's seal of that end, logged.
+  it('blobs planted under the numbers the chain will reach do not stop its sealing unseen', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    for (const id of ['r1', 'r2']) await entry(deps, id);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(2);
+    for (let seq = 3; seq <= 40; seq++) await plant(deps, T, sealBlobName(month, seq), { partition: `${T}:${month}`, seq, hash: 'x', sealedAt: deps.clock.now().toISOString() });
+    await entry(deps, 'r3');
+    const sealed = await sealPartition(T, month, deps.clock.now(), deps);
+    // Either the month is sealed (it cannot be under a planted name) or the run says why it was not.
+    expect(sealed === null ? lines(deps, AUDIT_SEAL_UNSEALED).length : 1).toBeGreaterThan(0);
+  });
+});
+
+describe('a sealed manifest copied into another folder by a storage role (manifest.ts manifestByArchive)', () => {
+  // Broke: the seal covers the document, not the blob's name. Another tenant's sealed manifest of the same scan, copied
+  // under the id Anna's Idempotency-Key predicts, was adopted as an earlier attempt's: her upload was answered 201
+  // replayed with globex's document (its id, creator, retention) and nothing was archived in acme.
+  it("another tenant's manifest of the same scan, copied under the id an Idempotency-Key predicts, is never adopted", async () => {
+    const deps = inMemoryDeps();
+    const KEY = 'INV-2025-0042';
+    const { document: theirs } = await ingestDocument({ principal: clerk(OTHER, 'olaf'), files: scan(1), metadata: {}, idempotencyKey: 'theirs' }, deps);
+    const predicted = idFromIdempotencyKey(T, 'anna', KEY);
+    const copied = await deps.blobs.readAll(OTHER, blobLayout.manifest(theirs.id));
+    await deps.blobs.prepareTenant(T);
+    await plant(deps, T, blobLayout.manifest(predicted), copied);
+    const answer = ingestDocument({ principal: clerk(T, 'anna'), files: scan(1), metadata: {}, idempotencyKey: KEY }, deps);
+    await expect(answer).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+    expect(deps.catalog.documents.get(`${T}/${theirs.id}`)).toBeUndefined();
+    expect(lines(deps, MANIFEST_UNSEALED).map((l) => l.fields?.blob)).toEqual([blobLayout.manifest(predicted)]);
+  });
+});
+
+describe("a month's verification against a storage role (seal.ts readSeals)", () => {
+  // Broke: verification read every blob of the seal folder at once (Promise.all), each up to 4 MiB: a storage role's few
+  // hundred 4 MiB blobs there took the instance's memory on a request's path (GET /audit/verify). Now 8 at a time, and a
+  // seal blob is read to 16 KiB at most.
+  it('reads the seal folder a few blobs at a time, and no more of each than a seal can be', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    for (const id of ['r1', 'r2']) await entry(deps, id);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await sealPartition(T, month, deps.clock.now(), deps);
+    for (let i = 0; i < 200; i++) await plant(deps, T, sealBlobName(month, 1_000 + i), Buffer.alloc(64 * 1024, 0x20));
+    let open = 0;
+    let most = 0;
+    let bytes = 0;
+    const readIfExists = deps.blobs.readIfExists.bind(deps.blobs);
+    deps.blobs.readIfExists = async (tenantId: string, name: string) => {
+      const read = await readIfExists(tenantId, name);
+      if (!read) return read;
+      most = Math.max(most, ++open);
+      // Counted as read: the bytes the reader pulls (lazily), and the reads open until each stream closes.
+      const counted = Readable.from((async function* () {
+        for await (const c of read.stream) yield ((bytes += (c as Buffer).length), c as Buffer);
+      })());
+      counted.on('close', () => open--);
+      await new Promise((r) => setImmediate(r));
+      return { ...read, stream: counted };
+    };
+    const report = await verifyAuditMonth(T, month, deps);
+    expect(report.seals).toBe(1);
+    expect(most).toBeLessThanOrEqual(16);
+    expect(bytes).toBeLessThan(200 * 64 * 1024);
+  });
+});
