@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
 import { ingestDocument } from '../../../shared/documents/ingest';
+import { endReached, readInstant } from '../../../shared/kernel/instant';
 import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { idFromIdempotencyKey } from '../../../shared/ids';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
@@ -110,5 +111,17 @@ describe("a month's verification against a storage role (seal.ts readSeals)", ()
     expect(report.seals).toBe(1);
     expect(most).toBeLessThanOrEqual(16);
     expect(bytes).toBeLessThan(200 * 64 * 1024);
+  });
+});
+
+describe('stored instants read on the safe side (kernel/instant.ts readInstant)', () => {
+  // Broke: Date rolled a day past its month's end into the next: a stored expiresAt of 2026-02-31 (a hand edit, a
+  // restore of an older form) was read as 3 March, while every store compares the text (before 1 March).
+  it('a date the calendar does not have is no instant: an end of 2026-02-31 has come', () => {
+    for (const v of ['2026-02-29T00:00:00.000Z', '2026-02-31T00:00:00.000Z', '2026-04-31', '2026-13-01T00:00:00.000Z', '2026-00-10T00:00:00.000Z', '2026-01-00T00:00:00.000Z']) expect([v, readInstant(v)]).toEqual([v, null]);
+    for (const v of ['2026-12-31T23:59:60Z', '+002026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000z', '2026-01-01T00:00']) expect([v, readInstant(v)]).toEqual([v, null]);
+    expect(readInstant('2024-02-29T00:00:00.000Z')).toBe(Date.UTC(2024, 1, 29));
+    expect(readInstant('2026-01-01T00:30+01:00')).toBe(Date.UTC(2025, 11, 31, 23, 30));
+    expect(endReached('2026-02-31T00:00:00.000Z', new Date('2026-03-01T12:00:00.000Z'))).toBe(true);
   });
 });
