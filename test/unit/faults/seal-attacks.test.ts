@@ -5,6 +5,9 @@
  * "Broke" fails without its fix.
  */
 import { Readable } from 'node:stream';
+import type { TokenCredential } from '@azure/identity';
+import { SecretChainKeyring } from '../../../shared/adapters/azure/chain-keys';
+import { KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
 import { ingestDocument } from '../../../shared/documents/ingest';
 import { endReached, readInstant } from '../../../shared/kernel/instant';
@@ -123,5 +126,60 @@ describe('stored instants read on the safe side (kernel/instant.ts readInstant)'
     expect(readInstant('2024-02-29T00:00:00.000Z')).toBe(Date.UTC(2024, 1, 29));
     expect(readInstant('2026-01-01T00:30+01:00')).toBe(Date.UTC(2025, 11, 31, 23, 30));
     expect(endReached('2026-02-31T00:00:00.000Z', new Date('2026-03-01T12:00:00.000Z'))).toBe(true);
+  });
+});
+
+describe('the chain keyring while Key Vault cannot be reached (secrets.ts versionsOf)', () => {
+  /** Key Vault as the SDK answers for the chain key's versions, out of reach once `down`; counts its round trips. */
+  class Vault {
+    calls = 0;
+    down = false;
+    readonly versions = [{ version: 'v1', value: '1'.repeat(64), createdOn: new Date('2026-03-01T09:00:00Z'), enabled: true }];
+    private answer() {
+      this.calls++;
+      if (this.down) throw Object.assign(new Error('ServiceUnavailable'), { statusCode: 503 });
+    }
+    async getSecret(name: string, opts: { version?: string } = {}) {
+      this.answer();
+      const v = this.versions.find((x) => x.version === (opts.version ?? 'v1'))!;
+      return { name, value: v.value, properties: { name, version: v.version, createdOn: v.createdOn, enabled: true } };
+    }
+    listPropertiesOfSecretVersions(name: string) {
+      const answer = () => this.answer();
+      const list = this.versions.map((v) => ({ name, version: v.version, createdOn: v.createdOn, enabled: v.enabled }));
+      return (async function* () {
+        answer();
+        yield* list;
+      })();
+    }
+  }
+
+  // Broke: the versions were listed again every 5 minutes and a failed listing was not kept: with Key Vault out of reach
+  // (or throttling) past the 5 minutes, every audited request, every seal and every kept blob asked the vault again and
+  // failed 503 (the key read once and cached before rotation existed). The last listing now serves until the vault
+  // answers, asked again at most every 30 seconds.
+  it('keys with the last versions it listed, and asks the vault at most every 30 seconds, not once per request', async () => {
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    const vault = new Vault();
+    const source = new KeyVaultSecretSource('https://archive-kv.vault.azure.net', {} as TokenCredential, () => now);
+    (source as unknown as { client: Vault }).client = vault;
+    const keys = new SecretChainKeyring(source, 'audit-chain-key', () => now);
+    expect((await keys.current()).version).toBe('v1');
+    vault.down = true;
+    now += 6 * 60_000;
+    const before = vault.calls;
+    for (let i = 0; i < 50; i++) {
+      expect((await keys.current()).version).toBe('v1');
+      expect((await keys.version('v1')).version).toBe('v1');
+      now += 100;
+    }
+    expect(vault.calls - before).toBeLessThanOrEqual(1);
+    now += 30_000;
+    await keys.current();
+    expect(vault.calls - before).toBeLessThanOrEqual(2);
+    vault.down = false;
+    vault.versions.push({ version: 'v2', value: '2'.repeat(64), createdOn: new Date(now), enabled: true });
+    now += 30_000;
+    expect((await keys.current()).version).toBe('v2');
   });
 });
