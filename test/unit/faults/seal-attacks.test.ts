@@ -16,6 +16,14 @@ import { idFromIdempotencyKey } from '../../../shared/ids';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { Permission, Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { restorePoint } from '../../support/restore-point';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
+import { type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { PERMISSIONS } from '../../../shared/kernel/principal';
+import type { FakeClock } from '../../support/fake-clock';
 
 const T = 'acme';
 const OTHER = 'globex';
@@ -181,5 +189,34 @@ describe('the chain keyring while Key Vault cannot be reached (secrets.ts versio
     vault.versions.push({ version: 'v2', value: '2'.repeat(64), createdOn: new Date(now), enabled: true });
     now += 30_000;
     expect((await keys.current()).version).toBe('v2');
+  });
+});
+
+describe('a removal sent again (unassign-rights-set.ts), against someone who can write Cosmos DB', () => {
+  const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+  const assignmentOf = async (deps: InMemoryDeps) => (await deps.tenantRecords.get<RightsAssignmentRecord>(T, rightsAssignmentRecordId('ian'), 'rights-assignment'))?.value.rightsSet;
+
+  // Broke: a removal sent again (404) sealed and kept whatever removal trace Cosmos DB held (0af4e2d). Whoever can write
+  // Cosmos DB (not Key Vault) deleted Ian's assignment and left a trace of their own far ahead of any revision the
+  // archive gives; the next removal sent sealed it, and after the operator restored Cosmos DB to before the tamper the
+  // reconciler removed the assignment again (and any made since, while the blob is kept). Kept now only with the
+  // removal's audit entry, at a revision the archive could have given.
+  it('does not seal a removal trace the archive did not write: restored past the tamper, the assignment stays', async () => {
+    const deps = inMemoryDeps();
+    await putRightsSet(alice, 'clerk', ['documents:read', 'documents:write'], deps.clock.now(), deps);
+    await assignRightsSet(alice, 'ian', 'clerk', deps.clock.now(), deps);
+    (deps.clock as FakeClock).advance(60_000);
+    const restore = restorePoint(deps);
+    // Someone who can write Cosmos DB (no Key Vault) deletes Ian's assignment and leaves a removal's trace of their own,
+    // under a revision far ahead of any the archive gives.
+    await deps.tenantRecords.delete(T, rightsAssignmentRecordId('ian'));
+    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId('ian'), tenantId: T, type: 'rights-unassignment', subject: 'ian', unassignedAt: deps.clock.now().toISOString(), unassignedBy: { subject: 'mallory', kind: 'user', person: 'mallory' }, revision: 9_000_000_000_000_000 } as RightsUnassignmentRecord;
+    await deps.tenantRecords.upsert(trace);
+    // A rights manager, seeing Ian still listed somewhere, removes him: not found.
+    await expect(unassignRightsSet(alice, 'ian', deps.clock.now(), deps)).rejects.toMatchObject({ code: 'rights_assignment_not_found' });
+    // The operator restores Cosmos DB to before the tamper; the reconciler runs.
+    restore();
+    await runReconcileTimer(deps);
+    expect(await assignmentOf(deps)).toBe('clerk');
   });
 });
