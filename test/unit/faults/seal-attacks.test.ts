@@ -210,7 +210,7 @@ describe('a removal sent again (unassign-rights-set.ts), against someone who can
     // Someone who can write Cosmos DB (no Key Vault) deletes Ian's assignment and leaves a removal's trace of their own,
     // under a revision far ahead of any the archive gives.
     await deps.tenantRecords.delete(T, rightsAssignmentRecordId('ian'));
-    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId('ian'), tenantId: T, type: 'rights-unassignment', subject: 'ian', unassignedAt: deps.clock.now().toISOString(), unassignedBy: { subject: 'mallory', kind: 'user', person: 'mallory' }, revision: 9_000_000_000_000_000 } as RightsUnassignmentRecord;
+    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId('ian'), tenantId: T, type: 'rights-unassignment', subject: 'ian', unassignedAt: deps.clock.now().toISOString(), unassignedBy: { subject: 'mallory', kind: 'user', person: 'mallory' }, revision: 9_000_000_000_000_000 };
     await deps.tenantRecords.upsert(trace);
     // A rights manager, seeing Ian still listed somewhere, removes him: not found.
     await expect(unassignRightsSet(alice, 'ian', deps.clock.now(), deps)).rejects.toMatchObject({ code: 'rights_assignment_not_found' });
