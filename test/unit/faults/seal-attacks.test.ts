@@ -11,7 +11,7 @@ import { KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartition, verifyAuditMonth } from '../../../shared/audit/seal';
 import { ingestDocument } from '../../../shared/documents/ingest';
 import { endReached, readInstant } from '../../../shared/kernel/instant';
-import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
+import { keptManifestOf, MANIFEST_UNSEALED, manifestByArchive } from '../../../shared/documents/manifest';
 import { idFromIdempotencyKey } from '../../../shared/ids';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { Permission, Principal } from '../../../shared/kernel/principal';
@@ -88,6 +88,29 @@ describe('a sealed manifest copied into another folder by a storage role (manife
     await expect(answer).rejects.toMatchObject({ code: 'idempotency_key_reused' });
     expect(deps.catalog.documents.get(`${T}/${theirs.id}`)).toBeUndefined();
     expect(lines(deps, MANIFEST_UNSEALED).map((l) => l.fields?.blob)).toEqual([blobLayout.manifest(predicted)]);
+  });
+});
+
+describe('a manifest of another shape than the archive writes (manifest.ts manifestByArchive)', () => {
+  // No break: each is "mac does not match" or, without a seal, needs its ingest's entry in the month of its creation or the next.
+  it('a mac that is no text, a keyVersion that is an object or another version, and the audit witness across a month boundary', async () => {
+    const deps = inMemoryDeps();
+    const { document } = await ingestDocument({ principal: clerk(T, 'anna'), files: scan(1), metadata: {} }, deps);
+    const name = blobLayout.manifest(document.id);
+    const stored = JSON.parse((await deps.blobs.readAll(T, name)).toString('utf8')) as Record<string, unknown>;
+    const judged = (shape: Record<string, unknown>) => manifestByArchive(T, name, keptManifestOf(Buffer.from(JSON.stringify(shape)), null, name), deps);
+    expect(await judged(stored)).toBe(true);
+    for (const forged of [{ mac: 1 }, { mac: null }, { mac: [stored.mac] }, { keyVersion: {} }, { keyVersion: 'v0' }, { documentType: 'receipt' }]) expect([forged, await judged({ ...stored, ...forged })]).toEqual([forged, false]);
+    // From before the seal: its ingest's entry, appended just past the month's end, witnesses it; one two months on does not.
+    const { mac: _m, keyVersion: _k, ...legacy } = stored;
+    const late = { ...legacy, id: 'e0f69316-f782-83ad-abc4-d1e8d43430cc', createdAt: '2025-01-31T23:59:59.999Z' };
+    const lateName = blobLayout.manifest(late.id);
+    const judgedLate = () => manifestByArchive(T, lateName, keptManifestOf(Buffer.from(JSON.stringify(late)), null, lateName), deps);
+    const ingestEntry = (at: string) => deps.audit.append({ tenantId: T, at, actor: { subject: 'anna', kind: 'user' }, action: 'document.ingest', target: late.id, outcome: 'success', status: 201, requestId: at, clientIp: null, userAgent: null });
+    await ingestEntry('2025-03-01T00:00:00.000Z');
+    expect(await judgedLate()).toBe(false);
+    await ingestEntry('2025-02-01T00:00:00.001Z');
+    expect(await judgedLate()).toBe(true);
   });
 });
 
