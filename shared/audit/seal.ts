@@ -107,14 +107,31 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
     }
   }
   const lowestSealed = Math.min(...reads.filter((r) => r.sealed).map((r) => r.seq));
-  for (const r of reads) if (!r.sealed && !legacySeal(r, lowestSealed)) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: r.reason ?? 'no seal of the archive, above one that has it' });
-  const last = reads.find((r) => r.sealed || legacySeal(r, lowestSealed))?.seal ?? null;
+  // One without the archive's MAC counts (from before seals were sealed) only below every sealed one read, at a number the
+  // chain has reached, and fixing the hash the chain holds there (a point read each, newest first, until one counts): a
+  // storage role cannot know the hash of an entry no seal names yet, so what it plants (ahead of the chain, or under the
+  // numbers the chain has passed since the archive's last seal) never counts, however many fill the run's reads. Every
+  // blob read before the one that counts and not counted is logged, each run it is met.
+  let last: AuditSeal | null = null;
+  let legacy = false;
+  for (const r of reads) {
+    if (r.sealed) {
+      last = r.seal;
+      break;
+    }
+    if (r.seal !== null && r.reason === null && r.seq < lowestSealed && r.seq <= end.seq && (await deps.audit.hashAt(tenantId, month, r.seq)) === r.seal.hash) {
+      [last, legacy] = [r.seal, true];
+      break;
+    }
+    const why = r.reason ?? (r.seq > lowestSealed ? 'no seal of the archive, above one that has it' : r.seq > end.seq ? 'no seal of the archive, ahead of the chain' : 'no seal of the archive, and not the hash the chain holds at its number');
+    deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: why });
+  }
   if (last && last.seq > end.seq) {
     // Nothing newer than the seal to fix: sealed again once the chain passes it.
     deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: sealBlobName(month, last.seq) });
     return null;
   }
-  if (last && (await deps.audit.hashAt(tenantId, month, last.seq)) !== last.hash) {
+  if (last && !legacy && (await deps.audit.hashAt(tenantId, month, last.seq)) !== last.hash) {
     // Grown since: the entry the last seal fixed must still be the one it fixed (one read, only when grown).
     deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: sealBlobName(month, last.seq), differs: true });
   }
