@@ -55,6 +55,44 @@ describe('the audit seals, against a storage role (seal.ts sealPartition)', () =
     expect(lines(deps, AUDIT_SEAL_UNSEALED).length).toBeGreaterThan(0);
   });
 
+  // Broke: plants under every other number ahead of the chain: once it grew 32 past the archive's last seal between two
+  // runs, the run's reads at or below its end held only plants, each counted as from before seals were sealed: the
+  // chain-behind alert raised falsely and nothing sealed, every run. An unsealed seal now counts only where it fixes the
+  // hash the chain holds at its number, which a storage role cannot know before a seal names it.
+  it('plants under every other number ahead, passed by the chain between two runs, count for nothing', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    for (const id of ['r1', 'r2']) await entry(deps, id);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    await sealPartition(T, month, deps.clock.now(), deps);
+    for (let seq = 4; seq <= 80; seq += 2) await plant(deps, T, sealBlobName(month, seq), { partition: `${T}:${month}`, seq, hash: 'x', sealedAt: deps.clock.now().toISOString() });
+    for (let i = 3; i <= 41; i++) await entry(deps, `r${i}`);
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(41);
+    expect(lines(deps, AUDIT_CHAIN_BEHIND_SEAL)).toEqual([]);
+    expect(lines(deps, AUDIT_SEAL_UNSEALED)).toHaveLength(32);
+  });
+
+  it('a seal from before seals were sealed still counts where it fixes the chain; one ahead of it is alerted, not counted', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    for (const id of ['r1', 'r2']) await entry(deps, id);
+    const month = deps.clock.now().toISOString().slice(0, 7);
+    const legacy = async (seq: number, hash: string) => plant(deps, T, sealBlobName(month, seq), { partition: `${T}:${month}`, seq, hash, sealedAt: deps.clock.now().toISOString() });
+    await legacy(2, (await deps.audit.end(T, month)).hash);
+    await entry(deps, 'r3');
+    expect((await sealPartition(T, month, deps.clock.now(), deps))?.seq).toBe(3);
+    expect([lines(deps, AUDIT_CHAIN_BEHIND_SEAL), lines(deps, AUDIT_SEAL_UNSEALED)]).toEqual([[], []]);
+    // A month sealed only before seals were sealed, its chain since cut below its last seal: alerted as a seal the archive
+    // did not seal (it cannot be told from one planted), and what the chain holds is sealed.
+    const other = inMemoryDeps();
+    other.audit.chained = true;
+    const cut = async (n: number) => other.audit.append({ tenantId: T, at: other.clock.now().toISOString(), actor: { subject: 'u', kind: 'user' }, action: 'document.read', target: 'd', outcome: 'success', status: 200, requestId: `c${n}`, clientIp: null, userAgent: null });
+    await cut(1);
+    await plant(other, T, sealBlobName(month, 5), { partition: `${T}:${month}`, seq: 5, hash: 'h5', sealedAt: other.clock.now().toISOString() });
+    expect((await sealPartition(T, month, other.clock.now(), other))?.seq).toBe(1);
+    expect(lines(other, AUDIT_SEAL_UNSEALED).map((l) => l.fields?.reason)).toEqual(['no seal of the archive, ahead of the chain']);
+  });
+
   // Broke: a name under the number the chain had reached was taken as the month sealed there, unread: blobs planted
   // under the numbers ahead of the chain stopped its sealing, each run, with nothing logged. In the months a chain grows
   // in, that blob is now read (one small read) and, not the archive's seal of that end, logged.
