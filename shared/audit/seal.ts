@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { AuditSeal, CHAIN_ALG, ChainKeyUnavailable, ChainKeyVersion, ChainReport, ChainVerifier, entryId } from '../kernel/audit-chain';
-import { AUDIT_OUTBOX_GRACE_MS, type AuditEntry } from '../kernel/audit';
+import { AUDIT_OUTBOX_GRACE_MS, type AuditEntry, auditMonth } from '../kernel/audit';
 import { ArchiveError } from '../kernel/errors';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import { readKeptBlob } from '../kept-blobs';
@@ -27,8 +27,20 @@ export const AUDIT_SEAL_UNSEALED = 'audit seal in storage not sealed by the arch
 /** The purpose seals are sealed under (kernel/archive-seal.ts). */
 const SEAL_PURPOSE = 'audit-seal';
 
-/** Seals a sealing run reads at most, newest first, looking for the archive's last one (each a small bounded read). */
+/**
+ * Seals a sealing run reads at most, newest first, looking for the archive's last one (each a small bounded read): as
+ * many above the chain's end and as many at or below it, so blobs planted ahead of the chain cannot push the archive's
+ * last seal out of the run's sight (16 of them made every unsealed one count as from before seals were sealed).
+ */
 const SEAL_READS_MAX = 16;
+
+/**
+ * The most of a seal blob read: a seal is a few hundred bytes. Verification reads every blob of a month's seal folder,
+ * where a storage role can put any number of blobs; read at once to KEPT_BLOB_MAX_BYTES each, a few hundred 4 MiB blobs
+ * took the instance's memory on a request's path. Also read SEAL_READS_AT_ONCE at a time.
+ */
+const SEAL_MAX_BYTES = 16 * 1024;
+const SEAL_READS_AT_ONCE = 8;
 
 type SealRead = { blob: string; seq: number; seal: AuditSeal | null; sealed: boolean; reason: string | null };
 
@@ -39,7 +51,7 @@ type SealRead = { blob: string; seq: number; seal: AuditSeal | null; sealed: boo
  */
 async function readSealBlob(tenantId: string, month: string, blob: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<SealRead> {
   const seq = Number(/\/(\d+)\.json$/.exec(blob)?.[1] ?? NaN);
-  const read = await readKeptBlob(deps.blobs, tenantId, blob);
+  const read = await readKeptBlob(deps.blobs, tenantId, blob, SEAL_MAX_BYTES);
   const parsed = read ? parseSeal(read.bytes.toString('utf8')) : null;
   if (!parsed || parsed.seal.partition !== `${tenantId}:${month}` || parsed.seal.seq !== seq) return { blob, seq, seal: null, sealed: false, reason: 'not a seal of this month' };
   if (parsed.mac === undefined) return { blob, seq, seal: parsed.seal, sealed: false, reason: null };
@@ -70,24 +82,56 @@ export async function sealPartition(tenantId: string, month: string, now: Date, 
   const end = await deps.audit.end(tenantId, month);
   if (end.seq === 0) return null;
   const names = (await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`)).filter((n) => /\/\d+\.json$/.test(n)).sort().reverse();
-  if (names.includes(sealBlobName(month, end.seq))) return null;
-  // The archive's last seal, newest first: a sealed one, or (none sealed among those read) the newest from before seals
-  // were sealed. Those not the archive's are logged, each run they are met.
-  const reads: SealRead[] = [];
-  for (const blob of names.slice(0, SEAL_READS_MAX)) {
-    const r = await readSealBlob(tenantId, month, blob, deps);
-    reads.push(r);
-    if (r.sealed) break;
+  const atEnd = sealBlobName(month, end.seq);
+  if (names.includes(atEnd)) {
+    // A month whose chain no longer grows keeps its last seal unread (every partition, every run). In the months it grows
+    // in, the blob under the number the chain has reached is read: a storage role can take the numbers ahead of the
+    // chain, and the run, finding the name, sealed nothing of the month and said nothing.
+    if (month < auditMonth(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)))) return null;
+    const r = await readSealBlob(tenantId, month, atEnd, deps);
+    if (r.seal !== null && r.seal.hash === end.hash && (r.sealed || r.reason === null)) return null;
+    if (r.sealed) deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: atEnd, differs: true });
+    else deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: atEnd, reason: r.reason ?? 'no seal of the archive, under the number the chain has reached: the month cannot be sealed there' });
+    return null;
   }
-  const lowestSealed = reads.find((r) => r.sealed)?.seq ?? Infinity;
-  for (const r of reads) if (!r.sealed && !legacySeal(r, lowestSealed)) deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: r.reason ?? 'no seal of the archive, above one that has it' });
-  const last = reads.find((r) => r.sealed || legacySeal(r, lowestSealed))?.seal ?? null;
+  // The archive's last seal, newest first: a sealed one, or (none sealed among those read) the newest from before seals
+  // were sealed. Those not the archive's are logged, each run they are met. Above the chain's end first (a restore or a
+  // cut put it behind the last seal), then at or below it, each up to SEAL_READS_MAX.
+  const seqOf = (blob: string) => Number(/\/(\d+)\.json$/.exec(blob)![1]);
+  const reads: SealRead[] = [];
+  for (const side of [names.filter((n) => seqOf(n) > end.seq), names.filter((n) => seqOf(n) <= end.seq)]) {
+    for (const blob of side.slice(0, SEAL_READS_MAX)) {
+      const r = await readSealBlob(tenantId, month, blob, deps);
+      reads.push(r);
+      if (r.sealed) break;
+    }
+  }
+  const lowestSealed = Math.min(...reads.filter((r) => r.sealed).map((r) => r.seq));
+  // One without the archive's MAC counts (from before seals were sealed) only below every sealed one read, at a number the
+  // chain has reached, and fixing the hash the chain holds there (a point read each, newest first, until one counts): a
+  // storage role cannot know the hash of an entry no seal names yet, so what it plants (ahead of the chain, or under the
+  // numbers the chain has passed since the archive's last seal) never counts, however many fill the run's reads. Every
+  // blob read before the one that counts and not counted is logged, each run it is met.
+  let last: AuditSeal | null = null;
+  let legacy = false;
+  for (const r of reads) {
+    if (r.sealed) {
+      last = r.seal;
+      break;
+    }
+    if (r.seal !== null && r.reason === null && r.seq < lowestSealed && r.seq <= end.seq && (await deps.audit.hashAt(tenantId, month, r.seq)) === r.seal.hash) {
+      [last, legacy] = [r.seal, true];
+      break;
+    }
+    const why = r.reason ?? (r.seq > lowestSealed ? 'no seal of the archive, above one that has it' : r.seq > end.seq ? 'no seal of the archive, ahead of the chain' : 'no seal of the archive, and not the hash the chain holds at its number');
+    deps.log.error(AUDIT_SEAL_UNSEALED, { tenantId, month, blob: r.blob, reason: why });
+  }
   if (last && last.seq > end.seq) {
     // Nothing newer than the seal to fix: sealed again once the chain passes it.
     deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: sealBlobName(month, last.seq) });
     return null;
   }
-  if (last && (await deps.audit.hashAt(tenantId, month, last.seq)) !== last.hash) {
+  if (last && !legacy && (await deps.audit.hashAt(tenantId, month, last.seq)) !== last.hash) {
     // Grown since: the entry the last seal fixed must still be the one it fixed (one read, only when grown).
     deps.log.error(AUDIT_CHAIN_BEHIND_SEAL, { tenantId, month, chainEnd: end.seq, sealed: sealBlobName(month, last.seq), differs: true });
   }
@@ -147,7 +191,8 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
  */
 export async function readSeals(tenantId: string, month: string, deps: Pick<Deps, 'blobs' | 'audit'>): Promise<{ seals: AuditSeal[]; unreadable: string[] }> {
   const names = await deps.blobs.blobNames(tenantId, `${SEAL_PREFIX}/${month}/`);
-  const read = await Promise.all(names.map((blob) => readSealBlob(tenantId, month, blob, deps)));
+  const read: SealRead[] = [];
+  for (let i = 0; i < names.length; i += SEAL_READS_AT_ONCE) read.push(...(await Promise.all(names.slice(i, i + SEAL_READS_AT_ONCE).map((blob) => readSealBlob(tenantId, month, blob, deps)))));
   const lowestSealed = Math.min(...read.filter((r) => r.sealed).map((r) => r.seq));
   const counted = (r: SealRead) => r.sealed || legacySeal(r, lowestSealed);
   return {

@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { readKeptBlob } from '../kept-blobs';
 import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
+import { blobLayout } from '../kernel/blob-layout';
 import type { ArchivedDocument } from '../kernel/document';
 
 /**
@@ -56,8 +57,17 @@ export function keptManifestOf(bytes: Buffer, createdOn: string | null, blobName
  * Whether a manifest is the archive's: sealed by it, or written before the seal by an ingest the audit log holds the
  * success entry of (`document.ingest`, the folder's document id as target, in the month of the manifest's creation or
  * the next). Any other is logged MANIFEST_UNSEALED and is never indexed, adopted or taken as a witness.
+ *
+ * Only in its own place: the seal covers the document (its id and tenant), not the blob's name, so a sealed manifest
+ * copied by a storage role into another folder, or from another tenant's container, is sealed but not the archive's
+ * there. An upload under an Idempotency-Key adopted one copied under the id the key predicts, and answered another
+ * tenant's document as its own.
  */
 export async function manifestByArchive(tenantId: string, blobName: string, kept: KeptManifest, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
+  if (kept.document.tenantId !== tenantId || typeof kept.document.id !== 'string' || blobName !== blobLayout.manifest(kept.document.id)) {
+    deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: 'the manifest of another folder or tenant' });
+    return false;
+  }
   const why = kept.stored.mac === undefined ? null : await unsealedBecause(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys);
   if (kept.stored.mac !== undefined && why === null) return true;
   const documentId = blobName.slice(0, blobName.indexOf('/'));

@@ -30,9 +30,21 @@ export const ZClientInstant = z.iso.datetime({ offset: true }).refine(withinStor
  * `'10'` and `'2019'` as past instants, and `null` as 1970, while every store compares the same text as text.
  */
 export function readInstant(value: unknown): number | null {
-  if (typeof value !== 'string' || !READABLE_INSTANT.test(value)) return null;
+  if (typeof value !== 'string' || !READABLE_INSTANT.test(value) || !onTheCalendar(value)) return null;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : null;
+}
+
+/**
+ * Whether the date a readable instant starts with is one the calendar has. `Date` rolls a day past its month's end into
+ * the next (`2026-02-30` is 2 March), while every store compares the text, which sorts before 1 March: a key's or a
+ * grant's `expiresAt` of `2026-02-31` acted three days past what its stores and lists said.
+ */
+function onTheCalendar(value: string): boolean {
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return days !== undefined && day >= 1 && day <= days;
 }
 const READABLE_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
 

@@ -69,6 +69,9 @@ export async function assertUsableSecrets(secrets: SecretSource, names: { pepper
 /** How long the current version of a versioned secret (the pepper) is taken as current: a rotation reaches new keys within it. */
 export const CURRENT_VERSION_TTL_MS = 5 * 60_000;
 
+/** After a listing of a secret's versions failed, how long the last listing serves before the vault is asked again. */
+export const LISTING_RETRY_MS = 30_000;
+
 /** What the source reads of Key Vault (the SDK's SecretClient). */
 type SecretReader = Pick<SecretClient, 'getSecret' | 'listPropertiesOfSecretVersions'>;
 
@@ -85,6 +88,8 @@ export class KeyVaultSecretSource implements SecretSource {
   private readonly versions = new Map<string, Promise<string>>();
   private readonly current = new Map<string, { at: number; read: Promise<{ value: string; version: string | null }> }>();
   private readonly listed = new Map<string, { at: number; read: Promise<SecretVersionInfo[]> }>();
+  /** The last listing the vault answered, per secret: served while it cannot be listed again. */
+  private readonly lastListed = new Map<string, SecretVersionInfo[]>();
 
   constructor(vaultUrl: string, credential: TokenCredential, private readonly nowMs: () => number = Date.now) {
     this.client = new SecretClient(vaultUrl, credential);
@@ -113,10 +118,16 @@ export class KeyVaultSecretSource implements SecretSource {
     return read;
   }
 
-  /** The versions of a secret (the audit chain key's keyring, chain-keys.ts), listed again every CURRENT_VERSION_TTL_MS. */
+  /**
+   * The versions of a secret (the audit chain key's keyring, chain-keys.ts), listed again every CURRENT_VERSION_TTL_MS.
+   * Once listed, a listing that fails (the vault out of reach, throttling) serves the last one and is tried again after
+   * LISTING_RETRY_MS: not kept, every audited request, seal and kept blob listed again, failed 503, and kept the vault
+   * throttling, where the chain key read once served before it could be rotated.
+   */
   versionsOf(name: string, opts: { fresh?: boolean } = {}): Promise<SecretVersionInfo[]> {
     const known = this.listed.get(name);
     if (known && !opts.fresh && this.nowMs() - known.at < CURRENT_VERSION_TTL_MS) return known.read;
+    const last = this.lastListed.get(name);
     const read = (async () => {
       const out: SecretVersionInfo[] = [];
       try {
@@ -128,12 +139,22 @@ export class KeyVaultSecretSource implements SecretSource {
         if ((cause as { statusCode?: number }).statusCode === 404) throw cause;
         throw new ArchiveError('dependency_unavailable', { detail: 'The key vault cannot be read right now; try again shortly.', cause, retryAfterSeconds: 30 });
       }
+      this.lastListed.set(name, out);
       return out;
     })();
-    const entry = { at: this.nowMs(), read };
-    read.catch(() => this.listed.get(name) === entry && this.listed.delete(name));
+    const entry = {
+      at: this.nowMs(),
+      read: last
+        ? read.catch((err) => {
+            if (!(err instanceof ArchiveError)) throw err;
+            entry.at = this.nowMs() - CURRENT_VERSION_TTL_MS + LISTING_RETRY_MS;
+            return last;
+          })
+        : read,
+    };
+    entry.read.catch(() => this.listed.get(name) === entry && this.listed.delete(name));
     this.listed.set(name, entry);
-    return read;
+    return entry.read;
   }
 
   private async read(name: string, version?: string): Promise<{ value: string; version: string | null }> {

@@ -3,13 +3,13 @@ import { CHANGED } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import { type Principal, personHoldsSet } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
+import type { AuditLogPort, TenantRecordsPort } from '../../ports';
 import type { Clock } from '../../clock';
 import { listKeyRightsSets } from '../api-keys/list-key-rights-sets';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
 import { assertWithinFloor } from './rights-floor';
-import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
+import { keepSetting, nextRevision, removalAudited, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
@@ -18,17 +18,20 @@ import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSe
  * an assignment written since rewrote the set in its batch (assign-rights-set.ts), so the delete fails and the
  * holders are looked for again. The deletion moves the tenant's rights gate too, like every write of a set.
  */
-export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging): Promise<void> {
+export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> }, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const id = rightsSetRecordId(name);
+  /** The deletion's audit entry names the set (as DELETE /rights-sets/{name} does). */
+  const deletionTarget = `rights-set:${name}`;
   const trace = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     const found = await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, id, 'rights-set', { fresh: true });
     if (!found) {
       // A deletion whose blob write failed after the record's (answered 500) is kept when it is sent again: a restore of
       // Cosmos DB to before it would give the set back (settings-blobs.ts). Create-only: one kept stands.
       const deleted = await deps.tenantRecords.get<RightsSetDeletedRecord>(principal.tenantId, rightsSetDeletedRecordId(name), 'rights-set-deleted', { fresh: true });
-      if (deleted) await keepDeletion(deleted.value);
+      // Only a deletion the audit log holds (settings-blobs.ts removalAudited): the trace is whatever Cosmos DB holds.
+      if (deleted && (await removalAudited(deps.audit, principal.tenantId, { target: deletionTarget, action: 'rights-set.delete' }, deleted.value.deletedAt, deleted.value.revision))) await keepDeletion(deleted.value);
       throw new ArchiveError('rights_set_not_found');
     }
     // Deleting takes all the set gives from whoever claims it in their identity provider's token (no holding the check
@@ -43,7 +46,7 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     // who claimed it is not cut by deleting it.
     const now = deps.clock.now();
     const removal: RightsSetDeletedRecord = { id: rightsSetDeletedRecordId(name), tenantId: principal.tenantId, type: 'rights-set-deleted', name, deletedAt: now.toISOString(), deletedBy: actor(principal), ...carriedGivings([{ giving: setGiving(found.value), record: found.value }]), revision: nextRevision(found.value.revision, now) };
-    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: removal }], outbox), (w) => w === 'written');
+    const deleted = await writeWithAuditEntry(audit, { target: deletionTarget }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: removal }], outbox), (w) => w === 'written');
     return deleted === 'written' ? removal : CHANGED;
   });
   // Kept in storage too, after the deletion: a restore of Cosmos DB to before it gives back the set (settings-blobs.ts).

@@ -22,6 +22,8 @@ import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { forEachTenantKeeping } from '../kept-in-storage';
 import { readKeptBlob } from '../../kept-blobs';
+import { auditHolds } from '../../audit/audit-pages';
+import { readInstant } from '../../kernel/instant';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -99,6 +101,24 @@ export const SETTING_UNSEALED = 'setting in storage not sealed by the archive';
 
 export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly'>;
 /** Where settings are kept, and the key they are sealed with. */
+/** How far a removal's audit entry, and the revision it was given, may lie from the time its trace records (clocks, a slow request). */
+const REMOVAL_WITNESS_MS = 5 * 60_000;
+
+/**
+ * Whether a removal's trace as Cosmos DB holds it (an assignment's removal, a set's deletion) is one the archive made, to
+ * keep in storage when the removal is sent again (its blob write failed the first time): the audit log, keyed with the
+ * chain key, holds the removal's success entry (`action` on `target`, within REMOVAL_WITNESS_MS of the trace's time), and
+ * its revision is one the archive could have given it then (nextRevision: its time, not far ahead). Sealed unchecked,
+ * whoever can write Cosmos DB (not Key Vault) deleted an assignment, left a trace of their own under a revision far
+ * ahead of any the archive gives, and had it sealed by the next removal sent: a restore of Cosmos DB to before the
+ * tamper had the reconciler remove the assignment again, and any made since, for as long as the blob is kept.
+ */
+export async function removalAudited(audit: Pick<AuditLogPort, 'list'>, tenantId: string, filter: { target: string; action: AuditAction }, at: unknown, revision: unknown): Promise<boolean> {
+  const atMs = readInstant(at);
+  if (atMs === null || typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision > atMs + REMOVAL_WITNESS_MS) return false;
+  return auditHolds(audit, tenantId, filter, [at as string], (e) => e.outcome === 'success' && Math.abs(Date.parse(e.at) - atMs) <= REMOVAL_WITNESS_MS);
+}
+
 export interface SettingsKeeping {
   blobs: SettingsBlobs;
   audit: Pick<AuditLogPort, 'chainKeys'>;

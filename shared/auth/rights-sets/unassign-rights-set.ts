@@ -2,12 +2,12 @@ import { ArchiveError } from '../../kernel/errors';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { Principal } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
+import type { AuditLogPort, TenantRecordsPort } from '../../ports';
 import { assertWithinCeiling, sodRefusal } from '../sod';
 import type { Config } from '../../config';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import { claimedPermissions, assertWithinFloor, heldPermissions } from './rights-floor';
-import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
+import { keepSetting, nextRevision, removalAudited, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type RightsAssignmentRecord, rightsAssignmentRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 
 /**
@@ -18,8 +18,10 @@ import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type Rig
  * and the assignment is deleted only as judged: one replaced meanwhile is judged again. A crash between the two
  * writes only keeps the trace.
  */
-export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging): Promise<void> {
+export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> }, audit?: AuditStaging): Promise<void> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
+  /** The removal's audit entry names the subject (as DELETE /rights-assignments/{subject} does). */
+  const removalTarget = `subject:${subject}`;
   const removal = await withFreshReads('The rights assignment', async () => {
     const [assigned, previous] = await Promise.all([
       deps.tenantRecords.get<RightsAssignmentRecord>(principal.tenantId, rightsAssignmentRecordId(subject), 'rights-assignment', { fresh: true }),
@@ -28,7 +30,8 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     if (!assigned) {
       // A removal whose blob write failed after the record's (answered 500) is kept when the removal is sent again: a
       // restore of Cosmos DB to before it would give the assignment back (settings-blobs.ts). Create-only: one kept stands.
-      if (previous) await keepRemoval(previous.value);
+      // Only a removal the audit log holds (settings-blobs.ts removalAudited): the trace is whatever Cosmos DB holds.
+      if (previous && (await removalAudited(deps.audit, principal.tenantId, { target: removalTarget, action: 'rights-assignment.delete' }, previous.value.unassignedAt, previous.value.revision))) await keepRemoval(previous.value);
       throw new ArchiveError('rights_assignment_not_found');
     }
     // Rights only from the tenant: removing an assignment takes rights away, never gives any.
@@ -41,7 +44,7 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);
     const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-unassignment', subject, unassignedAt: now.toISOString(), unassignedBy: actor(principal), ...carried, revision: nextRevision(assigned.value.revision, now) };
     await deps.tenantRecords.upsert(trace);
-    const deleted = await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox, assigned.etag), (gone) => gone);
+    const deleted = await writeWithAuditEntry(audit, { target: removalTarget }, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox, assigned.etag), (gone) => gone);
     // Not deleted: gone (another removal), or replaced since it was read (judged again on the new version).
     return deleted ? trace : CHANGED;
   });

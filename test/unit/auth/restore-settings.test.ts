@@ -26,6 +26,7 @@ import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import { refusal } from '../../support/refusal';
 import { restorePoint } from '../../support/restore-point';
+import { ownChangeStaging } from '../../../shared/audit/outbox';
 
 const T = 'acme';
 const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) });
@@ -186,8 +187,14 @@ describe('rights sets and assignments after a restore of Cosmos DB to before the
     const restore = restorePoint(deps);
     const putCreateOnly = deps.blobs.putCreateOnly.bind(deps.blobs);
     deps.blobs.putCreateOnly = () => Promise.reject(new Error('storage down'));
-    await expect(unassignRightsSet(alice, 'ian', deps.clock.now(), deps)).rejects.toThrow('storage down');
-    await expect(deleteRightsSet(alice, 'temp', deps)).rejects.toThrow('storage down');
+    // Each with its request's audit entry (stored with the removal, appended after it): what tells the removal Cosmos DB
+    // holds for one the archive made (settings-blobs.ts removalAudited).
+    const entry = (action: 'rights-assignment.delete' | 'rights-set.delete') => ownChangeStaging(deps.auditOutbox, { tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'alice', kind: 'user' }, action, requestId: action });
+    const [unassigned, deleted] = [entry('rights-assignment.delete'), entry('rights-set.delete')];
+    await expect(unassignRightsSet(alice, 'ian', deps.clock.now(), deps, unassigned.staging)).rejects.toThrow('storage down');
+    await expect(deleteRightsSet(alice, 'temp', deps, deleted.staging)).rejects.toThrow('storage down');
+    await unassigned.appended();
+    await deleted.appended();
     deps.blobs.putCreateOnly = putCreateOnly;
     const removals = async () => (await deps.blobs.blobNames(T, SETTINGS_PREFIX)).filter((n) => n.endsWith('-removed.json'));
     expect(await removals()).toEqual([]);

@@ -194,7 +194,7 @@ it('nor someone whose rights set the proposer widened after proposing (assigned 
 });
 
 describe('a second identity the proposer makes after proposing cannot make a third that counts as a second person', () => {
-  type RightsDeps = Parameters<typeof assignRightsSet>[4] & Parameters<typeof putRightsSet>[4];
+  type RightsDeps = Parameters<typeof assignRightsSet>[4] & Parameters<typeof putRightsSet>[4] & Parameters<typeof unassignRightsSet>[3];
   const approveAs = async (chain: (deps: RightsDeps) => Promise<void>, approver: Principal) => {
     const { records, rights, proposals } = await setup();
     const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog() };
