@@ -172,13 +172,13 @@ export async function recordFixity(doc: ArchivedDocument, found: { mismatched: s
   }
 }
 
+/** Operators are alerted on this exact phrase (infra/main.bicep, fixityAlert). */
+export const FIXITY_MISMATCH = 'fixity mismatch: stored files differ from the catalog or are missing';
+
 /**
  * Fixity check: re-reads stored blobs over a cycle (each document at most once per
  * `cycleDays`) and compares SHA-256 with the catalog. Bounded; returns a continuation.
  */
-/** Operators are alerted on this exact phrase (infra/main.bicep, fixityAlert). */
-export const FIXITY_MISMATCH = 'fixity mismatch: stored files differ from the catalog or are missing';
-
 export async function checkFixity(input: FixityInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'log'>): Promise<FixityResult> {
   const due = input.now.getTime() - input.cycleDays * 86_400_000;
   const unchecked = new UncheckedDocuments('fixity check', deps.log);

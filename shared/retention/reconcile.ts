@@ -462,6 +462,9 @@ export const RESTORED_HOLD_CASE = 'restored-from-storage';
  */
 export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
 
+/** When the item's latest release was written (0 without one). */
+const latestRelease = (doc: ArchivedDocument): number => Math.max(0, ...(doc.holds ?? []).map((h) => (h.releasedAt ? Date.parse(h.releasedAt) : 0)));
+
 /**
  * Sets or clears the legal-hold flag of every blob of a document whose flag disagrees with
  * the catalog (document has an open hold ⇔ every blob has the flag), audited first. Clears
@@ -474,9 +477,6 @@ export const HOLD_WRITE_IN_FLIGHT_MS = 10 * 60_000;
  * write, retries and sets the flags again. So a concurrent placement can never end with its flags cleared.
  * Idempotent: nothing is written when the flags agree.
  */
-/** When the item's latest release was written (0 without one). */
-const latestRelease = (doc: ArchivedDocument): number => Math.max(0, ...(doc.holds ?? []).map((h) => (h.releasedAt ? Date.parse(h.releasedAt) : 0)));
-
 export async function resyncLegalHold(
   tenantId: string,
   documentId: string,

@@ -1,6 +1,9 @@
 import type { SecretSource } from '../../ports';
 import { ChainKeyring, ChainKeyUnavailable, ChainKeyVersion, parseChainKey } from '../../kernel/audit-chain';
 
+/** Listings taken because an unknown version was named: at most one per this. */
+const FRESH_LISTING_MIN_MS = 60_000;
+
 /**
  * The audit chain key's versions, from the secret source (README *Rotate the audit chain key*).
  *
@@ -15,9 +18,6 @@ import { ChainKeyring, ChainKeyUnavailable, ChainKeyVersion, parseChainKey } fro
  * one key is the unnamed version (entries name none, as before rotation existed), several are versions `1`, `2`, …,
  * the last current. No creation times locally: ordering by position only (no `written-after-its-key-was-superseded`).
  */
-/** Listings taken because an unknown version was named: at most one per this. */
-const FRESH_LISTING_MIN_MS = 60_000;
-
 export class SecretChainKeyring implements ChainKeyring {
   private readonly parsed = new Map<string, Buffer>();
   /** When the versions were last listed because an entry named one not yet seen (ms). */

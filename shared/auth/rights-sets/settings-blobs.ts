@@ -100,7 +100,6 @@ const SETTING_SEAL = 'setting';
 export const SETTING_UNSEALED = 'setting in storage not sealed by the archive';
 
 export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly'>;
-/** Where settings are kept, and the key they are sealed with. */
 /** How far a removal's audit entry, and the revision it was given, may lie from the time its trace records (clocks, a slow request). */
 const REMOVAL_WITNESS_MS = 5 * 60_000;
 
@@ -119,6 +118,7 @@ export async function removalAudited(audit: Pick<AuditLogPort, 'list'>, tenantId
   return auditHolds(audit, tenantId, filter, [at as string], (e) => e.outcome === 'success' && Math.abs(Date.parse(e.at) - atMs) <= REMOVAL_WITNESS_MS);
 }
 
+/** Where settings are kept, and the key they are sealed with. */
 export interface SettingsKeeping {
   blobs: SettingsBlobs;
   audit: Pick<AuditLogPort, 'chainKeys'>;
