@@ -33,8 +33,17 @@ export const DEFAULT_SOD_POLICY: SodPolicy = {
   uploaderCannotApproveDisposal: true,
 };
 
-/** Just the policy's rules, from a stored record or a request body (their other fields dropped). */
-export const sodPolicyOf = (p: SodPolicy): SodPolicy => ({ conflicts: p.conflicts, uploaderCannotApproveDisposal: p.uploaderCannotApproveDisposal });
+/**
+ * Just the policy's rules, from a stored record or a request body (their other fields dropped). A stored record is read
+ * on the safe side: every version of the archive wrote both fields, so one missing, null or of another form was restored,
+ * half written or edited by hand. Read as they were, an uploader rule that was not `false` was off (an uploader approved
+ * the disposal of their own upload) and conflicts that were not a list failed every request judged by the policy.
+ * Anything but `false` keeps the uploader rule on; conflicts that are not a list are the default's.
+ */
+export const sodPolicyOf = (p: SodPolicy): SodPolicy => ({
+  conflicts: Array.isArray(p.conflicts) ? p.conflicts : DEFAULT_SOD_POLICY.conflicts,
+  uploaderCannotApproveDisposal: (p.uploaderCannotApproveDisposal as unknown) !== false,
+});
 
 export function sodRefusal(rule: SodRule, extensions: Record<string, unknown> = {}): ArchiveError {
   return new ArchiveError('segregation_of_duties', { detail: SOD_RULES[rule], extensions: { rule, ...extensions } });

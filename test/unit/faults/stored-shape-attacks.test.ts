@@ -6,6 +6,8 @@
  * asks the archive what a client or a timer would.
  */
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
+import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
+import type { TenantRecord } from '../../../shared/ports';
 import { proposalStateOf, type ProposalRecord } from '../../../shared/auth/proposals';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { ExportJob } from '../../../shared/kernel/export';
@@ -230,3 +232,27 @@ describe("a tenant's stored retention class whose years are not a whole number f
     expect(w.deps.catalog.documents.size).toBe(0);
   });
 });
+
+describe("a tenant's stored SoD policy whose rules cannot be read keeps them on", () => {
+  // Broke: sodPolicyOf took the stored fields as they were: an uploader rule missing, null or text ("true" aside) was off,
+  // so an uploader could approve the disposal of their own upload; conflicts that were not a list failed (500) every
+  // request the policy judges. Every version wrote both fields, so such a record is damaged: read on the safe side.
+  it.each([
+    ['missing', undefined],
+    ['null', null],
+    ['text', 'no'],
+    ['a number', 0],
+  ] as [string, unknown][])('the uploader rule %s is on, and conflicts that are not a list are the default', async (_name, value) => {
+    const w = world();
+    const stored = setField({ id: 'sod-policy', tenantId: TENANT, type: 'sod-policy', conflicts: null, uploaderCannotApproveDisposal: false, updatedAt: '2026-01-01T00:00:00.000Z', updatedBy: { subject: 'ann', kind: 'user' } }, 'uploaderCannotApproveDisposal', value);
+    w.deps.tenantRecords.records.set(`${TENANT}/sod-policy`, { value: stored, etag: 1 });
+    expect(await w.deps.rights.policy(TENANT, { fresh: true })).toEqual(DEFAULT_SOD_POLICY);
+  });
+
+  it('one stored with the rule off, as PUT /sod-policy writes it, stays off', async () => {
+    const w = world();
+    w.deps.tenantRecords.records.set(`${TENANT}/sod-policy`, { value: { id: 'sod-policy', tenantId: TENANT, type: 'sod-policy', conflicts: [], uploaderCannotApproveDisposal: false } as TenantRecord, etag: 1 });
+    expect(await w.deps.rights.policy(TENANT, { fresh: true })).toEqual({ conflicts: [], uploaderCannotApproveDisposal: false });
+  });
+});
+
