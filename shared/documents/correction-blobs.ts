@@ -19,7 +19,7 @@ import type { Deps } from '../deps';
 import { type AuditOutboxItem, type AuditStaging, auditOutboxItem } from '../kernel/audit';
 import { auditHolds } from '../audit/audit-pages';
 import { readKeptBlob } from '../kept-blobs';
-import { sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { notKeptByArchive, sealWith } from '../kernel/archive-seal';
 import { blobLayout } from '../kernel/blob-layout';
 import { type ArchivedDocument, correctionSearchFields, type MetadataCorrection } from '../kernel/document';
 import { ArchiveError } from '../kernel/errors';
@@ -72,10 +72,10 @@ export function correctionAudited(tenantId: string, documentId: string, correcti
  */
 async function writtenByArchive(tenantId: string, name: string, kept: KeptCorrection, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
   const { stored, createdOn } = kept;
-  const why = stored.mac === undefined ? null : await unsealedBecause(CORRECTION_SEAL, stored, createdOn, deps.audit.chainKeys);
-  if (stored.mac !== undefined && why === null) return true;
-  if (stored.mac === undefined && stored.documentId && (await correctionAudited(tenantId, stored.documentId, stored.correction, deps))) return true;
-  deps.log.error(CORRECTION_UNSEALED, { tenantId, blob: name, version: stored.correction.version, reason: why ?? 'no seal, and no audit entry of its request' });
+  const audited = async () => Boolean(stored.documentId) && (await correctionAudited(tenantId, stored.documentId, stored.correction, deps));
+  const why = await notKeptByArchive(CORRECTION_SEAL, stored, createdOn, deps.audit.chainKeys, audited, 'no seal, and no audit entry of its request');
+  if (why === null) return true;
+  deps.log.error(CORRECTION_UNSEALED, { tenantId, blob: name, version: stored.correction.version, reason: why });
   return false;
 }
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
 import { readKeptBlob } from '../kept-blobs';
-import { sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { notKeptByArchive, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 import { blobLayout } from '../kernel/blob-layout';
 import type { ArchivedDocument } from '../kernel/document';
@@ -68,10 +68,10 @@ export async function manifestByArchive(tenantId: string, blobName: string, kept
     deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: 'the manifest of another folder or tenant' });
     return false;
   }
-  const why = kept.stored.mac === undefined ? null : await unsealedBecause(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys);
-  if (kept.stored.mac !== undefined && why === null) return true;
   const documentId = blobName.slice(0, blobName.indexOf('/'));
-  if (kept.stored.mac === undefined && (await auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.document.createdAt, kept.createdOn], (e) => e.outcome === 'success'))) return true;
-  deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why ?? 'no seal, and no audit entry of its ingest' });
+  const ingested = () => auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.document.createdAt, kept.createdOn], (e) => e.outcome === 'success');
+  const why = await notKeptByArchive(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys, ingested, 'no seal, and no audit entry of its ingest');
+  if (why === null) return true;
+  deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why });
   return false;
 }

@@ -54,3 +54,13 @@ export async function unsealedBecause(purpose: string, sealed: object, createdOn
   if (version.supersededAt !== undefined && (createdOn === null || Date.parse(createdOn) > version.supersededAt + CHAIN_KEY_PICKUP_MS)) return 'superseded key';
   return null;
 }
+
+/**
+ * Why what storage keeps is not the archive's (null: it is): sealed by it (unsealedBecause), or written before the
+ * archive sealed what it keeps (no `mac`) and vouched for by `witness` (its request's entry in the keyed audit log);
+ * `unwitnessed` is the reason when neither holds. One with a `mac` that does not check is never taken on a witness.
+ */
+export async function notKeptByArchive(purpose: string, sealed: object, createdOn: string | null, keys: ChainKeyring, witness: () => Promise<boolean>, unwitnessed: string): Promise<string | null> {
+  if ((sealed as Partial<Sealed>).mac !== undefined) return unsealedBecause(purpose, sealed, createdOn, keys);
+  return (await witness()) ? null : unwitnessed;
+}
