@@ -1,3 +1,4 @@
+import { readInstant } from '../kernel/instant';
 import type { TenantRecord, TenantRecordsPort, TimerStatePort } from '../ports';
 
 /**
@@ -9,6 +10,19 @@ import type { TenantRecord, TenantRecordsPort, TimerStatePort } from '../ports';
 export function endsAtOf(r: { expiresAt: string; revokedAt?: string | null }): string {
   return r.revokedAt && Date.parse(r.revokedAt) < Date.parse(r.expiresAt) ? r.revokedAt : r.expiresAt;
 }
+
+/**
+ * Whether a key or grant is revoked: it holds any `revokedAt` but null or none, as the store's queries read it
+ * (adapters/azure/tenant-records.ts UNREVOKED). Read as truthy, a record restored, half written or edited by hand with
+ * `''`, `0` or `false` there acted, while the store listed it as revoked.
+ */
+export const isRevoked = (r: { revokedAt?: unknown }): boolean => r.revokedAt !== null && r.revokedAt !== undefined;
+
+/**
+ * Whether a revocation has a time the archive can read: one without (`isRevoked`, but no readable `revokedAt`) is
+ * revoked again by a revoke, which writes its time, so lists and `endsAt` read it.
+ */
+export const revokedReadably = (r: { revokedAt?: unknown }): boolean => readInstant(r.revokedAt) !== null;
 
 /** The record with its `endsAt` as its expiry and revocation say: what every writer of a key or grant stores. */
 export const withEndsAt = <T extends { expiresAt: string; revokedAt?: string | null }>(r: T): T & { endsAt: string } => ({ ...r, endsAt: endsAtOf(r) });

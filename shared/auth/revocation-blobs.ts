@@ -11,7 +11,7 @@
 import type { BlobArchivePort, Logger, TenantRecordsPort } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import type { KeyReader } from './api-keys/verify-api-key';
-import { withEndsAt } from './ends-at';
+import { isRevoked, withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
 import { forEachTenantKeeping } from './kept-in-storage';
@@ -75,7 +75,7 @@ export class RevocationChecks {
    * the record (a conflict leaves it to the next request) and logged.
    */
   async revokedInStorage<T extends Revocable>(record: T, now: Date): Promise<boolean> {
-    if (record.revokedAt) return false;
+    if (isRevoked(record)) return false;
     const key = `${record.tenantId}/${record.type}/${idOf(record)}`;
     const seen = this.clear.get(key);
     if (seen !== undefined && now.getTime() - seen < REVOCATION_CHECK_MAX_AGE_MS) return false;
@@ -90,7 +90,7 @@ export class RevocationChecks {
     const revokedAt = stored?.revokedAt ?? now.toISOString();
     const revokedBy = stored?.revokedBy ?? null;
     const current = await this.deps.tenantRecords.get<T>(record.tenantId, record.id, record.type);
-    if (current && !current.value.revokedAt) {
+    if (current && !isRevoked(current.value)) {
       // The tenant's audit trail lost the revocation's entry with the restore: an entry says it was applied again, and when
       // it had been made (the chain's own entries are `at` now; the detail names the original time).
       const at = now.toISOString();

@@ -7,7 +7,7 @@ import { ArchiveError } from '../kernel/errors';
 import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPolicyAuditDetail, sodPolicyOf } from './sod';
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
 import { listRightsAssignments } from './rights-sets/list-rights-assignments';
-import { actor, isBuiltIn, RightsSetRecord } from './rights-sets/rights-records';
+import { actor, isBuiltIn, permissionsOf, RightsSetRecord } from './rights-sets/rights-records';
 import { nextRevision } from './rights-sets/settings-blobs';
 import type { PersonSightingRecord } from './person-sightings';
 
@@ -80,7 +80,7 @@ export class TenantRights {
     });
     const builtInHeld = new Set([...assignments.map((a) => a.rightsSet), ...claimed.map((s) => s.rightsSet), ...keys.map((k) => k.rightsSet), principal.rightsSet].filter(isBuiltIn));
     const conflicting = heldConflicts(policy, [
-      ...sets.map((s) => holding(s.name, s.permissions)),
+      ...sets.map((s) => holding(s.name, permissionsOf(s))),
       ...[...builtInHeld].sort().map((name) => holding(name, BUILT_IN_RIGHTS_SETS[name]!)),
     ]);
     if (conflicting.length > 0) {

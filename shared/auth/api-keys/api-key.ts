@@ -2,6 +2,7 @@ import { createHmac, scrypt as scryptCb, ScryptOptions } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import type { Permission } from '../../kernel/principal';
 import type { SecretSource, TenantRecord, TenantRecordsPort } from '../../ports';
+import { isRevoked } from '../ends-at';
 
 /**
  * API keys for client apps: what every key operation shares (the record, its id, the hash).
@@ -49,7 +50,7 @@ export interface ApiKeyRecord extends TenantRecord {
 }
 
 /** A key that still opens the archive: neither revoked nor expired at `now` (what counts toward the tenant's limit). */
-export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: Date): boolean => !k.revokedAt && Date.parse(k.expiresAt) > now.getTime();
+export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: Date): boolean => !isRevoked(k) && Date.parse(k.expiresAt) > now.getTime();
 
 /** A key as listed: `endedWithKey`, the key (or one above it) it was minted through and that no longer acts, when it is in use but cannot act for that. */
 export type ListedApiKey = ApiKeyRecord & { endedWithKey?: string };

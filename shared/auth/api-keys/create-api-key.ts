@@ -8,7 +8,7 @@ import type { TenantRecordsPort, TenantRecordWrite, VersionedRecord } from '../.
 import { gateMoved, underRightsGate } from '../rights-gate';
 import type { TenantRights } from '../rights';
 import { findRightsAssignment } from '../rights-sets/find-rights-assignment';
-import { isBuiltIn, type RightsSetRecord, rightsSetRecordId } from '../rights-sets/rights-records';
+import { isBuiltIn, permissionsOf, type RightsSetRecord, rightsSetRecordId } from '../rights-sets/rights-records';
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
@@ -23,7 +23,7 @@ import { endedKeyAbove, expiryWithinMakingKey, keyReader } from './verify-api-ke
  */
 export async function judgeKeyRightsSet(principal: Principal, rightsSet: string, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'> }): Promise<VersionedRecord<RightsSetRecord> | null> {
   const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
-  const permissions = stored ? stored.value.permissions : isBuiltIn(rightsSet) ? await rightsSetPermissions(principal.tenantId, rightsSet, deps) : null;
+  const permissions = stored ? permissionsOf(stored.value) : isBuiltIn(rightsSet) ? await rightsSetPermissions(principal.tenantId, rightsSet, deps) : null;
   if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
   assertNoConflict(permissions, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet });
   assertWithinCeiling(principal, permissions, { rightsSet });

@@ -4,7 +4,7 @@ import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
 import { ApiKeyRecord, apiKeyRecordId } from './api-key';
-import { withEndsAt } from '../ends-at';
+import { revokedReadably, withEndsAt } from '../ends-at';
 import { type RevocationBlobs, storeRevocation } from '../revocation-blobs';
 
 /** Idempotent: revoking a revoked key keeps the first revocation. */
@@ -20,7 +20,7 @@ export async function revokeApiKey(tenantId: string, keyId: string, by: { subjec
     return withFreshReads('The key', async () => {
       const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key');
       if (!found) throw new ArchiveError('api_key_not_found');
-      if (found.value.revokedAt) {
+      if (revokedReadably(found.value)) {
         audit?.unchanged?.('already-revoked');
         return found.value;
       }

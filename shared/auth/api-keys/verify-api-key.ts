@@ -3,6 +3,7 @@ import { ArchiveError } from '../../kernel/errors';
 import { endReached } from '../../kernel/instant';
 import { TENANT_ID } from '../../kernel/principal';
 import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf, madeThroughKey } from './api-key';
+import { isRevoked } from '../ends-at';
 import { VerifiedTokens } from '../verified-tokens';
 import type { RefusalLimiter } from '../refusal-limiter';
 
@@ -81,7 +82,7 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return { key, refusal: invalidKey() };
     verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
-  if (key.revokedAt) return { key, refusal: invalidKey('The API key has been revoked.') };
+  if (isRevoked(key)) return { key, refusal: invalidKey('The API key has been revoked.') };
   // A key without a readable expiry (every key was minted with one: a record restored, half written or edited by hand)
   // is refused as expired: Date.parse gave NaN, and NaN <= now is false, so such a key acted for ever.
   if (endReached(key.expiresAt, now)) return { key, refusal: invalidKey('The API key has expired.') };

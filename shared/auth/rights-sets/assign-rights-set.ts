@@ -10,7 +10,7 @@ import type { TenantRights } from '../rights';
 import type { Config } from '../../config';
 import { assertNoConflict, assertWithinCeiling, sodRefusal } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
-import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, permissionsOf, placedWithAfter, RightsAssignmentRecord, rightsAssignmentETag, rightsAssignmentRecordId, type RightsSetRecord, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
@@ -48,7 +48,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
   const record = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.
     const stored = isBuiltIn(rightsSet) ? null : await deps.tenantRecords.get<RightsSetRecord>(principal.tenantId, rightsSetRecordId(rightsSet), 'rights-set', { fresh: true });
-    const permissions = stored ? stored.value.permissions : await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
+    const permissions = stored ? permissionsOf(stored.value) : await rightsSetPermissions(principal.tenantId, rightsSet, deps, { fresh: true });
     if (!permissions) throw new ArchiveError('rights_set_not_found', { detail: `The tenant has no rights set ${rightsSet}.` });
     assertNoConflict(permissions, await deps.rights.policy(principal.tenantId, { fresh: true }), { rightsSet });
     assertWithinCeiling(principal, permissions, { rightsSet });

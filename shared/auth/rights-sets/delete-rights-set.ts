@@ -10,7 +10,7 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import { sodRefusal } from '../sod';
 import { assertWithinFloor } from './rights-floor';
 import { keepSetting, nextRevision, removalAudited, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
-import { actor, carriedGivings, isBuiltIn, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
+import { actor, carriedGivings, isBuiltIn, permissionsOf, RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetRecordId, setGiving } from './rights-records';
 
 /**
  * Only a set nobody holds (no assignment, no key in use) may go, and only by someone holding the tenant-admin powers it
@@ -37,7 +37,7 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     // Deleting takes all the set gives from whoever claims it in their identity provider's token (no holding the check
     // below sees), and a set made again under the name starts from nothing, so no floor judges it: judged here as a
     // narrowing to nothing (rights-floor.ts), never a tenant-admin's power the deleter lacks.
-    assertWithinFloor(principal, found.value.permissions, [], { rightsSet: name });
+    assertWithinFloor(principal, permissionsOf(found.value), [], { rightsSet: name });
     const assigned = await deps.tenantRecords.list<RightsAssignmentRecord>(principal.tenantId, 'rights-assignment', 'c.rightsSet = @n', [{ name: '@n', value: name }]);
     if (assigned.length > 0 || (await listKeyRightsSets(principal.tenantId, deps.clock.now(), deps)).includes(name)) {
       throw new ArchiveError('rights_set_in_use', { detail: 'Reassign the users and revoke the API keys that hold this set first.' });

@@ -12,7 +12,7 @@ import { assertWithinTenantLimit } from '../tenant-limits';
 import { assertWithinFloor } from './rights-floor';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
 import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
-import { actor, carriedGivings, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
+import { actor, carriedGivings, isBuiltIn, permissionsOf, type RightsSetDeletedRecord, rightsSetDeletedRecordId, RightsSetRecord, rightsSetETag, rightsSetRecordId, setGiving } from './rights-records';
 
 /** What the caller saw of the set before the change (screen-precondition.ts). */
 export type RightsSetPrecondition = ScreenPrecondition;
@@ -56,7 +56,7 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     assertPrecondition(name, current?.value, precondition);
     // Whoever holds the set (by assignment, key or token claim) gains what is added: only what the editor holds may be.
     assertNoConflict(unique, policy, { rightsSet: name });
-    const before = current?.value.permissions ?? [];
+    const before = current ? permissionsOf(current.value) : [];
     const added = unique.filter((p) => !before.includes(p));
     assertWithinCeiling(principal, added, { rightsSet: name });
     // Whoever holds it loses what is removed: never a tenant-admin's power the editor lacks (rights-floor.ts).

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BUILT_IN_RIGHTS_SETS, Permission, personOf, Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
+import { BUILT_IN_RIGHTS_SETS, Permission, PERMISSIONS, personOf, Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import type { TenantRecord, TenantRecordsPort } from '../../ports';
 
 /** What the rights-set and assignment operations share: the records, their ids, and who acted. */
@@ -21,6 +21,17 @@ export interface RightsSetRecord extends TenantRecord, GivenBefore {
   /** Monotonic per record, new on each change: the change's blob in storage (settings-blobs.ts). Absent on sets from before. */
   revision?: number;
 }
+
+/**
+ * The permissions a tenant's stored set gives: the known ones its list names. A set stored in another shape (a restore,
+ * a hand edit, a version before) gives only what it names readably: held as text, `new Set(permissions)` gave its letters
+ * and every array method threw (a 500 for each of its holders' requests), and `includes` matched any part of the text.
+ */
+export function permissionsOf(set: Pick<RightsSetRecord, 'permissions'>): Permission[] {
+  const listed: unknown = set.permissions;
+  return Array.isArray(listed) ? listed.filter((p): p is Permission => typeof p === 'string' && KNOWN_PERMISSIONS.has(p)) : [];
+}
+const KNOWN_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSIONS);
 
 /**
  * The version of a tenant's own rights set as an opaque strong ETag, for If-Match on its PUT: `"rights-set-<version>"`;

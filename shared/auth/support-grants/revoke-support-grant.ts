@@ -4,7 +4,7 @@ import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
 import { SupportGrantRecord, supportGrantRecordId } from './support-grant';
-import { withEndsAt } from '../ends-at';
+import { revokedReadably, withEndsAt } from '../ends-at';
 import { type RevocationBlobs, storeRevocation } from '../revocation-blobs';
 
 /** Idempotent: revoking a revoked grant keeps the first revocation. */
@@ -19,7 +19,7 @@ export async function revokeSupportGrant(tenantId: string, grantId: string, by: 
     return withFreshReads('The grant', async () => {
       const found = /^[0-9a-f-]{36}$/.test(grantId) ? await deps.tenantRecords.get<SupportGrantRecord>(tenantId, supportGrantRecordId(grantId), 'support-grant') : null;
       if (!found) throw new ArchiveError('support_grant_not_found');
-      if (found.value.revokedAt) {
+      if (revokedReadably(found.value)) {
         audit?.unchanged?.('already-revoked');
         return found.value;
       }

@@ -1,5 +1,6 @@
 import { SUPPORT_SCOPES, SupportScope } from '../../kernel/principal';
 import { endReached } from '../../kernel/instant';
+import { isRevoked } from '../ends-at';
 import type { TenantRecord } from '../../ports';
 
 /**
@@ -35,4 +36,4 @@ export function toPublicGrant(g: ListedSupportGrant) {
 
 export const supportGrantRecordId = (grantId: string) => `support-grant:${grantId}`;
 /** In force: not revoked, and its `expiresAt` a readable instant still ahead (kernel/instant.ts endReached). */
-export const isActiveGrant = (g: SupportGrantRecord, now: Date) => !g.revokedAt && !endReached(g.expiresAt, now);
+export const isActiveGrant = (g: SupportGrantRecord, now: Date) => !isRevoked(g) && !endReached(g.expiresAt, now);

@@ -16,7 +16,7 @@ import { DEFAULT_POLICY } from '../../../shared/retention/policy';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
-import { docOf, exportCompleted, ok, send, TENANT, upload, world, type World } from '../../support/in-process';
+import { assign, docOf, exportCompleted, ok, putSet, send, TENANT, upload, world, type World } from '../../support/in-process';
 
 const ODD: readonly [string, unknown][] = [
   ['missing', undefined],
@@ -81,6 +81,69 @@ describe('a key minted through a key stands on it whatever its maker record lack
     const record = stored.value as ApiKeyRecord;
     stored.value = { ...record, createdBy: setField(record.createdBy, 'kind', kind) } as never;
     expect((await send(w, { method: 'GET', path: 'documents', as: childKey })).status).toBe(401);
+  });
+});
+
+const REVOKED_ODDLY: readonly [string, unknown][] = [
+  ['empty', ''],
+  ['zero', 0],
+  ['false', false],
+  ['not a date', 'yes'],
+];
+
+describe('an API key whose stored revocation has no readable time is revoked, as the store lists it', () => {
+  // Broke: verify read `revokedAt` as truthy, so a revoked key restored or edited with '' (or 0, or false) acted again
+  // while GET /api-keys?state=revoked (the store: any revokedAt but null) listed it as revoked.
+  it.each(REVOKED_ODDLY)('revokedAt %s; a revoke gives it a readable time', async (_name, value) => {
+    const w = world();
+    const created = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'k', rightsSet: 'tenant-admin', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' }, 201);
+    const key = `ApiKey ${created.json.key as string}`;
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${created.json.id as string}`)!;
+    stored.value = setField(stored.value as ApiKeyRecord, 'revokedAt', value);
+    const r = await send(w, { method: 'GET', path: 'documents', as: key });
+    expect([r.status, r.json?.code]).toEqual([401, 'unauthenticated']);
+    const listed = await ok(w, { method: 'GET', path: 'api-keys?state=in-use', as: 'alice' });
+    expect((listed.json.items as { id: string }[]).map((k) => k.id)).not.toContain(created.json.id);
+    const revoked = await ok(w, { method: 'DELETE', path: `api-keys/${created.json.id as string}`, as: 'alice' });
+    expect(Date.parse(revoked.json.revokedAt as string)).toBe(w.clock.now().getTime());
+    expect((await send(w, { method: 'GET', path: 'documents', as: key })).status).toBe(401);
+  });
+});
+
+describe('a support grant whose stored revocation has no readable time gives no access', () => {
+  it.each(REVOKED_ODDLY)('revokedAt %s', async (_name, value) => {
+    const w = world();
+    const grant = await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'T-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' }, 201);
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/support-grant:${grant.json.id as string}`)!;
+    stored.value = setField(stored.value, 'revokedAt', value);
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(403);
+    const revoked = await ok(w, { method: 'DELETE', path: `support-grants/${grant.json.id as string}`, as: 'alice' });
+    expect(Date.parse(revoked.json.revokedAt as string)).toBe(w.clock.now().getTime());
+  });
+});
+
+describe("a tenant's rights set stored in another shape gives only the known permissions it lists", () => {
+  // Broke: a set whose permissions were text failed every request of its holders (500: array methods on a string), and
+  // its listing, assignment and deletion with them; a list naming an unknown permission passed it on to the principal.
+  it.each([
+    ['text', 'documents:read', []],
+    ['an object', { 0: 'documents:read' }, []],
+    ['null', null, []],
+    ['a list with unknown and non-text entries', ['documents:read', 'documents:*', 7, null], ['documents:read']],
+  ] as [string, unknown, string[]][])('permissions %s', async (_name, value, readable) => {
+    const w = world();
+    await ok(w, putSet('viewers', ['documents:read', 'documents:download']));
+    await ok(w, assign('dave', 'viewers'));
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/rights-set:viewers`)!;
+    stored.value = setField(stored.value, 'permissions', value);
+    w.deps.tenantRecords.records.set(`${TENANT}/rights-set:viewers`, { ...stored, etag: stored.etag });
+    const asDave = await send(w, { method: 'GET', path: 'documents', as: 'dave' });
+    expect(asDave.status).toBe(readable.includes('documents:read') ? 200 : 403);
+    expect((await send(w, { method: 'GET', path: 'audit', as: 'dave' })).status).toBe(403);
+    const sets = await ok(w, { method: 'GET', path: 'rights-sets', as: 'carol' });
+    expect((sets.json.items as { name: string; permissions: string[] }[]).find((s) => s.name === 'viewers')?.permissions).toEqual(readable);
+    await ok(w, assign('erin', 'viewers'));
+    await ok(w, { method: 'DELETE', path: 'rights-assignments/erin', as: 'carol' });
   });
 });
 
