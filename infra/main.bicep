@@ -1207,6 +1207,66 @@ resource manifestUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
   }
 }
 
+resource revocationUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-revocation-unsealed'
+  location: location
+  properties: {
+    description: 'A blob under revocations/ in a tenant\'s container (an API key\'s or support grant\'s revocation) does not carry the archive\'s seal (an HMAC under the audit chain key), nor, from before the seal, the revocation\'s success entry in the audit log: someone who can write blobs planted it to revoke a key or grant (its client apps would stop), or copied another\'s. It is ignored (the credential acts on) and logged once per blob per instance; an operator finds out who wrote it (storage logs) and revokes what should be revoked through the API (README Backups and restore).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "revocation in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource decisionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-decision-unsealed'
+  location: location
+  properties: {
+    description: 'A blob under decisions/ in a tenant\'s container (a four-eyes proposal\'s decision) does not carry the archive\'s seal (an HMAC under the audit chain key), nor, from before the seal, the decision\'s success entry in the audit log: someone who can write blobs planted it to close a pending proposal before its approver acts, or copied another\'s. It is ignored (the proposal stays pending) and logged once per blob per instance; an operator finds out who wrote it (storage logs) (README Backups and restore).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "decision in storage not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource settingRestoredAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-setting-restored'
   location: location

@@ -136,7 +136,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
       rightsSource: config.AUTH_RIGHTS_SOURCE,
       keyPersonIdleDays: config.ARCHIVE_KEY_PERSON_IDLE_DAYS,
       clockToleranceSeconds: config.AUTH_CLOCK_TOLERANCE_SECONDS,
-    }, { tenantRecords, secrets, config, rights, clock, blobs, log }),
+    }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log }),
     tenantRecords,
     secrets,
     rights,

@@ -12,9 +12,9 @@ export const KEPT_BLOB_MAX_BYTES = 4 * 1024 * 1024;
 /**
  * A small kept blob in one read, with when the storage service created it (set by the service, not by whoever wrote
  * the blob: what tells a blob sealed under a superseded chain key, kernel/archive-seal.ts); null when absent. One larger
- * than KEPT_BLOB_MAX_BYTES is not read on and reads as no bytes (nothing parses from it: a revocation still revokes, a
- * decision still decides, a manifest, correction or setting is none, a seal is unreadable). `maxBytes` lowers the bound
- * for a kind that is always far smaller (an audit seal).
+ * than KEPT_BLOB_MAX_BYTES is not read on and reads as no bytes (nothing parses from it: a revocation, a decision,
+ * a manifest, correction or setting is none, a seal is unreadable). `maxBytes` lowers the bound
+ * for a kind that is always far smaller (an audit seal, a revocation, a decision).
  */
 export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>, tenantId: string, blobName: string, maxBytes = KEPT_BLOB_MAX_BYTES): Promise<{ bytes: Buffer; createdOn: string | null } | null> {
   const read = await blobs.readIfExists(tenantId, blobName);

@@ -5,7 +5,7 @@ import { refusedCharacter } from '../kernel/text';
 import { type ApiKeyDeps, invalidKey } from './api-keys/api-key';
 import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
-import { type RevocationBlobs, RevocationChecks } from './revocation-blobs';
+import { type RevocationBlobs, RevocationChecks, type RevocationKeeping } from './revocation-blobs';
 import type { Logger } from '../ports';
 import type { TenantRights } from './rights';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
@@ -49,7 +49,9 @@ export interface AccessSources extends ApiKeyDeps {
   clock: Clock;
   /** Where revocations are kept beside Cosmos DB, which a restore cannot take back (revocation-blobs.ts). */
   blobs: RevocationBlobs;
-  log: Pick<Logger, 'warn'>;
+  /** The key revocations are sealed with, and the log that vouches for one from before the seal (revocation-blobs.ts). */
+  audit: RevocationKeeping['audit'];
+  log: Pick<Logger, 'warn' | 'error'>;
 }
 
 /**

@@ -8,11 +8,20 @@
  * it acts (one read: they are rare), and a decision found is written back onto the record with an audit entry and
  * logged as SETTING_RESTORED; the reconciler does the same for every pending proposal that has one, so the lists say
  * the truth before anyone acts. A proposal that lapsed needs none: its `expiresAt` comes back with it.
+ *
+ * Only a decision the archive wrote is applied: each blob carries the archive's seal (kernel/archive-seal.ts, purpose
+ * `decision`) and names its tenant, type and proposal. Unsealed, anyone able to create a blob in a tenant's container (a
+ * storage role, a leaked SAS; no rights in the tenant) planted a decision and closed any pending proposal (withdrawn,
+ * rejected) before its approver acted. A blob from before the seal is applied only where the tenant's audit log holds
+ * the decision's own entry; any other is ignored (the proposal stays pending) and logged DECISION_UNSEALED once per
+ * blob per instance.
  */
-import { type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
+import { type AuditLogPort, type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
-import { forEachTenantKeeping } from './kept-in-storage';
+import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
 import { readKeptBlob } from '../kept-blobs';
+import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
+import { auditHolds } from '../audit/audit-pages';
 
 type Decided = 'approved' | 'withdrawn' | 'rejected';
 type ProposalActor = { subject: string; kind: string; person: string };
@@ -32,6 +41,9 @@ interface ProposalRecord extends TenantRecord {
  * record had lost (a restore) was applied again from storage: a proposal's decision, a rights set or an assignment.
  */
 export const SETTING_RESTORED = 'setting restored from storage';
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, decisionUnsealedAlert): a decision blob the archive did not write, ignored. */
+export const DECISION_UNSEALED = 'decision in storage not sealed by the archive';
 
 /** Who applies a setting again from storage, in the audit entry it writes. */
 export const SETTING_RESTORE_ACTOR = { subject: 'system:settings-restore', kind: 'system' } as const;
@@ -55,6 +67,18 @@ export interface StoredDecision {
 
 export type DecisionBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'readIfExists'>;
 
+/** Where decisions are kept, and the key that seals them (and the audit log that vouches for one from before the seal). */
+export interface DecisionKeeping {
+  blobs: DecisionBlobs;
+  audit: Pick<AuditLogPort, 'chainKeys' | 'list'>;
+}
+
+/** The purpose decision blobs are sealed under (kernel/archive-seal.ts). */
+const DECISION_SEAL = 'decision';
+
+/** The most a decision blob is read of: well under a kilobyte as written, its reason included (a planted one of any size is not read whole). */
+const DECISION_MAX_BYTES = 16 * 1024;
+
 /** The audit action a decision of a proposal of `type` is recorded under (functions/access.ts, functions/retention.ts). */
 const DECISION_ACTIONS: Record<ProposalRecord['type'], Record<'approve' | 'withdraw', AuditAction>> = {
   'sod-policy-proposal': { approve: 'sod-policy.proposal-approve', withdraw: 'sod-policy.proposal-withdraw' },
@@ -63,26 +87,43 @@ const DECISION_ACTIONS: Record<ProposalRecord['type'], Record<'approve' | 'withd
 const decisionAction = (type: ProposalRecord['type'], state: Decided): AuditAction => DECISION_ACTIONS[type][state === 'approved' ? 'approve' : 'withdraw'];
 
 /** Writes the blob of a decided proposal (idempotent: a decision found again writes it then; a first one written stands). */
-export async function storeDecision(p: ProposalRecord, blobs: DecisionBlobs): Promise<void> {
+export async function storeDecision(p: ProposalRecord, deps: DecisionKeeping): Promise<void> {
   if (p.state === 'pending' || !p.decidedAt) return;
-  const stored: StoredDecision = { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: p.state, decidedAt: p.decidedAt, decidedBy: p.decidedBy ?? null, ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}) };
+  const blobs = deps.blobs;
+  const stored: StoredDecision & Sealed = await sealWith(DECISION_SEAL, { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: p.state, decidedAt: p.decidedAt, decidedBy: p.decidedBy ?? null, ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}) } satisfies StoredDecision, deps.audit.chainKeys);
   const retainUntil = new Date(Date.parse(p.decidedAt));
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + DECISION_RETENTION_YEARS);
   await blobs.prepareTenant(p.tenantId);
   await blobs.putCreateOnly(p.tenantId, decisionBlobName(p.type, p.proposalId), Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {});
 }
 
-async function storedDecisionOf(p: ProposalRecord, blobs: DecisionBlobs): Promise<StoredDecision | null> {
-  const read = (await readKeptBlob(blobs, p.tenantId, decisionBlobName(p.type, p.proposalId)))?.bytes ?? null;
-  if (!read) return null;
+/** The blob's content if it is a decision of `p` (the seal covers what it names, not the blob's name: a copy from another proposal's name is not this one's). */
+function decisionOf(text: string, p: ProposalRecord): (StoredDecision & Partial<Sealed>) | null {
   try {
-    const v = JSON.parse(read.toString('utf8')) as Partial<StoredDecision>;
-    const ok = v.tenantId === p.tenantId && v.type === p.type && v.proposalId === p.proposalId && (v.state === 'approved' || v.state === 'withdrawn' || v.state === 'rejected') && typeof v.decidedAt === 'string';
-    // A blob under the name that does not read as this proposal's decision still says it was decided: never pending again.
-    return ok ? (v as StoredDecision) : { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: 'rejected', decidedAt: new Date(0).toISOString(), decidedBy: null };
+    const v = JSON.parse(text) as Partial<StoredDecision> | null;
+    const ok = v !== null && typeof v === 'object' && v.tenantId === p.tenantId && v.type === p.type && v.proposalId === p.proposalId && (v.state === 'approved' || v.state === 'withdrawn' || v.state === 'rejected') && typeof v.decidedAt === 'string';
+    return ok ? (v as StoredDecision) : null;
   } catch {
-    return { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: 'rejected', decidedAt: new Date(0).toISOString(), decidedBy: null };
+    return null;
   }
+}
+
+/**
+ * The decision storage keeps of `p` if the archive wrote it: sealed by it, or from before the seal with the decision's
+ * own success entry in the tenant's audit log (one by SETTING_RESTORE_ACTOR is no witness: it applied a blob, and
+ * before the seal it applied any). Broke: any blob under the name decided the proposal (one not even reading as a
+ * decision closed it as rejected). Any other is reported once and answered null: the proposal stays pending.
+ */
+async function storedDecisionOf(p: ProposalRecord, deps: DecisionKeeping & { log: Pick<Logger, 'error'> }): Promise<StoredDecision | null> {
+  const name = decisionBlobName(p.type, p.proposalId);
+  const read = await readKeptBlob(deps.blobs, p.tenantId, name, DECISION_MAX_BYTES);
+  if (!read) return null;
+  const stored = decisionOf(read.bytes.toString('utf8'), p);
+  const decided = () => auditHolds(deps.audit, p.tenantId, { target: p.id, action: decisionAction(p.type, stored!.state) }, [stored?.decidedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== SETTING_RESTORE_ACTOR.subject);
+  const why = stored ? await notKeptByArchive(DECISION_SEAL, stored, read.createdOn, deps.audit.chainKeys, decided, 'no seal, and no audit entry of the decision') : `not a decision of ${p.id}`;
+  if (why === null) return stored;
+  reportNotKept(deps.log, DECISION_UNSEALED, p.tenantId, name, why);
+  return null;
 }
 
 /**
@@ -90,10 +131,10 @@ async function storedDecisionOf(p: ProposalRecord, blobs: DecisionBlobs): Promis
  * conflict leaves it to the next look), with an audit entry by SETTING_RESTORE_ACTOR, and logged. Answers the decided
  * record, or null when storage keeps no decision.
  */
-export async function decidedInStorage<T extends ProposalRecord>(found: VersionedRecord<T>, now: Date, deps: { blobs: DecisionBlobs; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn'> }): Promise<T | null> {
+export async function decidedInStorage<T extends ProposalRecord>(found: VersionedRecord<T>, now: Date, deps: DecisionKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<T | null> {
   const p = found.value;
   if (p.state !== 'pending') return null;
-  const stored = await storedDecisionOf(p, deps.blobs);
+  const stored = await storedDecisionOf(p, deps);
   if (!stored) return null;
   const decided: T = { ...p, state: stored.state, decidedAt: stored.decidedAt, ...(stored.decidedBy ? { decidedBy: stored.decidedBy } : {}), ...(stored.decisionReason ? { decisionReason: stored.decisionReason } : {}) };
   const at = now.toISOString();
@@ -113,7 +154,7 @@ const PENDING_MAX = 1000;
  * its decision blobs; only then its pending proposals, and only those in both are read. One failing tenant does not
  * stop the rest.
  */
-export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; audit: DecisionKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const restored: string[] = [];
   const at = now.toISOString();
   await forEachTenantKeeping(DECISIONS_PREFIX, 'proposal decisions', deps, async (tenantId, names) => {

@@ -15,3 +15,19 @@ export async function forEachTenantKeeping(prefix: string, what: string, deps: {
     }
   }
 }
+
+/** Blobs reported not the archive's by this instance: each is create-only, so one line per blob per instance says it. */
+const reported = new Set<string>();
+const REPORTED_MAX = 10_000;
+
+/**
+ * Logs `phrase` for a kept blob the archive did not write, once per blob per instance: a planted revocation is met on
+ * every request presenting the credential (after each REVOCATION_CHECK_MAX_AGE_MS) and every reconciler run.
+ */
+export function reportNotKept(log: Pick<Logger, 'error'>, phrase: string, tenantId: string, blob: string, reason: string): void {
+  const key = `${tenantId}/${blob}`;
+  if (reported.has(key)) return;
+  if (reported.size >= REPORTED_MAX) reported.clear();
+  reported.add(key);
+  log.error(phrase, { tenantId, blob, reason });
+}

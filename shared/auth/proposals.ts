@@ -10,7 +10,7 @@ import { ArchiveError, type ErrorCode } from '../kernel/errors';
 import { type Permission, personOf, type Principal } from '../kernel/principal';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { type Logger, type Page, PROPOSAL_STATES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
-import { decidedInStorage, type DecisionBlobs, storeDecision } from './decision-blobs';
+import { decidedInStorage, type DecisionKeeping, storeDecision } from './decision-blobs';
 import { sha256, uuidv7 } from '../ids';
 import { CHANGED } from '../kernel/concurrency';
 import { endReached } from '../kernel/instant';
@@ -101,9 +101,8 @@ export interface ProposalCodes {
 }
 
 /** Where decisions are kept beside the records, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
-export interface DecisionStorage {
-  blobs: DecisionBlobs;
-  log: Pick<Logger, 'warn'>;
+export interface DecisionStorage extends DecisionKeeping {
+  log: Pick<Logger, 'warn' | 'error'>;
 }
 
 /** The proposals of one kind in one tenant's records. */
@@ -137,7 +136,7 @@ export class ProposalStore<T extends ProposalRecord> {
     const state = proposalStateOf(found.value, now);
     if (state !== 'pending') {
       // A decision whose blob write failed after the record's (the request answered 500) is kept when it is next asked for.
-      if (state !== 'expired' && this.storage) await storeDecision(found.value, this.storage.blobs);
+      if (state !== 'expired' && this.storage) await storeDecision(found.value, this.storage);
       throw this.closed(state);
     }
     return found;
@@ -161,7 +160,7 @@ export class ProposalStore<T extends ProposalRecord> {
 
   /** Keeps the decision of `decided` in storage too, after the record's write that decided it (decision-blobs.ts). */
   keepDecision(decided: T): Promise<void> {
-    return storeDecision(decided, this.kept().blobs);
+    return storeDecision(decided, this.kept());
   }
 
   /**

@@ -7,18 +7,30 @@
  * ever a revocation the archive accepted. Where the credential is checked, a record in force is looked up there as
  * well (one existence check per credential per instance per REVOCATION_CHECK_MAX_AGE_MS: off the hot path's round
  * trips); a blob found writes the revocation back onto the record, logged as REVOCATION_RESTORED.
+ *
+ * Only a revocation the archive wrote is applied: each blob carries the archive's seal (kernel/archive-seal.ts, purpose
+ * `revocation`), and names its tenant, kind and id. Unsealed, anyone able to create a blob in a tenant's container (a
+ * storage role, a leaked SAS; no rights in the tenant) planted `revocations/api-key-<id>.json` and revoked any key of
+ * the tenant (its client apps stopped), or any support grant. A blob from before the seal is applied only where the
+ * tenant's audit log holds the revocation's own entry; any other is ignored (the credential acts on) and logged
+ * REVOCATION_UNSEALED once per blob per instance.
  */
-import type { BlobArchivePort, Logger, TenantRecordsPort } from '../ports';
+import type { AuditLogPort, BlobArchivePort, Logger, TenantRecordsPort } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import type { KeyReader } from './api-keys/verify-api-key';
 import { isRevoked, withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
-import { forEachTenantKeeping } from './kept-in-storage';
+import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
 import { readKeptBlob } from '../kept-blobs';
+import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
+import { auditHolds } from '../audit/audit-pages';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, revocationUnsealedAlert): a revocation blob the archive did not write, ignored. */
+export const REVOCATION_UNSEALED = 'revocation in storage not sealed by the archive';
 
 /** Who applies a revocation again from storage, in the audit entry it writes. */
 export const REVOCATION_RESTORE_ACTOR = { subject: 'system:revocation-restore', kind: 'system' } as const;
@@ -40,6 +52,18 @@ export interface StoredRevocation {
 
 export type RevocationBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'exists' | 'readIfExists'>;
 
+/** Where revocations are kept, and the key that seals them (and the audit log that vouches for one from before the seal). */
+export interface RevocationKeeping {
+  blobs: RevocationBlobs;
+  audit: Pick<AuditLogPort, 'chainKeys' | 'list'>;
+}
+
+/** The purpose revocation blobs are sealed under (kernel/archive-seal.ts). */
+const REVOCATION_SEAL = 'revocation';
+
+/** The most a revocation blob is read of: a few hundred bytes as written (a planted one of any size is not read whole). */
+const REVOCATION_MAX_BYTES = 16 * 1024;
+
 /** Support grants in force a reconciler run looks at per tenant, at most (a grant lasts at most 7 days). */
 const GRANTS_IN_FORCE_MAX = 1000;
 
@@ -49,9 +73,9 @@ const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.
  * Writes the blob of a revoked record (idempotent: a revoke retried after a failed blob write writes it then). A
  * record already past its expiry needs none: no restore makes it act again, and storage refuses a lock in the past.
  */
-export async function storeRevocation(record: Revocable, now: Date, deps: { blobs: RevocationBlobs }): Promise<void> {
+export async function storeRevocation(record: Revocable, now: Date, deps: RevocationKeeping): Promise<void> {
   if (!record.revokedAt || Date.parse(record.expiresAt) <= now.getTime()) return;
-  const stored: StoredRevocation = { tenantId: record.tenantId, kind: record.type, id: idOf(record), revokedAt: record.revokedAt, revokedBy: record.revokedBy ?? null };
+  const stored: StoredRevocation & Sealed = await sealWith(REVOCATION_SEAL, { tenantId: record.tenantId, kind: record.type, id: idOf(record), revokedAt: record.revokedAt, revokedBy: record.revokedBy ?? null } satisfies StoredRevocation, deps.audit.chainKeys);
   await deps.blobs.prepareTenant(record.tenantId);
   // 'different' is a revocation written first (a concurrent revoke of the same record): it stands as well.
   await deps.blobs.putCreateOnly(record.tenantId, revocationBlobName(record.type, stored.id), Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: record.expiresAt, legalHold: false }, {});
@@ -62,13 +86,13 @@ export const REVOCATION_CHECK_MAX_AGE_MS = 10 * 60_000;
 const MAX_ENTRIES = 10_000;
 
 /**
- * Per instance: which credentials in force were lately found without a revocation blob. Only the absence is cached: a
- * blob found is written back onto the record, which every later request reads. A restore is hours after any entry
- * made before the revocation, so the cache never hides one.
+ * Per instance: which credentials in force were lately found without a revocation blob, or with one the archive did
+ * not write (not read again on every request). A blob of the archive's is written back onto the record, which every
+ * later request reads. A restore is hours after any entry made before the revocation, so the cache never hides one.
  */
 export class RevocationChecks {
   private readonly clear = new Map<string, number>();
-  constructor(private readonly deps: { blobs: RevocationBlobs; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn'> }) {}
+  constructor(private readonly deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }) {}
 
   /**
    * Whether `found` (a record in force: not revoked) was revoked in storage; if so the revocation is written back onto
@@ -80,15 +104,16 @@ export class RevocationChecks {
     const seen = this.clear.get(key);
     if (seen !== undefined && now.getTime() - seen < REVOCATION_CHECK_MAX_AGE_MS) return false;
     const name = revocationBlobName(record.type, idOf(record));
-    if (!(await this.deps.blobs.exists(record.tenantId, name))) {
+    // Broke: any blob under the name revoked (a planted one, one unreadable, another key's copied here); now only the
+    // archive's, and one that is not is remembered like an absent one.
+    const stored = (await this.deps.blobs.exists(record.tenantId, name)) ? await this.keptRevocation(record, name) : null;
+    if (!stored) {
       if (this.clear.size >= MAX_ENTRIES) this.clear.clear();
       this.clear.set(key, now.getTime());
       return false;
     }
     this.clear.delete(key);
-    const stored = revocationOf((await readKeptBlob(this.deps.blobs, record.tenantId, name))?.bytes.toString('utf8') ?? '', record);
-    const revokedAt = stored?.revokedAt ?? now.toISOString();
-    const revokedBy = stored?.revokedBy ?? null;
+    const { revokedAt, revokedBy } = stored;
     const current = await this.deps.tenantRecords.get<T>(record.tenantId, record.id, record.type);
     if (current && !isRevoked(current.value)) {
       // The tenant's audit trail lost the revocation's entry with the restore: an entry says it was applied again, and when
@@ -99,6 +124,23 @@ export class RevocationChecks {
     }
     this.deps.log.warn(REVOCATION_RESTORED, { tenantId: record.tenantId, kind: record.type, id: idOf(record), revokedAt });
     return true;
+  }
+
+  /**
+   * The revocation kept under `name` if the archive wrote it for `record`: sealed by it, or from before the seal with
+   * the revocation's own success entry in the tenant's audit log (one by REVOCATION_RESTORE_ACTOR is no witness: it
+   * applied a blob, and before the seal it applied any). Any other is reported once and answered null.
+   */
+  private async keptRevocation(record: Revocable, name: string): Promise<StoredRevocation | null> {
+    const read = await readKeptBlob(this.deps.blobs, record.tenantId, name, REVOCATION_MAX_BYTES);
+    if (!read) return null;
+    const stored = revocationOf(read.bytes.toString('utf8'), record);
+    const target = `${record.type}:${idOf(record)}`;
+    const revoked = () => auditHolds(this.deps.audit, record.tenantId, { target, action: `${record.type}.revoke` }, [stored?.revokedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== REVOCATION_RESTORE_ACTOR.subject);
+    const why = stored ? await notKeptByArchive(REVOCATION_SEAL, stored, read.createdOn, this.deps.audit.chainKeys, revoked, 'no seal, and no audit entry of the revocation') : `not a revocation of ${target}`;
+    if (why === null) return stored;
+    reportNotKept(this.deps.log, REVOCATION_UNSEALED, record.tenantId, name, why);
+    return null;
   }
 
   /**
@@ -114,10 +156,11 @@ export class RevocationChecks {
   }
 }
 
-function revocationOf(text: string, record: Revocable): StoredRevocation | null {
+/** The blob's content if it names `record` (the seal covers what it names, not the blob's name: a copy from another key's name is not this one's). */
+function revocationOf(text: string, record: Revocable): (StoredRevocation & Partial<Sealed>) | null {
   try {
-    const v = JSON.parse(text) as Partial<StoredRevocation>;
-    return v.tenantId === record.tenantId && v.kind === record.type && v.id === idOf(record) && typeof v.revokedAt === 'string' ? (v as StoredRevocation) : null;
+    const v = JSON.parse(text) as Partial<StoredRevocation> | null;
+    return v !== null && typeof v === 'object' && v.tenantId === record.tenantId && v.kind === record.type && v.id === idOf(record) && typeof v.revokedAt === 'string' ? (v as StoredRevocation) : null;
   } catch {
     return null;
   }
@@ -129,7 +172,7 @@ function revocationOf(text: string, record: Revocable): StoredRevocation | null 
  * acts before the credential is next presented. Per tenant one listing of its revocation blobs and one query each of
  * its keys in use and its grants in force; only those in both are read. One failing tenant does not stop the rest.
  */
-export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const checks = new RevocationChecks(deps);
   const restored: string[] = [];
   const at = now.toISOString();

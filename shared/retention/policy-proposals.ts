@@ -50,9 +50,9 @@ export function toPublicRetentionProposal(p: RetentionPolicyProposalRecord, now:
 /** What a proposal's audit entries name. */
 export const retentionProposalTarget = (id: string): string => proposalRecordId('retention-policy-proposal', id);
 
-/** The store, with where its decisions are kept when it decides (`deps` with blobs and log). */
-const storeOf = (deps: Pick<Deps, 'tenantRecords'> & Partial<Pick<Deps, 'blobs' | 'log'>>) =>
-  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log ? { blobs: deps.blobs, log: deps.log } : null);
+/** The store, with where its decisions are kept when it decides (`deps` with blobs, the audit log (its key seals them) and log). */
+const storeOf = (deps: Pick<Deps, 'tenantRecords'> & Partial<Pick<Deps, 'blobs' | 'log' | 'audit'>>) =>
+  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log && deps.audit ? { blobs: deps.blobs, log: deps.log, audit: deps.audit } : null);
 
 /** `approver-lowers-safeguards` for the person behind `principal`: their API keys are theirs too, one with retention:approve counts. */
 export async function assertMayLowerThrough(principal: Principal, lowered: string[], deps: Pick<Deps, 'clock' | 'tenantRecords'>): Promise<void> {

@@ -8,8 +8,8 @@ export function localIssuerSettings(issuer: { issuer: string; jwksUri: string },
 }
 
 /** The authenticator over in-memory deps, as the composition root builds it over the real ones. */
-export function authenticatorOver(deps: Pick<InMemoryDeps, 'tenantRecords' | 'secrets' | 'config' | 'rights' | 'clock' | 'blobs' | 'log'>, settings: JwtSettings): Authenticator {
-  return new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log });
+export function authenticatorOver(deps: Pick<InMemoryDeps, 'tenantRecords' | 'secrets' | 'config' | 'rights' | 'clock' | 'blobs' | 'audit' | 'log'>, settings: JwtSettings): Authenticator {
+  return new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, audit: deps.audit, log: deps.log });
 }
 
 type LocalIssuer = Awaited<ReturnType<typeof startOidcIssuer>>;

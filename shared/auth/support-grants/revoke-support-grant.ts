@@ -5,10 +5,10 @@ import { writeWithAuditEntry } from '../../audit/outbox';
 import type { TenantRecordsPort } from '../../ports';
 import { SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { revokedReadably, withEndsAt } from '../ends-at';
-import { type RevocationBlobs, storeRevocation } from '../revocation-blobs';
+import { type RevocationKeeping, storeRevocation } from '../revocation-blobs';
 
 /** Idempotent: revoking a revoked grant keeps the first revocation. */
-export async function revokeSupportGrant(tenantId: string, grantId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort; blobs: RevocationBlobs }, audit?: AuditStaging): Promise<SupportGrantRecord> {
+export async function revokeSupportGrant(tenantId: string, grantId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort } & RevocationKeeping, audit?: AuditStaging): Promise<SupportGrantRecord> {
   const revoked = await revokeRecord();
   // Kept in storage too, after the record's write that decided it (also when it was revoked already: a retry after a
   // failed blob write): a restore of Cosmos DB to before it would give the record back unrevoked (revocation-blobs.ts).

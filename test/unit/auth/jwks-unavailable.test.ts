@@ -14,7 +14,7 @@ async function refusal(authenticator: Authenticator, token: string): Promise<Arc
 
 it('an unreachable key set is 503 dependency_unavailable with Retry-After; a token signed by another key stays 401', async () => {
   const deps = inMemoryDeps();
-  const sources = { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log };
+  const sources = { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, audit: deps.audit, log: deps.log };
   const issuer = await startOidcIssuer(await newSigningKey());
   const stranger = await startOidcIssuer(await newSigningKey());
   try {

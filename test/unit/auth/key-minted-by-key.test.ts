@@ -22,7 +22,7 @@ async function setup() {
   const clock = new FakeClock('2030-01-01T00:00:00Z');
   const deps: InMemoryDeps = { ...inMemoryDeps(), clock };
   await deps.tenantRecords.upsert({ id: rightsAssignmentRecordId('ida'), tenantId: T, type: 'rights-assignment', subject: 'ida', rightsSet: 'integration-admin', assignedAt: clock.now().toISOString(), assignedBy: { subject: 'root', kind: 'user' } });
-  const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock, blobs: deps.blobs, log: deps.log });
+  const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock, blobs: deps.blobs, audit: deps.audit, log: deps.log });
   const ida: Principal = { tenantId: T, subject: 'ida', kind: 'user', rightsSet: 'integration-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['integration-admin']) };
   const mint = async (by: Principal, expiresInDays: number) =>
     createApiKey({ tenantId: T, name: 'k', rightsSet: 'integration-admin', expiresAt: new Date(clock.now().getTime() + expiresInDays * DAY), createdBy: actor(by), ceiling: [...by.permissions], personPermissions: [...by.permissions], now: clock.now() }, deps);

@@ -27,7 +27,7 @@ async function assign(deps: InMemoryDeps, subject: string, rightsSet: string) {
 /** A key minted by `p`; each call of the result authenticates it afresh, as each request does. */
 async function keyOf(deps: InMemoryDeps, p: Principal, rightsSet: string): Promise<() => Promise<Principal>> {
   const { key } = await createApiKey({ tenantId: T, name: 'k', rightsSet, expiresAt: new Date('2026-01-01T00:00:00Z'), createdBy: actor(p), ceiling: [...p.permissions], personPermissions: [...p.permissions], now: deps.clock.now() }, deps);
-  const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log });
+  const authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, audit: deps.audit, log: deps.log });
   return () => authenticator.authenticate(`ApiKey ${key}`);
 }
 
@@ -60,7 +60,7 @@ it('a key minted by a person whose assignment is removed meanwhile follows the a
   const deps = inMemoryDeps();
   await assign(deps, 'alice', 'tenant-admin');
   // Rights from the tenant, else the claim: a key whose person has no assignment falls back on its ceiling for a while.
-  const authenticator = new Authenticator({ ...settings, rightsSource: 'tenant-then-claim' }, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log });
+  const authenticator = new Authenticator({ ...settings, rightsSource: 'tenant-then-claim' }, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, audit: deps.audit, log: deps.log });
   (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: T, subject: token, kind: 'user', claimedRightsSet: null, expiresAt: '2030-01-01T00:00:00.000Z', issuedAt: null });
   const alice = await authenticator.authenticate('Bearer alice');
   expect(alice.permissions.has('keys:manage')).toBe(true);

@@ -14,8 +14,8 @@ import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { seedDocument } from '../../support/seed';
 import { ownChangeStaging } from '../../../shared/audit/outbox';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
-import { revocationBlobName } from '../../../shared/auth/revocation-blobs';
-import { decisionBlobName, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
+import { revocationBlobName, REVOCATION_UNSEALED } from '../../../shared/auth/revocation-blobs';
+import { DECISION_UNSEALED, decisionBlobName, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import { KEPT_BLOB_MAX_BYTES } from '../../../shared/kept-blobs';
 import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
@@ -30,7 +30,6 @@ import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED, sealBlobName, sealPartiti
 import { authenticatorOver, localIssuerSettings } from '../../support/authenticator';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
-import { refusal } from '../../support/refusal';
 import { restorePoint } from '../../support/restore-point';
 
 const T = 'acme';
@@ -127,7 +126,11 @@ describe('a revocation blob planted for a key of another tenant', () => {
 describe('a decision blob naming another proposal, or planted', () => {
   const weaker = { ...DEFAULT_SOD_POLICY, uploaderCannotApproveDisposal: false };
 
-  it('copied under a pending proposal\'s name (or written out as its approval) never approves it into force', async () => {
+  // Broke: a blob under a pending proposal's name that did not read as its decision (another's copied there) closed it
+  // as rejected, and one written out as its decision closed it so: a storage role shut any proposal before its approver
+  // acted. Now only a decision the archive sealed for that proposal counts (sealed-revocations.test.ts); any other is
+  // ignored and alerted, and the approval that follows is the second person's as ever.
+  it('copied under a pending proposal\'s name (or written out as its approval) neither approves nor closes it', async () => {
     const deps = inMemoryDeps();
     await signedIn(deps.tenantRecords, T, ['alice', 'bob', 'carol'], deps.clock.now());
     (deps.clock as FakeClock).advance(60_000);
@@ -141,12 +144,13 @@ describe('a decision blob naming another proposal, or planted', () => {
     const id = second.proposed.proposalId;
     // The first proposal's approval copied under the second's name: it does not read as the second's decision.
     await plant(deps, T, decisionBlobName('sod-policy-proposal', id), await deps.blobs.readAll(T, decisionBlobName('sod-policy-proposal', first.proposed.proposalId)));
-    const refused = await refusal(deps.sodPolicy.approve(carol, id, 'agreed', deps.clock.now()));
-    expect(refused.extensions).toEqual({ state: 'rejected' });
     expect(await deps.rights.policy(T)).toEqual(DEFAULT_SOD_POLICY);
+    await deps.sodPolicy.approve(carol, id, 'agreed', deps.clock.now());
+    expect(lines(deps, DECISION_UNSEALED).map((l) => l.fields?.blob)).toEqual([decisionBlobName('sod-policy-proposal', id)]);
+    expect(await deps.rights.policy(T)).toEqual(weaker);
   });
 
-  it('an approval planted under a pending proposal\'s own name marks it decided but applies nothing', async () => {
+  it('an approval planted under a pending proposal\'s own name applies nothing and leaves it pending, alerted once', async () => {
     const deps = inMemoryDeps();
     await signedIn(deps.tenantRecords, T, ['alice', 'bob', 'carol'], deps.clock.now());
     (deps.clock as FakeClock).advance(60_000);
@@ -155,9 +159,10 @@ describe('a decision blob naming another proposal, or planted', () => {
     const id = proposed.proposed.proposalId;
     await plant(deps, T, decisionBlobName('sod-policy-proposal', id), { tenantId: T, type: 'sod-policy-proposal', proposalId: id, state: 'approved', decidedAt: deps.clock.now().toISOString(), decidedBy: { subject: 'bob', kind: 'user', person: 'bob' } });
     await runReconcileTimer(deps);
+    await runReconcileTimer(deps);
     expect(await deps.rights.policy(T)).toEqual(DEFAULT_SOD_POLICY);
-    expect((await refusal(deps.sodPolicy.approve(carol, id, 'agreed', deps.clock.now()))).extensions).toEqual({ state: 'approved' });
-    expect(await deps.rights.policy(T)).toEqual(DEFAULT_SOD_POLICY);
+    expect((await deps.sodPolicy.list(T, { state: 'pending', limit: 50 }, deps.clock.now())).items.map((p) => p.proposalId)).toEqual([id]);
+    expect(lines(deps, DECISION_UNSEALED)).toHaveLength(1);
   });
 });
 
@@ -189,7 +194,7 @@ describe('a kept blob of any size, planted by a storage role', () => {
     return () => pulled;
   }
 
-  it('is read no further than a kept blob can be: a revocation still revokes, a setting is not sealed, a decision decides', async () => {
+  it('is read no further than a kept blob can be: none is sealed, so a revocation revokes nothing, a setting and a decision are not written', async () => {
     const deps = await tenantWithClerk();
     await signedIn(deps.tenantRecords, T, ['alice', 'bob'], deps.clock.now());
     const { key, record } = await createApiKey({ tenantId: T, name: 'client', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 90 * DAY), createdBy: ANN, ceiling: ['documents:read'], personPermissions: ['documents:read'], now: deps.clock.now() }, deps);
@@ -199,11 +204,13 @@ describe('a kept blob of any size, planted by a storage role', () => {
     for (const name of names) await plant(deps, T, name, Buffer.from(' '));
     const pulled = endless(deps, names);
 
-    expect((await authenticatorOver(deps, SETTINGS).authenticate(`ApiKey ${key}`)).denial).toMatchObject({ code: 'unauthenticated' });
+    expect((await authenticatorOver(deps, SETTINGS).authenticate(`ApiKey ${key}`)).denial).toBeUndefined();
     await runReconcileTimer(deps);
     expect(lines(deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual([names[1]]);
     expect(await assignmentOf(deps, T, 'mallory')).toBeUndefined();
-    expect((await refusal(deps.sodPolicy.approve(bob, proposed.proposed.proposalId, 'agreed', deps.clock.now()))).extensions).toEqual({ state: 'rejected' });
+    expect(lines(deps, REVOCATION_UNSEALED).map((l) => l.fields?.blob)).toEqual([names[0]]);
+    expect(lines(deps, DECISION_UNSEALED).map((l) => l.fields?.blob)).toEqual([names[2]]);
+    await deps.sodPolicy.approve(bob, proposed.proposed.proposalId, 'agreed', deps.clock.now());
     expect(lines(deps, 'restoring rights settings from storage failed')).toEqual([]);
     // Each of the three reads stops past KEPT_BLOB_MAX_BYTES.
     expect(pulled()).toBeLessThanOrEqual(names.length * (KEPT_BLOB_MAX_BYTES / (1024 * 1024) + 1) + 1);

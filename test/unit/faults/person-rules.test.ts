@@ -68,8 +68,8 @@ function seedAssignment(w: World, subject: string, rightsSet: string, at = START
  */
 function newWorld(rightsSource: 'tenant' | 'tenant-then-claim'): World {
   const w = world({ AUTH_RIGHTS_SOURCE: rightsSource });
-  const { tenantRecords, secrets, config, rights, clock, blobs, log } = w.deps;
-  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource }, { tenantRecords, secrets, config, rights, clock, blobs, log });
+  const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
+  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
   for (const name of Object.keys(SETS)) if (name !== 'tenant-admin') seedSet(w, name);
   seedAssignment(w, 'wroot', 'wroot');
   (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({

@@ -56,8 +56,8 @@ interface Scene {
 /** A bearer token is `<subject>` (acme user), `support.<x>` (acme provider staff), `other.<x>` (a user of globex). */
 function newWorld(): World {
   const w = world({ AUTH_RIGHTS_SOURCE: 'tenant' });
-  const { tenantRecords, secrets, config, rights, clock, blobs, log } = w.deps;
-  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant' }, { tenantRecords, secrets, config, rights, clock, blobs, log });
+  const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
+  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant' }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
   (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({
     tenantId: token.startsWith('other.') ? OTHER : TENANT,
     subject: token.replace(/^(support|other)\./, ''),

@@ -103,8 +103,8 @@ async function mintKey(w: World, as: string, rightsSet: string, lifetimeMs = 365
  */
 function newWorld(mode: Mode): World {
   const w = world({ AUTH_RIGHTS_SOURCE: mode });
-  const { tenantRecords, secrets, config, rights, clock, blobs, log } = w.deps;
-  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource: mode }, { tenantRecords, secrets, config, rights, clock, blobs, log });
+  const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
+  w.deps.authenticator = new Authenticator({ ...SETTINGS, rightsSource: mode }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
   for (const name of Object.keys(SETS)) seedSet(w, name);
   (w.deps.authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => {
     // `until.<ms>.<x>`: a token of <x> whose exp is <ms>; refused from then on, as verification (jose) refuses it.

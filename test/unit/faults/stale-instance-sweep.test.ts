@@ -56,7 +56,7 @@ function archive(): Archive {
   const clock = both[0]!.clock as FakeClock;
   clock.set(START);
   for (const deps of both) {
-    const authenticator = new Authenticator(SETTINGS, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log });
+    const authenticator = new Authenticator(SETTINGS, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, audit: deps.audit, log: deps.log });
     // The token's signature is not what this sweep is about: a bearer token is its subject, of this tenant.
     (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: token.startsWith('support.') ? 'support' : 'user', claimedRightsSet: null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
     deps.authenticator = authenticator;

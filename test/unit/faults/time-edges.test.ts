@@ -69,7 +69,7 @@ async function exported(w: World): Promise<string> {
 const idp = generateKeyPair('RS256');
 async function jwt(w: World, tolerance: number, claims: { exp: number; nbf?: number; jti?: string }): Promise<string> {
   const { privateKey, publicKey } = await idp;
-  const authenticator = new Authenticator({ ...SETTINGS, clockToleranceSeconds: tolerance }, { tenantRecords: w.deps.tenantRecords, secrets: w.deps.secrets, config: w.deps.config, rights: w.deps.rights, clock: w.deps.clock, blobs: w.deps.blobs, log: w.deps.log });
+  const authenticator = new Authenticator({ ...SETTINGS, clockToleranceSeconds: tolerance }, { tenantRecords: w.deps.tenantRecords, secrets: w.deps.secrets, config: w.deps.config, rights: w.deps.rights, clock: w.deps.clock, blobs: w.deps.blobs, audit: w.deps.audit, log: w.deps.log });
   (authenticator as unknown as { jwks: ReturnType<typeof createLocalJWKSet> }).jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
   if (!(w.deps.authenticator instanceof Authenticator) || (w.deps.authenticator as unknown as { tolerance?: number }).tolerance !== tolerance) {
     Object.assign(authenticator, { tolerance });
@@ -362,8 +362,8 @@ const EDGES: Edge[] = [
     lastValid: 'before-edge',
     prepare: async (w) => {
       // Rights from the tenant, then the claim; a bearer token `claim.<set>.<x>` is user <x> whose token claims <set>.
-      const { tenantRecords, secrets, config, rights, clock, blobs, log } = w.deps;
-      const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim', keyPersonIdleDays: 30 }, { tenantRecords, secrets, config, rights, clock, blobs, log });
+      const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
+      const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim', keyPersonIdleDays: 30 }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
       (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token.replace(/^claim\.[a-z-]+\./, ''), kind: 'user', claimedRightsSet: /^claim\.([a-z-]+)\./.exec(token)?.[1] ?? null, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
       w.deps.authenticator = authenticator;
       const dave = 'claim.tenant-admin.dave';

@@ -48,7 +48,7 @@ it('a read-only link never outlives the credential that asked for it (an API key
   const keyExpires = new Date(deps.clock.now().getTime() + 60_000);
   const { key } = await createApiKey({ tenantId: T, name: 'k', rightsSet: 'accountant', expiresAt: keyExpires, createdBy: actor(alice), ceiling: [...alice.permissions], personPermissions: [...alice.permissions], now: deps.clock.now() }, deps);
   const settings: JwtSettings = { issuer: 'https://idp.example', audience: 'api://archive', jwksUri: 'http://127.0.0.1:1/jwks', algorithms: ['RS256'], tenantClaim: 'tid', rightsClaim: 'rights', kindClaim: 'kind', rightsSource: 'tenant', clockToleranceSeconds: 0, keyPersonIdleDays: 30 };
-  deps.authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, log: deps.log });
+  deps.authenticator = new Authenticator(settings, { tenantRecords: deps.tenantRecords, secrets: deps.secrets, config: deps.config, rights: deps.rights, clock: deps.clock, blobs: deps.blobs, audit: deps.audit, log: deps.log });
   const id = '01890a5d-ac96-774b-bcce-b302099a8057';
   const pdf = Buffer.from('%PDF-1.7 the rendition');
   const stored = { blobName: `${id}/rendition.pdf`, sha256: createHash('sha256').update(pdf).digest('hex'), size: pdf.length, mediaType: 'application/pdf' };

@@ -13,8 +13,8 @@ import { AUDIT_ENTRY_UNWRITTEN } from '../../../shared/http/pipeline';
 import { CORRECTION_BLOB_DIFFERS } from '../../../shared/documents/correction-blobs';
 import { DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import { EXPORT_INCOMPLETE } from '../../../shared/exports/run-export';
-import { REVOCATION_RESTORED } from '../../../shared/auth/revocation-blobs';
-import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
+import { REVOCATION_RESTORED, REVOCATION_UNSEALED } from '../../../shared/auth/revocation-blobs';
+import { DECISION_UNSEALED, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import type { AuditOutboxPort } from '../../../shared/ports';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { AuditOutbox } from '../../../shared/audit/outbox';
@@ -35,7 +35,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal refused by storage past its grace', 'export incomplete', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -59,6 +59,8 @@ describe('alert phrases', () => {
     expect(SETTING_UNSEALED).toBe('setting in storage not sealed by the archive');
     expect(CORRECTION_UNSEALED).toBe('correction in storage not sealed by the archive');
     expect(MANIFEST_UNSEALED).toBe('manifest in storage not sealed by the archive');
+    expect(REVOCATION_UNSEALED).toBe('revocation in storage not sealed by the archive');
+    expect(DECISION_UNSEALED).toBe('decision in storage not sealed by the archive');
   });
 
   it('a seal run that cannot append left-behind entries, or cannot seal a month, still seals the rest, then fails for the timer alert', async () => {
