@@ -1,0 +1,60 @@
+/**
+ * The last two sessions' code (the archive's seal on what storage keeps, the chain key's rotation, stored-shape safe
+ * reading), attacked by a storage role (creates and reads blobs in a tenant's container; no Cosmos DB, no Key Vault) and
+ * by a tenant's own users. What fresh-attacks.test.ts, seal-attacks.test.ts and stored-shape-attacks.test.ts test is not
+ * repeated. Each case marked "Broke" fails without its fix.
+ */
+import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
+import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
+import { settingBlobName, SETTING_UNSEALED, RETENTION_POLICY_ID } from '../../../shared/auth/rights-sets/settings-blobs';
+import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
+import type { TTenantRetentionPolicy } from '../../../shared/kernel/retention';
+import { DEFAULT_POLICY } from '../../../shared/retention/policy';
+import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
+import { policyOf } from '../../../shared/retention/tenant-policy';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import type { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { restorePoint } from '../../support/restore-point';
+
+const T = 'acme';
+const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+const ron: Principal = { tenantId: T, subject: 'ron', kind: 'user', person: 'ron', rightsSet: 'records-manager', permissions: new Set<Permission>(['retention:manage']) };
+
+const lines = (deps: InMemoryDeps, message: string) => (deps.log as RecordingLogger).lines.filter((l) => l.message === message);
+const plant = (deps: InMemoryDeps, name: string, body: object) => deps.blobs.putCreateOnly(T, name, Buffer.from(JSON.stringify(body)), 'application/json', { retainUntil: null, legalHold: false }, {});
+
+describe('a policy kept in storage, against a removal planted by a storage role', () => {
+  const stricterSod = { ...DEFAULT_SOD_POLICY, conflicts: [...DEFAULT_SOD_POLICY.conflicts, ['exports:create', 'audit:read'] as [Permission, Permission]] };
+  const tight: TTenantRetentionPolicy = { ...DEFAULT_POLICY, classes: [{ name: 'contracts-12y', years: 12 }], defaultClass: 'contracts-12y', requireDisposalApproval: true };
+  // Broke: for a record Cosmos DB does not hold, the reconciler took a `…-removed.json` name as the record's removal,
+  // unread, and stopped there. The SoD and retention policies are never removed: a storage role planted one under a
+  // revision ahead of any, and the sealed policy a restore of Cosmos DB lost (to before the tenant stored one) was never
+  // written back, the default's weaker rules acting for good, nothing logged.
+  it.each([
+    {
+      kind: 'sod-policy',
+      store: async (deps: InMemoryDeps) => expect(await deps.sodPolicy.change(alice, stricterSod, deps.clock.now())).toHaveProperty('applied'),
+      now: async (deps: InMemoryDeps) => deps.rights.policy(T, { fresh: true }),
+      expected: stricterSod,
+    },
+    {
+      kind: RETENTION_POLICY_ID,
+      store: async (deps: InMemoryDeps) => expect(await setRetentionPolicy(ron, tight, deps)).toHaveProperty('applied'),
+      now: async (deps: InMemoryDeps) => policyOf(await deps.retention.policies.get(T)),
+      expected: tight,
+    },
+  ])('$kind: the sealed policy is written back, the planted removal logged', async ({ kind, store, now, expected }) => {
+    const deps = inMemoryDeps();
+    const restore = restorePoint(deps);
+    await store(deps);
+    (deps.clock as FakeClock).advance(60_000);
+    const planted = settingBlobName(kind, 9_000_000_000_000_000, true);
+    await plant(deps, planted, { note: 'anything' });
+    restore();
+    await runReconcileTimer(deps);
+    expect(await now(deps)).toEqual(expected);
+    expect(lines(deps, SETTING_RESTORED)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ id: kind }) })]);
+    expect(lines(deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual([planted]);
+  });
+});
