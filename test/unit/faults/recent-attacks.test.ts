@@ -58,3 +58,22 @@ describe('a policy kept in storage, against a removal planted by a storage role'
     expect(lines(deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual([planted]);
   });
 });
+
+describe("a tenant's stored SoD policy whose conflicts list holds a pair that cannot be read", () => {
+  // Broke: sodPolicyOf (073a51b's sibling, c34e368) took a list as read: a pair stored as text was destructured into its
+  // first two letters (no one holds them: the pair declared was no conflict), and null or an object failed (500) every
+  // request the policy judges. The readable pairs stay, and the default's pairs hold beside them.
+  const declared: [Permission, Permission] = ['exports:create', 'audit:read'];
+  it.each([
+    ['text', 'documents:write×retention:approve'],
+    ['null', null],
+    ['one half', ['documents:write']],
+    ['an object', { a: 'documents:write', b: 'retention:approve' }],
+    ['a number in it', ['documents:write', 7]],
+  ] as [string, unknown][])('%s: the readable pairs and the default are declared', async (_name, odd) => {
+    const deps = inMemoryDeps();
+    const stored = { id: 'sod-policy', tenantId: T, type: 'sod-policy', conflicts: [declared, odd], uploaderCannotApproveDisposal: true, updatedAt: '2026-01-01T00:00:00.000Z', updatedBy: { subject: 'ann', kind: 'user' } };
+    deps.tenantRecords.records.set(`${T}/sod-policy`, { value: stored, etag: 1 });
+    expect(await deps.rights.policy(T, { fresh: true })).toEqual({ conflicts: [declared, ...DEFAULT_SOD_POLICY.conflicts], uploaderCannotApproveDisposal: true });
+  });
+});
