@@ -5,6 +5,10 @@
  * repeated. Each case marked "Broke" fails without its fix.
  */
 import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
+import { ingestDocument } from '../../../shared/documents/ingest';
+import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { reconcile } from '../../../shared/retention/reconcile';
 import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import { settingBlobName, SETTING_UNSEALED, RETENTION_POLICY_ID } from '../../../shared/auth/rights-sets/settings-blobs';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
@@ -75,5 +79,32 @@ describe("a tenant's stored SoD policy whose conflicts list holds a pair that ca
     const stored = { id: 'sod-policy', tenantId: T, type: 'sod-policy', conflicts: [declared, odd], uploaderCannotApproveDisposal: true, updatedAt: '2026-01-01T00:00:00.000Z', updatedBy: { subject: 'ann', kind: 'user' } };
     deps.tenantRecords.records.set(`${T}/sod-policy`, { value: stored, etag: 1 });
     expect(await deps.rights.policy(T, { fresh: true })).toEqual({ conflicts: [declared, ...DEFAULT_SOD_POLICY.conflicts], uploaderCannotApproveDisposal: true });
+  });
+});
+
+describe("a manifest planted in a folder whose ingest the audit log holds", () => {
+  const anna: Principal = { tenantId: T, subject: 'anna', kind: 'user', person: 'anna', rightsSet: 'clerk', permissions: new Set<Permission>(['documents:read', 'documents:write']) };
+  // Broke: a manifest without the archive's seal was taken as one from before the seal when the log held its folder's
+  // ingest in the month of the document's createdAt, which the manifest itself names. A folder emptied by a disposal whose
+  // catalog item (the tombstone) a restore of Cosmos DB lost: a storage role planted a manifest of its own there, dated
+  // as the ingest was, and the reconciler indexed the fake document as the archive's. Only storage's creation time of
+  // the blob dates it (the document's own createdAt only where storage tells none).
+  it('months after that ingest is not indexed: it is dated by when storage created it', async () => {
+    const deps = inMemoryDeps();
+    const { document } = (await ingestDocument({ principal: anna, files: [{ bytes: Buffer.from([1, 1, 1]), fileName: 'scan.png' }], metadata: {}, idempotencyKey: null }, deps)) as { document: { id: string } };
+    // Its request's entry, as the route appends it.
+    await deps.audit.append({ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'anna', kind: 'user' }, action: 'document.ingest', target: document.id, outcome: 'success', status: 201, requestId: 'r-1', clientIp: null, userAgent: null });
+    const name = blobLayout.manifest(document.id);
+    const { mac: _m, keyVersion: _k, ...genuine } = JSON.parse((await deps.blobs.readAll(T, name)).toString('utf8')) as Record<string, unknown>;
+    // Disposed of (its folder emptied), and its tombstone lost to a restore of Cosmos DB.
+    for (const key of [...deps.blobs.blobs.keys()]) if (key.startsWith(`${T}/${document.id}/`)) deps.blobs.blobs.delete(key);
+    deps.catalog.documents.delete(`${T}/${document.id}`);
+    (deps.clock as FakeClock).advance(90 * 86_400_000);
+    const fake = { ...genuine, metadata: { documentType: 'invoice', counterparty: 'Shady Supplies BV', amount: { value: 9800, currency: 'EUR' } } };
+    await deps.blobs.putCreateOnly(T, name, Buffer.from(JSON.stringify(fake)), 'application/json', { retainUntil: '2033-01-01T00:00:00.000Z', legalHold: false }, {});
+    const result = await reconcile({ now: new Date(deps.clock.now().getTime() + 2 * 3_600_000), maxItems: 100, continuation: null }, deps);
+    expect(result.indexed).toEqual([]);
+    expect(deps.catalog.documents.get(`${T}/${document.id}`)).toBeUndefined();
+    expect(lines(deps, MANIFEST_UNSEALED).map((l) => l.fields?.blob)).toEqual([name]);
   });
 });
