@@ -4,7 +4,8 @@
  * by a tenant's own users. What fresh-attacks.test.ts, seal-attacks.test.ts and stored-shape-attacks.test.ts test is not
  * repeated. Each case marked "Broke" fails without its fix.
  */
-import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
+import { assertMayApproveDisposal, DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
+import { assertMayRelease } from '../../../shared/retention/holds/release-hold';
 import { ingestDocument } from '../../../shared/documents/ingest';
 import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
@@ -106,5 +107,24 @@ describe("a manifest planted in a folder whose ingest the audit log holds", () =
     expect(result.indexed).toEqual([]);
     expect(deps.catalog.documents.get(`${T}/${document.id}`)).toBeUndefined();
     expect(lines(deps, MANIFEST_UNSEALED).map((l) => l.fields?.blob)).toEqual([name]);
+  });
+});
+
+describe('a stored actor whose person cannot be read is no second person to anyone', () => {
+  // Broke: samePerson read the accountable person as `person ?? subject`. A document uploaded, or a hold placed, through
+  // Alice's key, stored with its person null (restored, half written, edited by hand) stood for the key's id: Alice,
+  // signed in, approved the disposal of her own upload and released her own hold. Other forms ('', a number) were no
+  // one's. One without a person (from before persons were kept) still stands for its subject.
+  const aliceSignedIn: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+  const rules = [
+    ['approve the disposal of the upload', (by: { subject: string; kind?: string; person?: string }) => assertMayApproveDisposal(aliceSignedIn, by, DEFAULT_SOD_POLICY)],
+    ['release the hold', (by: { subject: string; kind?: string; person?: string }) => assertMayRelease(aliceSignedIn, [], { placedBy: by as never, placedAt: '2026-01-01T00:00:00.000Z' })],
+  ] as const;
+  it.each(rules.flatMap(([rule, act]) => ([['null', null], ['empty', ''], ['a number', 7]] as [string, unknown][]).map(([name, person]) => [rule, name, act, person] as const)))('%s, its person stored %s: refused', (_rule, _name, act, person) => {
+    expect(() => act({ subject: 'apikey:0123', kind: 'client', person: person as string })).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(segregation_of_duties|four_eyes_required)$/) }));
+  });
+  it.each(rules)('%s, by another person or a key from before persons were kept: allowed', (_rule, act) => {
+    expect(() => act({ subject: 'bob', kind: 'user', person: 'bob' })).not.toThrow();
+    expect(() => act({ subject: 'apikey:0123', kind: 'client' })).not.toThrow();
   });
 });
