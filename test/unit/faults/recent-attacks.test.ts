@@ -7,6 +7,8 @@
 import { assertMayApproveDisposal, DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { assertMayRelease } from '../../../shared/retention/holds/release-hold';
 import { ingestDocument } from '../../../shared/documents/ingest';
+import { sealWith, unsealedBecause } from '../../../shared/kernel/archive-seal';
+import { singleKeyring } from '../../../shared/kernel/audit-chain';
 import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { reconcile } from '../../../shared/retention/reconcile';
@@ -126,5 +128,25 @@ describe('a stored actor whose person cannot be read is no second person to anyo
   it.each(rules)('%s, by another person or a key from before persons were kept: allowed', (_rule, act) => {
     expect(() => act({ subject: 'bob', kind: 'user', person: 'bob' })).not.toThrow();
     expect(() => act({ subject: 'apikey:0123', kind: 'client' })).not.toThrow();
+  });
+});
+
+describe("the archive's seal over content a storage role re-spells", () => {
+  // Broke: the MAC covers canonical JSON, where a number JSON cannot hold (1e400 parses as Infinity) is written null:
+  // a genuine sealed blob with a null in it (a removal's record, a correction's fiscal year) re-spelled with 1e400 there
+  // still checked, and its reader took a number where the archive had sealed null. Content with such a number is not sealed.
+  const keys = singleKeyring(async () => Buffer.alloc(32, 7));
+  it.each(['1e400', '-1e400'])('null re-spelled %s: the mac does not match', async (spelled) => {
+    const sealed = JSON.stringify(await sealWith('correction', { documentId: 'd', fiscalYear: null, nested: [{ at: null }] }, keys));
+    for (const respelled of [sealed.replace('"fiscalYear":null', `"fiscalYear":${spelled}`), sealed.replace('"at":null', `"at":${spelled}`)]) {
+      expect(await unsealedBecause('correction', JSON.parse(respelled) as object, null, keys)).toBe('mac does not match');
+    }
+    expect(await unsealedBecause('correction', JSON.parse(sealed) as object, null, keys)).toBeNull();
+  });
+  // Broke: a RangeError (canonicalJson and JSON.stringify recurse) for whatever read it, each time: the sealing timer's
+  // partition, a verification, the reconciler's tenant.
+  it('a planted blob nested 100,000 deep is not sealed, and reading it throws nothing', async () => {
+    const deep = JSON.parse(`{"mac":"${'0'.repeat(64)}","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`) as object;
+    expect(await unsealedBecause('setting', deep, null, keys)).toBe('mac does not match');
   });
 });
