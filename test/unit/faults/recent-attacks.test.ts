@@ -23,6 +23,9 @@ import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 import { restorePoint } from '../../support/restore-point';
+import { docOf, TENANT, world } from '../../support/in-process';
+import { sweep } from '../../../shared/retention/sweep';
+import type { ArchivedDocument } from '../../../shared/kernel/document';
 
 const T = 'acme';
 const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
@@ -148,5 +151,28 @@ describe("the archive's seal over content a storage role re-spells", () => {
   it('a planted blob nested 100,000 deep is not sealed, and reading it throws nothing', async () => {
     const deep = JSON.parse(`{"mac":"${'0'.repeat(64)}","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`) as object;
     expect(await unsealedBecause('setting', deep, null, keys)).toBe('mac does not match');
+  });
+});
+
+describe('a stored hold whose release has no readable time', () => {
+  // Broke: isHeld read a hold as released when its releasedAt was truthy: text that is no instant, a number or `true`
+  // (restored, half written, edited by hand; the archive writes a release's time) released it, and with its legalHold
+  // flag off the sweep disposed of the document. Null and '' were already open (stored-shape-attacks.test.ts).
+  it.each([
+    ['not a date', 'soon'],
+    ['a number', 1_500_000_000_000],
+    ['true', true],
+    ['a date the calendar lacks', '2026-02-31T00:00:00.000Z'],
+  ] as [string, unknown][])('releasedAt %s: still held, not disposed of', async (_name, releasedAt) => {
+    const w = world();
+    const id = await docOf(w, { fiscalYear: 2018, retentionClass: 'immovable-property-10y' });
+    const other = await docOf(w, { fiscalYear: 2018, retentionClass: 'immovable-property-10y' });
+    w.clock.advance(20 * 365 * 86_400_000);
+    const key = `${TENANT}/${id}`;
+    const hold = { id: 'h1', reason: 'Audit', caseReference: 'C-1', placedAt: '2020-01-01T00:00:00.000Z', placedBy: { subject: 'up', kind: 'user' }, releasedAt };
+    w.deps.catalog.documents.set(key, { ...structuredClone(w.deps.catalog.documents.get(key)!), legalHold: false, holds: [hold] } as ArchivedDocument);
+    const result = await sweep({ now: w.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, w.deps);
+    expect(w.deps.catalog.documents.get(key)!.status).toBe('active');
+    expect(result.disposed).toEqual([`${TENANT}/${other}`]);
   });
 });
