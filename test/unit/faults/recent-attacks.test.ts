@@ -23,7 +23,9 @@ import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 import { restorePoint } from '../../support/restore-point';
-import { docOf, TENANT, world } from '../../support/in-process';
+import { docOf, ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
+import { Authenticator } from '../../../shared/auth/authenticate';
+import { personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { sweep } from '../../../shared/retention/sweep';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 
@@ -174,5 +176,38 @@ describe('a stored hold whose release has no readable time', () => {
     const result = await sweep({ now: w.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, w.deps);
     expect(w.deps.catalog.documents.get(key)!.status).toBe('active');
     expect(result.disposed).toEqual([`${TENANT}/${other}`]);
+  });
+});
+
+describe("a key whose person's last sign-in, or its own minting, is stored in a form Date reads far ahead", () => {
+  // Broke: the idle rule read the person's last sign-in (seenAt) and a key's createdAt with Date.parse, which reads
+  // '99999' as the year 99999 and '+275760-…' as that year: a person who left, whose sighting or key was restored, half
+  // written or edited by hand so, kept acting through the key for good, where the rights come from the identity provider.
+  const DAY = 86_400_000;
+  async function danasKey() {
+    const w = world({ AUTH_RIGHTS_SOURCE: 'tenant-then-claim' });
+    const { tenantRecords, secrets, config, rights, clock, blobs, log } = w.deps;
+    const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim' }, { tenantRecords, secrets, config, rights, clock, blobs, log });
+    (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: 'user', claimedRightsSet: 'integration-admin', expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
+    w.deps.authenticator = authenticator;
+    const minted = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'dana-key', rightsSet: 'integration-admin', expiresAt: new Date(w.clock.now().getTime() + 365 * DAY).toISOString() }, as: 'dana' }, 201);
+    w.clock.advance(31 * DAY);
+    return { w, auth: `ApiKey ${minted.json.key as string}`, keyId: minted.json.id as string };
+  }
+  const edit = (w: ReturnType<typeof world>, match: (v: Record<string, unknown>) => boolean, field: string, value: unknown) => {
+    const entry = [...w.deps.tenantRecords.records.entries()].find(([, r]) => match(r.value as unknown as Record<string, unknown>))!;
+    w.deps.tenantRecords.records.set(entry[0], { ...entry[1], value: { ...entry[1].value, [field]: value } });
+  };
+  it.each([
+    ['her last sign-in', 'seenAt', '99999'],
+    ['her last sign-in', 'seenAt', '+275760-09-13T00:00:00.000Z'],
+    ["the key's minting", 'createdAt', '99999'],
+    ["the key's minting", 'createdAt', '+275760-09-13T00:00:00.000Z'],
+  ])('%s (%s) stored %s: the key rests', async (_what, field, value) => {
+    const { w, auth, keyId } = await danasKey();
+    expect((await send(w, { method: 'GET', path: 'documents', as: auth })).json?.rule).toBe('key-person-idle');
+    edit(w, (v) => (field === 'seenAt' ? v.id === personSightingRecordId('dana') : v.type === 'api-key' && v.keyId === keyId), field, value);
+    const answer = await send(w, { method: 'GET', path: 'documents', as: auth });
+    expect([answer.status, answer.json?.rule]).toEqual([403, 'key-person-idle']);
   });
 });
