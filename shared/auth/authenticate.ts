@@ -1,3 +1,4 @@
+import { readInstant } from '../kernel/instant';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
@@ -247,9 +248,14 @@ export class Authenticator implements Authenticates {
     // Over at the instant the idle days end, as every time limit is (README "Every time limit ends at the instant it names").
     // When the key rests unless she signs in again: the later of the idle days after her last sign-in and (a key her
     // sign-in minted) after its minting. A link the key is handed reads no longer (README "Every time limit").
-    const mintedUntil = record.createdBy.kind === 'user' ? Date.parse(record.createdAt) + idleMs : -Infinity;
-    const idleAt = new Date(Math.max(sighting ? Date.parse(sighting.seenAt) + idleMs : -Infinity, mintedUntil));
-    if (sighting && now - Date.parse(sighting.seenAt) < idleMs) return { ...(await holding(sighting.rightsSet)), idleAt: idleAt.toISOString() };
+    // Read as the archive keeps instants (readInstant): Date.parse read '99999' and '+275760-…' as years far ahead, and
+    // a sign-in or minting stored so (restored, half written, edited by hand) kept the key acting for good, or, past
+    // the last instant a Date holds, failed every request of the key. One that cannot be read is no sign-in, no minting.
+    const mintedAt = record.createdBy.kind === 'user' ? readInstant(record.createdAt) : null;
+    const seenAt = sighting ? readInstant(sighting.seenAt) : null;
+    const mintedUntil = mintedAt !== null ? mintedAt + idleMs : -Infinity;
+    const idleAt = new Date(Math.max(seenAt !== null ? seenAt + idleMs : -Infinity, mintedUntil));
+    if (sighting && seenAt !== null && now - seenAt < idleMs) return { ...(await holding(sighting.rightsSet)), idleAt: idleAt.toISOString() };
     if (now < mintedUntil) return { ceiling: true, idleAt: idleAt.toISOString() };
     return 'idle';
   }

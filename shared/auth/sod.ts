@@ -41,9 +41,23 @@ export const DEFAULT_SOD_POLICY: SodPolicy = {
  * Anything but `false` keeps the uploader rule on; conflicts that are not a list are the default's.
  */
 export const sodPolicyOf = (p: SodPolicy): SodPolicy => ({
-  conflicts: Array.isArray(p.conflicts) ? p.conflicts : DEFAULT_SOD_POLICY.conflicts,
+  conflicts: Array.isArray(p.conflicts) ? readablePairs(p.conflicts) : DEFAULT_SOD_POLICY.conflicts,
   uploaderCannotApproveDisposal: (p.uploaderCannotApproveDisposal as unknown) !== false,
 });
+
+const isPair = (c: unknown): c is [Permission, Permission] => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string';
+
+/**
+ * A stored list of conflicts, a pair in it that cannot be read aside: that pair is not known, so the default's pairs hold
+ * beside the readable ones. Taken as read, a pair stored as text was destructured into its first two letters (a conflict
+ * no one holds) and null or an object failed every request the policy judges.
+ */
+function readablePairs(conflicts: unknown[]): [Permission, Permission][] {
+  const pairs = conflicts.filter(isPair);
+  if (pairs.length === conflicts.length) return pairs;
+  const known = new Set(pairs.map(pairKey));
+  return [...pairs, ...DEFAULT_SOD_POLICY.conflicts.filter((c) => !known.has(pairKey(c)))];
+}
 
 export function sodRefusal(rule: SodRule, extensions: Record<string, unknown> = {}): ArchiveError {
   return new ArchiveError('segregation_of_duties', { detail: SOD_RULES[rule], extensions: { rule, ...extensions } });
@@ -119,6 +133,11 @@ export function assertNoConflict(permissions: Iterable<Permission>, policy: SodP
  * names only its subject, which then stands for the person.
  */
 export function samePerson(principal: Pick<Principal, 'subject' | 'person'>, other: { subject: string; kind?: string; person?: string }): boolean {
+  // A stored person that is there but not a name (null, '', a number: restored, half written or edited by hand) may be
+  // anyone. Read as `person ?? subject`, null stood for a key's id, and the person behind the key was a second person to
+  // themselves (approving the disposal of their own upload, releasing their own hold).
+  const person = other.person as unknown;
+  if (person !== undefined && (typeof person !== 'string' || person === '')) return true;
   return principal.subject === other.subject || personOf(principal) === personOf(other);
 }
 

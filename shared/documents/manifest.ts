@@ -69,7 +69,10 @@ export async function manifestByArchive(tenantId: string, blobName: string, kept
     return false;
   }
   const documentId = blobName.slice(0, blobName.indexOf('/'));
-  const ingested = () => auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.document.createdAt, kept.createdOn], (e) => e.outcome === 'success');
+  // Dated by storage's creation time of the blob, which whoever writes it cannot set; the document's createdAt only where
+  // storage tells none. Both were taken: a manifest planted long after its folder's ingest (a folder a disposal emptied,
+  // its tombstone lost to a restore) named that ingest's time and was witnessed by its entry.
+  const ingested = () => auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.createdOn ?? kept.document.createdAt], (e) => e.outcome === 'success');
   const why = await notKeptByArchive(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys, ingested, 'no seal, and no audit entry of its ingest');
   if (why === null) return true;
   deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why });

@@ -47,12 +47,34 @@ export async function unsealedBecause(purpose: string, sealed: object, createdOn
     if (err instanceof ChainKeyUnavailable) return 'key unavailable';
     throw err;
   }
-  if (version.key.length === 0 || typeof mac !== 'string') return 'mac does not match';
+  if (version.key.length === 0 || typeof mac !== 'string' || !sealable(content)) return 'mac does not match';
   const expected = Buffer.from(archiveMac(purpose, content, version.key), 'hex');
   const given = Buffer.from(mac, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'mac does not match';
   if (version.supersededAt !== undefined && (createdOn === null || Date.parse(createdOn) > version.supersededAt + CHAIN_KEY_PICKUP_MS)) return 'superseded key';
   return null;
+}
+
+/** Deeper than anything the archive seals (a manifest or a kept setting is a few levels). */
+const SEALED_DEPTH_MAX = 32;
+
+/**
+ * Whether content as parsed is what the MAC's canonical JSON says it is. A number JSON cannot hold (`1e400` parses as
+ * Infinity) is written `null` there: a genuine sealed blob with a null in it, re-spelled with `1e400` by whoever can
+ * write storage, still checked and was read as a number. Nesting past SEALED_DEPTH_MAX (a planted blob of `[[[…`)
+ * overflowed the stack of the recursive canonicalJson and JSON.stringify: a RangeError for the run that read it, every
+ * run. Walked without recursion.
+ */
+function sealable(value: unknown): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [v, depth] = next;
+    if (typeof v === 'number' && !Number.isFinite(v)) return false;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= SEALED_DEPTH_MAX) return false;
+    for (const child of Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return true;
 }
 
 /**

@@ -8,8 +8,12 @@ import { readInstant } from './instant';
 import type { HoldQuery } from './search';
 import { searchKey } from './search-keys';
 
-/** A document is held while its `legalHold` flag is set or any of its holds is open. */
-export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !h.releasedAt);
+/**
+ * A document is held while its `legalHold` flag is set or any of its holds is open: released only with a readable
+ * `releasedAt` (the archive writes the release's time). Read as truthy, text that is no instant, a number or `true`
+ * (restored, half written, edited by hand) released the hold, and with the flag off the sweep disposed of the document.
+ */
+export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => readInstant(h.releasedAt) === null);
 
 /**
  * The document's retain-until in milliseconds, or null when its item holds none the archive can read (missing, null, a

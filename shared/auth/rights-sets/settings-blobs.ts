@@ -45,6 +45,7 @@ export const settingBlobName = (recordId: string, revision: number, removed: boo
  */
 export const nextRevision = (previous: number | undefined, now: Date): number => Math.max((previous ?? 0) + 1, now.getTime());
 
+const SOD_POLICY_ID = 'sod-policy';
 /** What is kept of the SoD policy's record (rights.ts SodPolicyRecord, which imports this file). */
 interface SodPolicyRecord extends TenantRecord {
   type: 'sod-policy';
@@ -246,8 +247,16 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     // absent one is done, and one of those stands for what is below it).
     const behind: [string, StoredSetting][] = [];
     for (const [recordId, kept] of revisions) {
+      // The SoD and retention policies are never removed: a removal's name under either is planted. Taken as one (unread,
+      // where Cosmos DB holds no policy), it hid the sealed policy a restore lost, the default's weaker rules acting.
+      const neverRemoved = recordId === SOD_POLICY_ID || recordId === RETENTION_POLICY_ID;
       for (const blob of kept) {
-        if (held.has(recordId) ? held.get(recordId)! >= blob.revision : blob.removed) break;
+        if (held.has(recordId) && held.get(recordId)! >= blob.revision) break;
+        if (blob.removed && neverRemoved) {
+          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: 'a removal of a record never removed' });
+          continue;
+        }
+        if (!held.has(recordId) && blob.removed) break;
         const read = await readKeptBlob(deps.blobs, tenantId, blob.name);
         const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
         const why = setting && setting.revision === blob.revision ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
