@@ -186,8 +186,8 @@ describe("a key whose person's last sign-in, or its own minting, is stored in a 
   const DAY = 86_400_000;
   async function danasKey() {
     const w = world({ AUTH_RIGHTS_SOURCE: 'tenant-then-claim' });
-    const { tenantRecords, secrets, config, rights, clock, blobs, log } = w.deps;
-    const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim' }, { tenantRecords, secrets, config, rights, clock, blobs, log });
+    const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
+    const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim' }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
     (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: 'user', claimedRightsSet: 'integration-admin', expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
     w.deps.authenticator = authenticator;
     const minted = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'dana-key', rightsSet: 'integration-admin', expiresAt: new Date(w.clock.now().getTime() + 365 * DAY).toISOString() }, as: 'dana' }, 201);
