@@ -185,6 +185,13 @@ function revisionsByRecord(names: string[]): Map<string, KeptName[]> {
   return byRecord;
 }
 
+/** The id of the trace a removal of `recordId` leaves in Cosmos DB (a set's deletion, an assignment's removal; the same key after the prefix). */
+function traceIdOf(recordId: string): string | null {
+  if (recordId.startsWith('rights-set:')) return `rights-set-deleted:${recordId.slice('rights-set:'.length)}`;
+  if (recordId.startsWith('rights-assignment:')) return `rights-unassignment:${recordId.slice('rights-assignment:'.length)}`;
+  return null;
+}
+
 type Policies = Pick<RetentionPoliciesPort, 'getVersioned' | 'put'>;
 
 /** The restore's audit entry for `setting`, written back now. */
@@ -241,6 +248,12 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       revisions.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
     ]);
     const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
+    // The removals' traces Cosmos DB holds, by id and revision: listed only where a removal is storage's newest change of an absent record.
+    let traceRevisions: Promise<Map<string, number>> | null = null;
+    const traces = () =>
+      (traceRevisions ??= Promise.all([deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-set-deleted'), deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-unassignment')]).then(
+        (lists) => new Map(lists.flat().map((t) => [t.id, typeof t.revision === 'number' ? t.revision : 0])),
+      ));
     if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
     // Per record, its newest sealed change newer than what Cosmos DB holds (each unsealed one above it logged), read
     // newest first; none where the record is in line. An absent record is behind a change that made it (a removal of an
@@ -256,7 +269,20 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: 'a removal of a record never removed' });
           continue;
         }
-        if (!held.has(recordId) && blob.removed) break;
+        if (!held.has(recordId) && blob.removed) {
+          // A removal of a record Cosmos DB does not hold is done, once it is the archive's: its trace in Cosmos DB at
+          // this revision or later says so without a read (every removal writes both), else its blob must be sealed.
+          // Taken unread, one planted above the newest sealed change hid that change for good: an assignment a restore
+          // lost was never written back (where rights come from the identity provider, its person acted with the set
+          // they claimed), and a set's narrowing with it.
+          if (((await traces()).get(traceIdOf(recordId) ?? '') ?? 0) >= blob.revision) break;
+          const read = await readKeptBlob(deps.blobs, tenantId, blob.name);
+          const removal = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
+          const why = removal && removal.revision === blob.revision && removal.record === null ? await unsealedBecause(SETTING_SEAL, removal, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a removal';
+          if (why === null) break;
+          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: why });
+          continue;
+        }
         const read = await readKeptBlob(deps.blobs, tenantId, blob.name);
         const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
         const why = setting && setting.revision === blob.revision ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
