@@ -6,6 +6,12 @@
  */
 import { Authenticator } from '../../../shared/auth/authenticate';
 import { personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
+import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
+import { restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
+import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../../shared/kernel/audit-chain';
+import type { AuditEntry } from '../../../shared/kernel/audit';
+import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
 
 const DAY = 86_400_000;
@@ -59,5 +65,37 @@ describe("a key whose person's last sign-in, or its own minting, is stored as a 
     edit(w, isSighting, 'seenAt', new Date(w.clock.now().getTime() + 60_000).toISOString());
     w.clock.advance(29 * DAY);
     expect((await send(w, { method: 'GET', path: 'documents', as: auth })).status).toBe(200);
+  });
+});
+
+describe('an audit entry written into Cosmos DB by hand is no witness of a revocation kept from before the seal', () => {
+  // Broke: a blob without the archive's seal (from before it) was applied where the tenant's audit log held the
+  // revocation's success entry, and the witness checked only what the entry says, not its keyed hash. Whoever can write
+  // Cosmos DB and create blobs (not Key Vault: a cloud operator's roles, a restore tool) wrote an entry of their own and
+  // planted an unsealed blob, and the reconciler revoked any key of the tenant; so for decisions, manifests, corrections.
+  const T = TENANT;
+  const forged = (deps: InMemoryDeps, target: string, keyed: 'unkeyed' | 'wrong hash' | 'keyed'): Promise<unknown> | void => {
+    const at = deps.clock.now().toISOString();
+    const input = { tenantId: T, at, actor: { subject: 'bob', kind: 'user', person: 'bob' }, action: 'api-key.revoke' as const, target, outcome: 'success' as const, status: 200, requestId: 'req-forged', clientIp: null, userAgent: null };
+    if (keyed === 'keyed') return deps.audit.append(input);
+    const seq = deps.audit.entries.filter((e) => e.tenantId === T).length + 1;
+    const body: Omit<AuditEntry, 'hash'> = { id: entryId(seq), seq, prevHash: GENESIS_HASH, partition: `${T}:${at.slice(0, 7)}`, ...(keyed === 'wrong hash' ? { alg: CHAIN_ALG } : {}), ...input };
+    // Unkeyed: plain SHA-256, as entries from before the chain was keyed (anyone can compute it).
+    deps.audit.entries.push({ ...body, hash: keyed === 'unkeyed' ? hashEntry(body) : 'f'.repeat(64) });
+  };
+  it.each([
+    ['an unkeyed entry (plain SHA-256)', 'unkeyed', false],
+    ['a keyed entry whose hash the chain key does not give', 'wrong hash', false],
+    ["the archive's own keyed entry", 'keyed', true],
+  ] as const)('%s (%s): revokes %s', async (_what, keyed, revokes) => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    const { record } = await createApiKey({ tenantId: T, name: 'client', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 90 * DAY), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:read'], personPermissions: ['documents:read'], now: deps.clock.now() }, deps);
+    const revocation = { tenantId: T, kind: 'api-key', id: record.keyId, revokedAt: deps.clock.now().toISOString(), revokedBy: { subject: 'bob', kind: 'user' } };
+    await deps.blobs.putCreateOnly(T, revocationBlobName('api-key', record.keyId), Buffer.from(JSON.stringify(revocation)), 'application/json', { retainUntil: null, legalHold: false }, {});
+    await forged(deps, `api-key:${record.keyId}`, keyed);
+    await restoreRevocations(deps.clock.now(), deps);
+    const stored = (await deps.tenantRecords.get<ApiKeyRecord>(T, apiKeyRecordId(record.keyId), 'api-key'))!.value;
+    expect(stored.revokedAt !== null).toBe(revokes);
   });
 });
