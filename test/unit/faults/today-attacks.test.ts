@@ -8,14 +8,20 @@ import { Authenticator } from '../../../shared/auth/authenticate';
 import { personSightingRecordId } from '../../../shared/auth/person-sightings';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
-import { restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
+import { revokeApiKey } from '../../../shared/auth/api-keys/revoke-api-key';
+import { restoreRevocations, REVOCATION_UNSEALED, revocationBlobName } from '../../../shared/auth/revocation-blobs';
 import { CHAIN_ALG, entryId, GENESIS_HASH, hashEntry } from '../../../shared/kernel/audit-chain';
 import type { AuditEntry } from '../../../shared/kernel/audit';
-import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
+import { DECISION_UNSEALED, decisionBlobName } from '../../../shared/auth/decision-blobs';
+import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
+import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
+import type { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import { ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
 
 const DAY = 86_400_000;
 type W = ReturnType<typeof world>;
+const admin = (subject: string): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) });
 
 /** Dana's key, minted by her sign-in where rights come from the identity provider; `idle`: 31 days later, none since. */
 async function danasKey(idle = true) {
@@ -97,5 +103,45 @@ describe('an audit entry written into Cosmos DB by hand is no witness of a revoc
     await restoreRevocations(deps.clock.now(), deps);
     const stored = (await deps.tenantRecords.get<ApiKeyRecord>(T, apiKeyRecordId(record.keyId), 'api-key'))!.value;
     expect(stored.revokedAt !== null).toBe(revokes);
+  });
+});
+
+describe("a blob planted under a revocation's or a decision's name before the revocation or the decision", () => {
+  // Broke (the revocation): the blob write answered 'different' and was taken as a concurrent revocation of the
+  // archive's, unread: a storage role that knew a key's id planted a blob under its name first, the revocation was never
+  // kept in storage, and nothing said so (the reconciler looks only at keys in use). A restore of Cosmos DB to before it
+  // then had the key act again. Now the blob is read and, not the archive's, reported for the operator to remove (a
+  // revoke sent again keeps it then). A decision's is met already by the look in storage before deciding.
+  const plant = (deps: InMemoryDeps, name: string) => deps.blobs.putCreateOnly(TENANT, name, Buffer.from('{}'), 'application/json', { retainUntil: null, legalHold: false }, {});
+  it.each([
+    {
+      kept: 'a revocation',
+      phrase: REVOCATION_UNSEALED,
+      run: async (deps: InMemoryDeps) => {
+        const { record } = await createApiKey({ tenantId: TENANT, name: 'client', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 90 * DAY), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:read'], personPermissions: ['documents:read'], now: deps.clock.now() }, deps);
+        const name = revocationBlobName('api-key', record.keyId);
+        await plant(deps, name);
+        await revokeApiKey(TENANT, record.keyId, { subject: 'bob', kind: 'user' }, deps.clock.now(), deps);
+        return name;
+      },
+    },
+    {
+      kept: 'a decision',
+      phrase: DECISION_UNSEALED,
+      run: async (deps: InMemoryDeps) => {
+        await signedIn(deps.tenantRecords, TENANT, ['alice', 'bob'], deps.clock.now());
+        (deps.clock as FakeClock).advance(60_000);
+        const proposed = await deps.sodPolicy.change(admin('alice'), { ...DEFAULT_SOD_POLICY, uploaderCannotApproveDisposal: false }, deps.clock.now());
+        if (!('proposed' in proposed)) throw new Error('not proposed');
+        const name = decisionBlobName('sod-policy-proposal', proposed.proposed.proposalId);
+        await plant(deps, name);
+        await deps.sodPolicy.withdraw(admin('bob'), proposed.proposed.proposalId, deps.clock.now());
+        return name;
+      },
+    },
+  ])('$kept: reported when it cannot be kept', async ({ phrase, run }) => {
+    const deps = inMemoryDeps();
+    const name = await run(deps);
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === phrase).map((l) => l.fields?.blob)).toEqual([name]);
   });
 });
