@@ -64,9 +64,15 @@ interface Seen {
 /**
  * A sign-in stored with no time this instance could have written (none readable, or far ahead: readWrittenInstant) is
  * never "within the day": read with Date.parse, one far ahead was, and the sighting was never written again, her keys
- * resting on it (authenticate.ts reads it as no sign-in) however often she signed in.
+ * resting on it (authenticate.ts reads it as no sign-in) however often she signed in. Nor is a token time so stored
+ * newer than any: compared as text, one far ahead made every later token older, and her keys kept the set it named
+ * after the identity provider narrowed her claim.
  */
-const seenOf = (stored: PersonSightingRecord, now: Date): Seen => ({ rightsSet: stored.rightsSet, seenAt: readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity, issuedAt: stored.issuedAt ?? null });
+const seenOf = (stored: PersonSightingRecord, now: Date): Seen => ({
+  rightsSet: stored.rightsSet,
+  seenAt: readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity,
+  issuedAt: readWrittenInstant(stored.issuedAt, now.getTime()) !== null ? stored.issuedAt! : null,
+});
 
 export class PersonSightings {
   /** The issue time of the newest token this instance saw per (tenant, person): an older token never replaces the set. */

@@ -23,12 +23,12 @@ const DAY = 86_400_000;
 type W = ReturnType<typeof world>;
 const admin = (subject: string): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) });
 
-/** Dana's key, minted by her sign-in where rights come from the identity provider; `idle`: 31 days later, none since. */
-async function danasKey(idle = true) {
+/** Dana's key, minted by her sign-in where rights come from the identity provider; `idle`: 31 days later, none since. `claim`: what her tokens claim (issued as they are used). */
+async function danasKey(idle = true, claim = { set: 'integration-admin' }) {
   const w = world({ AUTH_RIGHTS_SOURCE: 'tenant-then-claim' });
   const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
   const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim' }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
-  (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: 'user', claimedRightsSet: 'integration-admin', expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: null });
+  (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: 'user', claimedRightsSet: claim.set, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: w.clock.now().toISOString() });
   w.deps.authenticator = authenticator;
   const minted = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'dana-key', rightsSet: 'integration-admin', expiresAt: new Date(w.clock.now().getTime() + 365 * DAY).toISOString() }, as: 'dana' }, 201);
   if (idle) w.clock.advance(31 * DAY);
@@ -64,6 +64,20 @@ describe("a key whose person's last sign-in, or its own minting, is stored as a 
     edit(w, isSighting, 'seenAt', FAR);
     await ok(w, { method: 'GET', path: 'documents', as: 'dana' });
     expect((await send(w, { method: 'GET', path: 'documents', as: auth })).status).toBe(200);
+  });
+
+  it("her sign-in's token time stored far ahead does not keep the set it named once her claim is narrowed", async () => {
+    // Broke: the sighting judged a sign-in's token older than the stored one's by comparing their issue times, and one
+    // stored far ahead made every later token older: never written again, her keys kept the set it named after the
+    // identity provider narrowed her claim (and, its sign-in far ahead too, rested for good however often she signed in).
+    const claim = { set: 'integration-admin' };
+    const { w, auth } = await danasKey(false, claim);
+    expect((await send(w, { method: 'GET', path: 'api-keys', as: auth })).status).toBe(200);
+    edit(w, isSighting, 'issuedAt', FAR);
+    w.clock.advance(2 * DAY);
+    claim.set = 'uploader';
+    await ok(w, { method: 'GET', path: 'documents', as: 'dana' });
+    expect((await send(w, { method: 'GET', path: 'api-keys', as: auth })).status).toBe(403);
   });
 
   it('a sign-in a little ahead (another instance\'s clock) still counts', async () => {
