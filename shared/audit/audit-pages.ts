@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { type AuditEntry, auditMonth } from '../kernel/audit';
+import { CHAIN_ALG, type ChainKeyring, ChainKeyUnavailable, hashEntry } from '../kernel/audit-chain';
 import type { AuditFilter, AuditLogPort } from '../ports';
 
 /** Where a walk of the audit log resumes: a month (of the query's), and the store's token within it (null: its start). */
@@ -44,9 +46,13 @@ export async function auditPage(
 /**
  * Whether the tenant's audit log holds an entry of `action` on `target` that `matches`, in the month of one of `times` or
  * the next (a request's entry is appended after its write, which can be in the next month). Witnesses what storage keeps
- * from before the archive sealed it: an ingest's manifest, a correction's blob.
+ * from before the archive sealed it: an ingest's manifest, a correction's blob, a revocation, a decision.
+ *
+ * Only an entry keyed with the chain key counts (keyedByArchive). Taken as listed, an entry written into Cosmos DB by
+ * whoever can write it (not Key Vault) vouched for a blob they planted without a seal: the key the witness stands for
+ * was never checked.
  */
-export async function auditHolds(audit: Pick<AuditLogPort, 'list'>, tenantId: string, filter: Required<Pick<AuditFilter, 'target' | 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean): Promise<boolean> {
+export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: Required<Pick<AuditFilter, 'target' | 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean): Promise<boolean> {
   const months = new Set<string>();
   for (const time of times) {
     const at = new Date(typeof time === 'string' ? time : NaN);
@@ -58,9 +64,32 @@ export async function auditHolds(audit: Pick<AuditLogPort, 'list'>, tenantId: st
     let token: string | undefined;
     do {
       const page = await audit.list(tenantId, month, 200, token, filter);
-      if (page.items.some(matches)) return true;
+      for (const entry of page.items) if (entry.tenantId === tenantId && matches(entry) && (await keyedByArchive(entry, audit.chainKeys))) return true;
       token = page.continuationToken ?? undefined;
     } while (token);
   }
   return false;
+}
+
+/**
+ * Whether `entry`'s hash is the chain key's HMAC of it (the version it names; one that cannot be read keys nothing). An
+ * entry from before the chain was keyed (plain SHA-256) anyone can compute: it vouches for nothing.
+ */
+async function keyedByArchive(entry: AuditEntry, keys: ChainKeyring): Promise<boolean> {
+  if (entry.alg !== CHAIN_ALG || typeof entry.hash !== 'string') return false;
+  let key: Buffer;
+  try {
+    key = (await keys.version(typeof entry.keyVersion === 'string' ? entry.keyVersion : null)).key;
+  } catch (err) {
+    if (err instanceof ChainKeyUnavailable) return false;
+    throw err;
+  }
+  let expected: Buffer;
+  try {
+    expected = Buffer.from(hashEntry(entry, key), 'hex');
+  } catch {
+    return false; // content nested past what canonical JSON walks: no entry the archive wrote
+  }
+  const given = Buffer.from(entry.hash, 'hex');
+  return key.length > 0 && given.length === expected.length && timingSafeEqual(given, expected);
 }

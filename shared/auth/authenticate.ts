@@ -1,4 +1,4 @@
-import { readInstant } from '../kernel/instant';
+import { readWrittenInstant } from '../kernel/instant';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
@@ -251,8 +251,9 @@ export class Authenticator implements Authenticates {
     // Read as the archive keeps instants (readInstant): Date.parse read '99999' and '+275760-…' as years far ahead, and
     // a sign-in or minting stored so (restored, half written, edited by hand) kept the key acting for good, or, past
     // the last instant a Date holds, failed every request of the key. One that cannot be read is no sign-in, no minting.
-    const mintedAt = record.createdBy.kind === 'user' ? readInstant(record.createdAt) : null;
-    const seenAt = sighting ? readInstant(sighting.seenAt) : null;
+    // Nor one later than now (a small tolerance allowed): '9999-01-01T…' reads as a readable instant, and kept the key acting for good.
+    const mintedAt = record.createdBy.kind === 'user' ? readWrittenInstant(record.createdAt, now) : null;
+    const seenAt = sighting ? readWrittenInstant(sighting.seenAt, now) : null;
     const mintedUntil = mintedAt !== null ? mintedAt + idleMs : -Infinity;
     const idleAt = new Date(Math.max(seenAt !== null ? seenAt + idleMs : -Infinity, mintedUntil));
     if (sighting && seenAt !== null && now - seenAt < idleMs) return { ...(await holding(sighting.rightsSet)), idleAt: idleAt.toISOString() };

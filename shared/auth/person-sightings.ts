@@ -1,6 +1,7 @@
 import { sha256 } from '../ids';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
+import { readWrittenInstant } from '../kernel/instant';
 import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
@@ -60,7 +61,18 @@ interface Seen {
   issuedAt: string | null;
 }
 
-const seenOf = (stored: PersonSightingRecord): Seen => ({ rightsSet: stored.rightsSet, seenAt: Date.parse(stored.seenAt), issuedAt: stored.issuedAt ?? null });
+/**
+ * A sign-in stored with no time this instance could have written (none readable, or far ahead: readWrittenInstant) is
+ * never "within the day": read with Date.parse, one far ahead was, and the sighting was never written again, her keys
+ * resting on it (authenticate.ts reads it as no sign-in) however often she signed in. Nor is a token time so stored
+ * newer than any: compared as text, one far ahead made every later token older, and her keys kept the set it named
+ * after the identity provider narrowed her claim.
+ */
+const seenOf = (stored: PersonSightingRecord, now: Date): Seen => ({
+  rightsSet: stored.rightsSet,
+  seenAt: readWrittenInstant(stored.seenAt, now.getTime()) ?? -Infinity,
+  issuedAt: readWrittenInstant(stored.issuedAt, now.getTime()) !== null ? stored.issuedAt! : null,
+});
 
 export class PersonSightings {
   /** The issue time of the newest token this instance saw per (tenant, person): an older token never replaces the set. */
@@ -83,7 +95,7 @@ export class PersonSightings {
     // written, and her keys acted on the wider set for up to a day of her sign-ins (README: recorded at once when the
     // claimed set changes).
     const cached = await this.lastVersioned(tenantId, person, false);
-    const known = cached ? seenOf(cached.value) : null;
+    const known = cached ? seenOf(cached.value, now) : null;
     if (known && this.settled(key, { ...known, issuedAt: newer(known.issuedAt, this.newestTokens.get(key) ?? null) }, rightsSet, now, issuedAt)) return;
     // Written only over the version read: two sign-ins at once (other claims, other instances) once both wrote over the
     // same read, and the later write dropped the set the earlier one named from what the record carries of givings
@@ -91,7 +103,7 @@ export class PersonSightings {
     // Sign-ins that keep writing over each other past the rounds are contention, answered 503 with Retry-After (never a 500).
     await withFreshReads(`The sign-in record of ${person}`, async () => {
       const stored = await this.lastVersioned(tenantId, person);
-      if (stored && this.settled(key, seenOf(stored.value), rightsSet, now, issuedAt)) return undefined;
+      if (stored && this.settled(key, seenOf(stored.value, now), rightsSet, now, issuedAt)) return undefined;
       const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null)) };
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
       if (!written) return CHANGED;

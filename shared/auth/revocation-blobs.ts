@@ -73,12 +73,16 @@ const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.
  * Writes the blob of a revoked record (idempotent: a revoke retried after a failed blob write writes it then). A
  * record already past its expiry needs none: no restore makes it act again, and storage refuses a lock in the past.
  */
-export async function storeRevocation(record: Revocable, now: Date, deps: RevocationKeeping): Promise<void> {
+export async function storeRevocation(record: Revocable, now: Date, deps: RevocationKeeping & { log: Pick<Logger, 'error'> }): Promise<void> {
   if (!record.revokedAt || Date.parse(record.expiresAt) <= now.getTime()) return;
   const stored: StoredRevocation & Sealed = await sealWith(REVOCATION_SEAL, { tenantId: record.tenantId, kind: record.type, id: idOf(record), revokedAt: record.revokedAt, revokedBy: record.revokedBy ?? null } satisfies StoredRevocation, deps.audit.chainKeys);
   await deps.blobs.prepareTenant(record.tenantId);
-  // 'different' is a revocation written first (a concurrent revoke of the same record): it stands as well.
-  await deps.blobs.putCreateOnly(record.tenantId, revocationBlobName(record.type, stored.id), Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: record.expiresAt, legalHold: false }, {});
+  const name = revocationBlobName(record.type, stored.id);
+  // 'different' is a revocation written first (a concurrent revoke of the same record): it stands as well, if the
+  // archive's. Broke: taken as one unread, a blob planted under the name before the revocation (a storage role knowing
+  // the key's id) kept it out of storage unseen, and a restore of Cosmos DB to before it had the key act again. One not
+  // the archive's is reported (REVOCATION_UNSEALED): the operator removes it and revokes again, which keeps it then.
+  if ((await deps.blobs.putCreateOnly(record.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: record.expiresAt, legalHold: false }, {})) === 'different') await keptRevocation(record, name, deps);
 }
 
 /** How long an instance trusts that a credential has no revocation blob before it looks again. */
@@ -126,21 +130,8 @@ export class RevocationChecks {
     return true;
   }
 
-  /**
-   * The revocation kept under `name` if the archive wrote it for `record`: sealed by it, or from before the seal with
-   * the revocation's own success entry in the tenant's audit log (one by REVOCATION_RESTORE_ACTOR is no witness: it
-   * applied a blob, and before the seal it applied any). Any other is reported once and answered null.
-   */
-  private async keptRevocation(record: Revocable, name: string): Promise<StoredRevocation | null> {
-    const read = await readKeptBlob(this.deps.blobs, record.tenantId, name, REVOCATION_MAX_BYTES);
-    if (!read) return null;
-    const stored = revocationOf(read.bytes.toString('utf8'), record);
-    const target = `${record.type}:${idOf(record)}`;
-    const revoked = () => auditHolds(this.deps.audit, record.tenantId, { target, action: `${record.type}.revoke` }, [stored?.revokedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== REVOCATION_RESTORE_ACTOR.subject);
-    const why = stored ? await notKeptByArchive(REVOCATION_SEAL, stored, read.createdOn, this.deps.audit.chainKeys, revoked, 'no seal, and no audit entry of the revocation') : `not a revocation of ${target}`;
-    if (why === null) return stored;
-    reportNotKept(this.deps.log, REVOCATION_UNSEALED, record.tenantId, name, why);
-    return null;
+  private keptRevocation(record: Revocable, name: string): Promise<StoredRevocation | null> {
+    return keptRevocation(record, name, this.deps);
   }
 
   /**
@@ -154,6 +145,23 @@ export class RevocationChecks {
       return { ...key, revokedAt: now.toISOString() };
     };
   }
+}
+
+/**
+ * The revocation kept under `name` if the archive wrote it for `record`: sealed by it, or from before the seal with
+ * the revocation's own success entry in the tenant's audit log (one by REVOCATION_RESTORE_ACTOR is no witness: it
+ * applied a blob, and before the seal it applied any). Any other is reported once and answered null.
+ */
+async function keptRevocation(record: Revocable, name: string, deps: RevocationKeeping & { log: Pick<Logger, 'error'> }): Promise<StoredRevocation | null> {
+  const read = await readKeptBlob(deps.blobs, record.tenantId, name, REVOCATION_MAX_BYTES);
+  if (!read) return null;
+  const stored = revocationOf(read.bytes.toString('utf8'), record);
+  const target = `${record.type}:${idOf(record)}`;
+  const revoked = () => auditHolds(deps.audit, record.tenantId, { target, action: `${record.type}.revoke` }, [stored?.revokedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== REVOCATION_RESTORE_ACTOR.subject);
+  const why = stored ? await notKeptByArchive(REVOCATION_SEAL, stored, read.createdOn, deps.audit.chainKeys, revoked, 'no seal, and no audit entry of the revocation') : `not a revocation of ${target}`;
+  if (why === null) return stored;
+  reportNotKept(deps.log, REVOCATION_UNSEALED, record.tenantId, name, why);
+  return null;
 }
 
 /** The blob's content if it names `record` (the seal covers what it names, not the blob's name: a copy from another key's name is not this one's). */

@@ -35,6 +35,19 @@ export function readInstant(value: unknown): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
+/** How far ahead of this instance's clock another instance's may have written an instant (AUTH_CLOCK_TOLERANCE_SECONDS at most). */
+export const WRITTEN_AHEAD_TOLERANCE_MS = 5 * 60_000;
+
+/**
+ * A stored instant the archive wrote at its own now (a sign-in, a key's minting), or null: as readInstant, and one later
+ * than `now` plus WRITTEN_AHEAD_TOLERANCE_MS is none it wrote (restored, half written, edited by hand). Counted from,
+ * `9999-01-01T00:00:00.000Z` kept a limit measured from it (a key's idle days) from ever being reached.
+ */
+export function readWrittenInstant(value: unknown, now: number): number | null {
+  const ms = readInstant(value);
+  return ms !== null && ms <= now + WRITTEN_AHEAD_TOLERANCE_MS ? ms : null;
+}
+
 /**
  * Whether the date a readable instant starts with is one the calendar has. `Date` rolls a day past its month's end into
  * the next (`2026-02-30` is 2 March), while every store compares the text, which sorts before 1 March: a key's or a

@@ -2,13 +2,13 @@ import { ArchiveError } from '../../kernel/errors';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
-import type { TenantRecordsPort } from '../../ports';
+import type { Logger, TenantRecordsPort } from '../../ports';
 import { ApiKeyRecord, apiKeyRecordId } from './api-key';
 import { revokedReadably, withEndsAt } from '../ends-at';
 import { type RevocationKeeping, storeRevocation } from '../revocation-blobs';
 
 /** Idempotent: revoking a revoked key keeps the first revocation. */
-export async function revokeApiKey(tenantId: string, keyId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort } & RevocationKeeping, audit?: AuditStaging): Promise<ApiKeyRecord> {
+export async function revokeApiKey(tenantId: string, keyId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'error'> } & RevocationKeeping, audit?: AuditStaging): Promise<ApiKeyRecord> {
   const revoked = await revokeRecord();
   // Kept in storage too, after the record's write that decided it (also when it was revoked already: a retry after a
   // failed blob write): a restore of Cosmos DB to before it would give the record back unrevoked (revocation-blobs.ts).

@@ -113,7 +113,7 @@ const REMOVAL_WITNESS_MS = 5 * 60_000;
  * ahead of any the archive gives, and had it sealed by the next removal sent: a restore of Cosmos DB to before the
  * tamper had the reconciler remove the assignment again, and any made since, for as long as the blob is kept.
  */
-export async function removalAudited(audit: Pick<AuditLogPort, 'list'>, tenantId: string, filter: { target: string; action: AuditAction }, at: unknown, revision: unknown): Promise<boolean> {
+export async function removalAudited(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: { target: string; action: AuditAction }, at: unknown, revision: unknown): Promise<boolean> {
   const atMs = readInstant(at);
   if (atMs === null || typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision > atMs + REMOVAL_WITNESS_MS) return false;
   return auditHolds(audit, tenantId, filter, [at as string], (e) => e.outcome === 'success' && Math.abs(Date.parse(e.at) - atMs) <= REMOVAL_WITNESS_MS);

@@ -2,13 +2,13 @@ import { ArchiveError } from '../../kernel/errors';
 import { CHANGED, withFreshReads } from '../../kernel/concurrency';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
-import type { TenantRecordsPort } from '../../ports';
+import type { Logger, TenantRecordsPort } from '../../ports';
 import { SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { revokedReadably, withEndsAt } from '../ends-at';
 import { type RevocationKeeping, storeRevocation } from '../revocation-blobs';
 
 /** Idempotent: revoking a revoked grant keeps the first revocation. */
-export async function revokeSupportGrant(tenantId: string, grantId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort } & RevocationKeeping, audit?: AuditStaging): Promise<SupportGrantRecord> {
+export async function revokeSupportGrant(tenantId: string, grantId: string, by: { subject: string; kind: string }, now: Date, deps: { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'error'> } & RevocationKeeping, audit?: AuditStaging): Promise<SupportGrantRecord> {
   const revoked = await revokeRecord();
   // Kept in storage too, after the record's write that decided it (also when it was revoked already: a retry after a
   // failed blob write): a restore of Cosmos DB to before it would give the record back unrevoked (revocation-blobs.ts).

@@ -100,6 +100,7 @@ interface World {
 
 function world(): World {
   const deps = inMemoryDeps();
+  deps.audit.chained = true; // witnesses count only keyed entries (audit-pages.ts auditHolds), as Cosmos DB's log keys them
   const clock = deps.clock as FakeClock;
   // Now, not 2025: the outbox release sends an entry only within minutes of its change by the real clock.
   clock.set(new Date());
