@@ -154,6 +154,25 @@ export async function endedKeyAbove(by: { subject: string; kind: string }, now: 
 }
 
 /**
+ * A stored actor (a document's uploader, a hold's placer) with its accountable person: as recorded, or, on a record from
+ * before persons were kept that was made through an API key (subject `apikey:<id>`, no person), the person who minted
+ * that key (up the keys it was minted through), read from the keys' records. Read as its subject, such a record stood
+ * for the key: its person, signed in, was a second person to their own key's upload and hold. A key that cannot be read
+ * leaves the person unknown (''), whom `samePerson` takes for anyone. Unchanged, and nothing read, for any other actor.
+ */
+export async function withKeyPerson<T extends { subject: string; kind: string; person?: string }>(actor: T, read: KeyReader): Promise<T> {
+  let by: { subject: string; kind: string; person?: string } = actor;
+  for (let depth = 0; by.person === undefined && madeThroughKey(by); depth++) {
+    const keyId = keyIdOf(by);
+    const key = keyId && depth < KEYS_UNDER_A_RECORD ? await read(keyId) : undefined;
+    if (!key) return { ...actor, person: '' };
+    by = key.createdBy;
+  }
+  // A person stored there but not a name stays as stored: samePerson reads it as anyone.
+  return by === actor ? actor : { ...actor, person: by.person !== undefined ? by.person : by.subject };
+}
+
+/**
  * `expiresAt`, or the expiry of the key `by` acted through when that is earlier: what is made through a key (a key it
  * mints, a support grant it gives) acts no longer than that key (endedKeyAbove), and its expiry says so. That key's
  * own expiry is no later than the keys above it.

@@ -1,0 +1,68 @@
+/**
+ * Red team of the people rules, as an attacker with a valid account: second identities of one person the rules missed,
+ * and paths to an act that skipped its person rule. Each block names what broke. Requests run in-process through the
+ * real pipeline and authenticator over inMemoryDeps (test/support/in-process.ts).
+ */
+import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
+import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { BUILT_IN_RIGHTS_SETS } from '../../../shared/kernel/principal';
+import { approval, assign, type Call, hold, mint, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
+
+/** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
+const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
+
+describe('a record made through an API key before persons were kept is the act of the key\'s person', () => {
+  // Broke: documents, holds and approvals named only their subject before persons were kept, and keys existed a week
+  // before that. A document up's key uploaded then (`apikey:<id>`, no person) stood for the key, not for up: up, made an
+  // approver later, approved its disposal, and released a hold their key had placed, alone. The key's record names
+  // who minted it: the rules read the person there.
+  type Act = (w: World, ctx: { id: string; holdId: string }) => Call;
+  const ACTS: [string, Act, { status: number; code: string }][] = [
+    ['approving its disposal by name', (w, c) => ({ ...approval(w, 'up'), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [c.id] } }), { status: 403, code: 'segregation_of_duties' }],
+    ['approving every document due (bulk)', (w) => approval(w, 'up'), { status: 201, code: 'skipped' }],
+    ['releasing the hold on the document', (_w, c) => ({ method: 'DELETE', path: `documents/${c.id}/legal-holds/${c.holdId}`, body: { reason: 'Over' }, as: 'up' }), { status: 403, code: 'four_eyes_required' }],
+    ['releasing the hold everywhere', (_w, c) => ({ method: 'DELETE', path: `legal-holds/${c.holdId}`, body: { reason: 'Over' }, as: 'up' }), { status: 403, code: 'four_eyes_required' }],
+  ];
+
+  /** up (archivist) uploads through a key, and places a hold through it (for the hold rows); stored as before persons; then up is made a tenant-admin. */
+  async function scene(withHold: boolean, asBefore: boolean): Promise<{ w: World; id: string; holdId: string }> {
+    const w = world();
+    // up may mint keys too (archivist and keys:manage).
+    const set = 'archkeys';
+    w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId(set)}`, { value: { id: rightsSetRecordId(set), tenantId: TENANT, type: 'rights-set', name: set, permissions: [...BUILT_IN_RIGHTS_SETS.archivist!, 'keys:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2000 });
+    (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value as unknown as { rightsSet: string }).rightsSet = set;
+    const key = await mint(w, 'up', 'archivist');
+    const keyId = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+    const id = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: key }, 201)).json.id as string;
+    let holdId = '';
+    if (withHold) holdId = (await ok(w, hold(id, 'C-1', key), 201)).json.id as string;
+    if (asBefore) {
+      const keyRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!;
+      const k = keyRecord.value as unknown as { createdBy: { subject: string; kind: string; person?: string } };
+      k.createdBy = legacy(k.createdBy);
+      const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+      doc.createdBy = legacy(doc.createdBy);
+      doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: legacy(h.placedBy) }));
+    }
+    // Its retention long over: due now.
+    w.clock.advance(20 * 365 * 86400_000);
+    await ok(w, assign('up', 'tenant-admin', 'carol'));
+    return { w, id: id, holdId };
+  }
+
+  it.each(ACTS.map(([name, act, refused]) => [name, act, refused] as const))('%s: refused as for a key of today', async (name, act, refused) => {
+    for (const asBefore of [false, true]) {
+      const { w, id, holdId } = await scene(name.includes('hold'), asBefore);
+      const answer = await send(w, act(w, { id, holdId }));
+      if (refused.code === 'skipped') {
+        expect([asBefore, answer.status, answer.json.approved, answer.json.skipped]).toEqual([asBefore, 201, [], [{ id, reason: 'segregation-of-duties:uploader-approves-disposal' }]]);
+      } else expect([asBefore, answer.status, answer.json.code]).toEqual([asBefore, refused.status, refused.code]);
+    }
+  });
+
+  it('control: bob, another person, releases the hold and approves its disposal', async () => {
+    const { w, id, holdId } = await scene(true, true);
+    expect((await send(w, { method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'bob' })).status).toBe(200);
+    expect((await send(w, { ...approval(w, 'bob'), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [id] } })).json.approved).toEqual([id]);
+  });
+});
