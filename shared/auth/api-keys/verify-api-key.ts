@@ -160,10 +160,10 @@ export async function endedKeyAbove(by: { subject: string; kind: string }, now: 
  * for the key: its person, signed in, was a second person to their own key's upload and hold. A key that cannot be read
  * leaves the person unknown (''), whom `samePerson` takes for anyone. Unchanged, and nothing read, for any other actor.
  */
-export async function withKeyPerson<T extends { subject: string; kind: string; person?: string }>(actor: T, read: KeyReader): Promise<T> {
-  let by: { subject: string; kind: string; person?: string } = actor;
-  for (let depth = 0; by.person === undefined && madeThroughKey(by); depth++) {
-    const keyId = keyIdOf(by);
+export async function withKeyPerson<T extends { subject: string; kind?: string; person?: string }>(actor: T, read: KeyReader): Promise<T> {
+  let by: { subject: string; kind?: string; person?: string } = actor;
+  for (let depth = 0; by.person === undefined && madeThroughKey({ subject: by.subject, kind: by.kind ?? '' }); depth++) {
+    const keyId = keyIdOf({ subject: by.subject, kind: by.kind ?? '' });
     const key = keyId && depth < KEYS_UNDER_A_RECORD ? await read(keyId) : undefined;
     if (!key) return { ...actor, person: '' };
     by = key.createdBy;

@@ -6,7 +6,7 @@
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { BUILT_IN_RIGHTS_SETS } from '../../../shared/kernel/principal';
-import { approval, assign, type Call, hold, mint, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 /** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
 const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
@@ -64,5 +64,80 @@ describe('a record made through an API key before persons were kept is the act o
     const { w, id, holdId } = await scene(true, true);
     expect((await send(w, { method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'bob' })).status).toBe(200);
     expect((await send(w, { ...approval(w, 'bob'), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [id] } })).json.approved).toEqual([id]);
+  });
+});
+
+describe('a key minted through a key before persons were kept acts for the person who minted the first', () => {
+  // Broke: such a key's maker is the key above it (`apikey:<id>`, no person), and the key was taken to act for that key
+  // as if it were a person. Acting with nothing until alice (tenant-admin) assigned rights to the subject `apikey:<id>`,
+  // it then acted as a second person of hers: it approved her own weakening of the SoD policy.
+  async function scene(asBefore: boolean): Promise<{ w: World; key: string; proposal: string }> {
+    const w = world();
+    const first = await mint(w, 'alice', 'tenant-admin');
+    const key = await mint(w, first, 'tenant-admin');
+    const firstId = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(first)![1]!;
+    if (asBefore) {
+      for (const k of [first, key]) {
+        const id = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(k)![1]!;
+        const record = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(id)}`)!.value as unknown as { createdBy: { subject: string; kind: string; person?: string } };
+        record.createdBy = legacy(record.createdBy);
+      }
+    }
+    // Before her proposal: rights given before an act count as a second person's (sod.ts madeSecondBy).
+    await ok(w, assign(`apikey:${firstId}`, 'tenant-admin', 'alice'));
+    later(w);
+    const read = await ok(w, { method: 'GET', path: 'sod-policy', as: 'alice' });
+    const proposal = (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! }, as: 'alice' }, 202)).json.id as string;
+    return { w, key, proposal };
+  }
+  const approve = (proposal: string, as: string): Call => ({ method: 'POST', path: `sod-policy/proposals/${proposal}/approve`, body: { reason: 'Agreed' }, as });
+
+  it.each([false, true])('stored as before persons were kept: %s; the key may not approve her proposal', async (asBefore) => {
+    const { w, key, proposal } = await scene(asBefore);
+    const answer = await send(w, approve(proposal, key));
+    expect([answer.status, answer.json.code, answer.json.rule]).toEqual([403, 'segregation_of_duties', 'four-eyes-sod-policy']);
+  });
+
+  it('control: bob approves it', async () => {
+    const { w, proposal } = await scene(true);
+    expect((await send(w, approve(proposal, 'bob'))).status).toBe(200);
+  });
+});
+
+describe('rights given through a key before persons were kept are given by the key\'s person', () => {
+  // Broke: four eyes ask whether the placer gave the releaser their rights after placing the hold (sod.ts madeSecondBy).
+  // An assignment made through a key before persons were kept names only the key (`apikey:<id>`): read as given by the
+  // key, up's guest, given rights by up's key after up placed a hold, released it as a second person.
+  async function scene(asBefore: boolean): Promise<{ w: World; id: string; holdId: string }> {
+    const w = world();
+    const seedSet = (name: string, permissions: string[]) => w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId(name)}`, { value: { id: rightsSetRecordId(name), tenantId: TENANT, type: 'rights-set', name, permissions, updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2000 + name.length });
+    seedSet('lead', ['documents:read', 'documents:write', 'holds:place', 'holds:release', 'keys:manage', 'rights:manage']);
+    seedSet('releaser', ['documents:read', 'holds:release']);
+    (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value as unknown as { rightsSet: string }).rightsSet = 'lead';
+    const key = await mint(w, 'up', 'lead');
+    const id = (await ok(w, upload(), 201)).json.id as string;
+    const holdId = (await ok(w, hold(id), 201)).json.id as string;
+    later(w);
+    await ok(w, assign('gina', 'releaser', key));
+    if (asBefore) {
+      for (const [recordId, field] of [[apiKeyRecordId(/^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!), 'createdBy'], [rightsAssignmentRecordId('gina'), 'assignedBy']] as const) {
+        const record = w.deps.tenantRecords.records.get(`${TENANT}/${recordId}`)!.value as unknown as Record<string, { subject: string; kind: string; person?: string }>;
+        record[field] = legacy(record[field]!);
+      }
+    }
+    later(w);
+    return { w, id, holdId };
+  }
+
+  it.each([false, true])('stored as before persons were kept: %s; her release is refused', async (asBefore) => {
+    const { w, id, holdId } = await scene(asBefore);
+    const answer = await send(w, { method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'gina' });
+    expect([answer.status, answer.json.code, answer.json.approverRightsGivenBy]).toEqual([403, 'four_eyes_required', 'up']);
+  });
+
+  it('control: bob releases it', async () => {
+    const { w, id, holdId } = await scene(true);
+    await ok(w, assign('bob', 'releaser', 'carol'));
+    expect((await send(w, { method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'bob' })).status).toBe(200);
   });
 });
