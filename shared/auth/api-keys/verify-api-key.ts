@@ -155,20 +155,23 @@ export async function endedKeyAbove(by: { subject: string; kind: string }, now: 
 
 /**
  * A stored actor (a document's uploader, a hold's placer) with its accountable person: as recorded, or, on a record from
- * before persons were kept that was made through an API key (subject `apikey:<id>`, no person), the person who minted
+ * before persons were kept that was made through an API key (subject `apikey:<id>`, no person, or one that is not a name), the person who minted
  * that key (up the keys it was minted through), read from the keys' records. Read as its subject, such a record stood
  * for the key: its person, signed in, was a second person to their own key's upload and hold. A key that cannot be read
  * leaves the person unknown (''), whom `samePerson` takes for anyone. Unchanged, and nothing read, for any other actor.
  */
 export async function withKeyPerson<T extends { subject: string; kind?: string; person?: string }>(actor: T, read: KeyReader): Promise<T> {
   let by: { subject: string; kind?: string; person?: string } = actor;
-  for (let depth = 0; by.person === undefined && madeThroughKey({ subject: by.subject, kind: by.kind ?? '' }); depth++) {
+  // Made through a key, a person that is not a name (null, '': restored, half written, edited by hand) is read from the
+  // key too: read as `person ?? subject`, null made a key minted through a key act for the key above, as a person.
+  const named = (p: unknown) => typeof p === 'string' && p !== '';
+  for (let depth = 0; !named(by.person) && madeThroughKey({ subject: by.subject, kind: by.kind ?? '' }); depth++) {
     const keyId = keyIdOf({ subject: by.subject, kind: by.kind ?? '' });
     const key = keyId && depth < KEYS_UNDER_A_RECORD ? await read(keyId) : undefined;
     if (!key) return { ...actor, person: '' };
     by = key.createdBy;
   }
-  // A person stored there but not a name stays as stored: samePerson reads it as anyone.
+  // A person's own record whose person is there but not a name stays as stored: samePerson reads it as anyone.
   return by === actor ? actor : { ...actor, person: by.person !== undefined ? by.person : by.subject };
 }
 
