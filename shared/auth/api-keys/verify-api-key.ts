@@ -153,6 +153,9 @@ export async function endedKeyAbove(by: { subject: string; kind: string }, now: 
   return null;
 }
 
+/** A stored person that is a name: one that is there but is not (null, '', a number) was restored, half written or edited by hand. */
+export const namesPerson = (p: unknown): p is string => typeof p === 'string' && p !== '';
+
 /**
  * A stored actor (a document's uploader, a hold's placer) with its accountable person: as recorded, or, on a record from
  * before persons were kept that was made through an API key (subject `apikey:<id>`, no person, or one that is not a name), the person who minted
@@ -164,15 +167,15 @@ export async function withKeyPerson<T extends { subject: string; kind?: string; 
   let by: { subject: string; kind?: string; person?: string } = actor;
   // Made through a key, a person that is not a name (null, '': restored, half written, edited by hand) is read from the
   // key too: read as `person ?? subject`, null made a key minted through a key act for the key above, as a person.
-  const named = (p: unknown) => typeof p === 'string' && p !== '';
-  for (let depth = 0; !named(by.person) && madeThroughKey({ subject: by.subject, kind: by.kind ?? '' }); depth++) {
+  for (let depth = 0; !namesPerson(by.person) && madeThroughKey({ subject: by.subject, kind: by.kind ?? '' }); depth++) {
     const keyId = keyIdOf({ subject: by.subject, kind: by.kind ?? '' });
     const key = keyId && depth < KEYS_UNDER_A_RECORD ? await read(keyId) : undefined;
     if (!key) return { ...actor, person: '' };
     by = key.createdBy;
   }
-  // A person's own record whose person is there but not a name stays as stored: samePerson reads it as anyone.
-  return by === actor ? actor : { ...actor, person: by.person !== undefined ? by.person : by.subject };
+  // An actor not made through a key stays as stored (a person there but not a name: samePerson reads it as anyone); a key
+  // a person minted names them by its maker's person, or, that not a name, by its maker's subject.
+  return by === actor ? actor : { ...actor, person: namesPerson(by.person) ? by.person : by.subject };
 }
 
 /**

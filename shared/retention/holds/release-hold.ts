@@ -8,14 +8,14 @@ import { actorOf, updateDocument } from '../update';
 import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } from './legal-hold';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { Versioned } from '../../ports';
-import { keyReader, withKeyPerson } from '../../auth/api-keys/verify-api-key';
+import { keyReader, namesPerson, withKeyPerson } from '../../auth/api-keys/verify-api-key';
 
 /**
  * The hold with its placer as `known` read them (withKeyPerson: one from before persons were kept, placed through a key,
  * stands for that key's person), when it names the same stored placer; else as stored.
  */
 export function placedAsKnown<H extends Pick<LegalHold, 'placedBy'>>(hold: H, known: readonly LegalHold['placedBy'][]): H {
-  if (hold.placedBy.person !== undefined) return hold;
+  if (namesPerson(hold.placedBy.person)) return hold;
   const placer = known.find((k) => k.subject === hold.placedBy.subject && k.kind === hold.placedBy.kind);
   return placer ? { ...hold, placedBy: placer } : hold;
 }

@@ -10,6 +10,9 @@ import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT
 
 /** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
 const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
+/** How a record made through a key is stored: as today, as before persons were kept, or with its person null. */
+type Stored = 'today' | 'before persons were kept' | 'its person null';
+const STORED: Stored[] = ['today', 'before persons were kept', 'its person null'];
 
 describe('a record made through an API key before persons were kept is the act of the key\'s person', () => {
   // Broke: documents, holds and approvals named only their subject before persons were kept, and keys existed a week
@@ -25,7 +28,7 @@ describe('a record made through an API key before persons were kept is the act o
   ];
 
   /** up (archivist) uploads through a key, and places a hold through it (for the hold rows); stored as before persons; then up is made a tenant-admin. */
-  async function scene(withHold: boolean, asBefore: boolean): Promise<{ w: World; id: string; holdId: string }> {
+  async function scene(withHold: boolean, stored: Stored): Promise<{ w: World; id: string; holdId: string }> {
     const w = world();
     // up may mint keys too (archivist and keys:manage).
     const set = 'archkeys';
@@ -36,13 +39,17 @@ describe('a record made through an API key before persons were kept is the act o
     const id = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: key }, 201)).json.id as string;
     let holdId = '';
     if (withHold) holdId = (await ok(w, hold(id, 'C-1', key), 201)).json.id as string;
-    if (asBefore) {
-      const keyRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!;
-      const k = keyRecord.value as unknown as { createdBy: { subject: string; kind: string; person?: string } };
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    if (stored === 'before persons were kept') {
+      const k = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!.value as unknown as { createdBy: { subject: string; kind: string; person?: string } };
       k.createdBy = legacy(k.createdBy);
-      const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
       doc.createdBy = legacy(doc.createdBy);
       doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: legacy(h.placedBy) }));
+    }
+    // Restored, half written or edited by hand: the key's record still says whose it is.
+    if (stored === 'its person null') {
+      doc.createdBy = { ...doc.createdBy, person: null as never };
+      doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: { ...h.placedBy, person: null as never } }));
     }
     // Its retention long over: due now.
     w.clock.advance(20 * 365 * 86400_000);
@@ -51,17 +58,17 @@ describe('a record made through an API key before persons were kept is the act o
   }
 
   it.each(ACTS.map(([name, act, refused]) => [name, act, refused] as const))('%s: refused as for a key of today', async (name, act, refused) => {
-    for (const asBefore of [false, true]) {
-      const { w, id, holdId } = await scene(name.includes('hold'), asBefore);
+    for (const stored of STORED) {
+      const { w, id, holdId } = await scene(name.includes('hold'), stored);
       const answer = await send(w, act(w, { id, holdId }));
       if (refused.code === 'skipped') {
-        expect([asBefore, answer.status, answer.json.approved, answer.json.skipped]).toEqual([asBefore, 201, [], [{ id, reason: 'segregation-of-duties:uploader-approves-disposal' }]]);
-      } else expect([asBefore, answer.status, answer.json.code]).toEqual([asBefore, refused.status, refused.code]);
+        expect([stored, answer.status, answer.json.approved, answer.json.skipped]).toEqual([stored, 201, [], [{ id, reason: 'segregation-of-duties:uploader-approves-disposal' }]]);
+      } else expect([stored, answer.status, answer.json.code]).toEqual([stored, refused.status, refused.code]);
     }
   });
 
-  it('control: bob, another person, releases the hold and approves its disposal', async () => {
-    const { w, id, holdId } = await scene(true, true);
+  it.each<Stored>(['before persons were kept', 'its person null'])('control (stored %s): bob, another person, releases the hold and approves its disposal', async (stored) => {
+    const { w, id, holdId } = await scene(true, stored);
     expect((await send(w, { method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'bob' })).status).toBe(200);
     expect((await send(w, { ...approval(w, 'bob'), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [id] } })).json.approved).toEqual([id]);
   });
@@ -72,7 +79,6 @@ describe('a key minted through a key before persons were kept acts for the perso
   // as if it were a person. Acting with nothing until alice (tenant-admin) assigned rights to the subject `apikey:<id>`,
   // it then acted as a second person of hers: it approved her own weakening of the SoD policy. So did one whose stored
   // person is null (restored, half written, edited by hand), read as `person ?? subject`.
-  type Stored = 'today' | 'before persons were kept' | 'its person null';
   async function scene(stored: Stored): Promise<{ w: World; key: string; proposal: string }> {
     const w = world();
     const first = await mint(w, 'alice', 'tenant-admin');
@@ -90,7 +96,7 @@ describe('a key minted through a key before persons were kept acts for the perso
   }
   const approve = (proposal: string, as: string): Call => ({ method: 'POST', path: `sod-policy/proposals/${proposal}/approve`, body: { reason: 'Agreed' }, as });
 
-  it.each<Stored>(['today', 'before persons were kept', 'its person null'])('stored %s: the key may not approve her proposal', async (stored) => {
+  it.each(STORED)('stored %s: the key may not approve her proposal', async (stored) => {
     const { w, key, proposal } = await scene(stored);
     const answer = await send(w, approve(proposal, key));
     expect([answer.status, answer.json.code, answer.json.rule]).toEqual([403, 'segregation_of_duties', 'four-eyes-sod-policy']);
