@@ -4,7 +4,7 @@ import type { Clock } from '../clock';
 import { ArchiveError } from '../kernel/errors';
 import { refusedCharacter } from '../kernel/text';
 import { type ApiKeyDeps, invalidKey } from './api-keys/api-key';
-import { checkSource, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey } from './api-keys/verify-api-key';
+import { checkSource, keyReader, minterRefusal, SECRET_CHECK_LIMITS, VERIFIED_KEY_MAX_AGE_MS, verifyApiKey, withKeyPerson } from './api-keys/verify-api-key';
 import { RefusalLimiter } from './refusal-limiter';
 import { type RevocationBlobs, RevocationChecks, type RevocationKeeping } from './revocation-blobs';
 import type { Logger } from '../ports';
@@ -188,7 +188,11 @@ export class Authenticator implements Authenticates {
     // A key in force in Cosmos DB, or a key above it, revoked in storage: revoked before a restore of Cosmos DB gave the record back.
     const revokedInStorage = !verified.refusal && (await this.revocations.revokedInStorage(record, now));
     const refusal = verified.refusal ?? (revokedInStorage ? invalidKey('The API key has been revoked.') : await minterRefusal(record, now, this.sources, (read) => this.revocations.reader(read, now)));
-    const person = personOf(record.createdBy);
+    // Minted through a key before persons were kept, its maker names only that key (`apikey:<id>`): it acts for the person
+    // who minted the first key of the chain (withKeyPerson). Taken for the key above, it was a person of its own, a
+    // second person to its own maker once anyone assigned rights to that key's subject.
+    // A key above that cannot be read leaves it unknown (''): the key is refused then (minterRefusal), audited under its maker.
+    const person = personOf(await withKeyPerson(record.createdBy, keyReader(record.tenantId, this.sources))) || personOf(record.createdBy);
     // A wrong secret, too many checks, revoked or expired (itself or a key that minted it): refused, and audited under the key (its tenant, its person), as a refusal is.
     if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);

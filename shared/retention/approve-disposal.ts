@@ -13,6 +13,7 @@ import type { AuditStaging } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
+import { keyReader, withKeyPerson } from '../auth/api-keys/verify-api-key';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
@@ -73,8 +74,15 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // approval does not know its documents in advance and follows it whole.
   const since = cmd.documentIds ? named.map((d) => d.createdAt).reduce((a, b) => (b < a ? b : a), '\uffff') : undefined;
   const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps, since) : [];
-  const madeSecond = (doc: { createdBy: { subject: string; person?: string }; createdAt: string }) => madeSecondBy(given, doc.createdBy, doc.createdAt);
-  for (const doc of named) assertMayApproveDisposal(cmd.principal, doc.createdBy, sod, madeSecond(doc));
+  const madeSecond = (uploader: ArchivedDocument['createdBy'], doc: { createdAt: string }) => madeSecondBy(given, uploader, doc.createdAt);
+  // Who uploaded it, a document from before persons were kept uploaded through a key included (withKeyPerson): read as
+  // the key, its person approved the disposal of their own upload. The keys are read once each for the request.
+  const keys = keyReader(tenantId, deps);
+  const uploaderOf = (doc: ArchivedDocument) => withKeyPerson(doc.createdBy, keys);
+  for (const doc of named) {
+    const uploader = await uploaderOf(doc);
+    assertMayApproveDisposal(cmd.principal, uploader, sod, madeSecond(uploader, doc));
+  }
   const approvalId = keyed ?? uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
   if (keyed && !earlier) {
@@ -118,7 +126,8 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
-      if (sod.uploaderCannotApproveDisposal && (samePerson(cmd.principal, doc.createdBy) || madeSecond(doc))) {
+      const uploader = sod.uploaderCannotApproveDisposal ? await uploaderOf(doc) : doc.createdBy;
+      if (sod.uploaderCannotApproveDisposal && (samePerson(cmd.principal, uploader) || madeSecond(uploader, doc))) {
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
         continue;
       }

@@ -153,6 +153,31 @@ export async function endedKeyAbove(by: { subject: string; kind: string }, now: 
   return null;
 }
 
+/** A stored person that is a name: one that is there but is not (null, '', a number) was restored, half written or edited by hand. */
+export const namesPerson = (p: unknown): p is string => typeof p === 'string' && p !== '';
+
+/**
+ * A stored actor (a document's uploader, a hold's placer) with its accountable person: as recorded, or, on a record from
+ * before persons were kept that was made through an API key (subject `apikey:<id>`, no person, or one that is not a name), the person who minted
+ * that key (up the keys it was minted through), read from the keys' records. Read as its subject, such a record stood
+ * for the key: its person, signed in, was a second person to their own key's upload and hold. A key that cannot be read
+ * leaves the person unknown (''), whom `samePerson` takes for anyone. Unchanged, and nothing read, for any other actor.
+ */
+export async function withKeyPerson<T extends { subject: string; kind?: string; person?: string }>(actor: T, read: KeyReader): Promise<T> {
+  let by: { subject: string; kind?: string; person?: string } = actor;
+  // Made through a key, a person that is not a name (null, '': restored, half written, edited by hand) is read from the
+  // key too: read as `person ?? subject`, null made a key minted through a key act for the key above, as a person.
+  for (let depth = 0; !namesPerson(by.person) && madeThroughKey({ subject: by.subject, kind: by.kind ?? '' }); depth++) {
+    const keyId = keyIdOf({ subject: by.subject, kind: by.kind ?? '' });
+    const key = keyId && depth < KEYS_UNDER_A_RECORD ? await read(keyId) : undefined;
+    if (!key) return { ...actor, person: '' };
+    by = key.createdBy;
+  }
+  // An actor not made through a key stays as stored (a person there but not a name: samePerson reads it as anyone); a key
+  // a person minted names them by its maker's person, or, that not a name, by its maker's subject.
+  return by === actor ? actor : { ...actor, person: namesPerson(by.person) ? by.person : by.subject };
+}
+
 /**
  * `expiresAt`, or the expiry of the key `by` acted through when that is earlier: what is made through a key (a key it
  * mints, a support grant it gives) acts no longer than that key (endedKeyAbove), and its expiry says so. That key's

@@ -1,5 +1,6 @@
 import { type Permission, personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import { listPersonKeyPermissions } from '../api-keys/list-person-key-permissions';
+import { keyReader, withKeyPerson } from '../api-keys/verify-api-key';
 import type { TenantRecordsPort } from '../../ports';
 import { lastSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
@@ -86,7 +87,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ...(r.givenBefore ?? []).map((g) => ({ through: `${through} (before)`, at: g.at, by: g.by })),
     ...(r.givenBeforeDroppedAt !== undefined ? [{ through: `${through}: given by more persons than kept`, at: r.givenBeforeDroppedAt, by: { subject: '' }, unresolved: true as const }] : []),
   ];
-  return [
+  const givings: RightsGiven[] = [
     ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }, ...before('rights-assignment', assignment)] : []),
     ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }, ...before('rights-unassignment', unassignment.value)] : []),
     ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, ...setGiving(s.value) }, ...before(`rights-set:${s.value.name}`, s.value)] : [])),
@@ -94,6 +95,16 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
     ...(sighting ? before('a set an earlier sign-in claimed', sighting) : []),
   ];
+  // Given through a key before persons were kept, a giving names only the key: it is its person's (withKeyPerson). Read
+  // as the key, the placer's guest, given rights by the placer's key after the hold, released it as a second person.
+  // A key that cannot be read leaves the giver unknown: whoever the first person is (`unresolved`).
+  const keys = keyReader(tenantId, deps);
+  return Promise.all(
+    givings.map(async (g) => {
+      const by = await withKeyPerson(g.by, keys);
+      return by === g.by ? g : by.person === '' ? { ...g, by, unresolved: true as const } : { ...g, by };
+    }),
+  );
 }
 
 /**

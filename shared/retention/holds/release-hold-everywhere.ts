@@ -2,7 +2,8 @@ import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
-import { assertMayRelease, releaseHold } from './release-hold';
+import { assertMayRelease, placedAsKnown, releaseHold } from './release-hold';
+import { keyReader, withKeyPerson } from '../../auth/api-keys/verify-api-key';
 import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
@@ -26,7 +27,10 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   if (placings.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
   const releaser = await rightsGivenTo(cmd.principal, deps, placings.map((c) => c.placedAt).reduce((a, b) => (b < a ? b : a)));
-  for (const hold of placings) assertMayRelease(cmd.principal, releaser, hold);
+  // Each placer with their person: one from before persons were kept placed through a key is that key's person (withKeyPerson).
+  const keys = keyReader(cmd.principal.tenantId, deps);
+  const placers = await Promise.all(placings.map((p) => withKeyPerson(p.placedBy, keys)));
+  for (const hold of placings) assertMayRelease(cmd.principal, releaser, placedAsKnown(hold, placers));
   // Noted before any document is released: the reconciler extends it no further, and a retry of the placement racing
   // this release, or made once the released documents are disposed of, holds nothing more (place-holds-by-query.ts);
   // either, having read it open before, releases what it placed after (releasedMeanwhile). A crash after it leaves the
@@ -42,7 +46,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   const skipped: SkippedDocument[] = [];
   for (const { documentId } of [...carrying, ...since]) {
     try {
-      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser }, deps);
+      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser, placers }, deps);
       released.push(documentId);
     } catch (err) {
       skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found']));

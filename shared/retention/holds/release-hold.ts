@@ -8,6 +8,17 @@ import { actorOf, updateDocument } from '../update';
 import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } from './legal-hold';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { Versioned } from '../../ports';
+import { keyReader, namesPerson, withKeyPerson } from '../../auth/api-keys/verify-api-key';
+
+/**
+ * The hold with its placer as `known` read them (withKeyPerson: one from before persons were kept, placed through a key,
+ * stands for that key's person), when it names the same stored placer; else as stored.
+ */
+export function placedAsKnown<H extends Pick<LegalHold, 'placedBy'>>(hold: H, known: readonly LegalHold['placedBy'][]): H {
+  if (namesPerson(hold.placedBy.person)) return hold;
+  const placer = known.find((k) => k.subject === hold.placedBy.subject && k.kind === hold.placedBy.kind);
+  return placer ? { ...hold, placedBy: placer } : hold;
+}
 
 /**
  * Four eyes on a release: not the person who placed the hold (an API key acts for its creator), nor
@@ -37,6 +48,8 @@ export async function releaseHold(
     audit?: AuditStaging;
     /** How the releasing person came by their rights, when the caller read it already (release everywhere, which notes the release in a hold by query's record itself). */
     releaser?: readonly RightsGiven[];
+    /** The hold's placers with their persons (withKeyPerson), when the caller read them already (release everywhere). */
+    placers?: readonly LegalHold['placedBy'][];
   },
   deps: HoldDeps,
 ): Promise<LegalHold> {
@@ -46,9 +59,11 @@ export async function releaseHold(
   // those archived into its query later (extend-holds-by-query.ts); this document stays released (its entry says so).
   const asRead = cmd.releaser ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId);
   const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, asRead?.placedAt));
+  // Who placed it, one from before persons were kept placed through a key included: read as the key, its person released their own hold.
+  const placers = cmd.placers ?? (asRead ? [await withKeyPerson(asRead.placedBy, keyReader(tenantId, deps))] : []);
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const hold = openHoldOf(doc, cmd.holdId);
-    assertMayRelease(cmd.principal, releaser, hold);
+    assertMayRelease(cmd.principal, releaser, placedAsKnown(hold, placers));
     return holdReleased(doc, { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason }, deps);
   }, cmd.audit);
 }
