@@ -1,5 +1,5 @@
 /**
- * Today's code (revocations and decisions sealed in storage with an audit-log witness for older ones, kept settings'
+ * The witnesses of what storage keeps and of who acted when (revocations and decisions sealed in storage with an audit-log witness for older ones, kept settings'
  * removals, stored-shape safe reading), attacked by a storage role, by whoever can write Cosmos DB (not Key Vault or
  * blobs), and by a tenant's own users. What recent-attacks.test.ts and the files it names test is not repeated. Each
  * case marked "Broke" fails without its fix.
