@@ -3,12 +3,58 @@
  * what storage keeps from before the seal, and the person read up a key's chain (withKeyPerson). Each case marked
  * "Broke" fails without its fix.
  */
-import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
+import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
+import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
+import { restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { type ChainKeyVersion, ChainKeyUnavailable } from '../../../shared/kernel/audit-chain';
 import { BUILT_IN_RIGHTS_SETS } from '../../../shared/kernel/principal';
+import { inMemoryDeps } from '../../support/in-memory';
 import { assign, hold, mint, ok, send, START, TENANT, upload, world } from '../../support/in-process';
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe('an audit entry keyed with a chain key version superseded before the blob it witnesses was created', () => {
+  // Broke: the witness checked the entry's keyed hash with whatever version it names, never when that version stopped
+  // keying. A sealed blob under a superseded version, created after the rotation, is refused ("superseded key":
+  // archive-seal.ts); an unsealed one with an entry keyed by that old version, leaked, was taken, and the reconciler
+  // revoked the key. Storage sets the blob's creation time; the archive keys nothing with a version after its pickup.
+  it.each([
+    ['the leaked old version, the blob planted after the rotation', 'v1', 'after', false],
+    ['the current version, the blob planted after the rotation (control)', 'v2', 'after', true],
+    ['the old version, entry and blob from before the rotation (control)', 'v1', 'before', true],
+  ] as const)('keyed with %s (%s, planted %s): revokes %s', async (_what, keyedWith, planted, revokes) => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    const versions: Record<string, ChainKeyVersion> = { v1: { version: 'v1', key: Buffer.alloc(32, 1), rank: 1 }, v2: { version: 'v2', key: Buffer.alloc(32, 2), rank: 2 } };
+    let current = versions.v1!;
+    deps.audit.chainKeys = {
+      current: async () => current,
+      version: async (v) => {
+        const found = v === null ? undefined : versions[v];
+        if (!found) throw new ChainKeyUnavailable(v, 'no such version');
+        return found;
+      },
+    };
+    const { record } = await createApiKey({ tenantId: TENANT, name: 'client', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 90 * DAY), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:read'], personPermissions: ['documents:read'], now: deps.clock.now() }, deps);
+    const plant = async () => {
+      const revocation = { tenantId: TENANT, kind: 'api-key', id: record.keyId, revokedAt: deps.clock.now().toISOString(), revokedBy: { subject: 'bob', kind: 'user' } };
+      await deps.blobs.putCreateOnly(TENANT, revocationBlobName('api-key', record.keyId), Buffer.from(JSON.stringify(revocation)), 'application/json', { retainUntil: null, legalHold: false }, {});
+      current = versions[keyedWith]!;
+      await deps.audit.append({ tenantId: TENANT, at: deps.clock.now().toISOString(), actor: { subject: 'bob', kind: 'user', person: 'bob' }, action: 'api-key.revoke', target: `api-key:${record.keyId}`, outcome: 'success', status: 200, requestId: 'req-1', clientIp: null, userAgent: null });
+      current = versions.v2!;
+    };
+    if (planted === 'before') await plant();
+    versions.v1!.supersededAt = deps.clock.now().getTime();
+    current = versions.v2!;
+    deps.clock.advance(HOUR);
+    if (planted === 'after') await plant();
+    await restoreRevocations(deps.clock.now(), deps);
+    const stored = (await deps.tenantRecords.get<ApiKeyRecord>(TENANT, apiKeyRecordId(record.keyId), 'api-key'))!.value;
+    expect(stored.revokedAt !== null).toBe(revokes);
+  });
+});
 
 describe('a hold placed through a key before persons were kept, reaching the document after the release read it', () => {
   // Broke: releaseHold reads the placer's person from the key (withKeyPerson) for the hold as it read it first, and
