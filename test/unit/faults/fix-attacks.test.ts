@@ -7,13 +7,46 @@ import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { type ChainKeyVersion, ChainKeyUnavailable } from '../../../shared/kernel/audit-chain';
+import { type ChainKeyring, type ChainKeyVersion, ChainKeyUnavailable } from '../../../shared/kernel/audit-chain';
+import { correctionDigest } from '../../../shared/documents/correction-blobs';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { runReconcileTimer } from '../../../shared/retention/timers';
 import { BUILT_IN_RIGHTS_SETS } from '../../../shared/kernel/principal';
+import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { assign, hold, mint, ok, send, START, TENANT, upload, world } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+
+/** Two versions of the chain key, v1 first; `rotate` supersedes v1 by v2 at the instant given; `keying` picks the version appended entries are keyed with. */
+function rotatingKeys() {
+  const versions: Record<string, ChainKeyVersion> = { v1: { version: 'v1', key: Buffer.alloc(32, 1), rank: 1 }, v2: { version: 'v2', key: Buffer.alloc(32, 2), rank: 2 } };
+  let current = versions.v1!;
+  const ring: ChainKeyring = {
+    current: async () => current,
+    version: async (v) => {
+      const found = v === null ? undefined : versions[v];
+      if (!found) throw new ChainKeyUnavailable(v, 'no such version');
+      return found;
+    },
+  };
+  /** Keyed with `version` (the old one: as its leaked copy keys it), then back to the current one. */
+  const keying = async <T>(version: 'v1' | 'v2', write: () => Promise<T>): Promise<T> => {
+    const was = current;
+    current = versions[version]!;
+    try {
+      return await write();
+    } finally {
+      current = was;
+    }
+  };
+  const rotate = (at: Date) => {
+    versions.v1!.supersededAt = at.getTime();
+    current = versions.v2!;
+  };
+  return { ring, keying, rotate };
+}
 
 describe('an audit entry keyed with a chain key version superseded before the blob it witnesses was created', () => {
   // Broke: the witness checked the entry's keyed hash with whatever version it names, never when that version stopped
@@ -27,32 +60,43 @@ describe('an audit entry keyed with a chain key version superseded before the bl
   ] as const)('keyed with %s (%s, planted %s): revokes %s', async (_what, keyedWith, planted, revokes) => {
     const deps = inMemoryDeps();
     deps.audit.chained = true;
-    const versions: Record<string, ChainKeyVersion> = { v1: { version: 'v1', key: Buffer.alloc(32, 1), rank: 1 }, v2: { version: 'v2', key: Buffer.alloc(32, 2), rank: 2 } };
-    let current = versions.v1!;
-    deps.audit.chainKeys = {
-      current: async () => current,
-      version: async (v) => {
-        const found = v === null ? undefined : versions[v];
-        if (!found) throw new ChainKeyUnavailable(v, 'no such version');
-        return found;
-      },
-    };
+    const keys = rotatingKeys();
+    deps.audit.chainKeys = keys.ring;
     const { record } = await createApiKey({ tenantId: TENANT, name: 'client', rightsSet: 'uploader', expiresAt: new Date(deps.clock.now().getTime() + 90 * DAY), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:read'], personPermissions: ['documents:read'], now: deps.clock.now() }, deps);
     const plant = async () => {
       const revocation = { tenantId: TENANT, kind: 'api-key', id: record.keyId, revokedAt: deps.clock.now().toISOString(), revokedBy: { subject: 'bob', kind: 'user' } };
       await deps.blobs.putCreateOnly(TENANT, revocationBlobName('api-key', record.keyId), Buffer.from(JSON.stringify(revocation)), 'application/json', { retainUntil: null, legalHold: false }, {});
-      current = versions[keyedWith]!;
-      await deps.audit.append({ tenantId: TENANT, at: deps.clock.now().toISOString(), actor: { subject: 'bob', kind: 'user', person: 'bob' }, action: 'api-key.revoke', target: `api-key:${record.keyId}`, outcome: 'success', status: 200, requestId: 'req-1', clientIp: null, userAgent: null });
-      current = versions.v2!;
+      await keys.keying(keyedWith, () => deps.audit.append({ tenantId: TENANT, at: deps.clock.now().toISOString(), actor: { subject: 'bob', kind: 'user', person: 'bob' }, action: 'api-key.revoke', target: `api-key:${record.keyId}`, outcome: 'success', status: 200, requestId: 'req-1', clientIp: null, userAgent: null }));
     };
     if (planted === 'before') await plant();
-    versions.v1!.supersededAt = deps.clock.now().getTime();
-    current = versions.v2!;
-    deps.clock.advance(HOUR);
+    keys.rotate(deps.clock.now());
+    (deps.clock as FakeClock).advance(HOUR);
     if (planted === 'after') await plant();
     await restoreRevocations(deps.clock.now(), deps);
     const stored = (await deps.tenantRecords.get<ApiKeyRecord>(TENANT, apiKeyRecordId(record.keyId), 'api-key'))!.value;
     expect(stored.revokedAt !== null).toBe(revokes);
+  });
+
+  it.each([
+    ['the leaked old version', 'v1', false],
+    ['the current version (control)', 'v2', true],
+  ] as const)("a correction written into the catalog, its entry keyed with %s (%s): the reconciler keeps it in storage: %s", async (_what, keyedWith, kept) => {
+    // The reconciler writes the blob now, sealed with the current version: without the check, the old key laundered a
+    // correction of the catalog's into WORM truth.
+    const w = world();
+    w.deps.audit.chained = true;
+    const keys = rotatingKeys();
+    w.deps.audit.chainKeys = keys.ring;
+    const id = (await ok(w, upload(), 201)).json.id as string;
+    keys.rotate(w.clock.now());
+    w.clock.advance(HOUR);
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const metadata = { ...doc.metadata, counterparty: 'Mallory BV' };
+    const forged = { version: 2, at: w.clock.now().toISOString(), by: { subject: 'alice', kind: 'user', person: 'alice' }, reason: 'Typo', changes: [{ field: 'counterparty', from: doc.metadata.counterparty ?? null, to: 'Mallory BV' }], metadata };
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, metadata, metadataVersion: 2, metadataHistory: [forged], correctedAt: forged.at } as never);
+    await keys.keying(keyedWith, () => w.deps.audit.append({ tenantId: TENANT, at: forged.at, actor: forged.by, action: 'document.correct-metadata', target: id, outcome: 'success', status: 200, detail: `sha256=${correctionDigest(forged as never)}`, requestId: 'req-2', clientIp: null, userAgent: null }));
+    await runReconcileTimer(w.deps);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(id, 2)}`)).toBe(kept);
   });
 });
 
