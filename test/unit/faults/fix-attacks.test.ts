@@ -6,12 +6,13 @@
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
-import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { rightsAssignmentRecordId, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { unassignRightsSet } from '../../../shared/auth/rights-sets/unassign-rights-set';
 import { type ChainKeyring, type ChainKeyVersion, ChainKeyUnavailable } from '../../../shared/kernel/audit-chain';
 import { correctionDigest } from '../../../shared/documents/correction-blobs';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { runReconcileTimer } from '../../../shared/retention/timers';
-import { BUILT_IN_RIGHTS_SETS } from '../../../shared/kernel/principal';
+import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { assign, hold, mint, ok, send, START, TENANT, upload, world } from '../../support/in-process';
@@ -97,6 +98,30 @@ describe('an audit entry keyed with a chain key version superseded before the bl
     await keys.keying(keyedWith, () => w.deps.audit.append({ tenantId: TENANT, at: forged.at, actor: forged.by, action: 'document.correct-metadata', target: id, outcome: 'success', status: 200, detail: `sha256=${correctionDigest(forged as never)}`, requestId: 'req-2', clientIp: null, userAgent: null }));
     await runReconcileTimer(w.deps);
     expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(id, 2)}`)).toBe(kept);
+  });
+});
+
+describe("a removal's trace written into Cosmos DB, its entry keyed with a chain key version superseded before it is kept", () => {
+  // Broke: the removal sent again (404) seals the trace Cosmos DB holds into storage now, with the current version,
+  // where the audit log holds its entry (removalAudited): one keyed with the old version, leaked, had a trace of the
+  // writer's own sealed, and a restore of Cosmos DB to before the tamper had the reconciler remove ian's assignment again.
+  it.each([
+    ['the leaked old version', 'v1', 0],
+    ['the current version (control)', 'v2', 1],
+  ] as const)('keyed with %s (%s): kept %s', async (_what, keyedWith, kept) => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    const keys = rotatingKeys();
+    deps.audit.chainKeys = keys.ring;
+    keys.rotate(deps.clock.now());
+    (deps.clock as FakeClock).advance(HOUR);
+    const at = deps.clock.now().toISOString();
+    const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId('ian'), tenantId: TENANT, type: 'rights-unassignment', subject: 'ian', unassignedAt: at, unassignedBy: { subject: 'alice', kind: 'user', person: 'alice' }, revision: deps.clock.now().getTime() };
+    await deps.tenantRecords.upsert(trace);
+    await keys.keying(keyedWith, () => deps.audit.append({ tenantId: TENANT, at, actor: trace.unassignedBy, action: 'rights-assignment.delete', target: 'subject:ian', outcome: 'success', status: 204, requestId: 'req-3', clientIp: null, userAgent: null }));
+    const alice: Principal = { tenantId: TENANT, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+    await expect(unassignRightsSet(alice, 'ian', deps.clock.now(), deps)).rejects.toThrow();
+    expect((await deps.blobs.blobNames(TENANT, 'settings/')).filter((n) => n.endsWith('-removed.json'))).toHaveLength(kept);
   });
 });
 
