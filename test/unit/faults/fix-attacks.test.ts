@@ -15,7 +15,7 @@ import { runReconcileTimer } from '../../../shared/retention/timers';
 import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
-import { assign, hold, mint, ok, send, START, TENANT, upload, world } from '../../support/in-process';
+import { approval, assign, type Call, hold, mint, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -159,5 +159,54 @@ describe('a hold placed through a key before persons were kept, reaching the doc
     };
     const answer = await send(w, { method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'up' });
     expect([answer.status, answer.json?.code]).toEqual([403, 'four_eyes_required']);
+  });
+});
+
+describe("a record made through a key minted through a key before persons were kept, while that key acted for the key above", () => {
+  // Broke: until withKeyPerson, such a key B (its maker `apikey:<A>`, no person) acted for `apikey:<A>` as its person,
+  // and what it made meanwhile stores that as its person: a name, so withKeyPerson read no further. up, who minted A,
+  // approved the disposal of B's upload and released B's hold alone; so for rights given and keys minted through B. No
+  // person is `apikey:<id>` (no token may carry it): read as the key it names, up the chain to its person.
+  const ACTS = [
+    ['approving its disposal by name', (w: World, c: { id: string; holdId: string }): Call => ({ ...approval(w, 'up'), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [c.id] } }), 'segregation_of_duties'],
+    ['releasing its hold', (_w: World, c: { id: string; holdId: string }): Call => ({ method: 'DELETE', path: `documents/${c.id}/legal-holds/${c.holdId}`, body: { reason: 'Over' }, as: 'up' }), 'four_eyes_required'],
+  ] as const;
+  it.each(ACTS)('%s: refused', async (_what, act, code) => {
+    const w = world();
+    const set = 'archkeys';
+    w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId(set)}`, { value: { id: rightsSetRecordId(set), tenantId: TENANT, type: 'rights-set', name: set, permissions: [...BUILT_IN_RIGHTS_SETS.archivist!, 'keys:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2000 });
+    (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value as unknown as { rightsSet: string }).rightsSet = set;
+    const idOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+    const a = await mint(w, 'up', set);
+    const b = await mint(w, a, 'archivist');
+    const id = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: b }, 201)).json.id as string;
+    const holdId = (await ok(w, hold(id, 'C-1', b), 201)).json.id as string;
+    // B minted before persons were kept; its upload and hold made while it acted for `apikey:<A>`.
+    const bRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(idOf(b))}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
+    bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const asThen = (by: { subject: string; kind: string }) => ({ ...by, person: `apikey:${idOf(a)}` });
+    doc.createdBy = asThen(doc.createdBy);
+    doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: asThen(h.placedBy) }));
+    w.clock.advance(20 * 365 * DAY);
+    await ok(w, assign('up', 'tenant-admin', 'carol'));
+    const answer = await send(w, act(w, { id, holdId }));
+    expect([answer.status, answer.json?.code]).toEqual([403, code]);
+  });
+  it('approving an SoD weakening it proposed: refused', async () => {
+    const w = world();
+    const idOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+    const a = await mint(w, 'alice', 'tenant-admin');
+    const b = await mint(w, a, 'tenant-admin');
+    const read = await ok(w, { method: 'GET', path: 'sod-policy', as: b });
+    const proposal = (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! }, as: b }, 202)).json.id as string;
+    const bRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(idOf(b))}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
+    bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
+    const stored = [...w.deps.tenantRecords.records.values()].find((r) => (r.value as unknown as { proposalId?: string }).proposalId === proposal && r.value.type === 'sod-policy-proposal')!.value as unknown as { proposedBy: { person: string } };
+    stored.proposedBy.person = `apikey:${idOf(a)}`;
+    // So it still holds the rights it proposed with (proposer_rights_ended otherwise), as people-attacks.test.ts did.
+    await ok(w, assign(`apikey:${idOf(a)}`, 'tenant-admin', 'alice'));
+    const answer = await send(w, { method: 'POST', path: `sod-policy/proposals/${proposal}/approve`, body: { reason: 'Agreed' }, as: 'alice' });
+    expect([answer.status, answer.json?.code]).toEqual([403, 'segregation_of_duties']);
   });
 });
