@@ -94,7 +94,7 @@ describe('an audit entry keyed with a chain key version superseded before the bl
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
     const metadata = { ...doc.metadata, counterparty: 'Mallory BV' };
     const forged = { version: 2, at: w.clock.now().toISOString(), by: { subject: 'alice', kind: 'user', person: 'alice' }, reason: 'Typo', changes: [{ field: 'counterparty', from: doc.metadata.counterparty ?? null, to: 'Mallory BV' }], metadata };
-    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, metadata, metadataVersion: 2, metadataHistory: [forged], correctedAt: forged.at } as never);
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, metadata, metadataVersion: 2, metadataHistory: [forged], correctedAt: forged.at });
     await keys.keying(keyedWith, () => w.deps.audit.append({ tenantId: TENANT, at: forged.at, actor: forged.by, action: 'document.correct-metadata', target: id, outcome: 'success', status: 200, detail: `sha256=${correctionDigest(forged as never)}`, requestId: 'req-2', clientIp: null, userAgent: null }));
     await runReconcileTimer(w.deps);
     expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(id, 2)}`)).toBe(kept);
