@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type AuditEntry, auditMonth } from '../kernel/audit';
-import { CHAIN_ALG, type ChainKeyring, ChainKeyUnavailable, hashEntry } from '../kernel/audit-chain';
+import { CHAIN_ALG, CHAIN_KEY_PICKUP_MS, type ChainKeyring, ChainKeyUnavailable, hashEntry } from '../kernel/audit-chain';
 import type { AuditFilter, AuditLogPort } from '../ports';
 
 /** Where a walk of the audit log resumes: a month (of the query's), and the store's token within it (null: its start). */
@@ -51,8 +51,13 @@ export async function auditPage(
  * Only an entry keyed with the chain key counts (keyedByArchive). Taken as listed, an entry written into Cosmos DB by
  * whoever can write it (not Key Vault) vouched for a blob they planted without a seal: the key the witness stands for
  * was never checked.
+ *
+ * `blobCreatedOn`: when storage created the blob the entry witnesses (null: not told), where there is one. An entry
+ * keyed with a version superseded before then (CHAIN_KEY_PICKUP_MS allowed) is none, as a seal so keyed is not
+ * (archive-seal.ts "superseded key"). Broke: the old version, leaked, keyed an entry for a blob planted after the
+ * rotation, and the blob was applied where a seal of that version was refused.
  */
-export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: Required<Pick<AuditFilter, 'target' | 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean): Promise<boolean> {
+export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: Required<Pick<AuditFilter, 'target' | 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean, blobCreatedOn?: string | null): Promise<boolean> {
   const months = new Set<string>();
   for (const time of times) {
     const at = new Date(typeof time === 'string' ? time : NaN);
@@ -64,7 +69,7 @@ export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>
     let token: string | undefined;
     do {
       const page = await audit.list(tenantId, month, 200, token, filter);
-      for (const entry of page.items) if (entry.tenantId === tenantId && matches(entry) && (await keyedByArchive(entry, audit.chainKeys))) return true;
+      for (const entry of page.items) if (entry.tenantId === tenantId && matches(entry) && (await keyedByArchive(entry, audit.chainKeys, blobCreatedOn))) return true;
       token = page.continuationToken ?? undefined;
     } while (token);
   }
@@ -72,14 +77,18 @@ export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>
 }
 
 /**
- * Whether `entry`'s hash is the chain key's HMAC of it (the version it names; one that cannot be read keys nothing). An
- * entry from before the chain was keyed (plain SHA-256) anyone can compute: it vouches for nothing.
+ * Whether `entry`'s hash is the chain key's HMAC of it (the version it names; one that cannot be read keys nothing, nor
+ * one superseded before `blobCreatedOn`). An entry from before the chain was keyed (plain SHA-256) anyone can compute:
+ * it vouches for nothing.
  */
-async function keyedByArchive(entry: AuditEntry, keys: ChainKeyring): Promise<boolean> {
+async function keyedByArchive(entry: AuditEntry, keys: ChainKeyring, blobCreatedOn: string | null | undefined): Promise<boolean> {
   if (entry.alg !== CHAIN_ALG || typeof entry.hash !== 'string') return false;
   let key: Buffer;
   try {
-    key = (await keys.version(typeof entry.keyVersion === 'string' ? entry.keyVersion : null)).key;
+    const version = await keys.version(typeof entry.keyVersion === 'string' ? entry.keyVersion : null);
+    const supersededAt = version.supersededAt;
+    if (blobCreatedOn !== undefined && supersededAt !== undefined && (blobCreatedOn === null || !(Date.parse(blobCreatedOn) <= supersededAt + CHAIN_KEY_PICKUP_MS))) return false;
+    key = version.key;
   } catch (err) {
     if (err instanceof ChainKeyUnavailable) return false;
     throw err;

@@ -188,11 +188,7 @@ export class Authenticator implements Authenticates {
     // A key in force in Cosmos DB, or a key above it, revoked in storage: revoked before a restore of Cosmos DB gave the record back.
     const revokedInStorage = !verified.refusal && (await this.revocations.revokedInStorage(record, now));
     const refusal = verified.refusal ?? (revokedInStorage ? invalidKey('The API key has been revoked.') : await minterRefusal(record, now, this.sources, (read) => this.revocations.reader(read, now)));
-    // Minted through a key before persons were kept, its maker names only that key (`apikey:<id>`): it acts for the person
-    // who minted the first key of the chain (withKeyPerson). Taken for the key above, it was a person of its own, a
-    // second person to its own maker once anyone assigned rights to that key's subject.
-    // A key above that cannot be read leaves it unknown (''): the key is refused then (minterRefusal), audited under its maker.
-    const person = personOf(await withKeyPerson(record.createdBy, keyReader(record.tenantId, this.sources))) || personOf(record.createdBy);
+    const person = await this.keyPerson(record);
     // A wrong secret, too many checks, revoked or expired (itself or a key that minted it): refused, and audited under the key (its tenant, its person), as a refusal is.
     if (refusal) return { tenantId: record.tenantId, subject: `apikey:${record.keyId}`, kind: 'client', keyId: record.keyId, rightsSet: record.rightsSet, permissions: new Set(), person, denial: refusal };
     const [held, personNow] = await Promise.all([rightsSetPermissions(record.tenantId, record.rightsSet, this.sources), this.personRightsNow(record, person)]);
@@ -230,6 +226,16 @@ export class Authenticator implements Authenticates {
         extensions: { rule: 'key-person-idle', idleDays: this.settings.keyPersonIdleDays },
       }),
     };
+  }
+
+  /**
+   * Whom a key acts for. Minted through a key before persons were kept, its maker names only that key (`apikey:<id>`): it
+   * acts for the person who minted the first key of the chain (withKeyPerson). Taken for the key above, it was a person
+   * of its own, a second person to its own maker once anyone assigned rights to that key's subject. A key above that
+   * cannot be read leaves it unknown (''): the key is refused then (minterRefusal), audited under its maker.
+   */
+  private async keyPerson(record: ApiKeyRecord): Promise<string> {
+    return personOf(await withKeyPerson(record.createdBy, keyReader(record.tenantId, this.sources))) || personOf(record.createdBy);
   }
 
   /**
@@ -271,7 +277,10 @@ export class Authenticator implements Authenticates {
    * still audited under it.
    */
   private async supportPrincipal(tenantId: string, subject: string): Promise<Principal> {
-    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources, async (key) => (await this.personRightsNow(key, personOf(key.createdBy))) === 'idle', this.revocations);
+    // A grant given through a key rests with it, judged for the person the key acts for (keyPerson). Broke: judged for
+    // `person ?? subject`, a grant through a key minted through a key before persons were kept was judged for the key
+    // above, and let staff in after the key rested at its person's idle limit once that key's subject was given rights.
+    const { grant, selfGranted } = await findActiveSupportGrant(tenantId, subject, this.sources.clock.now(), this.sources, async (key) => (await this.personRightsNow(key, await this.keyPerson(key))) === 'idle', this.revocations);
     if (!grant) {
       return {
         tenantId,

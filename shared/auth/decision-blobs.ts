@@ -119,7 +119,7 @@ async function storedDecisionOf(p: ProposalRecord, deps: DecisionKeeping & { log
   const read = await readKeptBlob(deps.blobs, p.tenantId, name, DECISION_MAX_BYTES);
   if (!read) return null;
   const stored = decisionOf(read.bytes.toString('utf8'), p);
-  const decided = () => auditHolds(deps.audit, p.tenantId, { target: p.id, action: decisionAction(p.type, stored!.state) }, [stored?.decidedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== SETTING_RESTORE_ACTOR.subject);
+  const decided = () => auditHolds(deps.audit, p.tenantId, { target: p.id, action: decisionAction(p.type, stored!.state) }, [stored?.decidedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== SETTING_RESTORE_ACTOR.subject, read.createdOn);
   const why = stored ? await notKeptByArchive(DECISION_SEAL, stored, read.createdOn, deps.audit.chainKeys, decided, 'no seal, and no audit entry of the decision') : `not a decision of ${p.id}`;
   if (why === null) return stored;
   reportNotKept(deps.log, DECISION_UNSEALED, p.tenantId, name, why);

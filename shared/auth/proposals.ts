@@ -18,6 +18,7 @@ import { actor } from './rights-sets/rights-records';
 import { rightsGivenTo } from './rights-sets/rights-given';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { heldPermissions } from './rights-sets/rights-floor';
+import { keyReader, withKeyPerson } from './api-keys/verify-api-key';
 import { madeSecondBy, type RightsGiven, samePerson, SOD_PROPOSAL_LIFETIME_DAYS, sodRefusal, type SodRule } from './sod';
 import { STATE_LIST_PAGING, walkByState } from './state-walk';
 
@@ -203,12 +204,19 @@ export class ProposalStore<T extends ProposalRecord> {
 }
 
 /**
+ * Who proposed it, with their person (withKeyPerson). Broke: one proposed through a key minted through a key before
+ * persons were kept, while that key acted for the key above, stores that key (`apikey:<id>`) as its person: the key's
+ * own person approved their own proposal, once the key's subject was given rights.
+ */
+const proposerOf = (proposal: ProposalRecord, deps: { tenantRecords: TenantRecordsPort }) => withKeyPerson(proposal.proposedBy, keyReader(proposal.tenantId, deps));
+
+/**
  * The proposer still holds `permission`, the one the change needs: a change two people decide needs both authorised when
  * it applies. A proposer whose rights were taken since (a manager let go, a key's person removed) left behind a change a
  * second person could still make take effect in their name. Else 409 `proposer_rights_ended`: propose it again.
  */
 export async function assertProposerStillMay(proposal: ProposalRecord, permission: Permission, deps: Parameters<typeof heldPermissions>[3]): Promise<void> {
-  const proposer = personOf(proposal.proposedBy);
+  const proposer = personOf(await proposerOf(proposal, deps));
   const assigned = await findRightsAssignment(proposal.tenantId, proposer, deps, { fresh: true });
   if ((await heldPermissions(proposal.tenantId, proposer, assigned, deps)).includes(permission)) return;
   throw new ArchiveError('proposer_rights_ended', { detail: `${proposer} proposed this change and no longer holds ${permission}; it cannot be approved. Someone who holds ${permission} may propose it again.`, extensions: { proposedBy: proposer, permission } });
@@ -220,10 +228,11 @@ export async function assertProposerStillMay(proposal: ProposalRecord, permissio
  * the chain (sod.ts `madeSecondBy`). Answers what the approver was given since the proposal, for further checks.
  */
 export async function assertSecondPerson(principal: Principal, proposal: ProposalRecord, deps: { tenantRecords: TenantRecordsPort }, rule: SodRule): Promise<RightsGiven[]> {
-  const proposedBy = personOf(proposal.proposedBy);
-  if (samePerson(principal, proposal.proposedBy)) throw sodRefusal(rule, { proposedBy });
+  const proposer = await proposerOf(proposal, deps);
+  const proposedBy = personOf(proposer);
+  if (samePerson(principal, proposer)) throw sodRefusal(rule, { proposedBy });
   const givings = await rightsGivenTo(principal, deps, proposal.proposedAt);
-  const given = madeSecondBy(givings, proposal.proposedBy, proposal.proposedAt);
+  const given = madeSecondBy(givings, proposer, proposal.proposedAt);
   if (given) throw sodRefusal(rule, { proposedBy, approverRightsGivenBy: personOf(given.by), approverRightsGivenAt: given.at, approverRightsGivenThrough: given.through });
   return givings.filter((g) => g.at >= proposal.proposedAt);
 }

@@ -157,7 +157,7 @@ async function keptRevocation(record: Revocable, name: string, deps: RevocationK
   if (!read) return null;
   const stored = revocationOf(read.bytes.toString('utf8'), record);
   const target = `${record.type}:${idOf(record)}`;
-  const revoked = () => auditHolds(deps.audit, record.tenantId, { target, action: `${record.type}.revoke` }, [stored?.revokedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== REVOCATION_RESTORE_ACTOR.subject);
+  const revoked = () => auditHolds(deps.audit, record.tenantId, { target, action: `${record.type}.revoke` }, [stored?.revokedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== REVOCATION_RESTORE_ACTOR.subject, read.createdOn);
   const why = stored ? await notKeptByArchive(REVOCATION_SEAL, stored, read.createdOn, deps.audit.chainKeys, revoked, 'no seal, and no audit entry of the revocation') : `not a revocation of ${target}`;
   if (why === null) return stored;
   reportNotKept(deps.log, REVOCATION_UNSEALED, record.tenantId, name, why);

@@ -60,10 +60,13 @@ export function correctionDigest(c: MetadataCorrection): string {
 /** The purpose correction blobs are sealed under (kernel/archive-seal.ts). */
 const CORRECTION_SEAL = 'correction';
 
-/** The audit log holds the request's entry of this correction (its digest), in the month of its time or the next. */
-export function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+/**
+ * The audit log holds the request's entry of this correction (its digest), in the month of its time or the next.
+ * `blobCreatedOn`: of the blob it witnesses, if any (auditHolds: no entry keyed with a version superseded before).
+ */
+export function correctionAudited(tenantId: string, documentId: string, correction: MetadataCorrection, deps: Pick<Deps, 'audit'>, blobCreatedOn?: string | null): Promise<boolean> {
   const digest = `sha256=${correctionDigest(correction)}`;
-  return auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.correct-metadata' }, [correction.at], (e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest));
+  return auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.correct-metadata' }, [correction.at], (e) => e.outcome === 'success' && (e.detail ?? '').split(';').includes(digest), blobCreatedOn);
 }
 
 /**
@@ -72,7 +75,7 @@ export function correctionAudited(tenantId: string, documentId: string, correcti
  */
 async function writtenByArchive(tenantId: string, name: string, kept: KeptCorrection, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
   const { stored, createdOn } = kept;
-  const audited = async () => Boolean(stored.documentId) && (await correctionAudited(tenantId, stored.documentId, stored.correction, deps));
+  const audited = async () => Boolean(stored.documentId) && (await correctionAudited(tenantId, stored.documentId, stored.correction, deps, createdOn));
   const why = await notKeptByArchive(CORRECTION_SEAL, stored, createdOn, deps.audit.chainKeys, audited, 'no seal, and no audit entry of its request');
   if (why === null) return true;
   deps.log.error(CORRECTION_UNSEALED, { tenantId, blob: name, version: stored.correction.version, reason: why });

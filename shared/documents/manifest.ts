@@ -72,7 +72,7 @@ export async function manifestByArchive(tenantId: string, blobName: string, kept
   // Dated by storage's creation time of the blob, which whoever writes it cannot set; the document's createdAt only where
   // storage tells none. Both were taken: a manifest planted long after its folder's ingest (a folder a disposal emptied,
   // its tombstone lost to a restore) named that ingest's time and was witnessed by its entry.
-  const ingested = () => auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.createdOn ?? kept.document.createdAt], (e) => e.outcome === 'success');
+  const ingested = () => auditHolds(deps.audit, tenantId, { target: documentId, action: 'document.ingest' }, [kept.createdOn ?? kept.document.createdAt], (e) => e.outcome === 'success', kept.createdOn);
   const why = await notKeptByArchive(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys, ingested, 'no seal, and no audit entry of its ingest');
   if (why === null) return true;
   deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why });

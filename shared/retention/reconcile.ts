@@ -200,7 +200,10 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       // Only a correction a request made: its audit entry (in the keyed chain, which a catalog write cannot forge)
       // names its digest. One written into the catalog behind the archive's back was made WORM truth here, and from
       // then on every check (fixity, an export, a rebuild) found the forged details witnessed.
-      if (!(await correctionAudited(tenantId, doc.id, correction, deps)) && !(await drainedOutbox() && (await correctionAudited(tenantId, doc.id, correction, deps)))) {
+      // Its blob is created now: an entry keyed with a chain key version superseded before now witnesses nothing (the
+      // old version, leaked, had a correction written into the catalog sealed with the current one).
+      const createdOn = input.now.toISOString();
+      if (!(await correctionAudited(tenantId, doc.id, correction, deps, createdOn)) && !(await drainedOutbox() && (await correctionAudited(tenantId, doc.id, correction, deps, createdOn)))) {
         // Its entry may still be in the audit outbox (the sealing timer appends what a release left): alerted past a day.
         if (input.now.getTime() - Date.parse(correction.at) >= UNKEPT_CORRECTION_GRACE_MS) deps.log.error(CORRECTION_UNAUDITED, { tenantId, documentId: doc.id, version: correction.version });
         break;

@@ -153,8 +153,13 @@ export async function endedKeyAbove(by: { subject: string; kind: string }, now: 
   return null;
 }
 
-/** A stored person that is a name: one that is there but is not (null, '', a number) was restored, half written or edited by hand. */
-export const namesPerson = (p: unknown): p is string => typeof p === 'string' && p !== '';
+/**
+ * A stored person that is a name: one that is there but is not (null, '', a number) was restored, half written or edited
+ * by hand. Nor is a key's subject (`apikey:<id>`, which no person's token may carry): a key minted through a key before
+ * persons were kept acted for the key above until withKeyPerson, and what it made meanwhile stores that key as its
+ * person. Taken for a name, the key's own person was a second person to it (approved its upload's disposal, released its hold).
+ */
+export const namesPerson = (p: unknown): p is string => typeof p === 'string' && p !== '' && !p.startsWith('apikey:');
 
 /**
  * A stored actor (a document's uploader, a hold's placer) with its accountable person: as recorded, or, on a record from

@@ -31,7 +31,7 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
       // Cosmos DB to before it would give the set back (settings-blobs.ts). Create-only: one kept stands.
       const deleted = await deps.tenantRecords.get<RightsSetDeletedRecord>(principal.tenantId, rightsSetDeletedRecordId(name), 'rights-set-deleted', { fresh: true });
       // Only a deletion the audit log holds (settings-blobs.ts removalAudited): the trace is whatever Cosmos DB holds.
-      if (deleted && (await removalAudited(deps.audit, principal.tenantId, { target: deletionTarget, action: 'rights-set.delete' }, deleted.value.deletedAt, deleted.value.revision))) await keepDeletion(deleted.value);
+      if (deleted && (await removalAudited(deps.audit, principal.tenantId, { target: deletionTarget, action: 'rights-set.delete' }, deleted.value.deletedAt, deleted.value.revision, deps.clock.now()))) await keepDeletion(deleted.value);
       throw new ArchiveError('rights_set_not_found');
     }
     // Deleting takes all the set gives from whoever claims it in their identity provider's token (no holding the check

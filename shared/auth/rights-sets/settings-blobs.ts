@@ -112,11 +112,13 @@ const REMOVAL_WITNESS_MS = 5 * 60_000;
  * whoever can write Cosmos DB (not Key Vault) deleted an assignment, left a trace of their own under a revision far
  * ahead of any the archive gives, and had it sealed by the next removal sent: a restore of Cosmos DB to before the
  * tamper had the reconciler remove the assignment again, and any made since, for as long as the blob is kept.
+ * Kept `now`, sealed with the current key version: an entry keyed with one superseded before then witnesses nothing
+ * (auditHolds), else the old version, leaked, had a trace of Cosmos DB's sealed so.
  */
-export async function removalAudited(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: { target: string; action: AuditAction }, at: unknown, revision: unknown): Promise<boolean> {
+export async function removalAudited(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: { target: string; action: AuditAction }, at: unknown, revision: unknown, now: Date): Promise<boolean> {
   const atMs = readInstant(at);
   if (atMs === null || typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision > atMs + REMOVAL_WITNESS_MS) return false;
-  return auditHolds(audit, tenantId, filter, [at as string], (e) => e.outcome === 'success' && Math.abs(Date.parse(e.at) - atMs) <= REMOVAL_WITNESS_MS);
+  return auditHolds(audit, tenantId, filter, [at as string], (e) => e.outcome === 'success' && Math.abs(Date.parse(e.at) - atMs) <= REMOVAL_WITNESS_MS, now.toISOString());
 }
 
 /** Where settings are kept, and the key they are sealed with. */

@@ -31,7 +31,7 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
       // A removal whose blob write failed after the record's (answered 500) is kept when the removal is sent again: a
       // restore of Cosmos DB to before it would give the assignment back (settings-blobs.ts). Create-only: one kept stands.
       // Only a removal the audit log holds (settings-blobs.ts removalAudited): the trace is whatever Cosmos DB holds.
-      if (previous && (await removalAudited(deps.audit, principal.tenantId, { target: removalTarget, action: 'rights-assignment.delete' }, previous.value.unassignedAt, previous.value.revision))) await keepRemoval(previous.value);
+      if (previous && (await removalAudited(deps.audit, principal.tenantId, { target: removalTarget, action: 'rights-assignment.delete' }, previous.value.unassignedAt, previous.value.revision, now))) await keepRemoval(previous.value);
       throw new ArchiveError('rights_assignment_not_found');
     }
     // Rights only from the tenant: removing an assignment takes rights away, never gives any.

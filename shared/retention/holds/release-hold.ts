@@ -9,15 +9,20 @@ import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } fr
 import type { ArchivedDocument } from '../../kernel/document';
 import type { Versioned } from '../../ports';
 import { keyReader, namesPerson, withKeyPerson } from '../../auth/api-keys/verify-api-key';
+import { madeThroughKey } from '../../auth/api-keys/api-key';
 
 /**
  * The hold with its placer as `known` read them (withKeyPerson: one from before persons were kept, placed through a key,
- * stands for that key's person), when it names the same stored placer; else as stored.
+ * stands for that key's person), when it names the same stored placer; else as stored, or, placed through a key with no
+ * person `known` read, unknown (''), whom `samePerson` takes for anyone. Broke: taken as stored, a hold that reached the
+ * document after the release read it (a hold by query placed through a key before persons were kept, extended
+ * meanwhile) stood for the key, and the key's person released their own hold.
  */
 export function placedAsKnown<H extends Pick<LegalHold, 'placedBy'>>(hold: H, known: readonly LegalHold['placedBy'][]): H {
   if (namesPerson(hold.placedBy.person)) return hold;
   const placer = known.find((k) => k.subject === hold.placedBy.subject && k.kind === hold.placedBy.kind);
-  return placer ? { ...hold, placedBy: placer } : hold;
+  if (placer) return { ...hold, placedBy: placer };
+  return madeThroughKey(hold.placedBy) ? { ...hold, placedBy: { ...hold.placedBy, person: '' } } : hold;
 }
 
 /**
