@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { blobLayout, DOCUMENTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
 import { ArchiveError } from '../../kernel/errors';
-import type { BlobArchivePort, BlobRead, BlobWorm, CreateOnlyOutcome, SpooledFile, WormMode, WormSettings } from '../../ports';
+import type { BlobArchivePort, BlobRead, BlobWorm, CreateOnlyOutcome, ListedBlob, SpooledFile, WormMode, WormSettings } from '../../ports';
 
 /**
  * The document blobs of every tenant. Create-only writes with the WORM policy set in the
@@ -208,6 +208,18 @@ export class BlobArchive implements BlobArchivePort {
       throw err;
     }
     return names;
+  }
+
+  /** `blobNames` with each blob's ETag, from the same listing (none when the tenant has no container yet). */
+  async listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]> {
+    const blobs: ListedBlob[] = [];
+    try {
+      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) blobs.push({ name: b.name, etag: b.properties.etag });
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return [];
+      throw err;
+    }
+    return blobs;
   }
 
   /**
