@@ -18,8 +18,8 @@
  */
 import { type AuditLogPort, type BlobArchivePort, type ListedBlob, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
-import { forEachTenantKeeping, judgedNotKept, rememberNotKept, reportNotKept } from './kept-in-storage';
-import { readKeptBlob } from '../kept-blobs';
+import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
+import { judgedNotKept, readKeptBlob, rememberNotKept } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 

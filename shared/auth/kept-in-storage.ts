@@ -31,30 +31,3 @@ export function reportNotKept(log: Pick<Logger, 'error'>, phrase: string, tenant
   reported.add(key);
   log.error(phrase, { tenantId, blob, reason });
 }
-
-/**
- * Blobs the reconciler judged not the archive's on this instance, by tenant and name, with the ETag of the blob judged.
- * Broke: a storage role (no Cosmos DB, no Key Vault) planted blobs under the names the reconciler reads, and every run
- * read each again (a setting to 4 MiB) and ran the audit witness queries again for each unsealed revocation or
- * decision: what it planted once cost every run. The verdict on a blob stands (its bytes are create-only; the keys
- * and the audit log that judged it do not change under it), except where the key could not be read, which is not
- * remembered. Keyed by ETag too: a blob deleted (one planted unlocked can be) and created again under its name, the
- * operator's remedy for a revocation planted before the revoke, is another blob, judged afresh.
- */
-const notKept = new Map<string, string>();
-const NOT_KEPT_MAX = 10_000;
-
-/** Whether this instance judged `blob` (as listed now) not the archive's: passed over unread. */
-export function judgedNotKept(tenantId: string, blob: ListedBlob): boolean {
-  return notKept.get(`${tenantId}/${blob.name}`) === blob.etag;
-}
-
-/** Remembers `blob` (as listed) judged not the archive's for `reason`; a key that could not be read judges nothing. */
-export function rememberNotKept(tenantId: string, blob: ListedBlob, reason: string): void {
-  if (reason === 'key unavailable') return;
-  const key = `${tenantId}/${blob.name}`;
-  notKept.delete(key);
-  // The oldest verdict goes first: a pile larger than this is judged again in turn, each run reading a bounded part of it.
-  if (notKept.size >= NOT_KEPT_MAX) notKept.delete(notKept.keys().next().value!);
-  notKept.set(key, blob.etag);
-}

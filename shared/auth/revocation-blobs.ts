@@ -21,8 +21,8 @@ import type { KeyReader } from './api-keys/verify-api-key';
 import { isRevoked, withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
-import { forEachTenantKeeping, judgedNotKept, rememberNotKept, reportNotKept } from './kept-in-storage';
-import { readKeptBlob } from '../kept-blobs';
+import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
+import { judgedNotKept, readKeptBlob, rememberNotKept } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 

@@ -62,6 +62,8 @@ export interface BlobWorm {
   name: string;
   legalHold: boolean | null;
   retainUntil: string | null;
+  /** Its ETag, where the listing gave it: a blob deleted and created again under its name has another. */
+  etag?: string;
 }
 
 export interface StoredFileRef {

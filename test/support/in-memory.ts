@@ -174,7 +174,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     return this.namesOf(tenantId, `${documentId}/`);
   }
   async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
-    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil }));
+    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);

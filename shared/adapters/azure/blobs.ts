@@ -181,14 +181,14 @@ export class BlobArchive implements BlobArchivePort {
     const expiry = (d: Date | undefined) => (d ? d.toISOString() : null);
     const listed: BlobWorm[] = [];
     for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId), includeLegalHold: true, includeImmutabilityPolicy: true })) {
-      listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: expiry(b.properties.immutabilityPolicyExpiresOn) });
+      listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: expiry(b.properties.immutabilityPolicyExpiresOn), etag: b.properties.etag });
     }
     return Promise.all(
       listed.map(async (b) => {
         if (b.legalHold !== null) return b;
         try {
           const props = await this.container(tenantId).getBlobClient(b.name).getProperties();
-          return { name: b.name, legalHold: props.legalHold ?? null, retainUntil: b.retainUntil ?? expiry(props.immutabilityPolicyExpiresOn) };
+          return { name: b.name, legalHold: props.legalHold ?? null, retainUntil: b.retainUntil ?? expiry(props.immutabilityPolicyExpiresOn), etag: b.etag };
         } catch (err) {
           if (err instanceof RestError && err.statusCode === 404) return b;
           throw err;

@@ -20,8 +20,8 @@ import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
-import { forEachTenantKeeping, judgedNotKept, rememberNotKept, reportNotKept } from '../kept-in-storage';
-import { readKeptBlob } from '../../kept-blobs';
+import { forEachTenantKeeping, reportNotKept } from '../kept-in-storage';
+import { judgedNotKept, readKeptBlob, rememberNotKept } from '../../kept-blobs';
 import { auditHolds } from '../../audit/audit-pages';
 import { readInstant } from '../../kernel/instant';
 

@@ -2,7 +2,8 @@
  * What a storage role (it can create blobs in a tenant's container; no Cosmos DB, no Key Vault) plants under the names the
  * reconciler reads cannot make its runs grow. Broke: every run read each setting blob planted above a record's newest
  * sealed one (to 4 MiB each: a thousand of them 4 GB a run) and logged each again, and re-read each unsealed revocation
- * and decision of a key in use or a pending proposal and ran the audit witness queries for it again. Now settings are
+ * and decision of a key in use or a pending proposal (and each pass of the walks, each correction of a document's next
+ * version and each manifest of a folder without catalog item) and ran the audit witness queries for it again. Now settings are
  * read to SETTING_MAX_BYTES, a run judges at most SETTINGS_JUDGED_PER_RUN per tenant, and every blob judged not the
  * archive's is remembered by the instance (with its ETag) and passed over unread, logged once.
  */
@@ -29,6 +30,10 @@ import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
 import { restorePoint } from '../../support/restore-point';
+import { seedDocument } from '../../support/seed';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
+import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 
 const T = 'acme';
 const DAY = 86_400_000;
@@ -185,5 +190,44 @@ describe('planted revocations and decisions: read and witnessed once per blob pe
     expect(third.reads.filter((n) => planted.includes(n))).toEqual([planted[0]]);
     expect((await deps.tenantRecords.get<ApiKeyRecord>(T, apiKeyRecordId(keys[0]!.keyId), 'api-key'))?.value.revokedAt).toBeDefined();
     expect(lines(deps, REVOCATION_RESTORED)).toHaveLength(1);
+  });
+});
+
+describe("a correction planted in a document's folder: read and witnessed once per blob per instance", () => {
+  it('a later pass of the walk neither reads it nor queries the audit log, and it is logged once', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
+    const name = blobLayout.correction(doc.id, 2);
+    // Without a seal: judged by its request's entry in the audit log (none), a query every pass used to repeat.
+    const correction = { version: 2, at: deps.clock.now().toISOString(), by: { subject: 'alice', kind: 'user' }, reason: 'Typo', changes: [{ field: 'counterparty', from: 'Shop', to: 'Mallory BV' }], metadata: { ...doc.metadata, counterparty: 'Mallory BV' } };
+    await plant(deps, name, Buffer.from(JSON.stringify({ tenantId: T, documentId: doc.id, correction, fiscalYear: 2019, retention: { class: 'default', retainUntil: doc.retention.retainUntil } })));
+    const counter = counting(deps);
+    const first = await counter.reconcile();
+    expect([first.reads.filter((n) => n === name).length, first.auditQueries.filter((t) => t === doc.id).length > 0]).toEqual([1, true]);
+    const second = await counter.reconcile();
+    expect([second.reads.filter((n) => n === name), second.auditQueries.filter((t) => t === doc.id)]).toEqual([[], []]);
+    expect(lines(deps, CORRECTION_UNSEALED).map((l) => l.fields?.blob)).toEqual([name]);
+    expect((await deps.catalog.get(T, doc.id))!.metadata.counterparty).toBe('Shop');
+  });
+});
+
+describe("a manifest planted in a folder without a catalog item: read and witnessed once per blob per instance", () => {
+  it('a later pass of the folder walk neither reads it nor queries the audit log, and it is logged once', async () => {
+    const deps = inMemoryDeps();
+    deps.audit.chained = true;
+    const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-03-01', kind: 'invoice', counterparty: 'Shop', amount: 10, currency: 'EUR' } });
+    // The folder as a storage role lays one out: its blobs and a manifest without a seal or an ingest in the audit log.
+    deps.catalog.documents.delete(`${T}/${doc.id}`);
+    const name = blobLayout.manifest(doc.id);
+    deps.blobs.blobs.delete(`${T}/${name}`);
+    await plant(deps, name, Buffer.from(JSON.stringify(doc)));
+    const counter = counting(deps);
+    const first = await counter.reconcile();
+    expect([first.reads.filter((n) => n === name).length, first.auditQueries.filter((t) => t === doc.id).length > 0]).toEqual([1, true]);
+    const second = await counter.reconcile();
+    expect([second.reads.filter((n) => n === name), second.auditQueries.filter((t) => t === doc.id)]).toEqual([[], []]);
+    expect(lines(deps, MANIFEST_UNSEALED).map((l) => l.fields?.blob)).toEqual([name]);
+    expect(await deps.catalog.get(T, doc.id)).toBeNull();
   });
 });
