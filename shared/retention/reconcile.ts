@@ -218,7 +218,11 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       if (retainUntil !== null && retainUntil < doc.retention.retainUntil && lockAhead(doc.retention.retainUntil, input.now)) await deps.blobs.extendRetention(tenantId, c.name, doc.retention.retainUntil);
     }
     // Read again (restoreCorrections) only when the folder keeps a version beyond the walk's copy: not once per document and run.
-    if (!kept.some((c) => c.version > (doc.metadataVersion ?? 1))) return;
+    const next = kept.find((c) => c.version > (doc.metadataVersion ?? 1));
+    if (!next) return;
+    // One judged not the archive's (kept-blobs.ts judgedNotKept) stops the restore where it would: not even the item read again.
+    const nextEtag = listed.get(next.name)!.etag;
+    if (nextEtag !== undefined && judgedNotKept(tenantId, { name: next.name, etag: nextEtag })) return;
     const restored = await restoreCorrections(tenantId, doc.id, [...listed.keys()], RECONCILE_ACTOR, deps, new Map(blobs.map((b) => [b.name, b.etag])));
     if (restored.length > 0) {
       deps.log.warn('reconciler restored corrections the catalog item had lost from their blobs', { tenantId, documentId: doc.id, versions: restored });
