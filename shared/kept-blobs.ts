@@ -1,4 +1,4 @@
-import type { BlobArchivePort } from './ports';
+import type { BlobArchivePort, ListedBlob } from './ports';
 
 /**
  * The most a small blob the archive keeps beside the catalog is read of: a manifest, a correction, a kept setting,
@@ -35,4 +35,31 @@ export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>,
     chunks.push(Buffer.from(chunk as Uint8Array));
   }
   return { bytes: Buffer.concat(chunks), createdOn: read.createdOn };
+}
+
+/**
+ * Blobs the reconciler judged not the archive's on this instance, by tenant and name, with the ETag of the blob judged.
+ * Broke: a storage role (no Cosmos DB, no Key Vault) planted blobs under the names the reconciler reads, and every run
+ * read each again (a setting, a correction or a manifest to 4 MiB) and ran the audit witness queries again for each
+ * unsealed revocation, decision, correction or manifest: what it planted once cost every run (or every pass of a walk). The verdict on a blob stands (its bytes are create-only; the keys
+ * and the audit log that judged it do not change under it), except where the key could not be read, which is not
+ * remembered. Keyed by ETag too: a blob deleted (one planted unlocked can be) and created again under its name, the
+ * operator's remedy for a revocation planted before the revoke, is another blob, judged afresh.
+ */
+const notKept = new Map<string, string>();
+const NOT_KEPT_MAX = 10_000;
+
+/** Whether this instance judged `blob` (as listed now) not the archive's: passed over unread. */
+export function judgedNotKept(tenantId: string, blob: ListedBlob): boolean {
+  return notKept.get(`${tenantId}/${blob.name}`) === blob.etag;
+}
+
+/** Remembers `blob` (as listed) judged not the archive's for `reason`; a key that could not be read judges nothing. */
+export function rememberNotKept(tenantId: string, blob: ListedBlob, reason: string): void {
+  if (reason === 'key unavailable') return;
+  const key = `${tenantId}/${blob.name}`;
+  notKept.delete(key);
+  // The oldest verdict goes first: a pile larger than this is judged again in turn, each run reading a bounded part of it.
+  if (notKept.size >= NOT_KEPT_MAX) notKept.delete(notKept.keys().next().value!);
+  notKept.set(key, blob.etag);
 }

@@ -16,10 +16,10 @@
  * the decision's own entry; any other is ignored (the proposal stays pending) and logged DECISION_UNSEALED once per
  * blob per instance.
  */
-import { type AuditLogPort, type BlobArchivePort, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
+import { type AuditLogPort, type BlobArchivePort, type ListedBlob, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
 import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
-import { readKeptBlob } from '../kept-blobs';
+import { judgedNotKept, readKeptBlob, rememberNotKept } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 
@@ -114,7 +114,7 @@ function decisionOf(text: string, p: ProposalRecord): (StoredDecision & Partial<
  * before the seal it applied any). Broke: any blob under the name decided the proposal (one not even reading as a
  * decision closed it as rejected). Any other is reported once and answered null: the proposal stays pending.
  */
-async function storedDecisionOf(p: ProposalRecord, deps: DecisionKeeping & { log: Pick<Logger, 'error'> }): Promise<StoredDecision | null> {
+async function storedDecisionOf(p: ProposalRecord, deps: DecisionKeeping & { log: Pick<Logger, 'error'> }, listed?: ListedBlob): Promise<StoredDecision | null> {
   const name = decisionBlobName(p.type, p.proposalId);
   const read = await readKeptBlob(deps.blobs, p.tenantId, name, DECISION_MAX_BYTES);
   if (!read) return null;
@@ -123,18 +123,20 @@ async function storedDecisionOf(p: ProposalRecord, deps: DecisionKeeping & { log
   const why = stored ? await notKeptByArchive(DECISION_SEAL, stored, read.createdOn, deps.audit.chainKeys, decided, 'no seal, and no audit entry of the decision') : `not a decision of ${p.id}`;
   if (why === null) return stored;
   reportNotKept(deps.log, DECISION_UNSEALED, p.tenantId, name, why);
+  if (listed) rememberNotKept(p.tenantId, listed, why);
   return null;
 }
 
 /**
  * Whether the pending proposal `found` was decided in storage; if so the decision is written back onto the record (a
  * conflict leaves it to the next look), with an audit entry by SETTING_RESTORE_ACTOR, and logged. Answers the decided
- * record, or null when storage keeps no decision.
+ * record, or null when storage keeps no decision. `listed`: the blob as the reconciler's listing named it, remembered
+ * when judged not the archive's.
  */
-export async function decidedInStorage<T extends ProposalRecord>(found: VersionedRecord<T>, now: Date, deps: DecisionKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<T | null> {
+export async function decidedInStorage<T extends ProposalRecord>(found: VersionedRecord<T>, now: Date, deps: DecisionKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }, listed?: ListedBlob): Promise<T | null> {
   const p = found.value;
   if (p.state !== 'pending') return null;
-  const stored = await storedDecisionOf(p, deps);
+  const stored = await storedDecisionOf(p, deps, listed);
   if (!stored) return null;
   const decided: T = { ...p, state: stored.state, decidedAt: stored.decidedAt, ...(stored.decidedBy ? { decidedBy: stored.decidedBy } : {}), ...(stored.decisionReason ? { decisionReason: stored.decisionReason } : {}) };
   const at = now.toISOString();
@@ -154,17 +156,19 @@ const PENDING_MAX = 1000;
  * its decision blobs; only then its pending proposals, and only those in both are read. One failing tenant does not
  * stop the rest.
  */
-export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; audit: DecisionKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; audit: DecisionKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const restored: string[] = [];
   const at = now.toISOString();
-  await forEachTenantKeeping(DECISIONS_PREFIX, 'proposal decisions', deps, async (tenantId, names) => {
-    const kept = new Set(names);
+  await forEachTenantKeeping(DECISIONS_PREFIX, 'proposal decisions', deps, async (tenantId, blobs) => {
+    const kept = new Map(blobs.map((b) => [b.name, b]));
     for (const type of PROPOSAL_TYPES) {
       const pending = await deps.tenantRecords.proposalPage<ProposalRecord>(tenantId, type, 'pending', at, PENDING_MAX);
       for (const p of pending.items) {
-        if (!kept.has(decisionBlobName(type, p.proposalId))) continue;
+        // One this instance judged not the archive's is passed over: no read, no audit query (kept-in-storage.ts judgedNotKept).
+        const listed = kept.get(decisionBlobName(type, p.proposalId));
+        if (!listed || judgedNotKept(tenantId, listed)) continue;
         const found = await deps.tenantRecords.get<ProposalRecord>(tenantId, p.id, type, { fresh: true });
-        if (found && (await decidedInStorage(found, now, deps))) restored.push(`${tenantId}/${type}/${p.proposalId}`);
+        if (found && (await decidedInStorage(found, now, deps, listed))) restored.push(`${tenantId}/${type}/${p.proposalId}`);
       }
     }
   });

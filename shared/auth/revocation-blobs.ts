@@ -15,14 +15,14 @@
  * tenant's audit log holds the revocation's own entry; any other is ignored (the credential acts on) and logged
  * REVOCATION_UNSEALED once per blob per instance.
  */
-import type { AuditLogPort, BlobArchivePort, Logger, TenantRecordsPort } from '../ports';
+import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, TenantRecordsPort } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import type { KeyReader } from './api-keys/verify-api-key';
 import { isRevoked, withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
 import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
-import { readKeptBlob } from '../kept-blobs';
+import { judgedNotKept, readKeptBlob, rememberNotKept } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 
@@ -100,9 +100,10 @@ export class RevocationChecks {
 
   /**
    * Whether `found` (a record in force: not revoked) was revoked in storage; if so the revocation is written back onto
-   * the record (a conflict leaves it to the next request) and logged.
+   * the record (a conflict leaves it to the next request) and logged. `listed`: the blob as the reconciler's listing
+   * named it, remembered when judged not the archive's.
    */
-  async revokedInStorage<T extends Revocable>(record: T, now: Date): Promise<boolean> {
+  async revokedInStorage<T extends Revocable>(record: T, now: Date, listed?: ListedBlob): Promise<boolean> {
     if (isRevoked(record)) return false;
     const key = `${record.tenantId}/${record.type}/${idOf(record)}`;
     const seen = this.clear.get(key);
@@ -110,7 +111,7 @@ export class RevocationChecks {
     const name = revocationBlobName(record.type, idOf(record));
     // Broke: any blob under the name revoked (a planted one, one unreadable, another key's copied here); now only the
     // archive's, and one that is not is remembered like an absent one.
-    const stored = (await this.deps.blobs.exists(record.tenantId, name)) ? await this.keptRevocation(record, name) : null;
+    const stored = (await this.deps.blobs.exists(record.tenantId, name)) ? await keptRevocation(record, name, this.deps, listed) : null;
     if (!stored) {
       if (this.clear.size >= MAX_ENTRIES) this.clear.clear();
       this.clear.set(key, now.getTime());
@@ -128,10 +129,6 @@ export class RevocationChecks {
     }
     this.deps.log.warn(REVOCATION_RESTORED, { tenantId: record.tenantId, kind: record.type, id: idOf(record), revokedAt });
     return true;
-  }
-
-  private keptRevocation(record: Revocable, name: string): Promise<StoredRevocation | null> {
-    return keptRevocation(record, name, this.deps);
   }
 
   /**
@@ -152,7 +149,7 @@ export class RevocationChecks {
  * the revocation's own success entry in the tenant's audit log (one by REVOCATION_RESTORE_ACTOR is no witness: it
  * applied a blob, and before the seal it applied any). Any other is reported once and answered null.
  */
-async function keptRevocation(record: Revocable, name: string, deps: RevocationKeeping & { log: Pick<Logger, 'error'> }): Promise<StoredRevocation | null> {
+async function keptRevocation(record: Revocable, name: string, deps: RevocationKeeping & { log: Pick<Logger, 'error'> }, listed?: ListedBlob): Promise<StoredRevocation | null> {
   const read = await readKeptBlob(deps.blobs, record.tenantId, name, REVOCATION_MAX_BYTES);
   if (!read) return null;
   const stored = revocationOf(read.bytes.toString('utf8'), record);
@@ -161,6 +158,7 @@ async function keptRevocation(record: Revocable, name: string, deps: RevocationK
   const why = stored ? await notKeptByArchive(REVOCATION_SEAL, stored, read.createdOn, deps.audit.chainKeys, revoked, 'no seal, and no audit entry of the revocation') : `not a revocation of ${target}`;
   if (why === null) return stored;
   reportNotKept(deps.log, REVOCATION_UNSEALED, record.tenantId, name, why);
+  if (listed) rememberNotKept(record.tenantId, listed, why);
   return null;
 }
 
@@ -180,17 +178,19 @@ function revocationOf(text: string, record: Revocable): (StoredRevocation & Part
  * acts before the credential is next presented. Per tenant one listing of its revocation blobs and one query each of
  * its keys in use and its grants in force; only those in both are read. One failing tenant does not stop the rest.
  */
-export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const checks = new RevocationChecks(deps);
   const restored: string[] = [];
   const at = now.toISOString();
-  await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, names) => {
-    const kept = new Set(names);
+  await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, blobs) => {
+    const kept = new Map(blobs.map((b) => [b.name, b]));
     const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
     // No person's subject is empty: every grant in force.
     const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
     for (const record of [...keys, ...grants]) {
-      if (kept.has(revocationBlobName(record.type, idOf(record))) && (await checks.revokedInStorage(record, now))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
+      // One this instance judged not the archive's is passed over: no read, no audit query (kept-in-storage.ts judgedNotKept).
+      const listed = kept.get(revocationBlobName(record.type, idOf(record)));
+      if (listed && !judgedNotKept(tenantId, listed) && (await checks.revokedInStorage(record, now, listed))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
     }
   });
   return restored;

@@ -1,5 +1,6 @@
 import type { Deps } from '../deps';
-import { readKeptBlob } from '../kept-blobs';
+import type { ListedBlob } from '../ports';
+import { readKeptBlob, rememberNotKept } from '../kept-blobs';
 import { notKeptByArchive, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 import { blobLayout } from '../kernel/blob-layout';
@@ -63,9 +64,10 @@ export function keptManifestOf(bytes: Buffer, createdOn: string | null, blobName
  * there. An upload under an Idempotency-Key adopted one copied under the id the key predicts, and answered another
  * tenant's document as its own.
  */
-export async function manifestByArchive(tenantId: string, blobName: string, kept: KeptManifest, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
+export async function manifestByArchive(tenantId: string, blobName: string, kept: KeptManifest, deps: Pick<Deps, 'audit' | 'log'>, listed?: ListedBlob): Promise<boolean> {
   if (kept.document.tenantId !== tenantId || typeof kept.document.id !== 'string' || blobName !== blobLayout.manifest(kept.document.id)) {
     deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: 'the manifest of another folder or tenant' });
+    if (listed) rememberNotKept(tenantId, listed, 'the manifest of another folder or tenant');
     return false;
   }
   const documentId = blobName.slice(0, blobName.indexOf('/'));
@@ -76,5 +78,6 @@ export async function manifestByArchive(tenantId: string, blobName: string, kept
   const why = await notKeptByArchive(MANIFEST_SEAL, kept.stored, kept.createdOn, deps.audit.chainKeys, ingested, 'no seal, and no audit entry of its ingest');
   if (why === null) return true;
   deps.log.error(MANIFEST_UNSEALED, { tenantId, blob: blobName, reason: why });
+  if (listed) rememberNotKept(tenantId, listed, why);
   return false;
 }

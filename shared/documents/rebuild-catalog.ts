@@ -1,7 +1,7 @@
 import type { Deps } from '../deps';
 import { manifestByArchive, readKeptManifest } from './manifest';
 import type { Actor, LegalHold } from '../kernel/retention';
-import type { BlobWorm } from '../ports';
+import type { BlobWorm, ListedBlob } from '../ports';
 import { isHeld } from '../kernel/retention-rules';
 import { uuidv7 } from '../ids';
 import type { ArchivedDocument } from '../kernel/document';
@@ -32,7 +32,7 @@ type RebuildDeps = Pick<Deps, 'blobs' | 'catalog' | 'audit' | 'auditOutbox' | 'c
  * (manifest.ts manifestByArchive: sealed, or from before the seal with its ingest's audit entry); any other is logged
  * MANIFEST_UNSEALED and left ('unsealed'): a folder planted by whoever can write blobs never enters the catalog.
  */
-export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps): Promise<'created' | 'exists' | 'skipped' | 'duplicate' | 'unsealed'> {
+export async function indexFromManifest(tenantId: string, manifestBlob: string, actor: Actor, deps: RebuildDeps, listed?: ListedBlob): Promise<'created' | 'exists' | 'skipped' | 'duplicate' | 'unsealed'> {
   // Gone since it was listed (its document disposed of meanwhile): nothing to index. Read as any other failure, it was
   // named for an operator as a document the walk could not check.
   const kept = await readKeptManifest(deps, tenantId, manifestBlob);
@@ -43,7 +43,7 @@ export async function indexFromManifest(tenantId: string, manifestBlob: string, 
   if (manifest.tenantId !== tenantId || `${manifest.id}/` !== manifestBlob.slice(0, manifestBlob.lastIndexOf('/') + 1)) return 'skipped';
   if (![manifest.original.blobName, ...blobNamesOf(manifest)].every((n) => blobLayout.inFolder(manifest.id, n))) return 'skipped';
   if (await deps.catalog.get(tenantId, manifest.id)) return 'exists';
-  if (!(await manifestByArchive(tenantId, manifestBlob, kept, deps))) return 'unsealed';
+  if (!(await manifestByArchive(tenantId, manifestBlob, kept, deps, listed))) return 'unsealed';
   // The same original bytes archived since under another id (an upload without Idempotency-Key that failed after its
   // manifest, then sent again): indexing this one too archived the bytes twice. Left to the caller (the reconciler
   // lists the folder for operators).

@@ -51,11 +51,19 @@ export interface BlobRead {
   createdOn: string | null;
 }
 
+/** A blob as a listing names it: its name and ETag. */
+export interface ListedBlob {
+  name: string;
+  etag: string;
+}
+
 /** One stored file ready to hand out (a document's original or rendition, an export ZIP): what a download needs. */
 export interface BlobWorm {
   name: string;
   legalHold: boolean | null;
   retainUntil: string | null;
+  /** Its ETag, where the listing gave it: a blob deleted and created again under its name has another. */
+  etag?: string;
 }
 
 export interface StoredFileRef {
@@ -101,6 +109,11 @@ export interface BlobArchivePort {
   /** Each blob of a document with its legal-hold flag and immutability expiry, as storage reports them (null: not reported, as by Azurite). */
   documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]>;
   blobNames(tenantId: string, prefix: string): Promise<string[]>;
+  /**
+   * The blobs under a prefix with their ETags, from the same listing (no read of any): a blob deleted and created again
+   * under its name has another ETag, so a verdict on what a name held (kept-in-storage.ts) is tied to the blob judged.
+   */
+  listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]>;
   documentFolders(tenantId: string, continuation: string | null, pageSize: number): Promise<{ documentIds: string[]; continuation: string | null }>;
   documentBlobDetails(tenantId: string, documentId: string): Promise<{ name: string; size: number; lastModified: string }[]>;
   ping(): Promise<void>;

@@ -5,6 +5,7 @@ import { hasCurrentSearchKeys } from '../kernel/search-keys';
 import { ArchiveError } from '../kernel/errors';
 import { DOCUMENT_ID } from '../ids';
 import { orphanRecordId, type AuditInput, type BlobWorm, type OrphanedBlobsRecord, type OrphanResolution } from '../ports';
+import { judgedNotKept } from '../kept-blobs';
 import { correctionAudited, correctionBlobs, CORRECTION_BLOB_DIFFERS, restoreCorrections, storeCorrection } from '../documents/correction-blobs';
 import { AUDIT_OUTBOX_GRACE_MS, auditOutboxItem } from '../kernel/audit';
 import { AUDIT_OUTBOX_DRAIN_MAX } from '../audit/seal';
@@ -105,7 +106,10 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     // that arrived while the document was being disposed of) is listed like any other orphan, never kept unseen.
     if (item && item.status !== 'disposed') return;
     if (!item && (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId)))) {
-      const indexed = await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps);
+      // Broke: a folder planted with a manifest the archive did not write had it read (to 4 MiB), witnessed against the
+      // audit log and logged again on every pass of the folder walk. Judged once per blob per instance (its ETag listed).
+      const manifest = (await deps.blobs.listedBlobs(tenantId, blobLayout.manifest(documentId))).find((b) => b.name === blobLayout.manifest(documentId));
+      const indexed = manifest && judgedNotKept(tenantId, manifest) ? 'unsealed' : await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps, manifest);
       if (indexed === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
@@ -217,8 +221,12 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       if (retainUntil !== null && retainUntil < doc.retention.retainUntil && lockAhead(doc.retention.retainUntil, input.now)) await deps.blobs.extendRetention(tenantId, c.name, doc.retention.retainUntil);
     }
     // Read again (restoreCorrections) only when the folder keeps a version beyond the walk's copy: not once per document and run.
-    if (!kept.some((c) => c.version > (doc.metadataVersion ?? 1))) return;
-    const restored = await restoreCorrections(tenantId, doc.id, [...listed.keys()], RECONCILE_ACTOR, deps);
+    const next = kept.find((c) => c.version > (doc.metadataVersion ?? 1));
+    if (!next) return;
+    // One judged not the archive's (kept-blobs.ts judgedNotKept) stops the restore where it would: not even the item read again.
+    const nextEtag = listed.get(next.name)!.etag;
+    if (nextEtag !== undefined && judgedNotKept(tenantId, { name: next.name, etag: nextEtag })) return;
+    const restored = await restoreCorrections(tenantId, doc.id, [...listed.keys()], RECONCILE_ACTOR, deps, new Map(blobs.map((b) => [b.name, b.etag])));
     if (restored.length > 0) {
       deps.log.warn('reconciler restored corrections the catalog item had lost from their blobs', { tenantId, documentId: doc.id, versions: restored });
       result.correctionsRestored.push(...restored.map((v) => `${tenantId}/${doc.id}/${v}`));

@@ -68,6 +68,7 @@ import type {
   Versioned,
   VersionedRecord,
   WormSettings,
+  ListedBlob,
 } from '../../shared/ports';
 import { minimalLocalEnv } from './config-env';
 import { StorageRefusal } from '../../shared/ports';
@@ -99,6 +100,14 @@ export interface StoredBlob {
   metadata: Record<string, string>;
   /** When it was written, by the clock the fake was given (the reconciler's orphan grace reads it). */
   lastModified?: string;
+}
+
+const blobEtags = new WeakMap<StoredBlob, string>();
+let blobEtagSeq = 0;
+function blobEtagOf(blob: StoredBlob): string {
+  let etag = blobEtags.get(blob);
+  if (!etag) blobEtags.set(blob, (etag = `"blob-${++blobEtagSeq}"`));
+  return etag;
 }
 
 /** As storage locks a blob: until a whole second (the immutability header is an RFC 1123 date), the milliseconds dropped. */
@@ -165,10 +174,14 @@ export class InMemoryBlobArchive implements BlobArchivePort {
     return this.namesOf(tenantId, `${documentId}/`);
   }
   async documentBlobWorm(tenantId: string, documentId: string): Promise<BlobWorm[]> {
-    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil }));
+    return this.namesOf(tenantId, `${documentId}/`).map((name) => ({ name, legalHold: this.of(tenantId, name).worm.legalHold, retainUntil: this.of(tenantId, name).worm.unlocked ? null : this.of(tenantId, name).worm.retainUntil, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
     return this.namesOf(tenantId, prefix);
+  }
+  /** Each blob object stored has its own ETag: one deleted and set again under its name (a test's `blobs.set`) has another. */
+  async listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]> {
+    return this.namesOf(tenantId, prefix).map((name) => ({ name, etag: blobEtagOf(this.of(tenantId, name)) }));
   }
   /** The tenant's top-level folders (as listBlobsByHierarchy('/') names them), seals included, in one page. */
   async documentFolders(tenantId: string): Promise<{ documentIds: string[]; continuation: string | null }> {

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { blobLayout, DOCUMENTS_CONTAINER_PREFIX } from '../../kernel/blob-layout';
 import { ArchiveError } from '../../kernel/errors';
-import type { BlobArchivePort, BlobRead, BlobWorm, CreateOnlyOutcome, SpooledFile, WormMode, WormSettings } from '../../ports';
+import type { BlobArchivePort, BlobRead, BlobWorm, CreateOnlyOutcome, ListedBlob, SpooledFile, WormMode, WormSettings } from '../../ports';
 
 /**
  * The document blobs of every tenant. Create-only writes with the WORM policy set in the
@@ -181,14 +181,14 @@ export class BlobArchive implements BlobArchivePort {
     const expiry = (d: Date | undefined) => (d ? d.toISOString() : null);
     const listed: BlobWorm[] = [];
     for await (const b of this.container(tenantId).listBlobsFlat({ prefix: blobLayout.folder(documentId), includeLegalHold: true, includeImmutabilityPolicy: true })) {
-      listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: expiry(b.properties.immutabilityPolicyExpiresOn) });
+      listed.push({ name: b.name, legalHold: b.properties.legalHold ?? null, retainUntil: expiry(b.properties.immutabilityPolicyExpiresOn), etag: b.properties.etag });
     }
     return Promise.all(
       listed.map(async (b) => {
         if (b.legalHold !== null) return b;
         try {
           const props = await this.container(tenantId).getBlobClient(b.name).getProperties();
-          return { name: b.name, legalHold: props.legalHold ?? null, retainUntil: b.retainUntil ?? expiry(props.immutabilityPolicyExpiresOn) };
+          return { name: b.name, legalHold: props.legalHold ?? null, retainUntil: b.retainUntil ?? expiry(props.immutabilityPolicyExpiresOn), etag: b.etag };
         } catch (err) {
           if (err instanceof RestError && err.statusCode === 404) return b;
           throw err;
@@ -208,6 +208,18 @@ export class BlobArchive implements BlobArchivePort {
       throw err;
     }
     return names;
+  }
+
+  /** `blobNames` with each blob's ETag, from the same listing (none when the tenant has no container yet). */
+  async listedBlobs(tenantId: string, prefix: string): Promise<ListedBlob[]> {
+    const blobs: ListedBlob[] = [];
+    try {
+      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) blobs.push({ name: b.name, etag: b.properties.etag });
+    } catch (err) {
+      if (err instanceof RestError && err.statusCode === 404) return [];
+      throw err;
+    }
+    return blobs;
   }
 
   /**

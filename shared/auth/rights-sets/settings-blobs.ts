@@ -11,7 +11,7 @@
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
  */
-import type { AuditLogPort, BlobArchivePort, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { type Sealed, sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
@@ -20,8 +20,8 @@ import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
-import { forEachTenantKeeping } from '../kept-in-storage';
-import { readKeptBlob } from '../../kept-blobs';
+import { forEachTenantKeeping, reportNotKept } from '../kept-in-storage';
+import { judgedNotKept, readKeptBlob, rememberNotKept } from '../../kept-blobs';
 import { auditHolds } from '../../audit/audit-pages';
 import { readInstant } from '../../kernel/instant';
 
@@ -166,7 +166,23 @@ function settingOf(text: string, tenantId: string, recordId: string): StoredSett
   }
 }
 
-type KeptName = { name: string; revision: number; removed: boolean };
+type KeptName = ListedBlob & { revision: number; removed: boolean };
+
+/**
+ * The most a setting's blob is read of. The largest the archive writes is a retention policy of 50 classes, each with a
+ * description of 300 characters (4 bytes each in UTF-8 at worst): about 70 KB; an assignment with 32 `givenBefore`
+ * entries a few KiB. Read to KEPT_BLOB_MAX_BYTES (4 MiB), each blob planted above a record's newest sealed one cost
+ * every run that much.
+ */
+export const SETTING_MAX_BYTES = 256 * 1024;
+
+/**
+ * Blobs a reconciler run judges not the archive's per tenant, at most (each read to SETTING_MAX_BYTES). Broke: a storage
+ * role planted a thousand 4 MiB blobs above a record's newest sealed one, and every run read each (4 GB a run). Each
+ * judged is remembered (kept-in-storage.ts judgedNotKept) and passed over unread by later runs, so a pile larger than
+ * this is read through over as many runs, the newest sealed change below it then written back.
+ */
+export const SETTINGS_JUDGED_PER_RUN = 64;
 
 /**
  * Every revision per record among a tenant's setting blob names, newest first. Not only the newest: whoever can create a
@@ -174,13 +190,13 @@ type KeptName = { name: string; revision: number; removed: boolean };
  * any the archive wrote, and read alone it hid the newest sealed one for good (an assignment removed after the restore
  * point stayed, its removal never written back, each run logging the planted blob).
  */
-function revisionsByRecord(names: string[]): Map<string, KeptName[]> {
+function revisionsByRecord(blobs: ListedBlob[]): Map<string, KeptName[]> {
   const byRecord = new Map<string, KeptName[]>();
-  for (const name of names) {
-    const m = /^settings\/(.+)\/(\d{16})(-removed)?\.json$/.exec(name);
+  for (const blob of blobs) {
+    const m = /^settings\/(.+)\/(\d{16})(-removed)?\.json$/.exec(blob.name);
     if (!m) continue;
     const kept = byRecord.get(m[1]!) ?? [];
-    kept.push({ name, revision: Number(m[2]), removed: m[3] !== undefined });
+    kept.push({ ...blob, revision: Number(m[2]), removed: m[3] !== undefined });
     byRecord.set(m[1]!, kept);
   }
   for (const kept of byRecord.values()) kept.sort((a, b) => b.revision - a.revision);
@@ -237,10 +253,17 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
  * through its own store (RetentionPoliciesPort.put), with the safeguard mark it was written with. Per tenant one listing of its setting blobs; only the newest
  * sealed blob of each record newer than Cosmos DB's is read (and any unsealed above it), and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'blobNames' | 'readIfExists'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs' | 'readIfExists'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<string[]> {
   const restored: string[] = [];
   await forEachTenantKeeping(SETTINGS_PREFIX, 'rights settings', deps, async (tenantId, names) => {
     const revisions = revisionsByRecord(names);
+    let judged = 0;
+    // Each blob judged not the archive's: logged once per blob per instance, remembered, and counted against the run's bound.
+    const notTheArchives = (blob: KeptName, reason: string) => {
+      reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, reason);
+      rememberNotKept(tenantId, blob, reason);
+      judged++;
+    };
     if (revisions.size === 0) return;
     const [sets, assignments, policy, retention] = await Promise.all([
       deps.tenantRecords.list<RightsSetRecord>(tenantId, 'rights-set'),
@@ -267,10 +290,14 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       const neverRemoved = recordId === SOD_POLICY_ID || recordId === RETENTION_POLICY_ID;
       for (const blob of kept) {
         if (held.has(recordId) && held.get(recordId)! >= blob.revision) break;
+        // Judged not the archive's before (this run or an earlier one): passed over unread, as nothing it holds counts.
+        if (judgedNotKept(tenantId, blob)) continue;
         if (blob.removed && neverRemoved) {
-          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: 'a removal of a record never removed' });
+          notTheArchives(blob, 'a removal of a record never removed');
           continue;
         }
+        // The run's bound reached: the rest of this tenant's settings wait for the next run (their blobs judged so far stay judged).
+        if (judged >= SETTINGS_JUDGED_PER_RUN) break;
         if (!held.has(recordId) && blob.removed) {
           // A removal of a record Cosmos DB does not hold is done, once it is the archive's: its trace in Cosmos DB at
           // this revision or later says so without a read (every removal writes both), else its blob must be sealed.
@@ -278,18 +305,18 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           // lost was never written back (where rights come from the identity provider, its person acted with the set
           // they claimed), and a set's narrowing with it.
           if (((await traces()).get(traceIdOf(recordId) ?? '') ?? 0) >= blob.revision) break;
-          const read = await readKeptBlob(deps.blobs, tenantId, blob.name);
+          const read = await readKeptBlob(deps.blobs, tenantId, blob.name, SETTING_MAX_BYTES);
           const removal = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
           const why = removal && removal.revision === blob.revision && removal.record === null ? await unsealedBecause(SETTING_SEAL, removal, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a removal';
           if (why === null) break;
-          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: why });
+          notTheArchives(blob, why);
           continue;
         }
-        const read = await readKeptBlob(deps.blobs, tenantId, blob.name);
+        const read = await readKeptBlob(deps.blobs, tenantId, blob.name, SETTING_MAX_BYTES);
         const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
         const why = setting && setting.revision === blob.revision ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
         if (!setting || why !== null) {
-          deps.log.error(SETTING_UNSEALED, { tenantId, blob: blob.name, reason: why ?? 'not a setting' });
+          notTheArchives(blob, why ?? 'not a setting');
           continue;
         }
         behind.push([recordId, setting]);
