@@ -41,10 +41,11 @@ export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>,
  * Blobs the reconciler judged not the archive's on this instance, by tenant and name, with the ETag of the blob judged.
  * Broke: a storage role (no Cosmos DB, no Key Vault) planted blobs under the names the reconciler reads, and every run
  * read each again (a setting, a correction or a manifest to 4 MiB) and ran the audit witness queries again for each
- * unsealed revocation, decision, correction or manifest: what it planted once cost every run (or every pass of a walk). The verdict on a blob stands (its bytes are create-only; the keys
- * and the audit log that judged it do not change under it), except where the key could not be read, which is not
- * remembered. Keyed by ETag too: a blob deleted (one planted unlocked can be) and created again under its name, the
- * operator's remedy for a revocation planted before the revoke, is another blob, judged afresh.
+ * unsealed revocation, decision, correction or manifest: what it planted once cost every run (or every pass of a walk).
+ * The verdict on a blob stands (its bytes are create-only; the keys and the audit log that judged it do not change under
+ * it), except where the key could not be read, which is not remembered. Keyed by ETag too: a blob deleted (one planted
+ * unlocked can be) and created again under its name, the operator's remedy for a revocation planted before the revoke,
+ * is another blob, judged afresh.
  */
 const notKept = new Map<string, string>();
 const NOT_KEPT_MAX = 10_000;

@@ -200,14 +200,7 @@ export class BlobArchive implements BlobArchivePort {
 
   /** Names of a tenant's blobs under a prefix (none when the tenant has no container yet). */
   async blobNames(tenantId: string, prefix: string): Promise<string[]> {
-    const names: string[] = [];
-    try {
-      for await (const b of this.container(tenantId).listBlobsFlat({ prefix })) names.push(b.name);
-    } catch (err) {
-      if (err instanceof RestError && err.statusCode === 404) return [];
-      throw err;
-    }
-    return names;
+    return (await this.listedBlobs(tenantId, prefix)).map((b) => b.name);
   }
 
   /** `blobNames` with each blob's ETag, from the same listing (none when the tenant has no container yet). */
