@@ -15,7 +15,7 @@ import { sealAuditLog } from '../../shared/audit/seal';
 import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../shared/kernel/audit';
 import { runReconcileTimer, runSweepTimer } from '../../shared/retention/timers';
 import { Authenticator, type JwtSettings } from '../../shared/auth/authenticate';
-import { rightsAssignmentRecordId } from '../../shared/auth/rights-sets/rights-records';
+import { rightsAssignmentRecordId, rightsSetRecordId } from '../../shared/auth/rights-sets/rights-records';
 import { loadConfig } from '../../shared/config';
 import type { Operation } from '../../shared/http/operation';
 import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../shared/kernel/principal';
@@ -171,6 +171,18 @@ export async function mint(w: World, as: string, rightsSet: string): Promise<str
   const expiresAt = new Date(w.clock.now().getTime() + 365 * 86400_000).toISOString();
   const r = await ok(w, { method: 'POST', path: 'api-keys', body: { name: `k-${w.seq}`, rightsSet, expiresAt }, as }, 201);
   return `ApiKey ${r.json.key as string}`;
+}
+
+/**
+ * up (an archivist by claim) given keys:manage too through a tenant set of archivist's permissions, then minting a key on
+ * archivist: its Authorization value and key id (the scenes of records made through a key before persons were kept).
+ */
+export async function upsKey(w: World): Promise<{ key: string; keyId: string }> {
+  const set = 'archkeys';
+  w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId(set)}`, { value: { id: rightsSetRecordId(set), tenantId: TENANT, type: 'rights-set', name: set, permissions: [...BUILT_IN_RIGHTS_SETS.archivist!, 'keys:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2000 });
+  (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value as unknown as { rightsSet: string }).rightsSet = set;
+  const key = await mint(w, 'up', 'archivist');
+  return { key, keyId: /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]! };
 }
 
 /** What follows a request on its instance: the outbox release, gathered validation requests, an export worker started after the answer. */

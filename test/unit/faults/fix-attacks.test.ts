@@ -16,7 +16,7 @@ import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } fr
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { Authenticator } from '../../../shared/auth/authenticate';
-import { approval, assign, type Call, hold, mint, ok, send, SETTINGS, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, mint, ok, send, SETTINGS, START, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -133,11 +133,7 @@ describe('a hold placed through a key before persons were kept, reaching the doc
   // was judged as stored: `apikey:<id>`, no person, a person other than the key's own, and up released their own hold.
   it('up, who placed it through their key, is refused', async () => {
     const w = world();
-    const set = 'archkeys';
-    w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId(set)}`, { value: { id: rightsSetRecordId(set), tenantId: TENANT, type: 'rights-set', name: set, permissions: [...BUILT_IN_RIGHTS_SETS.archivist!, 'keys:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2000 });
-    (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value as unknown as { rightsSet: string }).rightsSet = set;
-    const key = await mint(w, 'up', 'archivist');
-    const keyId = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+    const { key, keyId } = await upsKey(w);
     const id = (await ok(w, { ...upload(), as: key }, 201)).json.id as string;
     const holdId = (await ok(w, hold(id, 'C-1', key), 201)).json.id as string;
     // As stored before persons were kept: subject and kind only, on the hold and on the key's record.

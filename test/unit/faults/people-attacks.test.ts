@@ -5,8 +5,7 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { BUILT_IN_RIGHTS_SETS } from '../../../shared/kernel/principal';
-import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
 
 /** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
 const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
@@ -30,12 +29,7 @@ describe('a record made through an API key before persons were kept is the act o
   /** up (archivist) uploads through a key, and places a hold through it (for the hold rows); stored as before persons; then up is made a tenant-admin. */
   async function scene(withHold: boolean, stored: Stored): Promise<{ w: World; id: string; holdId: string }> {
     const w = world();
-    // up may mint keys too (archivist and keys:manage).
-    const set = 'archkeys';
-    w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId(set)}`, { value: { id: rightsSetRecordId(set), tenantId: TENANT, type: 'rights-set', name: set, permissions: [...BUILT_IN_RIGHTS_SETS.archivist!, 'keys:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2000 });
-    (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value as unknown as { rightsSet: string }).rightsSet = set;
-    const key = await mint(w, 'up', 'archivist');
-    const keyId = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+    const { key, keyId } = await upsKey(w);
     const id = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: key }, 201)).json.id as string;
     let holdId = '';
     if (withHold) holdId = (await ok(w, hold(id, 'C-1', key), 201)).json.id as string;
