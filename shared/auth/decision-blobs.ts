@@ -19,7 +19,7 @@
 import { type AuditLogPort, type BlobArchivePort, type ListedBlob, type Logger, PROPOSAL_TYPES, type ProposalType, type TenantRecord, type TenantRecordsPort, type VersionedRecord } from '../ports';
 import { type AuditAction, auditOutboxItem } from '../kernel/audit';
 import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
-import { judgedNotKept, readKeptBlob, rememberNotKept } from '../kept-blobs';
+import { judgedNotKept, readKeptBlob } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 
@@ -122,8 +122,7 @@ async function storedDecisionOf(p: ProposalRecord, deps: DecisionKeeping & { log
   const decided = () => auditHolds(deps.audit, p.tenantId, { target: p.id, action: decisionAction(p.type, stored!.state) }, [stored?.decidedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== SETTING_RESTORE_ACTOR.subject, read.createdOn);
   const why = stored ? await notKeptByArchive(DECISION_SEAL, stored, read.createdOn, deps.audit.chainKeys, decided, 'no seal, and no audit entry of the decision') : `not a decision of ${p.id}`;
   if (why === null) return stored;
-  reportNotKept(deps.log, DECISION_UNSEALED, p.tenantId, name, why);
-  if (listed) rememberNotKept(p.tenantId, listed, why);
+  reportNotKept(deps.log, DECISION_UNSEALED, p.tenantId, name, why, listed);
   return null;
 }
 
@@ -164,7 +163,7 @@ export async function restoreDecisions(now: Date, deps: { blobs: DecisionBlobs &
     for (const type of PROPOSAL_TYPES) {
       const pending = await deps.tenantRecords.proposalPage<ProposalRecord>(tenantId, type, 'pending', at, PENDING_MAX);
       for (const p of pending.items) {
-        // One this instance judged not the archive's is passed over: no read, no audit query (kept-in-storage.ts judgedNotKept).
+        // One this instance judged not the archive's is passed over: no read, no audit query (kept-blobs.ts judgedNotKept).
         const listed = kept.get(decisionBlobName(type, p.proposalId));
         if (!listed || judgedNotKept(tenantId, listed)) continue;
         const found = await deps.tenantRecords.get<ProposalRecord>(tenantId, p.id, type, { fresh: true });

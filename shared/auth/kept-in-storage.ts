@@ -1,4 +1,5 @@
 import type { BlobArchivePort, ListedBlob, Logger } from '../ports';
+import { rememberNotKept } from '../kept-blobs';
 
 /**
  * The reconciler's catch-up after a restore of Cosmos DB: every tenant whose container keeps blobs under `prefix`
@@ -22,9 +23,11 @@ const REPORTED_MAX = 10_000;
 
 /**
  * Logs `phrase` for a kept blob the archive did not write, once per blob per instance: a planted revocation is met on
- * every request presenting the credential (after each REVOCATION_CHECK_MAX_AGE_MS) and every reconciler run.
+ * every request presenting the credential (after each REVOCATION_CHECK_MAX_AGE_MS) and every reconciler run. `listed`:
+ * the blob as the reconciler's listing named it, whose verdict is remembered too (kept-blobs.ts rememberNotKept).
  */
-export function reportNotKept(log: Pick<Logger, 'error'>, phrase: string, tenantId: string, blob: string, reason: string): void {
+export function reportNotKept(log: Pick<Logger, 'error'>, phrase: string, tenantId: string, blob: string, reason: string, listed?: ListedBlob): void {
+  if (listed) rememberNotKept(tenantId, listed, reason);
   const key = `${tenantId}/${blob}`;
   if (reported.has(key)) return;
   if (reported.size >= REPORTED_MAX) reported.clear();

@@ -22,7 +22,7 @@ import { isRevoked, withEndsAt } from './ends-at';
 import { type ApiKeyRecord, isKeyInUse } from './api-keys/api-key';
 import type { SupportGrantRecord } from './support-grants/support-grant';
 import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
-import { judgedNotKept, readKeptBlob, rememberNotKept } from '../kept-blobs';
+import { judgedNotKept, readKeptBlob } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
 
@@ -157,8 +157,7 @@ async function keptRevocation(record: Revocable, name: string, deps: RevocationK
   const revoked = () => auditHolds(deps.audit, record.tenantId, { target, action: `${record.type}.revoke` }, [stored?.revokedAt, read.createdOn], (e) => e.outcome === 'success' && e.actor.subject !== REVOCATION_RESTORE_ACTOR.subject, read.createdOn);
   const why = stored ? await notKeptByArchive(REVOCATION_SEAL, stored, read.createdOn, deps.audit.chainKeys, revoked, 'no seal, and no audit entry of the revocation') : `not a revocation of ${target}`;
   if (why === null) return stored;
-  reportNotKept(deps.log, REVOCATION_UNSEALED, record.tenantId, name, why);
-  if (listed) rememberNotKept(record.tenantId, listed, why);
+  reportNotKept(deps.log, REVOCATION_UNSEALED, record.tenantId, name, why, listed);
   return null;
 }
 
@@ -188,7 +187,7 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
     // No person's subject is empty: every grant in force.
     const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
     for (const record of [...keys, ...grants]) {
-      // One this instance judged not the archive's is passed over: no read, no audit query (kept-in-storage.ts judgedNotKept).
+      // One this instance judged not the archive's is passed over: no read, no audit query (kept-blobs.ts judgedNotKept).
       const listed = kept.get(revocationBlobName(record.type, idOf(record)));
       if (listed && !judgedNotKept(tenantId, listed) && (await checks.revokedInStorage(record, now, listed))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
     }

@@ -21,7 +21,7 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { forEachTenantKeeping, reportNotKept } from '../kept-in-storage';
-import { judgedNotKept, readKeptBlob, rememberNotKept } from '../../kept-blobs';
+import { judgedNotKept, readKeptBlob } from '../../kept-blobs';
 import { auditHolds } from '../../audit/audit-pages';
 import { readInstant } from '../../kernel/instant';
 
@@ -179,7 +179,7 @@ export const SETTING_MAX_BYTES = 256 * 1024;
 /**
  * Blobs a reconciler run judges not the archive's per tenant, at most (each read to SETTING_MAX_BYTES). Broke: a storage
  * role planted a thousand 4 MiB blobs above a record's newest sealed one, and every run read each (4 GB a run). Each
- * judged is remembered (kept-in-storage.ts judgedNotKept) and passed over unread by later runs, so a pile larger than
+ * judged is remembered (kept-blobs.ts judgedNotKept) and passed over unread by later runs, so a pile larger than
  * this is read through over as many runs, the newest sealed change below it then written back.
  */
 export const SETTINGS_JUDGED_PER_RUN = 64;
@@ -260,8 +260,7 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     let judged = 0;
     // Each blob judged not the archive's: logged once per blob per instance, remembered, and counted against the run's bound.
     const notTheArchives = (blob: KeptName, reason: string) => {
-      reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, reason);
-      rememberNotKept(tenantId, blob, reason);
+      reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, reason, blob);
       judged++;
     };
     if (revisions.size === 0) return;
