@@ -105,11 +105,12 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
     // A tombstone's folder is empty once its disposal finished: a blob stored there later (a validation report
     // that arrived while the document was being disposed of) is listed like any other orphan, never kept unseen.
     if (item && item.status !== 'disposed') return;
-    if (!item && (await deps.blobs.exists(tenantId, blobLayout.manifest(documentId)))) {
-      // Broke: a folder planted with a manifest the archive did not write had it read (to 4 MiB), witnessed against the
-      // audit log and logged again on every pass of the folder walk. Judged once per blob per instance (its ETag listed).
-      const manifest = (await deps.blobs.listedBlobs(tenantId, blobLayout.manifest(documentId))).find((b) => b.name === blobLayout.manifest(documentId));
-      const indexed = manifest && judgedNotKept(tenantId, manifest) ? 'unsealed' : await indexFromManifest(tenantId, blobLayout.manifest(documentId), RECONCILE_ACTOR, deps, manifest);
+    // Listed, not only looked up: its ETag ties a verdict to the blob judged. Broke: a folder planted with a manifest the
+    // archive did not write had it read (to 4 MiB), witnessed against the audit log and logged again on every pass of
+    // the folder walk. Judged once per blob per instance.
+    const manifest = item ? undefined : (await deps.blobs.listedBlobs(tenantId, blobLayout.manifest(documentId))).find((b) => b.name === blobLayout.manifest(documentId));
+    if (manifest) {
+      const indexed = judgedNotKept(tenantId, manifest) ? 'unsealed' : await indexFromManifest(tenantId, manifest.name, RECONCILE_ACTOR, deps, manifest);
       if (indexed === 'created') {
         deps.log.warn('reconciler indexed a document that had no catalog item', { tenantId, documentId });
         result.indexed.push(`${tenantId}/${documentId}`);
