@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { type AuditEntry, auditMonth } from '../kernel/audit';
-import { CHAIN_ALG, CHAIN_KEY_PICKUP_MS, type ChainKeyring, ChainKeyUnavailable, hashEntry } from '../kernel/audit-chain';
+import { CHAIN_ALG, type ChainKeyring, ChainKeyUnavailable, hashEntry, supersededBefore } from '../kernel/audit-chain';
 import type { AuditFilter, AuditLogPort } from '../ports';
 
 /** Where a walk of the audit log resumes: a month (of the query's), and the store's token within it (null: its start). */
@@ -86,8 +86,7 @@ async function keyedByArchive(entry: AuditEntry, keys: ChainKeyring, blobCreated
   let key: Buffer;
   try {
     const version = await keys.version(typeof entry.keyVersion === 'string' ? entry.keyVersion : null);
-    const supersededAt = version.supersededAt;
-    if (blobCreatedOn !== undefined && supersededAt !== undefined && (blobCreatedOn === null || !(Date.parse(blobCreatedOn) <= supersededAt + CHAIN_KEY_PICKUP_MS))) return false;
+    if (blobCreatedOn !== undefined && supersededBefore(version, blobCreatedOn)) return false;
     key = version.key;
   } catch (err) {
     if (err instanceof ChainKeyUnavailable) return false;

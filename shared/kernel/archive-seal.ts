@@ -9,7 +9,7 @@
  * canonical JSON (as JSON keeps it: an absent field is no field), its `keyVersion` included.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { canonicalJson, CHAIN_KEY_PICKUP_MS, type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from './audit-chain';
+import { canonicalJson, type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion, supersededBefore } from './audit-chain';
 
 export interface Sealed {
   /** The chain key version `mac` was made with (covered by it); absent: the first version. */
@@ -51,7 +51,7 @@ export async function unsealedBecause(purpose: string, sealed: object, createdOn
   const expected = Buffer.from(archiveMac(purpose, content, version.key), 'hex');
   const given = Buffer.from(mac, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'mac does not match';
-  if (version.supersededAt !== undefined && (createdOn === null || Date.parse(createdOn) > version.supersededAt + CHAIN_KEY_PICKUP_MS)) return 'superseded key';
+  if (supersededBefore(version, createdOn)) return 'superseded key';
   return null;
 }
 

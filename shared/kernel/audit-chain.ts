@@ -77,6 +77,17 @@ export interface ChainKeyVersion {
   supersededAt?: number;
 }
 
+/**
+ * Whether `version` was already superseded when storage created a blob (`createdOn`, set by the storage service;
+ * CHAIN_KEY_PICKUP_MS allowed): the old key, leaked, keying something after the rotation. Not told (null) or not a
+ * time is taken as after. The seal check and the audit witness each wrote this; the seal's read a creation time that
+ * does not parse as before the rotation.
+ */
+export function supersededBefore(version: ChainKeyVersion, createdOn: string | null): boolean {
+  if (version.supersededAt === undefined) return false;
+  return createdOn === null || !(Date.parse(createdOn) <= version.supersededAt + CHAIN_KEY_PICKUP_MS);
+}
+
 /** The chain key's versions, cached as the pepper's are: no round trip per request. */
 export interface ChainKeyring {
   /** The version new entries, seals and kept settings are keyed with. */

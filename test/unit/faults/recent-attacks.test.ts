@@ -203,6 +203,15 @@ describe("the archive's seal over content a storage role re-spells", () => {
     const deep = JSON.parse(`{"mac":"${'0'.repeat(64)}","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`) as object;
     expect(await unsealedBecause('setting', deep, null, keys)).toBe('mac does not match');
   });
+  // Broke: the seal check read a creation time that is no time as before the rotation (NaN > t is false), where the
+  // audit witness read it as after; both now ask supersededBefore.
+  it.each([null, 'not a time', '2026-03-01T09:07:00Z'])('sealed with a superseded version, blob created %s: "superseded key"', async (createdOn) => {
+    const old = { version: 'v1', key: Buffer.alloc(32, 1), rank: 1, supersededAt: Date.parse('2026-03-01T09:00:00Z') };
+    const rotated = { current: async () => old, version: async () => old };
+    const sealed = await sealWith('correction', { documentId: 'd' }, rotated);
+    expect(await unsealedBecause('correction', sealed, createdOn, rotated)).toBe('superseded key');
+    expect(await unsealedBecause('correction', sealed, '2026-03-01T09:05:00Z', rotated)).toBeNull();
+  });
 });
 
 describe('a stored hold whose release has no readable time', () => {
