@@ -1357,6 +1357,36 @@ resource exportIncompleteAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
   }
 }
 
+resource exportStalledAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-export-stalled'
+  location: location
+  properties: {
+    description: 'An export was failed because its worker stopped before finishing ARCHIVE_EXPORT_MAX_ATTEMPTS times (the Functions timeout, or instances recycled): the accountant is told to narrow it. Many in a day mean exports of this size need a longer timeout (a Premium or Flex plan) or a lower ARCHIVE_EXPORT_MAX_DOCUMENTS.'
+    severity: 3
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "export stalled"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource disposalRefusedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-disposal-refused'
   location: location

@@ -116,6 +116,11 @@ const ZConfig = z
     ARCHIVE_EXPORT_MAX_RUNNING: z.coerce.number().int().positive().default(5),
     /** A running export whose heartbeat is older than this is restarted by the maintenance timer. */
     ARCHIVE_EXPORT_STALE_SECONDS: z.coerce.number().int().min(30).default(600),
+    /**
+     * A running export whose worker stopped this many times (each a stale heartbeat) is failed instead of restarted:
+     * one the worker cannot finish within the Functions timeout would be rebuilt from its start until it expired.
+     */
+    ARCHIVE_EXPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
     ARCHIVE_EXPORT_SCHEDULE: z.string().min(1).default('0 */10 * * * *'),
     ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
     /**

@@ -1,7 +1,11 @@
 import type { Deps } from '../deps';
+import { ArchiveError } from '../kernel/errors';
 import { endReached } from '../kernel/instant';
 import { restartExport } from './run-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
+
+/** Logged (warn) for an export failed because its worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times; the infra alert matches it. */
+export const EXPORT_STALLED = 'export stalled: its worker stopped before finishing as often as it may';
 
 /** Timer state: the id after which the next maintenance run looks for exports holding a disposed document. */
 const WITHDRAWAL_CURSOR = 'export-withdrawal-after';
@@ -9,6 +13,8 @@ const WITHDRAWAL_CURSOR = 'export-withdrawal-after';
 export interface MaintainResult {
   expired: string[];
   restarted: string[];
+  /** Failed instead of restarted: their worker had stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times. */
+  stalled: string[];
   /** Withdrawn because documents they held were disposed of (shared/exports/withdraw-exports.ts). */
   withdrawn: string[];
 }
@@ -22,7 +28,7 @@ export interface MaintainResult {
 export async function maintainExports({ now, deps, maxItems = 100, tenantId }: { now: Date; deps: Deps; maxItems?: number; tenantId?: string }): Promise<MaintainResult> {
   const jobs = deps.exportJobs;
   const staleBefore = new Date(now.getTime() - deps.config.ARCHIVE_EXPORT_STALE_SECONDS * 1000);
-  const result: MaintainResult = { expired: [], restarted: [], withdrawn: [] };
+  const result: MaintainResult = { expired: [], restarted: [], stalled: [], withdrawn: [] };
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
     if (endReached(job.expiresAt, now)) {
@@ -34,6 +40,17 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
       if (expired === 'conflict') continue;
       result.expired.push(job.id);
+    } else if (job.attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {
+      // Restarted without end, an export its worker cannot finish within the Functions timeout was rebuilt from its
+      // start on every run (inside this timer, which the same timeout stops) until it expired, days later, still
+      // "running". Failed, it tells the accountant to narrow it; the operators are alerted.
+      const e = new ArchiveError('export_stalled', { detail: `The export's worker stopped ${job.attempts} times before finishing (at ${job.progress.documents} of ${job.progress.total} documents the last time).` });
+      const failed = { ...job, status: 'failed' as const, error: `${e.code}: ${e.message}`, heartbeatAt: now.toISOString() };
+      const saved = await saveWithSystemEntry(job, { action: 'export.failed', actor: 'export-maintenance', at: now, detail: `attempts=${job.attempts}`, failedStatus: deps.errorStatus(e.code) }, (outbox) => jobs.replace(failed, listed.etag, outbox), deps);
+      if (saved === 'conflict') continue; // the worker gave a sign of life since: it keeps its job
+      await deleteExportBlobs(job, deps);
+      deps.log.warn(EXPORT_STALLED, { tenantId: job.tenantId, exportId: job.id, attempts: job.attempts, documents: job.progress.documents, total: job.progress.total });
+      result.stalled.push(job.id);
     } else {
       // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming
       // the job over the version judged stale (a worker that gave a sign of life since keeps it).

@@ -24,10 +24,12 @@ export async function deleteExportBlobs(job: ExportJob, deps: Pick<Deps, 'export
 
 /** What the archive itself did to an export (expired it, withdrew it): its audit entry's action, actor, time and detail. */
 export interface SystemChange {
-  action: 'export.expired' | 'export.withdrawn';
+  action: 'export.expired' | 'export.withdrawn' | 'export.failed';
   actor: string;
   at: Date;
   detail?: string;
+  /** A failure's status (its outcome is then `failed`); none: the change succeeded (200). */
+  failedStatus?: number;
 }
 
 /** The entry for what the archive itself did to an export, under the request that started the export. */
@@ -38,8 +40,8 @@ function systemEntry(job: ExportJob, what: SystemChange): AuditInput {
     actor: { subject: `system:${what.actor}`, kind: 'system' },
     action: what.action,
     target: job.id,
-    outcome: 'success',
-    status: 200,
+    outcome: what.failedStatus === undefined ? 'success' : 'failed',
+    status: what.failedStatus ?? 200,
     requestId: job.requestId,
     clientIp: null,
     userAgent: what.actor,

@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   too_many_verifications: 429,
   export_fixity_mismatch: 500,
   export_incomplete: 500,
+  export_stalled: 500,
   file_damaged: 500,
   api_key_not_found: 404,
   rights_set_not_found: 404,

@@ -4,14 +4,14 @@
  * (or expired) stops at its next save, without touching the export's result or its audit.
  */
 import type { ExportJob } from '../../../shared/kernel/export';
-import { maintainExports } from '../../../shared/exports/maintain-exports';
+import { EXPORT_STALLED, maintainExports } from '../../../shared/exports/maintain-exports';
 import { restartExport, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { exportFile } from '../../../shared/exports/download-export';
 import type { Principal } from '../../../shared/kernel/principal';
 import type { Deps } from '../../../shared/deps';
 import { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, ListingCatalog } from '../../support/in-memory';
+import { inMemoryDeps, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
 import { createHash } from 'node:crypto';
 
@@ -101,4 +101,31 @@ it('maintenance does not restart a job whose worker gave a sign of life after th
   expect(await restartExport(listed!, deps)).toBe(false);
   expect(await stored(deps, job.id)).toEqual(beat);
   expect(deps.audit.entries).toEqual([]);
+});
+
+// Broke: an export its worker could not finish before the Functions timeout stopped it was restarted from its start by
+// every maintenance run (inside that timer, which the same timeout stops) until it expired, days later, still "running".
+it('a job whose worker stopped ARCHIVE_EXPORT_MAX_ATTEMPTS times is failed as stalled, audited and alerted, not restarted again', async () => {
+  const { deps, job } = await setUp();
+  const max = deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS;
+  expect(max).toBe(3);
+  const stopped = async (attempts: number) => {
+    const live = (await deps.exportJobs.getVersioned(T, job.id))!;
+    const died: ExportJob = { ...live.item, status: 'running', attempts, heartbeatAt: deps.clock.now().toISOString(), progress: { total: 3, documents: 2, files: 2, bytes: 10 } };
+    expect(await deps.exportJobs.replace(died, live.etag)).not.toBe('conflict');
+    deps.clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+  };
+  await stopped(max - 1);
+  expect(await maintainExports({ now: deps.clock.now(), deps })).toMatchObject({ restarted: [job.id], stalled: [] });
+
+  await stopped(max);
+  expect(await maintainExports({ now: deps.clock.now(), deps })).toMatchObject({ restarted: [], stalled: [job.id] });
+  const failed = await stored(deps, job.id);
+  expect(failed).toMatchObject({ status: 'failed', attempts: max });
+  expect(failed.error).toMatch(/^export_stalled: .*stopped 3 times before finishing \(at 2 of 3 documents/);
+  expect(deps.audit.entries.at(-1)).toMatchObject({ action: 'export.failed', outcome: 'failed', status: 500, target: job.id, detail: 'attempts=3', actor: { subject: 'system:export-maintenance', kind: 'system' } });
+  expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_STALLED)).toHaveLength(1);
+  // Nothing is due any more: a later run neither restarts nor fails it again.
+  deps.clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+  expect(await maintainExports({ now: deps.clock.now(), deps })).toMatchObject({ restarted: [], stalled: [] });
 });
