@@ -5,7 +5,7 @@
  */
 import { en } from '../../../web/src/i18n/en';
 import { nl } from '../../../web/src/i18n/nl';
-import { problemSentence } from '../../../web/src/lib/problem-sentence';
+import { failedExportProblem, problemSentence } from '../../../web/src/lib/problem-sentence';
 import type { Problem } from '../../../web/src/problem';
 
 const refusal = (code: Problem['code'], rule: string, extra: Record<string, unknown> = {}): Problem => ({ type: 'about:blank', title: 't', status: 403, code, requestId: 'r', rule, ...extra });
@@ -32,4 +32,18 @@ it('a retention lowering approved with rights a disposal approver gave since it 
   const given = refusal('segregation_of_duties', 'retention-approver-given-by-approver', { proposedBy: 'guest-1', approverRightsGivenBy: 'carol' });
   expect(problemSentence(given, en).join(' ')).toMatch(/given after this change of the retention policy was proposed, by carol .*who may approve disposals/);
   expect(problemSentence(given, nl).join(' ')).toMatch(/door carol .*vernietiging mag goedkeuren/);
+});
+
+// Broke: a failed export was shown as `internal` whatever its reason: "something went wrong", never "narrow it".
+it.each([
+  ['export_stalled: The export\'s worker stopped 3 times', 'export_stalled', /narrow the selection/i, /selectie kleiner/],
+  ['export_incomplete: The export would have left out documents', 'export_incomplete', /start it again later/, /later opnieuw/],
+  ['internal', 'internal', /./, /./],
+  ['made_up_code: text', 'internal', /./, /./],
+  [undefined, 'internal', /./, /./],
+] as const)('a failed export whose reason is %s reads as %s', (error, code, inEn, inNl) => {
+  const p = failedExportProblem(error, 'req-1', en);
+  expect(p.code).toBe(code);
+  expect(problemSentence(p, en).join(' ')).toMatch(inEn);
+  expect(problemSentence(failedExportProblem(error, 'req-1', nl), nl).join(' ')).toMatch(inNl);
 });

@@ -28,3 +28,14 @@ export function problemSentence(problem: Problem, t: Dictionary): string[] {
 export function permissionName(permission: string, t: Dictionary): string {
   return inWords(permission, t.permissions);
 }
+
+/**
+ * A failed export's reason (the job's `error`: `<code>: <message>`, or `internal`) as a problem, so it reads in the
+ * reader's words. Shown as `internal` whatever its code, a stalled or incomplete export told the accountant only that
+ * something went wrong, not to narrow the search or to start it again later.
+ */
+export function failedExportProblem(error: string | undefined, requestId: string, t: Dictionary): Problem {
+  const code = /^([a-z_]+)(?::|$)/.exec(error ?? '')?.[1];
+  const known = code !== undefined && Object.hasOwn(t.problem.problems, code) ? (code as Problem['code']) : 'internal';
+  return { type: 'about:blank', title: error ?? '', status: 500, code: known, requestId, ...(error ? { detail: error } : {}) };
+}

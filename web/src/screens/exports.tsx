@@ -11,6 +11,7 @@ import { CopyCheck } from '../components/CopyCheck';
 import { VerifiedDownload } from '../components/VerifiedDownload';
 import { useI18n } from '../i18n';
 import { pollWhile } from '../lib/retry-after';
+import { failedExportProblem } from '../lib/problem-sentence';
 import { useRetryWait } from '../lib/useRetryWait';
 import { useAttemptKey } from '../lib/attempt-key';
 import type { ScreenProps } from '.';
@@ -127,7 +128,7 @@ function ExportProgress({ id }: { id: string }) {
       </p>
       {/* A poll refused (429) or unanswered (503) while the export runs: why the bar stands still, and for how long. */}
       {job.error ? <ProblemMessage error={job.error} /> : null}
-      {e.status === 'failed' && <ProblemMessage problem={{ type: 'about:blank', title: e.error ?? '', status: 500, code: 'internal', requestId: e.requestId, detail: e.error }} />}
+      {e.status === 'failed' && <ProblemMessage problem={failedExportProblem(e.error, e.requestId, t)} />}
       {e.status === 'completed' && e.archive && <VerifiedDownload path={`/exports/${encodeURIComponent(e.id)}/download`} sha256={e.archive.sha256} fileName={`export-${e.id}.zip`} label={t.exports.download} />}
     </div>
   );
