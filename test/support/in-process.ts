@@ -440,6 +440,16 @@ export const approval = (w: World, as = 'bob'): Call => ({ method: 'POST', path:
 export const hold = (id: string, ref = 'C-1', as = 'up'): Call => ({ method: 'POST', path: `documents/${id}/legal-holds`, body: { reason: 'Audit', caseReference: ref }, as });
 export const putSet = (name: string, permissions: Permission[], as = 'carol'): Call => ({ method: 'PUT', path: `rights-sets/${name}`, body: { permissions }, as });
 export const assign = (subject: string, rightsSet: string, as = 'carol'): Call => ({ method: 'PUT', path: `rights-assignments/${subject}`, body: { rightsSet }, as });
+/**
+ * An assignment written straight to the store, as `by` made it when `PUT /rights-assignments` still took a subject naming
+ * an API key (`apikey:<id>`; refused since): the scenes of records from back then.
+ */
+export function storedAssignment(w: World, subject: string, rightsSet: string, by: string): void {
+  w.deps.tenantRecords.records.set(`${TENANT}/${rightsAssignmentRecordId(subject)}`, {
+    value: { id: rightsAssignmentRecordId(subject), tenantId: TENANT, type: 'rights-assignment', subject, rightsSet, assignedAt: w.clock.now().toISOString(), assignedBy: { subject: by, kind: 'user', person: by } } as never,
+    etag: 3000 + w.deps.tenantRecords.records.size,
+  });
+}
 export const ADMIN = [...BUILT_IN_RIGHTS_SETS['tenant-admin']!];
 
 // ---- The pairs ----

@@ -4,7 +4,7 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { listPersonKeyPermissions } from '../../../shared/auth/api-keys/list-person-key-permissions';
-import { mint, TENANT, world, type World } from '../../support/in-process';
+import { assign, mint, ok, send, storedChanges, TENANT, world, type World } from '../../support/in-process';
 
 const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 const keyRecord = (w: World, key: string) => w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyIdOf(key))}`)!.value as unknown as { rightsSet: string; createdBy: { subject: string; kind: string; person?: string | null } };
@@ -24,5 +24,25 @@ describe('a key minted through a key before persons were kept counts as its pers
     expect([stored, held.has('retention:approve')]).toEqual([stored, true]);
     // Nobody else's: bob minted no key.
     expect((await listPersonKeyPermissions(TENANT, 'bob', w.clock.now(), w.deps)).size).toBe(0);
+  });
+});
+
+describe('rights are assigned to persons, never to an API key', () => {
+  // Broke: `PUT /rights-assignments/apikey:<id>` was stored, though a key acts with the set it was minted on and no
+  // token may carry a key's subject: nothing read it but the four-eyes rules, which counted it as rights given.
+  it.each(['apikey:0123456789abcdef01234567', 'apikey:'])('%s: 400, nothing stored', async (subject) => {
+    const w = world();
+    const key = await mint(w, 'alice', 'tenant-admin');
+    const before = storedChanges(w);
+    for (const as of ['carol', key]) {
+      const answer = await send(w, assign(subject, 'auditor', as));
+      expect([as, answer.status, answer.headers['Content-Type'] ?? answer.headers['content-type'], answer.json.code, answer.json.detail]).toEqual([as, 400, 'application/problem+json', 'bad_request', expect.stringContaining('not a person')]);
+    }
+    expect(storedChanges(w)).toBe(before);
+  });
+
+  it('control: a person is assigned', async () => {
+    const w = world();
+    expect((await ok(w, assign('dana', 'auditor'))).json.subject).toBe('dana');
   });
 });
