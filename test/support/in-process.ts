@@ -264,7 +264,7 @@ export function blobsDisagree(deps: InMemoryDeps, doc: ArchivedDocument): string
     }
     // Seen by the reconciler and recorded as an open hold once its grace window is over (reconcile.ts HOLD_WRITE_IN_FLIGHT_MS), or alerted as one it could not record.
     const unrecorded = blob.worm.legalHold && (doc.unrecordedHoldSeenAt !== undefined || (deps.log as RecordingLogger).lines.some((l) => l.message === UNRECORDED_HOLD && l.fields?.documentId === doc.id));
-    if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc)}`);
+    if (doc.status === 'active' && blob.worm.legalHold !== isHeld(doc, deps.clock.now()) && !unrecorded) found.push(`${name}: legal hold ${blob.worm.legalHold}, catalog ${isHeld(doc, deps.clock.now())}`);
     if (Date.parse(blob.worm.retainUntil) < Date.parse(doc.retention.retainUntil)) found.push(`${name}: locked until ${blob.worm.retainUntil}, catalog keeps it until ${doc.retention.retainUntil}`);
   }
   return found;
@@ -540,7 +540,7 @@ export function problems(w: World, sent: Sent[]): string[] {
   const docs: ArchivedDocument[] = [...deps.catalog.documents.values()].filter((d) => d.tenantId === TENANT);
   for (const doc of docs) {
     if (doc.status !== 'active' && doc.status !== 'disposed') found.push(`${doc.id} left ${doc.status}`);
-    if (doc.status === 'disposed' && isHeld(doc)) found.push(`disposed ${doc.id} while held`);
+    if (doc.status === 'disposed' && isHeld(doc, deps.clock.now())) found.push(`disposed ${doc.id} while held`);
     found.push(...blobsDisagree(deps, doc));
   }
   const folders = new Set([...deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && !k.startsWith(`${TENANT}/audit-seals/`) && !k.startsWith(`${TENANT}/${REVOCATIONS_PREFIX}`) && !k.startsWith(`${TENANT}/${DECISIONS_PREFIX}`) && !k.startsWith(`${TENANT}/${SETTINGS_PREFIX}`)).map((k) => k.split('/')[1]!));

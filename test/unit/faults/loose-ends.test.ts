@@ -4,7 +4,8 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { listPersonKeyPermissions } from '../../../shared/auth/api-keys/list-person-key-permissions';
-import { assign, mint, ok, send, storedChanges, TENANT, world, type World } from '../../support/in-process';
+import { runSweepTimer } from '../../../shared/retention/timers';
+import { assign, disposable, mint, ok, send, storedChanges, TENANT, world, type World } from '../../support/in-process';
 
 const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 const keyRecord = (w: World, key: string) => w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyIdOf(key))}`)!.value as unknown as { rightsSet: string; createdBy: { subject: string; kind: string; person?: string | null } };
@@ -44,5 +45,25 @@ describe('rights are assigned to persons, never to an API key', () => {
   it('control: a person is assigned', async () => {
     const w = world();
     expect((await ok(w, assign('dana', 'auditor'))).json.subject).toBe('dana');
+  });
+});
+
+describe('a hold released at a time far ahead is no release', () => {
+  // Broke: any readable `releasedAt` released the hold, and the sweep disposed of the document (irreversibly) under a
+  // release time no release writes (hours or years ahead: a hand edit, a restore). Within the tolerated skew it is one.
+  const MIN = 60_000;
+  it.each([
+    ['a year ahead', 'active', 365 * 86400_000],
+    ['6 minutes ahead', 'active', 6 * MIN],
+    ['4 minutes ahead (another instance\'s clock)', 'disposed', 4 * MIN],
+    ['a minute ago', 'disposed', -MIN],
+  ])('released %s: the document is %s after the sweep', async (_name, status, ahead) => {
+    const w = world();
+    const id = await disposable(w);
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const at = new Date(w.clock.now().getTime() + ahead).toISOString();
+    doc.holds = [{ id: 'h-1', reason: 'Dispute', caseReference: 'C-1', placedAt: doc.createdAt, placedBy: { subject: 'bob', kind: 'user', person: 'bob' }, releasedAt: at, releasedBy: { subject: 'carol', kind: 'user', person: 'carol' }, releaseReason: 'Over' }];
+    await runSweepTimer(w.deps);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)!.status).toBe(status);
   });
 });
