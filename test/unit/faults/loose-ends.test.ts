@@ -3,6 +3,8 @@
  * through the real pipeline (test/support/in-process.ts).
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
+import { supportGrantRecordId } from '../../../shared/auth/support-grants/support-grant';
+import { revocableState } from '../../../web/src/lib/revocable-state';
 import { listPersonKeyPermissions } from '../../../shared/auth/api-keys/list-person-key-permissions';
 import { runSweepTimer } from '../../../shared/retention/timers';
 import { assign, disposable, mint, ok, send, storedChanges, TENANT, world, type World } from '../../support/in-process';
@@ -65,5 +67,30 @@ describe('a hold released at a time far ahead is no release', () => {
     doc.holds = [{ id: 'h-1', reason: 'Dispute', caseReference: 'C-1', placedAt: doc.createdAt, placedBy: { subject: 'bob', kind: 'user', person: 'bob' }, releasedAt: at, releasedBy: { subject: 'carol', kind: 'user', person: 'carol' }, releaseReason: 'Over' }];
     await runSweepTimer(w.deps);
     expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)!.status).toBe(status);
+  });
+});
+
+describe('a key or grant revoked with no readable time is listed revoked', () => {
+  // Broke: `isRevoked` refuses it (any revokedAt but null), but the lists answered its `revokedAt` as stored (`''`, `0`,
+  // `false`), which the web app reads as in use, offering a revoke, until a revoke sent again wrote a time.
+  it.each<[string, unknown]>([['empty text', ''], ['0', 0], ['false', false]])('revokedAt %s', async (_name, revokedAt) => {
+    const w = world();
+    const key = await mint(w, 'alice', 'auditor');
+    const grant = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * 86400_000).toISOString() }, as: 'carol' }, 201)).json.id as string;
+    (keyRecord(w, key) as unknown as { revokedAt: unknown }).revokedAt = revokedAt;
+    (w.deps.tenantRecords.records.get(`${TENANT}/${supportGrantRecordId(grant)}`)!.value as unknown as { revokedAt: unknown }).revokedAt = revokedAt;
+    expect((await send(w, { method: 'GET', path: 'documents', as: key })).status).toBe(401);
+    const keys = (await ok(w, { method: 'GET', path: 'api-keys?state=all' })).json.items as { revoked: boolean; revokedAt: string | null; expiresAt: string }[];
+    const grants = (await ok(w, { method: 'GET', path: 'support-grants?state=all' })).json.items as { revoked: boolean; revokedAt: string | null; expiresAt: string }[];
+    for (const item of [...keys, ...grants]) expect([item.revoked, item.revokedAt, revocableState(item, w.clock.now().getTime())]).toEqual([true, null, 'revoked']);
+    expect([keys.length, grants.length]).toEqual([1, 1]);
+  });
+
+  it('control: one in use is not revoked; one revoked says when', async () => {
+    const w = world();
+    const key = await mint(w, 'alice', 'auditor');
+    expect((await ok(w, { method: 'GET', path: 'api-keys' })).json.items).toEqual([expect.objectContaining({ revoked: false, revokedAt: null })]);
+    await ok(w, { method: 'DELETE', path: `api-keys/${keyIdOf(key)}` });
+    expect((await ok(w, { method: 'GET', path: 'api-keys?state=revoked' })).json.items).toEqual([expect.objectContaining({ revoked: true, revokedAt: w.clock.now().toISOString() })]);
   });
 });
