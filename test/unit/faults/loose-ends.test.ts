@@ -4,6 +4,8 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { supportGrantRecordId } from '../../../shared/auth/support-grants/support-grant';
+import { DECISION_UNSEALED, decisionBlobName } from '../../../shared/auth/decision-blobs';
+import type { RecordingLogger } from '../../support/in-memory';
 import { revocableState } from '../../../web/src/lib/revocable-state';
 import { listPersonKeyPermissions } from '../../../shared/auth/api-keys/list-person-key-permissions';
 import { runSweepTimer } from '../../../shared/retention/timers';
@@ -92,5 +94,29 @@ describe('a key or grant revoked with no readable time is listed revoked', () =>
     expect((await ok(w, { method: 'GET', path: 'api-keys' })).json.items).toEqual([expect.objectContaining({ revoked: false, revokedAt: null })]);
     await ok(w, { method: 'DELETE', path: `api-keys/${keyIdOf(key)}` });
     expect((await ok(w, { method: 'GET', path: 'api-keys?state=revoked' })).json.items).toEqual([expect.objectContaining({ revoked: true, revokedAt: w.clock.now().toISOString() })]);
+  });
+});
+
+describe('a blob planted under a decision\'s name before the decision is written is alerted at the decision', () => {
+  // Broke: storeDecision took a 'different' answer as a decision written first, unread: a blob planted under the name
+  // (after the approval's look in storage, before its write) kept the genuine decision out of storage, and was alerted
+  // only when the proposal was next looked up there. Now read at once, as a revocation's is (storeRevocation).
+  it.each([['a withdrawal it did not seal', true], ['control: nothing planted', false]])('%s', async (_name, plant) => {
+    const w = world();
+    const read = await ok(w, { method: 'GET', path: 'sod-policy', as: 'alice' });
+    const proposal = (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! }, as: 'alice' }, 202)).json.id as string;
+    const name = decisionBlobName('sod-policy-proposal', proposal);
+    const blobs = w.deps.blobs;
+    const put = blobs.putCreateOnly.bind(blobs);
+    blobs.putCreateOnly = async (tenantId, blob, ...rest) => {
+      if (plant && blob === name) {
+        const planted = { tenantId, type: 'sod-policy-proposal', proposalId: proposal, state: 'withdrawn', decidedAt: w.clock.now().toISOString(), decidedBy: null };
+        await put(tenantId, blob, Buffer.from(JSON.stringify(planted)), 'application/json', rest[2], {});
+      }
+      return put(tenantId, blob, ...rest);
+    };
+    expect((await send(w, { method: 'POST', path: `sod-policy/proposals/${proposal}/approve`, body: { reason: 'Agreed' }, as: 'bob' })).status).toBe(200);
+    const alerts = (w.deps.log as RecordingLogger).lines.filter((l) => l.level === 'error' && l.message === DECISION_UNSEALED);
+    expect(alerts.map((l) => l.fields)).toEqual(plant ? [expect.objectContaining({ tenantId: TENANT, blob: name })] : []);
   });
 });
