@@ -9228,6 +9228,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             } | null;
+                            /** @description Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null. */
+                            revoked: boolean;
                             /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
                             endedWithKey?: string;
                         }[];
@@ -9421,6 +9423,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         } | null;
+                        /** @description Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null. */
+                        revoked: boolean;
                         /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
                         endedWithKey?: string;
                         /** @description The secret; shown this once only */
@@ -9685,6 +9689,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         } | null;
+                        /** @description Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null. */
+                        revoked: boolean;
                         /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
                         endedWithKey?: string;
                     };
@@ -12361,6 +12367,8 @@ export interface operations {
                                 kind: string;
                                 person?: string;
                             } | null;
+                            /** @description Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null. */
+                            revoked: boolean;
                             permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                             /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
                             endedWithKey?: string;
@@ -12561,6 +12569,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         } | null;
+                        /** @description Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null. */
+                        revoked: boolean;
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                         /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
                         endedWithKey?: string;
@@ -12799,6 +12809,8 @@ export interface operations {
                             kind: string;
                             person?: string;
                         } | null;
+                        /** @description Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null. */
+                        revoked: boolean;
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                         /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
                         endedWithKey?: string;

@@ -87,14 +87,18 @@ const DECISION_ACTIONS: Record<ProposalRecord['type'], Record<'approve' | 'withd
 const decisionAction = (type: ProposalRecord['type'], state: Decided): AuditAction => DECISION_ACTIONS[type][state === 'approved' ? 'approve' : 'withdraw'];
 
 /** Writes the blob of a decided proposal (idempotent: a decision found again writes it then; a first one written stands). */
-export async function storeDecision(p: ProposalRecord, deps: DecisionKeeping): Promise<void> {
+export async function storeDecision(p: ProposalRecord, deps: DecisionKeeping & { log: Pick<Logger, 'error'> }): Promise<void> {
   if (p.state === 'pending' || !p.decidedAt) return;
   const blobs = deps.blobs;
   const stored: StoredDecision & Sealed = await sealWith(DECISION_SEAL, { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, state: p.state, decidedAt: p.decidedAt, decidedBy: p.decidedBy ?? null, ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}) } satisfies StoredDecision, deps.audit.chainKeys);
   const retainUntil = new Date(Date.parse(p.decidedAt));
   retainUntil.setUTCFullYear(retainUntil.getUTCFullYear() + DECISION_RETENTION_YEARS);
   await blobs.prepareTenant(p.tenantId);
-  await blobs.putCreateOnly(p.tenantId, decisionBlobName(p.type, p.proposalId), Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {});
+  // 'different' is a decision written first (a concurrent decision, or this one's earlier write): it stands, if the
+  // archive's. Broke: taken as one unread, a blob planted under the name before the decision kept the genuine one out of
+  // storage, alerted only when the proposal was next looked up in storage (after a restore, too late). As a revocation
+  // (revocation-blobs.ts storeRevocation), it is read now and one not the archive's reported (DECISION_UNSEALED).
+  if ((await blobs.putCreateOnly(p.tenantId, decisionBlobName(p.type, p.proposalId), Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: retainUntil.toISOString(), legalHold: false }, {})) === 'different') await storedDecisionOf(p, deps);
 }
 
 /** The blob's content if it is a decision of `p` (the seal covers what it names, not the blob's name: a copy from another proposal's name is not this one's). */

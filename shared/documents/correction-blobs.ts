@@ -102,7 +102,7 @@ export async function storeCorrection(doc: ArchivedDocument, correction: Metadat
   // A document past its retention (awaiting disposal) is still corrected, but storage refuses a lock that expires in the
   // past (400 InvalidExpiryTime): asked for one, the blob was never written, by the request or any reconciler run, so
   // the correction was kept in the catalog only. Its other blobs' locks have ended too: it is written without one.
-  const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: lockFor(doc.retention.retainUntil, deps.clock.now()), legalHold: isHeld(doc) }, {});
+  const outcome = await deps.blobs.putCreateOnly(doc.tenantId, name, Buffer.from(JSON.stringify(stored)), 'application/json', { retainUntil: lockFor(doc.retention.retainUntil, deps.clock.now()), legalHold: isHeld(doc, deps.clock.now()) }, {});
   // Both writers (the request, the reconciler) read the document active; the sweep may have emptied its folder since,
   // and this blob holds the whole metadata, which the tombstone promises gone.
   if (outcome === 'created') await removeStrayBlob(doc.tenantId, doc.id, 'correction', deps.clock.now(), deps);
@@ -123,7 +123,7 @@ export async function correctionUpToDocument(written: ArchivedDocument, version:
   if (!now || now.status !== 'active') return;
   const name = blobLayout.correction(written.id, version);
   if (now.retention.retainUntil > written.retention.retainUntil && lockAhead(now.retention.retainUntil, deps.clock.now())) await deps.blobs.extendRetention(written.tenantId, name, now.retention.retainUntil);
-  if (isHeld(now) && !isHeld(written)) await deps.blobs.setLegalHold(written.tenantId, name, true);
+  if (isHeld(now, deps.clock.now()) && !isHeld(written, deps.clock.now())) await deps.blobs.setLegalHold(written.tenantId, name, true);
 }
 
 /** The document with a stored correction applied, when it is the next version of this document; else null. */

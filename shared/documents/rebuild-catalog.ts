@@ -72,7 +72,7 @@ function withStorageProtection(manifest: ArchivedDocument, blobs: BlobWorm[], ac
     document = { ...document, retention: { ...document.retention, retainUntil: latest } };
     restored.push(`retain-until=${latest}`);
   }
-  if (blobs.some((b) => b.legalHold === true) && !isHeld(document)) {
+  if (blobs.some((b) => b.legalHold === true) && !isHeld(document, deps.clock.now())) {
     const hold: LegalHold = {
       id: uuidv7(deps.clock.now().getTime()),
       reason: 'The stored blobs carry a legal hold that the lost catalog item held; restored when the document was re-indexed from its manifest. Release it once the original hold is known to be over.',

@@ -134,7 +134,11 @@ export const ZExport = z
     error: z.string().optional(),
   });
 
-const ZRevocable = { revokedAt: ZInstant.nullable(), revokedBy: ZActor.nullable() };
+const ZRevocable = {
+  revokedAt: ZInstant.nullable(),
+  revokedBy: ZActor.nullable(),
+  revoked: z.boolean().describe('Revoked: it acts no more. Read this, not `revokedAt`: a revocation stored with no readable time (restored, edited by hand) is revoked, its `revokedAt` null.'),
+};
 export const ZApiKey = z
   .strictObject({
     id: z.string(),

@@ -4,7 +4,7 @@
  * query (`CATALOG_RULES` → SQL), so the sweep's query and the sweep's check cannot drift apart.
  */
 import type { ArchivedDocument } from './document';
-import { readInstant } from './instant';
+import { readInstant, readWrittenInstant } from './instant';
 import type { HoldQuery } from './search';
 import { searchKey } from './search-keys';
 
@@ -12,8 +12,10 @@ import { searchKey } from './search-keys';
  * A document is held while its `legalHold` flag is set or any of its holds is open: released only with a readable
  * `releasedAt` (the archive writes the release's time). Read as truthy, text that is no instant, a number or `true`
  * (restored, half written, edited by hand) released the hold, and with the flag off the sweep disposed of the document.
+ * So did a release time far ahead of `now` (readWrittenInstant: more than the tolerated skew), which no release writes:
+ * only a hand edit or a restore does, and the sweep cannot be undone, so it is read as no release.
  */
-export const isHeld = (doc: ArchivedDocument): boolean => doc.legalHold || (doc.holds ?? []).some((h) => readInstant(h.releasedAt) === null);
+export const isHeld = (doc: ArchivedDocument, now: Date): boolean => doc.legalHold || (doc.holds ?? []).some((h) => readWrittenInstant(h.releasedAt, now.getTime()) === null);
 
 /**
  * The document's retain-until in milliseconds, or null when its item holds none the archive can read (missing, null, a
@@ -79,7 +81,7 @@ export const heldByQuery = (doc: ArchivedDocument, open: readonly OpenHoldQuery[
   open.some((h) => matchesHoldQuery(doc, h.query) && !(doc.holds ?? []).some((x) => x.id === h.holdId));
 
 /** Held for disposal's sake: an open hold of its own, or an open hold by query that has yet to reach it. */
-export const heldNow = (doc: ArchivedDocument, openHolds: readonly OpenHoldQuery[]): boolean => isHeld(doc) || heldByQuery(doc, openHolds);
+export const heldNow = (doc: ArchivedDocument, openHolds: readonly OpenHoldQuery[], now: Date): boolean => isHeld(doc, now) || heldByQuery(doc, openHolds);
 
 /**
  * Why a document may not be disposed of now, or null when it may. `openHolds`: the tenant's open holds by query; a
@@ -88,7 +90,7 @@ export const heldNow = (doc: ArchivedDocument, openHolds: readonly OpenHoldQuery
  */
 export function disposalBlocker(doc: ArchivedDocument, now: Date, requireApproval: boolean, openHolds: readonly OpenHoldQuery[] = []): Blocker | null {
   if (doc.status === 'disposed') return 'not-active';
-  if (heldNow(doc, openHolds)) return 'legal-hold';
+  if (heldNow(doc, openHolds, now)) return 'legal-hold';
   if (retainUntilOf(doc) === null) return 'retention-unreadable';
   if (!retentionOver(doc, now)) return 'not-expired';
   if (requireApproval && !approvedForDisposal(doc)) return 'approval-required';

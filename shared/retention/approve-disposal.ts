@@ -101,7 +101,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // the hold never reached, so once released it went with an approval given while it was held, never reviewed again. A
   // hold by query placed after this read reaches the documents itself and withdraws what this approves (holdPlaced).
   const openHolds = await openHoldQueries(tenantId, deps);
-  const held = (d: ArchivedDocument) => heldNow(d, openHolds);
+  const held = (d: ArchivedDocument) => heldNow(d, openHolds, deps.clock.now());
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   let token: string | undefined;

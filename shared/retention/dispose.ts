@@ -111,7 +111,7 @@ export async function prepareDisposal(
   if (doc.status === 'disposing') {
     // Its holds as well as its flag: a claim whose item has an open hold but no flag (half written, restored, edited by
     // hand) had its blobs deleted, as only `legalHold` was read here.
-    if (isHeld(doc)) return { blocked: 'legal-hold' };
+    if (isHeld(doc, ctx.now)) return { blocked: 'legal-hold' };
     try {
       await disposer.deleteDocument(tenantId, id, blobNamesOf(doc), ctx.now);
     } catch (err) {

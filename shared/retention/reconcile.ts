@@ -176,7 +176,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
       const restored = await retentionOfBlobs(tenantId, doc.id, locked, input.now, deps);
       if (restored) result.retentionRestored.push({ tenantId, documentId: doc.id, ...restored });
     }
-    if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc))) {
+    if (blobs.some((b) => b.legalHold !== null && b.legalHold !== isHeld(doc, input.now))) {
       const resynced = await resyncLegalHold(tenantId, doc.id, input.now, deps, (holdId) => result.holdsRestored.push({ tenantId, documentId: doc.id, holdId }));
       if (resynced) result.holdsResynced.push(resynced);
     }
@@ -499,7 +499,7 @@ export async function resyncLegalHold(
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await deps.retention.catalog.getVersioned(tenantId, documentId);
     if (!current || current.item.status !== 'active') return null;
-    const held = isHeld(current.item);
+    const held = isHeld(current.item, now);
     const drift = (await deps.blobs.documentBlobWorm(tenantId, documentId)).filter((b) => b.legalHold !== null && b.legalHold !== held).map((b) => b.name);
     if (drift.length === 0) {
       // A run that stopped after the flags and before its last write: that write, and nothing else, is left to do (or
@@ -595,7 +595,7 @@ async function recordRestoredHold(tenantId: string, documentId: string, seen: st
   const entry = ownChangeStaging(deps.auditOutbox, { tenantId, at, actor: RECONCILE_ACTOR, action: 'document.reindex', requestId: `${RECONCILE_ACTOR.subject}:legal-hold-restored:${documentId}:${seen}` });
   try {
     return await updateDocument<LegalHold | 'changed'>(tenantId, documentId, deps, (doc) => {
-      if (isHeld(doc) || doc.holdFlagsToClear || doc.unrecordedHoldSeenAt !== seen) return { next: null, result: 'changed' };
+      if (isHeld(doc, now) || doc.holdFlagsToClear || doc.unrecordedHoldSeenAt !== seen) return { next: null, result: 'changed' };
       const step = holdPlaced(doc, hold, deps);
       const withdrawn = step.placed.withdrewDisposalApproval;
       const detail = [`legal-hold-restored=${hold.id}`, `unrecorded-since=${seen}`, ...(withdrawn ? [`approval-withdrawn=${withdrawn.approvalId}`] : [])].join(';');

@@ -2,7 +2,7 @@ import { createHmac, scrypt as scryptCb, ScryptOptions } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import type { Permission } from '../../kernel/principal';
 import type { SecretSource, TenantRecord, TenantRecordsPort } from '../../ports';
-import { isRevoked } from '../ends-at';
+import { isRevoked, revokedReadably } from '../ends-at';
 
 /**
  * API keys for client apps: what every key operation shares (the record, its id, the hash).
@@ -55,11 +55,13 @@ export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now
 /** A key as listed: `endedWithKey`, the key (or one above it) it was minted through and that no longer acts, when it is in use but cannot act for that. */
 export type ListedApiKey = ApiKeyRecord & { endedWithKey?: string };
 
-export type PublicApiKey = Omit<ListedApiKey, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt'> & { id: string };
+export type PublicApiKey = Omit<ListedApiKey, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt'> & { id: string; revoked: boolean };
 
 export function toPublicApiKey(k: ListedApiKey): PublicApiKey {
   const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, endsAt: _e, keyId, ...rest } = k;
-  return { id: keyId, ...rest };
+  // Revoked with no readable time (`''`, `0`, `false`: restored, edited by hand), a key is refused (isRevoked) but was
+  // listed with that `revokedAt`, which the web app read as in use (and offered to revoke) until a revoke wrote a time.
+  return { id: keyId, ...rest, revokedAt: revokedReadably(k) ? k.revokedAt : null, revoked: isRevoked(k) };
 }
 
 /** What the key operations read and write: the tenant's records and the pepper (by its secret's name). */

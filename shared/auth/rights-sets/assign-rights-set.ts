@@ -14,6 +14,7 @@ import { actor, assignmentGivings, carriedGivings, isBuiltIn, isSelf, permission
 import { keepSetting, nextRevision, type SettingsBlobs, type SettingsKeeping } from './settings-blobs';
 import { assertWithinFloor, heldPermissions } from './rights-floor';
 import { rightsSetPermissions } from './rights-set-permissions';
+import { madeThroughKey } from '../api-keys/api-key';
 import { assertAsSeen, type ScreenPrecondition, screenPrecondition } from './screen-precondition';
 
 /** The If-Match / If-None-Match of a `PUT /rights-assignments/{subject}`, read as screen-precondition.ts reads them. */
@@ -44,6 +45,9 @@ function assertAssignmentPrecondition(subject: string, current: RightsAssignment
  * assignment (a built-in set held from now on), or this assignment against that policy, never neither.
  */
 export async function assignRightsSet(principal: Principal, subject: string, rightsSet: string, now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: number; readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE'] }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging, precondition: ScreenPrecondition | null = null): Promise<RightsAssignmentRecord> {
+  // A key's subject (`apikey:<id>`) is no person: no token may carry it and a key acts with its own rights set, so
+  // nothing reads such an assignment. It was stored all the same, and counted as rights given (sod.ts) to nobody.
+  if (madeThroughKey({ subject, kind: 'user' })) throw new ArchiveError('bad_request', { detail: `${subject} names an API key, not a person: a key acts with the rights set it was minted on, never with an assignment.`, extensions: { errors: [{ path: 'subject', message: 'must name a person, not an API key' }] } });
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   const record = await underRightsGate('The rights set', principal.tenantId, deps, async (gate) => {
     // As stored, not a cached copy: the subject gets the set as it is, so the ceiling is judged on that.

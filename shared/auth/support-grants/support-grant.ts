@@ -1,6 +1,6 @@
 import { SUPPORT_SCOPES, SupportScope } from '../../kernel/principal';
 import { endReached } from '../../kernel/instant';
-import { isRevoked } from '../ends-at';
+import { isRevoked, revokedReadably } from '../ends-at';
 import type { TenantRecord } from '../../ports';
 
 /**
@@ -31,7 +31,8 @@ export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string };
 
 export function toPublicGrant(g: ListedSupportGrant) {
   const { id: _id, tenantId: _t, type: _type, endsAt: _e, requestedExpiresAt: _r, grantId, ...rest } = g;
-  return { id: grantId, ...rest, permissions: [...SUPPORT_SCOPES[g.scope]] };
+  // As a key's (api-key.ts toPublicApiKey): revoked with no readable time, it is listed revoked, its time null.
+  return { id: grantId, ...rest, revokedAt: revokedReadably(g) ? g.revokedAt : null, revoked: isRevoked(g), permissions: [...SUPPORT_SCOPES[g.scope]] };
 }
 
 export const supportGrantRecordId = (grantId: string) => `support-grant:${grantId}`;

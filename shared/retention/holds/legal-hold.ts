@@ -44,7 +44,7 @@ export async function clearBlobHoldsAfterRelease(deps: HoldDeps, released: Versi
   let current: Versioned<ArchivedDocument> | null = released;
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!current || current.item.status !== 'active') return;
-    await setBlobHolds(deps, current.item, isHeld(current.item));
+    await setBlobHolds(deps, current.item, isHeld(current.item, deps.clock.now()));
     if ((await deps.retention.catalog.replace(flagsInLine(current.item), current.etag)) !== 'conflict') return;
     current = await deps.retention.catalog.getVersioned(tenantId, id);
   }

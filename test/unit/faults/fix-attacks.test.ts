@@ -16,7 +16,7 @@ import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } fr
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { Authenticator } from '../../../shared/auth/authenticate';
-import { approval, assign, type Call, hold, mint, ok, send, SETTINGS, START, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, mint, ok, send, SETTINGS, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -202,7 +202,7 @@ describe("a record made through a key minted through a key before persons were k
     const stored = [...w.deps.tenantRecords.records.values()].find((r) => (r.value as unknown as { proposalId?: string }).proposalId === proposal && r.value.type === 'sod-policy-proposal')!.value as unknown as { proposedBy: { person: string } };
     stored.proposedBy.person = `apikey:${idOf(a)}`;
     // So it still holds the rights it proposed with (proposer_rights_ended otherwise), as people-attacks.test.ts did.
-    await ok(w, assign(`apikey:${idOf(a)}`, 'tenant-admin', 'alice'));
+    storedAssignment(w, `apikey:${idOf(a)}`, 'tenant-admin', 'alice');
     const answer = await send(w, { method: 'POST', path: `sod-policy/proposals/${proposal}/approve`, body: { reason: 'Agreed' }, as: 'alice' });
     expect([answer.status, answer.json?.code]).toEqual([403, 'segregation_of_duties']);
   });
@@ -225,7 +225,7 @@ describe('a support grant given through a key minted through a key before person
     await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * DAY).toISOString() }, as: b }, 201);
     const bRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(idOf(b))}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
     bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
-    await ok(w, assign(`apikey:${idOf(a)}`, 'clerk', 'alice'));
+    storedAssignment(w, `apikey:${idOf(a)}`, 'clerk', 'alice');
     expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(200);
     w.clock.advance(4 * DAY);
     // Dana has not signed in for 4 days; her idle limit is cut to 3 for the test.

@@ -5,7 +5,7 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
 
 /** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
 const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
@@ -82,7 +82,7 @@ describe('a key minted through a key before persons were kept acts for the perso
     if (stored === 'before persons were kept') for (const k of [first, key]) keyRecord(k).createdBy = legacy(keyRecord(k).createdBy as never);
     if (stored === 'its person null') keyRecord(key).createdBy.person = null;
     // Before her proposal: rights given before an act count as a second person's (sod.ts madeSecondBy).
-    await ok(w, assign(`apikey:${firstId}`, 'tenant-admin', 'alice'));
+    storedAssignment(w, `apikey:${firstId}`, 'tenant-admin', 'alice');
     later(w);
     const read = await ok(w, { method: 'GET', path: 'sod-policy', as: 'alice' });
     const proposal = (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! }, as: 'alice' }, 202)).json.id as string;

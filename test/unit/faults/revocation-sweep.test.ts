@@ -407,7 +407,7 @@ const STARTED: Started[] = [
     },
     after: (w, s) => {
       const doc = w.deps.catalog.documents.get(`${TENANT}/${s.doc}`)!;
-      if (!isHeld(doc)) throw new Error('the hold she placed was lifted by her end');
+      if (!isHeld(doc, w.clock.now())) throw new Error('the hold she placed was lifted by her end');
       return { method: 'GET', path: `documents/${s.doc}`, as: 'bob' };
     },
     expect: () => ({ allowed: 'by design: a hold protects; it stays whoever placed it (README: holds are released by a second person, never by the end of the placer)' }),

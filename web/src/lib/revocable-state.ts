@@ -5,8 +5,9 @@
  */
 export type RevocableState = 'active' | 'revoked' | 'expired' | 'keyEnded';
 
-export function revocableState(item: { revokedAt: string | null; expiresAt: string; endedWithKey?: string }, now = Date.now()): RevocableState {
-  if (item.revokedAt) return 'revoked';
+export function revocableState(item: { revoked?: boolean; revokedAt: string | null; expiresAt: string; endedWithKey?: string }, now = Date.now()): RevocableState {
+  // `revoked`, not `revokedAt` alone: a revocation stored with no readable time is answered revoked, its time null.
+  if (item.revoked || item.revokedAt) return 'revoked';
   if (new Date(item.expiresAt).getTime() <= now) return 'expired';
   return item.endedWithKey ? 'keyEnded' : 'active';
 }
