@@ -15,7 +15,15 @@ import { searchKey } from './search-keys';
  * So did a release time far ahead of `now` (readWrittenInstant: more than the tolerated skew), which no release writes:
  * only a hand edit or a restore does, and the sweep cannot be undone, so it is read as no release.
  */
-export const isHeld = (doc: ArchivedDocument, now: Date): boolean => doc.legalHold || (doc.holds ?? []).some((h) => readWrittenInstant(h.releasedAt, now.getTime()) === null);
+export const isHeld = (doc: ArchivedDocument, now: Date): boolean => doc.legalHold || (doc.holds ?? []).some((h) => !isReleased(h, now));
+
+/**
+ * Whether a hold (a document's, or a hold by query's record) is released: by the rule isHeld reads, for every reader.
+ * Read as truthy elsewhere, a release time that is no instant (`soon`) made a hold isHeld kept open unreleasable
+ * ("already released"), and a hold by query with `releasedAt` null or far ahead was not open (the query asked only
+ * whether the field was there): the sweep disposed of documents it had yet to reach.
+ */
+export const isReleased = (hold: { releasedAt?: unknown }, now: Date): boolean => readWrittenInstant(hold.releasedAt, now.getTime()) !== null;
 
 /**
  * The document's retain-until in milliseconds, or null when its item holds none the archive can read (missing, null, a

@@ -198,6 +198,14 @@ describe('legal holds', () => {
       expect(open.sort()).toEqual([early, late].sort());
       expect((await reconcile({ now: archive.clock.now(), maxItems: 100, continuation: null }, onlyTenant)).holdsExtended).toEqual([]);
 
+      // A release in a shape no release writes (restored, edited by hand) leaves it open, as the store's query reads it.
+      const record = archive.host.deps.cosmos.tenants.item(`legal-hold-by-query:${hold.json.holdId}`, t.tenant);
+      const asPlaced = (await record.read()).resource;
+      for (const releasedAt of [null, '', 'soon', 0, '2031-01-01T00:00:00.000Z']) {
+        await record.replace({ ...asPlaced, releasedAt });
+        expect([releasedAt, (await call(`${archive.url}/legal-holds/by-query`, { token: t.archivist })).json.items.length]).toEqual([releasedAt, 1]);
+      }
+      await record.replace(asPlaced);
       const released = await call(`${archive.url}/legal-holds/${hold.json.holdId}`, { ...json('DELETE', { reason: 'audit closed' }), token: t.admin });
       expect(released.json.documentIds.sort()).toEqual([early, late].sort());
       expect((await call(`${archive.url}/legal-holds/by-query`, { token: t.archivist })).json.items).toEqual([]);

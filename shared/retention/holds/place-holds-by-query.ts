@@ -1,3 +1,5 @@
+import { isReleased } from '../../kernel/retention-rules';
+import { WRITTEN_AHEAD_TOLERANCE_MS } from '../../kernel/instant';
 import type { Deps } from '../../deps';
 import { ArchiveError } from '../../kernel/errors';
 import type { HoldQuery } from '../../kernel/search';
@@ -45,10 +47,10 @@ export const holdByQueryRecordId = (holdId: string) => `legal-hold-by-query:${ho
 export const HOLDS_BY_QUERY_GATE_ID = 'holds-by-query-gate';
 
 /** Notes a hold by query's release everywhere in its record: it reaches no document more. */
-export async function markHoldByQueryReleased(tenantId: string, holdId: string, release: { by: Actor; at: string; reason: string }, deps: Pick<HoldDeps, 'tenantRecords'>, audit?: AuditStaging): Promise<void> {
+export async function markHoldByQueryReleased(tenantId: string, holdId: string, release: { by: Actor; at: string; reason: string }, deps: Pick<HoldDeps, 'tenantRecords' | 'clock'>, audit?: AuditStaging): Promise<void> {
   await withFreshReads('The legal hold', async () => {
     const found = await deps.tenantRecords.get<HoldByQueryRecord>(tenantId, holdByQueryRecordId(holdId), 'legal-hold-by-query', { fresh: true });
-    if (!found || found.value.releasedAt) return undefined;
+    if (!found || isReleased(found.value, deps.clock.now())) return undefined;
     const marked = { ...found.value, releasedAt: release.at, releasedBy: release.by, releaseReason: release.reason };
     // The release's entry goes with the mark: stored before any document is released (and when none carries it open).
     return (await writeWithAuditEntry(audit, {}, (outbox) => deps.tenantRecords.replace(marked, found.etag, outbox), (r) => r === 'replaced')) === 'replaced' ? undefined : CHANGED;
@@ -56,12 +58,20 @@ export async function markHoldByQueryReleased(tenantId: string, holdId: string, 
 }
 
 /** The tenant's open holds by query, as stored now (never a cached copy: what they hold is decided from it). */
-export async function openHoldsByQuery(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<HoldByQueryRecord[]> {
-  return deps.tenantRecords.list<HoldByQueryRecord>(tenantId, 'legal-hold-by-query', 'NOT IS_DEFINED(c.releasedAt)');
+export async function openHoldsByQuery(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords' | 'clock'>): Promise<HoldByQueryRecord[]> {
+  const now = deps.clock.now();
+  // The query takes every record isReleased may call open (no time, not text, not as the archive writes one, or far
+  // ahead), never the released ones a tenant piles up; isReleased then decides.
+  const ahead = new Date(now.getTime() + WRITTEN_AHEAD_TOLERANCE_MS).toISOString();
+  const maybeOpen = await deps.tenantRecords.list<HoldByQueryRecord>(tenantId, 'legal-hold-by-query', MAYBE_UNRELEASED_SQL, [{ name: '@ahead', value: ahead }]);
+  return maybeOpen.filter((r) => !isReleased(r, now));
 }
 
+/** Records whose `releasedAt` may not be a release (isReleased): the archive writes an ISO instant of 24 characters. */
+export const MAYBE_UNRELEASED_SQL = '(NOT IS_DEFINED(c.releasedAt) OR NOT IS_STRING(c.releasedAt) OR LENGTH(c.releasedAt) != 24 OR c.releasedAt > @ahead)';
+
 /** The tenant's open holds by query as the sweep, the disposal review and approvals judge documents by them. */
-export async function openHoldQueries(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords'>): Promise<OpenHoldQuery[]> {
+export async function openHoldQueries(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords' | 'clock'>): Promise<OpenHoldQuery[]> {
   return (await openHoldsByQuery(tenantId, deps)).map((r) => ({ holdId: r.holdId, query: r.request.query }));
 }
 
@@ -81,7 +91,7 @@ export const HOLD_BY_QUERY_ACTOR: Actor = { subject: 'system:legal-hold-by-query
 export async function releasedMeanwhile(tenantId: string, holdId: string, placedOn: readonly string[], actor: Actor, deps: HoldDeps & Pick<Deps, 'auditOutbox'>): Promise<void> {
   if (placedOn.length === 0) return;
   const record = await holdByQueryRecord(tenantId, holdId, deps);
-  if (!record?.releasedAt || !record.releasedBy) return;
+  if (!record?.releasedAt || !isReleased(record, deps.clock.now()) || !record.releasedBy) return;
   const release = { id: holdId, releasedAt: record.releasedAt, releasedBy: record.releasedBy, releaseReason: record.releaseReason ?? 'released everywhere' };
   for (const documentId of placedOn) {
     const entry = ownChangeStaging(deps.auditOutbox, { tenantId, at: deps.clock.now().toISOString(), actor, action: 'legal-hold.release', requestId: `hold-released-everywhere:${holdId}:${documentId}` });
@@ -120,7 +130,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     for (const d of page.items) {
       const h = d.holds?.find((x) => x.id === holdId);
       if (h) carried ??= h;
-      (h?.releasedAt ? releasedOn : h ? carrying : documentIds).push(d.id);
+      (h && isReleased(h, deps.clock.now()) ? releasedOn : h ? carrying : documentIds).push(d.id);
     }
     if (carrying.length + releasedOn.length + documentIds.length > limit) {
       const matched = await deps.retention.catalog.countMatching(tenantId, cmd.query);
@@ -141,7 +151,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     // Released everywhere (by four eyes): its retry is answered the documents it still holds, and holds nothing more.
     // Extended to documents matching only now, the hold two people ended came back. A hold placed before records whose
     // documents say it was released anywhere is taken as ended too, as it was then.
-    if (earlier?.releasedAt || (!earlier && releasedOn.length > 0)) return { holdId, documentIds: carrying, skipped: [], replayed: true };
+    if ((earlier && isReleased(earlier, deps.clock.now())) || (!earlier && releasedOn.length > 0)) return { holdId, documentIds: carrying, skipped: [], replayed: true };
   }
   // Made by this request (not a retry of one that made it): nothing it answers is a replay.
   let madeNow = false;

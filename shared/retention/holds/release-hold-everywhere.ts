@@ -1,3 +1,4 @@
+import { isReleased } from '../../kernel/retention-rules';
 import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
@@ -22,7 +23,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   // An open hold by query is released although no document carries it open now (none matched yet, or each was
   // released alone): it would reach every document archived into its query later.
   const record = await holdByQueryRecord(cmd.principal.tenantId, cmd.holdId, deps);
-  const placing = record && !record.releasedAt ? [{ placedBy: record.placedBy, placedAt: record.createdAt }] : [];
+  const placing = record && !isReleased(record, deps.clock.now()) ? [{ placedBy: record.placedBy, placedAt: record.createdAt }] : [];
   const placings = [...carrying.map((c) => c.hold), ...placing];
   if (placings.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
@@ -62,7 +63,7 @@ async function carryingOpen(tenantId: string, holdId: string, deps: HoldDeps): P
   do {
     const page = await deps.retention.catalog.held(tenantId, 100, token);
     for (const doc of page.items) {
-      const hold = (doc.holds ?? []).find((h) => h.id === holdId && !h.releasedAt);
+      const hold = (doc.holds ?? []).find((h) => h.id === holdId && !isReleased(h, deps.clock.now()));
       if (hold) carrying.push({ documentId: doc.id, hold });
     }
     token = page.continuationToken ?? undefined;

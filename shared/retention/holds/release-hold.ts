@@ -1,3 +1,4 @@
+import { isReleased } from '../../kernel/retention-rules';
 import { madeSecondBy, type RightsGiven, samePerson } from '../../auth/sod';
 import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import { ArchiveError } from '../../kernel/errors';
@@ -67,7 +68,7 @@ export async function releaseHold(
   // Who placed it, one from before persons were kept placed through a key included: read as the key, its person released their own hold.
   const placers = cmd.placers ?? (asRead ? [await withKeyPerson(asRead.placedBy, keyReader(tenantId, deps))] : []);
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
-    const hold = openHoldOf(doc, cmd.holdId);
+    const hold = openHoldOf(doc, cmd.holdId, deps.clock.now());
     assertMayRelease(cmd.principal, releaser, placedAsKnown(hold, placers));
     return holdReleased(doc, { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason }, deps);
   }, cmd.audit);
@@ -86,17 +87,17 @@ export function releasedHoldAnsweredTo(principal: Pick<Principal, 'permissions'>
 }
 
 /** The hold `holdId` the document carries open; 404 or 409 otherwise. */
-function openHoldOf(doc: ArchivedDocument, holdId: string): LegalHold {
+function openHoldOf(doc: ArchivedDocument, holdId: string, now: Date): LegalHold {
   const hold = (doc.holds ?? []).find((h) => h.id === holdId);
   if (!hold) throw new ArchiveError('hold_not_found', { detail: `Document ${doc.id} has no legal hold ${holdId.slice(0, 64)}.` });
-  if (hold.releasedAt) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
+  if (isReleased(hold, now)) throw new ArchiveError('hold_already_released', { detail: `The hold was released at ${hold.releasedAt}.`, extensions: { releasedAt: hold.releasedAt } });
   return hold;
 }
 
 /** The document with its hold `released` (who, when, why set on it); the blobs' flags cleared after, when no hold is left open. */
 function holdReleased(doc: ArchivedDocument, released: LegalHold, deps: HoldDeps, detail = '') {
   const next = (doc.holds ?? []).map((h) => (h.id === released.id ? released : h));
-  const stillHeld = next.some((h) => !h.releasedAt);
+  const stillHeld = next.some((h) => !isReleased(h, deps.clock.now()));
   return {
     next: { ...flagsInLine(doc), holds: next, legalHold: stillHeld, ...(stillHeld ? {} : { holdFlagsToClear: true as const }) },
     result: released,
@@ -114,7 +115,7 @@ function holdReleased(doc: ArchivedDocument, released: LegalHold, deps: HoldDeps
 export async function releaseAsEverywhere(tenantId: string, documentId: string, release: Required<Pick<LegalHold, 'id' | 'releasedAt' | 'releasedBy' | 'releaseReason'>>, deps: HoldDeps, audit?: AuditStaging): Promise<boolean> {
   return updateDocument(tenantId, documentId, deps, (doc) => {
     const hold = (doc.holds ?? []).find((h) => h.id === release.id);
-    if (!hold || hold.releasedAt) return { next: null, result: false };
+    if (!hold || isReleased(hold, deps.clock.now())) return { next: null, result: false };
     return { ...holdReleased(doc, { ...hold, releasedAt: release.releasedAt, releasedBy: release.releasedBy, releaseReason: release.releaseReason }, deps, ';released-everywhere'), result: true };
   }, audit);
 }

@@ -6,7 +6,7 @@
  */
 import type { Principal } from '../../../shared/kernel/principal';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
-import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
+import { holdByQueryRecordId, placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
 import { releaseHoldEverywhere } from '../../../shared/retention/holds/release-hold-everywhere';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { extendHoldsByQuery } from '../../../shared/retention/holds/extend-holds-by-query';
@@ -228,5 +228,47 @@ describe('a tenant\'s open holds by query are bounded', () => {
     expect(placed.filter((p) => p.status === 'fulfilled')).toHaveLength(1);
     for (const p of placed.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) expect(p.reason).toMatchObject({ code: 'tenant_limit_reached' });
     expect(deps.tenantRecords.stored(T, 'legal-hold-by-query')).toHaveLength(2);
+  });
+});
+
+describe('a release in a shape no release writes is no release (isReleased), for holds by query and for a document\'s hold', () => {
+  const YEAR = 365 * 86_400_000;
+  // Broke: a hold by query was open only while its record had no `releasedAt` field at all (the query asked nothing
+  // more), so one restored or edited to null, '' or a time far ahead stopped holding: the sweep disposed of the late
+  // receipts it had yet to reach, and the reconciler extended it no further.
+  it.each<[string, (now: number) => unknown]>([
+    ['null', () => null],
+    ['empty text', () => ''],
+    ['text that is no instant', () => 'soon'],
+    ['a number', () => 0],
+    ['a year ahead', (now) => new Date(now + YEAR).toISOString()],
+  ])('a hold by query released %s: still open, the sweep keeps what it has yet to reach', async (_name, releasedAt) => {
+    const { deps, holdId } = await heldYear();
+    const record = deps.tenantRecords.records.get(`${T}/${holdByQueryRecordId(holdId)}`)!.value as unknown as Record<string, unknown>;
+    record.releasedAt = releasedAt(deps.clock.now().getTime());
+    const late = await seedDueDocument(deps, T, OVER);
+    expect((await sweepNow(deps)).blocked).toContainEqual({ tenantId: T, documentId: late.id, reason: 'legal-hold' });
+    expect(doc(deps, late.id).status).toBe('active');
+    expect(await extend(deps)).toEqual([{ tenantId: T, documentId: late.id, holdId }]);
+  });
+
+  it('control: a hold by query released at a readable time holds nothing new', async () => {
+    const { deps, holdId } = await heldYear();
+    const record = deps.tenantRecords.records.get(`${T}/${holdByQueryRecordId(holdId)}`)!.value as unknown as Record<string, unknown>;
+    record.releasedAt = new Date(deps.clock.now().getTime() - 60_000).toISOString();
+    const late = await seedDueDocument(deps, T, OVER);
+    expect((await sweepNow(deps)).disposed).toEqual([`${T}/${late.id}`]);
+  });
+
+  // Broke: a document's hold with a `releasedAt` that is no instant was held (isHeld) and could not be released: the
+  // release answered `hold_already_released`, so nobody could ever end it.
+  it('a document\'s hold whose releasedAt is no instant is held, and can be released', async () => {
+    const { deps, holdId, first } = await heldYear();
+    const stored = doc(deps, first);
+    deps.catalog.documents.set(`${T}/${first}`, { ...stored, legalHold: false, holds: stored.holds!.map((h) => ({ ...h, releasedAt: 'soon' })) });
+    expect((await sweepNow(deps)).blocked).toContainEqual({ tenantId: T, documentId: first, reason: 'legal-hold' });
+    const released = await releaseHold({ principal: archivist, documentId: first, holdId, reason: 'the audit is closed' }, deps);
+    expect(released.releasedAt).toBe(deps.clock.now().toISOString());
+    expect(doc(deps, first).holds!.find((h) => h.id === holdId)!.releasedAt).toBe(deps.clock.now().toISOString());
   });
 });
