@@ -64,3 +64,24 @@ export function rememberNotKept(tenantId: string, blob: ListedBlob, reason: stri
   if (notKept.size >= NOT_KEPT_MAX) notKept.delete(notKept.keys().next().value!);
   notKept.set(key, blob.etag);
 }
+
+/**
+ * Blobs the reconciler found sealed by the archive on this instance, by tenant and name, with the ETag of the blob read:
+ * a kept setting that backs what Cosmos DB says of its record (settings-blobs.ts restoreSettings) is read once per
+ * instance, not every run. A sealed verdict stands as a judged one does (create-only bytes, a creation time that does
+ * not move).
+ */
+const kept = new Map<string, string>();
+
+/** Whether this instance found `blob` (as listed now) sealed by the archive. */
+export function judgedKept(tenantId: string, blob: ListedBlob): boolean {
+  return kept.get(`${tenantId}/${blob.name}`) === blob.etag;
+}
+
+/** Remembers `blob` (as listed) found sealed by the archive. */
+export function rememberKept(tenantId: string, blob: ListedBlob): void {
+  const key = `${tenantId}/${blob.name}`;
+  kept.delete(key);
+  if (kept.size >= NOT_KEPT_MAX) kept.delete(kept.keys().next().value!);
+  kept.set(key, blob.etag);
+}

@@ -1,0 +1,76 @@
+/**
+ * Someone who can write both Cosmos DB and blobs (not Key Vault): what Cosmos DB says of a kept setting's revision, and
+ * of a removal's trace, stands only on a blob the archive sealed at that revision.
+ */
+import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
+import { settingBlobName, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { rightsAssignmentRecordId, type RightsAssignmentRecord, rightsUnassignmentRecordId, type RightsUnassignmentRecord } from '../../../shared/auth/rights-sets/rights-records';
+import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import type { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+
+const T = 'acme';
+const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
+const lines = (deps: InMemoryDeps, message: string) => (deps.log as RecordingLogger).lines.filter((l) => l.message === message);
+const plant = (deps: InMemoryDeps, name: string, body: object) => deps.blobs.putCreateOnly(T, name, Buffer.from(JSON.stringify(body)), 'application/json', { retainUntil: null, legalHold: false }, {});
+const assignmentId = rightsAssignmentRecordId('ian');
+const assignmentOf = async (deps: InMemoryDeps) => (await deps.tenantRecords.get<RightsAssignmentRecord>(T, assignmentId, 'rights-assignment'))?.value ?? null;
+
+/** ian narrowed to `clerk` (his identity provider claims a wider set): the assignment and its sealed blob. */
+async function narrowed(): Promise<{ deps: InMemoryDeps; assigned: RightsAssignmentRecord }> {
+  const deps = inMemoryDeps();
+  await putRightsSet(alice, 'clerk', ['documents:read'], deps.clock.now(), deps);
+  const assigned = await assignRightsSet(alice, 'ian', 'clerk', deps.clock.now(), deps);
+  // Later than any grace for a change whose blob is still being written.
+  (deps.clock as FakeClock).advance(3_600_000);
+  return { deps, assigned };
+}
+
+const forgedTrace = (assigned: RightsAssignmentRecord, revision: number): RightsUnassignmentRecord => ({ id: rightsUnassignmentRecordId('ian'), tenantId: T, type: 'rights-unassignment', subject: 'ian', unassignedAt: assigned.assignedAt, unassignedBy: { subject: 'alice', kind: 'user', person: 'alice' }, revision });
+
+describe('a kept assignment against Cosmos DB claims with no sealed blob behind them', () => {
+  // Broke: whoever can write Cosmos DB and blobs deleted ian's assignment and left a removal's trace at a revision above
+  // its newest sealed change (with a `…-removed.json` planted there, or without): the reconciler took the trace as the
+  // removal done (unread, or in its write-back's own check) and never wrote the assignment back; ian acted with his
+  // claim's wider set for good. Raising the record's revision above every kept blob (its set widened) did the same.
+  it.each([
+    ['a forged trace above the sealed assignment, with a removal planted at it', true, 'trace'],
+    ['a forged trace above the sealed assignment, nothing planted', false, 'trace'],
+    ['the record widened, its revision raised above every kept blob, with a blob planted at it', true, 'raised'],
+    ['the record widened, its revision raised above every kept blob, nothing planted', false, 'raised'],
+  ] as const)('%s: the sealed assignment is written back', async (_, planted, how) => {
+    const { deps, assigned } = await narrowed();
+    const forged = assigned.revision! + 1_000;
+    if (how === 'trace') {
+      deps.tenantRecords.records.delete(`${T}/${assignmentId}`);
+      await deps.tenantRecords.upsert(forgedTrace(assigned, forged));
+      if (planted) await plant(deps, settingBlobName(assignmentId, forged, true), { note: 'anything' });
+    } else {
+      await deps.tenantRecords.upsert({ ...assigned, rightsSet: 'tenant-admin', revision: forged });
+      if (planted) await plant(deps, settingBlobName(assignmentId, forged, false), { note: 'anything' });
+    }
+    await runReconcileTimer(deps);
+    expect((await assignmentOf(deps))?.rightsSet).toBe('clerk');
+    expect(lines(deps, SETTING_RESTORED)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ id: assignmentId, revision: assigned.revision }) })]);
+    expect(lines(deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual(planted ? [settingBlobName(assignmentId, forged, how === 'trace')] : []);
+  });
+
+  it('a change whose blob is still being written (its revision recent) is not undone; one in line is read once per instance', async () => {
+    const { deps, assigned } = await narrowed();
+    const reads: string[] = [];
+    const read = deps.blobs.readIfExists.bind(deps.blobs);
+    deps.blobs.readIfExists = async (tenantId, name, ...rest) => (reads.push(name), read(tenantId, name, ...rest));
+    await runReconcileTimer(deps);
+    await runReconcileTimer(deps);
+    expect(reads.filter((n) => n.startsWith('settings/')).sort()).toEqual([settingBlobName('rights-set:clerk', assigned.revision!, false), settingBlobName(assignmentId, assigned.revision!, false)].sort());
+    // The record written, its blob not yet: the next change of it (now) is kept.
+    const now = deps.clock.now().getTime();
+    await deps.tenantRecords.upsert({ ...assigned, rightsSet: 'auditor', revision: now });
+    await runReconcileTimer(deps);
+    expect((await assignmentOf(deps))?.rightsSet).toBe('auditor');
+    expect([lines(deps, SETTING_RESTORED), lines(deps, SETTING_UNSEALED)]).toEqual([[], []]);
+  });
+});
