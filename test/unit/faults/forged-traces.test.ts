@@ -11,6 +11,10 @@ import { type Permission, PERMISSIONS, type Principal } from '../../../shared/ke
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { ok, send, TENANT, upload, world } from '../../support/in-process';
+import { ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
+import { blobLayout } from '../../../shared/kernel/blob-layout';
+import { CORRECTION_UNAUDITED } from '../../../shared/retention/reconcile';
 
 const T = 'acme';
 const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
@@ -72,5 +76,37 @@ describe('a kept assignment against Cosmos DB claims with no sealed blob behind 
     await runReconcileTimer(deps);
     expect((await assignmentOf(deps))?.rightsSet).toBe('auditor');
     expect([lines(deps, SETTING_RESTORED), lines(deps, SETTING_UNSEALED)]).toEqual([[], []]);
+  });
+});
+
+describe('a genuine correction whose blob write failed, the chain key rotated before the reconciler ran', () => {
+  // Broke: the witness was checked against the blob's creation time (now, as the reconciler writes it), never the entry's
+  // own: the correction's entry, keyed with the version current when it was made, counted as keyed after its rotation,
+  // and the correction was never kept in storage (CORRECTION_UNAUDITED). An entry the database stored before the
+  // rotation is the archive's whatever the blob's time; one stored after it under the old version (fix-attacks.test.ts)
+  // still is none.
+  it('is kept in storage, nothing raised', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    const v1: ChainKeyVersion = { version: 'v1', key: Buffer.alloc(32, 1), rank: 1 };
+    const v2: ChainKeyVersion = { version: 'v2', key: Buffer.alloc(32, 2), rank: 2 };
+    let current = v1;
+    w.deps.audit.chainKeys = { current: async () => current, version: async (v) => ({ v1, v2 })[v as 'v1' | 'v2'] ?? Promise.reject(new ChainKeyUnavailable(v, 'no such version')) };
+    const id = (await ok(w, upload(), 201)).json.id as string;
+    const put = w.deps.blobs.putCreateOnly.bind(w.deps.blobs);
+    w.deps.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+      if (name.includes('/correction-')) throw new Error('storage unavailable');
+      return put(tenantId, name, ...rest);
+    };
+    const shown = await ok(w, { method: 'GET', path: `documents/${id}`, as: 'alice' }, 200);
+    await send(w, { method: 'PATCH', path: `documents/${id}/metadata`, raw: { bytes: Buffer.from(JSON.stringify({ counterparty: 'Acme BV', reason: 'Typo' })), type: 'application/merge-patch+json' }, headers: { 'If-Match': shown.headers.ETag! }, as: 'alice' });
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.metadataVersion).toBe(2);
+    w.deps.blobs.putCreateOnly = put;
+    v1.supersededAt = w.clock.now().getTime();
+    current = v2;
+    w.clock.advance(2 * 86_400_000);
+    await runReconcileTimer(w.deps);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(id, 2)}`)).toBe(true);
+    expect(lines(w.deps, CORRECTION_UNAUDITED)).toEqual([]);
   });
 });
