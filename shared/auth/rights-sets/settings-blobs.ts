@@ -21,9 +21,11 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { forEachTenantKeeping, reportNotKept } from '../kept-in-storage';
-import { judgedKept, judgedNotKept, readKeptBlob, rememberKept } from '../../kept-blobs';
+import { judgedNotKept, keptDigest, readKeptBlob, rememberKept } from '../../kept-blobs';
 import { auditHolds } from '../../audit/audit-pages';
 import { readInstant } from '../../kernel/instant';
+import { canonicalJson } from '../../kernel/audit-chain';
+import { createHash } from 'node:crypto';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -169,6 +171,16 @@ function settingOf(text: string, tenantId: string, recordId: string): StoredSett
 type KeptName = ListedBlob & { revision: number; removed: boolean };
 
 /**
+ * A kept record's digest, as compared with Cosmos DB's (system properties aside). Compared by revision alone, whoever can
+ * write Cosmos DB widened an assignment, a set or a policy under the revision it had, and the reconciler found it in line.
+ */
+function recordDigest(record: object | undefined): string {
+  const content = Object.fromEntries(Object.entries(record ?? {}).filter(([k]) => !k.startsWith('_')));
+  return createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(content)))).digest('hex');
+}
+const REMOVED_DIGEST = 'removed';
+
+/**
  * The most a setting's blob is read of. The largest the archive writes is a retention policy of 50 classes, each with a
  * description of 300 characters (4 bytes each in UTF-8 at worst): about 70 KB; an assignment with 32 `givenBefore`
  * entries a few KiB. Read to KEPT_BLOB_MAX_BYTES (4 MiB), each blob planted above a record's newest sealed one cost
@@ -281,28 +293,42 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       revisions.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
     ]);
     const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
+    // The records as Cosmos DB holds them, to compare with the sealed change at their revision.
+    const records = new Map<string, object>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r]));
     // The removals' traces Cosmos DB holds, by id and revision: listed only where a removal is storage's newest change of an absent record.
     let traceRevisions: Promise<Map<string, number>> | null = null;
     const traces = () =>
       (traceRevisions ??= Promise.all([deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-set-deleted'), deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-unassignment')]).then(
         (lists) => new Map(lists.flat().map((t) => [t.id, typeof t.revision === 'number' ? t.revision : 0])),
       ));
-    if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
-    // Whether the archive's sealed blob at `claim` backs what Cosmos DB says of `recordId` (a removal where `removed`):
-    // read once per instance (judgedKept), and at most SETTINGS_VOUCHED_PER_RUN a run ('wait': the rest next run).
+    if (retention?.policy) {
+      held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
+      // As the policy store holds it (without its id, tenant and type): as sealed.
+      records.set(RETENTION_POLICY_ID, { ...retention.policy, id: RETENTION_POLICY_ID, tenantId, type: 'retention-policy' });
+    }
+    // Whether the archive's sealed blob at `claim` backs what Cosmos DB holds of `recordId` (a removal where `removed`):
+    // the record as sealed, not only its revision. Read once per instance (keptDigest: the record compared with its
+    // digest every run), and at most SETTINGS_VOUCHED_PER_RUN a run ('wait': the rest next run).
     let vouched = 0;
     const backed = async (recordId: string, kept: KeptName[], claim: number, removed: boolean): Promise<boolean | 'wait'> => {
       const at = kept.find((b) => b.revision === claim && b.removed === removed);
       if (!at || judgedNotKept(tenantId, at)) return false;
-      if (judgedKept(tenantId, at)) return true;
-      if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
-      vouched++;
-      const read = await readKeptBlob(deps.blobs, tenantId, at.name, SETTING_MAX_BYTES);
-      const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
-      const why = setting && setting.revision === claim && (setting.record === null) === removed ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
-      if (why === null) rememberKept(tenantId, at);
-      else notTheArchives(at, why);
-      return why === null;
+      const holds = removed ? REMOVED_DIGEST : recordDigest(records.get(recordId));
+      let digest = keptDigest(tenantId, at);
+      if (digest === null) {
+        if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
+        vouched++;
+        const read = await readKeptBlob(deps.blobs, tenantId, at.name, SETTING_MAX_BYTES);
+        const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
+        const why = setting && setting.revision === claim && (setting.record === null) === removed ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
+        if (why !== null) {
+          notTheArchives(at, why);
+          return false;
+        }
+        digest = setting!.record === null ? REMOVED_DIGEST : recordDigest(setting!.record);
+        rememberKept(tenantId, at, digest);
+      }
+      return digest === holds;
     };
     // Per record, its newest sealed change newer than what Cosmos DB holds (each unsealed one above it logged), read
     // newest first; none where the record is in line. An absent record is behind a change that made it (a removal of an

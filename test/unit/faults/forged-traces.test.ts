@@ -3,10 +3,10 @@
  * of a removal's trace, stands only on a blob the archive sealed at that revision.
  */
 import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
-import { settingBlobName, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
+import { RETENTION_POLICY_ID, settingBlobName, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
-import { rightsAssignmentRecordId, type RightsAssignmentRecord, rightsUnassignmentRecordId, type RightsUnassignmentRecord } from '../../../shared/auth/rights-sets/rights-records';
+import { rightsAssignmentRecordId, type RightsAssignmentRecord, type RightsSetRecord, rightsUnassignmentRecordId, type RightsUnassignmentRecord } from '../../../shared/auth/rights-sets/rights-records';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { FakeClock } from '../../support/fake-clock';
@@ -15,6 +15,8 @@ import { ok, send, TENANT, upload, world } from '../../support/in-process';
 import { ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { CORRECTION_UNAUDITED } from '../../../shared/retention/reconcile';
+import { DEFAULT_POLICY } from '../../../shared/retention/policy';
+import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
 
 const T = 'acme';
 const alice: Principal = { tenantId: T, subject: 'alice', kind: 'user', person: 'alice', rightsSet: 'root', permissions: new Set<Permission>(PERMISSIONS) };
@@ -108,5 +110,28 @@ describe('a genuine correction whose blob write failed, the chain key rotated be
     await runReconcileTimer(w.deps);
     expect(w.deps.blobs.blobs.has(`${TENANT}/${blobLayout.correction(id, 2)}`)).toBe(true);
     expect(lines(w.deps, CORRECTION_UNAUDITED)).toEqual([]);
+  });
+});
+
+describe('a kept setting edited in Cosmos DB under the revision its sealed blob has', () => {
+  // Broke: the reconciler compared revisions only: whoever can write Cosmos DB (not Key Vault) widened ian's assignment,
+  // a rights set's permissions, or turned off the retention policy's disposal approval, leaving `revision` as it was, and
+  // the reconciler found every record in line with storage, for good, nothing logged.
+  const ron: Principal = { tenantId: T, subject: 'ron', kind: 'user', person: 'ron', rightsSet: 'records-manager', permissions: new Set<Permission>(['retention:manage']) };
+  const stored = (deps: InMemoryDeps, id: string) => deps.tenantRecords.records.get(`${T}/${id}`)!.value;
+  const cases: [string, string, (deps: InMemoryDeps) => Promise<unknown>, (deps: InMemoryDeps) => Promise<void>, unknown][] = [
+    ['an assignment given another set', assignmentId, async (deps) => (await assignmentOf(deps))?.rightsSet, (deps) => deps.tenantRecords.upsert({ ...stored(deps, assignmentId), rightsSet: 'tenant-admin' }), 'clerk'],
+    ['a rights set given more permissions', 'rights-set:clerk', async (deps) => (await deps.tenantRecords.get<RightsSetRecord>(T, 'rights-set:clerk', 'rights-set'))?.value.permissions, (deps) => deps.tenantRecords.upsert({ ...stored(deps, 'rights-set:clerk'), permissions: [...PERMISSIONS] }), ['documents:read']],
+    ['the retention policy without its disposal approval', RETENTION_POLICY_ID, async (deps) => (await deps.retention.policies.get(T))?.requireDisposalApproval, async (deps) => void deps.retention.policies.policies.set(T, { ...deps.retention.policies.policies.get(T)!, requireDisposalApproval: false }), true],
+  ];
+  it.each(cases)('%s: the sealed change is written back', async (_, id, read, tamper, expected) => {
+    const { deps } = await narrowed();
+    expect(await setRetentionPolicy(ron, { ...DEFAULT_POLICY, requireDisposalApproval: true }, deps)).toHaveProperty('applied');
+    (deps.clock as FakeClock).advance(3_600_000);
+    await runReconcileTimer(deps);
+    await tamper(deps);
+    await runReconcileTimer(deps);
+    expect(await read(deps)).toEqual(expected);
+    expect(lines(deps, SETTING_RESTORED)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ id }) })]);
   });
 });
