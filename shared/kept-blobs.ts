@@ -64,3 +64,25 @@ export function rememberNotKept(tenantId: string, blob: ListedBlob, reason: stri
   if (notKept.size >= NOT_KEPT_MAX) notKept.delete(notKept.keys().next().value!);
   notKept.set(key, blob.etag);
 }
+
+/**
+ * Blobs the reconciler found sealed by the archive on this instance, by tenant and name, with the ETag of the blob read
+ * and a digest of what it holds: a kept setting that backs what Cosmos DB says of its record (settings-blobs.ts
+ * restoreSettings) is read once per instance, not every run, and the record compared with the digest each run. A
+ * sealed verdict stands as a judged one does (create-only bytes, a creation time that does not move).
+ */
+const kept = new Map<string, { etag: string; digest: string }>();
+
+/** The digest this instance remembered of `blob` (as listed now) found sealed by the archive; null: not found so. */
+export function keptDigest(tenantId: string, blob: ListedBlob): string | null {
+  const found = kept.get(`${tenantId}/${blob.name}`);
+  return found?.etag === blob.etag ? found.digest : null;
+}
+
+/** Remembers `blob` (as listed) found sealed by the archive, holding what `digest` digests. */
+export function rememberKept(tenantId: string, blob: ListedBlob, digest: string): void {
+  const key = `${tenantId}/${blob.name}`;
+  kept.delete(key);
+  if (kept.size >= NOT_KEPT_MAX) kept.delete(kept.keys().next().value!);
+  kept.set(key, { etag: blob.etag, digest });
+}

@@ -32,15 +32,17 @@ export async function auditPage(
     page = await read(page.continuationToken);
   }
   const month = months[i]!;
-  if (page.continuationToken) return { month, items: page.items, next: { month, storeToken: page.continuationToken } };
+  // The store's time of each entry is not the answer's (GET /audit lists entries as written).
+  const items: AuditEntry[] = page.items.map(({ _ts: _s, ...entry }) => entry);
+  if (page.continuationToken) return { month, items, next: { month, storeToken: page.continuationToken } };
   for (const older of months.slice(i + 1)) {
     for (let c: string | null | undefined; c !== null; ) {
       const peek = await audit.list(tenantId, older, 1, c, filter);
-      if (peek.items.length > 0) return { month, items: page.items, next: { month: older, storeToken: null } };
+      if (peek.items.length > 0) return { month, items, next: { month: older, storeToken: null } };
       c = peek.continuationToken;
     }
   }
-  return { month, items: page.items, next: null };
+  return { month, items, next: null };
 }
 
 /**
@@ -78,15 +80,20 @@ export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>
 
 /**
  * Whether `entry`'s hash is the chain key's HMAC of it (the version it names; one that cannot be read keys nothing, nor
- * one superseded before `blobCreatedOn`). An entry from before the chain was keyed (plain SHA-256) anyone can compute:
- * it vouches for nothing.
+ * one superseded before the database stored the entry, its `_ts`, or where the store does not tell it, before
+ * `blobCreatedOn`). An entry from before the chain was keyed (plain SHA-256) anyone can compute: it vouches for nothing.
+ * By the entry's own time, not the blob's: a genuine correction whose blob write failed, the key rotated before the
+ * reconciler wrote the blob (created now), counted as keyed after the rotation and was never kept (CORRECTION_UNAUDITED).
+ * The old version, leaked, keys an entry the database stores after the rotation: none still.
  */
-async function keyedByArchive(entry: AuditEntry, keys: ChainKeyring, blobCreatedOn: string | null | undefined): Promise<boolean> {
+async function keyedByArchive(entry: AuditEntry & { _ts?: unknown }, keys: ChainKeyring, blobCreatedOn: string | null | undefined): Promise<boolean> {
   if (entry.alg !== CHAIN_ALG || typeof entry.hash !== 'string') return false;
+  const stored = typeof entry._ts === 'number' ? new Date(entry._ts * 1000) : null;
+  const storedAt = stored ? (Number.isNaN(stored.getTime()) ? null : stored.toISOString()) : blobCreatedOn;
   let key: Buffer;
   try {
     const version = await keys.version(typeof entry.keyVersion === 'string' ? entry.keyVersion : null);
-    if (blobCreatedOn !== undefined && supersededBefore(version, blobCreatedOn)) return false;
+    if (storedAt !== undefined && supersededBefore(version, storedAt)) return false;
     key = version.key;
   } catch (err) {
     if (err instanceof ChainKeyUnavailable) return false;

@@ -519,7 +519,8 @@ export interface AuditLogPort {
   /** Cross-tenant, for the sealing timer: appends the parked entries, each batch by the one run that claims it (as the outbox's items). */
   unsafeAppendPending(): Promise<number>;
   headSeq(tenantId: string, month: string): Promise<number>;
-  list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry>>;
+  /** Entries carry the store's `_ts` (seconds) where it has one: when the database stored each (audit-pages.ts auditHolds). */
+  list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry & { _ts?: number }>>;
   /** Every stored entry of a partition at once: for tests and small months only; verification reads `inChainOrder`. */
   all(tenantId: string, month: string): Promise<AuditEntry[]>;
   /**

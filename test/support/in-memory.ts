@@ -763,6 +763,9 @@ export class InMemoryAuditLog implements AuditLogPort {
   chained = false;
   /** One unnamed key of zeros; a test of rotation puts a keyring of versions in its place. */
   chainKeys: ChainKeyring = singleKeyring(async () => Buffer.alloc(32));
+  /** When the store took each entry (Cosmos DB's `_ts`, seconds, which no writer sets), by `now`: what `list` tells. */
+  private readonly storedAt = new WeakMap<AuditEntry, number>();
+  constructor(private readonly now: () => number = Date.now) {}
   readonly chainKey = async (): Promise<Buffer> => (await this.chainKeys.current()).key;
   async append(input: AuditInput): Promise<AuditEntry> {
     return (await this.appendBatch([input]))[0]!;
@@ -770,6 +773,7 @@ export class InMemoryAuditLog implements AuditLogPort {
   async appendBatch(inputs: AuditInput[], opts: { sendBy?: number } = {}): Promise<AuditEntry[]> {
     if (opts.sendBy !== undefined && opts.sendBy < Date.now()) throw new Error('audit entry not sent by its send-by time');
     const key = this.chained ? await this.chainKeys.current() : null;
+    const storedAt = Math.floor(this.now() / 1000);
     const written = inputs.map((input) => {
       const partition = `${input.tenantId}:${input.at.slice(0, 7)}`;
       if (key) {
@@ -777,11 +781,13 @@ export class InMemoryAuditLog implements AuditLogPort {
         const body: Omit<AuditEntry, 'hash'> = { id: entryId((last?.seq ?? 0) + 1), partition, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH, alg: CHAIN_ALG, ...(key.version !== null ? { keyVersion: key.version } : {}), ...input };
         const entry: AuditEntry = { ...body, hash: hashEntry(body, key.key) };
         this.entries.push(entry);
+        this.storedAt.set(entry, storedAt);
         return entry;
       }
       const seq = this.entries.length + 1;
       const entry: AuditEntry = { ...input, id: entryId(seq), seq, prevHash: GENESIS_HASH, hash: GENESIS_HASH, partition };
       this.entries.push(entry);
+      this.storedAt.set(entry, storedAt);
       return entry;
     });
     return written;
@@ -820,7 +826,7 @@ export class InMemoryAuditLog implements AuditLogPort {
     return this.highWater(tenantId, month);
   }
   /** Every filter the Cosmos query applies, newest first (ORDER BY c.id DESC); one page. */
-  async list(tenantId: string, month: string, limit: number, _continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
+  async list(tenantId: string, month: string, limit: number, _continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry & { _ts?: number }>> {
     const items = (await this.all(tenantId, month))
       .filter(
         (e) =>
@@ -833,7 +839,7 @@ export class InMemoryAuditLog implements AuditLogPort {
       )
       // As the Cosmos query: newest first by time (equal instants: the later in the chain first).
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.seq - a.seq));
-    return { items: items.slice(0, limit), continuationToken: null };
+    return { items: items.slice(0, limit).map((e) => (this.storedAt.has(e) ? { ...e, _ts: this.storedAt.get(e)! } : e)), continuationToken: null };
   }
   async all(tenantId: string, month: string): Promise<AuditEntry[]> {
     return this.entries.filter((e) => e.partition === `${tenantId}:${month}`);
@@ -948,7 +954,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const rights = new TenantRights(tenantRecords);
   const log = new RecordingLogger();
   const validationQueue = new InMemoryValidationQueue();
-  const audit = new InMemoryAuditLog();
+  const audit = new InMemoryAuditLog(() => clock.now().getTime());
   const auditOutboxItems = new InMemoryAuditOutboxItems(catalog);
   return {
     config,

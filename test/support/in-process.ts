@@ -12,7 +12,7 @@ import { compileRoutes, matchRoute } from '../../shared/http/route-match';
 import { exportTimer } from '../../functions/exports';
 import { TIMERS } from '../../functions/timers';
 import { sealAuditLog } from '../../shared/audit/seal';
-import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../shared/kernel/audit';
+import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS } from '../../shared/kernel/audit';
 import { runReconcileTimer, runSweepTimer } from '../../shared/retention/timers';
 import { Authenticator, type JwtSettings } from '../../shared/auth/authenticate';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../shared/auth/rights-sets/rights-records';
@@ -228,11 +228,12 @@ export async function repair(w: RequestWorld & { clock: FakeClock }): Promise<vo
   await exportTimer.run(w.deps);
   await settle(w);
   await TIMERS.find((t) => t.name === 'requeueValidations')!.run(w.deps);
-  // A later sealing run: past the lease of a claim an interrupted run left (judged by the real clock, kernel/audit.ts).
+  // A later sealing run: past the lease of a claim an interrupted run left (judged by the real clock, kernel/audit.ts),
+  // and past the outbox grace of an entry the reconciler left with its write (a setting written back from storage).
   const realNow = Date.now.bind(Date);
   const later = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000);
   try {
-    await sealAuditLog({ now: w.clock.now(), deps: w.deps });
+    await sealAuditLog({ now: new Date(w.clock.now().getTime() + AUDIT_OUTBOX_GRACE_MS + 1), deps: w.deps });
   } finally {
     later.mockRestore();
   }

@@ -90,6 +90,9 @@ class PartitionWriter {
  * container) with optimistic concurrency (IfMatch). Concurrent writers cannot fork the chain: entry ids are
  * sequence numbers, so only one create of entry n can succeed; the loser walks forward and retries.
  */
+/** A stored entry without its system properties but `_ts` (seconds), which the database sets and no writer can. */
+const withStoredAt = (r: AuditEntry): AuditEntry & { _ts?: number } => (typeof (r as { _ts?: unknown })._ts === 'number' ? { ...clean(r), _ts: (r as unknown as { _ts: number })._ts } : clean(r));
+
 export class AuditLog implements AuditLogPort {
   private readonly writers = new Map<string, PartitionWriter>();
   private readonly pending: PendingAuditEntries;
@@ -419,7 +422,7 @@ export class AuditLog implements AuditLogPort {
    * an entry of the 1st above the 6th's. Equal instants (entries of one moment; a test's stopped clock) the later in the
    * chain first: by time alone they came in the store's order, oldest first (infra/cosmos-audit-indexing-policy.json).
    */
-  async list(tenantId: string, month: string, limit: number, continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
+  async list(tenantId: string, month: string, limit: number, continuationToken?: string, filter: AuditFilter = {}): Promise<Page<AuditEntry & { _ts?: number }>> {
     const partition = `${tenantId}:${month}`;
     await this.settled(partition);
     const where = ['c.partition = @p', 'c.tenantId = @t'];
@@ -435,7 +438,8 @@ export class AuditLog implements AuditLogPort {
     if (filter.target) add('c.target = @target', '@target', filter.target);
     if (filter.requestId) add('c.requestId = @rid', '@rid', filter.requestId);
     const res = await queryPage<AuditEntry>(this.container, { query: `SELECT * FROM c WHERE ${where.join(' AND ')} ORDER BY c.at DESC, c.id DESC`, parameters }, { partitionKey: partition, limit, continuationToken });
-    return { items: res.resources.map(clean), continuationToken: res.continuationToken };
+    // `_ts` kept: an entry is a witness by when the database stored it (audit-pages.ts auditHolds).
+    return { items: res.resources.map(withStoredAt), continuationToken: res.continuationToken };
   }
 
   /** Every stored entry of a partition, for verification (no filter: anything in the partition counts). */
@@ -465,7 +469,7 @@ export class AuditLog implements AuditLogPort {
       const { resources } = await query.fetchNext();
       // `_ts` kept (the hash does not cover it): when the database stored the entry, which no writer sets, checked
       // against when its key version was superseded (kernel/audit-chain.ts, older-key).
-      if (resources.length > 0) yield resources.map((r) => (typeof (r as { _ts?: unknown })._ts === 'number' ? { ...clean(r), _ts: (r as unknown as { _ts: number })._ts } : clean(r)));
+      if (resources.length > 0) yield resources.map(withStoredAt);
     }
   }
 

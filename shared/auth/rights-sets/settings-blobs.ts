@@ -21,9 +21,11 @@ import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
 import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { forEachTenantKeeping, reportNotKept } from '../kept-in-storage';
-import { judgedNotKept, readKeptBlob } from '../../kept-blobs';
+import { judgedNotKept, keptDigest, readKeptBlob, rememberKept } from '../../kept-blobs';
 import { auditHolds } from '../../audit/audit-pages';
 import { readInstant } from '../../kernel/instant';
+import { canonicalJson } from '../../kernel/audit-chain';
+import { createHash } from 'node:crypto';
 
 export const SETTINGS_PREFIX = 'settings/';
 
@@ -169,6 +171,16 @@ function settingOf(text: string, tenantId: string, recordId: string): StoredSett
 type KeptName = ListedBlob & { revision: number; removed: boolean };
 
 /**
+ * A kept record's digest, as compared with Cosmos DB's (system properties aside). Compared by revision alone, whoever can
+ * write Cosmos DB widened an assignment, a set or a policy under the revision it had, and the reconciler found it in line.
+ */
+function recordDigest(record: object | undefined): string {
+  const content = Object.fromEntries(Object.entries(record ?? {}).filter(([k]) => !k.startsWith('_')));
+  return createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(content)))).digest('hex');
+}
+const REMOVED_DIGEST = 'removed';
+
+/**
  * The most a setting's blob is read of. The largest the archive writes is a retention policy of 50 classes, each with a
  * description of 300 characters (4 bytes each in UTF-8 at worst): about 70 KB; an assignment with 32 `givenBefore`
  * entries a few KiB. Read to KEPT_BLOB_MAX_BYTES (4 MiB), each blob planted above a record's newest sealed one cost
@@ -183,6 +195,12 @@ export const SETTING_MAX_BYTES = 256 * 1024;
  * this is read through over as many runs, the newest sealed change below it then written back.
  */
 export const SETTINGS_JUDGED_PER_RUN = 64;
+
+/**
+ * Sealed blobs a reconciler run reads per tenant, at most, to check that what Cosmos DB holds of a record (its revision,
+ * a removal's trace) is a change the archive kept (each read remembered by the instance: kept-blobs.ts judgedKept).
+ */
+export const SETTINGS_VOUCHED_PER_RUN = 256;
 
 /**
  * Every revision per record among a tenant's setting blob names, newest first. Not only the newest: whoever can create a
@@ -219,15 +237,18 @@ function restoreEntry(setting: StoredSetting, now: Date) {
   return auditOutboxItem([{ tenantId, at, actor: SETTING_RESTORE_ACTOR, action: setting.record ? ACTIONS[setting.type].put : ACTIONS[setting.type].remove, target: recordId, outcome: 'success', status: 200, requestId: `${SETTING_RESTORE_ACTOR.subject}:${recordId}:${setting.revision}:${at}`, clientIp: null, userAgent: null, detail: `setting-restored=${setting.revision}@${setting.at}` }]);
 }
 
-/** Writes `setting` back over what Cosmos DB holds of its record (under the rights gate, as every rights change); false when nothing needed it. */
-async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecords: TenantRecordsPort; retention: { policies: Policies } }): Promise<boolean> {
+/**
+ * Writes `setting` back over what Cosmos DB holds of its record (under the rights gate, as every rights change); false when
+ * nothing needed it. `unbacked`: a revision Cosmos DB held, judged to stand on no sealed blob, which does not count as newer.
+ */
+async function writeBack(setting: StoredSetting, unbacked: number | null, now: Date, deps: { tenantRecords: TenantRecordsPort; retention: { policies: Policies } }): Promise<boolean> {
   const { tenantId, recordId, type } = setting;
   const kinds = ACTIONS[type];
   return underRightsGate('The rights set', tenantId, deps, async (gate) => {
     if (setting.record?.type === 'retention-policy') {
       // Through the policy store, as an approved lowering is: only over the version read, the gate moved, the entry in the same batch.
       const { policy: current, etag } = await deps.retention.policies.getVersioned(tenantId, { fresh: true });
-      if ((current?.revision ?? 0) >= setting.revision) return false;
+      if ((current?.revision ?? 0) >= setting.revision && current?.revision !== unbacked) return false;
       const { id: _i, tenantId: _t, type: _y, updatedAt, updatedBy, safeguards, revision, ...policy } = setting.record;
       const written = await deps.retention.policies.put(tenantId, policy, updatedAt, updatedBy, safeguards, revision, restoreEntry(setting, now), { etag }, [gateMoved(gate, recordId)]);
       return written === 'written' ? true : CHANGED;
@@ -237,7 +258,7 @@ async function writeBack(setting: StoredSetting, now: Date, deps: { tenantRecord
     const traceId = setting.trace?.id ?? (setting.record?.type === 'rights-set' ? rightsSetDeletedRecordId(setting.record.name) : setting.record?.type === 'rights-assignment' ? rightsUnassignmentRecordId(setting.record.subject) : undefined);
     const trace = !current && traceId && kinds.trace ? await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, kinds.trace, { fresh: true }) : null;
     const held = current?.value.revision ?? trace?.value.revision ?? 0;
-    if (held >= setting.revision || (!current && setting.record === null)) return false;
+    if ((held >= setting.revision && held !== unbacked) || (!current && setting.record === null)) return false;
     const entry = restoreEntry(setting, now);
     const writes: TenantRecordWrite[] = [gateMoved(gate, recordId)];
     if (setting.record) writes.push(current ? { op: 'replace', record: setting.record, ifMatch: current.etag } : { op: 'create', record: setting.record });
@@ -272,23 +293,68 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       revisions.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
     ]);
     const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
+    // The records as Cosmos DB holds them, to compare with the sealed change at their revision.
+    const records = new Map<string, object>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r]));
     // The removals' traces Cosmos DB holds, by id and revision: listed only where a removal is storage's newest change of an absent record.
     let traceRevisions: Promise<Map<string, number>> | null = null;
     const traces = () =>
       (traceRevisions ??= Promise.all([deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-set-deleted'), deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-unassignment')]).then(
         (lists) => new Map(lists.flat().map((t) => [t.id, typeof t.revision === 'number' ? t.revision : 0])),
       ));
-    if (retention?.policy) held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
+    if (retention?.policy) {
+      held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
+      // As the policy store holds it (without its id, tenant and type): as sealed.
+      records.set(RETENTION_POLICY_ID, { ...retention.policy, id: RETENTION_POLICY_ID, tenantId, type: 'retention-policy' });
+    }
+    // Whether the archive's sealed blob at `claim` backs what Cosmos DB holds of `recordId` (a removal where `removed`):
+    // the record as sealed, not only its revision. Read once per instance (keptDigest: the record compared with its
+    // digest every run), and at most SETTINGS_VOUCHED_PER_RUN a run ('wait': the rest next run).
+    let vouched = 0;
+    const backed = async (recordId: string, kept: KeptName[], claim: number, removed: boolean): Promise<boolean | 'wait'> => {
+      const at = kept.find((b) => b.revision === claim && b.removed === removed);
+      if (!at || judgedNotKept(tenantId, at)) return false;
+      const holds = removed ? REMOVED_DIGEST : recordDigest(records.get(recordId));
+      let digest = keptDigest(tenantId, at);
+      if (digest === null) {
+        if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
+        vouched++;
+        const read = await readKeptBlob(deps.blobs, tenantId, at.name, SETTING_MAX_BYTES);
+        const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
+        const why = setting && setting.revision === claim && (setting.record === null) === removed ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
+        if (why !== null) {
+          notTheArchives(at, why);
+          return false;
+        }
+        digest = setting!.record === null ? REMOVED_DIGEST : recordDigest(setting!.record);
+        rememberKept(tenantId, at, digest);
+      }
+      return digest === holds;
+    };
     // Per record, its newest sealed change newer than what Cosmos DB holds (each unsealed one above it logged), read
     // newest first; none where the record is in line. An absent record is behind a change that made it (a removal of an
     // absent one is done, and one of those stands for what is below it).
-    const behind: [string, StoredSetting][] = [];
+    const behind: [string, StoredSetting, number | null][] = [];
     for (const [recordId, kept] of revisions) {
       // The SoD and retention policies are never removed: a removal's name under either is planted. Taken as one (unread,
       // where Cosmos DB holds no policy), it hid the sealed policy a restore lost, the default's weaker rules acting.
       const neverRemoved = recordId === SOD_POLICY_ID || recordId === RETENTION_POLICY_ID;
+      const present = held.has(recordId);
+      // What Cosmos DB says is the record's newest change: its revision, or (absent) its removal's trace's. It stands only
+      // on the archive's sealed blob at that very revision. Taken as said, whoever can write Cosmos DB and blobs (not Key
+      // Vault) deleted an assignment and left a trace above its newest sealed change (a removal planted there or not), or
+      // raised a record's revision above every kept blob: the reconciler never wrote the sealed change back (an
+      // assignment narrowing a person from their identity provider's claim lost for good).
+      const traceId = traceIdOf(recordId);
+      const claim = present ? held.get(recordId)! : traceId ? ((await traces()).get(traceId) ?? null) : null;
+      // A claim that does not stand: the newest sealed change below it is written back over it.
+      let unbacked: number | null = null;
       for (const blob of kept) {
-        if (held.has(recordId) && held.get(recordId)! >= blob.revision) break;
+        if (claim !== null && unbacked === null && blob.revision <= claim) {
+          const judged = await backed(recordId, kept, claim, !present);
+          // In line; or the bound reached; or a change made just now whose blob is being written (its revision is its time).
+          if (judged !== false || Math.abs(claim - now.getTime()) <= REMOVAL_WITNESS_MS) break;
+          unbacked = claim;
+        }
         // Judged not the archive's before (this run or an earlier one): passed over unread, as nothing it holds counts.
         if (judgedNotKept(tenantId, blob)) continue;
         if (blob.removed && neverRemoved) {
@@ -297,13 +363,11 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
         }
         // The run's bound reached: the rest of this tenant's settings wait for the next run (their blobs judged so far stay judged).
         if (judged >= SETTINGS_JUDGED_PER_RUN) break;
-        if (!held.has(recordId) && blob.removed) {
-          // A removal of a record Cosmos DB does not hold is done, once it is the archive's: its trace in Cosmos DB at
-          // this revision or later says so without a read (every removal writes both), else its blob must be sealed.
+        if (!present && blob.removed) {
+          // A removal of a record Cosmos DB does not hold is done, once it is the archive's: its blob must be sealed.
           // Taken unread, one planted above the newest sealed change hid that change for good: an assignment a restore
           // lost was never written back (where rights come from the identity provider, its person acted with the set
           // they claimed), and a set's narrowing with it.
-          if (((await traces()).get(traceIdOf(recordId) ?? '') ?? 0) >= blob.revision) break;
           const read = await readKeptBlob(deps.blobs, tenantId, blob.name, SETTING_MAX_BYTES);
           const removal = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
           const why = removal && removal.revision === blob.revision && removal.record === null ? await unsealedBecause(SETTING_SEAL, removal, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a removal';
@@ -318,14 +382,14 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           notTheArchives(blob, why ?? 'not a setting');
           continue;
         }
-        behind.push([recordId, setting]);
+        behind.push([recordId, setting, unbacked]);
         break;
       }
     }
     // Oldest change first (a set before an assignment to it).
     behind.sort((a, b) => a[1].revision - b[1].revision);
-    for (const [recordId, setting] of behind) {
-      if (!(await writeBack(setting, now, deps))) continue;
+    for (const [recordId, setting, unbacked] of behind) {
+      if (!(await writeBack(setting, unbacked, now, deps))) continue;
       deps.log.warn(SETTING_RESTORED, { tenantId, kind: setting.type, id: recordId, revision: setting.revision, removed: setting.record === null });
       restored.push(`${tenantId}/${recordId}`);
     }

@@ -102,7 +102,8 @@ describe('an assignment kept in storage, against a removal planted above it by a
     expect(lines(deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual([planted]);
   });
 
-  it("a removal Cosmos DB keeps the trace of is not read again; one whose trace a restore lost stands once its seal is read", async () => {
+  // The trace vouches for the removal only on its sealed blob (forged-traces.test.ts): read once per instance, then not again.
+  it("a removal Cosmos DB keeps the trace of is read once, not again; one whose trace a restore lost stands once its seal is read", async () => {
     const deps = inMemoryDeps();
     await putRightsSet(alice, 'clerk', ['documents:read'], deps.clock.now(), deps);
     const restore = restorePoint(deps);
@@ -110,6 +111,9 @@ describe('an assignment kept in storage, against a removal planted above it by a
     (deps.clock as FakeClock).advance(60_000);
     await unassignRightsSet(alice, 'ian', deps.clock.now(), deps);
     const read = reads(deps);
+    await runReconcileTimer(deps);
+    expect(read.filter((n) => n.startsWith(`settings/${assignmentId}/`))).toEqual([expect.stringMatching(/-removed\.json$/)]);
+    read.length = 0;
     await runReconcileTimer(deps);
     expect(read.filter((n) => n.startsWith('settings/'))).toEqual([]);
     restore();
