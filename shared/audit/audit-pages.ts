@@ -59,7 +59,7 @@ export async function auditPage(
  * (archive-seal.ts "superseded key"). Broke: the old version, leaked, keyed an entry for a blob planted after the
  * rotation, and the blob was applied where a seal of that version was refused.
  */
-export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: Required<Pick<AuditFilter, 'target' | 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean, blobCreatedOn?: string | null): Promise<boolean> {
+export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, filter: Pick<AuditFilter, 'target'> & Required<Pick<AuditFilter, 'action'>>, times: readonly (string | null | undefined)[], matches: (entry: AuditEntry) => boolean, blobCreatedOn?: string | null): Promise<boolean> {
   const months = new Set<string>();
   for (const time of times) {
     const at = new Date(typeof time === 'string' ? time : NaN);

@@ -8,7 +8,7 @@ import { heldConflicts, type RightsHolding, DEFAULT_SOD_POLICY, SodPolicy, sodPo
 import { BUILT_IN_RIGHTS_SETS, type Permission, Principal } from '../kernel/principal';
 import { listRightsAssignments } from './rights-sets/list-rights-assignments';
 import { actor, isBuiltIn, permissionsOf, RightsSetRecord } from './rights-sets/rights-records';
-import { nextRevision } from './rights-sets/settings-blobs';
+import { keptRevisionDetail, nextRevision } from './rights-sets/settings-blobs';
 import type { PersonSightingRecord } from './person-sightings';
 
 export interface SodPolicyRecord extends TenantRecord, SodPolicy {
@@ -103,7 +103,7 @@ export class TenantRights {
     await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal), revision: nextRevision(over.revision, now) };
     const write: TenantRecordWrite = over.policy === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: over.policy };
-    const written = await writeWithAuditEntry(audit, { detail: sodPolicyAuditDetail(policy) }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
+    const written = await writeWithAuditEntry(audit, { detail: `${sodPolicyAuditDetail(policy)};${keptRevisionDetail(record.revision!)}` }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   }
 }

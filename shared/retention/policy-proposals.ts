@@ -19,7 +19,7 @@ import { listPersonKeyPermissions } from '../auth/api-keys/list-person-key-permi
 import { assertProposerStillMay, assertSecondPerson, newProposal, type ProposalRecord, proposalRecordId, ProposalStore, publicProposalFields, type TListProposalsQuery } from '../auth/proposals';
 import { gateMoved, underRightsGate } from '../auth/rights-gate';
 import { actor } from '../auth/rights-sets/rights-records';
-import { keepSetting, nextRevision, retentionPolicySetting, type StoredSetting } from '../auth/rights-sets/settings-blobs';
+import { keepSetting, keptRevisionDetail, nextRevision, retentionPolicySetting, type StoredSetting } from '../auth/rights-sets/settings-blobs';
 import { personHoldsNow } from '../auth/rights-sets/rights-given';
 import { assertMayLowerSafeguards, sodRefusal } from '../auth/sod';
 import { checkTenantPolicy, loweredSafeguards, nextSafeguards, policyAuditDetail } from './policy';
@@ -121,7 +121,7 @@ export async function approveRetentionPolicyProposal(principal: Principal, id: s
     const [at, by, safeguards, revision] = [now.toISOString(), actorOf(principal), nextSafeguards(mark, proposal.policy, lowered), nextRevision(stored?.revision, now)];
     const written = await writeWithAuditEntry(
       audit,
-      { target: proposal.id, detail: policyAuditDetail(proposal.policy, lowered) },
+      { target: proposal.id, detail: `${policyAuditDetail(proposal.policy, lowered)};${keptRevisionDetail(revision)}` },
       (outbox) => deps.retention.policies.put(tenantId, proposal.policy, at, by, safeguards, revision, outbox, { etag }, also),
       (r) => r === 'written',
     );

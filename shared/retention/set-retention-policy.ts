@@ -11,7 +11,7 @@ import type { AuditStaging } from '../kernel/audit';
 import { writeWithAuditEntry } from '../audit/outbox';
 import { ArchiveError } from '../kernel/errors';
 import type { StoredRetentionPolicy } from '../ports';
-import { keepSetting, nextRevision, retentionPolicySetting, type StoredSetting } from '../auth/rights-sets/settings-blobs';
+import { keepSetting, keptRevisionDetail, nextRevision, retentionPolicySetting, type StoredSetting } from '../auth/rights-sets/settings-blobs';
 
 /**
  * `PUT /retention/policy` (retention:manage). A change that lowers a safeguard below the strongest that has applied
@@ -53,7 +53,7 @@ export async function setRetentionPolicy(
     const [at, by, safeguards] = [now.toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered)];
     // A new revision each write, kept in storage after it: a restore of Cosmos DB to before it is caught up by the reconciler (settings-blobs.ts).
     const revision = nextRevision(stored?.revision, now);
-    const written = await writeWithAuditEntry(audit?.applied, { detail: policyAuditDetail(policy, lowered) }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, by, safeguards, revision, outbox, { etag }), (r) => r === 'written');
+    const written = await writeWithAuditEntry(audit?.applied, { detail: `${policyAuditDetail(policy, lowered)};${keptRevisionDetail(revision)}` }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, by, safeguards, revision, outbox, { etag }), (r) => r === 'written');
     if (written !== 'written') return CHANGED;
     kept = retentionPolicySetting(principal.tenantId, policy, at, by, safeguards, revision);
     return { applied: await getRetentionPolicy(principal.tenantId, deps) };

@@ -11,7 +11,7 @@
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
  */
-import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
+import type { AuditFilter, AuditLogPort, BlobArchivePort, ListedBlob, Logger, RetentionPoliciesPort, TenantRecord, TenantRecordsPort, TenantRecordWrite } from '../../ports';
 import { type Sealed, sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { type AuditAction, auditOutboxItem } from '../../kernel/audit';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
@@ -46,6 +46,14 @@ export const settingBlobName = (recordId: string, revision: number, removed: boo
  * of the change, so a change made on a record a restore took back is newer than what storage keeps of before it.
  */
 export const nextRevision = (previous: number | undefined, now: Date): number => Math.max((previous ?? 0) + 1, now.getTime());
+
+/**
+ * What a kept setting's change names in its audit entry's detail: the revision it wrote. The keyed entry vouches for a
+ * change whose blob write failed (answered 500) where nothing else the archive wrote does, and pins it to that very
+ * revision: one forged at another revision finds no entry that names it (restoreSettings).
+ */
+export const keptRevisionDetail = (revision: number): string => `kept-revision=${revision}`;
+const namesKeptRevision = (detail: unknown, revision: number): boolean => typeof detail === 'string' && detail.split(';').includes(keptRevisionDetail(revision));
 
 const SOD_POLICY_ID = 'sod-policy';
 /** What is kept of the SoD policy's record (rights.ts SodPolicyRecord, which imports this file). */
@@ -237,6 +245,23 @@ function restoreEntry(setting: StoredSetting, now: Date) {
   return auditOutboxItem([{ tenantId, at, actor: SETTING_RESTORE_ACTOR, action: setting.record ? ACTIONS[setting.type].put : ACTIONS[setting.type].remove, target: recordId, outcome: 'success', status: 200, requestId: `${SETTING_RESTORE_ACTOR.subject}:${recordId}:${setting.revision}:${at}`, clientIp: null, userAgent: null, detail: `setting-restored=${setting.revision}@${setting.at}` }]);
 }
 
+/** Logged (warn) for a kept setting's change written to storage by the reconciler from its audit entry: its own blob write had failed. */
+export const SETTING_KEPT_FROM_AUDIT = 'setting kept in storage from its audit entry';
+
+/** The audit entries that witness a change of a kept setting: its request's (action on target), or its proposal's approval (any target). */
+function witnessesOf(type: KeptRecord['type'], recordId: string, subject: string | undefined, removed: boolean): (Pick<AuditFilter, 'target'> & { action: AuditAction })[] {
+  switch (type) {
+    case 'rights-set':
+      return [{ action: removed ? 'rights-set.delete' : 'rights-set.put', target: recordId }];
+    case 'rights-assignment':
+      return subject === undefined ? [] : [{ action: removed ? 'rights-assignment.delete' : 'rights-assignment.put', target: `subject:${subject}` }];
+    case 'sod-policy':
+      return [{ action: 'sod-policy.put', target: 'sod-policy' }, { action: 'sod-policy.proposal-approve' }];
+    case 'retention-policy':
+      return [{ action: 'retention.policy-set', target: 'retention-policy' }, { action: 'retention.policy-proposal-approve' }];
+  }
+}
+
 /**
  * Writes `setting` back over what Cosmos DB holds of its record (under the rights gate, as every rights change); false when
  * nothing needed it. `unbacked`: a revision Cosmos DB held, judged to stand on no sealed blob, which does not count as newer.
@@ -274,7 +299,7 @@ async function writeBack(setting: StoredSetting, unbacked: number | null, now: D
  * through its own store (RetentionPoliciesPort.put), with the safeguard mark it was written with. Per tenant one listing of its setting blobs; only the newest
  * sealed blob of each record newer than Cosmos DB's is read (and any unsealed above it), and each of those records point-read. One failing tenant does not stop the rest.
  */
-export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs' | 'readIfExists'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<string[]> {
+export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs' | 'readIfExists' | 'prepareTenant' | 'putCreateOnly'>; tenantRecords: TenantRecordsPort; retention: { policies: Policies }; log: Pick<Logger, 'warn' | 'error'>; audit: Pick<AuditLogPort, 'chainKeys' | 'list'> }): Promise<string[]> {
   const restored: string[] = [];
   await forEachTenantKeeping(SETTINGS_PREFIX, 'rights settings', deps, async (tenantId, names) => {
     const revisions = revisionsByRecord(names);
@@ -330,6 +355,31 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       }
       return digest === holds;
     };
+    // A claim with no blob at its revision at all: a change whose blob write failed after its record's (answered 500) is
+    // kept now, sealed as Cosmos DB holds it, where its keyed audit entry names that revision (keptRevisionDetail).
+    // Reverted instead, an SoD policy strengthened, or an assignment narrowed or removed, went back to what it was.
+    // 'wait': the run's bound reached.
+    const keptFromAudit = async (recordId: string, kept: KeptName[], claim: number, present: boolean): Promise<boolean | 'wait'> => {
+      if (kept.some((b) => b.revision === claim && b.removed === !present)) return false; // a blob there, not the archive's or not this
+      const traceId = traceIdOf(recordId);
+      const found = present ? records.get(recordId) : traceId ? (await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, traceId.startsWith('rights-set-deleted:') ? 'rights-set-deleted' : 'rights-unassignment', { fresh: true }))?.value : undefined;
+      if (!found) return false;
+      const content = Object.fromEntries(Object.entries(found).filter(([k]) => !k.startsWith('_'))) as Record<string, unknown>;
+      const type: KeptRecord['type'] | null = present ? (content.type as KeptRecord['type']) : recordId.startsWith('rights-set:') ? 'rights-set' : 'rights-assignment';
+      const subject = typeof content.subject === 'string' ? content.subject : undefined;
+      const at = [content.updatedAt, content.assignedAt, content.deletedAt, content.unassignedAt].find((t): t is string => typeof t === 'string' && readInstant(t) !== null);
+      if (!(type in ACTIONS) || at === undefined) return false;
+      for (const witness of witnessesOf(type, recordId, subject, !present)) {
+        if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
+        vouched++;
+        if (!(await auditHolds(deps.audit, tenantId, witness, [new Date(claim).toISOString(), at], (e) => e.outcome === 'success' && namesKeptRevision(e.detail, claim)))) continue;
+        const setting = { tenantId, recordId, type, revision: claim, at, record: present ? (content as unknown as KeptRecord) : null, ...(present ? {} : { trace: content as unknown as KeptTrace }) };
+        await keepSetting(setting, deps);
+        deps.log.warn(SETTING_KEPT_FROM_AUDIT, { tenantId, kind: type, id: recordId, revision: claim, removed: !present });
+        return true;
+      }
+      return false;
+    };
     // Per record, its newest sealed change newer than what Cosmos DB holds (each unsealed one above it logged), read
     // newest first; none where the record is in line. An absent record is behind a change that made it (a removal of an
     // absent one is done, and one of those stands for what is below it).
@@ -353,6 +403,7 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           const judged = await backed(recordId, kept, claim, !present);
           // In line; or the bound reached; or a change made just now whose blob is being written (its revision is its time).
           if (judged !== false || Math.abs(claim - now.getTime()) <= REMOVAL_WITNESS_MS) break;
+          if ((await keptFromAudit(recordId, kept, claim, present)) !== false) break;
           unbacked = claim;
         }
         // Judged not the archive's before (this run or an earlier one): passed over unread, as nothing it holds counts.

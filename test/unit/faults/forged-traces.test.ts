@@ -3,7 +3,7 @@
  * of a removal's trace, stands only on a blob the archive sealed at that revision.
  */
 import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
-import { RETENTION_POLICY_ID, settingBlobName, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
+import { RETENTION_POLICY_ID, settingBlobName, SETTING_KEPT_FROM_AUDIT, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { rightsAssignmentRecordId, type RightsAssignmentRecord, type RightsSetRecord, rightsUnassignmentRecordId, type RightsUnassignmentRecord } from '../../../shared/auth/rights-sets/rights-records';
@@ -11,7 +11,8 @@ import { type Permission, PERMISSIONS, type Principal } from '../../../shared/ke
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
-import { ok, send, TENANT, upload, world } from '../../support/in-process';
+import { assign, type Call, ok, putSet, repair, send, TENANT, upload, world, type World } from '../../support/in-process';
+import type { TenantRecord } from '../../../shared/ports';
 import { ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { CORRECTION_UNAUDITED } from '../../../shared/retention/reconcile';
@@ -133,5 +134,60 @@ describe('a kept setting edited in Cosmos DB under the revision its sealed blob 
     await runReconcileTimer(deps);
     expect(await read(deps)).toEqual(expected);
     expect(lines(deps, SETTING_RESTORED)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ id }) })]);
+  });
+});
+
+describe('a genuine change whose blob write failed (answered 500), the reconciler run an hour later', () => {
+  // Broke (with the rule above): a revision with no sealed blob was written over with the sealed change below it, so a
+  // change the archive made and audited, whose blob write alone failed, was undone: an assignment narrowed or removed, a
+  // rights set narrowed, the SoD policy strengthened, went back to what it was. Its keyed audit entry names the revision
+  // it wrote (kept-revision=…), which no writer of Cosmos DB can forge: the change is sealed as Cosmos DB holds it.
+  /** The SoD policy's PUT, over the version stored now (If-Match). */
+  const sodPut = async (w: World, conflicts: string[][]): Promise<Call> => {
+    const read = await ok(w, { method: 'GET', path: 'sod-policy', as: 'carol' });
+    return { method: 'PUT', path: 'sod-policy', body: { conflicts, uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! }, as: 'carol' };
+  };
+  // The default's pair and one more: stronger, applied at once (a weaker one is a proposal).
+  const FIRST_PAIRS = [['documents:write', 'retention:approve'], ['documents:write', 'audit:read']];
+  const cases: [string, Call | ((w: World) => Promise<Call>), (w: World) => Promise<unknown>, unknown][] = [
+    ['an assignment narrowed', assign('ian', 'auditor'), async (w) => (await w.deps.tenantRecords.get<RightsAssignmentRecord>(TENANT, rightsAssignmentRecordId('ian'), 'rights-assignment'))?.value.rightsSet, 'auditor'],
+    ['an assignment removed', { method: 'DELETE', path: 'rights-assignments/ian', as: 'carol' }, async (w) => (await w.deps.tenantRecords.get<RightsAssignmentRecord>(TENANT, rightsAssignmentRecordId('ian'), 'rights-assignment'))?.value ?? null, null],
+    ['a rights set narrowed', putSet('clerk', ['documents:read']), async (w) => (await w.deps.tenantRecords.get<RightsSetRecord>(TENANT, 'rights-set:clerk', 'rights-set'))?.value.permissions, ['documents:read']],
+    ['the SoD policy strengthened', (w) => sodPut(w, [...FIRST_PAIRS, ['holds:place', 'holds:release']]), async (w) => (await w.deps.tenantRecords.get<{ conflicts: unknown[] } & TenantRecord>(TENANT, 'sod-policy', 'sod-policy'))?.value.conflicts, [...FIRST_PAIRS, ['holds:place', 'holds:release']]],
+  ];
+  it.each(cases)('%s: kept in storage from its keyed audit entry, not undone', async (_, change, read, expected) => {
+    const w = world();
+    w.deps.audit.chained = true;
+    await ok(w, putSet('clerk', ['documents:read', 'documents:download']));
+    await ok(w, assign('ian', 'clerk'));
+    expect((await ok(w, await sodPut(w, FIRST_PAIRS))).status).toBe(200);
+    w.clock.advance(3_600_000);
+    const call = typeof change === 'function' ? await change(w) : change;
+    const put = w.deps.blobs.putCreateOnly.bind(w.deps.blobs);
+    w.deps.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+      if (name.startsWith('settings/')) throw new Error('storage unavailable');
+      return put(tenantId, name, ...rest);
+    };
+    const answer = await send(w, call);
+    expect([answer.status, answer.json.code]).toEqual([500, 'internal']);
+    w.deps.blobs.putCreateOnly = put;
+    await repair(w);
+    await repair(w);
+    expect(await read(w)).toEqual(expected);
+    expect(lines(w.deps, SETTING_RESTORED)).toEqual([]);
+    expect(lines(w.deps, SETTING_KEPT_FROM_AUDIT)).toHaveLength(1);
+  });
+
+  it('control: the same change with its entry naming another revision (forged in Cosmos DB at a revision of its own) is undone', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    await ok(w, putSet('clerk', ['documents:read']));
+    await ok(w, assign('ian', 'clerk'));
+    w.clock.advance(3_600_000);
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('ian')}`)!;
+    stored.value = { ...(stored.value as RightsAssignmentRecord), rightsSet: 'tenant-admin', revision: (stored.value as RightsAssignmentRecord).revision! + 1 } as never;
+    await repair(w);
+    expect((await w.deps.tenantRecords.get<RightsAssignmentRecord>(TENANT, rightsAssignmentRecordId('ian'), 'rights-assignment'))?.value.rightsSet).toBe('clerk');
+    expect(lines(w.deps, SETTING_KEPT_FROM_AUDIT)).toEqual([]);
   });
 });
