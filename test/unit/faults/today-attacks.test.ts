@@ -41,7 +41,7 @@ describe("a keyed entry of another subject's assignment does not vouch for what 
       await ok(w, { method: 'DELETE', path: 'rights-assignments/zoe', as: 'carol' }, 204);
       const trace = stored(w, rightsUnassignmentRecordId('zoe'))!;
       w.deps.tenantRecords.records.delete(`${TENANT}/${ian}`);
-      w.deps.tenantRecords.records.set(`${TENANT}/${rightsUnassignmentRecordId('ian')}`, { value: { ...trace, id: rightsUnassignmentRecordId('ian') } as never, etag: 999 } as never);
+      w.deps.tenantRecords.records.set(`${TENANT}/${rightsUnassignmentRecordId('ian')}`, { value: { ...trace, id: rightsUnassignmentRecordId('ian') } as never, etag: 999 });
     }
     const forged = (how === 'assignment' ? zoe.revision : stored(w, rightsUnassignmentRecordId('ian'))!.revision) as number;
     await repair(w);
