@@ -538,15 +538,16 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where?: string, parameters: QueryParameter[] = []): Promise<T[]> {
     const equality = where === undefined ? null : /^c\.(\w+) = (@\w+)$/.exec(where.trim());
     const undefinedField = where === undefined ? null : /^NOT IS_DEFINED\(c\.(\w+)\)$/.exec(where.trim());
-    // Cosmos SQL as place-holds-by-query.ts MAYBE_UNRELEASED_SQL writes it: no field, not text, not 24 long, or after @p.
-    const maybeUnset = where === undefined ? null : /^\(NOT IS_DEFINED\(c\.(\w+)\) OR NOT IS_STRING\(c\.\1\) OR LENGTH\(c\.\1\) != 24 OR c\.\1 > (@\w+)\)$/.exec(where.trim());
+    // Cosmos SQL as place-holds-by-query.ts MAYBE_UNRELEASED_SQL writes it: no field, not text, not matching the pattern @w (PCRE; these JS reads alike), or after @p.
+    const maybeUnset = where === undefined ? null : /^\(NOT IS_DEFINED\(c\.(\w+)\) OR NOT IS_STRING\(c\.\1\) OR NOT RegexMatch\(c\.\1, (@\w+)\) OR c\.\1 > (@\w+)\)$/.exec(where.trim());
     if (where !== undefined && !equality && !undefinedField && !maybeUnset) throw new NotModelled(`TenantRecordsPort.list with the where clause ${where}`);
-    const after = maybeUnset ? parameters.find((p) => p.name === maybeUnset[2])?.value : undefined;
-    if (maybeUnset && typeof after !== 'string') throw new Error(`TenantRecordsPort.list: no value for ${maybeUnset[2]}`);
+    const after = maybeUnset ? parameters.find((p) => p.name === maybeUnset[3])?.value : undefined;
+    const pattern = maybeUnset ? parameters.find((p) => p.name === maybeUnset[2])?.value : undefined;
+    if (maybeUnset && (typeof after !== 'string' || typeof pattern !== 'string')) throw new Error(`TenantRecordsPort.list: no value for ${maybeUnset[2]} or ${maybeUnset[3]}`);
     const wanted = equality ? parameters.find((p) => p.name === equality[2]) : undefined;
     if (equality && !wanted) throw new Error(`TenantRecordsPort.list: no value for ${equality[2]}`);
     const field = (r: TenantRecord, name: string) => (r as unknown as Record<string, unknown>)[name];
-    const unset = (v: unknown) => v === undefined || typeof v !== 'string' || v.length !== 24 || v > (after as string);
+    const unset = (v: unknown) => v === undefined || typeof v !== 'string' || !new RegExp(pattern as string).test(v) || v > (after as string);
     const matches = (r: TenantRecord) => (!equality || field(r, equality[1]!) === wanted!.value) && (!undefinedField || field(r, undefinedField[1]!) === undefined) && (!maybeUnset || unset(field(r, maybeUnset[1]!)));
     // A tenant's keys pile up (revoked, expired): read through the bounded key queries, never all of them.
     if (type === 'api-key') throw new Error("TenantRecordsPort.list of 'api-key' reads every key the tenant ever made: use apiKeysInUse, countApiKeysInUse or apiKeyPage");

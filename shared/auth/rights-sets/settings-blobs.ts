@@ -19,7 +19,7 @@ import { checkStoredPolicy } from '../../retention/policy';
 import { CHANGED } from '../../kernel/concurrency';
 import { gateMoved, underRightsGate } from '../rights-gate';
 import { SETTING_RESTORE_ACTOR, SETTING_RESTORED } from '../decision-blobs';
-import { type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { rightsAssignmentRecordId, type RightsAssignmentRecord, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import { forEachTenantKeeping, reportNotKept } from '../kept-in-storage';
 import { judgedNotKept, keptDigest, readKeptBlob, rememberKept } from '../../kept-blobs';
 import { auditHolds } from '../../audit/audit-pages';
@@ -248,6 +248,18 @@ function restoreEntry(setting: StoredSetting, now: Date) {
 /** Logged (warn) for a kept setting's change written to storage by the reconciler from its audit entry: its own blob write had failed. */
 export const SETTING_KEPT_FROM_AUDIT = 'setting kept in storage from its audit entry';
 
+/**
+ * Whether a record (or a removal's trace) names what its id is made of: an assignment its subject, a set its name. The
+ * witness of an assignment's change is looked up by the subject the record names. Unchecked, whoever can write Cosmos
+ * DB copied zoe's assignment, or the trace of zoe's removal, under ian's id at zoe's revision: zoe's keyed entry named
+ * it, and the reconciler sealed zoe's set (or a removal) as ian's change.
+ */
+function namesItsRecord(recordId: string, type: KeptRecord['type'], content: Record<string, unknown>): boolean {
+  if (type === 'rights-assignment') return typeof content.subject === 'string' && rightsAssignmentRecordId(content.subject) === recordId;
+  if (type === 'rights-set') return typeof content.name === 'string' && `rights-set:${content.name}` === recordId;
+  return true;
+}
+
 /** The audit entries that witness a change of a kept setting: its request's (action on target), or its proposal's approval (any target). */
 function witnessesOf(type: KeptRecord['type'], recordId: string, subject: string | undefined, removed: boolean): (Pick<AuditFilter, 'target'> & { action: AuditAction })[] {
   switch (type) {
@@ -368,7 +380,7 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       const type: KeptRecord['type'] | null = present ? (content.type as KeptRecord['type']) : recordId.startsWith('rights-set:') ? 'rights-set' : 'rights-assignment';
       const subject = typeof content.subject === 'string' ? content.subject : undefined;
       const at = [content.updatedAt, content.assignedAt, content.deletedAt, content.unassignedAt].find((t): t is string => typeof t === 'string' && readInstant(t) !== null);
-      if (!(type in ACTIONS) || at === undefined) return false;
+      if (!(type in ACTIONS) || at === undefined || !namesItsRecord(recordId, type, content)) return false;
       for (const witness of witnessesOf(type, recordId, subject, !present)) {
         if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
         vouched++;

@@ -63,12 +63,20 @@ export async function openHoldsByQuery(tenantId: string, deps: Pick<HoldDeps, 't
   // The query takes every record isReleased may call open (no time, not text, not as the archive writes one, or far
   // ahead), never the released ones a tenant piles up; isReleased then decides.
   const ahead = new Date(now.getTime() + WRITTEN_AHEAD_TOLERANCE_MS).toISOString();
-  const maybeOpen = await deps.tenantRecords.list<HoldByQueryRecord>(tenantId, 'legal-hold-by-query', MAYBE_UNRELEASED_SQL, [{ name: '@ahead', value: ahead }]);
+  const maybeOpen = await deps.tenantRecords.list<HoldByQueryRecord>(tenantId, 'legal-hold-by-query', MAYBE_UNRELEASED_SQL, [{ name: '@written', value: RELEASE_AS_WRITTEN }, { name: '@ahead', value: ahead }]);
   return maybeOpen.filter((r) => !isReleased(r, now));
 }
 
-/** Records whose `releasedAt` may not be a release (isReleased): the archive writes an ISO instant of 24 characters. */
-export const MAYBE_UNRELEASED_SQL = '(NOT IS_DEFINED(c.releasedAt) OR NOT IS_STRING(c.releasedAt) OR LENGTH(c.releasedAt) != 24 OR c.releasedAt > @ahead)';
+/**
+ * An instant as the archive writes one (24 characters), on the calendar, hours to 23 and seconds to 59: text readInstant
+ * reads, in time order as text. 29 February is left to isReleased (taken as maybe open). Asked only for 24 characters,
+ * `2025-02-30T00:00:00.000Z` or `…T25:00:00.000Z` sorting before now was left out as released, while isReleased reads
+ * no instant in it and holds the hold open: the sweep disposed of the documents the hold had yet to reach.
+ */
+export const RELEASE_AS_WRITTEN = '^\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))T(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d\\.\\d{3}Z$';
+
+/** Records whose `releasedAt` may not be a release (isReleased): anything but an instant as written (@written), not ahead of @ahead. */
+export const MAYBE_UNRELEASED_SQL = '(NOT IS_DEFINED(c.releasedAt) OR NOT IS_STRING(c.releasedAt) OR NOT RegexMatch(c.releasedAt, @written) OR c.releasedAt > @ahead)';
 
 /** The tenant's open holds by query as the sweep, the disposal review and approvals judge documents by them. */
 export async function openHoldQueries(tenantId: string, deps: Pick<HoldDeps, 'tenantRecords' | 'clock'>): Promise<OpenHoldQuery[]> {
