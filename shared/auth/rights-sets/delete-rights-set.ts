@@ -18,7 +18,7 @@ import { actor, carriedGivings, isBuiltIn, permissionsOf, RightsAssignmentRecord
  * an assignment written since rewrote the set in its batch (assign-rights-set.ts), so the delete fails and the
  * holders are looked for again. The deletion moves the tenant's rights gate too, like every write of a set.
  */
-export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> }, audit?: AuditStaging): Promise<void> {
+export async function deleteRightsSet(principal: Principal, name: string, deps: { tenantRecords: TenantRecordsPort; clock: Clock; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> ; log: SettingsKeeping['log']}, audit?: AuditStaging): Promise<void> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const id = rightsSetRecordId(name);

@@ -42,7 +42,7 @@ function assertPrecondition(name: string, current: RightsSetRecord | undefined, 
  * whether the name exists: replacing a set never is. Of two new sets written at once into the last room, the second
  * finds the gate moved, counts again and is refused.
  */
-export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] }, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
+export async function putRightsSet(principal: Principal, name: string, permissions: Permission[], now: Date, deps: { tenantRecords: TenantRecordsPort; rights: Pick<TenantRights, 'policy'>; config: { ARCHIVE_MAX_RIGHTS_SETS: number }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] ; log: SettingsKeeping['log']}, audit?: AuditStaging, precondition: RightsSetPrecondition | null = null): Promise<RightsSetRecord> {
   if (isBuiltIn(name)) throw new ArchiveError('rights_set_reserved', { detail: `${name} is a built-in template; define a set under another name.` });
   if (personHoldsSet(principal, name)) throw sodRefusal('own-rights');
   const unique = [...new Set(permissions)].sort();

@@ -110,7 +110,7 @@ const SETTING_SEAL = 'setting';
 /** Operators are alerted on this exact phrase (infra/main.bicep, settingUnsealedAlert): a setting blob the archive did not write. */
 export const SETTING_UNSEALED = 'setting in storage not sealed by the archive';
 
-export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly'>;
+export type SettingsBlobs = Pick<BlobArchivePort, 'prepareTenant' | 'putCreateOnly' | 'readIfExists'>;
 /** How far a removal's audit entry, and the revision it was given, may lie from the time its trace records (clocks, a slow request). */
 const REMOVAL_WITNESS_MS = 5 * 60_000;
 
@@ -135,6 +135,7 @@ export async function removalAudited(audit: Pick<AuditLogPort, 'list' | 'chainKe
 export interface SettingsKeeping {
   blobs: SettingsBlobs;
   audit: Pick<AuditLogPort, 'chainKeys'>;
+  log: Pick<Logger, 'error'>;
 }
 
 /** Writes the blob of a change of a kept setting, sealed, after the record's write (a first one written under the name stands). */
@@ -142,7 +143,16 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
   const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
   const sealed: StoredSetting = await sealWith(SETTING_SEAL, setting, deps.audit.chainKeys);
   await deps.blobs.prepareTenant(setting.tenantId);
-  await deps.blobs.putCreateOnly(setting.tenantId, settingBlobName(setting.recordId, setting.revision, setting.record === null), Buffer.from(JSON.stringify(sealed)), 'application/json', { retainUntil, legalHold: false }, {});
+  const name = settingBlobName(setting.recordId, setting.revision, setting.record === null);
+  if ((await deps.blobs.putCreateOnly(setting.tenantId, name, Buffer.from(JSON.stringify(sealed)), 'application/json', { retainUntil, legalHold: false }, {})) !== 'different') return;
+  // Taken unread as this change's own earlier write, a blob planted under the name the change was to be kept under (its
+  // revision is a time, so a storage role that also writes Cosmos DB can foretell it) kept the change out of storage,
+  // and the reconciler wrote the sealed change before it back over it, unannounced. It is read now and reported at the
+  // change; the reconciler still writes the change before it back (nothing vouches for this one's content).
+  const read = await readKeptBlob(deps.blobs, setting.tenantId, name, SETTING_MAX_BYTES);
+  const stored = settingOf(read?.bytes.toString('utf8') ?? '', setting.tenantId, setting.recordId);
+  const why = stored && stored.revision === setting.revision && recordDigest(stored.record ?? undefined) === recordDigest(setting.record ?? undefined) ? await unsealedBecause(SETTING_SEAL, stored, read?.createdOn ?? null, deps.audit.chainKeys) : 'not this change';
+  if (why !== null) reportNotKept(deps.log, SETTING_UNSEALED, setting.tenantId, name, why);
 }
 
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {

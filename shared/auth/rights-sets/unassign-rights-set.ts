@@ -18,7 +18,7 @@ import { actor, assignmentGivings, carriedGivings, isSelf, liftCeiling, type Rig
  * and the assignment is deleted only as judged: one replaced meanwhile is judged again. A crash between the two
  * writes only keeps the trace.
  */
-export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> }, audit?: AuditStaging): Promise<void> {
+export async function unassignRightsSet(principal: Principal, subject: string, now: Date, deps: { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown }; blobs: SettingsBlobs; audit: SettingsKeeping['audit'] & Pick<AuditLogPort, 'list'> ; log: SettingsKeeping['log']}, audit?: AuditStaging): Promise<void> {
   if (isSelf(principal, subject)) throw sodRefusal('self-assignment');
   /** The removal's audit entry names the subject (as DELETE /rights-assignments/{subject} does). */
   const removalTarget = `subject:${subject}`;

@@ -127,7 +127,7 @@ it('the proposer cannot approve, also as a key acting for them; another person c
 
 it('nor can someone the proposer gave rights to after proposing (a second identity of their own); someone assigned before can', async () => {
   const { records, rights, proposals } = await setup();
-  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog() };
+  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog(), log: new RecordingLogger() };
   const earlier = new Date(now.getTime() - 86_400_000);
   await assignRightsSet(admin('alice'), 'bob', 'tenant-admin', earlier, deps);
   const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
@@ -155,7 +155,7 @@ it('a policy written between the approval\'s check and its write: 409, the polic
 /** Alice gave her guest account a harmless rights set a day ago, and proposes a weakening now. */
 async function guestThenProposal() {
   const { records, rights, proposals } = await setup();
-  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog() };
+  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog(), log: new RecordingLogger() };
   const earlier = new Date(now.getTime() - 86_400_000);
   await putRightsSet(admin('alice'), 'viewers', ['documents:read'], earlier, deps);
   await assignRightsSet(admin('alice'), 'alice-guest', 'viewers', earlier, deps);
@@ -175,7 +175,7 @@ it('nor someone whose restrictive assignment the proposer removed after proposin
 
 it('a removal before the proposal leaves the approver a second person', async () => {
   const { records, rights, proposals } = await setup();
-  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog() };
+  const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog(), log: new RecordingLogger() };
   const earlier = new Date(now.getTime() - 86_400_000);
   await assignRightsSet(admin('alice'), 'carol', 'auditor', earlier, deps);
   await unassignRightsSet(admin('alice'), 'carol', earlier, deps);
@@ -197,7 +197,7 @@ describe('a second identity the proposer makes after proposing cannot make a thi
   type RightsDeps = Parameters<typeof assignRightsSet>[4] & Parameters<typeof putRightsSet>[4] & Parameters<typeof unassignRightsSet>[3];
   const approveAs = async (chain: (deps: RightsDeps) => Promise<void>, approver: Principal) => {
     const { records, rights, proposals } = await setup();
-    const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog() };
+    const deps = { tenantRecords: records, rights, config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => now), audit: new InMemoryAuditLog(), log: new RecordingLogger() };
     await assignRightsSet(admin('root'), 'bob', 'tenant-admin', new Date(now.getTime() - 86_400_000), deps);
     const outcome = await proposals.change(admin('alice'), { conflicts: [], uploaderCannotApproveDisposal: true }, now);
     if (!('proposed' in outcome)) throw new Error('expected a proposal');
