@@ -305,7 +305,12 @@ async function writeBack(setting: StoredSetting, unbacked: number | null, now: D
     const traceId = setting.trace?.id ?? (setting.record?.type === 'rights-set' ? rightsSetDeletedRecordId(setting.record.name) : setting.record?.type === 'rights-assignment' ? rightsUnassignmentRecordId(setting.record.subject) : undefined);
     const trace = !current && traceId && kinds.trace ? await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, kinds.trace, { fresh: true }) : null;
     const held = current?.value.revision ?? trace?.value.revision ?? 0;
-    if ((held >= setting.revision && held !== unbacked) || (!current && setting.record === null)) return false;
+    if (held >= setting.revision && held !== unbacked) return false;
+    if (!current && setting.record === null) {
+      // The removal stands; only its trace, edited under the removal's revision, is written back as kept.
+      if (!setting.trace || unbacked !== setting.revision) return false;
+      return (await deps.tenantRecords.batch(tenantId, [gateMoved(gate, recordId), { op: 'upsert', record: setting.trace }], restoreEntry(setting, now))) === 'written' ? true : CHANGED;
+    }
     const entry = restoreEntry(setting, now);
     const writes: TenantRecordWrite[] = [gateMoved(gate, recordId)];
     if (setting.record) writes.push(current ? { op: 'replace', record: setting.record, ifMatch: current.etag } : { op: 'create', record: setting.record });
@@ -343,11 +348,13 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     // The records as Cosmos DB holds them, to compare with the sealed change at their revision.
     const records = new Map<string, object>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r]));
     // The removals' traces Cosmos DB holds, by id and revision: listed only where a removal is storage's newest change of an absent record.
-    let traceRevisions: Promise<Map<string, number>> | null = null;
-    const traces = () =>
-      (traceRevisions ??= Promise.all([deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-set-deleted'), deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-unassignment')]).then(
-        (lists) => new Map(lists.flat().map((t) => [t.id, typeof t.revision === 'number' ? t.revision : 0])),
+    let traceRecords: Promise<Map<string, KeptTrace>> | null = null;
+    const traceRecordsOf = () =>
+      (traceRecords ??= Promise.all([deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-set-deleted'), deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-unassignment')]).then(
+        (lists) => new Map(lists.flat().map((t) => [t.id, t])),
       ));
+    let traceRevisions: Promise<Map<string, number>> | null = null;
+    const traces = () => (traceRevisions ??= traceRecordsOf().then((all) => new Map([...all].map(([id, t]) => [id, typeof t.revision === 'number' ? t.revision : 0]))));
     if (retention?.policy) {
       held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
       // As the policy store holds it (without its id, tenant and type): as sealed.
@@ -360,7 +367,6 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     const backed = async (recordId: string, kept: KeptName[], claim: number, removed: boolean): Promise<boolean | 'wait'> => {
       const at = kept.find((b) => b.revision === claim && b.removed === removed);
       if (!at || judgedNotKept(tenantId, at)) return false;
-      const holds = removed ? REMOVED_DIGEST : recordDigest(records.get(recordId));
       let digest = keptDigest(tenantId, at);
       if (digest === null) {
         if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
@@ -372,10 +378,16 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           notTheArchives(at, why);
           return false;
         }
-        digest = setting!.record === null ? REMOVED_DIGEST : recordDigest(setting!.record);
+        digest = setting!.record === null ? (setting!.trace ? `${REMOVED_DIGEST}:${recordDigest(setting!.trace)}` : REMOVED_DIGEST) : recordDigest(setting!.record);
         rememberKept(tenantId, at, digest);
       }
-      return digest === holds;
+      // A removal kept with its trace: the trace as Cosmos DB holds it too (who removed, who gave before: four eyes read
+      // them). Compared by revision alone, whoever can write Cosmos DB rewrote them under the removal's revision for good.
+      // One kept before traces were (no trace in its blob) is compared by revision.
+      if (!removed) return digest === recordDigest(records.get(recordId));
+      if (digest === REMOVED_DIGEST) return true;
+      const traceId = traceIdOf(recordId);
+      return digest === `${REMOVED_DIGEST}:${recordDigest(traceId ? (await traceRecordsOf()).get(traceId) : undefined)}`;
     };
     // A claim with no blob at its revision at all: a change whose blob write failed after its record's (answered 500) is
     // kept now, sealed as Cosmos DB holds it, where its keyed audit entry names that revision (keptRevisionDetail).
@@ -444,6 +456,8 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           const read = await readKeptBlob(deps.blobs, tenantId, blob.name, SETTING_MAX_BYTES);
           const removal = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
           const why = removal && removal.revision === blob.revision && removal.record === null ? await unsealedBecause(SETTING_SEAL, removal, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a removal';
+          // The removal Cosmos DB holds, its trace not as kept: the kept trace is written back.
+          if (why === null && unbacked === blob.revision && removal!.trace) behind.push([recordId, removal!, unbacked]);
           if (why === null) break;
           notTheArchives(blob, why);
           continue;

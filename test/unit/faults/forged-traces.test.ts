@@ -208,3 +208,26 @@ describe('a blob planted under the name a change is to be kept under', () => {
     expect(lines(w.deps, SETTING_UNSEALED).map((l) => l.fields?.blob)).toEqual(planted ? [name] : []);
   });
 });
+
+describe('a removal\'s trace edited in Cosmos DB under the revision its sealed removal has', () => {
+  // Broke: a removal was compared by revision alone: whoever can write Cosmos DB rewrote who removed an assignment, and
+  // who gave its subject rights before (four eyes follow both), under the same revision, and the reconciler found it in line.
+  it.each([
+    ['who removed it', (t: RightsUnassignmentRecord) => ({ ...t, unassignedBy: { subject: 'mallory', kind: 'user', person: 'mallory' } })],
+    ['who gave rights before', (t: RightsUnassignmentRecord) => ({ ...t, givenBefore: [] })],
+  ] as const)('%s: the kept trace is written back', async (_, edit) => {
+    const w = world();
+    await ok(w, putSet('clerk', ['documents:read']));
+    await ok(w, assign('ian', 'clerk'));
+    await ok(w, { method: 'DELETE', path: 'rights-assignments/ian', as: 'carol' }, 204);
+    const traceKey = `${TENANT}/${rightsUnassignmentRecordId('ian')}`;
+    const kept = w.deps.tenantRecords.records.get(traceKey)!.value as RightsUnassignmentRecord;
+    await repair(w);
+    expect(lines(w.deps, SETTING_RESTORED)).toEqual([]);
+    w.deps.tenantRecords.records.get(traceKey)!.value = edit(kept);
+    await repair(w);
+    expect(w.deps.tenantRecords.records.get(traceKey)!.value).toEqual(kept);
+    expect(await w.deps.tenantRecords.get(TENANT, rightsAssignmentRecordId('ian'), 'rights-assignment')).toBeNull();
+    expect(lines(w.deps, SETTING_RESTORED)).toEqual([expect.objectContaining({ fields: expect.objectContaining({ id: rightsAssignmentRecordId('ian'), removed: true }) })]);
+  });
+});
