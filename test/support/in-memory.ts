@@ -755,13 +755,14 @@ export class InMemoryExportJobs implements ExportJobsPort {
 }
 
 /**
- * Entries in order, per tenant and month; no hash chain (tests of the chain use the real log), unless `chained`: then
- * each partition is numbered and keyed-hash chained as the Cosmos log writes it, so the archive's verifier can check it.
+ * Entries in order, per tenant and month, each partition numbered and keyed-hash chained as the Cosmos log writes it
+ * (`chained`, the default: witnesses count only keyed entries, audit-pages.ts auditHolds), so the archive's verifier can
+ * check it; a test of entries from before keying turns it off.
  */
 export class InMemoryAuditLog implements AuditLogPort {
   readonly entries: AuditEntry[] = [];
   readonly pending: AuditInput[] = [];
-  chained = false;
+  chained = true;
   /** One unnamed key of zeros; a test of rotation puts a keyring of versions in its place. */
   chainKeys: ChainKeyring = singleKeyring(async () => Buffer.alloc(32));
   /** When the store took each entry (Cosmos DB's `_ts`, seconds, which no writer sets), by `now`: what `list` tells. */
