@@ -1387,6 +1387,36 @@ resource exportStalledAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-p
   }
 }
 
+resource disposalApprovalUnauditedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-disposal-approval-unaudited'
+  location: location
+  properties: {
+    description: 'The retention sweep found documents approved for disposal by an approval the keyed audit log does not hold (written into Cosmos DB outside the archive, or its entry lost in a restore): they are kept. Find who wrote the approval; approve again through the archive if the disposal is wanted.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "disposal approval without its audit entry"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource disposalRefusedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-disposal-refused'
   location: location

@@ -14,11 +14,37 @@ import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { keyReader, withKeyPerson } from '../auth/api-keys/verify-api-key';
+import { auditHolds } from '../audit/audit-pages';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
 /** What an approval's audit entry names. */
 export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
+
+/** Logged (error) for a document the sweep found approved by an approval the keyed audit log does not hold; alerted. */
+export const DISPOSAL_APPROVAL_UNAUDITED = 'disposal approval without its audit entry';
+const unauditedReported = new Set<string>();
+
+/**
+ * Whether the keyed audit log holds `approval`'s own entry (`retention.approve` on its target, a success, by its
+ * approver): the four eyes a tenant's policy requires before a disposal, which cannot be undone. Read from the catalog
+ * item alone, an approval written into Cosmos DB by whoever can write it (not Key Vault) disposed of documents whose
+ * retention had ended, with no second person, and named someone as their approver on the tombstone. Given in a month
+ * before AUDIT_CHAIN_KEYED_SINCE, it is taken as given (its entry could not be keyed). Reported once per approval.
+ */
+export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'config' | 'log'>): Promise<boolean> {
+  const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
+  if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since) return true;
+  const by = approval.approvedBy?.subject;
+  const held = typeof approval.approvalId === 'string' && (await auditHolds(deps.audit, tenantId, { target: approvalTarget(approval.approvalId), action: 'retention.approve' }, [approval.approvedAt], (e) => e.outcome === 'success' && e.actor.subject === by));
+  const key = `${tenantId}/${String(approval.approvalId)}`;
+  if (!held && !unauditedReported.has(key)) {
+    if (unauditedReported.size >= 10_000) unauditedReported.clear();
+    unauditedReported.add(key);
+    deps.log.error(DISPOSAL_APPROVAL_UNAUDITED, { tenantId, approvalId: String(approval.approvalId) });
+  }
+  return held;
+}
 
 type ApprovalResult = { approved: string[]; skipped: { id: string; reason: string }[]; more: boolean };
 

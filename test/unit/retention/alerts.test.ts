@@ -14,6 +14,7 @@ import { CORRECTION_BLOB_DIFFERS } from '../../../shared/documents/correction-bl
 import { DISPOSAL_REFUSED } from '../../../shared/retention/dispose';
 import { EXPORT_INCOMPLETE } from '../../../shared/exports/run-export';
 import { EXPORT_STALLED } from '../../../shared/exports/maintain-exports';
+import { DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
 import { REVOCATION_RESTORED, REVOCATION_UNSEALED } from '../../../shared/auth/revocation-blobs';
 import { DECISION_UNSEALED, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import type { AuditOutboxPort } from '../../../shared/ports';
@@ -36,7 +37,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -54,6 +55,7 @@ describe('alert phrases', () => {
     expect(DISPOSAL_REFUSED).toContain('disposal refused by storage past its grace');
     expect(EXPORT_INCOMPLETE).toContain('export incomplete');
     expect(EXPORT_STALLED).toContain('export stalled');
+    expect(DISPOSAL_APPROVAL_UNAUDITED).toBe('disposal approval without its audit entry');
     expect(REVOCATION_RESTORED).toBe('revocation restored from storage');
     expect(SETTING_RESTORED).toBe('setting restored from storage');
     expect(AUDIT_CHAIN_BEHIND_SEAL).toBe('audit chain behind its seal');

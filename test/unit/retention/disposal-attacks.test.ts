@@ -67,6 +67,8 @@ describe('the disposal record names only an approval that covered the disposal',
       const doc = await seedDueDocument(deps, T, '2025-01-01T00:00:00.000Z');
       clock.set('2024-12-01T00:00:00.000Z');
       const { approvalId } = await approveDisposal({ principal: ann, before: '2025-01-01T00:00:00.000Z', reason: 'yearly review' }, deps);
+      // The entry its request writes (called here without the pipeline), which the sweep looks for where approval is required.
+      await deps.audit.append({ tenantId: T, at: clock.now().toISOString(), actor: { subject: ann.subject, kind: 'user' }, action: 'retention.approve', target: `approval:${approvalId}`, outcome: 'success', status: 201, requestId: `req-${approvalId}`, clientIp: null, userAgent: null });
       clock.set('2025-02-01T00:00:00.000Z');
       await sweep({ now: clock.now(), budget, continuation: null }, deps);
       expect(stored(deps, doc.id).disposal?.approval).toMatchObject({ approvalId, approvedBy: { person: 'ann' }, retainUntil: '2025-01-01T00:00:00.000Z' });

@@ -108,6 +108,8 @@ describe('the sweep: one tenant\'s documents it may not dispose of cost the othe
     for (let i = 0; i < 300; i++) waiting.push((await seedDueDocument(deps, 'aaa', OVER)).id);
     const approved = await seedDueDocument(deps, 'aaa', OVER);
     deps.catalog.documents.set(`aaa/${approved.id}`, { ...approved, disposalApproval: { approvalId: 'ap-1', approvedAt: OVER, approvedBy: { subject: 'ann', kind: 'user' }, reason: 'yearly review', retainUntil: OVER } });
+    // Its request's entry, which the sweep looks for (approve-disposal.ts approvalAudited).
+    await deps.audit.append({ tenantId: 'aaa', at: OVER, actor: { subject: 'ann', kind: 'user' }, action: 'retention.approve', target: 'approval:ap-1', outcome: 'success', status: 201, requestId: 'req-ap-1', clientIp: null, userAgent: null });
     const other = await seedDueDocument(deps, 'zzz', OVER);
 
     // A run's budget of 100 documents: the waiting ones used to fill it, three runs before 'zzz' was reached.
@@ -118,6 +120,7 @@ describe('the sweep: one tenant\'s documents it may not dispose of cost the othe
     // Approved later, a waiting document is the next run's work, and only then.
     const next = waiting[150]!;
     deps.catalog.documents.set(`aaa/${next}`, { ...deps.catalog.documents.get(`aaa/${next}`)!, disposalApproval: { approvalId: 'ap-2', approvedAt: NOW.toISOString(), approvedBy: { subject: 'ann', kind: 'user' }, reason: 'late review', retainUntil: OVER } });
+    await deps.audit.append({ tenantId: 'aaa', at: NOW.toISOString(), actor: { subject: 'ann', kind: 'user' }, action: 'retention.approve', target: 'approval:ap-2', outcome: 'success', status: 201, requestId: 'req-ap-2', clientIp: null, userAgent: null });
     expect((await sweepAt(deps, NOW, 100)).disposed).toEqual([`aaa/${next}`]);
   });
 });
