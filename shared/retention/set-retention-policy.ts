@@ -33,7 +33,7 @@ import { keepSetting, keptRevisionDetail, nextRevision, retentionPolicySetting, 
 export async function setRetentionPolicy(
   principal: Principal,
   policy: TTenantRetentionPolicy,
-  deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords' | 'blobs' | 'audit'>,
+  deps: Pick<Deps, 'retention' | 'clock' | 'tenantRecords' | 'blobs' | 'audit' | 'log'>,
   audit?: { applied?: AuditStaging; proposed?: AuditStaging },
   expected?: { etag: string | null },
 ): Promise<{ applied: Awaited<ReturnType<typeof getRetentionPolicy>> } | { proposed: RetentionPolicyProposalRecord; replayed: boolean }> {

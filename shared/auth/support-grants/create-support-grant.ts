@@ -7,6 +7,7 @@ import type { TenantRecordsPort } from '../../ports';
 import { idFromIdempotencyKey } from '../../ids';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';
+import type { KeySealDeps } from '../api-keys/key-seal';
 
 /**
  * `idempotencyKey` (validated, ids.ts idempotencyKeyOf): the grant's id is derived from it and the accountable person,
@@ -15,7 +16,7 @@ import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';
  */
 export async function createSupportGrant(
   input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string; person?: string }; now: Date; /** The request's audit entry, stored with the grant. */ audit?: AuditStaging; idempotencyKey?: string | null },
-  deps: { tenantRecords: TenantRecordsPort },
+  deps: KeySealDeps,
 ): Promise<{ grant: SupportGrantRecord; replayed: boolean }> {
   const asked = { ticket: input.ticket, scope: input.scope, expiresAt: input.expiresAt.toISOString() };
   const keyed = input.idempotencyKey ? idFromIdempotencyKey(input.tenantId, input.createdBy.person ?? input.createdBy.subject, input.idempotencyKey, 'support-grant') : null;

@@ -3,6 +3,7 @@ import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verif
 import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
 import { isActiveGrant, type SupportGrantRecord } from './support-grant';
+import type { KeySealDeps } from '../api-keys/key-seal';
 
 /**
  * How many grants in force a support request looks at, expiring last first, for one that still stands: grants given
@@ -23,7 +24,7 @@ export const SUPPORT_GRANT_CANDIDATES = 50;
  * tenant admin had piled up. `revocations` (the authenticator's): the grant and the keys it stands on
  * are looked up in storage too, where a revocation a restore of Cosmos DB lost is kept (revocation-blobs.ts).
  */
-export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }, keyRests?: (key: ApiKeyRecord) => Promise<boolean>, revocations?: Pick<RevocationChecks, 'reader' | 'revokedInStorage'>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
+export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: KeySealDeps, keyRests?: (key: ApiKeyRecord) => Promise<boolean>, revocations?: Pick<RevocationChecks, 'reader' | 'revokedInStorage'>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
   const at = now.toISOString();
   const base = keyReader(tenantId, deps); // candidates given through the same keys read each once
   const read = revocations ? revocations.reader(base, now) : base;

@@ -19,7 +19,7 @@ import { safeguardsOf } from '../../../shared/retention/policy';
 import { TenantSettingsCache } from '../../../shared/adapters/azure/settings-cache';
 import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
 import { FakeClock } from '../../support/fake-clock';
-import { InMemoryAuditLog, InMemoryBlobArchive } from '../../support/in-memory';
+import { InMemoryAuditLog, InMemoryBlobArchive, RecordingLogger } from '../../support/in-memory';
 
 function fakeContainer() {
   const items = new Map<string, Record<string, unknown>>();
@@ -72,7 +72,7 @@ function setup() {
   const store = fakeContainer();
   const cache = new TenantSettingsCache(TTL_MS, clock);
   const tenantRecords = new TenantRecords(store.container, cache);
-  const deps = { tenantRecords, rights: new TenantRights(tenantRecords), config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => new Date()), audit: new InMemoryAuditLog() };
+  const deps = { tenantRecords, rights: new TenantRights(tenantRecords), config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => new Date()), audit: new InMemoryAuditLog(), log: new RecordingLogger() };
   // The reads and writes the authenticator and the rights operations make, over one cached records port.
   const rights = {
     assignmentOf: (tenantId: string, subject: string) => findRightsAssignment(tenantId, subject, deps),
