@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_KEY_STATES, type Page, type TenantRecordsPort } from '../../ports';
+import { API_KEY_STATES, type Page } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
 import { isKeyInUse, type ListedApiKey, type ApiKeyRecord } from './api-key';
 import { keyReader, markEndedWithKey } from './verify-api-key';

@@ -1,5 +1,4 @@
 import { type Permission, personOf } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import type { ApiKeyRecord } from './api-key';
 import { keyReader, withKeyPerson } from './verify-api-key';

@@ -1,7 +1,6 @@
 import { type Permission, personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import { listPersonKeyPermissions } from '../api-keys/list-person-key-permissions';
 import { keyReader, withKeyPerson } from '../api-keys/verify-api-key';
-import type { TenantRecordsPort } from '../../ports';
 import { lastSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';

@@ -3,7 +3,6 @@ import { ArchiveError } from '../../kernel/errors';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { SupportScope } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
 import { idFromIdempotencyKey } from '../../ids';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';

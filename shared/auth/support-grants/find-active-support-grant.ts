@@ -1,4 +1,3 @@
-import type { TenantRecordsPort } from '../../ports';
 import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
 import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';

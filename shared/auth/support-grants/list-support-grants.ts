@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Page, SUPPORT_GRANT_STATES, type TenantRecordsPort } from '../../ports';
+import { type Page, SUPPORT_GRANT_STATES } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
 import { keyReader, KEYS_UNDER_A_RECORD, markEndedWithKey } from '../api-keys/verify-api-key';
 import { isActiveGrant, type ListedSupportGrant, type SupportGrantRecord } from './support-grant';
