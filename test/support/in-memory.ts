@@ -584,12 +584,12 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async keysSealed(): Promise<boolean> {
     return this.keysSealedMark;
   }
-  async unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string }[]> {
+  async unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
     return [...this.records.values()]
-      .map((r) => r.value as TenantRecord & { mac?: string; revokedAt?: string | null; expiresAt?: string })
-      .filter((r) => r.type === 'api-key' && r.mac === undefined && (r.revokedAt === null || r.revokedAt === undefined) && typeof r.expiresAt === 'string' && r.expiresAt > at)
+      .map((r) => r.value as TenantRecord & { type: 'api-key' | 'support-grant'; mac?: string; revokedAt?: string | null; expiresAt?: string })
+      .filter((r) => (r.type === 'api-key' || r.type === 'support-grant') && r.mac === undefined && (r.revokedAt === null || r.revokedAt === undefined) && typeof r.expiresAt === 'string' && r.expiresAt > at)
       .slice(0, limit)
-      .map((r) => ({ tenantId: r.tenantId, id: r.id }));
+      .map((r) => ({ tenantId: r.tenantId, id: r.id, type: r.type }));
   }
   async unsafeMarkKeysSealed(): Promise<void> {
     this.keysSealedMark = true;

@@ -45,7 +45,7 @@ const grantStates = (key: Record<ApiKeyState, string>): Record<SupportGrantState
  * (`NOT IS_DEFINED(c.endsAt)`, which the index cannot answer by a range) that every query would carry for good.
  */
 const ENDS_AT_MIGRATED = 'ends-at-migrated';
-/** The timer-state record that says every API key in use carries the archive's seal (key-seal.ts), as ENDS_AT_MIGRATED. */
+/** The timer-state record that says every API key in use and support grant in force carries the archive's seal (key-seal.ts), as ENDS_AT_MIGRATED. */
 const KEYS_SEALED = 'api-keys-sealed';
 /** How long a "not yet" of KEYS_SEALED is kept: it is read only for a key without a seal, not on every request. */
 const KEYS_SEALED_RECHECK_MS = 60_000;
@@ -108,10 +108,10 @@ export class TenantRecords implements TenantRecordsPort {
     return this.sealed;
   }
 
-  async unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string }[]> {
+  async unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
     const { resources } = await this.container.items
-      .query<{ tenantId: string; id: string }>({
-        query: `SELECT TOP @n c.tenantId, c.id FROM c WHERE c.type = "api-key" AND NOT IS_DEFINED(c.mac) AND ${UNREVOKED} AND c.expiresAt > @at`,
+      .query<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>({
+        query: `SELECT TOP @n c.tenantId, c.id, c.type FROM c WHERE (c.type = "api-key" OR c.type = "support-grant") AND NOT IS_DEFINED(c.mac) AND ${UNREVOKED} AND c.expiresAt > @at`,
         parameters: [{ name: '@n', value: limit }, { name: '@at', value: at }],
       })
       .fetchAll();

@@ -14,7 +14,7 @@ import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 import { endedKeyAbove, expiryWithinMakingKey, keyReader } from './verify-api-key';
-import { type KeySealDeps, sealKey } from './key-seal';
+import { type KeySealDeps, sealRecord } from './key-seal';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -68,7 +68,7 @@ export async function createApiKey(
     // was minted (the gate moved, this judged again) left a key that fell back on its ceiling, the rights just taken.
     const personAssigned = input.personAssigned === true || (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
     // Sealed by the archive (key-seal.ts): a record written or edited by whoever can write Cosmos DB does not act.
-    const record: ApiKeyRecord = await sealKey({
+    const record: ApiKeyRecord = await sealRecord<ApiKeyRecord>({
       id: apiKeyRecordId(keyId),
       tenantId: input.tenantId,
       type: 'api-key',

@@ -9,6 +9,9 @@
  * secret: no oracle), and logged API_KEY_UNSEALED once per key per instance. A key from before the seal (no `mac`) acts
  * as before until the store is marked as every key sealed (TenantRecordsPort.keysSealed), which the reconciler sets
  * (sealLegacyKeys) once it finds none left in use; from then on one is refused.
+ *
+ * Support grants are sealed alike (purpose `support-grant`, over what decides the access they give): a writer of Cosmos
+ * DB needed no secret at all to give provider staff any scope in any tenant for as long as they liked.
  */
 import { createHash } from 'node:crypto';
 import { auditHolds } from '../../audit/audit-pages';
@@ -17,14 +20,19 @@ import { sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { personOf } from '../../kernel/principal';
 import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
 import { type ApiKeyRecord, apiKeyRecordId } from './api-key';
+import { type SupportGrantRecord, supportGrantRecordId } from '../support-grants/support-grant';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, apiKeyUnsealedAlert): a key record the archive did not write, refused. */
 export const API_KEY_UNSEALED = 'api key in the catalog not sealed by the archive';
 
-/** A key from before the seal acting while the store is not yet marked as every key sealed (a warning, once per key per instance). */
-export const API_KEY_LEGACY = 'api key from before the seal acted; the reconciler seals it from its audit entry';
+/** Operators are alerted on this exact phrase (infra/main.bicep, supportGrantUnsealedAlert): a grant record the archive did not write, giving no access. */
+export const SUPPORT_GRANT_UNSEALED = 'support grant in the catalog not sealed by the archive';
 
-const KEY_SEAL = 'api-key';
+/** A key from before the seal acting while the store is not yet marked as every key sealed (a warning, once per key per instance). */
+export const API_KEY_LEGACY = 'api key or support grant from before the seal acted; the reconciler seals it from its audit entry';
+
+/** What the archive seals: a key or a grant, each under its own purpose (one never passes for the other). */
+export type SealedRecord = ApiKeyRecord | SupportGrantRecord;
 
 /** What a key's seal covers: what decides what it may do, as minted. */
 export function keySealed(k: ApiKeyRecord): Omit<ApiKeyRecord, 'type' | 'name' | 'lastUsedAt' | 'revokedAt' | 'revokedBy' | 'endsAt' | 'mac' | 'keyVersion'> {
@@ -32,11 +40,21 @@ export function keySealed(k: ApiKeyRecord): Omit<ApiKeyRecord, 'type' | 'name' |
   return { tenantId, id, keyId, prefix, hash, rightsSet, ceiling, personPermissions, personAssigned, createdBy, createdAt, expiresAt };
 }
 
-/** The record with the archive's seal over keySealed(record). */
-export async function sealKey(record: ApiKeyRecord, keys: AuditLogPort['chainKeys']): Promise<ApiKeyRecord> {
-  const { keyVersion, mac } = await sealWith(KEY_SEAL, keySealed(record), keys);
+/** What a grant's seal covers: whom it lets in, to what and until when, and who gave it. */
+function grantSealed(g: SupportGrantRecord): Omit<SupportGrantRecord, 'type' | 'revokedAt' | 'revokedBy' | 'endsAt' | 'mac' | 'keyVersion'> {
+  const { tenantId, id, grantId, ticket, scope, createdAt, createdBy, expiresAt, requestedExpiresAt } = g;
+  return { tenantId, id, grantId, ticket, scope, createdAt, createdBy, expiresAt, requestedExpiresAt };
+}
+
+const sealedPart = (r: SealedRecord): object => (r.type === 'api-key' ? keySealed(r) : grantSealed(r));
+const idOf = (r: SealedRecord): string => (r.type === 'api-key' ? r.keyId : r.grantId);
+const phraseOf = (r: SealedRecord): string => (r.type === 'api-key' ? API_KEY_UNSEALED : SUPPORT_GRANT_UNSEALED);
+
+/** The record with the archive's seal over what it covers. */
+export async function sealRecord<T extends SealedRecord>(record: T, keys: AuditLogPort['chainKeys']): Promise<T> {
+  const { keyVersion, mac } = await sealWith(record.type, sealedPart(record), keys);
   const { keyVersion: _v, mac: _m, ...rest } = record;
-  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
+  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac } as T;
 }
 
 export interface KeySealDeps {
@@ -58,8 +76,8 @@ function once(set: Set<string>, key: string): boolean {
 }
 
 /** Why the record is not the archive's (null: sealed by it), its verdict remembered for this very content. */
-async function unsealedKey(record: ApiKeyRecord, keys: AuditLogPort['chainKeys']): Promise<string | null> {
-  const sealed = { ...keySealed(record), ...(record.keyVersion !== undefined ? { keyVersion: record.keyVersion } : {}), mac: record.mac };
+async function unsealedRecord(record: SealedRecord, keys: AuditLogPort['chainKeys']): Promise<string | null> {
+  const sealed = { type: record.type, ...sealedPart(record), ...(record.keyVersion !== undefined ? { keyVersion: record.keyVersion } : {}), mac: record.mac };
   let digest: string;
   try {
     digest = createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(sealed)))).digest('hex');
@@ -69,7 +87,8 @@ async function unsealedKey(record: ApiKeyRecord, keys: AuditLogPort['chainKeys']
   const seen = verdicts.get(digest);
   if (seen !== undefined) return seen;
   // Its minting time stands for when it was sealed: a key sealed before a rotation of the chain key still acts after it.
-  const why = await unsealedBecause(KEY_SEAL, sealed, typeof record.createdAt === 'string' ? record.createdAt : null, keys);
+  const { type: purpose, ...content } = sealed;
+  const why = await unsealedBecause(purpose, content, typeof record.createdAt === 'string' ? record.createdAt : null, keys);
   // 'key unavailable' may pass (Key Vault): not remembered.
   if (why !== 'key unavailable') {
     if (verdicts.size >= PER_INSTANCE_MAX) verdicts.clear();
@@ -79,48 +98,55 @@ async function unsealedKey(record: ApiKeyRecord, keys: AuditLogPort['chainKeys']
 }
 
 /**
- * Whether a stored key may act as the archive minted it: sealed by it, or (no `mac`) from before the seal while the
- * store is not yet marked as every key sealed. Any other is reported API_KEY_UNSEALED once per key per instance.
+ * Whether a stored key or grant may act as the archive made it: sealed by it, or (no `mac`) from before the seal while
+ * the store is not yet marked as every key and grant sealed. Any other is reported once per record per instance.
  */
-export async function keyIsArchives(record: ApiKeyRecord, deps: KeySealDeps): Promise<boolean> {
+export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps): Promise<boolean> {
   const at = `${record.tenantId}/${record.id}`;
+  const named = { tenantId: record.tenantId, [record.type === 'api-key' ? 'keyId' : 'grantId']: idOf(record) };
   if (record.mac === undefined) {
     if (await deps.tenantRecords.keysSealed()) {
-      if (once(reported, at)) deps.log.error(API_KEY_UNSEALED, { tenantId: record.tenantId, keyId: record.keyId, reason: 'no seal, and every key in the store is sealed' });
+      if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, reason: 'no seal, and every key and grant in the store is sealed' });
       return false;
     }
-    if (once(reported, `legacy:${at}`)) deps.log.warn(API_KEY_LEGACY, { tenantId: record.tenantId, keyId: record.keyId });
+    if (once(reported, `legacy:${at}`)) deps.log.warn(API_KEY_LEGACY, { ...named, type: record.type });
     return true;
   }
-  const why = await unsealedKey(record, deps.audit.chainKeys);
+  const why = await unsealedRecord(record, deps.audit.chainKeys);
   if (why === null) return true;
-  if (once(reported, at)) deps.log.error(API_KEY_UNSEALED, { tenantId: record.tenantId, keyId: record.keyId, reason: why });
+  if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, reason: why });
   return false;
 }
 
-/** API keys from before the seal a reconciler run judges, at most (each one audit query): the rest wait for the next run. */
+/** Keys and grants from before the seal a reconciler run judges, at most (each one audit query): the rest wait for the next run. */
 export const KEYS_SEALED_PER_RUN = 64;
 
-/** Timer state: when the sealing of keys from before first ran, so the store is marked no sooner than ENDS_AT_SETTLE_MS after. */
+/** Timer state: when the sealing of keys and grants from before first ran, so the store is marked no sooner than `settleMs` after. */
 export const KEY_SEALING_STARTED = 'key-sealing-started';
 
 export interface KeySealingResult {
-  /** Keys from before the seal sealed by this run (`tenantId/keyId`), on their `api-key.create` audit entry. */
+  /** Keys and grants from before the seal sealed by this run (`tenantId/keyId`, `tenantId/grantId`), on their audit entry. */
   sealed: string[];
-  /** Keys in use without a seal and without their audit entry (`tenantId/keyId`): never sealed; refused once marked. */
+  /** Keys in use and grants in force without a seal and without their audit entry: never sealed; refused once marked. */
   unwitnessed: string[];
-  /** The store is marked as every key sealed. */
+  /** The store is marked as every key and grant sealed. */
   done: boolean;
 }
 
+/** Whether the record is the one its creation's audit entry names: its id, what it gives and until when, who made it. */
+function witnessOf(r: SealedRecord): { action: 'api-key.create' | 'support-grant.create'; target: string; detail: string } | null {
+  if (r.type === 'api-key') return r.id === apiKeyRecordId(r.keyId) ? { action: 'api-key.create', target: `api-key:${r.keyId}`, detail: `rights-set=${r.rightsSet};expires=${r.expiresAt}` } : null;
+  return r.id === supportGrantRecordId(r.grantId) ? { action: 'support-grant.create', target: `support-grant:${r.grantId}`, detail: `scope=${r.scope};expires=${r.expiresAt}` } : null;
+}
+
 /**
- * Reconciler: seals each key in use from before the seal whose `api-key.create` success entry the keyed audit log holds
- * (its target, its rights set and expiry, its maker's subject and person: what a writer of Cosmos DB cannot forge). The
- * entry names no ceiling: one widened in Cosmos DB before the run is sealed as found (the upgrade's window). At most
- * KEYS_SEALED_PER_RUN a run; one without is reported API_KEY_UNSEALED and left (an operator revokes or deletes it). A run
- * that finds none left in use marks the store (TenantRecordsPort.keysSealed), `settleMs` after the first run (an
- * instance of the code from before may still mint unsealed keys for the minutes a deploy takes). Runs after the mark
- * still seal what such an instance wrote.
+ * Reconciler: seals each key in use and grant in force from before the seal whose creation's success entry (`api-key.create`,
+ * `support-grant.create`) the keyed audit log holds: its target, what it gives and until when, its maker's subject and
+ * person, which a writer of Cosmos DB cannot forge. The entry names no ceiling: one widened in Cosmos DB before the run is
+ * sealed as found (the upgrade's window). At most KEYS_SEALED_PER_RUN a run; one without is reported (API_KEY_UNSEALED,
+ * SUPPORT_GRANT_UNSEALED) and left: an operator revokes or deletes it. A run that finds none left marks the store
+ * (TenantRecordsPort.keysSealed), `settleMs` after the first run (an instance of the code from before may still write
+ * unsealed keys for the minutes a deploy takes). Runs after the mark still seal what such an instance wrote.
  */
 export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogPort, 'chainKeys' | 'list'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<KeySealingResult> {
   const marked = await deps.tenantRecords.keysSealed();
@@ -132,18 +158,20 @@ export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogP
   }
   const lacking = await deps.tenantRecords.unsafeUnsealedKeys(now.toISOString(), KEYS_SEALED_PER_RUN);
   const result: KeySealingResult = { sealed: [], unwitnessed: [], done: marked };
-  for (const { tenantId, id } of lacking) {
-    const found = await deps.tenantRecords.get<ApiKeyRecord>(tenantId, id, 'api-key');
-    if (!found || found.value.mac !== undefined || found.value.id !== apiKeyRecordId(found.value.keyId)) continue;
-    const key = found.value;
-    const created = `rights-set=${key.rightsSet};expires=${key.expiresAt}`;
-    const witnessed = await auditHolds(deps.audit, tenantId, { target: `api-key:${key.keyId}`, action: 'api-key.create' }, [key.createdAt], (e) => e.outcome === 'success' && e.detail === created && e.actor.subject === key.createdBy?.subject && (key.createdBy.person === undefined || personOf(e.actor) === key.createdBy.person));
+  for (const { tenantId, id, type } of lacking) {
+    const found = await deps.tenantRecords.get<SealedRecord>(tenantId, id, type);
+    if (!found || found.value.mac !== undefined) continue;
+    const record = found.value;
+    const witness = witnessOf(record);
+    const by = record.createdBy;
+    const witnessed = witness !== null && (await auditHolds(deps.audit, tenantId, { target: witness.target, action: witness.action }, [record.createdAt], (e) => e.outcome === 'success' && e.detail === witness.detail && e.actor.subject === by?.subject && (by.person === undefined || personOf(e.actor) === by.person)));
+    const named = `${tenantId}/${idOf(record)}`;
     if (!witnessed) {
-      result.unwitnessed.push(`${tenantId}/${key.keyId}`);
-      if (once(reported, `${tenantId}/${id}`)) deps.log.error(API_KEY_UNSEALED, { tenantId, keyId: key.keyId, reason: 'no seal, and no audit entry of its minting' });
+      result.unwitnessed.push(named);
+      if (once(reported, `${tenantId}/${id}`)) deps.log.error(phraseOf(record), { tenantId, [type === 'api-key' ? 'keyId' : 'grantId']: idOf(record), reason: 'no seal, and no audit entry of its making' });
       continue;
     }
-    if ((await deps.tenantRecords.replace(await sealKey(key, deps.audit.chainKeys), found.etag)) === 'replaced') result.sealed.push(`${tenantId}/${key.keyId}`);
+    if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), found.etag)) === 'replaced') result.sealed.push(named);
   }
   if (marked || lacking.length > 0 || now.getTime() - Date.parse(started) < settleMs) return result;
   await deps.tenantRecords.unsafeMarkKeysSealed();

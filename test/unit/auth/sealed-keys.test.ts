@@ -4,7 +4,8 @@
  * person, expiry, id or tenant), and the key acted with it: an archivist's key answered 200 on PUT /rights-sets as
  * tenant-admin. Now such a record is refused as an unknown key is (401), nothing done, and logged once.
  */
-import { API_KEY_UNSEALED } from '../../../shared/auth/api-keys/key-seal';
+import { API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED } from '../../../shared/auth/api-keys/key-seal';
+import type { SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
 import { runReconcileTimer } from '../../../shared/retention/timers';
@@ -129,5 +130,44 @@ describe('keys from before the seal', () => {
     plant(w, legacy);
     const r = await send(w, { ...upload(undefined), as: k.key });
     expect({ status: r.status, detail: r.json?.detail }).toEqual({ status: 401, detail: 'The API key is not valid for this archive.' });
+  });
+});
+
+describe('a support grant not sealed by the archive gives no access', () => {
+  const grantOf = async (w: World, scope = 'metadata-only') => {
+    const grant = await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'T-1', scope, expiresAt: new Date(w.clock.now().getTime() + DAY).toISOString() }, as: 'alice' }, 201);
+    return w.deps.tenantRecords.records.get(`${TENANT}/support-grant:${grant.json.id as string}`)!.value as SupportGrantRecord;
+  };
+  const plantGrant = (w: World, g: SupportGrantRecord) => w.deps.tenantRecords.records.set(`${g.tenantId}/${g.id}`, { value: g, etag: 9000 + w.seq++ });
+  const download = (w: World, id: string) => send(w, { method: 'GET', path: `documents/${id}/original`, as: 'support.sam' });
+  const grantAlarms = (w: World) => (w.deps.log as RecordingLogger).lines.filter((l) => l.level === 'error' && l.message === SUPPORT_GRANT_UNSEALED).length;
+
+  it.each<[string, (g: SupportGrantRecord) => SupportGrantRecord]>([
+    ['its scope widened', (g) => ({ ...g, scope: 'read-only-with-audit' })],
+    ['its expiry extended', (g) => ({ ...g, expiresAt: new Date(Date.parse(g.expiresAt) + 365 * DAY).toISOString(), endsAt: new Date(Date.parse(g.expiresAt) + 365 * DAY).toISOString() })],
+    ['written whole by a writer of Cosmos DB', (g) => ({ ...g, id: 'support-grant:forged', grantId: 'forged', scope: 'read-only', mac: 'ab'.repeat(32) })],
+  ])('%s: refused, alerted once', async (_, edit) => {
+    const w = world();
+    const id = (await ok(w, upload(), 201)).json.id as string;
+    const genuine = await grantOf(w);
+    // Genuine: staff may read the document's metadata, not its original.
+    expect((await send(w, { method: 'GET', path: `documents/${id}`, as: 'support.sam' })).status).toBe(200);
+    expect((await download(w, id)).status).toBe(403);
+    w.deps.tenantRecords.records.delete(`${TENANT}/${genuine.id}`);
+    plantGrant(w, edit(genuine));
+    for (let i = 0; i < 2; i++) expect((await send(w, { method: 'GET', path: `documents/${id}`, as: 'support.sam' })).json.code).toBe('support_access_not_granted');
+    expect(grantAlarms(w)).toBe(1);
+  });
+
+  it('one from before the seal acts until the mark; the reconciler seals it from its audit entry', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    const genuine = await grantOf(w);
+    const { mac: _m, keyVersion: _v, ...legacy } = genuine;
+    plantGrant(w, legacy);
+    w.deps.tenantRecords.keysSealedMark = false;
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(200);
+    expect((await runReconcileTimer(w.deps)).keysSealed).toEqual([`${TENANT}/${genuine.grantId}`]);
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(200);
   });
 });

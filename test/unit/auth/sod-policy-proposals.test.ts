@@ -86,7 +86,7 @@ class MemoryRecords implements TenantRecordsPort {
   async keysSealed(): Promise<boolean> {
     return true;
   }
-  async unsafeUnsealedKeys(): Promise<{ tenantId: string; id: string }[]> {
+  async unsafeUnsealedKeys(): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
     return [];
   }
   async unsafeMarkKeysSealed(): Promise<void> {}
