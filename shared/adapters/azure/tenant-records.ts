@@ -76,8 +76,11 @@ export class TenantRecords implements TenantRecordsPort {
   constructor(
     private readonly container: Container,
     private readonly cache?: TenantSettingsCache,
+    /** `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read. */
+    opts: { sealed?: boolean } = {},
   ) {
     this.timers = new TimerState(container);
+    this.sealed = opts.sealed === true;
   }
 
   async endsAtMigrated(): Promise<boolean> {

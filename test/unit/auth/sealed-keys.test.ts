@@ -9,6 +9,10 @@ import type { SupportGrantRecord } from '../../../shared/auth/support-grants/sup
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
 import { runReconcileTimer } from '../../../shared/retention/timers';
+import type { Container } from '@azure/cosmos';
+import { TenantRecords } from '../../../shared/adapters/azure/tenant-records';
+import { loadConfig } from '../../../shared/config';
+import { minimalLocalEnv } from '../../support/config-env';
 import { ADMIN, aroundPortCalls, mint, ok, send, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
 import type { RecordingLogger } from '../../support/in-memory';
 
@@ -170,4 +174,11 @@ describe('a support grant not sealed by the archive gives no access', () => {
     expect((await runReconcileTimer(w.deps)).keysSealed).toEqual([`${TENANT}/${genuine.grantId}`]);
     expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(200);
   });
+});
+
+it('ARCHIVE_KEYS_SEALED: every key is taken as sealed without reading the mark, which a writer of Cosmos DB can delete', async () => {
+  const unread = { item: () => ({ read: () => Promise.reject(new Error('the mark was read')) }) } as unknown as Container;
+  expect(await new TenantRecords(unread, undefined, { sealed: true }).keysSealed()).toBe(true);
+  await expect(new TenantRecords(unread).keysSealed()).rejects.toThrow('the mark was read');
+  expect(loadConfig({ ...minimalLocalEnv, ARCHIVE_KEYS_SEALED: 'true' }).ARCHIVE_KEYS_SEALED).toBe('true');
 });
