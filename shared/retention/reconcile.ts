@@ -63,6 +63,8 @@ export interface ReconcileResult {
   keysSealed: string[];
   /** API keys in use left without a seal: no audit entry of their minting (`tenantId/keyId`); the store is not marked while any is left. */
   keysUnsealed: string[];
+  /** The store is marked as every key and grant sealed (TenantRecordsPort.keysSealed). */
+  keysAllSealed: boolean;
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
   unchecked: UncheckedDocument[];
   checked: number;
@@ -102,7 +104,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], keysAllSealed: false, unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -244,6 +246,7 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   const sealing = await sealLegacyKeys(deps, input.now, ENDS_AT_SETTLE_MS);
   result.keysSealed = sealing.sealed;
   result.keysUnsealed = sealing.unwitnessed;
+  result.keysAllSealed = sealing.done;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a
   // run starts with the tenant after the one whose documents used up the last run's budget. Every run started with the
