@@ -82,7 +82,7 @@ async function unsealedRecord(record: SealedRecord, keys: AuditLogPort['chainKey
   try {
     digest = createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(sealed)))).digest('hex');
   } catch {
-    return 'not a key record';
+    return 'not a record the archive seals';
   }
   const seen = verdicts.get(digest);
   if (seen !== undefined) return seen;
@@ -99,11 +99,18 @@ async function unsealedRecord(record: SealedRecord, keys: AuditLogPort['chainKey
 
 /**
  * Whether a stored key or grant may act as the archive made it: sealed by it, or (no `mac`) from before the seal while
- * the store is not yet marked as every key and grant sealed. Any other is reported once per record per instance.
+ * the store is not yet marked as every key and grant sealed; and read where it names itself (`readAt`: the tenant and
+ * id it was read under), as the seal covers what it names, not where it lies: a genuine record copied whole under
+ * another id or tenant checks, and would act there unrevoked when the original is revoked. Any other is reported once
+ * per record per instance.
  */
-export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps): Promise<boolean> {
-  const at = `${record.tenantId}/${record.id}`;
+export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, readAt?: { tenantId: string; id: string }): Promise<boolean> {
+  const at = `${readAt?.tenantId ?? record.tenantId}/${readAt?.id ?? record.id}`;
   const named = { tenantId: record.tenantId, [record.type === 'api-key' ? 'keyId' : 'grantId']: idOf(record) };
+  if (readAt && (readAt.tenantId !== record.tenantId || readAt.id !== record.id)) {
+    if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, readAt: at, reason: 'a record copied from elsewhere' });
+    return false;
+  }
   if (record.mac === undefined) {
     if (await deps.tenantRecords.keysSealed()) {
       if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, reason: 'no seal, and every key and grant in the store is sealed' });

@@ -75,7 +75,7 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
   // A record the archive did not seal (key-seal.ts: written or edited by whoever can write Cosmos DB, with the hash of a
   // key whose secret they hold) is answered as an unknown key is, after the same checks as any key (no oracle), and no
   // refusal is audited under the person or tenant it names. Broke: such a record acted with whatever it said.
-  const archives = await sealedByArchive(key, deps);
+  const archives = (await sealedByArchive(key, deps, { tenantId, id: apiKeyRecordId(keyId) })) && key.keyId === keyId;
   const refused = (refusal: ArchiveError) => {
     if (!archives) throw refusal.code === 'too_many_refusals' ? refusal : invalidKey();
     return { key, refusal };
@@ -129,7 +129,7 @@ export function keyReader(tenantId: string, deps: KeySealDeps): KeyReader {
   return (keyId) => {
     let found = read.get(keyId);
     if (!found) {
-      found = deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key').then(async (k) => (k && (await sealedByArchive(k.value, deps)) ? k.value : undefined));
+      found = deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key').then(async (k) => (k && (await sealedByArchive(k.value, deps, { tenantId, id: apiKeyRecordId(keyId) })) && k.value.keyId === keyId ? k.value : undefined));
       read.set(keyId, found);
     }
     return found;
@@ -148,7 +148,7 @@ export async function keysInUseReader(tenantId: string, now: Date, deps: KeySeal
   const inUse = new Map((await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, now.toISOString())).map((key) => [key.keyId, key] as const));
   return async (keyId) => {
     const key = inUse.get(keyId);
-    return key && (await sealedByArchive(key, deps)) ? key : undefined;
+    return key && (await sealedByArchive(key, deps, { tenantId, id: apiKeyRecordId(keyId) })) ? key : undefined;
   };
 }
 

@@ -1,7 +1,7 @@
 import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
 import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
-import { isActiveGrant, type SupportGrantRecord } from './support-grant';
+import { isActiveGrant, type SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { type KeySealDeps, sealedByArchive } from '../api-keys/key-seal';
 
 /**
@@ -32,7 +32,7 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
     // hand) sorts after every one, so such a grant was found in force, and gave access, for ever. Judged on the record too.
     if (!isActiveGrant(grant, now)) continue;
     // One the archive did not seal (a writer of Cosmos DB gave it, or widened it) gives no access.
-    if (!(await sealedByArchive(grant, deps))) continue;
+    if (!(await sealedByArchive(grant, deps, { tenantId, id: supportGrantRecordId(grant.grantId) }))) continue;
     if (await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD)) continue;
     // Nor through a key that rests because its person has not signed in for the idle days (`keyRests`, the
     // authenticator's judgement): the staff someone who left let in through their key kept reading for up to the

@@ -64,6 +64,20 @@ describe('an API key record not sealed by the archive is refused as an unknown k
     expect(alarms(w, forged.keyId)).toBe(1);
   });
 
+  it('a genuine record copied whole, its seal with it, under another tenant or id: 401, each copy alerted once', async () => {
+    const w = world();
+    const k = await archivistKey(w);
+    const copyId = 'd'.repeat(24);
+    // Where a store lets a record lie elsewhere than it names (Cosmos DB's id and partition key are its own fields).
+    w.deps.tenantRecords.records.set(`globex/api-key:${k.keyId}`, { value: k.record(), etag: 9100 });
+    w.deps.tenantRecords.records.set(`${TENANT}/api-key:${copyId}`, { value: k.record(), etag: 9101 });
+    for (const as of [`ApiKey arch_globex_${k.keyId}_${k.secret}`, `ApiKey arch_${TENANT}_${copyId}_${k.secret}`]) {
+      for (let i = 0; i < 2; i++) expect((await send(w, { method: 'GET', path: 'documents', as })).status).toBe(401);
+    }
+    expect(alarms(w, k.keyId)).toBe(2);
+    expect((await send(w, { method: 'GET', path: 'documents', as: k.key })).status).toBe(200);
+  });
+
   it('a key minted through a forged key stands on nothing: refused', async () => {
     const w = world();
     const minter = await mint(w, 'alice', 'tenant-admin');
