@@ -1237,6 +1237,66 @@ resource revocationUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03
   }
 }
 
+resource apiKeyUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-api-key-unsealed'
+  location: location
+  properties: {
+    description: 'An API key record in Cosmos DB does not carry the archive\'s seal (an HMAC under the audit chain key over its tenant, id, hash, rights set, ceiling, person and expiry), or its seal does not check: someone who can write Cosmos DB made or widened a key with the hash of a key whose secret they hold. It is refused as an unknown key (401) and logged once per key per instance; the reconciler logs one from before the seal without its audit entry the same way. An operator finds out who wrote it (Cosmos DB diagnostic logs), deletes the record and revokes the key whose hash it copies (README Operating, keys from before the seal).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "api key in the catalog not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
+resource supportGrantUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-support-grant-unsealed'
+  location: location
+  properties: {
+    description: 'A support grant record in Cosmos DB does not carry the archive\'s seal (an HMAC under the audit chain key over its tenant, id, scope, expiry and giver), or its seal does not check: someone who can write Cosmos DB gave provider staff access, or widened a grant. It gives no access and is logged once per grant per instance; the reconciler logs one from before the seal without its audit entry the same way. An operator finds out who wrote it (Cosmos DB diagnostic logs) and deletes the record (README Operating).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "support grant in the catalog not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource decisionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-decision-unsealed'
   location: location

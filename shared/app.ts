@@ -103,7 +103,7 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   }
   const clock = overrides.clock ?? systemClock;
   const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
-  const tenantRecords = new TenantRecords(cosmos.tenants, settings);
+  const tenantRecords = new TenantRecords(cosmos.tenants, settings, { sealed: config.ARCHIVE_KEYS_SEALED === 'true' });
   if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
     log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
   }

@@ -21,6 +21,7 @@ import { heldPermissions } from './rights-sets/rights-floor';
 import { keyReader, withKeyPerson } from './api-keys/verify-api-key';
 import { madeSecondBy, type RightsGiven, samePerson, SOD_PROPOSAL_LIFETIME_DAYS, sodRefusal, type SodRule } from './sod';
 import { STATE_LIST_PAGING, walkByState } from './state-walk';
+import type { KeySealDeps } from './api-keys/key-seal';
 
 export type ProposalActor = { subject: string; kind: string; person: string };
 
@@ -208,14 +209,14 @@ export class ProposalStore<T extends ProposalRecord> {
  * persons were kept, while that key acted for the key above, stores that key (`apikey:<id>`) as its person: the key's
  * own person approved their own proposal, once the key's subject was given rights.
  */
-const proposerOf = (proposal: ProposalRecord, deps: { tenantRecords: TenantRecordsPort }) => withKeyPerson(proposal.proposedBy, keyReader(proposal.tenantId, deps));
+const proposerOf = (proposal: ProposalRecord, deps: KeySealDeps) => withKeyPerson(proposal.proposedBy, keyReader(proposal.tenantId, deps));
 
 /**
  * The proposer still holds `permission`, the one the change needs: a change two people decide needs both authorised when
  * it applies. A proposer whose rights were taken since (a manager let go, a key's person removed) left behind a change a
  * second person could still make take effect in their name. Else 409 `proposer_rights_ended`: propose it again.
  */
-export async function assertProposerStillMay(proposal: ProposalRecord, permission: Permission, deps: Parameters<typeof heldPermissions>[3]): Promise<void> {
+export async function assertProposerStillMay(proposal: ProposalRecord, permission: Permission, deps: Parameters<typeof heldPermissions>[3] & KeySealDeps): Promise<void> {
   const proposer = personOf(await proposerOf(proposal, deps));
   const assigned = await findRightsAssignment(proposal.tenantId, proposer, deps, { fresh: true });
   if ((await heldPermissions(proposal.tenantId, proposer, assigned, deps)).includes(permission)) return;
@@ -227,7 +228,7 @@ export async function assertProposerStillMay(proposal: ProposalRecord, permissio
  * gave rights to since proposing (an identity of their own, a guest account given rights for the purpose) anywhere up
  * the chain (sod.ts `madeSecondBy`). Answers what the approver was given since the proposal, for further checks.
  */
-export async function assertSecondPerson(principal: Principal, proposal: ProposalRecord, deps: { tenantRecords: TenantRecordsPort }, rule: SodRule): Promise<RightsGiven[]> {
+export async function assertSecondPerson(principal: Principal, proposal: ProposalRecord, deps: KeySealDeps, rule: SodRule): Promise<RightsGiven[]> {
   const proposer = await proposerOf(proposal, deps);
   const proposedBy = personOf(proposer);
   if (samePerson(principal, proposer)) throw sodRefusal(rule, { proposedBy });

@@ -144,8 +144,8 @@ export class SodPolicyProposals {
       const found = looked ? await this.proposals.pending(principal.tenantId, id, now) : await this.proposals.decidable(principal.tenantId, id, now);
       looked = true;
       const proposal = found.value;
-      await assertSecondPerson(principal, proposal, { tenantRecords: this.records }, 'four-eyes-sod-policy');
-      await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
+      await assertSecondPerson(principal, proposal, { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log }, 'four-eyes-sod-policy');
+      await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
       const [{ policy: current, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {
         // Changed by this very proposal, approved by someone else since it was read here: that answer, not "propose again".

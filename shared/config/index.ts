@@ -39,6 +39,12 @@ const ZConfig = z
     AUTH_RIGHTS_SOURCE: z.enum(['tenant', 'tenant-then-claim']).default('tenant-then-claim'),
     /** An API key whose person's rights come from the claim acts only while the person signed in within this many days. */
     ARCHIVE_KEY_PERSON_IDLE_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /**
+     * `true` once the reconciler has sealed every API key and support grant (auth/api-keys/key-seal.ts): one without a
+     * seal is refused whatever Cosmos DB says. Its own mark there (`api-keys-sealed`) is a record whoever can write
+     * Cosmos DB can delete, and a new instance would then take an unsealed record for one from before the seal.
+     */
+    ARCHIVE_KEYS_SEALED: z.enum(['true', 'false']).default('false'),
     /** Client id of a user-assigned managed identity (Azure); unset: the system-assigned one. */
     AZURE_CLIENT_ID: z.string().min(1).optional(),
     /** Key Vault holding the API-key pepper (Azure, managed identity). */

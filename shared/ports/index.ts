@@ -344,6 +344,15 @@ export interface TenantRecordsPort {
   unsafeWithoutEndsAt(limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]>;
   /** Cross-tenant, for the migration, once none is left without `endsAt`: marks the store migrated. */
   unsafeMarkEndsAtMigrated(): Promise<void>;
+  /**
+   * Whether every API key in use and support grant in force carries the archive's seal (shared/auth/api-keys/key-seal.ts):
+   * from then on one without it is refused. Never false again once true.
+   */
+  keysSealed(): Promise<boolean>;
+  /** Cross-tenant, for the reconciler: at most `limit` API keys and support grants neither revoked nor expired at `at`, stored without the archive's seal. */
+  unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]>;
+  /** Cross-tenant, for the reconciler, once none is left without the seal: marks the store as every key and grant sealed. */
+  unsafeMarkKeysSealed(): Promise<void>;
 }
 
 /** The policies whose weakening waits for a second person: the SoD policy, the retention policy. */

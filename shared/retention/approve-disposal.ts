@@ -72,7 +72,7 @@ export const disposalApprovalRecordId = (approvalId: string) => `disposal-approv
  * sent at once approves the same documents under the same approval, and the same key with another `before`, reason
  * or documents is a 422. A bulk approval's retry answers what the first approved then, not what is due now.
  */
-export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging; idempotencyKey?: string | null }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords'>): Promise<{ approvalId: string; replayed: boolean } & ApprovalResult> {
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging; idempotencyKey?: string | null }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords' | 'audit' | 'log'>): Promise<{ approvalId: string; replayed: boolean } & ApprovalResult> {
   const tenantId = cmd.principal.tenantId;
   const before = new Date(cmd.before).toISOString();
   const latest = latestApprovable(deps.clock.now());

@@ -55,7 +55,7 @@ const storeOf = (deps: Pick<Deps, 'tenantRecords'> & Partial<Pick<Deps, 'blobs' 
   new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log && deps.audit ? { blobs: deps.blobs, log: deps.log, audit: deps.audit } : null);
 
 /** `approver-lowers-safeguards` for the person behind `principal`: their API keys are theirs too, one with retention:approve counts. */
-export async function assertMayLowerThrough(principal: Principal, lowered: string[], deps: Pick<Deps, 'clock' | 'tenantRecords'>): Promise<void> {
+export async function assertMayLowerThrough(principal: Principal, lowered: string[], deps: Pick<Deps, 'clock' | 'tenantRecords' | 'audit' | 'log'>): Promise<void> {
   const viaKeys = lowered.length > 0 ? await listPersonKeyPermissions(principal.tenantId, personOf(principal), deps.clock.now(), deps) : new Set<Permission>();
   assertMayLowerSafeguards(principal, lowered, viaKeys);
 }

@@ -22,7 +22,8 @@ import { ownChangeStaging } from '../audit/outbox';
 import { uuidv7 } from '../ids';
 import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
-import { migrateEndsAt } from '../auth/ends-at';
+import { ENDS_AT_SETTLE_MS, migrateEndsAt } from '../auth/ends-at';
+import { sealLegacyKeys } from '../auth/api-keys/key-seal';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -58,6 +59,12 @@ export interface ReconcileResult {
   holdsExtended: ExtendedHold[];
   /** API keys and support grants given their `endsAt` (records from before it; shared/auth/ends-at.ts), `tenantId/id`. */
   endsAtMigrated: string[];
+  /** API keys from before the seal sealed on their audit entry (shared/auth/api-keys/key-seal.ts), `tenantId/keyId`. */
+  keysSealed: string[];
+  /** API keys in use left without a seal: no audit entry of their minting (`tenantId/keyId`); the store is not marked while any is left. */
+  keysUnsealed: string[];
+  /** The store is marked as every key and grant sealed (TenantRecordsPort.keysSealed). */
+  keysAllSealed: boolean;
   /** Folders and catalog items the reconciler could not check (a malformed item, say): logged for an operator, skipped. */
   unchecked: UncheckedDocument[];
   checked: number;
@@ -97,7 +104,7 @@ export const ORPHANED_BLOBS = 'orphaned blobs: a document folder has no catalog 
  */
 export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'tenantRecords'>): Promise<ReconcileResult> {
   const unchecked = new UncheckedDocuments('reconciler', deps.log);
-  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
+  const result: ReconcileResult = { indexed: [], orphaned: [], resolved: [], correctionsStored: [], correctionsRestored: [], retentionRestored: [], flagged: [], holdsResynced: [], holdsRestored: [], keysMigrated: [], holdsExtended: [], endsAtMigrated: [], keysSealed: [], keysUnsealed: [], keysAllSealed: false, unchecked: unchecked.documents, checked: 0, continuation: null, foldersChecked: 0, folderContinuation: null, orphanContinuation: null, holdsContinuation: null };
   const graceMs = (input.orphanGraceMinutes ?? 60) * 60_000;
   const folders = await unsafeWalkDocumentFolders(deps, input.folderContinuation ?? null, input.maxItems, (tenantId, documentId) => unchecked.check(tenantId, documentId, () => checkFolder(tenantId, documentId), undefined));
   async function checkFolder(tenantId: string, documentId: string): Promise<void> {
@@ -235,6 +242,11 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   }
   // Migration, bounded as each walk: keys and grants from before `endsAt` (or written by that code later) get it.
   result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
+  // Keys from before the seal sealed from their audit entry, bounded as well; the store marked once none is left in use.
+  const sealing = await sealLegacyKeys(deps, input.now, ENDS_AT_SETTLE_MS);
+  result.keysSealed = sealing.sealed;
+  result.keysUnsealed = sealing.unwitnessed;
+  result.keysAllSealed = sealing.done;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a
   // run starts with the tenant after the one whose documents used up the last run's budget. Every run started with the

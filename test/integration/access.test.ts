@@ -1,5 +1,7 @@
 /** API keys, tenant rights sets, segregation of duties and consented support access, over HTTP. */
 import { call, putAsRead, rawUpload } from '../support/http';
+import type { ApiKeyRecord } from '../../shared/auth/api-keys/api-key';
+import { sealRecord } from '../../shared/auth/api-keys/key-seal';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet } from '../support/rights-seed';
 
@@ -87,7 +89,8 @@ describe('API keys', () => {
     const item = archive.host.deps.cosmos.tenants.item(`api-key:${made.json.id}`, tenant);
     const { resource } = await item.read();
     const past = new Date(Date.now() - 1000).toISOString();
-    await item.replace({ ...resource, expiresAt: past, endsAt: past }); // as stored once it ended
+    // As stored once it ended, sealed as the archive seals a key (key-seal.ts): an edit alone is refused as not the archive's.
+    await item.replace(await sealRecord({ ...resource, expiresAt: past, endsAt: past } as ApiKeyRecord, archive.host.deps.audit.chainKeys));
     const res = await call(`${archive.url}/documents`, withKey(made.json.key));
     expect(res.status).toBe(401);
     expect(res.json.detail).toBe('The API key has expired.');
@@ -277,7 +280,8 @@ describe('support access', () => {
     const item = archive.host.deps.cosmos.tenants.item(`support-grant:${grant.json.id}`, tenant);
     const { resource } = await item.read();
     const past = new Date(Date.now() - 1000).toISOString();
-    await item.replace({ ...resource, expiresAt: past, endsAt: past }); // as stored once it ended
+    // As stored once it ended, sealed as the archive seals a key (key-seal.ts): an edit alone is refused as not the archive's.
+    await item.replace(await sealRecord({ ...resource, expiresAt: past, endsAt: past } as ApiKeyRecord, archive.host.deps.audit.chainKeys));
     expect((await call(`${archive.url}/documents`, { token: staff })).json.code).toBe('support_access_not_granted');
   });
 });

@@ -143,3 +143,20 @@ it('keys from before endsAt: each state answers alike before and after the recon
   expect(await names('in-use')).toEqual(['after', 'next']);
   expect((await mint('one-too-many')).json).toMatchObject({ code: 'tenant_limit_reached', count: 2 });
 });
+
+it('a key from before the seal: the reconciler seals it from its audit entry over the Cosmos store, and it acts on', async () => {
+  const tenant = newTenant('key-seal');
+  const admin = await archive.token({ tenant, sub: 'ada', rights: 'tenant-admin' });
+  const made = await call(`${archive.url}/api-keys`, { ...jsonBody('POST', { name: 'old', rightsSet: 'accountant' }), token: admin });
+  expect(made.status).toBe(201);
+  await archive.host.deps.auditOutbox.flush();
+  const item = archive.host.deps.cosmos.tenants.item(`api-key:${made.json.id}`, tenant);
+  const { resource } = await item.read();
+  delete resource.mac;
+  delete resource.keyVersion;
+  await item.replace(resource);
+  const result = await reconcile({ now: new Date(), maxItems: 2, continuation: null, orphanGraceMinutes: 60 }, depsForOnlyTenant(archive.host.deps, tenant));
+  expect([result.keysSealed, result.keysUnsealed]).toEqual([[`${tenant}/${made.json.id}`], []]);
+  expect((await item.read()).resource.mac).toEqual(expect.any(String));
+  expect((await call(`${archive.url}/documents`, { headers: { Authorization: `ApiKey ${made.json.key}` } })).status).toBe(200);
+});

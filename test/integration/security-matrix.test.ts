@@ -12,6 +12,8 @@ import { LOCAL_AUDIENCE, mintToken, newSigningKey } from '../../local/oidc';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
+import type { SupportGrantRecord } from '../../shared/auth/support-grants/support-grant';
+import { sealRecord } from '../../shared/auth/api-keys/key-seal';
 
 const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant');
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
@@ -67,7 +69,7 @@ beforeAll(async () => {
   const item = archive.host.deps.cosmos.tenants.item(`support-grant:${grantC}`, tenantC);
   const { resource } = await item.read();
   const past = new Date(Date.now() - 1000).toISOString();
-  await item.replace({ ...resource, expiresAt: past, endsAt: past }); // as stored once it ended
+  await item.replace(await sealRecord({ ...resource, expiresAt: past, endsAt: past } as SupportGrantRecord, archive.host.deps.audit.chainKeys)); // as stored once it ended, sealed as the archive seals it
 
   const forger = await newSigningKey();
   forger.privateJwk.kid = archive.emulators.signingKey.privateJwk.kid;

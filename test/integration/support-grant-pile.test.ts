@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { reconcile } from '../../shared/retention/reconcile';
 import { call, rawUpload } from '../support/http';
 import { corpusFile, depsForOnlyTenant, newTenant, startTestArchive, TestArchive } from '../support/harness';
+import type { SupportGrantRecord } from '../../shared/auth/support-grants/support-grant';
+import { sealRecord } from '../../shared/auth/api-keys/key-seal';
 
 let archive: TestArchive;
 beforeAll(async () => {
@@ -43,7 +45,7 @@ it('after many grants given and revoked: support acts under the grant in force, 
   const old = await give('old', 1);
   const stored = archive.host.deps.cosmos.tenants.item(`support-grant:${old.json.id}`, tenant);
   const { resource } = await stored.read();
-  await stored.replace({ ...resource, expiresAt: '2025-01-01T00:00:00.000Z', endsAt: '2025-01-01T00:00:00.000Z' });
+  await stored.replace(await sealRecord({ ...resource, expiresAt: '2025-01-01T00:00:00.000Z', endsAt: '2025-01-01T00:00:00.000Z' } as SupportGrantRecord, archive.host.deps.audit.chainKeys));
   expect((await call(`${archive.url}/documents/${doc}`, { token: staff })).json.code).toBe('support_access_not_granted');
 
   // Two in force: staff act under the one expiring last; Ada is refused as having given them herself.

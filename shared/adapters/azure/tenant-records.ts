@@ -45,6 +45,10 @@ const grantStates = (key: Record<ApiKeyState, string>): Record<SupportGrantState
  * (`NOT IS_DEFINED(c.endsAt)`, which the index cannot answer by a range) that every query would carry for good.
  */
 const ENDS_AT_MIGRATED = 'ends-at-migrated';
+/** The timer-state record that says every API key in use and support grant in force carries the archive's seal (key-seal.ts), as ENDS_AT_MIGRATED. */
+const KEYS_SEALED = 'api-keys-sealed';
+/** How long a "not yet" of KEYS_SEALED is kept: it is read only for a key without a seal, not on every request. */
+const KEYS_SEALED_RECHECK_MS = 60_000;
 /** Each proposal state (ports ProposalListState): a pending one past `expiresAt` is expired. */
 const PROPOSAL_STATE_CONDITION: Record<ProposalListState, string> = {
   pending: 'c.state = "pending" AND c.expiresAt > @at',
@@ -65,12 +69,18 @@ export class TenantRecords implements TenantRecordsPort {
   private readonly timers: TimerState;
   /** Read once and kept once true (it never turns false); while false, read again by each query (a point read). */
   private migrated = false;
+  /** KEYS_SEALED as last read (kept once true), and when. */
+  private sealed = false;
+  private sealedReadAt = -Infinity;
 
   constructor(
     private readonly container: Container,
     private readonly cache?: TenantSettingsCache,
+    /** `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read. */
+    opts: { sealed?: boolean } = {},
   ) {
     this.timers = new TimerState(container);
+    this.sealed = opts.sealed === true;
   }
 
   async endsAtMigrated(): Promise<boolean> {
@@ -91,6 +101,29 @@ export class TenantRecords implements TenantRecordsPort {
   async unsafeMarkEndsAtMigrated(): Promise<void> {
     await this.timers.set(ENDS_AT_MIGRATED, true);
     this.migrated = true;
+  }
+
+  async keysSealed(): Promise<boolean> {
+    if (!this.sealed && Date.now() - this.sealedReadAt >= KEYS_SEALED_RECHECK_MS) {
+      this.sealed = (await this.timers.get<boolean>(KEYS_SEALED)) === true;
+      this.sealedReadAt = Date.now();
+    }
+    return this.sealed;
+  }
+
+  async unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    const { resources } = await this.container.items
+      .query<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>({
+        query: `SELECT TOP @n c.tenantId, c.id, c.type FROM c WHERE (c.type = "api-key" OR c.type = "support-grant") AND NOT IS_DEFINED(c.mac) AND ${UNREVOKED} AND c.expiresAt > @at`,
+        parameters: [{ name: '@n', value: limit }, { name: '@at', value: at }],
+      })
+      .fetchAll();
+    return resources;
+  }
+
+  async unsafeMarkKeysSealed(): Promise<void> {
+    await this.timers.set(KEYS_SEALED, true);
+    this.sealed = true;
   }
 
   private async keyStates(): Promise<Record<ApiKeyState, string>> {

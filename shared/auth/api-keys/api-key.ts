@@ -1,7 +1,7 @@
 import { createHmac, scrypt as scryptCb, ScryptOptions } from 'node:crypto';
 import { ArchiveError } from '../../kernel/errors';
 import type { Permission } from '../../kernel/principal';
-import type { SecretSource, TenantRecord, TenantRecordsPort } from '../../ports';
+import type { AuditLogPort, SecretSource, TenantRecord, TenantRecordsPort } from '../../ports';
 import { isRevoked, revokedReadably } from '../ends-at';
 
 /**
@@ -47,6 +47,9 @@ export interface ApiKeyRecord extends TenantRecord {
   revokedBy: { subject: string; kind: string } | null;
   /** The earlier of `expiresAt` and `revokedAt`, for the store's queries (ends-at.ts); absent on keys from before its migration. */
   endsAt?: string;
+  /** The archive's seal over what decides what the key may do (key-seal.ts); absent on keys from before it. */
+  mac?: string;
+  keyVersion?: string;
 }
 
 /** A key that still opens the archive: neither revoked nor expired at `now` (what counts toward the tenant's limit). */
@@ -55,10 +58,10 @@ export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now
 /** A key as listed: `endedWithKey`, the key (or one above it) it was minted through and that no longer acts, when it is in use but cannot act for that. */
 export type ListedApiKey = ApiKeyRecord & { endedWithKey?: string };
 
-export type PublicApiKey = Omit<ListedApiKey, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt'> & { id: string; revoked: boolean };
+export type PublicApiKey = Omit<ListedApiKey, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt' | 'mac' | 'keyVersion'> & { id: string; revoked: boolean };
 
 export function toPublicApiKey(k: ListedApiKey): PublicApiKey {
-  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, endsAt: _e, keyId, ...rest } = k;
+  const { id: _id, tenantId: _t, type: _type, hash: _h, personPermissions: _pp, personAssigned: _pa, endsAt: _e, mac: _m, keyVersion: _v, keyId, ...rest } = k;
   // Revoked with no readable time (`''`, `0`, `false`: restored, edited by hand), a key is refused (isRevoked) but was
   // listed with that `revokedAt`, which the web app read as in use (and offered to revoke) until a revoke wrote a time.
   return { id: keyId, ...rest, revokedAt: revokedReadably(k) ? k.revokedAt : null, revoked: isRevoked(k) };
@@ -67,6 +70,8 @@ export function toPublicApiKey(k: ListedApiKey): PublicApiKey {
 /** What the key operations read and write: the tenant's records and the pepper (by its secret's name). */
 export interface ApiKeyDeps {
   tenantRecords: TenantRecordsPort;
+  /** The chain key, which seals every key record the archive writes (key-seal.ts). */
+  audit: Pick<AuditLogPort, 'chainKeys'>;
   secrets: SecretSource;
   config: { API_KEY_PEPPER_SECRET_NAME: string };
 }

@@ -14,6 +14,7 @@ import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 import { endedKeyAbove, expiryWithinMakingKey, keyReader } from './verify-api-key';
+import { type KeySealDeps, sealRecord } from './key-seal';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -42,7 +43,7 @@ export async function judgeKeyRightsSet(principal: Principal, rightsSet: string,
  */
 export async function createApiKey(
   input: { tenantId: string; name: string; rightsSet: string; expiresAt: Date; createdBy: { subject: string; kind: string; person: string }; ceiling: Permission[]; personPermissions: Permission[]; /** The creator's rights were judged on their assignment (Principal.personAssigned). */ personAssigned?: boolean; now: Date; /** The request's audit entry, stored with the key. */ audit?: AuditStaging; judgeRightsSet?: () => Promise<VersionedRecord<RightsSetRecord> | null> },
-  deps: ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } },
+  deps: ApiKeyDeps & KeySealDeps & { config: { ARCHIVE_MAX_API_KEYS: number } },
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   // A key minted through a key stands on it and the keys above it (minterRefusal): one that would stand on more than a
   // key may could never act, and was minted all the same (201, and a secret refused on every request).
@@ -66,7 +67,8 @@ export async function createApiKey(
     // the creator was judged (their assignment), or as stored now: read only now, an assignment removed while the key
     // was minted (the gate moved, this judged again) left a key that fell back on its ceiling, the rights just taken.
     const personAssigned = input.personAssigned === true || (await findRightsAssignment(input.tenantId, input.createdBy.person, deps)) !== null;
-    const record: ApiKeyRecord = {
+    // Sealed by the archive (key-seal.ts): a record written or edited by whoever can write Cosmos DB does not act.
+    const record: ApiKeyRecord = await sealRecord<ApiKeyRecord>({
       id: apiKeyRecordId(keyId),
       tenantId: input.tenantId,
       type: 'api-key',
@@ -85,7 +87,7 @@ export async function createApiKey(
       revokedAt: null,
       revokedBy: null,
       endsAt: expiresAt.toISOString(),
-    };
+    }, deps.audit.chainKeys);
     // Created, never upserted: the id is 96 random bits, and a taken one would only read as a change (and end in 503).
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(relied ? [{ op: 'replace' as const, record: relied.value, ifMatch: relied.etag }] : []), { op: 'create', record }];
     // What the key may do and until when, in the chain: a key revoked since is no longer listed as in use.

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { API_KEY_STATES, type Page, type TenantRecordsPort } from '../../ports';
+import { API_KEY_STATES, type Page } from '../../ports';
 import { STATE_LIST_PAGING, walkByState } from '../state-walk';
 import { isKeyInUse, type ListedApiKey, type ApiKeyRecord } from './api-key';
 import { keyReader, markEndedWithKey } from './verify-api-key';
+import type { KeySealDeps } from './key-seal';
 
 /** `GET /api-keys`: `state` picks the keys in use (the default), revoked, expired or all; paged (../state-walk.ts). */
 export const ZListApiKeysQuery = z.strictObject({ state: z.enum(API_KEY_STATES).default('in-use'), ...STATE_LIST_PAGING });
@@ -13,7 +14,7 @@ export type TListApiKeysQuery = z.infer<typeof ZListApiKeysQuery>;
  * walk's first page. A key in use minted through a key that no longer acts says so (`endedWithKey`): it cannot act
  * (minterRefusal), though the store holds it in use until it is revoked or expires, and it counts toward the limit.
  */
-export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Page<ListedApiKey>> {
+export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: KeySealDeps): Promise<Page<ListedApiKey>> {
   const page = await walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
   return { items: await markEndedWithKey(page.items, (k) => (isKeyInUse(k, now) ? k.createdBy : null), now, keyReader(tenantId, deps)), continuationToken: page.continuationToken };
 }

@@ -1,14 +1,14 @@
 import { type Permission, personOf } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
 import { rightsSetPermissions } from '../rights-sets/rights-set-permissions';
 import type { ApiKeyRecord } from './api-key';
 import { keyReader, withKeyPerson } from './verify-api-key';
+import type { KeySealDeps } from './key-seal';
 
 /**
  * What a person holds through their API keys now (unrevoked, unexpired, each capped to its
  * ceiling): for person-level rules, a person's keys count as their credentials.
  */
-export async function listPersonKeyPermissions(tenantId: string, person: string, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<Set<Permission>> {
+export async function listPersonKeyPermissions(tenantId: string, person: string, now: Date, deps: KeySealDeps): Promise<Set<Permission>> {
   const held = new Set<Permission>();
   // Only the keys in use, as many as the tenant may have: never the revoked and expired ones it piled up.
   const inUse = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, now.toISOString());

@@ -4,6 +4,7 @@ import { endReached } from '../../kernel/instant';
 import { TENANT_ID } from '../../kernel/principal';
 import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, invalidKey, isKeyInUse, keyIdOf, madeThroughKey } from './api-key';
 import { isRevoked } from '../ends-at';
+import { sealedByArchive, type KeySealDeps } from './key-seal';
 import { VerifiedTokens } from '../verified-tokens';
 import type { RefusalLimiter } from '../refusal-limiter';
 
@@ -61,7 +62,7 @@ export const VERIFIED_KEY_MAX_AGE_MS = 10 * 60_000;
  * sees someone trying its key's secrets. Checks are limited per key and source address, so guessing
  * cannot keep the thread pool busy, and a client app elsewhere keeps its key working meanwhile.
  */
-export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDeps, verified?: VerifiedTokens<string>, guesses?: SecretGuesses): Promise<{ key: ApiKeyRecord; refusal: ArchiveError | null }> {
+export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDeps & KeySealDeps, verified?: VerifiedTokens<string>, guesses?: SecretGuesses): Promise<{ key: ApiKeyRecord; refusal: ArchiveError | null }> {
   const m = API_KEY_PATTERN.exec(presented);
   const [, tenantId, keyId, secret] = m ?? [];
   if (tenantId === undefined || keyId === undefined || secret === undefined || !TENANT_ID.test(tenantId)) throw invalidKey();
@@ -71,17 +72,26 @@ export async function verifyApiKey(presented: string, now: Date, deps: ApiKeyDep
     throw turn && !turn.allowed ? tooManyChecks(turn.retryAfterSeconds) : invalidKey();
   }
   const key = found.value;
+  // A record the archive did not seal (key-seal.ts: written or edited by whoever can write Cosmos DB, with the hash of a
+  // key whose secret they hold) is answered as an unknown key is, after the same checks as any key (no oracle), and no
+  // refusal is audited under the person or tenant it names. Broke: such a record acted with whatever it said.
+  const archives = (await sealedByArchive(key, deps, { tenantId, id: apiKeyRecordId(keyId) })) && key.keyId === keyId;
+  const refused = (refusal: ArchiveError) => {
+    if (!archives) throw refusal.code === 'too_many_refusals' ? refusal : invalidKey();
+    return { key, refusal };
+  };
   if (verified?.get(presented, now.getTime()) !== key.hash.value) {
     const turn = guesses?.limiter.take(tenantId, `${keyId}@${guesses.source}`, now);
-    if (turn && !turn.allowed) return { key, refusal: tooManyChecks(turn.retryAfterSeconds) };
+    if (turn && !turn.allowed) return refused(tooManyChecks(turn.retryAfterSeconds));
     const { hash: computed } = await hashSecret(deps, secret, Buffer.from(key.hash.salt, 'base64'), key.hash, { name: key.hash.pepper ?? deps.config.API_KEY_PEPPER_SECRET_NAME, version: key.hash.pepperVersion ?? null });
     const stored = Buffer.from(key.hash.value, 'base64');
     // Answered as an unknown key is: the key names its tenant and id in clear (audit subjects, logs), and a detail saying
     // the secret did not match told anyone without a credential that this id is a key of that tenant. The tenant's audit
     // entry still records the attempt on its key.
-    if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return { key, refusal: invalidKey() };
-    verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
+    if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return refused(invalidKey());
+    if (archives) verified?.set(presented, key.hash.value, Date.parse(key.expiresAt) / 1000, now.getTime());
   }
+  if (!archives) throw invalidKey();
   if (isRevoked(key)) return { key, refusal: invalidKey('The API key has been revoked.') };
   // A key without a readable expiry (every key was minted with one: a record restored, half written or edited by hand)
   // is refused as expired: Date.parse gave NaN, and NaN <= now is false, so such a key acted for ever.
@@ -110,13 +120,16 @@ export const KEYS_UNDER_A_RECORD = MAX_MINTER_DEPTH + 1;
  */
 export type KeyReader = (keyId: string) => Promise<ApiKeyRecord | undefined>;
 
-/** Point reads of the tenant's keys, each key read once. */
-export function keyReader(tenantId: string, deps: Pick<ApiKeyDeps, 'tenantRecords'>): KeyReader {
+/**
+ * Point reads of the tenant's keys, each key read once. One the archive did not seal (key-seal.ts) reads as no key: what
+ * stands on it acts no more, and whom it acts for is unknown (withKeyPerson), which every rule about persons refuses.
+ */
+export function keyReader(tenantId: string, deps: KeySealDeps): KeyReader {
   const read = new Map<string, Promise<ApiKeyRecord | undefined>>();
   return (keyId) => {
     let found = read.get(keyId);
     if (!found) {
-      found = deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key').then((k) => k?.value);
+      found = deps.tenantRecords.get<ApiKeyRecord>(tenantId, apiKeyRecordId(keyId), 'api-key').then(async (k) => (k && (await sealedByArchive(k.value, deps, { tenantId, id: apiKeyRecordId(keyId) })) && k.value.keyId === keyId ? k.value : undefined));
       read.set(keyId, found);
     }
     return found;
@@ -131,9 +144,12 @@ export function keyReader(tenantId: string, deps: Pick<ApiKeyDeps, 'tenantRecord
  * after its mark is missed by the query (ends-at.ts) for a reconciler period at most: such a list may mark what stands
  * on it meanwhile.
  */
-export async function keysInUseReader(tenantId: string, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>): Promise<KeyReader> {
+export async function keysInUseReader(tenantId: string, now: Date, deps: KeySealDeps): Promise<KeyReader> {
   const inUse = new Map((await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, now.toISOString())).map((key) => [key.keyId, key] as const));
-  return (keyId) => Promise.resolve(inUse.get(keyId));
+  return async (keyId) => {
+    const key = inUse.get(keyId);
+    return key && (await sealedByArchive(key, deps, { tenantId, id: apiKeyRecordId(keyId) })) ? key : undefined;
+  };
 }
 
 /**
@@ -218,7 +234,7 @@ export async function markEndedWithKey<T extends object>(items: readonly T[], ma
  * Null when the chain stands. `reads`: how the walk's reads are wrapped (the authenticator's looks up revocations in
  * storage too, revocation-blobs.ts).
  */
-export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: Pick<ApiKeyDeps, 'tenantRecords'>, reads: (read: KeyReader) => KeyReader = (read) => read): Promise<ArchiveError | null> {
+export async function minterRefusal(key: ApiKeyRecord, now: Date, deps: KeySealDeps, reads: (read: KeyReader) => KeyReader = (read) => read): Promise<ArchiveError | null> {
   const ended = await endedKeyAbove(key.createdBy, now, reads(keyReader(key.tenantId, deps)));
   if (!ended) return null;
   return invalidKey(`The API key that minted this key${ended.keyId ? ` (${ended.keyId})` : ''} has been revoked or has expired, or cannot be found.`);

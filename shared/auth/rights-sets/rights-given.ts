@@ -1,12 +1,12 @@
 import { type Permission, personOf, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import { listPersonKeyPermissions } from '../api-keys/list-person-key-permissions';
 import { keyReader, withKeyPerson } from '../api-keys/verify-api-key';
-import type { TenantRecordsPort } from '../../ports';
 import { lastSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
 import { rightsSetPermissions } from './rights-set-permissions';
 import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import type { KeySealDeps } from '../api-keys/key-seal';
 
 /**
  * How far up a chain of givers the four-eyes steps look (persons who gave rights to persons who gave rights ...), and
@@ -32,7 +32,7 @@ const fresh = { fresh: true };
  * `since`, when the caller knows the (earliest) act: a giving before it is not followed up, since no chain through it
  * can match, so a tenant's long history of givers does not count against the caps.
  */
-export async function rightsGivenTo(principal: Principal, deps: { tenantRecords: TenantRecordsPort }, since?: string): Promise<RightsGiven[]> {
+export async function rightsGivenTo(principal: Principal, deps: KeySealDeps, since?: string): Promise<RightsGiven[]> {
   const { tenantId } = principal;
   const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])];
   const person = personOf(principal);
@@ -71,7 +71,7 @@ export async function rightsGivenTo(principal: Principal, deps: { tenantRecords:
  * One person's givings: their assignment, its last removal, and the last widening of the tenant sets they act with
  * (`sets`; for a person further up the chain, their assignment's set and the set their last sign-in claimed).
  */
-async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: { tenantRecords: TenantRecordsPort }): Promise<RightsGiven[]> {
+async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: KeySealDeps): Promise<RightsGiven[]> {
   const [assignment, unassignment, sighting] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
@@ -112,7 +112,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
  * their last sign-in claimed, or an API key of theirs in use. For a check on who gave someone rights (the giver may
  * itself hold what the act must not be done by).
  */
-export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: { tenantRecords: TenantRecordsPort }): Promise<boolean> {
+export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: KeySealDeps): Promise<boolean> {
   const [assignment, sighting] = await Promise.all([findRightsAssignment(tenantId, person, deps, fresh), lastSighting(tenantId, person, deps)]);
   const sets = [...new Set([assignment?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined))];
   const held = await Promise.all(sets.map((n) => rightsSetPermissions(tenantId, n, deps, fresh)));

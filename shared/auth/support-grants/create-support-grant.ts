@@ -3,10 +3,10 @@ import { ArchiveError } from '../../kernel/errors';
 import type { AuditStaging } from '../../kernel/audit';
 import { writeWithAuditEntry } from '../../audit/outbox';
 import type { SupportScope } from '../../kernel/principal';
-import type { TenantRecordsPort } from '../../ports';
 import { idFromIdempotencyKey } from '../../ids';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';
+import { type KeySealDeps, sealRecord } from '../api-keys/key-seal';
 
 /**
  * `idempotencyKey` (validated, ids.ts idempotencyKeyOf): the grant's id is derived from it and the accountable person,
@@ -15,7 +15,7 @@ import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';
  */
 export async function createSupportGrant(
   input: { tenantId: string; ticket: string; scope: SupportScope; expiresAt: Date; createdBy: { subject: string; kind: string; person?: string }; now: Date; /** The request's audit entry, stored with the grant. */ audit?: AuditStaging; idempotencyKey?: string | null },
-  deps: { tenantRecords: TenantRecordsPort },
+  deps: KeySealDeps,
 ): Promise<{ grant: SupportGrantRecord; replayed: boolean }> {
   const asked = { ticket: input.ticket, scope: input.scope, expiresAt: input.expiresAt.toISOString() };
   const keyed = input.idempotencyKey ? idFromIdempotencyKey(input.tenantId, input.createdBy.person ?? input.createdBy.subject, input.idempotencyKey, 'support-grant') : null;
@@ -27,7 +27,8 @@ export async function createSupportGrant(
   // A grant given through a key stands on that key (find-active-support-grant.ts): it says so in its expiry too.
   const expiresAt = await expiryWithinMakingKey(input.createdBy, input.expiresAt, keyReader(input.tenantId, deps));
   const grantId = keyed ?? randomUUID();
-  const record: SupportGrantRecord = {
+  // Sealed by the archive (api-keys/key-seal.ts): a grant a writer of Cosmos DB made or widened gives no access.
+  const record: SupportGrantRecord = await sealRecord<SupportGrantRecord>({
     id: supportGrantRecordId(grantId),
     tenantId: input.tenantId,
     type: 'support-grant',
@@ -42,7 +43,7 @@ export async function createSupportGrant(
     endsAt: expiresAt.toISOString(),
     // A retry names the expiry it asked for: kept when the making key's expiry cut it short, so the retry is recognised.
     ...(keyed && expiresAt.getTime() !== input.expiresAt.getTime() ? { requestedExpiresAt: asked.expiresAt } : {}),
-  };
+  }, deps.audit.chainKeys);
   // What provider staff may do and until when, in the chain, beside the grant's record.
   const written = await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}`, detail: `scope=${record.scope};expires=${record.expiresAt}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
   if (written === 'created' || !keyed) return { grant: record, replayed: false };

@@ -1,8 +1,8 @@
-import type { TenantRecordsPort } from '../../ports';
 import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
 import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
-import { isActiveGrant, type SupportGrantRecord } from './support-grant';
+import { isActiveGrant, type SupportGrantRecord, supportGrantRecordId } from './support-grant';
+import { type KeySealDeps, sealedByArchive } from '../api-keys/key-seal';
 
 /**
  * How many grants in force a support request looks at, expiring last first, for one that still stands: grants given
@@ -23,7 +23,7 @@ export const SUPPORT_GRANT_CANDIDATES = 50;
  * tenant admin had piled up. `revocations` (the authenticator's): the grant and the keys it stands on
  * are looked up in storage too, where a revocation a restore of Cosmos DB lost is kept (revocation-blobs.ts).
  */
-export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: { tenantRecords: TenantRecordsPort }, keyRests?: (key: ApiKeyRecord) => Promise<boolean>, revocations?: Pick<RevocationChecks, 'reader' | 'revokedInStorage'>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
+export async function findActiveSupportGrant(tenantId: string, staff: string, now: Date, deps: KeySealDeps, keyRests?: (key: ApiKeyRecord) => Promise<boolean>, revocations?: Pick<RevocationChecks, 'reader' | 'revokedInStorage'>): Promise<{ grant: SupportGrantRecord | null; selfGranted: boolean }> {
   const at = now.toISOString();
   const base = keyReader(tenantId, deps); // candidates given through the same keys read each once
   const read = revocations ? revocations.reader(base, now) : base;
@@ -31,6 +31,8 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
     // The store compares `endsAt` as text: an end that is no instant ('soon', 'never': restored, half written, edited by
     // hand) sorts after every one, so such a grant was found in force, and gave access, for ever. Judged on the record too.
     if (!isActiveGrant(grant, now)) continue;
+    // One the archive did not seal (a writer of Cosmos DB gave it, or widened it) gives no access.
+    if (!(await sealedByArchive(grant, deps, { tenantId, id: supportGrantRecordId(grant.grantId) }))) continue;
     if (await endedKeyAbove(grant.createdBy, now, read, KEYS_UNDER_A_RECORD)) continue;
     // Nor through a key that rests because its person has not signed in for the idle days (`keyRests`, the
     // authenticator's judgement): the staff someone who left let in through their key kept reading for up to the

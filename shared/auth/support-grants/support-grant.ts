@@ -24,13 +24,16 @@ export interface SupportGrantRecord extends TenantRecord {
   endsAt?: string;
   /** The expiry a keyed request asked for, when the making key's expiry cut it short: what its retry is compared with (create-support-grant.ts). */
   requestedExpiresAt?: string;
+  /** The archive's seal over whom it lets in, to what and until when (api-keys/key-seal.ts); absent on grants from before it. */
+  mac?: string;
+  keyVersion?: string;
 }
 
 /** A grant as listed: `endedWithKey`, the API key (or one above it) that it was given through and that no longer acts, when it is in force but gives no access for that. */
 export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string };
 
 export function toPublicGrant(g: ListedSupportGrant) {
-  const { id: _id, tenantId: _t, type: _type, endsAt: _e, requestedExpiresAt: _r, grantId, ...rest } = g;
+  const { id: _id, tenantId: _t, type: _type, endsAt: _e, requestedExpiresAt: _r, mac: _m, keyVersion: _v, grantId, ...rest } = g;
   // As a key's (api-key.ts toPublicApiKey): revoked with no readable time, it is listed revoked, its time null.
   return { id: grantId, ...rest, revokedAt: revokedReadably(g) ? g.revokedAt : null, revoked: isRevoked(g), permissions: [...SUPPORT_SCOPES[g.scope]] };
 }

@@ -14,7 +14,7 @@ export interface PlaceHold {
   caseReference: string;
 }
 
-export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'tenantRecords' | 'log'>;
+export type HoldDeps = Pick<Deps, 'retention' | 'blobs' | 'clock' | 'tenantRecords' | 'log' | 'audit'>;
 
 /** The detail of a hold's entry on one document: which hold (the entry's target is the document). */
 export const holdAuditDetail = (holdId: string) => `hold=${holdId}`;

@@ -5,6 +5,7 @@ import { KeyVaultSecretSource } from '../../../shared/adapters/azure/secrets';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { verifyApiKey } from '../../../shared/auth/api-keys/verify-api-key';
 import type { ApiKeyDeps } from '../../../shared/auth/api-keys/api-key';
+import type { KeySealDeps } from '../../../shared/auth/api-keys/key-seal';
 import { inMemoryDeps } from '../../support/in-memory';
 
 /** Key Vault's secret versions of one name, newest last, as getSecret answers them. */
@@ -33,8 +34,8 @@ it('rotating the pepper in Key Vault: every key, minted before or after and on a
   const base = inMemoryDeps();
   const vault = new FakeVault();
   vault.rotate('p'.repeat(48));
-  const on = (secrets: KeyVaultSecretSource): ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } } => ({ tenantRecords: base.tenantRecords, secrets, config: { API_KEY_PEPPER_SECRET_NAME: 'api-key-pepper', ARCHIVE_MAX_API_KEYS: 1000 } });
-  const mint = (deps: ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } }) =>
+  const on = (secrets: KeyVaultSecretSource): ApiKeyDeps & KeySealDeps & { config: { ARCHIVE_MAX_API_KEYS: number } } => ({ tenantRecords: base.tenantRecords, audit: base.audit, log: base.log, secrets, config: { API_KEY_PEPPER_SECRET_NAME: 'api-key-pepper', ARCHIVE_MAX_API_KEYS: 1000 } });
+  const mint = (deps: ApiKeyDeps & KeySealDeps & { config: { ARCHIVE_MAX_API_KEYS: number } }) =>
     createApiKey({ tenantId: 'acme', name: 'k', rightsSet: 'uploader', expiresAt: new Date(base.clock.now().getTime() + 86_400_000), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:write'], personPermissions: ['documents:write'], now: base.clock.now() }, deps);
   const warm = on(instance(vault));
   const before = await mint(warm);
@@ -56,7 +57,7 @@ it('a Key Vault that cannot be reached while an API key is checked is a 503 depe
   const base = inMemoryDeps();
   const vault = new FakeVault();
   vault.rotate('p'.repeat(48));
-  const deps = (secrets: KeyVaultSecretSource): ApiKeyDeps & { config: { ARCHIVE_MAX_API_KEYS: number } } => ({ tenantRecords: base.tenantRecords, secrets, config: { API_KEY_PEPPER_SECRET_NAME: 'api-key-pepper', ARCHIVE_MAX_API_KEYS: 1000 } });
+  const deps = (secrets: KeyVaultSecretSource): ApiKeyDeps & KeySealDeps & { config: { ARCHIVE_MAX_API_KEYS: number } } => ({ tenantRecords: base.tenantRecords, audit: base.audit, log: base.log, secrets, config: { API_KEY_PEPPER_SECRET_NAME: 'api-key-pepper', ARCHIVE_MAX_API_KEYS: 1000 } });
   const { key } = await createApiKey({ tenantId: 'acme', name: 'k', rightsSet: 'uploader', expiresAt: new Date(base.clock.now().getTime() + 86_400_000), createdBy: { subject: 'ann', kind: 'user', person: 'ann' }, ceiling: ['documents:write'], personPermissions: ['documents:write'], now: base.clock.now() }, deps(instance(vault)));
   const down = instance(vault);
   (down as unknown as { client: Pick<FakeVault, 'getSecret'> }).client = { getSecret: () => Promise.reject(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })) };

@@ -83,6 +83,13 @@ class MemoryRecords implements TenantRecordsPort {
     return [];
   }
   async unsafeMarkEndsAtMigrated(): Promise<void> {}
+  async keysSealed(): Promise<boolean> {
+    return true;
+  }
+  async unsafeUnsealedKeys(): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    return [];
+  }
+  async unsafeMarkKeysSealed(): Promise<void> {}
   /** All of them on one page, newest first (these tests make few). */
   async proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState): Promise<Page<T>> {
     const all = await this.list<T & { proposalId: string; state: string }>(tenantId, type);

@@ -16,7 +16,7 @@ import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } fr
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { Authenticator } from '../../../shared/auth/authenticate';
-import { approval, assign, type Call, hold, mint, ok, send, SETTINGS, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, keyFromBeforeTheSeal, mint, ok, send, SETTINGS, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -138,7 +138,7 @@ describe('a hold placed through a key before persons were kept, reaching the doc
     const holdId = (await ok(w, hold(id, 'C-1', key), 201)).json.id as string;
     // As stored before persons were kept: subject and kind only, on the hold and on the key's record.
     const legacy = (by: { subject: string; kind: string }) => ({ subject: by.subject, kind: by.kind });
-    const k = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
+    const k = keyFromBeforeTheSeal(w, keyId) as unknown as { createdBy: { subject: string; kind: string } };
     k.createdBy = legacy(k.createdBy);
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
     doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: legacy(h.placedBy) }));
@@ -179,7 +179,7 @@ describe("a record made through a key minted through a key before persons were k
     const id = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: b }, 201)).json.id as string;
     const holdId = (await ok(w, hold(id, 'C-1', b), 201)).json.id as string;
     // B minted before persons were kept; its upload and hold made while it acted for `apikey:<A>`.
-    const bRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(idOf(b))}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
+    const bRecord = keyFromBeforeTheSeal(w, idOf(b)) as unknown as { createdBy: { subject: string; kind: string } };
     bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
     const asThen = (by: { subject: string; kind: string }) => ({ ...by, person: `apikey:${idOf(a)}` });
@@ -197,7 +197,7 @@ describe("a record made through a key minted through a key before persons were k
     const b = await mint(w, a, 'tenant-admin');
     const read = await ok(w, { method: 'GET', path: 'sod-policy', as: b });
     const proposal = (await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': read.headers.ETag! }, as: b }, 202)).json.id as string;
-    const bRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(idOf(b))}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
+    const bRecord = keyFromBeforeTheSeal(w, idOf(b)) as unknown as { createdBy: { subject: string; kind: string } };
     bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
     const stored = [...w.deps.tenantRecords.records.values()].find((r) => (r.value as unknown as { proposalId?: string }).proposalId === proposal && r.value.type === 'sod-policy-proposal')!.value as unknown as { proposedBy: { person: string } };
     stored.proposedBy.person = `apikey:${idOf(a)}`;
@@ -223,7 +223,7 @@ describe('a support grant given through a key minted through a key before person
     const a = await mint(w, 'dana', 'clerk');
     const b = await mint(w, a, 'clerk');
     await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-1', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * DAY).toISOString() }, as: b }, 201);
-    const bRecord = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(idOf(b))}`)!.value as unknown as { createdBy: { subject: string; kind: string } };
+    const bRecord = keyFromBeforeTheSeal(w, idOf(b)) as unknown as { createdBy: { subject: string; kind: string } };
     bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
     storedAssignment(w, `apikey:${idOf(a)}`, 'clerk', 'alice');
     expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(200);

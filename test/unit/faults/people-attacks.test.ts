@@ -5,7 +5,7 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { approval, assign, type Call, hold, later, mint, ok, send, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, keyFromBeforeTheSeal, later, mint, ok, send, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
 
 /** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
 const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
@@ -35,7 +35,7 @@ describe('a record made through an API key before persons were kept is the act o
     if (withHold) holdId = (await ok(w, hold(id, 'C-1', key), 201)).json.id as string;
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
     if (stored === 'before persons were kept') {
-      const k = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!.value as unknown as { createdBy: { subject: string; kind: string; person?: string } };
+      const k = keyFromBeforeTheSeal(w, keyId) as unknown as { createdBy: { subject: string; kind: string; person?: string } };
       k.createdBy = legacy(k.createdBy);
       doc.createdBy = legacy(doc.createdBy);
       doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: legacy(h.placedBy) }));
@@ -78,7 +78,7 @@ describe('a key minted through a key before persons were kept acts for the perso
     const first = await mint(w, 'alice', 'tenant-admin');
     const key = await mint(w, first, 'tenant-admin');
     const firstId = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(first)![1]!;
-    const keyRecord = (k: string) => w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(/^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(k)![1]!)}`)!.value as unknown as { createdBy: { subject: string; kind: string; person?: string | null } };
+    const keyRecord = (k: string) => keyFromBeforeTheSeal(w, /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(k)![1]!) as unknown as { createdBy: { subject: string; kind: string; person?: string | null } };
     if (stored === 'before persons were kept') for (const k of [first, key]) keyRecord(k).createdBy = legacy(keyRecord(k).createdBy as never);
     if (stored === 'its person null') keyRecord(key).createdBy.person = null;
     // Before her proposal: rights given before an act count as a second person's (sod.ts madeSecondBy).
@@ -118,6 +118,7 @@ describe('rights given through a key before persons were kept are given by the k
     later(w);
     await ok(w, assign('gina', 'releaser', key));
     if (asBefore) {
+      keyFromBeforeTheSeal(w, /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!);
       for (const [recordId, field] of [[apiKeyRecordId(/^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!), 'createdBy'], [rightsAssignmentRecordId('gina'), 'assignedBy']] as const) {
         const record = w.deps.tenantRecords.records.get(`${TENANT}/${recordId}`)!.value as unknown as Record<string, { subject: string; kind: string; person?: string }>;
         record[field] = legacy(record[field]!);

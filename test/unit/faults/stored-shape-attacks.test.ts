@@ -16,7 +16,7 @@ import { DEFAULT_POLICY } from '../../../shared/retention/policy';
 import { FIXITY_MISMATCH } from '../../../shared/retention/fixity';
 import type { InMemoryExportJobs, RecordingLogger } from '../../support/in-memory';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
-import { assign, docOf, exportCompleted, ok, putSet, send, TENANT, upload, world, type World } from '../../support/in-process';
+import { assign, docOf, exportCompleted, keyFromBeforeTheSeal, ok, putSet, send, TENANT, upload, world, type World } from '../../support/in-process';
 
 const ODD: readonly [string, unknown][] = [
   ['missing', undefined],
@@ -60,6 +60,7 @@ describe("an API key whose stored ceiling is not a list acts with nothing; one f
     const key = `ApiKey ${created.json.key as string}`;
     const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${created.json.id as string}`)!;
     stored.value = setField(stored.value as ApiKeyRecord, 'ceiling', value);
+    keyFromBeforeTheSeal(w, created.json.id as string);
     expect((await send(w, { method: 'GET', path: 'documents', as: key })).status).toBe(status);
   });
 });
@@ -80,6 +81,7 @@ describe('a key minted through a key stands on it whatever its maker record lack
     const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${child.json.id as string}`)!;
     const record = stored.value as ApiKeyRecord;
     stored.value = { ...record, createdBy: setField(record.createdBy, 'kind', kind) } as never;
+    keyFromBeforeTheSeal(w, child.json.id as string);
     expect((await send(w, { method: 'GET', path: 'documents', as: childKey })).status).toBe(401);
   });
 });

@@ -17,7 +17,7 @@ import { DEFAULT_SOD_POLICY } from '../../../shared/auth/sod';
 import { type Permission, PERMISSIONS, type Principal } from '../../../shared/kernel/principal';
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger, signedIn } from '../../support/in-memory';
-import { ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
+import { keyFromBeforeTheSeal, ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
 
 const DAY = 86_400_000;
 type W = ReturnType<typeof world>;
@@ -53,6 +53,7 @@ describe("a key whose person's last sign-in, or its own minting, is stored as a 
   ])('%s (%s) stored far ahead: the key rests', async (_what, field) => {
     const { w, auth, keyId } = await danasKey();
     edit(w, (v) => (field === 'seenAt' ? isSighting(v) : v.type === 'api-key' && v.keyId === keyId), field, FAR);
+    if (field === 'createdAt') keyFromBeforeTheSeal(w, keyId); // a shape the archive never writes: only a key from before the seal keeps one and acts
     const answer = await send(w, { method: 'GET', path: 'documents', as: auth });
     expect([answer.status, answer.json?.rule]).toEqual([403, 'key-person-idle']);
   });

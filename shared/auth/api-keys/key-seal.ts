@@ -1,0 +1,186 @@
+/**
+ * The archive's seal on API key records (kernel/archive-seal.ts, purpose `api-key`). Keys are read from Cosmos DB on every
+ * request, and whoever could write Cosmos DB (not Key Vault) and held any one key's secret copied its stored `hash` into
+ * a record of their own making (another rights set, ceiling, person, expiry, id or tenant): the key acted with it (an
+ * archivist's key answered 200 on PUT /rights-sets as tenant-admin). The seal covers what decides what a key may do and
+ * never changes after minting; not what does change (lastUsedAt, the revocation, endsAt) nor the name (a label).
+ *
+ * A record whose seal does not check is answered as an unknown key is (401, after the same scrypt check as a wrong
+ * secret: no oracle), and logged API_KEY_UNSEALED once per key per instance. A key from before the seal (no `mac`) acts
+ * as before until the store is marked as every key sealed (TenantRecordsPort.keysSealed), which the reconciler sets
+ * (sealLegacyKeys) once it finds none left in use; from then on one is refused.
+ *
+ * Support grants are sealed alike (purpose `support-grant`, over what decides the access they give): a writer of Cosmos
+ * DB needed no secret at all to give provider staff any scope in any tenant for as long as they liked.
+ */
+import { createHash } from 'node:crypto';
+import { auditHolds } from '../../audit/audit-pages';
+import { canonicalJson } from '../../kernel/audit-chain';
+import { sealWith, unsealedBecause } from '../../kernel/archive-seal';
+import { personOf } from '../../kernel/principal';
+import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
+import { type ApiKeyRecord, apiKeyRecordId } from './api-key';
+import { type SupportGrantRecord, supportGrantRecordId } from '../support-grants/support-grant';
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, apiKeyUnsealedAlert): a key record the archive did not write, refused. */
+export const API_KEY_UNSEALED = 'api key in the catalog not sealed by the archive';
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, supportGrantUnsealedAlert): a grant record the archive did not write, giving no access. */
+export const SUPPORT_GRANT_UNSEALED = 'support grant in the catalog not sealed by the archive';
+
+/** A key from before the seal acting while the store is not yet marked as every key sealed (a warning, once per key per instance). */
+export const API_KEY_LEGACY = 'api key or support grant from before the seal acted; the reconciler seals it from its audit entry';
+
+/** What the archive seals: a key or a grant, each under its own purpose (one never passes for the other). */
+export type SealedRecord = ApiKeyRecord | SupportGrantRecord;
+
+/** What a key's seal covers: what decides what it may do, as minted. */
+export function keySealed(k: ApiKeyRecord): Omit<ApiKeyRecord, 'type' | 'name' | 'lastUsedAt' | 'revokedAt' | 'revokedBy' | 'endsAt' | 'mac' | 'keyVersion'> {
+  const { tenantId, id, keyId, prefix, hash, rightsSet, ceiling, personPermissions, personAssigned, createdBy, createdAt, expiresAt } = k;
+  return { tenantId, id, keyId, prefix, hash, rightsSet, ceiling, personPermissions, personAssigned, createdBy, createdAt, expiresAt };
+}
+
+/** What a grant's seal covers: whom it lets in, to what and until when, and who gave it. */
+function grantSealed(g: SupportGrantRecord): Omit<SupportGrantRecord, 'type' | 'revokedAt' | 'revokedBy' | 'endsAt' | 'mac' | 'keyVersion'> {
+  const { tenantId, id, grantId, ticket, scope, createdAt, createdBy, expiresAt, requestedExpiresAt } = g;
+  return { tenantId, id, grantId, ticket, scope, createdAt, createdBy, expiresAt, requestedExpiresAt };
+}
+
+const sealedPart = (r: SealedRecord): object => (r.type === 'api-key' ? keySealed(r) : grantSealed(r));
+const idOf = (r: SealedRecord): string => (r.type === 'api-key' ? r.keyId : r.grantId);
+const phraseOf = (r: SealedRecord): string => (r.type === 'api-key' ? API_KEY_UNSEALED : SUPPORT_GRANT_UNSEALED);
+
+/** The record with the archive's seal over what it covers. */
+export async function sealRecord<T extends SealedRecord>(record: T, keys: AuditLogPort['chainKeys']): Promise<T> {
+  const { keyVersion, mac } = await sealWith(record.type, sealedPart(record), keys);
+  const { keyVersion: _v, mac: _m, ...rest } = record;
+  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac } as T;
+}
+
+export interface KeySealDeps {
+  tenantRecords: TenantRecordsPort;
+  audit: Pick<AuditLogPort, 'chainKeys'>;
+  log: Pick<Logger, 'warn' | 'error'>;
+}
+
+/** Verdicts per record version (its sealed content's digest), per instance: a request costs one digest, no read. */
+const verdicts = new Map<string, string | null>();
+const reported = new Set<string>();
+const PER_INSTANCE_MAX = 10_000;
+
+function once(set: Set<string>, key: string): boolean {
+  if (set.has(key)) return false;
+  if (set.size >= PER_INSTANCE_MAX) set.clear();
+  set.add(key);
+  return true;
+}
+
+/** Why the record is not the archive's (null: sealed by it), its verdict remembered for this very content. */
+async function unsealedRecord(record: SealedRecord, keys: AuditLogPort['chainKeys']): Promise<string | null> {
+  const sealed = { type: record.type, ...sealedPart(record), ...(record.keyVersion !== undefined ? { keyVersion: record.keyVersion } : {}), mac: record.mac };
+  let digest: string;
+  try {
+    digest = createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(sealed)))).digest('hex');
+  } catch {
+    return 'not a record the archive seals';
+  }
+  const seen = verdicts.get(digest);
+  if (seen !== undefined) return seen;
+  // Its minting time stands for when it was sealed: a key sealed before a rotation of the chain key still acts after it.
+  const { type: purpose, ...content } = sealed;
+  const why = await unsealedBecause(purpose, content, typeof record.createdAt === 'string' ? record.createdAt : null, keys);
+  // 'key unavailable' may pass (Key Vault): not remembered.
+  if (why !== 'key unavailable') {
+    if (verdicts.size >= PER_INSTANCE_MAX) verdicts.clear();
+    verdicts.set(digest, why);
+  }
+  return why;
+}
+
+/**
+ * Whether a stored key or grant may act as the archive made it: sealed by it, or (no `mac`) from before the seal while
+ * the store is not yet marked as every key and grant sealed; and read where it names itself (`readAt`: the tenant and
+ * id it was read under), as the seal covers what it names, not where it lies: a genuine record copied whole under
+ * another id or tenant checks, and would act there unrevoked when the original is revoked. Any other is reported once
+ * per record per instance.
+ */
+export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, readAt?: { tenantId: string; id: string }): Promise<boolean> {
+  const at = `${readAt?.tenantId ?? record.tenantId}/${readAt?.id ?? record.id}`;
+  const named = { tenantId: record.tenantId, [record.type === 'api-key' ? 'keyId' : 'grantId']: idOf(record) };
+  if (readAt && (readAt.tenantId !== record.tenantId || readAt.id !== record.id)) {
+    if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, readAt: at, reason: 'a record copied from elsewhere' });
+    return false;
+  }
+  if (record.mac === undefined) {
+    if (await deps.tenantRecords.keysSealed()) {
+      if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, reason: 'no seal, and every key and grant in the store is sealed' });
+      return false;
+    }
+    if (once(reported, `legacy:${at}`)) deps.log.warn(API_KEY_LEGACY, { ...named, type: record.type });
+    return true;
+  }
+  const why = await unsealedRecord(record, deps.audit.chainKeys);
+  if (why === null) return true;
+  if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, reason: why });
+  return false;
+}
+
+/** Keys and grants from before the seal a reconciler run judges, at most (each one audit query): the rest wait for the next run. */
+export const KEYS_SEALED_PER_RUN = 64;
+
+/** Timer state: when the sealing of keys and grants from before first ran, so the store is marked no sooner than `settleMs` after. */
+export const KEY_SEALING_STARTED = 'key-sealing-started';
+
+export interface KeySealingResult {
+  /** Keys and grants from before the seal sealed by this run (`tenantId/keyId`, `tenantId/grantId`), on their audit entry. */
+  sealed: string[];
+  /** Keys in use and grants in force without a seal and without their audit entry: never sealed; refused once marked. */
+  unwitnessed: string[];
+  /** The store is marked as every key and grant sealed. */
+  done: boolean;
+}
+
+/** Whether the record is the one its creation's audit entry names: its id, what it gives and until when, who made it. */
+function witnessOf(r: SealedRecord): { action: 'api-key.create' | 'support-grant.create'; target: string; detail: string } | null {
+  if (r.type === 'api-key') return r.id === apiKeyRecordId(r.keyId) ? { action: 'api-key.create', target: `api-key:${r.keyId}`, detail: `rights-set=${r.rightsSet};expires=${r.expiresAt}` } : null;
+  return r.id === supportGrantRecordId(r.grantId) ? { action: 'support-grant.create', target: `support-grant:${r.grantId}`, detail: `scope=${r.scope};expires=${r.expiresAt}` } : null;
+}
+
+/**
+ * Reconciler: seals each key in use and grant in force from before the seal whose creation's success entry (`api-key.create`,
+ * `support-grant.create`) the keyed audit log holds: its target, what it gives and until when, its maker's subject and
+ * person, which a writer of Cosmos DB cannot forge. The entry names no ceiling: one widened in Cosmos DB before the run is
+ * sealed as found (the upgrade's window). At most KEYS_SEALED_PER_RUN a run; one without is reported (API_KEY_UNSEALED,
+ * SUPPORT_GRANT_UNSEALED) and left: an operator revokes or deletes it. A run that finds none left marks the store
+ * (TenantRecordsPort.keysSealed), `settleMs` after the first run (an instance of the code from before may still write
+ * unsealed keys for the minutes a deploy takes). Runs after the mark still seal what such an instance wrote.
+ */
+export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogPort, 'chainKeys' | 'list'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<KeySealingResult> {
+  const marked = await deps.tenantRecords.keysSealed();
+  let started = now.toISOString();
+  if (!marked) {
+    const first = await deps.retention.timers.get<string>(KEY_SEALING_STARTED);
+    if (first === null) await deps.retention.timers.set(KEY_SEALING_STARTED, started);
+    else started = first;
+  }
+  const lacking = await deps.tenantRecords.unsafeUnsealedKeys(now.toISOString(), KEYS_SEALED_PER_RUN);
+  const result: KeySealingResult = { sealed: [], unwitnessed: [], done: marked };
+  for (const { tenantId, id, type } of lacking) {
+    const found = await deps.tenantRecords.get<SealedRecord>(tenantId, id, type);
+    if (!found || found.value.mac !== undefined) continue;
+    const record = found.value;
+    const witness = witnessOf(record);
+    const by = record.createdBy;
+    const witnessed = witness !== null && (await auditHolds(deps.audit, tenantId, { target: witness.target, action: witness.action }, [record.createdAt], (e) => e.outcome === 'success' && e.detail === witness.detail && e.actor.subject === by?.subject && (by.person === undefined || personOf(e.actor) === by.person)));
+    const named = `${tenantId}/${idOf(record)}`;
+    if (!witnessed) {
+      result.unwitnessed.push(named);
+      if (once(reported, `${tenantId}/${id}`)) deps.log.error(phraseOf(record), { tenantId, [type === 'api-key' ? 'keyId' : 'grantId']: idOf(record), reason: 'no seal, and no audit entry of its making' });
+      continue;
+    }
+    if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), found.etag)) === 'replaced') result.sealed.push(named);
+  }
+  if (marked || lacking.length > 0 || now.getTime() - Date.parse(started) < settleMs) return result;
+  await deps.tenantRecords.unsafeMarkKeysSealed();
+  return { ...result, done: true };
+}
