@@ -57,14 +57,22 @@ export const ENDS_AT_SETTLE_MS = 60 * 60_000;
  * missed by the queries in use for a reconciler period at most, not for good. One that revokes still reads right, as
  * the queries check `revokedAt`.
  */
+/**
+ * When a reconciler migration of the store first ran (its timer state `name`, set now on the first run): a store is
+ * marked migrated no sooner than a settling time after, as an instance of the code from before may still write records
+ * the old way for the minutes a deploy takes. Once marked, now (nothing is read).
+ */
+export async function migrationStarted(timers: TimerStatePort, name: string, marked: boolean, now: Date): Promise<string> {
+  if (marked) return now.toISOString();
+  const first = await timers.get<string>(name);
+  if (first !== null) return first;
+  await timers.set(name, now.toISOString());
+  return now.toISOString();
+}
+
 export async function migrateEndsAt(deps: { tenantRecords: TenantRecordsPort; retention: { timers: TimerStatePort } }, maxItems: number, now: Date): Promise<EndsAtMigrationResult> {
   const marked = await deps.tenantRecords.endsAtMigrated();
-  let started = now.toISOString();
-  if (!marked) {
-    const first = await deps.retention.timers.get<string>(ENDS_AT_MIGRATION_STARTED);
-    if (first === null) await deps.retention.timers.set(ENDS_AT_MIGRATION_STARTED, started);
-    else started = first;
-  }
+  const started = await migrationStarted(deps.retention.timers, ENDS_AT_MIGRATION_STARTED, marked, now);
   // Looked for after the mark too: a record the code from before writes then (a deploy rolled back, then forward)
   // is found in use by no query until it has `endsAt`. One bounded query a run, answering none almost always.
   const lacking = await deps.tenantRecords.unsafeWithoutEndsAt(maxItems);

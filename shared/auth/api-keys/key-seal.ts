@@ -21,6 +21,7 @@ import { personOf } from '../../kernel/principal';
 import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
 import { type ApiKeyRecord, apiKeyRecordId } from './api-key';
 import { type SupportGrantRecord, supportGrantRecordId } from '../support-grants/support-grant';
+import { migrationStarted } from '../ends-at';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, apiKeyUnsealedAlert): a key record the archive did not write, refused. */
 export const API_KEY_UNSEALED = 'api key in the catalog not sealed by the archive';
@@ -157,12 +158,7 @@ function witnessOf(r: SealedRecord): { action: 'api-key.create' | 'support-grant
  */
 export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogPort, 'chainKeys' | 'list'>; retention: { timers: TimerStatePort } }, now: Date, settleMs: number): Promise<KeySealingResult> {
   const marked = await deps.tenantRecords.keysSealed();
-  let started = now.toISOString();
-  if (!marked) {
-    const first = await deps.retention.timers.get<string>(KEY_SEALING_STARTED);
-    if (first === null) await deps.retention.timers.set(KEY_SEALING_STARTED, started);
-    else started = first;
-  }
+  const started = await migrationStarted(deps.retention.timers, KEY_SEALING_STARTED, marked, now);
   const lacking = await deps.tenantRecords.unsafeUnsealedKeys(now.toISOString(), KEYS_SEALED_PER_RUN);
   const result: KeySealingResult = { sealed: [], unwitnessed: [], done: marked };
   for (const { tenantId, id, type } of lacking) {
