@@ -3,8 +3,11 @@
  * writer of Cosmos DB (not Key Vault, not blobs) who may hold one low-privileged key's secret, a storage role.
  */
 import { sweep } from '../../../shared/retention/sweep';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
+import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
-import { approval, docOf, dueDocs, ok, storedAssignment, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, docOf, send, upsKey, dueDocs, ok, storedAssignment, TENANT, upload, world, type World } from '../../support/in-process';
 
 async function requireApproval(w: World): Promise<void> {
   const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
@@ -50,5 +53,30 @@ describe('the disposal-approval witness', () => {
     approveInCatalog(w, own, itemOf(w, other).disposalApproval!);
     await sweepNow(w);
     expect([statusOf(w, own), statusOf(w, other)]).toEqual(['active', 'disposed']);
+  });
+});
+
+describe('the sealing of keys and grants from before the seal', () => {
+  // Broke: the reconciler sealed a key from before the seal on its creation's audit entry alone. A revoked one whose
+  // revocation storage does not keep (revoked before revocation blobs, or its blob write failed), its revokedAt cleared by
+  // a writer of Cosmos DB (the seal does not cover it), was sealed as in use and acted for good after the mark.
+  it('a revoked key, its revocation cleared in Cosmos DB, is not sealed: refused after the mark', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    const { key } = await upsKey(w);
+    const keyId = /_([0-9a-f]{24})_/.exec(key)![1]!;
+    w.clock.advance(40 * 86400_000); // revoked in a later month than its minting
+    await ok(w, { method: 'DELETE', path: `api-keys/${keyId}`, as: 'alice' });
+    for (const name of [...w.deps.blobs.blobs.keys()]) if (name.includes(`revocations/api-key-${keyId}`)) w.deps.blobs.blobs.delete(name);
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${keyId}`)!;
+    const { mac: _m, keyVersion: _v, revokedAt: _r, revokedBy: _b, ...cleared } = stored.value as ApiKeyRecord;
+    w.deps.tenantRecords.records.set(`${TENANT}/api-key:${keyId}`, { value: { ...cleared, endsAt: cleared.expiresAt } as never, etag: 9999 });
+    w.deps.tenantRecords.keysSealedMark = false;
+    const first = await runReconcileTimer(w.deps);
+    expect(first.keysSealed).toEqual([]);
+    w.clock.advance(ENDS_AT_SETTLE_MS);
+    await runReconcileTimer(w.deps);
+    w.deps.tenantRecords.keysSealedMark = true; // the operator's ARCHIVE_KEYS_SEALED, after deleting what is left
+    expect((await send(w, { ...upload(undefined), as: key })).status).toBe(401);
   });
 });
