@@ -7,7 +7,7 @@ import { runReconcileTimer } from '../../../shared/retention/timers';
 import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
-import { approval, docOf, send, upsKey, dueDocs, ok, storedAssignment, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, docOf, mint, send, upsKey, dueDocs, ok, storedAssignment, TENANT, upload, world, type World } from '../../support/in-process';
 
 async function requireApproval(w: World): Promise<void> {
   const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
@@ -38,8 +38,12 @@ describe('the disposal-approval witness', () => {
   });
 
   // Broke: an approval witnessed by its entry was taken for any document it was copied onto, one its approver uploaded
-  // too (four eyes: the uploader never approves their own upload's disposal; the approval skipped it).
-  it("a genuine approval copied onto its approver's own upload is none", async () => {
+  // too (four eyes: the uploader never approves their own upload's disposal; the approval skipped it). And the entry was
+  // matched on the approver's subject alone: given through a key, the approval's person could be renamed in Cosmos DB.
+  it.each([
+    ['given in their own name', false, (a: DisposalApproval) => a],
+    ['given through their key, its person renamed', true, (a: DisposalApproval) => ({ ...a, approvedBy: { ...a.approvedBy, person: 'zed' } })],
+  ])("a genuine approval copied onto its approver's own upload is none (%s)", async (_, throughKey, edit) => {
     const w = world();
     await requireApproval(w);
     // `up` uploads, then becomes an approver; dave uploads the other.
@@ -48,9 +52,10 @@ describe('the disposal-approval witness', () => {
     const other = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: 'dave' }, 201)).json.id as string;
     storedAssignment(w, 'up', 'tenant-admin', 'carol');
     w.clock.advance(20 * 365 * 86400_000);
-    const r = await ok(w, approval(w, 'up'), 201);
+    const as = throughKey ? await mint(w, 'up', 'tenant-admin') : 'up';
+    const r = await ok(w, approval(w, as), 201);
     expect(r.json.skipped).toContainEqual({ id: own, reason: 'segregation-of-duties:uploader-approves-disposal' });
-    approveInCatalog(w, own, itemOf(w, other).disposalApproval!);
+    approveInCatalog(w, own, edit(itemOf(w, other).disposalApproval!));
     await sweepNow(w);
     expect([statusOf(w, own), statusOf(w, other)]).toEqual(['active', 'disposed']);
   });
