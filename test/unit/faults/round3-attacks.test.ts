@@ -6,6 +6,7 @@ import { sweep } from '../../../shared/retention/sweep';
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
+import type { SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
 import { approval, docOf, mint, send, upsKey, dueDocs, ok, storedAssignment, TENANT, upload, world, type World } from '../../support/in-process';
 
@@ -83,5 +84,19 @@ describe('the sealing of keys and grants from before the seal', () => {
     await runReconcileTimer(w.deps);
     w.deps.tenantRecords.keysSealedMark = true; // the operator's ARCHIVE_KEYS_SEALED, after deleting what is left
     expect((await send(w, { ...upload(undefined), as: key })).status).toBe(401);
+  });
+
+  it('so too a support grant: revoked, its revocation cleared in Cosmos DB, it is left unsealed and reported', async () => {
+    const w = world();
+    w.deps.audit.chained = true;
+    const grantId = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'T-1', scope: 'metadata-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' }, 201)).json.id as string;
+    await ok(w, { method: 'DELETE', path: `support-grants/${grantId}`, as: 'alice' });
+    for (const name of [...w.deps.blobs.blobs.keys()]) if (name.includes(`revocations/support-grant-${grantId}`)) w.deps.blobs.blobs.delete(name);
+    const stored = w.deps.tenantRecords.records.get(`${TENANT}/support-grant:${grantId}`)!;
+    const { mac: _m, keyVersion: _v, revokedAt: _r, revokedBy: _b, ...cleared } = stored.value as SupportGrantRecord;
+    w.deps.tenantRecords.records.set(`${TENANT}/support-grant:${grantId}`, { value: { ...cleared, endsAt: cleared.expiresAt } as never, etag: 9999 });
+    w.deps.tenantRecords.keysSealedMark = false;
+    const run = await runReconcileTimer(w.deps);
+    expect([run.keysSealed, run.keysUnsealed]).toEqual([[], [`${TENANT}/${grantId}`]]);
   });
 });
