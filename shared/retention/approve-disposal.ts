@@ -51,9 +51,9 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
 
 /**
  * The sweep's judgement of the approval a document carries, per tenant and run (null: it stands; else why not). Its audit
- * entry is looked up once per approval, approver (subject and person) and month (what approvalAudited looks it up by). Broke: looked up by the
- * approval's id alone, a copy of a genuine approval naming another approver passed once the genuine one was judged first
- * in the run (and a copy judged first kept the genuine one's documents). The entry names no document: a genuine approval
+ * entry is looked up once per approval, approver (subject and person) and month (what approvalAudited looks it up by).
+ * Broke: looked up by the approval's id alone, a copy of a genuine approval naming another approver passed once the
+ * genuine one was judged first in the run (and a copy judged first kept the genuine one's documents). The entry names no document: a genuine approval
  * copied onto its approver's own upload (one the approval skipped, four eyes) was taken; the uploader rule is applied
  * here again, on the uploader as approveDisposal reads them.
  */
