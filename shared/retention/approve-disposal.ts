@@ -9,7 +9,7 @@ import type { TenantRecord } from '../ports';
 import type { Actor, DisposalApproval } from '../kernel/retention';
 import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
-import type { AuditStaging } from '../kernel/audit';
+import { type AuditStaging, auditMonth } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
@@ -36,7 +36,10 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
   const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
   if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since) return true;
   const by = approval.approvedBy?.subject;
-  const held = typeof approval.approvalId === 'string' && (await auditHolds(deps.audit, tenantId, { target: approvalTarget(approval.approvalId), action: 'retention.approve' }, [approval.approvedAt], (e) => e.outcome === 'success' && e.actor.subject === by));
+  // Its person too (whom four eyes compare): matched on the subject alone, an approval given through a key named anyone
+  // as its person in Cosmos DB, and the sweep took it for a document that person's key had uploaded.
+  const person = typeof by === 'string' ? personOf(approval.approvedBy) : undefined;
+  const held = typeof approval.approvalId === 'string' && (await auditHolds(deps.audit, tenantId, { target: approvalTarget(approval.approvalId), action: 'retention.approve' }, [approval.approvedAt], (e) => e.outcome === 'success' && e.actor.subject === by && personOf(e.actor) === person));
   const key = `${tenantId}/${String(approval.approvalId)}`;
   if (!held && !unauditedReported.has(key)) {
     if (unauditedReported.size >= 10_000) unauditedReported.clear();
@@ -44,6 +47,31 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
     deps.log.error(DISPOSAL_APPROVAL_UNAUDITED, { tenantId, approvalId: String(approval.approvalId) });
   }
   return held;
+}
+
+/**
+ * The sweep's judgement of the approval a document carries, per tenant and run (null: it stands; else why not). Its audit
+ * entry is looked up once per approval, approver (subject and person) and month (what approvalAudited looks it up by).
+ * Broke: looked up by the approval's id alone, a copy of a genuine approval naming another approver passed once the
+ * genuine one was judged first in the run (and a copy judged first kept the genuine one's documents). The entry names no document: a genuine approval
+ * copied onto its approver's own upload (one the approval skipped, four eyes) was taken; the uploader rule is applied
+ * here again, on the uploader as approveDisposal reads them.
+ */
+export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
+  const audited = new Map<string, Promise<boolean>>();
+  const keys = keyReader(tenantId, deps);
+  let sod: ReturnType<Deps['rights']['policy']> | undefined;
+  return async (doc) => {
+    const approval = doc.disposalApproval!;
+    const at = String(approval.approvedAt);
+    const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
+    const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
+    if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
+    if (!(await audited.get(key))) return 'its approval is not in the audit log';
+    if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
+    if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && samePerson(approval.approvedBy, await withKeyPerson(doc.createdBy, keys))) return 'its approver uploaded it';
+    return null;
+  };
 }
 
 type ApprovalResult = { approved: string[]; skipped: { id: string; reason: string }[]; more: boolean };

@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
 import { type ArchivedDocument, tombstoneHistory, tombstoneHolds, tombstoneMetadata } from '../kernel/document';
-import type { Actor, DisposalApproval, DisposalRecord } from '../kernel/retention';
+import type { Actor, DisposalRecord } from '../kernel/retention';
 import { approvedForDisposal, type Blocker, disposalBlocker, isHeld, type OpenHoldQuery } from '../kernel/retention-rules';
 import { DOCUMENT_CHECK_FAILED } from './unchecked';
 import { blobNamesOf } from './update';
@@ -36,8 +36,8 @@ export interface DisposalContext {
   requireApproval: boolean;
   /** The tenant's open holds by query, read as the run came to the tenant: what they match is kept though not reached yet. */
   openHolds?: readonly OpenHoldQuery[];
-  /** Whether an approval the document carries is one the keyed audit log holds (approve-disposal.ts approvalAudited); unasked: it is. */
-  approvalAudited?: (approval: DisposalApproval) => Promise<boolean>;
+  /** Why the approval the document carries does not stand (approve-disposal.ts approvalChecks), null when it does; unasked: it does. */
+  approvalRefused?: (doc: ArchivedDocument) => Promise<string | null>;
 }
 
 /** A disposal whose blobs are gone; its audit entry and its tombstone are still to be written. */
@@ -103,7 +103,8 @@ export async function prepareDisposal(
     // Kept, and named for an operator (alerted as any document a walk could not check): the sweep goes on with the others.
     if (blocker === 'retention-unreadable') deps.log.error(`retention sweep ${DOCUMENT_CHECK_FAILED}`, { tenantId, documentId: id, error: `retain-until ${JSON.stringify(doc.retention?.retainUntil) ?? 'missing'} is not an instant` });
     if (blocker) return { blocked: blocker };
-    if (ctx.requireApproval && doc.disposalApproval && ctx.approvalAudited && !(await ctx.approvalAudited(doc.disposalApproval))) return { blocked: 'approval-required', detail: 'its approval is not in the audit log' };
+    const refused = ctx.requireApproval && doc.disposalApproval && ctx.approvalRefused ? await ctx.approvalRefused(doc) : null;
+    if (refused) return { blocked: 'approval-required', detail: refused };
     const claimed: ArchivedDocument = { ...doc, status: 'disposing', disposal: planDisposal(doc, ctx) };
     const written = await catalog.replace(claimed, etag);
     if (written === 'conflict') return listed ? prepareDisposal(tenantId, id, ctx, deps) : { blocked: 'changed', detail: 'changed while being claimed' };

@@ -7,8 +7,7 @@ import { walkCursor } from './cursor';
 import { withdrawExportsHolding } from '../exports/withdraw-exports';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
-import type { DisposalApproval } from '../kernel/retention';
-import { approvalAudited } from './approve-disposal';
+import { approvalChecks } from './approve-disposal';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -126,7 +125,7 @@ export async function unsafeTenantsFrom(deps: Pick<Deps, 'blobs'>, first: string
  * Bounded by `budget`; returns a continuation. Idempotent: a re-run finds nothing new,
  * and a run after a crash finishes the disposals the crash interrupted.
  */
-export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs' | 'tenantRecords' | 'config'>): Promise<SweepResult> {
+export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'blobs' | 'audit' | 'auditOutbox' | 'log' | 'clock' | 'exportJobs' | 'exportBlobs' | 'tenantRecords' | 'config' | 'rights'>): Promise<SweepResult> {
   const started = deps.clock.now().getTime();
   const runId = `sweep-${uuidv7(started)}`;
   const now = input.now.toISOString();
@@ -165,12 +164,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       // still judged by the policy as it is when the run reaches it (approval turned on meanwhile stops it there).
       const approvedOnly = await approvalRequired(tenantId, deps);
       // Each approval's audit entry looked up once a run: one approval covers a year's documents.
-      const audited = new Map<string, Promise<boolean>>();
-      const approvalIsAudited = (approval: DisposalApproval) => {
-        const key = String(approval.approvalId);
-        if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
-        return audited.get(key)!;
-      };
+      const approvalRefused = approvalChecks(tenantId, deps);
       for (;;) {
         if (failed) return;
         if (exhausted()) {
@@ -192,7 +186,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
             // The policy is read for each document: a tenant that starts requiring approval during a run has it apply
             // to every document the run has not claimed yet.
             const requireApproval = await approvalRequired(tenantId, deps);
-            const outcome = await unchecked.check(tenantId, listed.item.id, () => prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval, openHolds, approvalAudited: approvalIsAudited }, deps, listed), null);
+            const outcome = await unchecked.check(tenantId, listed.item.id, () => prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval, openHolds, approvalRefused }, deps, listed), null);
             if (outcome === null) continue;
             if ('disposal' in outcome) prepared.push(outcome);
             else record(result, tenantId, listed.item.id, outcome);

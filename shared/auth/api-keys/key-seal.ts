@@ -147,6 +147,14 @@ function witnessOf(r: SealedRecord): { action: 'api-key.create' | 'support-grant
   return r.id === supportGrantRecordId(r.grantId) ? { action: 'support-grant.create', target: `support-grant:${r.grantId}`, detail: `scope=${r.scope};expires=${r.expiresAt}` } : null;
 }
 
+/** The first instant of each month from `from`'s to `now`'s (auditHolds looks in each, and the next). */
+function monthsSince(from: string, now: Date): string[] {
+  const start = new Date(from);
+  const months: string[] = [];
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(at.toISOString());
+  return months;
+}
+
 /**
  * Reconciler: seals each key in use and grant in force from before the seal whose creation's success entry (`api-key.create`,
  * `support-grant.create`) the keyed audit log holds: its target, what it gives and until when, its maker's subject and
@@ -169,9 +177,13 @@ export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogP
     const by = record.createdBy;
     const witnessed = witness !== null && (await auditHolds(deps.audit, tenantId, { target: witness.target, action: witness.action }, [record.createdAt], (e) => e.outcome === 'success' && e.detail === witness.detail && e.actor.subject === by?.subject && (by.person === undefined || personOf(e.actor) === by.person)));
     const named = `${tenantId}/${idOf(record)}`;
-    if (!witnessed) {
+    // Nor one the audit log says was revoked. Broke: the seal does not cover the revocation, and one storage does not keep
+    // (revoked before revocation blobs, or its blob write failed), cleared by a writer of Cosmos DB, was sealed as in use
+    // and acted for good after the mark. Looked for in every month since its minting (its entry fixes that month).
+    const revoked = witnessed && (await auditHolds(deps.audit, tenantId, { target: witness.target, action: witness.action === 'api-key.create' ? 'api-key.revoke' : 'support-grant.revoke' }, monthsSince(record.createdAt, now), (e) => e.outcome === 'success'));
+    if (!witnessed || revoked) {
       result.unwitnessed.push(named);
-      if (once(reported, `${tenantId}/${id}`)) deps.log.error(phraseOf(record), { tenantId, [type === 'api-key' ? 'keyId' : 'grantId']: idOf(record), reason: 'no seal, and no audit entry of its making' });
+      if (once(reported, `${tenantId}/${id}`)) deps.log.error(phraseOf(record), { tenantId, [type === 'api-key' ? 'keyId' : 'grantId']: idOf(record), reason: revoked ? 'no seal, and revoked in the audit log' : 'no seal, and no audit entry of its making' });
       continue;
     }
     if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), found.etag)) === 'replaced') result.sealed.push(named);
