@@ -62,6 +62,15 @@ describe('the disposal-approval witness', () => {
   });
 });
 
+/** A revoked key's or grant's revocation gone from storage, and cleared in Cosmos DB with its seal: a record from before the seal, in use. */
+function revocationCleared(w: ReturnType<typeof world>, kind: 'api-key' | 'support-grant', id: string): void {
+  for (const name of [...w.deps.blobs.blobs.keys()]) if (name.includes(`revocations/${kind}-${id}`)) w.deps.blobs.blobs.delete(name);
+  const stored = w.deps.tenantRecords.records.get(`${TENANT}/${kind}:${id}`)!;
+  const { mac: _m, keyVersion: _v, revokedAt: _r, revokedBy: _b, ...cleared } = stored.value as ApiKeyRecord | SupportGrantRecord;
+  w.deps.tenantRecords.records.set(`${TENANT}/${kind}:${id}`, { value: { ...cleared, endsAt: cleared.expiresAt } as never, etag: 9999 });
+  w.deps.tenantRecords.keysSealedMark = false;
+}
+
 describe('the sealing of keys and grants from before the seal', () => {
   // Broke: the reconciler sealed a key from before the seal on its creation's audit entry alone. A revoked one whose
   // revocation storage does not keep (revoked before revocation blobs, or its blob write failed), its revokedAt cleared by
@@ -73,11 +82,7 @@ describe('the sealing of keys and grants from before the seal', () => {
     const keyId = /_([0-9a-f]{24})_/.exec(key)![1]!;
     w.clock.advance(40 * 86400_000); // revoked in a later month than its minting
     await ok(w, { method: 'DELETE', path: `api-keys/${keyId}`, as: 'alice' });
-    for (const name of [...w.deps.blobs.blobs.keys()]) if (name.includes(`revocations/api-key-${keyId}`)) w.deps.blobs.blobs.delete(name);
-    const stored = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${keyId}`)!;
-    const { mac: _m, keyVersion: _v, revokedAt: _r, revokedBy: _b, ...cleared } = stored.value as ApiKeyRecord;
-    w.deps.tenantRecords.records.set(`${TENANT}/api-key:${keyId}`, { value: { ...cleared, endsAt: cleared.expiresAt } as never, etag: 9999 });
-    w.deps.tenantRecords.keysSealedMark = false;
+    revocationCleared(w, 'api-key', keyId);
     const first = await runReconcileTimer(w.deps);
     expect(first.keysSealed).toEqual([]);
     w.clock.advance(ENDS_AT_SETTLE_MS);
@@ -91,11 +96,7 @@ describe('the sealing of keys and grants from before the seal', () => {
     w.deps.audit.chained = true;
     const grantId = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'T-1', scope: 'metadata-only', expiresAt: new Date(w.clock.now().getTime() + 86400_000).toISOString() }, as: 'alice' }, 201)).json.id as string;
     await ok(w, { method: 'DELETE', path: `support-grants/${grantId}`, as: 'alice' });
-    for (const name of [...w.deps.blobs.blobs.keys()]) if (name.includes(`revocations/support-grant-${grantId}`)) w.deps.blobs.blobs.delete(name);
-    const stored = w.deps.tenantRecords.records.get(`${TENANT}/support-grant:${grantId}`)!;
-    const { mac: _m, keyVersion: _v, revokedAt: _r, revokedBy: _b, ...cleared } = stored.value as SupportGrantRecord;
-    w.deps.tenantRecords.records.set(`${TENANT}/support-grant:${grantId}`, { value: { ...cleared, endsAt: cleared.expiresAt } as never, etag: 9999 });
-    w.deps.tenantRecords.keysSealedMark = false;
+    revocationCleared(w, 'support-grant', grantId);
     const run = await runReconcileTimer(w.deps);
     expect([run.keysSealed, run.keysUnsealed]).toEqual([[], [`${TENANT}/${grantId}`]]);
   });
