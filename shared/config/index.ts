@@ -67,6 +67,12 @@ const ZConfig = z
      * unkeyed entry after a keyed one is reported.
      */
     AUDIT_CHAIN_KEYED_SINCE: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, yyyy-mm').optional(),
+    /**
+     * When disposal approvals began to be sealed to their documents (an instant; set it to the deploy time of the version
+     * that seals them): an approval without a seal given after it is refused by the sweep (a copy made in Cosmos DB);
+     * one given before stands on its keyed audit entry. Unset: every unsealed approval stands on its audit entry.
+     */
+    ARCHIVE_APPROVALS_SEALED_SINCE: z.iso.datetime({ offset: true }).optional(),
     API_KEY_MAX_DAYS: z.coerce.number().int().min(1).max(730).default(365),
     /**
      * Most API keys a tenant may have in use (neither revoked nor expired), and most rights sets of its own (built-in

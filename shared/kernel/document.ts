@@ -2,7 +2,7 @@ import { ArchiveError } from './errors';
 import { ZDocumentMetadata, type RetentionClass, type TDocumentMetadata } from './metadata';
 import type { Principal } from './principal';
 import type { ValidationRecord } from './validation';
-import type { DisposalApproval, DisposalRecord, FixityRecord, LegalHold, RetentionExtension } from './retention';
+import { approvalAnswered, type DisposalApproval, type DisposalRecord, type FixityRecord, type LegalHold, type RetentionExtension } from './retention';
 
 export { DOCUMENT_KINDS, ZDocumentMetadata, type RetentionClass, type TDocumentMetadata } from './metadata';
 
@@ -176,7 +176,7 @@ export function toPublicDocument(d: ArchivedDocument) {
     legalHold: d.legalHold,
     // A tombstone written before its holds were stripped (tombstoneOf) answers as one written since.
     holds: d.status === 'disposed' ? tombstoneHolds(d.holds ?? []) : (d.holds ?? []),
-    ...(d.disposalApproval ? { disposalApproval: d.disposalApproval } : {}),
+    ...(d.disposalApproval ? { disposalApproval: approvalAnswered(d.disposalApproval) } : {}),
     ...(d.disposal ? { disposal: { at: d.disposal.at, by: d.disposal.by, reason: d.disposal.reason } } : {}),
     createdAt: d.createdAt,
     createdBy: d.createdBy,

@@ -51,6 +51,17 @@ export interface DisposalApproval {
   reason: string;
   /** The retain-until the approval was given for; an extension afterwards voids it. */
   retainUntil: string;
+  /**
+   * The archive's seal on the approval for this document (archive-seal.ts, purpose `disposal-approval`; approve-disposal.ts
+   * sealApproval): absent on one given before approvals were sealed. Never answered to clients (approvalAnswered).
+   */
+  keyVersion?: string;
+  mac?: string;
+}
+
+/** An approval as clients see it: without the archive's seal (which is not theirs to hold or compare). */
+export function approvalAnswered({ keyVersion: _v, mac: _m, ...approval }: DisposalApproval): DisposalApproval {
+  return approval;
 }
 
 /** Kept on the tombstone: who disposed of the document, when and why. */

@@ -6,7 +6,8 @@ import { ArchiveError } from '../kernel/errors';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { idFromIdempotencyKey, uuidv7 } from '../ids';
 import type { TenantRecord } from '../ports';
-import type { Actor, DisposalApproval } from '../kernel/retention';
+import { type Actor, approvalAnswered, type DisposalApproval } from '../kernel/retention';
+import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import { type AuditStaging, auditMonth } from '../kernel/audit';
@@ -21,9 +22,37 @@ export const MAX_APPROVALS_PER_REQUEST = 500;
 /** What an approval's audit entry names. */
 export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
 
-/** Logged (error) for a document the sweep found approved by an approval the keyed audit log does not hold; alerted. */
+/**
+ * Logged (error) for a document the sweep found approved by an approval the keyed audit log does not hold, or one not
+ * sealed to that document (`reason` in the fields says which); alerted.
+ */
 export const DISPOSAL_APPROVAL_UNAUDITED = 'disposal approval without its audit entry';
 const unauditedReported = new Set<string>();
+
+function reportUnaudited(log: Deps['log'], key: string, fields: Record<string, string>): void {
+  if (unauditedReported.has(key)) return;
+  if (unauditedReported.size >= 10_000) unauditedReported.clear();
+  unauditedReported.add(key);
+  log.error(DISPOSAL_APPROVAL_UNAUDITED, fields);
+}
+
+/** The seal's purpose (kernel/archive-seal.ts): an approval's seal passes for no other kind of sealed content. */
+const APPROVAL_SEAL = 'disposal-approval';
+
+/** What an approval's seal covers: the tenant and document it approves, and the approval's own fields. */
+function approvalSealed(tenantId: string, documentId: string, a: DisposalApproval): object {
+  const { approvalId, approvedAt, approvedBy, reason, retainUntil } = a;
+  return { tenantId, documentId, approvalId, approvedAt, approvedBy, reason, retainUntil, ...(a.keyVersion !== undefined ? { keyVersion: a.keyVersion } : {}), ...(a.mac !== undefined ? { mac: a.mac } : {}) };
+}
+
+/**
+ * The approval sealed to the document it approves. Its audit entry names no document: a genuine approval, copied in
+ * Cosmos DB onto another document whose retention had ended (not its approver's upload), disposed of that one too.
+ */
+export async function sealApproval(tenantId: string, documentId: string, approval: DisposalApproval, keys: Deps['audit']['chainKeys']): Promise<DisposalApproval> {
+  const { keyVersion, mac } = await sealWith(APPROVAL_SEAL, approvalSealed(tenantId, documentId, approvalAnswered(approval)), keys);
+  return { ...approvalAnswered(approval), ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
+}
 
 /**
  * Whether the keyed audit log holds `approval`'s own entry (`retention.approve` on its target, a success, by its
@@ -40,12 +69,7 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
   // as its person in Cosmos DB, and the sweep took it for a document that person's key had uploaded.
   const person = typeof by === 'string' ? personOf(approval.approvedBy) : undefined;
   const held = typeof approval.approvalId === 'string' && (await auditHolds(deps.audit, tenantId, { target: approvalTarget(approval.approvalId), action: 'retention.approve' }, [approval.approvedAt], (e) => e.outcome === 'success' && e.actor.subject === by && personOf(e.actor) === person));
-  const key = `${tenantId}/${String(approval.approvalId)}`;
-  if (!held && !unauditedReported.has(key)) {
-    if (unauditedReported.size >= 10_000) unauditedReported.clear();
-    unauditedReported.add(key);
-    deps.log.error(DISPOSAL_APPROVAL_UNAUDITED, { tenantId, approvalId: String(approval.approvalId) });
-  }
+  if (!held) reportUnaudited(deps.log, `${tenantId}/${String(approval.approvalId)}`, { tenantId, approvalId: String(approval.approvalId), reason: 'not in the audit log' });
   return held;
 }
 
@@ -55,7 +79,9 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
  * Broke: looked up by the approval's id alone, a copy of a genuine approval naming another approver passed once the
  * genuine one was judged first in the run (and a copy judged first kept the genuine one's documents). The entry names no document: a genuine approval
  * copied onto its approver's own upload (one the approval skipped, four eyes) was taken; the uploader rule is applied
- * here again, on the uploader as approveDisposal reads them.
+ * here again, on the uploader as approveDisposal reads them. An approval sealed to the document (sealApproval) stands on
+ * its seal, no audit read needed; one copied onto another document does not check there. An unsealed one given after
+ * ARCHIVE_APPROVALS_SEALED_SINCE is refused (approvals are sealed since: a copy); one before stands on its audit entry.
  */
 export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
   const audited = new Map<string, Promise<boolean>>();
@@ -64,10 +90,23 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'con
   return async (doc) => {
     const approval = doc.disposalApproval!;
     const at = String(approval.approvedAt);
-    const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
-    const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
-    if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
-    if (!(await audited.get(key))) return 'its approval is not in the audit log';
+    const fields = { tenantId, approvalId: String(approval.approvalId), documentId: doc.id };
+    if (approval.mac !== undefined) {
+      const why = await unsealedBecause(APPROVAL_SEAL, approvalSealed(tenantId, doc.id, approval), at, deps.audit.chainKeys);
+      // Key Vault unreachable is no forgery: the document waits for a later run, unalerted.
+      if (why && why !== 'key unavailable') reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: why });
+      if (why) return `its approval is not sealed to it (${why})`;
+    } else {
+      const since = deps.config.ARCHIVE_APPROVALS_SEALED_SINCE;
+      if (since !== undefined && !(Date.parse(at) < Date.parse(since))) {
+        reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'not sealed, given after ARCHIVE_APPROVALS_SEALED_SINCE' });
+        return 'its approval is not sealed to it, and was given after ARCHIVE_APPROVALS_SEALED_SINCE';
+      }
+      const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
+      const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
+      if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
+      if (!(await audited.get(key))) return 'its approval is not in the audit log';
+    }
     if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
     if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && samePerson(approval.approvedBy, await withKeyPerson(doc.createdBy, keys))) return 'its approver uploaded it';
     return null;
@@ -185,13 +224,14 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
         continue;
       }
-      const approval: DisposalApproval = { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil };
+      const approval = await sealApproval(tenantId, doc.id, { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil }, deps.audit.chainKeys);
       // Decided again on the item as stored: an approval another request wrote since the page was read stays
       // (as one seen on the page does), instead of being overwritten while both requests report the document approved.
       const outcome = await updateDocument<'approved' | 'ours' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
         if (approvedForDisposal(d)) return { next: null, result: d.disposalApproval?.approvalId === approvalId ? 'ours' : 'already' };
-        if (held(d) || d.retention.retainUntil > before) return { next: null, result: 'changed' };
-        return { next: { ...d, disposalApproval: { ...approval, retainUntil: d.retention.retainUntil } }, result: 'approved' };
+        // Sealed for the retain-until the page showed: one changed since is skipped as changed (a retry approves it).
+        if (held(d) || d.retention.retainUntil > before || d.retention.retainUntil !== approval.retainUntil) return { next: null, result: 'changed' };
+        return { next: { ...d, disposalApproval: approval }, result: 'approved' };
       }, entry.staging).catch((err: unknown) => {
         if (err instanceof ArchiveError && err.code === 'document_disposed') return 'changed' as const;
         throw err;

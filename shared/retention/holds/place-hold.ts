@@ -1,6 +1,6 @@
 import { idFromIdempotencyKey, uuidv7 } from '../../ids';
 import { personOf, type Principal } from '../../kernel/principal';
-import type { LegalHold } from '../../kernel/retention';
+import { approvalAnswered, type LegalHold } from '../../kernel/retention';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { AuditStaging } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
@@ -74,7 +74,8 @@ export function holdPlaced(doc: ArchivedDocument, hold: LegalHold, deps: HoldDep
   }
   // Its flags are set: nothing is left for a release's clearing to do.
   const { disposalApproval: withdrawn, ...unapproved } = flagsInLine(doc);
-  const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: withdrawn } : hold;
+  // Without its seal: the hold is answered to clients, and a withdrawn approval never disposes of anything again.
+  const placed: LegalHold = withdrawn ? { ...hold, withdrewDisposalApproval: approvalAnswered(withdrawn) } : hold;
   const flags = protection(deps, doc, (name) => deps.blobs.setLegalHold(doc.tenantId, name, true));
   return {
     next: { ...unapproved, legalHold: true, holds: [...(doc.holds ?? []), placed] } satisfies ArchivedDocument,
