@@ -14,6 +14,7 @@ import { TIMERS } from '../../functions/timers';
 import { sealAuditLog } from '../../shared/audit/seal';
 import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS } from '../../shared/kernel/audit';
 import { runReconcileTimer, runSweepTimer } from '../../shared/retention/timers';
+import { sweep } from '../../shared/retention/sweep';
 import { Authenticator, type JwtSettings } from '../../shared/auth/authenticate';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../shared/auth/rights-sets/rights-records';
 import { loadConfig } from '../../shared/config';
@@ -451,6 +452,14 @@ export async function dueDocs(w: World): Promise<string[]> {
   return ids;
 }
 export const approval = (w: World, as = 'bob'): Call => ({ method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review' }, as });
+/** The tenant's retention policy with disposal approval required (four eyes before the sweep disposes), set by carol. */
+export async function requireApproval(w: World): Promise<void> {
+  const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
+  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = r.json;
+  await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...body, requireDisposalApproval: true }, headers: { 'If-Match': r.headers.ETag! }, as: 'carol' }, 200);
+}
+/** One sweep run now, with room for every due document. */
+export const sweepNow = (w: World) => sweep({ now: w.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, w.deps);
 export const hold = (id: string, ref = 'C-1', as = 'up'): Call => ({ method: 'POST', path: `documents/${id}/legal-holds`, body: { reason: 'Audit', caseReference: ref }, as });
 export const putSet = (name: string, permissions: Permission[], as = 'carol'): Call => ({ method: 'PUT', path: `rights-sets/${name}`, body: { permissions }, as });
 export const assign = (subject: string, rightsSet: string, as = 'carol'): Call => ({ method: 'PUT', path: `rights-assignments/${subject}`, body: { rightsSet }, as });

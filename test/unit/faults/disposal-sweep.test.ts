@@ -33,7 +33,7 @@ import { AUDIT_OUTBOX_CLAIM_LEASE_MS } from '../../../shared/kernel/audit';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { SweepResult } from '../../../shared/retention/sweep';
 import type { RecordingLogger } from '../../support/in-memory';
-import { aroundPortCalls, type Answer, approval, type Call, docOf, dueDocs, hold, ok, send, settle, START, TENANT, world, type World } from '../../support/in-process';
+import { aroundPortCalls, type Answer, approval, type Call, docOf, dueDocs, hold, ok, send, settle, START, TENANT, world, type World, requireApproval } from '../../support/in-process';
 
 // As in race-sweep.test.ts: a wait in the code is one more turn of the scheduler, not real time.
 jest.mock('node:timers/promises', () => ({ ...jest.requireActual<object>('node:timers/promises'), setTimeout: async () => new Promise((r) => setImmediate(r)) }));
@@ -68,11 +68,6 @@ interface Row {
 
 const DAY = 86_400_000;
 
-async function requireApproval(w: World): Promise<void> {
-  const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
-  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = r.json;
-  await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...body, requireDisposalApproval: true }, headers: { 'If-Match': r.headers.ETag! }, as: 'carol' }, 200);
-}
 const requireApprovalCall = async (w: World): Promise<Call> => {
   const r = await send(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
   const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = r.json;

@@ -2,20 +2,13 @@
  * Round 3: sealed keys and grants, the disposal-approval witness, removal traces. Attacker models: a valid account, a
  * writer of Cosmos DB (not Key Vault, not blobs) who may hold one low-privileged key's secret, a storage role.
  */
-import { sweep } from '../../../shared/retention/sweep';
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import type { SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
-import { approval, docOf, mint, send, upsKey, dueDocs, ok, storedAssignment, TENANT, upload, world, type World } from '../../support/in-process';
+import { approval, docOf, mint, send, upsKey, dueDocs, ok, storedAssignment, TENANT, upload, world, type World, requireApproval, sweepNow } from '../../support/in-process';
 
-async function requireApproval(w: World): Promise<void> {
-  const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
-  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = r.json;
-  await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...body, requireDisposalApproval: true }, headers: { 'If-Match': r.headers.ETag! }, as: 'carol' }, 200);
-}
-const sweepNow = (w: World) => sweep({ now: w.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, w.deps);
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const statusOf = (w: World, id: string) => itemOf(w, id).status;
 function approveInCatalog(w: World, id: string, a: DisposalApproval): void {

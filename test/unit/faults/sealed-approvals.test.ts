@@ -5,16 +5,9 @@
  * ARCHIVE_APPROVALS_SEALED_SINCE.
  */
 import { DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
-import { sweep } from '../../../shared/retention/sweep';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, dueDocs, hold, ok, TENANT, world, type World } from '../../support/in-process';
+import { approval, dueDocs, hold, ok, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
 
-async function requireApproval(w: World): Promise<void> {
-  const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
-  const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = r.json;
-  await ok(w, { method: 'PUT', path: 'retention/policy', body: { ...body, requireDisposalApproval: true }, headers: { 'If-Match': r.headers.ETag! }, as: 'carol' }, 200);
-}
-const sweepNow = (w: World) => sweep({ now: w.clock.now(), budget: { maxItems: 100, maxMillis: 60_000 }, continuation: null }, w.deps);
 const item = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const alerts = (w: World) => (w.deps.log as RecordingLogger).lines.filter((l) => l.message === DISPOSAL_APPROVAL_UNAUDITED);
 
