@@ -138,6 +138,16 @@ export interface SettingsKeeping {
   log: Pick<Logger, 'error'>;
 }
 
+/**
+ * The setting blob `name` of `recordId` holds (read to SETTING_MAX_BYTES), and why it is not the archive's change that
+ * `is` describes (null: it is, sealed): `unlike` when it is no setting or not that change, else why its seal fails.
+ */
+async function readSetting(deps: SettingsKeeping, tenantId: string, recordId: string, name: string, is: (setting: StoredSetting) => boolean, unlike: string): Promise<{ setting: StoredSetting | null; why: string | null }> {
+  const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
+  const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
+  return { setting, why: setting && is(setting) ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : unlike };
+}
+
 /** Writes the blob of a change of a kept setting, sealed, after the record's write (a first one written under the name stands). */
 export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersion'>, deps: SettingsKeeping): Promise<void> {
   const retainUntil = new Date(Date.parse(setting.at) + SETTINGS_KEPT_DAYS * 86_400_000).toISOString();
@@ -149,9 +159,7 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
   // revision is a time, so a storage role that also writes Cosmos DB can foretell it) kept the change out of storage,
   // and the reconciler wrote the sealed change before it back over it, unannounced. It is read now and reported at the
   // change; the reconciler still writes the change before it back (nothing vouches for this one's content).
-  const read = await readKeptBlob(deps.blobs, setting.tenantId, name, SETTING_MAX_BYTES);
-  const stored = settingOf(read?.bytes.toString('utf8') ?? '', setting.tenantId, setting.recordId);
-  const why = stored && stored.revision === setting.revision && recordDigest(stored.record ?? undefined) === recordDigest(setting.record ?? undefined) ? await unsealedBecause(SETTING_SEAL, stored, read?.createdOn ?? null, deps.audit.chainKeys) : 'not this change';
+  const { why } = await readSetting(deps, setting.tenantId, setting.recordId, name, (stored) => stored.revision === setting.revision && recordDigest(stored.record ?? undefined) === recordDigest(setting.record ?? undefined), 'not this change');
   if (why !== null) reportNotKept(deps.log, SETTING_UNSEALED, setting.tenantId, name, why);
 }
 
@@ -344,21 +352,18 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       // The retention policy is read only where storage keeps one of it.
       revisions.has(RETENTION_POLICY_ID) ? deps.retention.policies.getVersioned(tenantId, { fresh: true }) : null,
     ]);
-    const held = new Map<string, number>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r.revision ?? 0]));
-    // The records as Cosmos DB holds them, to compare with the sealed change at their revision.
-    const records = new Map<string, object>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r]));
+    // The records as Cosmos DB holds them: their revision, and what is compared with the sealed change at it.
+    const records = new Map<string, { revision?: number }>([...sets, ...assignments, ...(policy ? [policy.value] : [])].map((r) => [r.id, r]));
     // The removals' traces Cosmos DB holds, by id and revision: listed only where a removal is storage's newest change of an absent record.
     let traceRecords: Promise<Map<string, KeptTrace>> | null = null;
     const traceRecordsOf = () =>
       (traceRecords ??= Promise.all([deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-set-deleted'), deps.tenantRecords.list<KeptTrace>(tenantId, 'rights-unassignment')]).then(
         (lists) => new Map(lists.flat().map((t) => [t.id, t])),
       ));
-    let traceRevisions: Promise<Map<string, number>> | null = null;
-    const traces = () => (traceRevisions ??= traceRecordsOf().then((all) => new Map([...all].map(([id, t]) => [id, typeof t.revision === 'number' ? t.revision : 0]))));
     if (retention?.policy) {
-      held.set(RETENTION_POLICY_ID, retention.policy.revision ?? 0);
       // As the policy store holds it (without its id, tenant and type): as sealed.
-      records.set(RETENTION_POLICY_ID, { ...retention.policy, id: RETENTION_POLICY_ID, tenantId, type: 'retention-policy' });
+      const asStored = { ...retention.policy, id: RETENTION_POLICY_ID, tenantId, type: 'retention-policy' };
+      records.set(RETENTION_POLICY_ID, asStored);
     }
     // Whether the archive's sealed blob at `claim` backs what Cosmos DB holds of `recordId` (a removal where `removed`):
     // the record as sealed, not only its revision. Read once per instance (keptDigest: the record compared with its
@@ -371,9 +376,7 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       if (digest === null) {
         if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
         vouched++;
-        const read = await readKeptBlob(deps.blobs, tenantId, at.name, SETTING_MAX_BYTES);
-        const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
-        const why = setting && setting.revision === claim && (setting.record === null) === removed ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
+        const { setting, why } = await readSetting(deps, tenantId, recordId, at.name, (s) => s.revision === claim && (s.record === null) === removed, 'not a setting');
         if (why !== null) {
           notTheArchives(at, why);
           return false;
@@ -422,14 +425,15 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       // The SoD and retention policies are never removed: a removal's name under either is planted. Taken as one (unread,
       // where Cosmos DB holds no policy), it hid the sealed policy a restore lost, the default's weaker rules acting.
       const neverRemoved = recordId === SOD_POLICY_ID || recordId === RETENTION_POLICY_ID;
-      const present = held.has(recordId);
+      const present = records.has(recordId);
       // What Cosmos DB says is the record's newest change: its revision, or (absent) its removal's trace's. It stands only
       // on the archive's sealed blob at that very revision. Taken as said, whoever can write Cosmos DB and blobs (not Key
       // Vault) deleted an assignment and left a trace above its newest sealed change (a removal planted there or not), or
       // raised a record's revision above every kept blob: the reconciler never wrote the sealed change back (an
       // assignment narrowing a person from their identity provider's claim lost for good).
       const traceId = traceIdOf(recordId);
-      const claim = present ? held.get(recordId)! : traceId ? ((await traces()).get(traceId) ?? null) : null;
+      const trace = !present && traceId ? (await traceRecordsOf()).get(traceId) : undefined;
+      const claim = present ? (records.get(recordId)!.revision ?? 0) : trace ? (typeof trace.revision === 'number' ? trace.revision : 0) : null;
       // A claim that does not stand: the newest sealed change below it is written back over it.
       let unbacked: number | null = null;
       for (const blob of kept) {
@@ -453,18 +457,14 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
           // Taken unread, one planted above the newest sealed change hid that change for good: an assignment a restore
           // lost was never written back (where rights come from the identity provider, its person acted with the set
           // they claimed), and a set's narrowing with it.
-          const read = await readKeptBlob(deps.blobs, tenantId, blob.name, SETTING_MAX_BYTES);
-          const removal = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
-          const why = removal && removal.revision === blob.revision && removal.record === null ? await unsealedBecause(SETTING_SEAL, removal, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a removal';
+          const { setting: removal, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => s.revision === blob.revision && s.record === null, 'not a removal');
           // The removal Cosmos DB holds, its trace not as kept: the kept trace is written back.
           if (why === null && unbacked === blob.revision && removal!.trace) behind.push([recordId, removal!, unbacked]);
           if (why === null) break;
           notTheArchives(blob, why);
           continue;
         }
-        const read = await readKeptBlob(deps.blobs, tenantId, blob.name, SETTING_MAX_BYTES);
-        const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
-        const why = setting && setting.revision === blob.revision ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : 'not a setting';
+        const { setting, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => s.revision === blob.revision, 'not a setting');
         if (!setting || why !== null) {
           notTheArchives(blob, why ?? 'not a setting');
           continue;
