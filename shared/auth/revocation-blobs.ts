@@ -25,6 +25,9 @@ import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
 import { judgedNotKept, readKeptBlob } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../kernel/audit-chain';
+import { storedVersionOf } from '../kernel/stored-version';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
@@ -93,9 +96,14 @@ const MAX_ENTRIES = 10_000;
  * Per instance: which credentials in force were lately found without a revocation blob, or with one the archive did
  * not write (not read again on every request). A blob of the archive's is written back onto the record, which every
  * later request reads. A restore is hours after any entry made before the revocation, so the cache never hides one.
+ * An entry holds for the record's version as checked (its store version where the read gave one, else a digest of the
+ * record): broke, an entry held for the credential whatever happened to its record since, so a revocation a writer of
+ * Cosmos DB cleared afterwards (revokedAt, revokedBy, endsAt put back as they were) had the credential act on every
+ * instance that had found it clear before, until the entry aged out. A record changed since is looked up again (a key
+ * in use: once per lastUsedAt write, LAST_USED_RESOLUTION_MS, at most).
  */
 export class RevocationChecks {
-  private readonly clear = new Map<string, number>();
+  private readonly clear = new Map<string, { at: number; version: string }>();
   constructor(private readonly deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }) {}
 
   /**
@@ -106,15 +114,16 @@ export class RevocationChecks {
   async revokedInStorage<T extends Revocable>(record: T, now: Date, listed?: ListedBlob): Promise<boolean> {
     if (isRevoked(record)) return false;
     const key = `${record.tenantId}/${record.type}/${idOf(record)}`;
+    const version = storedVersionOf(record) ?? createHash('sha256').update(canonicalJson(record)).digest('base64');
     const seen = this.clear.get(key);
-    if (seen !== undefined && now.getTime() - seen < REVOCATION_CHECK_MAX_AGE_MS) return false;
+    if (seen !== undefined && seen.version === version && now.getTime() - seen.at < REVOCATION_CHECK_MAX_AGE_MS) return false;
     const name = revocationBlobName(record.type, idOf(record));
     // Broke: any blob under the name revoked (a planted one, one unreadable, another key's copied here); now only the
     // archive's, and one that is not is remembered like an absent one.
     const stored = (await this.deps.blobs.exists(record.tenantId, name)) ? await keptRevocation(record, name, this.deps, listed) : null;
     if (!stored) {
       if (this.clear.size >= MAX_ENTRIES) this.clear.clear();
-      this.clear.set(key, now.getTime());
+      this.clear.set(key, { at: now.getTime(), version });
       return false;
     }
     this.clear.delete(key);

@@ -1,0 +1,51 @@
+/**
+ * Loose ends around keys, grants and approvals a last session noticed and left: each block names what broke. In-memory
+ * world, requests in-process through the real pipeline (test/support/in-process.ts).
+ */
+import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
+import { supportGrantRecordId, type SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
+import { mint, ok, send, TENANT, world, type World } from '../../support/in-process';
+
+const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+const stored = (w: World, keyId: string) => w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!;
+const existsChecks = (w: World) => {
+  const counted = { n: 0 };
+  const exists = w.deps.blobs.exists.bind(w.deps.blobs);
+  w.deps.blobs.exists = (t, n) => (n.startsWith('revocations/') && counted.n++, exists(t, n));
+  return counted;
+};
+
+describe('a revocation cleared in Cosmos DB does not act on an instance that had found the key clear', () => {
+  // Broke: the instance remembered for REVOCATION_CHECK_MAX_AGE_MS that the key had no revocation blob; a writer of
+  // Cosmos DB clearing revokedAt/revokedBy after the revocation had the key act again on it until that entry aged out.
+  it.each(['the key used', 'the key that minted the key used'])('%s: revoked, cleared in Cosmos DB, refused at once; no extra blob check while nothing changed', async (revoked) => {
+    const w = world();
+    const first = await mint(w, 'alice', 'tenant-admin');
+    const used = revoked === 'the key used' ? first : await mint(w, first, 'tenant-admin');
+    // Its first use stamps lastUsedAt, a new version, looked up again at the next request (as after each stamp: once a minute).
+    for (let i = 0; i < 2; i++) await ok(w, { method: 'GET', path: 'api-keys', as: used });
+    const checks = existsChecks(w);
+    for (let i = 0; i < 3; i++) await ok(w, { method: 'GET', path: 'api-keys', as: used });
+    expect(checks.n).toBe(0);
+    const keyId = keyIdOf(first);
+    const before = structuredClone(stored(w, keyId).value) as ApiKeyRecord;
+    await ok(w, { method: 'DELETE', path: `api-keys/${keyId}`, as: 'bob' });
+    // A writer of Cosmos DB puts the record back as it was before the revocation (a new version, as the store writes one).
+    w.deps.tenantRecords.records.set(`${TENANT}/${apiKeyRecordId(keyId)}`, { value: before, etag: 99_999 });
+    expect((await send(w, { method: 'GET', path: 'api-keys', as: used })).status).toBe(401);
+    expect((stored(w, keyId).value as ApiKeyRecord).revokedAt).not.toBeNull();
+  });
+
+  it('a support grant: revoked, cleared in Cosmos DB, gives staff no access at once', async () => {
+    const w = world();
+    const grantId = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-4', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * 86400_000).toISOString() }, as: 'carol' }, 201)).json.id as string;
+    const checks = existsChecks(w);
+    for (let i = 0; i < 3; i++) await ok(w, { method: 'GET', path: 'documents', as: 'support.sam' });
+    expect(checks.n).toBe(1);
+    const at = `${TENANT}/${supportGrantRecordId(grantId)}`;
+    const before = structuredClone(w.deps.tenantRecords.records.get(at)!.value) as SupportGrantRecord;
+    await ok(w, { method: 'DELETE', path: `support-grants/${grantId}`, as: 'bob' });
+    w.deps.tenantRecords.records.set(at, { value: before, etag: 99_998 });
+    expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(403);
+  });
+});
