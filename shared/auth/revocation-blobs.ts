@@ -35,6 +35,9 @@ export const REVOCATION_RESTORED = 'revocation restored from storage';
 /** Operators are alerted on this exact phrase (infra/main.bicep, revocationUnsealedAlert): a revocation blob the archive did not write, ignored. */
 export const REVOCATION_UNSEALED = 'revocation in storage not sealed by the archive';
 
+/** A revocation Cosmos DB holds whose blob write had failed, kept in storage by the reconciler on its audit entry. */
+export const REVOCATION_KEPT_FROM_AUDIT = 'revocation kept in storage from its audit entry';
+
 /** Who applies a revocation again from storage, in the audit entry it writes. */
 export const REVOCATION_RESTORE_ACTOR = { subject: 'system:revocation-restore', kind: 'system' } as const;
 
@@ -69,6 +72,9 @@ const REVOCATION_MAX_BYTES = 16 * 1024;
 
 /** Support grants in force a reconciler run looks at per tenant, at most (a grant lasts at most 7 days). */
 const GRANTS_IN_FORCE_MAX = 1000;
+
+/** Revoked keys, and revoked grants, a reconciler run looks at per tenant for a revocation storage lacks: the newest made, at most. */
+const REVOKED_UNKEPT_MAX = 200;
 
 const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.keyId : record.grantId);
 
@@ -192,6 +198,7 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
   const at = now.toISOString();
   await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, blobs) => {
     const kept = new Map(blobs.map((b) => [b.name, b]));
+    await keepUnkeptRevocations(tenantId, new Set(kept.keys()), now, deps);
     const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
     // No person's subject is empty: every grant in force.
     const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
@@ -200,6 +207,39 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
       const listed = kept.get(revocationBlobName(record.type, idOf(record)));
       if (listed && !judgedNotKept(tenantId, listed) && (await checks.revokedInStorage(record, now, listed))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
     }
-  });
+    // A tenant keeping no revocation yet is visited too: its one revocation's blob write may be what failed.
+  }, { evenNone: true });
   return restored;
+}
+
+/** Revocations judged without their audit entry, per instance (by record and revocation): not queried again each run. */
+const unwitnessed = new Set<string>();
+
+/**
+ * Reconciler: a key or grant revoked in Cosmos DB, not yet expired, whose revocation storage lacks (its blob write failed
+ * after the record's write, and the revoke answered 500) is kept there now, where the tenant's keyed audit log holds that
+ * revocation's own success entry (by whom the record says revoked it; one by REVOCATION_RESTORE_ACTOR is none).
+ * Broke: such a revocation stood in Cosmos DB only, and a restore of Cosmos DB to before it had the credential act
+ * again until someone revoked it again. The entry is the witness: a writer of Cosmos DB revoking an admin's key by
+ * editing the record would otherwise have it revoked for good. The REVOKED_UNKEPT_MAX newest of each kind per run.
+ */
+async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>, now: Date, deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<void> {
+  const at = now.toISOString();
+  const [keys, grants] = await Promise.all([deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, 'revoked', at, REVOKED_UNKEPT_MAX), deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, 'revoked', at, REVOKED_UNKEPT_MAX)]);
+  for (const record of [...keys.items, ...grants.items]) {
+    const id = idOf(record);
+    const by = record.revokedBy?.subject;
+    // Past its expiry it needs none (storeRevocation): no restore makes it act again.
+    if (typeof record.revokedAt !== 'string' || !(Date.parse(record.expiresAt) > now.getTime()) || kept.has(revocationBlobName(record.type, id))) continue;
+    const judged = `${tenantId}/${record.type}/${id}/${record.revokedAt}/${String(by)}`;
+    if (unwitnessed.has(judged)) continue;
+    const witnessed = typeof by === 'string' && by !== REVOCATION_RESTORE_ACTOR.subject && (await auditHolds(deps.audit, tenantId, { target: `${record.type}:${id}`, action: `${record.type}.revoke` }, [record.revokedAt], (e) => e.outcome === 'success' && e.actor.subject === by));
+    if (!witnessed) {
+      if (unwitnessed.size >= MAX_ENTRIES) unwitnessed.clear();
+      unwitnessed.add(judged);
+      continue;
+    }
+    await storeRevocation(record, now, deps);
+    deps.log.warn(REVOCATION_KEPT_FROM_AUDIT, { tenantId, kind: record.type, id, revokedAt: record.revokedAt });
+  }
 }

@@ -4,7 +4,11 @@
  */
 import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { supportGrantRecordId, type SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
-import { mint, ok, send, TENANT, world, type World } from '../../support/in-process';
+import { REVOCATION_KEPT_FROM_AUDIT, revocationBlobName } from '../../../shared/auth/revocation-blobs';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import type { RecordingLogger } from '../../support/in-memory';
+import { restorePoint } from '../../support/restore-point';
+import { mint, ok, send, settle, TENANT, world, type World } from '../../support/in-process';
 
 const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 const stored = (w: World, keyId: string) => w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!;
@@ -47,5 +51,45 @@ describe('a revocation cleared in Cosmos DB does not act on an instance that had
     await ok(w, { method: 'DELETE', path: `support-grants/${grantId}`, as: 'bob' });
     w.deps.tenantRecords.records.set(at, { value: before, etag: 99_998 });
     expect((await send(w, { method: 'GET', path: 'documents', as: 'support.sam' })).status).toBe(403);
+  });
+});
+
+describe('a revocation whose blob write failed is kept in storage by the reconciler, on its audit entry', () => {
+  // Broke: the revocation stood in Cosmos DB only (the revoke answered 500 after the record's write); a restore of Cosmos
+  // DB to before it had the key or grant act again, until someone revoked it again. A revocation written into Cosmos DB
+  // by hand (no audit entry of it) is not kept: a writer of Cosmos DB would otherwise revoke an admin's key for good.
+  type Case = { revoked: string; kept: boolean; kind: 'api-key' | 'support-grant' };
+  const cases: Case[] = [
+    { revoked: 'a key, revoked through the API', kept: true, kind: 'api-key' },
+    { revoked: 'a grant, revoked through the API', kept: true, kind: 'support-grant' },
+    { revoked: 'a key, revoked in Cosmos DB by hand', kept: false, kind: 'api-key' },
+  ];
+  it.each(cases)('$revoked: kept $kept', async ({ revoked, kept, kind }) => {
+    const w = world();
+    await w.deps.blobs.prepareTenant(TENANT); // its container, as any tenant's with documents
+    const inFiveDays = new Date(w.clock.now().getTime() + 5 * 86400_000).toISOString();
+    const id =
+      kind === 'api-key'
+        ? keyIdOf(await mint(w, 'alice', 'auditor'))
+        : ((await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-5', scope: 'read-only', expiresAt: inFiveDays }, as: 'carol' }, 201)).json.id as string);
+    const at = `${TENANT}/${kind === 'api-key' ? apiKeyRecordId(id) : supportGrantRecordId(id)}`;
+    const restore = restorePoint(w.deps);
+    if (revoked.endsWith('by hand')) {
+      const record = w.deps.tenantRecords.records.get(at)!;
+      w.deps.tenantRecords.records.set(at, { value: { ...record.value, revokedAt: w.clock.now().toISOString(), revokedBy: { subject: 'bob', kind: 'user' }, endsAt: w.clock.now().toISOString() } as never, etag: 99_997 });
+    } else {
+      const putCreateOnly = w.deps.blobs.putCreateOnly.bind(w.deps.blobs);
+      w.deps.blobs.putCreateOnly = () => Promise.reject(new Error('storage down'));
+      expect((await send(w, { method: 'DELETE', path: `${kind}s/${id}`, as: 'bob' })).status).toBe(500);
+      w.deps.blobs.putCreateOnly = putCreateOnly;
+    }
+    await settle(w);
+    await runReconcileTimer(w.deps);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${revocationBlobName(kind, id)}`)).toBe(kept);
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === REVOCATION_KEPT_FROM_AUDIT).length).toBe(kept ? 1 : 0);
+    // Cosmos DB restored to before the revocation: the reconciler revokes it again from storage (or, not kept, it acts).
+    restore();
+    await runReconcileTimer(w.deps);
+    expect((w.deps.tenantRecords.records.get(at)!.value as ApiKeyRecord | SupportGrantRecord).revokedAt ? true : false).toBe(kept);
   });
 });
