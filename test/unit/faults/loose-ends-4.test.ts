@@ -93,3 +93,46 @@ describe('a revocation whose blob write failed is kept in storage by the reconci
     expect((w.deps.tenantRecords.records.get(at)!.value as ApiKeyRecord | SupportGrantRecord).revokedAt ? true : false).toBe(kept);
   });
 });
+
+describe('GET /api-keys and GET /support-grants say which listed records the archive did not seal', () => {
+  // Broke: a key or grant forged (or widened) in Cosmos DB was listed exactly like a genuine one; only its use was
+  // refused, so an admin reviewing keys saw nothing amiss. One from before the seal, the store not yet marked as every
+  // key sealed, acts as before (key-seal.ts) and is listed as genuine; once marked, it is refused and listed so.
+  type Case = { record: string; flagged: boolean; stage: (w: World, at: string) => void };
+  const edit = (w: World, at: string, change: object) => Object.assign(w.deps.tenantRecords.records.get(at)!.value, change);
+  const unseal = (w: World, at: string) => {
+    const record = w.deps.tenantRecords.records.get(at)!.value as { mac?: string; keyVersion?: string };
+    delete record.mac;
+    delete record.keyVersion;
+  };
+  const cases: Case[] = [
+    { record: 'as the archive made it', flagged: false, stage: () => undefined },
+    { record: 'widened in Cosmos DB', flagged: true, stage: (w, at) => edit(w, at, at.includes('api-key:') ? { rightsSet: 'tenant-admin' } : { scope: 'read-only-with-audit' }) },
+    {
+      record: 'from before the seal, the store not marked',
+      flagged: false,
+      stage: (w, at) => {
+        unseal(w, at);
+        w.deps.tenantRecords.keysSealedMark = false;
+      },
+    },
+    {
+      record: 'from before the seal, the store marked as every key sealed',
+      flagged: true,
+      stage: (w, at) => {
+        unseal(w, at);
+        w.deps.tenantRecords.keysSealedMark = true;
+      },
+    },
+  ];
+  it.each(cases)('$record: flagged $flagged', async ({ stage, flagged }) => {
+    const w = world();
+    const keyId = keyIdOf(await mint(w, 'alice', 'auditor'));
+    const grantId = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-6', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * 86400_000).toISOString() }, as: 'carol' }, 201)).json.id as string;
+    for (const at of [`${TENANT}/${apiKeyRecordId(keyId)}`, `${TENANT}/${supportGrantRecordId(grantId)}`]) stage(w, at);
+    const keys = (await ok(w, { method: 'GET', path: 'api-keys?state=all', as: 'bob' })).json.items as { id: string; notSealedByArchive?: true }[];
+    const grants = (await ok(w, { method: 'GET', path: 'support-grants?state=all', as: 'bob' })).json.items as { id: string; notSealedByArchive?: true }[];
+    const flag = (items: { id: string; notSealedByArchive?: true }[], id: string) => items.find((i) => i.id === id)?.notSealedByArchive ?? false;
+    expect([flag(keys, keyId), flag(grants, grantId)]).toEqual([flagged, flagged]);
+  });
+});
