@@ -8,7 +8,8 @@ import { REVOCATION_KEPT_FROM_AUDIT, revocationBlobName } from '../../../shared/
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { RecordingLogger } from '../../support/in-memory';
 import { restorePoint } from '../../support/restore-point';
-import { mint, ok, send, settle, TENANT, world, type World } from '../../support/in-process';
+import { DISPOSAL_APPROVAL_RECORD_UNSEALED, type DisposalApprovalRecord } from '../../../shared/retention/approve-disposal';
+import { dueDocs, mint, ok, requireApproval, send, settle, TENANT, world, type World } from '../../support/in-process';
 
 const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 const stored = (w: World, keyId: string) => w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!;
@@ -134,5 +135,40 @@ describe('GET /api-keys and GET /support-grants say which listed records the arc
     const grants = (await ok(w, { method: 'GET', path: 'support-grants?state=all', as: 'bob' })).json.items as { id: string; notSealedByArchive?: true }[];
     const flag = (items: { id: string; notSealedByArchive?: true }[], id: string) => items.find((i) => i.id === id)?.notSealedByArchive ?? false;
     expect([flag(keys, keyId), flag(grants, grantId)]).toEqual([flagged, flagged]);
+  });
+});
+
+describe("a keyed disposal approval's retry is answered only from what the archive kept", () => {
+  // Broke: the `disposal-approval` record a retry is answered from was not sealed: a writer of Cosmos DB set its result to
+  // claim documents approved that were not (or a result on a request that had not finished: a retry answers a result
+  // before any check); the retry answered that and approved nothing, and the client, told the documents were approved for disposal, closed its review: the sweep never
+  // disposed them. Now an unsealed record's result is not answered: the retry finishes the request itself.
+  type Case = { record: string; alerted: boolean; stage: (r: DisposalApprovalRecord, other: string) => void };
+  const cases: Case[] = [
+    { record: 'as the archive kept it', alerted: false, stage: () => undefined },
+    { record: 'its result edited to claim another document approved', alerted: true, stage: (r, other) => r.result!.approved.push(other) },
+    {
+      record: 'from before the seal, its result edited',
+      alerted: false,
+      stage: (r, other) => {
+        delete (r as { mac?: string }).mac;
+        delete (r as { keyVersion?: string }).keyVersion;
+        r.result!.approved.push(other);
+      },
+    },
+  ];
+  it.each(cases)('$record: the retry answers only the document approved', async ({ stage, alerted }) => {
+    const w = world();
+    await requireApproval(w);
+    const [doc, other] = await dueDocs(w);
+    const call = { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc] }, headers: { 'Idempotency-Key': 'review-2038-1' }, as: 'bob' };
+    expect((await ok(w, call, 201)).json.approved).toEqual([doc]);
+    const [at, stored] = [...w.deps.tenantRecords.records].find(([, r]) => r.value.type === 'disposal-approval')!;
+    stage(stored.value as DisposalApprovalRecord, other!);
+    w.deps.tenantRecords.records.set(at, { value: stored.value, etag: 99_996 });
+    const retry = await ok(w, call, 201);
+    expect([retry.json.approved, retry.headers['Idempotent-Replayed'] ?? null]).toEqual([[doc], 'true']);
+    expect((await w.deps.catalog.get(TENANT, other!))?.disposalApproval ?? null).toBeNull();
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === DISPOSAL_APPROVAL_RECORD_UNSEALED).length).toBe(alerted ? 1 : 0);
   });
 });
