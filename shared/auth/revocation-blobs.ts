@@ -190,7 +190,9 @@ function revocationOf(text: string, record: Revocable): (StoredRevocation & Part
  * Reconciler: every key and grant a tenant's records show in force but whose revocation is kept in storage (a restore of
  * Cosmos DB gave the record back unrevoked) is revoked again, logged as REVOCATION_RESTORED, so the lists say what
  * acts before the credential is next presented. Per tenant one listing of its revocation blobs and one query each of
- * its keys in use and its grants in force; only those in both are read. One failing tenant does not stop the rest.
+ * its keys in use and its grants in force (none where it keeps no revocation); only those in both are read. Before that,
+ * one query each of its newest revoked keys and grants, for a revocation storage lacks (keepUnkeptRevocations). One
+ * failing tenant does not stop the rest.
  */
 export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const checks = new RevocationChecks(deps);
@@ -199,6 +201,7 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
   await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, blobs) => {
     const kept = new Map(blobs.map((b) => [b.name, b]));
     await keepUnkeptRevocations(tenantId, new Set(kept.keys()), now, deps);
+    if (kept.size === 0) return; // nothing kept to restore from: no queries of what is in force
     const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
     // No person's subject is empty: every grant in force.
     const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
@@ -207,8 +210,7 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
       const listed = kept.get(revocationBlobName(record.type, idOf(record)));
       if (listed && !judgedNotKept(tenantId, listed) && (await checks.revokedInStorage(record, now, listed))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
     }
-    // A tenant keeping no revocation yet is visited too: its one revocation's blob write may be what failed.
-  }, { evenNone: true });
+  }, { evenNone: true }); // a tenant keeping no revocation yet too: its one revocation's blob write may be what failed
   return restored;
 }
 
