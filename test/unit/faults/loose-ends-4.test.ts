@@ -143,10 +143,18 @@ describe("a keyed disposal approval's retry is answered only from what the archi
   // claim documents approved that were not (or a result on a request that had not finished: a retry answers a result
   // before any check); the retry answered that and approved nothing, and the client, told the documents were approved for disposal, closed its review: the sweep never
   // disposed them. Now an unsealed record's result is not answered: the retry finishes the request itself.
-  type Case = { record: string; alerted: boolean; stage: (r: DisposalApprovalRecord, other: string) => void };
+  type Case = { record: string; alerted: boolean; unfinished?: true; stage: (r: DisposalApprovalRecord, other: string) => void };
   const cases: Case[] = [
     { record: 'as the archive kept it', alerted: false, stage: () => undefined },
     { record: 'its result edited to claim another document approved', alerted: true, stage: (r, other) => r.result!.approved.push(other) },
+    {
+      record: 'a result written on a request that had not finished',
+      alerted: true,
+      unfinished: true,
+      stage: (r, other) => {
+        r.result = { approved: [...r.request.documentIds!, other], skipped: [], more: false };
+      },
+    },
     {
       record: 'from before the seal, its result edited',
       alerted: false,
@@ -157,12 +165,18 @@ describe("a keyed disposal approval's retry is answered only from what the archi
       },
     },
   ];
-  it.each(cases)('$record: the retry answers only the document approved', async ({ stage, alerted }) => {
+  it.each(cases)('$record: the retry answers only the document approved', async ({ stage, alerted, unfinished }) => {
     const w = world();
     await requireApproval(w);
     const [doc, other] = await dueDocs(w);
     const call = { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc] }, headers: { 'Idempotency-Key': 'review-2038-1' }, as: 'bob' };
-    expect((await ok(w, call, 201)).json.approved).toEqual([doc]);
+    if (unfinished) {
+      // The request approves its document, then fails before it keeps its answer (a 500): the record's result stays null.
+      const replace = w.deps.tenantRecords.replace.bind(w.deps.tenantRecords);
+      w.deps.tenantRecords.replace = (r, etag, outbox) => (r.type === 'disposal-approval' ? Promise.reject(new Error('cosmos unavailable')) : replace(r, etag, outbox));
+      expect((await send(w, call)).status).toBe(500);
+      w.deps.tenantRecords.replace = replace;
+    } else expect((await ok(w, call, 201)).json.approved).toEqual([doc]);
     const [at, stored] = [...w.deps.tenantRecords.records].find(([, r]) => r.value.type === 'disposal-approval')!;
     stage(stored.value as DisposalApprovalRecord, other!);
     w.deps.tenantRecords.records.set(at, { value: stored.value, etag: 99_996 });
