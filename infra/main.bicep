@@ -1477,6 +1477,36 @@ resource disposalApprovalUnauditedAlert 'Microsoft.Insights/scheduledQueryRules@
   }
 }
 
+resource disposalApprovalRecordUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-disposal-approval-record-unsealed'
+  location: location
+  properties: {
+    description: 'A keyed disposal approval\'s record in Cosmos DB (what a retry with the same Idempotency-Key is answered from) does not carry a seal that checks: someone who can write Cosmos DB edited it, to have a retry claim documents approved that are not. The retry was not answered from it: it finished the approval itself and answered what the documents carry, and replaced the record. Find who wrote it (Cosmos DB diagnostic logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "disposal approval record not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource disposalRefusedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-disposal-refused'
   location: location

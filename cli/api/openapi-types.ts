@@ -9232,6 +9232,11 @@ export interface operations {
                             revoked: boolean;
                             /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
                             endedWithKey?: string;
+                            /**
+                             * @description The archive did not seal this key record (written or edited in the database by other means than the archive, or from before the seal once every key is sealed): it cannot act. Revoke it and find out who wrote it.
+                             * @constant
+                             */
+                            notSealedByArchive?: true;
                         }[];
                         continuationToken: string | null;
                     };
@@ -9427,6 +9432,11 @@ export interface operations {
                         revoked: boolean;
                         /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
                         endedWithKey?: string;
+                        /**
+                         * @description The archive did not seal this key record (written or edited in the database by other means than the archive, or from before the seal once every key is sealed): it cannot act. Revoke it and find out who wrote it.
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                         /** @description The secret; shown this once only */
                         key: string;
                         /** @description Where the creator's rights come from the identity provider's claim: the key acts only while its person has signed in within this many days. Null where the tenant assigns the person's rights (the assignment decides). */
@@ -9693,6 +9703,11 @@ export interface operations {
                         revoked: boolean;
                         /** @description The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired. */
                         endedWithKey?: string;
+                        /**
+                         * @description The archive did not seal this key record (written or edited in the database by other means than the archive, or from before the seal once every key is sealed): it cannot act. Revoke it and find out who wrote it.
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -12372,6 +12387,11 @@ export interface operations {
                             permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                             /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
                             endedWithKey?: string;
+                            /**
+                             * @description The archive did not seal this grant record (written or edited in the database by other means than the archive, or from before the seal once every grant is sealed): it gives no access. Revoke it and find out who wrote it.
+                             * @constant
+                             */
+                            notSealedByArchive?: true;
                         }[];
                         continuationToken: string | null;
                         maxDurationSeconds: number;
@@ -12574,6 +12594,11 @@ export interface operations {
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                         /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
                         endedWithKey?: string;
+                        /**
+                         * @description The archive did not seal this grant record (written or edited in the database by other means than the archive, or from before the seal once every grant is sealed): it gives no access. Revoke it and find out who wrote it.
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -12814,6 +12839,11 @@ export interface operations {
                         permissions: ("documents:read" | "documents:download" | "exports:create" | "documents:write" | "documents:correct" | "holds:place" | "holds:release" | "retention:extend" | "retention:approve" | "retention:manage" | "audit:read" | "keys:manage" | "rights:manage" | "support:grant")[];
                         /** @description The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired. */
                         endedWithKey?: string;
+                        /**
+                         * @description The archive did not seal this grant record (written or edited in the database by other means than the archive, or from before the seal once every grant is sealed): it gives no access. Revoke it and find out who wrote it.
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };

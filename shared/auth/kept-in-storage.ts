@@ -3,14 +3,14 @@ import { rememberNotKept } from '../kept-blobs';
 
 /**
  * The reconciler's catch-up after a restore of Cosmos DB: every tenant whose container keeps blobs under `prefix`
- * (`revocations/`, `decisions/`, `settings/`), visited with its blobs (names and ETags, one listing). One failing tenant
+ * (`revocations/`, `decisions/`, `settings/`; `evenNone`: every tenant), visited with its blobs (names and ETags, one listing). One failing tenant
  * is logged as `restoring <what> from storage failed` and does not stop the rest.
  */
-export async function forEachTenantKeeping(prefix: string, what: string, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; log: Pick<Logger, 'error'> }, visit: (tenantId: string, blobs: ListedBlob[]) => Promise<void>): Promise<void> {
+export async function forEachTenantKeeping(prefix: string, what: string, deps: { blobs: Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; log: Pick<Logger, 'error'> }, visit: (tenantId: string, blobs: ListedBlob[]) => Promise<void>, opts: { evenNone?: boolean } = {}): Promise<void> {
   for await (const tenantId of deps.blobs.unsafeListTenants()) {
     try {
       const blobs = await deps.blobs.listedBlobs(tenantId, prefix);
-      if (blobs.length > 0) await visit(tenantId, blobs);
+      if (blobs.length > 0 || opts.evenNone) await visit(tenantId, blobs);
     } catch (err) {
       deps.log.error(`restoring ${what} from storage failed`, { tenantId, error: err instanceof Error ? err.message : String(err) });
     }

@@ -25,12 +25,18 @@ import { forEachTenantKeeping, reportNotKept } from './kept-in-storage';
 import { judgedNotKept, readKeptBlob } from '../kept-blobs';
 import { notKeptByArchive, type Sealed, sealWith } from '../kernel/archive-seal';
 import { auditHolds } from '../audit/audit-pages';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../kernel/audit-chain';
+import { storedVersionOf } from '../kernel/stored-version';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, revocationUnsealedAlert): a revocation blob the archive did not write, ignored. */
 export const REVOCATION_UNSEALED = 'revocation in storage not sealed by the archive';
+
+/** A revocation Cosmos DB holds whose blob write had failed, kept in storage by the reconciler on its audit entry. */
+export const REVOCATION_KEPT_FROM_AUDIT = 'revocation kept in storage from its audit entry';
 
 /** Who applies a revocation again from storage, in the audit entry it writes. */
 export const REVOCATION_RESTORE_ACTOR = { subject: 'system:revocation-restore', kind: 'system' } as const;
@@ -67,6 +73,9 @@ const REVOCATION_MAX_BYTES = 16 * 1024;
 /** Support grants in force a reconciler run looks at per tenant, at most (a grant lasts at most 7 days). */
 const GRANTS_IN_FORCE_MAX = 1000;
 
+/** Revoked keys, and revoked grants, a reconciler run looks at per tenant for a revocation storage lacks: the newest made, at most. */
+const REVOKED_UNKEPT_MAX = 200;
+
 const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.keyId : record.grantId);
 
 /**
@@ -93,9 +102,14 @@ const MAX_ENTRIES = 10_000;
  * Per instance: which credentials in force were lately found without a revocation blob, or with one the archive did
  * not write (not read again on every request). A blob of the archive's is written back onto the record, which every
  * later request reads. A restore is hours after any entry made before the revocation, so the cache never hides one.
+ * An entry holds for the record's version as checked (its store version where the read gave one, else a digest of the
+ * record): broke, an entry held for the credential whatever happened to its record since, so a revocation a writer of
+ * Cosmos DB cleared afterwards (revokedAt, revokedBy, endsAt put back as they were) had the credential act on every
+ * instance that had found it clear before, until the entry aged out. A record changed since is looked up again (a key
+ * in use: once per lastUsedAt write, LAST_USED_RESOLUTION_MS, at most).
  */
 export class RevocationChecks {
-  private readonly clear = new Map<string, number>();
+  private readonly clear = new Map<string, { at: number; version: string }>();
   constructor(private readonly deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }) {}
 
   /**
@@ -106,15 +120,16 @@ export class RevocationChecks {
   async revokedInStorage<T extends Revocable>(record: T, now: Date, listed?: ListedBlob): Promise<boolean> {
     if (isRevoked(record)) return false;
     const key = `${record.tenantId}/${record.type}/${idOf(record)}`;
+    const version = storedVersionOf(record) ?? createHash('sha256').update(canonicalJson(record)).digest('base64');
     const seen = this.clear.get(key);
-    if (seen !== undefined && now.getTime() - seen < REVOCATION_CHECK_MAX_AGE_MS) return false;
+    if (seen !== undefined && seen.version === version && now.getTime() - seen.at < REVOCATION_CHECK_MAX_AGE_MS) return false;
     const name = revocationBlobName(record.type, idOf(record));
     // Broke: any blob under the name revoked (a planted one, one unreadable, another key's copied here); now only the
     // archive's, and one that is not is remembered like an absent one.
     const stored = (await this.deps.blobs.exists(record.tenantId, name)) ? await keptRevocation(record, name, this.deps, listed) : null;
     if (!stored) {
       if (this.clear.size >= MAX_ENTRIES) this.clear.clear();
-      this.clear.set(key, now.getTime());
+      this.clear.set(key, { at: now.getTime(), version });
       return false;
     }
     this.clear.delete(key);
@@ -175,7 +190,9 @@ function revocationOf(text: string, record: Revocable): (StoredRevocation & Part
  * Reconciler: every key and grant a tenant's records show in force but whose revocation is kept in storage (a restore of
  * Cosmos DB gave the record back unrevoked) is revoked again, logged as REVOCATION_RESTORED, so the lists say what
  * acts before the credential is next presented. Per tenant one listing of its revocation blobs and one query each of
- * its keys in use and its grants in force; only those in both are read. One failing tenant does not stop the rest.
+ * its keys in use and its grants in force (none where it keeps no revocation); only those in both are read. Before that,
+ * one query each of its newest revoked keys and grants, for a revocation storage lacks (keepUnkeptRevocations). One
+ * failing tenant does not stop the rest.
  */
 export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
   const checks = new RevocationChecks(deps);
@@ -183,6 +200,8 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
   const at = now.toISOString();
   await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, blobs) => {
     const kept = new Map(blobs.map((b) => [b.name, b]));
+    await keepUnkeptRevocations(tenantId, new Set(kept.keys()), now, deps);
+    if (kept.size === 0) return; // nothing kept to restore from: no queries of what is in force
     const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
     // No person's subject is empty: every grant in force.
     const grants = await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: '' }, GRANTS_IN_FORCE_MAX);
@@ -191,6 +210,38 @@ export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlo
       const listed = kept.get(revocationBlobName(record.type, idOf(record)));
       if (listed && !judgedNotKept(tenantId, listed) && (await checks.revokedInStorage(record, now, listed))) restored.push(`${tenantId}/${record.type}/${idOf(record)}`);
     }
-  });
+  }, { evenNone: true }); // a tenant keeping no revocation yet too: its one revocation's blob write may be what failed
   return restored;
+}
+
+/** Revocations judged without their audit entry, per instance (by record and revocation): not queried again each run. */
+const unwitnessed = new Set<string>();
+
+/**
+ * Reconciler: a key or grant revoked in Cosmos DB, not yet expired, whose revocation storage lacks (its blob write failed
+ * after the record's write, and the revoke answered 500) is kept there now, where the tenant's keyed audit log holds that
+ * revocation's own success entry (by whom the record says revoked it; one by REVOCATION_RESTORE_ACTOR is none).
+ * Broke: such a revocation stood in Cosmos DB only, and a restore of Cosmos DB to before it had the credential act
+ * again until someone revoked it again. The entry is the witness: a writer of Cosmos DB revoking an admin's key by
+ * editing the record would otherwise have it revoked for good. The REVOKED_UNKEPT_MAX newest of each kind per run.
+ */
+async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>, now: Date, deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<void> {
+  const at = now.toISOString();
+  const [keys, grants] = await Promise.all([deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, 'revoked', at, REVOKED_UNKEPT_MAX), deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, 'revoked', at, REVOKED_UNKEPT_MAX)]);
+  for (const record of [...keys.items, ...grants.items]) {
+    const id = idOf(record);
+    const by = record.revokedBy?.subject;
+    // Past its expiry it needs none (storeRevocation): no restore makes it act again.
+    if (typeof record.revokedAt !== 'string' || !(Date.parse(record.expiresAt) > now.getTime()) || kept.has(revocationBlobName(record.type, id))) continue;
+    const judged = `${tenantId}/${record.type}/${id}/${record.revokedAt}/${String(by)}`;
+    if (unwitnessed.has(judged)) continue;
+    const witnessed = typeof by === 'string' && by !== REVOCATION_RESTORE_ACTOR.subject && (await auditHolds(deps.audit, tenantId, { target: `${record.type}:${id}`, action: `${record.type}.revoke` }, [record.revokedAt], (e) => e.outcome === 'success' && e.actor.subject === by));
+    if (!witnessed) {
+      if (unwitnessed.size >= MAX_ENTRIES) unwitnessed.clear();
+      unwitnessed.add(judged);
+      continue;
+    }
+    await storeRevocation(record, now, deps);
+    deps.log.warn(REVOCATION_KEPT_FROM_AUDIT, { tenantId, kind: record.type, id, revokedAt: record.revokedAt });
+  }
 }

@@ -153,6 +153,8 @@ export const ZApiKey = z
     ...ZRevocable,
     /** Listed only: the key it was minted through (or one above that) no longer acts, so this one cannot act though it is in use. */
     endedWithKey: z.string().optional().describe('The API key this key was minted through (or a key above it) has been revoked or has expired: this key cannot act, though it is in use until revoked or expired.'),
+    /** Listed only: the record is not as the archive made it (forged or edited in Cosmos DB): it cannot act. */
+    notSealedByArchive: z.literal(true).optional().describe('The archive did not seal this key record (written or edited in the database by other means than the archive, or from before the seal once every key is sealed): it cannot act. Revoke it and find out who wrote it.'),
   });
 export const ZApiKeyCreated = ZApiKey.extend({
   key: z.string().meta({ description: 'The secret; shown this once only' }),
@@ -198,6 +200,8 @@ export const ZSupportGrant = z.strictObject({
   permissions: z.array(ZPermission),
   /** Listed only: the API key it was given through (or one above that) no longer acts, so the grant gives no access though it is in force. */
   endedWithKey: z.string().optional().describe('The API key the grant was given through (or a key above it) has been revoked or has expired: the grant gives no access, though it is in force until revoked or expired.'),
+  /** Listed only: the record is not as the archive made it (forged or edited in Cosmos DB): it gives no access. */
+  notSealedByArchive: z.literal(true).optional().describe('The archive did not seal this grant record (written or edited in the database by other means than the archive, or from before the seal once every grant is sealed): it gives no access. Revoke it and find out who wrote it.'),
 });
 
 /** An open hold by query: what it holds from placing until its release everywhere, whether or not a document carries it now. */

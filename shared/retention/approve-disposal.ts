@@ -127,8 +127,51 @@ export interface DisposalApprovalRecord extends TenantRecord {
   createdAt: string;
   request: { before: string; reason: string; documentIds: string[] | null };
   result: ApprovalResult | null;
+  /** The archive's seal over the record (sealedRecord); absent on records from before it, which no retry is answered from. */
+  keyVersion?: string;
+  mac?: string;
 }
 export const disposalApprovalRecordId = (approvalId: string) => `disposal-approval:${approvalId}`;
+
+/** Logged (error) for a keyed approval's record whose seal does not check (forged or edited in Cosmos DB); alerted. */
+export const DISPOSAL_APPROVAL_RECORD_UNSEALED = 'disposal approval record not sealed by the archive';
+const RECORD_SEAL = 'disposal-approval-record';
+const recordsReported = new Set<string>();
+
+/** What a keyed approval's record is sealed over: all of it (as stored: JSON, no undefined). */
+const recordSealed = (r: DisposalApprovalRecord): object => {
+  const { tenantId, id, type, approvalId, approvedBy, createdAt, request, result, keyVersion, mac } = r;
+  return JSON.parse(JSON.stringify({ tenantId, id, type, approvalId, approvedBy, createdAt, request, result, keyVersion, mac })) as object;
+};
+
+/**
+ * The record sealed (kernel/archive-seal.ts). It decides no disposal (each document carries its own sealed approval),
+ * only what a retry is answered, and a retry answers a result before any check: unsealed, a writer of Cosmos DB set a
+ * result claiming documents approved that were not (or on a request that had not finished), the retry approved nothing
+ * and answered that, and the client took them as approved for disposal and closed its review; the sweep never disposed them.
+ */
+async function sealedRecord(r: DisposalApprovalRecord, keys: Deps['audit']['chainKeys']): Promise<DisposalApprovalRecord> {
+  const { keyVersion: _v, mac: _m, ...rest } = r;
+  const { keyVersion, mac } = await sealWith(RECORD_SEAL, recordSealed(rest), keys);
+  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
+}
+
+/**
+ * Whether a retry may be answered from `r` (its request compared, its result answered): sealed by the archive. One that
+ * is not is passed over, and the retry finishes the request itself (idempotent: the documents it approved already are
+ * its own), so the answer is only ever what the documents carry. One from before the seal (no `mac`) is passed over
+ * unreported; one whose seal does not check is reported once.
+ */
+async function keptRecord(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
+  if (r.mac === undefined) return false;
+  const why = await unsealedBecause(RECORD_SEAL, recordSealed(r), typeof r.createdAt === 'string' ? r.createdAt : null, deps.audit.chainKeys);
+  if (why !== null && why !== 'key unavailable' && !recordsReported.has(`${r.tenantId}/${r.id}/${String(r.mac)}`)) {
+    if (recordsReported.size >= 10_000) recordsReported.clear();
+    recordsReported.add(`${r.tenantId}/${r.id}/${String(r.mac)}`);
+    deps.log.error(DISPOSAL_APPROVAL_RECORD_UNSEALED, { tenantId: r.tenantId, approvalId: String(r.approvalId), reason: why });
+  }
+  return why === null;
+}
 
 /**
  * Approves the disposal of documents due by `before` (all of them, or the listed ones),
@@ -149,7 +192,13 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   }
   const request: DisposalApprovalRecord['request'] = { before, reason: cmd.reason, documentIds: cmd.documentIds ?? null };
   const keyed = cmd.idempotencyKey ? idFromIdempotencyKey(tenantId, personOf(cmd.principal), cmd.idempotencyKey, 'disposal-approval') : null;
-  const readRecord = async () => (keyed ? ((await deps.tenantRecords.get<DisposalApprovalRecord>(tenantId, disposalApprovalRecordId(keyed), 'disposal-approval'))?.value ?? null) : null);
+  // A record the archive did not seal is none to answer from (keptRecord); `existed` still says the key was used before.
+  let existed = false;
+  const readRecord = async () => {
+    const found = keyed ? ((await deps.tenantRecords.get<DisposalApprovalRecord>(tenantId, disposalApprovalRecordId(keyed), 'disposal-approval'))?.value ?? null) : null;
+    existed ||= found !== null;
+    return found && (await keptRecord(found, deps)) ? found : null;
+  };
   // A finished one is answered before the checks of a new approval: its documents were approved once, and are not again.
   let earlier = await readRecord();
   if (earlier?.result) return { approvalId: earlier.approvalId, ...sameApprovalRequest(earlier, request).result!, replayed: true };
@@ -179,7 +228,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   const approvalId = keyed ?? uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
   if (keyed && !earlier) {
-    const record: DisposalApprovalRecord = { id: disposalApprovalRecordId(keyed), tenantId, type: 'disposal-approval', approvalId, approvedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request, result: null };
+    const record = await sealedRecord({ id: disposalApprovalRecordId(keyed), tenantId, type: 'disposal-approval', approvalId, approvedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request, result: null }, deps.audit.chainKeys);
     // The request's entry goes with the record: stored before any document is approved under it.
     const created = await writeWithAuditEntry(entry.staging, {}, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
     if (created === 'exists') earlier = await readRecord(); // the same key sent at once made it first
@@ -245,14 +294,18 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   for (const id of wanted ?? []) if (!approved.includes(id) && !skipped.some((s) => s.id === id)) skipped.push({ id, reason: 'not-due' });
   const result: ApprovalResult = { approved, skipped, more };
   if (!keyed) return { approvalId, ...result, replayed: false };
-  // The first answer, kept for retries; one sent at once that finished first has kept its own (the same documents).
+  // The first answer, kept for retries; one sent at once that finished first has kept its own (the same documents). A
+  // record the archive did not seal is replaced by this request's own.
   await withFreshReads('The approval', async () => {
     const stored = await deps.tenantRecords.get<DisposalApprovalRecord>(tenantId, disposalApprovalRecordId(keyed), 'disposal-approval');
-    if (!stored || stored.value.result) return undefined;
-    return (await deps.tenantRecords.replace({ ...stored.value, result }, stored.etag)) === 'replaced' ? undefined : CHANGED;
+    if (!stored) return undefined;
+    const kept = await keptRecord(stored.value, deps);
+    if (kept && stored.value.result) return undefined;
+    const base: DisposalApprovalRecord = kept ? stored.value : { id: disposalApprovalRecordId(keyed), tenantId, type: 'disposal-approval', approvalId, approvedBy: actorOf(cmd.principal), createdAt: deps.clock.now().toISOString(), request, result: null };
+    return (await deps.tenantRecords.replace(await sealedRecord({ ...base, result }, deps.audit.chainKeys), stored.etag)) === 'replaced' ? undefined : CHANGED;
   });
   // Found begun by another request with the key, and nothing left for this one to approve: it answered that one's work.
-  return { approvalId, ...result, replayed: earlier !== null && approvedNow === 0 };
+  return { approvalId, ...result, replayed: (earlier !== null || existed) && approvedNow === 0 };
 }
 
 /** The approval a retry with the same Idempotency-Key made, if it asked for the same; another request with the key is a 422. */

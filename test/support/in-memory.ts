@@ -5,6 +5,7 @@
  * they do not model throws `NotModelled`, so a test that reaches one fails loudly instead of
  * passing on a silent stub.
  */
+import { withStoredVersion } from '../../shared/kernel/stored-version';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -481,8 +482,8 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async get<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<VersionedRecord<T> | null> {
     const found = this.records.get(`${tenantId}/${id}`);
     if (!found || found.value.type !== type) return null;
-    // A copy, as Cosmos answers: a caller changing what it read changes nothing stored.
-    return { value: structuredClone(found.value) as T, etag: String(found.etag) };
+    // A copy, as Cosmos answers: a caller changing what it read changes nothing stored; its version remembered as the adapter does.
+    return { value: withStoredVersion(structuredClone(found.value) as T, String(found.etag)), etag: String(found.etag) };
   }
   async create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
     if (this.records.has(`${record.tenantId}/${record.id}`)) return 'exists';
@@ -609,10 +610,10 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   private keysIn<T extends TenantRecord>(tenantId: string, state: ApiKeyState, at: string, type: 'api-key' | 'support-grant' = 'api-key'): T[] {
     const inState = (k: { revokedAt?: string | null; expiresAt: string; endsAt?: string }) => state === 'all' || this.stateAt(k, at) === state;
     return [...this.records.values()]
-      .map((r) => r.value as TenantRecord & { revokedAt?: string | null; expiresAt: string; endsAt?: string; createdAt: string })
-      .filter((k) => k.tenantId === tenantId && k.type === type && inState(k))
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-      .map((k) => structuredClone(k) as unknown as T);
+      .map((r) => ({ k: r.value as TenantRecord & { revokedAt?: string | null; expiresAt: string; endsAt?: string; createdAt: string }, etag: r.etag }))
+      .filter(({ k }) => k.tenantId === tenantId && k.type === type && inState(k))
+      .sort((a, b) => b.k.createdAt.localeCompare(a.k.createdAt))
+      .map(({ k, etag }) => withStoredVersion(structuredClone(k) as unknown as T, String(etag)));
   }
   async countApiKeysInUse(tenantId: string, at: string): Promise<number> {
     this.keyQueries.push({ tenantId, query: 'count' });
@@ -662,12 +663,12 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     type Grant = TenantRecord & { revokedAt: string | null; expiresAt: string; endsAt?: string; createdBy: { subject: string; person?: string | null } };
     const by = (g: Grant, p: string) => g.createdBy.subject === p || (g.createdBy.person ?? g.createdBy.subject) === p;
     const found = [...this.records.values()]
-      .map((r) => r.value as Grant)
-      .filter((g) => g.tenantId === tenantId && g.type === 'support-grant' && this.stateAt(g, at) === 'in-use')
-      .filter((g) => ('notBy' in givenBy ? !by(g, givenBy.notBy) : by(g, givenBy.by)))
-      .sort((a, b) => b.expiresAt.localeCompare(a.expiresAt))
+      .map((r) => ({ g: r.value as Grant, etag: r.etag }))
+      .filter(({ g }) => g.tenantId === tenantId && g.type === 'support-grant' && this.stateAt(g, at) === 'in-use')
+      .filter(({ g }) => ('notBy' in givenBy ? !by(g, givenBy.notBy) : by(g, givenBy.by)))
+      .sort((a, b) => b.g.expiresAt.localeCompare(a.g.expiresAt))
       .slice(0, limit);
-    return found.map((g) => structuredClone(g) as unknown as T);
+    return found.map(({ g, etag }) => withStoredVersion(structuredClone(g) as unknown as T, String(etag)));
   }
 }
 

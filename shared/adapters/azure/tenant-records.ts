@@ -1,5 +1,6 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
+import { withStoredVersion } from '../../kernel/stored-version';
 import type { ApiKeyState, Page, ProposalListState, ProposalType, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
 import { batchWithOutbox, conditionalBatch, recordOperation, recordWriteId, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
@@ -137,7 +138,7 @@ export class TenantRecords implements TenantRecordsPort {
 
   private async read<T extends TenantRecord>(tenantId: string, id: string, type: T['type']): Promise<Versioned<T> | null> {
     const found = await readTenantItem<T>(this.container, tenantId, id, type);
-    return found ? { value: found.item, etag: found.etag } : null;
+    return found ? { value: withStoredVersion(found.item, found.etag), etag: found.etag } : null;
   }
 
   /** Create, never upsert: `exists` when the id is taken. */
@@ -252,7 +253,7 @@ export class TenantRecords implements TenantRecordsPort {
       { query: `SELECT * FROM c WHERE c.tenantId = @t AND c.type = @type AND ${condition} ORDER BY ${orderBy} DESC`, parameters: [{ name: '@t', value: tenantId }, { name: '@type', value: type }, { name: '@at', value: at }] },
       { partitionKey: tenantId, limit, continuationToken },
     );
-    return { items: page.resources.map(strip), continuationToken: page.continuationToken };
+    return { items: page.resources.map(stripped), continuationToken: page.continuationToken };
   }
 
   async supportGrantsInForce<T extends TenantRecord>(tenantId: string, at: string, givenBy: { notBy: string } | { by: string }, limit: number): Promise<T[]> {
@@ -269,7 +270,7 @@ export class TenantRecords implements TenantRecordsPort {
         { partitionKey: tenantId },
       )
       .fetchAll();
-    return resources.map(strip);
+    return resources.map(stripped);
   }
 
   async list<T extends TenantRecord>(tenantId: string, type: T['type'], where = '', parameters: QueryParameter[] = []): Promise<T[]> {
@@ -279,6 +280,9 @@ export class TenantRecords implements TenantRecordsPort {
         { partitionKey: tenantId },
       )
       .fetchAll();
-    return resources.map(strip);
+    return resources.map(stripped);
   }
 }
+
+/** A queried record without the system properties, its `_etag` remembered as its version (kernel/stored-version.ts). */
+const stripped = <T extends object>(r: T): T => withStoredVersion(strip(r), (r as { _etag?: string })._etag);

@@ -55,8 +55,11 @@ export interface ApiKeyRecord extends TenantRecord {
 /** A key that still opens the archive: neither revoked nor expired at `now` (what counts toward the tenant's limit). */
 export const isKeyInUse = (k: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: Date): boolean => !isRevoked(k) && Date.parse(k.expiresAt) > now.getTime();
 
-/** A key as listed: `endedWithKey`, the key (or one above it) it was minted through and that no longer acts, when it is in use but cannot act for that. */
-export type ListedApiKey = ApiKeyRecord & { endedWithKey?: string };
+/**
+ * A key as listed: `endedWithKey`, the key (or one above it) it was minted through and that no longer acts, when it is in
+ * use but cannot act for that; `notSealedByArchive`, when the archive did not seal it (key-seal.ts markNotSealed).
+ */
+export type ListedApiKey = ApiKeyRecord & { endedWithKey?: string; notSealedByArchive?: true };
 
 export type PublicApiKey = Omit<ListedApiKey, 'id' | 'tenantId' | 'type' | 'hash' | 'keyId' | 'personPermissions' | 'personAssigned' | 'endsAt' | 'mac' | 'keyVersion'> & { id: string; revoked: boolean };
 

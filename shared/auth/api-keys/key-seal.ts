@@ -126,6 +126,16 @@ export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, r
   return false;
 }
 
+/**
+ * A listed page (`GET /api-keys`, `GET /support-grants`), each record of `tenantId`'s partition that may not act as the
+ * archive made it (sealedByArchive: forged or edited in Cosmos DB, or from before the seal once the store is marked)
+ * marked `notSealedByArchive`. Broke: such a record was listed exactly like a genuine one, only its use refused, and an
+ * admin reviewing keys saw nothing amiss. One from before the seal while the store is not yet marked acts, and is not marked.
+ */
+export async function markNotSealed<T extends SealedRecord>(tenantId: string, items: readonly T[], deps: KeySealDeps): Promise<(T & { notSealedByArchive?: true })[]> {
+  return Promise.all(items.map(async (r) => ((await sealedByArchive(r, deps, { tenantId, id: r.id })) ? r : { ...r, notSealedByArchive: true as const })));
+}
+
 /** Keys and grants from before the seal a reconciler run judges, at most (each one audit query): the rest wait for the next run. */
 export const KEYS_SEALED_PER_RUN = 64;
 

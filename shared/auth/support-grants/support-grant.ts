@@ -29,8 +29,11 @@ export interface SupportGrantRecord extends TenantRecord {
   keyVersion?: string;
 }
 
-/** A grant as listed: `endedWithKey`, the API key (or one above it) that it was given through and that no longer acts, when it is in force but gives no access for that. */
-export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string };
+/**
+ * A grant as listed: `endedWithKey`, the API key (or one above it) that it was given through and that no longer acts, when
+ * it is in force but gives no access for that; `notSealedByArchive`, when the archive did not seal it (key-seal.ts markNotSealed).
+ */
+export type ListedSupportGrant = SupportGrantRecord & { endedWithKey?: string; notSealedByArchive?: true };
 
 export function toPublicGrant(g: ListedSupportGrant) {
   const { id: _id, tenantId: _t, type: _type, endsAt: _e, requestedExpiresAt: _r, mac: _m, keyVersion: _v, grantId, ...rest } = g;

@@ -198,6 +198,7 @@ function KeyList() {
                   <span className={`badge ${state === 'active' ? 'success' : 'refused'}`}>{t.apiKeys.states[state]}</span>
                   {k.revokedAt && <span className="muted small"> {dateTime(k.revokedAt)}</span>}
                   {state === 'keyEnded' && <span className="muted small"> {t.apiKeys.keyEnded(k.endedWithKey ?? '')}</span>}
+                  {k.notSealedByArchive && <> <span className="badge warning">{t.apiKeys.notSealed}</span><br /><span className="muted small">{t.apiKeys.notSealedHelp}</span></>}
                 </td>
                 <td>
                   {(state === 'active' || state === 'keyEnded') && (
