@@ -36,6 +36,15 @@ function reportUnaudited(log: Deps['log'], key: string, fields: Record<string, s
   log.error(DISPOSAL_APPROVAL_UNAUDITED, fields);
 }
 
+/**
+ * An approval the sweep cannot check against its own witness (given before AUDIT_CHAIN_KEYED_SINCE, or unsealed) stands,
+ * once that witness has begun, only for a document falling due after it began, less this grace: a genuine one for a
+ * document due earlier had it disposed of by the sweep then (one storage refused, or given in the last days before the
+ * witness began and not swept by then, is kept and alerted: approved again).
+ */
+export const UNWITNESSED_APPROVAL_GRACE_MS = 30 * 86_400_000;
+const dueSince = (approval: DisposalApproval, since: string, now: Date): boolean => Date.parse(since) > now.getTime() || Date.parse(approval.retainUntil) >= Date.parse(since) - UNWITNESSED_APPROVAL_GRACE_MS;
+
 /** The seal's purpose (kernel/archive-seal.ts): an approval's seal passes for no other kind of sealed content. */
 const APPROVAL_SEAL = 'disposal-approval';
 
@@ -61,9 +70,11 @@ export async function sealApproval(tenantId: string, documentId: string, approva
  * retention had ended, with no second person, and named someone as their approver on the tombstone. Given in a month
  * before AUDIT_CHAIN_KEYED_SINCE, it is taken as given (its entry could not be keyed). Reported once per approval.
  */
-export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'config' | 'log'>): Promise<boolean> {
+export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log'>): Promise<boolean> {
   const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
-  if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since) return true;
+  // Only for a document falling due after keying began (less the grace): nothing vouches for an approval's date, and one
+  // written into Cosmos DB dated before the month stood as given on a document due for years that nobody had approved.
+  if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since && dueSince(approval, `${since}-01T00:00:00.000Z`, deps.clock.now())) return true;
   const by = approval.approvedBy?.subject;
   // Its person too (whom four eyes compare): matched on the subject alone, an approval given through a key named anyone
   // as its person in Cosmos DB, and the sweep took it for a document that person's key had uploaded.
@@ -83,7 +94,7 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
  * its seal, no audit read needed; one copied onto another document does not check there. An unsealed one given after
  * ARCHIVE_APPROVALS_SEALED_SINCE is refused (approvals are sealed since: a copy); one before stands on its audit entry.
  */
-export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
+export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
   const audited = new Map<string, Promise<boolean>>();
   const keys = keyReader(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
@@ -101,6 +112,12 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'con
       if (since !== undefined && !(Date.parse(at) < Date.parse(since))) {
         reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'not sealed, given after ARCHIVE_APPROVALS_SEALED_SINCE' });
         return 'its approval is not sealed to it, and was given after ARCHIVE_APPROVALS_SEALED_SINCE';
+      }
+      // Dated before the seals, for a document due long before them: the sweep would have disposed of it then. Broke: a
+      // copy (its entry names no document) or a forgery dated back stood on a document left awaiting an approval for years.
+      if (since !== undefined && !dueSince(approval, since, deps.clock.now())) {
+        reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'not sealed, for a document due before ARCHIVE_APPROVALS_SEALED_SINCE' });
+        return 'its approval is not sealed to it, and is for a document due before ARCHIVE_APPROVALS_SEALED_SINCE';
       }
       const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
       const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
