@@ -125,9 +125,35 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
       if (!(await audited.get(key))) return 'its approval is not in the audit log';
     }
     if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
+    if (await withdrawnByHold(tenantId, doc.id, approval, deps)) {
+      reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'withdrawn by a legal hold' });
+      return 'its approval was withdrawn by a legal hold';
+    }
     if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && samePerson(approval.approvedBy, await withKeyPerson(doc.createdBy, keys))) return 'its approver uploaded it';
     return null;
   };
+}
+
+/** The first instant of each month from `from`'s to `now`'s (auditHolds looks in each, and the next). */
+function monthsFrom(from: string, now: Date): string[] {
+  const start = new Date(from);
+  if (Number.isNaN(start.getTime())) return [];
+  const months: string[] = [];
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(at.toISOString());
+  return months;
+}
+
+/**
+ * Whether a hold placed on the document since `approval` was given withdrew it: the keyed entry of the placement (or of
+ * the reconciler recording a hold storage kept) names it (`approval-withdrawn=<id>`). Broke: the withdrawal was kept only
+ * on the catalog item, and the approval, its seal included, written back by a writer of Cosmos DB after the release
+ * disposed of the document unreviewed (a hold's release asks for the review again, which the seal cannot tell).
+ */
+async function withdrawnByHold(tenantId: string, documentId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock'>): Promise<boolean> {
+  const months = monthsFrom(String(approval.approvedAt), deps.clock.now());
+  const names = (e: { detail?: string }) => typeof e.detail === 'string' && e.detail.split(';').includes(`approval-withdrawn=${approval.approvalId}`);
+  for (const action of ['legal-hold.place', 'document.reindex'] as const) if (await auditHolds(deps.audit, tenantId, { target: documentId, action }, months, names)) return true;
+  return false;
 }
 
 type ApprovalResult = { approved: string[]; skipped: { id: string; reason: string }[]; more: boolean };

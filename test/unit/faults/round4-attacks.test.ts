@@ -5,7 +5,7 @@
 import { DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, dueDocs, ok, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
+import { approval, dueDocs, hold, ok, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const approveInCatalog = (w: World, id: string, a: DisposalApproval) => w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...itemOf(w, id), disposalApproval: a });
@@ -30,5 +30,24 @@ describe('disposal approvals a writer of Cosmos DB makes or brings back', () => 
     expect([itemOf(w, forged!).status, itemOf(w, genuine!).status]).toEqual(['active', 'disposed']);
     expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: forged, reason: expect.stringMatching(/^approval-required: /) }));
     expect(alerts(w).map((l) => l.fields?.reason)).toEqual([reason]);
+  });
+
+  // Broke: a hold withdraws the approval a document carries, and after its release the document is reviewed again; the
+  // approval, sealed to the document, was written back whole (seal included) by a writer of Cosmos DB after the release,
+  // and the sweep disposed of the document on it, unreviewed. The hold's entry names the approval it withdrew.
+  it('a sealed approval a hold withdrew, written back after the release, is none', async () => {
+    const w = world();
+    await requireApproval(w);
+    const [doc, other] = await dueDocs(w);
+    await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc, other] } }, 201);
+    const sealed = itemOf(w, doc!).disposalApproval!;
+    const holdId = (await ok(w, hold(doc!), 201)).json.id as string;
+    await ok(w, { method: 'DELETE', path: `documents/${doc}/legal-holds/${holdId}`, body: { reason: 'Closed' }, as: 'bob' }, 200);
+    expect(itemOf(w, doc!).disposalApproval).toBeUndefined();
+    approveInCatalog(w, doc!, sealed);
+    const run = await sweepNow(w);
+    expect([itemOf(w, doc!).status, itemOf(w, other!).status]).toEqual(['active', 'disposed']);
+    expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: expect.stringMatching(/^approval-required: /) }));
+    expect(alerts(w).map((l) => l.fields?.reason)).toEqual(['withdrawn by a legal hold']);
   });
 });
