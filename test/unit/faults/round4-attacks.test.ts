@@ -3,9 +3,11 @@
  * a writer of Cosmos DB (not Key Vault, not blobs) who may hold one low-privileged key's secret, a storage role.
  */
 import { DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
+import { SETTING_KEPT_FROM_AUDIT } from '../../../shared/auth/rights-sets/settings-blobs';
+import { rightsAssignmentRecordId, rightsUnassignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, dueDocs, hold, ok, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
+import { approval, assign, type Call, dueDocs, hold, ok, putSet, repair, send, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const approveInCatalog = (w: World, id: string, a: DisposalApproval) => w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...itemOf(w, id), disposalApproval: a });
@@ -49,5 +51,61 @@ describe('disposal approvals a writer of Cosmos DB makes or brings back', () => 
     expect([itemOf(w, doc!).status, itemOf(w, other!).status]).toEqual(['active', 'disposed']);
     expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: expect.stringMatching(/^approval-required: /) }));
     expect(alerts(w).map((l) => l.fields?.reason)).toEqual(['withdrawn by a legal hold']);
+  });
+});
+
+describe('a change whose blob write failed, its record edited in Cosmos DB before the reconciler keeps it from its entry', () => {
+  // Broke: the change's keyed entry named the revision it wrote (kept-revision=…), not what it wrote: between the failed
+  // blob write and the reconciler, a writer of Cosmos DB edited the record (or the removal's trace) under that revision,
+  // and the reconciler sealed the edit as the change (SETTING_KEPT_FROM_AUDIT): ian made tenant-admin for as long as the
+  // blob is kept, a restore of Cosmos DB undoing nothing. The entry names the digest of what the change wrote now.
+  const stored = (w: World, id: string) => w.deps.tenantRecords.records.get(`${TENANT}/${id}`)!;
+  const field = (w: World, id: string, name: string) => (w.deps.tenantRecords.records.get(`${TENANT}/${id}`)?.value as unknown as Record<string, unknown> | undefined)?.[name] ?? null;
+  const edit = (w: World, id: string, change: Record<string, unknown>) => {
+    const r = stored(w, id);
+    r.value = { ...(r.value as object), ...change } as never;
+  };
+  const cases: [string, Call, (w: World) => void, (w: World) => unknown, unknown][] = [
+    ['an assignment narrowed, then made tenant-admin', assign('ian', 'auditor'), (w) => edit(w, rightsAssignmentRecordId('ian'), { rightsSet: 'tenant-admin' }), (w) => field(w, rightsAssignmentRecordId('ian'), 'rightsSet'), 'clerk'],
+    ['a rights set narrowed, then widened', putSet('clerk', ['documents:read']), (w) => edit(w, 'rights-set:clerk', { permissions: ['documents:read', 'rights:manage'] }), (w) => field(w, 'rights-set:clerk', 'permissions'), ['documents:download', 'documents:read']],
+    ['an assignment removed, then its trace naming another remover', { method: 'DELETE', path: 'rights-assignments/ian', as: 'carol' }, (w) => edit(w, rightsUnassignmentRecordId('ian'), { unassignedBy: { subject: 'mallory', kind: 'user', person: 'mallory' } }), (w) => field(w, rightsAssignmentRecordId('ian'), 'rightsSet'), 'clerk'],
+  ];
+  /** `change` answered 500, its setting's blob write failing, then `tamper`, then the reconciler twice. */
+  async function failedThenRepaired(w: World, change: Call, tamper: (w: World) => void): Promise<number> {
+    w.deps.audit.chained = true;
+    const put = w.deps.blobs.putCreateOnly.bind(w.deps.blobs);
+    w.deps.blobs.putCreateOnly = async (tenantId, name, ...rest) => {
+      if (name.startsWith('settings/')) throw new Error('storage unavailable');
+      return put(tenantId, name, ...rest);
+    };
+    expect((await send(w, change)).status).toBe(500);
+    w.deps.blobs.putCreateOnly = put;
+    tamper(w);
+    await repair(w);
+    await repair(w);
+    return (w.deps.log as RecordingLogger).lines.filter((l) => l.message === SETTING_KEPT_FROM_AUDIT).length;
+  }
+  it.each(cases)('%s: the edit is not sealed as the change', async (_, change, tamper, read, expected) => {
+    const w = world();
+    await ok(w, putSet('clerk', ['documents:read', 'documents:download']));
+    await ok(w, assign('ian', 'clerk'));
+    w.clock.advance(3_600_000);
+    expect(await failedThenRepaired(w, change, tamper)).toBe(0);
+    expect(read(w)).toEqual(expected);
+  });
+
+  // The retention policy's entry names the digest of the record as the policy store holds it: a genuine change is kept.
+  it('control: a retention policy strengthened, untouched, is kept from its entry', async () => {
+    const w = world();
+    const policyPut = async (change: object): Promise<Call> => {
+      const r = await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' });
+      const { legalFloorYears: _f, effectiveClasses: _e, updatedAt: _a, updatedBy: _b, safeguards: _s, ...body } = r.json;
+      return { method: 'PUT', path: 'retention/policy', body: { ...body, ...change }, headers: { 'If-Match': r.headers.ETag! }, as: 'carol' };
+    };
+    await ok(w, await policyPut({})); // kept in storage: the reconciler reads the policy from here on
+    w.clock.advance(3_600_000);
+    const change = await policyPut({ requireDisposalApproval: true });
+    expect(await failedThenRepaired(w, change, () => undefined)).toBe(1);
+    expect((await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' })).json.requireDisposalApproval).toBe(true);
   });
 });
