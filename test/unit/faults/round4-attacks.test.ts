@@ -3,11 +3,12 @@
  * a writer of Cosmos DB (not Key Vault, not blobs) who may hold one low-privileged key's secret, a storage role.
  */
 import { DISPOSAL_APPROVAL_UNAUDITED } from '../../../shared/retention/approve-disposal';
+import { API_KEY_UNSEALED } from '../../../shared/auth/api-keys/key-seal';
 import { SETTING_KEPT_FROM_AUDIT } from '../../../shared/auth/rights-sets/settings-blobs';
 import { rightsAssignmentRecordId, rightsUnassignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import type { DisposalApproval } from '../../../shared/kernel/retention';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, assign, type Call, dueDocs, hold, ok, putSet, repair, send, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
+import { approval, assign, type Call, dueDocs, hold, ok, putSet, upsKey, repair, send, TENANT, world, type World, requireApproval, sweepNow } from '../../support/in-process';
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const approveInCatalog = (w: World, id: string, a: DisposalApproval) => w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...itemOf(w, id), disposalApproval: a });
@@ -107,5 +108,33 @@ describe('a change whose blob write failed, its record edited in Cosmos DB befor
     const change = await policyPut({ requireDisposalApproval: true });
     expect(await failedThenRepaired(w, change, () => undefined)).toBe(1);
     expect((await ok(w, { method: 'GET', path: 'retention/policy', as: 'carol' })).json.requireDisposalApproval).toBe(true);
+  });
+});
+
+describe("an API key's end edited in Cosmos DB (endsAt, outside the seal)", () => {
+  // Broke: the seal covers the expiry, not `endsAt` (the earlier of expiry and revocation, which the store's queries range
+  // over): a key whose `endsAt` a writer of Cosmos DB set in the past acted on (the request reads the expiry), while it
+  // was left out of every list of keys in use: GET /api-keys (an administrator never saw it to revoke it), the tenant's
+  // cap, and what its person holds through keys (approver-lowers-safeguards). A key whose `endsAt` is not what its expiry
+  // and revocation say is refused now, alerted.
+  it.each([
+    ['set in the past', 'past', 401],
+    // Its revocation gone from storage too (a storage role): the end a revoke wrote gives it away.
+    ['its revocation cleared, the end the revoke wrote left', 'unrevoked', 401],
+    ['control: as its expiry says', null, 200],
+  ] as const)('%s', async (_, tamper, status) => {
+    const w = world();
+    const { key, keyId } = await upsKey(w);
+    if (tamper === 'unrevoked') {
+      await ok(w, { method: 'DELETE', path: `api-keys/${keyId}`, as: 'alice' });
+      for (const name of [...w.deps.blobs.blobs.keys()]) if (name.includes(`revocations/api-key-${keyId}`)) w.deps.blobs.blobs.delete(name);
+    }
+    const record = w.deps.tenantRecords.records.get(`${TENANT}/api-key:${keyId}`)!;
+    if (tamper === 'past') record.value = { ...(record.value as object), endsAt: '2000-01-01T00:00:00.000Z' } as never;
+    if (tamper === 'unrevoked') record.value = { ...(record.value as object), revokedAt: null, revokedBy: null } as never;
+    const listed = (await ok(w, { method: 'GET', path: 'api-keys', as: 'up' })).json.items.map((k: { id: string }) => k.id);
+    expect(listed.includes(keyId)).toBe(tamper === null);
+    expect((await send(w, { method: 'GET', path: 'documents', as: key })).status).toBe(status);
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === API_KEY_UNSEALED).length).toBe(tamper ? 1 : 0);
   });
 });
