@@ -125,7 +125,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
       if (!(await audited.get(key))) return 'its approval is not in the audit log';
     }
     if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
-    if (await withdrawnByHold(tenantId, doc.id, approval, deps)) {
+    if (await withdrawnByHold(tenantId, doc, approval, deps)) {
       reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'withdrawn by a legal hold' });
       return 'its approval was withdrawn by a legal hold';
     }
@@ -149,7 +149,12 @@ function monthsFrom(from: string, now: Date): string[] {
  * on the catalog item, and the approval, its seal included, written back by a writer of Cosmos DB after the release
  * disposed of the document unreviewed (a hold's release asks for the review again, which the seal cannot tell).
  */
-async function withdrawnByHold(tenantId: string, documentId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock'>): Promise<boolean> {
+async function withdrawnByHold(tenantId: string, doc: ArchivedDocument, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock'>): Promise<boolean> {
+  // A hold placed on the document after the approval was given (a hold by query's request writes one entry for all its
+  // documents, naming none): the placing withdrew every approval the document carried then.
+  const given = Date.parse(String(approval.approvedAt));
+  if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
+  const documentId = doc.id;
   const months = monthsFrom(String(approval.approvedAt), deps.clock.now());
   const names = (e: { detail?: string }) => typeof e.detail === 'string' && e.detail.split(';').includes(`approval-withdrawn=${approval.approvalId}`);
   for (const action of ['legal-hold.place', 'document.reindex'] as const) if (await auditHolds(deps.audit, tenantId, { target: documentId, action }, months, names)) return true;
