@@ -103,7 +103,7 @@ export class TenantRights {
     await this.checkPolicy(principal, policy, keys);
     const record: SodPolicyRecord = { id: POLICY_ID, tenantId, type: 'sod-policy', ...policy, updatedAt: now.toISOString(), updatedBy: actor(principal), revision: nextRevision(over.revision, now) };
     const write: TenantRecordWrite = over.policy === null ? { op: 'create', record } : { op: 'replace', record, ifMatch: over.policy };
-    const written = await writeWithAuditEntry(audit, { detail: `${sodPolicyAuditDetail(policy)};${keptRevisionDetail(record.revision!)}` }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
+    const written = await writeWithAuditEntry(audit, { detail: `${sodPolicyAuditDetail(policy)};${keptRevisionDetail(record.revision!, record)}` }, (outbox) => this.records.batch(tenantId, [gateMoved(over.gate, POLICY_ID), ...also, write], outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   }
 }

@@ -36,6 +36,15 @@ function reportUnaudited(log: Deps['log'], key: string, fields: Record<string, s
   log.error(DISPOSAL_APPROVAL_UNAUDITED, fields);
 }
 
+/**
+ * An approval the sweep cannot check against its own witness (given before AUDIT_CHAIN_KEYED_SINCE, or unsealed) stands,
+ * once that witness has begun, only for a document falling due after it began, less this grace: a genuine one for a
+ * document due earlier had it disposed of by the sweep then (one storage refused, or given in the last days before the
+ * witness began and not swept by then, is kept and alerted: approved again).
+ */
+export const UNWITNESSED_APPROVAL_GRACE_MS = 30 * 86_400_000;
+const dueSince = (approval: DisposalApproval, since: string, now: Date): boolean => Date.parse(since) > now.getTime() || Date.parse(approval.retainUntil) >= Date.parse(since) - UNWITNESSED_APPROVAL_GRACE_MS;
+
 /** The seal's purpose (kernel/archive-seal.ts): an approval's seal passes for no other kind of sealed content. */
 const APPROVAL_SEAL = 'disposal-approval';
 
@@ -61,9 +70,11 @@ export async function sealApproval(tenantId: string, documentId: string, approva
  * retention had ended, with no second person, and named someone as their approver on the tombstone. Given in a month
  * before AUDIT_CHAIN_KEYED_SINCE, it is taken as given (its entry could not be keyed). Reported once per approval.
  */
-export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'config' | 'log'>): Promise<boolean> {
+export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log'>): Promise<boolean> {
   const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
-  if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since) return true;
+  // Only for a document falling due after keying began (less the grace): nothing vouches for an approval's date, and one
+  // written into Cosmos DB dated before the month stood as given on a document due for years that nobody had approved.
+  if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since && dueSince(approval, `${since}-01T00:00:00.000Z`, deps.clock.now())) return true;
   const by = approval.approvedBy?.subject;
   // Its person too (whom four eyes compare): matched on the subject alone, an approval given through a key named anyone
   // as its person in Cosmos DB, and the sweep took it for a document that person's key had uploaded.
@@ -83,7 +94,7 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
  * its seal, no audit read needed; one copied onto another document does not check there. An unsealed one given after
  * ARCHIVE_APPROVALS_SEALED_SINCE is refused (approvals are sealed since: a copy); one before stands on its audit entry.
  */
-export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
+export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
   const audited = new Map<string, Promise<boolean>>();
   const keys = keyReader(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
@@ -102,15 +113,52 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'con
         reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'not sealed, given after ARCHIVE_APPROVALS_SEALED_SINCE' });
         return 'its approval is not sealed to it, and was given after ARCHIVE_APPROVALS_SEALED_SINCE';
       }
+      // Dated before the seals, for a document due long before them: the sweep would have disposed of it then. Broke: a
+      // copy (its entry names no document) or a forgery dated back stood on a document left awaiting an approval for years.
+      if (since !== undefined && !dueSince(approval, since, deps.clock.now())) {
+        reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'not sealed, for a document due before ARCHIVE_APPROVALS_SEALED_SINCE' });
+        return 'its approval is not sealed to it, and is for a document due before ARCHIVE_APPROVALS_SEALED_SINCE';
+      }
       const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
       const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
       if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
       if (!(await audited.get(key))) return 'its approval is not in the audit log';
     }
     if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
+    if (await withdrawnByHold(tenantId, doc, approval, deps)) {
+      reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'withdrawn by a legal hold' });
+      return 'its approval was withdrawn by a legal hold';
+    }
     if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && samePerson(approval.approvedBy, await withKeyPerson(doc.createdBy, keys))) return 'its approver uploaded it';
     return null;
   };
+}
+
+/** The first instant of each month from `from`'s to `now`'s (auditHolds looks in each, and the next). */
+function monthsFrom(from: string, now: Date): string[] {
+  const start = new Date(from);
+  if (Number.isNaN(start.getTime())) return [];
+  const months: string[] = [];
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(at.toISOString());
+  return months;
+}
+
+/**
+ * Whether a hold placed on the document since `approval` was given withdrew it: the keyed entry of the placement (or of
+ * the reconciler recording a hold storage kept) names it (`approval-withdrawn=<id>`). Broke: the withdrawal was kept only
+ * on the catalog item, and the approval, its seal included, written back by a writer of Cosmos DB after the release
+ * disposed of the document unreviewed (a hold's release asks for the review again, which the seal cannot tell).
+ */
+async function withdrawnByHold(tenantId: string, doc: ArchivedDocument, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock'>): Promise<boolean> {
+  // A hold placed on the document after the approval was given (a hold by query's request writes one entry for all its
+  // documents, naming none): the placing withdrew every approval the document carried then.
+  const given = Date.parse(String(approval.approvedAt));
+  if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
+  const documentId = doc.id;
+  const months = monthsFrom(String(approval.approvedAt), deps.clock.now());
+  const names = (e: { detail?: string }) => typeof e.detail === 'string' && e.detail.split(';').includes(`approval-withdrawn=${approval.approvalId}`);
+  for (const action of ['legal-hold.place', 'document.reindex'] as const) if (await auditHolds(deps.audit, tenantId, { target: documentId, action }, months, names)) return true;
+  return false;
 }
 
 type ApprovalResult = { approved: string[]; skipped: { id: string; reason: string }[]; more: boolean };

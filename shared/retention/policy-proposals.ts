@@ -119,14 +119,15 @@ export async function approveRetentionPolicyProposal(principal: Principal, id: s
     const approved: RetentionPolicyProposalRecord = { ...proposal, state: 'approved', decidedAt: now.toISOString(), decidedBy: actor(principal), decisionReason: reason };
     const also = [gateMoved(gate, 'retention-policy'), { op: 'replace' as const, record: approved, ifMatch: found.etag }];
     const [at, by, safeguards, revision] = [now.toISOString(), actorOf(principal), nextSafeguards(mark, proposal.policy, lowered), nextRevision(stored?.revision, now)];
+    const setting = retentionPolicySetting(tenantId, proposal.policy, at, by, safeguards, revision);
     const written = await writeWithAuditEntry(
       audit,
-      { target: proposal.id, detail: `${policyAuditDetail(proposal.policy, lowered)};${keptRevisionDetail(revision)}` },
+      { target: proposal.id, detail: `${policyAuditDetail(proposal.policy, lowered)};${keptRevisionDetail(revision, setting.record!)}` },
       (outbox) => deps.retention.policies.put(tenantId, proposal.policy, at, by, safeguards, revision, outbox, { etag }, also),
       (r) => r === 'written',
     );
     if (written !== 'written') return CHANGED;
-    kept = retentionPolicySetting(tenantId, proposal.policy, at, by, safeguards, revision);
+    kept = setting;
     return approved;
   });
   await storeOf(deps).keepDecision(decided);

@@ -53,9 +53,10 @@ export async function setRetentionPolicy(
     const [at, by, safeguards] = [now.toISOString(), actorOf(principal), nextSafeguards(mark, policy, lowered)];
     // A new revision each write, kept in storage after it: a restore of Cosmos DB to before it is caught up by the reconciler (settings-blobs.ts).
     const revision = nextRevision(stored?.revision, now);
-    const written = await writeWithAuditEntry(audit?.applied, { detail: `${policyAuditDetail(policy, lowered)};${keptRevisionDetail(revision)}` }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, by, safeguards, revision, outbox, { etag }), (r) => r === 'written');
+    const setting = retentionPolicySetting(principal.tenantId, policy, at, by, safeguards, revision);
+    const written = await writeWithAuditEntry(audit?.applied, { detail: `${policyAuditDetail(policy, lowered)};${keptRevisionDetail(revision, setting.record!)}` }, (outbox) => deps.retention.policies.put(principal.tenantId, policy, at, by, safeguards, revision, outbox, { etag }), (r) => r === 'written');
     if (written !== 'written') return CHANGED;
-    kept = retentionPolicySetting(principal.tenantId, policy, at, by, safeguards, revision);
+    kept = setting;
     return { applied: await getRetentionPolicy(principal.tenantId, deps) };
   });
   if (kept) await keepSetting(kept, deps);

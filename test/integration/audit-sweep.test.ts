@@ -263,13 +263,13 @@ const VARIANTS: [name: string, status: number, run: () => Promise<Req>, target: 
 const DETAIL: Record<string, () => string> = {
   'POST documents/{id}/legal-holds': () => `hold=${ctx.hold}`,
   'DELETE documents/{id}/legal-holds/{holdId}': () => `hold=${ctx.hold}`,
-  'PUT rights-sets/{name}': () => 'permissions=documents:read;kept-revision={revision}',
-  'PUT rights-assignments/{subject}': () => 'rights-set=readers;kept-revision={revision}',
+  'PUT rights-sets/{name}': () => 'permissions=documents:read;kept-revision={revision};kept-digest={digest}',
+  'PUT rights-assignments/{subject}': () => 'rights-set=readers;kept-revision={revision};kept-digest={digest}',
   'POST api-keys': () => `rights-set=spare;expires=${ctx.keyExpires}`,
   'POST support-grants': () => `scope=read-only;expires=${ctx.grantExpires}`,
   // The policy as stored (the record keeps no history): the tightening sent, and the weakening the approval applied.
-  'PUT sod-policy': () => 'conflicts=none;uploader-rule=on;kept-revision={revision}',
-  'POST sod-policy/proposals/{id}/approve': () => 'conflicts=none;uploader-rule=off;kept-revision={revision}',
+  'PUT sod-policy': () => 'conflicts=none;uploader-rule=on;kept-revision={revision};kept-digest={digest}',
+  'POST sod-policy/proposals/{id}/approve': () => 'conflicts=none;uploader-rule=off;kept-revision={revision};kept-digest={digest}',
 };
 
 /** The path parameters of a route: they name the objects the successes made, unless overridden. */
@@ -434,8 +434,8 @@ function problemOf(s: Sent): string | null {
   if (s.target === undefined ? e.target === null : e.target !== s.target) problems.push(`target ${e.target}, not ${s.target === undefined ? 'some target' : s.target}`);
   const outcome = s.status < 400 ? 'success' : s.status >= 500 ? 'failed' : 'refused';
   if (e.outcome !== outcome || e.status !== s.status) problems.push(`${e.outcome} ${e.status}, answered ${s.status}`);
-  // A kept setting's change names the revision it wrote (settings-blobs.ts keptRevisionDetail): a time, different each run.
-  const detailAsSent = s.detail === undefined ? undefined : new RegExp(`^${s.detail.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace('{revision}', '\\d+')}$`);
+  // A kept setting's change names the revision it wrote (settings-blobs.ts keptRevisionDetail): a time, different each run; and the digest of what it wrote.
+  const detailAsSent = s.detail === undefined ? undefined : new RegExp(`^${s.detail.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace('{revision}', '\\d+').replace('{digest}', '[0-9a-f]{64}')}$`);
   if (detailAsSent && !detailAsSent.test(e.detail ?? '')) problems.push(`detail ${e.detail}, not ${s.detail}`);
   if (outcome === 'refused' && !(e.detail ?? '').startsWith(s.code ?? '?')) problems.push(`detail ${e.detail}, answered ${s.code}`);
   if (!e.clientIp) problems.push('no client IP');

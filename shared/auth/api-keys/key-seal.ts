@@ -21,7 +21,7 @@ import { personOf } from '../../kernel/principal';
 import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
 import { type ApiKeyRecord, apiKeyRecordId } from './api-key';
 import { type SupportGrantRecord, supportGrantRecordId } from '../support-grants/support-grant';
-import { migrationStarted } from '../ends-at';
+import { endsAtOf, isRevoked, migrationStarted } from '../ends-at';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, apiKeyUnsealedAlert): a key record the archive did not write, refused. */
 export const API_KEY_UNSEALED = 'api key in the catalog not sealed by the archive';
@@ -110,6 +110,14 @@ export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, r
   const named = { tenantId: record.tenantId, [record.type === 'api-key' ? 'keyId' : 'grantId']: idOf(record) };
   if (readAt && (readAt.tenantId !== record.tenantId || readAt.id !== record.id)) {
     if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, readAt: at, reason: 'a record copied from elsewhere' });
+    return false;
+  }
+  // Unrevoked, its end as the store's queries read it must be its expiry (endsAt: the earlier of expiry and revocation,
+  // stored by every writer; outside the seal, as a revocation changes it). Broke: set in the past by a writer of Cosmos
+  // DB, the key acted on (the request reads its expiry) while no list of keys in use held it: not GET /api-keys, where an
+  // administrator would revoke it, nor the cap, nor what its person holds through keys (approver-lowers-safeguards).
+  if (!isRevoked(record) && record.endsAt !== undefined && record.endsAt !== endsAtOf(record)) {
+    if (once(reported, `ends:${at}`)) deps.log.error(phraseOf(record), { ...named, reason: 'its endsAt is not what its expiry and revocation say' });
     return false;
   }
   if (record.mac === undefined) {

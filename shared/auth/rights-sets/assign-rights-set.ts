@@ -72,7 +72,7 @@ export async function assignRightsSet(principal: Principal, subject: string, rig
     // A built-in template is never deleted nor changed: nothing of it to rewrite.
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(stored ? [{ op: 'replace' as const, record: stored.value, ifMatch: stored.etag }] : []), { op: 'upsert', record }];
     // The assignment is replaced by the next one: the chain keeps which set the subject held from now on.
-    const written = await writeWithAuditEntry(audit, { detail: `rights-set=${rightsSet};${keptRevisionDetail(revision)}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, writes, outbox), (w) => w === 'written');
+    const written = await writeWithAuditEntry(audit, { detail: `rights-set=${rightsSet};${keptRevisionDetail(revision, record)}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, writes, outbox), (w) => w === 'written');
     return written === 'written' ? record : CHANGED;
   });
   // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the one replaced (settings-blobs.ts).

@@ -46,7 +46,7 @@ export async function deleteRightsSet(principal: Principal, name: string, deps: 
     // who claimed it is not cut by deleting it.
     const now = deps.clock.now();
     const removal: RightsSetDeletedRecord = { id: rightsSetDeletedRecordId(name), tenantId: principal.tenantId, type: 'rights-set-deleted', name, deletedAt: now.toISOString(), deletedBy: actor(principal), ...carriedGivings([{ giving: setGiving(found.value), record: found.value }]), revision: nextRevision(found.value.revision, now) };
-    const deleted = await writeWithAuditEntry(audit, { target: deletionTarget, detail: keptRevisionDetail(removal.revision!) }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: removal }], outbox), (w) => w === 'written');
+    const deleted = await writeWithAuditEntry(audit, { target: deletionTarget, detail: keptRevisionDetail(removal.revision!, removal) }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), { op: 'delete', id, ifMatch: found.etag }, { op: 'upsert', record: removal }], outbox), (w) => w === 'written');
     return deleted === 'written' ? removal : CHANGED;
   });
   // Kept in storage too, after the deletion: a restore of Cosmos DB to before it gives back the set (settings-blobs.ts).

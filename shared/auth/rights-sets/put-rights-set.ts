@@ -73,7 +73,7 @@ export async function putRightsSet(principal: Principal, name: string, permissio
     const record: RightsSetRecord = { id, tenantId: principal.tenantId, type: 'rights-set', name, permissions: unique, updatedAt: now.toISOString(), updatedBy: by, ...widened, ...carried, version: randomUUID(), revision };
     const write: TenantRecordWrite = current ? { op: 'replace', record, ifMatch: current.etag } : { op: 'create', record };
     // The record is replaced by the next change: the chain keeps what the set held from now on.
-    const written = await writeWithAuditEntry(audit, { detail: `permissions=${unique.join(',')};${keptRevisionDetail(revision)}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');
+    const written = await writeWithAuditEntry(audit, { detail: `permissions=${unique.join(',')};${keptRevisionDetail(revision, record)}` }, (outbox) => deps.tenantRecords.batch(principal.tenantId, [gateMoved(gate, id), write], outbox), (r) => r === 'written');
     return written === 'written' ? record : CHANGED;
   });
   // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the set as it was (settings-blobs.ts).

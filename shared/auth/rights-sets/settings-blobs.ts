@@ -52,8 +52,20 @@ export const nextRevision = (previous: number | undefined, now: Date): number =>
  * change whose blob write failed (answered 500) where nothing else the archive wrote does, and pins it to that very
  * revision: one forged at another revision finds no entry that names it (restoreSettings).
  */
-export const keptRevisionDetail = (revision: number): string => `kept-revision=${revision}`;
-const namesKeptRevision = (detail: unknown, revision: number): boolean => typeof detail === 'string' && detail.split(';').includes(keptRevisionDetail(revision));
+export const keptRevisionDetail = (revision: number, kept: object): string => `kept-revision=${revision};kept-digest=${recordDigest(kept)}`;
+/**
+ * Whether the detail names `revision`, and the digest of `kept` (the record, or the removal's trace, as Cosmos DB holds it
+ * now). Broke: named by its revision alone, a record edited in Cosmos DB under that revision between the failed blob
+ * write and the reconciler was sealed as the change (an assignment made tenant-admin). An entry from before digests were
+ * named vouches by its revision, as then.
+ */
+function namesKeptRevision(detail: unknown, revision: number, kept: object): boolean {
+  if (typeof detail !== 'string') return false;
+  const parts = detail.split(';');
+  if (!parts.includes(`kept-revision=${revision}`)) return false;
+  const digest = parts.find((p) => p.startsWith('kept-digest='));
+  return digest === undefined || digest === `kept-digest=${recordDigest(kept)}`;
+}
 
 const SOD_POLICY_ID = 'sod-policy';
 /** What is kept of the SoD policy's record (rights.ts SodPolicyRecord, which imports this file). */
@@ -409,7 +421,7 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       for (const witness of witnessesOf(type, recordId, subject, !present)) {
         if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
         vouched++;
-        if (!(await auditHolds(deps.audit, tenantId, witness, [new Date(claim).toISOString(), at], (e) => e.outcome === 'success' && namesKeptRevision(e.detail, claim)))) continue;
+        if (!(await auditHolds(deps.audit, tenantId, witness, [new Date(claim).toISOString(), at], (e) => e.outcome === 'success' && namesKeptRevision(e.detail, claim, content)))) continue;
         const setting = { tenantId, recordId, type, revision: claim, at, record: present ? (content as unknown as KeptRecord) : null, ...(present ? {} : { trace: content as unknown as KeptTrace }) };
         await keepSetting(setting, deps);
         deps.log.warn(SETTING_KEPT_FROM_AUDIT, { tenantId, kind: type, id: recordId, revision: claim, removed: !present });

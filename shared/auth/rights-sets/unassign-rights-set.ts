@@ -44,7 +44,7 @@ export async function unassignRightsSet(principal: Principal, subject: string, n
     const carried = carriedGivings([...(await assignmentGivings(principal.tenantId, assigned.value, deps)), ...(previous ? [{ giving: { at: previous.value.unassignedAt, by: previous.value.unassignedBy }, record: previous.value }] : [])]);
     const trace: RightsUnassignmentRecord = { id: rightsUnassignmentRecordId(subject), tenantId: principal.tenantId, type: 'rights-unassignment', subject, unassignedAt: now.toISOString(), unassignedBy: actor(principal), ...carried, revision: nextRevision(assigned.value.revision, now) };
     await deps.tenantRecords.upsert(trace);
-    const deleted = await writeWithAuditEntry(audit, { target: removalTarget, detail: keptRevisionDetail(trace.revision!) }, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox, assigned.etag), (gone) => gone);
+    const deleted = await writeWithAuditEntry(audit, { target: removalTarget, detail: keptRevisionDetail(trace.revision!, trace) }, (outbox) => deps.tenantRecords.delete(principal.tenantId, rightsAssignmentRecordId(subject), outbox, assigned.etag), (gone) => gone);
     // Not deleted: gone (another removal), or replaced since it was read (judged again on the new version).
     return deleted ? trace : CHANGED;
   });
