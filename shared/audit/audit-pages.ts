@@ -79,6 +79,21 @@ export async function auditHolds(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>
 }
 
 /**
+ * The tenant's entries of one month that match `filter` and `matches` and are keyed by the archive (keyedByArchive):
+ * for a reader that asks the same month about many targets, one walk of the month instead of one query per target.
+ */
+export async function keyedEntries(audit: Pick<AuditLogPort, 'list' | 'chainKeys'>, tenantId: string, month: string, filter: AuditFilter, matches: (entry: AuditEntry) => boolean): Promise<AuditEntry[]> {
+  const found: AuditEntry[] = [];
+  let token: string | undefined;
+  do {
+    const page = await audit.list(tenantId, month, 200, token, filter);
+    for (const entry of page.items) if (entry.tenantId === tenantId && matches(entry) && (await keyedByArchive(entry, audit.chainKeys, undefined))) found.push(entry);
+    token = page.continuationToken ?? undefined;
+  } while (token);
+  return found;
+}
+
+/**
  * Whether `entry`'s hash is the chain key's HMAC of it (the version it names; one that cannot be read keys nothing, nor
  * one superseded before the database stored the entry, its `_ts`, or where the store does not tell it, before
  * `blobCreatedOn`). An entry from before the chain was keyed (plain SHA-256) anyone can compute: it vouches for nothing.

@@ -15,7 +15,7 @@ import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { keyReader, withKeyPerson } from '../auth/api-keys/verify-api-key';
-import { auditHolds } from '../audit/audit-pages';
+import { auditHolds, keyedEntries } from '../audit/audit-pages';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
@@ -96,6 +96,7 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
  */
 export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
   const audited = new Map<string, Promise<boolean>>();
+  const withdrawals = withdrawalsReader(tenantId, deps);
   const keys = keyReader(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
   return async (doc) => {
@@ -125,7 +126,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
       if (!(await audited.get(key))) return 'its approval is not in the audit log';
     }
     if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
-    if (await withdrawnByHold(tenantId, doc, approval, deps)) {
+    if (await withdrawnByHold(doc, approval, withdrawals, deps.clock.now())) {
       reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'withdrawn by a legal hold' });
       return 'its approval was withdrawn by a legal hold';
     }
@@ -134,13 +135,43 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
   };
 }
 
-/** The first instant of each month from `from`'s to `now`'s (auditHolds looks in each, and the next). */
+/** The audit months from `from`'s to `now`'s (a placement's entry is appended in its month or the next: both are in it). */
 function monthsFrom(from: string, now: Date): string[] {
   const start = new Date(from);
   if (Number.isNaN(start.getTime())) return [];
   const months: string[] = [];
-  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(at.toISOString());
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
   return months;
+}
+
+/** The actions whose keyed entry names an approval a hold withdrew: a placement, the reconciler recording a hold storage kept. */
+const WITHDRAWING_ACTIONS = ['legal-hold.place', 'document.reindex'] as const;
+const WITHDRAWN = 'approval-withdrawn=';
+
+/**
+ * Per sweep run: for each withdrawing action and month, which approvals each document's keyed entries say a hold
+ * withdrew. One walk of a month serves every document the run judges: asked per document, a bulk approval of a year's
+ * documents cost two queries per document per month since its approval.
+ */
+function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action: (typeof WITHDRAWING_ACTIONS)[number], month: string) => Promise<Map<string, Set<string>>> {
+  const months = new Map<string, Promise<Map<string, Set<string>>>>();
+  const named = (detail: unknown): string[] => (typeof detail === 'string' ? detail.split(';').filter((part) => part.startsWith(WITHDRAWN)).map((part) => part.slice(WITHDRAWN.length)) : []);
+  const read = async (action: (typeof WITHDRAWING_ACTIONS)[number], month: string) => {
+    const byTarget = new Map<string, Set<string>>();
+    for (const entry of await keyedEntries(deps.audit, tenantId, month, { action }, (e) => e.target !== null && named(e.detail).length > 0)) {
+      if (entry.target === null) continue;
+      const ids = byTarget.get(entry.target) ?? new Set<string>();
+      for (const id of named(entry.detail)) ids.add(id);
+      byTarget.set(entry.target, ids);
+    }
+    return byTarget;
+  };
+  return (action, month) => {
+    const key = `${action}\n${month}`;
+    let found = months.get(key);
+    if (!found) months.set(key, (found = read(action, month)));
+    return found;
+  };
 }
 
 /**
@@ -149,15 +180,14 @@ function monthsFrom(from: string, now: Date): string[] {
  * on the catalog item, and the approval, its seal included, written back by a writer of Cosmos DB after the release
  * disposed of the document unreviewed (a hold's release asks for the review again, which the seal cannot tell).
  */
-async function withdrawnByHold(tenantId: string, doc: ArchivedDocument, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock'>): Promise<boolean> {
+async function withdrawnByHold(doc: ArchivedDocument, approval: DisposalApproval, withdrawals: ReturnType<typeof withdrawalsReader>, now: Date): Promise<boolean> {
   // A hold placed on the document after the approval was given (a hold by query's request writes one entry for all its
   // documents, naming none): the placing withdrew every approval the document carried then.
   const given = Date.parse(String(approval.approvedAt));
   if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
-  const documentId = doc.id;
-  const months = monthsFrom(String(approval.approvedAt), deps.clock.now());
-  const names = (e: { detail?: string }) => typeof e.detail === 'string' && e.detail.split(';').includes(`approval-withdrawn=${approval.approvalId}`);
-  for (const action of ['legal-hold.place', 'document.reindex'] as const) if (await auditHolds(deps.audit, tenantId, { target: documentId, action }, months, names)) return true;
+  for (const month of monthsFrom(String(approval.approvedAt), now)) {
+    for (const action of WITHDRAWING_ACTIONS) if ((await withdrawals(action, month)).get(doc.id)?.has(String(approval.approvalId))) return true;
+  }
   return false;
 }
 

@@ -63,6 +63,25 @@ describe('disposal approvals a writer of Cosmos DB makes or brings back', () => 
     expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was withdrawn by a legal hold' }));
     expect(alerts(w).map((l) => l.fields?.reason)).toEqual(withdrawn ? ['withdrawn by a legal hold', 'withdrawn by a legal hold'] : ['withdrawn by a legal hold']);
   });
+
+  // The same, the released hold also taken off the document's holds: only the placement's keyed entry tells (read once
+  // per month and action for the whole run, not per document).
+  it('a sealed approval a hold withdrew, written back with the hold taken off the document, is none', async () => {
+    const w = world();
+    await requireApproval(w);
+    const [doc, other] = await dueDocs(w);
+    await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc, other] } }, 201);
+    const sealed = itemOf(w, doc!).disposalApproval!;
+    const holdId = (await ok(w, hold(doc!), 201)).json.id as string;
+    await ok(w, { method: 'DELETE', path: `documents/${doc}/legal-holds/${holdId}`, body: { reason: 'Closed' }, as: 'bob' }, 200);
+    w.deps.catalog.documents.set(`${TENANT}/${doc}`, { ...itemOf(w, doc!), holds: [], disposalApproval: sealed });
+    const list = jest.spyOn(w.deps.audit, 'list');
+    const run = await sweepNow(w);
+    // One walk of the approval's month for both documents (the approval and the sweep share a month here).
+    expect(list.mock.calls.filter((c) => c[4]?.action === 'legal-hold.place').map((c) => c[1])).toEqual([sealed.approvedAt.slice(0, 7)]);
+    expect([itemOf(w, doc!).status, itemOf(w, other!).status]).toEqual(['active', 'disposed']);
+    expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was withdrawn by a legal hold' }));
+  });
 });
 
 describe('a change whose blob write failed, its record edited in Cosmos DB before the reconciler keeps it from its entry', () => {
