@@ -198,10 +198,10 @@ function KeyList() {
                   <span className={`badge ${state === 'active' ? 'success' : 'refused'}`}>{t.apiKeys.states[state]}</span>
                   {k.revokedAt && <span className="muted small"> {dateTime(k.revokedAt)}</span>}
                   {state === 'keyEnded' && <span className="muted small"> {t.apiKeys.keyEnded(k.endedWithKey ?? '')}</span>}
-                  {k.notSealedByArchive && <> <span className="badge warning">{t.apiKeys.notSealed}</span><br /><span className="muted small">{t.apiKeys.notSealedHelp}</span></>}
+                  {state === 'notSealed' && <> <span className="badge warning">{t.apiKeys.notSealed}</span><br /><span className="muted small">{t.apiKeys.notSealedHelp}</span></>}
                 </td>
                 <td>
-                  {(state === 'active' || state === 'keyEnded') && (
+                  {(state === 'active' || state === 'keyEnded' || state === 'notSealed') && (
                     <button type="button" className="secondary danger-outline" onClick={() => { setFailed(null); setRevoking(k); }} aria-label={t.apiKeys.revokeNamed(k.name)}>
                       {t.apiKeys.revoke}
                     </button>

@@ -145,10 +145,10 @@ export function SupportScreen(_: ScreenProps) {
                     <span className={`badge ${state === 'active' ? 'running' : 'refused'}`}>{t.support.states[state]}</span>
                     {g.revokedAt && <span className="muted small"> {dateTime(g.revokedAt)}</span>}
                     {state === 'keyEnded' && <span className="muted small"> {t.support.keyEnded(g.endedWithKey ?? '')}</span>}
-                    {g.notSealedByArchive && <> <span className="badge warning">{t.support.notSealed}</span><br /><span className="muted small">{t.support.notSealedHelp}</span></>}
+                    {state === 'notSealed' && <> <span className="badge warning">{t.support.notSealed}</span><br /><span className="muted small">{t.support.notSealedHelp}</span></>}
                   </td>
                   <td>
-                    {(state === 'active' || state === 'keyEnded') && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
+                    {(state === 'active' || state === 'keyEnded' || state === 'notSealed') && <button type="button" className="secondary danger-outline" onClick={() => { setRowError(null); setRevoking(g); }} aria-label={t.support.revokeNamed(g.ticket)}>{t.support.revoke}</button>}
                     {rowError?.id === g.id && <ProblemMessage error={rowError.error} />}
                   </td>
                 </tr>
