@@ -1,9 +1,17 @@
 /**
  * The remainders of the morning's fixes: each case failed before its fix.
  */
+import { Readable } from 'node:stream';
 import { REVOCATION_KEPT_FROM_AUDIT, restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
-import type { RecordingLogger } from '../../support/in-memory';
+import { EXPORT_STALLED, maintainExports } from '../../../shared/exports/maintain-exports';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import { exportBlobName, type ExportJob } from '../../../shared/kernel/export';
+import type { Principal } from '../../../shared/kernel/principal';
+import { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type InMemoryExportBlobs, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
 import { mint, send, settle, TENANT, world } from '../../support/in-process';
+import { seedMany } from '../../support/seed';
 
 const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 
@@ -31,5 +39,43 @@ describe('revocations kept from their audit entry: every revoked key is visited,
     }
     expect(counts).toEqual([2, 4, 5, 5]);
     expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === REVOCATION_KEPT_FROM_AUDIT).length).toBe(5);
+  });
+});
+
+describe("an export whose attempts are no count is failed as stalled, never run again", () => {
+  // Broke: `attempts` as text, missing or NaN (a writer of Cosmos DB) never reached ARCHIVE_EXPORT_MAX_ATTEMPTS
+  // (`NaN >= 3` is false): maintenance restarted the job on every run until it expired, each attempt named from
+  // `attempts + 1` (`'two1'`); a count far past any cap had its expiry delete that many blob names, one by one.
+  const cases: { stored: string; attempts: unknown }[] = [
+    { stored: 'text', attempts: 'two' },
+    { stored: 'missing', attempts: undefined },
+    { stored: 'NaN', attempts: NaN },
+    { stored: 'null', attempts: null },
+    { stored: 'negative', attempts: -40 },
+    { stored: 'a fraction', attempts: 1.5 },
+    { stored: 'past any cap', attempts: 1e6 },
+  ];
+  it.each(cases)('$stored', async ({ attempts }) => {
+    const clock = new FakeClock('2025-03-01T12:00:00Z');
+    const deps = { ...inMemoryDeps(), catalog: new ListingCatalog(), clock };
+    await seedMany(deps, 'acme', [{ metadata: { documentDate: '2024-01-01', kind: 'invoice' as const, reference: 'INV-1' } }]);
+    const principal = { tenantId: 'acme', subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+    const { job } = await startExport(principal, { fiscalYear: 2024, includeOriginals: false }, 'req-1', deps);
+    const live = (await deps.exportJobs.getVersioned('acme', job.id))!;
+    const edited = { ...live.item, attempts } as unknown as ExportJob;
+    expect(await deps.exportJobs.replace(edited, live.etag)).not.toBe('conflict');
+    // An earlier attempt's ZIP, left by a worker that stopped.
+    await deps.exportBlobs.upload('acme', exportBlobName(job.id, 2), Readable.from([Buffer.from('zip')]));
+    // Not run: a worker asked to run it (the queue) claims nothing.
+    await runExport('acme', job.id, deps);
+    expect((await deps.exportJobs.get('acme', job.id))!).toMatchObject({ status: 'running', heartbeatAt: job.heartbeatAt });
+    clock.advance((deps.config.ARCHIVE_EXPORT_STALE_SECONDS + 1) * 1000);
+    expect(await maintainExports({ now: clock.now(), deps })).toMatchObject({ restarted: [], stalled: [job.id] });
+    const failed = (await deps.exportJobs.get('acme', job.id))!;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/^export_stalled: .*stopped an unknown number of times/);
+    expect(deps.audit.entries.at(-1)).toMatchObject({ action: 'export.failed', detail: 'attempts=unknown' });
+    expect((deps.exportBlobs as InMemoryExportBlobs).blobs.has(`acme/${exportBlobName(job.id, 2)}`)).toBe(false);
+    expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_STALLED)).toHaveLength(1);
   });
 });
