@@ -8,8 +8,13 @@ import { runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
 import { exportBlobName, type ExportJob } from '../../../shared/kernel/export';
 import type { Principal } from '../../../shared/kernel/principal';
+import { StaticSecretSource } from '../../../shared/adapters/azure/secrets';
+import { buildDeps } from '../../../shared/app';
+import { loadConfig, SAFEGUARDS_UNSET } from '../../../shared/config';
+import { readiness } from '../../../shared/health/readiness';
+import { minimalAzureEnv, minimalLocalEnv } from '../../support/config-env';
 import { FakeClock } from '../../support/fake-clock';
-import { inMemoryDeps, type InMemoryExportBlobs, ListingCatalog, type RecordingLogger } from '../../support/in-memory';
+import { inMemoryDeps, type InMemoryExportBlobs, ListingCatalog, RecordingLogger } from '../../support/in-memory';
 import { mint, send, settle, TENANT, world } from '../../support/in-process';
 import { seedMany } from '../../support/seed';
 
@@ -77,5 +82,31 @@ describe("an export whose attempts are no count is failed as stalled, never run 
     expect(deps.audit.entries.at(-1)).toMatchObject({ action: 'export.failed', detail: 'attempts=unknown' });
     expect((deps.exportBlobs as InMemoryExportBlobs).blobs.has(`acme/${exportBlobName(job.id, 2)}`)).toBe(false);
     expect((deps.log as RecordingLogger).lines.filter((l) => l.message === EXPORT_STALLED)).toHaveLength(1);
+  });
+});
+
+describe('settings a production archive needs, unset, are named by the health report and once at startup', () => {
+  // Broke: without ARCHIVE_KEYS_SEALED=true a key from before the seal acted until the reconciler marked the store (a
+  // mark a writer of Cosmos DB can delete), and without ARCHIVE_APPROVALS_SEALED_SINCE an unsealed disposal approval
+  // stood on its audit entry however late it was given; nothing said so. The local host is not production: none named.
+  const sealed = { ARCHIVE_KEYS_SEALED: 'true', ARCHIVE_APPROVALS_SEALED_SINCE: '2026-12-07T05:12:13Z' };
+  const cases: { where: string; env: NodeJS.ProcessEnv; unset: string[] }[] = [
+    { where: 'Azure, neither set', env: minimalAzureEnv, unset: ['ARCHIVE_KEYS_SEALED', 'ARCHIVE_APPROVALS_SEALED_SINCE'] },
+    { where: 'Azure, keys sealed false', env: { ...minimalAzureEnv, ...sealed, ARCHIVE_KEYS_SEALED: 'false' }, unset: ['ARCHIVE_KEYS_SEALED'] },
+    { where: 'Azure, no approvals since', env: { ...minimalAzureEnv, ARCHIVE_KEYS_SEALED: 'true' }, unset: ['ARCHIVE_APPROVALS_SEALED_SINCE'] },
+    { where: 'Azure, both set', env: { ...minimalAzureEnv, ...sealed }, unset: [] },
+    { where: 'the local host, neither set', env: minimalLocalEnv, unset: [] },
+  ];
+  it.each(cases)('$where', async ({ env, unset }) => {
+    const config = loadConfig(env);
+    const deps = inMemoryDeps();
+    deps.config = { ...deps.config, runtime: config.runtime, ARCHIVE_KEYS_SEALED: config.ARCHIVE_KEYS_SEALED, ARCHIVE_APPROVALS_SEALED_SINCE: config.ARCHIVE_APPROVALS_SEALED_SINCE };
+    expect(await readiness(deps)).toMatchObject({ status: 'ready', unsetSettings: unset });
+    if (config.runtime !== 'azure') return; // the local host's start needs its emulators
+    const log = new RecordingLogger();
+    const regions = { storageRegion: async () => 'northeurope', cosmosRegions: async () => ['North Europe'], storageVersionLevelWorm: async () => true };
+    await buildDeps(config, { log, regions, secrets: new StaticSecretSource({ 'api-key-pepper': 'p'.repeat(36), 'audit-chain-key': 'ab'.repeat(32) }) });
+    const warned = log.lines.filter((l) => l.message === SAFEGUARDS_UNSET);
+    expect(warned.map((l) => l.fields)).toEqual(unset.length ? [{ settings: unset }] : []);
   });
 });
