@@ -64,6 +64,13 @@ param auditChainKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(),
 @description('A deployment by a person with Owner (or User Access Administrator) on the resource group: true (the default). Only such a deployment writes what the CI identity cannot: the delete locks, the custom role definitions, the Cosmos DB data-plane roles and the CI identity\'s own roles. The workflow passes false (see README, "Deployment identity").')
 param privileged bool = true
 
+@description('ARCHIVE_KEYS_SEALED: true (a new deployment: every key and grant is sealed from its first), an API key or support grant without the archive\'s seal is refused whatever Cosmos DB says. A deployment with keys from before the seal passes false until the reconciler logs keysAllSealed: true (README, "Operating"), then true for good.')
+param keysSealed bool = true
+
+@description('ARCHIVE_APPROVALS_SEALED_SINCE: when disposal approvals began to be sealed to their documents, an instant with its offset (a new deployment: its first deployment\'s time; an existing one: when the version sealing approvals was deployed). Set once in the parameters file, never moved on a later deployment: an unsealed approval given after it is refused by the sweep.')
+@minLength(20)
+param approvalsSealedSince string
+
 @description('Object id of the CI deployment identity\'s service principal (the Entra app registration the workflow signs in as). A privileged deployment gives it the custom role Archive deployer and Role Based Access Control Administrator, the latter limited by a condition to the role assignments this template makes for the two Function Apps. Empty: no roles for a CI identity.')
 param deployerPrincipalId string = ''
 
@@ -496,6 +503,9 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'ARCHIVE_WORM_POLICY_MODE', value: 'Locked' }
         // GZRS keeps a copy in the paired region: the region guard refuses it unless it is allowed here too.
         { name: 'ARCHIVE_ALLOWED_REGIONS', value: archiveRedundancy == 'Standard_GZRS' ? '${location},westeurope' : location }
+        // The seals on keys, grants and disposal approvals, enforced whatever Cosmos DB says (unset, /health/ready names them).
+        { name: 'ARCHIVE_KEYS_SEALED', value: keysSealed ? 'true' : 'false' }
+        { name: 'ARCHIVE_APPROVALS_SEALED_SINCE', value: approvalsSealedSince }
         // The web app (web/dist in the package, served by the `web` function) signs in with Entra ID.
         { name: 'ARCHIVE_WEB_AUTH', value: 'entra' }
         { name: 'ARCHIVE_WEB_AUTHORITY', value: webAuthority }

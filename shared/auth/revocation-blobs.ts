@@ -15,7 +15,7 @@
  * tenant's audit log holds the revocation's own entry; any other is ignored (the credential acts on) and logged
  * REVOCATION_UNSEALED once per blob per instance.
  */
-import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, TenantRecordsPort } from '../ports';
+import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, Page, TenantRecordsPort, TimerStatePort } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import type { KeyReader } from './api-keys/verify-api-key';
 import { isRevoked, withEndsAt } from './ends-at';
@@ -73,8 +73,14 @@ const REVOCATION_MAX_BYTES = 16 * 1024;
 /** Support grants in force a reconciler run looks at per tenant, at most (a grant lasts at most 7 days). */
 const GRANTS_IN_FORCE_MAX = 1000;
 
-/** Revoked keys, and revoked grants, a reconciler run looks at per tenant for a revocation storage lacks: the newest made, at most. */
+/** Revoked keys, and revoked grants, a reconciler run looks at per tenant for a revocation storage lacks, at most: the next of a walk over all of them. */
 const REVOKED_UNKEPT_MAX = 200;
+
+/** Timer state, per tenant: where the walks over its revoked keys and grants go on (keepUnkeptRevocations). */
+const unkeptCursorName = (tenantId: string): string => `revocations-unkept-${tenantId}`;
+/** A walk's place: the store's token, and the time its first page was queried at (every page of it queried alike). */
+type WalkPlace = { at: string; c: string };
+type UnkeptCursor = { keys: WalkPlace | null; grants: WalkPlace | null };
 
 const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.keyId : record.grantId);
 
@@ -191,16 +197,20 @@ function revocationOf(text: string, record: Revocable): (StoredRevocation & Part
  * Cosmos DB gave the record back unrevoked) is revoked again, logged as REVOCATION_RESTORED, so the lists say what
  * acts before the credential is next presented. Per tenant one listing of its revocation blobs and one query each of
  * its keys in use and its grants in force (none where it keeps no revocation); only those in both are read. Before that,
- * one query each of its newest revoked keys and grants, for a revocation storage lacks (keepUnkeptRevocations). One
+ * one page each of its revoked keys and grants, for a revocation storage lacks (keepUnkeptRevocations). One
  * failing tenant does not stop the rest.
  */
-export async function restoreRevocations(now: Date, deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<string[]> {
+export async function restoreRevocations(
+  now: Date,
+  deps: { blobs: RevocationBlobs & Pick<BlobArchivePort, 'unsafeListTenants' | 'listedBlobs'>; audit: RevocationKeeping['audit']; tenantRecords: TenantRecordsPort; retention: { timers: TimerStatePort }; log: Pick<Logger, 'warn' | 'error'> },
+  { revokedPerRun = REVOKED_UNKEPT_MAX }: { revokedPerRun?: number } = {},
+): Promise<string[]> {
   const checks = new RevocationChecks(deps);
   const restored: string[] = [];
   const at = now.toISOString();
   await forEachTenantKeeping(REVOCATIONS_PREFIX, 'revocations', deps, async (tenantId, blobs) => {
     const kept = new Map(blobs.map((b) => [b.name, b]));
-    await keepUnkeptRevocations(tenantId, new Set(kept.keys()), now, deps);
+    await keepUnkeptRevocations(tenantId, new Set(kept.keys()), now, deps, revokedPerRun);
     if (kept.size === 0) return; // nothing kept to restore from: no queries of what is in force
     const keys = await deps.tenantRecords.apiKeysInUse<ApiKeyRecord>(tenantId, at);
     // No person's subject is empty: every grant in force.
@@ -223,11 +233,30 @@ const unwitnessed = new Set<string>();
  * revocation's own success entry (by whom the record says revoked it; one by REVOCATION_RESTORE_ACTOR is none).
  * Broke: such a revocation stood in Cosmos DB only, and a restore of Cosmos DB to before it had the credential act
  * again until someone revoked it again. The entry is the witness: a writer of Cosmos DB revoking an admin's key by
- * editing the record would otherwise have it revoked for good. The REVOKED_UNKEPT_MAX newest of each kind per run.
+ * editing the record would otherwise have it revoked for good. At most `perRun` of each kind per run, newest first, each
+ * run going on where the one before stopped (timer state, per tenant) and from the newest again once past the oldest.
+ * Broke: each run looked at the newest REVOKED_UNKEPT_MAX only, so a revoked key older than those was never kept.
  */
-async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>, now: Date, deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; log: Pick<Logger, 'warn' | 'error'> }): Promise<void> {
-  const at = now.toISOString();
-  const [keys, grants] = await Promise.all([deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, 'revoked', at, REVOKED_UNKEPT_MAX), deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, 'revoked', at, REVOKED_UNKEPT_MAX)]);
+async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>, now: Date, deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; retention: { timers: TimerStatePort }; log: Pick<Logger, 'warn' | 'error'> }, perRun: number): Promise<void> {
+  const name = unkeptCursorName(tenantId);
+  const cursor = (await deps.retention.timers.get<UnkeptCursor>(name)) ?? { keys: null, grants: null };
+  const walk = async <T extends Revocable>(place: WalkPlace | null, page: (at: string, c?: string) => Promise<Page<T>>): Promise<{ items: T[]; next: WalkPlace | null }> => {
+    let from = place;
+    let found: Page<T>;
+    try {
+      found = await page(from?.at ?? now.toISOString(), from?.c);
+    } catch (err) {
+      if (!from) throw err;
+      // A token the store no longer takes (an upgrade, a record edited by hand): the walk starts over rather than stopping here for good.
+      from = null;
+      found = await page(now.toISOString());
+    }
+    return { items: found.items, next: found.continuationToken ? { at: from?.at ?? now.toISOString(), c: found.continuationToken } : null };
+  };
+  const [keys, grants] = await Promise.all([
+    walk<ApiKeyRecord>(cursor.keys, (at, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, 'revoked', at, perRun, c)),
+    walk<SupportGrantRecord>(cursor.grants, (at, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, 'revoked', at, perRun, c)),
+  ]);
   for (const record of [...keys.items, ...grants.items]) {
     const id = idOf(record);
     const by = record.revokedBy?.subject;
@@ -244,4 +273,7 @@ async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>
     await storeRevocation(record, now, deps);
     deps.log.warn(REVOCATION_KEPT_FROM_AUDIT, { tenantId, kind: record.type, id, revokedAt: record.revokedAt });
   }
+  // Stored after the page's revocations are kept: a run stopped midway looks at the same page again (each is idempotent).
+  // Only when it moves: a tenant whose revoked keys and grants fit one page costs no write.
+  if (cursor.keys !== null || cursor.grants !== null || keys.next !== null || grants.next !== null) await deps.retention.timers.set<UnkeptCursor>(name, { keys: keys.next, grants: grants.next });
 }

@@ -206,6 +206,21 @@ const ZConfig = z
 
 export type Config = z.infer<typeof ZConfig>;
 
+/** Logged (warn) once at startup in Azure, with the settings unsetSafeguards names. */
+export const SAFEGUARDS_UNSET = 'settings the archive needs in production are unset: what they enforce is not enforced';
+
+/**
+ * In Azure, the settings that enforce a seal the archive cannot enforce by itself, left unset (the local host: none).
+ * Broke: nothing said so, and a deployment depended on an operator remembering them: without ARCHIVE_KEYS_SEALED=true
+ * a key from before the seal acts until the reconciler marks the store (a mark a writer of Cosmos DB can delete);
+ * without ARCHIVE_APPROVALS_SEALED_SINCE an unsealed disposal approval, however late, stands on its audit entry.
+ * Named by the health report and once at startup; infra/main.bicep sets both.
+ */
+export function unsetSafeguards(config: Pick<Config, 'runtime' | 'ARCHIVE_KEYS_SEALED' | 'ARCHIVE_APPROVALS_SEALED_SINCE'>): string[] {
+  if (config.runtime !== 'azure') return [];
+  return [...(config.ARCHIVE_KEYS_SEALED === 'true' ? [] : ['ARCHIVE_KEYS_SEALED']), ...(config.ARCHIVE_APPROVALS_SEALED_SINCE === undefined ? ['ARCHIVE_APPROVALS_SEALED_SINCE'] : [])];
+}
+
 /** Every setting the loader reads, by its environment name (the README's Configuration table names each). */
 export const SETTING_NAMES: readonly string[] = Object.keys(ZConfig.shape).filter((name) => name !== 'runtime');
 

@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { ArchiveError } from '../kernel/errors';
 import { endReached } from '../kernel/instant';
+import { attemptsMade } from '../kernel/export';
 import { restartExport } from './run-export';
 import { deleteExportBlobs, saveWithSystemEntry, withdrawDisposedExports } from './withdraw-exports';
 
@@ -31,6 +32,7 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
   const result: MaintainResult = { expired: [], restarted: [], stalled: [], withdrawn: [] };
   for (const listed of await jobs.unsafeListDue(now, staleBefore, maxItems, tenantId)) {
     const job = listed.item;
+    let attempts: number | null;
     if (endReached(job.expiresAt, now)) {
       // Every attempt's blobs: a worker that died after its upload may have left some (blobs first, so a crash before the job save is retried).
       await deleteExportBlobs(job, deps);
@@ -40,16 +42,18 @@ export async function maintainExports({ now, deps, maxItems = 100, tenantId }: {
       const expired = await saveWithSystemEntry(job, { action: 'export.expired', actor: 'export-maintenance', at: now }, (outbox) => jobs.replace({ ...rest, status: 'expired', heartbeatAt: now.toISOString() }, listed.etag, outbox), deps);
       if (expired === 'conflict') continue;
       result.expired.push(job.id);
-    } else if (job.attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {
+    } else if ((attempts = attemptsMade(job)) === null || attempts >= deps.config.ARCHIVE_EXPORT_MAX_ATTEMPTS) {
       // Restarted without end, an export its worker cannot finish within the Functions timeout was rebuilt from its
       // start on every run (inside this timer, which the same timeout stops) until it expired, days later, still
-      // "running". Failed, it tells the accountant to narrow it; the operators are alerted.
-      const e = new ArchiveError('export_stalled', { detail: `The export's worker stopped ${job.attempts} times before finishing (at ${job.progress.documents} of ${job.progress.total} documents the last time).` });
+      // "running". Failed, it tells the accountant to narrow it; the operators are alerted. Attempts stored as no count
+      // (kernel/export.ts attemptsMade) are read as the cap reached: how often it stopped is not known.
+      const stopped = attempts === null ? 'an unknown number of' : String(attempts);
+      const e = new ArchiveError('export_stalled', { detail: `The export's worker stopped ${stopped} times before finishing (at ${job.progress.documents} of ${job.progress.total} documents the last time).` });
       const failed = { ...job, status: 'failed' as const, error: `${e.code}: ${e.message}`, heartbeatAt: now.toISOString() };
-      const saved = await saveWithSystemEntry(job, { action: 'export.failed', actor: 'export-maintenance', at: now, detail: `attempts=${job.attempts}`, failedStatus: deps.errorStatus(e.code) }, (outbox) => jobs.replace(failed, listed.etag, outbox), deps);
+      const saved = await saveWithSystemEntry(job, { action: 'export.failed', actor: 'export-maintenance', at: now, detail: `attempts=${attempts ?? 'unknown'}`, failedStatus: deps.errorStatus(e.code) }, (outbox) => jobs.replace(failed, listed.etag, outbox), deps);
       if (saved === 'conflict') continue; // the worker gave a sign of life since: it keeps its job
       await deleteExportBlobs(job, deps);
-      deps.log.warn(EXPORT_STALLED, { tenantId: job.tenantId, exportId: job.id, attempts: job.attempts, documents: job.progress.documents, total: job.progress.total });
+      deps.log.warn(EXPORT_STALLED, { tenantId: job.tenantId, exportId: job.id, attempts: attempts ?? 'unknown', documents: job.progress.documents, total: job.progress.total });
       result.stalled.push(job.id);
     } else {
       // The worker stopped (instance recycled mid-export): rebuild the ZIP from the start, claiming

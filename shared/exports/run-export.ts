@@ -15,7 +15,7 @@ import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWit
 import { disposableFilter } from './disposable-filter';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
 import { readManifestBytes } from '../documents/manifest';
-import { DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
+import { attemptsMade, DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
 
@@ -56,7 +56,13 @@ async function claimAndRun(found: Versioned<ExportJob>, deps: ExportDeps): Promi
   const jobs = deps.exportJobs;
   const { tenantId, id: exportId } = found.item;
   if (found.item.status !== 'running') return null; // finished, failed or expired: nothing to run
-  const attempts = found.item.attempts + 1;
+  const made = attemptsMade(found.item);
+  // Attempts stored as no count: not run (its attempt's blob name would be `'two' + 1`); maintenance fails it once stale.
+  if (made === null) {
+    deps.log.warn('export not run: its attempts are not a count', { tenantId, exportId });
+    return null;
+  }
+  const attempts = made + 1;
   const claim: ExportJob = { ...found.item, status: 'running', attempts, blobName: exportBlobName(exportId, attempts), heartbeatAt: deps.clock.now().toISOString(), progress: { ...found.item.progress, documents: 0, files: 0, bytes: 0 } };
   delete claim.error;
   // This attempt reads the catalog afresh: documents disposed of before it cannot be in it.

@@ -1,3 +1,4 @@
+import { unsetSafeguards } from '../config';
 import type { Deps } from '../deps';
 import { unsafeFixityReport } from '../retention/fixity';
 import { unsafeOrphanReport } from '../retention/reconcile';
@@ -12,6 +13,8 @@ export interface Readiness {
   fixity: { status: 'ok' | 'failures'; damagedDocuments: number } | { status: 'unknown' };
   /** Blobs without catalog item or manifest (a crash mid-upload), counted. */
   orphans: { status: 'ok' | 'found'; orphanedFolders: number } | { status: 'unknown' };
+  /** In Azure, the settings enforcing a seal that are unset (config unsetSafeguards): names only; never out of service for them. */
+  unsetSettings: string[];
 }
 
 type ReadinessDeps = Pick<Deps, 'blobs' | 'catalog' | 'retention' | 'config' | 'clock'>;
@@ -46,5 +49,5 @@ async function workOut(deps: ReadinessDeps): Promise<Readiness> {
   ]);
   const unknown = { status: 'unknown' as const };
   const [fixity, orphans] = checks.cosmos === 'ok' ? await Promise.all([unsafeFixityReport(deps).catch(() => unknown), unsafeOrphanReport(deps).catch(() => unknown)]) : [unknown, unknown];
-  return { status: checks.blob === 'ok' && checks.cosmos === 'ok' ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity, orphans };
+  return { status: checks.blob === 'ok' && checks.cosmos === 'ok' ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity, orphans, unsetSettings: unsetSafeguards(deps.config) };
 }

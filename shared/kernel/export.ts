@@ -92,10 +92,25 @@ export const exportBlobName = (id: string, attempt: number): string => (attempt 
 /** The attempt's list of the held documents a disposal can reach, one id a line, beside its ZIP. */
 export const exportDisposableListName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.disposable.txt` : `${id}.${attempt}.disposable.txt`);
 
-/** Every blob the job's attempts may have written (an expiry or a withdrawal deletes them all). */
+/** The most attempts at a job any deployment allows (ARCHIVE_EXPORT_MAX_ATTEMPTS is at most 20, shared/config): a worker claims one only below it. */
+export const EXPORT_ATTEMPTS_LIMIT = 20;
+
+/**
+ * The job's `attempts` if it is a count the archive writes (a whole number, 0 to EXPORT_ATTEMPTS_LIMIT), else null.
+ * Broke: text, missing, NaN (a writer of Cosmos DB) never reached ARCHIVE_EXPORT_MAX_ATTEMPTS (`NaN >= 3` is false), so
+ * the job was restarted on every maintenance run until it expired, each attempt named `attempts + 1` (`'two1'`); and a
+ * count far past any cap had an expiry list that many blob names.
+ */
+export function attemptsMade(job: Pick<ExportJob, 'attempts'>): number | null {
+  const n: unknown = job.attempts;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= EXPORT_ATTEMPTS_LIMIT ? n : null;
+}
+
+/** Every blob the job's attempts may have written (an expiry or a withdrawal deletes them all); of every attempt possible when it is no count. */
 export function exportBlobNames(job: Pick<ExportJob, 'id' | 'attempts'>): string[] {
   const names: string[] = [];
-  for (let attempt = 1; attempt <= Math.max(1, job.attempts); attempt++) names.push(exportBlobName(job.id, attempt), exportDisposableListName(job.id, attempt));
+  const made = attemptsMade(job) ?? EXPORT_ATTEMPTS_LIMIT;
+  for (let attempt = 1; attempt <= Math.max(1, made); attempt++) names.push(exportBlobName(job.id, attempt), exportDisposableListName(job.id, attempt));
   return names;
 }
 
