@@ -1,0 +1,45 @@
+/**
+ * Red team, round 5: the fixes merged in the last hour (revocations per stored version and kept from their audit entry,
+ * listings marking records the archive did not seal, sealed approval records, kept-digest, a key's endsAt). Each block
+ * names what broke. In-memory world, requests in-process through the real pipeline (test/support/in-process.ts).
+ */
+import { API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED } from '../../../shared/auth/api-keys/key-seal';
+import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
+import { supportGrantRecordId } from '../../../shared/auth/support-grants/support-grant';
+import type { RecordingLogger } from '../../support/in-memory';
+import { mint, ok, TENANT, world, type World } from '../../support/in-process';
+
+const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
+const DAY = 86400_000;
+const errorsNamed = (w: World, ...messages: string[]) => (w.deps.log as RecordingLogger).lines.filter((l) => messages.includes(l.message)).length;
+
+describe('a revoked or expired key or grant from before the seal is not listed as forged once the store is marked', () => {
+  // Broke: the reconciler seals only the keys in use and grants in force from before the seal (sealLegacyKeys), then
+  // marks the store; every revoked or expired one from before stayed unsealed, so GET /api-keys?state=all and GET
+  // /support-grants?state=all listed each genuine one as notSealedByArchive (the web app's forgery badge) and raised the
+  // operators' API_KEY_UNSEALED / SUPPORT_GRANT_UNSEALED alert on every instance that listed them. It acts nowhere either way.
+  type Case = { record: string; end: (w: World, at: string) => void; flagged: boolean };
+  const now = (w: World) => w.clock.now().toISOString();
+  const cases: Case[] = [
+    { record: 'revoked', end: (w, at) => Object.assign(w.deps.tenantRecords.records.get(at)!.value, { revokedAt: now(w), revokedBy: { subject: 'bob', kind: 'user' }, endsAt: now(w) }), flagged: false },
+    { record: 'expired', end: (w) => w.clock.advance(366 * DAY), flagged: false },
+    { record: 'in use', end: () => undefined, flagged: true },
+  ];
+  it.each(cases)('from before the seal, $record: flagged $flagged', async ({ end, flagged }) => {
+    const w = world();
+    const keyId = keyIdOf(await mint(w, 'alice', 'auditor'));
+    const grantId = (await ok(w, { method: 'POST', path: 'support-grants', body: { ticket: 'INC-7', scope: 'read-only', expiresAt: new Date(w.clock.now().getTime() + 5 * DAY).toISOString() }, as: 'carol' }, 201)).json.id as string;
+    for (const at of [`${TENANT}/${apiKeyRecordId(keyId)}`, `${TENANT}/${supportGrantRecordId(grantId)}`]) {
+      const record = w.deps.tenantRecords.records.get(at)!.value as { mac?: string; keyVersion?: string };
+      delete record.mac;
+      delete record.keyVersion;
+      end(w, at);
+    }
+    w.deps.tenantRecords.keysSealedMark = true;
+    const keys = (await ok(w, { method: 'GET', path: 'api-keys?state=all', as: 'bob' })).json.items as { id: string; notSealedByArchive?: true }[];
+    const grants = (await ok(w, { method: 'GET', path: 'support-grants?state=all', as: 'bob' })).json.items as { id: string; notSealedByArchive?: true }[];
+    const flag = (items: { id: string; notSealedByArchive?: true }[], id: string) => items.find((i) => i.id === id)?.notSealedByArchive ?? false;
+    expect([flag(keys, keyId), flag(grants, grantId)]).toEqual([flagged, flagged]);
+    expect(errorsNamed(w, API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED)).toBe(flagged ? 2 : 0);
+  });
+});
