@@ -7,7 +7,9 @@ import { API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED } from '../../../shared/auth/a
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { supportGrantRecordId } from '../../../shared/auth/support-grants/support-grant';
 import type { RecordingLogger } from '../../support/in-memory';
-import { mint, ok, TENANT, world, type World } from '../../support/in-process';
+import { revocationBlobName, UNWITNESSED_RECHECK_MS } from '../../../shared/auth/revocation-blobs';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { mint, ok, send, settle, TENANT, world, type World } from '../../support/in-process';
 
 const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 const DAY = 86400_000;
@@ -41,5 +43,35 @@ describe('a revoked or expired key or grant from before the seal is not listed a
     const flag = (items: { id: string; notSealedByArchive?: true }[], id: string) => items.find((i) => i.id === id)?.notSealedByArchive ?? false;
     expect([flag(keys, keyId), flag(grants, grantId)]).toEqual([flagged, flagged]);
     expect(errorsNamed(w, API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED)).toBe(flagged ? 2 : 0);
+  });
+});
+
+describe('a revocation judged before its audit entry reached the log is kept once it has', () => {
+  // Broke: the reconciler remembered, for the instance's life, a revocation whose entry it did not find (keepUnkeptRevocations,
+  // `unwitnessed`), meant for one written into Cosmos DB by hand; a genuine one judged while its entry was still in the
+  // audit outbox (appended after the answer, or by the sealing timer after a failed append) was never queried again on
+  // that instance: never kept, and a restore of Cosmos DB to before it had the key act again.
+  it('kept at a run after its entry is appended', async () => {
+    const w = world();
+    await w.deps.blobs.prepareTenant(TENANT);
+    const id = keyIdOf(await mint(w, 'alice', 'auditor'));
+    const putCreateOnly = w.deps.blobs.putCreateOnly.bind(w.deps.blobs);
+    w.deps.blobs.putCreateOnly = () => Promise.reject(new Error('storage down'));
+    expect((await send(w, { method: 'DELETE', path: `api-keys/${id}`, as: 'bob' })).status).toBe(500);
+    w.deps.blobs.putCreateOnly = putCreateOnly;
+    // Judged while its entry is not in the log yet (still in the outbox): the log's reads do not show it.
+    const list = w.deps.audit.list.bind(w.deps.audit);
+    w.deps.audit.list = async (...args) => {
+      const page = await list(...args);
+      return { ...page, items: page.items.filter((e) => e.action !== 'api-key.revoke') };
+    };
+    await runReconcileTimer(w.deps);
+    w.deps.audit.list = list;
+    const name = `${TENANT}/${revocationBlobName('api-key', id)}`;
+    const keptEarly = w.deps.blobs.blobs.has(name);
+    await settle(w);
+    w.clock.advance(UNWITNESSED_RECHECK_MS);
+    await runReconcileTimer(w.deps);
+    expect([keptEarly, w.deps.blobs.blobs.has(name)]).toEqual([false, true]);
   });
 });
