@@ -117,7 +117,9 @@ export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, r
   // stored by every writer; outside the seal, as a revocation changes it). Broke: set in the past by a writer of Cosmos
   // DB, the key acted on (the request reads its expiry) while no list of keys in use held it: not GET /api-keys, where an
   // administrator would revoke it, nor the cap, nor what its person holds through keys (approver-lowers-safeguards).
-  if (!isRevoked(record) && record.endsAt !== undefined && record.endsAt !== endsAtOf(record)) {
+  // Nor removed once the store is marked migrated (every writer stores it, the migration gave it to those from before).
+  // Broke: only an end that was there was compared; one removed had the key act while no list of keys in use held it.
+  if (!isRevoked(record) && (record.endsAt !== undefined ? record.endsAt !== endsAtOf(record) : await deps.tenantRecords.endsAtMigrated())) {
     if (once(reported, `ends:${at}`)) deps.log.error(phraseOf(record), { ...named, reason: 'its endsAt is not what its expiry and revocation say' });
     return false;
   }

@@ -75,3 +75,22 @@ describe('a revocation judged before its audit entry reached the log is kept onc
     expect([keptEarly, w.deps.blobs.blobs.has(name)]).toEqual([false, true]);
   });
 });
+
+describe("an API key's end removed in Cosmos DB once every key carries one", () => {
+  // Broke: the endsAt check (key-seal.ts) judged only an end that is there; a writer of Cosmos DB removed it instead, and
+  // once the store is marked migrated (every query of keys in use ranges over endsAt) the key acted on (the request reads
+  // its expiry) while no list of keys in use held it: GET /api-keys, the cap, and what its person holds through keys
+  // (approver-lowers-safeguards), until the reconciler's migration gave it one back, and again after each removal.
+  it.each([
+    ['removed, the store migrated', true, 401],
+    ['control: not there yet, the store not migrated', false, 200],
+  ] as const)('%s', async (_, migrated, status) => {
+    const w = world();
+    const key = await mint(w, 'alice', 'auditor');
+    const record = w.deps.tenantRecords.records.get(`${TENANT}/${apiKeyRecordId(keyIdOf(key))}`)!;
+    delete (record.value as { endsAt?: string }).endsAt;
+    w.deps.tenantRecords.migrated = migrated;
+    expect((await send(w, { method: 'GET', path: 'documents', as: key })).status).toBe(status);
+    expect(errorsNamed(w, API_KEY_UNSEALED)).toBe(migrated ? 1 : 0);
+  });
+});
