@@ -224,8 +224,13 @@ export async function restoreRevocations(
   return restored;
 }
 
-/** Revocations judged without their audit entry, per instance (by record and revocation): not queried again each run. */
-const unwitnessed = new Set<string>();
+/**
+ * Revocations judged without their audit entry, per instance (by record and revocation), and when: not queried again
+ * for UNWITNESSED_RECHECK_MS. Broke: remembered for the instance's life, a genuine one judged while its entry was still
+ * on its way to the log (the outbox, a failed append the sealing timer takes over) was never kept on that instance.
+ */
+const unwitnessed = new Map<string, number>();
+export const UNWITNESSED_RECHECK_MS = 60 * 60_000;
 
 /**
  * Reconciler: a key or grant revoked in Cosmos DB, not yet expired, whose revocation storage lacks (its blob write failed
@@ -263,11 +268,12 @@ async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>
     // Past its expiry it needs none (storeRevocation): no restore makes it act again.
     if (typeof record.revokedAt !== 'string' || !(Date.parse(record.expiresAt) > now.getTime()) || kept.has(revocationBlobName(record.type, id))) continue;
     const judged = `${tenantId}/${record.type}/${id}/${record.revokedAt}/${String(by)}`;
-    if (unwitnessed.has(judged)) continue;
+    const judgedAt = unwitnessed.get(judged);
+    if (judgedAt !== undefined && now.getTime() - judgedAt < UNWITNESSED_RECHECK_MS) continue;
     const witnessed = typeof by === 'string' && by !== REVOCATION_RESTORE_ACTOR.subject && (await auditHolds(deps.audit, tenantId, { target: `${record.type}:${id}`, action: `${record.type}.revoke` }, [record.revokedAt], (e) => e.outcome === 'success' && e.actor.subject === by));
     if (!witnessed) {
       if (unwitnessed.size >= MAX_ENTRIES) unwitnessed.clear();
-      unwitnessed.add(judged);
+      unwitnessed.set(judged, now.getTime());
       continue;
     }
     await storeRevocation(record, now, deps);

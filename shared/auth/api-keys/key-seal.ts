@@ -18,6 +18,7 @@ import { auditHolds } from '../../audit/audit-pages';
 import { canonicalJson } from '../../kernel/audit-chain';
 import { sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { personOf } from '../../kernel/principal';
+import { endReached } from '../../kernel/instant';
 import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
 import { type ApiKeyRecord, apiKeyRecordId } from './api-key';
 import { type SupportGrantRecord, supportGrantRecordId } from '../support-grants/support-grant';
@@ -116,7 +117,9 @@ export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, r
   // stored by every writer; outside the seal, as a revocation changes it). Broke: set in the past by a writer of Cosmos
   // DB, the key acted on (the request reads its expiry) while no list of keys in use held it: not GET /api-keys, where an
   // administrator would revoke it, nor the cap, nor what its person holds through keys (approver-lowers-safeguards).
-  if (!isRevoked(record) && record.endsAt !== undefined && record.endsAt !== endsAtOf(record)) {
+  // Nor removed once the store is marked migrated (every writer stores it, the migration gave it to those from before).
+  // Broke: only an end that was there was compared; one removed had the key act while no list of keys in use held it.
+  if (!isRevoked(record) && (record.endsAt !== undefined ? record.endsAt !== endsAtOf(record) : await deps.tenantRecords.endsAtMigrated())) {
     if (once(reported, `ends:${at}`)) deps.log.error(phraseOf(record), { ...named, reason: 'its endsAt is not what its expiry and revocation say' });
     return false;
   }
@@ -140,8 +143,12 @@ export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, r
  * marked `notSealedByArchive`. Broke: such a record was listed exactly like a genuine one, only its use refused, and an
  * admin reviewing keys saw nothing amiss. One from before the seal while the store is not yet marked acts, and is not marked.
  */
-export async function markNotSealed<T extends SealedRecord>(tenantId: string, items: readonly T[], deps: KeySealDeps): Promise<(T & { notSealedByArchive?: true })[]> {
-  return Promise.all(items.map(async (r) => ((await sealedByArchive(r, deps, { tenantId, id: r.id })) ? r : { ...r, notSealedByArchive: true as const })));
+export async function markNotSealed<T extends SealedRecord>(tenantId: string, items: readonly T[], deps: KeySealDeps, now: Date): Promise<(T & { notSealedByArchive?: true })[]> {
+  // One from before the seal that acts no more (revoked, or past its expiry) is not judged: the reconciler seals only those
+  // in force (sealLegacyKeys). Broke: once the store was marked, each genuine one was listed as forged, and every listing
+  // raised API_KEY_UNSEALED / SUPPORT_GRANT_UNSEALED, an alert operators learn to ignore.
+  const endedBeforeSeal = (r: T) => r.mac === undefined && (isRevoked(r) || endReached(r.expiresAt, now));
+  return Promise.all(items.map(async (r) => (endedBeforeSeal(r) || (await sealedByArchive(r, deps, { tenantId, id: r.id })) ? r : { ...r, notSealedByArchive: true as const })));
 }
 
 /** Keys and grants from before the seal a reconciler run judges, at most (each one audit query): the rest wait for the next run. */

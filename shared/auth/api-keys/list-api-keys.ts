@@ -17,5 +17,5 @@ export type TListApiKeysQuery = z.infer<typeof ZListApiKeysQuery>;
  */
 export async function listApiKeys(tenantId: string, q: TListApiKeysQuery, now: Date, deps: KeySealDeps): Promise<Page<ListedApiKey>> {
   const page = await walkByState({ list: 'api-keys', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, q.state, at, limit, c));
-  return { items: await markEndedWithKey(await markNotSealed(tenantId, page.items, deps), (k) => (isKeyInUse(k, now) ? k.createdBy : null), now, keyReader(tenantId, deps)), continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(await markNotSealed(tenantId, page.items, deps, now), (k) => (isKeyInUse(k, now) ? k.createdBy : null), now, keyReader(tenantId, deps)), continuationToken: page.continuationToken };
 }

@@ -18,5 +18,5 @@ export type TListSupportGrantsQuery = z.infer<typeof ZListSupportGrantsQuery>;
 export async function listSupportGrants(tenantId: string, q: TListSupportGrantsQuery, now: Date, deps: KeySealDeps): Promise<Page<ListedSupportGrant>> {
   const page = await walkByState({ list: 'support-grants', tenantId, state: q.state }, q, now, (at, limit, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, q.state, at, limit, c));
   // The grants of a page are mostly given through a few keys: each key is read once for the page.
-  return { items: await markEndedWithKey(await markNotSealed(tenantId, page.items, deps), (g) => (isActiveGrant(g, now) ? g.createdBy : null), now, keyReader(tenantId, deps), KEYS_UNDER_A_RECORD), continuationToken: page.continuationToken };
+  return { items: await markEndedWithKey(await markNotSealed(tenantId, page.items, deps, now), (g) => (isActiveGrant(g, now) ? g.createdBy : null), now, keyReader(tenantId, deps), KEYS_UNDER_A_RECORD), continuationToken: page.continuationToken };
 }
