@@ -5,7 +5,7 @@ import { readiness } from '../shared/health/readiness';
 
 const ZCheck = z.enum(['ok', 'failed']);
 const ZReport = z.unknown().meta({ description: 'Status and counts only, never tenant data' });
-const ZReady = z.strictObject({ status: z.enum(['ready', 'unavailable']), checks: z.strictObject({ blob: ZCheck, cosmos: ZCheck }), worm: z.enum(['enforce', 'emulator']), fixity: ZReport, orphans: ZReport });
+const ZReady = z.strictObject({ status: z.enum(['ready', 'unavailable']), checks: z.strictObject({ blob: ZCheck, cosmos: ZCheck }), worm: z.enum(['enforce', 'emulator']), fixity: ZReport, orphans: ZReport, unsetSettings: z.array(z.string()).describe('In Azure, the settings enforcing a seal that are unset (names only; never out of service for them); empty locally') });
 
 /** Readiness, worked out at most once per READINESS_CACHE_MS by an instance (shared/health/readiness.ts). No credential needed; no tenant data shown. */
 async function ready(deps: Deps) {

@@ -867,6 +867,8 @@ export interface operations {
                         fixity: unknown;
                         /** @description Status and counts only, never tenant data */
                         orphans: unknown;
+                        /** @description In Azure, the settings enforcing a seal that are unset (names only; never out of service for them); empty locally */
+                        unsetSettings: string[];
                     };
                 };
             };
