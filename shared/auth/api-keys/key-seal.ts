@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { auditHolds } from '../../audit/audit-pages';
 import { canonicalJson } from '../../kernel/audit-chain';
-import { sealWith, unsealedBecause } from '../../kernel/archive-seal';
+import { sealedWithSuperseded, sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { personOf } from '../../kernel/principal';
 import { endReached } from '../../kernel/instant';
 import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
@@ -95,12 +95,6 @@ function once(set: Set<string>, key: string): boolean {
   if (set.size >= PER_INSTANCE_MAX) set.clear();
   set.add(key);
   return true;
-}
-
-/** Whether the record's seal names a version older than the current one (cached in the keyring: no round trip). */
-async function sealedWithSuperseded(record: SealedRecord, keys: AuditLogPort['chainKeys']): Promise<boolean> {
-  const [version, current] = await Promise.all([keys.version(typeof record.keyVersion === 'string' ? record.keyVersion : null), keys.current()]);
-  return version.rank < current.rank;
 }
 
 /**

@@ -11,7 +11,8 @@ import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '..
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { AuditFilter } from '../../../shared/ports';
 import type { RecordingLogger } from '../../support/in-memory';
-import { ADMIN, mint, ok, send, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
+import { DISPOSAL_APPROVAL_UNAUDITED, sealApproval } from '../../../shared/retention/approve-disposal';
+import { ADMIN, approval, dueDocs, mint, ok, requireApproval, send, sweepNow, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -146,5 +147,28 @@ describe('a support grant sealed with a superseded chain key version', () => {
     const meta = await send(w, { method: 'GET', path: `documents/${id}`, as: 'support.sam' });
     expect(forge ? meta.json.code : meta.status).toBe(forge ? 'support_access_not_granted' : 200);
     expect(reasons(w, SUPPORT_GRANT_UNSEALED)).toEqual(forge ? [SUPERSEDED_UNWITNESSED] : []);
+  });
+});
+
+describe('a disposal approval sealed to its document with a superseded chain key version', () => {
+  const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+  it.each([
+    ['genuine, given before the rotation: the document is disposed of', false],
+    ['sealed after it with the old version, dated before it: the document is kept, alerted', true],
+  ])('%s', async (_, forge) => {
+    const { w, vault, rotate } = rotating();
+    await requireApproval(w);
+    const [doc] = await dueDocs(w);
+    const given = w.clock.now().toISOString();
+    if (!forge) await ok(w, { ...approval(w), body: { before: given, reason: 'Annual review', documentIds: [doc] } }, 201);
+    rotate();
+    if (forge) {
+      const forged = await sealApproval(TENANT, doc!, { approvalId: '0190f0f0-0000-7000-8000-00000000000f', approvedAt: given, approvedBy: { subject: 'bob', kind: 'user', person: 'bob' }, reason: 'Annual review', retainUntil: itemOf(w, doc!).retention.retainUntil }, vault.leaked());
+      w.deps.catalog.documents.set(`${TENANT}/${doc!}`, { ...itemOf(w, doc!), disposalApproval: forged });
+    }
+    const run = await sweepNow(w);
+    expect(itemOf(w, doc!).status).toBe(forge ? 'active' : 'disposed');
+    if (forge) expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was sealed with a superseded key version and is not in the audit log' }));
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === DISPOSAL_APPROVAL_UNAUDITED).map((l) => l.fields?.reason)).toEqual(forge ? ['not in the audit log'] : []);
   });
 });
