@@ -268,7 +268,7 @@ export async function resealSuperseded(deps: KeySealDeps, now: Date): Promise<Ke
   const found = await deps.tenantRecords.unsafeKeysSealedNotWith(current.version, now.toISOString(), KEYS_SEALED_PER_RUN);
   for (const { tenantId, id, type } of found) {
     const stored = await deps.tenantRecords.get<SealedRecord>(tenantId, id, type);
-    if (!stored || stored.value.mac === undefined || !(await sealedWithSuperseded(stored.value, deps.audit.chainKeys))) continue;
+    if (!stored || stored.value.mac === undefined || stored.value.keyVersion === current.version) continue;
     const record = stored.value;
     const named = `${tenantId}/${idOf(record)}`;
     const why = record.id === id && record.tenantId === tenantId ? await unsealedRecord(record, deps.audit, true) : 'a record copied from elsewhere';
@@ -277,6 +277,9 @@ export async function resealSuperseded(deps: KeySealDeps, now: Date): Promise<Ke
       if (once(reported, `${tenantId}/${id}`)) deps.log.error(phraseOf(record), { tenantId, [type === 'api-key' ? 'keyId' : 'grantId']: idOf(record), reason: why });
       continue;
     }
+    // One naming a version newer than this instance's current one (picked up elsewhere first) is left to that one. One
+    // naming none, sealed with the first version while it is still current, is sealed naming it: it is listed no more.
+    if ((await deps.audit.chainKeys.version(typeof record.keyVersion === 'string' ? record.keyVersion : null)).rank > current.rank) continue;
     if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), stored.etag)) === 'replaced') result.sealed.push(named);
   }
   return { ...result, done: found.length === 0 };
