@@ -55,6 +55,16 @@ export async function unsealedBecause(purpose: string, sealed: object, createdOn
   return null;
 }
 
+/**
+ * Whether `sealed` names a key version older than the current one: a time its own content gives (a record's minting, an
+ * approval's) says nothing of when it was sealed, so its seal stands only on a witness the old key cannot make after the
+ * rotation (a keyed audit entry). Both versions are cached by the keyring: no round trip.
+ */
+export async function sealedWithSuperseded(sealed: Partial<Sealed>, keys: ChainKeyring): Promise<boolean> {
+  const [version, current] = await Promise.all([keys.version(typeof sealed.keyVersion === 'string' ? sealed.keyVersion : null), keys.current()]);
+  return version.rank < current.rank;
+}
+
 /** Deeper than anything the archive seals (a manifest or a kept setting is a few levels). */
 const SEALED_DEPTH_MAX = 32;
 

@@ -7,7 +7,7 @@ import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { idFromIdempotencyKey, uuidv7 } from '../ids';
 import type { TenantRecord } from '../ports';
 import { type Actor, approvalAnswered, type DisposalApproval } from '../kernel/retention';
-import { sealWith, unsealedBecause } from '../kernel/archive-seal';
+import { sealedWithSuperseded, sealWith, unsealedBecause } from '../kernel/archive-seal';
 import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import { type AuditStaging, auditMonth } from '../kernel/audit';
@@ -99,6 +99,12 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
   const withdrawals = withdrawalsReader(tenantId, deps);
   const keys = keyReader(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
+  const auditedOnce = (approval: DisposalApproval, at: string): Promise<boolean> => {
+    const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
+    const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
+    if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
+    return audited.get(key)!;
+  };
   return async (doc) => {
     const approval = doc.disposalApproval!;
     const at = String(approval.approvedAt);
@@ -108,6 +114,9 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
       // Key Vault unreachable is no forgery: the document waits for a later run, unalerted.
       if (why && why !== 'key unavailable') reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: why });
       if (why) return `its approval is not sealed to it (${why})`;
+      // Sealed with a superseded key version: judged by its approvedAt, one the old key's holder sealed after the
+      // rotation, dated before it, stood. Its keyed entry, which that holder cannot make now, is its witness.
+      if ((await sealedWithSuperseded(approval, deps.audit.chainKeys)) && !(await auditedOnce(approval, at))) return 'its approval was sealed with a superseded key version and is not in the audit log';
     } else {
       const since = deps.config.ARCHIVE_APPROVALS_SEALED_SINCE;
       if (since !== undefined && !(Date.parse(at) < Date.parse(since))) {
@@ -120,10 +129,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
         reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'not sealed, for a document due before ARCHIVE_APPROVALS_SEALED_SINCE' });
         return 'its approval is not sealed to it, and is for a document due before ARCHIVE_APPROVALS_SEALED_SINCE';
       }
-      const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
-      const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
-      if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
-      if (!(await audited.get(key))) return 'its approval is not in the audit log';
+      if (!(await auditedOnce(approval, at))) return 'its approval is not in the audit log';
     }
     if (typeof approval.approvedBy?.subject !== 'string') return 'its approver cannot be read';
     if (await withdrawnByHold(doc, approval, withdrawals, deps.clock.now())) {

@@ -23,7 +23,7 @@ import { uuidv7 } from '../ids';
 import { walkCursor } from './cursor';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 import { ENDS_AT_SETTLE_MS, migrateEndsAt } from '../auth/ends-at';
-import { sealLegacyKeys } from '../auth/api-keys/key-seal';
+import { resealSuperseded, sealLegacyKeys } from '../auth/api-keys/key-seal';
 
 export const RECONCILE_ACTOR: Actor = { subject: 'system:reconciler', kind: 'system' };
 
@@ -59,9 +59,9 @@ export interface ReconcileResult {
   holdsExtended: ExtendedHold[];
   /** API keys and support grants given their `endsAt` (records from before it; shared/auth/ends-at.ts), `tenantId/id`. */
   endsAtMigrated: string[];
-  /** API keys from before the seal sealed on their audit entry (shared/auth/api-keys/key-seal.ts), `tenantId/keyId`. */
+  /** API keys from before the seal, or sealed with a superseded chain key version, sealed on their audit entry (shared/auth/api-keys/key-seal.ts), `tenantId/keyId`. */
   keysSealed: string[];
-  /** API keys in use left without a seal: no audit entry of their minting (`tenantId/keyId`); the store is not marked while any is left. */
+  /** API keys in use left without a seal (the store is not marked while any is left), or with a superseded one: no audit entry of their minting (`tenantId/keyId`). */
   keysUnsealed: string[];
   /** The store is marked as every key and grant sealed (TenantRecordsPort.keysSealed). */
   keysAllSealed: boolean;
@@ -244,8 +244,10 @@ export async function reconcile(input: ReconcileInput, deps: Pick<Deps, 'blobs' 
   result.endsAtMigrated = (await migrateEndsAt(deps, input.maxItems, input.now)).migrated;
   // Keys from before the seal sealed from their audit entry, bounded as well; the store marked once none is left in use.
   const sealing = await sealLegacyKeys(deps, input.now, ENDS_AT_SETTLE_MS);
-  result.keysSealed = sealing.sealed;
-  result.keysUnsealed = sealing.unwitnessed;
+  // And those sealed with a superseded chain key version sealed again with the current one, on their creation entry.
+  const resealing = await resealSuperseded(deps, input.now);
+  result.keysSealed = [...sealing.sealed, ...resealing.sealed];
+  result.keysUnsealed = [...sealing.unwitnessed, ...resealing.unwitnessed];
   result.keysAllSealed = sealing.done;
   // Open holds by query reach the documents archived or corrected into their queries since the last run (bounded too;
   // the next run goes on with what is left, which the sweep does not dispose of meanwhile). The tenants take turns: a

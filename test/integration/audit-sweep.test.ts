@@ -265,8 +265,8 @@ const DETAIL: Record<string, () => string> = {
   'DELETE documents/{id}/legal-holds/{holdId}': () => `hold=${ctx.hold}`,
   'PUT rights-sets/{name}': () => 'permissions=documents:read;kept-revision={revision};kept-digest={digest}',
   'PUT rights-assignments/{subject}': () => 'rights-set=readers;kept-revision={revision};kept-digest={digest}',
-  'POST api-keys': () => `rights-set=spare;expires=${ctx.keyExpires}`,
-  'POST support-grants': () => `scope=read-only;expires=${ctx.grantExpires}`,
+  'POST api-keys': () => `rights-set=spare;expires=${ctx.keyExpires};sealed-digest={sealed}`,
+  'POST support-grants': () => `scope=read-only;expires=${ctx.grantExpires};sealed-digest={sealed}`,
   // The policy as stored (the record keeps no history): the tightening sent, and the weakening the approval applied.
   'PUT sod-policy': () => 'conflicts=none;uploader-rule=on;kept-revision={revision};kept-digest={digest}',
   'POST sod-policy/proposals/{id}/approve': () => 'conflicts=none;uploader-rule=off;kept-revision={revision};kept-digest={digest}',
@@ -435,7 +435,7 @@ function problemOf(s: Sent): string | null {
   const outcome = s.status < 400 ? 'success' : s.status >= 500 ? 'failed' : 'refused';
   if (e.outcome !== outcome || e.status !== s.status) problems.push(`${e.outcome} ${e.status}, answered ${s.status}`);
   // A kept setting's change names the revision it wrote (settings-blobs.ts keptRevisionDetail): a time, different each run; and the digest of what it wrote.
-  const detailAsSent = s.detail === undefined ? undefined : new RegExp(`^${s.detail.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace('{revision}', '\\d+').replace('{digest}', '[0-9a-f]{64}')}$`);
+  const detailAsSent = s.detail === undefined ? undefined : new RegExp(`^${s.detail.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace('{revision}', '\\d+').replace('{digest}', '[0-9a-f]{64}').replace('{sealed}', '[A-Za-z0-9_-]{43}')}$`);
   if (detailAsSent && !detailAsSent.test(e.detail ?? '')) problems.push(`detail ${e.detail}, not ${s.detail}`);
   if (outcome === 'refused' && !(e.detail ?? '').startsWith(s.code ?? '?')) problems.push(`detail ${e.detail}, answered ${s.code}`);
   if (!e.clientIp) problems.push('no client IP');

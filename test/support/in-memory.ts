@@ -596,6 +596,13 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async unsafeMarkKeysSealed(): Promise<void> {
     this.keysSealedMark = true;
   }
+  async unsafeKeysSealedNotWith(version: string, at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    return [...this.records.values()]
+      .map((r) => r.value as TenantRecord & { type: 'api-key' | 'support-grant'; mac?: string; keyVersion?: string; revokedAt?: string | null; expiresAt?: string })
+      .filter((r) => (r.type === 'api-key' || r.type === 'support-grant') && r.mac !== undefined && r.keyVersion !== version && (r.revokedAt === null || r.revokedAt === undefined) && typeof r.expiresAt === 'string' && r.expiresAt > at)
+      .slice(0, limit)
+      .map((r) => ({ tenantId: r.tenantId, id: r.id, type: r.type }));
+  }
   /**
    * A key's or grant's state at `at`, as the Cosmos adapter's conditions select it: migrated, by `endsAt` (a record
    * without it is neither in use nor expired, as `c.endsAt > @at` is not true of it), else by `expiresAt`.

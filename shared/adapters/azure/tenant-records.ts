@@ -122,6 +122,16 @@ export class TenantRecords implements TenantRecordsPort {
     return resources;
   }
 
+  async unsafeKeysSealedNotWith(version: string, at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    const { resources } = await this.container.items
+      .query<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>({
+        query: `SELECT TOP @n c.tenantId, c.id, c.type FROM c WHERE (c.type = "api-key" OR c.type = "support-grant") AND IS_DEFINED(c.mac) AND (NOT IS_DEFINED(c.keyVersion) OR c.keyVersion != @v) AND ${UNREVOKED} AND c.expiresAt > @at`,
+        parameters: [{ name: '@n', value: limit }, { name: '@v', value: version }, { name: '@at', value: at }],
+      })
+      .fetchAll();
+    return resources;
+  }
+
   async unsafeMarkKeysSealed(): Promise<void> {
     await this.timers.set(KEYS_SEALED, true);
     this.sealed = true;

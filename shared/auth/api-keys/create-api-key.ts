@@ -14,7 +14,7 @@ import { assertNoConflict, assertWithinCeiling } from '../sod';
 import { assertWithinTenantLimit } from '../tenant-limits';
 import { ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, SCRYPT } from './api-key';
 import { endedKeyAbove, expiryWithinMakingKey, keyReader } from './verify-api-key';
-import { type KeySealDeps, sealRecord } from './key-seal';
+import { type KeySealDeps, sealedDigest, sealRecord } from './key-seal';
 
 /**
  * Judges the rights set a key is to hold, as stored now (past the settings cache): it exists, its permissions
@@ -90,8 +90,9 @@ export async function createApiKey(
     }, deps.audit.chainKeys);
     // Created, never upserted: the id is 96 random bits, and a taken one would only read as a change (and end in 503).
     const writes: TenantRecordWrite[] = [gateMoved(gate, record.id), ...(relied ? [{ op: 'replace' as const, record: relied.value, ifMatch: relied.etag }] : []), { op: 'create', record }];
-    // What the key may do and until when, in the chain: a key revoked since is no longer listed as in use.
-    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}`, detail: `rights-set=${record.rightsSet};expires=${record.expiresAt}` }, (outbox) => deps.tenantRecords.batch(input.tenantId, writes, outbox), (r) => r === 'written');
+    // What the key may do and until when, in the chain: a key revoked since is no longer listed as in use. And the digest
+    // of what its seal covers: the witness of this very record once its seal's key version is superseded (key-seal.ts).
+    const written = await writeWithAuditEntry(input.audit, { target: `api-key:${keyId}`, detail: `rights-set=${record.rightsSet};expires=${record.expiresAt};sealed-digest=${sealedDigest(record)}` }, (outbox) => deps.tenantRecords.batch(input.tenantId, writes, outbox), (r) => r === 'written');
     return written === 'written' ? { key: `${prefix}_${secret}`, record } : CHANGED;
   });
 }

@@ -12,11 +12,16 @@
  *
  * Support grants are sealed alike (purpose `support-grant`, over what decides the access they give): a writer of Cosmos
  * DB needed no secret at all to give provider staff any scope in any tenant for as long as they liked.
+ *
+ * A seal made with a chain key version since superseded stands only on its creation's keyed audit entry naming it
+ * (supersededWitnessed), and the reconciler seals it again with the current version (resealSuperseded). Broke: judged by
+ * its own `createdAt`, a record written after a rotation by whoever held the old version and could write Cosmos DB,
+ * dated before it, acted (their own secret's hash under tenant-admin): a rotation did not end that power.
  */
 import { createHash } from 'node:crypto';
 import { auditHolds } from '../../audit/audit-pages';
 import { canonicalJson } from '../../kernel/audit-chain';
-import { sealWith, unsealedBecause } from '../../kernel/archive-seal';
+import { sealedWithSuperseded, sealWith, unsealedBecause } from '../../kernel/archive-seal';
 import { personOf } from '../../kernel/principal';
 import { endReached } from '../../kernel/instant';
 import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '../../ports';
@@ -42,6 +47,14 @@ export function keySealed(k: ApiKeyRecord): Omit<ApiKeyRecord, 'type' | 'name' |
   return { tenantId, id, keyId, prefix, hash, rightsSet, ceiling, personPermissions, personAssigned, createdBy, createdAt, expiresAt };
 }
 
+/**
+ * What a key's or grant's creation entry names of it (`sealed-digest=`): the digest of what its seal covers, which
+ * vouches for the record when its seal's key version has been superseded (supersededWitnessed).
+ */
+export function sealedDigest(r: SealedRecord): string {
+  return createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(sealedPart(r))))).digest('base64url');
+}
+
 /** What a grant's seal covers: whom it lets in, to what and until when, and who gave it. */
 function grantSealed(g: SupportGrantRecord): Omit<SupportGrantRecord, 'type' | 'revokedAt' | 'revokedBy' | 'endsAt' | 'mac' | 'keyVersion'> {
   const { tenantId, id, grantId, ticket, scope, createdAt, createdBy, expiresAt, requestedExpiresAt } = g;
@@ -61,12 +74,19 @@ export async function sealRecord<T extends SealedRecord>(record: T, keys: AuditL
 
 export interface KeySealDeps {
   tenantRecords: TenantRecordsPort;
-  audit: Pick<AuditLogPort, 'chainKeys'>;
+  /** `list`: the creation entry of one sealed with a superseded key version (read once per record per instance). */
+  audit: Pick<AuditLogPort, 'chainKeys' | 'list'>;
   log: Pick<Logger, 'warn' | 'error'>;
 }
 
 /** Verdicts per record version (its sealed content's digest), per instance: a request costs one digest, no read. */
 const verdicts = new Map<string, string | null>();
+/** When an unwitnessed verdict on a superseded seal is judged again: its creation entry may still have been on its way to the log (outbox). */
+const lookAgainAt = new Map<string, number>();
+const LOOK_AGAIN_MS = 60 * 60_000;
+
+/** Why a record sealed with a superseded version and no entry naming it is refused (the log line's `reason`). */
+export const SUPERSEDED_UNWITNESSED = 'sealed with a superseded key version, no creation entry names it';
 const reported = new Set<string>();
 const PER_INSTANCE_MAX = 10_000;
 
@@ -77,8 +97,22 @@ function once(set: Set<string>, key: string): boolean {
   return true;
 }
 
+/**
+ * Whether the keyed audit log holds the record's creation entry naming it: success, on its target, by its maker, naming
+ * its digest (`sealed-digest=`, since digests are named), or, one from before, what it gives and until when. keyedByArchive
+ * takes no entry keyed with a version superseded when Cosmos DB stored it, so an old version's holder cannot make one now.
+ */
+async function creationWitnessed(record: SealedRecord, audit: Pick<AuditLogPort, 'chainKeys' | 'list'>): Promise<boolean> {
+  const witness = witnessOf(record);
+  if (witness === null) return false;
+  const by = record.createdBy;
+  const digested = `${witness.detail};sealed-digest=${sealedDigest(record)}`;
+  return auditHolds(audit, record.tenantId, { target: witness.target, action: witness.action }, [record.createdAt], (e) => e.outcome === 'success' && (e.detail === witness.detail || e.detail === digested) && e.actor.subject === by?.subject && (by.person === undefined || personOf(e.actor) === by.person));
+}
+
 /** Why the record is not the archive's (null: sealed by it), its verdict remembered for this very content. */
-async function unsealedRecord(record: SealedRecord, keys: AuditLogPort['chainKeys']): Promise<string | null> {
+async function unsealedRecord(record: SealedRecord, audit: Pick<AuditLogPort, 'chainKeys' | 'list'>, fresh = false): Promise<string | null> {
+  const keys = audit.chainKeys;
   const sealed = { type: record.type, ...sealedPart(record), ...(record.keyVersion !== undefined ? { keyVersion: record.keyVersion } : {}), mac: record.mac };
   let digest: string;
   try {
@@ -87,14 +121,18 @@ async function unsealedRecord(record: SealedRecord, keys: AuditLogPort['chainKey
     return 'not a record the archive seals';
   }
   const seen = verdicts.get(digest);
-  if (seen !== undefined) return seen;
-  // Its minting time stands for when it was sealed: a key sealed before a rotation of the chain key still acts after it.
+  if (seen !== undefined && !fresh && !(seen === SUPERSEDED_UNWITNESSED && Date.now() >= (lookAgainAt.get(digest) ?? 0))) return seen;
+  // Its minting time is no witness of when it was sealed (whoever writes the record dates it): one sealed with a
+  // superseded version stands on its creation's keyed entry; one with the current version needs none (no read).
   const { type: purpose, ...content } = sealed;
-  const why = await unsealedBecause(purpose, content, typeof record.createdAt === 'string' ? record.createdAt : null, keys);
+  let why: string | null = await unsealedBecause(purpose, content, typeof record.createdAt === 'string' ? record.createdAt : null, keys);
+  if (why === null && (await sealedWithSuperseded(record, keys)) && !(await creationWitnessed(record, audit))) why = SUPERSEDED_UNWITNESSED;
   // 'key unavailable' may pass (Key Vault): not remembered.
   if (why !== 'key unavailable') {
     if (verdicts.size >= PER_INSTANCE_MAX) verdicts.clear();
+    if (lookAgainAt.size >= PER_INSTANCE_MAX) lookAgainAt.clear();
     verdicts.set(digest, why);
+    if (why === SUPERSEDED_UNWITNESSED) lookAgainAt.set(digest, Date.now() + LOOK_AGAIN_MS);
   }
   return why;
 }
@@ -131,7 +169,7 @@ export async function sealedByArchive(record: SealedRecord, deps: KeySealDeps, r
     if (once(reported, `legacy:${at}`)) deps.log.warn(API_KEY_LEGACY, { ...named, type: record.type });
     return true;
   }
-  const why = await unsealedRecord(record, deps.audit.chainKeys);
+  const why = await unsealedRecord(record, deps.audit);
   if (why === null) return true;
   if (once(reported, at)) deps.log.error(phraseOf(record), { ...named, reason: why });
   return false;
@@ -199,8 +237,7 @@ export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogP
     if (!found || found.value.mac !== undefined) continue;
     const record = found.value;
     const witness = witnessOf(record);
-    const by = record.createdBy;
-    const witnessed = witness !== null && (await auditHolds(deps.audit, tenantId, { target: witness.target, action: witness.action }, [record.createdAt], (e) => e.outcome === 'success' && e.detail === witness.detail && e.actor.subject === by?.subject && (by.person === undefined || personOf(e.actor) === by.person)));
+    const witnessed = witness !== null && (await creationWitnessed(record, deps.audit));
     const named = `${tenantId}/${idOf(record)}`;
     // Nor one the audit log says was revoked. Broke: the seal does not cover the revocation, and one storage does not keep
     // (revoked before revocation blobs, or its blob write failed), cleared by a writer of Cosmos DB, was sealed as in use
@@ -216,4 +253,34 @@ export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogP
   if (marked || lacking.length > 0 || now.getTime() - Date.parse(started) < settleMs) return result;
   await deps.tenantRecords.unsafeMarkKeysSealed();
   return { ...result, done: true };
+}
+
+/**
+ * Reconciler: seals again with the current chain key version each key in use and grant in force sealed with a superseded
+ * one, once its seal checks and its creation's keyed entry names it (unsealedRecord, judged afresh: never on a remembered
+ * verdict), so each instance's audit reads for it stop once a rotation settles. At most KEYS_SEALED_PER_RUN a run; one
+ * without its witness is reported and left (refused where it is read), as sealLegacyKeys leaves one.
+ */
+export async function resealSuperseded(deps: KeySealDeps, now: Date): Promise<KeySealingResult> {
+  const result: KeySealingResult = { sealed: [], unwitnessed: [], done: true };
+  const current = await deps.audit.chainKeys.current();
+  if (current.version === null) return result; // one unnamed key: nothing is superseded
+  const found = await deps.tenantRecords.unsafeKeysSealedNotWith(current.version, now.toISOString(), KEYS_SEALED_PER_RUN);
+  for (const { tenantId, id, type } of found) {
+    const stored = await deps.tenantRecords.get<SealedRecord>(tenantId, id, type);
+    if (!stored || stored.value.mac === undefined || stored.value.keyVersion === current.version) continue;
+    const record = stored.value;
+    const named = `${tenantId}/${idOf(record)}`;
+    const why = record.id === id && record.tenantId === tenantId ? await unsealedRecord(record, deps.audit, true) : 'a record copied from elsewhere';
+    if (why !== null) {
+      if (why !== 'key unavailable') result.unwitnessed.push(named);
+      if (once(reported, `${tenantId}/${id}`)) deps.log.error(phraseOf(record), { tenantId, [type === 'api-key' ? 'keyId' : 'grantId']: idOf(record), reason: why });
+      continue;
+    }
+    // One naming a version newer than this instance's current one (picked up elsewhere first) is left to that one. One
+    // naming none, sealed with the first version while it is still current, is sealed naming it: it is listed no more.
+    if ((await deps.audit.chainKeys.version(typeof record.keyVersion === 'string' ? record.keyVersion : null)).rank > current.rank) continue;
+    if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), stored.etag)) === 'replaced') result.sealed.push(named);
+  }
+  return { ...result, done: found.length === 0 };
 }

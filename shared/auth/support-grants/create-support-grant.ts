@@ -6,7 +6,7 @@ import type { SupportScope } from '../../kernel/principal';
 import { idFromIdempotencyKey } from '../../ids';
 import { SUPPORT_GRANT_MAX_MS, SupportGrantRecord, supportGrantRecordId } from './support-grant';
 import { expiryWithinMakingKey, keyReader } from '../api-keys/verify-api-key';
-import { type KeySealDeps, sealRecord } from '../api-keys/key-seal';
+import { type KeySealDeps, sealedDigest, sealRecord } from '../api-keys/key-seal';
 
 /**
  * `idempotencyKey` (validated, ids.ts idempotencyKeyOf): the grant's id is derived from it and the accountable person,
@@ -45,7 +45,7 @@ export async function createSupportGrant(
     ...(keyed && expiresAt.getTime() !== input.expiresAt.getTime() ? { requestedExpiresAt: asked.expiresAt } : {}),
   }, deps.audit.chainKeys);
   // What provider staff may do and until when, in the chain, beside the grant's record.
-  const written = await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}`, detail: `scope=${record.scope};expires=${record.expiresAt}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
+  const written = await writeWithAuditEntry(input.audit, { target: `support-grant:${grantId}`, detail: `scope=${record.scope};expires=${record.expiresAt};sealed-digest=${sealedDigest(record)}` }, (outbox) => deps.tenantRecords.create(record, outbox), (r) => r === 'created');
   if (written === 'created' || !keyed) return { grant: record, replayed: false };
   // The same key sent at once: the other request gave the grant first.
   const first = await deps.tenantRecords.get<SupportGrantRecord>(input.tenantId, record.id, 'support-grant');

@@ -90,6 +90,9 @@ class MemoryRecords implements TenantRecordsPort {
     return [];
   }
   async unsafeMarkKeysSealed(): Promise<void> {}
+  async unsafeKeysSealedNotWith(): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
+    return [];
+  }
   /** All of them on one page, newest first (these tests make few). */
   async proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState): Promise<Page<T>> {
     const all = await this.list<T & { proposalId: string; state: string }>(tenantId, type);
