@@ -81,9 +81,14 @@ export interface KeySealDeps {
 
 /** Verdicts per record version (its sealed content's digest), per instance: a request costs one digest, no read. */
 const verdicts = new Map<string, string | null>();
-/** When an unwitnessed verdict on a superseded seal is judged again: its creation entry may still have been on its way to the log (outbox). */
+/**
+ * When an unwitnessed verdict on a superseded seal is judged again: its creation entry may still have been on its way to
+ * the log (outbox). A minute, not an hour: a key minted on an instance still keying with the old version in the minutes
+ * of a rotation, presented at once to one that has the new version, was refused there for an hour. A forged record costs
+ * one audit query a minute per instance.
+ */
 const lookAgainAt = new Map<string, number>();
-const LOOK_AGAIN_MS = 60 * 60_000;
+const LOOK_AGAIN_MS = 60_000;
 
 /** Why a record sealed with a superseded version and no entry naming it is refused (the log line's `reason`). */
 export const SUPERSEDED_UNWITNESSED = 'sealed with a superseded key version, no creation entry names it';
