@@ -194,8 +194,8 @@ function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action
  * and written back after the release, stood.
  */
 async function withdrawnByHold(doc: ArchivedDocument, approval: DisposalApproval, withdrawals: ReturnType<typeof withdrawalsReader>, now: Date): Promise<boolean> {
-  // A hold placed on the document after the approval was given (a hold by query's request writes one entry for all its
-  // documents, naming none): the placing withdrew every approval the document carried then.
+  // A hold placed on the document after the approval was given (its entry, below, says so too; a hold by query's request
+  // from before each document had its own entry only here): the placing withdrew every approval the document carried then.
   const given = Date.parse(String(approval.approvedAt));
   if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
   for (const month of monthsFrom(String(approval.approvedAt), now)) {
