@@ -147,6 +147,8 @@ function monthsFrom(from: string, now: Date): string[] {
 /** The actions whose keyed entry names an approval a hold withdrew: a placement, the reconciler recording a hold storage kept. */
 const WITHDRAWING_ACTIONS = ['legal-hold.place', 'document.reindex'] as const;
 const WITHDRAWN = 'approval-withdrawn=';
+/** A placement's entry stored with its change (legal-hold.ts holdAuditDetail). */
+const HOLD_PLACED = 'hold=';
 /** A reindexing entry recording a hold storage kept: the reconciler's (recordRestoredHold), a rebuild from the manifest's. */
 const HOLD_RECORDED = ['legal-hold-restored=', 'legal-hold='];
 
@@ -162,8 +164,13 @@ function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action
   const months = new Map<string, Promise<Map<string, Withdrawals>>>();
   const parts = (detail: unknown): string[] => (typeof detail === 'string' ? detail.split(';') : []);
   const named = (detail: unknown): string[] => parts(detail).filter((part) => part.startsWith(WITHDRAWN)).map((part) => part.slice(WITHDRAWN.length));
-  // A placement withdraws whatever approval the document carries; of the reconciler's entries only one recording a hold does.
-  const places = (e: AuditEntry) => e.action === 'legal-hold.place' || parts(e.detail).some((part) => part.startsWith(WITHDRAWN) || HOLD_RECORDED.some((p) => part.startsWith(p)));
+  // A placement withdraws whatever approval the document carries; of the reconciler's entries only one recording a hold
+  // does. A placement's entry names its hold (`hold=<id>`); a request that placed nothing (a retry of one with its
+  // Idempotency-Key, the hold long released: functions/legal-holds.ts `;replayed`) has one on the document too.
+  const places = (e: AuditEntry) => {
+    const found = parts(e.detail);
+    return !found.includes('replayed') && found.some((part) => part.startsWith(WITHDRAWN) || (e.action === 'legal-hold.place' ? part.startsWith(HOLD_PLACED) : HOLD_RECORDED.some((p) => part.startsWith(p))));
+  };
   const read = async (action: (typeof WITHDRAWING_ACTIONS)[number], month: string) => {
     const byTarget = new Map<string, Withdrawals>();
     for (const entry of await keyedEntries(deps.audit, tenantId, month, { action }, (e) => typeof e.target === 'string' && e.outcome === 'success' && places(e))) {

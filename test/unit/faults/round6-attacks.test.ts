@@ -49,4 +49,21 @@ describe('a withdrawal hidden from the sweep by a writer of Cosmos DB', () => {
     if (heldAndReleased === onDocument) expect(itemOf(w, other!).status).toBe('disposed');
     expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was withdrawn by a legal hold' }));
   });
+
+  // Control: a request that places nothing writes a success entry on the document too (a retry of a placement with its
+  // Idempotency-Key, the hold long released): a genuine approval given since stands.
+  it('a retry of a released hold\'s placement, after an approval was given, withdraws nothing', async () => {
+    const w = world();
+    await requireApproval(w);
+    const [doc] = await dueDocs(w);
+    const keyed = { ...hold(doc!), headers: { 'idempotency-key': 'hold-1' } };
+    const holdId = (await ok(w, keyed, 201)).json.id as string;
+    await ok(w, { method: 'DELETE', path: `documents/${doc}/legal-holds/${holdId}`, body: { reason: 'Closed' }, as: 'bob' }, 200);
+    w.clock.advance(60_000);
+    await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc] } }, 201);
+    w.clock.advance(60_000);
+    expect((await ok(w, keyed)).json.id).toBe(holdId);
+    expect((await sweepNow(w)).blocked).toEqual([]);
+    expect(itemOf(w, doc!).status).toBe('disposed');
+  });
 });
