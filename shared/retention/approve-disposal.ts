@@ -135,12 +135,16 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
   };
 }
 
-/** The audit months from `from`'s to `now`'s (a placement's entry is appended in its month or the next: both are in it). */
+/**
+ * The audit months from the one before `from`'s to `now`'s. An entry is in the month of its `at`, when its request began:
+ * a placement begun before midnight at a month's end and stored on the document after an approval given just past it is
+ * in the month before the approval's. Broke: read from the approval's month, that withdrawal was not seen.
+ */
 function monthsFrom(from: string, now: Date): string[] {
   const start = new Date(from);
   if (Number.isNaN(start.getTime())) return [];
   const months: string[] = [];
-  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - 1, 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
   return months;
 }
 

@@ -66,4 +66,20 @@ describe('a withdrawal hidden from the sweep by a writer of Cosmos DB', () => {
     expect((await sweepNow(w)).blocked).toEqual([]);
     expect(itemOf(w, doc!).status).toBe('disposed');
   });
+
+  // A placement's entry is dated when its request began: one begun before midnight at a month's end, stored on the
+  // document after an approval given just past it, is in the month before the approval's. Broke: the sweep read the
+  // entries from the approval's month on, and that withdrawal (the hold taken off the document) was not seen.
+  it('a placement\'s entry in the month before the approval it names withdraws it', async () => {
+    const w = world();
+    await requireApproval(w);
+    const [doc] = await dueDocs(w);
+    await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc] } }, 201);
+    const { approvalId, approvedAt } = itemOf(w, doc!).disposalApproval!;
+    const begun = new Date(Date.parse(`${approvedAt.slice(0, 7)}-01T00:00:00.000Z`) - 1).toISOString();
+    await w.deps.audit.append({ tenantId: TENANT, at: begun, actor: { subject: 'up', kind: 'user', person: 'up' }, action: 'legal-hold.place', target: doc!, outcome: 'success', status: 201, requestId: 'req-hold', clientIp: null, userAgent: null, detail: `hold=h-1;approval-withdrawn=${approvalId}` });
+    const run = await sweepNow(w);
+    expect(itemOf(w, doc!).status).toBe('active');
+    expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was withdrawn by a legal hold' }));
+  });
 });
