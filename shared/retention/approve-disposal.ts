@@ -10,7 +10,7 @@ import { type Actor, approvalAnswered, type DisposalApproval } from '../kernel/r
 import { sealedWithSuperseded, sealWith, unsealedBecause } from '../kernel/archive-seal';
 import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
-import { type AuditStaging, auditMonth } from '../kernel/audit';
+import { type AuditEntry, type AuditStaging, auditMonth } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
@@ -141,34 +141,55 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
   };
 }
 
-/** The audit months from `from`'s to `now`'s (a placement's entry is appended in its month or the next: both are in it). */
+/**
+ * The audit months from the one before `from`'s to `now`'s. An entry is in the month of its `at`, when its request began:
+ * a placement begun before midnight at a month's end and stored on the document after an approval given just past it is
+ * in the month before the approval's. Broke: read from the approval's month, that withdrawal was not seen.
+ */
 function monthsFrom(from: string, now: Date): string[] {
   const start = new Date(from);
   if (Number.isNaN(start.getTime())) return [];
   const months: string[] = [];
-  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
+  for (let at = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() - 1, 1)); at.getTime() <= now.getTime(); at = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))) months.push(auditMonth(at));
   return months;
 }
 
 /** The actions whose keyed entry names an approval a hold withdrew: a placement, the reconciler recording a hold storage kept. */
 const WITHDRAWING_ACTIONS = ['legal-hold.place', 'document.reindex'] as const;
 const WITHDRAWN = 'approval-withdrawn=';
+/** A placement's entry stored with its change (legal-hold.ts holdAuditDetail). */
+const HOLD_PLACED = 'hold=';
+/** A reindexing entry recording a hold storage kept: the reconciler's (recordRestoredHold), a rebuild from the manifest's. */
+const HOLD_RECORDED = ['legal-hold-restored=', 'legal-hold='];
+
+/** What a month's keyed entries of one withdrawing action say of a document: the approvals they name, and the latest placement. */
+type Withdrawals = { named: Set<string>; latest: number };
 
 /**
  * Per sweep run: for each withdrawing action and month, which approvals each document's keyed entries say a hold
- * withdrew. One walk of a month serves every document the run judges: asked per document, a bulk approval of a year's
- * documents cost two queries per document per month since its approval.
+ * withdrew, and when a hold was last placed on it. One walk of a month serves every document the run judges: asked per
+ * document, a bulk approval of a year's documents cost two queries per document per month since its approval.
  */
-function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action: (typeof WITHDRAWING_ACTIONS)[number], month: string) => Promise<Map<string, Set<string>>> {
-  const months = new Map<string, Promise<Map<string, Set<string>>>>();
-  const named = (detail: unknown): string[] => (typeof detail === 'string' ? detail.split(';').filter((part) => part.startsWith(WITHDRAWN)).map((part) => part.slice(WITHDRAWN.length)) : []);
+function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action: (typeof WITHDRAWING_ACTIONS)[number], month: string) => Promise<Map<string, Withdrawals>> {
+  const months = new Map<string, Promise<Map<string, Withdrawals>>>();
+  const parts = (detail: unknown): string[] => (typeof detail === 'string' ? detail.split(';') : []);
+  const named = (detail: unknown): string[] => parts(detail).filter((part) => part.startsWith(WITHDRAWN)).map((part) => part.slice(WITHDRAWN.length));
+  // A placement withdraws whatever approval the document carries; of the reconciler's entries only one recording a hold
+  // does. A placement's entry names its hold (`hold=<id>`); a request that placed nothing (a retry of one with its
+  // Idempotency-Key, the hold long released: functions/legal-holds.ts `;replayed`) has one on the document too.
+  const places = (e: AuditEntry) => {
+    const found = parts(e.detail);
+    return !found.includes('replayed') && found.some((part) => part.startsWith(WITHDRAWN) || (e.action === 'legal-hold.place' ? part.startsWith(HOLD_PLACED) : HOLD_RECORDED.some((p) => part.startsWith(p))));
+  };
   const read = async (action: (typeof WITHDRAWING_ACTIONS)[number], month: string) => {
-    const byTarget = new Map<string, Set<string>>();
-    for (const entry of await keyedEntries(deps.audit, tenantId, month, { action }, (e) => e.target !== null && named(e.detail).length > 0)) {
-      if (entry.target === null) continue;
-      const ids = byTarget.get(entry.target) ?? new Set<string>();
-      for (const id of named(entry.detail)) ids.add(id);
-      byTarget.set(entry.target, ids);
+    const byTarget = new Map<string, Withdrawals>();
+    for (const entry of await keyedEntries(deps.audit, tenantId, month, { action }, (e) => typeof e.target === 'string' && e.outcome === 'success' && places(e))) {
+      if (typeof entry.target !== 'string') continue;
+      const found = byTarget.get(entry.target) ?? { named: new Set<string>(), latest: -Infinity };
+      for (const id of named(entry.detail)) found.named.add(id);
+      const at = Date.parse(entry.at);
+      if (at > found.latest) found.latest = at;
+      byTarget.set(entry.target, found);
     }
     return byTarget;
   };
@@ -182,17 +203,23 @@ function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action
 
 /**
  * Whether a hold placed on the document since `approval` was given withdrew it: the keyed entry of the placement (or of
- * the reconciler recording a hold storage kept) names it (`approval-withdrawn=<id>`). Broke: the withdrawal was kept only
- * on the catalog item, and the approval, its seal included, written back by a writer of Cosmos DB after the release
- * disposed of the document unreviewed (a hold's release asks for the review again, which the seal cannot tell).
+ * the reconciler recording a hold storage kept) names it (`approval-withdrawn=<id>`), or was written at or after the
+ * approval's time. Broke: the withdrawal was kept only on the catalog item, and the approval, its seal included, written
+ * back by a writer of Cosmos DB after the release disposed of the document unreviewed (a hold's release asks for the
+ * review again, which the seal cannot tell). And by the name alone: the entry names what the catalog item carried when
+ * the hold was placed, so the approval taken off the document (or its id changed) in Cosmos DB before the placement,
+ * and written back after the release, stood.
  */
 async function withdrawnByHold(doc: ArchivedDocument, approval: DisposalApproval, withdrawals: ReturnType<typeof withdrawalsReader>, now: Date): Promise<boolean> {
-  // A hold placed on the document after the approval was given (a hold by query's request writes one entry for all its
-  // documents, naming none): the placing withdrew every approval the document carried then.
+  // A hold placed on the document after the approval was given (its entry, below, says so too; a hold by query's request
+  // from before each document had its own entry only here): the placing withdrew every approval the document carried then.
   const given = Date.parse(String(approval.approvedAt));
   if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
   for (const month of monthsFrom(String(approval.approvedAt), now)) {
-    for (const action of WITHDRAWING_ACTIONS) if ((await withdrawals(action, month)).get(doc.id)?.has(String(approval.approvalId))) return true;
+    for (const action of WITHDRAWING_ACTIONS) {
+      const found = (await withdrawals(action, month)).get(doc.id);
+      if (found && (found.named.has(String(approval.approvalId)) || found.latest >= given)) return true;
+    }
   }
   return false;
 }

@@ -184,8 +184,24 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   const placedNow: string[] = [];
   const skipped: SkippedDocument[] = [];
   const place = async (documentId: string, last: boolean): Promise<boolean> => {
+    // Each document it reaches its own entry (as the reconciler's extension writes), naming the approval it withdrew; the
+    // first change stored carries the request's too. Broke: the request's one entry, on the hold, named no document, and
+    // a withdrawn approval written back after the release, the hold taken off the document, stood (the sweep had only
+    // the document's holds to go by, which a writer of Cosmos DB edits).
+    const own = ownChangeStaging(deps.auditOutbox, { tenantId, at: deps.clock.now().toISOString(), actor: actorOf(cmd.principal), action: 'legal-hold.place', requestId: `hold-placed:${holdId}:${documentId}` });
+    const request = entry.staging;
+    const audit: AuditStaging = request
+      ? {
+          item: (target, detail) => {
+            // One item is appended to one audit partition: the document's entry at the request's time.
+            const first = request.item();
+            return { ...first, entries: [...first.entries, ...own.staging.item(target, detail).entries.map((e) => ({ ...e, at: first.at }))] };
+          },
+          stored: (item) => request.stored(item),
+        }
+      : own.staging;
     try {
-      const { replayed } = await placeHoldOn({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit: entry.staging }, deps);
+      const { replayed } = await placeHoldOn({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit }, deps).finally(own.appended);
       if (!replayed) placedNow.push(documentId);
       held.push(documentId);
     } catch (err) {
