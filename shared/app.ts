@@ -101,9 +101,9 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   if (config.ARCHIVE_WORM === 'emulator') {
     log.warn('ARCHIVE_WORM=emulator: storage-level WORM (immutability policies, legal holds) is NOT enforced by the emulator. The archive still sends the policies and never overwrites or deletes, but the store itself does not protect the data. Never use this mode for real documents.');
   }
-  const unset = unsetSafeguards(config);
-  if (unset.length > 0) log.warn(SAFEGUARDS_UNSET, { settings: unset });
   const clock = overrides.clock ?? systemClock;
+  const unset = unsetSafeguards(config, clock.now());
+  if (unset.length > 0) log.warn(SAFEGUARDS_UNSET, { settings: unset });
   const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
   const tenantRecords = new TenantRecords(cosmos.tenants, settings, { sealed: config.ARCHIVE_KEYS_SEALED === 'true' });
   if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {

@@ -214,11 +214,18 @@ export const SAFEGUARDS_UNSET = 'settings the archive needs in production are un
  * Broke: nothing said so, and a deployment depended on an operator remembering them: without ARCHIVE_KEYS_SEALED=true
  * a key from before the seal acts until the reconciler marks the store (a mark a writer of Cosmos DB can delete);
  * without ARCHIVE_APPROVALS_SEALED_SINCE an unsealed disposal approval, however late, stands on its audit entry.
- * Named by the health report and once at startup; infra/main.bicep sets both.
+ * A time still ahead (ARCHIVE_APPROVALS_SEALED_SINCE, or AUDIT_CHAIN_KEYED_SINCE's month) enforces nothing yet either,
+ * and was not named: an operator's slip of a year read as set. Named by the health report and once at startup;
+ * infra/main.bicep sets both.
  */
-export function unsetSafeguards(config: Pick<Config, 'runtime' | 'ARCHIVE_KEYS_SEALED' | 'ARCHIVE_APPROVALS_SEALED_SINCE'>): string[] {
+export function unsetSafeguards(config: Pick<Config, 'runtime' | 'ARCHIVE_KEYS_SEALED' | 'ARCHIVE_APPROVALS_SEALED_SINCE' | 'AUDIT_CHAIN_KEYED_SINCE'>, now: Date): string[] {
   if (config.runtime !== 'azure') return [];
-  return [...(config.ARCHIVE_KEYS_SEALED === 'true' ? [] : ['ARCHIVE_KEYS_SEALED']), ...(config.ARCHIVE_APPROVALS_SEALED_SINCE === undefined ? ['ARCHIVE_APPROVALS_SEALED_SINCE'] : [])];
+  const ahead = (at: string | undefined) => at !== undefined && Date.parse(at) > now.getTime();
+  return [
+    ...(config.ARCHIVE_KEYS_SEALED === 'true' ? [] : ['ARCHIVE_KEYS_SEALED']),
+    ...(config.ARCHIVE_APPROVALS_SEALED_SINCE === undefined || ahead(config.ARCHIVE_APPROVALS_SEALED_SINCE) ? ['ARCHIVE_APPROVALS_SEALED_SINCE'] : []),
+    ...(ahead(config.AUDIT_CHAIN_KEYED_SINCE && `${config.AUDIT_CHAIN_KEYED_SINCE}-01T00:00:00.000Z`) ? ['AUDIT_CHAIN_KEYED_SINCE'] : []),
+  ];
 }
 
 /** Every setting the loader reads, by its environment name (the README's Configuration table names each). */

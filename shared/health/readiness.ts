@@ -13,7 +13,7 @@ export interface Readiness {
   fixity: { status: 'ok' | 'failures'; damagedDocuments: number } | { status: 'unknown' };
   /** Blobs without catalog item or manifest (a crash mid-upload), counted. */
   orphans: { status: 'ok' | 'found'; orphanedFolders: number } | { status: 'unknown' };
-  /** In Azure, the settings enforcing a seal that are unset (config unsetSafeguards): names only; never out of service for them. */
+  /** In Azure, the settings enforcing a seal that are unset or still ahead (config unsetSafeguards): names only; never out of service for them. */
   unsetSettings: string[];
 }
 
@@ -49,5 +49,5 @@ async function workOut(deps: ReadinessDeps): Promise<Readiness> {
   ]);
   const unknown = { status: 'unknown' as const };
   const [fixity, orphans] = checks.cosmos === 'ok' ? await Promise.all([unsafeFixityReport(deps).catch(() => unknown), unsafeOrphanReport(deps).catch(() => unknown)]) : [unknown, unknown];
-  return { status: checks.blob === 'ok' && checks.cosmos === 'ok' ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity, orphans, unsetSettings: unsetSafeguards(deps.config) };
+  return { status: checks.blob === 'ok' && checks.cosmos === 'ok' ? 'ready' : 'unavailable', checks, worm: deps.config.ARCHIVE_WORM, fixity, orphans, unsetSettings: unsetSafeguards(deps.config, deps.clock.now()) };
 }
