@@ -67,7 +67,7 @@ param privileged bool = true
 @description('ARCHIVE_KEYS_SEALED: true (a new deployment: every key and grant is sealed from its first), an API key or support grant without the archive\'s seal is refused whatever Cosmos DB says. A deployment with keys from before the seal passes false until the reconciler logs keysAllSealed: true (README, "Operating"), then true for good.')
 param keysSealed bool = true
 
-@description('ARCHIVE_APPROVALS_SEALED_SINCE: when disposal approvals began to be sealed to their documents, an instant with its offset (a new deployment: its first deployment\'s time; an existing one: when the version sealing approvals was deployed). Set once in the parameters file, never moved on a later deployment: an unsealed approval given after it is refused by the sweep.')
+@description('ARCHIVE_APPROVALS_SEALED_SINCE: when disposal approvals began to be sealed to their documents, an instant with its offset (a new deployment: its first deployment\'s time; an existing one: when the version sealing approvals was deployed). Set once (the workflow passes the repository variable APPROVALS_SEALED_SINCE; by hand, pass it with the other parameters), never moved on a later deployment: an unsealed approval given after it is refused by the sweep.')
 @minLength(20)
 param approvalsSealedSince string
 
