@@ -1,0 +1,79 @@
+/**
+ * Round 7: seals after a rotation of the audit chain key, withdrawals of approvals by time. Attacker models: a valid
+ * account, a writer of Cosmos DB (not Key Vault) who may hold one low-privileged key's secret and, after a rotation,
+ * the old chain key version, a storage role.
+ */
+import { DISPOSAL_APPROVAL_UNAUDITED, sealApproval } from '../../../shared/retention/approve-disposal';
+import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
+import type { RecordingLogger } from '../../support/in-memory';
+import { approval, dueDocs, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Key Vault's versions of the chain key; `rotate` adds one, superseding the last. */
+class Vault implements ChainKeyring {
+  readonly versions: ChainKeyVersion[] = [{ version: 'v1', key: Buffer.alloc(32, 1), rank: 1 }];
+  async current(): Promise<ChainKeyVersion> {
+    return this.versions.at(-1)!;
+  }
+  async version(v: string | null): Promise<ChainKeyVersion> {
+    const found = v === null ? this.versions[0] : this.versions.find((x) => x.version === v);
+    if (!found) throw new ChainKeyUnavailable(v, 'no such version');
+    return found;
+  }
+  rotate(at: Date): void {
+    this.versions.at(-1)!.supersededAt = at.getTime();
+    const n = this.versions.length + 1;
+    this.versions.push({ version: `v${n}`, key: Buffer.alloc(32, n), rank: n });
+  }
+  /** What a holder of the leaked first version seals with. */
+  leaked(): ChainKeyring {
+    const v1 = this.versions[0]!;
+    return { current: async () => v1, version: async () => v1 };
+  }
+}
+
+function rotating(env: Record<string, string> = {}) {
+  const w = world(env);
+  const vault = new Vault();
+  w.deps.audit.chained = true;
+  w.deps.audit.chainKeys = vault;
+  /** Rotates an hour past any instance's pickup of the new version. */
+  const rotate = () => {
+    w.clock.advance(DAY);
+    vault.rotate(w.clock.now());
+    w.clock.advance(HOUR);
+  };
+  return { w, vault, rotate };
+}
+
+const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+const alerts = (w: World) => (w.deps.log as RecordingLogger).lines.filter((l) => l.message === DISPOSAL_APPROVAL_UNAUDITED).map((l) => l.fields?.reason);
+
+describe('a disposal approval sealed with a superseded chain key version, dated before AUDIT_CHAIN_KEYED_SINCE', () => {
+  // The documents fall due 2029-01-01; the chain is keyed since 2029-01. Broke: the superseded seal's witness was
+  // approvalAudited, which takes an approval given in a month before keying as given (its entry could not be keyed): the
+  // old version's holder sealed one after the rotation, dated 2028-12, onto a document nobody had approved, and the sweep
+  // disposed of it. No sealed approval is from before keying (seals are made with the chain key, after it keyed entries).
+  it.each([
+    ['genuine, given before the rotation: disposed of', false],
+    ['sealed after it with the old version, dated 2028-12: kept, alerted', true],
+  ])('%s', async (_, forge) => {
+    const { w, vault, rotate } = rotating({ AUDIT_CHAIN_KEYED_SINCE: '2029-01' });
+    await requireApproval(w);
+    const [doc] = await dueDocs(w);
+    const retainUntil = itemOf(w, doc!).retention.retainUntil;
+    expect(retainUntil.slice(0, 7)).toBe('2029-01');
+    if (!forge) await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc] } }, 201);
+    rotate();
+    if (forge) {
+      const forged = await sealApproval(TENANT, doc!, { approvalId: '0190f0f0-0000-7000-8000-0000000000f7', approvedAt: '2028-12-15T00:00:00.000Z', approvedBy: { subject: 'bob', kind: 'user', person: 'bob' }, reason: 'Annual review', retainUntil }, vault.leaked());
+      w.deps.catalog.documents.set(`${TENANT}/${doc!}`, { ...itemOf(w, doc!), disposalApproval: forged });
+    }
+    const run = await sweepNow(w);
+    expect(itemOf(w, doc!).status).toBe(forge ? 'active' : 'disposed');
+    if (forge) expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was sealed with a superseded key version and is not in the audit log' }));
+    expect(alerts(w)).toEqual(forge ? ['not in the audit log'] : []);
+  });
+});
