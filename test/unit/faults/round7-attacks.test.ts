@@ -6,7 +6,7 @@
 import { DISPOSAL_APPROVAL_UNAUDITED, sealApproval } from '../../../shared/retention/approve-disposal';
 import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, dueDocs, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
+import { approval, docOf, dueDocs, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -75,5 +75,28 @@ describe('a disposal approval sealed with a superseded chain key version, dated 
     expect(itemOf(w, doc!).status).toBe(forge ? 'active' : 'disposed');
     if (forge) expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was sealed with a superseded key version and is not in the audit log' }));
     expect(alerts(w)).toEqual(forge ? ['not in the audit log'] : []);
+  });
+});
+
+describe('a hold by query over many documents', () => {
+  // Each document it reaches has its own placement entry. Broke: each was appended on its own, awaited, before the next
+  // document (an audit append and an outbox removal per document): at ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS (up to 10,000)
+  // that many more sequential round trips in one request. Their items are stored with each change, so they go together.
+  it('appends the entries of its documents in one batch, each document its own entry', async () => {
+    const w = world();
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await docOf(w, { counterparty: 'ACME GmbH' }));
+    const appendBatch = w.deps.audit.appendBatch.bind(w.deps.audit);
+    let appends = 0;
+    w.deps.audit.appendBatch = async (...args: Parameters<typeof appendBatch>) => {
+      appends++;
+      return appendBatch(...args);
+    };
+    const holdId = (await ok(w, { method: 'POST', path: 'legal-holds', body: { reason: 'Dispute', caseReference: 'C-7', query: { counterparty: 'ACME GmbH' } }, as: 'up' }, 201)).json.holdId as string;
+    // The request's entry (with the hold's record) and one batch of the documents' entries.
+    expect(appends).toBeLessThanOrEqual(2);
+    const month = w.clock.now().toISOString().slice(0, 7);
+    const placed = (await w.deps.audit.list(TENANT, month, 200, undefined, { action: 'legal-hold.place' })).items.filter((e) => e.requestId.startsWith(`hold-placed:${holdId}:`));
+    expect(placed.map((e) => e.target).sort()).toEqual([...ids].sort());
   });
 });
