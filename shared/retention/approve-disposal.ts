@@ -215,7 +215,11 @@ function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action
 async function withdrawnByHold(doc: ArchivedDocument, approval: DisposalApproval, withdrawals: ReturnType<typeof withdrawalsReader>, now: Date): Promise<boolean> {
   // A hold placed on the document after the approval was given (its entry, below, says so too; a hold by query's request
   // from before each document had its own entry only here): the placing withdrew every approval the document carried then.
-  const given = Date.parse(String(approval.approvedAt));
+  // An unsealed one's approvedAt is anyone's who writes Cosmos DB, within the month its entry is looked for in: from that
+  // month's start. Broke: taken off the document before a placement (whose entry then names none) and written back after
+  // the release dated after the placement, it stood. A genuine one given in a month a hold was placed in is approved again.
+  const at = Date.parse(String(approval.approvedAt));
+  const given = approval.mac !== undefined || Number.isNaN(at) ? at : Date.UTC(new Date(at).getUTCFullYear(), new Date(at).getUTCMonth(), 1);
   if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
   for (const month of monthsFrom(String(approval.approvedAt), now)) {
     for (const action of WITHDRAWING_ACTIONS) {

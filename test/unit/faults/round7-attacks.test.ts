@@ -6,7 +6,7 @@
 import { DISPOSAL_APPROVAL_UNAUDITED, sealApproval } from '../../../shared/retention/approve-disposal';
 import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, docOf, dueDocs, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
+import { approval, docOf, dueDocs, hold, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -98,5 +98,35 @@ describe('a hold by query over many documents', () => {
     const month = w.clock.now().toISOString().slice(0, 7);
     const placed = (await w.deps.audit.list(TENANT, month, 200, undefined, { action: 'legal-hold.place' })).items.filter((e) => e.requestId.startsWith(`hold-placed:${holdId}:`));
     expect(placed.map((e) => e.target).sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('an unsealed approval (given before ARCHIVE_APPROVALS_SEALED_SINCE) taken off its document before a hold', () => {
+  // Its approvedAt is not sealed: a writer of Cosmos DB moves it past the hold's placement, within the month its entry is
+  // looked for in. Broke: taken off the document before the placement (the entry names none), written back after the
+  // release dated after the placement, it stood on its audit entry, and the document was disposed of unreviewed.
+  it.each([
+    ['no hold since: disposed of', false],
+    ['a hold placed and released since, approvedAt moved past them: kept', true],
+  ])('%s', async (_, held) => {
+    const w = world();
+    await requireApproval(w);
+    const [doc] = await dueDocs(w);
+    await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [doc] } }, 201);
+    const { mac: _m, keyVersion: _v, ...unsealed } = itemOf(w, doc!).disposalApproval!;
+    const month = unsealed.approvedAt.slice(0, 7);
+    if (held) {
+      w.deps.catalog.documents.set(`${TENANT}/${doc!}`, { ...itemOf(w, doc!), disposalApproval: undefined });
+      w.clock.advance(60_000);
+      const holdId = (await ok(w, hold(doc!), 201)).json.id as string;
+      await ok(w, { method: 'DELETE', path: `documents/${doc!}/legal-holds/${holdId}`, body: { reason: 'Closed' }, as: 'bob' }, 200);
+      w.clock.advance(60_000);
+    }
+    const approvedAt = w.clock.now().toISOString();
+    expect(approvedAt.slice(0, 7)).toBe(month);
+    w.deps.catalog.documents.set(`${TENANT}/${doc!}`, { ...itemOf(w, doc!), disposalApproval: { ...unsealed, approvedAt } });
+    const run = await sweepNow(w);
+    expect(itemOf(w, doc!).status).toBe(held ? 'active' : 'disposed');
+    if (held) expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was withdrawn by a legal hold' }));
   });
 });
