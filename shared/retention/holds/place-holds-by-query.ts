@@ -206,7 +206,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
           },
           stored: (item) => request.stored(item),
         }
-      : { item: own.item, stored: (item) => void entries.push(item) };
+      : { item: (target, detail) => own.item(target, detail), stored: (item) => void entries.push(item) };
     try {
       const { replayed } = await placeHoldOn({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit }, deps);
       if (!replayed) placedNow.push(documentId);
