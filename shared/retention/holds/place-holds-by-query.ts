@@ -110,6 +110,10 @@ export async function releasedMeanwhile(tenantId: string, holdId: string, placed
   }
 }
 
+/** A hold by query's documents' placement entries appended together (placeHoldsByQuery), at most, and at the latest after. */
+const ENTRIES_PER_RELEASE = 100;
+const RELEASE_WITHIN_MS = 60_000;
+
 /**
  * One hold over every active document matching the query (a tax audit of a year, a dispute with
  * a counterparty). At most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS documents: the matches are collected
@@ -185,9 +189,15 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   /**
    * The documents' placement entries, stored with their changes, appended in one batch per audit month once the loop is
    * done (or fails). Broke: appended and removed one by one, awaited before the next document, a hold by query at its
-   * limit (up to 10,000 documents) took that many more sequential round trips in one request.
+   * limit (up to 10,000 documents) took that many more sequential round trips in one request. Sent in batches of
+   * ENTRIES_PER_RELEASE, and before the oldest waits RELEASE_WITHIN_MS: an item must be sent within
+   * AUDIT_OUTBOX_SEND_WITHIN_MS of its change, or the sealing timer appends it as well (the same entry twice).
    */
   const entries: AuditOutboxItem[] = [];
+  const release = async () => {
+    const batch = entries.splice(0);
+    if (batch.length > 0) await deps.auditOutbox.releaseAllNow(batch);
+  };
   const skipped: SkippedDocument[] = [];
   const place = async (documentId: string, last: boolean): Promise<boolean> => {
     // Each document it reaches its own entry (as the reconciler's extension writes), naming the approval it withdrew; the
@@ -215,6 +225,8 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
       const passed = skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed', 'too_many_holds']);
       if (passed.reason === 'document_being_disposed' && !last) return false;
       skipped.push(passed);
+    } finally {
+      if (entries.length >= ENTRIES_PER_RELEASE || deps.clock.now().getTime() - Date.parse(entries[0]?.at ?? '') >= RELEASE_WITHIN_MS) await release();
     }
     return true;
   };
@@ -225,7 +237,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     for (const documentId of [...carrying, ...documentIds]) if (!(await place(documentId, false))) again.push(documentId);
     for (const documentId of again) await place(documentId, true);
   } finally {
-    await deps.auditOutbox.releaseAllNow(entries);
+    await release();
   }
   // Released everywhere while this request went over its documents (the hold's id is listed as soon as one carries it;
   // a retry's is known from the start): what it placed after the release went by is released as it was.
