@@ -282,6 +282,11 @@ async function sealedRecord(r: DisposalApprovalRecord, keys: Deps['audit']['chai
 async function keptRecord(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
   if (r.mac === undefined) return false;
   const why = await unsealedBecause(RECORD_SEAL, recordSealed(r), typeof r.createdAt === 'string' ? r.createdAt : null, deps.audit.chainKeys);
+  // Sealed with a superseded key version: its createdAt is no witness (whoever writes the record dates it), nor its
+  // request's entry (which names no result). Broke: one the old version's holder sealed after a rotation, dated before
+  // it, answered a retry with documents approved that were not. Passed over, unreported, as one from before the seal: the
+  // retry finishes the request itself (a bulk one as due by its `before` now).
+  if (why === null && (await sealedWithSuperseded(r, deps.audit.chainKeys))) return false;
   if (why !== null && why !== 'key unavailable' && !recordsReported.has(`${r.tenantId}/${r.id}/${String(r.mac)}`)) {
     if (recordsReported.size >= 10_000) recordsReported.clear();
     recordsReported.add(`${r.tenantId}/${r.id}/${String(r.mac)}`);

@@ -3,7 +3,8 @@
  * account, a writer of Cosmos DB (not Key Vault) who may hold one low-privileged key's secret and, after a rotation,
  * the old chain key version, a storage role.
  */
-import { DISPOSAL_APPROVAL_UNAUDITED, sealApproval } from '../../../shared/retention/approve-disposal';
+import { DISPOSAL_APPROVAL_UNAUDITED, type DisposalApprovalRecord, sealApproval } from '../../../shared/retention/approve-disposal';
+import { sealWith } from '../../../shared/kernel/archive-seal';
 import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
 import type { RecordingLogger } from '../../support/in-memory';
 import { AUDIT_OUTBOX_SEND_WITHIN_MS } from '../../../shared/kernel/audit';
@@ -140,5 +141,32 @@ describe('an unsealed approval (given before ARCHIVE_APPROVALS_SEALED_SINCE) tak
     const run = await sweepNow(w);
     expect(itemOf(w, doc!).status).toBe(held ? 'active' : 'disposed');
     if (held) expect(run.blocked).toContainEqual(expect.objectContaining({ documentId: doc, reason: 'approval-required: its approval was withdrawn by a legal hold' }));
+  });
+});
+
+describe('a keyed approval\'s record sealed with a superseded chain key version', () => {
+  // Judged by its own createdAt, a record the old version's holder sealed after the rotation, dated before it, answered a
+  // retry: documents claimed approved that were not (the client closes its review; the sweep never disposes of them). It
+  // stands only on its request's keyed entry; one without is passed over, and the retry answers what the documents carry.
+  it.each([
+    ['genuine: the retry answers the same', false],
+    ['its result rewritten and sealed with the old version: the documents\' own answer', true],
+  ])('%s', async (_, forge) => {
+    const { w, vault, rotate } = rotating();
+    await requireApproval(w);
+    const [a, b] = await dueDocs(w);
+    const call = { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [a] }, headers: { 'Idempotency-Key': 'review-7' } };
+    const first = await ok(w, call, 201);
+    rotate();
+    if (forge) {
+      const at = [...w.deps.tenantRecords.records.keys()].find((k) => k.startsWith(`${TENANT}/disposal-approval:`))!;
+      const { keyVersion: _v, mac: _m, ...kept } = w.deps.tenantRecords.records.get(at)!.value as DisposalApprovalRecord;
+      const rewritten = { ...kept, result: { ...kept.result!, approved: [a!, b!] } };
+      const sealed = await sealWith('disposal-approval-record', JSON.parse(JSON.stringify(rewritten)) as object, vault.leaked());
+      w.deps.tenantRecords.records.set(at, { value: sealed as never, etag: 9000 + w.seq++ });
+    }
+    const retry = await ok(w, call, 201);
+    expect(retry.json.approvalId).toBe(first.json.approvalId);
+    expect(retry.json.approved).toEqual([a]);
   });
 });
