@@ -70,11 +70,13 @@ export async function sealApproval(tenantId: string, documentId: string, approva
  * retention had ended, with no second person, and named someone as their approver on the tombstone. Given in a month
  * before AUDIT_CHAIN_KEYED_SINCE, it is taken as given (its entry could not be keyed). Reported once per approval.
  */
-export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log'>): Promise<boolean> {
+export async function approvalAudited(tenantId: string, approval: DisposalApproval, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log'>, sealed = false): Promise<boolean> {
   const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
   // Only for a document falling due after keying began (less the grace): nothing vouches for an approval's date, and one
   // written into Cosmos DB dated before the month stood as given on a document due for years that nobody had approved.
-  if (since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since && dueSince(approval, `${since}-01T00:00:00.000Z`, deps.clock.now())) return true;
+  // Never for a sealed one (`sealed`): seals are made with the chain key, after it keyed entries, so none is from before.
+  // Broke: one the old version's holder sealed after a rotation, dated before keying began, stood without its entry.
+  if (!sealed && since !== undefined && typeof approval.approvedAt === 'string' && approval.approvedAt.slice(0, 7) < since && dueSince(approval, `${since}-01T00:00:00.000Z`, deps.clock.now())) return true;
   const by = approval.approvedBy?.subject;
   // Its person too (whom four eyes compare): matched on the subject alone, an approval given through a key named anyone
   // as its person in Cosmos DB, and the sweep took it for a document that person's key had uploaded.
@@ -99,10 +101,10 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
   const withdrawals = withdrawalsReader(tenantId, deps);
   const keys = keyReader(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
-  const auditedOnce = (approval: DisposalApproval, at: string): Promise<boolean> => {
+  const auditedOnce = (approval: DisposalApproval, at: string, sealed = false): Promise<boolean> => {
     const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
-    const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month]);
-    if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps));
+    const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month, sealed]);
+    if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps, sealed));
     return audited.get(key)!;
   };
   return async (doc) => {
@@ -116,7 +118,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
       if (why) return `its approval is not sealed to it (${why})`;
       // Sealed with a superseded key version: judged by its approvedAt, one the old key's holder sealed after the
       // rotation, dated before it, stood. Its keyed entry, which that holder cannot make now, is its witness.
-      if ((await sealedWithSuperseded(approval, deps.audit.chainKeys)) && !(await auditedOnce(approval, at))) return 'its approval was sealed with a superseded key version and is not in the audit log';
+      if ((await sealedWithSuperseded(approval, deps.audit.chainKeys)) && !(await auditedOnce(approval, at, true))) return 'its approval was sealed with a superseded key version and is not in the audit log';
     } else {
       const since = deps.config.ARCHIVE_APPROVALS_SEALED_SINCE;
       if (since !== undefined && !(Date.parse(at) < Date.parse(since))) {
@@ -213,7 +215,11 @@ function withdrawalsReader(tenantId: string, deps: Pick<Deps, 'audit'>): (action
 async function withdrawnByHold(doc: ArchivedDocument, approval: DisposalApproval, withdrawals: ReturnType<typeof withdrawalsReader>, now: Date): Promise<boolean> {
   // A hold placed on the document after the approval was given (its entry, below, says so too; a hold by query's request
   // from before each document had its own entry only here): the placing withdrew every approval the document carried then.
-  const given = Date.parse(String(approval.approvedAt));
+  // An unsealed one's approvedAt is anyone's who writes Cosmos DB, within the month its entry is looked for in: from that
+  // month's start. Broke: taken off the document before a placement (whose entry then names none) and written back after
+  // the release dated after the placement, it stood. A genuine one given in a month a hold was placed in is approved again.
+  const at = Date.parse(String(approval.approvedAt));
+  const given = approval.mac !== undefined || Number.isNaN(at) ? at : Date.UTC(new Date(at).getUTCFullYear(), new Date(at).getUTCMonth(), 1);
   if ((doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approval.approvalId || !(Date.parse(String(h.extendedAt ?? h.placedAt)) < given))) return true;
   for (const month of monthsFrom(String(approval.approvedAt), now)) {
     for (const action of WITHDRAWING_ACTIONS) {
@@ -276,6 +282,11 @@ async function sealedRecord(r: DisposalApprovalRecord, keys: Deps['audit']['chai
 async function keptRecord(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
   if (r.mac === undefined) return false;
   const why = await unsealedBecause(RECORD_SEAL, recordSealed(r), typeof r.createdAt === 'string' ? r.createdAt : null, deps.audit.chainKeys);
+  // Sealed with a superseded key version: its createdAt is no witness (whoever writes the record dates it), nor its
+  // request's entry (which names no result). Broke: one the old version's holder sealed after a rotation, dated before
+  // it, answered a retry with documents approved that were not. Passed over, unreported, as one from before the seal: the
+  // retry finishes the request itself (a bulk one as due by its `before` now).
+  if (why === null && (await sealedWithSuperseded(r, deps.audit.chainKeys))) return false;
   if (why !== null && why !== 'key unavailable' && !recordsReported.has(`${r.tenantId}/${r.id}/${String(r.mac)}`)) {
     if (recordsReported.size >= 10_000) recordsReported.clear();
     recordsReported.add(`${r.tenantId}/${r.id}/${String(r.mac)}`);

@@ -7,7 +7,7 @@ import { idFromIdempotencyKey, uuidv7 } from '../../ids';
 import { personOf } from '../../kernel/principal';
 import type { HoldDeps, PlaceHold } from './legal-hold';
 import { placeHoldOn } from './place-hold';
-import type { AuditStaging } from '../../kernel/audit';
+import type { AuditOutboxItem, AuditStaging } from '../../kernel/audit';
 import { ownChangeStaging, stagedWithFirstChange, writeWithAuditEntry } from '../../audit/outbox';
 import { skippedDocument, type SkippedDocument } from './legal-hold';
 import type { TenantRecord } from '../../ports';
@@ -110,6 +110,10 @@ export async function releasedMeanwhile(tenantId: string, holdId: string, placed
   }
 }
 
+/** A hold by query's documents' placement entries appended together (placeHoldsByQuery), at most, and at the latest after. */
+const ENTRIES_PER_RELEASE = 100;
+const RELEASE_WITHIN_MS = 60_000;
+
 /**
  * One hold over every active document matching the query (a tax audit of a year, a dispute with
  * a counterparty). At most ARCHIVE_HOLD_QUERY_MAX_DOCUMENTS documents: the matches are collected
@@ -182,40 +186,59 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   }
   const held: string[] = [];
   const placedNow: string[] = [];
+  /**
+   * The documents' placement entries, stored with their changes, appended in one batch per audit month once the loop is
+   * done (or fails). Broke: appended and removed one by one, awaited before the next document, a hold by query at its
+   * limit (up to 10,000 documents) took that many more sequential round trips in one request. Sent in batches of
+   * ENTRIES_PER_RELEASE, and before the oldest waits RELEASE_WITHIN_MS: an item must be sent within
+   * AUDIT_OUTBOX_SEND_WITHIN_MS of its change, or the sealing timer appends it as well (the same entry twice).
+   */
+  const entries: AuditOutboxItem[] = [];
+  const release = async () => {
+    const batch = entries.splice(0);
+    if (batch.length > 0) await deps.auditOutbox.releaseAllNow(batch);
+  };
   const skipped: SkippedDocument[] = [];
   const place = async (documentId: string, last: boolean): Promise<boolean> => {
     // Each document it reaches its own entry (as the reconciler's extension writes), naming the approval it withdrew; the
     // first change stored carries the request's too. Broke: the request's one entry, on the hold, named no document, and
     // a withdrawn approval written back after the release, the hold taken off the document, stood (the sweep had only
     // the document's holds to go by, which a writer of Cosmos DB edits).
-    const own = ownChangeStaging(deps.auditOutbox, { tenantId, at: deps.clock.now().toISOString(), actor: actorOf(cmd.principal), action: 'legal-hold.place', requestId: `hold-placed:${holdId}:${documentId}` });
+    // Appended together after the loop (below), not one by one: each is stored with its change (the outbox) either way.
+    const own = ownChangeStaging(deps.auditOutbox, { tenantId, at: deps.clock.now().toISOString(), actor: actorOf(cmd.principal), action: 'legal-hold.place', requestId: `hold-placed:${holdId}:${documentId}` }).staging;
     const request = entry.staging;
     const audit: AuditStaging = request
       ? {
           item: (target, detail) => {
             // One item is appended to one audit partition: the document's entry at the request's time.
             const first = request.item();
-            return { ...first, entries: [...first.entries, ...own.staging.item(target, detail).entries.map((e) => ({ ...e, at: first.at }))] };
+            return { ...first, entries: [...first.entries, ...own.item(target, detail).entries.map((e) => ({ ...e, at: first.at }))] };
           },
           stored: (item) => request.stored(item),
         }
-      : own.staging;
+      : { item: (target, detail) => own.item(target, detail), stored: (item) => void entries.push(item) };
     try {
-      const { replayed } = await placeHoldOn({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit }, deps).finally(own.appended);
+      const { replayed } = await placeHoldOn({ principal: cmd.principal, reason: cmd.reason, caseReference: cmd.caseReference, documentId, holdId, query: cmd.query, audit }, deps);
       if (!replayed) placedNow.push(documentId);
       held.push(documentId);
     } catch (err) {
       const passed = skippedDocument(documentId, err, ['document_disposed', 'document_not_found', 'document_being_disposed', 'too_many_holds']);
       if (passed.reason === 'document_being_disposed' && !last) return false;
       skipped.push(passed);
+    } finally {
+      if (entries.length >= ENTRIES_PER_RELEASE || deps.clock.now().getTime() - Date.parse(entries[0]?.at ?? '') >= RELEASE_WITHIN_MS) await release();
     }
     return true;
   };
   // A document the sweep claimed after the hold reached its blobs is tried again after the others: storage refuses its
   // disposal meanwhile and it is active again. Still claimed then, it is skipped (the open hold reaches it with the reconciler).
   const again: string[] = [];
-  for (const documentId of [...carrying, ...documentIds]) if (!(await place(documentId, false))) again.push(documentId);
-  for (const documentId of again) await place(documentId, true);
+  try {
+    for (const documentId of [...carrying, ...documentIds]) if (!(await place(documentId, false))) again.push(documentId);
+    for (const documentId of again) await place(documentId, true);
+  } finally {
+    await release();
+  }
   // Released everywhere while this request went over its documents (the hold's id is listed as soon as one carries it;
   // a retry's is known from the start): what it placed after the release went by is released as it was.
   await releasedMeanwhile(tenantId, holdId, placedNow, HOLD_BY_QUERY_ACTOR, deps);
