@@ -7,57 +7,25 @@
 import { SUPERSEDED_UNWITNESSED, API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED, sealRecord } from '../../../shared/auth/api-keys/key-seal';
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import type { SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
-import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
+import { rotatingWorld } from '../../support/rotating-vault';
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import type { AuditFilter } from '../../../shared/ports';
 import type { RecordingLogger } from '../../support/in-memory';
 import { DISPOSAL_APPROVAL_UNAUDITED, sealApproval } from '../../../shared/retention/approve-disposal';
-import { ADMIN, approval, dueDocs, mint, ok, requireApproval, send, sweepNow, TENANT, upload, upsKey, world, type World } from '../../support/in-process';
+import { ADMIN, approval, dueDocs, mint, ok, requireApproval, send, sweepNow, TENANT, upload, upsKey, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const KEY = /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_(.+)$/;
 
-/** Key Vault's versions of the chain key; `rotate` adds one, superseding the last. */
-class Vault implements ChainKeyring {
-  readonly versions: ChainKeyVersion[] = [{ version: 'v1', key: Buffer.alloc(32, 1), rank: 1 }];
-  async current(): Promise<ChainKeyVersion> {
-    return this.versions.at(-1)!;
-  }
-  async version(v: string | null): Promise<ChainKeyVersion> {
-    const found = v === null ? this.versions[0] : this.versions.find((x) => x.version === v);
-    if (!found) throw new ChainKeyUnavailable(v, 'no such version');
-    return found;
-  }
-  rotate(at: Date): void {
-    this.versions.at(-1)!.supersededAt = at.getTime();
-    const n = this.versions.length + 1;
-    this.versions.push({ version: `v${n}`, key: Buffer.alloc(32, n), rank: n });
-  }
-  /** What a holder of the leaked first version seals with. */
-  leaked(): ChainKeyring {
-    const v1 = this.versions[0]!;
-    return { current: async () => v1, version: async () => v1 };
-  }
-}
-
-/** A world whose chain key has versions, and counts of the creation entries looked for (`api-key.create`, `support-grant.create`). */
+/** A rotating world, and counts of the creation entries looked for (`api-key.create`, `support-grant.create`). */
 function rotating() {
-  const w = world();
-  const vault = new Vault();
-  w.deps.audit.chained = true;
-  w.deps.audit.chainKeys = vault;
+  const { w, vault, rotate } = rotatingWorld();
   const lookups = { n: 0 };
   const list = w.deps.audit.list.bind(w.deps.audit);
   w.deps.audit.list = async (tenantId: string, month: string, limit: number, token?: string, filter?: AuditFilter) => {
     if (filter?.action === 'api-key.create' || filter?.action === 'support-grant.create') lookups.n++;
     return list(tenantId, month, limit, token, filter);
-  };
-  /** Rotates an hour past any instance's pickup of the new version. */
-  const rotate = () => {
-    w.clock.advance(DAY);
-    vault.rotate(w.clock.now());
-    w.clock.advance(HOUR);
   };
   return { w, vault, lookups, rotate };
 }

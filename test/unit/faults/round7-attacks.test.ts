@@ -5,50 +5,12 @@
  */
 import { DISPOSAL_APPROVAL_UNAUDITED, type DisposalApprovalRecord, sealApproval } from '../../../shared/retention/approve-disposal';
 import { sealWith } from '../../../shared/kernel/archive-seal';
-import { type ChainKeyring, ChainKeyUnavailable, type ChainKeyVersion } from '../../../shared/kernel/audit-chain';
+import { rotatingWorld } from '../../support/rotating-vault';
 import type { RecordingLogger } from '../../support/in-memory';
 import { AUDIT_OUTBOX_SEND_WITHIN_MS } from '../../../shared/kernel/audit';
 import { approval, docOf, dueDocs, hold, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-/** Key Vault's versions of the chain key; `rotate` adds one, superseding the last. */
-class Vault implements ChainKeyring {
-  readonly versions: ChainKeyVersion[] = [{ version: 'v1', key: Buffer.alloc(32, 1), rank: 1 }];
-  async current(): Promise<ChainKeyVersion> {
-    return this.versions.at(-1)!;
-  }
-  async version(v: string | null): Promise<ChainKeyVersion> {
-    const found = v === null ? this.versions[0] : this.versions.find((x) => x.version === v);
-    if (!found) throw new ChainKeyUnavailable(v, 'no such version');
-    return found;
-  }
-  rotate(at: Date): void {
-    this.versions.at(-1)!.supersededAt = at.getTime();
-    const n = this.versions.length + 1;
-    this.versions.push({ version: `v${n}`, key: Buffer.alloc(32, n), rank: n });
-  }
-  /** What a holder of the leaked first version seals with. */
-  leaked(): ChainKeyring {
-    const v1 = this.versions[0]!;
-    return { current: async () => v1, version: async () => v1 };
-  }
-}
-
-function rotating(env: Record<string, string> = {}) {
-  const w = world(env);
-  const vault = new Vault();
-  w.deps.audit.chained = true;
-  w.deps.audit.chainKeys = vault;
-  /** Rotates an hour past any instance's pickup of the new version. */
-  const rotate = () => {
-    w.clock.advance(DAY);
-    vault.rotate(w.clock.now());
-    w.clock.advance(HOUR);
-  };
-  return { w, vault, rotate };
-}
+const rotating = rotatingWorld;
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const alerts = (w: World) => (w.deps.log as RecordingLogger).lines.filter((l) => l.message === DISPOSAL_APPROVAL_UNAUDITED).map((l) => l.fields?.reason);
