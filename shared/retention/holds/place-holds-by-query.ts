@@ -187,8 +187,8 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
   const held: string[] = [];
   const placedNow: string[] = [];
   /**
-   * The documents' placement entries, stored with their changes, appended in one batch per audit month once the loop is
-   * done (or fails). Broke: appended and removed one by one, awaited before the next document, a hold by query at its
+   * The documents' placement entries, stored with their changes, appended in batches (below) and whatever is left once
+   * the loop is done (or fails). Broke: appended and removed one by one, awaited before the next document, a hold by query at its
    * limit (up to 10,000 documents) took that many more sequential round trips in one request. Sent in batches of
    * ENTRIES_PER_RELEASE, and before the oldest waits RELEASE_WITHIN_MS: an item must be sent within
    * AUDIT_OUTBOX_SEND_WITHIN_MS of its change, or the sealing timer appends it as well (the same entry twice).
@@ -204,7 +204,7 @@ export async function placeHoldsByQuery(cmd: Omit<PlaceHold, 'documentId'> & { q
     // first change stored carries the request's too. Broke: the request's one entry, on the hold, named no document, and
     // a withdrawn approval written back after the release, the hold taken off the document, stood (the sweep had only
     // the document's holds to go by, which a writer of Cosmos DB edits).
-    // Appended together after the loop (below), not one by one: each is stored with its change (the outbox) either way.
+    // Appended in batches (`release`), not one by one: each is stored with its change (the outbox) either way.
     const own = ownChangeStaging(deps.auditOutbox, { tenantId, at: deps.clock.now().toISOString(), actor: actorOf(cmd.principal), action: 'legal-hold.place', requestId: `hold-placed:${holdId}:${documentId}` }).staging;
     const request = entry.staging;
     const audit: AuditStaging = request
