@@ -379,6 +379,11 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // hold by query placed after this read reaches the documents itself and withdraws what this approves (holdPlaced).
   const openHolds = await openHoldQueries(tenantId, deps);
   const held = (d: ArchivedDocument) => heldNow(d, openHolds, deps.clock.now());
+  // A hold withdrew this very approval from the document: a retry with its key (its record unfinished, or passed over
+  // after a rotation) gives it again only to be refused by the sweep, which reads the withdrawal by the approval's id
+  // (withdrawnByHold). Broke: approved again under the withdrawn id after the release, the document was kept and
+  // alerted at every run, and a new approval passed it over as approved: never disposed of. A new request approves it.
+  const withdrawnHere = (d: ArchivedDocument) => (d.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approvalId);
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   let token: string | undefined;
@@ -403,6 +408,10 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
+      if (withdrawnHere(doc)) {
+        skipped.push({ id: doc.id, reason: 'approval-withdrawn' });
+        continue;
+      }
       const uploader = sod.uploaderCannotApproveDisposal ? await uploaderOf(doc) : doc.createdBy;
       if (sod.uploaderCannotApproveDisposal && (samePerson(cmd.principal, uploader) || madeSecond(uploader, doc))) {
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
@@ -414,7 +423,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       const outcome = await updateDocument<'approved' | 'ours' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
         if (approvedForDisposal(d)) return { next: null, result: d.disposalApproval?.approvalId === approvalId ? 'ours' : 'already' };
         // Sealed for the retain-until the page showed: one changed since is skipped as changed (a retry approves it).
-        if (held(d) || d.retention.retainUntil > before || d.retention.retainUntil !== approval.retainUntil) return { next: null, result: 'changed' };
+        if (held(d) || withdrawnHere(d) || d.retention.retainUntil > before || d.retention.retainUntil !== approval.retainUntil) return { next: null, result: 'changed' };
         return { next: { ...d, disposalApproval: approval }, result: 'approved' };
       }, entry.staging).catch((err: unknown) => {
         if (err instanceof ArchiveError && err.code === 'document_disposed') return 'changed' as const;

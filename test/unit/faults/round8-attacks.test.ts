@@ -3,7 +3,7 @@
  * their own, support grants), where four eyes and segregation of duties hold for the accountable person behind a key.
  */
 import { rotatingWorld } from '../../support/rotating-vault';
-import { approval, dueDocs, ok, requireApproval, send, TENANT, type World } from '../../support/in-process';
+import { approval, dueDocs, hold, ok, requireApproval, send, sweepNow, TENANT, type World } from '../../support/in-process';
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 
@@ -31,5 +31,29 @@ describe('a keyed approval retried with another request once its record is seale
     expect(itemOf(w, b!).disposalApproval).toBeUndefined();
     // The first request's retry is still answered as it was.
     expect((await ok(w, call, 201)).json.approved).toEqual([a]);
+  });
+});
+
+describe('a keyed approval a hold withdrew, retried after the release', () => {
+  // The retry finishes the request itself when its record is not answerable (here passed over after a rotation; an
+  // unfinished one alike). Broke: it gave the document the withdrawn approval's id again, which the sweep refuses by that
+  // id (kept, alerted 'withdrawn by a legal hold' every run), and a new approval passed the document over as approved:
+  // never disposed of. Skipped as 'approval-withdrawn', the document is approved by a new request and disposed of.
+  it('is skipped, and a new approval disposes of the document', async () => {
+    const { w, rotate } = rotatingWorld();
+    await requireApproval(w);
+    const [a] = await dueDocs(w);
+    const call = { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [a] }, headers: { 'Idempotency-Key': 'review-8h' } };
+    await ok(w, call, 201);
+    const placed = await ok(w, hold(a!), 201);
+    await ok(w, { method: 'DELETE', path: `documents/${a!}/legal-holds/${String(placed.json.id)}`, body: { reason: 'Closed' }, as: 'bob' }, 200);
+    rotate();
+    const retry = await ok(w, call, 201);
+    expect(retry.json.approved).toEqual([]);
+    expect(retry.json.skipped).toEqual([{ id: a, reason: 'approval-withdrawn' }]);
+    expect(itemOf(w, a!).disposalApproval).toBeUndefined();
+    expect((await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Reviewed again', documentIds: [a] } }, 201)).json.approved).toEqual([a]);
+    await sweepNow(w);
+    expect(itemOf(w, a!).status).toBe('disposed');
   });
 });
