@@ -280,19 +280,27 @@ async function sealedRecord(r: DisposalApprovalRecord, keys: Deps['audit']['chai
  * unreported; one whose seal does not check is reported once.
  */
 async function keptRecord(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit' | 'log'>): Promise<boolean> {
-  if (r.mac === undefined) return false;
+  return (await recordVerdict(r, deps)) === 'kept';
+}
+
+/**
+ * keptRecord's verdict, and whether a record passed over is still the archive's own request (`passedOver`: from before the
+ * seal, or sealed with a superseded key version), whose request a retry is compared with: refusing only, it answers nothing.
+ */
+async function recordVerdict(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit' | 'log'>): Promise<'kept' | 'passedOver' | 'unsealed'> {
+  if (r.mac === undefined) return 'passedOver';
   const why = await unsealedBecause(RECORD_SEAL, recordSealed(r), typeof r.createdAt === 'string' ? r.createdAt : null, deps.audit.chainKeys);
   // Sealed with a superseded key version: its createdAt is no witness (whoever writes the record dates it), nor its
   // request's entry (which names no result). Broke: one the old version's holder sealed after a rotation, dated before
   // it, answered a retry with documents approved that were not. Passed over, unreported, as one from before the seal: the
   // retry finishes the request itself (a bulk one as due by its `before` now).
-  if (why === null && (await sealedWithSuperseded(r, deps.audit.chainKeys))) return false;
+  if (why === null && (await sealedWithSuperseded(r, deps.audit.chainKeys))) return 'passedOver';
   if (why !== null && why !== 'key unavailable' && !recordsReported.has(`${r.tenantId}/${r.id}/${String(r.mac)}`)) {
     if (recordsReported.size >= 10_000) recordsReported.clear();
     recordsReported.add(`${r.tenantId}/${r.id}/${String(r.mac)}`);
     deps.log.error(DISPOSAL_APPROVAL_RECORD_UNSEALED, { tenantId: r.tenantId, approvalId: String(r.approvalId), reason: why });
   }
-  return why === null;
+  return why === null ? 'kept' : 'unsealed';
 }
 
 /**
@@ -319,7 +327,12 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   const readRecord = async () => {
     const found = keyed ? ((await deps.tenantRecords.get<DisposalApprovalRecord>(tenantId, disposalApprovalRecordId(keyed), 'disposal-approval'))?.value ?? null) : null;
     existed ||= found !== null;
-    return found && (await keptRecord(found, deps)) ? found : null;
+    const verdict = found && (await recordVerdict(found, deps));
+    // One passed over is still compared: a request with its key asking for something else is a 422, as with a kept one.
+    // Broke: after a rotation (its seal superseded) the same key with other documents, `before` or reason approved them
+    // under the first approval's id, and its record was replaced by theirs (the first request's retry then refused).
+    if (found && verdict === 'passedOver') sameApprovalRequest(found, request);
+    return found && verdict === 'kept' ? found : null;
   };
   // A finished one is answered before the checks of a new approval: its documents were approved once, and are not again.
   let earlier = await readRecord();
@@ -366,6 +379,11 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // hold by query placed after this read reaches the documents itself and withdraws what this approves (holdPlaced).
   const openHolds = await openHoldQueries(tenantId, deps);
   const held = (d: ArchivedDocument) => heldNow(d, openHolds, deps.clock.now());
+  // A hold withdrew this very approval from the document: a retry with its key (its record unfinished, or passed over
+  // after a rotation) gives it again only to be refused by the sweep, which reads the withdrawal by the approval's id
+  // (withdrawnByHold). Broke: approved again under the withdrawn id after the release, the document was kept and
+  // alerted at every run, and a new approval passed it over as approved: never disposed of. A new request approves it.
+  const withdrawnHere = (d: ArchivedDocument) => (d.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === approvalId);
   const approved: string[] = [];
   const skipped: { id: string; reason: string }[] = [];
   let token: string | undefined;
@@ -390,6 +408,10 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'legal-hold' });
         continue;
       }
+      if (withdrawnHere(doc)) {
+        skipped.push({ id: doc.id, reason: 'approval-withdrawn' });
+        continue;
+      }
       const uploader = sod.uploaderCannotApproveDisposal ? await uploaderOf(doc) : doc.createdBy;
       if (sod.uploaderCannotApproveDisposal && (samePerson(cmd.principal, uploader) || madeSecond(uploader, doc))) {
         skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
@@ -401,7 +423,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       const outcome = await updateDocument<'approved' | 'ours' | 'already' | 'changed'>(tenantId, doc.id, deps, (d) => {
         if (approvedForDisposal(d)) return { next: null, result: d.disposalApproval?.approvalId === approvalId ? 'ours' : 'already' };
         // Sealed for the retain-until the page showed: one changed since is skipped as changed (a retry approves it).
-        if (held(d) || d.retention.retainUntil > before || d.retention.retainUntil !== approval.retainUntil) return { next: null, result: 'changed' };
+        if (held(d) || withdrawnHere(d) || d.retention.retainUntil > before || d.retention.retainUntil !== approval.retainUntil) return { next: null, result: 'changed' };
         return { next: { ...d, disposalApproval: approval }, result: 'approved' };
       }, entry.staging).catch((err: unknown) => {
         if (err instanceof ArchiveError && err.code === 'document_disposed') return 'changed' as const;
