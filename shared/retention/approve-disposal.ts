@@ -27,14 +27,18 @@ export const approvalTarget = (approvalId: string) => `approval:${approvalId}`;
  * sealed to that document (`reason` in the fields says which); alerted.
  */
 export const DISPOSAL_APPROVAL_UNAUDITED = 'disposal approval without its audit entry';
-const unauditedReported = new Set<string>();
+/** What this instance has reported, by phrase and what it is about: each alerted line once, not every sweep run or retry. */
+const reported = new Set<string>();
 
-function reportUnaudited(log: Deps['log'], key: string, fields: Record<string, string>): void {
-  if (unauditedReported.has(key)) return;
-  if (unauditedReported.size >= 10_000) unauditedReported.clear();
-  unauditedReported.add(key);
-  log.error(DISPOSAL_APPROVAL_UNAUDITED, fields);
+function reportOnce(log: Deps['log'], phrase: string, key: string, fields: Record<string, string>): void {
+  const at = `${phrase}\n${key}`;
+  if (reported.has(at)) return;
+  if (reported.size >= 10_000) reported.clear();
+  reported.add(at);
+  log.error(phrase, fields);
 }
+
+const reportUnaudited = (log: Deps['log'], key: string, fields: Record<string, string>): void => reportOnce(log, DISPOSAL_APPROVAL_UNAUDITED, key, fields);
 
 /**
  * An approval the sweep cannot check against its own witness (given before AUDIT_CHAIN_KEYED_SINCE, or unsealed) stands,
@@ -253,7 +257,6 @@ export const disposalApprovalRecordId = (approvalId: string) => `disposal-approv
 /** Logged (error) for a keyed approval's record whose seal does not check (forged or edited in Cosmos DB); alerted. */
 export const DISPOSAL_APPROVAL_RECORD_UNSEALED = 'disposal approval record not sealed by the archive';
 const RECORD_SEAL = 'disposal-approval-record';
-const recordsReported = new Set<string>();
 
 /** What a keyed approval's record is sealed over: all of it (as stored: JSON, no undefined). */
 const recordSealed = (r: DisposalApprovalRecord): object => {
@@ -295,11 +298,7 @@ async function recordVerdict(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit'
   // it, answered a retry with documents approved that were not. Passed over, unreported, as one from before the seal: the
   // retry finishes the request itself (a bulk one as due by its `before` now).
   if (why === null && (await sealedWithSuperseded(r, deps.audit.chainKeys))) return 'passedOver';
-  if (why !== null && why !== 'key unavailable' && !recordsReported.has(`${r.tenantId}/${r.id}/${String(r.mac)}`)) {
-    if (recordsReported.size >= 10_000) recordsReported.clear();
-    recordsReported.add(`${r.tenantId}/${r.id}/${String(r.mac)}`);
-    deps.log.error(DISPOSAL_APPROVAL_RECORD_UNSEALED, { tenantId: r.tenantId, approvalId: String(r.approvalId), reason: why });
-  }
+  if (why !== null && why !== 'key unavailable') reportOnce(deps.log, DISPOSAL_APPROVAL_RECORD_UNSEALED, `${r.tenantId}/${r.id}/${String(r.mac)}`, { tenantId: r.tenantId, approvalId: String(r.approvalId), reason: why });
   return why === null ? 'kept' : 'unsealed';
 }
 
