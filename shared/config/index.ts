@@ -1,6 +1,7 @@
 import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { EXPORT_ATTEMPTS_LIMIT } from '../kernel/export';
 
 /**
  * The one config loader: zod over the environment (local.settings.json "Values"
@@ -132,7 +133,7 @@ const ZConfig = z
      * A running export whose worker stopped this many times (each a stale heartbeat) is failed instead of restarted:
      * one the worker cannot finish within the Functions timeout would be rebuilt from its start until it expired.
      */
-    ARCHIVE_EXPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    ARCHIVE_EXPORT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(EXPORT_ATTEMPTS_LIMIT).default(3),
     ARCHIVE_EXPORT_SCHEDULE: z.string().min(1).default('0 */10 * * * *'),
     ARCHIVE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
     /**

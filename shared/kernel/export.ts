@@ -92,7 +92,7 @@ export const exportBlobName = (id: string, attempt: number): string => (attempt 
 /** The attempt's list of the held documents a disposal can reach, one id a line, beside its ZIP. */
 export const exportDisposableListName = (id: string, attempt: number): string => (attempt <= 1 ? `${id}.disposable.txt` : `${id}.${attempt}.disposable.txt`);
 
-/** The most attempts at a job any deployment allows (ARCHIVE_EXPORT_MAX_ATTEMPTS is at most 20, shared/config): a worker claims one only below it. */
+/** The most attempts at a job any deployment allows (the bound of ARCHIVE_EXPORT_MAX_ATTEMPTS, shared/config): a worker claims one only below it. */
 export const EXPORT_ATTEMPTS_LIMIT = 20;
 
 /**
