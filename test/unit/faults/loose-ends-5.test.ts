@@ -1,0 +1,40 @@
+/**
+ * Loose ends a closing note left: each block names what broke. In-memory world, requests in-process through the real
+ * pipeline (test/support/in-process.ts).
+ */
+import { disposalApprovalRecordId } from '../../../shared/retention/approve-disposal';
+import { approval, dueDocs, hold, ok, requireApproval, TENANT, type World } from '../../support/in-process';
+import { world } from '../../support/in-process';
+
+const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+
+describe('a finished keyed approval retried after a legal hold withdrew it from one of its documents', () => {
+  // Broke: the retry answered the sealed record's result as it stood, the document still under `approved`; a client
+  // closing its review on that answer took a document the sweep will keep (the hold asked for the review again).
+  it.each([
+    ['the hold released', 'released'],
+    ['the hold still open', 'open'],
+    ['the approval written back onto the document in Cosmos DB after the release', 'written back'],
+  ])('%s: skipped approval-withdrawn, the record unchanged, nothing approved again', async (_, scene) => {
+    const w = world();
+    await requireApproval(w);
+    const [a, b] = await dueDocs(w);
+    const call = { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [a, b] }, headers: { 'Idempotency-Key': 'review-l5' } };
+    const first = await ok(w, call, 201);
+    expect(first.json.approved).toEqual([a, b]);
+    const given = structuredClone(itemOf(w, a!).disposalApproval);
+    const recordKey = `${TENANT}/${disposalApprovalRecordId(String(first.json.approvalId))}`;
+    const record = structuredClone(w.deps.tenantRecords.records.get(recordKey));
+    expect(record?.value).toBeDefined();
+    const placed = await ok(w, hold(a!), 201);
+    if (scene !== 'open') await ok(w, { method: 'DELETE', path: `documents/${a!}/legal-holds/${String(placed.json.id)}`, body: { reason: 'Closed' }, as: 'bob' }, 200);
+    if (scene === 'written back') itemOf(w, a!).disposalApproval = given;
+    const retry = await ok(w, call, 201);
+    expect(retry.headers['Idempotent-Replayed']).toBe('true');
+    expect(retry.json.approvalId).toBe(first.json.approvalId);
+    expect(retry.json.approved).toEqual([b]);
+    expect(retry.json.skipped).toEqual([{ id: a, reason: 'approval-withdrawn' }]);
+    expect(w.deps.tenantRecords.records.get(recordKey)).toEqual(record);
+    if (scene !== 'written back') expect(itemOf(w, a!).disposalApproval).toBeUndefined();
+  });
+});
