@@ -393,7 +393,11 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     for (const doc of page.items) {
       if (wanted && !wanted.has(doc.id)) continue;
       const ours = doc.disposalApproval?.approvalId === approvalId;
-      if (approvedForDisposal(doc) && !ours) continue;
+      // Standing under another approval: a named one is said so. Broke: labelled `not-due` below, as if its retention ran on.
+      if (approvedForDisposal(doc) && !ours) {
+        if (wanted) skipped.push({ id: doc.id, reason: 'already-approved' });
+        continue;
+      }
       if (approved.length >= MAX_APPROVALS_PER_REQUEST) {
         more = true;
         break outer;
@@ -431,6 +435,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       if (outcome === 'approved' || outcome === 'ours') approved.push(doc.id);
       if (outcome === 'approved') approvedNow++;
       else if (outcome === 'changed') skipped.push({ id: doc.id, reason: 'changed' });
+      else if (outcome === 'already' && wanted) skipped.push({ id: doc.id, reason: 'already-approved' });
     }
     token = page.continuationToken ?? undefined;
   } while (token);

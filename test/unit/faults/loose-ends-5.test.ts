@@ -38,3 +38,25 @@ describe('a finished keyed approval retried after a legal hold withdrew it from 
     if (scene !== 'written back') expect(itemOf(w, a!).disposalApproval).toBeUndefined();
   });
 });
+
+describe('a named document an approval skips: already approved, or not due', () => {
+  // Broke: every named document neither approved nor skipped otherwise was labelled `not-due`, one due and carrying
+  // another standing approval too; the client told its reviewer the retention had not ended.
+  it.each([
+    ['due, approved by another request', 'approved', 'already-approved'],
+    ['not due', 'not due', 'not-due'],
+  ])('%s: skipped %s', async (_, scene, reason) => {
+    const w = world();
+    await requireApproval(w);
+    const [a] = await dueDocs(w);
+    const before = w.clock.now().toISOString();
+    if (scene === 'approved') await ok(w, { ...approval(w), body: { before, reason: 'First review', documentIds: [a] } }, 201);
+    const given = structuredClone(itemOf(w, a!).disposalApproval);
+    // Not due: its retain-until lies after the approval's `before`.
+    const asked = scene === 'not due' ? new Date(Date.parse(itemOf(w, a!).retention.retainUntil) - 86_400_000).toISOString() : before;
+    const second = await ok(w, { ...approval(w, 'carol'), body: { before: asked, reason: 'Second review', documentIds: [a] } }, 201);
+    expect(second.json.approved).toEqual([]);
+    expect(second.json.skipped).toEqual([{ id: a, reason }]);
+    expect(itemOf(w, a!).disposalApproval).toEqual(given);
+  });
+});
