@@ -3,8 +3,11 @@
  * pipeline (test/support/in-process.ts).
  */
 import { disposalApprovalRecordId } from '../../../shared/retention/approve-disposal';
-import { approval, dueDocs, hold, ok, requireApproval, TENANT, type World } from '../../support/in-process';
-import { world } from '../../support/in-process';
+import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
+import { KEYS_SEALED_PER_RUN } from '../../../shared/auth/api-keys/key-seal';
+import { runReconcileTimer } from '../../../shared/retention/timers';
+import { rotatingWorld } from '../../support/rotating-vault';
+import { approval, dueDocs, hold, mint, ok, requireApproval, TENANT, world, type World } from '../../support/in-process';
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 
@@ -58,5 +61,31 @@ describe('a named document an approval skips: already approved, or not due', () 
     expect(second.json.approved).toEqual([]);
     expect(second.json.skipped).toEqual([{ id: a, reason }]);
     expect(itemOf(w, a!).disposalApproval).toEqual(given);
+  });
+});
+
+describe('the reconciler\'s reseal of keys sealed with a superseded chain key version', () => {
+  // Broke: each run listed the first KEYS_SEALED_PER_RUN such records, with no cursor; as many planted with junk
+  // old-version seals (never sealed again) came first at every run, and a genuine key behind them was never resealed.
+  it('goes on where the last run stopped: a genuine key behind a run\'s worth of junk is resealed, and the walk comes round', async () => {
+    const { w, rotate } = rotatingWorld();
+    const keyId = /_([0-9a-f]{24})_/.exec(await mint(w, 'alice', 'tenant-admin'))![1]!;
+    rotate();
+    const records = w.deps.tenantRecords.records;
+    const genuine = records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!;
+    records.delete(`${TENANT}/${apiKeyRecordId(keyId)}`);
+    const junk = Array.from({ length: KEYS_SEALED_PER_RUN + 6 }, (_, i) => `f${String(i).padStart(23, '0')}`);
+    for (const id of junk) {
+      const planted: ApiKeyRecord = { ...(genuine.value as ApiKeyRecord), id: apiKeyRecordId(id), keyId: id, keyVersion: 'v1', mac: 'junk' };
+      records.set(`${TENANT}/${planted.id}`, { value: planted, etag: 9000 + w.seq++ });
+    }
+    // Stored after the junk: listed behind it.
+    records.set(`${TENANT}/${apiKeyRecordId(keyId)}`, genuine);
+    const runs = [];
+    for (let i = 0; i < 3 && (records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!.value as ApiKeyRecord).keyVersion !== 'v2'; i++) runs.push(await runReconcileTimer(w.deps));
+    expect(runs.flatMap((r) => r.keysSealed)).toEqual([`${TENANT}/${keyId}`]);
+    expect((records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!.value as ApiKeyRecord).keyVersion).toBe('v2');
+    // Past the end, the next run starts from the first again.
+    expect((await runReconcileTimer(w.deps)).keysUnsealed).toContain(`${TENANT}/${junk[0]!}`);
   });
 });
