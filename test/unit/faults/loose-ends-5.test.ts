@@ -7,7 +7,11 @@ import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys
 import { KEYS_SEALED_PER_RUN } from '../../../shared/auth/api-keys/key-seal';
 import { runReconcileTimer } from '../../../shared/retention/timers';
 import { rotatingWorld } from '../../support/rotating-vault';
-import { approval, dueDocs, hold, mint, ok, requireApproval, TENANT, world, type World } from '../../support/in-process';
+import { settingBlobName } from '../../../shared/auth/rights-sets/settings-blobs';
+import { SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
+import { rightsAssignmentRecordId, type RightsAssignmentRecord } from '../../../shared/auth/rights-sets/rights-records';
+import type { RecordingLogger } from '../../support/in-memory';
+import { approval, assign, dueDocs, hold, mint, ok, putSet, repair, requireApproval, send, TENANT, world, type World } from '../../support/in-process';
 
 const itemOf = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 
@@ -87,5 +91,29 @@ describe('the reconciler\'s reseal of keys sealed with a superseded chain key ve
     expect((records.get(`${TENANT}/${apiKeyRecordId(keyId)}`)!.value as ApiKeyRecord).keyVersion).toBe('v2');
     // Past the end, the next run starts from the first again.
     expect((await runReconcileTimer(w.deps)).keysUnsealed).toContain(`${TENANT}/${junk[0]!}`);
+  });
+});
+
+describe('a blob planted under the name a kept setting\'s next change takes', () => {
+  // Broke: the change could not be kept (the name taken), and the reconciler wrote the change before it back over it:
+  // a storage role (no rights in the tenant) undid an assignment's change. The change's keyed audit entry names its
+  // revision and digest (keptRevisionDetail), the witness of a change whose blob is missing: it stands on that now.
+  // Cosmos DB edited under that revision matches no entry, and the sealed change before is written back as before.
+  it.each([
+    ['the change as made: stands', false, 'auditor'],
+    ['the record edited in Cosmos DB under its revision: the change before written back', true, 'clerk'],
+  ])('%s', async (_, edited, expected) => {
+    const w = world();
+    await ok(w, putSet('clerk', ['documents:read']));
+    await ok(w, assign('ian', 'clerk'));
+    w.clock.advance(3_600_000);
+    const name = settingBlobName(rightsAssignmentRecordId('ian'), w.clock.now().getTime(), false);
+    await w.deps.blobs.putCreateOnly(TENANT, name, Buffer.from('{"note":"first"}'), 'application/json', { retainUntil: null, legalHold: false }, {});
+    expect((await send(w, assign('ian', 'auditor'))).status).toBe(200);
+    const key = `${TENANT}/${rightsAssignmentRecordId('ian')}`;
+    if (edited) (w.deps.tenantRecords.records.get(key)!.value as RightsAssignmentRecord).assignedAt = new Date(0).toISOString();
+    for (let i = 0; i < 2; i++) await repair(w);
+    expect((w.deps.tenantRecords.records.get(key)!.value as RightsAssignmentRecord).rightsSet).toBe(expected);
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.message === SETTING_RESTORED)).toHaveLength(edited ? 1 : 0);
   });
 });
