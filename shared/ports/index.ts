@@ -353,8 +353,12 @@ export interface TenantRecordsPort {
   unsafeUnsealedKeys(at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]>;
   /** Cross-tenant, for the reconciler, once none is left without the seal: marks the store as every key and grant sealed. */
   unsafeMarkKeysSealed(): Promise<void>;
-  /** Cross-tenant, for the reconciler: at most `limit` API keys and support grants neither revoked nor expired at `at`, sealed with a chain key version other than `version` (none named: the first). */
-  unsafeKeysSealedNotWith(version: string, at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]>;
+  /**
+   * Cross-tenant, for the reconciler: a page of at most `limit` API keys and support grants neither revoked nor expired
+   * at `at`, sealed with a chain key version other than `version` (none named: the first); the token goes on with the
+   * same `version` and `at` only.
+   */
+  unsafeKeysSealedNotWith(version: string, at: string, limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>>;
 }
 
 /** The policies whose weakening waits for a second person: the SoD policy, the retention policy. */

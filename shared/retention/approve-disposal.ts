@@ -335,7 +335,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   };
   // A finished one is answered before the checks of a new approval: its documents were approved once, and are not again.
   let earlier = await readRecord();
-  if (earlier?.result) return { approvalId: earlier.approvalId, ...sameApprovalRequest(earlier, request).result!, replayed: true };
+  if (earlier?.result) return { approvalId: earlier.approvalId, ...(await answeredAsNow(sameApprovalRequest(earlier, request), deps)), replayed: true };
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
   // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
@@ -369,7 +369,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   }
   if (earlier) {
     sameApprovalRequest(earlier, request);
-    if (earlier.result) return { approvalId, ...earlier.result, replayed: true };
+    if (earlier.result) return { approvalId, ...(await answeredAsNow(earlier, deps)), replayed: true };
   }
   const wanted = cmd.documentIds ? new Set(cmd.documentIds) : null;
   // A document an open hold by query matches is held, though the reconciler has not reached it yet (disposalBlocker;
@@ -393,7 +393,11 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     for (const doc of page.items) {
       if (wanted && !wanted.has(doc.id)) continue;
       const ours = doc.disposalApproval?.approvalId === approvalId;
-      if (approvedForDisposal(doc) && !ours) continue;
+      // Standing under another approval: a named one is said so. Broke: labelled `not-due` below, as if its retention ran on.
+      if (approvedForDisposal(doc) && !ours) {
+        if (wanted) skipped.push({ id: doc.id, reason: 'already-approved' });
+        continue;
+      }
       if (approved.length >= MAX_APPROVALS_PER_REQUEST) {
         more = true;
         break outer;
@@ -431,6 +435,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
       if (outcome === 'approved' || outcome === 'ours') approved.push(doc.id);
       if (outcome === 'approved') approvedNow++;
       else if (outcome === 'changed') skipped.push({ id: doc.id, reason: 'changed' });
+      else if (outcome === 'already' && wanted) skipped.push({ id: doc.id, reason: 'already-approved' });
     }
     token = page.continuationToken ?? undefined;
   } while (token);
@@ -449,6 +454,33 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   });
   // Found begun by another request with the key, and nothing left for this one to approve: it answered that one's work.
   return { approvalId, ...result, replayed: (earlier !== null || existed) && approvedNow === 0 };
+}
+
+/**
+ * A finished record's answer as its documents stand now: one a legal hold withdrew this approval from since (the
+ * document carries it no more, or the sweep takes it as withdrawn: withdrawnByHold) is skipped `approval-withdrawn`.
+ * The record stays as it was. Broke: the retry answered the document approved, and a client closed its review on a
+ * document the sweep keeps. Read as the request read them, by pages of what is due by its `before`, until every
+ * document it approved is met: one disposed of since (no longer due) was disposed of on it and stays approved.
+ */
+async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retention' | 'audit' | 'clock'>): Promise<ApprovalResult> {
+  const result = r.result!;
+  const unmet = new Set(result.approved);
+  const withdrawn = new Set<string>();
+  const withdrawals = withdrawalsReader(r.tenantId, deps);
+  let token: string | undefined;
+  while (unmet.size > 0) {
+    const page = await deps.retention.catalog.due(r.tenantId, r.request.before, 100, token);
+    for (const doc of page.items) {
+      if (!unmet.delete(doc.id)) continue;
+      const carried = doc.disposalApproval;
+      if (carried?.approvalId !== r.approvalId || (await withdrawnByHold(doc, carried, withdrawals, deps.clock.now()))) withdrawn.add(doc.id);
+    }
+    token = page.continuationToken ?? undefined;
+    if (!token) break;
+  }
+  if (withdrawn.size === 0) return result;
+  return { ...result, approved: result.approved.filter((id) => !withdrawn.has(id)), skipped: [...result.skipped, ...[...withdrawn].map((id) => ({ id, reason: 'approval-withdrawn' }))] };
 }
 
 /** The approval a retry with the same Idempotency-Key made, if it asked for the same; another request with the key is a 422. */

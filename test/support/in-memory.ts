@@ -596,12 +596,15 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
   async unsafeMarkKeysSealed(): Promise<void> {
     this.keysSealedMark = true;
   }
-  async unsafeKeysSealedNotWith(version: string, at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
-    return [...this.records.values()]
+  /** The fake's token: where the next page starts. */
+  async unsafeKeysSealedNotWith(version: string, at: string, limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
+    const start = continuationToken === undefined ? 0 : Number(continuationToken);
+    if (!Number.isInteger(start) || start < 0) throw new ArchiveError('invalid_query', { detail: 'The continuation token is not valid for this query.' });
+    const all = [...this.records.values()]
       .map((r) => r.value as TenantRecord & { type: 'api-key' | 'support-grant'; mac?: string; keyVersion?: string; revokedAt?: string | null; expiresAt?: string })
       .filter((r) => (r.type === 'api-key' || r.type === 'support-grant') && r.mac !== undefined && r.keyVersion !== version && (r.revokedAt === null || r.revokedAt === undefined) && typeof r.expiresAt === 'string' && r.expiresAt > at)
-      .slice(0, limit)
       .map((r) => ({ tenantId: r.tenantId, id: r.id, type: r.type }));
+    return { items: all.slice(start, start + limit), continuationToken: start + limit < all.length ? String(start + limit) : null };
   }
   /**
    * A key's or grant's state at `at`, as the Cosmos adapter's conditions select it: migrated, by `endsAt` (a record

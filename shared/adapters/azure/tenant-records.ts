@@ -122,14 +122,17 @@ export class TenantRecords implements TenantRecordsPort {
     return resources;
   }
 
-  async unsafeKeysSealedNotWith(version: string, at: string, limit: number): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
-    const { resources } = await this.container.items
-      .query<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>({
-        query: `SELECT TOP @n c.tenantId, c.id, c.type FROM c WHERE (c.type = "api-key" OR c.type = "support-grant") AND IS_DEFINED(c.mac) AND (NOT IS_DEFINED(c.keyVersion) OR c.keyVersion != @v) AND ${UNREVOKED} AND c.expiresAt > @at`,
-        parameters: [{ name: '@n', value: limit }, { name: '@v', value: version }, { name: '@at', value: at }],
-      })
-      .fetchAll();
-    return resources;
+  async unsafeKeysSealedNotWith(version: string, at: string, limit: number, continuationToken?: string): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
+    const res = await this.container.items
+      .query<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>(
+        {
+          query: `SELECT c.tenantId, c.id, c.type FROM c WHERE (c.type = "api-key" OR c.type = "support-grant") AND IS_DEFINED(c.mac) AND (NOT IS_DEFINED(c.keyVersion) OR c.keyVersion != @v) AND ${UNREVOKED} AND c.expiresAt > @at`,
+          parameters: [{ name: '@v', value: version }, { name: '@at', value: at }],
+        },
+        { maxItemCount: limit, continuationToken },
+      )
+      .fetchNext();
+    return { items: res.resources, continuationToken: res.continuationToken ?? null };
   }
 
   async unsafeMarkKeysSealed(): Promise<void> {

@@ -264,14 +264,29 @@ export async function sealLegacyKeys(deps: KeySealDeps & { audit: Pick<AuditLogP
  * Reconciler: seals again with the current chain key version each key in use and grant in force sealed with a superseded
  * one, once its seal checks and its creation's keyed entry names it (unsealedRecord, judged afresh: never on a remembered
  * verdict), so each instance's audit reads for it stop once a rotation settles. At most KEYS_SEALED_PER_RUN a run; one
- * without its witness is reported and left (refused where it is read), as sealLegacyKeys leaves one.
+ * without its witness is reported and left (refused where it is read), as sealLegacyKeys leaves one. Each run goes on
+ * where the one before stopped (timer state RESEAL_CURSOR), from the first again once past the last. Broke: each run
+ * listed the first KEYS_SEALED_PER_RUN, and as many planted with junk old-version seals (never sealed again) came
+ * first at every run: a genuine key behind them was never sealed again, its entry read on every instance for good.
  */
-export async function resealSuperseded(deps: KeySealDeps, now: Date): Promise<KeySealingResult> {
+export async function resealSuperseded(deps: KeySealDeps & { retention: { timers: TimerStatePort } }, now: Date): Promise<KeySealingResult> {
   const result: KeySealingResult = { sealed: [], unwitnessed: [], done: true };
   const current = await deps.audit.chainKeys.current();
   if (current.version === null) return result; // one unnamed key: nothing is superseded
-  const found = await deps.tenantRecords.unsafeKeysSealedNotWith(current.version, now.toISOString(), KEYS_SEALED_PER_RUN);
-  for (const { tenantId, id, type } of found) {
+  const cursor = await deps.retention.timers.get<ResealCursor>(RESEAL_CURSOR);
+  // The store's token goes on only with the query it came from: the same version and `at`; another version starts over.
+  let from = cursor !== null && cursor.v === current.version && typeof cursor.at === 'string' && typeof cursor.c === 'string' ? cursor : null;
+  const page = (at: string, c?: string) => deps.tenantRecords.unsafeKeysSealedNotWith(current.version!, at, KEYS_SEALED_PER_RUN, c);
+  let found: Awaited<ReturnType<typeof page>>;
+  try {
+    found = await page(from?.at ?? now.toISOString(), from?.c);
+  } catch (err) {
+    if (!from) throw err;
+    // A token the store no longer takes (an upgrade, a record edited by hand): the walk starts over rather than stopping here for good.
+    from = null;
+    found = await page(now.toISOString());
+  }
+  for (const { tenantId, id, type } of found.items) {
     const stored = await deps.tenantRecords.get<SealedRecord>(tenantId, id, type);
     if (!stored || stored.value.mac === undefined || stored.value.keyVersion === current.version) continue;
     const record = stored.value;
@@ -287,5 +302,13 @@ export async function resealSuperseded(deps: KeySealDeps, now: Date): Promise<Ke
     if ((await deps.audit.chainKeys.version(typeof record.keyVersion === 'string' ? record.keyVersion : null)).rank > current.rank) continue;
     if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), stored.etag)) === 'replaced') result.sealed.push(named);
   }
-  return { ...result, done: found.length === 0 };
+  // Stored after the page is judged: a run stopped midway looks at it again (each step is idempotent). Only when it moves.
+  const next: ResealCursor | null = found.continuationToken ? { v: current.version, at: from?.at ?? now.toISOString(), c: found.continuationToken } : null;
+  if (cursor !== null || next !== null) await deps.retention.timers.set<ResealCursor | null>(RESEAL_CURSOR, next);
+  return { ...result, done: found.items.length === 0 && next === null };
 }
+
+/** Timer state: where the walk over keys and grants sealed with a superseded version goes on (resealSuperseded). */
+export const RESEAL_CURSOR = 'keys-reseal-cursor';
+/** The version it walks for, the time its first page was queried at (every page alike), the store's token. */
+type ResealCursor = { v: string; at: string; c: string };

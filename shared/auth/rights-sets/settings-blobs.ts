@@ -170,7 +170,7 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
   // Taken unread as this change's own earlier write, a blob planted under the name the change was to be kept under (its
   // revision is a time, so a storage role that also writes Cosmos DB can foretell it) kept the change out of storage,
   // and the reconciler wrote the sealed change before it back over it, unannounced. It is read now and reported at the
-  // change; the reconciler still writes the change before it back (nothing vouches for this one's content).
+  // change; the reconciler lets the change stand on its keyed entry (restoreSettings keptFromAudit), blob or none.
   const { why } = await readSetting(deps, setting.tenantId, setting.recordId, name, (stored) => stored.revision === setting.revision && recordDigest(stored.record ?? undefined) === recordDigest(setting.record ?? undefined), 'not this change');
   if (why !== null) reportNotKept(deps.log, SETTING_UNSEALED, setting.tenantId, name, why);
 }
@@ -340,6 +340,13 @@ async function writeBack(setting: StoredSetting, unbacked: number | null, now: D
 }
 
 /**
+ * Per instance: changes whose blob name a planted blob holds that their keyed entry vouched for, by tenant and name, with
+ * the planted blob's ETag and the record's digest as vouched: the entry is looked for once, not every run.
+ */
+const vouchedByAudit = new Map<string, string>();
+const VOUCHED_BY_AUDIT_MAX = 10_000;
+
+/**
  * Reconciler: every rights set and assignment, and the SoD and retention policies, whose newest revision kept in
  * storage is newer than Cosmos DB's (a restore gave back an older one, or none where it had been removed) is written
  * back, oldest change first (a set before an assignment to it), logged as SETTING_RESTORED; the retention policy
@@ -409,7 +416,11 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     // Reverted instead, an SoD policy strengthened, or an assignment narrowed or removed, went back to what it was.
     // 'wait': the run's bound reached.
     const keptFromAudit = async (recordId: string, kept: KeptName[], claim: number, present: boolean): Promise<boolean | 'wait'> => {
-      if (kept.some((b) => b.revision === claim && b.removed === !present)) return false; // a blob there, not the archive's or not this
+      // A blob there judged not the archive's (planted under the name the change was to be kept under; keepSetting reported
+      // it at the change) leaves the change unkept, not unwitnessed: its keyed entry vouches for it as for one whose blob
+      // is missing, and it stands, though its blob cannot be written. Broke: the change before it was written back over it.
+      const there = kept.find((b) => b.revision === claim && b.removed === !present);
+      if (there && !judgedNotKept(tenantId, there)) return false; // the archive's, not this: it is written back
       const traceId = traceIdOf(recordId);
       const found = present ? records.get(recordId) : traceId ? (await deps.tenantRecords.get<KeptTrace>(tenantId, traceId, traceId.startsWith('rights-set-deleted:') ? 'rights-set-deleted' : 'rights-unassignment', { fresh: true }))?.value : undefined;
       if (!found) return false;
@@ -418,10 +429,17 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
       const subject = typeof content.subject === 'string' ? content.subject : undefined;
       const at = [content.updatedAt, content.assignedAt, content.deletedAt, content.unassignedAt].find((t): t is string => typeof t === 'string' && readInstant(t) !== null);
       if (!(type in ACTIONS) || at === undefined || !namesItsRecord(recordId, type, content)) return false;
+      const vouchedAs = there && `${there.etag}\n${recordDigest(content)}`;
+      if (there && vouchedByAudit.get(`${tenantId}/${there.name}`) === vouchedAs) return true;
       for (const witness of witnessesOf(type, recordId, subject, !present)) {
         if (vouched >= SETTINGS_VOUCHED_PER_RUN) return 'wait';
         vouched++;
         if (!(await auditHolds(deps.audit, tenantId, witness, [new Date(claim).toISOString(), at], (e) => e.outcome === 'success' && namesKeptRevision(e.detail, claim, content)))) continue;
+        if (there) {
+          if (vouchedByAudit.size >= VOUCHED_BY_AUDIT_MAX) vouchedByAudit.clear();
+          vouchedByAudit.set(`${tenantId}/${there.name}`, vouchedAs!);
+          return true;
+        }
         const setting = { tenantId, recordId, type, revision: claim, at, record: present ? (content as unknown as KeptRecord) : null, ...(present ? {} : { trace: content as unknown as KeptTrace }) };
         await keepSetting(setting, deps);
         deps.log.warn(SETTING_KEPT_FROM_AUDIT, { tenantId, kind: type, id: recordId, revision: claim, removed: !present });

@@ -90,8 +90,8 @@ class MemoryRecords implements TenantRecordsPort {
     return [];
   }
   async unsafeMarkKeysSealed(): Promise<void> {}
-  async unsafeKeysSealedNotWith(): Promise<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }[]> {
-    return [];
+  async unsafeKeysSealedNotWith(): Promise<Page<{ tenantId: string; id: string; type: 'api-key' | 'support-grant' }>> {
+    return { items: [], continuationToken: null };
   }
   /** All of them on one page, newest first (these tests make few). */
   async proposalPage<T extends TenantRecord>(tenantId: string, type: ProposalType, state: ProposalListState): Promise<Page<T>> {

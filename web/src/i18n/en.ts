@@ -726,6 +726,7 @@ export const en = {
       'segregation-of-duties:uploader-approves-disposal': 'Not approved: you archived this document yourself, or your rights were given since by whoever did (or by someone they gave rights to), so someone else must approve its disposal.',
       changed: 'Not approved: it changed meanwhile; reload.',
       'not-due': 'Not approved: its retention has not ended.',
+      'already-approved': 'Not approved again: another approval already covers its disposal.',
       'approval-withdrawn': 'Not approved: a legal hold withdrew this approval from it; approve it again in a new request.',
     } as Record<string, string>,
     pages: 'Pages of due documents',

@@ -644,6 +644,7 @@ export const nl: Dictionary = {
       'segregation-of-duties:uploader-approves-disposal': 'Niet goedgekeurd: u heeft dit document zelf gearchiveerd, of uw rechten zijn sindsdien gegeven door degene die dat deed (of door iemand aan wie die rechten gaf), dus iemand anders moet de vernietiging goedkeuren.',
       changed: 'Niet goedgekeurd: het is intussen gewijzigd; laad opnieuw.',
       'not-due': 'Niet goedgekeurd: de bewaartermijn is niet voorbij.',
+      'already-approved': 'Niet opnieuw goedgekeurd: een andere goedkeuring dekt de vernietiging al.',
       'approval-withdrawn': 'Niet goedgekeurd: een juridische blokkade heeft deze goedkeuring ingetrokken; keur het opnieuw goed in een nieuwe aanvraag.',
     },
     pages: 'Pagina’s met documenten',
