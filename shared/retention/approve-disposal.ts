@@ -458,29 +458,37 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
 
 /**
  * A finished record's answer as its documents stand now: one a legal hold withdrew this approval from since (the
- * document carries it no more, or the sweep takes it as withdrawn: withdrawnByHold) is skipped `approval-withdrawn`.
+ * document carries it no more, or the sweep takes it as withdrawn: withdrawnByHold) is skipped `approval-withdrawn`;
+ * one whose retain-until an extension moved since (the approval is void: approvedForDisposal) is skipped `changed`.
  * The record stays as it was. Broke: the retry answered the document approved, and a client closed its review on a
  * document the sweep keeps. Read as the request read them, by pages of what is due by its `before`, until every
- * document it approved is met: one disposed of since (no longer due) was disposed of on it and stays approved.
+ * document it approved is met; one not met (extended past `before`, or disposed of) is read by its id.
  */
-async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retention' | 'audit' | 'clock'>): Promise<ApprovalResult> {
+async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retention' | 'catalog' | 'audit' | 'clock'>): Promise<ApprovalResult> {
   const result = r.result!;
   const unmet = new Set(result.approved);
-  const withdrawn = new Set<string>();
+  const dropped = new Map<string, string>();
   const withdrawals = withdrawalsReader(r.tenantId, deps);
+  const judge = async (doc: ArchivedDocument) => {
+    if (doc.status === 'disposed') return; // disposed of on it (or on another): the approval was carried out
+    const carried = doc.disposalApproval;
+    const withdrawn = (doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === r.approvalId) || carried?.approvalId !== r.approvalId || (await withdrawnByHold(doc, carried, withdrawals, deps.clock.now()));
+    if (withdrawn) dropped.set(doc.id, 'approval-withdrawn');
+    else if (!approvedForDisposal(doc)) dropped.set(doc.id, 'changed');
+  };
   let token: string | undefined;
   while (unmet.size > 0) {
     const page = await deps.retention.catalog.due(r.tenantId, r.request.before, 100, token);
-    for (const doc of page.items) {
-      if (!unmet.delete(doc.id)) continue;
-      const carried = doc.disposalApproval;
-      if (carried?.approvalId !== r.approvalId || (await withdrawnByHold(doc, carried, withdrawals, deps.clock.now()))) withdrawn.add(doc.id);
-    }
+    for (const doc of page.items) if (unmet.delete(doc.id)) await judge(doc);
     token = page.continuationToken ?? undefined;
     if (!token) break;
   }
-  if (withdrawn.size === 0) return result;
-  return { ...result, approved: result.approved.filter((id) => !withdrawn.has(id)), skipped: [...result.skipped, ...[...withdrawn].map((id) => ({ id, reason: 'approval-withdrawn' }))] };
+  for (const id of unmet) {
+    const doc = await deps.catalog.get(r.tenantId, id);
+    if (doc) await judge(doc);
+  }
+  if (dropped.size === 0) return result;
+  return { ...result, approved: result.approved.filter((id) => !dropped.has(id)), skipped: [...result.skipped, ...[...dropped].map(([id, reason]) => ({ id, reason }))] };
 }
 
 /** The approval a retry with the same Idempotency-Key made, if it asked for the same; another request with the key is a 422. */

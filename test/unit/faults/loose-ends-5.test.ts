@@ -46,6 +46,22 @@ describe('a finished keyed approval retried after a legal hold withdrew it from 
   });
 });
 
+describe('a finished keyed approval retried after an extension of retention voided it on one of its documents', () => {
+  // Broke: the document, no longer due by the request's `before`, was never met by the retry's walk of what is due, and
+  // stayed under `approved` though the extension voided the approval (approvedForDisposal): a client closed its review.
+  it('skipped changed, the other still approved', async () => {
+    const w = world();
+    await requireApproval(w);
+    const [a, b] = await dueDocs(w);
+    const call = { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [a, b] }, headers: { 'Idempotency-Key': 'review-l5-extended' } };
+    expect((await ok(w, call, 201)).json.approved).toEqual([a, b]);
+    await ok(w, { method: 'POST', path: `documents/${a!}/retention`, body: { retainUntil: '2090-01-01', reason: 'Litigation' }, as: 'up' });
+    const retry = await ok(w, call, 201);
+    expect(retry.json.approved).toEqual([b]);
+    expect(retry.json.skipped).toEqual([{ id: a, reason: 'changed' }]);
+  });
+});
+
 describe('a named document an approval skips: already approved, or not due', () => {
   // Broke: every named document neither approved nor skipped otherwise was labelled `not-due`, one due and carrying
   // another standing approval too; the client told its reviewer the retention had not ended.
