@@ -47,8 +47,10 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
     // Its giver read up the keys it was given through (withKeyPerson). Broke: the store's query tells the giver by the
     // subject and person the grant names, and one given through a key before persons were kept names only the key
     // (`apikey:<id>`): its person, provider staff too, acted as staff under their own grant.
-    if (samePerson({ subject: staff }, await withKeyPerson(grant.createdBy, read))) {
-      ownFound = true;
+    // A giver that cannot be read (a key above gone, a person stored as null) may be anyone: passed over, not told as theirs.
+    const giver = await withKeyPerson(grant.createdBy, read);
+    if (samePerson({ subject: staff }, giver)) {
+      ownFound ||= giver.person === staff;
       continue;
     }
     return { grant, selfGranted: false };
