@@ -1,4 +1,5 @@
-import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD } from '../api-keys/verify-api-key';
+import { endedKeyAbove, keyReader, KEYS_UNDER_A_RECORD, withKeyPerson } from '../api-keys/verify-api-key';
+import { samePerson } from '../sod';
 import type { RevocationChecks } from '../revocation-blobs';
 import { keyIdOf, type ApiKeyRecord } from '../api-keys/api-key';
 import { isActiveGrant, type SupportGrantRecord, supportGrantRecordId } from './support-grant';
@@ -27,6 +28,7 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
   const at = now.toISOString();
   const base = keyReader(tenantId, deps); // candidates given through the same keys read each once
   const read = revocations ? revocations.reader(base, now) : base;
+  let ownFound = false;
   for (const grant of await deps.tenantRecords.supportGrantsInForce<SupportGrantRecord>(tenantId, at, { notBy: staff }, SUPPORT_GRANT_CANDIDATES)) {
     // The store compares `endsAt` as text: an end that is no instant ('soon', 'never': restored, half written, edited by
     // hand) sorts after every one, so such a grant was found in force, and gave access, for ever. Judged on the record too.
@@ -42,8 +44,17 @@ export async function findActiveSupportGrant(tenantId: string, staff: string, no
     if (key && keyRests && (await keyRests(key))) continue;
     // Revoked since, and the record restored from a backup taken before (revocation-blobs.ts): written back, passed over.
     if (revocations && (await revocations.revokedInStorage(grant, now))) continue;
+    // Its giver read up the keys it was given through (withKeyPerson). Broke: the store's query tells the giver by the
+    // subject and person the grant names, and one given through a key before persons were kept names only the key
+    // (`apikey:<id>`): its person, provider staff too, acted as staff under their own grant.
+    // A giver that cannot be read (a key above gone, a person stored as null) may be anyone: passed over, not told as theirs.
+    const giver = await withKeyPerson(grant.createdBy, read);
+    if (samePerson({ subject: staff }, giver)) {
+      ownFound ||= giver.person === staff;
+      continue;
+    }
     return { grant, selfGranted: false };
   }
   // Asked only of a refusal: which one the staff member is told.
-  return { grant: null, selfGranted: (await deps.tenantRecords.supportGrantsInForce(tenantId, at, { by: staff }, 1)).length > 0 };
+  return { grant: null, selfGranted: ownFound || (await deps.tenantRecords.supportGrantsInForce(tenantId, at, { by: staff }, 1)).length > 0 };
 }
