@@ -76,7 +76,7 @@ async function world(n: number) {
     }
     const asIngested = i % 3 === 1 ? { ...doc, metadata: { ...doc.metadata, amount: 10 + i }, metadataVersion: undefined, metadataHistory: undefined } : doc;
     // Sealed, as ingest writes it: an export takes only a manifest the archive kept (export-seals.test.ts).
-    await base.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(asIngested as ArchivedDocument, base), 'application/json', WORM, {});
+    await base.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(asIngested, base), 'application/json', WORM, {});
     docs.push(doc);
   }
   const witness = new HeldWitnessReads(base.blobs);
