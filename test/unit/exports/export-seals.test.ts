@@ -76,13 +76,18 @@ it('a genuine sealed document exports as before: its HMAC checked, no audit entr
   expect(counts).toEqual({ ingestQueries: 0, manifestReads: 1 });
 });
 
-it('a genuine manifest from before the seal, its ingest in the audit log, exports; a second export looks for no audit entry of it', async () => {
-  const { deps, counts, exportOnce } = await world(async (doc) => Buffer.from(JSON.stringify(doc)), true);
+it('a genuine manifest from before the seal, its ingest in the audit log, exports; a second export looks for no audit entry of it, one of another blob under its name does', async () => {
+  const { deps, doc, counts, exportOnce } = await world(async (d) => Buffer.from(JSON.stringify(d)), true);
 
   expect(await exportOnce()).toMatchObject({ status: 'completed', progress: { documents: 1 } });
   expect(counts.ingestQueries).toBeGreaterThan(0);
   counts.ingestQueries = 0;
   expect(await exportOnce()).toMatchObject({ status: 'completed', progress: { documents: 1 } });
   expect(counts).toEqual({ ingestQueries: 0, manifestReads: 2 });
+  // Another blob under its name (deleted and written again: another ETag) is judged afresh.
+  const name = `${T}/${blobLayout.manifest(doc.id)}`;
+  deps.blobs.blobs.set(name, { ...deps.blobs.blobs.get(name)! });
+  expect(await exportOnce()).toMatchObject({ status: 'completed' });
+  expect(counts.ingestQueries).toBeGreaterThan(0);
   expect((deps.log as RecordingLogger).lines.filter((l) => l.level === 'error')).toEqual([]);
 });
