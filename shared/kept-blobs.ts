@@ -14,12 +14,13 @@ export const KEPT_BLOB_MAX_BYTES = 4 * 1024 * 1024;
  * the blob: what tells a blob sealed under a superseded chain key, kernel/archive-seal.ts); null when absent. One larger
  * than KEPT_BLOB_MAX_BYTES is not read on and reads as no bytes (nothing parses from it: a revocation, a decision,
  * a manifest, correction or setting is none, a seal is unreadable). `maxBytes` lowers the bound
- * for a kind that is always far smaller (an audit seal, a revocation, a decision).
+ * for a kind that is always far smaller (an audit seal, a revocation, a decision). With the blob's ETag as read (what a
+ * verdict on it is remembered under: manifest.ts manifestByArchive).
  */
-export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>, tenantId: string, blobName: string, maxBytes = KEPT_BLOB_MAX_BYTES): Promise<{ bytes: Buffer; createdOn: string | null } | null> {
+export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>, tenantId: string, blobName: string, maxBytes = KEPT_BLOB_MAX_BYTES): Promise<{ bytes: Buffer; createdOn: string | null; etag: string } | null> {
   const read = await blobs.readIfExists(tenantId, blobName);
   if (!read) return null;
-  const empty = { bytes: Buffer.alloc(0), createdOn: read.createdOn };
+  const empty = { bytes: Buffer.alloc(0), createdOn: read.createdOn, etag: read.etag };
   if (read.size > maxBytes) {
     read.stream.destroy();
     return empty;
@@ -34,7 +35,7 @@ export async function readKeptBlob(blobs: Pick<BlobArchivePort, 'readIfExists'>,
     }
     chunks.push(Buffer.from(chunk as Uint8Array));
   }
-  return { bytes: Buffer.concat(chunks), createdOn: read.createdOn };
+  return { bytes: Buffer.concat(chunks), createdOn: read.createdOn, etag: read.etag };
 }
 
 /**

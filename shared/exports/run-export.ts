@@ -14,7 +14,8 @@ import { ExportZip } from './zip-writer';
 import { deleteExportBlobs, disposedAmong, logWithdrawal, saveWithEntry, saveWithSystemEntry, withdrawal, withdrawnJob } from './withdraw-exports';
 import { disposableFilter } from './disposable-filter';
 import { detailsWitnessDiffers, FIXITY_MISMATCH, manifestDescribes } from '../retention/fixity';
-import { readManifestBytes } from '../documents/manifest';
+import { keptManifestOf, manifestByArchive, readManifestBytes } from '../documents/manifest';
+import { readKeptBlob } from '../kept-blobs';
 import { attemptsMade, DEFAULT_CSV_FORMAT, EXPORT_DISPOSABLE_ON_JOB, type ExportJob, exportBlobName, exportDisposableListName, type ExportManifest, type ManifestDocument, type ManifestFile, type ManifestValidation } from '../kernel/export';
 
 export type ExportDeps = Pick<Deps, 'catalog' | 'blobs' | 'exportBlobs' | 'exportJobs' | 'audit' | 'auditOutbox' | 'clock' | 'config' | 'log' | 'errorStatus'>;
@@ -424,18 +425,26 @@ interface Witness {
   /** The WORM manifest, null when gone (a disposal under way). */
   manifest: Buffer | null;
   describes: boolean;
+  /** Whether the manifest is the archive's (manifest.ts manifestByArchive), judged only for one that describes the item. */
+  byArchive?: boolean;
   /** The kept correction of the item's version, read only for a corrected document whose manifest describes it. */
   kept?: Buffer | null;
 }
 
 async function readWitness(doc: ArchivedDocument, deps: ExportDeps): Promise<Witness> {
-  const manifest = await readManifestBytes(deps, doc.tenantId, blobLayout.manifest(doc.id));
-  if (manifest === null) return { manifest, describes: false };
+  const name = blobLayout.manifest(doc.id);
+  const read = await readKeptBlob(deps.blobs, doc.tenantId, name);
+  if (read === null) return { manifest: null, describes: false };
+  const manifest = read.bytes;
   const describes = manifestDescribes(manifest, doc);
+  if (!describes) return { manifest, describes };
+  // Judged as the fixity check judges it, by storage's creation time from the same read (no round trip more): its HMAC,
+  // or for one from before the seal its ingest's audit entry (looked for once per blob per instance).
+  const byArchive = await manifestByArchive(doc.tenantId, name, keptManifestOf(manifest, read.createdOn, name, read.etag), deps);
   const version = doc.metadataVersion ?? 1;
   // As detailsWitnessDiffers would read it: one read more per corrected document, none for one the check refuses anyway.
-  if (!describes || version <= 1) return { manifest, describes };
-  return { manifest, describes, kept: await readManifestBytes(deps, doc.tenantId, blobLayout.correction(doc.id, version)) };
+  if (!byArchive || version <= 1) return { manifest, describes, byArchive };
+  return { manifest, describes, byArchive, kept: await readManifestBytes(deps, doc.tenantId, blobLayout.correction(doc.id, version)) };
 }
 
 /** Walk the search page by page (document date order) and name each file; the manifest entry follows a document's files. */
@@ -456,7 +465,7 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
     };
     for (const [at, doc] of docs.entries()) {
       readAhead(at);
-      const { manifest, describes, kept } = await witnesses[at]!;
+      const { manifest, describes, byArchive, kept } = await witnesses[at]!;
       witnesses[at] = undefined;
       readAhead(at + 1);
       // The catalog's checksums are what each file is re-hashed against: an item rewritten behind the archive's back with
@@ -466,6 +475,13 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
       if (manifest !== null && !describes) {
         deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
         throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its files do not match its archived manifest.` });
+      }
+      // Broke: only whether the manifest described the item was asked. Whoever can create blobs and write Cosmos DB put a
+      // folder of their own (a fake invoice, a manifest naming its SHA-256) and a catalog item for it into exports and
+      // manifest.csv, verified offline, until the next fixity cycle. The manifest must be the archive's, as fixity asks.
+      if (manifest !== null && !byArchive) {
+        deps.log.error(FIXITY_MISMATCH, { tenantId: doc.tenantId, documentId: doc.id, exportId: job.id, mismatched: [blobLayout.manifest(doc.id)], missing: [] });
+        throw new ArchiveError('export_fixity_mismatch', { detail: `Document ${doc.id}: its manifest in storage is not the archive's.` });
       }
       // Its details too (metadata, fiscal year, retention class), which manifest.json and manifest.csv state as the
       // document's: against the manifest, or the kept correction of the catalog's version (read ahead with the manifest).

@@ -84,10 +84,10 @@ export class NotModelled extends Error {
   }
 }
 
-function readOf(bytes: Buffer, contentType: string, range?: { offset: number; count?: number }, createdOn: string | null = null): BlobRead {
+function readOf(bytes: Buffer, contentType: string, range?: { offset: number; count?: number }, createdOn: string | null = null, etag = `"${bytes.length}"`): BlobRead {
   const start = range?.offset ?? 0;
   const end = range?.count === undefined ? bytes.length : Math.min(bytes.length, start + range.count);
-  return { stream: Readable.from([bytes.subarray(start, end)]), size: bytes.length, contentLength: end - start, etag: `"${bytes.length}"`, contentType, createdOn };
+  return { stream: Readable.from([bytes.subarray(start, end)]), size: bytes.length, contentLength: end - start, etag, contentType, createdOn };
 }
 
 export interface StoredBlob {
@@ -103,12 +103,13 @@ export interface StoredBlob {
   lastModified?: string;
 }
 
-const blobEtags = new WeakMap<StoredBlob, string>();
+const blobEtags = new WeakMap<StoredBlob, { bytes: Buffer; etag: string }>();
 let blobEtagSeq = 0;
+/** One per blob stored, and a new one when a test gives it other bytes (`stored.bytes = …`), as storage gives every write one. */
 function blobEtagOf(blob: StoredBlob): string {
-  let etag = blobEtags.get(blob);
-  if (!etag) blobEtags.set(blob, (etag = `"blob-${++blobEtagSeq}"`));
-  return etag;
+  let known = blobEtags.get(blob);
+  if (known?.bytes !== blob.bytes) blobEtags.set(blob, (known = { bytes: blob.bytes, etag: `"blob-${++blobEtagSeq}"` }));
+  return known.etag;
 }
 
 /** As storage locks a blob: until a whole second (the immutability header is an RFC 1123 date), the milliseconds dropped. */
@@ -148,7 +149,7 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   }
   async read(tenantId: string, blobName: string, range?: { offset: number; count?: number }): Promise<BlobRead> {
     const blob = this.of(tenantId, blobName);
-    return readOf(blob.bytes, blob.contentType, range, blob.lastModified ?? null);
+    return readOf(blob.bytes, blob.contentType, range, blob.lastModified ?? null, blobEtagOf(blob));
   }
   async readAll(tenantId: string, blobName: string): Promise<Buffer> {
     return this.of(tenantId, blobName).bytes;
@@ -156,7 +157,8 @@ export class InMemoryBlobArchive implements BlobArchivePort {
   /** One read, as the adapter's single GET: a look then a read (two calls) let a disposal come between them. */
   async readIfExists(tenantId: string, blobName: string): Promise<BlobRead | null> {
     const blob = this.blobs.get(this.key(tenantId, blobName));
-    return blob ? readOf(blob.bytes, blob.contentType, undefined, blob.lastModified ?? null) : null;
+    // The ETag a listing gives (one per blob stored), as storage's GET answers it: a verdict remembered by ETag holds for that blob only.
+    return blob ? readOf(blob.bytes, blob.contentType, undefined, blob.lastModified ?? null, blobEtagOf(blob)) : null;
   }
   async exists(tenantId: string, blobName: string): Promise<boolean> {
     return this.blobs.has(this.key(tenantId, blobName));

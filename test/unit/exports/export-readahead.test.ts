@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import { MANIFEST_PREFETCH, runExport } from '../../../shared/exports/run-export';
 import { startExport } from '../../../shared/exports/start-export';
+import { sealedManifest } from '../../../shared/documents/manifest';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { Principal } from '../../../shared/kernel/principal';
@@ -74,7 +75,8 @@ async function world(n: number) {
       await base.blobs.putCreateOnly(T, blobLayout.correction(doc.id, 2), Buffer.from(JSON.stringify({ tenantId: T, documentId: doc.id, correction, fiscalYear: doc.fiscalYear, retention: doc.retention })), 'application/json', WORM, {});
     }
     const asIngested = i % 3 === 1 ? { ...doc, metadata: { ...doc.metadata, amount: 10 + i }, metadataVersion: undefined, metadataHistory: undefined } : doc;
-    await base.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(asIngested)), 'application/json', WORM, {});
+    // Sealed, as ingest writes it: an export takes only a manifest the archive kept (export-seals.test.ts).
+    await base.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), await sealedManifest(asIngested, base), 'application/json', WORM, {});
     docs.push(doc);
   }
   const witness = new HeldWitnessReads(base.blobs);
