@@ -45,7 +45,7 @@ export interface KeptManifest {
 /** Reads a manifest (one bounded read); null when absent or empty (too large to be one). Not JSON: a SyntaxError. */
 export async function readKeptManifest(deps: Pick<Deps, 'blobs'>, tenantId: string, blobName: string): Promise<KeptManifest | null> {
   const read = await readKeptBlob(deps.blobs, tenantId, blobName);
-  return !read || read.bytes.length === 0 ? null : keptManifestOf(read.bytes, read.createdOn, blobName);
+  return !read || read.bytes.length === 0 ? null : keptManifestOf(read.bytes, read.createdOn, blobName, read.etag);
 }
 
 /** A manifest's bytes as read (a SyntaxError when they are not one). */

@@ -135,7 +135,7 @@ export async function checkDocument(doc: ArchivedDocument, deps: Pick<Deps, 'blo
   const read = await readKeptBlob(deps.blobs, doc.tenantId, manifestName);
   const manifest = read?.bytes ?? null;
   if (manifest === null) missing.push(manifestName);
-  else if (!manifestDescribes(manifest, doc) || !(await manifestByArchive(doc.tenantId, manifestName, keptManifestOf(manifest, read!.createdOn, manifestName), deps))) mismatched.push(manifestName);
+  else if (!manifestDescribes(manifest, doc) || !(await manifestByArchive(doc.tenantId, manifestName, keptManifestOf(manifest, read!.createdOn, manifestName, read!.etag), deps))) mismatched.push(manifestName);
   else {
     // The details the catalog serves (metadata, fiscal year, retention class) against their witness: a correction blob
     // of the current version the catalog's history has no entry for is read on its own.
