@@ -19,7 +19,7 @@ import { SOD_RULES } from '../../../shared/auth/sod';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../../shared/kernel/principal';
 import { Authenticator } from '../../../shared/auth/authenticate';
-import { ADMIN, type Answer, assign, type Call, keyFromBeforeTheSeal, later, mint, ok, send, settle, storedChanges, SETTINGS, START, TENANT, world, type World } from '../../support/in-process';
+import { ADMIN, type Answer, assign, type Call, keyFromBeforeTheSeal, later, mint, ok, requireApproval, send, settle, sweepNow, storedChanges, SETTINGS, START, TENANT, world, type World } from '../../support/in-process';
 
 const PATHS = ['token', 'key', 'key-before', 'key-of-key', 'idp-person-claim', 'guest-before', 'guest-after', 'guest-after-by-key', 'guest-of-guest', 'set-widened', 'set-defined', 'claim-restored', 'first-by-her-guest', 'support-grant', 'key-lost-rights', 'key-removed'] as const;
 type Path = (typeof PATHS)[number];
@@ -751,7 +751,8 @@ describe('both acts through any route to the accountable person (first act × se
       if (!v || typeof v !== 'object' || depth > 8) return;
       const o = v as Record<string, unknown>;
       if (typeof o.subject === 'string' && subjects.has(o.subject) && 'person' in o) delete o.person;
-      for (const child of Object.values(o)) strip(child, depth + 1);
+      // An approval is sealed, with its approver: one from before persons were kept would be unsealed and witnessed instead.
+      for (const [k, child] of Object.entries(o)) if (k !== 'disposalApproval') strip(child, depth + 1);
     };
     for (const id of legacyIds) {
       const key = keyFromBeforeTheSeal(w, id) as unknown as { createdBy: { subject: string; kind: string; person?: string } };
@@ -846,6 +847,40 @@ describe('both acts through any route to the accountable person (first act × se
       expect(got).toEqual([cell.refused.status, cell.refused.code, cell.refused.rule]);
       expect(stored(w)).toBe(before);
     }
+  });
+
+  /**
+   * The sweep judges the uploader rule again on every approval it acts on: alice uploads through one route, approves
+   * through another while the tenant had the rule off, the rule is turned on again; the sweep must keep her document.
+   */
+  async function swept(firstRoute: Route, second: Route | 'bob'): Promise<{ w: World; id: string }> {
+    const w = newWorld('tenant');
+    await requireApproval(w);
+    const legacyIds: string[] = [];
+    holding(w, 'archkeys');
+    later(w);
+    const { id } = await due(w, await credential(w, firstRoute, 'archkeys', legacyIds));
+    holding(w, 'tenant-admin');
+    later(w);
+    const as = second === 'bob' ? 'bob' : await credential(w, second, 'tenant-admin', legacyIds);
+    const rights = w.deps.rights as { policy: (...a: never[]) => Promise<{ uploaderCannotApproveDisposal: boolean }> };
+    const policy = rights.policy.bind(rights);
+    rights.policy = async (...a: never[]) => ({ ...(await policy(...a)), uploaderCannotApproveDisposal: false });
+    await ok(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [id] }, as }, 201);
+    rights.policy = policy;
+    asBeforePersons(w, legacyIds);
+    w.clock.advance(40 * 86400_000);
+    await sweepNow(w);
+    return { w, id };
+  }
+  it.each(ROUTES.flatMap((a) => ROUTES.map((b) => [a, b] as const)))('the disposal sweep: uploaded through %s, approved through %s (rule off then): kept', async (firstRoute, secondRoute) => {
+    const { w, id } = await swept(firstRoute, secondRoute);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.disposalApproval?.approvedBy.person).toBe('alice');
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.status).not.toBe('disposed');
+  });
+  it('control: the disposal sweep disposes of what bob approved', async () => {
+    const { w, id } = await swept('key-of-key-before-persons', 'bob');
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.status ?? 'gone').toBe('disposed');
   });
 
   // Controls: bob, another person, does the second act after alice's first through a key-of-key from before persons.
