@@ -849,6 +849,28 @@ describe('both acts through any route to the accountable person (first act × se
     }
   });
 
+  // Rules about one act on the person herself (her assignment, the set she holds): the act through every route.
+  const SELF: [string, string, (as: string) => Call, string][] = [
+    ['assigns herself a rights set', 'tenant-admin', (as) => assign('alice', 'accountant', as), 'self-assignment'],
+    ['removes her own rights assignment', 'tenant-admin', (as) => ({ method: 'DELETE', path: 'rights-assignments/alice', as }), 'self-assignment'],
+    ['changes the rights set she holds', 'admins2', (as) => ({ method: 'PUT', path: 'rights-sets/admins2', body: { permissions: ADMIN.filter((p) => p !== 'support:grant') }, as }), 'own-rights'],
+  ];
+  it.each(SELF.flatMap(([name, set, call, rule]) => ROUTES.map((r) => [name, r, set, call, rule] as const)))('%s, through %s', async (_name, route, set, call, rule) => {
+    const w = newWorld('tenant');
+    holding(w, set);
+    later(w);
+    const legacyIds: string[] = [];
+    const as = await credential(w, route, set, legacyIds);
+    asBeforePersons(w, legacyIds);
+    later(w);
+    await settle(w);
+    const before = stored(w);
+    const answer = await send(w, call(as));
+    expect([answer.status, answer.json?.code, answer.json?.rule]).toEqual([403, 'segregation_of_duties', rule]);
+    await settle(w);
+    expect(stored(w)).toBe(before);
+  });
+
   /**
    * The sweep judges the uploader rule again on every approval it acts on: alice uploads through one route, approves
    * through another while the tenant had the rule off, the rule is turned on again; the sweep must keep her document.
