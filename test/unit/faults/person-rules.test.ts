@@ -729,6 +729,14 @@ describe('both acts through any route to the accountable person (first act × se
   // Here the same alice does both acts, each through every route; every cell must be refused (or skip her document).
   const ROUTES = ['token', 'key', 'key-of-key', 'key-before-persons', 'key-of-key-before-persons'] as const;
   type Route = (typeof ROUTES)[number];
+  /**
+   * The pairs of routes (first act, second act): every route on each side against the other's token, and the routes
+   * from before persons were kept against each other. A rule that reads one side wrong fails where that side's route
+   * meets a token; both wrong, where two old routes meet. A token then today's keys the sweep above judges. The full
+   * product (25 a rule) cost CI 40 s and found no more.
+   */
+  const OLD = ['key-before-persons', 'key-of-key-before-persons'] as const;
+  const PAIRS: [Route, Route][] = [...ROUTES.map((a) => [a, 'token'] as [Route, Route]), ...OLD.map((b) => ['token', b] as [Route, Route]), ...OLD.flatMap((a) => OLD.map((b) => [a, b] as [Route, Route]))];
   const keyIdOf = (key: string) => /^ApiKey arch_[a-z0-9-]+_([0-9a-f]{24})_/.exec(key)![1]!;
 
   /**
@@ -847,8 +855,10 @@ describe('both acts through any route to the accountable person (first act × se
     return { w, ctx, answer, before };
   }
 
-  const secondRoutes = (cell: Cell): readonly (Route | GuestRoute)[] => (cell.name.includes('provider staff') ? ['token'] : cell.refused.code === 'withdrawn' ? ROUTES : [...ROUTES, ...GUEST_ROUTES]);
-  const table = CELLS.flatMap((cell) => ROUTES.flatMap((a) => secondRoutes(cell).map((b) => [cell.name, a, b, cell] as const)));
+  // Provider staff act with their token only; a guest's close of a proposal is another subject's (rejected), so no guests there.
+  const pairsOf = (cell: Cell): [Route, Route | GuestRoute][] =>
+    cell.name.includes('provider staff') ? ROUTES.map((a) => [a, 'token']) : [...PAIRS, ...(cell.refused.code === 'withdrawn' ? [] : GUEST_ROUTES.map((g) => ['key-of-key-before-persons', g] as [Route, GuestRoute]))];
+  const table = CELLS.flatMap((cell) => pairsOf(cell).map(([a, b]) => [cell.name, a, b, cell] as const));
   it.each(table)('%s: first through %s, second through %s', async (_name, firstRoute, secondRoute, cell) => {
     const { w, ctx, answer, before } = await run(cell, firstRoute, secondRoute);
     const got = [answer.status, answer.json?.code, answer.json?.rule];
@@ -868,7 +878,8 @@ describe('both acts through any route to the accountable person (first act × se
     ['removes her own rights assignment', 'tenant-admin', (as) => ({ method: 'DELETE', path: 'rights-assignments/alice', as }), 'self-assignment'],
     ['changes the rights set she holds', 'admins2', (as) => ({ method: 'PUT', path: 'rights-sets/admins2', body: { permissions: ADMIN.filter((p) => p !== 'support:grant') }, as }), 'own-rights'],
   ];
-  it.each(SELF.flatMap(([name, set, call, rule]) => ROUTES.map((r) => [name, r, set, call, rule] as const)))('%s, through %s', async (_name, route, set, call, rule) => {
+  // Through a token and today's keys, the sweep above judges these; here the keys from before persons were kept.
+  it.each(SELF.flatMap(([name, set, call, rule]) => OLD.map((r) => [name, r, set, call, rule] as const)))('%s, through %s', async (_name, route, set, call, rule) => {
     const w = newWorld('tenant');
     holding(w, set);
     later(w);
@@ -908,7 +919,7 @@ describe('both acts through any route to the accountable person (first act × se
     await sweepNow(w);
     return { w, id };
   }
-  it.each(ROUTES.flatMap((a) => ROUTES.map((b) => [a, b] as const)))('the disposal sweep: uploaded through %s, approved through %s (rule off then): kept', async (firstRoute, secondRoute) => {
+  it.each(PAIRS)('the disposal sweep: uploaded through %s, approved through %s (rule off then): kept', async (firstRoute, secondRoute) => {
     const { w, id } = await swept(firstRoute, secondRoute);
     expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.disposalApproval?.approvedBy.person).toBe('alice');
     expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.status).not.toBe('disposed');
