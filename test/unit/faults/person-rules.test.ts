@@ -895,6 +895,21 @@ describe('both acts through any route to the accountable person (first act × se
     expect(stored(w)).toBe(before);
   });
 
+  // approver-lowers-safeguards counts what her keys carry: a key (or a key of a key) from before persons were kept, minted
+  // while she was tenant-admin, is hers after she became a records manager.
+  it.each(OLD)('a records manager whose %s carries retention:approve may not lower the safeguards', async (route) => {
+    const w = newWorld('tenant');
+    holding(w, 'tenant-admin');
+    later(w);
+    const legacyIds: string[] = [];
+    await credential(w, route, 'tenant-admin', legacyIds);
+    asBeforePersons(w, legacyIds);
+    holding(w, 'records');
+    later(w);
+    const answer = await send(w, await retentionLowering(w, 'alice'));
+    expect([answer.status, answer.json?.code, answer.json?.rule]).toEqual([403, 'segregation_of_duties', 'approver-lowers-safeguards']);
+  });
+
   /**
    * The sweep judges the uploader rule again on every approval it acts on: alice uploads through one route, approves
    * through another while the tenant had the rule off, the rule is turned on again; the sweep must keep her document.
