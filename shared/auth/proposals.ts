@@ -18,7 +18,7 @@ import { actor } from './rights-sets/rights-records';
 import { rightsGivenTo } from './rights-sets/rights-given';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { heldPermissions } from './rights-sets/rights-floor';
-import { keyReader, withKeyPerson } from './api-keys/verify-api-key';
+import { keyReader, samePersonUpTheKeys, withKeyPerson } from './api-keys/verify-api-key';
 import { madeSecondBy, type RightsGiven, samePerson, SOD_PROPOSAL_LIFETIME_DAYS, sodRefusal, type SodRule } from './sod';
 import { STATE_LIST_PAGING, walkByState } from './state-walk';
 import type { KeySealDeps } from './api-keys/key-seal';
@@ -194,7 +194,11 @@ export class ProposalStore<T extends ProposalRecord> {
   /** The proposer withdraws it, or another person who may manage the policy rejects it; either way it never applies. */
   async withdraw(principal: Principal, id: string, now: Date, audit?: AuditStaging, detail?: (p: T) => string): Promise<T> {
     const found = await this.decidable(principal.tenantId, id, now);
-    const state = samePerson(principal, found.value.proposedBy) ? 'withdrawn' : 'rejected';
+    // Its proposer read up the keys (samePersonUpTheKeys). Broke: one proposed through a key from before persons were kept
+    // names only the key (`apikey:<id>`): its own person's close of it was recorded as another person's rejection.
+    const storage = this.kept();
+    const own = await samePersonUpTheKeys(principal, found.value.proposedBy, keyReader(principal.tenantId, { tenantRecords: this.records, audit: storage.audit, log: storage.log }));
+    const state = own ? 'withdrawn' : 'rejected';
     const closed: T = { ...found.value, state, decidedAt: now.toISOString(), decidedBy: actor(principal) };
     if ((await writeWithAuditEntry(audit, detail ? { detail: detail(closed) } : {}, (outbox) => this.records.replace(closed, found.etag, outbox), (r) => r === 'replaced')) === 'conflict') {
       throw new ArchiveError(this.codes.closed, { detail: 'The proposal was decided concurrently.', extensions: { state: 'decided' } });

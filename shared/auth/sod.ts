@@ -136,8 +136,10 @@ export function samePerson(principal: Pick<Principal, 'subject' | 'person'>, oth
   // A stored person that is there but not a name (null, '', a number: restored, half written or edited by hand) may be
   // anyone. Read as `person ?? subject`, null stood for a key's id, and the person behind the key was a second person to
   // themselves (approving the disposal of their own upload, releasing their own hold).
-  const person = other.person as unknown;
-  if (person !== undefined && (typeof person !== 'string' || person === '')) return true;
+  // Either side: a stored approver read up a key that cannot be read (withKeyPerson: '') is anyone too. Broke: read on
+  // the second side only, the disposal sweep, comparing two stored actors, took such an approver for a second person.
+  const unknown = (p: unknown) => p !== undefined && (typeof p !== 'string' || p === '');
+  if (unknown(other.person) || unknown(principal.person)) return true;
   return principal.subject === other.subject || personOf(principal) === personOf(other);
 }
 

@@ -14,7 +14,7 @@ import { type AuditEntry, type AuditStaging, auditMonth } from '../kernel/audit'
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
-import { keyReader, withKeyPerson } from '../auth/api-keys/verify-api-key';
+import { keyReader, samePersonUpTheKeys, withKeyPerson } from '../auth/api-keys/verify-api-key';
 import { auditHolds, keyedEntries } from '../audit/audit-pages';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
@@ -144,7 +144,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
     }
     // The approver read up the keys too (withKeyPerson). Broke: one given through a key minted through a key before persons
     // were kept names that key's maker (`apikey:<id>`) as its person, and the uploader's own approval through it stood.
-    if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && samePerson(await withKeyPerson(approval.approvedBy, keys), await withKeyPerson(doc.createdBy, keys))) return 'its approver uploaded it';
+    if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && (await samePersonUpTheKeys(approval.approvedBy, doc.createdBy, keys))) return 'its approver uploaded it';
     return null;
   };
 }

@@ -6,6 +6,7 @@ import { API_KEY_PATTERN, ApiKeyDeps, ApiKeyRecord, apiKeyRecordId, hashSecret, 
 import { isRevoked } from '../ends-at';
 import { sealedByArchive, type KeySealDeps } from './key-seal';
 import { VerifiedTokens } from '../verified-tokens';
+import { samePerson } from '../sod';
 import type { RefusalLimiter } from '../refusal-limiter';
 
 /** Refresh `lastUsedAt` at most this often, so a busy key is not one write per request. */
@@ -197,6 +198,17 @@ export async function withKeyPerson<T extends { subject: string; kind?: string; 
   // An actor not made through a key stays as stored (a person there but not a name: samePerson reads it as anyone); a key
   // a person minted names them by its maker's person, or, that not a name, by its maker's subject.
   return by === actor ? actor : { ...actor, person: namesPerson(by.person) ? by.person : by.subject };
+}
+
+/**
+ * Whether two actors (a principal, a stored maker: an uploader, a placer, a proposer, an approver) are one accountable
+ * person, both read up the chain of keys the same way (withKeyPerson): what every rule comparing two persons asks.
+ * Broke (rounds 9, 10): a rule read one side up the chain and took the other as stored, so a record made through a key
+ * from before persons were kept (`apikey:<id>`, no person) was a second person to its own maker.
+ */
+export async function samePersonUpTheKeys(a: { subject: string; kind?: string; person?: string }, b: { subject: string; kind?: string; person?: string }, read: KeyReader): Promise<boolean> {
+  const [x, y] = await Promise.all([withKeyPerson(a, read), withKeyPerson(b, read)]);
+  return samePerson(x, y);
 }
 
 /**

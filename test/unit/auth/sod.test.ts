@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { samePersonUpTheKeys } from '../../../shared/auth/api-keys/verify-api-key';
 import { assertMayApproveDisposal, assertMayLowerSafeguards, assertWithinCeiling, conflictIn, DEFAULT_SOD_POLICY, heldConflicts, samePerson, samePolicy, SOD_RULES, SodPolicy, weakenedBy } from '../../../shared/auth/sod';
 import { PERMISSIONS, type Permission, type Principal } from '../../../shared/kernel/principal';
 import { ArchiveError } from '../../../shared/kernel/errors';
@@ -56,6 +57,22 @@ describe('rights ceiling and person-level identity (#12.5, #12.6)', () => {
     expect(samePerson(key, { subject: 'apikey:0123', kind: 'client' })).toBe(true);
     expect(samePerson(key, { subject: 'bob', kind: 'user' })).toBe(false);
     expect(refusal(() => assertMayApproveDisposal(key, { subject: 'alice', kind: 'user', person: 'alice' }, DEFAULT_SOD_POLICY)).rule).toBe('uploader-approves-disposal');
+  });
+
+  it('two stored actors compare up the keys the same way on both sides; one whose key cannot be read may be anyone (round 10)', async () => {
+    // K1 minted by alice before persons were kept (no person), K2 minted through K1 then too; K9 cannot be read.
+    const [K1, K2, K9] = ['a1'.repeat(12), 'b2'.repeat(12), 'c9'.repeat(12)];
+    const keys: Record<string, { createdBy: { subject: string; kind: string; person?: string } }> = { [K1]: { createdBy: { subject: 'alice', kind: 'user' } }, [K2]: { createdBy: { subject: `apikey:${K1}`, kind: 'client' } } };
+    const read = async (id: string) => keys[id] as never;
+    const by = (subject: string, person?: string) => ({ subject, kind: subject.startsWith('apikey:') ? 'client' : 'user', ...(person !== undefined ? { person } : {}) });
+    const cases: [string, ReturnType<typeof by>, ReturnType<typeof by>, boolean][] = [
+      ['uploaded through K2, approved by her token', by(`apikey:${K2}`), by('alice', 'alice'), true],
+      ['approved through K1, uploaded through K2', by(`apikey:${K1}`), by(`apikey:${K2}`), true],
+      ['approved through a key that cannot be read', by(`apikey:${K9}`), by('alice', 'alice'), true],
+      ['approved with its person blank', by(`apikey:${K9}`, ''), by('alice', 'alice'), true],
+      ['bob approves what K2 uploaded', by('bob', 'bob'), by(`apikey:${K2}`), false],
+    ];
+    for (const [name, a, b, same] of cases) expect([name, await samePersonUpTheKeys(a, b, read)]).toEqual([name, same]);
   });
 
   it('lowering safeguards looks at what the person holds, not only the credential', () => {
