@@ -464,7 +464,8 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
  * one whose retain-until an extension moved since (the approval is void: approvedForDisposal) is skipped `changed`.
  * The record stays as it was. Broke: the retry answered the document approved, and a client closed its review on a
  * document the sweep keeps. Read as the request read them, by pages of what is due by its `before`, until every
- * document it approved is met; one not met (extended past `before`, or disposed of) is read by its id.
+ * document it approved is met, within as many pages as it approved hundreds and one more; one not met (extended past
+ * `before`, disposed of, or further down) is read by its id.
  */
 async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retention' | 'catalog' | 'audit' | 'clock'>): Promise<ApprovalResult> {
   const result = r.result!;
@@ -478,8 +479,10 @@ async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retent
     if (withdrawn) dropped.set(doc.id, 'approval-withdrawn');
     else if (!approvedForDisposal(doc)) dropped.set(doc.id, 'changed');
   };
+  // Pages of what is due, soonest first, as the request took them: dense in its documents, but bounded by how many it
+  // approved (a retry of a named approval among a tenant's thousands due read them all); the rest by their ids.
   let token: string | undefined;
-  while (unmet.size > 0) {
+  for (let pages = Math.ceil(unmet.size / 100) + 1; unmet.size > 0 && pages > 0; pages--) {
     const page = await deps.retention.catalog.due(r.tenantId, r.request.before, 100, token);
     for (const doc of page.items) if (unmet.delete(doc.id)) await judge(doc);
     token = page.continuationToken ?? undefined;

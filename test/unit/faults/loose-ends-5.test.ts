@@ -62,6 +62,37 @@ describe('a finished keyed approval retried after an extension of retention void
   });
 });
 
+describe("a finished keyed approval's retry among many documents due", () => {
+  // Broke: the retry walked every page of what was due until it met the documents it approved: a named approval of one
+  // document behind a tenant's thousands due read them all on each retry. Now pages bounded by what it approved, then ids.
+  it('reads at most two pages for one document, the rest by its id, and answers as the first request did', async () => {
+    const w = world();
+    await requireApproval(w);
+    const [a] = await dueDocs(w);
+    const item = itemOf(w, a!);
+    for (let i = 0; i < 450; i++) {
+      const id = `${a!.slice(0, -4)}${i.toString(16).padStart(4, '0')}`;
+      w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...structuredClone(item), id, retention: { ...item.retention, retainUntil: '2000-01-01T00:00:00.000Z' } });
+    }
+    // Paged as the Cosmos store pages it: `limit` at a time, soonest first (the in-memory one answers one page).
+    const due = w.deps.retention.catalog.due.bind(w.deps.retention.catalog);
+    let pages = 0;
+    w.deps.retention.catalog.due = async (tenantId, before, limit, token) => {
+      pages++;
+      const all = (await due(tenantId, before, limit)).items;
+      const from = Number(token ?? 0);
+      return { items: all.slice(from, from + limit), continuationToken: from + limit < all.length ? String(from + limit) : null };
+    };
+    const call = { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [a] }, headers: { 'Idempotency-Key': 'review-l5-deep' } };
+    expect((await ok(w, call, 201)).json.approved).toEqual([a]);
+    expect(pages).toBeGreaterThan(4); // the request itself walked to it: it lies behind 450 due sooner
+    pages = 0;
+    const retry = await ok(w, call, 201);
+    expect(retry.json.approved).toEqual([a]);
+    expect(pages).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('a named document an approval skips: already approved, or not due', () => {
   // Broke: every named document neither approved nor skipped otherwise was labelled `not-due`, one due and carrying
   // another standing approval too; the client told its reviewer the retention had not ended.
