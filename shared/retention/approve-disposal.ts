@@ -12,7 +12,7 @@ import type { ArchivedDocument } from '../kernel/document';
 import { actorOf, updateDocument } from './update';
 import { type AuditEntry, type AuditStaging, auditMonth } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
-import { APPROVAL_LEAD_DAYS, approvedForDisposal, heldNow, latestApprovable } from '../kernel/retention-rules';
+import { APPROVAL_LEAD_DAYS, approvedForDisposal, CATALOG_RULES, heldNow, latestApprovable, satisfies } from '../kernel/retention-rules';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { keyReader, samePersonUpTheKeys, withKeyPerson } from '../auth/api-keys/verify-api-key';
 import { auditHolds, keyedEntries } from '../audit/audit-pages';
@@ -343,7 +343,7 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
   const sod = await deps.rights.policy(tenantId, { fresh: true });
   const named: ArchivedDocument[] = [];
-  for (const id of cmd.documentIds ?? []) {
+  for (const id of new Set(cmd.documentIds ?? [])) {
     const doc = await deps.catalog.get(tenantId, id);
     if (doc) named.push(doc);
   }
@@ -390,8 +390,11 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   let token: string | undefined;
   let more = false;
   let approvedNow = 0;
+  // Named documents are the ones read by id above that are due (CATALOG_RULES.due), in the store's order: soonest first.
+  // Broke: a named approval walked every page of what was due until its end, to meet at most 500 named documents.
+  const namedDue = wanted && named.filter((d) => satisfies(d, CATALOG_RULES.due, { before })).sort((a, b) => (a.retention.retainUntil === b.retention.retainUntil ? (a.id < b.id ? -1 : 1) : a.retention.retainUntil < b.retention.retainUntil ? -1 : 1));
   outer: do {
-    const page = await deps.retention.catalog.due(tenantId, before, 100, token);
+    const page = namedDue ? { items: namedDue, continuationToken: null } : await deps.retention.catalog.due(tenantId, before, 100, token);
     for (const doc of page.items) {
       if (wanted && !wanted.has(doc.id)) continue;
       const ours = doc.disposalApproval?.approvalId === approvalId;
@@ -460,37 +463,39 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
 
 /**
  * A finished record's answer as its documents stand now: one a legal hold withdrew this approval from since (the
- * document carries it no more, or the sweep takes it as withdrawn: withdrawnByHold) is skipped `approval-withdrawn`;
- * one whose retain-until an extension moved since (the approval is void: approvedForDisposal) is skipped `changed`.
- * The record stays as it was. Broke: the retry answered the document approved, and a client closed its review on a
- * document the sweep keeps. Read as the request read them, by pages of what is due by its `before`, until every
- * document it approved is met, within as many pages as it approved hundreds and one more; one not met (extended past
- * `before`, disposed of, or further down) is read by its id.
+ * document carries it no more, or its hold names it withdrawn) is skipped `approval-withdrawn`; one whose retain-until
+ * an extension moved since (the approval is void: approvedForDisposal) is skipped `changed`. The record stays as it was.
+ * Broke: the retry answered the document approved, and a client closed its review on a document the sweep keeps. A bulk
+ * one is read as the request read it, by pages of what is due by its `before`, until every document it approved is met,
+ * within as many pages as it approved hundreds and one more; one not met (extended past `before`, disposed of, or
+ * further down) is read by its id.
  */
-async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retention' | 'catalog' | 'audit' | 'clock'>): Promise<ApprovalResult> {
+async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retention' | 'catalog'>): Promise<ApprovalResult> {
   const result = r.result!;
   const unmet = new Set(result.approved);
   const dropped = new Map<string, string>();
-  const withdrawals = withdrawalsReader(r.tenantId, deps);
-  const judge = async (doc: ArchivedDocument) => {
+  // Judged on the item alone: the sweep's reading of the audit log for withdrawals (withdrawnByHold) walks whole months
+  // of a tenant's placements, and a retry is anyone's with the key to repeat at will. An approval written back onto the
+  // item with its hold's trace removed too (a writer of Cosmos DB) is answered approved here and refused by the sweep.
+  const judge = (doc: ArchivedDocument) => {
     if (doc.status === 'disposed') return; // disposed of on it (or on another): the approval was carried out
-    const carried = doc.disposalApproval;
-    const withdrawn = (doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === r.approvalId) || carried?.approvalId !== r.approvalId || (await withdrawnByHold(doc, carried, withdrawals, deps.clock.now()));
+    const withdrawn = (doc.holds ?? []).some((h) => h.withdrewDisposalApproval?.approvalId === r.approvalId) || doc.disposalApproval?.approvalId !== r.approvalId;
     if (withdrawn) dropped.set(doc.id, 'approval-withdrawn');
     else if (!approvedForDisposal(doc)) dropped.set(doc.id, 'changed');
   };
   // Pages of what is due, soonest first, as the request took them: dense in its documents, but bounded by how many it
   // approved (a retry of a named approval among a tenant's thousands due read them all); the rest by their ids.
+  // A named approval's documents are read by their ids alone.
   let token: string | undefined;
-  for (let pages = Math.ceil(unmet.size / 100) + 1; unmet.size > 0 && pages > 0; pages--) {
+  for (let pages = r.request.documentIds ? 0 : Math.ceil(unmet.size / 100) + 1; unmet.size > 0 && pages > 0; pages--) {
     const page = await deps.retention.catalog.due(r.tenantId, r.request.before, 100, token);
-    for (const doc of page.items) if (unmet.delete(doc.id)) await judge(doc);
+    for (const doc of page.items) if (unmet.delete(doc.id)) judge(doc);
     token = page.continuationToken ?? undefined;
     if (!token) break;
   }
   for (const id of unmet) {
     const doc = await deps.catalog.get(r.tenantId, id);
-    if (doc) await judge(doc);
+    if (doc) judge(doc);
   }
   if (dropped.size === 0) return result;
   return { ...result, approved: result.approved.filter((id) => !dropped.has(id)), skipped: [...result.skipped, ...[...dropped].map(([id, reason]) => ({ id, reason }))] };

@@ -62,17 +62,24 @@ describe('a finished keyed approval retried after an extension of retention void
   });
 });
 
-describe("a finished keyed approval's retry among many documents due", () => {
-  // Broke: the retry walked every page of what was due until it met the documents it approved: a named approval of one
-  // document behind a tenant's thousands due read them all on each retry. Now pages bounded by what it approved, then ids.
-  it('reads at most two pages for one document, the rest by its id, and answers as the first request did', async () => {
+describe("an approval among many documents due, and its retry", () => {
+  // Broke: a named approval walked every page of what was due to meet the documents it named, and so did each retry of
+  // a finished one (keyed), to meet the documents it approved: a named approval of one document behind a tenant's
+  // thousands due read them all each time. A named one now reads its documents by id, a bulk one's retry at most as
+  // many pages as it approved hundreds and one more, the rest by id.
+  it.each([
+    ['named', 0, 0],
+    ['bulk', 5, 2],
+  ])('%s: the request reads %i pages of what is due at most, its retry %i', async (scene, requestPages, retryPages) => {
     const w = world();
     await requireApproval(w);
-    const [a] = await dueDocs(w);
+    const [a, b] = await dueDocs(w);
     const item = itemOf(w, a!);
+    // 450 due sooner, each approved already by another request (a bulk approval passes them over unsaid).
     for (let i = 0; i < 450; i++) {
       const id = `${a!.slice(0, -4)}${i.toString(16).padStart(4, '0')}`;
-      w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...structuredClone(item), id, retention: { ...item.retention, retainUntil: '2000-01-01T00:00:00.000Z' } });
+      const retainUntil = '2000-01-01T00:00:00.000Z';
+      w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...structuredClone(item), id, retention: { ...item.retention, retainUntil }, disposalApproval: { approvalId: 'earlier', approvedAt: retainUntil, approvedBy: { subject: 'bob', kind: 'user' }, reason: 'Earlier review', retainUntil } });
     }
     // Paged as the Cosmos store pages it: `limit` at a time, soonest first (the in-memory one answers one page).
     const due = w.deps.retention.catalog.due.bind(w.deps.retention.catalog);
@@ -83,13 +90,16 @@ describe("a finished keyed approval's retry among many documents due", () => {
       const from = Number(token ?? 0);
       return { items: all.slice(from, from + limit), continuationToken: from + limit < all.length ? String(from + limit) : null };
     };
-    const call = { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [a] }, headers: { 'Idempotency-Key': 'review-l5-deep' } };
-    expect((await ok(w, call, 201)).json.approved).toEqual([a]);
-    expect(pages).toBeGreaterThan(4); // the request itself walked to it: it lies behind 450 due sooner
+    const body = { before: w.clock.now().toISOString(), reason: 'Annual review', ...(scene === 'named' ? { documentIds: [a, b] } : {}) };
+    const call = { ...approval(w), body, headers: { 'Idempotency-Key': `review-l5-${scene}` } };
+    expect((await ok(w, call, 201)).json.approved).toEqual([a, b]);
+    expect(pages).toBeLessThanOrEqual(requestPages);
+    await ok(w, { method: 'POST', path: `documents/${a!}/retention`, body: { retainUntil: '2090-01-01', reason: 'Litigation' }, as: 'up' });
     pages = 0;
     const retry = await ok(w, call, 201);
-    expect(retry.json.approved).toEqual([a]);
-    expect(pages).toBeLessThanOrEqual(2);
+    expect(retry.json.approved).toEqual([b]);
+    expect(retry.json.skipped).toEqual([{ id: a, reason: 'changed' }]);
+    expect(pages).toBeLessThanOrEqual(retryPages);
   });
 });
 
