@@ -8,6 +8,7 @@ import type { Deps } from '../../shared/deps';
 import type { ArchivedDocument, TDocumentMetadata } from '../../shared/kernel/document';
 import { uuidv7 } from '../../shared/ids';
 import { blobLayout } from '../../shared/kernel/blob-layout';
+import { sealedManifest } from '../../shared/documents/manifest';
 import type { InMemoryDeps } from './in-memory';
 import type { AuditOutboxItem } from '../../shared/kernel/audit';
 
@@ -78,7 +79,8 @@ export async function seedDueDocument(deps: InMemoryDeps, tenantId: string, over
   const seeded = await seedDocument(deps, tenantId, { metadata: {}, fiscalYear: 2017 });
   const doc = { ...seeded, retention: { ...seeded.retention, retainUntil: over } };
   deps.catalog.documents.set(`${tenantId}/${doc.id}`, doc);
-  await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(doc.id), Buffer.from(JSON.stringify(doc)), 'application/json', { retainUntil: over, legalHold: false }, {});
+  // Sealed as ingest writes it: an export takes only a manifest the archive kept (manifestByArchive).
+  await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: over, legalHold: false }, {});
   for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${tenantId}/${name}`)!.worm.retainUntil = over;
   return doc;
 }
