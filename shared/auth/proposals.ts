@@ -118,6 +118,13 @@ function proposalSealed<T extends ProposalRecord>(p: T, changeOf: (p: T) => obje
   return { tenantId, id, type, proposalId, proposedAt, proposedBy, expiresAt, change: changeOf(p) };
 }
 
+/** `p` with the archive's seal over what it covers (proposalSealed), `changeOf` its type's own fields. */
+export async function sealProposal<T extends ProposalRecord>(p: T, changeOf: (p: T) => object, keys: ChainKeyring): Promise<T> {
+  const { keyVersion: _v, mac: _m, ...rest } = p;
+  const { keyVersion, mac } = await sealWith(p.type, proposalSealed(p, changeOf), keys);
+  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac } as T;
+}
+
 /** The error codes a kind of proposal answers with. */
 export interface ProposalCodes {
   notFound: ErrorCode;
@@ -141,11 +148,6 @@ export class ProposalStore<T extends ProposalRecord> {
     private readonly changeOf: (p: T) => object,
   ) {}
 
-  private async sealed(p: T, keys: ChainKeyring): Promise<T> {
-    const { keyVersion: _v, mac: _m, ...rest } = p;
-    const { keyVersion, mac } = await sealWith(this.type, proposalSealed(p, this.changeOf), keys);
-    return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac } as T;
-  }
 
   /**
    * The proposal may be approved only as the archive sealed it, with the chain key version current now: else 409
@@ -234,7 +236,7 @@ export class ProposalStore<T extends ProposalRecord> {
       const earlier = await this.records.get<T>(tenantId, proposalRecordId(this.type, slot.value.proposalId), this.type, { fresh: true });
       if (earlier && proposalStateOf(earlier.value, now) === 'pending') return { proposal: earlier.value, replayed: true };
     }
-    const proposal = await this.sealed(make(), keys);
+    const proposal = await sealProposal(make(), this.changeOf, keys);
     const taken: ProposalSlotRecord = { id: slotId, tenantId, type: 'proposal-slot', proposalId: proposal.proposalId };
     const written = await writeWithAuditEntry(
       audit,

@@ -29,6 +29,9 @@ export interface SodPolicyProposalRecord extends ProposalRecord {
   weakens: string[];
 }
 
+/** What a SoD proposal proposes, which its seal covers (proposals.ts). */
+export const sodProposalChange = ({ policy, base, weakens }: SodPolicyProposalRecord): object => ({ policy, base, weakens });
+
 export type PublicSodPolicyProposal = ReturnType<typeof toPublicProposal>;
 
 export function toPublicProposal(p: SodPolicyProposalRecord, now: Date) {
@@ -63,7 +66,7 @@ export class SodPolicyProposals {
     /** Where decisions are kept too, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
     private readonly storage: DecisionStorage & Pick<SettingsKeeping, 'audit'>,
   ) {
-    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage, ({ policy, base, weakens }) => ({ policy, base, weakens }));
+    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage, sodProposalChange);
   }
 
   /**

@@ -42,6 +42,9 @@ export interface RetentionPolicyProposalRecord extends ProposalRecord {
   lowers: string[];
 }
 
+/** What a retention proposal proposes, which its seal covers (proposals.ts). */
+export const retentionProposalChange = ({ policy, base, baseVersion, lowers }: RetentionPolicyProposalRecord): object => ({ policy, base, baseVersion, lowers });
+
 export function toPublicRetentionProposal(p: RetentionPolicyProposalRecord, now: Date) {
   const { id, state, proposedAt, proposedBy, expiresAt, ...decision } = publicProposalFields(p, now);
   return { id, state, policy: p.policy, base: p.base, lowers: p.lowers, proposedAt, proposedBy, expiresAt, ...decision };
@@ -52,7 +55,7 @@ export const retentionProposalTarget = (id: string): string => proposalRecordId(
 
 /** The store, with where its decisions are kept when it decides (`deps` with blobs, the audit log (its key seals them) and log). */
 const storeOf = (deps: Pick<Deps, 'tenantRecords'> & Partial<Pick<Deps, 'blobs' | 'log' | 'audit'>>) =>
-  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log && deps.audit ? { blobs: deps.blobs, log: deps.log, audit: deps.audit } : null, ({ policy, base, baseVersion, lowers }) => ({ policy, base, baseVersion, lowers }));
+  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log && deps.audit ? { blobs: deps.blobs, log: deps.log, audit: deps.audit } : null, retentionProposalChange);
 
 /** `approver-lowers-safeguards` for the person behind `principal`: their API keys are theirs too, one with retention:approve counts. */
 export async function assertMayLowerThrough(principal: Principal, lowered: string[], deps: Pick<Deps, 'clock' | 'tenantRecords' | 'audit' | 'log'>): Promise<void> {
