@@ -6912,6 +6912,11 @@ export interface operations {
                             person?: string;
                         };
                         decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -7224,6 +7229,11 @@ export interface operations {
                                 person?: string;
                             };
                             decisionReason?: string;
+                            /**
+                             * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                             * @constant
+                             */
+                            notSealedByArchive?: true;
                         }[];
                         continuationToken: string | null;
                     };
@@ -7441,6 +7451,11 @@ export interface operations {
                             person?: string;
                         };
                         decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -7750,6 +7765,11 @@ export interface operations {
                             person?: string;
                         };
                         decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -11392,6 +11412,11 @@ export interface operations {
                             person?: string;
                         };
                         decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -11690,6 +11715,11 @@ export interface operations {
                                 person?: string;
                             };
                             decisionReason?: string;
+                            /**
+                             * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                             * @constant
+                             */
+                            notSealedByArchive?: true;
                         }[];
                         continuationToken: string | null;
                     };
@@ -11893,6 +11923,11 @@ export interface operations {
                             person?: string;
                         };
                         decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };
@@ -12167,6 +12202,11 @@ export interface operations {
                             person?: string;
                         };
                         decisionReason?: string;
+                        /**
+                         * @description Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)
+                         * @constant
+                         */
+                        notSealedByArchive?: true;
                     };
                 };
             };

@@ -96,6 +96,7 @@ export function publicProposalFields(p: ProposalRecord, now: Date) {
     expiresAt: p.expiresAt,
     ...(p.decidedAt ? { decidedAt: p.decidedAt, decidedBy: p.decidedBy } : {}),
     ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}),
+    ...((p as { notSealedByArchive?: true }).notSealedByArchive ? { notSealedByArchive: true as const } : {}),
   };
 }
 
@@ -157,7 +158,16 @@ export class ProposalStore<T extends ProposalRecord> {
    * old version could have sealed it, and its own dates are no witness of when.
    */
   async assertSealed(p: T): Promise<void> {
-    const keys = this.kept().audit.chainKeys;
+    const { why, superseded } = await this.sealVerdict(p, this.kept().audit.chainKeys);
+    if (why === null && !superseded) return;
+    const extensions = { proposalId: p.proposalId, ...(superseded ? { superseded: true } : {}) };
+    if (superseded) throw new ArchiveError('proposal_not_sealed', { detail: 'The proposal was sealed with an audit chain key version rotated since; it cannot be approved. Propose it again.', extensions });
+    this.kept().log.error(PROPOSAL_UNSEALED, { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, proposedBy: p.proposedBy, reason: why });
+    throw new ArchiveError('proposal_not_sealed', { detail: 'The archive did not seal this proposal (made before proposals were sealed, or changed in the catalog since); it cannot be approved. Propose it again.', extensions });
+  }
+
+  /** Why `p` is not as the archive sealed it (null: it is), and whether it was sealed with a version superseded since. */
+  private async sealVerdict(p: T, keys: ChainKeyring): Promise<{ why: string | null; superseded: boolean }> {
     const current = await keys.current();
     const sealed = { ...proposalSealed(p, this.changeOf), ...(p.keyVersion !== undefined ? { keyVersion: p.keyVersion } : {}), mac: p.mac };
     const why = p.mac === undefined ? 'no seal' : await unsealedBecause(this.type, sealed, typeof p.proposedAt === 'string' ? p.proposedAt : null, keys);
@@ -165,12 +175,7 @@ export class ProposalStore<T extends ProposalRecord> {
     if (why === 'key unavailable' && named === current.version) throw new ArchiveError('dependency_unavailable', { detail: 'The audit chain key cannot be read now; try again later.' });
     // Checked with an older version, as of its own date before that version's rotation: refused, not reported. One
     // dated after it ('superseded key': the old version sealing what it no longer may) is reported with the rest.
-    const superseded = why === null && named !== current.version && (await keys.version(named)).rank < current.rank;
-    if (why === null && !superseded) return;
-    const extensions = { proposalId: p.proposalId, ...(superseded ? { superseded: true } : {}) };
-    if (superseded) throw new ArchiveError('proposal_not_sealed', { detail: 'The proposal was sealed with an audit chain key version rotated since; it cannot be approved. Propose it again.', extensions });
-    this.kept().log.error(PROPOSAL_UNSEALED, { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, proposedBy: p.proposedBy, reason: why });
-    throw new ArchiveError('proposal_not_sealed', { detail: 'The archive did not seal this proposal (made before proposals were sealed, or changed in the catalog since); it cannot be approved. Propose it again.', extensions });
+    return { why, superseded: why === null && named !== current.version && (await keys.version(named)).rank < current.rank };
   }
 
   private kept(): DecisionStorage {
@@ -183,8 +188,14 @@ export class ProposalStore<T extends ProposalRecord> {
    * page of a walk judges the state at the time of its first page: a proposal expiring meanwhile neither leaves nor
    * shifts the walk. Reading every proposal made a loop of propose+withdraw grow each list without bound.
    */
-  list(tenantId: string, q: TListProposalsQuery, now: Date): Promise<Page<T>> {
-    return walkByState({ list: `${this.type}s`, tenantId, state: q.state }, q, now, (at, limit, c) => this.records.proposalPage<T>(tenantId, this.type, q.state, at, limit, c));
+  async list(tenantId: string, q: TListProposalsQuery, now: Date): Promise<Page<T & { notSealedByArchive?: true }>> {
+    const page = await walkByState({ list: `${this.type}s`, tenantId, state: q.state }, q, now, (at, limit, c) => this.records.proposalPage<T>(tenantId, this.type, q.state, at, limit, c));
+    // A pending one the archive did not seal (assertSealed) is marked, so a reviewer sees it is not one to approve; one
+    // sealed with a superseded version is the archive's, not marked. A decided one is not judged (from before the seal).
+    const keys = this.storage?.audit.chainKeys;
+    if (!keys) return page;
+    const marked = await Promise.all(page.items.map(async (p) => (proposalStateOf(p, now) === 'pending' && (await this.sealVerdict(p, keys)).why !== null ? { ...p, notSealedByArchive: true as const } : p)));
+    return { ...page, items: marked };
   }
 
   /** The proposal `id` with its version, if still pending: else 404 (none) or 409 (decided, withdrawn, lapsed). */

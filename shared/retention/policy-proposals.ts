@@ -73,8 +73,8 @@ export function proposeRetentionPolicy(principal: Principal, policy: TTenantRete
   return storeOf(deps).propose(principal, now, change, make, deps.audit.chainKeys, audit, (p) => ({ target: p.id, detail: policyAuditDetail(policy, lowers) }));
 }
 
-/** `GET /retention/policy/proposals`: one page, newest first, in the asked state (proposals.ts). */
-export function listRetentionPolicyProposals(tenantId: string, q: TListProposalsQuery, deps: ProposalDeps): Promise<Page<RetentionPolicyProposalRecord>> {
+/** `GET /retention/policy/proposals`: one page, newest first, in the asked state, a pending one the archive did not seal marked (proposals.ts). */
+export function listRetentionPolicyProposals(tenantId: string, q: TListProposalsQuery, deps: ProposalDeps & Partial<Pick<Deps, 'blobs' | 'log' | 'audit'>>): Promise<Page<RetentionPolicyProposalRecord & { notSealedByArchive?: true }>> {
   return storeOf(deps).list(tenantId, q, deps.clock.now());
 }
 

@@ -90,6 +90,9 @@ describe.each(KINDS)('a $name proposal', (k) => {
     expect(await k.applied(w)).toBe(false);
     expect(stored(w, k.type, planted).state).toBe('pending');
     expect(unsealedLines(w)).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ tenantId: TENANT, type: k.type, proposalId: planted }) })]);
+    // Listed as not the archive's, so a reviewer sees it is not one to approve.
+    const listed = (await ok(w, { method: 'GET', path: k.path, as: k.approver })).json.items as { id: string; notSealedByArchive?: true }[];
+    expect(listed.map((p) => [p.id, p.notSealedByArchive])).toEqual([[planted, true]]);
     // Closing it stays possible: a rejection only closes.
     expect((await ok(w, { method: 'DELETE', path: `${k.path}/${planted}`, as: k.approver })).json.state).toBe('rejected');
   });
@@ -108,6 +111,7 @@ describe.each(KINDS)('a $name proposal', (k) => {
     const w = world();
     const id = await k.propose(w);
     expect(stored(w, k.type, id).mac).toEqual(expect.any(String));
+    expect((await ok(w, { method: 'GET', path: k.path, as: k.approver })).json.items).toEqual([expect.not.objectContaining({ notSealedByArchive: expect.anything() })]);
     expect((await ok(w, approve(k, id, k.approver))).json.state).toBe('approved');
     expect(await k.applied(w)).toBe(true);
     expect(unsealedLines(w)).toEqual([]);
