@@ -262,7 +262,7 @@ export const approveSodPolicyProposalOp = operation({
   target: proposalParamsTarget,
   body: { json: ZApproveProposal, example: { reason: 'Clerks upload and approve in our two-person office; agreed with the auditor' } },
   responses: { 200: { description: 'Approved and applied; the proposal as it is now', json: ZSodPolicyProposal } },
-  errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed', 'sod_policy_changed', 'conflicting_rights_held', 'proposer_rights_ended'],
+  errors: ['sod_policy_proposal_not_found', 'sod_policy_proposal_closed', 'sod_policy_changed', 'conflicting_rights_held', 'proposer_rights_ended', 'proposal_not_sealed'],
   handler: async ({ params, body, principal, audit }, deps) => {
     const now = deps.clock.now();
     return reply(200, toPublicProposal(await deps.sodPolicy.approve(principal, params.id, body.reason, now, audit.staging(200)), now));

@@ -99,7 +99,7 @@ export const approvePolicyProposal = operation({
   target: retentionProposalParamsTarget,
   body: { json: ZApproveProposal, example: { reason: 'Approval is done by the external accountant now; agreed with the auditor' } },
   responses: { 200: { description: 'Approved and applied; the proposal as it is now', json: ZRetentionProposal } },
-  errors: ['retention_policy_proposal_not_found', 'retention_policy_proposal_closed', 'retention_policy_changed', 'proposer_rights_ended', ...POLICY_ERRORS],
+  errors: ['retention_policy_proposal_not_found', 'retention_policy_proposal_closed', 'retention_policy_changed', 'proposer_rights_ended', 'proposal_not_sealed', ...POLICY_ERRORS],
   handler: async ({ params, body, principal, audit }, deps) => reply(200, toPublicRetentionProposal(await approveRetentionPolicyProposal(principal, params.id, body.reason, deps, audit.staging(200)), deps.clock.now())),
 });
 

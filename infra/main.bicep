@@ -1307,6 +1307,36 @@ resource supportGrantUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-
   }
 }
 
+resource proposalUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-proposal-unsealed'
+  location: location
+  properties: {
+    description: 'A pending SoD or retention policy proposal in Cosmos DB was asked to be approved without the archive\'s seal (an HMAC under the audit chain key over its tenant, id, proposer, dates and proposed change), or its seal does not check: someone who can write Cosmos DB planted a proposal in another manager\'s name, or rewrote what a genuine one proposes, to approve it alone. The approval is refused (409 proposal_not_sealed) and nothing applied. An operator finds out who wrote it (Cosmos DB diagnostic logs) and who asked to approve it (the audit log), and withdraws the proposal.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "policy proposal in the catalog not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource decisionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-decision-unsealed'
   location: location

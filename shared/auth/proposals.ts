@@ -22,6 +22,8 @@ import { keyReader, samePersonUpTheKeys, withKeyPerson } from './api-keys/verify
 import { madeSecondBy, type RightsGiven, samePerson, SOD_PROPOSAL_LIFETIME_DAYS, sodRefusal, type SodRule } from './sod';
 import { STATE_LIST_PAGING, walkByState } from './state-walk';
 import type { KeySealDeps } from './api-keys/key-seal';
+import type { ChainKeyring } from '../kernel/audit-chain';
+import { sealWith, unsealedBecause } from '../kernel/archive-seal';
 
 export type ProposalActor = { subject: string; kind: string; person: string };
 
@@ -38,7 +40,16 @@ export interface ProposalRecord extends TenantRecord {
   decidedBy?: ProposalActor;
   /** Why the approver agreed. */
   decisionReason?: string;
+  /** The archive's seal (proposalSealed), made when proposed; absent: one from before the seal, or not the archive's. */
+  keyVersion?: string;
+  mac?: string;
 }
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, proposalUnsealedAlert): a proposal the archive did not
+ * seal (planted in Cosmos DB in another manager's name, or its change rewritten there) was asked to be approved; refused.
+ */
+export const PROPOSAL_UNSEALED = 'policy proposal in the catalog not sealed by the archive';
 
 export type ProposalState = ProposalRecord['state'] | 'expired';
 
@@ -85,6 +96,7 @@ export function publicProposalFields(p: ProposalRecord, now: Date) {
     expiresAt: p.expiresAt,
     ...(p.decidedAt ? { decidedAt: p.decidedAt, decidedBy: p.decidedBy } : {}),
     ...(p.decisionReason ? { decisionReason: p.decisionReason } : {}),
+    ...((p as { notSealedByArchive?: true }).notSealedByArchive ? { notSealedByArchive: true as const } : {}),
   };
 }
 
@@ -95,6 +107,24 @@ export function publicProposalFields(p: ProposalRecord, now: Date) {
  */
 export const ZListProposalsQuery = z.strictObject({ state: z.enum(PROPOSAL_STATES).default('pending'), ...STATE_LIST_PAGING });
 export type TListProposalsQuery = z.infer<typeof ZListProposalsQuery>;
+
+/**
+ * What a proposal's seal covers (kernel/archive-seal.ts, purpose its type: one kind never passes for another, nor for a
+ * key or grant): who proposed what, when, until when, where; not the state and decision, which change while it is open.
+ * Broke: proposal records were not sealed, and whoever could write Cosmos DB and held the right to manage the policy
+ * planted a pending proposal in another manager's name (or rewrote a genuine one's change) and approved it alone.
+ */
+function proposalSealed<T extends ProposalRecord>(p: T, changeOf: (p: T) => object): object {
+  const { tenantId, id, type, proposalId, proposedAt, proposedBy, expiresAt } = p;
+  return { tenantId, id, type, proposalId, proposedAt, proposedBy, expiresAt, change: changeOf(p) };
+}
+
+/** `p` with the archive's seal over what it covers (proposalSealed), `changeOf` its type's own fields. */
+export async function sealProposal<T extends ProposalRecord>(p: T, changeOf: (p: T) => object, keys: ChainKeyring): Promise<T> {
+  const { keyVersion: _v, mac: _m, ...rest } = p;
+  const { keyVersion, mac } = await sealWith(p.type, proposalSealed(p, changeOf), keys);
+  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac } as T;
+}
 
 /** The error codes a kind of proposal answers with. */
 export interface ProposalCodes {
@@ -115,7 +145,38 @@ export class ProposalStore<T extends ProposalRecord> {
     private readonly codes: ProposalCodes,
     /** null: a store that only proposes and lists (a decision needs it). */
     private readonly storage: DecisionStorage | null,
+    /** What the proposal proposes, its type's own fields (the seal covers them). */
+    private readonly changeOf: (p: T) => object,
   ) {}
+
+
+  /**
+   * The proposal may be approved only as the archive sealed it, with the chain key version current now: else 409
+   * `proposal_not_sealed`, nothing applied. One without a seal (from before it: proposals lapse within days, propose it
+   * again) or whose seal does not check (planted or rewritten in Cosmos DB) is logged PROPOSAL_UNSEALED. One sealed
+   * with a version since superseded is only refused: a rotation while it was pending is no attack, but whoever held the
+   * old version could have sealed it, and its own dates are no witness of when.
+   */
+  async assertSealed(p: T): Promise<void> {
+    const { why, superseded } = await this.sealVerdict(p, this.kept().audit.chainKeys);
+    if (why === null && !superseded) return;
+    const extensions = { proposalId: p.proposalId, ...(superseded ? { superseded: true } : {}) };
+    if (superseded) throw new ArchiveError('proposal_not_sealed', { detail: 'The proposal was sealed with an audit chain key version rotated since; it cannot be approved. Propose it again.', extensions });
+    this.kept().log.error(PROPOSAL_UNSEALED, { tenantId: p.tenantId, type: p.type, proposalId: p.proposalId, proposedBy: p.proposedBy, reason: why });
+    throw new ArchiveError('proposal_not_sealed', { detail: 'The archive did not seal this proposal (made before proposals were sealed, or changed in the catalog since); it cannot be approved. Propose it again.', extensions });
+  }
+
+  /** Why `p` is not as the archive sealed it (null: it is), and whether it was sealed with a version superseded since. */
+  private async sealVerdict(p: T, keys: ChainKeyring): Promise<{ why: string | null; superseded: boolean }> {
+    const current = await keys.current();
+    const sealed = { ...proposalSealed(p, this.changeOf), ...(p.keyVersion !== undefined ? { keyVersion: p.keyVersion } : {}), mac: p.mac };
+    const why = p.mac === undefined ? 'no seal' : await unsealedBecause(this.type, sealed, typeof p.proposedAt === 'string' ? p.proposedAt : null, keys);
+    const named = typeof p.keyVersion === 'string' ? p.keyVersion : null;
+    if (why === 'key unavailable' && named === current.version) throw new ArchiveError('dependency_unavailable', { detail: 'The audit chain key cannot be read now; try again later.' });
+    // Checked with an older version, as of its own date before that version's rotation: refused, not reported. One
+    // dated after it ('superseded key': the old version sealing what it no longer may) is reported with the rest.
+    return { why, superseded: why === null && named !== current.version && (await keys.version(named)).rank < current.rank };
+  }
 
   private kept(): DecisionStorage {
     if (!this.storage) throw new Error(`${this.type}: deciding needs where decisions are kept`);
@@ -127,8 +188,14 @@ export class ProposalStore<T extends ProposalRecord> {
    * page of a walk judges the state at the time of its first page: a proposal expiring meanwhile neither leaves nor
    * shifts the walk. Reading every proposal made a loop of propose+withdraw grow each list without bound.
    */
-  list(tenantId: string, q: TListProposalsQuery, now: Date): Promise<Page<T>> {
-    return walkByState({ list: `${this.type}s`, tenantId, state: q.state }, q, now, (at, limit, c) => this.records.proposalPage<T>(tenantId, this.type, q.state, at, limit, c));
+  async list(tenantId: string, q: TListProposalsQuery, now: Date): Promise<Page<T & { notSealedByArchive?: true }>> {
+    const page = await walkByState({ list: `${this.type}s`, tenantId, state: q.state }, q, now, (at, limit, c) => this.records.proposalPage<T>(tenantId, this.type, q.state, at, limit, c));
+    // A pending one the archive did not seal (assertSealed) is marked, so a reviewer sees it is not one to approve; one
+    // sealed with a superseded version is the archive's, not marked. A decided one is not judged (from before the seal).
+    const keys = this.storage?.audit.chainKeys;
+    if (!keys) return page;
+    const marked = await Promise.all(page.items.map(async (p) => (proposalStateOf(p, now) === 'pending' && (await this.sealVerdict(p, keys)).why !== null ? { ...p, notSealedByArchive: true as const } : p)));
+    return { ...page, items: marked };
   }
 
   /** The proposal `id` with its version, if still pending: else 404 (none) or 409 (decided, withdrawn, lapsed). */
@@ -172,7 +239,7 @@ export class ProposalStore<T extends ProposalRecord> {
    * change's slot, whatever the tenant's other proposals; CHANGED when another request took the slot meanwhile (the
    * caller reads again and is answered the proposal it stored).
    */
-  async propose(principal: Principal, now: Date, change: string, make: () => T, audit: AuditStaging | undefined, entry: (p: T) => { target?: string; detail?: string }): Promise<{ proposal: T; replayed: boolean } | typeof CHANGED> {
+  async propose(principal: Principal, now: Date, change: string, make: () => T, keys: ChainKeyring, audit: AuditStaging | undefined, entry: (p: T) => { target?: string; detail?: string }): Promise<{ proposal: T; replayed: boolean } | typeof CHANGED> {
     const tenantId = principal.tenantId;
     const slotId = `${this.type}-slot:${sha256(`${personOf(principal)}\n${change}`)}`;
     const slot = await this.records.get<ProposalSlotRecord>(tenantId, slotId, 'proposal-slot', { fresh: true });
@@ -180,7 +247,7 @@ export class ProposalStore<T extends ProposalRecord> {
       const earlier = await this.records.get<T>(tenantId, proposalRecordId(this.type, slot.value.proposalId), this.type, { fresh: true });
       if (earlier && proposalStateOf(earlier.value, now) === 'pending') return { proposal: earlier.value, replayed: true };
     }
-    const proposal = make();
+    const proposal = await sealProposal(make(), this.changeOf, keys);
     const taken: ProposalSlotRecord = { id: slotId, tenantId, type: 'proposal-slot', proposalId: proposal.proposalId };
     const written = await writeWithAuditEntry(
       audit,

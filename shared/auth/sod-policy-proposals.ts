@@ -29,6 +29,9 @@ export interface SodPolicyProposalRecord extends ProposalRecord {
   weakens: string[];
 }
 
+/** What a SoD proposal proposes, which its seal covers (proposals.ts). */
+export const sodProposalChange = ({ policy, base, weakens }: SodPolicyProposalRecord): object => ({ policy, base, weakens });
+
 export type PublicSodPolicyProposal = ReturnType<typeof toPublicProposal>;
 
 export function toPublicProposal(p: SodPolicyProposalRecord, now: Date) {
@@ -63,7 +66,7 @@ export class SodPolicyProposals {
     /** Where decisions are kept too, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
     private readonly storage: DecisionStorage & Pick<SettingsKeeping, 'audit'>,
   ) {
-    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage);
+    this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage, sodProposalChange);
   }
 
   /**
@@ -110,7 +113,7 @@ export class SodPolicyProposals {
       // The same weakening of the same policy by the same person, still pending (sent again after its answer was lost,
       // or twice at once), is answered that proposal, not stored a second time.
       const change = `${sodPolicyAuditDetail(base)}\n${sodPolicyAuditDetail(policy)}`;
-      const made = await this.proposals.propose(principal, now, change, () => ({ ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens }), audit?.proposed, (p) => ({ target: p.id, detail: 'proposed' }));
+      const made = await this.proposals.propose(principal, now, change, () => ({ ...newProposal('sod-policy-proposal', principal, now), policy, base, weakens }), this.storage.audit.chainKeys, audit?.proposed, (p) => ({ target: p.id, detail: 'proposed' }));
       return made === CHANGED ? CHANGED : { proposed: made.proposal, replayed: made.replayed };
     });
     // Kept in storage too, after the record's write: a restore of Cosmos DB to before it gives back the policy as it was (settings-blobs.ts).
@@ -144,6 +147,7 @@ export class SodPolicyProposals {
       const found = looked ? await this.proposals.pending(principal.tenantId, id, now) : await this.proposals.decidable(principal.tenantId, id, now);
       looked = true;
       const proposal = found.value;
+      await this.proposals.assertSealed(proposal);
       await assertSecondPerson(principal, proposal, { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log }, 'four-eyes-sod-policy');
       await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
       const [{ policy: current, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);

@@ -37,6 +37,7 @@ export const ERROR_STATUS = {
   retention_policy_proposal_not_found: 404,
   retention_policy_proposal_closed: 409,
   proposer_rights_ended: 409,
+  proposal_not_sealed: 409,
   retention_policy_changed: 409,
   conflicting_rights_held: 409,
   route_not_found: 404,

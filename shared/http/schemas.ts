@@ -236,6 +236,7 @@ export function proposalSchema<S extends z.ZodRawShape>(proposed: S) {
     decidedAt: ZInstant.optional(),
     decidedBy: ZActor.optional(),
     decisionReason: z.string().optional(),
+    notSealedByArchive: z.literal(true).optional().meta({ description: 'Pending, but not as the archive sealed it (planted or changed in the catalog, or from before proposals were sealed): it cannot be approved (409 `proposal_not_sealed`)' }),
   });
 }
 /** The body of a proposal's approval: why the second person agrees. */

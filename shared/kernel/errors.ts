@@ -39,6 +39,7 @@ export const ERROR_TITLES = {
   retention_policy_proposal_closed: 'The proposed change is no longer pending',
   retention_policy_changed: 'The retention policy changed since the proposal was made',
   proposer_rights_ended: 'The proposer no longer holds the right to propose this change',
+  proposal_not_sealed: 'The proposal is not as the archive sealed it; propose it again',
   conflicting_rights_held: 'Existing rights would hold a pair the policy declares conflicting',
   route_not_found: 'No such route',
   method_not_allowed: 'Method not allowed',

@@ -42,6 +42,9 @@ export interface RetentionPolicyProposalRecord extends ProposalRecord {
   lowers: string[];
 }
 
+/** What a retention proposal proposes, which its seal covers (proposals.ts). */
+export const retentionProposalChange = ({ policy, base, baseVersion, lowers }: RetentionPolicyProposalRecord): object => ({ policy, base, baseVersion, lowers });
+
 export function toPublicRetentionProposal(p: RetentionPolicyProposalRecord, now: Date) {
   const { id, state, proposedAt, proposedBy, expiresAt, ...decision } = publicProposalFields(p, now);
   return { id, state, policy: p.policy, base: p.base, lowers: p.lowers, proposedAt, proposedBy, expiresAt, ...decision };
@@ -52,7 +55,7 @@ export const retentionProposalTarget = (id: string): string => proposalRecordId(
 
 /** The store, with where its decisions are kept when it decides (`deps` with blobs, the audit log (its key seals them) and log). */
 const storeOf = (deps: Pick<Deps, 'tenantRecords'> & Partial<Pick<Deps, 'blobs' | 'log' | 'audit'>>) =>
-  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log && deps.audit ? { blobs: deps.blobs, log: deps.log, audit: deps.audit } : null);
+  new ProposalStore<RetentionPolicyProposalRecord>(deps.tenantRecords, 'retention-policy-proposal', { notFound: 'retention_policy_proposal_not_found', closed: 'retention_policy_proposal_closed' }, deps.blobs && deps.log && deps.audit ? { blobs: deps.blobs, log: deps.log, audit: deps.audit } : null, retentionProposalChange);
 
 /** `approver-lowers-safeguards` for the person behind `principal`: their API keys are theirs too, one with retention:approve counts. */
 export async function assertMayLowerThrough(principal: Principal, lowered: string[], deps: Pick<Deps, 'clock' | 'tenantRecords' | 'audit' | 'log'>): Promise<void> {
@@ -61,17 +64,17 @@ export async function assertMayLowerThrough(principal: Principal, lowered: strin
 }
 
 /** Stores the lowering `policy` as a pending proposal over `base` (set-retention-policy.ts decided it lowers `lowers`); nothing else changes. */
-export function proposeRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, base: { policy: TTenantRetentionPolicy; etag: string | null }, lowers: string[], deps: ProposalDeps, audit?: AuditStaging): Promise<{ proposal: RetentionPolicyProposalRecord; replayed: boolean } | typeof CHANGED> {
+export function proposeRetentionPolicy(principal: Principal, policy: TTenantRetentionPolicy, base: { policy: TTenantRetentionPolicy; etag: string | null }, lowers: string[], deps: ProposalDeps & Pick<Deps, 'audit'>, audit?: AuditStaging): Promise<{ proposal: RetentionPolicyProposalRecord; replayed: boolean } | typeof CHANGED> {
   // The same lowering of the same version by the same person, still pending (sent again after its answer was lost, or
   // twice at once), is answered that proposal, not stored a second time.
   const now = deps.clock.now();
   const change = `${base.etag ?? 'none'}\n${canonicalJson(policy)}`;
   const make = (): RetentionPolicyProposalRecord => ({ ...newProposal('retention-policy-proposal', principal, now), policy, base: base.policy, baseVersion: base.etag, lowers });
-  return storeOf(deps).propose(principal, now, change, make, audit, (p) => ({ target: p.id, detail: policyAuditDetail(policy, lowers) }));
+  return storeOf(deps).propose(principal, now, change, make, deps.audit.chainKeys, audit, (p) => ({ target: p.id, detail: policyAuditDetail(policy, lowers) }));
 }
 
-/** `GET /retention/policy/proposals`: one page, newest first, in the asked state (proposals.ts). */
-export function listRetentionPolicyProposals(tenantId: string, q: TListProposalsQuery, deps: ProposalDeps): Promise<Page<RetentionPolicyProposalRecord>> {
+/** `GET /retention/policy/proposals`: one page, newest first, in the asked state, a pending one the archive did not seal marked (proposals.ts). */
+export function listRetentionPolicyProposals(tenantId: string, q: TListProposalsQuery, deps: ProposalDeps & Partial<Pick<Deps, 'blobs' | 'log' | 'audit'>>): Promise<Page<RetentionPolicyProposalRecord & { notSealedByArchive?: true }>> {
   return storeOf(deps).list(tenantId, q, deps.clock.now());
 }
 
@@ -99,6 +102,7 @@ export async function approveRetentionPolicyProposal(principal: Principal, id: s
     const found = looked ? await storeOf(deps).pending(tenantId, id, now) : await storeOf(deps).decidable(tenantId, id, now);
     looked = true;
     const proposal = found.value;
+    await storeOf(deps).assertSealed(proposal);
     const givenSince = await assertSecondPerson(principal, proposal, deps, 'four-eyes-retention-policy');
     await assertProposerStillMay(proposal, 'retention:manage', deps);
     await assertMayLowerThrough(principal, proposal.lowers, deps);

@@ -3,6 +3,7 @@
  * what storage keeps from before the seal, and the person read up a key's chain (withKeyPerson). Each case marked
  * "Broke" fails without its fix.
  */
+import { resealProposals } from '../../support/reseal-proposals';
 import { createApiKey } from '../../../shared/auth/api-keys/create-api-key';
 import { apiKeyRecordId, type ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { restoreRevocations, revocationBlobName } from '../../../shared/auth/revocation-blobs';
@@ -201,6 +202,8 @@ describe("a record made through a key minted through a key before persons were k
     bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
     const stored = [...w.deps.tenantRecords.records.values()].find((r) => (r.value as unknown as { proposalId?: string }).proposalId === proposal && r.value.type === 'sod-policy-proposal')!.value as unknown as { proposedBy: { person: string } };
     stored.proposedBy.person = `apikey:${idOf(a)}`;
+    // A proposal is sealed over its proposer: one from before persons were kept is sealed as found (reseal-proposals.ts).
+    await resealProposals(w.deps);
     // So it still holds the rights it proposed with (proposer_rights_ended otherwise), as people-attacks.test.ts did.
     storedAssignment(w, `apikey:${idOf(a)}`, 'tenant-admin', 'alice');
     const answer = await send(w, { method: 'POST', path: `sod-policy/proposals/${proposal}/approve`, body: { reason: 'Agreed' }, as: 'alice' });

@@ -15,6 +15,7 @@
  * before) succeeds, so the rule is not just refusing everyone. Requests run in-process through the real pipeline and
  * authenticator over inMemoryDeps (test/support/in-process.ts).
  */
+import { resealProposals } from '../../support/reseal-proposals';
 import { SOD_RULES } from '../../../shared/auth/sod';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../../shared/kernel/principal';
@@ -765,7 +766,7 @@ describe('both acts through any route to the accountable person (first act × se
    * Everything stored as before persons were kept for the keys `legacyIds`: the keys name their maker by subject and kind
    * only, and so does every record made through them (a document, a hold, a hold by query, a proposal, a grant).
    */
-  function asBeforePersons(w: World, legacyIds: readonly string[]): void {
+  async function asBeforePersons(w: World, legacyIds: readonly string[]): Promise<void> {
     const subjects = new Set(legacyIds.map((id) => `apikey:${id}`));
     const strip = (v: unknown, depth = 0): void => {
       if (!v || typeof v !== 'object' || depth > 8) return;
@@ -788,6 +789,8 @@ describe('both acts through any route to the accountable person (first act × se
       strip(value);
     }
     for (const doc of w.deps.catalog.documents.values()) strip(doc);
+    // A proposal is sealed over its proposer: one from before persons were kept is sealed as found (reseal-proposals.ts).
+    await resealProposals(w.deps);
   }
 
   /** alice holds `set` (as stored, by root): the act needs it. */
@@ -846,7 +849,7 @@ describe('both acts through any route to the accountable person (first act × se
     holding(w, cell.sets[1]);
     later(w);
     const as = second === 'bob' ? 'bob' : await credential(w, second, cell.sets[1], legacyIds);
-    asBeforePersons(w, legacyIds);
+    await asBeforePersons(w, legacyIds);
     later(w);
     await settle(w);
     const before = stored(w);
@@ -885,7 +888,7 @@ describe('both acts through any route to the accountable person (first act × se
     later(w);
     const legacyIds: string[] = [];
     const as = await credential(w, route, set, legacyIds);
-    asBeforePersons(w, legacyIds);
+    await asBeforePersons(w, legacyIds);
     later(w);
     await settle(w);
     const before = stored(w);
@@ -903,7 +906,7 @@ describe('both acts through any route to the accountable person (first act × se
     later(w);
     const legacyIds: string[] = [];
     await credential(w, route, 'tenant-admin', legacyIds);
-    asBeforePersons(w, legacyIds);
+    await asBeforePersons(w, legacyIds);
     holding(w, 'records');
     later(w);
     const answer = await send(w, await retentionLowering(w, 'alice'));
@@ -929,7 +932,7 @@ describe('both acts through any route to the accountable person (first act × se
     rights.policy = async (...a: never[]) => ({ ...(await policy(...a)), uploaderCannotApproveDisposal: false });
     await ok(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [id] }, as }, 201);
     rights.policy = policy;
-    asBeforePersons(w, legacyIds);
+    await asBeforePersons(w, legacyIds);
     w.clock.advance(40 * 86400_000);
     await sweepNow(w);
     return { w, id };

@@ -45,6 +45,7 @@ const problems: Record<Code, string> = {
   retention_policy_proposal_not_found: 'There is no such proposal.',
   retention_policy_proposal_closed: 'This proposal was already decided or has expired.',
   proposer_rights_ended: 'Whoever proposed this change no longer has the right to make it, so it cannot be approved; someone who has it must propose it again.',
+  proposal_not_sealed: 'This proposal cannot be approved as it is stored (made before a key change, or altered); it must be proposed again.',
   rights_set_reserved: 'Built-in rights sets cannot be changed.',
   audit_contention: 'The archive is busy. Try again in a moment.',
   payload_too_large: 'This is larger than the archive accepts.',

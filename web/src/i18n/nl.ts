@@ -696,6 +696,7 @@ export const nl: Dictionary = {
       retention_policy_changed: 'Het bewaarbeleid is gewijzigd nadat dit voorstel werd gedaan; stel de wijziging opnieuw voor op het beleid zoals het nu is.',
       retention_policy_proposal_not_found: 'Dit voorstel bestaat niet.',
       proposer_rights_ended: 'Wie deze wijziging voorstelde heeft dat recht niet meer, dus kan zij niet worden goedgekeurd; iemand die het recht wel heeft moet haar opnieuw voorstellen.',
+      proposal_not_sealed: 'Dit voorstel kan zoals het is opgeslagen niet worden goedgekeurd (gedaan vóór een sleutelwissel, of gewijzigd); het moet opnieuw worden voorgesteld.',
       retention_policy_proposal_closed: 'Over dit voorstel is al beslist, of het is verlopen.',
       rights_set_reserved: 'Ingebouwde rechtensets kunnen niet worden gewijzigd.',
       audit_contention: 'Het archief is druk. Probeer het zo opnieuw.',
