@@ -4,7 +4,6 @@
  * (or the time) of a hold they had placed and released it through the API: its storage legal hold cleared.
  */
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { LegalHold } from '../../../shared/kernel/retention';
 import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
 import type { RecordingLogger } from '../../support/in-memory';
@@ -58,7 +57,7 @@ describe('a hold\'s release judges four eyes by its placement\'s audit entry', (
   it('(c) a hold planted in Cosmos DB, without an entry, is not released: 409, alerted, its storage hold kept', async () => {
     const { w, id } = await scene();
     const planted: LegalHold = { id: 'planted-1', reason: 'Audit', caseReference: 'C-9', placedAt: w.clock.now().toISOString(), placedBy: BOB };
-    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] } as ArchivedDocument);
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] });
     for (const [key, blob] of w.deps.blobs.blobs) if (key.startsWith(`${TENANT}/${id}/`)) blob.worm.legalHold = true;
     later(w);
     const answer = await send(w, release(id, 'planted-1', 'up'));
@@ -94,7 +93,7 @@ describe('a hold\'s release judges four eyes by its placement\'s audit entry', (
     const next = new Date(Date.UTC(START.getUTCFullYear(), START.getUTCMonth() + 1, 1)).toISOString().slice(0, 7);
     const { w, id } = await scene({ AUDIT_CHAIN_KEYED_SINCE: next });
     const planted: LegalHold = { id: 'before-1', reason: 'Audit', caseReference: 'C-8', placedAt: START.toISOString(), placedBy: BOB };
-    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] } as ArchivedDocument);
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] });
     later(w);
     await ok(w, release(id, 'before-1', 'up'), 200);
     expect(alerts(w)).toEqual(['placed before keying; judged as stored']);
