@@ -70,8 +70,9 @@ export async function releaseHold(
   // A hold by query's record is not marked: releasing one document of it leaves the hold open for the others and for
   // those archived into its query later (extend-holds-by-query.ts); this document stays released (its entry says so).
   const asRead = cmd.placement !== undefined ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId);
-  // Who placed it and when, as the placement's keyed audit entry says: Cosmos DB's placedBy and placedAt are anyone's
-  // who can write it (placement-witness.ts). Judged only for an open hold: a released or missing one is answered so below.
+  // Who placed it and when, as the placement's keyed audit entry says (placement-witness.ts). Broke: judged by the hold's
+  // placedBy and placedAt, which anyone who can write Cosmos DB edits, a placer renamed their hold's placer and released
+  // it themselves. Judged only for an open hold: a released or missing one is answered so below.
   const placement = cmd.placement !== undefined ? cmd.placement : asRead && !isReleased(asRead, deps.clock.now())
     ? judgedPlacement(await witnessedPlacement(tenantId, cmd.holdId, cmd.documentId, { byQuery: asRead.query !== undefined, bySystem: asRead.placedBy?.kind === 'system' }, [asRead.placedAt], deps), [asRead], { tenantId, holdId: cmd.holdId, documentId: cmd.documentId }, deps)
     : undefined;
@@ -83,7 +84,7 @@ export async function releaseHold(
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const hold = openHoldOf(doc, cmd.holdId, deps.clock.now());
     // Open now but not when read above (placed since): judged by no placement, it is not released.
-    if (placement === undefined && cmd.placement === undefined) throw new ArchiveError('hold_placement_unwitnessed', { detail: 'The hold was placed while this release was read: send it again.', extensions: { holdId: cmd.holdId } });
+    if (placement === undefined) throw new ArchiveError('hold_placement_unwitnessed', { detail: 'The hold was placed while this release was read: send it again.', extensions: { holdId: cmd.holdId } });
     assertMayRelease(cmd.principal, releaser, placedAsKnown(placement ? { ...hold, placedBy: placement.placedBy, placedAt: placement.placedAt } : hold, placers));
     return holdReleased(doc, { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason }, deps);
   }, cmd.audit);
