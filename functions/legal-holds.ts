@@ -58,7 +58,7 @@ export const releaseDocumentHold = operation({
   params: z.strictObject({ id: ZId, holdId: ZId }), paramsError: 'hold_not_found',
   body: { json: ZReleaseHold, example: { reason: 'Audit closed' } },
   responses: { 200: { description: 'Released; the hold as it is now (to a principal without documents:read, without the disposal approval it withdrew)', json: ZLegalHold } },
-  errors: ['document_not_found', 'hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
+  errors: ['document_not_found', 'hold_not_found', 'hold_already_released', 'four_eyes_required', 'hold_placement_unwitnessed', 'worm_unavailable'],
   handler: async ({ params, body, principal, audit }, deps) => reply(200, releasedHoldAnsweredTo(principal, await releaseHold({ principal, documentId: params.id, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps))),
 });
 
@@ -70,7 +70,7 @@ export const releaseQueryHold = operation({
   target: (p) => p.holdId,
   body: { json: ZReleaseHold },
   responses: { 200: { description: 'Released on every document carrying it but those in `skipped` (released by another request meanwhile)', json: ZHoldsResult } },
-  errors: ['hold_not_found', 'hold_already_released', 'four_eyes_required', 'worm_unavailable'],
+  errors: ['hold_not_found', 'hold_already_released', 'four_eyes_required', 'hold_placement_unwitnessed', 'worm_unavailable'],
   handler: async ({ params, body, principal, audit }, deps) => {
     const result = await releaseHoldEverywhere({ principal, holdId: params.holdId, reason: body.reason, audit: audit.staging(200) }, deps);
     return reply(200, { holdId: result.holdId, documents: result.documentIds.length, documentIds: result.documentIds, skipped: result.skipped });

@@ -1517,6 +1517,36 @@ resource disposalApprovalUnauditedAlert 'Microsoft.Insights/scheduledQueryRules@
   }
 }
 
+resource holdPlacementUnwitnessedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-hold-placement-unwitnessed'
+  location: location
+  properties: {
+    description: 'A legal hold\'s release found no keyed audit entry of the hold\'s placement (whom four eyes compare the releaser with): its placer or time in Cosmos DB may have been edited, or the hold planted. Placed after the audit chain was keyed, it was refused (409 hold_placement_unwitnessed) and nothing changed; stored as placed before, it was released as stored. Find who wrote the hold (Cosmos DB diagnostic logs); for a release as stored, check that its placer was another person.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "legal hold release without a placement audit entry"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource disposalApprovalRecordUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-disposal-approval-record-unsealed'
   location: location

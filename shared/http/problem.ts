@@ -80,6 +80,7 @@ export const ERROR_STATUS = {
   four_eyes_required: 403,
   hold_not_found: 404,
   hold_already_released: 409,
+  hold_placement_unwitnessed: 409,
   document_disposed: 410,
   worm_unavailable: 503,
   dependency_unavailable: 503,

@@ -80,6 +80,7 @@ export const ERROR_TITLES = {
   four_eyes_required: 'Four-eyes rule: another principal must do this',
   hold_not_found: 'No such legal hold on this document',
   hold_already_released: 'The legal hold is already released',
+  hold_placement_unwitnessed: "The audit log holds no entry of the legal hold's placement; it is not released",
   document_disposed: 'The document was disposed of after its retention ended',
   worm_unavailable: 'Immutable storage is not available; nothing was archived',
   dependency_unavailable: 'A storage dependency is unavailable',

@@ -10,7 +10,11 @@ import { uuidv7 } from '../../shared/ids';
 import { blobLayout } from '../../shared/kernel/blob-layout';
 import { sealedManifest } from '../../shared/documents/manifest';
 import type { InMemoryDeps } from './in-memory';
-import type { AuditOutboxItem } from '../../shared/kernel/audit';
+import type { AuditInput, AuditOutboxItem } from '../../shared/kernel/audit';
+import type { LegalHold } from '../../shared/kernel/retention';
+import { placeHold } from '../../shared/retention/holds/place-hold';
+import { ownChangeStaging } from '../../shared/audit/outbox';
+import { actorOf } from '../../shared/retention/update';
 
 export interface SeedSpec {
   metadata: TDocumentMetadata;
@@ -83,4 +87,20 @@ export async function seedDueDocument(deps: InMemoryDeps, tenantId: string, over
   await deps.blobs.putCreateOnly(tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: over, legalHold: false }, {});
   for (const name of [doc.original.blobName, doc.rendition.blobName]) deps.blobs.blobs.get(`${tenantId}/${name}`)!.worm.retainUntil = over;
   return doc;
+}
+
+/**
+ * A hold placed as the route places one: with its `legal-hold.place` entry, which its release judges four eyes by
+ * (placement-witness.ts). placeHold alone, with no request's staging, writes none.
+ */
+export async function placeHoldWitnessed(cmd: Parameters<typeof placeHold>[0], deps: Pick<InMemoryDeps, 'auditOutbox'> & Parameters<typeof placeHold>[1]): Promise<LegalHold> {
+  const entry = ownChangeStaging(deps.auditOutbox, { tenantId: cmd.principal.tenantId, at: deps.clock.now().toISOString(), actor: actorOf(cmd.principal), action: 'legal-hold.place', requestId: `seed-hold:${uuidv7(deps.clock.now().getTime())}` });
+  const held = await placeHold({ ...cmd, audit: entry.staging }, deps);
+  await entry.appended();
+  return held;
+}
+
+/** A request's own staging of its `action` entry by `principal` (as the route's): `appended` appends it once stored. */
+export function requestStaging(deps: Pick<InMemoryDeps, 'auditOutbox' | 'clock'>, principal: Parameters<typeof actorOf>[0] & { tenantId: string }, action: AuditInput['action']): ReturnType<typeof ownChangeStaging> {
+  return ownChangeStaging(deps.auditOutbox, { tenantId: principal.tenantId, at: deps.clock.now().toISOString(), actor: actorOf(principal), action, requestId: `seed-request:${uuidv7(deps.clock.now().getTime())}` });
 }

@@ -3,13 +3,14 @@ import { ArchiveError } from '../../kernel/errors';
 import type { Principal } from '../../kernel/principal';
 import type { LegalHold } from '../../kernel/retention';
 import { type HoldDeps, skippedDocument, type SkippedDocument } from './legal-hold';
-import { assertMayRelease, placedAsKnown, releaseHold } from './release-hold';
+import { assertMayRelease, placedAsKnown, releaseHold, type ReleaseDeps } from './release-hold';
 import { keyReader, withKeyPerson } from '../../auth/api-keys/verify-api-key';
 import { rightsGivenTo } from '../../auth/rights-sets/rights-given';
 import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
 import { actorOf } from '../update';
 import { holdByQueryRecord, markHoldByQueryReleased } from './place-holds-by-query';
+import { judgedPlacement, witnessedPlacement } from './placement-witness';
 
 /**
  * Releases a hold on every document that carries it (a hold placed by query). Four eyes
@@ -18,7 +19,7 @@ import { holdByQueryRecord, markHoldByQueryReleased } from './place-holds-by-que
  * reported in `skipped`, and the release goes on to the rest, so the request never stops
  * half-way with some documents released and the answer saying it failed.
  */
-export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: HoldDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
+export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId: string; reason: string; audit?: AuditStaging }, deps: ReleaseDeps): Promise<{ holdId: string; documentIds: string[]; skipped: SkippedDocument[] }> {
   const carrying = await carryingOpen(cmd.principal.tenantId, cmd.holdId, deps);
   // An open hold by query is released although no document carries it open now (none matched yet, or each was
   // released alone): it would reach every document archived into its query later.
@@ -26,12 +27,19 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   const placing = record && !isReleased(record, deps.clock.now()) ? [{ placedBy: record.placedBy, placedAt: record.createdAt }] : [];
   const placings = [...carrying.map((c) => c.hold), ...placing];
   if (placings.length === 0) throw new ArchiveError('hold_not_found', { detail: `No document carries an open legal hold ${cmd.holdId.slice(0, 64)}.` });
+  // Who placed it and when, as its placement's keyed audit entry says, read once for every document (placement-witness.ts):
+  // the placer and time Cosmos DB holds on the documents and the record are anyone's who can write it. None found, for a
+  // hold stored as placed before keying began: each placing judged as stored (alerted).
+  const tenantId = cmd.principal.tenantId;
+  const witnessed = await witnessedPlacement(tenantId, cmd.holdId, null, { byQuery: record !== null || placings.some((p) => 'query' in p && p.query !== undefined), bySystem: placings.every((p) => p.placedBy?.kind === 'system') }, placings.map((p) => p.placedAt), deps);
+  const placement = judgedPlacement(witnessed, placings, { tenantId, holdId: cmd.holdId }, deps);
+  const judged = placement ? [placement] : placings;
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
-  const releaser = await rightsGivenTo(cmd.principal, deps, placings.map((c) => c.placedAt).reduce((a, b) => (b < a ? b : a)));
+  const releaser = await rightsGivenTo(cmd.principal, deps, judged.map((c) => c.placedAt).reduce((a, b) => (b < a ? b : a)));
   // Each placer with their person: one from before persons were kept placed through a key is that key's person (withKeyPerson).
-  const keys = keyReader(cmd.principal.tenantId, deps);
-  const placers = await Promise.all(placings.map((p) => withKeyPerson(p.placedBy, keys)));
-  for (const hold of placings) assertMayRelease(cmd.principal, releaser, placedAsKnown(hold, placers));
+  const keys = keyReader(tenantId, deps);
+  const placers = await Promise.all(judged.map((p) => withKeyPerson(p.placedBy, keys)));
+  for (const hold of judged) assertMayRelease(cmd.principal, releaser, placedAsKnown(hold, placers));
   // Noted before any document is released: the reconciler extends it no further, and a retry of the placement racing
   // this release, or made once the released documents are disposed of, holds nothing more (place-holds-by-query.ts);
   // either, having read it open before, releases what it placed after (releasedMeanwhile). A crash after it leaves the
@@ -47,7 +55,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   const skipped: SkippedDocument[] = [];
   for (const { documentId } of [...carrying, ...since]) {
     try {
-      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser, placers }, deps);
+      await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser, placers, placement }, deps);
       released.push(documentId);
     } catch (err) {
       skipped.push(skippedDocument(documentId, err, ['hold_already_released', 'document_disposed', 'document_not_found']));
@@ -57,8 +65,8 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
 }
 
 /** The documents that carry the hold open now, with the hold as placed on each (four eyes judge the release by it). */
-async function carryingOpen(tenantId: string, holdId: string, deps: HoldDeps): Promise<{ documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt'> }[]> {
-  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt'> }[] = [];
+async function carryingOpen(tenantId: string, holdId: string, deps: HoldDeps): Promise<{ documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt' | 'query'> }[]> {
+  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt' | 'query'> }[] = [];
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.held(tenantId, 100, token);

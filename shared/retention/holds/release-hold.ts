@@ -9,8 +9,13 @@ import { actorOf, updateDocument } from '../update';
 import { clearBlobHoldsAfterRelease, flagsInLine, HoldDeps, holdAuditDetail } from './legal-hold';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { Versioned } from '../../ports';
+import type { Deps } from '../../deps';
 import { keyReader, namesPerson, withKeyPerson } from '../../auth/api-keys/verify-api-key';
 import { madeThroughKey } from '../../auth/api-keys/api-key';
+import { judgedPlacement, type Placement, witnessedPlacement } from './placement-witness';
+
+/** A release's ports: a hold's, and the config that says since when the audit log is keyed (placement-witness.ts). */
+export type ReleaseDeps = HoldDeps & Pick<Deps, 'config'>;
 
 /**
  * The hold with its placer as `known` read them (withKeyPerson: one from before persons were kept, placed through a key,
@@ -56,20 +61,31 @@ export async function releaseHold(
     releaser?: readonly RightsGiven[];
     /** The hold's placers with their persons (withKeyPerson), when the caller read them already (release everywhere). */
     placers?: readonly LegalHold['placedBy'][];
+    /** The placement four eyes judge by (placement-witness.ts), when the caller judged it already (release everywhere): null, as stored. */
+    placement?: Placement | null;
   },
-  deps: HoldDeps,
+  deps: ReleaseDeps,
 ): Promise<LegalHold> {
   const tenantId = cmd.principal.tenantId;
-  // Followed up from the hold's placing on (rights-given.ts `since`): a hold's placedAt never changes.
   // A hold by query's record is not marked: releasing one document of it leaves the hold open for the others and for
   // those archived into its query later (extend-holds-by-query.ts); this document stays released (its entry says so).
-  const asRead = cmd.releaser ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId);
-  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, asRead?.placedAt));
+  const asRead = cmd.placement !== undefined ? undefined : (await deps.retention.catalog.getVersioned(tenantId, cmd.documentId))?.item.holds?.find((h) => h.id === cmd.holdId);
+  // Who placed it and when, as the placement's keyed audit entry says (placement-witness.ts). Broke: judged by the hold's
+  // placedBy and placedAt, which anyone who can write Cosmos DB edits, a placer renamed their hold's placer and released
+  // it themselves. Judged only for an open hold: a released or missing one is answered so below.
+  const placement = cmd.placement !== undefined ? cmd.placement : asRead && !isReleased(asRead, deps.clock.now())
+    ? judgedPlacement(await witnessedPlacement(tenantId, cmd.holdId, cmd.documentId, { byQuery: asRead.query !== undefined, bySystem: asRead.placedBy?.kind === 'system' }, [asRead.placedAt], deps), [asRead], { tenantId, holdId: cmd.holdId, documentId: cmd.documentId }, deps)
+    : undefined;
+  // Followed up from the hold's placing on (rights-given.ts `since`): a hold's placedAt never changes.
+  const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, (placement ?? asRead)?.placedAt));
   // Who placed it, one from before persons were kept placed through a key included: read as the key, its person released their own hold.
-  const placers = cmd.placers ?? (asRead ? [await withKeyPerson(asRead.placedBy, keyReader(tenantId, deps))] : []);
+  const placer = (placement ?? asRead)?.placedBy;
+  const placers = cmd.placers ?? (placer ? [await withKeyPerson(placer, keyReader(tenantId, deps))] : []);
   return updateDocument(tenantId, cmd.documentId, deps, (doc) => {
     const hold = openHoldOf(doc, cmd.holdId, deps.clock.now());
-    assertMayRelease(cmd.principal, releaser, placedAsKnown(hold, placers));
+    // Open now but not when read above (placed since): judged by no placement, it is not released.
+    if (placement === undefined) throw new ArchiveError('hold_placement_unwitnessed', { detail: 'The hold was placed while this release was read: send it again.', extensions: { holdId: cmd.holdId } });
+    assertMayRelease(cmd.principal, releaser, placedAsKnown(placement ? { ...hold, placedBy: placement.placedBy, placedAt: placement.placedAt } : hold, placers));
     return holdReleased(doc, { ...hold, releasedAt: deps.clock.now().toISOString(), releasedBy: actorOf(cmd.principal), releaseReason: cmd.reason }, deps);
   }, cmd.audit);
 }

@@ -10,12 +10,11 @@ import { correctMetadata } from '../../../shared/documents/correct-metadata';
 import { ownChangeStaging } from '../../../shared/audit/outbox';
 import { indexFromManifest, CATALOG_REBUILD_ACTOR } from '../../../shared/documents/rebuild-catalog';
 import { reconcile } from '../../../shared/retention/reconcile';
-import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { extendRetention } from '../../../shared/retention/extend-retention';
 import { ArchiveError } from '../../../shared/kernel/errors';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
-import { seedDocument } from '../../support/seed';
+import { seedDocument, placeHoldWitnessed } from '../../support/seed';
 
 const T = 'acme';
 const ann: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'tenant-admin', permissions: new Set(['documents:correct', 'holds:place', 'holds:release']) };
@@ -119,7 +118,7 @@ it('a kept correction is held and released with the document, and a hold placed 
   deps.audit.chained = true; // witnesses count only keyed entries (audit-pages.ts auditHolds), as Cosmos DB's log keys them
   const doc = await archived(deps);
   await correct(deps, doc.id, 1, { counterparty: 'Bakkerij Jansen B.V.' });
-  const hold = await placeHold({ principal: ann, documentId: doc.id, reason: 'Tax audit', caseReference: 'FA-1' }, deps);
+  const hold = await placeHoldWitnessed({ principal: ann, documentId: doc.id, reason: 'Tax audit', caseReference: 'FA-1' }, deps);
   expect(stored(deps, doc.id, 2)!.worm.legalHold).toBe(true);
   await releaseHold({ principal: bob, documentId: doc.id, holdId: hold.id, reason: 'Audit closed' }, deps);
   expect(stored(deps, doc.id, 2)!.worm.legalHold).toBe(false);
@@ -129,7 +128,7 @@ it('a kept correction is held and released with the document, and a hold placed 
   deps.blobs.putCreateOnly = async (...args) => (blobLayout.correctionVersion(args[1]) === 3 ? Promise.reject(new Error('storage unavailable')) : put(...args));
   await correct(deps, doc.id, 2, { reference: 'INV-3' });
   deps.blobs.putCreateOnly = put;
-  await placeHold({ principal: ann, documentId: doc.id, reason: 'Dispute', caseReference: 'LG-2' }, deps);
+  await placeHoldWitnessed({ principal: ann, documentId: doc.id, reason: 'Dispute', caseReference: 'LG-2' }, deps);
   expect(deps.blobs.blobs.get(`${T}/${doc.original.blobName}`)!.worm.legalHold).toBe(true);
   await run(deps);
   expect(stored(deps, doc.id, 3)!.worm.legalHold).toBe(true);
@@ -187,7 +186,7 @@ describe('a change that went by a correction blob not written yet looks again on
   });
 
   it('a hold flags the blob', async () => {
-    const { deps, doc, worm } = await interleaved((deps, id) => placeHold({ principal: bob, documentId: id, reason: 'Dispute', caseReference: 'LG-9' }, deps));
+    const { deps, doc, worm } = await interleaved((deps, id) => placeHoldWitnessed({ principal: bob, documentId: id, reason: 'Dispute', caseReference: 'LG-9' }, deps));
     expect((await deps.catalog.get(T, doc.id))!.legalHold).toBe(true);
     expect(worm.legalHold).toBe(true);
   });

@@ -26,6 +26,7 @@ import { SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blob
 import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
 import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { PROPOSAL_UNSEALED } from '../../../shared/auth/proposals';
+import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
 
 /** Timer records that cannot be read, as when Cosmos is down. */
 class UnreadableTimerState extends InMemoryTimerState {
@@ -39,7 +40,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -58,6 +59,7 @@ describe('alert phrases', () => {
     expect(EXPORT_INCOMPLETE).toContain('export incomplete');
     expect(EXPORT_STALLED).toContain('export stalled');
     expect(DISPOSAL_APPROVAL_UNAUDITED).toBe('disposal approval without its audit entry');
+    expect(HOLD_PLACEMENT_UNWITNESSED).toBe('legal hold release without a placement audit entry');
     expect(REVOCATION_RESTORED).toBe('revocation restored from storage');
     expect(API_KEY_UNSEALED).toBe('api key in the catalog not sealed by the archive');
     expect(SUPPORT_GRANT_UNSEALED).toBe('support grant in the catalog not sealed by the archive');

@@ -7,7 +7,7 @@
  */
 import { correctMetadata, MAX_CORRECTIONS } from '../../../shared/documents/correct-metadata';
 import { extendRetention } from '../../../shared/retention/extend-retention';
-import { MAX_HOLDS, placeHold } from '../../../shared/retention/holds/place-hold';
+import { MAX_HOLDS } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { placeHoldsByQuery } from '../../../shared/retention/holds/place-holds-by-query';
 import { HOLD_NOT_EXTENDED } from '../../../shared/retention/holds/extend-holds-by-query';
@@ -20,7 +20,7 @@ import type { ArchivedDocument } from '../../../shared/kernel/document';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import type { Principal } from '../../../shared/kernel/principal';
 import { inMemoryDeps, type InMemoryDeps, type RecordingLogger } from '../../support/in-memory';
-import { seedDocument, seedDueDocument } from '../../support/seed';
+import { seedDocument, seedDueDocument, placeHoldWitnessed } from '../../support/seed';
 
 const T = 'acme';
 const COSMOS_ITEM_LIMIT = 2 * 1024 * 1024;
@@ -44,7 +44,7 @@ const refusal = (p: Promise<unknown>): Promise<ErrorCode | 'accepted'> =>
 const widest = (v: number) => ({ counterparty: wide(200, `c${v}`), reference: wide(200, `r${v}`), tags: Array.from({ length: 20 }, (_, i) => wide(50, `t${v}-${i}-`)) });
 let current: InMemoryDeps;
 /** A hold with the longest reason and case reference. */
-const hold = (principal: Principal, documentId: string, n: number) => placeHold({ principal, documentId, reason: wide(500, `h${n}`), caseReference: wide(200, `c${n}`) }, current);
+const hold = (principal: Principal, documentId: string, n: number) => placeHoldWitnessed({ principal, documentId, reason: wide(500, `h${n}`), caseReference: wide(200, `c${n}`) }, current);
 
 beforeEach(() => {
   current = inMemoryDeps();

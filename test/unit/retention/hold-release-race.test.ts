@@ -2,13 +2,12 @@
  * A release racing a placement on one document: whatever the order, the blobs end flagged while the
  * catalog holds the document (a release cleared the flags a newer hold had just set).
  */
-import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import type { ArchivedDocument } from '../../../shared/kernel/document';
 import type { Principal } from '../../../shared/kernel/principal';
 import { blobLayout } from '../../../shared/kernel/blob-layout';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
-import { seedDocument } from '../../support/seed';
+import { seedDocument, placeHoldWitnessed } from '../../support/seed';
 import { gate } from '../../support/interleave';
 
 const T = 'acme';
@@ -18,7 +17,7 @@ const releaser: Principal = { tenantId: T, subject: 'bob', kind: 'user', rightsS
 async function heldDocument(deps: InMemoryDeps): Promise<{ doc: ArchivedDocument; holdId: string }> {
   const doc = await seedDocument(deps, T, { metadata: { documentDate: '2024-05-01' } });
   await deps.blobs.putCreateOnly(T, blobLayout.manifest(doc.id), Buffer.from('{}'), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
-  const hold = await placeHold({ principal: placer, documentId: doc.id, reason: 'audit', caseReference: 'case-1' }, deps);
+  const hold = await placeHoldWitnessed({ principal: placer, documentId: doc.id, reason: 'audit', caseReference: 'case-1' }, deps);
   return { doc, holdId: hold.id };
 }
 
@@ -38,7 +37,7 @@ it('a hold placed after the release was written, before its flags were cleared, 
   };
   const release = releaseHold({ principal: releaser, documentId: doc.id, holdId, reason: 'case closed' }, deps);
   await settle();
-  await placeHold({ principal: placer, documentId: doc.id, reason: 'dispute', caseReference: 'case-2' }, deps);
+  await placeHoldWitnessed({ principal: placer, documentId: doc.id, reason: 'dispute', caseReference: 'case-2' }, deps);
   clearing.open();
   await release;
   expect((await deps.catalog.get(T, doc.id))!.legalHold).toBe(true);
@@ -68,7 +67,7 @@ it('a hold whose flags were set before the release cleared them, and whose catal
   };
   const release = releaseHold({ principal: releaser, documentId: doc.id, holdId, reason: 'case closed' }, deps);
   await settle();
-  const placement = placeHold({ principal: placer, documentId: doc.id, reason: 'dispute', caseReference: 'case-2' }, deps);
+  const placement = placeHoldWitnessed({ principal: placer, documentId: doc.id, reason: 'dispute', caseReference: 'case-2' }, deps);
   await release;
   placementWrite.open();
   await placement;

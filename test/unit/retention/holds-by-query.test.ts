@@ -1,5 +1,5 @@
 import { BUILT_IN_RIGHTS_SETS, type Principal } from '../../../shared/kernel/principal';
-import { auditOutboxItem, type AuditStaging } from '../../../shared/kernel/audit';
+import { auditOutboxItem, type AuditOutboxItem, type AuditStaging } from '../../../shared/kernel/audit';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { disposalBlocker } from '../../../shared/kernel/retention-rules';
@@ -9,7 +9,7 @@ import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { inMemoryDeps } from '../../support/in-memory';
 import { FakeClock } from '../../support/fake-clock';
-import { seedMany } from '../../support/seed';
+import { seedMany, placeHoldWitnessed } from '../../support/seed';
 
 const T = 'acme';
 const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) };
@@ -61,8 +61,8 @@ describe('a legal hold by query over documents another request changes meanwhile
     const { deps, ids } = await fiscal2017(2);
     // One hold id, placed on the first document by Bob and on the second by Ann: Ann may release only Bob's.
     const holdId = '0190aaaa-0000-7000-8000-00000000abcd';
-    await placeHold({ principal: { ...auditor, subject: 'bob', person: 'bob' }, documentId: ids[0]!, holdId, reason: 'r', caseReference: 'c' }, deps);
-    await placeHold({ principal: auditor, documentId: ids[1]!, holdId, reason: 'r', caseReference: 'c' }, deps);
+    await placeHoldWitnessed({ principal: { ...auditor, subject: 'bob', person: 'bob' }, documentId: ids[0]!, holdId, reason: 'r', caseReference: 'c' }, deps);
+    await placeHoldWitnessed({ principal: auditor, documentId: ids[1]!, holdId, reason: 'r', caseReference: 'c' }, deps);
     await expect(releaseHoldEverywhere({ principal: { ...archivist, subject: 'ann', person: 'ann' }, holdId, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
     expect(ids.map((id) => deps.catalog.documents.get(`${T}/${id}`)!.legalHold)).toEqual([true, true]);
   });
@@ -78,14 +78,17 @@ describe('a disposal approval and a later legal hold', () => {
     const now = new Date('2025-06-01T00:00:00Z');
     expect(disposalBlocker(deps.catalog.documents.get(key)!, now, true)).toBeNull();
     const details: (string | undefined)[] = [];
+    let stored: AuditOutboxItem | undefined;
     const staging: AuditStaging = {
       item: (target, detail) => {
         details.push(detail);
-        return auditOutboxItem([{ tenantId: T, at: now.toISOString(), actor: { subject: 'ann', kind: 'user' }, action: 'legal-hold.place', target: target ?? null, outcome: 'success', status: 201, requestId: 'r', clientIp: null, userAgent: null, ...(detail ? { detail } : {}) }]);
+        return auditOutboxItem([{ tenantId: T, at: deps.clock.now().toISOString(), actor: { subject: 'ann', kind: 'user', person: 'ann' }, action: 'legal-hold.place', target: target ?? null, outcome: 'success', status: 201, requestId: 'r', clientIp: null, userAgent: null, ...(detail ? { detail } : {}) }]);
       },
-      stored: () => undefined,
+      stored: (item) => void (stored = item),
     };
     const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-1', audit: staging }, deps);
+    // Appended, as the route's is: the release judges four eyes by it.
+    await deps.auditOutbox.releaseNow(stored!);
     // What the hold withdrew stays readable: on the hold (the approval's own entry names no documents) and in its entry.
     expect(hold.withdrewDisposalApproval).toMatchObject({ approvalId: '0190aaaa-0000-7000-8000-00000000a001', approvedBy: { subject: 'cy' }, reason: 'reviewed' });
     expect(deps.catalog.documents.get(key)!.holds![0]!.withdrewDisposalApproval?.approvalId).toBe('0190aaaa-0000-7000-8000-00000000a001');
@@ -105,7 +108,7 @@ describe('four eyes on a hold\'s release, for the person behind the second ident
     clock.set('2025-03-01T12:00:00Z');
     await assignRightsSet(admin, 'bob', 'accountant', clock.now(), deps);
     clock.set('2025-03-02T12:00:00Z');
-    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-2' }, deps);
+    const hold = await placeHoldWitnessed({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-2' }, deps);
     clock.set('2025-03-03T12:00:00Z');
     await assignRightsSet(admin, 'ann-guest', 'accountant', clock.now(), deps);
     const guest: Principal = { ...archivist, subject: 'ann-guest', person: 'ann-guest' };
@@ -120,7 +123,7 @@ describe('four eyes on a hold\'s release, through a chain of identities', () => 
     const { deps: base, ids } = await fiscal2017(1);
     const clock = new FakeClock('2025-03-02T12:00:00Z');
     const deps = { ...base, clock };
-    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-4' }, deps);
+    const hold = await placeHoldWitnessed({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-4' }, deps);
     clock.set('2025-03-03T12:00:00Z');
     const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'tenant-admin', permissions: new Set(BUILT_IN_RIGHTS_SETS['tenant-admin']) });
     await assignRightsSet(admin('ann'), 'ann-guest', 'tenant-admin', clock.now(), deps);
@@ -142,7 +145,7 @@ describe('four eyes on a hold\'s release, when the placer widens the rights set 
     await putRightsSet(admin, 'viewers', ['documents:read'], clock.now(), deps);
     await assignRightsSet(admin, 'ann-guest', 'viewers', clock.now(), deps);
     clock.set('2025-03-02T12:00:00Z');
-    const hold = await placeHold({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-3' }, deps);
+    const hold = await placeHoldWitnessed({ principal: auditor, documentId: ids[0]!, reason: 'dispute', caseReference: 'D-3' }, deps);
     clock.set('2025-03-03T12:00:00Z');
     await putRightsSet(admin, 'viewers', ['documents:read', 'holds:release'], clock.now(), deps);
     const guest: Principal = { tenantId: T, subject: 'ann-guest', kind: 'user', person: 'ann-guest', rightsSet: 'viewers', permissions: new Set(['documents:read', 'holds:release']) };

@@ -17,7 +17,7 @@ import { correctMetadata } from '../../../shared/documents/correct-metadata';
 import { inMemoryDeps, type InMemoryDeps } from '../../support/in-memory';
 import { loadConfig } from '../../../shared/config';
 import { minimalLocalEnv } from '../../support/config-env';
-import { seedDocument, seedDueDocument } from '../../support/seed';
+import { requestStaging, seedDocument, seedDueDocument } from '../../support/seed';
 
 const T = 'acme';
 const auditor: Principal = { tenantId: T, subject: 'ann', kind: 'user', person: 'ann', rightsSet: 'auditor', permissions: new Set(['holds:place', 'documents:read']) };
@@ -152,7 +152,10 @@ describe('releases of a live hold', () => {
 
   it('a hold on a year with no document yet is open (it holds the first one archived) and is released everywhere by four eyes', async () => {
     const deps = inMemoryDeps();
-    const placed = await placeHoldsByQuery({ principal: auditor, ...FY2017 }, deps);
+    // As the route places it: its own entry, which the release judges four eyes by, names the placer.
+    const request = requestStaging(deps, auditor, 'legal-hold.place-by-query');
+    const placed = await placeHoldsByQuery({ principal: auditor, ...FY2017, audit: request.staging }, deps);
+    await request.appended();
     expect(placed.documentIds).toEqual([]);
     await expect(releaseHoldEverywhere({ principal: auditor, holdId: placed.holdId, reason: 'mine' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
     const late = await seedDueDocument(deps, T, OVER);
@@ -211,7 +214,9 @@ describe('releases of a live hold', () => {
 describe('a tenant\'s open holds by query are bounded', () => {
   it('one more than ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY is refused (409 tenant_limit_reached, nothing made); a release everywhere makes room; a keyed retry is no new one', async () => {
     const deps = inMemoryDeps(loadConfig({ ...minimalLocalEnv, ARCHIVE_MAX_OPEN_HOLDS_BY_QUERY: '2' }));
-    const first = await placeHoldsByQuery({ principal: auditor, ...FY2017, idempotencyKey: 'first' }, deps);
+    const request = requestStaging(deps, auditor, 'legal-hold.place-by-query');
+    const first = await placeHoldsByQuery({ principal: auditor, ...FY2017, idempotencyKey: 'first', audit: request.staging }, deps);
+    await request.appended();
     await placeHoldsByQuery({ principal: auditor, reason: 'dispute', caseReference: 'D-1', query: { counterparty: 'ACME GmbH' } }, deps);
     await expect(placeHoldsByQuery({ principal: auditor, reason: 'audit', caseReference: 'FA-2016', query: { fiscalYear: 2016 } }, deps)).rejects.toMatchObject({ code: 'tenant_limit_reached', extensions: { what: 'holds-by-query', limit: 2, count: 2 } });
     expect(deps.tenantRecords.stored(T, 'legal-hold-by-query')).toHaveLength(2);

@@ -7,12 +7,11 @@
  */
 import type { Principal } from '../../../shared/kernel/principal';
 import { prepareDisposal } from '../../../shared/retention/dispose';
-import { placeHold } from '../../../shared/retention/holds/place-hold';
 import { releaseHold } from '../../../shared/retention/holds/release-hold';
 import { resyncLegalHold } from '../../../shared/retention/reconcile';
 import { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
-import { seedDueDocument } from '../../support/seed';
+import { seedDueDocument, placeHoldWitnessed } from '../../support/seed';
 
 const T = 'acme';
 const over = '2025-01-01T00:00:00.000Z';
@@ -30,7 +29,7 @@ async function due() {
   const flags = async () => (await deps.blobs.documentBlobWorm(T, doc.id)).map((b) => b.legalHold);
   const placeFailingInCatalog = async () => {
     const replace = jest.spyOn(deps.retention.catalog, 'replace').mockRejectedValueOnce(new Error('Cosmos unavailable'));
-    await expect(placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
+    await expect(placeHoldWitnessed({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps)).rejects.toThrow('Cosmos unavailable');
     replace.mockRestore();
   };
   const releaseCrashingBeforeFlags = async (holdId: string) => {
@@ -58,7 +57,7 @@ it('a hold whose catalog write failed after the flags were set: the flags stay, 
 
 it('a release that crashed before clearing the flags: the flags are cleared, audited', async () => {
   const { deps, doc, flags, releaseCrashingBeforeFlags } = await due();
-  const hold = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
+  const hold = await placeHoldWitnessed({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
   await releaseCrashingBeforeFlags(hold.id);
   expect(await flags()).toEqual([true, true, true]);
 
@@ -69,7 +68,7 @@ it('a release that crashed before clearing the flags: the flags are cleared, aud
 
 it('a hold whose catalog write failed, on a document whose earlier hold was released: the flags stay, and the sweep cannot dispose of it', async () => {
   const { deps, doc, flags, placeFailingInCatalog, expectFlagsKeptAndNotDisposable } = await due();
-  const first = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
+  const first = await placeHoldWitnessed({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
   await releaseHold({ principal: person('bob'), documentId: doc.id, holdId: first.id, reason: 'closed' }, deps);
   expect(await flags()).toEqual([false, false, false]);
   // A second hold: its flags are set, its catalog write fails. The release on record is not what these flags are for.
@@ -81,9 +80,9 @@ it('a hold whose catalog write failed, on a document whose earlier hold was rele
 
 it('a release that crashed before clearing the flags, on a document held and released before: the flags are cleared', async () => {
   const { deps, doc, flags, releaseCrashingBeforeFlags } = await due();
-  const first = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
+  const first = await placeHoldWitnessed({ principal: person('alice'), documentId: doc.id, reason: 'audit 2019', caseReference: 'A-1' }, deps);
   await releaseHold({ principal: person('bob'), documentId: doc.id, holdId: first.id, reason: 'closed' }, deps);
-  const second = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
+  const second = await placeHoldWitnessed({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
   await releaseCrashingBeforeFlags(second.id);
   expect(await flags()).toEqual([true, true, true]);
 
@@ -99,7 +98,7 @@ it.each([
 ] as const)('a resync that stopped (%s) in one month and is finished in the next is audited once', async (_what, stops) => {
   const { deps, doc, flags, releaseCrashingBeforeFlags } = await due();
   const clock = deps.clock as FakeClock;
-  const hold = await placeHold({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
+  const hold = await placeHoldWitnessed({ principal: person('alice'), documentId: doc.id, reason: 'dispute', caseReference: 'D-1' }, deps);
   await releaseCrashingBeforeFlags(hold.id);
   clock.set(new Date('2025-03-31T23:50:00Z'));
   // The resync's entry is stored; then the run stops before its last catalog write.

@@ -78,6 +78,7 @@ const problems: Record<Code, string> = {
   four_eyes_required: 'Four-eyes rule: another person must do this.',
   hold_not_found: 'This legal hold does not exist on this document.',
   hold_already_released: 'This legal hold was already released.',
+  hold_placement_unwitnessed: 'The audit log does not show who placed this legal hold, so it was not released. An administrator has been alerted.',
   document_disposed: 'This document was disposed of after its retention period.',
   worm_unavailable: 'Immutable storage is unavailable; nothing was changed.',
   dependency_unavailable: 'The archive storage is unavailable. Try again later.',

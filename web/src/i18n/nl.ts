@@ -730,6 +730,7 @@ export const nl: Dictionary = {
       four_eyes_required: 'Vier-ogenprincipe: een ander moet dit doen.',
       hold_not_found: 'Deze juridische blokkade bestaat niet op dit document.',
       hold_already_released: 'Deze juridische blokkade is al opgeheven.',
+      hold_placement_unwitnessed: 'Het auditlogboek toont niet wie deze juridische blokkade heeft ingesteld; ze is daarom niet opgeheven. Een beheerder is gewaarschuwd.',
       document_disposed: 'Dit document is na afloop van de bewaartermijn vernietigd.',
       worm_unavailable: 'Onveranderbare opslag is niet beschikbaar; er is niets gewijzigd.',
       dependency_unavailable: 'De opslag van het archief is niet bereikbaar. Probeer het later opnieuw.',

@@ -1,0 +1,83 @@
+import { type AuditEntry, auditMonth } from '../../kernel/audit';
+import { ArchiveError } from '../../kernel/errors';
+import type { Actor, LegalHold } from '../../kernel/retention';
+import type { Deps } from '../../deps';
+import type { HoldDeps } from './legal-hold';
+import { keyedEntries } from '../../audit/audit-pages';
+import { holdAuditDetail } from './legal-hold';
+
+/**
+ * A release judged without the placement's keyed audit entry (operators are alerted): refused, or, for a hold stored as
+ * placed before the chain was keyed, judged as stored.
+ */
+export const HOLD_PLACEMENT_UNWITNESSED = 'legal hold release without a placement audit entry';
+
+/** Who placed a hold and when, as four eyes on its release judge it. */
+export type Placement = Pick<LegalHold, 'placedBy' | 'placedAt'>;
+
+/**
+ * The placement of hold `holdId` as its keyed audit entry (success) says: its actor and its time. `documentId`: the
+ * document released (its `legal-hold.place` entry naming the hold); null: a release everywhere, which reads any
+ * document's. A hold by query (`byQuery`) is looked up by its own placement entry first (the documents the reconciler
+ * reached later carry the reconciler's entry, which names no placer). Looked up in the months of `times` (the stored
+ * placings) and the next. Null: none found.
+ */
+export async function witnessedPlacement(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, times: readonly string[], deps: Pick<Deps, 'audit'>): Promise<Placement | null> {
+  const months = new Set<string>();
+  for (const time of times) {
+    const at = new Date(typeof time === 'string' ? time : NaN);
+    if (Number.isNaN(at.getTime())) continue;
+    months.add(auditMonth(at));
+    months.add(auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))));
+  }
+  const find = async (filter: { action: 'legal-hold.place' | 'legal-hold.place-by-query' | 'document.reindex'; target?: string }, matches: (e: AuditEntry) => boolean) => {
+    for (const month of [...months].sort()) {
+      const [first] = await keyedEntries(deps.audit, tenantId, month, filter, (e) => e.outcome === 'success' && matches(e));
+      if (first) return first;
+    }
+    return undefined;
+  };
+  const target = documentId !== null ? { target: documentId } : {};
+  // A hold the archive restored from the blobs' flags (the reconciler, a catalog rebuild): its `document.reindex` entry
+  // names it, by a system actor. Looked for only where Cosmos DB says so: a person's hold renamed to one finds none.
+  if (stored.bySystem) {
+    const parts = (e: AuditEntry) => (e.detail ?? '').split(';');
+    const entry = await find({ action: 'document.reindex', ...target }, (e) => e.actor.kind === 'system' && (parts(e).includes(`legal-hold=${holdId}`) || parts(e).includes(`legal-hold-restored=${holdId}`)));
+    return entry ? placementOf(entry) : null;
+  }
+  // A document's own entry: `hold=<id>` (with the approval it withdrew); not a replay's (no placing) nor the reconciler's (`;extended`).
+  const placedHere = (e: AuditEntry) => {
+    const detail = e.detail ?? '';
+    return (detail === holdAuditDetail(holdId) || detail.startsWith(`${holdAuditDetail(holdId)};approval-withdrawn=`)) && e.actor.kind !== 'system';
+  };
+  const entry = (stored.byQuery ? await find({ action: 'legal-hold.place-by-query', target: holdId }, () => true) : undefined)
+    ?? (await find({ action: 'legal-hold.place', ...target }, placedHere));
+  return entry ? placementOf(entry) : null;
+}
+
+/** The entry's actor (as a stored one) and time. */
+function placementOf(entry: AuditEntry): Placement {
+  const { subject, kind, person } = entry.actor;
+  const placedBy: Actor = { subject, kind, ...(person !== undefined ? { person } : {}) };
+  return { placedBy, placedAt: entry.at };
+}
+
+/**
+ * The placement four eyes judge a release by: the witnessed one; without one, for a hold every stored placing of which
+ * is dated before AUDIT_CHAIN_KEYED_SINCE's month (its entry could not be keyed), as stored (`stored`), alerted; else a
+ * 409, alerted. Broke: judged by the placer and time Cosmos DB holds, which nothing seals, whoever could write it named
+ * another placer on their own hold (or dated it before they gave the releaser rights) and released it through the API.
+ */
+export function judgedPlacement(witnessed: Placement | null, stored: readonly Placement[], fields: { tenantId: string; holdId: string; documentId?: string }, deps: Pick<HoldDeps, 'log'> & Pick<Deps, 'config'>): Placement | null {
+  if (witnessed) return witnessed;
+  const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
+  if (since !== undefined && stored.length > 0 && stored.every((p) => typeof p.placedAt === 'string' && p.placedAt.slice(0, 7) < since)) {
+    deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { ...fields, reason: 'placed before keying; judged as stored' });
+    return null;
+  }
+  deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { ...fields, reason: 'not in the audit log; refused' });
+  throw new ArchiveError('hold_placement_unwitnessed', {
+    detail: 'The audit log holds no entry of this hold\'s placement, so who placed it cannot be told: it is not released. An operator has been alerted.',
+    extensions: { holdId: fields.holdId },
+  });
+}
