@@ -20,18 +20,19 @@ export type Placement = Pick<LegalHold, 'placedBy' | 'placedAt'>;
  * document released (its `legal-hold.place` entry naming the hold); null: a release everywhere, which reads any
  * document's. A hold by query (`byQuery`) is looked up by its own placement entry first (the documents the reconciler
  * reached later carry the reconciler's entry, which names no placer). Looked up in the months of `times` (the stored
- * placings) and the next. Null: none found.
+ * placings), the next and the one before. Null: none found.
  */
 export async function witnessedPlacement(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, times: readonly string[], deps: Pick<Deps, 'audit'>): Promise<Placement | null> {
+  // Its own month first, then the next and the one before: a placement's entry is stamped as its request began, and one
+  // begun just before midnight at a month's end names the next month in `placedAt` (a genuine release was refused).
   const months = new Set<string>();
   for (const time of times) {
     const at = new Date(typeof time === 'string' ? time : NaN);
     if (Number.isNaN(at.getTime())) continue;
-    months.add(auditMonth(at));
-    months.add(auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1))));
+    for (const shift of [0, 1, -1]) months.add(auditMonth(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + shift, 1))));
   }
   const find = async (filter: { action: 'legal-hold.place' | 'legal-hold.place-by-query' | 'document.reindex'; target?: string }, matches: (e: AuditEntry) => boolean) => {
-    for (const month of [...months].sort()) {
+    for (const month of months) {
       const [first] = await keyedEntries(deps.audit, tenantId, month, filter, (e) => e.outcome === 'success' && matches(e));
       if (first) return first;
     }
