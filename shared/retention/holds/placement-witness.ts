@@ -1,4 +1,4 @@
-import { type AuditEntry, auditMonth } from '../../kernel/audit';
+import { type AuditEntry, auditMonth, AUDIT_OUTBOX_GRACE_MS, AUDIT_OUTBOX_SEND_WITHIN_MS } from '../../kernel/audit';
 import { ArchiveError } from '../../kernel/errors';
 import type { Actor, LegalHold } from '../../kernel/retention';
 import type { Deps } from '../../deps';
@@ -56,6 +56,24 @@ export async function witnessedPlacement(tenantId: string, holdId: string, docum
   return entry ? placementOf(entry) : null;
 }
 
+/**
+ * The placement a release is judged by (judgedPlacement over witnessedPlacement). One placed moments ago whose entry is
+ * not found yet: this instance's appends under way are awaited (the placement's own, when it was placed here) and the
+ * entry looked for once more.
+ */
+export async function placementForRelease(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, placings: readonly Placement[], deps: Pick<Deps, 'audit' | 'config' | 'auditOutbox'> & Pick<HoldDeps, 'log' | 'clock'>): Promise<Placement | null> {
+  const look = () => witnessedPlacement(tenantId, holdId, documentId, stored, placings.map((p) => p.placedAt), deps);
+  let witnessed = await look();
+  if (!witnessed && placedMomentsAgo(placings, deps.clock.now())) {
+    await deps.auditOutbox.flush();
+    witnessed = await look();
+  }
+  return judgedPlacement(witnessed, placings, { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) }, deps);
+}
+
+/** Whether a placing is recent enough for its entry to be still on its way (the audit outbox's send, or its drain). */
+const placedMomentsAgo = (placings: readonly Placement[], now: Date) => placings.some((p) => typeof p.placedAt === 'string' && Math.abs(now.getTime() - Date.parse(p.placedAt)) <= AUDIT_OUTBOX_GRACE_MS + AUDIT_OUTBOX_SEND_WITHIN_MS);
+
 /** The entry's actor (as a stored one) and time. */
 function placementOf(entry: AuditEntry): Placement {
   const { subject, kind, person } = entry.actor;
@@ -69,8 +87,19 @@ function placementOf(entry: AuditEntry): Placement {
  * 409, alerted. Broke: judged by the placer and time Cosmos DB holds, which nothing seals, whoever could write it named
  * another placer on their own hold (or dated it before they gave the releaser rights) and released it through the API.
  */
-export function judgedPlacement(witnessed: Placement | null, stored: readonly Placement[], fields: { tenantId: string; holdId: string; documentId?: string }, deps: Pick<HoldDeps, 'log'> & Pick<Deps, 'config'>): Placement | null {
+export function judgedPlacement(witnessed: Placement | null, stored: readonly Placement[], fields: { tenantId: string; holdId: string; documentId?: string }, deps: Pick<HoldDeps, 'log' | 'clock'> & Pick<Deps, 'config'>): Placement | null {
   if (witnessed) return witnessed;
+  // Placed moments ago: its entry goes into the chain after the placement's answer (the audit outbox), within
+  // AUDIT_OUTBOX_SEND_WITHIN_MS, or from the outbox by the sealing timer after AUDIT_OUTBOX_GRACE_MS. Refused without an
+  // alert (a writer of Cosmos DB dating a hold so gains nothing: it is refused). Broke: a release sent right after the
+  // placement (a script, a fast reviewer) was refused and alerted as a hold with no placement.
+  if (placedMomentsAgo(stored, deps.clock.now())) {
+    deps.log.warn('legal hold release before its placement entry reached the audit log; refused', fields);
+    throw new ArchiveError('hold_placement_unwitnessed', {
+      detail: 'The audit entry of this hold\'s placement is not in the audit log yet; try the release again in a few minutes.',
+      extensions: { holdId: fields.holdId, pending: true },
+    });
+  }
   const since = deps.config.AUDIT_CHAIN_KEYED_SINCE;
   if (since !== undefined && stored.length > 0 && stored.every((p) => typeof p.placedAt === 'string' && p.placedAt.slice(0, 7) < since)) {
     deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { ...fields, reason: 'placed before keying; judged as stored' });

@@ -12,10 +12,10 @@ import type { Versioned } from '../../ports';
 import type { Deps } from '../../deps';
 import { keyReader, namesPerson, withKeyPerson } from '../../auth/api-keys/verify-api-key';
 import { madeThroughKey } from '../../auth/api-keys/api-key';
-import { judgedPlacement, type Placement, witnessedPlacement } from './placement-witness';
+import { type Placement, placementForRelease } from './placement-witness';
 
 /** A release's ports: a hold's, and the config that says since when the audit log is keyed (placement-witness.ts). */
-export type ReleaseDeps = HoldDeps & Pick<Deps, 'config'>;
+export type ReleaseDeps = HoldDeps & Pick<Deps, 'config' | 'auditOutbox'>;
 
 /**
  * The hold with its placer as `known` read them (withKeyPerson: one from before persons were kept, placed through a key,
@@ -74,7 +74,7 @@ export async function releaseHold(
   // placedBy and placedAt, which anyone who can write Cosmos DB edits, a placer renamed their hold's placer and released
   // it themselves. Judged only for an open hold: a released or missing one is answered so below.
   const placement = cmd.placement !== undefined ? cmd.placement : asRead && !isReleased(asRead, deps.clock.now())
-    ? judgedPlacement(await witnessedPlacement(tenantId, cmd.holdId, cmd.documentId, { byQuery: asRead.query !== undefined, bySystem: asRead.placedBy?.kind === 'system' }, [asRead.placedAt], deps), [asRead], { tenantId, holdId: cmd.holdId, documentId: cmd.documentId }, deps)
+    ? await placementForRelease(tenantId, cmd.holdId, cmd.documentId, { byQuery: asRead.query !== undefined, bySystem: asRead.placedBy?.kind === 'system' }, [asRead], deps)
     : undefined;
   // Followed up from the hold's placing on (rights-given.ts `since`): a hold's placedAt never changes.
   const releaser = cmd.releaser ?? (await rightsGivenTo(cmd.principal, deps, (placement ?? asRead)?.placedAt));

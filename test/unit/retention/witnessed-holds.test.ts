@@ -59,12 +59,24 @@ describe('a hold\'s release judges four eyes by its placement\'s audit entry', (
     const planted: LegalHold = { id: 'planted-1', reason: 'Audit', caseReference: 'C-9', placedAt: w.clock.now().toISOString(), placedBy: BOB };
     w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] });
     for (const [key, blob] of w.deps.blobs.blobs) if (key.startsWith(`${TENANT}/${id}/`)) blob.worm.legalHold = true;
-    later(w);
+    later(w, 60); // past the time its entry could still be on its way
     const answer = await send(w, release(id, 'planted-1', 'up'));
     expect([answer.status, answer.json.code]).toEqual([409, 'hold_placement_unwitnessed']);
     expect(docOf(w, id).holds).toEqual([planted]);
     expect(flags(w, id).every(Boolean)).toBe(true);
     expect(alerts(w)).toEqual(['not in the audit log; refused']);
+  });
+
+  it('(c2) a hold dated minutes ago without an entry yet: 409 pending, not alerted (its entry may be on its way), its storage hold kept', async () => {
+    const { w, id } = await scene();
+    const planted: LegalHold = { id: 'planted-2', reason: 'Audit', caseReference: 'C-9', placedAt: w.clock.now().toISOString(), placedBy: BOB };
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] });
+    for (const [key, blob] of w.deps.blobs.blobs) if (key.startsWith(`${TENANT}/${id}/`)) blob.worm.legalHold = true;
+    later(w);
+    const answer = await send(w, release(id, 'planted-2', 'up'));
+    expect([answer.status, answer.json.code, answer.json.pending]).toEqual([409, 'hold_placement_unwitnessed', true]);
+    expect(flags(w, id).every(Boolean)).toBe(true);
+    expect(alerts(w)).toEqual([]);
   });
 
   it('(d) control: placed by up, released by bob', async () => {
@@ -105,7 +117,7 @@ describe('a hold\'s release judges four eyes by its placement\'s audit entry', (
     const { w, id } = await scene({ AUDIT_CHAIN_KEYED_SINCE: next });
     const planted: LegalHold = { id: 'before-1', reason: 'Audit', caseReference: 'C-8', placedAt: START.toISOString(), placedBy: BOB };
     w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...docOf(w, id), legalHold: true, holds: [planted] });
-    later(w);
+    later(w, 60);
     await ok(w, release(id, 'before-1', 'up'), 200);
     expect(alerts(w)).toEqual(['placed before keying; judged as stored']);
   });
