@@ -116,6 +116,17 @@ export async function prepareDisposal(
     // Its holds as well as its flag: a claim whose item has an open hold but no flag (half written, restored, edited by
     // hand) had its blobs deleted, as only `legalHold` was read here.
     if (isHeld(doc, ctx.now)) return { blocked: 'legal-hold' };
+    // A claim found (not made by this run) is judged for approval again where the tenant requires it. Broke: any claim
+    // was finished unjudged, so whoever could write Cosmos DB set a due, unapproved document `disposing` and the next run
+    // deleted it: four eyes on disposal skipped. Left `disposing` and named for an operator (a crash's claim made before
+    // approval became required is kept too, for a person to decide).
+    if (resumed && ctx.requireApproval) {
+      const refused = !approvedForDisposal(doc) ? 'claimed without an approval for its retain-until' : ctx.approvalRefused ? await ctx.approvalRefused(doc) : null;
+      if (refused) {
+        deps.log.error(`retention sweep ${DOCUMENT_CHECK_FAILED}`, { tenantId, documentId: id, error: `a disposal claim found without an approval that stands: ${refused}` });
+        return { blocked: 'approval-required', detail: refused };
+      }
+    }
     try {
       await disposer.deleteDocument(tenantId, id, blobNamesOf(doc), ctx.now);
     } catch (err) {

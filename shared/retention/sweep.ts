@@ -8,6 +8,7 @@ import { withdrawExportsHolding } from '../exports/withdraw-exports';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { type UncheckedDocument, UncheckedDocuments } from './unchecked';
 import { approvalChecks } from './approve-disposal';
+import { keptPolicyRequiresApproval } from '../auth/rights-sets/settings-blobs';
 
 export interface Budget {
   /** Documents looked at (disposed or not) before the run stops with a continuation. */
@@ -162,7 +163,10 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
       // Where the tenant requires approval, only approved documents are listed: those awaiting an approval cost no budget
       // (a tenant's thousands never approved would fill every run). Read as the run comes to the tenant; each document is
       // still judged by the policy as it is when the run reaches it (approval turned on meanwhile stops it there).
-      const approvedOnly = await approvalRequired(tenantId, deps);
+      // The kept policy is read once per tenant and run, and only where Cosmos DB's says approval is not required.
+      let kept: Promise<boolean> | undefined;
+      const keptRequires = () => (kept ??= keptPolicyRequiresApproval(tenantId, deps));
+      const approvedOnly = await approvalRequired(tenantId, deps, keptRequires);
       // Each approval's audit entry looked up once a run: one approval covers a year's documents.
       const approvalRefused = approvalChecks(tenantId, deps);
       for (;;) {
@@ -185,7 +189,7 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
             items++;
             // The policy is read for each document: a tenant that starts requiring approval during a run has it apply
             // to every document the run has not claimed yet.
-            const requireApproval = await approvalRequired(tenantId, deps);
+            const requireApproval = await approvalRequired(tenantId, deps, keptRequires);
             const outcome = await unchecked.check(tenantId, listed.item.id, () => prepareDisposal(tenantId, listed.item.id, { now: input.now, runId, requireApproval, openHolds, approvalRefused }, deps, listed), null);
             if (outcome === null) continue;
             if ('disposal' in outcome) prepared.push(outcome);
@@ -215,9 +219,15 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
  * lowering's lifetime late), else the policy as stored. The cached copy may be older than a change made on another
  * instance, and a disposal cannot be undone: required approval just turned on there must stop this run here.
  */
-async function approvalRequired(tenantId: string, deps: Pick<Deps, 'retention'>): Promise<boolean> {
+/**
+ * Whether the tenant requires disposal approval: by its policy in Cosmos DB, or, where that says not, by the policy kept
+ * in storage (`keptRequires`, settings-blobs.ts keptPolicyRequiresApproval). Broke: judged by Cosmos DB's alone, whoever
+ * could write it turned approval off (or deleted the policy) and the next run disposed of documents nobody approved.
+ */
+async function approvalRequired(tenantId: string, deps: Pick<Deps, 'retention'>, keptRequires: () => Promise<boolean>): Promise<boolean> {
   if ((await tenantPolicy(tenantId, deps)).requireDisposalApproval) return true;
-  return (await tenantPolicy(tenantId, deps, { fresh: true })).requireDisposalApproval;
+  if ((await tenantPolicy(tenantId, deps, { fresh: true })).requireDisposalApproval) return true;
+  return keptRequires();
 }
 
 function record(result: SweepResult, tenantId: string, id: string, outcome: DisposeOutcome): void {

@@ -175,6 +175,27 @@ export async function keepSetting(setting: Omit<StoredSetting, 'mac' | 'keyVersi
   if (why !== null) reportNotKept(deps.log, SETTING_UNSEALED, setting.tenantId, name, why);
 }
 
+/**
+ * Whether the newest retention policy the archive kept in storage (sealed; unsealed blobs passed over) requires disposal
+ * approval; false when none is kept (a tenant that never stored a policy, or stored it before policies were kept). The
+ * sweep asks it where the policy Cosmos DB holds says approval is not required: whoever could write Cosmos DB turned
+ * approval off there (or deleted the policy), and the sweep disposed of documents nobody approved before the reconciler
+ * wrote the kept policy back. A genuine lowering is kept too (after its write; one whose blob write failed is kept from
+ * its audit entry by the reconciler): until then approval stays required, the safe side.
+ */
+export async function keptPolicyRequiresApproval(tenantId: string, deps: { blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'>; audit: Pick<AuditLogPort, 'chainKeys'> }): Promise<boolean> {
+  const prefix = `${SETTINGS_PREFIX}${RETENTION_POLICY_ID}/`;
+  const names = (await deps.blobs.listedBlobs(tenantId, prefix)).map((b) => b.name).filter((n) => /^\d{16}\.json$/.test(n.slice(prefix.length)));
+  for (const name of names.sort().reverse().slice(0, SETTINGS_JUDGED_PER_RUN)) {
+    const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
+    const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, RETENTION_POLICY_ID);
+    if (setting?.record?.type !== 'retention-policy') continue;
+    if ((await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys)) !== null) continue;
+    return setting.record.requireDisposalApproval !== false;
+  }
+  return false;
+}
+
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
   'rights-set': { put: 'rights-set.put', remove: 'rights-set.delete', trace: 'rights-set-deleted' },
   'rights-assignment': { put: 'rights-assignment.put', remove: 'rights-assignment.delete', trace: 'rights-unassignment' },

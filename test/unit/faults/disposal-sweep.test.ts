@@ -22,8 +22,9 @@
  * Decided by design: a blob hold flag the catalog does not know is the reconciler's alert (UNRECORDED_HOLD), not the
  * sweep's (it keeps the document, `storage-refused: blob-protected`); a correction never shortens a retain-until, so a
  * class changed to a shorter one is refused (422) and only a longer one is a row; a tombstone already audited with a
- * file left is the reconciler's orphan listing (not a sweep candidate); a claim an earlier run left is finished even
- * after approval became required (its blobs may be gone: never shown whole again, README); a blob storage refuses to
+ * file left is the reconciler's orphan listing (not a sweep candidate); a claim an earlier run left is finished only
+ * under a standing approval once approval is required, else stays `disposing` (never shown whole again), alerted, for
+ * an operator (one set by hand in Cosmos DB looks the same, round12-attacks.test.ts); a blob storage refuses to
  * delete is a warn line each run, not an alert (as the README states it: kept, `storage-refused`).
  */
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
@@ -498,7 +499,13 @@ const COLUMNS: Record<string, Column> = {
         let scene: Scene = s;
         if (what === 'approval required from now on') {
           // A document disposed of before the change went; one after it stays (unapproved): each gone whole or kept whole.
-          if (answer!.status < 300) scene = { ...s, ...splitBy(w, s), keep: [...splitBy(w, s).keep, ...s.keep] };
+          // A claim the scene left, found by a run once approval is required, stays `disposing` for an operator (alerted):
+          // without a standing approval it cannot be told from one set by hand in Cosmos DB (round12-attacks.test.ts).
+          if (answer!.status < 300) {
+            const held = new Set((s.resumed ?? []).filter((r) => item(w, r)?.status === 'disposing').map(key));
+            const rest = { ...s, dispose: s.dispose.filter((r) => !held.has(key(r))), resumed: (s.resumed ?? []).filter((r) => !held.has(key(r))) };
+            scene = { ...rest, ...splitBy(w, rest), keep: [...splitBy(w, rest).keep, ...s.keep], alerts: [...(s.alerts ?? []), ...(held.size > 0 ? [`retention sweep ${DOCUMENT_CHECK_FAILED}`] : [])] };
+          }
         } else if (answer!.status < 300) {
           // A hold or extension answered 2xx keeps the document; one refused (gone, busy) lets it go.
           scene = { ...s, dispose: s.dispose.filter((r) => key(r) !== key(target)), keep: [...s.keep, target] };
