@@ -217,12 +217,10 @@ export async function sweep(input: SweepInput, deps: Pick<Deps, 'retention' | 'b
 /**
  * Whether disposal needs an approval: the instance's cached policy when it says so (the stricter answer, at most a
  * lowering's lifetime late), else the policy as stored. The cached copy may be older than a change made on another
- * instance, and a disposal cannot be undone: required approval just turned on there must stop this run here.
- */
-/**
- * Whether the tenant requires disposal approval: by its policy in Cosmos DB, or, where that says not, by the policy kept
- * in storage (`keptRequires`, settings-blobs.ts keptPolicyRequiresApproval). Broke: judged by Cosmos DB's alone, whoever
- * could write it turned approval off (or deleted the policy) and the next run disposed of documents nobody approved.
+ * instance, and a disposal cannot be undone: required approval just turned on there must stop this run here. Where
+ * both say not, the policy kept in storage decides (`keptRequires`, settings-blobs.ts keptPolicyRequiresApproval).
+ * Broke: judged by Cosmos DB's alone, whoever could write it turned approval off (or deleted the policy) and the next
+ * run disposed of documents nobody approved.
  */
 async function approvalRequired(tenantId: string, deps: Pick<Deps, 'retention'>, keptRequires: () => Promise<boolean>): Promise<boolean> {
   if ((await tenantPolicy(tenantId, deps)).requireDisposalApproval) return true;

@@ -189,8 +189,10 @@ export async function keptPolicyRequiresApproval(tenantId: string, deps: { blobs
   for (const name of names.sort().reverse().slice(0, SETTINGS_JUDGED_PER_RUN)) {
     const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
     const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, RETENTION_POLICY_ID);
-    if (setting?.record?.type !== 'retention-policy') continue;
+    if (!setting || (setting.record !== null && setting.record?.type !== 'retention-policy')) continue;
     if ((await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys)) !== null) continue;
+    // A sealed removal: the policy's defaults, which do not require approval (an older kept one no longer speaks).
+    if (setting.record === null) return false;
     return setting.record.requireDisposalApproval !== false;
   }
   return false;
