@@ -16,6 +16,7 @@ import { APPROVAL_LEAD_DAYS, approvedForDisposal, CATALOG_RULES, heldNow, latest
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { keyReader, samePersonUpTheKeys, withKeyPerson } from '../auth/api-keys/verify-api-key';
 import { auditHolds, keyedEntries } from '../audit/audit-pages';
+import { uploadWitness } from './uploader-witness';
 
 export const MAX_APPROVALS_PER_REQUEST = 500;
 
@@ -100,10 +101,11 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
  * its seal, no audit read needed; one copied onto another document does not check there. An unsealed one given after
  * ARCHIVE_APPROVALS_SEALED_SINCE is refused (approvals are sealed since: a copy); one before stands on its audit entry.
  */
-export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
+export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blobs' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
   const audited = new Map<string, Promise<boolean>>();
   const withdrawals = withdrawalsReader(tenantId, deps);
   const keys = keyReader(tenantId, deps);
+  const uploads = uploadWitness(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
   const auditedOnce = (approval: DisposalApproval, at: string, sealed = false): Promise<boolean> => {
     const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
@@ -144,7 +146,13 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'clo
     }
     // The approver read up the keys too (withKeyPerson). Broke: one given through a key minted through a key before persons
     // were kept names that key's maker (`apikey:<id>`) as its person, and the uploader's own approval through it stood.
-    if ((await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal && (await samePersonUpTheKeys(approval.approvedBy, doc.createdBy, keys))) return 'its approver uploaded it';
+    if (!(await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal) return null;
+    // The uploader as the manifest the archive kept says (uploadWitness): one its catalog item names otherwise, the
+    // approver's own upload edited in Cosmos DB to name another, was disposed of. Without that witness it is kept (its
+    // fixity check, or manifestByArchive, alerts the manifest).
+    const upload = await uploads.of(doc);
+    if (!upload) return 'its uploader is not witnessed by its manifest';
+    if (await samePersonUpTheKeys(approval.approvedBy, upload.createdBy, keys)) return 'its approver uploaded it';
     return null;
   };
 }
@@ -313,7 +321,7 @@ async function recordVerdict(r: DisposalApprovalRecord, deps: Pick<Deps, 'audit'
  * sent at once approves the same documents under the same approval, and the same key with another `before`, reason
  * or documents is a 422. A bulk approval's retry answers what the first approved then, not what is due now.
  */
-export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging; idempotencyKey?: string | null }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords' | 'audit' | 'log'>): Promise<{ approvalId: string; replayed: boolean } & ApprovalResult> {
+export async function approveDisposal(cmd: { principal: Principal; before: string; reason: string; documentIds?: string[]; audit?: AuditStaging; idempotencyKey?: string | null }, deps: Pick<Deps, 'retention' | 'clock' | 'rights' | 'catalog' | 'tenantRecords' | 'audit' | 'log' | 'blobs'>): Promise<{ approvalId: string; replayed: boolean } & ApprovalResult> {
   const tenantId = cmd.principal.tenantId;
   const before = new Date(cmd.before).toISOString();
   const latest = latestApprovable(deps.clock.now());
@@ -347,19 +355,35 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
     const doc = await deps.catalog.get(tenantId, id);
     if (doc) named.push(doc);
   }
+  // Who uploaded each document and when, as its manifest says (uploadWitness), not its catalog item: edited in Cosmos
+  // DB to name another uploader, or an upload time past the rights its uploader gave the approver, the approver's own
+  // upload was approved. One without that witness is skipped (`uploader-unwitnessed`), named or not: who uploaded it
+  // cannot be told, so no rule is known broken (a 403 would name one) and the others named are approved.
+  const uploads = uploadWitness(tenantId, deps);
+  if (sod.uploaderCannotApproveDisposal) await uploads.readAhead(named);
   // Named documents are the only ones approved: givings before the earliest of their uploads cannot make the approver
   // an uploader's second identity, so the chain of givers is followed from there (rights-given.ts `since`). A bulk
   // approval does not know its documents in advance and follows it whole.
-  const since = cmd.documentIds ? named.map((d) => d.createdAt).reduce((a, b) => (b < a ? b : a), '\uffff') : undefined;
+  let since: string | undefined;
+  if (cmd.documentIds) {
+    since = '\uffff';
+    for (const doc of named) {
+      const at = sod.uploaderCannotApproveDisposal ? (await uploads.of(doc))?.createdAt : doc.createdAt;
+      if (at !== undefined && at < since) since = at;
+    }
+  }
   const given = sod.uploaderCannotApproveDisposal ? await rightsGivenTo(cmd.principal, deps, since) : [];
-  const madeSecond = (uploader: ArchivedDocument['createdBy'], doc: { createdAt: string }) => madeSecondBy(given, uploader, doc.createdAt);
+  const madeSecond = (uploader: ArchivedDocument['createdBy'], upload: { createdAt: string }) => madeSecondBy(given, uploader, upload.createdAt);
   // Who uploaded it, a document from before persons were kept uploaded through a key included (withKeyPerson): read as
   // the key, its person approved the disposal of their own upload. The keys are read once each for the request.
   const keys = keyReader(tenantId, deps);
-  const uploaderOf = (doc: ArchivedDocument) => withKeyPerson(doc.createdBy, keys);
-  for (const doc of named) {
-    const uploader = await uploaderOf(doc);
-    assertMayApproveDisposal(cmd.principal, uploader, sod, madeSecond(uploader, doc));
+  if (sod.uploaderCannotApproveDisposal) {
+    for (const doc of named) {
+      const upload = await uploads.of(doc);
+      if (!upload) continue; // skipped below
+      const uploader = await withKeyPerson(upload.createdBy, keys);
+      assertMayApproveDisposal(cmd.principal, uploader, sod, madeSecond(uploader, upload));
+    }
   }
   const approvalId = keyed ?? uuidv7(deps.clock.now().getTime());
   const entry = stagedWithFirstChange(cmd.audit, approvalTarget(approvalId));
@@ -395,6 +419,8 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   const namedDue = wanted && named.filter((d) => satisfies(d, CATALOG_RULES.due, { before })).sort((a, b) => (a.retention.retainUntil === b.retention.retainUntil ? (a.id < b.id ? -1 : 1) : a.retention.retainUntil < b.retention.retainUntil ? -1 : 1));
   outer: do {
     const page = namedDue ? { items: namedDue, continuationToken: null } : await deps.retention.catalog.due(tenantId, before, 100, token);
+    // The manifests of the page's documents that may be approved, a few at once, as many as may still be approved.
+    if (sod.uploaderCannotApproveDisposal) await uploads.readAhead(page.items.filter((d) => (!wanted || wanted.has(d.id)) && !approvedForDisposal(d) && !held(d) && !withdrawnHere(d)).slice(0, MAX_APPROVALS_PER_REQUEST - approved.length));
     for (const doc of page.items) {
       if (wanted && !wanted.has(doc.id)) continue;
       const ours = doc.disposalApproval?.approvalId === approvalId;
@@ -420,10 +446,17 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
         skipped.push({ id: doc.id, reason: 'approval-withdrawn' });
         continue;
       }
-      const uploader = sod.uploaderCannotApproveDisposal ? await uploaderOf(doc) : doc.createdBy;
-      if (sod.uploaderCannotApproveDisposal && (samePerson(cmd.principal, uploader) || madeSecond(uploader, doc))) {
-        skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
-        continue;
+      if (sod.uploaderCannotApproveDisposal) {
+        const upload = await uploads.of(doc);
+        if (!upload) {
+          skipped.push({ id: doc.id, reason: 'uploader-unwitnessed' });
+          continue;
+        }
+        const uploader = await withKeyPerson(upload.createdBy, keys);
+        if (samePerson(cmd.principal, uploader) || madeSecond(uploader, upload)) {
+          skipped.push({ id: doc.id, reason: 'segregation-of-duties:uploader-approves-disposal' });
+          continue;
+        }
       }
       const approval = await sealApproval(tenantId, doc.id, { approvalId, approvedAt: deps.clock.now().toISOString(), approvedBy: actorOf(cmd.principal), reason: cmd.reason, retainUntil: doc.retention.retainUntil }, deps.audit.chainKeys);
       // Decided again on the item as stored: an approval another request wrote since the page was read stays

@@ -63,6 +63,8 @@ function correctionDescribes(bytes: Buffer, doc: ArchivedDocument, correction: M
 
 /** What a document's details are, for comparing the catalog's with what a manifest or a kept correction witnesses. */
 const details = (metadata: unknown, fiscalYear: unknown, retentionClass: unknown) => canonicalJson({ metadata, fiscalYear, retentionClass });
+/** Who uploaded a document and when: the manifest witnesses them at every metadata version (a correction changes neither). */
+const upload = (d: Partial<ArchivedDocument>) => canonicalJson({ createdBy: d.createdBy, createdAt: d.createdAt });
 
 /**
  * How long a correction may go without its blob before that is no longer its write failing and the reconciler's next
@@ -78,20 +80,24 @@ export const UNKEPT_CORRECTION_GRACE_MS = 86_400_000;
  * archive's back (an amount, a counterparty, a fiscal year, a shorter retention class) was served, searched, exported in
  * manifest.csv and verified offline as the document's, and the fixity check and an export compared only its files.
  * A version whose correction is not stored yet (its write after the catalog's failed) is the reconciler's to write: no
- * witness yet. `manifest`: the manifest's bytes, already read; `kept`: the current version's correction, if read.
+ * witness yet. The uploader and upload time (`createdBy`, `createdAt`) are the manifest's at every version (a correction
+ * changes neither): an export refuses to vouch for a document whose catalog item names others too.
+ * `manifest`: the manifest's bytes, already read; `kept`: the current version's correction, if read.
  */
 export async function detailsWitnessDiffers(doc: ArchivedDocument, manifest: Buffer, deps: Pick<Deps, 'blobs'>, now: Date, kept?: Buffer | null): Promise<string | null> {
   const version = doc.metadataVersion ?? 1;
   const catalog = details(doc.metadata, doc.fiscalYear, doc.retention.class);
-  if (version <= 1) {
-    const name = blobLayout.manifest(doc.id);
-    try {
-      const m = JSON.parse(manifest.toString('utf8')) as Partial<ArchivedDocument>;
-      return details(m.metadata, m.fiscalYear, m.retention?.class) === catalog ? null : name;
-    } catch {
-      return name;
-    }
+  const manifestName = blobLayout.manifest(doc.id);
+  let m: Partial<ArchivedDocument>;
+  try {
+    m = JSON.parse(manifest.toString('utf8')) as Partial<ArchivedDocument>;
+  } catch {
+    return manifestName;
   }
+  // The uploader and upload time too, which four eyes on a disposal compare. Broke: only the details were compared, and
+  // an uploader renamed in Cosmos DB on the renamer's own upload (to approve its disposal) was found by nothing.
+  if (upload(m) !== upload(doc)) return manifestName;
+  if (version <= 1) return details(m.metadata, m.fiscalYear, m.retention?.class) === catalog ? null : manifestName;
   const name = blobLayout.correction(doc.id, version);
   const bytes = kept === undefined ? await readManifestBytes(deps, doc.tenantId, name) : kept;
   if (bytes === null) {

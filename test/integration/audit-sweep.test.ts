@@ -15,7 +15,7 @@ import type { RenditionValidator } from '../../shared/kernel/validation';
 import { PERMISSIONS } from '../../shared/kernel/principal';
 import { corpusFile, newTenant, startTestArchive, TestArchive } from '../support/harness';
 import { seedRightsSet, seedSodPolicy } from '../support/rights-seed';
-import { seedDocument } from '../support/seed';
+import { keepManifest, seedDocument } from '../support/seed';
 
 const TENANT_ROUTES = ROUTES.filter((r): r is TenantRoute => r.auth === 'tenant');
 const nameOf = (r: { method: string; route: string }) => `${r.method} ${r.route}`;
@@ -364,6 +364,8 @@ beforeAll(async () => {
   });
   // A document past its retention (as if stored long ago), for an approval that changes one.
   const due = await seedDocument(archive.host.deps, tenant, { metadata: { counterparty: 'Old Ltd' } });
+  // Its sealed manifest, as ingest writes one: four eyes on its disposal read its uploader there.
+  await keepManifest(archive.host.deps, due);
   const dueItem = archive.host.deps.cosmos.documents.item(due.id, tenant);
   const { resource } = await dueItem.read();
   await dueItem.replace({ ...resource, retention: { ...resource.retention, retainUntil: '2020-01-01T00:00:00.000Z' } });

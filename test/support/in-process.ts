@@ -23,6 +23,7 @@ import { BUILT_IN_RIGHTS_SETS, type Permission } from '../../shared/kernel/princ
 import { minimalLocalEnv } from './config-env';
 import type { ArchivedDocument } from '../../shared/kernel/document';
 import { blobLayout } from '../../shared/kernel/blob-layout';
+import { keptManifestOf, sealedManifest } from '../../shared/documents/manifest';
 import { isHeld } from '../../shared/kernel/retention-rules';
 import { UNRECORDED_HOLD } from '../../shared/retention/reconcile';
 import { protectedBlobNamesOf } from '../../shared/retention/update';
@@ -197,6 +198,19 @@ export function keyFromBeforeTheSeal(w: RequestWorld, keyId: string): ApiKeyReco
   delete record.keyVersion;
   w.deps.tenantRecords.keysSealedMark = false;
   return record;
+}
+
+/**
+ * Document `id`'s uploader as stored back then (before persons were kept, say), on its catalog item and in its manifest
+ * alike, the manifest sealed as ingest wrote it then: four eyes on its disposal judge the uploader by the manifest
+ * (retention/uploader-witness.ts), so a scene that edits only the item tests the uploader of today.
+ */
+export async function uploadedAsThen(w: RequestWorld, id: string, createdBy: ArchivedDocument['createdBy']): Promise<void> {
+  w.deps.catalog.documents.get(`${TENANT}/${id}`)!.createdBy = createdBy;
+  const name = blobLayout.manifest(id);
+  const blob = w.deps.blobs.blobs.get(`${TENANT}/${name}`)!;
+  const { document } = keptManifestOf(blob.bytes, null, name);
+  w.deps.blobs.blobs.set(`${TENANT}/${name}`, { ...blob, bytes: await sealedManifest({ ...document, createdBy }, w.deps) });
 }
 
 /** What follows a request on its instance: the outbox release, gathered validation requests, an export worker started after the answer. */

@@ -90,6 +90,15 @@ export async function seedDueDocument(deps: InMemoryDeps, tenantId: string, over
 }
 
 /**
+ * The sealed manifest of `doc` as the catalog holds it, written as ingest writes one: for a test that sets an item's
+ * uploader, upload time or retention by hand (seedDocument writes no manifest). Four eyes on a disposal judge who
+ * uploaded it by this manifest (retention/uploader-witness.ts): without it the document is skipped `uploader-unwitnessed`.
+ */
+export async function keepManifest(deps: Pick<Deps, 'blobs' | 'audit'>, doc: ArchivedDocument): Promise<void> {
+  await deps.blobs.putCreateOnly(doc.tenantId, blobLayout.manifest(doc.id), await sealedManifest(doc, deps), 'application/json', { retainUntil: doc.retention.retainUntil, legalHold: false }, {});
+}
+
+/**
  * A hold placed as the route places one: with its `legal-hold.place` entry, which its release judges four eyes by
  * (placement-witness.ts). placeHold alone, with no request's staging, writes none.
  */

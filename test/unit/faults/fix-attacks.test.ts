@@ -17,7 +17,7 @@ import { BUILT_IN_RIGHTS_SETS, type Permission, PERMISSIONS, type Principal } fr
 import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps } from '../../support/in-memory';
 import { Authenticator } from '../../../shared/auth/authenticate';
-import { approval, assign, type Call, hold, keyFromBeforeTheSeal, mint, ok, send, SETTINGS, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, keyFromBeforeTheSeal, mint, ok, send, SETTINGS, START, TENANT, upload, storedAssignment, uploadedAsThen, upsKey, world, type World } from '../../support/in-process';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -188,7 +188,7 @@ describe("a record made through a key minted through a key before persons were k
     bRecord.createdBy = { subject: bRecord.createdBy.subject, kind: bRecord.createdBy.kind };
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
     const asThen = (by: { subject: string; kind: string }) => ({ ...by, person: `apikey:${idOf(a)}` });
-    doc.createdBy = asThen(doc.createdBy);
+    await uploadedAsThen(w, id, asThen(doc.createdBy));
     doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: asThen(h.placedBy) }));
     w.clock.advance(20 * 365 * DAY);
     await ok(w, assign('up', 'tenant-admin', 'carol'));

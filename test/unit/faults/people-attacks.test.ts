@@ -5,7 +5,7 @@
  */
 import { apiKeyRecordId } from '../../../shared/auth/api-keys/api-key';
 import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
-import { approval, assign, type Call, hold, keyFromBeforeTheSeal, later, mint, ok, send, START, TENANT, upload, storedAssignment, upsKey, world, type World } from '../../support/in-process';
+import { approval, assign, type Call, hold, keyFromBeforeTheSeal, later, mint, ok, send, START, TENANT, upload, storedAssignment, uploadedAsThen, upsKey, world, type World } from '../../support/in-process';
 
 /** A stored actor as written before persons were kept (Dec 2026): its subject and kind, no person. */
 const legacy = (by: { subject: string; kind: string; person?: string }) => ({ subject: by.subject, kind: by.kind });
@@ -37,12 +37,12 @@ describe('a record made through an API key before persons were kept is the act o
     if (stored === 'before persons were kept') {
       const k = keyFromBeforeTheSeal(w, keyId) as unknown as { createdBy: { subject: string; kind: string; person?: string } };
       k.createdBy = legacy(k.createdBy);
-      doc.createdBy = legacy(doc.createdBy);
+      await uploadedAsThen(w, id, legacy(doc.createdBy));
       doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: legacy(h.placedBy) }));
     }
     // Restored, half written or edited by hand: the key's record still says whose it is.
     if (stored === 'its person null') {
-      doc.createdBy = { ...doc.createdBy, person: null as never };
+      await uploadedAsThen(w, id, { ...doc.createdBy, person: null as never });
       doc.holds = doc.holds?.map((h) => ({ ...h, placedBy: { ...h.placedBy, person: null as never } }));
     }
     // Its retention long over: due now.

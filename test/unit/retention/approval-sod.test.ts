@@ -5,7 +5,7 @@ import { approveDisposal } from '../../../shared/retention/approve-disposal';
 import { safeguardsOf } from '../../../shared/retention/policy';
 import { inMemoryDeps } from '../../support/in-memory';
 import type { FakeClock } from '../../support/fake-clock';
-import { seedMany } from '../../support/seed';
+import { keepManifest, seedMany } from '../../support/seed';
 
 const T = 'acme';
 const admin = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']) });
@@ -17,7 +17,9 @@ async function uploadedByAlice() {
   await deps.retention.policies.put(T, policy, '2018-01-01T00:00:00Z', { subject: 'ann', kind: 'user' }, safeguardsOf(policy), 1, undefined, { etag: null });
   const docs = await seedMany(deps, T, [{ metadata: {}, fiscalYear: 2017 }, { metadata: {}, fiscalYear: 2017 }]);
   for (const d of docs) {
-    deps.catalog.documents.set(`${T}/${d.id}`, { ...d, createdAt: '2018-01-15T00:00:00.000Z', createdBy: { subject: 'alice', kind: 'user', person: 'alice' }, retention: { class: 'fiscal-7y', retainUntil: '2025-01-01T00:00:00.000Z' } });
+    const doc = { ...d, createdAt: '2018-01-15T00:00:00.000Z', createdBy: { subject: 'alice', kind: 'user', person: 'alice' }, retention: { class: 'fiscal-7y', retainUntil: '2025-01-01T00:00:00.000Z' } };
+    deps.catalog.documents.set(`${T}/${d.id}`, doc);
+    await keepManifest(deps, doc); // whom four eyes judge the uploader by
   }
   const clock = deps.clock as FakeClock;
   clock.set('2024-12-01T00:00:00Z');

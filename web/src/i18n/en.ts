@@ -730,6 +730,7 @@ export const en = {
       'not-due': 'Not approved: its retention has not ended.',
       'already-approved': 'Not approved again: another approval already covers its disposal.',
       'approval-withdrawn': 'Not approved: a legal hold withdrew this approval from it; approve it again in a new request.',
+      'uploader-unwitnessed': 'Not approved: the archive cannot confirm who uploaded it (its kept manifest is missing or not the archive\'s); the archive\'s checks report this to an operator.',
     } as Record<string, string>,
     pages: 'Pages of due documents',
     approve: 'Approve disposal',

@@ -646,6 +646,7 @@ export const nl: Dictionary = {
       'not-due': 'Niet goedgekeurd: de bewaartermijn is niet voorbij.',
       'already-approved': 'Niet opnieuw goedgekeurd: een andere goedkeuring dekt de vernietiging al.',
       'approval-withdrawn': 'Niet goedgekeurd: een juridische blokkade heeft deze goedkeuring ingetrokken; keur het opnieuw goed in een nieuwe aanvraag.',
+      'uploader-unwitnessed': 'Niet goedgekeurd: het archief kan niet vaststellen wie het heeft gearchiveerd (het bewaarde manifest ontbreekt of is niet van het archief); de controles van het archief melden dit aan een beheerder.',
     },
     pages: 'Pagina’s met documenten',
     approve: 'Vernietiging goedkeuren',
