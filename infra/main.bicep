@@ -1187,6 +1187,36 @@ resource auditSealUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-
   }
 }
 
+resource auditOutboxUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-audit-outbox-unsealed'
+  location: location
+  properties: {
+    description: 'An audit outbox item in Cosmos DB (a change\'s audit entries, written with it) does not carry the archive\'s seal (an HMAC under the audit chain key): someone who can write Cosmos DB planted or edited it, to have the sealing timer key a forged entry (or, just after the upgrade that sealed items, one stored before it). Its entries are appended all the same, marked `outbox-unsealed` in their detail, and no check takes them as a witness. An operator finds out who wrote it (Cosmos DB diagnostic logs) and reads the marked entries (GET /audit).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "audit outbox item not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource manifestUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-manifest-unsealed'
   location: location

@@ -105,13 +105,13 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   const unset = unsetSafeguards(config, clock.now());
   if (unset.length > 0) log.warn(SAFEGUARDS_UNSET, { settings: unset });
   const settings = new TenantSettingsCache(config.ARCHIVE_TENANT_SETTINGS_CACHE_SECONDS * 1000, clock);
-  const tenantRecords = new TenantRecords(cosmos.tenants, settings, { sealed: config.ARCHIVE_KEYS_SEALED === 'true' });
-  if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
-    log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
-  }
   // Every version of the chain key, cached as the pepper's (adapters/azure/chain-keys.ts): a rotation in Key Vault
   // keys this instance's new entries within 5 minutes, and what older versions keyed keeps verifying.
   const chainKeys = new SecretChainKeyring(secrets, config.AUDIT_CHAIN_KEY_SECRET_NAME);
+  const tenantRecords = new TenantRecords(cosmos.tenants, chainKeys, settings, { sealed: config.ARCHIVE_KEYS_SEALED === 'true' });
+  if (!config.KEY_VAULT_URL && !overrides.secrets && !config.AUDIT_CHAIN_KEY) {
+    log.warn('AUDIT_CHAIN_KEY is not set: the audit chain is keyed with a fixed development key, so anyone can re-chain it. Never use this for real documents.');
+  }
   const rights = new TenantRights(tenantRecords);
   const validationQueue = new ValidationQueue(queueService, config.ARCHIVE_VALIDATION_QUEUE, { createQueues: config.runtime === 'local' });
   const audit = new AuditLog(cosmos.audit, cosmos.tenants, chainKeys);
@@ -120,10 +120,10 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
   return {
     config,
     blobs,
-    catalog: new DocumentCatalog(cosmos.documents),
+    catalog: new DocumentCatalog(cosmos.documents, chainKeys),
     links: new BlobLinks(blobService, config.runtime, log),
     exportBlobs: new ExportBlobs(blobService),
-    exportJobs: new ExportJobs(cosmos.tenants),
+    exportJobs: new ExportJobs(cosmos.tenants, chainKeys),
     audit,
     auditOutboxItems,
     auditOutbox: new AuditOutbox({ audit, auditOutboxItems, log }, AUDIT_OUTBOX_REMOVE_LINGER_MS, AUDIT_OUTBOX_APPEND_LINGER_MS),
@@ -147,11 +147,11 @@ export async function buildDeps(config: Config, overrides: Partial<Pick<Deps, 'c
     cosmos,
     log,
     retention: {
-      catalog: new RetentionCatalog(cosmos.documents),
-      policies: new RetentionPolicies(cosmos.tenants, settings),
+      catalog: new RetentionCatalog(cosmos.documents, chainKeys),
+      policies: new RetentionPolicies(cosmos.tenants, chainKeys, settings),
       timers: new TimerState(cosmos.tenants),
       disposer: new BlobDisposer(blobService),
-      orphans: new OrphanRecords(cosmos.tenants),
+      orphans: new OrphanRecords(cosmos.tenants, chainKeys),
     },
     normaliser: new NormaliserPool({ timeoutMs: config.ARCHIVE_NORMALISE_TIMEOUT_MS, heapMb: config.ARCHIVE_NORMALISE_WORKER_HEAP_MB, inlineJpegBytes: config.ARCHIVE_INLINE_JPEG_BYTES, ...(config.ARCHIVE_NORMALISE_THREADS ? { threads: config.ARCHIVE_NORMALISE_THREADS } : {}) }),
     settings,

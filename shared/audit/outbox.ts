@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditOutboxItem, auditPartition, takeOverEach, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { AUDIT_OUTBOX_SEND_WITHIN_MS, auditOutboxItem, auditPartition, markedOutboxUnsealed, takeOverEach, type AuditOutboxItem, type AuditStaging } from '../kernel/audit';
+import { outboxItemUnsealedBecause } from '../kernel/audit-outbox-seal';
 import type { AuditInput, AuditLogPort, AuditOutboxPort, Logger } from '../ports';
 import { Gathered } from '../gathered';
 
@@ -11,6 +12,13 @@ export const AUDIT_OUTBOX_REMOVE_LINGER_MS = 200;
  * uploads of that moment.
  */
 export const AUDIT_OUTBOX_APPEND_LINGER_MS = 100;
+/**
+ * Logged (error, alerted) when the sealing timer finds an outbox item without the archive's seal: written into Cosmos DB
+ * by someone without Key Vault (a forged entry to witness a change nobody made), edited, or stored before items were
+ * sealed. Its entries are appended marked (kernel/audit.ts OUTBOX_UNSEALED_DETAIL), never as witnesses.
+ */
+export const AUDIT_OUTBOX_UNSEALED = 'audit outbox item not sealed by the archive';
+
 /** Outbox items removed per call (a transactional batch holds at most 100 operations). */
 const REMOVE_PER_CALL = 100;
 
@@ -168,10 +176,26 @@ export class AuditOutbox {
     return takeOverEach('audit outbox items', items, randomUUID(), {
       claimOf: ({ item }) => item.claim,
       claim: (listed, claim) => this.deps.auditOutboxItems.claim(listed, claim),
-      append: async ({ item }, sendBy) => ((await this.deps.audit.appendOnce(item.entries, { sendBy })) ? item.entries.length : 0),
+      append: async (listed, sendBy) => {
+        const entries = await this.vouched(listed);
+        return (await this.deps.audit.appendOnce(entries, { sendBy })) ? entries.length : 0;
+      },
       remove: ({ item }) => this.deps.auditOutboxItems.remove([item]),
       nameOf: ({ item }) => item.id,
       failed: ({ item }, err) => this.deps.log.error("audit outbox item not appended; a sealing run after its claim's lease tries again", { item: item.id, tenantId: item.tenantId, error: err instanceof Error ? err.message : String(err) }),
     });
+  }
+
+  /**
+   * A listed item's entries as the drain appends them: as they are when the archive sealed the item, else marked and
+   * alerted. Broke: the drain keyed whatever entries an item held, so one planted in Cosmos DB (a `legal-hold.place` by
+   * someone who never placed it) became a keyed entry every witness lookup took as the archive's. Not dropped: the log
+   * stays complete, and the mark is covered by the chain's hash.
+   */
+  private async vouched({ item, storedAt }: Awaited<ReturnType<AuditOutboxPort['unsafeWrittenBefore']>>[number]): Promise<AuditOutboxItem['entries']> {
+    const why = await outboxItemUnsealedBecause(item, storedAt ?? null, this.deps.audit.chainKeys);
+    if (why === null) return item.entries;
+    this.deps.log.error(AUDIT_OUTBOX_UNSEALED, { item: item.id, tenantId: item.tenantId, entries: item.entries.length, reason: why });
+    return item.entries.map(markedOutboxUnsealed);
   }
 }

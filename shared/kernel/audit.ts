@@ -128,6 +128,29 @@ export interface AuditOutboxItem {
   entries: AuditInput[];
   /** The sealing run that took the item over, and when (see AUDIT_OUTBOX_CLAIM_LEASE_MS); none until one does. */
   claim?: AuditTakeOverClaim;
+  /**
+   * The archive's seal over the item's id, tenant and entries (audit-outbox-seal.ts), made where the item is stored
+   * (the adapters' batch): an item written into Cosmos DB by someone without Key Vault has none that checks.
+   */
+  seal?: { keyVersion?: string; mac: string };
+}
+
+/**
+ * What marks an entry the sealing timer appended from an outbox item without the archive's seal (planted, edited, or
+ * from before items were sealed): kept in the log (nothing is dropped), at the end of `detail`, which the chain's hash
+ * covers, and never a witness (audit-pages.ts keyedByArchive). Broke: such an item's entries were keyed by the drain like
+ * any, and vouched for a legal hold's placement nobody made.
+ */
+export const OUTBOX_UNSEALED_DETAIL = 'outbox-unsealed';
+
+/** `entry` marked as appended from an outbox item the archive did not seal. */
+export function markedOutboxUnsealed(entry: AuditInput): AuditInput {
+  return { ...entry, detail: entry.detail ? `${entry.detail};${OUTBOX_UNSEALED_DETAIL}` : OUTBOX_UNSEALED_DETAIL };
+}
+
+/** Whether `entry` was appended from an outbox item the archive did not seal (markedOutboxUnsealed). */
+export function fromUnsealedOutbox(entry: Pick<AuditEntry, 'detail'>): boolean {
+  return typeof entry.detail === 'string' && (entry.detail === OUTBOX_UNSEALED_DETAIL || entry.detail.endsWith(`;${OUTBOX_UNSEALED_DETAIL}`));
 }
 
 /** A sealing run's claim on entries it takes over (an outbox item, a parked batch): only that run appends them. */

@@ -490,7 +490,7 @@ export interface AuditOutboxPort {
   /** Removes items whose entries are in the chain; one already gone is no error. */
   remove(items: readonly Pick<AuditOutboxItem, 'tenantId' | 'id'>[]): Promise<void>;
   /** Cross-tenant, for the sealing timer: items written before `before`, oldest first, at most `max`, with their etags. */
-  unsafeWrittenBefore(before: string, max: number): Promise<Versioned<AuditOutboxItem>[]>;
+  unsafeWrittenBefore(before: string, max: number): Promise<(Versioned<AuditOutboxItem> & { storedAt?: string | null })[]>;
   /**
    * Records `claim` on the item if it is still the version listed (If-Match): true when this run now holds
    * it; false when another run claimed or removed it first (then that run appends its entries, not this one).

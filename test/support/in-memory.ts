@@ -27,6 +27,7 @@ import type { AuditEntry, AuditOutboxItem, AuditTakeOverClaim } from '../../shar
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
 import type { Principal } from '../../shared/kernel/principal';
+import { sealedOutboxItem } from '../../shared/kernel/audit-outbox-seal';
 import { CHAIN_ALG, type ChainKeyring, entryId, GENESIS_HASH, hashEntry, singleKeyring } from '../../shared/kernel/audit-chain';
 import type { Normaliser } from '../../shared/normalise/pool';
 import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
@@ -212,6 +213,13 @@ const outboxKey = (item: Pick<AuditOutboxItem, 'tenantId' | 'id'>) => `${item.te
 function keepOutboxItem(items: Map<string, AuditOutboxItem>, item: AuditOutboxItem | undefined): void {
   if (item) items.set(outboxKey(item), item);
 }
+/** The keyring each outbox map's items are sealed with, as the Cosmos adapters seal them (inMemoryDeps: the audit log's). */
+const outboxKeyrings = new WeakMap<Map<string, AuditOutboxItem>, () => ChainKeyring>();
+const DEFAULT_OUTBOX_KEYS = singleKeyring(async () => Buffer.alloc(32));
+/** Sealed before the fake's write, so its compare and set keeps no await in between. */
+function sealedInMemory(items: Map<string, AuditOutboxItem>, item: AuditOutboxItem): Promise<AuditOutboxItem> {
+  return sealedOutboxItem(item, outboxKeyrings.get(items)?.() ?? DEFAULT_OUTBOX_KEYS);
+}
 
 /** Catalog items by tenant and id; the content-key lookup sees every document not yet a tombstone, like the markers (catalog.ts). */
 export class InMemoryCatalog implements CatalogPort {
@@ -220,11 +228,12 @@ export class InMemoryCatalog implements CatalogPort {
   readonly outbox = new Map<string, AuditOutboxItem>();
   /** As the Cosmos batch with its created content-key marker: bytes another document (not disposed of) holds are a 'duplicate'. */
   async create(doc: ArchivedDocument, outbox?: AuditOutboxItem): Promise<'created' | 'exists' | 'duplicate'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const key = `${doc.tenantId}/${doc.id}`;
     if (this.documents.has(key)) return 'exists';
     if (doc.contentKey !== undefined && [...this.documents.values()].some((d) => d.tenantId === doc.tenantId && d.status !== 'disposed' && d.contentKey === doc.contentKey)) return 'duplicate';
     this.documents.set(key, doc);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
     return 'created';
   }
   async get(tenantId: string, id: string): Promise<ArchivedDocument | null> {
@@ -314,11 +323,12 @@ export class InMemoryRetentionCatalog implements RetentionCatalogPort {
   }
   /** Compare and set in one step, with no await in between, as Cosmos's If-Match: two replaces over one etag never both succeed. */
   async replace(doc: ArchivedDocument, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.catalog.outbox, outbox));
     const stored = this.catalog.documents.get(`${doc.tenantId}/${doc.id}`);
     if (!stored || catalogEtagOf(stored) !== etag) return 'conflict';
     const written = structuredClone(doc);
     this.catalog.documents.set(`${doc.tenantId}/${doc.id}`, written);
-    keepOutboxItem(this.catalog.outbox, outbox);
+    keepOutboxItem(this.catalog.outbox, sealed);
     return { etag: catalogEtagOf(written) };
   }
   async dropContentMarker(): Promise<void> {}
@@ -386,6 +396,7 @@ export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
     return this.policies.has(tenantId) ? String(this.versions.get(tenantId)) : null;
   }
   async put(tenantId: string, policy: StoredRetentionPolicy, at: string, by: StoredRetentionPolicy['updatedBy'], safeguards: SafeguardMark, revision: number, outbox: AuditOutboxItem | undefined, expected: { etag: string | null }, also: readonly TenantRecordWrite[] = []): Promise<'written' | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     if (this.etagOf(tenantId) !== expected.etag) return 'conflict';
     if (also.length > 0) {
       if (!this.records) throw new Error('InMemoryRetentionPolicies: records written with the policy need the tenant records');
@@ -393,7 +404,7 @@ export class InMemoryRetentionPolicies implements RetentionPoliciesPort {
     }
     this.policies.set(tenantId, { ...policy, updatedAt: at, ...(by ? { updatedBy: by } : {}), safeguards, revision });
     this.versions.set(tenantId, (this.versions.get(tenantId) ?? 0) + 1);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
     return 'written';
   }
 }
@@ -435,19 +446,21 @@ export class InMemoryOrphanRecords implements OrphanRecordsPort {
     return value ? { value: structuredClone(value), etag: String(this.etags.get(`${tenantId}/${documentId}`)) } : null;
   }
   async create(record: OrphanedBlobsRecord, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const key = `${record.tenantId}/${record.documentId}`;
     if (this.records.has(key)) return 'exists';
     this.records.set(key, structuredClone(record));
     this.etags.set(key, ++this.version);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
     return 'created';
   }
   async replace(record: OrphanedBlobsRecord, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const key = `${record.tenantId}/${record.documentId}`;
     if (!this.records.has(key) || String(this.etags.get(key)) !== etag) return 'conflict';
     this.records.set(key, structuredClone(record));
     this.etags.set(key, ++this.version);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
     return 'replaced';
   }
   async markAudited(record: OrphanedBlobsRecord, etag: string): Promise<void> {
@@ -488,33 +501,38 @@ export class InMemoryTenantRecords implements TenantRecordsPort {
     return { value: withStoredVersion(structuredClone(found.value) as T, String(found.etag)), etag: String(found.etag) };
   }
   async create<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<'created' | 'exists'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     if (this.records.has(`${record.tenantId}/${record.id}`)) return 'exists';
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
-    this.keep(outbox);
+    this.keep(sealed);
     return 'created';
   }
   async replace<T extends TenantRecord>(record: T, etag: string, outbox?: AuditOutboxItem): Promise<'replaced' | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const found = this.records.get(`${record.tenantId}/${record.id}`);
     if (!found || String(found.etag) !== etag) return 'conflict';
     this.records.set(`${record.tenantId}/${record.id}`, { value: structuredClone(record), etag: ++this.version });
-    this.keep(outbox);
+    this.keep(sealed);
     return 'replaced';
   }
   async upsert<T extends TenantRecord>(record: T, outbox?: AuditOutboxItem): Promise<void> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     this.records.set(`${record.tenantId}/${record.id}`, { value: record, etag: ++this.version });
-    this.keep(outbox);
+    this.keep(sealed);
   }
   async delete(tenantId: string, id: string, outbox?: AuditOutboxItem, ifMatch?: string): Promise<boolean> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const found = this.records.get(`${tenantId}/${id}`);
     if (!found || (ifMatch !== undefined && String(found.etag) !== ifMatch)) return false;
     this.records.delete(`${tenantId}/${id}`);
-    this.keep(outbox);
+    this.keep(sealed);
     return true;
   }
   /** Every condition is checked before anything is written, as a transactional batch does. */
   async batch(tenantId: string, writes: readonly TenantRecordWrite[], outbox?: AuditOutboxItem): Promise<'written' | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const written = this.writeAll(tenantId, writes);
-    if (written === 'written') this.keep(outbox);
+    if (written === 'written') this.keep(sealed);
     return written;
   }
   /**
@@ -720,9 +738,10 @@ export class InMemoryExportJobs implements ExportJobsPort {
     return etag;
   }
   async create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     if (this.jobs.has(`${job.tenantId}/${job.id}`)) throw Object.assign(new Error('conflict'), { code: 409 });
     this.store(job);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
   }
   async get(tenantId: string, id: string): Promise<ExportJob | null> {
     return (await this.getVersioned(tenantId, id))?.item ?? null;
@@ -732,9 +751,10 @@ export class InMemoryExportJobs implements ExportJobsPort {
     return job ? { item: structuredClone(job), etag: this.etags.get(`${tenantId}/${id}`)! } : null;
   }
   async replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     if (this.etags.get(`${job.tenantId}/${job.id}`) !== etag) return 'conflict';
     const written = this.store(job);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
     return { etag: written };
   }
   /** The same condition as the Cosmos query. */
@@ -772,11 +792,12 @@ export class InMemoryExportJobs implements ExportJobsPort {
     return { running, gate: gate === undefined ? null : String(gate) };
   }
   async createGated(job: ExportJob, gate: string | null, outbox?: AuditOutboxItem): Promise<'created' | 'conflict'> {
+    const sealed = outbox && (await sealedInMemory(this.outbox, outbox));
     const now = this.gates.get(job.tenantId);
     if ((now === undefined ? null : String(now)) !== gate || this.jobs.has(`${job.tenantId}/${job.id}`)) return 'conflict';
     this.gates.set(job.tenantId, (now ?? 0) + 1);
     this.store(job);
-    keepOutboxItem(this.outbox, outbox);
+    keepOutboxItem(this.outbox, sealed);
     return 'created';
   }
 
@@ -986,6 +1007,7 @@ export function inMemoryDeps(config = loadConfig(minimalLocalEnv)): InMemoryDeps
   const validationQueue = new InMemoryValidationQueue();
   const audit = new InMemoryAuditLog(() => clock.now().getTime());
   const auditOutboxItems = new InMemoryAuditOutboxItems(catalog);
+  outboxKeyrings.set(catalog.outbox, () => audit.chainKeys);
   return {
     config,
     blobs,

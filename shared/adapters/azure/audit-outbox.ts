@@ -38,14 +38,15 @@ export class AuditOutboxItems implements AuditOutboxPort {
     }
   }
 
-  async unsafeWrittenBefore(before: string, max: number): Promise<Versioned<AuditOutboxItem>[]> {
+  /** With when Cosmos DB stored each (`_ts`), which the seal's key version is judged by (archive-seal.ts "superseded key"). */
+  async unsafeWrittenBefore(before: string, max: number): Promise<(Versioned<AuditOutboxItem> & { storedAt: string | null })[]> {
     const query = { query: 'SELECT * FROM c WHERE c.type = "audit-outbox" AND c.at < @before ORDER BY c.at', parameters: [{ name: '@before', value: before }] };
-    const found = await Promise.all([this.container, this.tenants].map(async (c) => firstItemsOf(c.items.query<AuditOutboxItem & { _etag: string }>(query, { maxItemCount: max }))));
+    const found = await Promise.all([this.container, this.tenants].map(async (c) => firstItemsOf(c.items.query<AuditOutboxItem & { _etag: string; _ts?: number }>(query, { maxItemCount: max }))));
     return found
       .flat()
       .sort((a, b) => a.at.localeCompare(b.at))
       .slice(0, max)
-      .map(({ id, tenantId, type, at, entries, claim, _etag }) => ({ item: { id, tenantId, type, at, entries, ...(claim ? { claim } : {}) }, etag: _etag }));
+      .map(({ id, tenantId, type, at, entries, claim, seal, _etag, _ts }) => ({ item: { id, tenantId, type, at, entries, ...(claim ? { claim } : {}), ...(seal ? { seal } : {}) }, etag: _etag, storedAt: typeof _ts === 'number' && Number.isFinite(_ts) ? new Date(_ts * 1000).toISOString() : null }));
   }
 
   /** A replace over the listed etag, in `documents` or else in `tenants` (an etag is never another item's). */

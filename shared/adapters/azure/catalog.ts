@@ -1,10 +1,11 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
+import type { ChainKeyring } from '../../kernel/audit-chain';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import { invalidPageToken } from '../../kernel/page-token';
 import type { CatalogPort, DocumentQuery, DocumentSortKey, Page } from '../../ports';
-import { conditionalBatch, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { conditionalBatch, outboxWrite, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 
 const SORT_PATH: Record<DocumentSortKey, string> = { createdAt: 'c.createdAt', documentDate: 'c.metadata.documentDate', amount: 'c.metadata.amount' };
 
@@ -76,7 +77,11 @@ export function contentMarkerOf(doc: Pick<ArchivedDocument, 'tenantId' | 'id' | 
 
 /** Tenant-scoped document catalog: every read and write is within the tenant's partition. */
 export class DocumentCatalog implements CatalogPort {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
+    private readonly keys: ChainKeyring,
+  ) {}
 
   /**
    * Create, never upsert: an existing id means the document already exists ('exists'). The item and its
@@ -90,7 +95,7 @@ export class DocumentCatalog implements CatalogPort {
     const item = { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: withSearchKeys(doc) as unknown as JSONObject } as const;
     let marker: OperationInput = { operationType: 'Create', partitionKey: doc.tenantId, resourceBody: contentMarkerOf(doc) as unknown as JSONObject };
     for (let attempt = 0; ; attempt++) {
-      const { statuses } = await conditionalBatch(this.container, doc.tenantId, [item, marker], [409, 412, 404], outbox);
+      const { statuses } = await conditionalBatch(this.container, doc.tenantId, [item, marker], [409, 412, 404], outboxWrite(outbox, this.keys));
       if (statuses[0] === 409) return 'exists';
       if (statuses[1] !== 409 && statuses[1] !== 412 && statuses[1] !== 404) return 'created';
       const stale = await this.staleMarker(doc.tenantId, doc.contentKey);

@@ -2,6 +2,8 @@ import { Container, CosmosClient, Database } from '@azure/cosmos';
 import type { JSONObject, OperationInput, QueryIterator, SqlQuerySpec } from '@azure/cosmos';
 import { invalidPageToken } from '../../kernel/page-token';
 import type { AuditOutboxItem } from '../../kernel/audit';
+import type { ChainKeyring } from '../../kernel/audit-chain';
+import { sealedOutboxItem } from '../../kernel/audit-outbox-seal';
 import type { TenantRecordWrite } from '../../ports';
 import type { IndexingPolicy } from '@azure/cosmos';
 import type { TokenCredential } from '@azure/identity';
@@ -133,14 +135,25 @@ export async function deleteItem(container: Container, partition: string, id: st
   }
 }
 
+/** A change's audit outbox item and the chain keyring it is sealed with where it is stored. */
+export interface OutboxWrite {
+  item: AuditOutboxItem;
+  keys: ChainKeyring;
+}
+
+/** `outbox` to write with the keyring (none: none). */
+export const outboxWrite = (item: AuditOutboxItem | undefined, keys: ChainKeyring): OutboxWrite | undefined => (item ? { item, keys } : undefined);
+
 /**
  * Writes, and the change's audit outbox item if given, in one transactional batch in the same partition: all
  * or none. The writes' statuses when the batch was stored, or when a write gave one of `refusals`
  * (its own answer: taken, changed, gone), with which nothing is stored; any other outcome throws.
  */
-export async function conditionalBatch(container: Container, partition: string, writes: readonly OperationInput[], refusals: readonly number[], outbox?: AuditOutboxItem): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
-  if (outbox && outbox.tenantId !== partition) throw new Error('the audit outbox item belongs to another tenant');
-  const operations = outbox ? [...writes, { operationType: 'Create', partitionKey: partition, resourceBody: outbox as unknown as JSONObject } as const] : [...writes];
+export async function conditionalBatch(container: Container, partition: string, writes: readonly OperationInput[], refusals: readonly number[], outbox?: OutboxWrite): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
+  if (outbox && outbox.item.tenantId !== partition) throw new Error('the audit outbox item belongs to another tenant');
+  // Stored sealed: the sealing timer keys only a sealed item's entries as they are (audit-outbox-seal.ts).
+  const sealed = outbox ? await sealedOutboxItem(outbox.item, outbox.keys) : undefined;
+  const operations = sealed ? [...writes, { operationType: 'Create', partitionKey: partition, resourceBody: sealed as unknown as JSONObject } as const] : [...writes];
   const res = await container.items.batch(operations, partition);
   const results = res.result ?? [];
   const statuses = results.map((r) => r.statusCode);
@@ -152,7 +165,7 @@ export async function conditionalBatch(container: Container, partition: string, 
 }
 
 /** `conditionalBatch` with the change's audit outbox item: the writes and the item, both or neither. */
-export function batchWithOutbox(container: Container, partition: string, writes: OperationInput[], outbox: AuditOutboxItem, refusals: readonly number[]): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
+export function batchWithOutbox(container: Container, partition: string, writes: OperationInput[], outbox: OutboxWrite, refusals: readonly number[]): Promise<{ statuses: number[]; etags: (string | undefined)[] }> {
   return conditionalBatch(container, partition, writes, refusals, outbox);
 }
 

@@ -1,9 +1,10 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
+import type { ChainKeyring } from '../../kernel/audit-chain';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { blobLayout } from '../../kernel/blob-layout';
 import type { BlobRead, ExportBlobsPort, ExportJobsPort, Page, Versioned } from '../../ports';
-import { batchWithOutbox, conditionalBatch, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, outboxWrite, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ExportJob } from '../../kernel/export';
 
@@ -82,10 +83,14 @@ const EXPORT_START_GATE_ID = 'export-start-gate';
 
 /** Export job records in the `tenants` container, partition /tenantId. */
 export class ExportJobs implements ExportJobsPort {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
+    private readonly keys: ChainKeyring,
+  ) {}
 
   async create(job: ExportJob, outbox?: AuditOutboxItem): Promise<void> {
-    if (outbox) await batchWithOutbox(this.container, job.tenantId, [{ operationType: 'Create', partitionKey: job.tenantId, resourceBody: job as unknown as JSONObject }], outbox, []);
+    if (outbox) await batchWithOutbox(this.container, job.tenantId, [{ operationType: 'Create', partitionKey: job.tenantId, resourceBody: job as unknown as JSONObject }], { item: outbox, keys: this.keys }, []);
     else await this.container.items.create(job);
   }
 
@@ -122,7 +127,7 @@ export class ExportJobs implements ExportJobsPort {
         : { operationType: 'Replace', partitionKey: tenantId, id: EXPORT_START_GATE_ID, ifMatch: gate, resourceBody: moved as unknown as JSONObject },
       { operationType: 'Create', partitionKey: tenantId, resourceBody: job as unknown as JSONObject },
     ];
-    const { statuses } = await conditionalBatch(this.container, tenantId, writes, [404, 409, 412], outbox);
+    const { statuses } = await conditionalBatch(this.container, tenantId, writes, [404, 409, 412], outboxWrite(outbox, this.keys));
     return statuses.every((c) => c >= 200 && c < 300) ? 'created' : 'conflict';
   }
 
@@ -134,7 +139,7 @@ export class ExportJobs implements ExportJobsPort {
   async replace(job: ExportJob, etag: string, outbox?: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
     if (outbox) {
       const replace: OperationInput = { operationType: 'Replace', partitionKey: job.tenantId, id: job.id, ifMatch: etag, resourceBody: job as unknown as JSONObject };
-      const { statuses, etags } = await conditionalBatch(this.container, job.tenantId, [replace], [404, 412], outbox);
+      const { statuses, etags } = await conditionalBatch(this.container, job.tenantId, [replace], [404, 412], { item: outbox, keys: this.keys });
       return statuses[0] === 404 || statuses[0] === 412 ? 'conflict' : { etag: etags[0] ?? '' };
     }
     try {

@@ -1,4 +1,5 @@
 import type { Container } from '@azure/cosmos';
+import type { ChainKeyring } from '../../kernel/audit-chain';
 import { orphanRecordId, type OrphanedBlobsRecord, type OrphanRecordsPort } from '../../ports';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import { TenantRecords } from './tenant-records';
@@ -9,8 +10,12 @@ const UNRESOLVED = '(NOT IS_DEFINED(c.resolvedAt) OR IS_NULL(c.resolvedAt))';
 
 export class OrphanRecords implements OrphanRecordsPort {
   private readonly records: TenantRecords;
-  constructor(private readonly container: Container) {
-    this.records = new TenantRecords(container);
+  constructor(
+    private readonly container: Container,
+    /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
+    keys: ChainKeyring,
+  ) {
+    this.records = new TenantRecords(container, keys);
   }
 
   async get(tenantId: string, documentId: string) {

@@ -1,4 +1,5 @@
 import type { Container, JSONObject, OperationInput, SqlParameter } from '@azure/cosmos';
+import type { ChainKeyring } from '../../kernel/audit-chain';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import type { ArchivedDocument } from '../../kernel/document';
 import type { Actor, SafeguardMark, TTenantRetentionPolicy } from '../../kernel/retention';
@@ -7,7 +8,7 @@ import { searchKey, withSearchKeys } from '../../kernel/search-keys';
 import { CATALOG_RULES, type CatalogRule, type Condition } from '../../kernel/retention-rules';
 import type { Page, RetentionCatalogPort, RetentionPoliciesPort, StoredRetentionPolicy, TenantRecordWrite, TimerStatePort, Versioned } from '../../ports';
 import { contentMarkerId, type ContentKeyMarker } from './catalog';
-import { batchWithOutbox, conditionalBatch, firstItems, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, recordOperation, recordWriteId, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, outboxWrite, firstItems, firstItemsOf, isCosmosStatus, queryPage, readTenantItem, recordOperation, recordWriteId, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 
 /**
@@ -16,7 +17,11 @@ import type { TenantSettingsCache } from './settings-cache';
  * sweep, the fixity check and the disposal review. Tenant-scoped except the `unsafe…` ones.
  */
 export class RetentionCatalog implements RetentionCatalogPort {
-  constructor(private readonly container: Container) {}
+  constructor(
+    private readonly container: Container,
+    /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
+    private readonly keys: ChainKeyring,
+  ) {}
 
   async getVersioned(tenantId: string, id: string): Promise<Versioned<ArchivedDocument> | null> {
     return readTenantItem<ArchivedDocument>(this.container, tenantId, id, 'document');
@@ -41,7 +46,7 @@ export class RetentionCatalog implements RetentionCatalogPort {
   /** The replace and the change's audit outbox item in one transactional batch (same partition): both or neither. */
   private async replaceWithOutbox(doc: ArchivedDocument, etag: string, outbox: AuditOutboxItem): Promise<{ etag: string } | 'conflict'> {
     const replace: OperationInput = { operationType: 'Replace', partitionKey: doc.tenantId, id: doc.id, ifMatch: etag, resourceBody: withSearchKeys(doc) as unknown as JSONObject };
-    const { statuses, etags } = await batchWithOutbox(this.container, doc.tenantId, [replace], outbox, [412]);
+    const { statuses, etags } = await batchWithOutbox(this.container, doc.tenantId, [replace], { item: outbox, keys: this.keys }, [412]);
     return statuses[0] === 412 ? 'conflict' : { etag: etags[0] ?? '' };
   }
 
@@ -189,6 +194,8 @@ interface PolicyItem extends TTenantRetentionPolicy {
 export class RetentionPolicies implements RetentionPoliciesPort {
   constructor(
     private readonly container: Container,
+    /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
+    private readonly keys: ChainKeyring,
     private readonly cache?: TenantSettingsCache,
   ) {}
 
@@ -221,7 +228,7 @@ export class RetentionPolicies implements RetentionPoliciesPort {
     forget();
     try {
       if (outbox || also.length > 0) {
-        const { statuses } = await conditionalBatch(this.container, tenantId, [...also.map((w) => recordOperation(tenantId, w)), write], [404, 409, 412], outbox);
+        const { statuses } = await conditionalBatch(this.container, tenantId, [...also.map((w) => recordOperation(tenantId, w)), write], [404, 409, 412], outboxWrite(outbox, this.keys));
         return statuses.length === also.length + 1 && statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
       }
       if (expected.etag === null) await this.container.items.create(item);

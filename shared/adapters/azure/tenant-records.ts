@@ -1,8 +1,9 @@
 import type { Container, JSONObject, OperationInput } from '@azure/cosmos';
+import type { ChainKeyring } from '../../kernel/audit-chain';
 import type { AuditOutboxItem } from '../../kernel/audit';
 import { withStoredVersion } from '../../kernel/stored-version';
 import type { ApiKeyState, Page, ProposalListState, ProposalType, SupportGrantState, QueryParameter, TenantRecord, TenantRecordsPort, TenantRecordWrite, VersionedRecord as Versioned } from '../../ports';
-import { batchWithOutbox, conditionalBatch, recordOperation, recordWriteId, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
+import { batchWithOutbox, conditionalBatch, outboxWrite, recordOperation, recordWriteId, deleteItem, isCosmosStatus, queryPage, readTenantItem, withoutSystemProperties as strip } from './cosmos';
 import type { TenantSettingsCache } from './settings-cache';
 import { TimerState } from './retention-store';
 
@@ -76,6 +77,8 @@ export class TenantRecords implements TenantRecordsPort {
 
   constructor(
     private readonly container: Container,
+    /** Seals the audit outbox items it stores (cosmos.ts conditionalBatch). */
+    private readonly keys: ChainKeyring,
     private readonly cache?: TenantSettingsCache,
     /** `sealed`: every key and grant is sealed by configuration (ARCHIVE_KEYS_SEALED), the mark in Cosmos DB not read. */
     opts: { sealed?: boolean } = {},
@@ -208,13 +211,13 @@ export class TenantRecords implements TenantRecordsPort {
     const operations = writes.map((w) => recordOperation(tenantId, w));
     const ids = writes.map(recordWriteId);
     const refusals = [404, 409, 412];
-    const { statuses } = await this.written(tenantId, ids, () => conditionalBatch(this.container, tenantId, operations, refusals, outbox));
+    const { statuses } = await this.written(tenantId, ids, () => conditionalBatch(this.container, tenantId, operations, refusals, outboxWrite(outbox, this.keys)));
     return statuses.length === operations.length && statuses.every((c) => c >= 200 && c < 300) ? 'written' : 'conflict';
   }
 
   /** One write and the change's audit outbox item, both or neither (cosmos.ts `batchWithOutbox`): the write's status. */
   private async withOutbox(tenantId: string, id: string, write: OperationInput, outbox: AuditOutboxItem, refusals: number[]): Promise<number> {
-    return (await this.written(tenantId, id, () => batchWithOutbox(this.container, tenantId, [write], outbox, refusals))).statuses[0]!;
+    return (await this.written(tenantId, id, () => batchWithOutbox(this.container, tenantId, [write], { item: outbox, keys: this.keys }, refusals))).statuses[0]!;
   }
 
   /** A write of (tenant, id or ids): this instance forgets the cached records before and after it, whatever the outcome. */

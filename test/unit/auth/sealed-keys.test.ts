@@ -5,6 +5,7 @@
  * tenant-admin. Now such a record is refused as an unknown key is (401), nothing done, and logged once.
  */
 import { API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED } from '../../../shared/auth/api-keys/key-seal';
+import { singleKeyring } from '../../../shared/kernel/audit-chain';
 import type { SupportGrantRecord } from '../../../shared/auth/support-grants/support-grant';
 import type { ApiKeyRecord } from '../../../shared/auth/api-keys/api-key';
 import { ENDS_AT_SETTLE_MS } from '../../../shared/auth/ends-at';
@@ -192,7 +193,7 @@ describe('a support grant not sealed by the archive gives no access', () => {
 
 it('ARCHIVE_KEYS_SEALED: every key is taken as sealed without reading the mark, which a writer of Cosmos DB can delete', async () => {
   const unread = { item: () => ({ read: () => Promise.reject(new Error('the mark was read')) }) } as unknown as Container;
-  expect(await new TenantRecords(unread, undefined, { sealed: true }).keysSealed()).toBe(true);
-  await expect(new TenantRecords(unread).keysSealed()).rejects.toThrow('the mark was read');
+  expect(await new TenantRecords(unread, singleKeyring(async () => Buffer.alloc(32)), undefined, { sealed: true }).keysSealed()).toBe(true);
+  await expect(new TenantRecords(unread, singleKeyring(async () => Buffer.alloc(32))).keysSealed()).rejects.toThrow('the mark was read');
   expect(loadConfig({ ...minimalLocalEnv, ARCHIVE_KEYS_SEALED: 'true' }).ARCHIVE_KEYS_SEALED).toBe('true');
 });

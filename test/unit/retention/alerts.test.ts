@@ -20,7 +20,7 @@ import { API_KEY_UNSEALED, SUPPORT_GRANT_UNSEALED } from '../../../shared/auth/a
 import { DECISION_UNSEALED, SETTING_RESTORED } from '../../../shared/auth/decision-blobs';
 import type { AuditOutboxPort } from '../../../shared/ports';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
-import { AuditOutbox } from '../../../shared/audit/outbox';
+import { AUDIT_OUTBOX_UNSEALED, AuditOutbox } from '../../../shared/audit/outbox';
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_SEAL_UNSEALED } from '../../../shared/audit/seal';
 import { SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
@@ -40,7 +40,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -73,6 +73,7 @@ describe('alert phrases', () => {
     expect(DECISION_UNSEALED).toBe('decision in storage not sealed by the archive');
     expect(DISPOSAL_APPROVAL_RECORD_UNSEALED).toBe('disposal approval record not sealed by the archive');
     expect(PROPOSAL_UNSEALED).toBe('policy proposal in the catalog not sealed by the archive');
+    expect(AUDIT_OUTBOX_UNSEALED).toBe('audit outbox item not sealed by the archive');
   });
 
   it('a seal run that cannot append left-behind entries, or cannot seal a month, still seals the rest, then fails for the timer alert', async () => {

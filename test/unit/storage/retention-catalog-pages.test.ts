@@ -6,6 +6,7 @@
  * never reach the documents behind it.
  */
 import type { Container } from '@azure/cosmos';
+import { singleKeyring } from '../../../shared/kernel/audit-chain';
 import { AuditOutboxItems } from '../../../shared/adapters/azure/audit-outbox';
 import { ExportJobs } from '../../../shared/adapters/azure/export-store';
 import { RetentionCatalog } from '../../../shared/adapters/azure/retention-store';
@@ -33,19 +34,19 @@ function pagedContainer(pages: { resources: ReturnType<typeof doc>[]; continuati
 describe('the retention catalog reads past empty pages', () => {
   it('sweep candidates: an empty page with a continuation is not the end of the tenant', async () => {
     const { container, tokens } = pagedContainer([{ resources: [], continuationToken: 'c1' }, { resources: [], continuationToken: 'c2' }, { resources: [doc('d-1')] }]);
-    const found = await new RetentionCatalog(container).sweepCandidates('acme', '2030-01-01T00:00:00.000Z', '', 100);
+    const found = await new RetentionCatalog(container, singleKeyring(async () => Buffer.alloc(32))).sweepCandidates('acme', '2030-01-01T00:00:00.000Z', '', 100);
     expect(found.map((v) => v.item.id)).toEqual(['d-1']);
     expect(tokens).toEqual([undefined, 'c1', 'c2']);
   });
 
   it('active documents (fixity check, reconciler) likewise', async () => {
     const { container } = pagedContainer([{ resources: [], continuationToken: 'c1' }, { resources: [doc('d-2')], continuationToken: 'c2' }]);
-    expect((await new RetentionCatalog(container).activeAfter('acme', '', 50)).map((d) => d.id)).toEqual(['d-2']);
+    expect((await new RetentionCatalog(container, singleKeyring(async () => Buffer.alloc(32))).activeAfter('acme', '', 50)).map((d) => d.id)).toEqual(['d-2']);
   });
 
   it('an empty last page is the end', async () => {
     const { container } = pagedContainer([{ resources: [] }]);
-    expect(await new RetentionCatalog(container).sweepCandidates('acme', '2030-01-01T00:00:00.000Z', '', 100)).toEqual([]);
+    expect(await new RetentionCatalog(container, singleKeyring(async () => Buffer.alloc(32))).sweepCandidates('acme', '2030-01-01T00:00:00.000Z', '', 100)).toEqual([]);
   });
 });
 
@@ -73,7 +74,7 @@ function iteratorContainer<T>(pages: T[][]) {
 describe('the maintenance passes read past empty pages', () => {
   it('pending validations: the documents behind two empty pages are requeued', async () => {
     const { container, fetched } = iteratorContainer([[], [], [{ id: 'd-1', tenantId: 'acme' }]]);
-    expect(await new RetentionCatalog(container).pendingValidations({ cutoff: '2030-01-01T00:00:00.000Z', max: 10 })).toEqual([{ id: 'd-1', tenantId: 'acme' }]);
+    expect(await new RetentionCatalog(container, singleKeyring(async () => Buffer.alloc(32))).pendingValidations({ cutoff: '2030-01-01T00:00:00.000Z', max: 10 })).toEqual([{ id: 'd-1', tenantId: 'acme' }]);
     expect(fetched()).toBe(3);
   });
 
@@ -87,13 +88,13 @@ describe('the maintenance passes read past empty pages', () => {
 
   it('export maintenance: an expired job behind an empty page is found', async () => {
     const { container } = iteratorContainer([[], [{ id: 'e-1', tenantId: 'acme', type: 'export', status: 'completed', _etag: '"e"' }]]);
-    const due = await new ExportJobs(container).unsafeListDue(new Date('2030-01-01T00:00:00Z'), new Date('2029-12-31T00:00:00Z'), 10);
+    const due = await new ExportJobs(container, singleKeyring(async () => Buffer.alloc(32))).unsafeListDue(new Date('2030-01-01T00:00:00Z'), new Date('2029-12-31T00:00:00Z'), 10);
     expect(due.map((v) => v.item.id)).toEqual(['e-1']);
   });
 
   it('an empty page with nothing more is the end', async () => {
     const { container, fetched } = iteratorContainer([[]]);
-    expect(await new RetentionCatalog(container).pendingValidations({ cutoff: '2030-01-01T00:00:00.000Z', max: 10 })).toEqual([]);
+    expect(await new RetentionCatalog(container, singleKeyring(async () => Buffer.alloc(32))).pendingValidations({ cutoff: '2030-01-01T00:00:00.000Z', max: 10 })).toEqual([]);
     expect(fetched()).toBe(1);
   });
 });

@@ -4,6 +4,7 @@
  * The tenants container is an in-memory fake that counts point reads.
  */
 import fc from 'fast-check';
+import { singleKeyring } from '../../../shared/kernel/audit-chain';
 import type { Container } from '@azure/cosmos';
 import { TenantRights } from '../../../shared/auth/rights';
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
@@ -71,7 +72,7 @@ function setup() {
   const clock = new FakeClock('2025-03-01T12:00:00Z');
   const store = fakeContainer();
   const cache = new TenantSettingsCache(TTL_MS, clock);
-  const tenantRecords = new TenantRecords(store.container, cache);
+  const tenantRecords = new TenantRecords(store.container, singleKeyring(async () => Buffer.alloc(32)), cache);
   const deps = { tenantRecords, rights: new TenantRights(tenantRecords), config: { ARCHIVE_MAX_RIGHTS_SETS: 200, ARCHIVE_MAX_RIGHTS_ASSIGNMENTS: 10_000 }, blobs: new InMemoryBlobArchive(() => new Date()), audit: new InMemoryAuditLog(), log: new RecordingLogger() };
   // The reads and writes the authenticator and the rights operations make, over one cached records port.
   const rights = {
@@ -167,7 +168,7 @@ describe('tenant settings cache', () => {
 
   it('API keys, support grants and the rights gate are read every time (revocation applies at once; a gated change decides on the gate as stored)', async () => {
     const { store, cache } = setup();
-    const records = new TenantRecords(store.container, cache);
+    const records = new TenantRecords(store.container, singleKeyring(async () => Buffer.alloc(32)), cache);
     for (let i = 0; i < 3; i++) {
       await records.get('acme', 'api-key:k1', 'api-key');
       await records.get('acme', 'support-grant:g1', 'support-grant');
@@ -185,7 +186,7 @@ describe('tenant settings cache', () => {
 
   it('the retention policy is cached, and a put through this instance applies at once', async () => {
     const { store, cache } = setup();
-    const policies = new RetentionPolicies(store.container, cache);
+    const policies = new RetentionPolicies(store.container, singleKeyring(async () => Buffer.alloc(32)), cache);
     expect(await policies.get('acme')).toBeNull();
     expect(await policies.get('acme')).toBeNull();
     expect(store.reads).toHaveLength(1);
