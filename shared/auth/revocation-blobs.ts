@@ -15,7 +15,7 @@
  * tenant's audit log holds the revocation's own entry; any other is ignored (the credential acts on) and logged
  * REVOCATION_UNSEALED once per blob per instance.
  */
-import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, Page, TenantRecordsPort, TimerStatePort } from '../ports';
+import type { AuditLogPort, BlobArchivePort, ListedBlob, Logger, TenantRecordsPort, TimerStatePort } from '../ports';
 import { auditOutboxItem } from '../kernel/audit';
 import type { KeyReader } from './api-keys/verify-api-key';
 import { isRevoked, withEndsAt } from './ends-at';
@@ -28,6 +28,7 @@ import { auditHolds } from '../audit/audit-pages';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../kernel/audit-chain';
 import { storedVersionOf } from '../kernel/stored-version';
+import { pageOnFrom, type WalkPlace } from './state-walk';
 
 /** Operators are alerted on this exact phrase: a revocation the Cosmos DB record had lost (a restore) was applied again from storage. */
 export const REVOCATION_RESTORED = 'revocation restored from storage';
@@ -79,7 +80,6 @@ const REVOKED_UNKEPT_MAX = 200;
 /** Timer state, per tenant: where the walks over its revoked keys and grants go on (keepUnkeptRevocations). */
 const unkeptCursorName = (tenantId: string): string => `revocations-unkept-${tenantId}`;
 /** A walk's place: the store's token, and the time its first page was queried at (every page of it queried alike). */
-type WalkPlace = { at: string; c: string };
 type UnkeptCursor = { keys: WalkPlace | null; grants: WalkPlace | null };
 
 const idOf = (record: Revocable): string => (record.type === 'api-key' ? record.keyId : record.grantId);
@@ -245,22 +245,9 @@ export const UNWITNESSED_RECHECK_MS = 60 * 60_000;
 async function keepUnkeptRevocations(tenantId: string, kept: ReadonlySet<string>, now: Date, deps: RevocationKeeping & { tenantRecords: TenantRecordsPort; retention: { timers: TimerStatePort }; log: Pick<Logger, 'warn' | 'error'> }, perRun: number): Promise<void> {
   const name = unkeptCursorName(tenantId);
   const cursor = (await deps.retention.timers.get<UnkeptCursor>(name)) ?? { keys: null, grants: null };
-  const walk = async <T extends Revocable>(place: WalkPlace | null, page: (at: string, c?: string) => Promise<Page<T>>): Promise<{ items: T[]; next: WalkPlace | null }> => {
-    let from = place;
-    let found: Page<T>;
-    try {
-      found = await page(from?.at ?? now.toISOString(), from?.c);
-    } catch (err) {
-      if (!from) throw err;
-      // A token the store no longer takes (an upgrade, a record edited by hand): the walk starts over rather than stopping here for good.
-      from = null;
-      found = await page(now.toISOString());
-    }
-    return { items: found.items, next: found.continuationToken ? { at: from?.at ?? now.toISOString(), c: found.continuationToken } : null };
-  };
   const [keys, grants] = await Promise.all([
-    walk<ApiKeyRecord>(cursor.keys, (at, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, 'revoked', at, perRun, c)),
-    walk<SupportGrantRecord>(cursor.grants, (at, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, 'revoked', at, perRun, c)),
+    pageOnFrom<ApiKeyRecord>(cursor.keys, now, (at, c) => deps.tenantRecords.apiKeyPage<ApiKeyRecord>(tenantId, 'revoked', at, perRun, c)),
+    pageOnFrom<SupportGrantRecord>(cursor.grants, now, (at, c) => deps.tenantRecords.supportGrantPage<SupportGrantRecord>(tenantId, 'revoked', at, perRun, c)),
   ]);
   for (const record of [...keys.items, ...grants.items]) {
     const id = idOf(record);

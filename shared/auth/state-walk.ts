@@ -47,3 +47,24 @@ function parseWalk(raw: string): z.infer<typeof ZWalk> {
     throw invalidPageToken();
   }
 }
+
+/** Where a walk kept across timer runs goes on: the time its first page was judged at, and the store's token. */
+export type WalkPlace = { at: string; c: string };
+
+/**
+ * One page of a walk a timer keeps across runs (a reconciler pass over every revoked key, every key to reseal): from
+ * `place`, or from the start as of `now`; and where the next run goes on (null: from the start again). A token the store
+ * no longer takes (an upgrade, a record edited by hand) starts the walk over rather than stopping it there for good.
+ */
+export async function pageOnFrom<T>(place: WalkPlace | null, now: Date, page: (at: string, c?: string) => Promise<Page<T>>): Promise<{ items: T[]; next: WalkPlace | null }> {
+  let from = place;
+  let found: Page<T>;
+  try {
+    found = await page(from?.at ?? now.toISOString(), from?.c);
+  } catch (err) {
+    if (!from) throw err;
+    from = null;
+    found = await page(now.toISOString());
+  }
+  return { items: found.items, next: found.continuationToken ? { at: from?.at ?? now.toISOString(), c: found.continuationToken } : null };
+}

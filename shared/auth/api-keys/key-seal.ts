@@ -28,6 +28,7 @@ import type { AuditLogPort, Logger, TenantRecordsPort, TimerStatePort } from '..
 import { type ApiKeyRecord, apiKeyRecordId } from './api-key';
 import { type SupportGrantRecord, supportGrantRecordId } from '../support-grants/support-grant';
 import { endsAtOf, isRevoked, migrationStarted } from '../ends-at';
+import { pageOnFrom } from '../state-walk';
 
 /** Operators are alerted on this exact phrase (infra/main.bicep, apiKeyUnsealedAlert): a key record the archive did not write, refused. */
 export const API_KEY_UNSEALED = 'api key in the catalog not sealed by the archive';
@@ -275,17 +276,8 @@ export async function resealSuperseded(deps: KeySealDeps & { retention: { timers
   if (current.version === null) return result; // one unnamed key: nothing is superseded
   const cursor = await deps.retention.timers.get<ResealCursor>(RESEAL_CURSOR);
   // The store's token goes on only with the query it came from: the same version and `at`; another version starts over.
-  let from = cursor !== null && cursor.v === current.version && typeof cursor.at === 'string' && typeof cursor.c === 'string' ? cursor : null;
-  const page = (at: string, c?: string) => deps.tenantRecords.unsafeKeysSealedNotWith(current.version!, at, KEYS_SEALED_PER_RUN, c);
-  let found: Awaited<ReturnType<typeof page>>;
-  try {
-    found = await page(from?.at ?? now.toISOString(), from?.c);
-  } catch (err) {
-    if (!from) throw err;
-    // A token the store no longer takes (an upgrade, a record edited by hand): the walk starts over rather than stopping here for good.
-    from = null;
-    found = await page(now.toISOString());
-  }
+  const from = cursor !== null && cursor.v === current.version && typeof cursor.at === 'string' && typeof cursor.c === 'string' ? cursor : null;
+  const found = await pageOnFrom(from, now, (at, c) => deps.tenantRecords.unsafeKeysSealedNotWith(current.version!, at, KEYS_SEALED_PER_RUN, c));
   for (const { tenantId, id, type } of found.items) {
     const stored = await deps.tenantRecords.get<SealedRecord>(tenantId, id, type);
     if (!stored || stored.value.mac === undefined || stored.value.keyVersion === current.version) continue;
@@ -303,7 +295,7 @@ export async function resealSuperseded(deps: KeySealDeps & { retention: { timers
     if ((await deps.tenantRecords.replace(await sealRecord(record, deps.audit.chainKeys), stored.etag)) === 'replaced') result.sealed.push(named);
   }
   // Stored after the page is judged: a run stopped midway looks at it again (each step is idempotent). Only when it moves.
-  const next: ResealCursor | null = found.continuationToken ? { v: current.version, at: from?.at ?? now.toISOString(), c: found.continuationToken } : null;
+  const next: ResealCursor | null = found.next ? { v: current.version, ...found.next } : null;
   if (cursor !== null || next !== null) await deps.retention.timers.set<ResealCursor | null>(RESEAL_CURSOR, next);
   return { ...result, done: found.items.length === 0 && next === null };
 }
