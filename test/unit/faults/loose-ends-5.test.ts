@@ -77,7 +77,7 @@ describe("an approval among many documents due, and its retry", () => {
     const item = itemOf(w, a!);
     // 450 due sooner, each approved already by another request (a bulk approval passes them over unsaid).
     for (let i = 0; i < 450; i++) {
-      const id = `${a!.slice(0, -4)}${i.toString(16).padStart(4, '0')}`;
+      const id = `00000000-0000-7000-8000-${i.toString(16).padStart(12, '0')}`; // never one of the uploads' ids
       const retainUntil = '2000-01-01T00:00:00.000Z';
       w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...structuredClone(item), id, retention: { ...item.retention, retainUntil }, disposalApproval: { approvalId: 'earlier', approvedAt: retainUntil, approvedBy: { subject: 'bob', kind: 'user' }, reason: 'Earlier review', retainUntil } });
     }
