@@ -13,6 +13,7 @@ import { actorOf, updateDocument } from './update';
 import { type AuditEntry, type AuditStaging, auditMonth } from '../kernel/audit';
 import { stagedWithFirstChange, writeWithAuditEntry } from '../audit/outbox';
 import { APPROVAL_LEAD_DAYS, approvedForDisposal, CATALOG_RULES, heldNow, latestApprovable, satisfies } from '../kernel/retention-rules';
+import { blobLayout } from '../kernel/blob-layout';
 import { openHoldQueries } from './holds/place-holds-by-query';
 import { keyReader, samePersonUpTheKeys, withKeyPerson } from '../auth/api-keys/verify-api-key';
 import { auditHolds, keyedEntries } from '../audit/audit-pages';
@@ -101,7 +102,7 @@ export async function approvalAudited(tenantId: string, approval: DisposalApprov
  * its seal, no audit read needed; one copied onto another document does not check there. An unsealed one given after
  * ARCHIVE_APPROVALS_SEALED_SINCE is refused (approvals are sealed since: a copy); one before stands on its audit entry.
  */
-export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blobs' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument) => Promise<string | null> {
+export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blobs' | 'clock' | 'config' | 'log' | 'rights' | 'tenantRecords'>): (doc: ArchivedDocument, opts?: { claimFound?: boolean }) => Promise<string | null> {
   const audited = new Map<string, Promise<boolean>>();
   const withdrawals = withdrawalsReader(tenantId, deps);
   const keys = keyReader(tenantId, deps);
@@ -113,7 +114,7 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
     if (!audited.has(key)) audited.set(key, approvalAudited(tenantId, approval, deps, sealed));
     return audited.get(key)!;
   };
-  return async (doc) => {
+  return async (doc, opts) => {
     const approval = doc.disposalApproval!;
     const at = String(approval.approvedAt);
     const fields = { tenantId, approvalId: String(approval.approvalId), documentId: doc.id };
@@ -151,6 +152,9 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
     // approver's own upload edited in Cosmos DB to name another, was disposed of. Without that witness it is kept (its
     // fixity check, or manifestByArchive, alerts the manifest).
     const upload = await uploads.of(doc);
+    // A claim found whose manifest is gone: its deletion had begun (only the disposer deletes, WORM keeps it from anyone
+    // else before its retain-until), under the check made when it was claimed. Broke: kept `disposing` half deleted.
+    if (!upload && opts?.claimFound && !(await deps.blobs.exists(tenantId, blobLayout.manifest(doc.id)))) return null;
     if (!upload) return 'its uploader is not witnessed by its manifest';
     if (await samePersonUpTheKeys(approval.approvedBy, upload.createdBy, keys)) return 'its approver uploaded it';
     return null;

@@ -37,7 +37,7 @@ export interface DisposalContext {
   /** The tenant's open holds by query, read as the run came to the tenant: what they match is kept though not reached yet. */
   openHolds?: readonly OpenHoldQuery[];
   /** Why the approval the document carries does not stand (approve-disposal.ts approvalChecks), null when it does; unasked: it does. */
-  approvalRefused?: (doc: ArchivedDocument) => Promise<string | null>;
+  approvalRefused?: (doc: ArchivedDocument, opts?: { claimFound?: boolean }) => Promise<string | null>;
 }
 
 /** A disposal whose blobs are gone; its audit entry and its tombstone are still to be written. */
@@ -121,7 +121,7 @@ export async function prepareDisposal(
     // deleted it: four eyes on disposal skipped. Left `disposing` and named for an operator (a crash's claim made before
     // approval became required is kept too, for a person to decide).
     if (resumed && ctx.requireApproval) {
-      const refused = !approvedForDisposal(doc) ? 'claimed without an approval for its retain-until' : ctx.approvalRefused ? await ctx.approvalRefused(doc) : null;
+      const refused = !approvedForDisposal(doc) ? 'claimed without an approval for its retain-until' : ctx.approvalRefused ? await ctx.approvalRefused(doc, { claimFound: true }) : null;
       if (refused) {
         deps.log.error(`retention sweep ${DOCUMENT_CHECK_FAILED}`, { tenantId, documentId: id, error: `a disposal claim found without an approval that stands: ${refused}` });
         return { blocked: 'approval-required', detail: refused };
