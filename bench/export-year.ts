@@ -26,6 +26,7 @@ import { ZipFile } from 'yazl';
 import { sha256, uuidv7 } from '../shared/ids';
 import type { ArchivedDocument } from '../shared/kernel/document';
 import { blobLayout } from '../shared/kernel/blob-layout';
+import { sealedManifest } from '../shared/documents/manifest';
 import { startExport } from '../shared/exports/start-export';
 import { runExport } from '../shared/exports/run-export';
 import { exportToDir, type Client } from '../cli/core';
@@ -63,7 +64,7 @@ const KINDS = ['receipt', 'receipt', 'receipt', 'invoice', 'credit-note'] as con
 const SHOPS = ['Albert Heijn', 'Jumbo', 'Shell', 'NS', 'Bol.com', 'Coolblue', 'Hema', 'Praxis', 'Kruidvat', 'Gamma'];
 
 /** A small receipt as ingest leaves it: ~2 KB original, ~3 KB rendition; same shop and day often (names clash). */
-function receipt(tenantId: string, i: number): { doc: ArchivedDocument; original: Buffer; rendition: Buffer; manifest: Buffer } {
+function receipt(tenantId: string, i: number): { doc: ArchivedDocument; original: Buffer; rendition: Buffer } {
   const id = uuidv7(Date.UTC(2024, 0, 1) + i);
   const original = Buffer.concat([Buffer.from(`receipt ${i} `), Buffer.alloc(2048, i % 251)]);
   const rendition = Buffer.concat([Buffer.from(`%PDF-1.7\n% rendition ${i}\n`), Buffer.alloc(3072, (i * 7) % 251), Buffer.from('\n%%EOF\n')]);
@@ -77,7 +78,7 @@ function receipt(tenantId: string, i: number): { doc: ArchivedDocument; original
     fiscalYear: 2024, retention: { class: 'fiscal-7y', retainUntil: '2099-01-01T00:00:00.000Z' }, legalHold: false,
     createdAt: new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString(), createdBy: { subject: 'bench', kind: 'user' },
   } as unknown as ArchivedDocument;
-  return { doc, original, rendition, manifest: Buffer.from(JSON.stringify(doc)) };
+  return { doc, original, rendition };
 }
 
 async function pool(count: number, worker: (i: number) => Promise<void>, concurrency: number): Promise<void> {
@@ -108,7 +109,8 @@ async function main() {
         await Promise.all([
           deps.blobs.putCreateOnly(tenant, r.doc.original.blobName, r.original, 'image/jpeg', worm, {}),
           deps.blobs.putCreateOnly(tenant, r.doc.rendition.blobName, r.rendition, 'application/pdf', worm, {}),
-          deps.blobs.putCreateOnly(tenant, blobLayout.manifest(r.doc.id), r.manifest, 'application/json', worm, {}),
+          // Sealed as ingest writes it: an export takes only a manifest the archive kept (manifestByArchive).
+          sealedManifest(r.doc, deps).then((m) => deps.blobs.putCreateOnly(tenant, blobLayout.manifest(r.doc.id), m, 'application/json', worm, {})),
           deps.catalog.create(r.doc),
         ]);
       }, SEED_CONCURRENCY);
