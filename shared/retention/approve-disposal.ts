@@ -145,8 +145,6 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
       reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'withdrawn by a legal hold' });
       return 'its approval was withdrawn by a legal hold';
     }
-    // The approver read up the keys too (withKeyPerson). Broke: one given through a key minted through a key before persons
-    // were kept names that key's maker (`apikey:<id>`) as its person, and the uploader's own approval through it stood.
     if (!(await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal) return null;
     // The uploader as the manifest the archive kept says (uploadWitness): one its catalog item names otherwise, the
     // approver's own upload edited in Cosmos DB to name another, was disposed of. Without that witness it is kept (its
@@ -156,6 +154,8 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
     // else before its retain-until), under the check made when it was claimed. Broke: kept `disposing` half deleted.
     if (!upload && opts?.claimFound && !(await deps.blobs.exists(tenantId, blobLayout.manifest(doc.id)))) return null;
     if (!upload) return 'its uploader is not witnessed by its manifest';
+    // The approver read up the keys too (samePersonUpTheKeys). Broke: one given through a key minted through a key before
+    // persons were kept names that key's maker (`apikey:<id>`) as its person, and the uploader's own approval through it stood.
     if (await samePersonUpTheKeys(approval.approvedBy, upload.createdBy, keys)) return 'its approver uploaded it';
     return null;
   };
@@ -520,9 +520,8 @@ async function answeredAsNow(r: DisposalApprovalRecord, deps: Pick<Deps, 'retent
     if (withdrawn) dropped.set(doc.id, 'approval-withdrawn');
     else if (!approvedForDisposal(doc)) dropped.set(doc.id, 'changed');
   };
-  // Pages of what is due, soonest first, as the request took them: dense in its documents, but bounded by how many it
-  // approved (a retry of a named approval among a tenant's thousands due read them all); the rest by their ids.
-  // A named approval's documents are read by their ids alone.
+  // A bulk one's: pages of what is due, soonest first, as the request took them (dense in its documents), as many as it
+  // approved hundreds and one more; the rest, and a named approval's documents, by their ids.
   let token: string | undefined;
   for (let pages = r.request.documentIds ? 0 : Math.ceil(unmet.size / 100) + 1; unmet.size > 0 && pages > 0; pages--) {
     const page = await deps.retention.catalog.due(r.tenantId, r.request.before, 100, token);

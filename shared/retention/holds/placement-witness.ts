@@ -22,7 +22,7 @@ export type Placement = Pick<LegalHold, 'placedBy' | 'placedAt'>;
  * reached later carry the reconciler's entry, which names no placer). Looked up in the months of `times` (the stored
  * placings), the next and the one before. Null: none found.
  */
-export async function witnessedPlacement(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, times: readonly string[], deps: Pick<Deps, 'audit'>): Promise<Placement | null> {
+async function witnessedPlacement(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, times: readonly string[], deps: Pick<Deps, 'audit'>): Promise<Placement | null> {
   // Its own month first, then the next and the one before: a placement's entry is stamped as its request began, and one
   // begun just before midnight at a month's end names the next month in `placedAt` (a genuine release was refused).
   const months = new Set<string>();
@@ -87,7 +87,7 @@ function placementOf(entry: AuditEntry): Placement {
  * 409, alerted. Broke: judged by the placer and time Cosmos DB holds, which nothing seals, whoever could write it named
  * another placer on their own hold (or dated it before they gave the releaser rights) and released it through the API.
  */
-export function judgedPlacement(witnessed: Placement | null, stored: readonly Placement[], fields: { tenantId: string; holdId: string; documentId?: string }, deps: Pick<HoldDeps, 'log' | 'clock'> & Pick<Deps, 'config'>): Placement | null {
+function judgedPlacement(witnessed: Placement | null, stored: readonly Placement[], fields: { tenantId: string; holdId: string; documentId?: string }, deps: Pick<HoldDeps, 'log' | 'clock'> & Pick<Deps, 'config'>): Placement | null {
   if (witnessed) return witnessed;
   // Placed moments ago: its entry goes into the chain after the placement's answer (the audit outbox), within
   // AUDIT_OUTBOX_SEND_WITHIN_MS, or from the outbox by the sealing timer after AUDIT_OUTBOX_GRACE_MS. Refused without an
