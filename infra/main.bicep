@@ -1217,6 +1217,36 @@ resource auditOutboxUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-0
   }
 }
 
+resource auditPendingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-audit-pending-unsealed'
+  location: location
+  properties: {
+    description: 'A parked batch of audit entries in Cosmos DB (a completed change\'s entries the log refused, `audit-pending` in the tenants container) does not carry the archive\'s seal (an HMAC under the audit chain key): someone who can write Cosmos DB planted or edited it, to have the sealing timer key a forged entry (or, just after the upgrade that sealed batches, one parked before it). Its entries are appended all the same, marked `outbox-unsealed` in their detail, and no check takes them as a witness. An operator finds out who wrote it (Cosmos DB diagnostic logs) and reads the marked entries (GET /audit).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "parked audit entries not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource manifestUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-manifest-unsealed'
   location: location

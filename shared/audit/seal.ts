@@ -24,6 +24,14 @@ export const AUDIT_CHAIN_BEHIND_SEAL = 'audit chain behind its seal';
 /** Operators are alerted on this exact phrase (infra/main.bicep, auditSealUnsealedAlert): a blob in a seal folder the archive did not seal. */
 export const AUDIT_SEAL_UNSEALED = 'audit seal in storage not sealed by the archive';
 
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, auditPendingUnsealedAlert): a parked batch of audit
+ * entries without the archive's seal (kernel/audit-outbox-seal.ts), written into Cosmos DB by someone without Key Vault
+ * (a forged entry to witness a change nobody made), edited, or parked before batches were sealed. Its entries are
+ * appended marked (kernel/audit.ts OUTBOX_UNSEALED_DETAIL), never as witnesses.
+ */
+export const AUDIT_PENDING_UNSEALED = 'parked audit entries not sealed by the archive';
+
 /** The purpose seals are sealed under (kernel/archive-seal.ts). */
 const SEAL_PURPOSE = 'audit-seal';
 
@@ -165,7 +173,7 @@ export async function sealAuditLog({ now, deps }: { now: Date; deps: SealDeps })
     deps.log.error('appending audit outbox entries failed', { error: err instanceof Error ? err.message : String(err) });
   }
   try {
-    await deps.audit.unsafeAppendPending();
+    await deps.audit.unsafeAppendPending(({ id, ...batch }) => deps.log.error(AUDIT_PENDING_UNSEALED, { batch: id, ...batch }));
   } catch (err) {
     failed.push('parked audit entries');
     deps.log.error('appending parked audit entries failed', { error: err instanceof Error ? err.message : String(err) });

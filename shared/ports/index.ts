@@ -507,6 +507,14 @@ export interface AuditFilter {
   requestId?: string;
 }
 
+/** A parked batch of audit entries the sealing timer found without the archive's seal: what its alert names. */
+export interface UnsealedParkedBatch {
+  id: string;
+  tenantId: string;
+  entries: number;
+  reason: string;
+}
+
 /** Append-only, hash-chained audit log: no update or delete path for entries. */
 export interface AuditLogPort {
   append(input: AuditInput): Promise<AuditEntry>;
@@ -530,9 +538,14 @@ export interface AuditLogPort {
   end(tenantId: string, month: string): Promise<{ seq: number; hash: string }>;
   /** The stored entry's hash at `seq` of a partition, or null when there is none (for the sealing timer's check against its last seal). */
   hashAt(tenantId: string, month: string, seq: number): Promise<string | null>;
+  /** Parks a completed change's entries the log refused, sealed by the archive where parked (audit-outbox-seal.ts). */
   savePending(inputs: AuditInput[]): Promise<void>;
-  /** Cross-tenant, for the sealing timer: appends the parked entries, each batch by the one run that claims it (as the outbox's items). */
-  unsafeAppendPending(): Promise<number>;
+  /**
+   * Cross-tenant, for the sealing timer: appends the parked entries, each batch by the one run that claims it (as the
+   * outbox's items). A batch without the archive's seal (planted or edited in Cosmos DB, or parked before batches were
+   * sealed) is appended marked (kernel/audit.ts markedOutboxUnsealed), never as witnesses, and told to `unsealed`.
+   */
+  unsafeAppendPending(unsealed: (batch: UnsealedParkedBatch) => void): Promise<number>;
   headSeq(tenantId: string, month: string): Promise<number>;
   /** Entries carry the store's `_ts` (seconds) where it has one: when the database stored each (audit-pages.ts auditHolds). */
   list(tenantId: string, month: string, limit: number, continuationToken?: string, filter?: AuditFilter): Promise<Page<AuditEntry & { _ts?: number }>>;

@@ -426,7 +426,7 @@ describe('hash chain', () => {
     const { cosmos } = archive.host.deps;
     const [stuck, behind] = [newTenant('park-stuck'), newTenant('park-behind')];
     const parked = (tenantId: string) => [{ tenantId, at: '2028-02-01T00:00:00.000Z', actor: { subject: 'u', kind: 'user' as const }, action: 'document.ingest' as const, target: 'doc-1', outcome: 'success' as const, status: 201, requestId: `r-${tenantId}`, clientIp: null, userAgent: null }];
-    const pending = new PendingAuditEntries(cosmos.tenants);
+    const pending = new PendingAuditEntries(cosmos.tenants, archive.host.deps.audit.chainKeys);
     await pending.park(parked(stuck));
     await pending.park(parked(behind));
     const appended: string[] = [];
@@ -436,7 +436,7 @@ describe('hash chain', () => {
       appended.push(inputs[0]!.tenantId);
       return true;
     };
-    await expect(pending.unsafeDrain(append)).rejects.toThrow(stuck);
+    await expect(pending.unsafeDrain(append, () => undefined)).rejects.toThrow(stuck);
     expect(appended).toEqual([behind]);
     const left = async (tenantId: string) => (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenantId }] }).fetchAll()).resources.length;
     expect([await left(stuck), await left(behind)]).toEqual([1, 0]);
@@ -454,7 +454,7 @@ describe('hash chain', () => {
     let appends = 0;
     /** A sealing run's append: this tenant's batch through the log (after `pause`), every other test's refused and left. */
     const run = (pause: boolean) =>
-      new PendingAuditEntries(cosmos.tenants).unsafeDrain(async (inputs, opts) => {
+      new PendingAuditEntries(cosmos.tenants, archive.host.deps.audit.chainKeys).unsafeDrain(async (inputs, opts) => {
         if (inputs[0]!.tenantId !== tenant) throw new Error('429 too many requests');
         appends++;
         if (pause) {
@@ -462,7 +462,7 @@ describe('hash chain', () => {
           await gate;
         }
         return audit.appendOnce(inputs, opts);
-      });
+      }, () => undefined);
     const first = run(true).catch(() => undefined);
     await appending;
     await run(false).catch(() => undefined);
@@ -486,11 +486,11 @@ describe('hash chain', () => {
     await audit.appendOnce([{ tenantId: lapsed, at, actor: { subject: 'u', kind: 'user' }, action: 'document.ingest', target: 'doc-1', outcome: 'success', status: 201, requestId: 'r-parked', clientIp: null, userAgent: null }]);
     const taken: string[] = [];
     const run = () =>
-      new PendingAuditEntries(cosmos.tenants).unsafeDrain(async (inputs, opts) => {
+      new PendingAuditEntries(cosmos.tenants, archive.host.deps.audit.chainKeys).unsafeDrain(async (inputs, opts) => {
         if (![held, lapsed].includes(inputs[0]!.tenantId)) throw new Error('429 too many requests');
         taken.push(inputs[0]!.tenantId);
         return audit.appendOnce(inputs, opts);
-      });
+      }, () => undefined);
     await run().catch(() => undefined);
     await run().catch(() => undefined);
     expect(taken).toEqual([lapsed]);
@@ -498,6 +498,29 @@ describe('hash chain', () => {
     expect(await audit.all(held, month())).toEqual([]);
     const left = async (tenantId: string) => (await cosmos.tenants.items.query({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t`, parameters: [{ name: '@t', value: tenantId }] }).fetchAll()).resources.length;
     expect([await left(held), await left(lapsed)]).toEqual([1, 0]);
+  });
+
+  it('a parked batch planted or edited in Cosmos DB is appended marked and told; one the archive parked, as it is', async () => {
+    const { cosmos, audit } = archive.host.deps;
+    const tenant = newTenant('park-sealed');
+    const at = new Date().toISOString();
+    const entry = (requestId: string, detail?: string) => ({ tenantId: tenant, at, actor: { subject: 'bob', kind: 'user' as const }, action: 'legal-hold.place' as const, target: 'doc-1', outcome: 'success' as const, status: 201, requestId, clientIp: null, userAgent: null, ...(detail ? { detail } : {}) });
+    const pending = new PendingAuditEntries(cosmos.tenants, audit.chainKeys);
+    await pending.park([entry('r-genuine', 'hold=h1')]);
+    await pending.park([entry('r-edited', 'hold=h0')]);
+    await cosmos.tenants.items.create({ id: `audit-pending:${tenant}-planted`, tenantId: tenant, type: 'audit-pending', entries: [entry('r-planted', 'hold=h2')] });
+    const [edited] = (await cosmos.tenants.items.query<{ id: string; entries: unknown[] }>({ query: `SELECT * FROM c WHERE c.type = 'audit-pending' AND c.tenantId = @t AND c.entries[0].requestId = 'r-edited'`, parameters: [{ name: '@t', value: tenant }] }).fetchAll()).resources;
+    await cosmos.tenants.item(edited!.id, tenant).replace({ ...edited!, entries: [entry('r-edited', 'hold=h3')] });
+    const told: string[] = [];
+    await pending
+      .unsafeDrain(async (inputs, opts) => {
+        if (inputs[0]!.tenantId !== tenant) throw new Error('429 too many requests');
+        return audit.appendOnce(inputs, opts);
+      }, (batch) => told.push(`${batch.tenantId === tenant ? batch.id.replace(/:[0-9a-f-]{36}$/, ':uuid') : 'other'} ${batch.reason}`))
+      .catch(() => undefined);
+    const details = Object.fromEntries((await audit.all(tenant, month())).map((e) => [e.requestId, e.detail]));
+    expect(details).toEqual({ 'r-genuine': 'hold=h1', 'r-edited': 'hold=h3;outbox-unsealed', 'r-planted': 'hold=h2;outbox-unsealed' });
+    expect(told.filter((t) => !t.startsWith('other')).sort()).toEqual([`audit-pending:${tenant}-planted no seal`, 'audit-pending:uuid mac does not match']);
   });
 
   it('appendOnce appends only the entries of a request the chain does not hold yet (an earlier attempt stored some)', async () => {

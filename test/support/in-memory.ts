@@ -6,7 +6,7 @@
  * passing on a silent stub.
  */
 import { withStoredVersion } from '../../shared/kernel/stored-version';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { loadConfig } from '../../shared/config';
@@ -23,11 +23,11 @@ import { blobLayout } from '../../shared/kernel/blob-layout';
 import type { HoldQuery } from '../../shared/kernel/search';
 import type { SafeguardMark } from '../../shared/kernel/retention';
 import { CATALOG_RULES, type CatalogRule, matchesHoldQuery, satisfies } from '../../shared/kernel/retention-rules';
-import type { AuditEntry, AuditOutboxItem, AuditTakeOverClaim } from '../../shared/kernel/audit';
+import { type AuditEntry, type AuditOutboxItem, type AuditTakeOverClaim, markedOutboxUnsealed } from '../../shared/kernel/audit';
 import { AuditOutbox } from '../../shared/audit/outbox';
 import type { ExportJob } from '../../shared/kernel/export';
 import type { Principal } from '../../shared/kernel/principal';
-import { sealedOutboxItem } from '../../shared/kernel/audit-outbox-seal';
+import { parkedBatchUnsealedBecause, sealedOutboxItem, sealedParkedBatch } from '../../shared/kernel/audit-outbox-seal';
 import { CHAIN_ALG, type ChainKeyring, entryId, GENESIS_HASH, hashEntry, singleKeyring } from '../../shared/kernel/audit-chain';
 import type { Normaliser } from '../../shared/normalise/pool';
 import type { NormaliseInput, NormaliseResult } from '../../shared/normalise/types';
@@ -39,6 +39,7 @@ import type {
   SupportGrantState,
   AuditFilter,
   AuditInput,
+  UnsealedParkedBatch,
   AuditLogPort,
   AuditOutboxPort,
   BlobArchivePort,
@@ -808,9 +809,20 @@ export class InMemoryExportJobs implements ExportJobsPort {
  * (`chained`, the default: witnesses count only keyed entries, audit-pages.ts auditHolds), so the archive's verifier can
  * check it; a test of entries from before keying turns it off.
  */
+/** A parked batch as the Cosmos adapter stores it (adapters/azure/audit-pending.ts): a test plants or edits one here. */
+export interface InMemoryParkedBatch {
+  id: string;
+  tenantId: string;
+  type: 'audit-pending';
+  entries: AuditInput[];
+  seal?: { keyVersion?: string; mac: string };
+}
+
 export class InMemoryAuditLog implements AuditLogPort {
   readonly entries: AuditEntry[] = [];
-  readonly pending: AuditInput[] = [];
+  /** Parked batches, sealed where parked and judged when drained, as the Cosmos adapter's. */
+  readonly pending: InMemoryParkedBatch[] = [];
+  private readonly parkedAt = new WeakMap<InMemoryParkedBatch, string>();
   chained = true;
   /** One unnamed key of zeros; a test of rotation puts a keyring of versions in its place. */
   chainKeys: ChainKeyring = singleKeyring(async () => Buffer.alloc(32));
@@ -866,12 +878,19 @@ export class InMemoryAuditLog implements AuditLogPort {
     return this.entries.find((e) => e.partition === `${tenantId}:${month}` && e.seq === seq)?.hash ?? null;
   }
   async savePending(inputs: AuditInput[]): Promise<void> {
-    this.pending.push(...inputs);
+    if (inputs.length === 0) return;
+    const batch = await sealedParkedBatch({ id: `audit-pending:${randomUUID()}`, tenantId: inputs[0]!.tenantId, type: 'audit-pending' as const, entries: inputs }, this.chainKeys);
+    this.pending.push(batch);
+    this.parkedAt.set(batch, new Date(this.now()).toISOString());
   }
-  async unsafeAppendPending(): Promise<number> {
-    const moved = this.pending.splice(0);
-    await this.appendBatch(moved);
-    return moved.length;
+  async unsafeAppendPending(unsealed: (batch: UnsealedParkedBatch) => void): Promise<number> {
+    let appended = 0;
+    for (const batch of this.pending.splice(0)) {
+      const why = await parkedBatchUnsealedBecause(batch, this.parkedAt.get(batch) ?? null, this.chainKeys);
+      if (why !== null) unsealed({ id: batch.id, tenantId: batch.tenantId, entries: batch.entries.length, reason: why });
+      appended += (await this.appendBatch(why === null ? batch.entries : batch.entries.map(markedOutboxUnsealed))).length;
+    }
+    return appended;
   }
   async headSeq(tenantId?: string, month?: string): Promise<number> {
     return this.highWater(tenantId, month);

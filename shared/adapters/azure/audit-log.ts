@@ -1,5 +1,5 @@
 import type { Container, JSONObject, SqlParameter } from '@azure/cosmos';
-import type { AuditFilter, AuditInput, AuditLogPort, Page } from '../../ports';
+import type { AuditFilter, AuditInput, AuditLogPort, Page, UnsealedParkedBatch } from '../../ports';
 import { ArchiveError } from '../../kernel/errors';
 import { isCosmosStatus, queryPage, withoutSystemProperties as clean } from './cosmos';
 import { PendingAuditEntries } from './audit-pending';
@@ -109,8 +109,8 @@ export class AuditLog implements AuditLogPort {
      */
     keys: ChainKeyring | (() => Promise<Buffer>),
   ) {
-    this.pending = new PendingAuditEntries(heads);
     this.chainKeys = typeof keys === 'function' ? singleKeyring(keys) : keys;
+    this.pending = new PendingAuditEntries(heads, this.chainKeys);
   }
 
   readonly chainKeys: ChainKeyring;
@@ -405,10 +405,10 @@ export class AuditLog implements AuditLogPort {
     return this.pending.park(inputs);
   }
 
-  /** Cross-tenant, for the sealing timer: appends every parked entry. */
-  unsafeAppendPending(): Promise<number> {
+  /** Cross-tenant, for the sealing timer: appends every parked entry (an unsealed batch's marked, told to `unsealed`). */
+  unsafeAppendPending(unsealed: (batch: UnsealedParkedBatch) => void): Promise<number> {
     // Once: a parked batch whose first attempt was stored after all, or whose removal a crash cut off, is not appended again.
-    return this.pending.unsafeDrain((inputs, opts) => this.appendOnce(inputs, opts));
+    return this.pending.unsafeDrain((inputs, opts) => this.appendOnce(inputs, opts), unsealed);
   }
 
   async headSeq(tenantId: string, month: string): Promise<number> {

@@ -8,7 +8,7 @@ import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/aut
 import type { LegalHold } from '../../../shared/kernel/retention';
 import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, fromUnsealedOutbox } from '../../../shared/kernel/audit';
 import { holdAuditDetail } from '../../../shared/retention/holds/legal-hold';
-import { sealAuditLog } from '../../../shared/audit/seal';
+import { AUDIT_PENDING_UNSEALED, sealAuditLog } from '../../../shared/audit/seal';
 import { AUDIT_OUTBOX_UNSEALED } from '../../../shared/audit/outbox';
 import { auditHolds, keyedEntries } from '../../../shared/audit/audit-pages';
 import type { RecordingLogger } from '../../support/in-memory';
@@ -18,7 +18,8 @@ const BOB = { subject: 'bob', kind: 'user', person: 'bob' };
 const release = (id: string, holdId: string, as: string): Call => ({ method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as });
 const outbox = (w: World) => (w.deps.catalog as unknown as { outbox: Map<string, AuditOutboxItem> }).outbox;
 const flags = (w: World, id: string) => [...w.deps.blobs.blobs].filter(([k]) => k.startsWith(`${TENANT}/${id}/`)).map(([, b]) => b.worm.legalHold);
-const alerts = (w: World) => (w.deps.log as RecordingLogger).lines.filter((l) => l.message === AUDIT_OUTBOX_UNSEALED).map((l) => l.fields!.reason);
+const alerts = (w: World, phrase = AUDIT_OUTBOX_UNSEALED) => (w.deps.log as RecordingLogger).lines.filter((l) => l.message === phrase).map((l) => l.fields!.reason);
+const parked = (w: World) => w.deps.audit.pending;
 /** Whether any witness lookup takes a `legal-hold.place` on `id` in `at`'s month, matched however loosely. */
 const witnessed = async (w: World, id: string, at: string) => [
   await auditHolds(w.deps.audit, TENANT, { action: 'legal-hold.place', target: id }, [at], (e) => e.actor.subject === 'bob'),
@@ -105,5 +106,52 @@ describe('audit outbox items are sealed; an unsealed one\'s entries are kept but
     expect(placed.map((e) => [e.detail, fromUnsealedOutbox(e)])).toEqual([[holdAuditDetail(holdId), false]]);
     expect((await send(w, release(id, holdId, 'carol'))).status).toBe(200);
     expect(alerts(w)).toEqual([]);
+  });
+});
+
+/**
+ * Parked batches (a completed change's entries the log refused, AuditLogPort.savePending) likewise: sealed where parked,
+ * judged when the sealing timer drains them. Broke: a batch planted in Cosmos DB had its forged `legal-hold.place` by bob
+ * keyed as the archive's, which witnessed the placement of up's own hold.
+ */
+describe('parked audit batches are sealed; an unsealed one\'s entries are kept but vouch for nothing', () => {
+  it.each([
+    ['planted in Cosmos DB', async (w: World, entry: AuditInput) => void parked(w).push({ id: 'audit-pending:planted', tenantId: TENANT, type: 'audit-pending', entries: [entry] })],
+    ['a genuine batch, edited', async (w: World, entry: AuditInput) => {
+      await w.deps.audit.savePending([{ ...entry, action: 'legal-hold.list', detail: 'listed' }]);
+      expect(parked(w)[0]!.seal?.mac).toMatch(/^[0-9a-f]{64}$/);
+      parked(w)[0]!.entries = [entry];
+    }],
+    ['sealed with a copied outbox item\'s seal', async (w: World, entry: AuditInput) => {
+      await storedGenuinely(w, entry);
+      const item = outbox(w).get(`${TENANT}/audit-outbox:${entry.requestId}`)!;
+      outbox(w).delete(`${TENANT}/${item.id}`);
+      parked(w).push({ id: item.id, tenantId: TENANT, type: 'audit-pending', entries: item.entries, seal: item.seal! });
+    }],
+  ])('%s: drained marked and alerted, and the release it would witness is still refused', async (_, plant) => {
+    const w = world();
+    const { id, holdId, earlier } = await upsHoldSaidBobs(w);
+    await plant(w, placedByBob(id, holdId, earlier, 'forged-1'));
+    await drained(w);
+    const [entry] = await entriesOf(w, 'forged-1', earlier);
+    expect([entry?.detail, entry && fromUnsealedOutbox(entry)]).toEqual([`${holdAuditDetail(holdId)};outbox-unsealed`, true]);
+    expect([parked(w), alerts(w, AUDIT_PENDING_UNSEALED), alerts(w)]).toEqual([[], [expect.any(String)], []]);
+    expect(await witnessed(w, id, earlier)).toEqual([false, false]);
+    const answer = await send(w, release(id, holdId, 'up'));
+    expect([answer.status, answer.json.code]).toEqual([403, 'four_eyes_required']);
+    expect(flags(w, id).every(Boolean)).toBe(true);
+  });
+
+  it('a genuine parked batch drained: appended as it is, and witnesses as before', async () => {
+    const w = world();
+    const { id, holdId, earlier } = await upsHoldSaidBobs(w);
+    // Parked as the pipeline parks a completed change's entries the log refused (http/pipeline.ts appendAfterChange).
+    await w.deps.audit.savePending([placedByBob(id, holdId, earlier, 'genuine-1')]);
+    await drained(w);
+    const [entry] = await entriesOf(w, 'genuine-1', earlier);
+    expect(entry?.detail).toBe(holdAuditDetail(holdId));
+    expect(alerts(w, AUDIT_PENDING_UNSEALED)).toEqual([]);
+    expect(await witnessed(w, id, earlier)).toEqual([true, true]);
+    expect((await send(w, release(id, holdId, 'up'))).status).toBe(200);
   });
 });
