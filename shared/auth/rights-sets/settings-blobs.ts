@@ -5,8 +5,8 @@
  * the change, and acted again. Each change now also writes its resulting record (or its
  * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
  * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
- * previous one, carried over a removal by its trace record). Nothing on a request's path reads them (issue #17: the
- * round trips of an ingest or a download do not grow): the reconciler timer, per tenant, compares the newest stored
+ * previous one, carried over a removal by its trace record). Of requests only four eyes read them (keptRightsRecord:
+ * releases and approvals; the round trips of an ingest or a download do not grow, issue #17): the reconciler timer, per tenant, compares the newest stored
  * revision of each record with Cosmos DB and writes a newer one back (a removal removes), with an audit entry by
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
