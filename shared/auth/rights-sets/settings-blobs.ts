@@ -198,6 +198,28 @@ export async function keptPolicyRequiresApproval(tenantId: string, deps: { blobs
   return false;
 }
 
+/**
+ * The SoD policy a disposal approval (and the sweep) judges by: where Cosmos DB's lets the uploader approve, the newest
+ * sealed SoD policy kept in storage speaks (as keptPolicyRequiresApproval for the retention policy). Broke: whoever could
+ * write Cosmos DB set `uploaderCannotApproveDisposal: false` there (a weakening otherwise under four eyes) and approved
+ * the disposal of their own upload before the reconciler wrote the kept policy back. A genuine weakening is kept too
+ * (after its write): until then the rule stays on, the safe side. Where the rule is on, nothing is read.
+ */
+export async function sodPolicyAsKept<P extends { uploaderCannotApproveDisposal: boolean }>(tenantId: string, policy: P, deps: KeptGivingsDeps): Promise<P> {
+  if (policy.uploaderCannotApproveDisposal) return policy;
+  const prefix = `${SETTINGS_PREFIX}${SOD_POLICY_ID}/`;
+  const names = (await deps.blobs.listedBlobs(tenantId, prefix)).map((b) => b.name).filter((n) => /^\d{16}\.json$/.test(n.slice(prefix.length)));
+  for (const name of names.sort().reverse().slice(0, KEPT_GIVINGS_READS)) {
+    const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
+    const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, SOD_POLICY_ID);
+    if (setting?.record?.type !== 'sod-policy' || (await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys)) !== null) continue;
+    if ((setting.record as unknown as { uploaderCannotApproveDisposal?: unknown }).uploaderCannotApproveDisposal === false) return policy;
+    deps.log.error(SETTING_DIFFERS, { tenantId, id: SOD_POLICY_ID, revision: setting.revision });
+    return { ...policy, uploaderCannotApproveDisposal: true };
+  }
+  return policy;
+}
+
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
   'rights-set': { put: 'rights-set.put', remove: 'rights-set.delete', trace: 'rights-set-deleted' },
   'rights-assignment': { put: 'rights-assignment.put', remove: 'rights-assignment.delete', trace: 'rights-unassignment' },

@@ -113,3 +113,27 @@ describe('four eyes on a disposal approval judge the givings storage keeps', () 
     expect(differs(w)).toEqual(edited ? [rightsAssignmentRecordId('gina')] : []);
   });
 });
+
+describe("the SoD policy's uploader rule turned off in Cosmos DB alone", () => {
+  // Broke: a disposal approval (and the sweep) read the rule from Cosmos DB only, so whoever could write it turned the
+  // rule off there, a weakening otherwise under four eyes, and approved the disposal of their own upload.
+  it.each([
+    ['kept in storage with the rule on: refused, alerted', true, 403],
+    ['never stored (nothing kept): judged as stored', false, 201],
+  ])('%s', async (_, kept, status) => {
+    const w = world();
+    await requireApproval(w);
+    const [docId] = await dueDocs(w);
+    await ok(w, assign('up', 'tenant-admin', 'carol'));
+    if (kept) {
+      const etag = (await ok(w, { method: 'GET', path: 'sod-policy', as: 'carol' })).headers.ETag!;
+      await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': etag }, as: 'carol' }, 200);
+      edit(w, 'sod-policy', { uploaderCannotApproveDisposal: false });
+    } else {
+      w.deps.tenantRecords.records.set(`${TENANT}/sod-policy`, { value: { id: 'sod-policy', tenantId: TENANT, type: 'sod-policy', conflicts: [], uploaderCannotApproveDisposal: false, updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 4000 });
+    }
+    const answer = await send(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [docId] }, as: 'up' });
+    expect([answer.status, answer.json.rule]).toEqual([status, status === 403 ? 'uploader-approves-disposal' : undefined]);
+    expect(differs(w)).toEqual(kept ? ['sod-policy'] : []);
+  });
+});
