@@ -1127,6 +1127,36 @@ resource settingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15
   }
 }
 
+resource settingDiffersAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-setting-differs'
+  location: location
+  properties: {
+    description: 'A four-eyes check (a hold\'s release, a disposal approval, a proposal\'s approval) found a rights assignment or set in Cosmos DB other than the newest sealed one kept in storage (settings/): a restore, or someone who can write Cosmos DB edited who gave whom rights. The check judged by what storage keeps too; the reconciler writes the kept record back. An operator finds out who wrote Cosmos DB.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "setting differs from the one kept in storage"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource correctionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-correction-unsealed'
   location: location

@@ -15,7 +15,7 @@ import { sha256, uuidv7 } from '../ids';
 import { CHANGED } from '../kernel/concurrency';
 import { endReached } from '../kernel/instant';
 import { actor } from './rights-sets/rights-records';
-import { rightsGivenTo } from './rights-sets/rights-given';
+import { type GivingsDeps, rightsGivenTo } from './rights-sets/rights-given';
 import { findRightsAssignment } from './rights-sets/find-rights-assignment';
 import { heldPermissions } from './rights-sets/rights-floor';
 import { keyReader, samePersonUpTheKeys, withKeyPerson } from './api-keys/verify-api-key';
@@ -299,7 +299,7 @@ export async function assertProposerStillMay(proposal: ProposalRecord, permissio
  * gave rights to since proposing (an identity of their own, a guest account given rights for the purpose) anywhere up
  * the chain (sod.ts `madeSecondBy`). Answers what the approver was given since the proposal, for further checks.
  */
-export async function assertSecondPerson(principal: Principal, proposal: ProposalRecord, deps: KeySealDeps, rule: SodRule): Promise<RightsGiven[]> {
+export async function assertSecondPerson(principal: Principal, proposal: ProposalRecord, deps: GivingsDeps, rule: SodRule): Promise<RightsGiven[]> {
   const proposer = await proposerOf(proposal, deps);
   const proposedBy = personOf(proposer);
   if (samePerson(principal, proposer)) throw sodRefusal(rule, { proposedBy });

@@ -9,7 +9,7 @@ import { ArchiveError } from '../kernel/errors';
 import { CHANGED } from '../kernel/concurrency';
 import type { AuditStaging } from '../kernel/audit';
 import type { Principal } from '../kernel/principal';
-import type { Page, TenantRecordsPort } from '../ports';
+import type { BlobArchivePort, Page, TenantRecordsPort } from '../ports';
 import type { ApiKeyRecord } from './api-keys/api-key';
 import { type SodPolicyRecord, type TenantRights } from './rights';
 import { underRightsGate } from './rights-gate';
@@ -64,7 +64,7 @@ export class SodPolicyProposals {
     /** Where a person's rights come from (config AUTH_RIGHTS_SOURCE): whether the proposer still holds rights:manage. */
     private readonly rightsSource: Config['AUTH_RIGHTS_SOURCE'],
     /** Where decisions are kept too, so that a restore of Cosmos DB does not undo them (decision-blobs.ts). */
-    private readonly storage: DecisionStorage & Pick<SettingsKeeping, 'audit'>,
+    private readonly storage: DecisionStorage & Pick<SettingsKeeping, 'audit'> & { blobs: Pick<BlobArchivePort, 'listedBlobs'> },
   ) {
     this.proposals = new ProposalStore(records, 'sod-policy-proposal', { notFound: 'sod_policy_proposal_not_found', closed: 'sod_policy_proposal_closed' }, storage, sodProposalChange);
   }
@@ -148,7 +148,7 @@ export class SodPolicyProposals {
       looked = true;
       const proposal = found.value;
       await this.proposals.assertSealed(proposal);
-      await assertSecondPerson(principal, proposal, { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log }, 'four-eyes-sod-policy');
+      await assertSecondPerson(principal, proposal, { tenantRecords: this.records, blobs: this.storage.blobs, audit: this.storage.audit, log: this.storage.log }, 'four-eyes-sod-policy');
       await assertProposerStillMay(proposal, 'rights:manage', { tenantRecords: this.records, audit: this.storage.audit, log: this.storage.log, config: { AUTH_RIGHTS_SOURCE: this.rightsSource } });
       const [{ policy: current, etag, stored }, keys] = await Promise.all([this.rights.versionedPolicy(principal.tenantId, { fresh: true }), this.keysOf(principal.tenantId, now)]);
       if (!samePolicy(current, proposal.base)) {

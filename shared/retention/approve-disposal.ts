@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { assertMayApproveDisposal, madeSecondBy, samePerson } from '../auth/sod';
 import { rightsGivenTo } from '../auth/rights-sets/rights-given';
+import { sodPolicyAsKept } from '../auth/rights-sets/settings-blobs';
 import { personOf, type Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
@@ -145,7 +146,8 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
       reportUnaudited(deps.log, `${tenantId}/${fields.approvalId}/${doc.id}`, { ...fields, reason: 'withdrawn by a legal hold' });
       return 'its approval was withdrawn by a legal hold';
     }
-    if (!(await (sod ??= deps.rights.policy(tenantId))).uploaderCannotApproveDisposal) return null;
+    // As kept in storage too where Cosmos DB's lets the uploader approve (settings-blobs.ts sodPolicyAsKept).
+    if (!(await (sod ??= deps.rights.policy(tenantId).then((p) => sodPolicyAsKept(tenantId, p, deps)))).uploaderCannotApproveDisposal) return null;
     // The uploader as the manifest the archive kept says (uploadWitness): one its catalog item names otherwise, the
     // approver's own upload edited in Cosmos DB to name another, was disposed of. Without that witness it is kept (its
     // fixity check, or manifestByArchive, alerts the manifest).
@@ -353,7 +355,8 @@ export async function approveDisposal(cmd: { principal: Principal; before: strin
   // Segregation of duties (issue #5): the uploader of a document cannot approve its disposal. Named
   // documents are checked before anything is written (403 naming the rule); a bulk approval skips them.
   // Nor someone the uploader gave rights to after the upload (a second identity of theirs), as four eyes ask.
-  const sod = await deps.rights.policy(tenantId, { fresh: true });
+  // The uploader rule as storage keeps it too: one turned off in Cosmos DB alone stays on (settings-blobs.ts sodPolicyAsKept).
+  const sod = await sodPolicyAsKept(tenantId, await deps.rights.policy(tenantId, { fresh: true }), deps);
   const named: ArchivedDocument[] = [];
   for (const id of new Set(cmd.documentIds ?? [])) {
     const doc = await deps.catalog.get(tenantId, id);

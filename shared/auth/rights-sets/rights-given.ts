@@ -5,8 +5,13 @@ import { lastSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
 import { rightsSetPermissions } from './rights-set-permissions';
-import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, rightsAssignmentRecordId, type RightsAssignmentRecord, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import type { KeySealDeps } from '../api-keys/key-seal';
+import type { BlobArchivePort } from '../../ports';
+import { keptRightsRecord } from './settings-blobs';
+
+/** What the four-eyes steps read: Cosmos DB, and the rights records storage keeps (settings-blobs.ts). */
+export type GivingsDeps = KeySealDeps & { blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'> };
 
 /**
  * How far up a chain of givers the four-eyes steps look (persons who gave rights to persons who gave rights ...), and
@@ -32,7 +37,7 @@ const fresh = { fresh: true };
  * `since`, when the caller knows the (earliest) act: a giving before it is not followed up, since no chain through it
  * can match, so a tenant's long history of givers does not count against the caps.
  */
-export async function rightsGivenTo(principal: Principal, deps: KeySealDeps, since?: string): Promise<RightsGiven[]> {
+export async function rightsGivenTo(principal: Principal, deps: GivingsDeps, since?: string): Promise<RightsGiven[]> {
   const { tenantId } = principal;
   const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])];
   const person = personOf(principal);
@@ -71,27 +76,47 @@ export async function rightsGivenTo(principal: Principal, deps: KeySealDeps, sin
  * One person's givings: their assignment, its last removal, and the last widening of the tenant sets they act with
  * (`sets`; for a person further up the chain, their assignment's set and the set their last sign-in claimed).
  */
-async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: KeySealDeps): Promise<RightsGiven[]> {
+async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: GivingsDeps): Promise<RightsGiven[]> {
   const [assignment, unassignment, sighting] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
     sets ? null : lastSighting(tenantId, person, deps),
   ]);
-  const names = sets ?? [assignment?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined);
+  // And as storage keeps them (settings-blobs.ts keptRightsRecord). Read from Cosmos DB alone, whoever could write it
+  // renamed who gave a guest account rights after the act (or moved when), and the guest counted as a second person until
+  // the reconciler wrote the kept record back. Both are judged: a genuine change whose blob is not written yet carries the
+  // kept one's givings (givenBefore), so only an edit adds any.
+  const keptAssignment = await keptRightsRecord(tenantId, rightsAssignmentRecordId(person), { record: assignment, trace: unassignment?.value ?? null }, true, deps);
+  const keptAssigned = keptAssignment?.record?.type === 'rights-assignment' ? keptAssignment.record : null;
+  const names = sets ?? [assignment?.rightsSet, keptAssigned?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined);
   const tenantSets = [...new Set(names)].filter((n) => RIGHTS_SET_NAME.test(n) && !isBuiltIn(n));
   const widened = await Promise.all(tenantSets.map((n) => deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh)));
   // A set named but gone: what it gave stays in its deletion's trace (delete-rights-set.ts).
   const deleted = await Promise.all(tenantSets.map((n, i) => (widened[i] ? Promise.resolve(null) : deps.tenantRecords.get<RightsSetDeletedRecord>(tenantId, rightsSetDeletedRecordId(n), 'rights-set-deleted', fresh))));
+  const keptSets = await Promise.all(tenantSets.map((n, i) => keptRightsRecord(tenantId, rightsSetRecordId(n), { record: widened[i]?.value ?? null, trace: deleted[i]?.value ?? null }, false, deps)));
   // What each record's earlier versions gave (rights-records.ts `carriedGivings`): a rewritten record does not cut the chain.
   const before = (through: string, r: GivenBefore): RightsGiven[] => [
     ...(r.givenBefore ?? []).map((g) => ({ through: `${through} (before)`, at: g.at, by: g.by })),
     ...(r.givenBeforeDroppedAt !== undefined ? [{ through: `${through}: given by more persons than kept`, at: r.givenBeforeDroppedAt, by: { subject: '' }, unresolved: true as const }] : []),
   ];
+  const assigned = (a: RightsAssignmentRecord, through: string): RightsGiven[] => [{ through, at: a.assignedAt, by: a.assignedBy }, ...before(through, a)];
+  const unassigned = (u: RightsUnassignmentRecord, through: string): RightsGiven[] => [{ through, at: u.unassignedAt, by: u.unassignedBy }, ...before(through, u)];
+  const setGivings = (s: RightsSetRecord, through: string): RightsGiven[] => [{ through, ...setGiving(s) }, ...before(through, s)];
+  const asKept = ' (as kept in storage)';
+  const unjudged = (through: string): RightsGiven => ({ through: `${through}: more blobs in storage not the archive's than one look reads`, at: '', by: { subject: '' }, unresolved: true });
   const givings: RightsGiven[] = [
-    ...(assignment ? [{ through: 'rights-assignment', at: assignment.assignedAt, by: assignment.assignedBy }, ...before('rights-assignment', assignment)] : []),
-    ...(unassignment ? [{ through: 'rights-unassignment', at: unassignment.value.unassignedAt, by: unassignment.value.unassignedBy }, ...before('rights-unassignment', unassignment.value)] : []),
-    ...widened.flatMap((s) => (s ? [{ through: `rights-set:${s.value.name}`, ...setGiving(s.value) }, ...before(`rights-set:${s.value.name}`, s.value)] : [])),
+    ...(assignment ? assigned(assignment, 'rights-assignment') : []),
+    ...(unassignment ? unassigned(unassignment.value, 'rights-unassignment') : []),
+    ...(keptAssigned ? assigned(keptAssigned, `rights-assignment${asKept}`) : []),
+    ...(keptAssignment?.trace?.type === 'rights-unassignment' ? unassigned(keptAssignment.trace, `rights-unassignment${asKept}`) : []),
+    ...(keptAssignment?.unjudged ? [unjudged('rights-assignment')] : []),
+    ...widened.flatMap((s) => (s ? setGivings(s.value, `rights-set:${s.value.name}`) : [])),
     ...deleted.flatMap((d) => (d ? before(`rights-set:${d.value.name} (deleted)`, d.value) : [])),
+    ...keptSets.flatMap((k, i) => [
+      ...(k?.record?.type === 'rights-set' ? setGivings(k.record, `rights-set:${k.record.name}${asKept}`) : []),
+      ...(k?.trace?.type === 'rights-set-deleted' ? before(`rights-set:${k.trace.name} (deleted)${asKept}`, k.trace) : []),
+      ...(k?.unjudged ? [unjudged(`rights-set:${tenantSets[i]}`)] : []),
+    ]),
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
     ...(sighting ? before('a set an earlier sign-in claimed', sighting) : []),
   ];

@@ -5,8 +5,8 @@
  * the change, and acted again. Each change now also writes its resulting record (or its
  * removal) as a small create-only WORM blob in the tenant's container, `settings/<record id>/<revision>.json`, after
  * the record's write; `revision` is monotonic per record (`nextRevision`: the time of the change in ms, past the
- * previous one, carried over a removal by its trace record). Nothing on a request's path reads them (issue #17: the
- * round trips of an ingest or a download do not grow): the reconciler timer, per tenant, compares the newest stored
+ * previous one, carried over a removal by its trace record). Of requests only four eyes read them (keptRightsRecord:
+ * releases and approvals; the round trips of an ingest or a download do not grow, issue #17): the reconciler timer, per tenant, compares the newest stored
  * revision of each record with Cosmos DB and writes a newer one back (a removal removes), with an audit entry by
  * system:settings-restore, logged as SETTING_RESTORED. Until it runs after the app points at a restored account, a
  * wider right restored acts (README *Backups and restore*).
@@ -154,7 +154,7 @@ export interface SettingsKeeping {
  * The setting blob `name` of `recordId` holds (read to SETTING_MAX_BYTES), and why it is not the archive's change that
  * `is` describes (null: it is, sealed): `unlike` when it is no setting or not that change, else why its seal fails.
  */
-async function readSetting(deps: SettingsKeeping, tenantId: string, recordId: string, name: string, is: (setting: StoredSetting) => boolean, unlike: string): Promise<{ setting: StoredSetting | null; why: string | null }> {
+async function readSetting(deps: Pick<SettingsKeeping, 'audit'> & { blobs: Pick<BlobArchivePort, 'readIfExists'> }, tenantId: string, recordId: string, name: string, is: (setting: StoredSetting) => boolean, unlike: string): Promise<{ setting: StoredSetting | null; why: string | null }> {
   const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
   const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, recordId);
   return { setting, why: setting && is(setting) ? await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys) : unlike };
@@ -196,6 +196,28 @@ export async function keptPolicyRequiresApproval(tenantId: string, deps: { blobs
     return setting.record.requireDisposalApproval !== false;
   }
   return false;
+}
+
+/**
+ * The SoD policy a disposal approval (and the sweep) judges by: where Cosmos DB's lets the uploader approve, the newest
+ * sealed SoD policy kept in storage speaks (as keptPolicyRequiresApproval for the retention policy). Broke: whoever could
+ * write Cosmos DB set `uploaderCannotApproveDisposal: false` there (a weakening otherwise under four eyes) and approved
+ * the disposal of their own upload before the reconciler wrote the kept policy back. A genuine weakening is kept too
+ * (after its write): until then the rule stays on, the safe side. Where the rule is on, nothing is read.
+ */
+export async function sodPolicyAsKept<P extends { uploaderCannotApproveDisposal: boolean }>(tenantId: string, policy: P, deps: KeptGivingsDeps): Promise<P> {
+  if (policy.uploaderCannotApproveDisposal) return policy;
+  const prefix = `${SETTINGS_PREFIX}${SOD_POLICY_ID}/`;
+  const names = (await deps.blobs.listedBlobs(tenantId, prefix)).map((b) => b.name).filter((n) => /^\d{16}\.json$/.test(n.slice(prefix.length)));
+  for (const name of names.sort().reverse().slice(0, KEPT_GIVINGS_READS)) {
+    const read = await readKeptBlob(deps.blobs, tenantId, name, SETTING_MAX_BYTES);
+    const setting = settingOf(read?.bytes.toString('utf8') ?? '', tenantId, SOD_POLICY_ID);
+    if (setting?.record?.type !== 'sod-policy' || (await unsealedBecause(SETTING_SEAL, setting, read?.createdOn ?? null, deps.audit.chainKeys)) !== null) continue;
+    if ((setting.record as unknown as { uploaderCannotApproveDisposal?: unknown }).uploaderCannotApproveDisposal === false) return policy;
+    deps.log.error(SETTING_DIFFERS, { tenantId, id: SOD_POLICY_ID, revision: setting.revision });
+    return { ...policy, uploaderCannotApproveDisposal: true };
+  }
+  return policy;
 }
 
 const ACTIONS: Record<KeptRecord['type'], { put: AuditAction; remove: AuditAction; trace: KeptTrace['type'] | null }> = {
@@ -535,4 +557,79 @@ export async function restoreSettings(now: Date, deps: { blobs: Pick<BlobArchive
     }
   });
   return restored;
+}
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, settingDiffersAlert): Cosmos DB holds a rights record other than storage keeps. */
+export const SETTING_DIFFERS = 'setting differs from the one kept in storage';
+
+/** What a look at kept rights records needs: the blobs, the seal's keys, a log for what storage does not back. */
+export interface KeptGivingsDeps {
+  blobs: Pick<BlobArchivePort, 'listedBlobs' | 'readIfExists'>;
+  audit: Pick<AuditLogPort, 'chainKeys'>;
+  log: Pick<Logger, 'error'>;
+}
+
+/** Blobs of one record read at most per look (kept-givings): more unsealed ones above its newest sealed one leave it unjudged. */
+export const KEPT_GIVINGS_READS = 4;
+
+/**
+ * What storage keeps of one rights record (an assignment, a set) for four eyes, beside what Cosmos DB holds of it
+ * (`stored`: the record and its removal's trace, null where absent). `record`: the record as its newest sealed change left
+ * it (null: removed, or nothing kept); `trace`: the newest sealed removal's trace where `withTrace` (an assignment's:
+ * Cosmos DB keeps it past a later assignment), else that of the newest change if it is a removal. Each only where it is
+ * not what Cosmos DB holds. `differs`: Cosmos DB holds, at a revision no newer, something else (what the reconciler
+ * writes back). `unjudged`: more unsealed blobs above the newest sealed one than one look reads (remembered: a later
+ * look passes them unread). Null where storage keeps nothing sealed of it (kept before settings were, or never changed).
+ * A blob found sealed is remembered by its ETag with its digest (kept-blobs.ts keptDigest): a record in line costs a list.
+ */
+export async function keptRightsRecord(
+  tenantId: string,
+  recordId: string,
+  stored: { record: (TenantRecord & { revision?: number }) | null; trace: (TenantRecord & { revision?: number }) | null },
+  withTrace: boolean,
+  deps: KeptGivingsDeps,
+): Promise<{ record: KeptRecord | null; trace: KeptTrace | null; differs: boolean; unjudged: boolean } | null> {
+  const prefix = `${SETTINGS_PREFIX}${recordId}/`;
+  const kept = revisionsByRecord(await deps.blobs.listedBlobs(tenantId, prefix)).get(recordId) ?? [];
+  let reads = 0;
+  // The newest sealed blob among `blobs`: its digest, and its setting where read (none where its digest is Cosmos DB's).
+  const newestSealed = async (blobs: KeptName[], asStored: string): Promise<{ blob: KeptName; digest: string; setting: StoredSetting | null } | 'unjudged' | null> => {
+    for (const blob of blobs) {
+      if (judgedNotKept(tenantId, blob)) continue;
+      const digest = keptDigest(tenantId, blob);
+      if (digest !== null && digest === asStored) return { blob, digest, setting: null };
+      if (reads >= KEPT_GIVINGS_READS) return 'unjudged';
+      reads++;
+      const { setting, why } = await readSetting(deps, tenantId, recordId, blob.name, (s) => s.revision === blob.revision && (s.record === null) === blob.removed, 'not a setting');
+      if (why !== null) {
+        reportNotKept(deps.log, SETTING_UNSEALED, tenantId, blob.name, why, blob);
+        continue;
+      }
+      const read = setting!.record === null ? (setting!.trace ? `${REMOVED_DIGEST}:${recordDigest(setting!.trace)}` : REMOVED_DIGEST) : recordDigest(setting!.record);
+      rememberKept(tenantId, blob, read);
+      return { blob, digest: read, setting };
+    }
+    return null;
+  };
+  const removedDigest = stored.trace ? `${REMOVED_DIGEST}:${recordDigest(stored.trace)}` : REMOVED_DIGEST;
+  const newest = await newestSealed(kept, stored.record ? recordDigest(stored.record) : removedDigest);
+  if (newest === null || newest === 'unjudged') return newest === null ? null : { record: null, trace: null, differs: false, unjudged: true };
+  // What Cosmos DB says is the record's newest change, as the reconciler reads it: the record, or (absent) its removal.
+  const claim = stored.record?.revision ?? (stored.record ? 0 : (stored.trace?.revision ?? 0));
+  const claimDigest = stored.record ? recordDigest(stored.record) : removedDigest;
+  let differs = claim <= newest.blob.revision && claimDigest !== newest.digest;
+  const other = newest.setting && newest.digest !== claimDigest ? newest.setting : null;
+  const record = other && !newest.blob.removed ? other.record : null;
+  let trace = other && newest.blob.removed ? (other.trace ?? null) : null;
+  let unjudged = false;
+  if (withTrace && !newest.blob.removed) {
+    const removal = await newestSealed(kept.filter((b) => b.removed && b.revision < newest.blob.revision), removedDigest);
+    if (removal === 'unjudged') unjudged = true;
+    else if (removal?.setting?.trace && removal.digest !== removedDigest) {
+      trace = removal.setting.trace;
+      differs ||= (stored.trace?.revision ?? 0) <= removal.blob.revision;
+    }
+  }
+  if (differs) deps.log.error(SETTING_DIFFERS, { tenantId, id: recordId, revision: newest.blob.revision, storedRevision: claim });
+  return { record, trace, differs, unjudged };
 }

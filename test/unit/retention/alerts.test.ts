@@ -22,7 +22,7 @@ import type { AuditOutboxPort } from '../../../shared/ports';
 import { InMemoryTimerState, inMemoryDeps, RecordingLogger } from '../../support/in-memory';
 import { AUDIT_OUTBOX_UNSEALED, AuditOutbox } from '../../../shared/audit/outbox';
 import { AUDIT_CHAIN_BEHIND_SEAL, AUDIT_PENDING_UNSEALED, AUDIT_SEAL_UNSEALED } from '../../../shared/audit/seal';
-import { SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
+import { SETTING_DIFFERS, SETTING_UNSEALED } from '../../../shared/auth/rights-sets/settings-blobs';
 import { CORRECTION_UNSEALED } from '../../../shared/documents/correction-blobs';
 import { MANIFEST_UNSEALED } from '../../../shared/documents/manifest';
 import { PROPOSAL_UNSEALED } from '../../../shared/auth/proposals';
@@ -40,7 +40,7 @@ const alertPhrases = [...bicep.matchAll(/traces \| where message has "([^"]+)"/g
 
 describe('alert phrases', () => {
   it('every log-based alert in infra names a phrase the code logs', () => {
-    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'parked audit entries not sealed by the archive', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
+    expect(alertPhrases.sort()).toEqual(['api key in the catalog not sealed by the archive', 'audit chain behind its seal', 'audit entry of a completed change could not be written or parked', 'audit outbox item not sealed by the archive', 'audit seal in storage not sealed by the archive', 'correction blob differs from the catalog', 'correction in storage not sealed by the archive', 'correction in the catalog without its audit entry', 'could not check a document', 'decision in storage not sealed by the archive', 'disposal approval record not sealed by the archive', 'disposal approval without its audit entry', 'disposal refused by storage past its grace', 'export incomplete', 'export stalled', 'fixity cycle overrun', 'fixity mismatch', 'legal hold on blobs without a record', 'legal hold release without a placement audit entry', 'manifest in storage not sealed by the archive', 'orphaned blobs', 'parked audit entries not sealed by the archive', 'policy proposal in the catalog not sealed by the archive', 'rendition validation failed', 'rendition-validation-poison', 'retention sweep failed', 'revocation in storage not sealed by the archive', 'revocation restored from storage', 'setting differs from the one kept in storage', 'setting in storage not sealed by the archive', 'setting restored from storage', 'support grant in the catalog not sealed by the archive', 'timer failed']);
     expect(TIMER_FAILED).toBe('timer failed');
     expect(FIXITY_CYCLE_OVERRUN).toContain('fixity cycle overrun');
     expect(ORPHANED_BLOBS).toContain('orphaned blobs');
@@ -68,6 +68,7 @@ describe('alert phrases', () => {
     expect(AUDIT_SEAL_UNSEALED).toBe('audit seal in storage not sealed by the archive');
     expect(AUDIT_PENDING_UNSEALED).toBe('parked audit entries not sealed by the archive');
     expect(SETTING_UNSEALED).toBe('setting in storage not sealed by the archive');
+    expect(SETTING_DIFFERS).toBe('setting differs from the one kept in storage');
     expect(CORRECTION_UNSEALED).toBe('correction in storage not sealed by the archive');
     expect(MANIFEST_UNSEALED).toBe('manifest in storage not sealed by the archive');
     expect(REVOCATION_UNSEALED).toBe('revocation in storage not sealed by the archive');
