@@ -1,0 +1,83 @@
+/**
+ * Round 13: attacks on the controls of the session before (sealed outbox items, keyed witnesses). Each case is an
+ * attack that broke, with the fix it got; see each block's comment.
+ */
+import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, type AuditEntry, type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, markedOutboxUnsealed } from '../../../shared/kernel/audit';
+import { sealAuditLog } from '../../../shared/audit/seal';
+import { auditHolds } from '../../../shared/audit/audit-pages';
+import { runSweepTimer } from '../../../shared/retention/timers';
+import { dueDocs, TENANT, world, type World } from '../../support/in-process';
+
+const BOB = { subject: 'bob', kind: 'user' as const, person: 'bob' };
+const outbox = (w: World) => (w.deps.catalog as unknown as { outbox: Map<string, AuditOutboxItem> }).outbox;
+
+/** An entry written straight into the audit container by whoever can write Cosmos DB: no chain key, so no valid hash. */
+function plantedEntry(w: World, input: AuditInput): void {
+  const month = auditMonth(new Date(input.at));
+  const entry: AuditEntry = { ...input, id: `planted-${w.deps.audit.entries.length}`, partition: `${TENANT}:${month}`, seq: 9_999, prevHash: '0'.repeat(64), hash: '0'.repeat(64), alg: 'sha256' } as unknown as AuditEntry;
+  w.deps.audit.entries.push(entry);
+}
+
+/** The sealing timer's run, past the items' grace and any claim's lease. */
+async function drained(w: World): Promise<void> {
+  const realNow = Date.now.bind(Date);
+  const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + AUDIT_OUTBOX_CLAIM_LEASE_MS + 60_000);
+  try {
+    await sealAuditLog({ now: new Date(w.clock.now().getTime() + AUDIT_OUTBOX_GRACE_MS + 1), deps: w.deps });
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/**
+ * "Already in the log?" lookups (AuditLogPort.appendOnce, a resumed disposal's) took any entry with the request's id,
+ * action and outcome (or the document's `document.dispose`): one planted straight into the audit container (unkeyed), or
+ * appended marked from a planted outbox item, SHADOWED the genuine entry, which was then never appended: the log lost a
+ * hold's placement, a disposal. Now only an entry the archive keyed, unmarked, counts (a genuine retry's earlier append is
+ * keyed, so it still does).
+ */
+describe('a planted entry with a genuine change\'s request id does not shadow the genuine entry', () => {
+  const genuine = (at: string): AuditInput => ({ tenantId: TENANT, at, actor: BOB, action: 'legal-hold.place', target: 'doc-1', outcome: 'success', status: 201, requestId: 'genuine-1', clientIp: null, userAgent: null, detail: 'hold=h-1' });
+  const keyedGenuine = (w: World, at: string) => auditHolds(w.deps.audit, TENANT, { action: 'legal-hold.place', target: 'doc-1' }, [at], (e) => e.requestId === 'genuine-1' && e.detail === 'hold=h-1');
+
+  it.each([
+    ['an unkeyed entry written into the audit container', async (w: World, entry: AuditInput) => plantedEntry(w, { ...entry, detail: 'hold=h-2' })],
+    ['an unsealed outbox item drained (marked) before it', async (w: World, entry: AuditInput) => {
+      const item = auditOutboxItem([{ ...entry, detail: 'hold=h-2' }], { at: new Date(Date.parse(entry.at) - 1000).toISOString(), name: 'planted' });
+      outbox(w).set(`${TENANT}/${item.id}`, item);
+    }],
+    ['a marked entry, keyed (an earlier drain of a planted item)', async (w: World, entry: AuditInput) => void (await w.deps.audit.appendBatch([markedOutboxUnsealed({ ...entry, detail: 'hold=h-2' })]))],
+  ])('%s: the genuine outbox item is still appended, keyed', async (_, plant) => {
+    const w = world();
+    const at = w.clock.now().toISOString();
+    const record = w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId('up')}`)!.value;
+    await w.deps.tenantRecords.upsert(record, auditOutboxItem([genuine(at)]));
+    await plant(w, genuine(at));
+    await drained(w);
+    expect(await keyedGenuine(w, at)).toBe(true);
+  });
+
+  it.each([
+    ['a genuine retry', (e: AuditInput) => e],
+    ['a drain of an unsealed item retried after a crash', markedOutboxUnsealed],
+  ])('%s: the earlier keyed append counts, nothing appended twice', async (_, as) => {
+    const w = world();
+    const at = w.clock.now().toISOString();
+    await w.deps.audit.appendBatch([as(genuine(at))]);
+    expect(await w.deps.audit.appendOnce([as(genuine(at))])).toBe(false);
+    expect(w.deps.audit.entries.filter((e) => e.requestId === 'genuine-1')).toHaveLength(1);
+  });
+
+  it('a resumed disposal: a planted `document.dispose` does not stand for its entry', async () => {
+    const w = world();
+    const [id] = await dueDocs(w);
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const at = w.clock.now().toISOString();
+    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...structuredClone(doc), status: 'disposing', disposal: { at, by: { subject: 'system:retention-sweep', kind: 'system' }, reason: 'retention ended', runId: 'sweep-crashed', audited: false } } as never);
+    plantedEntry(w, { tenantId: TENANT, at, actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: id!, outcome: 'success', status: 200, requestId: `sweep-crashed:${id}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    await runSweepTimer(w.deps);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.status).toBe('disposed');
+    expect(await auditHolds(w.deps.audit, TENANT, { action: 'document.dispose', target: id! }, [at], () => true)).toBe(true);
+  });
+});
