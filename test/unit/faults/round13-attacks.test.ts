@@ -7,6 +7,12 @@ import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, type AuditEntry, ty
 import { sealAuditLog } from '../../../shared/audit/seal';
 import { auditHolds } from '../../../shared/audit/audit-pages';
 import { runSweepTimer } from '../../../shared/retention/timers';
+import { runExport } from '../../../shared/exports/run-export';
+import { startExport } from '../../../shared/exports/start-export';
+import type { Principal } from '../../../shared/kernel/principal';
+import * as yauzl from 'yauzl';
+import { inMemoryDeps, InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
+import { seedMany } from '../../support/seed';
 import { dueDocs, TENANT, world, type World } from '../../support/in-process';
 
 const BOB = { subject: 'bob', kind: 'user' as const, person: 'bob' };
@@ -80,4 +86,40 @@ describe('a planted entry with a genuine change\'s request id does not shadow th
     expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.status).toBe('disposed');
     expect(await auditHolds(w.deps.audit, TENANT, { action: 'document.dispose', target: id! }, [at], () => true)).toBe(true);
   });
+});
+
+/** One file of a ZIP, as text. */
+async function zipped(buf: Buffer, name: string): Promise<string> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buf, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  return new Promise<string>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      if (entry.fileName !== name) return zip.readEntry();
+      zip.openReadStream(entry, (e, stream) => {
+        if (e) return reject(e);
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+      });
+    });
+    zip.on('end', () => reject(new Error(`${name} not in the ZIP`)));
+    zip.readEntry();
+  });
+}
+
+/**
+ * An export's manifest names the audit entry of the request that started it (found by its request id, which the job in
+ * Cosmos DB shows). Broke: any entry so named was taken, so one written into the audit container by whoever can write it
+ * (newer, so listed first) was what the export cited as its request's entry. Now only an entry the archive keyed.
+ */
+it('an export cites its request\'s keyed entry, not one planted with its request id', async () => {
+  const deps = { ...inMemoryDeps(), catalog: new ListingCatalog() };
+  await seedMany(deps, 'acme', [{ metadata: { documentDate: '2018-06-01', reference: 'R-1' } }]);
+  const principal = { tenantId: 'acme', subject: 'accountant', kind: 'user', rightsSet: 'accountant', permissions: new Set() } as unknown as Principal;
+  const { job } = await startExport(principal, { includeOriginals: false }, 'req-1', deps);
+  const at = job.createdAt;
+  const [genuine] = await deps.audit.appendBatch([{ tenantId: 'acme', at, actor: { subject: 'accountant', kind: 'user' }, action: 'export.create', target: job.id, outcome: 'success', status: 202, requestId: 'req-1', clientIp: null, userAgent: null }]);
+  deps.audit.entries.push({ ...genuine!, id: 'planted', seq: 9_999, at: new Date(Date.parse(at) + 1000).toISOString(), hash: '0'.repeat(64) });
+  const done = await runExport('acme', job.id, deps);
+  const manifest = JSON.parse(await zipped((deps.exportBlobs as InMemoryExportBlobs).blobs.get(`acme/${done.blobName}`)!, 'manifest.json')) as { export: { auditEntryId: string } };
+  expect(manifest.export.auditEntryId).toBe(genuine!.id);
 });
