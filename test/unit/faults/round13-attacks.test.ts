@@ -2,7 +2,7 @@
  * Round 13: attacks on the controls of the session before (sealed outbox items, keyed witnesses). Each case is an
  * attack that broke, with the fix it got; see each block's comment.
  */
-import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { AUDIT_OUTBOX_CLAIM_LEASE_MS, AUDIT_OUTBOX_GRACE_MS, type AuditEntry, type AuditInput, type AuditOutboxItem, auditMonth, auditOutboxItem, markedOutboxUnsealed } from '../../../shared/kernel/audit';
 import { sealAuditLog } from '../../../shared/audit/seal';
 import { auditHolds } from '../../../shared/audit/audit-pages';
@@ -13,7 +13,8 @@ import type { Principal } from '../../../shared/kernel/principal';
 import * as yauzl from 'yauzl';
 import { inMemoryDeps, InMemoryExportBlobs, ListingCatalog } from '../../support/in-memory';
 import { seedMany } from '../../support/seed';
-import { dueDocs, TENANT, world, type World } from '../../support/in-process';
+import type { LegalHold } from '../../../shared/kernel/retention';
+import { type Call, dueDocs, hold, ok, send, START, TENANT, upload, world, type World } from '../../support/in-process';
 
 const BOB = { subject: 'bob', kind: 'user' as const, person: 'bob' };
 const outbox = (w: World) => (w.deps.catalog as unknown as { outbox: Map<string, AuditOutboxItem> }).outbox;
@@ -122,4 +123,40 @@ it('an export cites its request\'s keyed entry, not one planted with its request
   const done = await runExport('acme', job.id, deps);
   const manifest = JSON.parse(await zipped((deps.exportBlobs as InMemoryExportBlobs).blobs.get(`acme/${done.blobName}`)!, 'manifest.json')) as { export: { auditEntryId: string } };
   expect(manifest.export.auditEntryId).toBe(genuine!.id);
+});
+
+/**
+ * A hold is known to its release's witness only by its id: whoever can write Cosmos DB renames bob's own open hold to the
+ * id of a hold carol placed (released since, on the same document; or open on another document), names carol its placer,
+ * and bob releases it through the API past four eyes, the blobs' legal-hold flags cleared.
+ */
+describe('a hold renamed to another placer\'s hold id is not released by its own placer', () => {
+  const releaseOne = (id: string, holdId: string): Call => ({ method: 'DELETE', path: `documents/${id}/legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'bob' });
+  const releaseEverywhere = (holdId: string): Call => ({ method: 'DELETE', path: `legal-holds/${holdId}`, body: { reason: 'Over' }, as: 'bob' });
+  const flags = (w: World, id: string) => [...w.deps.blobs.blobs].filter(([k]) => k.startsWith(`${TENANT}/${id}/`)).map(([, b]) => b.worm.legalHold);
+  const renamed = (w: World, id: string, from: string, to: LegalHold) => {
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    doc.holds = doc.holds!.filter((h) => h.id !== to.id).map((h) => (h.id === from ? { ...h, id: to.id, placedBy: to.placedBy, placedAt: to.placedAt } : h));
+  };
+  const holdOf = (w: World, id: string, holdId: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!.holds!.find((h) => h.id === holdId)!;
+
+  it.each([
+    ['carol\'s hold on the same document, released since', false],
+    ['carol\'s open hold on another document, released everywhere', true],
+  ])('%s', async (_, everywhere) => {
+    const w = world();
+    // bob and carol may place holds too (as sealed-outbox.test.ts gives up).
+    w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId('lead')}`, { value: { id: rightsSetRecordId('lead'), tenantId: TENANT, type: 'rights-set', name: 'lead', permissions: ['documents:read', 'documents:write', 'holds:place', 'holds:release', 'rights:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2004 });
+    for (const who of ['bob', 'carol']) (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId(who)}`)!.value as unknown as { rightsSet: string }).rightsSet = 'lead';
+    const d = (await ok(w, upload({ counterparty: 'ACME GmbH', fiscalYear: 2024 }), 201)).json.id as string;
+    const e = everywhere ? ((await ok(w, upload({ counterparty: 'Other BV', fiscalYear: 2024 }), 201)).json.id as string) : d;
+    const carols = (await ok(w, hold(e, 'C-1', 'carol'), 201)).json.id as string;
+    const carolsHold = structuredClone(holdOf(w, e, carols));
+    if (!everywhere) await ok(w, { method: 'DELETE', path: `documents/${d}/legal-holds/${carols}`, body: { reason: 'Over' }, as: 'alice' }, 200);
+    const bobs = (await ok(w, hold(d, 'C-2', 'bob'), 201)).json.id as string;
+    renamed(w, d, bobs, carolsHold);
+    const answer = await send(w, everywhere ? releaseEverywhere(carols) : releaseOne(d, carols));
+    expect(answer.status).not.toBe(200);
+    expect(flags(w, d).every(Boolean)).toBe(true);
+  });
 });
