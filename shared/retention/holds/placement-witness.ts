@@ -102,12 +102,15 @@ export async function placementForRelease(tenantId: string, holdId: string, docu
   // A hold is known to its witness only by its id. Broke: whoever can write Cosmos DB renamed a placer's own hold to
   // the id of another person's hold (one released since on that document, or open on another document), and the
   // placer released it past four eyes, judged by the other person's placement.
-  if (witnessed?.document !== undefined) {
-    const fields = { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) };
-    const elsewhere = (documentId !== null ? [documentId] : carrying).filter((d) => d !== witnessed.document);
+  // A hold by query's placement covers many documents: only where the release names one is it looked for released there.
+  const fields = { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) };
+  const document = witnessed?.document;
+  if (document !== undefined) {
+    const elsewhere = (documentId !== null ? [documentId] : carrying).filter((d) => d !== document);
     if (elsewhere.length > 0) renamedHold(fields, `placed on one document, stored on ${elsewhere.length} other(s)`, deps);
-    if (await releasedSince(tenantId, holdId, witnessed.document, witnessed.placedAt, deps.clock.now(), deps)) renamedHold(fields, 'released since its placement, stored open', deps);
   }
+  const releasedOn = documentId ?? document;
+  if (witnessed && releasedOn !== undefined && (await releasedSince(tenantId, holdId, releasedOn, witnessed.placedAt, deps.clock.now(), deps))) renamedHold(fields, 'released since its placement, stored open', deps);
   return judgedPlacement(witnessed, placings, { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) }, deps);
 }
 

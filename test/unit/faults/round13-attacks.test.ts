@@ -141,16 +141,19 @@ describe('a hold renamed to another placer\'s hold id is not released by its own
   const holdOf = (w: World, id: string, holdId: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!.holds!.find((h) => h.id === holdId)!;
 
   it.each([
-    ['carol\'s hold on the same document, released since', false],
-    ['carol\'s open hold on another document, released everywhere', true],
-  ])('%s', async (_, everywhere) => {
+    ['carol\'s hold on the same document, released since', false, false],
+    ['carol\'s open hold on another document, released everywhere', true, false],
+    ['carol\'s hold by query on the same document, released there since', false, true],
+  ])('%s', async (_, everywhere, byQuery) => {
     const w = world();
     // bob and carol may place holds too (as sealed-outbox.test.ts gives up).
     w.deps.tenantRecords.records.set(`${TENANT}/${rightsSetRecordId('lead')}`, { value: { id: rightsSetRecordId('lead'), tenantId: TENANT, type: 'rights-set', name: 'lead', permissions: ['documents:read', 'documents:write', 'holds:place', 'holds:release', 'rights:manage'], updatedAt: START.toISOString(), updatedBy: { subject: 'root', kind: 'user' } } as never, etag: 2004 });
     for (const who of ['bob', 'carol']) (w.deps.tenantRecords.records.get(`${TENANT}/${rightsAssignmentRecordId(who)}`)!.value as unknown as { rightsSet: string }).rightsSet = 'lead';
     const d = (await ok(w, upload({ counterparty: 'ACME GmbH', fiscalYear: 2024 }), 201)).json.id as string;
     const e = everywhere ? ((await ok(w, upload({ counterparty: 'Other BV', fiscalYear: 2024 }), 201)).json.id as string) : d;
-    const carols = (await ok(w, hold(e, 'C-1', 'carol'), 201)).json.id as string;
+    const carols = byQuery
+      ? ((await ok(w, { method: 'POST', path: 'legal-holds', body: { reason: 'Audit', caseReference: 'C-1', query: { counterparty: 'ACME GmbH' } }, as: 'carol' }, 201)).json.holdId as string)
+      : ((await ok(w, hold(e, 'C-1', 'carol'), 201)).json.id as string);
     const carolsHold = structuredClone(holdOf(w, e, carols));
     if (!everywhere) await ok(w, { method: 'DELETE', path: `documents/${d}/legal-holds/${carols}`, body: { reason: 'Over' }, as: 'alice' }, 200);
     const bobs = (await ok(w, hold(d, 'C-2', 'bob'), 201)).json.id as string;
