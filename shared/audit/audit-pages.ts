@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import { type AuditEntry, auditMonth, fromUnsealedOutbox } from '../kernel/audit';
-import { CHAIN_ALG, type ChainKeyring, ChainKeyUnavailable, hashEntry, supersededBefore } from '../kernel/audit-chain';
+import { type AuditEntry, auditMonth } from '../kernel/audit';
+import { keyedByArchive } from '../kernel/audit-keyed';
 import type { AuditFilter, AuditLogPort } from '../ports';
 
 /** Where a walk of the audit log resumes: a month (of the query's), and the store's token within it (null: its start). */
@@ -91,39 +90,4 @@ export async function keyedEntries(audit: Pick<AuditLogPort, 'list' | 'chainKeys
     token = page.continuationToken ?? undefined;
   } while (token);
   return found;
-}
-
-/**
- * Whether `entry`'s hash is the chain key's HMAC of it (the version it names; one that cannot be read keys nothing, nor
- * one superseded before the database stored the entry, its `_ts`, or where the store does not tell it, before
- * `blobCreatedOn`). An entry from before the chain was keyed (plain SHA-256) anyone can compute: it vouches for nothing.
- * By the entry's own time, not the blob's: a genuine correction whose blob write failed, the key rotated before the
- * reconciler wrote the blob (created now), counted as keyed after the rotation and was never kept (CORRECTION_UNAUDITED).
- * The old version, leaked, keys an entry the database stores after the rotation: none still. An entry appended from an
- * outbox item without the archive's seal (kernel/audit.ts fromUnsealedOutbox) is none either.
- */
-async function keyedByArchive(entry: AuditEntry & { _ts?: unknown }, keys: ChainKeyring, blobCreatedOn: string | null | undefined): Promise<boolean> {
-  // Keyed by the sealing timer from an outbox item the archive never sealed (outbox.ts AUDIT_OUTBOX_UNSEALED): anyone
-  // able to write Cosmos DB made it, and it was taken as a witness (a legal hold's placement, a kept setting's digest).
-  if (fromUnsealedOutbox(entry)) return false;
-  if (entry.alg !== CHAIN_ALG || typeof entry.hash !== 'string') return false;
-  const stored = typeof entry._ts === 'number' ? new Date(entry._ts * 1000) : null;
-  const storedAt = stored ? (Number.isNaN(stored.getTime()) ? null : stored.toISOString()) : blobCreatedOn;
-  let key: Buffer;
-  try {
-    const version = await keys.version(typeof entry.keyVersion === 'string' ? entry.keyVersion : null);
-    if (storedAt !== undefined && supersededBefore(version, storedAt)) return false;
-    key = version.key;
-  } catch (err) {
-    if (err instanceof ChainKeyUnavailable) return false;
-    throw err;
-  }
-  let expected: Buffer;
-  try {
-    expected = Buffer.from(hashEntry(entry, key), 'hex');
-  } catch {
-    return false; // content nested past what canonical JSON walks: no entry the archive wrote
-  }
-  const given = Buffer.from(entry.hash, 'hex');
-  return key.length > 0 && given.length === expected.length && timingSafeEqual(given, expected);
 }

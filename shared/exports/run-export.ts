@@ -3,6 +3,7 @@ import { Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Deps } from '../deps';
 import { auditMonth, type AuditOutboxItem } from '../kernel/audit';
+import { keyedEntries } from '../audit/audit-pages';
 import type { ArchivedDocument, StoredFile } from '../kernel/document';
 import { ArchiveError, toArchiveError } from '../kernel/errors';
 import { blobLayout } from '../kernel/blob-layout';
@@ -506,13 +507,17 @@ async function* plan(job: ExportJob, deps: ExportDeps, names: ExportNames, held:
   } while (continuationToken);
 }
 
-/** The POST's audit entry, written by the pipeline once the 202 is sent: found by request id, in the tenant's month partition. */
+/**
+ * The POST's audit entry, written by the pipeline once the 202 is sent: found by request id, in the tenant's month
+ * partition, keyed by the archive (keyedEntries). Any was taken, so one written into Cosmos DB with the job's request id
+ * (newer, so listed first) was the entry the export cited.
+ */
 async function findAuditEntryId(deps: ExportDeps, job: ExportJob): Promise<string | null> {
   const months = new Set([job.createdAt.slice(0, 7), auditMonth(deps.clock.now())]);
   for (let attempt = 0; attempt < 5; attempt++) {
     for (const month of months) {
-      const found = await deps.audit.list(job.tenantId, month, 1, undefined, { action: 'export.create', requestId: job.requestId });
-      if (found.items[0]) return found.items[0].id;
+      const [found] = await keyedEntries(deps.audit, job.tenantId, month, { action: 'export.create', requestId: job.requestId }, () => true);
+      if (found) return found.id;
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -529,7 +529,8 @@ export interface AuditLogPort {
   appendBatch(inputs: AuditInput[], opts?: { lingerMs?: number; sendBy?: number }): Promise<AuditEntry[]>;
   /**
    * Appends those of `inputs` whose request's entry (requestId, action and outcome) is not in the
-   * chain already; true when it appended any. For whatever may append what an earlier attempt stored: a
+   * chain already (keyed by the archive, kernel/audit-keyed.ts notYetLogged: a planted one does not count); true
+   * when it appended any. For whatever may append what an earlier attempt stored: a
    * retry after a write whose outcome is unknown, the sealing timer's appends after a crash.
    * `sendBy` as appendBatch's (a sealing run's claim bounds when it may still send).
    */

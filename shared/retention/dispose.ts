@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { StorageRefusal, type AuditInput, type Versioned } from '../ports';
 import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/audit';
+import { keyedEntries } from '../audit/audit-pages';
 import { type ArchivedDocument, tombstoneHistory, tombstoneHolds, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
 import { approvedForDisposal, type Blocker, disposalBlocker, isHeld, type OpenHoldQuery } from '../kernel/retention-rules';
@@ -227,10 +228,13 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
   return outcomes;
 }
 
-/** A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice. */
+/**
+ * A disposal an earlier version logged before it crashed (it appended before writing the tombstone) is not logged twice.
+ * Only an entry the archive keyed counts (keyedEntries): any did, so a `document.dispose` written into Cosmos DB by
+ * whoever can write it stood for a resumed disposal's entry, which was never appended (the log lost the disposal).
+ */
 async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id: string, at: Date): Promise<boolean> {
-  const found = await deps.audit.list(tenantId, auditMonth(at), 1, undefined, { action: 'document.dispose', target: id });
-  return found.items.length > 0;
+  return (await keyedEntries(deps.audit, tenantId, auditMonth(at), { action: 'document.dispose', target: id }, () => true)).length > 0;
 }
 
 /**

@@ -5,6 +5,7 @@ import { isCosmosStatus, queryPage, withoutSystemProperties as clean } from './c
 import { PendingAuditEntries } from './audit-pending';
 import { CHAIN_ALG, ChainKeyring, ChainKeyVersion, entryId, GENESIS_HASH, hashEntry, singleKeyring } from '../../kernel/audit-chain';
 import { AUDIT_CREATE_TIMEOUT_MS, AuditEntry, auditMonth, auditPartition } from '../../kernel/audit';
+import { notYetLogged } from '../../kernel/audit-keyed';
 
 /**
  * Per audit partition: the last entry's sequence number and hash. A hint: writers walk forward
@@ -156,12 +157,18 @@ export class AuditLog implements AuditLogPort {
     const month = auditMonth(new Date(first.at));
     const byRequest = new Map<string, number>();
     for (const i of inputs) byRequest.set(i.requestId, (byRequest.get(i.requestId) ?? 0) + 1);
-    const stored = new Set<string>();
+    // Every entry under the request, not the first few: planted ones (never counted, notYetLogged) could push the
+    // genuine earlier append off a short page.
+    const stored: (AuditEntry & { _ts?: number })[] = [];
     for (const [requestId, count] of byRequest) {
-      const found = await this.list(first.tenantId, month, count + 4, undefined, { requestId });
-      for (const e of found.items) stored.add(`${e.requestId} ${e.action} ${e.outcome}`);
+      let token: string | undefined;
+      do {
+        const found = await this.list(first.tenantId, month, count + 4, token, { requestId });
+        stored.push(...found.items);
+        token = found.continuationToken ?? undefined;
+      } while (token);
     }
-    const missing = inputs.filter((i) => !stored.has(`${i.requestId} ${i.action} ${i.outcome}`));
+    const missing = await notYetLogged(inputs, stored, this.chainKeys);
     if (missing.length === 0) return false;
     await this.appendBatch(missing, opts.sendBy !== undefined ? { sendBy: opts.sendBy } : {});
     return true;

@@ -15,6 +15,9 @@ export const HOLD_PLACEMENT_UNWITNESSED = 'legal hold release without a placemen
 /** Who placed a hold and when, as four eyes on its release judge it. */
 export type Placement = Pick<LegalHold, 'placedBy' | 'placedAt'>;
 
+/** A witnessed placement; `document`: the one document its entry placed the hold on (a `legal-hold.place`), if so. */
+export type WitnessedPlacement = Placement & { document?: string };
+
 /**
  * The placement of hold `holdId` as its keyed audit entry (success) says: its actor and its time. `documentId`: the
  * document released (its `legal-hold.place` entry naming the hold); null: a release everywhere, which reads any
@@ -22,7 +25,7 @@ export type Placement = Pick<LegalHold, 'placedBy' | 'placedAt'>;
  * reached later carry the reconciler's entry, which names no placer). Looked up in the months of `times` (the stored
  * placings), the next and the one before. Null: none found.
  */
-async function witnessedPlacement(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, times: readonly string[], deps: Pick<Deps, 'audit'>): Promise<Placement | null> {
+async function witnessedPlacement(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, times: readonly string[], deps: Pick<Deps, 'audit'>): Promise<WitnessedPlacement | null> {
   // Its own month first, then the next and the one before: a placement's entry is stamped as its request began, and one
   // begun just before midnight at a month's end names the next month in `placedAt` (a genuine release was refused).
   const months = new Set<string>();
@@ -51,9 +54,37 @@ async function witnessedPlacement(tenantId: string, holdId: string, documentId: 
     const detail = e.detail ?? '';
     return (detail === holdAuditDetail(holdId) || detail.startsWith(`${holdAuditDetail(holdId)};approval-withdrawn=`)) && e.actor.kind !== 'system';
   };
-  const entry = (stored.byQuery ? await find({ action: 'legal-hold.place-by-query', target: holdId }, () => true) : undefined)
-    ?? (await find({ action: 'legal-hold.place', ...target }, placedHere));
-  return entry ? placementOf(entry) : null;
+  const byQuery = stored.byQuery ? await find({ action: 'legal-hold.place-by-query', target: holdId }, () => true) : undefined;
+  if (byQuery) return placementOf(byQuery);
+  const entry = await find({ action: 'legal-hold.place', ...target }, placedHere);
+  // A hold by query's own entry on each document it reached (place-holds-by-query.ts, request id `hold-placed:`) places
+  // it on many; any other places it on that one document only.
+  if (!entry) return null;
+  return typeof entry.target === 'string' && !entry.requestId.startsWith(`hold-placed:${holdId}:`) ? { ...placementOf(entry), document: entry.target } : placementOf(entry);
+}
+
+/**
+ * Whether the log holds hold `holdId`'s release on `documentId` (keyed, success) from `since`'s month to `now`'s: the
+ * hold that entry placed there is released, so an open one of that id there is another, renamed (a hold's id is placed on
+ * a document once). Costs one query per month since the placement.
+ */
+async function releasedSince(tenantId: string, holdId: string, documentId: string, since: string, now: Date, deps: Pick<Deps, 'audit'>): Promise<boolean> {
+  const released = (e: AuditEntry) => e.outcome === 'success' && ((e.detail ?? '') === holdAuditDetail(holdId) || (e.detail ?? '').startsWith(`${holdAuditDetail(holdId)};`));
+  const from = new Date(since);
+  if (Number.isNaN(from.getTime())) return false;
+  for (let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)); auditMonth(m) <= auditMonth(now); m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
+    if ((await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.release', target: documentId }, released)).length > 0) return true;
+  }
+  return false;
+}
+
+/** A release refused: the placement entry found is of another hold than the one stored under its id (alerted). */
+function renamedHold(fields: { tenantId: string; holdId: string; documentId?: string }, reason: string, deps: Pick<HoldDeps, 'log'>): never {
+  deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { ...fields, reason });
+  throw new ArchiveError('hold_placement_unwitnessed', {
+    detail: 'The audit log\'s placement of this hold is not of the hold stored under its id, so who placed it cannot be told: it is not released. An operator has been alerted.',
+    extensions: { holdId: fields.holdId },
+  });
 }
 
 /**
@@ -61,13 +92,25 @@ async function witnessedPlacement(tenantId: string, holdId: string, documentId: 
  * not found yet: this instance's appends under way are awaited (the placement's own, when it was placed here) and the
  * entry looked for once more.
  */
-export async function placementForRelease(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, placings: readonly Placement[], deps: Pick<Deps, 'audit' | 'config' | 'auditOutbox'> & Pick<HoldDeps, 'log' | 'clock'>): Promise<Placement | null> {
+export async function placementForRelease(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, placings: readonly Placement[], deps: Pick<Deps, 'audit' | 'config' | 'auditOutbox'> & Pick<HoldDeps, 'log' | 'clock'>, carrying: readonly string[] = []): Promise<Placement | null> {
   const look = () => witnessedPlacement(tenantId, holdId, documentId, stored, placings.map((p) => p.placedAt), deps);
   let witnessed = await look();
   if (!witnessed && placedMomentsAgo(placings, deps.clock.now())) {
     await deps.auditOutbox.flush();
     witnessed = await look();
   }
+  // A hold is known to its witness only by its id. Broke: whoever can write Cosmos DB renamed a placer's own hold to
+  // the id of another person's hold (one released since on that document, or open on another document), and the
+  // placer released it past four eyes, judged by the other person's placement.
+  // A hold by query's placement covers many documents: only where the release names one is it looked for released there.
+  const fields = { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) };
+  const document = witnessed?.document;
+  if (document !== undefined) {
+    const elsewhere = (documentId !== null ? [documentId] : carrying).filter((d) => d !== document);
+    if (elsewhere.length > 0) renamedHold(fields, `placed on one document, stored on ${elsewhere.length} other(s)`, deps);
+  }
+  const releasedOn = documentId ?? document;
+  if (witnessed && releasedOn !== undefined && (await releasedSince(tenantId, holdId, releasedOn, witnessed.placedAt, deps.clock.now(), deps))) renamedHold(fields, 'released since its placement, stored open', deps);
   return judgedPlacement(witnessed, placings, { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) }, deps);
 }
 

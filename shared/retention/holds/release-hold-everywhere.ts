@@ -31,7 +31,7 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   // the placer and time Cosmos DB holds on the documents and the record are anyone's who can write it. None found, for a
   // hold stored as placed before keying began: each placing judged as stored (alerted).
   const tenantId = cmd.principal.tenantId;
-  const placement = await placementForRelease(tenantId, cmd.holdId, null, { byQuery: record !== null || placings.some((p) => 'query' in p && p.query !== undefined), bySystem: placings.every((p) => p.placedBy?.kind === 'system') }, placings, deps);
+  const placement = await placementForRelease(tenantId, cmd.holdId, null, { byQuery: record !== null || placings.some((p) => 'query' in p && p.query !== undefined), bySystem: placings.every((p) => p.placedBy?.kind === 'system') }, placings, deps, carrying.map((c) => c.documentId));
   const judged = placement ? [placement] : placings;
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
   const releaser = await rightsGivenTo(cmd.principal, deps, judged.map((c) => c.placedAt).reduce((a, b) => (b < a ? b : a)));

@@ -63,7 +63,9 @@ describe('a legal hold by query over documents another request changes meanwhile
     const holdId = '0190aaaa-0000-7000-8000-00000000abcd';
     await placeHoldWitnessed({ principal: { ...auditor, subject: 'bob', person: 'bob' }, documentId: ids[0]!, holdId, reason: 'r', caseReference: 'c' }, deps);
     await placeHoldWitnessed({ principal: auditor, documentId: ids[1]!, holdId, reason: 'r', caseReference: 'c' }, deps);
-    await expect(releaseHoldEverywhere({ principal: { ...archivist, subject: 'ann', person: 'ann' }, holdId, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'four_eyes_required' });
+    // Two single-document placements of one id (no request makes them; a Cosmos DB edit does) are refused before four
+    // eyes: the witness found places it on one document only (placement-witness.ts, round13-attacks.test.ts).
+    await expect(releaseHoldEverywhere({ principal: { ...archivist, subject: 'ann', person: 'ann' }, holdId, reason: 'r' }, deps)).rejects.toMatchObject({ code: 'hold_placement_unwitnessed' });
     expect(ids.map((id) => deps.catalog.documents.get(`${T}/${id}`)!.legalHold)).toEqual([true, true]);
   });
 });
