@@ -9,7 +9,7 @@ import { DISPOSAL_CLAIM_UNSEALED } from '../../../shared/retention/dispose';
 import { sweep } from '../../../shared/retention/sweep';
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
 import type { RecordingLogger } from '../../support/in-memory';
-import { approval, docOf, dueDocs, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
+import { approval, docOf, dueDocs, hold, ok, requireApproval, send, sweepNow, TENANT, world, type World } from '../../support/in-process';
 
 const item = (w: World, id: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
 const edit = (w: World, id: string, change: (d: ArchivedDocument) => ArchivedDocument) => w.deps.catalog.documents.set(`${TENANT}/${id}`, change(structuredClone(item(w, id))));
@@ -121,4 +121,18 @@ describe('a claim found before its retain-until: nothing deleted, whatever its s
     expect(run.blocked).toEqual([expect.objectContaining({ documentId: id, reason: expect.stringContaining('not-expired') })]);
     expect(errors(w)).toEqual([[`retention sweep ${DOCUMENT_CHECK_FAILED}`, id]]);
   });
+});
+
+it('a change refused on a disposed document answers its disposal as GET /documents/{id} does: no seal of the claim or of its approval', async () => {
+  const w = world();
+  await requireApproval(w);
+  const [id] = await dueDocs(w);
+  await ok(w, { ...approval(w), body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [id] } }, 201);
+  await sweepNow(w);
+  const stored = item(w, id!).disposal!;
+  expect(stored.seal?.mac).toEqual(expect.any(String));
+  expect(stored.approval?.mac).toEqual(expect.any(String));
+  const refused = await send(w, hold(id!));
+  expect(refused.status).toBe(410);
+  expect(refused.json.disposal).toEqual({ at: stored.at, by: stored.by, reason: stored.reason });
 });
