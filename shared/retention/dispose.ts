@@ -151,13 +151,11 @@ export async function prepareDisposal(
   }
 
   if (doc.status === 'disposing') {
-    // Its holds as well as its flag: a claim whose item has an open hold but no flag (half written, restored, edited by
-    // hand) had its blobs deleted, as only `legalHold` was read here.
-    if (isHeld(doc, ctx.now)) return { blocked: 'legal-hold' };
     // A claim found (not made by this run) is finished only as the archive made it: sealed when claimed, over the plan and
     // the retain-until it was judged against. Broke: a found claim was judged on nothing but holds (and approval where
     // required), so whoever could write Cosmos DB set a due document `disposing`, or one whose retention had not ended,
-    // and the next run deleted its blobs and wrote a tombstone and audit entry saying "retention-ended".
+    // and the next run deleted its blobs and wrote a tombstone and audit entry saying "retention-ended". Judged before
+    // its holds: one not sealed goes back to active held or not (held, it stayed hidden from the fixity check and exports).
     let sealed = false;
     if (resumed) {
       const unsealed = await claimUnsealedBecause(tenantId, doc, deps.audit.chainKeys);
@@ -181,6 +179,9 @@ export async function prepareDisposal(
         }
       }
     }
+    // Its holds as well as its flag: a claim whose item has an open hold but no flag (half written, restored, edited by
+    // hand) had its blobs deleted, as only `legalHold` was read here.
+    if (isHeld(doc, ctx.now)) return { blocked: 'legal-hold' };
     // A claim found is judged for approval again where the tenant requires it, unless the archive sealed it without one:
     // the claiming run found approval not required then, and its judgement stands (kept `disposing` for ever otherwise,
     // a crash's claim made before approval became required). Broke: any claim was finished unjudged, so whoever could

@@ -30,11 +30,13 @@ describe('a claim written in Cosmos DB, where the tenant does not require approv
   // Broke: a found claim was judged on its holds alone, so whoever could write Cosmos DB had a document's blobs deleted on
   // the next run, one whose retention had not ended too, and its tombstone and audit entry said "retention-ended".
   it.each([
-    ['due, no seal: put back to active, then disposed of as any due document', true, undefined, 'no seal'],
-    ['not yet due, a made-up seal: put back to active, nothing deleted, and kept', false, { mac: 'ab'.repeat(32) }, 'mac does not match'],
-  ])('%s', async (_, due, seal, why) => {
+    ['due, no seal: put back to active, then disposed of as any due document', true, undefined, 'no seal', false],
+    ['not yet due, a made-up seal: put back to active, nothing deleted, and kept', false, { mac: 'ab'.repeat(32) }, 'mac does not match', false],
+    ['due and held: put back to active, its hold kept (it stayed `disposing`, hidden from the fixity check and exports)', true, undefined, 'no seal', true],
+  ])('%s', async (_, due, seal, why, held) => {
     const w = world();
     const id = due ? (await dueDocs(w))[0]! : await docOf(w, { fiscalYear: 2024 });
+    if (held) await ok(w, hold(id), 201);
     const stored = blobsOf(w, id);
     edit(w, id, (d) => ({ ...d, status: 'disposing', disposal: { at: w.clock.now().toISOString(), by: { subject: 'system:retention-sweep', kind: 'system' }, reason: 'retention ended', runId: 'sweep-planted', audited: false, ...(seal ? { seal } : {}) } }));
     const run = await sweepNow(w);
@@ -45,8 +47,9 @@ describe('a claim written in Cosmos DB, where the tenant does not require approv
     expect(run.blocked).toEqual([expect.objectContaining({ documentId: id, reason: `claim-not-sealed: put back to active (${why})` })]);
     expect(errors(w)).toEqual([[DISPOSAL_CLAIM_UNSEALED, id]]);
     await sweepNow(w);
-    expect(item(w, id).status).toBe(due ? 'disposed' : 'active');
-    expect(blobsOf(w, id)).toEqual(due ? [] : stored);
+    expect(item(w, id).status).toBe(due && !held ? 'disposed' : 'active');
+    expect(blobsOf(w, id)).toEqual(due && !held ? [] : stored);
+    if (held) expect(item(w, id).legalHold).toBe(true);
   });
 });
 
