@@ -1697,6 +1697,36 @@ resource disposalRefusedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15
   }
 }
 
+resource disposalClaimUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-disposal-claim-unsealed'
+  location: location
+  properties: {
+    description: 'The retention sweep found a document set `disposing` that the archive did not seal when it claimed it (written in Cosmos DB by hand, a restore, an edited claim, or a claim from before claims were sealed), with every blob still stored: nothing was deleted, the document was put back to active and is judged again by the next run. An operator finds who wrote the claim.'
+    severity: 2
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P1D'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "disposal claim not made by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource documentCheckFailedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-document-check-failed'
   location: location

@@ -73,6 +73,11 @@ export interface DisposalRecord {
   approval?: DisposalApproval;
   /** False on the plan a claim (`disposing`) carries; true on the tombstone, which is written after the audit entry. (Tombstones of earlier versions may be false: the next sweep logs and flags them.) */
   audited: boolean;
+  /**
+   * The archive's seal on the claim (archive-seal.ts, purpose `disposal-claim`; dispose.ts claimSealed): made by the run
+   * that claimed, absent on a claim from before claims were sealed. A later run finishes only a claim the archive made.
+   */
+  seal?: { keyVersion?: string; mac: string };
 }
 
 export interface FixityRecord {

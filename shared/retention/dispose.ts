@@ -4,7 +4,8 @@ import { auditMonth, auditOutboxItem, type AuditOutboxItem } from '../kernel/aud
 import { keyedEntries } from '../audit/audit-pages';
 import { type ArchivedDocument, tombstoneHistory, tombstoneHolds, tombstoneMetadata } from '../kernel/document';
 import type { Actor, DisposalRecord } from '../kernel/retention';
-import { approvedForDisposal, type Blocker, disposalBlocker, isHeld, type OpenHoldQuery } from '../kernel/retention-rules';
+import { approvedForDisposal, type Blocker, disposalBlocker, isHeld, type OpenHoldQuery, retentionOver } from '../kernel/retention-rules';
+import { sealWith, unsealedBecause, type UnsealedReason } from '../kernel/archive-seal';
 import { DOCUMENT_CHECK_FAILED } from './unchecked';
 import { blobNamesOf } from './update';
 
@@ -29,7 +30,7 @@ export function tombstoneOf(doc: ArchivedDocument, disposal: DisposalRecord): Ar
   };
 }
 
-export type DisposeOutcome = 'disposed' | 'completed' | { blocked: Blocker | 'storage-refused' | 'changed'; detail?: string };
+export type DisposeOutcome = 'disposed' | 'completed' | { blocked: Blocker | 'storage-refused' | 'changed' | 'claim-not-sealed'; detail?: string };
 
 export interface DisposalContext {
   now: Date;
@@ -73,6 +74,43 @@ function planDisposal(doc: ArchivedDocument, ctx: DisposalContext): DisposalReco
   };
 }
 
+/** The seal's purpose (kernel/archive-seal.ts): a claim's seal passes for no other kind of sealed content. */
+const CLAIM_SEAL = 'disposal-claim';
+
+/**
+ * What a claim's seal covers: the tenant and document, the planned record (when, by, why, which run, under which
+ * approval) and the retain-until it was judged against (an extension or a correction since voids it).
+ */
+function claimSealed(tenantId: string, doc: ArchivedDocument, d: DisposalRecord): object {
+  const approvalId: unknown = d.approval?.approvalId ?? null;
+  const retainUntil: unknown = (doc.retention as Partial<ArchivedDocument['retention']> | undefined)?.retainUntil ?? null;
+  return { tenantId, documentId: doc.id, at: d.at, by: d.by, reason: d.reason, runId: d.runId, approvalId, retainUntil };
+}
+
+async function sealedClaim(tenantId: string, doc: ArchivedDocument, plan: DisposalRecord, keys: Deps['audit']['chainKeys']): Promise<DisposalRecord> {
+  const { keyVersion, mac } = await sealWith(CLAIM_SEAL, claimSealed(tenantId, doc, plan), keys);
+  return { ...plan, seal: { ...(keyVersion !== undefined ? { keyVersion } : {}), mac } };
+}
+
+/**
+ * Why a found claim is not one the archive made (null: it is). Its creation time is not told: a claim sealed with a
+ * superseded key version counts as unsealed (an intact one goes back to active and is judged again: nothing lost).
+ */
+async function claimUnsealedBecause(tenantId: string, doc: ArchivedDocument, keys: Deps['audit']['chainKeys']): Promise<UnsealedReason | 'no seal' | null> {
+  const seal: unknown = doc.disposal?.seal;
+  if (!doc.disposal || !seal || typeof seal !== 'object' || typeof (seal as { mac?: unknown }).mac !== 'string') return 'no seal';
+  const { keyVersion, mac } = seal as { keyVersion?: unknown; mac: string };
+  return unsealedBecause(CLAIM_SEAL, { ...claimSealed(tenantId, doc, doc.disposal), ...(typeof keyVersion === 'string' ? { keyVersion } : {}), mac }, null, keys);
+}
+
+/** Whether every blob the document names is still stored: nothing of it deleted yet (the disposer deletes the manifest last). */
+async function wholeInStorage(tenantId: string, doc: ArchivedDocument, deps: Pick<Deps, 'blobs'>): Promise<boolean> {
+  return (await Promise.all(blobNamesOf(doc).map((name) => deps.blobs.exists(tenantId, name)))).every(Boolean);
+}
+
+/** Operators are alerted on this exact phrase (infra/main.bicep, disposalClaimUnsealedAlert). */
+export const DISPOSAL_CLAIM_UNSEALED = 'disposal claim not made by the archive: document put back to active';
+
 /** Operators are alerted on this exact phrase (infra/main.bicep, disposalRefusedAlert). */
 export const DISPOSAL_REFUSED = 'disposal refused by storage past its grace: blobs kept longer than the catalog says';
 /** How long storage may refuse a due document's disposal before it is alerted: WORM's rounding, and a daily sweep's two runs. */
@@ -88,7 +126,7 @@ export async function prepareDisposal(
   tenantId: string,
   id: string,
   ctx: DisposalContext,
-  deps: Pick<Deps, 'retention' | 'log'>,
+  deps: Pick<Deps, 'retention' | 'log' | 'audit' | 'blobs'>,
   /** The item as the sweep's query just returned it: saves a read; if it changed since, the claim fails and the item is read again. */
   listed?: Versioned<ArchivedDocument>,
 ): Promise<PreparedDisposal | Exclude<DisposeOutcome, 'disposed' | 'completed'>> {
@@ -106,7 +144,7 @@ export async function prepareDisposal(
     if (blocker) return { blocked: blocker };
     const refused = ctx.requireApproval && doc.disposalApproval && ctx.approvalRefused ? await ctx.approvalRefused(doc) : null;
     if (refused) return { blocked: 'approval-required', detail: refused };
-    const claimed: ArchivedDocument = { ...doc, status: 'disposing', disposal: planDisposal(doc, ctx) };
+    const claimed: ArchivedDocument = { ...doc, status: 'disposing', disposal: await sealedClaim(tenantId, doc, planDisposal(doc, ctx), deps.audit.chainKeys) };
     const written = await catalog.replace(claimed, etag);
     if (written === 'conflict') return listed ? prepareDisposal(tenantId, id, ctx, deps) : { blocked: 'changed', detail: 'changed while being claimed' };
     doc = claimed;
@@ -114,14 +152,43 @@ export async function prepareDisposal(
   }
 
   if (doc.status === 'disposing') {
+    // A claim found (not made by this run) is finished only as the archive made it: sealed when claimed, over the plan and
+    // the retain-until it was judged against. Broke: a found claim was judged on nothing but holds (and approval where
+    // required), so whoever could write Cosmos DB set a due document `disposing`, or one whose retention had not ended,
+    // and the next run deleted its blobs and wrote a tombstone and audit entry saying "retention-ended". Judged before
+    // its holds: one not sealed goes back to active held or not (held, it stayed hidden from the fixity check and exports).
+    let sealed = false;
+    if (resumed) {
+      const unsealed = await claimUnsealedBecause(tenantId, doc, deps.audit.chainKeys);
+      // Key Vault unreachable is no forgery: the claim waits for a later run, as it is.
+      if (unsealed === 'key unavailable') return { blocked: 'claim-not-sealed', detail: 'its seal cannot be checked now (key unavailable)' };
+      sealed = unsealed === null;
+      // Due, whatever the seal says: nothing is deleted before its retain-until.
+      const due = retentionOver(doc, ctx.now);
+      if (!sealed || !due) {
+        // Nothing deleted yet: back to active (its plan dropped), judged afresh by the next run as any active document.
+        // One half deleted is a crash of a version before claims were sealed: finished below by the rules it had.
+        if (!sealed && (await wholeInStorage(tenantId, doc, deps))) {
+          const { disposal: _planned, ...active } = doc;
+          if ((await catalog.replace({ ...active, status: 'active' }, etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while its claim was put back' };
+          deps.log.error(DISPOSAL_CLAIM_UNSEALED, { tenantId, documentId: id, reason: unsealed ?? 'no seal' });
+          return { blocked: 'claim-not-sealed', detail: `put back to active (${unsealed ?? 'no seal'})` };
+        }
+        if (!due) {
+          deps.log.error(`retention sweep ${DOCUMENT_CHECK_FAILED}`, { tenantId, documentId: id, error: `a disposal claim found before its retain-until ${JSON.stringify(doc.retention?.retainUntil) ?? 'missing'}` });
+          return { blocked: 'not-expired', detail: 'a disposal claim found before its retain-until' };
+        }
+      }
+    }
     // Its holds as well as its flag: a claim whose item has an open hold but no flag (half written, restored, edited by
     // hand) had its blobs deleted, as only `legalHold` was read here.
     if (isHeld(doc, ctx.now)) return { blocked: 'legal-hold' };
-    // A claim found (not made by this run) is judged for approval again where the tenant requires it. Broke: any claim
-    // was finished unjudged, so whoever could write Cosmos DB set a due, unapproved document `disposing` and the next run
-    // deleted it: four eyes on disposal skipped. Left `disposing` and named for an operator (a crash's claim made before
-    // approval became required is kept too, for a person to decide).
-    if (resumed && ctx.requireApproval) {
+    // A claim found is judged for approval again where the tenant requires it, unless the archive sealed it without one:
+    // the claiming run found approval not required then, and its judgement stands (kept `disposing` for ever otherwise,
+    // a crash's claim made before approval became required). Broke: any claim was finished unjudged, so whoever could
+    // write Cosmos DB set a due, unapproved document `disposing` and the next run deleted it: four eyes on disposal skipped.
+    // Left `disposing` and named for an operator.
+    if (resumed && ctx.requireApproval && !(sealed && !doc.disposal?.approval)) {
       const refused = !approvedForDisposal(doc) ? 'claimed without an approval for its retain-until' : ctx.approvalRefused ? await ctx.approvalRefused(doc, { claimFound: true }) : null;
       if (refused) {
         deps.log.error(`retention sweep ${DOCUMENT_CHECK_FAILED}`, { tenantId, documentId: id, error: `a disposal claim found without an approval that stands: ${refused}` });

@@ -161,7 +161,10 @@ export async function updateDocument<R>(
       throw new ArchiveError('dependency_unavailable', { detail: `Document ${id} is being disposed of while this change reached its blobs, which keeps it; try again shortly.`, retryAfterSeconds: 5, extensions: { reason: DOCUMENT_BEING_DISPOSED } });
     }
     if (current.item.status !== 'active') {
-      throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: current.item.disposal ?? null } });
+      // As GET /documents/{id} answers it (documentView). Broke: the whole record was answered, the claim's seal and its
+      // approval's seal (never a client's to hold) with it.
+      const d = current.item.disposal;
+      throw new ArchiveError('document_disposed', { detail: `Document ${id} was disposed of (or is being disposed of) after its retention ended.`, extensions: { disposal: d ? { at: d.at, by: d.by, reason: d.reason } : null } });
     }
     const step = decide(current.item);
     if (!step.next) return step.result;

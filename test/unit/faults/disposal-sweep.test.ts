@@ -24,7 +24,8 @@
  * class changed to a shorter one is refused (422) and only a longer one is a row; a tombstone already audited with a
  * file left is the reconciler's orphan listing (not a sweep candidate); a claim an earlier run left is finished only
  * under a standing approval once approval is required, else stays `disposing` (never shown whole again), alerted, for
- * an operator (one set by hand in Cosmos DB looks the same, round12-attacks.test.ts); a blob storage refuses to
+ * an operator (a claim the archive did not seal with every blob still there goes back to active instead:
+ * round12-attacks.test.ts, sealed-claims.test.ts); a blob storage refuses to
  * delete is a warn line each run, not an alert (as the README states it: kept, `storage-refused`).
  */
 import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
@@ -241,8 +242,11 @@ const ROWS: Row[] = [
       delete old.counterpartyKey;
       delete old.referenceKey;
       put(w, old);
-      // A claim from before claims carried their plan.
-      put(w, { ...structuredClone(item(w, ref(b!))!), status: 'disposing' });
+      // A claim from before claims carried their plan (or a seal), stopped mid-deletion: finished. One with every blob still
+      // there goes back to active instead (sealed-claims.test.ts).
+      const claimed = structuredClone(item(w, ref(b!))!);
+      put(w, { ...claimed, status: 'disposing' });
+      w.deps.blobs.blobs.delete(`${TENANT}/${claimed.rendition.blobName}`);
       return { dispose: [ref(a!), ref(b!)], keep: [], resumed: [ref(b!)] };
     },
   },

@@ -107,9 +107,11 @@ const PAIRS: Pair[] = [
     prepare: async (w) => {
       const id = await disposable(w);
       const job = { id: await exported(w) };
-      // Disposed of behind the sweep's back (its withdrawal missed the export): maintenance's safety net withdraws it.
+      // Disposed of behind the sweep's back (its withdrawal missed the export): maintenance's safety net withdraws it. Its
+      // deletion begun (an intact claim the archive did not seal goes back to active: sealed-claims.test.ts).
       const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
       w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...doc, status: 'disposing' });
+      w.deps.blobs.blobs.delete(`${TENANT}/${doc.rendition.blobName}`);
       return [get(`exports/${job.id}/download`), exportMaintenance];
     },
   },

@@ -3,16 +3,17 @@
  * Key Vault, no storage account key), by someone who also holds an ordinary account: no rule about people and no
  * irreversible act may rest on a field nothing seals or witnesses.
  */
-import { DOCUMENT_CHECK_FAILED } from '../../../shared/retention/unchecked';
+import { DISPOSAL_CLAIM_UNSEALED } from '../../../shared/retention/dispose';
 import type { RecordingLogger } from '../../support/in-memory';
 import { ADMIN, approval, dueDocs, later, ok, requireApproval, sweepNow, TENANT, world, type World } from '../../support/in-process';
 
 describe('a due document set `disposing` in Cosmos DB where the tenant requires disposal approval', () => {
   // Broke: the sweep finished any claim it found (a crash's leftover) without judging it again, so whoever could write
   // Cosmos DB set a due, unapproved document `disposing` and the next run deleted it: four eyes on disposal skipped.
+  // The claim is not sealed by the archive (dispose.ts): put back to active and alerted, then judged as any active one.
   it.each([
-    ['approved by bob: disposed of', true, 'disposed'],
-    ['never approved: kept, named for an operator', false, 'disposing'],
+    ['approved by bob: put back, then disposed of by the next run', true, 'disposed'],
+    ['never approved: put back and kept', false, 'active'],
   ])('%s', async (_, approved, status) => {
     const w = world();
     await requireApproval(w);
@@ -21,14 +22,14 @@ describe('a due document set `disposing` in Cosmos DB where the tenant requires 
     const doc = w.deps.catalog.documents.get(`${TENANT}/${id!}`)!;
     w.deps.catalog.documents.set(`${TENANT}/${id!}`, { ...structuredClone(doc), status: 'disposing' });
     const run = await sweepNow(w);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id!}`)!.status).toBe('active');
+    expect(run.blocked).toEqual([expect.objectContaining({ documentId: id, reason: expect.stringContaining('claim-not-sealed') })]);
+    expect((w.deps.log as RecordingLogger).lines.filter((l) => l.level === 'error').map((l) => [l.message, l.fields?.documentId])).toEqual([[DISPOSAL_CLAIM_UNSEALED, id]]);
+    await sweepNow(w);
     expect(w.deps.catalog.documents.get(`${TENANT}/${id!}`)!.status).toBe(status);
     const blobs = [...w.deps.blobs.blobs.keys()].filter((k) => k.startsWith(`${TENANT}/`) && k.includes(id!));
     if (approved) expect(blobs).toEqual([]);
-    else {
-      expect(blobs.length).toBeGreaterThan(0);
-      expect(run.blocked).toEqual([expect.objectContaining({ documentId: id, reason: expect.stringContaining('approval-required') })]);
-      expect((w.deps.log as RecordingLogger).lines.filter((l) => l.level === 'error').map((l) => [l.message, l.fields?.documentId])).toEqual([[`retention sweep ${DOCUMENT_CHECK_FAILED}`, id]]);
-    }
+    else expect(blobs.length).toBeGreaterThan(0);
   });
 });
 

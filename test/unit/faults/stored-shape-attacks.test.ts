@@ -276,9 +276,12 @@ describe('the retention sweep disposes of no document whose retention or holds c
   it('a claim (disposing) whose hold is open but whose legalHold flag is not set is not deleted', async () => {
     const w = world();
     const [id] = await dueDocuments(w, (d) => ({ ...d, status: 'disposing', legalHold: false, holds: [hold()] }));
+    // Its deletion begun (a claim not sealed by the archive with every blob there goes back to active: sealed-claims.test.ts).
+    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    w.deps.blobs.blobs.delete(`${TENANT}/${doc.rendition.blobName}`);
     const result = await sweepNow(w);
     expect(result.blocked).toContainEqual({ tenantId: TENANT, documentId: id, reason: 'legal-hold' });
-    expect([...w.deps.blobs.blobs.keys()].some((k) => k.includes(id))).toBe(true);
+    expect(w.deps.blobs.blobs.has(`${TENANT}/${doc.original.blobName}`)).toBe(true);
   });
 });
 
