@@ -79,10 +79,14 @@ describe('a planted entry with a genuine change\'s request id does not shadow th
   it('a resumed disposal: a planted `document.dispose` does not stand for its entry', async () => {
     const w = world();
     const [id] = await dueDocs(w);
-    const doc = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
-    const at = w.clock.now().toISOString();
-    w.deps.catalog.documents.set(`${TENANT}/${id}`, { ...structuredClone(doc), status: 'disposing', disposal: { at, by: { subject: 'system:retention-sweep', kind: 'system' }, reason: 'retention ended', runId: 'sweep-crashed', audited: false } } as never);
-    plantedEntry(w, { tenantId: TENANT, at, actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: id!, outcome: 'success', status: 200, requestId: `sweep-crashed:${id}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
+    // A genuine claim (sealed by its run, since claims are: an unsealed one goes back to active), its run stopped at the deletes.
+    const disposer = w.deps.retention.disposer;
+    const stopped = jest.spyOn(disposer, 'deleteDocument').mockRejectedValue(new Error('host stopped'));
+    await runSweepTimer(w.deps);
+    stopped.mockRestore();
+    const { disposal } = w.deps.catalog.documents.get(`${TENANT}/${id}`)!;
+    const at = disposal!.at;
+    plantedEntry(w, { tenantId: TENANT, at, actor: { subject: 'system:retention-sweep', kind: 'system' }, action: 'document.dispose', target: id!, outcome: 'success', status: 200, requestId: `${disposal!.runId}:${id}`, clientIp: null, userAgent: null, detail: 'retention-ended' });
     await runSweepTimer(w.deps);
     expect(w.deps.catalog.documents.get(`${TENANT}/${id}`)?.status).toBe('disposed');
     expect(await auditHolds(w.deps.audit, TENANT, { action: 'document.dispose', target: id! }, [at], () => true)).toBe(true);
