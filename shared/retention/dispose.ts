@@ -167,8 +167,10 @@ export async function prepareDisposal(
       const due = retentionOver(doc, ctx.now);
       if (!sealed || !due) {
         // Nothing deleted yet: back to active (its plan dropped), judged afresh by the next run as any active document.
-        // One half deleted is a crash of a version before claims were sealed: finished below by the rules it had.
-        if (!sealed && (await wholeInStorage(tenantId, doc, deps))) {
+        // One half deleted is a crash of a version before claims were sealed: finished below by the rules it had. So is one
+        // whose disposal entry the archive keyed (a version that appended it before the tombstone): put back, the document
+        // was disposed of again under a second entry, and the log said it disposed of it twice.
+        if (!sealed && (await wholeInStorage(tenantId, doc, deps)) && !(await loggedAsDisposed(deps, tenantId, doc))) {
           const { disposal: _planned, ...active } = doc;
           if ((await catalog.replace({ ...active, status: 'active' }, etag)) === 'conflict') return { blocked: 'changed', detail: 'changed while its claim was put back' };
           deps.log.error(DISPOSAL_CLAIM_UNSEALED, { tenantId, documentId: id, reason: unsealed ?? 'no seal' });
@@ -300,6 +302,12 @@ export async function finishDisposals(prepared: PreparedDisposal[], deps: Pick<D
  * Only an entry the archive keyed counts (keyedEntries): any did, so a `document.dispose` written into Cosmos DB by
  * whoever can write it stood for a resumed disposal's entry, which was never appended (the log lost the disposal).
  */
+/** Whether the archive keyed a disposal entry for a found claim's document in its plan's month (a legacy claim's, appended first). */
+async function loggedAsDisposed(deps: Pick<Deps, 'audit'>, tenantId: string, doc: ArchivedDocument): Promise<boolean> {
+  const at = new Date(typeof doc.disposal?.at === 'string' ? doc.disposal.at : NaN);
+  return !Number.isNaN(at.getTime()) && (await hasDisposalEntry(deps, tenantId, doc.id, at));
+}
+
 async function hasDisposalEntry(deps: Pick<Deps, 'audit'>, tenantId: string, id: string, at: Date): Promise<boolean> {
   return (await keyedEntries(deps.audit, tenantId, auditMonth(at), { action: 'document.dispose', target: id }, () => true)).length > 0;
 }
