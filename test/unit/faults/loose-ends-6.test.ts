@@ -6,7 +6,7 @@ import { rightsAssignmentRecordId, rightsSetRecordId } from '../../../shared/aut
 import { extendHoldsByQuery } from '../../../shared/retention/holds/extend-holds-by-query';
 import { HOLD_PLACEMENT_UNWITNESSED } from '../../../shared/retention/holds/placement-witness';
 import type { LegalHold } from '../../../shared/kernel/retention';
-import { type Call, ok, send, START, TENANT, upload, hold, world, type World } from '../../support/in-process';
+import { assign, type Call, dueDocs, ok, putSet, requireApproval, send, START, storedAssignment, sweepNow, TENANT, upload, hold, world, type World } from '../../support/in-process';
 
 const flags = (w: World, id: string) => [...w.deps.blobs.blobs].filter(([k]) => k.startsWith(`${TENANT}/${id}/`)).map(([, b]) => b.worm.legalHold);
 const holdOf = (w: World, id: string, holdId: string) => w.deps.catalog.documents.get(`${TENANT}/${id}`)!.holds!.find((h) => h.id === holdId)!;
@@ -92,5 +92,40 @@ describe('a person\'s own hold renamed to a hold by query is not released with i
     // Not one per document: each month read at most once per kind of entry.
     const walks = lists.filter((l) => l.endsWith('legal-hold.place') || l.endsWith('legal-hold.release'));
     expect(new Set(walks).size).toBe(walks.length);
+  });
+});
+
+/**
+ * The sweep applied the uploader rule again (an approval's entry names no document: a copy onto another document passes
+ * it) comparing approver and uploader only. up gives dave rights after up's uploads (dave: up's second identity, whom
+ * the request path refuses as an approver of them); dave approves erin's upload; whoever can write Cosmos DB copies that
+ * approval, unsealed as one from before ARCHIVE_APPROVALS_SEALED_SINCE (or with it unset) stands on its entry alone, onto
+ * up's upload. Broke: the sweep disposed of it. Rights given after the approval do not count (the approver was a second
+ * person when they approved).
+ */
+describe('the sweep refuses an approval by someone the uploader gave rights after the upload', () => {
+  it.each([
+    ['dave, given rights by up after the upload and before approving: kept', 'dave', true],
+    ['frank, given rights by carol before approving and by up after: disposed', 'frank', false],
+  ])('%s', async (_, approver, kept) => {
+    const w = world();
+    storedAssignment(w, 'erin', 'archivist', 'root');
+    const other = (await ok(w, { ...upload({ fiscalYear: 2018, retentionClass: 'immovable-property-10y' }), as: 'erin' }, 201)).json.id as string;
+    const [id] = await dueDocs(w);
+    await requireApproval(w);
+    await ok(w, putSet('approver', ['documents:read', 'retention:manage', 'retention:approve']));
+    await ok(w, putSet('clerk', ['documents:read', 'rights:manage', 'retention:manage', 'retention:approve']));
+    await ok(w, assign('up', 'clerk'));
+    await ok(w, assign(approver, 'approver', kept ? 'up' : 'carol'));
+    w.clock.advance(60_000);
+    await ok(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [other] }, as: approver }, 201);
+    w.clock.advance(60_000);
+    if (!kept) await ok(w, assign(approver, 'clerk', 'up'));
+    const { keyVersion: _k, mac: _m, ...copied } = w.deps.catalog.documents.get(`${TENANT}/${other}`)!.disposalApproval!;
+    const target = w.deps.catalog.documents.get(`${TENANT}/${id!}`)!;
+    target.disposalApproval = { ...copied, retainUntil: target.retention.retainUntil };
+    const run = await sweepNow(w);
+    expect(w.deps.catalog.documents.get(`${TENANT}/${id!}`)!.status).toBe(kept ? 'active' : 'disposed');
+    if (kept) expect(run.blocked.find((b) => b.documentId === id)?.reason).toMatch(/^approval-required: its approver was given rights by its uploader after the upload/);
   });
 });
