@@ -88,20 +88,20 @@ export interface Carrier {
 /**
  * The documents hold `holdId`'s keyed per-document entries name from `since`'s month to `now`'s: those it was placed on
  * (a hold by query's own, request id `hold-placed:<id>:<document>`, and the reconciler's extensions,
- * `hold-extended:<id>:<document>`), and, unless `target` names the one document asked about, those it was released
- * from. One listing walk per month and action, whatever the number of documents (the list filters by exact request id
- * only, so the request ids are matched here).
+ * `hold-extended:<id>:<document>`, earlier `reconcile:hold:…`: matched by their detail, `hold=<id>`, which only a
+ * placement of that hold on that document writes), and, unless `target` names the one document asked about, those it
+ * was released from. One listing walk per month and action, whatever the number of documents (the list filters by
+ * exact request id only, so entries are matched here).
  */
 async function reachedSince(tenantId: string, holdId: string, since: string, now: Date, deps: Pick<Deps, 'audit'>, target?: string): Promise<{ placed: Set<string>; released: Set<string> }> {
   const ofHold = (e: AuditEntry) => e.outcome === 'success' && typeof e.target === 'string' && ((e.detail ?? '') === holdAuditDetail(holdId) || (e.detail ?? '').startsWith(`${holdAuditDetail(holdId)};`));
-  const reached = (e: AuditEntry) => ofHold(e) && (e.requestId.startsWith(`hold-placed:${holdId}:`) || e.requestId.startsWith(`hold-extended:${holdId}:`));
   const placed = new Set<string>();
   const released = new Set<string>();
   const from = new Date(since);
   if (Number.isNaN(from.getTime())) return { placed, released };
   const only = target !== undefined ? { target } : {};
   for (let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)); auditMonth(m) <= auditMonth(now); m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
-    for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.place', ...only }, reached)) placed.add(e.target as string);
+    for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.place', ...only }, ofHold)) placed.add(e.target as string);
     if (target === undefined) for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.release' }, ofHold)) released.add(e.target as string);
   }
   return { placed, released };
