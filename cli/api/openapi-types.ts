@@ -5379,7 +5379,7 @@ export interface operations {
                         skipped: {
                             documentId: string;
                             /** @enum {string} */
-                            reason: "document_disposed" | "document_not_found" | "hold_already_released" | "document_being_disposed" | "too_many_holds";
+                            reason: "document_disposed" | "document_not_found" | "hold_already_released" | "document_being_disposed" | "too_many_holds" | "hold_placement_unwitnessed";
                         }[];
                     };
                 };
@@ -6426,7 +6426,7 @@ export interface operations {
                         skipped: {
                             documentId: string;
                             /** @enum {string} */
-                            reason: "document_disposed" | "document_not_found" | "hold_already_released" | "document_being_disposed" | "too_many_holds";
+                            reason: "document_disposed" | "document_not_found" | "hold_already_released" | "document_being_disposed" | "too_many_holds" | "hold_placement_unwitnessed";
                         }[];
                     };
                 };

@@ -221,7 +221,7 @@ export const ZHoldsResult = z.strictObject({
   documents: z.number().int(),
   documentIds: z.array(z.string()),
   /** Matches another request changed meanwhile (disposed of, or the hold released): passed over, not changed. */
-  skipped: z.array(z.strictObject({ documentId: z.string(), reason: z.enum(['document_disposed', 'document_not_found', 'hold_already_released', 'document_being_disposed', 'too_many_holds']) })),
+  skipped: z.array(z.strictObject({ documentId: z.string(), reason: z.enum(['document_disposed', 'document_not_found', 'hold_already_released', 'document_being_disposed', 'too_many_holds', 'hold_placement_unwitnessed']) })),
 });
 
 /** A proposal (a SoD or retention policy weakening, shared/auth/proposals.ts): besides what it proposes, its state, proposer, lifetime and decision. */

@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
-import { assertMayApproveDisposal, madeSecondBy, samePerson } from '../auth/sod';
-import { rightsGivenTo } from '../auth/rights-sets/rights-given';
+import { assertMayApproveDisposal, madeSecondBy, type RightsGiven, samePerson } from '../auth/sod';
+import { rightsGivenTo, rightsGivenToPerson } from '../auth/rights-sets/rights-given';
 import { sodPolicyAsKept } from '../auth/rights-sets/settings-blobs';
 import { personOf, type Principal } from '../kernel/principal';
 import { ArchiveError } from '../kernel/errors';
@@ -109,6 +109,14 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
   const keys = keyReader(tenantId, deps);
   const uploads = uploadWitness(tenantId, deps);
   let sod: ReturnType<Deps['rights']['policy']> | undefined;
+  // Read once per approver and month of upload in a run (from the month's start: a giving since the upload is in it).
+  const givings = new Map<string, Promise<RightsGiven[]>>();
+  const givenOnce = (person: string, uploadedAt: string): Promise<RightsGiven[]> => {
+    const month = Number.isNaN(Date.parse(uploadedAt)) ? undefined : `${auditMonth(new Date(uploadedAt))}-01T00:00:00.000Z`;
+    const key = JSON.stringify([person, month ?? null]);
+    if (!givings.has(key)) givings.set(key, rightsGivenToPerson(tenantId, person, deps, month));
+    return givings.get(key)!;
+  };
   const auditedOnce = (approval: DisposalApproval, at: string, sealed = false): Promise<boolean> => {
     const month = Number.isNaN(Date.parse(at)) ? '' : auditMonth(new Date(at));
     const key = JSON.stringify([String(approval.approvalId), String(approval.approvedBy?.subject), String(approval.approvedBy?.person), at.slice(0, 7), month, sealed]);
@@ -159,6 +167,14 @@ export function approvalChecks(tenantId: string, deps: Pick<Deps, 'audit' | 'blo
     // The approver read up the keys too (samePersonUpTheKeys). Broke: one given through a key minted through a key before
     // persons were kept names that key's maker (`apikey:<id>`) as its person, and the uploader's own approval through it stood.
     if (await samePersonUpTheKeys(approval.approvedBy, upload.createdBy, keys)) return 'its approver uploaded it';
+    // Nor one the uploader gave rights after the upload (madeSecondBy), as the request path refuses. Broke: an approval
+    // that stands on its entry alone (unsealed: before ARCHIVE_APPROVALS_SEALED_SINCE, or with it unset), by the
+    // uploader's second identity for other documents, copied in Cosmos DB onto the uploader's own, was disposed of.
+    // Givings after the approval do not count: its approver was a second person when they approved.
+    const approver = personOf(await withKeyPerson(approval.approvedBy, keys));
+    const given = (await givenOnce(approver, String(upload.createdAt))).filter((g) => g.at === '' || g.at <= at);
+    const madeSecond = madeSecondBy(given, await withKeyPerson(upload.createdBy, keys), String(upload.createdAt));
+    if (madeSecond) return `its approver was given rights by its uploader after the upload (${madeSecond.through})`;
     return null;
   };
 }

@@ -38,9 +38,20 @@ const fresh = { fresh: true };
  * can match, so a tenant's long history of givers does not count against the caps.
  */
 export async function rightsGivenTo(principal: Principal, deps: GivingsDeps, since?: string): Promise<RightsGiven[]> {
-  const { tenantId } = principal;
   const names = [...new Set([principal.rightsSet, ...(principal.personRightsSets ?? [])])];
-  const person = personOf(principal);
+  return upTheChain(principal.tenantId, personOf(principal), names, deps, since);
+}
+
+/**
+ * rightsGivenTo for a person known only by name (an act's stored actor, judged again later: the sweep's re-check of an
+ * approval): the sets they act with are those a person further up a chain is read with (their assignment's, and the one
+ * their last sign-in claimed).
+ */
+export async function rightsGivenToPerson(tenantId: string, person: string, deps: GivingsDeps, since?: string): Promise<RightsGiven[]> {
+  return upTheChain(tenantId, person, null, deps, since);
+}
+
+async function upTheChain(tenantId: string, person: string, names: readonly string[] | null, deps: GivingsDeps, since?: string): Promise<RightsGiven[]> {
   const own = await givenToPerson(tenantId, person, names, deps);
   const all = [...own];
   // Per person up the chain, the latest time along a chain that reached them: expanded again only when a chain

@@ -58,9 +58,11 @@ export interface SkippedDocument {
    * The refusal's code: `document_disposed` (claimed by the sweep meanwhile), `document_not_found`,
    * `hold_already_released`; or `document_being_disposed`: claimed by the sweep after the hold reached its blobs, which
    * keep it (storage refuses the disposal), and the open hold reaches it in the catalog with the reconciler's next run;
-   * or `too_many_holds`: the document has carried MAX_HOLDS holds (the sweep still keeps what an open hold's query matches).
+   * or `too_many_holds`: the document has carried MAX_HOLDS holds (the sweep still keeps what an open hold's query matches);
+   * or `hold_placement_unwitnessed` (a release everywhere): the audit log does not show the hold placed on it, so the hold
+   * it carries under that id is another's, renamed (operators are alerted); it stays held.
    */
-  reason: 'document_disposed' | 'document_not_found' | 'hold_already_released' | 'document_being_disposed' | 'too_many_holds';
+  reason: 'document_disposed' | 'document_not_found' | 'hold_already_released' | 'document_being_disposed' | 'too_many_holds' | 'hold_placement_unwitnessed';
 }
 
 /** `err` as a skipped document when its code is one of `expected`; anything else is rethrown (the request fails). */

@@ -47,7 +47,8 @@ async function witnessedPlacement(tenantId: string, holdId: string, documentId: 
   if (stored.bySystem) {
     const parts = (e: AuditEntry) => (e.detail ?? '').split(';');
     const entry = await find({ action: 'document.reindex', ...target }, (e) => e.actor.kind === 'system' && (parts(e).includes(`legal-hold=${holdId}`) || parts(e).includes(`legal-hold-restored=${holdId}`)));
-    return entry ? placementOf(entry) : null;
+    // A restored hold's id is new to the one document it was restored on (rebuild-catalog.ts, reconcile.ts).
+    return entry ? (typeof entry.target === 'string' ? { ...placementOf(entry), document: entry.target } : placementOf(entry)) : null;
   }
   // A document's own entry: `hold=<id>` (with the approval it withdrew); not a replay's (no placing) nor the reconciler's (`;extended`).
   const placedHere = (e: AuditEntry) => {
@@ -78,6 +79,55 @@ async function releasedSince(tenantId: string, holdId: string, documentId: strin
   return false;
 }
 
+/** A document carrying a hold open, with the hold as stored on it. */
+export interface Carrier {
+  documentId: string;
+  hold: Placement & Pick<LegalHold, 'extendedAt'>;
+}
+
+/**
+ * The documents hold `holdId`'s keyed per-document entries name from `since`'s month to `now`'s: those it was placed on
+ * (a hold by query's own, request id `hold-placed:<id>:<document>`, and the reconciler's extensions,
+ * `hold-extended:<id>:<document>`, earlier `reconcile:hold:…`: matched by their detail, `hold=<id>`, which only a
+ * placement of that hold on that document writes), and, unless `target` names the one document asked about, those it
+ * was released from. One listing walk per month and action, whatever the number of documents (the list filters by
+ * exact request id only, so entries are matched here).
+ */
+async function reachedSince(tenantId: string, holdId: string, since: string, now: Date, deps: Pick<Deps, 'audit'>, target?: string): Promise<{ placed: Set<string>; released: Set<string> }> {
+  const ofHold = (e: AuditEntry) => e.outcome === 'success' && typeof e.target === 'string' && ((e.detail ?? '') === holdAuditDetail(holdId) || (e.detail ?? '').startsWith(`${holdAuditDetail(holdId)};`));
+  const placed = new Set<string>();
+  const released = new Set<string>();
+  const from = new Date(since);
+  if (Number.isNaN(from.getTime())) return { placed, released };
+  const only = target !== undefined ? { target } : {};
+  for (let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1)); auditMonth(m) <= auditMonth(now); m = new Date(Date.UTC(m.getUTCFullYear(), m.getUTCMonth() + 1, 1))) {
+    for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.place', ...only }, ofHold)) placed.add(e.target as string);
+    if (target === undefined) for (const e of await keyedEntries(deps.audit, tenantId, auditMonth(m), { action: 'legal-hold.release' }, ofHold)) released.add(e.target as string);
+  }
+  return { placed, released };
+}
+
+/**
+ * The carriers of a hold whose witnessed placement names no one document (a hold by query's) that its keyed entries do
+ * not show reached by it, or show released from it since. Broke: whoever can write Cosmos DB renamed their own hold on
+ * a document to the id of another person's hold by query (one that never reached the document, or was released from it
+ * since), and released that hold everywhere past four eyes, judged by the other person's placement: their own hold went
+ * with it, its blobs' flags cleared. Its stored time moments ago: this instance's appends are awaited and the log read
+ * once more (its entry on its way). `target`: the one document a release names (its release is looked for by
+ * releasedSince).
+ */
+export async function unreachedCarriers(tenantId: string, holdId: string, placement: WitnessedPlacement, carrying: readonly Carrier[], deps: Pick<Deps, 'audit' | 'auditOutbox'> & Pick<HoldDeps, 'clock'>, target?: string): Promise<Carrier[]> {
+  if (placement.document !== undefined || carrying.length === 0) return [];
+  const read = () => reachedSince(tenantId, holdId, placement.placedAt, deps.clock.now(), deps, target);
+  let reached = await read();
+  const unreached = () => carrying.filter((c) => !reached.placed.has(c.documentId) || reached.released.has(c.documentId));
+  if (unreached().some((c) => placedMomentsAgo([{ placedBy: c.hold.placedBy, placedAt: c.hold.extendedAt ?? c.hold.placedAt }], deps.clock.now()))) {
+    await deps.auditOutbox.flush();
+    reached = await read();
+  }
+  return unreached();
+}
+
 /** A release refused: the placement entry found is of another hold than the one stored under its id (alerted). */
 function renamedHold(fields: { tenantId: string; holdId: string; documentId?: string }, reason: string, deps: Pick<HoldDeps, 'log'>): never {
   deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { ...fields, reason });
@@ -92,7 +142,7 @@ function renamedHold(fields: { tenantId: string; holdId: string; documentId?: st
  * not found yet: this instance's appends under way are awaited (the placement's own, when it was placed here) and the
  * entry looked for once more.
  */
-export async function placementForRelease(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, placings: readonly Placement[], deps: Pick<Deps, 'audit' | 'config' | 'auditOutbox'> & Pick<HoldDeps, 'log' | 'clock'>, carrying: readonly string[] = []): Promise<Placement | null> {
+export async function placementForRelease(tenantId: string, holdId: string, documentId: string | null, stored: { byQuery: boolean; bySystem: boolean }, placings: readonly (Placement & Pick<LegalHold, 'extendedAt'>)[], deps: Pick<Deps, 'audit' | 'config' | 'auditOutbox'> & Pick<HoldDeps, 'log' | 'clock'>, carrying: readonly string[] = []): Promise<WitnessedPlacement | null> {
   const look = () => witnessedPlacement(tenantId, holdId, documentId, stored, placings.map((p) => p.placedAt), deps);
   let witnessed = await look();
   if (!witnessed && placedMomentsAgo(placings, deps.clock.now())) {
@@ -111,6 +161,9 @@ export async function placementForRelease(tenantId: string, holdId: string, docu
   }
   const releasedOn = documentId ?? document;
   if (witnessed && releasedOn !== undefined && (await releasedSince(tenantId, holdId, releasedOn, witnessed.placedAt, deps.clock.now(), deps))) renamedHold(fields, 'released since its placement, stored open', deps);
+  // A hold by query's placement names no document: the one released must be among those its entries show it reached
+  // (a release everywhere skips each that is not: release-hold-everywhere.ts).
+  if (witnessed && documentId !== null && placings[0] && (await unreachedCarriers(tenantId, holdId, witnessed, [{ documentId, hold: placings[0] }], deps, documentId)).length > 0) renamedHold(fields, 'never placed on this document', deps);
   return judgedPlacement(witnessed, placings, { tenantId, holdId, ...(documentId !== null ? { documentId } : {}) }, deps);
 }
 

@@ -10,7 +10,7 @@ import type { AuditStaging } from '../../kernel/audit';
 import { stagedWithFirstChange } from '../../audit/outbox';
 import { actorOf } from '../update';
 import { holdByQueryRecord, markHoldByQueryReleased } from './place-holds-by-query';
-import { placementForRelease } from './placement-witness';
+import { HOLD_PLACEMENT_UNWITNESSED, placementForRelease, unreachedCarriers } from './placement-witness';
 
 /**
  * Releases a hold on every document that carries it (a hold placed by query). Four eyes
@@ -32,6 +32,9 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   // hold stored as placed before keying began: each placing judged as stored (alerted).
   const tenantId = cmd.principal.tenantId;
   const placement = await placementForRelease(tenantId, cmd.holdId, null, { byQuery: record !== null || placings.some((p) => 'query' in p && p.query !== undefined), bySystem: placings.every((p) => p.placedBy?.kind === 'system') }, placings, deps, carrying.map((c) => c.documentId));
+  // A document its entries do not show the hold reached (or show it released from since) carries a hold renamed to
+  // this one, whose placer is not the one judged: skipped, alerted, and the rest released (unreachedCarriers).
+  const unreached = placement ? await unreachedCarriers(tenantId, cmd.holdId, placement, carrying, deps) : [];
   const judged = placement ? [placement] : placings;
   // Read once, from the earliest placing on: givings before it cannot make the releaser the placer's second identity.
   const releaser = await rightsGivenTo(cmd.principal, deps, judged.map((c) => c.placedAt).reduce((a, b) => (b < a ? b : a)));
@@ -50,9 +53,13 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
   // neither this release nor that placement went over: held on after the release, which answered it not. Every
   // placement from the note on finds it, so this read and releasedMeanwhile between them reach every document.
   const since = record ? (await carryingOpen(cmd.principal.tenantId, cmd.holdId, deps)).filter((c) => !carrying.some((d) => d.documentId === c.documentId)) : [];
+  // As are those: a hold renamed to this one once the note was seen would be read here.
+  if (placement && since.length > 0) unreached.push(...(await unreachedCarriers(tenantId, cmd.holdId, placement, since, deps)));
+  for (const { documentId } of unreached) deps.log.error(HOLD_PLACEMENT_UNWITNESSED, { tenantId, holdId: cmd.holdId, documentId, reason: 'not placed on this document by the hold\'s entries; skipped' });
   const released: string[] = [];
-  const skipped: SkippedDocument[] = [];
+  const skipped: SkippedDocument[] = unreached.map(({ documentId }) => ({ documentId, reason: 'hold_placement_unwitnessed' }));
   for (const { documentId } of [...carrying, ...since]) {
+    if (unreached.some((u) => u.documentId === documentId)) continue;
     try {
       await releaseHold({ ...cmd, documentId, audit: entry.staging, releaser, placers, placement }, deps);
       released.push(documentId);
@@ -64,8 +71,8 @@ export async function releaseHoldEverywhere(cmd: { principal: Principal; holdId:
 }
 
 /** The documents that carry the hold open now, with the hold as placed on each (four eyes judge the release by it). */
-async function carryingOpen(tenantId: string, holdId: string, deps: HoldDeps): Promise<{ documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt' | 'query'> }[]> {
-  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt' | 'query'> }[] = [];
+async function carryingOpen(tenantId: string, holdId: string, deps: HoldDeps): Promise<{ documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt' | 'query' | 'extendedAt'> }[]> {
+  const carrying: { documentId: string; hold: Pick<LegalHold, 'placedBy' | 'placedAt' | 'query' | 'extendedAt'> }[] = [];
   let token: string | undefined;
   do {
     const page = await deps.retention.catalog.held(tenantId, 100, token);
