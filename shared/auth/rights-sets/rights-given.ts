@@ -77,11 +77,15 @@ export async function rightsGivenTo(principal: Principal, deps: GivingsDeps, sin
  * (`sets`; for a person further up the chain, their assignment's set and the set their last sign-in claimed).
  */
 async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: GivingsDeps): Promise<RightsGiven[]> {
-  const [assignment, unassignment, sighting] = await Promise.all([
+  const [assignment, unassignment, seen] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
     sets ? null : lastSighting(tenantId, person, deps),
   ]);
+  // A sighting the archive did not seal as it is (sightingUnsealed) may have lost the sets earlier sign-ins claimed: the
+  // chain through it is not judged (whoever the first person is). Broke: read as stored, a writer of Cosmos DB dropped
+  // its givenBefore, and a guest given rights through a set the person once claimed counted as a second person.
+  const sighting = seen && seen.unsealed === null ? seen.record : null;
   // And as storage keeps them (settings-blobs.ts keptRightsRecord). Read from Cosmos DB alone, whoever could write it
   // renamed who gave a guest account rights after the act (or moved when), and the guest counted as a second person until
   // the reconciler wrote the kept record back. Both are judged: a genuine change whose blob is not written yet carries the
@@ -119,6 +123,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ]),
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
     ...(sighting ? before('a set an earlier sign-in claimed', sighting) : []),
+    ...(seen?.unsealed ? [{ through: `a sign-in record not sealed by the archive (${seen.unsealed})`, at: '', by: { subject: '' }, unresolved: true as const }] : []),
   ];
   // Given through a key before persons were kept, a giving names only the key: it is its person's (withKeyPerson). Read
   // as the key, the placer's guest, given rights by the placer's key after the hold, released it as a second person.
@@ -138,7 +143,8 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
  * itself hold what the act must not be done by).
  */
 export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: KeySealDeps): Promise<boolean> {
-  const [assignment, sighting] = await Promise.all([findRightsAssignment(tenantId, person, deps, fresh), lastSighting(tenantId, person, deps)]);
+  const [assignment, seen] = await Promise.all([findRightsAssignment(tenantId, person, deps, fresh), lastSighting(tenantId, person, deps)]);
+  const sighting = seen?.unsealed === null ? seen.record : null;
   const sets = [...new Set([assignment?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined))];
   const held = await Promise.all(sets.map((n) => rightsSetPermissions(tenantId, n, deps, fresh)));
   if (held.some((p) => p?.includes(permission))) return true;
