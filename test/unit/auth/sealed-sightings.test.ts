@@ -10,10 +10,16 @@ import { PERSON_SIGHTING_PRE_SEAL, PERSON_SIGHTING_UNSEALED, PersonSightings, ty
 import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
 import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
 import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
+import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
 import { madeSecondBy } from '../../../shared/auth/sod';
-import { type Permission, type Principal } from '../../../shared/kernel/principal';
+import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
+import { approveRetentionPolicyProposal } from '../../../shared/retention/policy-proposals';
+import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
+import { DEFAULT_POLICY } from '../../../shared/retention/policy';
+import type { FakeClock } from '../../support/fake-clock';
 import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
 import { ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
+import { refusal } from '../../support/refusal';
 
 const DAY = 86_400_000;
 type W = ReturnType<typeof world>;
@@ -114,5 +120,32 @@ describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do n
     stored.value = change(stored.value as unknown as PersonSightingRecord);
     const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
     expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe(by);
+  });
+});
+
+describe('the proposal rule "the giver holds retention:approve" judges the giver as storage keeps rights too', () => {
+  it("alice's assignment narrowed in Cosmos DB: her guest's approval is still refused", async () => {
+    const deps = inMemoryDeps();
+    const clock = deps.clock as FakeClock;
+    const T = TENANT;
+    const root: Principal = { tenantId: T, subject: 'root', kind: 'user', person: 'root', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']) };
+    const alice: Principal = { ...root, subject: 'alice', person: 'alice' };
+    const rm = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'rm', permissions: new Set<Permission>(['retention:manage']) });
+    // Alice's assignment is kept in storage as given.
+    await assignRightsSet(root, 'alice', 'tenant-admin', clock.now(), deps);
+    await setRetentionPolicy(alice, { ...DEFAULT_POLICY, requireDisposalApproval: true }, deps);
+    await putRightsSet(alice, 'rm', ['retention:manage'], clock.now(), deps);
+    await assignRightsSet(alice, 'manager', 'rm', clock.now(), deps);
+    clock.advance(DAY);
+    const outcome = await setRetentionPolicy(rm('manager'), { ...DEFAULT_POLICY, requireDisposalApproval: false }, deps);
+    if (!('proposed' in outcome)) throw new Error('applied at once');
+    clock.advance(3600_000);
+    await assignRightsSet(alice, 'alice-guest', 'rm', clock.now(), deps);
+    // Cosmos DB edited: alice's assignment now names a set without retention:approve.
+    const a = deps.tenantRecords.records.get(`${T}/${rightsAssignmentRecordId('alice')}`)!;
+    a.value = { ...a.value, rightsSet: 'rm' } as never;
+    const refused = await refusal(approveRetentionPolicyProposal(rm('alice-guest'), outcome.proposed.proposalId, 'ok', deps));
+    expect(refused.extensions).toMatchObject({ rule: 'retention-approver-given-by-approver', approverRightsGivenBy: 'alice' });
+    expect((await deps.retention.policies.get(T))!.requireDisposalApproval).toBe(true);
   });
 });
