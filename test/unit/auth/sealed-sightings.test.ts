@@ -103,9 +103,11 @@ describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do n
   const admin = (subject: string, rightsSet = 'root', permissions: Permission[] = ['documents:read', 'rights:manage']): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
 
   it.each([
-    ['as the archive wrote it: alice is found through the set guest-1 once claimed', (s: PersonSightingRecord) => s, 'alice'],
-    ['its givenBefore dropped: not judged (whoever the first person is)', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, ''],
-  ])('%s', async (_what, change, by) => {
+    ['as the archive wrote it: alice is found through the set guest-1 once claimed', (s: PersonSightingRecord) => s, 'alice', false],
+    ['its givenBefore dropped: not judged (whoever the first person is)', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', false],
+    // Broke: carried as found, the next sign-in sealed what the edit had dropped.
+    ['its givenBefore dropped, then guest-1 signs in again (sealed anew): still not judged for the act before', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', true],
+  ])('%s', async (_what, change, by, signsInAgain) => {
     const deps = { ...inMemoryDeps(), clock: { now: () => now } };
     const before = new Date(now.getTime() - DAY);
     const sightings = new PersonSightings(deps.tenantRecords, deps);
@@ -118,6 +120,7 @@ describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do n
     await sightings.seen(TENANT, 'guest-1', 'auditor', new Date(now.getTime() + 1));
     const stored = deps.tenantRecords.records.get(`${TENANT}/${personSightingRecordId('guest-1')}`)!;
     stored.value = change(stored.value as unknown as PersonSightingRecord);
+    if (signsInAgain) await sightings.seen(TENANT, 'guest-1', 'accountant', new Date(now.getTime() + 2));
     const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
     expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe(by);
   });
