@@ -1427,6 +1427,36 @@ resource proposalUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
   }
 }
 
+resource personSightingUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-person-sighting-unsealed'
+  location: location
+  properties: {
+    description: 'A person\'s sign-in record in Cosmos DB (the rights set their identity provider\'s claim last named, when they last signed in, the sets earlier sign-ins claimed) does not carry a seal that checks (an HMAC under the audit chain key): someone who can write Cosmos DB widened the set the person\'s API keys act with, moved a leaver\'s last sign-in forward, or dropped what four eyes follow. It is taken as no sign-in: the person\'s keys rest until they sign in again (which writes it sealed), and four eyes through them are not judged a second person. Logged once per record per instance; an operator finds out who wrote it (Cosmos DB diagnostic logs).'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "person sighting in the catalog not sealed by the archive"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}
+
 resource decisionUnsealedAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
   name: '${namePrefix}-decision-unsealed'
   location: location

@@ -81,7 +81,7 @@ export class Authenticator implements Authenticates {
     private readonly settings: JwtSettings,
     private readonly sources: AccessSources,
   ) {
-    this.sightings = new PersonSightings(sources.tenantRecords);
+    this.sightings = new PersonSightings(sources.tenantRecords, sources);
     this.revocations = new RevocationChecks(sources);
     // jose caches the key set and refetches on an unknown `kid` (rotation), at most every 30 s.
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
@@ -254,7 +254,13 @@ export class Authenticator implements Authenticates {
     if (record.personAssigned === true || this.settings.rightsSource === 'tenant') return { rightsSet: '', permissions: new Set() };
     const idleMs = this.settings.keyPersonIdleDays * 86_400_000;
     const now = this.sources.clock.now().getTime();
-    const sighting = await this.sightings.last(tenantId, person);
+    const seen = await this.sightings.last(tenantId, person);
+    // One the archive did not seal as it is (edited in Cosmos DB: a wider set, a later sign-in; or from before the seal)
+    // says nothing of her: the key rests until she signs in again, which writes it sealed. Not "never seen" (a key her
+    // sign-in minted lately acts on its ceiling): the edit could be to take that key's sign-in away. Broke: a writer of
+    // Cosmos DB widened the set her keys acted with, or moved her last sign-in forward so a leaver's keys never rested.
+    if (seen?.unsealed) return 'idle';
+    const sighting = seen?.record ?? null;
     // Over at the instant the idle days end, as every time limit is (README "Every time limit ends at the instant it names").
     // When the key rests unless she signs in again: the later of the idle days after her last sign-in and (a key her
     // sign-in minted) after its minting. A link the key is handed reads no longer (README "Every time limit").

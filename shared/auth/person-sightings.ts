@@ -2,7 +2,8 @@ import { sha256 } from '../ids';
 import { CHANGED, withFreshReads } from '../kernel/concurrency';
 import { RIGHTS_SET_NAME } from '../kernel/principal';
 import { readWrittenInstant } from '../kernel/instant';
-import type { TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
+import { type Sealed, sealWith, unsealedBecause } from '../kernel/archive-seal';
+import type { AuditLogPort, Logger, TenantRecord, TenantRecordsPort, VersionedRecord } from '../ports';
 import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, rightsSetRecordId, setGiving } from './rights-sets/rights-records';
 
 /**
@@ -10,7 +11,7 @@ import { carriedGivings, type GivenBefore, isBuiltIn, type RightsSetRecord, righ
  * with which rights set: the archive sees that claim only in the person's token, so this is all
  * it knows of them between sign-ins. Their API keys act on it (authenticate.ts).
  */
-export interface PersonSightingRecord extends TenantRecord, GivenBefore {
+export interface PersonSightingRecord extends TenantRecord, GivenBefore, Partial<Sealed> {
   type: 'person-sighting';
   person: string;
   /** The rights set the claim gave at that sign-in. */
@@ -18,6 +19,76 @@ export interface PersonSightingRecord extends TenantRecord, GivenBefore {
   seenAt: string;
   /** When the token of that sign-in was issued (its iat), if it said: a token issued earlier never replaces the set. */
   issuedAt?: string;
+}
+
+/**
+ * Operators are alerted on this exact phrase (infra/main.bicep, personSightingUnsealedAlert): a sign-in's record whose
+ * seal does not check (edited in Cosmos DB: a wider set, a later sign-in, givings dropped), taken as no sign-in.
+ */
+export const PERSON_SIGHTING_UNSEALED = 'person sighting in the catalog not sealed by the archive';
+/** A sighting from before the seal read for a decision (a warning, once per record per instance): taken as no sign-in until the person's next. */
+export const PERSON_SIGHTING_PRE_SEAL = 'person sighting from before the seal taken as no sign-in until the next';
+
+/** What judging a sighting's seal needs: the chain keys (Key Vault) and a log for one that does not check. */
+export interface SightingSealDeps {
+  audit: Pick<AuditLogPort, 'chainKeys'>;
+  /** `warn`: where the caller's log has it (a sighting from before the seal is expected after the upgrade, not alerted). */
+  log: Pick<Logger, 'error'> & Partial<Pick<Logger, 'warn'>>;
+}
+
+/**
+ * What a sighting's seal covers (kernel/archive-seal.ts, purpose `person-sighting`): all it says. Broke: unsealed, whoever
+ * could write Cosmos DB (not Key Vault) widened a person's claimed set (their API keys acted with it), moved their last
+ * sign-in forward (a leaver's keys never rested) or dropped the sets earlier sign-ins claimed (a guest counted as a
+ * second person to four eyes).
+ */
+function sightingSealed(s: PersonSightingRecord): object {
+  const { tenantId, id, type, person, rightsSet, seenAt, issuedAt, givenBefore, givenBeforeDroppedAt } = s;
+  return { tenantId, id, type, person, rightsSet, seenAt, issuedAt, givenBefore, givenBeforeDroppedAt };
+}
+
+/** `s` with the archive's seal over all it says. */
+export async function sealSighting(s: PersonSightingRecord, deps: SightingSealDeps): Promise<PersonSightingRecord> {
+  const { keyVersion, mac } = await sealWith('person-sighting', sightingSealed(s), deps.audit.chainKeys);
+  const { keyVersion: _v, mac: _m, ...rest } = s;
+  return { ...rest, ...(keyVersion !== undefined ? { keyVersion } : {}), mac };
+}
+
+/**
+ * Verdicts per record content (as JSON: the settings cache hands out a copy per request), per instance: a request costs a
+ * JSON.stringify, no HMAC; the seal is checked once per version read from the store. A number JSON cannot hold is spelled
+ * apart, so such an edit never takes a genuine record's verdict (JSON writes it `null`).
+ */
+const verdicts = new Map<string, string | null>();
+const VERDICTS_MAX = 10_000;
+const contentKey = (s: PersonSightingRecord) => JSON.stringify(s, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? '\u0000non-finite' : v));
+const reported = new Set<string>();
+const REPORTED_MAX = 10_000;
+
+/**
+ * Why a stored sighting is not the archive's (null: it is), reported once per record per instance. One from before the
+ * seal (no `mac`) is not taken either (as a proposal from before its seal is not): the person's next sign-in writes it
+ * sealed, and their keys rest meanwhile. One sealed with a chain key version since superseded is not taken (its own
+ * times are no witness of when it was sealed): a rotation asks each person to sign in once more.
+ */
+export async function sightingUnsealed(s: PersonSightingRecord, deps: SightingSealDeps): Promise<string | null> {
+  const key = contentKey(s);
+  const known = verdicts.get(key);
+  if (known !== undefined) return known;
+  const why = s.mac === undefined ? 'no seal' : await unsealedBecause('person-sighting', { ...sightingSealed(s), ...(s.keyVersion !== undefined ? { keyVersion: s.keyVersion } : {}), mac: s.mac }, null, deps.audit.chainKeys);
+  // 'key unavailable' may pass (Key Vault): not remembered.
+  if (why !== 'key unavailable') {
+    if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
+    verdicts.set(key, why);
+  }
+  const at = `${s.tenantId}/${s.id}/${why ?? ''}`;
+  if (why !== null && !reported.has(at)) {
+    if (reported.size >= REPORTED_MAX) reported.clear();
+    reported.add(at);
+    if (why === 'no seal') deps.log.warn?.(PERSON_SIGHTING_PRE_SEAL, { tenantId: s.tenantId, id: s.id });
+    else deps.log.error(PERSON_SIGHTING_UNSEALED, { tenantId: s.tenantId, id: s.id, reason: why });
+  }
+  return why;
 }
 
 /** The longest item id the store's point read looks up (shared/adapters/azure/cosmos.ts `isItemId`); a longer one reads as none. */
@@ -39,11 +110,12 @@ export const personSightingRecordId = (person: string) => {
 
 /**
  * `person`'s last sign-in here as stored (null: never seen, or the record is another person's): the set it claimed is
- * what they act with where rights come from the claim and the tenant assigns them none.
+ * what they act with where rights come from the claim and the tenant assigns them none. `unsealed`: why the archive did
+ * not write it as it is (sightingUnsealed); a decision takes such a one as telling nothing of the person.
  */
-export async function lastSighting(tenantId: string, person: string, deps: { tenantRecords: TenantRecordsPort }): Promise<PersonSightingRecord | null> {
+export async function lastSighting(tenantId: string, person: string, deps: { tenantRecords: TenantRecordsPort } & SightingSealDeps): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
   const seen = await deps.tenantRecords.get<PersonSightingRecord>(tenantId, personSightingRecordId(person), 'person-sighting', { fresh: true });
-  return seen?.value.person === person ? seen.value : null;
+  return seen?.value.person === person ? { record: seen.value, unsealed: await sightingUnsealed(seen.value, deps) } : null;
 }
 
 /** A sighting is written again once it is this old (or at once if the claimed set changed). */
@@ -78,7 +150,10 @@ export class PersonSightings {
   /** The issue time of the newest token this instance saw per (tenant, person): an older token never replaces the set. */
   private readonly newestTokens = new Map<string, string | null>();
 
-  constructor(private readonly records: TenantRecordsPort) {}
+  constructor(
+    private readonly records: TenantRecordsPort,
+    private readonly sealing: SightingSealDeps,
+  ) {}
 
   /**
    * A sign-in with claimed rights (`issuedAt`: its token's iat): recorded when the stored sighting is a day old or
@@ -94,8 +169,9 @@ export class PersonSightings {
     // narrowed back by the identity provider and signed in here, she matched this instance's memory, nothing was
     // written, and her keys acted on the wider set for up to a day of her sign-ins (README: recorded at once when the
     // claimed set changes).
+    // One not sealed by the archive is written again (sealed) at once: its keys rest on it until then.
     const cached = await this.lastVersioned(tenantId, person, false);
-    const known = cached ? seenOf(cached.value, now) : null;
+    const known = cached && (await sightingUnsealed(cached.value, this.sealing)) === null ? seenOf(cached.value, now) : null;
     if (known && this.settled(key, { ...known, issuedAt: newer(known.issuedAt, this.newestTokens.get(key) ?? null) }, rightsSet, now, issuedAt)) return;
     // Written only over the version read: two sign-ins at once (other claims, other instances) once both wrote over the
     // same read, and the later write dropped the set the earlier one named from what the record carries of givings
@@ -103,8 +179,9 @@ export class PersonSightings {
     // Sign-ins that keep writing over each other past the rounds are contention, answered 503 with Retry-After (never a 500).
     await withFreshReads(`The sign-in record of ${person}`, async () => {
       const stored = await this.lastVersioned(tenantId, person);
-      if (stored && this.settled(key, seenOf(stored.value, now), rightsSet, now, issuedAt)) return undefined;
-      const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null)) };
+      const unsealed = stored ? (await sightingUnsealed(stored.value, this.sealing)) !== null : false;
+      if (stored && !unsealed && this.settled(key, seenOf(stored.value, now), rightsSet, now, issuedAt)) return undefined;
+      const record = await sealSighting({ id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: now.toISOString(), ...(issuedAt ? { issuedAt } : {}), ...(await this.carried(tenantId, rightsSet, stored?.value ?? null, unsealed ? now : null)) }, this.sealing);
       const written = stored ? (await this.records.replace(record, stored.etag)) === 'replaced' : (await this.records.create(record)) === 'created';
       if (!written) return CHANGED;
       this.remember(key, issuedAt);
@@ -130,8 +207,10 @@ export class PersonSightings {
     return false;
   }
 
-  async last(tenantId: string, person: string): Promise<PersonSightingRecord | null> {
-    return (await this.lastVersioned(tenantId, person, false))?.value ?? null;
+  /** As lastSighting, through the instance's cache (the sign-in's hot path): the seal judged once per record read. */
+  async last(tenantId: string, person: string): Promise<{ record: PersonSightingRecord; unsealed: string | null } | null> {
+    const found = (await this.lastVersioned(tenantId, person, false))?.value;
+    return found ? { record: found, unsealed: await sightingUnsealed(found, this.sealing) } : null;
   }
 
   /** `fresh`: as stored now, for a write made over it (the instance's cache of tenant records is for reads). */
@@ -145,9 +224,19 @@ export class PersonSightings {
    * What a rewritten sighting keeps of who gave the person rights through the set their earlier sign-ins claimed
    * (rights-records.ts `carriedGivings`): four eyes follow a chain of givers through it (rights-given.ts), and a claim
    * that names another set now must not hide who widened the one it named when the person gave rights through it.
+   * `unsealedAt`: the stored one is not the archive's (edited, or from before the seal), so what it carries may have
+   * lost givings: written sealed now, it says givings were dropped then (givenBeforeDroppedAt), so four eyes on an act
+   * not later do not judge the chain through it. Broke: carried as found, a sign-in sealed the edit's dropped givings.
    */
-  private async carried(tenantId: string, rightsSet: string, stored: PersonSightingRecord | null): Promise<GivenBefore> {
+  private async carried(tenantId: string, rightsSet: string, stored: PersonSightingRecord | null, unsealedAt: Date | null): Promise<GivenBefore> {
     if (!stored) return {};
+    const given = await this.carriedAsFound(tenantId, rightsSet, stored);
+    if (!unsealedAt) return given;
+    const dropped = given.givenBeforeDroppedAt !== undefined && given.givenBeforeDroppedAt > unsealedAt.toISOString() ? given.givenBeforeDroppedAt : unsealedAt.toISOString();
+    return { ...given, givenBeforeDroppedAt: dropped };
+  }
+
+  private async carriedAsFound(tenantId: string, rightsSet: string, stored: PersonSightingRecord): Promise<GivenBefore> {
     const named = stored.rightsSet !== rightsSet && RIGHTS_SET_NAME.test(stored.rightsSet) && !isBuiltIn(stored.rightsSet);
     const set = named ? await this.records.get<RightsSetRecord>(tenantId, rightsSetRecordId(stored.rightsSet), 'rights-set', { fresh: true }) : null;
     return carriedGivings([{ record: stored }, ...(set ? [{ giving: setGiving(set.value), record: set.value }] : [])]);

@@ -76,7 +76,7 @@ import type {
 } from '../../shared/ports';
 import { minimalLocalEnv } from './config-env';
 import { StorageRefusal } from '../../shared/ports';
-import { type PersonSightingRecord, personSightingRecordId } from '../../shared/auth/person-sightings';
+import { type PersonSightingRecord, personSightingRecordId, sealSighting } from '../../shared/auth/person-sightings';
 import { FakeClock } from './fake-clock';
 import { TenantSettingsCache } from '../../shared/adapters/azure/settings-cache';
 
@@ -1146,6 +1146,7 @@ export function inMemoryInstances(count: number, config = loadConfig(minimalLoca
 export async function signedIn(records: TenantRecordsPort, tenantId: string, persons: readonly string[], at: Date, rightsSet = 'tenant-admin'): Promise<void> {
   for (const person of persons) {
     const record: PersonSightingRecord = { id: personSightingRecordId(person), tenantId, type: 'person-sighting', person, rightsSet, seenAt: at.toISOString() };
-    await records.upsert(record);
+    // Sealed as the authenticator seals it, with the in-memory audit log's chain key.
+    await records.upsert(await sealSighting(record, { audit: new InMemoryAuditLog(), log: new RecordingLogger() }));
   }
 }

@@ -1,7 +1,7 @@
 import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal, RIGHTS_SET_NAME } from '../../kernel/principal';
 import type { Config } from '../../config';
 import type { TenantRecordsPort } from '../../ports';
-import { lastSighting } from '../person-sightings';
+import { lastSighting, type SightingSealDeps } from '../person-sightings';
 import { sodRefusal } from '../sod';
 import type { RightsAssignmentRecord } from './rights-records';
 import { rightsSetPermissions } from './rights-set-permissions';
@@ -21,7 +21,7 @@ export function assertWithinFloor(principal: Pick<Principal, 'permissions'>, bef
   if (taken.length > 0) throw sodRefusal('rights-floor', { permissions: taken, ...extensions });
 }
 
-type FloorDeps = { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown } };
+type FloorDeps = SightingSealDeps & { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIGHTS_SOURCE?: Config['AUTH_RIGHTS_SOURCE']; readonly [setting: string]: unknown } };
 
 /**
  * What a subject acts with without an assignment: nothing where rights come from the tenant only; else the set their
@@ -29,7 +29,9 @@ type FloorDeps = { tenantRecords: TenantRecordsPort; config: { readonly AUTH_RIG
  */
 export async function claimedPermissions(tenantId: string, subject: string, deps: FloorDeps): Promise<Permission[]> {
   if ((deps.config.AUTH_RIGHTS_SOURCE ?? 'tenant-then-claim') !== 'tenant-then-claim') return [];
-  const claimed = (await lastSighting(tenantId, subject, deps))?.rightsSet;
+  // One the archive did not seal as it is tells nothing of them (as a key's person: authenticate.ts).
+  const seen = await lastSighting(tenantId, subject, deps);
+  const claimed = seen?.unsealed === null ? seen.record.rightsSet : undefined;
   if (claimed === undefined || !RIGHTS_SET_NAME.test(claimed)) return [];
   return (await rightsSetPermissions(tenantId, claimed, deps, { fresh: true })) ?? [];
 }

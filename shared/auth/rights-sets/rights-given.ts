@@ -5,7 +5,7 @@ import { lastSighting } from '../person-sightings';
 import type { RightsGiven } from '../sod';
 import { findRightsAssignment } from './find-rights-assignment';
 import { rightsSetPermissions } from './rights-set-permissions';
-import { type GivenBefore, isBuiltIn, type RightsSetDeletedRecord, rightsSetDeletedRecordId, rightsAssignmentRecordId, type RightsAssignmentRecord, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
+import { type GivenBefore, isBuiltIn, permissionsOf, type RightsSetDeletedRecord, rightsSetDeletedRecordId, rightsAssignmentRecordId, type RightsAssignmentRecord, type RightsSetRecord, setGiving, rightsSetRecordId, type RightsUnassignmentRecord, rightsUnassignmentRecordId } from './rights-records';
 import type { KeySealDeps } from '../api-keys/key-seal';
 import type { BlobArchivePort } from '../../ports';
 import { keptRightsRecord } from './settings-blobs';
@@ -88,11 +88,15 @@ async function upTheChain(tenantId: string, person: string, names: readonly stri
  * (`sets`; for a person further up the chain, their assignment's set and the set their last sign-in claimed).
  */
 async function givenToPerson(tenantId: string, person: string, sets: readonly string[] | null, deps: GivingsDeps): Promise<RightsGiven[]> {
-  const [assignment, unassignment, sighting] = await Promise.all([
+  const [assignment, unassignment, seen] = await Promise.all([
     findRightsAssignment(tenantId, person, deps, fresh),
     deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
     sets ? null : lastSighting(tenantId, person, deps),
   ]);
+  // A sighting the archive did not seal as it is (sightingUnsealed) may have lost the sets earlier sign-ins claimed: the
+  // chain through it is not judged (whoever the first person is). Broke: read as stored, a writer of Cosmos DB dropped
+  // its givenBefore, and a guest given rights through a set the person once claimed counted as a second person.
+  const sighting = seen && seen.unsealed === null ? seen.record : null;
   // And as storage keeps them (settings-blobs.ts keptRightsRecord). Read from Cosmos DB alone, whoever could write it
   // renamed who gave a guest account rights after the act (or moved when), and the guest counted as a second person until
   // the reconciler wrote the kept record back. Both are judged: a genuine change whose blob is not written yet carries the
@@ -130,6 +134,7 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
     ]),
     // The sets earlier sign-ins claimed (person-sightings.ts): a claim naming another set now does not cut the chain.
     ...(sighting ? before('a set an earlier sign-in claimed', sighting) : []),
+    ...(seen?.unsealed ? [{ through: `a sign-in record not sealed by the archive (${seen.unsealed})`, at: '', by: { subject: '' }, unresolved: true as const }] : []),
   ];
   // Given through a key before persons were kept, a giving names only the key: it is its person's (withKeyPerson). Read
   // as the key, the placer's guest, given rights by the placer's key after the hold, released it as a second person.
@@ -146,12 +151,29 @@ async function givenToPerson(tenantId: string, person: string, sets: readonly st
 /**
  * Whether `person` holds `permission` now, through any credential the archive knows of: their rights assignment, the set
  * their last sign-in claimed, or an API key of theirs in use. For a check on who gave someone rights (the giver may
- * itself hold what the act must not be done by).
+ * itself hold what the act must not be done by). Judged as Cosmos DB holds them and as storage keeps them (settings-blobs.ts
+ * keptRightsRecord): held if either says so. Broke: read from Cosmos DB alone, whoever could write it dropped the
+ * permission from the giver's assignment or set, and a guest the approver-to-be gave rights approved the proposal.
+ * A sign-in record the archive did not seal as it is (sightingUnsealed) may have been narrowed: taken as holding it.
  */
-export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: KeySealDeps): Promise<boolean> {
-  const [assignment, sighting] = await Promise.all([findRightsAssignment(tenantId, person, deps, fresh), lastSighting(tenantId, person, deps)]);
-  const sets = [...new Set([assignment?.rightsSet, sighting?.rightsSet].filter((n): n is string => n !== undefined))];
-  const held = await Promise.all(sets.map((n) => rightsSetPermissions(tenantId, n, deps, fresh)));
-  if (held.some((p) => p?.includes(permission))) return true;
+export async function personHoldsNow(tenantId: string, person: string, permission: Permission, now: Date, deps: GivingsDeps): Promise<boolean> {
+  const [assignment, unassignment, seen] = await Promise.all([
+    findRightsAssignment(tenantId, person, deps, fresh),
+    deps.tenantRecords.get<RightsUnassignmentRecord>(tenantId, rightsUnassignmentRecordId(person), 'rights-unassignment', fresh),
+    lastSighting(tenantId, person, deps),
+  ]);
+  if (seen?.unsealed) return true;
+  const kept = await keptRightsRecord(tenantId, rightsAssignmentRecordId(person), { record: assignment, trace: unassignment?.value ?? null }, true, deps);
+  const keptAssigned = kept?.record?.type === 'rights-assignment' ? kept.record : null;
+  const sets = [...new Set([assignment?.rightsSet, keptAssigned?.rightsSet, seen?.record.rightsSet].filter((n): n is string => n !== undefined))];
+  const held = await Promise.all(
+    sets.map(async (n) => {
+      if (!RIGHTS_SET_NAME.test(n) || isBuiltIn(n)) return (await rightsSetPermissions(tenantId, n, deps, fresh)) ?? [];
+      const stored = await deps.tenantRecords.get<RightsSetRecord>(tenantId, rightsSetRecordId(n), 'rights-set', fresh);
+      const keptSet = await keptRightsRecord(tenantId, rightsSetRecordId(n), { record: stored?.value ?? null, trace: null }, false, deps);
+      return [...(stored ? permissionsOf(stored.value) : []), ...(keptSet?.record?.type === 'rights-set' ? permissionsOf(keptSet.record) : [])];
+    }),
+  );
+  if (held.some((p) => p.includes(permission))) return true;
   return (await listPersonKeyPermissions(tenantId, person, now, deps)).has(permission);
 }

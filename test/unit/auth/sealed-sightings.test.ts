@@ -1,0 +1,154 @@
+/**
+ * A sign-in's record (person sighting) is sealed by the archive, and the proposal rule's "the giver holds
+ * retention:approve" is judged as storage keeps rights too. Broke: whoever could write Cosmos DB (not Key Vault) and held
+ * an ordinary account widened the set a person's API keys act with, moved a leaver's last sign-in forward so their keys
+ * never rested, dropped the sets earlier sign-ins claimed so a guest counted as a second person, or dropped
+ * retention:approve from the giver's assignment so the giver's guest approved a lowering of the retention safeguards.
+ */
+import { Authenticator } from '../../../shared/auth/authenticate';
+import { PERSON_SIGHTING_PRE_SEAL, PERSON_SIGHTING_UNSEALED, PersonSightings, type PersonSightingRecord, personSightingRecordId } from '../../../shared/auth/person-sightings';
+import { assignRightsSet } from '../../../shared/auth/rights-sets/assign-rights-set';
+import { putRightsSet } from '../../../shared/auth/rights-sets/put-rights-set';
+import { rightsGivenTo } from '../../../shared/auth/rights-sets/rights-given';
+import { rightsAssignmentRecordId } from '../../../shared/auth/rights-sets/rights-records';
+import { madeSecondBy } from '../../../shared/auth/sod';
+import { BUILT_IN_RIGHTS_SETS, type Permission, type Principal } from '../../../shared/kernel/principal';
+import { approveRetentionPolicyProposal } from '../../../shared/retention/policy-proposals';
+import { setRetentionPolicy } from '../../../shared/retention/set-retention-policy';
+import { DEFAULT_POLICY } from '../../../shared/retention/policy';
+import type { FakeClock } from '../../support/fake-clock';
+import { inMemoryDeps, type RecordingLogger } from '../../support/in-memory';
+import { ok, send, SETTINGS, TENANT, world } from '../../support/in-process';
+import { refusal } from '../../support/refusal';
+
+const DAY = 86_400_000;
+type W = ReturnType<typeof world>;
+
+/** `person`'s key (integration-admin), minted by her sign-in where rights come from the identity provider's claim. */
+async function danasKey(claim: { set: string }, person = 'dana') {
+  const w = world({ AUTH_RIGHTS_SOURCE: 'tenant-then-claim' });
+  const { tenantRecords, secrets, config, rights, clock, blobs, audit, log } = w.deps;
+  const authenticator = new Authenticator({ ...SETTINGS, rightsSource: 'tenant-then-claim' }, { tenantRecords, secrets, config, rights, clock, blobs, audit, log });
+  (authenticator as unknown as { verifyJwt: (t: string) => Promise<unknown> }).verifyJwt = async (token: string) => ({ tenantId: TENANT, subject: token, kind: 'user', claimedRightsSet: claim.set, expiresAt: '9999-01-01T00:00:00.000Z', issuedAt: w.clock.now().toISOString() });
+  w.deps.authenticator = authenticator;
+  const minted = await ok(w, { method: 'POST', path: 'api-keys', body: { name: 'dana-key', rightsSet: 'integration-admin', expiresAt: new Date(w.clock.now().getTime() + 365 * DAY).toISOString() }, as: person }, 201);
+  return { w, auth: `ApiKey ${minted.json.key as string}`, person };
+}
+
+const sightingOf = (w: W, person = 'dana') => w.deps.tenantRecords.records.get(`${TENANT}/${personSightingRecordId(person)}`)!;
+/** `person`'s sighting as Cosmos DB holds it, edited by hand. */
+const edit = (w: W, change: (s: PersonSightingRecord) => PersonSightingRecord, person = 'dana') => {
+  const r = sightingOf(w, person);
+  r.value = change(r.value as unknown as PersonSightingRecord);
+};
+const logged = (w: W, phrase: string) => (w.deps.log as RecordingLogger).lines.filter((l) => l.message === phrase).length;
+/** Listing keys needs keys:manage: integration-admin has it, uploader not. */
+const listKeys = (w: W, auth: string) => send(w, { method: 'GET', path: 'api-keys', as: auth });
+
+describe("a person's sighting edited in Cosmos DB says nothing of them: their keys rest, alerted once", () => {
+  it.each([
+    [
+      'its set widened back after the identity provider narrowed her claim',
+      async (w: W) => {
+        w.clock.advance(2 * DAY);
+        return 'uploader';
+      },
+      (s: PersonSightingRecord) => ({ ...s, rightsSet: 'integration-admin' }),
+    ],
+    [
+      'her last sign-in moved forward after she left (31 days unseen)',
+      async (w: W) => {
+        w.clock.advance(31 * DAY);
+        return null;
+      },
+      (s: PersonSightingRecord) => ({ ...s, seenAt: new Date(Date.parse(s.seenAt) + 30 * DAY).toISOString() }),
+    ],
+  ])('%s', async (what, then, change) => {
+    const claim = { set: 'integration-admin' };
+    // One person per case: the alert is once per record per instance (this module).
+    const { w, auth, person } = await danasKey(claim, what.startsWith('its set') ? 'dana' : 'erik');
+    const narrowed = await then(w);
+    if (narrowed) {
+      claim.set = narrowed;
+      await ok(w, { method: 'GET', path: 'documents', as: person });
+    }
+    expect((await listKeys(w, auth)).status).toBe(403); // as the archive wrote it: narrowed, or resting
+    edit(w, change, person);
+    for (let i = 0; i < 2; i++) expect([(await listKeys(w, auth)).status, (await listKeys(w, auth)).json?.rule]).toEqual([403, 'key-person-idle']);
+    expect(logged(w, PERSON_SIGHTING_UNSEALED)).toBe(1);
+  });
+
+  it('as the archive wrote it, her key acts as before; her next sign-in writes an edited one sealed again, and the key acts', async () => {
+    const { w, auth, person } = await danasKey({ set: 'integration-admin' }, 'fien');
+    expect((await listKeys(w, auth)).status).toBe(200);
+    edit(w, (s) => ({ ...s, seenAt: new Date(Date.parse(s.seenAt) + 1000).toISOString() }), person);
+    expect((await listKeys(w, auth)).status).toBe(403);
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    expect((await listKeys(w, auth)).status).toBe(200);
+  });
+
+  it('one from before the seal (no mac) rests her key until her next sign-in, which seals it (a warning, not the alert)', async () => {
+    const { w, auth, person } = await danasKey({ set: 'integration-admin' }, 'gert');
+    edit(w, ({ mac: _m, keyVersion: _v, ...s }) => s, person);
+    expect((await listKeys(w, auth)).status).toBe(403);
+    expect([logged(w, PERSON_SIGHTING_UNSEALED), logged(w, PERSON_SIGHTING_PRE_SEAL)]).toEqual([0, 1]);
+    await ok(w, { method: 'GET', path: 'documents', as: person });
+    expect((await listKeys(w, auth)).status).toBe(200);
+    expect(sightingOf(w, person).value).toHaveProperty('mac');
+  });
+});
+
+describe("four eyes: a sighting's earlier claimed sets dropped in Cosmos DB do not make a guest a second person", () => {
+  const now = new Date('2030-06-01T12:00:00.000Z');
+  const admin = (subject: string, rightsSet = 'root', permissions: Permission[] = ['documents:read', 'rights:manage']): Principal => ({ tenantId: TENANT, subject, kind: 'user', person: subject, rightsSet, permissions: new Set(permissions) });
+
+  it.each([
+    ['as the archive wrote it: alice is found through the set guest-1 once claimed', (s: PersonSightingRecord) => s, 'alice', false],
+    ['its givenBefore dropped: not judged (whoever the first person is)', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', false],
+    // Broke: carried as found, the next sign-in sealed what the edit had dropped.
+    ['its givenBefore dropped, then guest-1 signs in again (sealed anew): still not judged for the act before', ({ givenBefore: _g, ...s }: PersonSightingRecord) => s, '', true],
+  ])('%s', async (_what, change, by, signsInAgain) => {
+    const deps = { ...inMemoryDeps(), clock: { now: () => now } };
+    const before = new Date(now.getTime() - DAY);
+    const sightings = new PersonSightings(deps.tenantRecords, deps);
+    // guest-1 claimed `claimed` (harmless); alice widens it after her act; guest-1 gives guest-2 rights through it, then signs in claiming another set.
+    await putRightsSet(admin('root'), 'claimed', ['documents:read'], before, deps);
+    await sightings.seen(TENANT, 'guest-1', 'claimed', before);
+    await putRightsSet(admin('alice'), 'claimed', ['documents:read', 'rights:manage'], now, deps);
+    await putRightsSet(admin('guest-1', 'claimed'), 'helpers', ['documents:read', 'rights:manage'], now, deps);
+    await assignRightsSet(admin('guest-1', 'claimed'), 'guest-2', 'helpers', now, deps);
+    await sightings.seen(TENANT, 'guest-1', 'auditor', new Date(now.getTime() + 1));
+    const stored = deps.tenantRecords.records.get(`${TENANT}/${personSightingRecordId('guest-1')}`)!;
+    stored.value = change(stored.value as unknown as PersonSightingRecord);
+    if (signsInAgain) await sightings.seen(TENANT, 'guest-1', 'accountant', new Date(now.getTime() + 2));
+    const given = await rightsGivenTo(admin('guest-2', 'helpers'), deps);
+    expect(madeSecondBy(given, { subject: 'alice', person: 'alice' }, now.toISOString())?.by.subject).toBe(by);
+  });
+});
+
+describe('the proposal rule "the giver holds retention:approve" judges the giver as storage keeps rights too', () => {
+  it("alice's assignment narrowed in Cosmos DB: her guest's approval is still refused", async () => {
+    const deps = inMemoryDeps();
+    const clock = deps.clock as FakeClock;
+    const T = TENANT;
+    const root: Principal = { tenantId: T, subject: 'root', kind: 'user', person: 'root', rightsSet: 'tenant-admin', permissions: new Set<Permission>(BUILT_IN_RIGHTS_SETS['tenant-admin']) };
+    const alice: Principal = { ...root, subject: 'alice', person: 'alice' };
+    const rm = (subject: string): Principal => ({ tenantId: T, subject, kind: 'user', person: subject, rightsSet: 'rm', permissions: new Set<Permission>(['retention:manage']) });
+    // Alice's assignment is kept in storage as given.
+    await assignRightsSet(root, 'alice', 'tenant-admin', clock.now(), deps);
+    await setRetentionPolicy(alice, { ...DEFAULT_POLICY, requireDisposalApproval: true }, deps);
+    await putRightsSet(alice, 'rm', ['retention:manage'], clock.now(), deps);
+    await assignRightsSet(alice, 'manager', 'rm', clock.now(), deps);
+    clock.advance(DAY);
+    const outcome = await setRetentionPolicy(rm('manager'), { ...DEFAULT_POLICY, requireDisposalApproval: false }, deps);
+    if (!('proposed' in outcome)) throw new Error('applied at once');
+    clock.advance(3600_000);
+    await assignRightsSet(alice, 'alice-guest', 'rm', clock.now(), deps);
+    // Cosmos DB edited: alice's assignment now names a set without retention:approve.
+    const a = deps.tenantRecords.records.get(`${T}/${rightsAssignmentRecordId('alice')}`)!;
+    a.value = { ...a.value, rightsSet: 'rm' } as never;
+    const refused = await refusal(approveRetentionPolicyProposal(rm('alice-guest'), outcome.proposed.proposalId, 'ok', deps));
+    expect(refused.extensions).toMatchObject({ rule: 'retention-approver-given-by-approver', approverRightsGivenBy: 'alice' });
+    expect((await deps.retention.policies.get(T))!.requireDisposalApproval).toBe(true);
+  });
+});
