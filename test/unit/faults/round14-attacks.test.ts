@@ -1,0 +1,46 @@
+/**
+ * Round 14: attacks on the controls of the session before (kept givings and policies, sealed claims, hold release
+ * witnesses, parked batches). Each case is an attack that broke, with the fix it got; see each block's comment.
+ */
+import { keepSetting, KEPT_GIVINGS_READS, settingBlobName } from '../../../shared/auth/rights-sets/settings-blobs';
+import { assign, dueDocs, ok, requireApproval, send, START, TENANT, world, type World } from '../../support/in-process';
+
+const ROOT = { subject: 'root', kind: 'user' as const };
+const edit = (w: World, id: string, change: Record<string, unknown>) => {
+  const r = w.deps.tenantRecords.records.get(`${TENANT}/${id}`)!;
+  r.value = { ...r.value, ...change };
+};
+/** A blob created by a storage role (no Key Vault): `bytes` under `name`, unlocked. */
+const plant = (w: World, name: string, bytes: Buffer) => w.deps.blobs.putCreateOnly(TENANT, name, bytes, 'application/json', { retainUntil: null, legalHold: false }, {});
+
+/**
+ * The SoD policy as storage keeps it (sodPolicyAsKept) took the newest-named sealed blob, not checking the revision it
+ * sealed against its name, and, past KEPT_GIVINGS_READS unsealed blobs, Cosmos DB's word. Whoever can write Cosmos DB
+ * and create blobs (not Key Vault) turned the uploader rule off in Cosmos DB and either copied the tenant's old genuine
+ * rule-off revision under a later name, or planted a few unsealed blobs above the rule-on one: the uploader approved the
+ * disposal of their own upload. Now the sealed revision must be its name's, and a look that reads its bound without a
+ * sealed verdict keeps the rule on (the safe side).
+ */
+describe("the SoD policy's uploader rule as kept: a replayed or buried rule-on revision", () => {
+  it.each([
+    ['the old rule-off revision copied under a later name', 'replay'],
+    [`${KEPT_GIVINGS_READS} unsealed blobs planted above the rule-on revision`, 'bury'],
+    ['control: rule off in Cosmos DB alone', 'none'],
+  ])('%s: refused', async (_, how) => {
+    const w = world();
+    await requireApproval(w);
+    const [docId] = await dueDocs(w);
+    await ok(w, assign('up', 'tenant-admin', 'carol'));
+    // A genuine rule-off revision kept long ago, then carol turns it on (kept as the newest).
+    const old = { id: 'sod-policy', tenantId: TENANT, type: 'sod-policy', conflicts: [], uploaderCannotApproveDisposal: false, updatedAt: START.toISOString(), updatedBy: ROOT, revision: 1 } as never;
+    await keepSetting({ tenantId: TENANT, recordId: 'sod-policy', type: 'sod-policy', revision: 1, at: START.toISOString(), record: old }, w.deps);
+    const etag = (await ok(w, { method: 'GET', path: 'sod-policy', as: 'carol' })).headers.ETag!;
+    await ok(w, { method: 'PUT', path: 'sod-policy', body: { conflicts: [['documents:write', 'retention:approve']], uploaderCannotApproveDisposal: true }, headers: { 'If-Match': etag }, as: 'carol' }, 200);
+    edit(w, 'sod-policy', { uploaderCannotApproveDisposal: false });
+    const far = 9_000_000_000_000_000;
+    if (how === 'replay') await plant(w, settingBlobName('sod-policy', far, false), w.deps.blobs.blobs.get(`${TENANT}/${settingBlobName('sod-policy', 1, false)}`)!.bytes);
+    if (how === 'bury') for (let i = 0; i < KEPT_GIVINGS_READS; i++) await plant(w, settingBlobName('sod-policy', far + i, false), Buffer.from('{}'));
+    const answer = await send(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [docId] }, as: 'up' });
+    expect([answer.status, answer.json.rule]).toEqual([403, 'uploader-approves-disposal']);
+  });
+});
