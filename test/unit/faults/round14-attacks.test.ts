@@ -3,6 +3,9 @@
  * witnesses, parked batches). Each case is an attack that broke, with the fix it got; see each block's comment.
  */
 import { keepSetting, KEPT_GIVINGS_READS, settingBlobName } from '../../../shared/auth/rights-sets/settings-blobs';
+import type { Container } from '@azure/cosmos';
+import { APPEND_ONCE_READ_MAX, AuditLog } from '../../../shared/adapters/azure/audit-log';
+import type { AuditEntry, AuditInput } from '../../../shared/kernel/audit';
 import { assign, dueDocs, ok, requireApproval, send, START, TENANT, world, type World } from '../../support/in-process';
 
 const ROOT = { subject: 'root', kind: 'user' as const };
@@ -42,5 +45,27 @@ describe("the SoD policy's uploader rule as kept: a replayed or buried rule-on r
     if (how === 'bury') for (let i = 0; i < KEPT_GIVINGS_READS; i++) await plant(w, settingBlobName('sod-policy', far + i, false), Buffer.from('{}'));
     const answer = await send(w, { method: 'POST', path: 'retention/approvals', body: { before: w.clock.now().toISOString(), reason: 'Annual review', documentIds: [docId] }, as: 'up' });
     expect([answer.status, answer.json.rule]).toEqual([403, 'uploader-approves-disposal']);
+  });
+});
+
+/**
+ * An "append once" (the outbox's drain, a parked batch's) read every entry under the request id, in pages of a few:
+ * whoever can write Cosmos DB planted a million entries under a genuine request id (read from its outbox item), and
+ * every drain of it read them all (and checked each one's hash), never ending in time. Now it reads up to
+ * APPEND_ONCE_READ_MAX and appends past them.
+ */
+describe('entries planted under a request id do not make an append-once read without end', () => {
+  it('reads a bounded number of pages, then appends', async () => {
+    const log = new AuditLog({} as Container, {} as Container, async () => Buffer.alloc(32, 7));
+    const input: AuditInput = { tenantId: TENANT, at: START.toISOString(), actor: ROOT, action: 'legal-hold.place', target: 'doc-1', outcome: 'success', status: 201, requestId: 'genuine-1', clientIp: null, userAgent: null };
+    let pages = 0;
+    const planted = (n: number) => ({ ...input, id: `planted-${n}`, partition: `${TENANT}:x`, seq: n, prevHash: '0'.repeat(64), hash: '0'.repeat(64), alg: 'sha256' }) as unknown as AuditEntry;
+    // A million planted, served as Cosmos DB would: a page at a time, each with a token for the next.
+    log.list = async (_t, _m, limit) => ({ items: Array.from({ length: limit }, (_, i) => planted(pages * limit + i)), continuationToken: ++pages * limit < 1_000_000 ? `p${pages}` : null });
+    const appended: AuditInput[][] = [];
+    log.appendBatch = async (inputs) => (appended.push(inputs), []);
+    expect(await log.appendOnce([input])).toBe(true);
+    expect(appended).toEqual([[input]]);
+    expect(pages).toBeLessThanOrEqual(APPEND_ONCE_READ_MAX / 10);
   });
 });
